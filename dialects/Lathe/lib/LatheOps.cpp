@@ -1,0 +1,176 @@
+//===- LatheOps.cpp - Lathe core dialect ----------------------------------===//
+
+#include "lathe/Dialect/Lathe/LatheOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/DialectImplementation.h"
+#include "llvm/ADT/StringSwitch.h"
+#include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/xxhash.h"
+
+using namespace mlir;
+using namespace mlir::lathe;
+
+#include "lathe/Dialect/Lathe/LatheDialect.cpp.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "lathe/Dialect/Lathe/LatheAttrs.cpp.inc"
+
+void LatheDialect::initialize() {
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "lathe/Dialect/Lathe/LatheAttrs.cpp.inc"
+      >();
+  addOperations<
+#define GET_OP_LIST
+#include "lathe/Dialect/Lathe/LatheOps.cpp.inc"
+      >();
+}
+
+//===----------------------------------------------------------------------===//
+// WeightOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult WeightOp::verify() {
+  ExternalWeightAttr source = getSource();
+  if (source.getPath().empty())
+    return emitOpError("expects a non-empty file path in its source");
+  if (source.getDataset().empty())
+    return emitOpError("expects a non-empty dataset name in its source");
+  return success();
+}
+
+std::string mlir::lathe::getExternalWeightSymbol(ExternalWeightAttr source,
+                                                Type type) {
+  std::string key;
+  llvm::raw_string_ostream os(key);
+  os << source.getPath() << '\0' << source.getDataset() << '\0' << type;
+  return llvm::formatv("__lathe_weight_{0:x16}", llvm::xxh3_64bits(key)).str();
+}
+
+//===----------------------------------------------------------------------===//
+// MatmulOp
+//===----------------------------------------------------------------------===//
+
+static bool isKnownActivation(StringRef name) {
+  return llvm::StringSwitch<bool>(name)
+      .Cases({"none", "relu", "gelu", "gelu_tanh", "sigmoid", "tanh"}, true)
+      .Default(false);
+}
+
+/// Two static sizes disagree (dynamic sizes agree with anything).
+static bool sizesConflict(int64_t a, int64_t b) {
+  return !ShapedType::isDynamic(a) && !ShapedType::isDynamic(b) && a != b;
+}
+
+SmallVector<int64_t, 4> MatmulOp::getProblemSizes() {
+  auto lhsType = cast<ShapedType>(getLhs().getType());
+  auto rhsType = cast<ShapedType>(getRhs().getType());
+  ArrayRef<int64_t> lhs = lhsType.getShape();
+  ArrayRef<int64_t> rhs = rhsType.getShape();
+  int64_t lr = lhs.size(), rr = rhs.size();
+  int64_t m = getTransposeLhs() ? lhs[lr - 1] : lhs[lr - 2];
+  int64_t k = getTransposeLhs() ? lhs[lr - 2] : lhs[lr - 1];
+  int64_t n = getTransposeRhs() ? rhs[rr - 2] : rhs[rr - 1];
+  int64_t batch = lr == 3 ? lhs[0] : 1;
+  return {batch, m, n, k};
+}
+
+LogicalResult MatmulOp::verify() {
+  auto lhsType = cast<ShapedType>(getLhs().getType());
+  auto rhsType = cast<ShapedType>(getRhs().getType());
+  auto initType = cast<ShapedType>(getInit().getType());
+  bool buffers = isa<MemRefType>(initType);
+  for (Value v : getOperands())
+    if (isa<MemRefType>(v.getType()) != buffers)
+      return emitOpError("expects all operands to be tensors or all to be "
+                         "memrefs");
+  if (buffers && !getResult().empty())
+    return emitOpError("on memrefs has no results");
+  if (!buffers && (getResult().size() != 1 ||
+                   getResult().front().getType() != initType))
+    return emitOpError("on tensors returns one result of the init type ")
+           << initType;
+
+  int64_t lr = lhsType.getRank(), rr = rhsType.getRank();
+  if (lr != 2 && lr != 3)
+    return emitOpError("expects lhs of rank 2 or 3, got rank ") << lr;
+  if (rr != 2 && rr != 3)
+    return emitOpError("expects rhs of rank 2 or 3, got rank ") << rr;
+  if (rr > lr)
+    return emitOpError("expects rhs rank (")
+           << rr << ") not to exceed lhs rank (" << lr << ")";
+  if (initType.getRank() != lr)
+    return emitOpError("expects init of rank ")
+           << lr << " (the lhs rank), got " << initType.getRank();
+  for (Value v : getOperands())
+    if (!cast<ShapedType>(v.getType()).getElementType().isF32())
+      return emitOpError("supports f32 operands only, got ") << v.getType();
+
+  ArrayRef<int64_t> rhs = rhsType.getShape();
+  SmallVector<int64_t, 4> sizes = getProblemSizes();
+  int64_t m = sizes[1], n = sizes[2], k = sizes[3];
+  int64_t rhsK = getTransposeRhs() ? rhs[rr - 1] : rhs[rr - 2];
+  if (sizesConflict(k, rhsK))
+    return emitOpError("has mismatched contraction sizes: lhs gives K = ")
+           << k << ", rhs gives K = " << rhsK;
+  if (lr == 3 && rr == 3 && sizesConflict(sizes[0], rhs[0]))
+    return emitOpError("has mismatched batch sizes ")
+           << sizes[0] << " and " << rhs[0];
+  ArrayRef<int64_t> init = initType.getShape();
+  if (sizesConflict(init[lr - 2], m) || sizesConflict(init[lr - 1], n) ||
+      (lr == 3 && sizesConflict(init[0], sizes[0])))
+    return emitOpError("expects init of shape [")
+           << (lr == 3 ? std::to_string(sizes[0]) + ", " : std::string())
+           << m << ", " << n << "] (dynamic sizes print as "
+           << ShapedType::kDynamic << "), got " << initType;
+  if (Value bias = getBias()) {
+    auto biasType = cast<ShapedType>(bias.getType());
+    if (biasType.getRank() != 1 || sizesConflict(biasType.getDimSize(0), n))
+      return emitOpError("expects a bias of shape [")
+             << n << "], got " << biasType;
+  }
+  if (Value residual = getResidual()) {
+    auto resType = cast<ShapedType>(residual.getType());
+    if (resType.getRank() != initType.getRank() ||
+        llvm::any_of(llvm::zip(resType.getShape(), init), [](auto p) {
+          return sizesConflict(std::get<0>(p), std::get<1>(p));
+        }))
+      return emitOpError("expects a residual of the init's shape, got ")
+             << resType;
+  }
+  if (!isKnownActivation(getActivation()))
+    return emitOpError("has unknown activation '")
+           << getActivation()
+           << "' (expected none, relu, gelu, gelu_tanh, sigmoid or tanh)";
+  return success();
+}
+
+FailureOr<int64_t> MatmulOp::getFlopCount() {
+  SmallVector<int64_t, 4> sizes = getProblemSizes();
+  if (llvm::any_of(sizes, ShapedType::isDynamic))
+    return failure();
+  int64_t batch = sizes[0], m = sizes[1], n = sizes[2], k = sizes[3];
+  int64_t epilogue = (getBias() ? 1 : 0) + (getResidual() ? 1 : 0) +
+                     (getActivation() == "none" ? 0 : 1);
+  return batch * m * n * (2 * k + epilogue);
+}
+
+void MatmulOp::getEffects(
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+        &effects) {
+  if (!hasPureBufferSemantics())
+    return;
+  for (OpOperand &operand : getOperation()->getOpOperands()) {
+    effects.emplace_back(MemoryEffects::Read::get(), &operand,
+                         SideEffects::DefaultResource::get());
+    if (operand.get() == getInit())
+      effects.emplace_back(MemoryEffects::Write::get(), &operand,
+                           SideEffects::DefaultResource::get());
+  }
+}
+
+#define GET_OP_CLASSES
+#include "lathe/Dialect/Lathe/LatheOps.cpp.inc"

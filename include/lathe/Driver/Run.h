@@ -1,0 +1,42 @@
+//===- Run.h - lathe-run: compile and execute in one step -------*- C++ -*-===//
+
+#ifndef LATHE_DRIVER_RUN_H
+#define LATHE_DRIVER_RUN_H
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mlir {
+class DialectRegistry;
+namespace lathe {
+
+struct RunOptions {
+  std::string inputFile;
+  std::string entry = "main";
+  std::string backend = "cpu";
+  /// .npy files or HDF5 datasets spelled FILE.h5:/dataset, in argument order.
+  std::vector<std::string> inputs;
+  std::vector<std::string> outputs;
+  /// Timed calls after one untimed warm-up (0: one call, untimed).
+  int repeat = 0;
+  std::string reportPath;
+  /// Stop after this phase of the backend pipeline and print the IR.
+  std::string compileTo;
+  /// Replaces the backend pipeline (must end in the LLVM dialect).
+  std::string passPipeline;
+  /// "default" or "reference" (upstream passes only, scalar loops).
+  std::string pipeline = "default";
+  int threads = 0;
+  bool fillMissing = false;
+  uint64_t seed = 0;
+};
+
+/// Runs lathe-run with the given options; returns the process exit code.
+/// Diagnostics go to stderr, results and the summary to stdout.
+int runMain(const RunOptions &options, DialectRegistry &registry);
+
+} // namespace lathe
+} // namespace mlir
+
+#endif // LATHE_DRIVER_RUN_H

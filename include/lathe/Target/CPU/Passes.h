@@ -1,0 +1,39 @@
+//===- Passes.h - CPU backend passes ----------------------------*- C++ -*-===//
+
+#ifndef LATHE_TARGET_CPU_PASSES_H
+#define LATHE_TARGET_CPU_PASSES_H
+
+#include "mlir/Pass/Pass.h"
+
+namespace mlir {
+class RewritePatternSet;
+namespace func {
+class FuncDialect;
+class FuncOp;
+} // namespace func
+namespace memref {
+class MemRefDialect;
+}
+namespace arith {
+class ArithDialect;
+}
+namespace tensor {
+class TensorDialect;
+}
+namespace lathe {
+class LatheDialect;
+
+#define GEN_PASS_DECL
+#include "lathe/Target/CPU/Passes.h.inc"
+
+/// Patterns of lathe-cpu-form-kernels: raise matmuls to lathe.matmul, fold
+/// transposes into it, absorb element-wise epilogues.
+void populateFormMatmulKernelPatterns(RewritePatternSet &patterns);
+
+#define GEN_PASS_REGISTRATION
+#include "lathe/Target/CPU/Passes.h.inc"
+
+} // namespace lathe
+} // namespace mlir
+
+#endif // LATHE_TARGET_CPU_PASSES_H

@@ -1,0 +1,53 @@
+//===- Passes.td - CPU backend passes ----------------------*- tablegen -*-===//
+
+#ifndef LATHE_TARGET_CPU_PASSES
+#define LATHE_TARGET_CPU_PASSES
+
+include "mlir/Pass/PassBase.td"
+
+def LatheCPUFormKernels : Pass<"lathe-cpu-form-kernels", "func::FuncOp"> {
+  let summary = "Raise matmul-like linalg ops and their epilogues to lathe.matmul";
+  let description = [{
+    Works on tensors, before bufferization. What an op computes chooses the
+    kernel, not how it is spelled:
+    - `linalg.matmul` / `linalg.batch_matmul` with plain, transposing or
+      (for batch_matmul) rank-2-broadcast `indexing_maps`, and matmul-shaped
+      `linalg.generic`s (a mul-add contraction with those maps), become
+      `lathe.matmul` with `transpose_lhs` / `transpose_rhs`;
+    - a `linalg.transpose` of the last two dims feeding an operand folds into
+      the transpose flag;
+    - an accumulating matmul (outs not a zero fill) keeps its accumulator as
+      the `residual`;
+    - element-wise `linalg.generic` consumers that add a bias broadcast over
+      rows, apply ReLU, or add a same-shape residual are absorbed into the
+      matmul's epilogue (oneDNN post-ops), one consumer at a time.
+
+    ```mlir
+    %mm = linalg.matmul indexing_maps = [...transposed B...] ins(%x, %w ...)
+    %y = linalg.generic {...} ins(%mm, %b ...) { addf; maximumf 0 }
+    // becomes
+    %y = lathe.matmul ins(%x, %w ...) bias(%b ...) outs(%e ...)
+           {transpose_rhs, activation = "relu"}
+    ```
+  }];
+  let dependentDialects = ["::mlir::lathe::LatheDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
+def LatheCPULowerToRuntime : Pass<"lathe-cpu-lower-to-runtime", "ModuleOp"> {
+  let summary = "Lower kernel ops on memrefs to calls into the Lathe runtime";
+  let description = [{
+    Runs after bufferization. `lathe.matmul`, `linalg.softmax` and
+    zero-initialised f32 `linalg.matmul`, `linalg.batch_matmul`,
+    `linalg.conv_2d_nchw_fchw` and `linalg.conv_2d_nhwc_hwcf` become calls to
+    `lathe_rt_*` functions of the runtime (oneDNN on CPU), which take
+    unranked memrefs, so strided views (transposes) need no copies. A matmul
+    whose right operand is a `memref.get_global` is flagged constant so the
+    runtime pre-packs it once.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+#endif // LATHE_TARGET_CPU_PASSES

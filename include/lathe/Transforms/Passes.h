@@ -1,0 +1,35 @@
+//===- Passes.h - Target-independent Lathe passes ---------------*- C++ -*-===//
+
+#ifndef LATHE_TRANSFORMS_PASSES_H
+#define LATHE_TRANSFORMS_PASSES_H
+
+#include "mlir/Pass/Pass.h"
+
+namespace mlir {
+namespace func {
+class FuncOp;
+}
+namespace linalg {
+class LinalgDialect;
+}
+namespace arith {
+class ArithDialect;
+}
+namespace math {
+class MathDialect;
+}
+namespace tensor {
+class TensorDialect;
+}
+namespace lathe {
+
+#define GEN_PASS_DECL
+#include "lathe/Transforms/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "lathe/Transforms/Passes.h.inc"
+
+} // namespace lathe
+} // namespace mlir
+
+#endif // LATHE_TRANSFORMS_PASSES_H

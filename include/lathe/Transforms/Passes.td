@@ -1,0 +1,37 @@
+//===- Passes.td - Target-independent Lathe passes ---------*- tablegen -*-===//
+
+#ifndef LATHE_TRANSFORMS_PASSES
+#define LATHE_TRANSFORMS_PASSES
+
+include "mlir/Pass/PassBase.td"
+
+def LatheDecomposeAggregates
+    : Pass<"lathe-decompose-aggregates", "func::FuncOp"> {
+  let summary = "Decompose aggregate linalg ops (linalg.softmax) into generics";
+  let description = [{
+    Uses the ops' `AggregatedOpInterface` so that backends without a kernel
+    for them (and the upstream-only reference pipeline) can lower them to
+    loops: `convert-linalg-to-loops` does not handle `linalg.softmax`.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
+def LatheCheckContract : Pass<"lathe-check-contract", "ModuleOp"> {
+  let summary = "Verify the module is in the form a phase boundary promises";
+  let description = [{
+    The backend contract of each phase (as torch-mlir does at the end of its
+    pipelines): after `bufferize` no op has tensor operands or results except
+    in `bufferization.to_tensor`/`to_buffer`-free form; after `llvm` only the
+    `llvm` dialect (and builtin.module) remains. Emits one error per
+    offending op, naming the phase and what to do.
+  }];
+  let options = [
+    Option<"phase", "phase", "std::string", /*default=*/"\"llvm\"",
+           "Phase whose contract to check: bufferize or llvm">,
+  ];
+}
+
+#endif // LATHE_TRANSFORMS_PASSES

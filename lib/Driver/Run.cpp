@@ -1,0 +1,504 @@
+//===- Run.cpp - lathe-run: compile and execute in one step ---------------===//
+
+#include "lathe/Driver/Run.h"
+
+#include "lathe/Dialect/Lathe/LatheOps.h"
+#include "lathe/Driver/HostTensors.h"
+#include "lathe/Interfaces/FlopsInterface.h"
+#include "lathe/Pipelines/Pipelines.h"
+#include "lathe/runtime/Runtime.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Support/FileUtilities.h"
+#include "mlir/Support/Timing.h"
+#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+
+using namespace mlir;
+using namespace mlir::lathe;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double msSince(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start)
+      .count();
+}
+
+int fail(const llvm::Twine &message) {
+  llvm::errs() << "lathe-run: error: " << message << "\n";
+  return 1;
+}
+
+std::string typeString(Type type) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << type;
+  return s;
+}
+
+/// An external weight the runtime loads before the first call.
+struct ExternalWeight {
+  std::string symbol;
+  std::string path;
+  std::string dataset;
+  RankedTensorType type;
+  void *storage = nullptr; ///< lathe_rt_alloc'd, 64-byte aligned
+};
+
+/// Finds external weights in the module as given: lathe.weight ops (their
+/// globals get stable names) and globals already bufferized by lathe-opt.
+void collectExternalWeights(ModuleOp module, StringRef baseDir,
+                            std::vector<ExternalWeight> &weights) {
+  auto add = [&](StringRef symbol, ExternalWeightAttr source, Type type) {
+    for (const ExternalWeight &w : weights)
+      if (w.symbol == symbol)
+        return;
+    SmallString<256> path(source.getPath());
+    if (!llvm::sys::path::is_absolute(path)) {
+      path = baseDir;
+      llvm::sys::path::append(path, source.getPath());
+    }
+    ExternalWeight w;
+    w.symbol = symbol.str();
+    w.path = path.str().str();
+    w.dataset = source.getDataset().str();
+    if (auto memref = dyn_cast<MemRefType>(type))
+      w.type = RankedTensorType::get(memref.getShape(),
+                                     memref.getElementType());
+    else
+      w.type = cast<RankedTensorType>(type);
+    weights.push_back(std::move(w));
+  };
+  module.walk([&](Operation *op) {
+    if (auto weight = dyn_cast<WeightOp>(op)) {
+      auto tensor = cast<RankedTensorType>(weight.getType());
+      auto memref =
+          MemRefType::get(tensor.getShape(), tensor.getElementType());
+      add(getExternalWeightSymbol(weight.getSource(), memref),
+          weight.getSource(), memref);
+    } else if (auto global = dyn_cast<memref::GlobalOp>(op)) {
+      if (auto source = global->getAttrOfType<ExternalWeightAttr>(
+              kExternalSourceAttrName))
+        add(global.getSymName(), source, global.getType());
+    }
+  });
+}
+
+/// Decisions Lathe passes left in the IR (`lathe.decision` attributes).
+llvm::json::Value attrToJson(Attribute attr) {
+  if (auto dict = dyn_cast<DictionaryAttr>(attr)) {
+    llvm::json::Object object;
+    for (NamedAttribute named : dict)
+      object[named.getName().str()] = attrToJson(named.getValue());
+    return object;
+  }
+  if (auto array = dyn_cast<ArrayAttr>(attr)) {
+    llvm::json::Array values;
+    for (Attribute element : array)
+      values.push_back(attrToJson(element));
+    return values;
+  }
+  if (auto integer = dyn_cast<IntegerAttr>(attr)) {
+    if (integer.getType().isInteger(1))
+      return integer.getValue().getBoolValue();
+    return integer.getValue().getSExtValue();
+  }
+  if (auto floating = dyn_cast<FloatAttr>(attr))
+    return floating.getValueAsDouble();
+  if (auto str = dyn_cast<StringAttr>(attr))
+    return str.getValue().str();
+  if (isa<UnitAttr>(attr))
+    return true;
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << attr;
+  return s;
+}
+
+llvm::json::Array collectDecisions(ModuleOp module) {
+  llvm::json::Array decisions;
+  module.walk([&](Operation *op) {
+    for (NamedAttribute named : op->getDiscardableAttrs()) {
+      if (named.getName().getValue() != "lathe.decision")
+        continue;
+      std::string loc;
+      llvm::raw_string_ostream os(loc);
+      os << op->getLoc();
+      decisions.push_back(llvm::json::Object{
+          {"op", op->getName().getStringRef().str()},
+          {"loc", loc},
+          {"decision", attrToJson(named.getValue())}});
+    }
+  });
+  return decisions;
+}
+
+/// Memref descriptors of the packed calling convention: {allocated, aligned,
+/// offset, sizes[rank], strides[rank]}, every field 8 bytes.
+struct Descriptor {
+  std::vector<int64_t> words;
+  explicit Descriptor(int64_t rank) : words(3 + 2 * rank, 0) {}
+};
+
+/// Copies a (possibly strided) result memref into a dense host tensor.
+void copyStrided(const char *base, int64_t elemSize, ArrayRef<int64_t> sizes,
+                 ArrayRef<int64_t> strides, char *&out) {
+  if (sizes.empty()) {
+    std::memcpy(out, base, elemSize);
+    out += elemSize;
+    return;
+  }
+  if (sizes.size() == 1 && strides[0] == 1) {
+    std::memcpy(out, base, sizes[0] * elemSize);
+    out += sizes[0] * elemSize;
+    return;
+  }
+  for (int64_t i = 0; i < sizes[0]; ++i)
+    copyStrided(base + i * strides[0] * elemSize, elemSize, sizes.drop_front(),
+                strides.drop_front(), out);
+}
+
+} // namespace
+
+int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
+  Clock::time_point compileStart = Clock::now();
+  if (options.backend != "cpu")
+    return fail("unknown backend '" + options.backend +
+                "' (available: cpu)");
+  if (options.pipeline != "default" && options.pipeline != "reference")
+    return fail("unknown pipeline '" + options.pipeline +
+                "' (expected default or reference)");
+  if (options.repeat < 0)
+    return fail("--repeat must be >= 0, got " + llvm::Twine(options.repeat));
+
+  std::string errorMessage;
+  auto file = openInputFile(options.inputFile, &errorMessage);
+  if (!file)
+    return fail("cannot open '" + options.inputFile + "': " + errorMessage);
+
+  MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+  llvm::SourceMgr sourceMgr;
+  sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
+  SourceMgrDiagnosticHandler diagHandler(sourceMgr, &context);
+  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
+  if (!module)
+    return fail("could not parse or verify '" + options.inputFile + "'");
+
+  // Facts about the module as given, before any lowering.
+  bool flopsComplete = true;
+  int64_t flops = countFlops(*module, flopsComplete);
+  llvm::json::Array decisions = collectDecisions(*module);
+  SmallString<256> baseDir(options.inputFile);
+  llvm::sys::path::remove_filename(baseDir);
+  if (baseDir.empty())
+    baseDir = ".";
+  std::vector<ExternalWeight> weights;
+  collectExternalWeights(*module, baseDir, weights);
+
+  auto entry = module->lookupSymbol<func::FuncOp>(options.entry);
+  if (!entry || entry.isDeclaration()) {
+    std::string names;
+    for (auto fn : module->getOps<func::FuncOp>())
+      if (!fn.isDeclaration())
+        names += (names.empty() ? "" : ", ") + fn.getSymName().str();
+    return fail("no function named '" + options.entry + "' in '" +
+                options.inputFile + "' (functions: " +
+                (names.empty() ? "none" : names) + ")");
+  }
+  FunctionType fnType = entry.getFunctionType();
+  for (auto [i, type] : llvm::enumerate(fnType.getInputs()))
+    if (!isa<RankedTensorType>(type))
+      return fail(llvm::formatv("argument #{0} of @{1} has type {2}; lathe-run "
+                                "passes ranked tensors only",
+                                i, options.entry, typeString(type)));
+  for (auto [i, type] : llvm::enumerate(fnType.getResults()))
+    if (!isa<RankedTensorType>(type))
+      return fail(llvm::formatv("result #{0} of @{1} has type {2}; lathe-run "
+                                "returns ranked tensors only",
+                                i, options.entry, typeString(type)));
+
+  // Inputs, matched to the entry's arguments in order.
+  size_t numArgs = fnType.getNumInputs();
+  if (options.inputs.size() > numArgs)
+    return fail(llvm::formatv("too many inputs: {0} given, but @{1} takes {2} "
+                              "argument(s)",
+                              options.inputs.size(), options.entry, numArgs));
+  if (options.outputs.size() > fnType.getNumResults())
+    return fail(llvm::formatv("too many outputs: {0} given, but @{1} returns "
+                              "{2} result(s)",
+                              options.outputs.size(), options.entry,
+                              fnType.getNumResults()));
+  std::vector<HostTensor> inputs(numArgs);
+  for (size_t i = 0; options.compileTo.empty() && i < numArgs; ++i) {
+    auto type = cast<RankedTensorType>(fnType.getInput(i));
+    std::string error;
+    if (i >= options.inputs.size()) {
+      if (!options.fillMissing)
+        return fail(llvm::formatv("missing input for argument #{0} of @{1} "
+                                  "(expected {2}); pass --input=FILE or "
+                                  "--fill-missing",
+                                  i, options.entry, typeString(type)));
+      if (!fillRandom(type, options.seed + i, inputs[i], error))
+        return fail(llvm::formatv("argument #{0} of @{1}: {2}", i,
+                                  options.entry, error));
+      continue;
+    }
+    if (!readTensorFile(options.inputs[i], inputs[i], error))
+      return fail(llvm::formatv("input #{0}: {1}", i, error));
+    if (!checkMatchesType(inputs[i], type, error))
+      return fail(llvm::formatv("input #{0} ('{1}') for argument #{0} of "
+                                "@{2}: {3}",
+                                i, options.inputs[i], options.entry, error));
+  }
+
+  // Compile.
+  PassManager pm = PassManager::on<ModuleOp>(&context);
+  if (failed(applyPassManagerCLOptions(pm)))
+    return fail("invalid pass manager options");
+  applyDefaultTimingPassManagerCLOptions(pm);
+  std::string error;
+  LogicalResult built = success();
+  if (!options.passPipeline.empty()) {
+    StringRef text = options.passPipeline;
+    if (text.consume_front("builtin.module(") && text.consume_back(")")) {
+    }
+    llvm::raw_string_ostream os(error);
+    built = parsePassPipeline(text, pm, os);
+  } else if (options.pipeline == "reference") {
+    built = buildReferencePipeline(pm, error);
+  } else {
+    built = buildCpuPipeline(pm, options.compileTo, error);
+  }
+  if (failed(built))
+    return fail("bad pipeline: " + error);
+  if (failed(pm.run(*module)))
+    return fail("compilation of '" + options.inputFile + "' failed");
+  if (!options.compileTo.empty()) {
+    module->print(llvm::outs());
+    llvm::outs() << "\n";
+    return 0;
+  }
+
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  auto tmBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!tmBuilder)
+    return fail("cannot detect the host: " +
+                llvm::toString(tmBuilder.takeError()));
+  tmBuilder->setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
+  auto tm = tmBuilder->createTargetMachine();
+  if (!tm)
+    return fail("cannot create a target machine: " +
+                llvm::toString(tm.takeError()));
+  auto transformer = makeOptimizingTransformer(3, 0, tm->get());
+  ExecutionEngineOptions engineOptions;
+  engineOptions.transformer = transformer;
+  engineOptions.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
+  auto maybeEngine =
+      ExecutionEngine::create(*module, engineOptions, std::move(*tm));
+  if (!maybeEngine)
+    return fail("JIT compilation failed: " +
+                llvm::toString(maybeEngine.takeError()));
+  std::unique_ptr<ExecutionEngine> engine = std::move(*maybeEngine);
+
+  // External weights: loaded once, 64-byte aligned, counted as runtime memory.
+  for (ExternalWeight &w : weights) {
+    HostTensor data;
+    if (lathe_h5_read(w.path.c_str(), w.dataset.c_str(), &data.t) != LATHE_OK)
+      return fail("external weight " + w.dataset + " of '" + w.path +
+                  "': " + lathe_rt_last_error());
+    if (!checkMatchesType(data, w.type, error))
+      return fail("external weight " + w.dataset + " of '" + w.path +
+                  "': " + error);
+    w.storage = lathe_rt_alloc(std::max<size_t>(data.numBytes(), 1));
+    if (!w.storage)
+      return fail("out of memory loading external weight " + w.dataset);
+    std::memcpy(w.storage, data.t.data, data.numBytes());
+  }
+  engine->registerSymbols([&](llvm::orc::MangleAndInterner interner) {
+    llvm::orc::SymbolMap map;
+    for (const ExternalWeight &w : weights)
+      map[interner(w.symbol)] = {llvm::orc::ExecutorAddr::fromPtr(w.storage),
+                                 llvm::JITSymbolFlags::Exported};
+    return map;
+  });
+  engine->initialize();
+  auto packed = engine->lookupPacked(options.entry);
+  if (!packed)
+    return fail("entry @" + options.entry + " not found after compilation: " +
+                llvm::toString(packed.takeError()));
+  double compileMs = msSince(compileStart);
+  if (options.threads > 0)
+    lathe_rt_set_num_threads(options.threads);
+
+  // Packed arguments: a pointer to every descriptor field, then a pointer to
+  // the results (one descriptor, or a struct of descriptors).
+  std::vector<Descriptor> argDescs;
+  for (size_t i = 0; i < numArgs; ++i) {
+    const lathe_host_tensor &t = inputs[i].t;
+    Descriptor d(t.rank);
+    d.words[0] = d.words[1] = reinterpret_cast<int64_t>(t.data);
+    int64_t stride = 1;
+    for (int r = t.rank - 1; r >= 0; --r) {
+      d.words[3 + r] = t.shape[r];
+      d.words[3 + t.rank + r] = stride;
+      stride *= t.shape[r];
+    }
+    argDescs.push_back(std::move(d));
+  }
+  std::vector<void *> packedArgs;
+  for (Descriptor &d : argDescs)
+    for (int64_t &word : d.words)
+      packedArgs.push_back(&word);
+  std::vector<int64_t> resultOffsets;
+  int64_t resultWords = 0;
+  for (Type type : fnType.getResults()) {
+    resultOffsets.push_back(resultWords);
+    resultWords += 3 + 2 * cast<RankedTensorType>(type).getRank();
+  }
+  std::vector<int64_t> resultStorage(std::max<int64_t>(resultWords, 1));
+  if (!fnType.getResults().empty())
+    packedArgs.push_back(resultStorage.data());
+
+  auto freeResults = [&]() {
+    for (int64_t offset : resultOffsets) {
+      void *allocated = reinterpret_cast<void *>(resultStorage[offset]);
+      if (lathe_rt_mem_owns(allocated))
+        _mlir_memref_to_llvm_free(allocated);
+    }
+  };
+  auto invoke = [&]() -> bool {
+    (*packed)(packedArgs.data());
+    char message[1024];
+    if (lathe_rt_take_pending_error(message, sizeof(message))) {
+      llvm::errs() << "lathe-run: error: " << message << "\n";
+      return false;
+    }
+    return true;
+  };
+
+  // The first call is the one whose results are kept (and the warm-up).
+  lathe_rt_mem_reset_peak();
+  if (!invoke())
+    return 1;
+  std::vector<HostTensor> results(fnType.getNumResults());
+  for (auto [i, type] : llvm::enumerate(fnType.getResults())) {
+    auto tensorType = cast<RankedTensorType>(type);
+    int64_t rank = tensorType.getRank();
+    const int64_t *d = resultStorage.data() + resultOffsets[i];
+    std::optional<lathe_dtype> dtype = dtypeFor(tensorType.getElementType());
+    if (!dtype)
+      return fail("result #" + llvm::Twine(i) + " has unsupported type " +
+                  typeString(type));
+    SmallVector<int64_t> shape(d + 3, d + 3 + rank);
+    if (lathe_host_tensor_alloc(&results[i].t, *dtype, rank, shape.data()) !=
+        LATHE_OK)
+      return fail(lathe_rt_last_error());
+    int64_t elemSize = lathe_dtype_size(*dtype);
+    const char *base =
+        reinterpret_cast<const char *>(d[1]) + d[2] * elemSize;
+    char *out = static_cast<char *>(results[i].t.data);
+    if (results[i].numElements() > 0)
+      copyStrided(base, elemSize, shape, ArrayRef<int64_t>(d + 3 + rank, rank),
+                  out);
+  }
+  freeResults();
+  int64_t peakBytes = lathe_rt_mem_peak();
+
+  std::vector<double> timesMs;
+  lathe_rt_profile_reset();
+  for (int r = 0; r < options.repeat; ++r) {
+    Clock::time_point start = Clock::now();
+    bool ok = invoke();
+    timesMs.push_back(msSince(start));
+    freeResults();
+    if (!ok)
+      return 1;
+  }
+  peakBytes = std::max(peakBytes, lathe_rt_mem_peak());
+
+  for (auto [i, result] : llvm::enumerate(results)) {
+    llvm::outs() << "result #" << i << ": " << summarize(result) << "\n";
+    if (i < options.outputs.size() &&
+        !writeTensorFile(options.outputs[i], result, error))
+      return fail("output #" + llvm::Twine(i) + ": " + error);
+  }
+
+  double minMs = 0, medianMs = 0;
+  if (!timesMs.empty()) {
+    std::vector<double> sorted = timesMs;
+    std::sort(sorted.begin(), sorted.end());
+    minMs = sorted.front();
+    size_t n = sorted.size();
+    medianMs = n % 2 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
+    llvm::outs() << llvm::formatv("latency over {0} call(s): min {1:f3} ms, "
+                                  "median {2:f3} ms\n",
+                                  n, minMs, medianMs);
+  }
+  llvm::outs() << llvm::formatv("compile {0:f1} ms, peak memory {1} bytes, "
+                                "{2} flops{3}\n",
+                                compileMs, peakBytes, flops,
+                                flopsComplete ? "" : " (dynamic ops not counted)");
+
+  if (!options.reportPath.empty()) {
+    llvm::json::Object kernels;
+    int repeats = std::max(options.repeat, 1);
+    double kernelMs = 0;
+    for (int k = 0; k < lathe_rt_profile_count(); ++k) {
+      double ms = lathe_rt_profile_ms(k) / repeats;
+      kernelMs += ms;
+      kernels[lathe_rt_profile_name(k)] = llvm::json::Object{
+          {"ms", ms}, {"calls", lathe_rt_profile_calls(k) / repeats}};
+    }
+    if (!timesMs.empty())
+      kernels["generated_code"] =
+          llvm::json::Object{{"ms", std::max(0.0, medianMs - kernelMs)},
+                             {"calls", 1}};
+    llvm::json::Object report{
+        {"file", options.inputFile},
+        {"entry", options.entry},
+        {"backend", options.backend},
+        {"pipeline", options.passPipeline.empty() ? options.pipeline
+                                                  : options.passPipeline},
+        {"compile_ms", compileMs},
+        {"repeat", options.repeat},
+        {"latency_ms", llvm::json::Object{{"min", minMs}, {"median", medianMs}}},
+        {"flops", flops},
+        {"flops_complete", flopsComplete},
+        {"peak_memory_bytes", peakBytes},
+        {"kernels", std::move(kernels)},
+        {"decisions", std::move(decisions)},
+    };
+    std::error_code ec;
+    llvm::raw_fd_ostream os(options.reportPath, ec);
+    if (ec)
+      return fail("cannot write report '" + options.reportPath +
+                  "': " + ec.message());
+    os << llvm::formatv("{0:2}", llvm::json::Value(std::move(report))) << "\n";
+  }
+  for (ExternalWeight &w : weights)
+    lathe_rt_free(w.storage);
+  return 0;
+}

@@ -1,0 +1,126 @@
+//===- Pipelines.cpp - Lathe's named pipelines ----------------------------===//
+
+#include "lathe/Pipelines/Pipelines.h"
+
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+using namespace mlir::lathe;
+
+namespace {
+
+/// Lowering of everything that is left once kernels became runtime calls.
+/// Allocations use the runtime's allocator (use-generic-functions), so the
+/// runtime's high-water mark counts every buffer of generated code.
+constexpr StringLiteral kToLLVM =
+    "expand-strided-metadata,lower-affine,"
+    "finalize-memref-to-llvm{use-generic-functions=true},"
+    "convert-math-to-llvm,convert-math-to-libm,convert-arith-to-llvm,"
+    "convert-index-to-llvm,convert-func-to-llvm,convert-cf-to-llvm,"
+    "reconcile-unrealized-casts,lathe-check-contract{phase=llvm}";
+
+constexpr StringLiteral kBufferize =
+    "one-shot-bufferize{bufferize-function-boundaries=true "
+    "function-boundary-type-conversion=identity-layout-map},"
+    "buffer-deallocation-pipeline,convert-bufferization-to-memref,"
+    "canonicalize,lathe-check-contract{phase=bufferize}";
+
+const Phase kCpuPhases[] = {
+    {"import", "TOSA to linalg; canonical linalg on tensors",
+     "func.func(tosa-to-linalg-named,tosa-to-linalg,tosa-to-arith,"
+     "tosa-to-tensor),canonicalize,cse"},
+    {"kernels",
+     "matmuls and their epilogues become lathe.matmul; element-wise fusion",
+     "func.func(lathe-cpu-form-kernels),linalg-fuse-elementwise-ops,"
+     "canonicalize,cse"},
+    {"bufferize", "one-shot bufferization and deallocation", kBufferize},
+    {"runtime-calls", "kernel ops become calls into the Lathe runtime",
+     "lathe-cpu-lower-to-runtime,canonicalize"},
+    {"loops", "remaining linalg ops become parallel loops",
+     "func.func(convert-linalg-to-parallel-loops),convert-scf-to-cf"},
+    {"llvm", "the LLVM dialect, ready for the JIT", kToLLVM},
+};
+
+LogicalResult addPasses(OpPassManager &pm, StringRef passes,
+                        std::string &error) {
+  llvm::raw_string_ostream os(error);
+  return parsePassPipeline(passes, pm, os);
+}
+
+} // namespace
+
+ArrayRef<Phase> mlir::lathe::getCpuPhases() { return kCpuPhases; }
+
+std::string mlir::lathe::getCpuPhaseList() {
+  std::string list;
+  for (const Phase &phase : kCpuPhases) {
+    if (!list.empty())
+      list += ", ";
+    list += phase.name.str();
+  }
+  return list;
+}
+
+LogicalResult mlir::lathe::buildCpuPipeline(OpPassManager &pm,
+                                            StringRef lastPhase,
+                                            std::string &error) {
+  if (!lastPhase.empty() &&
+      llvm::none_of(kCpuPhases,
+                    [&](const Phase &p) { return p.name == lastPhase; })) {
+    error = ("unknown phase '" + lastPhase + "' (expected one of: " +
+             getCpuPhaseList() + ")")
+                .str();
+    return failure();
+  }
+  for (const Phase &phase : kCpuPhases) {
+    if (failed(addPasses(pm, phase.passes, error)))
+      return failure();
+    if (phase.name == lastPhase)
+      break;
+  }
+  return success();
+}
+
+LogicalResult mlir::lathe::buildReferencePipeline(OpPassManager &pm,
+                                                  std::string &error) {
+  if (failed(addPasses(pm, kCpuPhases[0].passes, error)) ||
+      failed(addPasses(pm, "func.func(lathe-decompose-aggregates)", error)) ||
+      failed(addPasses(pm, kBufferize, error)) ||
+      failed(addPasses(pm, "func.func(convert-linalg-to-loops),"
+                           "convert-scf-to-cf",
+                       error)))
+    return failure();
+  return addPasses(pm, kToLLVM, error);
+}
+
+void mlir::lathe::registerLathePipelines() {
+  PassPipelineRegistration<>(
+      "lathe-cpu-pipeline",
+      "The whole CPU pipeline: linalg/TOSA on tensors to the LLVM dialect",
+      [](OpPassManager &pm) {
+        std::string error;
+        if (failed(buildCpuPipeline(pm, "", error)))
+          llvm::report_fatal_error(llvm::Twine(error));
+      });
+  for (const Phase &phase : kCpuPhases) {
+    StringRef passes = phase.passes;
+    PassPipelineRegistration<>(
+        ("lathe-cpu-" + phase.name).str(),
+        ("CPU phase '" + phase.name + "': " + phase.summary).str(),
+        [passes](OpPassManager &pm) {
+          std::string error;
+          if (failed(addPasses(pm, passes, error)))
+            llvm::report_fatal_error(llvm::Twine(error));
+        });
+  }
+  PassPipelineRegistration<>(
+      "lathe-reference-pipeline",
+      "Upstream passes only: scalar loops, no Lathe kernels (a baseline)",
+      [](OpPassManager &pm) {
+        std::string error;
+        if (failed(buildReferencePipeline(pm, error)))
+          llvm::report_fatal_error(llvm::Twine(error));
+      });
+}

@@ -1,0 +1,39 @@
+//===- InitAll.cpp - The one registration point ---------------------------===//
+//
+// The only translation unit that includes upstream's InitAll* headers (they
+// are the heaviest includes in the project).
+//
+//===----------------------------------------------------------------------===//
+
+#include "lathe/InitAllDialects.h"
+#include "lathe/InitAllPasses.h"
+
+#include "lathe/Dialect/Lathe/LatheOps.h"
+#include "lathe/Interfaces/FlopsInterface.h"
+#include "lathe/Pipelines/Pipelines.h"
+#include "lathe/Target/CPU/Passes.h"
+#include "lathe/Transforms/Passes.h"
+
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
+
+void mlir::lathe::registerAllDialects(DialectRegistry &registry) {
+  mlir::registerAllDialects(registry);
+  mlir::registerAllExtensions(registry);
+  registry.insert<LatheDialect>();
+  registerBufferizableOpInterfaceExternalModels(registry);
+  registerUpstreamFlopsModels(registry);
+}
+
+void mlir::lathe::registerAllTranslations(DialectRegistry &registry) {
+  mlir::registerAllToLLVMIRTranslations(registry);
+}
+
+void mlir::lathe::registerAllPasses() {
+  mlir::registerAllPasses();
+  registerLatheCPUPasses();
+  registerLathePasses();
+  registerLathePipelines();
+}

@@ -1,0 +1,311 @@
+//===- FormKernels.cpp - Raise matmuls and epilogues to lathe.matmul ------===//
+//
+// Tensor-level kernel formation for the CPU backend: what an op computes, not
+// how it is spelled, decides whether it reaches the oneDNN matmul.
+//
+//===----------------------------------------------------------------------===//
+
+#include "lathe/Dialect/Lathe/LatheOps.h"
+#include "lathe/Target/CPU/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace mlir::lathe {
+#define GEN_PASS_DEF_LATHECPUFORMKERNELS
+#include "lathe/Target/CPU/Passes.h.inc"
+} // namespace mlir::lathe
+
+using namespace mlir;
+using namespace mlir::lathe;
+
+namespace {
+
+/// Loop-dimension positions of a projected-permutation map's results, or
+/// nothing if a result is not a plain dimension.
+static std::optional<SmallVector<unsigned>> dimPositions(AffineMap map) {
+  SmallVector<unsigned> dims;
+  for (AffineExpr expr : map.getResults()) {
+    auto dim = dyn_cast<AffineDimExpr>(expr);
+    if (!dim)
+      return std::nullopt;
+    dims.push_back(dim.getPosition());
+  }
+  return dims;
+}
+
+/// How the operands of a (batch) matmul are laid out relative to
+/// C[b, m, n] += A[b, m, k] * B[b, k, n].
+struct MatmulLayout {
+  bool transposeLhs = false;
+  bool transposeRhs = false;
+};
+
+/// Classifies the indexing maps of linalg.matmul (dims m, n, k) or
+/// linalg.batch_matmul (dims b, m, n, k). Fails for broadcasts of the lhs and
+/// anything that is not a (transposed) matmul.
+static FailureOr<MatmulLayout> classifyMatmulMaps(ArrayRef<AffineMap> maps,
+                                                  bool batched) {
+  if (maps.size() != 3)
+    return failure();
+  auto lhs = dimPositions(maps[0]);
+  auto rhs = dimPositions(maps[1]);
+  auto out = dimPositions(maps[2]);
+  if (!lhs || !rhs || !out)
+    return failure();
+  unsigned b = 0, m = batched ? 1 : 0, n = m + 1, k = m + 2;
+  SmallVector<unsigned> lead;
+  if (batched)
+    lead.push_back(b);
+  auto with = [&](std::initializer_list<unsigned> tail) {
+    SmallVector<unsigned> dims(lead);
+    dims.append(tail);
+    return dims;
+  };
+  if (*out != with({m, n}))
+    return failure();
+  MatmulLayout layout;
+  if (*lhs == with({k, m}))
+    layout.transposeLhs = true;
+  else if (*lhs != with({m, k}))
+    return failure();
+  SmallVector<unsigned> rhsDims(*rhs);
+  // A rank-2 rhs of a batch matmul is shared by every batch.
+  if (batched && rhsDims.size() == 2)
+    rhsDims.insert(rhsDims.begin(), b);
+  if (rhsDims == with({n, k}))
+    layout.transposeRhs = true;
+  else if (rhsDims != with({k, n}))
+    return failure();
+  return layout;
+}
+
+static bool allF32(Operation *op) {
+  return llvm::all_of(op->getOperandTypes(), [](Type t) {
+    auto shaped = dyn_cast<RankedTensorType>(t);
+    return shaped && shaped.getElementType().isF32();
+  });
+}
+
+/// linalg.matmul / linalg.batch_matmul on f32 tensors -> lathe.matmul. The
+/// accumulator becomes the residual unless it is a zero fill.
+template <typename OpTy>
+struct RaiseMatmul : public OpRewritePattern<OpTy> {
+  using OpRewritePattern<OpTy>::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(OpTy op,
+                                PatternRewriter &rewriter) const override {
+    if (!op.hasPureTensorSemantics() || !allF32(op))
+      return rewriter.notifyMatchFailure(op, "expects f32 tensors");
+    FailureOr<MatmulLayout> layout = classifyMatmulMaps(
+        op.getIndexingMapsArray(), std::is_same_v<OpTy, linalg::BatchMatmulOp>);
+    if (failed(layout))
+      return rewriter.notifyMatchFailure(op, "not a (transposed) matmul");
+
+    Location loc = op.getLoc();
+    Value outs = op.getDpsInits()[0];
+    Value init, residual;
+    auto fill = outs.template getDefiningOp<linalg::FillOp>();
+    if (fill && matchPattern(fill.getInputs()[0], m_AnyZeroFloat())) {
+      init = fill.getOutputs()[0];
+    } else {
+      residual = outs;
+      init = tensor::EmptyOp::create(
+          rewriter, loc, tensor::getMixedSizes(rewriter, loc, outs),
+          cast<ShapedType>(outs.getType()).getElementType());
+    }
+    auto matmul = MatmulOp::create(
+        rewriter, loc, TypeRange{outs.getType()}, op.getInputs()[0],
+        op.getInputs()[1], /*bias=*/Value(), residual, init,
+        layout->transposeLhs, layout->transposeRhs, "none");
+    rewriter.replaceOp(op, matmul.getResults());
+    return success();
+  }
+};
+
+/// A matmul-shaped linalg.generic (mul-add contraction over [b,] m, n, k with
+/// (transposed) matmul maps) -> lathe.matmul, like the named op.
+struct RaiseGenericMatmul : public OpRewritePattern<linalg::GenericOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(linalg::GenericOp op,
+                                PatternRewriter &rewriter) const override {
+    unsigned loops = op.getNumLoops();
+    if (!op.hasPureTensorSemantics() || !allF32(op) ||
+        op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
+        (loops != 3 && loops != 4) || op.getNumReductionLoops() != 1 ||
+        !linalg::isaContractionOpInterface(op))
+      return rewriter.notifyMatchFailure(op, "not a matmul-shaped generic");
+    // The reduction must be the innermost loop (d2 or d3), as in named ops.
+    if (op.getIteratorTypesArray().back() != utils::IteratorType::reduction)
+      return rewriter.notifyMatchFailure(op, "reduction is not innermost");
+    FailureOr<MatmulLayout> layout =
+        classifyMatmulMaps(op.getIndexingMapsArray(), loops == 4);
+    if (failed(layout))
+      return rewriter.notifyMatchFailure(op, "not a (transposed) matmul");
+    Value outs = op.getDpsInits()[0];
+    auto fill = outs.getDefiningOp<linalg::FillOp>();
+    if (!fill || !matchPattern(fill.getInputs()[0], m_AnyZeroFloat()))
+      return rewriter.notifyMatchFailure(op, "accumulates into non-zero");
+    auto matmul = MatmulOp::create(
+        rewriter, op.getLoc(), TypeRange{outs.getType()}, op.getDpsInputs()[0],
+        op.getDpsInputs()[1], Value(), Value(), fill.getOutputs()[0],
+        layout->transposeLhs, layout->transposeRhs, "none");
+    rewriter.replaceOp(op, matmul.getResults());
+    return success();
+  }
+};
+
+/// A linalg.transpose of the last two dimensions feeding lathe.matmul folds
+/// into the operand's transpose flag (the runtime reads strided views).
+struct FoldTransposeIntoMatmul : public OpRewritePattern<MatmulOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  static bool swapsLastTwo(linalg::TransposeOp transpose) {
+    ArrayRef<int64_t> perm = transpose.getPermutation();
+    int64_t rank = perm.size();
+    if (rank < 2)
+      return false;
+    for (int64_t i = 0; i < rank - 2; ++i)
+      if (perm[i] != i)
+        return false;
+    return perm[rank - 2] == rank - 1 && perm[rank - 1] == rank - 2;
+  }
+
+  LogicalResult matchAndRewrite(MatmulOp op,
+                                PatternRewriter &rewriter) const override {
+    if (op.hasPureBufferSemantics())
+      return failure();
+    auto lhsT = op.getLhs().getDefiningOp<linalg::TransposeOp>();
+    auto rhsT = op.getRhs().getDefiningOp<linalg::TransposeOp>();
+    bool foldLhs = lhsT && swapsLastTwo(lhsT);
+    bool foldRhs = rhsT && swapsLastTwo(rhsT);
+    if (!foldLhs && !foldRhs)
+      return rewriter.notifyMatchFailure(op, "no foldable transpose");
+    rewriter.modifyOpInPlace(op, [&] {
+      if (foldLhs) {
+        op.getLhsMutable().assign(lhsT.getInput());
+        op.setTransposeLhs(!op.getTransposeLhs());
+      }
+      if (foldRhs) {
+        op.getRhsMutable().assign(rhsT.getInput());
+        op.setTransposeRhs(!op.getTransposeRhs());
+      }
+    });
+    return success();
+  }
+};
+
+/// An element-wise linalg.generic whose only job on a single-use
+/// lathe.matmul result is `+ bias[n]`, ReLU or `+ residual` is absorbed into
+/// the matmul's epilogue: C = act(A·B + bias) + residual.
+struct FuseEpilogueIntoMatmul : public OpRewritePattern<linalg::GenericOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(linalg::GenericOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!op.hasPureTensorSemantics() || op.getNumDpsInits() != 1 ||
+        op.getNumParallelLoops() != op.getNumLoops() || !allF32(op))
+      return rewriter.notifyMatchFailure(op, "not an f32 element-wise op");
+    SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+    unsigned numInputs = op.getNumDpsInputs();
+    if (!maps[numInputs].isIdentity())
+      return rewriter.notifyMatchFailure(op, "output is not an identity map");
+
+    // The operand produced by a matmul that has no other user.
+    std::optional<unsigned> mmIndex;
+    MatmulOp matmul;
+    for (unsigned i = 0; i < numInputs; ++i) {
+      auto candidate = op.getDpsInputs()[i].getDefiningOp<MatmulOp>();
+      if (candidate && candidate->hasOneUse() && maps[i].isIdentity()) {
+        mmIndex = i;
+        matmul = candidate;
+        break;
+      }
+    }
+    if (!mmIndex)
+      return rewriter.notifyMatchFailure(op, "no single-use matmul input");
+    if (op.getResult(0).getType() != matmul.getResult().front().getType())
+      return rewriter.notifyMatchFailure(op, "result type differs");
+
+    Value bias = matmul.getBias(), residual = matmul.getResidual();
+    std::string activation = matmul.getActivation().str();
+    Block &body = op.getRegion().front();
+    Value current = body.getArgument(*mmIndex);
+    int64_t rank = cast<ShapedType>(op.getResult(0).getType()).getRank();
+
+    for (Operation &inner : body.without_terminator()) {
+      if (inner.getNumOperands() != 2 || inner.getNumResults() != 1)
+        return rewriter.notifyMatchFailure(op, "unsupported epilogue op");
+      Value other = inner.getOperand(0) == current ? inner.getOperand(1)
+                    : inner.getOperand(1) == current
+                        ? inner.getOperand(0)
+                        : Value();
+      if (!other)
+        return rewriter.notifyMatchFailure(op, "epilogue is not a chain");
+      if (isa<arith::AddFOp>(inner)) {
+        auto arg = dyn_cast<BlockArgument>(other);
+        if (!arg || arg.getOwner() != &body || arg.getArgNumber() >= numInputs ||
+            arg.getArgNumber() == *mmIndex)
+          return rewriter.notifyMatchFailure(op, "add of a non-input");
+        Value operand = op.getDpsInputs()[arg.getArgNumber()];
+        AffineMap map = maps[arg.getArgNumber()];
+        bool isBias = map.getNumResults() == 1 &&
+                      map.getResult(0) ==
+                          getAffineDimExpr(rank - 1, op.getContext()) &&
+                      cast<ShapedType>(operand.getType()).getRank() == 1;
+        if (isBias && !bias && !residual && activation == "none") {
+          bias = operand;
+        } else if (map.isIdentity() && !residual &&
+                   operand.getType() == op.getResult(0).getType()) {
+          residual = operand;
+        } else {
+          return rewriter.notifyMatchFailure(op, "add is neither bias nor "
+                                                 "residual");
+        }
+      } else if (isa<arith::MaximumFOp, arith::MaxNumFOp>(inner) &&
+                 matchPattern(other, m_AnyZeroFloat())) {
+        if (activation != "none" || residual)
+          return rewriter.notifyMatchFailure(op, "activation out of order");
+        activation = "relu";
+      } else {
+        return rewriter.notifyMatchFailure(op, "unsupported epilogue op");
+      }
+      current = inner.getResult(0);
+    }
+    if (body.getTerminator()->getOperand(0) != current)
+      return rewriter.notifyMatchFailure(op, "does not yield the chain");
+
+    auto fused = MatmulOp::create(
+        rewriter, op.getLoc(), op->getResultTypes(), matmul.getLhs(),
+        matmul.getRhs(), bias, residual, op.getDpsInits()[0],
+        matmul.getTransposeLhs(), matmul.getTransposeRhs(), activation);
+    rewriter.replaceOp(op, fused.getResults());
+    rewriter.eraseOp(matmul);
+    return success();
+  }
+};
+
+struct LatheCPUFormKernels
+    : public lathe::impl::LatheCPUFormKernelsBase<LatheCPUFormKernels> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    populateFormMatmulKernelPatterns(patterns);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace
+
+void mlir::lathe::populateFormMatmulKernelPatterns(
+    RewritePatternSet &patterns) {
+  patterns.add<RaiseMatmul<linalg::MatmulOp>, RaiseMatmul<linalg::BatchMatmulOp>,
+               RaiseGenericMatmul, FoldTransposeIntoMatmul, FuseEpilogueIntoMatmul>(
+      patterns.getContext());
+}

@@ -1,0 +1,190 @@
+//===- LowerToRuntime.cpp - Kernel ops on memrefs to runtime calls --------===//
+
+#include "lathe/Dialect/Lathe/LatheOps.h"
+#include "lathe/Target/CPU/Passes.h"
+#include "lathe/runtime/Runtime.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/PatternMatch.h"
+#include "llvm/ADT/StringSwitch.h"
+
+namespace mlir::lathe {
+#define GEN_PASS_DEF_LATHECPULOWERTORUNTIME
+#include "lathe/Target/CPU/Passes.h.inc"
+} // namespace mlir::lathe
+
+using namespace mlir;
+using namespace mlir::lathe;
+
+namespace {
+
+/// Calls into the runtime: unranked f32 memrefs and i64 scalars.
+class RuntimeCallBuilder {
+public:
+  explicit RuntimeCallBuilder(ModuleOp module) : module(module) {}
+
+  /// Emits `call @name(args)`, declaring `@name` on first use.
+  void call(RewriterBase &rewriter, Location loc, StringRef name,
+            ArrayRef<Value> memrefs, ArrayRef<int64_t> scalars) {
+    SmallVector<Value> args;
+    for (Value memref : memrefs) {
+      auto type = cast<MemRefType>(memref.getType());
+      auto unranked =
+          UnrankedMemRefType::get(type.getElementType(), type.getMemorySpace());
+      args.push_back(memref::CastOp::create(rewriter, loc, unranked, memref));
+    }
+    for (int64_t scalar : scalars)
+      args.push_back(arith::ConstantIntOp::create(rewriter, loc, scalar, 64));
+    func::FuncOp callee = declare(rewriter, loc, name, ValueRange(args).getTypes());
+    func::CallOp::create(rewriter, loc, callee, args);
+  }
+
+private:
+  func::FuncOp declare(RewriterBase &rewriter, Location loc, StringRef name,
+                       TypeRange argTypes) {
+    if (auto existing = module.lookupSymbol<func::FuncOp>(name))
+      return existing;
+    OpBuilder::InsertionGuard guard(rewriter);
+    rewriter.setInsertionPointToStart(module.getBody());
+    auto fn = func::FuncOp::create(
+        rewriter, loc, name, rewriter.getFunctionType(argTypes, {}));
+    fn.setPrivate();
+    return fn;
+  }
+
+  ModuleOp module;
+};
+
+/// A view of `value` with its last two dimensions swapped (no copy).
+static Value transposeLastTwo(RewriterBase &rewriter, Location loc,
+                              Value value) {
+  int64_t rank = cast<MemRefType>(value.getType()).getRank();
+  SmallVector<unsigned> perm = llvm::to_vector(llvm::seq<unsigned>(0, rank));
+  std::swap(perm[rank - 1], perm[rank - 2]);
+  AffineMap map = AffineMap::getPermutationMap(perm, rewriter.getContext());
+  return memref::TransposeOp::create(rewriter, loc, value,
+                                     AffineMapAttr::get(map));
+}
+
+/// True when `value` is (a view of) a global: constant weights whose address
+/// and contents never change, so the runtime may pre-pack them once.
+static bool isConstantBuffer(Value value) {
+  while (Operation *def = value.getDefiningOp()) {
+    if (isa<memref::GetGlobalOp>(def))
+      return true;
+    if (!isa<memref::TransposeOp, memref::CastOp, memref::SubViewOp,
+             memref::ReinterpretCastOp, memref::CollapseShapeOp,
+             memref::ExpandShapeOp>(def))
+      return false;
+    value = def->getOperand(0);
+  }
+  return false;
+}
+
+static int64_t activationCode(StringRef activation) {
+  return llvm::StringSwitch<int64_t>(activation)
+      .Case("relu", LATHE_ACT_RELU)
+      .Case("gelu", LATHE_ACT_GELU_ERF)
+      .Case("gelu_tanh", LATHE_ACT_GELU_TANH)
+      .Case("sigmoid", LATHE_ACT_SIGMOID)
+      .Case("tanh", LATHE_ACT_TANH)
+      .Default(LATHE_ACT_NONE);
+}
+
+static bool isF32Memref(Value value) {
+  auto type = dyn_cast<MemRefType>(value.getType());
+  return type && type.getElementType().isF32();
+}
+
+/// The op right before `op` fills `buffer` with zeros (so a kernel that
+/// overwrites its output may replace the accumulation). Returns that fill.
+static linalg::FillOp precedingZeroFill(Operation *op, Value buffer) {
+  auto fill = dyn_cast_or_null<linalg::FillOp>(op->getPrevNode());
+  if (!fill || fill.getOutputs()[0] != buffer ||
+      !matchPattern(fill.getInputs()[0], m_AnyZeroFloat()))
+    return nullptr;
+  return fill;
+}
+
+static void lowerMatmul(MatmulOp op, RuntimeCallBuilder &calls,
+                        IRRewriter &rewriter) {
+  Location loc = op.getLoc();
+  rewriter.setInsertionPoint(op);
+  Value lhs = op.getLhs(), rhs = op.getRhs(), init = op.getInit();
+  if (op.getTransposeLhs())
+    lhs = transposeLastTwo(rewriter, loc, lhs);
+  if (op.getTransposeRhs())
+    rhs = transposeLastTwo(rewriter, loc, rhs);
+  int64_t flags = activationCode(op.getActivation()) << LATHE_MM_ACT_SHIFT;
+  if (op.getBias())
+    flags |= LATHE_MM_HAS_BIAS;
+  if (op.getResidual())
+    flags |= LATHE_MM_HAS_RESIDUAL;
+  if (isConstantBuffer(op.getRhs()))
+    flags |= LATHE_MM_CONST_B;
+  Value bias = op.getBias() ? op.getBias() : init;
+  Value residual = op.getResidual() ? op.getResidual() : init;
+  calls.call(rewriter, loc, "lathe_rt_matmul_f32",
+             {lhs, rhs, bias, residual, init}, {flags});
+  rewriter.eraseOp(op);
+}
+
+static void lowerSoftmax(linalg::SoftmaxOp op, RuntimeCallBuilder &calls,
+                         IRRewriter &rewriter) {
+  rewriter.setInsertionPoint(op);
+  calls.call(rewriter, op.getLoc(), "lathe_rt_softmax_f32",
+             {op.getInput(), op.getOutput()},
+             {static_cast<int64_t>(op.getDimension())});
+  rewriter.eraseOp(op);
+}
+
+template <typename ConvOp>
+static void lowerConv(ConvOp op, int64_t layout, RuntimeCallBuilder &calls,
+                      IRRewriter &rewriter) {
+  Value out = op.getDpsInits()[0];
+  linalg::FillOp fill = precedingZeroFill(op, out);
+  if (!fill)
+    return;
+  auto strides = llvm::to_vector(op.getStrides().template getValues<int64_t>());
+  auto dilations =
+      llvm::to_vector(op.getDilations().template getValues<int64_t>());
+  rewriter.setInsertionPoint(op);
+  calls.call(rewriter, op.getLoc(), "lathe_rt_conv2d_f32",
+             {op.getDpsInputs()[0], op.getDpsInputs()[1], out, out},
+             {layout, strides[0], strides[1], /*padTop=*/0, /*padLeft=*/0,
+              dilations[0], dilations[1], /*flags=*/0});
+  rewriter.eraseOp(op);
+  rewriter.eraseOp(fill);
+}
+
+struct LatheCPULowerToRuntime
+    : public lathe::impl::LatheCPULowerToRuntimeBase<LatheCPULowerToRuntime> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    RuntimeCallBuilder calls(module);
+    IRRewriter rewriter(&getContext());
+    SmallVector<Operation *> candidates;
+    module.walk([&](Operation *op) {
+      if (isa<MatmulOp, linalg::SoftmaxOp, linalg::Conv2DNchwFchwOp,
+              linalg::Conv2DNhwcHwcfOp>(op) &&
+          llvm::all_of(op->getOperands(), isF32Memref))
+        candidates.push_back(op);
+    });
+    for (Operation *op : candidates) {
+      if (auto matmul = dyn_cast<MatmulOp>(op))
+        lowerMatmul(matmul, calls, rewriter);
+      else if (auto softmax = dyn_cast<linalg::SoftmaxOp>(op))
+        lowerSoftmax(softmax, calls, rewriter);
+      else if (auto conv = dyn_cast<linalg::Conv2DNchwFchwOp>(op))
+        lowerConv(conv, /*layout=*/0, calls, rewriter);
+      else if (auto conv = dyn_cast<linalg::Conv2DNhwcHwcfOp>(op))
+        lowerConv(conv, /*layout=*/1, calls, rewriter);
+    }
+  }
+};
+
+} // namespace

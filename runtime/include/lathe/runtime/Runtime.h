@@ -1,0 +1,205 @@
+//===- Runtime.h - Lathe runtime C API --------------------------*- C -*-===//
+//
+// The C ABI that generated code and the Lathe tools call. This header never
+// includes MLIR headers. Every fallible call returns a status code (0 = OK) and
+// leaves a human-readable message in a thread-local buffer read with
+// lathe_rt_last_error(). Kernels called from generated code cannot return a
+// status to it, so they record a *sticky* error instead
+// (lathe_rt_take_pending_error), which the driver checks after each call.
+//
+// Memref convention: kernels take unranked memrefs the way MLIR lowers them
+// without the C interface: a pair (int64_t rank, void *descriptor), where the
+// descriptor is {T *allocated, T *aligned, int64_t offset, int64_t sizes[rank],
+// int64_t strides[rank]} (strides in elements).
+//
+// Thread-safety: the allocator, profiler and primitive caches are safe to call
+// from several threads; lathe_host_tensor values are owned by one caller.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LATHE_RUNTIME_RUNTIME_H
+#define LATHE_RUNTIME_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LATHE_MAX_RANK 8
+
+//===----------------------------------------------------------------------===//
+// Status
+//===----------------------------------------------------------------------===//
+
+typedef enum lathe_status {
+  LATHE_OK = 0,
+  LATHE_ERR_IO = 1,          ///< file missing / unreadable / unwritable
+  LATHE_ERR_FORMAT = 2,      ///< malformed or truncated file
+  LATHE_ERR_DTYPE = 3,       ///< unsupported or mismatched element type
+  LATHE_ERR_SHAPE = 4,       ///< unsupported or mismatched shape
+  LATHE_ERR_BACKEND = 5,     ///< oneDNN / HDF5 library error
+  LATHE_ERR_OOM = 6,         ///< allocation failed
+  LATHE_ERR_INVALID = 7,     ///< invalid argument
+} lathe_status;
+
+/// Message of the last failed call on this thread ("" if none).
+const char *lathe_rt_last_error(void);
+
+/// Kernels called from generated code record their first failure here. Returns
+/// nonzero and copies the message into `buf` (truncated) if an error was
+/// pending, and clears it.
+int lathe_rt_take_pending_error(char *buf, size_t bufSize);
+
+//===----------------------------------------------------------------------===//
+// Host tensors and file I/O (.npy, HDF5)
+//===----------------------------------------------------------------------===//
+
+typedef enum lathe_dtype {
+  LATHE_F32 = 0,
+  LATHE_F64,
+  LATHE_F16,
+  LATHE_BF16,
+  LATHE_I64,
+  LATHE_I32,
+  LATHE_I16,
+  LATHE_I8,
+  LATHE_U8,
+  LATHE_BOOL,
+  LATHE_DTYPE_COUNT
+} lathe_dtype;
+
+/// A dense, C-ordered (row-major) host tensor. `data` is owned by the tensor
+/// (allocated with malloc) and released with lathe_host_tensor_free.
+typedef struct lathe_host_tensor {
+  lathe_dtype dtype;
+  int32_t rank;
+  int64_t shape[LATHE_MAX_RANK];
+  void *data;
+} lathe_host_tensor;
+
+size_t lathe_dtype_size(lathe_dtype dtype);
+/// NumPy-style name: "float32", "float64", "float16", "bfloat16", "int64",
+/// "int32", "int16", "int8", "uint8", "bool".
+const char *lathe_dtype_name(lathe_dtype dtype);
+int64_t lathe_host_tensor_numel(const lathe_host_tensor *t);
+/// Allocates zeroed data for the given dtype and shape.
+lathe_status lathe_host_tensor_alloc(lathe_host_tensor *t, lathe_dtype dtype,
+                                     int32_t rank, const int64_t *shape);
+void lathe_host_tensor_free(lathe_host_tensor *t);
+
+/// Reads a .npy file (format 1.0/2.0/3.0). Fortran-ordered arrays are
+/// converted to C order. Big-endian or unsupported dtypes are rejected.
+lathe_status lathe_npy_read(const char *path, lathe_host_tensor *out);
+lathe_status lathe_npy_write(const char *path, const lathe_host_tensor *t);
+
+/// Reads an HDF5 dataset (any native integer/float/bool-as-u8 type maps to the
+/// closest lathe_dtype).
+lathe_status lathe_h5_read(const char *path, const char *dataset,
+                           lathe_host_tensor *out);
+/// Writes (creating or truncating the file when `truncate` is nonzero) one
+/// dataset; intermediate groups are created.
+lathe_status lathe_h5_write(const char *path, const char *dataset,
+                            const lathe_host_tensor *t, int truncate);
+
+//===----------------------------------------------------------------------===//
+// Memory: allocations of generated code come through here, so the runtime
+// knows the high-water mark. (finalize-memref-to-llvm{use-generic-functions})
+//===----------------------------------------------------------------------===//
+
+void *_mlir_memref_to_llvm_alloc(size_t size);
+void *_mlir_memref_to_llvm_aligned_alloc(size_t alignment, size_t size);
+void _mlir_memref_to_llvm_free(void *ptr);
+
+/// Allocation for runtime-internal scratch (counted in the same high-water
+/// mark). 64-byte aligned.
+void *lathe_rt_alloc(size_t size);
+void lathe_rt_free(void *ptr);
+
+int64_t lathe_rt_mem_current(void);
+int64_t lathe_rt_mem_peak(void);
+/// Resets the peak to the current usage.
+void lathe_rt_mem_reset_peak(void);
+/// Nonzero if `ptr` is a live allocation handed out by this runtime.
+int lathe_rt_mem_owns(const void *ptr);
+
+//===----------------------------------------------------------------------===//
+// Threads and profiling
+//===----------------------------------------------------------------------===//
+
+/// Sets the number of threads oneDNN kernels use (applied to each calling
+/// thread's OpenMP runtime before its next kernel). n <= 0 keeps the current
+/// setting.
+void lathe_rt_set_num_threads(int n);
+/// The count set with lathe_rt_set_num_threads, else OpenMP's default.
+int lathe_rt_get_num_threads(void);
+
+/// Per-kernel-kind accumulated time. Kinds are registered by the kernels
+/// ("matmul", "softmax", "conv2d", ...).
+void lathe_rt_profile_reset(void);
+int lathe_rt_profile_count(void);
+const char *lathe_rt_profile_name(int index);
+double lathe_rt_profile_ms(int index);
+int64_t lathe_rt_profile_calls(int index);
+/// Adds `calls` calls taking `ns` nanoseconds in total to kind `name`
+/// (registering it), for time measured outside the runtime's kernels.
+void lathe_rt_profile_add(const char *name, int64_t ns, int64_t calls);
+
+//===----------------------------------------------------------------------===//
+// Kernels called from generated code (f32). Shapes and strides come from the
+// descriptors; views with arbitrary strides (e.g. transposed) are accepted.
+//===----------------------------------------------------------------------===//
+
+/// Flags of lathe_rt_matmul_f32.
+enum {
+  LATHE_MM_HAS_BIAS = 1 << 0,     ///< add bias [N] (or broadcastable to C)
+  LATHE_MM_HAS_RESIDUAL = 1 << 1, ///< add residual tensor of C's shape
+  LATHE_MM_CONST_B = 1 << 2,      ///< B is a constant: may be pre-packed once
+  LATHE_MM_ACT_SHIFT = 8,         ///< bits 8..15: activation
+};
+enum {
+  LATHE_ACT_NONE = 0,
+  LATHE_ACT_RELU = 1,
+  LATHE_ACT_GELU_ERF = 2,
+  LATHE_ACT_GELU_TANH = 3,
+  LATHE_ACT_SIGMOID = 4,
+  LATHE_ACT_TANH = 5,
+};
+
+/// C = act(A x B + bias) + residual.
+/// A: [M,K] or [batch,M,K]; B: [K,N] or [batch,K,N] (a rank-2 B broadcasts
+/// over A's batch); C: [M,N] or [batch,M,N]. Bias/residual descriptors are
+/// ignored unless their flag is set (callers then pass any memref).
+void lathe_rt_matmul_f32(int64_t rankA, void *a, int64_t rankB, void *b,
+                         int64_t rankBias, void *bias, int64_t rankRes,
+                         void *residual, int64_t rankC, void *c,
+                         int64_t flags);
+
+/// out = softmax(in) along `axis`.
+void lathe_rt_softmax_f32(int64_t rankIn, void *in, int64_t rankOut,
+                          void *out, int64_t axis);
+
+/// 2-D convolution. layout 0 = NCHW input / FCHW filter / NCHW output,
+/// layout 1 = NHWC input / HWCF filter / NHWC output.
+/// Padding is symmetric-or-not: (padTop, padLeft) before, the rest implied by
+/// the output size. Bias [F] ignored unless LATHE_MM_HAS_BIAS; activation in
+/// flags as for matmul.
+void lathe_rt_conv2d_f32(int64_t rankIn, void *in, int64_t rankFilter,
+                         void *filter, int64_t rankBias, void *bias,
+                         int64_t rankOut, void *out, int64_t layout,
+                         int64_t strideH, int64_t strideW, int64_t padTop,
+                         int64_t padLeft, int64_t dilationH,
+                         int64_t dilationW, int64_t flags);
+
+/// Drops every cached oneDNN primitive and every pre-packed constant weight
+/// (LATHE_MM_CONST_B). Call it before memory that held such a weight is
+/// reused for different contents, e.g. between models. Not safe while a
+/// kernel runs on another thread.
+void lathe_rt_clear_caches(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif // LATHE_RUNTIME_RUNTIME_H

@@ -1,0 +1,318 @@
+//===- Conv.cpp - 2-D convolution (+bias, activation) on oneDNN -----------===//
+//
+// Both layouts are described to oneDNN in its logical order (N,C,H,W for
+// data, O,I,H,W for the filter) with the caller's real strides, so NHWC and
+// HWCF need no transposition. oneDNN's convolution implementations want
+// specific (often blocked) layouts, so when the caller's layout has no
+// implementation the primitive chooses (format any) and operands are
+// reordered; a constant filter (LATHE_MM_CONST_B) is reordered once.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Dnnl.h"
+
+using namespace lathe::rt;
+using dnnl::memory;
+
+namespace {
+
+constexpr const char *kKernel = "lathe_rt_conv2d_f32";
+constexpr int64_t kKnownFlags = LATHE_MM_HAS_BIAS | LATHE_MM_CONST_B |
+                                (int64_t(0xFF) << LATHE_MM_ACT_SHIFT);
+
+struct Problem {
+  Operand src, weights, bias, dst; // oneDNN logical order (NCHW / OIHW).
+  bool hasBias = false, constW = false;
+  int act = LATHE_ACT_NONE;
+  Dims strides, dilates, padL, padR;
+  bool forceSrc = false, forceWeights = false, forceBias = false;
+};
+
+/// How one operand reaches the primitive: optionally staged densely (bad
+/// strides or overlap with the output), then optionally reordered.
+struct Binding {
+  memory::desc userMd; // Caller's layout, or dense when staged.
+  memory::desc primMd; // What the primitive wants.
+  bool stage = false;
+  bool reorder = false;
+};
+
+struct Entry {
+  dnnl::convolution_forward prim;
+  Binding src, weights, bias, dst;
+  PackedWeights packed;
+};
+
+PrimitiveCache<Entry> &cache() {
+  static auto *c = new PrimitiveCache<Entry>();
+  return *c;
+}
+
+/// Builds an operand from `view` taking its dimensions in `order`.
+Operand permuted(const MemRefView &view, std::array<int, 4> order) {
+  Operand op;
+  op.data = view.data;
+  for (int d : order) {
+    op.dims.push_back(view.sizes[d]);
+    op.strides.push_back(view.strides[d]);
+  }
+  op.normalizeStrides();
+  return op;
+}
+
+Binding userBinding(const Operand &op, bool force) {
+  Binding b;
+  b.stage = force || !op.hasUsableStrides();
+  b.userMd = b.stage ? op.denseDesc() : op.desc();
+  return b;
+}
+
+memory::desc anyMd(const Operand &op) {
+  return memory::desc(op.dims, memory::data_type::f32,
+                      memory::format_tag::any);
+}
+
+std::shared_ptr<Entry> build(const Problem &p, bool anyLayout) {
+  auto e = std::make_shared<Entry>();
+  e->src = userBinding(p.src, p.forceSrc);
+  e->weights = userBinding(p.weights, p.forceWeights);
+  e->dst = userBinding(p.dst, false);
+  memory::desc srcMd = anyLayout ? anyMd(p.src) : e->src.userMd;
+  memory::desc wMd =
+      anyLayout || p.constW ? anyMd(p.weights) : e->weights.userMd;
+  memory::desc dstMd = anyLayout ? anyMd(p.dst) : e->dst.userMd;
+  if (p.hasBias) {
+    e->bias = userBinding(p.bias, p.forceBias);
+    e->bias.primMd = e->bias.userMd;
+  }
+
+  dnnl::post_ops ops;
+  if (p.act != LATHE_ACT_NONE)
+    ops.append_eltwise(1.f, activationAlgorithm(p.act, kKernel), 0.f, 0.f);
+  dnnl::primitive_attr attr;
+  attr.set_post_ops(ops);
+  auto prop = dnnl::prop_kind::forward_inference;
+  auto alg = dnnl::algorithm::convolution_direct;
+  dnnl::convolution_forward::desc desc =
+      p.hasBias ? dnnl::convolution_forward::desc(
+                      prop, alg, srcMd, wMd, e->bias.primMd, dstMd, p.strides,
+                      p.dilates, p.padL, p.padR)
+                : dnnl::convolution_forward::desc(prop, alg, srcMd, wMd, dstMd,
+                                                  p.strides, p.dilates, p.padL,
+                                                  p.padR);
+  dnnl::convolution_forward::primitive_desc pd(desc, attr, cpuEngine());
+  e->src.primMd = pd.src_desc();
+  e->weights.primMd = pd.weights_desc();
+  e->dst.primMd = pd.dst_desc();
+  for (Binding *b : {&e->src, &e->weights, &e->dst})
+    b->reorder = b->primMd != b->userMd;
+  e->prim = dnnl::convolution_forward(pd);
+  return e;
+}
+
+/// The data of an input operand in the primitive's layout.
+void *bindInput(const Operand &op, const Binding &b, ScratchBuffer &staged,
+                ScratchBuffer &reordered) {
+  void *ptr = op.data;
+  if (b.stage) {
+    staged = ScratchBuffer(static_cast<size_t>(op.numel()) * sizeof(float));
+    copyStrided(op.view(), op.denseView(staged.floats()));
+    ptr = staged.get();
+  }
+  if (b.reorder) {
+    reordered = ScratchBuffer(b.primMd.get_size());
+    reorder(b.userMd, ptr, b.primMd, reordered.get());
+    ptr = reordered.get();
+  }
+  return ptr;
+}
+
+/// The convolution has no products (C == 0): out = act(bias).
+void fillWithoutProduct(const Problem &p) {
+  const Operand &d = p.dst;
+  for (int64_t n = 0; n < d.dims[0]; ++n)
+    for (int64_t f = 0; f < d.dims[1]; ++f) {
+      float v = p.hasBias ? p.bias.data[f * p.bias.strides[0]] : 0.f;
+      v = applyActivation(p.act, v);
+      for (int64_t h = 0; h < d.dims[2]; ++h)
+        for (int64_t w = 0; w < d.dims[3]; ++w)
+          d.data[n * d.strides[0] + f * d.strides[1] + h * d.strides[2] +
+                 w * d.strides[3]] = v;
+    }
+}
+
+/// Bottom/right padding implied by the output size; trims input rows or
+/// columns that no window reads (oneDNN rejects negative padding).
+int64_t impliedPadding(int64_t &inSize, int64_t outSize, int64_t kernel,
+                       int64_t stride, int64_t dilation, int64_t padBefore,
+                       const char *dim) {
+  int64_t span = (outSize - 1) * stride + (kernel - 1) * dilation + 1;
+  int64_t padAfter = span - inSize - padBefore;
+  if (padAfter >= 0)
+    return padAfter;
+  int64_t used = inSize + padAfter;
+  if (used <= 0)
+    fail(LATHE_ERR_SHAPE, "output ", dim, " ", outSize,
+         " reads no input rows with ", dim, " padding ", padBefore);
+  inSize = used;
+  return 0;
+}
+
+void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter,
+            void *filterDesc, int64_t rankBias, void *biasDesc,
+            int64_t rankOut, void *outDesc, int64_t layout, int64_t strideH,
+            int64_t strideW, int64_t padTop, int64_t padLeft,
+            int64_t dilationH, int64_t dilationW, int64_t flags) {
+  static const int profileKind = getProfileKind("conv2d");
+  ProfileScope scope(profileKind);
+  applyThreadSettings();
+
+  if (flags & ~kKnownFlags)
+    fail(LATHE_ERR_INVALID, "unknown flag bits 0x", std::hex,
+         flags & ~kKnownFlags);
+  if (layout != 0 && layout != 1)
+    fail(LATHE_ERR_INVALID, "layout ", layout,
+         " is neither 0 (NCHW/FCHW) nor 1 (NHWC/HWCF)");
+  if (strideH < 1 || strideW < 1 || dilationH < 1 || dilationW < 1)
+    fail(LATHE_ERR_INVALID, "strides (", strideH, ",", strideW,
+         ") and dilations (", dilationH, ",", dilationW, ") must be >= 1");
+  if (padTop < 0 || padLeft < 0)
+    fail(LATHE_ERR_INVALID, "padding (", padTop, ",", padLeft,
+         ") must be >= 0");
+
+  Problem p;
+  p.hasBias = flags & LATHE_MM_HAS_BIAS;
+  p.constW = flags & LATHE_MM_CONST_B;
+  p.act = static_cast<int>((flags >> LATHE_MM_ACT_SHIFT) & 0xFF);
+  activationAlgorithm(p.act == LATHE_ACT_NONE ? LATHE_ACT_RELU : p.act,
+                      kKernel);
+
+  MemRefView in = decodeMemRef(rankIn, inDesc, "input");
+  MemRefView filter = decodeMemRef(rankFilter, filterDesc, "filter");
+  MemRefView out = decodeMemRef(rankOut, outDesc, "output");
+  if (in.rank != 4 || filter.rank != 4 || out.rank != 4)
+    fail(LATHE_ERR_SHAPE, "input ", shapeString(in), ", filter ",
+         shapeString(filter), " and output ", shapeString(out),
+         " must all have rank 4");
+  bool nhwc = layout == 1;
+  std::array<int, 4> dataOrder =
+      nhwc ? std::array<int, 4>{0, 3, 1, 2} : std::array<int, 4>{0, 1, 2, 3};
+  std::array<int, 4> filterOrder =
+      nhwc ? std::array<int, 4>{3, 2, 0, 1} : std::array<int, 4>{0, 1, 2, 3};
+  p.src = permuted(in, dataOrder);
+  p.weights = permuted(filter, filterOrder);
+  p.dst = permuted(out, dataOrder);
+  const char *names = nhwc ? "NHWC/HWCF/NHWC" : "NCHW/FCHW/NCHW";
+  int64_t n = p.src.dims[0], c = p.src.dims[1];
+  int64_t f = p.weights.dims[0], kh = p.weights.dims[2],
+          kw = p.weights.dims[3];
+  if (p.weights.dims[1] != c || p.dst.dims[0] != n || p.dst.dims[1] != f)
+    fail(LATHE_ERR_SHAPE, "shapes do not agree (", names, "): input ",
+         shapeString(in), " has N=", n, " C=", c, ", filter ",
+         shapeString(filter), " has C=", p.weights.dims[1], " F=", f,
+         ", output ", shapeString(out), " has N=", p.dst.dims[0],
+         " F=", p.dst.dims[1]);
+  if (kh == 0 || kw == 0)
+    fail(LATHE_ERR_SHAPE, "filter ", shapeString(filter), " is empty");
+  if (p.hasBias) {
+    MemRefView bias = decodeMemRef(rankBias, biasDesc, "bias");
+    if (bias.rank != 1 || bias.sizes[0] != f)
+      fail(LATHE_ERR_SHAPE, "bias ", shapeString(bias), " should be [", f,
+           "]");
+    p.bias.data = bias.data;
+    p.bias.dims = {f};
+    p.bias.strides = {bias.strides[0]};
+    p.bias.normalizeStrides();
+  }
+  if (p.dst.numel() == 0)
+    return;
+  if (!p.dst.hasUsableStrides())
+    fail(LATHE_ERR_INVALID, "output ", shapeString(out),
+         " has overlapping or non-positive strides");
+  if (c == 0) {
+    fillWithoutProduct(p);
+    return;
+  }
+  int64_t padBottom = impliedPadding(p.src.dims[2], p.dst.dims[2], kh,
+                                     strideH, dilationH, padTop, "height");
+  int64_t padRight = impliedPadding(p.src.dims[3], p.dst.dims[3], kw,
+                                    strideW, dilationW, padLeft, "width");
+  p.src.normalizeStrides();
+  p.strides = {strideH, strideW};
+  p.dilates = {dilationH - 1, dilationW - 1};
+  p.padL = {padTop, padLeft};
+  p.padR = {padBottom, padRight};
+  p.forceSrc = overlaps(p.src, p.dst);
+  p.forceWeights = overlaps(p.weights, p.dst);
+  p.forceBias = p.hasBias && overlaps(p.bias, p.dst);
+
+  std::vector<int64_t> key = {flags, strideH, strideW, dilationH, dilationW,
+                              padTop, padLeft, padBottom, padRight};
+  appendKey(key, p.src);
+  appendKey(key, p.weights);
+  appendKey(key, p.dst);
+  if (p.hasBias)
+    appendKey(key, p.bias);
+  key.push_back(p.forceSrc | p.forceWeights << 1 | p.forceBias << 2);
+  std::shared_ptr<Entry> e = cache().getOrCreate(key, [&] {
+    try {
+      return build(p, /*anyLayout=*/false);
+    } catch (const dnnl::error &err) {
+      if (!isUnsupported(err))
+        throw;
+    }
+    return build(p, /*anyLayout=*/true);
+  });
+
+  ScratchBuffer s1, s2, w1, w2, b1, b2, d1;
+  void *srcPtr = bindInput(p.src, e->src, s1, s2);
+  void *wPtr;
+  if (p.constW && e->weights.reorder) {
+    wPtr = e->packed.lookup(p.weights.data);
+    if (!wPtr) {
+      Binding stageOnly = e->weights;
+      stageOnly.reorder = false;
+      void *src = bindInput(p.weights, stageOnly, w1, w2);
+      wPtr = e->packed.pack(p.weights.data, static_cast<float *>(src),
+                            e->weights.userMd, e->weights.primMd);
+    }
+  } else {
+    wPtr = bindInput(p.weights, e->weights, w1, w2);
+  }
+  void *dstPtr = p.dst.data;
+  if (e->dst.reorder) {
+    d1 = ScratchBuffer(e->dst.primMd.get_size());
+    dstPtr = d1.get();
+  }
+  dnnl::engine &engine = cpuEngine();
+  std::unordered_map<int, memory> args;
+  args.emplace(DNNL_ARG_SRC, memory(e->src.primMd, engine, srcPtr));
+  args.emplace(DNNL_ARG_WEIGHTS, memory(e->weights.primMd, engine, wPtr));
+  args.emplace(DNNL_ARG_DST, memory(e->dst.primMd, engine, dstPtr));
+  if (p.hasBias)
+    args.emplace(DNNL_ARG_BIAS, memory(e->bias.primMd, engine,
+                                       bindInput(p.bias, e->bias, b1, b2)));
+  e->prim.execute(cpuStream(), args);
+  cpuStream().wait();
+  if (e->dst.reorder)
+    reorder(e->dst.primMd, dstPtr, e->dst.userMd, p.dst.data);
+}
+
+} // namespace
+
+void lathe::rt::clearConvCache() { cache().clear(); }
+
+extern "C" void lathe_rt_conv2d_f32(int64_t rankIn, void *in,
+                                    int64_t rankFilter, void *filter,
+                                    int64_t rankBias, void *bias,
+                                    int64_t rankOut, void *out, int64_t layout,
+                                    int64_t strideH, int64_t strideW,
+                                    int64_t padTop, int64_t padLeft,
+                                    int64_t dilationH, int64_t dilationW,
+                                    int64_t flags) {
+  guardKernel(kKernel, [&] {
+    conv2d(rankIn, in, rankFilter, filter, rankBias, bias, rankOut, out,
+           layout, strideH, strideW, padTop, padLeft, dilationH, dilationW,
+           flags);
+  });
+}

@@ -1,0 +1,182 @@
+//===- Dnnl.cpp - oneDNN engine, descriptors and shared helpers -----------===//
+
+#include "Dnnl.h"
+
+#include <algorithm>
+#include <limits>
+
+using namespace lathe::rt;
+using dnnl::memory;
+
+dnnl::engine &lathe::rt::cpuEngine() {
+  static dnnl::engine *engine = new dnnl::engine(dnnl::engine::kind::cpu, 0);
+  return *engine;
+}
+
+dnnl::stream &lathe::rt::cpuStream() {
+  thread_local dnnl::stream stream(cpuEngine());
+  return stream;
+}
+
+Dims lathe::rt::denseStrides(const Dims &dims) {
+  Dims strides(dims.size(), 1);
+  for (size_t i = dims.size(); i-- > 1;)
+    strides[i - 1] = strides[i] * std::max<int64_t>(dims[i], 1);
+  return strides;
+}
+
+void Operand::normalizeStrides() {
+  for (size_t i = 0; i < dims.size(); ++i) {
+    if (dims[i] != 1)
+      continue;
+    int64_t s = 1;
+    for (size_t j = i + 1; j < dims.size(); ++j)
+      if (dims[j] != 1)
+        s = std::max(s, dims[j] * strides[j]);
+    strides[i] = s;
+  }
+}
+
+bool Operand::hasUsableStrides() const {
+  // Positive strides, and sorted by stride each dimension must step over
+  // the whole extent of the faster ones (no aliasing elements).
+  std::vector<std::pair<int64_t, int64_t>> byStride; // (stride, size)
+  for (size_t i = 0; i < dims.size(); ++i) {
+    if (dims[i] == 1)
+      continue;
+    if (strides[i] <= 0)
+      return false;
+    byStride.emplace_back(strides[i], dims[i]);
+  }
+  std::sort(byStride.begin(), byStride.end());
+  int64_t extent = 1;
+  for (auto [stride, size] : byStride) {
+    if (stride < extent)
+      return false;
+    extent = stride * size;
+  }
+  return true;
+}
+
+bool Operand::isDenseRowMajor() const {
+  Operand copy = *this;
+  copy.strides = denseStrides(dims);
+  copy.normalizeStrides();
+  return copy.strides == strides;
+}
+
+int64_t Operand::numel() const {
+  int64_t n = 1;
+  for (int64_t d : dims)
+    n *= d;
+  return n;
+}
+
+memory::desc Operand::desc() const {
+  return memory::desc(dims, memory::data_type::f32, strides);
+}
+
+memory::desc Operand::denseDesc() const {
+  return memory::desc(dims, memory::data_type::f32, denseStrides(dims));
+}
+
+std::pair<const float *, const float *> Operand::range() const {
+  if (numel() == 0)
+    return {data, data};
+  int64_t lo = 0, hi = 0;
+  for (size_t i = 0; i < dims.size(); ++i) {
+    int64_t span = (dims[i] - 1) * strides[i];
+    (span < 0 ? lo : hi) += span;
+  }
+  return {data + lo, data + hi + 1};
+}
+
+MemRefView Operand::view() const {
+  MemRefView v;
+  v.data = data;
+  v.rank = static_cast<int64_t>(dims.size());
+  for (size_t i = 0; i < dims.size(); ++i) {
+    v.sizes[i] = dims[i];
+    v.strides[i] = strides[i];
+  }
+  return v;
+}
+
+MemRefView Operand::denseView(float *dst) const {
+  MemRefView v = view();
+  v.data = dst;
+  Dims dense = denseStrides(dims);
+  for (size_t i = 0; i < dims.size(); ++i)
+    v.strides[i] = dense[i];
+  return v;
+}
+
+bool lathe::rt::overlaps(const Operand &a, const Operand &b) {
+  if (a.numel() == 0 || b.numel() == 0)
+    return false;
+  auto [aLo, aHi] = a.range();
+  auto [bLo, bHi] = b.range();
+  return aLo < bHi && bLo < aHi;
+}
+
+dnnl::algorithm lathe::rt::activationAlgorithm(int act, const char *kernel) {
+  switch (act) {
+  case LATHE_ACT_RELU:
+    return dnnl::algorithm::eltwise_relu;
+  case LATHE_ACT_GELU_ERF:
+    return dnnl::algorithm::eltwise_gelu_erf;
+  case LATHE_ACT_GELU_TANH:
+    return dnnl::algorithm::eltwise_gelu_tanh;
+  case LATHE_ACT_SIGMOID:
+    return dnnl::algorithm::eltwise_logistic;
+  case LATHE_ACT_TANH:
+    return dnnl::algorithm::eltwise_tanh;
+  default:
+    fail(LATHE_ERR_INVALID, "unknown activation code ", act, " for ", kernel,
+         " (flags bits 8..15; supported 0..5)");
+  }
+}
+
+void lathe::rt::appendKey(std::vector<int64_t> &key, const Operand &v) {
+  key.push_back(static_cast<int64_t>(v.dims.size()));
+  key.insert(key.end(), v.dims.begin(), v.dims.end());
+  key.insert(key.end(), v.strides.begin(), v.strides.end());
+}
+
+void lathe::rt::reorder(const memory::desc &srcMd, void *src,
+                        const memory::desc &dstMd, void *dst) {
+  dnnl::engine &engine = cpuEngine();
+  memory srcMem(srcMd, engine, src), dstMem(dstMd, engine, dst);
+  dnnl::reorder(srcMem, dstMem).execute(cpuStream(), srcMem, dstMem);
+  cpuStream().wait();
+}
+
+void *PackedWeights::lookup(const float *key) {
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = packed.find(key);
+  return it == packed.end() ? nullptr : it->second->get();
+}
+
+void *PackedWeights::pack(const float *key, const float *src,
+                          const memory::desc &srcMd,
+                          const memory::desc &packedMd) {
+  auto buffer = std::make_shared<ScratchBuffer>(packedMd.get_size());
+  reorder(srcMd, const_cast<float *>(src), packedMd, buffer->get());
+  std::lock_guard<std::mutex> lock(mutex);
+  // Another thread may have packed the same weights meanwhile; keep theirs.
+  return packed.emplace(key, std::move(buffer)).first->second->get();
+}
+
+bool lathe::rt::isUnsupported(const dnnl::error &e) {
+  return e.status == dnnl_unimplemented || e.status == dnnl_invalid_arguments;
+}
+
+extern "C" void lathe_rt_clear_caches(void) {
+  try {
+    clearMatmulCache();
+    clearSoftmaxCache();
+    clearConvCache();
+  } catch (...) {
+    // Clearing only frees memory; nothing to report.
+  }
+}

@@ -1,0 +1,129 @@
+//===- Dnnl.h - oneDNN engine, descriptors and primitive caches -*- C++ -*-===//
+
+#ifndef LATHE_RUNTIME_LIB_DNNL_H
+#define LATHE_RUNTIME_LIB_DNNL_H
+
+#include "Internal.h"
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+namespace lathe::rt {
+
+/// The process's CPU engine, created on first use.
+dnnl::engine &cpuEngine();
+/// A stream for the calling thread (CPU streams are cheap; one per thread
+/// avoids sharing one across concurrent kernels).
+dnnl::stream &cpuStream();
+
+using Dims = std::vector<int64_t>;
+
+/// An operand as oneDNN sees it: logical dims and strides in elements.
+struct Operand {
+  float *data = nullptr;
+  Dims dims;
+  Dims strides;
+
+  /// Strides of size-1 dimensions carry no information; give them the value
+  /// a plain layout with the same order would have, so oneDNN recognises
+  /// plain formats (e.g. a [1,K,N] broadcast of a transposed [K,N] view).
+  void normalizeStrides();
+  /// True if every dimension of size > 1 has a positive stride and no two
+  /// elements overlap in an obvious way (oneDNN needs that; others are
+  /// copied to a dense buffer first).
+  bool hasUsableStrides() const;
+  bool isDenseRowMajor() const;
+  int64_t numel() const;
+  dnnl::memory::desc desc() const;
+  dnnl::memory::desc denseDesc() const;
+  /// Address range [lo, hi) of the elements the operand touches.
+  std::pair<const float *, const float *> range() const;
+  /// A MemRefView over the same elements (for copyStrided).
+  MemRefView view() const;
+  /// The same elements, densely row-major, at `dst`.
+  MemRefView denseView(float *dst) const;
+};
+
+Dims denseStrides(const Dims &dims);
+bool overlaps(const Operand &a, const Operand &b);
+
+dnnl::algorithm activationAlgorithm(int act, const char *kernel);
+
+/// Appends v's dims and strides to a cache key.
+void appendKey(std::vector<int64_t> &key, const Operand &v);
+
+struct KeyHash {
+  size_t operator()(const std::vector<int64_t> &key) const {
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (int64_t v : key)
+      h = (h ^ static_cast<uint64_t>(v)) * 0x100000001b3ull;
+    return static_cast<size_t>(h);
+  }
+};
+
+/// Thread-safe map from a shape/stride/flag key to a built entry; entries
+/// are built once and shared (creation happens outside the lock, so two
+/// threads may race to build the same entry; the first one wins).
+template <typename Entry> class PrimitiveCache {
+public:
+  std::shared_ptr<Entry>
+  getOrCreate(const std::vector<int64_t> &key,
+              const std::function<std::shared_ptr<Entry>()> &create) {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      auto it = map.find(key);
+      if (it != map.end())
+        return it->second;
+    }
+    std::shared_ptr<Entry> entry = create();
+    std::lock_guard<std::mutex> lock(mutex);
+    return map.emplace(key, std::move(entry)).first->second;
+  }
+  void clear() {
+    std::lock_guard<std::mutex> lock(mutex);
+    map.clear();
+  }
+
+private:
+  std::mutex mutex;
+  std::unordered_map<std::vector<int64_t>, std::shared_ptr<Entry>, KeyHash>
+      map;
+};
+
+/// Constant weights reordered once into a primitive's preferred layout,
+/// keyed by the address of the original weights.
+class PackedWeights {
+public:
+  /// The packed copy of the weights at `key`, or null if not packed yet.
+  void *lookup(const float *key);
+  /// Reorders `src` (layout `srcMd`) into a new buffer of layout `packedMd`
+  /// and remembers it under `key` (the address of the original weights).
+  void *pack(const float *key, const float *src,
+             const dnnl::memory::desc &srcMd,
+             const dnnl::memory::desc &packedMd);
+
+private:
+  std::mutex mutex;
+  std::unordered_map<const float *, std::shared_ptr<ScratchBuffer>> packed;
+};
+
+/// Reorders between two layouts of the same logical tensor.
+void reorder(const dnnl::memory::desc &srcMd, void *src,
+             const dnnl::memory::desc &dstMd, void *dst);
+
+/// True for oneDNN errors that mean "this configuration is not supported"
+/// (so a plainer configuration should be tried).
+bool isUnsupported(const dnnl::error &e);
+
+void clearMatmulCache();
+void clearSoftmaxCache();
+void clearConvCache();
+
+} // namespace lathe::rt
+
+#endif // LATHE_RUNTIME_LIB_DNNL_H

@@ -1,0 +1,357 @@
+//===- Hdf5.cpp - Reading and writing HDF5 datasets -----------------------===//
+//
+// Debian's HDF5 is built without thread safety, so every call into it holds
+// one process-wide lock. HDF5 prints its error stack to stderr by default;
+// that is switched off and errors are reported through lathe statuses.
+//
+// Types: native floats/ints map to the matching lathe_dtype; a 2-byte float
+// is float16 or bfloat16 by its exponent width; h5py's bool (an int8 enum
+// FALSE/TRUE) maps to bool. Writing uses the same encodings, so float16 and
+// bool files read back in h5py as float16 and bool.
+//
+//===----------------------------------------------------------------------===//
+
+#include "HostTensor.h"
+
+#include <hdf5.h>
+
+#include <cstring>
+#include <mutex>
+#include <sys/stat.h>
+#include <vector>
+
+using namespace lathe::rt;
+
+namespace {
+
+std::mutex &hdf5Mutex() {
+  static auto *m = new std::mutex();
+  return *m;
+}
+
+/// Closes an HDF5 identifier with the matching H5?close on scope exit.
+class Handle {
+public:
+  using Closer = herr_t (*)(hid_t);
+  Handle() = default;
+  Handle(hid_t id, Closer closer) : id(id), closer(closer) {}
+  ~Handle() { reset(); }
+  Handle(const Handle &) = delete;
+  Handle &operator=(const Handle &) = delete;
+  Handle(Handle &&other) noexcept
+      : id(std::exchange(other.id, H5I_INVALID_HID)), closer(other.closer) {}
+  Handle &operator=(Handle &&other) noexcept {
+    if (this != &other) {
+      reset();
+      id = std::exchange(other.id, H5I_INVALID_HID);
+      closer = other.closer;
+    }
+    return *this;
+  }
+
+  void reset() {
+    if (id >= 0 && closer)
+      closer(id);
+    id = H5I_INVALID_HID;
+  }
+  hid_t get() const { return id; }
+  bool valid() const { return id >= 0; }
+
+private:
+  hid_t id = H5I_INVALID_HID;
+  Closer closer = nullptr;
+};
+
+void silenceHdf5() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+
+/// 2-byte IEEE-style float types HDF5 1.10 has no predefined names for.
+Handle makeHalfType(bool bfloat) {
+  Handle t(H5Tcopy(H5T_IEEE_F32LE), H5Tclose);
+  if (!t.valid())
+    fail(LATHE_ERR_BACKEND, "cannot create a 16-bit float type");
+  // Layout (sign position, exponent position/size, mantissa position/size).
+  herr_t ok = bfloat ? H5Tset_fields(t.get(), 15, 7, 8, 0, 7)
+                     : H5Tset_fields(t.get(), 15, 10, 5, 0, 10);
+  if (ok < 0 || H5Tset_size(t.get(), 2) < 0 ||
+      H5Tset_ebias(t.get(), bfloat ? 127 : 15) < 0)
+    fail(LATHE_ERR_BACKEND, "cannot create a 16-bit float type");
+  return t;
+}
+
+Handle makeBoolType() {
+  Handle t(H5Tenum_create(H5T_NATIVE_INT8), H5Tclose);
+  int8_t no = 0, yes = 1;
+  if (!t.valid() || H5Tenum_insert(t.get(), "FALSE", &no) < 0 ||
+      H5Tenum_insert(t.get(), "TRUE", &yes) < 0)
+    fail(LATHE_ERR_BACKEND, "cannot create the bool enum type");
+  return t;
+}
+
+/// Memory type used to write or read a dtype.
+Handle memoryType(lathe_dtype dtype) {
+  auto copy = [](hid_t t) { return Handle(H5Tcopy(t), H5Tclose); };
+  switch (dtype) {
+  case LATHE_F32:
+    return copy(H5T_NATIVE_FLOAT);
+  case LATHE_F64:
+    return copy(H5T_NATIVE_DOUBLE);
+  case LATHE_F16:
+    return makeHalfType(false);
+  case LATHE_BF16:
+    return makeHalfType(true);
+  case LATHE_I64:
+    return copy(H5T_NATIVE_INT64);
+  case LATHE_I32:
+    return copy(H5T_NATIVE_INT32);
+  case LATHE_I16:
+    return copy(H5T_NATIVE_INT16);
+  case LATHE_I8:
+    return copy(H5T_NATIVE_INT8);
+  case LATHE_U8:
+    return copy(H5T_NATIVE_UINT8);
+  case LATHE_BOOL:
+    return makeBoolType();
+  default:
+    fail(LATHE_ERR_DTYPE, "invalid dtype code ", static_cast<int>(dtype));
+  }
+}
+
+/// The lathe dtype closest to a file type, or throws naming the type.
+lathe_dtype dtypeForFileType(hid_t type, const std::string &where) {
+  H5T_class_t cls = H5Tget_class(type);
+  size_t size = H5Tget_size(type);
+  if (cls == H5T_FLOAT) {
+    if (size == 4)
+      return LATHE_F32;
+    if (size == 8)
+      return LATHE_F64;
+    if (size == 2) {
+      size_t spos, epos, esize, mpos, msize;
+      if (H5Tget_fields(type, &spos, &epos, &esize, &mpos, &msize) >= 0 &&
+          esize == 8)
+        return LATHE_BF16;
+      return LATHE_F16;
+    }
+    fail(LATHE_ERR_DTYPE, where, ": unsupported ", size * 8,
+         "-bit floating-point type");
+  }
+  if (cls == H5T_INTEGER) {
+    bool isSigned = H5Tget_sign(type) == H5T_SGN_2;
+    if (isSigned) {
+      switch (size) {
+      case 1:
+        return LATHE_I8;
+      case 2:
+        return LATHE_I16;
+      case 4:
+        return LATHE_I32;
+      case 8:
+        return LATHE_I64;
+      }
+    } else {
+      // The next wider signed type holds every value.
+      switch (size) {
+      case 1:
+        return LATHE_U8;
+      case 2:
+        return LATHE_I32;
+      case 4:
+        return LATHE_I64;
+      }
+    }
+    fail(LATHE_ERR_DTYPE, where, ": unsupported ",
+         isSigned ? "signed" : "unsigned", " ", size * 8,
+         "-bit integer type (uint64 has no lossless lathe dtype)");
+  }
+  if (cls == H5T_ENUM) {
+    Handle base(H5Tget_super(type), H5Tclose);
+    if (base.valid() && H5Tget_size(base.get()) == 1 &&
+        H5Tget_nmembers(type) == 2)
+      return LATHE_BOOL;
+    fail(LATHE_ERR_DTYPE, where,
+         ": enum types other than h5py's bool are not supported");
+  }
+  static const char *const kClassNames[] = {
+      "integer", "float",  "time",  "string",    "bitfield", "opaque",
+      "compound", "reference", "enum", "variable-length", "array"};
+  const char *name = cls >= 0 && cls < 11 ? kClassNames[cls] : "unknown";
+  fail(LATHE_ERR_DTYPE, where, ": unsupported HDF5 type class '", name, "'");
+}
+
+bool fileExists(const std::string &path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+std::vector<std::string> splitPath(const std::string &dataset) {
+  std::vector<std::string> parts;
+  size_t pos = 0;
+  while (pos <= dataset.size()) {
+    size_t next = dataset.find('/', pos);
+    if (next == std::string::npos)
+      next = dataset.size();
+    if (next > pos)
+      parts.push_back(dataset.substr(pos, next - pos));
+    pos = next + 1;
+  }
+  return parts;
+}
+
+/// True if every link on the way to `dataset` exists (H5Lexists fails,
+/// rather than answering no, when an intermediate group is missing).
+bool linkExists(hid_t file, const std::vector<std::string> &parts) {
+  std::string prefix;
+  for (const std::string &part : parts) {
+    prefix += "/" + part;
+    if (H5Lexists(file, prefix.c_str(), H5P_DEFAULT) <= 0)
+      return false;
+  }
+  return true;
+}
+
+void readDataset(const std::string &path, const std::string &dataset,
+                 lathe_host_tensor &out) {
+  std::string where = "'" + path + "' dataset '" + dataset + "'";
+  if (!fileExists(path))
+    fail(LATHE_ERR_IO, "cannot open '", path, "' (reading dataset '", dataset,
+         "'): no such file");
+  std::lock_guard<std::mutex> lock(hdf5Mutex());
+  silenceHdf5();
+  if (H5Fis_hdf5(path.c_str()) <= 0)
+    fail(LATHE_ERR_FORMAT, "'", path, "' is not an HDF5 file (reading dataset '",
+         dataset, "')");
+  Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+  if (!file.valid())
+    fail(LATHE_ERR_IO, "cannot open HDF5 file '", path, "'");
+  std::vector<std::string> parts = splitPath(dataset);
+  if (parts.empty() || !linkExists(file.get(), parts))
+    fail(LATHE_ERR_IO, "no dataset '", dataset, "' in HDF5 file '", path, "'");
+  Handle dset(H5Dopen2(file.get(), dataset.c_str(), H5P_DEFAULT), H5Dclose);
+  if (!dset.valid())
+    fail(LATHE_ERR_IO, "'", dataset, "' in HDF5 file '", path,
+         "' is not a dataset");
+
+  Handle fileType(H5Dget_type(dset.get()), H5Tclose);
+  Handle space(H5Dget_space(dset.get()), H5Sclose);
+  if (!fileType.valid() || !space.valid())
+    fail(LATHE_ERR_BACKEND, where, ": cannot query type or shape");
+  lathe_dtype dtype = dtypeForFileType(fileType.get(), where);
+  H5S_class_t spaceClass = H5Sget_simple_extent_type(space.get());
+  if (spaceClass == H5S_NULL)
+    fail(LATHE_ERR_SHAPE, where, " has a null dataspace (no data)");
+  int rank = H5Sget_simple_extent_ndims(space.get());
+  if (rank < 0)
+    fail(LATHE_ERR_BACKEND, where, ": cannot query the rank");
+  if (rank > LATHE_MAX_RANK)
+    fail(LATHE_ERR_SHAPE, where, " has rank ", rank, " (maximum ",
+         LATHE_MAX_RANK, ")");
+  hsize_t dims[LATHE_MAX_RANK] = {};
+  if (rank > 0)
+    H5Sget_simple_extent_dims(space.get(), dims, nullptr);
+  int64_t shape[LATHE_MAX_RANK] = {};
+  for (int i = 0; i < rank; ++i)
+    shape[i] = static_cast<int64_t>(dims[i]);
+
+  HostTensorHolder holder;
+  allocHostTensor(holder.get(), dtype, rank, shape, where);
+  if (lathe_host_tensor_numel(&holder.get()) > 0) {
+    // Enums (bool) read as stored; a conversion from enum to integer does
+    // not exist in HDF5.
+    Handle memType = dtype == LATHE_BOOL
+                         ? Handle(H5Tget_native_type(fileType.get(),
+                                                     H5T_DIR_ASCEND),
+                                  H5Tclose)
+                         : memoryType(dtype);
+    if (H5Dread(dset.get(), memType.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                holder.get().data) < 0)
+      fail(LATHE_ERR_BACKEND, where, ": H5Dread failed");
+  }
+  out = holder.release();
+}
+
+void writeDataset(const std::string &path, const std::string &dataset,
+                  const lathe_host_tensor *t, bool truncate) {
+  if (!t)
+    fail(LATHE_ERR_INVALID, "null tensor for '", path, "' dataset '",
+         dataset, "'");
+  std::string where = "'" + path + "' dataset '" + dataset + "'";
+  if (!isValidDtype(t->dtype))
+    fail(LATHE_ERR_DTYPE, where, ": invalid dtype code ",
+         static_cast<int>(t->dtype));
+  int64_t numel =
+      checkedNumel(t->rank, t->shape, lathe_dtype_size(t->dtype), where);
+  if (numel > 0 && !t->data)
+    fail(LATHE_ERR_INVALID, where, ": tensor has no data");
+  std::vector<std::string> parts = splitPath(dataset);
+  if (parts.empty())
+    fail(LATHE_ERR_INVALID, "empty dataset name for '", path, "'");
+
+  std::lock_guard<std::mutex> lock(hdf5Mutex());
+  silenceHdf5();
+  Handle file;
+  if (!truncate && fileExists(path)) {
+    if (H5Fis_hdf5(path.c_str()) <= 0)
+      fail(LATHE_ERR_FORMAT, "'", path,
+           "' exists and is not an HDF5 file (pass truncate to replace it)");
+    file = Handle(H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose);
+  } else {
+    file = Handle(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT,
+                            H5P_DEFAULT),
+                  H5Fclose);
+  }
+  if (!file.valid())
+    fail(LATHE_ERR_IO, "cannot open '", path, "' for writing");
+
+  // Replace an existing dataset of the same name.
+  if (linkExists(file.get(), parts) &&
+      H5Ldelete(file.get(), dataset.c_str(), H5P_DEFAULT) < 0)
+    fail(LATHE_ERR_BACKEND, where, ": cannot replace the existing dataset");
+
+  hsize_t dims[LATHE_MAX_RANK] = {};
+  for (int32_t i = 0; i < t->rank; ++i)
+    dims[i] = static_cast<hsize_t>(t->shape[i]);
+  Handle space(t->rank == 0 ? H5Screate(H5S_SCALAR)
+                            : H5Screate_simple(t->rank, dims, nullptr),
+               H5Sclose);
+  Handle lcpl(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
+  if (!space.valid() || !lcpl.valid() ||
+      H5Pset_create_intermediate_group(lcpl.get(), 1) < 0)
+    fail(LATHE_ERR_BACKEND, where, ": cannot create the dataspace");
+  Handle type = memoryType(t->dtype);
+  // Store little-endian IEEE/two's-complement types (what h5py writes).
+  Handle fileType(H5Tcopy(type.get()), H5Tclose);
+  Handle dset(H5Dcreate2(file.get(), dataset.c_str(), fileType.get(),
+                         space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT),
+              H5Dclose);
+  if (!dset.valid())
+    fail(LATHE_ERR_BACKEND, where, ": cannot create the dataset (is a "
+         "parent a dataset rather than a group?)");
+  if (numel > 0 && H5Dwrite(dset.get(), type.get(), H5S_ALL, H5S_ALL,
+                            H5P_DEFAULT, t->data) < 0)
+    fail(LATHE_ERR_BACKEND, where, ": H5Dwrite failed");
+  dset.reset();
+  if (H5Fflush(file.get(), H5F_SCOPE_LOCAL) < 0)
+    fail(LATHE_ERR_IO, "cannot flush '", path, "'");
+}
+
+} // namespace
+
+extern "C" lathe_status lathe_h5_read(const char *path, const char *dataset,
+                                      lathe_host_tensor *out) {
+  return guardStatus("HDF5 read", [&] {
+    if (!path || !dataset || !out)
+      fail(LATHE_ERR_INVALID, "null path, dataset or output tensor");
+    out->data = nullptr;
+    readDataset(path, dataset, *out);
+  });
+}
+
+extern "C" lathe_status lathe_h5_write(const char *path, const char *dataset,
+                                       const lathe_host_tensor *t,
+                                       int truncate) {
+  return guardStatus("HDF5 write", [&] {
+    if (!path || !dataset)
+      fail(LATHE_ERR_INVALID, "null path or dataset");
+    writeDataset(path, dataset, t, truncate != 0);
+  });
+}

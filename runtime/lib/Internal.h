@@ -1,0 +1,175 @@
+//===- Internal.h - Lathe runtime private helpers ---------------*- C++ -*-===//
+//
+// Shared by the runtime's translation units only; never installed and never
+// included by generated code or the tools. The C API in Runtime.h is the only
+// public surface.
+//
+// Errors inside the runtime are C++ exceptions (RuntimeError, std::bad_alloc,
+// dnnl::error); every extern "C" entry point catches them with guardStatus()
+// or guardKernel() so that nothing ever unwinds across the C boundary.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LATHE_RUNTIME_LIB_INTERNAL_H
+#define LATHE_RUNTIME_LIB_INTERNAL_H
+
+#include "lathe/runtime/Runtime.h"
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <new>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+namespace lathe::rt {
+
+//===----------------------------------------------------------------------===//
+// Errors
+//===----------------------------------------------------------------------===//
+
+/// An error with the status code the C API reports for it.
+class RuntimeError : public std::runtime_error {
+public:
+  RuntimeError(lathe_status status, const std::string &message)
+      : std::runtime_error(message), status(status) {}
+  lathe_status getStatus() const { return status; }
+
+private:
+  lathe_status status;
+};
+
+/// Builds a message from stream-insertable pieces.
+template <typename... Args> std::string concat(Args &&...args) {
+  std::ostringstream os;
+  (os << ... << std::forward<Args>(args));
+  return os.str();
+}
+
+template <typename... Args>
+[[noreturn]] void fail(lathe_status status, Args &&...args) {
+  throw RuntimeError(status, concat(std::forward<Args>(args)...));
+}
+
+/// Sets this thread's last-error message.
+void setLastError(const std::string &message);
+void clearLastError();
+/// Records `message` as the process-wide pending error unless one is pending
+/// already (the first failure is the interesting one), and as the last error.
+void setPendingError(const std::string &message);
+
+/// Converts the exception being handled into a status and last-error message.
+/// Must be called from inside a catch block.
+lathe_status statusFromCurrentException(const char *context);
+
+/// Runs `fn` (returning void) for a status-returning C entry point.
+template <typename Fn> lathe_status guardStatus(const char *context, Fn &&fn) {
+  try {
+    clearLastError();
+    fn();
+    return LATHE_OK;
+  } catch (...) {
+    return statusFromCurrentException(context);
+  }
+}
+
+/// Runs `fn` for a kernel entry point: failures become the pending error.
+template <typename Fn> void guardKernel(const char *context, Fn &&fn) {
+  try {
+    fn();
+  } catch (...) {
+    statusFromCurrentException(context);
+    setPendingError(lathe_rt_last_error());
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Memref descriptors
+//===----------------------------------------------------------------------===//
+
+/// A decoded strided memref: element pointer (aligned + offset), sizes and
+/// strides in elements.
+struct MemRefView {
+  float *data = nullptr;
+  int64_t rank = 0;
+  std::array<int64_t, LATHE_MAX_RANK> sizes{};
+  std::array<int64_t, LATHE_MAX_RANK> strides{};
+
+  int64_t numel() const;
+  /// True if the view is dense and row-major (strides of size-1 dims ignored).
+  bool isContiguous() const;
+};
+
+/// Decodes an unranked-memref pair; throws on a null descriptor, a rank out
+/// of [0, LATHE_MAX_RANK] or negative sizes. `what` names the operand in
+/// messages ("matmul: A").
+MemRefView decodeMemRef(int64_t rank, void *descriptor, const char *what);
+
+/// Formats "[2x3x4]" for messages.
+std::string shapeString(const MemRefView &view);
+
+/// Copies between two views of the same shape, element by element.
+void copyStrided(const MemRefView &src, const MemRefView &dst);
+
+/// Elementwise activation used by the scalar fallbacks.
+float applyActivation(int act, float x);
+
+//===----------------------------------------------------------------------===//
+// Memory
+//===----------------------------------------------------------------------===//
+
+/// Runtime-owned scratch buffer counted in the high-water mark.
+class ScratchBuffer {
+public:
+  ScratchBuffer() = default;
+  explicit ScratchBuffer(size_t bytes);
+  ~ScratchBuffer();
+  ScratchBuffer(const ScratchBuffer &) = delete;
+  ScratchBuffer &operator=(const ScratchBuffer &) = delete;
+  ScratchBuffer(ScratchBuffer &&other) noexcept
+      : ptr(std::exchange(other.ptr, nullptr)) {}
+  ScratchBuffer &operator=(ScratchBuffer &&other) noexcept;
+
+  void *get() const { return ptr; }
+  float *floats() const { return static_cast<float *>(ptr); }
+
+private:
+  void *ptr = nullptr;
+};
+
+//===----------------------------------------------------------------------===//
+// Profiling and threads
+//===----------------------------------------------------------------------===//
+
+/// Returns the stable index of a profile kind, registering it on first use.
+int getProfileKind(const char *name);
+void addProfileSample(int kind, int64_t ns, int64_t calls = 1);
+
+/// Times a scope into a profile kind.
+class ProfileScope {
+public:
+  explicit ProfileScope(int kind)
+      : kind(kind), start(std::chrono::steady_clock::now()) {}
+  ~ProfileScope() {
+    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                  std::chrono::steady_clock::now() - start)
+                  .count();
+    addProfileSample(kind, ns);
+  }
+  ProfileScope(const ProfileScope &) = delete;
+  ProfileScope &operator=(const ProfileScope &) = delete;
+
+private:
+  int kind;
+  std::chrono::steady_clock::time_point start;
+};
+
+/// Applies the thread count chosen with lathe_rt_set_num_threads to the
+/// calling thread's OpenMP runtime (the one oneDNN uses) if it changed.
+void applyThreadSettings();
+
+} // namespace lathe::rt
+
+#endif // LATHE_RUNTIME_LIB_INTERNAL_H

@@ -1,0 +1,320 @@
+//===- Matmul.cpp - Fused matmul (+bias, activation, residual) on oneDNN --===//
+//
+// C = act(A x B + bias) + residual as one oneDNN matmul primitive: the bias
+// is the primitive's own bias, the activation an eltwise post-op and the
+// residual a binary-add post-op, so C is written once.
+//
+// Operands keep their real strides (a transposed view is just another plain
+// layout to oneDNN). When oneDNN has no implementation for a layout, or an
+// input overlaps C, that operand is staged through a dense scratch copy.
+// With LATHE_MM_CONST_B the primitive picks B's layout (format any) and B is
+// reordered into it once per address, the way onnxruntime pre-packs weights.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Dnnl.h"
+
+using namespace lathe::rt;
+using dnnl::memory;
+
+namespace {
+
+constexpr const char *kKernel = "lathe_rt_matmul_f32";
+constexpr int64_t kKnownFlags = LATHE_MM_HAS_BIAS | LATHE_MM_HAS_RESIDUAL |
+                                LATHE_MM_CONST_B |
+                                (int64_t(0xFF) << LATHE_MM_ACT_SHIFT);
+
+struct Problem {
+  Operand a, b, c, bias, res;
+  bool hasBias = false, hasRes = false, constB = false;
+  int act = LATHE_ACT_NONE;
+  /// Operands that must be staged densely whatever oneDNN supports.
+  bool forceA = false, forceB = false, forceBias = false, forceRes = false,
+       forceC = false;
+};
+
+struct Entry {
+  dnnl::matmul prim;
+  memory::desc aMd, bMd, cMd, biasMd, resMd;
+  /// Source layout for packing B (constB only).
+  memory::desc bPackSrcMd;
+  bool copyA = false, copyB = false, copyC = false, copyBias = false,
+       copyRes = false, packB = false;
+  PackedWeights packed;
+};
+
+PrimitiveCache<Entry> &cache() {
+  static auto *c = new PrimitiveCache<Entry>();
+  return *c;
+}
+
+/// Pads `view`'s shape on the left with 1s to `rank` dims.
+Operand toOperand(const MemRefView &view, size_t rank) {
+  Operand op;
+  op.data = view.data;
+  size_t pad = rank - static_cast<size_t>(view.rank);
+  op.dims.assign(pad, 1);
+  op.strides.assign(pad, 0);
+  for (int64_t i = 0; i < view.rank; ++i) {
+    op.dims.push_back(view.sizes[i]);
+    op.strides.push_back(view.strides[i]);
+  }
+  op.normalizeStrides();
+  return op;
+}
+
+std::shared_ptr<Entry> build(const Problem &p, bool allDense) {
+  auto e = std::make_shared<Entry>();
+  auto stage = [&](const Operand &op, bool forced) {
+    return forced || !op.hasUsableStrides() ||
+           (allDense && !op.isDenseRowMajor());
+  };
+  e->copyA = stage(p.a, p.forceA);
+  e->copyB = stage(p.b, p.forceB);
+  e->copyC = stage(p.c, p.forceC);
+  e->copyBias = p.hasBias && stage(p.bias, p.forceBias);
+  e->copyRes = p.hasRes && stage(p.res, p.forceRes);
+
+  e->aMd = e->copyA ? p.a.denseDesc() : p.a.desc();
+  memory::desc bUserMd = e->copyB ? p.b.denseDesc() : p.b.desc();
+  e->cMd = e->copyC ? p.c.denseDesc() : p.c.desc();
+  if (p.hasBias)
+    e->biasMd = e->copyBias ? p.bias.denseDesc() : p.bias.desc();
+  if (p.hasRes)
+    e->resMd = e->copyRes ? p.res.denseDesc() : p.res.desc();
+
+  memory::desc bMd = bUserMd;
+  if (p.constB)
+    bMd = memory::desc(p.b.dims, memory::data_type::f32,
+                       memory::format_tag::any);
+
+  dnnl::post_ops ops;
+  if (p.act != LATHE_ACT_NONE)
+    ops.append_eltwise(1.f, activationAlgorithm(p.act, kKernel), 0.f, 0.f);
+  if (p.hasRes)
+    ops.append_binary(dnnl::algorithm::binary_add, e->resMd);
+  dnnl::primitive_attr attr;
+  attr.set_post_ops(ops);
+
+  dnnl::matmul::desc desc =
+      p.hasBias ? dnnl::matmul::desc(e->aMd, bMd, e->biasMd, e->cMd)
+                : dnnl::matmul::desc(e->aMd, bMd, e->cMd);
+  dnnl::matmul::primitive_desc pd(desc, attr, cpuEngine());
+  e->bMd = pd.weights_desc();
+  if (p.constB) {
+    // Pack unless the preferred layout is the one we already have.
+    e->packB = e->bMd != bUserMd;
+    e->bPackSrcMd = p.b.hasUsableStrides() ? p.b.desc() : p.b.denseDesc();
+    if (e->packB)
+      e->copyB = false;
+  }
+  e->prim = dnnl::matmul(pd);
+  return e;
+}
+
+std::shared_ptr<Entry> buildWithFallback(const Problem &p) {
+  try {
+    return build(p, /*allDense=*/false);
+  } catch (const dnnl::error &err) {
+    if (!isUnsupported(err))
+      throw;
+  }
+  return build(p, /*allDense=*/true);
+}
+
+/// Pointer to `op`'s data, staged densely into `scratch` when `copy`.
+float *stageInput(const Operand &op, bool copy, ScratchBuffer &scratch) {
+  if (!copy)
+    return op.data;
+  scratch = ScratchBuffer(static_cast<size_t>(op.numel()) * sizeof(float));
+  copyStrided(op.view(), op.denseView(scratch.floats()));
+  return scratch.floats();
+}
+
+/// A x B is empty (K == 0): C = act(bias) + residual, elementwise.
+void fillWithoutProduct(const Problem &p) {
+  const Operand &c = p.c;
+  int64_t batch = c.dims[0], m = c.dims[1], n = c.dims[2];
+  auto at = [](const Operand &op, int64_t i, int64_t j, int64_t k) {
+    return op.data[i * op.strides[0] + j * op.strides[1] + k * op.strides[2]];
+  };
+  // Evaluate into a dense copy first: the residual may alias C.
+  std::vector<float> out(static_cast<size_t>(batch * m * n));
+  for (int64_t i = 0; i < batch; ++i)
+    for (int64_t j = 0; j < m; ++j)
+      for (int64_t k = 0; k < n; ++k) {
+        float v = 0.f;
+        if (p.hasBias)
+          v = at(p.bias, p.bias.dims[0] == 1 ? 0 : i,
+                 p.bias.dims[1] == 1 ? 0 : j, p.bias.dims[2] == 1 ? 0 : k);
+        v = applyActivation(p.act, v);
+        if (p.hasRes)
+          v += at(p.res, i, j, k);
+        out[(i * m + j) * n + k] = v;
+      }
+  copyStrided(c.denseView(out.data()), c.view());
+}
+
+void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
+            int64_t rankBias, void *biasDesc, int64_t rankRes, void *resDesc,
+            int64_t rankC, void *cDesc, int64_t flags) {
+  static const int profileKind = getProfileKind("matmul");
+  ProfileScope scope(profileKind);
+  applyThreadSettings();
+
+  if (flags & ~kKnownFlags)
+    fail(LATHE_ERR_INVALID, "unknown flag bits 0x", std::hex,
+         flags & ~kKnownFlags);
+  Problem p;
+  p.hasBias = flags & LATHE_MM_HAS_BIAS;
+  p.hasRes = flags & LATHE_MM_HAS_RESIDUAL;
+  p.constB = flags & LATHE_MM_CONST_B;
+  p.act = static_cast<int>((flags >> LATHE_MM_ACT_SHIFT) & 0xFF);
+  activationAlgorithm(p.act == LATHE_ACT_NONE ? LATHE_ACT_RELU : p.act,
+                      kKernel); // Validates the code.
+
+  MemRefView a = decodeMemRef(rankA, aDesc, "A");
+  MemRefView b = decodeMemRef(rankB, bDesc, "B");
+  MemRefView c = decodeMemRef(rankC, cDesc, "C");
+  if (a.rank < 2 || a.rank > 3 || b.rank < 2 || b.rank > 3)
+    fail(LATHE_ERR_SHAPE, "A ", shapeString(a), " and B ", shapeString(b),
+         " must have rank 2 or 3");
+  int64_t outRank = std::max(a.rank, b.rank);
+  if (c.rank != outRank)
+    fail(LATHE_ERR_SHAPE, "C ", shapeString(c), " must have rank ", outRank,
+         " for A ", shapeString(a), " and B ", shapeString(b));
+  int64_t m = a.sizes[a.rank - 2], k = a.sizes[a.rank - 1];
+  int64_t kB = b.sizes[b.rank - 2], n = b.sizes[b.rank - 1];
+  if (k != kB)
+    fail(LATHE_ERR_SHAPE, "inner dimensions differ: A ", shapeString(a),
+         " has K=", k, ", B ", shapeString(b), " has K=", kB);
+  if (c.sizes[c.rank - 2] != m || c.sizes[c.rank - 1] != n)
+    fail(LATHE_ERR_SHAPE, "C ", shapeString(c), " should be [", m, "x", n,
+         "] for A ", shapeString(a), " and B ", shapeString(b));
+  if (outRank == 3) {
+    int64_t batch = c.sizes[0];
+    for (const MemRefView *v : {&a, &b})
+      if (v->rank == 3 && v->sizes[0] != batch && v->sizes[0] != 1)
+        fail(LATHE_ERR_SHAPE, "batch of ", v == &a ? "A " : "B ",
+             shapeString(*v), " does not match C ", shapeString(c));
+  }
+
+  // Work in rank 3 inside the scalar fallback; oneDNN gets C's rank.
+  size_t rank = static_cast<size_t>(outRank);
+  p.a = toOperand(a, rank);
+  p.b = toOperand(b, rank);
+  p.c = toOperand(c, rank);
+  if (p.hasBias) {
+    MemRefView bias = decodeMemRef(rankBias, biasDesc, "bias");
+    if (bias.rank < 1 || bias.rank > outRank)
+      fail(LATHE_ERR_SHAPE, "bias ", shapeString(bias),
+           " must have rank 1..", outRank);
+    for (int64_t i = 0; i < bias.rank; ++i) {
+      int64_t d = bias.sizes[bias.rank - 1 - i];
+      int64_t want = c.sizes[c.rank - 1 - i];
+      if (d != want && d != 1)
+        fail(LATHE_ERR_SHAPE, "bias ", shapeString(bias),
+             " does not broadcast to C ", shapeString(c),
+             " (expected length N=", n, ")");
+    }
+    p.bias = toOperand(bias, rank);
+  }
+  if (p.hasRes) {
+    MemRefView res = decodeMemRef(rankRes, resDesc, "residual");
+    bool same = res.rank == c.rank;
+    for (int64_t i = 0; same && i < c.rank; ++i)
+      same = res.sizes[i] == c.sizes[i];
+    if (!same)
+      fail(LATHE_ERR_SHAPE, "residual ", shapeString(res),
+           " must have C's shape ", shapeString(c));
+    p.res = toOperand(res, rank);
+  }
+  if (p.c.numel() == 0)
+    return;
+  if (!p.c.hasUsableStrides())
+    fail(LATHE_ERR_INVALID, "C ", shapeString(c),
+         " has overlapping or non-positive strides");
+  if (k == 0) {
+    Problem q = p;
+    if (rank == 2)
+      for (Operand *op : {&q.a, &q.b, &q.c, &q.bias, &q.res})
+        if (!op->dims.empty()) {
+          op->dims.insert(op->dims.begin(), 1);
+          op->strides.insert(op->strides.begin(), 0);
+        }
+    fillWithoutProduct(q);
+    return;
+  }
+  // Inputs that share memory with C are read from a copy: oneDNN may write
+  // parts of C before it has read all of them.
+  p.forceA = overlaps(p.a, p.c);
+  p.forceB = overlaps(p.b, p.c);
+  p.forceBias = p.hasBias && overlaps(p.bias, p.c);
+  p.forceRes = p.hasRes && overlaps(p.res, p.c);
+
+  std::vector<int64_t> key;
+  key.reserve(64);
+  key.push_back(flags);
+  for (const Operand *op : {&p.a, &p.b, &p.c})
+    appendKey(key, *op);
+  if (p.hasBias)
+    appendKey(key, p.bias);
+  if (p.hasRes)
+    appendKey(key, p.res);
+  key.push_back(p.forceA | p.forceB << 1 | p.forceBias << 2 |
+                p.forceRes << 3);
+  std::shared_ptr<Entry> e =
+      cache().getOrCreate(key, [&] { return buildWithFallback(p); });
+
+  ScratchBuffer sa, sb, sc, sbias, sres;
+  float *aPtr = stageInput(p.a, e->copyA, sa);
+  float *bPtr;
+  if (e->packB) {
+    bPtr = static_cast<float *>(e->packed.lookup(p.b.data));
+    if (!bPtr) {
+      float *src = stageInput(p.b, !p.b.hasUsableStrides(), sb);
+      bPtr = static_cast<float *>(
+          e->packed.pack(p.b.data, src, e->bPackSrcMd, e->bMd));
+    }
+  } else {
+    bPtr = stageInput(p.b, e->copyB, sb);
+  }
+  float *cPtr = p.c.data;
+  if (e->copyC) {
+    sc = ScratchBuffer(static_cast<size_t>(p.c.numel()) * sizeof(float));
+    cPtr = sc.floats();
+  }
+
+  dnnl::engine &engine = cpuEngine();
+  std::unordered_map<int, memory> args;
+  args.emplace(DNNL_ARG_SRC, memory(e->aMd, engine, aPtr));
+  args.emplace(DNNL_ARG_WEIGHTS, memory(e->bMd, engine, bPtr));
+  args.emplace(DNNL_ARG_DST, memory(e->cMd, engine, cPtr));
+  if (p.hasBias)
+    args.emplace(DNNL_ARG_BIAS,
+                 memory(e->biasMd, engine,
+                        stageInput(p.bias, e->copyBias, sbias)));
+  if (p.hasRes) {
+    int index = p.act != LATHE_ACT_NONE ? 1 : 0;
+    args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(index) | DNNL_ARG_SRC_1,
+                 memory(e->resMd, engine, stageInput(p.res, e->copyRes, sres)));
+  }
+  e->prim.execute(cpuStream(), args);
+  cpuStream().wait();
+  if (e->copyC)
+    copyStrided(p.c.denseView(cPtr), p.c.view());
+}
+
+} // namespace
+
+void lathe::rt::clearMatmulCache() { cache().clear(); }
+
+extern "C" void lathe_rt_matmul_f32(int64_t rankA, void *a, int64_t rankB,
+                                    void *b, int64_t rankBias, void *bias,
+                                    int64_t rankRes, void *residual,
+                                    int64_t rankC, void *c, int64_t flags) {
+  guardKernel(kKernel, [&] {
+    matmul(rankA, a, rankB, b, rankBias, bias, rankRes, residual, rankC, c,
+           flags);
+  });
+}

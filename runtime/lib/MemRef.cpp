@@ -1,0 +1,117 @@
+//===- MemRef.cpp - Decoding and copying strided memref descriptors -------===//
+
+#include "Internal.h"
+
+#include <cmath>
+#include <cstring>
+
+using namespace lathe::rt;
+
+int64_t MemRefView::numel() const {
+  int64_t n = 1;
+  for (int64_t i = 0; i < rank; ++i)
+    n *= sizes[i];
+  return n;
+}
+
+bool MemRefView::isContiguous() const {
+  int64_t expected = 1;
+  for (int64_t i = rank; i-- > 0;) {
+    if (sizes[i] == 1)
+      continue;
+    if (strides[i] != expected)
+      return false;
+    expected *= sizes[i];
+  }
+  return true;
+}
+
+MemRefView lathe::rt::decodeMemRef(int64_t rank, void *descriptor,
+                                   const char *what) {
+  if (rank < 0 || rank > LATHE_MAX_RANK)
+    fail(LATHE_ERR_SHAPE, what, " has rank ", rank, " (supported: 0..",
+         LATHE_MAX_RANK, ")");
+  if (!descriptor)
+    fail(LATHE_ERR_INVALID, what, " has a null memref descriptor");
+  // {T *allocated, T *aligned, int64_t offset, int64_t sizes[rank],
+  //  int64_t strides[rank]}: pointers and int64 have the same size here.
+  static_assert(sizeof(void *) == sizeof(int64_t), "64-bit targets only");
+  auto *words = static_cast<const int64_t *>(descriptor);
+  float *aligned;
+  std::memcpy(&aligned, &words[1], sizeof(aligned));
+  MemRefView view;
+  view.rank = rank;
+  int64_t offset = words[2];
+  for (int64_t i = 0; i < rank; ++i) {
+    view.sizes[i] = words[3 + i];
+    view.strides[i] = words[3 + rank + i];
+    if (view.sizes[i] < 0)
+      fail(LATHE_ERR_SHAPE, what, " has negative size ", view.sizes[i],
+           " in dimension ", i);
+  }
+  if (!aligned && view.numel() != 0)
+    fail(LATHE_ERR_INVALID, what, " has a null data pointer");
+  view.data = aligned ? aligned + offset : nullptr;
+  return view;
+}
+
+std::string lathe::rt::shapeString(const MemRefView &view) {
+  std::string s = "[";
+  for (int64_t i = 0; i < view.rank; ++i) {
+    if (i)
+      s += "x";
+    s += std::to_string(view.sizes[i]);
+  }
+  return s + "]";
+}
+
+void lathe::rt::copyStrided(const MemRefView &src, const MemRefView &dst) {
+  int64_t numel = src.numel();
+  if (numel == 0)
+    return;
+  int64_t rank = src.rank;
+  if (rank == 0) {
+    *dst.data = *src.data;
+    return;
+  }
+  std::array<int64_t, LATHE_MAX_RANK> index{};
+  int64_t last = rank - 1;
+  int64_t inner = src.sizes[last];
+  int64_t srcInner = src.strides[last], dstInner = dst.strides[last];
+  int64_t srcOff = 0, dstOff = 0;
+  for (int64_t done = 0; done < numel; done += inner) {
+    const float *s = src.data + srcOff;
+    float *d = dst.data + dstOff;
+    for (int64_t j = 0; j < inner; ++j)
+      d[j * dstInner] = s[j * srcInner];
+    // Advance the outer index (everything but the last dimension).
+    for (int64_t k = last; k-- > 0;) {
+      if (++index[k] < src.sizes[k]) {
+        srcOff += src.strides[k];
+        dstOff += dst.strides[k];
+        break;
+      }
+      srcOff -= (src.sizes[k] - 1) * src.strides[k];
+      dstOff -= (src.sizes[k] - 1) * dst.strides[k];
+      index[k] = 0;
+    }
+  }
+}
+
+float lathe::rt::applyActivation(int act, float x) {
+  switch (act) {
+  case LATHE_ACT_RELU:
+    return x > 0.f ? x : 0.f;
+  case LATHE_ACT_GELU_ERF:
+    return 0.5f * x * (1.f + std::erf(x * 0.70710678118654752f));
+  case LATHE_ACT_GELU_TANH:
+    return 0.5f * x *
+           (1.f + std::tanh(0.79788456080286536f * (x + 0.044715f * x * x * x)));
+  case LATHE_ACT_SIGMOID:
+    return 1.f / (1.f + std::exp(-x));
+  case LATHE_ACT_TANH:
+    return std::tanh(x);
+  default:
+    return x;
+  }
+}

@@ -1,0 +1,180 @@
+//===- Memory.cpp - Counting allocator for generated code and scratch -----===//
+//
+// Every allocation of generated code (finalize-memref-to-llvm with
+// use-generic-functions) and of the runtime's scratch goes through here, so
+// the high-water mark covers everything. Live allocations are kept in a
+// sharded hash map: freeing needs the size for the accounting, and
+// lathe_rt_mem_owns / freeing unknown pointers must not touch memory the
+// runtime did not hand out (a size header in front of the block could not
+// tell a foreign pointer apart safely).
+//
+//===----------------------------------------------------------------------===//
+
+#include "Internal.h"
+
+#include <atomic>
+#include <cstdlib>
+#include <mutex>
+#include <unordered_map>
+
+using namespace lathe::rt;
+
+namespace {
+
+constexpr size_t kMinAlignment = 64;
+constexpr size_t kNumShards = 64;
+
+struct alignas(64) Shard {
+  std::mutex mutex;
+  std::unordered_map<uintptr_t, size_t> sizes;
+};
+
+/// Counters and registry. Leaked on purpose: generated code or other static
+/// destructors may free memory after this TU's statics would have died.
+struct Registry {
+  Shard shards[kNumShards];
+  std::atomic<int64_t> current{0};
+  std::atomic<int64_t> peak{0};
+
+  Shard &shardFor(uintptr_t p) {
+    // Blocks are >= 64-byte aligned; mix the higher bits.
+    uint64_t h = static_cast<uint64_t>(p >> 6) * 0x9E3779B97F4A7C15ull;
+    return shards[h >> 58];
+  }
+};
+
+Registry &registry() {
+  static Registry *r = new Registry();
+  return *r;
+}
+
+void notePeak(Registry &r, int64_t now) {
+  int64_t seen = r.peak.load(std::memory_order_relaxed);
+  while (now > seen &&
+         !r.peak.compare_exchange_weak(seen, now, std::memory_order_relaxed))
+    ;
+}
+
+/// Allocates `size` bytes aligned to `alignment` (a power of two >= 64) and
+/// registers them. Returns null on failure without throwing.
+void *allocate(size_t alignment, size_t size) noexcept {
+  // aligned_alloc wants a multiple of the alignment; a zero-byte request
+  // still gets a unique, freeable pointer.
+  size_t rounded = (std::max<size_t>(size, 1) + alignment - 1) & ~(alignment - 1);
+  if (rounded < size)
+    return nullptr;
+  void *p = std::aligned_alloc(alignment, rounded);
+  if (!p)
+    return nullptr;
+  Registry &r = registry();
+  auto key = reinterpret_cast<uintptr_t>(p);
+  Shard &shard = r.shardFor(key);
+  try {
+    std::lock_guard<std::mutex> lock(shard.mutex);
+    shard.sizes.emplace(key, size);
+  } catch (...) {
+    std::free(p);
+    return nullptr;
+  }
+  int64_t now = r.current.fetch_add(static_cast<int64_t>(size),
+                                    std::memory_order_relaxed) +
+                static_cast<int64_t>(size);
+  notePeak(r, now);
+  return p;
+}
+
+void deallocate(void *ptr) noexcept {
+  if (!ptr)
+    return;
+  Registry &r = registry();
+  auto key = reinterpret_cast<uintptr_t>(ptr);
+  Shard &shard = r.shardFor(key);
+  size_t size;
+  {
+    std::lock_guard<std::mutex> lock(shard.mutex);
+    auto it = shard.sizes.find(key);
+    if (it == shard.sizes.end())
+      return; // Not ours: leave it alone.
+    size = it->second;
+    shard.sizes.erase(it);
+  }
+  std::free(ptr);
+  r.current.fetch_sub(static_cast<int64_t>(size), std::memory_order_relaxed);
+}
+
+size_t normalizeAlignment(size_t alignment) {
+  if (alignment <= kMinAlignment)
+    return kMinAlignment;
+  // Round a non-power-of-two request up instead of failing.
+  size_t a = kMinAlignment;
+  while (a < alignment && a < (size_t(1) << 62))
+    a <<= 1;
+  return a;
+}
+
+void *allocateOrRecord(size_t alignment, size_t size) {
+  void *p = allocate(alignment, size);
+  if (!p)
+    setPendingError(concat("allocator: out of memory allocating ", size,
+                           " bytes (", lathe_rt_mem_current(),
+                           " bytes live)"));
+  return p;
+}
+
+} // namespace
+
+ScratchBuffer::ScratchBuffer(size_t bytes) : ptr(allocate(kMinAlignment, bytes)) {
+  if (!ptr)
+    throw std::bad_alloc();
+}
+
+ScratchBuffer::~ScratchBuffer() { deallocate(ptr); }
+
+ScratchBuffer &ScratchBuffer::operator=(ScratchBuffer &&other) noexcept {
+  if (this != &other) {
+    deallocate(ptr);
+    ptr = std::exchange(other.ptr, nullptr);
+  }
+  return *this;
+}
+
+extern "C" void *_mlir_memref_to_llvm_alloc(size_t size) {
+  return allocateOrRecord(kMinAlignment, size);
+}
+
+extern "C" void *_mlir_memref_to_llvm_aligned_alloc(size_t alignment,
+                                                    size_t size) {
+  return allocateOrRecord(normalizeAlignment(alignment), size);
+}
+
+extern "C" void _mlir_memref_to_llvm_free(void *ptr) { deallocate(ptr); }
+
+extern "C" void *lathe_rt_alloc(size_t size) {
+  return allocateOrRecord(kMinAlignment, size);
+}
+
+extern "C" void lathe_rt_free(void *ptr) { deallocate(ptr); }
+
+extern "C" int64_t lathe_rt_mem_current(void) {
+  return registry().current.load(std::memory_order_relaxed);
+}
+
+extern "C" int64_t lathe_rt_mem_peak(void) {
+  return registry().peak.load(std::memory_order_relaxed);
+}
+
+extern "C" void lathe_rt_mem_reset_peak(void) {
+  Registry &r = registry();
+  r.peak.store(r.current.load(std::memory_order_relaxed),
+               std::memory_order_relaxed);
+}
+
+extern "C" int lathe_rt_mem_owns(const void *ptr) {
+  if (!ptr)
+    return 0;
+  Registry &r = registry();
+  auto key = reinterpret_cast<uintptr_t>(ptr);
+  Shard &shard = r.shardFor(key);
+  std::lock_guard<std::mutex> lock(shard.mutex);
+  return shard.sizes.count(key) ? 1 : 0;
+}

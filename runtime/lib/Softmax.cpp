@@ -1,0 +1,133 @@
+//===- Softmax.cpp - Softmax forward inference on oneDNN ------------------===//
+//
+// oneDNN's softmax_v2 takes separate source and destination layouts, so a
+// strided input and output are used as they are; a layout oneDNN has no
+// implementation for is staged through a dense copy instead.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Dnnl.h"
+
+using namespace lathe::rt;
+using dnnl::memory;
+
+namespace {
+
+constexpr const char *kKernel = "lathe_rt_softmax_f32";
+
+struct Entry {
+  dnnl::softmax_v2_forward prim;
+  memory::desc inMd, outMd;
+  bool copyIn = false, copyOut = false;
+};
+
+PrimitiveCache<Entry> &cache() {
+  static auto *c = new PrimitiveCache<Entry>();
+  return *c;
+}
+
+Operand toOperand(const MemRefView &view) {
+  Operand op;
+  op.data = view.data;
+  op.dims.assign(view.sizes.begin(), view.sizes.begin() + view.rank);
+  op.strides.assign(view.strides.begin(), view.strides.begin() + view.rank);
+  op.normalizeStrides();
+  return op;
+}
+
+std::shared_ptr<Entry> build(const Operand &in, const Operand &out, int axis,
+                             bool forceIn, bool allDense) {
+  auto e = std::make_shared<Entry>();
+  e->copyIn = forceIn || !in.hasUsableStrides() ||
+              (allDense && !in.isDenseRowMajor());
+  e->copyOut = !out.hasUsableStrides() || (allDense && !out.isDenseRowMajor());
+  e->inMd = e->copyIn ? in.denseDesc() : in.desc();
+  e->outMd = e->copyOut ? out.denseDesc() : out.desc();
+  dnnl::softmax_v2_forward::desc desc(dnnl::prop_kind::forward_inference,
+                                      dnnl::algorithm::softmax_accurate,
+                                      e->inMd, e->outMd, axis);
+  dnnl::softmax_v2_forward::primitive_desc pd(desc, cpuEngine());
+  e->prim = dnnl::softmax_v2_forward(pd);
+  return e;
+}
+
+void softmax(int64_t rankIn, void *inDesc, int64_t rankOut, void *outDesc,
+             int64_t axis) {
+  static const int profileKind = getProfileKind("softmax");
+  ProfileScope scope(profileKind);
+  applyThreadSettings();
+
+  MemRefView inView = decodeMemRef(rankIn, inDesc, "input");
+  MemRefView outView = decodeMemRef(rankOut, outDesc, "output");
+  bool same = inView.rank == outView.rank;
+  for (int64_t i = 0; same && i < inView.rank; ++i)
+    same = inView.sizes[i] == outView.sizes[i];
+  if (!same)
+    fail(LATHE_ERR_SHAPE, "input ", shapeString(inView),
+         " and output ", shapeString(outView), " differ in shape");
+  int64_t rank = inView.rank;
+  if (rank == 0) {
+    // Softmax of a single value along no axis.
+    if (axis != 0 && axis != -1)
+      fail(LATHE_ERR_INVALID, "axis ", axis, " is out of range for a 0-d input");
+    *outView.data = 1.f;
+    return;
+  }
+  if (axis < -rank || axis >= rank)
+    fail(LATHE_ERR_INVALID, "axis ", axis, " is out of range for input ",
+         shapeString(inView));
+  if (axis < 0)
+    axis += rank;
+  if (inView.numel() == 0)
+    return;
+
+  Operand in = toOperand(inView), out = toOperand(outView);
+  if (!out.hasUsableStrides())
+    fail(LATHE_ERR_INVALID, "output ", shapeString(outView),
+         " has overlapping or non-positive strides");
+  // Exactly in place is fine; a partial overlap is not.
+  bool forceIn = overlaps(in, out) &&
+                 !(in.data == out.data && in.strides == out.strides);
+
+  std::vector<int64_t> key = {axis, forceIn};
+  appendKey(key, in);
+  appendKey(key, out);
+  std::shared_ptr<Entry> e = cache().getOrCreate(key, [&] {
+    try {
+      return build(in, out, static_cast<int>(axis), forceIn, false);
+    } catch (const dnnl::error &err) {
+      if (!isUnsupported(err))
+        throw;
+    }
+    return build(in, out, static_cast<int>(axis), forceIn, true);
+  });
+
+  ScratchBuffer inScratch, outScratch;
+  float *inPtr = in.data;
+  if (e->copyIn) {
+    inScratch = ScratchBuffer(static_cast<size_t>(in.numel()) * sizeof(float));
+    copyStrided(in.view(), in.denseView(inScratch.floats()));
+    inPtr = inScratch.floats();
+  }
+  float *outPtr = out.data;
+  if (e->copyOut) {
+    outScratch =
+        ScratchBuffer(static_cast<size_t>(out.numel()) * sizeof(float));
+    outPtr = outScratch.floats();
+  }
+  dnnl::engine &engine = cpuEngine();
+  memory inMem(e->inMd, engine, inPtr), outMem(e->outMd, engine, outPtr);
+  e->prim.execute(cpuStream(), {{DNNL_ARG_SRC, inMem}, {DNNL_ARG_DST, outMem}});
+  cpuStream().wait();
+  if (e->copyOut)
+    copyStrided(out.denseView(outPtr), out.view());
+}
+
+} // namespace
+
+void lathe::rt::clearSoftmaxCache() { cache().clear(); }
+
+extern "C" void lathe_rt_softmax_f32(int64_t rankIn, void *in, int64_t rankOut,
+                                     void *out, int64_t axis) {
+  guardKernel(kKernel, [&] { softmax(rankIn, in, rankOut, out, axis); });
+}

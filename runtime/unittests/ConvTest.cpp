@@ -1,0 +1,164 @@
+//===- ConvTest.cpp - lathe_rt_conv2d_f32 against a naive reference -------===//
+
+#include "TestUtils.h"
+
+using namespace lathe::test;
+
+namespace {
+
+struct ConvShape {
+  int64_t n, c, h, w, f, kh, kw;
+  int64_t sh, sw, pt, pl, dh, dw;
+  int64_t oh, ow; // Output size (may imply asymmetric padding).
+};
+
+/// Output size for symmetric padding (PyTorch's formula).
+int64_t outSize(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d) {
+  return (in + 2 * p - d * (k - 1) - 1) / s + 1;
+}
+
+/// Reference on logical NCHW input / FCHW filter, result as NCHW.
+std::vector<double> refConv(const ConvShape &s,
+                            const std::function<double(int64_t, int64_t,
+                                                       int64_t, int64_t)> &x,
+                            const std::function<double(int64_t, int64_t,
+                                                       int64_t, int64_t)> &wt,
+                            const std::vector<float> *bias, int act) {
+  std::vector<double> y(s.n * s.f * s.oh * s.ow);
+  for (int64_t n = 0; n < s.n; ++n)
+    for (int64_t f = 0; f < s.f; ++f)
+      for (int64_t oh = 0; oh < s.oh; ++oh)
+        for (int64_t ow = 0; ow < s.ow; ++ow) {
+          double acc = bias ? (*bias)[f] : 0.0;
+          for (int64_t c = 0; c < s.c; ++c)
+            for (int64_t i = 0; i < s.kh; ++i)
+              for (int64_t j = 0; j < s.kw; ++j) {
+                int64_t ih = oh * s.sh - s.pt + i * s.dh;
+                int64_t iw = ow * s.sw - s.pl + j * s.dw;
+                if (ih < 0 || ih >= s.h || iw < 0 || iw >= s.w)
+                  continue;
+                acc += x(n, c, ih, iw) * wt(f, c, i, j);
+              }
+          y[((n * s.f + f) * s.oh + oh) * s.ow + ow] = refActivation(act, acc);
+        }
+  return y;
+}
+
+class ConvTest : public ::testing::Test {
+protected:
+  void SetUp() override { ASSERT_EQ(takePending(), ""); }
+  void TearDown() override {
+    EXPECT_EQ(takePending(), "");
+    lathe_rt_clear_caches();
+  }
+
+  /// Runs one case in both layouts, with and without bias/act/const filter.
+  void check(const ConvShape &s, unsigned seed) {
+    auto x = randomVector(s.n * s.c * s.h * s.w, seed);
+    auto wt = randomVector(s.f * s.c * s.kh * s.kw, seed + 1);
+    auto bias = randomVector(s.f, seed + 2);
+    auto xAt = [&](int64_t n, int64_t c, int64_t h, int64_t w) {
+      return double(x[((n * s.c + c) * s.h + h) * s.w + w]);
+    };
+    auto wAt = [&](int64_t f, int64_t c, int64_t i, int64_t j) {
+      return double(wt[((f * s.c + c) * s.kh + i) * s.kw + j]);
+    };
+    // NHWC input and HWCF filter holding the same values.
+    std::vector<float> xh(x.size()), wh(wt.size());
+    for (int64_t n = 0; n < s.n; ++n)
+      for (int64_t c = 0; c < s.c; ++c)
+        for (int64_t h = 0; h < s.h; ++h)
+          for (int64_t w = 0; w < s.w; ++w)
+            xh[((n * s.h + h) * s.w + w) * s.c + c] = xAt(n, c, h, w);
+    for (int64_t f = 0; f < s.f; ++f)
+      for (int64_t c = 0; c < s.c; ++c)
+        for (int64_t i = 0; i < s.kh; ++i)
+          for (int64_t j = 0; j < s.kw; ++j)
+            wh[((i * s.kw + j) * s.c + c) * s.f + f] = wAt(f, c, i, j);
+
+    for (int64_t flags :
+         {int64_t(0),
+          int64_t(LATHE_MM_HAS_BIAS | (LATHE_ACT_RELU << LATHE_MM_ACT_SHIFT)),
+          int64_t(LATHE_MM_CONST_B | LATHE_MM_HAS_BIAS |
+                  (LATHE_ACT_GELU_TANH << LATHE_MM_ACT_SHIFT))}) {
+      bool hasBias = flags & LATHE_MM_HAS_BIAS;
+      int act = int(flags >> LATHE_MM_ACT_SHIFT);
+      auto ref = refConv(s, xAt, wAt, hasBias ? &bias : nullptr, act);
+      MemRef mbias(bias.data(), {s.f});
+      for (int64_t layout : {0, 1}) {
+        SCOPED_TRACE("layout " + std::to_string(layout) + " flags " +
+                     std::to_string(flags));
+        std::vector<float> y(s.n * s.f * s.oh * s.ow, -5.f);
+        bool nhwc = layout == 1;
+        MemRef mx = nhwc ? MemRef(xh.data(), {s.n, s.h, s.w, s.c})
+                         : MemRef(x.data(), {s.n, s.c, s.h, s.w});
+        MemRef mw = nhwc ? MemRef(wh.data(), {s.kh, s.kw, s.c, s.f})
+                         : MemRef(wt.data(), {s.f, s.c, s.kh, s.kw});
+        MemRef my = nhwc ? MemRef(y.data(), {s.n, s.oh, s.ow, s.f})
+                         : MemRef(y.data(), {s.n, s.f, s.oh, s.ow});
+        // Twice: the second call reuses the primitive (and packed filter).
+        for (int rep = 0; rep < 2; ++rep) {
+          lathe_rt_conv2d_f32(4, mx.desc(), 4, mw.desc(), 1, mbias.desc(), 4,
+                              my.desc(), layout, s.sh, s.sw, s.pt, s.pl, s.dh,
+                              s.dw, flags);
+          ASSERT_EQ(takePending(), "");
+          std::vector<float> got(y.size());
+          for (int64_t n = 0; n < s.n; ++n)
+            for (int64_t f = 0; f < s.f; ++f)
+              for (int64_t h = 0; h < s.oh; ++h)
+                for (int64_t w = 0; w < s.ow; ++w)
+                  got[((n * s.f + f) * s.oh + h) * s.ow + w] =
+                      nhwc ? y[((n * s.oh + h) * s.ow + w) * s.f + f]
+                           : y[((n * s.f + f) * s.oh + h) * s.ow + w];
+          expectClose(got, ref);
+        }
+      }
+    }
+  }
+};
+
+ConvShape symmetric(int64_t n, int64_t c, int64_t h, int64_t w, int64_t f,
+                    int64_t k, int64_t stride, int64_t pad, int64_t dil) {
+  return {n, c, h, w, f, k, k, stride, stride, pad, pad, dil, dil,
+          outSize(h, k, stride, pad, dil), outSize(w, k, stride, pad, dil)};
+}
+
+TEST_F(ConvTest, Basic3x3) { check(symmetric(2, 3, 8, 8, 4, 3, 1, 1, 1), 40); }
+
+TEST_F(ConvTest, StridePaddingDilation) {
+  check(symmetric(1, 5, 11, 9, 6, 3, 2, 2, 2), 50);
+}
+
+TEST_F(ConvTest, NonSquareAndOneByOne) {
+  check({2, 4, 7, 10, 3, 2, 5, 1, 2, 0, 2, 1, 1, 6, 5}, 60);
+  check(symmetric(1, 16, 5, 5, 32, 1, 1, 0, 1), 70);
+}
+
+TEST_F(ConvTest, AsymmetricPaddingFromOutputSize) {
+  // TF-style "same" with stride 2 on an even size: pad 0 before, 1 after.
+  check({1, 2, 8, 8, 3, 3, 3, 2, 2, 0, 0, 1, 1, 4, 4}, 80);
+  // An output smaller than the input allows: trailing rows are unused.
+  check({1, 2, 9, 9, 2, 3, 3, 2, 2, 0, 0, 1, 1, 3, 3}, 90);
+}
+
+TEST_F(ConvTest, MismatchIsAPendingError) {
+  std::vector<float> x(1 * 3 * 4 * 4), w(2 * 4 * 3 * 3), y(1 * 2 * 2 * 2, 7.f);
+  MemRef mx(x.data(), {1, 3, 4, 4}), mw(w.data(), {2, 4, 3, 3}),
+      my(y.data(), {1, 2, 2, 2});
+  lathe_rt_conv2d_f32(4, mx.desc(), 4, mw.desc(), 0, nullptr, 4, my.desc(), 0,
+                      1, 1, 0, 0, 1, 1, 0);
+  std::string msg = takePending();
+  EXPECT_NE(msg.find("lathe_rt_conv2d_f32"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("C=3"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("C=4"), std::string::npos) << msg;
+  for (float v : y)
+    EXPECT_EQ(v, 7.f);
+  lathe_rt_conv2d_f32(4, mx.desc(), 4, mw.desc(), 0, nullptr, 4, my.desc(), 2,
+                      1, 1, 0, 0, 1, 1, 0);
+  EXPECT_NE(takePending().find("layout"), std::string::npos);
+  lathe_rt_conv2d_f32(4, mx.desc(), 4, mw.desc(), 0, nullptr, 4, my.desc(), 0,
+                      0, 1, 0, 0, 1, 1, 0);
+  EXPECT_NE(takePending().find("stride"), std::string::npos);
+}
+
+} // namespace

@@ -1,0 +1,308 @@
+//===- MatmulTest.cpp - lathe_rt_matmul_f32 against a naive reference -----===//
+
+#include "TestUtils.h"
+
+#include <functional>
+
+using namespace lathe::test;
+
+namespace {
+
+using Accessor = std::function<double(int64_t b, int64_t i, int64_t j)>;
+
+/// C[b,m,n] = act(sum_k A[b,m,k] B[b,k,n] + bias[n]) + res[b,m,n], in double.
+std::vector<double> refMatmul(int64_t batch, int64_t m, int64_t k, int64_t n,
+                              const Accessor &a, const Accessor &b,
+                              const std::vector<float> *bias = nullptr,
+                              int act = LATHE_ACT_NONE,
+                              const Accessor *res = nullptr) {
+  std::vector<double> c(static_cast<size_t>(batch * m * n));
+  for (int64_t p = 0; p < batch; ++p)
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        double acc = 0;
+        for (int64_t q = 0; q < k; ++q)
+          acc += a(p, i, q) * b(p, q, j);
+        if (bias)
+          acc += (*bias)[j];
+        acc = refActivation(act, acc);
+        if (res)
+          acc += (*res)(p, i, j);
+        c[(p * m + i) * n + j] = acc;
+      }
+  return c;
+}
+
+Accessor rowMajor(const std::vector<float> &v, int64_t rows, int64_t cols,
+                  bool batched = true) {
+  return [&v, rows, cols, batched](int64_t b, int64_t i, int64_t j) {
+    return double(v[((batched ? b : 0) * rows + i) * cols + j]);
+  };
+}
+
+void matmul(MemRef &a, MemRef &b, MemRef &c, int64_t flags = 0,
+            MemRef *bias = nullptr, MemRef *res = nullptr) {
+  MemRef &biasRef = bias ? *bias : c;
+  MemRef &resRef = res ? *res : c;
+  lathe_rt_matmul_f32(a.rank(), a.desc(), b.rank(), b.desc(), biasRef.rank(),
+                      biasRef.desc(), resRef.rank(), resRef.desc(), c.rank(),
+                      c.desc(), flags);
+}
+
+int64_t actFlag(int act) { return int64_t(act) << LATHE_MM_ACT_SHIFT; }
+
+class MatmulTest : public ::testing::Test {
+protected:
+  void SetUp() override { ASSERT_EQ(takePending(), ""); }
+  void TearDown() override { EXPECT_EQ(takePending(), ""); }
+};
+
+TEST_F(MatmulTest, Plain2D) {
+  for (auto [m, k, n] : {std::tuple<int64_t, int64_t, int64_t>{7, 13, 5},
+                         {1, 64, 33},
+                         {64, 128, 96},
+                         {5, 1, 1}}) {
+    auto a = randomVector(m * k, 1), b = randomVector(k * n, 2);
+    std::vector<float> c(m * n, -7.f);
+    MemRef ma(a.data(), {m, k}), mb(b.data(), {k, n}), mc(c.data(), {m, n});
+    matmul(ma, mb, mc);
+    expectClose(c, refMatmul(1, m, k, n, rowMajor(a, m, k), rowMajor(b, k, n)));
+  }
+}
+
+TEST_F(MatmulTest, TransposedViewsViaStrides) {
+  const int64_t m = 9, k = 17, n = 6;
+  // B is stored as [N,K]; the kernel sees the [K,N] view with strides {1,K}.
+  auto bt = randomVector(n * k, 3), at = randomVector(k * m, 4);
+  auto a = randomVector(m * k, 5);
+  Accessor bRef = [&](int64_t, int64_t q, int64_t j) { return bt[j * k + q]; };
+  Accessor atRef = [&](int64_t, int64_t i, int64_t q) { return at[q * m + i]; };
+  std::vector<float> c(m * n);
+  MemRef ma(a.data(), {m, k}), mb(bt.data(), {k, n}, {1, k}),
+      mc(c.data(), {m, n});
+  matmul(ma, mb, mc);
+  expectClose(c, refMatmul(1, m, k, n, rowMajor(a, m, k), bRef));
+
+  // Transposed A as well.
+  MemRef mat(at.data(), {m, k}, {1, m});
+  matmul(mat, mb, mc);
+  expectClose(c, refMatmul(1, m, k, n, atRef, bRef));
+}
+
+TEST_F(MatmulTest, StridedOutputLeavesPaddingAlone) {
+  const int64_t m = 4, k = 8, n = 5, ld = 11, off = 3;
+  auto a = randomVector(m * k, 6), b = randomVector(k * n, 7);
+  std::vector<float> storage(off + m * ld, 42.f);
+  MemRef ma(a.data(), {m, k}), mb(b.data(), {k, n}),
+      mc(storage.data(), {m, n}, {ld, 1}, off);
+  matmul(ma, mb, mc);
+  auto ref = refMatmul(1, m, k, n, rowMajor(a, m, k), rowMajor(b, k, n));
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < ld; ++j) {
+      float v = storage[off + i * ld + j];
+      if (j < n)
+        EXPECT_NEAR(v, ref[i * n + j], 1e-4 * std::max(1.0, std::fabs(ref[i * n + j])));
+      else
+        EXPECT_EQ(v, 42.f);
+    }
+  EXPECT_EQ(storage[0], 42.f);
+}
+
+TEST_F(MatmulTest, BatchedAndBroadcastB) {
+  const int64_t batch = 3, m = 5, k = 12, n = 7;
+  auto a = randomVector(batch * m * k, 8), b3 = randomVector(batch * k * n, 9);
+  auto b2 = randomVector(k * n, 10);
+  std::vector<float> c(batch * m * n);
+  MemRef ma(a.data(), {batch, m, k}), mb3(b3.data(), {batch, k, n}),
+      mb2(b2.data(), {k, n}), mc(c.data(), {batch, m, n});
+  matmul(ma, mb3, mc);
+  expectClose(c, refMatmul(batch, m, k, n, rowMajor(a, m, k),
+                           rowMajor(b3, k, n)));
+  matmul(ma, mb2, mc);
+  expectClose(c, refMatmul(batch, m, k, n, rowMajor(a, m, k),
+                           rowMajor(b2, k, n, /*batched=*/false)));
+  // A rank-2 A broadcasts over a batched B too.
+  auto a2 = randomVector(m * k, 11);
+  MemRef ma2(a2.data(), {m, k});
+  matmul(ma2, mb3, mc);
+  expectClose(c, refMatmul(batch, m, k, n, rowMajor(a2, m, k, false),
+                           rowMajor(b3, k, n)));
+}
+
+TEST_F(MatmulTest, BiasReluResidual) {
+  const int64_t batch = 2, m = 6, k = 10, n = 9;
+  auto a = randomVector(batch * m * k, 12), b = randomVector(k * n, 13);
+  auto bias = randomVector(n, 14), res = randomVector(batch * m * n, 15);
+  std::vector<float> c(batch * m * n);
+  MemRef ma(a.data(), {batch, m, k}), mb(b.data(), {k, n}),
+      mc(c.data(), {batch, m, n}), mbias(bias.data(), {n}),
+      mres(res.data(), {batch, m, n});
+  Accessor resRef = rowMajor(res, m, n);
+  matmul(ma, mb, mc,
+         LATHE_MM_HAS_BIAS | LATHE_MM_HAS_RESIDUAL | actFlag(LATHE_ACT_RELU),
+         &mbias, &mres);
+  expectClose(c, refMatmul(batch, m, k, n, rowMajor(a, m, k),
+                           rowMajor(b, k, n, false), &bias, LATHE_ACT_RELU,
+                           &resRef));
+
+  // Residual given as a transposed view (strides {m*n, 1, m}).
+  std::vector<float> resT(batch * n * m);
+  for (int64_t p = 0; p < batch; ++p)
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j)
+        resT[(p * n + j) * m + i] = res[(p * m + i) * n + j];
+  MemRef mresT(resT.data(), {batch, m, n}, {m * n, 1, m});
+  std::fill(c.begin(), c.end(), 0.f);
+  matmul(ma, mb, mc, LATHE_MM_HAS_RESIDUAL, nullptr, &mresT);
+  expectClose(c, refMatmul(batch, m, k, n, rowMajor(a, m, k),
+                           rowMajor(b, k, n, false), nullptr, LATHE_ACT_NONE,
+                           &resRef));
+}
+
+TEST_F(MatmulTest, ResidualAliasingOutput) {
+  const int64_t m = 33, k = 300, n = 20;
+  auto a = randomVector(m * k, 16), b = randomVector(k * n, 17);
+  auto c = randomVector(m * n, 18);
+  std::vector<float> old = c;
+  MemRef ma(a.data(), {m, k}), mb(b.data(), {k, n}), mc(c.data(), {m, n}),
+      mres(c.data(), {m, n});
+  Accessor oldRef = rowMajor(old, m, n);
+  matmul(ma, mb, mc, LATHE_MM_HAS_RESIDUAL | actFlag(LATHE_ACT_TANH), nullptr,
+         &mres);
+  expectClose(c, refMatmul(1, m, k, n, rowMajor(a, m, k), rowMajor(b, k, n),
+                           nullptr, LATHE_ACT_TANH, &oldRef));
+}
+
+TEST_F(MatmulTest, EveryActivation) {
+  const int64_t m = 8, k = 16, n = 12;
+  auto a = randomVector(m * k, 19, -2.f, 2.f), b = randomVector(k * n, 20);
+  auto bias = randomVector(n, 21);
+  MemRef ma(a.data(), {m, k}), mb(b.data(), {k, n}), mbias(bias.data(), {n});
+  for (int act : {LATHE_ACT_RELU, LATHE_ACT_GELU_ERF, LATHE_ACT_GELU_TANH,
+                  LATHE_ACT_SIGMOID, LATHE_ACT_TANH}) {
+    std::vector<float> c(m * n);
+    MemRef mc(c.data(), {m, n});
+    matmul(ma, mb, mc, LATHE_MM_HAS_BIAS | actFlag(act), &mbias);
+    SCOPED_TRACE(act);
+    expectClose(c, refMatmul(1, m, k, n, rowMajor(a, m, k), rowMajor(b, k, n),
+                             &bias, act));
+  }
+}
+
+TEST_F(MatmulTest, ConstBIsPackedOnceAndReused) {
+  const int64_t m = 16, k = 64, n = 48;
+  auto a = randomVector(m * k, 22), b = randomVector(k * n, 23);
+  auto b2 = randomVector(k * n, 24), bias = randomVector(n, 25);
+  MemRef ma(a.data(), {m, k}), mb(b.data(), {k, n}), mb2(b2.data(), {k, n}),
+      mbias(bias.data(), {n});
+  auto ref = refMatmul(1, m, k, n, rowMajor(a, m, k), rowMajor(b, k, n),
+                       &bias, LATHE_ACT_GELU_ERF);
+  int64_t flags =
+      LATHE_MM_CONST_B | LATHE_MM_HAS_BIAS | actFlag(LATHE_ACT_GELU_ERF);
+  std::vector<float> first(m * n), second(m * n), third(m * n);
+  MemRef m1(first.data(), {m, n}), m2(second.data(), {m, n}),
+      m3(third.data(), {m, n});
+  matmul(ma, mb, m1, flags, &mbias);
+  expectClose(first, ref);
+  int64_t afterFirst = lathe_rt_mem_current();
+  matmul(ma, mb, m2, flags, &mbias);
+  EXPECT_EQ(first, second);
+  // The second call found the packed copy: no new runtime-owned memory.
+  EXPECT_EQ(lathe_rt_mem_current(), afterFirst);
+  matmul(ma, mb, m2, flags, &mbias);
+  EXPECT_EQ(first, second);
+
+  // Another constant at another address gets its own packed copy.
+  matmul(ma, mb2, m3, flags, &mbias);
+  expectClose(third, refMatmul(1, m, k, n, rowMajor(a, m, k),
+                               rowMajor(b2, k, n), &bias, LATHE_ACT_GELU_ERF));
+
+  // A constant transposed view packs from its real strides.
+  std::vector<float> bt(n * k);
+  for (int64_t q = 0; q < k; ++q)
+    for (int64_t j = 0; j < n; ++j)
+      bt[j * k + q] = b[q * n + j];
+  MemRef mbt(bt.data(), {k, n}, {1, k});
+  for (int i = 0; i < 2; ++i) {
+    std::fill(third.begin(), third.end(), 0.f);
+    matmul(ma, mbt, m3, flags, &mbias);
+    expectClose(third, ref);
+  }
+  // These buffers die with the test; their addresses may be reused.
+  lathe_rt_clear_caches();
+}
+
+TEST_F(MatmulTest, EmptyInnerDimension) {
+  const int64_t m = 3, n = 4;
+  std::vector<float> a(1), b(1), c(m * n, 5.f);
+  auto bias = randomVector(n, 26), res = randomVector(m * n, 27);
+  MemRef ma(a.data(), {m, 0}), mb(b.data(), {0, n}), mc(c.data(), {m, n}),
+      mbias(bias.data(), {n}), mres(res.data(), {m, n});
+  matmul(ma, mb, mc,
+         LATHE_MM_HAS_BIAS | LATHE_MM_HAS_RESIDUAL | actFlag(LATHE_ACT_RELU),
+         &mbias, &mres);
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j)
+      EXPECT_NEAR(c[i * n + j], std::max(0.f, bias[j]) + res[i * n + j], 1e-6);
+  // Empty output: nothing to do, no error.
+  MemRef me(c.data(), {0, n}), mae(a.data(), {0, 0});
+  matmul(mae, mb, me);
+}
+
+class MatmulErrorTest : public ::testing::Test {
+protected:
+  void SetUp() override { takePending(); }
+};
+
+TEST_F(MatmulErrorTest, ShapeMismatchIsAPendingError) {
+  std::vector<float> a(6, 1.f), b(12, 1.f), c(8, 3.f);
+  MemRef ma(a.data(), {2, 3}), mb(b.data(), {4, 3}), mc(c.data(), {2, 4});
+  matmul(ma, mb, mc);
+  std::string msg = takePending();
+  EXPECT_NE(msg.find("lathe_rt_matmul_f32"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("K=3"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("K=4"), std::string::npos) << msg;
+  for (float v : c)
+    EXPECT_EQ(v, 3.f); // Untouched.
+  EXPECT_EQ(takePending(), ""); // Taking clears it.
+
+  // Only the first error is kept.
+  MemRef mb2(b.data(), {3, 4}), mcBad(c.data(), {3, 4});
+  matmul(ma, mb2, mcBad);
+  std::vector<float> bias(5);
+  MemRef mbias(bias.data(), {5}), mcOk(c.data(), {2, 4});
+  matmul(ma, mb2, mcOk, LATHE_MM_HAS_BIAS, &mbias);
+  msg = takePending();
+  EXPECT_NE(msg.find("[3x4]"), std::string::npos) << msg;
+  EXPECT_EQ(msg.find("bias"), std::string::npos) << msg;
+
+  matmul(ma, mb2, mcOk, LATHE_MM_HAS_BIAS, &mbias);
+  msg = takePending();
+  EXPECT_NE(msg.find("bias [5]"), std::string::npos) << msg;
+}
+
+TEST_F(MatmulErrorTest, BadArgumentsNeverCrash) {
+  std::vector<float> a(6, 1.f), b(12, 1.f), c(8);
+  MemRef ma(a.data(), {2, 3}), mb(b.data(), {3, 4}), mc(c.data(), {2, 4});
+  lathe_rt_matmul_f32(2, nullptr, 2, mb.desc(), 0, nullptr, 0, nullptr, 2,
+                      mc.desc(), 0);
+  EXPECT_NE(takePending(), "");
+  lathe_rt_matmul_f32(2, ma.desc(), 2, mb.desc(), 0, nullptr, 0, nullptr, 2,
+                      mc.desc(), actFlag(99));
+  EXPECT_NE(takePending().find("activation"), std::string::npos);
+  lathe_rt_matmul_f32(2, ma.desc(), 2, mb.desc(), 0, nullptr, 0, nullptr, 2,
+                      mc.desc(), LATHE_MM_HAS_BIAS);
+  EXPECT_NE(takePending().find("bias"), std::string::npos);
+  lathe_rt_matmul_f32(99, ma.desc(), 2, mb.desc(), 0, nullptr, 0, nullptr, 2,
+                      mc.desc(), 0);
+  EXPECT_NE(takePending().find("rank"), std::string::npos);
+  lathe_rt_matmul_f32(2, ma.desc(), 2, mb.desc(), 0, nullptr, 0, nullptr, 2,
+                      mc.desc(), 1 << 20);
+  EXPECT_NE(takePending().find("flag"), std::string::npos);
+  MemRef m1(a.data(), {6});
+  lathe_rt_matmul_f32(1, m1.desc(), 2, mb.desc(), 0, nullptr, 0, nullptr, 2,
+                      mc.desc(), 0);
+  EXPECT_NE(takePending(), "");
+}
+
+} // namespace

@@ -1,0 +1,117 @@
+//===- TestUtils.h - Helpers for the runtime unit tests ---------*- C++ -*-===//
+
+#ifndef LATHE_RUNTIME_UNITTESTS_TESTUTILS_H
+#define LATHE_RUNTIME_UNITTESTS_TESTUTILS_H
+
+#include "lathe/runtime/Runtime.h"
+
+#include "gtest/gtest.h"
+
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace lathe::test {
+
+/// A strided memref descriptor as MLIR lowers it, over caller-owned data.
+/// The descriptor's words are laid out exactly like the C struct
+/// {float *allocated, float *aligned, int64_t offset, int64_t sizes[rank],
+///  int64_t strides[rank]}.
+struct MemRef {
+  std::vector<int64_t> words;
+
+  MemRef(float *base, std::vector<int64_t> sizes,
+         std::vector<int64_t> strides = {}, int64_t offset = 0) {
+    size_t rank = sizes.size();
+    if (strides.empty()) {
+      strides.assign(rank, 1);
+      for (size_t i = rank; i-- > 1;)
+        strides[i - 1] = strides[i] * sizes[i];
+    }
+    words.resize(3 + 2 * rank);
+    words[0] = reinterpret_cast<int64_t>(base);
+    words[1] = reinterpret_cast<int64_t>(base);
+    words[2] = offset;
+    for (size_t i = 0; i < rank; ++i) {
+      words[3 + i] = sizes[i];
+      words[3 + rank + i] = strides[i];
+    }
+  }
+  int64_t rank() const { return static_cast<int64_t>((words.size() - 3) / 2); }
+  void *desc() { return words.data(); }
+};
+
+inline std::vector<float> randomVector(size_t n, unsigned seed,
+                                       float lo = -1.f, float hi = 1.f) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<float> dist(lo, hi);
+  std::vector<float> v(n);
+  for (float &x : v)
+    x = dist(gen);
+  return v;
+}
+
+/// Checks |actual - expected| <= tol * max(1, |expected|) element-wise.
+inline void expectClose(const std::vector<float> &actual,
+                        const std::vector<double> &expected,
+                        double tol = 1e-4) {
+  ASSERT_EQ(actual.size(), expected.size());
+  for (size_t i = 0; i < actual.size(); ++i) {
+    double bound = tol * std::max(1.0, std::fabs(expected[i]));
+    ASSERT_NEAR(actual[i], expected[i], bound) << "at flat index " << i;
+  }
+}
+
+/// Reference activations in double precision (independent of the runtime).
+inline double refActivation(int act, double x) {
+  switch (act) {
+  case LATHE_ACT_RELU:
+    return x > 0 ? x : 0;
+  case LATHE_ACT_GELU_ERF:
+    return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0)));
+  case LATHE_ACT_GELU_TANH:
+    return 0.5 * x *
+           (1 + std::tanh(std::sqrt(2.0 / M_PI) * (x + 0.044715 * x * x * x)));
+  case LATHE_ACT_SIGMOID:
+    return 1 / (1 + std::exp(-x));
+  case LATHE_ACT_TANH:
+    return std::tanh(x);
+  default:
+    return x;
+  }
+}
+
+/// A fresh directory under the test temp dir, removed on destruction.
+class TempDir {
+public:
+  TempDir() {
+    std::random_device rd;
+    path = std::filesystem::path(::testing::TempDir()) /
+           ("lathe-rt-" + std::to_string(rd()) + std::to_string(rd()));
+    std::filesystem::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  std::string file(const std::string &name) const {
+    return (path / name).string();
+  }
+
+private:
+  std::filesystem::path path;
+};
+
+inline std::string takePending() {
+  char buf[1024];
+  if (!lathe_rt_take_pending_error(buf, sizeof(buf)))
+    return "";
+  return buf;
+}
+
+} // namespace lathe::test
+
+#endif // LATHE_RUNTIME_UNITTESTS_TESTUTILS_H

@@ -1,0 +1,15 @@
+//===- lathe-opt.cpp - mlir-opt with every Lathe dialect and pass ---------===//
+
+#include "lathe/InitAllDialects.h"
+#include "lathe/InitAllPasses.h"
+
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/Tools/mlir-opt/MlirOptMain.h"
+
+int main(int argc, char **argv) {
+  mlir::DialectRegistry registry;
+  mlir::lathe::registerAllDialects(registry);
+  mlir::lathe::registerAllPasses();
+  return mlir::asMainReturnCode(
+      mlir::MlirOptMain(argc, argv, "Lathe optimizer driver\n", registry));
+}

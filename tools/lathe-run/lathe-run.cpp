@@ -1,0 +1,96 @@
+//===- lathe-run.cpp - Compile and execute a module in one step -----------===//
+//
+// Parses flags and hands them to the driver library (lib/Driver).
+//
+//===----------------------------------------------------------------------===//
+
+#include "lathe/Driver/Run.h"
+#include "lathe/InitAllDialects.h"
+#include "lathe/InitAllPasses.h"
+#include "lathe/Pipelines/Pipelines.h"
+
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/Timing.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+
+namespace cl = llvm::cl;
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  static cl::OptionCategory category("lathe-run options");
+  cl::opt<std::string> inputFile(cl::Positional, cl::desc("<input .mlir>"),
+                                 cl::Required, cl::cat(category));
+  cl::opt<std::string> entry("entry", cl::desc("Function to call"),
+                             cl::init("main"), cl::cat(category));
+  cl::opt<std::string> backend("backend", cl::desc("Backend: cpu"),
+                               cl::init("cpu"), cl::cat(category));
+  cl::list<std::string> inputs(
+      "input", cl::desc("Input for the next argument: FILE.npy or "
+                        "FILE.h5:/dataset (repeat, in argument order)"),
+      cl::cat(category));
+  cl::list<std::string> outputs(
+      "output", cl::desc("File for the next result: FILE.npy or "
+                         "FILE.h5:/dataset (repeat, in result order)"),
+      cl::cat(category));
+  cl::opt<int> repeat("repeat",
+                      cl::desc("Time N calls after one untimed warm-up"),
+                      cl::init(0), cl::cat(category));
+  cl::opt<std::string> report("report", cl::desc("Write a JSON report here"),
+                              cl::cat(category));
+  cl::opt<std::string> compileTo(
+      "compile-to",
+      cl::desc("Stop after this phase and print the IR (" +
+               mlir::lathe::getCpuPhaseList() + ")"),
+      cl::cat(category));
+  cl::opt<std::string> passPipeline(
+      "pass-pipeline",
+      cl::desc("Replace the backend pipeline (must reach the LLVM dialect)"),
+      cl::cat(category));
+  cl::opt<std::string> pipeline(
+      "pipeline",
+      cl::desc("default, or reference (upstream passes only, scalar loops)"),
+      cl::init("default"), cl::cat(category));
+  cl::opt<bool> fillMissing(
+      "fill-missing",
+      cl::desc("Fill arguments without --input deterministically from --seed"),
+      cl::cat(category));
+  cl::opt<uint64_t> seed("seed", cl::desc("Seed for --fill-missing"),
+                         cl::init(0), cl::cat(category));
+
+  mlir::registerAsmPrinterCLOptions();
+  mlir::registerMLIRContextCLOptions();
+  mlir::registerPassManagerCLOptions();
+  mlir::registerDefaultTimingManagerCLOptions();
+  mlir::lathe::registerAllPasses();
+  cl::ParseCommandLineOptions(argc, argv,
+                              "lathe-run: compile and execute an MLIR module\n");
+
+  mlir::DialectRegistry registry;
+  mlir::lathe::registerAllDialects(registry);
+  mlir::lathe::registerAllTranslations(registry);
+
+  mlir::lathe::RunOptions options;
+  options.inputFile = inputFile;
+  options.entry = entry;
+  options.backend = backend;
+  options.inputs.assign(inputs.begin(), inputs.end());
+  options.outputs.assign(outputs.begin(), outputs.end());
+  options.repeat = repeat;
+  options.reportPath = report;
+  options.compileTo = compileTo;
+  options.passPipeline = passPipeline;
+  options.pipeline = pipeline;
+  // libLLVM already registers an int --threads option; lathe-run reads it
+  // rather than registering a second one.
+  auto &registered = cl::getRegisteredOptions();
+  auto it = registered.find("threads");
+  if (it != registered.end())
+    options.threads = static_cast<cl::opt<int> *>(it->second)->getValue();
+  options.fillMissing = fillMissing;
+  options.seed = seed;
+  return mlir::lathe::runMain(options, registry);
+}
