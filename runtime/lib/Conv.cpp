@@ -40,6 +40,7 @@ struct Binding {
 struct Entry {
   dnnl::convolution_forward prim;
   Binding src, weights, bias, dst;
+  bool reference = false;
   PackedWeights packed;
 };
 
@@ -106,6 +107,7 @@ std::shared_ptr<Entry> build(const Problem &p, bool anyLayout) {
   e->dst.primMd = pd.dst_desc();
   for (Binding *b : {&e->src, &e->weights, &e->dst})
     b->reorder = b->primMd != b->userMd;
+  e->reference = isReference(pd);
   e->prim = dnnl::convolution_forward(pd);
   return e;
 }
@@ -255,13 +257,8 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter,
     appendKey(key, p.bias);
   key.push_back(p.forceSrc | p.forceWeights << 1 | p.forceBias << 2);
   std::shared_ptr<Entry> e = cache().getOrCreate(key, [&] {
-    try {
-      return build(p, /*anyLayout=*/false);
-    } catch (const dnnl::error &err) {
-      if (!isUnsupported(err))
-        throw;
-    }
-    return build(p, /*anyLayout=*/true);
+    return buildPreferringOptimized<Entry>(
+        [&](bool anyLayout) { return build(p, anyLayout); });
   });
 
   ScratchBuffer s1, s2, w1, w2, b1, b2, d1;

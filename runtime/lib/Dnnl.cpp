@@ -171,6 +171,10 @@ bool lathe::rt::isUnsupported(const dnnl::error &e) {
   return e.status == dnnl_unimplemented || e.status == dnnl_invalid_arguments;
 }
 
+bool lathe::rt::isReference(const dnnl::primitive_desc_base &pd) {
+  return std::string(pd.impl_info_str()).rfind("ref", 0) == 0;
+}
+
 extern "C" void lathe_rt_clear_caches(void) {
   try {
     clearMatmulCache();

@@ -120,6 +120,35 @@ void reorder(const dnnl::memory::desc &srcMd, void *src,
 /// (so a plainer configuration should be tried).
 bool isUnsupported(const dnnl::error &e);
 
+/// True if oneDNN chose its reference (scalar, slow) implementation.
+bool isReference(const dnnl::primitive_desc_base &pd);
+
+/// Builds a cache entry with `build(false)` (the caller's layouts) and, when
+/// that is unsupported or only has a reference implementation, with
+/// `build(true)` (dense copies or oneDNN's preferred layouts plus reorders),
+/// keeping the second unless it is no better. Entries expose `reference`.
+template <typename Entry, typename Build>
+std::shared_ptr<Entry> buildPreferringOptimized(Build build) {
+  std::shared_ptr<Entry> first;
+  try {
+    first = build(false);
+    if (!first->reference)
+      return first;
+  } catch (const dnnl::error &err) {
+    if (!isUnsupported(err))
+      throw;
+  }
+  try {
+    std::shared_ptr<Entry> second = build(true);
+    if (!first || !second->reference)
+      return second;
+  } catch (const dnnl::error &err) {
+    if (!first || !isUnsupported(err))
+      throw;
+  }
+  return first;
+}
+
 void clearMatmulCache();
 void clearSoftmaxCache();
 void clearConvCache();

@@ -40,6 +40,7 @@ struct Entry {
   memory::desc bPackSrcMd;
   bool copyA = false, copyB = false, copyC = false, copyBias = false,
        copyRes = false, packB = false;
+  bool reference = false;
   PackedWeights packed;
 };
 
@@ -108,18 +109,9 @@ std::shared_ptr<Entry> build(const Problem &p, bool allDense) {
     if (e->packB)
       e->copyB = false;
   }
+  e->reference = isReference(pd);
   e->prim = dnnl::matmul(pd);
   return e;
-}
-
-std::shared_ptr<Entry> buildWithFallback(const Problem &p) {
-  try {
-    return build(p, /*allDense=*/false);
-  } catch (const dnnl::error &err) {
-    if (!isUnsupported(err))
-      throw;
-  }
-  return build(p, /*allDense=*/true);
 }
 
 /// Pointer to `op`'s data, staged densely into `scratch` when `copy`.
@@ -264,7 +256,10 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
   key.push_back(p.forceA | p.forceB << 1 | p.forceBias << 2 |
                 p.forceRes << 3);
   std::shared_ptr<Entry> e =
-      cache().getOrCreate(key, [&] { return buildWithFallback(p); });
+      cache().getOrCreate(key, [&] {
+        return buildPreferringOptimized<Entry>(
+            [&](bool allDense) { return build(p, allDense); });
+      });
 
   ScratchBuffer sa, sb, sc, sbias, sres;
   float *aPtr = stageInput(p.a, e->copyA, sa);

@@ -19,6 +19,7 @@ struct Entry {
   dnnl::softmax_v2_forward prim;
   memory::desc inMd, outMd;
   bool copyIn = false, copyOut = false;
+  bool reference = false;
 };
 
 PrimitiveCache<Entry> &cache() {
@@ -47,6 +48,7 @@ std::shared_ptr<Entry> build(const Operand &in, const Operand &out, int axis,
                                       dnnl::algorithm::softmax_accurate,
                                       e->inMd, e->outMd, axis);
   dnnl::softmax_v2_forward::primitive_desc pd(desc, cpuEngine());
+  e->reference = isReference(pd);
   e->prim = dnnl::softmax_v2_forward(pd);
   return e;
 }
@@ -93,13 +95,9 @@ void softmax(int64_t rankIn, void *inDesc, int64_t rankOut, void *outDesc,
   appendKey(key, in);
   appendKey(key, out);
   std::shared_ptr<Entry> e = cache().getOrCreate(key, [&] {
-    try {
-      return build(in, out, static_cast<int>(axis), forceIn, false);
-    } catch (const dnnl::error &err) {
-      if (!isUnsupported(err))
-        throw;
-    }
-    return build(in, out, static_cast<int>(axis), forceIn, true);
+    return buildPreferringOptimized<Entry>([&](bool allDense) {
+      return build(in, out, static_cast<int>(axis), forceIn, allDense);
+    });
   });
 
   ScratchBuffer inScratch, outScratch;

@@ -1,0 +1,34 @@
+# -*- Python -*-
+import os
+
+import lit.formats
+from lit.llvm import llvm_config
+
+config.name = "Lathe"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".test"]
+config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.lathe_obj_root, "test")
+
+llvm_config.use_default_substitutions()
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+llvm_config.with_environment("PATH", config.lathe_tools_dir, append_path=True)
+
+# Debian's interpreter has numpy, torch and h5py; the first python3 on PATH
+# may not.
+config.substitutions.append(("%python", "/usr/bin/python3"))
+config.substitutions.append(("%scripts", os.path.join(config.lathe_src_root, "scripts")))
+config.substitutions.append(("%examples", config.lathe_examples_dir))
+config.substitutions.append(("%inputs", os.path.join(config.test_source_root, "Inputs")))
+shared_data = os.path.join(os.path.dirname(config.lathe_src_root), "shared", "data")
+config.substitutions.append(("%shared_data", shared_data))
+if os.path.isdir(os.path.join(shared_data, "cora")):
+    config.available_features.add("cora")
+
+tools = ["lathe-opt", "lathe-run"]
+llvm_config.add_tool_substitutions(tools, [config.lathe_tools_dir])
+
+# GPU tests run only where a CUDA device is present.
+if os.path.exists("/dev/nvidia0") or os.path.exists("/dev/nvidiactl"):
+    config.available_features.add("cuda-device")
