@@ -5,6 +5,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/DialectImplementation.h"
+#include "mlir/IR/OpImplementation.h"
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -35,6 +36,10 @@ void LatheDialect::initialize() {
 
 LogicalResult WeightOp::verify() {
   ExternalWeightAttr source = getSource();
+  if (source.getType() != getType())
+    return emitOpError("result type ")
+           << getType() << " differs from the source's type "
+           << source.getType();
   if (source.getPath().empty())
     return emitOpError("expects a non-empty file path in its source");
   if (source.getDataset().empty())
@@ -170,6 +175,28 @@ void MatmulOp::getEffects(
       effects.emplace_back(MemoryEffects::Write::get(), &operand,
                            SideEffects::DefaultResource::get());
   }
+}
+
+/// `#lathe.external<"file", "dataset"> : type`; the type is the result's.
+static ParseResult parseWeightSource(OpAsmParser &parser,
+                                     ExternalWeightAttr &source,
+                                     Type &resultType) {
+  SMLoc loc = parser.getCurrentLocation();
+  Attribute attr;
+  if (parser.parseAttribute(attr))
+    return failure();
+  source = dyn_cast<ExternalWeightAttr>(attr);
+  if (!source)
+    return parser.emitError(loc, "expected #lathe.external<\"file\", "
+                                 "\"dataset\"> : type, got ")
+           << attr;
+  resultType = source.getType();
+  return success();
+}
+
+static void printWeightSource(OpAsmPrinter &printer, Operation *,
+                              ExternalWeightAttr source, Type) {
+  printer.printAttribute(source);
 }
 
 #define GET_OP_CLASSES

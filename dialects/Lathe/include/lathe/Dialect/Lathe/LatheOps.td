@@ -4,6 +4,7 @@
 #define LATHE_DIALECT_LATHE_LATHEOPS
 
 include "lathe/Dialect/Lathe/LatheBase.td"
+include "mlir/IR/BuiltinAttributeInterfaces.td"
 include "lathe/Interfaces/FlopsInterface.td"
 include "mlir/Interfaces/DestinationStyleOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
@@ -12,7 +13,8 @@ include "mlir/Interfaces/SideEffectInterfaces.td"
 // Attributes
 //===----------------------------------------------------------------------===//
 
-def Lathe_ExternalWeightAttr : Lathe_Attr<"ExternalWeight", "external"> {
+def Lathe_ExternalWeightAttr
+    : Lathe_Attr<"ExternalWeight", "external", [TypedAttrInterface]> {
   let summary = "A weight stored outside the IR, in an HDF5 dataset";
   let description = [{
     Names an HDF5 file (a path relative to the directory of the .mlir file
@@ -23,9 +25,11 @@ def Lathe_ExternalWeightAttr : Lathe_Attr<"ExternalWeight", "external"> {
     ```mlir
     %w = lathe.weight #lathe.external<"weights.h5", "/fc1/weight"> : tensor<256x64xf32>
     ```
+    Like `dense<...>`, the attribute carries the tensor type it stands for.
   }];
   let parameters = (ins StringRefParameter<"file path">:$path,
-                        StringRefParameter<"dataset name">:$dataset);
+                        StringRefParameter<"dataset name">:$dataset,
+                        AttributeSelfTypeParameter<"">:$type);
   let assemblyFormat = "`<` $path `,` $dataset `>`";
 }
 
@@ -47,7 +51,9 @@ def Lathe_WeightOp : Lathe_Op<"weight", [Pure]> {
   }];
   let arguments = (ins Lathe_ExternalWeightAttr:$source);
   let results = (outs AnyStaticShapeTensor:$result);
-  let assemblyFormat = "$source attr-dict `:` type($result)";
+  // The source attribute's `: type` is the result type (as for
+  // arith.constant).
+  let assemblyFormat = "custom<WeightSource>($source, type($result)) attr-dict";
   let hasVerifier = 1;
 }
 

@@ -1,0 +1,29 @@
+//===- LowRankOps.h - lowrank dialect ---------------------------*- C++ -*-===//
+
+#ifndef LATHE_DIALECT_LOWRANK_LOWRANKOPS_H
+#define LATHE_DIALECT_LOWRANK_LOWRANKOPS_H
+
+#include "lathe/Dialect/Lathe/LatheOps.h"
+#include "lathe/Interfaces/FlopsInterface.h"
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Dialect.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#include "lathe/Dialect/LowRank/LowRankDialect.h.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "lathe/Dialect/LowRank/LowRankAttrs.h.inc"
+
+#define GET_OP_CLASSES
+#include "lathe/Dialect/LowRank/LowRankOps.h.inc"
+
+namespace mlir::lowrank {
+/// The f32 values of a constant tensor (dense or dense_resource), or nothing
+/// when `value` is not such a constant.
+std::optional<SmallVector<float>> getConstantF32Values(Value value);
+} // namespace mlir::lowrank
+
+#endif // LATHE_DIALECT_LOWRANK_LOWRANKOPS_H

@@ -1,0 +1,71 @@
+//===- Passes.td - lowrank passes --------------------------*- tablegen -*-===//
+
+#ifndef LATHE_DIALECT_LOWRANK_PASSES
+#define LATHE_DIALECT_LOWRANK_PASSES
+
+include "mlir/Pass/PassBase.td"
+
+def LowRankSelectRanks : Pass<"lowrank-select-ranks", "ModuleOp"> {
+  let summary = "Factorize constant weights with ranks chosen globally under an "
+                "error budget and a target latency model (HALOC)";
+  let description = [{
+    Finds linear layers with a constant f32 weight (`linalg.matmul` whose
+    right operand is an `arith.constant` dense or `dense_resource`, used
+    transposed `[N, K]` or plain `[K, N]`, with an optional bias-add
+    `linalg.generic` consumer) and 2-D convolutions
+    (`linalg.conv_2d_nchw_fchw` with a constant filter). For each it takes the
+    SVD of the weight (LAPACKE, double precision; for a convolution the SVDs
+    of the two channel unfoldings, Tucker-2 by HOSVD with a tied rank),
+    prices the candidate ranks (multiples of `granularity`) with the target's
+    latency model, and allocates ranks over the whole module at once: starting
+    from the dense model, it repeatedly takes the (layer, rank) move with the
+    most predicted latency saved per unit of added error until the global
+    budget is spent.
+
+    The model-level error is the energy-weighted relative Frobenius error
+    `E = sqrt(Σ_l ‖W_l − Ŵ_l‖² / Σ_l ‖W_l‖²)`; `max-error` bounds it (0.01 is
+    near-lossless, 0.3 aggressive). Chosen layers become `lowrank.linear` /
+    `lowrank.conv2d_tucker` with a `#lowrank.decision` and a `lathe.decision`
+    dictionary; every decision (and every skipped weight) is also a remark.
+
+    ```
+    lathe-opt model.mlir --lowrank-select-ranks="max-error=0.1 granularity=16"
+    ```
+  }];
+  let options = [
+    Option<"maxError", "max-error", "double", "0.05",
+           "Global budget of model-level relative Frobenius error, in [0, 1)">,
+    Option<"target", "target", "std::string", "\"cpu\"",
+           "Latency model: `cpu` (bundled table) or the path of a JSON "
+           "target description">,
+    Option<"granularity", "granularity", "int64_t", "-1",
+           "Candidate ranks are multiples of this (default: the target's)">,
+    Option<"minSaving", "min-saving", "double", "0.0",
+           "Leave a layer dense unless its predicted latency drops by at "
+           "least this fraction, in [0, 1)">,
+    Option<"batch", "batch", "int64_t", "0",
+           "Rows M to price a dynamic-batch layer at (0: the static size, "
+           "or 64 when it is dynamic)">,
+  ];
+  let dependentDialects = ["::mlir::lowrank::LowRankDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
+def LowRankLower : Pass<"lowrank-lower", "func::FuncOp"> {
+  let summary = "Lower lowrank ops to lathe.matmul and linalg convolutions";
+  let description = [{
+    `lowrank.linear` becomes two `lathe.matmul`s, `x·Vᵀ` then `·Uᵀ` with the
+    bias fused into the second, or, when the row count makes it cheaper
+    (`M·r·(K+N) > N·r·K + M·N·K`), one matmul forming `U·V` and the dense
+    matmul. `lowrank.conv2d_tucker` becomes three `linalg.conv_2d_nchw_fchw`
+    (1×1 with `u_in`, the core with the op's strides and dilations, 1×1 with
+    `u_out`) and a bias-add `linalg.generic`. A no-op without lowrank ops.
+  }];
+  let dependentDialects = ["::mlir::lathe::LatheDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+#endif // LATHE_DIALECT_LOWRANK_PASSES

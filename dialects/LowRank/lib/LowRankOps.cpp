@@ -1,0 +1,345 @@
+//===- LowRankOps.cpp - lowrank dialect -----------------------------------===//
+
+#include "lathe/Dialect/LowRank/LowRankOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/DialectImplementation.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::lowrank;
+
+#include "lathe/Dialect/LowRank/LowRankDialect.cpp.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "lathe/Dialect/LowRank/LowRankAttrs.cpp.inc"
+
+void LowRankDialect::initialize() {
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "lathe/Dialect/LowRank/LowRankAttrs.cpp.inc"
+      >();
+  addOperations<
+#define GET_OP_LIST
+#include "lathe/Dialect/LowRank/LowRankOps.cpp.inc"
+      >();
+}
+
+//===----------------------------------------------------------------------===//
+// Helpers
+//===----------------------------------------------------------------------===//
+
+std::optional<SmallVector<float>>
+mlir::lowrank::getConstantF32Values(Value value) {
+  auto type = dyn_cast<RankedTensorType>(value.getType());
+  if (!type || !type.getElementType().isF32() || !type.hasStaticShape())
+    return std::nullopt;
+  Attribute attr;
+  if (!matchPattern(value, m_Constant(&attr)))
+    return std::nullopt;
+  if (auto dense = dyn_cast<DenseElementsAttr>(attr)) {
+    SmallVector<float> values(dense.getValues<float>());
+    return values;
+  }
+  if (auto resource = dyn_cast<DenseF32ResourceElementsAttr>(attr)) {
+    std::optional<ArrayRef<float>> data = resource.tryGetAsArrayRef();
+    if (!data || static_cast<int64_t>(data->size()) != type.getNumElements())
+      return std::nullopt;
+    return SmallVector<float>(data->begin(), data->end());
+  }
+  return std::nullopt;
+}
+
+/// Two static sizes disagree (dynamic sizes agree with anything).
+static bool sizesConflict(int64_t a, int64_t b) {
+  return !ShapedType::isDynamic(a) && !ShapedType::isDynamic(b) && a != b;
+}
+
+static std::string shapeString(ArrayRef<int64_t> shape) {
+  std::string s = "[";
+  for (auto [i, d] : llvm::enumerate(shape)) {
+    if (i)
+      s += ", ";
+    s += ShapedType::isDynamic(d) ? std::string("?") : std::to_string(d);
+  }
+  return s + "]";
+}
+
+//===----------------------------------------------------------------------===//
+// DecisionAttr
+//===----------------------------------------------------------------------===//
+
+Attribute DecisionAttr::parse(AsmParser &parser, Type) {
+  int64_t rank = 0;
+  double energy = 0, before = 0, after = 0;
+  std::string target;
+  auto field = [&](StringRef name) {
+    return failure(parser.parseKeyword(name) || parser.parseEqual());
+  };
+  if (parser.parseLess() || failed(field("rank")) ||
+      parser.parseInteger(rank) || parser.parseComma() ||
+      failed(field("energy")) || parser.parseFloat(energy) ||
+      parser.parseComma() || failed(field("latency_before")) ||
+      parser.parseFloat(before) || parser.parseComma() ||
+      failed(field("latency_after")) || parser.parseFloat(after) ||
+      parser.parseComma() || failed(field("target")) ||
+      parser.parseString(&target) || parser.parseGreater())
+    return {};
+  return parser.getChecked<DecisionAttr>(parser.getContext(), rank, energy,
+                                         before, after, target);
+}
+
+void DecisionAttr::print(AsmPrinter &printer) const {
+  printer << "<rank = " << getRank() << ", energy = ";
+  printer.printFloat(APFloat(getEnergy()));
+  printer << ", latency_before = ";
+  printer.printFloat(APFloat(getLatencyBefore()));
+  printer << ", latency_after = ";
+  printer.printFloat(APFloat(getLatencyAfter()));
+  printer << ", target = \"" << getTarget() << "\">";
+}
+
+LogicalResult
+DecisionAttr::verify(function_ref<InFlightDiagnostic()> emitError, int64_t rank,
+                     double energy, double before, double after,
+                     StringRef target) {
+  if (rank <= 0)
+    return emitError() << "expects a positive rank, got " << rank;
+  if (!(energy >= 0.0 && energy <= 1.0))
+    return emitError() << "expects the energy kept in [0, 1], got " << energy;
+  if (!(before >= 0.0) || !(after >= 0.0))
+    return emitError() << "expects non-negative latencies";
+  if (target.empty())
+    return emitError() << "expects a non-empty target name";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// LinearOp
+//===----------------------------------------------------------------------===//
+
+int64_t LinearOp::getRank() {
+  return cast<ShapedType>(getU().getType()).getDimSize(1);
+}
+
+LogicalResult LinearOp::verify() {
+  auto inType = cast<RankedTensorType>(getInput().getType());
+  auto uType = cast<RankedTensorType>(getU().getType());
+  auto vType = cast<RankedTensorType>(getV().getType());
+  auto resType = cast<RankedTensorType>(getResult().getType());
+  for (Value v : getOperation()->getOperands())
+    if (!cast<ShapedType>(v.getType()).getElementType().isF32())
+      return emitOpError("supports f32 operands only, got ") << v.getType();
+  if (!resType.getElementType().isF32())
+    return emitOpError("supports f32 results only, got ") << resType;
+  int64_t rank = inType.getRank();
+  if (rank != 2 && rank != 3)
+    return emitOpError("expects an input of rank 2 or 3, got rank ") << rank;
+  if (uType.getRank() != 2 || vType.getRank() != 2)
+    return emitOpError("expects rank-2 factors u [N, r] and v [r, K], got ")
+           << uType << " and " << vType;
+  if (!uType.hasStaticShape() || !vType.hasStaticShape())
+    return emitOpError("expects statically shaped factors");
+  int64_t n = uType.getDimSize(0), r = uType.getDimSize(1);
+  int64_t k = vType.getDimSize(1);
+  if (vType.getDimSize(0) != r)
+    return emitOpError("expects the factors to share the rank: u is ")
+           << shapeString(uType.getShape()) << " (r = " << r << "), v is "
+           << shapeString(vType.getShape());
+  if (r <= 0 || r > std::min(n, k))
+    return emitOpError("expects 0 < rank <= min(N, K) = ")
+           << std::min(n, k) << ", got rank " << r;
+  if (sizesConflict(inType.getDimSize(rank - 1), k))
+    return emitOpError("expects the input's last dimension (")
+           << inType.getDimSize(rank - 1) << ") to equal K = " << k
+           << " (the columns of v)";
+  if (resType.getRank() != rank)
+    return emitOpError("expects a result of rank ")
+           << rank << " (the input rank), got " << resType;
+  SmallVector<int64_t> expected(inType.getShape());
+  expected.back() = n;
+  if (llvm::any_of(llvm::zip(resType.getShape(), expected), [](auto p) {
+        return sizesConflict(std::get<0>(p), std::get<1>(p));
+      }))
+    return emitOpError("expects a result of shape ")
+           << shapeString(expected) << " (N = rows of u), got " << resType;
+  if (Value bias = getBias()) {
+    auto biasType = cast<RankedTensorType>(bias.getType());
+    if (biasType.getRank() != 1 || sizesConflict(biasType.getDimSize(0), n))
+      return emitOpError("expects a bias of shape [")
+             << n << "], got " << biasType;
+  }
+  if (std::optional<DecisionAttr> decision = getDecision())
+    if (decision->getRank() != r)
+      return emitOpError("has a decision for rank ")
+             << decision->getRank() << " but factors of rank " << r;
+  return success();
+}
+
+FailureOr<int64_t> LinearOp::getFlopCount() {
+  auto inType = cast<ShapedType>(getInput().getType());
+  if (!inType.hasStaticShape())
+    return failure();
+  int64_t rows = inType.getNumElements() / inType.getShape().back();
+  int64_t k = inType.getShape().back();
+  int64_t n = cast<ShapedType>(getU().getType()).getDimSize(0);
+  int64_t r = getRank();
+  return 2 * rows * r * (k + n) + (getBias() ? rows * n : 0);
+}
+
+namespace {
+/// A factorization that saves nothing (r·(N+K) >= N·K, e.g. full rank) of
+/// constant factors folds back into one dense weight: lathe.matmul with the
+/// bias fused.
+struct FoldUnprofitableLinear : public OpRewritePattern<LinearOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(LinearOp op,
+                                PatternRewriter &rewriter) const override {
+    auto uType = cast<RankedTensorType>(op.getU().getType());
+    auto vType = cast<RankedTensorType>(op.getV().getType());
+    int64_t n = uType.getDimSize(0), r = uType.getDimSize(1);
+    int64_t k = vType.getDimSize(1);
+    if (r * (n + k) < n * k)
+      return rewriter.notifyMatchFailure(op, "the factorization is cheaper");
+    std::optional<SmallVector<float>> u = getConstantF32Values(op.getU());
+    std::optional<SmallVector<float>> v = getConstantF32Values(op.getV());
+    if (!u || !v)
+      return rewriter.notifyMatchFailure(op, "factors are not constants");
+    SmallVector<float> w(n * k, 0.0f);
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t a = 0; a < r; ++a) {
+        float uia = (*u)[i * r + a];
+        for (int64_t j = 0; j < k; ++j)
+          w[i * k + j] += uia * (*v)[a * k + j];
+      }
+    Location loc = op.getLoc();
+    auto wType = RankedTensorType::get({n, k}, rewriter.getF32Type());
+    Value weight = arith::ConstantOp::create(
+        rewriter, loc, wType,
+        DenseElementsAttr::get(wType, ArrayRef<float>(w)));
+    auto resType = cast<RankedTensorType>(op.getType());
+    SmallVector<Value> dynSizes;
+    for (int64_t i = 0, e = resType.getRank(); i < e; ++i)
+      if (resType.isDynamicDim(i))
+        dynSizes.push_back(tensor::DimOp::create(rewriter, loc, op.getInput(), i));
+    Value init = tensor::EmptyOp::create(rewriter, loc, resType, dynSizes);
+    auto matmul = lathe::MatmulOp::create(
+        rewriter, loc, TypeRange{resType}, op.getInput(), weight, op.getBias(),
+        /*residual=*/Value(), init, /*transpose_lhs=*/false,
+        /*transpose_rhs=*/true, rewriter.getStringAttr("none"));
+    rewriter.replaceOp(op, matmul.getResult());
+    return success();
+  }
+};
+} // namespace
+
+void LinearOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                           MLIRContext *context) {
+  results.add<FoldUnprofitableLinear>(context);
+}
+
+//===----------------------------------------------------------------------===//
+// Conv2DTuckerOp
+//===----------------------------------------------------------------------===//
+
+int64_t Conv2DTuckerOp::getRank() {
+  return cast<ShapedType>(getUIn().getType()).getDimSize(0);
+}
+
+LogicalResult Conv2DTuckerOp::verify() {
+  auto inType = cast<RankedTensorType>(getInput().getType());
+  auto uInType = cast<RankedTensorType>(getUIn().getType());
+  auto coreType = cast<RankedTensorType>(getCore().getType());
+  auto uOutType = cast<RankedTensorType>(getUOut().getType());
+  auto resType = cast<RankedTensorType>(getResult().getType());
+  for (Value v : getOperation()->getOperands())
+    if (!cast<ShapedType>(v.getType()).getElementType().isF32())
+      return emitOpError("supports f32 operands only, got ") << v.getType();
+  if (inType.getRank() != 4 || resType.getRank() != 4)
+    return emitOpError("expects NCHW input and result of rank 4");
+  if (uInType.getRank() != 2 || uOutType.getRank() != 2 ||
+      coreType.getRank() != 4)
+    return emitOpError("expects u_in [r, Cin], core [r, r, kh, kw] and "
+                       "u_out [Cout, r]");
+  if (!uInType.hasStaticShape() || !uOutType.hasStaticShape() ||
+      !coreType.hasStaticShape())
+    return emitOpError("expects statically shaped factors");
+  if (getStrides().size() != 2 || getDilations().size() != 2 ||
+      llvm::any_of(getStrides(), [](int64_t s) { return s <= 0; }) ||
+      llvm::any_of(getDilations(), [](int64_t d) { return d <= 0; }))
+    return emitOpError("expects two positive strides and two positive "
+                       "dilations");
+  int64_t r = uInType.getDimSize(0), cin = uInType.getDimSize(1);
+  int64_t cout = uOutType.getDimSize(0);
+  if (coreType.getDimSize(0) != r || coreType.getDimSize(1) != r ||
+      uOutType.getDimSize(1) != r)
+    return emitOpError("expects one tied rank r = ")
+           << r << " (rows of u_in): core is "
+           << shapeString(coreType.getShape()) << ", u_out is "
+           << shapeString(uOutType.getShape());
+  if (r <= 0 || r > std::min(cin, cout))
+    return emitOpError("expects 0 < rank <= min(Cin, Cout) = ")
+           << std::min(cin, cout) << ", got rank " << r;
+  if (sizesConflict(inType.getDimSize(1), cin))
+    return emitOpError("expects ")
+           << cin << " input channels (the columns of u_in), got "
+           << inType.getDimSize(1);
+  SmallVector<int64_t> expected = {inType.getDimSize(0), cout,
+                                   ShapedType::kDynamic, ShapedType::kDynamic};
+  for (int i = 0; i < 2; ++i) {
+    int64_t size = inType.getDimSize(2 + i);
+    if (ShapedType::isDynamic(size))
+      continue;
+    int64_t span = getDilations()[i] * (coreType.getDimSize(2 + i) - 1) + 1;
+    if (size < span)
+      return emitOpError("has an input of spatial size ")
+             << size << " smaller than the dilated kernel (" << span << ")";
+    expected[2 + i] = (size - span) / getStrides()[i] + 1;
+  }
+  if (llvm::any_of(llvm::zip(resType.getShape(), expected), [](auto p) {
+        return sizesConflict(std::get<0>(p), std::get<1>(p));
+      }))
+    return emitOpError("expects a result of shape ")
+           << shapeString(expected) << ", got " << resType;
+  if (Value bias = getBias()) {
+    auto biasType = cast<RankedTensorType>(bias.getType());
+    if (biasType.getRank() != 1 || sizesConflict(biasType.getDimSize(0), cout))
+      return emitOpError("expects a bias of shape [")
+             << cout << "], got " << biasType;
+  }
+  if (std::optional<DecisionAttr> decision = getDecision())
+    if (decision->getRank() != r)
+      return emitOpError("has a decision for rank ")
+             << decision->getRank() << " but factors of rank " << r;
+  return success();
+}
+
+FailureOr<int64_t> Conv2DTuckerOp::getFlopCount() {
+  auto inType = cast<ShapedType>(getInput().getType());
+  auto resType = cast<ShapedType>(getResult().getType());
+  if (!inType.hasStaticShape() || !resType.hasStaticShape())
+    return failure();
+  auto coreType = cast<ShapedType>(getCore().getType());
+  int64_t r = getRank();
+  int64_t batch = inType.getDimSize(0), cin = inType.getDimSize(1);
+  int64_t inPixels = inType.getDimSize(2) * inType.getDimSize(3);
+  int64_t outPixels = resType.getDimSize(2) * resType.getDimSize(3);
+  int64_t cout = resType.getDimSize(1);
+  int64_t window = coreType.getDimSize(2) * coreType.getDimSize(3);
+  return 2 * batch *
+             (inPixels * cin * r + outPixels * r * r * window +
+              outPixels * r * cout) +
+         (getBias() ? batch * outPixels * cout : 0);
+}
+
+#define GET_OP_CLASSES
+#include "lathe/Dialect/LowRank/LowRankOps.cpp.inc"

@@ -1,0 +1,137 @@
+//===- LatencyModel.cpp - Per-target latency of dense kernels -------------===//
+
+#include "lathe/Dialect/LowRank/LatencyModel.h"
+
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+
+#include <algorithm>
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::lowrank;
+
+double LatencyModel::matmulUs(int64_t m, int64_t n, int64_t k) const {
+  auto it = measured.find({m, n, k});
+  if (it != measured.end())
+    return it->second;
+  double eff = std::min(1.0, double(n) / minEfficientDim) *
+               std::min(1.0, double(k) / minEfficientDim);
+  double flops = 2.0 * m * n * k;
+  double computeUs = flops / (peakGflops * 1e3 * std::max(eff, 1e-3));
+  double bytes = 4.0 * (double(m) * k + double(k) * n + double(m) * n);
+  double memoryUs = bytes / (bandwidthGBs * 1e3);
+  return callOverheadUs + std::max(computeUs, memoryUs);
+}
+
+/// The bundled CPU table: calibrated on this project's CPU machine (2 cores,
+/// AVX-512, oneDNN 2.6 brgemm f32) with `lathe-run --repeat` on single
+/// lathe.matmul modules; see docs/Dialects/LowRank.md.
+static LatencyModel getBundledCpuModel() {
+  LatencyModel model;
+  model.name = "cpu";
+  model.provenance = "bundled: oneDNN f32 matmul, 2 cores AVX-512, measured "
+                     "with lathe-run (docs/Dialects/LowRank.md)";
+  model.peakGflops = 120.0;
+  model.bandwidthGBs = 12.0;
+  model.callOverheadUs = 4.0;
+  model.minEfficientDim = 32;
+  model.granularity = 16;
+  return model;
+}
+
+FailureOr<LatencyModel> mlir::lowrank::parseLatencyModel(StringRef json,
+                                                         std::string &error) {
+  llvm::Expected<llvm::json::Value> parsed = llvm::json::parse(json);
+  if (!parsed) {
+    error = "malformed JSON: " + llvm::toString(parsed.takeError());
+    return failure();
+  }
+  const llvm::json::Object *object = parsed->getAsObject();
+  if (!object) {
+    error = "expected a JSON object";
+    return failure();
+  }
+  LatencyModel model;
+  auto number = [&](StringRef key, double &out) -> LogicalResult {
+    std::optional<double> v = object->getNumber(key);
+    if (!v || !std::isfinite(*v) || *v <= 0) {
+      error = ("expected a positive number for \"" + key + "\"").str();
+      return failure();
+    }
+    out = *v;
+    return success();
+  };
+  if (failed(number("peak_gflops", model.peakGflops)) ||
+      failed(number("bandwidth_gbps", model.bandwidthGBs)))
+    return failure();
+  double overhead = 0, minDim = 1, granularity = 1;
+  if (object->get("call_overhead_us") &&
+      failed(number("call_overhead_us", overhead)))
+    return failure();
+  if (object->get("min_efficient_dim") &&
+      failed(number("min_efficient_dim", minDim)))
+    return failure();
+  if (object->get("granularity") && failed(number("granularity", granularity)))
+    return failure();
+  model.callOverheadUs = overhead;
+  model.minEfficientDim = static_cast<int64_t>(minDim);
+  model.granularity = static_cast<int64_t>(granularity);
+  if (std::optional<StringRef> name = object->getString("name"))
+    model.name = name->str();
+  else
+    model.name = "custom";
+  if (std::optional<StringRef> provenance = object->getString("provenance"))
+    model.provenance = provenance->str();
+  if (const llvm::json::Value *table = object->get("matmul")) {
+    const llvm::json::Array *rows = table->getAsArray();
+    if (!rows) {
+      error = "expected \"matmul\" to be an array of {m, n, k, us}";
+      return failure();
+    }
+    for (const llvm::json::Value &row : *rows) {
+      const llvm::json::Object *entry = row.getAsObject();
+      std::optional<int64_t> m, n, k;
+      std::optional<double> us;
+      if (entry) {
+        m = entry->getInteger("m");
+        n = entry->getInteger("n");
+        k = entry->getInteger("k");
+        us = entry->getNumber("us");
+      }
+      if (!m || !n || !k || !us || *m <= 0 || *n <= 0 || *k <= 0 ||
+          !std::isfinite(*us) || *us < 0) {
+        error = "expected every \"matmul\" entry to be {m, n, k, us} with "
+                "positive sizes and a non-negative latency";
+        return failure();
+      }
+      model.measured[{*m, *n, *k}] = *us;
+    }
+  }
+  return model;
+}
+
+FailureOr<LatencyModel> mlir::lowrank::getLatencyModel(StringRef target,
+                                                       std::string &error) {
+  if (target == "cpu")
+    return getBundledCpuModel();
+  if (!target.ends_with(".json")) {
+    error = ("unknown target '" + target +
+             "' (expected 'cpu' or the path of a JSON target description)")
+                .str();
+    return failure();
+  }
+  llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> file =
+      llvm::MemoryBuffer::getFile(target);
+  if (!file) {
+    error = ("cannot read target description '" + target +
+             "': " + file.getError().message())
+                .str();
+    return failure();
+  }
+  FailureOr<LatencyModel> model =
+      parseLatencyModel((*file)->getBuffer(), error);
+  if (failed(model))
+    error = ("target description '" + target + "': " + error).str();
+  return model;
+}

@@ -1,0 +1,199 @@
+//===- LowerLowRank.cpp - lowrank ops to lathe.matmul and linalg ----------===//
+//
+// The factorized ops lower to ops the rest of the pipeline already handles:
+// lathe.matmul (oneDNN on CPU, with the bias as a post-op) and
+// linalg.conv_2d_nchw_fchw (a oneDNN convolution after bufferization).
+//
+//===----------------------------------------------------------------------===//
+
+#include "lathe/Dialect/LowRank/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace mlir::lowrank {
+#define GEN_PASS_DEF_LOWRANKLOWER
+#include "lathe/Dialect/LowRank/Passes.h.inc"
+} // namespace mlir::lowrank
+
+using namespace mlir;
+using namespace mlir::lowrank;
+
+namespace {
+
+/// tensor.empty of `shape`, taking each dynamic size from the same dimension
+/// of `like` (the ops here keep leading dimensions).
+static Value emptyLike(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
+                       Value like) {
+  SmallVector<Value> dynSizes;
+  for (auto [i, size] : llvm::enumerate(shape))
+    if (ShapedType::isDynamic(size))
+      dynSizes.push_back(tensor::DimOp::create(b, loc, like, i));
+  return tensor::EmptyOp::create(b, loc, shape, b.getF32Type(), dynSizes);
+}
+
+static Value zeros(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
+                   Value like) {
+  Value empty = emptyLike(b, loc, shape, like);
+  Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
+  return linalg::FillOp::create(b, loc, zero, empty).getResult(0);
+}
+
+struct LowerLinear : public OpRewritePattern<LinearOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(LinearOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto inType = cast<RankedTensorType>(op.getInput().getType());
+    auto resType = cast<RankedTensorType>(op.getType());
+    auto uType = cast<RankedTensorType>(op.getU().getType());
+    auto vType = cast<RankedTensorType>(op.getV().getType());
+    int64_t n = uType.getDimSize(0), r = uType.getDimSize(1);
+    int64_t k = vType.getDimSize(1);
+    StringAttr none = rewriter.getStringAttr("none");
+
+    // x·Vᵀ·Uᵀ costs rows·r·(K+N) multiply-adds; forming W = U·V first costs
+    // N·r·K + rows·N·K. Unknown rows: assume the factorization pays.
+    bool formWeight = false;
+    if (inType.hasStaticShape()) {
+      int64_t rows = inType.getNumElements() / k;
+      formWeight = rows * r * (k + n) > n * r * k + rows * n * k;
+    }
+    Value result;
+    if (formWeight) {
+      Value wInit = tensor::EmptyOp::create(rewriter, loc, {n, k},
+                                            rewriter.getF32Type());
+      auto wType = RankedTensorType::get({n, k}, rewriter.getF32Type());
+      Value w = lathe::MatmulOp::create(rewriter, loc, TypeRange{wType},
+                                        op.getU(), op.getV(), Value(), Value(),
+                                        wInit, false, false, none)
+                    .getResult()
+                    .front();
+      Value init = emptyLike(rewriter, loc, resType.getShape(), op.getInput());
+      result = lathe::MatmulOp::create(rewriter, loc, TypeRange{resType},
+                                       op.getInput(), w, op.getBias(), Value(),
+                                       init, false, /*transpose_rhs=*/true,
+                                       none)
+                   .getResult()
+                   .front();
+    } else {
+      SmallVector<int64_t> midShape(inType.getShape());
+      midShape.back() = r;
+      auto midType = RankedTensorType::get(midShape, rewriter.getF32Type());
+      Value midInit = emptyLike(rewriter, loc, midShape, op.getInput());
+      Value mid = lathe::MatmulOp::create(rewriter, loc, TypeRange{midType},
+                                          op.getInput(), op.getV(), Value(),
+                                          Value(), midInit, false,
+                                          /*transpose_rhs=*/true, none)
+                      .getResult()
+                      .front();
+      Value init = emptyLike(rewriter, loc, resType.getShape(), op.getInput());
+      result = lathe::MatmulOp::create(rewriter, loc, TypeRange{resType}, mid,
+                                       op.getU(), op.getBias(), Value(), init,
+                                       false, /*transpose_rhs=*/true, none)
+                   .getResult()
+                   .front();
+    }
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+struct LowerConv2DTucker : public OpRewritePattern<Conv2DTuckerOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(Conv2DTuckerOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto inType = cast<RankedTensorType>(op.getInput().getType());
+    auto resType = cast<RankedTensorType>(op.getType());
+    if (resType.isDynamicDim(2) || resType.isDynamicDim(3) ||
+        inType.isDynamicDim(2) || inType.isDynamicDim(3))
+      return rewriter.notifyMatchFailure(op, "dynamic spatial sizes");
+    int64_t r = op.getRank();
+    auto uInType = cast<RankedTensorType>(op.getUIn().getType());
+    auto uOutType = cast<RankedTensorType>(op.getUOut().getType());
+    Type f32 = rewriter.getF32Type();
+    SmallVector<ReassociationIndices> toFilter = {{0}, {1, 2, 3}};
+    auto filter = [&](Value factor, RankedTensorType type) -> Value {
+      auto filterType = RankedTensorType::get(
+          {type.getDimSize(0), type.getDimSize(1), 1, 1}, f32);
+      return tensor::ExpandShapeOp::create(rewriter, loc, filterType, factor,
+                                           toFilter);
+    };
+    DenseIntElementsAttr ones = rewriter.getI64TensorAttr({1, 1});
+
+    // 1x1: Cin -> r on the input's pixels.
+    SmallVector<int64_t> shape1(inType.getShape());
+    shape1[1] = r;
+    Value out1 = zeros(rewriter, loc, shape1, op.getInput());
+    Value t1 = linalg::Conv2DNchwFchwOp::create(
+                   rewriter, loc, TypeRange{out1.getType()},
+                   ValueRange{op.getInput(), filter(op.getUIn(), uInType)},
+                   ValueRange{out1}, ones, ones)
+                   .getResult(0);
+    // The core: r -> r with the op's window.
+    SmallVector<int64_t> shape2(resType.getShape());
+    shape2[1] = r;
+    Value out2 = zeros(rewriter, loc, shape2, op.getInput());
+    Value t2 = linalg::Conv2DNchwFchwOp::create(
+                   rewriter, loc, TypeRange{out2.getType()},
+                   ValueRange{t1, op.getCore()}, ValueRange{out2},
+                   rewriter.getI64TensorAttr(op.getStrides()),
+                   rewriter.getI64TensorAttr(op.getDilations()))
+                   .getResult(0);
+    // 1x1: r -> Cout.
+    Value out3 = zeros(rewriter, loc, resType.getShape(), op.getInput());
+    Value result = linalg::Conv2DNchwFchwOp::create(
+                       rewriter, loc, TypeRange{resType},
+                       ValueRange{t2, filter(op.getUOut(), uOutType)},
+                       ValueRange{out3}, ones, ones)
+                       .getResult(0);
+    if (Value bias = op.getBias()) {
+      MLIRContext *ctx = rewriter.getContext();
+      AffineMap id = AffineMap::getMultiDimIdentityMap(4, ctx);
+      AffineMap channel = AffineMap::get(4, 0, getAffineDimExpr(1, ctx));
+      Value init = emptyLike(rewriter, loc, resType.getShape(), result);
+      result = linalg::GenericOp::create(
+                   rewriter, loc, TypeRange{resType}, ValueRange{result, bias},
+                   ValueRange{init}, ArrayRef<AffineMap>{id, channel, id},
+                   SmallVector<utils::IteratorType>(
+                       4, utils::IteratorType::parallel),
+                   [](OpBuilder &b, Location l, ValueRange args) {
+                     Value sum = arith::AddFOp::create(b, l, args[0], args[1]);
+                     linalg::YieldOp::create(b, l, sum);
+                   })
+                   .getResult(0);
+    }
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+struct LowRankLowerPass
+    : public lowrank::impl::LowRankLowerBase<LowRankLowerPass> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    populateLowerLowRankPatterns(patterns);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      return signalPassFailure();
+    WalkResult left = getOperation().walk([](Operation *op) {
+      if (!isa<LinearOp, Conv2DTuckerOp>(op))
+        return WalkResult::advance();
+      op->emitOpError("could not be lowered (a Tucker-2 convolution needs "
+                      "static spatial sizes)");
+      return WalkResult::interrupt();
+    });
+    if (left.wasInterrupted())
+      signalPassFailure();
+  }
+};
+
+} // namespace
+
+void mlir::lowrank::populateLowerLowRankPatterns(RewritePatternSet &patterns) {
+  patterns.add<LowerLinear, LowerConv2DTucker>(patterns.getContext());
+}

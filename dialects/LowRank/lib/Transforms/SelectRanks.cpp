@@ -1,0 +1,541 @@
+//===- SelectRanks.cpp - Global, hardware-aware rank selection (HALOC) ----===//
+//
+// Finds linear layers and 2-D convolutions with constant f32 weights, takes
+// their SVD (Tucker-2 HOSVD for convolutions), prices candidate ranks with a
+// target latency model and allocates ranks over the whole module under one
+// error budget, greedily by predicted latency saved per unit of added error.
+//
+//===----------------------------------------------------------------------===//
+
+#include "lathe/Dialect/LowRank/LatencyModel.h"
+#include "lathe/Dialect/LowRank/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/IR/Matchers.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <lapacke.h>
+
+#include <cmath>
+#include <limits>
+
+namespace mlir::lowrank {
+#define GEN_PASS_DEF_LOWRANKSELECTRANKS
+#include "lathe/Dialect/LowRank/Passes.h.inc"
+} // namespace mlir::lowrank
+
+using namespace mlir;
+using namespace mlir::lowrank;
+
+namespace {
+
+/// Thin SVD of a row-major [m, n] matrix: s (descending), u [m, p],
+/// vt [p, n] with p = min(m, n).
+struct Svd {
+  std::vector<double> s, u, vt;
+};
+
+static FailureOr<Svd> computeSvd(std::vector<double> a, int64_t m, int64_t n) {
+  int64_t p = std::min(m, n);
+  Svd svd;
+  svd.s.resize(p);
+  svd.u.resize(m * p);
+  svd.vt.resize(p * n);
+  lapack_int info = LAPACKE_dgesdd(LAPACK_ROW_MAJOR, 'S', m, n, a.data(), n,
+                                   svd.s.data(), svd.u.data(), p,
+                                   svd.vt.data(), n);
+  if (info != 0)
+    return failure();
+  return svd;
+}
+
+static bool isZeroFill(Value value) {
+  auto fill = value.getDefiningOp<linalg::FillOp>();
+  return fill && matchPattern(fill.getInputs()[0], m_AnyZeroFloat());
+}
+
+/// A `linalg.generic` that is the only user of `value` and adds a rank-1 bias
+/// broadcast along `channelDim` (result = value + bias[channel]).
+static linalg::GenericOp matchBiasAdd(Value value, unsigned channelDim) {
+  if (!value.hasOneUse())
+    return {};
+  auto generic = dyn_cast<linalg::GenericOp>(*value.getUsers().begin());
+  if (!generic || generic.getNumDpsInputs() != 2 ||
+      generic->getNumResults() != 1 ||
+      generic.getDpsInputs()[0] != value ||
+      generic->getResult(0).getType() != value.getType() ||
+      generic.getNumParallelLoops() != generic.getNumLoops())
+    return {};
+  auto type = cast<RankedTensorType>(value.getType());
+  auto biasType = dyn_cast<RankedTensorType>(generic.getDpsInputs()[1].getType());
+  if (!biasType || biasType.getRank() != 1 ||
+      biasType.getDimSize(0) != type.getDimSize(channelDim))
+    return {};
+  MLIRContext *ctx = generic.getContext();
+  unsigned rank = type.getRank();
+  AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
+  AffineMap channel = AffineMap::get(rank, 0, getAffineDimExpr(channelDim, ctx));
+  SmallVector<AffineMap> maps = generic.getIndexingMapsArray();
+  if (maps[0] != id || maps[1] != channel || maps[2] != id)
+    return {};
+  Block &body = generic.getRegion().front();
+  if (body.getOperations().size() != 2)
+    return {};
+  auto add = dyn_cast<arith::AddFOp>(body.front());
+  auto yield = dyn_cast<linalg::YieldOp>(body.back());
+  if (!add || !yield || yield->getOperand(0) != add.getResult())
+    return {};
+  Value a = body.getArgument(0), b = body.getArgument(1);
+  if (!((add.getLhs() == a && add.getRhs() == b) ||
+        (add.getLhs() == b && add.getRhs() == a)))
+    return {};
+  return generic;
+}
+
+struct Candidate {
+  int64_t rank;
+  double discarded; ///< squared Frobenius error of this rank
+  double latencyUs; ///< predicted latency of the factorized layer
+};
+
+/// One weight the pass may factorize.
+struct Layer {
+  Operation *op;               ///< linalg.matmul or linalg.conv_2d_nchw_fchw
+  linalg::GenericOp biasAdd;   ///< fused into the lowrank op when present
+  bool isConv = false;
+  // Linear: W is [n, k]. Conv: W is [n = Cout, k = Cin, kh, kw].
+  int64_t n = 0, k = 0, kh = 1, kw = 1;
+  double energy = 0; ///< ‖W‖²
+  double denseUs = 0;
+  std::vector<Candidate> candidates;
+  int chosen = -1; ///< index into candidates, -1: dense
+  // Factors at full rank (linear: SVD of W; conv: HOSVD).
+  Svd svd;               ///< linear
+  std::vector<double> uOut, uIn, core; ///< conv: [Cout, R], [Cin, R], [R, R, kh·kw]
+  int64_t coreRank = 0;                ///< conv: R = min(Cin, Cout)
+
+  double discarded() const {
+    return chosen < 0 ? 0.0 : candidates[chosen].discarded;
+  }
+  double latencyUs() const {
+    return chosen < 0 ? denseUs : candidates[chosen].latencyUs;
+  }
+};
+
+struct SelectRanksPass
+    : public lowrank::impl::LowRankSelectRanksBase<SelectRanksPass> {
+  using LowRankSelectRanksBase::LowRankSelectRanksBase;
+
+  void runOnOperation() override;
+
+private:
+  LogicalResult validateOptions(const LatencyModel &model);
+  /// Finds candidate layers; fails (after a diagnostic) on a bad weight.
+  LogicalResult collect(const LatencyModel &model, int64_t g,
+                        std::vector<Layer> &layers);
+  LogicalResult analyseLinear(linalg::MatmulOp op, const LatencyModel &model,
+                              int64_t g, std::vector<Layer> &layers);
+  LogicalResult analyseConv(linalg::Conv2DNchwFchwOp op,
+                            const LatencyModel &model, int64_t g,
+                            std::vector<Layer> &layers);
+  void allocate(std::vector<Layer> &layers);
+  void rewrite(Layer &layer, const LatencyModel &model);
+  int64_t pricedRows(int64_t staticRows) const {
+    if (batch > 0)
+      return batch;
+    return ShapedType::isDynamic(staticRows) ? 64 : staticRows;
+  }
+};
+
+} // namespace
+
+/// The weight values of `value` as doubles, or nothing when it is not a
+/// constant; a diagnostic and failure for NaN/Inf.
+static FailureOr<std::optional<std::vector<double>>>
+readWeight(Operation *op, Value value) {
+  std::optional<SmallVector<float>> values = getConstantF32Values(value);
+  if (!values)
+    return std::optional<std::vector<double>>();
+  std::vector<double> out(values->begin(), values->end());
+  for (double v : out)
+    if (!std::isfinite(v))
+      return op->emitError("has a constant weight with NaN or Inf values; "
+                           "lowrank-select-ranks cannot factorize it (fix the "
+                           "weights or drop the pass)");
+  return std::optional<std::vector<double>>(std::move(out));
+}
+
+LogicalResult SelectRanksPass::analyseLinear(linalg::MatmulOp op,
+                                             const LatencyModel &model,
+                                             int64_t g,
+                                             std::vector<Layer> &layers) {
+  if (op.getNumDpsInputs() != 2 || op->getNumResults() != 1)
+    return success();
+  Value lhs = op.getDpsInputs()[0], rhs = op.getDpsInputs()[1];
+  auto lhsType = dyn_cast<RankedTensorType>(lhs.getType());
+  auto rhsType = dyn_cast<RankedTensorType>(rhs.getType());
+  if (!lhsType || !rhsType || !lhsType.getElementType().isF32() ||
+      !rhsType.getElementType().isF32() || !rhsType.hasStaticShape())
+    return success();
+  MLIRContext *ctx = op.getContext();
+  auto map = [&](unsigned a, unsigned b) {
+    return AffineMap::get(3, 0,
+                          {getAffineDimExpr(a, ctx), getAffineDimExpr(b, ctx)},
+                          ctx);
+  };
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  if (maps[0] != map(0, 2) || maps[2] != map(0, 1))
+    return success();
+  bool transposed = maps[1] == map(1, 2);
+  if (!transposed && maps[1] != map(2, 1))
+    return success();
+  if (!isZeroFill(op.getDpsInits()[0])) {
+    op->emitRemark("lowrank-select-ranks: accumulating matmul left dense");
+    return success();
+  }
+  FailureOr<std::optional<std::vector<double>>> weight = readWeight(op, rhs);
+  if (failed(weight))
+    return failure();
+  if (!*weight) {
+    op->emitRemark("lowrank-select-ranks: weight is not a constant; left "
+                   "dense");
+    return success();
+  }
+  Layer layer;
+  layer.op = op;
+  layer.biasAdd = matchBiasAdd(op->getResult(0), 1);
+  layer.n = transposed ? rhsType.getDimSize(0) : rhsType.getDimSize(1);
+  layer.k = transposed ? rhsType.getDimSize(1) : rhsType.getDimSize(0);
+  std::vector<double> w(layer.n * layer.k);
+  for (int64_t i = 0; i < layer.n; ++i)
+    for (int64_t j = 0; j < layer.k; ++j)
+      w[i * layer.k + j] = transposed ? (**weight)[i * layer.k + j]
+                                      : (**weight)[j * layer.n + i];
+  FailureOr<Svd> svd = computeSvd(w, layer.n, layer.k);
+  if (failed(svd))
+    return op->emitError("lowrank-select-ranks: the SVD of the weight did not "
+                         "converge");
+  layer.svd = std::move(*svd);
+  std::vector<double> tail(layer.svd.s.size() + 1, 0.0);
+  for (int64_t i = layer.svd.s.size() - 1; i >= 0; --i)
+    tail[i] = tail[i + 1] + layer.svd.s[i] * layer.svd.s[i];
+  layer.energy = tail[0];
+  int64_t m = pricedRows(lhsType.getDimSize(0));
+  layer.denseUs = model.matmulUs(m, layer.n, layer.k);
+  int64_t maxRank = std::min(layer.n, layer.k);
+  for (int64_t r = g; r < maxRank; r += g) {
+    if (r * (layer.n + layer.k) >= layer.n * layer.k)
+      break; // no cheaper than dense (and would fold back)
+    double us = model.matmulUs(m, r, layer.k) + model.matmulUs(m, layer.n, r);
+    layer.candidates.push_back({r, tail[r], us});
+  }
+  layers.push_back(std::move(layer));
+  return success();
+}
+
+LogicalResult SelectRanksPass::analyseConv(linalg::Conv2DNchwFchwOp op,
+                                           const LatencyModel &model,
+                                           int64_t g,
+                                           std::vector<Layer> &layers) {
+  Value input = op.getDpsInputs()[0], filter = op.getDpsInputs()[1];
+  auto inType = dyn_cast<RankedTensorType>(input.getType());
+  auto fType = dyn_cast<RankedTensorType>(filter.getType());
+  auto resType = dyn_cast<RankedTensorType>(op->getResult(0).getType());
+  if (!inType || !fType || !resType || !fType.getElementType().isF32() ||
+      !inType.getElementType().isF32() || !fType.hasStaticShape() ||
+      !resType.hasStaticShape() || !inType.hasStaticShape())
+    return success();
+  if (!isZeroFill(op.getDpsInits()[0])) {
+    op->emitRemark("lowrank-select-ranks: accumulating convolution left "
+                   "dense");
+    return success();
+  }
+  FailureOr<std::optional<std::vector<double>>> weight = readWeight(op, filter);
+  if (failed(weight))
+    return failure();
+  if (!*weight) {
+    op->emitRemark("lowrank-select-ranks: filter is not a constant; left "
+                   "dense");
+    return success();
+  }
+  const std::vector<double> &w = **weight;
+  Layer layer;
+  layer.op = op;
+  layer.isConv = true;
+  layer.biasAdd = matchBiasAdd(op->getResult(0), 1);
+  int64_t cout = fType.getDimSize(0), cin = fType.getDimSize(1);
+  layer.n = cout;
+  layer.k = cin;
+  layer.kh = fType.getDimSize(2);
+  layer.kw = fType.getDimSize(3);
+  int64_t win = layer.kh * layer.kw;
+  // Mode-0 unfolding [Cout, Cin·win] is W itself; mode-1 is [Cin, Cout·win].
+  std::vector<double> w1(cin * cout * win);
+  for (int64_t o = 0; o < cout; ++o)
+    for (int64_t i = 0; i < cin; ++i)
+      for (int64_t p = 0; p < win; ++p)
+        w1[i * cout * win + o * win + p] = w[(o * cin + i) * win + p];
+  FailureOr<Svd> s0 = computeSvd(w, cout, cin * win);
+  FailureOr<Svd> s1 = computeSvd(w1, cin, cout * win);
+  if (failed(s0) || failed(s1))
+    return op->emitError("lowrank-select-ranks: the SVD of the filter did not "
+                         "converge");
+  int64_t big = std::min(cin, cout);
+  int64_t p0 = std::min(cout, cin * win), p1 = std::min(cin, cout * win);
+  layer.coreRank = big;
+  layer.uOut.assign(cout * big, 0.0);
+  layer.uIn.assign(cin * big, 0.0);
+  for (int64_t o = 0; o < cout; ++o)
+    for (int64_t a = 0; a < big; ++a)
+      layer.uOut[o * big + a] = s0->u[o * p0 + a];
+  for (int64_t i = 0; i < cin; ++i)
+    for (int64_t b = 0; b < big; ++b)
+      layer.uIn[i * big + b] = s1->u[i * p1 + b];
+  // core[a, b, p] = Σ_o Σ_i uOut[o, a] W[o, i, p] uIn[i, b].
+  std::vector<double> t(big * cin * win, 0.0);
+  for (int64_t a = 0; a < big; ++a)
+    for (int64_t o = 0; o < cout; ++o) {
+      double uoa = layer.uOut[o * big + a];
+      for (int64_t ip = 0; ip < cin * win; ++ip)
+        t[a * cin * win + ip] += uoa * w[o * cin * win + ip];
+    }
+  layer.core.assign(big * big * win, 0.0);
+  for (int64_t a = 0; a < big; ++a)
+    for (int64_t i = 0; i < cin; ++i)
+      for (int64_t b = 0; b < big; ++b) {
+        double uib = layer.uIn[i * big + b];
+        for (int64_t p = 0; p < win; ++p)
+          layer.core[(a * big + b) * win + p] +=
+              t[(a * cin + i) * win + p] * uib;
+      }
+  for (double v : w)
+    layer.energy += v * v;
+  auto strides = llvm::to_vector(op.getStrides().getValues<int64_t>());
+  (void)strides;
+  int64_t nBatch = batch > 0 ? batch : inType.getDimSize(0);
+  int64_t inPixels = nBatch * inType.getDimSize(2) * inType.getDimSize(3);
+  int64_t outPixels = nBatch * resType.getDimSize(2) * resType.getDimSize(3);
+  layer.denseUs = model.matmulUs(outPixels, cout, cin * win);
+  for (int64_t r = g; r <= big; r += g) {
+    if (cin * r + r * r * win + r * cout >= cin * cout * win)
+      break;
+    // Energy kept by the leading [r, r] block of the core (the projections
+    // are orthogonal, so the error is ‖W‖² − ‖core_r‖²).
+    double kept = 0;
+    for (int64_t a = 0; a < r; ++a)
+      for (int64_t b = 0; b < r; ++b)
+        for (int64_t p = 0; p < win; ++p) {
+          double c = layer.core[(a * big + b) * win + p];
+          kept += c * c;
+        }
+    double us = model.matmulUs(inPixels, r, cin) +
+                model.matmulUs(outPixels, r, r * win) +
+                model.matmulUs(outPixels, cout, r);
+    layer.candidates.push_back(
+        {r, std::max(0.0, layer.energy - kept), us});
+  }
+  layers.push_back(std::move(layer));
+  return success();
+}
+
+LogicalResult SelectRanksPass::collect(const LatencyModel &model, int64_t g,
+                                       std::vector<Layer> &layers) {
+  WalkResult result = getOperation().walk([&](Operation *op) {
+    LogicalResult status = success();
+    if (auto matmul = dyn_cast<linalg::MatmulOp>(op))
+      status = analyseLinear(matmul, model, g, layers);
+    else if (auto conv = dyn_cast<linalg::Conv2DNchwFchwOp>(op))
+      status = analyseConv(conv, model, g, layers);
+    return failed(status) ? WalkResult::interrupt() : WalkResult::advance();
+  });
+  return failure(result.wasInterrupted());
+}
+
+/// Greedy global allocation: from the dense model, repeatedly take the move
+/// (any layer to any of its candidate ranks) that saves the most predicted
+/// latency per unit of added squared error, while the total squared error
+/// stays within the budget. Every move lowers the predicted latency, so it
+/// terminates.
+void SelectRanksPass::allocate(std::vector<Layer> &layers) {
+  double total = 0;
+  for (const Layer &layer : layers)
+    total += layer.energy;
+  double budget = maxError * maxError * total;
+  double used = 0;
+  while (true) {
+    int bestLayer = -1, bestCand = -1;
+    double bestScore = -1;
+    for (auto [li, layer] : llvm::enumerate(layers)) {
+      for (auto [ci, cand] : llvm::enumerate(layer.candidates)) {
+        double saved = layer.latencyUs() - cand.latencyUs;
+        if (saved <= 0 ||
+            (layer.denseUs - cand.latencyUs) < minSaving * layer.denseUs)
+          continue;
+        double added = cand.discarded - layer.discarded();
+        if (used + added > budget * (1 + 1e-12))
+          continue;
+        double score = saved / std::max(added, 1e-30 * (total + 1e-30));
+        if (score > bestScore) {
+          bestScore = score;
+          bestLayer = li;
+          bestCand = ci;
+        }
+      }
+    }
+    if (bestLayer < 0)
+      return;
+    Layer &layer = layers[bestLayer];
+    used += layer.candidates[bestCand].discarded - layer.discarded();
+    layer.chosen = bestCand;
+  }
+}
+
+static Value f32Constant(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
+                         ArrayRef<float> values) {
+  auto type = RankedTensorType::get(shape, b.getF32Type());
+  return arith::ConstantOp::create(b, loc, type,
+                                   DenseElementsAttr::get(type, values));
+}
+
+void SelectRanksPass::rewrite(Layer &layer, const LatencyModel &model) {
+  Operation *op = layer.op;
+  MLIRContext *ctx = op->getContext();
+  Builder attrs(ctx);
+  auto decisionDict = [&](int64_t rank, double kept, double afterUs,
+                          StringRef action) {
+    return DictionaryAttr::get(
+        ctx, {attrs.getNamedAttr("pass",
+                                 attrs.getStringAttr("lowrank-select-ranks")),
+              attrs.getNamedAttr("action", attrs.getStringAttr(action)),
+              attrs.getNamedAttr("rank", attrs.getI64IntegerAttr(rank)),
+              attrs.getNamedAttr("energy", attrs.getF64FloatAttr(kept)),
+              attrs.getNamedAttr("latency_before_us",
+                                 attrs.getF64FloatAttr(layer.denseUs)),
+              attrs.getNamedAttr("latency_after_us",
+                                 attrs.getF64FloatAttr(afterUs)),
+              attrs.getNamedAttr("target", attrs.getStringAttr(model.name))});
+  };
+  int64_t fullRank = layer.isConv ? layer.coreRank : std::min(layer.n, layer.k);
+  if (layer.chosen < 0) {
+    op->setAttr("lathe.decision",
+                decisionDict(fullRank, 1.0, layer.denseUs, "dense"));
+    op->emitRemark() << "lowrank-select-ranks: kept dense ("
+                     << layer.candidates.size()
+                     << " candidate ranks; none fits the budget and saves "
+                        "latency), predicted "
+                     << llvm::formatv("{0:f2}", layer.denseUs) << " us";
+    return;
+  }
+  const Candidate &cand = layer.candidates[layer.chosen];
+  int64_t r = cand.rank;
+  double kept = layer.energy > 0 ? 1.0 - cand.discarded / layer.energy : 1.0;
+  kept = std::min(1.0, std::max(0.0, kept));
+  auto decision = DecisionAttr::get(ctx, r, kept, layer.denseUs,
+                                    cand.latencyUs, model.name);
+  Operation *last = layer.biasAdd ? layer.biasAdd.getOperation() : op;
+  Value bias = layer.biasAdd ? layer.biasAdd.getDpsInputs()[1] : Value();
+  OpBuilder b(last);
+  Location loc = op->getLoc();
+  Value input = cast<linalg::LinalgOp>(op).getDpsInputs()[0];
+  Value weight = cast<linalg::LinalgOp>(op).getDpsInputs()[1];
+  Type resultType = last->getResult(0).getType();
+  Operation *replacement;
+  if (!layer.isConv) {
+    int64_t n = layer.n, k = layer.k, p = layer.svd.s.size();
+    SmallVector<float> u(n * r), v(r * k);
+    for (int64_t a = 0; a < r; ++a) {
+      double scale = std::sqrt(layer.svd.s[a]);
+      for (int64_t i = 0; i < n; ++i)
+        u[i * r + a] = layer.svd.u[i * p + a] * scale;
+      for (int64_t j = 0; j < k; ++j)
+        v[a * k + j] = layer.svd.vt[a * k + j] * scale;
+    }
+    replacement = LinearOp::create(b, loc, resultType, input,
+                                   f32Constant(b, loc, {n, r}, u),
+                                   f32Constant(b, loc, {r, k}, v), bias,
+                                   decision);
+  } else {
+    int64_t cout = layer.n, cin = layer.k, big = layer.coreRank;
+    int64_t win = layer.kh * layer.kw;
+    SmallVector<float> uIn(r * cin), core(r * r * win), uOut(cout * r);
+    for (int64_t bb = 0; bb < r; ++bb)
+      for (int64_t i = 0; i < cin; ++i)
+        uIn[bb * cin + i] = layer.uIn[i * big + bb];
+    for (int64_t a = 0; a < r; ++a)
+      for (int64_t bb = 0; bb < r; ++bb)
+        for (int64_t q = 0; q < win; ++q)
+          core[(a * r + bb) * win + q] = layer.core[(a * big + bb) * win + q];
+    for (int64_t o = 0; o < cout; ++o)
+      for (int64_t a = 0; a < r; ++a)
+        uOut[o * r + a] = layer.uOut[o * big + a];
+    auto conv = cast<linalg::Conv2DNchwFchwOp>(op);
+    auto strides = llvm::to_vector(conv.getStrides().getValues<int64_t>());
+    auto dilations = llvm::to_vector(conv.getDilations().getValues<int64_t>());
+    replacement = Conv2DTuckerOp::create(
+        b, loc, resultType, input, f32Constant(b, loc, {r, cin}, uIn),
+        f32Constant(b, loc, {r, r, layer.kh, layer.kw}, core),
+        f32Constant(b, loc, {cout, r}, uOut), bias,
+        b.getDenseI64ArrayAttr(strides), b.getDenseI64ArrayAttr(dilations),
+        decision);
+  }
+  replacement->setAttr("lathe.decision",
+                       decisionDict(r, kept, cand.latencyUs, "factorize"));
+  replacement->emitRemark()
+      << "lowrank-select-ranks: rank " << r << " of " << fullRank
+      << (layer.isConv ? " (Tucker-2)" : "") << ", energy kept "
+      << llvm::formatv("{0:f4}", kept) << ", predicted latency "
+      << llvm::formatv("{0:f2}", layer.denseUs) << " -> "
+      << llvm::formatv("{0:f2}", cand.latencyUs) << " us on '" << model.name
+      << "'";
+  last->getResult(0).replaceAllUsesWith(replacement->getResult(0));
+  Operation *fill = cast<linalg::LinalgOp>(op).getDpsInits()[0].getDefiningOp();
+  if (layer.biasAdd)
+    layer.biasAdd.erase();
+  op->erase();
+  for (Operation *dead : {weight.getDefiningOp(), fill})
+    if (dead && dead->use_empty())
+      dead->erase();
+}
+
+LogicalResult SelectRanksPass::validateOptions(const LatencyModel &model) {
+  Operation *module = getOperation();
+  if (!(maxError >= 0.0 && maxError < 1.0))
+    return module->emitError("lowrank-select-ranks: max-error must be in "
+                             "[0, 1), got ")
+           << maxError;
+  if (!(minSaving >= 0.0 && minSaving < 1.0))
+    return module->emitError("lowrank-select-ranks: min-saving must be in "
+                             "[0, 1), got ")
+           << minSaving;
+  if (granularity == 0 || granularity < -1)
+    return module->emitError("lowrank-select-ranks: granularity must be a "
+                             "positive rank multiple, got ")
+           << granularity;
+  if (batch < 0)
+    return module->emitError("lowrank-select-ranks: batch must be >= 0, got ")
+           << batch;
+  if (model.granularity <= 0)
+    return module->emitError("lowrank-select-ranks: target '")
+           << model.name << "' has no valid granularity";
+  return success();
+}
+
+void SelectRanksPass::runOnOperation() {
+  std::string error;
+  FailureOr<LatencyModel> model = getLatencyModel(target, error);
+  if (failed(model)) {
+    getOperation()->emitError("lowrank-select-ranks: ") << error;
+    return signalPassFailure();
+  }
+  if (failed(validateOptions(*model)))
+    return signalPassFailure();
+  int64_t g = granularity > 0 ? granularity : model->granularity;
+  std::vector<Layer> layers;
+  if (failed(collect(*model, g, layers)))
+    return signalPassFailure();
+  allocate(layers);
+  for (Layer &layer : layers)
+    rewrite(layer, *model);
+}

@@ -1,0 +1,68 @@
+//===- Passes.td - SparseGCN passes ------------------------*- tablegen -*-===//
+
+#ifndef LATHE_DIALECT_SPARSEGCN_PASSES
+#define LATHE_DIALECT_SPARSEGCN_PASSES
+
+include "mlir/Pass/PassBase.td"
+
+def SparseGCNTile : Pass<"sparsegcn-tile", "func::FuncOp"> {
+  let summary = "Tile sparse graph aggregations and classify tiles by density";
+  let description = [{
+    Rewrites each `sparsegcn.aggregate` into `sparsegcn.tiled_aggregate`.
+
+    When the CSR operands are `arith.constant`s, the pass sees the adjacency:
+    it optionally reorders nodes (`reorder=degree` sorts by decreasing
+    degree, `reorder=rcm` is reverse Cuthill–McKee; both keep the order when
+    it does not increase the number of non-zeros in dense tiles), splits the
+    matrix into `tile-size` tiles and classifies each as empty, sparse or
+    dense. A tile is dense when its density reaches the threshold at which
+    the target's dense GEMM beats its sparse kernel (the cost model in
+    CostModel.h: measured throughput tables of this CPU), unless
+    `dense-threshold` overrides it. `tile-size=0` (the default) lets the
+    cost model choose among the target's preferred tile sizes.
+
+    When the adjacency is not visible (`lathe.weight` from HDF5, function
+    arguments) the op is still tiled, without `tile_classes`: the runtime
+    classifies tiles once with the same threshold, and the decision records
+    that the classification was deferred.
+
+    Every rewritten op carries a `lathe.decision` dictionary: tile size,
+    threshold and where it came from, the tile-class histogram, the
+    predicted time of hybrid, all-sparse and all-dense execution, the
+    reordering. A `tile-size` that does not fit (negative), an unknown
+    `target` or `reorder` is an error.
+  }];
+  let options = [
+    Option<"tileSize", "tile-size", "int64_t", /*default=*/"0",
+           "Tile edge in nodes; 0 = chosen by the cost model">,
+    Option<"denseThreshold", "dense-threshold", "double", /*default=*/"-1.0",
+           "Density at which a tile is dense; < 0 = from the cost model">,
+    Option<"reorder", "reorder", "std::string", /*default=*/"\"none\"",
+           "Node reordering: none, degree or rcm">,
+    Option<"target", "target", "std::string", /*default=*/"\"cpu\"",
+           "Cost-model target: cpu">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
+def SparseGCNLowerToRuntime
+    : Pass<"sparsegcn-lower-to-runtime", "ModuleOp"> {
+  let summary = "Lower sparsegcn ops on memrefs to calls into the Lathe runtime";
+  let description = [{
+    Runs after bufferization (the CPU pipeline's runtime-calls phase).
+    `sparsegcn.aggregate` becomes `lathe_rt_spmm_csr_f32` (multi-threaded
+    CSR SpMM, vectorised across feature columns);
+    `sparsegcn.tiled_aggregate` becomes `lathe_rt_spmm_tiled_f32` (dense
+    tiles gathered once into blocks for oneDNN's sgemm, sparse tiles by the
+    CSR kernel, empty tiles skipped), with the tile classes as a constant
+    global. CSR operands that are globals (constants, `lathe.weight`) are
+    flagged constant so that the runtime builds the tile plan once. A module
+    without sparsegcn ops is left unchanged.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+#endif // LATHE_DIALECT_SPARSEGCN_PASSES

@@ -1,0 +1,156 @@
+//===- SparseGCNOps.td - Sparse graph aggregation ops ------*- tablegen -*-===//
+
+#ifndef LATHE_DIALECT_SPARSEGCN_SPARSEGCNOPS
+#define LATHE_DIALECT_SPARSEGCN_SPARSEGCNOPS
+
+include "lathe/Dialect/SparseGCN/SparseGCNBase.td"
+include "lathe/Interfaces/FlopsInterface.td"
+include "mlir/Interfaces/DestinationStyleOpInterface.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+def SparseGCN_TensorOrMemRef
+    : AnyTypeOf<[AnyRankedTensor, AnyMemRef], "ranked tensor or memref">;
+
+class SparseGCN_AggregateBase<string mnemonic, list<Trait> traits = []>
+    : SparseGCN_Op<mnemonic, !listconcat(traits, [
+        DestinationStyleOpInterface,
+        DeclareOpInterfaceMethods<Lathe_FlopsOpInterface>,
+        DeclareOpInterfaceMethods<MemoryEffectsOpInterface>])> {
+  code commonClassDeclaration = [{
+    ::mlir::MutableOperandRange getDpsInitsMutable() {
+      return ::mlir::MutableOperandRange(getInitMutable());
+    }
+    /// True when the op works on memrefs (after bufferization).
+    bool hasPureBufferSemantics() {
+      return ::llvm::isa<::mlir::MemRefType>(getInit().getType());
+    }
+    /// Number of stored non-zeros (the static length of col_idx), or
+    /// ShapedType::kDynamic.
+    int64_t getNumNonZeros() {
+      return ::llvm::cast<::mlir::ShapedType>(getColIdx().getType())
+          .getDimSize(0);
+    }
+    /// Feature width F (columns of the features), or ShapedType::kDynamic.
+    int64_t getFeatureWidth() {
+      return ::llvm::cast<::mlir::ShapedType>(getFeatures().getType())
+          .getDimSize(1);
+    }
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// sparsegcn.aggregate
+//===----------------------------------------------------------------------===//
+
+def SparseGCN_AggregateOp : SparseGCN_AggregateBase<"aggregate"> {
+  let summary = "Graph aggregation Y = A·X with A in CSR form";
+  let description = [{
+    `init = A · features`, where the adjacency `A` is a square
+    `num_rows` × `num_cols` matrix in CSR form: `row_ptr` [num_rows + 1],
+    `col_idx` [nnz] and `values` [nnz] (f32). `row_ptr` and `col_idx` are
+    i32 or i64 (the same type). `features` is [num_cols, F] and `init`
+    [num_rows, F], f32. The op is in destination style: on tensors it
+    returns the updated `init` (whose contents are overwritten, not
+    accumulated), on memrefs it writes `init` in place.
+
+    The CSR operands are usually constants (`arith.constant`, or
+    `lathe.weight` loaded from HDF5 by the runtime); `sparsegcn-tile` can
+    only classify tiles when it sees the values.
+
+    ```mlir
+    %y = sparsegcn.aggregate
+           csr(%rp, %ci, %v : tensor<2709xi64>, tensor<13264xi64>, tensor<13264xf32>)
+           [2708, 2708] ins(%h : tensor<2708x16xf32>)
+           outs(%e : tensor<2708x16xf32>) -> tensor<2708x16xf32>
+    ```
+  }];
+  let arguments = (ins SparseGCN_TensorOrMemRef:$row_ptr,
+                       SparseGCN_TensorOrMemRef:$col_idx,
+                       SparseGCN_TensorOrMemRef:$values,
+                       SparseGCN_TensorOrMemRef:$features,
+                       SparseGCN_TensorOrMemRef:$init,
+                       I64Attr:$num_rows,
+                       I64Attr:$num_cols);
+  let results = (outs Variadic<AnyRankedTensor>:$result);
+  let assemblyFormat = [{
+    `csr` `(` $row_ptr `,` $col_idx `,` $values `:` type($row_ptr) `,`
+      type($col_idx) `,` type($values) `)`
+    `[` $num_rows `,` $num_cols `]`
+    `ins` `(` $features `:` type($features) `)`
+    `outs` `(` $init `:` type($init) `)` attr-dict (`->` type($result)^)?
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = commonClassDeclaration;
+}
+
+//===----------------------------------------------------------------------===//
+// sparsegcn.tiled_aggregate
+//===----------------------------------------------------------------------===//
+
+def SparseGCN_TiledAggregateOp : SparseGCN_AggregateBase<"tiled_aggregate",
+    [AttrSizedOperandSegments]> {
+  let summary = "Graph aggregation on density-classified tiles (H-GCN)";
+  let description = [{
+    Computes what `sparsegcn.aggregate` computes, with the adjacency split
+    into `tile_size` × `tile_size` tiles (the last tile row/column may be
+    smaller), numbered row-major over the tile grid. `tile_classes` holds
+    one class per tile: 0 = empty (skipped), 1 = sparse (run by
+    `sparse_engine`, a CSR SpMM kernel), 2 = dense (gathered once into a
+    dense block and run by `dense_engine`, a GEMM). When `tile_classes` is
+    absent the pass could not see the adjacency (e.g. it is a `lathe.weight`
+    loaded at run time): the runtime classifies each tile once, as dense when
+    its density is at least `dense_threshold`.
+
+    With a `permutation` operand, the CSR operands describe P·A·Pᵀ, the
+    adjacency with rows and columns reordered (row i of the stored matrix is
+    node `permutation[i]`), so that non-zeros are packed into dense tiles;
+    the result is still in the original node order.
+
+    `sparse_nnz` (optional) is the number of non-zeros in sparse tiles, used
+    for the FLOP count: 2·nnz·F over sparse tiles plus 2·T·T·F per dense tile.
+
+    ```mlir
+    %y = sparsegcn.tiled_aggregate
+           csr(%rp, %ci, %v : tensor<5xi64>, tensor<6xi64>, tensor<6xf32>)
+           [4, 4] tile 2 ins(%x : tensor<4x16xf32>)
+           outs(%e : tensor<4x16xf32>)
+           {tile_classes = array<i8: 2, 0, 1, 1>, dense_threshold = 0.25 : f64,
+            sparse_nnz = 2 : i64} -> tensor<4x16xf32>
+    ```
+  }];
+  let arguments = (ins SparseGCN_TensorOrMemRef:$row_ptr,
+                       SparseGCN_TensorOrMemRef:$col_idx,
+                       SparseGCN_TensorOrMemRef:$values,
+                       Optional<SparseGCN_TensorOrMemRef>:$permutation,
+                       SparseGCN_TensorOrMemRef:$features,
+                       SparseGCN_TensorOrMemRef:$init,
+                       I64Attr:$num_rows,
+                       I64Attr:$num_cols,
+                       I64Attr:$tile_size,
+                       OptionalAttr<DenseI8ArrayAttr>:$tile_classes,
+                       DefaultValuedAttr<F64Attr, "0.5">:$dense_threshold,
+                       OptionalAttr<I64Attr>:$sparse_nnz,
+                       DefaultValuedStrAttr<StrAttr, "onednn_sgemm">:$dense_engine,
+                       DefaultValuedStrAttr<StrAttr, "csr_spmm">:$sparse_engine);
+  let results = (outs Variadic<AnyRankedTensor>:$result);
+  let assemblyFormat = [{
+    `csr` `(` $row_ptr `,` $col_idx `,` $values `:` type($row_ptr) `,`
+      type($col_idx) `,` type($values) `)`
+    `[` $num_rows `,` $num_cols `]` `tile` $tile_size
+    (`permutation` `(` $permutation^ `:` type($permutation) `)`)?
+    `ins` `(` $features `:` type($features) `)`
+    `outs` `(` $init `:` type($init) `)` attr-dict (`->` type($result)^)?
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = commonClassDeclaration # [{
+    /// Tiles per dimension of the tile grid.
+    int64_t getNumTileRows() {
+      return (getNumRows() + getTileSize() - 1) / getTileSize();
+    }
+    int64_t getNumTileCols() {
+      return (getNumCols() + getTileSize() - 1) / getTileSize();
+    }
+  }];
+}
+
+#endif // LATHE_DIALECT_SPARSEGCN_SPARSEGCNOPS

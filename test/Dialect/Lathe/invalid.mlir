@@ -1,0 +1,127 @@
+// RUN: lathe-opt %s -split-input-file -verify-diagnostics
+
+func.func @empty_path() -> tensor<4xf32> {
+  // expected-error @+1 {{expects a non-empty file path in its source}}
+  %w = lathe.weight #lathe.external<"", "/w"> : tensor<4xf32>
+  return %w : tensor<4xf32>
+}
+
+// -----
+
+func.func @empty_dataset() -> tensor<4xf32> {
+  // expected-error @+1 {{expects a non-empty dataset name in its source}}
+  %w = lathe.weight #lathe.external<"w.h5", ""> : tensor<4xf32>
+  return %w : tensor<4xf32>
+}
+
+// -----
+
+func.func @mixed(%x: tensor<4x4xf32>, %w: memref<4x4xf32>, %e: tensor<4x4xf32>) -> tensor<4x4xf32> {
+  // expected-error @+1 {{expects all operands to be tensors or all to be memrefs}}
+  %y = lathe.matmul ins(%x, %w : tensor<4x4xf32>, memref<4x4xf32>) outs(%e : tensor<4x4xf32>) -> tensor<4x4xf32>
+  return %y : tensor<4x4xf32>
+}
+
+// -----
+
+func.func @memref_result(%x: memref<4x4xf32>, %c: memref<4x4xf32>) {
+  // expected-error @+1 {{on memrefs has no results}}
+  %y = lathe.matmul ins(%x, %x : memref<4x4xf32>, memref<4x4xf32>) outs(%c : memref<4x4xf32>) -> tensor<4x4xf32>
+  return
+}
+
+// -----
+
+func.func @result_type(%x: tensor<4x4xf32>, %e: tensor<4x4xf32>) -> tensor<4x5xf32> {
+  // expected-error @+1 {{on tensors returns one result of the init type 'tensor<4x4xf32>'}}
+  %y = lathe.matmul ins(%x, %x : tensor<4x4xf32>, tensor<4x4xf32>) outs(%e : tensor<4x4xf32>) -> tensor<4x5xf32>
+  return %y : tensor<4x5xf32>
+}
+
+// -----
+
+func.func @lhs_rank(%x: tensor<4xf32>, %w: tensor<4x4xf32>, %e: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{expects lhs of rank 2 or 3, got rank 1}}
+  %y = lathe.matmul ins(%x, %w : tensor<4xf32>, tensor<4x4xf32>) outs(%e : tensor<4xf32>) -> tensor<4xf32>
+  return %y : tensor<4xf32>
+}
+
+// -----
+
+func.func @rhs_rank(%x: tensor<4x4xf32>, %w: tensor<2x2x2x2xf32>, %e: tensor<4x4xf32>) -> tensor<4x4xf32> {
+  // expected-error @+1 {{expects rhs of rank 2 or 3, got rank 4}}
+  %y = lathe.matmul ins(%x, %w : tensor<4x4xf32>, tensor<2x2x2x2xf32>) outs(%e : tensor<4x4xf32>) -> tensor<4x4xf32>
+  return %y : tensor<4x4xf32>
+}
+
+// -----
+
+func.func @rhs_exceeds(%x: tensor<4x4xf32>, %w: tensor<2x4x4xf32>, %e: tensor<4x4xf32>) -> tensor<4x4xf32> {
+  // expected-error @+1 {{expects rhs rank (3) not to exceed lhs rank (2)}}
+  %y = lathe.matmul ins(%x, %w : tensor<4x4xf32>, tensor<2x4x4xf32>) outs(%e : tensor<4x4xf32>) -> tensor<4x4xf32>
+  return %y : tensor<4x4xf32>
+}
+
+// -----
+
+func.func @init_rank(%x: tensor<2x4x4xf32>, %w: tensor<4x4xf32>, %e: tensor<4x4xf32>) -> tensor<4x4xf32> {
+  // expected-error @+1 {{expects init of rank 3 (the lhs rank), got 2}}
+  %y = lathe.matmul ins(%x, %w : tensor<2x4x4xf32>, tensor<4x4xf32>) outs(%e : tensor<4x4xf32>) -> tensor<4x4xf32>
+  return %y : tensor<4x4xf32>
+}
+
+// -----
+
+func.func @not_f32(%x: tensor<4x4xf16>, %e: tensor<4x4xf16>) -> tensor<4x4xf16> {
+  // expected-error @+1 {{supports f32 operands only, got 'tensor<4x4xf16>'}}
+  %y = lathe.matmul ins(%x, %x : tensor<4x4xf16>, tensor<4x4xf16>) outs(%e : tensor<4x4xf16>) -> tensor<4x4xf16>
+  return %y : tensor<4x4xf16>
+}
+
+// -----
+
+func.func @contraction(%x: tensor<4x8xf32>, %w: tensor<4x4xf32>, %e: tensor<4x4xf32>) -> tensor<4x4xf32> {
+  // expected-error @+1 {{has mismatched contraction sizes: lhs gives K = 8, rhs gives K = 4}}
+  %y = lathe.matmul ins(%x, %w : tensor<4x8xf32>, tensor<4x4xf32>) outs(%e : tensor<4x4xf32>) -> tensor<4x4xf32>
+  return %y : tensor<4x4xf32>
+}
+
+// -----
+
+func.func @batch(%x: tensor<2x4x4xf32>, %w: tensor<3x4x4xf32>, %e: tensor<2x4x4xf32>) -> tensor<2x4x4xf32> {
+  // expected-error @+1 {{has mismatched batch sizes 2 and 3}}
+  %y = lathe.matmul ins(%x, %w : tensor<2x4x4xf32>, tensor<3x4x4xf32>) outs(%e : tensor<2x4x4xf32>) -> tensor<2x4x4xf32>
+  return %y : tensor<2x4x4xf32>
+}
+
+// -----
+
+func.func @init_shape(%x: tensor<4x8xf32>, %w: tensor<8x6xf32>, %e: tensor<4x5xf32>) -> tensor<4x5xf32> {
+  // expected-error @+1 {{expects init of shape [4, 6]}}
+  %y = lathe.matmul ins(%x, %w : tensor<4x8xf32>, tensor<8x6xf32>) outs(%e : tensor<4x5xf32>) -> tensor<4x5xf32>
+  return %y : tensor<4x5xf32>
+}
+
+// -----
+
+func.func @bias(%x: tensor<4x8xf32>, %w: tensor<8x6xf32>, %b: tensor<5xf32>, %e: tensor<4x6xf32>) -> tensor<4x6xf32> {
+  // expected-error @+1 {{expects a bias of shape [6], got 'tensor<5xf32>'}}
+  %y = lathe.matmul ins(%x, %w : tensor<4x8xf32>, tensor<8x6xf32>) bias(%b : tensor<5xf32>) outs(%e : tensor<4x6xf32>) -> tensor<4x6xf32>
+  return %y : tensor<4x6xf32>
+}
+
+// -----
+
+func.func @residual(%x: tensor<4x8xf32>, %w: tensor<8x6xf32>, %r: tensor<4x7xf32>, %e: tensor<4x6xf32>) -> tensor<4x6xf32> {
+  // expected-error @+1 {{expects a residual of the init's shape, got 'tensor<4x7xf32>'}}
+  %y = lathe.matmul ins(%x, %w : tensor<4x8xf32>, tensor<8x6xf32>) residual(%r : tensor<4x7xf32>) outs(%e : tensor<4x6xf32>) -> tensor<4x6xf32>
+  return %y : tensor<4x6xf32>
+}
+
+// -----
+
+func.func @activation(%x: tensor<4x4xf32>, %e: tensor<4x4xf32>) -> tensor<4x4xf32> {
+  // expected-error @+1 {{has unknown activation 'swish' (expected none, relu, gelu, gelu_tanh, sigmoid or tanh)}}
+  %y = lathe.matmul ins(%x, %x : tensor<4x4xf32>, tensor<4x4xf32>) outs(%e : tensor<4x4xf32>) {activation = "swish"} -> tensor<4x4xf32>
+  return %y : tensor<4x4xf32>
+}

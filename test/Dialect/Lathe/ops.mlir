@@ -1,0 +1,38 @@
+// RUN: lathe-opt %s | lathe-opt | FileCheck %s
+
+// CHECK-LABEL: func.func @weight
+func.func @weight() -> tensor<4x8xf32> {
+  // CHECK: lathe.weight #lathe.external<"w.h5", "/fc1/weight"> : tensor<4x8xf32>
+  %w = lathe.weight #lathe.external<"w.h5", "/fc1/weight"> : tensor<4x8xf32>
+  return %w : tensor<4x8xf32>
+}
+
+// CHECK-LABEL: func.func @matmul_epilogue
+func.func @matmul_epilogue(%x: tensor<16x32xf32>, %w: tensor<64x32xf32>,
+                           %b: tensor<64xf32>, %r: tensor<16x64xf32>) -> tensor<16x64xf32> {
+  %e = tensor.empty() : tensor<16x64xf32>
+  // CHECK: lathe.matmul ins(%{{.*}}, %{{.*}} : tensor<16x32xf32>, tensor<64x32xf32>)
+  // CHECK-SAME: bias(%{{.*}} : tensor<64xf32>) residual(%{{.*}} : tensor<16x64xf32>)
+  // CHECK-SAME: {activation = "relu", transpose_rhs}
+  %y = lathe.matmul ins(%x, %w : tensor<16x32xf32>, tensor<64x32xf32>)
+         bias(%b : tensor<64xf32>) residual(%r : tensor<16x64xf32>)
+         outs(%e : tensor<16x64xf32>) {transpose_rhs, activation = "relu"} -> tensor<16x64xf32>
+  return %y : tensor<16x64xf32>
+}
+
+// CHECK-LABEL: func.func @batched_shared_rhs
+func.func @batched_shared_rhs(%x: tensor<?x16x32xf32>, %w: tensor<32x8xf32>,
+                              %e: tensor<?x16x8xf32>) -> tensor<?x16x8xf32> {
+  // CHECK: lathe.matmul ins(%{{.*}}, %{{.*}} : tensor<?x16x32xf32>, tensor<32x8xf32>) outs(%{{.*}} : tensor<?x16x8xf32>) -> tensor<?x16x8xf32>
+  %y = lathe.matmul ins(%x, %w : tensor<?x16x32xf32>, tensor<32x8xf32>)
+         outs(%e : tensor<?x16x8xf32>) -> tensor<?x16x8xf32>
+  return %y : tensor<?x16x8xf32>
+}
+
+// CHECK-LABEL: func.func @on_buffers
+func.func @on_buffers(%x: memref<16x32xf32>, %w: memref<32x64xf32>, %c: memref<16x64xf32>) {
+  // CHECK: lathe.matmul ins(%{{.*}}, %{{.*}} : memref<16x32xf32>, memref<32x64xf32>) outs(%{{.*}} : memref<16x64xf32>)
+  // CHECK-NOT: ->
+  lathe.matmul ins(%x, %w : memref<16x32xf32>, memref<32x64xf32>) outs(%c : memref<16x64xf32>)
+  return
+}
