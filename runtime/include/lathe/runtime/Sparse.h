@@ -1,0 +1,101 @@
+//===- Sparse.h - Lathe runtime: sparse graph aggregation -------*- C -*-===//
+//
+// Kernels of the sparsegcn dialect (C ABI, no MLIR headers). Memref operands
+// follow Runtime.h's convention: (int64_t rank, void *descriptor) pairs with
+// descriptor = {T *allocated, T *aligned, int64_t offset, int64_t sizes[rank],
+// int64_t strides[rank]}; the element type T of each operand is stated below.
+// Failures (bad indices, shapes) become the pending error
+// (lathe_rt_take_pending_error) and leave the output unspecified; nothing
+// aborts on user input.
+//
+// Thread-safety: kernels may run concurrently; the tile-plan cache is guarded.
+// Parallelism uses the OpenMP runtime oneDNN uses (GNU libgomp), so the two
+// never oversubscribe the cores; lathe_rt_set_num_threads applies to both.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LATHE_RUNTIME_SPARSE_H
+#define LATHE_RUNTIME_SPARSE_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Flags of the SpMM kernels.
+enum {
+  /// row_ptr / col_idx (and permutation) are int32 instead of int64.
+  LATHE_SPMM_INDEX32 = 1 << 0,
+  /// The CSR operands are constants (globals): the tiled kernel may build its
+  /// tile plan (classification, gathered dense blocks) once per address.
+  LATHE_SPMM_CONST_A = 1 << 1,
+  /// No tile classes are given: classify each tile as dense when
+  /// nnz / (rows * cols) >= thresholdPpm * 1e-6 (the classes operand is
+  /// ignored).
+  LATHE_SPMM_CLASSIFY = 1 << 2,
+  /// A permutation operand is given (see lathe_rt_spmm_tiled_f32).
+  LATHE_SPMM_PERMUTED = 1 << 3,
+};
+
+/// Tile classes (one int8 per tile, row-major over the tile grid).
+enum {
+  LATHE_TILE_EMPTY = 0,
+  LATHE_TILE_SPARSE = 1,
+  LATHE_TILE_DENSE = 2,
+};
+
+/// y = A x, A = CSR(row_ptr [numRows+1], col_idx [nnz], values [nnz] f32),
+/// x [numCols, F] f32, y [numRows, F] f32 (overwritten). OpenMP over rows,
+/// vectorised across the F feature columns. Validates row_ptr (starts at 0,
+/// non-decreasing, ends within col_idx) and every column index.
+void lathe_rt_spmm_csr_f32(int64_t rankRowPtr, void *rowPtr,
+                           int64_t rankColIdx, void *colIdx,
+                           int64_t rankValues, void *values, int64_t rankX,
+                           void *x, int64_t rankY, void *y, int64_t numRows,
+                           int64_t numCols, int64_t flags);
+
+/// The same product on tileSize x tileSize tiles: classes [tiles] int8
+/// (LATHE_TILE_*; ignored with LATHE_SPMM_CLASSIFY). Dense tiles are
+/// gathered once into dense blocks (consecutive dense tiles of a tile row
+/// into one block) and multiplied with oneDNN's sgemm, sparse tiles run the
+/// CSR kernel, empty tiles are skipped. With LATHE_SPMM_PERMUTED the CSR
+/// operands describe P A P^T (stored row i is node perm[i]) and `perm`
+/// [numRows] (index type) maps back: y[perm[i]] = (P A P^T P x)[i].
+void lathe_rt_spmm_tiled_f32(int64_t rankRowPtr, void *rowPtr,
+                             int64_t rankColIdx, void *colIdx,
+                             int64_t rankValues, void *values,
+                             int64_t rankClasses, void *classes,
+                             int64_t rankPerm, void *perm, int64_t rankX,
+                             void *x, int64_t rankY, void *y, int64_t numRows,
+                             int64_t numCols, int64_t tileSize,
+                             int64_t thresholdPpm, int64_t flags);
+
+/// The same kernels with 32-bit row_ptr / col_idx / permutation (the
+/// LATHE_SPMM_INDEX32 flag implied); generated code calls these for i32
+/// index memrefs.
+void lathe_rt_spmm_csr_f32_i32(int64_t rankRowPtr, void *rowPtr,
+                               int64_t rankColIdx, void *colIdx,
+                               int64_t rankValues, void *values,
+                               int64_t rankX, void *x, int64_t rankY,
+                               void *y, int64_t numRows, int64_t numCols,
+                               int64_t flags);
+void lathe_rt_spmm_tiled_f32_i32(int64_t rankRowPtr, void *rowPtr,
+                                 int64_t rankColIdx, void *colIdx,
+                                 int64_t rankValues, void *values,
+                                 int64_t rankClasses, void *classes,
+                                 int64_t rankPerm, void *perm, int64_t rankX,
+                                 void *x, int64_t rankY, void *y,
+                                 int64_t numRows, int64_t numCols,
+                                 int64_t tileSize, int64_t thresholdPpm,
+                                 int64_t flags);
+
+/// Drops cached tile plans (call before memory that held a constant
+/// adjacency is reused for another one).
+void lathe_rt_spmm_clear_plans(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif // LATHE_RUNTIME_SPARSE_H

@@ -1,0 +1,720 @@
+//===- SpMM.cpp - Sparse graph aggregation kernels (sparsegcn) ------------===//
+//
+// y = A x with A in CSR form, two ways:
+// - lathe_rt_spmm_csr_f32: rows split over threads, each row's non-zeros
+//   accumulated into a register block of up to 64 feature columns (AVX-512
+//   where the CPU has it: target_clones picks the variant at load time);
+// - lathe_rt_spmm_tiled_f32 (H-GCN): a "plan" built once per constant
+//   adjacency holds the non-zeros of sparse tiles as a filtered CSR and the
+//   dense tiles gathered into dense row-major blocks (consecutive dense tiles
+//   of a tile row form one block); each tile row then runs the CSR kernel on
+//   its sparse part and one oneDNN sgemm (beta = 1) per dense block. Empty
+//   tiles appear in neither.
+//
+// Threads come from the OpenMP runtime oneDNN is built on (GNU libgomp,
+// already loaded with oneDNN): GOMP_parallel is looked up at run time, so the
+// kernels share oneDNN's thread pool (no second pool spinning on the same
+// cores) and sgemm calls made inside a parallel region run single-threaded.
+//
+//===----------------------------------------------------------------------===//
+
+#include "lathe/runtime/Sparse.h"
+
+#include "Internal.h"
+
+#include <oneapi/dnnl/dnnl.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <dlfcn.h>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+using namespace lathe::rt;
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// Descriptors of any element type
+//===----------------------------------------------------------------------===//
+
+struct AnyView {
+  char *data = nullptr;
+  int64_t rank = 0;
+  int64_t sizes[LATHE_MAX_RANK] = {};
+  int64_t strides[LATHE_MAX_RANK] = {};
+};
+
+AnyView decodeAny(int64_t rank, void *descriptor, size_t elementSize,
+                  const char *what) {
+  if (!descriptor)
+    fail(LATHE_ERR_INVALID, what, ": null memref descriptor");
+  if (rank < 0 || rank > LATHE_MAX_RANK)
+    fail(LATHE_ERR_SHAPE, what, ": unsupported rank ", rank);
+  struct Header {
+    void *allocated;
+    void *aligned;
+    int64_t offset;
+  };
+  auto *header = static_cast<Header *>(descriptor);
+  auto *rest = reinterpret_cast<int64_t *>(static_cast<char *>(descriptor) +
+                                           sizeof(Header));
+  AnyView view;
+  view.rank = rank;
+  view.data = static_cast<char *>(header->aligned) +
+              header->offset * static_cast<int64_t>(elementSize);
+  for (int64_t i = 0; i < rank; ++i) {
+    view.sizes[i] = rest[i];
+    view.strides[i] = rest[rank + i];
+    if (view.sizes[i] < 0)
+      fail(LATHE_ERR_SHAPE, what, ": negative size ", view.sizes[i]);
+  }
+  return view;
+}
+
+/// A rank-1 operand as a contiguous array (copied when strided).
+template <typename T> class Array1D {
+public:
+  Array1D(int64_t rank, void *descriptor, const char *what) {
+    AnyView v = decodeAny(rank, descriptor, sizeof(T), what);
+    if (v.rank != 1)
+      fail(LATHE_ERR_SHAPE, what, ": expected rank 1, got rank ", v.rank);
+    size = v.sizes[0];
+    if (v.strides[0] == 1 || size <= 1) {
+      ptr = reinterpret_cast<const T *>(v.data);
+      return;
+    }
+    copy.resize(static_cast<size_t>(size));
+    for (int64_t i = 0; i < size; ++i)
+      copy[i] = reinterpret_cast<const T *>(v.data)[i * v.strides[0]];
+    ptr = copy.data();
+  }
+  const T *ptr = nullptr;
+  int64_t size = 0;
+
+private:
+  std::vector<T> copy;
+};
+
+/// A rank-2 f32 operand with unit column stride (staged otherwise).
+struct Matrix {
+  float *data = nullptr;
+  int64_t rows = 0, cols = 0, ld = 0;
+};
+
+Matrix decodeMatrix(int64_t rank, void *descriptor, const char *what,
+                    ScratchBuffer &staging, bool copyIn) {
+  AnyView v = decodeAny(rank, descriptor, sizeof(float), what);
+  if (v.rank != 2)
+    fail(LATHE_ERR_SHAPE, what, ": expected a rank-2 matrix, got rank ",
+         v.rank);
+  Matrix m{reinterpret_cast<float *>(v.data), v.sizes[0], v.sizes[1],
+           v.strides[0]};
+  if (v.strides[1] == 1 && (v.strides[0] >= v.sizes[1] || v.sizes[0] <= 1)) {
+    m.ld = std::max<int64_t>(v.strides[0], v.sizes[1]);
+    return m;
+  }
+  staging =
+      ScratchBuffer(static_cast<size_t>(std::max<int64_t>(1, m.rows * m.cols)) *
+                    sizeof(float));
+  float *dense = staging.floats();
+  if (copyIn)
+    for (int64_t i = 0; i < m.rows; ++i)
+      for (int64_t j = 0; j < m.cols; ++j)
+        dense[i * m.cols + j] = m.data[i * v.strides[0] + j * v.strides[1]];
+  m.data = dense;
+  m.ld = m.cols;
+  return m;
+}
+
+/// Copies a staged output back into the strided destination view.
+void copyOut(const Matrix &staged, int64_t rank, void *descriptor) {
+  AnyView v = decodeAny(rank, descriptor, sizeof(float), "y");
+  auto *dst = reinterpret_cast<float *>(v.data);
+  if (dst == staged.data)
+    return;
+  for (int64_t i = 0; i < staged.rows; ++i)
+    for (int64_t j = 0; j < staged.cols; ++j)
+      dst[i * v.strides[0] + j * v.strides[1]] = staged.data[i * staged.ld + j];
+}
+
+//===----------------------------------------------------------------------===//
+// Threads: GNU OpenMP's team, shared with oneDNN
+//===----------------------------------------------------------------------===//
+
+using GompParallelFn = void (*)(void (*)(void *), void *, unsigned, unsigned);
+
+GompParallelFn gompParallel() {
+  static GompParallelFn fn = [] {
+    void *gomp = dlopen("libgomp.so.1", RTLD_LAZY | RTLD_NOLOAD);
+    void *sym = gomp ? dlsym(gomp, "GOMP_parallel") : nullptr;
+    return reinterpret_cast<GompParallelFn>(sym);
+  }();
+  return fn;
+}
+
+/// Runs body(begin, end) over [0, n) in chunks of `grain`, handed out
+/// dynamically to the threads of one parallel region. `body` must not throw.
+template <typename Body>
+void parallelChunks(int64_t n, int64_t grain, const Body &body) {
+  grain = std::max<int64_t>(1, grain);
+  int threads = lathe_rt_get_num_threads();
+  GompParallelFn parallel = gompParallel();
+  if (threads <= 1 || n <= grain || !parallel) {
+    body(int64_t(0), n);
+    return;
+  }
+  applyThreadSettings();
+  struct Context {
+    const Body *body;
+    std::atomic<int64_t> next{0};
+    int64_t n, grain;
+  } ctx;
+  ctx.body = &body;
+  ctx.n = n;
+  ctx.grain = grain;
+  auto worker = [](void *p) {
+    auto *c = static_cast<Context *>(p);
+    for (;;) {
+      int64_t begin = c->next.fetch_add(c->grain, std::memory_order_relaxed);
+      if (begin >= c->n)
+        return;
+      (*c->body)(begin, std::min(begin + c->grain, c->n));
+    }
+  };
+  int64_t chunks = (n + grain - 1) / grain;
+  parallel(worker, &ctx,
+           static_cast<unsigned>(std::min<int64_t>(threads, chunks)), 0);
+}
+
+//===----------------------------------------------------------------------===//
+// The CSR row kernel
+//===----------------------------------------------------------------------===//
+
+#define LATHE_ALWAYS_INLINE inline __attribute__((always_inline))
+
+/// y[i, f0:f0+W] = sum_k v_k x[c_k, f0:f0+W] with W a compile-time width, so
+/// the accumulator lives in registers.
+template <int W, typename Index>
+LATHE_ALWAYS_INLINE void
+csrRowBlock(int64_t begin, int64_t end, const Index *colIdx, const float *vals,
+            const float *x, int64_t ldx, float *yRow, int64_t f0) {
+  float acc[W];
+  for (int j = 0; j < W; ++j)
+    acc[j] = 0.f;
+  for (int64_t k = begin; k < end; ++k) {
+    const float v = vals[k];
+    const float *xr = x + static_cast<int64_t>(colIdx[k]) * ldx + f0;
+    for (int j = 0; j < W; ++j)
+      acc[j] += v * xr[j];
+  }
+  for (int j = 0; j < W; ++j)
+    yRow[f0 + j] = acc[j];
+}
+
+template <typename Index>
+LATHE_ALWAYS_INLINE void csrRowsImpl(const Index *rowPtr, const Index *colIdx,
+                                     const float *vals, const float *x,
+                                     int64_t ldx, float *y, int64_t ldy,
+                                     int64_t f, int64_t r0, int64_t r1) {
+  for (int64_t i = r0; i < r1; ++i) {
+    int64_t begin = rowPtr[i], end = rowPtr[i + 1];
+    float *yRow = y + i * ldy;
+    int64_t f0 = 0;
+    for (; f0 + 64 <= f; f0 += 64)
+      csrRowBlock<64>(begin, end, colIdx, vals, x, ldx, yRow, f0);
+    for (; f0 + 16 <= f; f0 += 16)
+      csrRowBlock<16>(begin, end, colIdx, vals, x, ldx, yRow, f0);
+    for (; f0 + 4 <= f; f0 += 4)
+      csrRowBlock<4>(begin, end, colIdx, vals, x, ldx, yRow, f0);
+    for (; f0 < f; ++f0)
+      csrRowBlock<1>(begin, end, colIdx, vals, x, ldx, yRow, f0);
+  }
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default"))) void
+csrRows32(const int32_t *rowPtr, const int32_t *colIdx, const float *vals,
+          const float *x, int64_t ldx, float *y, int64_t ldy, int64_t f,
+          int64_t r0, int64_t r1) {
+  csrRowsImpl(rowPtr, colIdx, vals, x, ldx, y, ldy, f, r0, r1);
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default"))) void
+csrRows64(const int64_t *rowPtr, const int64_t *colIdx, const float *vals,
+          const float *x, int64_t ldx, float *y, int64_t ldy, int64_t f,
+          int64_t r0, int64_t r1) {
+  csrRowsImpl(rowPtr, colIdx, vals, x, ldx, y, ldy, f, r0, r1);
+}
+
+void csrRows(const int32_t *rowPtr, const int32_t *colIdx, const float *vals,
+             const float *x, int64_t ldx, float *y, int64_t ldy, int64_t f,
+             int64_t r0, int64_t r1) {
+  csrRows32(rowPtr, colIdx, vals, x, ldx, y, ldy, f, r0, r1);
+}
+void csrRows(const int64_t *rowPtr, const int64_t *colIdx, const float *vals,
+             const float *x, int64_t ldx, float *y, int64_t ldy, int64_t f,
+             int64_t r0, int64_t r1) {
+  csrRows64(rowPtr, colIdx, vals, x, ldx, y, ldy, f, r0, r1);
+}
+
+/// Rows per chunk: enough work per chunk to amortise the hand-out, enough
+/// chunks to balance skewed degree distributions.
+int64_t rowGrain(int64_t rows, int64_t nnz, int64_t f) {
+  int64_t avg = std::max<int64_t>(1, nnz / std::max<int64_t>(1, rows));
+  int64_t byWork =
+      std::max<int64_t>(1, 16384 / (avg * std::max<int64_t>(1, f)));
+  return std::clamp<int64_t>(byWork, 8, std::max<int64_t>(8, rows / 32));
+}
+
+//===----------------------------------------------------------------------===//
+// Validation
+//===----------------------------------------------------------------------===//
+
+template <typename Index>
+void validateCsr(const char *kernel, const Array1D<Index> &rowPtr,
+                 const Array1D<Index> &colIdx, int64_t numValues,
+                 int64_t numRows, int64_t numCols) {
+  if (numRows <= 0 || numCols <= 0)
+    fail(LATHE_ERR_SHAPE, "empty graph: the adjacency is ", numRows, " x ",
+         numCols, " (a graph needs at least one node)");
+  if (numRows != numCols)
+    fail(LATHE_ERR_SHAPE, "the adjacency must be square, got ", numRows, " x ",
+         numCols);
+  if (rowPtr.size != numRows + 1)
+    fail(LATHE_ERR_SHAPE, "row_ptr has ", rowPtr.size,
+         " elements, expected num_rows + 1 = ", numRows + 1);
+  if (rowPtr.ptr[0] != 0)
+    fail(LATHE_ERR_INVALID, "row_ptr[0] is ", int64_t(rowPtr.ptr[0]),
+         ", expected 0");
+  for (int64_t i = 0; i < numRows; ++i)
+    if (rowPtr.ptr[i + 1] < rowPtr.ptr[i])
+      fail(LATHE_ERR_INVALID, "row_ptr is not non-decreasing: row_ptr[", i,
+           "] = ", int64_t(rowPtr.ptr[i]), " > row_ptr[", i + 1,
+           "] = ", int64_t(rowPtr.ptr[i + 1]));
+  int64_t nnz = rowPtr.ptr[numRows];
+  if (nnz > colIdx.size || nnz > numValues)
+    fail(LATHE_ERR_SHAPE, "row_ptr[num_rows] = ", nnz,
+         " exceeds the number of column indices (", colIdx.size,
+         ") or values (", numValues, ")");
+  for (int64_t k = 0; k < nnz; ++k) {
+    int64_t c = colIdx.ptr[k];
+    if (c < 0 || c >= numCols) {
+      int64_t row = std::upper_bound(rowPtr.ptr, rowPtr.ptr + numRows + 1,
+                                     static_cast<Index>(k)) -
+                    rowPtr.ptr - 1;
+      fail(LATHE_ERR_INVALID, "column index ", c, " at position ", k, " (row ",
+           row, ") is out of range [0, ", numCols, ")");
+    }
+  }
+  (void)kernel;
+}
+
+void validateFeatures(const Matrix &x, const Matrix &y, int64_t numRows,
+                      int64_t numCols) {
+  if (x.rows != numCols)
+    fail(LATHE_ERR_SHAPE, "the feature matrix has ", x.rows,
+         " rows, expected one per node (num_cols = ", numCols, ")");
+  if (y.rows != numRows || y.cols != x.cols)
+    fail(LATHE_ERR_SHAPE, "the output is [", y.rows, "x", y.cols,
+         "], expected [", numRows, "x", x.cols, "]");
+}
+
+/// Addresses + sizes of constant adjacencies that passed validation.
+std::mutex validatedMutex;
+std::vector<std::vector<int64_t>> &validatedKeys() {
+  static auto *keys = new std::vector<std::vector<int64_t>>();
+  return *keys;
+}
+
+template <typename Index>
+void spmmCsr(int64_t rRp, void *rp, int64_t rCi, void *ci, int64_t rV, void *v,
+             int64_t rX, void *xDesc, int64_t rY, void *yDesc, int64_t numRows,
+             int64_t numCols, int64_t flags) {
+  static int kind = getProfileKind("spmm_csr");
+  ProfileScope scope(kind);
+  Array1D<Index> rowPtr(rRp, rp, "row_ptr");
+  Array1D<Index> colIdx(rCi, ci, "col_idx");
+  Array1D<float> values(rV, v, "values");
+  ScratchBuffer xStage, yStage;
+  Matrix x = decodeMatrix(rX, xDesc, "features", xStage, /*copyIn=*/true);
+  Matrix y = decodeMatrix(rY, yDesc, "y", yStage, /*copyIn=*/false);
+
+  std::vector<int64_t> key = {reinterpret_cast<int64_t>(rowPtr.ptr),
+                              reinterpret_cast<int64_t>(colIdx.ptr),
+                              rowPtr.size,
+                              colIdx.size,
+                              numRows,
+                              numCols,
+                              int64_t(sizeof(Index))};
+  bool known = false;
+  if (flags & LATHE_SPMM_CONST_A) {
+    std::lock_guard<std::mutex> lock(validatedMutex);
+    auto &keys = validatedKeys();
+    known = std::find(keys.begin(), keys.end(), key) != keys.end();
+  }
+  if (!known) {
+    validateCsr("lathe_rt_spmm_csr_f32", rowPtr, colIdx, values.size, numRows,
+                numCols);
+    if (flags & LATHE_SPMM_CONST_A) {
+      std::lock_guard<std::mutex> lock(validatedMutex);
+      validatedKeys().push_back(key);
+    }
+  }
+  validateFeatures(x, y, numRows, numCols);
+
+  int64_t nnz = rowPtr.ptr[numRows];
+  parallelChunks(numRows, rowGrain(numRows, nnz, x.cols),
+                 [&](int64_t r0, int64_t r1) {
+                   csrRows(rowPtr.ptr, colIdx.ptr, values.ptr, x.data, x.ld,
+                           y.data, y.ld, x.cols, r0, r1);
+                 });
+  copyOut(y, rY, yDesc);
+}
+
+//===----------------------------------------------------------------------===//
+// Tile plans
+//===----------------------------------------------------------------------===//
+
+/// Consecutive dense tiles of one tile row, gathered into a dense
+/// [rows x width] row-major block.
+struct DenseBlock {
+  int64_t col0 = 0, width = 0;
+  std::vector<float> values;
+};
+
+struct TilePlan {
+  int64_t numRows = 0, numCols = 0, tileSize = 0;
+  /// Non-zeros of sparse tiles (int32 indices: the plan requires < 2^31
+  /// nodes).
+  std::vector<int32_t> rowPtr, colIdx;
+  std::vector<float> values;
+  /// Dense blocks per tile row.
+  std::vector<std::vector<DenseBlock>> blocks;
+  /// Permutation (stored row i is node perm[i]); empty if none.
+  std::vector<int64_t> perm;
+  int64_t histogram[3] = {0, 0, 0};
+};
+
+template <typename Index>
+std::shared_ptr<TilePlan>
+buildPlan(const Array1D<Index> &rowPtr, const Array1D<Index> &colIdx,
+          const Array1D<float> &values, const int8_t *classes,
+          int64_t numClasses, const Array1D<Index> *perm, int64_t numRows,
+          int64_t numCols, int64_t tileSize, double threshold) {
+  validateCsr("lathe_rt_spmm_tiled_f32", rowPtr, colIdx, values.size, numRows,
+              numCols);
+  if (numCols >= (int64_t(1) << 31))
+    fail(LATHE_ERR_SHAPE,
+         "the tiled kernel supports graphs of fewer than "
+         "2^31 nodes, got ",
+         numCols);
+  auto plan = std::make_shared<TilePlan>();
+  plan->numRows = numRows;
+  plan->numCols = numCols;
+  plan->tileSize = tileSize;
+  const int64_t t = tileSize;
+  const int64_t tileRows = (numRows + t - 1) / t;
+  const int64_t tileCols = (numCols + t - 1) / t;
+  if (classes && numClasses != tileRows * tileCols)
+    fail(LATHE_ERR_SHAPE, "expected ", tileRows * tileCols, " tile classes (",
+         tileRows, " x ", tileCols, " tiles of ", t, "), got ", numClasses);
+
+  if (perm) {
+    if (perm->size != numRows)
+      fail(LATHE_ERR_SHAPE, "the permutation has ", perm->size,
+           " elements, expected ", numRows);
+    std::vector<char> seen(static_cast<size_t>(numRows), 0);
+    plan->perm.resize(static_cast<size_t>(numRows));
+    for (int64_t i = 0; i < numRows; ++i) {
+      int64_t p = perm->ptr[i];
+      if (p < 0 || p >= numRows || seen[p])
+        fail(LATHE_ERR_INVALID, "the permutation is not a permutation of [0, ",
+             numRows, "): element ", i, " is ", p);
+      seen[p] = 1;
+      plan->perm[i] = p;
+    }
+  }
+
+  plan->blocks.resize(static_cast<size_t>(tileRows));
+  plan->rowPtr.assign(static_cast<size_t>(numRows + 1), 0);
+  std::vector<int64_t> counts(static_cast<size_t>(tileCols));
+  std::vector<int8_t> rowClasses(static_cast<size_t>(tileCols));
+  // Per tile column of the current tile row: block index and column offset
+  // of a dense tile inside its block (-1: not dense).
+  std::vector<int64_t> blockOf(static_cast<size_t>(tileCols));
+  for (int64_t tr = 0; tr < tileRows; ++tr) {
+    int64_t r0 = tr * t, r1 = std::min(numRows, r0 + t);
+    std::fill(counts.begin(), counts.end(), 0);
+    for (int64_t k = rowPtr.ptr[r0]; k < rowPtr.ptr[r1]; ++k)
+      ++counts[colIdx.ptr[k] / t];
+    for (int64_t tc = 0; tc < tileCols; ++tc) {
+      int8_t c;
+      if (classes) {
+        c = classes[tr * tileCols + tc];
+        if (c < LATHE_TILE_EMPTY || c > LATHE_TILE_DENSE)
+          fail(LATHE_ERR_INVALID, "tile (", tr, ", ", tc, ") has class ",
+               int(c), " (expected 0, 1 or 2)");
+        // An "empty" tile with non-zeros would silently drop them.
+        if (c == LATHE_TILE_EMPTY && counts[tc] != 0)
+          fail(LATHE_ERR_INVALID, "tile (", tr, ", ", tc,
+               ") is classified empty but holds ", counts[tc], " non-zeros");
+      } else {
+        int64_t area = (r1 - r0) * (std::min(numCols, (tc + 1) * t) - tc * t);
+        double density = double(counts[tc]) / double(area);
+        c = counts[tc] == 0        ? LATHE_TILE_EMPTY
+            : density >= threshold ? LATHE_TILE_DENSE
+                                   : LATHE_TILE_SPARSE;
+      }
+      rowClasses[tc] = c;
+      ++plan->histogram[c];
+    }
+    auto &blocks = plan->blocks[tr];
+    for (int64_t tc = 0; tc < tileCols; ++tc) {
+      blockOf[tc] = -1;
+      if (rowClasses[tc] != LATHE_TILE_DENSE)
+        continue;
+      int64_t colEnd = std::min(numCols, (tc + 1) * t);
+      if (tc > 0 && rowClasses[tc - 1] == LATHE_TILE_DENSE) {
+        blocks.back().width = colEnd - blocks.back().col0;
+      } else {
+        blocks.emplace_back();
+        blocks.back().col0 = tc * t;
+        blocks.back().width = colEnd - tc * t;
+      }
+      blockOf[tc] = static_cast<int64_t>(blocks.size()) - 1;
+    }
+    for (DenseBlock &b : blocks)
+      b.values.assign(static_cast<size_t>((r1 - r0) * b.width), 0.f);
+    for (int64_t i = r0; i < r1; ++i) {
+      for (int64_t k = rowPtr.ptr[i]; k < rowPtr.ptr[i + 1]; ++k) {
+        int64_t c = colIdx.ptr[k];
+        int64_t tc = c / t;
+        if (blockOf[tc] >= 0) {
+          DenseBlock &b = blocks[blockOf[tc]];
+          b.values[(i - r0) * b.width + (c - b.col0)] += values.ptr[k];
+        } else {
+          plan->colIdx.push_back(static_cast<int32_t>(c));
+          plan->values.push_back(values.ptr[k]);
+        }
+      }
+      plan->rowPtr[i + 1] = static_cast<int32_t>(plan->colIdx.size());
+    }
+  }
+  return plan;
+}
+
+struct VecHash {
+  size_t operator()(const std::vector<int64_t> &key) const {
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (int64_t v : key)
+      h = (h ^ static_cast<uint64_t>(v)) * 0x100000001b3ull;
+    return static_cast<size_t>(h);
+  }
+};
+
+using PlanMap = std::unordered_map<std::vector<int64_t>,
+                                   std::shared_ptr<TilePlan>, VecHash>;
+
+std::mutex planMutex;
+PlanMap &planCache() {
+  static auto *cache = new PlanMap();
+  return *cache;
+}
+
+void runPlan(const TilePlan &plan, const Matrix &x, const Matrix &y) {
+  const int64_t t = plan.tileSize, f = x.cols;
+  const int64_t tileRows = static_cast<int64_t>(plan.blocks.size());
+  // Permuted execution works on gathered copies of x and y.
+  ScratchBuffer xpBuf, ypBuf;
+  const float *xd = x.data;
+  int64_t ldx = x.ld;
+  float *yd = y.data;
+  int64_t ldy = y.ld;
+  if (!plan.perm.empty()) {
+    xpBuf =
+        ScratchBuffer(static_cast<size_t>(plan.numCols * f) * sizeof(float));
+    ypBuf =
+        ScratchBuffer(static_cast<size_t>(plan.numRows * f) * sizeof(float));
+    float *xp = xpBuf.floats();
+    parallelChunks(plan.numCols, 256, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i)
+        std::memcpy(xp + i * f, x.data + plan.perm[i] * x.ld,
+                    sizeof(float) * f);
+    });
+    xd = xp;
+    ldx = f;
+    yd = ypBuf.floats();
+    ldy = f;
+  }
+  std::atomic<int> gemmError{0};
+  parallelChunks(tileRows, 1, [&](int64_t tr0, int64_t tr1) {
+    for (int64_t tr = tr0; tr < tr1; ++tr) {
+      int64_t r0 = tr * t, r1 = std::min(plan.numRows, r0 + t);
+      csrRows(plan.rowPtr.data(), plan.colIdx.data(), plan.values.data(), xd,
+              ldx, yd, ldy, f, r0, r1);
+      for (const DenseBlock &b : plan.blocks[tr]) {
+        dnnl_status_t status = dnnl_sgemm(
+            'N', 'N', r1 - r0, f, b.width, 1.f, b.values.data(), b.width,
+            xd + b.col0 * ldx, ldx, 1.f, yd + r0 * ldy, ldy);
+        if (status != dnnl_success)
+          gemmError.store(static_cast<int>(status));
+      }
+    }
+  });
+  if (int status = gemmError.load())
+    fail(LATHE_ERR_BACKEND,
+         "oneDNN sgemm failed on a dense tile block "
+         "(dnnl_status ",
+         status, ")");
+  if (!plan.perm.empty()) {
+    parallelChunks(plan.numRows, 256, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i)
+        std::memcpy(y.data + plan.perm[i] * y.ld, yd + i * f,
+                    sizeof(float) * f);
+    });
+  }
+}
+
+template <typename Index>
+void spmmTiled(int64_t rRp, void *rp, int64_t rCi, void *ci, int64_t rV,
+               void *v, int64_t rC, void *cl, int64_t rP, void *p, int64_t rX,
+               void *xDesc, int64_t rY, void *yDesc, int64_t numRows,
+               int64_t numCols, int64_t tileSize, int64_t thresholdPpm,
+               int64_t flags) {
+  static int kind = getProfileKind("spmm_tiled");
+  ProfileScope scope(kind);
+  if (tileSize <= 0)
+    fail(LATHE_ERR_INVALID, "the tile size must be positive, got ", tileSize);
+  Array1D<Index> rowPtr(rRp, rp, "row_ptr");
+  Array1D<Index> colIdx(rCi, ci, "col_idx");
+  Array1D<float> values(rV, v, "values");
+  std::unique_ptr<Array1D<Index>> perm;
+  if (flags & LATHE_SPMM_PERMUTED)
+    perm = std::make_unique<Array1D<Index>>(rP, p, "permutation");
+  const int8_t *classes = nullptr;
+  int64_t numClasses = 0;
+  std::vector<int64_t> key = {reinterpret_cast<int64_t>(rowPtr.ptr),
+                              reinterpret_cast<int64_t>(colIdx.ptr),
+                              reinterpret_cast<int64_t>(values.ptr),
+                              rowPtr.size,
+                              colIdx.size,
+                              numRows,
+                              numCols,
+                              tileSize,
+                              flags,
+                              int64_t(sizeof(Index))};
+  if (perm)
+    key.push_back(reinterpret_cast<int64_t>(perm->ptr));
+  if (flags & LATHE_SPMM_CLASSIFY) {
+    key.push_back(thresholdPpm);
+  } else {
+    AnyView cv = decodeAny(rC, cl, 1, "tile classes");
+    if (cv.rank != 1 || (cv.strides[0] != 1 && cv.sizes[0] > 1))
+      fail(LATHE_ERR_SHAPE, "tile classes: expected a contiguous rank-1 "
+                            "array");
+    classes = reinterpret_cast<const int8_t *>(cv.data);
+    numClasses = cv.sizes[0];
+    key.push_back(reinterpret_cast<int64_t>(classes));
+    key.push_back(numClasses);
+  }
+  ScratchBuffer xStage, yStage;
+  Matrix x = decodeMatrix(rX, xDesc, "features", xStage, /*copyIn=*/true);
+  Matrix y = decodeMatrix(rY, yDesc, "y", yStage, /*copyIn=*/false);
+
+  std::shared_ptr<TilePlan> plan;
+  bool cacheable = (flags & LATHE_SPMM_CONST_A) != 0;
+  if (cacheable) {
+    std::lock_guard<std::mutex> lock(planMutex);
+    auto it = planCache().find(key);
+    if (it != planCache().end())
+      plan = it->second;
+  }
+  if (!plan) {
+    plan = buildPlan(rowPtr, colIdx, values, classes, numClasses, perm.get(),
+                     numRows, numCols, tileSize, double(thresholdPpm) * 1e-6);
+    if (cacheable) {
+      std::lock_guard<std::mutex> lock(planMutex);
+      planCache().emplace(key, plan);
+    }
+  }
+  validateFeatures(x, y, numRows, numCols);
+  runPlan(*plan, x, y);
+  copyOut(y, rY, yDesc);
+}
+
+} // namespace
+
+extern "C" void lathe_rt_spmm_csr_f32(int64_t rankRowPtr, void *rowPtr,
+                                      int64_t rankColIdx, void *colIdx,
+                                      int64_t rankValues, void *values,
+                                      int64_t rankX, void *x, int64_t rankY,
+                                      void *y, int64_t numRows, int64_t numCols,
+                                      int64_t flags) {
+  guardKernel("lathe_rt_spmm_csr_f32", [&] {
+    if (flags & LATHE_SPMM_INDEX32)
+      spmmCsr<int32_t>(rankRowPtr, rowPtr, rankColIdx, colIdx, rankValues,
+                       values, rankX, x, rankY, y, numRows, numCols, flags);
+    else
+      spmmCsr<int64_t>(rankRowPtr, rowPtr, rankColIdx, colIdx, rankValues,
+                       values, rankX, x, rankY, y, numRows, numCols, flags);
+  });
+}
+
+extern "C" void
+lathe_rt_spmm_tiled_f32(int64_t rankRowPtr, void *rowPtr, int64_t rankColIdx,
+                        void *colIdx, int64_t rankValues, void *values,
+                        int64_t rankClasses, void *classes, int64_t rankPerm,
+                        void *perm, int64_t rankX, void *x, int64_t rankY,
+                        void *y, int64_t numRows, int64_t numCols,
+                        int64_t tileSize, int64_t thresholdPpm, int64_t flags) {
+  guardKernel("lathe_rt_spmm_tiled_f32", [&] {
+    if (flags & LATHE_SPMM_INDEX32)
+      spmmTiled<int32_t>(rankRowPtr, rowPtr, rankColIdx, colIdx, rankValues,
+                         values, rankClasses, classes, rankPerm, perm, rankX, x,
+                         rankY, y, numRows, numCols, tileSize, thresholdPpm,
+                         flags);
+    else
+      spmmTiled<int64_t>(rankRowPtr, rowPtr, rankColIdx, colIdx, rankValues,
+                         values, rankClasses, classes, rankPerm, perm, rankX, x,
+                         rankY, y, numRows, numCols, tileSize, thresholdPpm,
+                         flags);
+  });
+}
+
+extern "C" void lathe_rt_spmm_clear_plans(void) {
+  {
+    std::lock_guard<std::mutex> lock(planMutex);
+    planCache().clear();
+  }
+  std::lock_guard<std::mutex> lock(validatedMutex);
+  validatedKeys().clear();
+}
+
+// Spellings with 32-bit indices: generated code declares one callee per
+// memref element type, so the index width is part of the symbol there.
+extern "C" void lathe_rt_spmm_csr_f32_i32(int64_t rankRowPtr, void *rowPtr,
+                                          int64_t rankColIdx, void *colIdx,
+                                          int64_t rankValues, void *values,
+                                          int64_t rankX, void *x,
+                                          int64_t rankY, void *y,
+                                          int64_t numRows, int64_t numCols,
+                                          int64_t flags) {
+  lathe_rt_spmm_csr_f32(rankRowPtr, rowPtr, rankColIdx, colIdx, rankValues,
+                        values, rankX, x, rankY, y, numRows, numCols,
+                        flags | LATHE_SPMM_INDEX32);
+}
+
+extern "C" void lathe_rt_spmm_tiled_f32_i32(
+    int64_t rankRowPtr, void *rowPtr, int64_t rankColIdx, void *colIdx,
+    int64_t rankValues, void *values, int64_t rankClasses, void *classes,
+    int64_t rankPerm, void *perm, int64_t rankX, void *x, int64_t rankY,
+    void *y, int64_t numRows, int64_t numCols, int64_t tileSize,
+    int64_t thresholdPpm, int64_t flags) {
+  lathe_rt_spmm_tiled_f32(rankRowPtr, rowPtr, rankColIdx, colIdx, rankValues,
+                          values, rankClasses, classes, rankPerm, perm, rankX,
+                          x, rankY, y, numRows, numCols, tileSize,
+                          thresholdPpm, flags | LATHE_SPMM_INDEX32);
+}

@@ -1,0 +1,279 @@
+//===- SpMMTest.cpp - Sparse graph aggregation kernels --------------------===//
+
+#include "lathe/runtime/Sparse.h"
+
+#include "TestUtils.h"
+
+#include <algorithm>
+#include <numeric>
+
+using namespace lathe::test;
+
+namespace {
+
+/// A CSR matrix with typed indices, sorted columns, no duplicates.
+template <typename Index> struct Csr {
+  int64_t n = 0;
+  std::vector<Index> rowPtr, colIdx;
+  std::vector<float> values;
+};
+
+/// Random graph: background edges with probability `p`, plus dense diagonal
+/// blocks of `blockSize` nodes filled with probability `blockP`.
+template <typename Index>
+Csr<Index> randomGraph(int64_t n, double p, int64_t blockSize, double blockP,
+                       unsigned seed) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<double> u(0., 1.);
+  Csr<Index> a;
+  a.n = n;
+  a.rowPtr.push_back(0);
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t j = 0; j < n; ++j) {
+      bool sameBlock = blockSize > 0 && i / blockSize == j / blockSize;
+      if (u(gen) < (sameBlock ? blockP : p)) {
+        a.colIdx.push_back(static_cast<Index>(j));
+        a.values.push_back(static_cast<float>(u(gen) - 0.5));
+      }
+    }
+    a.rowPtr.push_back(static_cast<Index>(a.colIdx.size()));
+  }
+  return a;
+}
+
+template <typename Index>
+std::vector<double> reference(const Csr<Index> &a, const std::vector<float> &x,
+                              int64_t f) {
+  std::vector<double> y(static_cast<size_t>(a.n * f), 0.);
+  for (int64_t i = 0; i < a.n; ++i)
+    for (Index k = a.rowPtr[i]; k < a.rowPtr[i + 1]; ++k)
+      for (int64_t j = 0; j < f; ++j)
+        y[i * f + j] += double(a.values[k]) * x[a.colIdx[k] * f + j];
+  return y;
+}
+
+template <typename T> MemRef vec(std::vector<T> &v) {
+  return MemRef(reinterpret_cast<float *>(v.data()),
+                {static_cast<int64_t>(v.size())});
+}
+
+template <typename Index> int64_t indexFlag() {
+  return sizeof(Index) == 4 ? LATHE_SPMM_INDEX32 : 0;
+}
+
+std::string takePending() {
+  char buf[1024];
+  if (!lathe_rt_take_pending_error(buf, sizeof(buf)))
+    return "";
+  return buf;
+}
+
+template <typename Index>
+std::vector<float> runCsr(Csr<Index> &a, std::vector<float> &x, int64_t f,
+                          int64_t flags = 0) {
+  std::vector<float> y(static_cast<size_t>(a.n * f), -7.f);
+  MemRef rp = vec(a.rowPtr), ci = vec(a.colIdx), v = vec(a.values);
+  MemRef xm(x.data(), {a.n, f}), ym(y.data(), {a.n, f});
+  lathe_rt_spmm_csr_f32(1, rp.desc(), 1, ci.desc(), 1, v.desc(), 2, xm.desc(),
+                        2, ym.desc(), a.n, a.n, flags | indexFlag<Index>());
+  return y;
+}
+
+template <typename Index>
+std::vector<float> runTiled(Csr<Index> &a, std::vector<float> &x, int64_t f,
+                            int64_t tile, double threshold,
+                            std::vector<int8_t> *classes = nullptr,
+                            std::vector<Index> *perm = nullptr,
+                            int64_t flags = 0) {
+  std::vector<float> y(static_cast<size_t>(a.n * f), -7.f);
+  MemRef rp = vec(a.rowPtr), ci = vec(a.colIdx), v = vec(a.values);
+  MemRef xm(x.data(), {a.n, f}), ym(y.data(), {a.n, f});
+  std::vector<int8_t> none(1);
+  std::vector<Index> noPerm(1);
+  MemRef cm = vec(classes ? *classes : none);
+  MemRef pm = vec(perm ? *perm : noPerm);
+  flags |= indexFlag<Index>();
+  if (!classes)
+    flags |= LATHE_SPMM_CLASSIFY;
+  if (perm)
+    flags |= LATHE_SPMM_PERMUTED;
+  lathe_rt_spmm_tiled_f32(1, rp.desc(), 1, ci.desc(), 1, v.desc(), 1,
+                          cm.desc(), 1, pm.desc(), 2, xm.desc(), 2, ym.desc(),
+                          a.n, a.n, tile,
+                          static_cast<int64_t>(threshold * 1e6), flags);
+  return y;
+}
+
+template <typename Index> void checkCsr() {
+  for (int64_t f : {1, 5, 16, 37, 64, 130}) {
+    Csr<Index> a = randomGraph<Index>(97, 0.05, 0, 0., 1);
+    std::vector<float> x = randomVector(size_t(a.n * f), 2);
+    std::vector<float> y = runCsr(a, x, f);
+    EXPECT_EQ(takePending(), "");
+    expectClose(y, reference(a, x, f));
+  }
+}
+
+TEST(SpMMCsr, MatchesReferenceI64) { checkCsr<int64_t>(); }
+TEST(SpMMCsr, MatchesReferenceI32) { checkCsr<int32_t>(); }
+
+TEST(SpMMCsr, StridedFeaturesAndOutput) {
+  Csr<int64_t> a = randomGraph<int64_t>(40, 0.1, 0, 0., 3);
+  int64_t f = 6;
+  // x stored transposed ([f, n] buffer viewed as [n, f]); y likewise.
+  std::vector<float> xt = randomVector(size_t(a.n * f), 4);
+  std::vector<float> x(xt.size());
+  for (int64_t i = 0; i < a.n; ++i)
+    for (int64_t j = 0; j < f; ++j)
+      x[i * f + j] = xt[j * a.n + i];
+  std::vector<float> yt(size_t(a.n * f));
+  MemRef rp = vec(a.rowPtr), ci = vec(a.colIdx), v = vec(a.values);
+  MemRef xm(xt.data(), {a.n, f}, {1, a.n}), ym(yt.data(), {a.n, f}, {1, a.n});
+  lathe_rt_spmm_csr_f32(1, rp.desc(), 1, ci.desc(), 1, v.desc(), 2, xm.desc(),
+                        2, ym.desc(), a.n, a.n, 0);
+  EXPECT_EQ(takePending(), "");
+  std::vector<float> y(yt.size());
+  for (int64_t i = 0; i < a.n; ++i)
+    for (int64_t j = 0; j < f; ++j)
+      y[i * f + j] = yt[j * a.n + i];
+  expectClose(y, reference(a, x, f));
+}
+
+template <typename Index> void checkTiled() {
+  Csr<Index> a = randomGraph<Index>(150, 0.02, 32, 0.6, 5);
+  for (int64_t f : {3, 16, 64}) {
+    std::vector<float> x = randomVector(size_t(a.n * f), 6);
+    std::vector<double> ref = reference(a, x, f);
+    for (int64_t tile : {1, 16, 32, 50, 200}) {
+      // Hybrid, all-dense (threshold 0) and all-sparse (threshold > 1).
+      for (double threshold : {0.3, 0.0, 2.0}) {
+        SCOPED_TRACE(testing::Message() << "f=" << f << " tile=" << tile
+                                        << " threshold=" << threshold);
+        expectClose(runTiled(a, x, f, tile, threshold), ref);
+        EXPECT_EQ(takePending(), "");
+      }
+    }
+  }
+}
+
+TEST(SpMMTiled, MatchesReferenceI64) { checkTiled<int64_t>(); }
+TEST(SpMMTiled, MatchesReferenceI32) { checkTiled<int32_t>(); }
+
+TEST(SpMMTiled, GivenClassesAndCachedPlan) {
+  Csr<int64_t> a = randomGraph<int64_t>(64, 0.03, 16, 0.7, 7);
+  int64_t f = 16, tile = 16, tiles = 4;
+  std::vector<int8_t> classes(size_t(tiles * tiles));
+  std::vector<int64_t> counts(classes.size());
+  for (int64_t i = 0; i < a.n; ++i)
+    for (int64_t k = a.rowPtr[i]; k < a.rowPtr[i + 1]; ++k)
+      ++counts[(i / tile) * tiles + a.colIdx[k] / tile];
+  for (size_t t = 0; t < classes.size(); ++t)
+    classes[t] = counts[t] == 0 ? LATHE_TILE_EMPTY
+                 : t % (tiles + 1) == 0 ? LATHE_TILE_DENSE
+                                        : LATHE_TILE_SPARSE;
+  for (int repeat = 0; repeat < 3; ++repeat) {
+    std::vector<float> x = randomVector(size_t(a.n * f), 8 + repeat);
+    expectClose(runTiled(a, x, f, tile, 0., &classes, (std::vector<int64_t> *)nullptr,
+                         LATHE_SPMM_CONST_A),
+                reference(a, x, f));
+    EXPECT_EQ(takePending(), "");
+  }
+  lathe_rt_spmm_clear_plans();
+}
+
+TEST(SpMMTiled, Permutation) {
+  Csr<int64_t> a = randomGraph<int64_t>(50, 0.05, 10, 0.8, 9);
+  int64_t f = 8;
+  std::vector<int64_t> perm(size_t(a.n));
+  std::iota(perm.begin(), perm.end(), 0);
+  std::mt19937 gen(10);
+  std::shuffle(perm.begin(), perm.end(), gen);
+  // B = P A P^T: row i of B is node perm[i]; column j of B is node perm[j].
+  std::vector<int64_t> inv(perm.size());
+  for (size_t i = 0; i < perm.size(); ++i)
+    inv[perm[i]] = static_cast<int64_t>(i);
+  Csr<int64_t> b;
+  b.n = a.n;
+  b.rowPtr.push_back(0);
+  for (int64_t i = 0; i < a.n; ++i) {
+    int64_t node = perm[i];
+    for (int64_t k = a.rowPtr[node]; k < a.rowPtr[node + 1]; ++k) {
+      b.colIdx.push_back(inv[a.colIdx[k]]);
+      b.values.push_back(a.values[k]);
+    }
+    b.rowPtr.push_back(static_cast<int64_t>(b.colIdx.size()));
+  }
+  std::vector<float> x = randomVector(size_t(a.n * f), 11);
+  expectClose(runTiled(b, x, f, 10, 0.4, nullptr, &perm), reference(a, x, f));
+  EXPECT_EQ(takePending(), "");
+}
+
+//===----------------------------------------------------------------------===//
+// Bad input: a pending error with a clear message, never a crash.
+//===----------------------------------------------------------------------===//
+
+TEST(SpMMErrors, OutOfRangeColumn) {
+  Csr<int64_t> a = randomGraph<int64_t>(20, 0.2, 0, 0., 12);
+  a.colIdx[3] = 20;
+  std::vector<float> x = randomVector(size_t(a.n * 4), 13);
+  runCsr(a, x, 4);
+  EXPECT_NE(takePending().find("column index 20 at position 3"),
+            std::string::npos);
+  runTiled(a, x, 4, 8, 0.5);
+  EXPECT_NE(takePending().find("out of range [0, 20)"), std::string::npos);
+}
+
+TEST(SpMMErrors, NonMonotonicRowPtr) {
+  Csr<int32_t> a = randomGraph<int32_t>(20, 0.2, 0, 0., 14);
+  std::swap(a.rowPtr[5], a.rowPtr[6]);
+  std::vector<float> x = randomVector(size_t(a.n * 4), 15);
+  runCsr(a, x, 4);
+  EXPECT_NE(takePending().find("row_ptr is not non-decreasing"),
+            std::string::npos);
+}
+
+TEST(SpMMErrors, FeatureRowMismatch) {
+  Csr<int64_t> a = randomGraph<int64_t>(20, 0.2, 0, 0., 16);
+  std::vector<float> x = randomVector(size_t(19 * 4), 17);
+  std::vector<float> y(size_t(20 * 4));
+  MemRef rp = vec(a.rowPtr), ci = vec(a.colIdx), v = vec(a.values);
+  MemRef xm(x.data(), {19, 4}), ym(y.data(), {20, 4});
+  lathe_rt_spmm_csr_f32(1, rp.desc(), 1, ci.desc(), 1, v.desc(), 2, xm.desc(),
+                        2, ym.desc(), 20, 20, 0);
+  EXPECT_NE(takePending().find("the feature matrix has 19 rows"),
+            std::string::npos);
+}
+
+TEST(SpMMErrors, NonSquareAndEmptyGraph) {
+  Csr<int64_t> a = randomGraph<int64_t>(20, 0.2, 0, 0., 18);
+  std::vector<float> x = randomVector(size_t(20 * 4), 19);
+  std::vector<float> y(size_t(20 * 4));
+  MemRef rp = vec(a.rowPtr), ci = vec(a.colIdx), v = vec(a.values);
+  MemRef xm(x.data(), {20, 4}), ym(y.data(), {20, 4});
+  lathe_rt_spmm_csr_f32(1, rp.desc(), 1, ci.desc(), 1, v.desc(), 2, xm.desc(),
+                        2, ym.desc(), 20, 21, 0);
+  EXPECT_NE(takePending().find("must be square"), std::string::npos);
+  std::vector<int64_t> zero = {0};
+  MemRef zp = vec(zero);
+  MemRef x0(x.data(), {0, 4}), y0(y.data(), {0, 4});
+  lathe_rt_spmm_csr_f32(1, zp.desc(), 1, ci.desc(), 1, v.desc(), 2, x0.desc(),
+                        2, y0.desc(), 0, 0, 0);
+  EXPECT_NE(takePending().find("empty graph"), std::string::npos);
+}
+
+TEST(SpMMErrors, TileSizeZeroAndWrongClasses) {
+  Csr<int64_t> a = randomGraph<int64_t>(20, 0.2, 0, 0., 20);
+  std::vector<float> x = randomVector(size_t(a.n * 4), 21);
+  runTiled(a, x, 4, 0, 0.5);
+  EXPECT_NE(takePending().find("tile size must be positive"),
+            std::string::npos);
+  std::vector<int8_t> classes(4, LATHE_TILE_EMPTY);
+  runTiled(a, x, 4, 10, 0.5, &classes);
+  EXPECT_NE(takePending().find("classified empty but holds"),
+            std::string::npos);
+  std::vector<int8_t> tooFew(3, LATHE_TILE_SPARSE);
+  runTiled(a, x, 4, 10, 0.5, &tooFew);
+  EXPECT_NE(takePending().find("expected 4 tile classes"), std::string::npos);
+}
+
+} // namespace
