@@ -401,6 +401,7 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
 
   // The first call is the one whose results are kept (and the warm-up).
   lathe_rt_mem_reset_peak();
+  lathe_rt_profile_reset();
   if (!invoke())
     return 1;
   std::vector<HostTensor> results(fnType.getNumResults());
@@ -428,7 +429,8 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
   int64_t peakBytes = lathe_rt_mem_peak();
 
   std::vector<double> timesMs;
-  lathe_rt_profile_reset();
+  if (options.repeat > 0)
+    lathe_rt_profile_reset();
   for (int r = 0; r < options.repeat; ++r) {
     Clock::time_point start = Clock::now();
     bool ok = invoke();
