@@ -37,7 +37,7 @@ const Phase kCpuPhases[] = {
      "canonicalize,cse"},
     {"bufferize", "one-shot bufferization and deallocation", kBufferize},
     {"runtime-calls", "kernel ops become calls into the Lathe runtime",
-     "lathe-cpu-lower-to-runtime,canonicalize"},
+     "lathe-cpu-lower-to-runtime,sparsegcn-lower-to-runtime,canonicalize"},
     {"loops", "remaining linalg ops become parallel loops",
      "func.func(convert-linalg-to-parallel-loops),convert-scf-to-cf"},
     {"llvm", "the LLVM dialect, ready for the JIT", kToLLVM},

@@ -9,6 +9,8 @@
 #include "lathe/InitAllPasses.h"
 
 #include "lathe/Dialect/Lathe/LatheOps.h"
+#include "lathe/Dialect/SparseGCN/Passes.h"
+#include "lathe/Dialect/SparseGCN/SparseGCNOps.h"
 #include "lathe/Interfaces/FlopsInterface.h"
 #include "lathe/Pipelines/Pipelines.h"
 #include "lathe/Target/CPU/Passes.h"
@@ -24,6 +26,8 @@ void mlir::lathe::registerAllDialects(DialectRegistry &registry) {
   mlir::registerAllExtensions(registry);
   registry.insert<LatheDialect>();
   registerBufferizableOpInterfaceExternalModels(registry);
+  registry.insert<sparsegcn::SparseGCNDialect>();
+  sparsegcn::registerBufferizableOpInterfaceExternalModels(registry);
   registerUpstreamFlopsModels(registry);
 }
 
@@ -35,5 +39,6 @@ void mlir::lathe::registerAllPasses() {
   mlir::registerAllPasses();
   registerLatheCPUPasses();
   registerLathePasses();
+  sparsegcn::registerSparseGCNPasses();
   registerLathePipelines();
 }

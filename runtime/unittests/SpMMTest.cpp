@@ -61,13 +61,6 @@ template <typename Index> int64_t indexFlag() {
   return sizeof(Index) == 4 ? LATHE_SPMM_INDEX32 : 0;
 }
 
-std::string takePending() {
-  char buf[1024];
-  if (!lathe_rt_take_pending_error(buf, sizeof(buf)))
-    return "";
-  return buf;
-}
-
 template <typename Index>
 std::vector<float> runCsr(Csr<Index> &a, std::vector<float> &x, int64_t f,
                           int64_t flags = 0) {

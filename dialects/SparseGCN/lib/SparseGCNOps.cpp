@@ -120,8 +120,8 @@ static void getAggregateEffects(
 
 LogicalResult AggregateOp::verify() {
   return verifyAggregate(*this, getRowPtr(), getColIdx(), getValues(),
-                         getFeatures(), getInit(), getResult(), getNumRows(),
-                         getNumCols());
+                         getFeatures(), getInit(), getResult(), getRows(),
+                         getCols());
 }
 
 FailureOr<int64_t> AggregateOp::getFlopCount() {
@@ -142,11 +142,11 @@ void AggregateOp::getEffects(
 //===----------------------------------------------------------------------===//
 
 LogicalResult TiledAggregateOp::verify() {
-  if (getTileSize() <= 0)
-    return emitOpError("expects a positive tile size, got ") << getTileSize();
+  if (getTile() <= 0)
+    return emitOpError("expects a positive tile size, got ") << getTile();
   if (failed(verifyAggregate(*this, getRowPtr(), getColIdx(), getValues(),
                              getFeatures(), getInit(), getResult(),
-                             getNumRows(), getNumCols())))
+                             getRows(), getCols())))
     return failure();
   if (std::optional<ArrayRef<int8_t>> classes = getTileClasses()) {
     int64_t expected = getNumTileRows() * getNumTileCols();
@@ -169,9 +169,9 @@ LogicalResult TiledAggregateOp::verify() {
     if (permType.getRank() != 1 ||
         permType.getElementType() !=
             cast<ShapedType>(getRowPtr().getType()).getElementType() ||
-        sizesConflict(permType.getDimSize(0), getNumRows()))
+        sizesConflict(permType.getDimSize(0), getRows()))
       return emitOpError("expects a permutation of ")
-             << getNumRows() << " elements of row_ptr's element type, got "
+             << getRows() << " elements of row_ptr's element type, got "
              << permType;
   }
   if (std::optional<int64_t> sparseNnz = getSparseNnz()) {
@@ -194,7 +194,7 @@ FailureOr<int64_t> TiledAggregateOp::getFlopCount() {
       return failure();
     return 2 * nnz * f;
   }
-  int64_t t = getTileSize(), n = getNumRows(), m = getNumCols();
+  int64_t t = getTile(), n = getRows(), m = getCols();
   int64_t tileCols = getNumTileCols();
   int64_t denseElements = 0;
   for (auto [index, c] : llvm::enumerate(*classes)) {

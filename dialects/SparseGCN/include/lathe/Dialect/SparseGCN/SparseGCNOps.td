@@ -24,6 +24,9 @@ class SparseGCN_AggregateBase<string mnemonic, list<Trait> traits = []>
     bool hasPureBufferSemantics() {
       return ::llvm::isa<::mlir::MemRefType>(getInit().getType());
     }
+    /// Signed views of the size attributes (I64Attr getters are unsigned).
+    int64_t getRows() { return getNumRowsAttr().getInt(); }
+    int64_t getCols() { return getNumColsAttr().getInt(); }
     /// Number of stored non-zeros (the static length of col_idx), or
     /// ShapedType::kDynamic.
     int64_t getNumNonZeros() {
@@ -87,8 +90,7 @@ def SparseGCN_AggregateOp : SparseGCN_AggregateBase<"aggregate"> {
 // sparsegcn.tiled_aggregate
 //===----------------------------------------------------------------------===//
 
-def SparseGCN_TiledAggregateOp : SparseGCN_AggregateBase<"tiled_aggregate",
-    [AttrSizedOperandSegments]> {
+def SparseGCN_TiledAggregateOp : SparseGCN_AggregateBase<"tiled_aggregate"> {
   let summary = "Graph aggregation on density-classified tiles (H-GCN)";
   let description = [{
     Computes what `sparsegcn.aggregate` computes, with the adjacency split
@@ -144,12 +146,9 @@ def SparseGCN_TiledAggregateOp : SparseGCN_AggregateBase<"tiled_aggregate",
   let hasVerifier = 1;
   let extraClassDeclaration = commonClassDeclaration # [{
     /// Tiles per dimension of the tile grid.
-    int64_t getNumTileRows() {
-      return (getNumRows() + getTileSize() - 1) / getTileSize();
-    }
-    int64_t getNumTileCols() {
-      return (getNumCols() + getTileSize() - 1) / getTileSize();
-    }
+    int64_t getTile() { return getTileSizeAttr().getInt(); }
+    int64_t getNumTileRows() { return (getRows() + getTile() - 1) / getTile(); }
+    int64_t getNumTileCols() { return (getCols() + getTile() - 1) / getTile(); }
   }];
 }
 

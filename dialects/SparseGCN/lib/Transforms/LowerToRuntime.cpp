@@ -1,0 +1,167 @@
+//===- LowerToRuntime.cpp - sparsegcn ops on memrefs to runtime calls -----===//
+
+#include "lathe/Dialect/SparseGCN/Passes.h"
+#include "lathe/Dialect/SparseGCN/SparseGCNOps.h"
+#include "lathe/runtime/Sparse.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/IR/SymbolTable.h"
+
+#include <cmath>
+
+namespace mlir::lathe::sparsegcn {
+#define GEN_PASS_DEF_SPARSEGCNLOWERTORUNTIME
+#include "lathe/Dialect/SparseGCN/Passes.h.inc"
+} // namespace mlir::lathe::sparsegcn
+
+using namespace mlir;
+using namespace mlir::lathe::sparsegcn;
+
+namespace {
+
+/// True when `value` is (a view of) a global: a constant adjacency whose
+/// address and contents never change.
+bool isConstantBuffer(Value value) {
+  while (Operation *def = value.getDefiningOp()) {
+    if (isa<memref::GetGlobalOp>(def))
+      return true;
+    if (!isa<memref::CastOp, memref::SubViewOp, memref::ReinterpretCastOp,
+             memref::CollapseShapeOp, memref::ExpandShapeOp>(def))
+      return false;
+    value = def->getOperand(0);
+  }
+  return false;
+}
+
+/// Emits `call @name(unranked memrefs..., i64 scalars...)`, declaring the
+/// callee on first use. The index element type is part of the C symbol
+/// (the declaration's memref types must agree across calls).
+void emitCall(ModuleOp module, RewriterBase &rewriter, Location loc,
+              StringRef name, ArrayRef<Value> memrefs,
+              ArrayRef<int64_t> scalars) {
+  SmallVector<Value> args;
+  for (Value memref : memrefs) {
+    auto type = cast<MemRefType>(memref.getType());
+    auto unranked =
+        UnrankedMemRefType::get(type.getElementType(), type.getMemorySpace());
+    args.push_back(memref::CastOp::create(rewriter, loc, unranked, memref));
+  }
+  for (int64_t scalar : scalars)
+    args.push_back(arith::ConstantIntOp::create(rewriter, loc, scalar, 64));
+  auto callee = module.lookupSymbol<func::FuncOp>(name);
+  if (!callee) {
+    OpBuilder::InsertionGuard guard(rewriter);
+    rewriter.setInsertionPointToStart(module.getBody());
+    callee = func::FuncOp::create(
+        rewriter, loc, name,
+        rewriter.getFunctionType(ValueRange(args).getTypes(), {}));
+    callee.setPrivate();
+  }
+  func::CallOp::create(rewriter, loc, callee, args);
+}
+
+/// "_i32" for 32-bit indices; the runtime exports both spellings.
+std::string indexSuffix(Value rowPtr) {
+  return cast<MemRefType>(rowPtr.getType()).getElementType().isInteger(32)
+             ? "_i32"
+             : "";
+}
+
+/// A private constant memref.global holding the tile classes.
+Value classesGlobal(ModuleOp module, SymbolTable &symbols,
+                    RewriterBase &rewriter, Location loc,
+                    ArrayRef<int8_t> classes) {
+  auto type = MemRefType::get({static_cast<int64_t>(classes.size())},
+                              rewriter.getI8Type());
+  auto tensorType = RankedTensorType::get(type.getShape(), type.getElementType());
+  auto init = DenseElementsAttr::get(tensorType, classes);
+  memref::GlobalOp global;
+  {
+    OpBuilder::InsertionGuard guard(rewriter);
+    rewriter.setInsertionPointToStart(module.getBody());
+    global = memref::GlobalOp::create(
+        rewriter, loc, "__sparsegcn_tile_classes", rewriter.getStringAttr("private"),
+        type, init, /*constant=*/true, IntegerAttr());
+    symbols.insert(global); // Renames on collision.
+  }
+  return memref::GetGlobalOp::create(rewriter, loc, type, global.getSymName());
+}
+
+void lowerAggregate(ModuleOp module, AggregateOp op, IRRewriter &rewriter) {
+  rewriter.setInsertionPoint(op);
+  int64_t flags = 0;
+  if (isConstantBuffer(op.getRowPtr()) && isConstantBuffer(op.getColIdx()) &&
+      isConstantBuffer(op.getValues()))
+    flags |= LATHE_SPMM_CONST_A;
+  emitCall(module, rewriter, op.getLoc(),
+           "lathe_rt_spmm_csr_f32" + indexSuffix(op.getRowPtr()),
+           {op.getRowPtr(), op.getColIdx(), op.getValues(), op.getFeatures(),
+            op.getInit()},
+           {op.getRows(), op.getCols(), flags});
+  rewriter.eraseOp(op);
+}
+
+void lowerTiled(ModuleOp module, SymbolTable &symbols, TiledAggregateOp op,
+                IRRewriter &rewriter) {
+  rewriter.setInsertionPoint(op);
+  Location loc = op.getLoc();
+  int64_t flags = 0;
+  Value perm = op.getPermutation();
+  if (isConstantBuffer(op.getRowPtr()) && isConstantBuffer(op.getColIdx()) &&
+      isConstantBuffer(op.getValues()) && (!perm || isConstantBuffer(perm)))
+    flags |= LATHE_SPMM_CONST_A;
+  Value classes;
+  if (std::optional<ArrayRef<int8_t>> tileClasses = op.getTileClasses()) {
+    classes = classesGlobal(module, symbols, rewriter, loc, *tileClasses);
+  } else {
+    flags |= LATHE_SPMM_CLASSIFY;
+    // Ignored by the runtime; keeps the callee's signature uniform.
+    classes = memref::AllocaOp::create(
+        rewriter, loc, MemRefType::get({1}, rewriter.getI8Type()));
+  }
+  if (perm)
+    flags |= LATHE_SPMM_PERMUTED;
+  else
+    perm = op.getRowPtr(); // Ignored without LATHE_SPMM_PERMUTED.
+  int64_t thresholdPpm = static_cast<int64_t>(
+      std::llround(op.getDenseThreshold().convertToDouble() * 1e6));
+  emitCall(module, rewriter, loc,
+           "lathe_rt_spmm_tiled_f32" + indexSuffix(op.getRowPtr()),
+           {op.getRowPtr(), op.getColIdx(), op.getValues(), classes, perm,
+            op.getFeatures(), op.getInit()},
+           {op.getRows(), op.getCols(), op.getTile(), thresholdPpm,
+            flags});
+  rewriter.eraseOp(op);
+}
+
+struct SparseGCNLowerToRuntime
+    : public lathe::sparsegcn::impl::SparseGCNLowerToRuntimeBase<
+          SparseGCNLowerToRuntime> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<Operation *> ops;
+    module.walk([&](Operation *op) {
+      if (auto agg = dyn_cast<AggregateOp>(op); agg && agg.hasPureBufferSemantics())
+        ops.push_back(op);
+      if (auto tiled = dyn_cast<TiledAggregateOp>(op);
+          tiled && tiled.hasPureBufferSemantics())
+        ops.push_back(op);
+    });
+    if (ops.empty())
+      return;
+    SymbolTable symbols(module);
+    IRRewriter rewriter(&getContext());
+    for (Operation *op : ops) {
+      if (auto agg = dyn_cast<AggregateOp>(op))
+        lowerAggregate(module, agg, rewriter);
+      else
+        lowerTiled(module, symbols, cast<TiledAggregateOp>(op), rewriter);
+    }
+  }
+};
+
+} // namespace

@@ -1,0 +1,402 @@
+//===- Tile.cpp - sparsegcn-tile: density-classified tiling ---------------===//
+
+#include "lathe/Dialect/SparseGCN/CostModel.h"
+#include "lathe/Dialect/SparseGCN/Passes.h"
+#include "lathe/Dialect/SparseGCN/SparseGCNOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Matchers.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <algorithm>
+#include <deque>
+#include <numeric>
+
+namespace mlir::lathe::sparsegcn {
+#define GEN_PASS_DEF_SPARSEGCNTILE
+#include "lathe/Dialect/SparseGCN/Passes.h.inc"
+} // namespace mlir::lathe::sparsegcn
+
+using namespace mlir;
+using namespace mlir::lathe::sparsegcn;
+
+namespace {
+
+/// Feature width assumed when the op's is dynamic.
+constexpr int64_t kDefaultWidth = 64;
+/// Tile size used when the adjacency is not visible at compile time.
+constexpr int64_t kDeferredTileSize = 64;
+
+/// A CSR adjacency read from constants (64-bit indices whatever the IR's).
+struct Csr {
+  int64_t n = 0;
+  std::vector<int64_t> rowPtr, colIdx;
+  std::vector<float> values;
+  int64_t nnz() const { return rowPtr.empty() ? 0 : rowPtr.back(); }
+};
+
+/// Reads the CSR operands when all three are constants; std::nullopt when
+/// any is not visible (lathe.weight, function arguments, resources).
+std::optional<Csr> readConstantCsr(AggregateOp op) {
+  DenseIntElementsAttr rowPtr, colIdx;
+  DenseFPElementsAttr values;
+  if (!matchPattern(op.getRowPtr(), m_Constant(&rowPtr)) ||
+      !matchPattern(op.getColIdx(), m_Constant(&colIdx)) ||
+      !matchPattern(op.getValues(), m_Constant(&values)))
+    return std::nullopt;
+  Csr csr;
+  csr.n = op.getRows();
+  for (const APInt &v : rowPtr.getValues<APInt>())
+    csr.rowPtr.push_back(v.getSExtValue());
+  for (const APInt &v : colIdx.getValues<APInt>())
+    csr.colIdx.push_back(v.getSExtValue());
+  for (const APFloat &v : values.getValues<APFloat>())
+    csr.values.push_back(v.convertToFloat());
+  return csr;
+}
+
+/// Checks what the verifier cannot (it never reads values).
+LogicalResult validateCsr(AggregateOp op, const Csr &csr) {
+  int64_t n = csr.n;
+  if (csr.rowPtr.front() != 0)
+    return op.emitOpError("has row_ptr[0] = ")
+           << csr.rowPtr.front() << "; CSR row pointers must start at 0";
+  for (int64_t i = 0; i < n; ++i)
+    if (csr.rowPtr[i + 1] < csr.rowPtr[i])
+      return op.emitOpError("has a decreasing row_ptr: row_ptr[")
+             << i << "] = " << csr.rowPtr[i] << " > row_ptr[" << i + 1
+             << "] = " << csr.rowPtr[i + 1];
+  if (csr.nnz() > static_cast<int64_t>(csr.colIdx.size()))
+    return op.emitOpError("has row_ptr[num_rows] = ")
+           << csr.nnz() << " beyond the " << csr.colIdx.size()
+           << " column indices";
+  for (int64_t k = 0; k < csr.nnz(); ++k)
+    if (csr.colIdx[k] < 0 || csr.colIdx[k] >= n)
+      return op.emitOpError("has column index ")
+             << csr.colIdx[k] << " at position " << k
+             << ", out of range [0, " << n << ")";
+  return success();
+}
+
+/// The classification of one tiling and its predicted cost.
+struct Tiling {
+  int64_t tileSize = 0;
+  double threshold = 0;
+  std::vector<int8_t> classes;
+  int64_t histogram[3] = {0, 0, 0};
+  int64_t sparseNnz = 0, denseElements = 0, nonEmptyElements = 0;
+  double hybridSeconds = 0, allSparseSeconds = 0, allDenseSeconds = 0;
+};
+
+Tiling classify(const Csr &csr, int64_t t, double threshold,
+                const TileCostModel &model, int64_t width) {
+  Tiling tiling;
+  tiling.tileSize = t;
+  tiling.threshold = threshold;
+  int64_t n = csr.n, tiles = (n + t - 1) / t;
+  std::vector<int64_t> counts(static_cast<size_t>(tiles * tiles), 0);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t k = csr.rowPtr[i]; k < csr.rowPtr[i + 1]; ++k)
+      ++counts[(i / t) * tiles + csr.colIdx[k] / t];
+  tiling.classes.resize(counts.size());
+  for (int64_t tr = 0; tr < tiles; ++tr) {
+    for (int64_t tc = 0; tc < tiles; ++tc) {
+      int64_t idx = tr * tiles + tc;
+      int64_t area = (std::min(n, (tr + 1) * t) - tr * t) *
+                     (std::min(n, (tc + 1) * t) - tc * t);
+      TileClass c = TileClass::Empty;
+      if (counts[idx] > 0) {
+        tiling.nonEmptyElements += area;
+        c = double(counts[idx]) / double(area) >= threshold ? TileClass::Dense
+                                                           : TileClass::Sparse;
+      }
+      if (c == TileClass::Dense)
+        tiling.denseElements += area;
+      if (c == TileClass::Sparse)
+        tiling.sparseNnz += counts[idx];
+      tiling.classes[idx] = static_cast<int8_t>(c);
+      ++tiling.histogram[static_cast<int>(c)];
+    }
+  }
+  tiling.hybridSeconds = model.sparseSeconds(tiling.sparseNnz, width) +
+                         model.denseSeconds(tiling.denseElements, t, width);
+  tiling.allSparseSeconds = model.sparseSeconds(csr.nnz(), width);
+  tiling.allDenseSeconds =
+      model.denseSeconds(tiling.nonEmptyElements, t, width);
+  return tiling;
+}
+
+//===----------------------------------------------------------------------===//
+// Reordering
+//===----------------------------------------------------------------------===//
+
+/// perm[i] = the node placed at position i.
+std::vector<int64_t> degreeOrder(const Csr &csr) {
+  std::vector<int64_t> perm(static_cast<size_t>(csr.n));
+  std::iota(perm.begin(), perm.end(), 0);
+  std::stable_sort(perm.begin(), perm.end(), [&](int64_t a, int64_t b) {
+    return csr.rowPtr[a + 1] - csr.rowPtr[a] >
+           csr.rowPtr[b + 1] - csr.rowPtr[b];
+  });
+  return perm;
+}
+
+/// Reverse Cuthill–McKee on the symmetrised pattern.
+std::vector<int64_t> rcmOrder(const Csr &csr) {
+  int64_t n = csr.n;
+  std::vector<std::vector<int64_t>> adj(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t k = csr.rowPtr[i]; k < csr.rowPtr[i + 1]; ++k) {
+      int64_t j = csr.colIdx[k];
+      if (i == j)
+        continue;
+      adj[i].push_back(j);
+      adj[j].push_back(i);
+    }
+  std::vector<int64_t> degree(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    std::sort(adj[i].begin(), adj[i].end());
+    adj[i].erase(std::unique(adj[i].begin(), adj[i].end()), adj[i].end());
+    degree[i] = static_cast<int64_t>(adj[i].size());
+  }
+  std::vector<int64_t> byDegree(static_cast<size_t>(n));
+  std::iota(byDegree.begin(), byDegree.end(), 0);
+  std::stable_sort(byDegree.begin(), byDegree.end(),
+                   [&](int64_t a, int64_t b) { return degree[a] < degree[b]; });
+  std::vector<char> visited(static_cast<size_t>(n), 0);
+  std::vector<int64_t> order;
+  order.reserve(static_cast<size_t>(n));
+  for (int64_t start : byDegree) {
+    if (visited[start])
+      continue;
+    std::deque<int64_t> queue{start};
+    visited[start] = 1;
+    while (!queue.empty()) {
+      int64_t v = queue.front();
+      queue.pop_front();
+      order.push_back(v);
+      std::vector<int64_t> next;
+      for (int64_t w : adj[v])
+        if (!visited[w]) {
+          visited[w] = 1;
+          next.push_back(w);
+        }
+      std::stable_sort(next.begin(), next.end(), [&](int64_t a, int64_t b) {
+        return degree[a] < degree[b];
+      });
+      queue.insert(queue.end(), next.begin(), next.end());
+    }
+  }
+  std::reverse(order.begin(), order.end());
+  return order;
+}
+
+/// B = P A Pᵀ: row i of B is node perm[i], column j is node perm[j].
+Csr permute(const Csr &a, ArrayRef<int64_t> perm) {
+  std::vector<int64_t> inv(perm.size());
+  for (size_t i = 0; i < perm.size(); ++i)
+    inv[perm[i]] = static_cast<int64_t>(i);
+  Csr b;
+  b.n = a.n;
+  b.rowPtr.push_back(0);
+  std::vector<std::pair<int64_t, float>> row;
+  for (int64_t i = 0; i < a.n; ++i) {
+    int64_t node = perm[i];
+    row.clear();
+    for (int64_t k = a.rowPtr[node]; k < a.rowPtr[node + 1]; ++k)
+      row.emplace_back(inv[a.colIdx[k]], a.values[k]);
+    std::sort(row.begin(), row.end(),
+              [](auto &x, auto &y) { return x.first < y.first; });
+    for (auto [c, v] : row) {
+      b.colIdx.push_back(c);
+      b.values.push_back(v);
+    }
+    b.rowPtr.push_back(static_cast<int64_t>(b.colIdx.size()));
+  }
+  return b;
+}
+
+Value indexConstant(OpBuilder &b, Location loc, Type elementType,
+                    ArrayRef<int64_t> data) {
+  auto type = RankedTensorType::get({static_cast<int64_t>(data.size())},
+                                    elementType);
+  DenseElementsAttr attr;
+  if (elementType.isInteger(32)) {
+    SmallVector<int32_t> narrow(data.begin(), data.end());
+    attr = DenseElementsAttr::get(type, ArrayRef<int32_t>(narrow));
+  } else {
+    attr = DenseElementsAttr::get(type, data);
+  }
+  return arith::ConstantOp::create(b, loc, type, attr);
+}
+
+//===----------------------------------------------------------------------===//
+// The pass
+//===----------------------------------------------------------------------===//
+
+struct SparseGCNTile
+    : public lathe::sparsegcn::impl::SparseGCNTileBase<SparseGCNTile> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    const TileCostModel *model = TileCostModel::lookup(target);
+    if (!model) {
+      getOperation().emitError("sparsegcn-tile: unknown target '")
+          << target << "' (expected: cpu)";
+      return signalPassFailure();
+    }
+    if (reorder != "none" && reorder != "degree" && reorder != "rcm") {
+      getOperation().emitError("sparsegcn-tile: unknown reorder '")
+          << reorder << "' (expected none, degree or rcm)";
+      return signalPassFailure();
+    }
+    if (tileSize < 0) {
+      getOperation().emitError("sparsegcn-tile: tile-size must be positive "
+                               "(or 0 to let the cost model choose), got ")
+          << tileSize;
+      return signalPassFailure();
+    }
+    if (denseThreshold > 1.0) {
+      getOperation().emitError("sparsegcn-tile: dense-threshold is a density "
+                               "in [0, 1] (or < 0 for the cost model), got ")
+          << denseThreshold;
+      return signalPassFailure();
+    }
+    SmallVector<AggregateOp> ops;
+    getOperation().walk([&](AggregateOp op) {
+      if (!op.hasPureBufferSemantics())
+        ops.push_back(op);
+    });
+    for (AggregateOp op : ops)
+      if (failed(rewrite(op, *model)))
+        return signalPassFailure();
+  }
+
+  double thresholdFor(const TileCostModel &model, int64_t t,
+                      int64_t width) const {
+    return denseThreshold >= 0 ? double(denseThreshold)
+                               : model.denseThreshold(t, width);
+  }
+
+  /// Best tiling of `csr` (the given tile size, or the cheapest predicted).
+  Tiling bestTiling(const Csr &csr, const TileCostModel &model,
+                    int64_t width) const {
+    if (tileSize > 0)
+      return classify(csr, tileSize, thresholdFor(model, tileSize, width),
+                      model, width);
+    std::optional<Tiling> best;
+    for (int64_t t : model.getTileSizes()) {
+      Tiling tiling = classify(csr, t, thresholdFor(model, t, width), model,
+                               width);
+      if (!best || tiling.hybridSeconds < best->hybridSeconds)
+        best = std::move(tiling);
+    }
+    return *best;
+  }
+
+  LogicalResult rewrite(AggregateOp op, const TileCostModel &model) {
+    OpBuilder b(op);
+    Location loc = op.getLoc();
+    int64_t width = op.getFeatureWidth();
+    if (ShapedType::isDynamic(width))
+      width = kDefaultWidth;
+    SmallVector<NamedAttribute> decision;
+    auto note = [&](StringRef name, Attribute value) {
+      decision.push_back(b.getNamedAttr(name, value));
+    };
+    note("pass", b.getStringAttr("sparsegcn-tile"));
+    note("target", b.getStringAttr(model.getName()));
+    note("feature_width", b.getI64IntegerAttr(width));
+
+    std::optional<Csr> csr = readConstantCsr(op);
+    Value rowPtr = op.getRowPtr(), colIdx = op.getColIdx(),
+          values = op.getValues(), perm;
+    TiledAggregateOp tiled;
+    if (!csr) {
+      int64_t t = tileSize > 0 ? int64_t(tileSize) : kDeferredTileSize;
+      double threshold = thresholdFor(model, t, width);
+      note("classification", b.getStringAttr("deferred-to-runtime"));
+      note("reason", b.getStringAttr("the CSR operands are not constants "
+                                     "visible to the compiler"));
+      note("tile_size", b.getI64IntegerAttr(t));
+      note("dense_threshold", b.getF64FloatAttr(threshold));
+      note("threshold_source", b.getStringAttr(denseThreshold >= 0
+                                                   ? "option"
+                                                   : "cost-model"));
+      if (reorder != "none")
+        note("reorder", b.getStringAttr(reorder + " skipped: adjacency "
+                                                  "not visible"));
+      tiled = TiledAggregateOp::create(
+          b, loc, op.getResultTypes(), rowPtr, colIdx, values, Value(),
+          op.getFeatures(), op.getInit(), op.getNumRowsAttr(),
+          op.getNumColsAttr(), b.getI64IntegerAttr(t), DenseI8ArrayAttr(),
+          b.getF64FloatAttr(threshold), IntegerAttr(),
+          b.getStringAttr("onednn_sgemm"), b.getStringAttr("csr_spmm"));
+    } else {
+      if (failed(validateCsr(op, *csr)))
+        return failure();
+      Tiling tiling = bestTiling(*csr, model, width);
+      std::string reorderNote = "none";
+      if (reorder != "none") {
+        std::vector<int64_t> order =
+            reorder == "degree" ? degreeOrder(*csr) : rcmOrder(*csr);
+        Csr permuted = permute(*csr, order);
+        Tiling reordered = bestTiling(permuted, model, width);
+        if (reordered.hybridSeconds < tiling.hybridSeconds) {
+          reorderNote = reorder + " (applied)";
+          Type indexType =
+              cast<ShapedType>(rowPtr.getType()).getElementType();
+          rowPtr = indexConstant(b, loc, indexType, permuted.rowPtr);
+          colIdx = indexConstant(b, loc, indexType, permuted.colIdx);
+          auto valuesType = RankedTensorType::get(
+              {static_cast<int64_t>(permuted.values.size())}, b.getF32Type());
+          values = arith::ConstantOp::create(
+              b, loc, valuesType,
+              DenseElementsAttr::get(valuesType,
+                                     ArrayRef<float>(permuted.values)));
+          perm = indexConstant(b, loc, indexType, order);
+          tiling = std::move(reordered);
+        } else {
+          reorderNote = reorder + " (not applied: no predicted gain)";
+        }
+      }
+      note("classification", b.getStringAttr("compile-time"));
+      note("tile_size", b.getI64IntegerAttr(tiling.tileSize));
+      note("tile_size_source",
+           b.getStringAttr(tileSize > 0 ? "option" : "cost-model"));
+      note("dense_threshold", b.getF64FloatAttr(tiling.threshold));
+      note("threshold_source", b.getStringAttr(denseThreshold >= 0
+                                                   ? "option"
+                                                   : "cost-model"));
+      note("tiles_empty", b.getI64IntegerAttr(tiling.histogram[0]));
+      note("tiles_sparse", b.getI64IntegerAttr(tiling.histogram[1]));
+      note("tiles_dense", b.getI64IntegerAttr(tiling.histogram[2]));
+      note("nnz", b.getI64IntegerAttr(csr->nnz()));
+      note("nnz_sparse", b.getI64IntegerAttr(tiling.sparseNnz));
+      note("predicted_us_hybrid",
+           b.getF64FloatAttr(tiling.hybridSeconds * 1e6));
+      note("predicted_us_all_sparse",
+           b.getF64FloatAttr(tiling.allSparseSeconds * 1e6));
+      note("predicted_us_all_dense",
+           b.getF64FloatAttr(tiling.allDenseSeconds * 1e6));
+      note("reorder", b.getStringAttr(reorderNote));
+      tiled = TiledAggregateOp::create(
+          b, loc, op.getResultTypes(), rowPtr, colIdx, values, perm,
+          op.getFeatures(), op.getInit(), op.getNumRowsAttr(),
+          op.getNumColsAttr(), b.getI64IntegerAttr(tiling.tileSize),
+          b.getDenseI8ArrayAttr(tiling.classes),
+          b.getF64FloatAttr(tiling.threshold),
+          b.getI64IntegerAttr(tiling.sparseNnz),
+          b.getStringAttr("onednn_sgemm"), b.getStringAttr("csr_spmm"));
+    }
+    tiled->setAttr("lathe.decision", b.getDictionaryAttr(decision));
+    op.replaceAllUsesWith(tiled.getResult());
+    op.erase();
+    return success();
+  }
+};
+
+} // namespace
