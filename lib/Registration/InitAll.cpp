@@ -11,6 +11,7 @@
 #include "lathe/Dialect/Lathe/LatheOps.h"
 #include "lathe/Dialect/SparseGCN/Passes.h"
 #include "lathe/Dialect/SparseGCN/SparseGCNOps.h"
+#include "lathe/Dialect/LowRank/Passes.h"
 #include "lathe/Interfaces/FlopsInterface.h"
 #include "lathe/Pipelines/Pipelines.h"
 #include "lathe/Target/CPU/Passes.h"
@@ -25,6 +26,7 @@ void mlir::lathe::registerAllDialects(DialectRegistry &registry) {
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
   registry.insert<LatheDialect>();
+  registry.insert<lowrank::LowRankDialect>();
   registerBufferizableOpInterfaceExternalModels(registry);
   registry.insert<sparsegcn::SparseGCNDialect>();
   sparsegcn::registerBufferizableOpInterfaceExternalModels(registry);
@@ -39,6 +41,7 @@ void mlir::lathe::registerAllPasses() {
   mlir::registerAllPasses();
   registerLatheCPUPasses();
   registerLathePasses();
+  lowrank::registerLowRankPasses();
   sparsegcn::registerSparseGCNPasses();
   registerLathePipelines();
 }

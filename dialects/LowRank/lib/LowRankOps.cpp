@@ -12,6 +12,7 @@
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/Format.h"
 
 #include <cmath>
 
@@ -94,24 +95,38 @@ Attribute DecisionAttr::parse(AsmParser &parser, Type) {
       parser.parseComma() || failed(field("target")) ||
       parser.parseString(&target) || parser.parseGreater())
     return {};
-  return parser.getChecked<DecisionAttr>(parser.getContext(), rank, energy,
-                                         before, after, target);
+  return parser.getChecked<DecisionAttr>(parser.getContext(), rank,
+                                         APFloat(energy), APFloat(before),
+                                         APFloat(after), target);
 }
 
 void DecisionAttr::print(AsmPrinter &printer) const {
+  // Six significant digits: these are model estimates, not exact values.
+  auto number = [&](const APFloat &value) {
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    os << llvm::format("%.6g", value.convertToDouble());
+    // The parser wants a float literal: "10" must print as "10.0".
+    if (text.find_first_of(".eni") == std::string::npos)
+      text += ".0";
+    printer << text;
+  };
   printer << "<rank = " << getRank() << ", energy = ";
-  printer.printFloat(APFloat(getEnergy()));
+  number(getEnergy());
   printer << ", latency_before = ";
-  printer.printFloat(APFloat(getLatencyBefore()));
+  number(getLatencyBefore());
   printer << ", latency_after = ";
-  printer.printFloat(APFloat(getLatencyAfter()));
+  number(getLatencyAfter());
   printer << ", target = \"" << getTarget() << "\">";
 }
 
 LogicalResult
 DecisionAttr::verify(function_ref<InFlightDiagnostic()> emitError, int64_t rank,
-                     double energy, double before, double after,
+                     APFloat energyAttr, APFloat beforeAttr, APFloat afterAttr,
                      StringRef target) {
+  double energy = energyAttr.convertToDouble();
+  double before = beforeAttr.convertToDouble();
+  double after = afterAttr.convertToDouble();
   if (rank <= 0)
     return emitError() << "expects a positive rank, got " << rank;
   if (!(energy >= 0.0 && energy <= 1.0))

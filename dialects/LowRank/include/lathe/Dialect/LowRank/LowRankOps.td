@@ -26,9 +26,17 @@ def LowRank_DecisionAttr : LowRank_Attr<"Decision", "decision"> {
                       latency_after = 12.25, target = "cpu">
     ```
   }];
-  let parameters = (ins "int64_t":$rank, "double":$energy,
-                        "double":$latencyBefore, "double":$latencyAfter,
+  let parameters = (ins "int64_t":$rank,
+                        APFloatParameter<"fraction of energy kept">:$energy,
+                        APFloatParameter<"dense latency (us)">:$latencyBefore,
+                        APFloatParameter<"factorized latency (us)">:$latencyAfter,
                         StringRefParameter<"target name">:$target);
+  let builders = [
+    AttrBuilder<(ins "int64_t":$rank, "double":$energy, "double":$before,
+                     "double":$after, "::llvm::StringRef":$target), [{
+      return $_get($_ctxt, rank, ::llvm::APFloat(energy), ::llvm::APFloat(before),
+                   ::llvm::APFloat(after), target);
+    }]>];
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
 }
