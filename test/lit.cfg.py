@@ -15,9 +15,8 @@ llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.lathe_tools_dir, append_path=True)
 
-# Debian's interpreter has numpy, torch and h5py; the first python3 on PATH
-# may not.
-config.substitutions.append(("%python", "/usr/bin/python3"))
+# %python (from use_default_substitutions) is CMake's Python3_EXECUTABLE:
+# Debian's /usr/bin/python3, which has numpy, torch and h5py.
 config.substitutions.append(("%scripts", os.path.join(config.lathe_src_root, "scripts")))
 config.substitutions.append(("%examples", config.lathe_examples_dir))
 config.substitutions.append(("%inputs", os.path.join(config.test_source_root, "Inputs")))
