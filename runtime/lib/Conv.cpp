@@ -69,8 +69,7 @@ Binding userBinding(const Operand &op, bool force) {
 }
 
 memory::desc anyMd(const Operand &op) {
-  return memory::desc(op.dims, memory::data_type::f32,
-                      memory::format_tag::any);
+  return memory::desc(op.dims, memory::data_type::f32, memory::format_tag::any);
 }
 
 std::shared_ptr<Entry> build(const Problem &p, bool anyLayout) {
@@ -95,12 +94,13 @@ std::shared_ptr<Entry> build(const Problem &p, bool anyLayout) {
   auto prop = dnnl::prop_kind::forward_inference;
   auto alg = dnnl::algorithm::convolution_direct;
   dnnl::convolution_forward::desc desc =
-      p.hasBias ? dnnl::convolution_forward::desc(
-                      prop, alg, srcMd, wMd, e->bias.primMd, dstMd, p.strides,
-                      p.dilates, p.padL, p.padR)
-                : dnnl::convolution_forward::desc(prop, alg, srcMd, wMd, dstMd,
-                                                  p.strides, p.dilates, p.padL,
-                                                  p.padR);
+      p.hasBias
+          ? dnnl::convolution_forward::desc(prop, alg, srcMd, wMd,
+                                            e->bias.primMd, dstMd, p.strides,
+                                            p.dilates, p.padL, p.padR)
+          : dnnl::convolution_forward::desc(prop, alg, srcMd, wMd, dstMd,
+                                            p.strides, p.dilates, p.padL,
+                                            p.padR);
   dnnl::convolution_forward::primitive_desc pd(desc, attr, cpuEngine());
   e->src.primMd = pd.src_desc();
   e->weights.primMd = pd.weights_desc();
@@ -160,11 +160,11 @@ int64_t impliedPadding(int64_t &inSize, int64_t outSize, int64_t kernel,
   return 0;
 }
 
-void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter,
-            void *filterDesc, int64_t rankBias, void *biasDesc,
-            int64_t rankOut, void *outDesc, int64_t layout, int64_t strideH,
-            int64_t strideW, int64_t padTop, int64_t padLeft,
-            int64_t dilationH, int64_t dilationW, int64_t flags) {
+void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
+            int64_t rankBias, void *biasDesc, int64_t rankOut, void *outDesc,
+            int64_t layout, int64_t strideH, int64_t strideW, int64_t padTop,
+            int64_t padLeft, int64_t dilationH, int64_t dilationW,
+            int64_t flags) {
   static const int profileKind = getProfileKind("conv2d");
   ProfileScope scope(profileKind);
   applyThreadSettings();
@@ -206,8 +206,7 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter,
   p.dst = permuted(out, dataOrder);
   const char *names = nhwc ? "NHWC/HWCF/NHWC" : "NCHW/FCHW/NCHW";
   int64_t n = p.src.dims[0], c = p.src.dims[1];
-  int64_t f = p.weights.dims[0], kh = p.weights.dims[2],
-          kw = p.weights.dims[3];
+  int64_t f = p.weights.dims[0], kh = p.weights.dims[2], kw = p.weights.dims[3];
   if (p.weights.dims[1] != c || p.dst.dims[0] != n || p.dst.dims[1] != f)
     fail(LATHE_ERR_SHAPE, "shapes do not agree (", names, "): input ",
          shapeString(in), " has N=", n, " C=", c, ", filter ",
@@ -219,8 +218,7 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter,
   if (p.hasBias) {
     MemRefView bias = decodeMemRef(rankBias, biasDesc, "bias");
     if (bias.rank != 1 || bias.sizes[0] != f)
-      fail(LATHE_ERR_SHAPE, "bias ", shapeString(bias), " should be [", f,
-           "]");
+      fail(LATHE_ERR_SHAPE, "bias ", shapeString(bias), " should be [", f, "]");
     p.bias.data = bias.data;
     p.bias.dims = {f};
     p.bias.strides = {bias.strides[0]};
@@ -235,10 +233,10 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter,
     fillWithoutProduct(p);
     return;
   }
-  int64_t padBottom = impliedPadding(p.src.dims[2], p.dst.dims[2], kh,
-                                     strideH, dilationH, padTop, "height");
-  int64_t padRight = impliedPadding(p.src.dims[3], p.dst.dims[3], kw,
-                                    strideW, dilationW, padLeft, "width");
+  int64_t padBottom = impliedPadding(p.src.dims[2], p.dst.dims[2], kh, strideH,
+                                     dilationH, padTop, "height");
+  int64_t padRight = impliedPadding(p.src.dims[3], p.dst.dims[3], kw, strideW,
+                                    dilationW, padLeft, "width");
   p.src.normalizeStrides();
   p.strides = {strideH, strideW};
   p.dilates = {dilationH - 1, dilationW - 1};
@@ -248,7 +246,7 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter,
   p.forceWeights = overlaps(p.weights, p.dst);
   p.forceBias = p.hasBias && overlaps(p.bias, p.dst);
 
-  std::vector<int64_t> key = {flags, strideH, strideW, dilationH, dilationW,
+  std::vector<int64_t> key = {flags,  strideH, strideW,   dilationH, dilationW,
                               padTop, padLeft, padBottom, padRight};
   appendKey(key, p.src);
   appendKey(key, p.weights);
@@ -299,17 +297,14 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter,
 
 void lathe::rt::clearConvCache() { cache().clear(); }
 
-extern "C" void lathe_rt_conv2d_f32(int64_t rankIn, void *in,
-                                    int64_t rankFilter, void *filter,
-                                    int64_t rankBias, void *bias,
-                                    int64_t rankOut, void *out, int64_t layout,
-                                    int64_t strideH, int64_t strideW,
-                                    int64_t padTop, int64_t padLeft,
-                                    int64_t dilationH, int64_t dilationW,
-                                    int64_t flags) {
+extern "C" void
+lathe_rt_conv2d_f32(int64_t rankIn, void *in, int64_t rankFilter, void *filter,
+                    int64_t rankBias, void *bias, int64_t rankOut, void *out,
+                    int64_t layout, int64_t strideH, int64_t strideW,
+                    int64_t padTop, int64_t padLeft, int64_t dilationH,
+                    int64_t dilationW, int64_t flags) {
   guardKernel(kKernel, [&] {
-    conv2d(rankIn, in, rankFilter, filter, rankBias, bias, rankOut, out,
-           layout, strideH, strideW, padTop, padLeft, dilationH, dilationW,
-           flags);
+    conv2d(rankIn, in, rankFilter, filter, rankBias, bias, rankOut, out, layout,
+           strideH, strideW, padTop, padLeft, dilationH, dilationW, flags);
   });
 }

@@ -91,8 +91,7 @@ public:
 
 private:
   std::mutex mutex;
-  std::unordered_map<std::vector<int64_t>, std::shared_ptr<Entry>, KeyHash>
-      map;
+  std::unordered_map<std::vector<int64_t>, std::shared_ptr<Entry>, KeyHash> map;
 };
 
 /// Constant weights reordered once into a primitive's preferred layout,

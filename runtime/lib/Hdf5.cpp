@@ -172,7 +172,7 @@ lathe_dtype dtypeForFileType(hid_t type, const std::string &where) {
          ": enum types other than h5py's bool are not supported");
   }
   static const char *const kClassNames[] = {
-      "integer", "float",  "time",  "string",    "bitfield", "opaque",
+      "integer",  "float",     "time", "string",          "bitfield", "opaque",
       "compound", "reference", "enum", "variable-length", "array"};
   const char *name = cls >= 0 && cls < 11 ? kClassNames[cls] : "unknown";
   fail(LATHE_ERR_DTYPE, where, ": unsupported HDF5 type class '", name, "'");
@@ -218,8 +218,8 @@ void readDataset(const std::string &path, const std::string &dataset,
   std::lock_guard<std::mutex> lock(hdf5Mutex());
   silenceHdf5();
   if (H5Fis_hdf5(path.c_str()) <= 0)
-    fail(LATHE_ERR_FORMAT, "'", path, "' is not an HDF5 file (reading dataset '",
-         dataset, "')");
+    fail(LATHE_ERR_FORMAT, "'", path,
+         "' is not an HDF5 file (reading dataset '", dataset, "')");
   Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
   if (!file.valid())
     fail(LATHE_ERR_IO, "cannot open HDF5 file '", path, "'");
@@ -257,11 +257,11 @@ void readDataset(const std::string &path, const std::string &dataset,
   if (lathe_host_tensor_numel(&holder.get()) > 0) {
     // Enums (bool) read as stored; a conversion from enum to integer does
     // not exist in HDF5.
-    Handle memType = dtype == LATHE_BOOL
-                         ? Handle(H5Tget_native_type(fileType.get(),
-                                                     H5T_DIR_ASCEND),
-                                  H5Tclose)
-                         : memoryType(dtype);
+    Handle memType =
+        dtype == LATHE_BOOL
+            ? Handle(H5Tget_native_type(fileType.get(), H5T_DIR_ASCEND),
+                     H5Tclose)
+            : memoryType(dtype);
     if (H5Dread(dset.get(), memType.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT,
                 holder.get().data) < 0)
       fail(LATHE_ERR_BACKEND, where, ": H5Dread failed");
@@ -272,8 +272,8 @@ void readDataset(const std::string &path, const std::string &dataset,
 void writeDataset(const std::string &path, const std::string &dataset,
                   const lathe_host_tensor *t, bool truncate) {
   if (!t)
-    fail(LATHE_ERR_INVALID, "null tensor for '", path, "' dataset '",
-         dataset, "'");
+    fail(LATHE_ERR_INVALID, "null tensor for '", path, "' dataset '", dataset,
+         "'");
   std::string where = "'" + path + "' dataset '" + dataset + "'";
   if (!isValidDtype(t->dtype))
     fail(LATHE_ERR_DTYPE, where, ": invalid dtype code ",
@@ -295,9 +295,9 @@ void writeDataset(const std::string &path, const std::string &dataset,
            "' exists and is not an HDF5 file (pass truncate to replace it)");
     file = Handle(H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose);
   } else {
-    file = Handle(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT,
-                            H5P_DEFAULT),
-                  H5Fclose);
+    file =
+        Handle(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT),
+               H5Fclose);
   }
   if (!file.valid())
     fail(LATHE_ERR_IO, "cannot open '", path, "' for writing");
@@ -324,7 +324,8 @@ void writeDataset(const std::string &path, const std::string &dataset,
                          space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT),
               H5Dclose);
   if (!dset.valid())
-    fail(LATHE_ERR_BACKEND, where, ": cannot create the dataset (is a "
+    fail(LATHE_ERR_BACKEND, where,
+         ": cannot create the dataset (is a "
          "parent a dataset rather than a group?)");
   if (numel > 0 && H5Dwrite(dset.get(), type.get(), H5S_ALL, H5S_ALL,
                             H5P_DEFAULT, t->data) < 0)

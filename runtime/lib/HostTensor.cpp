@@ -37,8 +37,7 @@ int64_t lathe::rt::checkedNumel(int32_t rank, const int64_t *shape,
   for (int32_t i = 0; i < rank; ++i) {
     if (shape[i] < 0)
       fail(LATHE_ERR_SHAPE, what, ": negative dimension ", shape[i]);
-    if (shape[i] != 0 &&
-        numel > std::numeric_limits<int64_t>::max() / shape[i])
+    if (shape[i] != 0 && numel > std::numeric_limits<int64_t>::max() / shape[i])
       fail(LATHE_ERR_SHAPE, what, ": element count overflows");
     numel *= shape[i];
   }
@@ -88,8 +87,7 @@ extern "C" int64_t lathe_host_tensor_numel(const lathe_host_tensor *t) {
 }
 
 extern "C" lathe_status lathe_host_tensor_alloc(lathe_host_tensor *t,
-                                                lathe_dtype dtype,
-                                                int32_t rank,
+                                                lathe_dtype dtype, int32_t rank,
                                                 const int64_t *shape) {
   return guardStatus("lathe_host_tensor_alloc", [&] {
     if (!t)

@@ -1,4 +1,5 @@
-//===- HostTensor.h - Host tensor helpers shared by the I/O code -*- C++ -*-===//
+//===- HostTensor.h - Host tensor helpers shared by the I/O code -*- C++
+//-*-===//
 
 #ifndef LATHE_RUNTIME_LIB_HOSTTENSOR_H
 #define LATHE_RUNTIME_LIB_HOSTTENSOR_H

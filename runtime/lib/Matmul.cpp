@@ -86,8 +86,8 @@ std::shared_ptr<Entry> build(const Problem &p, bool allDense) {
 
   memory::desc bMd = bUserMd;
   if (p.constB)
-    bMd = memory::desc(p.b.dims, memory::data_type::f32,
-                       memory::format_tag::any);
+    bMd =
+        memory::desc(p.b.dims, memory::data_type::f32, memory::format_tag::any);
 
   dnnl::post_ops ops;
   if (p.act != LATHE_ACT_NONE)
@@ -199,8 +199,8 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
   if (p.hasBias) {
     MemRefView bias = decodeMemRef(rankBias, biasDesc, "bias");
     if (bias.rank < 1 || bias.rank > outRank)
-      fail(LATHE_ERR_SHAPE, "bias ", shapeString(bias),
-           " must have rank 1..", outRank);
+      fail(LATHE_ERR_SHAPE, "bias ", shapeString(bias), " must have rank 1..",
+           outRank);
     for (int64_t i = 0; i < bias.rank; ++i) {
       int64_t d = bias.sizes[bias.rank - 1 - i];
       int64_t want = c.sizes[c.rank - 1 - i];
@@ -253,13 +253,11 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
     appendKey(key, p.bias);
   if (p.hasRes)
     appendKey(key, p.res);
-  key.push_back(p.forceA | p.forceB << 1 | p.forceBias << 2 |
-                p.forceRes << 3);
-  std::shared_ptr<Entry> e =
-      cache().getOrCreate(key, [&] {
-        return buildPreferringOptimized<Entry>(
-            [&](bool allDense) { return build(p, allDense); });
-      });
+  key.push_back(p.forceA | p.forceB << 1 | p.forceBias << 2 | p.forceRes << 3);
+  std::shared_ptr<Entry> e = cache().getOrCreate(key, [&] {
+    return buildPreferringOptimized<Entry>(
+        [&](bool allDense) { return build(p, allDense); });
+  });
 
   ScratchBuffer sa, sb, sc, sbias, sres;
   float *aPtr = stageInput(p.a, e->copyA, sa);
@@ -286,9 +284,8 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
   args.emplace(DNNL_ARG_WEIGHTS, memory(e->bMd, engine, bPtr));
   args.emplace(DNNL_ARG_DST, memory(e->cMd, engine, cPtr));
   if (p.hasBias)
-    args.emplace(DNNL_ARG_BIAS,
-                 memory(e->biasMd, engine,
-                        stageInput(p.bias, e->copyBias, sbias)));
+    args.emplace(DNNL_ARG_BIAS, memory(e->biasMd, engine,
+                                       stageInput(p.bias, e->copyBias, sbias)));
   if (p.hasRes) {
     int index = p.act != LATHE_ACT_NONE ? 1 : 0;
     args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(index) | DNNL_ARG_SRC_1,

@@ -106,7 +106,8 @@ float lathe::rt::applyActivation(int act, float x) {
     return 0.5f * x * (1.f + std::erf(x * 0.70710678118654752f));
   case LATHE_ACT_GELU_TANH:
     return 0.5f * x *
-           (1.f + std::tanh(0.79788456080286536f * (x + 0.044715f * x * x * x)));
+           (1.f +
+            std::tanh(0.79788456080286536f * (x + 0.044715f * x * x * x)));
   case LATHE_ACT_SIGMOID:
     return 1.f / (1.f + std::exp(-x));
   case LATHE_ACT_TANH:

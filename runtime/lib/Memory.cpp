@@ -60,7 +60,8 @@ void notePeak(Registry &r, int64_t now) {
 void *allocate(size_t alignment, size_t size) noexcept {
   // aligned_alloc wants a multiple of the alignment; a zero-byte request
   // still gets a unique, freeable pointer.
-  size_t rounded = (std::max<size_t>(size, 1) + alignment - 1) & ~(alignment - 1);
+  size_t rounded =
+      (std::max<size_t>(size, 1) + alignment - 1) & ~(alignment - 1);
   if (rounded < size)
     return nullptr;
   void *p = std::aligned_alloc(alignment, rounded);
@@ -116,14 +117,14 @@ void *allocateOrRecord(size_t alignment, size_t size) {
   void *p = allocate(alignment, size);
   if (!p)
     setPendingError(concat("allocator: out of memory allocating ", size,
-                           " bytes (", lathe_rt_mem_current(),
-                           " bytes live)"));
+                           " bytes (", lathe_rt_mem_current(), " bytes live)"));
   return p;
 }
 
 } // namespace
 
-ScratchBuffer::ScratchBuffer(size_t bytes) : ptr(allocate(kMinAlignment, bytes)) {
+ScratchBuffer::ScratchBuffer(size_t bytes)
+    : ptr(allocate(kMinAlignment, bytes)) {
   if (!ptr)
     throw std::bad_alloc();
 }

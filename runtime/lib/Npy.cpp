@@ -1,8 +1,9 @@
 //===- Npy.cpp - NumPy .npy reader and writer -----------------------------===//
 //
-// Format: https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html
-// A magic string, a version, a little-endian header length (2 bytes in 1.0,
-// 4 bytes in 2.0/3.0), a Python dict literal, then the raw data.
+// Format:
+// https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html A
+// magic string, a version, a little-endian header length (2 bytes in 1.0, 4
+// bytes in 2.0/3.0), a Python dict literal, then the raw data.
 //
 //===----------------------------------------------------------------------===//
 
@@ -86,13 +87,15 @@ public:
 
 private:
   template <typename... Args> [[noreturn]] void formatError(Args &&...args) {
-    fail(LATHE_ERR_FORMAT, "'", path, "': malformed .npy header: ",
-         std::forward<Args>(args)..., " (header: ", text, ")");
+    fail(LATHE_ERR_FORMAT, "'", path,
+         "': malformed .npy header: ", std::forward<Args>(args)...,
+         " (header: ", text, ")");
   }
 
   char peek() const { return pos < text.size() ? text[pos] : '\0'; }
   void skipSpace() {
-    while (pos < text.size() && std::isspace(static_cast<unsigned char>(text[pos])))
+    while (pos < text.size() &&
+           std::isspace(static_cast<unsigned char>(text[pos])))
       ++pos;
   }
   void expect(char c) {
@@ -178,7 +181,8 @@ lathe_dtype dtypeFromDescr(const NpyHeader &h, const std::string &path) {
   if (d.size() >= 2 && d[0] == '>' && d.substr(1) != "i1" &&
       d.substr(1) != "u1" && d.substr(1) != "b1")
     fail(LATHE_ERR_DTYPE, "'", path, "': big-endian dtype '", d,
-         "' is not supported (convert with arr.astype(arr.dtype.newbyteorder('<')))");
+         "' is not supported (convert with "
+         "arr.astype(arr.dtype.newbyteorder('<')))");
   // '<', '|' and '=' (native, little-endian here) mean the same for us.
   std::string body = d;
   if (!body.empty() &&
@@ -320,14 +324,14 @@ void readNpy(const std::string &path, lathe_host_tensor &out) {
          " exceeds the maximum of ", LATHE_MAX_RANK);
   auto rank = static_cast<int32_t>(header.shape.size());
   size_t elementSize = lathe_dtype_size(dtype);
-  int64_t numel = checkedNumel(rank, header.shape.data(), elementSize,
-                               "'" + path + "'");
+  int64_t numel =
+      checkedNumel(rank, header.shape.data(), elementSize, "'" + path + "'");
   uint64_t expected = uint64_t(numel) * elementSize;
   uint64_t actual = fileSize - preambleLen - headerLen;
   if (actual < expected)
     fail(LATHE_ERR_FORMAT, "'", path, "' is truncated: shape ",
-         shapeTuple(header.shape.data(), rank), " of ", header.descr,
-         " needs ", expected, " data bytes, the file has ", actual);
+         shapeTuple(header.shape.data(), rank), " of ", header.descr, " needs ",
+         expected, " data bytes, the file has ", actual);
 
   HostTensorHolder holder;
   allocHostTensor(holder.get(), dtype, rank, header.shape.data(),
@@ -364,9 +368,10 @@ void writeNpy(const std::string &path, const lathe_host_tensor *t) {
   if (bytes && !t->data)
     fail(LATHE_ERR_INVALID, "'", path, "': tensor has no data");
 
-  std::string dict = std::string("{'descr': '") + descr +
-                     "', 'fortran_order': False, 'shape': " +
-                     shapeTuple(t->shape, t->rank) + ", }";
+  std::string dict =
+      std::string("{'descr': '") + descr +
+      "', 'fortran_order': False, 'shape': " + shapeTuple(t->shape, t->rank) +
+      ", }";
   // Pad with spaces so the data starts on a 64-byte boundary; the header
   // ends with '\n'. Version 2.0 only when the header outgrows 16 bits.
   size_t preambleLen = 10;
@@ -388,12 +393,11 @@ void writeNpy(const std::string &path, const lathe_host_tensor *t) {
   FilePtr file(std::fopen(path.c_str(), "wb"));
   if (!file)
     fail(LATHE_ERR_IO, "cannot create '", path, "': ", std::strerror(errno));
-  bool ok = std::fwrite(preamble.data(), 1, preamble.size(), file.get()) ==
-                preamble.size() &&
-            std::fwrite(dict.data(), 1, dict.size(), file.get()) ==
-                dict.size() &&
-            (bytes == 0 ||
-             std::fwrite(t->data, 1, bytes, file.get()) == bytes);
+  bool ok =
+      std::fwrite(preamble.data(), 1, preamble.size(), file.get()) ==
+          preamble.size() &&
+      std::fwrite(dict.data(), 1, dict.size(), file.get()) == dict.size() &&
+      (bytes == 0 || std::fwrite(t->data, 1, bytes, file.get()) == bytes);
   int closeResult = std::fclose(file.release());
   if (!ok || closeResult != 0)
     fail(LATHE_ERR_IO, "cannot write '", path, "': ", std::strerror(errno));

@@ -39,8 +39,8 @@ Operand toOperand(const MemRefView &view) {
 std::shared_ptr<Entry> build(const Operand &in, const Operand &out, int axis,
                              bool forceIn, bool allDense) {
   auto e = std::make_shared<Entry>();
-  e->copyIn = forceIn || !in.hasUsableStrides() ||
-              (allDense && !in.isDenseRowMajor());
+  e->copyIn =
+      forceIn || !in.hasUsableStrides() || (allDense && !in.isDenseRowMajor());
   e->copyOut = !out.hasUsableStrides() || (allDense && !out.isDenseRowMajor());
   e->inMd = e->copyIn ? in.denseDesc() : in.desc();
   e->outMd = e->copyOut ? out.denseDesc() : out.desc();
@@ -65,13 +65,14 @@ void softmax(int64_t rankIn, void *inDesc, int64_t rankOut, void *outDesc,
   for (int64_t i = 0; same && i < inView.rank; ++i)
     same = inView.sizes[i] == outView.sizes[i];
   if (!same)
-    fail(LATHE_ERR_SHAPE, "input ", shapeString(inView),
-         " and output ", shapeString(outView), " differ in shape");
+    fail(LATHE_ERR_SHAPE, "input ", shapeString(inView), " and output ",
+         shapeString(outView), " differ in shape");
   int64_t rank = inView.rank;
   if (rank == 0) {
     // Softmax of a single value along no axis.
     if (axis != 0 && axis != -1)
-      fail(LATHE_ERR_INVALID, "axis ", axis, " is out of range for a 0-d input");
+      fail(LATHE_ERR_INVALID, "axis ", axis,
+           " is out of range for a 0-d input");
     *outView.data = 1.f;
     return;
   }
@@ -88,8 +89,8 @@ void softmax(int64_t rankIn, void *inDesc, int64_t rankOut, void *outDesc,
     fail(LATHE_ERR_INVALID, "output ", shapeString(outView),
          " has overlapping or non-positive strides");
   // Exactly in place is fine; a partial overlap is not.
-  bool forceIn = overlaps(in, out) &&
-                 !(in.data == out.data && in.strides == out.strides);
+  bool forceIn =
+      overlaps(in, out) && !(in.data == out.data && in.strides == out.strides);
 
   std::vector<int64_t> key = {axis, forceIn};
   appendKey(key, in);

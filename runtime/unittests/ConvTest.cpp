@@ -18,12 +18,11 @@ int64_t outSize(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d) {
 }
 
 /// Reference on logical NCHW input / FCHW filter, result as NCHW.
-std::vector<double> refConv(const ConvShape &s,
-                            const std::function<double(int64_t, int64_t,
-                                                       int64_t, int64_t)> &x,
-                            const std::function<double(int64_t, int64_t,
-                                                       int64_t, int64_t)> &wt,
-                            const std::vector<float> *bias, int act) {
+std::vector<double>
+refConv(const ConvShape &s,
+        const std::function<double(int64_t, int64_t, int64_t, int64_t)> &x,
+        const std::function<double(int64_t, int64_t, int64_t, int64_t)> &wt,
+        const std::vector<float> *bias, int act) {
   std::vector<double> y(s.n * s.f * s.oh * s.ow);
   for (int64_t n = 0; n < s.n; ++n)
     for (int64_t f = 0; f < s.f; ++f)
@@ -119,8 +118,21 @@ protected:
 
 ConvShape symmetric(int64_t n, int64_t c, int64_t h, int64_t w, int64_t f,
                     int64_t k, int64_t stride, int64_t pad, int64_t dil) {
-  return {n, c, h, w, f, k, k, stride, stride, pad, pad, dil, dil,
-          outSize(h, k, stride, pad, dil), outSize(w, k, stride, pad, dil)};
+  return {n,
+          c,
+          h,
+          w,
+          f,
+          k,
+          k,
+          stride,
+          stride,
+          pad,
+          pad,
+          dil,
+          dil,
+          outSize(h, k, stride, pad, dil),
+          outSize(w, k, stride, pad, dil)};
 }
 
 TEST_F(ConvTest, Basic3x3) { check(symmetric(2, 3, 8, 8, 4, 3, 1, 1, 1), 40); }

@@ -12,9 +12,9 @@ namespace {
 lathe_host_tensor makeTensor(lathe_dtype dtype, std::vector<int64_t> shape,
                              unsigned seed) {
   lathe_host_tensor t{};
-  EXPECT_EQ(lathe_host_tensor_alloc(&t, dtype, int32_t(shape.size()),
-                                    shape.data()),
-            LATHE_OK);
+  EXPECT_EQ(
+      lathe_host_tensor_alloc(&t, dtype, int32_t(shape.size()), shape.data()),
+      LATHE_OK);
   size_t bytes = lathe_host_tensor_numel(&t) * lathe_dtype_size(dtype);
   auto *p = static_cast<unsigned char *>(t.data);
   for (size_t i = 0; i < bytes; ++i)
@@ -43,10 +43,9 @@ TEST(Hdf5, RoundTripEveryDtypeIntoNestedGroups) {
     auto dtype = static_cast<lathe_dtype>(d);
     for (size_t s = 0; s < shapes.size(); ++s) {
       lathe_host_tensor t = makeTensor(dtype, shapes[s], d * 10 + s);
-      std::string name = std::string("/") + lathe_dtype_name(dtype) +
-                         "/layer" + std::to_string(s) + "/weight";
-      ASSERT_EQ(lathe_h5_write(path.c_str(), name.c_str(), &t, first),
-                LATHE_OK)
+      std::string name = std::string("/") + lathe_dtype_name(dtype) + "/layer" +
+                         std::to_string(s) + "/weight";
+      ASSERT_EQ(lathe_h5_write(path.c_str(), name.c_str(), &t, first), LATHE_OK)
           << lathe_rt_last_error();
       first = false;
       lathe_host_tensor_free(&t);
@@ -57,8 +56,8 @@ TEST(Hdf5, RoundTripEveryDtypeIntoNestedGroups) {
     auto dtype = static_cast<lathe_dtype>(d);
     for (size_t s = 0; s < shapes.size(); ++s) {
       lathe_host_tensor want = makeTensor(dtype, shapes[s], d * 10 + s);
-      std::string name = std::string("/") + lathe_dtype_name(dtype) +
-                         "/layer" + std::to_string(s) + "/weight";
+      std::string name = std::string("/") + lathe_dtype_name(dtype) + "/layer" +
+                         std::to_string(s) + "/weight";
       lathe_host_tensor got{};
       ASSERT_EQ(lathe_h5_read(path.c_str(), name.c_str(), &got), LATHE_OK)
           << lathe_rt_last_error();
@@ -128,8 +127,7 @@ TEST(Hdf5, ErrorsNameFileAndDataset) {
   EXPECT_EQ(lathe_h5_write(notH5.c_str(), "/x", &a, 0), LATHE_ERR_FORMAT);
   std::string badDir = dir.file("no/such/dir.h5");
   EXPECT_EQ(lathe_h5_write(badDir.c_str(), "/x", &a, 1), LATHE_ERR_IO);
-  EXPECT_NE(std::string(lathe_rt_last_error()).find(badDir),
-            std::string::npos);
+  EXPECT_NE(std::string(lathe_rt_last_error()).find(badDir), std::string::npos);
   lathe_host_tensor_free(&a);
 }
 

@@ -101,7 +101,8 @@ TEST_F(MatmulTest, StridedOutputLeavesPaddingAlone) {
     for (int64_t j = 0; j < ld; ++j) {
       float v = storage[off + i * ld + j];
       if (j < n)
-        EXPECT_NEAR(v, ref[i * n + j], 1e-4 * std::max(1.0, std::fabs(ref[i * n + j])));
+        EXPECT_NEAR(v, ref[i * n + j],
+                    1e-4 * std::max(1.0, std::fabs(ref[i * n + j])));
       else
         EXPECT_EQ(v, 42.f);
     }
@@ -116,8 +117,8 @@ TEST_F(MatmulTest, BatchedAndBroadcastB) {
   MemRef ma(a.data(), {batch, m, k}), mb3(b3.data(), {batch, k, n}),
       mb2(b2.data(), {k, n}), mc(c.data(), {batch, m, n});
   matmul(ma, mb3, mc);
-  expectClose(c, refMatmul(batch, m, k, n, rowMajor(a, m, k),
-                           rowMajor(b3, k, n)));
+  expectClose(c,
+              refMatmul(batch, m, k, n, rowMajor(a, m, k), rowMajor(b3, k, n)));
   matmul(ma, mb2, mc);
   expectClose(c, refMatmul(batch, m, k, n, rowMajor(a, m, k),
                            rowMajor(b2, k, n, /*batched=*/false)));
@@ -195,8 +196,8 @@ TEST_F(MatmulTest, ConstBIsPackedOnceAndReused) {
   auto b2 = randomVector(k * n, 24), bias = randomVector(n, 25);
   MemRef ma(a.data(), {m, k}), mb(b.data(), {k, n}), mb2(b2.data(), {k, n}),
       mbias(bias.data(), {n});
-  auto ref = refMatmul(1, m, k, n, rowMajor(a, m, k), rowMajor(b, k, n),
-                       &bias, LATHE_ACT_GELU_ERF);
+  auto ref = refMatmul(1, m, k, n, rowMajor(a, m, k), rowMajor(b, k, n), &bias,
+                       LATHE_ACT_GELU_ERF);
   int64_t flags =
       LATHE_MM_CONST_B | LATHE_MM_HAS_BIAS | actFlag(LATHE_ACT_GELU_ERF);
   std::vector<float> first(m * n), second(m * n), third(m * n);
@@ -263,7 +264,7 @@ TEST_F(MatmulErrorTest, ShapeMismatchIsAPendingError) {
   EXPECT_NE(msg.find("K=3"), std::string::npos) << msg;
   EXPECT_NE(msg.find("K=4"), std::string::npos) << msg;
   for (float v : c)
-    EXPECT_EQ(v, 3.f); // Untouched.
+    EXPECT_EQ(v, 3.f);          // Untouched.
   EXPECT_EQ(takePending(), ""); // Taking clears it.
 
   // Only the first error is kept.

@@ -39,8 +39,9 @@ TEST(Memory, AlignmentAndZeroSize) {
     void *p = _mlir_memref_to_llvm_aligned_alloc(align, 37);
     ASSERT_NE(p, nullptr);
     EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % 64, 0u);
-    if ((align & (align - 1)) == 0)
+    if ((align & (align - 1)) == 0) {
       EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % align, 0u);
+    }
     _mlir_memref_to_llvm_free(p);
   }
   int64_t base = lathe_rt_mem_current();

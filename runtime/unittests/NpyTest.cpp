@@ -60,8 +60,8 @@ const DtypeCase kCases[] = {
 
 TEST(Npy, RoundTripEveryDtypeAndShape) {
   TempDir dir;
-  std::vector<std::vector<int64_t>> shapes = {
-      {}, {0}, {5}, {2, 3}, {3, 0, 2}, {2, 1, 3, 2}};
+  std::vector<std::vector<int64_t>> shapes = {{},     {0},       {5},
+                                              {2, 3}, {3, 0, 2}, {2, 1, 3, 2}};
   for (const DtypeCase &c : kCases) {
     for (const auto &shape : shapes) {
       lathe_host_tensor t{};
@@ -73,8 +73,8 @@ TEST(Npy, RoundTripEveryDtypeAndShape) {
       auto *p = static_cast<unsigned char *>(t.data);
       for (size_t i = 0; i < bytes; ++i)
         p[i] = c.dtype == LATHE_BOOL ? (i % 3 == 0) : (i * 37 + 11) & 0xFF;
-      std::string path = dir.file(std::string("rt_") + c.descr[1] +
-                                  c.descr[2] + ".npy");
+      std::string path =
+          dir.file(std::string("rt_") + c.descr[1] + c.descr[2] + ".npy");
       ASSERT_EQ(lathe_npy_write(path.c_str(), &t), LATHE_OK)
           << lathe_rt_last_error();
 
@@ -133,7 +133,8 @@ TEST(Npy, ReadsFortranOrder) {
               "{'descr': '<i4', 'fortran_order': True, 'shape': (2, 3, 2), }",
               bytesOf(fortran));
   lathe_host_tensor t{};
-  ASSERT_EQ(lathe_npy_read(path.c_str(), &t), LATHE_OK) << lathe_rt_last_error();
+  ASSERT_EQ(lathe_npy_read(path.c_str(), &t), LATHE_OK)
+      << lathe_rt_last_error();
   ASSERT_EQ(t.rank, 3);
   EXPECT_EQ(t.dtype, LATHE_I32);
   auto *data = static_cast<int32_t *>(t.data);
@@ -167,7 +168,8 @@ TEST(Npy, ReadsVersions2And3AndDoubleQuotes) {
               "{'shape': (1L, 3L), 'fortran_order': False, 'descr': '<f8'}",
               bytesOf(values), /*pad=*/false);
   lathe_host_tensor t{};
-  ASSERT_EQ(lathe_npy_read(path.c_str(), &t), LATHE_OK) << lathe_rt_last_error();
+  ASSERT_EQ(lathe_npy_read(path.c_str(), &t), LATHE_OK)
+      << lathe_rt_last_error();
   EXPECT_EQ(t.rank, 2);
   EXPECT_EQ(static_cast<double *>(t.data)[2], 3.0);
   lathe_host_tensor_free(&t);

@@ -44,8 +44,8 @@ struct MemRef {
   void *desc() { return words.data(); }
 };
 
-inline std::vector<float> randomVector(size_t n, unsigned seed,
-                                       float lo = -1.f, float hi = 1.f) {
+inline std::vector<float> randomVector(size_t n, unsigned seed, float lo = -1.f,
+                                       float hi = 1.f) {
   std::mt19937 gen(seed);
   std::uniform_real_distribution<float> dist(lo, hi);
   std::vector<float> v(n);

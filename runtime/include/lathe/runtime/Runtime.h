@@ -35,13 +35,13 @@ extern "C" {
 
 typedef enum lathe_status {
   LATHE_OK = 0,
-  LATHE_ERR_IO = 1,          ///< file missing / unreadable / unwritable
-  LATHE_ERR_FORMAT = 2,      ///< malformed or truncated file
-  LATHE_ERR_DTYPE = 3,       ///< unsupported or mismatched element type
-  LATHE_ERR_SHAPE = 4,       ///< unsupported or mismatched shape
-  LATHE_ERR_BACKEND = 5,     ///< oneDNN / HDF5 library error
-  LATHE_ERR_OOM = 6,         ///< allocation failed
-  LATHE_ERR_INVALID = 7,     ///< invalid argument
+  LATHE_ERR_IO = 1,      ///< file missing / unreadable / unwritable
+  LATHE_ERR_FORMAT = 2,  ///< malformed or truncated file
+  LATHE_ERR_DTYPE = 3,   ///< unsupported or mismatched element type
+  LATHE_ERR_SHAPE = 4,   ///< unsupported or mismatched shape
+  LATHE_ERR_BACKEND = 5, ///< oneDNN / HDF5 library error
+  LATHE_ERR_OOM = 6,     ///< allocation failed
+  LATHE_ERR_INVALID = 7, ///< invalid argument
 } lathe_status;
 
 /// Message of the last failed call on this thread ("" if none).
@@ -173,12 +173,11 @@ enum {
 /// ignored unless their flag is set (callers then pass any memref).
 void lathe_rt_matmul_f32(int64_t rankA, void *a, int64_t rankB, void *b,
                          int64_t rankBias, void *bias, int64_t rankRes,
-                         void *residual, int64_t rankC, void *c,
-                         int64_t flags);
+                         void *residual, int64_t rankC, void *c, int64_t flags);
 
 /// out = softmax(in) along `axis`.
-void lathe_rt_softmax_f32(int64_t rankIn, void *in, int64_t rankOut,
-                          void *out, int64_t axis);
+void lathe_rt_softmax_f32(int64_t rankIn, void *in, int64_t rankOut, void *out,
+                          int64_t axis);
 
 /// 2-D convolution. layout 0 = NCHW input / FCHW filter / NCHW output,
 /// layout 1 = NHWC input / HWCF filter / NHWC output.
@@ -189,8 +188,8 @@ void lathe_rt_conv2d_f32(int64_t rankIn, void *in, int64_t rankFilter,
                          void *filter, int64_t rankBias, void *bias,
                          int64_t rankOut, void *out, int64_t layout,
                          int64_t strideH, int64_t strideW, int64_t padTop,
-                         int64_t padLeft, int64_t dilationH,
-                         int64_t dilationW, int64_t flags);
+                         int64_t padLeft, int64_t dilationH, int64_t dilationW,
+                         int64_t flags);
 
 /// Drops every cached oneDNN primitive and every pre-packed constant weight
 /// (LATHE_MM_CONST_B). Call it before memory that held such a weight is
