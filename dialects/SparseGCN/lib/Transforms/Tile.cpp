@@ -256,13 +256,13 @@ struct SparseGCNTile
     if (tileSize < 0) {
       getOperation().emitError("sparsegcn-tile: tile-size must be positive "
                                "(or 0 to let the cost model choose), got ")
-          << tileSize;
+          << static_cast<int64_t>(tileSize);
       return signalPassFailure();
     }
     if (denseThreshold > 1.0) {
       getOperation().emitError("sparsegcn-tile: dense-threshold is a density "
                                "in [0, 1] (or < 0 for the cost model), got ")
-          << denseThreshold;
+          << static_cast<double>(denseThreshold);
       return signalPassFailure();
     }
     SmallVector<AggregateOp> ops;
@@ -287,8 +287,16 @@ struct SparseGCNTile
     if (tileSize > 0)
       return classify(csr, tileSize, thresholdFor(model, tileSize, width),
                       model, width);
+    // Tiles larger than the graph are the graph: try the graph's size
+    // instead of the candidates beyond it.
+    SmallVector<int64_t> candidates;
+    for (int64_t t : model.getTileSizes())
+      if (t < csr.n)
+        candidates.push_back(t);
+    if (candidates.size() < model.getTileSizes().size())
+      candidates.push_back(csr.n);
     std::optional<Tiling> best;
-    for (int64_t t : model.getTileSizes()) {
+    for (int64_t t : candidates) {
       Tiling tiling = classify(csr, t, thresholdFor(model, t, width), model,
                                width);
       if (!best || tiling.hybridSeconds < best->hybridSeconds)

@@ -1,0 +1,77 @@
+"""ctypes access to the runtime's SpMM kernels (runtime/include/lathe/runtime/Sparse.h).
+
+Memref descriptors are built the way MLIR lowers unranked memrefs: (rank, pointer to
+{allocated, aligned, offset, sizes[rank], strides[rank]}), strides in elements.
+"""
+import ctypes
+import os
+
+import numpy as np
+
+INDEX32 = 1 << 0
+CONST_A = 1 << 1
+CLASSIFY = 1 << 2
+PERMUTED = 1 << 3
+
+
+def find_library(build_dir=None):
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    build_dir = build_dir or os.environ.get("LATHE_BUILD_DIR", os.path.join(root, "build"))
+    return os.path.join(build_dir, "lib", "libLatheRuntime.so")
+
+
+class Runtime:
+    def __init__(self, path):
+        self.lib = ctypes.CDLL(path)
+        i64, vp = ctypes.c_int64, ctypes.c_void_p
+        self.lib.lathe_rt_spmm_csr_f32.argtypes = [i64, vp] * 5 + [i64] * 3
+        self.lib.lathe_rt_spmm_tiled_f32.argtypes = [i64, vp] * 7 + [i64] * 5
+        self.lib.lathe_rt_take_pending_error.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
+        self.lib.lathe_rt_take_pending_error.restype = ctypes.c_int
+        self._keep = []
+
+    def _desc(self, a):
+        assert a.flags["C_CONTIGUOUS"] or a.ndim == 1
+        rank = a.ndim
+        words = (ctypes.c_int64 * (3 + 2 * rank))()
+        ptr = a.ctypes.data
+        words[0] = ptr
+        words[1] = ptr
+        words[2] = 0
+        for i in range(rank):
+            words[3 + i] = a.shape[i]
+            words[3 + rank + i] = a.strides[i] // a.itemsize
+        self._keep.append(words)
+        return rank, ctypes.cast(words, ctypes.c_void_p)
+
+    def check(self):
+        buf = ctypes.create_string_buffer(1024)
+        if self.lib.lathe_rt_take_pending_error(buf, 1024):
+            raise RuntimeError(buf.value.decode())
+
+    def csr_call(self, csr, x, y, flags=0):
+        """Returns a zero-argument callable that runs lathe_rt_spmm_csr_f32 into y."""
+        rp, ci, v = csr.indptr, csr.indices, csr.data
+        if rp.dtype == np.int32:
+            flags |= INDEX32
+        args = [*self._desc(rp), *self._desc(ci), *self._desc(v), *self._desc(x),
+                *self._desc(y), csr.shape[0], csr.shape[1], flags]
+        fn = self.lib.lathe_rt_spmm_csr_f32
+        return lambda: fn(*args)
+
+    def tiled_call(self, csr, x, y, tile, threshold=None, classes=None, flags=0):
+        """Callable running lathe_rt_spmm_tiled_f32 with the given classes (int8 array) or,
+        when classes is None, runtime classification at `threshold`."""
+        rp, ci, v = csr.indptr, csr.indices, csr.data
+        if rp.dtype == np.int32:
+            flags |= INDEX32
+        if classes is None:
+            flags |= CLASSIFY
+            classes = np.zeros(1, np.int8)
+        ppm = int(round((threshold or 0.0) * 1e6))
+        args = [*self._desc(rp), *self._desc(ci), *self._desc(v), *self._desc(classes),
+                *self._desc(rp), *self._desc(x), *self._desc(y), csr.shape[0], csr.shape[1],
+                tile, ppm, flags]
+        self._keep.append(classes)
+        fn = self.lib.lathe_rt_spmm_tiled_f32
+        return lambda: fn(*args)

@@ -1,0 +1,59 @@
+// RUN: lathe-opt %s --split-input-file --sparsegcn-tile="tile-size=2 dense-threshold=0.5" | FileCheck %s --check-prefix=FIXED
+// RUN: lathe-opt %s --split-input-file --sparsegcn-tile | FileCheck %s --check-prefix=MODEL
+// RUN: %python %S/Inputs/clique_graph.py | lathe-opt --sparsegcn-tile="tile-size=32 reorder=degree" | FileCheck %s --check-prefix=DEGREE
+// RUN: %python %S/Inputs/clique_graph.py | lathe-opt --sparsegcn-tile="tile-size=32 reorder=rcm" | FileCheck %s --check-prefix=RCM
+// RUN: %python %S/Inputs/clique_graph.py | lathe-opt --sparsegcn-tile="tile-size=32" | FileCheck %s --check-prefix=NOREORDER
+
+// A 4-node graph: rows 0-1 x cols 0-1 full (dense at 0.5), (2,0) and (3,3)
+// alone in their tiles (sparse), tile (0,1) empty.
+// FIXED-LABEL: func.func @constant_csr
+// FIXED: sparsegcn.tiled_aggregate csr(%{{.*}}, %{{.*}}, %{{.*}} : tensor<5xi64>, tensor<6xi64>, tensor<6xf32>) [4, 4] tile 2 ins
+// FIXED-SAME: lathe.decision = {classification = "compile-time", dense_threshold = 5.000000e-01 : f64
+// FIXED-SAME: threshold_source = "option", tile_size = 2 : i64, tile_size_source = "option", tiles_dense = 1 : i64, tiles_empty = 1 : i64, tiles_sparse = 2 : i64}
+// FIXED-SAME: sparse_nnz = 2 : i64, tile_classes = array<i8: 2, 0, 1, 1>
+// MODEL-LABEL: func.func @constant_csr
+// MODEL: sparsegcn.tiled_aggregate
+// MODEL-SAME: threshold_source = "cost-model"
+// MODEL-SAME: tile_size_source = "cost-model"
+// MODEL-SAME: tile_classes = array<i8
+func.func @constant_csr(%x: tensor<4x16xf32>) -> tensor<4x16xf32> {
+  %rp = arith.constant dense<[0, 2, 4, 5, 6]> : tensor<5xi64>
+  %ci = arith.constant dense<[0, 1, 0, 1, 0, 3]> : tensor<6xi64>
+  %v = arith.constant dense<[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]> : tensor<6xf32>
+  %e = tensor.empty() : tensor<4x16xf32>
+  %y = sparsegcn.aggregate csr(%rp, %ci, %v : tensor<5xi64>, tensor<6xi64>, tensor<6xf32>) [4, 4]
+         ins(%x : tensor<4x16xf32>) outs(%e : tensor<4x16xf32>) -> tensor<4x16xf32>
+  return %y : tensor<4x16xf32>
+}
+
+// -----
+
+// The adjacency is a function argument (as with lathe.weight): the pass
+// cannot classify, the runtime will; the decision says so.
+// FIXED-LABEL: func.func @runtime_csr
+// FIXED: sparsegcn.tiled_aggregate {{.*}} tile 2 ins
+// FIXED-SAME: lathe.decision = {classification = "deferred-to-runtime", dense_threshold = 5.000000e-01 : f64
+// FIXED-NOT: tile_classes
+// MODEL-LABEL: func.func @runtime_csr
+// MODEL: sparsegcn.tiled_aggregate {{.*}} tile 64 ins
+// MODEL-SAME: classification = "deferred-to-runtime"
+func.func @runtime_csr(%rp: tensor<5xi32>, %ci: tensor<6xi32>, %v: tensor<6xf32>, %x: tensor<4x16xf32>) -> tensor<4x16xf32> {
+  %e = tensor.empty() : tensor<4x16xf32>
+  %y = sparsegcn.aggregate csr(%rp, %ci, %v : tensor<5xi32>, tensor<6xi32>, tensor<6xf32>) [4, 4]
+         ins(%x : tensor<4x16xf32>) outs(%e : tensor<4x16xf32>) -> tensor<4x16xf32>
+  return %y : tensor<4x16xf32>
+}
+
+// Reordering packs the clique into one dense tile; the permutation travels
+// with the op. Without reordering the clique is spread over four sparse tiles.
+// DEGREE-LABEL: func.func @clique
+// DEGREE: sparsegcn.tiled_aggregate {{.*}} tile 32 permutation(%{{.*}} : tensor<64xi64>) ins
+// DEGREE-SAME: reorder = "degree (applied)"
+// DEGREE-SAME: tiles_dense = 1 : i64
+// RCM-LABEL: func.func @clique
+// RCM: sparsegcn.tiled_aggregate {{.*}} permutation(
+// RCM-SAME: reorder = "rcm (applied)"
+// RCM-SAME: tiles_dense = 1 : i64
+// NOREORDER-LABEL: func.func @clique
+// NOREORDER-NOT: permutation(
+// NOREORDER: tiles_dense = 0 : i64, tiles_empty = 0 : i64, tiles_sparse = 4 : i64
