@@ -1,0 +1,68 @@
+//===- Attention.h - Lathe runtime: bounded-memory attention ----*- C -*-===//
+//
+// Kernels of the memred dialect (C ABI, no MLIR headers). Memref operands
+// follow Runtime.h's convention: (int64_t rank, void *descriptor) pairs with
+// descriptor = {float *allocated, float *aligned, int64_t offset,
+// int64_t sizes[rank], int64_t strides[rank]}; all operands are f32.
+// Failures (shape mismatches, bad fractions) become the pending error
+// (lathe_rt_take_pending_error) and leave the output unspecified; nothing
+// aborts on user input.
+//
+// Thread-safety: the kernels keep no state and may run concurrently. Work is
+// spread over the OpenMP team oneDNN uses (GNU libgomp, looked up at run
+// time), with lathe_rt_set_num_threads' count.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LATHE_RUNTIME_ATTENTION_H
+#define LATHE_RUNTIME_ATTENTION_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// o = softmax(scale · q · kᵀ + b0 + b1) · v over the key axis, with
+/// q [..., Lq, D], k [..., Lk, D], v [..., Lk, Dv], o [..., Lq, Dv] (rank 2 to
+/// 4, equal leading dimensions) and `numBiases` (0, 1 or 2) biases of rank
+/// equal to q's whose sizes are those of [..., Lq, Lk] or 1 (broadcast).
+/// Unused bias slots are ignored (any descriptor, even null).
+///
+/// Computed per (batch element, block of qChunk query rows) with an online
+/// softmax over blocks of kvChunk key rows: the running row maximum and sum
+/// are f32, partial outputs are rescaled by exp(m_old - m_new), and only one
+/// qChunk x kvChunk score block per worker thread exists at a time (counted
+/// in lathe_rt_mem_peak). Block products use oneDNN's sgemm
+/// (single-threaded inside the parallel region); the softmax loops are
+/// vectorised. qChunk/kvChunk <= 0 select defaults (64 / 256); chunks larger
+/// than the sequence are clamped. A row whose scores are all -inf yields 0.
+void lathe_rt_chunked_attention_f32(int64_t rankQ, void *q, int64_t rankK,
+                                    void *k, int64_t rankV, void *v,
+                                    int64_t rankB0, void *b0, int64_t rankB1,
+                                    void *b1, int64_t rankO, void *o,
+                                    float scale, int64_t qChunk,
+                                    int64_t kvChunk, int64_t numBiases);
+
+/// AdaCM² cross-modal reduction of a memory of N cached tokens [N, C]
+/// (oldest first) to out [M, C]: score_j = sum over heads h and query rows r
+/// of softmax_j(scale · queries[h, r] · keys[h, j]) with queries [H, Lq, D]
+/// and keys [H, N, D]. Keeps the newest R = ceil(recent · N) tokens and the
+/// K = ceil(keep · (N - R)) older tokens with the highest score (ties: the
+/// newer), in their original order; M must be R + K. Fractions in (0, 1].
+void lathe_rt_cross_modal_reduce_f32(int64_t rankQ, void *queries,
+                                     int64_t rankK, void *keys,
+                                     int64_t rankT, void *tokens,
+                                     int64_t rankO, void *out, double recent,
+                                     double keep, float scale);
+
+/// The number of tokens lathe_rt_cross_modal_reduce_f32 keeps out of n
+/// (R + K above), or -1 for fractions outside (0, 1] or n < 0.
+int64_t lathe_rt_cross_modal_kept_count(int64_t n, double recent,
+                                        double keep);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif // LATHE_RUNTIME_ATTENTION_H

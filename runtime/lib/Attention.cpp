@@ -1,0 +1,475 @@
+//===- Attention.cpp - Chunked attention and cross-modal reduction --------===//
+//
+// lathe_rt_chunked_attention_f32 is the FlashAttention / Evoformer recurrence
+// on a CPU: one task per (batch element, block of query rows); each task
+// walks the keys in blocks, computing a block of scores with oneDNN's sgemm
+// (alpha = scale), adding the biases, updating the running row maximum m and
+// sum l, rescaling its output accumulator by exp(m_old - m_new) and adding
+// P·V of the block with a second sgemm (beta = 1). The L x L score matrix
+// never exists: each worker thread owns one qChunk x kvChunk block, one
+// qChunk x Dv accumulator and the row statistics (runtime scratch, counted in
+// the high-water mark).
+//
+// Threads: GOMP_parallel of the GNU OpenMP runtime oneDNN is built on, looked
+// up at run time (as SpMM.cpp does) rather than compiled with -fopenmp: the
+// project builds with clang, whose -fopenmp targets LLVM's libomp, and two
+// OpenMP runtimes in one process would each keep a pool on the same 2 cores.
+// sgemm called inside the parallel region runs on the calling thread.
+//
+//===----------------------------------------------------------------------===//
+
+#include "lathe/runtime/Attention.h"
+
+#include "Internal.h"
+
+#include <oneapi/dnnl/dnnl.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <dlfcn.h>
+#include <limits>
+#include <vector>
+
+using namespace lathe::rt;
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// Threads
+//===----------------------------------------------------------------------===//
+
+using GompParallelFn = void (*)(void (*)(void *), void *, unsigned, unsigned);
+
+GompParallelFn gompParallel() {
+  static GompParallelFn fn = [] {
+    void *gomp = dlopen("libgomp.so.1", RTLD_LAZY | RTLD_NOLOAD);
+    void *sym = gomp ? dlsym(gomp, "GOMP_parallel") : nullptr;
+    return reinterpret_cast<GompParallelFn>(sym);
+  }();
+  return fn;
+}
+
+/// Runs task(worker, index) for index in [0, n) on up to `threads` workers,
+/// tasks handed out dynamically. makeWorker() runs once per worker thread
+/// (it allocates that worker's scratch) and may throw; the first exception
+/// is rethrown on the caller after the region.
+template <typename MakeWorker, typename Task>
+void parallelTasks(int64_t n, const MakeWorker &makeWorker, const Task &task) {
+  int threads = std::max(1, lathe_rt_get_num_threads());
+  GompParallelFn parallel = gompParallel();
+  struct Context {
+    const MakeWorker *make;
+    const Task *task;
+    std::atomic<int64_t> next{0};
+    int64_t n;
+    std::atomic<bool> failed{false};
+    std::exception_ptr error;
+    std::atomic_flag errorLock = ATOMIC_FLAG_INIT;
+  } ctx;
+  ctx.make = &makeWorker;
+  ctx.task = &task;
+  ctx.n = n;
+  auto worker = [](void *p) {
+    auto *c = static_cast<Context *>(p);
+    try {
+      auto state = (*c->make)();
+      for (;;) {
+        if (c->failed.load(std::memory_order_relaxed))
+          return;
+        int64_t i = c->next.fetch_add(1, std::memory_order_relaxed);
+        if (i >= c->n)
+          return;
+        (*c->task)(state, i);
+      }
+    } catch (...) {
+      if (!c->errorLock.test_and_set())
+        c->error = std::current_exception();
+      c->failed = true;
+    }
+  };
+  unsigned team = static_cast<unsigned>(std::min<int64_t>(threads, n));
+  if (team <= 1 || !parallel) {
+    worker(&ctx);
+  } else {
+    applyThreadSettings();
+    parallel(worker, &ctx, team, 0);
+  }
+  if (ctx.error)
+    std::rethrow_exception(ctx.error);
+}
+
+//===----------------------------------------------------------------------===//
+// Vectorisable exp
+//===----------------------------------------------------------------------===//
+
+/// exp(x) for x <= 0 (softmax arguments), Cephes' expf polynomial: a few ulp,
+/// no library call, so the loops around it vectorise. Arguments below -87
+/// (including -inf) give 0.
+inline float expNonPositive(float x) {
+  const bool under = x < -87.0f;
+  x = std::max(x, -87.0f);
+  float fx = std::floor(x * 1.44269504088896341f + 0.5f);
+  float r = x - fx * 0.693359375f + fx * 2.12194440e-4f;
+  float y = 1.9875691500e-4f;
+  y = y * r + 1.3981999507e-3f;
+  y = y * r + 8.3334519073e-3f;
+  y = y * r + 4.1665795894e-2f;
+  y = y * r + 1.6666665459e-1f;
+  y = y * r + 5.0000001201e-1f;
+  y = y * r * r + r + 1.0f;
+  int32_t bits = (static_cast<int32_t>(fx) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof(scale));
+  return under ? 0.0f : y * scale;
+}
+
+//===----------------------------------------------------------------------===//
+// Operands
+//===----------------------------------------------------------------------===//
+
+/// An operand with row-major rows (last stride 1): the original memory when
+/// it already is, otherwise a dense copy in runtime scratch.
+struct RowOperand {
+  MemRefView view;
+  ScratchBuffer copy;
+
+  RowOperand(const MemRefView &original) : view(original) {
+    int64_t r = original.rank;
+    if (original.strides[r - 1] == 1 || original.sizes[r - 1] <= 1)
+      return;
+    copy = ScratchBuffer(std::max<int64_t>(1, original.numel()) *
+                         sizeof(float));
+    MemRefView dense = original;
+    dense.data = copy.floats();
+    int64_t stride = 1;
+    for (int64_t d = r - 1; d >= 0; --d) {
+      dense.strides[d] = stride;
+      stride *= original.sizes[d];
+    }
+    copyStrided(original, dense);
+    view = dense;
+  }
+
+  /// Element offset of batch element `b` (row-major over the leading dims
+  /// of `batchSizes`); dimensions of size 1 here broadcast.
+  int64_t batchOffset(int64_t b, const std::array<int64_t, LATHE_MAX_RANK>
+                                     &batchSizes) const {
+    int64_t offset = 0;
+    for (int64_t d = view.rank - 3; d >= 0; --d) {
+      int64_t idx = b % batchSizes[d];
+      b /= batchSizes[d];
+      if (view.sizes[d] != 1)
+        offset += idx * view.strides[d];
+    }
+    return offset;
+  }
+  int64_t rowStride() const {
+    return view.sizes[view.rank - 2] == 1 ? 0 : view.strides[view.rank - 2];
+  }
+  int64_t colStride() const {
+    return view.sizes[view.rank - 1] == 1 ? 0 : view.strides[view.rank - 1];
+  }
+};
+
+void sgemm(char transA, char transB, int64_t m, int64_t n, int64_t k,
+           float alpha, const float *a, int64_t lda, const float *b,
+           int64_t ldb, float beta, float *c, int64_t ldc) {
+  dnnl_status_t status = dnnl_sgemm(transA, transB, m, n, k, alpha, a,
+                                    std::max<int64_t>(lda, 1), b,
+                                    std::max<int64_t>(ldb, 1), beta, c,
+                                    std::max<int64_t>(ldc, 1));
+  if (status != dnnl_success)
+    fail(LATHE_ERR_BACKEND, "chunked attention: oneDNN sgemm failed (status ",
+         static_cast<int>(status), ")");
+}
+
+/// Per-worker scratch of the attention kernel.
+struct AttentionWorker {
+  ScratchBuffer scores, acc, rowMax, rowSum;
+};
+
+void chunkedAttention(int64_t rankQ, void *qDesc, int64_t rankK, void *kDesc,
+                      int64_t rankV, void *vDesc, int64_t rankB0, void *b0Desc,
+                      int64_t rankB1, void *b1Desc, int64_t rankO,
+                      void *oDesc, float scale, int64_t qChunk,
+                      int64_t kvChunk, int64_t numBiases) {
+  static const int profileKind = getProfileKind("attention");
+  ProfileScope profile(profileKind);
+  constexpr const char *kName = "chunked attention";
+  MemRefView q = decodeMemRef(rankQ, qDesc, "chunked attention: query");
+  MemRefView k = decodeMemRef(rankK, kDesc, "chunked attention: key");
+  MemRefView v = decodeMemRef(rankV, vDesc, "chunked attention: value");
+  MemRefView o = decodeMemRef(rankO, oDesc, "chunked attention: output");
+  if (numBiases < 0 || numBiases > 2)
+    fail(LATHE_ERR_INVALID, kName, ": expects 0 to 2 biases, got ",
+         numBiases);
+  int64_t r = q.rank;
+  if (r < 2 || r > 4)
+    fail(LATHE_ERR_SHAPE, kName, ": expects rank 2 to 4, got query ",
+         shapeString(q));
+  if (k.rank != r || v.rank != r || o.rank != r)
+    fail(LATHE_ERR_SHAPE, kName, ": rank mismatch: query ", shapeString(q),
+         ", key ", shapeString(k), ", value ", shapeString(v), ", output ",
+         shapeString(o));
+  int64_t lq = q.sizes[r - 2], d = q.sizes[r - 1], lk = k.sizes[r - 2],
+          dv = v.sizes[r - 1];
+  bool ok = k.sizes[r - 1] == d && v.sizes[r - 2] == lk &&
+            o.sizes[r - 2] == lq && o.sizes[r - 1] == dv;
+  std::array<int64_t, LATHE_MAX_RANK> batchSizes{};
+  int64_t batch = 1;
+  for (int64_t i = 0; i < r - 2; ++i) {
+    ok = ok && k.sizes[i] == q.sizes[i] && v.sizes[i] == q.sizes[i] &&
+         o.sizes[i] == q.sizes[i];
+    batchSizes[i] = q.sizes[i];
+    batch *= q.sizes[i];
+  }
+  if (!ok)
+    fail(LATHE_ERR_SHAPE, kName, ": mismatched shapes: query ",
+         shapeString(q), ", key ", shapeString(k), ", value ", shapeString(v),
+         ", output ", shapeString(o));
+  std::vector<MemRefView> biasViews;
+  for (int64_t i = 0; i < numBiases; ++i) {
+    MemRefView b = i == 0 ? decodeMemRef(rankB0, b0Desc, "attention: bias 0")
+                          : decodeMemRef(rankB1, b1Desc, "attention: bias 1");
+    bool fits = b.rank == r;
+    for (int64_t dim = 0; fits && dim < r; ++dim) {
+      int64_t want = dim == r - 2 ? lq : dim == r - 1 ? lk : q.sizes[dim];
+      fits = b.sizes[dim] == 1 || b.sizes[dim] == want;
+    }
+    if (!fits)
+      fail(LATHE_ERR_SHAPE, kName, ": bias ", i, " ", shapeString(b),
+           " does not broadcast to the scores [.., ", lq, ", ", lk, "]");
+    biasViews.push_back(b);
+  }
+  if (batch == 0 || lq == 0 || dv == 0)
+    return;
+
+  applyThreadSettings();
+  int64_t bq = std::min(lq, qChunk > 0 ? qChunk : int64_t(64));
+  int64_t bk = std::max<int64_t>(1, std::min(lk, kvChunk > 0 ? kvChunk
+                                                             : int64_t(256)));
+  RowOperand qs(q), ks(k), vs(v);
+  std::vector<RowOperand> bs;
+  bs.reserve(biasViews.size());
+  for (const MemRefView &b : biasViews)
+    bs.emplace_back(b);
+  int64_t qBlocks = (lq + bq - 1) / bq;
+
+  auto makeWorker = [&] {
+    AttentionWorker w;
+    w.scores = ScratchBuffer(bq * bk * sizeof(float));
+    w.acc = ScratchBuffer(bq * dv * sizeof(float));
+    w.rowMax = ScratchBuffer(bq * sizeof(float));
+    w.rowSum = ScratchBuffer(bq * sizeof(float));
+    return w;
+  };
+  auto task = [&](AttentionWorker &w, int64_t t) {
+    int64_t b = t / qBlocks, i0 = (t % qBlocks) * bq;
+    int64_t rows = std::min(bq, lq - i0);
+    float *s = w.scores.floats(), *acc = w.acc.floats();
+    float *m = w.rowMax.floats(), *l = w.rowSum.floats();
+    const float negInf = -std::numeric_limits<float>::infinity();
+    std::fill(m, m + rows, negInf);
+    std::fill(l, l + rows, 0.0f);
+    std::fill(acc, acc + rows * dv, 0.0f);
+    const float *qp = qs.view.data + qs.batchOffset(b, batchSizes) +
+                      i0 * qs.rowStride();
+    const float *kBase = ks.view.data + ks.batchOffset(b, batchSizes);
+    const float *vBase = vs.view.data + vs.batchOffset(b, batchSizes);
+    for (int64_t j0 = 0; j0 < lk; j0 += bk) {
+      int64_t cols = std::min(bk, lk - j0);
+      // s = scale * q_blk . k_blk^T
+      sgemm('N', 'T', rows, cols, d, scale, qp, qs.rowStride(),
+            kBase + j0 * ks.rowStride(), ks.rowStride(), 0.0f, s, bk);
+      for (const RowOperand &bias : bs) {
+        const float *bp = bias.view.data + bias.batchOffset(b, batchSizes);
+        int64_t rs = bias.rowStride(), cs = bias.colStride();
+        for (int64_t i = 0; i < rows; ++i) {
+          const float *brow = bp + (i0 + i) * rs + j0 * cs;
+          float *srow = s + i * bk;
+          if (cs == 1) {
+            for (int64_t j = 0; j < cols; ++j)
+              srow[j] += brow[j];
+          } else {
+            for (int64_t j = 0; j < cols; ++j)
+              srow[j] += brow[j * cs];
+          }
+        }
+      }
+      for (int64_t i = 0; i < rows; ++i) {
+        float *srow = s + i * bk;
+        float blockMax = negInf;
+        for (int64_t j = 0; j < cols; ++j)
+          blockMax = std::max(blockMax, srow[j]);
+        float mNew = std::max(m[i], blockMax);
+        if (mNew == negInf) {
+          // Every score so far is -inf: nothing to add yet.
+          std::fill(srow, srow + cols, 0.0f);
+          continue;
+        }
+        float sum = 0.0f;
+        for (int64_t j = 0; j < cols; ++j) {
+          float p = expNonPositive(srow[j] - mNew);
+          srow[j] = p;
+          sum += p;
+        }
+        float correction = expNonPositive(m[i] - mNew);
+        l[i] = l[i] * correction + sum;
+        m[i] = mNew;
+        if (correction != 1.0f) {
+          float *arow = acc + i * dv;
+          for (int64_t c = 0; c < dv; ++c)
+            arow[c] *= correction;
+        }
+      }
+      // acc += p_blk . v_blk
+      sgemm('N', 'N', rows, dv, cols, 1.0f, s, bk,
+            vBase + j0 * vs.rowStride(), vs.rowStride(), 1.0f, acc, dv);
+    }
+    float *op = o.data;
+    int64_t oOffset = 0, bb = b;
+    for (int64_t dim = r - 3; dim >= 0; --dim) {
+      oOffset += (bb % batchSizes[dim]) * o.strides[dim];
+      bb /= batchSizes[dim];
+    }
+    for (int64_t i = 0; i < rows; ++i) {
+      float inv = l[i] > 0.0f ? 1.0f / l[i] : 0.0f;
+      float *orow = op + oOffset + (i0 + i) * o.strides[r - 2];
+      const float *arow = acc + i * dv;
+      int64_t cs = o.strides[r - 1];
+      if (cs == 1) {
+        for (int64_t c = 0; c < dv; ++c)
+          orow[c] = arow[c] * inv;
+      } else {
+        for (int64_t c = 0; c < dv; ++c)
+          orow[c * cs] = arow[c] * inv;
+      }
+    }
+  };
+  parallelTasks(batch * qBlocks, makeWorker, task);
+}
+
+//===----------------------------------------------------------------------===//
+// Cross-modal reduction
+//===----------------------------------------------------------------------===//
+
+int64_t keptCount(int64_t n, double recent, double keep) {
+  if (n < 0 || !(recent > 0.0 && recent <= 1.0) || !(keep > 0.0 && keep <= 1.0))
+    return -1;
+  auto ceilFrac = [](double f, int64_t m) {
+    return std::min<int64_t>(
+        m, static_cast<int64_t>(std::ceil(f * static_cast<double>(m) - 1e-9)));
+  };
+  int64_t rCount = ceilFrac(recent, n);
+  return rCount + ceilFrac(keep, n - rCount);
+}
+
+void crossModalReduce(int64_t rankQ, void *qDesc, int64_t rankK, void *kDesc,
+                      int64_t rankT, void *tDesc, int64_t rankO, void *oDesc,
+                      double recent, double keep, float scale) {
+  static const int profileKind = getProfileKind("cross_modal_reduce");
+  ProfileScope profile(profileKind);
+  constexpr const char *kName = "cross-modal reduce";
+  MemRefView q = decodeMemRef(rankQ, qDesc, "cross-modal reduce: queries");
+  MemRefView k = decodeMemRef(rankK, kDesc, "cross-modal reduce: keys");
+  MemRefView t = decodeMemRef(rankT, tDesc, "cross-modal reduce: tokens");
+  MemRefView o = decodeMemRef(rankO, oDesc, "cross-modal reduce: output");
+  if (q.rank != 3 || k.rank != 3 || t.rank != 2 || o.rank != 2 ||
+      k.sizes[0] != q.sizes[0] || k.sizes[2] != q.sizes[2] ||
+      k.sizes[1] != t.sizes[0] || o.sizes[1] != t.sizes[1])
+    fail(LATHE_ERR_SHAPE, kName, ": expects queries [H, Lq, D], keys [H, N, ",
+         "D], tokens [N, C], out [M, C], got ", shapeString(q), ", ",
+         shapeString(k), ", ", shapeString(t), ", ", shapeString(o));
+  int64_t n = t.sizes[0], c = t.sizes[1];
+  int64_t m = keptCount(n, recent, keep);
+  if (m < 0)
+    fail(LATHE_ERR_INVALID, kName, ": fractions must be in (0, 1], got recent ",
+         recent, " and keep ", keep);
+  if (o.sizes[0] != m)
+    fail(LATHE_ERR_SHAPE, kName, ": keeps ", m, " of ", n,
+         " tokens but the output has ", o.sizes[0], " rows");
+  int64_t heads = q.sizes[0], lq = q.sizes[1], d = q.sizes[2];
+  RowOperand qs(q), ks(k);
+  // Scores of one query row at a time, summed into per-head totals.
+  std::vector<double> total(n, 0.0);
+  std::vector<float> row(n);
+  for (int64_t h = 0; h < heads; ++h) {
+    const float *qh = qs.view.data + h * qs.view.strides[0];
+    const float *kh = ks.view.data + h * ks.view.strides[0];
+    for (int64_t i = 0; i < lq; ++i) {
+      const float *qi = qh + i * qs.rowStride();
+      float mx = -std::numeric_limits<float>::infinity();
+      for (int64_t j = 0; j < n; ++j) {
+        const float *kj = kh + j * ks.rowStride();
+        float dot = 0.0f;
+        for (int64_t e = 0; e < d; ++e)
+          dot += qi[e] * kj[e];
+        row[j] = dot * scale;
+        mx = std::max(mx, row[j]);
+      }
+      double sum = 0.0;
+      for (int64_t j = 0; j < n; ++j) {
+        row[j] = std::exp(row[j] - mx);
+        sum += row[j];
+      }
+      for (int64_t j = 0; j < n; ++j)
+        total[j] += row[j] / sum;
+    }
+  }
+  int64_t recentCount = std::min<int64_t>(
+      n, static_cast<int64_t>(std::ceil(recent * double(n) - 1e-9)));
+  int64_t older = n - recentCount, keepCount = m - recentCount;
+  std::vector<int64_t> order(older);
+  for (int64_t j = 0; j < older; ++j)
+    order[j] = j;
+  // Highest score first; ties keep the newer token.
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+    if (total[a] != total[b])
+      return total[a] > total[b];
+    return a > b;
+  });
+  std::vector<char> kept(n, 0);
+  for (int64_t j = 0; j < keepCount; ++j)
+    kept[order[j]] = 1;
+  for (int64_t j = older; j < n; ++j)
+    kept[j] = 1;
+  int64_t outRow = 0;
+  for (int64_t j = 0; j < n; ++j) {
+    if (!kept[j])
+      continue;
+    for (int64_t e = 0; e < c; ++e)
+      o.data[outRow * o.strides[0] + e * o.strides[1]] =
+          t.data[j * t.strides[0] + e * t.strides[1]];
+    ++outRow;
+  }
+}
+
+} // namespace
+
+extern "C" void lathe_rt_chunked_attention_f32(
+    int64_t rankQ, void *q, int64_t rankK, void *k, int64_t rankV, void *v,
+    int64_t rankB0, void *b0, int64_t rankB1, void *b1, int64_t rankO,
+    void *o, float scale, int64_t qChunk, int64_t kvChunk,
+    int64_t numBiases) {
+  guardKernel("lathe_rt_chunked_attention_f32", [&] {
+    chunkedAttention(rankQ, q, rankK, k, rankV, v, rankB0, b0, rankB1, b1,
+                     rankO, o, scale, qChunk, kvChunk, numBiases);
+  });
+}
+
+extern "C" void lathe_rt_cross_modal_reduce_f32(
+    int64_t rankQ, void *queries, int64_t rankK, void *keys, int64_t rankT,
+    void *tokens, int64_t rankO, void *out, double recent, double keep,
+    float scale) {
+  guardKernel("lathe_rt_cross_modal_reduce_f32", [&] {
+    crossModalReduce(rankQ, queries, rankK, keys, rankT, tokens, rankO, out,
+                     recent, keep, scale);
+  });
+}
+
+extern "C" int64_t lathe_rt_cross_modal_kept_count(int64_t n, double recent,
+                                                   double keep) {
+  return keptCount(n, recent, keep);
+}
