@@ -156,14 +156,21 @@ GompParallelFn gompParallel() {
   return fn;
 }
 
+/// Below this many flops a kernel runs on the calling thread: a parallel
+/// region costs microseconds when the cores are idle, and a whole scheduler
+/// time slice when a team member has to wait for a busy core.
+constexpr int64_t kMinParallelFlops = int64_t(1) << 20;
+
 /// Runs body(begin, end) over [0, n) in chunks of `grain`, handed out
-/// dynamically to the threads of one parallel region. `body` must not throw.
+/// dynamically to the threads of one parallel region (serially when `flops`,
+/// the work of the whole range, is small). `body` must not throw.
 template <typename Body>
-void parallelChunks(int64_t n, int64_t grain, const Body &body) {
+void parallelChunks(int64_t n, int64_t grain, int64_t flops,
+                    const Body &body) {
   grain = std::max<int64_t>(1, grain);
   int threads = lathe_rt_get_num_threads();
   GompParallelFn parallel = gompParallel();
-  if (threads <= 1 || n <= grain || !parallel) {
+  if (threads <= 1 || n <= grain || !parallel || flops < kMinParallelFlops) {
     body(int64_t(0), n);
     return;
   }
@@ -366,7 +373,7 @@ void spmmCsr(int64_t rRp, void *rp, int64_t rCi, void *ci, int64_t rV, void *v,
   validateFeatures(x, y, numRows, numCols);
 
   int64_t nnz = rowPtr.ptr[numRows];
-  parallelChunks(numRows, rowGrain(numRows, nnz, x.cols),
+  parallelChunks(numRows, rowGrain(numRows, nnz, x.cols), 2 * nnz * x.cols,
                  [&](int64_t r0, int64_t r1) {
                    csrRows(rowPtr.ptr, colIdx.ptr, values.ptr, x.data, x.ld,
                            y.data, y.ld, x.cols, r0, r1);
@@ -396,6 +403,8 @@ struct TilePlan {
   /// Permutation (stored row i is node perm[i]); empty if none.
   std::vector<int64_t> perm;
   int64_t histogram[3] = {0, 0, 0};
+  /// Multiply-adds per feature column: sparse non-zeros + dense elements.
+  int64_t flopsPerColumn = 0;
 };
 
 template <typename Index>
@@ -503,6 +512,10 @@ buildPlan(const Array1D<Index> &rowPtr, const Array1D<Index> &colIdx,
       plan->rowPtr[i + 1] = static_cast<int32_t>(plan->colIdx.size());
     }
   }
+  plan->flopsPerColumn = static_cast<int64_t>(plan->colIdx.size());
+  for (const auto &blocks : plan->blocks)
+    for (const DenseBlock &b : blocks)
+      plan->flopsPerColumn += static_cast<int64_t>(b.values.size());
   return plan;
 }
 
@@ -539,7 +552,8 @@ void runPlan(const TilePlan &plan, const Matrix &x, const Matrix &y) {
     ypBuf =
         ScratchBuffer(static_cast<size_t>(plan.numRows * f) * sizeof(float));
     float *xp = xpBuf.floats();
-    parallelChunks(plan.numCols, 256, [&](int64_t i0, int64_t i1) {
+    parallelChunks(plan.numCols, 256, plan.numCols * f,
+                   [&](int64_t i0, int64_t i1) {
       for (int64_t i = i0; i < i1; ++i)
         std::memcpy(xp + i * f, x.data + plan.perm[i] * x.ld,
                     sizeof(float) * f);
@@ -550,7 +564,8 @@ void runPlan(const TilePlan &plan, const Matrix &x, const Matrix &y) {
     ldy = f;
   }
   std::atomic<int> gemmError{0};
-  parallelChunks(tileRows, 1, [&](int64_t tr0, int64_t tr1) {
+  parallelChunks(tileRows, 1, 2 * plan.flopsPerColumn * f,
+                 [&](int64_t tr0, int64_t tr1) {
     for (int64_t tr = tr0; tr < tr1; ++tr) {
       int64_t r0 = tr * t, r1 = std::min(plan.numRows, r0 + t);
       csrRows(plan.rowPtr.data(), plan.colIdx.data(), plan.values.data(), xd,
@@ -570,7 +585,8 @@ void runPlan(const TilePlan &plan, const Matrix &x, const Matrix &y) {
          "(dnnl_status ",
          status, ")");
   if (!plan.perm.empty()) {
-    parallelChunks(plan.numRows, 256, [&](int64_t i0, int64_t i1) {
+    parallelChunks(plan.numRows, 256, plan.numRows * f,
+                   [&](int64_t i0, int64_t i1) {
       for (int64_t i = i0; i < i1; ++i)
         std::memcpy(y.data + plan.perm[i] * y.ld, yd + i * f,
                     sizeof(float) * f);

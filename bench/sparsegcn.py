@@ -1,0 +1,285 @@
+#!/usr/bin/python3
+"""bench/sparsegcn: H-GCN's saving measured here: density-tiled graph aggregation Y = Â·X.
+
+    /usr/bin/python3 bench/sparsegcn.py              (from the repository root, after the build)
+    /usr/bin/python3 bench/sparsegcn.py --calibrate  (re-measures the cost-model table)
+
+Reads Cora from ../shared/data/cora or $LATHE_DATA/cora (exits non-zero naming both paths when
+neither exists); tools and the runtime from $LATHE_BUILD_DIR or ./build.
+
+Graphs (all GCN-normalised, Â = D^-1/2 (A+I) D^-1/2): Cora; CiteSeer- and PubMed-sized
+power-law graphs (Chung-Lu, same node and undirected edge counts: 3327/4552, 19717/44324);
+a planted-community graph (4096 nodes, communities of 128 consecutive nodes, p_in = 0.3, about
+2 random edges per node between communities): the graph with dense blocks.
+
+Methods, each at feature widths 16, 64 and 256, all f32, all on both cores (torch 2 threads,
+Lathe's kernels 2 OpenMP threads) except scipy, which is single-threaded by design:
+  torch      torch.sparse.mm, the faster of a COO and a CSR adjacency
+  scipy      scipy.sparse CSR @ X
+  dense      torch.mm on the dense adjacency (the matrix engine on everything, no tiling)
+  hybrid     Lathe's tiled kernel (lathe_rt_spmm_tiled_f32) with the tile size and tile classes
+             that `lathe-opt --sparsegcn-tile` chose for this graph and width (the pass runs on a
+             module holding the CSR as constants; its decision is parsed from the output IR)
+  sparse     Lathe all-sparse: the same kernel and tile size, every non-empty tile sparse
+  alldense   Lathe all-dense: every non-empty tile dense (oneDNN sgemm), empty tiles skipped
+The Lathe kernels are timed through a ctypes harness on build/lib/libLatheRuntime.so (the same
+entry points the compiled code calls; the adjacency is flagged constant, as lathe-run flags a
+constant or lathe.weight adjacency, so tile plans are built once, outside the timing). Each
+time is the best of 7 rounds of the mean over enough calls to fill 50 ms, rounds interleaved
+across the methods so that load from other processes hits all of them alike (the dense-adjacency
+GEMM: best of 3-5 single calls). Outputs are checked against a float64 scipy product
+(compare_npy's tolerance) before they are timed.
+
+The last line is
+  RESULT min_speedup_vs_torch=... min_speedup_vs_scipy=... hybrid_vs_best_single=... accuracy_delta=...
+speedups: min over graphs at widths >= 64 of t_method / t_hybrid; hybrid_vs_best_single: max over
+graphs and widths of t_hybrid / min(t_sparse, t_alldense); accuracy_delta: Lathe - PyTorch test
+accuracy of the 2-layer GCN on Cora (scripts/sparsegcn/train_gcn.py, then lathe-run).
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import scipy.sparse as sp
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "scripts", "sparsegcn"))
+import graphs  # noqa: E402
+import lathe_spmm  # noqa: E402
+
+WIDTHS = [16, 64, 256]
+RTOL, FLOOR = 1e-4, 0.1
+
+
+def build_dir():
+    return os.environ.get("LATHE_BUILD_DIR", os.path.join(ROOT, "build"))
+
+
+def tool(name):
+    path = os.path.join(build_dir(), "bin", name)
+    if not os.access(path, os.X_OK):
+        sys.exit(f"bench/sparsegcn: {path} not found: build first (or set LATHE_BUILD_DIR)")
+    return path
+
+
+def best_times(fns, rounds=7, fill=0.05):
+    """{name: seconds per call}: the best of `rounds` rounds, each the mean over enough calls to
+    fill `fill` seconds. Rounds are interleaved across the methods, so that load from other
+    processes drifts over all of them alike."""
+    reps = {}
+    for name, fn in fns.items():
+        fn()
+        fn()
+        r = 1
+        while True:
+            t0 = time.perf_counter()
+            for _ in range(r):
+                fn()
+            elapsed = time.perf_counter() - t0
+            if elapsed >= fill or r >= 1 << 16:
+                break
+            r = max(r * 2, int(r * fill / max(elapsed, 1e-9)))
+        reps[name] = r
+    best = {name: float("inf") for name in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            for _ in range(reps[name]):
+                fn()
+            best[name] = min(best[name], (time.perf_counter() - t0) / reps[name])
+    return best
+
+
+def close(out, ref):
+    err = np.abs(out.astype(np.float64) - ref)
+    return bool(np.all(err <= RTOL * (np.abs(ref) + FLOOR * np.abs(ref).max())))
+
+
+def hex_dense(a):
+    return '"0x' + np.ascontiguousarray(a).tobytes().hex().upper() + '"'
+
+
+def pass_decision(csr, width, tmp, tag):
+    """(tile size, int8 classes, decision text) that sparsegcn-tile chooses."""
+    n, nnz = csr.shape[0], csr.nnz
+    src = os.path.join(tmp, f"{tag}.mlir")
+    with open(src, "w") as f:
+        f.write(f"""func.func @agg(%x: tensor<{n}x{width}xf32>) -> tensor<{n}x{width}xf32> {{
+  %rp = arith.constant dense<{hex_dense(csr.indptr.astype(np.int64))}> : tensor<{n + 1}xi64>
+  %ci = arith.constant dense<{hex_dense(csr.indices.astype(np.int64))}> : tensor<{nnz}xi64>
+  %v = arith.constant dense<{hex_dense(csr.data.astype(np.float32))}> : tensor<{nnz}xf32>
+  %e = tensor.empty() : tensor<{n}x{width}xf32>
+  %y = sparsegcn.aggregate csr(%rp, %ci, %v : tensor<{n + 1}xi64>, tensor<{nnz}xi64>, tensor<{nnz}xf32>) [{n}, {n}]
+         ins(%x : tensor<{n}x{width}xf32>) outs(%e : tensor<{n}x{width}xf32>) -> tensor<{n}x{width}xf32>
+  return %y : tensor<{n}x{width}xf32>
+}}
+""")
+    out = subprocess.run([tool("lathe-opt"), src, "--sparsegcn-tile"], check=True,
+                         capture_output=True, text=True).stdout
+    tile = int(re.search(r"\] tile (\d+) ", out).group(1))
+    classes = np.array([int(c) for c in
+                        re.search(r"tile_classes = array<i8: ([^>]*)>", out).group(1).split(",")],
+                       np.int8)
+    decision = re.search(r"lathe.decision = \{([^}]*)\}", out).group(1)
+    return tile, classes, decision
+
+
+def calibrate(rt):
+    """Prints the cost-model table of dialects/SparseGCN/lib/Transforms/CostModel.cpp."""
+    n = 4096
+    print("GFLOP/s of the dense engine (T x T dense tiles on the diagonal), F = 16 64 256")
+    for t in [32, 64, 128, 256]:
+        blocks = [sp.csr_matrix(np.ones((t, t), np.float32)) for _ in range(n // t)]
+        a = sp.block_diag(blocks, format="csr").astype(np.float32)
+        a.indptr, a.indices = a.indptr.astype(np.int32), a.indices.astype(np.int32)
+        g = n // t
+        classes = np.zeros(g * g, np.int8)
+        classes[np.arange(g) * (g + 1)] = 2
+        row = []
+        for f in WIDTHS:
+            x = np.random.rand(n, f).astype(np.float32)
+            y = np.zeros((n, f), np.float32)
+            s = best_times({"gemm": rt.tiled_call(a, x, y, t, classes=classes,
+                                                  flags=lathe_spmm.CONST_A)})["gemm"]
+            row.append(2 * n * t * f / s / 1e9)
+        print(f"  T={t:<4}", " ".join(f"{r:6.1f}" for r in row), flush=True)
+    ns, rng = 16384, np.random.default_rng(0)
+    m = ns * 8
+    a = sp.csr_matrix((rng.random(m).astype(np.float32),
+                       (rng.integers(0, ns, m), rng.integers(0, ns, m))), shape=(ns, ns))
+    a.sum_duplicates()
+    a.indptr, a.indices = a.indptr.astype(np.int32), a.indices.astype(np.int32)
+    row = []
+    for f in WIDTHS:
+        x = np.random.rand(ns, f).astype(np.float32)
+        y = np.zeros((ns, f), np.float32)
+        s = best_times({"spmm": rt.tiled_call(a, x, y, 64, threshold=2.0,
+                                              flags=lathe_spmm.CONST_A)})["spmm"]
+        row.append(2 * a.nnz * f / s / 1e9)
+    print("GFLOP/s of the sparse engine (random graph, degree 8):",
+          " ".join(f"{r:.2f}" for r in row))
+
+
+def gcn_accuracy_delta(tmp, cora):
+    d = os.path.join(tmp, "gcn")
+    subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "sparsegcn", "train_gcn.py"),
+                    "--data", cora, "--out", d], check=True)
+    out = os.path.join(d, "out.npy")
+    subprocess.run([tool("lathe-run"), os.path.join(d, "gcn.mlir"),
+                    f"--input={os.path.join(d, 'x.npy')}", f"--output={out}"], check=True,
+                   stdout=subprocess.DEVNULL)
+    res = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "sparsegcn", "accuracy.py"),
+                          out, d, "--max-delta", "1"], capture_output=True, text=True, check=True)
+    print(res.stdout.strip())
+    return float(re.search(r"delta ([-+0-9.]+)", res.stdout).group(1))
+
+
+def main():
+    p = argparse.ArgumentParser(description="H-GCN aggregation benchmark")
+    p.add_argument("--calibrate", action="store_true")
+    p.add_argument("--threads", type=int, default=2)
+    args = p.parse_args()
+
+    cora = graphs.cora_dir()
+    if cora is None:
+        places = [os.path.join(os.path.dirname(ROOT), "shared", "data", "cora")]
+        if os.environ.get("LATHE_DATA"):
+            places.append(os.path.join(os.environ["LATHE_DATA"], "cora"))
+        sys.exit("bench/sparsegcn: Cora not found at " + " or ".join(places) +
+                 " (set LATHE_DATA to the folder holding cora/)")
+    lib = lathe_spmm.find_library(build_dir())
+    if not os.path.exists(lib):
+        sys.exit(f"bench/sparsegcn: {lib} not found: build first (or set LATHE_BUILD_DIR)")
+    rt = lathe_spmm.Runtime(lib)
+    import torch
+    torch.set_num_threads(args.threads)
+    rt.lib.lathe_rt_set_num_threads(args.threads)
+    if args.calibrate:
+        calibrate(rt)
+        return
+
+    print("building graphs ...", flush=True)
+    _, _, cora_adj = graphs.load_cora(cora)
+    gs = {
+        "cora": graphs.gcn_normalize(cora_adj),
+        "citeseer-size": graphs.gcn_normalize(graphs.power_law_graph(3327, 4552, seed=1)),
+        "pubmed-size": graphs.gcn_normalize(graphs.power_law_graph(19717, 44324, seed=2)),
+        "planted-blocks": graphs.gcn_normalize(graphs.planted_communities(4096, 128, 0.3, 2.0, 3)),
+    }
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, a in gs.items():
+            n = a.shape[0]
+            a32 = a.copy()
+            a32.indptr, a32.indices = a.indptr.astype(np.int32), a.indices.astype(np.int32)
+            coo = a.tocoo()
+            t_coo = torch.sparse_coo_tensor(np.vstack([coo.row, coo.col]), coo.data,
+                                            (n, n)).coalesce()
+            t_csr = t_coo.to_sparse_csr()
+            t_dense = torch.from_numpy(a.toarray())
+            print(f"\n{name}: {n} nodes, {a.nnz} non-zeros (density {a.nnz / n / n:.2e})",
+                  flush=True)
+            for f in WIDTHS:
+                tile, classes, decision = pass_decision(a, f, tmp, f"{name}-{f}")
+                nonempty = (classes > 0).astype(np.int8)
+                x = np.random.default_rng(f).standard_normal((n, f)).astype(np.float32)
+                ref = a.astype(np.float64) @ x.astype(np.float64)
+                xt = torch.from_numpy(x)
+                ys = {k: np.zeros((n, f), np.float32) for k in ["hybrid", "sparse", "alldense"]}
+                calls = {
+                    "hybrid": rt.tiled_call(a32, x, ys["hybrid"], tile, classes=classes,
+                                            flags=lathe_spmm.CONST_A),
+                    "sparse": rt.tiled_call(a32, x, ys["sparse"], tile, classes=nonempty,
+                                            flags=lathe_spmm.CONST_A),
+                    "alldense": rt.tiled_call(a32, x, ys["alldense"], tile,
+                                              classes=(nonempty * 2).astype(np.int8),
+                                              flags=lathe_spmm.CONST_A),
+                }
+                for k, c in calls.items():
+                    c()
+                    rt.check()
+                    if not close(ys[k], ref):
+                        sys.exit(f"bench/sparsegcn: Lathe {k} output wrong on {name}, F={f}")
+                for k, out in [("torch", torch.sparse.mm(t_coo, xt).numpy()),
+                               ("scipy", a @ x), ("dense", torch.mm(t_dense, xt).numpy())]:
+                    if not close(out, ref):
+                        print(f"  (note: {k} differs from the float64 reference beyond tolerance)")
+                fns = dict(calls)
+                fns["torch_coo"] = lambda: torch.sparse.mm(t_coo, xt)
+                fns["torch_csr"] = lambda: torch.sparse.mm(t_csr, xt)
+                fns["scipy"] = lambda: a @ x
+                t = best_times(fns)
+                t["torch"] = min(t.pop("torch_coo"), t.pop("torch_csr"))
+                # The dense adjacency is the slow baseline (1.5 GB and seconds per call on the
+                # PubMed-sized graph): fewer rounds, outside the interleaving.
+                t["dense"] = best_times({"dense": lambda: torch.mm(t_dense, xt)},
+                                        rounds=3 if n > 10000 else 5, fill=0.0)["dense"]
+                hist = {"empty": int((classes == 0).sum()), "sparse": int((classes == 1).sum()),
+                        "dense": int((classes == 2).sum())}
+                rows.append((name, f, t, hist, tile))
+                print(f"  F={f:<3} tile {tile:<3} tiles empty/sparse/dense "
+                      f"{hist['empty']}/{hist['sparse']}/{hist['dense']}", flush=True)
+                print("        " + "  ".join(f"{k} {v * 1e3:8.3f} ms" for k, v in t.items()))
+                best_single = min(t["sparse"], t["alldense"])
+                print(f"        hybrid speedup: x{t['torch'] / t['hybrid']:.2f} vs torch, "
+                      f"x{t['scipy'] / t['hybrid']:.2f} vs scipy, x{t['dense'] / t['hybrid']:.2f} "
+                      f"vs dense GEMM; hybrid / best single engine = "
+                      f"{t['hybrid'] / best_single:.3f}", flush=True)
+        print("\nCora GCN accuracy (PyTorch vs lathe-run):", flush=True)
+        acc_delta = gcn_accuracy_delta(tmp, cora)
+
+    wide = [r for r in rows if r[1] >= 64]
+    min_torch = min(r[2]["torch"] / r[2]["hybrid"] for r in wide)
+    min_scipy = min(r[2]["scipy"] / r[2]["hybrid"] for r in wide)
+    worst = max(r[2]["hybrid"] / min(r[2]["sparse"], r[2]["alldense"]) for r in rows)
+    print(f"RESULT min_speedup_vs_torch={min_torch:.2f} min_speedup_vs_scipy={min_scipy:.2f} "
+          f"hybrid_vs_best_single={worst:.3f} accuracy_delta={acc_delta:+.4f}")
+
+
+if __name__ == "__main__":
+    main()
