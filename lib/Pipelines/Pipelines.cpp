@@ -16,9 +16,10 @@ namespace {
 /// runtime's high-water mark counts every buffer of generated code.
 constexpr StringLiteral kToLLVM =
     "expand-strided-metadata,lower-affine,"
-    "finalize-memref-to-llvm{use-generic-functions=true},"
+    "finalize-memref-to-llvm{use-generic-functions=true},convert-scf-to-cf,"
     "convert-math-to-llvm,convert-math-to-libm,convert-arith-to-llvm,"
-    "convert-index-to-llvm,convert-func-to-llvm,convert-cf-to-llvm,"
+    "convert-index-to-llvm,convert-openmp-to-llvm,convert-func-to-llvm,"
+    "convert-cf-to-llvm,"
     "reconcile-unrealized-casts,lathe-check-contract{phase=llvm}";
 
 constexpr StringLiteral kBufferize =
@@ -33,13 +34,14 @@ const Phase kCpuPhases[] = {
      "tosa-to-tensor),canonicalize,cse"},
     {"kernels",
      "matmuls and their epilogues become lathe.matmul; element-wise fusion",
-     "func.func(lowrank-lower,lathe-cpu-form-kernels),linalg-fuse-elementwise-ops,"
+     "func.func(lowrank-lower,memred-raise-attention,lathe-cpu-form-kernels),linalg-fuse-elementwise-ops,"
      "canonicalize,cse"},
     {"bufferize", "one-shot bufferization and deallocation", kBufferize},
     {"runtime-calls", "kernel ops become calls into the Lathe runtime",
-     "lathe-cpu-lower-to-runtime,sparsegcn-lower-to-runtime,canonicalize"},
-    {"loops", "remaining linalg ops become parallel loops",
-     "func.func(convert-linalg-to-parallel-loops),convert-scf-to-cf"},
+     "lathe-cpu-lower-to-runtime,sparsegcn-lower-to-runtime,"
+     "memred-lower-to-runtime,canonicalize"},
+    {"loops", "remaining linalg ops become OpenMP-parallel loops",
+     "func.func(convert-linalg-to-parallel-loops),convert-scf-to-openmp"},
     {"llvm", "the LLVM dialect, ready for the JIT", kToLLVM},
 };
 
@@ -88,9 +90,7 @@ LogicalResult mlir::lathe::buildReferencePipeline(OpPassManager &pm,
   if (failed(addPasses(pm, kCpuPhases[0].passes, error)) ||
       failed(addPasses(pm, "func.func(lathe-decompose-aggregates)", error)) ||
       failed(addPasses(pm, kBufferize, error)) ||
-      failed(addPasses(pm, "func.func(convert-linalg-to-loops),"
-                           "convert-scf-to-cf",
-                       error)))
+      failed(addPasses(pm, "func.func(convert-linalg-to-loops)", error)))
     return failure();
   return addPasses(pm, kToLLVM, error);
 }

@@ -25,7 +25,8 @@ def LatheCheckContract : Pass<"lathe-check-contract", "ModuleOp"> {
     The backend contract of each phase (as torch-mlir does at the end of its
     pipelines): after `bufferize` no op has tensor operands or results except
     in `bufferization.to_tensor`/`to_buffer`-free form; after `llvm` only the
-    `llvm` dialect (and builtin.module) remains. Emits one error per
+    `llvm` dialect (plus `omp` constructs on LLVM types, which the OpenMP IR
+    translation handles) remains. Emits one error per
     offending op, naming the phase and what to do.
   }];
   let options = [
