@@ -9,6 +9,7 @@
 #include "lathe/InitAllPasses.h"
 
 #include "lathe/Dialect/Lathe/LatheOps.h"
+#include "lathe/Dialect/MemRed/Passes.h"
 #include "lathe/Dialect/SparseGCN/Passes.h"
 #include "lathe/Dialect/SparseGCN/SparseGCNOps.h"
 #include "lathe/Dialect/LowRank/Passes.h"
@@ -30,6 +31,8 @@ void mlir::lathe::registerAllDialects(DialectRegistry &registry) {
   registerBufferizableOpInterfaceExternalModels(registry);
   registry.insert<sparsegcn::SparseGCNDialect>();
   sparsegcn::registerBufferizableOpInterfaceExternalModels(registry);
+  registry.insert<memred::MemRedDialect>();
+  memred::registerBufferizableOpInterfaceExternalModels(registry);
   registerUpstreamFlopsModels(registry);
 }
 
@@ -43,5 +46,6 @@ void mlir::lathe::registerAllPasses() {
   registerLathePasses();
   lowrank::registerLowRankPasses();
   sparsegcn::registerSparseGCNPasses();
+  memred::registerMemRedPasses();
   registerLathePipelines();
 }

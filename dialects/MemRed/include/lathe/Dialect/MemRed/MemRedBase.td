@@ -1,0 +1,28 @@
+//===- MemRedBase.td - Memory-reduction dialect ------------*- tablegen -*-===//
+
+#ifndef LATHE_DIALECT_MEMRED_MEMREDBASE
+#define LATHE_DIALECT_MEMRED_MEMREDBASE
+
+include "mlir/IR/OpBase.td"
+
+def MemRed_Dialect : Dialect {
+  let name = "memred";
+  let cppNamespace = "::mlir::lathe::memred";
+  let summary = "Bounded-memory attention and cross-modal memory reduction";
+  let description = [{
+    Two memory savings as IR. From DeepSpeed4Science (Evoformer attention):
+    attention computed block by block with an online softmax, so that the
+    L x L score matrix is never materialised (`memred.chunked_attention`),
+    and the plain attention op that linalg patterns are raised to
+    (`memred.attention`; upstream linalg has none). From AdaCM²: a bounded
+    memory of cached visual tokens reduced by cross-modal relevance
+    (`memred.cross_modal_reduce`: keep the newest `recent` fraction whole and
+    the top `keep` fraction of the older tokens by the cross-attention they
+    receive from the text queries). See docs/Dialects/MemRed.md.
+  }];
+}
+
+class MemRed_Op<string mnemonic, list<Trait> traits = []>
+    : Op<MemRed_Dialect, mnemonic, traits>;
+
+#endif // LATHE_DIALECT_MEMRED_MEMREDBASE

@@ -1,0 +1,45 @@
+//===- Passes.h - MemRed passes ---------------------------------*- C++ -*-===//
+
+#ifndef LATHE_DIALECT_MEMRED_PASSES_H
+#define LATHE_DIALECT_MEMRED_PASSES_H
+
+#include "lathe/Dialect/MemRed/MemRedOps.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir {
+class RewritePatternSet;
+namespace func {
+class FuncDialect;
+class FuncOp;
+} // namespace func
+namespace memref {
+class MemRefDialect;
+}
+namespace arith {
+class ArithDialect;
+}
+namespace tensor {
+class TensorDialect;
+}
+namespace linalg {
+class LinalgDialect;
+}
+namespace lathe::memred {
+
+#define GEN_PASS_DECL
+#include "lathe/Dialect/MemRed/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "lathe/Dialect/MemRed/Passes.h.inc"
+
+/// Patterns raising linalg attention (scores, scale, softmax, P·V) to
+/// memred.attention.
+void populateRaiseAttentionPatterns(RewritePatternSet &patterns);
+
+/// Parses "1048576", "64KiB", "1.5MiB", "2GiB" into bytes; failure otherwise.
+FailureOr<int64_t> parseByteSize(StringRef text);
+
+} // namespace lathe::memred
+} // namespace mlir
+
+#endif // LATHE_DIALECT_MEMRED_PASSES_H

@@ -1,0 +1,77 @@
+//===- Passes.td - MemRed passes ---------------------------*- tablegen -*-===//
+
+#ifndef LATHE_DIALECT_MEMRED_PASSES
+#define LATHE_DIALECT_MEMRED_PASSES
+
+include "mlir/Pass/PassBase.td"
+
+def MemRedRaiseAttention : Pass<"memred-raise-attention", "func::FuncOp"> {
+  let summary = "Raise linalg attention patterns to memred.attention";
+  let description = [{
+    Matches softmax(Q·Kᵀ·s)·V written in linalg on tensors and replaces it by
+    one `memred.attention`:
+
+    - scores: `linalg.batch_matmul` of Q [N, Lq, D] with K [N, Lk, D]
+      transposed by its `indexing_maps`, or with Kᵀ [N, D, Lk] (a
+      `linalg.transpose` of the last two dimensions is looked through;
+      otherwise a transpose is inserted);
+    - optionally a scale: an element-wise `linalg.generic` multiplying by
+      (or dividing by) a scalar constant;
+    - the softmax over the last dimension: `linalg.softmax`, or its
+      decomposed spelling (max-reduce, exp(x − max), sum-reduce, divide
+      generics);
+    - `linalg.batch_matmul` of the probabilities with V [N, Lk, Dv].
+
+    Only zero-initialised accumulators are matched and every intermediate
+    must have no other use (the score matrix disappears). Anything else is
+    left alone. The raised op carries no decision: the pattern is exact.
+  }];
+  let dependentDialects = ["::mlir::lathe::memred::MemRedDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
+def MemRedBoundMemory : Pass<"memred-bound-memory", "func::FuncOp"> {
+  let summary = "Bound the memory of attention to a budget";
+  let description = [{
+    Rewrites every `memred.attention` whose f32 score matrix
+    (batch · Lq · Lk · 4 bytes) exceeds `budget` into
+    `memred.chunked_attention`. The chunk sizes are the largest
+    (q_chunk ≤ 128, kv_chunk ≤ 512, powers of two clamped to the sequence)
+    whose working set — per worker a q_chunk × kv_chunk score block, a
+    q_chunk × Dv accumulator and two q_chunk row statistics, times
+    `workers` — fits the budget; larger kv chunks are preferred (fewer
+    rescalings). Every attention op gets a `lathe.decision` (score bytes,
+    budget, action, chunk sizes, working-set bytes).
+
+    `budget` is in bytes, or with a `KiB`, `MiB` or `GiB` suffix
+    (`budget=64MiB`). A budget that cannot hold even a 1 × 1 chunk, an
+    unparsable budget, or attention with dynamic sizes that must be bounded
+    is an error naming the op.
+  }];
+  let options = [
+    Option<"budget", "budget", "std::string", /*default=*/"\"\"",
+           "Memory budget for attention scores: bytes or KiB/MiB/GiB">,
+    Option<"workers", "workers", "int64_t", /*default=*/"2",
+           "Workers that each hold one score block (the CPU's threads)">,
+  ];
+  let dependentDialects = ["::mlir::lathe::memred::MemRedDialect"];
+}
+
+def MemRedLowerToRuntime : Pass<"memred-lower-to-runtime", "ModuleOp"> {
+  let summary = "Lower memred ops on memrefs to calls into the Lathe runtime";
+  let description = [{
+    Runs after bufferization (the CPU pipeline's runtime-calls phase).
+    `memred.attention` and `memred.chunked_attention` become
+    `lathe_rt_chunked_attention_f32` (blocked online-softmax kernel; chunk
+    sizes 0 for `memred.attention` let the runtime choose),
+    `memred.cross_modal_reduce` becomes `lathe_rt_cross_modal_reduce_f32`.
+    Unused bias slots are passed as the query (ignored by the runtime).
+    A module without memred ops is left unchanged.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+#endif // LATHE_DIALECT_MEMRED_PASSES

@@ -1,0 +1,305 @@
+//===- MemRedOps.cpp - Memory-reduction dialect ---------------------------===//
+
+#include "lathe/Dialect/MemRed/MemRedOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/DialectImplementation.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::lathe;
+using namespace mlir::lathe::memred;
+
+#include "lathe/Dialect/MemRed/MemRedDialect.cpp.inc"
+
+void MemRedDialect::initialize() {
+  addOperations<
+#define GET_OP_LIST
+#include "lathe/Dialect/MemRed/MemRedOps.cpp.inc"
+      >();
+}
+
+//===----------------------------------------------------------------------===//
+// Shared helpers
+//===----------------------------------------------------------------------===//
+
+/// Two static sizes disagree (dynamic sizes agree with anything).
+static bool sizesConflict(int64_t a, int64_t b) {
+  return !ShapedType::isDynamic(a) && !ShapedType::isDynamic(b) && a != b;
+}
+
+/// All operands tensors (one result of the init type) or all memrefs (none).
+static LogicalResult verifyDps(Operation *op, Value init,
+                               ResultRange results) {
+  auto initType = cast<ShapedType>(init.getType());
+  bool buffers = isa<MemRefType>(initType);
+  for (Value v : op->getOperands())
+    if (isa<MemRefType>(v.getType()) != buffers)
+      return op->emitOpError("expects all operands to be tensors or all to be "
+                             "memrefs");
+  if (buffers && !results.empty())
+    return op->emitOpError("on memrefs has no results");
+  if (!buffers &&
+      (results.size() != 1 || results.front().getType() != initType))
+    return op->emitOpError("on tensors returns one result of the init type ")
+           << initType;
+  for (Value v : op->getOperands())
+    if (!cast<ShapedType>(v.getType()).getElementType().isF32())
+      return op->emitOpError("expects f32 operands, got ") << v.getType();
+  return success();
+}
+
+static void getDpsEffects(
+    Operation *op, Value init,
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+        &effects) {
+  if (!isa<MemRefType>(init.getType()))
+    return;
+  for (OpOperand &operand : op->getOpOperands()) {
+    effects.emplace_back(MemoryEffects::Read::get(), &operand,
+                         SideEffects::DefaultResource::get());
+    if (operand.get() == init)
+      effects.emplace_back(MemoryEffects::Write::get(), &operand,
+                           SideEffects::DefaultResource::get());
+  }
+}
+
+static std::string shapeString(ArrayRef<int64_t> shape) {
+  std::string s = "[";
+  for (auto [i, d] : llvm::enumerate(shape)) {
+    if (i)
+      s += ", ";
+    s += ShapedType::isDynamic(d) ? std::string("?") : std::to_string(d);
+  }
+  return s + "]";
+}
+
+/// Shapes of attention: q [..., Lq, D], k [..., Lk, D], v [..., Lk, Dv],
+/// init [..., Lq, Dv], biases broadcastable to [..., Lq, Lk].
+static LogicalResult verifyAttention(Operation *op, Value q, Value k, Value v,
+                                     ValueRange biases, Value init,
+                                     ResultRange results, float scale) {
+  if (failed(verifyDps(op, init, results)))
+    return failure();
+  auto qt = cast<ShapedType>(q.getType());
+  auto kt = cast<ShapedType>(k.getType());
+  auto vt = cast<ShapedType>(v.getType());
+  auto ot = cast<ShapedType>(init.getType());
+  int64_t rank = qt.getRank();
+  if (rank < 2 || rank > 4)
+    return op->emitOpError("expects query of rank 2 to 4 ([..., Lq, D]), got ")
+           << qt;
+  for (auto [name, t] : {std::pair<StringRef, ShapedType>{"key", kt},
+                         {"value", vt},
+                         {"init", ot}})
+    if (t.getRank() != rank)
+      return op->emitOpError("expects ")
+             << name << " of the query's rank " << rank << ", got " << t;
+  for (int64_t d = 0; d < rank - 2; ++d)
+    if (sizesConflict(qt.getDimSize(d), kt.getDimSize(d)) ||
+        sizesConflict(qt.getDimSize(d), vt.getDimSize(d)) ||
+        sizesConflict(qt.getDimSize(d), ot.getDimSize(d)))
+      return op->emitOpError("expects the same batch dimensions on query, "
+                             "key, value and init, got ")
+             << qt << ", " << kt << ", " << vt << " and " << ot;
+  int64_t lq = qt.getDimSize(rank - 2), lk = kt.getDimSize(rank - 2);
+  if (sizesConflict(qt.getDimSize(rank - 1), kt.getDimSize(rank - 1)))
+    return op->emitOpError("expects query and key of the same head width, "
+                           "got ")
+           << qt << " and " << kt;
+  if (sizesConflict(vt.getDimSize(rank - 2), lk))
+    return op->emitOpError("expects one value row per key row, got ")
+           << kt << " and " << vt;
+  if (sizesConflict(ot.getDimSize(rank - 2), lq) ||
+      sizesConflict(ot.getDimSize(rank - 1), vt.getDimSize(rank - 1)))
+    return op->emitOpError("expects init of shape [..., Lq, Dv] = [..., ")
+           << (ShapedType::isDynamic(lq) ? "?" : std::to_string(lq)) << ", "
+           << (ShapedType::isDynamic(vt.getDimSize(rank - 1))
+                   ? "?"
+                   : std::to_string(vt.getDimSize(rank - 1)))
+           << "], got " << ot;
+  if (biases.size() > 2)
+    return op->emitOpError("expects at most two biases, got ")
+           << biases.size();
+  SmallVector<int64_t> scores(qt.getShape().drop_back(2));
+  scores.push_back(lq);
+  scores.push_back(lk);
+  for (Value bias : biases) {
+    auto bt = cast<ShapedType>(bias.getType());
+    bool ok = bt.getRank() == rank;
+    for (int64_t d = 0; ok && d < rank; ++d)
+      ok = bt.getDimSize(d) == 1 || !sizesConflict(bt.getDimSize(d), scores[d]);
+    if (!ok)
+      return op->emitOpError("expects each bias to broadcast to the score "
+                             "shape ")
+             << shapeString(scores) << " (same rank, each size equal or 1), "
+             << "got " << bt;
+  }
+  if (!std::isfinite(scale) || scale == 0.0f)
+    return op->emitOpError("expects a finite, non-zero scale, got ") << scale;
+  return success();
+}
+
+template <typename OpTy> static int64_t batchSizeOf(OpTy op) {
+  auto qt = cast<ShapedType>(op.getQuery().getType());
+  int64_t n = 1;
+  for (int64_t d : qt.getShape().drop_back(2)) {
+    if (ShapedType::isDynamic(d))
+      return ShapedType::kDynamic;
+    n *= d;
+  }
+  return n;
+}
+
+template <typename OpTy> static FailureOr<int64_t> scoreBytesOf(OpTy op) {
+  int64_t b = op.getBatchSize(), lq = op.getQueryLength(),
+          lk = op.getKeyLength();
+  if (ShapedType::isDynamic(b) || ShapedType::isDynamic(lq) ||
+      ShapedType::isDynamic(lk))
+    return failure();
+  return b * lq * lk * 4;
+}
+
+/// 2·Lq·Lk·D (scores) + 2·Lq·Lk·Dv (P·V) + 5·Lq·Lk (scale, biases, max,
+/// exp, sum: the softmax counted as linalg.softmax is) per batch element.
+template <typename OpTy> static FailureOr<int64_t> attentionFlops(OpTy op) {
+  int64_t b = op.getBatchSize(), lq = op.getQueryLength(),
+          lk = op.getKeyLength(), d = op.getHeadDim(), dv = op.getValueDim();
+  for (int64_t s : {b, lq, lk, d, dv})
+    if (ShapedType::isDynamic(s))
+      return failure();
+  int64_t perScore = 2 * d + 2 * dv + 5 +
+                     static_cast<int64_t>(op.getBiases().size());
+  return b * lq * lk * perScore;
+}
+
+//===----------------------------------------------------------------------===//
+// AttentionOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult AttentionOp::verify() {
+  return verifyAttention(*this, getQuery(), getKey(), getValue(), getBiases(),
+                         getInit(), getResult(),
+                         getScale().convertToFloat());
+}
+
+int64_t AttentionOp::getBatchSize() { return batchSizeOf(*this); }
+FailureOr<int64_t> AttentionOp::getScoreBytes() { return scoreBytesOf(*this); }
+FailureOr<int64_t> AttentionOp::getFlopCount() { return attentionFlops(*this); }
+
+void AttentionOp::getEffects(
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+        &effects) {
+  getDpsEffects(*this, getInit(), effects);
+}
+
+//===----------------------------------------------------------------------===//
+// ChunkedAttentionOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult ChunkedAttentionOp::verify() {
+  if (getQChunkSize() <= 0 || getKvChunkSize() <= 0)
+    return emitOpError("expects positive chunk sizes, got (")
+           << getQChunkSize() << ", " << getKvChunkSize() << ")";
+  return verifyAttention(*this, getQuery(), getKey(), getValue(), getBiases(),
+                         getInit(), getResult(),
+                         getScale().convertToFloat());
+}
+
+int64_t ChunkedAttentionOp::getBatchSize() { return batchSizeOf(*this); }
+FailureOr<int64_t> ChunkedAttentionOp::getScoreBytes() {
+  return scoreBytesOf(*this);
+}
+FailureOr<int64_t> ChunkedAttentionOp::getFlopCount() {
+  return attentionFlops(*this);
+}
+
+void ChunkedAttentionOp::getEffects(
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+        &effects) {
+  getDpsEffects(*this, getInit(), effects);
+}
+
+//===----------------------------------------------------------------------===//
+// CrossModalReduceOp
+//===----------------------------------------------------------------------===//
+
+int64_t CrossModalReduceOp::getKeptCount(int64_t n, double recent,
+                                         double keep) {
+  // The small epsilon keeps 0.1 * 320 = 32 (not 33) despite rounding.
+  auto ceilFrac = [](double f, int64_t m) {
+    return std::min<int64_t>(
+        m, static_cast<int64_t>(std::ceil(f * static_cast<double>(m) - 1e-9)));
+  };
+  int64_t r = ceilFrac(recent, n);
+  return r + ceilFrac(keep, n - r);
+}
+
+LogicalResult CrossModalReduceOp::verify() {
+  if (failed(verifyDps(*this, getInit(), getResult())))
+    return failure();
+  double recent = getRecent().convertToDouble();
+  double keep = getKeep().convertToDouble();
+  if (!(recent > 0.0 && recent <= 1.0))
+    return emitOpError("expects the recent fraction in (0, 1], got ")
+           << recent;
+  if (!(keep > 0.0 && keep <= 1.0))
+    return emitOpError("expects the keep fraction in (0, 1], got ") << keep;
+  float scale = getScale().convertToFloat();
+  if (!std::isfinite(scale) || scale == 0.0f)
+    return emitOpError("expects a finite, non-zero scale, got ") << scale;
+  auto qt = cast<ShapedType>(getQueries().getType());
+  auto kt = cast<ShapedType>(getKeys().getType());
+  auto tt = cast<ShapedType>(getTokens().getType());
+  auto ot = cast<ShapedType>(getInit().getType());
+  if (qt.getRank() != 3 || kt.getRank() != 3)
+    return emitOpError("expects queries [H, Lq, D] and keys [H, N, D], got ")
+           << qt << " and " << kt;
+  if (tt.getRank() != 2 || ot.getRank() != 2)
+    return emitOpError("expects tokens [N, C] and init [M, C], got ")
+           << tt << " and " << ot;
+  if (sizesConflict(qt.getDimSize(0), kt.getDimSize(0)) ||
+      sizesConflict(qt.getDimSize(2), kt.getDimSize(2)))
+    return emitOpError("expects queries and keys with the same heads and "
+                       "head width, got ")
+           << qt << " and " << kt;
+  int64_t n = tt.getDimSize(0);
+  if (sizesConflict(kt.getDimSize(1), n))
+    return emitOpError("expects one key per cached token, got ")
+           << kt << " for tokens " << tt;
+  if (sizesConflict(ot.getDimSize(1), tt.getDimSize(1)))
+    return emitOpError("expects init with the tokens' width, got ")
+           << ot << " for tokens " << tt;
+  if (!ShapedType::isDynamic(n) && n <= 0)
+    return emitOpError("expects at least one cached token");
+  if (!ShapedType::isDynamic(n)) {
+    int64_t m = getKeptCount(n, recent, keep);
+    if (sizesConflict(ot.getDimSize(0), m))
+      return emitOpError("keeps ")
+             << m << " of " << n << " tokens (recent " << recent << ", keep "
+             << keep << "), but init has " << ot.getDimSize(0) << " rows";
+  }
+  return success();
+}
+
+FailureOr<int64_t> CrossModalReduceOp::getFlopCount() {
+  auto qt = cast<ShapedType>(getQueries().getType());
+  auto kt = cast<ShapedType>(getKeys().getType());
+  if (!qt.hasStaticShape() || !kt.hasStaticShape())
+    return failure();
+  int64_t h = qt.getDimSize(0), lq = qt.getDimSize(1), d = qt.getDimSize(2),
+          n = kt.getDimSize(1);
+  // Scores, softmax (as linalg.softmax: 5 per element) and the column sum.
+  return h * lq * n * (2 * d + 6);
+}
+
+void CrossModalReduceOp::getEffects(
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+        &effects) {
+  getDpsEffects(*this, getInit(), effects);
+}
+
+#define GET_OP_CLASSES
+#include "lathe/Dialect/MemRed/MemRedOps.cpp.inc"

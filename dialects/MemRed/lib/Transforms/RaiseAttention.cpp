@@ -1,0 +1,296 @@
+//===- RaiseAttention.cpp - linalg attention to memred.attention ----------===//
+
+#include "lathe/Dialect/MemRed/MemRedOps.h"
+#include "lathe/Dialect/MemRed/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+#include <cmath>
+
+namespace mlir::lathe::memred {
+#define GEN_PASS_DEF_MEMREDRAISEATTENTION
+#include "lathe/Dialect/MemRed/Passes.h.inc"
+} // namespace mlir::lathe::memred
+
+using namespace mlir;
+using namespace mlir::lathe::memred;
+
+namespace {
+
+/// The float constant `value` is (an arith.constant, possibly defined inside
+/// a linalg body), or nullopt.
+std::optional<double> getFloatConstant(Value value) {
+  FloatAttr attr;
+  if (matchPattern(value, m_Constant(&attr)))
+    return attr.getValueAsDouble();
+  return std::nullopt;
+}
+
+/// The init of a DPS op when it is a linalg.fill of `expected` (checked
+/// with `isExpected`), returning the filled tensor; null otherwise.
+Value filledTensor(Value init, function_ref<bool(double)> isExpected) {
+  auto fill = init.getDefiningOp<linalg::FillOp>();
+  if (!fill)
+    return {};
+  std::optional<double> v = getFloatConstant(fill.getInputs()[0]);
+  if (!v || !isExpected(*v))
+    return {};
+  return fill.getOutputs()[0];
+}
+
+bool isZero(double v) { return v == 0.0; }
+
+/// The single non-yield op of a linalg.generic body, or null.
+Operation *singleBodyOp(linalg::GenericOp op, unsigned expectedOps = 1) {
+  Block &body = op.getRegion().front();
+  if (body.getOperations().size() != expectedOps + 1)
+    return nullptr;
+  return &body.front();
+}
+
+bool allParallel(linalg::GenericOp op) {
+  return op.getNumParallelLoops() == op.getNumLoops();
+}
+
+bool allIdentity(linalg::GenericOp op) {
+  return llvm::all_of(op.getIndexingMapsArray(),
+                      [](AffineMap m) { return m.isIdentity(); });
+}
+
+/// Reduction over the last loop of a rank-n generic: one input with the
+/// identity map, init indexed by the leading n-1 loops. Returns the body op
+/// combining (in, out) if it is the only one.
+Operation *lastDimReduction(linalg::GenericOp op) {
+  if (op.getNumDpsInputs() != 1 || op.getNumDpsInits() != 1 ||
+      op.getNumReductionLoops() != 1)
+    return nullptr;
+  auto iters = op.getIteratorTypesArray();
+  if (iters.back() != utils::IteratorType::reduction)
+    return nullptr;
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  unsigned n = op.getNumLoops();
+  if (!maps[0].isIdentity() || maps[1].getNumResults() != n - 1)
+    return nullptr;
+  for (unsigned i = 0; i + 1 < n; ++i)
+    if (maps[1].getResult(i) != getAffineDimExpr(i, op.getContext()))
+      return nullptr;
+  Operation *combine = singleBodyOp(op);
+  if (!combine || combine->getNumOperands() != 2)
+    return nullptr;
+  Block &body = op.getRegion().front();
+  auto operands = combine->getOperands();
+  bool usesBoth = (operands[0] == body.getArgument(0) &&
+                   operands[1] == body.getArgument(1)) ||
+                  (operands[0] == body.getArgument(1) &&
+                   operands[1] == body.getArgument(0));
+  return usesBoth ? combine : nullptr;
+}
+
+/// An element-wise generic with inputs (x [n-d], row [n-1 d]) and an init
+/// with identity map: the (x, row-broadcast) shape of exp(x - max) and
+/// e / sum.
+bool isRowBroadcastBinary(linalg::GenericOp op) {
+  if (op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
+      !allParallel(op))
+    return false;
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  unsigned n = op.getNumLoops();
+  if (!maps[0].isIdentity() || !maps[2].isIdentity() ||
+      maps[1].getNumResults() != n - 1)
+    return false;
+  for (unsigned i = 0; i + 1 < n; ++i)
+    if (maps[1].getResult(i) != getAffineDimExpr(i, op.getContext()))
+      return false;
+  return true;
+}
+
+/// Matches softmax over the last dimension; returns its input and sets
+/// `inputUses` to the number of uses of the input the softmax accounts for.
+Value matchSoftmax(Value probs, unsigned &inputUses) {
+  inputUses = 1;
+  if (auto softmax = probs.getDefiningOp<linalg::SoftmaxOp>()) {
+    auto type = cast<ShapedType>(softmax.getInput().getType());
+    if (softmax.getDimension() != type.getRank() - 1 ||
+        !softmax->getResult(0).hasOneUse())
+      return {};
+    return softmax.getInput();
+  }
+  // Decomposed: div(e, sum(e)), e = exp(x - max(x)).
+  auto div = probs.getDefiningOp<linalg::GenericOp>();
+  if (!div || !isRowBroadcastBinary(div))
+    return {};
+  Operation *divOp = singleBodyOp(div);
+  Block &divBody = div.getRegion().front();
+  if (!isa_and_nonnull<arith::DivFOp>(divOp) ||
+      divOp->getOperand(0) != divBody.getArgument(0) ||
+      divOp->getOperand(1) != divBody.getArgument(1))
+    return {};
+  Value e = div.getDpsInputs()[0];
+  auto sum = div.getDpsInputs()[1].getDefiningOp<linalg::GenericOp>();
+  if (!sum || sum.getDpsInputs()[0] != e ||
+      !isa_and_nonnull<arith::AddFOp>(lastDimReduction(sum)) ||
+      !filledTensor(sum.getDpsInits()[0], isZero))
+    return {};
+  auto exp = e.getDefiningOp<linalg::GenericOp>();
+  if (!exp || !isRowBroadcastBinary(exp))
+    return {};
+  Operation *sub = singleBodyOp(exp, 2);
+  Block &expBody = exp.getRegion().front();
+  if (!isa_and_nonnull<arith::SubFOp>(sub) ||
+      sub->getOperand(0) != expBody.getArgument(0) ||
+      sub->getOperand(1) != expBody.getArgument(1) ||
+      !isa<math::ExpOp>(sub->getNextNode()) ||
+      sub->getNextNode()->getOperand(0) != sub->getResult(0))
+    return {};
+  Value x = exp.getDpsInputs()[0];
+  auto max = exp.getDpsInputs()[1].getDefiningOp<linalg::GenericOp>();
+  if (!max || max.getDpsInputs()[0] != x ||
+      !isa_and_nonnull<arith::MaximumFOp, arith::MaxNumFOp>(
+          lastDimReduction(max)) ||
+      !filledTensor(max.getDpsInits()[0],
+                    [](double v) { return std::isinf(v) && v < 0; }))
+    return {};
+  // Each intermediate feeds only this softmax.
+  auto uses = [](Value v) {
+    return static_cast<unsigned>(std::distance(v.use_begin(), v.use_end()));
+  };
+  if (uses(probs) != 1 || uses(e) != 2 || uses(sum->getResult(0)) != 1 ||
+      uses(max->getResult(0)) != 1 || uses(x) != 2)
+    return {};
+  inputUses = 2;
+  return x;
+}
+
+/// Matches x = s * c (or s / c, c * s) element-wise; returns s and sets
+/// `scale`. Anything else: returns `x` with scale 1.
+Value matchScale(Value x, unsigned xUses, double &scale) {
+  scale = 1.0;
+  auto gen = x.getDefiningOp<linalg::GenericOp>();
+  if (!gen || gen.getNumDpsInputs() != 1 || gen.getNumDpsInits() != 1 ||
+      !allParallel(gen) || !allIdentity(gen) ||
+      gen.getDpsInputs()[0].getType() != x.getType())
+    return x;
+  Block &body = gen.getRegion().front();
+  // The constant may be defined inside the body.
+  Operation *yield = body.getTerminator();
+  auto *op = yield->getOperand(0).getDefiningOp();
+  if (!op || op->getBlock() != &body)
+    return x;
+  Value in = body.getArgument(0);
+  std::optional<double> c;
+  if (isa<arith::MulFOp>(op)) {
+    if (op->getOperand(0) == in)
+      c = getFloatConstant(op->getOperand(1));
+    else if (op->getOperand(1) == in)
+      c = getFloatConstant(op->getOperand(0));
+  } else if (isa<arith::DivFOp>(op) && op->getOperand(0) == in) {
+    if (std::optional<double> d = getFloatConstant(op->getOperand(1));
+        d && *d != 0.0)
+      c = 1.0 / *d;
+  }
+  unsigned bodyOps = 0;
+  for (Operation &o : body.without_terminator())
+    bodyOps += isa<arith::ConstantOp>(o) ? 0 : 1;
+  if (!c || bodyOps != 1 ||
+      std::distance(x.use_begin(), x.use_end()) != xUses)
+    return x;
+  scale = *c;
+  return gen.getDpsInputs()[0];
+}
+
+bool hasMaps(linalg::BatchMatmulOp op, ArrayRef<AffineMap> maps) {
+  return op.getIndexingMapsArray() == SmallVector<AffineMap>(maps);
+}
+
+/// softmax(Q·Kᵀ·s)·V as one linalg.batch_matmul anchored pattern.
+struct RaiseAttention : public OpRewritePattern<linalg::BatchMatmulOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(linalg::BatchMatmulOp pv,
+                                PatternRewriter &rewriter) const override {
+    if (!pv.hasPureTensorSemantics())
+      return rewriter.notifyMatchFailure(pv, "not on tensors");
+    MLIRContext *ctx = pv.getContext();
+    SmallVector<AffineMap> plain =
+        linalg::BatchMatmulOp::getDefaultIndexingMaps(ctx);
+    if (!hasMaps(pv, plain))
+      return rewriter.notifyMatchFailure(pv, "P·V with transposed operands");
+    Value init = filledTensor(pv.getDpsInits()[0], isZero);
+    if (!init)
+      return rewriter.notifyMatchFailure(pv, "accumulates into non-zero init");
+    Value probs = pv.getDpsInputs()[0], v = pv.getDpsInputs()[1];
+    unsigned xUses;
+    Value x = matchSoftmax(probs, xUses);
+    if (!x)
+      return rewriter.notifyMatchFailure(pv, "lhs is not a last-dim softmax");
+    double scale;
+    Value s = matchScale(x, xUses, scale);
+    auto qk = s.getDefiningOp<linalg::BatchMatmulOp>();
+    if (!qk || !qk.hasPureTensorSemantics() ||
+        std::distance(s.use_begin(), s.use_end()) != (s == x ? xUses : 1) ||
+        !filledTensor(qk.getDpsInits()[0], isZero))
+      return rewriter.notifyMatchFailure(pv, "scores are not Q·Kᵀ");
+    AffineExpr d0, d1, d2, d3;
+    bindDims(ctx, d0, d1, d2, d3);
+    SmallVector<AffineMap> transB = {
+        AffineMap::get(4, 0, {d0, d1, d3}, ctx),
+        AffineMap::get(4, 0, {d0, d2, d3}, ctx),
+        AffineMap::get(4, 0, {d0, d1, d2}, ctx)};
+    Value q = qk.getDpsInputs()[0], k;
+    Location loc = pv.getLoc();
+    for (Value operand : {q, qk.getDpsInputs()[1], v, init})
+      if (!cast<ShapedType>(operand.getType()).getElementType().isF32())
+        return rewriter.notifyMatchFailure(pv, "not f32");
+    if (hasMaps(qk, transB)) {
+      k = qk.getDpsInputs()[1];
+    } else if (hasMaps(qk, plain)) {
+      Value kt = qk.getDpsInputs()[1];
+      auto tr = kt.getDefiningOp<linalg::TransposeOp>();
+      if (tr && tr.getPermutation() == ArrayRef<int64_t>{0, 2, 1}) {
+        k = tr.getInput();
+      } else {
+        auto ktType = cast<RankedTensorType>(kt.getType());
+        SmallVector<OpFoldResult> sizes =
+            tensor::getMixedSizes(rewriter, loc, kt);
+        std::swap(sizes[1], sizes[2]);
+        Value empty = tensor::EmptyOp::create(rewriter, loc, sizes,
+                                              ktType.getElementType());
+        k = linalg::TransposeOp::create(rewriter, loc, kt, empty,
+                                        ArrayRef<int64_t>{0, 2, 1})
+                ->getResult(0);
+      }
+    } else {
+      return rewriter.notifyMatchFailure(pv, "unsupported Q·K indexing maps");
+    }
+    auto attn = AttentionOp::create(
+        rewriter, loc, TypeRange{init.getType()}, q, k, v, ValueRange{}, init,
+        rewriter.getF32FloatAttr(static_cast<float>(scale)));
+    rewriter.replaceOp(pv, attn->getResults());
+    return success();
+  }
+};
+
+struct MemRedRaiseAttention
+    : public lathe::memred::impl::MemRedRaiseAttentionBase<
+          MemRedRaiseAttention> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    populateRaiseAttentionPatterns(patterns);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace
+
+void mlir::lathe::memred::populateRaiseAttentionPatterns(
+    RewritePatternSet &patterns) {
+  patterns.add<RaiseAttention>(patterns.getContext());
+}

@@ -1,0 +1,191 @@
+// RUN: lathe-opt %s --split-input-file --verify-diagnostics
+
+func.func @mixed(%q: tensor<2x8x4xf32>, %o: memref<2x8x4xf32>) {
+  // expected-error @+1 {{expects all operands to be tensors or all to be memrefs}}
+  memred.attention ins(%q, %q, %q : tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>) outs(%o : memref<2x8x4xf32>) scale(1.0)
+  return
+}
+
+// -----
+
+func.func @f16(%q: tensor<2x8x4xf16>) -> tensor<2x8x4xf16> {
+  // expected-error @+1 {{expects f32 operands}}
+  %o = memred.attention ins(%q, %q, %q : tensor<2x8x4xf16>, tensor<2x8x4xf16>, tensor<2x8x4xf16>) outs(%q : tensor<2x8x4xf16>) scale(1.0) -> tensor<2x8x4xf16>
+  return %o : tensor<2x8x4xf16>
+}
+
+// -----
+
+func.func @rank1(%q: tensor<8xf32>) -> tensor<8xf32> {
+  // expected-error @+1 {{expects query of rank 2 to 4}}
+  %o = memred.attention ins(%q, %q, %q : tensor<8xf32>, tensor<8xf32>, tensor<8xf32>) outs(%q : tensor<8xf32>) scale(1.0) -> tensor<8xf32>
+  return %o : tensor<8xf32>
+}
+
+// -----
+
+func.func @rank_mismatch(%q: tensor<2x8x4xf32>, %k: tensor<8x4xf32>) -> tensor<2x8x4xf32> {
+  // expected-error @+1 {{expects key of the query's rank 3}}
+  %o = memred.attention ins(%q, %k, %q : tensor<2x8x4xf32>, tensor<8x4xf32>, tensor<2x8x4xf32>) outs(%q : tensor<2x8x4xf32>) scale(1.0) -> tensor<2x8x4xf32>
+  return %o : tensor<2x8x4xf32>
+}
+
+// -----
+
+func.func @batch(%q: tensor<2x8x4xf32>, %k: tensor<3x8x4xf32>) -> tensor<2x8x4xf32> {
+  // expected-error @+1 {{expects the same batch dimensions on query, key, value and init}}
+  %o = memred.attention ins(%q, %k, %q : tensor<2x8x4xf32>, tensor<3x8x4xf32>, tensor<2x8x4xf32>) outs(%q : tensor<2x8x4xf32>) scale(1.0) -> tensor<2x8x4xf32>
+  return %o : tensor<2x8x4xf32>
+}
+
+// -----
+
+func.func @width(%q: tensor<2x8x4xf32>, %k: tensor<2x8x5xf32>) -> tensor<2x8x4xf32> {
+  // expected-error @+1 {{expects query and key of the same head width}}
+  %o = memred.attention ins(%q, %k, %q : tensor<2x8x4xf32>, tensor<2x8x5xf32>, tensor<2x8x4xf32>) outs(%q : tensor<2x8x4xf32>) scale(1.0) -> tensor<2x8x4xf32>
+  return %o : tensor<2x8x4xf32>
+}
+
+// -----
+
+func.func @value_rows(%q: tensor<2x8x4xf32>, %v: tensor<2x6x4xf32>) -> tensor<2x8x4xf32> {
+  // expected-error @+1 {{expects one value row per key row}}
+  %o = memred.attention ins(%q, %q, %v : tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x6x4xf32>) outs(%q : tensor<2x8x4xf32>) scale(1.0) -> tensor<2x8x4xf32>
+  return %o : tensor<2x8x4xf32>
+}
+
+// -----
+
+func.func @init_shape(%q: tensor<2x8x4xf32>, %o: tensor<2x8x3xf32>) -> tensor<2x8x3xf32> {
+  // expected-error @+1 {{expects init of shape [..., Lq, Dv] = [..., 8, 4], got 'tensor<2x8x3xf32>'}}
+  %r = memred.attention ins(%q, %q, %q : tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>) outs(%o : tensor<2x8x3xf32>) scale(1.0) -> tensor<2x8x3xf32>
+  return %r : tensor<2x8x3xf32>
+}
+
+// -----
+
+func.func @three_biases(%q: tensor<2x8x4xf32>, %b: tensor<2x8x8xf32>) -> tensor<2x8x4xf32> {
+  // expected-error @+1 {{expects at most two biases, got 3}}
+  %o = memred.attention ins(%q, %q, %q : tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>) biases(%b, %b, %b : tensor<2x8x8xf32>, tensor<2x8x8xf32>, tensor<2x8x8xf32>) outs(%q : tensor<2x8x4xf32>) scale(1.0) -> tensor<2x8x4xf32>
+  return %o : tensor<2x8x4xf32>
+}
+
+// -----
+
+func.func @bias_shape(%q: tensor<2x8x4xf32>, %b: tensor<2x8x4xf32>) -> tensor<2x8x4xf32> {
+  // expected-error @+1 {{expects each bias to broadcast to the score shape [2, 8, 8] (same rank, each size equal or 1), got 'tensor<2x8x4xf32>'}}
+  %o = memred.attention ins(%q, %q, %q : tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>) biases(%b : tensor<2x8x4xf32>) outs(%q : tensor<2x8x4xf32>) scale(1.0) -> tensor<2x8x4xf32>
+  return %o : tensor<2x8x4xf32>
+}
+
+// -----
+
+func.func @scale(%q: tensor<2x8x4xf32>) -> tensor<2x8x4xf32> {
+  // expected-error @+1 {{expects a finite, non-zero scale, got 0}}
+  %o = memred.attention ins(%q, %q, %q : tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>) outs(%q : tensor<2x8x4xf32>) scale(0.0) -> tensor<2x8x4xf32>
+  return %o : tensor<2x8x4xf32>
+}
+
+// -----
+
+func.func @result_type(%q: tensor<2x8x4xf32>) -> tensor<2x8x5xf32> {
+  // expected-error @+1 {{on tensors returns one result of the init type 'tensor<2x8x4xf32>'}}
+  %o = memred.attention ins(%q, %q, %q : tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>) outs(%q : tensor<2x8x4xf32>) scale(1.0) -> tensor<2x8x5xf32>
+  return %o : tensor<2x8x5xf32>
+}
+
+// -----
+
+func.func @memref_result(%q: memref<2x8x4xf32>) {
+  // expected-error @+1 {{on memrefs has no results}}
+  %o = memred.attention ins(%q, %q, %q : memref<2x8x4xf32>, memref<2x8x4xf32>, memref<2x8x4xf32>) outs(%q : memref<2x8x4xf32>) scale(1.0) -> tensor<2x8x4xf32>
+  return
+}
+
+// -----
+
+func.func @chunks(%q: tensor<2x8x4xf32>) -> tensor<2x8x4xf32> {
+  // expected-error @+1 {{expects positive chunk sizes, got (0, 4)}}
+  %o = memred.chunked_attention ins(%q, %q, %q : tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>) outs(%q : tensor<2x8x4xf32>) scale(1.0) chunks(0, 4) -> tensor<2x8x4xf32>
+  return %o : tensor<2x8x4xf32>
+}
+
+// -----
+
+func.func @chunked_shapes(%q: tensor<2x8x4xf32>, %k: tensor<2x8x5xf32>) -> tensor<2x8x4xf32> {
+  // expected-error @+1 {{expects query and key of the same head width}}
+  %o = memred.chunked_attention ins(%q, %k, %q : tensor<2x8x4xf32>, tensor<2x8x5xf32>, tensor<2x8x4xf32>) outs(%q : tensor<2x8x4xf32>) scale(1.0) chunks(4, 4) -> tensor<2x8x4xf32>
+  return %o : tensor<2x8x4xf32>
+}
+
+// -----
+
+func.func @recent(%q: tensor<1x2x4xf32>, %k: tensor<1x10x4xf32>, %t: tensor<10x3xf32>, %o: tensor<4x3xf32>) -> tensor<4x3xf32> {
+  // expected-error @+1 {{expects the recent fraction in (0, 1], got 0}}
+  %r = memred.cross_modal_reduce queries(%q : tensor<1x2x4xf32>) keys(%k : tensor<1x10x4xf32>) ins(%t : tensor<10x3xf32>) outs(%o : tensor<4x3xf32>) recent(0.0) keep(0.25) scale(1.0) -> tensor<4x3xf32>
+  return %r : tensor<4x3xf32>
+}
+
+// -----
+
+func.func @keep(%q: tensor<1x2x4xf32>, %k: tensor<1x10x4xf32>, %t: tensor<10x3xf32>, %o: tensor<4x3xf32>) -> tensor<4x3xf32> {
+  // expected-error @+1 {{expects the keep fraction in (0, 1], got 1.5}}
+  %r = memred.cross_modal_reduce queries(%q : tensor<1x2x4xf32>) keys(%k : tensor<1x10x4xf32>) ins(%t : tensor<10x3xf32>) outs(%o : tensor<4x3xf32>) recent(0.2) keep(1.5) scale(1.0) -> tensor<4x3xf32>
+  return %r : tensor<4x3xf32>
+}
+
+// -----
+
+func.func @reduce_scale(%q: tensor<1x2x4xf32>, %k: tensor<1x10x4xf32>, %t: tensor<10x3xf32>, %o: tensor<4x3xf32>) -> tensor<4x3xf32> {
+  // expected-error @+1 {{expects a finite, non-zero scale}}
+  %r = memred.cross_modal_reduce queries(%q : tensor<1x2x4xf32>) keys(%k : tensor<1x10x4xf32>) ins(%t : tensor<10x3xf32>) outs(%o : tensor<4x3xf32>) recent(0.2) keep(0.25) scale(0.0) -> tensor<4x3xf32>
+  return %r : tensor<4x3xf32>
+}
+
+// -----
+
+func.func @reduce_ranks(%q: tensor<2x4xf32>, %k: tensor<1x10x4xf32>, %t: tensor<10x3xf32>, %o: tensor<4x3xf32>) -> tensor<4x3xf32> {
+  // expected-error @+1 {{expects queries [H, Lq, D] and keys [H, N, D]}}
+  %r = memred.cross_modal_reduce queries(%q : tensor<2x4xf32>) keys(%k : tensor<1x10x4xf32>) ins(%t : tensor<10x3xf32>) outs(%o : tensor<4x3xf32>) recent(0.2) keep(0.25) scale(1.0) -> tensor<4x3xf32>
+  return %r : tensor<4x3xf32>
+}
+
+// -----
+
+func.func @token_ranks(%q: tensor<1x2x4xf32>, %k: tensor<1x10x4xf32>, %t: tensor<10xf32>, %o: tensor<4x3xf32>) -> tensor<4x3xf32> {
+  // expected-error @+1 {{expects tokens [N, C] and init [M, C]}}
+  %r = memred.cross_modal_reduce queries(%q : tensor<1x2x4xf32>) keys(%k : tensor<1x10x4xf32>) ins(%t : tensor<10xf32>) outs(%o : tensor<4x3xf32>) recent(0.2) keep(0.25) scale(1.0) -> tensor<4x3xf32>
+  return %r : tensor<4x3xf32>
+}
+
+// -----
+
+func.func @heads(%q: tensor<2x2x4xf32>, %k: tensor<1x10x4xf32>, %t: tensor<10x3xf32>, %o: tensor<4x3xf32>) -> tensor<4x3xf32> {
+  // expected-error @+1 {{expects queries and keys with the same heads and head width}}
+  %r = memred.cross_modal_reduce queries(%q : tensor<2x2x4xf32>) keys(%k : tensor<1x10x4xf32>) ins(%t : tensor<10x3xf32>) outs(%o : tensor<4x3xf32>) recent(0.2) keep(0.25) scale(1.0) -> tensor<4x3xf32>
+  return %r : tensor<4x3xf32>
+}
+
+// -----
+
+func.func @keys_per_token(%q: tensor<1x2x4xf32>, %k: tensor<1x9x4xf32>, %t: tensor<10x3xf32>, %o: tensor<4x3xf32>) -> tensor<4x3xf32> {
+  // expected-error @+1 {{expects one key per cached token}}
+  %r = memred.cross_modal_reduce queries(%q : tensor<1x2x4xf32>) keys(%k : tensor<1x9x4xf32>) ins(%t : tensor<10x3xf32>) outs(%o : tensor<4x3xf32>) recent(0.2) keep(0.25) scale(1.0) -> tensor<4x3xf32>
+  return %r : tensor<4x3xf32>
+}
+
+// -----
+
+func.func @width(%q: tensor<1x2x4xf32>, %k: tensor<1x10x4xf32>, %t: tensor<10x3xf32>, %o: tensor<4x2xf32>) -> tensor<4x2xf32> {
+  // expected-error @+1 {{expects init with the tokens' width}}
+  %r = memred.cross_modal_reduce queries(%q : tensor<1x2x4xf32>) keys(%k : tensor<1x10x4xf32>) ins(%t : tensor<10x3xf32>) outs(%o : tensor<4x2xf32>) recent(0.2) keep(0.25) scale(1.0) -> tensor<4x2xf32>
+  return %r : tensor<4x2xf32>
+}
+
+// -----
+
+func.func @kept_rows(%q: tensor<1x2x4xf32>, %k: tensor<1x10x4xf32>, %t: tensor<10x3xf32>, %o: tensor<5x3xf32>) -> tensor<5x3xf32> {
+  // expected-error @+1 {{keeps 4 of 10 tokens (recent 2.000000e-01, keep 2.500000e-01), but init has 5 rows}}
+  %r = memred.cross_modal_reduce queries(%q : tensor<1x2x4xf32>) keys(%k : tensor<1x10x4xf32>) ins(%t : tensor<10x3xf32>) outs(%o : tensor<5x3xf32>) recent(0.2) keep(0.25) scale(1.0) -> tensor<5x3xf32>
+  return %r : tensor<5x3xf32>
+}

@@ -1,0 +1,48 @@
+// RUN: lathe-opt %s --memred-lower-to-runtime | FileCheck %s
+
+// CHECK-DAG: func.func private @lathe_rt_chunked_attention_f32(memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, f32, i64, i64, i64)
+// CHECK-DAG: func.func private @lathe_rt_cross_modal_reduce_f32(memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, f64, f64, f32)
+
+// CHECK-LABEL: func.func @attention
+// CHECK-SAME: (%[[Q:.*]]: memref<4x128x64xf32>, %[[K:.*]]: memref<4x128x64xf32>, %[[V:.*]]: memref<4x128x64xf32>, %[[O:.*]]: memref<4x128x64xf32>)
+// CHECK-DAG: %[[UQ:.*]] = memref.cast %[[Q]] : memref<4x128x64xf32> to memref<*xf32>
+// CHECK-DAG: %[[UO:.*]] = memref.cast %[[O]] : memref<4x128x64xf32> to memref<*xf32>
+// CHECK-DAG: %[[S:.*]] = arith.constant 1.250000e-01 : f32
+// CHECK-DAG: %[[ZERO:.*]] = arith.constant 0 : i64
+// CHECK: call @lathe_rt_chunked_attention_f32(%[[UQ]], %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[UO]], %[[S]], %[[ZERO]], %{{.*}}, %{{.*}})
+// CHECK-NOT: memred.attention
+func.func @attention(%q: memref<4x128x64xf32>, %k: memref<4x128x64xf32>, %v: memref<4x128x64xf32>, %o: memref<4x128x64xf32>) {
+  memred.attention ins(%q, %k, %v : memref<4x128x64xf32>, memref<4x128x64xf32>, memref<4x128x64xf32>) outs(%o : memref<4x128x64xf32>) scale(0.125)
+  return
+}
+
+// CHECK-LABEL: func.func @chunked
+// CHECK-SAME: %[[B0:[^:]*]]: memref<1x1x256xf32>, %[[B1:[^:]*]]: memref<1x256x256xf32>
+// CHECK-DAG: %[[UB0:.*]] = memref.cast %[[B0]]
+// CHECK-DAG: %[[UB1:.*]] = memref.cast %[[B1]]
+// CHECK-DAG: %[[QC:.*]] = arith.constant 32 : i64
+// CHECK-DAG: %[[KC:.*]] = arith.constant 64 : i64
+// CHECK-DAG: %[[NB:.*]] = arith.constant 2 : i64
+// CHECK: call @lathe_rt_chunked_attention_f32(%{{.*}}, %{{.*}}, %{{.*}}, %[[UB0]], %[[UB1]], %{{.*}}, %{{.*}}, %[[QC]], %[[KC]], %[[NB]])
+func.func @chunked(%q: memref<1x256x16xf32>, %b0: memref<1x1x256xf32>, %b1: memref<1x256x256xf32>, %o: memref<1x256x16xf32>) {
+  memred.chunked_attention ins(%q, %q, %q : memref<1x256x16xf32>, memref<1x256x16xf32>, memref<1x256x16xf32>)
+    biases(%b0, %b1 : memref<1x1x256xf32>, memref<1x256x256xf32>) outs(%o : memref<1x256x16xf32>) scale(0.25) chunks(32, 64)
+  return
+}
+
+// CHECK-LABEL: func.func @reduce
+// CHECK-DAG: %[[R:.*]] = arith.constant 2.000000e-01 : f64
+// CHECK-DAG: %[[KEEP:.*]] = arith.constant 2.500000e-01 : f64
+// CHECK: call @lathe_rt_cross_modal_reduce_f32(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[R]], %[[KEEP]], %{{.*}})
+func.func @reduce(%q: memref<1x2x4xf32>, %k: memref<1x10x4xf32>, %t: memref<10x3xf32>, %o: memref<4x3xf32>) {
+  memred.cross_modal_reduce queries(%q : memref<1x2x4xf32>) keys(%k : memref<1x10x4xf32>) ins(%t : memref<10x3xf32>) outs(%o : memref<4x3xf32>) recent(0.2) keep(0.25) scale(1.0)
+  return
+}
+
+// Tensor-level ops are left for bufferization.
+// CHECK-LABEL: func.func @tensors
+// CHECK: memred.attention
+func.func @tensors(%q: tensor<1x8x4xf32>) -> tensor<1x8x4xf32> {
+  %o = memred.attention ins(%q, %q, %q : tensor<1x8x4xf32>, tensor<1x8x4xf32>, tensor<1x8x4xf32>) outs(%q : tensor<1x8x4xf32>) scale(1.0) -> tensor<1x8x4xf32>
+  return %o : tensor<1x8x4xf32>
+}

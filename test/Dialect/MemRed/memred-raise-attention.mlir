@@ -1,0 +1,154 @@
+// RUN: lathe-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(memred-raise-attention))' | FileCheck %s
+
+#q = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>
+#k = affine_map<(d0, d1, d2, d3) -> (d0, d2, d3)>
+#s = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
+#id = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+
+// K transposed by the indexing maps, a scale generic, linalg.softmax.
+// CHECK-LABEL: func.func @transposed_maps
+// CHECK-SAME: (%[[Q:.*]]: tensor<4x128x64xf32>, %[[K:.*]]: tensor<4x128x64xf32>, %[[V:.*]]: tensor<4x128x32xf32>)
+// CHECK: %[[E:.*]] = tensor.empty() : tensor<4x128x32xf32>
+// CHECK: %[[O:.*]] = memred.attention ins(%[[Q]], %[[K]], %[[V]] : {{.*}}) outs(%[[E]] : tensor<4x128x32xf32>) scale(1.250000e-01)
+// CHECK-NOT: linalg.softmax
+// CHECK-NOT: linalg.batch_matmul
+// CHECK: return %[[O]]
+func.func @transposed_maps(%q: tensor<4x128x64xf32>, %k: tensor<4x128x64xf32>, %v: tensor<4x128x32xf32>) -> tensor<4x128x32xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e0 = tensor.empty() : tensor<4x128x128xf32>
+  %f0 = linalg.fill ins(%zero : f32) outs(%e0 : tensor<4x128x128xf32>) -> tensor<4x128x128xf32>
+  %s = linalg.batch_matmul indexing_maps = [#q, #k, #s] ins(%q, %k : tensor<4x128x64xf32>, tensor<4x128x64xf32>) outs(%f0 : tensor<4x128x128xf32>) -> tensor<4x128x128xf32>
+  %e1 = tensor.empty() : tensor<4x128x128xf32>
+  %x = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel", "parallel"]} ins(%s : tensor<4x128x128xf32>) outs(%e1 : tensor<4x128x128xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %c = arith.constant 0.125 : f32
+    %m = arith.mulf %in, %c : f32
+    linalg.yield %m : f32
+  } -> tensor<4x128x128xf32>
+  %e2 = tensor.empty() : tensor<4x128x128xf32>
+  %p = linalg.softmax dimension(2) ins(%x : tensor<4x128x128xf32>) outs(%e2 : tensor<4x128x128xf32>) -> tensor<4x128x128xf32>
+  %e3 = tensor.empty() : tensor<4x128x32xf32>
+  %f3 = linalg.fill ins(%zero : f32) outs(%e3 : tensor<4x128x32xf32>) -> tensor<4x128x32xf32>
+  %o = linalg.batch_matmul ins(%p, %v : tensor<4x128x128xf32>, tensor<4x128x32xf32>) outs(%f3 : tensor<4x128x32xf32>) -> tensor<4x128x32xf32>
+  return %o : tensor<4x128x32xf32>
+}
+
+// -----
+
+#id = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#row = affine_map<(d0, d1, d2) -> (d0, d1)>
+
+// Kᵀ from linalg.transpose (looked through), division by sqrt(d), softmax as
+// max / exp / sum / divide generics.
+// CHECK-LABEL: func.func @decomposed
+// CHECK-SAME: (%[[Q:.*]]: tensor<2x16x8xf32>, %[[K:.*]]: tensor<2x16x8xf32>, %[[V:.*]]: tensor<2x16x8xf32>)
+// CHECK: memred.attention ins(%[[Q]], %[[K]], %[[V]] : {{.*}}) outs(%{{.*}} : tensor<2x16x8xf32>) scale(2.500000e-01)
+// CHECK-NOT: math.exp
+func.func @decomposed(%q: tensor<2x16x8xf32>, %k: tensor<2x16x8xf32>, %v: tensor<2x16x8xf32>) -> tensor<2x16x8xf32> {
+  %zero = arith.constant 0.0 : f32
+  %ninf = arith.constant 0xFF800000 : f32
+  %four = arith.constant 4.0 : f32
+  %et = tensor.empty() : tensor<2x8x16xf32>
+  %kt = linalg.transpose ins(%k : tensor<2x16x8xf32>) outs(%et : tensor<2x8x16xf32>) permutation = [0, 2, 1]
+  %e0 = tensor.empty() : tensor<2x16x16xf32>
+  %f0 = linalg.fill ins(%zero : f32) outs(%e0 : tensor<2x16x16xf32>) -> tensor<2x16x16xf32>
+  %s = linalg.batch_matmul ins(%q, %kt : tensor<2x16x8xf32>, tensor<2x8x16xf32>) outs(%f0 : tensor<2x16x16xf32>) -> tensor<2x16x16xf32>
+  %x = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel", "parallel"]} ins(%s : tensor<2x16x16xf32>) outs(%e0 : tensor<2x16x16xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.divf %in, %four : f32
+    linalg.yield %m : f32
+  } -> tensor<2x16x16xf32>
+  %er = tensor.empty() : tensor<2x16xf32>
+  %fm = linalg.fill ins(%ninf : f32) outs(%er : tensor<2x16xf32>) -> tensor<2x16xf32>
+  %max = linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x : tensor<2x16x16xf32>) outs(%fm : tensor<2x16xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.maximumf %in, %out : f32
+    linalg.yield %m : f32
+  } -> tensor<2x16xf32>
+  %ex = linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel", "parallel"]} ins(%x, %max : tensor<2x16x16xf32>, tensor<2x16xf32>) outs(%e0 : tensor<2x16x16xf32>) {
+  ^bb0(%in: f32, %mx: f32, %out: f32):
+    %d = arith.subf %in, %mx : f32
+    %y = math.exp %d : f32
+    linalg.yield %y : f32
+  } -> tensor<2x16x16xf32>
+  %fs = linalg.fill ins(%zero : f32) outs(%er : tensor<2x16xf32>) -> tensor<2x16xf32>
+  %sum = linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "parallel", "reduction"]} ins(%ex : tensor<2x16x16xf32>) outs(%fs : tensor<2x16xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %a = arith.addf %in, %out : f32
+    linalg.yield %a : f32
+  } -> tensor<2x16xf32>
+  %p = linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel", "parallel"]} ins(%ex, %sum : tensor<2x16x16xf32>, tensor<2x16xf32>) outs(%e0 : tensor<2x16x16xf32>) {
+  ^bb0(%in: f32, %sm: f32, %out: f32):
+    %d = arith.divf %in, %sm : f32
+    linalg.yield %d : f32
+  } -> tensor<2x16x16xf32>
+  %e3 = tensor.empty() : tensor<2x16x8xf32>
+  %f3 = linalg.fill ins(%zero : f32) outs(%e3 : tensor<2x16x8xf32>) -> tensor<2x16x8xf32>
+  %o = linalg.batch_matmul ins(%p, %v : tensor<2x16x16xf32>, tensor<2x16x8xf32>) outs(%f3 : tensor<2x16x8xf32>) -> tensor<2x16x8xf32>
+  return %o : tensor<2x16x8xf32>
+}
+
+// -----
+
+// Kᵀ given as is (a function argument): a transpose to K is inserted; no
+// scale generic: scale 1.
+// CHECK-LABEL: func.func @kt_argument
+// CHECK-SAME: (%[[Q:.*]]: tensor<2x16x8xf32>, %[[KT:.*]]: tensor<2x8x16xf32>, %[[V:.*]]: tensor<2x16x8xf32>)
+// CHECK: %[[K:.*]] = linalg.transpose ins(%[[KT]] : tensor<2x8x16xf32>) outs(%{{.*}} : tensor<2x16x8xf32>) permutation = [0, 2, 1]
+// CHECK: memred.attention ins(%[[Q]], %[[K]], %[[V]] : {{.*}}) scale(1.000000e+00)
+func.func @kt_argument(%q: tensor<2x16x8xf32>, %kt: tensor<2x8x16xf32>, %v: tensor<2x16x8xf32>) -> tensor<2x16x8xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e0 = tensor.empty() : tensor<2x16x16xf32>
+  %f0 = linalg.fill ins(%zero : f32) outs(%e0 : tensor<2x16x16xf32>) -> tensor<2x16x16xf32>
+  %s = linalg.batch_matmul ins(%q, %kt : tensor<2x16x8xf32>, tensor<2x8x16xf32>) outs(%f0 : tensor<2x16x16xf32>) -> tensor<2x16x16xf32>
+  %p = linalg.softmax dimension(2) ins(%s : tensor<2x16x16xf32>) outs(%e0 : tensor<2x16x16xf32>) -> tensor<2x16x16xf32>
+  %e3 = tensor.empty() : tensor<2x16x8xf32>
+  %f3 = linalg.fill ins(%zero : f32) outs(%e3 : tensor<2x16x8xf32>) -> tensor<2x16x8xf32>
+  %o = linalg.batch_matmul ins(%p, %v : tensor<2x16x16xf32>, tensor<2x16x8xf32>) outs(%f3 : tensor<2x16x8xf32>) -> tensor<2x16x8xf32>
+  return %o : tensor<2x16x8xf32>
+}
+
+// -----
+
+// Refusals: the probabilities are also returned (the score matrix must
+// exist), the softmax is over the query axis, the accumulator is not zero.
+// CHECK-LABEL: func.func @probs_escape
+// CHECK-NOT: memred.attention
+// CHECK: linalg.softmax
+// CHECK-LABEL: func.func @wrong_axis
+// CHECK-NOT: memred.attention
+// CHECK: linalg.softmax dimension(1)
+// CHECK-LABEL: func.func @nonzero_init
+// CHECK-NOT: memred.attention
+// CHECK: return
+func.func @probs_escape(%q: tensor<2x16x8xf32>, %kt: tensor<2x8x16xf32>, %v: tensor<2x16x8xf32>) -> (tensor<2x16x8xf32>, tensor<2x16x16xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %e0 = tensor.empty() : tensor<2x16x16xf32>
+  %f0 = linalg.fill ins(%zero : f32) outs(%e0 : tensor<2x16x16xf32>) -> tensor<2x16x16xf32>
+  %s = linalg.batch_matmul ins(%q, %kt : tensor<2x16x8xf32>, tensor<2x8x16xf32>) outs(%f0 : tensor<2x16x16xf32>) -> tensor<2x16x16xf32>
+  %p = linalg.softmax dimension(2) ins(%s : tensor<2x16x16xf32>) outs(%e0 : tensor<2x16x16xf32>) -> tensor<2x16x16xf32>
+  %e3 = tensor.empty() : tensor<2x16x8xf32>
+  %f3 = linalg.fill ins(%zero : f32) outs(%e3 : tensor<2x16x8xf32>) -> tensor<2x16x8xf32>
+  %o = linalg.batch_matmul ins(%p, %v : tensor<2x16x16xf32>, tensor<2x16x8xf32>) outs(%f3 : tensor<2x16x8xf32>) -> tensor<2x16x8xf32>
+  return %o, %p : tensor<2x16x8xf32>, tensor<2x16x16xf32>
+}
+func.func @wrong_axis(%q: tensor<2x16x8xf32>, %kt: tensor<2x8x16xf32>, %v: tensor<2x16x8xf32>) -> tensor<2x16x8xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e0 = tensor.empty() : tensor<2x16x16xf32>
+  %f0 = linalg.fill ins(%zero : f32) outs(%e0 : tensor<2x16x16xf32>) -> tensor<2x16x16xf32>
+  %s = linalg.batch_matmul ins(%q, %kt : tensor<2x16x8xf32>, tensor<2x8x16xf32>) outs(%f0 : tensor<2x16x16xf32>) -> tensor<2x16x16xf32>
+  %p = linalg.softmax dimension(1) ins(%s : tensor<2x16x16xf32>) outs(%e0 : tensor<2x16x16xf32>) -> tensor<2x16x16xf32>
+  %e3 = tensor.empty() : tensor<2x16x8xf32>
+  %f3 = linalg.fill ins(%zero : f32) outs(%e3 : tensor<2x16x8xf32>) -> tensor<2x16x8xf32>
+  %o = linalg.batch_matmul ins(%p, %v : tensor<2x16x16xf32>, tensor<2x16x8xf32>) outs(%f3 : tensor<2x16x8xf32>) -> tensor<2x16x8xf32>
+  return %o : tensor<2x16x8xf32>
+}
+func.func @nonzero_init(%q: tensor<2x16x8xf32>, %kt: tensor<2x8x16xf32>, %v: tensor<2x16x8xf32>, %acc: tensor<2x16x8xf32>) -> tensor<2x16x8xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e0 = tensor.empty() : tensor<2x16x16xf32>
+  %f0 = linalg.fill ins(%zero : f32) outs(%e0 : tensor<2x16x16xf32>) -> tensor<2x16x16xf32>
+  %s = linalg.batch_matmul ins(%q, %kt : tensor<2x16x8xf32>, tensor<2x8x16xf32>) outs(%f0 : tensor<2x16x16xf32>) -> tensor<2x16x16xf32>
+  %p = linalg.softmax dimension(2) ins(%s : tensor<2x16x16xf32>) outs(%e0 : tensor<2x16x16xf32>) -> tensor<2x16x16xf32>
+  %o = linalg.batch_matmul ins(%p, %v : tensor<2x16x16xf32>, tensor<2x16x8xf32>) outs(%acc : tensor<2x16x8xf32>) -> tensor<2x16x8xf32>
+  return %o : tensor<2x16x8xf32>
+}

@@ -1,0 +1,48 @@
+// RUN: lathe-opt %s | FileCheck %s
+// RUN: lathe-opt %s | lathe-opt | FileCheck %s
+
+// CHECK-LABEL: func.func @attention
+func.func @attention(%q: tensor<4x128x64xf32>, %k: tensor<4x128x64xf32>,
+                     %v: tensor<4x128x32xf32>) -> tensor<4x128x32xf32> {
+  %e = tensor.empty() : tensor<4x128x32xf32>
+  // CHECK: memred.attention ins(%{{.*}}, %{{.*}}, %{{.*}} : tensor<4x128x64xf32>, tensor<4x128x64xf32>, tensor<4x128x32xf32>)
+  // CHECK-SAME: outs(%{{.*}} : tensor<4x128x32xf32>) scale(1.250000e-01) -> tensor<4x128x32xf32>
+  %o = memred.attention ins(%q, %k, %v : tensor<4x128x64xf32>, tensor<4x128x64xf32>, tensor<4x128x32xf32>)
+         outs(%e : tensor<4x128x32xf32>) scale(0.125) -> tensor<4x128x32xf32>
+  return %o : tensor<4x128x32xf32>
+}
+
+// CHECK-LABEL: func.func @chunked_two_biases
+func.func @chunked_two_biases(%q: tensor<2x4x1024x32xf32>, %k: tensor<2x4x1024x32xf32>,
+                              %v: tensor<2x4x1024x32xf32>, %mask: tensor<2x1x1x1024xf32>,
+                              %pair: tensor<1x4x1024x1024xf32>) -> tensor<2x4x1024x32xf32> {
+  %e = tensor.empty() : tensor<2x4x1024x32xf32>
+  // CHECK: memred.chunked_attention
+  // CHECK-SAME: biases(%{{.*}}, %{{.*}} : tensor<2x1x1x1024xf32>, tensor<1x4x1024x1024xf32>)
+  // CHECK-SAME: scale(0.176776692) chunks(64, 512)
+  %o = memred.chunked_attention ins(%q, %k, %v : tensor<2x4x1024x32xf32>, tensor<2x4x1024x32xf32>, tensor<2x4x1024x32xf32>)
+         biases(%mask, %pair : tensor<2x1x1x1024xf32>, tensor<1x4x1024x1024xf32>)
+         outs(%e : tensor<2x4x1024x32xf32>) scale(0.176776695) chunks(64, 512) -> tensor<2x4x1024x32xf32>
+  return %o : tensor<2x4x1024x32xf32>
+}
+
+// CHECK-LABEL: func.func @on_memrefs
+func.func @on_memrefs(%q: memref<1x8192x64xf32>, %b: memref<1x1x8192xf32>, %o: memref<1x8192x64xf32>) {
+  // CHECK: memred.chunked_attention ins({{.*}}) biases(%{{.*}} : memref<1x1x8192xf32>) outs(%{{.*}} : memref<1x8192x64xf32>) scale(1.250000e-01) chunks(128, 512){{$}}
+  memred.chunked_attention ins(%q, %q, %q : memref<1x8192x64xf32>, memref<1x8192x64xf32>, memref<1x8192x64xf32>)
+    biases(%b : memref<1x1x8192xf32>) outs(%o : memref<1x8192x64xf32>) scale(0.125) chunks(128, 512)
+  return
+}
+
+// 320 cached tokens, recent 10% = 32 kept whole, 10% of the 288 older = 29.
+// CHECK-LABEL: func.func @reduce
+func.func @reduce(%q: tensor<8x32x32xf32>, %k: tensor<8x320x32xf32>,
+                  %t: tensor<320x256xf32>) -> tensor<61x256xf32> {
+  %e = tensor.empty() : tensor<61x256xf32>
+  // CHECK: memred.cross_modal_reduce queries(%{{.*}} : tensor<8x32x32xf32>) keys(%{{.*}} : tensor<8x320x32xf32>)
+  // CHECK-SAME: ins(%{{.*}} : tensor<320x256xf32>) outs(%{{.*}} : tensor<61x256xf32>) recent(1.000000e-01) keep(1.000000e-01)
+  %r = memred.cross_modal_reduce queries(%q : tensor<8x32x32xf32>) keys(%k : tensor<8x320x32xf32>)
+         ins(%t : tensor<320x256xf32>) outs(%e : tensor<61x256xf32>)
+         recent(0.1) keep(0.1) scale(0.176776695) -> tensor<61x256xf32>
+  return %r : tensor<61x256xf32>
+}
