@@ -1,0 +1,1422 @@
+//===- ImportNodes.cpp - The per-operator importers -----------------------===//
+
+#include "Importer.h"
+
+#include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <cmath>
+#include <numeric>
+#include <set>
+
+using namespace mlir;
+using namespace mlir::lathe;
+using namespace mlir::lathe::onnx_import;
+
+Type elementTypeOrFail(MLIRContext *ctx, int t, const std::string &what);
+DenseElementsAttr onnx_import_tensorAttr(MLIRContext *ctx,
+                                         const onnx::TensorProto &t);
+
+namespace {
+using K = Importer::ReduceKind;
+
+Value fc(OpBuilder &b, Location loc, Type t, double v) {
+  if (isa<FloatType>(t))
+    return arith::ConstantOp::create(b, loc, b.getFloatAttr(t, v));
+  return arith::ConstantOp::create(b, loc, b.getIntegerAttr(t, (int64_t)v));
+}
+bool isF(Type t) { return isa<FloatType>(t); }
+
+/// Scalar binary operation for elementwise operators.
+Value binary(OpBuilder &b, Location loc, StringRef op, Value x, Value y) {
+  bool f = isF(x.getType());
+  if (op == "Add")
+    return f ? (Value)arith::AddFOp::create(b, loc, x, y)
+             : (Value)arith::AddIOp::create(b, loc, x, y);
+  if (op == "Sub")
+    return f ? (Value)arith::SubFOp::create(b, loc, x, y)
+             : (Value)arith::SubIOp::create(b, loc, x, y);
+  if (op == "Mul")
+    return f ? (Value)arith::MulFOp::create(b, loc, x, y)
+             : (Value)arith::MulIOp::create(b, loc, x, y);
+  if (op == "Div")
+    return f ? (Value)arith::DivFOp::create(b, loc, x, y)
+             : (Value)arith::DivSIOp::create(b, loc, x, y);
+  if (op == "Max")
+    return f ? (Value)arith::MaximumFOp::create(b, loc, x, y)
+             : (Value)arith::MaxSIOp::create(b, loc, x, y);
+  if (op == "Min")
+    return f ? (Value)arith::MinimumFOp::create(b, loc, x, y)
+             : (Value)arith::MinSIOp::create(b, loc, x, y);
+  if (op == "And")
+    return arith::AndIOp::create(b, loc, x, y);
+  if (op == "Or")
+    return arith::OrIOp::create(b, loc, x, y);
+  if (op == "Xor")
+    return arith::XOrIOp::create(b, loc, x, y);
+  struct Pred {
+    const char *name;
+    arith::CmpFPredicate f;
+    arith::CmpIPredicate i;
+  };
+  static const Pred preds[] = {
+      {"Equal", arith::CmpFPredicate::OEQ, arith::CmpIPredicate::eq},
+      {"Less", arith::CmpFPredicate::OLT, arith::CmpIPredicate::slt},
+      {"LessOrEqual", arith::CmpFPredicate::OLE, arith::CmpIPredicate::sle},
+      {"Greater", arith::CmpFPredicate::OGT, arith::CmpIPredicate::sgt},
+      {"GreaterOrEqual", arith::CmpFPredicate::OGE, arith::CmpIPredicate::sge}};
+  for (const Pred &p : preds) {
+    if (op != p.name)
+      continue;
+    if (f)
+      return arith::CmpFOp::create(b, loc, p.f, x, y);
+    auto ip = p.i;
+    if (x.getType().isInteger(1)) // bools compare unsigned
+      ip = arith::invertPredicate(arith::invertPredicate(ip)) == ip
+               ? (ip == arith::CmpIPredicate::slt   ? arith::CmpIPredicate::ult
+                  : ip == arith::CmpIPredicate::sle ? arith::CmpIPredicate::ule
+                  : ip == arith::CmpIPredicate::sgt ? arith::CmpIPredicate::ugt
+                  : ip == arith::CmpIPredicate::sge ? arith::CmpIPredicate::uge
+                                                    : ip)
+               : ip;
+    return arith::CmpIOp::create(b, loc, ip, x, y);
+  }
+  return {};
+}
+
+bool isCompare(StringRef op) {
+  return op == "Equal" || op == "Less" || op == "LessOrEqual" ||
+         op == "Greater" || op == "GreaterOrEqual";
+}
+} // namespace
+
+void Importer::importNode(const onnx::NodeProto &n) {
+  StringRef op = n.op_type();
+  MLIRContext *ctx = b.getContext();
+
+  // ---------------------------------------------------------------- constants
+  if (op == "Constant") {
+    if (const auto *a = attr("value")) {
+      setOut(0, constantTV(onnx_import_tensorAttr(ctx, a->t())));
+      return;
+    }
+    if (const auto *a = attr("value_float")) {
+      auto type = RankedTensorType::get({}, b.getF32Type());
+      setOut(0, constantTV(DenseElementsAttr::get(type, a->f())));
+      return;
+    }
+    if (const auto *a = attr("value_int")) {
+      auto type = RankedTensorType::get({}, b.getI64Type());
+      setOut(0, constantTV(DenseElementsAttr::get(type, (int64_t)a->i())));
+      return;
+    }
+    if (const auto *a = attr("value_floats")) {
+      SmallVector<float> v(a->floats().begin(), a->floats().end());
+      auto type = RankedTensorType::get({(int64_t)v.size()}, b.getF32Type());
+      setOut(0, constantTV(DenseElementsAttr::get(type, ArrayRef<float>(v))));
+      return;
+    }
+    if (const auto *a = attr("value_ints")) {
+      SmallVector<int64_t> v(a->ints().begin(), a->ints().end());
+      auto type = RankedTensorType::get({(int64_t)v.size()}, b.getI64Type());
+      setOut(0, constantTV(DenseElementsAttr::get(type, ArrayRef<int64_t>(v))));
+      return;
+    }
+    fail(nodeDesc() + ": only tensor, float(s) and int(s) values are supported "
+                      "(not sparse or string constants)");
+  }
+
+  if (op == "Identity") {
+    setOut(0, in(0));
+    return;
+  }
+
+  if (op == "Dropout") {
+    TV x = in(0);
+    if (hasInput(2)) {
+      auto training = constInts(in(2));
+      if (!training)
+        fail(nodeDesc() + ": training_mode must be a constant");
+      std::optional<SmallVector<double>> ratio;
+      if (hasInput(1))
+        ratio = constFloats(in(1));
+      if ((*training)[0] && (!ratio || (*ratio)[0] != 0.0))
+        fail(nodeDesc() + ": training-mode dropout (random) is not supported; "
+                          "export the model in eval mode");
+    }
+    setOut(0, x);
+    if (hasOutput(1))
+      setOut(1, filled(dims(x.v), fc(b, loc, b.getI1Type(), 1)));
+    return;
+  }
+
+  // ------------------------------------------------------ shape computations
+  if (op == "Shape") {
+    Value x = inV(0);
+    int64_t r = rankOf(x);
+    int64_t start = attrInt("start", 0), end = attrInt("end", r);
+    if (start < 0) start += r;
+    if (end < 0) end += r;
+    start = std::clamp<int64_t>(start, 0, r);
+    end = std::clamp<int64_t>(end, start, r);
+    SmallVector<OpFoldResult> d = dims(x);
+    setOut(0, fromElems(ArrayRef<OpFoldResult>(d).slice(start, end - start),
+                        b.getI64Type()));
+    return;
+  }
+  if (op == "Size") {
+    OpFoldResult n = b.getIndexAttr(1);
+    for (OpFoldResult d : dims(inV(0)))
+      n = foldBin(n, d, '*');
+    setOut(0, fromElems({n}, b.getI64Type(), /*scalar=*/true));
+    return;
+  }
+  if (op == "ConstantOfShape") {
+    SmallVector<OpFoldResult> shape = elemsOf(in(0));
+    Value scalar;
+    DenseElementsAttr value;
+    if (const auto *a = attr("value"))
+      value = onnx_import_tensorAttr(ctx, a->t());
+    if (value) {
+      Type t = value.getElementType();
+      if (isa<FloatType>(t))
+        scalar = arith::ConstantOp::create(
+            b, loc, b.getFloatAttr(t, *value.getValues<APFloat>().begin()));
+      else
+        scalar = arith::ConstantOp::create(
+            b, loc, b.getIntegerAttr(t, *value.getValues<APInt>().begin()));
+    } else {
+      scalar = fc(b, loc, b.getF32Type(), 0.0);
+    }
+    TV tv;
+    tv.v = filled(shape, scalar);
+    auto type = typeOf(tv.v);
+    if (type.hasStaticShape() && type.getNumElements() <= 4096) {
+      if (auto ta = dyn_cast<TypedAttr>(
+              cast<arith::ConstantOp>(scalar.getDefiningOp()).getValue()))
+        tv.cst = DenseElementsAttr::get(type, ta);
+      if (isa<IntegerType>(type.getElementType()) && type.getRank() <= 1 &&
+          type.getNumElements() <= 64)
+        elemsOf(tv);
+    }
+    setOut(0, tv);
+    return;
+  }
+
+  // --------------------------------------------------------- elementwise
+  static const std::set<std::string> binaries = {
+      "Add", "Sub", "Mul", "Div", "Equal", "Less", "LessOrEqual", "Greater",
+      "GreaterOrEqual", "And", "Or", "Xor"};
+  if (binaries.count(op.str())) {
+    TV &x = in(0), &y = in(1);
+    Type elt = eltOf(x.v);
+    if (eltOf(y.v) != elt)
+      fail(nodeDesc() + ": operands have different element types");
+    // Shape arithmetic stays element by element.
+    bool shapeLike = isa<IntegerType>(elt) && !elt.isInteger(1) &&
+                     rankOf(x.v) <= 1 && rankOf(y.v) <= 1 &&
+                     (x.elems || y.elems) &&
+                     (op == "Add" || op == "Sub" || op == "Mul" || op == "Div");
+    if (shapeLike && typeOf(x.v).hasStaticShape() &&
+        typeOf(y.v).hasStaticShape() && typeOf(x.v).getNumElements() <= 64 &&
+        typeOf(y.v).getNumElements() <= 64) {
+      SmallVector<OpFoldResult> ex = elemsOf(x), ey = elemsOf(y), out;
+      size_t len = std::max(ex.size(), ey.size());
+      if ((ex.size() != len && ex.size() != 1) ||
+          (ey.size() != len && ey.size() != 1))
+        fail(nodeDesc() + ": shapes do not broadcast");
+      char c = op == "Add" ? '+' : op == "Sub" ? '-' : op == "Mul" ? '*' : '/';
+      for (size_t i = 0; i < len; ++i)
+        out.push_back(foldBin(ex[ex.size() == 1 ? 0 : i],
+                              ey[ey.size() == 1 ? 0 : i], c));
+      setOut(0, fromElems(out, elt,
+                          rankOf(x.v) == 0 && rankOf(y.v) == 0));
+      return;
+    }
+    Type outElt = isCompare(op) ? b.getI1Type() : elt;
+    std::string name = op.str();
+    setOut(0, elementwise({x.v, y.v}, outElt,
+                          [&](OpBuilder &nb, Location nl, ValueRange a) {
+                            return binary(nb, nl, name, a[0], a[1]);
+                          }));
+    return;
+  }
+
+  if (op == "Max" || op == "Min" || op == "Sum") {
+    SmallVector<Value> ins;
+    for (int i = 0; i < n.input_size(); ++i)
+      ins.push_back(inV(i));
+    std::string name = op == "Sum" ? "Add" : op.str();
+    setOut(0, elementwise(ins, eltOf(ins[0]),
+                          [&](OpBuilder &nb, Location nl, ValueRange a) {
+                            Value r = a[0];
+                            for (size_t i = 1; i < a.size(); ++i)
+                              r = binary(nb, nl, name, r, a[i]);
+                            return r;
+                          }));
+    return;
+  }
+
+  if (op == "Pow") {
+    Value x = inV(0);
+    TV &yt = in(1);
+    Type elt = eltOf(x);
+    auto cy = constFloats(yt);
+    if (isF(elt) && cy && cy->size() == 1 && (*cy)[0] == 2.0) {
+      setOut(0, elementwise({x}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
+        return arith::MulFOp::create(nb, nl, a[0], a[0]).getResult();
+      }));
+      return;
+    }
+    Type ft = isF(elt) ? elt : b.getF64Type();
+    setOut(0, elementwise({x, yt.v}, elt,
+                          [&](OpBuilder &nb, Location nl, ValueRange a) {
+                            Value bx = castScalar(nb, nl, a[0], ft);
+                            Value by = castScalar(nb, nl, a[1], ft);
+                            Value r = math::PowFOp::create(nb, nl, bx, by);
+                            return castScalar(nb, nl, r, elt);
+                          }));
+    return;
+  }
+
+  static const std::set<std::string> unaries = {
+      "Sqrt", "Reciprocal", "Exp", "Log", "Erf", "Neg", "Relu", "Sigmoid",
+      "Tanh", "Abs", "Floor", "Ceil", "Not", "LeakyRelu"};
+  if (unaries.count(op.str())) {
+    Value x = inV(0);
+    Type elt = eltOf(x);
+    std::string name = op.str();
+    bool floatOnly = !(name == "Neg" || name == "Relu" || name == "Abs" ||
+                       name == "Not");
+    if (floatOnly && !isF(elt))
+      fail(nodeDesc() + ": integer operands are not supported");
+    double alpha = attrFloat("alpha", 0.01f);
+    setOut(0, elementwise({x}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+      Value v = a[0];
+      if (name == "Sqrt") return math::SqrtOp::create(nb, nl, v);
+      if (name == "Exp") return math::ExpOp::create(nb, nl, v);
+      if (name == "Log") return math::LogOp::create(nb, nl, v);
+      if (name == "Erf") return math::ErfOp::create(nb, nl, v);
+      if (name == "Tanh") return math::TanhOp::create(nb, nl, v);
+      if (name == "Floor") return math::FloorOp::create(nb, nl, v);
+      if (name == "Ceil") return math::CeilOp::create(nb, nl, v);
+      if (name == "Reciprocal")
+        return arith::DivFOp::create(nb, nl, fc(nb, nl, elt, 1.0), v);
+      if (name == "Sigmoid") {
+        Value e = math::ExpOp::create(nb, nl, arith::NegFOp::create(nb, nl, v));
+        return arith::DivFOp::create(
+            nb, nl, fc(nb, nl, elt, 1.0),
+            arith::AddFOp::create(nb, nl, fc(nb, nl, elt, 1.0), e));
+      }
+      if (name == "LeakyRelu") {
+        Value zero = fc(nb, nl, elt, 0.0);
+        Value neg = arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OLT, v, zero);
+        return arith::SelectOp::create(
+            nb, nl, neg, arith::MulFOp::create(nb, nl, v, fc(nb, nl, elt, alpha)), v);
+      }
+      if (name == "Not")
+        return arith::XOrIOp::create(nb, nl, v, fc(nb, nl, elt, 1));
+      bool f = isF(elt);
+      if (name == "Neg")
+        return f ? (Value)arith::NegFOp::create(nb, nl, v)
+                 : (Value)arith::SubIOp::create(nb, nl, fc(nb, nl, elt, 0), v);
+      if (name == "Abs")
+        return f ? (Value)math::AbsFOp::create(nb, nl, v)
+                 : (Value)math::AbsIOp::create(nb, nl, v);
+      // Relu: NaN stays NaN.
+      Value zero = fc(nb, nl, elt, 0);
+      if (!f)
+        return arith::MaxSIOp::create(nb, nl, v, zero);
+      Value lt = arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OLT, v, zero);
+      return arith::SelectOp::create(nb, nl, lt, zero, v);
+    }));
+    return;
+  }
+
+  if (op == "Cast") {
+    TV &x = in(0);
+    Type to = elementTypeOrFail(ctx, attrInt("to", 0), nodeDesc() + "'s target");
+    if (x.elems && isa<IntegerType>(to) && !to.isInteger(1) &&
+        isa<IntegerType>(eltOf(x.v))) {
+      setOut(0, fromElems(*x.elems, to, rankOf(x.v) == 0));
+      return;
+    }
+    setOut(0, castTo(x.v, to));
+    return;
+  }
+
+  if (op == "Where") {
+    Value c = inV(0), x = inV(1), y = inV(2);
+    setOut(0, elementwise({c, x, y}, eltOf(x),
+                          [&](OpBuilder &nb, Location nl, ValueRange a) {
+                            return arith::SelectOp::create(nb, nl, a[0], a[1], a[2]).getResult();
+                          }));
+    return;
+  }
+
+  if (op == "Clip") {
+    Value x = inV(0);
+    Type elt = eltOf(x);
+    SmallVector<Value> ins = {x};
+    bool hasMin = hasInput(1), hasMax = hasInput(2);
+    if (hasMin)
+      ins.push_back(inV(1));
+    if (hasMax)
+      ins.push_back(inV(2));
+    setOut(0, elementwise(ins, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
+      Value v = a[0];
+      int k = 1;
+      bool f = isF(elt);
+      if (hasMin) {
+        Value lo = a[k++];
+        Value lt = f ? (Value)arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OLT, v, lo)
+                     : (Value)arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::slt, v, lo);
+        v = arith::SelectOp::create(nb, nl, lt, lo, v);
+      }
+      if (hasMax) {
+        Value hi = a[k++];
+        Value gt = f ? (Value)arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OGT, v, hi)
+                     : (Value)arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::sgt, v, hi);
+        v = arith::SelectOp::create(nb, nl, gt, hi, v);
+      }
+      return v;
+    }));
+    return;
+  }
+
+  if (op == "Expand") {
+    TV &x = in(0);
+    SmallVector<OpFoldResult> shape = elemsOf(in(1));
+    SmallVector<OpFoldResult> out = broadcastShape({dims(x.v), shape});
+    setOut(0, elementwise({x.v}, eltOf(x.v),
+                          [](OpBuilder &, Location, ValueRange a) { return a[0]; },
+                          out));
+    return;
+  }
+
+  // ---------------------------------------------------------- reductions
+  if (op == "ReduceSum" || op == "ReduceMean" || op == "ReduceMax" ||
+      op == "ReduceMin" || op == "ReduceProd") {
+    Value x = inV(0);
+    int64_t r = rankOf(x);
+    std::optional<SmallVector<int64_t>> axes;
+    bool axesInput = op == "ReduceSum" && opset >= 13;
+    if (axesInput) {
+      if (hasInput(1)) {
+        axes = constInts(in(1));
+        if (!axes)
+          fail(nodeDesc() + ": axes must be constant");
+      }
+    } else {
+      axes = attrInts("axes");
+    }
+    bool keep = attrInt("keepdims", 1);
+    if ((!axes || axes->empty()) && attrInt("noop_with_empty_axes", 0)) {
+      setOut(0, x);
+      return;
+    }
+    SmallVector<int64_t> ax;
+    if (!axes || axes->empty())
+      for (int64_t i = 0; i < r; ++i)
+        ax.push_back(i);
+    else
+      for (int64_t a : *axes)
+        ax.push_back(normAxis(a, r));
+    K kind = op == "ReduceMax"    ? K::Max
+             : op == "ReduceMin"  ? K::Min
+             : op == "ReduceProd" ? K::Prod
+                                  : K::Sum;
+    Value s = reduce(x, ax, kind, keep);
+    if (op == "ReduceMean") {
+      Value cnt = countOf(x, ax, eltOf(x));
+      Type elt = eltOf(x);
+      s = elementwise({s}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
+        return isF(elt) ? (Value)arith::DivFOp::create(nb, nl, a[0], cnt)
+                        : (Value)arith::DivSIOp::create(nb, nl, a[0], cnt);
+      });
+    }
+    setOut(0, s);
+    return;
+  }
+
+  if (op == "Softmax" || op == "LogSoftmax") {
+    Value x = inV(0);
+    int64_t r = rankOf(x);
+    int64_t axis = normAxis(attrInt("axis", opset >= 13 ? -1 : 1), r);
+    Type elt = eltOf(x);
+    if (!isF(elt))
+      fail(nodeDesc() + ": needs a float operand");
+    SmallVector<OpFoldResult> orig = dims(x);
+    Value v = x;
+    if (opset < 13 && axis != r - 1) {
+      // Softmax-11: the input is coerced to 2-D at `axis`.
+      OpFoldResult outer = b.getIndexAttr(1), inner = b.getIndexAttr(1);
+      for (int64_t i = 0; i < r; ++i)
+        (i < axis ? outer : inner) = foldBin(i < axis ? outer : inner, orig[i], '*');
+      v = reshape(x, {outer, inner});
+      axis = 1;
+    }
+    Value y;
+    if (op == "Softmax") {
+      Value init = empty(dims(v), elt);
+      y = linalg::SoftmaxOp::create(b, loc, TypeRange{init.getType()}, v, init,
+                                    (uint64_t)axis)
+              .getResult()[0];
+    } else {
+      Value m = reduce(v, {axis}, K::Max, true);
+      Value s = elementwise({v, m}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
+        return arith::SubFOp::create(nb, nl, a[0], a[1]).getResult();
+      });
+      Value e = elementwise({s}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
+        return math::ExpOp::create(nb, nl, a[0]).getResult();
+      });
+      Value sum = reduce(e, {axis}, K::Sum, true);
+      y = elementwise({s, sum}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
+        return arith::SubFOp::create(nb, nl, a[0], math::LogOp::create(nb, nl, a[1]))
+            .getResult();
+      });
+    }
+    if (v != x)
+      y = reshape(y, orig);
+    setOut(0, y);
+    return;
+  }
+
+  // ------------------------------------------------------ normalizations
+  if (op == "LayerNormalization") {
+    Value x = inV(0);
+    int64_t r = rankOf(x);
+    int64_t axis = normAxis(attrInt("axis", -1), r);
+    double eps = attrFloat("epsilon", 1e-5f);
+    Type elt = eltOf(x);
+    SmallVector<int64_t> ax;
+    for (int64_t i = axis; i < r; ++i)
+      ax.push_back(i);
+    Value cnt = countOf(x, ax, elt);
+    Value mean = reduce(x, ax, K::Sum, true);
+    mean = elementwise({mean}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
+      return arith::DivFOp::create(nb, nl, a[0], cnt).getResult();
+    });
+    Value d = elementwise({x, mean}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
+      return arith::SubFOp::create(nb, nl, a[0], a[1]).getResult();
+    });
+    Value sq = elementwise({d}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
+      return arith::MulFOp::create(nb, nl, a[0], a[0]).getResult();
+    });
+    Value var = reduce(sq, ax, K::Sum, true);
+    Value inv = elementwise({var}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
+      Value v = arith::DivFOp::create(nb, nl, a[0], cnt);
+      v = arith::AddFOp::create(nb, nl, v, fc(nb, nl, elt, eps));
+      return math::RsqrtOp::create(nb, nl, v).getResult();
+    });
+    SmallVector<Value> ins = {d, inv, inV(1)};
+    bool bias = hasInput(2);
+    if (bias)
+      ins.push_back(inV(2));
+    Value y = elementwise(ins, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
+      Value v = arith::MulFOp::create(nb, nl, arith::MulFOp::create(nb, nl, a[0], a[1]), a[2]);
+      return bias ? (Value)arith::AddFOp::create(nb, nl, v, a[3]) : v;
+    });
+    setOut(0, y);
+    if (hasOutput(1))
+      setOut(1, mean);
+    if (hasOutput(2))
+      setOut(2, inv);
+    return;
+  }
+
+  if (op == "BatchNormalization") {
+    if (attrInt("training_mode", 0) || hasOutput(1))
+      fail(nodeDesc() + ": training mode (running statistics outputs) is not "
+                        "supported; export in eval mode");
+    Value x = inV(0);
+    int64_t r = rankOf(x);
+    Type elt = eltOf(x);
+    double eps = attrFloat("epsilon", 1e-5f);
+    SmallVector<Value> ins = {x};
+    for (int i = 1; i <= 4; ++i) {
+      Value p = inV(i);
+      SmallVector<OpFoldResult> shape = dims(p);
+      for (int64_t k = 2; k < r; ++k)
+        shape.push_back(b.getIndexAttr(1));
+      ins.push_back(reshape(p, shape));
+    }
+    setOut(0, elementwise(ins, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
+      // (x - mean) * scale / sqrt(var + eps) + bias
+      Value s = arith::AddFOp::create(nb, nl, a[4], fc(nb, nl, elt, eps));
+      s = arith::DivFOp::create(nb, nl, a[1], math::SqrtOp::create(nb, nl, s));
+      Value v = arith::MulFOp::create(nb, nl, arith::SubFOp::create(nb, nl, a[0], a[3]), s);
+      return arith::AddFOp::create(nb, nl, v, a[2]).getResult();
+    }));
+    return;
+  }
+
+  // --------------------------------------------------------- data movement
+  if (op == "Transpose") {
+    Value x = inV(0);
+    int64_t r = rankOf(x);
+    SmallVector<int64_t> perm;
+    if (auto p = attrInts("perm"))
+      perm = *p;
+    else
+      for (int64_t i = r - 1; i >= 0; --i)
+        perm.push_back(i);
+    setOut(0, transpose(x, perm));
+    return;
+  }
+
+  if (op == "Reshape") {
+    TV &x = in(0);
+    SmallVector<OpFoldResult> spec = elemsOf(in(1));
+    bool allowZero = attrInt("allowzero", 0);
+    SmallVector<OpFoldResult> in = dims(x.v), out;
+    int inferAt = -1;
+    OpFoldResult known = b.getIndexAttr(1);
+    for (size_t i = 0; i < spec.size(); ++i) {
+      std::optional<int64_t> c = getConstantIntValue(spec[i]);
+      OpFoldResult d = spec[i];
+      if (c && *c == -1) {
+        if (inferAt >= 0)
+          fail(nodeDesc() + ": more than one -1 in the shape");
+        inferAt = i;
+        out.push_back(d);
+        continue;
+      }
+      if (c && *c == 0 && !allowZero) {
+        if (i >= in.size())
+          fail(nodeDesc() + ": 0 in the shape beyond the input's rank");
+        d = in[i];
+      } else if (!c && !allowZero && i < in.size()) {
+        // A run-time 0 copies the input dimension.
+        Value v = indexValue(d);
+        Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+        Value isZero = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, v, zero);
+        d = arith::SelectOp::create(b, loc, isZero, indexValue(in[i]), v).getResult();
+      }
+      out.push_back(d);
+      known = foldBin(known, d, '*');
+    }
+    if (inferAt >= 0) {
+      OpFoldResult total = b.getIndexAttr(1);
+      for (OpFoldResult d : in)
+        total = foldBin(total, d, '*');
+      out[inferAt] = foldBin(total, known, '/');
+    }
+    if (x.elems && out.size() <= 1) {
+      // Shape values keep their elements.
+      setOut(0, fromElems(*x.elems, eltOf(x.v), out.empty()));
+      return;
+    }
+    setOut(0, reshape(x.v, out));
+    return;
+  }
+
+  if (op == "Flatten") {
+    Value x = inV(0);
+    int64_t r = rankOf(x);
+    int64_t axis = attrInt("axis", 1);
+    if (axis < 0)
+      axis += r;
+    if (axis < 0 || axis > r)
+      fail(nodeDesc() + ": axis out of range");
+    OpFoldResult outer = b.getIndexAttr(1), inner = b.getIndexAttr(1);
+    SmallVector<OpFoldResult> d = dims(x);
+    for (int64_t i = 0; i < r; ++i) {
+      if (i < axis)
+        outer = foldBin(outer, d[i], '*');
+      else
+        inner = foldBin(inner, d[i], '*');
+    }
+    setOut(0, reshape(x, {outer, inner}));
+    return;
+  }
+
+  if (op == "Squeeze" || op == "Unsqueeze") {
+    TV &x = in(0);
+    int64_t r = rankOf(x.v);
+    std::optional<SmallVector<int64_t>> axes;
+    if (opset >= 13) {
+      if (hasInput(1)) {
+        axes = constInts(in(1));
+        if (!axes)
+          fail(nodeDesc() + ": axes must be constant");
+      }
+    } else {
+      axes = attrInts("axes");
+    }
+    SmallVector<OpFoldResult> d = dims(x.v), out;
+    if (op == "Squeeze") {
+      std::set<int64_t> drop;
+      if (axes)
+        for (int64_t a : *axes)
+          drop.insert(normAxis(a, r));
+      for (int64_t i = 0; i < r; ++i) {
+        std::optional<int64_t> c = getConstantIntValue(d[i]);
+        bool squeeze = axes ? drop.count(i) > 0 : (c && *c == 1);
+        if (squeeze && c && *c != 1)
+          fail(nodeDesc() + ": cannot squeeze a dimension that is not 1");
+        if (!squeeze)
+          out.push_back(d[i]);
+      }
+    } else {
+      if (!axes)
+        fail(nodeDesc() + ": needs axes");
+      int64_t outRank = r + axes->size();
+      std::set<int64_t> ins;
+      for (int64_t a : *axes)
+        ins.insert(normAxis(a, outRank));
+      int64_t k = 0;
+      for (int64_t i = 0; i < outRank; ++i)
+        out.push_back(ins.count(i) ? (OpFoldResult)b.getIndexAttr(1) : d[k++]);
+    }
+    if (x.elems && out.size() <= 1 && r <= 1) {
+      setOut(0, fromElems(*x.elems, eltOf(x.v), out.empty()));
+      return;
+    }
+    setOut(0, reshape(x.v, out));
+    return;
+  }
+
+  if (op == "Concat") {
+    SmallVector<TV *> ins;
+    for (int i = 0; i < n.input_size(); ++i)
+      if (hasInput(i))
+        ins.push_back(&in(i));
+    int64_t r = rankOf(ins[0]->v);
+    int64_t axis = normAxis(attrInt("axis", 0), r);
+    Type elt = eltOf(ins[0]->v);
+    bool allElems = r == 1 && isa<IntegerType>(elt);
+    for (TV *t : ins)
+      allElems = allElems && typeOf(t->v).hasStaticShape() &&
+                 (t->elems || t->cst) && typeOf(t->v).getNumElements() <= 64;
+    if (allElems) {
+      SmallVector<OpFoldResult> all;
+      for (TV *t : ins)
+        llvm::append_range(all, elemsOf(*t));
+      setOut(0, fromElems(all, elt));
+      return;
+    }
+    SmallVector<OpFoldResult> shape = dims(ins[0]->v);
+    OpFoldResult total = b.getIndexAttr(0);
+    for (TV *t : ins)
+      total = foldBin(total, dim(t->v, axis), '+');
+    shape[axis] = total;
+    Value acc = empty(shape, elt);
+    OpFoldResult offset = b.getIndexAttr(0);
+    for (TV *t : ins) {
+      SmallVector<OpFoldResult> offs(r, b.getIndexAttr(0)), strides(r, b.getIndexAttr(1));
+      offs[axis] = offset;
+      SmallVector<OpFoldResult> sizes = dims(t->v);
+      acc = tensor::InsertSliceOp::create(b, loc, t->v, acc, offs, sizes, strides);
+      offset = foldBin(offset, sizes[axis], '+');
+    }
+    setOut(0, acc);
+    return;
+  }
+
+  if (op == "Split") {
+    Value x = inV(0);
+    int64_t r = rankOf(x);
+    int64_t axis = normAxis(attrInt("axis", 0), r);
+    int outs = n.output_size();
+    SmallVector<OpFoldResult> sizes;
+    std::optional<SmallVector<int64_t>> split;
+    if (opset >= 13) {
+      if (hasInput(1)) {
+        split = constInts(in(1));
+        if (!split)
+          fail(nodeDesc() + ": split sizes must be constant");
+      }
+    } else {
+      split = attrInts("split");
+    }
+    OpFoldResult d = dim(x, axis);
+    if (split) {
+      for (int64_t s : *split)
+        sizes.push_back(b.getIndexAttr(s));
+    } else {
+      std::optional<int64_t> c = getConstantIntValue(d);
+      if (c && *c % outs)
+        fail(nodeDesc() + ": the dimension does not split evenly");
+      for (int i = 0; i < outs; ++i)
+        sizes.push_back(foldBin(d, b.getIndexAttr(outs), '/'));
+    }
+    OpFoldResult offset = b.getIndexAttr(0);
+    for (int i = 0; i < outs; ++i) {
+      SmallVector<OpFoldResult> offs(r, b.getIndexAttr(0)), strides(r, b.getIndexAttr(1));
+      SmallVector<OpFoldResult> sz = dims(x);
+      offs[axis] = offset;
+      sz[axis] = sizes[i];
+      setOut(i, tensor::ExtractSliceOp::create(b, loc, x, offs, sz, strides).getResult());
+      offset = foldBin(offset, sizes[i], '+');
+    }
+    return;
+  }
+
+  if (op == "Slice") {
+    TV &x = in(0);
+    int64_t r = rankOf(x.v);
+    SmallVector<OpFoldResult> starts = elemsOf(in(1)), ends = elemsOf(in(2));
+    SmallVector<int64_t> axes, steps;
+    if (hasInput(3)) {
+      auto a = constInts(in(3));
+      if (!a)
+        fail(nodeDesc() + ": axes must be constant");
+      for (int64_t v : *a)
+        axes.push_back(normAxis(v, r));
+    } else {
+      for (size_t i = 0; i < starts.size(); ++i)
+        axes.push_back(i);
+    }
+    if (hasInput(4)) {
+      auto s = constInts(in(4));
+      if (!s)
+        fail(nodeDesc() + ": steps must be constant");
+      steps = *s;
+    } else {
+      steps.assign(starts.size(), 1);
+    }
+    SmallVector<OpFoldResult> d = dims(x.v);
+    SmallVector<OpFoldResult> offs(r, b.getIndexAttr(0)), sizes = d,
+        strides(r, b.getIndexAttr(1));
+    SmallVector<int64_t> reversed;
+    auto clampOf = [&](OpFoldResult v, OpFoldResult lo, OpFoldResult hi) {
+      return foldBin(foldBin(v, lo, 'M'), hi, 'm');
+    };
+    auto norm = [&](OpFoldResult v, OpFoldResult dimv) -> OpFoldResult {
+      if (std::optional<int64_t> c = getConstantIntValue(v)) {
+        if (*c >= 0)
+          return v;
+        // Huge negative ends (INT64_MIN) stay negative after the shift.
+        return foldBin(b.getIndexAttr(std::max<int64_t>(*c, -(int64_t(1) << 40))), dimv, '+');
+      }
+      Value iv = indexValue(v);
+      Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+      Value neg = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, iv, zero);
+      Value shifted = arith::AddIOp::create(b, loc, iv, indexValue(dimv));
+      return arith::SelectOp::create(b, loc, neg, shifted, iv).getResult();
+    };
+    auto big = [&](OpFoldResult v) -> OpFoldResult {
+      if (std::optional<int64_t> c = getConstantIntValue(v))
+        return b.getIndexAttr(std::min<int64_t>(*c, int64_t(1) << 40));
+      return v;
+    };
+    for (size_t k = 0; k < axes.size(); ++k) {
+      int64_t a = axes[k], step = steps[k];
+      if (step == 0)
+        fail(nodeDesc() + ": step 0");
+      OpFoldResult dimv = d[a];
+      OpFoldResult s = norm(big(starts[k]), dimv), e = norm(big(ends[k]), dimv);
+      if (step > 0) {
+        s = clampOf(s, b.getIndexAttr(0), dimv);
+        e = clampOf(e, b.getIndexAttr(0), dimv);
+        OpFoldResult len = foldBin(foldBin(e, s, '-'), b.getIndexAttr(step - 1), '+');
+        len = foldBin(foldBin(len, b.getIndexAttr(step), '/'), b.getIndexAttr(0), 'M');
+        offs[a] = s;
+        sizes[a] = len;
+        strides[a] = b.getIndexAttr(step);
+      } else {
+        OpFoldResult dm1 = foldBin(dimv, b.getIndexAttr(1), '-');
+        s = clampOf(s, b.getIndexAttr(0), dm1);
+        e = clampOf(e, b.getIndexAttr(-1), dm1);
+        OpFoldResult len = foldBin(foldBin(s, e, '-'), b.getIndexAttr(-step - 1), '+');
+        len = foldBin(foldBin(len, b.getIndexAttr(-step), '/'), b.getIndexAttr(0), 'M');
+        // Take the elements in ascending order, then reverse the axis.
+        OpFoldResult first = foldBin(s, foldBin(foldBin(len, b.getIndexAttr(1), '-'),
+                                                b.getIndexAttr(-step), '*'), '-');
+        first = foldBin(first, b.getIndexAttr(0), 'M');
+        offs[a] = first;
+        sizes[a] = len;
+        strides[a] = b.getIndexAttr(-step);
+        reversed.push_back(a);
+      }
+    }
+    // Shape values keep their elements.
+    if (x.elems && r == 1 && reversed.empty()) {
+      auto o = getConstantIntValue(offs[0]), sz = getConstantIntValue(sizes[0]),
+           st = getConstantIntValue(strides[0]);
+      if (o && sz && st) {
+        SmallVector<OpFoldResult> el;
+        for (int64_t i = 0; i < *sz; ++i)
+          el.push_back((*x.elems)[*o + i * *st]);
+        setOut(0, fromElems(el, eltOf(x.v)));
+        return;
+      }
+    }
+    Value y = tensor::ExtractSliceOp::create(b, loc, x.v, offs, sizes, strides);
+    if (!reversed.empty()) {
+      SmallVector<OpFoldResult> yd = dims(y);
+      Value init = empty(yd, eltOf(y));
+      SmallVector<Value> ydv;
+      for (OpFoldResult v : yd)
+        ydv.push_back(indexValue(v));
+      auto g = linalg::GenericOp::create(
+          b, loc, TypeRange{init.getType()}, ValueRange{}, ValueRange{init},
+          SmallVector<AffineMap>{AffineMap::getMultiDimIdentityMap(r, ctx)},
+          SmallVector<utils::IteratorType>(r, utils::IteratorType::parallel),
+          [&](OpBuilder &nb, Location nl, ValueRange) {
+            SmallVector<Value> idx;
+            for (int64_t i = 0; i < r; ++i) {
+              Value iv = linalg::IndexOp::create(nb, nl, i);
+              if (llvm::is_contained(reversed, i)) {
+                Value last = arith::SubIOp::create(
+                    nb, nl, ydv[i], arith::ConstantIndexOp::create(nb, nl, 1));
+                iv = arith::SubIOp::create(nb, nl, last, iv);
+              }
+              idx.push_back(iv);
+            }
+            linalg::YieldOp::create(nb, nl,
+                                    tensor::ExtractOp::create(nb, nl, y, idx).getResult());
+          });
+      y = g.getResult(0);
+    }
+    setOut(0, y);
+    return;
+  }
+
+  if (op == "Gather") {
+    TV &data = in(0), &indices = in(1);
+    int64_t r = rankOf(data.v);
+    int64_t axis = normAxis(attrInt("axis", 0), r);
+    auto idxConst = constInts(indices);
+    if (data.elems && r == 1 && idxConst && rankOf(indices.v) <= 1) {
+      SmallVector<OpFoldResult> el;
+      int64_t len = data.elems->size();
+      for (int64_t i : *idxConst) {
+        if (i < -len || i >= len)
+          fail(nodeDesc() + ": index out of range");
+        el.push_back((*data.elems)[i < 0 ? i + len : i]);
+      }
+      setOut(0, fromElems(el, eltOf(data.v), rankOf(indices.v) == 0));
+      return;
+    }
+    int64_t ri = rankOf(indices.v);
+    SmallVector<OpFoldResult> dd = dims(data.v), id = dims(indices.v), out;
+    for (int64_t i = 0; i < axis; ++i)
+      out.push_back(dd[i]);
+    llvm::append_range(out, id);
+    for (int64_t i = axis + 1; i < r; ++i)
+      out.push_back(dd[i]);
+    int64_t ro = out.size();
+    SmallVector<AffineExpr> ie;
+    for (int64_t i = 0; i < ri; ++i)
+      ie.push_back(getAffineDimExpr(axis + i, ctx));
+    Value init = empty(out, eltOf(data.v));
+    Value axisDim = indexValue(dd[axis]);
+    Value dv = data.v;
+    auto g = linalg::GenericOp::create(
+        b, loc, TypeRange{init.getType()}, ValueRange{indices.v}, ValueRange{init},
+        SmallVector<AffineMap>{AffineMap::get(ro, 0, ie, ctx),
+                               AffineMap::getMultiDimIdentityMap(ro, ctx)},
+        SmallVector<utils::IteratorType>(ro, utils::IteratorType::parallel),
+        [&](OpBuilder &nb, Location nl, ValueRange a) {
+          Value i = arith::IndexCastOp::create(nb, nl, nb.getIndexType(), a[0]);
+          Value zero = arith::ConstantIndexOp::create(nb, nl, 0);
+          Value neg = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::slt, i, zero);
+          i = arith::SelectOp::create(nb, nl, neg,
+                                      arith::AddIOp::create(nb, nl, i, axisDim), i);
+          SmallVector<Value> coords;
+          for (int64_t k = 0; k < axis; ++k)
+            coords.push_back(linalg::IndexOp::create(nb, nl, k));
+          coords.push_back(i);
+          for (int64_t k = axis + 1; k < r; ++k)
+            coords.push_back(linalg::IndexOp::create(nb, nl, k + ri - 1));
+          linalg::YieldOp::create(nb, nl,
+                                  tensor::ExtractOp::create(nb, nl, dv, coords).getResult());
+        });
+    setOut(0, g.getResult(0));
+    return;
+  }
+
+  if (op == "ScatterElements") {
+    Value data = inV(0), indices = inV(1), updates = inV(2);
+    int64_t r = rankOf(data);
+    int64_t axis = normAxis(attrInt("axis", 0), r);
+    std::string red = attrString("reduction", "none");
+    if (red != "none" && red != "add" && red != "mul")
+      fail(nodeDesc() + ": reduction '" + red + "' is not supported");
+    Type elt = eltOf(data);
+    SmallVector<Value> lbs, ubs, steps;
+    for (OpFoldResult d : dims(indices)) {
+      lbs.push_back(arith::ConstantIndexOp::create(b, loc, 0));
+      ubs.push_back(indexValue(d));
+      steps.push_back(arith::ConstantIndexOp::create(b, loc, 1));
+    }
+    Value axisDim = indexValue(dim(data, axis));
+    scf::LoopNest nest = scf::buildLoopNest(
+        b, loc, lbs, ubs, steps, ValueRange{data},
+        [&](OpBuilder &nb, Location nl, ValueRange ivs, ValueRange iter) -> scf::ValueVector {
+          Value acc = iter[0];
+          Value i = tensor::ExtractOp::create(nb, nl, indices, ivs);
+          i = arith::IndexCastOp::create(nb, nl, nb.getIndexType(), i);
+          Value zero = arith::ConstantIndexOp::create(nb, nl, 0);
+          Value neg = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::slt, i, zero);
+          i = arith::SelectOp::create(nb, nl, neg,
+                                      arith::AddIOp::create(nb, nl, i, axisDim), i);
+          SmallVector<Value> coords(ivs.begin(), ivs.end());
+          coords[axis] = i;
+          Value u = tensor::ExtractOp::create(nb, nl, updates, ivs);
+          if (red != "none") {
+            Value old = tensor::ExtractOp::create(nb, nl, acc, coords);
+            u = binary(nb, nl, red == "add" ? "Add" : "Mul", old, u);
+          }
+          return {tensor::InsertOp::create(nb, nl, u, acc, coords).getResult()};
+        });
+    (void)elt;
+    setOut(0, nest.results.empty() ? data : nest.results[0]);
+    return;
+  }
+
+  if (op == "Pad") {
+    Value x = inV(0);
+    int64_t r = rankOf(x);
+    std::string mode = attrString("mode", "constant");
+    auto pads = constInts(in(1));
+    if (!pads)
+      fail(nodeDesc() + ": pads must be constant");
+    if ((int64_t)pads->size() != 2 * r)
+      fail(nodeDesc() + ": pads must have 2*rank entries");
+    for (int64_t p : *pads)
+      if (p < 0)
+        fail(nodeDesc() + ": negative pads are not supported");
+    Type elt = eltOf(x);
+    SmallVector<OpFoldResult> lo, hi, d = dims(x), out;
+    for (int64_t i = 0; i < r; ++i) {
+      lo.push_back(b.getIndexAttr((*pads)[i]));
+      hi.push_back(b.getIndexAttr((*pads)[i + r]));
+      out.push_back(foldBin(foldBin(d[i], lo[i], '+'), hi[i], '+'));
+    }
+    if (mode == "constant") {
+      Value cv;
+      if (hasInput(2)) {
+        Value c = inV(2);
+        SmallVector<Value> idx(rankOf(c), arith::ConstantIndexOp::create(b, loc, 0));
+        cv = tensor::ExtractOp::create(b, loc, c, idx);
+      } else {
+        cv = fc(b, loc, elt, 0);
+      }
+      SmallVector<int64_t> st;
+      for (OpFoldResult o : out) {
+        auto c = getConstantIntValue(o);
+        st.push_back(c ? *c : ShapedType::kDynamic);
+      }
+      auto type = RankedTensorType::get(st, elt);
+      setOut(0, tensor::PadOp::create(b, loc, type, x, lo, hi, cv).getResult());
+      return;
+    }
+    if (mode != "edge" && mode != "reflect")
+      fail(nodeDesc() + ": mode '" + mode + "' is not supported");
+    SmallVector<Value> dv;
+    for (OpFoldResult v : d)
+      dv.push_back(indexValue(v));
+    Value init = empty(out, elt);
+    bool edge = mode == "edge";
+    SmallVector<int64_t> lows(pads->begin(), pads->begin() + r);
+    auto g = linalg::GenericOp::create(
+        b, loc, TypeRange{init.getType()}, ValueRange{}, ValueRange{init},
+        SmallVector<AffineMap>{AffineMap::getMultiDimIdentityMap(r, ctx)},
+        SmallVector<utils::IteratorType>(r, utils::IteratorType::parallel),
+        [&](OpBuilder &nb, Location nl, ValueRange) {
+          SmallVector<Value> idx;
+          Value zero = arith::ConstantIndexOp::create(nb, nl, 0);
+          Value one = arith::ConstantIndexOp::create(nb, nl, 1);
+          for (int64_t i = 0; i < r; ++i) {
+            Value iv = linalg::IndexOp::create(nb, nl, i);
+            iv = arith::SubIOp::create(nb, nl, iv,
+                                       arith::ConstantIndexOp::create(nb, nl, lows[i]));
+            Value last = arith::SubIOp::create(nb, nl, dv[i], one);
+            if (edge) {
+              iv = arith::MaxSIOp::create(nb, nl, iv, zero);
+              iv = arith::MinSIOp::create(nb, nl, iv, last);
+            } else {
+              // reflect: -i below, 2(d-1) - i above.
+              Value neg = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::slt, iv, zero);
+              iv = arith::SelectOp::create(nb, nl, neg,
+                                           arith::SubIOp::create(nb, nl, zero, iv), iv);
+              Value over = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::sgt, iv, last);
+              Value twice = arith::AddIOp::create(nb, nl, last, last);
+              iv = arith::SelectOp::create(nb, nl, over,
+                                           arith::SubIOp::create(nb, nl, twice, iv), iv);
+            }
+            idx.push_back(iv);
+          }
+          linalg::YieldOp::create(nb, nl, tensor::ExtractOp::create(nb, nl, x, idx).getResult());
+        });
+    setOut(0, g.getResult(0));
+    return;
+  }
+
+  // ------------------------------------------------------ contractions
+  if (op == "MatMul") {
+    Value a = inV(0), bm = inV(1);
+    Type elt = eltOf(a);
+    int64_t ra = rankOf(a), rb = rankOf(bm);
+    SmallVector<OpFoldResult> da = dims(a), db = dims(bm);
+    if (ra == 1) {
+      a = reshape(a, {b.getIndexAttr(1), da[0]});
+      da = dims(a);
+    }
+    if (rb == 1) {
+      bm = reshape(bm, {db[0], b.getIndexAttr(1)});
+      db = dims(bm);
+    }
+    int64_t pa = rankOf(a), pb = rankOf(bm);
+    Value zero = fc(b, loc, elt, 0);
+    Value y;
+    SmallVector<OpFoldResult> outShape;
+    if (pa >= 2 && pb == 2) {
+      // [..., M, K] x [K, N]: one matmul over the collapsed rows.
+      OpFoldResult rows = b.getIndexAttr(1);
+      for (int64_t i = 0; i < pa - 1; ++i)
+        rows = foldBin(rows, da[i], '*');
+      Value a2 = pa == 2 ? a : reshape(a, {rows, da[pa - 1]});
+      Value init = filled({rows, db[1]}, zero);
+      y = linalg::MatmulOp::create(b, loc, TypeRange{init.getType()},
+                                   ValueRange{a2, bm}, ValueRange{init})
+              .getResult(0);
+      outShape.assign(da.begin(), da.end() - 1);
+      outShape.push_back(db[1]);
+      if (pa != 2)
+        y = reshape(y, outShape);
+    } else {
+      SmallVector<OpFoldResult> ba(da.begin(), da.end() - 2),
+          bb(db.begin(), db.end() - 2);
+      SmallVector<OpFoldResult> batch = broadcastShape({ba, bb});
+      outShape = batch;
+      outShape.push_back(da[pa - 2]);
+      outShape.push_back(db[pb - 1]);
+      bool same = ba.size() == bb.size() && ba.size() == batch.size();
+      for (size_t i = 0; same && i < ba.size(); ++i)
+        same = ba[i] == bb[i] || (getConstantIntValue(ba[i]) &&
+                                  getConstantIntValue(ba[i]) == getConstantIntValue(bb[i]));
+      if (same) {
+        OpFoldResult nb = b.getIndexAttr(1);
+        for (OpFoldResult d : batch)
+          nb = foldBin(nb, d, '*');
+        Value a3 = batch.size() == 1 ? a : reshape(a, {nb, da[pa - 2], da[pa - 1]});
+        Value b3 = batch.size() == 1 ? bm : reshape(bm, {nb, db[pb - 2], db[pb - 1]});
+        Value init = filled({nb, da[pa - 2], db[pb - 1]}, zero);
+        y = linalg::BatchMatmulOp::create(b, loc, TypeRange{init.getType()},
+                                          ValueRange{a3, b3}, ValueRange{init})
+                .getResult(0);
+        if (batch.size() != 1)
+          y = reshape(y, outShape);
+      } else {
+        // Broadcast batch dimensions: a generic contraction.
+        int64_t nbat = batch.size(), loops = nbat + 3;
+        auto mapFor = [&](Value v, bool isA) {
+          auto t = typeOf(v);
+          int64_t rv = t.getRank(), bv = rv - 2;
+          SmallVector<AffineExpr> ex;
+          for (int64_t i = 0; i < bv; ++i) {
+            int64_t j = nbat - bv + i;
+            auto od = getConstantIntValue(batch[j]);
+            if (t.getDimSize(i) == 1 && (!od || *od != 1))
+              ex.push_back(getAffineConstantExpr(0, ctx));
+            else
+              ex.push_back(getAffineDimExpr(j, ctx));
+          }
+          if (isA) {
+            ex.push_back(getAffineDimExpr(nbat, ctx));
+            ex.push_back(getAffineDimExpr(nbat + 2, ctx));
+          } else {
+            ex.push_back(getAffineDimExpr(nbat + 2, ctx));
+            ex.push_back(getAffineDimExpr(nbat + 1, ctx));
+          }
+          return AffineMap::get(loops, 0, ex, ctx);
+        };
+        SmallVector<AffineExpr> oe;
+        for (int64_t i = 0; i < nbat + 2; ++i)
+          oe.push_back(getAffineDimExpr(i, ctx));
+        SmallVector<utils::IteratorType> it(loops, utils::IteratorType::parallel);
+        it.back() = utils::IteratorType::reduction;
+        Value init = filled(outShape, zero);
+        y = linalg::GenericOp::create(
+                b, loc, TypeRange{init.getType()}, ValueRange{a, bm}, ValueRange{init},
+                SmallVector<AffineMap>{mapFor(a, true), mapFor(bm, false),
+                                       AffineMap::get(loops, 0, oe, ctx)},
+                it,
+                [&](OpBuilder &nb, Location nl, ValueRange args) {
+                  Value m = binary(nb, nl, "Mul", args[0], args[1]);
+                  linalg::YieldOp::create(nb, nl, binary(nb, nl, "Add", args[2], m));
+                })
+                .getResult(0);
+      }
+    }
+    if (ra == 1 || rb == 1) {
+      SmallVector<OpFoldResult> final;
+      int64_t outRank = outShape.size();
+      for (int64_t i = 0; i < outRank; ++i) {
+        if (ra == 1 && i == outRank - 2)
+          continue;
+        if (rb == 1 && i == outRank - 1)
+          continue;
+        final.push_back(outShape[i]);
+      }
+      y = reshape(y, final);
+    }
+    setOut(0, y);
+    return;
+  }
+
+  if (op == "Gemm") {
+    Value a = inV(0), bm = inV(1);
+    Type elt = eltOf(a);
+    bool ta = attrInt("transA", 0), tb = attrInt("transB", 0);
+    double alpha = attrFloat("alpha", 1.0f), beta = attrFloat("beta", 1.0f);
+    if (ta)
+      a = transpose(a, {1, 0});
+    SmallVector<OpFoldResult> da = dims(a), db = dims(bm);
+    OpFoldResult nDim = tb ? db[0] : db[1];
+    Value init = filled({da[0], nDim}, fc(b, loc, elt, 0));
+    auto mm = linalg::MatmulOp::create(b, loc, TypeRange{init.getType()},
+                                       ValueRange{a, bm}, ValueRange{init});
+    if (tb) {
+      // C[m, n] += A[m, k] * B[n, k]
+      AffineExpr m = getAffineDimExpr(0, ctx), nn = getAffineDimExpr(1, ctx),
+                 k = getAffineDimExpr(2, ctx);
+      mm.setIndexingMapsAttr(b.getAffineMapArrayAttr(
+          {AffineMap::get(3, 0, {m, k}, ctx), AffineMap::get(3, 0, {nn, k}, ctx),
+           AffineMap::get(3, 0, {m, nn}, ctx)}));
+    }
+    Value y = mm.getResult(0);
+    bool hasC = hasInput(2) && beta != 0.0;
+    if (hasC || alpha != 1.0) {
+      SmallVector<Value> ins = {y};
+      if (hasC)
+        ins.push_back(inV(2));
+      y = elementwise(ins, elt, [&](OpBuilder &nb, Location nl, ValueRange v) {
+        Value r = v[0];
+        if (alpha != 1.0)
+          r = binary(nb, nl, "Mul", r, fc(nb, nl, elt, alpha));
+        if (hasC) {
+          Value c = v[1];
+          if (beta != 1.0)
+            c = binary(nb, nl, "Mul", c, fc(nb, nl, elt, beta));
+          r = binary(nb, nl, "Add", r, c);
+        }
+        return r;
+      }, SmallVector<OpFoldResult>{da[0], nDim});
+    }
+    setOut(0, y);
+    return;
+  }
+
+  // ---------------------------------------------------------- windows
+  if (op == "Conv" || op == "MaxPool" || op == "AveragePool") {
+    Value x = inV(0);
+    int64_t r = rankOf(x);
+    if (r != 3 && r != 4)
+      fail(nodeDesc() + ": only 1-D and 2-D windows (rank 3 or 4 inputs) are supported");
+    if (op == "MaxPool" && hasOutput(1))
+      fail(nodeDesc() + ": the Indices output is not supported");
+    Type elt = eltOf(x);
+    if (!isF(elt))
+      fail(nodeDesc() + ": needs a float input");
+    int64_t sp = r - 2;
+    Value w;
+    SmallVector<int64_t> kernel;
+    if (op == "Conv") {
+      w = inV(1);
+      auto wt = typeOf(w);
+      if (!wt.hasStaticShape())
+        fail(nodeDesc() + ": the weights must have a static shape");
+      for (int64_t i = 2; i < wt.getRank(); ++i)
+        kernel.push_back(wt.getDimSize(i));
+    } else {
+      auto k = attrInts("kernel_shape");
+      if (!k)
+        fail(nodeDesc() + ": needs kernel_shape");
+      kernel = *k;
+    }
+    SmallVector<int64_t> strides = attrInts("strides").value_or(SmallVector<int64_t>(sp, 1));
+    SmallVector<int64_t> dil = attrInts("dilations").value_or(SmallVector<int64_t>(sp, 1));
+    SmallVector<int64_t> pads = attrInts("pads").value_or(SmallVector<int64_t>(2 * sp, 0));
+    std::string autoPad = attrString("auto_pad", "NOTSET");
+    bool ceilMode = attrInt("ceil_mode", 0);
+    auto xt = typeOf(x);
+    SmallVector<int64_t> inSp;
+    for (int64_t i = 0; i < sp; ++i)
+      inSp.push_back(xt.getDimSize(2 + i));
+    if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
+      for (int64_t i = 0; i < sp; ++i) {
+        if (ShapedType::isDynamic(inSp[i]))
+          fail(nodeDesc() + ": auto_pad SAME needs static spatial dimensions");
+        int64_t out = (inSp[i] + strides[i] - 1) / strides[i];
+        int64_t total = std::max<int64_t>(
+            (out - 1) * strides[i] + (kernel[i] - 1) * dil[i] + 1 - inSp[i], 0);
+        int64_t small = total / 2;
+        pads[i] = autoPad == "SAME_UPPER" ? small : total - small;
+        pads[i + sp] = total - pads[i];
+      }
+    } else if (autoPad == "VALID") {
+      pads.assign(2 * sp, 0);
+    }
+    // ceil_mode: extra padding at the end so the last window fits.
+    SmallVector<int64_t> extra(sp, 0);
+    for (int64_t i = 0; i < sp && ceilMode; ++i) {
+      if (ShapedType::isDynamic(inSp[i]))
+        fail(nodeDesc() + ": ceil_mode needs static spatial dimensions");
+      int64_t span = (kernel[i] - 1) * dil[i] + 1;
+      int64_t padded = inSp[i] + pads[i] + pads[i + sp];
+      int64_t out = (padded - span + strides[i] - 1) / strides[i] + 1;
+      if ((out - 1) * strides[i] >= inSp[i] + pads[i])
+        --out;
+      extra[i] = std::max<int64_t>((out - 1) * strides[i] + span - padded, 0);
+    }
+    // 1-D windows run as 2-D ones with a unit height.
+    auto to2d = [&](Value v) {
+      SmallVector<OpFoldResult> d = dims(v);
+      d.insert(d.begin() + 2, b.getIndexAttr(1));
+      return reshape(v, d);
+    };
+    if (sp == 1) {
+      x = to2d(x);
+      if (w)
+        w = to2d(w);
+      kernel.insert(kernel.begin(), 1);
+      strides.insert(strides.begin(), 1);
+      dil.insert(dil.begin(), 1);
+      pads = {0, pads[0], 0, pads[1]};
+      extra.insert(extra.begin(), 0);
+    }
+    bool anyPad = llvm::any_of(pads, [](int64_t p) { return p != 0; }) ||
+                  llvm::any_of(extra, [](int64_t p) { return p != 0; });
+    double padValue = 0.0;
+    if (op == "MaxPool")
+      padValue = -std::numeric_limits<double>::infinity();
+    auto padTo = [&](Value v, double value, ArrayRef<int64_t> lowP,
+                     ArrayRef<int64_t> highP) -> Value {
+      SmallVector<OpFoldResult> lo(4, b.getIndexAttr(0)), hi(4, b.getIndexAttr(0));
+      SmallVector<int64_t> shape(typeOf(v).getShape());
+      for (int i = 0; i < 2; ++i) {
+        lo[2 + i] = b.getIndexAttr(lowP[i]);
+        hi[2 + i] = b.getIndexAttr(highP[i]);
+        if (!ShapedType::isDynamic(shape[2 + i]))
+          shape[2 + i] += lowP[i] + highP[i];
+      }
+      auto type = RankedTensorType::get(shape, eltOf(v));
+      return tensor::PadOp::create(b, loc, type, v, lo, hi, fc(b, loc, eltOf(v), value));
+    };
+    SmallVector<int64_t> lowP = {pads[0], pads[1]},
+                         highP = {pads[2] + extra[0], pads[3] + extra[1]};
+    Value xp = anyPad ? padTo(x, padValue, lowP, highP) : x;
+    SmallVector<OpFoldResult> dp = dims(xp);
+    SmallVector<OpFoldResult> outShape = {dp[0], b.getIndexAttr(0), {}, {}};
+    for (int i = 0; i < 2; ++i) {
+      int64_t span = (kernel[i] - 1) * dil[i] + 1;
+      outShape[2 + i] = foldBin(
+          foldBin(foldBin(dp[2 + i], b.getIndexAttr(span), '-'),
+                  b.getIndexAttr(strides[i]), '/'),
+          b.getIndexAttr(1), '+');
+    }
+    auto stridesAttr = b.getI64TensorAttr(strides);
+    auto dilAttr = b.getI64TensorAttr(dil);
+    Value zero = fc(b, loc, elt, 0.0);
+    Value y;
+    if (op == "Conv") {
+      int64_t group = attrInt("group", 1);
+      auto wt = typeOf(w);
+      int64_t m = wt.getDimSize(0);
+      outShape[1] = b.getIndexAttr(m);
+      if (group == 1) {
+        Value init = filled(outShape, zero);
+        y = linalg::Conv2DNchwFchwOp::create(b, loc, TypeRange{init.getType()},
+                                             ValueRange{xp, w}, ValueRange{init},
+                                             stridesAttr, dilAttr)
+                .getResult(0);
+      } else {
+        int64_t cg = wt.getDimSize(1);
+        Value xg = reshape(xp, {dp[0], b.getIndexAttr(group), b.getIndexAttr(cg), dp[2], dp[3]});
+        Value wg = reshape(w, {b.getIndexAttr(group), b.getIndexAttr(m / group),
+                               b.getIndexAttr(cg), b.getIndexAttr(kernel[0]),
+                               b.getIndexAttr(kernel[1])});
+        Value init = filled({dp[0], b.getIndexAttr(group), b.getIndexAttr(m / group),
+                             outShape[2], outShape[3]},
+                            zero);
+        y = linalg::Conv2DNgchwGfchwOp::create(b, loc, TypeRange{init.getType()},
+                                               ValueRange{xg, wg}, ValueRange{init},
+                                               stridesAttr, dilAttr)
+                .getResult(0);
+        y = reshape(y, outShape);
+      }
+      if (hasInput(2)) {
+        Value bias = reshape(inV(2), {b.getIndexAttr(m), b.getIndexAttr(1), b.getIndexAttr(1)});
+        y = elementwise({y, bias}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
+          return arith::AddFOp::create(nb, nl, a[0], a[1]).getResult();
+        });
+      }
+    } else {
+      outShape[1] = dp[1];
+      Value window = empty({b.getIndexAttr(kernel[0]), b.getIndexAttr(kernel[1])}, elt);
+      if (op == "MaxPool") {
+        Value init = filled(outShape, fc(b, loc, elt, -std::numeric_limits<double>::infinity()));
+        y = linalg::PoolingNchwMaxOp::create(b, loc, TypeRange{init.getType()},
+                                             ValueRange{xp, window}, ValueRange{init},
+                                             stridesAttr, dilAttr)
+                .getResult(0);
+      } else {
+        Value init = filled(outShape, zero);
+        y = linalg::PoolingNchwSumOp::create(b, loc, TypeRange{init.getType()},
+                                             ValueRange{xp, window}, ValueRange{init},
+                                             stridesAttr, dilAttr)
+                .getResult(0);
+        bool countPad = attrInt("count_include_pad", 0);
+        bool uniform = !anyPad || (countPad && llvm::all_of(extra, [](int64_t e) { return e == 0; }));
+        Value count;
+        if (uniform) {
+          count = filled({b.getIndexAttr(1)}, fc(b, loc, elt, (double)kernel[0] * kernel[1]));
+        } else {
+          // How many elements each window covers: pool a padded ones tensor.
+          SmallVector<OpFoldResult> dx = dims(x);
+          Value ones = filled({b.getIndexAttr(1), b.getIndexAttr(1), dx[2], dx[3]},
+                              fc(b, loc, elt, 1.0));
+          if (countPad) {
+            ones = padTo(ones, 1.0, lowP, {pads[2], pads[3]});
+            ones = padTo(ones, 0.0, {0, 0}, extra);
+          } else {
+            ones = padTo(ones, 0.0, lowP, highP);
+          }
+          Value cinit = filled({b.getIndexAttr(1), b.getIndexAttr(1), outShape[2], outShape[3]}, zero);
+          count = linalg::PoolingNchwSumOp::create(b, loc, TypeRange{cinit.getType()},
+                                                   ValueRange{ones, window}, ValueRange{cinit},
+                                                   stridesAttr, dilAttr)
+                      .getResult(0);
+        }
+        y = elementwise({y, count}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
+          return arith::DivFOp::create(nb, nl, a[0], a[1]).getResult();
+        });
+      }
+    }
+    if (sp == 1) {
+      SmallVector<OpFoldResult> d = dims(y);
+      d.erase(d.begin() + 2);
+      y = reshape(y, d);
+    }
+    setOut(0, y);
+    return;
+  }
+
+  if (op == "GlobalAveragePool" || op == "GlobalMaxPool") {
+    Value x = inV(0);
+    SmallVector<int64_t> ax;
+    for (int64_t i = 2; i < rankOf(x); ++i)
+      ax.push_back(i);
+    Type elt = eltOf(x);
+    if (op == "GlobalMaxPool") {
+      setOut(0, reduce(x, ax, K::Max, true));
+      return;
+    }
+    Value s = reduce(x, ax, K::Sum, true);
+    Value cnt = countOf(x, ax, elt);
+    setOut(0, elementwise({s}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
+      return arith::DivFOp::create(nb, nl, a[0], cnt).getResult();
+    }));
+    return;
+  }
+
+  fail(nodeDesc() + ": operator " + op.str() + " is not supported");
+}

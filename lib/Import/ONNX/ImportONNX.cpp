@@ -1,0 +1,705 @@
+//===- ImportONNX.cpp - ONNX model to func + linalg on tensors ------------===//
+//
+// The model-level half of the importer: reading and checking the model,
+// graph inputs/outputs and initializers, the pre-scan for unsupported
+// operators and for PyTorch's GELU subgraphs, and the error boundary.
+// ImportOps.cpp imports the operators one node at a time.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Importer.h"
+
+#include "lathe/Dialect/Lathe/LatheOps.h"
+
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Transforms/RegionUtils.h"
+#include "llvm/ADT/MapVector.h"
+#include "llvm/ADT/SmallString.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <onnx/checker.h>
+
+#include <hdf5.h>
+
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+using namespace mlir;
+using namespace mlir::lathe;
+using namespace mlir::lathe::onnx_import;
+
+void onnx_import::fail(const std::string &message) {
+  throw ImportError{message};
+}
+
+//===----------------------------------------------------------------------===//
+// Element types and tensor data
+//===----------------------------------------------------------------------===//
+
+static const char *onnxTypeName(int t) {
+  switch (t) {
+  case onnx::TensorProto::FLOAT: return "float";
+  case onnx::TensorProto::UINT8: return "uint8";
+  case onnx::TensorProto::INT8: return "int8";
+  case onnx::TensorProto::UINT16: return "uint16";
+  case onnx::TensorProto::INT16: return "int16";
+  case onnx::TensorProto::INT32: return "int32";
+  case onnx::TensorProto::INT64: return "int64";
+  case onnx::TensorProto::STRING: return "string";
+  case onnx::TensorProto::BOOL: return "bool";
+  case onnx::TensorProto::FLOAT16: return "float16";
+  case onnx::TensorProto::DOUBLE: return "double";
+  case onnx::TensorProto::UINT32: return "uint32";
+  case onnx::TensorProto::UINT64: return "uint64";
+  case onnx::TensorProto::COMPLEX64: return "complex64";
+  case onnx::TensorProto::COMPLEX128: return "complex128";
+  case onnx::TensorProto::BFLOAT16: return "bfloat16";
+  default: return "undefined";
+  }
+}
+
+/// MLIR element type of an ONNX tensor element type; null when unsupported.
+/// Unsigned types are not supported: arith works on signless integers and
+/// the runtime's ui8 boundary type would need a conversion at each use.
+static Type mlirElementType(MLIRContext *ctx, int t) {
+  Builder b(ctx);
+  switch (t) {
+  case onnx::TensorProto::FLOAT: return b.getF32Type();
+  case onnx::TensorProto::DOUBLE: return b.getF64Type();
+  case onnx::TensorProto::FLOAT16: return b.getF16Type();
+  case onnx::TensorProto::BFLOAT16: return b.getBF16Type();
+  case onnx::TensorProto::INT8: return b.getIntegerType(8);
+  case onnx::TensorProto::INT16: return b.getIntegerType(16);
+  case onnx::TensorProto::INT32: return b.getI32Type();
+  case onnx::TensorProto::INT64: return b.getI64Type();
+  case onnx::TensorProto::BOOL: return b.getI1Type();
+  default: return {};
+  }
+}
+
+Type elementTypeOrFail(MLIRContext *ctx, int t, const std::string &what) {
+  Type type = mlirElementType(ctx, t);
+  if (!type)
+    fail(what + " has element type " + onnxTypeName(t) +
+         ", which lathe-import-onnx does not support (supported: float, "
+         "double, float16, bfloat16, int8, int16, int32, int64, bool)");
+  return type;
+}
+
+/// The elements of a TensorProto as a DenseElementsAttr of `type`.
+static DenseElementsAttr tensorData(const onnx::TensorProto &t,
+                                    RankedTensorType type) {
+  if (t.data_location() == onnx::TensorProto::EXTERNAL)
+    fail("tensor '" + t.name() +
+         "' keeps its data in an external file, which is not supported");
+  int64_t n = type.getNumElements();
+  Type elt = type.getElementType();
+  size_t width = elt.isInteger(1) ? 1 : elt.getIntOrFloatBitWidth() / 8;
+  std::vector<char> bytes(n * width);
+  if (t.has_raw_data()) {
+    if (t.raw_data().size() != bytes.size())
+      fail(llvm::formatv("tensor '{0}' has {1} bytes of data, expected {2}",
+                         t.name(), t.raw_data().size(), bytes.size())
+               .str());
+    std::memcpy(bytes.data(), t.raw_data().data(), bytes.size());
+  } else {
+    auto check = [&](int64_t have) {
+      if (have != n)
+        fail(llvm::formatv("tensor '{0}' has {1} elements, expected {2}",
+                           t.name(), have, n)
+                 .str());
+    };
+    switch (t.data_type()) {
+    case onnx::TensorProto::FLOAT:
+      check(t.float_data_size());
+      std::memcpy(bytes.data(), t.float_data().data(), bytes.size());
+      break;
+    case onnx::TensorProto::DOUBLE:
+      check(t.double_data_size());
+      std::memcpy(bytes.data(), t.double_data().data(), bytes.size());
+      break;
+    case onnx::TensorProto::INT64:
+      check(t.int64_data_size());
+      std::memcpy(bytes.data(), t.int64_data().data(), bytes.size());
+      break;
+    default: {
+      // int32, int16, int8, bool, float16, bfloat16: one int32 each.
+      check(t.int32_data_size());
+      for (int64_t i = 0; i < n; ++i) {
+        int32_t v = t.int32_data(i);
+        std::memcpy(bytes.data() + i * width, &v, width);
+      }
+    }
+    }
+  }
+  if (elt.isInteger(1)) {
+    SmallVector<bool> bits(n);
+    for (int64_t i = 0; i < n; ++i)
+      bits[i] = bytes[i] != 0;
+    return DenseElementsAttr::get(type, ArrayRef<bool>(bits));
+  }
+  return DenseElementsAttr::getFromRawBuffer(
+      type, ArrayRef<char>(bytes.data(), bytes.size()));
+}
+
+RankedTensorType tensorProtoType(MLIRContext *ctx, const onnx::TensorProto &t) {
+  Type elt = elementTypeOrFail(ctx, t.data_type(), "tensor '" + t.name() + "'");
+  SmallVector<int64_t> shape(t.dims().begin(), t.dims().end());
+  return RankedTensorType::get(shape, elt);
+}
+
+DenseElementsAttr onnx_import_tensorAttr(MLIRContext *ctx,
+                                         const onnx::TensorProto &t) {
+  return tensorData(t, tensorProtoType(ctx, t));
+}
+
+//===----------------------------------------------------------------------===//
+// Weights
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// Writes initializers to an HDF5 file.
+class H5Writer {
+public:
+  explicit H5Writer(const std::string &path) {
+    file = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (file < 0)
+      fail("cannot create the weights file '" + path + "'");
+  }
+  ~H5Writer() {
+    if (file >= 0)
+      H5Fclose(file);
+  }
+  /// Writes `attr` as dataset `name` (groups created on the way).
+  void write(const std::string &name, DenseElementsAttr attr) {
+    auto type = cast<RankedTensorType>(attr.getType());
+    Type elt = type.getElementType();
+    hid_t h5type;
+    if (elt.isF32())
+      h5type = H5T_NATIVE_FLOAT;
+    else if (elt.isF64())
+      h5type = H5T_NATIVE_DOUBLE;
+    else if (elt.isInteger(64))
+      h5type = H5T_NATIVE_INT64;
+    else if (elt.isInteger(32))
+      h5type = H5T_NATIVE_INT32;
+    else if (elt.isInteger(8))
+      h5type = H5T_NATIVE_INT8;
+    else
+      fail("cannot write weight '" + name + "' of this element type to HDF5");
+    std::vector<hsize_t> dims(type.getShape().begin(), type.getShape().end());
+    hid_t space = H5Screate_simple(dims.size(), dims.data(), nullptr);
+    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+    H5Pset_create_intermediate_group(lcpl, 1);
+    hid_t ds = H5Dcreate2(file, name.c_str(), h5type, space, lcpl, H5P_DEFAULT,
+                          H5P_DEFAULT);
+    herr_t status = -1;
+    if (ds >= 0) {
+      ArrayRef<char> raw = attr.getRawData();
+      std::vector<char> full;
+      if (attr.isSplat()) {
+        size_t width = raw.size();
+        full.resize(width * type.getNumElements());
+        for (int64_t i = 0; i < type.getNumElements(); ++i)
+          std::memcpy(full.data() + i * width, raw.data(), width);
+        raw = full;
+      }
+      status = H5Dwrite(ds, h5type, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw.data());
+      H5Dclose(ds);
+    }
+    H5Pclose(lcpl);
+    H5Sclose(space);
+    if (status < 0)
+      fail("cannot write dataset '" + name + "' to the weights file");
+  }
+
+private:
+  hid_t file = -1;
+};
+} // namespace
+
+/// HDF5 dataset path for an initializer name.
+static std::string datasetName(const std::string &name) {
+  std::string out = "/";
+  for (char c : name)
+    out += c == '/' ? '|' : c;
+  // '|' keeps names unique without creating groups; "/." is not a valid
+  // HDF5 link name.
+  if (out == "/." || out == "/..")
+    out = "/_" + out.substr(1);
+  return out;
+}
+
+//===----------------------------------------------------------------------===//
+// GELU subgraphs
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// A pattern over the graph: a variable (the GELU input), a scalar constant,
+/// an operator with operand patterns (Add and Mul commute), or alternatives.
+struct Pat {
+  enum Kind { Var, Const, Op, Any } kind;
+  std::string op;
+  double value = 0;
+  std::vector<Pat> kids;
+};
+Pat X() { return {Pat::Var, "", 0, {}}; }
+Pat C(double v) { return {Pat::Const, "", v, {}}; }
+Pat O(const std::string &op, std::vector<Pat> kids) {
+  return {Pat::Op, op, 0, std::move(kids)};
+}
+Pat AnyOf(std::vector<Pat> kids) { return {Pat::Any, "", 0, std::move(kids)}; }
+
+class GraphIndex {
+public:
+  explicit GraphIndex(const onnx::GraphProto &g) : graph(g) {
+    for (int i = 0; i < g.node_size(); ++i) {
+      for (const std::string &o : g.node(i).output())
+        producer[o] = i;
+      for (const std::string &in : g.node(i).input())
+        if (!in.empty())
+          ++uses[in];
+    }
+    for (const auto &o : g.output())
+      uses[o.name()] += 2; // graph outputs must stay
+    for (const auto &t : g.initializer())
+      inits[t.name()] = &t;
+  }
+
+  std::optional<double> scalar(const std::string &name) const {
+    const onnx::TensorProto *t = nullptr;
+    auto p = producer.find(name);
+    if (p != producer.end()) {
+      const onnx::NodeProto &n = graph.node(p->second);
+      if (n.op_type() != "Constant")
+        return std::nullopt;
+      for (const auto &a : n.attribute()) {
+        if (a.name() == "value" && a.has_t())
+          t = &a.t();
+        if (a.name() == "value_float")
+          return a.f();
+      }
+    } else if (auto it = inits.find(name); it != inits.end()) {
+      t = it->second;
+    }
+    if (!t || t->data_type() != onnx::TensorProto::FLOAT)
+      return std::nullopt;
+    int64_t n = 1;
+    for (int64_t d : t->dims())
+      n *= d;
+    if (n != 1)
+      return std::nullopt;
+    if (t->has_raw_data() && t->raw_data().size() == 4) {
+      float f;
+      std::memcpy(&f, t->raw_data().data(), 4);
+      return f;
+    }
+    if (t->float_data_size() == 1)
+      return t->float_data(0);
+    return std::nullopt;
+  }
+
+  /// Matches `p` against the value `name`; interior nodes go to `interior`.
+  bool match(const Pat &p, const std::string &name, std::string &x,
+             std::vector<int> &interior) const {
+    switch (p.kind) {
+    case Pat::Var:
+      if (x.empty()) {
+        x = name;
+        return true;
+      }
+      return x == name;
+    case Pat::Const: {
+      std::optional<double> v = scalar(name);
+      return v && std::fabs(*v - p.value) <= 1e-4 * std::fabs(p.value);
+    }
+    case Pat::Any:
+      for (const Pat &k : p.kids) {
+        std::string x2 = x;
+        std::vector<int> in2 = interior;
+        if (match(k, name, x2, in2)) {
+          x = x2;
+          interior = in2;
+          return true;
+        }
+      }
+      return false;
+    case Pat::Op:
+      break;
+    }
+    auto it = producer.find(name);
+    if (it == producer.end())
+      return false;
+    const onnx::NodeProto &n = graph.node(it->second);
+    if (n.op_type() != p.op || !n.domain().empty() ||
+        n.input_size() != (int)p.kids.size() || n.output_size() != 1)
+      return false;
+    // Every interior value is used only inside the pattern (the root's
+    // output is checked by the caller).
+    if (!interior.empty() && useCount(name) != 1)
+      return false;
+    auto tryOrder = [&](ArrayRef<int> order) {
+      std::string x2 = x;
+      std::vector<int> in2 = interior;
+      in2.push_back(it->second);
+      for (size_t i = 0; i < p.kids.size(); ++i)
+        if (!match(p.kids[i], n.input(order[i]), x2, in2))
+          return false;
+      x = x2;
+      interior = in2;
+      return true;
+    };
+    if (p.kids.size() == 1)
+      return tryOrder({0});
+    if (tryOrder({0, 1}))
+      return true;
+    return (p.op == "Add" || p.op == "Mul") && tryOrder({1, 0});
+  }
+
+  int useCount(const std::string &name) const {
+    auto it = uses.find(name);
+    return it == uses.end() ? 0 : it->second;
+  }
+
+  const onnx::GraphProto &graph;
+  std::map<std::string, int> producer;
+  std::map<std::string, int> uses;
+  std::map<std::string, const onnx::TensorProto *> inits;
+};
+
+struct GeluMatch {
+  std::string x;
+  bool tanhApprox;
+};
+} // namespace
+
+/// Finds PyTorch's GELU subgraphs: 0.5·x·(1 + erf(x/√2)) and
+/// 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), in the operand orders its
+/// exporter uses (and the commuted ones).
+static void findGelus(const GraphIndex &index, std::map<int, GeluMatch> &roots,
+                      std::set<int> &skipped) {
+  Pat erfArg = AnyOf({O("Div", {X(), C(M_SQRT2)}), O("Mul", {X(), C(M_SQRT1_2)})});
+  Pat onePlusErf = O("Add", {O("Erf", {erfArg}), C(1.0)});
+  Pat x3 = AnyOf({O("Mul", {X(), O("Mul", {X(), X()})}),
+                  O("Mul", {O("Mul", {X(), X()}), X()}),
+                  O("Pow", {X(), C(3.0)})});
+  Pat tanhArg = O("Mul", {O("Add", {X(), O("Mul", {x3, C(0.044715)})}),
+                          C(0.7978845608028654)});
+  Pat onePlusTanh = O("Add", {O("Tanh", {tanhArg}), C(1.0)});
+  auto forms = [](const Pat &onePlus) {
+    return AnyOf({O("Mul", {O("Mul", {X(), onePlus}), C(0.5)}),
+                  O("Mul", {O("Mul", {X(), C(0.5)}), onePlus}),
+                  O("Mul", {X(), O("Mul", {onePlus, C(0.5)})})});
+  };
+  Pat erfGelu = forms(onePlusErf), tanhGelu = forms(onePlusTanh);
+  const onnx::GraphProto &g = index.graph;
+  for (int i = 0; i < g.node_size(); ++i) {
+    const onnx::NodeProto &n = g.node(i);
+    if (n.op_type() != "Mul" || n.output_size() != 1 || skipped.count(i))
+      continue;
+    for (bool tanhApprox : {false, true}) {
+      std::string x;
+      std::vector<int> interior;
+      if (!index.match(tanhApprox ? tanhGelu : erfGelu, n.output(0), x,
+                       interior))
+        continue;
+      roots[i] = {x, tanhApprox};
+      for (int k : interior)
+        if (k != i)
+          skipped.insert(k);
+      break;
+    }
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// The model
+//===----------------------------------------------------------------------===//
+
+namespace {
+class ModelImporter {
+public:
+  ModelImporter(MLIRContext &ctx, const ONNXImportOptions &options)
+      : ctx(ctx), options(options) {}
+
+  OwningOpRef<ModuleOp> run(const std::string &path);
+
+private:
+  void load(const std::string &path);
+  RankedTensorType valueInfoType(const onnx::ValueInfoProto &vi,
+                                 const std::string &what, bool pinDims);
+  TV importInitializer(Importer &im, const onnx::TensorProto &t);
+
+  MLIRContext &ctx;
+  const ONNXImportOptions &options;
+  onnx::ModelProto model;
+  std::unique_ptr<H5Writer> h5;
+  int resourceCounter = 0;
+};
+} // namespace
+
+void ModelImporter::load(const std::string &path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file)
+    fail("cannot open '" + path + "'");
+  std::stringstream buffer;
+  buffer << file.rdbuf();
+  std::string bytes = buffer.str();
+  if (bytes.empty())
+    fail("'" + path + "' is empty, not an ONNX model");
+  if (!model.ParseFromString(bytes))
+    fail("'" + path +
+         "' is not a valid ONNX model (the protobuf does not parse: "
+         "truncated or not an ONNX file)");
+  if (!model.has_graph() || model.ir_version() <= 0)
+    fail("'" + path + "' is not an ONNX model (no graph or IR version)");
+  try {
+    onnx::checker::check_model(model);
+  } catch (const std::exception &e) {
+    std::string what = e.what();
+    while (!what.empty() && (what.back() == '\n' || what.back() == ' '))
+      what.pop_back();
+    fail("'" + path + "' fails the ONNX checker: " + what);
+  }
+}
+
+RankedTensorType ModelImporter::valueInfoType(const onnx::ValueInfoProto &vi,
+                                              const std::string &what,
+                                              bool pinDims) {
+  if (!vi.type().has_tensor_type())
+    fail(what + " '" + vi.name() + "' is not a tensor");
+  const auto &tt = vi.type().tensor_type();
+  Type elt = elementTypeOrFail(&ctx, tt.elem_type(), what + " '" + vi.name() + "'");
+  if (!tt.has_shape())
+    fail("cannot resolve the shape of " + what + " '" + vi.name() +
+         "': the model does not declare its rank");
+  SmallVector<int64_t> shape;
+  for (const auto &d : tt.shape().dim()) {
+    if (d.has_dim_value()) {
+      shape.push_back(d.dim_value());
+      continue;
+    }
+    if (pinDims && d.has_dim_param()) {
+      auto it = options.dims.find(d.dim_param());
+      if (it != options.dims.end()) {
+        shape.push_back(it->second);
+        continue;
+      }
+    }
+    shape.push_back(ShapedType::kDynamic);
+  }
+  return RankedTensorType::get(shape, elt);
+}
+
+TV ModelImporter::importInitializer(Importer &im, const onnx::TensorProto &t) {
+  RankedTensorType type = tensorProtoType(&ctx, t);
+  DenseElementsAttr data = tensorData(t, type);
+  TV tv;
+  int64_t n = type.getNumElements();
+  if (n <= 4096)
+    tv.cst = data;
+  Type elt = type.getElementType();
+  bool h5able = elt.isF32() || elt.isF64() || elt.isInteger(64) ||
+                elt.isInteger(32) || elt.isInteger(8);
+  if (h5 && n > 16 && h5able) {
+    std::string ds = datasetName(t.name());
+    h5->write(ds, data);
+    auto src = ExternalWeightAttr::get(&ctx, options.weightsRef, ds, type);
+    tv.v = WeightOp::create(im.b, im.loc, type, src);
+  } else if (n <= 16 || elt.isInteger(1)) {
+    tv.v = arith::ConstantOp::create(im.b, im.loc, data);
+  } else {
+    std::string blobName = "onnx_" + std::to_string(resourceCounter++);
+    for (char c : t.name())
+      blobName += llvm::isAlnum(c) ? c : '_';
+    ArrayRef<char> raw = data.getRawData();
+    std::vector<char> full;
+    if (data.isSplat()) {
+      size_t width = raw.size();
+      full.resize(width * n);
+      for (int64_t i = 0; i < n; ++i)
+        std::memcpy(full.data() + i * width, raw.data(), width);
+      raw = full;
+    }
+    auto blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(
+        raw, alignof(std::max_align_t));
+    auto attr = DenseResourceElementsAttr::get(type, blobName, std::move(blob));
+    tv.v = arith::ConstantOp::create(im.b, im.loc, attr);
+  }
+  if (tv.cst && elt.isInteger() && type.getRank() <= 1 && n <= 64)
+    tv.elems = im.elemsOf(tv);
+  return tv;
+}
+
+OwningOpRef<ModuleOp> ModelImporter::run(const std::string &path) {
+  load(path);
+  const onnx::GraphProto &graph = model.graph();
+
+  int64_t opset = -1;
+  for (const auto &imp : model.opset_import())
+    if (imp.domain().empty() || imp.domain() == "ai.onnx")
+      opset = imp.version();
+  if (opset < 0)
+    fail("the model imports no version of the default ONNX operator set");
+  if (opset < kMinONNXOpset || opset > kMaxONNXOpset)
+    fail(llvm::formatv("the model uses ONNX opset {0}; lathe-import-onnx "
+                       "supports opsets {1} to {2} (convert it with "
+                       "onnx.version_converter)",
+                       opset, kMinONNXOpset, kMaxONNXOpset)
+             .str());
+
+  // Every unsupported operator, with counts, before anything is built.
+  GraphIndex index(graph);
+  std::map<int, GeluMatch> gelus;
+  std::set<int> skipped;
+  findGelus(index, gelus, skipped);
+  std::map<std::string, int> unsupported;
+  for (const auto &n : graph.node()) {
+    std::string key = n.domain().empty() || n.domain() == "ai.onnx"
+                          ? n.op_type()
+                          : n.domain() + "." + n.op_type();
+    if (key != n.op_type() || !isSupportedOp(n.op_type()))
+      ++unsupported[key];
+  }
+  if (!unsupported.empty()) {
+    std::string msg = "the model uses " + std::to_string(unsupported.size()) +
+                      " unsupported operator(s):";
+    for (const auto &[op, count] : unsupported)
+      msg += llvm::formatv("\n  {0} ({1} node{2})", op, count,
+                           count == 1 ? "" : "s")
+                 .str();
+    fail(msg);
+  }
+
+  if (!options.weightsFile.empty())
+    h5 = std::make_unique<H5Writer>(options.weightsFile);
+
+  OpBuilder b(&ctx);
+  Location loc = NameLoc::get(StringAttr::get(&ctx, graph.name()));
+  OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
+  Importer im(b, loc, opset);
+
+  std::set<std::string> initNames;
+  for (const auto &t : graph.initializer())
+    initNames.insert(t.name());
+  SmallVector<Type> argTypes;
+  SmallVector<const onnx::ValueInfoProto *> args;
+  for (const auto &vi : graph.input()) {
+    if (initNames.count(vi.name()))
+      continue;
+    argTypes.push_back(valueInfoType(vi, "graph input", /*pinDims=*/true));
+    args.push_back(&vi);
+  }
+  SmallVector<RankedTensorType> declaredResults;
+  for (const auto &vi : graph.output())
+    declaredResults.push_back(valueInfoType(vi, "graph output", true));
+
+  b.setInsertionPointToEnd(module->getBody());
+  auto func = func::FuncOp::create(b, loc, "main",
+                                   b.getFunctionType(argTypes, {}));
+  Block *entry = func.addEntryBlock();
+  b.setInsertionPointToEnd(entry);
+  for (auto [i, vi] : llvm::enumerate(args)) {
+    func.setArgAttr(i, "onnx.name", b.getStringAttr(vi->name()));
+    TV tv;
+    tv.v = entry->getArgument(i);
+    im.values[vi->name()] = tv;
+  }
+  for (const auto &t : graph.initializer())
+    im.values[t.name()] = importInitializer(im, t);
+
+  for (int i = 0; i < graph.node_size(); ++i) {
+    if (skipped.count(i))
+      continue;
+    const onnx::NodeProto &n = graph.node(i);
+    im.node = &n;
+    std::string nodeName = n.name().empty() ? n.op_type() + "_" + std::to_string(i) : n.name();
+    im.loc = NameLoc::get(b.getStringAttr(nodeName));
+    auto g = gelus.find(i);
+    if (g != gelus.end())
+      im.importGelu(g->second.x, n.output(0), g->second.tanhApprox);
+    else
+      im.importNode(n);
+  }
+  im.loc = loc;
+
+  SmallVector<Value> results;
+  SmallVector<Type> resultTypes;
+  for (auto [i, vi] : llvm::enumerate(graph.output())) {
+    auto it = im.values.find(vi.name());
+    if (it == im.values.end() || !it->second.v)
+      fail("graph output '" + vi.name() + "' is not computed by the graph");
+    Value v = it->second.v;
+    auto have = Importer::typeOf(v);
+    RankedTensorType want = declaredResults[i];
+    if (want.getElementType() != have.getElementType())
+      fail("graph output '" + vi.name() + "' is declared with another element type than the graph computes");
+    if (want.getRank() == have.getRank() && want != have) {
+      // Keep what is known from either side.
+      SmallVector<int64_t> shape;
+      bool conflict = false;
+      for (auto [w, h] : llvm::zip(want.getShape(), have.getShape())) {
+        if (!ShapedType::isDynamic(w) && !ShapedType::isDynamic(h) && w != h)
+          conflict = true;
+        shape.push_back(ShapedType::isDynamic(h) ? w : h);
+      }
+      if (conflict)
+        fail("graph output '" + vi.name() + "' is declared with shape that disagrees with the computed one");
+      auto refined = RankedTensorType::get(shape, have.getElementType());
+      if (refined != have)
+        v = tensor::CastOp::create(b, loc, refined, v);
+    }
+    results.push_back(v);
+    resultTypes.push_back(v.getType());
+  }
+  func::ReturnOp::create(b, loc, results);
+  func.setFunctionType(b.getFunctionType(argTypes, resultTypes));
+  for (auto [i, vi] : llvm::enumerate(graph.output()))
+    func.setResultAttr(i, "onnx.name", b.getStringAttr(vi.name()));
+  func->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+  if (!graph.name().empty())
+    func->setAttr("onnx.graph_name", b.getStringAttr(graph.name()));
+  (*module)->setAttr("onnx.opset", b.getI64IntegerAttr(opset));
+  if (!model.producer_name().empty())
+    (*module)->setAttr("onnx.producer",
+                       b.getStringAttr(model.producer_name() + " " +
+                                       model.producer_version()));
+
+  // Shape computations and matched subgraphs leave dead ops behind.
+  SmallVector<Operation *> ops;
+  for (Operation &op : *entry)
+    ops.push_back(&op);
+  for (Operation *op : llvm::reverse(ops))
+    if (isOpTriviallyDead(op))
+      op->erase();
+  return module;
+}
+
+void mlir::lathe::registerONNXImportDialects(MLIRContext &context) {
+  context.loadDialect<func::FuncDialect, linalg::LinalgDialect,
+                      tensor::TensorDialect, arith::ArithDialect,
+                      math::MathDialect, scf::SCFDialect, LatheDialect>();
+}
+
+OwningOpRef<ModuleOp> mlir::lathe::importONNXModel(
+    MLIRContext &context, const std::string &path,
+    const ONNXImportOptions &options, std::string &error) {
+  registerONNXImportDialects(context);
+  try {
+    ModelImporter importer(context, options);
+    return importer.run(path);
+  } catch (const ImportError &e) {
+    error = e.message;
+  } catch (const std::exception &e) {
+    error = std::string("unexpected failure while importing: ") + e.what();
+  } catch (...) {
+    error = "unexpected failure while importing";
+  }
+  return nullptr;
+}

@@ -1,0 +1,123 @@
+//===- Importer.h - Internal state of the ONNX importer ---------*- C++ -*-===//
+
+#ifndef LATHE_LIB_IMPORT_ONNX_IMPORTER_H
+#define LATHE_LIB_IMPORT_ONNX_IMPORTER_H
+
+#include "lathe/Import/ONNX/ImportONNX.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "llvm/ADT/StringMap.h"
+
+#include <onnx/onnx_pb.h>
+
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace mlir {
+namespace lathe {
+namespace onnx_import {
+
+/// A value of the graph as imported: the tensor, plus what is known about it
+/// at import time. `elems` holds the elements of small integer tensors of
+/// rank <= 1 (shape computations) as index-typed constants or SSA values, so
+/// that Reshape/Expand/Slice/ConstantOfShape get exact result shapes even
+/// when a dimension is symbolic. `cst` holds the value of small constants.
+struct TV {
+  Value v;
+  std::optional<SmallVector<OpFoldResult>> elems;
+  DenseElementsAttr cst;
+};
+
+/// Thrown (inside this library only) when the model cannot be imported; the
+/// boundary turns it into an error message.
+struct ImportError {
+  std::string message;
+};
+
+[[noreturn]] void fail(const std::string &message);
+
+class Importer {
+public:
+  Importer(OpBuilder &b, Location loc, int64_t opset)
+      : b(b), loc(loc), opset(opset) {}
+
+  OpBuilder &b;
+  Location loc;
+  int64_t opset;
+  llvm::StringMap<TV> values;
+
+  // --- operands and attributes of the node being imported -------------
+  const onnx::NodeProto *node = nullptr;
+  std::string nodeDesc() const;
+  bool hasInput(int i) const;
+  TV &in(int i);
+  Value inV(int i) { return in(i).v; }
+  void setOut(int i, Value v);
+  void setOut(int i, TV tv);
+  bool hasOutput(int i) const;
+  const onnx::AttributeProto *attr(StringRef name) const;
+  int64_t attrInt(StringRef name, int64_t def) const;
+  float attrFloat(StringRef name, float def) const;
+  std::string attrString(StringRef name, const std::string &def) const;
+  std::optional<SmallVector<int64_t>> attrInts(StringRef name) const;
+
+  // --- constants and shapes -------------------------------------------
+  /// The known integer values of a tensor (from `cst`), if any.
+  std::optional<SmallVector<int64_t>> constInts(const TV &tv);
+  std::optional<SmallVector<double>> constFloats(const TV &tv);
+  /// The elements of a small integer tensor (rank <= 1): known values or
+  /// values extracted at run time.
+  SmallVector<OpFoldResult> elemsOf(TV &tv);
+  TV fromElems(ArrayRef<OpFoldResult> elems, Type eltType,
+               bool scalar = false);
+  TV constantTV(DenseElementsAttr attr);
+  Value constantScalar(Type type, double value);
+  Value indexValue(OpFoldResult ofr);
+  OpFoldResult foldBin(OpFoldResult a, OpFoldResult b, char op);
+
+  static RankedTensorType typeOf(Value v) {
+    return cast<RankedTensorType>(v.getType());
+  }
+  static int64_t rankOf(Value v) { return typeOf(v).getRank(); }
+  static Type eltOf(Value v) { return typeOf(v).getElementType(); }
+  SmallVector<OpFoldResult> dims(Value v);
+  OpFoldResult dim(Value v, int64_t i);
+  int64_t normAxis(int64_t axis, int64_t rank);
+
+  // --- building blocks ------------------------------------------------
+  Value empty(ArrayRef<OpFoldResult> shape, Type elt);
+  Value filled(ArrayRef<OpFoldResult> shape, Value scalar);
+  SmallVector<OpFoldResult> broadcastShape(ArrayRef<SmallVector<OpFoldResult>> shapes);
+  using BodyFn = function_ref<Value(OpBuilder &, Location, ValueRange)>;
+  /// An elementwise linalg.generic over `inputs`, numpy-broadcast to
+  /// `outShape` (computed from the inputs when empty and `useShape` false).
+  Value elementwise(ArrayRef<Value> inputs, Type outElt, BodyFn body,
+                    std::optional<SmallVector<OpFoldResult>> outShape = {});
+  enum class ReduceKind { Sum, Max, Min, Prod };
+  Value reduce(Value x, ArrayRef<int64_t> axes, ReduceKind kind, bool keepDims);
+  Value reshape(Value x, ArrayRef<OpFoldResult> shape);
+  Value transpose(Value x, ArrayRef<int64_t> perm);
+  Value castTo(Value x, Type elt);
+  Value castScalar(OpBuilder &b, Location loc, Value x, Type to);
+  Value countOf(Value x, ArrayRef<int64_t> axes, Type elt);
+
+  // --- operators ------------------------------------------------------
+  /// Imports `n`; fails (throws ImportError) with a message naming the node.
+  void importNode(const onnx::NodeProto &n);
+  void importGelu(const std::string &x, const std::string &out, bool tanhApprox);
+};
+
+/// True when op_type (default domain) has an importer.
+bool isSupportedOp(StringRef opType);
+
+} // namespace onnx_import
+} // namespace lathe
+} // namespace mlir
+
+#endif

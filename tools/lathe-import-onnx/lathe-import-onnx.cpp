@@ -1,0 +1,128 @@
+//===- lathe-import-onnx.cpp - ONNX model to Lathe's input IR -------------===//
+//
+// lathe-import-onnx model.onnx -o model.mlir [--weights=FILE.h5]
+//                   [--dim NAME=SIZE]...
+//
+//===----------------------------------------------------------------------===//
+
+#include "lathe/Import/ONNX/ImportONNX.h"
+
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Support/FileUtilities.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace llvm;
+
+static bool parseDims(const cl::list<std::string> &specs,
+                      std::map<std::string, int64_t> &dims) {
+  for (const std::string &spec : specs) {
+    StringRef name, size;
+    std::tie(name, size) = StringRef(spec).split('=');
+    int64_t value;
+    if (name.empty() || size.getAsInteger(10, value) || value < 0) {
+      errs() << "lathe-import-onnx: --dim expects NAME=SIZE with SIZE >= 0, got '"
+             << spec << "'\n";
+      return false;
+    }
+    dims[name.str()] = value;
+  }
+  return true;
+}
+
+/// The directory a file is to be written into must exist: say so before any
+/// work is done.
+static bool checkParentDir(StringRef path, StringRef what) {
+  SmallString<256> dir(path);
+  sys::path::remove_filename(dir);
+  if (dir.empty() || sys::fs::is_directory(dir))
+    return true;
+  errs() << "lathe-import-onnx: cannot write the " << what << " '" << path
+         << "': directory '" << dir << "' does not exist\n";
+  return false;
+}
+
+int main(int argc, char **argv) {
+  InitLLVM y(argc, argv);
+  static cl::OptionCategory category("lathe-import-onnx options");
+  cl::opt<std::string> input(cl::Positional, cl::desc("<model.onnx>"),
+                             cl::Required, cl::cat(category));
+  cl::opt<std::string> output("o", cl::desc("Output .mlir file ('-' for stdout)"),
+                              cl::value_desc("file"), cl::init("-"),
+                              cl::cat(category));
+  cl::opt<std::string> weights(
+      "weights",
+      cl::desc("Write initializers to this HDF5 file and refer to them with "
+               "lathe.weight (default: dense_resource blobs in the .mlir)"),
+      cl::value_desc("FILE.h5"), cl::cat(category));
+  cl::list<std::string> dimSpecs(
+      "dim", cl::desc("Pin a symbolic dimension: NAME=SIZE (repeatable)"),
+      cl::value_desc("NAME=SIZE"), cl::cat(category));
+  cl::HideUnrelatedOptions(category);
+  cl::ParseCommandLineOptions(argc, argv,
+                              "lathe-import-onnx: ONNX model to Lathe IR\n");
+
+  mlir::lathe::ONNXImportOptions options;
+  if (!parseDims(dimSpecs, options.dims))
+    return 1;
+  if (output != "-" && !checkParentDir(output, "output"))
+    return 1;
+  if (!weights.empty()) {
+    if (output == "-") {
+      errs() << "lathe-import-onnx: --weights needs -o FILE (the weights "
+                "path is written relative to the .mlir file)\n";
+      return 1;
+    }
+    if (!checkParentDir(weights, "weights file"))
+      return 1;
+    options.weightsFile = weights;
+    // Relative to the directory of the .mlir file when it lies under it.
+    SmallString<256> absW(weights), absO(output);
+    sys::fs::make_absolute(absW);
+    sys::fs::make_absolute(absO);
+    sys::path::remove_dots(absW, true);
+    sys::path::remove_dots(absO, true);
+    SmallString<256> outDir(absO);
+    sys::path::remove_filename(outDir);
+    StringRef w = absW;
+    if (w.starts_with(outDir) && w.size() > outDir.size() &&
+        sys::path::is_separator(w[outDir.size()]))
+      options.weightsRef = w.drop_front(outDir.size() + 1).str();
+    else
+      options.weightsRef = w.str();
+  }
+
+  mlir::MLIRContext context;
+  mlir::lathe::registerONNXImportDialects(context);
+  std::string error;
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      mlir::lathe::importONNXModel(context, input, options, error);
+  if (!module) {
+    errs() << "lathe-import-onnx: error: " << error << "\n";
+    if (!options.weightsFile.empty())
+      sys::fs::remove(options.weightsFile);
+    return 1;
+  }
+  if (failed(mlir::verify(*module))) {
+    errs() << "lathe-import-onnx: internal error: the imported module does "
+              "not verify\n";
+    return 1;
+  }
+
+  std::string openError;
+  auto file = mlir::openOutputFile(output, &openError);
+  if (!file) {
+    errs() << "lathe-import-onnx: " << openError << "\n";
+    return 1;
+  }
+  module->print(file->os());
+  file->os() << "\n";
+  file->keep();
+  return 0;
+}
