@@ -10,11 +10,13 @@
 // qChunk x Dv accumulator and the row statistics (runtime scratch, counted in
 // the high-water mark).
 //
-// Threads: GOMP_parallel of the GNU OpenMP runtime oneDNN is built on, looked
-// up at run time (as SpMM.cpp does) rather than compiled with -fopenmp: the
-// project builds with clang, whose -fopenmp targets LLVM's libomp, and two
-// OpenMP runtimes in one process would each keep a pool on the same 2 cores.
-// sgemm called inside the parallel region runs on the calling thread.
+// Threads: the GOMP_parallel entry point oneDNN uses, looked up at run time
+// rather than compiled with -fopenmp (the project builds with clang, whose
+// -fopenmp would add a libomp dependency to the runtime library, and a
+// -fopenmp=libgomp build is ignored by clang): in lathe-run that symbol is
+// libomp's GOMP layer, the one pool generated code and oneDNN share; two
+// OpenMP pools on the same 2 cores would spin against each other. sgemm
+// called inside the parallel region runs on the calling thread.
 //
 //===----------------------------------------------------------------------===//
 
@@ -42,10 +44,15 @@ namespace {
 
 using GompParallelFn = void (*)(void (*)(void *), void *, unsigned, unsigned);
 
+/// The process's GOMP_parallel: lathe-run loads LLVM's libomp first, whose
+/// GOMP compatibility layer then serves oneDNN, generated loops and this
+/// kernel from one pool; elsewhere (unit tests) it is libgomp's.
 GompParallelFn gompParallel() {
   static GompParallelFn fn = [] {
-    void *gomp = dlopen("libgomp.so.1", RTLD_LAZY | RTLD_NOLOAD);
-    void *sym = gomp ? dlsym(gomp, "GOMP_parallel") : nullptr;
+    void *sym = dlsym(RTLD_DEFAULT, "GOMP_parallel");
+    if (!sym)
+      if (void *gomp = dlopen("libgomp.so.1", RTLD_LAZY | RTLD_NOLOAD))
+        sym = dlsym(gomp, "GOMP_parallel");
     return reinterpret_cast<GompParallelFn>(sym);
   }();
   return fn;
@@ -123,6 +130,53 @@ inline float expNonPositive(float x) {
   float scale;
   std::memcpy(&scale, &bits, sizeof(scale));
   return under ? 0.0f : y * scale;
+}
+
+/// Lanes of the explicit accumulators below: strict FP semantics keep a
+/// plain max/sum reduction scalar; W independent partial results let the
+/// compiler use vector registers without reassociating anything else.
+constexpr int64_t kLanes = 16;
+
+#define LATHE_VECTOR_CLONES                                                    \
+  __attribute__((target_clones("avx512f", "avx2", "default")))
+
+LATHE_VECTOR_CLONES float rowMax(const float *x, int64_t n) {
+  float lanes[kLanes];
+  for (int64_t l = 0; l < kLanes; ++l)
+    lanes[l] = -std::numeric_limits<float>::infinity();
+  int64_t j = 0;
+  for (; j + kLanes <= n; j += kLanes)
+    for (int64_t l = 0; l < kLanes; ++l)
+      lanes[l] = x[j + l] > lanes[l] ? x[j + l] : lanes[l];
+  float m = -std::numeric_limits<float>::infinity();
+  for (int64_t l = 0; l < kLanes; ++l)
+    m = std::max(m, lanes[l]);
+  for (; j < n; ++j)
+    m = std::max(m, x[j]);
+  return m;
+}
+
+/// x[j] = exp(x[j] - m) for all j; returns the sum of the new values.
+/// (target_clones: the runtime is built for the baseline x86-64; the
+/// AVX-512 / AVX2 variant is picked at load time.)
+LATHE_VECTOR_CLONES float expInPlaceAndSum(float *x, int64_t n, float m) {
+  float lanes[kLanes] = {};
+  int64_t j = 0;
+  for (; j + kLanes <= n; j += kLanes)
+    for (int64_t l = 0; l < kLanes; ++l) {
+      float p = expNonPositive(x[j + l] - m);
+      x[j + l] = p;
+      lanes[l] += p;
+    }
+  float sum = 0.0f;
+  for (int64_t l = 0; l < kLanes; ++l)
+    sum += lanes[l];
+  for (; j < n; ++j) {
+    float p = expNonPositive(x[j] - m);
+    x[j] = p;
+    sum += p;
+  }
+  return sum;
 }
 
 //===----------------------------------------------------------------------===//
@@ -300,21 +354,14 @@ void chunkedAttention(int64_t rankQ, void *qDesc, int64_t rankK, void *kDesc,
       }
       for (int64_t i = 0; i < rows; ++i) {
         float *srow = s + i * bk;
-        float blockMax = negInf;
-        for (int64_t j = 0; j < cols; ++j)
-          blockMax = std::max(blockMax, srow[j]);
+        float blockMax = rowMax(srow, cols);
         float mNew = std::max(m[i], blockMax);
         if (mNew == negInf) {
           // Every score so far is -inf: nothing to add yet.
           std::fill(srow, srow + cols, 0.0f);
           continue;
         }
-        float sum = 0.0f;
-        for (int64_t j = 0; j < cols; ++j) {
-          float p = expNonPositive(srow[j] - mNew);
-          srow[j] = p;
-          sum += p;
-        }
+        float sum = expInPlaceAndSum(srow, cols, mNew);
         float correction = expNonPositive(m[i] - mNew);
         l[i] = l[i] * correction + sum;
         m[i] = mNew;
@@ -425,7 +472,7 @@ void crossModalReduce(int64_t rankQ, void *qDesc, int64_t rankK, void *kDesc,
   for (int64_t j = 0; j < older; ++j)
     order[j] = j;
   // Highest score first; ties keep the newer token.
-  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+  std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
     if (total[a] != total[b])
       return total[a] > total[b];
     return a > b;
