@@ -1,0 +1,155 @@
+#!/usr/bin/python3
+"""memred benchmark: naive vs chunked attention (and the AdaCM² stream, see below).
+
+usage (from the repository root, after the build):  /usr/bin/python3 bench/memred.py
+      (or bench/memred; tools from $LATHE_BUILD_DIR, else ./build)
+
+Attention, L = 1k ... 16k (one head, D = 64, f32; Q, K, V are function arguments filled by
+lathe-run --fill-missing with the same seed for both paths):
+  naive    the generated module (scripts/memred/gen_attention.py: batch_matmul with K
+           transposed by indexing_maps, scale generic, linalg.softmax, batch_matmul) through
+           the CPU pipeline WITHOUT memred-raise-attention: oneDNN matmuls and softmax, the
+           L x L scores materialised (twice: scaled scores and probabilities).
+  chunked  the same module after `lathe-opt --memred-raise-attention
+           --memred-bound-memory{budget=16MiB}` (the decision, with its chunk sizes, is printed),
+           through the default CPU pipeline: one lathe_rt_chunked_attention_f32 call.
+Both through lathe-run --report: latency = lathe-run's median over --repeat timed calls after
+a warm-up; peak = the runtime allocator's high-water mark (every buffer generated code and the
+runtime allocate; caller-owned inputs are not counted). Error = max|chunked - naive| /
+max|naive| on the same inputs.
+
+The RESULT line is taken at L = 8192:
+  RESULT attn_peak_reduction=... attn_max_rel_err=... attn_speedup=... stream_peak_reduction=...
+         stream_accuracy_delta=... recent_only_accuracy_delta=... random_keep_accuracy_delta=...
+The stream_* and *_accuracy_delta fields come from scripts/memred/stream_bench.py when it
+exists and succeeds; otherwise they are printed as `nan` and the reason is printed above.
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import ROOT, BenchError, tool  # noqa: E402
+
+SEQS = [1024, 2048, 4096, 8192, 16384]
+RESULT_SEQ = 8192
+BUDGET = "16MiB"
+DIM = 64
+
+
+def repeats(seq):
+    return 5 if seq <= 2048 else 3 if seq <= 8192 else 1
+
+
+def naive_pipeline():
+    """The CPU pipeline with memred-raise-attention taken out of the kernels phase (read from
+    lib/Pipelines/Pipelines.cpp, so it follows the phase list as it changes)."""
+    src = open(os.path.join(ROOT, "lib", "Pipelines", "Pipelines.cpp")).read()
+    m = re.search(r'\{"kernels",\s*"[^"]*",\s*((?:"[^"]*"\s*)+)\}', src)
+    if not m:
+        raise BenchError("cannot find the kernels phase in lib/Pipelines/Pipelines.cpp")
+    kernels = "".join(re.findall(r'"([^"]*)"', m.group(1)))
+    kernels = kernels.replace("memred-raise-attention,", "").replace(",memred-raise-attention", "")
+    phases = ["lathe-cpu-import", kernels, "lathe-cpu-bufferize", "lathe-cpu-runtime-calls",
+              "lathe-cpu-loops", "lathe-cpu-llvm"]
+    return "builtin.module(" + ",".join(phases) + ")"
+
+
+def run(cmd, what):
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        raise BenchError(f"{what} failed ({p.returncode}):\n{p.stderr[-3000:]}")
+    return p.stdout
+
+
+def lathe_run(module, out, report, repeat, pipeline=None):
+    cmd = [tool("lathe-run"), module, "--fill-missing", "--seed=7", f"--output={out}",
+           f"--repeat={repeat}", f"--report={report}"]
+    if pipeline:
+        cmd.append(f"--pass-pipeline={pipeline}")
+    run(cmd, f"lathe-run {os.path.basename(module)}")
+    r = json.load(open(report))
+    return r["latency_ms"]["median"], r["peak_memory_bytes"], r
+
+
+def attention(tmp):
+    gen = os.path.join(ROOT, "scripts", "memred", "gen_attention.py")
+    naive = naive_pipeline()
+    rows = []
+    print(f"attention: 1 head, D={DIM}, f32; budget {BUDGET} for memred-bound-memory")
+    print(f"{'L':>6} {'naive ms':>10} {'chunked ms':>11} {'speedup':>8} {'naive peak MiB':>15} "
+          f"{'chunked peak MiB':>17} {'peak red.':>10} {'max rel err':>12}  chunks")
+    for seq in SEQS:
+        src = os.path.join(tmp, f"attn_{seq}.mlir")
+        run([sys.executable, gen, src, "--seq", str(seq), "--dim", str(DIM)], "gen_attention")
+        bounded = os.path.join(tmp, f"attn_{seq}_bounded.mlir")
+        run([tool("lathe-opt"), src, "--pass-pipeline=builtin.module(func.func("
+             f"memred-raise-attention,memred-bound-memory{{budget={BUDGET}}}))", "-o", bounded],
+            "lathe-opt memred-raise-attention,memred-bound-memory")
+        ir = open(bounded).read()
+        m = re.search(r"chunks\((\d+), (\d+)\)", ir)
+        chunks = (f"{m.group(1)}x{m.group(2)}" if m else
+                  "fits budget: memred.attention, runtime default 64x256")
+        rep = repeats(seq)
+        n_out, c_out = os.path.join(tmp, "naive.npy"), os.path.join(tmp, "chunked.npy")
+        n_ms, n_peak, _ = lathe_run(src, n_out, os.path.join(tmp, "n.json"), rep, naive)
+        c_ms, c_peak, c_rep = lathe_run(bounded, c_out, os.path.join(tmp, "c.json"), rep)
+        if "attention" not in c_rep["kernels"]:
+            raise BenchError(f"L={seq}: the chunked module made no attention kernel call")
+        a, b = np.load(n_out).astype(np.float64), np.load(c_out).astype(np.float64)
+        err = float(np.abs(a - b).max() / max(np.abs(a).max(), 1e-30))
+        row = dict(seq=seq, naive_ms=n_ms, chunked_ms=c_ms, naive_peak=n_peak,
+                   chunked_peak=c_peak, err=err, chunks=chunks,
+                   decisions=c_rep.get("decisions", []))
+        rows.append(row)
+        print(f"{seq:>6} {n_ms:>10.1f} {c_ms:>11.1f} {n_ms / c_ms:>8.2f} {n_peak / 2**20:>15.1f} "
+              f"{c_peak / 2**20:>17.2f} {1 - c_peak / n_peak:>10.4f} {err:>12.2e}  {chunks}",
+              flush=True)
+    return rows
+
+
+def stream(tmp):
+    """The AdaCM² streaming part, when its script exists: returns a dict of RESULT fields."""
+    script = os.path.join(ROOT, "scripts", "memred", "stream_bench.py")
+    if not os.path.exists(script):
+        print("stream: scripts/memred/stream_bench.py does not exist (the streaming Q-Former "
+              "model is not implemented): stream fields are nan")
+        return {}
+    p = subprocess.run([sys.executable, script, "--tmp", tmp], text=True, capture_output=True)
+    sys.stdout.write(p.stdout)
+    if p.returncode != 0:
+        print(f"stream: {os.path.basename(script)} failed ({p.returncode}): stream fields are "
+              f"nan\n{p.stderr[-2000:]}")
+        return {}
+    m = re.search(r"^STREAM (.*)$", p.stdout, re.M)
+    return dict(kv.split("=") for kv in m.group(1).split()) if m else {}
+
+
+def main():
+    start = time.time()
+    try:
+        with tempfile.TemporaryDirectory(prefix="lathe-memred-") as tmp:
+            rows = attention(tmp)
+            s = stream(tmp)
+    except BenchError as e:
+        sys.exit(f"bench/memred: {e}")
+    r = next(x for x in rows if x["seq"] == RESULT_SEQ)
+    print(f"decision at L={RESULT_SEQ}: {json.dumps(r['decisions'])}")
+    print(f"(total {time.time() - start:.0f} s)")
+    fields = [("attn_peak_reduction", f"{1 - r['chunked_peak'] / r['naive_peak']:.4f}"),
+              ("attn_max_rel_err", f"{r['err']:.2e}"),
+              ("attn_speedup", f"{r['naive_ms'] / r['chunked_ms']:.2f}")]
+    for key in ["stream_peak_reduction", "stream_accuracy_delta", "recent_only_accuracy_delta",
+                "random_keep_accuracy_delta"]:
+        fields.append((key, s.get(key, "nan")))
+    print("RESULT " + " ".join(f"{k}={v}" for k, v in fields))
+
+
+if __name__ == "__main__":
+    main()
