@@ -9,6 +9,7 @@
 #include "lathe/runtime/Runtime.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
@@ -179,6 +180,57 @@ void copyStrided(const char *base, int64_t elemSize, ArrayRef<int64_t> sizes,
                 strides.drop_front(), out);
 }
 
+/// Identity-layout memrefs stand for the tensors of the same shape (IR from
+/// after bufferization); everything else is kept as is.
+Type asTensorType(Type type) {
+  auto memref = dyn_cast<MemRefType>(type);
+  if (!memref || !memref.getLayout().isIdentity())
+    return type;
+  return RankedTensorType::get(memref.getShape(), memref.getElementType());
+}
+
+/// The entry's signature with tensor types, from IR at any phase: a func.func
+/// (tensors, or memrefs after bufferization) or, in the LLVM dialect, the
+/// `lathe.signature` attribute recorded by lathe-record-signature.
+LogicalResult getEntrySignature(ModuleOp module, StringRef name,
+                                FunctionType &type, std::string &error) {
+  type = FunctionType();
+  Operation *entry = SymbolTable::lookupSymbolIn(module, name);
+  auto recorded = entry ? entry->getAttrOfType<TypeAttr>("lathe.signature")
+                        : TypeAttr();
+  if (auto fn = dyn_cast_or_null<func::FuncOp>(entry)) {
+    if (!fn.isDeclaration())
+      type = recorded ? cast<FunctionType>(recorded.getValue())
+                      : fn.getFunctionType();
+  } else if (isa_and_nonnull<LLVM::LLVMFuncOp>(entry)) {
+    if (!recorded) {
+      error = "entry @" + name.str() +
+              " is an llvm.func without a lathe.signature attribute (lower "
+              "it with Lathe's pipelines, which record it)";
+      return failure();
+    }
+    type = cast<FunctionType>(recorded.getValue());
+  }
+  if (!type) {
+    std::string names;
+    for (auto fn : module.getOps<func::FuncOp>())
+      if (!fn.isDeclaration())
+        names += (names.empty() ? "" : ", ") + fn.getSymName().str();
+    for (auto fn : module.getOps<LLVM::LLVMFuncOp>())
+      if (!fn.isExternal() && fn->hasAttr("lathe.signature"))
+        names += (names.empty() ? "" : ", ") + fn.getSymName().str();
+    error = "no function named '" + name.str() + "' (functions: " +
+            (names.empty() ? "none" : names) + ")";
+    return failure();
+  }
+  auto convert = [](TypeRange types) {
+    return llvm::map_to_vector(types, asTensorType);
+  };
+  type = FunctionType::get(module.getContext(), convert(type.getInputs()),
+                           convert(type.getResults()));
+  return success();
+}
+
 } // namespace
 
 int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
@@ -217,26 +269,23 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
   std::vector<ExternalWeight> weights;
   collectExternalWeights(*module, baseDir, weights);
 
-  auto entry = module->lookupSymbol<func::FuncOp>(options.entry);
-  if (!entry || entry.isDeclaration()) {
-    std::string names;
-    for (auto fn : module->getOps<func::FuncOp>())
-      if (!fn.isDeclaration())
-        names += (names.empty() ? "" : ", ") + fn.getSymName().str();
-    return fail("no function named '" + options.entry + "' in '" +
-                options.inputFile + "' (functions: " +
-                (names.empty() ? "none" : names) + ")");
-  }
-  FunctionType fnType = entry.getFunctionType();
+  // --compile-to only transforms the module: it needs no entry.
+  FunctionType fnType = FunctionType::get(&context, {}, {});
+  std::string entryError;
+  if (options.compileTo.empty() &&
+      failed(getEntrySignature(*module, options.entry, fnType, entryError)))
+    return fail(entryError + " in '" + options.inputFile + "'");
   for (auto [i, type] : llvm::enumerate(fnType.getInputs()))
     if (!isa<RankedTensorType>(type))
       return fail(llvm::formatv("argument #{0} of @{1} has type {2}; lathe-run "
-                                "passes ranked tensors only",
+                                "passes ranked tensors (or identity-layout "
+                                "memrefs) only",
                                 i, options.entry, typeString(type)));
   for (auto [i, type] : llvm::enumerate(fnType.getResults()))
     if (!isa<RankedTensorType>(type))
       return fail(llvm::formatv("result #{0} of @{1} has type {2}; lathe-run "
-                                "returns ranked tensors only",
+                                "returns ranked tensors (or identity-layout "
+                                "memrefs) only",
                                 i, options.entry, typeString(type)));
 
   // Inputs, matched to the entry's arguments in order.

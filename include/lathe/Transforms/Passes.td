@@ -35,4 +35,15 @@ def LatheCheckContract : Pass<"lathe-check-contract", "ModuleOp"> {
   ];
 }
 
+def LatheRecordSignature : Pass<"lathe-record-signature", "ModuleOp"> {
+  let summary = "Record each public function's tensor signature as an attribute";
+  let description = [{
+    Sets `lathe.signature = <function type>` on every public function with a
+    body that has none yet. Lowering changes argument types (tensors become
+    memrefs, then LLVM structs), but the attribute survives, so `lathe-run`
+    can feed and read IR from any phase, including the LLVM dialect. The CPU
+    pipeline runs it first.
+  }];
+}
+
 #endif // LATHE_TRANSFORMS_PASSES
