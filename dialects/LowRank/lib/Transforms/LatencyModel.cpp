@@ -2,6 +2,7 @@
 
 #include "lathe/Dialect/LowRank/LatencyModel.h"
 
+#include "llvm/ADT/Twine.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
 
@@ -53,10 +54,13 @@ FailureOr<LatencyModel> mlir::lowrank::parseLatencyModel(StringRef json,
     return failure();
   }
   LatencyModel model;
-  auto number = [&](StringRef key, double &out) -> LogicalResult {
+  auto number = [&](StringRef key, double &out,
+                    bool allowZero = false) -> LogicalResult {
     std::optional<double> v = object->getNumber(key);
-    if (!v || !std::isfinite(*v) || *v <= 0) {
-      error = ("expected a positive number for \"" + key + "\"").str();
+    if (!v || !std::isfinite(*v) || *v < 0 || (*v == 0 && !allowZero)) {
+      error = ("expected a " + Twine(allowZero ? "non-negative" : "positive") +
+               " number for \"" + key + "\"")
+                  .str();
       return failure();
     }
     out = *v;
@@ -67,7 +71,7 @@ FailureOr<LatencyModel> mlir::lowrank::parseLatencyModel(StringRef json,
     return failure();
   double overhead = 0, minDim = 1, granularity = 1;
   if (object->get("call_overhead_us") &&
-      failed(number("call_overhead_us", overhead)))
+      failed(number("call_overhead_us", overhead, /*allowZero=*/true)))
     return failure();
   if (object->get("min_efficient_dim") &&
       failed(number("min_efficient_dim", minDim)))

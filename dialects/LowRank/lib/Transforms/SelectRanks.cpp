@@ -421,11 +421,16 @@ void SelectRanksPass::rewrite(Layer &layer, const LatencyModel &model) {
   if (layer.chosen < 0) {
     op->setAttr("lathe.decision",
                 decisionDict(fullRank, 1.0, layer.denseUs, "dense"));
-    op->emitRemark() << "lowrank-select-ranks: kept dense ("
-                     << layer.candidates.size()
-                     << " candidate ranks; none fits the budget and saves "
-                        "latency), predicted "
-                     << llvm::formatv("{0:f2}", layer.denseUs) << " us";
+    InFlightDiagnostic remark = op->emitRemark()
+                                << "lowrank-select-ranks: kept dense (";
+    if (layer.candidates.empty())
+      remark << "no rank that is a multiple of the granularity saves work";
+    else
+      remark << layer.candidates.size()
+             << " candidate ranks; none both fits the error budget and "
+                "lowers the predicted latency";
+    remark << "), predicted " << llvm::formatv("{0:f2}", layer.denseUs)
+           << " us";
     return;
   }
   const Candidate &cand = layer.candidates[layer.chosen];
@@ -500,24 +505,25 @@ void SelectRanksPass::rewrite(Layer &layer, const LatencyModel &model) {
 }
 
 LogicalResult SelectRanksPass::validateOptions(const LatencyModel &model) {
-  Operation *module = getOperation();
+  // Diagnose at the module's location without printing the whole module.
+  auto emitOptionError = [&]() { return mlir::emitError(getOperation().getLoc()); };
   if (!(maxError >= 0.0 && maxError < 1.0))
-    return module->emitError("lowrank-select-ranks: max-error must be in "
+    return emitOptionError() << ("lowrank-select-ranks: max-error must be in "
                              "[0, 1), got ")
-           << maxError;
+           << static_cast<double>(maxError);
   if (!(minSaving >= 0.0 && minSaving < 1.0))
-    return module->emitError("lowrank-select-ranks: min-saving must be in "
+    return emitOptionError() << ("lowrank-select-ranks: min-saving must be in "
                              "[0, 1), got ")
-           << minSaving;
+           << static_cast<double>(minSaving);
   if (granularity == 0 || granularity < -1)
-    return module->emitError("lowrank-select-ranks: granularity must be a "
+    return emitOptionError() << ("lowrank-select-ranks: granularity must be a "
                              "positive rank multiple, got ")
-           << granularity;
+           << static_cast<int64_t>(granularity);
   if (batch < 0)
-    return module->emitError("lowrank-select-ranks: batch must be >= 0, got ")
-           << batch;
+    return emitOptionError() << ("lowrank-select-ranks: batch must be >= 0, got ")
+           << static_cast<int64_t>(batch);
   if (model.granularity <= 0)
-    return module->emitError("lowrank-select-ranks: target '")
+    return emitOptionError() << ("lowrank-select-ranks: target '")
            << model.name << "' has no valid granularity";
   return success();
 }
@@ -526,7 +532,8 @@ void SelectRanksPass::runOnOperation() {
   std::string error;
   FailureOr<LatencyModel> model = getLatencyModel(target, error);
   if (failed(model)) {
-    getOperation()->emitError("lowrank-select-ranks: ") << error;
+    mlir::emitError(getOperation().getLoc(), "lowrank-select-ranks: ")
+        << error;
     return signalPassFailure();
   }
   if (failed(validateOptions(*model)))

@@ -1,0 +1,161 @@
+// RUN: lathe-opt %s --split-input-file --lowrank-select-ranks="max-error=0.01" 2>/dev/null | FileCheck %s
+// RUN: lathe-opt %s --split-input-file --lowrank-select-ranks="max-error=0.01" 2>&1 >/dev/null | FileCheck %s --check-prefix=REMARK
+// RUN: lathe-opt %s --split-input-file --lowrank-select-ranks="max-error=0.1 target=%S/Inputs/flat.json" 2>/dev/null | FileCheck %s --check-prefix=FLAT
+// RUN: lathe-opt %s --split-input-file --lowrank-select-ranks="max-error=0.1 target=%S/Inputs/flat.json min-saving=0.9" 2>/dev/null | FileCheck %s --check-prefix=MINSAVE
+
+// Bad options and bad inputs: a diagnostic and a pass failure, each.
+// RUN: not lathe-opt %s --lowrank-select-ranks="max-error=1.0" 2>&1 | FileCheck %s --check-prefix=ERR-MAX
+// RUN: not lathe-opt %s --lowrank-select-ranks="max-error=-0.1" 2>&1 | FileCheck %s --check-prefix=ERR-MAX
+// RUN: not lathe-opt %s --lowrank-select-ranks="min-saving=1.5" 2>&1 | FileCheck %s --check-prefix=ERR-SAVE
+// RUN: not lathe-opt %s --lowrank-select-ranks="granularity=0" 2>&1 | FileCheck %s --check-prefix=ERR-GRAN
+// RUN: not lathe-opt %s --lowrank-select-ranks="batch=-2" 2>&1 | FileCheck %s --check-prefix=ERR-BATCH
+// RUN: not lathe-opt %s --lowrank-select-ranks="target=tpu" 2>&1 | FileCheck %s --check-prefix=ERR-TARGET
+// RUN: not lathe-opt %s --lowrank-select-ranks="target=%S/Inputs/missing.json" 2>&1 | FileCheck %s --check-prefix=ERR-MISSING
+// RUN: not lathe-opt %s --lowrank-select-ranks="target=%S/Inputs/malformed.json" 2>&1 | FileCheck %s --check-prefix=ERR-MALFORMED
+// RUN: not lathe-opt %s --lowrank-select-ranks="target=%S/Inputs/incomplete.json" 2>&1 | FileCheck %s --check-prefix=ERR-INCOMPLETE
+// RUN: not lathe-opt %s --lowrank-select-ranks="target=%S/Inputs/bad-table.json" 2>&1 | FileCheck %s --check-prefix=ERR-TABLE
+// RUN: not lathe-opt %S/Inputs/nan-weight.mlir --lowrank-select-ranks 2>&1 | FileCheck %s --check-prefix=ERR-NAN
+// RUN: not lathe-opt %S/Inputs/inf-weight.mlir --lowrank-select-ranks 2>&1 | FileCheck %s --check-prefix=ERR-NAN
+// ERR-MAX: error: lowrank-select-ranks: max-error must be in [0, 1), got
+// ERR-SAVE: error: lowrank-select-ranks: min-saving must be in [0, 1), got 1.5
+// ERR-GRAN: error: lowrank-select-ranks: granularity must be a positive rank multiple, got 0
+// ERR-BATCH: error: lowrank-select-ranks: batch must be >= 0, got -2
+// ERR-TARGET: error: lowrank-select-ranks: unknown target 'tpu' (expected 'cpu' or the path of a JSON target description)
+// ERR-MISSING: error: lowrank-select-ranks: cannot read target description '{{.*}}missing.json'
+// ERR-MALFORMED: error: lowrank-select-ranks: target description '{{.*}}malformed.json': malformed JSON
+// ERR-INCOMPLETE: error: lowrank-select-ranks: target description '{{.*}}incomplete.json': expected a positive number for "peak_gflops"
+// ERR-TABLE: error: lowrank-select-ranks: target description '{{.*}}bad-table.json': expected every "matmul" entry to be {m, n, k, us}
+// ERR-NAN: error: has a constant weight with NaN or Inf values; lowrank-select-ranks cannot factorize it
+
+// A rank-1 weight (a splat) used transposed, [N, K] = [256, 256], with a
+// bias-add consumer: the smallest candidate rank (16, the cpu granularity)
+// loses nothing and the bias is fused.
+// CHECK-LABEL: func.func @linear_transposed
+// CHECK-SAME: (%[[X:.*]]: tensor<64x256xf32>)
+// CHECK-DAG: %[[B:.*]] = arith.constant dense<5.000000e-01> : tensor<256xf32>
+// CHECK-DAG: %[[U:.*]] = arith.constant dense<{{.*}}> : tensor<256x16xf32>
+// CHECK-DAG: %[[V:.*]] = arith.constant dense<{{.*}}> : tensor<16x256xf32>
+// CHECK: %[[Y:.*]] = lowrank.linear %[[X]], %[[U]], %[[V]] bias(%[[B]])
+// CHECK-SAME: decision = #lowrank.decision<rank = 16, energy = 1.0,
+// CHECK-SAME: lathe.decision = {action = "factorize", {{.*}}pass = "lowrank-select-ranks", rank = 16 : i64, target = "cpu"}
+// CHECK-NOT: linalg.matmul
+// CHECK-NOT: linalg.generic
+// CHECK: return %[[Y]]
+// REMARK: remark: lowrank-select-ranks: rank 16 of 256, energy kept 1.0000, predicted latency
+func.func @linear_transposed(%x: tensor<64x256xf32>) -> tensor<64x256xf32> {
+  %w = arith.constant dense<1.0> : tensor<256x256xf32>
+  %b = arith.constant dense<0.5> : tensor<256xf32>
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<64x256xf32>
+  %fill = linalg.fill ins(%zero : f32) outs(%e : tensor<64x256xf32>) -> tensor<64x256xf32>
+  %mm = linalg.matmul indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1)>]
+          ins(%x, %w : tensor<64x256xf32>, tensor<256x256xf32>) outs(%fill : tensor<64x256xf32>) -> tensor<64x256xf32>
+  %e2 = tensor.empty() : tensor<64x256xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
+         ins(%mm, %b : tensor<64x256xf32>, tensor<256xf32>) outs(%e2 : tensor<64x256xf32>) {
+  ^bb0(%in: f32, %bias: f32, %out: f32):
+    %s = arith.addf %in, %bias : f32
+    linalg.yield %s : f32
+  } -> tensor<64x256xf32>
+  return %y : tensor<64x256xf32>
+}
+
+// -----
+
+// The plain [K, N] layout, no bias, a dynamic batch (priced at 64 rows).
+// CHECK-LABEL: func.func @linear_plain_dynamic
+// CHECK: lowrank.linear %{{.*}}, %{{.*}}, %{{.*}} {decision = #lowrank.decision<rank = 16,
+// CHECK-SAME: (tensor<?x512xf32>, tensor<128x16xf32>, tensor<16x512xf32>) -> tensor<?x128xf32>
+func.func @linear_plain_dynamic(%x: tensor<?x512xf32>) -> tensor<?x128xf32> {
+  %c0 = arith.constant 0 : index
+  %n = tensor.dim %x, %c0 : tensor<?x512xf32>
+  %w = arith.constant dense<2.0> : tensor<512x128xf32>
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty(%n) : tensor<?x128xf32>
+  %fill = linalg.fill ins(%zero : f32) outs(%e : tensor<?x128xf32>) -> tensor<?x128xf32>
+  %mm = linalg.matmul ins(%x, %w : tensor<?x512xf32>, tensor<512x128xf32>) outs(%fill : tensor<?x128xf32>) -> tensor<?x128xf32>
+  return %mm : tensor<?x128xf32>
+}
+
+// -----
+
+// A weight that is not a constant is left alone, with a remark.
+// CHECK-LABEL: func.func @not_constant
+// CHECK: linalg.matmul
+// CHECK-NOT: lowrank.linear
+// REMARK: remark: lowrank-select-ranks: weight is not a constant; left dense
+func.func @not_constant(%x: tensor<64x256xf32>, %w: tensor<256x256xf32>) -> tensor<64x256xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<64x256xf32>
+  %fill = linalg.fill ins(%zero : f32) outs(%e : tensor<64x256xf32>) -> tensor<64x256xf32>
+  %mm = linalg.matmul ins(%x, %w : tensor<64x256xf32>, tensor<256x256xf32>) outs(%fill : tensor<64x256xf32>) -> tensor<64x256xf32>
+  return %mm : tensor<64x256xf32>
+}
+
+// -----
+
+// An accumulating matmul (its init is not a zero fill) is left alone.
+// CHECK-LABEL: func.func @accumulating
+// CHECK: linalg.matmul
+// REMARK: remark: lowrank-select-ranks: accumulating matmul left dense
+func.func @accumulating(%x: tensor<64x256xf32>, %acc: tensor<64x256xf32>) -> tensor<64x256xf32> {
+  %w = arith.constant dense<1.0> : tensor<256x256xf32>
+  %mm = linalg.matmul ins(%x, %w : tensor<64x256xf32>, tensor<256x256xf32>) outs(%acc : tensor<64x256xf32>) -> tensor<64x256xf32>
+  return %mm : tensor<64x256xf32>
+}
+
+// -----
+
+// Small layers: on the cpu target two library calls cost more than one, so
+// the hardware-aware choice keeps them dense (and says so). On the "flat"
+// test target (no call overhead) the global allocation spends the budget
+// where the spectrum decays: %a (diag 10, 1, 0.1, 0.01...) drops to rank 1,
+// the flat identity %b keeps its full rank.
+// CHECK-LABEL: func.func @global
+// CHECK-NOT: lowrank.linear
+// CHECK: linalg.matmul {{.*}}action = "dense"
+// CHECK: linalg.matmul {{.*}}action = "dense"
+// REMARK: remark: lowrank-select-ranks: kept dense
+// FLAT-LABEL: func.func @global
+// FLAT: lowrank.linear {{.*}}#lowrank.decision<rank = 1, {{.*}}target = "flat">
+// FLAT-SAME: -> tensor<4x8xf32>
+// FLAT: linalg.matmul {{.*}}action = "dense"
+// MINSAVE-LABEL: func.func @global
+// MINSAVE-NOT: lowrank.linear
+func.func @global(%x: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x8xf32>) {
+  %a = arith.constant dense<[[10.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.1, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.01, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0, 0.01, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0, 0.0, 0.01, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.01, 0.0], [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.01]]> : tensor<8x8xf32>
+  %b = arith.constant dense<[[1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0]]> : tensor<8x8xf32>
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<4x8xf32>
+  %fill = linalg.fill ins(%zero : f32) outs(%e : tensor<4x8xf32>) -> tensor<4x8xf32>
+  %ya = linalg.matmul ins(%x, %a : tensor<4x8xf32>, tensor<8x8xf32>) outs(%fill : tensor<4x8xf32>) -> tensor<4x8xf32>
+  %yb = linalg.matmul ins(%x, %b : tensor<4x8xf32>, tensor<8x8xf32>) outs(%fill : tensor<4x8xf32>) -> tensor<4x8xf32>
+  return %ya, %yb : tensor<4x8xf32>, tensor<4x8xf32>
+}
+
+// -----
+
+// Tucker-2: a rank-1 (splat) 3x3 filter [32, 16, 3, 3]. On the flat target
+// (granularity 1) rank 1 is exact and cheapest.
+// FLAT-LABEL: func.func @conv
+// FLAT: %[[T:.*]] = lowrank.conv2d_tucker %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^ ]*}} bias(%{{[^)]*}})
+// FLAT-SAME: #lowrank.decision<rank = 1, energy = 1.0
+// FLAT-SAME: (tensor<1x16x10x10xf32>, tensor<1x16xf32>, tensor<1x1x3x3xf32>, tensor<32x1xf32>, tensor<32xf32>) -> tensor<1x32x8x8xf32>
+// FLAT: return %[[T]]
+func.func @conv(%x: tensor<1x16x10x10xf32>) -> tensor<1x32x8x8xf32> {
+  %w = arith.constant dense<0.25> : tensor<32x16x3x3xf32>
+  %b = arith.constant dense<1.0> : tensor<32xf32>
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<1x32x8x8xf32>
+  %fill = linalg.fill ins(%zero : f32) outs(%e : tensor<1x32x8x8xf32>) -> tensor<1x32x8x8xf32>
+  %c = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+         ins(%x, %w : tensor<1x16x10x10xf32>, tensor<32x16x3x3xf32>) outs(%fill : tensor<1x32x8x8xf32>) -> tensor<1x32x8x8xf32>
+  %e2 = tensor.empty() : tensor<1x32x8x8xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d1)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+         ins(%c, %b : tensor<1x32x8x8xf32>, tensor<32xf32>) outs(%e2 : tensor<1x32x8x8xf32>) {
+  ^bb0(%in: f32, %bias: f32, %out: f32):
+    %s = arith.addf %in, %bias : f32
+    linalg.yield %s : f32
+  } -> tensor<1x32x8x8xf32>
+  return %y : tensor<1x32x8x8xf32>
+}
