@@ -201,6 +201,26 @@ TEST(SpMMTiled, Permutation) {
   EXPECT_EQ(takePending(), "");
 }
 
+// Big enough for the parallel path (> 2^20 flops), repeated to shake out
+// races between the caller and the pool's workers.
+TEST(SpMMParallel, CsrAndTiledMatchReference) {
+  int saved = lathe_rt_get_num_threads();
+  lathe_rt_set_num_threads(4);
+  Csr<int32_t> a = randomGraph<int32_t>(1200, 0.01, 100, 0.5, 22);
+  int64_t f = 48;
+  std::vector<float> x = randomVector(size_t(a.n * f), 23);
+  std::vector<double> ref = reference(a, x, f);
+  for (int repeat = 0; repeat < 20; ++repeat) {
+    expectClose(runCsr(a, x, f), ref);
+    expectClose(runTiled(a, x, f, 100, 0.3, (std::vector<int8_t> *)nullptr,
+                         (std::vector<int32_t> *)nullptr, LATHE_SPMM_CONST_A),
+                ref);
+    EXPECT_EQ(takePending(), "");
+  }
+  lathe_rt_spmm_clear_plans();
+  lathe_rt_set_num_threads(saved);
+}
+
 //===----------------------------------------------------------------------===//
 // Bad input: a pending error with a clear message, never a crash.
 //===----------------------------------------------------------------------===//

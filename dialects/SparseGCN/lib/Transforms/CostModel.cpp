@@ -5,8 +5,8 @@
 //   /usr/bin/python3 bench/sparsegcn.py --calibrate
 // which times the runtime's own kernels through ctypes: the tiled kernel on a
 // block-diagonal matrix of fully dense T x T tiles (its dense engine: oneDNN
-// sgemm on gathered blocks) and on a random graph of average degree 8 with
-// every tile sparse (its sparse engine: the CSR kernel). Rates are
+// sgemm on gathered blocks) and, with every tile sparse (its sparse engine:
+// the CSR kernel), on block-local non-zeros and on random graphs. Rates are
 // GFLOP/s of useful work (2·T²·F resp. 2·nnz·F per second). Re-run the
 // calibration and paste its table here when the machine changes.
 //
@@ -24,22 +24,32 @@ namespace {
 // clang-format off
 constexpr int64_t kCpuTileSizes[] = {32, 64, 128, 256};
 constexpr int64_t kCpuWidths[] = {16, 64, 256};
-// GFLOP/s, rows: tile size, columns: width. Measured 2026-11-27 with
-// OMP_NUM_THREADS=1 (the 2-core machine was shared with other builds, which
-// makes 2-thread timings swing by 10x; both engines scale with cores alike,
-// and only their ratio, the threshold, enters the decisions).
+// GFLOP/s; each entry is the median of three calibration runs made on
+// 2026-11-27 with --threads 1: the 2-core machine was shared with other
+// builds, which makes 2-thread timings swing by 10x, and even 1-thread
+// entries by +-30%. Both engines scale with cores alike; the decisions use
+// their ratio.
 constexpr double kCpuGemm[] = {
-    /*T=32 */ 10.1, 16.8, 28.0,
-    /*T=64 */ 24.7, 36.0, 38.9,
-    /*T=128*/ 34.5, 44.7, 47.3,
-    /*T=256*/ 40.0, 49.9, 52.7,
+    // F =  16     64     256
+    /*T=32 */ 17.0, 28.4, 30.8,
+    /*T=64 */ 29.0, 45.5, 54.2,
+    /*T=128*/ 42.1, 62.2, 73.5,
+    /*T=256*/ 41.7, 59.1, 53.3,
 };
-// Random graph, 16384 nodes, average degree 8, F = 16 / 64 / 256.
-constexpr double kCpuSpmm[] = {/*F=16*/ 5.1, /*F=64*/ 7.6, /*F=256*/ 3.5};
+// Random 30%-dense 128 x 128 diagonal blocks (4096 nodes).
+constexpr double kCpuSpmmLocal[] = {11.6, 24.3, 15.9};
+// Random graphs of degree 8: 2048 nodes (X in the cache), 16384 (streamed).
+constexpr double kCpuSpmmResident[] = {12.6, 11.4, 10.5};
+constexpr double kCpuSpmmStreamed[] = {6.2, 5.8, 4.9};
 // clang-format on
 
-const TileCostModel kCpuModel("cpu", kCpuTileSizes, kCpuWidths, kCpuGemm,
-                              kCpuSpmm);
+/// L2 per core of the calibration machine (2 MiB).
+constexpr int64_t kCpuCacheBytes = int64_t(2) << 20;
+
+const TileCostTable kCpuTable = {
+    "cpu",          kCpuTileSizes,    kCpuWidths,       kCpuGemm,
+    kCpuSpmmLocal,  kCpuSpmmResident, kCpuSpmmStreamed, kCpuCacheBytes};
+const TileCostModel kCpuModel(kCpuTable);
 
 /// Index of the nearest measured entry and the log-linear weight toward the
 /// next one.
@@ -55,6 +65,13 @@ std::pair<size_t, double> interpolate(ArrayRef<int64_t> points, int64_t v) {
              (std::log(double(points[i + 1])) - std::log(double(points[i])));
   return {i, w};
 }
+
+/// `values` (one per width) at `width`.
+double byWidth(ArrayRef<int64_t> widths, ArrayRef<double> values,
+               int64_t width) {
+  auto [i, w] = interpolate(widths, width);
+  return w == 0.0 ? values[i] : values[i] * (1 - w) + values[i + 1] * w;
+}
 } // namespace
 
 const TileCostModel *TileCostModel::lookup(StringRef target) {
@@ -63,34 +80,44 @@ const TileCostModel *TileCostModel::lookup(StringRef target) {
   return nullptr;
 }
 
-double TileCostModel::spmmGflops(int64_t width) const {
-  auto [i, w] = interpolate(widths, width);
-  if (w == 0.0)
-    return spmm[i];
-  return spmm[i] * (1 - w) + spmm[i + 1] * w;
+double TileCostModel::spmmLocalGflops(int64_t width) const {
+  return byWidth(table.widths, table.spmmLocal, width);
+}
+
+double TileCostModel::spmmGflops(int64_t width, int64_t numCols) const {
+  double resident = byWidth(table.widths, table.spmmResident, width);
+  double streamed = byWidth(table.widths, table.spmmStreamed, width);
+  double bytes = double(numCols) * double(width) * 4.0;
+  double lo = double(table.cacheBytes), hi = 8.0 * lo;
+  if (bytes <= lo)
+    return resident;
+  if (bytes >= hi)
+    return streamed;
+  double w = std::log(bytes / lo) / std::log(hi / lo);
+  return resident * (1 - w) + streamed * w;
 }
 
 double TileCostModel::gemmGflops(int64_t tileSize, int64_t width) const {
-  size_t nw = widths.size();
-  auto rowAt = [&](size_t t) {
-    auto [j, w] = interpolate(widths, width);
-    double a = gemm[t * nw + j];
-    return w == 0.0 ? a : a * (1 - w) + gemm[t * nw + j + 1] * w;
-  };
-  auto [t, w] = interpolate(tileSizes, tileSize);
-  double r = w == 0.0 ? rowAt(t) : rowAt(t) * (1 - w) + rowAt(t + 1) * w;
+  size_t nw = table.widths.size();
+  auto [t, w] = interpolate(table.tileSizes, tileSize);
+  double r = byWidth(table.widths, table.gemm.slice(t * nw, nw), width);
+  if (w != 0.0)
+    r = r * (1 - w) +
+        byWidth(table.widths, table.gemm.slice((t + 1) * nw, nw), width) * w;
   // Below the smallest measured tile the engine only gets slower.
-  if (tileSize < tileSizes.front())
-    r *= double(tileSize) / double(tileSizes.front());
+  if (tileSize < table.tileSizes.front())
+    r *= double(tileSize) / double(table.tileSizes.front());
   return r;
 }
 
 double TileCostModel::denseThreshold(int64_t tileSize, int64_t width) const {
-  return std::min(1.0, spmmGflops(width) / gemmGflops(tileSize, width));
+  return std::min(1.0, spmmLocalGflops(width) / gemmGflops(tileSize, width));
 }
 
-double TileCostModel::sparseSeconds(int64_t nnz, int64_t width) const {
-  return 2.0 * double(nnz) * double(width) / (spmmGflops(width) * 1e9);
+double TileCostModel::sparseSeconds(int64_t nnz, int64_t width,
+                                    int64_t numCols) const {
+  return 2.0 * double(nnz) * double(width) /
+         (spmmGflops(width, numCols) * 1e9);
 }
 
 double TileCostModel::denseSeconds(int64_t elements, int64_t tileSize,

@@ -121,9 +121,9 @@ Tiling classify(const Csr &csr, int64_t t, double threshold,
       ++tiling.histogram[static_cast<int>(c)];
     }
   }
-  tiling.hybridSeconds = model.sparseSeconds(tiling.sparseNnz, width) +
+  tiling.hybridSeconds = model.sparseSeconds(tiling.sparseNnz, width, n) +
                          model.denseSeconds(tiling.denseElements, t, width);
-  tiling.allSparseSeconds = model.sparseSeconds(csr.nnz(), width);
+  tiling.allSparseSeconds = model.sparseSeconds(csr.nnz(), width, n);
   tiling.allDenseSeconds =
       model.denseSeconds(tiling.nonEmptyElements, t, width);
   return tiling;

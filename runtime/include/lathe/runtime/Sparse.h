@@ -9,8 +9,8 @@
 // aborts on user input.
 //
 // Thread-safety: kernels may run concurrently; the tile-plan cache is guarded.
-// Parallelism uses the OpenMP runtime oneDNN uses (GNU libgomp), so the two
-// never oversubscribe the cores; lathe_rt_set_num_threads applies to both.
+// Threads: lathe_rt_set_num_threads (else OpenMP's default) threads, the
+// caller and a small pool; oneDNN's sgemm runs single-threaded inside them.
 //
 //===----------------------------------------------------------------------===//
 

@@ -1,10 +1,10 @@
-"""Prints a 64-node graph for sparsegcn-tile.mlir: every fourth node is in a clique (every node
+"""Prints a 64-node graph for sparsegcn-tile.mlir: the even nodes form a clique (every node
 also has a self loop), so the non-zeros are spread over four 32x32 tiles in the given order
 and packed into one by a degree ordering."""
 n = 64
 rows = []
 for i in range(n):
-    cols = sorted(set([i] + ([j for j in range(0, n, 4)] if i % 4 == 0 else [])))
+    cols = sorted(set([i] + ([j for j in range(0, n, 2)] if i % 2 == 0 else [])))
     rows.append(cols)
 rp = [0]
 ci = []
