@@ -34,17 +34,17 @@ class GeluModel(torch.nn.Module):
         return torch.nn.functional.gelu(self.fc(x), approximate=self.approximate)
 
 
-def build(name, batch, gen):
+def build(name, batch, gen, xgen):
     if name == "mlp":
         m = torch.nn.Sequential(torch.nn.Linear(64, 128), torch.nn.ReLU(),
                                 torch.nn.Linear(128, 64), torch.nn.Tanh(),
                                 torch.nn.Linear(64, 10), torch.nn.Softmax(dim=-1))
-        x = torch.randn(batch, 64, generator=gen)
+        x = torch.randn(batch, 64, generator=xgen)
     elif name == "transformer":
         m = torch.nn.TransformerEncoderLayer(d_model=256, nhead=4, dim_feedforward=512,
                                              dropout=0.1, batch_first=True,
                                              activation="gelu")
-        x = torch.randn(batch, 12, 256, generator=gen)
+        x = torch.randn(batch, 12, 256, generator=xgen)
     elif name == "cnn":
         m = torch.nn.Sequential(
             torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.BatchNorm2d(8), torch.nn.ReLU(),
@@ -53,10 +53,10 @@ def build(name, batch, gen):
             torch.nn.AvgPool2d(2),
             torch.nn.Conv2d(16, 16, 3, padding=1), torch.nn.Sigmoid(),
             torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(16, 10))
-        x = torch.randn(batch, 3, 16, 16, generator=gen)
+        x = torch.randn(batch, 3, 16, 16, generator=xgen)
     elif name in ("gelu", "gelu_tanh"):
         m = GeluModel("none" if name == "gelu" else "tanh")
-        x = torch.randn(batch, 16, generator=gen)
+        x = torch.randn(batch, 16, generator=xgen)
     else:
         raise SystemExit(f"unknown model {name}")
     randomize_(m, gen)
@@ -77,8 +77,11 @@ def main():
     p.add_argument("--opset", type=int, default=14)
     a = p.parse_args()
     os.makedirs(a.outdir, exist_ok=True)
+    # Weights depend on the seed only; inputs also on the batch size, so the
+    # same model can be exported at several batch sizes.
     gen = torch.Generator().manual_seed(0)
-    m, x = build(a.model, a.batch, gen)
+    xgen = torch.Generator().manual_seed(1000 + a.batch)
+    m, x = build(a.model, a.batch, gen, xgen)
     with torch.no_grad():
         ref = m(x)
     rank = x.dim()

@@ -575,6 +575,7 @@ void Importer::importNode(const onnx::NodeProto &n) {
     SmallVector<OpFoldResult> in = dims(x.v), out;
     int inferAt = -1;
     OpFoldResult known = b.getIndexAttr(1);
+    SmallVector<std::pair<size_t, Value>> runtimeInfer;
     for (size_t i = 0; i < spec.size(); ++i) {
       std::optional<int64_t> c = getConstantIntValue(spec[i]);
       OpFoldResult d = spec[i];
@@ -596,14 +597,29 @@ void Importer::importNode(const onnx::NodeProto &n) {
         Value isZero = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, v, zero);
         d = arith::SelectOp::create(b, loc, isZero, indexValue(in[i]), v).getResult();
       }
+      if (!c) {
+        // A run-time -1 is inferred like a constant one.
+        Value v = indexValue(d);
+        Value m1 = arith::ConstantIndexOp::create(b, loc, -1);
+        Value isInfer = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, v, m1);
+        runtimeInfer.push_back({out.size(), isInfer});
+        Value one = arith::ConstantIndexOp::create(b, loc, 1);
+        known = foldBin(known, arith::SelectOp::create(b, loc, isInfer, one, v).getResult(), '*');
+        out.push_back(d);
+        continue;
+      }
       out.push_back(d);
       known = foldBin(known, d, '*');
     }
-    if (inferAt >= 0) {
-      OpFoldResult total = b.getIndexAttr(1);
-      for (OpFoldResult d : in)
-        total = foldBin(total, d, '*');
+    OpFoldResult total = b.getIndexAttr(1);
+    for (OpFoldResult d : in)
+      total = foldBin(total, d, '*');
+    if (inferAt >= 0)
       out[inferAt] = foldBin(total, known, '/');
+    for (auto [i, isInfer] : runtimeInfer) {
+      Value inferred = indexValue(foldBin(total, known, '/'));
+      out[i] = arith::SelectOp::create(b, loc, isInfer, inferred, indexValue(out[i]))
+                   .getResult();
     }
     if (x.elems && out.size() <= 1) {
       // Shape values keep their elements.
@@ -699,21 +715,15 @@ void Importer::importNode(const onnx::NodeProto &n) {
       setOut(0, fromElems(all, elt));
       return;
     }
-    SmallVector<OpFoldResult> shape = dims(ins[0]->v);
-    OpFoldResult total = b.getIndexAttr(0);
-    for (TV *t : ins)
-      total = foldBin(total, dim(t->v, axis), '+');
-    shape[axis] = total;
-    Value acc = empty(shape, elt);
-    OpFoldResult offset = b.getIndexAttr(0);
+    SmallVector<Value> vals;
     for (TV *t : ins) {
-      SmallVector<OpFoldResult> offs(r, b.getIndexAttr(0)), strides(r, b.getIndexAttr(1));
-      offs[axis] = offset;
-      SmallVector<OpFoldResult> sizes = dims(t->v);
-      acc = tensor::InsertSliceOp::create(b, loc, t->v, acc, offs, sizes, strides);
-      offset = foldBin(offset, sizes[axis], '+');
+      std::optional<int64_t> len = getConstantIntValue(dim(t->v, axis));
+      if (!len || *len > 0)
+        vals.push_back(t->v);
     }
-    setOut(0, acc);
+    if (vals.empty())
+      vals.push_back(ins[0]->v);
+    setOut(0, vals.size() == 1 ? vals[0] : concat(vals, axis));
     return;
   }
 
@@ -750,7 +760,7 @@ void Importer::importNode(const onnx::NodeProto &n) {
       SmallVector<OpFoldResult> sz = dims(x);
       offs[axis] = offset;
       sz[axis] = sizes[i];
-      setOut(i, tensor::ExtractSliceOp::create(b, loc, x, offs, sz, strides).getResult());
+      setOut(i, slice(x, offs, sz, strides));
       offset = foldBin(offset, sizes[i], '+');
     }
     return;
@@ -846,33 +856,7 @@ void Importer::importNode(const onnx::NodeProto &n) {
         return;
       }
     }
-    Value y = tensor::ExtractSliceOp::create(b, loc, x.v, offs, sizes, strides);
-    if (!reversed.empty()) {
-      SmallVector<OpFoldResult> yd = dims(y);
-      Value init = empty(yd, eltOf(y));
-      SmallVector<Value> ydv;
-      for (OpFoldResult v : yd)
-        ydv.push_back(indexValue(v));
-      auto g = linalg::GenericOp::create(
-          b, loc, TypeRange{init.getType()}, ValueRange{}, ValueRange{init},
-          SmallVector<AffineMap>{AffineMap::getMultiDimIdentityMap(r, ctx)},
-          SmallVector<utils::IteratorType>(r, utils::IteratorType::parallel),
-          [&](OpBuilder &nb, Location nl, ValueRange) {
-            SmallVector<Value> idx;
-            for (int64_t i = 0; i < r; ++i) {
-              Value iv = linalg::IndexOp::create(nb, nl, i);
-              if (llvm::is_contained(reversed, i)) {
-                Value last = arith::SubIOp::create(
-                    nb, nl, ydv[i], arith::ConstantIndexOp::create(nb, nl, 1));
-                iv = arith::SubIOp::create(nb, nl, last, iv);
-              }
-              idx.push_back(iv);
-            }
-            linalg::YieldOp::create(nb, nl,
-                                    tensor::ExtractOp::create(nb, nl, y, idx).getResult());
-          });
-      y = g.getResult(0);
-    }
+    Value y = slice(x.v, offs, sizes, strides, reversed);
     setOut(0, y);
     return;
   }
@@ -998,13 +982,7 @@ void Importer::importNode(const onnx::NodeProto &n) {
       } else {
         cv = fc(b, loc, elt, 0);
       }
-      SmallVector<int64_t> st;
-      for (OpFoldResult o : out) {
-        auto c = getConstantIntValue(o);
-        st.push_back(c ? *c : ShapedType::kDynamic);
-      }
-      auto type = RankedTensorType::get(st, elt);
-      setOut(0, tensor::PadOp::create(b, loc, type, x, lo, hi, cv).getResult());
+      setOut(0, pad(x, lo, hi, cv));
       return;
     }
     if (mode != "edge" && mode != "reflect")
@@ -1291,15 +1269,11 @@ void Importer::importNode(const onnx::NodeProto &n) {
     auto padTo = [&](Value v, double value, ArrayRef<int64_t> lowP,
                      ArrayRef<int64_t> highP) -> Value {
       SmallVector<OpFoldResult> lo(4, b.getIndexAttr(0)), hi(4, b.getIndexAttr(0));
-      SmallVector<int64_t> shape(typeOf(v).getShape());
       for (int i = 0; i < 2; ++i) {
         lo[2 + i] = b.getIndexAttr(lowP[i]);
         hi[2 + i] = b.getIndexAttr(highP[i]);
-        if (!ShapedType::isDynamic(shape[2 + i]))
-          shape[2 + i] += lowP[i] + highP[i];
       }
-      auto type = RankedTensorType::get(shape, eltOf(v));
-      return tensor::PadOp::create(b, loc, type, v, lo, hi, fc(b, loc, eltOf(v), value));
+      return pad(v, lo, hi, fc(b, loc, eltOf(v), value));
     };
     SmallVector<int64_t> lowP = {pads[0], pads[1]},
                          highP = {pads[2] + extra[0], pads[3] + extra[1]};

@@ -667,9 +667,12 @@ OwningOpRef<ModuleOp> ModelImporter::run(const std::string &path) {
     func->setAttr("onnx.graph_name", b.getStringAttr(graph.name()));
   (*module)->setAttr("onnx.opset", b.getI64IntegerAttr(opset));
   if (!model.producer_name().empty())
-    (*module)->setAttr("onnx.producer",
-                       b.getStringAttr(model.producer_name() + " " +
-                                       model.producer_version()));
+    (*module)->setAttr(
+        "onnx.producer",
+        b.getStringAttr(model.producer_version().empty()
+                            ? model.producer_name()
+                            : model.producer_name() + " " +
+                                  model.producer_version()));
 
   // Shape computations and matched subgraphs leave dead ops behind.
   SmallVector<Operation *> ops;

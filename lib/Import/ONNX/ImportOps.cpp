@@ -159,8 +159,9 @@ SmallVector<OpFoldResult> Importer::elemsOf(TV &tv) {
   auto type = typeOf(tv.v);
   if (type.getRank() > 1 || !type.hasStaticShape() ||
       !isa<IntegerType>(type.getElementType()) || type.getNumElements() > 64)
-    fail(nodeDesc() + " needs '" + (node ? node->input(0) : "") +
-         "'-like operand to be a small 1-D integer tensor of static size");
+    fail("cannot resolve the result shape of " + nodeDesc() +
+         ": a shape operand is not a 1-D integer tensor of static length "
+         "(its rank, not only its values, must be known at import time)");
   SmallVector<OpFoldResult> out;
   if (auto ints = constInts(tv)) {
     for (int64_t v : *ints)
@@ -474,6 +475,19 @@ Value Importer::reshape(Value x, ArrayRef<OpFoldResult> shape) {
   auto target = RankedTensorType::get(staticShape, type.getElementType());
   if (target == type && type.hasStaticShape())
     return x;
+  if (type.hasStaticShape() && !target.hasStaticShape() &&
+      target.getRank() > 0) {
+    // expand_shape from a static size to dynamic sizes crashes upstream's
+    // expand-strided-metadata (MLIR 22); tensor.reshape takes the sizes as
+    // a tensor instead.
+    SmallVector<Value> sizes;
+    for (OpFoldResult d : shape)
+      sizes.push_back(indexValue(d));
+    Value shapeTensor = tensor::FromElementsOp::create(
+        b, loc, RankedTensorType::get({(int64_t)sizes.size()}, b.getIndexType()),
+        sizes);
+    return tensor::ReshapeOp::create(b, loc, target, x, shapeTensor);
+  }
   // Through a 1-D tensor: rank-0 and rank-1 ends need no reassociation.
   Value flat = x;
   Type elt = type.getElementType();
@@ -621,4 +635,141 @@ void Importer::importGelu(const std::string &x, const std::string &out,
   TV tv;
   tv.v = y;
   values[out] = tv;
+}
+
+//===----------------------------------------------------------------------===//
+// Padding, copies and concatenation as generics
+//===----------------------------------------------------------------------===//
+
+Value Importer::pad(Value x, ArrayRef<OpFoldResult> low,
+                    ArrayRef<OpFoldResult> high, Value padValue) {
+  int64_t r = rankOf(x);
+  SmallVector<OpFoldResult> d = dims(x), out;
+  SmallVector<Value> dv, lv;
+  for (int64_t i = 0; i < r; ++i) {
+    out.push_back(foldBin(foldBin(d[i], low[i], '+'), high[i], '+'));
+    dv.push_back(indexValue(d[i]));
+    lv.push_back(indexValue(low[i]));
+  }
+  MLIRContext *ctx = b.getContext();
+  Value init = empty(out, eltOf(x));
+  auto g = linalg::GenericOp::create(
+      b, loc, TypeRange{init.getType()}, ValueRange{}, ValueRange{init},
+      SmallVector<AffineMap>{AffineMap::getMultiDimIdentityMap(r, ctx)},
+      SmallVector<utils::IteratorType>(r, utils::IteratorType::parallel),
+      [&](OpBuilder &nb, Location nl, ValueRange) {
+        Value zero = arith::ConstantIndexOp::create(nb, nl, 0);
+        Value one = arith::ConstantIndexOp::create(nb, nl, 1);
+        Value inside = arith::ConstantOp::create(nb, nl, nb.getBoolAttr(true));
+        SmallVector<Value> idx;
+        for (int64_t i = 0; i < r; ++i) {
+          Value iv = arith::SubIOp::create(
+              nb, nl, linalg::IndexOp::create(nb, nl, i), lv[i]);
+          Value ge = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::sge, iv, zero);
+          Value lt = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::slt, iv, dv[i]);
+          inside = arith::AndIOp::create(nb, nl, inside,
+                                         arith::AndIOp::create(nb, nl, ge, lt));
+          Value last = arith::SubIOp::create(nb, nl, dv[i], one);
+          iv = arith::MinSIOp::create(nb, nl, arith::MaxSIOp::create(nb, nl, iv, zero), last);
+          idx.push_back(iv);
+        }
+        Value v = tensor::ExtractOp::create(nb, nl, x, idx);
+        linalg::YieldOp::create(
+            nb, nl, arith::SelectOp::create(nb, nl, inside, v, padValue).getResult());
+      });
+  return g.getResult(0);
+}
+
+Value Importer::copy(Value x) {
+  return elementwise({x}, eltOf(x),
+                     [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+}
+
+Value Importer::concat(ArrayRef<Value> inputs, int64_t axis) {
+  int64_t r = rankOf(inputs[0]);
+  SmallVector<OpFoldResult> shape = dims(inputs[0]);
+  SmallVector<Value> starts, lens;
+  OpFoldResult total = b.getIndexAttr(0);
+  for (Value v : inputs) {
+    starts.push_back(indexValue(total));
+    OpFoldResult len = dim(v, axis);
+    lens.push_back(indexValue(len));
+    total = foldBin(total, len, '+');
+  }
+  shape[axis] = total;
+  MLIRContext *ctx = b.getContext();
+  Value init = empty(shape, eltOf(inputs[0]));
+  auto g = linalg::GenericOp::create(
+      b, loc, TypeRange{init.getType()}, ValueRange{}, ValueRange{init},
+      SmallVector<AffineMap>{AffineMap::getMultiDimIdentityMap(r, ctx)},
+      SmallVector<utils::IteratorType>(r, utils::IteratorType::parallel),
+      [&](OpBuilder &nb, Location nl, ValueRange) {
+        SmallVector<Value> idx;
+        for (int64_t i = 0; i < r; ++i)
+          idx.push_back(linalg::IndexOp::create(nb, nl, i));
+        Value zero = arith::ConstantIndexOp::create(nb, nl, 0);
+        Value one = arith::ConstantIndexOp::create(nb, nl, 1);
+        Value result;
+        // Later inputs win from their start on; zero-length inputs never do.
+        for (size_t k = 0; k < inputs.size(); ++k) {
+          Value local = arith::SubIOp::create(nb, nl, idx[axis], starts[k]);
+          Value last = arith::MaxSIOp::create(
+              nb, nl, arith::SubIOp::create(nb, nl, lens[k], one), zero);
+          Value clamped = arith::MinSIOp::create(
+              nb, nl, arith::MaxSIOp::create(nb, nl, local, zero), last);
+          SmallVector<Value> at = idx;
+          at[axis] = clamped;
+          if (k == 0) {
+            result = tensor::ExtractOp::create(nb, nl, inputs[k], at);
+            continue;
+          }
+          Value nonEmpty = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::sgt, lens[k], zero);
+          Value ge = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::sge, local, zero);
+          Value use = arith::AndIOp::create(nb, nl, ge, nonEmpty);
+          // Reading a zero-length input is never selected; guard the read.
+          Value safe = arith::SelectOp::create(nb, nl, nonEmpty, clamped, zero);
+          at[axis] = safe;
+          Value v = tensor::ExtractOp::create(nb, nl, inputs[k], at);
+          result = arith::SelectOp::create(nb, nl, use, v, result);
+        }
+        linalg::YieldOp::create(nb, nl, result);
+      });
+  return g.getResult(0);
+}
+
+Value Importer::slice(Value x, ArrayRef<OpFoldResult> offsets,
+                      ArrayRef<OpFoldResult> sizes,
+                      ArrayRef<OpFoldResult> strides,
+                      ArrayRef<int64_t> reversed) {
+  int64_t r = rankOf(x);
+  SmallVector<Value> off, str, len;
+  for (int64_t i = 0; i < r; ++i) {
+    off.push_back(indexValue(offsets[i]));
+    str.push_back(indexValue(strides[i]));
+    len.push_back(indexValue(sizes[i]));
+  }
+  MLIRContext *ctx = b.getContext();
+  Value init = empty(sizes, eltOf(x));
+  SmallVector<int64_t> rev(reversed);
+  auto g = linalg::GenericOp::create(
+      b, loc, TypeRange{init.getType()}, ValueRange{}, ValueRange{init},
+      SmallVector<AffineMap>{AffineMap::getMultiDimIdentityMap(r, ctx)},
+      SmallVector<utils::IteratorType>(r, utils::IteratorType::parallel),
+      [&](OpBuilder &nb, Location nl, ValueRange) {
+        SmallVector<Value> idx;
+        for (int64_t i = 0; i < r; ++i) {
+          Value iv = linalg::IndexOp::create(nb, nl, i);
+          if (llvm::is_contained(rev, i)) {
+            Value last = arith::SubIOp::create(
+                nb, nl, len[i], arith::ConstantIndexOp::create(nb, nl, 1));
+            iv = arith::SubIOp::create(nb, nl, last, iv);
+          }
+          iv = arith::AddIOp::create(nb, nl, off[i],
+                                     arith::MulIOp::create(nb, nl, iv, str[i]));
+          idx.push_back(iv);
+        }
+        linalg::YieldOp::create(nb, nl,
+                                tensor::ExtractOp::create(nb, nl, x, idx).getResult());
+      });
+  return g.getResult(0);
 }

@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""Writes small hand-built ONNX models for the importer's tests.
+
+usage: make_model.py CASE OUT.onnx
+"""
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+
+def model(nodes, inputs, outputs, inits=(), opset=14, name="test_graph"):
+    g = helper.make_graph(nodes, name, inputs, outputs, initializer=list(inits))
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)],
+                          producer_name="make_model.py")
+    m.ir_version = 8
+    return m
+
+
+def vi(name, shape, t=TensorProto.FLOAT):
+    return helper.make_tensor_value_info(name, t, shape)
+
+
+def case(name):
+    if name == "add":
+        return model([helper.make_node("Add", ["x", "w"], ["y"], name="add0")],
+                     [vi("x", ["batch", 4])], [vi("y", ["batch", 4])],
+                     [numpy_helper.from_array(np.arange(4, dtype=np.float32), "w")])
+    if name == "weights":
+        w = np.random.RandomState(0).randn(4, 8).astype(np.float32)
+        b = np.linspace(-1, 1, 8).astype(np.float32)
+        return model([helper.make_node("MatMul", ["x", "fc/w"], ["h"]),
+                      helper.make_node("Add", ["h", "fc.b"], ["y"])],
+                     [vi("x", ["n", 4])], [vi("y", ["n", 8])],
+                     [numpy_helper.from_array(w, "fc/w"),
+                      numpy_helper.from_array(b, "fc.b")])
+    if name == "unsupported":
+        return model([helper.make_node("Add", ["x", "x"], ["a"]),
+                      helper.make_node("HardSwish", ["a"], ["b"]),
+                      helper.make_node("Mod", ["b", "b"], ["c"]),
+                      helper.make_node("HardSwish", ["c"], ["y"])],
+                     [vi("x", [2, 3])], [vi("y", [2, 3])])
+    if name in ("opset9", "opset18"):
+        return model([helper.make_node("Relu", ["x"], ["y"])],
+                     [vi("x", [2, 3])], [vi("y", [2, 3])],
+                     opset=9 if name == "opset9" else 18)
+    if name == "noshape":
+        # The input's rank is not declared.
+        x = helper.make_tensor_value_info("x", TensorProto.FLOAT, None)
+        return model([helper.make_node("Relu", ["x"], ["y"])], [x], [vi("y", [2])])
+    if name == "unresolvable":
+        # Reshape to a shape whose length is only known at run time.
+        return model([helper.make_node("Reshape", ["x", "shape"], ["y"], name="reshape0")],
+                     [vi("x", [2, 6]), vi("shape", ["k"], TensorProto.INT64)],
+                     [vi("y", ["a", "b"])])
+    if name == "dynreshape":
+        # Reshape's shape is a graph input: the result shape comes at run time.
+        return model([helper.make_node("Reshape", ["x", "shape"], ["y"])],
+                     [vi("x", [2, 6]), vi("shape", [2], TensorProto.INT64)],
+                     [vi("y", ["a", "b"])])
+    raise SystemExit(f"unknown case {name}")
+
+
+if __name__ == "__main__":
+    onnx.save(case(sys.argv[1]), sys.argv[2])
