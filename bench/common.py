@@ -42,11 +42,12 @@ def tool(name):
 
 
 def examples_dir(tmp):
-    """build/examples if gen_examples.py already wrote it, else generate into `tmp`."""
-    d = os.path.join(build_dir(), "examples")
-    if os.path.exists(os.path.join(d, "transformer", "encoder_b8.mlir")) and \
-            os.path.exists(os.path.join(d, "mlp", "mlp.mlir")):
-        return d
+    """<build>/examples (or <root>/build/examples) if gen_examples.py already wrote it, else
+    generate into `tmp`."""
+    for d in (os.path.join(build_dir(), "examples"), os.path.join(ROOT, "build", "examples")):
+        if os.path.exists(os.path.join(d, "transformer", "encoder_b8.mlir")) and \
+                os.path.exists(os.path.join(d, "mlp", "mlp.mlir")):
+            return d
     d = os.path.join(tmp, "examples")
     print(f"(generating the examples into {d})", flush=True)
     subprocess.run([sys.executable, os.path.join(SCRIPTS, "gen_examples.py"), d], check=True,
