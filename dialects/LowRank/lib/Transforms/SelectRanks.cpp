@@ -20,6 +20,7 @@
 
 #include <cmath>
 #include <limits>
+#include <set>
 
 namespace mlir::lowrank {
 #define GEN_PASS_DEF_LOWRANKSELECTRANKS
@@ -363,6 +364,44 @@ void SelectRanksPass::allocate(std::vector<Layer> &layers) {
   for (const Layer &layer : layers)
     total += layer.energy;
   double budget = maxError * maxError * total;
+  auto saves = [&](const Layer &layer, const Candidate &cand) {
+    return cand.latencyUs < layer.denseUs &&
+           (layer.denseUs - cand.latencyUs) >= minSaving * layer.denseUs;
+  };
+  if (strategy == "threshold") {
+    // Baseline: each layer alone, the smallest rank within its own budget.
+    for (Layer &layer : layers)
+      for (auto [ci, cand] : llvm::enumerate(layer.candidates))
+        if (saves(layer, cand) &&
+            cand.discarded <= maxError * maxError * layer.energy) {
+          layer.chosen = ci;
+          break;
+        }
+    return;
+  }
+  if (strategy == "uniform") {
+    // Baseline: one rank for every layer that has it as a candidate, the
+    // smallest whose total error fits the global budget.
+    std::set<int64_t> ranks;
+    for (const Layer &layer : layers)
+      for (const Candidate &cand : layer.candidates)
+        ranks.insert(cand.rank);
+    for (int64_t r : ranks) {
+      double err = 0;
+      for (Layer &layer : layers) {
+        layer.chosen = -1;
+        for (auto [ci, cand] : llvm::enumerate(layer.candidates))
+          if (cand.rank == r && saves(layer, cand))
+            layer.chosen = ci;
+        err += layer.discarded();
+      }
+      if (err <= budget * (1 + 1e-12))
+        return;
+    }
+    for (Layer &layer : layers)
+      layer.chosen = -1;
+    return;
+  }
   double used = 0;
   while (true) {
     int bestLayer = -1, bestCand = -1;
@@ -370,8 +409,7 @@ void SelectRanksPass::allocate(std::vector<Layer> &layers) {
     for (auto [li, layer] : llvm::enumerate(layers)) {
       for (auto [ci, cand] : llvm::enumerate(layer.candidates)) {
         double saved = layer.latencyUs() - cand.latencyUs;
-        if (saved <= 0 ||
-            (layer.denseUs - cand.latencyUs) < minSaving * layer.denseUs)
+        if (saved <= 0 || !saves(layer, cand))
           continue;
         double added = cand.discarded - layer.discarded();
         if (used + added > budget * (1 + 1e-12))
@@ -519,6 +557,10 @@ LogicalResult SelectRanksPass::validateOptions(const LatencyModel &model) {
     return emitOptionError() << ("lowrank-select-ranks: granularity must be a "
                              "positive rank multiple, got ")
            << static_cast<int64_t>(granularity);
+  if (strategy != "global" && strategy != "uniform" && strategy != "threshold")
+    return emitOptionError() << "lowrank-select-ranks: unknown strategy '"
+                             << strategy
+                             << "' (expected global, uniform or threshold)";
   if (batch < 0)
     return emitOptionError() << ("lowrank-select-ranks: batch must be >= 0, got ")
            << static_cast<int64_t>(batch);

@@ -43,6 +43,11 @@ def LowRankSelectRanks : Pass<"lowrank-select-ranks", "ModuleOp"> {
     Option<"minSaving", "min-saving", "double", "0.0",
            "Leave a layer dense unless its predicted latency drops by at "
            "least this fraction, in [0, 1)">,
+    Option<"strategy", "strategy", "std::string", "\"global\"",
+           "`global` (HALOC: greedy over all layers), or the baselines "
+           "`uniform` (one rank for every layer, the smallest within "
+           "max-error) and `threshold` (per layer, the smallest rank whose "
+           "own relative error is within max-error)">,
     Option<"batch", "batch", "int64_t", "0",
            "Rows M to price a dynamic-batch layer at (0: the static size, "
            "or 64 when it is dynamic)">,

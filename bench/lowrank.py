@@ -1,0 +1,159 @@
+#!/usr/bin/python3
+"""lowrank (HALOC) benchmark: FLOPs, predicted and measured latency, accuracy vs max-error.
+
+usage: /usr/bin/python3 bench/lowrank.py [--models DIR] [--sweep 0.01,0.05,...] [--repeat N]
+                                         [--models-only mlp,wide,cnn] [--no-baselines]
+
+Models (scripts/lowrank/gen_models.py, generated into DIR when missing; the wide model's
+training takes minutes on a busy 2-core machine): the foundation's digits MLP
+64-256-256-10, a wide 64-1024-1024-10 MLP and a small CNN (Tucker-2 path), each at static
+batch 1, 64 and 360 (the whole test split), so that `lathe-run --report` counts every FLOP.
+
+For every max-error the IR goes through `lathe-opt --lowrank-select-ranks="max-error=E
+batch=64"` (the same decisions at every batch) and `lathe-run --repeat=N --report`:
+  flops_kept   = report.flops(factorized) / report.flops(dense), batch 64
+  pred         = Σ latency_after / Σ latency_before over the pass's decisions (its cost model)
+  b1, b64      = measured latency ratio dense / factorized (speedup, same run; the median of
+                 lathe-run's repeats, or the minimum with --stat=min)
+  acc          = test accuracy (360 samples) through lathe-run
+Baselines (--no-baselines skips them): the same sweep with strategy=uniform (one rank for all
+layers) and strategy=threshold (per-layer energy threshold); for every global point the
+baseline point with the nearest measured batch-64 latency is printed beside it.
+
+Ends with: RESULT flops_kept_mlp=… flops_kept_wide=… speedup_wide_b64=… acc_drop_wide=…
+for the largest max-error ≤ 0.3 whose accuracy drop is ≤ 0.5 pt (else the smallest drop).
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def build_dir():
+    return os.environ.get("LATHE_BUILD_DIR", os.path.join(ROOT, "build"))
+
+
+def tool(name):
+    path = os.path.join(build_dir(), "bin", name)
+    if not os.access(path, os.X_OK):
+        sys.exit(f"bench/lowrank: {path} not found (set LATHE_BUILD_DIR or build first)")
+    return path
+
+
+def run(cmd):
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        sys.exit(f"bench/lowrank: command failed ({p.returncode}): {' '.join(cmd)}\n{p.stderr[-3000:]}")
+    return p
+
+
+def lathe_run(mlir, x, repeat, tmp, tag):
+    out = os.path.join(tmp, f"{tag}.npy")
+    rep = os.path.join(tmp, f"{tag}.json")
+    run([tool("lathe-run"), mlir, f"--input={x}", f"--output={out}", f"--repeat={repeat}",
+         f"--report={rep}"])
+    with open(rep) as f:
+        return json.load(f), np.load(out)
+
+
+def select(src, dst, max_error, strategy):
+    run([tool("lathe-opt"), src, f"--lowrank-select-ranks=max-error={max_error} batch=64 "
+         f"strategy={strategy}", "-o", dst])
+
+
+STAT = "median"
+
+
+def measure(d, variant, mlirs, repeat, tmp, labels):
+    """variant: tag; mlirs: {batch: path}. Returns a dict of measurements."""
+    r64, _ = lathe_run(mlirs[64], os.path.join(d, "x64.npy"), repeat, tmp, variant + "_b64")
+    r1, _ = lathe_run(mlirs[1], os.path.join(d, "x1.npy"), repeat * 4, tmp, variant + "_b1")
+    r360, logits = lathe_run(mlirs[360], os.path.join(d, "test_x.npy"), 1, tmp, variant + "_b360")
+    decisions = [x["decision"] for x in r64["decisions"]
+                 if x["decision"].get("pass") == "lowrank-select-ranks"]
+    before = sum(x["latency_before_us"] for x in decisions)
+    after = sum(x["latency_after_us"] for x in decisions)
+    return {
+        "flops": r64["flops"], "complete": r64["flops_complete"],
+        "b64_ms": r64["latency_ms"][STAT], "b1_ms": r1["latency_ms"][STAT],
+        "acc": float((logits.argmax(1) == labels).mean()),
+        "pred": after / before if before > 0 else 1.0,
+        "ranks": [x["rank"] if x["action"] == "factorize" else "D" for x in decisions],
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[1])
+    ap.add_argument("--models", default=os.path.join(build_dir(), "lowrank-models"))
+    ap.add_argument("--sweep", default="0.01,0.05,0.1,0.2,0.3")
+    ap.add_argument("--repeat", type=int, default=50)
+    ap.add_argument("--models-only", default="mlp,wide,cnn")
+    ap.add_argument("--no-baselines", action="store_true")
+    ap.add_argument("--stat", choices=["median", "min"], default="median",
+                    help="latency statistic of lathe-run's repeats (min is steadier on a busy machine)")
+    args = ap.parse_args()
+    global STAT
+    STAT = args.stat
+    names = args.models_only.split(",")
+    missing = [n for n in names if not os.path.exists(os.path.join(args.models, n, "model_b360.mlir"))]
+    if missing:
+        mlp_h5 = os.path.join(build_dir(), "examples", "mlp", "mlp_weights.h5")
+        print(f"bench/lowrank: generating {missing} into {args.models}", flush=True)
+        run(["/usr/bin/python3", os.path.join(ROOT, "scripts", "lowrank", "gen_models.py"),
+             args.models, "--mlp-weights", mlp_h5, "--only", ",".join(missing)])
+    sweep = [float(e) for e in args.sweep.split(",")]
+    strategies = ["global"] + ([] if args.no_baselines else ["uniform", "threshold"])
+    best = {}
+    with tempfile.TemporaryDirectory(prefix="lowrank-bench-") as tmp:
+        for name in names:
+            d = os.path.join(args.models, name)
+            labels = np.load(os.path.join(d, "test_y.npy"))
+            dense_paths = {b: os.path.join(d, f"model_b{b}.mlir") for b in (1, 64, 360)}
+            base = measure(d, f"{name}_dense", dense_paths, args.repeat, tmp, labels)
+            print(f"\n== {name}: dense flops(b64)={base['flops']} b1={base['b1_ms']:.4f} ms "
+                  f"b64={base['b64_ms']:.4f} ms acc={base['acc']:.4f}", flush=True)
+            print(f"{'strategy':>9} {'max-err':>7} {'ranks':>22} {'flops_kept':>10} {'pred':>6} "
+                  f"{'b1_x':>6} {'b64_x':>6} {'acc':>7} {'drop':>6}")
+            results = {s: [] for s in strategies}
+            for strategy in strategies:
+                for e in sweep:
+                    paths = {}
+                    for b in (1, 64, 360):
+                        paths[b] = os.path.join(tmp, f"{name}_{strategy}_{e}_b{b}.mlir")
+                        select(dense_paths[b], paths[b], e, strategy)
+                    m = measure(d, f"{name}_{strategy}_{e}", paths, args.repeat, tmp, labels)
+                    m.update(e=e, kept=m["flops"] / base["flops"],
+                             s1=base["b1_ms"] / m["b1_ms"], s64=base["b64_ms"] / m["b64_ms"],
+                             drop=base["acc"] - m["acc"])
+                    results[strategy].append(m)
+                    print(f"{strategy:>9} {e:>7.3f} {str(m['ranks']):>22} {m['kept']:>10.3f} "
+                          f"{m['pred']:>6.3f} {m['s1']:>6.2f} {m['s64']:>6.2f} {m['acc']:>7.4f} "
+                          f"{m['drop'] * 100:>5.2f}pt", flush=True)
+            if not args.no_baselines:
+                print("at (nearest) equal measured batch-64 latency:")
+                for g in results["global"]:
+                    line = f"  global e={g['e']:.3f} b64={g['b64_ms']:.4f} ms acc={g['acc']:.4f}"
+                    for s in ("uniform", "threshold"):
+                        near = min(results[s], key=lambda m: abs(m["b64_ms"] - g["b64_ms"]))
+                        line += (f" | {s} e={near['e']:.3f} b64={near['b64_ms']:.4f} ms "
+                                 f"acc={near['acc']:.4f}")
+                    print(line)
+            ok = [m for m in results["global"] if m["e"] <= 0.3 and m["drop"] <= 0.005]
+            pick = max(ok, key=lambda m: m["e"]) if ok else min(results["global"], key=lambda m: m["drop"])
+            best[name] = pick
+            print(f"{name}: chosen max-error={pick['e']} flops_kept={pick['kept']:.3f} "
+                  f"speedup_b64={pick['s64']:.2f} acc_drop={pick['drop']:.4f}")
+    mlp, wide = best.get("mlp"), best.get("wide")
+    fmt = lambda m, k: f"{m[k]:.4f}" if m else "nan"  # noqa: E731
+    print(f"RESULT flops_kept_mlp={fmt(mlp, 'kept')} flops_kept_wide={fmt(wide, 'kept')} "
+          f"speedup_wide_b64={fmt(wide, 's64')} acc_drop_wide={fmt(wide, 'drop')}")
+
+
+if __name__ == "__main__":
+    main()
