@@ -2,6 +2,12 @@
 // RUN: lathe-opt %s --split-input-file --lowrank-select-ranks="max-error=0.01" 2>&1 >/dev/null | FileCheck %s --check-prefix=REMARK
 // RUN: lathe-opt %s --split-input-file --lowrank-select-ranks="max-error=0.1 target=%S/Inputs/flat.json" 2>/dev/null | FileCheck %s --check-prefix=FLAT
 // RUN: lathe-opt %s --split-input-file --lowrank-select-ranks="max-error=0.1 target=%S/Inputs/flat.json min-saving=0.9" 2>/dev/null | FileCheck %s --check-prefix=MINSAVE
+// The baselines on the same budget: a per-layer threshold (0.1 of each layer's own norm)
+// cannot touch %a (dropping 1.0 of its 101 energy is a 10% relative error, over 0.1² of
+// its own energy) but keeps rank 2; one uniform rank for both layers must be 3 or more
+// for %b's flat spectrum, which then fits no budget, so everything stays dense.
+// RUN: lathe-opt %s --split-input-file --lowrank-select-ranks="max-error=0.1 target=%S/Inputs/flat.json strategy=threshold" 2>/dev/null | FileCheck %s --check-prefix=THRESHOLD
+// RUN: lathe-opt %s --split-input-file --lowrank-select-ranks="max-error=0.1 target=%S/Inputs/flat.json strategy=uniform" 2>/dev/null | FileCheck %s --check-prefix=UNIFORM
 
 // Bad options and bad inputs: a diagnostic and a pass failure, each.
 // RUN: not lathe-opt %s --lowrank-select-ranks="max-error=1.0" 2>&1 | FileCheck %s --check-prefix=ERR-MAX
@@ -9,6 +15,7 @@
 // RUN: not lathe-opt %s --lowrank-select-ranks="min-saving=1.5" 2>&1 | FileCheck %s --check-prefix=ERR-SAVE
 // RUN: not lathe-opt %s --lowrank-select-ranks="granularity=0" 2>&1 | FileCheck %s --check-prefix=ERR-GRAN
 // RUN: not lathe-opt %s --lowrank-select-ranks="batch=-2" 2>&1 | FileCheck %s --check-prefix=ERR-BATCH
+// RUN: not lathe-opt %s --lowrank-select-ranks="strategy=random" 2>&1 | FileCheck %s --check-prefix=ERR-STRATEGY
 // RUN: not lathe-opt %s --lowrank-select-ranks="target=tpu" 2>&1 | FileCheck %s --check-prefix=ERR-TARGET
 // RUN: not lathe-opt %s --lowrank-select-ranks="target=%S/Inputs/missing.json" 2>&1 | FileCheck %s --check-prefix=ERR-MISSING
 // RUN: not lathe-opt %s --lowrank-select-ranks="target=%S/Inputs/malformed.json" 2>&1 | FileCheck %s --check-prefix=ERR-MALFORMED
@@ -20,6 +27,7 @@
 // ERR-SAVE: error: lowrank-select-ranks: min-saving must be in [0, 1), got 1.5
 // ERR-GRAN: error: lowrank-select-ranks: granularity must be a positive rank multiple, got 0
 // ERR-BATCH: error: lowrank-select-ranks: batch must be >= 0, got -2
+// ERR-STRATEGY: error: lowrank-select-ranks: unknown strategy 'random' (expected global, uniform or threshold)
 // ERR-TARGET: error: lowrank-select-ranks: unknown target 'tpu' (expected 'cpu' or the path of a JSON target description)
 // ERR-MISSING: error: lowrank-select-ranks: cannot read target description '{{.*}}missing.json'
 // ERR-MALFORMED: error: lowrank-select-ranks: target description '{{.*}}malformed.json': malformed JSON
@@ -120,6 +128,12 @@ func.func @accumulating(%x: tensor<64x256xf32>, %acc: tensor<64x256xf32>) -> ten
 // FLAT: lowrank.linear {{.*}}#lowrank.decision<rank = 1, {{.*}}target = "flat">
 // FLAT-SAME: -> tensor<4x8xf32>
 // FLAT: linalg.matmul {{.*}}action = "dense"
+// THRESHOLD-LABEL: func.func @global
+// THRESHOLD: lowrank.linear {{.*}}#lowrank.decision<rank = 2,
+// THRESHOLD: linalg.matmul {{.*}}action = "dense"
+// UNIFORM-LABEL: func.func @global
+// UNIFORM-NOT: lowrank.linear
+// UNIFORM: return
 // MINSAVE-LABEL: func.func @global
 // MINSAVE-NOT: lowrank.linear
 func.func @global(%x: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x8xf32>) {
