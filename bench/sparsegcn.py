@@ -12,9 +12,9 @@ power-law graphs (Chung-Lu, same node and undirected edge counts: 3327/4552, 197
 a planted-community graph (4096 nodes, communities of 128 consecutive nodes, p_in = 0.5, about
 2 random edges per node between communities): the graph with dense blocks.
 
-Methods, each at feature widths 16, 64 and 256, all f32, all on both cores (torch 2 threads,
-Lathe's kernels 2 OpenMP threads) except scipy, which is single-threaded by design:
-  torch      torch.sparse.mm, the faster of a COO and a CSR adjacency
+Methods, each at feature widths 16, 64 and 256, all f32, all on both cores (--threads, default
+2: torch's intra-op threads, Lathe's kernel threads) except scipy, which is single-threaded:
+  torch      torch.sparse.mm, the fastest of a COO and a CSR adjacency on 1 and 2 threads
   scipy      scipy.sparse CSR @ X
   dense      torch.mm on the dense adjacency (the matrix engine on everything, no tiling)
   hybrid     Lathe's tiled kernel (lathe_rt_spmm_tiled_f32) with the tile size and tile classes
@@ -25,9 +25,10 @@ Lathe's kernels 2 OpenMP threads) except scipy, which is single-threaded by desi
 The Lathe kernels are timed through a ctypes harness on build/lib/libLatheRuntime.so (the same
 entry points the compiled code calls; the adjacency is flagged constant, as lathe-run flags a
 constant or lathe.weight adjacency, so tile plans are built once, outside the timing). Each
-time is the fastest single call over 7 rounds of calls filling 50 ms each, rounds interleaved
+time is the fastest single call over 11 rounds of calls filling 50 ms each, rounds interleaved
 across the methods (see best_times for why single calls; the dense-adjacency GEMM: the best of
-3-5 calls). Outputs are checked against a float64 scipy product
+3 calls, one call on the PubMed-sized graph, where it takes seconds). Where the pass chose no
+dense tile, the hybrid and all-sparse plans are the same and are timed once. Outputs are checked against a float64 scipy product
 (compare_npy's tolerance) before they are timed.
 
 The last line is
@@ -264,20 +265,42 @@ def main():
                     if not close(out, ref):
                         print(f"  (note: {k} differs from the float64 reference beyond tolerance)")
                 fns = dict(calls)
-                fns["torch_coo"] = lambda: torch.sparse.mm(t_coo, xt)
-                fns["torch_csr"] = lambda: torch.sparse.mm(t_csr, xt)
+                # Without dense tiles the hybrid's classes are the all-sparse classes: the same
+                # plan, the same computation; time it once (timing it twice only measures the
+                # load of the machine).
+                same_plan = not (classes == 2).any()
+                if same_plan:
+                    del fns["sparse"]
+                # torch: COO and CSR, on 1 thread and on --threads (torch's OpenMP join
+                # stalls when the cores are busy; the faster of the four is the baseline).
+                for tn in sorted({1, args.threads}):
+                    for fmt, tensor in [("coo", t_coo), ("csr", t_csr)]:
+                        def call(tensor=tensor, tn=tn):
+                            torch.set_num_threads(tn)
+                            return torch.sparse.mm(tensor, xt)
+                        fns[f"torch_{fmt}{tn}"] = call
                 fns["scipy"] = lambda: a @ x
-                t = best_times(fns)
-                t["torch"] = min(t.pop("torch_coo"), t.pop("torch_csr"))
+                t = best_times(fns, rounds=11)
+                if same_plan:
+                    t["sparse"] = t["hybrid"]
+                t["torch"] = min(t.pop(k) for k in list(t) if k.startswith("torch_"))
+                torch.set_num_threads(args.threads)
                 # The dense adjacency is the slow baseline (1.5 GB and seconds per call on the
                 # PubMed-sized graph): fewer rounds, outside the interleaving.
-                t["dense"] = best_times({"dense": lambda: torch.mm(t_dense, xt)},
-                                        rounds=3 if n > 10000 else 5, fill=0.0)["dense"]
+                if n > 10000:
+                    t0 = time.perf_counter()
+                    torch.mm(t_dense, xt)
+                    t["dense"] = time.perf_counter() - t0
+                else:
+                    t["dense"] = best_times({"dense": lambda: torch.mm(t_dense, xt)},
+                                            rounds=3, fill=0.0)["dense"]
                 hist = {"empty": int((classes == 0).sum()), "sparse": int((classes == 1).sum()),
                         "dense": int((classes == 2).sum())}
                 rows.append((name, f, t, hist, tile))
                 print(f"  F={f:<3} tile {tile:<3} tiles empty/sparse/dense "
-                      f"{hist['empty']}/{hist['sparse']}/{hist['dense']}", flush=True)
+                      f"{hist['empty']}/{hist['sparse']}/{hist['dense']}"
+                      + ("  (no dense tiles: hybrid = all-sparse plan, timed once)"
+                         if same_plan else ""), flush=True)
                 print("        " + "  ".join(f"{k} {v * 1e3:8.3f} ms" for k, v in t.items()))
                 best_single = min(t["sparse"], t["alldense"])
                 print(f"        hybrid speedup: x{t['torch'] / t['hybrid']:.2f} vs torch, "
