@@ -285,6 +285,13 @@ void Importer::importNode(const onnx::NodeProto &n) {
   static const std::set<std::string> unaries = {
       "Sqrt", "Reciprocal", "Exp", "Log", "Erf", "Neg", "Relu", "Sigmoid",
       "Tanh", "Abs", "Floor", "Ceil", "Not", "LeakyRelu"};
+  if (op == "Neg" && in(0).elems && isa<IntegerType>(eltOf(inV(0)))) {
+    SmallVector<OpFoldResult> el;
+    for (OpFoldResult e : *in(0).elems)
+      el.push_back(foldBin(b.getIndexAttr(0), e, '-'));
+    setOut(0, fromElems(el, eltOf(inV(0)), rankOf(inV(0)) == 0));
+    return;
+  }
   if (unaries.count(op.str())) {
     Value x = inV(0);
     Type elt = eltOf(x);
@@ -407,8 +414,13 @@ void Importer::importNode(const onnx::NodeProto &n) {
     if (axesInput) {
       if (hasInput(1)) {
         axes = constInts(in(1));
-        if (!axes)
-          fail(nodeDesc() + ": axes must be constant");
+        if (!axes) {
+          axes = axesFromDeclaredShape(x, attrInt("keepdims", 1));
+          if (axes->empty()) {
+            setOut(0, x);
+            return;
+          }
+        }
       }
     } else {
       axes = attrInts("axes");
@@ -570,6 +582,16 @@ void Importer::importNode(const onnx::NodeProto &n) {
 
   if (op == "Reshape") {
     TV &x = in(0);
+    auto specType = typeOf(inV(1));
+    if (!specType.hasStaticShape() && !in(1).elems) {
+      auto decl = staticDeclaredShape(0);
+      if (!decl)
+        fail("cannot resolve the result shape of " + nodeDesc() +
+             ": the length of its shape operand is only known at run time "
+             "and the result shape is not declared");
+      setOut(0, reshape(x.v, *decl));
+      return;
+    }
     SmallVector<OpFoldResult> spec = elemsOf(in(1));
     bool allowZero = attrInt("allowzero", 0);
     SmallVector<OpFoldResult> in = dims(x.v), out;
@@ -657,8 +679,14 @@ void Importer::importNode(const onnx::NodeProto &n) {
     if (opset >= 13) {
       if (hasInput(1)) {
         axes = constInts(in(1));
-        if (!axes)
-          fail(nodeDesc() + ": axes must be constant");
+        if (!axes) {
+          // Run-time axes: the declared result shape says what they do.
+          auto decl = staticDeclaredShape(0);
+          if (!decl)
+            fail(nodeDesc() + ": axes must be constant, or the result shape declared");
+          setOut(0, reshape(x.v, *decl));
+          return;
+        }
       }
     } else {
       axes = attrInts("axes");
@@ -737,8 +765,16 @@ void Importer::importNode(const onnx::NodeProto &n) {
     if (opset >= 13) {
       if (hasInput(1)) {
         split = constInts(in(1));
-        if (!split)
-          fail(nodeDesc() + ": split sizes must be constant");
+        if (!split) {
+          // Run-time sizes: take them from the declared result shapes.
+          split.emplace();
+          for (int i = 0; i < outs; ++i) {
+            RankedTensorType t = declaredOut(i);
+            if (!t || t.getRank() != r || t.isDynamicDim(axis))
+              fail(nodeDesc() + ": split sizes must be constant, or the result shapes declared");
+            split->push_back(t.getDimSize(axis));
+          }
+        }
       }
     } else {
       split = attrInts("split");
@@ -770,82 +806,85 @@ void Importer::importNode(const onnx::NodeProto &n) {
     TV &x = in(0);
     int64_t r = rankOf(x.v);
     SmallVector<OpFoldResult> starts = elemsOf(in(1)), ends = elemsOf(in(2));
-    SmallVector<int64_t> axes, steps;
+    size_t n = starts.size();
+    if (ends.size() != n)
+      fail(nodeDesc() + ": starts and ends differ in length");
+    SmallVector<OpFoldResult> axes, steps(n, b.getIndexAttr(1));
     if (hasInput(3)) {
-      auto a = constInts(in(3));
-      if (!a)
-        fail(nodeDesc() + ": axes must be constant");
-      for (int64_t v : *a)
-        axes.push_back(normAxis(v, r));
-    } else {
-      for (size_t i = 0; i < starts.size(); ++i)
-        axes.push_back(i);
-    }
-    if (hasInput(4)) {
-      auto s = constInts(in(4));
-      if (!s)
-        fail(nodeDesc() + ": steps must be constant");
-      steps = *s;
-    } else {
-      steps.assign(starts.size(), 1);
-    }
-    SmallVector<OpFoldResult> d = dims(x.v);
-    SmallVector<OpFoldResult> offs(r, b.getIndexAttr(0)), sizes = d,
-        strides(r, b.getIndexAttr(1));
-    SmallVector<int64_t> reversed;
-    auto clampOf = [&](OpFoldResult v, OpFoldResult lo, OpFoldResult hi) {
-      return foldBin(foldBin(v, lo, 'M'), hi, 'm');
-    };
-    auto norm = [&](OpFoldResult v, OpFoldResult dimv) -> OpFoldResult {
-      if (std::optional<int64_t> c = getConstantIntValue(v)) {
-        if (*c >= 0)
-          return v;
-        // Huge negative ends (INT64_MIN) stay negative after the shift.
-        return foldBin(b.getIndexAttr(std::max<int64_t>(*c, -(int64_t(1) << 40))), dimv, '+');
+      for (OpFoldResult a : elemsOf(in(3))) {
+        if (std::optional<int64_t> c = getConstantIntValue(a)) {
+          axes.push_back(b.getIndexAttr(normAxis(*c, r)));
+          continue;
+        }
+        axes.push_back(select(cmp(arith::CmpIPredicate::slt, a, b.getIndexAttr(0)),
+                              foldBin(a, b.getIndexAttr(r), '+'), a));
       }
-      Value iv = indexValue(v);
-      Value zero = arith::ConstantIndexOp::create(b, loc, 0);
-      Value neg = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, iv, zero);
-      Value shifted = arith::AddIOp::create(b, loc, iv, indexValue(dimv));
-      return arith::SelectOp::create(b, loc, neg, shifted, iv).getResult();
-    };
+    } else {
+      for (size_t k = 0; k < n; ++k)
+        axes.push_back(b.getIndexAttr(k));
+    }
+    if (hasInput(4))
+      steps = elemsOf(in(4));
+    if (axes.size() != n || steps.size() != n)
+      fail(nodeDesc() + ": axes/steps differ in length from starts");
+    for (OpFoldResult st : steps)
+      if (getConstantIntValue(st) == 0)
+        fail(nodeDesc() + ": step 0");
+    // Huge constants (INT64_MAX/MIN mean "to the end") stay huge but safe.
     auto big = [&](OpFoldResult v) -> OpFoldResult {
       if (std::optional<int64_t> c = getConstantIntValue(v))
-        return b.getIndexAttr(std::min<int64_t>(*c, int64_t(1) << 40));
+        return b.getIndexAttr(std::clamp<int64_t>(*c, -(int64_t(1) << 40), int64_t(1) << 40));
       return v;
     };
-    for (size_t k = 0; k < axes.size(); ++k) {
-      int64_t a = axes[k], step = steps[k];
-      if (step == 0)
-        fail(nodeDesc() + ": step 0");
-      OpFoldResult dimv = d[a];
-      OpFoldResult s = norm(big(starts[k]), dimv), e = norm(big(ends[k]), dimv);
-      if (step > 0) {
-        s = clampOf(s, b.getIndexAttr(0), dimv);
-        e = clampOf(e, b.getIndexAttr(0), dimv);
-        OpFoldResult len = foldBin(foldBin(e, s, '-'), b.getIndexAttr(step - 1), '+');
-        len = foldBin(foldBin(len, b.getIndexAttr(step), '/'), b.getIndexAttr(0), 'M');
-        offs[a] = s;
-        sizes[a] = len;
-        strides[a] = b.getIndexAttr(step);
-      } else {
-        OpFoldResult dm1 = foldBin(dimv, b.getIndexAttr(1), '-');
-        s = clampOf(s, b.getIndexAttr(0), dm1);
-        e = clampOf(e, b.getIndexAttr(-1), dm1);
-        OpFoldResult len = foldBin(foldBin(s, e, '-'), b.getIndexAttr(-step - 1), '+');
-        len = foldBin(foldBin(len, b.getIndexAttr(-step), '/'), b.getIndexAttr(0), 'M');
-        // Take the elements in ascending order, then reverse the axis.
-        OpFoldResult first = foldBin(s, foldBin(foldBin(len, b.getIndexAttr(1), '-'),
-                                                b.getIndexAttr(-step), '*'), '-');
-        first = foldBin(first, b.getIndexAttr(0), 'M');
-        offs[a] = first;
-        sizes[a] = len;
-        strides[a] = b.getIndexAttr(-step);
-        reversed.push_back(a);
+    auto norm = [&](OpFoldResult v, OpFoldResult d) {
+      return select(cmp(arith::CmpIPredicate::slt, v, b.getIndexAttr(0)),
+                    foldBin(v, d, '+'), v);
+    };
+    auto clampTo = [&](OpFoldResult v, OpFoldResult lo, OpFoldResult hi) {
+      return foldBin(foldBin(v, lo, 'M'), hi, 'm');
+    };
+    SmallVector<OpFoldResult> d = dims(x.v), offs, sizes, strides;
+    OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
+    for (int64_t i = 0; i < r; ++i) {
+      OpFoldResult s = zero, en = d[i], st = one;
+      for (size_t k = 0; k < n; ++k) {
+        OpFoldResult here = cmp(arith::CmpIPredicate::eq, axes[k], b.getIndexAttr(i));
+        if (getConstantIntValue(here) == 0)
+          continue;
+        s = select(here, big(starts[k]), s);
+        en = select(here, big(ends[k]), en);
+        st = select(here, steps[k], st);
       }
+      s = norm(s, d[i]);
+      en = norm(en, d[i]);
+      OpFoldResult isPos = cmp(arith::CmpIPredicate::sgt, st, zero);
+      OpFoldResult off, len;
+      if (getConstantIntValue(isPos) != 0) {
+        OpFoldResult sp = clampTo(s, zero, d[i]), ep = clampTo(en, zero, d[i]);
+        OpFoldResult l = foldBin(foldBin(foldBin(ep, sp, '-'), foldBin(st, one, '-'), '+'), st, '/');
+        off = sp;
+        len = foldBin(l, zero, 'M');
+      }
+      if (getConstantIntValue(isPos) != 1) {
+        OpFoldResult dm1 = foldBin(d[i], one, '-');
+        OpFoldResult ns = foldBin(zero, st, '-');
+        OpFoldResult sn = clampTo(s, zero, dm1), enn = clampTo(en, b.getIndexAttr(-1), dm1);
+        OpFoldResult l = foldBin(foldBin(foldBin(sn, enn, '-'), foldBin(ns, one, '-'), '+'), ns, '/');
+        l = foldBin(l, zero, 'M');
+        off = off ? select(isPos, off, sn) : sn;
+        len = len ? select(isPos, len, l) : l;
+      }
+      offs.push_back(off);
+      sizes.push_back(len);
+      strides.push_back(st);
     }
+    if (auto decl = staticDeclaredShape(0))
+      if ((int64_t)decl->size() == r)
+        for (int64_t i = 0; i < r; ++i)
+          if (!getConstantIntValue(sizes[i]))
+            sizes[i] = (*decl)[i];
     // Shape values keep their elements.
-    if (x.elems && r == 1 && reversed.empty()) {
+    if (x.elems && r == 1) {
       auto o = getConstantIntValue(offs[0]), sz = getConstantIntValue(sizes[0]),
            st = getConstantIntValue(strides[0]);
       if (o && sz && st) {
@@ -856,8 +895,7 @@ void Importer::importNode(const onnx::NodeProto &n) {
         return;
       }
     }
-    Value y = slice(x.v, offs, sizes, strides, reversed);
-    setOut(0, y);
+    setOut(0, slice(x.v, offs, sizes, strides));
     return;
   }
 
@@ -958,19 +996,17 @@ void Importer::importNode(const onnx::NodeProto &n) {
     Value x = inV(0);
     int64_t r = rankOf(x);
     std::string mode = attrString("mode", "constant");
-    auto pads = constInts(in(1));
-    if (!pads)
-      fail(nodeDesc() + ": pads must be constant");
-    if ((int64_t)pads->size() != 2 * r)
+    SmallVector<OpFoldResult> pads = elemsOf(in(1));
+    if ((int64_t)pads.size() != 2 * r)
       fail(nodeDesc() + ": pads must have 2*rank entries");
-    for (int64_t p : *pads)
-      if (p < 0)
+    for (OpFoldResult p : pads)
+      if (std::optional<int64_t> c = getConstantIntValue(p); c && *c < 0)
         fail(nodeDesc() + ": negative pads are not supported");
     Type elt = eltOf(x);
     SmallVector<OpFoldResult> lo, hi, d = dims(x), out;
     for (int64_t i = 0; i < r; ++i) {
-      lo.push_back(b.getIndexAttr((*pads)[i]));
-      hi.push_back(b.getIndexAttr((*pads)[i + r]));
+      lo.push_back(pads[i]);
+      hi.push_back(pads[i + r]);
       out.push_back(foldBin(foldBin(d[i], lo[i], '+'), hi[i], '+'));
     }
     if (mode == "constant") {
@@ -992,7 +1028,9 @@ void Importer::importNode(const onnx::NodeProto &n) {
       dv.push_back(indexValue(v));
     Value init = empty(out, elt);
     bool edge = mode == "edge";
-    SmallVector<int64_t> lows(pads->begin(), pads->begin() + r);
+    SmallVector<Value> lows;
+    for (int64_t i = 0; i < r; ++i)
+      lows.push_back(indexValue(lo[i]));
     auto g = linalg::GenericOp::create(
         b, loc, TypeRange{init.getType()}, ValueRange{}, ValueRange{init},
         SmallVector<AffineMap>{AffineMap::getMultiDimIdentityMap(r, ctx)},
@@ -1003,8 +1041,7 @@ void Importer::importNode(const onnx::NodeProto &n) {
           Value one = arith::ConstantIndexOp::create(nb, nl, 1);
           for (int64_t i = 0; i < r; ++i) {
             Value iv = linalg::IndexOp::create(nb, nl, i);
-            iv = arith::SubIOp::create(nb, nl, iv,
-                                       arith::ConstantIndexOp::create(nb, nl, lows[i]));
+            iv = arith::SubIOp::create(nb, nl, iv, lows[i]);
             Value last = arith::SubIOp::create(nb, nl, dv[i], one);
             if (edge) {
               iv = arith::MaxSIOp::create(nb, nl, iv, zero);

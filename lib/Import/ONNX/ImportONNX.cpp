@@ -73,7 +73,6 @@ static Type mlirElementType(MLIRContext *ctx, int t) {
   case onnx::TensorProto::FLOAT: return b.getF32Type();
   case onnx::TensorProto::DOUBLE: return b.getF64Type();
   case onnx::TensorProto::FLOAT16: return b.getF16Type();
-  case onnx::TensorProto::BFLOAT16: return b.getBF16Type();
   case onnx::TensorProto::INT8: return b.getIntegerType(8);
   case onnx::TensorProto::INT16: return b.getIntegerType(16);
   case onnx::TensorProto::INT32: return b.getI32Type();
@@ -88,7 +87,7 @@ Type elementTypeOrFail(MLIRContext *ctx, int t, const std::string &what) {
   if (!type)
     fail(what + " has element type " + onnxTypeName(t) +
          ", which lathe-import-onnx does not support (supported: float, "
-         "double, float16, bfloat16, int8, int16, int32, int64, bool)");
+         "double, float16, int8, int16, int32, int64, bool)");
   return type;
 }
 
@@ -613,6 +612,27 @@ OwningOpRef<ModuleOp> ModelImporter::run(const std::string &path) {
   }
   for (const auto &t : graph.initializer())
     im.values[t.name()] = importInitializer(im, t);
+  // Declared types of intermediate values and outputs: result shapes for
+  // operators whose shape operands (axes, split sizes) come at run time.
+  auto declare = [&](const onnx::ValueInfoProto &vi) {
+    if (!vi.type().has_tensor_type() || !vi.type().tensor_type().has_shape())
+      return;
+    Type elt = mlirElementType(&ctx, vi.type().tensor_type().elem_type());
+    if (!elt)
+      return;
+    SmallVector<int64_t> shape;
+    for (const auto &d : vi.type().tensor_type().shape().dim()) {
+      auto it = d.has_dim_param() ? options.dims.find(d.dim_param()) : options.dims.end();
+      shape.push_back(d.has_dim_value() ? d.dim_value()
+                      : it != options.dims.end() ? it->second
+                                                 : ShapedType::kDynamic);
+    }
+    im.declared[vi.name()] = RankedTensorType::get(shape, elt);
+  };
+  for (const auto &vi : graph.value_info())
+    declare(vi);
+  for (const auto &vi : graph.output())
+    declare(vi);
 
   for (int i = 0; i < graph.node_size(); ++i) {
     if (skipped.count(i))

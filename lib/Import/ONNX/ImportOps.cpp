@@ -83,8 +83,25 @@ void Importer::setOut(int i, Value v) {
 }
 
 void Importer::setOut(int i, TV tv) {
-  if (hasOutput(i))
-    values[node->output(i)] = tv;
+  if (!hasOutput(i))
+    return;
+  // Take static sizes from the declared type where the computed one has
+  // none (run-time shape operands).
+  RankedTensorType want = declaredOut(i);
+  auto have = dyn_cast_or_null<RankedTensorType>(tv.v ? tv.v.getType() : Type());
+  if (want && have && want.getRank() == have.getRank() &&
+      want.getElementType() == have.getElementType() && want != have) {
+    SmallVector<int64_t> shape;
+    bool conflict = false;
+    for (auto [w, h] : llvm::zip(want.getShape(), have.getShape())) {
+      conflict |= !ShapedType::isDynamic(w) && !ShapedType::isDynamic(h) && w != h;
+      shape.push_back(ShapedType::isDynamic(h) ? w : h);
+    }
+    auto refined = RankedTensorType::get(shape, have.getElementType());
+    if (!conflict && refined != have)
+      tv.v = tensor::CastOp::create(b, loc, refined, tv.v);
+  }
+  values[node->output(i)] = tv;
 }
 
 const onnx::AttributeProto *Importer::attr(StringRef name) const {
@@ -772,4 +789,101 @@ Value Importer::slice(Value x, ArrayRef<OpFoldResult> offsets,
                                 tensor::ExtractOp::create(nb, nl, x, idx).getResult());
       });
   return g.getResult(0);
+}
+
+RankedTensorType Importer::declaredOut(int i) const {
+  if (!hasOutput(i))
+    return {};
+  auto it = declared.find(node->output(i));
+  return it == declared.end() ? RankedTensorType() : it->second;
+}
+
+std::optional<SmallVector<OpFoldResult>> Importer::staticDeclaredShape(int i) {
+  RankedTensorType t = declaredOut(i);
+  if (!t || !t.hasStaticShape())
+    return std::nullopt;
+  SmallVector<OpFoldResult> out;
+  for (int64_t d : t.getShape())
+    out.push_back(b.getIndexAttr(d));
+  return out;
+}
+
+OpFoldResult Importer::cmp(arith::CmpIPredicate pred, OpFoldResult x,
+                           OpFoldResult y) {
+  std::optional<int64_t> cx = getConstantIntValue(x), cy = getConstantIntValue(y);
+  if (cx && cy) {
+    bool r = false;
+    switch (pred) {
+    case arith::CmpIPredicate::eq: r = *cx == *cy; break;
+    case arith::CmpIPredicate::ne: r = *cx != *cy; break;
+    case arith::CmpIPredicate::slt: r = *cx < *cy; break;
+    case arith::CmpIPredicate::sle: r = *cx <= *cy; break;
+    case arith::CmpIPredicate::sgt: r = *cx > *cy; break;
+    case arith::CmpIPredicate::sge: r = *cx >= *cy; break;
+    default: fail("internal: unexpected predicate");
+    }
+    return b.getIndexAttr(r);
+  }
+  return arith::CmpIOp::create(b, loc, pred, indexValue(x), indexValue(y))
+      .getResult();
+}
+
+OpFoldResult Importer::select(OpFoldResult cond, OpFoldResult x,
+                              OpFoldResult y) {
+  if (std::optional<int64_t> c = getConstantIntValue(cond))
+    return *c ? x : y;
+  if (x == y)
+    return x;
+  return arith::SelectOp::create(b, loc, cast<Value>(cond), indexValue(x),
+                                 indexValue(y))
+      .getResult();
+}
+
+SmallVector<int64_t> Importer::axesFromDeclaredShape(Value x, bool keepDims) {
+  RankedTensorType t = declaredOut(0);
+  auto in = typeOf(x);
+  if (!t || !t.hasStaticShape() || !in.hasStaticShape())
+    fail(nodeDesc() + ": axes must be constant, or the shapes static and the "
+                      "result shape declared");
+  ArrayRef<int64_t> is = in.getShape(), os = t.getShape();
+  SmallVector<int64_t> axes;
+  if (keepDims) {
+    if (is.size() != os.size())
+      fail(nodeDesc() + ": the declared result rank disagrees with keepdims");
+    for (size_t i = 0; i < is.size(); ++i)
+      if (os[i] == 1 && is[i] != 1)
+        axes.push_back(i);
+    // Reducing over size-1 dimensions changes nothing, so this is exact.
+    return axes;
+  }
+  // Without keepdims the kept dimensions must match in one way only.
+  auto match = [&](bool fromLeft) {
+    SmallVector<int64_t> red;
+    size_t j = 0;
+    std::vector<bool> kept(is.size(), false);
+    if (fromLeft) {
+      for (size_t i = 0; i < is.size() && j < os.size(); ++i)
+        if (is[i] == os[j]) {
+          kept[i] = true;
+          ++j;
+        }
+    } else {
+      int64_t jj = os.size() - 1;
+      for (int64_t i = is.size() - 1; i >= 0 && jj >= 0; --i)
+        if (is[i] == os[jj]) {
+          kept[i] = true;
+          --jj;
+        }
+      j = os.size() - 1 - jj;
+    }
+    for (size_t i = 0; i < is.size(); ++i)
+      if (!kept[i])
+        red.push_back(i);
+    return std::make_pair(j == os.size(), red);
+  };
+  auto [okL, left] = match(true);
+  auto [okR, right] = match(false);
+  if (!okL || !okR || left != right)
+    fail(nodeDesc() + ": run-time axes are ambiguous given the declared result shape");
+  return left;
 }

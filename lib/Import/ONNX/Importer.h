@@ -51,6 +51,14 @@ public:
   Location loc;
   int64_t opset;
   llvm::StringMap<TV> values;
+  llvm::StringMap<RankedTensorType> declared;
+  /// The declared type of output #i of the current node, if any.
+  RankedTensorType declaredOut(int i) const;
+  /// Declared shape of output #i with all dimensions static, if declared.
+  std::optional<SmallVector<OpFoldResult>> staticDeclaredShape(int i);
+  /// select(cond, a, b) on index values, folded when cond is constant.
+  OpFoldResult select(OpFoldResult cond, OpFoldResult a, OpFoldResult b);
+  OpFoldResult cmp(arith::CmpIPredicate pred, OpFoldResult a, OpFoldResult b);
 
   // --- operands and attributes of the node being imported -------------
   const onnx::NodeProto *node = nullptr;
@@ -121,6 +129,8 @@ public:
   // --- operators ------------------------------------------------------
   /// Imports `n`; fails (throws ImportError) with a message naming the node.
   void importNode(const onnx::NodeProto &n);
+  /// Reduction axes implied by the declared result shape (run-time axes).
+  SmallVector<int64_t> axesFromDeclaredShape(Value x, bool keepDims);
   void importGelu(const std::string &x, const std::string &out, bool tanhApprox);
 };
 
