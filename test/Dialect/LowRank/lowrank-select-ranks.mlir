@@ -6,6 +6,9 @@
 // cannot touch %a (dropping 1.0 of its 101 energy is a 10% relative error, over 0.1² of
 // its own energy) but keeps rank 2; one uniform rank for both layers must be 3 or more
 // for %b's flat spectrum, which then fits no budget, so everything stays dense.
+// Measured latencies in a target description take precedence over its roofline: only
+// rank 32 is cheap on the "table" target (every other shape pays a 1 ms call overhead).
+// RUN: lathe-opt %s --split-input-file --lowrank-select-ranks="max-error=0.01 target=%S/Inputs/table.json" 2>/dev/null | FileCheck %s --check-prefix=TABLE
 // RUN: lathe-opt %s --split-input-file --lowrank-select-ranks="max-error=0.1 target=%S/Inputs/flat.json strategy=threshold" 2>/dev/null | FileCheck %s --check-prefix=THRESHOLD
 // RUN: lathe-opt %s --split-input-file --lowrank-select-ranks="max-error=0.1 target=%S/Inputs/flat.json strategy=uniform" 2>/dev/null | FileCheck %s --check-prefix=UNIFORM
 
@@ -50,6 +53,10 @@
 // CHECK-NOT: linalg.generic
 // CHECK: return %[[Y]]
 // REMARK: remark: lowrank-select-ranks: rank 16 of 256, energy kept 1.0000, predicted latency
+// TABLE-LABEL: func.func @linear_transposed
+// TABLE: lowrank.linear {{.*}}#lowrank.decision<rank = 32, energy = 1.0, latency_before = {{.*}}, latency_after = 2.0, target = "table">
+// TABLE-LABEL: func.func @linear_plain_dynamic
+// TABLE: linalg.matmul {{.*}}action = "dense"
 func.func @linear_transposed(%x: tensor<64x256xf32>) -> tensor<64x256xf32> {
   %w = arith.constant dense<1.0> : tensor<256x256xf32>
   %b = arith.constant dense<0.5> : tensor<256xf32>
