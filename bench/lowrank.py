@@ -64,9 +64,12 @@ def lathe_run(mlir, x, repeat, tmp, tag):
         return json.load(f), np.load(out)
 
 
+ERROR_NORM = "frobenius"
+
+
 def select(src, dst, max_error, strategy):
     run([tool("lathe-opt"), src, f"--lowrank-select-ranks=max-error={max_error} batch=64 "
-         f"strategy={strategy}", "-o", dst])
+         f"strategy={strategy} error-norm={ERROR_NORM}", "-o", dst])
 
 
 STAT = "median"
@@ -115,13 +118,16 @@ def main():
                     help="lathe-run --threads (and OMP_NUM_THREADS); 1 by default: on a shared "
                          "2-core machine two OpenMP threads wait on each other and latencies "
                          "jump by 5x between identical runs")
+    ap.add_argument("--error-norm", choices=["frobenius", "spectral"], default="frobenius",
+                    help="lowrank-select-ranks error-norm: what max-error bounds")
     ap.add_argument("--baselines-on", default="wide",
                     help="models that also get the uniform/threshold sweeps")
     ap.add_argument("--stat", choices=["median", "min"], default="median",
                     help="latency statistic of lathe-run's repeats (min is steadier on a busy machine)")
     args = ap.parse_args()
-    global STAT, THREADS
+    global STAT, THREADS, ERROR_NORM
     STAT = args.stat
+    ERROR_NORM = args.error_norm
     THREADS = args.threads
     os.environ["OMP_NUM_THREADS"] = str(THREADS)
     names = args.models_only.split(",")
@@ -183,6 +189,7 @@ def main():
                   f"speedup_b64={pick['s64']:.2f} acc_drop={pick['drop']:.4f}")
     mlp, wide = best.get("mlp"), best.get("wide")
     fmt = lambda m, k: f"{m[k]:.4f}" if m else "nan"  # noqa: E731
+    print(f"(error-norm={ERROR_NORM}, latency statistic {STAT}, {THREADS} thread(s))")
     print(f"RESULT flops_kept_mlp={fmt(mlp, 'kept')} flops_kept_wide={fmt(wide, 'kept')} "
           f"speedup_wide_b64={fmt(wide, 's64')} acc_drop_wide={fmt(wide, 'drop')}")
 

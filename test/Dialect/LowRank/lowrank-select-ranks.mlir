@@ -9,6 +9,9 @@
 // Measured latencies in a target description take precedence over its roofline: only
 // rank 32 is cheap on the "table" target (every other shape pays a 1 ms call overhead).
 // RUN: lathe-opt %s --split-input-file --lowrank-select-ranks="max-error=0.01 target=%S/Inputs/table.json" 2>/dev/null | FileCheck %s --check-prefix=TABLE
+// error-norm=spectral: (σ_{r+1}/σ_1)² per layer; %a at rank 2 costs (0.1/10)² = 1e-4 of the
+// 0.05² budget, rank 1 would cost 1e-2.
+// RUN: lathe-opt %s --split-input-file --lowrank-select-ranks="max-error=0.05 target=%S/Inputs/flat.json error-norm=spectral" 2>/dev/null | FileCheck %s --check-prefix=SPECTRAL
 // RUN: lathe-opt %s --split-input-file --lowrank-select-ranks="max-error=0.1 target=%S/Inputs/flat.json strategy=threshold" 2>/dev/null | FileCheck %s --check-prefix=THRESHOLD
 // RUN: lathe-opt %s --split-input-file --lowrank-select-ranks="max-error=0.1 target=%S/Inputs/flat.json strategy=uniform" 2>/dev/null | FileCheck %s --check-prefix=UNIFORM
 
@@ -19,6 +22,7 @@
 // RUN: not lathe-opt %s --lowrank-select-ranks="granularity=0" 2>&1 | FileCheck %s --check-prefix=ERR-GRAN
 // RUN: not lathe-opt %s --lowrank-select-ranks="batch=-2" 2>&1 | FileCheck %s --check-prefix=ERR-BATCH
 // RUN: not lathe-opt %s --lowrank-select-ranks="strategy=random" 2>&1 | FileCheck %s --check-prefix=ERR-STRATEGY
+// RUN: not lathe-opt %s --lowrank-select-ranks="error-norm=nuclear" 2>&1 | FileCheck %s --check-prefix=ERR-NORM
 // RUN: not lathe-opt %s --lowrank-select-ranks="target=tpu" 2>&1 | FileCheck %s --check-prefix=ERR-TARGET
 // RUN: not lathe-opt %s --lowrank-select-ranks="target=%S/Inputs/missing.json" 2>&1 | FileCheck %s --check-prefix=ERR-MISSING
 // RUN: not lathe-opt %s --lowrank-select-ranks="target=%S/Inputs/malformed.json" 2>&1 | FileCheck %s --check-prefix=ERR-MALFORMED
@@ -30,6 +34,7 @@
 // ERR-SAVE: error: lowrank-select-ranks: min-saving must be in [0, 1), got 1.5
 // ERR-GRAN: error: lowrank-select-ranks: granularity must be a positive rank multiple, got 0
 // ERR-BATCH: error: lowrank-select-ranks: batch must be >= 0, got -2
+// ERR-NORM: error: lowrank-select-ranks: unknown error-norm 'nuclear' (expected frobenius or spectral)
 // ERR-STRATEGY: error: lowrank-select-ranks: unknown strategy 'random' (expected global, uniform or threshold)
 // ERR-TARGET: error: lowrank-select-ranks: unknown target 'tpu' (expected 'cpu' or the path of a JSON target description)
 // ERR-MISSING: error: lowrank-select-ranks: cannot read target description '{{.*}}missing.json'
@@ -135,6 +140,9 @@ func.func @accumulating(%x: tensor<64x256xf32>, %acc: tensor<64x256xf32>) -> ten
 // FLAT: lowrank.linear {{.*}}#lowrank.decision<rank = 1, {{.*}}target = "flat">
 // FLAT-SAME: -> tensor<4x8xf32>
 // FLAT: linalg.matmul {{.*}}action = "dense"
+// SPECTRAL-LABEL: func.func @global
+// SPECTRAL: lowrank.linear {{.*}}#lowrank.decision<rank = 2,
+// SPECTRAL: linalg.matmul {{.*}}action = "dense"
 // THRESHOLD-LABEL: func.func @global
 // THRESHOLD: lowrank.linear {{.*}}#lowrank.decision<rank = 2,
 // THRESHOLD: linalg.matmul {{.*}}action = "dense"

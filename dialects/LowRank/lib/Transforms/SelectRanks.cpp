@@ -99,6 +99,11 @@ struct Candidate {
   int64_t rank;
   double discarded; ///< squared Frobenius error of this rank
   double latencyUs; ///< predicted latency of the factorized layer
+  /// Squared relative operator-norm error (σ_{r+1}/σ_1)²; for Tucker-2 the
+  /// larger of the two unfoldings'.
+  double spectral = 0;
+  /// What the allocation spends: `discarded` or `spectral` (error-norm).
+  double error = 0;
 };
 
 /// One weight the pass may factorize.
@@ -120,6 +125,7 @@ struct Layer {
   double discarded() const {
     return chosen < 0 ? 0.0 : candidates[chosen].discarded;
   }
+  double error() const { return chosen < 0 ? 0.0 : candidates[chosen].error; }
   double latencyUs() const {
     return chosen < 0 ? denseUs : candidates[chosen].latencyUs;
   }
@@ -230,7 +236,8 @@ LogicalResult SelectRanksPass::analyseLinear(linalg::MatmulOp op,
     if (r * (layer.n + layer.k) >= layer.n * layer.k)
       break; // no cheaper than dense (and would fold back)
     double us = model.matmulUs(m, r, layer.k) + model.matmulUs(m, layer.n, r);
-    layer.candidates.push_back({r, tail[r], us});
+    double ratio = layer.svd.s[0] > 0 ? layer.svd.s[r] / layer.svd.s[0] : 0.0;
+    layer.candidates.push_back({r, tail[r], us, ratio * ratio});
   }
   layers.push_back(std::move(layer));
   return success();
@@ -334,8 +341,14 @@ LogicalResult SelectRanksPass::analyseConv(linalg::Conv2DNchwFchwOp op,
     double us = model.matmulUs(inPixels, r, cin) +
                 model.matmulUs(outPixels, r, r * win) +
                 model.matmulUs(outPixels, cout, r);
-    layer.candidates.push_back(
-        {r, std::max(0.0, layer.energy - kept), us});
+    auto ratio = [&](const Svd &svd) {
+      return r < static_cast<int64_t>(svd.s.size()) && svd.s[0] > 0
+                 ? svd.s[r] / svd.s[0]
+                 : 0.0;
+    };
+    double spectral = std::max(ratio(*s0), ratio(*s1));
+    layer.candidates.push_back({r, std::max(0.0, layer.energy - kept), us,
+                                spectral * spectral});
   }
   layers.push_back(std::move(layer));
   return success();
@@ -360,9 +373,15 @@ LogicalResult SelectRanksPass::collect(const LatencyModel &model, int64_t g,
 /// stays within the budget. Every move lowers the predicted latency, so it
 /// terminates.
 void SelectRanksPass::allocate(std::vector<Layer> &layers) {
+  bool spectral = errorNorm == "spectral";
   double total = 0;
-  for (const Layer &layer : layers)
+  for (Layer &layer : layers) {
     total += layer.energy;
+    for (Candidate &cand : layer.candidates)
+      cand.error = spectral ? cand.spectral : cand.discarded;
+  }
+  if (spectral)
+    total = 1.0;
   double budget = maxError * maxError * total;
   auto saves = [&](const Layer &layer, const Candidate &cand) {
     return cand.latencyUs < layer.denseUs &&
@@ -373,7 +392,7 @@ void SelectRanksPass::allocate(std::vector<Layer> &layers) {
     for (Layer &layer : layers)
       for (auto [ci, cand] : llvm::enumerate(layer.candidates))
         if (saves(layer, cand) &&
-            cand.discarded <= maxError * maxError * layer.energy) {
+            cand.error <= maxError * maxError * (spectral ? 1.0 : layer.energy)) {
           layer.chosen = ci;
           break;
         }
@@ -393,7 +412,7 @@ void SelectRanksPass::allocate(std::vector<Layer> &layers) {
         for (auto [ci, cand] : llvm::enumerate(layer.candidates))
           if (cand.rank == r && saves(layer, cand))
             layer.chosen = ci;
-        err += layer.discarded();
+        err += layer.error();
       }
       if (err <= budget * (1 + 1e-12))
         return;
@@ -411,7 +430,7 @@ void SelectRanksPass::allocate(std::vector<Layer> &layers) {
         double saved = layer.latencyUs() - cand.latencyUs;
         if (saved <= 0 || !saves(layer, cand))
           continue;
-        double added = cand.discarded - layer.discarded();
+        double added = cand.error - layer.error();
         if (used + added > budget * (1 + 1e-12))
           continue;
         double score = saved / std::max(added, 1e-30 * (total + 1e-30));
@@ -425,7 +444,7 @@ void SelectRanksPass::allocate(std::vector<Layer> &layers) {
     if (bestLayer < 0)
       return;
     Layer &layer = layers[bestLayer];
-    used += layer.candidates[bestCand].discarded - layer.discarded();
+    used += layer.candidates[bestCand].error - layer.error();
     layer.chosen = bestCand;
   }
 }
@@ -561,6 +580,10 @@ LogicalResult SelectRanksPass::validateOptions(const LatencyModel &model) {
     return emitOptionError() << "lowrank-select-ranks: unknown strategy '"
                              << strategy
                              << "' (expected global, uniform or threshold)";
+  if (errorNorm != "frobenius" && errorNorm != "spectral")
+    return emitOptionError() << "lowrank-select-ranks: unknown error-norm '"
+                             << errorNorm
+                             << "' (expected frobenius or spectral)";
   if (batch < 0)
     return emitOptionError() << ("lowrank-select-ranks: batch must be >= 0, got ")
            << static_cast<int64_t>(batch);

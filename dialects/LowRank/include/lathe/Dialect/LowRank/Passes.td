@@ -24,7 +24,11 @@ def LowRankSelectRanks : Pass<"lowrank-select-ranks", "ModuleOp"> {
 
     The model-level error is the energy-weighted relative Frobenius error
     `E = sqrt(Σ_l ‖W_l − Ŵ_l‖² / Σ_l ‖W_l‖²)`; `max-error` bounds it (0.01 is
-    near-lossless, 0.3 aggressive). Chosen layers become `lowrank.linear` /
+    near-lossless, 0.3 aggressive). With `error-norm=spectral` it is instead
+    `E = sqrt(Σ_l (σ_{r_l+1} / σ_1)²)`, the relative operator-norm error,
+    which bounds how much each layer can change any input's image and ignores
+    the small-singular-value tail that trained weights without weight decay
+    keep from their random initialisation. Chosen layers become `lowrank.linear` /
     `lowrank.conv2d_tucker` with a `#lowrank.decision` and a `lathe.decision`
     dictionary; every decision (and every skipped weight) is also a remark.
 
@@ -48,6 +52,11 @@ def LowRankSelectRanks : Pass<"lowrank-select-ranks", "ModuleOp"> {
            "`uniform` (one rank for every layer, the smallest within "
            "max-error) and `threshold` (per layer, the smallest rank whose "
            "own relative error is within max-error)">,
+    Option<"errorNorm", "error-norm", "std::string", "\"frobenius\"",
+           "What max-error bounds: `frobenius` (energy-weighted relative "
+           "Frobenius error over all layers) or `spectral` (root of the sum "
+           "over layers of the squared relative operator-norm error "
+           "σ_{r+1}/σ_1)">,
     Option<"batch", "batch", "int64_t", "0",
            "Rows M to price a dynamic-batch layer at (0: the static size, "
            "or 64 when it is dynamic)">,
