@@ -18,11 +18,18 @@ a warm-up; peak = the runtime allocator's high-water mark (every buffer generate
 runtime allocate; caller-owned inputs are not counted). Error = max|chunked - naive| /
 max|naive| on the same inputs.
 
-The RESULT line is taken at L = 8192:
+AdaCM² stream (scripts/memred/stream_bench.py, see its docstring): a streaming Q-Former-style
+model (3 layers, width 256, 8 learnable queries + a text token, 32 visual tokens per frame)
+trained on a synthetic retrieval task by scripts/memred/stream_qformer.py (weights cached in
+$LATHE_BUILD_DIR/memred/; trained on the CPU first when missing, 120 steps); per-layer banks
+bounded to 512 tokens and reduced with the runtime's lathe_rt_cross_modal_reduce_f32 (recent
+0.1, keep 0.1) vs no reduction, keep-recent-only and random-keep at the same memory. Accuracy
+at T = 512 (32 episodes, the same for every policy); bank peak memory for T = 64 ... 1024.
+
+The RESULT line is taken at L = 8192 and T = 512:
   RESULT attn_peak_reduction=... attn_max_rel_err=... attn_speedup=... stream_peak_reduction=...
          stream_accuracy_delta=... recent_only_accuracy_delta=... random_keep_accuracy_delta=...
-The stream_* and *_accuracy_delta fields come from scripts/memred/stream_bench.py when it
-exists and succeeds; otherwise they are printed as `nan` and the reason is printed above.
+(stream fields are `nan`, with the reason printed, when the stream part fails).
 """
 import json
 import os

@@ -191,8 +191,8 @@ def load_or_train(path=None, log=print):
     if os.path.exists(path):
         model.load_state_dict(torch.load(path))
     else:
-        log(f"training the streaming Q-Former ({path} not found; 100 steps) ...")
-        model = train(path, steps=100, log=log)
+        log(f"training the streaming Q-Former ({path} not found; 120 steps of 8 streams) ...")
+        model = train(path, steps=120, batch=8, log=log)
     model.eval()
     return model
 
