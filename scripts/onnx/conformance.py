@@ -176,7 +176,8 @@ def run_case(case_dir, bin_dir, work):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--bin", required=True, help="directory with lathe-import-onnx and lathe-run")
+    ap.add_argument("--bin", help="directory with lathe-import-onnx and lathe-run "
+                    "(default: where PATH finds lathe-import-onnx)")
     ap.add_argument("--work", required=True, help="scratch directory (cases are generated here)")
     ap.add_argument("--data", help="node test data (default: WORK/../onnx-node-tests)")
     ap.add_argument("--jobs", type=int, default=2)
@@ -184,6 +185,11 @@ def main():
     ap.add_argument("--xfail", help="known failures, one 'name reason' per line")
     ap.add_argument("-v", "--verbose", action="store_true")
     a = ap.parse_args()
+    if not a.bin:
+        tool = shutil.which("lathe-import-onnx")
+        if not tool:
+            sys.exit("conformance.py: lathe-import-onnx is not on PATH; pass --bin")
+        a.bin = os.path.dirname(tool)
 
     data = a.data or os.path.join(os.path.dirname(os.path.abspath(a.work)), "onnx-node-tests")
     generate(data)
