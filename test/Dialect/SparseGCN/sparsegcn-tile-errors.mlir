@@ -1,10 +1,12 @@
 // RUN: lathe-opt %s --split-input-file --sparsegcn-tile --verify-diagnostics
-// RUN: not lathe-opt %s --split-input-file --sparsegcn-tile="tile-size=-1" 2>&1 | FileCheck %s --check-prefix=TILE
+// RUN: not lathe-opt %s --split-input-file --sparsegcn-tile="tile-size=0" 2>&1 | FileCheck %s --check-prefix=TILE0
+// RUN: not lathe-opt %s --split-input-file --sparsegcn-tile="tile-size=-2" 2>&1 | FileCheck %s --check-prefix=TILE
 // RUN: not lathe-opt %s --split-input-file --sparsegcn-tile="target=tpu" 2>&1 | FileCheck %s --check-prefix=TARGET
 // RUN: not lathe-opt %s --split-input-file --sparsegcn-tile="reorder=random" 2>&1 | FileCheck %s --check-prefix=REORDER
 // RUN: not lathe-opt %s --split-input-file --sparsegcn-tile="dense-threshold=2.0" 2>&1 | FileCheck %s --check-prefix=THRESHOLD
 
-// TILE: sparsegcn-tile: tile-size must be positive (or 0 to let the cost model choose), got -1
+// TILE0: sparsegcn-tile: tile-size must be positive (or -1 to let the cost model choose), got 0
+// TILE: sparsegcn-tile: tile-size must be positive (or -1 to let the cost model choose), got -2
 // TARGET: sparsegcn-tile: unknown target 'tpu' (expected: cpu)
 // REORDER: sparsegcn-tile: unknown reorder 'random' (expected none, degree or rcm)
 // THRESHOLD: sparsegcn-tile: dense-threshold is a density in [0, 1] (or < 0 for the cost model), got 2

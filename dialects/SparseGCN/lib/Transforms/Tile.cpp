@@ -253,9 +253,9 @@ struct SparseGCNTile
           << reorder << "' (expected none, degree or rcm)";
       return signalPassFailure();
     }
-    if (tileSize < 0) {
+    if (tileSize == 0 || tileSize < -1) {
       getOperation().emitError("sparsegcn-tile: tile-size must be positive "
-                               "(or 0 to let the cost model choose), got ")
+                               "(or -1 to let the cost model choose), got ")
           << static_cast<int64_t>(tileSize);
       return signalPassFailure();
     }

@@ -18,7 +18,7 @@ def SparseGCNTile : Pass<"sparsegcn-tile", "func::FuncOp"> {
     dense. A tile is dense when its density reaches the threshold at which
     the target's dense GEMM beats its sparse kernel (the cost model in
     CostModel.h: measured throughput tables of this CPU), unless
-    `dense-threshold` overrides it. `tile-size=0` (the default) lets the
+    `dense-threshold` overrides it. `tile-size=-1` (the default) lets the
     cost model choose among the target's preferred tile sizes.
 
     When the adjacency is not visible (`lathe.weight` from HDF5, function
@@ -29,12 +29,12 @@ def SparseGCNTile : Pass<"sparsegcn-tile", "func::FuncOp"> {
     Every rewritten op carries a `lathe.decision` dictionary: tile size,
     threshold and where it came from, the tile-class histogram, the
     predicted time of hybrid, all-sparse and all-dense execution, the
-    reordering. A `tile-size` that does not fit (negative), an unknown
-    `target` or `reorder` is an error.
+    reordering. A `tile-size` of 0 (or below -1), a `dense-threshold` above
+    1, an unknown `target` or `reorder` is an error.
   }];
   let options = [
-    Option<"tileSize", "tile-size", "int64_t", /*default=*/"0",
-           "Tile edge in nodes; 0 = chosen by the cost model">,
+    Option<"tileSize", "tile-size", "int64_t", /*default=*/"-1",
+           "Tile edge in nodes; -1 = chosen by the cost model">,
     Option<"denseThreshold", "dense-threshold", "double", /*default=*/"-1.0",
            "Density at which a tile is dense; < 0 = from the cost model">,
     Option<"reorder", "reorder", "std::string", /*default=*/"\"none\"",
