@@ -541,16 +541,53 @@ void Importer::importNode(const onnx::NodeProto &n) {
   }
 
   if (op == "BatchNormalization") {
-    if (attrInt("training_mode", 0) || hasOutput(1))
-      fail(nodeDesc() + ": training mode (running statistics outputs) is not "
-                        "supported; export in eval mode");
     Value x = inV(0);
     int64_t r = rankOf(x);
     Type elt = eltOf(x);
     double eps = attrFloat("epsilon", 1e-5f);
+    bool training = attrInt("training_mode", 0);
+    if (!training && hasOutput(1))
+      fail(nodeDesc() + ": running statistics outputs need training_mode=1");
+    SmallVector<Value> stats = {inV(3), inV(4)};
+    if (training) {
+      // BatchNormalization-14/15 training mode: normalise with the batch's
+      // statistics (population variance) and update the running ones.
+      double momentum = attrFloat("momentum", 0.9f);
+      SmallVector<int64_t> ax = {0};
+      for (int64_t i = 2; i < r; ++i)
+        ax.push_back(i);
+      Value cnt = countOf(x, ax, elt);
+      auto divBy = [&](Value v) {
+        return elementwise({v}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
+          return arith::DivFOp::create(nb, nl, a[0], cnt).getResult();
+        });
+      };
+      Value mean = divBy(reduce(x, ax, K::Sum, false));
+      SmallVector<OpFoldResult> cshape = {dim(x, 1)};
+      for (int64_t i = 2; i < r; ++i)
+        cshape.push_back(b.getIndexAttr(1));
+      Value meanB = reshape(mean, cshape);
+      Value sq = elementwise({x, meanB}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
+        Value d = arith::SubFOp::create(nb, nl, a[0], a[1]);
+        return arith::MulFOp::create(nb, nl, d, d).getResult();
+      });
+      Value var = divBy(reduce(sq, ax, K::Sum, false));
+      auto running = [&](Value old, Value cur) {
+        return elementwise({old, cur}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
+          Value o = arith::MulFOp::create(nb, nl, a[0], fc(nb, nl, elt, momentum));
+          Value c = arith::MulFOp::create(nb, nl, a[1], fc(nb, nl, elt, 1.0 - momentum));
+          return arith::AddFOp::create(nb, nl, o, c).getResult();
+        });
+      };
+      if (hasOutput(1))
+        setOut(1, running(inV(3), mean));
+      if (hasOutput(2))
+        setOut(2, running(inV(4), var));
+      stats = {mean, var};
+    }
     SmallVector<Value> ins = {x};
     for (int i = 1; i <= 4; ++i) {
-      Value p = inV(i);
+      Value p = i <= 2 ? inV(i) : stats[i - 3];
       SmallVector<OpFoldResult> shape = dims(p);
       for (int64_t k = 2; k < r; ++k)
         shape.push_back(b.getIndexAttr(1));
@@ -1224,8 +1261,8 @@ void Importer::importNode(const onnx::NodeProto &n) {
   if (op == "Conv" || op == "MaxPool" || op == "AveragePool") {
     Value x = inV(0);
     int64_t r = rankOf(x);
-    if (r != 3 && r != 4)
-      fail(nodeDesc() + ": only 1-D and 2-D windows (rank 3 or 4 inputs) are supported");
+    if (r != 3 && r != 4 && (r != 5 || op == "Conv"))
+      fail(nodeDesc() + ": only 1-D and 2-D windows (and 3-D pooling) are supported");
     if (op == "MaxPool" && hasOutput(1))
       fail(nodeDesc() + ": the Indices output is not supported");
     Type elt = eltOf(x);
@@ -1298,6 +1335,7 @@ void Importer::importNode(const onnx::NodeProto &n) {
       pads = {0, pads[0], 0, pads[1]};
       extra.insert(extra.begin(), 0);
     }
+    int64_t ns = std::max<int64_t>(sp, 2), rr = ns + 2;
     bool anyPad = llvm::any_of(pads, [](int64_t p) { return p != 0; }) ||
                   llvm::any_of(extra, [](int64_t p) { return p != 0; });
     double padValue = 0.0;
@@ -1305,19 +1343,24 @@ void Importer::importNode(const onnx::NodeProto &n) {
       padValue = -std::numeric_limits<double>::infinity();
     auto padTo = [&](Value v, double value, ArrayRef<int64_t> lowP,
                      ArrayRef<int64_t> highP) -> Value {
-      SmallVector<OpFoldResult> lo(4, b.getIndexAttr(0)), hi(4, b.getIndexAttr(0));
-      for (int i = 0; i < 2; ++i) {
+      SmallVector<OpFoldResult> lo(rr, b.getIndexAttr(0)), hi(rr, b.getIndexAttr(0));
+      for (int64_t i = 0; i < ns; ++i) {
         lo[2 + i] = b.getIndexAttr(lowP[i]);
         hi[2 + i] = b.getIndexAttr(highP[i]);
       }
       return pad(v, lo, hi, fc(b, loc, eltOf(v), value));
     };
-    SmallVector<int64_t> lowP = {pads[0], pads[1]},
-                         highP = {pads[2] + extra[0], pads[3] + extra[1]};
+    SmallVector<int64_t> lowP, highP, explicitHigh;
+    for (int64_t i = 0; i < ns; ++i) {
+      lowP.push_back(pads[i]);
+      highP.push_back(pads[i + ns] + extra[i]);
+      explicitHigh.push_back(pads[i + ns]);
+    }
     Value xp = anyPad ? padTo(x, padValue, lowP, highP) : x;
     SmallVector<OpFoldResult> dp = dims(xp);
-    SmallVector<OpFoldResult> outShape = {dp[0], b.getIndexAttr(0), {}, {}};
-    for (int i = 0; i < 2; ++i) {
+    SmallVector<OpFoldResult> outShape(rr);
+    outShape[0] = dp[0];
+    for (int64_t i = 0; i < ns; ++i) {
       int64_t span = (kernel[i] - 1) * dil[i] + 1;
       outShape[2 + i] = foldBin(
           foldBin(foldBin(dp[2 + i], b.getIndexAttr(span), '-'),
@@ -1362,40 +1405,78 @@ void Importer::importNode(const onnx::NodeProto &n) {
       }
     } else {
       outShape[1] = dp[1];
-      Value window = empty({b.getIndexAttr(kernel[0]), b.getIndexAttr(kernel[1])}, elt);
+      SmallVector<OpFoldResult> kshape;
+      for (int64_t k : kernel)
+        kshape.push_back(b.getIndexAttr(k));
+      Value window = empty(kshape, elt);
+      // 2-D windows are linalg's named pooling ops; 3-D ones the same
+      // computation as a generic (linalg has no NCDHW pooling).
+      auto pool = [&](Value in, Value init, bool isMax) -> Value {
+        if (ns == 2)
+          return isMax ? linalg::PoolingNchwMaxOp::create(
+                             b, loc, TypeRange{init.getType()}, ValueRange{in, window},
+                             ValueRange{init}, stridesAttr, dilAttr)
+                             .getResult(0)
+                       : linalg::PoolingNchwSumOp::create(
+                             b, loc, TypeRange{init.getType()}, ValueRange{in, window},
+                             ValueRange{init}, stridesAttr, dilAttr)
+                             .getResult(0);
+        int64_t loops = 2 + 2 * ns;
+        SmallVector<AffineExpr> inE = {getAffineDimExpr(0, ctx), getAffineDimExpr(1, ctx)},
+                                wE, outE = inE;
+        for (int64_t i = 0; i < ns; ++i) {
+          AffineExpr o = getAffineDimExpr(2 + i, ctx), k = getAffineDimExpr(2 + ns + i, ctx);
+          inE.push_back(o * strides[i] + k * dil[i]);
+          wE.push_back(k);
+          outE.push_back(o);
+        }
+        SmallVector<utils::IteratorType> it(loops, utils::IteratorType::parallel);
+        for (int64_t i = 0; i < ns; ++i)
+          it[2 + ns + i] = utils::IteratorType::reduction;
+        return linalg::GenericOp::create(
+                   b, loc, TypeRange{init.getType()}, ValueRange{in, window}, ValueRange{init},
+                   SmallVector<AffineMap>{AffineMap::get(loops, 0, inE, ctx),
+                                          AffineMap::get(loops, 0, wE, ctx),
+                                          AffineMap::get(loops, 0, outE, ctx)},
+                   it,
+                   [&](OpBuilder &nb, Location nl, ValueRange a) {
+                     Value r = isMax ? (Value)arith::MaximumFOp::create(nb, nl, a[2], a[0])
+                                     : (Value)arith::AddFOp::create(nb, nl, a[2], a[0]);
+                     linalg::YieldOp::create(nb, nl, r);
+                   })
+            .getResult(0);
+      };
       if (op == "MaxPool") {
         Value init = filled(outShape, fc(b, loc, elt, -std::numeric_limits<double>::infinity()));
-        y = linalg::PoolingNchwMaxOp::create(b, loc, TypeRange{init.getType()},
-                                             ValueRange{xp, window}, ValueRange{init},
-                                             stridesAttr, dilAttr)
-                .getResult(0);
+        y = pool(xp, init, true);
       } else {
         Value init = filled(outShape, zero);
-        y = linalg::PoolingNchwSumOp::create(b, loc, TypeRange{init.getType()},
-                                             ValueRange{xp, window}, ValueRange{init},
-                                             stridesAttr, dilAttr)
-                .getResult(0);
+        y = pool(xp, init, false);
         bool countPad = attrInt("count_include_pad", 0);
         bool uniform = !anyPad || (countPad && llvm::all_of(extra, [](int64_t e) { return e == 0; }));
         Value count;
         if (uniform) {
-          count = filled({b.getIndexAttr(1)}, fc(b, loc, elt, (double)kernel[0] * kernel[1]));
+          double kn = 1;
+          for (int64_t k : kernel)
+            kn *= k;
+          count = filled({b.getIndexAttr(1)}, fc(b, loc, elt, kn));
         } else {
           // How many elements each window covers: pool a padded ones tensor.
-          SmallVector<OpFoldResult> dx = dims(x);
-          Value ones = filled({b.getIndexAttr(1), b.getIndexAttr(1), dx[2], dx[3]},
-                              fc(b, loc, elt, 1.0));
+          SmallVector<OpFoldResult> oshape = {b.getIndexAttr(1), b.getIndexAttr(1)},
+                                    cshape = oshape;
+          for (int64_t i = 0; i < ns; ++i) {
+            oshape.push_back(dim(x, 2 + i));
+            cshape.push_back(outShape[2 + i]);
+          }
+          Value ones = filled(oshape, fc(b, loc, elt, 1.0));
           if (countPad) {
-            ones = padTo(ones, 1.0, lowP, {pads[2], pads[3]});
-            ones = padTo(ones, 0.0, {0, 0}, extra);
+            ones = padTo(ones, 1.0, lowP, explicitHigh);
+            ones = padTo(ones, 0.0, SmallVector<int64_t>(ns, 0), extra);
           } else {
             ones = padTo(ones, 0.0, lowP, highP);
           }
-          Value cinit = filled({b.getIndexAttr(1), b.getIndexAttr(1), outShape[2], outShape[3]}, zero);
-          count = linalg::PoolingNchwSumOp::create(b, loc, TypeRange{cinit.getType()},
-                                                   ValueRange{ones, window}, ValueRange{cinit},
-                                                   stridesAttr, dilAttr)
-                      .getResult(0);
+          Value cinit = filled(cshape, zero);
+          count = pool(ones, cinit, false);
         }
         y = elementwise({y, count}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
           return arith::DivFOp::create(nb, nl, a[0], a[1]).getResult();
