@@ -74,4 +74,29 @@ def MemRedLowerToRuntime : Pass<"memred-lower-to-runtime", "ModuleOp"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def MemRedEstimatePeakMemory
+    : Pass<"memred-estimate-peak-memory", "ModuleOp"> {
+  let summary = "Predict the peak memory of bufferized functions (static liveness)";
+  let description = [{
+    Runs on bufferized IR (after the CPU pipeline's `bufferize` phase, before
+    `runtime-calls`). For each function it walks the ops in order, adding the
+    bytes of every statically shaped `memref.alloc` when it is allocated and
+    removing them at its `memref.dealloc` (views are traced to their
+    allocation), and adds the scratch the memred attention kernels allocate
+    while they run (`workers` blocks of scores, accumulator and row
+    statistics). The maximum is attached as `lathe.predicted_peak_bytes` and
+    reported as a remark beside the number of allocations and whether the
+    prediction is complete (dynamic allocations are not counted; other
+    kernels' runtime scratch — oneDNN staging copies, packed weights — is not
+    modelled). Nested regions are walked once (one loop iteration live at a
+    time). Compare it with `lathe-run --report`'s measured
+    `peak_memory_bytes` (the runtime allocator's high-water mark).
+  }];
+  let options = [
+    Option<"workers", "workers", "int64_t", /*default=*/"2",
+           "Threads running attention blocks at once">,
+  ];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
 #endif // LATHE_DIALECT_MEMRED_PASSES
