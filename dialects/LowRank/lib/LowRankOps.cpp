@@ -3,6 +3,7 @@
 #include "lathe/Dialect/LowRank/LowRankOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -10,7 +11,6 @@
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
-#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/Format.h"
 
@@ -120,10 +120,10 @@ void DecisionAttr::print(AsmPrinter &printer) const {
   printer << ", target = \"" << getTarget() << "\">";
 }
 
-LogicalResult
-DecisionAttr::verify(function_ref<InFlightDiagnostic()> emitError, int64_t rank,
-                     APFloat energyAttr, APFloat beforeAttr, APFloat afterAttr,
-                     StringRef target) {
+LogicalResult DecisionAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                   int64_t rank, APFloat energyAttr,
+                                   APFloat beforeAttr, APFloat afterAttr,
+                                   StringRef target) {
   double energy = energyAttr.convertToDouble();
   double before = beforeAttr.convertToDouble();
   double after = afterAttr.convertToDouble();
@@ -245,7 +245,8 @@ struct FoldUnprofitableLinear : public OpRewritePattern<LinearOp> {
     SmallVector<Value> dynSizes;
     for (int64_t i = 0, e = resType.getRank(); i < e; ++i)
       if (resType.isDynamicDim(i))
-        dynSizes.push_back(tensor::DimOp::create(rewriter, loc, op.getInput(), i));
+        dynSizes.push_back(
+            tensor::DimOp::create(rewriter, loc, op.getInput(), i));
     Value init = tensor::EmptyOp::create(rewriter, loc, resType, dynSizes);
     auto matmul = lathe::MatmulOp::create(
         rewriter, loc, TypeRange{resType}, op.getInput(), weight, op.getBias(),

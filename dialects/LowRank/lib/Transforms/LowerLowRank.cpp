@@ -65,8 +65,8 @@ struct LowerLinear : public OpRewritePattern<LinearOp> {
     }
     Value result;
     if (formWeight) {
-      Value wInit = tensor::EmptyOp::create(rewriter, loc, {n, k},
-                                            rewriter.getF32Type());
+      Value wInit =
+          tensor::EmptyOp::create(rewriter, loc, {n, k}, rewriter.getF32Type());
       auto wType = RankedTensorType::get({n, k}, rewriter.getF32Type());
       Value w = lathe::MatmulOp::create(rewriter, loc, TypeRange{wType},
                                         op.getU(), op.getV(), Value(), Value(),
@@ -74,12 +74,12 @@ struct LowerLinear : public OpRewritePattern<LinearOp> {
                     .getResult()
                     .front();
       Value init = emptyLike(rewriter, loc, resType.getShape(), op.getInput());
-      result = lathe::MatmulOp::create(rewriter, loc, TypeRange{resType},
-                                       op.getInput(), w, op.getBias(), Value(),
-                                       init, false, /*transpose_rhs=*/true,
-                                       none)
-                   .getResult()
-                   .front();
+      result =
+          lathe::MatmulOp::create(rewriter, loc, TypeRange{resType},
+                                  op.getInput(), w, op.getBias(), Value(), init,
+                                  false, /*transpose_rhs=*/true, none)
+              .getResult()
+              .front();
     } else {
       SmallVector<int64_t> midShape(inType.getShape());
       midShape.back() = r;

@@ -44,9 +44,9 @@ static FailureOr<Svd> computeSvd(std::vector<double> a, int64_t m, int64_t n) {
   svd.s.resize(p);
   svd.u.resize(m * p);
   svd.vt.resize(p * n);
-  lapack_int info = LAPACKE_dgesdd(LAPACK_ROW_MAJOR, 'S', m, n, a.data(), n,
-                                   svd.s.data(), svd.u.data(), p,
-                                   svd.vt.data(), n);
+  lapack_int info =
+      LAPACKE_dgesdd(LAPACK_ROW_MAJOR, 'S', m, n, a.data(), n, svd.s.data(),
+                     svd.u.data(), p, svd.vt.data(), n);
   if (info != 0)
     return failure();
   return svd;
@@ -64,20 +64,21 @@ static linalg::GenericOp matchBiasAdd(Value value, unsigned channelDim) {
     return {};
   auto generic = dyn_cast<linalg::GenericOp>(*value.getUsers().begin());
   if (!generic || generic.getNumDpsInputs() != 2 ||
-      generic->getNumResults() != 1 ||
-      generic.getDpsInputs()[0] != value ||
+      generic->getNumResults() != 1 || generic.getDpsInputs()[0] != value ||
       generic->getResult(0).getType() != value.getType() ||
       generic.getNumParallelLoops() != generic.getNumLoops())
     return {};
   auto type = cast<RankedTensorType>(value.getType());
-  auto biasType = dyn_cast<RankedTensorType>(generic.getDpsInputs()[1].getType());
+  auto biasType =
+      dyn_cast<RankedTensorType>(generic.getDpsInputs()[1].getType());
   if (!biasType || biasType.getRank() != 1 ||
       biasType.getDimSize(0) != type.getDimSize(channelDim))
     return {};
   MLIRContext *ctx = generic.getContext();
   unsigned rank = type.getRank();
   AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
-  AffineMap channel = AffineMap::get(rank, 0, getAffineDimExpr(channelDim, ctx));
+  AffineMap channel =
+      AffineMap::get(rank, 0, getAffineDimExpr(channelDim, ctx));
   SmallVector<AffineMap> maps = generic.getIndexingMapsArray();
   if (maps[0] != id || maps[1] != channel || maps[2] != id)
     return {};
@@ -108,8 +109,8 @@ struct Candidate {
 
 /// One weight the pass may factorize.
 struct Layer {
-  Operation *op;               ///< linalg.matmul or linalg.conv_2d_nchw_fchw
-  linalg::GenericOp biasAdd;   ///< fused into the lowrank op when present
+  Operation *op;             ///< linalg.matmul or linalg.conv_2d_nchw_fchw
+  linalg::GenericOp biasAdd; ///< fused into the lowrank op when present
   bool isConv = false;
   // Linear: W is [n, k]. Conv: W is [n = Cout, k = Cin, kh, kw].
   int64_t n = 0, k = 0, kh = 1, kw = 1;
@@ -118,9 +119,10 @@ struct Layer {
   std::vector<Candidate> candidates;
   int chosen = -1; ///< index into candidates, -1: dense
   // Factors at full rank (linear: SVD of W; conv: HOSVD).
-  Svd svd;               ///< linear
-  std::vector<double> uOut, uIn, core; ///< conv: [Cout, R], [Cin, R], [R, R, kh·kw]
-  int64_t coreRank = 0;                ///< conv: R = min(Cin, Cout)
+  Svd svd; ///< linear
+  std::vector<double> uOut, uIn,
+      core;             ///< conv: [Cout, R], [Cin, R], [R, R, kh·kw]
+  int64_t coreRank = 0; ///< conv: R = min(Cin, Cout)
 
   double discarded() const {
     return chosen < 0 ? 0.0 : candidates[chosen].discarded;
@@ -160,8 +162,8 @@ private:
 
 /// The weight values of `value` as doubles, or nothing when it is not a
 /// constant; a diagnostic and failure for NaN/Inf.
-static FailureOr<std::optional<std::vector<double>>>
-readWeight(Operation *op, Value value) {
+static FailureOr<std::optional<std::vector<double>>> readWeight(Operation *op,
+                                                                Value value) {
   std::optional<SmallVector<float>> values = getConstantF32Values(value);
   if (!values)
     return std::optional<std::vector<double>>();
@@ -188,9 +190,8 @@ LogicalResult SelectRanksPass::analyseLinear(linalg::MatmulOp op,
     return success();
   MLIRContext *ctx = op.getContext();
   auto map = [&](unsigned a, unsigned b) {
-    return AffineMap::get(3, 0,
-                          {getAffineDimExpr(a, ctx), getAffineDimExpr(b, ctx)},
-                          ctx);
+    return AffineMap::get(
+        3, 0, {getAffineDimExpr(a, ctx), getAffineDimExpr(b, ctx)}, ctx);
   };
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
   if (maps[0] != map(0, 2) || maps[2] != map(0, 1))
@@ -244,8 +245,7 @@ LogicalResult SelectRanksPass::analyseLinear(linalg::MatmulOp op,
 }
 
 LogicalResult SelectRanksPass::analyseConv(linalg::Conv2DNchwFchwOp op,
-                                           const LatencyModel &model,
-                                           int64_t g,
+                                           const LatencyModel &model, int64_t g,
                                            std::vector<Layer> &layers) {
   Value input = op.getDpsInputs()[0], filter = op.getDpsInputs()[1];
   auto inType = dyn_cast<RankedTensorType>(input.getType());
@@ -320,8 +320,6 @@ LogicalResult SelectRanksPass::analyseConv(linalg::Conv2DNchwFchwOp op,
       }
   for (double v : w)
     layer.energy += v * v;
-  auto strides = llvm::to_vector(op.getStrides().getValues<int64_t>());
-  (void)strides;
   int64_t nBatch = batch > 0 ? batch : inType.getDimSize(0);
   int64_t inPixels = nBatch * inType.getDimSize(2) * inType.getDimSize(3);
   int64_t outPixels = nBatch * resType.getDimSize(2) * resType.getDimSize(3);
@@ -347,8 +345,8 @@ LogicalResult SelectRanksPass::analyseConv(linalg::Conv2DNchwFchwOp op,
                  : 0.0;
     };
     double spectral = std::max(ratio(*s0), ratio(*s1));
-    layer.candidates.push_back({r, std::max(0.0, layer.energy - kept), us,
-                                spectral * spectral});
+    layer.candidates.push_back(
+        {r, std::max(0.0, layer.energy - kept), us, spectral * spectral});
   }
   layers.push_back(std::move(layer));
   return success();
@@ -392,7 +390,8 @@ void SelectRanksPass::allocate(std::vector<Layer> &layers) {
     for (Layer &layer : layers)
       for (auto [ci, cand] : llvm::enumerate(layer.candidates))
         if (saves(layer, cand) &&
-            cand.error <= maxError * maxError * (spectral ? 1.0 : layer.energy)) {
+            cand.error <=
+                maxError * maxError * (spectral ? 1.0 : layer.energy)) {
           layer.chosen = ci;
           break;
         }
@@ -463,16 +462,16 @@ void SelectRanksPass::rewrite(Layer &layer, const LatencyModel &model) {
   auto decisionDict = [&](int64_t rank, double kept, double afterUs,
                           StringRef action) {
     return DictionaryAttr::get(
-        ctx, {attrs.getNamedAttr("pass",
-                                 attrs.getStringAttr("lowrank-select-ranks")),
-              attrs.getNamedAttr("action", attrs.getStringAttr(action)),
-              attrs.getNamedAttr("rank", attrs.getI64IntegerAttr(rank)),
-              attrs.getNamedAttr("energy", attrs.getF64FloatAttr(kept)),
-              attrs.getNamedAttr("latency_before_us",
-                                 attrs.getF64FloatAttr(layer.denseUs)),
-              attrs.getNamedAttr("latency_after_us",
-                                 attrs.getF64FloatAttr(afterUs)),
-              attrs.getNamedAttr("target", attrs.getStringAttr(model.name))});
+        ctx,
+        {attrs.getNamedAttr("pass",
+                            attrs.getStringAttr("lowrank-select-ranks")),
+         attrs.getNamedAttr("action", attrs.getStringAttr(action)),
+         attrs.getNamedAttr("rank", attrs.getI64IntegerAttr(rank)),
+         attrs.getNamedAttr("energy", attrs.getF64FloatAttr(kept)),
+         attrs.getNamedAttr("latency_before_us",
+                            attrs.getF64FloatAttr(layer.denseUs)),
+         attrs.getNamedAttr("latency_after_us", attrs.getF64FloatAttr(afterUs)),
+         attrs.getNamedAttr("target", attrs.getStringAttr(model.name))});
   };
   int64_t fullRank = layer.isConv ? layer.coreRank : std::min(layer.n, layer.k);
   if (layer.chosen < 0) {
@@ -494,8 +493,8 @@ void SelectRanksPass::rewrite(Layer &layer, const LatencyModel &model) {
   int64_t r = cand.rank;
   double kept = layer.energy > 0 ? 1.0 - cand.discarded / layer.energy : 1.0;
   kept = std::min(1.0, std::max(0.0, kept));
-  auto decision = DecisionAttr::get(ctx, r, kept, layer.denseUs,
-                                    cand.latencyUs, model.name);
+  auto decision = DecisionAttr::get(ctx, r, kept, layer.denseUs, cand.latencyUs,
+                                    model.name);
   Operation *last = layer.biasAdd ? layer.biasAdd.getOperation() : op;
   Value bias = layer.biasAdd ? layer.biasAdd.getDpsInputs()[1] : Value();
   OpBuilder b(last);
@@ -514,10 +513,9 @@ void SelectRanksPass::rewrite(Layer &layer, const LatencyModel &model) {
       for (int64_t j = 0; j < k; ++j)
         v[a * k + j] = layer.svd.vt[a * k + j] * scale;
     }
-    replacement = LinearOp::create(b, loc, resultType, input,
-                                   f32Constant(b, loc, {n, r}, u),
-                                   f32Constant(b, loc, {r, k}, v), bias,
-                                   decision);
+    replacement = LinearOp::create(
+        b, loc, resultType, input, f32Constant(b, loc, {n, r}, u),
+        f32Constant(b, loc, {r, k}, v), bias, decision);
   } else {
     int64_t cout = layer.n, cin = layer.k, big = layer.coreRank;
     int64_t win = layer.kh * layer.kw;
@@ -563,33 +561,36 @@ void SelectRanksPass::rewrite(Layer &layer, const LatencyModel &model) {
 
 LogicalResult SelectRanksPass::validateOptions(const LatencyModel &model) {
   // Diagnose at the module's location without printing the whole module.
-  auto emitOptionError = [&]() { return mlir::emitError(getOperation().getLoc()); };
+  auto emitOptionError = [&]() {
+    return mlir::emitError(getOperation().getLoc());
+  };
   if (!(maxError >= 0.0 && maxError < 1.0))
     return emitOptionError() << ("lowrank-select-ranks: max-error must be in "
-                             "[0, 1), got ")
-           << static_cast<double>(maxError);
+                                 "[0, 1), got ")
+                             << static_cast<double>(maxError);
   if (!(minSaving >= 0.0 && minSaving < 1.0))
     return emitOptionError() << ("lowrank-select-ranks: min-saving must be in "
-                             "[0, 1), got ")
-           << static_cast<double>(minSaving);
+                                 "[0, 1), got ")
+                             << static_cast<double>(minSaving);
   if (granularity == 0 || granularity < -1)
     return emitOptionError() << ("lowrank-select-ranks: granularity must be a "
-                             "positive rank multiple, got ")
-           << static_cast<int64_t>(granularity);
+                                 "positive rank multiple, got ")
+                             << static_cast<int64_t>(granularity);
   if (strategy != "global" && strategy != "uniform" && strategy != "threshold")
-    return emitOptionError() << "lowrank-select-ranks: unknown strategy '"
-                             << strategy
-                             << "' (expected global, uniform or threshold)";
+    return emitOptionError()
+           << "lowrank-select-ranks: unknown strategy '" << strategy
+           << "' (expected global, uniform or threshold)";
   if (errorNorm != "frobenius" && errorNorm != "spectral")
-    return emitOptionError() << "lowrank-select-ranks: unknown error-norm '"
-                             << errorNorm
-                             << "' (expected frobenius or spectral)";
+    return emitOptionError()
+           << "lowrank-select-ranks: unknown error-norm '" << errorNorm
+           << "' (expected frobenius or spectral)";
   if (batch < 0)
-    return emitOptionError() << ("lowrank-select-ranks: batch must be >= 0, got ")
+    return emitOptionError()
+           << ("lowrank-select-ranks: batch must be >= 0, got ")
            << static_cast<int64_t>(batch);
   if (model.granularity <= 0)
-    return emitOptionError() << ("lowrank-select-ranks: target '")
-           << model.name << "' has no valid granularity";
+    return emitOptionError() << ("lowrank-select-ranks: target '") << model.name
+                             << "' has no valid granularity";
   return success();
 }
 
@@ -597,8 +598,7 @@ void SelectRanksPass::runOnOperation() {
   std::string error;
   FailureOr<LatencyModel> model = getLatencyModel(target, error);
   if (failed(model)) {
-    mlir::emitError(getOperation().getLoc(), "lowrank-select-ranks: ")
-        << error;
+    mlir::emitError(getOperation().getLoc(), "lowrank-select-ranks: ") << error;
     return signalPassFailure();
   }
   if (failed(validateOptions(*model)))
