@@ -59,6 +59,11 @@ def case(name):
         return model([helper.make_node("Reshape", ["x", "shape"], ["y"])],
                      [vi("x", [2, 6]), vi("shape", [2], TensorProto.INT64)],
                      [vi("y", ["a", "b"])])
+    if name in ("softmax11", "softmax13", "logsoftmax11", "logsoftmax13"):
+        # Softmax-11 coerces the input to 2-D at axis; Softmax-13 works along it.
+        op = "LogSoftmax" if name.startswith("log") else "Softmax"
+        return model([helper.make_node(op, ["x"], ["y"], axis=1)],
+                     [vi("x", [2, 3, 4])], [vi("y", [2, 3, 4])], opset=int(name[-2:]))
     raise SystemExit(f"unknown case {name}")
 
 
