@@ -1263,8 +1263,8 @@ void Importer::importNode(const onnx::NodeProto &n) {
     int64_t r = rankOf(x);
     if (r != 3 && r != 4 && (r != 5 || op == "Conv"))
       fail(nodeDesc() + ": only 1-D and 2-D windows (and 3-D pooling) are supported");
-    if (op == "MaxPool" && hasOutput(1))
-      fail(nodeDesc() + ": the Indices output is not supported");
+    if (op == "MaxPool" && hasOutput(1) && r == 5)
+      fail(nodeDesc() + ": the Indices output of 3-D pooling is not supported");
     Type elt = eltOf(x);
     if (!isF(elt))
       fail(nodeDesc() + ": needs a float input");
@@ -1446,7 +1446,59 @@ void Importer::importNode(const onnx::NodeProto &n) {
                    })
             .getResult(0);
       };
-      if (op == "MaxPool") {
+      if (op == "MaxPool" && hasOutput(1)) {
+        // Values and the flat indices (into the unpadded input) of the
+        // maxima: one generic with two results; the first maximum wins.
+        bool colMajor = attrInt("storage_order", 0);
+        Value init = filled(outShape, fc(b, loc, elt, -std::numeric_limits<double>::infinity()));
+        Value iinit = filled(outShape, fc(b, loc, b.getI64Type(), 0));
+        SmallVector<Value> xd;
+        for (OpFoldResult d : dims(x))
+          xd.push_back(indexValue(d));
+        SmallVector<AffineExpr> inE = {getAffineDimExpr(0, ctx), getAffineDimExpr(1, ctx)},
+                                wE, outE = inE;
+        for (int64_t i = 0; i < 2; ++i) {
+          AffineExpr o = getAffineDimExpr(2 + i, ctx), k = getAffineDimExpr(4 + i, ctx);
+          inE.push_back(o * strides[i] + k * dil[i]);
+          wE.push_back(k);
+          outE.push_back(o);
+        }
+        SmallVector<utils::IteratorType> it(6, utils::IteratorType::parallel);
+        it[4] = it[5] = utils::IteratorType::reduction;
+        AffineMap om = AffineMap::get(6, 0, outE, ctx);
+        auto g = linalg::GenericOp::create(
+            b, loc, TypeRange{init.getType(), iinit.getType()}, ValueRange{xp, window},
+            ValueRange{init, iinit},
+            SmallVector<AffineMap>{AffineMap::get(6, 0, inE, ctx), AffineMap::get(6, 0, wE, ctx), om, om},
+            it, [&](OpBuilder &nb, Location nl, ValueRange a) {
+              SmallVector<Value> iv;
+              for (int64_t i = 0; i < 6; ++i)
+                iv.push_back(linalg::IndexOp::create(nb, nl, i));
+              auto cst = [&](int64_t v) { return arith::ConstantIndexOp::create(nb, nl, v).getResult(); };
+              auto mul = [&](Value p, Value q) { return arith::MulIOp::create(nb, nl, p, q).getResult(); };
+              auto add = [&](Value p, Value q) { return arith::AddIOp::create(nb, nl, p, q).getResult(); };
+              Value h = add(mul(iv[2], cst(strides[0])), mul(iv[4], cst(dil[0])));
+              Value w = add(mul(iv[3], cst(strides[1])), mul(iv[5], cst(dil[1])));
+              h = arith::SubIOp::create(nb, nl, h, cst(lowP[0]));
+              w = arith::SubIOp::create(nb, nl, w, cst(lowP[1]));
+              Value nc = add(mul(iv[0], xd[1]), iv[1]);
+              Value hw = colMajor ? add(mul(w, xd[2]), h) : add(mul(h, xd[3]), w);
+              Value flat = add(mul(nc, mul(xd[2], xd[3])), hw);
+              flat = arith::IndexCastOp::create(nb, nl, nb.getI64Type(), flat);
+              Value take = arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OGT, a[0], a[2]);
+              linalg::YieldOp::create(
+                  nb, nl, ValueRange{arith::SelectOp::create(nb, nl, take, a[0], a[2]),
+                                     arith::SelectOp::create(nb, nl, take, flat, a[3])});
+            });
+        y = g.getResult(0);
+        Value idx = g.getResult(1);
+        if (sp == 1) {
+          SmallVector<OpFoldResult> d = dims(idx);
+          d.erase(d.begin() + 2);
+          idx = reshape(idx, d);
+        }
+        setOut(1, idx);
+      } else if (op == "MaxPool") {
         Value init = filled(outShape, fc(b, loc, elt, -std::numeric_limits<double>::infinity()));
         y = pool(xp, init, true);
       } else {
