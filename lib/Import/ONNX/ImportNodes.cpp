@@ -31,7 +31,8 @@ Value fc(OpBuilder &b, Location loc, Type t, double v) {
 bool isF(Type t) { return isa<FloatType>(t); }
 
 /// Scalar binary operation for elementwise operators.
-Value binary(OpBuilder &b, Location loc, StringRef op, Value x, Value y) {
+Value binary(OpBuilder &b, Location loc, StringRef op, Value x, Value y,
+             bool uns = false) {
   bool f = isF(x.getType());
   if (op == "Add")
     return f ? (Value)arith::AddFOp::create(b, loc, x, y)
@@ -43,14 +44,17 @@ Value binary(OpBuilder &b, Location loc, StringRef op, Value x, Value y) {
     return f ? (Value)arith::MulFOp::create(b, loc, x, y)
              : (Value)arith::MulIOp::create(b, loc, x, y);
   if (op == "Div")
-    return f ? (Value)arith::DivFOp::create(b, loc, x, y)
-             : (Value)arith::DivSIOp::create(b, loc, x, y);
+    return f     ? (Value)arith::DivFOp::create(b, loc, x, y)
+           : uns ? (Value)arith::DivUIOp::create(b, loc, x, y)
+                 : (Value)arith::DivSIOp::create(b, loc, x, y);
   if (op == "Max")
-    return f ? (Value)arith::MaximumFOp::create(b, loc, x, y)
-             : (Value)arith::MaxSIOp::create(b, loc, x, y);
+    return f     ? (Value)arith::MaximumFOp::create(b, loc, x, y)
+           : uns ? (Value)arith::MaxUIOp::create(b, loc, x, y)
+                 : (Value)arith::MaxSIOp::create(b, loc, x, y);
   if (op == "Min")
-    return f ? (Value)arith::MinimumFOp::create(b, loc, x, y)
-             : (Value)arith::MinSIOp::create(b, loc, x, y);
+    return f     ? (Value)arith::MinimumFOp::create(b, loc, x, y)
+           : uns ? (Value)arith::MinUIOp::create(b, loc, x, y)
+                 : (Value)arith::MinSIOp::create(b, loc, x, y);
   if (op == "And")
     return arith::AndIOp::create(b, loc, x, y);
   if (op == "Or")
@@ -74,7 +78,7 @@ Value binary(OpBuilder &b, Location loc, StringRef op, Value x, Value y) {
     if (f)
       return arith::CmpFOp::create(b, loc, p.f, x, y);
     auto ip = p.i;
-    if (x.getType().isInteger(1)) // bools compare unsigned
+    if (x.getType().isInteger(1) || uns) // bools compare unsigned
       ip = arith::invertPredicate(arith::invertPredicate(ip)) == ip
                ? (ip == arith::CmpIPredicate::slt   ? arith::CmpIPredicate::ult
                   : ip == arith::CmpIPredicate::sle ? arith::CmpIPredicate::ule
@@ -94,13 +98,34 @@ bool isCompare(StringRef op) {
 } // namespace
 
 void Importer::importNode(const onnx::NodeProto &n) {
+  uns = false;
+  if (hasInput(0)) {
+    auto it = values.find(n.input(0));
+    uns = it != values.end() && it->second.isUnsigned;
+  }
+  importNodeImpl(n);
+  // Results of the input's element type stay unsigned (Cast sets its own).
+  if (!uns || n.op_type() == "Cast")
+    return;
+  Type inElt = eltOf(values.find(n.input(0))->second.v);
+  for (const std::string &o : n.output()) {
+    auto it = values.find(o);
+    if (!o.empty() && it != values.end() && it->second.v &&
+        eltOf(it->second.v) == inElt)
+      it->second.isUnsigned = true;
+  }
+}
+
+void Importer::importNodeImpl(const onnx::NodeProto &n) {
   StringRef op = n.op_type();
   MLIRContext *ctx = b.getContext();
 
   // ---------------------------------------------------------------- constants
   if (op == "Constant") {
     if (const auto *a = attr("value")) {
-      setOut(0, constantTV(onnx_import_tensorAttr(ctx, a->t())));
+      TV tv = constantTV(onnx_import_tensorAttr(ctx, a->t()));
+      tv.isUnsigned = a->t().data_type() == onnx::TensorProto::UINT8;
+      setOut(0, tv);
       return;
     }
     if (const auto *a = attr("value_float")) {
@@ -240,7 +265,7 @@ void Importer::importNode(const onnx::NodeProto &n) {
     std::string name = op.str();
     setOut(0, elementwise({x.v, y.v}, outElt,
                           [&](OpBuilder &nb, Location nl, ValueRange a) {
-                            return binary(nb, nl, name, a[0], a[1]);
+                            return binary(nb, nl, name, a[0], a[1], uns);
                           }));
     return;
   }
@@ -254,7 +279,7 @@ void Importer::importNode(const onnx::NodeProto &n) {
                           [&](OpBuilder &nb, Location nl, ValueRange a) {
                             Value r = a[0];
                             for (size_t i = 1; i < a.size(); ++i)
-                              r = binary(nb, nl, name, r, a[i]);
+                              r = binary(nb, nl, name, r, a[i], uns);
                             return r;
                           }));
     return;
@@ -351,7 +376,16 @@ void Importer::importNode(const onnx::NodeProto &n) {
       setOut(0, fromElems(*x.elems, to, rankOf(x.v) == 0));
       return;
     }
-    setOut(0, castTo(x.v, to));
+    bool fromU = x.isUnsigned, toU = attrInt("to", 0) == onnx::TensorProto::UINT8;
+    Value y = eltOf(x.v) == to && fromU == toU
+                  ? x.v
+                  : elementwise({x.v}, to, [&](OpBuilder &nb, Location nl, ValueRange a) {
+                      return castScalar(nb, nl, a[0], to, fromU, toU);
+                    });
+    TV tv;
+    tv.v = y;
+    tv.isUnsigned = toU;
+    setOut(0, tv);
     return;
   }
 
@@ -380,13 +414,13 @@ void Importer::importNode(const onnx::NodeProto &n) {
       if (hasMin) {
         Value lo = a[k++];
         Value lt = f ? (Value)arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OLT, v, lo)
-                     : (Value)arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::slt, v, lo);
+                     : (Value)arith::CmpIOp::create(nb, nl, uns ? arith::CmpIPredicate::ult : arith::CmpIPredicate::slt, v, lo);
         v = arith::SelectOp::create(nb, nl, lt, lo, v);
       }
       if (hasMax) {
         Value hi = a[k++];
         Value gt = f ? (Value)arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OGT, v, hi)
-                     : (Value)arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::sgt, v, hi);
+                     : (Value)arith::CmpIOp::create(nb, nl, uns ? arith::CmpIPredicate::ugt : arith::CmpIPredicate::sgt, v, hi);
         v = arith::SelectOp::create(nb, nl, gt, hi, v);
       }
       return v;
@@ -1266,8 +1300,11 @@ void Importer::importNode(const onnx::NodeProto &n) {
     if (op == "MaxPool" && hasOutput(1) && r == 5)
       fail(nodeDesc() + ": the Indices output of 3-D pooling is not supported");
     Type elt = eltOf(x);
-    if (!isF(elt))
+    if (!isF(elt) && op != "MaxPool")
       fail(nodeDesc() + ": needs a float input");
+    bool intPool = !isF(elt);
+    if (intPool && hasOutput(1))
+      fail(nodeDesc() + ": the Indices output needs a float input");
     int64_t sp = r - 2;
     Value w;
     SmallVector<int64_t> kernel;
@@ -1348,7 +1385,16 @@ void Importer::importNode(const onnx::NodeProto &n) {
         lo[2 + i] = b.getIndexAttr(lowP[i]);
         hi[2 + i] = b.getIndexAttr(highP[i]);
       }
-      return pad(v, lo, hi, fc(b, loc, eltOf(v), value));
+      Type vt = eltOf(v);
+      Value pv;
+      if (isF(vt) || !std::isinf(value)) {
+        pv = fc(b, loc, vt, value);
+      } else {
+        unsigned w = vt.getIntOrFloatBitWidth();
+        pv = arith::ConstantOp::create(
+            b, loc, b.getIntegerAttr(vt, uns ? APInt::getMinValue(w) : APInt::getSignedMinValue(w)));
+      }
+      return pad(v, lo, hi, pv);
     };
     SmallVector<int64_t> lowP, highP, explicitHigh;
     for (int64_t i = 0; i < ns; ++i) {
@@ -1412,7 +1458,7 @@ void Importer::importNode(const onnx::NodeProto &n) {
       // 2-D windows are linalg's named pooling ops; 3-D ones the same
       // computation as a generic (linalg has no NCDHW pooling).
       auto pool = [&](Value in, Value init, bool isMax) -> Value {
-        if (ns == 2)
+        if (ns == 2 && !intPool)
           return isMax ? linalg::PoolingNchwMaxOp::create(
                              b, loc, TypeRange{init.getType()}, ValueRange{in, window},
                              ValueRange{init}, stridesAttr, dilAttr)
@@ -1440,8 +1486,8 @@ void Importer::importNode(const onnx::NodeProto &n) {
                                           AffineMap::get(loops, 0, outE, ctx)},
                    it,
                    [&](OpBuilder &nb, Location nl, ValueRange a) {
-                     Value r = isMax ? (Value)arith::MaximumFOp::create(nb, nl, a[2], a[0])
-                                     : (Value)arith::AddFOp::create(nb, nl, a[2], a[0]);
+                     Value r = isMax ? binary(nb, nl, "Max", a[2], a[0], uns)
+                                     : binary(nb, nl, "Add", a[2], a[0], uns);
                      linalg::YieldOp::create(nb, nl, r);
                    })
             .getResult(0);
@@ -1499,7 +1545,15 @@ void Importer::importNode(const onnx::NodeProto &n) {
         }
         setOut(1, idx);
       } else if (op == "MaxPool") {
-        Value init = filled(outShape, fc(b, loc, elt, -std::numeric_limits<double>::infinity()));
+        Value lowest;
+        if (intPool) {
+          unsigned w = elt.getIntOrFloatBitWidth();
+          lowest = arith::ConstantOp::create(
+              b, loc, b.getIntegerAttr(elt, uns ? APInt::getMinValue(w) : APInt::getSignedMinValue(w)));
+        } else {
+          lowest = fc(b, loc, elt, -std::numeric_limits<double>::infinity());
+        }
+        Value init = filled(outShape, lowest);
         y = pool(xp, init, true);
       } else {
         Value init = filled(outShape, zero);

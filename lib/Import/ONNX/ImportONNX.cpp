@@ -65,8 +65,9 @@ static const char *onnxTypeName(int t) {
 }
 
 /// MLIR element type of an ONNX tensor element type; null when unsupported.
-/// Unsigned types are not supported: arith works on signless integers and
-/// the runtime's ui8 boundary type would need a conversion at each use.
+/// uint8 is signless i8 inside @main (arith is signless; the importer uses
+/// the unsigned operations for it) and ui8 at its boundary, which is what
+/// lathe-run maps to .npy's uint8. Wider unsigned types are not supported.
 static Type mlirElementType(MLIRContext *ctx, int t) {
   Builder b(ctx);
   switch (t) {
@@ -74,6 +75,7 @@ static Type mlirElementType(MLIRContext *ctx, int t) {
   case onnx::TensorProto::DOUBLE: return b.getF64Type();
   case onnx::TensorProto::FLOAT16: return b.getF16Type();
   case onnx::TensorProto::INT8: return b.getIntegerType(8);
+  case onnx::TensorProto::UINT8: return b.getIntegerType(8);
   case onnx::TensorProto::INT16: return b.getIntegerType(16);
   case onnx::TensorProto::INT32: return b.getI32Type();
   case onnx::TensorProto::INT64: return b.getI64Type();
@@ -87,7 +89,7 @@ Type elementTypeOrFail(MLIRContext *ctx, int t, const std::string &what) {
   if (!type)
     fail(what + " has element type " + onnxTypeName(t) +
          ", which lathe-import-onnx does not support (supported: float, "
-         "double, float16, int8, int16, int32, int64, bool)");
+         "double, float16, int8, uint8, int16, int32, int64, bool)");
   return type;
 }
 
@@ -531,7 +533,8 @@ TV ModelImporter::importInitializer(Importer &im, const onnx::TensorProto &t) {
     auto attr = DenseResourceElementsAttr::get(type, blobName, std::move(blob));
     tv.v = arith::ConstantOp::create(im.b, im.loc, attr);
   }
-  if (tv.cst && elt.isInteger() && type.getRank() <= 1 && n <= 64)
+  tv.isUnsigned = t.data_type() == onnx::TensorProto::UINT8;
+  if (tv.cst && elt.isInteger() && type.getRank() <= 1 && n <= 64 && !tv.isUnsigned)
     tv.elems = im.elemsOf(tv);
   return tv;
 }
@@ -589,15 +592,41 @@ OwningOpRef<ModuleOp> ModelImporter::run(const std::string &path) {
     initNames.insert(t.name());
   SmallVector<Type> argTypes;
   SmallVector<const onnx::ValueInfoProto *> args;
+  auto isU8 = [](const onnx::ValueInfoProto &vi) {
+    return vi.type().has_tensor_type() &&
+           vi.type().tensor_type().elem_type() == onnx::TensorProto::UINT8;
+  };
+  auto boundaryType = [&](RankedTensorType t, bool u8) {
+    return u8 ? RankedTensorType::get(t.getShape(),
+                                      IntegerType::get(&ctx, 8, IntegerType::Unsigned))
+              : t;
+  };
   for (const auto &vi : graph.input()) {
     if (initNames.count(vi.name()))
       continue;
-    argTypes.push_back(valueInfoType(vi, "graph input", /*pinDims=*/true));
+    argTypes.push_back(boundaryType(
+        valueInfoType(vi, "graph input", /*pinDims=*/true), isU8(vi)));
     args.push_back(&vi);
   }
   SmallVector<RankedTensorType> declaredResults;
   for (const auto &vi : graph.output())
     declaredResults.push_back(valueInfoType(vi, "graph output", true));
+  // ui8 <-> i8 at the boundary: a generic whose body casts the element.
+  auto castElements = [&](Value v, Type to) {
+    auto t = cast<RankedTensorType>(v.getType());
+    SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, v);
+    Value init = tensor::EmptyOp::create(b, loc, sizes, to);
+    AffineMap id = AffineMap::getMultiDimIdentityMap(t.getRank(), &ctx);
+    return linalg::GenericOp::create(
+               b, loc, TypeRange{init.getType()}, ValueRange{v}, ValueRange{init},
+               SmallVector<AffineMap>{id, id},
+               SmallVector<utils::IteratorType>(t.getRank(), utils::IteratorType::parallel),
+               [&](OpBuilder &nb, Location nl, ValueRange a) {
+                 Value c = UnrealizedConversionCastOp::create(nb, nl, to, a[0]).getResult(0);
+                 linalg::YieldOp::create(nb, nl, c);
+               })
+        .getResult(0);
+  };
 
   b.setInsertionPointToEnd(module->getBody());
   auto func = func::FuncOp::create(b, loc, "main",
@@ -608,6 +637,10 @@ OwningOpRef<ModuleOp> ModelImporter::run(const std::string &path) {
     func.setArgAttr(i, "onnx.name", b.getStringAttr(vi->name()));
     TV tv;
     tv.v = entry->getArgument(i);
+    if (isU8(*vi)) {
+      tv.v = castElements(tv.v, b.getIntegerType(8));
+      tv.isUnsigned = true;
+    }
     im.values[vi->name()] = tv;
   }
   for (const auto &t : graph.initializer())
@@ -658,6 +691,11 @@ OwningOpRef<ModuleOp> ModelImporter::run(const std::string &path) {
     Value v = it->second.v;
     auto have = Importer::typeOf(v);
     RankedTensorType want = declaredResults[i];
+    if (isU8(vi) && have.getElementType().isInteger(8)) {
+      v = castElements(v, IntegerType::get(&ctx, 8, IntegerType::Unsigned));
+      have = Importer::typeOf(v);
+      want = boundaryType(want, true);
+    }
     if (want.getElementType() != have.getElementType())
       fail("graph output '" + vi.name() + "' is declared with another element type than the graph computes");
     if (want.getRank() == have.getRank() && want != have) {

@@ -428,7 +428,7 @@ static TypedAttr reduceInit(Builder &b, Type t, Importer::ReduceKind kind) {
 }
 
 static Value combine(OpBuilder &b, Location loc, Importer::ReduceKind kind,
-                     Value x, Value y) {
+                     Value x, Value y, bool uns) {
   using K = Importer::ReduceKind;
   bool fp = isa<FloatType>(x.getType());
   switch (kind) {
@@ -439,11 +439,13 @@ static Value combine(OpBuilder &b, Location loc, Importer::ReduceKind kind,
     return fp ? (Value)arith::MulFOp::create(b, loc, x, y)
               : (Value)arith::MulIOp::create(b, loc, x, y);
   case K::Max:
-    return fp ? (Value)arith::MaximumFOp::create(b, loc, x, y)
-              : (Value)arith::MaxSIOp::create(b, loc, x, y);
+    return fp    ? (Value)arith::MaximumFOp::create(b, loc, x, y)
+           : uns ? (Value)arith::MaxUIOp::create(b, loc, x, y)
+                 : (Value)arith::MaxSIOp::create(b, loc, x, y);
   case K::Min:
-    return fp ? (Value)arith::MinimumFOp::create(b, loc, x, y)
-              : (Value)arith::MinSIOp::create(b, loc, x, y);
+    return fp    ? (Value)arith::MinimumFOp::create(b, loc, x, y)
+           : uns ? (Value)arith::MinUIOp::create(b, loc, x, y)
+                 : (Value)arith::MinSIOp::create(b, loc, x, y);
   }
   return {};
 }
@@ -468,7 +470,13 @@ Value Importer::reduce(Value x, ArrayRef<int64_t> axes, ReduceKind kind,
     outExprs.push_back(getAffineDimExpr(i, ctx));
   }
   Type elt = eltOf(x);
-  Value init = arith::ConstantOp::create(b, loc, reduceInit(b, elt, kind));
+  bool unsignedInit = uns;
+  TypedAttr initAttr = reduceInit(b, elt, kind);
+  if (uns && (kind == ReduceKind::Max || kind == ReduceKind::Min))
+    initAttr = b.getIntegerAttr(elt, kind == ReduceKind::Max
+                                         ? APInt::getMinValue(elt.getIntOrFloatBitWidth())
+                                         : APInt::getMaxValue(elt.getIntOrFloatBitWidth()));
+  Value init = arith::ConstantOp::create(b, loc, initAttr);
   Value acc = filled(outShape, init);
   SmallVector<AffineMap> maps = {AffineMap::getMultiDimIdentityMap(rank, ctx),
                                  AffineMap::get(rank, 0, outExprs, ctx)};
@@ -476,7 +484,7 @@ Value Importer::reduce(Value x, ArrayRef<int64_t> axes, ReduceKind kind,
       b, loc, TypeRange{acc.getType()}, ValueRange{x}, ValueRange{acc}, maps,
       iters, [&](OpBuilder &nb, Location nl, ValueRange args) {
         linalg::YieldOp::create(nb, nl,
-                                combine(nb, nl, kind, args[1], args[0]));
+                                combine(nb, nl, kind, args[1], args[0], unsignedInit));
       });
   Value r = op.getResult(0);
   return keepDims ? reshape(r, keepShape) : r;
@@ -551,7 +559,8 @@ Value Importer::transpose(Value x, ArrayRef<int64_t> perm) {
   return linalg::TransposeOp::create(b, loc, x, init, perm).getResult()[0];
 }
 
-Value Importer::castScalar(OpBuilder &nb, Location nl, Value x, Type to) {
+Value Importer::castScalar(OpBuilder &nb, Location nl, Value x, Type to,
+                           bool fromUnsigned, bool toUnsigned) {
   Type from = x.getType();
   if (from == to)
     return x;
@@ -566,17 +575,21 @@ Value Importer::castScalar(OpBuilder &nb, Location nl, Value x, Type to) {
       return arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ne, x, zero);
     }
     if (from.getIntOrFloatBitWidth() < to.getIntOrFloatBitWidth())
-      return from.isInteger(1) ? (Value)arith::ExtUIOp::create(nb, nl, to, x)
-                               : (Value)arith::ExtSIOp::create(nb, nl, to, x);
+      return from.isInteger(1) || fromUnsigned
+                 ? (Value)arith::ExtUIOp::create(nb, nl, to, x)
+                 : (Value)arith::ExtSIOp::create(nb, nl, to, x);
     return arith::TruncIOp::create(nb, nl, to, x);
   }
   if (!fromF)
-    return from.isInteger(1) ? (Value)arith::UIToFPOp::create(nb, nl, to, x)
-                             : (Value)arith::SIToFPOp::create(nb, nl, to, x);
+    return from.isInteger(1) || fromUnsigned
+               ? (Value)arith::UIToFPOp::create(nb, nl, to, x)
+               : (Value)arith::SIToFPOp::create(nb, nl, to, x);
   if (to.isInteger(1)) {
     Value zero = arith::ConstantOp::create(nb, nl, nb.getFloatAttr(from, 0.0));
     return arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::UNE, x, zero);
   }
+  if (toUnsigned)
+    return arith::FPToUIOp::create(nb, nl, to, x);
   return arith::FPToSIOp::create(nb, nl, to, x);
 }
 

@@ -32,6 +32,8 @@ struct TV {
   Value v;
   std::optional<SmallVector<OpFoldResult>> elems;
   DenseElementsAttr cst;
+  /// ONNX unsigned integer (uint8): signless in MLIR, unsigned operations.
+  bool isUnsigned = false;
 };
 
 /// Thrown (inside this library only) when the model cannot be imported; the
@@ -52,6 +54,8 @@ public:
   int64_t opset;
   llvm::StringMap<TV> values;
   llvm::StringMap<RankedTensorType> declared;
+  /// Whether the current node's first input is unsigned.
+  bool uns = false;
   /// The declared type of output #i of the current node, if any.
   RankedTensorType declaredOut(int i) const;
   /// Declared shape of output #i with all dimensions static, if declared.
@@ -123,12 +127,14 @@ public:
               ArrayRef<int64_t> reversed = {});
   Value concat(ArrayRef<Value> inputs, int64_t axis);
   Value castTo(Value x, Type elt);
-  Value castScalar(OpBuilder &b, Location loc, Value x, Type to);
+  Value castScalar(OpBuilder &b, Location loc, Value x, Type to,
+                   bool fromUnsigned = false, bool toUnsigned = false);
   Value countOf(Value x, ArrayRef<int64_t> axes, Type elt);
 
   // --- operators ------------------------------------------------------
   /// Imports `n`; fails (throws ImportError) with a message naming the node.
   void importNode(const onnx::NodeProto &n);
+  void importNodeImpl(const onnx::NodeProto &n);
   /// Reduction axes implied by the declared result shape (run-time axes).
   SmallVector<int64_t> axesFromDeclaredShape(Value x, bool keepDims);
   void importGelu(const std::string &x, const std::string &out, bool tanhApprox);
