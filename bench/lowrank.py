@@ -10,7 +10,8 @@ training takes minutes on a busy 2-core machine): the foundation's digits MLP
 batch 1, 64 and 360 (the whole test split), so that `lathe-run --report` counts every FLOP.
 
 For every max-error the IR goes through `lathe-opt --lowrank-select-ranks="max-error=E
-batch=64"` (the same decisions at every batch) and `lathe-run --repeat=N --report`:
+batch=64 error-norm=spectral"` (the same decisions at every batch; --error-norm=frobenius for
+the pass's default norm) and `lathe-run --repeat=N --report`:
   flops_kept   = report.flops(factorized) / report.flops(dense), batch 64
   pred         = Σ latency_after / Σ latency_before over the pass's decisions (its cost model)
   b1, b64      = measured latency ratio dense / factorized (speedup, same run; the median of
@@ -118,7 +119,7 @@ def main():
                     help="lathe-run --threads (and OMP_NUM_THREADS); 1 by default: on a shared "
                          "2-core machine two OpenMP threads wait on each other and latencies "
                          "jump by 5x between identical runs")
-    ap.add_argument("--error-norm", choices=["frobenius", "spectral"], default="frobenius",
+    ap.add_argument("--error-norm", choices=["frobenius", "spectral"], default="spectral",
                     help="lowrank-select-ranks error-norm: what max-error bounds")
     ap.add_argument("--baselines-on", default="wide",
                     help="models that also get the uniform/threshold sweeps")
