@@ -23,6 +23,8 @@ def find_library(build_dir=None):
 class Runtime:
     def __init__(self, path):
         self.lib = ctypes.CDLL(path)
+        if not hasattr(self.lib, "lathe_rt_spmm_tiled_f32"):
+            raise SystemExit(f"{path} has no sparsegcn kernels (lathe_rt_spmm_*): rebuild it")
         i64, vp = ctypes.c_int64, ctypes.c_void_p
         self.lib.lathe_rt_spmm_csr_f32.argtypes = [i64, vp] * 5 + [i64] * 3
         self.lib.lathe_rt_spmm_tiled_f32.argtypes = [i64, vp] * 7 + [i64] * 5
