@@ -193,8 +193,8 @@ struct RowOperand {
     int64_t r = original.rank;
     if (original.strides[r - 1] == 1 || original.sizes[r - 1] <= 1)
       return;
-    copy = ScratchBuffer(std::max<int64_t>(1, original.numel()) *
-                         sizeof(float));
+    copy =
+        ScratchBuffer(std::max<int64_t>(1, original.numel()) * sizeof(float));
     MemRefView dense = original;
     dense.data = copy.floats();
     int64_t stride = 1;
@@ -208,8 +208,9 @@ struct RowOperand {
 
   /// Element offset of batch element `b` (row-major over the leading dims
   /// of `batchSizes`); dimensions of size 1 here broadcast.
-  int64_t batchOffset(int64_t b, const std::array<int64_t, LATHE_MAX_RANK>
-                                     &batchSizes) const {
+  int64_t
+  batchOffset(int64_t b,
+              const std::array<int64_t, LATHE_MAX_RANK> &batchSizes) const {
     int64_t offset = 0;
     for (int64_t d = view.rank - 3; d >= 0; --d) {
       int64_t idx = b % batchSizes[d];
@@ -230,10 +231,9 @@ struct RowOperand {
 void sgemm(char transA, char transB, int64_t m, int64_t n, int64_t k,
            float alpha, const float *a, int64_t lda, const float *b,
            int64_t ldb, float beta, float *c, int64_t ldc) {
-  dnnl_status_t status = dnnl_sgemm(transA, transB, m, n, k, alpha, a,
-                                    std::max<int64_t>(lda, 1), b,
-                                    std::max<int64_t>(ldb, 1), beta, c,
-                                    std::max<int64_t>(ldc, 1));
+  dnnl_status_t status = dnnl_sgemm(
+      transA, transB, m, n, k, alpha, a, std::max<int64_t>(lda, 1), b,
+      std::max<int64_t>(ldb, 1), beta, c, std::max<int64_t>(ldc, 1));
   if (status != dnnl_success)
     fail(LATHE_ERR_BACKEND, "chunked attention: oneDNN sgemm failed (status ",
          static_cast<int>(status), ")");
@@ -246,9 +246,9 @@ struct AttentionWorker {
 
 void chunkedAttention(int64_t rankQ, void *qDesc, int64_t rankK, void *kDesc,
                       int64_t rankV, void *vDesc, int64_t rankB0, void *b0Desc,
-                      int64_t rankB1, void *b1Desc, int64_t rankO,
-                      void *oDesc, float scale, int64_t qChunk,
-                      int64_t kvChunk, int64_t numBiases) {
+                      int64_t rankB1, void *b1Desc, int64_t rankO, void *oDesc,
+                      float scale, int64_t qChunk, int64_t kvChunk,
+                      int64_t numBiases) {
   static const int profileKind = getProfileKind("attention");
   ProfileScope profile(profileKind);
   constexpr const char *kName = "chunked attention";
@@ -257,8 +257,7 @@ void chunkedAttention(int64_t rankQ, void *qDesc, int64_t rankK, void *kDesc,
   MemRefView v = decodeMemRef(rankV, vDesc, "chunked attention: value");
   MemRefView o = decodeMemRef(rankO, oDesc, "chunked attention: output");
   if (numBiases < 0 || numBiases > 2)
-    fail(LATHE_ERR_INVALID, kName, ": expects 0 to 2 biases, got ",
-         numBiases);
+    fail(LATHE_ERR_INVALID, kName, ": expects 0 to 2 biases, got ", numBiases);
   int64_t r = q.rank;
   if (r < 2 || r > 4)
     fail(LATHE_ERR_SHAPE, kName, ": expects rank 2 to 4, got query ",
@@ -280,9 +279,9 @@ void chunkedAttention(int64_t rankQ, void *qDesc, int64_t rankK, void *kDesc,
     batch *= q.sizes[i];
   }
   if (!ok)
-    fail(LATHE_ERR_SHAPE, kName, ": mismatched shapes: query ",
-         shapeString(q), ", key ", shapeString(k), ", value ", shapeString(v),
-         ", output ", shapeString(o));
+    fail(LATHE_ERR_SHAPE, kName, ": mismatched shapes: query ", shapeString(q),
+         ", key ", shapeString(k), ", value ", shapeString(v), ", output ",
+         shapeString(o));
   std::vector<MemRefView> biasViews;
   for (int64_t i = 0; i < numBiases; ++i) {
     MemRefView b = i == 0 ? decodeMemRef(rankB0, b0Desc, "attention: bias 0")
@@ -302,8 +301,8 @@ void chunkedAttention(int64_t rankQ, void *qDesc, int64_t rankK, void *kDesc,
 
   applyThreadSettings();
   int64_t bq = std::min(lq, qChunk > 0 ? qChunk : int64_t(64));
-  int64_t bk = std::max<int64_t>(1, std::min(lk, kvChunk > 0 ? kvChunk
-                                                             : int64_t(256)));
+  int64_t bk =
+      std::max<int64_t>(1, std::min(lk, kvChunk > 0 ? kvChunk : int64_t(256)));
   RowOperand qs(q), ks(k), vs(v);
   std::vector<RowOperand> bs;
   bs.reserve(biasViews.size());
@@ -328,8 +327,8 @@ void chunkedAttention(int64_t rankQ, void *qDesc, int64_t rankK, void *kDesc,
     std::fill(m, m + rows, negInf);
     std::fill(l, l + rows, 0.0f);
     std::fill(acc, acc + rows * dv, 0.0f);
-    const float *qp = qs.view.data + qs.batchOffset(b, batchSizes) +
-                      i0 * qs.rowStride();
+    const float *qp =
+        qs.view.data + qs.batchOffset(b, batchSizes) + i0 * qs.rowStride();
     const float *kBase = ks.view.data + ks.batchOffset(b, batchSizes);
     const float *vBase = vs.view.data + vs.batchOffset(b, batchSizes);
     for (int64_t j0 = 0; j0 < lk; j0 += bk) {
@@ -372,8 +371,8 @@ void chunkedAttention(int64_t rankQ, void *qDesc, int64_t rankK, void *kDesc,
         }
       }
       // acc += p_blk . v_blk
-      sgemm('N', 'N', rows, dv, cols, 1.0f, s, bk,
-            vBase + j0 * vs.rowStride(), vs.rowStride(), 1.0f, acc, dv);
+      sgemm('N', 'N', rows, dv, cols, 1.0f, s, bk, vBase + j0 * vs.rowStride(),
+            vs.rowStride(), 1.0f, acc, dv);
     }
     float *op = o.data;
     int64_t oOffset = 0, bb = b;
@@ -497,19 +496,20 @@ void crossModalReduce(int64_t rankQ, void *qDesc, int64_t rankK, void *kDesc,
 
 extern "C" void lathe_rt_chunked_attention_f32(
     int64_t rankQ, void *q, int64_t rankK, void *k, int64_t rankV, void *v,
-    int64_t rankB0, void *b0, int64_t rankB1, void *b1, int64_t rankO,
-    void *o, float scale, int64_t qChunk, int64_t kvChunk,
-    int64_t numBiases) {
+    int64_t rankB0, void *b0, int64_t rankB1, void *b1, int64_t rankO, void *o,
+    float scale, int64_t qChunk, int64_t kvChunk, int64_t numBiases) {
   guardKernel("lathe_rt_chunked_attention_f32", [&] {
     chunkedAttention(rankQ, q, rankK, k, rankV, v, rankB0, b0, rankB1, b1,
                      rankO, o, scale, qChunk, kvChunk, numBiases);
   });
 }
 
-extern "C" void lathe_rt_cross_modal_reduce_f32(
-    int64_t rankQ, void *queries, int64_t rankK, void *keys, int64_t rankT,
-    void *tokens, int64_t rankO, void *out, double recent, double keep,
-    float scale) {
+extern "C" void lathe_rt_cross_modal_reduce_f32(int64_t rankQ, void *queries,
+                                                int64_t rankK, void *keys,
+                                                int64_t rankT, void *tokens,
+                                                int64_t rankO, void *out,
+                                                double recent, double keep,
+                                                float scale) {
   guardKernel("lathe_rt_cross_modal_reduce_f32", [&] {
     crossModalReduce(rankQ, queries, rankK, keys, rankT, tokens, rankO, out,
                      recent, keep, scale);

@@ -69,9 +69,9 @@ protected:
 
 void runCase(int64_t batch, int64_t lq, int64_t lk, int64_t d, int64_t dv,
              int64_t qChunk, int64_t kvChunk, unsigned seed) {
-  SCOPED_TRACE(testing::Message() << "batch " << batch << " lq " << lq << " lk "
-                                  << lk << " chunks " << qChunk << "x"
-                                  << kvChunk);
+  SCOPED_TRACE(testing::Message()
+               << "batch " << batch << " lq " << lq << " lk " << lk
+               << " chunks " << qChunk << "x" << kvChunk);
   auto q = randomVector(batch * lq * d, seed, -2.f, 2.f);
   auto k = randomVector(batch * lk * d, seed + 1, -2.f, 2.f);
   auto v = randomVector(batch * lk * dv, seed + 2);
@@ -101,7 +101,8 @@ TEST_F(AttentionTest, LongSequenceWithinTolerance) {
 
 TEST_F(AttentionTest, BroadcastBiasesAndFullyMaskedRows) {
   int64_t batch = 2, lq = 40, lk = 50, d = 16;
-  auto q = randomVector(batch * lq * d, 10), k = randomVector(batch * lk * d, 11),
+  auto q = randomVector(batch * lq * d, 10),
+       k = randomVector(batch * lk * d, 11),
        v = randomVector(batch * lk * d, 12);
   // Key mask [batch, 1, Lk] (-inf on some keys, all keys of row 0 via the
   // pair bias below) and a pair bias [1, Lq, Lk].
@@ -129,7 +130,8 @@ TEST_F(AttentionTest, StridedOperandsAndRank4) {
   // K given transposed in memory ([b, h, D, Lk] viewed as [b, h, Lk, D]) and
   // a rank-4 (batch, heads) layout.
   int64_t b = 2, h = 3, l = 20, d = 8;
-  auto q = randomVector(b * h * l * d, 20), kt = randomVector(b * h * d * l, 21),
+  auto q = randomVector(b * h * l * d, 20),
+       kt = randomVector(b * h * d * l, 21),
        v = randomVector(b * h * l * d, 22);
   std::vector<float> k(kt.size());
   for (int64_t n = 0; n < b * h; ++n)

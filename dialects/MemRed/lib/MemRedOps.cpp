@@ -31,8 +31,7 @@ static bool sizesConflict(int64_t a, int64_t b) {
 }
 
 /// All operands tensors (one result of the init type) or all memrefs (none).
-static LogicalResult verifyDps(Operation *op, Value init,
-                               ResultRange results) {
+static LogicalResult verifyDps(Operation *op, Value init, ResultRange results) {
   auto initType = cast<ShapedType>(init.getType());
   bool buffers = isa<MemRefType>(initType);
   for (Value v : op->getOperands())
@@ -121,8 +120,7 @@ static LogicalResult verifyAttention(Operation *op, Value q, Value k, Value v,
                    : std::to_string(vt.getDimSize(rank - 1)))
            << "], got " << ot;
   if (biases.size() > 2)
-    return op->emitOpError("expects at most two biases, got ")
-           << biases.size();
+    return op->emitOpError("expects at most two biases, got ") << biases.size();
   SmallVector<int64_t> scores(qt.getShape().drop_back(2));
   scores.push_back(lq);
   scores.push_back(lk);
@@ -170,8 +168,8 @@ template <typename OpTy> static FailureOr<int64_t> attentionFlops(OpTy op) {
   for (int64_t s : {b, lq, lk, d, dv})
     if (ShapedType::isDynamic(s))
       return failure();
-  int64_t perScore = 2 * d + 2 * dv + 5 +
-                     static_cast<int64_t>(op.getBiases().size());
+  int64_t perScore =
+      2 * d + 2 * dv + 5 + static_cast<int64_t>(op.getBiases().size());
   return b * lq * lk * perScore;
 }
 
@@ -181,8 +179,7 @@ template <typename OpTy> static FailureOr<int64_t> attentionFlops(OpTy op) {
 
 LogicalResult AttentionOp::verify() {
   return verifyAttention(*this, getQuery(), getKey(), getValue(), getBiases(),
-                         getInit(), getResult(),
-                         getScale().convertToFloat());
+                         getInit(), getResult(), getScale().convertToFloat());
 }
 
 int64_t AttentionOp::getBatchSize() { return batchSizeOf(*this); }
@@ -204,8 +201,7 @@ LogicalResult ChunkedAttentionOp::verify() {
     return emitOpError("expects positive chunk sizes, got (")
            << getQChunkSize() << ", " << getKvChunkSize() << ")";
   return verifyAttention(*this, getQuery(), getKey(), getValue(), getBiases(),
-                         getInit(), getResult(),
-                         getScale().convertToFloat());
+                         getInit(), getResult(), getScale().convertToFloat());
 }
 
 int64_t ChunkedAttentionOp::getBatchSize() { return batchSizeOf(*this); }
@@ -243,8 +239,7 @@ LogicalResult CrossModalReduceOp::verify() {
   double recent = getRecent().convertToDouble();
   double keep = getKeep().convertToDouble();
   if (!(recent > 0.0 && recent <= 1.0))
-    return emitOpError("expects the recent fraction in (0, 1], got ")
-           << recent;
+    return emitOpError("expects the recent fraction in (0, 1], got ") << recent;
   if (!(keep > 0.0 && keep <= 1.0))
     return emitOpError("expects the keep fraction in (0, 1], got ") << keep;
   float scale = getScale().convertToFloat();

@@ -20,11 +20,10 @@ using namespace mlir::lathe::memred;
 FailureOr<int64_t> mlir::lathe::memred::parseByteSize(StringRef text) {
   text = text.trim();
   double multiplier = 1.0;
-  for (auto [suffix, m] :
-       {std::pair<StringRef, double>{"KiB", 1024.0},
-        {"MiB", 1024.0 * 1024.0},
-        {"GiB", 1024.0 * 1024.0 * 1024.0},
-        {"B", 1.0}}) {
+  for (auto [suffix, m] : {std::pair<StringRef, double>{"KiB", 1024.0},
+                           {"MiB", 1024.0 * 1024.0},
+                           {"GiB", 1024.0 * 1024.0 * 1024.0},
+                           {"B", 1.0}}) {
     if (text.consume_back(suffix)) {
       multiplier = m;
       break;
@@ -82,8 +81,7 @@ struct MemRedBoundMemory
     func::FuncOp func = getOperation();
     FailureOr<int64_t> budgetBytes = parseByteSize(budget);
     if (failed(budgetBytes)) {
-      func.emitError() << "memred-bound-memory: cannot parse budget '"
-                       << budget
+      func.emitError() << "memred-bound-memory: cannot parse budget '" << budget
                        << "' (expected bytes, or a number with a KiB, MiB or "
                           "GiB suffix, e.g. budget=64MiB)";
       return signalPassFailure();
@@ -118,19 +116,19 @@ struct MemRedBoundMemory
         continue;
       }
       std::optional<Choice> choice =
-          chooseChunks(op.getQueryLength(), op.getKeyLength(),
-                       op.getValueDim(), workers, *budgetBytes);
+          chooseChunks(op.getQueryLength(), op.getKeyLength(), op.getValueDim(),
+                       workers, *budgetBytes);
       if (!choice) {
         op.emitOpError("cannot be bounded to ")
             << *budgetBytes << " bytes: even a 1 x 1 chunk needs "
             << workingSet(1, 1, op.getValueDim(), workers) << " bytes with "
-            << static_cast<int64_t>(workers) << " workers (score block, " << op.getValueDim()
+            << static_cast<int64_t>(workers) << " workers (score block, "
+            << op.getValueDim()
             << "-wide accumulator, row statistics); raise the budget";
         failedAny = true;
         continue;
       }
-      decision.push_back(
-          b.getNamedAttr("action", b.getStringAttr("chunked")));
+      decision.push_back(b.getNamedAttr("action", b.getStringAttr("chunked")));
       decision.push_back(
           b.getNamedAttr("q_chunk", b.getI64IntegerAttr(choice->qChunk)));
       decision.push_back(

@@ -30,8 +30,8 @@ int64_t attentionScratch(OpTy op, int64_t qChunk, int64_t kvChunk,
       ShapedType::isDynamic(dv) || ShapedType::isDynamic(batch))
     return 0;
   int64_t bq = std::min(lq, qChunk > 0 ? qChunk : int64_t(64));
-  int64_t bk = std::max<int64_t>(1, std::min(lk, kvChunk > 0 ? kvChunk
-                                                             : int64_t(256)));
+  int64_t bk =
+      std::max<int64_t>(1, std::min(lk, kvChunk > 0 ? kvChunk : int64_t(256)));
   int64_t tasks = batch * ((lq + bq - 1) / std::max<int64_t>(bq, 1));
   int64_t team = std::max<int64_t>(1, std::min(workers, tasks));
   return team * 4 * (bq * bk + bq * dv + 2 * bq);
@@ -66,8 +66,8 @@ void walkBlock(Block &block, Estimate &e, int64_t workers) {
         ++e.dynamic;
         continue;
       }
-      int64_t bytes = type.getNumElements() *
-                      ((type.getElementTypeBitWidth() + 7) / 8);
+      int64_t bytes =
+          type.getNumElements() * ((type.getElementTypeBitWidth() + 7) / 8);
       e.sizes[alloc.getResult()] = bytes;
       e.live += bytes;
       e.peak = std::max(e.peak, e.live);
@@ -83,7 +83,8 @@ void walkBlock(Block &block, Estimate &e, int64_t workers) {
       continue;
     }
     int64_t transient = 0;
-    if (auto attn = dyn_cast<AttentionOp>(op); attn && attn.hasPureBufferSemantics())
+    if (auto attn = dyn_cast<AttentionOp>(op);
+        attn && attn.hasPureBufferSemantics())
       transient = attentionScratch(attn, 0, 0, workers);
     if (auto attn = dyn_cast<ChunkedAttentionOp>(op);
         attn && attn.hasPureBufferSemantics())
@@ -127,13 +128,11 @@ struct MemRedEstimatePeakMemory
       for (Block &block : func.getBody())
         walkBlock(block, e, w);
       Builder b(func.getContext());
-      func->setAttr("lathe.predicted_peak_bytes",
-                    b.getI64IntegerAttr(e.peak));
-      InFlightDiagnostic remark = func.emitRemark()
-                                  << "predicted peak memory of '"
-                                  << func.getName() << "': " << e.peak
-                                  << " bytes (" << e.allocations
-                                  << " allocations";
+      func->setAttr("lathe.predicted_peak_bytes", b.getI64IntegerAttr(e.peak));
+      InFlightDiagnostic remark =
+          func.emitRemark()
+          << "predicted peak memory of '" << func.getName() << "': " << e.peak
+          << " bytes (" << e.allocations << " allocations";
       if (e.dynamic)
         remark << ", " << e.dynamic << " dynamic ones not counted";
       remark << "; memred kernel scratch for " << w

@@ -27,8 +27,8 @@ void emitCall(ModuleOp module, RewriterBase &rewriter, Location loc,
   SmallVector<Value> args;
   for (Value operand : operands) {
     if (auto type = dyn_cast<MemRefType>(operand.getType())) {
-      auto unranked = UnrankedMemRefType::get(type.getElementType(),
-                                              type.getMemorySpace());
+      auto unranked =
+          UnrankedMemRefType::get(type.getElementType(), type.getMemorySpace());
       args.push_back(memref::CastOp::create(rewriter, loc, unranked, operand));
       continue;
     }
@@ -66,16 +66,15 @@ void lowerAttention(ModuleOp module, OpTy op, int64_t qChunk, int64_t kvChunk,
   rewriter.eraseOp(op);
 }
 
-void lowerReduce(ModuleOp module, CrossModalReduceOp op,
-                 IRRewriter &rewriter) {
+void lowerReduce(ModuleOp module, CrossModalReduceOp op, IRRewriter &rewriter) {
   rewriter.setInsertionPoint(op);
   Location loc = op.getLoc();
   Value recent = arith::ConstantOp::create(rewriter, loc, op.getRecentAttr());
   Value keep = arith::ConstantOp::create(rewriter, loc, op.getKeepAttr());
   Value scale = arith::ConstantOp::create(rewriter, loc, op.getScaleAttr());
   emitCall(module, rewriter, loc, "lathe_rt_cross_modal_reduce_f32",
-           {op.getQueries(), op.getKeys(), op.getTokens(), op.getInit(),
-            recent, keep, scale});
+           {op.getQueries(), op.getKeys(), op.getTokens(), op.getInit(), recent,
+            keep, scale});
   rewriter.eraseOp(op);
 }
 

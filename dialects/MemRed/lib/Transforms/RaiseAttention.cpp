@@ -97,8 +97,7 @@ Operation *lastDimReduction(linalg::GenericOp op) {
 /// with identity map: the (x, row-broadcast) shape of exp(x - max) and
 /// e / sum.
 bool isRowBroadcastBinary(linalg::GenericOp op) {
-  if (op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
-      !allParallel(op))
+  if (op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 || !allParallel(op))
     return false;
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
   unsigned n = op.getNumLoops();
@@ -198,8 +197,7 @@ Value matchScale(Value x, unsigned xUses, double &scale) {
   unsigned bodyOps = 0;
   for (Operation &o : body.without_terminator())
     bodyOps += isa<arith::ConstantOp>(o) ? 0 : 1;
-  if (!c || bodyOps != 1 ||
-      std::distance(x.use_begin(), x.use_end()) != xUses)
+  if (!c || bodyOps != 1 || std::distance(x.use_begin(), x.use_end()) != xUses)
     return x;
   scale = *c;
   return gen.getDpsInputs()[0];
@@ -239,10 +237,9 @@ struct RaiseAttention : public OpRewritePattern<linalg::BatchMatmulOp> {
       return rewriter.notifyMatchFailure(pv, "scores are not Q·Kᵀ");
     AffineExpr d0, d1, d2, d3;
     bindDims(ctx, d0, d1, d2, d3);
-    SmallVector<AffineMap> transB = {
-        AffineMap::get(4, 0, {d0, d1, d3}, ctx),
-        AffineMap::get(4, 0, {d0, d2, d3}, ctx),
-        AffineMap::get(4, 0, {d0, d1, d2}, ctx)};
+    SmallVector<AffineMap> transB = {AffineMap::get(4, 0, {d0, d1, d3}, ctx),
+                                     AffineMap::get(4, 0, {d0, d2, d3}, ctx),
+                                     AffineMap::get(4, 0, {d0, d1, d2}, ctx)};
     Value q = qk.getDpsInputs()[0], k;
     Location loc = pv.getLoc();
     for (Value operand : {q, qk.getDpsInputs()[1], v, init})

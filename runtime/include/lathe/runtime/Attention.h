@@ -51,15 +51,13 @@ void lathe_rt_chunked_attention_f32(int64_t rankQ, void *q, int64_t rankK,
 /// K = ceil(keep · (N - R)) older tokens with the highest score (ties: the
 /// newer), in their original order; M must be R + K. Fractions in (0, 1].
 void lathe_rt_cross_modal_reduce_f32(int64_t rankQ, void *queries,
-                                     int64_t rankK, void *keys,
-                                     int64_t rankT, void *tokens,
-                                     int64_t rankO, void *out, double recent,
-                                     double keep, float scale);
+                                     int64_t rankK, void *keys, int64_t rankT,
+                                     void *tokens, int64_t rankO, void *out,
+                                     double recent, double keep, float scale);
 
 /// The number of tokens lathe_rt_cross_modal_reduce_f32 keeps out of n
 /// (R + K above), or -1 for fractions outside (0, 1] or n < 0.
-int64_t lathe_rt_cross_modal_kept_count(int64_t n, double recent,
-                                        double keep);
+int64_t lathe_rt_cross_modal_kept_count(int64_t n, double recent, double keep);
 
 #ifdef __cplusplus
 }
