@@ -167,6 +167,8 @@ def main():
     ap.add_argument("outdir")
     ap.add_argument("--mlp-weights", default=None)
     ap.add_argument("--only", default="mlp,wide,cnn")
+    ap.add_argument("--cnn-epochs", type=int, default=30,
+                    help="fewer for a quick test model (the benchmark uses 30)")
     args = ap.parse_args()
     x_tr, x_te, y_tr, y_te = digits()
     only = args.only.split(",")
@@ -203,7 +205,7 @@ def main():
 
     if "cnn" in only:
         setup_torch(3)
-        cnn = train(CNN(), x_tr, y_tr, epochs=30, lr=1e-3, weight_decay=0.05, seed=3)
+        cnn = train(CNN(), x_tr, y_tr, epochs=args.cnn_epochs, lr=1e-3, weight_decay=0.05, seed=3)
         write_model(args.outdir, "cnn", cnn, params_of(cnn), emit_cnn, x_te, y_te)
 
 
