@@ -66,11 +66,12 @@ def lathe_run(mlir, x, repeat, tmp, tag):
 
 
 ERROR_NORM = "frobenius"
+TARGET = "cpu"
 
 
 def select(src, dst, max_error, strategy):
     run([tool("lathe-opt"), src, f"--lowrank-select-ranks=max-error={max_error} batch=64 "
-         f"strategy={strategy} error-norm={ERROR_NORM}", "-o", dst])
+         f"strategy={strategy} error-norm={ERROR_NORM} target={TARGET}", "-o", dst])
 
 
 STAT = "median"
@@ -121,13 +122,17 @@ def main():
                          "jump by 5x between identical runs")
     ap.add_argument("--error-norm", choices=["frobenius", "spectral"], default="spectral",
                     help="lowrank-select-ranks error-norm: what max-error bounds")
+    ap.add_argument("--target", default="cpu",
+                    help="lowrank-select-ranks target: cpu or a JSON target description "
+                         "(e.g. from scripts/lowrank/calibrate.py)")
     ap.add_argument("--baselines-on", default="wide",
                     help="models that also get the uniform/threshold sweeps")
     ap.add_argument("--stat", choices=["median", "min"], default="median",
                     help="latency statistic of lathe-run's repeats (min is steadier on a busy machine)")
     args = ap.parse_args()
-    global STAT, THREADS, ERROR_NORM
+    global STAT, THREADS, ERROR_NORM, TARGET
     STAT = args.stat
+    TARGET = os.path.abspath(args.target) if args.target.endswith(".json") else args.target
     ERROR_NORM = args.error_norm
     THREADS = args.threads
     os.environ["OMP_NUM_THREADS"] = str(THREADS)
@@ -190,7 +195,8 @@ def main():
                   f"speedup_b64={pick['s64']:.2f} acc_drop={pick['drop']:.4f}")
     mlp, wide = best.get("mlp"), best.get("wide")
     fmt = lambda m, k: f"{m[k]:.4f}" if m else "nan"  # noqa: E731
-    print(f"(error-norm={ERROR_NORM}, latency statistic {STAT}, {THREADS} thread(s))")
+    print(f"(target={TARGET}, error-norm={ERROR_NORM}, latency statistic {STAT}, "
+          f"{THREADS} thread(s))")
     print(f"RESULT flops_kept_mlp={fmt(mlp, 'kept')} flops_kept_wide={fmt(wide, 'kept')} "
           f"speedup_wide_b64={fmt(wide, 's64')} acc_drop_wide={fmt(wide, 'drop')}")
 
