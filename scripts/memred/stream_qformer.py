@@ -250,43 +250,70 @@ class Reducer:
 # Streaming evaluation
 #===------------------------------------------------------------------------===#
 
+def per_layer(value):
+    return list(value) if isinstance(value, (list, tuple)) else [value] * LAYERS
+
+
+ROW_BYTES = (2 * WIDTH + 1) * 4
+
+
+def choose_layer_budget(budget_bytes, recent=0.1, keep=0.1, depth_decay=0.75):
+    """AdaCM²'s depth observation as a rule: layer l gets a share of the bank budget and a
+    keep fraction proportional to depth_decay**l (deeper layers keep less). Returns
+    (capacities, keep fractions) whose peak (capacity + one frame per layer) fits
+    `budget_bytes`, or raises ValueError when even one frame per layer does not fit."""
+    weights = [depth_decay ** l for l in range(LAYERS)]
+    rows = budget_bytes // ROW_BYTES - LAYERS * TOKENS  # room left above one frame each
+    if rows < LAYERS * TOKENS:
+        raise ValueError(f"a bank budget of {budget_bytes} bytes cannot hold two frames per "
+                         f"layer ({2 * LAYERS * TOKENS * ROW_BYTES} bytes)")
+    caps = [max(TOKENS, int(rows * w / sum(weights))) for w in weights]
+    keeps = [min(1.0, keep * w) for w in weights]
+    return caps, keeps
+
+
 @torch.no_grad()
 def stream(model, kv, p, policy, capacity, recent, keep, reducer, rng):
     """Streams the frames whose per-layer keys and values are `kv` (model.encode: a list of
     ([B, T*TOKENS, C], [B, T*TOKENS, C])) frame by frame through per-layer banks bounded by
-    `capacity` tokens, with policy 'adacm2', 'recent' or 'random' ('full' keeps everything).
+    `capacity` tokens (a number, or one per layer), with policy 'adacm2', 'recent' or
+    'random' ('full' keeps everything); `keep` may also be given per layer.
     Returns (predicted frame [B], peak bank bytes per episode over the stream: the rows
     held, f32, all layers)."""
     b = p.shape[0]
     t = kv[0][0].shape[1] // TOKENS
+    caps, keeps = per_layer(capacity), per_layer(keep)
     state0 = model.initial_state(p)
     # Bank rows [key (C) | value (C) | frame index], all episodes of equal length; the
     # buffers are preallocated (appending by concatenation would copy the bank per frame).
-    rows_max = t * TOKENS if policy == "full" else capacity + TOKENS
-    buffers = [torch.empty(b, rows_max, 2 * WIDTH + 1) for _ in range(LAYERS)]
-    length = 0
+    buffers = [torch.empty(b, t * TOKENS if policy == "full" else caps[l] + TOKENS,
+                           2 * WIDTH + 1) for l in range(LAYERS)]
+    lengths = [0] * LAYERS
     peak = 0
     for f in range(t):
         rows = slice(f * TOKENS, (f + 1) * TOKENS)
         for l in range(LAYERS):
             k, v = kv[l]
-            dst = buffers[l][:, length:length + TOKENS]
+            dst = buffers[l][:, lengths[l]:lengths[l] + TOKENS]
             dst[..., :WIDTH] = k[:, rows]
             dst[..., WIDTH:2 * WIDTH] = v[:, rows]
             dst[..., -1] = float(f)
-        length += TOKENS
-        peak = max(peak, LAYERS * length * (2 * WIDTH + 1) * 4)
-        if policy == "full" or length <= capacity:
+            lengths[l] += TOKENS
+        peak = max(peak, sum(lengths) * ROW_BYTES)
+        full = [policy != "full" and lengths[l] > caps[l] for l in range(LAYERS)]
+        if not any(full):
             continue
-        banks = [buf[:, :length] for buf in buffers]
+        banks = [buf[:, :n] for buf, n in zip(buffers, lengths)]
         inputs = None
         if policy == "adacm2":
             inputs, _ = model.query_pass(
                 state0, [(bk[..., :WIDTH], bk[..., WIDTH:2 * WIDTH]) for bk in banks])
-        n = length
-        m = reducer.kept(n, recent, keep)
-        r = min(n, math.ceil(recent * n - 1e-9))
         for l, layer in enumerate(model.layers):
+            if not full[l]:
+                continue
+            n = lengths[l]
+            m = reducer.kept(n, recent, keeps[l])
+            r = min(n, math.ceil(recent * n - 1e-9))
             if policy == "recent":
                 kept = banks[l][:, n - m:].clone()
             elif policy == "random":
@@ -303,11 +330,11 @@ def stream(model, kv, p, policy, capacity, recent, keep, reducer, rng):
                     out.append(torch.from_numpy(reducer.reduce(
                         np.ascontiguousarray(q[i].numpy()),
                         np.ascontiguousarray(keys.numpy()),
-                        np.ascontiguousarray(banks[l][i].numpy()), recent, keep)))
+                        np.ascontiguousarray(banks[l][i].numpy()), recent, keeps[l])))
                 kept = torch.stack(out)
             buffers[l][:, :m] = kept
-        length = m
-    banks = [buf[:, :length] for buf in buffers]
+            lengths[l] = m
+    banks = [buf[:, :n] for buf, n in zip(buffers, lengths)]
     _, atts = model.query_pass(
         state0, [(bk[..., :WIDTH], bk[..., WIDTH:2 * WIDTH]) for bk in banks])
     mass = text_attention(atts[-1])  # [B, N]
