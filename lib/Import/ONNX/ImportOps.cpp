@@ -710,11 +710,6 @@ Value Importer::pad(Value x, ArrayRef<OpFoldResult> low,
   return g.getResult(0);
 }
 
-Value Importer::copy(Value x) {
-  return elementwise({x}, eltOf(x),
-                     [](OpBuilder &, Location, ValueRange a) { return a[0]; });
-}
-
 Value Importer::concat(ArrayRef<Value> inputs, int64_t axis) {
   int64_t r = rankOf(inputs[0]);
   SmallVector<OpFoldResult> shape = dims(inputs[0]);

@@ -115,12 +115,11 @@ public:
   Value reduce(Value x, ArrayRef<int64_t> axes, ReduceKind kind, bool keepDims);
   Value reshape(Value x, ArrayRef<OpFoldResult> shape);
   Value transpose(Value x, ArrayRef<int64_t> perm);
-  /// Padding and slicing as linalg.generic reads: tensor.pad, insert_slice
-  /// and returned extract_slices bufferize to strided memref.copy, which the
-  /// CPU pipeline's JIT cannot link (no memrefCopy).
+  /// Padding, slicing and concatenation as linalg.generic reads: tensor.pad,
+  /// insert_slice and extract_slice bufferize to strided memref.copy, which
+  /// the CPU pipeline's JIT cannot link (no memrefCopy).
   Value pad(Value x, ArrayRef<OpFoldResult> low, ArrayRef<OpFoldResult> high,
             Value padValue);
-  Value copy(Value x);
   /// y[i] = x[offsets + i * strides] (reversed axes count from the end).
   Value slice(Value x, ArrayRef<OpFoldResult> offsets,
               ArrayRef<OpFoldResult> sizes, ArrayRef<OpFoldResult> strides,
