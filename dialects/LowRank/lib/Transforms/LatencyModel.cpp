@@ -25,18 +25,21 @@ double LatencyModel::matmulUs(int64_t m, int64_t n, int64_t k) const {
   return callOverheadUs + std::max(computeUs, memoryUs);
 }
 
-/// The bundled CPU table: calibrated on this project's CPU machine (2 cores,
-/// AVX-512, oneDNN 2.6 brgemm f32) with `lathe-run --repeat` on single
-/// lathe.matmul modules; see docs/Dialects/LowRank.md.
+/// The bundled CPU table: the roofline fitted to scripts/lowrank/calibrate.py
+/// on this project's CPU machine (AVX-512, oneDNN 2.6 brgemm f32, one thread,
+/// M = 64, 81 shapes from 16 to 1024; 2026-11-27): within ~15% of the
+/// measured table except for mid-size GEMMs (64x256x256: 57 us predicted,
+/// 50 us measured). See docs/Dialects/LowRank.md.
 static LatencyModel getBundledCpuModel() {
   LatencyModel model;
   model.name = "cpu";
-  model.provenance = "bundled: oneDNN f32 matmul, 2 cores AVX-512, measured "
-                     "with lathe-run (docs/Dialects/LowRank.md)";
-  model.peakGflops = 120.0;
-  model.bandwidthGBs = 12.0;
-  model.callOverheadUs = 4.0;
-  model.minEfficientDim = 32;
+  model.provenance = "bundled: roofline fitted to lathe-run measurements of "
+                     "oneDNN f32 matmuls, 1 thread, AVX-512 "
+                     "(docs/Dialects/LowRank.md)";
+  model.peakGflops = 155.0;
+  model.bandwidthGBs = 30.0;
+  model.callOverheadUs = 3.0;
+  model.minEfficientDim = 16;
   model.granularity = 16;
   return model;
 }
