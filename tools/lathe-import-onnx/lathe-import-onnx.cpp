@@ -27,8 +27,9 @@ static bool parseDims(const cl::list<std::string> &specs,
     std::tie(name, size) = StringRef(spec).split('=');
     int64_t value;
     if (name.empty() || size.getAsInteger(10, value) || value < 0) {
-      errs() << "lathe-import-onnx: --dim expects NAME=SIZE with SIZE >= 0, got '"
-             << spec << "'\n";
+      errs()
+          << "lathe-import-onnx: --dim expects NAME=SIZE with SIZE >= 0, got '"
+          << spec << "'\n";
       return false;
     }
     dims[name.str()] = value;
@@ -53,9 +54,9 @@ int main(int argc, char **argv) {
   static cl::OptionCategory category("lathe-import-onnx options");
   cl::opt<std::string> input(cl::Positional, cl::desc("<model.onnx>"),
                              cl::Required, cl::cat(category));
-  cl::opt<std::string> output("o", cl::desc("Output .mlir file ('-' for stdout)"),
-                              cl::value_desc("file"), cl::init("-"),
-                              cl::cat(category));
+  cl::opt<std::string> output(
+      "o", cl::desc("Output .mlir file ('-' for stdout)"),
+      cl::value_desc("file"), cl::init("-"), cl::cat(category));
   cl::opt<std::string> weights(
       "weights",
       cl::desc("Write initializers to this HDF5 file and refer to them with "

@@ -183,8 +183,10 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
     Value x = inV(0);
     int64_t r = rankOf(x);
     int64_t start = attrInt("start", 0), end = attrInt("end", r);
-    if (start < 0) start += r;
-    if (end < 0) end += r;
+    if (start < 0)
+      start += r;
+    if (end < 0)
+      end += r;
     start = std::clamp<int64_t>(start, 0, r);
     end = std::clamp<int64_t>(end, start, r);
     SmallVector<OpFoldResult> d = dims(x);
@@ -233,8 +235,10 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
 
   // --------------------------------------------------------- elementwise
   static const std::set<std::string> binaries = {
-      "Add", "Sub", "Mul", "Div", "Equal", "Less", "LessOrEqual", "Greater",
-      "GreaterOrEqual", "And", "Or", "Xor"};
+      "Add",         "Sub",     "Mul",
+      "Div",         "Equal",   "Less",
+      "LessOrEqual", "Greater", "GreaterOrEqual",
+      "And",         "Or",      "Xor"};
   if (binaries.count(op.str())) {
     TV &x = in(0), &y = in(1);
     Type elt = eltOf(x.v);
@@ -255,10 +259,9 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
         fail(nodeDesc() + ": shapes do not broadcast");
       char c = op == "Add" ? '+' : op == "Sub" ? '-' : op == "Mul" ? '*' : '/';
       for (size_t i = 0; i < len; ++i)
-        out.push_back(foldBin(ex[ex.size() == 1 ? 0 : i],
-                              ey[ey.size() == 1 ? 0 : i], c));
-      setOut(0, fromElems(out, elt,
-                          rankOf(x.v) == 0 && rankOf(y.v) == 0));
+        out.push_back(
+            foldBin(ex[ex.size() == 1 ? 0 : i], ey[ey.size() == 1 ? 0 : i], c));
+      setOut(0, fromElems(out, elt, rankOf(x.v) == 0 && rankOf(y.v) == 0));
       return;
     }
     Type outElt = isCompare(op) ? b.getI1Type() : elt;
@@ -291,9 +294,11 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
     Type elt = eltOf(x);
     auto cy = constFloats(yt);
     if (isF(elt) && cy && cy->size() == 1 && (*cy)[0] == 2.0) {
-      setOut(0, elementwise({x}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
-        return arith::MulFOp::create(nb, nl, a[0], a[0]).getResult();
-      }));
+      setOut(
+          0,
+          elementwise({x}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
+            return arith::MulFOp::create(nb, nl, a[0], a[0]).getResult();
+          }));
       return;
     }
     Type ft = isF(elt) ? elt : b.getF64Type();
@@ -308,8 +313,8 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
   }
 
   static const std::set<std::string> unaries = {
-      "Sqrt", "Reciprocal", "Exp", "Log", "Erf", "Neg", "Relu", "Sigmoid",
-      "Tanh", "Abs", "Floor", "Ceil", "Not", "LeakyRelu"};
+      "Sqrt",    "Reciprocal", "Exp", "Log",   "Erf",  "Neg", "Relu",
+      "Sigmoid", "Tanh",       "Abs", "Floor", "Ceil", "Not", "LeakyRelu"};
   if (op == "Neg" && in(0).elems && isa<IntegerType>(eltOf(inV(0)))) {
     SmallVector<OpFoldResult> el;
     for (OpFoldResult e : *in(0).elems)
@@ -321,67 +326,87 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
     Value x = inV(0);
     Type elt = eltOf(x);
     std::string name = op.str();
-    bool floatOnly = !(name == "Neg" || name == "Relu" || name == "Abs" ||
-                       name == "Not");
+    bool floatOnly =
+        !(name == "Neg" || name == "Relu" || name == "Abs" || name == "Not");
     if (floatOnly && !isF(elt))
       fail(nodeDesc() + ": integer operands are not supported");
     double alpha = attrFloat("alpha", 0.01f);
-    setOut(0, elementwise({x}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
-      Value v = a[0];
-      if (name == "Sqrt") return math::SqrtOp::create(nb, nl, v);
-      if (name == "Exp") return math::ExpOp::create(nb, nl, v);
-      if (name == "Log") return math::LogOp::create(nb, nl, v);
-      if (name == "Erf") return math::ErfOp::create(nb, nl, v);
-      if (name == "Tanh") return math::TanhOp::create(nb, nl, v);
-      if (name == "Floor") return math::FloorOp::create(nb, nl, v);
-      if (name == "Ceil") return math::CeilOp::create(nb, nl, v);
-      if (name == "Reciprocal")
-        return arith::DivFOp::create(nb, nl, fc(nb, nl, elt, 1.0), v);
-      if (name == "Sigmoid") {
-        Value e = math::ExpOp::create(nb, nl, arith::NegFOp::create(nb, nl, v));
-        return arith::DivFOp::create(
-            nb, nl, fc(nb, nl, elt, 1.0),
-            arith::AddFOp::create(nb, nl, fc(nb, nl, elt, 1.0), e));
-      }
-      if (name == "LeakyRelu") {
-        Value zero = fc(nb, nl, elt, 0.0);
-        Value neg = arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OLT, v, zero);
-        return arith::SelectOp::create(
-            nb, nl, neg, arith::MulFOp::create(nb, nl, v, fc(nb, nl, elt, alpha)), v);
-      }
-      if (name == "Not")
-        return arith::XOrIOp::create(nb, nl, v, fc(nb, nl, elt, 1));
-      bool f = isF(elt);
-      if (name == "Neg")
-        return f ? (Value)arith::NegFOp::create(nb, nl, v)
-                 : (Value)arith::SubIOp::create(nb, nl, fc(nb, nl, elt, 0), v);
-      if (name == "Abs")
-        return f ? (Value)math::AbsFOp::create(nb, nl, v)
-                 : (Value)math::AbsIOp::create(nb, nl, v);
-      // Relu: NaN stays NaN.
-      Value zero = fc(nb, nl, elt, 0);
-      if (!f)
-        return arith::MaxSIOp::create(nb, nl, v, zero);
-      Value lt = arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OLT, v, zero);
-      return arith::SelectOp::create(nb, nl, lt, zero, v);
-    }));
+    setOut(
+        0,
+        elementwise(
+            {x}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+              Value v = a[0];
+              if (name == "Sqrt")
+                return math::SqrtOp::create(nb, nl, v);
+              if (name == "Exp")
+                return math::ExpOp::create(nb, nl, v);
+              if (name == "Log")
+                return math::LogOp::create(nb, nl, v);
+              if (name == "Erf")
+                return math::ErfOp::create(nb, nl, v);
+              if (name == "Tanh")
+                return math::TanhOp::create(nb, nl, v);
+              if (name == "Floor")
+                return math::FloorOp::create(nb, nl, v);
+              if (name == "Ceil")
+                return math::CeilOp::create(nb, nl, v);
+              if (name == "Reciprocal")
+                return arith::DivFOp::create(nb, nl, fc(nb, nl, elt, 1.0), v);
+              if (name == "Sigmoid") {
+                Value e = math::ExpOp::create(nb, nl,
+                                              arith::NegFOp::create(nb, nl, v));
+                return arith::DivFOp::create(
+                    nb, nl, fc(nb, nl, elt, 1.0),
+                    arith::AddFOp::create(nb, nl, fc(nb, nl, elt, 1.0), e));
+              }
+              if (name == "LeakyRelu") {
+                Value zero = fc(nb, nl, elt, 0.0);
+                Value neg = arith::CmpFOp::create(
+                    nb, nl, arith::CmpFPredicate::OLT, v, zero);
+                return arith::SelectOp::create(
+                    nb, nl, neg,
+                    arith::MulFOp::create(nb, nl, v, fc(nb, nl, elt, alpha)),
+                    v);
+              }
+              if (name == "Not")
+                return arith::XOrIOp::create(nb, nl, v, fc(nb, nl, elt, 1));
+              bool f = isF(elt);
+              if (name == "Neg")
+                return f ? (Value)arith::NegFOp::create(nb, nl, v)
+                         : (Value)arith::SubIOp::create(nb, nl,
+                                                        fc(nb, nl, elt, 0), v);
+              if (name == "Abs")
+                return f ? (Value)math::AbsFOp::create(nb, nl, v)
+                         : (Value)math::AbsIOp::create(nb, nl, v);
+              // Relu: NaN stays NaN.
+              Value zero = fc(nb, nl, elt, 0);
+              if (!f)
+                return arith::MaxSIOp::create(nb, nl, v, zero);
+              Value lt = arith::CmpFOp::create(
+                  nb, nl, arith::CmpFPredicate::OLT, v, zero);
+              return arith::SelectOp::create(nb, nl, lt, zero, v);
+            }));
     return;
   }
 
   if (op == "Cast") {
     TV &x = in(0);
-    Type to = elementTypeOrFail(ctx, attrInt("to", 0), nodeDesc() + "'s target");
+    Type to =
+        elementTypeOrFail(ctx, attrInt("to", 0), nodeDesc() + "'s target");
     if (x.elems && isa<IntegerType>(to) && !to.isInteger(1) &&
         isa<IntegerType>(eltOf(x.v))) {
       setOut(0, fromElems(*x.elems, to, rankOf(x.v) == 0));
       return;
     }
-    bool fromU = x.isUnsigned, toU = attrInt("to", 0) == onnx::TensorProto::UINT8;
-    Value y = eltOf(x.v) == to && fromU == toU
-                  ? x.v
-                  : elementwise({x.v}, to, [&](OpBuilder &nb, Location nl, ValueRange a) {
-                      return castScalar(nb, nl, a[0], to, fromU, toU);
-                    });
+    bool fromU = x.isUnsigned,
+         toU = attrInt("to", 0) == onnx::TensorProto::UINT8;
+    Value y =
+        eltOf(x.v) == to && fromU == toU
+            ? x.v
+            : elementwise({x.v}, to,
+                          [&](OpBuilder &nb, Location nl, ValueRange a) {
+                            return castScalar(nb, nl, a[0], to, fromU, toU);
+                          });
     TV tv;
     tv.v = y;
     tv.isUnsigned = toU;
@@ -393,7 +418,9 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
     Value c = inV(0), x = inV(1), y = inV(2);
     setOut(0, elementwise({c, x, y}, eltOf(x),
                           [&](OpBuilder &nb, Location nl, ValueRange a) {
-                            return arith::SelectOp::create(nb, nl, a[0], a[1], a[2]).getResult();
+                            return arith::SelectOp::create(nb, nl, a[0], a[1],
+                                                           a[2])
+                                .getResult();
                           }));
     return;
   }
@@ -407,24 +434,35 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
       ins.push_back(inV(1));
     if (hasMax)
       ins.push_back(inV(2));
-    setOut(0, elementwise(ins, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
-      Value v = a[0];
-      int k = 1;
-      bool f = isF(elt);
-      if (hasMin) {
-        Value lo = a[k++];
-        Value lt = f ? (Value)arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OLT, v, lo)
-                     : (Value)arith::CmpIOp::create(nb, nl, uns ? arith::CmpIPredicate::ult : arith::CmpIPredicate::slt, v, lo);
-        v = arith::SelectOp::create(nb, nl, lt, lo, v);
-      }
-      if (hasMax) {
-        Value hi = a[k++];
-        Value gt = f ? (Value)arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OGT, v, hi)
-                     : (Value)arith::CmpIOp::create(nb, nl, uns ? arith::CmpIPredicate::ugt : arith::CmpIPredicate::sgt, v, hi);
-        v = arith::SelectOp::create(nb, nl, gt, hi, v);
-      }
-      return v;
-    }));
+    setOut(0,
+           elementwise(ins, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
+             Value v = a[0];
+             int k = 1;
+             bool f = isF(elt);
+             if (hasMin) {
+               Value lo = a[k++];
+               Value lt = f ? (Value)arith::CmpFOp::create(
+                                  nb, nl, arith::CmpFPredicate::OLT, v, lo)
+                            : (Value)arith::CmpIOp::create(
+                                  nb, nl,
+                                  uns ? arith::CmpIPredicate::ult
+                                      : arith::CmpIPredicate::slt,
+                                  v, lo);
+               v = arith::SelectOp::create(nb, nl, lt, lo, v);
+             }
+             if (hasMax) {
+               Value hi = a[k++];
+               Value gt = f ? (Value)arith::CmpFOp::create(
+                                  nb, nl, arith::CmpFPredicate::OGT, v, hi)
+                            : (Value)arith::CmpIOp::create(
+                                  nb, nl,
+                                  uns ? arith::CmpIPredicate::ugt
+                                      : arith::CmpIPredicate::sgt,
+                                  v, hi);
+               v = arith::SelectOp::create(nb, nl, gt, hi, v);
+             }
+             return v;
+           }));
     return;
   }
 
@@ -432,9 +470,10 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
     TV &x = in(0);
     SmallVector<OpFoldResult> shape = elemsOf(in(1));
     SmallVector<OpFoldResult> out = broadcastShape({dims(x.v), shape});
-    setOut(0, elementwise({x.v}, eltOf(x.v),
-                          [](OpBuilder &, Location, ValueRange a) { return a[0]; },
-                          out));
+    setOut(0,
+           elementwise(
+               {x.v}, eltOf(x.v),
+               [](OpBuilder &, Location, ValueRange a) { return a[0]; }, out));
     return;
   }
 
@@ -501,7 +540,8 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
       // Softmax-11: the input is coerced to 2-D at `axis`.
       OpFoldResult outer = b.getIndexAttr(1), inner = b.getIndexAttr(1);
       for (int64_t i = 0; i < r; ++i)
-        (i < axis ? outer : inner) = foldBin(i < axis ? outer : inner, orig[i], '*');
+        (i < axis ? outer : inner) =
+            foldBin(i < axis ? outer : inner, orig[i], '*');
       v = reshape(x, {outer, inner});
       axis = 1;
     }
@@ -513,17 +553,21 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
               .getResult()[0];
     } else {
       Value m = reduce(v, {axis}, K::Max, true);
-      Value s = elementwise({v, m}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
-        return arith::SubFOp::create(nb, nl, a[0], a[1]).getResult();
-      });
-      Value e = elementwise({s}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
-        return math::ExpOp::create(nb, nl, a[0]).getResult();
-      });
+      Value s = elementwise(
+          {v, m}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
+            return arith::SubFOp::create(nb, nl, a[0], a[1]).getResult();
+          });
+      Value e =
+          elementwise({s}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
+            return math::ExpOp::create(nb, nl, a[0]).getResult();
+          });
       Value sum = reduce(e, {axis}, K::Sum, true);
-      y = elementwise({s, sum}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
-        return arith::SubFOp::create(nb, nl, a[0], math::LogOp::create(nb, nl, a[1]))
-            .getResult();
-      });
+      y = elementwise(
+          {s, sum}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
+            return arith::SubFOp::create(nb, nl, a[0],
+                                         math::LogOp::create(nb, nl, a[1]))
+                .getResult();
+          });
     }
     if (v != x)
       y = reshape(y, orig);
@@ -543,29 +587,35 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
       ax.push_back(i);
     Value cnt = countOf(x, ax, elt);
     Value mean = reduce(x, ax, K::Sum, true);
-    mean = elementwise({mean}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
-      return arith::DivFOp::create(nb, nl, a[0], cnt).getResult();
-    });
-    Value d = elementwise({x, mean}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
-      return arith::SubFOp::create(nb, nl, a[0], a[1]).getResult();
-    });
-    Value sq = elementwise({d}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
-      return arith::MulFOp::create(nb, nl, a[0], a[0]).getResult();
-    });
+    mean =
+        elementwise({mean}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
+          return arith::DivFOp::create(nb, nl, a[0], cnt).getResult();
+        });
+    Value d = elementwise(
+        {x, mean}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
+          return arith::SubFOp::create(nb, nl, a[0], a[1]).getResult();
+        });
+    Value sq =
+        elementwise({d}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
+          return arith::MulFOp::create(nb, nl, a[0], a[0]).getResult();
+        });
     Value var = reduce(sq, ax, K::Sum, true);
-    Value inv = elementwise({var}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
-      Value v = arith::DivFOp::create(nb, nl, a[0], cnt);
-      v = arith::AddFOp::create(nb, nl, v, fc(nb, nl, elt, eps));
-      return math::RsqrtOp::create(nb, nl, v).getResult();
-    });
+    Value inv =
+        elementwise({var}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
+          Value v = arith::DivFOp::create(nb, nl, a[0], cnt);
+          v = arith::AddFOp::create(nb, nl, v, fc(nb, nl, elt, eps));
+          return math::RsqrtOp::create(nb, nl, v).getResult();
+        });
     SmallVector<Value> ins = {d, inv, inV(1)};
     bool bias = hasInput(2);
     if (bias)
       ins.push_back(inV(2));
-    Value y = elementwise(ins, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
-      Value v = arith::MulFOp::create(nb, nl, arith::MulFOp::create(nb, nl, a[0], a[1]), a[2]);
-      return bias ? (Value)arith::AddFOp::create(nb, nl, v, a[3]) : v;
-    });
+    Value y =
+        elementwise(ins, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
+          Value v = arith::MulFOp::create(
+              nb, nl, arith::MulFOp::create(nb, nl, a[0], a[1]), a[2]);
+          return bias ? (Value)arith::AddFOp::create(nb, nl, v, a[3]) : v;
+        });
     setOut(0, y);
     if (hasOutput(1))
       setOut(1, mean);
@@ -592,26 +642,31 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
         ax.push_back(i);
       Value cnt = countOf(x, ax, elt);
       auto divBy = [&](Value v) {
-        return elementwise({v}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
-          return arith::DivFOp::create(nb, nl, a[0], cnt).getResult();
-        });
+        return elementwise(
+            {v}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
+              return arith::DivFOp::create(nb, nl, a[0], cnt).getResult();
+            });
       };
       Value mean = divBy(reduce(x, ax, K::Sum, false));
       SmallVector<OpFoldResult> cshape = {dim(x, 1)};
       for (int64_t i = 2; i < r; ++i)
         cshape.push_back(b.getIndexAttr(1));
       Value meanB = reshape(mean, cshape);
-      Value sq = elementwise({x, meanB}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
-        Value d = arith::SubFOp::create(nb, nl, a[0], a[1]);
-        return arith::MulFOp::create(nb, nl, d, d).getResult();
-      });
+      Value sq = elementwise(
+          {x, meanB}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
+            Value d = arith::SubFOp::create(nb, nl, a[0], a[1]);
+            return arith::MulFOp::create(nb, nl, d, d).getResult();
+          });
       Value var = divBy(reduce(sq, ax, K::Sum, false));
       auto running = [&](Value old, Value cur) {
-        return elementwise({old, cur}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
-          Value o = arith::MulFOp::create(nb, nl, a[0], fc(nb, nl, elt, momentum));
-          Value c = arith::MulFOp::create(nb, nl, a[1], fc(nb, nl, elt, 1.0 - momentum));
-          return arith::AddFOp::create(nb, nl, o, c).getResult();
-        });
+        return elementwise(
+            {old, cur}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
+              Value o = arith::MulFOp::create(nb, nl, a[0],
+                                              fc(nb, nl, elt, momentum));
+              Value c = arith::MulFOp::create(nb, nl, a[1],
+                                              fc(nb, nl, elt, 1.0 - momentum));
+              return arith::AddFOp::create(nb, nl, o, c).getResult();
+            });
       };
       if (hasOutput(1))
         setOut(1, running(inV(3), mean));
@@ -627,13 +682,16 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
         shape.push_back(b.getIndexAttr(1));
       ins.push_back(reshape(p, shape));
     }
-    setOut(0, elementwise(ins, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
-      // (x - mean) * scale / sqrt(var + eps) + bias
-      Value s = arith::AddFOp::create(nb, nl, a[4], fc(nb, nl, elt, eps));
-      s = arith::DivFOp::create(nb, nl, a[1], math::SqrtOp::create(nb, nl, s));
-      Value v = arith::MulFOp::create(nb, nl, arith::SubFOp::create(nb, nl, a[0], a[3]), s);
-      return arith::AddFOp::create(nb, nl, v, a[2]).getResult();
-    }));
+    setOut(
+        0, elementwise(ins, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
+          // (x - mean) * scale / sqrt(var + eps) + bias
+          Value s = arith::AddFOp::create(nb, nl, a[4], fc(nb, nl, elt, eps));
+          s = arith::DivFOp::create(nb, nl, a[1],
+                                    math::SqrtOp::create(nb, nl, s));
+          Value v = arith::MulFOp::create(
+              nb, nl, arith::SubFOp::create(nb, nl, a[0], a[3]), s);
+          return arith::AddFOp::create(nb, nl, v, a[2]).getResult();
+        }));
     return;
   }
 
@@ -687,17 +745,22 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
         // A run-time 0 copies the input dimension.
         Value v = indexValue(d);
         Value zero = arith::ConstantIndexOp::create(b, loc, 0);
-        Value isZero = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, v, zero);
-        d = arith::SelectOp::create(b, loc, isZero, indexValue(in[i]), v).getResult();
+        Value isZero =
+            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, v, zero);
+        d = arith::SelectOp::create(b, loc, isZero, indexValue(in[i]), v)
+                .getResult();
       }
       if (!c) {
         // A run-time -1 is inferred like a constant one.
         Value v = indexValue(d);
         Value m1 = arith::ConstantIndexOp::create(b, loc, -1);
-        Value isInfer = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, v, m1);
+        Value isInfer =
+            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, v, m1);
         runtimeInfer.push_back({out.size(), isInfer});
         Value one = arith::ConstantIndexOp::create(b, loc, 1);
-        known = foldBin(known, arith::SelectOp::create(b, loc, isInfer, one, v).getResult(), '*');
+        known = foldBin(
+            known, arith::SelectOp::create(b, loc, isInfer, one, v).getResult(),
+            '*');
         out.push_back(d);
         continue;
       }
@@ -711,8 +774,9 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
       out[inferAt] = foldBin(total, known, '/');
     for (auto [i, isInfer] : runtimeInfer) {
       Value inferred = indexValue(foldBin(total, known, '/'));
-      out[i] = arith::SelectOp::create(b, loc, isInfer, inferred, indexValue(out[i]))
-                   .getResult();
+      out[i] =
+          arith::SelectOp::create(b, loc, isInfer, inferred, indexValue(out[i]))
+              .getResult();
     }
     if (x.elems && out.size() <= 1) {
       // Shape values keep their elements.
@@ -754,7 +818,8 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
           // Run-time axes: the declared result shape says what they do.
           auto decl = staticDeclaredShape(0);
           if (!decl)
-            fail(nodeDesc() + ": axes must be constant, or the result shape declared");
+            fail(nodeDesc() +
+                 ": axes must be constant, or the result shape declared");
           setOut(0, reshape(x.v, *decl));
           return;
         }
@@ -842,7 +907,8 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
           for (int i = 0; i < outs; ++i) {
             RankedTensorType t = declaredOut(i);
             if (!t || t.getRank() != r || t.isDynamicDim(axis))
-              fail(nodeDesc() + ": split sizes must be constant, or the result shapes declared");
+              fail(nodeDesc() + ": split sizes must be constant, or the result "
+                                "shapes declared");
             split->push_back(t.getDimSize(axis));
           }
         }
@@ -863,7 +929,8 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
     }
     OpFoldResult offset = b.getIndexAttr(0);
     for (int i = 0; i < outs; ++i) {
-      SmallVector<OpFoldResult> offs(r, b.getIndexAttr(0)), strides(r, b.getIndexAttr(1));
+      SmallVector<OpFoldResult> offs(r, b.getIndexAttr(0)),
+          strides(r, b.getIndexAttr(1));
       SmallVector<OpFoldResult> sz = dims(x);
       offs[axis] = offset;
       sz[axis] = sizes[i];
@@ -887,8 +954,9 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
           axes.push_back(b.getIndexAttr(normAxis(*c, r)));
           continue;
         }
-        axes.push_back(select(cmp(arith::CmpIPredicate::slt, a, b.getIndexAttr(0)),
-                              foldBin(a, b.getIndexAttr(r), '+'), a));
+        axes.push_back(
+            select(cmp(arith::CmpIPredicate::slt, a, b.getIndexAttr(0)),
+                   foldBin(a, b.getIndexAttr(r), '+'), a));
       }
     } else {
       for (size_t k = 0; k < n; ++k)
@@ -904,7 +972,8 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
     // Huge constants (INT64_MAX/MIN mean "to the end") stay huge but safe.
     auto big = [&](OpFoldResult v) -> OpFoldResult {
       if (std::optional<int64_t> c = getConstantIntValue(v))
-        return b.getIndexAttr(std::clamp<int64_t>(*c, -(int64_t(1) << 40), int64_t(1) << 40));
+        return b.getIndexAttr(
+            std::clamp<int64_t>(*c, -(int64_t(1) << 40), int64_t(1) << 40));
       return v;
     };
     auto norm = [&](OpFoldResult v, OpFoldResult d) {
@@ -919,7 +988,8 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
     for (int64_t i = 0; i < r; ++i) {
       OpFoldResult s = zero, en = d[i], st = one;
       for (size_t k = 0; k < n; ++k) {
-        OpFoldResult here = cmp(arith::CmpIPredicate::eq, axes[k], b.getIndexAttr(i));
+        OpFoldResult here =
+            cmp(arith::CmpIPredicate::eq, axes[k], b.getIndexAttr(i));
         if (getConstantIntValue(here) == 0)
           continue;
         s = select(here, big(starts[k]), s);
@@ -932,15 +1002,19 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
       OpFoldResult off, len;
       if (getConstantIntValue(isPos) != 0) {
         OpFoldResult sp = clampTo(s, zero, d[i]), ep = clampTo(en, zero, d[i]);
-        OpFoldResult l = foldBin(foldBin(foldBin(ep, sp, '-'), foldBin(st, one, '-'), '+'), st, '/');
+        OpFoldResult l = foldBin(
+            foldBin(foldBin(ep, sp, '-'), foldBin(st, one, '-'), '+'), st, '/');
         off = sp;
         len = foldBin(l, zero, 'M');
       }
       if (getConstantIntValue(isPos) != 1) {
         OpFoldResult dm1 = foldBin(d[i], one, '-');
         OpFoldResult ns = foldBin(zero, st, '-');
-        OpFoldResult sn = clampTo(s, zero, dm1), enn = clampTo(en, b.getIndexAttr(-1), dm1);
-        OpFoldResult l = foldBin(foldBin(foldBin(sn, enn, '-'), foldBin(ns, one, '-'), '+'), ns, '/');
+        OpFoldResult sn = clampTo(s, zero, dm1),
+                     enn = clampTo(en, b.getIndexAttr(-1), dm1);
+        OpFoldResult l =
+            foldBin(foldBin(foldBin(sn, enn, '-'), foldBin(ns, one, '-'), '+'),
+                    ns, '/');
         l = foldBin(l, zero, 'M');
         off = off ? select(isPos, off, sn) : sn;
         len = len ? select(isPos, len, l) : l;
@@ -1001,24 +1075,27 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
     Value axisDim = indexValue(dd[axis]);
     Value dv = data.v;
     auto g = linalg::GenericOp::create(
-        b, loc, TypeRange{init.getType()}, ValueRange{indices.v}, ValueRange{init},
+        b, loc, TypeRange{init.getType()}, ValueRange{indices.v},
+        ValueRange{init},
         SmallVector<AffineMap>{AffineMap::get(ro, 0, ie, ctx),
                                AffineMap::getMultiDimIdentityMap(ro, ctx)},
         SmallVector<utils::IteratorType>(ro, utils::IteratorType::parallel),
         [&](OpBuilder &nb, Location nl, ValueRange a) {
           Value i = arith::IndexCastOp::create(nb, nl, nb.getIndexType(), a[0]);
           Value zero = arith::ConstantIndexOp::create(nb, nl, 0);
-          Value neg = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::slt, i, zero);
-          i = arith::SelectOp::create(nb, nl, neg,
-                                      arith::AddIOp::create(nb, nl, i, axisDim), i);
+          Value neg =
+              arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::slt, i, zero);
+          i = arith::SelectOp::create(
+              nb, nl, neg, arith::AddIOp::create(nb, nl, i, axisDim), i);
           SmallVector<Value> coords;
           for (int64_t k = 0; k < axis; ++k)
             coords.push_back(linalg::IndexOp::create(nb, nl, k));
           coords.push_back(i);
           for (int64_t k = axis + 1; k < r; ++k)
             coords.push_back(linalg::IndexOp::create(nb, nl, k + ri - 1));
-          linalg::YieldOp::create(nb, nl,
-                                  tensor::ExtractOp::create(nb, nl, dv, coords).getResult());
+          linalg::YieldOp::create(
+              nb, nl,
+              tensor::ExtractOp::create(nb, nl, dv, coords).getResult());
         });
     setOut(0, g.getResult(0));
     return;
@@ -1041,14 +1118,16 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
     Value axisDim = indexValue(dim(data, axis));
     scf::LoopNest nest = scf::buildLoopNest(
         b, loc, lbs, ubs, steps, ValueRange{data},
-        [&](OpBuilder &nb, Location nl, ValueRange ivs, ValueRange iter) -> scf::ValueVector {
+        [&](OpBuilder &nb, Location nl, ValueRange ivs,
+            ValueRange iter) -> scf::ValueVector {
           Value acc = iter[0];
           Value i = tensor::ExtractOp::create(nb, nl, indices, ivs);
           i = arith::IndexCastOp::create(nb, nl, nb.getIndexType(), i);
           Value zero = arith::ConstantIndexOp::create(nb, nl, 0);
-          Value neg = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::slt, i, zero);
-          i = arith::SelectOp::create(nb, nl, neg,
-                                      arith::AddIOp::create(nb, nl, i, axisDim), i);
+          Value neg =
+              arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::slt, i, zero);
+          i = arith::SelectOp::create(
+              nb, nl, neg, arith::AddIOp::create(nb, nl, i, axisDim), i);
           SmallVector<Value> coords(ivs.begin(), ivs.end());
           coords[axis] = i;
           Value u = tensor::ExtractOp::create(nb, nl, updates, ivs);
@@ -1084,7 +1163,8 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
       Value cv;
       if (hasInput(2)) {
         Value c = inV(2);
-        SmallVector<Value> idx(rankOf(c), arith::ConstantIndexOp::create(b, loc, 0));
+        SmallVector<Value> idx(rankOf(c),
+                               arith::ConstantIndexOp::create(b, loc, 0));
         cv = tensor::ExtractOp::create(b, loc, c, idx);
       } else {
         cv = fc(b, loc, elt, 0);
@@ -1119,17 +1199,20 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
               iv = arith::MinSIOp::create(nb, nl, iv, last);
             } else {
               // reflect: -i below, 2(d-1) - i above.
-              Value neg = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::slt, iv, zero);
-              iv = arith::SelectOp::create(nb, nl, neg,
-                                           arith::SubIOp::create(nb, nl, zero, iv), iv);
-              Value over = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::sgt, iv, last);
+              Value neg = arith::CmpIOp::create(
+                  nb, nl, arith::CmpIPredicate::slt, iv, zero);
+              iv = arith::SelectOp::create(
+                  nb, nl, neg, arith::SubIOp::create(nb, nl, zero, iv), iv);
+              Value over = arith::CmpIOp::create(
+                  nb, nl, arith::CmpIPredicate::sgt, iv, last);
               Value twice = arith::AddIOp::create(nb, nl, last, last);
-              iv = arith::SelectOp::create(nb, nl, over,
-                                           arith::SubIOp::create(nb, nl, twice, iv), iv);
+              iv = arith::SelectOp::create(
+                  nb, nl, over, arith::SubIOp::create(nb, nl, twice, iv), iv);
             }
             idx.push_back(iv);
           }
-          linalg::YieldOp::create(nb, nl, tensor::ExtractOp::create(nb, nl, x, idx).getResult());
+          linalg::YieldOp::create(
+              nb, nl, tensor::ExtractOp::create(nb, nl, x, idx).getResult());
         });
     setOut(0, g.getResult(0));
     return;
@@ -1176,14 +1259,17 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
       outShape.push_back(db[pb - 1]);
       bool same = ba.size() == bb.size() && ba.size() == batch.size();
       for (size_t i = 0; same && i < ba.size(); ++i)
-        same = ba[i] == bb[i] || (getConstantIntValue(ba[i]) &&
-                                  getConstantIntValue(ba[i]) == getConstantIntValue(bb[i]));
+        same = ba[i] == bb[i] ||
+               (getConstantIntValue(ba[i]) &&
+                getConstantIntValue(ba[i]) == getConstantIntValue(bb[i]));
       if (same) {
         OpFoldResult nb = b.getIndexAttr(1);
         for (OpFoldResult d : batch)
           nb = foldBin(nb, d, '*');
-        Value a3 = batch.size() == 1 ? a : reshape(a, {nb, da[pa - 2], da[pa - 1]});
-        Value b3 = batch.size() == 1 ? bm : reshape(bm, {nb, db[pb - 2], db[pb - 1]});
+        Value a3 =
+            batch.size() == 1 ? a : reshape(a, {nb, da[pa - 2], da[pa - 1]});
+        Value b3 =
+            batch.size() == 1 ? bm : reshape(bm, {nb, db[pb - 2], db[pb - 1]});
         Value init = filled({nb, da[pa - 2], db[pb - 1]}, zero);
         y = linalg::BatchMatmulOp::create(b, loc, TypeRange{init.getType()},
                                           ValueRange{a3, b3}, ValueRange{init})
@@ -1217,17 +1303,20 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
         SmallVector<AffineExpr> oe;
         for (int64_t i = 0; i < nbat + 2; ++i)
           oe.push_back(getAffineDimExpr(i, ctx));
-        SmallVector<utils::IteratorType> it(loops, utils::IteratorType::parallel);
+        SmallVector<utils::IteratorType> it(loops,
+                                            utils::IteratorType::parallel);
         it.back() = utils::IteratorType::reduction;
         Value init = filled(outShape, zero);
         y = linalg::GenericOp::create(
-                b, loc, TypeRange{init.getType()}, ValueRange{a, bm}, ValueRange{init},
+                b, loc, TypeRange{init.getType()}, ValueRange{a, bm},
+                ValueRange{init},
                 SmallVector<AffineMap>{mapFor(a, true), mapFor(bm, false),
                                        AffineMap::get(loops, 0, oe, ctx)},
                 it,
                 [&](OpBuilder &nb, Location nl, ValueRange args) {
                   Value m = binary(nb, nl, "Mul", args[0], args[1]);
-                  linalg::YieldOp::create(nb, nl, binary(nb, nl, "Add", args[2], m));
+                  linalg::YieldOp::create(nb, nl,
+                                          binary(nb, nl, "Add", args[2], m));
                 })
                 .getResult(0);
       }
@@ -1264,9 +1353,10 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
       // C[m, n] += A[m, k] * B[n, k]
       AffineExpr m = getAffineDimExpr(0, ctx), nn = getAffineDimExpr(1, ctx),
                  k = getAffineDimExpr(2, ctx);
-      mm.setIndexingMapsAttr(b.getAffineMapArrayAttr(
-          {AffineMap::get(3, 0, {m, k}, ctx), AffineMap::get(3, 0, {nn, k}, ctx),
-           AffineMap::get(3, 0, {m, nn}, ctx)}));
+      mm.setIndexingMapsAttr(
+          b.getAffineMapArrayAttr({AffineMap::get(3, 0, {m, k}, ctx),
+                                   AffineMap::get(3, 0, {nn, k}, ctx),
+                                   AffineMap::get(3, 0, {m, nn}, ctx)}));
     }
     Value y = mm.getResult(0);
     bool hasC = hasInput(2) && beta != 0.0;
@@ -1274,18 +1364,21 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
       SmallVector<Value> ins = {y};
       if (hasC)
         ins.push_back(inV(2));
-      y = elementwise(ins, elt, [&](OpBuilder &nb, Location nl, ValueRange v) {
-        Value r = v[0];
-        if (alpha != 1.0)
-          r = binary(nb, nl, "Mul", r, fc(nb, nl, elt, alpha));
-        if (hasC) {
-          Value c = v[1];
-          if (beta != 1.0)
-            c = binary(nb, nl, "Mul", c, fc(nb, nl, elt, beta));
-          r = binary(nb, nl, "Add", r, c);
-        }
-        return r;
-      }, SmallVector<OpFoldResult>{da[0], nDim});
+      y = elementwise(
+          ins, elt,
+          [&](OpBuilder &nb, Location nl, ValueRange v) {
+            Value r = v[0];
+            if (alpha != 1.0)
+              r = binary(nb, nl, "Mul", r, fc(nb, nl, elt, alpha));
+            if (hasC) {
+              Value c = v[1];
+              if (beta != 1.0)
+                c = binary(nb, nl, "Mul", c, fc(nb, nl, elt, beta));
+              r = binary(nb, nl, "Add", r, c);
+            }
+            return r;
+          },
+          SmallVector<OpFoldResult>{da[0], nDim});
     }
     setOut(0, y);
     return;
@@ -1296,7 +1389,8 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
     Value x = inV(0);
     int64_t r = rankOf(x);
     if (r != 3 && r != 4 && (r != 5 || op == "Conv"))
-      fail(nodeDesc() + ": only 1-D and 2-D windows (and 3-D pooling) are supported");
+      fail(nodeDesc() +
+           ": only 1-D and 2-D windows (and 3-D pooling) are supported");
     if (op == "MaxPool" && hasOutput(1) && r == 5)
       fail(nodeDesc() + ": the Indices output of 3-D pooling is not supported");
     Type elt = eltOf(x);
@@ -1321,9 +1415,12 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
         fail(nodeDesc() + ": needs kernel_shape");
       kernel = *k;
     }
-    SmallVector<int64_t> strides = attrInts("strides").value_or(SmallVector<int64_t>(sp, 1));
-    SmallVector<int64_t> dil = attrInts("dilations").value_or(SmallVector<int64_t>(sp, 1));
-    SmallVector<int64_t> pads = attrInts("pads").value_or(SmallVector<int64_t>(2 * sp, 0));
+    SmallVector<int64_t> strides =
+        attrInts("strides").value_or(SmallVector<int64_t>(sp, 1));
+    SmallVector<int64_t> dil =
+        attrInts("dilations").value_or(SmallVector<int64_t>(sp, 1));
+    SmallVector<int64_t> pads =
+        attrInts("pads").value_or(SmallVector<int64_t>(2 * sp, 0));
     std::string autoPad = attrString("auto_pad", "NOTSET");
     bool ceilMode = attrInt("ceil_mode", 0);
     auto xt = typeOf(x);
@@ -1380,7 +1477,8 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
       padValue = -std::numeric_limits<double>::infinity();
     auto padTo = [&](Value v, double value, ArrayRef<int64_t> lowP,
                      ArrayRef<int64_t> highP) -> Value {
-      SmallVector<OpFoldResult> lo(rr, b.getIndexAttr(0)), hi(rr, b.getIndexAttr(0));
+      SmallVector<OpFoldResult> lo(rr, b.getIndexAttr(0)),
+          hi(rr, b.getIndexAttr(0));
       for (int64_t i = 0; i < ns; ++i) {
         lo[2 + i] = b.getIndexAttr(lowP[i]);
         hi[2 + i] = b.getIndexAttr(highP[i]);
@@ -1392,7 +1490,9 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
       } else {
         unsigned w = vt.getIntOrFloatBitWidth();
         pv = arith::ConstantOp::create(
-            b, loc, b.getIntegerAttr(vt, uns ? APInt::getMinValue(w) : APInt::getSignedMinValue(w)));
+            b, loc,
+            b.getIntegerAttr(vt, uns ? APInt::getMinValue(w)
+                                     : APInt::getSignedMinValue(w)));
       }
       return pad(v, lo, hi, pv);
     };
@@ -1408,10 +1508,10 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
     outShape[0] = dp[0];
     for (int64_t i = 0; i < ns; ++i) {
       int64_t span = (kernel[i] - 1) * dil[i] + 1;
-      outShape[2 + i] = foldBin(
-          foldBin(foldBin(dp[2 + i], b.getIndexAttr(span), '-'),
-                  b.getIndexAttr(strides[i]), '/'),
-          b.getIndexAttr(1), '+');
+      outShape[2 + i] =
+          foldBin(foldBin(foldBin(dp[2 + i], b.getIndexAttr(span), '-'),
+                          b.getIndexAttr(strides[i]), '/'),
+                  b.getIndexAttr(1), '+');
     }
     auto stridesAttr = b.getI64TensorAttr(strides);
     auto dilAttr = b.getI64TensorAttr(dil);
@@ -1424,30 +1524,34 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
       outShape[1] = b.getIndexAttr(m);
       if (group == 1) {
         Value init = filled(outShape, zero);
-        y = linalg::Conv2DNchwFchwOp::create(b, loc, TypeRange{init.getType()},
-                                             ValueRange{xp, w}, ValueRange{init},
-                                             stridesAttr, dilAttr)
+        y = linalg::Conv2DNchwFchwOp::create(
+                b, loc, TypeRange{init.getType()}, ValueRange{xp, w},
+                ValueRange{init}, stridesAttr, dilAttr)
                 .getResult(0);
       } else {
         int64_t cg = wt.getDimSize(1);
-        Value xg = reshape(xp, {dp[0], b.getIndexAttr(group), b.getIndexAttr(cg), dp[2], dp[3]});
+        Value xg = reshape(xp, {dp[0], b.getIndexAttr(group),
+                                b.getIndexAttr(cg), dp[2], dp[3]});
         Value wg = reshape(w, {b.getIndexAttr(group), b.getIndexAttr(m / group),
                                b.getIndexAttr(cg), b.getIndexAttr(kernel[0]),
                                b.getIndexAttr(kernel[1])});
-        Value init = filled({dp[0], b.getIndexAttr(group), b.getIndexAttr(m / group),
-                             outShape[2], outShape[3]},
-                            zero);
-        y = linalg::Conv2DNgchwGfchwOp::create(b, loc, TypeRange{init.getType()},
-                                               ValueRange{xg, wg}, ValueRange{init},
-                                               stridesAttr, dilAttr)
+        Value init =
+            filled({dp[0], b.getIndexAttr(group), b.getIndexAttr(m / group),
+                    outShape[2], outShape[3]},
+                   zero);
+        y = linalg::Conv2DNgchwGfchwOp::create(
+                b, loc, TypeRange{init.getType()}, ValueRange{xg, wg},
+                ValueRange{init}, stridesAttr, dilAttr)
                 .getResult(0);
         y = reshape(y, outShape);
       }
       if (hasInput(2)) {
-        Value bias = reshape(inV(2), {b.getIndexAttr(m), b.getIndexAttr(1), b.getIndexAttr(1)});
-        y = elementwise({y, bias}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
-          return arith::AddFOp::create(nb, nl, a[0], a[1]).getResult();
-        });
+        Value bias = reshape(
+            inV(2), {b.getIndexAttr(m), b.getIndexAttr(1), b.getIndexAttr(1)});
+        y = elementwise(
+            {y, bias}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
+              return arith::AddFOp::create(nb, nl, a[0], a[1]).getResult();
+            });
       }
     } else {
       outShape[1] = dp[1];
@@ -1460,27 +1564,33 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
       auto pool = [&](Value in, Value init, bool isMax) -> Value {
         if (ns == 2 && !intPool)
           return isMax ? linalg::PoolingNchwMaxOp::create(
-                             b, loc, TypeRange{init.getType()}, ValueRange{in, window},
-                             ValueRange{init}, stridesAttr, dilAttr)
+                             b, loc, TypeRange{init.getType()},
+                             ValueRange{in, window}, ValueRange{init},
+                             stridesAttr, dilAttr)
                              .getResult(0)
                        : linalg::PoolingNchwSumOp::create(
-                             b, loc, TypeRange{init.getType()}, ValueRange{in, window},
-                             ValueRange{init}, stridesAttr, dilAttr)
+                             b, loc, TypeRange{init.getType()},
+                             ValueRange{in, window}, ValueRange{init},
+                             stridesAttr, dilAttr)
                              .getResult(0);
         int64_t loops = 2 + 2 * ns;
-        SmallVector<AffineExpr> inE = {getAffineDimExpr(0, ctx), getAffineDimExpr(1, ctx)},
+        SmallVector<AffineExpr> inE = {getAffineDimExpr(0, ctx),
+                                       getAffineDimExpr(1, ctx)},
                                 wE, outE = inE;
         for (int64_t i = 0; i < ns; ++i) {
-          AffineExpr o = getAffineDimExpr(2 + i, ctx), k = getAffineDimExpr(2 + ns + i, ctx);
+          AffineExpr o = getAffineDimExpr(2 + i, ctx),
+                     k = getAffineDimExpr(2 + ns + i, ctx);
           inE.push_back(o * strides[i] + k * dil[i]);
           wE.push_back(k);
           outE.push_back(o);
         }
-        SmallVector<utils::IteratorType> it(loops, utils::IteratorType::parallel);
+        SmallVector<utils::IteratorType> it(loops,
+                                            utils::IteratorType::parallel);
         for (int64_t i = 0; i < ns; ++i)
           it[2 + ns + i] = utils::IteratorType::reduction;
         return linalg::GenericOp::create(
-                   b, loc, TypeRange{init.getType()}, ValueRange{in, window}, ValueRange{init},
+                   b, loc, TypeRange{init.getType()}, ValueRange{in, window},
+                   ValueRange{init},
                    SmallVector<AffineMap>{AffineMap::get(loops, 0, inE, ctx),
                                           AffineMap::get(loops, 0, wE, ctx),
                                           AffineMap::get(loops, 0, outE, ctx)},
@@ -1496,15 +1606,19 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
         // Values and the flat indices (into the unpadded input) of the
         // maxima: one generic with two results; the first maximum wins.
         bool colMajor = attrInt("storage_order", 0);
-        Value init = filled(outShape, fc(b, loc, elt, -std::numeric_limits<double>::infinity()));
+        Value init =
+            filled(outShape,
+                   fc(b, loc, elt, -std::numeric_limits<double>::infinity()));
         Value iinit = filled(outShape, fc(b, loc, b.getI64Type(), 0));
         SmallVector<Value> xd;
         for (OpFoldResult d : dims(x))
           xd.push_back(indexValue(d));
-        SmallVector<AffineExpr> inE = {getAffineDimExpr(0, ctx), getAffineDimExpr(1, ctx)},
+        SmallVector<AffineExpr> inE = {getAffineDimExpr(0, ctx),
+                                       getAffineDimExpr(1, ctx)},
                                 wE, outE = inE;
         for (int64_t i = 0; i < 2; ++i) {
-          AffineExpr o = getAffineDimExpr(2 + i, ctx), k = getAffineDimExpr(4 + i, ctx);
+          AffineExpr o = getAffineDimExpr(2 + i, ctx),
+                     k = getAffineDimExpr(4 + i, ctx);
           inE.push_back(o * strides[i] + k * dil[i]);
           wE.push_back(k);
           outE.push_back(o);
@@ -1513,28 +1627,41 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
         it[4] = it[5] = utils::IteratorType::reduction;
         AffineMap om = AffineMap::get(6, 0, outE, ctx);
         auto g = linalg::GenericOp::create(
-            b, loc, TypeRange{init.getType(), iinit.getType()}, ValueRange{xp, window},
-            ValueRange{init, iinit},
-            SmallVector<AffineMap>{AffineMap::get(6, 0, inE, ctx), AffineMap::get(6, 0, wE, ctx), om, om},
+            b, loc, TypeRange{init.getType(), iinit.getType()},
+            ValueRange{xp, window}, ValueRange{init, iinit},
+            SmallVector<AffineMap>{AffineMap::get(6, 0, inE, ctx),
+                                   AffineMap::get(6, 0, wE, ctx), om, om},
             it, [&](OpBuilder &nb, Location nl, ValueRange a) {
               SmallVector<Value> iv;
               for (int64_t i = 0; i < 6; ++i)
                 iv.push_back(linalg::IndexOp::create(nb, nl, i));
-              auto cst = [&](int64_t v) { return arith::ConstantIndexOp::create(nb, nl, v).getResult(); };
-              auto mul = [&](Value p, Value q) { return arith::MulIOp::create(nb, nl, p, q).getResult(); };
-              auto add = [&](Value p, Value q) { return arith::AddIOp::create(nb, nl, p, q).getResult(); };
-              Value h = add(mul(iv[2], cst(strides[0])), mul(iv[4], cst(dil[0])));
-              Value w = add(mul(iv[3], cst(strides[1])), mul(iv[5], cst(dil[1])));
+              auto cst = [&](int64_t v) {
+                return arith::ConstantIndexOp::create(nb, nl, v).getResult();
+              };
+              auto mul = [&](Value p, Value q) {
+                return arith::MulIOp::create(nb, nl, p, q).getResult();
+              };
+              auto add = [&](Value p, Value q) {
+                return arith::AddIOp::create(nb, nl, p, q).getResult();
+              };
+              Value h =
+                  add(mul(iv[2], cst(strides[0])), mul(iv[4], cst(dil[0])));
+              Value w =
+                  add(mul(iv[3], cst(strides[1])), mul(iv[5], cst(dil[1])));
               h = arith::SubIOp::create(nb, nl, h, cst(lowP[0]));
               w = arith::SubIOp::create(nb, nl, w, cst(lowP[1]));
               Value nc = add(mul(iv[0], xd[1]), iv[1]);
-              Value hw = colMajor ? add(mul(w, xd[2]), h) : add(mul(h, xd[3]), w);
+              Value hw =
+                  colMajor ? add(mul(w, xd[2]), h) : add(mul(h, xd[3]), w);
               Value flat = add(mul(nc, mul(xd[2], xd[3])), hw);
               flat = arith::IndexCastOp::create(nb, nl, nb.getI64Type(), flat);
-              Value take = arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OGT, a[0], a[2]);
+              Value take = arith::CmpFOp::create(
+                  nb, nl, arith::CmpFPredicate::OGT, a[0], a[2]);
               linalg::YieldOp::create(
-                  nb, nl, ValueRange{arith::SelectOp::create(nb, nl, take, a[0], a[2]),
-                                     arith::SelectOp::create(nb, nl, take, flat, a[3])});
+                  nb, nl,
+                  ValueRange{
+                      arith::SelectOp::create(nb, nl, take, a[0], a[2]),
+                      arith::SelectOp::create(nb, nl, take, flat, a[3])});
             });
         y = g.getResult(0);
         Value idx = g.getResult(1);
@@ -1549,7 +1676,9 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
         if (intPool) {
           unsigned w = elt.getIntOrFloatBitWidth();
           lowest = arith::ConstantOp::create(
-              b, loc, b.getIntegerAttr(elt, uns ? APInt::getMinValue(w) : APInt::getSignedMinValue(w)));
+              b, loc,
+              b.getIntegerAttr(elt, uns ? APInt::getMinValue(w)
+                                        : APInt::getSignedMinValue(w)));
         } else {
           lowest = fc(b, loc, elt, -std::numeric_limits<double>::infinity());
         }
@@ -1559,7 +1688,9 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
         Value init = filled(outShape, zero);
         y = pool(xp, init, false);
         bool countPad = attrInt("count_include_pad", 0);
-        bool uniform = !anyPad || (countPad && llvm::all_of(extra, [](int64_t e) { return e == 0; }));
+        bool uniform =
+            !anyPad ||
+            (countPad && llvm::all_of(extra, [](int64_t e) { return e == 0; }));
         Value count;
         if (uniform) {
           double kn = 1;
@@ -1568,7 +1699,8 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
           count = filled({b.getIndexAttr(1)}, fc(b, loc, elt, kn));
         } else {
           // How many elements each window covers: pool a padded ones tensor.
-          SmallVector<OpFoldResult> oshape = {b.getIndexAttr(1), b.getIndexAttr(1)},
+          SmallVector<OpFoldResult> oshape = {b.getIndexAttr(1),
+                                              b.getIndexAttr(1)},
                                     cshape = oshape;
           for (int64_t i = 0; i < ns; ++i) {
             oshape.push_back(dim(x, 2 + i));
@@ -1584,9 +1716,10 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
           Value cinit = filled(cshape, zero);
           count = pool(ones, cinit, false);
         }
-        y = elementwise({y, count}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
-          return arith::DivFOp::create(nb, nl, a[0], a[1]).getResult();
-        });
+        y = elementwise(
+            {y, count}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
+              return arith::DivFOp::create(nb, nl, a[0], a[1]).getResult();
+            });
       }
     }
     if (sp == 1) {
@@ -1610,9 +1743,10 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
     }
     Value s = reduce(x, ax, K::Sum, true);
     Value cnt = countOf(x, ax, elt);
-    setOut(0, elementwise({s}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
-      return arith::DivFOp::create(nb, nl, a[0], cnt).getResult();
-    }));
+    setOut(0,
+           elementwise({s}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
+             return arith::DivFOp::create(nb, nl, a[0], cnt).getResult();
+           }));
     return;
   }
 

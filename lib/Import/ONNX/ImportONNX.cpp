@@ -44,23 +44,40 @@ void onnx_import::fail(const std::string &message) {
 
 static const char *onnxTypeName(int t) {
   switch (t) {
-  case onnx::TensorProto::FLOAT: return "float";
-  case onnx::TensorProto::UINT8: return "uint8";
-  case onnx::TensorProto::INT8: return "int8";
-  case onnx::TensorProto::UINT16: return "uint16";
-  case onnx::TensorProto::INT16: return "int16";
-  case onnx::TensorProto::INT32: return "int32";
-  case onnx::TensorProto::INT64: return "int64";
-  case onnx::TensorProto::STRING: return "string";
-  case onnx::TensorProto::BOOL: return "bool";
-  case onnx::TensorProto::FLOAT16: return "float16";
-  case onnx::TensorProto::DOUBLE: return "double";
-  case onnx::TensorProto::UINT32: return "uint32";
-  case onnx::TensorProto::UINT64: return "uint64";
-  case onnx::TensorProto::COMPLEX64: return "complex64";
-  case onnx::TensorProto::COMPLEX128: return "complex128";
-  case onnx::TensorProto::BFLOAT16: return "bfloat16";
-  default: return "undefined";
+  case onnx::TensorProto::FLOAT:
+    return "float";
+  case onnx::TensorProto::UINT8:
+    return "uint8";
+  case onnx::TensorProto::INT8:
+    return "int8";
+  case onnx::TensorProto::UINT16:
+    return "uint16";
+  case onnx::TensorProto::INT16:
+    return "int16";
+  case onnx::TensorProto::INT32:
+    return "int32";
+  case onnx::TensorProto::INT64:
+    return "int64";
+  case onnx::TensorProto::STRING:
+    return "string";
+  case onnx::TensorProto::BOOL:
+    return "bool";
+  case onnx::TensorProto::FLOAT16:
+    return "float16";
+  case onnx::TensorProto::DOUBLE:
+    return "double";
+  case onnx::TensorProto::UINT32:
+    return "uint32";
+  case onnx::TensorProto::UINT64:
+    return "uint64";
+  case onnx::TensorProto::COMPLEX64:
+    return "complex64";
+  case onnx::TensorProto::COMPLEX128:
+    return "complex128";
+  case onnx::TensorProto::BFLOAT16:
+    return "bfloat16";
+  default:
+    return "undefined";
   }
 }
 
@@ -71,16 +88,26 @@ static const char *onnxTypeName(int t) {
 static Type mlirElementType(MLIRContext *ctx, int t) {
   Builder b(ctx);
   switch (t) {
-  case onnx::TensorProto::FLOAT: return b.getF32Type();
-  case onnx::TensorProto::DOUBLE: return b.getF64Type();
-  case onnx::TensorProto::FLOAT16: return b.getF16Type();
-  case onnx::TensorProto::INT8: return b.getIntegerType(8);
-  case onnx::TensorProto::UINT8: return b.getIntegerType(8);
-  case onnx::TensorProto::INT16: return b.getIntegerType(16);
-  case onnx::TensorProto::INT32: return b.getI32Type();
-  case onnx::TensorProto::INT64: return b.getI64Type();
-  case onnx::TensorProto::BOOL: return b.getI1Type();
-  default: return {};
+  case onnx::TensorProto::FLOAT:
+    return b.getF32Type();
+  case onnx::TensorProto::DOUBLE:
+    return b.getF64Type();
+  case onnx::TensorProto::FLOAT16:
+    return b.getF16Type();
+  case onnx::TensorProto::INT8:
+    return b.getIntegerType(8);
+  case onnx::TensorProto::UINT8:
+    return b.getIntegerType(8);
+  case onnx::TensorProto::INT16:
+    return b.getIntegerType(16);
+  case onnx::TensorProto::INT32:
+    return b.getI32Type();
+  case onnx::TensorProto::INT64:
+    return b.getI64Type();
+  case onnx::TensorProto::BOOL:
+    return b.getI1Type();
+  default:
+    return {};
   }
 }
 
@@ -385,11 +412,12 @@ struct GeluMatch {
 /// exporter uses (and the commuted ones).
 static void findGelus(const GraphIndex &index, std::map<int, GeluMatch> &roots,
                       std::set<int> &skipped) {
-  Pat erfArg = AnyOf({O("Div", {X(), C(M_SQRT2)}), O("Mul", {X(), C(M_SQRT1_2)})});
+  Pat erfArg =
+      AnyOf({O("Div", {X(), C(M_SQRT2)}), O("Mul", {X(), C(M_SQRT1_2)})});
   Pat onePlusErf = O("Add", {O("Erf", {erfArg}), C(1.0)});
-  Pat x3 = AnyOf({O("Mul", {X(), O("Mul", {X(), X()})}),
-                  O("Mul", {O("Mul", {X(), X()}), X()}),
-                  O("Pow", {X(), C(3.0)})});
+  Pat x3 =
+      AnyOf({O("Mul", {X(), O("Mul", {X(), X()})}),
+             O("Mul", {O("Mul", {X(), X()}), X()}), O("Pow", {X(), C(3.0)})});
   Pat tanhArg = O("Mul", {O("Add", {X(), O("Mul", {x3, C(0.044715)})}),
                           C(0.7978845608028654)});
   Pat onePlusTanh = O("Add", {O("Tanh", {tanhArg}), C(1.0)});
@@ -476,7 +504,8 @@ RankedTensorType ModelImporter::valueInfoType(const onnx::ValueInfoProto &vi,
   if (!vi.type().has_tensor_type())
     fail(what + " '" + vi.name() + "' is not a tensor");
   const auto &tt = vi.type().tensor_type();
-  Type elt = elementTypeOrFail(&ctx, tt.elem_type(), what + " '" + vi.name() + "'");
+  Type elt =
+      elementTypeOrFail(&ctx, tt.elem_type(), what + " '" + vi.name() + "'");
   if (!tt.has_shape())
     fail("cannot resolve the shape of " + what + " '" + vi.name() +
          "': the model does not declare its rank");
@@ -534,7 +563,8 @@ TV ModelImporter::importInitializer(Importer &im, const onnx::TensorProto &t) {
     tv.v = arith::ConstantOp::create(im.b, im.loc, attr);
   }
   tv.isUnsigned = t.data_type() == onnx::TensorProto::UINT8;
-  if (tv.cst && elt.isInteger() && type.getRank() <= 1 && n <= 64 && !tv.isUnsigned)
+  if (tv.cst && elt.isInteger() && type.getRank() <= 1 && n <= 64 &&
+      !tv.isUnsigned)
     tv.elems = im.elemsOf(tv);
   return tv;
 }
@@ -597,8 +627,9 @@ OwningOpRef<ModuleOp> ModelImporter::run(const std::string &path) {
            vi.type().tensor_type().elem_type() == onnx::TensorProto::UINT8;
   };
   auto boundaryType = [&](RankedTensorType t, bool u8) {
-    return u8 ? RankedTensorType::get(t.getShape(),
-                                      IntegerType::get(&ctx, 8, IntegerType::Unsigned))
+    return u8 ? RankedTensorType::get(
+                    t.getShape(),
+                    IntegerType::get(&ctx, 8, IntegerType::Unsigned))
               : t;
   };
   for (const auto &vi : graph.input()) {
@@ -618,19 +649,21 @@ OwningOpRef<ModuleOp> ModelImporter::run(const std::string &path) {
     Value init = tensor::EmptyOp::create(b, loc, sizes, to);
     AffineMap id = AffineMap::getMultiDimIdentityMap(t.getRank(), &ctx);
     return linalg::GenericOp::create(
-               b, loc, TypeRange{init.getType()}, ValueRange{v}, ValueRange{init},
-               SmallVector<AffineMap>{id, id},
-               SmallVector<utils::IteratorType>(t.getRank(), utils::IteratorType::parallel),
+               b, loc, TypeRange{init.getType()}, ValueRange{v},
+               ValueRange{init}, SmallVector<AffineMap>{id, id},
+               SmallVector<utils::IteratorType>(t.getRank(),
+                                                utils::IteratorType::parallel),
                [&](OpBuilder &nb, Location nl, ValueRange a) {
-                 Value c = UnrealizedConversionCastOp::create(nb, nl, to, a[0]).getResult(0);
+                 Value c = UnrealizedConversionCastOp::create(nb, nl, to, a[0])
+                               .getResult(0);
                  linalg::YieldOp::create(nb, nl, c);
                })
         .getResult(0);
   };
 
   b.setInsertionPointToEnd(module->getBody());
-  auto func = func::FuncOp::create(b, loc, "main",
-                                   b.getFunctionType(argTypes, {}));
+  auto func =
+      func::FuncOp::create(b, loc, "main", b.getFunctionType(argTypes, {}));
   Block *entry = func.addEntryBlock();
   b.setInsertionPointToEnd(entry);
   for (auto [i, vi] : llvm::enumerate(args)) {
@@ -655,8 +688,9 @@ OwningOpRef<ModuleOp> ModelImporter::run(const std::string &path) {
       return;
     SmallVector<int64_t> shape;
     for (const auto &d : vi.type().tensor_type().shape().dim()) {
-      auto it = d.has_dim_param() ? options.dims.find(d.dim_param()) : options.dims.end();
-      shape.push_back(d.has_dim_value() ? d.dim_value()
+      auto it = d.has_dim_param() ? options.dims.find(d.dim_param())
+                                  : options.dims.end();
+      shape.push_back(d.has_dim_value()          ? d.dim_value()
                       : it != options.dims.end() ? it->second
                                                  : ShapedType::kDynamic);
     }
@@ -672,7 +706,8 @@ OwningOpRef<ModuleOp> ModelImporter::run(const std::string &path) {
       continue;
     const onnx::NodeProto &n = graph.node(i);
     im.node = &n;
-    std::string nodeName = n.name().empty() ? n.op_type() + "_" + std::to_string(i) : n.name();
+    std::string nodeName =
+        n.name().empty() ? n.op_type() + "_" + std::to_string(i) : n.name();
     im.loc = NameLoc::get(b.getStringAttr(nodeName));
     auto g = gelus.find(i);
     if (g != gelus.end())
@@ -697,7 +732,8 @@ OwningOpRef<ModuleOp> ModelImporter::run(const std::string &path) {
       want = boundaryType(want, true);
     }
     if (want.getElementType() != have.getElementType())
-      fail("graph output '" + vi.name() + "' is declared with another element type than the graph computes");
+      fail("graph output '" + vi.name() +
+           "' is declared with another element type than the graph computes");
     if (want.getRank() == have.getRank() && want != have) {
       // Keep what is known from either side.
       SmallVector<int64_t> shape;
@@ -708,7 +744,8 @@ OwningOpRef<ModuleOp> ModelImporter::run(const std::string &path) {
         shape.push_back(ShapedType::isDynamic(h) ? w : h);
       }
       if (conflict)
-        fail("graph output '" + vi.name() + "' is declared with shape that disagrees with the computed one");
+        fail("graph output '" + vi.name() +
+             "' is declared with shape that disagrees with the computed one");
       auto refined = RankedTensorType::get(shape, have.getElementType());
       if (refined != have)
         v = tensor::CastOp::create(b, loc, refined, v);
@@ -725,12 +762,11 @@ OwningOpRef<ModuleOp> ModelImporter::run(const std::string &path) {
     func->setAttr("onnx.graph_name", b.getStringAttr(graph.name()));
   (*module)->setAttr("onnx.opset", b.getI64IntegerAttr(opset));
   if (!model.producer_name().empty())
-    (*module)->setAttr(
-        "onnx.producer",
-        b.getStringAttr(model.producer_version().empty()
-                            ? model.producer_name()
-                            : model.producer_name() + " " +
-                                  model.producer_version()));
+    (*module)->setAttr("onnx.producer",
+                       b.getStringAttr(model.producer_version().empty()
+                                           ? model.producer_name()
+                                           : model.producer_name() + " " +
+                                                 model.producer_version()));
 
   // Shape computations and matched subgraphs leave dead ops behind.
   SmallVector<Operation *> ops;
@@ -748,9 +784,10 @@ void mlir::lathe::registerONNXImportDialects(MLIRContext &context) {
                       math::MathDialect, scf::SCFDialect, LatheDialect>();
 }
 
-OwningOpRef<ModuleOp> mlir::lathe::importONNXModel(
-    MLIRContext &context, const std::string &path,
-    const ONNXImportOptions &options, std::string &error) {
+OwningOpRef<ModuleOp>
+mlir::lathe::importONNXModel(MLIRContext &context, const std::string &path,
+                             const ONNXImportOptions &options,
+                             std::string &error) {
   registerONNXImportDialects(context);
   try {
     ModelImporter importer(context, options);

@@ -29,17 +29,73 @@ Type elementTypeOrFail(MLIRContext *ctx, int t, const std::string &what);
 DenseElementsAttr onnx_import_tensorAttr(MLIRContext *ctx,
                                          const onnx::TensorProto &t);
 
-static const std::set<std::string> kSupported = {
-    "Abs", "Add", "And", "AveragePool", "BatchNormalization", "Cast", "Ceil",
-    "Clip", "Concat", "Constant", "ConstantOfShape", "Conv", "Div", "Dropout",
-    "Equal", "Erf", "Exp", "Expand", "Flatten", "Floor", "Gather", "Gemm",
-    "GlobalAveragePool", "GlobalMaxPool", "Greater", "GreaterOrEqual",
-    "Identity", "LayerNormalization", "LeakyRelu", "Less", "LessOrEqual", "Log",
-    "LogSoftmax", "MatMul", "Max", "MaxPool", "Min", "Mul", "Neg", "Not", "Or",
-    "Pad", "Pow", "Reciprocal", "ReduceMax", "ReduceMean", "ReduceMin",
-    "ReduceProd", "ReduceSum", "Relu", "Reshape", "ScatterElements", "Shape",
-    "Sigmoid", "Size", "Slice", "Softmax", "Split", "Sqrt", "Squeeze", "Sub",
-    "Sum", "Tanh", "Transpose", "Unsqueeze", "Where", "Xor"};
+static const std::set<std::string> kSupported = {"Abs",
+                                                 "Add",
+                                                 "And",
+                                                 "AveragePool",
+                                                 "BatchNormalization",
+                                                 "Cast",
+                                                 "Ceil",
+                                                 "Clip",
+                                                 "Concat",
+                                                 "Constant",
+                                                 "ConstantOfShape",
+                                                 "Conv",
+                                                 "Div",
+                                                 "Dropout",
+                                                 "Equal",
+                                                 "Erf",
+                                                 "Exp",
+                                                 "Expand",
+                                                 "Flatten",
+                                                 "Floor",
+                                                 "Gather",
+                                                 "Gemm",
+                                                 "GlobalAveragePool",
+                                                 "GlobalMaxPool",
+                                                 "Greater",
+                                                 "GreaterOrEqual",
+                                                 "Identity",
+                                                 "LayerNormalization",
+                                                 "LeakyRelu",
+                                                 "Less",
+                                                 "LessOrEqual",
+                                                 "Log",
+                                                 "LogSoftmax",
+                                                 "MatMul",
+                                                 "Max",
+                                                 "MaxPool",
+                                                 "Min",
+                                                 "Mul",
+                                                 "Neg",
+                                                 "Not",
+                                                 "Or",
+                                                 "Pad",
+                                                 "Pow",
+                                                 "Reciprocal",
+                                                 "ReduceMax",
+                                                 "ReduceMean",
+                                                 "ReduceMin",
+                                                 "ReduceProd",
+                                                 "ReduceSum",
+                                                 "Relu",
+                                                 "Reshape",
+                                                 "ScatterElements",
+                                                 "Shape",
+                                                 "Sigmoid",
+                                                 "Size",
+                                                 "Slice",
+                                                 "Softmax",
+                                                 "Split",
+                                                 "Sqrt",
+                                                 "Squeeze",
+                                                 "Sub",
+                                                 "Sum",
+                                                 "Tanh",
+                                                 "Transpose",
+                                                 "Unsqueeze",
+                                                 "Where",
+                                                 "Xor"};
 
 bool onnx_import::isSupportedOp(StringRef opType) {
   return kSupported.count(opType.str());
@@ -88,13 +144,15 @@ void Importer::setOut(int i, TV tv) {
   // Take static sizes from the declared type where the computed one has
   // none (run-time shape operands).
   RankedTensorType want = declaredOut(i);
-  auto have = dyn_cast_or_null<RankedTensorType>(tv.v ? tv.v.getType() : Type());
+  auto have =
+      dyn_cast_or_null<RankedTensorType>(tv.v ? tv.v.getType() : Type());
   if (want && have && want.getRank() == have.getRank() &&
       want.getElementType() == have.getElementType() && want != have) {
     SmallVector<int64_t> shape;
     bool conflict = false;
     for (auto [w, h] : llvm::zip(want.getShape(), have.getShape())) {
-      conflict |= !ShapedType::isDynamic(w) && !ShapedType::isDynamic(h) && w != h;
+      conflict |=
+          !ShapedType::isDynamic(w) && !ShapedType::isDynamic(h) && w != h;
       shape.push_back(ShapedType::isDynamic(h) ? w : h);
     }
     auto refined = RankedTensorType::get(shape, have.getElementType());
@@ -250,21 +308,34 @@ Value Importer::indexValue(OpFoldResult ofr) {
 }
 
 OpFoldResult Importer::foldBin(OpFoldResult x, OpFoldResult y, char op) {
-  std::optional<int64_t> cx = getConstantIntValue(x), cy = getConstantIntValue(y);
+  std::optional<int64_t> cx = getConstantIntValue(x),
+                         cy = getConstantIntValue(y);
   if (cx && cy) {
     int64_t a = *cx, c = *cy, r = 0;
     switch (op) {
-    case '+': r = a + c; break;
-    case '-': r = a - c; break;
-    case '*': r = a * c; break;
+    case '+':
+      r = a + c;
+      break;
+    case '-':
+      r = a - c;
+      break;
+    case '*':
+      r = a * c;
+      break;
     case '/':
       if (c == 0)
         fail(nodeDesc() + " divides a shape value by zero");
       r = a / c;
       break;
-    case 'M': r = std::max(a, c); break;
-    case 'm': r = std::min(a, c); break;
-    case '=': r = a == c; break;
+    case 'M':
+      r = std::max(a, c);
+      break;
+    case 'm':
+      r = std::min(a, c);
+      break;
+    case '=':
+      r = a == c;
+      break;
     }
     return b.getIndexAttr(r);
   }
@@ -274,12 +345,18 @@ OpFoldResult Importer::foldBin(OpFoldResult x, OpFoldResult y, char op) {
     return x;
   Value a = indexValue(x), c = indexValue(y);
   switch (op) {
-  case '+': return arith::AddIOp::create(b, loc, a, c).getResult();
-  case '-': return arith::SubIOp::create(b, loc, a, c).getResult();
-  case '*': return arith::MulIOp::create(b, loc, a, c).getResult();
-  case '/': return arith::DivSIOp::create(b, loc, a, c).getResult();
-  case 'M': return arith::MaxSIOp::create(b, loc, a, c).getResult();
-  case 'm': return arith::MinSIOp::create(b, loc, a, c).getResult();
+  case '+':
+    return arith::AddIOp::create(b, loc, a, c).getResult();
+  case '-':
+    return arith::SubIOp::create(b, loc, a, c).getResult();
+  case '*':
+    return arith::MulIOp::create(b, loc, a, c).getResult();
+  case '/':
+    return arith::DivSIOp::create(b, loc, a, c).getResult();
+  case 'M':
+    return arith::MaxSIOp::create(b, loc, a, c).getResult();
+  case 'm':
+    return arith::MinSIOp::create(b, loc, a, c).getResult();
   case '=': {
     Value eq = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, a, c);
     return arith::IndexCastUIOp::create(
@@ -299,8 +376,8 @@ OpFoldResult Importer::dim(Value v, int64_t i) { return dims(v)[i]; }
 
 int64_t Importer::normAxis(int64_t axis, int64_t rank) {
   if (axis < -rank || axis >= std::max<int64_t>(rank, 1))
-    fail(llvm::formatv("{0}: axis {1} is out of range for rank {2}",
-                       nodeDesc(), axis, rank)
+    fail(llvm::formatv("{0}: axis {1} is out of range for rank {2}", nodeDesc(),
+                       axis, rank)
              .str());
   return axis < 0 ? axis + rank : axis;
 }
@@ -409,20 +486,28 @@ static TypedAttr reduceInit(Builder &b, Type t, Importer::ReduceKind kind) {
   if (auto ft = dyn_cast<FloatType>(t)) {
     const llvm::fltSemantics &sem = ft.getFloatSemantics();
     switch (kind) {
-    case K::Sum: return b.getFloatAttr(t, 0.0);
-    case K::Prod: return b.getFloatAttr(t, 1.0);
-    case K::Max: return b.getFloatAttr(t, APFloat::getInf(sem, true));
-    case K::Min: return b.getFloatAttr(t, APFloat::getInf(sem, false));
+    case K::Sum:
+      return b.getFloatAttr(t, 0.0);
+    case K::Prod:
+      return b.getFloatAttr(t, 1.0);
+    case K::Max:
+      return b.getFloatAttr(t, APFloat::getInf(sem, true));
+    case K::Min:
+      return b.getFloatAttr(t, APFloat::getInf(sem, false));
     }
   }
   unsigned w = t.getIntOrFloatBitWidth();
   switch (kind) {
-  case K::Sum: return b.getIntegerAttr(t, 0);
-  case K::Prod: return b.getIntegerAttr(t, 1);
+  case K::Sum:
+    return b.getIntegerAttr(t, 0);
+  case K::Prod:
+    return b.getIntegerAttr(t, 1);
   case K::Max:
-    return b.getIntegerAttr(t, w == 1 ? APInt(1, 0) : APInt::getSignedMinValue(w));
+    return b.getIntegerAttr(t,
+                            w == 1 ? APInt(1, 0) : APInt::getSignedMinValue(w));
   case K::Min:
-    return b.getIntegerAttr(t, w == 1 ? APInt(1, 1) : APInt::getSignedMaxValue(w));
+    return b.getIntegerAttr(t,
+                            w == 1 ? APInt(1, 1) : APInt::getSignedMaxValue(w));
   }
   return {};
 }
@@ -473,9 +558,10 @@ Value Importer::reduce(Value x, ArrayRef<int64_t> axes, ReduceKind kind,
   bool unsignedInit = uns;
   TypedAttr initAttr = reduceInit(b, elt, kind);
   if (uns && (kind == ReduceKind::Max || kind == ReduceKind::Min))
-    initAttr = b.getIntegerAttr(elt, kind == ReduceKind::Max
-                                         ? APInt::getMinValue(elt.getIntOrFloatBitWidth())
-                                         : APInt::getMaxValue(elt.getIntOrFloatBitWidth()));
+    initAttr = b.getIntegerAttr(
+        elt, kind == ReduceKind::Max
+                 ? APInt::getMinValue(elt.getIntOrFloatBitWidth())
+                 : APInt::getMaxValue(elt.getIntOrFloatBitWidth()));
   Value init = arith::ConstantOp::create(b, loc, initAttr);
   Value acc = filled(outShape, init);
   SmallVector<AffineMap> maps = {AffineMap::getMultiDimIdentityMap(rank, ctx),
@@ -483,8 +569,8 @@ Value Importer::reduce(Value x, ArrayRef<int64_t> axes, ReduceKind kind,
   auto op = linalg::GenericOp::create(
       b, loc, TypeRange{acc.getType()}, ValueRange{x}, ValueRange{acc}, maps,
       iters, [&](OpBuilder &nb, Location nl, ValueRange args) {
-        linalg::YieldOp::create(nb, nl,
-                                combine(nb, nl, kind, args[1], args[0], unsignedInit));
+        linalg::YieldOp::create(
+            nb, nl, combine(nb, nl, kind, args[1], args[0], unsignedInit));
       });
   Value r = op.getResult(0);
   return keepDims ? reshape(r, keepShape) : r;
@@ -509,7 +595,8 @@ Value Importer::reshape(Value x, ArrayRef<OpFoldResult> shape) {
     for (OpFoldResult d : shape)
       sizes.push_back(indexValue(d));
     Value shapeTensor = tensor::FromElementsOp::create(
-        b, loc, RankedTensorType::get({(int64_t)sizes.size()}, b.getIndexType()),
+        b, loc,
+        RankedTensorType::get({(int64_t)sizes.size()}, b.getIndexType()),
         sizes);
     return tensor::ReshapeOp::create(b, loc, target, x, shapeTensor);
   }
@@ -519,7 +606,8 @@ Value Importer::reshape(Value x, ArrayRef<OpFoldResult> shape) {
   if (type.getRank() == 0) {
     flat = tensor::ExpandShapeOp::create(
         b, loc, RankedTensorType::get({1}, elt), x,
-        ArrayRef<ReassociationIndices>{}, ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
+        ArrayRef<ReassociationIndices>{},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
   } else if (type.getRank() > 1) {
     ReassociationIndices all;
     for (int64_t i = 0; i < type.getRank(); ++i)
@@ -530,25 +618,28 @@ Value Importer::reshape(Value x, ArrayRef<OpFoldResult> shape) {
   auto flatType = typeOf(flat);
   if (target.getRank() == 0) {
     if (flatType.isDynamicDim(0))
-      flat = tensor::CastOp::create(b, loc, RankedTensorType::get({1}, elt), flat);
+      flat =
+          tensor::CastOp::create(b, loc, RankedTensorType::get({1}, elt), flat);
     return tensor::CollapseShapeOp::create(b, loc, target, flat,
                                            ArrayRef<ReassociationIndices>{});
   }
   if (target.getRank() == 1)
-    return flatType == target ? flat
-                              : (Value)tensor::CastOp::create(b, loc, target, flat);
+    return flatType == target
+               ? flat
+               : (Value)tensor::CastOp::create(b, loc, target, flat);
   int64_t n = 1;
   bool allStatic = target.hasStaticShape();
   if (allStatic)
     n = target.getNumElements();
-  auto wantFlat = RankedTensorType::get({allStatic ? n : ShapedType::kDynamic}, elt);
+  auto wantFlat =
+      RankedTensorType::get({allStatic ? n : ShapedType::kDynamic}, elt);
   if (wantFlat != flatType)
     flat = tensor::CastOp::create(b, loc, wantFlat, flat);
   ReassociationIndices all;
   for (int64_t i = 0; i < target.getRank(); ++i)
     all.push_back(i);
-  return tensor::ExpandShapeOp::create(b, loc, target, flat,
-                                       ArrayRef<ReassociationIndices>{all}, shape);
+  return tensor::ExpandShapeOp::create(
+      b, loc, target, flat, ArrayRef<ReassociationIndices>{all}, shape);
 }
 
 Value Importer::transpose(Value x, ArrayRef<int64_t> perm) {
@@ -571,7 +662,8 @@ Value Importer::castScalar(OpBuilder &nb, Location nl, Value x, Type to,
                : (Value)arith::TruncFOp::create(nb, nl, to, x);
   if (!fromF && !toF) {
     if (to.isInteger(1)) {
-      Value zero = arith::ConstantOp::create(nb, nl, nb.getIntegerAttr(from, 0));
+      Value zero =
+          arith::ConstantOp::create(nb, nl, nb.getIntegerAttr(from, 0));
       return arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ne, x, zero);
     }
     if (from.getIntOrFloatBitWidth() < to.getIntOrFloatBitWidth())
@@ -631,14 +723,15 @@ static Value geluBody(OpBuilder &b, Location loc, Value x, bool tanhApprox) {
   Value half = fconst(b, loc, t, 0.5), one = fconst(b, loc, t, 1.0);
   Value inner;
   if (tanhApprox) {
-    Value x3 = arith::MulFOp::create(
-        b, loc, x, arith::MulFOp::create(b, loc, x, x));
+    Value x3 =
+        arith::MulFOp::create(b, loc, x, arith::MulFOp::create(b, loc, x, x));
     Value s = arith::AddFOp::create(
         b, loc, x,
         arith::MulFOp::create(b, loc, x3, fconst(b, loc, t, 0.044715)));
     inner = math::TanhOp::create(
         b, loc,
-        arith::MulFOp::create(b, loc, s, fconst(b, loc, t, 0.7978845608028654)));
+        arith::MulFOp::create(b, loc, s,
+                              fconst(b, loc, t, 0.7978845608028654)));
   } else {
     inner = math::ErfOp::create(
         b, loc, arith::MulFOp::create(b, loc, x, fconst(b, loc, t, M_SQRT1_2)));
@@ -660,8 +753,8 @@ void Importer::importGelu(const std::string &x, const std::string &out,
                         [&](OpBuilder &nb, Location nl, ValueRange a) {
                           return geluBody(nb, nl, a[0], tanhApprox);
                         });
-  y.getDefiningOp()->setAttr("lathe.activation",
-                             b.getStringAttr(tanhApprox ? "gelu_tanh" : "gelu"));
+  y.getDefiningOp()->setAttr(
+      "lathe.activation", b.getStringAttr(tanhApprox ? "gelu_tanh" : "gelu"));
   TV tv;
   tv.v = y;
   values[out] = tv;
@@ -695,17 +788,21 @@ Value Importer::pad(Value x, ArrayRef<OpFoldResult> low,
         for (int64_t i = 0; i < r; ++i) {
           Value iv = arith::SubIOp::create(
               nb, nl, linalg::IndexOp::create(nb, nl, i), lv[i]);
-          Value ge = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::sge, iv, zero);
-          Value lt = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::slt, iv, dv[i]);
+          Value ge = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::sge,
+                                           iv, zero);
+          Value lt = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::slt,
+                                           iv, dv[i]);
           inside = arith::AndIOp::create(nb, nl, inside,
                                          arith::AndIOp::create(nb, nl, ge, lt));
           Value last = arith::SubIOp::create(nb, nl, dv[i], one);
-          iv = arith::MinSIOp::create(nb, nl, arith::MaxSIOp::create(nb, nl, iv, zero), last);
+          iv = arith::MinSIOp::create(
+              nb, nl, arith::MaxSIOp::create(nb, nl, iv, zero), last);
           idx.push_back(iv);
         }
         Value v = tensor::ExtractOp::create(nb, nl, x, idx);
         linalg::YieldOp::create(
-            nb, nl, arith::SelectOp::create(nb, nl, inside, v, padValue).getResult());
+            nb, nl,
+            arith::SelectOp::create(nb, nl, inside, v, padValue).getResult());
       });
   return g.getResult(0);
 }
@@ -748,8 +845,10 @@ Value Importer::concat(ArrayRef<Value> inputs, int64_t axis) {
             result = tensor::ExtractOp::create(nb, nl, inputs[k], at);
             continue;
           }
-          Value nonEmpty = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::sgt, lens[k], zero);
-          Value ge = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::sge, local, zero);
+          Value nonEmpty = arith::CmpIOp::create(
+              nb, nl, arith::CmpIPredicate::sgt, lens[k], zero);
+          Value ge = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::sge,
+                                           local, zero);
           Value use = arith::AndIOp::create(nb, nl, ge, nonEmpty);
           // Reading a zero-length input is never selected; guard the read.
           Value safe = arith::SelectOp::create(nb, nl, nonEmpty, clamped, zero);
@@ -793,8 +892,8 @@ Value Importer::slice(Value x, ArrayRef<OpFoldResult> offsets,
                                      arith::MulIOp::create(nb, nl, iv, str[i]));
           idx.push_back(iv);
         }
-        linalg::YieldOp::create(nb, nl,
-                                tensor::ExtractOp::create(nb, nl, x, idx).getResult());
+        linalg::YieldOp::create(
+            nb, nl, tensor::ExtractOp::create(nb, nl, x, idx).getResult());
       });
   return g.getResult(0);
 }
@@ -818,17 +917,31 @@ std::optional<SmallVector<OpFoldResult>> Importer::staticDeclaredShape(int i) {
 
 OpFoldResult Importer::cmp(arith::CmpIPredicate pred, OpFoldResult x,
                            OpFoldResult y) {
-  std::optional<int64_t> cx = getConstantIntValue(x), cy = getConstantIntValue(y);
+  std::optional<int64_t> cx = getConstantIntValue(x),
+                         cy = getConstantIntValue(y);
   if (cx && cy) {
     bool r = false;
     switch (pred) {
-    case arith::CmpIPredicate::eq: r = *cx == *cy; break;
-    case arith::CmpIPredicate::ne: r = *cx != *cy; break;
-    case arith::CmpIPredicate::slt: r = *cx < *cy; break;
-    case arith::CmpIPredicate::sle: r = *cx <= *cy; break;
-    case arith::CmpIPredicate::sgt: r = *cx > *cy; break;
-    case arith::CmpIPredicate::sge: r = *cx >= *cy; break;
-    default: fail("internal: unexpected predicate");
+    case arith::CmpIPredicate::eq:
+      r = *cx == *cy;
+      break;
+    case arith::CmpIPredicate::ne:
+      r = *cx != *cy;
+      break;
+    case arith::CmpIPredicate::slt:
+      r = *cx < *cy;
+      break;
+    case arith::CmpIPredicate::sle:
+      r = *cx <= *cy;
+      break;
+    case arith::CmpIPredicate::sgt:
+      r = *cx > *cy;
+      break;
+    case arith::CmpIPredicate::sge:
+      r = *cx >= *cy;
+      break;
+    default:
+      fail("internal: unexpected predicate");
     }
     return b.getIndexAttr(r);
   }
@@ -892,6 +1005,7 @@ SmallVector<int64_t> Importer::axesFromDeclaredShape(Value x, bool keepDims) {
   auto [okL, left] = match(true);
   auto [okR, right] = match(false);
   if (!okL || !okR || left != right)
-    fail(nodeDesc() + ": run-time axes are ambiguous given the declared result shape");
+    fail(nodeDesc() +
+         ": run-time axes are ambiguous given the declared result shape");
   return left;
 }

@@ -86,8 +86,7 @@ public:
   /// The elements of a small integer tensor (rank <= 1): known values or
   /// values extracted at run time.
   SmallVector<OpFoldResult> elemsOf(TV &tv);
-  TV fromElems(ArrayRef<OpFoldResult> elems, Type eltType,
-               bool scalar = false);
+  TV fromElems(ArrayRef<OpFoldResult> elems, Type eltType, bool scalar = false);
   TV constantTV(DenseElementsAttr attr);
   Value constantScalar(Type type, double value);
   Value indexValue(OpFoldResult ofr);
@@ -105,7 +104,8 @@ public:
   // --- building blocks ------------------------------------------------
   Value empty(ArrayRef<OpFoldResult> shape, Type elt);
   Value filled(ArrayRef<OpFoldResult> shape, Value scalar);
-  SmallVector<OpFoldResult> broadcastShape(ArrayRef<SmallVector<OpFoldResult>> shapes);
+  SmallVector<OpFoldResult>
+  broadcastShape(ArrayRef<SmallVector<OpFoldResult>> shapes);
   using BodyFn = function_ref<Value(OpBuilder &, Location, ValueRange)>;
   /// An elementwise linalg.generic over `inputs`, numpy-broadcast to
   /// `outShape` (computed from the inputs when empty and `useShape` false).
@@ -136,7 +136,8 @@ public:
   void importNodeImpl(const onnx::NodeProto &n);
   /// Reduction axes implied by the declared result shape (run-time axes).
   SmallVector<int64_t> axesFromDeclaredShape(Value x, bool keepDims);
-  void importGelu(const std::string &x, const std::string &out, bool tanhApprox);
+  void importGelu(const std::string &x, const std::string &out,
+                  bool tanhApprox);
 };
 
 /// True when op_type (default domain) has an importer.
