@@ -315,6 +315,291 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
   static const std::set<std::string> unaries = {
       "Sqrt",    "Reciprocal", "Exp", "Log",   "Erf",  "Neg", "Relu",
       "Sigmoid", "Tanh",       "Abs", "Floor", "Ceil", "Not", "LeakyRelu"};
+  // More elementwise functions (float), and Sign (also integers).
+  static const std::set<std::string> activations = {"Cos",
+                                                    "Sin",
+                                                    "Tan",
+                                                    "Round",
+                                                    "Sign",
+                                                    "Softplus",
+                                                    "Softsign",
+                                                    "HardSigmoid",
+                                                    "HardSwish",
+                                                    "Elu",
+                                                    "Selu",
+                                                    "Celu",
+                                                    "ThresholdedRelu",
+                                                    "IsNaN",
+                                                    "IsInf"};
+  if (activations.count(op.str())) {
+    Value x = inV(0);
+    Type elt = eltOf(x);
+    std::string name = op.str();
+    if (!isF(elt) && name != "Sign")
+      fail(nodeDesc() + ": integer operands are not supported");
+    bool isTest = name == "IsNaN" || name == "IsInf";
+    double alpha =
+        attrFloat("alpha", name == "HardSigmoid" ? 0.2f
+                           : name == "Selu"      ? 1.67326319217681884765625f
+                                                 : 1.0f);
+    double beta = attrFloat("beta", 0.5f);
+    double gamma = attrFloat("gamma", 1.05070102214813232421875f);
+    bool detectPos = attrInt("detect_positive", 1),
+         detectNeg = attrInt("detect_negative", 1);
+    Type outElt = isTest ? b.getI1Type() : elt;
+    setOut(
+        0,
+        elementwise(
+            {x}, outElt,
+            [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+              Value v = a[0];
+              auto c = [&](double d) { return fc(nb, nl, elt, d); };
+              auto mul = [&](Value p, Value q) {
+                return arith::MulFOp::create(nb, nl, p, q).getResult();
+              };
+              auto add = [&](Value p, Value q) {
+                return arith::AddFOp::create(nb, nl, p, q).getResult();
+              };
+              auto clamp01 = [&](Value p) {
+                p = arith::MaximumFOp::create(nb, nl, p, c(0));
+                return arith::MinimumFOp::create(nb, nl, p, c(1)).getResult();
+              };
+              auto expm1 = [&](Value p) {
+                return arith::SubFOp::create(
+                           nb, nl, math::ExpOp::create(nb, nl, p), c(1))
+                    .getResult();
+              };
+              auto lt0 = [&](Value p) {
+                return arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OLT,
+                                             p, c(0))
+                    .getResult();
+              };
+              if (name == "Cos")
+                return math::CosOp::create(nb, nl, v);
+              if (name == "Sin")
+                return math::SinOp::create(nb, nl, v);
+              if (name == "Tan")
+                return math::TanOp::create(nb, nl, v);
+              if (name == "Round")
+                return math::RoundEvenOp::create(nb, nl, v);
+              if (name == "Sign") {
+                if (!isF(elt)) {
+                  Value zero = fc(nb, nl, elt, 0);
+                  auto pred = [&](arith::CmpIPredicate p) {
+                    Value bit = arith::CmpIOp::create(nb, nl, p, v, zero);
+                    return uns ? (Value)arith::ExtUIOp::create(nb, nl, elt, bit)
+                               : (Value)arith::ExtUIOp::create(nb, nl, elt,
+                                                               bit);
+                  };
+                  Value pos = pred(uns ? arith::CmpIPredicate::ugt
+                                       : arith::CmpIPredicate::sgt);
+                  Value neg = pred(arith::CmpIPredicate::slt);
+                  return arith::SubIOp::create(nb, nl, pos, uns ? zero : neg);
+                }
+                Value pos = arith::CmpFOp::create(
+                    nb, nl, arith::CmpFPredicate::OGT, v, c(0));
+                Value r = arith::SelectOp::create(nb, nl, pos, c(1), c(0));
+                return arith::SelectOp::create(nb, nl, lt0(v), c(-1), r);
+              }
+              if (name == "Softplus")
+                return math::Log1pOp::create(nb, nl,
+                                             math::ExpOp::create(nb, nl, v));
+              if (name == "Softsign")
+                return arith::DivFOp::create(
+                    nb, nl, v, add(c(1), math::AbsFOp::create(nb, nl, v)));
+              if (name == "HardSigmoid")
+                return clamp01(add(mul(v, c(alpha)), c(beta)));
+              if (name == "HardSwish")
+                return mul(v, clamp01(add(mul(v, c(1.0 / 6)), c(0.5))));
+              if (name == "Elu")
+                return arith::SelectOp::create(nb, nl, lt0(v),
+                                               mul(c(alpha), expm1(v)), v);
+              if (name == "Selu")
+                return mul(c(gamma),
+                           arith::SelectOp::create(
+                               nb, nl,
+                               arith::CmpFOp::create(
+                                   nb, nl, arith::CmpFPredicate::OLE, v, c(0)),
+                               mul(c(alpha), expm1(v)), v));
+              if (name == "Celu") {
+                Value e =
+                    mul(c(alpha),
+                        expm1(arith::DivFOp::create(nb, nl, v, c(alpha))));
+                return add(arith::MaximumFOp::create(nb, nl, v, c(0)),
+                           arith::MinimumFOp::create(nb, nl, e, c(0)));
+              }
+              if (name == "ThresholdedRelu")
+                return arith::SelectOp::create(
+                    nb, nl,
+                    arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OGT, v,
+                                          c(alpha)),
+                    v, c(0));
+              if (name == "IsNaN")
+                return arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::UNO,
+                                             v, v);
+              // IsInf
+              Value inf = c(std::numeric_limits<double>::infinity());
+              Value isPos = arith::CmpFOp::create(
+                  nb, nl, arith::CmpFPredicate::OEQ, v, inf);
+              Value isNeg =
+                  arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OEQ, v,
+                                        arith::NegFOp::create(nb, nl, inf));
+              Value f =
+                  arith::ConstantOp::create(nb, nl, nb.getBoolAttr(false));
+              return arith::OrIOp::create(nb, nl, detectPos ? isPos : f,
+                                          detectNeg ? isNeg : f);
+            }));
+    return;
+  }
+
+  if (op == "Mean") {
+    SmallVector<Value> ins;
+    for (int i = 0; i < n.input_size(); ++i)
+      ins.push_back(inV(i));
+    Type elt = eltOf(ins[0]);
+    if (!isF(elt))
+      fail(nodeDesc() + ": needs float operands");
+    double count = ins.size();
+    setOut(0,
+           elementwise(ins, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
+             Value r = a[0];
+             for (size_t i = 1; i < a.size(); ++i)
+               r = arith::AddFOp::create(nb, nl, r, a[i]);
+             return arith::DivFOp::create(nb, nl, r, fc(nb, nl, elt, count))
+                 .getResult();
+           }));
+    return;
+  }
+
+  if (op == "ArgMax" || op == "ArgMin") {
+    Value x = inV(0);
+    int64_t r = rankOf(x);
+    int64_t axis = normAxis(attrInt("axis", 0), r);
+    bool keep = attrInt("keepdims", 1), last = attrInt("select_last_index", 0);
+    bool isMax = op == "ArgMax";
+    Type elt = eltOf(x);
+    SmallVector<OpFoldResult> d = dims(x), outShape;
+    SmallVector<AffineExpr> outE;
+    SmallVector<utils::IteratorType> it;
+    for (int64_t i = 0; i < r; ++i) {
+      if (i == axis) {
+        it.push_back(utils::IteratorType::reduction);
+        continue;
+      }
+      it.push_back(utils::IteratorType::parallel);
+      outShape.push_back(d[i]);
+      outE.push_back(getAffineDimExpr(i, ctx));
+    }
+    Value best = filled(outShape, fc(b, loc, elt, 0));
+    Value idx = filled(outShape, fc(b, loc, b.getI64Type(), -1));
+    AffineMap om = AffineMap::get(r, 0, outE, ctx);
+    auto g = linalg::GenericOp::create(
+        b, loc, TypeRange{best.getType(), idx.getType()}, ValueRange{x},
+        ValueRange{best, idx},
+        SmallVector<AffineMap>{AffineMap::getMultiDimIdentityMap(r, ctx), om,
+                               om},
+        it, [&](OpBuilder &nb, Location nl, ValueRange a) {
+          // The first element seeds the search (index -1 means "none yet").
+          Value i = arith::IndexCastOp::create(
+              nb, nl, nb.getI64Type(), linalg::IndexOp::create(nb, nl, axis));
+          Value none =
+              arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::slt, a[2],
+                                    fc(nb, nl, nb.getI64Type(), 0));
+          Value better;
+          if (isF(elt)) {
+            auto pred = isMax ? (last ? arith::CmpFPredicate::OGE
+                                      : arith::CmpFPredicate::OGT)
+                              : (last ? arith::CmpFPredicate::OLE
+                                      : arith::CmpFPredicate::OLT);
+            better = arith::CmpFOp::create(nb, nl, pred, a[0], a[1]);
+          } else {
+            auto pred = isMax ? (last ? arith::CmpIPredicate::sge
+                                      : arith::CmpIPredicate::sgt)
+                              : (last ? arith::CmpIPredicate::sle
+                                      : arith::CmpIPredicate::slt);
+            better = arith::CmpIOp::create(nb, nl, pred, a[0], a[1]);
+          }
+          Value take = arith::OrIOp::create(nb, nl, none, better);
+          linalg::YieldOp::create(
+              nb, nl,
+              ValueRange{arith::SelectOp::create(nb, nl, take, a[0], a[1]),
+                         arith::SelectOp::create(nb, nl, take, i, a[2])});
+        });
+    Value y = g.getResult(1);
+    if (keep) {
+      SmallVector<OpFoldResult> ks = d;
+      ks[axis] = b.getIndexAttr(1);
+      y = reshape(y, ks);
+    }
+    setOut(0, y);
+    return;
+  }
+
+  // ReduceL1/L2/LogSum/LogSumExp/SumSquare: a reduction between two
+  // elementwise maps (axes as an attribute up to opset 17).
+  static const std::set<std::string> reduceMore = {
+      "ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp",
+      "ReduceSumSquare"};
+  if (reduceMore.count(op.str())) {
+    Value x = inV(0);
+    int64_t r = rankOf(x);
+    Type elt = eltOf(x);
+    std::string name = op.str();
+    bool keep = attrInt("keepdims", 1);
+    SmallVector<int64_t> ax;
+    if (auto axes = attrInts("axes"); axes && !axes->empty())
+      for (int64_t a : *axes)
+        ax.push_back(normAxis(a, r));
+    else
+      for (int64_t i = 0; i < r; ++i)
+        ax.push_back(i);
+    bool f = isF(elt);
+    if (!f && (name == "ReduceLogSum" || name == "ReduceLogSumExp" ||
+               name == "ReduceL2"))
+      fail(nodeDesc() + ": needs a float input");
+    Value shift;
+    Value pre = x;
+    if (name == "ReduceLogSumExp") {
+      // log(sum(exp(x - m))) + m with m the maximum: no overflow.
+      shift = reduce(x, ax, K::Max, true);
+      pre = elementwise({x, shift}, elt,
+                        [&](OpBuilder &nb, Location nl, ValueRange a) {
+                          Value d = arith::SubFOp::create(nb, nl, a[0], a[1]);
+                          return math::ExpOp::create(nb, nl, d).getResult();
+                        });
+    } else if (name != "ReduceLogSum") {
+      pre = elementwise(
+          {x}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+            if (name == "ReduceL1")
+              return f ? (Value)math::AbsFOp::create(nb, nl, a[0])
+                       : (Value)math::AbsIOp::create(nb, nl, a[0]);
+            return binary(nb, nl, "Mul", a[0], a[0]);
+          });
+    }
+    Value s = reduce(pre, ax, K::Sum, true);
+    if (name == "ReduceL2" || name == "ReduceLogSum")
+      s = elementwise({s}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
+        return name == "ReduceL2"
+                   ? math::SqrtOp::create(nb, nl, a[0]).getResult()
+                   : math::LogOp::create(nb, nl, a[0]).getResult();
+      });
+    if (name == "ReduceLogSumExp")
+      s = elementwise(
+          {s, shift}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
+            Value l = math::LogOp::create(nb, nl, a[0]);
+            return arith::AddFOp::create(nb, nl, l, a[1]).getResult();
+          });
+    if (!keep) {
+      SmallVector<OpFoldResult> d = dims(s), out;
+      for (int64_t i = 0; i < r; ++i)
+        if (!llvm::is_contained(ax, i))
+          out.push_back(d[i]);
+      s = reshape(s, out);
+    }
+    setOut(0, s);
+    return;
+  }
+
   if (op == "Neg" && in(0).elems && isa<IntegerType>(eltOf(inV(0)))) {
     SmallVector<OpFoldResult> el;
     for (OpFoldResult e : *in(0).elems)
