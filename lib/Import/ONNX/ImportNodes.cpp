@@ -452,6 +452,171 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
     return;
   }
 
+  if (op == "CastLike") {
+    TV &x = in(0), &like = in(1);
+    Type to = eltOf(like.v);
+    bool fromU = x.isUnsigned, toU = like.isUnsigned;
+    Value y =
+        eltOf(x.v) == to && fromU == toU
+            ? x.v
+            : elementwise({x.v}, to,
+                          [&](OpBuilder &nb, Location nl, ValueRange a) {
+                            return castScalar(nb, nl, a[0], to, fromU, toU);
+                          });
+    TV tv;
+    tv.v = y;
+    tv.isUnsigned = toU;
+    setOut(0, tv);
+    return;
+  }
+
+  if (op == "PRelu") {
+    Value x = inV(0), slope = inV(1);
+    Type elt = eltOf(x);
+    if (!isF(elt))
+      fail(nodeDesc() + ": needs a float input");
+    setOut(
+        0,
+        elementwise(
+            {x, slope}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
+              Value neg = arith::CmpFOp::create(
+                  nb, nl, arith::CmpFPredicate::OLT, a[0], fc(nb, nl, elt, 0));
+              Value m = arith::MulFOp::create(nb, nl, a[0], a[1]);
+              return arith::SelectOp::create(nb, nl, neg, m, a[0]).getResult();
+            }));
+    return;
+  }
+
+  if (op == "Mod") {
+    Value x = inV(0), y = inV(1);
+    Type elt = eltOf(x);
+    bool fmod = attrInt("fmod", 0);
+    if (isF(elt) && !fmod)
+      fail(nodeDesc() + ": float operands need fmod=1");
+    setOut(0, elementwise(
+                  {x, y}, elt,
+                  [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+                    if (isF(elt))
+                      return arith::RemFOp::create(nb, nl, a[0], a[1]);
+                    if (uns)
+                      return arith::RemUIOp::create(nb, nl, a[0], a[1]);
+                    Value r = arith::RemSIOp::create(nb, nl, a[0], a[1]);
+                    if (fmod)
+                      return r;
+                    // Python's modulo: the result takes the divisor's sign.
+                    Value zero = fc(nb, nl, elt, 0);
+                    Value rNeg = arith::CmpIOp::create(
+                        nb, nl, arith::CmpIPredicate::slt, r, zero);
+                    Value yNeg = arith::CmpIOp::create(
+                        nb, nl, arith::CmpIPredicate::slt, a[1], zero);
+                    Value nz = arith::CmpIOp::create(
+                        nb, nl, arith::CmpIPredicate::ne, r, zero);
+                    Value fix = arith::AndIOp::create(
+                        nb, nl, nz, arith::XOrIOp::create(nb, nl, rNeg, yNeg));
+                    return arith::SelectOp::create(
+                        nb, nl, fix, arith::AddIOp::create(nb, nl, r, a[1]), r);
+                  }));
+    return;
+  }
+
+  if (op == "GatherElements") {
+    Value data = inV(0), indices = inV(1);
+    int64_t r = rankOf(data);
+    int64_t axis = normAxis(attrInt("axis", 0), r);
+    Value axisDim = indexValue(dim(data, axis));
+    Value init = empty(dims(indices), eltOf(data));
+    AffineMap id = AffineMap::getMultiDimIdentityMap(r, ctx);
+    auto g = linalg::GenericOp::create(
+        b, loc, TypeRange{init.getType()}, ValueRange{indices},
+        ValueRange{init}, SmallVector<AffineMap>{id, id},
+        SmallVector<utils::IteratorType>(r, utils::IteratorType::parallel),
+        [&](OpBuilder &nb, Location nl, ValueRange a) {
+          Value i = arith::IndexCastOp::create(nb, nl, nb.getIndexType(), a[0]);
+          Value zero = arith::ConstantIndexOp::create(nb, nl, 0);
+          Value neg =
+              arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::slt, i, zero);
+          i = arith::SelectOp::create(
+              nb, nl, neg, arith::AddIOp::create(nb, nl, i, axisDim), i);
+          SmallVector<Value> coords;
+          for (int64_t k = 0; k < r; ++k)
+            coords.push_back(
+                k == axis ? i : (Value)linalg::IndexOp::create(nb, nl, k));
+          linalg::YieldOp::create(
+              nb, nl,
+              tensor::ExtractOp::create(nb, nl, data, coords).getResult());
+        });
+    setOut(0, g.getResult(0));
+    return;
+  }
+
+  if (op == "Tile") {
+    Value x = inV(0);
+    int64_t r = rankOf(x);
+    SmallVector<OpFoldResult> reps = elemsOf(in(1)), d = dims(x), out;
+    if ((int64_t)reps.size() != r)
+      fail(nodeDesc() + ": repeats must have one entry per dimension");
+    SmallVector<Value> dv;
+    for (int64_t i = 0; i < r; ++i) {
+      out.push_back(foldBin(d[i], reps[i], '*'));
+      dv.push_back(indexValue(d[i]));
+    }
+    Value init = empty(out, eltOf(x));
+    auto g = linalg::GenericOp::create(
+        b, loc, TypeRange{init.getType()}, ValueRange{}, ValueRange{init},
+        SmallVector<AffineMap>{AffineMap::getMultiDimIdentityMap(r, ctx)},
+        SmallVector<utils::IteratorType>(r, utils::IteratorType::parallel),
+        [&](OpBuilder &nb, Location nl, ValueRange) {
+          SmallVector<Value> idx;
+          for (int64_t i = 0; i < r; ++i)
+            idx.push_back(arith::RemUIOp::create(
+                nb, nl, linalg::IndexOp::create(nb, nl, i), dv[i]));
+          linalg::YieldOp::create(
+              nb, nl, tensor::ExtractOp::create(nb, nl, x, idx).getResult());
+        });
+    setOut(0, g.getResult(0));
+    return;
+  }
+
+  if (op == "Range") {
+    Value start = inV(0), limit = inV(1), delta = inV(2);
+    Type elt = eltOf(start);
+    auto scalar = [&](Value v) {
+      return tensor::ExtractOp::create(b, loc, v, ValueRange{}).getResult();
+    };
+    Value s = scalar(start), l = scalar(limit), dl = scalar(delta);
+    OpFoldResult len;
+    auto cs = constFloats(in(0)), cl = constFloats(in(1)),
+         cd = constFloats(in(2));
+    if (cs && cl && cd) {
+      double n = std::ceil(((*cl)[0] - (*cs)[0]) / (*cd)[0]);
+      len = b.getIndexAttr(std::max<int64_t>((int64_t)n, 0));
+    } else {
+      Value fs = castScalar(b, loc, s, b.getF64Type()),
+            fl = castScalar(b, loc, l, b.getF64Type()),
+            fd = castScalar(b, loc, dl, b.getF64Type());
+      Value q = arith::DivFOp::create(
+          b, loc, arith::SubFOp::create(b, loc, fl, fs), fd);
+      q = math::CeilOp::create(b, loc, q);
+      q = arith::MaximumFOp::create(b, loc, q, fc(b, loc, b.getF64Type(), 0));
+      Value n = arith::FPToSIOp::create(b, loc, b.getI64Type(), q);
+      len = arith::IndexCastOp::create(b, loc, b.getIndexType(), n).getResult();
+    }
+    Value init = empty({len}, elt);
+    auto g = linalg::GenericOp::create(
+        b, loc, TypeRange{init.getType()}, ValueRange{}, ValueRange{init},
+        SmallVector<AffineMap>{AffineMap::getMultiDimIdentityMap(1, ctx)},
+        SmallVector<utils::IteratorType>{utils::IteratorType::parallel},
+        [&](OpBuilder &nb, Location nl, ValueRange) {
+          Value i = linalg::IndexOp::create(nb, nl, 0);
+          Value iv = arith::IndexCastOp::create(nb, nl, nb.getI64Type(), i);
+          Value ie = castScalar(nb, nl, iv, elt);
+          Value v = binary(nb, nl, "Add", s, binary(nb, nl, "Mul", ie, dl));
+          linalg::YieldOp::create(nb, nl, v);
+        });
+    setOut(0, g.getResult(0));
+    return;
+  }
+
   if (op == "Mean") {
     SmallVector<Value> ins;
     for (int i = 0; i < n.input_size(); ++i)

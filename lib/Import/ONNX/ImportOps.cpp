@@ -45,7 +45,8 @@ static const std::set<std::string> kSupported = {
     "ArgMax", "ArgMin", "Celu", "Cos", "Elu", "HardSigmoid", "HardSwish",
     "IsInf", "IsNaN", "Mean", "ReduceL1", "ReduceL2", "ReduceLogSum",
     "ReduceLogSumExp", "ReduceSumSquare", "Round", "Selu", "Sign", "Sin",
-    "Softplus", "Softsign", "Tan", "ThresholdedRelu"};
+    "Softplus", "Softsign", "Tan", "ThresholdedRelu", "CastLike", "PRelu",
+    "Mod", "GatherElements", "Tile", "Range"};
 // clang-format on
 
 bool onnx_import::isSupportedOp(StringRef opType) {
