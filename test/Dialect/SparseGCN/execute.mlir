@@ -1,6 +1,6 @@
-// Execution through lathe-run: i32 row_ptr / col_idx run through the _i32 runtime entry points, untiled,
-// tiled with compile-time classes, and reordered (a permutation operand),
-// all equal to the i64 result.
+// Execution through lathe-run: i32 row_ptr / col_idx through the _i32
+// runtime entry points, untiled and tiled with compile-time classes, equal to
+// the i64 result; below, a reordered plan (permutation operand).
 // RUN: %python -c "import numpy as np,sys; np.save(sys.argv[1], np.arange(24, dtype=np.float32).reshape(6, 4))" %t.x.npy
 // RUN: lathe-run %s --input=%t.x.npy --output=%t.ref.npy --output=%t.a.npy
 // RUN: %python %scripts/compare_npy.py %t.a.npy %t.ref.npy
