@@ -617,6 +617,95 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
     return;
   }
 
+  if (op == "Trilu") {
+    Value x = inV(0);
+    int64_t r = rankOf(x);
+    bool upper = attrInt("upper", 1);
+    OpFoldResult k = b.getIndexAttr(0);
+    if (hasInput(1))
+      k = elemsOf(in(1))[0];
+    Value kv = indexValue(k);
+    Type elt = eltOf(x);
+    setOut(
+        0, elementwise({x}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
+          // Keep j - i >= k (upper) or j - i <= k (lower).
+          Value i = linalg::IndexOp::create(nb, nl, r - 2);
+          Value j = linalg::IndexOp::create(nb, nl, r - 1);
+          Value diff = arith::SubIOp::create(nb, nl, j, i);
+          Value keep = arith::CmpIOp::create(nb, nl,
+                                             upper ? arith::CmpIPredicate::sge
+                                                   : arith::CmpIPredicate::sle,
+                                             diff, kv);
+          return arith::SelectOp::create(nb, nl, keep, a[0], fc(nb, nl, elt, 0))
+              .getResult();
+        }));
+    return;
+  }
+
+  if (op == "CumSum") {
+    Value x = inV(0);
+    int64_t r = rankOf(x);
+    auto axisC = constInts(in(1));
+    bool exclusive = attrInt("exclusive", 0), reverse = attrInt("reverse", 0);
+    Type elt = eltOf(x);
+    // out[.., i, ..] = sum over j of x[.., j, ..] for j in the prefix.
+    SmallVector<OpFoldResult> d = dims(x);
+    auto along = [&](int64_t axis) -> Value {
+      Value init = filled(d, fc(b, loc, elt, 0));
+      SmallVector<AffineExpr> inE, outE;
+      for (int64_t i = 0; i < r; ++i) {
+        inE.push_back(getAffineDimExpr(i == axis ? r : i, ctx));
+        outE.push_back(getAffineDimExpr(i, ctx));
+      }
+      SmallVector<utils::IteratorType> it(r + 1, utils::IteratorType::parallel);
+      it[r] = utils::IteratorType::reduction;
+      // The extra loop runs over the whole axis; the body adds only the prefix.
+      Value lenAxis = empty({d[axis]}, elt);
+      SmallVector<AffineExpr> lenE = {getAffineDimExpr(r, ctx)};
+      auto g = linalg::GenericOp::create(
+          b, loc, TypeRange{init.getType()}, ValueRange{x, lenAxis},
+          ValueRange{init},
+          SmallVector<AffineMap>{AffineMap::get(r + 1, 0, inE, ctx),
+                                 AffineMap::get(r + 1, 0, lenE, ctx),
+                                 AffineMap::get(r + 1, 0, outE, ctx)},
+          it, [&](OpBuilder &nb, Location nl, ValueRange a) {
+            Value i = linalg::IndexOp::create(nb, nl, axis);
+            Value j = linalg::IndexOp::create(nb, nl, r);
+            auto pred = reverse ? (exclusive ? arith::CmpIPredicate::sgt
+                                             : arith::CmpIPredicate::sge)
+                                : (exclusive ? arith::CmpIPredicate::slt
+                                             : arith::CmpIPredicate::sle);
+            Value in = arith::CmpIOp::create(nb, nl, pred, j, i);
+            Value sum = binary(nb, nl, "Add", a[2], a[0]);
+            linalg::YieldOp::create(
+                nb, nl,
+                arith::SelectOp::create(nb, nl, in, sum, a[2]).getResult());
+          });
+      return g.getResult(0);
+    };
+    if (axisC) {
+      setOut(0, along(normAxis((*axisC)[0], r)));
+      return;
+    }
+    // A run-time axis: every candidate, selected by the axis' value.
+    OpFoldResult axisV = elemsOf(in(1))[0];
+    OpFoldResult axisN =
+        select(cmp(arith::CmpIPredicate::slt, axisV, b.getIndexAttr(0)),
+               foldBin(axisV, b.getIndexAttr(r), '+'), axisV);
+    Value y = along(0);
+    for (int64_t i = 1; i < r; ++i) {
+      Value c =
+          cast<Value>(cmp(arith::CmpIPredicate::eq, axisN, b.getIndexAttr(i)));
+      Value yi = along(i);
+      y = elementwise(
+          {yi, y}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
+            return arith::SelectOp::create(nb, nl, c, a[0], a[1]).getResult();
+          });
+    }
+    setOut(0, y);
+    return;
+  }
+
   if (op == "Mean") {
     SmallVector<Value> ins;
     for (int i = 0; i < n.input_size(); ++i)

@@ -46,7 +46,7 @@ static const std::set<std::string> kSupported = {
     "IsInf", "IsNaN", "Mean", "ReduceL1", "ReduceL2", "ReduceLogSum",
     "ReduceLogSumExp", "ReduceSumSquare", "Round", "Selu", "Sign", "Sin",
     "Softplus", "Softsign", "Tan", "ThresholdedRelu", "CastLike", "PRelu",
-    "Mod", "GatherElements", "Tile", "Range"};
+    "Mod", "GatherElements", "Tile", "Range", "Trilu", "CumSum"};
 // clang-format on
 
 bool onnx_import::isSupportedOp(StringRef opType) {
