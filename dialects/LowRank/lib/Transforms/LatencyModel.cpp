@@ -28,8 +28,8 @@ double LatencyModel::matmulUs(int64_t m, int64_t n, int64_t k) const {
 /// The bundled CPU table: the roofline fitted to scripts/lowrank/calibrate.py
 /// on this project's CPU machine (AVX-512, oneDNN 2.6 brgemm f32, one thread,
 /// M = 64, 81 shapes from 16 to 1024; 2026-11-27): within ~15% of the
-/// measured table except for mid-size GEMMs (64x256x256: 57 us predicted,
-/// 50 us measured). See docs/Dialects/LowRank.md.
+/// measured table on the shapes checked (64x256x256: 57 us predicted, 50 us
+/// measured). See docs/Dialects/LowRank.md.
 static LatencyModel getBundledCpuModel() {
   LatencyModel model;
   model.name = "cpu";
