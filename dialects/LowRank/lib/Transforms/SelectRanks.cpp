@@ -186,7 +186,8 @@ LogicalResult SelectRanksPass::analyseLinear(linalg::MatmulOp op,
   auto lhsType = dyn_cast<RankedTensorType>(lhs.getType());
   auto rhsType = dyn_cast<RankedTensorType>(rhs.getType());
   if (!lhsType || !rhsType || !lhsType.getElementType().isF32() ||
-      !rhsType.getElementType().isF32() || !rhsType.hasStaticShape())
+      !rhsType.getElementType().isF32() || !rhsType.hasStaticShape() ||
+      rhsType.getNumElements() == 0)
     return success();
   MLIRContext *ctx = op.getContext();
   auto map = [&](unsigned a, unsigned b) {
@@ -253,7 +254,8 @@ LogicalResult SelectRanksPass::analyseConv(linalg::Conv2DNchwFchwOp op,
   auto resType = dyn_cast<RankedTensorType>(op->getResult(0).getType());
   if (!inType || !fType || !resType || !fType.getElementType().isF32() ||
       !inType.getElementType().isF32() || !fType.hasStaticShape() ||
-      !resType.hasStaticShape() || !inType.hasStaticShape())
+      !resType.hasStaticShape() || !inType.hasStaticShape() ||
+      fType.getNumElements() == 0)
     return success();
   if (!isZeroFill(op.getDpsInits()[0])) {
     op->emitRemark("lowrank-select-ranks: accumulating convolution left "
