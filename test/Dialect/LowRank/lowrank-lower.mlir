@@ -43,6 +43,9 @@ func.func @linear_form_weight(%x: tensor<512x16xf32>, %u: tensor<16x12xf32>, %v:
 // Tucker-2: 1x1 (u_in), core (strides, dilations), 1x1 (u_out), bias.
 // CHECK-LABEL: func.func @tucker
 // CHECK-SAME: (%[[X:.*]]: tensor<2x16x9x9xf32>, %[[UIN:.*]]: tensor<4x16xf32>, %[[CORE:.*]]: tensor<4x4x3x3xf32>, %[[UOUT:.*]]: tensor<8x4xf32>, %[[B:.*]]: tensor<8xf32>)
+// Accumulators start at -0.0 so that CSE cannot merge them with the model's +0.0 fills.
+// CHECK: %[[NZ:.*]] = arith.constant -0.000000e+00 : f32
+// CHECK: linalg.fill ins(%[[NZ]] : f32)
 // CHECK: %[[F1:.*]] = tensor.expand_shape %[[UIN]] {{\[}}[0], [1, 2, 3]] {{.*}} : tensor<4x16xf32> into tensor<4x16x1x1xf32>
 // CHECK: %[[T1:.*]] = linalg.conv_2d_nchw_fchw {{.*}} ins(%[[X]], %[[F1]] : {{.*}}) {{.*}} -> tensor<2x4x9x9xf32>
 // CHECK: %[[T2:.*]] = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>} ins(%[[T1]], %[[CORE]] : {{.*}}) {{.*}} -> tensor<2x4x4x4xf32>
