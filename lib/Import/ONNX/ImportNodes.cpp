@@ -1026,6 +1026,70 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
     if (axesInput) {
       if (hasInput(1)) {
         axes = constInts(in(1));
+        RankedTensorType decl = declaredOut(0);
+        auto axesType = typeOf(inV(1));
+        if (!axes && !attrInt("keepdims", 1) && decl && decl.hasStaticShape() &&
+            typeOf(x).hasStaticShape() && axesType.hasStaticShape() &&
+            axesType.getNumElements() == r - decl.getRank() && r <= 8) {
+          // Run-time axes without keepdims: every set of axes whose removal
+          // leaves the declared shape, selected by the axes' values.
+          ArrayRef<int64_t> is = typeOf(x).getShape(), os = decl.getShape();
+          SmallVector<SmallVector<int64_t>> cands;
+          for (unsigned mask = 0; mask < (1u << r); ++mask) {
+            SmallVector<int64_t> red, kept;
+            for (int64_t i = 0; i < r; ++i)
+              (mask >> i & 1 ? red : kept).push_back(is[i]);
+            if (SmallVector<int64_t>(os.begin(), os.end()) != kept)
+              continue;
+            SmallVector<int64_t> ax;
+            for (int64_t i = 0; i < r; ++i)
+              if (mask >> i & 1)
+                ax.push_back(i);
+            cands.push_back(ax);
+          }
+          if (cands.size() > 1) {
+            SmallVector<OpFoldResult> av = elemsOf(in(1));
+            Value y;
+            for (const auto &cand : cands) {
+              Value yi = reduce(x, cand, K::Sum, false);
+              if (!y) {
+                y = yi;
+                continue;
+              }
+              // Every run-time axis (normalised) is in this candidate.
+              Value all =
+                  arith::ConstantOp::create(b, loc, b.getBoolAttr(true));
+              for (OpFoldResult a : av) {
+                Value ai = indexValue(a);
+                Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+                Value neg = arith::CmpIOp::create(
+                    b, loc, arith::CmpIPredicate::slt, ai, zero);
+                ai = arith::SelectOp::create(
+                    b, loc, neg,
+                    arith::AddIOp::create(
+                        b, loc, ai, arith::ConstantIndexOp::create(b, loc, r)),
+                    ai);
+                Value any =
+                    arith::ConstantOp::create(b, loc, b.getBoolAttr(false));
+                for (int64_t c : cand)
+                  any = arith::OrIOp::create(
+                      b, loc, any,
+                      arith::CmpIOp::create(
+                          b, loc, arith::CmpIPredicate::eq, ai,
+                          arith::ConstantIndexOp::create(b, loc, c)));
+                all = arith::AndIOp::create(b, loc, all, any);
+              }
+              y = elementwise({yi, y}, eltOf(x),
+                              [&](OpBuilder &nb, Location nl, ValueRange v) {
+                                return arith::SelectOp::create(nb, nl, all,
+                                                               v[0], v[1])
+                                    .getResult();
+                              });
+            }
+            setOut(0, y);
+            return;
+          }
+        }
         if (!axes) {
           axes = axesFromDeclaredShape(x, attrInt("keepdims", 1));
           if (axes->empty()) {
