@@ -21,6 +21,9 @@
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Support/Timing.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/IR/InstIterator.h"
+#include "llvm/IR/Module.h"
+#include "llvm/IR/Operator.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
@@ -33,6 +36,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <functional>
 
 using namespace mlir;
 using namespace mlir::lathe;
@@ -231,6 +235,29 @@ LogicalResult getEntrySignature(ModuleOp module, StringRef name,
   return success();
 }
 
+/// Facts about generated code that LLVM cannot see, stated before -O3:
+/// - the runtime's allocation functions return fresh memory (`noalias`), so
+///   the buffers of different ops are known not to overlap and loop-carried
+///   accumulators stay in registers;
+/// - floating-point adds and multiplies may be reassociated and contracted
+///   (reductions vectorise; FMAs form), the freedom every ML compiler takes.
+///   No NaN/Inf assumptions are made.
+void relaxGeneratedCode(llvm::Module &module) {
+  for (StringRef name :
+       {"_mlir_memref_to_llvm_alloc", "_mlir_memref_to_llvm_aligned_alloc"})
+    if (llvm::Function *alloc = module.getFunction(name))
+      alloc->addRetAttr(llvm::Attribute::NoAlias);
+  for (llvm::Function &fn : module)
+    for (llvm::Instruction &inst : llvm::instructions(fn))
+      if (isa<llvm::FPMathOperator>(inst) &&
+          (inst.getOpcode() == llvm::Instruction::FAdd ||
+           inst.getOpcode() == llvm::Instruction::FSub ||
+           inst.getOpcode() == llvm::Instruction::FMul)) {
+        inst.setHasAllowReassoc(true);
+        inst.setHasAllowContract(true);
+      }
+}
+
 } // namespace
 
 int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
@@ -361,7 +388,12 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
   if (!tm)
     return fail("cannot create a target machine: " +
                 llvm::toString(tm.takeError()));
-  auto transformer = makeOptimizingTransformer(3, 0, tm->get());
+  auto optimize = makeOptimizingTransformer(3, 0, tm->get());
+  std::function<llvm::Error(llvm::Module *)> transformer =
+      [&optimize](llvm::Module *m) {
+        relaxGeneratedCode(*m);
+        return optimize(m);
+      };
   ExecutionEngineOptions engineOptions;
   engineOptions.transformer = transformer;
   engineOptions.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;

@@ -1,10 +1,10 @@
 //===- Threads.cpp - Thread count for oneDNN ------------------------------===//
 //
-// Debian's oneDNN is built on GNU OpenMP (libgomp). omp_set_num_threads only
-// changes the calling thread's ICV, and a process may hold two OpenMP
-// runtimes (LLVM's libomp for generated code); so the requested count is
-// stored here and applied, through libgomp's own entry point, on each thread
-// that runs a kernel the first time it sees a new value.
+// Debian's oneDNN is built on GNU OpenMP (libgomp); lathe-run loads LLVM's
+// libomp first so that it serves both. omp_set_num_threads only changes the
+// calling thread's ICV, so the requested count is stored here and applied,
+// through the process's OpenMP entry point, on each thread that runs a kernel
+// the first time it sees a new value.
 //
 //===----------------------------------------------------------------------===//
 
@@ -23,14 +23,11 @@ std::atomic<int> requestedThreads{0}; // 0: leave OpenMP's default.
 std::atomic<unsigned> generation{0};
 thread_local unsigned appliedGeneration = 0;
 
-void *lookupOmp(const char *symbol) {
-  // Prefer the runtime oneDNN links against, already loaded with it.
-  static void *gomp = dlopen("libgomp.so.1", RTLD_LAZY | RTLD_NOLOAD);
-  if (gomp)
-    if (void *fn = dlsym(gomp, symbol))
-      return fn;
-  return dlsym(RTLD_DEFAULT, symbol);
-}
+/// The definition oneDNN's own OpenMP calls bind to: the first in the global
+/// scope. In lathe-run that is LLVM's libomp (loaded first, it interposes
+/// libgomp's entry points, so generated code and oneDNN share one pool);
+/// in a process with libgomp alone, libgomp's.
+void *lookupOmp(const char *symbol) { return dlsym(RTLD_DEFAULT, symbol); }
 } // namespace
 
 void lathe::rt::applyThreadSettings() {

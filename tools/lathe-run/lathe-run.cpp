@@ -41,11 +41,12 @@ int main(int argc, char **argv) {
                       cl::init(0), cl::cat(category));
   cl::opt<std::string> report("report", cl::desc("Write a JSON report here"),
                               cl::cat(category));
-  cl::opt<std::string> compileTo(
-      "compile-to",
-      cl::desc("Stop after this phase and print the IR (" +
-               mlir::lathe::getCpuPhaseList() + ")"),
-      cl::cat(category));
+  // cl::desc keeps a StringRef: the text must outlive the option.
+  static const std::string compileToHelp =
+      "Stop after this phase and print the IR (" +
+      mlir::lathe::getCpuPhaseList() + ")";
+  cl::opt<std::string> compileTo("compile-to", cl::desc(compileToHelp),
+                                 cl::cat(category));
   cl::opt<std::string> passPipeline(
       "pass-pipeline",
       cl::desc("Replace the backend pipeline (must reach the LLVM dialect)"),

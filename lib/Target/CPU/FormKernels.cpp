@@ -201,6 +201,43 @@ struct FoldTransposeIntoMatmul : public OpRewritePattern<MatmulOp> {
   }
 };
 
+/// `select(cmpf(x < 0), 0, x)` or `select(cmpf(x > 0), x, 0)` (or with
+/// <=, >=, ordered or not) computes max(x, 0) for every non-NaN x.
+static bool isReluSelect(arith::CmpFOp cmp, arith::SelectOp select,
+                         Value x) {
+  if (select.getCondition() != cmp.getResult() || !cmp->hasOneUse())
+    return false;
+  auto isZero = [](Value v) { return matchPattern(v, m_AnyZeroFloat()); };
+  using P = arith::CmpFPredicate;
+  P pred = cmp.getPredicate();
+  // Normalise to "x PRED 0".
+  if (cmp.getLhs() == x && isZero(cmp.getRhs())) {
+  } else if (cmp.getRhs() == x && isZero(cmp.getLhs())) {
+    switch (pred) {
+    case P::OLT: pred = P::OGT; break;
+    case P::OLE: pred = P::OGE; break;
+    case P::OGT: pred = P::OLT; break;
+    case P::OGE: pred = P::OLE; break;
+    case P::ULT: pred = P::UGT; break;
+    case P::ULE: pred = P::UGE; break;
+    case P::UGT: pred = P::ULT; break;
+    case P::UGE: pred = P::ULE; break;
+    default: return false;
+    }
+  } else {
+    return false;
+  }
+  Value onTrue = select.getTrueValue(), onFalse = select.getFalseValue();
+  switch (pred) {
+  case P::OLT: case P::OLE: case P::ULT: case P::ULE:
+    return isZero(onTrue) && onFalse == x;
+  case P::OGT: case P::OGE: case P::UGT: case P::UGE:
+    return onTrue == x && isZero(onFalse);
+  default:
+    return false;
+  }
+}
+
 /// An element-wise linalg.generic whose only job on a single-use
 /// lathe.matmul result is `+ bias[n]`, ReLU or `+ residual` is absorbed into
 /// the matmul's epilogue: C = act(A·B + bias) + residual.
@@ -239,7 +276,23 @@ struct FuseEpilogueIntoMatmul : public OpRewritePattern<linalg::GenericOp> {
     Value current = body.getArgument(*mmIndex);
     int64_t rank = cast<ShapedType>(op.getResult(0).getType()).getRank();
 
-    for (Operation &inner : body.without_terminator()) {
+    auto ops = llvm::to_vector(llvm::make_pointer_range(
+        body.without_terminator()));
+    for (size_t i = 0; i < ops.size(); ++i) {
+      Operation &inner = *ops[i];
+      // ReLU spelled as a compare and select (as ONNX importers write it).
+      if (auto cmp = dyn_cast<arith::CmpFOp>(inner)) {
+        auto select = i + 1 < ops.size()
+                          ? dyn_cast<arith::SelectOp>(ops[i + 1])
+                          : arith::SelectOp();
+        if (!select || !isReluSelect(cmp, select, current) ||
+            activation != "none" || residual)
+          return rewriter.notifyMatchFailure(op, "unsupported compare");
+        activation = "relu";
+        current = select.getResult();
+        ++i;
+        continue;
+      }
       if (inner.getNumOperands() != 2 || inner.getNumResults() != 1)
         return rewriter.notifyMatchFailure(op, "unsupported epilogue op");
       Value other = inner.getOperand(0) == current ? inner.getOperand(1)

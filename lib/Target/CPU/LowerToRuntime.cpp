@@ -142,23 +142,44 @@ static void lowerSoftmax(linalg::SoftmaxOp op, RuntimeCallBuilder &calls,
   rewriter.eraseOp(op);
 }
 
+/// A convolution overwrites its output in the runtime; linalg's accumulates.
+/// When the op right before zero-filled the output, that fill goes; otherwise
+/// the convolution goes to a temporary and is added to the output (a cheap
+/// element-wise loop), so shared fills or real accumulators never keep a
+/// convolution out of oneDNN.
 template <typename ConvOp>
 static void lowerConv(ConvOp op, int64_t layout, RuntimeCallBuilder &calls,
                       IRRewriter &rewriter) {
+  Location loc = op.getLoc();
   Value out = op.getDpsInits()[0];
-  linalg::FillOp fill = precedingZeroFill(op, out);
-  if (!fill)
-    return;
   auto strides = llvm::to_vector(op.getStrides().template getValues<int64_t>());
   auto dilations =
       llvm::to_vector(op.getDilations().template getValues<int64_t>());
   rewriter.setInsertionPoint(op);
-  calls.call(rewriter, op.getLoc(), "lathe_rt_conv2d_f32",
-             {op.getDpsInputs()[0], op.getDpsInputs()[1], out, out},
+  linalg::FillOp fill = precedingZeroFill(op, out);
+  Value target = out;
+  if (!fill) {
+    auto type = cast<MemRefType>(out.getType());
+    SmallVector<Value> dynamicSizes;
+    for (int64_t i = 0; i < type.getRank(); ++i)
+      if (type.isDynamicDim(i))
+        dynamicSizes.push_back(memref::DimOp::create(rewriter, loc, out, i));
+    target = memref::AllocOp::create(
+        rewriter, loc, MemRefType::get(type.getShape(), type.getElementType()),
+        dynamicSizes);
+  }
+  calls.call(rewriter, loc, "lathe_rt_conv2d_f32",
+             {op.getDpsInputs()[0], op.getDpsInputs()[1], target, target},
              {layout, strides[0], strides[1], /*padTop=*/0, /*padLeft=*/0,
               dilations[0], dilations[1], /*flags=*/0});
+  if (!fill) {
+    linalg::AddOp::create(rewriter, loc, ValueRange{out, target},
+                          ValueRange{out});
+    memref::DeallocOp::create(rewriter, loc, target);
+  }
   rewriter.eraseOp(op);
-  rewriter.eraseOp(fill);
+  if (fill)
+    rewriter.eraseOp(fill);
 }
 
 struct LatheCPULowerToRuntime

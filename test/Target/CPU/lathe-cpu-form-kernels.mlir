@@ -118,3 +118,44 @@ func.func @refuse(%a: tensor<8x16xf16>, %b: tensor<16x4xf16>, %c: tensor<8x4xf16
   } -> tensor<8x4xf32>
   return %h, %y, %mm : tensor<8x4xf16>, tensor<8x4xf32>, tensor<8x4xf32>
 }
+
+// ReLU as compare + select (the ONNX importers' spelling) is absorbed too.
+// CHECK-LABEL: func.func @relu_select
+func.func @relu_select(%x: tensor<8x16xf32>, %w: tensor<16x32xf32>) -> tensor<8x32xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<8x32xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%e : tensor<8x32xf32>) -> tensor<8x32xf32>
+  %mm = linalg.matmul ins(%x, %w : tensor<8x16xf32>, tensor<16x32xf32>) outs(%acc : tensor<8x32xf32>) -> tensor<8x32xf32>
+  // CHECK: lathe.matmul {{.*}} {activation = "relu"}
+  // CHECK-NOT: linalg.generic
+  %y = linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%mm : tensor<8x32xf32>) outs(%e : tensor<8x32xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %c0 = arith.constant 0.0 : f32
+    %lt = arith.cmpf olt, %a, %c0 : f32
+    %r = arith.select %lt, %c0, %a : f32
+    linalg.yield %r : f32
+  } -> tensor<8x32xf32>
+  return %y : tensor<8x32xf32>
+}
+
+// A select that is not a ReLU (x < 0 ? x : 0) stays.
+// CHECK-LABEL: func.func @not_relu_select
+func.func @not_relu_select(%x: tensor<8x16xf32>, %w: tensor<16x32xf32>) -> tensor<8x32xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<8x32xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%e : tensor<8x32xf32>) -> tensor<8x32xf32>
+  %mm = linalg.matmul ins(%x, %w : tensor<8x16xf32>, tensor<16x32xf32>) outs(%acc : tensor<8x32xf32>) -> tensor<8x32xf32>
+  // CHECK: lathe.matmul
+  // CHECK-NOT: activation
+  // CHECK: linalg.generic
+  %y = linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%mm : tensor<8x32xf32>) outs(%e : tensor<8x32xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %c0 = arith.constant 0.0 : f32
+    %lt = arith.cmpf olt, %a, %c0 : f32
+    %r = arith.select %lt, %a, %c0 : f32
+    linalg.yield %r : f32
+  } -> tensor<8x32xf32>
+  return %y : tensor<8x32xf32>
+}

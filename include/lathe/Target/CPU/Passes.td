@@ -37,12 +37,13 @@ def LatheCPUFormKernels : Pass<"lathe-cpu-form-kernels", "func::FuncOp"> {
 def LatheCPULowerToRuntime : Pass<"lathe-cpu-lower-to-runtime", "ModuleOp"> {
   let summary = "Lower kernel ops on memrefs to calls into the Lathe runtime";
   let description = [{
-    Runs after bufferization. `lathe.matmul`, `linalg.softmax` and
-    zero-initialised f32 `linalg.matmul`, `linalg.batch_matmul`,
-    `linalg.conv_2d_nchw_fchw` and `linalg.conv_2d_nhwc_hwcf` become calls to
-    `lathe_rt_*` functions of the runtime (oneDNN on CPU), which take
-    unranked memrefs, so strided views (transposes) need no copies. A matmul
-    whose right operand is a `memref.get_global` is flagged constant so the
+    Runs after bufferization. `lathe.matmul`, f32 `linalg.softmax`, and f32
+    `linalg.conv_2d_nchw_fchw` / `linalg.conv_2d_nhwc_hwcf` become calls to
+    `lathe_rt_*` functions of the runtime (oneDNN on CPU). They take unranked
+    memrefs, so strided views (transposes) need no copies. A convolution
+    whose output the op just before zero-filled overwrites it (the fill
+    goes); any other runs into a temporary added to the output afterwards. A matmul whose right operand is (a view of) a
+    `memref.get_global` is flagged constant so the
     runtime pre-packs it once.
   }];
   let dependentDialects = ["::mlir::func::FuncDialect",
