@@ -37,9 +37,9 @@ def case(name):
                       numpy_helper.from_array(b, "fc.b")])
     if name == "unsupported":
         return model([helper.make_node("Add", ["x", "x"], ["a"]),
-                      helper.make_node("HardSwish", ["a"], ["b"]),
-                      helper.make_node("Mod", ["b", "b"], ["c"]),
-                      helper.make_node("HardSwish", ["c"], ["y"])],
+                      helper.make_node("Hardmax", ["a"], ["b"]),
+                      helper.make_node("Shrink", ["b"], ["c"]),
+                      helper.make_node("Hardmax", ["c"], ["y"])],
                      [vi("x", [2, 3])], [vi("y", [2, 3])])
     if name in ("opset9", "opset18"):
         return model([helper.make_node("Relu", ["x"], ["y"])],
