@@ -203,52 +203,99 @@ Value matchScale(Value x, unsigned xUses, double &scale) {
   return gen.getDpsInputs()[0];
 }
 
-bool hasMaps(linalg::BatchMatmulOp op, ArrayRef<AffineMap> maps) {
-  return op.getIndexingMapsArray() == SmallVector<AffineMap>(maps);
+/// A batched product C[b, i, j] = Σ_k A[b, i, k] · B[b, k, j] (or, with
+/// `transposedRhs`, B[b, j, k]) on tensors: linalg.batch_matmul with plain or
+/// transposing indexing_maps, or the matmul-shaped linalg.generic importers
+/// write (ONNX MatMul).
+struct BatchMatmulMatch {
+  Value lhs, rhs, init;
+  bool transposedRhs;
+};
+
+std::optional<BatchMatmulMatch> matchBatchMatmul(Operation *op) {
+  auto linalgOp = dyn_cast_or_null<linalg::LinalgOp>(op);
+  if (!linalgOp || !linalgOp.hasPureTensorSemantics() ||
+      linalgOp.getNumDpsInputs() != 2 || linalgOp.getNumDpsInits() != 1 ||
+      linalgOp.getNumLoops() != 4)
+    return std::nullopt;
+  MLIRContext *ctx = op->getContext();
+  AffineExpr d0, d1, d2, d3;
+  bindDims(ctx, d0, d1, d2, d3);
+  auto maps = [&](ArrayRef<AffineExpr> rhs) {
+    return SmallVector<AffineMap>{AffineMap::get(4, 0, {d0, d1, d3}, ctx),
+                                  AffineMap::get(4, 0, rhs, ctx),
+                                  AffineMap::get(4, 0, {d0, d1, d2}, ctx)};
+  };
+  SmallVector<AffineMap> actual = linalgOp.getIndexingMapsArray();
+  bool plain = actual == maps({d0, d3, d2});
+  bool transposed = actual == maps({d0, d2, d3});
+  if (!plain && !transposed)
+    return std::nullopt;
+  if (auto generic = dyn_cast<linalg::GenericOp>(op)) {
+    auto iters = generic.getIteratorTypesArray();
+    if (iters[0] != utils::IteratorType::parallel ||
+        iters[1] != utils::IteratorType::parallel ||
+        iters[2] != utils::IteratorType::parallel ||
+        iters[3] != utils::IteratorType::reduction)
+      return std::nullopt;
+    Block &body = generic.getRegion().front();
+    if (body.getOperations().size() != 3)
+      return std::nullopt;
+    auto mul = dyn_cast<arith::MulFOp>(body.front());
+    auto add = dyn_cast<arith::AddFOp>(*std::next(body.begin()));
+    if (!mul || !add || body.getTerminator()->getOperand(0) != add)
+      return std::nullopt;
+    Value a = body.getArgument(0), b = body.getArgument(1),
+          out = body.getArgument(2);
+    bool mulOk = (mul.getLhs() == a && mul.getRhs() == b) ||
+                 (mul.getLhs() == b && mul.getRhs() == a);
+    bool addOk = (add.getLhs() == out && add.getRhs() == mul) ||
+                 (add.getLhs() == mul && add.getRhs() == out);
+    if (!mulOk || !addOk)
+      return std::nullopt;
+  } else if (!isa<linalg::BatchMatmulOp>(op)) {
+    return std::nullopt;
+  }
+  return BatchMatmulMatch{linalgOp.getDpsInputs()[0],
+                          linalgOp.getDpsInputs()[1], linalgOp.getDpsInits()[0],
+                          transposed};
 }
 
-/// softmax(Q·Kᵀ·s)·V as one linalg.batch_matmul anchored pattern.
-struct RaiseAttention : public OpRewritePattern<linalg::BatchMatmulOp> {
-  using OpRewritePattern::OpRewritePattern;
+/// softmax(Q·Kᵀ·s)·V anchored on the P·V product (`OpTy` is
+/// linalg.batch_matmul or a matmul-shaped linalg.generic).
+template <typename OpTy> struct RaiseAttention : public OpRewritePattern<OpTy> {
+  using OpRewritePattern<OpTy>::OpRewritePattern;
 
-  LogicalResult matchAndRewrite(linalg::BatchMatmulOp pv,
+  LogicalResult matchAndRewrite(OpTy pvOp,
                                 PatternRewriter &rewriter) const override {
-    if (!pv.hasPureTensorSemantics())
-      return rewriter.notifyMatchFailure(pv, "not on tensors");
-    MLIRContext *ctx = pv.getContext();
-    SmallVector<AffineMap> plain =
-        linalg::BatchMatmulOp::getDefaultIndexingMaps(ctx);
-    if (!hasMaps(pv, plain))
-      return rewriter.notifyMatchFailure(pv, "P·V with transposed operands");
-    Value init = filledTensor(pv.getDpsInits()[0], isZero);
+    std::optional<BatchMatmulMatch> pv = matchBatchMatmul(pvOp);
+    if (!pv || pv->transposedRhs)
+      return rewriter.notifyMatchFailure(pvOp, "not a plain batched P·V");
+    Value init = filledTensor(pv->init, isZero);
     if (!init)
-      return rewriter.notifyMatchFailure(pv, "accumulates into non-zero init");
-    Value probs = pv.getDpsInputs()[0], v = pv.getDpsInputs()[1];
+      return rewriter.notifyMatchFailure(pvOp,
+                                         "accumulates into non-zero init");
+    Value probs = pv->lhs, v = pv->rhs;
     unsigned xUses;
     Value x = matchSoftmax(probs, xUses);
     if (!x)
-      return rewriter.notifyMatchFailure(pv, "lhs is not a last-dim softmax");
+      return rewriter.notifyMatchFailure(pvOp, "lhs is not a last-dim softmax");
     double scale;
     Value s = matchScale(x, xUses, scale);
-    auto qk = s.getDefiningOp<linalg::BatchMatmulOp>();
-    if (!qk || !qk.hasPureTensorSemantics() ||
+    std::optional<BatchMatmulMatch> qk = matchBatchMatmul(s.getDefiningOp());
+    if (!qk ||
         std::distance(s.use_begin(), s.use_end()) != (s == x ? xUses : 1) ||
-        !filledTensor(qk.getDpsInits()[0], isZero))
-      return rewriter.notifyMatchFailure(pv, "scores are not Q·Kᵀ");
-    AffineExpr d0, d1, d2, d3;
-    bindDims(ctx, d0, d1, d2, d3);
-    SmallVector<AffineMap> transB = {AffineMap::get(4, 0, {d0, d1, d3}, ctx),
-                                     AffineMap::get(4, 0, {d0, d2, d3}, ctx),
-                                     AffineMap::get(4, 0, {d0, d1, d2}, ctx)};
-    Value q = qk.getDpsInputs()[0], k;
-    Location loc = pv.getLoc();
-    for (Value operand : {q, qk.getDpsInputs()[1], v, init})
+        !filledTensor(qk->init, isZero))
+      return rewriter.notifyMatchFailure(pvOp, "scores are not Q·Kᵀ");
+    Value q = qk->lhs, k;
+    Location loc = pvOp.getLoc();
+    for (Value operand : {q, qk->rhs, v, init})
       if (!cast<ShapedType>(operand.getType()).getElementType().isF32())
-        return rewriter.notifyMatchFailure(pv, "not f32");
-    if (hasMaps(qk, transB)) {
-      k = qk.getDpsInputs()[1];
-    } else if (hasMaps(qk, plain)) {
-      Value kt = qk.getDpsInputs()[1];
+        return rewriter.notifyMatchFailure(pvOp, "not f32");
+    if (qk->transposedRhs) {
+      k = qk->rhs;
+    } else {
+      Value kt = qk->rhs;
       auto tr = kt.getDefiningOp<linalg::TransposeOp>();
       if (tr && tr.getPermutation() == ArrayRef<int64_t>{0, 2, 1}) {
         k = tr.getInput();
@@ -263,13 +310,11 @@ struct RaiseAttention : public OpRewritePattern<linalg::BatchMatmulOp> {
                                         ArrayRef<int64_t>{0, 2, 1})
                 ->getResult(0);
       }
-    } else {
-      return rewriter.notifyMatchFailure(pv, "unsupported Q·K indexing maps");
     }
     auto attn = AttentionOp::create(
         rewriter, loc, TypeRange{init.getType()}, q, k, v, ValueRange{}, init,
         rewriter.getF32FloatAttr(static_cast<float>(scale)));
-    rewriter.replaceOp(pv, attn->getResults());
+    rewriter.replaceOp(pvOp, attn->getResults());
     return success();
   }
 };
@@ -289,5 +334,6 @@ struct MemRedRaiseAttention
 
 void mlir::lathe::memred::populateRaiseAttentionPatterns(
     RewritePatternSet &patterns) {
-  patterns.add<RaiseAttention>(patterns.getContext());
+  patterns.add<RaiseAttention<linalg::BatchMatmulOp>,
+               RaiseAttention<linalg::GenericOp>>(patterns.getContext());
 }

@@ -11,16 +11,19 @@ def MemRedRaiseAttention : Pass<"memred-raise-attention", "func::FuncOp"> {
     Matches softmax(Q·Kᵀ·s)·V written in linalg on tensors and replaces it by
     one `memred.attention`:
 
-    - scores: `linalg.batch_matmul` of Q [N, Lq, D] with K [N, Lk, D]
-      transposed by its `indexing_maps`, or with Kᵀ [N, D, Lk] (a
-      `linalg.transpose` of the last two dimensions is looked through;
-      otherwise a transpose is inserted);
+    - scores: a batched product — `linalg.batch_matmul` or the matmul-shaped
+      `linalg.generic` importers write (multiply-add body) — of Q [N, Lq, D]
+      with K [N, Lk, D] transposed by its `indexing_maps`, or with
+      Kᵀ [N, D, Lk] (a `linalg.transpose` of the last two dimensions is
+      looked through; otherwise a transpose is inserted); a Q scaled before
+      the product simply stays the op's query (scale 1);
     - optionally a scale: an element-wise `linalg.generic` multiplying by
       (or dividing by) a scalar constant;
     - the softmax over the last dimension: `linalg.softmax`, or its
       decomposed spelling (max-reduce, exp(x − max), sum-reduce, divide
       generics);
-    - `linalg.batch_matmul` of the probabilities with V [N, Lk, Dv].
+    - the batched product (either spelling) of the probabilities with
+      V [N, Lk, Dv].
 
     Only zero-initialised accumulators are matched and every intermediate
     must have no other use (the score matrix disappears). Anything else is
