@@ -1,4 +1,6 @@
 // RUN: lathe-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(memred-raise-attention))' | FileCheck %s
+// RUN: lathe-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(memred-raise-attention{min-scores=1000000000}))' | FileCheck %s --check-prefix=SMALL
+// SMALL-NOT: memred.attention
 
 #q = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>
 #k = affine_map<(d0, d1, d2, d3) -> (d0, d2, d3)>

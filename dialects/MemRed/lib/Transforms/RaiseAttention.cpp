@@ -264,7 +264,11 @@ std::optional<BatchMatmulMatch> matchBatchMatmul(Operation *op) {
 /// softmax(Q·Kᵀ·s)·V anchored on the P·V product (`OpTy` is
 /// linalg.batch_matmul or a matmul-shaped linalg.generic).
 template <typename OpTy> struct RaiseAttention : public OpRewritePattern<OpTy> {
-  using OpRewritePattern<OpTy>::OpRewritePattern;
+  RaiseAttention(MLIRContext *context, int64_t minScores)
+      : OpRewritePattern<OpTy>(context), minScores(minScores) {}
+
+  /// Attention with fewer scores per batch stays linalg (see the pass).
+  int64_t minScores;
 
   LogicalResult matchAndRewrite(OpTy pvOp,
                                 PatternRewriter &rewriter) const override {
@@ -287,6 +291,11 @@ template <typename OpTy> struct RaiseAttention : public OpRewritePattern<OpTy> {
         std::distance(s.use_begin(), s.use_end()) != (s == x ? xUses : 1) ||
         !filledTensor(qk->init, isZero))
       return rewriter.notifyMatchFailure(pvOp, "scores are not Q·Kᵀ");
+    auto scoresType = cast<ShapedType>(s.getType());
+    if (scoresType.getRank() == 3 && !scoresType.isDynamicDim(1) &&
+        !scoresType.isDynamicDim(2) &&
+        scoresType.getDimSize(1) * scoresType.getDimSize(2) < minScores)
+      return rewriter.notifyMatchFailure(pvOp, "fewer scores than min-scores");
     Value q = qk->lhs, k;
     Location loc = pvOp.getLoc();
     for (Value operand : {q, qk->rhs, v, init})
@@ -322,9 +331,11 @@ template <typename OpTy> struct RaiseAttention : public OpRewritePattern<OpTy> {
 struct MemRedRaiseAttention
     : public lathe::memred::impl::MemRedRaiseAttentionBase<
           MemRedRaiseAttention> {
+  using Base::Base;
+
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    populateRaiseAttentionPatterns(patterns);
+    populateRaiseAttentionPatterns(patterns, minScores);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }
@@ -333,7 +344,8 @@ struct MemRedRaiseAttention
 } // namespace
 
 void mlir::lathe::memred::populateRaiseAttentionPatterns(
-    RewritePatternSet &patterns) {
+    RewritePatternSet &patterns, int64_t minScores) {
   patterns.add<RaiseAttention<linalg::BatchMatmulOp>,
-               RaiseAttention<linalg::GenericOp>>(patterns.getContext());
+               RaiseAttention<linalg::GenericOp>>(patterns.getContext(),
+                                                  minScores);
 }

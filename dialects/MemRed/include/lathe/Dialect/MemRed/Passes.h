@@ -34,7 +34,8 @@ namespace lathe::memred {
 
 /// Patterns raising linalg attention (scores, scale, softmax, P·V) to
 /// memred.attention.
-void populateRaiseAttentionPatterns(RewritePatternSet &patterns);
+void populateRaiseAttentionPatterns(RewritePatternSet &patterns,
+                                    int64_t minScores = 0);
 
 /// Parses "1048576", "64KiB", "1.5MiB", "2GiB" into bytes; failure otherwise.
 FailureOr<int64_t> parseByteSize(StringRef text);
