@@ -2,6 +2,7 @@
 
 #include "lathe/Dialect/Lathe/LatheOps.h"
 #include "lathe/Target/CPU/Passes.h"
+#include "lathe/Target/CPU/RuntimeCalls.h"
 #include "lathe/runtime/Runtime.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -22,40 +23,17 @@ using namespace mlir::lathe;
 
 namespace {
 
-/// Calls into the runtime: unranked f32 memrefs and i64 scalars.
+/// Calls into the runtime from one module.
 class RuntimeCallBuilder {
 public:
   explicit RuntimeCallBuilder(ModuleOp module) : module(module) {}
 
-  /// Emits `call @name(args)`, declaring `@name` on first use.
   void call(RewriterBase &rewriter, Location loc, StringRef name,
             ArrayRef<Value> memrefs, ArrayRef<int64_t> scalars) {
-    SmallVector<Value> args;
-    for (Value memref : memrefs) {
-      auto type = cast<MemRefType>(memref.getType());
-      auto unranked =
-          UnrankedMemRefType::get(type.getElementType(), type.getMemorySpace());
-      args.push_back(memref::CastOp::create(rewriter, loc, unranked, memref));
-    }
-    for (int64_t scalar : scalars)
-      args.push_back(arith::ConstantIntOp::create(rewriter, loc, scalar, 64));
-    func::FuncOp callee = declare(rewriter, loc, name, ValueRange(args).getTypes());
-    func::CallOp::create(rewriter, loc, callee, args);
+    emitRuntimeCall(module, rewriter, loc, name, memrefs, scalars);
   }
 
 private:
-  func::FuncOp declare(RewriterBase &rewriter, Location loc, StringRef name,
-                       TypeRange argTypes) {
-    if (auto existing = module.lookupSymbol<func::FuncOp>(name))
-      return existing;
-    OpBuilder::InsertionGuard guard(rewriter);
-    rewriter.setInsertionPointToStart(module.getBody());
-    auto fn = func::FuncOp::create(
-        rewriter, loc, name, rewriter.getFunctionType(argTypes, {}));
-    fn.setPrivate();
-    return fn;
-  }
-
   ModuleOp module;
 };
 
@@ -68,21 +46,6 @@ static Value transposeLastTwo(RewriterBase &rewriter, Location loc,
   AffineMap map = AffineMap::getPermutationMap(perm, rewriter.getContext());
   return memref::TransposeOp::create(rewriter, loc, value,
                                      AffineMapAttr::get(map));
-}
-
-/// True when `value` is (a view of) a global: constant weights whose address
-/// and contents never change, so the runtime may pre-pack them once.
-static bool isConstantBuffer(Value value) {
-  while (Operation *def = value.getDefiningOp()) {
-    if (isa<memref::GetGlobalOp>(def))
-      return true;
-    if (!isa<memref::TransposeOp, memref::CastOp, memref::SubViewOp,
-             memref::ReinterpretCastOp, memref::CollapseShapeOp,
-             memref::ExpandShapeOp>(def))
-      return false;
-    value = def->getOperand(0);
-  }
-  return false;
 }
 
 static int64_t activationCode(StringRef activation) {

@@ -2,6 +2,7 @@
 
 #include "lathe/Dialect/MemRed/MemRedOps.h"
 #include "lathe/Dialect/MemRed/Passes.h"
+#include "lathe/Target/CPU/RuntimeCalls.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -19,33 +20,6 @@ using namespace mlir::lathe::memred;
 
 namespace {
 
-/// Emits `call @name(args...)`, casting memrefs to unranked memrefs (the
-/// runtime's (rank, descriptor) convention) and declaring the callee on
-/// first use.
-void emitCall(ModuleOp module, RewriterBase &rewriter, Location loc,
-              StringRef name, ArrayRef<Value> operands) {
-  SmallVector<Value> args;
-  for (Value operand : operands) {
-    if (auto type = dyn_cast<MemRefType>(operand.getType())) {
-      auto unranked =
-          UnrankedMemRefType::get(type.getElementType(), type.getMemorySpace());
-      args.push_back(memref::CastOp::create(rewriter, loc, unranked, operand));
-      continue;
-    }
-    args.push_back(operand);
-  }
-  auto callee = module.lookupSymbol<func::FuncOp>(name);
-  if (!callee) {
-    OpBuilder::InsertionGuard guard(rewriter);
-    rewriter.setInsertionPointToStart(module.getBody());
-    callee = func::FuncOp::create(
-        rewriter, loc, name,
-        rewriter.getFunctionType(ValueRange(args).getTypes(), {}));
-    callee.setPrivate();
-  }
-  func::CallOp::create(rewriter, loc, callee, args);
-}
-
 Value i64(RewriterBase &rewriter, Location loc, int64_t value) {
   return arith::ConstantIntOp::create(rewriter, loc, value, 64);
 }
@@ -59,7 +33,7 @@ void lowerAttention(ModuleOp module, OpTy op, int64_t qChunk, int64_t kvChunk,
   Value b0 = biases.size() > 0 ? biases[0] : op.getQuery();
   Value b1 = biases.size() > 1 ? biases[1] : op.getQuery();
   Value scale = arith::ConstantOp::create(rewriter, loc, op.getScaleAttr());
-  emitCall(module, rewriter, loc, "lathe_rt_chunked_attention_f32",
+  lathe::emitRuntimeCall(module, rewriter, loc, "lathe_rt_chunked_attention_f32",
            {op.getQuery(), op.getKey(), op.getValue(), b0, b1, op.getInit(),
             scale, i64(rewriter, loc, qChunk), i64(rewriter, loc, kvChunk),
             i64(rewriter, loc, static_cast<int64_t>(biases.size()))});
@@ -72,7 +46,7 @@ void lowerReduce(ModuleOp module, CrossModalReduceOp op, IRRewriter &rewriter) {
   Value recent = arith::ConstantOp::create(rewriter, loc, op.getRecentAttr());
   Value keep = arith::ConstantOp::create(rewriter, loc, op.getKeepAttr());
   Value scale = arith::ConstantOp::create(rewriter, loc, op.getScaleAttr());
-  emitCall(module, rewriter, loc, "lathe_rt_cross_modal_reduce_f32",
+  lathe::emitRuntimeCall(module, rewriter, loc, "lathe_rt_cross_modal_reduce_f32",
            {op.getQueries(), op.getKeys(), op.getTokens(), op.getInit(), recent,
             keep, scale});
   rewriter.eraseOp(op);

@@ -3,6 +3,7 @@
 #include "lathe/Dialect/SparseGCN/Passes.h"
 #include "lathe/Dialect/SparseGCN/SparseGCNOps.h"
 #include "lathe/runtime/Sparse.h"
+#include "lathe/Target/CPU/RuntimeCalls.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -22,47 +23,6 @@ using namespace mlir;
 using namespace mlir::lathe::sparsegcn;
 
 namespace {
-
-/// True when `value` is (a view of) a global: a constant adjacency whose
-/// address and contents never change.
-bool isConstantBuffer(Value value) {
-  while (Operation *def = value.getDefiningOp()) {
-    if (isa<memref::GetGlobalOp>(def))
-      return true;
-    if (!isa<memref::CastOp, memref::SubViewOp, memref::ReinterpretCastOp,
-             memref::CollapseShapeOp, memref::ExpandShapeOp>(def))
-      return false;
-    value = def->getOperand(0);
-  }
-  return false;
-}
-
-/// Emits `call @name(unranked memrefs..., i64 scalars...)`, declaring the
-/// callee on first use. The index element type is part of the C symbol
-/// (the declaration's memref types must agree across calls).
-void emitCall(ModuleOp module, RewriterBase &rewriter, Location loc,
-              StringRef name, ArrayRef<Value> memrefs,
-              ArrayRef<int64_t> scalars) {
-  SmallVector<Value> args;
-  for (Value memref : memrefs) {
-    auto type = cast<MemRefType>(memref.getType());
-    auto unranked =
-        UnrankedMemRefType::get(type.getElementType(), type.getMemorySpace());
-    args.push_back(memref::CastOp::create(rewriter, loc, unranked, memref));
-  }
-  for (int64_t scalar : scalars)
-    args.push_back(arith::ConstantIntOp::create(rewriter, loc, scalar, 64));
-  auto callee = module.lookupSymbol<func::FuncOp>(name);
-  if (!callee) {
-    OpBuilder::InsertionGuard guard(rewriter);
-    rewriter.setInsertionPointToStart(module.getBody());
-    callee = func::FuncOp::create(
-        rewriter, loc, name,
-        rewriter.getFunctionType(ValueRange(args).getTypes(), {}));
-    callee.setPrivate();
-  }
-  func::CallOp::create(rewriter, loc, callee, args);
-}
 
 /// "_i32" for 32-bit indices; the runtime exports both spellings.
 std::string indexSuffix(Value rowPtr) {
@@ -94,10 +54,10 @@ Value classesGlobal(ModuleOp module, SymbolTable &symbols,
 void lowerAggregate(ModuleOp module, AggregateOp op, IRRewriter &rewriter) {
   rewriter.setInsertionPoint(op);
   int64_t flags = 0;
-  if (isConstantBuffer(op.getRowPtr()) && isConstantBuffer(op.getColIdx()) &&
-      isConstantBuffer(op.getValues()))
+  if (lathe::isConstantBuffer(op.getRowPtr()) && lathe::isConstantBuffer(op.getColIdx()) &&
+      lathe::isConstantBuffer(op.getValues()))
     flags |= LATHE_SPMM_CONST_A;
-  emitCall(module, rewriter, op.getLoc(),
+  lathe::emitRuntimeCall(module, rewriter, op.getLoc(),
            "lathe_rt_spmm_csr_f32" + indexSuffix(op.getRowPtr()),
            {op.getRowPtr(), op.getColIdx(), op.getValues(), op.getFeatures(),
             op.getInit()},
@@ -111,8 +71,8 @@ void lowerTiled(ModuleOp module, SymbolTable &symbols, TiledAggregateOp op,
   Location loc = op.getLoc();
   int64_t flags = 0;
   Value perm = op.getPermutation();
-  if (isConstantBuffer(op.getRowPtr()) && isConstantBuffer(op.getColIdx()) &&
-      isConstantBuffer(op.getValues()) && (!perm || isConstantBuffer(perm)))
+  if (lathe::isConstantBuffer(op.getRowPtr()) && lathe::isConstantBuffer(op.getColIdx()) &&
+      lathe::isConstantBuffer(op.getValues()) && (!perm || lathe::isConstantBuffer(perm)))
     flags |= LATHE_SPMM_CONST_A;
   Value classes;
   if (std::optional<ArrayRef<int8_t>> tileClasses = op.getTileClasses()) {
@@ -129,7 +89,7 @@ void lowerTiled(ModuleOp module, SymbolTable &symbols, TiledAggregateOp op,
     perm = op.getRowPtr(); // Ignored without LATHE_SPMM_PERMUTED.
   int64_t thresholdPpm = static_cast<int64_t>(
       std::llround(op.getDenseThreshold().convertToDouble() * 1e6));
-  emitCall(module, rewriter, loc,
+  lathe::emitRuntimeCall(module, rewriter, loc,
            "lathe_rt_spmm_tiled_f32" + indexSuffix(op.getRowPtr()),
            {op.getRowPtr(), op.getColIdx(), op.getValues(), classes, perm,
             op.getFeatures(), op.getInit()},

@@ -1,0 +1,37 @@
+//===- RuntimeCalls.h - Emitting calls into the Lathe runtime ---*- C++ -*-===//
+//
+// Shared by every lowering of kernel ops on memrefs to the runtime's C ABI
+// (lathe-cpu-lower-to-runtime, memred-lower-to-runtime,
+// sparsegcn-lower-to-runtime).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LATHE_TARGET_CPU_RUNTIMECALLS_H
+#define LATHE_TARGET_CPU_RUNTIMECALLS_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/PatternMatch.h"
+
+namespace mlir {
+namespace lathe {
+
+/// Emits `call @name(operands...)`. Memref operands are cast to unranked
+/// memrefs, the runtime's `(int64_t rank, void *descriptor)` convention;
+/// other values pass as they are. `@name` is declared privately at the start
+/// of `module` on first use (later calls must agree on the types).
+void emitRuntimeCall(ModuleOp module, RewriterBase &rewriter, Location loc,
+                     StringRef name, ArrayRef<Value> operands);
+
+/// The same with trailing i64 constants.
+void emitRuntimeCall(ModuleOp module, RewriterBase &rewriter, Location loc,
+                     StringRef name, ArrayRef<Value> operands,
+                     ArrayRef<int64_t> scalars);
+
+/// True when `value` is (a view of) a `memref.get_global`: data whose address
+/// and contents never change, which the runtime may pre-pack or plan once.
+bool isConstantBuffer(Value value);
+
+} // namespace lathe
+} // namespace mlir
+
+#endif // LATHE_TARGET_CPU_RUNTIMECALLS_H
