@@ -1,9 +1,9 @@
 //===- BufferizableOpInterfaceImpl.cpp - Bufferizing Lathe core ops -------===//
 
+#include "lathe/Dialect/Lathe/DpsBufferization.h"
 #include "lathe/Dialect/Lathe/LatheOps.h"
 
 #include "mlir/Dialect/Bufferization/IR/BufferizableOpInterface.h"
-#include "mlir/Dialect/Bufferization/IR/DstBufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -54,46 +54,12 @@ struct WeightOpInterface
   }
 };
 
-struct MatmulOpInterface
-    : public DstBufferizableOpInterfaceExternalModel<MatmulOpInterface,
-                                                     MatmulOp> {
-  LogicalResult bufferize(Operation *op, RewriterBase &rewriter,
-                          const BufferizationOptions &options,
-                          BufferizationState &state) const {
-    auto matmul = cast<MatmulOp>(op);
-    SmallVector<Value> buffers;
-    for (Value operand : op->getOperands()) {
-      FailureOr<Value> buffer = getBuffer(rewriter, operand, options, state);
-      if (failed(buffer))
-        return failure();
-      buffers.push_back(*buffer);
-    }
-    auto lookup = [&](Value original) -> Value {
-      if (!original)
-        return Value();
-      for (auto [operand, buffer] : llvm::zip(op->getOperands(), buffers))
-        if (operand == original)
-          return buffer;
-      return Value();
-    };
-    Value init = lookup(matmul.getInit());
-    rewriter.setInsertionPoint(op);
-    MatmulOp::create(rewriter, op->getLoc(), TypeRange{},
-                     lookup(matmul.getLhs()), lookup(matmul.getRhs()),
-                     lookup(matmul.getBias()), lookup(matmul.getResidual()),
-                     init, matmul.getTransposeLhs(), matmul.getTransposeRhs(),
-                     matmul.getActivation());
-    replaceOpWithBufferizedValues(rewriter, op, init);
-    return success();
-  }
-};
-
 } // namespace
 
 void mlir::lathe::registerBufferizableOpInterfaceExternalModels(
     DialectRegistry &registry) {
   registry.addExtension(+[](MLIRContext *ctx, LatheDialect *) {
     WeightOp::attachInterface<WeightOpInterface>(*ctx);
-    MatmulOp::attachInterface<MatmulOpInterface>(*ctx);
+    MatmulOp::attachInterface<DpsKernelBufferization<MatmulOp>>(*ctx);
   });
 }

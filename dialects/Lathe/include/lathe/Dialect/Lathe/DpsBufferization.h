@@ -1,0 +1,55 @@
+//===- DpsBufferization.h - Bufferizing Lathe's DPS kernel ops --*- C++ -*-===//
+//
+// Lathe's kernel ops (lathe.matmul, memred's attention ops, sparsegcn's
+// aggregations) are in destination style and work on tensors or on memrefs:
+// the memref form is the same op with buffer operands and no results. One
+// bufferization model serves them all.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LATHE_DIALECT_LATHE_DPSBUFFERIZATION_H
+#define LATHE_DIALECT_LATHE_DPSBUFFERIZATION_H
+
+#include "mlir/Dialect/Bufferization/IR/BufferizableOpInterface.h"
+#include "mlir/Dialect/Bufferization/IR/DstBufferizableOpInterfaceImpl.h"
+#include "mlir/Interfaces/DestinationStyleOpInterface.h"
+
+namespace mlir {
+namespace lathe {
+
+/// Reads every operand, writes its inits in place, and bufferizes to the same
+/// op (same properties and attributes) on the operands' buffers.
+template <typename OpTy>
+struct DpsKernelBufferization
+    : public bufferization::DstBufferizableOpInterfaceExternalModel<
+          DpsKernelBufferization<OpTy>, OpTy> {
+  LogicalResult bufferize(Operation *op, RewriterBase &rewriter,
+                          const bufferization::BufferizationOptions &options,
+                          bufferization::BufferizationState &state) const {
+    SmallVector<Value> buffers;
+    for (Value operand : op->getOperands()) {
+      FailureOr<Value> buffer =
+          bufferization::getBuffer(rewriter, operand, options, state);
+      if (failed(buffer))
+        return failure();
+      buffers.push_back(*buffer);
+    }
+    SmallVector<Value> inits;
+    for (OpOperand &init :
+         cast<DestinationStyleOpInterface>(op).getDpsInitsMutable())
+      inits.push_back(buffers[init.getOperandNumber()]);
+    rewriter.setInsertionPoint(op);
+    OperationState result(op->getLoc(), op->getName());
+    result.addOperands(buffers);
+    result.propertiesAttr = op->getPropertiesAsAttribute();
+    result.addAttributes(op->getDiscardableAttrDictionary().getValue());
+    rewriter.create(result);
+    bufferization::replaceOpWithBufferizedValues(rewriter, op, inits);
+    return success();
+  }
+};
+
+} // namespace lathe
+} // namespace mlir
+
+#endif // LATHE_DIALECT_LATHE_DPSBUFFERIZATION_H
