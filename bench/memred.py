@@ -62,7 +62,9 @@ def naive_pipeline():
     if not m:
         raise BenchError("cannot find the kernels phase in lib/Pipelines/Pipelines.cpp")
     kernels = "".join(re.findall(r'"([^"]*)"', m.group(1)))
-    kernels = kernels.replace("memred-raise-attention,", "").replace(",memred-raise-attention", "")
+    # The pass may carry options (memred-raise-attention{min-scores=...}).
+    kernels = re.sub(r",?memred-raise-attention(\{[^}]*\})?", "", kernels)
+    kernels = kernels.replace("(,", "(")
     phases = ["lathe-cpu-import", kernels, "lathe-cpu-bufferize", "lathe-cpu-runtime-calls",
               "lathe-cpu-loops", "lathe-cpu-llvm"]
     return "builtin.module(" + ",".join(phases) + ")"
