@@ -97,6 +97,20 @@ bool isCompare(StringRef op) {
 }
 } // namespace
 
+TV Importer::castTensor(const TV &x, Type to, bool toUnsigned) {
+  bool fromUnsigned = x.isUnsigned;
+  TV tv;
+  tv.isUnsigned = toUnsigned;
+  tv.v = eltOf(x.v) == to && fromUnsigned == toUnsigned
+             ? x.v
+             : elementwise({x.v}, to,
+                           [&](OpBuilder &nb, Location nl, ValueRange a) {
+                             return castScalar(nb, nl, a[0], to, fromUnsigned,
+                                               toUnsigned);
+                           });
+  return tv;
+}
+
 void Importer::importNode(const onnx::NodeProto &n) {
   uns = false;
   if (hasInput(0)) {
@@ -454,19 +468,7 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
 
   if (op == "CastLike") {
     TV &x = in(0), &like = in(1);
-    Type to = eltOf(like.v);
-    bool fromU = x.isUnsigned, toU = like.isUnsigned;
-    Value y =
-        eltOf(x.v) == to && fromU == toU
-            ? x.v
-            : elementwise({x.v}, to,
-                          [&](OpBuilder &nb, Location nl, ValueRange a) {
-                            return castScalar(nb, nl, a[0], to, fromU, toU);
-                          });
-    TV tv;
-    tv.v = y;
-    tv.isUnsigned = toU;
-    setOut(0, tv);
+    setOut(0, castTensor(x, eltOf(like.v), like.isUnsigned));
     return;
   }
 
@@ -937,19 +939,8 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
       setOut(0, fromElems(*x.elems, to, rankOf(x.v) == 0));
       return;
     }
-    bool fromU = x.isUnsigned,
-         toU = attrInt("to", 0) == onnx::TensorProto::UINT8;
-    Value y =
-        eltOf(x.v) == to && fromU == toU
-            ? x.v
-            : elementwise({x.v}, to,
-                          [&](OpBuilder &nb, Location nl, ValueRange a) {
-                            return castScalar(nb, nl, a[0], to, fromU, toU);
-                          });
-    TV tv;
-    tv.v = y;
-    tv.isUnsigned = toU;
-    setOut(0, tv);
+    setOut(0, castTensor(x, to,
+                         attrInt("to", 0) == onnx::TensorProto::UINT8));
     return;
   }
 

@@ -126,6 +126,9 @@ public:
               ArrayRef<int64_t> reversed = {});
   Value concat(ArrayRef<Value> inputs, int64_t axis);
   Value castTo(Value x, Type elt);
+  /// `x` converted element-wise to `to` (unsigned on either side as given);
+  /// `x` itself when nothing changes. Cast and CastLike share it.
+  TV castTensor(const TV &x, Type to, bool toUnsigned);
   Value castScalar(OpBuilder &b, Location loc, Value x, Type to,
                    bool fromUnsigned = false, bool toUnsigned = false);
   Value countOf(Value x, ArrayRef<int64_t> axes, Type elt);
