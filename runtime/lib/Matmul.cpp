@@ -14,6 +14,9 @@
 
 #include "Dnnl.h"
 
+#include <cmath>
+#include <cstring>
+
 using namespace lathe::rt;
 using dnnl::memory;
 
@@ -28,6 +31,7 @@ struct Problem {
   Operand a, b, c, bias, res;
   bool hasBias = false, hasRes = false, constB = false;
   int act = LATHE_ACT_NONE;
+  float alpha = 1.f;
   /// Operands that must be staged densely whatever oneDNN supports.
   bool forceA = false, forceB = false, forceBias = false, forceRes = false,
        forceC = false;
@@ -96,6 +100,8 @@ std::shared_ptr<Entry> build(const Problem &p, bool allDense) {
     ops.append_binary(dnnl::algorithm::binary_add, e->resMd);
   dnnl::primitive_attr attr;
   attr.set_post_ops(ops);
+  if (p.alpha != 1.f)
+    attr.set_output_scales(0, {p.alpha});
 
   dnnl::matmul::desc desc =
       p.hasBias ? dnnl::matmul::desc(e->aMd, bMd, e->biasMd, e->cMd)
@@ -123,33 +129,36 @@ float *stageInput(const Operand &op, bool copy, ScratchBuffer &scratch) {
   return scratch.floats();
 }
 
-/// A x B is empty (K == 0): C = act(bias) + residual, elementwise.
+/// A x B is empty (K == 0): C = act(bias) + residual, elementwise. Operands
+/// are padded to rank 4 by the caller.
 void fillWithoutProduct(const Problem &p) {
   const Operand &c = p.c;
-  int64_t batch = c.dims[0], m = c.dims[1], n = c.dims[2];
-  auto at = [](const Operand &op, int64_t i, int64_t j, int64_t k) {
-    return op.data[i * op.strides[0] + j * op.strides[1] + k * op.strides[2]];
+  int64_t d0 = c.dims[0], d1 = c.dims[1], m = c.dims[2], n = c.dims[3];
+  auto at = [](const Operand &op, int64_t i0, int64_t i1, int64_t j,
+               int64_t k) {
+    auto idx = [&](int d, int64_t i) { return op.dims[d] == 1 ? 0 : i; };
+    return op.data[idx(0, i0) * op.strides[0] + idx(1, i1) * op.strides[1] +
+                   idx(2, j) * op.strides[2] + idx(3, k) * op.strides[3]];
   };
   // Evaluate into a dense copy first: the residual may alias C.
-  std::vector<float> out(static_cast<size_t>(batch * m * n));
-  for (int64_t i = 0; i < batch; ++i)
-    for (int64_t j = 0; j < m; ++j)
-      for (int64_t k = 0; k < n; ++k) {
-        float v = 0.f;
-        if (p.hasBias)
-          v = at(p.bias, p.bias.dims[0] == 1 ? 0 : i,
-                 p.bias.dims[1] == 1 ? 0 : j, p.bias.dims[2] == 1 ? 0 : k);
-        v = applyActivation(p.act, v);
-        if (p.hasRes)
-          v += at(p.res, i, j, k);
-        out[(i * m + j) * n + k] = v;
-      }
+  std::vector<float> out(static_cast<size_t>(d0 * d1 * m * n));
+  size_t pos = 0;
+  for (int64_t i0 = 0; i0 < d0; ++i0)
+    for (int64_t i1 = 0; i1 < d1; ++i1)
+      for (int64_t j = 0; j < m; ++j)
+        for (int64_t k = 0; k < n; ++k) {
+          float v = p.hasBias ? at(p.bias, i0, i1, j, k) : 0.f;
+          v = applyActivation(p.act, v);
+          if (p.hasRes)
+            v += at(p.res, i0, i1, j, k);
+          out[pos++] = v;
+        }
   copyStrided(c.denseView(out.data()), c.view());
 }
 
 void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
             int64_t rankBias, void *biasDesc, int64_t rankRes, void *resDesc,
-            int64_t rankC, void *cDesc, int64_t flags) {
+            int64_t rankC, void *cDesc, float alpha, int64_t flags) {
   static const int profileKind = getProfileKind("matmul");
   ProfileScope scope(profileKind);
   applyThreadSettings();
@@ -162,16 +171,24 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
   p.hasRes = flags & LATHE_MM_HAS_RESIDUAL;
   p.constB = flags & LATHE_MM_CONST_B;
   p.act = static_cast<int>((flags >> LATHE_MM_ACT_SHIFT) & 0xFF);
+  p.alpha = alpha;
+  if (!std::isfinite(alpha))
+    fail(LATHE_ERR_INVALID, "alpha ", alpha, " is not finite");
+  if (alpha != 1.f && p.hasBias)
+    fail(LATHE_ERR_INVALID, "alpha cannot be combined with a bias");
   activationAlgorithm(p.act == LATHE_ACT_NONE ? LATHE_ACT_RELU : p.act,
                       kKernel); // Validates the code.
 
   MemRefView a = decodeMemRef(rankA, aDesc, "A");
   MemRefView b = decodeMemRef(rankB, bDesc, "B");
   MemRefView c = decodeMemRef(rankC, cDesc, "C");
-  if (a.rank < 2 || a.rank > 3 || b.rank < 2 || b.rank > 3)
+  if (a.rank < 2 || a.rank > 4 || b.rank < 2 || b.rank > 4)
     fail(LATHE_ERR_SHAPE, "A ", shapeString(a), " and B ", shapeString(b),
-         " must have rank 2 or 3");
+         " must have rank 2 to 4");
   int64_t outRank = std::max(a.rank, b.rank);
+  if (std::min(a.rank, b.rank) != 2 && a.rank != b.rank)
+    fail(LATHE_ERR_SHAPE, "A ", shapeString(a), " and B ", shapeString(b),
+         " must have the same rank unless one of them has rank 2");
   if (c.rank != outRank)
     fail(LATHE_ERR_SHAPE, "C ", shapeString(c), " must have rank ", outRank,
          " for A ", shapeString(a), " and B ", shapeString(b));
@@ -183,10 +200,10 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
   if (c.sizes[c.rank - 2] != m || c.sizes[c.rank - 1] != n)
     fail(LATHE_ERR_SHAPE, "C ", shapeString(c), " should be [", m, "x", n,
          "] for A ", shapeString(a), " and B ", shapeString(b));
-  if (outRank == 3) {
-    int64_t batch = c.sizes[0];
+  for (int64_t d = 0; d + 2 < outRank; ++d) {
+    int64_t batch = c.sizes[d];
     for (const MemRefView *v : {&a, &b})
-      if (v->rank == 3 && v->sizes[0] != batch && v->sizes[0] != 1)
+      if (v->rank == outRank && v->sizes[d] != batch && v->sizes[d] != 1)
         fail(LATHE_ERR_SHAPE, "batch of ", v == &a ? "A " : "B ",
              shapeString(*v), " does not match C ", shapeString(c));
   }
@@ -228,12 +245,11 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
          " has overlapping or non-positive strides");
   if (k == 0) {
     Problem q = p;
-    if (rank == 2)
-      for (Operand *op : {&q.a, &q.b, &q.c, &q.bias, &q.res})
-        if (!op->dims.empty()) {
-          op->dims.insert(op->dims.begin(), 1);
-          op->strides.insert(op->strides.begin(), 0);
-        }
+    for (Operand *op : {&q.a, &q.b, &q.c, &q.bias, &q.res})
+      while (!op->dims.empty() && op->dims.size() < 4) {
+        op->dims.insert(op->dims.begin(), 1);
+        op->strides.insert(op->strides.begin(), 0);
+      }
     fillWithoutProduct(q);
     return;
   }
@@ -247,6 +263,9 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
   std::vector<int64_t> key;
   key.reserve(64);
   key.push_back(flags);
+  int32_t alphaBits;
+  std::memcpy(&alphaBits, &alpha, sizeof(alphaBits));
+  key.push_back(alphaBits);
   for (const Operand *op : {&p.a, &p.b, &p.c})
     appendKey(key, *op);
   if (p.hasBias)
@@ -307,6 +326,18 @@ extern "C" void lathe_rt_matmul_f32(int64_t rankA, void *a, int64_t rankB,
                                     int64_t rankC, void *c, int64_t flags) {
   guardKernel(kKernel, [&] {
     matmul(rankA, a, rankB, b, rankBias, bias, rankRes, residual, rankC, c,
-           flags);
+           1.f, flags);
+  });
+}
+
+extern "C" void lathe_rt_matmul_scaled_f32(int64_t rankA, void *a,
+                                           int64_t rankB, void *b,
+                                           int64_t rankBias, void *bias,
+                                           int64_t rankRes, void *residual,
+                                           int64_t rankC, void *c, float alpha,
+                                           int64_t flags) {
+  guardKernel(kKernel, [&] {
+    matmul(rankA, a, rankB, b, rankBias, bias, rankRes, residual, rankC, c,
+           alpha, flags);
   });
 }

@@ -250,6 +250,72 @@ TEST_F(MatmulTest, EmptyInnerDimension) {
   matmul(mae, mb, me);
 }
 
+// Attention heads read and written in place: Q and K are [B, S, H, D] buffers
+// seen as [B, H, S, D] through strides, scores = alpha * Q Kt; the context
+// P V is written straight into a [B, S, H, D] buffer.
+TEST_F(MatmulTest, Rank4HeadViewsAndAlpha) {
+  const int64_t batch = 2, seq = 5, heads = 3, dim = 4;
+  const int64_t rowStride = heads * dim, batchStride = seq * rowStride;
+  auto q = randomVector(batch * batchStride, 30);
+  auto k = randomVector(batch * batchStride, 31);
+  auto v = randomVector(batch * batchStride, 32);
+  const float alpha = 0.125f;
+  // Q as [B, H, S, D]: strides {S*H*D, D, H*D, 1}; Kt as [B, H, D, S].
+  MemRef mq(q.data(), {batch, heads, seq, dim},
+            {batchStride, dim, rowStride, 1});
+  MemRef mkt(k.data(), {batch, heads, dim, seq},
+             {batchStride, dim, 1, rowStride});
+  std::vector<float> scores(batch * heads * seq * seq, -3.f);
+  MemRef ms(scores.data(), {batch, heads, seq, seq});
+  lathe_rt_matmul_scaled_f32(4, mq.desc(), 4, mkt.desc(), 4, ms.desc(), 4,
+                             ms.desc(), 4, ms.desc(), alpha, 0);
+  auto at = [&](const std::vector<float> &x, int64_t b, int64_t h, int64_t s,
+                int64_t d) {
+    return double(x[b * batchStride + s * rowStride + h * dim + d]);
+  };
+  std::vector<double> refScores(scores.size());
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t h = 0; h < heads; ++h)
+      for (int64_t i = 0; i < seq; ++i)
+        for (int64_t j = 0; j < seq; ++j) {
+          double acc = 0;
+          for (int64_t d = 0; d < dim; ++d)
+            acc += at(q, b, h, i, d) * at(k, b, h, j, d);
+          refScores[((b * heads + h) * seq + i) * seq + j] = alpha * acc;
+        }
+  expectClose(scores, refScores);
+
+  // ctx[b, s, h, :] = sum_j scores[b, h, s, j] v[b, j, h, :].
+  MemRef mv(v.data(), {batch, heads, seq, dim},
+            {batchStride, dim, rowStride, 1});
+  std::vector<float> ctx(batch * batchStride, 9.f);
+  MemRef mctx(ctx.data(), {batch, heads, seq, dim},
+              {batchStride, dim, rowStride, 1});
+  matmul(ms, mv, mctx);
+  std::vector<double> refCtx(ctx.size());
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t h = 0; h < heads; ++h)
+      for (int64_t i = 0; i < seq; ++i)
+        for (int64_t d = 0; d < dim; ++d) {
+          double acc = 0;
+          for (int64_t j = 0; j < seq; ++j)
+            acc += double(scores[((b * heads + h) * seq + i) * seq + j]) *
+                   at(v, b, h, j, d);
+          refCtx[b * batchStride + i * rowStride + h * dim + d] = acc;
+        }
+  expectClose(ctx, refCtx);
+}
+
+TEST_F(MatmulTest, Rank4EmptyInnerDimension) {
+  std::vector<float> a(1), b(1), c(2 * 3 * 2 * 2, 5.f);
+  auto res = randomVector(c.size(), 33);
+  MemRef ma(a.data(), {2, 3, 2, 0}), mb(b.data(), {2, 3, 0, 2}),
+      mc(c.data(), {2, 3, 2, 2}), mres(res.data(), {2, 3, 2, 2});
+  matmul(ma, mb, mc, LATHE_MM_HAS_RESIDUAL, nullptr, &mres);
+  for (size_t i = 0; i < c.size(); ++i)
+    EXPECT_EQ(c[i], res[i]);
+}
+
 class MatmulErrorTest : public ::testing::Test {
 protected:
   void SetUp() override { takePending(); }
@@ -280,6 +346,27 @@ TEST_F(MatmulErrorTest, ShapeMismatchIsAPendingError) {
   matmul(ma, mb2, mcOk, LATHE_MM_HAS_BIAS, &mbias);
   msg = takePending();
   EXPECT_NE(msg.find("bias [5]"), std::string::npos) << msg;
+}
+
+TEST_F(MatmulErrorTest, AlphaErrors) {
+  std::vector<float> a(6, 1.f), b(12, 1.f), c(8, 3.f), bias(4);
+  MemRef ma(a.data(), {2, 3}), mb(b.data(), {3, 4}), mc(c.data(), {2, 4}),
+      mbias(bias.data(), {4});
+  lathe_rt_matmul_scaled_f32(2, ma.desc(), 2, mb.desc(), 1, mbias.desc(), 2,
+                             mc.desc(), 2, mc.desc(), 0.5f, LATHE_MM_HAS_BIAS);
+  EXPECT_NE(takePending().find("alpha cannot be combined with a bias"),
+            std::string::npos);
+  lathe_rt_matmul_scaled_f32(2, ma.desc(), 2, mb.desc(), 2, mc.desc(), 2,
+                             mc.desc(), 2, mc.desc(), NAN, 0);
+  EXPECT_NE(takePending().find("not finite"), std::string::npos);
+  // Rank 3 B with rank 4 A.
+  MemRef ma4(a.data(), {1, 1, 2, 3}), mb3(b.data(), {1, 3, 4}),
+      mc4(c.data(), {1, 1, 2, 4});
+  matmul(ma4, mb3, mc4);
+  EXPECT_NE(takePending().find("must have the same rank unless"),
+            std::string::npos);
+  for (float x : c)
+    EXPECT_EQ(x, 3.f);
 }
 
 TEST_F(MatmulErrorTest, BadArgumentsNeverCrash) {

@@ -70,17 +70,62 @@ static bool sizesConflict(int64_t a, int64_t b) {
   return !ShapedType::isDynamic(a) && !ShapedType::isDynamic(b) && a != b;
 }
 
+/// The permutation attribute that applies to `operand` of `op`, or null.
+static DenseI64ArrayAttr permFor(MatmulOp op, Value operand) {
+  if (operand == op.getLhs())
+    return op.getLhsPermAttr();
+  if (operand == op.getRhs())
+    return op.getRhsPermAttr();
+  if (operand == op.getInit() || operand == op.getResidual())
+    return op.getInitPermAttr();
+  return {};
+}
+
+SmallVector<int64_t> MatmulOp::getLogicalShape(Value operand) {
+  ArrayRef<int64_t> shape = cast<ShapedType>(operand.getType()).getShape();
+  DenseI64ArrayAttr perm = permFor(*this, operand);
+  if (!perm || perm.size() != static_cast<int64_t>(shape.size()))
+    return llvm::to_vector(shape);
+  SmallVector<int64_t> logical;
+  for (int64_t p : perm.asArrayRef())
+    logical.push_back(p >= 0 && p < static_cast<int64_t>(shape.size())
+                          ? shape[p]
+                          : ShapedType::kDynamic);
+  return logical;
+}
+
 SmallVector<int64_t, 4> MatmulOp::getProblemSizes() {
-  auto lhsType = cast<ShapedType>(getLhs().getType());
-  auto rhsType = cast<ShapedType>(getRhs().getType());
-  ArrayRef<int64_t> lhs = lhsType.getShape();
-  ArrayRef<int64_t> rhs = rhsType.getShape();
+  SmallVector<int64_t> lhs = getLogicalShape(getLhs());
+  SmallVector<int64_t> rhs = getLogicalShape(getRhs());
   int64_t lr = lhs.size(), rr = rhs.size();
   int64_t m = getTransposeLhs() ? lhs[lr - 1] : lhs[lr - 2];
   int64_t k = getTransposeLhs() ? lhs[lr - 2] : lhs[lr - 1];
   int64_t n = getTransposeRhs() ? rhs[rr - 2] : rhs[rr - 1];
-  int64_t batch = lr == 3 ? lhs[0] : 1;
+  int64_t batch = 1;
+  for (int64_t i = 0; i < lr - 2; ++i)
+    batch = ShapedType::isDynamic(batch) || ShapedType::isDynamic(lhs[i])
+                ? ShapedType::kDynamic
+                : batch * lhs[i];
   return {batch, m, n, k};
+}
+
+/// `perm` is null or a permutation of [0, rank).
+static LogicalResult verifyPerm(MatmulOp op, DenseI64ArrayAttr perm,
+                                StringRef name, int64_t rank) {
+  if (!perm)
+    return success();
+  if (perm.size() != rank)
+    return op.emitOpError("expects ")
+           << name << " to have " << rank << " entries (the operand's rank), got "
+           << perm.size();
+  SmallVector<bool> seen(rank, false);
+  for (int64_t p : perm.asArrayRef()) {
+    if (p < 0 || p >= rank || seen[p])
+      return op.emitOpError("expects ")
+             << name << " to be a permutation of [0, " << rank << ")";
+    seen[p] = true;
+  }
+  return success();
 }
 
 LogicalResult MatmulOp::verify() {
@@ -100,35 +145,43 @@ LogicalResult MatmulOp::verify() {
            << initType;
 
   int64_t lr = lhsType.getRank(), rr = rhsType.getRank();
-  if (lr != 2 && lr != 3)
-    return emitOpError("expects lhs of rank 2 or 3, got rank ") << lr;
-  if (rr != 2 && rr != 3)
-    return emitOpError("expects rhs of rank 2 or 3, got rank ") << rr;
-  if (rr > lr)
-    return emitOpError("expects rhs rank (")
-           << rr << ") not to exceed lhs rank (" << lr << ")";
+  if (lr < 2 || lr > 4)
+    return emitOpError("expects lhs of rank 2 to 4, got rank ") << lr;
+  if (rr != 2 && rr != lr)
+    return emitOpError("expects rhs of rank 2 or of the lhs rank (")
+           << lr << "), got rank " << rr;
   if (initType.getRank() != lr)
     return emitOpError("expects init of rank ")
            << lr << " (the lhs rank), got " << initType.getRank();
   for (Value v : getOperands())
     if (!cast<ShapedType>(v.getType()).getElementType().isF32())
       return emitOpError("supports f32 operands only, got ") << v.getType();
+  if (failed(verifyPerm(*this, getLhsPermAttr(), "lhs_perm", lr)) ||
+      failed(verifyPerm(*this, getRhsPermAttr(), "rhs_perm", rr)) ||
+      failed(verifyPerm(*this, getInitPermAttr(), "init_perm", lr)))
+    return failure();
+  if (getBias() && getAlpha().convertToFloat() != 1.0f)
+    return emitOpError("cannot combine alpha with a bias");
 
-  ArrayRef<int64_t> rhs = rhsType.getShape();
+  SmallVector<int64_t> rhs = getLogicalShape(getRhs());
+  SmallVector<int64_t> lhs = getLogicalShape(getLhs());
+  SmallVector<int64_t> init = getLogicalShape(getInit());
   SmallVector<int64_t, 4> sizes = getProblemSizes();
   int64_t m = sizes[1], n = sizes[2], k = sizes[3];
   int64_t rhsK = getTransposeRhs() ? rhs[rr - 1] : rhs[rr - 2];
   if (sizesConflict(k, rhsK))
     return emitOpError("has mismatched contraction sizes: lhs gives K = ")
            << k << ", rhs gives K = " << rhsK;
-  if (lr == 3 && rr == 3 && sizesConflict(sizes[0], rhs[0]))
-    return emitOpError("has mismatched batch sizes ")
-           << sizes[0] << " and " << rhs[0];
-  ArrayRef<int64_t> init = initType.getShape();
-  if (sizesConflict(init[lr - 2], m) || sizesConflict(init[lr - 1], n) ||
-      (lr == 3 && sizesConflict(init[0], sizes[0])))
-    return emitOpError("expects init of shape [")
-           << (lr == 3 ? std::to_string(sizes[0]) + ", " : std::string())
+  for (int64_t i = 0; i < lr - 2; ++i) {
+    if (rr == lr && sizesConflict(lhs[i], rhs[i]))
+      return emitOpError("has mismatched batch sizes ")
+             << lhs[i] << " and " << rhs[i] << " in dimension " << i;
+    if (sizesConflict(lhs[i], init[i]))
+      return emitOpError("expects init batch size ")
+             << lhs[i] << " in dimension " << i << ", got " << init[i];
+  }
+  if (sizesConflict(init[lr - 2], m) || sizesConflict(init[lr - 1], n))
+    return emitOpError("expects init (as read through init_perm) to end in [")
            << m << ", " << n << "] (dynamic sizes print as "
            << ShapedType::kDynamic << "), got " << initType;
   if (Value bias = getBias()) {
@@ -140,9 +193,10 @@ LogicalResult MatmulOp::verify() {
   if (Value residual = getResidual()) {
     auto resType = cast<ShapedType>(residual.getType());
     if (resType.getRank() != initType.getRank() ||
-        llvm::any_of(llvm::zip(resType.getShape(), init), [](auto p) {
-          return sizesConflict(std::get<0>(p), std::get<1>(p));
-        }))
+        llvm::any_of(llvm::zip(resType.getShape(), initType.getShape()),
+                     [](auto p) {
+                       return sizesConflict(std::get<0>(p), std::get<1>(p));
+                     }))
       return emitOpError("expects a residual of the init's shape, got ")
              << resType;
   }

@@ -179,7 +179,7 @@ struct FoldTransposeIntoMatmul : public OpRewritePattern<MatmulOp> {
 
   LogicalResult matchAndRewrite(MatmulOp op,
                                 PatternRewriter &rewriter) const override {
-    if (op.hasPureBufferSemantics())
+    if (op.hasPureBufferSemantics() || op.getLhsPerm() || op.getRhsPerm())
       return failure();
     auto lhsT = op.getLhs().getDefiningOp<linalg::TransposeOp>();
     auto rhsT = op.getRhs().getDefiningOp<linalg::TransposeOp>();
@@ -333,11 +333,17 @@ struct FuseEpilogueIntoMatmul : public OpRewritePattern<linalg::GenericOp> {
     }
     if (body.getTerminator()->getOperand(0) != current)
       return rewriter.notifyMatchFailure(op, "does not yield the chain");
+    if (bias && matmul.getAlpha().convertToFloat() != 1.0f)
+      return rewriter.notifyMatchFailure(op, "alpha with a bias");
 
     auto fused = MatmulOp::create(
         rewriter, op.getLoc(), op->getResultTypes(), matmul.getLhs(),
         matmul.getRhs(), bias, residual, op.getDpsInits()[0],
         matmul.getTransposeLhs(), matmul.getTransposeRhs(), activation);
+    fused.setLhsPermAttr(matmul.getLhsPermAttr());
+    fused.setRhsPermAttr(matmul.getRhsPermAttr());
+    fused.setInitPermAttr(matmul.getInitPermAttr());
+    fused.setAlphaAttr(matmul.getAlphaAttr());
     rewriter.replaceOp(op, fused.getResults());
     rewriter.eraseOp(matmul);
     return success();
@@ -349,6 +355,7 @@ struct LatheCPUFormKernels
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     populateFormMatmulKernelPatterns(patterns);
+    populateFoldLayoutIntoMatmulPatterns(patterns);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

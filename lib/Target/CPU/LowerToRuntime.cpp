@@ -48,6 +48,22 @@ static Value transposeLastTwo(RewriterBase &rewriter, Location loc,
                                      AffineMapAttr::get(map));
 }
 
+/// A view of `value` read through `perm` (linalg.transpose semantics: view
+/// dimension i is dimension perm[i] of `value`), or `value` without one.
+static Value permutedView(RewriterBase &rewriter, Location loc, Value value,
+                          DenseI64ArrayAttr perm) {
+  if (!perm)
+    return value;
+  SmallVector<unsigned> dims;
+  for (int64_t p : perm.asArrayRef())
+    dims.push_back(static_cast<unsigned>(p));
+  AffineMap map = AffineMap::getPermutationMap(dims, rewriter.getContext());
+  if (map.isIdentity())
+    return value;
+  return memref::TransposeOp::create(rewriter, loc, value,
+                                     AffineMapAttr::get(map));
+}
+
 static int64_t activationCode(StringRef activation) {
   return llvm::StringSwitch<int64_t>(activation)
       .Case("relu", LATHE_ACT_RELU)
@@ -77,7 +93,9 @@ static void lowerMatmul(MatmulOp op, RuntimeCallBuilder &calls,
                         IRRewriter &rewriter) {
   Location loc = op.getLoc();
   rewriter.setInsertionPoint(op);
-  Value lhs = op.getLhs(), rhs = op.getRhs(), init = op.getInit();
+  Value lhs = permutedView(rewriter, loc, op.getLhs(), op.getLhsPermAttr());
+  Value rhs = permutedView(rewriter, loc, op.getRhs(), op.getRhsPermAttr());
+  Value init = permutedView(rewriter, loc, op.getInit(), op.getInitPermAttr());
   if (op.getTransposeLhs())
     lhs = transposeLastTwo(rewriter, loc, lhs);
   if (op.getTransposeRhs())
@@ -90,9 +108,20 @@ static void lowerMatmul(MatmulOp op, RuntimeCallBuilder &calls,
   if (isConstantBuffer(op.getRhs()))
     flags |= LATHE_MM_CONST_B;
   Value bias = op.getBias() ? op.getBias() : init;
-  Value residual = op.getResidual() ? op.getResidual() : init;
-  calls.call(rewriter, loc, "lathe_rt_matmul_f32",
-             {lhs, rhs, bias, residual, init}, {flags});
+  Value residual =
+      op.getResidual()
+          ? permutedView(rewriter, loc, op.getResidual(), op.getInitPermAttr())
+          : init;
+  float alpha = op.getAlpha().convertToFloat();
+  if (alpha != 1.0f) {
+    Value alphaValue = arith::ConstantOp::create(
+        rewriter, loc, rewriter.getF32FloatAttr(alpha));
+    calls.call(rewriter, loc, "lathe_rt_matmul_scaled_f32",
+               {lhs, rhs, bias, residual, init, alphaValue}, {flags});
+  } else {
+    calls.call(rewriter, loc, "lathe_rt_matmul_f32",
+               {lhs, rhs, bias, residual, init}, {flags});
+  }
   rewriter.eraseOp(op);
 }
 

@@ -41,7 +41,7 @@ func.func @result_type(%x: tensor<4x4xf32>, %e: tensor<4x4xf32>) -> tensor<4x5xf
 // -----
 
 func.func @lhs_rank(%x: tensor<4xf32>, %w: tensor<4x4xf32>, %e: tensor<4xf32>) -> tensor<4xf32> {
-  // expected-error @+1 {{expects lhs of rank 2 or 3, got rank 1}}
+  // expected-error @+1 {{expects lhs of rank 2 to 4, got rank 1}}
   %y = lathe.matmul ins(%x, %w : tensor<4xf32>, tensor<4x4xf32>) outs(%e : tensor<4xf32>) -> tensor<4xf32>
   return %y : tensor<4xf32>
 }
@@ -49,7 +49,7 @@ func.func @lhs_rank(%x: tensor<4xf32>, %w: tensor<4x4xf32>, %e: tensor<4xf32>) -
 // -----
 
 func.func @rhs_rank(%x: tensor<4x4xf32>, %w: tensor<2x2x2x2xf32>, %e: tensor<4x4xf32>) -> tensor<4x4xf32> {
-  // expected-error @+1 {{expects rhs of rank 2 or 3, got rank 4}}
+  // expected-error @+1 {{expects rhs of rank 2 or of the lhs rank (2), got rank 4}}
   %y = lathe.matmul ins(%x, %w : tensor<4x4xf32>, tensor<2x2x2x2xf32>) outs(%e : tensor<4x4xf32>) -> tensor<4x4xf32>
   return %y : tensor<4x4xf32>
 }
@@ -57,7 +57,7 @@ func.func @rhs_rank(%x: tensor<4x4xf32>, %w: tensor<2x2x2x2xf32>, %e: tensor<4x4
 // -----
 
 func.func @rhs_exceeds(%x: tensor<4x4xf32>, %w: tensor<2x4x4xf32>, %e: tensor<4x4xf32>) -> tensor<4x4xf32> {
-  // expected-error @+1 {{expects rhs rank (3) not to exceed lhs rank (2)}}
+  // expected-error @+1 {{expects rhs of rank 2 or of the lhs rank (2), got rank 3}}
   %y = lathe.matmul ins(%x, %w : tensor<4x4xf32>, tensor<2x4x4xf32>) outs(%e : tensor<4x4xf32>) -> tensor<4x4xf32>
   return %y : tensor<4x4xf32>
 }
@@ -89,7 +89,7 @@ func.func @contraction(%x: tensor<4x8xf32>, %w: tensor<4x4xf32>, %e: tensor<4x4x
 // -----
 
 func.func @batch(%x: tensor<2x4x4xf32>, %w: tensor<3x4x4xf32>, %e: tensor<2x4x4xf32>) -> tensor<2x4x4xf32> {
-  // expected-error @+1 {{has mismatched batch sizes 2 and 3}}
+  // expected-error @+1 {{has mismatched batch sizes 2 and 3 in dimension 0}}
   %y = lathe.matmul ins(%x, %w : tensor<2x4x4xf32>, tensor<3x4x4xf32>) outs(%e : tensor<2x4x4xf32>) -> tensor<2x4x4xf32>
   return %y : tensor<2x4x4xf32>
 }
@@ -97,7 +97,7 @@ func.func @batch(%x: tensor<2x4x4xf32>, %w: tensor<3x4x4xf32>, %e: tensor<2x4x4x
 // -----
 
 func.func @init_shape(%x: tensor<4x8xf32>, %w: tensor<8x6xf32>, %e: tensor<4x5xf32>) -> tensor<4x5xf32> {
-  // expected-error @+1 {{expects init of shape [4, 6]}}
+  // expected-error @+1 {{expects init (as read through init_perm) to end in [4, 6]}}
   %y = lathe.matmul ins(%x, %w : tensor<4x8xf32>, tensor<8x6xf32>) outs(%e : tensor<4x5xf32>) -> tensor<4x5xf32>
   return %y : tensor<4x5xf32>
 }
@@ -124,4 +124,37 @@ func.func @activation(%x: tensor<4x4xf32>, %e: tensor<4x4xf32>) -> tensor<4x4xf3
   // expected-error @+1 {{has unknown activation 'swish' (expected none, relu, gelu, gelu_tanh, sigmoid or tanh)}}
   %y = lathe.matmul ins(%x, %x : tensor<4x4xf32>, tensor<4x4xf32>) outs(%e : tensor<4x4xf32>) {activation = "swish"} -> tensor<4x4xf32>
   return %y : tensor<4x4xf32>
+}
+
+// -----
+
+func.func @perm_length(%x: tensor<2x4x8xf32>, %w: tensor<8x6xf32>, %e: tensor<2x4x6xf32>) -> tensor<2x4x6xf32> {
+  // expected-error @+1 {{expects lhs_perm to have 3 entries (the operand's rank), got 2}}
+  %y = lathe.matmul ins(%x, %w : tensor<2x4x8xf32>, tensor<8x6xf32>) outs(%e : tensor<2x4x6xf32>) {lhs_perm = array<i64: 1, 0>} -> tensor<2x4x6xf32>
+  return %y : tensor<2x4x6xf32>
+}
+
+// -----
+
+func.func @perm_repeats(%x: tensor<2x4x8xf32>, %w: tensor<8x6xf32>, %e: tensor<2x4x6xf32>) -> tensor<2x4x6xf32> {
+  // expected-error @+1 {{expects init_perm to be a permutation of [0, 3)}}
+  %y = lathe.matmul ins(%x, %w : tensor<2x4x8xf32>, tensor<8x6xf32>) outs(%e : tensor<2x4x6xf32>) {init_perm = array<i64: 0, 1, 1>} -> tensor<2x4x6xf32>
+  return %y : tensor<2x4x6xf32>
+}
+
+// -----
+
+// The permuted lhs is [2, 3, 4, 8]: the init read through init_perm must be [2, 3, 4, 6].
+func.func @perm_shapes(%x: tensor<2x4x3x8xf32>, %w: tensor<8x6xf32>, %e: tensor<2x3x4x6xf32>) -> tensor<2x3x4x6xf32> {
+  // expected-error @+1 {{expects init batch size 3 in dimension 1, got 4}}
+  %y = lathe.matmul ins(%x, %w : tensor<2x4x3x8xf32>, tensor<8x6xf32>) outs(%e : tensor<2x3x4x6xf32>) {lhs_perm = array<i64: 0, 2, 1, 3>, init_perm = array<i64: 0, 2, 1, 3>} -> tensor<2x3x4x6xf32>
+  return %y : tensor<2x3x4x6xf32>
+}
+
+// -----
+
+func.func @alpha_bias(%x: tensor<4x8xf32>, %w: tensor<8x6xf32>, %b: tensor<6xf32>, %e: tensor<4x6xf32>) -> tensor<4x6xf32> {
+  // expected-error @+1 {{cannot combine alpha with a bias}}
+  %y = lathe.matmul ins(%x, %w : tensor<4x8xf32>, tensor<8x6xf32>) bias(%b : tensor<6xf32>) outs(%e : tensor<4x6xf32>) {alpha = 0.5 : f32} -> tensor<4x6xf32>
+  return %y : tensor<4x6xf32>
 }

@@ -36,3 +36,14 @@ func.func @on_buffers(%x: memref<16x32xf32>, %w: memref<32x64xf32>, %c: memref<1
   lathe.matmul ins(%x, %w : memref<16x32xf32>, memref<32x64xf32>) outs(%c : memref<16x64xf32>)
   return
 }
+
+// Heads read in place: Q and K are [B, S, H, D], read as [B, H, S, D].
+// CHECK-LABEL: func.func @matmul_heads
+func.func @matmul_heads(%q: tensor<2x8x4x16xf32>, %k: tensor<2x8x4x16xf32>) -> tensor<2x4x8x8xf32> {
+  %e = tensor.empty() : tensor<2x4x8x8xf32>
+  // CHECK: lathe.matmul ins(%{{.*}}, %{{.*}} : tensor<2x8x4x16xf32>, tensor<2x8x4x16xf32>) outs(%{{.*}} : tensor<2x4x8x8xf32>)
+  // CHECK-SAME: {alpha = 2.500000e-01 : f32, lhs_perm = array<i64: 0, 2, 1, 3>, rhs_perm = array<i64: 0, 2, 1, 3>, transpose_rhs}
+  %s = lathe.matmul ins(%q, %k : tensor<2x8x4x16xf32>, tensor<2x8x4x16xf32>) outs(%e : tensor<2x4x8x8xf32>)
+         {lhs_perm = array<i64: 0, 2, 1, 3>, rhs_perm = array<i64: 0, 2, 1, 3>, transpose_rhs, alpha = 0.25 : f32} -> tensor<2x4x8x8xf32>
+  return %s : tensor<2x4x8x8xf32>
+}

@@ -30,6 +30,11 @@ class LatheDialect;
 /// transposes into it, absorb element-wise epilogues.
 void populateFormMatmulKernelPatterns(RewritePatternSet &patterns);
 
+/// Patterns of lathe-cpu-form-kernels (FoldLayouts.cpp): attention heads split
+/// and merged by transposes become rank-4 lathe.matmul operands read through
+/// permutations; a constant scale of a product becomes the matmul's alpha.
+void populateFoldLayoutIntoMatmulPatterns(RewritePatternSet &patterns);
+
 #define GEN_PASS_REGISTRATION
 #include "lathe/Target/CPU/Passes.h.inc"
 

@@ -20,7 +20,13 @@ def LatheCPUFormKernels : Pass<"lathe-cpu-form-kernels", "func::FuncOp"> {
       the `residual`;
     - element-wise `linalg.generic` consumers that add a bias broadcast over
       rows, apply ReLU, or add a same-shape residual are absorbed into the
-      matmul's epilogue (oneDNN post-ops), one consumer at a time.
+      matmul's epilogue (oneDNN post-ops), one consumer at a time;
+    - attention heads split or merged by `expand_shape` + rank-4
+      `linalg.transpose` + `collapse_shape` become rank-4 `lathe.matmul`s
+      that read and write the [batch, seq, heads, dim] layout in place
+      (`lhs_perm` / `rhs_perm` / `init_perm`, strided views at run time);
+    - a constant scale of a bias-free product (attention's 1/sqrt(d))
+      becomes the matmul's `alpha` (oneDNN output scale).
 
     ```mlir
     %mm = linalg.matmul indexing_maps = [...transposed B...] ins(%x, %w ...)

@@ -168,12 +168,21 @@ enum {
 };
 
 /// C = act(A x B + bias) + residual.
-/// A: [M,K] or [batch,M,K]; B: [K,N] or [batch,K,N] (a rank-2 B broadcasts
-/// over A's batch); C: [M,N] or [batch,M,N]. Bias/residual descriptors are
-/// ignored unless their flag is set (callers then pass any memref).
+/// A: [M,K], [batch,M,K] or [batch1,batch2,M,K]; B: [K,N] (broadcast over
+/// A's batch) or with A's batch dimensions; C: A's batch dimensions + [M,N].
+/// Any operand may be a strided view (e.g. attention heads read in place).
+/// Bias/residual descriptors are ignored unless their flag is set (callers
+/// then pass any memref).
 void lathe_rt_matmul_f32(int64_t rankA, void *a, int64_t rankB, void *b,
                          int64_t rankBias, void *bias, int64_t rankRes,
                          void *residual, int64_t rankC, void *c, int64_t flags);
+
+/// C = act(alpha * A x B) + residual: lathe_rt_matmul_f32 with the product
+/// scaled (oneDNN output scale, e.g. attention's 1/sqrt(d)). No bias.
+void lathe_rt_matmul_scaled_f32(int64_t rankA, void *a, int64_t rankB, void *b,
+                                int64_t rankBias, void *bias, int64_t rankRes,
+                                void *residual, int64_t rankC, void *c,
+                                float alpha, int64_t flags);
 
 /// out = softmax(in) along `axis`.
 void lathe_rt_softmax_f32(int64_t rankIn, void *in, int64_t rankOut, void *out,

@@ -71,13 +71,23 @@ def Lathe_MatmulOp : Lathe_Op<"matmul", [
     DeclareOpInterfaceMethods<MemoryEffectsOpInterface>]> {
   let summary = "(Batched) matmul with a fused bias, activation and residual";
   let description = [{
-    `init = act(op(lhs) · op(rhs) + bias) + residual`, where `op` transposes
-    the last two dimensions when `transpose_lhs` / `transpose_rhs` is set.
-    `lhs` is [M, K] or [B, M, K]; `rhs` is [K, N] or [B, K, N] (a rank-2
-    `rhs` is shared by every batch); `bias` is [N]; `residual` has the shape
-    of `init`. The op is in destination style: on tensors it returns the
-    updated `init`, on memrefs it writes `init` in place. `activation` is one
-    of `none`, `relu`, `gelu`, `gelu_tanh`, `sigmoid`, `tanh`.
+    `init = act(alpha · op(lhs) · op(rhs) + bias) + residual`, where `op`
+    transposes the last two dimensions when `transpose_lhs` / `transpose_rhs`
+    is set. `lhs` is [M, K], [B, M, K] or [B1, B2, M, K]; `rhs` is [K, N] (shared
+    by every batch) or has the lhs's batch dimensions; `bias` is [N];
+    `residual` has the shape of `init`. The op is in destination style: on
+    tensors it returns the updated `init`, on memrefs it writes `init` in
+    place. `activation` is one of `none`, `relu`, `gelu`, `gelu_tanh`,
+    `sigmoid`, `tanh`; `alpha` (default 1) scales the product and cannot be
+    combined with a bias.
+
+    `lhs_perm`, `rhs_perm` and `init_perm` read an operand through a
+    permutation of its dimensions, with `linalg.transpose` semantics: the
+    logical operand is `linalg.transpose(operand, perm)`, so dimension `i` of
+    the logical operand is dimension `perm[i]` of the value. `init_perm`
+    applies to `init` and `residual` alike. This is how attention heads are
+    read from and written to the [batch, seq, heads, head_dim] layout of the
+    projections without copies: the runtime sees strided views.
 
     This is the op the backends lower to a library call (oneDNN on CPU,
     cuBLAS on GPU) with the epilogue as post-ops, so that a linear layer is
@@ -96,7 +106,11 @@ def Lathe_MatmulOp : Lathe_Op<"matmul", [
                        Lathe_RankedTensorOrMemRef:$init,
                        UnitAttr:$transpose_lhs,
                        UnitAttr:$transpose_rhs,
-                       DefaultValuedStrAttr<StrAttr, "none">:$activation);
+                       DefaultValuedStrAttr<StrAttr, "none">:$activation,
+                       OptionalAttr<DenseI64ArrayAttr>:$lhs_perm,
+                       OptionalAttr<DenseI64ArrayAttr>:$rhs_perm,
+                       OptionalAttr<DenseI64ArrayAttr>:$init_perm,
+                       DefaultValuedAttr<F32Attr, "1.0f">:$alpha);
   let results = (outs Variadic<AnyRankedTensor>:$result);
   let assemblyFormat = [{
     `ins` `(` $lhs `,` $rhs `:` type($lhs) `,` type($rhs) `)`
@@ -104,6 +118,20 @@ def Lathe_MatmulOp : Lathe_Op<"matmul", [
     (`residual` `(` $residual^ `:` type($residual) `)`)?
     `outs` `(` $init `:` type($init) `)` attr-dict (`->` type($result)^)?
   }];
+  let builders = [
+    // Without permutations and with alpha = 1.
+    OpBuilder<(ins "::mlir::TypeRange":$resultTypes, "::mlir::Value":$lhs,
+                   "::mlir::Value":$rhs, "::mlir::Value":$bias,
+                   "::mlir::Value":$residual, "::mlir::Value":$init,
+                   "bool":$transposeLhs, "bool":$transposeRhs,
+                   "::llvm::StringRef":$activation), [{
+      build($_builder, $_state, resultTypes, lhs, rhs, bias, residual, init,
+            transposeLhs ? $_builder.getUnitAttr() : nullptr,
+            transposeRhs ? $_builder.getUnitAttr() : nullptr,
+            $_builder.getStringAttr(activation), nullptr, nullptr, nullptr,
+            $_builder.getF32FloatAttr(1.0f));
+    }]>
+  ];
   let hasVerifier = 1;
   let extraClassDeclaration = [{
     ::mlir::MutableOperandRange getDpsInitsMutable() {
@@ -113,9 +141,12 @@ def Lathe_MatmulOp : Lathe_Op<"matmul", [
     bool hasPureBufferSemantics() {
       return ::llvm::isa<::mlir::MemRefType>(getInit().getType());
     }
-    /// Static sizes {batch, M, N, K} (batch 1 for rank 2), dynamic sizes as
-    /// ShapedType::kDynamic.
+    /// Static sizes {batch, M, N, K} (batch 1 for rank 2, the product of the
+    /// batch dimensions otherwise), dynamic sizes as ShapedType::kDynamic.
     ::llvm::SmallVector<int64_t, 4> getProblemSizes();
+    /// The logical shapes of lhs, rhs and init: their shapes read through
+    /// `lhs_perm`, `rhs_perm` and `init_perm` (before the transpose flags).
+    ::llvm::SmallVector<int64_t> getLogicalShape(::mlir::Value operand);
   }];
 }
 
