@@ -179,6 +179,7 @@ extern "C" void lathe_rt_clear_caches(void) {
   try {
     clearMatmulCache();
     clearSoftmaxCache();
+    clearLayerNormCache();
     clearConvCache();
   } catch (...) {
     // Clearing only frees memory; nothing to report.

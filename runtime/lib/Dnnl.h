@@ -150,6 +150,7 @@ std::shared_ptr<Entry> buildPreferringOptimized(Build build) {
 
 void clearMatmulCache();
 void clearSoftmaxCache();
+void clearLayerNormCache();
 void clearConvCache();
 
 } // namespace lathe::rt

@@ -11,6 +11,8 @@
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/xxhash.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace mlir::lathe;
 
@@ -215,6 +217,72 @@ FailureOr<int64_t> MatmulOp::getFlopCount() {
   int64_t epilogue = (getBias() ? 1 : 0) + (getResidual() ? 1 : 0) +
                      (getActivation() == "none" ? 0 : 1);
   return batch * m * n * (2 * k + epilogue);
+}
+
+//===----------------------------------------------------------------------===//
+// LayerNormOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult LayerNormOp::verify() {
+  auto inputType = cast<ShapedType>(getInput().getType());
+  auto initType = cast<ShapedType>(getInit().getType());
+  bool buffers = isa<MemRefType>(initType);
+  for (Value v : getOperands()) {
+    if (isa<MemRefType>(v.getType()) != buffers)
+      return emitOpError("expects all operands to be tensors or all to be "
+                         "memrefs");
+    if (!cast<ShapedType>(v.getType()).getElementType().isF32())
+      return emitOpError("supports f32 operands only, got ") << v.getType();
+  }
+  if (buffers && !getResult().empty())
+    return emitOpError("on memrefs has no results");
+  if (!buffers && (getResult().size() != 1 ||
+                   getResult().front().getType() != initType))
+    return emitOpError("on tensors returns one result of the init type ")
+           << initType;
+  if (inputType.getRank() < 1)
+    return emitOpError("expects an input of rank >= 1");
+  if (initType.getRank() != inputType.getRank() ||
+      llvm::any_of(llvm::zip(initType.getShape(), inputType.getShape()),
+                   [](auto p) {
+                     return sizesConflict(std::get<0>(p), std::get<1>(p));
+                   }))
+    return emitOpError("expects init of the input's shape, got ") << initType;
+  int64_t n = inputType.getShape().back();
+  for (Value param : {getGamma(), getBeta()}) {
+    if (!param)
+      continue;
+    auto type = cast<ShapedType>(param.getType());
+    if (type.getRank() != 1 || sizesConflict(type.getDimSize(0), n))
+      return emitOpError("expects gamma and beta of shape [")
+             << n << "] (the last input dimension), got " << type;
+  }
+  float eps = getEpsilon().convertToFloat();
+  if (!(eps >= 0.0f) || !std::isfinite(eps))
+    return emitOpError("expects a finite epsilon >= 0, got ") << eps;
+  return success();
+}
+
+FailureOr<int64_t> LayerNormOp::getFlopCount() {
+  auto type = cast<ShapedType>(getInput().getType());
+  if (!type.hasStaticShape())
+    return failure();
+  // Mean, variance, normalize, scale and shift: ~8 flops per element.
+  return 8 * type.getNumElements();
+}
+
+void LayerNormOp::getEffects(
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+        &effects) {
+  if (!hasPureBufferSemantics())
+    return;
+  for (OpOperand &operand : getOperation()->getOpOperands()) {
+    effects.emplace_back(MemoryEffects::Read::get(), &operand,
+                         SideEffects::DefaultResource::get());
+    if (operand.get() == getInit())
+      effects.emplace_back(MemoryEffects::Write::get(), &operand,
+                           SideEffects::DefaultResource::get());
+  }
 }
 
 void MatmulOp::getEffects(

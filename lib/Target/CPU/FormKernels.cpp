@@ -356,6 +356,7 @@ struct LatheCPUFormKernels
     RewritePatternSet patterns(&getContext());
     populateFormMatmulKernelPatterns(patterns);
     populateFoldLayoutIntoMatmulPatterns(patterns);
+    populateFormLayerNormPatterns(patterns);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

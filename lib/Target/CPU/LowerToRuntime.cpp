@@ -125,6 +125,21 @@ static void lowerMatmul(MatmulOp op, RuntimeCallBuilder &calls,
   rewriter.eraseOp(op);
 }
 
+static void lowerLayerNorm(LayerNormOp op, RuntimeCallBuilder &calls,
+                           IRRewriter &rewriter) {
+  Location loc = op.getLoc();
+  rewriter.setInsertionPoint(op);
+  int64_t flags = (op.getGamma() ? LATHE_LN_HAS_GAMMA : 0) |
+                  (op.getBeta() ? LATHE_LN_HAS_BETA : 0);
+  Value init = op.getInit();
+  Value gamma = op.getGamma() ? op.getGamma() : init;
+  Value beta = op.getBeta() ? op.getBeta() : init;
+  Value eps = arith::ConstantOp::create(rewriter, loc, op.getEpsilonAttr());
+  calls.call(rewriter, loc, "lathe_rt_layer_norm_f32",
+             {op.getInput(), gamma, beta, init, eps}, {flags});
+  rewriter.eraseOp(op);
+}
+
 static void lowerSoftmax(linalg::SoftmaxOp op, RuntimeCallBuilder &calls,
                          IRRewriter &rewriter) {
   rewriter.setInsertionPoint(op);
@@ -182,7 +197,7 @@ struct LatheCPULowerToRuntime
     IRRewriter rewriter(&getContext());
     SmallVector<Operation *> candidates;
     module.walk([&](Operation *op) {
-      if (isa<MatmulOp, linalg::SoftmaxOp, linalg::Conv2DNchwFchwOp,
+      if (isa<MatmulOp, LayerNormOp, linalg::SoftmaxOp, linalg::Conv2DNchwFchwOp,
               linalg::Conv2DNhwcHwcfOp>(op) &&
           llvm::all_of(op->getOperands(), isF32Memref))
         candidates.push_back(op);
@@ -190,6 +205,8 @@ struct LatheCPULowerToRuntime
     for (Operation *op : candidates) {
       if (auto matmul = dyn_cast<MatmulOp>(op))
         lowerMatmul(matmul, calls, rewriter);
+      else if (auto norm = dyn_cast<LayerNormOp>(op))
+        lowerLayerNorm(norm, calls, rewriter);
       else if (auto softmax = dyn_cast<linalg::SoftmaxOp>(op))
         lowerSoftmax(softmax, calls, rewriter);
       else if (auto conv = dyn_cast<linalg::Conv2DNchwFchwOp>(op))

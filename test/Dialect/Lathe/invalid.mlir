@@ -158,3 +158,27 @@ func.func @alpha_bias(%x: tensor<4x8xf32>, %w: tensor<8x6xf32>, %b: tensor<6xf32
   %y = lathe.matmul ins(%x, %w : tensor<4x8xf32>, tensor<8x6xf32>) bias(%b : tensor<6xf32>) outs(%e : tensor<4x6xf32>) {alpha = 0.5 : f32} -> tensor<4x6xf32>
   return %y : tensor<4x6xf32>
 }
+
+// -----
+
+func.func @layer_norm_gamma(%x: tensor<4x8xf32>, %g: tensor<4xf32>, %e: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{expects gamma and beta of shape [8] (the last input dimension), got 'tensor<4xf32>'}}
+  %y = lathe.layer_norm ins(%x : tensor<4x8xf32>) gamma(%g : tensor<4xf32>) outs(%e : tensor<4x8xf32>) {epsilon = 1.0e-5 : f32} -> tensor<4x8xf32>
+  return %y : tensor<4x8xf32>
+}
+
+// -----
+
+func.func @layer_norm_init(%x: tensor<4x8xf32>, %e: tensor<4x9xf32>) -> tensor<4x9xf32> {
+  // expected-error @+1 {{expects init of the input's shape, got 'tensor<4x9xf32>'}}
+  %y = lathe.layer_norm ins(%x : tensor<4x8xf32>) outs(%e : tensor<4x9xf32>) {epsilon = 1.0e-5 : f32} -> tensor<4x9xf32>
+  return %y : tensor<4x9xf32>
+}
+
+// -----
+
+func.func @layer_norm_eps(%x: tensor<4x8xf32>, %e: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{expects a finite epsilon >= 0, got -1.000000e+00}}
+  %y = lathe.layer_norm ins(%x : tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {epsilon = -1.0 : f32} -> tensor<4x8xf32>
+  return %y : tensor<4x8xf32>
+}

@@ -47,3 +47,14 @@ func.func @matmul_heads(%q: tensor<2x8x4x16xf32>, %k: tensor<2x8x4x16xf32>) -> t
          {lhs_perm = array<i64: 0, 2, 1, 3>, rhs_perm = array<i64: 0, 2, 1, 3>, transpose_rhs, alpha = 0.25 : f32} -> tensor<2x4x8x8xf32>
   return %s : tensor<2x4x8x8xf32>
 }
+
+// CHECK-LABEL: func.func @layer_norm
+func.func @layer_norm(%x: tensor<2x8x16xf32>, %g: tensor<16xf32>, %b: tensor<16xf32>) -> (tensor<2x8x16xf32>, tensor<2x8x16xf32>) {
+  %e = tensor.empty() : tensor<2x8x16xf32>
+  // CHECK: lathe.layer_norm ins(%{{.*}} : tensor<2x8x16xf32>) gamma(%{{.*}} : tensor<16xf32>) beta(%{{.*}} : tensor<16xf32>) outs(%{{.*}} : tensor<2x8x16xf32>) {epsilon = 9.99999974E-6 : f32}
+  %y = lathe.layer_norm ins(%x : tensor<2x8x16xf32>) gamma(%g : tensor<16xf32>) beta(%b : tensor<16xf32>)
+         outs(%e : tensor<2x8x16xf32>) {epsilon = 1.0e-5 : f32} -> tensor<2x8x16xf32>
+  // CHECK: lathe.layer_norm ins(%{{.*}} : tensor<2x8x16xf32>) outs(%{{.*}} : tensor<2x8x16xf32>) {epsilon = 0.000000e+00 : f32}
+  %z = lathe.layer_norm ins(%x : tensor<2x8x16xf32>) outs(%e : tensor<2x8x16xf32>) {epsilon = 0.0 : f32} -> tensor<2x8x16xf32>
+  return %y, %z : tensor<2x8x16xf32>, tensor<2x8x16xf32>
+}

@@ -184,6 +184,21 @@ void lathe_rt_matmul_scaled_f32(int64_t rankA, void *a, int64_t rankB, void *b,
                                 void *residual, int64_t rankC, void *c,
                                 float alpha, int64_t flags);
 
+/// Flags of lathe_rt_layer_norm_f32.
+enum {
+  LATHE_LN_HAS_GAMMA = 1 << 0, ///< scale by gamma [N] (else 1)
+  LATHE_LN_HAS_BETA = 1 << 1,  ///< shift by beta [N] (else 0)
+};
+
+/// out[r, :] = (x[r, :] - mean_r) / sqrt(var_r + eps) * gamma + beta, over
+/// the last dimension (N) of x; all leading dimensions are rows. out has x's
+/// shape (it may be x itself). Gamma/beta descriptors are ignored unless
+/// their flag is set.
+void lathe_rt_layer_norm_f32(int64_t rankX, void *x, int64_t rankGamma,
+                             void *gamma, int64_t rankBeta, void *beta,
+                             int64_t rankOut, void *out, float eps,
+                             int64_t flags);
+
 /// out = softmax(in) along `axis`.
 void lathe_rt_softmax_f32(int64_t rankIn, void *in, int64_t rankOut, void *out,
                           int64_t axis);

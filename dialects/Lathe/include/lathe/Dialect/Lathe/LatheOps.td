@@ -150,4 +150,57 @@ def Lathe_MatmulOp : Lathe_Op<"matmul", [
   }];
 }
 
+//===----------------------------------------------------------------------===//
+// lathe.layer_norm
+//===----------------------------------------------------------------------===//
+
+def Lathe_LayerNormOp : Lathe_Op<"layer_norm", [
+    AttrSizedOperandSegments,
+    DestinationStyleOpInterface,
+    DeclareOpInterfaceMethods<Lathe_FlopsOpInterface>,
+    DeclareOpInterfaceMethods<MemoryEffectsOpInterface>]> {
+  let summary = "Layer normalization over the last dimension";
+  let description = [{
+    `init[r, j] = (input[r, j] - mean_r) / sqrt(var_r + epsilon) * gamma[j]
+    + beta[j]`, where `r` ranges over all leading dimensions and `mean_r`,
+    `var_r` are the mean and the biased variance of row `r` (the last
+    dimension). `gamma` and `beta` ([N]) are optional (1 and 0 without them).
+    Destination style, on tensors or memrefs, like `lathe.matmul`. The CPU
+    backend runs it as one oneDNN layer normalization: one read and one write
+    of the data instead of a loop nest per statistic.
+
+    `lathe-cpu-form-kernels` forms it from whatever linalg computes a layer
+    norm: it interprets the generics between the input and the normalized
+    output on sample rows and compares with the definition above.
+
+    ```mlir
+    %y = lathe.layer_norm ins(%x : tensor<128x256xf32>)
+           gamma(%g : tensor<256xf32>) beta(%b : tensor<256xf32>)
+           outs(%e : tensor<128x256xf32>) {epsilon = 1.0e-05 : f32}
+           -> tensor<128x256xf32>
+    ```
+  }];
+  let arguments = (ins Lathe_RankedTensorOrMemRef:$input,
+                       Optional<Lathe_RankedTensorOrMemRef>:$gamma,
+                       Optional<Lathe_RankedTensorOrMemRef>:$beta,
+                       Lathe_RankedTensorOrMemRef:$init,
+                       F32Attr:$epsilon);
+  let results = (outs Variadic<AnyRankedTensor>:$result);
+  let assemblyFormat = [{
+    `ins` `(` $input `:` type($input) `)`
+    (`gamma` `(` $gamma^ `:` type($gamma) `)`)?
+    (`beta` `(` $beta^ `:` type($beta) `)`)?
+    `outs` `(` $init `:` type($init) `)` attr-dict (`->` type($result)^)?
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    ::mlir::MutableOperandRange getDpsInitsMutable() {
+      return ::mlir::MutableOperandRange(getInitMutable());
+    }
+    bool hasPureBufferSemantics() {
+      return ::llvm::isa<::mlir::MemRefType>(getInit().getType());
+    }
+  }];
+}
+
 #endif // LATHE_DIALECT_LATHE_LATHEOPS

@@ -1,0 +1,178 @@
+// RUN: lathe-opt %s --pass-pipeline="builtin.module(func.func(lathe-cpu-form-kernels))" | FileCheck %s
+
+// Layer norms in several spellings become one lathe.layer_norm (epsilon
+// recovered from the arithmetic); look-alikes that compute something else
+// stay as they are.
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#rows = affine_map<(d0, d1) -> (d0)>
+#cols = affine_map<(d0, d1) -> (d1)>
+#id1 = affine_map<(d0) -> (d0)>
+
+// Sum, mean, centred sum of squares, normalize (as scripts/gen_examples.py).
+// CHECK-LABEL: func.func @four_generics
+// CHECK-SAME: (%[[X:.*]]: tensor<8x16xf32>, %[[G:.*]]: tensor<16xf32>, %[[B:.*]]: tensor<16xf32>)
+// CHECK: %[[Y:.*]] = lathe.layer_norm ins(%[[X]] : tensor<8x16xf32>) gamma(%[[G]] : tensor<16xf32>) beta(%[[B]] : tensor<16xf32>)
+// CHECK-SAME: {epsilon = 9.99999974E-6 : f32}
+// CHECK: return %[[Y]]
+func.func @four_generics(%x: tensor<8x16xf32>, %g: tensor<16xf32>, %b: tensor<16xf32>) -> tensor<8x16xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e1 = tensor.empty() : tensor<8xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%e1 : tensor<8xf32>) -> tensor<8xf32>
+  %sum = linalg.generic {indexing_maps = [#id, #rows], iterator_types = ["parallel", "reduction"]}
+      ins(%x : tensor<8x16xf32>) outs(%acc : tensor<8xf32>) {
+  ^bb0(%a: f32, %s: f32):
+    %r = arith.addf %s, %a : f32
+    linalg.yield %r : f32
+  } -> tensor<8xf32>
+  %mean = linalg.generic {indexing_maps = [#id1, #id1], iterator_types = ["parallel"]}
+      ins(%sum : tensor<8xf32>) outs(%e1 : tensor<8xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %n = arith.constant 16.0 : f32
+    %r = arith.divf %a, %n : f32
+    linalg.yield %r : f32
+  } -> tensor<8xf32>
+  %var = linalg.generic {indexing_maps = [#id, #rows, #rows], iterator_types = ["parallel", "reduction"]}
+      ins(%x, %mean : tensor<8x16xf32>, tensor<8xf32>) outs(%acc : tensor<8xf32>) {
+  ^bb0(%a: f32, %m: f32, %s: f32):
+    %d = arith.subf %a, %m : f32
+    %sq = arith.mulf %d, %d : f32
+    %r = arith.addf %s, %sq : f32
+    linalg.yield %r : f32
+  } -> tensor<8xf32>
+  %e2 = tensor.empty() : tensor<8x16xf32>
+  %y = linalg.generic {indexing_maps = [#id, #rows, #rows, #cols, #cols, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %mean, %var, %g, %b : tensor<8x16xf32>, tensor<8xf32>, tensor<8xf32>, tensor<16xf32>, tensor<16xf32>) outs(%e2 : tensor<8x16xf32>) {
+  ^bb0(%a: f32, %m: f32, %v: f32, %gg: f32, %bb: f32, %o: f32):
+    %n = arith.constant 16.0 : f32
+    %eps = arith.constant 1.0e-5 : f32
+    %vn = arith.divf %v, %n : f32
+    %ve = arith.addf %vn, %eps : f32
+    %sd = math.sqrt %ve : f32
+    %d = arith.subf %a, %m : f32
+    %nx = arith.divf %d, %sd : f32
+    %sc = arith.mulf %nx, %gg : f32
+    %r = arith.addf %sc, %bb : f32
+    linalg.yield %r : f32
+  } -> tensor<8x16xf32>
+  return %y : tensor<8x16xf32>
+}
+
+// Mean by multiplying with 1/N inside the reduction, a separate centring
+// generic, rsqrt of the variance as a row statistic, beta first in the
+// operand list and no gamma.
+// CHECK-LABEL: func.func @rsqrt_beta_only
+// CHECK-SAME: (%[[X:.*]]: tensor<4x32xf32>, %[[B:.*]]: tensor<32xf32>)
+// CHECK: lathe.layer_norm ins(%[[X]] : tensor<4x32xf32>) beta(%[[B]] : tensor<32xf32>)
+// CHECK-SAME: {epsilon = 1.000000e-03 : f32}
+func.func @rsqrt_beta_only(%x: tensor<4x32xf32>, %b: tensor<32xf32>) -> tensor<4x32xf32> {
+  %zero = arith.constant 0.0 : f32
+  %inv_n = arith.constant 0.03125 : f32
+  %e1 = tensor.empty() : tensor<4xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%e1 : tensor<4xf32>) -> tensor<4xf32>
+  %mean = linalg.generic {indexing_maps = [#id, #rows], iterator_types = ["parallel", "reduction"]}
+      ins(%x : tensor<4x32xf32>) outs(%acc : tensor<4xf32>) {
+  ^bb0(%a: f32, %s: f32):
+    %t = arith.mulf %a, %inv_n : f32
+    %r = arith.addf %t, %s : f32
+    linalg.yield %r : f32
+  } -> tensor<4xf32>
+  %e2 = tensor.empty() : tensor<4x32xf32>
+  %centred = linalg.generic {indexing_maps = [#id, #rows, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %mean : tensor<4x32xf32>, tensor<4xf32>) outs(%e2 : tensor<4x32xf32>) {
+  ^bb0(%a: f32, %m: f32, %o: f32):
+    %d = arith.subf %a, %m : f32
+    linalg.yield %d : f32
+  } -> tensor<4x32xf32>
+  %ss = linalg.generic {indexing_maps = [#id, #rows], iterator_types = ["parallel", "reduction"]}
+      ins(%centred : tensor<4x32xf32>) outs(%acc : tensor<4xf32>) {
+  ^bb0(%d: f32, %s: f32):
+    %sq = arith.mulf %d, %d : f32
+    %t = arith.mulf %sq, %inv_n : f32
+    %r = arith.addf %t, %s : f32
+    linalg.yield %r : f32
+  } -> tensor<4xf32>
+  %rstd = linalg.generic {indexing_maps = [#id1, #id1], iterator_types = ["parallel"]}
+      ins(%ss : tensor<4xf32>) outs(%e1 : tensor<4xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %eps = arith.constant 1.0e-3 : f32
+    %ve = arith.addf %v, %eps : f32
+    %r = math.rsqrt %ve : f32
+    linalg.yield %r : f32
+  } -> tensor<4xf32>
+  %y = linalg.generic {indexing_maps = [#cols, #id, #rows, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%b, %centred, %rstd : tensor<32xf32>, tensor<4x32xf32>, tensor<4xf32>) outs(%e2 : tensor<4x32xf32>) {
+  ^bb0(%bb: f32, %d: f32, %r: f32, %o: f32):
+    %nx = arith.mulf %d, %r : f32
+    %out = arith.addf %bb, %nx : f32
+    linalg.yield %out : f32
+  } -> tensor<4x32xf32>
+  return %y : tensor<4x32xf32>
+}
+
+// Unbiased variance (divides by N - 1): not a layer norm, left alone.
+// CHECK-LABEL: func.func @unbiased_variance
+// CHECK-NOT: lathe.layer_norm
+// CHECK: return
+func.func @unbiased_variance(%x: tensor<8x16xf32>) -> tensor<8x16xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e1 = tensor.empty() : tensor<8xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%e1 : tensor<8xf32>) -> tensor<8xf32>
+  %sum = linalg.generic {indexing_maps = [#id, #rows], iterator_types = ["parallel", "reduction"]}
+      ins(%x : tensor<8x16xf32>) outs(%acc : tensor<8xf32>) {
+  ^bb0(%a: f32, %s: f32):
+    %r = arith.addf %s, %a : f32
+    linalg.yield %r : f32
+  } -> tensor<8xf32>
+  %var = linalg.generic {indexing_maps = [#id, #rows, #rows], iterator_types = ["parallel", "reduction"]}
+      ins(%x, %sum : tensor<8x16xf32>, tensor<8xf32>) outs(%acc : tensor<8xf32>) {
+  ^bb0(%a: f32, %m: f32, %s: f32):
+    %n = arith.constant 16.0 : f32
+    %mm = arith.divf %m, %n : f32
+    %d = arith.subf %a, %mm : f32
+    %sq = arith.mulf %d, %d : f32
+    %r = arith.addf %s, %sq : f32
+    linalg.yield %r : f32
+  } -> tensor<8xf32>
+  %e2 = tensor.empty() : tensor<8x16xf32>
+  %y = linalg.generic {indexing_maps = [#id, #rows, #rows, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %sum, %var : tensor<8x16xf32>, tensor<8xf32>, tensor<8xf32>) outs(%e2 : tensor<8x16xf32>) {
+  ^bb0(%a: f32, %m: f32, %v: f32, %o: f32):
+    %n = arith.constant 16.0 : f32
+    %n1 = arith.constant 15.0 : f32
+    %mm = arith.divf %m, %n : f32
+    %vn = arith.divf %v, %n1 : f32
+    %sd = math.sqrt %vn : f32
+    %d = arith.subf %a, %mm : f32
+    %r = arith.divf %d, %sd : f32
+    linalg.yield %r : f32
+  } -> tensor<8x16xf32>
+  return %y : tensor<8x16xf32>
+}
+
+// Centring without scaling (x - mean): statistics are taken, but it is not a
+// layer norm either.
+// CHECK-LABEL: func.func @centring_only
+// CHECK-NOT: lathe.layer_norm
+// CHECK: return
+func.func @centring_only(%x: tensor<8x16xf32>) -> tensor<8x16xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e1 = tensor.empty() : tensor<8xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%e1 : tensor<8xf32>) -> tensor<8xf32>
+  %sum = linalg.generic {indexing_maps = [#id, #rows], iterator_types = ["parallel", "reduction"]}
+      ins(%x : tensor<8x16xf32>) outs(%acc : tensor<8xf32>) {
+  ^bb0(%a: f32, %s: f32):
+    %r = arith.addf %s, %a : f32
+    linalg.yield %r : f32
+  } -> tensor<8xf32>
+  %e2 = tensor.empty() : tensor<8x16xf32>
+  %y = linalg.generic {indexing_maps = [#id, #rows, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %sum : tensor<8x16xf32>, tensor<8xf32>) outs(%e2 : tensor<8x16xf32>) {
+  ^bb0(%a: f32, %m: f32, %o: f32):
+    %n = arith.constant 16.0 : f32
+    %mm = arith.divf %m, %n : f32
+    %r = arith.subf %a, %mm : f32
+    linalg.yield %r : f32
+  } -> tensor<8x16xf32>
+  return %y : tensor<8x16xf32>
+}
