@@ -111,6 +111,34 @@ private:
   std::unordered_map<const float *, std::shared_ptr<ScratchBuffer>> packed;
 };
 
+/// Primitive attributes with a user-managed scratchpad: oneDNN's temporary
+/// memory then comes from the runtime's counted allocator (see
+/// UserScratchpad), so peak_memory_bytes includes it.
+inline dnnl::primitive_attr userScratchpadAttr() {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return attr;
+}
+
+/// The scratchpad of one primitive execution, allocated through the runtime.
+class UserScratchpad {
+public:
+  explicit UserScratchpad(const dnnl::memory::desc &md) : md(md) {
+    if (md.get_size())
+      buffer = ScratchBuffer(md.get_size());
+  }
+  /// Adds DNNL_ARG_SCRATCHPAD to `args` when the primitive needs one.
+  void addTo(std::unordered_map<int, dnnl::memory> &args,
+             const dnnl::engine &engine) {
+    if (md.get_size())
+      args.emplace(DNNL_ARG_SCRATCHPAD, dnnl::memory(md, engine, buffer.get()));
+  }
+
+private:
+  dnnl::memory::desc md;
+  ScratchBuffer buffer;
+};
+
 /// Reorders between two layouts of the same logical tensor.
 void reorder(const dnnl::memory::desc &srcMd, void *src,
              const dnnl::memory::desc &dstMd, void *dst);

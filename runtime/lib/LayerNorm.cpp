@@ -21,7 +21,7 @@ constexpr const char *kKernel = "lathe_rt_layer_norm_f32";
 
 struct Entry {
   dnnl::layer_normalization_forward prim;
-  memory::desc dataMd, paramMd;
+  memory::desc dataMd, paramMd, scratchMd;
 };
 
 PrimitiveCache<Entry> &cache() {
@@ -125,16 +125,21 @@ void layerNorm(int64_t rankX, void *xDesc, int64_t rankGamma, void *gammaDesc,
         dnnl::prop_kind::forward_inference, entry->dataMd, eps,
         dnnl::normalization_flags::use_scale |
             dnnl::normalization_flags::use_shift);
-    dnnl::layer_normalization_forward::primitive_desc pd(desc, cpuEngine());
+    dnnl::layer_normalization_forward::primitive_desc pd(
+        desc, userScratchpadAttr(), cpuEngine());
+    entry->scratchMd = pd.scratchpad_desc();
     entry->prim = dnnl::layer_normalization_forward(pd);
     return entry;
   });
   dnnl::engine &engine = cpuEngine();
-  e->prim.execute(cpuStream(),
-                  {{DNNL_ARG_SRC, memory(e->dataMd, engine, xPtr)},
-                   {DNNL_ARG_DST, memory(e->dataMd, engine, outPtr)},
-                   {DNNL_ARG_SCALE, memory(e->paramMd, engine, gamma)},
-                   {DNNL_ARG_SHIFT, memory(e->paramMd, engine, beta)}});
+  std::unordered_map<int, memory> args = {
+      {DNNL_ARG_SRC, memory(e->dataMd, engine, xPtr)},
+      {DNNL_ARG_DST, memory(e->dataMd, engine, outPtr)},
+      {DNNL_ARG_SCALE, memory(e->paramMd, engine, gamma)},
+      {DNNL_ARG_SHIFT, memory(e->paramMd, engine, beta)}};
+  UserScratchpad scratchpad(e->scratchMd);
+  scratchpad.addTo(args, engine);
+  e->prim.execute(cpuStream(), args);
   cpuStream().wait();
   if (outPtr != out.data) {
     MemRefView dense = out;

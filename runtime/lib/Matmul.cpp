@@ -39,7 +39,7 @@ struct Problem {
 
 struct Entry {
   dnnl::matmul prim;
-  memory::desc aMd, bMd, cMd, biasMd, resMd;
+  memory::desc aMd, bMd, cMd, biasMd, resMd, scratchMd;
   /// Source layout for packing B (constB only).
   memory::desc bPackSrcMd;
   bool copyA = false, copyB = false, copyC = false, copyBias = false,
@@ -98,7 +98,7 @@ std::shared_ptr<Entry> build(const Problem &p, bool allDense) {
     ops.append_eltwise(1.f, activationAlgorithm(p.act, kKernel), 0.f, 0.f);
   if (p.hasRes)
     ops.append_binary(dnnl::algorithm::binary_add, e->resMd);
-  dnnl::primitive_attr attr;
+  dnnl::primitive_attr attr = userScratchpadAttr();
   attr.set_post_ops(ops);
   if (p.alpha != 1.f)
     attr.set_output_scales(0, {p.alpha});
@@ -116,6 +116,7 @@ std::shared_ptr<Entry> build(const Problem &p, bool allDense) {
       e->copyB = false;
   }
   e->reference = isReference(pd);
+  e->scratchMd = pd.scratchpad_desc();
   e->prim = dnnl::matmul(pd);
   return e;
 }
@@ -310,6 +311,8 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
     args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(index) | DNNL_ARG_SRC_1,
                  memory(e->resMd, engine, stageInput(p.res, e->copyRes, sres)));
   }
+  UserScratchpad scratchpad(e->scratchMd);
+  scratchpad.addTo(args, engine);
   e->prim.execute(cpuStream(), args);
   cpuStream().wait();
   if (e->copyC)

@@ -17,7 +17,7 @@ constexpr const char *kKernel = "lathe_rt_softmax_f32";
 
 struct Entry {
   dnnl::softmax_v2_forward prim;
-  memory::desc inMd, outMd;
+  memory::desc inMd, outMd, scratchMd;
   bool copyIn = false, copyOut = false;
   bool reference = false;
 };
@@ -47,8 +47,10 @@ std::shared_ptr<Entry> build(const Operand &in, const Operand &out, int axis,
   dnnl::softmax_v2_forward::desc desc(dnnl::prop_kind::forward_inference,
                                       dnnl::algorithm::softmax_accurate,
                                       e->inMd, e->outMd, axis);
-  dnnl::softmax_v2_forward::primitive_desc pd(desc, cpuEngine());
+  dnnl::softmax_v2_forward::primitive_desc pd(desc, userScratchpadAttr(),
+                                              cpuEngine());
   e->reference = isReference(pd);
+  e->scratchMd = pd.scratchpad_desc();
   e->prim = dnnl::softmax_v2_forward(pd);
   return e;
 }
@@ -115,8 +117,12 @@ void softmax(int64_t rankIn, void *inDesc, int64_t rankOut, void *outDesc,
     outPtr = outScratch.floats();
   }
   dnnl::engine &engine = cpuEngine();
-  memory inMem(e->inMd, engine, inPtr), outMem(e->outMd, engine, outPtr);
-  e->prim.execute(cpuStream(), {{DNNL_ARG_SRC, inMem}, {DNNL_ARG_DST, outMem}});
+  std::unordered_map<int, memory> args = {
+      {DNNL_ARG_SRC, memory(e->inMd, engine, inPtr)},
+      {DNNL_ARG_DST, memory(e->outMd, engine, outPtr)}};
+  UserScratchpad scratchpad(e->scratchMd);
+  scratchpad.addTo(args, engine);
+  e->prim.execute(cpuStream(), args);
   cpuStream().wait();
   if (e->copyOut)
     copyStrided(out.denseView(outPtr), out.view());
