@@ -11,6 +11,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -20,6 +21,7 @@
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Support/Timing.h"
+#include "mlir/Transforms/Passes.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/IR/InstIterator.h"
 #include "llvm/IR/Module.h"
@@ -260,6 +262,47 @@ void relaxGeneratedCode(llvm::Module &module) {
 
 } // namespace
 
+/// FLOPs of a copy of `module` whose entry takes the inputs' static shapes:
+/// each dynamic argument gets its input's shape, a tensor.cast back to the
+/// declared type, and canonicalization propagates the sizes into the ops.
+/// `complete` tells whether every op could then be counted.
+static int64_t countFlopsAtInputShapes(ModuleOp module, StringRef entry,
+                                       const std::vector<HostTensor> &inputs,
+                                       bool &complete) {
+  complete = false;
+  OwningOpRef<ModuleOp> clone = module.clone();
+  auto func = clone->lookupSymbol<func::FuncOp>(entry);
+  if (!func || func.isExternal())
+    return 0;
+  MLIRContext *ctx = module.getContext();
+  Block &body = func.getBody().front();
+  OpBuilder builder(ctx);
+  builder.setInsertionPointToStart(&body);
+  SmallVector<Type> argTypes;
+  for (auto [i, arg] : llvm::enumerate(body.getArguments())) {
+    auto type = dyn_cast<RankedTensorType>(arg.getType());
+    if (type && !type.hasStaticShape() && i < inputs.size() &&
+        inputs[i].t.rank == type.getRank()) {
+      SmallVector<int64_t> shape(inputs[i].t.shape,
+                                 inputs[i].t.shape + inputs[i].t.rank);
+      arg.setType(RankedTensorType::get(shape, type.getElementType(),
+                                        type.getEncoding()));
+      auto castOp = tensor::CastOp::create(builder, func.getLoc(), type, arg);
+      arg.replaceAllUsesExcept(castOp, castOp);
+    }
+    argTypes.push_back(arg.getType());
+  }
+  func.setFunctionType(
+      FunctionType::get(ctx, argTypes, func.getFunctionType().getResults()));
+  // Whatever goes wrong here only leaves the count incomplete.
+  ScopedDiagnosticHandler quiet(ctx, [](Diagnostic &) { return success(); });
+  PassManager pm(ctx);
+  pm.addPass(createCanonicalizerPass());
+  if (failed(pm.run(*clone)))
+    return 0;
+  return countFlops(*clone, complete);
+}
+
 int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
   Clock::time_point compileStart = Clock::now();
   if (options.backend != "cpu")
@@ -347,6 +390,18 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
       return fail(llvm::formatv("input #{0} ('{1}') for argument #{0} of "
                                 "@{2}: {3}",
                                 i, options.inputs[i], options.entry, error));
+  }
+
+  // Ops with dynamic sizes are counted at the inputs' shapes.
+  bool flopsAtInputShapes = false;
+  if (!flopsComplete && options.compileTo.empty()) {
+    bool complete = false;
+    int64_t atShapes =
+        countFlopsAtInputShapes(*module, options.entry, inputs, complete);
+    if (complete) {
+      flops = atShapes;
+      flopsComplete = flopsAtInputShapes = true;
+    }
   }
 
   // Compile.
@@ -570,6 +625,7 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
         {"latency_ms", llvm::json::Object{{"min", minMs}, {"median", medianMs}}},
         {"flops", flops},
         {"flops_complete", flopsComplete},
+        {"flops_at_input_shapes", flopsAtInputShapes},
         {"peak_memory_bytes", peakBytes},
         {"kernels", std::move(kernels)},
         {"decisions", std::move(decisions)},
