@@ -356,7 +356,7 @@ struct LatheCPUFormKernels
     RewritePatternSet patterns(&getContext());
     populateFormMatmulKernelPatterns(patterns);
     populateFoldLayoutIntoMatmulPatterns(patterns);
-    populateFormLayerNormPatterns(patterns);
+    populateFormRowKernelPatterns(patterns);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

@@ -35,9 +35,10 @@ void populateFormMatmulKernelPatterns(RewritePatternSet &patterns);
 /// permutations; a constant scale of a product becomes the matmul's alpha.
 void populateFoldLayoutIntoMatmulPatterns(RewritePatternSet &patterns);
 
-/// Patterns of lathe-cpu-form-kernels (FormLayerNorm.cpp): generics that
-/// compute a layer norm over the last dimension become lathe.layer_norm.
-void populateFormLayerNormPatterns(RewritePatternSet &patterns);
+/// Patterns of lathe-cpu-form-kernels (FormRowKernels.cpp): generics that
+/// compute a softmax or a layer norm over the last dimension become
+/// linalg.softmax or lathe.layer_norm.
+void populateFormRowKernelPatterns(RewritePatternSet &patterns);
 
 #define GEN_PASS_REGISTRATION
 #include "lathe/Target/CPU/Passes.h.inc"

@@ -27,9 +27,10 @@ def LatheCPUFormKernels : Pass<"lathe-cpu-form-kernels", "func::FuncOp"> {
       (`lhs_perm` / `rhs_perm` / `init_perm`, strided views at run time);
     - a constant scale of a bias-free product (attention's 1/sqrt(d))
       becomes the matmul's `alpha` (oneDNN output scale);
-    - element-wise generics that compute a layer norm over the last
-      dimension of some row tensor become `lathe.layer_norm`: the generics in
-      between are interpreted on sample rows and compared with
+    - element-wise generics that compute a softmax or a layer norm over the
+      last dimension of some row tensor become `linalg.softmax` or
+      `lathe.layer_norm`: the generics in between are interpreted on sample
+      rows and compared with `exp(x - max) / sum(exp(x - max))` and
       `(x - mean) / sqrt(var + eps) * gamma + beta` (eps solved for), so any
       spelling is recognised and look-alikes are not.
 

@@ -1,14 +1,16 @@
-//===- FormLayerNorm.cpp - Raise a layer norm in linalg to lathe.layer_norm ===//
+//===- FormRowKernels.cpp - Row-wise kernels found by what generics compute ===//
 //
-// A layer norm reaches the CPU backend as a handful of linalg.generics (sum,
-// mean, centred sum of squares, normalisation, scale and shift), spelled in
-// as many ways as there are frontends. Rather than matching one spelling,
-// this pattern takes an element-wise generic, collects the generics between
-// it and a candidate input row tensor, *interprets* them on sample rows in
-// double precision, and checks that the result is
-//   (x - mean) / sqrt(var + eps) * gamma + beta
-// for some eps >= 0 (solved for on the first sample, checked on the others).
-// What the IR computes, not how it is written, decides.
+// A layer norm or a softmax reaches the CPU backend as a handful of
+// linalg.generics (sums, maxima, means, exponentials, normalisation),
+// spelled in as many ways as there are frontends. Rather than matching one
+// spelling, this pattern takes an element-wise generic, collects the generics
+// between it and a candidate input row tensor, *interprets* them on sample
+// rows in double precision, and checks the result against
+//   softmax:    exp(x - max) / sum(exp(x - max))      -> linalg.softmax
+//   layer norm: (x - mean) / sqrt(var + eps) * gamma + beta
+//                                                     -> lathe.layer_norm
+// (eps >= 0 solved for on one sample, checked on the others). What the IR
+// computes, not how it is written, decides.
 //
 //===----------------------------------------------------------------------===//
 
@@ -24,6 +26,7 @@
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/SetVector.h"
 
+#include <algorithm>
 #include <cmath>
 #include <optional>
 
@@ -119,6 +122,8 @@ static std::optional<double> evalBody(Block &body, ArrayRef<double> args) {
       r = std::max(in[0], in[1]);
     else if (isa<arith::MinimumFOp, arith::MinNumFOp>(op))
       r = std::min(in[0], in[1]);
+    else if (isa<math::ExpOp>(op))
+      r = std::exp(in[0]);
     else if (isa<math::SqrtOp>(op))
       r = std::sqrt(in[0]);
     else if (isa<math::RsqrtOp>(op))
@@ -299,26 +304,17 @@ private:
   uint64_t state = 0x2545F4914F6CDD1DULL;
 };
 
-struct LayerNormMatch {
-  Value input;
-  std::optional<unsigned> gamma, beta; // Indices into the column params.
-  double epsilon;
+/// Sample rows with different offsets and spreads (the small spread makes a
+/// layer norm's eps matter), run through the interpreted computation.
+struct Trial {
+  std::vector<double> row;
+  std::vector<std::vector<double>> columns;
+  std::vector<double> out;
 };
 
-/// Checks the output of the interpreted computation against layer norm on
-/// the sample rows; solves eps on the first one.
-static std::optional<LayerNormMatch>
-checkLayerNorm(RowInterpreter &interp, Value output, Value input, int64_t n) {
-  size_t numColumns = interp.getColumns().size();
-  if (numColumns > 2 || n < 2)
-    return std::nullopt;
+static std::optional<std::vector<Trial>>
+runTrials(RowInterpreter &interp, Value output, int64_t n) {
   Samples samples;
-  struct Trial {
-    std::vector<double> row;
-    std::vector<std::vector<double>> columns;
-    std::vector<double> out;
-  };
-  // Rows with different offsets and spreads (the small one makes eps matter).
   const std::pair<double, double> shapes[] = {{0.3, 1.0}, {-1.0, 0.03},
                                               {2.0, 4.0}};
   std::vector<Trial> trials;
@@ -326,7 +322,7 @@ checkLayerNorm(RowInterpreter &interp, Value output, Value input, int64_t n) {
     Trial t;
     for (int64_t j = 0; j < n; ++j)
       t.row.push_back(offset + spread * samples.next());
-    for (size_t c = 0; c < numColumns; ++c) {
+    for (size_t c = 0; c < interp.getColumns().size(); ++c) {
       std::vector<double> col;
       for (int64_t j = 0; j < n; ++j)
         col.push_back(1.0 + 0.5 * samples.next());
@@ -338,7 +334,39 @@ checkLayerNorm(RowInterpreter &interp, Value output, Value input, int64_t n) {
     t.out = out->values;
     trials.push_back(std::move(t));
   }
+  return trials;
+}
 
+/// The computation is a softmax of the row over the last dimension.
+static bool isSoftmax(ArrayRef<Trial> trials) {
+  for (const Trial &t : trials) {
+    if (!t.columns.empty())
+      return false;
+    double max = *std::max_element(t.row.begin(), t.row.end()), sum = 0;
+    for (double x : t.row)
+      sum += std::exp(x - max);
+    for (size_t j = 0; j < t.row.size(); ++j) {
+      double ref = std::exp(t.row[j] - max) / sum;
+      if (!(std::abs(t.out[j] - ref) <= 1e-6 * (std::abs(ref) + 1e-3)))
+        return false;
+    }
+  }
+  return true;
+}
+
+struct LayerNormMatch {
+  Value input;
+  std::optional<unsigned> gamma, beta; // Indices into the column params.
+  double epsilon;
+};
+
+/// Checks the output of the interpreted computation against layer norm on
+/// the sample rows; solves eps on the first one.
+static std::optional<LayerNormMatch>
+checkLayerNorm(ArrayRef<Trial> trials, size_t numColumns, Value input,
+               int64_t n) {
+  if (numColumns > 2 || n < 2)
+    return std::nullopt;
   SmallVector<std::optional<unsigned>> roles = {std::nullopt};
   for (unsigned c = 0; c < numColumns; ++c)
     roles.push_back(c);
@@ -394,9 +422,9 @@ checkLayerNorm(RowInterpreter &interp, Value output, Value input, int64_t n) {
   return std::nullopt;
 }
 
-/// An element-wise generic computing a layer norm of some row tensor of its
-/// backward slice becomes lathe.layer_norm.
-struct RaiseLayerNorm : public OpRewritePattern<linalg::GenericOp> {
+/// An element-wise generic computing a softmax or a layer norm of some row
+/// tensor of its backward slice becomes linalg.softmax or lathe.layer_norm.
+struct RaiseRowKernel : public OpRewritePattern<linalg::GenericOp> {
   using OpRewritePattern::OpRewritePattern;
 
   LogicalResult matchAndRewrite(linalg::GenericOp op,
@@ -438,8 +466,19 @@ struct RaiseLayerNorm : public OpRewritePattern<linalg::GenericOp> {
       RowInterpreter interp(input, rank, n);
       if (!interp.collect(op->getResult(0)))
         continue;
+      std::optional<std::vector<Trial>> trials =
+          runTrials(interp, op->getResult(0), n);
+      if (!trials)
+        continue;
+      if (isSoftmax(*trials)) {
+        auto softmax = linalg::SoftmaxOp::create(
+            rewriter, op.getLoc(), TypeRange{type}, input, op.getDpsInits()[0],
+            rank - 1);
+        rewriter.replaceOp(op, softmax->getResults());
+        return success();
+      }
       std::optional<LayerNormMatch> match =
-          checkLayerNorm(interp, op->getResult(0), input, n);
+          checkLayerNorm(*trials, interp.getColumns().size(), input, n);
       if (!match)
         continue;
       ArrayRef<Value> columns = interp.getColumns();
@@ -452,12 +491,12 @@ struct RaiseLayerNorm : public OpRewritePattern<linalg::GenericOp> {
       rewriter.replaceOp(op, norm.getResults());
       return success();
     }
-    return rewriter.notifyMatchFailure(op, "does not compute a layer norm");
+    return rewriter.notifyMatchFailure(op, "computes no known row kernel");
   }
 };
 
 } // namespace
 
-void mlir::lathe::populateFormLayerNormPatterns(RewritePatternSet &patterns) {
-  patterns.add<RaiseLayerNorm>(patterns.getContext());
+void mlir::lathe::populateFormRowKernelPatterns(RewritePatternSet &patterns) {
+  patterns.add<RaiseRowKernel>(patterns.getContext());
 }

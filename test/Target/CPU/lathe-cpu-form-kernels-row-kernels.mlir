@@ -1,8 +1,8 @@
 // RUN: lathe-opt %s --pass-pipeline="builtin.module(func.func(lathe-cpu-form-kernels))" | FileCheck %s
 
-// Layer norms in several spellings become one lathe.layer_norm (epsilon
-// recovered from the arithmetic); look-alikes that compute something else
-// stay as they are.
+// Layer norms and softmaxes in several spellings become one lathe.layer_norm
+// or linalg.softmax (a layer norm's epsilon recovered from the arithmetic);
+// look-alikes that compute something else stay as they are.
 
 #id = affine_map<(d0, d1) -> (d0, d1)>
 #rows = affine_map<(d0, d1) -> (d0)>
@@ -175,4 +175,71 @@ func.func @centring_only(%x: tensor<8x16xf32>) -> tensor<8x16xf32> {
     linalg.yield %r : f32
   } -> tensor<8x16xf32>
   return %y : tensor<8x16xf32>
+}
+
+// Softmax decomposed into max, exp, sum and divide (rank 3, last dim).
+// CHECK-LABEL: func.func @softmax_generics
+// CHECK-SAME: (%[[X:.*]]: tensor<2x4x8xf32>)
+// CHECK: %[[Y:.*]] = linalg.softmax dimension(2) ins(%[[X]] : tensor<2x4x8xf32>)
+// CHECK: return %[[Y]]
+#id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#rows3 = affine_map<(d0, d1, d2) -> (d0, d1)>
+func.func @softmax_generics(%x: tensor<2x4x8xf32>) -> tensor<2x4x8xf32> {
+  %ninf = arith.constant 0xFF800000 : f32
+  %zero = arith.constant 0.0 : f32
+  %e1 = tensor.empty() : tensor<2x4xf32>
+  %m0 = linalg.fill ins(%ninf : f32) outs(%e1 : tensor<2x4xf32>) -> tensor<2x4xf32>
+  %max = linalg.generic {indexing_maps = [#id3, #rows3], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x : tensor<2x4x8xf32>) outs(%m0 : tensor<2x4xf32>) {
+  ^bb0(%a: f32, %m: f32):
+    %r = arith.maximumf %a, %m : f32
+    linalg.yield %r : f32
+  } -> tensor<2x4xf32>
+  %e2 = tensor.empty() : tensor<2x4x8xf32>
+  %ex = linalg.generic {indexing_maps = [#id3, #rows3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%x, %max : tensor<2x4x8xf32>, tensor<2x4xf32>) outs(%e2 : tensor<2x4x8xf32>) {
+  ^bb0(%a: f32, %m: f32, %o: f32):
+    %d = arith.subf %a, %m : f32
+    %r = math.exp %d : f32
+    linalg.yield %r : f32
+  } -> tensor<2x4x8xf32>
+  %s0 = linalg.fill ins(%zero : f32) outs(%e1 : tensor<2x4xf32>) -> tensor<2x4xf32>
+  %sum = linalg.generic {indexing_maps = [#id3, #rows3], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%ex : tensor<2x4x8xf32>) outs(%s0 : tensor<2x4xf32>) {
+  ^bb0(%a: f32, %s: f32):
+    %r = arith.addf %a, %s : f32
+    linalg.yield %r : f32
+  } -> tensor<2x4xf32>
+  %y = linalg.generic {indexing_maps = [#id3, #rows3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%ex, %sum : tensor<2x4x8xf32>, tensor<2x4xf32>) outs(%e2 : tensor<2x4x8xf32>) {
+  ^bb0(%a: f32, %s: f32, %o: f32):
+    %r = arith.divf %a, %s : f32
+    linalg.yield %r : f32
+  } -> tensor<2x4x8xf32>
+  return %y : tensor<2x4x8xf32>
+}
+
+// exp(x - max) without the division is not a softmax.
+// CHECK-LABEL: func.func @exp_shift_only
+// CHECK-NOT: linalg.softmax
+// CHECK: return
+func.func @exp_shift_only(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %ninf = arith.constant 0xFF800000 : f32
+  %e1 = tensor.empty() : tensor<4xf32>
+  %m0 = linalg.fill ins(%ninf : f32) outs(%e1 : tensor<4xf32>) -> tensor<4xf32>
+  %max = linalg.generic {indexing_maps = [#id, #rows], iterator_types = ["parallel", "reduction"]}
+      ins(%x : tensor<4x8xf32>) outs(%m0 : tensor<4xf32>) {
+  ^bb0(%a: f32, %m: f32):
+    %r = arith.maximumf %a, %m : f32
+    linalg.yield %r : f32
+  } -> tensor<4xf32>
+  %e2 = tensor.empty() : tensor<4x8xf32>
+  %y = linalg.generic {indexing_maps = [#id, #rows, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %max : tensor<4x8xf32>, tensor<4xf32>) outs(%e2 : tensor<4x8xf32>) {
+  ^bb0(%a: f32, %m: f32, %o: f32):
+    %d = arith.subf %a, %m : f32
+    %r = math.exp %d : f32
+    linalg.yield %r : f32
+  } -> tensor<4x8xf32>
+  return %y : tensor<4x8xf32>
 }
