@@ -125,52 +125,75 @@ def pass_decision(csr, width, tmp, tag):
     return tile, classes, decision
 
 
-def calibrate(rt):
-    """Prints the cost-model table of dialects/SparseGCN/lib/Transforms/CostModel.cpp."""
+CAL_TILES = [32, 64, 128, 256]
+CAL_WIDTHS = [16, 32, 64, 128, 256]
+
+
+def calibrate(rt, rounds):
+    """Prints the cost-model table of dialects/SparseGCN/lib/Transforms/CostModel.cpp.
+
+    The decision per tile compares the two engines on the same tile, so they are timed
+    together: for each tile size T and width F, interleaved rounds (best_times) of
+      dense   the tiled kernel on a 4096-node block-diagonal matrix of full T x T tiles, every
+              diagonal tile classified dense (oneDNN sgemm on the gathered blocks), and
+      sparse  the same kernel on random 50%-dense T x T diagonal tiles (near the break-even
+              density, where the decision matters), classified sparse (the CSR kernel on
+              block-local non-zeros, whose rows of X stay in the cache),
+    on 64-byte-aligned X and Y (what the runtime's allocator gives compiled code). Drifting
+    load slows both alike, so their ratio (the break-even density, printed last) is what the
+    table must get right; the absolute rates only rank tile sizes and fill lathe.decision.
+    Then the CSR kernel on whole random graphs of degree 8 (X in the cache / streamed)."""
     n = 4096
-    print("GFLOP/s of the dense engine (T x T dense tiles on the diagonal), F = 16 64 256")
-    for t in [32, 64, 128, 256]:
-        blocks = [sp.csr_matrix(np.ones((t, t), np.float32)) for _ in range(n // t)]
-        a = sp.block_diag(blocks, format="csr").astype(np.float32)
-        a.indptr, a.indices = a.indptr.astype(np.int32), a.indices.astype(np.int32)
-        g = n // t
-        classes = np.zeros(g * g, np.int8)
-        classes[np.arange(g) * (g + 1)] = 2
-        row = []
-        for f in WIDTHS:
-            x = np.random.rand(n, f).astype(np.float32)
-            y = np.zeros((n, f), np.float32)
-            s = best_times({"gemm": rt.tiled_call(a, x, y, t, classes=classes,
-                                                  flags=lathe_spmm.CONST_A)})["gemm"]
-            row.append(2 * n * t * f / s / 1e9)
-        print(f"  T={t:<4}", " ".join(f"{r:6.1f}" for r in row), flush=True)
-    # The sparse engine gathers rows of X: its rate depends on where those rows are. Inside a
-    # tile (the entries that could go to the dense engine instead) they lie in a window of T
-    # rows that stays in the cache ("local": random 30%-dense 128 x 128 diagonal blocks);
-    # elsewhere X is in the cache or streamed from memory (random graphs of degree 8).
     rng = np.random.default_rng(0)
-    local = sp.block_diag([sp.random(128, 128, 0.3, "csr", np.float32, rng) for _ in range(32)],
-                          format="csr")
-    cases = [("local", local)]
-    for label, ns in [("X in cache (2048 nodes)", 2048), ("X streamed (16384 nodes)", 16384)]:
+    gemm, local = {}, {}
+    print(f"threads {rt.lib.lathe_rt_get_num_threads()}, {rounds} rounds per cell; columns: "
+          "dense GFLOP/s, local sparse GFLOP/s, break-even density", flush=True)
+    for t in CAL_TILES:
+        g = n // t
+        diag = np.zeros(g * g, np.int8)
+        diag[np.arange(g) * (g + 1)] = 1
+        full = sp.block_diag([np.ones((t, t), np.float32)] * g, format="csr")
+        half = sp.block_diag([sp.random(t, t, 0.5, "csr", np.float32, rng) for _ in range(g)],
+                             format="csr")
+        for a in (full, half):
+            a.sum_duplicates()
+            a.indptr, a.indices = a.indptr.astype(np.int32), a.indices.astype(np.int32)
+        for f in CAL_WIDTHS:
+            x = lathe_spmm.aligned_copy(rng.random((n, f), np.float32))
+            yd, ys = lathe_spmm.aligned_empty((n, f)), lathe_spmm.aligned_empty((n, f))
+            fns = {"dense": rt.tiled_call(full, x, yd, t, classes=diag * 2,
+                                          flags=lathe_spmm.CONST_A),
+                   "sparse": rt.tiled_call(half, x, ys, t, classes=diag,
+                                           flags=lathe_spmm.CONST_A)}
+            s = best_times(fns, rounds=rounds)
+            gemm[t, f] = 2 * n * t * f / s["dense"] / 1e9
+            local[t, f] = 2 * half.nnz * f / s["sparse"] / 1e9
+            print(f"  T={t:<4} F={f:<4} {gemm[t, f]:7.1f} {local[t, f]:7.1f} "
+                  f"{local[t, f] / gemm[t, f]:6.3f}", flush=True)
+    whole = {}
+    for label, ns in [("resident", 2048), ("streamed", 16384)]:
         m = ns * 8
         a = sp.csr_matrix((rng.random(m).astype(np.float32),
                            (rng.integers(0, ns, m), rng.integers(0, ns, m))), shape=(ns, ns))
-        cases.append((label, a))
-    for label, a in cases:
-        if True:
-            ns = a.shape[0]
-            a.sum_duplicates()
-            a.indptr, a.indices = a.indptr.astype(np.int32), a.indices.astype(np.int32)
-            row = []
-            for f in WIDTHS:
-                x = np.random.rand(ns, f).astype(np.float32)
-                y = np.zeros((ns, f), np.float32)
-                s = best_times({"spmm": rt.tiled_call(a, x, y, 64, threshold=2.0,
-                                                      flags=lathe_spmm.CONST_A)})["spmm"]
-                row.append(2 * a.nnz * f / s / 1e9)
-            print(f"GFLOP/s of the sparse engine, {label}:",
-                  " ".join(f"{r:.2f}" for r in row), flush=True)
+        a.sum_duplicates()
+        a.indptr, a.indices = a.indptr.astype(np.int32), a.indices.astype(np.int32)
+        for f in CAL_WIDTHS:
+            x = lathe_spmm.aligned_copy(rng.random((ns, f), np.float32))
+            y = lathe_spmm.aligned_empty((ns, f))
+            s = best_times({"spmm": rt.tiled_call(a, x, y, 64, threshold=2.0,
+                                                  flags=lathe_spmm.CONST_A)},
+                           rounds=rounds)["spmm"]
+            whole[label, f] = 2 * a.nnz * f / s / 1e9
+    fmt = lambda vals: ", ".join(f"{v:.1f}" for v in vals)  # noqa: E731
+    print("\n// Paste into CostModel.cpp:")
+    print(f"constexpr int64_t kCpuWidths[] = {{{', '.join(map(str, CAL_WIDTHS))}}};")
+    for name, table in [("kCpuGemm", gemm), ("kCpuSpmmLocal", local)]:
+        print(f"constexpr double {name}[] = {{")
+        for t in CAL_TILES:
+            print(f"    /*T={t:<3}*/ {fmt(table[t, f] for f in CAL_WIDTHS)},")
+        print("};")
+    for label, name in [("resident", "kCpuSpmmResident"), ("streamed", "kCpuSpmmStreamed")]:
+        print(f"constexpr double {name}[] = {{{fmt(whole[label, f] for f in CAL_WIDTHS)}}};")
 
 
 def gcn_accuracy_delta(tmp, cora):
@@ -190,6 +213,7 @@ def gcn_accuracy_delta(tmp, cora):
 def main():
     p = argparse.ArgumentParser(description="H-GCN aggregation benchmark")
     p.add_argument("--calibrate", action="store_true")
+    p.add_argument("--rounds", type=int, default=7, help="timing rounds per calibration cell")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--graphs", help="comma-separated subset (for development; RESULT then "
                    "covers only these)")
@@ -212,7 +236,7 @@ def main():
     torch.set_num_threads(args.threads)
     rt.lib.lathe_rt_set_num_threads(args.threads)
     if args.calibrate:
-        calibrate(rt)
+        calibrate(rt, args.rounds)
         return
 
     print("building graphs ...", flush=True)
