@@ -17,18 +17,24 @@ Methods, each at feature widths 16, 64 and 256, all f32, all on both cores (--th
   torch      torch.sparse.mm, the fastest of a COO and a CSR adjacency on 1 and 2 threads
   scipy      scipy.sparse CSR @ X
   dense      torch.mm on the dense adjacency (the matrix engine on everything, no tiling)
-  hybrid     Lathe's tiled kernel (lathe_rt_spmm_tiled_f32) with the tile size and tile classes
-             that `lathe-opt --sparsegcn-tile` chose for this graph and width (the pass runs on a
-             module holding the CSR as constants; its decision is parsed from the output IR)
-  sparse     Lathe all-sparse: the same kernel and tile size, every non-empty tile sparse
+  hybrid     what lathe-run executes after `lathe-opt --sparsegcn-tile` (run on a module holding
+             the CSR as constants; its decision is parsed from the output IR): the tiled kernel
+             (lathe_rt_spmm_tiled_f32) with the tile size and classes the pass chose, or, where
+             no tile is dense and the pass keeps sparsegcn.aggregate, the CSR kernel
+             (lathe_rt_spmm_csr_f32)
+  sparse     Lathe all-sparse: the tiled kernel at the pass's tile size, every non-empty tile
+             sparse
   alldense   Lathe all-dense: every non-empty tile dense (oneDNN sgemm), empty tiles skipped
 The Lathe kernels are timed through a ctypes harness on build/lib/libLatheRuntime.so (the same
 entry points the compiled code calls; the adjacency is flagged constant, as lathe-run flags a
-constant or lathe.weight adjacency, so tile plans are built once, outside the timing). Each
+constant or lathe.weight adjacency, so tile plans are built once, outside the timing; X and the
+outputs are 64-byte aligned like every buffer of compiled code: numpy's own large arrays start
+16 bytes into a page, which slows the CSR kernel by up to 2x at F >= 64 and made earlier runs
+misjudge the engines). Each
 time is the fastest single call over 11 rounds of calls filling 50 ms each, rounds interleaved
 across the methods (see best_times for why single calls; the dense-adjacency GEMM: the best of
 3 calls, one call on the PubMed-sized graph, where it takes seconds). Where the pass chose no
-dense tile, the hybrid and all-sparse plans are the same and are timed once. Outputs are checked against a float64 scipy product
+dense tile, the hybrid is the sparse engine on every non-zero, as all-sparse is, and is timed once. Outputs are checked against a float64 scipy product
 (compare_npy's tolerance) before they are timed.
 
 The last line is
@@ -117,12 +123,23 @@ def pass_decision(csr, width, tmp, tag):
 """)
     out = subprocess.run([tool("lathe-opt"), src, "--sparsegcn-tile"], check=True,
                          capture_output=True, text=True).stdout
-    tile = int(re.search(r"\] tile (\d+) ", out).group(1))
+    decision = re.search(r"lathe.decision = \{([^}]*)\}", out).group(1)
+    tile = int(re.search(r"tile_size = (\d+) : i64", decision).group(1))
+    if "sparsegcn.tiled_aggregate" not in out:
+        # No dense tile: the pass kept sparsegcn.aggregate (the CSR kernel, no tile plan).
+        return tile, None, decision
     classes = np.array([int(c) for c in
                         re.search(r"tile_classes = array<i8: ([^>]*)>", out).group(1).split(",")],
                        np.int8)
-    decision = re.search(r"lathe.decision = \{([^}]*)\}", out).group(1)
     return tile, classes, decision
+
+
+def nonempty_tiles(csr, tile):
+    """int8 per tile (row-major): 1 where the tile holds a non-zero, else 0."""
+    g = (csr.shape[0] + tile - 1) // tile
+    coo = csr.tocoo()
+    counts = np.bincount((coo.row // tile) * g + coo.col // tile, minlength=g * g)
+    return (counts > 0).astype(np.int8)
 
 
 CAL_TILES = [32, 64, 128, 256]
@@ -265,14 +282,23 @@ def main():
                   flush=True)
             for f in widths:
                 tile, classes, decision = pass_decision(a, f, tmp, f"{name}-{f}")
-                nonempty = (classes > 0).astype(np.int8)
-                x = np.random.default_rng(f).standard_normal((n, f)).astype(np.float32)
+                nonempty = nonempty_tiles(a, tile)
+                kept = classes is None
+                if kept:
+                    classes = nonempty
+                # X and the outputs 64-byte aligned, as the runtime's allocator gives them to
+                # compiled code (and the same X for every method).
+                x = lathe_spmm.aligned_copy(
+                    np.random.default_rng(f).standard_normal((n, f)).astype(np.float32))
                 ref = a.astype(np.float64) @ x.astype(np.float64)
                 xt = torch.from_numpy(x)
-                ys = {k: np.zeros((n, f), np.float32) for k in ["hybrid", "sparse", "alldense"]}
+                ys = {k: lathe_spmm.aligned_empty((n, f)) for k in ["hybrid", "sparse", "alldense"]}
                 calls = {
-                    "hybrid": rt.tiled_call(a32, x, ys["hybrid"], tile, classes=classes,
-                                            flags=lathe_spmm.CONST_A),
+                    # What lathe-run executes: the CSR kernel where the pass kept the op.
+                    "hybrid": (rt.csr_call(a32, x, ys["hybrid"], flags=lathe_spmm.CONST_A)
+                               if kept else
+                               rt.tiled_call(a32, x, ys["hybrid"], tile, classes=classes,
+                                             flags=lathe_spmm.CONST_A)),
                     "sparse": rt.tiled_call(a32, x, ys["sparse"], tile, classes=nonempty,
                                             flags=lathe_spmm.CONST_A),
                     "alldense": rt.tiled_call(a32, x, ys["alldense"], tile,
@@ -289,8 +315,8 @@ def main():
                     if not close(out, ref):
                         print(f"  (note: {k} differs from the float64 reference beyond tolerance)")
                 fns = dict(calls)
-                # Without dense tiles the hybrid's classes are the all-sparse classes: the same
-                # plan, the same computation; time it once (timing it twice only measures the
+                # Without dense tiles the hybrid is the sparse engine on every non-zero, which
+                # is what all-sparse measures: time it once (timing it twice only measures the
                 # load of the machine).
                 same_plan = not (classes == 2).any()
                 if same_plan:
@@ -323,7 +349,7 @@ def main():
                 rows.append((name, f, t, hist, tile))
                 print(f"  F={f:<3} tile {tile:<3} tiles empty/sparse/dense "
                       f"{hist['empty']}/{hist['sparse']}/{hist['dense']}"
-                      + ("  (no dense tiles: hybrid = all-sparse plan, timed once)"
+                      + ("  (no dense tile: the pass kept the CSR kernel = all-sparse, timed once)"
                          if same_plan else ""), flush=True)
                 print("        " + "  ".join(f"{k} {v * 1e3:8.3f} ms" for k, v in t.items()))
                 best_single = min(t["sparse"], t["alldense"])

@@ -28,6 +28,7 @@ namespace {
 /// Feature width the predicted times assume when the op's is dynamic (the
 /// threshold then holds at every calibrated width, see thresholdFor).
 constexpr int64_t kDefaultWidth = 64;
+constexpr llvm::StringLiteral kDecisionAttr = "lathe.decision";
 /// Tile size used when the adjacency is not visible at compile time.
 constexpr int64_t kDeferredTileSize = 64;
 
@@ -267,8 +268,10 @@ struct SparseGCNTile
       return signalPassFailure();
     }
     SmallVector<AggregateOp> ops;
+    // An aggregate that already carries a decision was kept untiled by an
+    // earlier run (lathe-opt --sparsegcn-tile, then the CPU pipeline's own).
     getOperation().walk([&](AggregateOp op) {
-      if (!op.hasPureBufferSemantics())
+      if (!op.hasPureBufferSemantics() && !op->hasAttr(kDecisionAttr))
         ops.push_back(op);
     });
     for (AggregateOp op : ops)
@@ -415,6 +418,15 @@ struct SparseGCNTile
       note("predicted_us_all_dense",
            b.getF64FloatAttr(tiling.allDenseSeconds * 1e6));
       note("reorder", b.getStringAttr(reorderNote));
+      if (tiling.histogram[static_cast<int>(TileClass::Dense)] == 0 && !perm) {
+        // Without a dense tile the hybrid is the CSR kernel on every
+        // non-zero: keep the plain op, which runs it without a tile plan
+        // (a second copy of the adjacency) or its construction.
+        note("result", b.getStringAttr("kept sparsegcn.aggregate: no tile "
+                                       "reaches the dense threshold"));
+        op->setAttr(kDecisionAttr, b.getDictionaryAttr(decision));
+        return success();
+      }
       tiled = TiledAggregateOp::create(
           b, loc, op.getResultTypes(), rowPtr, colIdx, values, perm,
           op.getFeatures(), op.getInit(), op.getNumRowsAttr(),
@@ -424,7 +436,7 @@ struct SparseGCNTile
           b.getI64IntegerAttr(tiling.sparseNnz),
           b.getStringAttr("onednn_sgemm"), b.getStringAttr("csr_spmm"));
     }
-    tiled->setAttr("lathe.decision", b.getDictionaryAttr(decision));
+    tiled->setAttr(kDecisionAttr, b.getDictionaryAttr(decision));
     op.replaceAllUsesWith(tiled.getResult());
     op.erase();
     return success();
