@@ -2,7 +2,7 @@
 """bench/sparsegcn: H-GCN's saving measured here: density-tiled graph aggregation Y = Â·X.
 
     /usr/bin/python3 bench/sparsegcn.py              (from the repository root, after the build)
-    /usr/bin/python3 bench/sparsegcn.py --calibrate  (re-measures the cost-model table)
+    /usr/bin/python3 bench/sparsegcn.py --calibrate --threads 1  (re-measures the cost-model table)
 
 Reads Cora from ../shared/data/cora or $LATHE_DATA/cora (exits non-zero naming both paths when
 neither exists); tools and the runtime from $LATHE_BUILD_DIR or ./build.
