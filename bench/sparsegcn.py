@@ -2,7 +2,7 @@
 """bench/sparsegcn: H-GCN's saving measured here: density-tiled graph aggregation Y = Â·X.
 
     /usr/bin/python3 bench/sparsegcn.py              (from the repository root, after the build)
-    /usr/bin/python3 bench/sparsegcn.py --calibrate  (re-measures the cost-model table)
+    /usr/bin/python3 bench/sparsegcn.py --calibrate --threads 1  (re-measures the cost-model table)
 
 Reads Cora from ../shared/data/cora or $LATHE_DATA/cora (exits non-zero naming both paths when
 neither exists); tools and the runtime from $LATHE_BUILD_DIR or ./build.
@@ -17,18 +17,24 @@ Methods, each at feature widths 16, 64 and 256, all f32, all on both cores (--th
   torch      torch.sparse.mm, the fastest of a COO and a CSR adjacency on 1 and 2 threads
   scipy      scipy.sparse CSR @ X
   dense      torch.mm on the dense adjacency (the matrix engine on everything, no tiling)
-  hybrid     Lathe's tiled kernel (lathe_rt_spmm_tiled_f32) with the tile size and tile classes
-             that `lathe-opt --sparsegcn-tile` chose for this graph and width (the pass runs on a
-             module holding the CSR as constants; its decision is parsed from the output IR)
-  sparse     Lathe all-sparse: the same kernel and tile size, every non-empty tile sparse
+  hybrid     what lathe-run executes after `lathe-opt --sparsegcn-tile` (run on a module holding
+             the CSR as constants; its decision is parsed from the output IR): the tiled kernel
+             (lathe_rt_spmm_tiled_f32) with the tile size and classes the pass chose, or, where
+             no tile is dense and the pass keeps sparsegcn.aggregate, the CSR kernel
+             (lathe_rt_spmm_csr_f32)
+  sparse     Lathe all-sparse: the tiled kernel at the pass's tile size, every non-empty tile
+             sparse
   alldense   Lathe all-dense: every non-empty tile dense (oneDNN sgemm), empty tiles skipped
 The Lathe kernels are timed through a ctypes harness on build/lib/libLatheRuntime.so (the same
 entry points the compiled code calls; the adjacency is flagged constant, as lathe-run flags a
-constant or lathe.weight adjacency, so tile plans are built once, outside the timing). Each
+constant or lathe.weight adjacency, so tile plans are built once, outside the timing; X and the
+outputs are 64-byte aligned like every buffer of compiled code: numpy's own large arrays start
+16 bytes into a page, which slows the CSR kernel by up to 2x at F >= 64 and made earlier runs
+misjudge the engines). Each
 time is the fastest single call over 11 rounds of calls filling 50 ms each, rounds interleaved
 across the methods (see best_times for why single calls; the dense-adjacency GEMM: the best of
 3 calls, one call on the PubMed-sized graph, where it takes seconds). Where the pass chose no
-dense tile, the hybrid and all-sparse plans are the same and are timed once. Outputs are checked against a float64 scipy product
+dense tile, the hybrid is the sparse engine on every non-zero, as all-sparse is, and is timed once. Outputs are checked against a float64 scipy product
 (compare_npy's tolerance) before they are timed.
 
 The last line is
@@ -117,60 +123,94 @@ def pass_decision(csr, width, tmp, tag):
 """)
     out = subprocess.run([tool("lathe-opt"), src, "--sparsegcn-tile"], check=True,
                          capture_output=True, text=True).stdout
-    tile = int(re.search(r"\] tile (\d+) ", out).group(1))
+    decision = re.search(r"lathe.decision = \{([^}]*)\}", out).group(1)
+    tile = int(re.search(r"tile_size = (\d+) : i64", decision).group(1))
+    if "sparsegcn.tiled_aggregate" not in out:
+        # No dense tile: the pass kept sparsegcn.aggregate (the CSR kernel, no tile plan).
+        return tile, None, decision
     classes = np.array([int(c) for c in
                         re.search(r"tile_classes = array<i8: ([^>]*)>", out).group(1).split(",")],
                        np.int8)
-    decision = re.search(r"lathe.decision = \{([^}]*)\}", out).group(1)
     return tile, classes, decision
 
 
-def calibrate(rt):
-    """Prints the cost-model table of dialects/SparseGCN/lib/Transforms/CostModel.cpp."""
+def nonempty_tiles(csr, tile):
+    """int8 per tile (row-major): 1 where the tile holds a non-zero, else 0."""
+    g = (csr.shape[0] + tile - 1) // tile
+    coo = csr.tocoo()
+    counts = np.bincount((coo.row // tile) * g + coo.col // tile, minlength=g * g)
+    return (counts > 0).astype(np.int8)
+
+
+CAL_TILES = [32, 64, 128, 256]
+CAL_WIDTHS = [16, 32, 64, 128, 256]
+
+
+def calibrate(rt, rounds):
+    """Prints the cost-model table of dialects/SparseGCN/lib/Transforms/CostModel.cpp.
+
+    The decision per tile compares the two engines on the same tile, so they are timed
+    together: for each tile size T and width F, interleaved rounds (best_times) of
+      dense   the tiled kernel on a 4096-node block-diagonal matrix of full T x T tiles, every
+              diagonal tile classified dense (oneDNN sgemm on the gathered blocks), and
+      sparse  the same kernel on random 50%-dense T x T diagonal tiles (near the break-even
+              density, where the decision matters), classified sparse (the CSR kernel on
+              block-local non-zeros, whose rows of X stay in the cache),
+    on 64-byte-aligned X and Y (what the runtime's allocator gives compiled code). Drifting
+    load slows both alike, so their ratio (the break-even density, printed last) is what the
+    table must get right; the absolute rates only rank tile sizes and fill lathe.decision.
+    Then the CSR kernel on whole random graphs of degree 8 (X in the cache / streamed)."""
     n = 4096
-    print("GFLOP/s of the dense engine (T x T dense tiles on the diagonal), F = 16 64 256")
-    for t in [32, 64, 128, 256]:
-        blocks = [sp.csr_matrix(np.ones((t, t), np.float32)) for _ in range(n // t)]
-        a = sp.block_diag(blocks, format="csr").astype(np.float32)
-        a.indptr, a.indices = a.indptr.astype(np.int32), a.indices.astype(np.int32)
-        g = n // t
-        classes = np.zeros(g * g, np.int8)
-        classes[np.arange(g) * (g + 1)] = 2
-        row = []
-        for f in WIDTHS:
-            x = np.random.rand(n, f).astype(np.float32)
-            y = np.zeros((n, f), np.float32)
-            s = best_times({"gemm": rt.tiled_call(a, x, y, t, classes=classes,
-                                                  flags=lathe_spmm.CONST_A)})["gemm"]
-            row.append(2 * n * t * f / s / 1e9)
-        print(f"  T={t:<4}", " ".join(f"{r:6.1f}" for r in row), flush=True)
-    # The sparse engine gathers rows of X: its rate depends on where those rows are. Inside a
-    # tile (the entries that could go to the dense engine instead) they lie in a window of T
-    # rows that stays in the cache ("local": random 30%-dense 128 x 128 diagonal blocks);
-    # elsewhere X is in the cache or streamed from memory (random graphs of degree 8).
     rng = np.random.default_rng(0)
-    local = sp.block_diag([sp.random(128, 128, 0.3, "csr", np.float32, rng) for _ in range(32)],
-                          format="csr")
-    cases = [("local", local)]
-    for label, ns in [("X in cache (2048 nodes)", 2048), ("X streamed (16384 nodes)", 16384)]:
+    gemm, local = {}, {}
+    print(f"threads {rt.lib.lathe_rt_get_num_threads()}, {rounds} rounds per cell; columns: "
+          "dense GFLOP/s, local sparse GFLOP/s, break-even density", flush=True)
+    for t in CAL_TILES:
+        g = n // t
+        diag = np.zeros(g * g, np.int8)
+        diag[np.arange(g) * (g + 1)] = 1
+        full = sp.block_diag([np.ones((t, t), np.float32)] * g, format="csr")
+        half = sp.block_diag([sp.random(t, t, 0.5, "csr", np.float32, rng) for _ in range(g)],
+                             format="csr")
+        for a in (full, half):
+            a.sum_duplicates()
+            a.indptr, a.indices = a.indptr.astype(np.int32), a.indices.astype(np.int32)
+        for f in CAL_WIDTHS:
+            x = lathe_spmm.aligned_copy(rng.random((n, f), np.float32))
+            yd, ys = lathe_spmm.aligned_empty((n, f)), lathe_spmm.aligned_empty((n, f))
+            fns = {"dense": rt.tiled_call(full, x, yd, t, classes=diag * 2,
+                                          flags=lathe_spmm.CONST_A),
+                   "sparse": rt.tiled_call(half, x, ys, t, classes=diag,
+                                           flags=lathe_spmm.CONST_A)}
+            s = best_times(fns, rounds=rounds)
+            gemm[t, f] = 2 * n * t * f / s["dense"] / 1e9
+            local[t, f] = 2 * half.nnz * f / s["sparse"] / 1e9
+            print(f"  T={t:<4} F={f:<4} {gemm[t, f]:7.1f} {local[t, f]:7.1f} "
+                  f"{local[t, f] / gemm[t, f]:6.3f}", flush=True)
+    whole = {}
+    for label, ns in [("resident", 2048), ("streamed", 16384)]:
         m = ns * 8
         a = sp.csr_matrix((rng.random(m).astype(np.float32),
                            (rng.integers(0, ns, m), rng.integers(0, ns, m))), shape=(ns, ns))
-        cases.append((label, a))
-    for label, a in cases:
-        if True:
-            ns = a.shape[0]
-            a.sum_duplicates()
-            a.indptr, a.indices = a.indptr.astype(np.int32), a.indices.astype(np.int32)
-            row = []
-            for f in WIDTHS:
-                x = np.random.rand(ns, f).astype(np.float32)
-                y = np.zeros((ns, f), np.float32)
-                s = best_times({"spmm": rt.tiled_call(a, x, y, 64, threshold=2.0,
-                                                      flags=lathe_spmm.CONST_A)})["spmm"]
-                row.append(2 * a.nnz * f / s / 1e9)
-            print(f"GFLOP/s of the sparse engine, {label}:",
-                  " ".join(f"{r:.2f}" for r in row), flush=True)
+        a.sum_duplicates()
+        a.indptr, a.indices = a.indptr.astype(np.int32), a.indices.astype(np.int32)
+        for f in CAL_WIDTHS:
+            x = lathe_spmm.aligned_copy(rng.random((ns, f), np.float32))
+            y = lathe_spmm.aligned_empty((ns, f))
+            s = best_times({"spmm": rt.tiled_call(a, x, y, 64, threshold=2.0,
+                                                  flags=lathe_spmm.CONST_A)},
+                           rounds=rounds)["spmm"]
+            whole[label, f] = 2 * a.nnz * f / s / 1e9
+    fmt = lambda vals: ", ".join(f"{v:.1f}" for v in vals)  # noqa: E731
+    print("\n// Paste into CostModel.cpp:")
+    print(f"constexpr int64_t kCpuWidths[] = {{{', '.join(map(str, CAL_WIDTHS))}}};")
+    for name, table in [("kCpuGemm", gemm), ("kCpuSpmmLocal", local)]:
+        print(f"constexpr double {name}[] = {{")
+        for t in CAL_TILES:
+            print(f"    /*T={t:<3}*/ {fmt(table[t, f] for f in CAL_WIDTHS)},")
+        print("};")
+    for label, name in [("resident", "kCpuSpmmResident"), ("streamed", "kCpuSpmmStreamed")]:
+        print(f"constexpr double {name}[] = {{{fmt(whole[label, f] for f in CAL_WIDTHS)}}};")
 
 
 def gcn_accuracy_delta(tmp, cora):
@@ -190,6 +230,7 @@ def gcn_accuracy_delta(tmp, cora):
 def main():
     p = argparse.ArgumentParser(description="H-GCN aggregation benchmark")
     p.add_argument("--calibrate", action="store_true")
+    p.add_argument("--rounds", type=int, default=7, help="timing rounds per calibration cell")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--graphs", help="comma-separated subset (for development; RESULT then "
                    "covers only these)")
@@ -212,7 +253,7 @@ def main():
     torch.set_num_threads(args.threads)
     rt.lib.lathe_rt_set_num_threads(args.threads)
     if args.calibrate:
-        calibrate(rt)
+        calibrate(rt, args.rounds)
         return
 
     print("building graphs ...", flush=True)
@@ -241,14 +282,23 @@ def main():
                   flush=True)
             for f in widths:
                 tile, classes, decision = pass_decision(a, f, tmp, f"{name}-{f}")
-                nonempty = (classes > 0).astype(np.int8)
-                x = np.random.default_rng(f).standard_normal((n, f)).astype(np.float32)
+                nonempty = nonempty_tiles(a, tile)
+                kept = classes is None
+                if kept:
+                    classes = nonempty
+                # X and the outputs 64-byte aligned, as the runtime's allocator gives them to
+                # compiled code (and the same X for every method).
+                x = lathe_spmm.aligned_copy(
+                    np.random.default_rng(f).standard_normal((n, f)).astype(np.float32))
                 ref = a.astype(np.float64) @ x.astype(np.float64)
                 xt = torch.from_numpy(x)
-                ys = {k: np.zeros((n, f), np.float32) for k in ["hybrid", "sparse", "alldense"]}
+                ys = {k: lathe_spmm.aligned_empty((n, f)) for k in ["hybrid", "sparse", "alldense"]}
                 calls = {
-                    "hybrid": rt.tiled_call(a32, x, ys["hybrid"], tile, classes=classes,
-                                            flags=lathe_spmm.CONST_A),
+                    # What lathe-run executes: the CSR kernel where the pass kept the op.
+                    "hybrid": (rt.csr_call(a32, x, ys["hybrid"], flags=lathe_spmm.CONST_A)
+                               if kept else
+                               rt.tiled_call(a32, x, ys["hybrid"], tile, classes=classes,
+                                             flags=lathe_spmm.CONST_A)),
                     "sparse": rt.tiled_call(a32, x, ys["sparse"], tile, classes=nonempty,
                                             flags=lathe_spmm.CONST_A),
                     "alldense": rt.tiled_call(a32, x, ys["alldense"], tile,
@@ -265,8 +315,8 @@ def main():
                     if not close(out, ref):
                         print(f"  (note: {k} differs from the float64 reference beyond tolerance)")
                 fns = dict(calls)
-                # Without dense tiles the hybrid's classes are the all-sparse classes: the same
-                # plan, the same computation; time it once (timing it twice only measures the
+                # Without dense tiles the hybrid is the sparse engine on every non-zero, which
+                # is what all-sparse measures: time it once (timing it twice only measures the
                 # load of the machine).
                 same_plan = not (classes == 2).any()
                 if same_plan:
@@ -299,7 +349,7 @@ def main():
                 rows.append((name, f, t, hist, tile))
                 print(f"  F={f:<3} tile {tile:<3} tiles empty/sparse/dense "
                       f"{hist['empty']}/{hist['sparse']}/{hist['dense']}"
-                      + ("  (no dense tiles: hybrid = all-sparse plan, timed once)"
+                      + ("  (no dense tile: the pass kept the CSR kernel = all-sparse, timed once)"
                          if same_plan else ""), flush=True)
                 print("        " + "  ".join(f"{k} {v * 1e3:8.3f} ms" for k, v in t.items()))
                 best_single = min(t["sparse"], t["alldense"])

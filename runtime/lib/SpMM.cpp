@@ -300,22 +300,39 @@ void parallelChunks(int64_t n, int64_t grain, int64_t flops,
 #define LATHE_ALWAYS_INLINE inline __attribute__((always_inline))
 
 /// y[i, f0:f0+W] = sum_k v_k x[c_k, f0:f0+W] with W a compile-time width, so
-/// the accumulator lives in registers.
-template <int W, typename Index>
+/// the accumulators live in registers. U independent accumulator sets take
+/// consecutive non-zeros in turn: with one set, every non-zero's FMAs wait
+/// for the previous non-zero's (4 cycles of FMA latency), which capped the
+/// kernel at a third of the core's FMA throughput at every width.
+template <int W, int U, typename Index>
 LATHE_ALWAYS_INLINE void
 csrRowBlock(int64_t begin, int64_t end, const Index *colIdx, const float *vals,
             const float *x, int64_t ldx, float *yRow, int64_t f0) {
-  float acc[W];
-  for (int j = 0; j < W; ++j)
-    acc[j] = 0.f;
-  for (int64_t k = begin; k < end; ++k) {
-    const float v = vals[k];
+  float acc[U][W];
+  for (int u = 0; u < U; ++u)
+    for (int j = 0; j < W; ++j)
+      acc[u][j] = 0.f;
+  int64_t k = begin;
+  for (; k + U <= end; k += U) {
+    for (int u = 0; u < U; ++u) {
+      const float v = vals[k + u];
+      const float *xr = x + static_cast<int64_t>(colIdx[k + u]) * ldx + f0;
+      for (int j = 0; j < W; ++j)
+        acc[u][j] += v * xr[j];
+    }
+  }
+  for (; k < end; ++k) { // Fewer than U left: a constant index keeps acc
+    const float v = vals[k]; // in registers.
     const float *xr = x + static_cast<int64_t>(colIdx[k]) * ldx + f0;
     for (int j = 0; j < W; ++j)
-      acc[j] += v * xr[j];
+      acc[0][j] += v * xr[j];
   }
-  for (int j = 0; j < W; ++j)
-    yRow[f0 + j] = acc[j];
+  for (int j = 0; j < W; ++j) {
+    float sum = acc[0][j];
+    for (int u = 1; u < U; ++u)
+      sum += acc[u][j];
+    yRow[f0 + j] = sum;
+  }
 }
 
 template <typename Index>
@@ -328,13 +345,15 @@ LATHE_ALWAYS_INLINE void csrRowsImpl(const Index *rowPtr, const Index *colIdx,
     float *yRow = y + i * ldy;
     int64_t f0 = 0;
     for (; f0 + 64 <= f; f0 += 64)
-      csrRowBlock<64>(begin, end, colIdx, vals, x, ldx, yRow, f0);
+      csrRowBlock<64, 2>(begin, end, colIdx, vals, x, ldx, yRow, f0);
+    for (; f0 + 32 <= f; f0 += 32)
+      csrRowBlock<32, 4>(begin, end, colIdx, vals, x, ldx, yRow, f0);
     for (; f0 + 16 <= f; f0 += 16)
-      csrRowBlock<16>(begin, end, colIdx, vals, x, ldx, yRow, f0);
+      csrRowBlock<16, 4>(begin, end, colIdx, vals, x, ldx, yRow, f0);
     for (; f0 + 4 <= f; f0 += 4)
-      csrRowBlock<4>(begin, end, colIdx, vals, x, ldx, yRow, f0);
+      csrRowBlock<4, 4>(begin, end, colIdx, vals, x, ldx, yRow, f0);
     for (; f0 < f; ++f0)
-      csrRowBlock<1>(begin, end, colIdx, vals, x, ldx, yRow, f0);
+      csrRowBlock<1, 4>(begin, end, colIdx, vals, x, ldx, yRow, f0);
   }
 }
 
@@ -481,23 +500,47 @@ void spmmCsr(int64_t rRp, void *rp, int64_t rCi, void *ci, int64_t rV, void *v,
 // Tile plans
 //===----------------------------------------------------------------------===//
 
+/// A fixed-size array in the runtime's counted allocator: cached plans stay
+/// alive after the call that built them, and they belong in the high-water
+/// mark (lathe_rt_mem_peak, lathe-run's peak_memory_bytes) like the
+/// pre-packed weights of lathe.matmul. Zero-initialised.
+template <typename T> class CountedArray {
+public:
+  CountedArray() = default;
+  explicit CountedArray(size_t n) : count(n) {
+    if (n) {
+      buf = ScratchBuffer(n * sizeof(T));
+      std::memset(buf.get(), 0, n * sizeof(T));
+    }
+  }
+  T *data() { return static_cast<T *>(buf.get()); }
+  const T *data() const { return static_cast<const T *>(buf.get()); }
+  size_t size() const { return count; }
+  T &operator[](size_t i) { return data()[i]; }
+  const T &operator[](size_t i) const { return data()[i]; }
+
+private:
+  ScratchBuffer buf;
+  size_t count = 0;
+};
+
 /// Consecutive dense tiles of one tile row, gathered into a dense
 /// [rows x width] row-major block.
 struct DenseBlock {
   int64_t col0 = 0, width = 0;
-  std::vector<float> values;
+  CountedArray<float> values;
 };
 
 struct TilePlan {
   int64_t numRows = 0, numCols = 0, tileSize = 0;
   /// Non-zeros of sparse tiles (int32 indices: the plan requires < 2^31
   /// nodes).
-  std::vector<int32_t> rowPtr, colIdx;
-  std::vector<float> values;
+  CountedArray<int32_t> rowPtr, colIdx;
+  CountedArray<float> values;
   /// Dense blocks per tile row.
   std::vector<std::vector<DenseBlock>> blocks;
   /// Permutation (stored row i is node perm[i]); empty if none.
-  std::vector<int64_t> perm;
+  CountedArray<int64_t> perm;
   int64_t histogram[3] = {0, 0, 0};
   /// Multiply-adds per feature column: sparse non-zeros + dense elements.
   int64_t flopsPerColumn = 0;
@@ -532,7 +575,7 @@ buildPlan(const Array1D<Index> &rowPtr, const Array1D<Index> &colIdx,
       fail(LATHE_ERR_SHAPE, "the permutation has ", perm->size,
            " elements, expected ", numRows);
     std::vector<char> seen(static_cast<size_t>(numRows), 0);
-    plan->perm.resize(static_cast<size_t>(numRows));
+    plan->perm = CountedArray<int64_t>(static_cast<size_t>(numRows));
     for (int64_t i = 0; i < numRows; ++i) {
       int64_t p = perm->ptr[i];
       if (p < 0 || p >= numRows || seen[p])
@@ -543,13 +586,12 @@ buildPlan(const Array1D<Index> &rowPtr, const Array1D<Index> &colIdx,
     }
   }
 
+  // Pass 1: classify each tile row's tiles, form its dense blocks, count the
+  // non-zeros left to the CSR kernel.
   plan->blocks.resize(static_cast<size_t>(tileRows));
-  plan->rowPtr.assign(static_cast<size_t>(numRows + 1), 0);
   std::vector<int64_t> counts(static_cast<size_t>(tileCols));
   std::vector<int8_t> rowClasses(static_cast<size_t>(tileCols));
-  // Per tile column of the current tile row: block index and column offset
-  // of a dense tile inside its block (-1: not dense).
-  std::vector<int64_t> blockOf(static_cast<size_t>(tileCols));
+  int64_t sparseNnz = 0;
   for (int64_t tr = 0; tr < tileRows; ++tr) {
     int64_t r0 = tr * t, r1 = std::min(numRows, r0 + t);
     std::fill(counts.begin(), counts.end(), 0);
@@ -575,10 +617,11 @@ buildPlan(const Array1D<Index> &rowPtr, const Array1D<Index> &colIdx,
       }
       rowClasses[tc] = c;
       ++plan->histogram[c];
+      if (c != LATHE_TILE_DENSE)
+        sparseNnz += counts[tc];
     }
     auto &blocks = plan->blocks[tr];
     for (int64_t tc = 0; tc < tileCols; ++tc) {
-      blockOf[tc] = -1;
       if (rowClasses[tc] != LATHE_TILE_DENSE)
         continue;
       int64_t colEnd = std::min(numCols, (tc + 1) * t);
@@ -589,10 +632,25 @@ buildPlan(const Array1D<Index> &rowPtr, const Array1D<Index> &colIdx,
         blocks.back().col0 = tc * t;
         blocks.back().width = colEnd - tc * t;
       }
-      blockOf[tc] = static_cast<int64_t>(blocks.size()) - 1;
     }
     for (DenseBlock &b : blocks)
-      b.values.assign(static_cast<size_t>((r1 - r0) * b.width), 0.f);
+      b.values = CountedArray<float>(static_cast<size_t>((r1 - r0) * b.width));
+  }
+
+  // Pass 2: scatter the non-zeros into the dense blocks and the filtered CSR.
+  plan->rowPtr = CountedArray<int32_t>(static_cast<size_t>(numRows + 1));
+  plan->colIdx = CountedArray<int32_t>(static_cast<size_t>(sparseNnz));
+  plan->values = CountedArray<float>(static_cast<size_t>(sparseNnz));
+  // Per tile column of the current tile row: its dense block, or -1.
+  std::vector<int64_t> blockOf(static_cast<size_t>(tileCols), -1);
+  int64_t next = 0;
+  for (int64_t tr = 0; tr < tileRows; ++tr) {
+    int64_t r0 = tr * t, r1 = std::min(numRows, r0 + t);
+    auto &blocks = plan->blocks[tr];
+    for (size_t bi = 0; bi < blocks.size(); ++bi)
+      for (int64_t c = blocks[bi].col0; c < blocks[bi].col0 + blocks[bi].width;
+           c += t)
+        blockOf[c / t] = static_cast<int64_t>(bi);
     for (int64_t i = r0; i < r1; ++i) {
       for (int64_t k = rowPtr.ptr[i]; k < rowPtr.ptr[i + 1]; ++k) {
         int64_t c = colIdx.ptr[k];
@@ -601,14 +659,18 @@ buildPlan(const Array1D<Index> &rowPtr, const Array1D<Index> &colIdx,
           DenseBlock &b = blocks[blockOf[tc]];
           b.values[(i - r0) * b.width + (c - b.col0)] += values.ptr[k];
         } else {
-          plan->colIdx.push_back(static_cast<int32_t>(c));
-          plan->values.push_back(values.ptr[k]);
+          plan->colIdx[next] = static_cast<int32_t>(c);
+          plan->values[next] = values.ptr[k];
+          ++next;
         }
       }
-      plan->rowPtr[i + 1] = static_cast<int32_t>(plan->colIdx.size());
+      plan->rowPtr[i + 1] = static_cast<int32_t>(next);
     }
+    for (const DenseBlock &b : blocks)
+      for (int64_t c = b.col0; c < b.col0 + b.width; c += t)
+        blockOf[c / t] = -1;
   }
-  plan->flopsPerColumn = static_cast<int64_t>(plan->colIdx.size());
+  plan->flopsPerColumn = sparseNnz;
   for (const auto &blocks : plan->blocks)
     for (const DenseBlock &b : blocks)
       plan->flopsPerColumn += static_cast<int64_t>(b.values.size());
@@ -642,7 +704,7 @@ void runPlan(const TilePlan &plan, const Matrix &x, const Matrix &y) {
   int64_t ldx = x.ld;
   float *yd = y.data;
   int64_t ldy = y.ld;
-  if (!plan.perm.empty()) {
+  if (plan.perm.size() != 0) {
     xpBuf =
         ScratchBuffer(static_cast<size_t>(plan.numCols * f) * sizeof(float));
     ypBuf =
@@ -680,7 +742,7 @@ void runPlan(const TilePlan &plan, const Matrix &x, const Matrix &y) {
          "oneDNN sgemm failed on a dense tile block "
          "(dnnl_status ",
          status, ")");
-  if (!plan.perm.empty()) {
+  if (plan.perm.size() != 0) {
     parallelChunks(plan.numRows, 256, plan.numRows * f,
                    [&](int64_t i0, int64_t i1) {
       for (int64_t i = i0; i < i1; ++i)

@@ -110,6 +110,39 @@ template <typename Index> void checkCsr() {
 TEST(SpMMCsr, MatchesReferenceI64) { checkCsr<int64_t>(); }
 TEST(SpMMCsr, MatchesReferenceI32) { checkCsr<int32_t>(); }
 
+// Every register block (64, 32, 16, 4, 1 columns) and every remainder of the
+// accumulator sets (rows of 0 to 9 non-zeros: 2 or 4 sets take consecutive
+// non-zeros in turn), against the double-precision reference.
+TEST(SpMMCsr, RegisterBlocksAndRowLengths) {
+  Csr<int32_t> a;
+  a.n = 40;
+  a.rowPtr.push_back(0);
+  std::mt19937 gen(31);
+  std::uniform_int_distribution<int> col(0, 39);
+  for (int64_t i = 0; i < a.n; ++i) {
+    std::vector<int32_t> cols;
+    while (static_cast<int64_t>(cols.size()) < i % 10) {
+      int32_t c = col(gen);
+      if (std::find(cols.begin(), cols.end(), c) == cols.end())
+        cols.push_back(c);
+    }
+    std::sort(cols.begin(), cols.end());
+    for (int32_t c : cols) {
+      a.colIdx.push_back(c);
+      a.values.push_back(static_cast<float>(c % 7) - 2.5f);
+    }
+    a.rowPtr.push_back(static_cast<int32_t>(a.colIdx.size()));
+  }
+  for (int64_t f : {1, 3, 4, 15, 16, 17, 31, 32, 33, 48, 63, 64, 65, 96, 100,
+                    128, 130, 256}) {
+    SCOPED_TRACE(testing::Message() << "f=" << f);
+    std::vector<float> x = randomVector(size_t(a.n * f), 32 + f);
+    expectClose(runCsr(a, x, f), reference(a, x, f));
+    expectClose(runTiled(a, x, f, 8, 2.0), reference(a, x, f));
+    EXPECT_EQ(takePending(), "");
+  }
+}
+
 TEST(SpMMCsr, StridedFeaturesAndOutput) {
   Csr<int64_t> a = randomGraph<int64_t>(40, 0.1, 0, 0., 3);
   int64_t f = 6;
@@ -172,6 +205,62 @@ TEST(SpMMTiled, GivenClassesAndCachedPlan) {
     EXPECT_EQ(takePending(), "");
   }
   lathe_rt_spmm_clear_plans();
+}
+
+// A cached plan (dense blocks, the filtered CSR, the permutation) lives in
+// the runtime's counted allocator: it shows in lathe_rt_mem_current and the
+// high-water mark while cached, and leaves with lathe_rt_spmm_clear_plans.
+TEST(SpMMTiled, PlanMemoryIsCounted) {
+  lathe_rt_spmm_clear_plans();
+  Csr<int32_t> a = randomGraph<int32_t>(96, 0.05, 32, 0.7, 41);
+  int64_t f = 8, tile = 32, tiles = 3;
+  // Diagonal tiles dense, the others sparse or empty.
+  std::vector<int8_t> classes(size_t(tiles * tiles));
+  std::vector<int64_t> counts(classes.size());
+  for (int64_t i = 0; i < a.n; ++i)
+    for (int32_t k = a.rowPtr[i]; k < a.rowPtr[i + 1]; ++k)
+      ++counts[(i / tile) * tiles + a.colIdx[k] / tile];
+  int64_t sparseNnz = 0;
+  for (int64_t t = 0; t < tiles * tiles; ++t) {
+    bool diagonal = t / tiles == t % tiles;
+    classes[t] = diagonal ? LATHE_TILE_DENSE
+                 : counts[t] ? LATHE_TILE_SPARSE
+                             : LATHE_TILE_EMPTY;
+    if (!diagonal)
+      sparseNnz += counts[t];
+  }
+  // Three 32x32 float blocks, row_ptr (n + 1 int32), the sparse tiles'
+  // indices (int32) and values (float).
+  int64_t expected =
+      3 * 32 * 32 * 4 + (a.n + 1) * 4 + sparseNnz * (4 + 4);
+  std::vector<float> x = randomVector(size_t(a.n * f), 42);
+  int64_t before = lathe_rt_mem_current();
+  lathe_rt_mem_reset_peak();
+  expectClose(runTiled(a, x, f, tile, 0., &classes,
+                       (std::vector<int32_t> *)nullptr, LATHE_SPMM_CONST_A),
+              reference(a, x, f));
+  EXPECT_EQ(takePending(), "");
+  EXPECT_EQ(lathe_rt_mem_current() - before, expected);
+  EXPECT_GE(lathe_rt_mem_peak() - before, expected);
+  // The second call reuses the plan: nothing new stays allocated.
+  runTiled(a, x, f, tile, 0., &classes, (std::vector<int32_t> *)nullptr,
+           LATHE_SPMM_CONST_A);
+  EXPECT_EQ(lathe_rt_mem_current() - before, expected);
+  lathe_rt_spmm_clear_plans();
+  EXPECT_EQ(lathe_rt_mem_current(), before);
+
+  // With a permutation the plan holds it too (numRows int64), and the
+  // permuted copies of X and Y are scratch: counted at the peak, then gone.
+  std::vector<int32_t> perm(size_t(a.n));
+  std::iota(perm.rbegin(), perm.rend(), 0);
+  lathe_rt_mem_reset_peak();
+  runTiled(a, x, f, tile, 0., &classes, &perm, LATHE_SPMM_CONST_A);
+  EXPECT_EQ(takePending(), "");
+  EXPECT_EQ(lathe_rt_mem_current() - before, expected + a.n * 8);
+  EXPECT_GE(lathe_rt_mem_peak() - before,
+            expected + a.n * 8 + 2 * a.n * f * 4);
+  lathe_rt_spmm_clear_plans();
+  EXPECT_EQ(lathe_rt_mem_current(), before);
 }
 
 TEST(SpMMTiled, Permutation) {

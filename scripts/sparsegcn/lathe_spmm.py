@@ -14,6 +14,25 @@ CLASSIFY = 1 << 2
 PERMUTED = 1 << 3
 
 
+def aligned_empty(shape, dtype=np.float32, align=64):
+    """An uninitialised C-contiguous array whose data starts on an `align`-byte boundary, as
+    the runtime's allocator hands out every buffer of compiled code. numpy's own large arrays
+    start 16 bytes into a page: the CSR kernel's 64-column register blocks then straddle
+    cache lines, which costs it up to 2x at F >= 64 (the GEMM packs its operand and does not
+    care), so timings on numpy's arrays misjudge the engines' ratio."""
+    dtype = np.dtype(dtype)
+    count = int(np.prod(shape))
+    buf = np.empty(count * dtype.itemsize + align, np.uint8)
+    start = (-buf.ctypes.data) % align
+    return buf[start:start + count * dtype.itemsize].view(dtype).reshape(shape)
+
+
+def aligned_copy(a, align=64):
+    out = aligned_empty(a.shape, a.dtype, align)
+    out[...] = a
+    return out
+
+
 def find_library(build_dir=None):
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     build_dir = build_dir or os.environ.get("LATHE_BUILD_DIR", os.path.join(root, "build"))

@@ -29,18 +29,34 @@ TEST(TileCostModel, ThresholdIsADensity) {
     }
 }
 
-TEST(TileCostModel, ThresholdIsTheBreakEven) {
-  // At the threshold density a dense tile and its non-zeros on the sparse
-  // engine take the same time (local sparse rate).
-  for (int64_t t : {32, 64, 128})
-    for (int64_t f : {16, 64, 256}) {
-      double d = cpu().denseThreshold(t, f);
-      if (d >= 1.0)
-        continue;
+TEST(TileCostModel, ThresholdIsTheBreakEvenTimesTheMargin) {
+  // At the break-even density a dense tile and its non-zeros on the sparse
+  // engine (local rate) take the same time; the threshold adds the margin.
+  EXPECT_GT(cpu().getSafetyMargin(), 1.0);
+  for (int64_t t : {32, 64, 100, 128, 256})
+    for (int64_t f : {16, 24, 64, 200, 256}) {
+      double e = cpu().breakEvenDensity(t, f);
       double dense = 2.0 * t * t * f / cpu().gemmGflops(t, f);
-      double sparse = 2.0 * d * t * t * f / cpu().spmmLocalGflops(f);
-      EXPECT_NEAR(dense, sparse, 1e-9 * dense);
+      double sparse = 2.0 * e * t * t * f / cpu().spmmLocalGflops(t, f);
+      EXPECT_NEAR(dense, sparse, 1e-9 * dense) << "T=" << t << " F=" << f;
+      EXPECT_DOUBLE_EQ(cpu().denseThreshold(t, f),
+                       std::min(1.0, cpu().getSafetyMargin() * e));
     }
+}
+
+TEST(TileCostModel, ThresholdDependsOnTheWidth) {
+  // The engines' ratio changes with F (the CSR kernel's register blocks,
+  // the X window's cache footprint): a 128-tile's threshold is not one
+  // number. A tile at the F = 256 threshold is sparse at F = 64.
+  double at64 = cpu().denseThreshold(128, 64);
+  double at256 = cpu().denseThreshold(128, 256);
+  EXPECT_GT(at64, at256 * 1.2);
+  // For an unknown width: dense only where dense at every measured width.
+  for (int64_t t : {32, 64, 128, 256}) {
+    double any = cpu().denseThresholdAnyWidth(t);
+    for (int64_t f : cpu().getWidths())
+      EXPECT_GE(any, cpu().denseThreshold(t, f));
+  }
 }
 
 TEST(TileCostModel, TinyTilesAreNotWorthTheGemm) {
@@ -55,7 +71,8 @@ TEST(TileCostModel, InterpolatesBetweenMeasuredPoints) {
   EXPECT_GE(mid, std::min(lo, hi));
   EXPECT_LE(mid, std::max(lo, hi));
   // Outside the table: the nearest measured width.
-  EXPECT_DOUBLE_EQ(cpu().spmmLocalGflops(1000), cpu().spmmLocalGflops(256));
+  EXPECT_DOUBLE_EQ(cpu().spmmLocalGflops(128, 1000),
+                   cpu().spmmLocalGflops(128, 256));
 }
 
 TEST(TileCostModel, StreamedFeaturesAreSlower) {

@@ -11,11 +11,16 @@
 // FIXED-SAME: lathe.decision = {classification = "compile-time", dense_threshold = 5.000000e-01 : f64
 // FIXED-SAME: threshold_source = "option", tile_size = 2 : i64, tile_size_source = "option", tiles_dense = 1 : i64, tiles_empty = 1 : i64, tiles_sparse = 2 : i64}
 // FIXED-SAME: sparse_nnz = 2 : i64, tile_classes = array<i8: 2, 0, 1, 1>
+// The cost model: on a 4-node graph a 4x4 GEMM never pays (below the
+// measured tile sizes the GEMM only slows down), so no tile is dense and the
+// op stays the CSR kernel's, with the decision attached.
 // MODEL-LABEL: func.func @constant_csr
-// MODEL: sparsegcn.tiled_aggregate
+// MODEL-NOT: tiled_aggregate
+// MODEL: sparsegcn.aggregate
+// MODEL-SAME: lathe.decision = {break_even_density =
+// MODEL-SAME: result = "kept sparsegcn.aggregate: no tile reaches the dense threshold"
 // MODEL-SAME: threshold_source = "cost-model"
-// MODEL-SAME: tile_size_source = "cost-model"
-// MODEL-SAME: tile_classes = array<i8
+// MODEL-SAME: tile_size_source = "cost-model", tiles_dense = 0 : i64
 func.func @constant_csr(%x: tensor<4x16xf32>) -> tensor<4x16xf32> {
   %rp = arith.constant dense<[0, 2, 4, 5, 6]> : tensor<5xi64>
   %ci = arith.constant dense<[0, 1, 0, 1, 0, 3]> : tensor<6xi64>

@@ -1,14 +1,17 @@
 //===- CostModel.cpp - Measured dense/sparse throughput tables ------------===//
 //
 // Provenance of the "cpu" table: measured on this machine (2 cores of an
-// AVX-512 Xeon, Debian 12, oneDNN 2.6.3) by
-//   /usr/bin/python3 bench/sparsegcn.py --calibrate
-// which times the runtime's own kernels through ctypes: the tiled kernel on a
-// block-diagonal matrix of fully dense T x T tiles (its dense engine: oneDNN
-// sgemm on gathered blocks) and, with every tile sparse (its sparse engine:
-// the CSR kernel), on block-local non-zeros and on random graphs. Rates are
-// GFLOP/s of useful work (2·T²·F resp. 2·nnz·F per second). Re-run the
-// calibration and paste its table here when the machine changes.
+// AVX-512 Xeon, 48 KiB L1d and 2 MiB L2 per core, Debian 12, oneDNN 2.6.3) by
+//   /usr/bin/python3 bench/sparsegcn.py --calibrate --threads 1
+// which times the runtime's own kernels through ctypes, on 64-byte-aligned
+// X and Y as the runtime's allocator hands them to compiled code: for every
+// tile size T and width F, interleaved, the tiled kernel on a block-diagonal
+// matrix of fully dense T x T tiles (its dense engine: oneDNN sgemm on
+// gathered blocks) and on random 50%-dense T x T diagonal tiles classified
+// sparse (its sparse engine, the CSR kernel, on block-local non-zeros); then
+// the CSR kernel on random graphs. Rates are GFLOP/s of useful work (2·T²·F
+// resp. 2·nnz·F per second). Re-run the calibration and paste its table here
+// when the machine or the kernels change.
 //
 //===----------------------------------------------------------------------===//
 
@@ -23,32 +26,42 @@ using namespace mlir::lathe::sparsegcn;
 namespace {
 // clang-format off
 constexpr int64_t kCpuTileSizes[] = {32, 64, 128, 256};
-constexpr int64_t kCpuWidths[] = {16, 64, 256};
-// GFLOP/s; each entry is the median of three calibration runs made on
-// 2026-11-27 with --threads 1: the 2-core machine was shared with other
-// builds, which makes 2-thread timings swing by 10x, and even 1-thread
-// entries by +-30%. Both engines scale with cores alike; the decisions use
-// their ratio.
+constexpr int64_t kCpuWidths[] = {16, 32, 64, 128, 256};
+// GFLOP/s, one calibration run of 2026-11-27 23:32 UTC with --threads 1 (the
+// 2-core machine was shared with other builds, load average 10: absolute
+// rates carry +-30% noise, the dense/sparse ratio of a cell, timed
+// interleaved, about +-7% between runs). One thread: both engines split the
+// same tile rows over threads, so their ratio does not depend on the count.
 constexpr double kCpuGemm[] = {
-    // F =  16     64     256
-    /*T=32 */ 17.0, 28.4, 30.8,
-    /*T=64 */ 29.0, 45.5, 54.2,
-    /*T=128*/ 42.1, 62.2, 73.5,
-    /*T=256*/ 41.7, 59.1, 53.3,
+    // F =       16     32     64    128    256
+    /*T=32 */  39.4,  68.5,  75.9,  90.6,  98.5,
+    /*T=64 */  78.8,  84.2, 106.4, 117.5, 121.4,
+    /*T=128*/  97.1, 130.5, 133.3, 143.5, 113.4,
+    /*T=256*/ 116.1, 148.5, 145.2, 146.7, 117.9,
 };
-// Random 30%-dense 128 x 128 diagonal blocks (4096 nodes).
-constexpr double kCpuSpmmLocal[] = {11.6, 24.3, 15.9};
+// Random 50%-dense T x T diagonal tiles (4096 nodes).
+constexpr double kCpuSpmmLocal[] = {
+    /*T=32 */  42.3,  61.4,  59.1,  64.4,  67.8,
+    /*T=64 */  47.3,  50.9,  73.4,  76.8,  65.7,
+    /*T=128*/  48.3,  71.1,  88.1,  72.6,  44.0,
+    /*T=256*/  55.8,  79.0,  74.4,  51.6,  28.4,
+};
 // Random graphs of degree 8: 2048 nodes (X in the cache), 16384 (streamed).
-constexpr double kCpuSpmmResident[] = {12.6, 11.4, 10.5};
-constexpr double kCpuSpmmStreamed[] = {6.2, 5.8, 4.9};
+constexpr double kCpuSpmmResident[] = {31.7, 42.4, 45.4, 42.5, 27.5};
+constexpr double kCpuSpmmStreamed[] = {16.1, 22.6, 18.7, 13.1, 10.8};
 // clang-format on
 
 /// L2 per core of the calibration machine (2 MiB).
 constexpr int64_t kCpuCacheBytes = int64_t(2) << 20;
 
+/// A tile goes to the GEMM only when predicted >= 15% faster there: twice the
+/// run-to-run spread of the measured ratios.
+constexpr double kCpuSafetyMargin = 1.15;
+
 const TileCostTable kCpuTable = {
     "cpu",          kCpuTileSizes,    kCpuWidths,       kCpuGemm,
-    kCpuSpmmLocal,  kCpuSpmmResident, kCpuSpmmStreamed, kCpuCacheBytes};
+    kCpuSpmmLocal,  kCpuSpmmResident, kCpuSpmmStreamed, kCpuCacheBytes,
+    kCpuSafetyMargin};
 const TileCostModel kCpuModel(kCpuTable);
 
 /// Index of the nearest measured entry and the log-linear weight toward the
@@ -80,8 +93,20 @@ const TileCostModel *TileCostModel::lookup(StringRef target) {
   return nullptr;
 }
 
-double TileCostModel::spmmLocalGflops(int64_t width) const {
-  return byWidth(table.widths, table.spmmLocal, width);
+/// A [tile size][width] table at (tileSize, width), interpolated in both.
+static double byTileAndWidth(const TileCostTable &table, ArrayRef<double> values,
+                      int64_t tileSize, int64_t width) {
+  size_t nw = table.widths.size();
+  auto [t, w] = interpolate(table.tileSizes, tileSize);
+  double r = byWidth(table.widths, values.slice(t * nw, nw), width);
+  if (w != 0.0)
+    r = r * (1 - w) +
+        byWidth(table.widths, values.slice((t + 1) * nw, nw), width) * w;
+  return r;
+}
+
+double TileCostModel::spmmLocalGflops(int64_t tileSize, int64_t width) const {
+  return byTileAndWidth(table, table.spmmLocal, tileSize, width);
 }
 
 double TileCostModel::spmmGflops(int64_t width, int64_t numCols) const {
@@ -98,20 +123,26 @@ double TileCostModel::spmmGflops(int64_t width, int64_t numCols) const {
 }
 
 double TileCostModel::gemmGflops(int64_t tileSize, int64_t width) const {
-  size_t nw = table.widths.size();
-  auto [t, w] = interpolate(table.tileSizes, tileSize);
-  double r = byWidth(table.widths, table.gemm.slice(t * nw, nw), width);
-  if (w != 0.0)
-    r = r * (1 - w) +
-        byWidth(table.widths, table.gemm.slice((t + 1) * nw, nw), width) * w;
+  double r = byTileAndWidth(table, table.gemm, tileSize, width);
   // Below the smallest measured tile the engine only gets slower.
   if (tileSize < table.tileSizes.front())
     r *= double(tileSize) / double(table.tileSizes.front());
   return r;
 }
 
+double TileCostModel::breakEvenDensity(int64_t tileSize, int64_t width) const {
+  return spmmLocalGflops(tileSize, width) / gemmGflops(tileSize, width);
+}
+
 double TileCostModel::denseThreshold(int64_t tileSize, int64_t width) const {
-  return std::min(1.0, spmmLocalGflops(width) / gemmGflops(tileSize, width));
+  return std::min(1.0, table.safetyMargin * breakEvenDensity(tileSize, width));
+}
+
+double TileCostModel::denseThresholdAnyWidth(int64_t tileSize) const {
+  double threshold = 0.0;
+  for (int64_t width : table.widths)
+    threshold = std::max(threshold, denseThreshold(tileSize, width));
+  return threshold;
 }
 
 double TileCostModel::sparseSeconds(int64_t nnz, int64_t width,

@@ -25,8 +25,10 @@ using namespace mlir::lathe::sparsegcn;
 
 namespace {
 
-/// Feature width assumed when the op's is dynamic.
+/// Feature width the predicted times assume when the op's is dynamic (the
+/// threshold then holds at every calibrated width, see thresholdFor).
 constexpr int64_t kDefaultWidth = 64;
+constexpr llvm::StringLiteral kDecisionAttr = "lathe.decision";
 /// Tile size used when the adjacency is not visible at compile time.
 constexpr int64_t kDeferredTileSize = 64;
 
@@ -266,8 +268,10 @@ struct SparseGCNTile
       return signalPassFailure();
     }
     SmallVector<AggregateOp> ops;
+    // An aggregate that already carries a decision was kept untiled by an
+    // earlier run (lathe-opt --sparsegcn-tile, then the CPU pipeline's own).
     getOperation().walk([&](AggregateOp op) {
-      if (!op.hasPureBufferSemantics())
+      if (!op.hasPureBufferSemantics() && !op->hasAttr(kDecisionAttr))
         ops.push_back(op);
     });
     for (AggregateOp op : ops)
@@ -275,18 +279,24 @@ struct SparseGCNTile
         return signalPassFailure();
   }
 
+  /// The dense threshold for T x T tiles at feature width `width` (dynamic:
+  /// the largest over the calibrated widths, so that a tile is dense only
+  /// where it is at any width).
   double thresholdFor(const TileCostModel &model, int64_t t,
                       int64_t width) const {
-    return denseThreshold >= 0 ? double(denseThreshold)
-                               : model.denseThreshold(t, width);
+    if (denseThreshold >= 0)
+      return denseThreshold;
+    return ShapedType::isDynamic(width) ? model.denseThresholdAnyWidth(t)
+                                        : model.denseThreshold(t, width);
   }
 
   /// Best tiling of `csr` (the given tile size, or the cheapest predicted).
-  Tiling bestTiling(const Csr &csr, const TileCostModel &model,
-                    int64_t width) const {
+  /// `width` may be dynamic; `timeWidth` is the width times are predicted at.
+  Tiling bestTiling(const Csr &csr, const TileCostModel &model, int64_t width,
+                    int64_t timeWidth) const {
     if (tileSize > 0)
       return classify(csr, tileSize, thresholdFor(model, tileSize, width),
-                      model, width);
+                      model, timeWidth);
     // Tiles larger than the graph are the graph: try the graph's size
     // instead of the candidates beyond it.
     SmallVector<int64_t> candidates;
@@ -298,7 +308,7 @@ struct SparseGCNTile
     std::optional<Tiling> best;
     for (int64_t t : candidates) {
       Tiling tiling = classify(csr, t, thresholdFor(model, t, width), model,
-                               width);
+                               timeWidth);
       if (!best || tiling.hybridSeconds < best->hybridSeconds)
         best = std::move(tiling);
     }
@@ -309,15 +319,36 @@ struct SparseGCNTile
     OpBuilder b(op);
     Location loc = op.getLoc();
     int64_t width = op.getFeatureWidth();
-    if (ShapedType::isDynamic(width))
-      width = kDefaultWidth;
+    bool dynamicWidth = ShapedType::isDynamic(width);
+    int64_t timeWidth = dynamicWidth ? kDefaultWidth : width;
     SmallVector<NamedAttribute> decision;
     auto note = [&](StringRef name, Attribute value) {
       decision.push_back(b.getNamedAttr(name, value));
     };
     note("pass", b.getStringAttr("sparsegcn-tile"));
     note("target", b.getStringAttr(model.getName()));
-    note("feature_width", b.getI64IntegerAttr(width));
+    note("feature_width", dynamicWidth ? Attribute(b.getStringAttr("dynamic"))
+                                       : b.getI64IntegerAttr(width));
+    // Where the threshold came from: the break-even density of the two
+    // engines at this tile size and width, times the safety margin.
+    auto noteRule = [&](int64_t t) {
+      if (denseThreshold >= 0) {
+        note("threshold_source", b.getStringAttr("option"));
+        return;
+      }
+      note("threshold_source", b.getStringAttr("cost-model"));
+      note("safety_margin", b.getF64FloatAttr(model.getSafetyMargin()));
+      if (dynamicWidth) {
+        note("threshold_rule",
+             b.getStringAttr("feature width dynamic: the largest threshold "
+                             "over the calibrated widths"));
+      } else {
+        note("break_even_density",
+             b.getF64FloatAttr(model.breakEvenDensity(t, width)));
+        note("threshold_rule",
+             b.getStringAttr("min(1, safety_margin * break_even_density)"));
+      }
+    };
 
     std::optional<Csr> csr = readConstantCsr(op);
     Value rowPtr = op.getRowPtr(), colIdx = op.getColIdx(),
@@ -331,9 +362,7 @@ struct SparseGCNTile
                                      "visible to the compiler"));
       note("tile_size", b.getI64IntegerAttr(t));
       note("dense_threshold", b.getF64FloatAttr(threshold));
-      note("threshold_source", b.getStringAttr(denseThreshold >= 0
-                                                   ? "option"
-                                                   : "cost-model"));
+      noteRule(t);
       if (reorder != "none")
         note("reorder", b.getStringAttr(reorder + " skipped: adjacency "
                                                   "not visible"));
@@ -346,13 +375,13 @@ struct SparseGCNTile
     } else {
       if (failed(validateCsr(op, *csr)))
         return failure();
-      Tiling tiling = bestTiling(*csr, model, width);
+      Tiling tiling = bestTiling(*csr, model, width, timeWidth);
       std::string reorderNote = "none";
       if (reorder != "none") {
         std::vector<int64_t> order =
             reorder == "degree" ? degreeOrder(*csr) : rcmOrder(*csr);
         Csr permuted = permute(*csr, order);
-        Tiling reordered = bestTiling(permuted, model, width);
+        Tiling reordered = bestTiling(permuted, model, width, timeWidth);
         if (reordered.hybridSeconds < tiling.hybridSeconds) {
           reorderNote = reorder + " (applied)";
           Type indexType =
@@ -376,9 +405,7 @@ struct SparseGCNTile
       note("tile_size_source",
            b.getStringAttr(tileSize > 0 ? "option" : "cost-model"));
       note("dense_threshold", b.getF64FloatAttr(tiling.threshold));
-      note("threshold_source", b.getStringAttr(denseThreshold >= 0
-                                                   ? "option"
-                                                   : "cost-model"));
+      noteRule(tiling.tileSize);
       note("tiles_empty", b.getI64IntegerAttr(tiling.histogram[0]));
       note("tiles_sparse", b.getI64IntegerAttr(tiling.histogram[1]));
       note("tiles_dense", b.getI64IntegerAttr(tiling.histogram[2]));
@@ -391,6 +418,15 @@ struct SparseGCNTile
       note("predicted_us_all_dense",
            b.getF64FloatAttr(tiling.allDenseSeconds * 1e6));
       note("reorder", b.getStringAttr(reorderNote));
+      if (tiling.histogram[static_cast<int>(TileClass::Dense)] == 0 && !perm) {
+        // Without a dense tile the hybrid is the CSR kernel on every
+        // non-zero: keep the plain op, which runs it without a tile plan
+        // (a second copy of the adjacency) or its construction.
+        note("result", b.getStringAttr("kept sparsegcn.aggregate: no tile "
+                                       "reaches the dense threshold"));
+        op->setAttr(kDecisionAttr, b.getDictionaryAttr(decision));
+        return success();
+      }
       tiled = TiledAggregateOp::create(
           b, loc, op.getResultTypes(), rowPtr, colIdx, values, perm,
           op.getFeatures(), op.getInit(), op.getNumRowsAttr(),
@@ -400,7 +436,7 @@ struct SparseGCNTile
           b.getI64IntegerAttr(tiling.sparseNnz),
           b.getStringAttr("onednn_sgemm"), b.getStringAttr("csr_spmm"));
     }
-    tiled->setAttr("lathe.decision", b.getDictionaryAttr(decision));
+    tiled->setAttr(kDecisionAttr, b.getDictionaryAttr(decision));
     op.replaceAllUsesWith(tiled.getResult());
     op.erase();
     return success();

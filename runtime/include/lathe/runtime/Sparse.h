@@ -46,8 +46,8 @@ enum {
 };
 
 /// y = A x, A = CSR(row_ptr [numRows+1], col_idx [nnz], values [nnz] f32),
-/// x [numCols, F] f32, y [numRows, F] f32 (overwritten). OpenMP over rows,
-/// vectorised across the F feature columns. Validates row_ptr (starts at 0,
+/// x [numCols, F] f32, y [numRows, F] f32 (overwritten). Rows split over the
+/// kernel's threads, vectorised across the F feature columns. Validates row_ptr (starts at 0,
 /// non-decreasing, ends within col_idx) and every column index.
 void lathe_rt_spmm_csr_f32(int64_t rankRowPtr, void *rowPtr,
                            int64_t rankColIdx, void *colIdx,
@@ -62,6 +62,9 @@ void lathe_rt_spmm_csr_f32(int64_t rankRowPtr, void *rowPtr,
 /// CSR kernel, empty tiles are skipped. With LATHE_SPMM_PERMUTED the CSR
 /// operands describe P A P^T (stored row i is node perm[i]) and `perm`
 /// [numRows] (index type) maps back: y[perm[i]] = (P A P^T P x)[i].
+/// A cached plan's memory (dense blocks, filtered CSR, permutation) comes
+/// from the runtime's counted allocator: it is part of lathe_rt_mem_current
+/// and lathe_rt_mem_peak until lathe_rt_spmm_clear_plans.
 void lathe_rt_spmm_tiled_f32(int64_t rankRowPtr, void *rowPtr,
                              int64_t rankColIdx, void *colIdx,
                              int64_t rankValues, void *values,

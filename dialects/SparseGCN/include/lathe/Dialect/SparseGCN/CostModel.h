@@ -2,10 +2,17 @@
 //
 // The decision H-GCN makes per tile (matrix engine or sparse engine) as a
 // comparison of two measured throughputs: a dense tile of edge T costs
-// 2·T²·F / R_gemm(T, F), its sparse execution 2·nnz·F / R_spmm(F); the tile
-// is dense when its density nnz/T² reaches R_spmm(F) / R_gemm(T, F), where
-// R_spmm is the sparse engine's rate on the non-zeros of one tile (their X
-// rows lie in a window of T rows, which stays in the cache).
+// 2·T²·F / R_gemm(T, F), its sparse execution 2·nnz·F / R_local(T, F); the
+// two are equal at the break-even density R_local(T, F) / R_gemm(T, F), where
+// R_local is the sparse engine's rate on the non-zeros of one tile (their X
+// rows lie in a window of T rows, which stays in the cache). Both rates
+// depend on the feature width F (register blocking, cache footprint of the X
+// window), so the break-even does too: on the development machine it moves
+// from 0.39 (T = 128, F = 256) to 0.66 (T = 128, F = 64).
+// A tile is dense only when its density reaches the break-even times a
+// safety margin (> 1): near the break-even both engines cost about the same,
+// and a misprediction there (noise in the table, another machine's cache)
+// would otherwise send tiles to the slower engine.
 // Rates are GFLOP/s of useful work, measured on the target (see CostModel.cpp
 // for the table and its provenance).
 //
@@ -29,7 +36,9 @@ struct TileCostTable {
   /// Dense engine, [tile size][width].
   ArrayRef<double> gemm;
   /// Sparse engine on the non-zeros of one tile (X rows within a window of
-  /// T rows, cache-resident), [width]: what a dense tile competes with.
+  /// T rows, cache-resident), [tile size][width]: what a dense tile competes
+  /// with. Measured together with `gemm` (interleaved), so that their ratio
+  /// holds even when the machine's load inflates both.
   ArrayRef<double> spmmLocal;
   /// Sparse engine on scattered non-zeros with X in the cache / streamed
   /// from memory, [width]; predictions interpolate between them by the size
@@ -37,6 +46,8 @@ struct TileCostTable {
   ArrayRef<double> spmmResident;
   ArrayRef<double> spmmStreamed;
   int64_t cacheBytes;
+  /// Factor (>= 1) on the break-even density below which a tile stays sparse.
+  double safetyMargin;
 };
 
 class TileCostModel {
@@ -51,13 +62,22 @@ public:
   ArrayRef<int64_t> getTileSizes() const { return table.tileSizes; }
   /// Throughput of the dense engine on a T x T tile times a T x F block.
   double gemmGflops(int64_t tileSize, int64_t width) const;
-  /// Throughput of the sparse engine on the non-zeros of one tile.
-  double spmmLocalGflops(int64_t width) const;
+  /// Throughput of the sparse engine on the non-zeros of one T x T tile.
+  double spmmLocalGflops(int64_t tileSize, int64_t width) const;
+  /// Feature widths the table was measured at.
+  ArrayRef<int64_t> getWidths() const { return table.widths; }
+  double getSafetyMargin() const { return table.safetyMargin; }
   /// Throughput of the sparse engine on a graph of `numCols` nodes.
   double spmmGflops(int64_t width, int64_t numCols) const;
-  /// Density at which a dense tile is no slower than running its non-zeros
-  /// on the sparse engine.
+  /// Density at which a dense tile and its non-zeros on the sparse engine
+  /// are predicted to take the same time (may exceed 1: never dense).
+  double breakEvenDensity(int64_t tileSize, int64_t width) const;
+  /// Density from which a tile is dense: the break-even times the safety
+  /// margin, at most 1 (a full tile is always dense-eligible).
   double denseThreshold(int64_t tileSize, int64_t width) const;
+  /// The threshold for an unknown (dynamic) width: the largest over the
+  /// measured widths, so a tile is dense only if it is at every width.
+  double denseThresholdAnyWidth(int64_t tileSize) const;
   /// Predicted seconds for `nnz` scattered non-zeros on the sparse engine.
   double sparseSeconds(int64_t nnz, int64_t width, int64_t numCols) const;
   /// Predicted seconds for dense tiles covering `elements` matrix entries.

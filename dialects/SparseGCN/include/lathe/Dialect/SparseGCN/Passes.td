@@ -16,10 +16,15 @@ def SparseGCNTile : Pass<"sparsegcn-tile", "func::FuncOp"> {
     it does not increase the number of non-zeros in dense tiles), splits the
     matrix into `tile-size` tiles and classifies each as empty, sparse or
     dense. A tile is dense when its density reaches the threshold at which
-    the target's dense GEMM beats its sparse kernel (the cost model in
-    CostModel.h: measured throughput tables of this CPU), unless
-    `dense-threshold` overrides it. `tile-size=-1` (the default) lets the
-    cost model choose among the target's preferred tile sizes.
+    the target's dense GEMM beats its sparse kernel at the op's feature
+    width F, with a safety margin (the cost model in CostModel.h: measured
+    throughput tables of this CPU; for a dynamic F the largest threshold
+    over the calibrated widths), unless `dense-threshold` overrides it.
+    `tile-size=-1` (the default) lets the cost model choose among the
+    target's preferred tile sizes. When no tile is dense, the op stays a
+    `sparsegcn.aggregate` (the CSR kernel needs no tile plan) and only gets
+    the decision; aggregates that carry one are not revisited, so the pass
+    can run again (the CPU pipeline runs it in its kernels phase).
 
     When the adjacency is not visible (`lathe.weight` from HDF5, function
     arguments) the op is still tiled, without `tile_classes`: the runtime
