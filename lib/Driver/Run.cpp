@@ -17,6 +17,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassInstrumentation.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Support/FileUtilities.h"
@@ -39,6 +40,8 @@
 #include <chrono>
 #include <cstring>
 #include <functional>
+#include <mutex>
+#include <set>
 
 using namespace mlir;
 using namespace mlir::lathe;
@@ -143,23 +146,45 @@ llvm::json::Value attrToJson(Attribute attr) {
   return s;
 }
 
-llvm::json::Array collectDecisions(ModuleOp module) {
+/// `lathe.decision` attributes in the module as given and those that the
+/// pipeline's own passes leave (seen after each pass, before lowering erases
+/// them), each once.
+class DecisionCollector : public PassInstrumentation {
+public:
+  /// Adds the decisions under `root`, tagged with where they were found.
+  void collect(Operation *root, StringRef source) {
+    std::lock_guard<std::mutex> lock(mutex);
+    root->walk([&](Operation *op) {
+      for (NamedAttribute named : op->getDiscardableAttrs()) {
+        if (named.getName().getValue() != "lathe.decision")
+          continue;
+        std::string loc, key;
+        llvm::raw_string_ostream locOs(loc), keyOs(key);
+        locOs << op->getLoc();
+        keyOs << op->getName() << '|' << loc << '|' << named.getValue();
+        if (!seen.insert(key).second)
+          continue;
+        decisions.push_back(llvm::json::Object{
+            {"op", op->getName().getStringRef().str()},
+            {"loc", loc},
+            {"source", source.str()},
+            {"decision", attrToJson(named.getValue())}});
+      }
+    });
+  }
+  void runAfterPass(Pass *, Operation *op) override {
+    collect(op, "pipeline");
+  }
+  llvm::json::Array take() {
+    std::lock_guard<std::mutex> lock(mutex);
+    return std::move(decisions);
+  }
+
+private:
+  std::mutex mutex;
+  std::set<std::string> seen;
   llvm::json::Array decisions;
-  module.walk([&](Operation *op) {
-    for (NamedAttribute named : op->getDiscardableAttrs()) {
-      if (named.getName().getValue() != "lathe.decision")
-        continue;
-      std::string loc;
-      llvm::raw_string_ostream os(loc);
-      os << op->getLoc();
-      decisions.push_back(llvm::json::Object{
-          {"op", op->getName().getStringRef().str()},
-          {"loc", loc},
-          {"decision", attrToJson(named.getValue())}});
-    }
-  });
-  return decisions;
-}
+};
 
 /// Memref descriptors of the packed calling convention: {allocated, aligned,
 /// offset, sizes[rank], strides[rank]}, every field 8 bytes.
@@ -331,7 +356,9 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
   // Facts about the module as given, before any lowering.
   bool flopsComplete = true;
   int64_t flops = countFlops(*module, flopsComplete);
-  llvm::json::Array decisions = collectDecisions(*module);
+  auto decisionCollector = std::make_unique<DecisionCollector>();
+  DecisionCollector *decisionsSeen = decisionCollector.get();
+  decisionsSeen->collect(*module, "input");
   SmallString<256> baseDir(options.inputFile);
   llvm::sys::path::remove_filename(baseDir);
   if (baseDir.empty())
@@ -424,6 +451,7 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
   }
   if (failed(built))
     return fail("bad pipeline: " + error);
+  pm.addInstrumentation(std::move(decisionCollector));
   if (failed(pm.run(*module)))
     return fail("compilation of '" + options.inputFile + "' failed");
   if (!options.compileTo.empty()) {
@@ -628,7 +656,7 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
         {"flops_at_input_shapes", flopsAtInputShapes},
         {"peak_memory_bytes", peakBytes},
         {"kernels", std::move(kernels)},
-        {"decisions", std::move(decisions)},
+        {"decisions", decisionsSeen->take()},
     };
     std::error_code ec;
     llvm::raw_fd_ostream os(options.reportPath, ec);
