@@ -44,11 +44,11 @@ namespace cl = llvm::cl;
 
 static cl::OptionCategory category("lathe-calibrate options");
 
-static cl::opt<std::string> inputFile(cl::Positional,
-                                      cl::desc("[model.mlir]"),
+static cl::opt<std::string> inputFile(cl::Positional, cl::desc("[model.mlir]"),
                                       cl::init(""), cl::cat(category));
 static cl::opt<std::string> outputFile("o", cl::desc("Output JSON file"),
-                                       cl::value_desc("file"), cl::init(""), cl::cat(category));
+                                       cl::value_desc("file"), cl::init(""),
+                                       cl::cat(category));
 static cl::list<int64_t>
     batches("batches", cl::desc("Batch sizes to measure (default 1,64)"),
             cl::CommaSeparated, cl::cat(category));
@@ -101,8 +101,7 @@ void collectLayers(ModuleOp module, Shapes &shapes) {
     if (auto mm = dyn_cast<linalg::MatmulOp>(op)) {
       if (mm.getNumDpsInputs() != 2)
         return;
-      auto rhsType =
-          dyn_cast<RankedTensorType>(mm.getDpsInputs()[1].getType());
+      auto rhsType = dyn_cast<RankedTensorType>(mm.getDpsInputs()[1].getType());
       if (!rhsType || !rhsType.hasStaticShape() || rhsType.getRank() != 2)
         return;
       MLIRContext *ctx = op->getContext();
@@ -113,7 +112,8 @@ void collectLayers(ModuleOp module, Shapes &shapes) {
       int64_t k = rhsType.getDimSize(transposed ? 1 : 0);
       shapes.linears.push_back({n, k});
     } else if (auto conv = dyn_cast<linalg::Conv2DNchwFchwOp>(op)) {
-      auto inType = dyn_cast<RankedTensorType>(conv.getDpsInputs()[0].getType());
+      auto inType =
+          dyn_cast<RankedTensorType>(conv.getDpsInputs()[0].getType());
       auto fType = dyn_cast<RankedTensorType>(conv.getDpsInputs()[1].getType());
       if (!inType || !fType || !inType.hasStaticShape() ||
           !fType.hasStaticShape())
@@ -152,8 +152,7 @@ bool parseInts(StringRef spec, SmallVectorImpl<int64_t> &out) {
 /// Calls `body` `repeat` times after three warm-up calls (the first builds
 /// the oneDNN primitive and packs a constant weight); the chosen statistic
 /// in microseconds.
-template <typename Fn>
-double timeUs(Fn body) {
+template <typename Fn> double timeUs(Fn body) {
   for (int i = 0; i < 3; ++i)
     body();
   std::vector<double> us;
@@ -226,8 +225,8 @@ double measureConv(const ConvShape &s, std::string &error) {
       dout(out.data(), {s.n, s.f, s.outH(), s.outW()});
   double us = timeUs([&] {
     lathe_rt_conv2d_f32(di.rank(), di.ptr(), df.rank(), df.ptr(), dout.rank(),
-                        dout.ptr(), dout.rank(), dout.ptr(), /*layout=*/0,
-                        s.sh, s.sw, 0, 0, s.dh, s.dw, /*flags=*/0);
+                        dout.ptr(), dout.rank(), dout.ptr(), /*layout=*/0, s.sh,
+                        s.sw, 0, 0, s.dh, s.dw, /*flags=*/0);
   });
   char buf[512];
   if (lathe_rt_take_pending_error(buf, sizeof(buf)))
@@ -291,7 +290,8 @@ int main(int argc, char **argv) {
       return fail("cannot read '" + inputFile + "': " + errorMessage);
     sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
     SourceMgrDiagnosticHandler handler(sourceMgr, &context);
-    OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
+    OwningOpRef<ModuleOp> module =
+        parseSourceFile<ModuleOp>(sourceMgr, &context);
     if (!module)
       return fail("cannot parse '" + inputFile + "' (see above)");
     collectLayers(*module, shapes);
@@ -299,8 +299,8 @@ int main(int argc, char **argv) {
   for (const std::string &spec : matmulLayers) {
     SmallVector<int64_t> v;
     if (!parseInts(spec, v) || v.size() != 2)
-      return fail("--matmul expects N,K (two positive integers), got '" +
-                  spec + "'");
+      return fail("--matmul expects N,K (two positive integers), got '" + spec +
+                  "'");
     shapes.linears.push_back({v[0], v[1]});
   }
   for (const std::string &spec : convLayers) {
@@ -361,8 +361,7 @@ int main(int argc, char **argv) {
   size_t total = matmuls.size() + convs.size(), done = 0;
   llvm::errs() << "lathe-calibrate: " << matmuls.size() << " matmuls and "
                << convs.size() << " convolutions, " << usedThreads
-               << " thread(s), " << repeat << " calls each (" << stat
-               << ")\n";
+               << " thread(s), " << repeat << " calls each (" << stat << ")\n";
 
   llvm::json::Array matmulRows, convRows;
   double peakGflops = 0, bandwidth = 0, overhead = 1e30;
@@ -380,11 +379,11 @@ int main(int argc, char **argv) {
     bandwidth = std::max(bandwidth, bytes / (us * 1e3));
     overhead = std::min(overhead, us);
     llvm::errs() << "[" << ++done << "/" << total << "] matmul M=" << m
-                 << " N=" << n << " K=" << k << ": "
-                 << llvm::format("%.2f", us) << " us\n";
+                 << " N=" << n << " K=" << k << ": " << llvm::format("%.2f", us)
+                 << " us\n";
   }
   for (const auto &key : convs) {
-    ConvShape s{key[0], key[1], key[2], key[3], key[4],  key[5],
+    ConvShape s{key[0], key[1], key[2], key[3], key[4], key[5],
                 key[6], key[7], key[8], key[9], key[10]};
     std::string error;
     double us = measureConv(s, error);
@@ -392,11 +391,19 @@ int main(int argc, char **argv) {
       return fail("conv " + llvm::Twine(s.n) + "x" + llvm::Twine(s.c) + "x" +
                   llvm::Twine(s.h) + "x" + llvm::Twine(s.w) + " -> " +
                   llvm::Twine(s.f) + ": " + error);
-    convRows.push_back(llvm::json::Object{
-        {"n", s.n},   {"c", s.c},   {"h", s.h},   {"w", s.w},
-        {"f", s.f},   {"kh", s.kh}, {"kw", s.kw}, {"sh", s.sh},
-        {"sw", s.sw}, {"dh", s.dh}, {"dw", s.dw},
-        {"us", std::round(us * 1000) / 1000}});
+    convRows.push_back(
+        llvm::json::Object{{"n", s.n},
+                           {"c", s.c},
+                           {"h", s.h},
+                           {"w", s.w},
+                           {"f", s.f},
+                           {"kh", s.kh},
+                           {"kw", s.kw},
+                           {"sh", s.sh},
+                           {"sw", s.sw},
+                           {"dh", s.dh},
+                           {"dw", s.dw},
+                           {"us", std::round(us * 1000) / 1000}});
     overhead = std::min(overhead, us);
     llvm::errs() << "[" << ++done << "/" << total << "] conv N=" << s.n
                  << " C=" << s.c << " " << s.h << "x" << s.w << " F=" << s.f
@@ -418,11 +425,13 @@ int main(int argc, char **argv) {
     batchText += (batchText.empty() ? "" : ",") + std::to_string(b);
   llvm::json::Object desc{
       {"name", "cpu-calibrated"},
-      {"provenance",
-       "lathe-calibrate " + today() + ": " + stat.getValue() + " of " +
-           std::to_string(repeat) + " calls of the Lathe runtime's oneDNN "
-           "kernels, " + std::to_string(usedThreads) + " thread(s), batches " +
-           batchText + (inputFile.empty() ? "" : ", layers of " + inputFile)},
+      {"provenance", "lathe-calibrate " + today() + ": " + stat.getValue() +
+                         " of " + std::to_string(repeat) +
+                         " calls of the Lathe runtime's oneDNN "
+                         "kernels, " +
+                         std::to_string(usedThreads) + " thread(s), batches " +
+                         batchText +
+                         (inputFile.empty() ? "" : ", layers of " + inputFile)},
       {"threads", usedThreads},
       {"peak_gflops", std::round(peakGflops * 1000) / 1000},
       {"bandwidth_gbps", std::round(bandwidth * 1000) / 1000},

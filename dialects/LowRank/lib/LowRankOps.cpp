@@ -358,10 +358,8 @@ struct FoldUnprofitableTucker : public OpRewritePattern<Conv2DTuckerOp> {
     if (cin * r + r * r * win + r * cout < cin * cout * win)
       return rewriter.notifyMatchFailure(op, "the factorization is cheaper");
     std::optional<SmallVector<float>> uIn = getConstantF32Values(op.getUIn());
-    std::optional<SmallVector<float>> core =
-        getConstantF32Values(op.getCore());
-    std::optional<SmallVector<float>> uOut =
-        getConstantF32Values(op.getUOut());
+    std::optional<SmallVector<float>> core = getConstantF32Values(op.getCore());
+    std::optional<SmallVector<float>> uOut = getConstantF32Values(op.getUOut());
     if (!uIn || !core || !uOut)
       return rewriter.notifyMatchFailure(op, "factors are not constants");
     auto resType = cast<RankedTensorType>(op.getType());
@@ -393,20 +391,21 @@ struct FoldUnprofitableTucker : public OpRewritePattern<Conv2DTuckerOp> {
         DenseElementsAttr::get(filterType, ArrayRef<float>(filter)));
     SmallVector<Value> dynSizes;
     if (resType.isDynamicDim(0))
-      dynSizes.push_back(tensor::DimOp::create(rewriter, loc, op.getInput(), 0));
+      dynSizes.push_back(
+          tensor::DimOp::create(rewriter, loc, op.getInput(), 0));
     Value empty = tensor::EmptyOp::create(rewriter, loc, resType.getShape(),
                                           f32, dynSizes);
     // -0.0 as in lowrank-lower: CSE cannot merge it with the model's fills.
     Value zero = arith::ConstantOp::create(rewriter, loc,
                                            rewriter.getF32FloatAttr(-0.0f));
-    Value init = linalg::FillOp::create(rewriter, loc, zero, empty).getResult(0);
-    Value result =
-        linalg::Conv2DNchwFchwOp::create(
-            rewriter, loc, TypeRange{resType},
-            ValueRange{op.getInput(), weight}, ValueRange{init},
-            rewriter.getI64TensorAttr(op.getStrides()),
-            rewriter.getI64TensorAttr(op.getDilations()))
-            .getResult(0);
+    Value init =
+        linalg::FillOp::create(rewriter, loc, zero, empty).getResult(0);
+    Value result = linalg::Conv2DNchwFchwOp::create(
+                       rewriter, loc, TypeRange{resType},
+                       ValueRange{op.getInput(), weight}, ValueRange{init},
+                       rewriter.getI64TensorAttr(op.getStrides()),
+                       rewriter.getI64TensorAttr(op.getDilations()))
+                       .getResult(0);
     if (Value bias = op.getBias()) {
       MLIRContext *ctx = rewriter.getContext();
       AffineMap id = AffineMap::getMultiDimIdentityMap(4, ctx);

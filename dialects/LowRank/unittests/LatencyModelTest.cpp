@@ -115,8 +115,7 @@ TEST(LatencyModel, TuckerShapesAreWhatLowrankLowerEmits) {
   EXPECT_TRUE(tuckerCandidateRanks(4, 4, 9, 4).empty());
   // r·(64 + 48) < 3072: r = 16 only at granularity 16; 8, 16, 24 at 8.
   EXPECT_EQ(linearCandidateRanks(64, 48, 16), (std::vector<int64_t>{16}));
-  EXPECT_EQ(linearCandidateRanks(64, 48, 8),
-            (std::vector<int64_t>{8, 16, 24}));
+  EXPECT_EQ(linearCandidateRanks(64, 48, 8), (std::vector<int64_t>{8, 16, 24}));
 }
 
 TEST(LatencyModel, BadConvEntriesFailWithAReason) {
@@ -132,11 +131,12 @@ TEST(LatencyModel, BadConvEntriesFailWithAReason) {
       error)));
   EXPECT_NE(error.find("(entry 0)"), std::string::npos) << error;
   // The window does not fit; a negative latency; a fractional size.
-  for (const char *entry :
-       {R"({"n": 1, "c": 1, "h": 2, "w": 3, "f": 1, "kh": 3, "kw": 1, "us": 1})",
-        R"({"n": 1, "c": 1, "h": 3, "w": 3, "f": 1, "kh": 1, "kw": 1, "us": -1})",
-        R"({"n": 1.5, "c": 1, "h": 3, "w": 3, "f": 1, "kh": 1, "kw": 1, "us": 1})",
-        R"({"n": 1, "c": 1, "h": 3, "w": 3, "f": 1, "kh": 1, "kw": 1, "sh": 0,
+  for (
+      const char *entry :
+      {R"({"n": 1, "c": 1, "h": 2, "w": 3, "f": 1, "kh": 3, "kw": 1, "us": 1})",
+       R"({"n": 1, "c": 1, "h": 3, "w": 3, "f": 1, "kh": 1, "kw": 1, "us": -1})",
+       R"({"n": 1.5, "c": 1, "h": 3, "w": 3, "f": 1, "kh": 1, "kw": 1, "us": 1})",
+       R"({"n": 1, "c": 1, "h": 3, "w": 3, "f": 1, "kh": 1, "kw": 1, "sh": 0,
             "us": 1})"}) {
     std::string json =
         std::string(R"({"peak_gflops": 1, "bandwidth_gbps": 1, "conv": [)") +

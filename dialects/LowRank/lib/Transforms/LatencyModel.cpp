@@ -192,10 +192,10 @@ FailureOr<LatencyModel> mlir::lowrank::parseLatencyModel(StringRef json,
         const char *key;
         int64_t *out;
         bool required;
-      } fields[] = {{"n", &shape.n, true},   {"c", &shape.c, true},
-                    {"h", &shape.h, true},   {"w", &shape.w, true},
-                    {"f", &shape.f, true},   {"kh", &shape.kh, true},
-                    {"kw", &shape.kw, true}, {"sh", &shape.sh, false},
+      } fields[] = {{"n", &shape.n, true},    {"c", &shape.c, true},
+                    {"h", &shape.h, true},    {"w", &shape.w, true},
+                    {"f", &shape.f, true},    {"kh", &shape.kh, true},
+                    {"kw", &shape.kw, true},  {"sh", &shape.sh, false},
                     {"sw", &shape.sw, false}, {"dh", &shape.dh, false},
                     {"dw", &shape.dw, false}};
       for (const Field &field : fields) {

@@ -67,17 +67,18 @@ static Value matmulTransposedB(OpBuilder &b, Location loc, Value x, Value w) {
 }
 
 /// `value + bias[channel]` over all of `value` as a linalg.generic.
-static Value addChannelBias(OpBuilder &b, Location loc, Value value,
-                            Value bias, unsigned channelDim) {
+static Value addChannelBias(OpBuilder &b, Location loc, Value value, Value bias,
+                            unsigned channelDim) {
   auto type = cast<RankedTensorType>(value.getType());
   unsigned rank = type.getRank();
   MLIRContext *ctx = b.getContext();
   AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
-  AffineMap channel = AffineMap::get(rank, 0, getAffineDimExpr(channelDim, ctx));
+  AffineMap channel =
+      AffineMap::get(rank, 0, getAffineDimExpr(channelDim, ctx));
   Value init = emptyLike(b, loc, type.getShape(), value);
   return linalg::GenericOp::create(
-             b, loc, TypeRange{type}, ValueRange{value, bias},
-             ValueRange{init}, ArrayRef<AffineMap>{id, channel, id},
+             b, loc, TypeRange{type}, ValueRange{value, bias}, ValueRange{init},
+             ArrayRef<AffineMap>{id, channel, id},
              SmallVector<utils::IteratorType>(rank,
                                               utils::IteratorType::parallel),
              [](OpBuilder &nb, Location l, ValueRange args) {

@@ -344,10 +344,17 @@ LogicalResult SelectRanksPass::analyseConv(linalg::Conv2DNchwFchwOp op,
   int64_t nBatch = batch > 0 ? batch : inType.getDimSize(0);
   auto strides = llvm::to_vector(op.getStrides().getValues<int64_t>());
   auto dilations = llvm::to_vector(op.getDilations().getValues<int64_t>());
-  layer.conv = {nBatch,     cin,        inType.getDimSize(2),
-                inType.getDimSize(3), cout, layer.kh,
-                layer.kw,   strides[0], strides[1],
-                dilations[0], dilations[1]};
+  layer.conv = {nBatch,
+                cin,
+                inType.getDimSize(2),
+                inType.getDimSize(3),
+                cout,
+                layer.kh,
+                layer.kw,
+                strides[0],
+                strides[1],
+                dilations[0],
+                dilations[1]};
   layer.denseUs = layer.denseUsAt(model, nBatch);
   for (int64_t r : tuckerCandidateRanks(cout, cin, win, g)) {
     // Energy kept by the leading [r, r] block of the core (the projections
