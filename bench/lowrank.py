@@ -18,9 +18,10 @@ the pass's default norm) and `lathe-run --repeat=N --report`:
   b1_x, b64_x  = measured latency ratio dense / factorized (speedup, same run; the median of
                  lathe-run's repeats, or the minimum with --stat=min)
   acc          = test accuracy (360 samples) through lathe-run
-With --target=calibrate, `lathe-calibrate` first measures every model's candidate kernels
-(batch 1 and 64, the same --threads) and the pass prices with that table instead of the bundled
-cpu roofline.
+By default (--target=calibrate) `lathe-calibrate` first measures every model's dense and
+candidate kernels (batch 1 and 64, the same --threads and statistic) and the pass prices with
+that table; --target=cpu uses the bundled roofline instead (which prices convolutions as
+implicit GEMMs and is wrong for oneDNN's small convolutions).
 Latencies of the dense model are re-measured between every variant's runs and the best is
 kept, so a busy machine penalises both sides alike.
 Baselines (on --baselines-on models; --no-baselines skips them): the same sweep with strategy=uniform (one rank for all
@@ -136,9 +137,10 @@ def main():
                          "jump by 5x between identical runs")
     ap.add_argument("--error-norm", choices=["frobenius", "spectral"], default="spectral",
                     help="lowrank-select-ranks error-norm: what max-error bounds")
-    ap.add_argument("--target", default="cpu",
-                    help="lowrank-select-ranks target: cpu (the bundled roofline), a JSON target "
-                         "description, or 'calibrate': run lathe-calibrate on each model first")
+    ap.add_argument("--target", default="calibrate",
+                    help="lowrank-select-ranks target: 'calibrate' (default: run lathe-calibrate "
+                         "on each model first and use its measured table), cpu (the bundled "
+                         "roofline) or a JSON target description")
     ap.add_argument("--baselines-on", default="wide",
                     help="models that also get the uniform/threshold sweeps")
     ap.add_argument("--stat", choices=["median", "min"], default="median",

@@ -78,11 +78,14 @@ double LatencyModel::convUs(const ConvShape &s) const {
   return matmulUs(s.n * s.outH() * s.outW(), s.f, s.c * s.kh * s.kw);
 }
 
-/// The bundled CPU table: the roofline fitted to scripts/lowrank/calibrate.py
-/// on this project's CPU machine (AVX-512, oneDNN 2.6 brgemm f32, one thread,
-/// M = 64, 81 shapes from 16 to 1024; 2026-11-27): within ~15% of the
-/// measured table on the shapes checked (64x256x256: 57 us predicted, 50 us
-/// measured). See docs/Dialects/LowRank.md.
+/// The bundled CPU table: the roofline fitted to lathe-run timings of
+/// one-matmul modules (the script lathe-calibrate replaced) on this project's
+/// CPU machine (AVX-512, oneDNN 2.6 brgemm f32, one thread, M = 64, 81 shapes
+/// from 16 to 1024; 2026-11-27): within ~15% of the measured table on the
+/// shapes checked (64x256x256: 57 us predicted, 50 us measured). It has no
+/// convolution entries: convolutions are priced as implicit GEMMs, which
+/// underestimates oneDNN's small NCHW convolutions 3-10x; lathe-calibrate
+/// measures them. See docs/Dialects/LowRank.md.
 static LatencyModel getBundledCpuModel() {
   LatencyModel model;
   model.name = "cpu";
