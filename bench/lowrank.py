@@ -13,10 +13,15 @@ For every max-error the IR goes through `lathe-opt --lowrank-select-ranks="max-e
 batch=64 error-norm=spectral"` (the same decisions at every batch; --error-norm=frobenius for
 the pass's default norm) and `lathe-run --repeat=N --report`:
   flops_kept   = report.flops(factorized) / report.flops(dense), batch 64
-  pred         = Σ latency_after / Σ latency_before over the pass's decisions (its cost model)
-  b1, b64      = measured latency ratio dense / factorized (speedup, same run; the median of
+  p1_x, p64_x  = predicted speedup at batch 1 and 64: Σ latency_before / Σ latency_after over
+                 the pass's decisions (its cost model, the same ranks priced at either batch)
+  b1_x, b64_x  = measured latency ratio dense / factorized (speedup, same run; the median of
                  lathe-run's repeats, or the minimum with --stat=min)
   acc          = test accuracy (360 samples) through lathe-run
+By default (--target=calibrate) `lathe-calibrate` first measures every model's dense and
+candidate kernels (batch 1 and 64, the same --threads and statistic) and the pass prices with
+that table; --target=cpu uses the bundled roofline instead (which prices convolutions as
+implicit GEMMs and is wrong for oneDNN's small convolutions).
 Latencies of the dense model are re-measured between every variant's runs and the best is
 kept, so a busy machine penalises both sides alike.
 Baselines (on --baselines-on models; --no-baselines skips them): the same sweep with strategy=uniform (one rank for all
@@ -69,9 +74,16 @@ ERROR_NORM = "frobenius"
 TARGET = "cpu"
 
 
-def select(src, dst, max_error, strategy):
+def select(src, dst, max_error, strategy, target):
     run([tool("lathe-opt"), src, f"--lowrank-select-ranks=max-error={max_error} batch=64 "
-         f"strategy={strategy} error-norm={ERROR_NORM} target={TARGET}", "-o", dst])
+         f"strategy={strategy} error-norm={ERROR_NORM} target={target}", "-o", dst])
+
+
+def calibrate(mlir, out, repeat):
+    """lathe-calibrate on one model: its layers' dense and candidate kernels at batch 1 and 64."""
+    run([tool("lathe-calibrate"), mlir, "-o", out, "--batches=1,64", f"--repeat={repeat}",
+         f"--threads={THREADS}", f"--stat={STAT}"])
+    return out
 
 
 STAT = "median"
@@ -91,8 +103,11 @@ def measure(d, variant, mlirs, dense, repeat, tmp, labels):
     r360, logits = lathe_run(mlirs[360], os.path.join(d, "test_x.npy"), 1, tmp, variant + "_b360")
     decisions = [x["decision"] for x in r360["decisions"]
                  if x["decision"].get("pass") == "lowrank-select-ranks"]
-    before = sum(x["latency_before_us"] for x in decisions)
-    after = sum(x["latency_after_us"] for x in decisions)
+    pred = {}
+    for b in (1, 64):
+        before = sum(x[f"latency_before_b{b}_us"] for x in decisions)
+        after = sum(x[f"latency_after_b{b}_us"] for x in decisions)
+        pred[b] = before / after if after > 0 else 1.0
     r64, _ = lathe_run(mlirs[64], os.path.join(d, "x64.npy"), repeat, tmp, variant + "_b64")
     ms = {64: r64["latency_ms"][STAT], 1: float("inf")}
     for b, x, rep in ((64, "x64.npy", repeat), (1, "x1.npy", repeat * 4)):
@@ -104,7 +119,7 @@ def measure(d, variant, mlirs, dense, repeat, tmp, labels):
         "flops": r64["flops"], "complete": r64["flops_complete"],
         "b64_ms": ms[64], "b1_ms": ms[1],
         "acc": float((logits.argmax(1) == labels).mean()),
-        "pred": after / before if before > 0 else 1.0,
+        "p1": pred[1], "p64": pred[64],
         "ranks": [x["rank"] if x["action"] == "factorize" else "D" for x in decisions],
     }
 
@@ -122,9 +137,10 @@ def main():
                          "jump by 5x between identical runs")
     ap.add_argument("--error-norm", choices=["frobenius", "spectral"], default="spectral",
                     help="lowrank-select-ranks error-norm: what max-error bounds")
-    ap.add_argument("--target", default="cpu",
-                    help="lowrank-select-ranks target: cpu or a JSON target description "
-                         "(e.g. from scripts/lowrank/calibrate.py)")
+    ap.add_argument("--target", default="calibrate",
+                    help="lowrank-select-ranks target: 'calibrate' (default: run lathe-calibrate "
+                         "on each model first and use its measured table), cpu (the bundled "
+                         "roofline) or a JSON target description")
     ap.add_argument("--baselines-on", default="wide",
                     help="models that also get the uniform/threshold sweeps")
     ap.add_argument("--stat", choices=["median", "min"], default="median",
@@ -133,6 +149,8 @@ def main():
     global STAT, THREADS, ERROR_NORM, TARGET
     STAT = args.stat
     TARGET = os.path.abspath(args.target) if args.target.endswith(".json") else args.target
+    if TARGET not in ("cpu", "calibrate") and not TARGET.endswith(".json"):
+        sys.exit(f"bench/lowrank: --target must be cpu, calibrate or a .json file, got {TARGET}")
     ERROR_NORM = args.error_norm
     THREADS = args.threads
     os.environ["OMP_NUM_THREADS"] = str(THREADS)
@@ -153,6 +171,11 @@ def main():
             labels = np.load(os.path.join(d, "test_y.npy"))
             dense_paths = {b: os.path.join(d, f"model_b{b}.mlir") for b in (1, 64, 360)}
             dense = dict(dense_paths, best={1: float("inf"), 64: float("inf")})
+            target = TARGET
+            if TARGET == "calibrate":
+                target = calibrate(dense_paths[64], os.path.join(tmp, f"{name}_target.json"),
+                                   args.repeat)
+                print(f"  calibrated {name}: {target}", flush=True)
             base = measure(d, f"{name}_dense", dense_paths, dense, args.repeat, tmp, labels)
             results = {s: [] for s in strategies}
             for strategy in strategies:
@@ -162,7 +185,7 @@ def main():
                     paths = {}
                     for b in (1, 64, 360):
                         paths[b] = os.path.join(tmp, f"{name}_{strategy}_{e}_b{b}.mlir")
-                        select(dense_paths[b], paths[b], e, strategy)
+                        select(dense_paths[b], paths[b], e, strategy, target)
                     m = measure(d, f"{name}_{strategy}_{e}", paths, dense, args.repeat, tmp, labels)
                     m.update(e=e, strategy=strategy)
                     results[strategy].append(m)
@@ -170,14 +193,15 @@ def main():
             best1, best64 = dense["best"][1], dense["best"][64]
             print(f"\n== {name}: dense flops(b64)={base['flops']} b1={best1:.4f} ms "
                   f"b64={best64:.4f} ms ({STAT}) acc={base['acc']:.4f}")
-            print(f"{'strategy':>9} {'max-err':>7} {'ranks':>22} {'flops_kept':>10} {'pred':>6} "
-                  f"{'b1_x':>6} {'b64_x':>6} {'acc':>7} {'drop':>6}")
+            print(f"{'strategy':>9} {'max-err':>7} {'ranks':>22} {'flops_kept':>10} "
+                  f"{'p1_x':>6} {'b1_x':>6} {'p64_x':>6} {'b64_x':>6} {'acc':>7} {'drop':>6}")
             for strategy in strategies:
                 for m in results[strategy]:
                     m.update(kept=m["flops"] / base["flops"], s1=best1 / m["b1_ms"],
                              s64=best64 / m["b64_ms"], drop=base["acc"] - m["acc"])
                     print(f"{strategy:>9} {m['e']:>7.3f} {str(m['ranks']):>22} {m['kept']:>10.3f} "
-                          f"{m['pred']:>6.3f} {m['s1']:>6.2f} {m['s64']:>6.2f} {m['acc']:>7.4f} "
+                          f"{m['p1']:>6.2f} {m['s1']:>6.2f} {m['p64']:>6.2f} {m['s64']:>6.2f} "
+                          f"{m['acc']:>7.4f} "
                           f"{m['drop'] * 100:>5.2f}pt", flush=True)
             if results.get("uniform"):
                 print("at (nearest) equal measured batch-64 latency:")

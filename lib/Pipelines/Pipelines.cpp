@@ -91,7 +91,10 @@ LogicalResult mlir::lathe::buildCpuPipeline(OpPassManager &pm,
 LogicalResult mlir::lathe::buildReferencePipeline(OpPassManager &pm,
                                                   std::string &error) {
   if (failed(addPasses(pm, kCpuPhases[0].passes, error)) ||
-      failed(addPasses(pm, "func.func(lathe-decompose-aggregates)", error)) ||
+      failed(addPasses(pm,
+                       "func.func(lowrank-lower{linalg-only=true},"
+                       "lathe-decompose-aggregates)",
+                       error)) ||
       failed(addPasses(pm, kBufferize, error)) ||
       failed(addPasses(pm, "func.func(convert-linalg-to-loops)", error)))
     return failure();

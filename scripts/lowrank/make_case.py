@@ -7,6 +7,9 @@ Writes OUTDIR/case.mlir with two functions, both on static shapes:
   @linear: relu(lowrank.linear(x, U, V, bias)) with x [8, 48], U [40, 8], V [8, 48]
   @tucker: lowrank.conv2d_tucker(x, u_in [3, 4], core [3, 3, 3, 3], u_out [6, 3], bias),
            stride 2, x [2, 4, 9, 9]
+  @tucker_full: lowrank.conv2d_tucker at full rank 4 of a [4, 4, 3, 3] filter (u_in [4, 4],
+           core [4, 4, 3, 3], u_out [4, 4], bias), x [2, 4, 7, 7]: its factors store more than
+           the filter, so canonicalization folds it back into one dense convolution
 and OUTDIR/{linear_x,linear_ref,tucker_x,tucker_ref}.npy, the references computed in float64
 numpy from the definitions in the op descriptions (W = U·V; W[o,i] = u_out·core·u_in).
 """
@@ -48,6 +51,17 @@ def main():
     np.save(os.path.join(out, "tucker_x.npy"), xc)
     np.save(os.path.join(out, "tucker_ref.npy"), yc.astype(np.float32))
 
+    xf, uinf, coref, uoutf, bf = f(2, 4, 7, 7), f(4, 4), f(4, 4, 3, 3), f(4, 4), f(4)
+    wf = np.einsum("oa,abyx,bi->oiyx", uoutf.astype(np.float64), coref, uinf)
+    yf = np.zeros((2, 4, 5, 5))
+    for i in range(5):
+        for j in range(5):
+            patch = xf[:, :, i:i + 3, j:j + 3].astype(np.float64)
+            yf[:, :, i, j] = np.einsum("nchw,ochw->no", patch, wf)
+    yf += bf[None, :, None, None]
+    np.save(os.path.join(out, "tucker_full_x.npy"), xf)
+    np.save(os.path.join(out, "tucker_full_ref.npy"), yf.astype(np.float32))
+
     relu = """  %e = tensor.empty() : tensor<8x40xf32>
   %r = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%y : tensor<8x40xf32>) outs(%e : tensor<8x40xf32>) {
   ^bb0(%in: f32, %o: f32):
@@ -72,6 +86,15 @@ func.func @tucker(%x: tensor<2x4x9x9xf32>) -> tensor<2x6x{ho}x{ho}xf32> {{
   %b = arith.constant {lit(bc)}
   %y = lowrank.conv2d_tucker %x, %uin, %core, %uout bias(%b) {{strides = array<i64: 2, 2>}} : (tensor<2x4x9x9xf32>, tensor<3x4xf32>, tensor<3x3x3x3xf32>, tensor<6x3xf32>, tensor<6xf32>) -> tensor<2x6x{ho}x{ho}xf32>
   return %y : tensor<2x6x{ho}x{ho}xf32>
+}}
+
+func.func @tucker_full(%x: tensor<2x4x7x7xf32>) -> tensor<2x4x5x5xf32> {{
+  %uin = arith.constant {lit(uinf)}
+  %core = arith.constant {lit(coref)}
+  %uout = arith.constant {lit(uoutf)}
+  %b = arith.constant {lit(bf)}
+  %y = lowrank.conv2d_tucker %x, %uin, %core, %uout bias(%b) : (tensor<2x4x7x7xf32>, tensor<4x4xf32>, tensor<4x4x3x3xf32>, tensor<4x4xf32>, tensor<4xf32>) -> tensor<2x4x5x5xf32>
+  return %y : tensor<2x4x5x5xf32>
 }}
 """
     with open(os.path.join(out, "case.mlir"), "w") as fh:

@@ -339,6 +339,101 @@ LogicalResult Conv2DTuckerOp::verify() {
   return success();
 }
 
+namespace {
+/// A Tucker-2 factorization that stores no fewer numbers than the filter
+/// (Cin·r + r²·kh·kw + r·Cout >= Cin·Cout·kh·kw) of constant factors folds
+/// back into one dense filter W[o,i,y,x] = Σ u_out[o,a] core[a,b,y,x]
+/// u_in[b,i] and one linalg convolution (plus the bias add).
+struct FoldUnprofitableTucker : public OpRewritePattern<Conv2DTuckerOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(Conv2DTuckerOp op,
+                                PatternRewriter &rewriter) const override {
+    auto coreType = cast<RankedTensorType>(op.getCore().getType());
+    auto uInType = cast<RankedTensorType>(op.getUIn().getType());
+    auto uOutType = cast<RankedTensorType>(op.getUOut().getType());
+    int64_t r = uInType.getDimSize(0), cin = uInType.getDimSize(1);
+    int64_t cout = uOutType.getDimSize(0);
+    int64_t kh = coreType.getDimSize(2), kw = coreType.getDimSize(3);
+    int64_t win = kh * kw;
+    if (cin * r + r * r * win + r * cout < cin * cout * win)
+      return rewriter.notifyMatchFailure(op, "the factorization is cheaper");
+    std::optional<SmallVector<float>> uIn = getConstantF32Values(op.getUIn());
+    std::optional<SmallVector<float>> core = getConstantF32Values(op.getCore());
+    std::optional<SmallVector<float>> uOut = getConstantF32Values(op.getUOut());
+    if (!uIn || !core || !uOut)
+      return rewriter.notifyMatchFailure(op, "factors are not constants");
+    auto resType = cast<RankedTensorType>(op.getType());
+    if (resType.isDynamicDim(1) || resType.isDynamicDim(2) ||
+        resType.isDynamicDim(3))
+      return rewriter.notifyMatchFailure(op, "dynamic result sizes");
+    // t[a, i, p] = Σ_b core[a, b, p] u_in[b, i]; W[o, i, p] = Σ_a u_out[o, a]
+    // t[a, i, p], accumulated in double.
+    std::vector<double> t(r * cin * win, 0.0), w(cout * cin * win, 0.0);
+    for (int64_t a = 0; a < r; ++a)
+      for (int64_t b = 0; b < r; ++b)
+        for (int64_t i = 0; i < cin; ++i) {
+          double u = (*uIn)[b * cin + i];
+          for (int64_t p = 0; p < win; ++p)
+            t[(a * cin + i) * win + p] += (*core)[(a * r + b) * win + p] * u;
+        }
+    for (int64_t o = 0; o < cout; ++o)
+      for (int64_t a = 0; a < r; ++a) {
+        double u = (*uOut)[o * r + a];
+        for (int64_t ip = 0; ip < cin * win; ++ip)
+          w[o * cin * win + ip] += u * t[a * cin * win + ip];
+      }
+    SmallVector<float> filter(w.begin(), w.end());
+    Location loc = op.getLoc();
+    Type f32 = rewriter.getF32Type();
+    auto filterType = RankedTensorType::get({cout, cin, kh, kw}, f32);
+    Value weight = arith::ConstantOp::create(
+        rewriter, loc, filterType,
+        DenseElementsAttr::get(filterType, ArrayRef<float>(filter)));
+    SmallVector<Value> dynSizes;
+    if (resType.isDynamicDim(0))
+      dynSizes.push_back(
+          tensor::DimOp::create(rewriter, loc, op.getInput(), 0));
+    Value empty = tensor::EmptyOp::create(rewriter, loc, resType.getShape(),
+                                          f32, dynSizes);
+    // -0.0 as in lowrank-lower: CSE cannot merge it with the model's fills.
+    Value zero = arith::ConstantOp::create(rewriter, loc,
+                                           rewriter.getF32FloatAttr(-0.0f));
+    Value init =
+        linalg::FillOp::create(rewriter, loc, zero, empty).getResult(0);
+    Value result = linalg::Conv2DNchwFchwOp::create(
+                       rewriter, loc, TypeRange{resType},
+                       ValueRange{op.getInput(), weight}, ValueRange{init},
+                       rewriter.getI64TensorAttr(op.getStrides()),
+                       rewriter.getI64TensorAttr(op.getDilations()))
+                       .getResult(0);
+    if (Value bias = op.getBias()) {
+      MLIRContext *ctx = rewriter.getContext();
+      AffineMap id = AffineMap::getMultiDimIdentityMap(4, ctx);
+      AffineMap channel = AffineMap::get(4, 0, getAffineDimExpr(1, ctx));
+      Value out = tensor::EmptyOp::create(rewriter, loc, resType.getShape(),
+                                          f32, dynSizes);
+      result = linalg::GenericOp::create(
+                   rewriter, loc, TypeRange{resType}, ValueRange{result, bias},
+                   ValueRange{out}, ArrayRef<AffineMap>{id, channel, id},
+                   SmallVector<utils::IteratorType>(
+                       4, utils::IteratorType::parallel),
+                   [](OpBuilder &b, Location l, ValueRange args) {
+                     Value sum = arith::AddFOp::create(b, l, args[0], args[1]);
+                     linalg::YieldOp::create(b, l, sum);
+                   })
+                   .getResult(0);
+    }
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+} // namespace
+
+void Conv2DTuckerOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                                 MLIRContext *context) {
+  results.add<FoldUnprofitableTucker>(context);
+}
+
 FailureOr<int64_t> Conv2DTuckerOp::getFlopCount() {
   auto inType = cast<ShapedType>(getInput().getType());
   auto resType = cast<ShapedType>(getResult().getType());

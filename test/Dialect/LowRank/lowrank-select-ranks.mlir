@@ -9,6 +9,10 @@
 // Measured latencies in a target description take precedence over its roofline: only
 // rank 32 is cheap on the "table" target (every other shape pays a 1 ms call overhead).
 // RUN: lathe-opt %s --split-input-file --lowrank-select-ranks="max-error=0.01 target=%S/Inputs/table.json" 2>/dev/null | FileCheck %s --check-prefix=TABLE
+// Measured convolutions price Tucker-2 candidates: only the three convolutions
+// of rank 16 of @conv are cheap on "conv-table" (rank 8 would be the cheaper
+// choice under its roofline), at batch 1 (priced) and 64 (also recorded).
+// RUN: lathe-opt %s --split-input-file --lowrank-select-ranks="max-error=0.01 target=%S/Inputs/conv-table.json" 2>/dev/null | FileCheck %s --check-prefix=CONVTABLE
 // error-norm=spectral: (σ_{r+1}/σ_1)² per layer; %a at rank 2 costs (0.1/10)² = 1e-4 of the
 // 0.05² budget, rank 1 would cost 1e-2.
 // RUN: lathe-opt %s --split-input-file --lowrank-select-ranks="max-error=0.05 target=%S/Inputs/flat.json error-norm=spectral" 2>/dev/null | FileCheck %s --check-prefix=SPECTRAL
@@ -28,6 +32,8 @@
 // RUN: not lathe-opt %s --lowrank-select-ranks="target=%S/Inputs/malformed.json" 2>&1 | FileCheck %s --check-prefix=ERR-MALFORMED
 // RUN: not lathe-opt %s --lowrank-select-ranks="target=%S/Inputs/incomplete.json" 2>&1 | FileCheck %s --check-prefix=ERR-INCOMPLETE
 // RUN: not lathe-opt %s --lowrank-select-ranks="target=%S/Inputs/bad-table.json" 2>&1 | FileCheck %s --check-prefix=ERR-TABLE
+// RUN: not lathe-opt %s --lowrank-select-ranks="target=%S/Inputs/bad-conv-table.json" 2>&1 | FileCheck %s --check-prefix=ERR-CONV
+// RUN: not lathe-opt %s --lowrank-select-ranks="target=%S/Inputs/conv-not-array.json" 2>&1 | FileCheck %s --check-prefix=ERR-CONV-ARRAY
 // RUN: not lathe-opt %S/Inputs/nan-weight.mlir --lowrank-select-ranks 2>&1 | FileCheck %s --check-prefix=ERR-NAN
 // RUN: not lathe-opt %S/Inputs/inf-weight.mlir --lowrank-select-ranks 2>&1 | FileCheck %s --check-prefix=ERR-NAN
 // ERR-MAX: error: lowrank-select-ranks: max-error must be in [0, 1), got
@@ -41,6 +47,8 @@
 // ERR-MALFORMED: error: lowrank-select-ranks: target description '{{.*}}malformed.json': malformed JSON
 // ERR-INCOMPLETE: error: lowrank-select-ranks: target description '{{.*}}incomplete.json': expected a positive number for "peak_gflops"
 // ERR-TABLE: error: lowrank-select-ranks: target description '{{.*}}bad-table.json': expected every "matmul" entry to be {m, n, k, us}
+// ERR-CONV: error: lowrank-select-ranks: target description '{{.*}}bad-conv-table.json': expected every "conv" entry to be {n, c, h, w, f, kh, kw, us} (optional sh, sw, dh, dw) with positive sizes, a window that fits the input and a non-negative latency (entry 1)
+// ERR-CONV-ARRAY: error: lowrank-select-ranks: target description '{{.*}}conv-not-array.json': expected "conv" to be an array
 // ERR-NAN: error: has a constant weight with NaN or Inf values; lowrank-select-ranks cannot factorize it
 
 // A rank-1 weight (a splat) used transposed, [N, K] = [256, 256], with a
@@ -171,6 +179,10 @@ func.func @global(%x: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x8xf32>) {
 // FLAT-SAME: #lowrank.decision<rank = 1, energy = 1.0
 // FLAT-SAME: (tensor<1x16x10x10xf32>, tensor<1x16xf32>, tensor<1x1x3x3xf32>, tensor<32x1xf32>, tensor<32xf32>) -> tensor<1x32x8x8xf32>
 // FLAT: return %[[T]]
+// CONVTABLE-LABEL: func.func @conv
+// CONVTABLE: lowrank.conv2d_tucker
+// CONVTABLE-SAME: #lowrank.decision<rank = 16, energy = 1.0, latency_before = {{.*}}, latency_after = 3.0, target = "conv-table">
+// CONVTABLE-SAME: lathe.decision = {action = "factorize", energy = 1.0{{.*}}, latency_after_b1_us = 3.0{{.*}}, latency_after_b64_us = 6.0{{.*}}, latency_after_us = 3.0{{.*}}rank = 16 : i64, target = "conv-table"}
 func.func @conv(%x: tensor<1x16x10x10xf32>) -> tensor<1x32x8x8xf32> {
   %w = arith.constant dense<0.25> : tensor<32x16x3x3xf32>
   %b = arith.constant dense<1.0> : tensor<32xf32>

@@ -25,11 +25,67 @@ double LatencyModel::matmulUs(int64_t m, int64_t n, int64_t k) const {
   return callOverheadUs + std::max(computeUs, memoryUs);
 }
 
-/// The bundled CPU table: the roofline fitted to scripts/lowrank/calibrate.py
-/// on this project's CPU machine (AVX-512, oneDNN 2.6 brgemm f32, one thread,
-/// M = 64, 81 shapes from 16 to 1024; 2026-11-27): within ~15% of the
-/// measured table on the shapes checked (64x256x256: 57 us predicted, 50 us
-/// measured). See docs/Dialects/LowRank.md.
+bool ConvShape::isValid() const {
+  for (int64_t v : key())
+    if (v <= 0)
+      return false;
+  return h >= dh * (kh - 1) + 1 && w >= dw * (kw - 1) + 1;
+}
+
+std::array<ConvShape, 3> mlir::lowrank::tuckerConvShapes(const ConvShape &d,
+                                                         int64_t r) {
+  ConvShape in = d;
+  in.f = r;
+  in.kh = in.kw = in.sh = in.sw = in.dh = in.dw = 1;
+  ConvShape core = d;
+  core.c = core.f = r;
+  ConvShape out = in;
+  out.c = r;
+  out.f = d.f;
+  out.h = d.outH();
+  out.w = d.outW();
+  return {in, core, out};
+}
+
+std::vector<int64_t> mlir::lowrank::linearCandidateRanks(int64_t n, int64_t k,
+                                                         int64_t g) {
+  std::vector<int64_t> ranks;
+  for (int64_t r = g; g > 0 && r < std::min(n, k); r += g) {
+    if (r * (n + k) >= n * k)
+      break; // no cheaper than dense (and would fold back)
+    ranks.push_back(r);
+  }
+  return ranks;
+}
+
+std::vector<int64_t> mlir::lowrank::tuckerCandidateRanks(int64_t cout,
+                                                         int64_t cin,
+                                                         int64_t window,
+                                                         int64_t g) {
+  std::vector<int64_t> ranks;
+  for (int64_t r = g; g > 0 && r <= std::min(cin, cout); r += g) {
+    if (cin * r + r * r * window + r * cout >= cin * cout * window)
+      break; // stores no less than the filter (and would fold back)
+    ranks.push_back(r);
+  }
+  return ranks;
+}
+
+double LatencyModel::convUs(const ConvShape &s) const {
+  auto it = measuredConv.find(s.key());
+  if (it != measuredConv.end())
+    return it->second;
+  return matmulUs(s.n * s.outH() * s.outW(), s.f, s.c * s.kh * s.kw);
+}
+
+/// The bundled CPU table: the roofline fitted to lathe-run timings of
+/// one-matmul modules (the script lathe-calibrate replaced) on this project's
+/// CPU machine (AVX-512, oneDNN 2.6 brgemm f32, one thread, M = 64, 81 shapes
+/// from 16 to 1024; 2026-11-27): within ~15% of the measured table on the
+/// shapes checked (64x256x256: 57 us predicted, 50 us measured). It has no
+/// convolution entries: convolutions are priced as implicit GEMMs, which
+/// underestimates oneDNN's small NCHW convolutions 3-10x; lathe-calibrate
+/// measures them. See docs/Dialects/LowRank.md.
 static LatencyModel getBundledCpuModel() {
   LatencyModel model;
   model.name = "cpu";
@@ -113,6 +169,54 @@ FailureOr<LatencyModel> mlir::lowrank::parseLatencyModel(StringRef json,
         return failure();
       }
       model.measured[{*m, *n, *k}] = *us;
+    }
+  }
+  if (const llvm::json::Value *table = object->get("conv")) {
+    const llvm::json::Array *rows = table->getAsArray();
+    const char *expected =
+        "expected every \"conv\" entry to be {n, c, h, w, f, kh, kw, us} "
+        "(optional sh, sw, dh, dw) with positive sizes, a window that fits "
+        "the input and a non-negative latency";
+    if (!rows) {
+      error = "expected \"conv\" to be an array of {n, c, h, w, f, kh, kw, "
+              "us}";
+      return failure();
+    }
+    for (size_t index = 0; index < rows->size(); ++index) {
+      const llvm::json::Object *entry = (*rows)[index].getAsObject();
+      auto fail = [&]() {
+        error = (Twine(expected) + " (entry " + Twine(index) + ")").str();
+        return failure();
+      };
+      if (!entry)
+        return fail();
+      ConvShape shape;
+      struct Field {
+        const char *key;
+        int64_t *out;
+        bool required;
+      } fields[] = {{"n", &shape.n, true},    {"c", &shape.c, true},
+                    {"h", &shape.h, true},    {"w", &shape.w, true},
+                    {"f", &shape.f, true},    {"kh", &shape.kh, true},
+                    {"kw", &shape.kw, true},  {"sh", &shape.sh, false},
+                    {"sw", &shape.sw, false}, {"dh", &shape.dh, false},
+                    {"dw", &shape.dw, false}};
+      for (const Field &field : fields) {
+        const llvm::json::Value *v = entry->get(field.key);
+        if (!v) {
+          if (field.required)
+            return fail();
+          continue;
+        }
+        std::optional<int64_t> i = v->getAsInteger();
+        if (!i)
+          return fail();
+        *field.out = *i;
+      }
+      std::optional<double> us = entry->getNumber("us");
+      if (!us || !std::isfinite(*us) || *us < 0 || !shape.isValid())
+        return fail();
+      model.measuredConv[shape.key()] = *us;
     }
   }
   return model;

@@ -49,11 +49,65 @@ static Value zeros(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
   return linalg::FillOp::create(b, loc, zero, empty).getResult(0);
 }
 
+/// `x · Bᵀ` as a linalg.matmul (B is [N, K]) into a zero-filled [M, N].
+static Value matmulTransposedB(OpBuilder &b, Location loc, Value x, Value w) {
+  auto xType = cast<RankedTensorType>(x.getType());
+  auto wType = cast<RankedTensorType>(w.getType());
+  SmallVector<int64_t> shape = {xType.getDimSize(0), wType.getDimSize(0)};
+  Value init = zeros(b, loc, shape, x);
+  auto mm = linalg::MatmulOp::create(b, loc, TypeRange{init.getType()},
+                                     ValueRange{x, w}, ValueRange{init});
+  MLIRContext *ctx = b.getContext();
+  AffineExpr m = getAffineDimExpr(0, ctx), n = getAffineDimExpr(1, ctx),
+             k = getAffineDimExpr(2, ctx);
+  mm.setIndexingMapsAttr(b.getAffineMapArrayAttr(
+      {AffineMap::get(3, 0, {m, k}, ctx), AffineMap::get(3, 0, {n, k}, ctx),
+       AffineMap::get(3, 0, {m, n}, ctx)}));
+  return mm.getResult(0);
+}
+
+/// `value + bias[channel]` over all of `value` as a linalg.generic.
+static Value addChannelBias(OpBuilder &b, Location loc, Value value, Value bias,
+                            unsigned channelDim) {
+  auto type = cast<RankedTensorType>(value.getType());
+  unsigned rank = type.getRank();
+  MLIRContext *ctx = b.getContext();
+  AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
+  AffineMap channel =
+      AffineMap::get(rank, 0, getAffineDimExpr(channelDim, ctx));
+  Value init = emptyLike(b, loc, type.getShape(), value);
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{type}, ValueRange{value, bias}, ValueRange{init},
+             ArrayRef<AffineMap>{id, channel, id},
+             SmallVector<utils::IteratorType>(rank,
+                                              utils::IteratorType::parallel),
+             [](OpBuilder &nb, Location l, ValueRange args) {
+               Value sum = arith::AddFOp::create(nb, l, args[0], args[1]);
+               linalg::YieldOp::create(nb, l, sum);
+             })
+      .getResult(0);
+}
+
 struct LowerLinear : public OpRewritePattern<LinearOp> {
-  using OpRewritePattern::OpRewritePattern;
+  LowerLinear(MLIRContext *ctx, bool linalgOnly)
+      : OpRewritePattern(ctx), linalgOnly(linalgOnly) {}
+  bool linalgOnly;
+
   LogicalResult matchAndRewrite(LinearOp op,
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
+    if (linalgOnly) {
+      // Upstream ops only (the reference pipeline): x·Vᵀ, then ·Uᵀ, then the
+      // bias, on 2-D inputs.
+      if (cast<RankedTensorType>(op.getInput().getType()).getRank() != 2)
+        return rewriter.notifyMatchFailure(op, "linalg-only needs 2-D input");
+      Value mid = matmulTransposedB(rewriter, loc, op.getInput(), op.getV());
+      Value result = matmulTransposedB(rewriter, loc, mid, op.getU());
+      if (Value bias = op.getBias())
+        result = addChannelBias(rewriter, loc, result, bias, 1);
+      rewriter.replaceOp(op, result);
+      return success();
+    }
     auto inType = cast<RankedTensorType>(op.getInput().getType());
     auto resType = cast<RankedTensorType>(op.getType());
     auto uType = cast<RankedTensorType>(op.getU().getType());
@@ -158,22 +212,8 @@ struct LowerConv2DTucker : public OpRewritePattern<Conv2DTuckerOp> {
                        ValueRange{t2, filter(op.getUOut(), uOutType)},
                        ValueRange{out3}, ones, ones)
                        .getResult(0);
-    if (Value bias = op.getBias()) {
-      MLIRContext *ctx = rewriter.getContext();
-      AffineMap id = AffineMap::getMultiDimIdentityMap(4, ctx);
-      AffineMap channel = AffineMap::get(4, 0, getAffineDimExpr(1, ctx));
-      Value init = emptyLike(rewriter, loc, resType.getShape(), result);
-      result = linalg::GenericOp::create(
-                   rewriter, loc, TypeRange{resType}, ValueRange{result, bias},
-                   ValueRange{init}, ArrayRef<AffineMap>{id, channel, id},
-                   SmallVector<utils::IteratorType>(
-                       4, utils::IteratorType::parallel),
-                   [](OpBuilder &b, Location l, ValueRange args) {
-                     Value sum = arith::AddFOp::create(b, l, args[0], args[1]);
-                     linalg::YieldOp::create(b, l, sum);
-                   })
-                   .getResult(0);
-    }
+    if (Value bias = op.getBias())
+      result = addChannelBias(rewriter, loc, result, bias, 1);
     rewriter.replaceOp(op, result);
     return success();
   }
@@ -181,16 +221,19 @@ struct LowerConv2DTucker : public OpRewritePattern<Conv2DTuckerOp> {
 
 struct LowRankLowerPass
     : public lowrank::impl::LowRankLowerBase<LowRankLowerPass> {
+  using LowRankLowerBase::LowRankLowerBase;
+
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    populateLowerLowRankPatterns(patterns);
+    populateLowerLowRankPatterns(patterns, linalgOnly);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
     WalkResult left = getOperation().walk([](Operation *op) {
       if (!isa<LinearOp, Conv2DTuckerOp>(op))
         return WalkResult::advance();
       op->emitOpError("could not be lowered (a Tucker-2 convolution needs "
-                      "static spatial sizes)");
+                      "static spatial sizes; with linalg-only a linear layer "
+                      "needs a 2-D input)");
       return WalkResult::interrupt();
     });
     if (left.wasInterrupted())
@@ -200,6 +243,8 @@ struct LowRankLowerPass
 
 } // namespace
 
-void mlir::lowrank::populateLowerLowRankPatterns(RewritePatternSet &patterns) {
-  patterns.add<LowerLinear, LowerConv2DTucker>(patterns.getContext());
+void mlir::lowrank::populateLowerLowRankPatterns(RewritePatternSet &patterns,
+                                                 bool linalgOnly) {
+  patterns.add<LowerLinear>(patterns.getContext(), linalgOnly);
+  patterns.add<LowerConv2DTucker>(patterns.getContext());
 }

@@ -112,6 +112,7 @@ struct Layer {
   Operation *op;             ///< linalg.matmul or linalg.conv_2d_nchw_fchw
   linalg::GenericOp biasAdd; ///< fused into the lowrank op when present
   bool isConv = false;
+  ConvShape conv; ///< conv: the dense convolution (its batch is repriced)
   // Linear: W is [n, k]. Conv: W is [n = Cout, k = Cin, kh, kw].
   int64_t n = 0, k = 0, kh = 1, kw = 1;
   double energy = 0; ///< ‖W‖²
@@ -130,6 +131,27 @@ struct Layer {
   double error() const { return chosen < 0 ? 0.0 : candidates[chosen].error; }
   double latencyUs() const {
     return chosen < 0 ? denseUs : candidates[chosen].latencyUs;
+  }
+
+  /// Predicted microseconds of the dense layer at batch `b` (linear: b rows).
+  double denseUsAt(const LatencyModel &model, int64_t b) const {
+    if (!isConv)
+      return model.matmulUs(b, n, k);
+    ConvShape s = conv;
+    s.n = b;
+    return model.convUs(s);
+  }
+  /// Predicted microseconds of the layer factorized at rank r, batch `b`:
+  /// the kernels lowrank-lower emits for it.
+  double rankUsAt(const LatencyModel &model, int64_t r, int64_t b) const {
+    if (!isConv)
+      return model.matmulUs(b, r, k) + model.matmulUs(b, n, r);
+    ConvShape s = conv;
+    s.n = b;
+    double us = 0;
+    for (const ConvShape &part : tuckerConvShapes(s, r))
+      us += model.convUs(part);
+    return us;
   }
 };
 
@@ -232,12 +254,9 @@ LogicalResult SelectRanksPass::analyseLinear(linalg::MatmulOp op,
     tail[i] = tail[i + 1] + layer.svd.s[i] * layer.svd.s[i];
   layer.energy = tail[0];
   int64_t m = pricedRows(lhsType.getDimSize(0));
-  layer.denseUs = model.matmulUs(m, layer.n, layer.k);
-  int64_t maxRank = std::min(layer.n, layer.k);
-  for (int64_t r = g; r < maxRank; r += g) {
-    if (r * (layer.n + layer.k) >= layer.n * layer.k)
-      break; // no cheaper than dense (and would fold back)
-    double us = model.matmulUs(m, r, layer.k) + model.matmulUs(m, layer.n, r);
+  layer.denseUs = layer.denseUsAt(model, m);
+  for (int64_t r : linearCandidateRanks(layer.n, layer.k, g)) {
+    double us = layer.rankUsAt(model, r, m);
     double ratio = layer.svd.s[0] > 0 ? layer.svd.s[r] / layer.svd.s[0] : 0.0;
     layer.candidates.push_back({r, tail[r], us, ratio * ratio});
   }
@@ -323,12 +342,21 @@ LogicalResult SelectRanksPass::analyseConv(linalg::Conv2DNchwFchwOp op,
   for (double v : w)
     layer.energy += v * v;
   int64_t nBatch = batch > 0 ? batch : inType.getDimSize(0);
-  int64_t inPixels = nBatch * inType.getDimSize(2) * inType.getDimSize(3);
-  int64_t outPixels = nBatch * resType.getDimSize(2) * resType.getDimSize(3);
-  layer.denseUs = model.matmulUs(outPixels, cout, cin * win);
-  for (int64_t r = g; r <= big; r += g) {
-    if (cin * r + r * r * win + r * cout >= cin * cout * win)
-      break;
+  auto strides = llvm::to_vector(op.getStrides().getValues<int64_t>());
+  auto dilations = llvm::to_vector(op.getDilations().getValues<int64_t>());
+  layer.conv = {nBatch,
+                cin,
+                inType.getDimSize(2),
+                inType.getDimSize(3),
+                cout,
+                layer.kh,
+                layer.kw,
+                strides[0],
+                strides[1],
+                dilations[0],
+                dilations[1]};
+  layer.denseUs = layer.denseUsAt(model, nBatch);
+  for (int64_t r : tuckerCandidateRanks(cout, cin, win, g)) {
     // Energy kept by the leading [r, r] block of the core (the projections
     // are orthogonal, so the error is ‖W‖² − ‖core_r‖²).
     double kept = 0;
@@ -338,9 +366,7 @@ LogicalResult SelectRanksPass::analyseConv(linalg::Conv2DNchwFchwOp op,
           double c = layer.core[(a * big + b) * win + p];
           kept += c * c;
         }
-    double us = model.matmulUs(inPixels, r, cin) +
-                model.matmulUs(outPixels, r, r * win) +
-                model.matmulUs(outPixels, cout, r);
+    double us = layer.rankUsAt(model, r, nBatch);
     auto ratio = [&](const Svd &svd) {
       return r < static_cast<int64_t>(svd.s.size()) && svd.s[0] > 0
                  ? svd.s[r] / svd.s[0]
@@ -463,9 +489,23 @@ void SelectRanksPass::rewrite(Layer &layer, const LatencyModel &model) {
   Builder attrs(ctx);
   auto decisionDict = [&](int64_t rank, double kept, double afterUs,
                           StringRef action) {
+    // The same decision priced at batch 1 and 64 (what bench/lowrank.py
+    // prints beside the measured speedups).
+    auto after = [&](int64_t b) {
+      return action == "dense" ? layer.denseUsAt(model, b)
+                               : layer.rankUsAt(model, rank, b);
+    };
     return DictionaryAttr::get(
         ctx,
-        {attrs.getNamedAttr("pass",
+        {attrs.getNamedAttr("latency_before_b1_us",
+                            attrs.getF64FloatAttr(layer.denseUsAt(model, 1))),
+         attrs.getNamedAttr("latency_after_b1_us",
+                            attrs.getF64FloatAttr(after(1))),
+         attrs.getNamedAttr("latency_before_b64_us",
+                            attrs.getF64FloatAttr(layer.denseUsAt(model, 64))),
+         attrs.getNamedAttr("latency_after_b64_us",
+                            attrs.getF64FloatAttr(after(64))),
+         attrs.getNamedAttr("pass",
                             attrs.getStringAttr("lowrank-select-ranks")),
          attrs.getNamedAttr("action", attrs.getStringAttr(action)),
          attrs.getNamedAttr("rank", attrs.getI64IntegerAttr(rank)),

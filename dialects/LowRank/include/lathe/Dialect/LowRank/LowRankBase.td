@@ -21,6 +21,7 @@ def LowRank_Dialect : Dialect {
   }];
   // The full-rank canonicalization and the lowering create these.
   let dependentDialects = ["::mlir::lathe::LatheDialect",
+                           "::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect",
                            "::mlir::arith::ArithDialect"];
   let useDefaultAttributePrinterParser = 1;

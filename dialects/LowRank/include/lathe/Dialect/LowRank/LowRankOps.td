@@ -111,8 +111,11 @@ def LowRank_Conv2DTuckerOp : LowRank_Op<"conv2d_tucker", [
 
     with `Ho = (H - dilation·(kh - 1) - 1) / stride + 1` (likewise `Wo`) and
     `0 < r ≤ min(Cin, Cout)`. Like `linalg.conv_2d_nchw_fchw` it has no
-    padding: a padded convolution pads its input first. `lowrank-lower` turns
-    it into a 1×1 convolution (`u_in`), the `core` convolution (strides and
+    padding: a padded convolution pads its input first. A rank whose factors
+    store no fewer numbers than the filter (`Cin·r + r²·kh·kw + r·Cout ≥
+    Cin·Cout·kh·kw`, e.g. full rank with Cin = Cout) saves nothing: with
+    constant factors it canonicalizes back to one `linalg.conv_2d_nchw_fchw`
+    with the multiplied-out filter. `lowrank-lower` turns it into a 1×1 convolution (`u_in`), the `core` convolution (strides and
     dilations) and a 1×1 convolution (`u_out`).
 
     ```mlir
@@ -134,6 +137,7 @@ def LowRank_Conv2DTuckerOp : LowRank_Op<"conv2d_tucker", [
     `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
+  let hasCanonicalizer = 1;
   let extraClassDeclaration = [{
     /// The tied channel rank r.
     int64_t getRank();
