@@ -24,6 +24,9 @@ class TensorDialect;
 namespace linalg {
 class LinalgDialect;
 }
+namespace scf {
+class SCFDialect;
+}
 namespace lathe::memred {
 
 #define GEN_PASS_DECL
