@@ -11,7 +11,7 @@
 // KEEP: error: memred-bound-memory: expects keep in (0, 1], got 0
 // RECENT: error: memred-bound-memory: expects recent in (0, 1], got 1.5
 // DECAY: error: memred-bound-memory: expects depth-decay in (0, 1], got -1
-// NEVER: error: memred-bound-memory: with recent 1 and keep 1 a full bank never shrinks below its capacity (lower recent or keep)
+// NEVER: error: memred-bound-memory: with recent 1.000000e+00 and keep 1.000000e+00 a full bank never shrinks below its capacity (lower recent or keep)
 func.func @ok(%frames: tensor<8x16x32xf32>, %q: tensor<4x32xf32>) -> tensor<4x32xf32> {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
