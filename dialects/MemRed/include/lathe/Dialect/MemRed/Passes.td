@@ -133,7 +133,8 @@ def MemRedEstimatePeakMemory
     removing them at its `memref.dealloc` (views are traced to their
     allocation), and adds the scratch the memred attention kernels allocate
     while they run (`workers` blocks of scores, accumulator and row
-    statistics). The maximum is attached as `lathe.predicted_peak_bytes` and
+    statistics). The maximum is attached as `lathe.predicted_peak_bytes`
+    (with `lathe.predicted_peak_complete`: no dynamic allocation) and
     reported as a remark beside the number of allocations and whether the
     prediction is complete (dynamic allocations are not counted; other
     kernels' runtime scratch — oneDNN staging copies, packed weights — is not
