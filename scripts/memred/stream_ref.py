@@ -1,11 +1,11 @@
 #!/usr/bin/python3
 """Independent numpy model of gen_stream.py's streaming model, with and without banks.
 
-    stream_ref.py make DIR --frames T [--tokens F --width C --queries Lq --seed S]
-        writes DIR/frames.npy, DIR/query.npy, DIR/w1.npy
+    stream_ref.py make DIR --frames T [--tokens F --width C --queries Lq --layers L --seed S]
+        writes DIR/frames.npy, DIR/query.npy, DIR/w.npy
     stream_ref.py run DIR OUT_PREFIX [--report REPORT.json]
-        writes OUT_PREFIX{0,1,2}.npy: s0, s1 and the final layer-0 cache (or bank rows).
-        With --report, the two memred.bank_append decisions of lathe-run's report give
+        writes OUT_PREFIX{0..L}.npy: every layer's state, then the final layer-0 cache (or
+        bank rows). With --report, the memred.bank_append decisions of lathe-run's report give
         each layer's capacity, recent and keep fractions (the parameters the pass chose;
         the semantics below are written from the op's definition, not from the code);
         without it the caches are unbounded.
@@ -51,26 +51,26 @@ def append(bank, frame, query, scale, layer):
     return rows[kept]
 
 
-def run(frames, query, w1, layers):
+def run(frames, query, w, layers):
     c = frames.shape[2]
     scale = 1.0 / math.sqrt(c)
-    cache0 = np.zeros((0, c))
-    cache1 = np.zeros((0, c))
-    s0 = s1 = np.zeros(query.shape)
+    caches = [np.zeros((0, c)) for _ in layers]
+    states = [None] * len(layers)
     for frame in frames:
-        cache0 = append(cache0, frame, query, scale, layers[0])
-        s0 = attention(query, cache0, scale)
-        cache1 = append(cache1, frame @ w1, s0, scale, layers[1])
-        s1 = attention(s0, cache1, scale)
-    return s0, s1, cache0
+        q = query
+        for l, layer in enumerate(layers):
+            tokens = frame if l == 0 else frame @ w[l - 1]
+            caches[l] = append(caches[l], tokens, q, scale, layer)
+            states[l] = q = attention(q, caches[l], scale)
+    return states + [caches[0]]
 
 
-def layers_from_report(path):
+def layers_from_report(path, count):
     report = json.load(open(path))
     banks = [d["decision"] for d in report["decisions"]
              if d["decision"].get("action") == "bounded streaming cache"]
     banks.sort(key=lambda d: d["layer"])
-    assert len(banks) == 2, banks
+    assert [d["layer"] for d in banks] == list(range(count)), banks
     return banks
 
 
@@ -83,6 +83,7 @@ def main():
     m.add_argument("--tokens", type=int, default=16)
     m.add_argument("--width", type=int, default=32)
     m.add_argument("--queries", type=int, default=4)
+    m.add_argument("--layers", type=int, default=2)
     m.add_argument("--seed", type=int, default=0)
     r = sub.add_parser("run")
     r.add_argument("dir")
@@ -97,13 +98,14 @@ def main():
                 rng.standard_normal((args.frames, args.tokens, c)).astype(np.float32))
         np.save(f"{args.dir}/query.npy",
                 (2.0 * rng.standard_normal((args.queries, c))).astype(np.float32))
-        np.save(f"{args.dir}/w1.npy",
-                (rng.standard_normal((c, c)) / math.sqrt(c)).astype(np.float32))
+        np.save(f"{args.dir}/w.npy",
+                (rng.standard_normal((args.layers - 1, c, c)) / math.sqrt(c)).astype(np.float32))
         return
-    frames, query, w1 = (np.load(f"{args.dir}/{n}.npy").astype(np.float64)
-                         for n in ("frames", "query", "w1"))
-    layers = layers_from_report(args.report) if args.report else [None, None]
-    for i, out in enumerate(run(frames, query, w1, layers)):
+    frames, query, w = (np.load(f"{args.dir}/{n}.npy").astype(np.float64)
+                        for n in ("frames", "query", "w"))
+    count = w.shape[0] + 1
+    layers = layers_from_report(args.report, count) if args.report else [None] * count
+    for i, out in enumerate(run(frames, query, w, layers)):
         np.save(f"{args.out_prefix}{i}.npy", out.astype(np.float32))
     if args.report:
         print("layers", [(d["capacity"], d["recent"], d["keep"]) for d in layers])
