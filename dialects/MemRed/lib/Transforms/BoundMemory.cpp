@@ -179,6 +179,10 @@ LogicalResult matchStreamCache(scf::ForOp loop, unsigned index,
           "tokens by the query's cross-attention)";
     return failure();
   }
+  if (attention->getParentOp() != loop.getOperation()) {
+    os << "its memred.attention is not directly in the loop body";
+    return failure();
+  }
   if (attention.getKey() != concat.getResult() ||
       attention.getValue() != concat.getResult() ||
       attention.getQuery() == concat.getResult() ||
@@ -388,8 +392,11 @@ struct MemRedBoundMemory
         if (!type || type.getRank() < 1 ||
             !ShapedType::isDynamic(type.getDimSize(0)))
           continue;
+        // Only tensors that grow (a concat or insert_slice each iteration)
+        // are candidates; other dynamic loop-carried values are not caches.
         Value yielded = loop.getYieldedValues()[i];
-        if (yielded == arg)
+        if (!yielded.getDefiningOp<tensor::ConcatOp>() &&
+            !yielded.getDefiningOp<tensor::InsertSliceOp>())
           continue;
         StreamCache c;
         std::string why;
