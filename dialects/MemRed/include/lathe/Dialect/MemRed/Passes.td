@@ -46,7 +46,7 @@ def MemRedRaiseAttention : Pass<"memred-raise-attention", "func::FuncOp"> {
 }
 
 def MemRedBoundMemory : Pass<"memred-bound-memory", "func::FuncOp"> {
-  let summary = "Bound the memory of attention to a budget";
+  let summary = "Bound the memory of attention and streaming caches to a budget";
   let description = [{
     Rewrites every `memred.attention` whose f32 score matrix
     (batch · Lq · Lk · 4 bytes) exceeds `budget` into
