@@ -452,6 +452,11 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
   if (failed(built))
     return fail("bad pipeline: " + error);
   pm.addInstrumentation(std::move(decisionCollector));
+  // The report's static peak prediction compiles a copy to 'bufferize'.
+  OwningOpRef<ModuleOp> uncompiled;
+  if (!options.reportPath.empty() && options.passPipeline.empty() &&
+      options.pipeline != "reference" && options.compileTo.empty())
+    uncompiled = module->clone();
   if (failed(pm.run(*module)))
     return fail("compilation of '" + options.inputFile + "' failed");
   if (!options.compileTo.empty()) {
@@ -642,6 +647,34 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
       kernels["generated_code"] =
           llvm::json::Object{{"ms", std::max(0.0, medianMs - kernelMs)},
                              {"calls", 1}};
+    // memred-estimate-peak-memory (buffer liveness after bufferization plus
+    // the memred kernels' scratch) on the entry, beside the measured peak.
+    std::optional<int64_t> estimateBytes;
+    std::optional<bool> estimateComplete;
+    if (uncompiled) {
+      ScopedDiagnosticHandler quiet(&context, [](Diagnostic &d) {
+        return success(d.getSeverity() == DiagnosticSeverity::Remark ||
+                       d.getSeverity() == DiagnosticSeverity::Warning);
+      });
+      PassManager estimatePm = PassManager::on<ModuleOp>(&context);
+      std::string estimateError;
+      llvm::raw_string_ostream estimateOs(estimateError);
+      if (succeeded(buildCpuPipeline(estimatePm, "bufferize", estimateError)) &&
+          succeeded(parsePassPipeline(
+              llvm::formatv("memred-estimate-peak-memory{{workers={0}}",
+                            std::max(1, lathe_rt_get_num_threads()))
+                  .str(),
+              estimatePm, estimateOs)) &&
+          succeeded(estimatePm.run(*uncompiled)))
+        if (auto entry = uncompiled->lookupSymbol<func::FuncOp>(options.entry))
+          if (auto bytes = entry->getAttrOfType<IntegerAttr>(
+                  "lathe.predicted_peak_bytes")) {
+            estimateBytes = bytes.getInt();
+            if (auto complete = entry->getAttrOfType<BoolAttr>(
+                    "lathe.predicted_peak_complete"))
+              estimateComplete = complete.getValue();
+          }
+    }
     llvm::json::Object report{
         {"file", options.inputFile},
         {"entry", options.entry},
@@ -655,6 +688,12 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
         {"flops_complete", flopsComplete},
         {"flops_at_input_shapes", flopsAtInputShapes},
         {"peak_memory_bytes", peakBytes},
+        {"peak_memory_estimate_bytes",
+         estimateBytes ? llvm::json::Value(*estimateBytes)
+                       : llvm::json::Value(nullptr)},
+        {"peak_memory_estimate_complete",
+         estimateComplete ? llvm::json::Value(*estimateComplete)
+                          : llvm::json::Value(nullptr)},
         {"kernels", std::move(kernels)},
         {"decisions", decisionsSeen->take()},
     };

@@ -412,6 +412,84 @@ int64_t keptCount(int64_t n, double recent, double keep) {
   return rCount + ceilFrac(keep, n - rCount);
 }
 
+/// Scratch of one reduction over n rows, in one runtime allocation (so it is
+/// counted in the high-water mark): per row an f64 total score, an i64 index,
+/// an f32 softmax entry and a kept flag (memred::BankAppendOp's model).
+constexpr int64_t kReduceScratchPerRow = 8 + 8 + 4 + 1;
+
+struct ReduceScratch {
+  double *total;
+  int64_t *order;
+  float *row;
+  char *kept;
+  ReduceScratch(const ScratchBuffer &buffer, int64_t n) {
+    char *base = static_cast<char *>(buffer.get());
+    total = reinterpret_cast<double *>(base);
+    order = reinterpret_cast<int64_t *>(base + 8 * n);
+    row = reinterpret_cast<float *>(base + 16 * n);
+    kept = base + 20 * n;
+  }
+};
+
+/// A token's key for one head: D floats `stride` apart.
+struct KeyRow {
+  const float *data;
+  int64_t stride;
+};
+
+/// AdaCM²'s selection over n tokens: score_j = sum over heads and query rows
+/// of softmax_j(scale · q[h, r] · key(h, j)); sets work.kept for the newest
+/// ceil(recent · n) tokens and the m − that many older ones with the highest
+/// score (ties: the newer). `qs` is [Lq, D] (one head) or [H, Lq, D].
+template <typename KeyFn>
+void selectKept(const RowOperand &qs, int64_t heads, int64_t lq, int64_t d,
+                int64_t n, const KeyFn &keyOf, double recent, int64_t m,
+                float scale, ReduceScratch &work) {
+  double *total = work.total;
+  float *row = work.row;
+  std::fill(total, total + n, 0.0);
+  int64_t headStride = qs.view.rank == 3 ? qs.view.strides[0] : 0;
+  for (int64_t h = 0; h < heads; ++h) {
+    const float *qh = qs.view.data + h * headStride;
+    for (int64_t i = 0; i < lq; ++i) {
+      const float *qi = qh + i * qs.rowStride();
+      float mx = -std::numeric_limits<float>::infinity();
+      for (int64_t j = 0; j < n; ++j) {
+        KeyRow kj = keyOf(h, j);
+        float dot = 0.0f;
+        for (int64_t e = 0; e < d; ++e)
+          dot += qi[e] * kj.data[e * kj.stride];
+        row[j] = dot * scale;
+        mx = std::max(mx, row[j]);
+      }
+      double sum = 0.0;
+      for (int64_t j = 0; j < n; ++j) {
+        row[j] = std::exp(row[j] - mx);
+        sum += row[j];
+      }
+      for (int64_t j = 0; j < n; ++j)
+        total[j] += row[j] / sum;
+    }
+  }
+  int64_t recentCount = std::min<int64_t>(
+      n, static_cast<int64_t>(std::ceil(recent * double(n) - 1e-9)));
+  int64_t older = n - recentCount, keepCount = m - recentCount;
+  int64_t *order = work.order;
+  for (int64_t j = 0; j < older; ++j)
+    order[j] = j;
+  // Highest score first; ties keep the newer token.
+  std::sort(order, order + older, [&](int64_t a, int64_t b) {
+    if (total[a] != total[b])
+      return total[a] > total[b];
+    return a > b;
+  });
+  std::fill(work.kept, work.kept + n, 0);
+  for (int64_t j = 0; j < keepCount; ++j)
+    work.kept[order[j]] = 1;
+  for (int64_t j = older; j < n; ++j)
+    work.kept[j] = 1;
+}
+
 void crossModalReduce(int64_t rankQ, void *qDesc, int64_t rankK, void *kDesc,
                       int64_t rankT, void *tDesc, int64_t rankO, void *oDesc,
                       double recent, double keep, float scale) {
@@ -438,58 +516,97 @@ void crossModalReduce(int64_t rankQ, void *qDesc, int64_t rankK, void *kDesc,
          " tokens but the output has ", o.sizes[0], " rows");
   int64_t heads = q.sizes[0], lq = q.sizes[1], d = q.sizes[2];
   RowOperand qs(q), ks(k);
-  // Scores of one query row at a time, summed into per-head totals.
-  std::vector<double> total(n, 0.0);
-  std::vector<float> row(n);
-  for (int64_t h = 0; h < heads; ++h) {
-    const float *qh = qs.view.data + h * qs.view.strides[0];
-    const float *kh = ks.view.data + h * ks.view.strides[0];
-    for (int64_t i = 0; i < lq; ++i) {
-      const float *qi = qh + i * qs.rowStride();
-      float mx = -std::numeric_limits<float>::infinity();
-      for (int64_t j = 0; j < n; ++j) {
-        const float *kj = kh + j * ks.rowStride();
-        float dot = 0.0f;
-        for (int64_t e = 0; e < d; ++e)
-          dot += qi[e] * kj[e];
-        row[j] = dot * scale;
-        mx = std::max(mx, row[j]);
-      }
-      double sum = 0.0;
-      for (int64_t j = 0; j < n; ++j) {
-        row[j] = std::exp(row[j] - mx);
-        sum += row[j];
-      }
-      for (int64_t j = 0; j < n; ++j)
-        total[j] += row[j] / sum;
-    }
-  }
-  int64_t recentCount = std::min<int64_t>(
-      n, static_cast<int64_t>(std::ceil(recent * double(n) - 1e-9)));
-  int64_t older = n - recentCount, keepCount = m - recentCount;
-  std::vector<int64_t> order(older);
-  for (int64_t j = 0; j < older; ++j)
-    order[j] = j;
-  // Highest score first; ties keep the newer token.
-  std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
-    if (total[a] != total[b])
-      return total[a] > total[b];
-    return a > b;
-  });
-  std::vector<char> kept(n, 0);
-  for (int64_t j = 0; j < keepCount; ++j)
-    kept[order[j]] = 1;
-  for (int64_t j = older; j < n; ++j)
-    kept[j] = 1;
+  ScratchBuffer scratch(std::max<int64_t>(1, n) * kReduceScratchPerRow);
+  ReduceScratch work(scratch, n);
+  auto keyOf = [&](int64_t h, int64_t j) {
+    return KeyRow{ks.view.data + h * ks.view.strides[0] + j * ks.rowStride(),
+                  1};
+  };
+  selectKept(qs, heads, lq, d, n, keyOf, recent, m, scale, work);
   int64_t outRow = 0;
   for (int64_t j = 0; j < n; ++j) {
-    if (!kept[j])
+    if (!work.kept[j])
       continue;
     for (int64_t e = 0; e < c; ++e)
       o.data[outRow * o.strides[0] + e * o.strides[1]] =
           t.data[j * t.strides[0] + e * t.strides[1]];
     ++outRow;
   }
+}
+
+//===----------------------------------------------------------------------===//
+// Streaming memory bank
+//===----------------------------------------------------------------------===//
+
+int64_t bankAppend(int64_t rankF, void *fDesc, int64_t rankQ, void *qDesc,
+                   int64_t rankB, void *bDesc, int64_t count, double recent,
+                   double keep, float scale) {
+  static const int profileKind = getProfileKind("bank_append");
+  ProfileScope profile(profileKind);
+  constexpr const char *kName = "bank append";
+  MemRefView f = decodeMemRef(rankF, fDesc, "bank append: frame");
+  MemRefView q = decodeMemRef(rankQ, qDesc, "bank append: queries");
+  MemRefView b = decodeMemRef(rankB, bDesc, "bank append: bank");
+  if (b.rank != 2 || f.rank != 2 || (q.rank != 2 && q.rank != 3) ||
+      f.sizes[1] != b.sizes[1])
+    fail(LATHE_ERR_SHAPE, kName, ": expects frame [F, C], queries [Lq, D] or ",
+         "[H, Lq, D] and bank [capacity, C], got ", shapeString(f), ", ",
+         shapeString(q), ", ", shapeString(b));
+  int64_t cap = b.sizes[0], c = b.sizes[1], frameRows = f.sizes[0];
+  int64_t heads = q.rank == 3 ? q.sizes[0] : 1;
+  int64_t lq = q.sizes[q.rank - 2], d = q.sizes[q.rank - 1];
+  if (heads * d > c)
+    fail(LATHE_ERR_SHAPE, kName, ": queries ", shapeString(q),
+         " need keys of ", heads * d, " columns, but bank rows have ", c);
+  if (count < 0 || count > cap)
+    fail(LATHE_ERR_INVALID, kName, ": count ", count,
+         " is outside [0, capacity ", cap, "]");
+  auto rowOf = [&](int64_t j) {
+    return j < count ? b.data + j * b.strides[0]
+                     : f.data + (j - count) * f.strides[0];
+  };
+  auto colStrideOf = [&](int64_t j) {
+    return j < count ? b.strides[1] : f.strides[1];
+  };
+  auto copyRow = [&](int64_t j, int64_t dst) {
+    const float *src = rowOf(j);
+    int64_t cs = colStrideOf(j);
+    float *out = b.data + dst * b.strides[0];
+    for (int64_t e = 0; e < c; ++e)
+      out[e * b.strides[1]] = src[e * cs];
+  };
+  int64_t n = count + frameRows;
+  if (n <= cap) {
+    for (int64_t j = count; j < n; ++j)
+      copyRow(j, j);
+    return n;
+  }
+  int64_t m = keptCount(n, recent, keep);
+  if (m < 0)
+    fail(LATHE_ERR_INVALID, kName, ": fractions must be in (0, 1], got recent ",
+         recent, " and keep ", keep);
+  if (m > cap)
+    fail(LATHE_ERR_INVALID, kName, ": keeps ", m, " of ", n,
+         " rows, more than the capacity ", cap);
+  RowOperand qs(q);
+  ScratchBuffer scratch(n * kReduceScratchPerRow);
+  ReduceScratch work(scratch, n);
+  auto keyOf = [&](int64_t h, int64_t j) {
+    int64_t cs = colStrideOf(j);
+    return KeyRow{rowOf(j) + h * d * cs, cs};
+  };
+  selectKept(qs, heads, lq, d, n, keyOf, recent, m, scale, work);
+  // Kept rows move to the front in order: row j lands at out <= j, so
+  // earlier bank rows are never overwritten before they are read.
+  int64_t out = 0;
+  for (int64_t j = 0; j < n; ++j) {
+    if (!work.kept[j])
+      continue;
+    if (j >= count || out != j)
+      copyRow(j, out);
+    ++out;
+  }
+  return m;
 }
 
 } // namespace
@@ -514,6 +631,19 @@ extern "C" void lathe_rt_cross_modal_reduce_f32(int64_t rankQ, void *queries,
     crossModalReduce(rankQ, queries, rankK, keys, rankT, tokens, rankO, out,
                      recent, keep, scale);
   });
+}
+
+extern "C" int64_t lathe_rt_bank_append_f32(int64_t rankF, void *frame,
+                                            int64_t rankQ, void *queries,
+                                            int64_t rankB, void *bank,
+                                            int64_t count, double recent,
+                                            double keep, float scale) {
+  int64_t newCount = count;
+  guardKernel("lathe_rt_bank_append_f32", [&] {
+    newCount = bankAppend(rankF, frame, rankQ, queries, rankB, bank, count,
+                          recent, keep, scale);
+  });
+  return newCount;
 }
 
 extern "C" int64_t lathe_rt_cross_modal_kept_count(int64_t n, double recent,

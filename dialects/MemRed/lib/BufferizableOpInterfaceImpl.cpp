@@ -8,6 +8,40 @@
 using namespace mlir;
 using namespace mlir::lathe::memred;
 
+namespace {
+
+/// memred.bank_append: the bank is updated in place (DPS init); the new count
+/// is an index result that the memref form keeps.
+struct BankAppendBufferization
+    : public bufferization::DstBufferizableOpInterfaceExternalModel<
+          BankAppendBufferization, BankAppendOp> {
+  LogicalResult bufferize(Operation *op, RewriterBase &rewriter,
+                          const bufferization::BufferizationOptions &options,
+                          bufferization::BufferizationState &state) const {
+    auto bankOp = cast<BankAppendOp>(op);
+    SmallVector<Value> buffers;
+    for (Value operand : {bankOp.getFrame(), bankOp.getQueries(),
+                          bankOp.getBank()}) {
+      FailureOr<Value> buffer =
+          bufferization::getBuffer(rewriter, operand, options, state);
+      if (failed(buffer))
+        return failure();
+      buffers.push_back(*buffer);
+    }
+    rewriter.setInsertionPoint(op);
+    auto newOp = BankAppendOp::create(
+        rewriter, op->getLoc(), TypeRange{rewriter.getIndexType()}, buffers[0],
+        buffers[1], buffers[2], bankOp.getCount(), bankOp.getRecentAttr(),
+        bankOp.getKeepAttr(), bankOp.getScaleAttr());
+    newOp->setDiscardableAttrs(op->getDiscardableAttrDictionary());
+    bufferization::replaceOpWithBufferizedValues(
+        rewriter, op, {buffers[2], newOp.getNewCount()});
+    return success();
+  }
+};
+
+} // namespace
+
 void mlir::lathe::memred::registerBufferizableOpInterfaceExternalModels(
     DialectRegistry &registry) {
   registry.addExtension(+[](MLIRContext *ctx, MemRedDialect *) {
@@ -17,5 +51,6 @@ void mlir::lathe::memred::registerBufferizableOpInterfaceExternalModels(
         lathe::DpsKernelBufferization<ChunkedAttentionOp>>(*ctx);
     CrossModalReduceOp::attachInterface<
         lathe::DpsKernelBufferization<CrossModalReduceOp>>(*ctx);
+    BankAppendOp::attachInterface<BankAppendBufferization>(*ctx);
   });
 }

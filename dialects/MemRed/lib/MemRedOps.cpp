@@ -57,6 +57,8 @@ static void getDpsEffects(
   if (!isa<MemRefType>(init.getType()))
     return;
   for (OpOperand &operand : op->getOpOperands()) {
+    if (!isa<MemRefType>(operand.get().getType()))
+      continue; // a bank's count
     effects.emplace_back(MemoryEffects::Read::get(), &operand,
                          SideEffects::DefaultResource::get());
     if (operand.get() == init)
@@ -294,6 +296,92 @@ void CrossModalReduceOp::getEffects(
     SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
         &effects) {
   getDpsEffects(*this, getInit(), effects);
+}
+
+
+//===----------------------------------------------------------------------===//
+// BankAppendOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult BankAppendOp::verify() {
+  auto bankType = cast<ShapedType>(getBank().getType());
+  bool buffers = isa<MemRefType>(bankType);
+  for (Value v : {getFrame(), getQueries(), getBank()}) {
+    if (isa<MemRefType>(v.getType()) != buffers)
+      return emitOpError("expects frame, queries and bank all tensors or all "
+                         "memrefs");
+    if (!cast<ShapedType>(v.getType()).getElementType().isF32())
+      return emitOpError("expects f32 operands, got ") << v.getType();
+  }
+  if (buffers && !getResult().empty())
+    return emitOpError("on memrefs returns only the new count");
+  if (!buffers &&
+      (getResult().size() != 1 || getResult().front().getType() != bankType))
+    return emitOpError("on tensors returns the new bank of the bank's type ")
+           << bankType << " and the new count";
+  double recent = getRecent().convertToDouble();
+  double keep = getKeep().convertToDouble();
+  if (!(recent > 0.0 && recent <= 1.0))
+    return emitOpError("expects the recent fraction in (0, 1], got ") << recent;
+  if (!(keep > 0.0 && keep <= 1.0))
+    return emitOpError("expects the keep fraction in (0, 1], got ") << keep;
+  float scale = getScale().convertToFloat();
+  if (!std::isfinite(scale) || scale == 0.0f)
+    return emitOpError("expects a finite, non-zero scale, got ") << scale;
+  auto ft = cast<ShapedType>(getFrame().getType());
+  auto qt = cast<ShapedType>(getQueries().getType());
+  if (bankType.getRank() != 2 || !bankType.hasStaticShape())
+    return emitOpError("expects a static bank [capacity, C], got ") << bankType;
+  if (ft.getRank() != 2 || !ft.hasStaticShape())
+    return emitOpError("expects a static frame [F, C], got ") << ft;
+  if (ft.getDimSize(1) != bankType.getDimSize(1))
+    return emitOpError("expects frame rows as wide as the bank's, got ")
+           << ft << " for bank " << bankType;
+  if (qt.getRank() != 2 && qt.getRank() != 3)
+    return emitOpError("expects queries [Lq, D] or [H, Lq, D], got ") << qt;
+  int64_t heads = qt.getRank() == 3 ? qt.getDimSize(0) : 1;
+  int64_t d = qt.getDimSize(qt.getRank() - 1);
+  if (!ShapedType::isDynamic(heads) && !ShapedType::isDynamic(d) &&
+      heads * d > bankType.getDimSize(1))
+    return emitOpError("expects the queries' heads x width (")
+           << heads << " x " << d << ") to fit in a bank row of "
+           << bankType.getDimSize(1) << " columns (the rows' keys)";
+  int64_t cap = bankType.getDimSize(0), f = ft.getDimSize(0);
+  if (cap <= 0 || f <= 0)
+    return emitOpError("expects a non-empty bank and frame, got ")
+           << bankType << " and " << ft;
+  if (f > cap)
+    return emitOpError("cannot append a frame of ")
+           << f << " rows to a bank of capacity " << cap;
+  int64_t kept = CrossModalReduceOp::getKeptCount(cap + f, recent, keep);
+  if (kept > cap)
+    return emitOpError("keeps ")
+           << kept << " of the " << cap + f
+           << " rows of a full bank plus a frame (recent " << recent
+           << ", keep " << keep << "), more than the capacity " << cap
+           << "; lower the fractions or raise the capacity";
+  return success();
+}
+
+int64_t BankAppendOp::getScratchBytes(int64_t rows) { return 21 * rows; }
+
+/// The reduction on a full bank (capacity + F rows): an upper bound, since
+/// appends that fit only copy.
+FailureOr<int64_t> BankAppendOp::getFlopCount() {
+  auto qt = cast<ShapedType>(getQueries().getType());
+  if (!qt.hasStaticShape())
+    return failure();
+  int64_t heads = qt.getRank() == 3 ? qt.getDimSize(0) : 1;
+  int64_t lq = qt.getDimSize(qt.getRank() - 2);
+  int64_t d = qt.getDimSize(qt.getRank() - 1);
+  int64_t n = getCapacity() + getFrameRows();
+  return heads * lq * n * (2 * d + 6);
+}
+
+void BankAppendOp::getEffects(
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+        &effects) {
+  getDpsEffects(*this, getBank(), effects);
 }
 
 #define GET_OP_CLASSES

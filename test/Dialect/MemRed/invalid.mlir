@@ -197,3 +197,68 @@ func.func @empty_bank(%q: tensor<1x2x4xf32>, %k: tensor<1x0x4xf32>, %t: tensor<0
   %r = memred.cross_modal_reduce queries(%q : tensor<1x2x4xf32>) keys(%k : tensor<1x0x4xf32>) ins(%t : tensor<0x3xf32>) outs(%o : tensor<0x3xf32>) recent(0.2) keep(0.25) scale(1.0) -> tensor<0x3xf32>
   return %r : tensor<0x3xf32>
 }
+
+// -----
+
+func.func @bank_recent(%f: tensor<4x8xf32>, %q: tensor<2x8xf32>, %b: tensor<16x8xf32>, %n: index) -> (tensor<16x8xf32>, index) {
+  // expected-error @+1 {{expects the recent fraction in (0, 1], got 0.000000e+00}}
+  %b1, %n1 = memred.bank_append ins(%f : tensor<4x8xf32>) queries(%q : tensor<2x8xf32>) outs(%b : tensor<16x8xf32>) count(%n) recent(0.0) keep(0.5) scale(1.0) -> tensor<16x8xf32>, index
+  return %b1, %n1 : tensor<16x8xf32>, index
+}
+
+// -----
+
+func.func @bank_keep(%f: tensor<4x8xf32>, %q: tensor<2x8xf32>, %b: tensor<16x8xf32>, %n: index) -> (tensor<16x8xf32>, index) {
+  // expected-error @+1 {{expects the keep fraction in (0, 1], got 1.500000e+00}}
+  %b1, %n1 = memred.bank_append ins(%f : tensor<4x8xf32>) queries(%q : tensor<2x8xf32>) outs(%b : tensor<16x8xf32>) count(%n) recent(0.1) keep(1.5) scale(1.0) -> tensor<16x8xf32>, index
+  return %b1, %n1 : tensor<16x8xf32>, index
+}
+
+// -----
+
+func.func @bank_width(%f: tensor<4x6xf32>, %q: tensor<2x8xf32>, %b: tensor<16x8xf32>, %n: index) -> (tensor<16x8xf32>, index) {
+  // expected-error @+1 {{expects frame rows as wide as the bank's, got 'tensor<4x6xf32>' for bank 'tensor<16x8xf32>'}}
+  %b1, %n1 = memred.bank_append ins(%f : tensor<4x6xf32>) queries(%q : tensor<2x8xf32>) outs(%b : tensor<16x8xf32>) count(%n) recent(0.1) keep(0.1) scale(1.0) -> tensor<16x8xf32>, index
+  return %b1, %n1 : tensor<16x8xf32>, index
+}
+
+// -----
+
+func.func @bank_heads(%f: tensor<4x8xf32>, %q: tensor<2x3x8xf32>, %b: tensor<16x8xf32>, %n: index) -> (tensor<16x8xf32>, index) {
+  // expected-error @+1 {{expects the queries' heads x width (2 x 8) to fit in a bank row of 8 columns}}
+  %b1, %n1 = memred.bank_append ins(%f : tensor<4x8xf32>) queries(%q : tensor<2x3x8xf32>) outs(%b : tensor<16x8xf32>) count(%n) recent(0.1) keep(0.1) scale(1.0) -> tensor<16x8xf32>, index
+  return %b1, %n1 : tensor<16x8xf32>, index
+}
+
+// -----
+
+func.func @bank_dynamic(%f: tensor<4x8xf32>, %q: tensor<2x8xf32>, %b: tensor<?x8xf32>, %n: index) -> (tensor<?x8xf32>, index) {
+  // expected-error @+1 {{expects a static bank [capacity, C], got 'tensor<?x8xf32>'}}
+  %b1, %n1 = memred.bank_append ins(%f : tensor<4x8xf32>) queries(%q : tensor<2x8xf32>) outs(%b : tensor<?x8xf32>) count(%n) recent(0.1) keep(0.1) scale(1.0) -> tensor<?x8xf32>, index
+  return %b1, %n1 : tensor<?x8xf32>, index
+}
+
+// -----
+
+func.func @bank_big_frame(%f: tensor<20x8xf32>, %q: tensor<2x8xf32>, %b: tensor<16x8xf32>, %n: index) -> (tensor<16x8xf32>, index) {
+  // expected-error @+1 {{cannot append a frame of 20 rows to a bank of capacity 16}}
+  %b1, %n1 = memred.bank_append ins(%f : tensor<20x8xf32>) queries(%q : tensor<2x8xf32>) outs(%b : tensor<16x8xf32>) count(%n) recent(0.1) keep(0.1) scale(1.0) -> tensor<16x8xf32>, index
+  return %b1, %n1 : tensor<16x8xf32>, index
+}
+
+// -----
+
+// A full bank of 8 plus a frame of 8 (16 rows) keeps 8 recent + 4 = 12 > 8.
+func.func @bank_overflow(%f: tensor<8x8xf32>, %q: tensor<2x8xf32>, %b: tensor<8x8xf32>, %n: index) -> (tensor<8x8xf32>, index) {
+  // expected-error @+1 {{keeps 12 of the 16 rows of a full bank plus a frame (recent 5.000000e-01, keep 5.000000e-01), more than the capacity 8; lower the fractions or raise the capacity}}
+  %b1, %n1 = memred.bank_append ins(%f : tensor<8x8xf32>) queries(%q : tensor<2x8xf32>) outs(%b : tensor<8x8xf32>) count(%n) recent(0.5) keep(0.5) scale(1.0) -> tensor<8x8xf32>, index
+  return %b1, %n1 : tensor<8x8xf32>, index
+}
+
+// -----
+
+func.func @bank_result(%f: tensor<4x8xf32>, %q: tensor<2x8xf32>, %b: tensor<16x8xf32>, %n: index) -> (tensor<8x8xf32>, index) {
+  // expected-error @+1 {{on tensors returns the new bank of the bank's type 'tensor<16x8xf32>' and the new count}}
+  %b1, %n1 = memred.bank_append ins(%f : tensor<4x8xf32>) queries(%q : tensor<2x8xf32>) outs(%b : tensor<16x8xf32>) count(%n) recent(0.1) keep(0.1) scale(1.0) -> tensor<8x8xf32>, index
+  return %b1, %n1 : tensor<8x8xf32>, index
+}

@@ -35,3 +35,22 @@ func.func @tensors(%t: tensor<4xf32>) -> tensor<4xf32> {
   %e = tensor.empty() : tensor<4xf32>
   return %e : tensor<4xf32>
 }
+
+// -----
+
+// A bank of 40 rows (40 x 24 x 4 = 3840 bytes, allocated) and, while a full
+// bank takes an 8-row frame, the reduction's scratch of 21 bytes a row:
+// 3840 + 21 * 48 = 4848. The attention reading the bank's valid rows (a
+// dynamic subview) has at most 40 keys: one task (8 query rows), so one
+// worker's 4 x (8x40 + 8x24 + 16) = 2112 on top of the bank: 5952.
+// CHECK: remark: predicted peak memory of 'bank': 5952 bytes (1 allocations;
+func.func @bank(%f: memref<8x24xf32>, %q: memref<8x24xf32>, %n: index, %o: memref<8x24xf32>) {
+  %b = memref.alloc() : memref<40x24xf32>
+  %n1 = memred.bank_append ins(%f : memref<8x24xf32>) queries(%q : memref<8x24xf32>)
+          outs(%b : memref<40x24xf32>) count(%n) recent(0.1) keep(0.2) scale(0.35) -> index
+  %k = memref.subview %b[0, 0] [%n1, 24] [1, 1] : memref<40x24xf32> to memref<?x24xf32, strided<[24, 1]>>
+  memred.attention ins(%q, %k, %k : memref<8x24xf32>, memref<?x24xf32, strided<[24, 1]>>, memref<?x24xf32, strided<[24, 1]>>)
+    outs(%o : memref<8x24xf32>) scale(0.35)
+  memref.dealloc %b : memref<40x24xf32>
+  return
+}

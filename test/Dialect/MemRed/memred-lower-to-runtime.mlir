@@ -2,6 +2,7 @@
 
 // CHECK-DAG: func.func private @lathe_rt_chunked_attention_f32(memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, f32, i64, i64, i64)
 // CHECK-DAG: func.func private @lathe_rt_cross_modal_reduce_f32(memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, f64, f64, f32)
+// CHECK-DAG: func.func private @lathe_rt_bank_append_f32(memref<*xf32>, memref<*xf32>, memref<*xf32>, i64, f64, f64, f32) -> i64
 
 // CHECK-LABEL: func.func @attention
 // CHECK-SAME: (%[[Q:.*]]: memref<4x128x64xf32>, %[[K:.*]]: memref<4x128x64xf32>, %[[V:.*]]: memref<4x128x64xf32>, %[[O:.*]]: memref<4x128x64xf32>)
@@ -45,4 +46,23 @@ func.func @reduce(%q: memref<1x2x4xf32>, %k: memref<1x10x4xf32>, %t: memref<10x3
 func.func @tensors(%q: tensor<1x8x4xf32>) -> tensor<1x8x4xf32> {
   %o = memred.attention ins(%q, %q, %q : tensor<1x8x4xf32>, tensor<1x8x4xf32>, tensor<1x8x4xf32>) outs(%q : tensor<1x8x4xf32>) scale(1.0) -> tensor<1x8x4xf32>
   return %o : tensor<1x8x4xf32>
+}
+
+// The bank's kernel returns the new count (i64).
+// CHECK-LABEL: func.func @bank
+// CHECK-SAME: (%[[F:[^:]*]]: memref<8x24xf32>, %[[Q:[^:]*]]: memref<2x3x8xf32>, %[[B:[^:]*]]: memref<40x24xf32>, %[[N:[^:]*]]: index)
+// CHECK-DAG: %[[UF:.*]] = memref.cast %[[F]] : memref<8x24xf32> to memref<*xf32>
+// CHECK-DAG: %[[UQ:.*]] = memref.cast %[[Q]] : memref<2x3x8xf32> to memref<*xf32>
+// CHECK-DAG: %[[UB:.*]] = memref.cast %[[B]] : memref<40x24xf32> to memref<*xf32>
+// CHECK-DAG: %[[N64:.*]] = arith.index_cast %[[N]] : index to i64
+// CHECK-DAG: %[[R:.*]] = arith.constant 1.000000e-01 : f64
+// CHECK-DAG: %[[K:.*]] = arith.constant 2.000000e-01 : f64
+// CHECK-DAG: %[[S:.*]] = arith.constant 3.500000e-01 : f32
+// CHECK: %[[C:.*]] = call @lathe_rt_bank_append_f32(%[[UF]], %[[UQ]], %[[UB]], %[[N64]], %[[R]], %[[K]], %[[S]]) : (memref<*xf32>, memref<*xf32>, memref<*xf32>, i64, f64, f64, f32) -> i64
+// CHECK: %[[CI:.*]] = arith.index_cast %[[C]] : i64 to index
+// CHECK: return %[[CI]]
+func.func @bank(%f: memref<8x24xf32>, %q: memref<2x3x8xf32>, %b: memref<40x24xf32>, %n: index) -> index {
+  %n1 = memred.bank_append ins(%f : memref<8x24xf32>) queries(%q : memref<2x3x8xf32>)
+          outs(%b : memref<40x24xf32>) count(%n) recent(0.1) keep(0.2) scale(0.35) -> index
+  return %n1 : index
 }

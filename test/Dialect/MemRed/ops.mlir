@@ -46,3 +46,28 @@ func.func @reduce(%q: tensor<8x32x32xf32>, %k: tensor<8x320x32xf32>,
          recent(0.1) keep(0.1) scale(0.176776695) -> tensor<61x256xf32>
   return %r : tensor<61x256xf32>
 }
+
+// A bank of 96 rows taking 16-row frames: full, 112 rows reduce to
+// ceil(0.25*112) = 28 recent + ceil(0.25*84) = 21 = 49 <= 96.
+// CHECK-LABEL: func.func @bank_append
+func.func @bank_append(%f: tensor<16x32xf32>, %q: tensor<4x32xf32>, %b: tensor<96x32xf32>,
+                       %n: index) -> (tensor<96x32xf32>, index) {
+  // CHECK: %{{.*}}, %{{.*}} = memred.bank_append ins(%{{.*}} : tensor<16x32xf32>) queries(%{{.*}} : tensor<4x32xf32>)
+  // CHECK-SAME: outs(%{{.*}} : tensor<96x32xf32>) count(%{{.*}}) recent(2.500000e-01) keep(2.500000e-01)
+  // CHECK-SAME: -> tensor<96x32xf32>, index
+  %b1, %n1 = memred.bank_append ins(%f : tensor<16x32xf32>) queries(%q : tensor<4x32xf32>)
+               outs(%b : tensor<96x32xf32>) count(%n) recent(0.25) keep(0.25) scale(0.176776695)
+               -> tensor<96x32xf32>, index
+  return %b1, %n1 : tensor<96x32xf32>, index
+}
+
+// Two heads of width 8 read the first 16 of 24 columns; on memrefs only the
+// count is returned.
+// CHECK-LABEL: func.func @bank_append_memref
+func.func @bank_append_memref(%f: memref<8x24xf32>, %q: memref<2x3x8xf32>, %b: memref<40x24xf32>,
+                              %n: index) -> index {
+  // CHECK: memred.bank_append ins(%{{.*}} : memref<8x24xf32>) queries(%{{.*}} : memref<2x3x8xf32>) outs(%{{.*}} : memref<40x24xf32>) count(%{{.*}}) {{.*}} -> index
+  %n1 = memred.bank_append ins(%f : memref<8x24xf32>) queries(%q : memref<2x3x8xf32>)
+          outs(%b : memref<40x24xf32>) count(%n) recent(0.1) keep(0.1) scale(0.35) -> index
+  return %n1 : index
+}

@@ -26,6 +26,14 @@ int64_t attentionScratch(OpTy op, int64_t qChunk, int64_t kvChunk,
                          int64_t workers) {
   int64_t lq = op.getQueryLength(), lk = op.getKeyLength(),
           dv = op.getValueDim(), batch = op.getBatchSize();
+  // Keys that are the valid rows of a bank (a subview of a static buffer):
+  // at most the buffer's rows.
+  if (ShapedType::isDynamic(lk))
+    if (auto view = op.getKey().template getDefiningOp<memref::SubViewOp>()) {
+      MemRefType source = view.getSourceType();
+      if (source.getRank() == view.getType().getRank())
+        lk = source.getDimSize(source.getRank() - 2);
+    }
   if (ShapedType::isDynamic(lq) || ShapedType::isDynamic(lk) ||
       ShapedType::isDynamic(dv) || ShapedType::isDynamic(batch))
     return 0;
@@ -90,12 +98,37 @@ void walkBlock(Block &block, Estimate &e, int64_t workers) {
         attn && attn.hasPureBufferSemantics())
       transient = attentionScratch(attn, attn.getQChunkSize(),
                                    attn.getKvChunkSize(), workers);
+    if (auto bank = dyn_cast<BankAppendOp>(op);
+        bank && bank.hasPureBufferSemantics())
+      transient = BankAppendOp::getScratchBytes(bank.getCapacity() +
+                                                bank.getFrameRows());
     e.peak = std::max(e.peak, e.live + transient);
     for (Region &region : op.getRegions())
       for (Block &inner : region)
         walkBlock(inner, e, workers);
   }
 }
+
+} // namespace
+
+FailureOr<PeakMemoryEstimate>
+mlir::lathe::memred::estimatePeakMemory(func::FuncOp func, int64_t workers) {
+  if (func.isExternal())
+    return failure();
+  bool tensors = false;
+  func.walk([&](Operation *op) {
+    for (Type t : op->getResultTypes())
+      tensors |= isa<TensorType>(t);
+  });
+  if (tensors)
+    return failure();
+  Estimate e;
+  for (Block &block : func.getBody())
+    walkBlock(block, e, workers);
+  return PeakMemoryEstimate{e.peak, e.allocations, e.dynamic};
+}
+
+namespace {
 
 struct MemRedEstimatePeakMemory
     : public lathe::memred::impl::MemRedEstimatePeakMemoryBase<
@@ -112,29 +145,25 @@ struct MemRedEstimatePeakMemory
     getOperation().walk([&](func::FuncOp func) {
       if (func.isExternal())
         return;
-      bool tensors = false;
-      func.walk([&](Operation *op) {
-        for (Type t : op->getResultTypes())
-          tensors |= isa<TensorType>(t);
-      });
-      if (tensors) {
+      FailureOr<PeakMemoryEstimate> e = estimatePeakMemory(func, w);
+      if (failed(e)) {
         func.emitWarning() << "memred-estimate-peak-memory: '" << func.getName()
                            << "' still has tensors; run it after "
                               "bufferization (e.g. on lathe-run "
                               "--compile-to=bufferize output)";
         return;
       }
-      Estimate e;
-      for (Block &block : func.getBody())
-        walkBlock(block, e, w);
       Builder b(func.getContext());
-      func->setAttr("lathe.predicted_peak_bytes", b.getI64IntegerAttr(e.peak));
+      func->setAttr("lathe.predicted_peak_bytes",
+                    b.getI64IntegerAttr(e->peakBytes));
+      func->setAttr("lathe.predicted_peak_complete",
+                    b.getBoolAttr(e->dynamicAllocations == 0));
       InFlightDiagnostic remark =
           func.emitRemark()
-          << "predicted peak memory of '" << func.getName() << "': " << e.peak
-          << " bytes (" << e.allocations << " allocations";
-      if (e.dynamic)
-        remark << ", " << e.dynamic << " dynamic ones not counted";
+          << "predicted peak memory of '" << func.getName() << "': " << e->peakBytes
+          << " bytes (" << e->allocations << " allocations";
+      if (e->dynamicAllocations)
+        remark << ", " << e->dynamicAllocations << " dynamic ones not counted";
       remark << "; memred kernel scratch for " << w
              << " workers included, other kernels' scratch not modelled)";
     });

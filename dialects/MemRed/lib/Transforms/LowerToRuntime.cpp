@@ -52,6 +52,42 @@ void lowerReduce(ModuleOp module, CrossModalReduceOp op, IRRewriter &rewriter) {
   rewriter.eraseOp(op);
 }
 
+/// memref.bank_append -> `%n = call @lathe_rt_bank_append_f32(...) -> i64`
+/// (the one memred kernel with a result: the new count).
+void lowerBankAppend(ModuleOp module, BankAppendOp op, IRRewriter &rewriter) {
+  rewriter.setInsertionPoint(op);
+  Location loc = op.getLoc();
+  SmallVector<Value> args;
+  for (Value buffer : {op.getFrame(), op.getQueries(), op.getBank()}) {
+    auto type = cast<MemRefType>(buffer.getType());
+    args.push_back(memref::CastOp::create(
+        rewriter, loc,
+        UnrankedMemRefType::get(type.getElementType(), type.getMemorySpace()),
+        buffer));
+  }
+  args.push_back(arith::IndexCastOp::create(rewriter, loc,
+                                            rewriter.getI64Type(),
+                                            op.getCount()));
+  args.push_back(arith::ConstantOp::create(rewriter, loc, op.getRecentAttr()));
+  args.push_back(arith::ConstantOp::create(rewriter, loc, op.getKeepAttr()));
+  args.push_back(arith::ConstantOp::create(rewriter, loc, op.getScaleAttr()));
+  StringRef name = "lathe_rt_bank_append_f32";
+  auto callee = module.lookupSymbol<func::FuncOp>(name);
+  if (!callee) {
+    OpBuilder::InsertionGuard guard(rewriter);
+    rewriter.setInsertionPointToStart(module.getBody());
+    callee = func::FuncOp::create(
+        rewriter, loc, name,
+        rewriter.getFunctionType(ValueRange(args).getTypes(),
+                                 {rewriter.getI64Type()}));
+    callee.setPrivate();
+  }
+  auto call = func::CallOp::create(rewriter, loc, callee, args);
+  Value count = arith::IndexCastOp::create(
+      rewriter, loc, rewriter.getIndexType(), call.getResult(0));
+  rewriter.replaceOp(op, count);
+}
+
 struct MemRedLowerToRuntime
     : public lathe::memred::impl::MemRedLowerToRuntimeBase<
           MemRedLowerToRuntime> {
@@ -71,6 +107,8 @@ struct MemRedLowerToRuntime
       else if (auto chunked = dyn_cast<ChunkedAttentionOp>(op))
         lowerAttention(module, chunked, chunked.getQChunkSize(),
                        chunked.getKvChunkSize(), rewriter);
+      else if (auto bank = dyn_cast<BankAppendOp>(op))
+        lowerBankAppend(module, bank, rewriter);
       else
         lowerReduce(module, cast<CrossModalReduceOp>(op), rewriter);
     }

@@ -55,6 +55,18 @@ void lathe_rt_cross_modal_reduce_f32(int64_t rankQ, void *queries,
                                      void *tokens, int64_t rankO, void *out,
                                      double recent, double keep, float scale);
 
+/// memred.bank_append: appends frame [F, C] to the `count` valid rows of
+/// bank [capacity, C] in place and returns the new count. When the
+/// count + F rows do not fit, they are reduced as
+/// lathe_rt_cross_modal_reduce_f32 reduces them (row j's key for head h:
+/// columns [h·D, (h+1)·D); queries [Lq, D] or [H, Lq, D]) and the kept rows
+/// start the bank. A count outside [0, capacity], or a reduction keeping more
+/// than the capacity, is the pending error (the count is returned unchanged).
+int64_t lathe_rt_bank_append_f32(int64_t rankF, void *frame, int64_t rankQ,
+                                 void *queries, int64_t rankB, void *bank,
+                                 int64_t count, double recent, double keep,
+                                 float scale);
+
 /// The number of tokens lathe_rt_cross_modal_reduce_f32 keeps out of n
 /// (R + K above), or -1 for fractions outside (0, 1] or n < 0.
 int64_t lathe_rt_cross_modal_kept_count(int64_t n, double recent, double keep);

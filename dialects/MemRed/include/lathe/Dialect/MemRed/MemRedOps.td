@@ -201,4 +201,87 @@ def MemRed_CrossModalReduceOp : MemRed_DpsOp<"cross_modal_reduce"> {
   }];
 }
 
+
+//===----------------------------------------------------------------------===//
+// memred.bank_append
+//===----------------------------------------------------------------------===//
+
+def MemRed_BankAppendOp : MemRed_Op<"bank_append", [
+    DestinationStyleOpInterface,
+    DeclareOpInterfaceMethods<Lathe_FlopsOpInterface>,
+    DeclareOpInterfaceMethods<MemoryEffectsOpInterface>]> {
+  let summary = "Append a frame to a bounded streaming memory bank (AdaCM²)";
+  let description = [{
+    A per-layer memory bank of cached visual tokens with a static capacity:
+    `bank` [capacity, C] holds `count` valid rows (oldest first; the rows
+    from `count` on are unspecified). The op appends the frame's tokens
+    `frame` [F, C]: with x = the `count` valid rows followed by the F frame
+    rows (n = count + F rows),
+
+    - if n ≤ capacity, the new bank holds x and the new count is n;
+    - otherwise x is reduced as `memred.cross_modal_reduce` reduces it: the
+      score of row j is the cross-attention weight the `queries` give it,
+      summed over query rows and heads, with row j's key for head h being
+      columns [h·D, (h+1)·D) of the row (queries [H, Lq, D], or [Lq, D] for
+      one head; H·D ≤ C); the newest ceil(recent · n) rows are kept whole
+      plus the top ceil(keep · (n − ceil(recent · n))) older rows by score
+      (ties: the newer), in order. The kept rows start the new bank and the
+      new count is their number.
+
+    The verifier requires that a full bank taking a frame reduces to at most
+    `capacity` rows, so the bank never overflows. `count` outside
+    [0, capacity] is a runtime error.
+
+    The op is in destination style: `bank` is the init, updated in place on
+    memrefs (where only the new count is returned). `memred-bound-memory`
+    creates it from an unbounded streaming cache (a loop-carried tensor
+    growing by `tensor.concat` each frame); it lowers to
+    `lathe_rt_bank_append_f32`.
+
+    ```mlir
+    %bank1, %n1 = memred.bank_append ins(%frame : tensor<16x32xf32>)
+        queries(%q : tensor<4x32xf32>) outs(%bank : tensor<96x32xf32>)
+        count(%n) recent(0.25) keep(0.25) scale(0.176776695)
+        -> tensor<96x32xf32>, index
+    ```
+  }];
+  let arguments = (ins MemRed_TensorOrMemRef:$frame,
+                       MemRed_TensorOrMemRef:$queries,
+                       MemRed_TensorOrMemRef:$bank,
+                       Index:$count,
+                       F64Attr:$recent,
+                       F64Attr:$keep,
+                       F32Attr:$scale);
+  let results = (outs Variadic<AnyRankedTensor>:$result, Index:$new_count);
+  let assemblyFormat = [{
+    `ins` `(` $frame `:` type($frame) `)`
+    `queries` `(` $queries `:` type($queries) `)`
+    `outs` `(` $bank `:` type($bank) `)`
+    `count` `(` $count `)`
+    `recent` `(` $recent `)` `keep` `(` $keep `)` `scale` `(` $scale `)`
+    attr-dict `->` type(results)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    ::mlir::MutableOperandRange getDpsInitsMutable() {
+      return ::mlir::MutableOperandRange(getBankMutable());
+    }
+    bool hasPureBufferSemantics() {
+      return ::llvm::isa<::mlir::MemRefType>(getBank().getType());
+    }
+    int64_t getCapacity() {
+      return ::llvm::cast<::mlir::ShapedType>(getBank().getType()).getDimSize(0);
+    }
+    int64_t getFrameRows() {
+      return ::llvm::cast<::mlir::ShapedType>(getFrame().getType()).getDimSize(0);
+    }
+    int64_t getRowWidth() {
+      return ::llvm::cast<::mlir::ShapedType>(getBank().getType()).getDimSize(1);
+    }
+    /// Runtime scratch of lathe_rt_bank_append_f32 reducing `rows` rows
+    /// (per row: an f64 score, an f32 softmax entry, an i64 index, a flag).
+    static int64_t getScratchBytes(int64_t rows);
+  }];
+}
+
 #endif // LATHE_DIALECT_MEMRED_MEMREDOPS

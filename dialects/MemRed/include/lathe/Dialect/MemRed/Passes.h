@@ -24,6 +24,9 @@ class TensorDialect;
 namespace linalg {
 class LinalgDialect;
 }
+namespace scf {
+class SCFDialect;
+}
 namespace lathe::memred {
 
 #define GEN_PASS_DECL
@@ -36,6 +39,18 @@ namespace lathe::memred {
 /// memred.attention.
 void populateRaiseAttentionPatterns(RewritePatternSet &patterns,
                                     int64_t minScores = 0);
+
+/// memred-estimate-peak-memory's prediction for one bufferized function:
+/// the peak of statically sized allocations live at once plus the memred
+/// kernels' scratch, the number of allocations, and how many of them were
+/// dynamic (not counted).
+struct PeakMemoryEstimate {
+  int64_t peakBytes = 0, allocations = 0, dynamicAllocations = 0;
+};
+
+/// Fails for an external function or one that still has tensors.
+FailureOr<PeakMemoryEstimate> estimatePeakMemory(func::FuncOp func,
+                                                 int64_t workers);
 
 /// Parses "1048576", "64KiB", "1.5MiB", "2GiB" into bytes; failure otherwise.
 FailureOr<int64_t> parseByteSize(StringRef text);

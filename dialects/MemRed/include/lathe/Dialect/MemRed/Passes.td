@@ -46,7 +46,7 @@ def MemRedRaiseAttention : Pass<"memred-raise-attention", "func::FuncOp"> {
 }
 
 def MemRedBoundMemory : Pass<"memred-bound-memory", "func::FuncOp"> {
-  let summary = "Bound the memory of attention to a budget";
+  let summary = "Bound the memory of attention and streaming caches to a budget";
   let description = [{
     Rewrites every `memred.attention` whose f32 score matrix
     (batch · Lq · Lk · 4 bytes) exceeds `budget` into
@@ -62,14 +62,47 @@ def MemRedBoundMemory : Pass<"memred-bound-memory", "func::FuncOp"> {
     (`budget=64MiB`). A budget that cannot hold even a 1 × 1 chunk, an
     unparsable budget, or attention with dynamic sizes that must be bounded
     is an error naming the op.
+
+    Streaming caches: an `scf.for` over frames whose iter_arg is an f32
+    tensor [?, C] that starts empty, grows each iteration by
+    `tensor.concat dim(0)` of itself and a static frame [F, C], and is the
+    key and value of one rank-2 `memred.attention` (the query's
+    cross-attention to the cache) is rewritten to carry a bank
+    tensor<capacity x C> and a count instead: a `memred.bank_append` of the
+    frame (scored by that attention's query and scale) before the
+    attention, which reads the bank's valid rows (`tensor.extract_slice`).
+    Memory then no longer grows with the number of frames. The caches of
+    the function are layers 0, 1, ... in the order their attention runs;
+    layer l keeps `keep · depth-decay^l` of its older rows (deeper layers
+    keep less) and `recent` of the newest, and gets a capacity share
+    proportional to `depth-decay^l`: the largest capacities whose banks plus
+    the largest reduction's scratch fit `budget` (never less than the
+    smallest bank that a full bank plus a frame reduces into, never more
+    than the whole stream when the trip count is static). Each
+    `memred.bank_append` gets a `lathe.decision` (layer, capacity, keep,
+    bank, scratch, total, unbounded and budget bytes); a budget below the
+    smallest banks is an error, and a growing cache of another shape gets a
+    warning naming why it was left alone. The attention that reads a bank
+    is then bounded like any other, with the capacity as its key length.
   }];
   let options = [
     Option<"budget", "budget", "std::string", /*default=*/"\"\"",
            "Memory budget for attention scores: bytes or KiB/MiB/GiB">,
     Option<"workers", "workers", "int64_t", /*default=*/"2",
            "Workers that each hold one score block (the CPU's threads)">,
+    Option<"recent", "recent", "double", /*default=*/"0.1",
+           "Streaming banks: fraction of the newest rows kept whole">,
+    Option<"keep", "keep", "double", /*default=*/"0.1",
+           "Streaming banks: fraction of the older rows kept by score in the "
+           "first layer">,
+    Option<"depthDecay", "depth-decay", "double", /*default=*/"0.75",
+           "Streaming banks: layer l keeps keep * depth-decay^l and gets a "
+           "capacity share proportional to depth-decay^l">,
   ];
-  let dependentDialects = ["::mlir::lathe::memred::MemRedDialect"];
+  let dependentDialects = ["::mlir::lathe::memred::MemRedDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect"];
 }
 
 def MemRedLowerToRuntime : Pass<"memred-lower-to-runtime", "ModuleOp"> {
@@ -79,7 +112,9 @@ def MemRedLowerToRuntime : Pass<"memred-lower-to-runtime", "ModuleOp"> {
     `memred.attention` and `memred.chunked_attention` become
     `lathe_rt_chunked_attention_f32` (blocked online-softmax kernel; chunk
     sizes 0 for `memred.attention` let the runtime choose),
-    `memred.cross_modal_reduce` becomes `lathe_rt_cross_modal_reduce_f32`.
+    `memred.cross_modal_reduce` becomes `lathe_rt_cross_modal_reduce_f32`,
+    `memred.bank_append` becomes `lathe_rt_bank_append_f32` (which returns
+    the new count as i64).
     Unused bias slots are passed as the query (ignored by the runtime).
     A module without memred ops is left unchanged.
   }];
@@ -98,7 +133,8 @@ def MemRedEstimatePeakMemory
     removing them at its `memref.dealloc` (views are traced to their
     allocation), and adds the scratch the memred attention kernels allocate
     while they run (`workers` blocks of scores, accumulator and row
-    statistics). The maximum is attached as `lathe.predicted_peak_bytes` and
+    statistics). The maximum is attached as `lathe.predicted_peak_bytes`
+    (with `lathe.predicted_peak_complete`: no dynamic allocation) and
     reported as a remark beside the number of allocations and whether the
     prediction is complete (dynamic allocations are not counted; other
     kernels' runtime scratch — oneDNN staging copies, packed weights — is not
