@@ -999,7 +999,49 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
   if (op == "Expand") {
     TV &x = in(0);
     SmallVector<OpFoldResult> shape = elemsOf(in(1));
-    SmallVector<OpFoldResult> out = broadcastShape({dims(x.v), shape});
+    SmallVector<OpFoldResult> xd = dims(x.v), out;
+    int64_t rank = std::max(xd.size(), shape.size());
+    int64_t offX = rank - xd.size(), offS = rank - shape.size();
+    std::string shapeName = "the shape input '" + n.input(1) + "'";
+    for (int64_t j = 0; j < rank; ++j) {
+      OpFoldResult e = j >= offS ? shape[j - offS] : b.getIndexAttr(1);
+      std::optional<int64_t> ce = getConstantIntValue(e);
+      std::string what = nodeDesc() + ": element " + std::to_string(j - offS) +
+                         " of " + shapeName;
+      if (ce && *ce < 0)
+        fail(what + " is negative (" + std::to_string(*ce) + ")");
+      if (j < offX) {
+        out.push_back(ce ? e : foldBin(e, b.getIndexAttr(0), 'M'));
+        continue;
+      }
+      OpFoldResult d = xd[j - offX];
+      std::optional<int64_t> cd = getConstantIntValue(d);
+      if (cd && *cd == 1) {
+        out.push_back(ce ? e : foldBin(e, b.getIndexAttr(0), 'M'));
+      } else if (cd || (ce && *ce == 1)) {
+        if (cd)
+          (void)checkDim(e, d, what, /*orOne=*/true);
+        out.push_back(d);
+      } else if (ce) {
+        out.push_back(e); // elementwise checks the input's size against it
+      } else {
+        // Both at run time: a 1 in the shape keeps the input's size; any
+        // other value must equal it (a run-time 1 of the input does not
+        // broadcast). The size never exceeds the input's.
+        Value isOne = arith::CmpIOp::create(
+            b, loc, arith::CmpIPredicate::eq, indexValue(e),
+            arith::ConstantIndexOp::create(b, loc, 1));
+        Value want = arith::SelectOp::create(b, loc, isOne, indexValue(d),
+                                             indexValue(e));
+        (void)checkDim(d, want,
+                       nodeDesc() + ": dimension " +
+                           std::to_string(j - offX) + " of input '" +
+                           n.input(0) + "' against element " +
+                           std::to_string(j - offS) + " of " + shapeName +
+                           " (broadcasting a run-time 1 is not supported)");
+        out.push_back(foldBin(want, d, 'm'));
+      }
+    }
     setOut(0,
            elementwise(
                {x.v}, eltOf(x.v),
@@ -1039,6 +1081,14 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
             cands.push_back(ax);
           }
           if (cands.size() > 1) {
+            SmallVector<uint64_t> masks;
+            for (const auto &cand : cands) {
+              uint64_t m = 0;
+              for (int64_t a : cand)
+                m |= uint64_t(1) << a;
+              masks.push_back(m);
+            }
+            (void)checkAxes(1, r, masks);
             SmallVector<OpFoldResult> av = elemsOf(in(1));
             Value y;
             for (const auto &cand : cands) {
@@ -1082,7 +1132,19 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
           }
         }
         if (!axes) {
-          axes = axesFromDeclaredShape(x, attrInt("keepdims", 1));
+          bool keep = attrInt("keepdims", 1);
+          axes = axesFromDeclaredShape(x, keep);
+          // The run-time axes must be these (with keepdims, reducing a
+          // size-1 dimension or not gives the same result).
+          uint64_t want = 0, ones = 0;
+          for (int64_t a : *axes)
+            want |= uint64_t(1) << a;
+          if (keep)
+            for (int64_t i = 0; i < r; ++i)
+              if (typeOf(x).getDimSize(i) == 1)
+                ones |= uint64_t(1) << i;
+          if (!axes->empty() || !attrInt("noop_with_empty_axes", 0))
+            (void)checkAxes(1, r, {want}, ones);
           if (axes->empty()) {
             setOut(0, x);
             return;
@@ -1312,6 +1374,45 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
         fail("cannot resolve the result shape of " + nodeDesc() +
              ": the length of its shape operand is only known at run time "
              "and the result shape is not declared");
+      // The shape's length and elements must give the declared shape.
+      std::string shapeName = "the shape input '" + n.input(1) + "'";
+      Value spec = inV(1);
+      Value lenOk =
+          checkDim(dim(spec, 0), b.getIndexAttr(decl->size()),
+                   nodeDesc() + ": the length of " + shapeName);
+      SmallVector<OpFoldResult> xd = dims(x.v);
+      bool allowZero = attrInt("allowzero", 0);
+      for (size_t k = 0; k < decl->size(); ++k) {
+        Value want = indexValue((*decl)[k]);
+        auto ifOp = scf::IfOp::create(b, loc, TypeRange{b.getIndexType()},
+                                      lenOk, /*withElseRegion=*/true);
+        {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPointToStart(ifOp.thenBlock());
+          Value e = tensor::ExtractOp::create(
+              b, loc, spec,
+              ValueRange{arith::ConstantIndexOp::create(b, loc, k)});
+          if (!e.getType().isIndex())
+            e = arith::IndexCastOp::create(b, loc, b.getIndexType(), e);
+          scf::YieldOp::create(b, loc, e);
+          b.setInsertionPointToStart(ifOp.elseBlock());
+          scf::YieldOp::create(b, loc, want);
+        }
+        Value e = ifOp.getResult(0);
+        // -1 is inferred (the element count is checked by the reshape); 0
+        // copies the input's dimension unless allowzero.
+        Value given = select(cmp(arith::CmpIPredicate::eq, e,
+                                 b.getIndexAttr(-1)),
+                             want, e)
+                          .get<Value>();
+        if (!allowZero && k < xd.size())
+          given = indexValue(select(
+              cmp(arith::CmpIPredicate::eq, e, b.getIndexAttr(0)), xd[k],
+              given));
+        (void)checkDim(given, want,
+                       nodeDesc() + ": element " + std::to_string(k) + " of " +
+                           shapeName + " (declared result shape)");
+      }
       setOut(0, reshape(x.v, *decl));
       return;
     }
@@ -1414,6 +1515,39 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
           if (!decl)
             fail(nodeDesc() +
                  ": axes must be constant, or the result shape declared");
+          // Every set of axes that gives the declared shape (they all give
+          // the same result); the run-time axes must be one of them.
+          bool sq = op == "Squeeze";
+          ArrayRef<int64_t> is = typeOf(x.v).getShape();
+          SmallVector<int64_t> os;
+          for (OpFoldResult d : *decl)
+            os.push_back(*getConstantIntValue(d));
+          ArrayRef<int64_t> big = sq ? is : ArrayRef<int64_t>(os),
+                            small = sq ? ArrayRef<int64_t>(os) : is;
+          int64_t R = big.size();
+          SmallVector<uint64_t> cands;
+          if (R <= 16 && small.size() <= big.size())
+            for (uint64_t mask = 0; mask < (uint64_t(1) << R); ++mask) {
+              if ((int64_t)llvm::popcount(mask) != R - (int64_t)small.size())
+                continue;
+              bool fits = true;
+              size_t j = 0;
+              for (int64_t k = 0; k < R && fits; ++k) {
+                if (mask >> k & 1)
+                  fits = big[k] == 1;
+                else
+                  fits = j < small.size() &&
+                         (big[k] == small[j] ||
+                          ShapedType::isDynamic(big[k]) ||
+                          ShapedType::isDynamic(small[j]));
+                if (!(mask >> k & 1))
+                  ++j;
+              }
+              if (fits)
+                cands.push_back(mask);
+            }
+          if (R <= 16)
+            (void)checkAxes(1, R, cands);
           setOut(0, reshape(x.v, *decl));
           return;
         }
@@ -1492,6 +1626,7 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
     int outs = n.output_size();
     SmallVector<OpFoldResult> sizes;
     std::optional<SmallVector<int64_t>> split;
+    SmallVector<Value> splitOks;
     if (opset >= 13) {
       if (hasInput(1)) {
         split = constInts(in(1));
@@ -1505,6 +1640,21 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
                                 "shapes declared");
             split->push_back(t.getDimSize(axis));
           }
+          // The run-time sizes must be the declared ones.
+          auto st = typeOf(inV(1));
+          if (st.hasStaticShape() && st.getRank() == 1) {
+            if (st.getNumElements() != outs)
+              fail(nodeDesc() + ": the split input has " +
+                   std::to_string(st.getNumElements()) + " sizes for " +
+                   std::to_string(outs) + " outputs");
+            SmallVector<OpFoldResult> given = elemsOf(in(1));
+            for (int i = 0; i < outs; ++i)
+              splitOks.push_back(checkDim(
+                  given[i], b.getIndexAttr((*split)[i]),
+                  nodeDesc() + ": element " + std::to_string(i) +
+                      " of the split input '" + n.input(1) +
+                      "' (declared size of output '" + n.output(i) + "')"));
+          }
         }
       }
     } else {
@@ -1512,8 +1662,17 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
     }
     OpFoldResult d = dim(x, axis);
     if (split) {
-      for (int64_t s : *split)
+      int64_t total = 0;
+      for (int64_t s : *split) {
         sizes.push_back(b.getIndexAttr(s));
+        total += s;
+      }
+      // The parts must cover the dimension (a static mismatch fails here).
+      splitOks.push_back(checkDim(d, b.getIndexAttr(total),
+                                  nodeDesc() + ": dimension " +
+                                      std::to_string(axis) + " of input '" +
+                                      n.input(0) +
+                                      "' (the sum of the split sizes)"));
     } else {
       std::optional<int64_t> c = getConstantIntValue(d);
       if (c && *c % outs)
@@ -1528,7 +1687,12 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
       SmallVector<OpFoldResult> sz = dims(x);
       offs[axis] = offset;
       sz[axis] = sizes[i];
-      setOut(i, slice(x, offs, sz, strides));
+      SmallVector<int64_t> shape;
+      for (OpFoldResult v : sz)
+        shape.push_back(getConstantIntValue(v).value_or(ShapedType::kDynamic));
+      setOut(i, guarded(allOf(splitOks),
+                        RankedTensorType::get(shape, eltOf(x)),
+                        [&] { return slice(x, offs, sz, strides); }));
       offset = foldBin(offset, sizes[i], '+');
     }
     return;
@@ -1617,11 +1781,18 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
       sizes.push_back(len);
       strides.push_back(st);
     }
+    SmallVector<Value> sliceOks;
     if (auto decl = staticDeclaredShape(0))
       if ((int64_t)decl->size() == r)
         for (int64_t i = 0; i < r; ++i)
-          if (!getConstantIntValue(sizes[i]))
+          if (!getConstantIntValue(sizes[i])) {
+            // The run-time starts/ends must select the declared length.
+            sliceOks.push_back(checkDim(
+                sizes[i], (*decl)[i],
+                nodeDesc() + ": the length selected along dimension " +
+                    std::to_string(i) + " (declared result shape)"));
             sizes[i] = (*decl)[i];
+          }
     // Shape values keep their elements.
     if (x.elems && r == 1) {
       auto o = getConstantIntValue(offs[0]), sz = getConstantIntValue(sizes[0]),
@@ -1634,7 +1805,13 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
         return;
       }
     }
-    setOut(0, slice(x.v, offs, sizes, strides));
+    SmallVector<int64_t> sliceShape;
+    for (OpFoldResult v : sizes)
+      sliceShape.push_back(
+          getConstantIntValue(v).value_or(ShapedType::kDynamic));
+    setOut(0, guarded(allOf(sliceOks),
+                      RankedTensorType::get(sliceShape, eltOf(x.v)),
+                      [&] { return slice(x.v, offs, sizes, strides); }));
     return;
   }
 

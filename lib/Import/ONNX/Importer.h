@@ -50,6 +50,9 @@ public:
       : b(b), loc(loc), opset(opset) {}
 
   OpBuilder &b;
+  /// The module being built (run-time check messages and the runtime entry
+  /// they call are declared in it).
+  ModuleOp module;
   Location loc;
   int64_t opset;
   llvm::StringMap<TV> values;
@@ -101,6 +104,32 @@ public:
   OpFoldResult dim(Value v, int64_t i);
   int64_t normAxis(int64_t axis, int64_t rank);
 
+  // --- run-time checks ------------------------------------------------
+  /// Emits a check that the index `given` equals `expected` (or is 1 when
+  /// `orOne`). On a mismatch at run time the generated code calls
+  /// lathe_rt_shape_check_failed, which makes "<what>: expected E, given G"
+  /// the pending error that lathe-run reports (non-zero exit). A mismatch of
+  /// two constants fails the import instead. Returns the i1 that holds when
+  /// the check passed (callers keep the computation safe with `guarded`).
+  Value checkDim(OpFoldResult given, OpFoldResult expected,
+                 const std::string &what, bool orOne = false);
+  /// The conjunction of `conds` (a constant true when empty).
+  Value allOf(ArrayRef<Value> conds);
+  /// scf.if `ok`: the value `build` makes (cast to `type`), else zeros of
+  /// `type` (dynamic sizes 0), so that no read depends on a size that failed
+  /// its check. Just `build()` when `ok` is a constant true.
+  Value guarded(Value ok, RankedTensorType type, function_ref<Value()> build);
+  /// `v` as `to`, which only makes dynamic sizes of `v` static: each such
+  /// size is checked at run time ("<what> dimension i").
+  Value refineChecked(Value v, RankedTensorType to, const std::string &what);
+  /// Checks that the run-time axes of input #i (rank-1, static length; axes
+  /// of a `rank`-D shape) form one of the bit masks `candidates` (bits in
+  /// `ignore` aside). Returns the condition, as checkDim.
+  Value checkAxes(int i, int64_t rank, ArrayRef<uint64_t> candidates,
+                  uint64_t ignore = 0);
+  /// "input 'NAME'" for an operand of the current node, else "an operand".
+  std::string operandName(Value v) const;
+
   // --- building blocks ------------------------------------------------
   Value empty(ArrayRef<OpFoldResult> shape, Type elt);
   Value filled(ArrayRef<OpFoldResult> shape, Value scalar);
@@ -113,7 +142,10 @@ public:
                     std::optional<SmallVector<OpFoldResult>> outShape = {});
   enum class ReduceKind { Sum, Max, Min, Prod };
   Value reduce(Value x, ArrayRef<int64_t> axes, ReduceKind kind, bool keepDims);
+  /// `x` with `shape`; the element counts are checked at run time unless
+  /// they are known to agree (zeros of the new shape after a failed check).
   Value reshape(Value x, ArrayRef<OpFoldResult> shape);
+  Value reshapeUnchecked(Value x, ArrayRef<OpFoldResult> shape);
   Value transpose(Value x, ArrayRef<int64_t> perm);
   /// Padding, slicing and concatenation as linalg.generic reads: tensor.pad,
   /// insert_slice and extract_slice bufferize to strided memref.copy, which
