@@ -278,6 +278,8 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
       setOut(0, fromElems(out, elt, rankOf(x.v) == 0 && rankOf(y.v) == 0));
       return;
     }
+    if (op == "Add" && importFlatEpilogue(op))
+      return;
     Type outElt = isCompare(op) ? b.getI1Type() : elt;
     std::string name = op.str();
     setOut(0, elementwise({x.v, y.v}, outElt,
@@ -863,6 +865,8 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
     setOut(0, fromElems(el, eltOf(inV(0)), rankOf(inV(0)) == 0));
     return;
   }
+  if (op == "Relu" && importFlatEpilogue(op))
+    return;
   if (unaries.count(op.str())) {
     Value x = inV(0);
     Type elt = eltOf(x);
@@ -1143,7 +1147,12 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
             for (int64_t i = 0; i < r; ++i)
               if (typeOf(x).getDimSize(i) == 1)
                 ones |= uint64_t(1) << i;
-          if (!axes->empty() || !attrInt("noop_with_empty_axes", 0))
+          // (An axes input of length 0 means every axis, or none with
+          // noop_with_empty_axes: known here, nothing to check.)
+          auto axesType = typeOf(inV(1));
+          bool emptyAxes =
+              axesType.hasStaticShape() && axesType.getNumElements() == 0;
+          if (!emptyAxes)
             (void)checkAxes(1, r, {want}, ones);
           if (axes->empty()) {
             setOut(0, x);
@@ -2005,22 +2014,29 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
     }
     int64_t pa = rankOf(a), pb = rankOf(bm);
     Value zero = fc(b, loc, elt, 0);
-    Value y;
+    Value y, flatY;
     SmallVector<OpFoldResult> outShape;
     if (pa >= 2 && pb == 2) {
       // [..., M, K] x [K, N]: one matmul over the collapsed rows.
       OpFoldResult rows = b.getIndexAttr(1);
       for (int64_t i = 0; i < pa - 1; ++i)
         rows = foldBin(rows, da[i], '*');
-      Value a2 = pa == 2 ? a : reshape(a, {rows, da[pa - 1]});
+      // An operand that is itself a flat epilogue result is used as it is.
+      Value a2 = pa == 2                                  ? a
+                 : ra == pa && in(0).flat && !in(0).elems ? in(0).flat
+                                         : reshape(a, {rows, da[pa - 1]});
+      if (a2 != a && a2 == in(0).flat)
+        rows = dim(a2, 0);
       Value init = filled({rows, db[1]}, zero);
       y = linalg::MatmulOp::create(b, loc, TypeRange{init.getType()},
                                    ValueRange{a2, bm}, ValueRange{init})
               .getResult(0);
       outShape.assign(da.begin(), da.end() - 1);
       outShape.push_back(db[1]);
-      if (pa != 2)
+      if (pa != 2) {
+        flatY = y;
         y = reshape(y, outShape);
+      }
     } else {
       SmallVector<OpFoldResult> ba(da.begin(), da.end() - 2),
           bb(db.begin(), db.end() - 2);
@@ -2104,7 +2120,11 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
       }
       y = reshape(y, final);
     }
-    setOut(0, y);
+    TV out;
+    out.v = y;
+    if (ra != 1 && rb != 1)
+      out.flat = flatY;
+    setOut(0, out);
     return;
   }
 
@@ -2522,4 +2542,73 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
   }
 
   fail(nodeDesc() + ": operator " + op.str() + " is not supported");
+}
+
+bool Importer::importFlatEpilogue(StringRef op) {
+  TV &x = in(0);
+  Type elt = eltOf(x.v);
+  if (!isa<Float32Type, Float64Type>(elt))
+    return false;
+  auto addBody = [&](OpBuilder &nb, Location nl, ValueRange a) {
+    return arith::AddFOp::create(nb, nl, a[0], a[1]).getResult();
+  };
+  auto finish = [&](Value flat, Value like) {
+    // The sizes `like` was built with, not tensor.dim ops on it: those would
+    // keep the matmul's own expand alive, and kernel formation fuses only
+    // into a matmul with one user.
+    SmallVector<OpFoldResult> shape;
+    while (auto c = like.getDefiningOp<tensor::CastOp>())
+      like = c.getSource();
+    if (auto ex = like.getDefiningOp<tensor::ExpandShapeOp>())
+      shape = ex.getMixedOutputShape();
+    else
+      shape = dims(like);
+    for (auto [i, d] : llvm::enumerate(shape))
+      if (!typeOf(like).isDynamicDim(i))
+        d = b.getIndexAttr(typeOf(like).getDimSize(i));
+    TV tv;
+    tv.flat = flat;
+    tv.v = reshape(flat, shape);
+    setOut(0, tv);
+    return true;
+  };
+  if (op == "Relu") {
+    if (!x.flat || rankOf(x.v) < 3)
+      return false;
+    Value r = elementwise({x.flat}, elt, [&](OpBuilder &nb, Location nl,
+                                             ValueRange a) {
+      Value zero = arith::ConstantOp::create(nb, nl, nb.getFloatAttr(elt, 0));
+      return arith::MaximumFOp::create(nb, nl, a[0], zero).getResult();
+    });
+    return finish(r, x.v);
+  }
+  TV &y = in(1);
+  if (eltOf(y.v) != elt)
+    return false;
+  bool mIsX = x.flat && rankOf(x.v) >= 3;
+  if (!mIsX && !(y.flat && rankOf(y.v) >= 3))
+    return false;
+  TV &m = mIsX ? x : y, &o = mIsX ? y : x;
+  auto mt = typeOf(m.v), ft = typeOf(m.flat), ot = typeOf(o.v);
+  Value o2;
+  if (ot.getRank() == 1 && !ot.isDynamicDim(0) && !ft.isDynamicDim(1) &&
+      ot.getDimSize(0) == ft.getDimSize(1)) {
+    o2 = o.v; // a bias along the last dimension
+  } else if (ot.getShape() == mt.getShape()) {
+    // A residual of the same shape: flat as well.
+    if (o.flat && typeOf(o.flat) == ft) {
+      o2 = o.flat;
+    } else {
+      OpFoldResult rows = b.getIndexAttr(1);
+      SmallVector<OpFoldResult> od = dims(o.v);
+      for (size_t i = 0; i + 1 < od.size(); ++i)
+        rows = foldBin(rows, od[i], '*');
+      o2 = reshape(o.v, {rows, od.back()});
+    }
+  } else {
+    return false;
+  }
+  Value r = mIsX ? elementwise({m.flat, o2}, elt, addBody)
+                 : elementwise({o2, m.flat}, elt, addBody);
+  return finish(r, m.v);
 }

@@ -34,6 +34,11 @@ struct TV {
   DenseElementsAttr cst;
   /// ONNX unsigned integer (uint8): signless in MLIR, unsigned operations.
   bool isUnsigned = false;
+  /// For a MatMul over [..., M, K] x [K, N] (and the Add/Relu epilogue that
+  /// follows it): the same values as one 2-D [rows, N] tensor, before the
+  /// expand to `v`'s shape. Epilogues computed on it sit right after the
+  /// 2-D matmul, where kernel formation fuses them (bias, ReLU, residual).
+  Value flat;
 };
 
 /// Thrown (inside this library only) when the model cannot be imported; the
@@ -173,6 +178,9 @@ public:
   SmallVector<int64_t> axesFromDeclaredShape(Value x, bool keepDims);
   void importGelu(const std::string &x, const std::string &out,
                   bool tanhApprox);
+  /// Add (f32/f64) or Relu of a MatMul result with a `flat` form, computed
+  /// in the 2-D space: false when the operands do not allow it.
+  bool importFlatEpilogue(StringRef op);
 };
 
 /// True when op_type (default domain) has an importer.
