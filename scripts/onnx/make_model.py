@@ -89,6 +89,10 @@ def case(name):
     if name == "rt_static_vs_symbolic":
         return model([helper.make_node("Mul", ["a", "b"], ["y"], name="mul0")],
                      [vi("a", [3, 4]), vi("b", ["m", 4])], [vi("y", [3, 4])])
+    if name == "rt_batch_matmul":
+        # Two symbolic batch sizes of a batched MatMul.
+        return model([helper.make_node("MatMul", ["a", "b"], ["y"], name="matmul0")],
+                     [vi("a", ["n", 2, 3]), vi("b", ["m", 3, 4])], [vi("y", ["n", 2, 4])])
     if name == "rt_split":
         return model([helper.make_node("Split", ["x", "split"], ["y0", "y1"], name="split0", axis=1)],
                      [vi("x", [2, 6]), vi("split", [2], I64)],

@@ -1410,10 +1410,8 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
         Value e = ifOp.getResult(0);
         // -1 is inferred (the element count is checked by the reshape); 0
         // copies the input's dimension unless allowzero.
-        Value given = select(cmp(arith::CmpIPredicate::eq, e,
-                                 b.getIndexAttr(-1)),
-                             want, e)
-                          .get<Value>();
+        Value given = indexValue(select(
+            cmp(arith::CmpIPredicate::eq, e, b.getIndexAttr(-1)), want, e));
         if (!allowZero && k < xd.size())
           given = indexValue(select(
               cmp(arith::CmpIPredicate::eq, e, b.getIndexAttr(0)), xd[k],
@@ -2041,6 +2039,18 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
       SmallVector<OpFoldResult> ba(da.begin(), da.end() - 2),
           bb(db.begin(), db.end() - 2);
       SmallVector<OpFoldResult> batch = broadcastShape({ba, bb});
+      // Symbolic batch sizes on both sides must agree (the smaller is used).
+      for (size_t j = 0; j < batch.size(); ++j) {
+        int64_t ia = j + ba.size() - batch.size(),
+                ib = j + bb.size() - batch.size();
+        if (ia < 0 || ib < 0 || getConstantIntValue(ba[ia]) ||
+            getConstantIntValue(bb[ib]))
+          continue;
+        (void)checkDim(bb[ib], ba[ia],
+                       nodeDesc() + ": batch dimension " + std::to_string(ib) +
+                           " of input '" + n.input(1) + "' must equal that of '" +
+                           n.input(0) + "' (a run-time 1 does not broadcast)");
+      }
       outShape = batch;
       outShape.push_back(da[pa - 2]);
       outShape.push_back(db[pb - 1]);

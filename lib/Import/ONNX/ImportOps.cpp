@@ -468,19 +468,15 @@ Monomial monomialOf(OpFoldResult ofr, int depth) {
       if (std::optional<int64_t> i = d.getConstantIndex())
         return dimMonomial(d.getSource(), *i, depth - 1);
     if (auto ex = dyn_cast_or_null<tensor::ExtractOp>(def))
-      if (auto fe = ex.getTensor().getDefiningOp<tensor::FromElementsOp>())
-        if (ex.getIndices().size() <= 1) {
-          int64_t i = 0;
-          if (!ex.getIndices().empty()) {
-            std::optional<int64_t> c =
-                getConstantIntValue(OpFoldResult(ex.getIndices()[0]));
-            if (!c)
-              goto opaque;
-            i = *c;
-          }
-          if (i >= 0 && i < (int64_t)fe.getElements().size())
-            return monomialOf(fe.getElements()[i], depth - 1);
-        }
+      if (auto fe = ex.getTensor().getDefiningOp<tensor::FromElementsOp>()) {
+        std::optional<int64_t> i;
+        if (ex.getIndices().empty())
+          i = 0;
+        else if (ex.getIndices().size() == 1)
+          i = getConstantIntValue(OpFoldResult(ex.getIndices()[0]));
+        if (i && *i >= 0 && *i < (int64_t)fe.getElements().size())
+          return monomialOf(fe.getElements()[*i], depth - 1);
+      }
     if (isa_and_nonnull<arith::DivSIOp, arith::DivUIOp>(def)) {
       Monomial n = monomialOf(def->getOperand(0), depth - 1),
                q = monomialOf(def->getOperand(1), depth - 1);
@@ -512,7 +508,6 @@ Monomial monomialOf(OpFoldResult ofr, int depth) {
         return x;
     }
   }
-opaque:
   m.factors.push_back({v.getAsOpaquePointer(), -1});
   return m;
 }
