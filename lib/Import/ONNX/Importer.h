@@ -148,7 +148,8 @@ public:
   enum class ReduceKind { Sum, Max, Min, Prod };
   Value reduce(Value x, ArrayRef<int64_t> axes, ReduceKind kind, bool keepDims);
   /// `x` with `shape`; the element counts are checked at run time unless
-  /// they are known to agree (zeros of the new shape after a failed check).
+  /// they are known to agree. After a failed check the first dynamic size is
+  /// 0 (an empty view), or, for an all-static shape, the result is zeros.
   Value reshape(Value x, ArrayRef<OpFoldResult> shape);
   Value reshapeUnchecked(Value x, ArrayRef<OpFoldResult> shape);
   Value transpose(Value x, ArrayRef<int64_t> perm);
