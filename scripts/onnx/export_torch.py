@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Exports a small PyTorch model to ONNX with an input and PyTorch's output.
 
-usage: export_torch.py {mlp,transformer,cnn,gelu,gelu_tanh} OUTDIR [--batch N]
+usage: export_torch.py {mlp,transformer,transformer_relu,cnn,gelu,gelu_tanh} OUTDIR [--batch N]
 
 Writes OUTDIR/model.onnx, OUTDIR/x.npy and OUTDIR/ref.npy (PyTorch's output
 for x). The first dimension of the input is exported as the symbolic "batch".
@@ -40,10 +40,11 @@ def build(name, batch, gen, xgen):
                                 torch.nn.Linear(128, 64), torch.nn.Tanh(),
                                 torch.nn.Linear(64, 10), torch.nn.Softmax(dim=-1))
         x = torch.randn(batch, 64, generator=xgen)
-    elif name == "transformer":
+    elif name in ("transformer", "transformer_relu"):
         m = torch.nn.TransformerEncoderLayer(d_model=256, nhead=4, dim_feedforward=512,
                                              dropout=0.1, batch_first=True,
-                                             activation="gelu")
+                                             activation="gelu" if name == "transformer"
+                                             else "relu")
         x = torch.randn(batch, 12, 256, generator=xgen)
     elif name == "cnn":
         m = torch.nn.Sequential(

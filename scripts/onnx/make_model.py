@@ -64,6 +64,52 @@ def case(name):
         op = "LogSoftmax" if name.startswith("log") else "Softmax"
         return model([helper.make_node(op, ["x"], ["y"], axis=1)],
                      [vi("x", [2, 3, 4])], [vi("y", [2, 3, 4])], opset=int(name[-2:]))
+    # Run-time checks: shape-like inputs whose values the declared types
+    # fix at import time, and symbolic sizes that must agree.
+    I64 = TensorProto.INT64
+    if name == "rt_reshape":
+        # Reshape to a declared [3, 4] by a shape given at run time.
+        return model([helper.make_node("Reshape", ["x", "shape"], ["y"], name="reshape0")],
+                     [vi("x", [2, 6]), vi("shape", [2], I64)], [vi("y", [3, 4])])
+    if name == "rt_reshape_len":
+        # ... by a shape whose length is only known at run time.
+        return model([helper.make_node("Reshape", ["x", "shape"], ["y"], name="reshape0")],
+                     [vi("x", [2, 6]), vi("shape", ["k"], I64)], [vi("y", [3, 4])])
+    if name == "rt_reshape_count":
+        # A symbolic input reshaped to a declared [n, 4].
+        return model([helper.make_node("Reshape", ["x", "shape"], ["y"], name="reshape0")],
+                     [vi("x", ["m", 6]), vi("shape", [2], I64)], [vi("y", ["n", 4])])
+    if name == "rt_expand":
+        return model([helper.make_node("Expand", ["x", "shape"], ["y"], name="expand0")],
+                     [vi("x", [3, 1]), vi("shape", [2], I64)], [vi("y", [3, 4])])
+    if name == "rt_broadcast":
+        # Two symbolic sizes of one broadcast dimension.
+        return model([helper.make_node("Add", ["a", "b"], ["y"], name="add0")],
+                     [vi("a", ["n", 4]), vi("b", ["m", 4])], [vi("y", ["n", 4])])
+    if name == "rt_static_vs_symbolic":
+        return model([helper.make_node("Mul", ["a", "b"], ["y"], name="mul0")],
+                     [vi("a", [3, 4]), vi("b", ["m", 4])], [vi("y", [3, 4])])
+    if name == "rt_batch_matmul":
+        # Two symbolic batch sizes of a batched MatMul.
+        return model([helper.make_node("MatMul", ["a", "b"], ["y"], name="matmul0")],
+                     [vi("a", ["n", 2, 3]), vi("b", ["m", 3, 4])], [vi("y", ["n", 2, 4])])
+    if name == "rt_split":
+        return model([helper.make_node("Split", ["x", "split"], ["y0", "y1"], name="split0", axis=1)],
+                     [vi("x", [2, 6]), vi("split", [2], I64)],
+                     [vi("y0", [2, 2]), vi("y1", [2, 4])])
+    if name == "rt_unsqueeze":
+        return model([helper.make_node("Unsqueeze", ["x", "axes"], ["y"], name="unsqueeze0")],
+                     [vi("x", [3, 4]), vi("axes", [1], I64)], [vi("y", [3, 1, 4])])
+    if name == "rt_squeeze":
+        return model([helper.make_node("Squeeze", ["x", "axes"], ["y"], name="squeeze0")],
+                     [vi("x", [1, 3, 1]), vi("axes", [1], I64)], [vi("y", [3, 1])])
+    if name == "rt_reducesum":
+        return model([helper.make_node("ReduceSum", ["x", "axes"], ["y"], name="reduce0", keepdims=1)],
+                     [vi("x", [2, 3, 4]), vi("axes", [1], I64)], [vi("y", [2, 1, 4])])
+    if name == "rt_slice":
+        return model([helper.make_node("Slice", ["x", "starts", "ends"], ["y"], name="slice0")],
+                     [vi("x", [10]), vi("starts", [1], I64), vi("ends", [1], I64)],
+                     [vi("y", [4])])
     raise SystemExit(f"unknown case {name}")
 
 

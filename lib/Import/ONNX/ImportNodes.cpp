@@ -278,6 +278,8 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
       setOut(0, fromElems(out, elt, rankOf(x.v) == 0 && rankOf(y.v) == 0));
       return;
     }
+    if (op == "Add" && importFlatEpilogue(op))
+      return;
     Type outElt = isCompare(op) ? b.getI1Type() : elt;
     std::string name = op.str();
     setOut(0, elementwise({x.v, y.v}, outElt,
@@ -863,6 +865,8 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
     setOut(0, fromElems(el, eltOf(inV(0)), rankOf(inV(0)) == 0));
     return;
   }
+  if (op == "Relu" && importFlatEpilogue(op))
+    return;
   if (unaries.count(op.str())) {
     Value x = inV(0);
     Type elt = eltOf(x);
@@ -999,7 +1003,49 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
   if (op == "Expand") {
     TV &x = in(0);
     SmallVector<OpFoldResult> shape = elemsOf(in(1));
-    SmallVector<OpFoldResult> out = broadcastShape({dims(x.v), shape});
+    SmallVector<OpFoldResult> xd = dims(x.v), out;
+    int64_t rank = std::max(xd.size(), shape.size());
+    int64_t offX = rank - xd.size(), offS = rank - shape.size();
+    std::string shapeName = "the shape input '" + n.input(1) + "'";
+    for (int64_t j = 0; j < rank; ++j) {
+      OpFoldResult e = j >= offS ? shape[j - offS] : b.getIndexAttr(1);
+      std::optional<int64_t> ce = getConstantIntValue(e);
+      std::string what = nodeDesc() + ": element " + std::to_string(j - offS) +
+                         " of " + shapeName;
+      if (ce && *ce < 0)
+        fail(what + " is negative (" + std::to_string(*ce) + ")");
+      if (j < offX) {
+        out.push_back(ce ? e : foldBin(e, b.getIndexAttr(0), 'M'));
+        continue;
+      }
+      OpFoldResult d = xd[j - offX];
+      std::optional<int64_t> cd = getConstantIntValue(d);
+      if (cd && *cd == 1) {
+        out.push_back(ce ? e : foldBin(e, b.getIndexAttr(0), 'M'));
+      } else if (cd || (ce && *ce == 1)) {
+        if (cd)
+          (void)checkDim(e, d, what, /*orOne=*/true);
+        out.push_back(d);
+      } else if (ce) {
+        out.push_back(e); // elementwise checks the input's size against it
+      } else {
+        // Both at run time: a 1 in the shape keeps the input's size; any
+        // other value must equal it (a run-time 1 of the input does not
+        // broadcast). The size never exceeds the input's.
+        Value isOne = arith::CmpIOp::create(
+            b, loc, arith::CmpIPredicate::eq, indexValue(e),
+            arith::ConstantIndexOp::create(b, loc, 1));
+        Value want = arith::SelectOp::create(b, loc, isOne, indexValue(d),
+                                             indexValue(e));
+        (void)checkDim(d, want,
+                       nodeDesc() + ": dimension " +
+                           std::to_string(j - offX) + " of input '" +
+                           n.input(0) + "' against element " +
+                           std::to_string(j - offS) + " of " + shapeName +
+                           " (broadcasting a run-time 1 is not supported)");
+        out.push_back(foldBin(want, d, 'm'));
+      }
+    }
     setOut(0,
            elementwise(
                {x.v}, eltOf(x.v),
@@ -1039,6 +1085,14 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
             cands.push_back(ax);
           }
           if (cands.size() > 1) {
+            SmallVector<uint64_t> masks;
+            for (const auto &cand : cands) {
+              uint64_t m = 0;
+              for (int64_t a : cand)
+                m |= uint64_t(1) << a;
+              masks.push_back(m);
+            }
+            (void)checkAxes(1, r, masks);
             SmallVector<OpFoldResult> av = elemsOf(in(1));
             Value y;
             for (const auto &cand : cands) {
@@ -1082,7 +1136,24 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
           }
         }
         if (!axes) {
-          axes = axesFromDeclaredShape(x, attrInt("keepdims", 1));
+          bool keep = attrInt("keepdims", 1);
+          axes = axesFromDeclaredShape(x, keep);
+          // The run-time axes must be these (with keepdims, reducing a
+          // size-1 dimension or not gives the same result).
+          uint64_t want = 0, ones = 0;
+          for (int64_t a : *axes)
+            want |= uint64_t(1) << a;
+          if (keep)
+            for (int64_t i = 0; i < r; ++i)
+              if (typeOf(x).getDimSize(i) == 1)
+                ones |= uint64_t(1) << i;
+          // (An axes input of length 0 means every axis, or none with
+          // noop_with_empty_axes: known here, nothing to check.)
+          auto axesType = typeOf(inV(1));
+          bool emptyAxes =
+              axesType.hasStaticShape() && axesType.getNumElements() == 0;
+          if (!emptyAxes)
+            (void)checkAxes(1, r, {want}, ones);
           if (axes->empty()) {
             setOut(0, x);
             return;
@@ -1312,6 +1383,43 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
         fail("cannot resolve the result shape of " + nodeDesc() +
              ": the length of its shape operand is only known at run time "
              "and the result shape is not declared");
+      // The shape's length and elements must give the declared shape.
+      std::string shapeName = "the shape input '" + n.input(1) + "'";
+      Value spec = inV(1);
+      Value lenOk =
+          checkDim(dim(spec, 0), b.getIndexAttr(decl->size()),
+                   nodeDesc() + ": the length of " + shapeName);
+      SmallVector<OpFoldResult> xd = dims(x.v);
+      bool allowZero = attrInt("allowzero", 0);
+      for (size_t k = 0; k < decl->size(); ++k) {
+        Value want = indexValue((*decl)[k]);
+        auto ifOp = scf::IfOp::create(b, loc, TypeRange{b.getIndexType()},
+                                      lenOk, /*withElseRegion=*/true);
+        {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPointToStart(ifOp.thenBlock());
+          Value e = tensor::ExtractOp::create(
+              b, loc, spec,
+              ValueRange{arith::ConstantIndexOp::create(b, loc, k)});
+          if (!e.getType().isIndex())
+            e = arith::IndexCastOp::create(b, loc, b.getIndexType(), e);
+          scf::YieldOp::create(b, loc, e);
+          b.setInsertionPointToStart(ifOp.elseBlock());
+          scf::YieldOp::create(b, loc, want);
+        }
+        Value e = ifOp.getResult(0);
+        // -1 is inferred (the element count is checked by the reshape); 0
+        // copies the input's dimension unless allowzero.
+        Value given = indexValue(select(
+            cmp(arith::CmpIPredicate::eq, e, b.getIndexAttr(-1)), want, e));
+        if (!allowZero && k < xd.size())
+          given = indexValue(select(
+              cmp(arith::CmpIPredicate::eq, e, b.getIndexAttr(0)), xd[k],
+              given));
+        (void)checkDim(given, want,
+                       nodeDesc() + ": element " + std::to_string(k) + " of " +
+                           shapeName + " (declared result shape)");
+      }
       setOut(0, reshape(x.v, *decl));
       return;
     }
@@ -1414,6 +1522,39 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
           if (!decl)
             fail(nodeDesc() +
                  ": axes must be constant, or the result shape declared");
+          // Every set of axes that gives the declared shape (they all give
+          // the same result); the run-time axes must be one of them.
+          bool sq = op == "Squeeze";
+          ArrayRef<int64_t> is = typeOf(x.v).getShape();
+          SmallVector<int64_t> os;
+          for (OpFoldResult d : *decl)
+            os.push_back(*getConstantIntValue(d));
+          ArrayRef<int64_t> big = sq ? is : ArrayRef<int64_t>(os),
+                            small = sq ? ArrayRef<int64_t>(os) : is;
+          int64_t R = big.size();
+          SmallVector<uint64_t> cands;
+          if (R <= 16 && small.size() <= big.size())
+            for (uint64_t mask = 0; mask < (uint64_t(1) << R); ++mask) {
+              if ((int64_t)llvm::popcount(mask) != R - (int64_t)small.size())
+                continue;
+              bool fits = true;
+              size_t j = 0;
+              for (int64_t k = 0; k < R && fits; ++k) {
+                if (mask >> k & 1)
+                  fits = big[k] == 1;
+                else
+                  fits = j < small.size() &&
+                         (big[k] == small[j] ||
+                          ShapedType::isDynamic(big[k]) ||
+                          ShapedType::isDynamic(small[j]));
+                if (!(mask >> k & 1))
+                  ++j;
+              }
+              if (fits)
+                cands.push_back(mask);
+            }
+          if (R <= 16)
+            (void)checkAxes(1, R, cands);
           setOut(0, reshape(x.v, *decl));
           return;
         }
@@ -1492,6 +1633,7 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
     int outs = n.output_size();
     SmallVector<OpFoldResult> sizes;
     std::optional<SmallVector<int64_t>> split;
+    SmallVector<Value> splitOks;
     if (opset >= 13) {
       if (hasInput(1)) {
         split = constInts(in(1));
@@ -1505,6 +1647,21 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
                                 "shapes declared");
             split->push_back(t.getDimSize(axis));
           }
+          // The run-time sizes must be the declared ones.
+          auto st = typeOf(inV(1));
+          if (st.hasStaticShape() && st.getRank() == 1) {
+            if (st.getNumElements() != outs)
+              fail(nodeDesc() + ": the split input has " +
+                   std::to_string(st.getNumElements()) + " sizes for " +
+                   std::to_string(outs) + " outputs");
+            SmallVector<OpFoldResult> given = elemsOf(in(1));
+            for (int i = 0; i < outs; ++i)
+              splitOks.push_back(checkDim(
+                  given[i], b.getIndexAttr((*split)[i]),
+                  nodeDesc() + ": element " + std::to_string(i) +
+                      " of the split input '" + n.input(1) +
+                      "' (declared size of output '" + n.output(i) + "')"));
+          }
         }
       }
     } else {
@@ -1512,8 +1669,17 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
     }
     OpFoldResult d = dim(x, axis);
     if (split) {
-      for (int64_t s : *split)
+      int64_t total = 0;
+      for (int64_t s : *split) {
         sizes.push_back(b.getIndexAttr(s));
+        total += s;
+      }
+      // The parts must cover the dimension (a static mismatch fails here).
+      splitOks.push_back(checkDim(d, b.getIndexAttr(total),
+                                  nodeDesc() + ": dimension " +
+                                      std::to_string(axis) + " of input '" +
+                                      n.input(0) +
+                                      "' (the sum of the split sizes)"));
     } else {
       std::optional<int64_t> c = getConstantIntValue(d);
       if (c && *c % outs)
@@ -1528,7 +1694,12 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
       SmallVector<OpFoldResult> sz = dims(x);
       offs[axis] = offset;
       sz[axis] = sizes[i];
-      setOut(i, slice(x, offs, sz, strides));
+      SmallVector<int64_t> shape;
+      for (OpFoldResult v : sz)
+        shape.push_back(getConstantIntValue(v).value_or(ShapedType::kDynamic));
+      setOut(i, guarded(allOf(splitOks),
+                        RankedTensorType::get(shape, eltOf(x)),
+                        [&] { return slice(x, offs, sz, strides); }));
       offset = foldBin(offset, sizes[i], '+');
     }
     return;
@@ -1617,11 +1788,18 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
       sizes.push_back(len);
       strides.push_back(st);
     }
+    SmallVector<Value> sliceOks;
     if (auto decl = staticDeclaredShape(0))
       if ((int64_t)decl->size() == r)
         for (int64_t i = 0; i < r; ++i)
-          if (!getConstantIntValue(sizes[i]))
+          if (!getConstantIntValue(sizes[i])) {
+            // The run-time starts/ends must select the declared length.
+            sliceOks.push_back(checkDim(
+                sizes[i], (*decl)[i],
+                nodeDesc() + ": the length selected along dimension " +
+                    std::to_string(i) + " (declared result shape)"));
             sizes[i] = (*decl)[i];
+          }
     // Shape values keep their elements.
     if (x.elems && r == 1) {
       auto o = getConstantIntValue(offs[0]), sz = getConstantIntValue(sizes[0]),
@@ -1634,7 +1812,13 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
         return;
       }
     }
-    setOut(0, slice(x.v, offs, sizes, strides));
+    SmallVector<int64_t> sliceShape;
+    for (OpFoldResult v : sizes)
+      sliceShape.push_back(
+          getConstantIntValue(v).value_or(ShapedType::kDynamic));
+    setOut(0, guarded(allOf(sliceOks),
+                      RankedTensorType::get(sliceShape, eltOf(x.v)),
+                      [&] { return slice(x.v, offs, sizes, strides); }));
     return;
   }
 
@@ -1828,26 +2012,45 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
     }
     int64_t pa = rankOf(a), pb = rankOf(bm);
     Value zero = fc(b, loc, elt, 0);
-    Value y;
+    Value y, flatY;
     SmallVector<OpFoldResult> outShape;
     if (pa >= 2 && pb == 2) {
       // [..., M, K] x [K, N]: one matmul over the collapsed rows.
       OpFoldResult rows = b.getIndexAttr(1);
       for (int64_t i = 0; i < pa - 1; ++i)
         rows = foldBin(rows, da[i], '*');
-      Value a2 = pa == 2 ? a : reshape(a, {rows, da[pa - 1]});
+      // An operand that is itself a flat epilogue result is used as it is.
+      Value a2 = pa == 2                                  ? a
+                 : ra == pa && in(0).flat && !in(0).elems ? in(0).flat
+                                         : reshape(a, {rows, da[pa - 1]});
+      if (a2 != a && a2 == in(0).flat)
+        rows = dim(a2, 0);
       Value init = filled({rows, db[1]}, zero);
       y = linalg::MatmulOp::create(b, loc, TypeRange{init.getType()},
                                    ValueRange{a2, bm}, ValueRange{init})
               .getResult(0);
       outShape.assign(da.begin(), da.end() - 1);
       outShape.push_back(db[1]);
-      if (pa != 2)
+      if (pa != 2) {
+        flatY = y;
         y = reshape(y, outShape);
+      }
     } else {
       SmallVector<OpFoldResult> ba(da.begin(), da.end() - 2),
           bb(db.begin(), db.end() - 2);
       SmallVector<OpFoldResult> batch = broadcastShape({ba, bb});
+      // Symbolic batch sizes on both sides must agree (the smaller is used).
+      for (size_t j = 0; j < batch.size(); ++j) {
+        int64_t ia = j + ba.size() - batch.size(),
+                ib = j + bb.size() - batch.size();
+        if (ia < 0 || ib < 0 || getConstantIntValue(ba[ia]) ||
+            getConstantIntValue(bb[ib]))
+          continue;
+        (void)checkDim(bb[ib], ba[ia],
+                       nodeDesc() + ": batch dimension " + std::to_string(ib) +
+                           " of input '" + n.input(1) + "' must equal that of '" +
+                           n.input(0) + "' (a run-time 1 does not broadcast)");
+      }
       outShape = batch;
       outShape.push_back(da[pa - 2]);
       outShape.push_back(db[pb - 1]);
@@ -1927,7 +2130,11 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
       }
       y = reshape(y, final);
     }
-    setOut(0, y);
+    TV out;
+    out.v = y;
+    if (ra != 1 && rb != 1)
+      out.flat = flatY;
+    setOut(0, out);
     return;
   }
 
@@ -2345,4 +2552,73 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
   }
 
   fail(nodeDesc() + ": operator " + op.str() + " is not supported");
+}
+
+bool Importer::importFlatEpilogue(StringRef op) {
+  TV &x = in(0);
+  Type elt = eltOf(x.v);
+  if (!isa<Float32Type, Float64Type>(elt))
+    return false;
+  auto addBody = [&](OpBuilder &nb, Location nl, ValueRange a) {
+    return arith::AddFOp::create(nb, nl, a[0], a[1]).getResult();
+  };
+  auto finish = [&](Value flat, Value like) {
+    // The sizes `like` was built with, not tensor.dim ops on it: those would
+    // keep the matmul's own expand alive, and kernel formation fuses only
+    // into a matmul with one user.
+    SmallVector<OpFoldResult> shape;
+    while (auto c = like.getDefiningOp<tensor::CastOp>())
+      like = c.getSource();
+    if (auto ex = like.getDefiningOp<tensor::ExpandShapeOp>())
+      shape = ex.getMixedOutputShape();
+    else
+      shape = dims(like);
+    for (auto [i, d] : llvm::enumerate(shape))
+      if (!typeOf(like).isDynamicDim(i))
+        d = b.getIndexAttr(typeOf(like).getDimSize(i));
+    TV tv;
+    tv.flat = flat;
+    tv.v = reshape(flat, shape);
+    setOut(0, tv);
+    return true;
+  };
+  if (op == "Relu") {
+    if (!x.flat || rankOf(x.v) < 3)
+      return false;
+    Value r = elementwise({x.flat}, elt, [&](OpBuilder &nb, Location nl,
+                                             ValueRange a) {
+      Value zero = arith::ConstantOp::create(nb, nl, nb.getFloatAttr(elt, 0));
+      return arith::MaximumFOp::create(nb, nl, a[0], zero).getResult();
+    });
+    return finish(r, x.v);
+  }
+  TV &y = in(1);
+  if (eltOf(y.v) != elt)
+    return false;
+  bool mIsX = x.flat && rankOf(x.v) >= 3;
+  if (!mIsX && !(y.flat && rankOf(y.v) >= 3))
+    return false;
+  TV &m = mIsX ? x : y, &o = mIsX ? y : x;
+  auto mt = typeOf(m.v), ft = typeOf(m.flat), ot = typeOf(o.v);
+  Value o2;
+  if (ot.getRank() == 1 && !ot.isDynamicDim(0) && !ft.isDynamicDim(1) &&
+      ot.getDimSize(0) == ft.getDimSize(1)) {
+    o2 = o.v; // a bias along the last dimension
+  } else if (ot.getShape() == mt.getShape()) {
+    // A residual of the same shape: flat as well.
+    if (o.flat && typeOf(o.flat) == ft) {
+      o2 = o.flat;
+    } else {
+      OpFoldResult rows = b.getIndexAttr(1);
+      SmallVector<OpFoldResult> od = dims(o.v);
+      for (size_t i = 0; i + 1 < od.size(); ++i)
+        rows = foldBin(rows, od[i], '*');
+      o2 = reshape(o.v, {rows, od.back()});
+    }
+  } else {
+    return false;
+  }
+  Value r = mIsX ? elementwise({m.flat, o2}, elt, addBody)
+                 : elementwise({o2, m.flat}, elt, addBody);
+  return finish(r, m.v);
 }

@@ -12,6 +12,7 @@
 #include "lathe/Dialect/Lathe/LatheOps.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
@@ -616,6 +617,7 @@ OwningOpRef<ModuleOp> ModelImporter::run(const std::string &path) {
   Location loc = NameLoc::get(StringAttr::get(&ctx, graph.name()));
   OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
   Importer im(b, loc, opset);
+  im.module = *module;
 
   std::set<std::string> initNames;
   for (const auto &t : graph.initializer())
@@ -747,8 +749,11 @@ OwningOpRef<ModuleOp> ModelImporter::run(const std::string &path) {
         fail("graph output '" + vi.name() +
              "' is declared with shape that disagrees with the computed one");
       auto refined = RankedTensorType::get(shape, have.getElementType());
-      if (refined != have)
-        v = tensor::CastOp::create(b, loc, refined, v);
+      if (refined != have) {
+        im.node = nullptr;
+        v = im.refineChecked(v, refined,
+                             "graph output '" + vi.name() + "' (declared type)");
+      }
     }
     results.push_back(v);
     resultTypes.push_back(v.getType());
@@ -781,7 +786,8 @@ OwningOpRef<ModuleOp> ModelImporter::run(const std::string &path) {
 void mlir::lathe::registerONNXImportDialects(MLIRContext &context) {
   context.loadDialect<func::FuncDialect, linalg::LinalgDialect,
                       tensor::TensorDialect, arith::ArithDialect,
-                      math::MathDialect, scf::SCFDialect, LatheDialect>();
+                      math::MathDialect, scf::SCFDialect, memref::MemRefDialect,
+                      LatheDialect>();
 }
 
 OwningOpRef<ModuleOp>

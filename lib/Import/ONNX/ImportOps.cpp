@@ -13,6 +13,8 @@
 
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -109,7 +111,9 @@ void Importer::setOut(int i, TV tv) {
     }
     auto refined = RankedTensorType::get(shape, have.getElementType());
     if (!conflict && refined != have)
-      tv.v = tensor::CastOp::create(b, loc, refined, tv.v);
+      tv.v = refineChecked(tv.v, refined,
+                           nodeDesc() + ": output '" + node->output(i) +
+                               "' (declared type)");
   }
   values[node->output(i)] = tv;
 }
@@ -259,6 +263,29 @@ Value Importer::indexValue(OpFoldResult ofr) {
   return getValueOrCreateConstantIndexOp(b, loc, ofr);
 }
 
+/// True when the index `v` cannot be negative (sizes and their products,
+/// sums, quotients, minima and maxima).
+static bool isNonNegative(OpFoldResult v, int depth = 8) {
+  if (std::optional<int64_t> c = getConstantIntValue(v))
+    return *c >= 0;
+  Operation *def = cast<Value>(v).getDefiningOp();
+  if (!def || depth == 0)
+    return false;
+  if (isa<tensor::DimOp>(def))
+    return true;
+  if (isa<arith::MulIOp, arith::AddIOp, arith::DivSIOp, arith::DivUIOp,
+          arith::MinSIOp, arith::MaxSIOp>(def))
+    return isNonNegative(def->getOperand(0), depth - 1) &&
+           isNonNegative(def->getOperand(1), depth - 1);
+  if (isa<arith::SelectOp>(def))
+    return isNonNegative(def->getOperand(1), depth - 1) &&
+           isNonNegative(def->getOperand(2), depth - 1);
+  return false;
+}
+
+/// Sizes stay below this; larger constants stand for "to the end".
+static constexpr int64_t kHugeSize = int64_t(1) << 40;
+
 OpFoldResult Importer::foldBin(OpFoldResult x, OpFoldResult y, char op) {
   std::optional<int64_t> cx = getConstantIntValue(x),
                          cy = getConstantIntValue(y);
@@ -295,6 +322,26 @@ OpFoldResult Importer::foldBin(OpFoldResult x, OpFoldResult y, char op) {
     return cx ? y : x;
   if ((op == '+' || op == '-') && cy && *cy == 0)
     return x;
+  if (op == '+' && cx && *cx == 0)
+    return y;
+  if (op == '/' && cy && *cy == 1)
+    return x;
+  if (op == '-' && x == y)
+    return b.getIndexAttr(0);
+  if ((op == 'm' || op == 'M') && x == y)
+    return x;
+  if (op == 'm' || op == 'M') {
+    // A constant against a size: 0 or less is the smaller, "huge" the
+    // larger.
+    std::optional<int64_t> c = cx ? cx : cy;
+    OpFoldResult other = cx ? y : x;
+    if (c && isNonNegative(other)) {
+      if (*c <= 0)
+        return op == 'm' ? b.getIndexAttr(*c) : other;
+      if (*c >= kHugeSize)
+        return op == 'm' ? other : b.getIndexAttr(*c);
+    }
+  }
   Value a = indexValue(x), c = indexValue(y);
   switch (op) {
   case '+':
@@ -332,6 +379,325 @@ int64_t Importer::normAxis(int64_t axis, int64_t rank) {
                        axis, rank)
              .str());
   return axis < 0 ? axis + rank : axis;
+}
+
+//===----------------------------------------------------------------------===//
+// Run-time checks
+//===----------------------------------------------------------------------===//
+
+static constexpr StringLiteral kCheckFailed = "lathe_rt_shape_check_failed";
+
+namespace {
+/// A size as c * (product of opaque factors), each factor a dimension of a
+/// tensor the size was traced back to or an index value nothing more is known
+/// about. Two sizes with equal monomials are equal whatever the run-time
+/// values, so no check is emitted for them (the shape chains PyTorch exports
+/// around a symbolic batch stay check-free).
+struct Monomial {
+  int64_t c = 1;
+  SmallVector<std::pair<const void *, int64_t>> factors;
+
+  void mul(const Monomial &o) {
+    c *= o.c;
+    factors.append(o.factors.begin(), o.factors.end());
+  }
+  void sort() { llvm::sort(factors); }
+  bool operator==(const Monomial &o) const {
+    return c == o.c && factors == o.factors;
+  }
+};
+
+Monomial monomialOf(OpFoldResult ofr, int depth);
+
+Monomial dimMonomial(Value t, int64_t i, int depth) {
+  Monomial m;
+  while (depth-- > 0) {
+    auto type = dyn_cast<RankedTensorType>(t.getType());
+    if (!type || i >= type.getRank())
+      break;
+    if (!type.isDynamicDim(i)) {
+      m.c = type.getDimSize(i);
+      return m;
+    }
+    Operation *def = t.getDefiningOp();
+    if (!def)
+      break;
+    if (auto c = dyn_cast<tensor::CastOp>(def)) {
+      t = c.getSource();
+      continue;
+    }
+    if (auto e = dyn_cast<tensor::EmptyOp>(def))
+      return monomialOf(e.getMixedSizes()[i], depth);
+    if (auto ex = dyn_cast<tensor::ExpandShapeOp>(def))
+      return monomialOf(ex.getMixedOutputShape()[i], depth);
+    if (auto co = dyn_cast<tensor::CollapseShapeOp>(def)) {
+      for (int64_t j : co.getReassociationIndices()[i])
+        m.mul(dimMonomial(co.getSrc(), j, depth));
+      return m;
+    }
+    if (auto re = dyn_cast<tensor::ReshapeOp>(def))
+      if (auto fe = re.getShape().getDefiningOp<tensor::FromElementsOp>())
+        return monomialOf(fe.getElements()[i], depth);
+    if (auto dps = dyn_cast<DestinationStyleOpInterface>(def)) {
+      t = dps.getTiedOpOperand(cast<OpResult>(t))->get();
+      continue;
+    }
+    break;
+  }
+  m.factors.push_back({t.getAsOpaquePointer(), i});
+  return m;
+}
+
+Monomial monomialOf(OpFoldResult ofr, int depth) {
+  Monomial m;
+  if (std::optional<int64_t> c = getConstantIntValue(ofr)) {
+    m.c = *c;
+    return m;
+  }
+  Value v = cast<Value>(ofr);
+  if (depth > 0) {
+    Operation *def = v.getDefiningOp();
+    if (auto mul = dyn_cast_or_null<arith::MulIOp>(def)) {
+      m = monomialOf(mul.getLhs(), depth - 1);
+      m.mul(monomialOf(mul.getRhs(), depth - 1));
+      return m;
+    }
+    if (isa_and_nonnull<arith::IndexCastOp, arith::IndexCastUIOp>(def))
+      return monomialOf(def->getOperand(0), depth - 1);
+    if (auto d = dyn_cast_or_null<tensor::DimOp>(def))
+      if (std::optional<int64_t> i = d.getConstantIndex())
+        return dimMonomial(d.getSource(), *i, depth - 1);
+    if (auto ex = dyn_cast_or_null<tensor::ExtractOp>(def))
+      if (auto fe = ex.getTensor().getDefiningOp<tensor::FromElementsOp>()) {
+        std::optional<int64_t> i;
+        if (ex.getIndices().empty())
+          i = 0;
+        else if (ex.getIndices().size() == 1)
+          i = getConstantIntValue(OpFoldResult(ex.getIndices()[0]));
+        if (i && *i >= 0 && *i < (int64_t)fe.getElements().size())
+          return monomialOf(fe.getElements()[*i], depth - 1);
+      }
+    if (isa_and_nonnull<arith::DivSIOp, arith::DivUIOp>(def)) {
+      Monomial n = monomialOf(def->getOperand(0), depth - 1),
+               q = monomialOf(def->getOperand(1), depth - 1);
+      if (q.c != 0 && n.c % q.c == 0) {
+        // Exact when every factor of the divisor is one of the dividend.
+        SmallVector<std::pair<const void *, int64_t>> rest = n.factors;
+        bool all = true;
+        for (auto f : q.factors) {
+          auto it = llvm::find(rest, f);
+          if (it == rest.end()) {
+            all = false;
+            break;
+          }
+          rest.erase(it);
+        }
+        if (all) {
+          m.c = n.c / q.c;
+          m.factors = rest;
+          return m;
+        }
+      }
+    }
+    if (isa_and_nonnull<arith::MinSIOp, arith::MaxSIOp>(def)) {
+      Monomial x = monomialOf(def->getOperand(0), depth - 1),
+               y = monomialOf(def->getOperand(1), depth - 1);
+      x.sort();
+      y.sort();
+      if (x == y)
+        return x;
+    }
+  }
+  m.factors.push_back({v.getAsOpaquePointer(), -1});
+  return m;
+}
+
+/// True when `a` and `b` are equal whatever the run-time values.
+bool provablyEqual(OpFoldResult a, OpFoldResult b) {
+  if (a == b)
+    return true;
+  Monomial x = monomialOf(a, 32), y = monomialOf(b, 32);
+  x.sort();
+  y.sort();
+  return x == y;
+}
+} // namespace
+
+Value Importer::checkDim(OpFoldResult given, OpFoldResult expected,
+                         const std::string &what, bool orOne) {
+  std::optional<int64_t> g = getConstantIntValue(given),
+                         e = getConstantIntValue(expected);
+  if (g && e) {
+    if (*g == *e || (orOne && *g == 1))
+      return arith::ConstantOp::create(b, loc, b.getBoolAttr(true));
+    fail(llvm::formatv("{0}: expected {1}, given {2}", what, *e, *g).str());
+  }
+  if (provablyEqual(given, expected))
+    return arith::ConstantOp::create(b, loc, b.getBoolAttr(true));
+  Value gv = indexValue(given), ev = indexValue(expected);
+  Value ok = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, gv, ev);
+  if (orOne)
+    ok = arith::OrIOp::create(
+        b, loc, ok,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, gv,
+                              arith::ConstantIndexOp::create(b, loc, 1)));
+  // The message: a private constant i8 global of the module.
+  auto i8 = b.getI8Type();
+  SmallVector<int8_t> bytes(what.begin(), what.end());
+  bytes.push_back(0);
+  auto memType = MemRefType::get({(int64_t)bytes.size()}, i8);
+  std::string name;
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(module.getBody());
+    if (!module.lookupSymbol<func::FuncOp>(kCheckFailed)) {
+      auto fn = func::FuncOp::create(
+          b, loc, kCheckFailed,
+          b.getFunctionType({UnrankedMemRefType::get(i8, 0), b.getI64Type(),
+                             b.getI64Type()},
+                            {}));
+      fn.setPrivate();
+    }
+    int id = 0;
+    do
+      name = "__lathe_check_msg_" + std::to_string(id++);
+    while (module.lookupSymbol(name));
+    memref::GlobalOp::create(
+        b, loc, b.getStringAttr(name), b.getStringAttr("private"),
+        TypeAttr::get(memType),
+        DenseElementsAttr::get(
+            RankedTensorType::get({(int64_t)bytes.size()}, i8),
+            ArrayRef<int8_t>(bytes)),
+        b.getUnitAttr(), IntegerAttr());
+  }
+  Value bad = arith::XOrIOp::create(
+      b, loc, ok, arith::ConstantOp::create(b, loc, b.getBoolAttr(true)));
+  scf::IfOp::create(b, loc, bad, [&](OpBuilder &nb, Location nl) {
+    Value msg = memref::GetGlobalOp::create(nb, nl, memType, name);
+    msg = memref::CastOp::create(nb, nl, UnrankedMemRefType::get(i8, 0), msg);
+    auto i64 = nb.getI64Type();
+    func::CallOp::create(
+        nb, nl, kCheckFailed, TypeRange{},
+        ValueRange{msg, arith::IndexCastOp::create(nb, nl, i64, ev),
+                   arith::IndexCastOp::create(nb, nl, i64, gv)});
+    scf::YieldOp::create(nb, nl);
+  });
+  return ok;
+}
+
+Value Importer::allOf(ArrayRef<Value> conds) {
+  Value all;
+  for (Value c : conds) {
+    if (matchPattern(c, m_One()))
+      continue;
+    all = all ? arith::AndIOp::create(b, loc, all, c).getResult() : c;
+  }
+  return all ? all : arith::ConstantOp::create(b, loc, b.getBoolAttr(true));
+}
+
+Value Importer::guarded(Value ok, RankedTensorType type,
+                        function_ref<Value()> build) {
+  auto fit = [&](Value v) {
+    return v.getType() == type
+               ? v
+               : (Value)tensor::CastOp::create(b, loc, type, v);
+  };
+  if (matchPattern(ok, m_One()))
+    return fit(build());
+  auto ifOp = scf::IfOp::create(b, loc, TypeRange{type}, ok,
+                                /*withElseRegion=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(ifOp.thenBlock());
+  scf::YieldOp::create(b, loc, fit(build()));
+  b.setInsertionPointToStart(ifOp.elseBlock());
+  SmallVector<OpFoldResult> shape;
+  for (int64_t d : type.getShape())
+    shape.push_back(b.getIndexAttr(ShapedType::isDynamic(d) ? 0 : d));
+  Type elt = type.getElementType();
+  Value zero = arith::ConstantOp::create(b, loc, cast<TypedAttr>(b.getZeroAttr(elt)));
+  scf::YieldOp::create(b, loc, fit(filled(shape, zero)));
+  return ifOp.getResult(0);
+}
+
+Value Importer::refineChecked(Value v, RankedTensorType to,
+                              const std::string &what) {
+  auto have = typeOf(v);
+  if (have == to)
+    return v;
+  SmallVector<Value> oks;
+  for (int64_t i = 0; i < have.getRank(); ++i)
+    if (have.isDynamicDim(i) && !to.isDynamicDim(i))
+      oks.push_back(checkDim(dim(v, i), b.getIndexAttr(to.getDimSize(i)),
+                             what + " dimension " + std::to_string(i)));
+  return guarded(allOf(oks), to, [&] { return v; });
+}
+
+Value Importer::checkAxes(int i, int64_t rank, ArrayRef<uint64_t> candidates,
+                          uint64_t ignore) {
+  auto type = typeOf(inV(i));
+  if (candidates.empty())
+    fail(nodeDesc() + ": no axes give the declared result shape");
+  if (type.getRank() != 1 || !type.hasStaticShape() || rank > 60)
+    return arith::ConstantOp::create(b, loc, b.getBoolAttr(true));
+  SmallVector<OpFoldResult> axes = elemsOf(in(i));
+  auto cst = [&](int64_t v) {
+    return arith::ConstantIndexOp::create(b, loc, v).getResult();
+  };
+  // Bit k set for axis k (negative axes count from the end); an axis out of
+  // range sets bit 62, which no candidate has.
+  Value mask = cst(0);
+  for (OpFoldResult a : axes) {
+    Value ai = indexValue(a);
+    Value neg = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, ai,
+                                      cst(0));
+    ai = arith::SelectOp::create(b, loc, neg,
+                                 arith::AddIOp::create(b, loc, ai, cst(rank)),
+                                 ai);
+    Value inRange = arith::AndIOp::create(
+        b, loc,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, ai, cst(0)),
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, ai,
+                              cst(rank)));
+    Value bit = arith::SelectOp::create(
+        b, loc, inRange,
+        arith::ShLIOp::create(
+            b, loc, cst(1),
+            arith::SelectOp::create(b, loc, inRange, ai, cst(0))),
+        cst(int64_t(1) << 62));
+    mask = arith::OrIOp::create(b, loc, mask, bit);
+  }
+  if (ignore)
+    mask = arith::AndIOp::create(b, loc, mask, cst(~(int64_t)ignore));
+  Value any;
+  for (uint64_t c : candidates) {
+    Value eq = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, mask,
+                                     cst((int64_t)c));
+    any = any ? arith::OrIOp::create(b, loc, any, eq).getResult() : eq;
+  }
+  std::string want;
+  for (int64_t k = 0; k < rank; ++k)
+    if (candidates[0] >> k & 1)
+      want += (want.empty() ? "" : ", ") + std::to_string(k);
+  Value given = arith::SelectOp::create(b, loc, any,
+                                        cst((int64_t)candidates[0]), mask);
+  return checkDim(given, b.getIndexAttr((int64_t)candidates[0]),
+                  nodeDesc() + ": the axes input '" + node->input(i) +
+                      "' as a bit mask (bit k for axis k; the declared "
+                      "result shape needs axes {" +
+                      want + "}" + (candidates.size() > 1 ? " or equivalent" : "") +
+                      ")");
+}
+
+std::string Importer::operandName(Value v) const {
+  if (node)
+    for (int i = 0; i < node->input_size(); ++i) {
+      if (node->input(i).empty())
+        continue;
+      auto it = values.find(node->input(i));
+      if (it != values.end() && it->second.v == v)
+        return "input '" + node->input(i) + "'";
+    }
+  return "an operand";
 }
 
 //===----------------------------------------------------------------------===//
@@ -379,10 +745,12 @@ Importer::broadcastShape(ArrayRef<SmallVector<OpFoldResult>> shapes) {
     else if (dyn.empty())
       out.push_back(b.getIndexAttr(1));
     else {
+      // Symbolic sizes must agree at run time (elementwise checks them); the
+      // smallest keeps every read in bounds when they do not.
       OpFoldResult d = dyn[0];
       for (size_t k = 1; k < dyn.size(); ++k)
         if (dyn[k] != d)
-          d = foldBin(d, dyn[k], 'M');
+          d = foldBin(d, dyn[k], 'm');
       out.push_back(d);
     }
   }
@@ -403,6 +771,57 @@ Value Importer::elementwise(ArrayRef<Value> inputs, Type outElt, BodyFn body,
   }
   int64_t rank = out.size();
   MLIRContext *ctx = b.getContext();
+  // Run-time sizes the maps below take as equal to the result's: checked,
+  // and an input whose size meets a static one is refined (guarded) to it.
+  SmallVector<Value> checkedInputs;
+  for (Value v : inputs) {
+    auto type = typeOf(v);
+    int64_t r = type.getRank();
+    if (r > rank)
+      fail(nodeDesc() + ": an operand has a higher rank than the result");
+    SmallVector<int64_t> refined(type.getShape());
+    SmallVector<Value> oks;
+    for (int64_t i = 0; i < r; ++i) {
+      int64_t j = rank - r + i;
+      if (!type.isDynamicDim(i))
+        continue;
+      OpFoldResult d = dim(v, i);
+      std::optional<int64_t> outDim = getConstantIntValue(out[j]);
+      std::string what =
+          nodeDesc() + ": dimension " + std::to_string(i) + " of " +
+          operandName(v) +
+          (outShape ? " (result dimension " + std::to_string(j) + ")" : "");
+      if (outDim) {
+        oks.push_back(checkDim(d, out[j], what));
+        refined[i] = *outDim;
+        continue;
+      }
+      if (outShape) {
+        // The caller's sizes (Expand) never exceed the input's.
+        (void)checkDim(d, out[j], what);
+        continue;
+      }
+      // Another symbolic size of the same result dimension.
+      for (Value w : inputs) {
+        if (w == v)
+          break;
+        int64_t rw = rankOf(w), iw = i + rw - r;
+        if (iw < 0 || !typeOf(w).isDynamicDim(iw))
+          continue;
+        OpFoldResult e = dim(w, iw);
+        if (e != d)
+          (void)checkDim(d, e,
+                         what + " must equal that of " + operandName(w) +
+                             " (a run-time 1 does not broadcast)");
+        break;
+      }
+    }
+    if (!oks.empty())
+      v = guarded(allOf(oks), RankedTensorType::get(refined, type.getElementType()),
+                  [&] { return v; });
+    checkedInputs.push_back(v);
+  }
+  inputs = checkedInputs;
   SmallVector<AffineMap> maps;
   for (Value v : inputs) {
     auto type = typeOf(v);
@@ -529,6 +948,38 @@ Value Importer::reduce(Value x, ArrayRef<int64_t> axes, ReduceKind kind,
 }
 
 Value Importer::reshape(Value x, ArrayRef<OpFoldResult> shape) {
+  OpFoldResult have = b.getIndexAttr(1), want = b.getIndexAttr(1);
+  for (OpFoldResult d : dims(x))
+    have = foldBin(have, d, '*');
+  for (OpFoldResult d : shape)
+    want = foldBin(want, d, '*');
+  std::string what =
+      (node ? nodeDesc() + ": " : std::string()) +
+      "the element count of the new shape";
+  Value ok = checkDim(want, have, what);
+  if (matchPattern(ok, m_One()))
+    return reshapeUnchecked(x, shape);
+  SmallVector<int64_t> staticShape;
+  for (OpFoldResult d : shape) {
+    std::optional<int64_t> c = getConstantIntValue(d);
+    staticShape.push_back(c ? *c : ShapedType::kDynamic);
+  }
+  auto target = RankedTensorType::get(staticShape, eltOf(x));
+  // After a failed check a dynamic size of 0 makes the result an empty view
+  // (no scf.if, so reshape chains around matmuls stay visible to kernel
+  // formation); an all-static result is guarded instead.
+  for (size_t i = 0; i < shape.size(); ++i)
+    if (target.isDynamicDim(i)) {
+      SmallVector<OpFoldResult> safe(shape.begin(), shape.end());
+      safe[i] = arith::SelectOp::create(b, loc, ok, indexValue(shape[i]),
+                                        arith::ConstantIndexOp::create(b, loc, 0))
+                    .getResult();
+      return reshapeUnchecked(x, safe);
+    }
+  return guarded(ok, target, [&] { return reshapeUnchecked(x, shape); });
+}
+
+Value Importer::reshapeUnchecked(Value x, ArrayRef<OpFoldResult> shape) {
   auto type = typeOf(x);
   SmallVector<int64_t> staticShape;
   for (OpFoldResult d : shape) {
@@ -538,11 +989,12 @@ Value Importer::reshape(Value x, ArrayRef<OpFoldResult> shape) {
   auto target = RankedTensorType::get(staticShape, type.getElementType());
   if (target == type && type.hasStaticShape())
     return x;
-  if (type.hasStaticShape() && !target.hasStaticShape() &&
+  int64_t dynamicOut = llvm::count_if(target.getShape(), ShapedType::isDynamic);
+  if ((type.hasStaticShape() || dynamicOut > 1) && !target.hasStaticShape() &&
       target.getRank() > 0) {
-    // expand_shape from a static size to dynamic sizes crashes upstream's
-    // expand-strided-metadata (MLIR 22); tensor.reshape takes the sizes as
-    // a tensor instead.
+    // expand_shape from a static size to dynamic sizes, or to more than one
+    // dynamic size, crashes upstream's canonicalisation of the bufferized
+    // form (MLIR 22); tensor.reshape takes the sizes as a tensor instead.
     SmallVector<Value> sizes;
     for (OpFoldResult d : shape)
       sizes.push_back(indexValue(d));
@@ -871,6 +1323,13 @@ OpFoldResult Importer::cmp(arith::CmpIPredicate pred, OpFoldResult x,
                            OpFoldResult y) {
   std::optional<int64_t> cx = getConstantIntValue(x),
                          cy = getConstantIntValue(y);
+  // A size compared with 0.
+  if (cy && *cy == 0 && isNonNegative(x)) {
+    if (pred == arith::CmpIPredicate::slt)
+      return b.getIndexAttr(0);
+    if (pred == arith::CmpIPredicate::sge)
+      return b.getIndexAttr(1);
+  }
   if (cx && cy) {
     bool r = false;
     switch (pred) {

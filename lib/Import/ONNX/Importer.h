@@ -34,6 +34,11 @@ struct TV {
   DenseElementsAttr cst;
   /// ONNX unsigned integer (uint8): signless in MLIR, unsigned operations.
   bool isUnsigned = false;
+  /// For a MatMul over [..., M, K] x [K, N] (and the Add/Relu epilogue that
+  /// follows it): the same values as one 2-D [rows, N] tensor, before the
+  /// expand to `v`'s shape. Epilogues computed on it sit right after the
+  /// 2-D matmul, where kernel formation fuses them (bias, ReLU, residual).
+  Value flat;
 };
 
 /// Thrown (inside this library only) when the model cannot be imported; the
@@ -50,6 +55,9 @@ public:
       : b(b), loc(loc), opset(opset) {}
 
   OpBuilder &b;
+  /// The module being built (run-time check messages and the runtime entry
+  /// they call are declared in it).
+  ModuleOp module;
   Location loc;
   int64_t opset;
   llvm::StringMap<TV> values;
@@ -101,6 +109,32 @@ public:
   OpFoldResult dim(Value v, int64_t i);
   int64_t normAxis(int64_t axis, int64_t rank);
 
+  // --- run-time checks ------------------------------------------------
+  /// Emits a check that the index `given` equals `expected` (or is 1 when
+  /// `orOne`). On a mismatch at run time the generated code calls
+  /// lathe_rt_shape_check_failed, which makes "<what>: expected E, given G"
+  /// the pending error that lathe-run reports (non-zero exit). A mismatch of
+  /// two constants fails the import instead. Returns the i1 that holds when
+  /// the check passed (callers keep the computation safe with `guarded`).
+  Value checkDim(OpFoldResult given, OpFoldResult expected,
+                 const std::string &what, bool orOne = false);
+  /// The conjunction of `conds` (a constant true when empty).
+  Value allOf(ArrayRef<Value> conds);
+  /// scf.if `ok`: the value `build` makes (cast to `type`), else zeros of
+  /// `type` (dynamic sizes 0), so that no read depends on a size that failed
+  /// its check. Just `build()` when `ok` is a constant true.
+  Value guarded(Value ok, RankedTensorType type, function_ref<Value()> build);
+  /// `v` as `to`, which only makes dynamic sizes of `v` static: each such
+  /// size is checked at run time ("<what> dimension i").
+  Value refineChecked(Value v, RankedTensorType to, const std::string &what);
+  /// Checks that the run-time axes of input #i (rank-1, static length; axes
+  /// of a `rank`-D shape) form one of the bit masks `candidates` (bits in
+  /// `ignore` aside). Returns the condition, as checkDim.
+  Value checkAxes(int i, int64_t rank, ArrayRef<uint64_t> candidates,
+                  uint64_t ignore = 0);
+  /// "input 'NAME'" for an operand of the current node, else "an operand".
+  std::string operandName(Value v) const;
+
   // --- building blocks ------------------------------------------------
   Value empty(ArrayRef<OpFoldResult> shape, Type elt);
   Value filled(ArrayRef<OpFoldResult> shape, Value scalar);
@@ -113,7 +147,11 @@ public:
                     std::optional<SmallVector<OpFoldResult>> outShape = {});
   enum class ReduceKind { Sum, Max, Min, Prod };
   Value reduce(Value x, ArrayRef<int64_t> axes, ReduceKind kind, bool keepDims);
+  /// `x` with `shape`; the element counts are checked at run time unless
+  /// they are known to agree. After a failed check the first dynamic size is
+  /// 0 (an empty view), or, for an all-static shape, the result is zeros.
   Value reshape(Value x, ArrayRef<OpFoldResult> shape);
+  Value reshapeUnchecked(Value x, ArrayRef<OpFoldResult> shape);
   Value transpose(Value x, ArrayRef<int64_t> perm);
   /// Padding, slicing and concatenation as linalg.generic reads: tensor.pad,
   /// insert_slice and extract_slice bufferize to strided memref.copy, which
@@ -141,6 +179,9 @@ public:
   SmallVector<int64_t> axesFromDeclaredShape(Value x, bool keepDims);
   void importGelu(const std::string &x, const std::string &out,
                   bool tanhApprox);
+  /// Add (f32/f64) or Relu of a MatMul result with a `flat` form, computed
+  /// in the 2-D space: false when the operands do not allow it.
+  bool importFlatEpilogue(StringRef op);
 };
 
 /// True when op_type (default domain) has an importer.

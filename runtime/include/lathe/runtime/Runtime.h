@@ -215,6 +215,13 @@ void lathe_rt_conv2d_f32(int64_t rankIn, void *in, int64_t rankFilter,
                          int64_t padLeft, int64_t dilationH, int64_t dilationW,
                          int64_t flags);
 
+/// Run-time checks of generated code (runtime/lib/Check.cpp): called when a
+/// run-time size disagrees with the one the code was compiled for. `what` is a
+/// rank-1 i8 memref (the message, e.g. naming the ONNX node and operand); the
+/// pending error becomes "<what>: expected <expected>, given <given>".
+void lathe_rt_shape_check_failed(int64_t rank, void *what, int64_t expected,
+                                 int64_t given);
+
 /// Drops every cached oneDNN primitive and every pre-packed constant weight
 /// (LATHE_MM_CONST_B). Call it before memory that held such a weight is
 /// reused for different contents, e.g. between models. Not safe while a
