@@ -7,9 +7,16 @@
 // implementation the primitive chooses (format any) and operands are
 // reordered; a constant filter (LATHE_MM_CONST_B) is reordered once.
 //
+// The output is always offered in oneDNN's preferred layout first: with a
+// plain NCHW output oneDNN 2.6 falls back to im2col + sgemm (x64:gemm:jit),
+// 3-10x slower than its direct blocked kernels on the small CNN of
+// bench/peers even counting the reorder back. lathe_rt_conv2d_pool_f32 keeps
+// the convolution's output in that layout and pools it there, so only the
+// (4x smaller) pooled tensor is reordered to the caller's layout.
+//
 //===----------------------------------------------------------------------===//
 
-#include "Dnnl.h"
+#include "Pool.h"
 
 using namespace lathe::rt;
 using dnnl::memory;
@@ -26,6 +33,10 @@ struct Problem {
   int act = LATHE_ACT_NONE;
   Dims strides, dilates, padL, padR;
   bool forceSrc = false, forceWeights = false, forceBias = false;
+  // lathe_rt_conv2d_pool_f32: dst is internal (no data), `out` is pooled.
+  bool pooled = false;
+  PoolWindow pool;
+  Operand out;
 };
 
 /// How one operand reaches the primitive: optionally staged densely (bad
@@ -41,7 +52,11 @@ struct Entry {
   dnnl::convolution_forward prim;
   Binding src, weights, bias, dst;
   bool reference = false;
+  bool gemm = false; // im2col + sgemm: supported but slow.
   PackedWeights packed;
+  // Pooled mode: the pooling primitive and how its output reaches `out`.
+  dnnl::pooling_v2_forward pool;
+  Binding out;
 };
 
 PrimitiveCache<Entry> &cache() {
@@ -72,15 +87,15 @@ memory::desc anyMd(const Operand &op) {
   return memory::desc(op.dims, memory::data_type::f32, memory::format_tag::any);
 }
 
-std::shared_ptr<Entry> build(const Problem &p, bool anyLayout) {
+std::shared_ptr<Entry> build(const Problem &p, bool srcAny, bool dstAny) {
   auto e = std::make_shared<Entry>();
   e->src = userBinding(p.src, p.forceSrc);
   e->weights = userBinding(p.weights, p.forceWeights);
-  e->dst = userBinding(p.dst, false);
-  memory::desc srcMd = anyLayout ? anyMd(p.src) : e->src.userMd;
-  memory::desc wMd =
-      anyLayout || p.constW ? anyMd(p.weights) : e->weights.userMd;
-  memory::desc dstMd = anyLayout ? anyMd(p.dst) : e->dst.userMd;
+  if (!p.pooled)
+    e->dst = userBinding(p.dst, false);
+  memory::desc srcMd = srcAny ? anyMd(p.src) : e->src.userMd;
+  memory::desc wMd = srcAny || p.constW ? anyMd(p.weights) : e->weights.userMd;
+  memory::desc dstMd = dstAny || p.pooled ? anyMd(p.dst) : e->dst.userMd;
   if (p.hasBias) {
     e->bias = userBinding(p.bias, p.forceBias);
     e->bias.primMd = e->bias.userMd;
@@ -108,8 +123,47 @@ std::shared_ptr<Entry> build(const Problem &p, bool anyLayout) {
   for (Binding *b : {&e->src, &e->weights, &e->dst})
     b->reorder = b->primMd != b->userMd;
   e->reference = isReference(pd);
+  e->gemm = std::string(pd.impl_info_str()).find("gemm") != std::string::npos;
   e->prim = dnnl::convolution_forward(pd);
+  if (p.pooled) {
+    e->dst.reorder = false; // Stays in the primitive's layout, in scratch.
+    e->out = userBinding(p.out, false);
+    auto poolPd = makePoolDesc(pd.dst_desc(), anyMd(p.out), p.pool);
+    e->out.primMd = poolPd.dst_desc();
+    e->out.reorder = e->out.primMd != e->out.userMd;
+    e->reference = e->reference || isReference(poolPd);
+    e->pool = dnnl::pooling_v2_forward(poolPd);
+  }
   return e;
+}
+
+/// The first configuration with a direct (not im2col, not reference)
+/// implementation among: caller's input layout and preferred output layout
+/// (oneDNN's kernels for few input channels read plain NCHW), both
+/// preferred, both the caller's; else the first that oneDNN supports.
+std::shared_ptr<Entry> buildBest(const Problem &p) {
+  const std::pair<bool, bool> candidates[] = {
+      {false, true}, {true, true}, {false, false}};
+  std::shared_ptr<Entry> fallback;
+  std::exception_ptr lastError;
+  for (auto [srcAny, dstAny] : candidates) {
+    if (p.pooled && !dstAny)
+      continue;
+    try {
+      std::shared_ptr<Entry> e = build(p, srcAny, dstAny);
+      if (!e->reference && !e->gemm)
+        return e;
+      if (!fallback || (fallback->reference && !e->reference))
+        fallback = e;
+    } catch (const dnnl::error &err) {
+      if (!isUnsupported(err))
+        throw;
+      lastError = std::current_exception();
+    }
+  }
+  if (!fallback)
+    std::rethrow_exception(lastError);
+  return fallback;
 }
 
 /// The data of an input operand in the primitive's layout.
@@ -129,9 +183,10 @@ void *bindInput(const Operand &op, const Binding &b, ScratchBuffer &staged,
   return ptr;
 }
 
-/// The convolution has no products (C == 0): out = act(bias).
+/// The convolution has no products (C == 0): out = act(bias) (also after
+/// max pooling, which keeps a constant).
 void fillWithoutProduct(const Problem &p) {
-  const Operand &d = p.dst;
+  const Operand &d = p.pooled ? p.out : p.dst;
   for (int64_t n = 0; n < d.dims[0]; ++n)
     for (int64_t f = 0; f < d.dims[1]; ++f) {
       float v = p.hasBias ? p.bias.data[f * p.bias.strides[0]] : 0.f;
@@ -164,9 +219,10 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
             int64_t rankBias, void *biasDesc, int64_t rankOut, void *outDesc,
             int64_t layout, int64_t strideH, int64_t strideW, int64_t padTop,
             int64_t padLeft, int64_t dilationH, int64_t dilationW,
-            int64_t flags) {
+            int64_t flags, const PoolWindow *pool) {
   static const int profileKind = getProfileKind("conv2d");
-  ProfileScope scope(profileKind);
+  static const int pooledKind = getProfileKind("conv2d_pool");
+  ProfileScope scope(pool ? pooledKind : profileKind);
   applyThreadSettings();
 
   if (flags & ~kKnownFlags)
@@ -204,6 +260,17 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
   p.src = permuted(in, dataOrder);
   p.weights = permuted(filter, filterOrder);
   p.dst = permuted(out, dataOrder);
+  if (pool) {
+    // `out` is the pooled output; the convolution's output has as many rows
+    // and columns as the windows read.
+    p.pooled = true;
+    p.pool = *pool;
+    p.out = p.dst;
+    p.dst.data = nullptr;
+    p.dst.dims[2] = pool->span(0, p.out.dims[2]);
+    p.dst.dims[3] = pool->span(1, p.out.dims[3]);
+    p.dst.strides = denseStrides(p.dst.dims);
+  }
   const char *names = nhwc ? "NHWC/HWCF/NHWC" : "NCHW/FCHW/NCHW";
   int64_t n = p.src.dims[0], c = p.src.dims[1];
   int64_t f = p.weights.dims[0], kh = p.weights.dims[2], kw = p.weights.dims[3];
@@ -224,9 +291,9 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
     p.bias.strides = {bias.strides[0]};
     p.bias.normalizeStrides();
   }
-  if (p.dst.numel() == 0)
+  if ((p.pooled ? p.out : p.dst).numel() == 0)
     return;
-  if (!p.dst.hasUsableStrides())
+  if (!(p.pooled ? p.out : p.dst).hasUsableStrides())
     fail(LATHE_ERR_INVALID, "output ", shapeString(out),
          " has overlapping or non-positive strides");
   if (c == 0) {
@@ -242,9 +309,10 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
   p.dilates = {dilationH - 1, dilationW - 1};
   p.padL = {padTop, padLeft};
   p.padR = {padBottom, padRight};
-  p.forceSrc = overlaps(p.src, p.dst);
-  p.forceWeights = overlaps(p.weights, p.dst);
-  p.forceBias = p.hasBias && overlaps(p.bias, p.dst);
+  const Operand &written = p.pooled ? p.out : p.dst;
+  p.forceSrc = overlaps(p.src, written);
+  p.forceWeights = overlaps(p.weights, written);
+  p.forceBias = p.hasBias && overlaps(p.bias, written);
 
   std::vector<int64_t> key = {flags,  strideH, strideW,   dilationH, dilationW,
                               padTop, padLeft, padBottom, padRight};
@@ -254,10 +322,14 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
   if (p.hasBias)
     appendKey(key, p.bias);
   key.push_back(p.forceSrc | p.forceWeights << 1 | p.forceBias << 2);
-  std::shared_ptr<Entry> e = cache().getOrCreate(key, [&] {
-    return buildPreferringOptimized<Entry>(
-        [&](bool anyLayout) { return build(p, anyLayout); });
-  });
+  if (p.pooled) {
+    key.insert(key.end(), {p.pool.kind, p.pool.window[0], p.pool.window[1],
+                           p.pool.strides[0], p.pool.strides[1],
+                           p.pool.dilations[0], p.pool.dilations[1]});
+    appendKey(key, p.out);
+  }
+  std::shared_ptr<Entry> e =
+      cache().getOrCreate(key, [&] { return buildBest(p); });
 
   ScratchBuffer s1, s2, w1, w2, b1, b2, d1;
   void *srcPtr = bindInput(p.src, e->src, s1, s2);
@@ -275,7 +347,7 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
     wPtr = bindInput(p.weights, e->weights, w1, w2);
   }
   void *dstPtr = p.dst.data;
-  if (e->dst.reorder) {
+  if (e->dst.reorder || p.pooled) {
     d1 = ScratchBuffer(e->dst.primMd.get_size());
     dstPtr = d1.get();
   }
@@ -287,7 +359,22 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
   if (p.hasBias)
     args.emplace(DNNL_ARG_BIAS, memory(e->bias.primMd, engine,
                                        bindInput(p.bias, e->bias, b1, b2)));
+  ScratchBuffer pooledOut;
   e->prim.execute(cpuStream(), args);
+  if (p.pooled) {
+    void *outPtr = p.out.data;
+    if (e->out.reorder) {
+      pooledOut = ScratchBuffer(e->out.primMd.get_size());
+      outPtr = pooledOut.get();
+    }
+    e->pool.execute(cpuStream(),
+                    {{DNNL_ARG_SRC, memory(e->dst.primMd, engine, dstPtr)},
+                     {DNNL_ARG_DST, memory(e->out.primMd, engine, outPtr)}});
+    cpuStream().wait();
+    if (e->out.reorder)
+      reorder(e->out.primMd, outPtr, e->out.userMd, p.out.data);
+    return;
+  }
   cpuStream().wait();
   if (e->dst.reorder)
     reorder(e->dst.primMd, dstPtr, e->dst.userMd, p.dst.data);
@@ -305,6 +392,24 @@ lathe_rt_conv2d_f32(int64_t rankIn, void *in, int64_t rankFilter, void *filter,
                     int64_t dilationW, int64_t flags) {
   guardKernel(kKernel, [&] {
     conv2d(rankIn, in, rankFilter, filter, rankBias, bias, rankOut, out, layout,
-           strideH, strideW, padTop, padLeft, dilationH, dilationW, flags);
+           strideH, strideW, padTop, padLeft, dilationH, dilationW, flags,
+           /*pool=*/nullptr);
+  });
+}
+
+extern "C" void lathe_rt_conv2d_pool_f32(
+    int64_t rankIn, void *in, int64_t rankFilter, void *filter,
+    int64_t rankBias, void *bias, int64_t rankOut, void *out, int64_t layout,
+    int64_t strideH, int64_t strideW, int64_t padTop, int64_t padLeft,
+    int64_t dilationH, int64_t dilationW, int64_t flags, int64_t poolKind,
+    int64_t poolWindowH, int64_t poolWindowW, int64_t poolStrideH,
+    int64_t poolStrideW, int64_t poolDilationH, int64_t poolDilationW) {
+  guardKernel("lathe_rt_conv2d_pool_f32", [&] {
+    PoolWindow pool = checkPoolWindow(
+        poolKind, poolWindowH, poolWindowW, poolStrideH, poolStrideW,
+        poolDilationH, poolDilationW, "lathe_rt_conv2d_pool_f32");
+    conv2d(rankIn, in, rankFilter, filter, rankBias, bias, rankOut, out, layout,
+           strideH, strideW, padTop, padLeft, dilationH, dilationW, flags,
+           &pool);
   });
 }
