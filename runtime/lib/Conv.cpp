@@ -166,19 +166,39 @@ std::shared_ptr<Entry> buildBest(const Problem &p) {
   return fallback;
 }
 
+/// Roles of the per-thread scratch buffers of one call.
+enum ScratchSlot {
+  kSrcStaged, kSrcReordered, kWStaged, kWReordered, kBiasStaged,
+  kBiasReordered, kDst, kPooled, kNumSlots
+};
+
+/// Grow-only scratch of the calling thread, one buffer per role, reused by
+/// every call: fresh megabyte buffers cost page faults on each call (on the
+/// CNN of bench/peers as much as a pooling primitive).
+void *threadScratch(ScratchSlot slot, size_t bytes) {
+  thread_local std::array<std::pair<ScratchBuffer, size_t>, kNumSlots> slots;
+  auto &[buffer, size] = slots[slot];
+  if (size < bytes || !buffer.get()) {
+    buffer = ScratchBuffer(bytes);
+    size = bytes;
+  }
+  return buffer.get();
+}
+
 /// The data of an input operand in the primitive's layout.
-void *bindInput(const Operand &op, const Binding &b, ScratchBuffer &staged,
-                ScratchBuffer &reordered) {
+void *bindInput(const Operand &op, const Binding &b, ScratchSlot staged,
+                ScratchSlot reordered) {
   void *ptr = op.data;
   if (b.stage) {
-    staged = ScratchBuffer(static_cast<size_t>(op.numel()) * sizeof(float));
-    copyStrided(op.view(), op.denseView(staged.floats()));
-    ptr = staged.get();
+    auto *dense = static_cast<float *>(threadScratch(
+        staged, static_cast<size_t>(op.numel()) * sizeof(float)));
+    copyStrided(op.view(), op.denseView(dense));
+    ptr = dense;
   }
   if (b.reorder) {
-    reordered = ScratchBuffer(b.primMd.get_size());
-    reorder(b.userMd, ptr, b.primMd, reordered.get());
-    ptr = reordered.get();
+    void *out = threadScratch(reordered, b.primMd.get_size());
+    reorder(b.userMd, ptr, b.primMd, out);
+    ptr = out;
   }
   return ptr;
 }
@@ -331,25 +351,23 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
   std::shared_ptr<Entry> e =
       cache().getOrCreate(key, [&] { return buildBest(p); });
 
-  ScratchBuffer s1, s2, w1, w2, b1, b2, d1;
-  void *srcPtr = bindInput(p.src, e->src, s1, s2);
+  void *srcPtr = bindInput(p.src, e->src, kSrcStaged, kSrcReordered);
   void *wPtr;
   if (p.constW && e->weights.reorder) {
     wPtr = e->packed.lookup(p.weights.data);
     if (!wPtr) {
       Binding stageOnly = e->weights;
       stageOnly.reorder = false;
-      void *src = bindInput(p.weights, stageOnly, w1, w2);
+      void *src = bindInput(p.weights, stageOnly, kWStaged, kWReordered);
       wPtr = e->packed.pack(p.weights.data, static_cast<float *>(src),
                             e->weights.userMd, e->weights.primMd);
     }
   } else {
-    wPtr = bindInput(p.weights, e->weights, w1, w2);
+    wPtr = bindInput(p.weights, e->weights, kWStaged, kWReordered);
   }
   void *dstPtr = p.dst.data;
   if (e->dst.reorder || p.pooled) {
-    d1 = ScratchBuffer(e->dst.primMd.get_size());
-    dstPtr = d1.get();
+    dstPtr = threadScratch(kDst, e->dst.primMd.get_size());
   }
   dnnl::engine &engine = cpuEngine();
   std::unordered_map<int, memory> args;
@@ -358,14 +376,12 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
   args.emplace(DNNL_ARG_DST, memory(e->dst.primMd, engine, dstPtr));
   if (p.hasBias)
     args.emplace(DNNL_ARG_BIAS, memory(e->bias.primMd, engine,
-                                       bindInput(p.bias, e->bias, b1, b2)));
-  ScratchBuffer pooledOut;
+                                       bindInput(p.bias, e->bias, kBiasStaged, kBiasReordered)));
   e->prim.execute(cpuStream(), args);
   if (p.pooled) {
     void *outPtr = p.out.data;
     if (e->out.reorder) {
-      pooledOut = ScratchBuffer(e->out.primMd.get_size());
-      outPtr = pooledOut.get();
+      outPtr = threadScratch(kPooled, e->out.primMd.get_size());
     }
     e->pool.execute(cpuStream(),
                     {{DNNL_ARG_SRC, memory(e->dst.primMd, engine, dstPtr)},

@@ -61,5 +61,6 @@ void mlir::lathe::registerBufferizableOpInterfaceExternalModels(
   registry.addExtension(+[](MLIRContext *ctx, LatheDialect *) {
     WeightOp::attachInterface<WeightOpInterface>(*ctx);
     MatmulOp::attachInterface<DpsKernelBufferization<MatmulOp>>(*ctx);
+    Conv2DOp::attachInterface<DpsKernelBufferization<Conv2DOp>>(*ctx);
   });
 }
