@@ -18,6 +18,9 @@
 
 #include "Pool.h"
 
+#include <array>
+#include <exception>
+
 using namespace lathe::rt;
 using dnnl::memory;
 

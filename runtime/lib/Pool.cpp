@@ -10,6 +10,7 @@
 
 #include "Pool.h"
 
+#include <array>
 #include <cmath>
 
 using namespace lathe::rt;
