@@ -49,7 +49,31 @@ struct Binding {
   memory::desc primMd; // What the primitive wants.
   bool stage = false;
   bool reorder = false;
+  /// The reorder between userMd and primMd (input: user -> primitive;
+  /// output: primitive -> user), created once with the entry: creating it
+  /// per call cost about as much as the reorder itself.
+  dnnl::reorder reorderPrim;
 };
+
+/// Creates `b.reorderPrim` when `b.reorder` is set.
+void makeReorder(Binding &b, bool toUser) {
+  if (!b.reorder)
+    return;
+  dnnl::engine &engine = cpuEngine();
+  b.reorderPrim = toUser ? dnnl::reorder(dnnl::reorder::primitive_desc(
+                               engine, b.primMd, engine, b.userMd))
+                         : dnnl::reorder(dnnl::reorder::primitive_desc(
+                               engine, b.userMd, engine, b.primMd));
+}
+
+/// Runs `b.reorderPrim` from `src` to `dst`.
+void runReorder(const Binding &b, bool toUser, void *src, void *dst) {
+  dnnl::engine &engine = cpuEngine();
+  memory from(toUser ? b.primMd : b.userMd, engine, src);
+  memory to(toUser ? b.userMd : b.primMd, engine, dst);
+  b.reorderPrim.execute(cpuStream(), from, to);
+  cpuStream().wait();
+}
 
 struct Entry {
   dnnl::convolution_forward prim;
@@ -125,6 +149,11 @@ std::shared_ptr<Entry> build(const Problem &p, bool srcAny, bool dstAny) {
   e->dst.primMd = pd.dst_desc();
   for (Binding *b : {&e->src, &e->weights, &e->dst})
     b->reorder = b->primMd != b->userMd;
+  makeReorder(e->src, /*toUser=*/false);
+  if (!p.constW)
+    makeReorder(e->weights, /*toUser=*/false);
+  if (!p.pooled)
+    makeReorder(e->dst, /*toUser=*/true);
   e->reference = isReference(pd);
   e->gemm = std::string(pd.impl_info_str()).find("gemm") != std::string::npos;
   e->prim = dnnl::convolution_forward(pd);
@@ -134,6 +163,7 @@ std::shared_ptr<Entry> build(const Problem &p, bool srcAny, bool dstAny) {
     auto poolPd = makePoolDesc(pd.dst_desc(), anyMd(p.out), p.pool);
     e->out.primMd = poolPd.dst_desc();
     e->out.reorder = e->out.primMd != e->out.userMd;
+    makeReorder(e->out, /*toUser=*/true);
     e->reference = e->reference || isReference(poolPd);
     e->pool = dnnl::pooling_v2_forward(poolPd);
   }
@@ -200,7 +230,7 @@ void *bindInput(const Operand &op, const Binding &b, ScratchSlot staged,
   }
   if (b.reorder) {
     void *out = threadScratch(reordered, b.primMd.get_size());
-    reorder(b.userMd, ptr, b.primMd, out);
+    runReorder(b, /*toUser=*/false, ptr, out);
     ptr = out;
   }
   return ptr;
@@ -391,12 +421,12 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
                      {DNNL_ARG_DST, memory(e->out.primMd, engine, outPtr)}});
     cpuStream().wait();
     if (e->out.reorder)
-      reorder(e->out.primMd, outPtr, e->out.userMd, p.out.data);
+      runReorder(e->out, /*toUser=*/true, outPtr, p.out.data);
     return;
   }
   cpuStream().wait();
   if (e->dst.reorder)
-    reorder(e->dst.primMd, dstPtr, e->dst.userMd, p.dst.data);
+    runReorder(e->dst, /*toUser=*/true, dstPtr, p.dst.data);
 }
 
 } // namespace
