@@ -7,9 +7,19 @@
 // implementation the primitive chooses (format any) and operands are
 // reordered; a constant filter (LATHE_MM_CONST_B) is reordered once.
 //
+// The output is always offered in oneDNN's preferred layout first: with a
+// plain NCHW output oneDNN 2.6 falls back to im2col + sgemm (x64:gemm:jit),
+// 3-10x slower than its direct blocked kernels on the small CNN of
+// bench/peers even counting the reorder back. lathe_rt_conv2d_pool_f32 keeps
+// the convolution's output in that layout and pools it there, so only the
+// (4x smaller) pooled tensor is reordered to the caller's layout.
+//
 //===----------------------------------------------------------------------===//
 
-#include "Dnnl.h"
+#include "Pool.h"
+
+#include <array>
+#include <exception>
 
 using namespace lathe::rt;
 using dnnl::memory;
@@ -26,6 +36,10 @@ struct Problem {
   int act = LATHE_ACT_NONE;
   Dims strides, dilates, padL, padR;
   bool forceSrc = false, forceWeights = false, forceBias = false;
+  // lathe_rt_conv2d_pool_f32: dst is internal (no data), `out` is pooled.
+  bool pooled = false;
+  PoolWindow pool;
+  Operand out;
 };
 
 /// How one operand reaches the primitive: optionally staged densely (bad
@@ -35,13 +49,41 @@ struct Binding {
   memory::desc primMd; // What the primitive wants.
   bool stage = false;
   bool reorder = false;
+  /// The reorder between userMd and primMd (input: user -> primitive;
+  /// output: primitive -> user), created once with the entry: creating it
+  /// per call cost about as much as the reorder itself.
+  dnnl::reorder reorderPrim;
 };
+
+/// Creates `b.reorderPrim` when `b.reorder` is set.
+void makeReorder(Binding &b, bool toUser) {
+  if (!b.reorder)
+    return;
+  dnnl::engine &engine = cpuEngine();
+  b.reorderPrim = toUser ? dnnl::reorder(dnnl::reorder::primitive_desc(
+                               engine, b.primMd, engine, b.userMd))
+                         : dnnl::reorder(dnnl::reorder::primitive_desc(
+                               engine, b.userMd, engine, b.primMd));
+}
+
+/// Runs `b.reorderPrim` from `src` to `dst`.
+void runReorder(const Binding &b, bool toUser, void *src, void *dst) {
+  dnnl::engine &engine = cpuEngine();
+  memory from(toUser ? b.primMd : b.userMd, engine, src);
+  memory to(toUser ? b.userMd : b.primMd, engine, dst);
+  b.reorderPrim.execute(cpuStream(), from, to);
+  cpuStream().wait();
+}
 
 struct Entry {
   dnnl::convolution_forward prim;
   Binding src, weights, bias, dst;
   bool reference = false;
+  bool gemm = false; // im2col + sgemm: supported but slow.
   PackedWeights packed;
+  // Pooled mode: the pooling primitive and how its output reaches `out`.
+  dnnl::pooling_v2_forward pool;
+  Binding out;
 };
 
 PrimitiveCache<Entry> &cache() {
@@ -72,15 +114,16 @@ memory::desc anyMd(const Operand &op) {
   return memory::desc(op.dims, memory::data_type::f32, memory::format_tag::any);
 }
 
-std::shared_ptr<Entry> build(const Problem &p, bool anyLayout) {
+std::shared_ptr<Entry> build(const Problem &p, bool srcAny, bool dstAny,
+                             bool winograd) {
   auto e = std::make_shared<Entry>();
   e->src = userBinding(p.src, p.forceSrc);
   e->weights = userBinding(p.weights, p.forceWeights);
-  e->dst = userBinding(p.dst, false);
-  memory::desc srcMd = anyLayout ? anyMd(p.src) : e->src.userMd;
-  memory::desc wMd =
-      anyLayout || p.constW ? anyMd(p.weights) : e->weights.userMd;
-  memory::desc dstMd = anyLayout ? anyMd(p.dst) : e->dst.userMd;
+  if (!p.pooled)
+    e->dst = userBinding(p.dst, false);
+  memory::desc srcMd = srcAny ? anyMd(p.src) : e->src.userMd;
+  memory::desc wMd = srcAny || p.constW ? anyMd(p.weights) : e->weights.userMd;
+  memory::desc dstMd = dstAny || p.pooled ? anyMd(p.dst) : e->dst.userMd;
   if (p.hasBias) {
     e->bias = userBinding(p.bias, p.forceBias);
     e->bias.primMd = e->bias.userMd;
@@ -92,7 +135,8 @@ std::shared_ptr<Entry> build(const Problem &p, bool anyLayout) {
   dnnl::primitive_attr attr;
   attr.set_post_ops(ops);
   auto prop = dnnl::prop_kind::forward_inference;
-  auto alg = dnnl::algorithm::convolution_direct;
+  auto alg = winograd ? dnnl::algorithm::convolution_winograd
+                      : dnnl::algorithm::convolution_direct;
   dnnl::convolution_forward::desc desc =
       p.hasBias
           ? dnnl::convolution_forward::desc(prop, alg, srcMd, wMd,
@@ -107,31 +151,117 @@ std::shared_ptr<Entry> build(const Problem &p, bool anyLayout) {
   e->dst.primMd = pd.dst_desc();
   for (Binding *b : {&e->src, &e->weights, &e->dst})
     b->reorder = b->primMd != b->userMd;
+  makeReorder(e->src, /*toUser=*/false);
+  if (!p.constW)
+    makeReorder(e->weights, /*toUser=*/false);
+  if (!p.pooled)
+    makeReorder(e->dst, /*toUser=*/true);
   e->reference = isReference(pd);
+  e->gemm = std::string(pd.impl_info_str()).find("gemm") != std::string::npos;
   e->prim = dnnl::convolution_forward(pd);
+  if (p.pooled) {
+    e->dst.reorder = false; // Stays in the primitive's layout, in scratch.
+    e->out = userBinding(p.out, false);
+    auto poolPd = makePoolDesc(pd.dst_desc(), anyMd(p.out), p.pool);
+    e->out.primMd = poolPd.dst_desc();
+    e->out.reorder = e->out.primMd != e->out.userMd;
+    makeReorder(e->out, /*toUser=*/true);
+    e->reference = e->reference || isReference(poolPd);
+    e->pool = dnnl::pooling_v2_forward(poolPd);
+  }
   return e;
 }
 
+/// Winograd F(4x4, 3x3) (oneDNN's jit_wino_4x3, preferred layouts) is tried
+/// first for 3x3, stride-1, undilated convolutions with at least 16 input
+/// and output channels and an output of at least 8x8: on conv2 of
+/// bench/peers' CNN (32->64, 14x14 -> 12x12) it took 0.13-0.18 ms against
+/// 0.29-0.32 ms for the best direct kernel (1 thread). Its results differ
+/// from a direct convolution by rounding only (tested against float64).
+bool wantsWinograd(const Problem &p) {
+  const Dims &w = p.weights.dims, &d = p.dst.dims;
+  return w[2] == 3 && w[3] == 3 && p.strides == Dims{1, 1} &&
+         p.dilates == Dims{0, 0} && w[0] >= 16 && w[1] >= 16 &&
+         d[2] * d[3] >= 64;
+}
+
+/// With Winograd not wanted or not available, the first configuration with a
+/// direct (not im2col, not reference) implementation among: caller's input
+/// layout and preferred output layout (oneDNN's kernels for few input
+/// channels read plain NCHW), both preferred, both the caller's; else the
+/// first that oneDNN supports.
+std::shared_ptr<Entry> buildBest(const Problem &p) {
+  struct Candidate {
+    bool srcAny, dstAny, winograd;
+  };
+  const Candidate candidates[] = {{true, true, true},
+                                  {false, true, false},
+                                  {true, true, false},
+                                  {false, false, false}};
+  bool winograd = wantsWinograd(p);
+  std::shared_ptr<Entry> fallback;
+  std::exception_ptr lastError;
+  for (auto [srcAny, dstAny, wino] : candidates) {
+    if ((p.pooled && !dstAny) || (wino && !winograd))
+      continue;
+    try {
+      std::shared_ptr<Entry> e = build(p, srcAny, dstAny, wino);
+      if (!e->reference && !e->gemm)
+        return e;
+      if (!fallback || (fallback->reference && !e->reference))
+        fallback = e;
+    } catch (const dnnl::error &err) {
+      if (!isUnsupported(err))
+        throw;
+      lastError = std::current_exception();
+    }
+  }
+  if (!fallback)
+    std::rethrow_exception(lastError);
+  return fallback;
+}
+
+/// Roles of the per-thread scratch buffers of one call.
+enum ScratchSlot {
+  kSrcStaged, kSrcReordered, kWStaged, kWReordered, kBiasStaged,
+  kBiasReordered, kDst, kPooled, kNumSlots
+};
+
+/// Grow-only scratch of the calling thread, one buffer per role, reused by
+/// every call: fresh megabyte buffers cost page faults on each call (on the
+/// CNN of bench/peers as much as a pooling primitive).
+void *threadScratch(ScratchSlot slot, size_t bytes) {
+  thread_local std::array<std::pair<ScratchBuffer, size_t>, kNumSlots> slots;
+  auto &[buffer, size] = slots[slot];
+  if (size < bytes || !buffer.get()) {
+    buffer = ScratchBuffer(bytes);
+    size = bytes;
+  }
+  return buffer.get();
+}
+
 /// The data of an input operand in the primitive's layout.
-void *bindInput(const Operand &op, const Binding &b, ScratchBuffer &staged,
-                ScratchBuffer &reordered) {
+void *bindInput(const Operand &op, const Binding &b, ScratchSlot staged,
+                ScratchSlot reordered) {
   void *ptr = op.data;
   if (b.stage) {
-    staged = ScratchBuffer(static_cast<size_t>(op.numel()) * sizeof(float));
-    copyStrided(op.view(), op.denseView(staged.floats()));
-    ptr = staged.get();
+    auto *dense = static_cast<float *>(threadScratch(
+        staged, static_cast<size_t>(op.numel()) * sizeof(float)));
+    copyStrided(op.view(), op.denseView(dense));
+    ptr = dense;
   }
   if (b.reorder) {
-    reordered = ScratchBuffer(b.primMd.get_size());
-    reorder(b.userMd, ptr, b.primMd, reordered.get());
-    ptr = reordered.get();
+    void *out = threadScratch(reordered, b.primMd.get_size());
+    runReorder(b, /*toUser=*/false, ptr, out);
+    ptr = out;
   }
   return ptr;
 }
 
-/// The convolution has no products (C == 0): out = act(bias).
+/// The convolution has no products (C == 0): out = act(bias) (also after
+/// max pooling, which keeps a constant).
 void fillWithoutProduct(const Problem &p) {
-  const Operand &d = p.dst;
+  const Operand &d = p.pooled ? p.out : p.dst;
   for (int64_t n = 0; n < d.dims[0]; ++n)
     for (int64_t f = 0; f < d.dims[1]; ++f) {
       float v = p.hasBias ? p.bias.data[f * p.bias.strides[0]] : 0.f;
@@ -164,9 +294,10 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
             int64_t rankBias, void *biasDesc, int64_t rankOut, void *outDesc,
             int64_t layout, int64_t strideH, int64_t strideW, int64_t padTop,
             int64_t padLeft, int64_t dilationH, int64_t dilationW,
-            int64_t flags) {
+            int64_t flags, const PoolWindow *pool) {
   static const int profileKind = getProfileKind("conv2d");
-  ProfileScope scope(profileKind);
+  static const int pooledKind = getProfileKind("conv2d_pool");
+  ProfileScope scope(pool ? pooledKind : profileKind);
   applyThreadSettings();
 
   if (flags & ~kKnownFlags)
@@ -204,6 +335,17 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
   p.src = permuted(in, dataOrder);
   p.weights = permuted(filter, filterOrder);
   p.dst = permuted(out, dataOrder);
+  if (pool) {
+    // `out` is the pooled output; the convolution's output has as many rows
+    // and columns as the windows read.
+    p.pooled = true;
+    p.pool = *pool;
+    p.out = p.dst;
+    p.dst.data = nullptr;
+    p.dst.dims[2] = pool->span(0, p.out.dims[2]);
+    p.dst.dims[3] = pool->span(1, p.out.dims[3]);
+    p.dst.strides = denseStrides(p.dst.dims);
+  }
   const char *names = nhwc ? "NHWC/HWCF/NHWC" : "NCHW/FCHW/NCHW";
   int64_t n = p.src.dims[0], c = p.src.dims[1];
   int64_t f = p.weights.dims[0], kh = p.weights.dims[2], kw = p.weights.dims[3];
@@ -224,9 +366,9 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
     p.bias.strides = {bias.strides[0]};
     p.bias.normalizeStrides();
   }
-  if (p.dst.numel() == 0)
+  if ((p.pooled ? p.out : p.dst).numel() == 0)
     return;
-  if (!p.dst.hasUsableStrides())
+  if (!(p.pooled ? p.out : p.dst).hasUsableStrides())
     fail(LATHE_ERR_INVALID, "output ", shapeString(out),
          " has overlapping or non-positive strides");
   if (c == 0) {
@@ -242,9 +384,10 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
   p.dilates = {dilationH - 1, dilationW - 1};
   p.padL = {padTop, padLeft};
   p.padR = {padBottom, padRight};
-  p.forceSrc = overlaps(p.src, p.dst);
-  p.forceWeights = overlaps(p.weights, p.dst);
-  p.forceBias = p.hasBias && overlaps(p.bias, p.dst);
+  const Operand &written = p.pooled ? p.out : p.dst;
+  p.forceSrc = overlaps(p.src, written);
+  p.forceWeights = overlaps(p.weights, written);
+  p.forceBias = p.hasBias && overlaps(p.bias, written);
 
   std::vector<int64_t> key = {flags,  strideH, strideW,   dilationH, dilationW,
                               padTop, padLeft, padBottom, padRight};
@@ -254,30 +397,32 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
   if (p.hasBias)
     appendKey(key, p.bias);
   key.push_back(p.forceSrc | p.forceWeights << 1 | p.forceBias << 2);
-  std::shared_ptr<Entry> e = cache().getOrCreate(key, [&] {
-    return buildPreferringOptimized<Entry>(
-        [&](bool anyLayout) { return build(p, anyLayout); });
-  });
+  if (p.pooled) {
+    key.insert(key.end(), {p.pool.kind, p.pool.window[0], p.pool.window[1],
+                           p.pool.strides[0], p.pool.strides[1],
+                           p.pool.dilations[0], p.pool.dilations[1]});
+    appendKey(key, p.out);
+  }
+  std::shared_ptr<Entry> e =
+      cache().getOrCreate(key, [&] { return buildBest(p); });
 
-  ScratchBuffer s1, s2, w1, w2, b1, b2, d1;
-  void *srcPtr = bindInput(p.src, e->src, s1, s2);
+  void *srcPtr = bindInput(p.src, e->src, kSrcStaged, kSrcReordered);
   void *wPtr;
   if (p.constW && e->weights.reorder) {
     wPtr = e->packed.lookup(p.weights.data);
     if (!wPtr) {
       Binding stageOnly = e->weights;
       stageOnly.reorder = false;
-      void *src = bindInput(p.weights, stageOnly, w1, w2);
+      void *src = bindInput(p.weights, stageOnly, kWStaged, kWReordered);
       wPtr = e->packed.pack(p.weights.data, static_cast<float *>(src),
                             e->weights.userMd, e->weights.primMd);
     }
   } else {
-    wPtr = bindInput(p.weights, e->weights, w1, w2);
+    wPtr = bindInput(p.weights, e->weights, kWStaged, kWReordered);
   }
   void *dstPtr = p.dst.data;
-  if (e->dst.reorder) {
-    d1 = ScratchBuffer(e->dst.primMd.get_size());
-    dstPtr = d1.get();
+  if (e->dst.reorder || p.pooled) {
+    dstPtr = threadScratch(kDst, e->dst.primMd.get_size());
   }
   dnnl::engine &engine = cpuEngine();
   std::unordered_map<int, memory> args;
@@ -286,11 +431,24 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
   args.emplace(DNNL_ARG_DST, memory(e->dst.primMd, engine, dstPtr));
   if (p.hasBias)
     args.emplace(DNNL_ARG_BIAS, memory(e->bias.primMd, engine,
-                                       bindInput(p.bias, e->bias, b1, b2)));
+                                       bindInput(p.bias, e->bias, kBiasStaged, kBiasReordered)));
   e->prim.execute(cpuStream(), args);
+  if (p.pooled) {
+    void *outPtr = p.out.data;
+    if (e->out.reorder) {
+      outPtr = threadScratch(kPooled, e->out.primMd.get_size());
+    }
+    e->pool.execute(cpuStream(),
+                    {{DNNL_ARG_SRC, memory(e->dst.primMd, engine, dstPtr)},
+                     {DNNL_ARG_DST, memory(e->out.primMd, engine, outPtr)}});
+    cpuStream().wait();
+    if (e->out.reorder)
+      runReorder(e->out, /*toUser=*/true, outPtr, p.out.data);
+    return;
+  }
   cpuStream().wait();
   if (e->dst.reorder)
-    reorder(e->dst.primMd, dstPtr, e->dst.userMd, p.dst.data);
+    runReorder(e->dst, /*toUser=*/true, dstPtr, p.dst.data);
 }
 
 } // namespace
@@ -305,6 +463,24 @@ lathe_rt_conv2d_f32(int64_t rankIn, void *in, int64_t rankFilter, void *filter,
                     int64_t dilationW, int64_t flags) {
   guardKernel(kKernel, [&] {
     conv2d(rankIn, in, rankFilter, filter, rankBias, bias, rankOut, out, layout,
-           strideH, strideW, padTop, padLeft, dilationH, dilationW, flags);
+           strideH, strideW, padTop, padLeft, dilationH, dilationW, flags,
+           /*pool=*/nullptr);
+  });
+}
+
+extern "C" void lathe_rt_conv2d_pool_f32(
+    int64_t rankIn, void *in, int64_t rankFilter, void *filter,
+    int64_t rankBias, void *bias, int64_t rankOut, void *out, int64_t layout,
+    int64_t strideH, int64_t strideW, int64_t padTop, int64_t padLeft,
+    int64_t dilationH, int64_t dilationW, int64_t flags, int64_t poolKind,
+    int64_t poolWindowH, int64_t poolWindowW, int64_t poolStrideH,
+    int64_t poolStrideW, int64_t poolDilationH, int64_t poolDilationW) {
+  guardKernel("lathe_rt_conv2d_pool_f32", [&] {
+    PoolWindow pool = checkPoolWindow(
+        poolKind, poolWindowH, poolWindowW, poolStrideH, poolStrideW,
+        poolDilationH, poolDilationW, "lathe_rt_conv2d_pool_f32");
+    conv2d(rankIn, in, rankFilter, filter, rankBias, bias, rankOut, out, layout,
+           strideH, strideW, padTop, padLeft, dilationH, dilationW, flags,
+           &pool);
   });
 }

@@ -62,5 +62,6 @@ void mlir::lathe::registerBufferizableOpInterfaceExternalModels(
     WeightOp::attachInterface<WeightOpInterface>(*ctx);
     MatmulOp::attachInterface<DpsKernelBufferization<MatmulOp>>(*ctx);
     LayerNormOp::attachInterface<DpsKernelBufferization<LayerNormOp>>(*ctx);
+    Conv2DOp::attachInterface<DpsKernelBufferization<Conv2DOp>>(*ctx);
   });
 }

@@ -299,6 +299,142 @@ void MatmulOp::getEffects(
   }
 }
 
+//===----------------------------------------------------------------------===//
+// Conv2DOp
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// Logical sizes of a lathe.conv2d (dynamic sizes as ShapedType::kDynamic).
+struct ConvSizes {
+  int64_t n, c, h, w;     // Input.
+  int64_t f, fc, kh, kw;  // Filter (fc: its input channels).
+  int64_t on, of, oh, ow; // init (the pooled output when pooling).
+};
+} // namespace
+
+static ConvSizes getConvSizes(Conv2DOp op) {
+  ArrayRef<int64_t> in = cast<ShapedType>(op.getInput().getType()).getShape();
+  ArrayRef<int64_t> fl = cast<ShapedType>(op.getFilter().getType()).getShape();
+  ArrayRef<int64_t> out = cast<ShapedType>(op.getInit().getType()).getShape();
+  if (op.isNhwc())
+    return {in[0], in[3], in[1], in[2], fl[3], fl[2], fl[0],
+            fl[1], out[0], out[3], out[1], out[2]};
+  return {in[0], in[1],  in[2],  in[3],  fl[0],  fl[1],
+          fl[2], fl[3], out[0], out[1], out[2], out[3]};
+}
+
+/// Rows a pooling (or nothing) of `outSize` outputs reads from its input.
+static int64_t pooledSpan(Conv2DOp op, int dim, int64_t outSize) {
+  if (!op.hasPool() || ShapedType::isDynamic(outSize))
+    return outSize;
+  return (outSize - 1) * op.getPoolStrides()[dim] +
+         (op.getPoolWindow()[dim] - 1) * op.getPoolDilations()[dim] + 1;
+}
+
+LogicalResult Conv2DOp::verify() {
+  bool buffers = isa<MemRefType>(getInit().getType());
+  for (Value v : getOperands())
+    if (isa<MemRefType>(v.getType()) != buffers)
+      return emitOpError("expects all operands to be tensors or all to be "
+                         "memrefs");
+  if (buffers && !getResult().empty())
+    return emitOpError("on memrefs has no results");
+  if (!buffers && (getResult().size() != 1 ||
+                   getResult().front().getType() != getInit().getType()))
+    return emitOpError("on tensors returns one result of the init type ")
+           << getInit().getType();
+  for (Value v : getOperands())
+    if (!cast<ShapedType>(v.getType()).getElementType().isF32())
+      return emitOpError("supports f32 operands only, got ") << v.getType();
+  for (auto [name, value] :
+       {std::pair<StringRef, Value>{"input", getInput()},
+        {"filter", getFilter()},
+        {"init", getInit()}})
+    if (cast<ShapedType>(value.getType()).getRank() != 4)
+      return emitOpError("expects a rank-4 ")
+             << name << ", got " << value.getType();
+  if (getLayout() != "nchw" && getLayout() != "nhwc")
+    return emitOpError("has unknown layout '")
+           << getLayout() << "' (expected nchw or nhwc)";
+  if (getPool() != "none" && getPool() != "max")
+    return emitOpError("has unknown pool '")
+           << getPool() << "' (expected none or max)";
+  if (!isKnownActivation(getActivation()))
+    return emitOpError("has unknown activation '")
+           << getActivation()
+           << "' (expected none, relu, gelu, gelu_tanh, sigmoid or tanh)";
+  for (auto [name, values] :
+       {std::pair<StringRef, ArrayRef<int64_t>>{"strides", getStrides()},
+        {"dilations", getDilations()},
+        {"pool_window", getPoolWindow()},
+        {"pool_strides", getPoolStrides()},
+        {"pool_dilations", getPoolDilations()}})
+    if (values.size() != 2 || values[0] < 1 || values[1] < 1)
+      return emitOpError("expects ")
+             << name << " to be two values >= 1, got [" << values << "]";
+
+  ConvSizes s = getConvSizes(*this);
+  if (sizesConflict(s.c, s.fc))
+    return emitOpError("has mismatched input channels: input has ")
+           << s.c << ", filter has " << s.fc << " (layout " << getLayout()
+           << ")";
+  if (sizesConflict(s.n, s.on) || sizesConflict(s.f, s.of))
+    return emitOpError("expects init with batch ")
+           << s.n << " and " << s.f << " channels (layout " << getLayout()
+           << "), got " << getInit().getType();
+  if (Value bias = getBias()) {
+    auto biasType = cast<ShapedType>(bias.getType());
+    if (biasType.getRank() != 1 || sizesConflict(biasType.getDimSize(0), s.f))
+      return emitOpError("expects a bias of shape [")
+             << s.f << "], got " << biasType;
+  }
+  // Every output (every pooling window) must lie inside the input.
+  int64_t inSizes[2] = {s.h, s.w}, kernel[2] = {s.kh, s.kw},
+          outSizes[2] = {s.oh, s.ow};
+  for (int dim = 0; dim < 2; ++dim) {
+    int64_t convOut = pooledSpan(*this, dim, outSizes[dim]);
+    if (ShapedType::isDynamic(convOut) || ShapedType::isDynamic(inSizes[dim]) ||
+        ShapedType::isDynamic(kernel[dim]) || convOut == 0)
+      continue;
+    int64_t need = (convOut - 1) * getStrides()[dim] +
+                   (kernel[dim] - 1) * getDilations()[dim] + 1;
+    if (need > inSizes[dim])
+      return emitOpError("output ")
+             << (dim == 0 ? "height " : "width ") << outSizes[dim]
+             << " reads " << need << " input "
+             << (dim == 0 ? "rows" : "columns") << ", but the input has "
+             << inSizes[dim];
+  }
+  return success();
+}
+
+FailureOr<int64_t> Conv2DOp::getFlopCount() {
+  ConvSizes s = getConvSizes(*this);
+  int64_t convH = pooledSpan(*this, 0, s.oh), convW = pooledSpan(*this, 1, s.ow);
+  for (int64_t v : {s.n, s.c, s.f, s.kh, s.kw, convH, convW, s.oh, s.ow})
+    if (ShapedType::isDynamic(v))
+      return failure();
+  int64_t epilogue = (getBias() ? 1 : 0) + (getActivation() == "none" ? 0 : 1);
+  int64_t flops = s.n * s.f * convH * convW * (2 * s.c * s.kh * s.kw + epilogue);
+  if (hasPool())
+    flops += s.n * s.f * s.oh * s.ow * getPoolWindow()[0] * getPoolWindow()[1];
+  return flops;
+}
+
+void Conv2DOp::getEffects(
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+        &effects) {
+  if (!hasPureBufferSemantics())
+    return;
+  for (OpOperand &operand : getOperation()->getOpOperands()) {
+    effects.emplace_back(MemoryEffects::Read::get(), &operand,
+                         SideEffects::DefaultResource::get());
+    if (operand.get() == getInit())
+      effects.emplace_back(MemoryEffects::Write::get(), &operand,
+                           SideEffects::DefaultResource::get());
+  }
+}
+
 /// `#lathe.external<"file", "dataset"> : type`; the type is the result's.
 static ParseResult parseWeightSource(OpAsmParser &parser,
                                      ExternalWeightAttr &source,

@@ -350,6 +350,236 @@ struct FuseEpilogueIntoMatmul : public OpRewritePattern<linalg::GenericOp> {
   }
 };
 
+//===----------------------------------------------------------------------===//
+// Convolutions: conv + bias + activation (+ max pooling) -> lathe.conv2d
+//===----------------------------------------------------------------------===//
+
+/// linalg.conv_2d_nchw_fchw / conv_2d_nhwc_hwcf on f32 tensors accumulating
+/// into a zero fill -> lathe.conv2d (which overwrites its init). Accumulating
+/// convolutions stay linalg (lathe-cpu-lower-to-runtime still sends them to
+/// oneDNN).
+template <typename ConvOp>
+struct RaiseConv : public OpRewritePattern<ConvOp> {
+  using OpRewritePattern<ConvOp>::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(ConvOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!op.hasPureTensorSemantics() || !allF32(op))
+      return rewriter.notifyMatchFailure(op, "expects f32 tensors");
+    Value outs = op.getDpsInits()[0];
+    auto fill = outs.template getDefiningOp<linalg::FillOp>();
+    if (!fill || !matchPattern(fill.getInputs()[0], m_AnyZeroFloat()))
+      return rewriter.notifyMatchFailure(op, "accumulates into non-zero");
+    auto strides = llvm::to_vector(op.getStrides().template getValues<int64_t>());
+    auto dilations =
+        llvm::to_vector(op.getDilations().template getValues<int64_t>());
+    bool nhwc = std::is_same_v<ConvOp, linalg::Conv2DNhwcHwcfOp>;
+    auto conv = Conv2DOp::create(
+        rewriter, op.getLoc(), TypeRange{outs.getType()}, op.getDpsInputs()[0],
+        op.getDpsInputs()[1], /*bias=*/Value(), fill.getOutputs()[0]);
+    conv.setLayout(nhwc ? "nhwc" : "nchw");
+    conv.setStrides(strides);
+    conv.setDilations(dilations);
+    rewriter.replaceOp(op, conv.getResults());
+    return success();
+  }
+};
+
+/// `operand`, read through `map` in an element-wise op over a conv output of
+/// rank 4, as a per-channel bias [F]: rank 1 indexed by the channel loop, or
+/// a rank-r tensor with unit dims read at 0 and the channel loop once (as
+/// ONNX importers write `bias.reshape(F, 1, 1)`). Returns the rank-1 bias.
+static Value asChannelBias(PatternRewriter &rewriter, Location loc,
+                           Value operand, AffineMap map, unsigned channelDim) {
+  auto type = dyn_cast<RankedTensorType>(operand.getType());
+  if (!type || map.getNumResults() != type.getRank())
+    return Value();
+  int channelResult = -1;
+  for (auto [i, expr] : llvm::enumerate(map.getResults())) {
+    if (auto dim = dyn_cast<AffineDimExpr>(expr)) {
+      if (dim.getPosition() != channelDim || channelResult >= 0)
+        return Value();
+      channelResult = i;
+    } else if (auto cst = dyn_cast<AffineConstantExpr>(expr)) {
+      if (cst.getValue() != 0 || type.getDimSize(i) != 1)
+        return Value();
+    } else {
+      return Value();
+    }
+  }
+  if (channelResult < 0)
+    return Value();
+  if (type.getRank() == 1)
+    return operand;
+  SmallVector<ReassociationIndices> all(1);
+  for (int64_t i = 0; i < type.getRank(); ++i)
+    all[0].push_back(i);
+  return tensor::CollapseShapeOp::create(rewriter, loc, operand, all);
+}
+
+/// An element-wise linalg.generic whose only job on a single-use
+/// lathe.conv2d result (not pooled yet) is `+ bias[channel]` and/or ReLU
+/// (max with 0, or compare+select), in that order, is absorbed into the
+/// convolution: one oneDNN convolution with bias and an eltwise post-op.
+struct FuseEpilogueIntoConv : public OpRewritePattern<linalg::GenericOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(linalg::GenericOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!op.hasPureTensorSemantics() || op.getNumDpsInits() != 1 ||
+        op.getNumLoops() != 4 ||
+        op.getNumParallelLoops() != op.getNumLoops() || !allF32(op))
+      return rewriter.notifyMatchFailure(op, "not an f32 element-wise op");
+    SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+    unsigned numInputs = op.getNumDpsInputs();
+    if (!maps[numInputs].isIdentity())
+      return rewriter.notifyMatchFailure(op, "output is not an identity map");
+    std::optional<unsigned> convIndex;
+    Conv2DOp conv;
+    for (unsigned i = 0; i < numInputs; ++i) {
+      auto candidate = op.getDpsInputs()[i].getDefiningOp<Conv2DOp>();
+      if (candidate && candidate->hasOneUse() && maps[i].isIdentity() &&
+          !candidate.hasPool()) {
+        convIndex = i;
+        conv = candidate;
+        break;
+      }
+    }
+    if (!convIndex)
+      return rewriter.notifyMatchFailure(op, "no single-use conv input");
+    if (op.getResult(0).getType() != conv.getResult().front().getType())
+      return rewriter.notifyMatchFailure(op, "result type differs");
+
+    unsigned channelDim = conv.isNhwc() ? 3 : 1;
+    Value bias = conv.getBias();
+    std::string activation = conv.getActivation().str();
+    Block &body = op.getRegion().front();
+    Value current = body.getArgument(*convIndex);
+    auto ops = llvm::to_vector(llvm::make_pointer_range(
+        body.without_terminator()));
+    for (size_t i = 0; i < ops.size(); ++i) {
+      Operation &inner = *ops[i];
+      if (auto cmp = dyn_cast<arith::CmpFOp>(inner)) {
+        auto select = i + 1 < ops.size()
+                          ? dyn_cast<arith::SelectOp>(ops[i + 1])
+                          : arith::SelectOp();
+        if (!select || !isReluSelect(cmp, select, current) ||
+            activation != "none")
+          return rewriter.notifyMatchFailure(op, "unsupported compare");
+        activation = "relu";
+        current = select.getResult();
+        ++i;
+        continue;
+      }
+      if (inner.getNumOperands() != 2 || inner.getNumResults() != 1)
+        return rewriter.notifyMatchFailure(op, "unsupported epilogue op");
+      Value other = inner.getOperand(0) == current ? inner.getOperand(1)
+                    : inner.getOperand(1) == current
+                        ? inner.getOperand(0)
+                        : Value();
+      if (!other)
+        return rewriter.notifyMatchFailure(op, "epilogue is not a chain");
+      if (isa<arith::AddFOp>(inner)) {
+        auto arg = dyn_cast<BlockArgument>(other);
+        if (bias || activation != "none" || !arg ||
+            arg.getOwner() != &body || arg.getArgNumber() >= numInputs ||
+            arg.getArgNumber() == *convIndex)
+          return rewriter.notifyMatchFailure(op, "add is not a bias");
+        bias = asChannelBias(rewriter, op.getLoc(),
+                             op.getDpsInputs()[arg.getArgNumber()],
+                             maps[arg.getArgNumber()], channelDim);
+        if (!bias)
+          return rewriter.notifyMatchFailure(op, "add is not a channel bias");
+      } else if (isa<arith::MaximumFOp, arith::MaxNumFOp>(inner) &&
+                 matchPattern(other, m_AnyZeroFloat())) {
+        if (activation != "none")
+          return rewriter.notifyMatchFailure(op, "second activation");
+        activation = "relu";
+      } else {
+        return rewriter.notifyMatchFailure(op, "unsupported epilogue op");
+      }
+      current = inner.getResult(0);
+    }
+    if (body.getTerminator()->getOperand(0) != current)
+      return rewriter.notifyMatchFailure(op, "does not yield the chain");
+
+    auto fused = Conv2DOp::create(rewriter, op.getLoc(), op->getResultTypes(),
+                                  conv.getInput(), conv.getFilter(), bias,
+                                  op.getDpsInits()[0]);
+    fused->setAttrs(conv->getAttrs());
+    fused.setActivation(activation);
+    rewriter.replaceOp(op, fused.getResults());
+    rewriter.eraseOp(conv);
+    return success();
+  }
+};
+
+/// linalg.pooling_{nchw,nhwc}_max from a -inf fill of a single-use
+/// lathe.conv2d result (same layout) -> the convolution's `pool` epilogue,
+/// so the convolution's output never leaves the kernel.
+template <typename PoolOp>
+struct FusePoolIntoConv : public OpRewritePattern<PoolOp> {
+  using OpRewritePattern<PoolOp>::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(PoolOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!op.hasPureTensorSemantics() || !allF32(op))
+      return rewriter.notifyMatchFailure(op, "expects f32 tensors");
+    bool nhwc = std::is_same_v<PoolOp, linalg::PoolingNhwcMaxOp>;
+    auto conv = op.getDpsInputs()[0].template getDefiningOp<Conv2DOp>();
+    if (!conv || !conv->hasOneUse() || conv.hasPool() ||
+        conv.isNhwc() != nhwc)
+      return rewriter.notifyMatchFailure(op, "input is not a lone conv");
+    Value outs = op.getDpsInits()[0];
+    auto fill = outs.template getDefiningOp<linalg::FillOp>();
+    FloatAttr init;
+    if (!fill || !matchPattern(fill.getInputs()[0], m_Constant(&init)) ||
+        !init.getValue().isInfinity() || !init.getValue().isNegative())
+      return rewriter.notifyMatchFailure(op, "init is not a -inf fill");
+    auto windowType =
+        cast<ShapedType>(op.getDpsInputs()[1].getType());
+    auto convType = cast<ShapedType>(conv.getResult().front().getType());
+    auto outType = cast<ShapedType>(outs.getType());
+    SmallVector<int64_t> window(windowType.getShape());
+    auto strides = llvm::to_vector(op.getStrides().template getValues<int64_t>());
+    auto dilations =
+        llvm::to_vector(op.getDilations().template getValues<int64_t>());
+    // The convolution keeps only the rows and columns the windows read; that
+    // must not be more than it had.
+    for (int dim = 0; dim < 2; ++dim) {
+      int64_t spatial = nhwc ? 1 + dim : 2 + dim;
+      int64_t convSize = convType.getDimSize(spatial);
+      int64_t outSize = outType.getDimSize(spatial);
+      if (ShapedType::isDynamic(convSize) || ShapedType::isDynamic(outSize) ||
+          ShapedType::isDynamic(window[dim]) || outSize == 0)
+        return rewriter.notifyMatchFailure(op, "dynamic or empty spatial size");
+      int64_t span =
+          (outSize - 1) * strides[dim] + (window[dim] - 1) * dilations[dim] + 1;
+      if (span > convSize)
+        return rewriter.notifyMatchFailure(op, "windows read past the conv");
+    }
+    auto fused = Conv2DOp::create(rewriter, op.getLoc(), op->getResultTypes(),
+                                  conv.getInput(), conv.getFilter(),
+                                  conv.getBias(), fill.getOutputs()[0]);
+    fused->setAttrs(conv->getAttrs());
+    fused.setPool("max");
+    fused.setPoolWindow(window);
+    fused.setPoolStrides(strides);
+    fused.setPoolDilations(dilations);
+    rewriter.replaceOp(op, fused.getResults());
+    rewriter.eraseOp(conv);
+    return success();
+  }
+};
+
+static void populateFormConvKernelPatterns(RewritePatternSet &patterns) {
+  patterns.add<RaiseConv<linalg::Conv2DNchwFchwOp>,
+               RaiseConv<linalg::Conv2DNhwcHwcfOp>, FuseEpilogueIntoConv,
+               FusePoolIntoConv<linalg::PoolingNchwMaxOp>,
+               FusePoolIntoConv<linalg::PoolingNhwcMaxOp>>(
+      patterns.getContext());
+}
+
 struct LatheCPUFormKernels
     : public lathe::impl::LatheCPUFormKernelsBase<LatheCPUFormKernels> {
   void runOnOperation() override {
@@ -357,6 +587,7 @@ struct LatheCPUFormKernels
     populateFormMatmulKernelPatterns(patterns);
     populateFoldLayoutIntoMatmulPatterns(patterns);
     populateFormRowKernelPatterns(patterns);
+    populateFormConvKernelPatterns(patterns);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

@@ -189,6 +189,68 @@ static void lowerConv(ConvOp op, int64_t layout, RuntimeCallBuilder &calls,
     rewriter.eraseOp(fill);
 }
 
+/// lathe.conv2d -> lathe_rt_conv2d_f32 (bias and activation as post-ops), or
+/// lathe_rt_conv2d_pool_f32 when it carries a max pooling.
+static void lowerConv2D(Conv2DOp op, RuntimeCallBuilder &calls,
+                        IRRewriter &rewriter) {
+  rewriter.setInsertionPoint(op);
+  Value init = op.getInit();
+  int64_t flags = activationCode(op.getActivation()) << LATHE_MM_ACT_SHIFT;
+  if (op.getBias())
+    flags |= LATHE_MM_HAS_BIAS;
+  if (isConstantBuffer(op.getFilter()))
+    flags |= LATHE_MM_CONST_B;
+  Value bias = op.getBias() ? op.getBias() : init;
+  ArrayRef<int64_t> strides = op.getStrides(), dilations = op.getDilations();
+  SmallVector<int64_t> scalars = {op.isNhwc() ? 1 : 0,
+                                  strides[0],
+                                  strides[1],
+                                  /*padTop=*/0,
+                                  /*padLeft=*/0,
+                                  dilations[0],
+                                  dilations[1],
+                                  flags};
+  if (op.hasPool()) {
+    ArrayRef<int64_t> window = op.getPoolWindow(),
+                      poolStrides = op.getPoolStrides(),
+                      poolDilations = op.getPoolDilations();
+    scalars.append({LATHE_POOL_MAX, window[0], window[1], poolStrides[0],
+                    poolStrides[1], poolDilations[0], poolDilations[1]});
+  }
+  calls.call(rewriter, op.getLoc(),
+             op.hasPool() ? "lathe_rt_conv2d_pool_f32" : "lathe_rt_conv2d_f32",
+             {op.getInput(), op.getFilter(), bias, init}, scalars);
+  rewriter.eraseOp(op);
+}
+
+/// linalg.pooling_{nchw,nhwc}_max -> lathe_rt_pool2d_f32. A -inf fill of the
+/// output right before it goes (the runtime overwrites); otherwise the
+/// runtime keeps the larger of the output and the pooled value.
+template <typename PoolOp>
+static void lowerPool(PoolOp op, int64_t layout, RuntimeCallBuilder &calls,
+                      IRRewriter &rewriter) {
+  Value out = op.getDpsInits()[0];
+  auto window = cast<MemRefType>(op.getDpsInputs()[1].getType()).getShape();
+  auto strides = llvm::to_vector(op.getStrides().template getValues<int64_t>());
+  auto dilations =
+      llvm::to_vector(op.getDilations().template getValues<int64_t>());
+  rewriter.setInsertionPoint(op);
+  auto fill = dyn_cast_or_null<linalg::FillOp>(op->getPrevNode());
+  FloatAttr value;
+  bool negInfFill = fill && fill.getOutputs()[0] == out &&
+                    matchPattern(fill.getInputs()[0], m_Constant(&value)) &&
+                    value.getValue().isInfinity() &&
+                    value.getValue().isNegative();
+  calls.call(rewriter, op.getLoc(), "lathe_rt_pool2d_f32",
+             {op.getDpsInputs()[0], out},
+             {layout, LATHE_POOL_MAX, window[0], window[1], strides[0],
+              strides[1], dilations[0], dilations[1],
+              negInfFill ? 0 : LATHE_POOL_ACCUMULATE});
+  rewriter.eraseOp(op);
+  if (negInfFill)
+    rewriter.eraseOp(fill);
+}
+
 struct LatheCPULowerToRuntime
     : public lathe::impl::LatheCPULowerToRuntimeBase<LatheCPULowerToRuntime> {
   void runOnOperation() override {
@@ -197,8 +259,13 @@ struct LatheCPULowerToRuntime
     IRRewriter rewriter(&getContext());
     SmallVector<Operation *> candidates;
     module.walk([&](Operation *op) {
-      if (isa<MatmulOp, LayerNormOp, linalg::SoftmaxOp, linalg::Conv2DNchwFchwOp,
-              linalg::Conv2DNhwcHwcfOp>(op) &&
+      bool staticWindow =
+          !isa<linalg::PoolingNchwMaxOp, linalg::PoolingNhwcMaxOp>(op) ||
+          cast<MemRefType>(op->getOperand(1).getType()).hasStaticShape();
+      if (isa<MatmulOp, LayerNormOp, Conv2DOp, linalg::SoftmaxOp, linalg::Conv2DNchwFchwOp,
+              linalg::Conv2DNhwcHwcfOp, linalg::PoolingNchwMaxOp,
+              linalg::PoolingNhwcMaxOp>(op) &&
+          staticWindow &&
           llvm::all_of(op->getOperands(), isF32Memref))
         candidates.push_back(op);
     });
@@ -213,6 +280,12 @@ struct LatheCPULowerToRuntime
         lowerConv(conv, /*layout=*/0, calls, rewriter);
       else if (auto conv = dyn_cast<linalg::Conv2DNhwcHwcfOp>(op))
         lowerConv(conv, /*layout=*/1, calls, rewriter);
+      else if (auto conv = dyn_cast<Conv2DOp>(op))
+        lowerConv2D(conv, calls, rewriter);
+      else if (auto pool = dyn_cast<linalg::PoolingNchwMaxOp>(op))
+        lowerPool(pool, /*layout=*/0, calls, rewriter);
+      else if (auto pool = dyn_cast<linalg::PoolingNhwcMaxOp>(op))
+        lowerPool(pool, /*layout=*/1, calls, rewriter);
     }
   }
 };

@@ -32,7 +32,13 @@ def LatheCPUFormKernels : Pass<"lathe-cpu-form-kernels", "func::FuncOp"> {
       `lathe.layer_norm`: the generics in between are interpreted on sample
       rows and compared with `exp(x - max) / sum(exp(x - max))` and
       `(x - mean) / sqrt(var + eps) * gamma + beta` (eps solved for), so any
-      spelling is recognised and look-alikes are not.
+      spelling is recognised and look-alikes are not;
+    - f32 `linalg.conv_2d_nchw_fchw` / `conv_2d_nhwc_hwcf` from a zero fill
+      become `lathe.conv2d`; element-wise consumers that add a per-channel
+      bias (rank 1, or `[F,1,1]` read at the channel loop as ONNX importers
+      write it) and/or apply ReLU (maximumf or compare+select) are absorbed
+      as its bias and activation; then a `linalg.pooling_{nchw,nhwc}_max`
+      from a -inf fill of its result becomes its `pool` epilogue.
 
     ```mlir
     %mm = linalg.matmul indexing_maps = [...transposed B...] ins(%x, %w ...)
@@ -57,6 +63,11 @@ def LatheCPULowerToRuntime : Pass<"lathe-cpu-lower-to-runtime", "ModuleOp"> {
     goes); any other runs into a temporary added to the output afterwards. A matmul whose right operand is (a view of) a
     `memref.get_global` is flagged constant so the
     runtime pre-packs it once.
+    `lathe.conv2d` becomes `lathe_rt_conv2d_f32` (bias and activation as
+    post-ops; a constant filter is pre-packed once) or, with a pooling
+    epilogue, `lathe_rt_conv2d_pool_f32`. f32 `linalg.pooling_{nchw,nhwc}_max`
+    with a static window becomes `lathe_rt_pool2d_f32`; a -inf fill of its
+    output right before goes, otherwise the runtime keeps the larger value.
   }];
   let dependentDialects = ["::mlir::func::FuncDialect",
                            "::mlir::memref::MemRefDialect",

@@ -222,6 +222,42 @@ void lathe_rt_conv2d_f32(int64_t rankIn, void *in, int64_t rankFilter,
 void lathe_rt_shape_check_failed(int64_t rank, void *what, int64_t expected,
                                  int64_t given);
 
+//===----------------------------------------------------------------------===//
+// Pooling, and convolution followed by pooling (small CNNs)
+//===----------------------------------------------------------------------===//
+
+/// Pooling kinds, and the flags of lathe_rt_pool2d_f32.
+enum {
+  LATHE_POOL_MAX = 0, ///< max over the window (linalg.pooling_*_max)
+};
+enum {
+  LATHE_POOL_ACCUMULATE = 1 << 0, ///< out = max(out, pooled), not overwritten
+};
+
+/// Max pooling without padding, as linalg.pooling_{nchw,nhwc}_max:
+/// out[n,c,h,w] = max_{i,j} in[n, c, h*strideH + i*dilationH,
+/// w*strideW + j*dilationW] over the windowH x windowW window. layout 0 =
+/// NCHW, 1 = NHWC (both in and out). Input rows/columns that no window reads
+/// are ignored; the input must cover every window.
+void lathe_rt_pool2d_f32(int64_t rankIn, void *in, int64_t rankOut, void *out,
+                         int64_t layout, int64_t kind, int64_t windowH,
+                         int64_t windowW, int64_t strideH, int64_t strideW,
+                         int64_t dilationH, int64_t dilationW, int64_t flags);
+
+/// out = maxpool(act(conv2d(in, filter) + bias)) in one call: the arguments
+/// up to `flags` are those of lathe_rt_conv2d_f32 except that `out` is the
+/// POOLED output; the convolution's output (as many rows and columns as the
+/// pooling windows read) only exists inside the runtime, in oneDNN's
+/// preferred (blocked) layout. Pooling as for lathe_rt_pool2d_f32 (no
+/// padding, no accumulation).
+void lathe_rt_conv2d_pool_f32(
+    int64_t rankIn, void *in, int64_t rankFilter, void *filter,
+    int64_t rankBias, void *bias, int64_t rankOut, void *out, int64_t layout,
+    int64_t strideH, int64_t strideW, int64_t padTop, int64_t padLeft,
+    int64_t dilationH, int64_t dilationW, int64_t flags, int64_t poolKind,
+    int64_t poolWindowH, int64_t poolWindowW, int64_t poolStrideH,
+    int64_t poolStrideW, int64_t poolDilationH, int64_t poolDilationW);
+
 /// Drops every cached oneDNN primitive and every pre-packed constant weight
 /// (LATHE_MM_CONST_B). Call it before memory that held such a weight is
 /// reused for different contents, e.g. between models. Not safe while a

@@ -203,4 +203,73 @@ def Lathe_LayerNormOp : Lathe_Op<"layer_norm", [
   }];
 }
 
+//===----------------------------------------------------------------------===//
+// lathe.conv2d
+//===----------------------------------------------------------------------===//
+
+def Lathe_Conv2DOp : Lathe_Op<"conv2d", [
+    DestinationStyleOpInterface,
+    DeclareOpInterfaceMethods<Lathe_FlopsOpInterface>,
+    DeclareOpInterfaceMethods<MemoryEffectsOpInterface>]> {
+  let summary = "2-D convolution with fused bias, activation and max pooling";
+  let description = [{
+    `init = pool(act(conv(input, filter) + bias))`. `layout` is `nchw`
+    (input [N, C, H, W], filter [F, C, KH, KW], output [N, F, OH, OW], as
+    `linalg.conv_2d_nchw_fchw`) or `nhwc` (input [N, H, W, C], filter
+    [KH, KW, C, F], output [N, OH, OW, F], as `linalg.conv_2d_nhwc_hwcf`).
+    `strides` and `dilations` are those of the convolution (no padding);
+    `bias` is [F]; `activation` is one of `none`, `relu`, `gelu`,
+    `gelu_tanh`, `sigmoid`, `tanh`.
+
+    With `pool = "max"`, `init` is the output of a max pooling
+    (`pool_window`, `pool_strides`, `pool_dilations`, no padding, as
+    `linalg.pooling_{nchw,nhwc}_max` from a -inf fill) of the convolution's
+    output, which then never exists outside the kernel. The convolution then
+    produces as many rows and columns as the pooling windows read.
+
+    Unlike the linalg convolutions the op overwrites `init` (it does not
+    accumulate). It is in destination style: on tensors it returns the new
+    `init`, on memrefs it writes `init` in place. The CPU backend lowers it to
+    one oneDNN convolution with bias and eltwise post-op (and the pooling on
+    the convolution's blocked output).
+
+    ```mlir
+    %y = lathe.conv2d ins(%x, %w : tensor<8x3x32x32xf32>, tensor<32x3x3x3xf32>)
+           bias(%b : tensor<32xf32>) outs(%init : tensor<8x32x15x15xf32>)
+           {activation = "relu", pool = "max", pool_window = array<i64: 2, 2>,
+            pool_strides = array<i64: 2, 2>} -> tensor<8x32x15x15xf32>
+    ```
+  }];
+  let arguments = (ins Lathe_RankedTensorOrMemRef:$input,
+                       Lathe_RankedTensorOrMemRef:$filter,
+                       Optional<Lathe_RankedTensorOrMemRef>:$bias,
+                       Lathe_RankedTensorOrMemRef:$init,
+                       DefaultValuedStrAttr<StrAttr, "nchw">:$layout,
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$strides,
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$dilations,
+                       DefaultValuedStrAttr<StrAttr, "none">:$activation,
+                       DefaultValuedStrAttr<StrAttr, "none">:$pool,
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$pool_window,
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$pool_strides,
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$pool_dilations);
+  let results = (outs Variadic<AnyRankedTensor>:$result);
+  let assemblyFormat = [{
+    `ins` `(` $input `,` $filter `:` type($input) `,` type($filter) `)`
+    (`bias` `(` $bias^ `:` type($bias) `)`)?
+    `outs` `(` $init `:` type($init) `)` attr-dict (`->` type($result)^)?
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    ::mlir::MutableOperandRange getDpsInitsMutable() {
+      return ::mlir::MutableOperandRange(getInitMutable());
+    }
+    /// True when the op works on memrefs (after bufferization).
+    bool hasPureBufferSemantics() {
+      return ::llvm::isa<::mlir::MemRefType>(getInit().getType());
+    }
+    bool isNhwc() { return getLayout() == "nhwc"; }
+    bool hasPool() { return getPool() != "none"; }
+  }];
+}
+
 #endif // LATHE_DIALECT_LATHE_LATHEOPS

@@ -1,0 +1,186 @@
+//===- Pool.cpp - 2-D max pooling on oneDNN -------------------------------===//
+//
+// linalg.pooling_{nchw,nhwc}_max: out[n,c,h,w] = max over the window of
+// in[n, c, h*sh + kh*dh, w*sw + kw*dw]. Data is described to oneDNN in its
+// logical NCHW order with the caller's strides (NHWC needs no copy). Input
+// rows or columns that no window reads are trimmed from the view, so the
+// primitive needs no padding. Primitives are created once per shape.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Pool.h"
+
+#include <array>
+#include <cmath>
+
+using namespace lathe::rt;
+using dnnl::memory;
+
+namespace {
+
+constexpr const char *kKernel = "lathe_rt_pool2d_f32";
+constexpr int64_t kKnownFlags = LATHE_POOL_ACCUMULATE;
+
+struct Entry {
+  dnnl::pooling_v2_forward prim;
+  memory::desc srcMd, dstMd;
+  bool stageSrc = false;
+};
+
+PrimitiveCache<Entry> &cache() {
+  static auto *c = new PrimitiveCache<Entry>();
+  return *c;
+}
+
+Operand permuted(const MemRefView &view, std::array<int, 4> order) {
+  Operand op;
+  op.data = view.data;
+  for (int d : order) {
+    op.dims.push_back(view.sizes[d]);
+    op.strides.push_back(view.strides[d]);
+  }
+  op.normalizeStrides();
+  return op;
+}
+
+/// out = max(out, pooled), element by element (LATHE_POOL_ACCUMULATE).
+void accumulateMax(const Operand &out, const float *pooled) {
+  const Dims &d = out.dims, &s = out.strides;
+  int64_t i = 0;
+  for (int64_t a = 0; a < d[0]; ++a)
+    for (int64_t b = 0; b < d[1]; ++b)
+      for (int64_t h = 0; h < d[2]; ++h)
+        for (int64_t w = 0; w < d[3]; ++w, ++i) {
+          float &o = out.data[a * s[0] + b * s[1] + h * s[2] + w * s[3]];
+          float v = pooled[i];
+          // Like arith.maximumf: NaN wins.
+          o = std::isnan(v) || v > o ? v : o;
+        }
+}
+
+void pool2d(int64_t rankIn, void *inDesc, int64_t rankOut, void *outDesc,
+            int64_t layout, int64_t kind, int64_t windowH, int64_t windowW,
+            int64_t strideH, int64_t strideW, int64_t dilationH,
+            int64_t dilationW, int64_t flags) {
+  static const int profileKind = getProfileKind("pool2d");
+  ProfileScope scope(profileKind);
+  applyThreadSettings();
+
+  if (flags & ~kKnownFlags)
+    fail(LATHE_ERR_INVALID, "unknown flag bits 0x", std::hex,
+         flags & ~kKnownFlags);
+  if (layout != 0 && layout != 1)
+    fail(LATHE_ERR_INVALID, "layout ", layout,
+         " is neither 0 (NCHW) nor 1 (NHWC)");
+  PoolWindow pw = checkPoolWindow(kind, windowH, windowW, strideH, strideW,
+                                  dilationH, dilationW, kKernel);
+  MemRefView in = decodeMemRef(rankIn, inDesc, "input");
+  MemRefView out = decodeMemRef(rankOut, outDesc, "output");
+  if (in.rank != 4 || out.rank != 4)
+    fail(LATHE_ERR_SHAPE, "input ", shapeString(in), " and output ",
+         shapeString(out), " must both have rank 4");
+  std::array<int, 4> order = layout == 1 ? std::array<int, 4>{0, 3, 1, 2}
+                                         : std::array<int, 4>{0, 1, 2, 3};
+  Operand src = permuted(in, order), dst = permuted(out, order);
+  if (src.dims[0] != dst.dims[0] || src.dims[1] != dst.dims[1])
+    fail(LATHE_ERR_SHAPE, "input ", shapeString(in), " and output ",
+         shapeString(out), " differ in batch or channels (",
+         layout == 1 ? "NHWC" : "NCHW", ")");
+  if (dst.numel() == 0)
+    return;
+  for (int dim = 0; dim < 2; ++dim) {
+    int64_t need = pw.span(dim, dst.dims[2 + dim]);
+    if (need > src.dims[2 + dim])
+      fail(LATHE_ERR_SHAPE, "output ", shapeString(out), " reads ", need,
+           dim == 0 ? " input rows" : " input columns", " but input ",
+           shapeString(in), " has ", src.dims[2 + dim]);
+    src.dims[2 + dim] = need; // Trim what no window reads.
+  }
+  src.normalizeStrides();
+  if (!dst.hasUsableStrides())
+    fail(LATHE_ERR_INVALID, "output ", shapeString(out),
+         " has overlapping or non-positive strides");
+  bool accumulate = flags & LATHE_POOL_ACCUMULATE;
+  bool stageSrc = !src.hasUsableStrides() || overlaps(src, dst);
+
+  std::vector<int64_t> key = {kind,    windowH,   windowW,   strideH,
+                              strideW, dilationH, dilationW, accumulate,
+                              stageSrc};
+  appendKey(key, src);
+  appendKey(key, dst);
+  std::shared_ptr<Entry> e = cache().getOrCreate(key, [&] {
+    auto entry = std::make_shared<Entry>();
+    entry->stageSrc = stageSrc;
+    entry->srcMd = stageSrc ? src.denseDesc() : src.desc();
+    entry->dstMd = accumulate ? dst.denseDesc() : dst.desc();
+    entry->prim = dnnl::pooling_v2_forward(
+        makePoolDesc(entry->srcMd, entry->dstMd, pw));
+    return entry;
+  });
+
+  ScratchBuffer staged, pooled;
+  void *srcPtr = src.data;
+  if (e->stageSrc) {
+    staged = ScratchBuffer(static_cast<size_t>(src.numel()) * sizeof(float));
+    copyStrided(src.view(), src.denseView(staged.floats()));
+    srcPtr = staged.get();
+  }
+  void *dstPtr = dst.data;
+  if (accumulate) {
+    pooled = ScratchBuffer(static_cast<size_t>(dst.numel()) * sizeof(float));
+    dstPtr = pooled.get();
+  }
+  dnnl::engine &engine = cpuEngine();
+  e->prim.execute(cpuStream(),
+                  {{DNNL_ARG_SRC, memory(e->srcMd, engine, srcPtr)},
+                   {DNNL_ARG_DST, memory(e->dstMd, engine, dstPtr)}});
+  cpuStream().wait();
+  if (accumulate)
+    accumulateMax(dst, pooled.floats());
+}
+
+} // namespace
+
+PoolWindow lathe::rt::checkPoolWindow(int64_t kind, int64_t windowH,
+                                      int64_t windowW, int64_t strideH,
+                                      int64_t strideW, int64_t dilationH,
+                                      int64_t dilationW, const char *kernel) {
+  (void)kernel;
+  if (kind != LATHE_POOL_MAX)
+    fail(LATHE_ERR_INVALID, "pooling kind ", kind,
+         " is not supported (0 = max)");
+  if (windowH < 1 || windowW < 1)
+    fail(LATHE_ERR_INVALID, "pooling window (", windowH, ",", windowW,
+         ") must be >= 1");
+  if (strideH < 1 || strideW < 1 || dilationH < 1 || dilationW < 1)
+    fail(LATHE_ERR_INVALID, "pooling strides (", strideH, ",", strideW,
+         ") and dilations (", dilationH, ",", dilationW, ") must be >= 1");
+  PoolWindow pw;
+  pw.kind = static_cast<int>(kind);
+  pw.window = {windowH, windowW};
+  pw.strides = {strideH, strideW};
+  pw.dilations = {dilationH, dilationW};
+  return pw;
+}
+
+dnnl::pooling_v2_forward::primitive_desc
+lathe::rt::makePoolDesc(const memory::desc &src, const memory::desc &dst,
+                        const PoolWindow &pw) {
+  Dims dilates = {pw.dilations[0] - 1, pw.dilations[1] - 1};
+  dnnl::pooling_v2_forward::desc desc(
+      dnnl::prop_kind::forward_inference, dnnl::algorithm::pooling_max, src,
+      dst, pw.strides, pw.window, dilates, {0, 0}, {0, 0});
+  return dnnl::pooling_v2_forward::primitive_desc(desc, cpuEngine());
+}
+
+extern "C" void lathe_rt_pool2d_f32(int64_t rankIn, void *in, int64_t rankOut,
+                                    void *out, int64_t layout, int64_t kind,
+                                    int64_t windowH, int64_t windowW,
+                                    int64_t strideH, int64_t strideW,
+                                    int64_t dilationH, int64_t dilationW,
+                                    int64_t flags) {
+  guardKernel(kKernel, [&] {
+    pool2d(rankIn, in, rankOut, out, layout, kind, windowH, windowW, strideH,
+           strideW, dilationH, dilationW, flags);
+  });
+}

@@ -1,0 +1,37 @@
+//===- Pool.h - 2-D pooling on oneDNN, shared with Conv.cpp -----*- C++ -*-===//
+
+#ifndef LATHE_RUNTIME_LIB_POOL_H
+#define LATHE_RUNTIME_LIB_POOL_H
+
+#include "Dnnl.h"
+
+namespace lathe::rt {
+
+/// A pooling window: kind (LATHE_POOL_*), window, strides and dilations in
+/// (H, W); no padding (linalg's pooling ops have none).
+struct PoolWindow {
+  int kind = LATHE_POOL_MAX;
+  Dims window, strides, dilations;
+
+  /// Input rows (dim 0) or columns (dim 1) that `outSize` outputs read.
+  int64_t span(int dim, int64_t outSize) const {
+    return (outSize - 1) * strides[dim] + (window[dim] - 1) * dilations[dim] +
+           1;
+  }
+};
+
+/// Checks the scalar arguments of a pooling call (kind, window, strides,
+/// dilations); fails with LATHE_ERR_INVALID naming the bad one.
+PoolWindow checkPoolWindow(int64_t kind, int64_t windowH, int64_t windowW,
+                           int64_t strideH, int64_t strideW, int64_t dilationH,
+                           int64_t dilationW, const char *kernel);
+
+/// A oneDNN pooling primitive descriptor from `src` (exactly `span` rows and
+/// columns) to `dst` (format any allowed).
+dnnl::pooling_v2_forward::primitive_desc
+makePoolDesc(const dnnl::memory::desc &src, const dnnl::memory::desc &dst,
+             const PoolWindow &window);
+
+} // namespace lathe::rt
+
+#endif // LATHE_RUNTIME_LIB_POOL_H

@@ -1,0 +1,156 @@
+//===- PoolTest.cpp - lathe_rt_pool2d_f32 against a naive reference -------===//
+
+#include "TestUtils.h"
+
+#include <limits>
+
+using namespace lathe::test;
+
+namespace {
+
+struct PoolShape {
+  int64_t n, c, h, w;   // Input (logical NCHW).
+  int64_t kh, kw, sh, sw, dh, dw;
+  int64_t oh, ow;       // Output (may be smaller than the input allows).
+};
+
+/// Naive max pooling on logical NCHW data, result as NCHW.
+std::vector<double> refPool(const PoolShape &s, const std::vector<float> &x) {
+  std::vector<double> y(s.n * s.c * s.oh * s.ow);
+  for (int64_t n = 0; n < s.n; ++n)
+    for (int64_t c = 0; c < s.c; ++c)
+      for (int64_t oh = 0; oh < s.oh; ++oh)
+        for (int64_t ow = 0; ow < s.ow; ++ow) {
+          double m = -std::numeric_limits<double>::infinity();
+          for (int64_t i = 0; i < s.kh; ++i)
+            for (int64_t j = 0; j < s.kw; ++j) {
+              int64_t ih = oh * s.sh + i * s.dh, iw = ow * s.sw + j * s.dw;
+              m = std::max(m, double(x[((n * s.c + c) * s.h + ih) * s.w + iw]));
+            }
+          y[((n * s.c + c) * s.oh + oh) * s.ow + ow] = m;
+        }
+  return y;
+}
+
+std::vector<float> toNhwc(const std::vector<float> &x, int64_t n, int64_t c,
+                          int64_t h, int64_t w) {
+  std::vector<float> out(x.size());
+  for (int64_t a = 0; a < n; ++a)
+    for (int64_t b = 0; b < c; ++b)
+      for (int64_t i = 0; i < h; ++i)
+        for (int64_t j = 0; j < w; ++j)
+          out[((a * h + i) * w + j) * c + b] = x[((a * c + b) * h + i) * w + j];
+  return out;
+}
+
+class PoolTest : public ::testing::Test {
+protected:
+  void SetUp() override { ASSERT_EQ(takePending(), ""); }
+  void TearDown() override {
+    EXPECT_EQ(takePending(), "");
+    lathe_rt_clear_caches();
+  }
+
+  void check(const PoolShape &s, unsigned seed) {
+    auto x = randomVector(s.n * s.c * s.h * s.w, seed);
+    auto ref = refPool(s, x);
+    auto xh = toNhwc(x, s.n, s.c, s.h, s.w);
+    for (int64_t layout : {0, 1}) {
+      SCOPED_TRACE("layout " + std::to_string(layout));
+      bool nhwc = layout == 1;
+      std::vector<float> y(s.n * s.c * s.oh * s.ow, 123.f);
+      MemRef mx = nhwc ? MemRef(xh.data(), {s.n, s.h, s.w, s.c})
+                       : MemRef(x.data(), {s.n, s.c, s.h, s.w});
+      MemRef my = nhwc ? MemRef(y.data(), {s.n, s.oh, s.ow, s.c})
+                       : MemRef(y.data(), {s.n, s.c, s.oh, s.ow});
+      for (int rep = 0; rep < 2; ++rep) { // The second call hits the cache.
+        lathe_rt_pool2d_f32(4, mx.desc(), 4, my.desc(), layout, LATHE_POOL_MAX,
+                            s.kh, s.kw, s.sh, s.sw, s.dh, s.dw, 0);
+        ASSERT_EQ(takePending(), "");
+        std::vector<float> got =
+            nhwc ? std::vector<float>(y.size()) : y;
+        if (nhwc)
+          for (int64_t n = 0; n < s.n; ++n)
+            for (int64_t c = 0; c < s.c; ++c)
+              for (int64_t h = 0; h < s.oh; ++h)
+                for (int64_t w = 0; w < s.ow; ++w)
+                  got[((n * s.c + c) * s.oh + h) * s.ow + w] =
+                      y[((n * s.oh + h) * s.ow + w) * s.c + c];
+        expectClose(got, ref, 0.0);
+      }
+    }
+  }
+};
+
+TEST_F(PoolTest, TwoByTwoStrideTwo) {
+  check({8, 32, 30, 30, 2, 2, 2, 2, 1, 1, 15, 15}, 1);
+  check({2, 5, 13, 13, 2, 2, 2, 2, 1, 1, 6, 6}, 2); // Odd: last row unused.
+}
+
+TEST_F(PoolTest, OverlappingDilatedNonSquare) {
+  check({1, 3, 9, 11, 3, 2, 1, 2, 1, 1, 7, 5}, 3);
+  check({2, 4, 10, 10, 2, 3, 2, 1, 2, 2, 4, 6}, 4);
+}
+
+TEST_F(PoolTest, SmallerOutputThanAllowed) {
+  check({1, 2, 12, 12, 2, 2, 2, 2, 1, 1, 3, 4}, 5);
+}
+
+TEST_F(PoolTest, StridedInputView) {
+  // Every other channel of a [1, 8, 6, 6] buffer, pooled 2x2/2.
+  PoolShape s{1, 4, 6, 6, 2, 2, 2, 2, 1, 1, 3, 3};
+  auto base = randomVector(8 * 36, 6);
+  std::vector<float> x(4 * 36);
+  for (int64_t c = 0; c < 4; ++c)
+    for (int64_t i = 0; i < 36; ++i)
+      x[c * 36 + i] = base[2 * c * 36 + i];
+  std::vector<float> y(4 * 9);
+  MemRef mx(base.data(), {1, 4, 6, 6}, {8 * 36, 72, 6, 1});
+  MemRef my(y.data(), {1, 4, 3, 3});
+  lathe_rt_pool2d_f32(4, mx.desc(), 4, my.desc(), 0, LATHE_POOL_MAX, 2, 2, 2,
+                      2, 1, 1, 0);
+  ASSERT_EQ(takePending(), "");
+  expectClose(y, refPool(s, x), 0.0);
+}
+
+TEST_F(PoolTest, AccumulateKeepsLargerOutput) {
+  PoolShape s{1, 2, 4, 4, 2, 2, 2, 2, 1, 1, 2, 2};
+  auto x = randomVector(32, 7);
+  auto ref = refPool(s, x);
+  std::vector<float> y(8);
+  for (size_t i = 0; i < y.size(); ++i)
+    y[i] = i % 2 ? 5.f : -5.f; // Odd positions beat any pooled value.
+  MemRef mx(x.data(), {1, 2, 4, 4}), my(y.data(), {1, 2, 2, 2});
+  lathe_rt_pool2d_f32(4, mx.desc(), 4, my.desc(), 0, LATHE_POOL_MAX, 2, 2, 2,
+                      2, 1, 1, LATHE_POOL_ACCUMULATE);
+  ASSERT_EQ(takePending(), "");
+  for (size_t i = 0; i < y.size(); ++i)
+    EXPECT_EQ(y[i], i % 2 ? 5.f : float(ref[i])) << i;
+}
+
+TEST_F(PoolTest, BadArgumentsArePendingErrors) {
+  std::vector<float> x(1 * 2 * 4 * 4), y(1 * 2 * 3 * 3, 7.f);
+  MemRef mx(x.data(), {1, 2, 4, 4}), my(y.data(), {1, 2, 3, 3});
+  // 3 outputs with stride 2 read 6 rows; the input has 4.
+  lathe_rt_pool2d_f32(4, mx.desc(), 4, my.desc(), 0, LATHE_POOL_MAX, 2, 2, 2,
+                      2, 1, 1, 0);
+  std::string msg = takePending();
+  EXPECT_NE(msg.find("lathe_rt_pool2d_f32"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("reads 6 input rows"), std::string::npos) << msg;
+  lathe_rt_pool2d_f32(4, mx.desc(), 4, my.desc(), 0, 7, 2, 2, 1, 1, 1, 1, 0);
+  EXPECT_NE(takePending().find("pooling kind 7"), std::string::npos);
+  lathe_rt_pool2d_f32(4, mx.desc(), 4, my.desc(), 0, LATHE_POOL_MAX, 0, 2, 1,
+                      1, 1, 1, 0);
+  EXPECT_NE(takePending().find("window"), std::string::npos);
+  lathe_rt_pool2d_f32(4, mx.desc(), 4, my.desc(), 3, LATHE_POOL_MAX, 2, 2, 1,
+                      1, 1, 1, 0);
+  EXPECT_NE(takePending().find("layout"), std::string::npos);
+  MemRef other(y.data(), {1, 3, 3, 3});
+  lathe_rt_pool2d_f32(4, mx.desc(), 4, other.desc(), 0, LATHE_POOL_MAX, 2, 2,
+                      1, 1, 1, 1, 0);
+  EXPECT_NE(takePending().find("channels"), std::string::npos);
+  for (float v : y)
+    EXPECT_EQ(v, 7.f);
+}
+
+} // namespace

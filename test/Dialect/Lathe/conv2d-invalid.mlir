@@ -1,0 +1,104 @@
+// RUN: lathe-opt %s -split-input-file -verify-diagnostics
+
+func.func @channels(%x: tensor<1x3x8x8xf32>, %w: tensor<4x2x3x3xf32>, %e: tensor<1x4x6x6xf32>) -> tensor<1x4x6x6xf32> {
+  // expected-error @+1 {{has mismatched input channels: input has 3, filter has 2 (layout nchw)}}
+  %y = lathe.conv2d ins(%x, %w : tensor<1x3x8x8xf32>, tensor<4x2x3x3xf32>) outs(%e : tensor<1x4x6x6xf32>) -> tensor<1x4x6x6xf32>
+  return %y : tensor<1x4x6x6xf32>
+}
+
+// -----
+
+func.func @nhwc_channels(%x: tensor<1x8x8x3xf32>, %w: tensor<3x3x3x4xf32>, %e: tensor<1x6x6x5xf32>) -> tensor<1x6x6x5xf32> {
+  // expected-error @+1 {{expects init with batch 1 and 4 channels (layout nhwc), got 'tensor<1x6x6x5xf32>'}}
+  %y = lathe.conv2d ins(%x, %w : tensor<1x8x8x3xf32>, tensor<3x3x3x4xf32>) outs(%e : tensor<1x6x6x5xf32>) {layout = "nhwc"} -> tensor<1x6x6x5xf32>
+  return %y : tensor<1x6x6x5xf32>
+}
+
+// -----
+
+func.func @too_tall(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %e: tensor<1x4x7x6xf32>) -> tensor<1x4x7x6xf32> {
+  // expected-error @+1 {{output height 7 reads 9 input rows, but the input has 8}}
+  %y = lathe.conv2d ins(%x, %w : tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>) outs(%e : tensor<1x4x7x6xf32>) -> tensor<1x4x7x6xf32>
+  return %y : tensor<1x4x7x6xf32>
+}
+
+// -----
+
+// 4 pooled columns with window 2 / stride 2 need 8 conv columns; 8 - 2 = 6 fit.
+func.func @pool_too_wide(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %e: tensor<1x4x3x4xf32>) -> tensor<1x4x3x4xf32> {
+  // expected-error @+1 {{output width 4 reads 10 input columns, but the input has 8}}
+  %y = lathe.conv2d ins(%x, %w : tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>) outs(%e : tensor<1x4x3x4xf32>) {pool = "max", pool_window = array<i64: 2, 2>, pool_strides = array<i64: 2, 2>} -> tensor<1x4x3x4xf32>
+  return %y : tensor<1x4x3x4xf32>
+}
+
+// -----
+
+func.func @bias(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %b: tensor<3xf32>, %e: tensor<1x4x6x6xf32>) -> tensor<1x4x6x6xf32> {
+  // expected-error @+1 {{expects a bias of shape [4], got 'tensor<3xf32>'}}
+  %y = lathe.conv2d ins(%x, %w : tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>) bias(%b : tensor<3xf32>) outs(%e : tensor<1x4x6x6xf32>) -> tensor<1x4x6x6xf32>
+  return %y : tensor<1x4x6x6xf32>
+}
+
+// -----
+
+func.func @rank(%x: tensor<3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %e: tensor<1x4x6x6xf32>) -> tensor<1x4x6x6xf32> {
+  // expected-error @+1 {{expects a rank-4 input, got 'tensor<3x8x8xf32>'}}
+  %y = lathe.conv2d ins(%x, %w : tensor<3x8x8xf32>, tensor<4x3x3x3xf32>) outs(%e : tensor<1x4x6x6xf32>) -> tensor<1x4x6x6xf32>
+  return %y : tensor<1x4x6x6xf32>
+}
+
+// -----
+
+func.func @layout(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %e: tensor<1x4x6x6xf32>) -> tensor<1x4x6x6xf32> {
+  // expected-error @+1 {{has unknown layout 'nchwc' (expected nchw or nhwc)}}
+  %y = lathe.conv2d ins(%x, %w : tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>) outs(%e : tensor<1x4x6x6xf32>) {layout = "nchwc"} -> tensor<1x4x6x6xf32>
+  return %y : tensor<1x4x6x6xf32>
+}
+
+// -----
+
+func.func @pool_kind(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %e: tensor<1x4x3x3xf32>) -> tensor<1x4x3x3xf32> {
+  // expected-error @+1 {{has unknown pool 'avg' (expected none or max)}}
+  %y = lathe.conv2d ins(%x, %w : tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>) outs(%e : tensor<1x4x3x3xf32>) {pool = "avg"} -> tensor<1x4x3x3xf32>
+  return %y : tensor<1x4x3x3xf32>
+}
+
+// -----
+
+func.func @strides(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %e: tensor<1x4x6x6xf32>) -> tensor<1x4x6x6xf32> {
+  // expected-error @+1 {{expects strides to be two values >= 1, got [0, 1]}}
+  %y = lathe.conv2d ins(%x, %w : tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>) outs(%e : tensor<1x4x6x6xf32>) {strides = array<i64: 0, 1>} -> tensor<1x4x6x6xf32>
+  return %y : tensor<1x4x6x6xf32>
+}
+
+// -----
+
+func.func @pool_window(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %e: tensor<1x4x6x6xf32>) -> tensor<1x4x6x6xf32> {
+  // expected-error @+1 {{expects pool_window to be two values >= 1, got [2]}}
+  %y = lathe.conv2d ins(%x, %w : tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>) outs(%e : tensor<1x4x6x6xf32>) {pool = "max", pool_window = array<i64: 2>} -> tensor<1x4x6x6xf32>
+  return %y : tensor<1x4x6x6xf32>
+}
+
+// -----
+
+func.func @activation(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %e: tensor<1x4x6x6xf32>) -> tensor<1x4x6x6xf32> {
+  // expected-error @+1 {{has unknown activation 'swish'}}
+  %y = lathe.conv2d ins(%x, %w : tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>) outs(%e : tensor<1x4x6x6xf32>) {activation = "swish"} -> tensor<1x4x6x6xf32>
+  return %y : tensor<1x4x6x6xf32>
+}
+
+// -----
+
+func.func @mixed(%x: tensor<1x3x8x8xf32>, %w: memref<4x3x3x3xf32>, %e: tensor<1x4x6x6xf32>) -> tensor<1x4x6x6xf32> {
+  // expected-error @+1 {{expects all operands to be tensors or all to be memrefs}}
+  %y = lathe.conv2d ins(%x, %w : tensor<1x3x8x8xf32>, memref<4x3x3x3xf32>) outs(%e : tensor<1x4x6x6xf32>) -> tensor<1x4x6x6xf32>
+  return %y : tensor<1x4x6x6xf32>
+}
+
+// -----
+
+func.func @f64(%x: tensor<1x3x8x8xf64>, %w: tensor<4x3x3x3xf64>, %e: tensor<1x4x6x6xf64>) -> tensor<1x4x6x6xf64> {
+  // expected-error @+1 {{supports f32 operands only, got 'tensor<1x3x8x8xf64>'}}
+  %y = lathe.conv2d ins(%x, %w : tensor<1x3x8x8xf64>, tensor<4x3x3x3xf64>) outs(%e : tensor<1x4x6x6xf64>) -> tensor<1x4x6x6xf64>
+  return %y : tensor<1x4x6x6xf64>
+}

@@ -1,0 +1,76 @@
+// RUN: lathe-opt %s --lathe-cpu-lower-to-runtime --cse | FileCheck %s
+
+// CHECK-DAG: func.func private @lathe_rt_conv2d_f32(memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, i64, i64, i64, i64, i64, i64, i64, i64)
+// CHECK-DAG: func.func private @lathe_rt_conv2d_pool_f32(memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
+// CHECK-DAG: func.func private @lathe_rt_pool2d_f32(memref<*xf32>, memref<*xf32>, i64, i64, i64, i64, i64, i64, i64, i64, i64)
+memref.global "private" constant @w : memref<4x3x3x3xf32> = dense<1.0>
+
+// Flags: bias (1) | constant filter (4) | relu (1 << 8) = 261; layout 0,
+// strides 1x1, no padding, dilations 1x1; pooling: max (0), window 2x2,
+// strides 2x2, dilations 1x1.
+// CHECK-LABEL: func.func @conv_pool
+// CHECK-DAG: %[[C0:.*]] = arith.constant 0 : i64
+// CHECK-DAG: %[[C1:.*]] = arith.constant 1 : i64
+// CHECK-DAG: %[[C2:.*]] = arith.constant 2 : i64
+// CHECK-DAG: %[[F:.*]] = arith.constant 261 : i64
+// CHECK: call @lathe_rt_conv2d_pool_f32(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[C0]], %[[C1]], %[[C1]], %[[C0]], %[[C0]], %[[C1]], %[[C1]], %[[F]], %[[C0]], %[[C2]], %[[C2]], %[[C2]], %[[C2]], %[[C1]], %[[C1]])
+// CHECK-NOT: lathe.conv2d
+func.func @conv_pool(%x: memref<2x3x10x10xf32>, %b: memref<4xf32>, %y: memref<2x4x4x4xf32>) {
+  %w = memref.get_global @w : memref<4x3x3x3xf32>
+  lathe.conv2d ins(%x, %w : memref<2x3x10x10xf32>, memref<4x3x3x3xf32>) bias(%b : memref<4xf32>)
+      outs(%y : memref<2x4x4x4xf32>) {activation = "relu", pool = "max", pool_window = array<i64: 2, 2>, pool_strides = array<i64: 2, 2>}
+  return
+}
+
+// No bias (the init stands in), filter an argument (not constant): flags 0;
+// NHWC (layout 1), strides 2x1, dilations 1x3.
+// CHECK-LABEL: func.func @conv_nhwc
+// CHECK-SAME: (%[[X:.*]]: memref<1x9x9x3xf32>, %[[W:.*]]: memref<3x3x3x5xf32>, %[[Y:.*]]: memref<1x4x3x5xf32>)
+// CHECK-DAG: %[[YU:.*]] = memref.cast %[[Y]]
+// CHECK-DAG: %[[Z:.*]] = arith.constant 0 : i64
+// CHECK-DAG: %[[ONE:.*]] = arith.constant 1 : i64
+// CHECK-DAG: %[[TWO:.*]] = arith.constant 2 : i64
+// CHECK-DAG: %[[THREE:.*]] = arith.constant 3 : i64
+// CHECK: call @lathe_rt_conv2d_f32(%{{.*}}, %{{.*}}, %[[YU]], %[[YU]], %[[ONE]], %[[TWO]], %[[ONE]], %[[Z]], %[[Z]], %[[ONE]], %[[THREE]], %[[Z]])
+func.func @conv_nhwc(%x: memref<1x9x9x3xf32>, %w: memref<3x3x3x5xf32>, %y: memref<1x4x3x5xf32>) {
+  lathe.conv2d ins(%x, %w : memref<1x9x9x3xf32>, memref<3x3x3x5xf32>)
+      outs(%y : memref<1x4x3x5xf32>) {layout = "nhwc", strides = array<i64: 2, 1>, dilations = array<i64: 1, 3>}
+  return
+}
+
+// Max pooling from a -inf fill right before: the fill goes, flags 0.
+// CHECK-LABEL: func.func @pool_after_fill
+// CHECK-NOT: linalg.fill
+// CHECK-DAG: %[[Z:.*]] = arith.constant 0 : i64
+// CHECK-DAG: %[[THREE:.*]] = arith.constant 3 : i64
+// CHECK-DAG: %[[ONE:.*]] = arith.constant 1 : i64
+// CHECK-DAG: %[[TWO:.*]] = arith.constant 2 : i64
+// CHECK: call @lathe_rt_pool2d_f32(%{{.*}}, %{{.*}}, %[[Z]], %[[Z]], %[[THREE]], %[[TWO]], %[[ONE]], %[[TWO]], %[[ONE]], %[[ONE]], %[[Z]])
+// CHECK-NOT: linalg.
+func.func @pool_after_fill(%x: memref<2x4x9x9xf32>, %y: memref<2x4x7x4xf32>) {
+  %ninf = arith.constant 0xFF800000 : f32
+  %win = memref.alloc() : memref<3x2xf32>
+  linalg.fill ins(%ninf : f32) outs(%y : memref<2x4x7x4xf32>)
+  linalg.pooling_nchw_max {dilations = dense<1> : tensor<2xi64>, strides = dense<[1, 2]> : tensor<2xi64>}
+      ins(%x, %win : memref<2x4x9x9xf32>, memref<3x2xf32>) outs(%y : memref<2x4x7x4xf32>)
+  memref.dealloc %win : memref<3x2xf32>
+  return
+}
+
+// An NHWC pooling into an output that already holds values: the runtime
+// keeps the larger (LATHE_POOL_ACCUMULATE = 1); the 0 fill stays.
+// CHECK-LABEL: func.func @pool_accumulates
+// CHECK: linalg.fill
+// CHECK-DAG: %[[ONE:.*]] = arith.constant 1 : i64
+// CHECK-DAG: %[[TWO:.*]] = arith.constant 2 : i64
+// CHECK-DAG: %[[Z:.*]] = arith.constant 0 : i64
+// CHECK: call @lathe_rt_pool2d_f32(%{{.*}}, %{{.*}}, %[[ONE]], %[[Z]], %[[TWO]], %[[TWO]], %[[TWO]], %[[TWO]], %[[ONE]], %[[ONE]], %[[ONE]])
+func.func @pool_accumulates(%x: memref<1x4x4x3xf32>, %y: memref<1x2x2x3xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %win = memref.alloc() : memref<2x2xf32>
+  linalg.fill ins(%zero : f32) outs(%y : memref<1x2x2x3xf32>)
+  linalg.pooling_nhwc_max {dilations = dense<1> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>}
+      ins(%x, %win : memref<1x4x4x3xf32>, memref<2x2xf32>) outs(%y : memref<1x2x2x3xf32>)
+  memref.dealloc %win : memref<2x2xf32>
+  return
+}
