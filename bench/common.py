@@ -118,7 +118,10 @@ def onednn_exec_times(text):
         if not m:
             continue
         prim, _impl, _mds, attrs, _aux, problem, ms = m.groups()
-        post = attrs.replace("attr-post-ops:", "").strip()
+        # attrs is space-separated, e.g. "attr-scratchpad:user attr-post-ops:binary_add:...";
+        # only the post-ops identify the epilogue.
+        post = " ".join(a[len("attr-post-ops:"):] for a in attrs.split()
+                        if a.startswith("attr-post-ops:"))
         times.setdefault((prim, problem, post), []).append(float(ms))
     return times
 
