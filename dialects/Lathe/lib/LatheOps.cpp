@@ -57,6 +57,23 @@ std::string mlir::lathe::getExternalWeightSymbol(ExternalWeightAttr source,
   return llvm::formatv("__lathe_weight_{0:x16}", llvm::xxh3_64bits(key)).str();
 }
 
+/// Memory effects of a destination-style kernel op on buffers: it reads every
+/// operand and writes `init`; on tensors it has none.
+static void dpsKernelEffects(
+    Operation *op, Value init,
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+        &effects) {
+  if (!isa<MemRefType>(init.getType()))
+    return;
+  for (OpOperand &operand : op->getOpOperands()) {
+    effects.emplace_back(MemoryEffects::Read::get(), &operand,
+                         SideEffects::DefaultResource::get());
+    if (operand.get() == init)
+      effects.emplace_back(MemoryEffects::Write::get(), &operand,
+                           SideEffects::DefaultResource::get());
+  }
+}
+
 //===----------------------------------------------------------------------===//
 // MatmulOp
 //===----------------------------------------------------------------------===//
@@ -274,29 +291,13 @@ FailureOr<int64_t> LayerNormOp::getFlopCount() {
 void LayerNormOp::getEffects(
     SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
         &effects) {
-  if (!hasPureBufferSemantics())
-    return;
-  for (OpOperand &operand : getOperation()->getOpOperands()) {
-    effects.emplace_back(MemoryEffects::Read::get(), &operand,
-                         SideEffects::DefaultResource::get());
-    if (operand.get() == getInit())
-      effects.emplace_back(MemoryEffects::Write::get(), &operand,
-                           SideEffects::DefaultResource::get());
-  }
+  dpsKernelEffects(getOperation(), getInit(), effects);
 }
 
 void MatmulOp::getEffects(
     SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
         &effects) {
-  if (!hasPureBufferSemantics())
-    return;
-  for (OpOperand &operand : getOperation()->getOpOperands()) {
-    effects.emplace_back(MemoryEffects::Read::get(), &operand,
-                         SideEffects::DefaultResource::get());
-    if (operand.get() == getInit())
-      effects.emplace_back(MemoryEffects::Write::get(), &operand,
-                           SideEffects::DefaultResource::get());
-  }
+  dpsKernelEffects(getOperation(), getInit(), effects);
 }
 
 //===----------------------------------------------------------------------===//
@@ -424,15 +425,7 @@ FailureOr<int64_t> Conv2DOp::getFlopCount() {
 void Conv2DOp::getEffects(
     SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
         &effects) {
-  if (!hasPureBufferSemantics())
-    return;
-  for (OpOperand &operand : getOperation()->getOpOperands()) {
-    effects.emplace_back(MemoryEffects::Read::get(), &operand,
-                         SideEffects::DefaultResource::get());
-    if (operand.get() == getInit())
-      effects.emplace_back(MemoryEffects::Write::get(), &operand,
-                           SideEffects::DefaultResource::get());
-  }
+  dpsKernelEffects(getOperation(), getInit(), effects);
 }
 
 /// `#lathe.external<"file", "dataset"> : type`; the type is the result's.

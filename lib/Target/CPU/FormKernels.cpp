@@ -238,6 +238,74 @@ static bool isReluSelect(arith::CmpFOp cmp, arith::SelectOp select,
   }
 }
 
+/// Walks the body of an element-wise generic as a chain that starts at block
+/// argument `start`: every op must consume the running value and be a ReLU
+/// (max with 0, or compare+select) or an add of another input of the generic.
+/// `onRelu()` / `onAdd(input index)` accept or refuse each step (setting
+/// `why`); the body must yield the chain's end.
+static LogicalResult
+walkEpilogueChain(linalg::GenericOp op, unsigned start,
+                  function_ref<LogicalResult()> onRelu,
+                  function_ref<LogicalResult(unsigned input)> onAdd,
+                  const char *&why) {
+  Block &body = op.getRegion().front();
+  unsigned numInputs = op.getNumDpsInputs();
+  Value current = body.getArgument(start);
+  auto ops =
+      llvm::to_vector(llvm::make_pointer_range(body.without_terminator()));
+  for (size_t i = 0; i < ops.size(); ++i) {
+    Operation &inner = *ops[i];
+    // ReLU spelled as a compare and select (as ONNX importers write it).
+    if (auto cmp = dyn_cast<arith::CmpFOp>(inner)) {
+      auto select = i + 1 < ops.size() ? dyn_cast<arith::SelectOp>(ops[i + 1])
+                                       : arith::SelectOp();
+      if (!select || !isReluSelect(cmp, select, current)) {
+        why = "unsupported compare";
+        return failure();
+      }
+      if (failed(onRelu()))
+        return failure();
+      current = select.getResult();
+      ++i;
+      continue;
+    }
+    if (inner.getNumOperands() != 2 || inner.getNumResults() != 1) {
+      why = "unsupported epilogue op";
+      return failure();
+    }
+    Value other = inner.getOperand(0) == current   ? inner.getOperand(1)
+                  : inner.getOperand(1) == current ? inner.getOperand(0)
+                                                   : Value();
+    if (!other) {
+      why = "epilogue is not a chain";
+      return failure();
+    }
+    if (isa<arith::AddFOp>(inner)) {
+      auto arg = dyn_cast<BlockArgument>(other);
+      if (!arg || arg.getOwner() != &body || arg.getArgNumber() >= numInputs ||
+          arg.getArgNumber() == start) {
+        why = "add of a non-input";
+        return failure();
+      }
+      if (failed(onAdd(arg.getArgNumber())))
+        return failure();
+    } else if (isa<arith::MaximumFOp, arith::MaxNumFOp>(inner) &&
+               matchPattern(other, m_AnyZeroFloat())) {
+      if (failed(onRelu()))
+        return failure();
+    } else {
+      why = "unsupported epilogue op";
+      return failure();
+    }
+    current = inner.getResult(0);
+  }
+  if (body.getTerminator()->getOperand(0) != current) {
+    why = "does not yield the chain";
+    return failure();
+  }
+  return success();
+}
+
 /// An element-wise linalg.generic whose only job on a single-use
 /// lathe.matmul result is `+ bias[n]`, ReLU or `+ residual` is absorbed into
 /// the matmul's epilogue: C = act(A·B + bias) + residual.
@@ -272,67 +340,36 @@ struct FuseEpilogueIntoMatmul : public OpRewritePattern<linalg::GenericOp> {
 
     Value bias = matmul.getBias(), residual = matmul.getResidual();
     std::string activation = matmul.getActivation().str();
-    Block &body = op.getRegion().front();
-    Value current = body.getArgument(*mmIndex);
     int64_t rank = cast<ShapedType>(op.getResult(0).getType()).getRank();
-
-    auto ops = llvm::to_vector(llvm::make_pointer_range(
-        body.without_terminator()));
-    for (size_t i = 0; i < ops.size(); ++i) {
-      Operation &inner = *ops[i];
-      // ReLU spelled as a compare and select (as ONNX importers write it).
-      if (auto cmp = dyn_cast<arith::CmpFOp>(inner)) {
-        auto select = i + 1 < ops.size()
-                          ? dyn_cast<arith::SelectOp>(ops[i + 1])
-                          : arith::SelectOp();
-        if (!select || !isReluSelect(cmp, select, current) ||
-            activation != "none" || residual)
-          return rewriter.notifyMatchFailure(op, "unsupported compare");
-        activation = "relu";
-        current = select.getResult();
-        ++i;
-        continue;
+    const char *why = "";
+    auto onRelu = [&]() -> LogicalResult {
+      if (activation != "none" || residual) {
+        why = "activation out of order";
+        return failure();
       }
-      if (inner.getNumOperands() != 2 || inner.getNumResults() != 1)
-        return rewriter.notifyMatchFailure(op, "unsupported epilogue op");
-      Value other = inner.getOperand(0) == current ? inner.getOperand(1)
-                    : inner.getOperand(1) == current
-                        ? inner.getOperand(0)
-                        : Value();
-      if (!other)
-        return rewriter.notifyMatchFailure(op, "epilogue is not a chain");
-      if (isa<arith::AddFOp>(inner)) {
-        auto arg = dyn_cast<BlockArgument>(other);
-        if (!arg || arg.getOwner() != &body || arg.getArgNumber() >= numInputs ||
-            arg.getArgNumber() == *mmIndex)
-          return rewriter.notifyMatchFailure(op, "add of a non-input");
-        Value operand = op.getDpsInputs()[arg.getArgNumber()];
-        AffineMap map = maps[arg.getArgNumber()];
-        bool isBias = map.getNumResults() == 1 &&
-                      map.getResult(0) ==
-                          getAffineDimExpr(rank - 1, op.getContext()) &&
-                      cast<ShapedType>(operand.getType()).getRank() == 1;
-        if (isBias && !bias && !residual && activation == "none") {
-          bias = operand;
-        } else if (map.isIdentity() && !residual &&
-                   operand.getType() == op.getResult(0).getType()) {
-          residual = operand;
-        } else {
-          return rewriter.notifyMatchFailure(op, "add is neither bias nor "
-                                                 "residual");
-        }
-      } else if (isa<arith::MaximumFOp, arith::MaxNumFOp>(inner) &&
-                 matchPattern(other, m_AnyZeroFloat())) {
-        if (activation != "none" || residual)
-          return rewriter.notifyMatchFailure(op, "activation out of order");
-        activation = "relu";
+      activation = "relu";
+      return success();
+    };
+    auto onAdd = [&](unsigned input) -> LogicalResult {
+      Value operand = op.getDpsInputs()[input];
+      AffineMap map = maps[input];
+      bool isBias = map.getNumResults() == 1 &&
+                    map.getResult(0) ==
+                        getAffineDimExpr(rank - 1, op.getContext()) &&
+                    cast<ShapedType>(operand.getType()).getRank() == 1;
+      if (isBias && !bias && !residual && activation == "none") {
+        bias = operand;
+      } else if (map.isIdentity() && !residual &&
+                 operand.getType() == op.getResult(0).getType()) {
+        residual = operand;
       } else {
-        return rewriter.notifyMatchFailure(op, "unsupported epilogue op");
+        why = "add is neither bias nor residual";
+        return failure();
       }
-      current = inner.getResult(0);
-    }
-    if (body.getTerminator()->getOperand(0) != current)
-      return rewriter.notifyMatchFailure(op, "does not yield the chain");
+      return success();
+    };
+    if (failed(walkEpilogueChain(op, *mmIndex, onRelu, onAdd, why)))
+      return rewriter.notifyMatchFailure(op, why);
     if (bias && matmul.getAlpha().convertToFloat() != 1.0f)
       return rewriter.notifyMatchFailure(op, "alpha with a bias");
 
@@ -453,55 +490,33 @@ struct FuseEpilogueIntoConv : public OpRewritePattern<linalg::GenericOp> {
     unsigned channelDim = conv.isNhwc() ? 3 : 1;
     Value bias = conv.getBias();
     std::string activation = conv.getActivation().str();
-    Block &body = op.getRegion().front();
-    Value current = body.getArgument(*convIndex);
-    auto ops = llvm::to_vector(llvm::make_pointer_range(
-        body.without_terminator()));
-    for (size_t i = 0; i < ops.size(); ++i) {
-      Operation &inner = *ops[i];
-      if (auto cmp = dyn_cast<arith::CmpFOp>(inner)) {
-        auto select = i + 1 < ops.size()
-                          ? dyn_cast<arith::SelectOp>(ops[i + 1])
-                          : arith::SelectOp();
-        if (!select || !isReluSelect(cmp, select, current) ||
-            activation != "none")
-          return rewriter.notifyMatchFailure(op, "unsupported compare");
-        activation = "relu";
-        current = select.getResult();
-        ++i;
-        continue;
+    const char *why = "";
+    auto onRelu = [&]() -> LogicalResult {
+      if (activation != "none") {
+        why = "second activation";
+        return failure();
       }
-      if (inner.getNumOperands() != 2 || inner.getNumResults() != 1)
-        return rewriter.notifyMatchFailure(op, "unsupported epilogue op");
-      Value other = inner.getOperand(0) == current ? inner.getOperand(1)
-                    : inner.getOperand(1) == current
-                        ? inner.getOperand(0)
-                        : Value();
-      if (!other)
-        return rewriter.notifyMatchFailure(op, "epilogue is not a chain");
-      if (isa<arith::AddFOp>(inner)) {
-        auto arg = dyn_cast<BlockArgument>(other);
-        if (bias || activation != "none" || !arg ||
-            arg.getOwner() != &body || arg.getArgNumber() >= numInputs ||
-            arg.getArgNumber() == *convIndex)
-          return rewriter.notifyMatchFailure(op, "add is not a bias");
-        bias = asChannelBias(rewriter, op.getLoc(),
-                             op.getDpsInputs()[arg.getArgNumber()],
-                             maps[arg.getArgNumber()], channelDim);
-        if (!bias)
-          return rewriter.notifyMatchFailure(op, "add is not a channel bias");
-      } else if (isa<arith::MaximumFOp, arith::MaxNumFOp>(inner) &&
-                 matchPattern(other, m_AnyZeroFloat())) {
-        if (activation != "none")
-          return rewriter.notifyMatchFailure(op, "second activation");
-        activation = "relu";
-      } else {
-        return rewriter.notifyMatchFailure(op, "unsupported epilogue op");
+      activation = "relu";
+      return success();
+    };
+    std::optional<unsigned> biasInput;
+    auto onAdd = [&](unsigned input) -> LogicalResult {
+      if (bias || biasInput || activation != "none") {
+        why = "add is not a bias";
+        return failure();
       }
-      current = inner.getResult(0);
+      biasInput = input;
+      return success();
+    };
+    if (failed(walkEpilogueChain(op, *convIndex, onRelu, onAdd, why)))
+      return rewriter.notifyMatchFailure(op, why);
+    // Only now may IR be created (asChannelBias creates nothing on failure).
+    if (biasInput) {
+      bias = asChannelBias(rewriter, op.getLoc(), op.getDpsInputs()[*biasInput],
+                           maps[*biasInput], channelDim);
+      if (!bias)
+        return rewriter.notifyMatchFailure(op, "add is not a channel bias");
     }
-    if (body.getTerminator()->getOperand(0) != current)
-      return rewriter.notifyMatchFailure(op, "does not yield the chain");
 
     auto fused = Conv2DOp::create(rewriter, op.getLoc(), op->getResultTypes(),
                                   conv.getInput(), conv.getFilter(), bias,
