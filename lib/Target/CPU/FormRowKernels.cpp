@@ -51,27 +51,41 @@ struct RowValue {
 /// How a generic's operand is indexed relative to its loops.
 enum class Access { Full, RowsOnly, LastOnly, Unsupported };
 
-static Access classifyMap(AffineMap map, unsigned loops, unsigned rank) {
-  if (map.getNumDims() != loops)
-    return Access::Unsupported;
-  auto isDims = [&](unsigned count, unsigned first) {
-    if (map.getNumResults() != count)
-      return false;
-    for (unsigned i = 0; i < count; ++i) {
-      auto dim = dyn_cast<AffineDimExpr>(map.getResult(i));
-      if (!dim || dim.getPosition() != first + i)
-        return false;
-    }
-    return true;
-  };
-  if (loops == rank) {
-    if (isDims(rank, 0))
+/// The sizes of `shape` other than 1 (unit dimensions carry no data layout:
+/// keep-dims reductions and reshapes that add them are the same rows).
+static SmallVector<int64_t> nonUnit(ArrayRef<int64_t> shape) {
+  SmallVector<int64_t> dims;
+  for (int64_t d : shape)
+    if (d != 1)
+      dims.push_back(d);
+  return dims;
+}
+
+/// Classifies `map` of an operand of shape `shape` against `loops`, the
+/// generic's loops of size other than 1 in order: operand dimensions of size
+/// 1 are ignored (whatever they are indexed with), every other one must be
+/// indexed by one of those loops. `full` tells whether the loops include the
+/// normalised (last) dimension.
+static Access classifyMap(AffineMap map, ArrayRef<int64_t> shape,
+                          ArrayRef<unsigned> loops, bool full) {
+  SmallVector<unsigned> used;
+  for (auto [expr, size] : llvm::zip(map.getResults(), shape)) {
+    if (size == 1)
+      continue;
+    auto dim = dyn_cast<AffineDimExpr>(expr);
+    if (!dim || !llvm::is_contained(loops, dim.getPosition()))
+      return Access::Unsupported;
+    used.push_back(dim.getPosition());
+  }
+  ArrayRef<unsigned> all(loops);
+  if (full) {
+    if (used == all)
       return Access::Full;
-    if (isDims(rank - 1, 0))
+    if (ArrayRef<unsigned>(used) == all.drop_back())
       return Access::RowsOnly;
-    if (isDims(1, rank - 1))
+    if (used.size() == 1 && used[0] == all.back())
       return Access::LastOnly;
-  } else if (loops == rank - 1 && isDims(rank - 1, 0)) {
+  } else if (ArrayRef<unsigned>(used) == all) {
     return Access::RowsOnly;
   }
   return Access::Unsupported;
@@ -141,6 +155,13 @@ static std::optional<double> evalBody(Block &body, ArrayRef<double> args) {
   return get(body.getTerminator()->getOperand(0));
 }
 
+/// `operand` is an init of `generic` whose block argument the body never
+/// reads (an element-wise op that overwrites its output).
+static bool isUnreadInit(linalg::GenericOp generic, OpOperand &operand) {
+  return generic.isDpsInit(&operand) &&
+         generic.getMatchingBlockArgument(&operand).use_empty();
+}
+
 /// Interprets the generics that compute a value from one input row.
 class RowInterpreter {
 public:
@@ -168,6 +189,18 @@ public:
       known[value] = {Kind::Scalar, {NAN}}; // Reading it poisons the row.
       return true;
     }
+    // Reshapes that only add or drop unit dimensions keep the same rows.
+    Operation *def = value.getDefiningOp();
+    if (isa_and_nonnull<tensor::ExpandShapeOp, tensor::CollapseShapeOp>(def)) {
+      Value src = def->getOperand(0);
+      auto srcType = dyn_cast<RankedTensorType>(src.getType());
+      if (srcType && nonUnit(srcType.getShape()) == nonUnit(type.getShape())) {
+        if (!collect(src, depth + 1))
+          return false;
+        order.insert(def);
+        return true;
+      }
+    }
     auto generic = value.getDefiningOp<linalg::GenericOp>();
     if (!generic) {
       // A per-column parameter: [N], indexed by the last loop only.
@@ -180,9 +213,13 @@ public:
     if (!generic.hasPureTensorSemantics() || generic.getNumDpsInits() != 1 ||
         generic->getNumResults() != 1)
       return false;
-    for (Value operand : generic->getOperands())
-      if (!collect(operand, depth + 1))
+    for (OpOperand &operand : generic->getOpOperands()) {
+      // An init whose value the body never reads needs no modelling.
+      if (isUnreadInit(generic, operand))
+        continue;
+      if (!collect(operand.get(), depth + 1))
         return false;
+    }
     order.insert(generic);
     return true;
   }
@@ -195,11 +232,20 @@ public:
     env[input] = {Kind::Row, std::vector<double>(row.begin(), row.end())};
     for (auto [col, vals] : llvm::zip(columns, columnValues))
       env[col] = {Kind::Column, vals};
-    for (linalg::GenericOp generic : order) {
-      std::optional<RowValue> r = runGeneric(generic, env);
+    for (Operation *op : order) {
+      if (!isa<linalg::GenericOp>(op)) { // A unit-dim reshape.
+        auto it = env.find(op->getOperand(0));
+        if (it == env.end())
+          return std::nullopt;
+        RowValue copy = it->second;
+        env[op->getResult(0)] = std::move(copy);
+        continue;
+      }
+      std::optional<RowValue> r =
+          runGeneric(cast<linalg::GenericOp>(op), env);
       if (!r)
         return std::nullopt;
-      env[generic->getResult(0)] = std::move(*r);
+      env[op->getResult(0)] = std::move(*r);
     }
     auto it = env.find(value);
     if (it == env.end())
@@ -212,37 +258,59 @@ public:
 private:
   std::optional<RowValue> runGeneric(linalg::GenericOp generic,
                                      llvm::DenseMap<Value, RowValue> &env) {
-    unsigned loops = generic.getNumLoops();
+    // The loops that are not of size 1, in order; with the normalised
+    // dimension they are `rank` many, without it (row statistics) one fewer.
+    SmallVector<int64_t> ranges = generic.getStaticLoopRanges();
+    SmallVector<unsigned> loops;
+    for (auto [i, range] : llvm::enumerate(ranges))
+      if (range != 1)
+        loops.push_back(i);
+    bool full = loops.size() == rank;
+    if (!full && loops.size() + 1 != rank)
+      return std::nullopt;
+    if (full && ranges[loops.back()] != n)
+      return std::nullopt;
     auto iterators = generic.getIteratorTypesArray();
     bool reduction = false;
-    for (unsigned i = 0; i < loops; ++i) {
-      bool isReduction = iterators[i] == utils::IteratorType::reduction;
-      if (isReduction && (i != loops - 1 || loops != rank))
+    for (auto [i, iterator] : llvm::enumerate(iterators)) {
+      if (iterator != utils::IteratorType::reduction || ranges[i] == 1)
+        continue;
+      if (!full || i != loops.back())
         return std::nullopt;
-      reduction |= isReduction;
+      reduction = true;
     }
     SmallVector<AffineMap> maps = generic.getIndexingMapsArray();
     SmallVector<const RowValue *> operands;
-    for (auto [operand, map] : llvm::zip(generic->getOperands(), maps)) {
+    static const RowValue unread{Kind::Scalar, {NAN}};
+    for (auto [opOperand, map] : llvm::zip(generic->getOpOperands(), maps)) {
+      Value operand = opOperand.get();
+      if (isUnreadInit(generic, opOperand)) {
+        operands.push_back(&unread);
+        continue;
+      }
       auto it = env.find(operand);
       if (it == env.end())
         return std::nullopt;
-      Access access = classifyMap(map, loops, rank);
+      auto shape = cast<ShapedType>(operand.getType()).getShape();
+      Access access = classifyMap(map, shape, loops, full);
       Kind kind = it->second.kind;
       // A constant-filled tensor is one value whatever its shape.
       bool uniform = kind == Kind::Scalar && known.count(operand);
       bool ok = uniform ||
-                (access == Access::Full && loops == rank && kind == Kind::Row) ||
+                (access == Access::Full && kind == Kind::Row) ||
                 (access == Access::RowsOnly && kind == Kind::Scalar) ||
                 (access == Access::LastOnly && kind == Kind::Column);
       if (!ok)
         return std::nullopt;
       operands.push_back(&it->second);
     }
-    Access outAccess = classifyMap(maps.back(), loops, rank);
+    Access outAccess =
+        classifyMap(maps.back(),
+                    cast<ShapedType>(generic->getResult(0).getType()).getShape(),
+                    loops, full);
     Block &body = generic.getRegion().front();
     SmallVector<double> args(operands.size());
-    if (loops == rank && !reduction) {
+    if (full && !reduction) {
       if (outAccess != Access::Full)
         return std::nullopt;
       RowValue out{Kind::Row, std::vector<double>(n)};
@@ -271,7 +339,7 @@ private:
       }
       return RowValue{Kind::Scalar, {acc}};
     }
-    // Row statistics only (loops == rank - 1).
+    // Row statistics only (no normalised dimension).
     for (size_t i = 0; i < operands.size(); ++i) {
       if (operands[i]->kind != Kind::Scalar)
         return std::nullopt;
@@ -288,7 +356,7 @@ private:
   int64_t n;
   llvm::SetVector<Value> columns;
   llvm::DenseMap<Value, RowValue> known;
-  llvm::SetVector<linalg::GenericOp> order;
+  llvm::SetVector<Operation *> order; // Generics and unit-dim reshapes.
 };
 
 /// Deterministic samples in [-1, 1).
@@ -436,9 +504,12 @@ struct RaiseRowKernel : public OpRewritePattern<linalg::GenericOp> {
     auto type = dyn_cast<RankedTensorType>(op->getResult(0).getType());
     if (!type || !type.getElementType().isF32() || type.getRank() < 2 ||
         ShapedType::isDynamic(type.getShape().back()) ||
+        type.getShape().back() == 1 ||
         !op.getIndexingMapsArray().back().isIdentity())
       return rewriter.notifyMatchFailure(op, "not a static f32 row tensor");
-    unsigned rank = type.getRank();
+    // Unit dimensions do not count: rank is that of the rows without them.
+    SmallVector<int64_t> rowShape = nonUnit(type.getShape());
+    unsigned rank = rowShape.size();
     int64_t n = type.getShape().back();
 
     // Candidate inputs: row tensors of the result's type that a reduction in
@@ -450,14 +521,30 @@ struct RaiseRowKernel : public OpRewritePattern<linalg::GenericOp> {
       Operation *current = worklist.pop_back_val();
       if (!seen.insert(current).second)
         continue;
+      // Statistics may reach the output through unit-dim reshapes.
+      if (isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp>(current)) {
+        if (Operation *def = current->getOperand(0).getDefiningOp())
+          worklist.push_back(def);
+        continue;
+      }
       auto generic = dyn_cast<linalg::GenericOp>(current);
       if (!generic)
         continue;
       bool isReduction = generic.getNumReductionLoops() > 0;
       for (Value operand : generic.getDpsInputs()) {
-        if (isReduction && operand.getType() == type &&
-            !llvm::is_contained(candidates, operand))
-          candidates.push_back(operand);
+        // The data itself, or it seen through a reshape that only adds or
+        // drops unit dimensions (keep-dims reductions).
+        Value data = operand;
+        Operation *def = operand.getDefiningOp();
+        if (isa_and_nonnull<tensor::ExpandShapeOp, tensor::CollapseShapeOp>(
+                def) &&
+            def->getOperand(0).getType() == type &&
+            nonUnit(cast<ShapedType>(operand.getType()).getShape()) ==
+                rowShape)
+          data = def->getOperand(0);
+        if (isReduction && data.getType() == type &&
+            !llvm::is_contained(candidates, data))
+          candidates.push_back(data);
         if (Operation *def = operand.getDefiningOp())
           worklist.push_back(def);
       }
@@ -473,7 +560,7 @@ struct RaiseRowKernel : public OpRewritePattern<linalg::GenericOp> {
       if (isSoftmax(*trials)) {
         auto softmax = linalg::SoftmaxOp::create(
             rewriter, op.getLoc(), TypeRange{type}, input, op.getDpsInits()[0],
-            rank - 1);
+            type.getRank() - 1);
         rewriter.replaceOp(op, softmax->getResults());
         return success();
       }
