@@ -23,6 +23,15 @@ DenseElementsAttr onnx_import_tensorAttr(MLIRContext *ctx,
 namespace {
 using K = Importer::ReduceKind;
 
+/// ONNX's negative indices count from the end: `i < 0 ? i + size : i`
+/// (index-typed values).
+Value wrapNegativeIndex(OpBuilder &b, Location loc, Value i, Value size) {
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value neg = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, i, zero);
+  return arith::SelectOp::create(b, loc, neg,
+                                 arith::AddIOp::create(b, loc, i, size), i);
+}
+
 Value fc(OpBuilder &b, Location loc, Type t, double v) {
   if (isa<FloatType>(t))
     return arith::ConstantOp::create(b, loc, b.getFloatAttr(t, v));
@@ -536,11 +545,7 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
         SmallVector<utils::IteratorType>(r, utils::IteratorType::parallel),
         [&](OpBuilder &nb, Location nl, ValueRange a) {
           Value i = arith::IndexCastOp::create(nb, nl, nb.getIndexType(), a[0]);
-          Value zero = arith::ConstantIndexOp::create(nb, nl, 0);
-          Value neg =
-              arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::slt, i, zero);
-          i = arith::SelectOp::create(
-              nb, nl, neg, arith::AddIOp::create(nb, nl, i, axisDim), i);
+          i = wrapNegativeIndex(nb, nl, i, axisDim);
           SmallVector<Value> coords;
           for (int64_t k = 0; k < r; ++k)
             coords.push_back(
@@ -1860,11 +1865,7 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
         SmallVector<utils::IteratorType>(ro, utils::IteratorType::parallel),
         [&](OpBuilder &nb, Location nl, ValueRange a) {
           Value i = arith::IndexCastOp::create(nb, nl, nb.getIndexType(), a[0]);
-          Value zero = arith::ConstantIndexOp::create(nb, nl, 0);
-          Value neg =
-              arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::slt, i, zero);
-          i = arith::SelectOp::create(
-              nb, nl, neg, arith::AddIOp::create(nb, nl, i, axisDim), i);
+          i = wrapNegativeIndex(nb, nl, i, axisDim);
           SmallVector<Value> coords;
           for (int64_t k = 0; k < axis; ++k)
             coords.push_back(linalg::IndexOp::create(nb, nl, k));
@@ -1901,11 +1902,7 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
           Value acc = iter[0];
           Value i = tensor::ExtractOp::create(nb, nl, indices, ivs);
           i = arith::IndexCastOp::create(nb, nl, nb.getIndexType(), i);
-          Value zero = arith::ConstantIndexOp::create(nb, nl, 0);
-          Value neg =
-              arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::slt, i, zero);
-          i = arith::SelectOp::create(
-              nb, nl, neg, arith::AddIOp::create(nb, nl, i, axisDim), i);
+          i = wrapNegativeIndex(nb, nl, i, axisDim);
           SmallVector<Value> coords(ivs.begin(), ivs.end());
           coords[axis] = i;
           Value u = tensor::ExtractOp::create(nb, nl, updates, ivs);
