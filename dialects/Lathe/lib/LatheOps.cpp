@@ -1,6 +1,7 @@
 //===- LatheOps.cpp - Lathe core dialect ----------------------------------===//
 
 #include "lathe/Dialect/Lathe/LatheOps.h"
+#include "lathe/Dialect/Lathe/DpsBufferization.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -55,23 +56,6 @@ std::string mlir::lathe::getExternalWeightSymbol(ExternalWeightAttr source,
   llvm::raw_string_ostream os(key);
   os << source.getPath() << '\0' << source.getDataset() << '\0' << type;
   return llvm::formatv("__lathe_weight_{0:x16}", llvm::xxh3_64bits(key)).str();
-}
-
-/// Memory effects of a destination-style kernel op on buffers: it reads every
-/// operand and writes `init`; on tensors it has none.
-static void dpsKernelEffects(
-    Operation *op, Value init,
-    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
-        &effects) {
-  if (!isa<MemRefType>(init.getType()))
-    return;
-  for (OpOperand &operand : op->getOpOperands()) {
-    effects.emplace_back(MemoryEffects::Read::get(), &operand,
-                         SideEffects::DefaultResource::get());
-    if (operand.get() == init)
-      effects.emplace_back(MemoryEffects::Write::get(), &operand,
-                           SideEffects::DefaultResource::get());
-  }
 }
 
 //===----------------------------------------------------------------------===//
@@ -291,13 +275,13 @@ FailureOr<int64_t> LayerNormOp::getFlopCount() {
 void LayerNormOp::getEffects(
     SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
         &effects) {
-  dpsKernelEffects(getOperation(), getInit(), effects);
+  getDpsKernelEffects(getOperation(), getInit(), effects);
 }
 
 void MatmulOp::getEffects(
     SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
         &effects) {
-  dpsKernelEffects(getOperation(), getInit(), effects);
+  getDpsKernelEffects(getOperation(), getInit(), effects);
 }
 
 //===----------------------------------------------------------------------===//
@@ -425,7 +409,7 @@ FailureOr<int64_t> Conv2DOp::getFlopCount() {
 void Conv2DOp::getEffects(
     SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
         &effects) {
-  dpsKernelEffects(getOperation(), getInit(), effects);
+  getDpsKernelEffects(getOperation(), getInit(), effects);
 }
 
 /// `#lathe.external<"file", "dataset"> : type`; the type is the result's.

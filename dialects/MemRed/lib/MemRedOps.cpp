@@ -1,6 +1,7 @@
 //===- MemRedOps.cpp - Memory-reduction dialect ---------------------------===//
 
 #include "lathe/Dialect/MemRed/MemRedOps.h"
+#include "lathe/Dialect/Lathe/DpsBufferization.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -48,23 +49,6 @@ static LogicalResult verifyDps(Operation *op, Value init, ResultRange results) {
     if (!cast<ShapedType>(v.getType()).getElementType().isF32())
       return op->emitOpError("expects f32 operands, got ") << v.getType();
   return success();
-}
-
-static void getDpsEffects(
-    Operation *op, Value init,
-    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
-        &effects) {
-  if (!isa<MemRefType>(init.getType()))
-    return;
-  for (OpOperand &operand : op->getOpOperands()) {
-    if (!isa<MemRefType>(operand.get().getType()))
-      continue; // a bank's count
-    effects.emplace_back(MemoryEffects::Read::get(), &operand,
-                         SideEffects::DefaultResource::get());
-    if (operand.get() == init)
-      effects.emplace_back(MemoryEffects::Write::get(), &operand,
-                           SideEffects::DefaultResource::get());
-  }
 }
 
 static std::string shapeString(ArrayRef<int64_t> shape) {
@@ -191,7 +175,7 @@ FailureOr<int64_t> AttentionOp::getFlopCount() { return attentionFlops(*this); }
 void AttentionOp::getEffects(
     SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
         &effects) {
-  getDpsEffects(*this, getInit(), effects);
+  getDpsKernelEffects(*this, getInit(), effects);
 }
 
 //===----------------------------------------------------------------------===//
@@ -217,7 +201,7 @@ FailureOr<int64_t> ChunkedAttentionOp::getFlopCount() {
 void ChunkedAttentionOp::getEffects(
     SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
         &effects) {
-  getDpsEffects(*this, getInit(), effects);
+  getDpsKernelEffects(*this, getInit(), effects);
 }
 
 //===----------------------------------------------------------------------===//
@@ -295,7 +279,7 @@ FailureOr<int64_t> CrossModalReduceOp::getFlopCount() {
 void CrossModalReduceOp::getEffects(
     SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
         &effects) {
-  getDpsEffects(*this, getInit(), effects);
+  getDpsKernelEffects(*this, getInit(), effects);
 }
 
 
@@ -381,7 +365,7 @@ FailureOr<int64_t> BankAppendOp::getFlopCount() {
 void BankAppendOp::getEffects(
     SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
         &effects) {
-  getDpsEffects(*this, getBank(), effects);
+  getDpsKernelEffects(*this, getBank(), effects);
 }
 
 #define GET_OP_CLASSES

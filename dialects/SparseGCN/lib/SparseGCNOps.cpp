@@ -1,6 +1,7 @@
 //===- SparseGCNOps.cpp - Sparse graph aggregation dialect ----------------===//
 
 #include "lathe/Dialect/SparseGCN/SparseGCNOps.h"
+#include "lathe/Dialect/Lathe/DpsBufferization.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -99,21 +100,6 @@ static LogicalResult verifyAggregate(Operation *op, Value rowPtr, Value colIdx,
   return success();
 }
 
-static void getAggregateEffects(
-    Operation *op, Value init,
-    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
-        &effects) {
-  if (!isa<MemRefType>(init.getType()))
-    return;
-  for (OpOperand &operand : op->getOpOperands()) {
-    effects.emplace_back(MemoryEffects::Read::get(), &operand,
-                         SideEffects::DefaultResource::get());
-    if (operand.get() == init)
-      effects.emplace_back(MemoryEffects::Write::get(), &operand,
-                           SideEffects::DefaultResource::get());
-  }
-}
-
 //===----------------------------------------------------------------------===//
 // AggregateOp
 //===----------------------------------------------------------------------===//
@@ -134,7 +120,7 @@ FailureOr<int64_t> AggregateOp::getFlopCount() {
 void AggregateOp::getEffects(
     SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
         &effects) {
-  getAggregateEffects(*this, getInit(), effects);
+  getDpsKernelEffects(*this, getInit(), effects);
 }
 
 //===----------------------------------------------------------------------===//
@@ -210,7 +196,7 @@ FailureOr<int64_t> TiledAggregateOp::getFlopCount() {
 void TiledAggregateOp::getEffects(
     SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
         &effects) {
-  getAggregateEffects(*this, getInit(), effects);
+  getDpsKernelEffects(*this, getInit(), effects);
 }
 
 #define GET_OP_CLASSES

@@ -13,9 +13,30 @@
 #include "mlir/Dialect/Bufferization/IR/BufferizableOpInterface.h"
 #include "mlir/Dialect/Bufferization/IR/DstBufferizableOpInterfaceImpl.h"
 #include "mlir/Interfaces/DestinationStyleOpInterface.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 namespace mlir {
 namespace lathe {
+
+/// Memory effects of a kernel op in its memref form: it reads every memref
+/// operand and writes `init`; in its tensor form it has none. (Non-memref
+/// operands, e.g. a bank's count, have no memory effects.)
+inline void getDpsKernelEffects(
+    Operation *op, Value init,
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+        &effects) {
+  if (!isa<MemRefType>(init.getType()))
+    return;
+  for (OpOperand &operand : op->getOpOperands()) {
+    if (!isa<MemRefType>(operand.get().getType()))
+      continue;
+    effects.emplace_back(MemoryEffects::Read::get(), &operand,
+                         SideEffects::DefaultResource::get());
+    if (operand.get() == init)
+      effects.emplace_back(MemoryEffects::Write::get(), &operand,
+                           SideEffects::DefaultResource::get());
+  }
+}
 
 /// Reads every operand, writes its inits in place, and bufferizes to the same
 /// op (same properties and attributes) on the operands' buffers.
