@@ -287,6 +287,28 @@ void relaxGeneratedCode(llvm::Module &module) {
 
 } // namespace
 
+/// Copies the module when the pipeline's 'bufferize' phase ends (its
+/// closing lathe-check-contract{phase=bufferize}), for analyses of the
+/// bufferized form such as the report's static peak-memory estimate.
+class BufferizedSnapshot : public PassInstrumentation {
+public:
+  explicit BufferizedSnapshot(OwningOpRef<ModuleOp> &snapshot)
+      : snapshot(snapshot) {}
+  void runAfterPass(Pass *pass, Operation *op) override {
+    auto module = dyn_cast<ModuleOp>(op);
+    if (snapshot || !module || pass->getArgument() != "lathe-check-contract")
+      return;
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    pass->printAsTextualPipeline(os);
+    if (StringRef(text).contains("phase=bufferize"))
+      snapshot = module.clone();
+  }
+
+private:
+  OwningOpRef<ModuleOp> &snapshot;
+};
+
 /// FLOPs of a copy of `module` whose entry takes the inputs' static shapes:
 /// each dynamic argument gets its input's shape, a tensor.cast back to the
 /// declared type, and canonicalization propagates the sizes into the ops.
@@ -452,11 +474,12 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
   if (failed(built))
     return fail("bad pipeline: " + error);
   pm.addInstrumentation(std::move(decisionCollector));
-  // The report's static peak prediction compiles a copy to 'bufferize'.
-  OwningOpRef<ModuleOp> uncompiled;
+  // The report's static peak prediction works on the module as it leaves
+  // the 'bufferize' phase: a copy taken then, not a second compilation.
+  OwningOpRef<ModuleOp> bufferized;
   if (!options.reportPath.empty() && options.passPipeline.empty() &&
       options.pipeline != "reference" && options.compileTo.empty())
-    uncompiled = module->clone();
+    pm.addInstrumentation(std::make_unique<BufferizedSnapshot>(bufferized));
   if (failed(pm.run(*module)))
     return fail("compilation of '" + options.inputFile + "' failed");
   if (!options.compileTo.empty()) {
@@ -651,7 +674,7 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
     // the memred kernels' scratch) on the entry, beside the measured peak.
     std::optional<int64_t> estimateBytes;
     std::optional<bool> estimateComplete;
-    if (uncompiled) {
+    if (bufferized) {
       ScopedDiagnosticHandler quiet(&context, [](Diagnostic &d) {
         return success(d.getSeverity() == DiagnosticSeverity::Remark ||
                        d.getSeverity() == DiagnosticSeverity::Warning);
@@ -659,14 +682,13 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
       PassManager estimatePm = PassManager::on<ModuleOp>(&context);
       std::string estimateError;
       llvm::raw_string_ostream estimateOs(estimateError);
-      if (succeeded(buildCpuPipeline(estimatePm, "bufferize", estimateError)) &&
-          succeeded(parsePassPipeline(
+      if (succeeded(parsePassPipeline(
               llvm::formatv("memred-estimate-peak-memory{{workers={0}}",
                             std::max(1, lathe_rt_get_num_threads()))
                   .str(),
               estimatePm, estimateOs)) &&
-          succeeded(estimatePm.run(*uncompiled)))
-        if (auto entry = uncompiled->lookupSymbol<func::FuncOp>(options.entry))
+          succeeded(estimatePm.run(*bufferized)))
+        if (auto entry = bufferized->lookupSymbol<func::FuncOp>(options.entry))
           if (auto bytes = entry->getAttrOfType<IntegerAttr>(
                   "lathe.predicted_peak_bytes")) {
             estimateBytes = bytes.getInt();
