@@ -91,18 +91,6 @@ PrimitiveCache<Entry> &cache() {
   return *c;
 }
 
-/// Builds an operand from `view` taking its dimensions in `order`.
-Operand permuted(const MemRefView &view, std::array<int, 4> order) {
-  Operand op;
-  op.data = view.data;
-  for (int d : order) {
-    op.dims.push_back(view.sizes[d]);
-    op.strides.push_back(view.strides[d]);
-  }
-  op.normalizeStrides();
-  return op;
-}
-
 Binding userBinding(const Operand &op, bool force) {
   Binding b;
   b.stage = force || !op.hasUsableStrides();

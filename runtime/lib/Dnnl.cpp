@@ -167,6 +167,17 @@ void *PackedWeights::pack(const float *key, const float *src,
   return packed.emplace(key, std::move(buffer)).first->second->get();
 }
 
+Operand lathe::rt::permuted(const MemRefView &view, std::array<int, 4> order) {
+  Operand op;
+  op.data = view.data;
+  for (int d : order) {
+    op.dims.push_back(view.sizes[d]);
+    op.strides.push_back(view.strides[d]);
+  }
+  op.normalizeStrides();
+  return op;
+}
+
 bool lathe::rt::isUnsupported(const dnnl::error &e) {
   return e.status == dnnl_unimplemented || e.status == dnnl_invalid_arguments;
 }
@@ -181,6 +192,7 @@ extern "C" void lathe_rt_clear_caches(void) {
     clearSoftmaxCache();
     clearLayerNormCache();
     clearConvCache();
+    clearPoolCache();
   } catch (...) {
     // Clearing only frees memory; nothing to report.
   }

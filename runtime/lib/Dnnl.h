@@ -7,6 +7,7 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include <array>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -111,6 +112,10 @@ private:
   std::unordered_map<const float *, std::shared_ptr<ScratchBuffer>> packed;
 };
 
+/// An operand over `view` taking its dimensions in `order` (e.g. NHWC data
+/// as oneDNN's logical NCHW: {0, 3, 1, 2}).
+Operand permuted(const MemRefView &view, std::array<int, 4> order);
+
 /// Primitive attributes with a user-managed scratchpad: oneDNN's temporary
 /// memory then comes from the runtime's counted allocator (see
 /// UserScratchpad), so peak_memory_bytes includes it.
@@ -180,6 +185,7 @@ void clearMatmulCache();
 void clearSoftmaxCache();
 void clearLayerNormCache();
 void clearConvCache();
+void clearPoolCache();
 
 } // namespace lathe::rt
 

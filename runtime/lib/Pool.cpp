@@ -32,17 +32,6 @@ PrimitiveCache<Entry> &cache() {
   return *c;
 }
 
-Operand permuted(const MemRefView &view, std::array<int, 4> order) {
-  Operand op;
-  op.data = view.data;
-  for (int d : order) {
-    op.dims.push_back(view.sizes[d]);
-    op.strides.push_back(view.strides[d]);
-  }
-  op.normalizeStrides();
-  return op;
-}
-
 /// out = max(out, pooled), element by element (LATHE_POOL_ACCUMULATE).
 void accumulateMax(const Operand &out, const float *pooled) {
   const Dims &d = out.dims, &s = out.strides;
@@ -140,6 +129,8 @@ void pool2d(int64_t rankIn, void *inDesc, int64_t rankOut, void *outDesc,
 }
 
 } // namespace
+
+void lathe::rt::clearPoolCache() { cache().clear(); }
 
 PoolWindow lathe::rt::checkPoolWindow(int64_t kind, int64_t windowH,
                                       int64_t windowW, int64_t strideH,
