@@ -84,6 +84,7 @@ struct Entry {
   // Pooled mode: the pooling primitive and how its output reaches `out`.
   dnnl::pooling_v2_forward pool;
   Binding out;
+  memory::desc convScratchMd, poolScratchMd; // user-mode scratchpads
 };
 
 PrimitiveCache<Entry> &cache() {
@@ -120,7 +121,7 @@ std::shared_ptr<Entry> build(const Problem &p, bool srcAny, bool dstAny,
   dnnl::post_ops ops;
   if (p.act != LATHE_ACT_NONE)
     ops.append_eltwise(1.f, activationAlgorithm(p.act, kKernel), 0.f, 0.f);
-  dnnl::primitive_attr attr;
+  dnnl::primitive_attr attr = userScratchpadAttr();
   attr.set_post_ops(ops);
   auto prop = dnnl::prop_kind::forward_inference;
   auto alg = winograd ? dnnl::algorithm::convolution_winograd
@@ -147,6 +148,7 @@ std::shared_ptr<Entry> build(const Problem &p, bool srcAny, bool dstAny,
   e->reference = isReference(pd);
   e->gemm = std::string(pd.impl_info_str()).find("gemm") != std::string::npos;
   e->prim = dnnl::convolution_forward(pd);
+  e->convScratchMd = pd.scratchpad_desc();
   if (p.pooled) {
     e->dst.reorder = false; // Stays in the primitive's layout, in scratch.
     e->out = userBinding(p.out, false);
@@ -156,6 +158,7 @@ std::shared_ptr<Entry> build(const Problem &p, bool srcAny, bool dstAny,
     makeReorder(e->out, /*toUser=*/true);
     e->reference = e->reference || isReference(poolPd);
     e->pool = dnnl::pooling_v2_forward(poolPd);
+    e->poolScratchMd = poolPd.scratchpad_desc();
   }
   return e;
 }
@@ -420,15 +423,20 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
   if (p.hasBias)
     args.emplace(DNNL_ARG_BIAS, memory(e->bias.primMd, engine,
                                        bindInput(p.bias, e->bias, kBiasStaged, kBiasReordered)));
+  UserScratchpad scratchpad(e->convScratchMd);
+  scratchpad.addTo(args, engine);
   e->prim.execute(cpuStream(), args);
   if (p.pooled) {
     void *outPtr = p.out.data;
     if (e->out.reorder) {
       outPtr = threadScratch(kPooled, e->out.primMd.get_size());
     }
-    e->pool.execute(cpuStream(),
-                    {{DNNL_ARG_SRC, memory(e->dst.primMd, engine, dstPtr)},
-                     {DNNL_ARG_DST, memory(e->out.primMd, engine, outPtr)}});
+    std::unordered_map<int, memory> poolArgs = {
+        {DNNL_ARG_SRC, memory(e->dst.primMd, engine, dstPtr)},
+        {DNNL_ARG_DST, memory(e->out.primMd, engine, outPtr)}};
+    UserScratchpad poolScratchpad(e->poolScratchMd);
+    poolScratchpad.addTo(poolArgs, engine);
+    e->pool.execute(cpuStream(), poolArgs);
     cpuStream().wait();
     if (e->out.reorder)
       runReorder(e->out, /*toUser=*/true, outPtr, p.out.data);

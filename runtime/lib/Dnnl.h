@@ -125,7 +125,10 @@ inline dnnl::primitive_attr userScratchpadAttr() {
   return attr;
 }
 
-/// The scratchpad of one primitive execution, allocated through the runtime.
+/// The scratchpad of one primitive execution (`md` from the primitive
+/// descriptor of a user-mode primitive), allocated through the runtime's
+/// counting allocator for the duration of the call, so that the measured
+/// peak counts it while it is in use.
 class UserScratchpad {
 public:
   explicit UserScratchpad(const dnnl::memory::desc &md) : md(md) {

@@ -23,7 +23,7 @@ constexpr int64_t kKnownFlags = LATHE_POOL_ACCUMULATE;
 
 struct Entry {
   dnnl::pooling_v2_forward prim;
-  memory::desc srcMd, dstMd;
+  memory::desc srcMd, dstMd, scratchMd;
   bool stageSrc = false;
 };
 
@@ -102,8 +102,9 @@ void pool2d(int64_t rankIn, void *inDesc, int64_t rankOut, void *outDesc,
     entry->stageSrc = stageSrc;
     entry->srcMd = stageSrc ? src.denseDesc() : src.desc();
     entry->dstMd = accumulate ? dst.denseDesc() : dst.desc();
-    entry->prim = dnnl::pooling_v2_forward(
-        makePoolDesc(entry->srcMd, entry->dstMd, pw));
+    auto pd = makePoolDesc(entry->srcMd, entry->dstMd, pw);
+    entry->scratchMd = pd.scratchpad_desc();
+    entry->prim = dnnl::pooling_v2_forward(pd);
     return entry;
   });
 
@@ -120,9 +121,12 @@ void pool2d(int64_t rankIn, void *inDesc, int64_t rankOut, void *outDesc,
     dstPtr = pooled.get();
   }
   dnnl::engine &engine = cpuEngine();
-  e->prim.execute(cpuStream(),
-                  {{DNNL_ARG_SRC, memory(e->srcMd, engine, srcPtr)},
-                   {DNNL_ARG_DST, memory(e->dstMd, engine, dstPtr)}});
+  std::unordered_map<int, memory> args = {
+      {DNNL_ARG_SRC, memory(e->srcMd, engine, srcPtr)},
+      {DNNL_ARG_DST, memory(e->dstMd, engine, dstPtr)}};
+  UserScratchpad scratchpad(e->scratchMd);
+  scratchpad.addTo(args, engine);
+  e->prim.execute(cpuStream(), args);
   cpuStream().wait();
   if (accumulate)
     accumulateMax(dst, pooled.floats());
@@ -161,7 +165,8 @@ lathe::rt::makePoolDesc(const memory::desc &src, const memory::desc &dst,
   dnnl::pooling_v2_forward::desc desc(
       dnnl::prop_kind::forward_inference, dnnl::algorithm::pooling_max, src,
       dst, pw.strides, pw.window, dilates, {0, 0}, {0, 0});
-  return dnnl::pooling_v2_forward::primitive_desc(desc, cpuEngine());
+  return dnnl::pooling_v2_forward::primitive_desc(desc, userScratchpadAttr(),
+                                                   cpuEngine());
 }
 
 extern "C" void lathe_rt_pool2d_f32(int64_t rankIn, void *in, int64_t rankOut,
