@@ -99,32 +99,27 @@ void layerNorm(int64_t rankX, void *xDesc, int64_t rankGamma, void *gammaDesc,
     outScratch = ScratchBuffer(static_cast<size_t>(out.numel()) * sizeof(float));
     outPtr = outScratch.floats();
   }
-  // oneDNN takes both parameters or neither per flag; missing ones are 1 / 0.
-  std::vector<float> ones, zeros;
+  // A missing gamma / beta is simply not requested from oneDNN (use_scale
+  // and use_shift are separate flags).
   float *gamma = has[0] ? denseData(params[0], gScratch) : nullptr;
   float *beta = has[1] ? denseData(params[1], bScratch) : nullptr;
-  if (!gamma) {
-    ones.assign(static_cast<size_t>(n), 1.f);
-    gamma = ones.data();
-  }
-  if (!beta) {
-    zeros.assign(static_cast<size_t>(n), 0.f);
-    beta = zeros.data();
-  }
 
   int32_t epsBits;
   std::memcpy(&epsBits, &eps, sizeof(epsBits));
-  std::vector<int64_t> key = {rows, n, epsBits};
+  std::vector<int64_t> key = {rows, n, epsBits, flags};
   std::shared_ptr<Entry> e = cache().getOrCreate(key, [&] {
     auto entry = std::make_shared<Entry>();
     entry->dataMd = memory::desc({rows, n}, memory::data_type::f32,
                                  memory::format_tag::ab);
     entry->paramMd =
         memory::desc({n}, memory::data_type::f32, memory::format_tag::a);
+    auto normFlags = dnnl::normalization_flags::none;
+    if (gamma)
+      normFlags |= dnnl::normalization_flags::use_scale;
+    if (beta)
+      normFlags |= dnnl::normalization_flags::use_shift;
     dnnl::layer_normalization_forward::desc desc(
-        dnnl::prop_kind::forward_inference, entry->dataMd, eps,
-        dnnl::normalization_flags::use_scale |
-            dnnl::normalization_flags::use_shift);
+        dnnl::prop_kind::forward_inference, entry->dataMd, eps, normFlags);
     dnnl::layer_normalization_forward::primitive_desc pd(
         desc, userScratchpadAttr(), cpuEngine());
     entry->scratchMd = pd.scratchpad_desc();
@@ -134,9 +129,11 @@ void layerNorm(int64_t rankX, void *xDesc, int64_t rankGamma, void *gammaDesc,
   dnnl::engine &engine = cpuEngine();
   std::unordered_map<int, memory> args = {
       {DNNL_ARG_SRC, memory(e->dataMd, engine, xPtr)},
-      {DNNL_ARG_DST, memory(e->dataMd, engine, outPtr)},
-      {DNNL_ARG_SCALE, memory(e->paramMd, engine, gamma)},
-      {DNNL_ARG_SHIFT, memory(e->paramMd, engine, beta)}};
+      {DNNL_ARG_DST, memory(e->dataMd, engine, outPtr)}};
+  if (gamma)
+    args.emplace(DNNL_ARG_SCALE, memory(e->paramMd, engine, gamma));
+  if (beta)
+    args.emplace(DNNL_ARG_SHIFT, memory(e->paramMd, engine, beta));
   UserScratchpad scratchpad(e->scratchMd);
   scratchpad.addTo(args, engine);
   e->prim.execute(cpuStream(), args);
