@@ -36,7 +36,7 @@ const Phase kCpuPhases[] = {
      "tosa-to-tensor),canonicalize,cse"},
     {"kernels",
      "matmuls and their epilogues become lathe.matmul; element-wise fusion",
-     "func.func(lowrank-lower,memred-raise-attention{min-scores=262144},sparsegcn-tile,lathe-cpu-form-kernels),linalg-fuse-elementwise-ops,"
+     "func.func(lowrank-lower,memred-raise-attention{min-scores=262144},sparsegcn-tile,lathe-cpu-form-kernels,lathe-cpu-chain-convs),linalg-fuse-elementwise-ops,"
      "canonicalize,cse"},
     {"bufferize", "one-shot bufferization and deallocation", kBufferize},
     {"runtime-calls", "kernel ops become calls into the Lathe runtime",

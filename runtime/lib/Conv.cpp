@@ -104,9 +104,9 @@ memory::desc anyMd(const Operand &op) {
 }
 
 std::shared_ptr<Entry> build(const Problem &p, bool srcAny, bool dstAny,
-                             bool winograd) {
+                             bool winograd, bool stageSrc) {
   auto e = std::make_shared<Entry>();
-  e->src = userBinding(p.src, p.forceSrc);
+  e->src = userBinding(p.src, p.forceSrc || stageSrc);
   e->weights = userBinding(p.weights, p.forceWeights);
   if (!p.pooled)
     e->dst = userBinding(p.dst, false);
@@ -183,20 +183,25 @@ bool wantsWinograd(const Problem &p) {
 /// first that oneDNN supports.
 std::shared_ptr<Entry> buildBest(const Problem &p) {
   struct Candidate {
-    bool srcAny, dstAny, winograd;
+    bool srcAny, dstAny, winograd, stageSrc;
   };
-  const Candidate candidates[] = {{true, true, true},
-                                  {false, true, false},
-                                  {true, true, false},
-                                  {false, false, false}};
+  const Candidate candidates[] = {{true, true, true, false},
+                                  {false, true, false, false},
+                                  {false, true, false, true},
+                                  {true, true, false, false},
+                                  {false, false, false, false}};
   bool winograd = wantsWinograd(p);
+  // A view that skips rows or columns (input the windows never read) has no
+  // direct kernel; a dense copy of it does.
+  bool dense = p.src.block ? p.src.desc() == p.src.denseDesc()
+                           : p.src.isDenseRowMajor();
   std::shared_ptr<Entry> fallback;
   std::exception_ptr lastError;
-  for (auto [srcAny, dstAny, wino] : candidates) {
-    if ((p.pooled && !dstAny) || (wino && !winograd))
+  for (auto [srcAny, dstAny, wino, stageSrc] : candidates) {
+    if ((p.pooled && !dstAny) || (wino && !winograd) || (stageSrc && dense))
       continue;
     try {
-      std::shared_ptr<Entry> e = build(p, srcAny, dstAny, wino);
+      std::shared_ptr<Entry> e = build(p, srcAny, dstAny, wino, stageSrc);
       if (!e->reference && !e->gemm)
         return e;
       if (!fallback || (fallback->reference && !e->reference))
@@ -258,9 +263,12 @@ void fillWithoutProduct(const Problem &p) {
       float v = p.hasBias ? p.bias.data[f * p.bias.strides[0]] : 0.f;
       v = applyActivation(p.act, v);
       for (int64_t h = 0; h < d.dims[2]; ++h)
-        for (int64_t w = 0; w < d.dims[3]; ++w)
-          d.data[n * d.strides[0] + f * d.strides[1] + h * d.strides[2] +
+        for (int64_t w = 0; w < d.dims[3]; ++w) {
+          int64_t channel = d.block ? (f / d.block) * d.strides[1] + f % d.block
+                                    : f * d.strides[1];
+          d.data[n * d.strides[0] + channel + h * d.strides[2] +
                  w * d.strides[3]] = v;
+        }
     }
 }
 
@@ -294,9 +302,15 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
   if (flags & ~kKnownFlags)
     fail(LATHE_ERR_INVALID, "unknown flag bits 0x", std::hex,
          flags & ~kKnownFlags);
-  if (layout != 0 && layout != 1)
+  bool nhwc = layout & LATHE_CONV_NHWC;
+  bool blockedIn = layout & LATHE_CONV_BLOCKED_INPUT;
+  bool blockedOut = layout & LATHE_CONV_BLOCKED_OUTPUT;
+  if ((layout & ~int64_t(LATHE_CONV_NHWC | LATHE_CONV_BLOCKED_INPUT |
+                         LATHE_CONV_BLOCKED_OUTPUT)) ||
+      (nhwc && (blockedIn || blockedOut)))
     fail(LATHE_ERR_INVALID, "layout ", layout,
-         " is neither 0 (NCHW/FCHW) nor 1 (NHWC/HWCF)");
+         " is not 0 (NCHW/FCHW) or 1 (NHWC/HWCF), with NCHW optionally "
+         "combined with blocked input (2) and/or output (4)");
   if (strideH < 1 || strideW < 1 || dilationH < 1 || dilationW < 1)
     fail(LATHE_ERR_INVALID, "strides (", strideH, ",", strideW,
          ") and dilations (", dilationH, ",", dilationW, ") must be >= 1");
@@ -314,18 +328,20 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
   MemRefView in = decodeMemRef(rankIn, inDesc, "input");
   MemRefView filter = decodeMemRef(rankFilter, filterDesc, "filter");
   MemRefView out = decodeMemRef(rankOut, outDesc, "output");
-  if (in.rank != 4 || filter.rank != 4 || out.rank != 4)
+  if (in.rank != (blockedIn ? 5 : 4) || filter.rank != 4 ||
+      out.rank != (blockedOut ? 5 : 4))
     fail(LATHE_ERR_SHAPE, "input ", shapeString(in), ", filter ",
          shapeString(filter), " and output ", shapeString(out),
-         " must all have rank 4");
-  bool nhwc = layout == 1;
+         " must have rank ", blockedIn ? 5 : 4, ", 4 and ", blockedOut ? 5 : 4);
   std::array<int, 4> dataOrder =
       nhwc ? std::array<int, 4>{0, 3, 1, 2} : std::array<int, 4>{0, 1, 2, 3};
   std::array<int, 4> filterOrder =
       nhwc ? std::array<int, 4>{3, 2, 0, 1} : std::array<int, 4>{0, 1, 2, 3};
-  p.src = permuted(in, dataOrder);
+  p.src = blockedIn ? blockedOperand(in, "blocked input")
+                    : permuted(in, dataOrder);
   p.weights = permuted(filter, filterOrder);
-  p.dst = permuted(out, dataOrder);
+  p.dst = blockedOut ? blockedOperand(out, "blocked output")
+                     : permuted(out, dataOrder);
   if (pool) {
     // `out` is the pooled output; the convolution's output has as many rows
     // and columns as the windows read.
@@ -333,11 +349,15 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
     p.pool = *pool;
     p.out = p.dst;
     p.dst.data = nullptr;
+    p.dst.block = 0;
     p.dst.dims[2] = pool->span(0, p.out.dims[2]);
     p.dst.dims[3] = pool->span(1, p.out.dims[3]);
     p.dst.strides = denseStrides(p.dst.dims);
   }
   const char *names = nhwc ? "NHWC/HWCF/NHWC" : "NCHW/FCHW/NCHW";
+  if (blockedIn || blockedOut)
+    names = blockedIn ? (blockedOut ? "nChw16c/FCHW/nChw16c" : "nChw16c/FCHW/NCHW")
+                      : "NCHW/FCHW/nChw16c";
   int64_t n = p.src.dims[0], c = p.src.dims[1];
   int64_t f = p.weights.dims[0], kh = p.weights.dims[2], kw = p.weights.dims[3];
   if (p.weights.dims[1] != c || p.dst.dims[0] != n || p.dst.dims[1] != f)

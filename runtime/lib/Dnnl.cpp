@@ -25,7 +25,52 @@ Dims lathe::rt::denseStrides(const Dims &dims) {
   return strides;
 }
 
+namespace {
+/// A channel-blocked operand as the plain rank-5 operand [N, C/b, H, W, b]
+/// it is in memory (other operands unchanged).
+Operand unblocked(const Operand &op) {
+  if (!op.block)
+    return op;
+  Operand flat;
+  flat.data = op.data;
+  flat.dims = {op.dims[0], op.dims[1] / op.block, op.dims[2], op.dims[3],
+               op.block};
+  flat.strides = {op.strides[0], op.strides[1], op.strides[2], op.strides[3],
+                  1};
+  return flat;
+}
+
+memory::desc blockedDesc(const Dims &dims, const Dims &strides) {
+  memory::desc md(dims, memory::data_type::f32, memory::format_tag::aBcd16b);
+  for (int i = 0; i < 4; ++i)
+    md.data.format_desc.blocking.strides[i] = strides[i];
+  return md;
+}
+} // namespace
+
+Operand lathe::rt::blockedOperand(const MemRefView &view, const char *what) {
+  if (view.rank != 5 || view.sizes[4] != 16 ||
+      (view.strides[4] != 1 && view.sizes[4] > 1))
+    fail(LATHE_ERR_SHAPE, what, " ", shapeString(view),
+         " is not a channel-blocked [N, C/16, H, W, 16] view with a "
+         "contiguous innermost dimension");
+  Operand op;
+  op.data = view.data;
+  op.block = 16;
+  op.dims = {view.sizes[0], view.sizes[1] * 16, view.sizes[2], view.sizes[3]};
+  op.strides = {view.strides[0], view.strides[1], view.strides[2],
+                view.strides[3]};
+  op.normalizeStrides();
+  return op;
+}
+
 void Operand::normalizeStrides() {
+  if (block) {
+    Operand flat = unblocked(*this);
+    flat.normalizeStrides();
+    std::copy_n(flat.strides.begin(), 4, strides.begin());
+    return;
+  }
   for (size_t i = 0; i < dims.size(); ++i) {
     if (dims[i] != 1)
       continue;
@@ -38,6 +83,8 @@ void Operand::normalizeStrides() {
 }
 
 bool Operand::hasUsableStrides() const {
+  if (block)
+    return unblocked(*this).hasUsableStrides();
   // Positive strides, and sorted by stride each dimension must step over
   // the whole extent of the faster ones (no aliasing elements).
   std::vector<std::pair<int64_t, int64_t>> byStride; // (stride, size)
@@ -59,6 +106,8 @@ bool Operand::hasUsableStrides() const {
 }
 
 bool Operand::isDenseRowMajor() const {
+  if (block)
+    return false;
   Operand copy = *this;
   copy.strides = denseStrides(dims);
   copy.normalizeStrides();
@@ -73,14 +122,20 @@ int64_t Operand::numel() const {
 }
 
 memory::desc Operand::desc() const {
+  if (block)
+    return blockedDesc(dims, strides);
   return memory::desc(dims, memory::data_type::f32, strides);
 }
 
 memory::desc Operand::denseDesc() const {
+  if (block)
+    return blockedDesc(dims, denseStrides(unblocked(*this).dims));
   return memory::desc(dims, memory::data_type::f32, denseStrides(dims));
 }
 
 std::pair<const float *, const float *> Operand::range() const {
+  if (block)
+    return unblocked(*this).range();
   if (numel() == 0)
     return {data, data};
   int64_t lo = 0, hi = 0;
@@ -92,6 +147,8 @@ std::pair<const float *, const float *> Operand::range() const {
 }
 
 MemRefView Operand::view() const {
+  if (block)
+    return unblocked(*this).view();
   MemRefView v;
   v.data = data;
   v.rank = static_cast<int64_t>(dims.size());
@@ -103,6 +160,8 @@ MemRefView Operand::view() const {
 }
 
 MemRefView Operand::denseView(float *dst) const {
+  if (block)
+    return unblocked(*this).denseView(dst);
   MemRefView v = view();
   v.data = dst;
   Dims dense = denseStrides(dims);
@@ -139,6 +198,7 @@ dnnl::algorithm lathe::rt::activationAlgorithm(int act, const char *kernel) {
 
 void lathe::rt::appendKey(std::vector<int64_t> &key, const Operand &v) {
   key.push_back(static_cast<int64_t>(v.dims.size()));
+  key.push_back(v.block);
   key.insert(key.end(), v.dims.begin(), v.dims.end());
   key.insert(key.end(), v.strides.begin(), v.strides.end());
 }

@@ -29,6 +29,12 @@ struct Operand {
   float *data = nullptr;
   Dims dims;
   Dims strides;
+  /// 0: plain strided. Otherwise a rank-4 [N, C, H, W] operand whose channels
+  /// are blocked by `block` (oneDNN's aBcd16b): `dims` stay logical, and
+  /// strides[1] steps from one channel block to the next; the `block`
+  /// channels of a block are contiguous (the memref is
+  /// [N, C/block, H, W, block]).
+  int64_t block = 0;
 
   /// Strides of size-1 dimensions carry no information; give them the value
   /// a plain layout with the same order would have, so oneDNN recognises
@@ -51,6 +57,10 @@ struct Operand {
 };
 
 Dims denseStrides(const Dims &dims);
+
+/// The operand for a rank-5 channel-blocked [N, C/16, H, W, 16] view (see
+/// Operand::block); throws when the view is not of that form.
+Operand blockedOperand(const MemRefView &view, const char *what);
 bool overlaps(const Operand &a, const Operand &b);
 
 dnnl::algorithm activationAlgorithm(int act, const char *kernel);

@@ -230,6 +230,113 @@ TEST_F(ConvTest, ConvPoolBadPoolingIsAPendingError) {
     EXPECT_EQ(v, 7.f);
 }
 
+/// Channel-blocked operands (LATHE_CONV_BLOCKED_INPUT / _OUTPUT): a 32-channel
+/// input read as a [N, 2, H, W, 16] view at an offset inside a larger blocked
+/// buffer (a crop, so its strides are not dense), a 32-channel output written
+/// blocked, with and without pooling; against the naive reference.
+TEST_F(ConvTest, ChannelBlockedOperands) {
+  const int64_t n = 2, c = 32, h = 9, w = 8, f = 32, k = 3;
+  const int64_t ph = h + 2, pw = w + 3; // parent buffer of the cropped input
+  auto parent = randomVector(n * (c / 16) * ph * pw * 16, 140);
+  auto wt = randomVector(f * c * k * k, 141, -0.3f, 0.3f);
+  auto bias = randomVector(f, 142);
+  // The input is the crop [1:1+h, 2:2+w] of the parent.
+  auto xAt = [&](int64_t in, int64_t ic, int64_t ih, int64_t iw) {
+    return double(parent[(((in * (c / 16) + ic / 16) * ph + ih + 1) * pw +
+                          iw + 2) * 16 + ic % 16]);
+  };
+  auto wAt = [&](int64_t of, int64_t ic, int64_t i, int64_t j) {
+    return double(wt[((of * c + ic) * k + i) * k + j]);
+  };
+  ConvShape s = symmetric(n, c, h, w, f, k, 1, 0, 1);
+  int64_t flags = LATHE_MM_HAS_BIAS | LATHE_MM_CONST_B |
+                  (LATHE_ACT_RELU << LATHE_MM_ACT_SHIFT);
+  auto conv = refConv(s, xAt, wAt, &bias, LATHE_ACT_RELU);
+  MemRef mx(parent.data(), {n, c / 16, h, w, 16},
+            {(c / 16) * ph * pw * 16, ph * pw * 16, pw * 16, 16, 1},
+            (1 * pw + 2) * 16);
+  MemRef mw(wt.data(), {f, c, k, k}), mbias(bias.data(), {f});
+  auto blockedAt = [&](const std::vector<float> &y, int64_t oh, int64_t ow,
+                       int64_t in, int64_t of, int64_t i, int64_t j) {
+    return y[(((in * (f / 16) + of / 16) * oh + i) * ow + j) * 16 + of % 16];
+  };
+  // Plain output from a blocked input; blocked output from a blocked input.
+  for (int64_t layout : {int64_t(LATHE_CONV_BLOCKED_INPUT),
+                         int64_t(LATHE_CONV_BLOCKED_INPUT |
+                                 LATHE_CONV_BLOCKED_OUTPUT)}) {
+    SCOPED_TRACE("layout " + std::to_string(layout));
+    bool blockedOut = layout & LATHE_CONV_BLOCKED_OUTPUT;
+    std::vector<float> y(n * f * s.oh * s.ow, -5.f);
+    MemRef my = blockedOut ? MemRef(y.data(), {n, f / 16, s.oh, s.ow, 16})
+                           : MemRef(y.data(), {n, f, s.oh, s.ow});
+    for (int rep = 0; rep < 2; ++rep) {
+      lathe_rt_conv2d_f32(5, mx.desc(), 4, mw.desc(), 1, mbias.desc(),
+                          my.rank(), my.desc(), layout, 1, 1, 0, 0, 1, 1,
+                          flags);
+      ASSERT_EQ(takePending(), "");
+      std::vector<float> got(y.size());
+      for (int64_t in = 0; in < n; ++in)
+        for (int64_t of = 0; of < f; ++of)
+          for (int64_t i = 0; i < s.oh; ++i)
+            for (int64_t j = 0; j < s.ow; ++j)
+              got[((in * f + of) * s.oh + i) * s.ow + j] =
+                  blockedOut ? blockedAt(y, s.oh, s.ow, in, of, i, j)
+                             : y[((in * f + of) * s.oh + i) * s.ow + j];
+      expectClose(got, conv);
+    }
+  }
+  // Pooled (2x2/2 on the 7x6 map: the last conv row is unused), blocked out.
+  int64_t qh = (s.oh - 2) / 2 + 1, qw = (s.ow - 2) / 2 + 1;
+  std::vector<double> ref(n * f * qh * qw);
+  for (int64_t in = 0; in < n; ++in)
+    for (int64_t of = 0; of < f; ++of)
+      for (int64_t i = 0; i < qh; ++i)
+        for (int64_t j = 0; j < qw; ++j) {
+          double m = -1e300;
+          for (int64_t a = 0; a < 2; ++a)
+            for (int64_t b = 0; b < 2; ++b)
+              m = std::max(m, conv[((in * f + of) * s.oh + 2 * i + a) * s.ow +
+                                   2 * j + b]);
+          ref[((in * f + of) * qh + i) * qw + j] = m;
+        }
+  std::vector<float> y(n * f * qh * qw, -5.f);
+  MemRef my(y.data(), {n, f / 16, qh, qw, 16});
+  lathe_rt_conv2d_pool_f32(5, mx.desc(), 4, mw.desc(), 1, mbias.desc(), 5,
+                           my.desc(),
+                           LATHE_CONV_BLOCKED_INPUT | LATHE_CONV_BLOCKED_OUTPUT,
+                           1, 1, 0, 0, 1, 1, flags, LATHE_POOL_MAX, 2, 2, 2, 2,
+                           1, 1);
+  ASSERT_EQ(takePending(), "");
+  std::vector<float> got(y.size());
+  for (int64_t in = 0; in < n; ++in)
+    for (int64_t of = 0; of < f; ++of)
+      for (int64_t i = 0; i < qh; ++i)
+        for (int64_t j = 0; j < qw; ++j)
+          got[((in * f + of) * qh + i) * qw + j] =
+              blockedAt(y, qh, qw, in, of, i, j);
+  expectClose(got, ref);
+}
+
+TEST_F(ConvTest, BadBlockedOperandIsAPendingError) {
+  // Inner block of 8, not 16.
+  std::vector<float> x(1 * 2 * 6 * 6 * 8), w(4 * 16 * 3 * 3), y(1 * 4 * 4 * 4, 7.f);
+  MemRef mx(x.data(), {1, 2, 6, 6, 8}), mw(w.data(), {4, 16, 3, 3}),
+      my(y.data(), {1, 4, 4, 4});
+  lathe_rt_conv2d_f32(5, mx.desc(), 4, mw.desc(), 0, nullptr, 4, my.desc(),
+                      LATHE_CONV_BLOCKED_INPUT, 1, 1, 0, 0, 1, 1, 0);
+  std::string msg = takePending();
+  EXPECT_NE(msg.find("blocked input [1x2x6x6x8]"), std::string::npos) << msg;
+  // Blocked with NHWC is not a layout.
+  MemRef mx4(x.data(), {1, 6, 6, 16});
+  lathe_rt_conv2d_f32(4, mx4.desc(), 4, mw.desc(), 0, nullptr, 4, my.desc(),
+                      LATHE_CONV_NHWC | LATHE_CONV_BLOCKED_OUTPUT, 1, 1, 0, 0,
+                      1, 1, 0);
+  msg = takePending();
+  EXPECT_NE(msg.find("layout 5"), std::string::npos) << msg;
+  for (float v : y)
+    EXPECT_EQ(v, 7.f);
+}
+
 TEST_F(ConvTest, Basic3x3) { check(symmetric(2, 3, 8, 8, 4, 3, 1, 1, 1), 40); }
 
 TEST_F(ConvTest, StridePaddingDilation) {
@@ -260,9 +367,13 @@ TEST_F(ConvTest, MismatchIsAPendingError) {
   EXPECT_NE(msg.find("C=4"), std::string::npos) << msg;
   for (float v : y)
     EXPECT_EQ(v, 7.f);
-  lathe_rt_conv2d_f32(4, mx.desc(), 4, mw.desc(), 0, nullptr, 4, my.desc(), 2,
+  lathe_rt_conv2d_f32(4, mx.desc(), 4, mw.desc(), 0, nullptr, 4, my.desc(), 8,
                       1, 1, 0, 0, 1, 1, 0);
-  EXPECT_NE(takePending().find("layout"), std::string::npos);
+  EXPECT_NE(takePending().find("layout 8"), std::string::npos);
+  // A blocked input (layout 2) must be a rank-5 view.
+  lathe_rt_conv2d_f32(4, mx.desc(), 4, mw.desc(), 0, nullptr, 4, my.desc(),
+                      LATHE_CONV_BLOCKED_INPUT, 1, 1, 0, 0, 1, 1, 0);
+  EXPECT_NE(takePending().find("must have rank 5, 4 and 4"), std::string::npos);
   lathe_rt_conv2d_f32(4, mx.desc(), 4, mw.desc(), 0, nullptr, 4, my.desc(), 0,
                       0, 1, 0, 0, 1, 1, 0);
   EXPECT_NE(takePending().find("stride"), std::string::npos);

@@ -13,6 +13,7 @@
 #include "llvm/Support/xxhash.h"
 
 #include <cmath>
+#include <tuple>
 
 using namespace mlir;
 using namespace mlir::lathe;
@@ -297,6 +298,14 @@ struct ConvSizes {
 };
 } // namespace
 
+/// Channels of a data operand: dims[1], times the block of a channel-blocked
+/// [N, C/b, H, W, b] operand.
+static int64_t blockedChannels(ArrayRef<int64_t> shape, int64_t block) {
+  if (!block || ShapedType::isDynamic(shape[1]))
+    return shape[1];
+  return shape[1] * block;
+}
+
 static ConvSizes getConvSizes(Conv2DOp op) {
   ArrayRef<int64_t> in = cast<ShapedType>(op.getInput().getType()).getShape();
   ArrayRef<int64_t> fl = cast<ShapedType>(op.getFilter().getType()).getShape();
@@ -304,8 +313,18 @@ static ConvSizes getConvSizes(Conv2DOp op) {
   if (op.isNhwc())
     return {in[0], in[3], in[1], in[2], fl[3], fl[2], fl[0],
             fl[1], out[0], out[3], out[1], out[2]};
-  return {in[0], in[1],  in[2],  in[3],  fl[0],  fl[1],
-          fl[2], fl[3], out[0], out[1], out[2], out[3]};
+  return {in[0],
+          blockedChannels(in, op.getInputBlock()),
+          in[2],
+          in[3],
+          fl[0],
+          fl[1],
+          fl[2],
+          fl[3],
+          out[0],
+          blockedChannels(out, op.getOutputBlock()),
+          out[2],
+          out[3]};
 }
 
 /// Rows a pooling (or nothing) of `outSize` outputs reads from its input.
@@ -331,16 +350,32 @@ LogicalResult Conv2DOp::verify() {
   for (Value v : getOperands())
     if (!cast<ShapedType>(v.getType()).getElementType().isF32())
       return emitOpError("supports f32 operands only, got ") << v.getType();
-  for (auto [name, value] :
-       {std::pair<StringRef, Value>{"input", getInput()},
-        {"filter", getFilter()},
-        {"init", getInit()}})
-    if (cast<ShapedType>(value.getType()).getRank() != 4)
-      return emitOpError("expects a rank-4 ")
-             << name << ", got " << value.getType();
   if (getLayout() != "nchw" && getLayout() != "nhwc")
     return emitOpError("has unknown layout '")
            << getLayout() << "' (expected nchw or nhwc)";
+  for (auto [name, value, block] :
+       {std::tuple<StringRef, Value, int64_t>{"input", getInput(),
+                                              getInputBlock()},
+        {"filter", getFilter(), 0},
+        {"init", getInit(), getOutputBlock()}}) {
+    auto type = cast<ShapedType>(value.getType());
+    if (block == 0) {
+      if (type.getRank() != 4)
+        return emitOpError("expects a rank-4 ")
+               << name << ", got " << type;
+      continue;
+    }
+    if (block != kChannelBlock)
+      return emitOpError("supports channel block ")
+             << kChannelBlock << " only, got " << name << "_block = " << block;
+    if (isNhwc())
+      return emitOpError("supports a channel-blocked ")
+             << name << " with layout nchw only";
+    if (type.getRank() != 5 || type.getDimSize(4) != block)
+      return emitOpError("expects a channel-blocked ")
+             << name << " [N, C/" << block << ", H, W, " << block
+             << "] of rank 5, got " << type;
+  }
   if (getPool() != "none" && getPool() != "max")
     return emitOpError("has unknown pool '")
            << getPool() << "' (expected none or max)";
@@ -374,15 +409,12 @@ LogicalResult Conv2DOp::verify() {
              << s.f << "], got " << biasType;
   }
   // Every output (every pooling window) must lie inside the input.
-  int64_t inSizes[2] = {s.h, s.w}, kernel[2] = {s.kh, s.kw},
-          outSizes[2] = {s.oh, s.ow};
+  int64_t inSizes[2] = {s.h, s.w}, outSizes[2] = {s.oh, s.ow};
   for (int dim = 0; dim < 2; ++dim) {
-    int64_t convOut = pooledSpan(*this, dim, outSizes[dim]);
-    if (ShapedType::isDynamic(convOut) || ShapedType::isDynamic(inSizes[dim]) ||
-        ShapedType::isDynamic(kernel[dim]) || convOut == 0)
+    int64_t need = getInputSpan(dim);
+    if (ShapedType::isDynamic(need) || ShapedType::isDynamic(inSizes[dim]) ||
+        need == 0)
       continue;
-    int64_t need = (convOut - 1) * getStrides()[dim] +
-                   (kernel[dim] - 1) * getDilations()[dim] + 1;
     if (need > inSizes[dim])
       return emitOpError("output ")
              << (dim == 0 ? "height " : "width ") << outSizes[dim]
@@ -391,6 +423,20 @@ LogicalResult Conv2DOp::verify() {
              << inSizes[dim];
   }
   return success();
+}
+
+int64_t Conv2DOp::getInputSpan(unsigned dim) {
+  ConvSizes s = getConvSizes(*this);
+  int64_t kernel = dim == 0 ? s.kh : s.kw, out = dim == 0 ? s.oh : s.ow;
+  if (out == 0)
+    return 0;
+  int64_t convOut = pooledSpan(*this, dim, out);
+  if (ShapedType::isDynamic(convOut) || ShapedType::isDynamic(kernel))
+    return ShapedType::kDynamic;
+  if (convOut == 0 || kernel == 0)
+    return 0;
+  return (convOut - 1) * getStrides()[dim] +
+         (kernel - 1) * getDilations()[dim] + 1;
 }
 
 FailureOr<int64_t> Conv2DOp::getFlopCount() {

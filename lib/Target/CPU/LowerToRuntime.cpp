@@ -202,7 +202,12 @@ static void lowerConv2D(Conv2DOp op, RuntimeCallBuilder &calls,
     flags |= LATHE_MM_CONST_B;
   Value bias = op.getBias() ? op.getBias() : init;
   ArrayRef<int64_t> strides = op.getStrides(), dilations = op.getDilations();
-  SmallVector<int64_t> scalars = {op.isNhwc() ? 1 : 0,
+  int64_t layout = op.isNhwc() ? LATHE_CONV_NHWC : LATHE_CONV_NCHW;
+  if (op.getInputBlock())
+    layout |= LATHE_CONV_BLOCKED_INPUT;
+  if (op.getOutputBlock())
+    layout |= LATHE_CONV_BLOCKED_OUTPUT;
+  SmallVector<int64_t> scalars = {layout,
                                   strides[0],
                                   strides[1],
                                   /*padTop=*/0,

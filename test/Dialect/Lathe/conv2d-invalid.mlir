@@ -102,3 +102,52 @@ func.func @f64(%x: tensor<1x3x8x8xf64>, %w: tensor<4x3x3x3xf64>, %e: tensor<1x4x
   %y = lathe.conv2d ins(%x, %w : tensor<1x3x8x8xf64>, tensor<4x3x3x3xf64>) outs(%e : tensor<1x4x6x6xf64>) -> tensor<1x4x6x6xf64>
   return %y : tensor<1x4x6x6xf64>
 }
+
+// -----
+
+func.func @block_size(%x: tensor<1x2x8x8x8xf32>, %w: tensor<4x16x3x3xf32>, %e: tensor<1x4x6x6xf32>) -> tensor<1x4x6x6xf32> {
+  // expected-error @+1 {{supports channel block 16 only, got input_block = 8}}
+  %y = lathe.conv2d ins(%x, %w : tensor<1x2x8x8x8xf32>, tensor<4x16x3x3xf32>) outs(%e : tensor<1x4x6x6xf32>) {input_block = 8 : i64} -> tensor<1x4x6x6xf32>
+  return %y : tensor<1x4x6x6xf32>
+}
+
+// -----
+
+func.func @block_rank(%x: tensor<1x32x8x8xf32>, %w: tensor<4x32x3x3xf32>, %e: tensor<1x4x6x6xf32>) -> tensor<1x4x6x6xf32> {
+  // expected-error @+1 {{expects a channel-blocked input [N, C/16, H, W, 16] of rank 5, got 'tensor<1x32x8x8xf32>'}}
+  %y = lathe.conv2d ins(%x, %w : tensor<1x32x8x8xf32>, tensor<4x32x3x3xf32>) outs(%e : tensor<1x4x6x6xf32>) {input_block = 16 : i64} -> tensor<1x4x6x6xf32>
+  return %y : tensor<1x4x6x6xf32>
+}
+
+// -----
+
+func.func @block_inner(%x: tensor<1x3x8x8xf32>, %w: tensor<32x3x3x3xf32>, %e: tensor<1x2x6x6x8xf32>) -> tensor<1x2x6x6x8xf32> {
+  // expected-error @+1 {{expects a channel-blocked init [N, C/16, H, W, 16] of rank 5, got 'tensor<1x2x6x6x8xf32>'}}
+  %y = lathe.conv2d ins(%x, %w : tensor<1x3x8x8xf32>, tensor<32x3x3x3xf32>) outs(%e : tensor<1x2x6x6x8xf32>) {output_block = 16 : i64} -> tensor<1x2x6x6x8xf32>
+  return %y : tensor<1x2x6x6x8xf32>
+}
+
+// -----
+
+func.func @block_nhwc(%x: tensor<1x1x8x8x16xf32>, %w: tensor<3x3x16x4xf32>, %e: tensor<1x6x6x4xf32>) -> tensor<1x6x6x4xf32> {
+  // expected-error @+1 {{supports a channel-blocked input with layout nchw only}}
+  %y = lathe.conv2d ins(%x, %w : tensor<1x1x8x8x16xf32>, tensor<3x3x16x4xf32>) outs(%e : tensor<1x6x6x4xf32>) {layout = "nhwc", input_block = 16 : i64} -> tensor<1x6x6x4xf32>
+  return %y : tensor<1x6x6x4xf32>
+}
+
+// -----
+
+// Blocked channels count: 2 blocks of 16 = 32 input channels, filter has 16.
+func.func @block_channels(%x: tensor<1x2x8x8x16xf32>, %w: tensor<4x16x3x3xf32>, %e: tensor<1x4x6x6xf32>) -> tensor<1x4x6x6xf32> {
+  // expected-error @+1 {{has mismatched input channels: input has 32, filter has 16 (layout nchw)}}
+  %y = lathe.conv2d ins(%x, %w : tensor<1x2x8x8x16xf32>, tensor<4x16x3x3xf32>) outs(%e : tensor<1x4x6x6xf32>) {input_block = 16 : i64} -> tensor<1x4x6x6xf32>
+  return %y : tensor<1x4x6x6xf32>
+}
+
+// -----
+
+func.func @block_out_channels(%x: tensor<1x3x8x8xf32>, %w: tensor<32x3x3x3xf32>, %e: tensor<1x1x6x6x16xf32>) -> tensor<1x1x6x6x16xf32> {
+  // expected-error @+1 {{expects init with batch 1 and 32 channels (layout nchw), got 'tensor<1x1x6x6x16xf32>'}}
+  %y = lathe.conv2d ins(%x, %w : tensor<1x3x8x8xf32>, tensor<32x3x3x3xf32>) outs(%e : tensor<1x1x6x6x16xf32>) {output_block = 16 : i64} -> tensor<1x1x6x6x16xf32>
+  return %y : tensor<1x1x6x6x16xf32>
+}

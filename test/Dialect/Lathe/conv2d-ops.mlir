@@ -21,3 +21,11 @@ func.func @memrefs(%x: memref<1x9x9x3xf32>, %w: memref<3x3x3x5xf32>, %y: memref<
       {layout = "nhwc", strides = array<i64: 2, 1>, dilations = array<i64: 1, 3>}
   return
 }
+
+// Channel-blocked input and output (nChw16c as [N, C/16, H, W, 16]).
+// CHECK-LABEL: func.func @blocked
+// CHECK: lathe.conv2d ins(%{{.*}}, %{{.*}} : tensor<2x2x8x8x16xf32>, tensor<48x32x3x3xf32>) outs(%{{.*}} : tensor<2x3x6x6x16xf32>) {input_block = 16 : i64, output_block = 16 : i64} -> tensor<2x3x6x6x16xf32>
+func.func @blocked(%x: tensor<2x2x8x8x16xf32>, %w: tensor<48x32x3x3xf32>, %e: tensor<2x3x6x6x16xf32>) -> tensor<2x3x6x6x16xf32> {
+  %y = lathe.conv2d ins(%x, %w : tensor<2x2x8x8x16xf32>, tensor<48x32x3x3xf32>) outs(%e : tensor<2x3x6x6x16xf32>) {input_block = 16 : i64, output_block = 16 : i64} -> tensor<2x3x6x6x16xf32>
+  return %y : tensor<2x3x6x6x16xf32>
+}

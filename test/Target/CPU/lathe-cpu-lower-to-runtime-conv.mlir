@@ -74,3 +74,17 @@ func.func @pool_accumulates(%x: memref<1x4x4x3xf32>, %y: memref<1x2x2x3xf32>) {
   memref.dealloc %win : memref<2x2xf32>
   return
 }
+
+// Channel-blocked input and output: layout = 2 (LATHE_CONV_BLOCKED_INPUT) |
+// 4 (LATHE_CONV_BLOCKED_OUTPUT) = 6, rank-5 memrefs passed as they are.
+// CHECK-LABEL: func.func @conv_blocked
+// CHECK-SAME: (%[[X:.*]]: memref<1x2x6x6x16xf32>, %[[W:.*]]: memref<32x32x3x3xf32>, %[[Y:.*]]: memref<1x2x4x4x16xf32>)
+// CHECK-DAG: %[[XU:.*]] = memref.cast %[[X]] : memref<1x2x6x6x16xf32> to memref<*xf32>
+// CHECK-DAG: %[[YU:.*]] = memref.cast %[[Y]] : memref<1x2x4x4x16xf32> to memref<*xf32>
+// CHECK-DAG: %[[SIX:.*]] = arith.constant 6 : i64
+// CHECK: call @lathe_rt_conv2d_f32(%[[XU]], %{{.*}}, %[[YU]], %[[YU]], %[[SIX]],
+func.func @conv_blocked(%x: memref<1x2x6x6x16xf32>, %w: memref<32x32x3x3xf32>, %y: memref<1x2x4x4x16xf32>) {
+  lathe.conv2d ins(%x, %w : memref<1x2x6x6x16xf32>, memref<32x32x3x3xf32>)
+      outs(%y : memref<1x2x4x4x16xf32>) {input_block = 16 : i64, output_block = 16 : i64}
+  return
+}

@@ -9,8 +9,13 @@ usage: cnn-gen.py OUTDIR
   nhwc.mlir  x [2,12,12,3] NHWC: a standalone maxpool 3x3/1 (not after a
              convolution), conv3x3 dilation 2 (3->8) + bias + ReLU, maxpool 2/2.
              -> y [2,3,3,8] NHWC
-  x.npy, ref.npy, xh.npy, refh.npy: inputs, and references computed by PyTorch in
-  float64 from the same float32 weights.
+  chain.mlir x [2,3,19,19] NCHW, 16k channels so that lathe-cpu-chain-convs keeps
+             the maps between convolutions channel-blocked: conv3x3(3->16) + bias +
+             ReLU, maxpool 2/2 (-> 8x8, of which the stride-2 conv3x3(16->32) + bias +
+             ReLU reads 7x7 only), a crop [1:, 1:] of its 3x3 output, conv1x1(32->16)
+             + bias + ReLU, flatten, fc 64->10 + bias.  -> y [2,10]
+  x.npy, ref.npy, xh.npy, refh.npy, xc.npy, refc.npy: inputs, and references
+  computed by PyTorch in float64 from the same float32 weights.
 Every bias is non-trivial (N(0, 0.5)), so a dropped bias or ReLU shows.
 """
 import os
@@ -26,19 +31,20 @@ from mlir_emit import Emitter, Val  # noqa: E402
 F = torch.nn.functional
 
 
-def conv(em, x, w, b, nhwc, relu, dil=1):
+def conv(em, x, w, b, nhwc, relu, dil=1, stride=1):
     if nhwc:
         n, h, wd, _ = x.shape
         kh, kw, _, f = w.shape
     else:
         n, _, h, wd = x.shape
         f, _, kh, kw = w.shape
-    oh, ow = h - dil * (kh - 1), wd - dil * (kw - 1)
+    oh = (h - dil * (kh - 1) - 1) // stride + 1
+    ow = (wd - dil * (kw - 1) - 1) // stride + 1
     shape = (n, oh, ow, f) if nhwc else (n, f, oh, ow)
     init = em.filled(shape, 0.0)
     name = "conv_2d_nhwc_hwcf" if nhwc else "conv_2d_nchw_fchw"
     y = em.emit(f"linalg.{name} {{dilations = dense<{dil}> : tensor<2xi64>, "
-                "strides = dense<1> : tensor<2xi64>} "
+                f"strides = dense<{stride}> : tensor<2xi64>}} "
                 f"ins({x.name}, {w.name} : {x.ty}, {w.ty}) outs({init.name} : {init.ty}) -> {init.ty}",
                 "conv", shape)
     y = em.elementwise([y, b], lambda bb, a, c, o: bb.addf(a, c), "bias", {1: (3 if nhwc else 1,)})
@@ -118,6 +124,35 @@ def main():
     r = F.max_pool2d(r, 2).permute(0, 2, 3, 1)
     np.save(os.path.join(out, "xh.npy"), xh)
     np.save(os.path.join(out, "refh.npy"), r.numpy().astype(np.float32).copy())
+
+    # NCHW chain with 16k channels (blocked layout between the convolutions).
+    wc1, bc1 = param(16, 3, 3, 3, scale=0.4), param(16, scale=0.5)
+    wc2, bc2 = param(32, 16, 3, 3, scale=0.15), param(32, scale=0.5)
+    wc3, bc3 = param(16, 32, 1, 1, scale=0.2), param(16, scale=0.5)
+    wcf, bcf = param(10, 64, scale=0.2), param(10, scale=0.5)
+    xc = param(2, 3, 19, 19)
+    em = Emitter()
+    xv = Val("%x", xc.shape)
+    h = conv(em, xv, em.weight("k1.w", wc1), em.weight("k1.b", bc1), False, "max")
+    h = maxpool(em, h, 2, 2, False)
+    h = conv(em, h, em.weight("k2.w", wc2), em.weight("k2.b", bc2), False, "select", stride=2)
+    crop = (2, 32, 2, 2)
+    h = em.emit(f"tensor.extract_slice {h.name}[0, 0, 1, 1] [2, 32, 2, 2] [1, 1, 1, 1] : "
+                f"{h.ty} to tensor<2x32x2x2xf32>", "crop", crop)
+    h = conv(em, h, em.weight("k3.w", wc3), em.weight("k3.b", bc3), False, "max")
+    h = em.collapse(h, [[0], [1, 2, 3]], "flat")
+    h = em.matmul(h, em.weight("kf.w", wcf), transpose_b=True)
+    h = em.bias_add(h, em.weight("kf.b", bcf))
+    with open(os.path.join(out, "chain.mlir"), "w") as f:
+        f.write(em.function("main", [xv], h, header="// test/e2e/cnn-*.test: NCHW chain\n"))
+    d = {k: torch.from_numpy(v).double() for k, v in
+         dict(x=xc, w1=wc1, b1=bc1, w2=wc2, b2=bc2, w3=wc3, b3=bc3, wf=wcf, bf=bcf).items()}
+    r = F.max_pool2d(F.relu(F.conv2d(d["x"], d["w1"], d["b1"])), 2)
+    r = F.relu(F.conv2d(r, d["w2"], d["b2"], stride=2))[:, :, 1:, 1:]
+    r = F.relu(F.conv2d(r, d["w3"], d["b3"]))
+    r = F.linear(r.flatten(1), d["wf"], d["bf"])
+    np.save(os.path.join(out, "xc.npy"), xc)
+    np.save(os.path.join(out, "refc.npy"), r.numpy().astype(np.float32))
 
 
 if __name__ == "__main__":

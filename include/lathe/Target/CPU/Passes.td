@@ -52,6 +52,40 @@ def LatheCPUFormKernels : Pass<"lathe-cpu-form-kernels", "func::FuncOp"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def LatheCPUChainConvs : Pass<"lathe-cpu-chain-convs", "func::FuncOp"> {
+  let summary = "Shrink convolutions to what their consumers read and keep "
+                "chained convolutions in the channel-blocked layout";
+  let description = [{
+    Works on `lathe.conv2d` on tensors (after `lathe-cpu-form-kernels`):
+    - a `tensor.extract_slice` that keeps a spatial prefix of a single-use
+      convolution's output (offsets 0, unit strides, all of N and C) becomes
+      that convolution with the smaller output: rows and columns nobody reads
+      are not computed (e.g. a 13x13 map that a 2x2/2 pooling reads as 12x12,
+      or a pooled 15x15 map whose last row the next convolution never reads);
+    - a static-shape `nchw` convolution whose output has 16k channels and
+      whose every use is the input of another `nchw` convolution (directly or
+      through a rank-preserving `tensor.extract_slice` that keeps whole
+      16-channel blocks) writes its output in oneDNN's channel-blocked layout
+      (`output_block = 16`, a [N, C/16, H, W, 16] tensor) and its consumers
+      read it so (`input_block = 16`). On CPU this removes the two layout
+      conversions between the convolutions (blocked -> NCHW after the first,
+      NCHW -> blocked before the second).
+
+    ```mlir
+    %a = lathe.conv2d ins(%x, %w1 : ...) outs(%e1 : tensor<8x32x15x15xf32>) {pool = "max", ...}
+    %s = tensor.extract_slice %a[0, 0, 0, 0] [8, 32, 14, 14] [1, 1, 1, 1]
+    %b = lathe.conv2d ins(%s, %w2 : ...) outs(%e2 : tensor<8x64x12x12xf32>)
+    // becomes
+    %a = lathe.conv2d ins(%x, %w1 : ...) outs(%e1 : tensor<8x2x14x14x16xf32>)
+           {output_block = 16 : i64, pool = "max", ...}
+    %b = lathe.conv2d ins(%a, %w2 : tensor<8x2x14x14x16xf32>, ...)
+           outs(%e2 : tensor<8x64x12x12xf32>) {input_block = 16 : i64}
+    ```
+  }];
+  let dependentDialects = ["::mlir::lathe::LatheDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def LatheCPULowerToRuntime : Pass<"lathe-cpu-lower-to-runtime", "ModuleOp"> {
   let summary = "Lower kernel ops on memrefs to calls into the Lathe runtime";
   let description = [{

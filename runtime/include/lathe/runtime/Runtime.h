@@ -203,8 +203,19 @@ void lathe_rt_layer_norm_f32(int64_t rankX, void *x, int64_t rankGamma,
 void lathe_rt_softmax_f32(int64_t rankIn, void *in, int64_t rankOut, void *out,
                           int64_t axis);
 
-/// 2-D convolution. layout 0 = NCHW input / FCHW filter / NCHW output,
-/// layout 1 = NHWC input / HWCF filter / NHWC output.
+/// `layout` of the convolution calls: NCHW input / FCHW filter / NCHW output,
+/// or NHWC input / HWCF filter / NHWC output; with NCHW, the input and/or the
+/// output may instead be channel-blocked (oneDNN's nChw16c): a rank-5
+/// [N, C/16, H, W, 16] memref whose element [n, cb, h, w, ci] is channel
+/// cb*16+ci (the innermost dimension contiguous).
+enum {
+  LATHE_CONV_NCHW = 0,
+  LATHE_CONV_NHWC = 1,
+  LATHE_CONV_BLOCKED_INPUT = 1 << 1,
+  LATHE_CONV_BLOCKED_OUTPUT = 1 << 2,
+};
+
+/// 2-D convolution (`layout` as above).
 /// Padding is symmetric-or-not: (padTop, padLeft) before, the rest implied by
 /// the output size. Bias [F] ignored unless LATHE_MM_HAS_BIAS; activation in
 /// flags as for matmul.

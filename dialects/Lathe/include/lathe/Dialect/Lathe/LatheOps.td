@@ -221,6 +221,14 @@ def Lathe_Conv2DOp : Lathe_Op<"conv2d", [
     `bias` is [F]; `activation` is one of `none`, `relu`, `gelu`,
     `gelu_tanh`, `sigmoid`, `tanh`.
 
+    `input_block` / `output_block` (layout `nchw` only; 0 = plain) keep the
+    input / `init` in the channel-blocked layout oneDNN's direct and Winograd
+    kernels use (nChw16c): the operand is then a rank-5 [N, C/16, H, W, 16]
+    tensor whose element [n, cb, h, w, ci] is channel cb*16+ci of the plain
+    [N, C, H, W] tensor. `lathe-cpu-chain-convs` chooses it between
+    convolutions, so no layout conversion runs between them; 16 is the only
+    block size.
+
     With `pool = "max"`, `init` is the output of a max pooling
     (`pool_window`, `pool_strides`, `pool_dilations`, no padding, as
     `linalg.pooling_{nchw,nhwc}_max` from a -inf fill) of the convolution's
@@ -251,7 +259,9 @@ def Lathe_Conv2DOp : Lathe_Op<"conv2d", [
                        DefaultValuedStrAttr<StrAttr, "none">:$pool,
                        DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$pool_window,
                        DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$pool_strides,
-                       DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$pool_dilations);
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$pool_dilations,
+                       DefaultValuedAttr<I64Attr, "0">:$input_block,
+                       DefaultValuedAttr<I64Attr, "0">:$output_block);
   let results = (outs Variadic<AnyRankedTensor>:$result);
   let assemblyFormat = [{
     `ins` `(` $input `,` $filter `:` type($input) `,` type($filter) `)`
@@ -269,6 +279,12 @@ def Lathe_Conv2DOp : Lathe_Op<"conv2d", [
     }
     bool isNhwc() { return getLayout() == "nhwc"; }
     bool hasPool() { return getPool() != "none"; }
+    /// Input rows (dim 0) or columns (dim 1) the op reads: every convolution
+    /// output a pooling window (if any) reads, with the filter's extent.
+    /// ShapedType::kDynamic when a size is dynamic.
+    int64_t getInputSpan(unsigned dim);
+    /// The block sizes supported for input_block / output_block.
+    static constexpr int64_t kChannelBlock = 16;
   }];
 }
 

@@ -1,0 +1,85 @@
+// RUN: lathe-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(lathe-cpu-chain-convs))' | FileCheck %s
+
+// Demand: the second conv (3x3, stride 2, 3x3 output) reads 7x7 of the pooled
+// 8x8, so the first computes 7x7 (its convolution 14x14 instead of 16x16); then
+// both stay channel-blocked between them.
+// CHECK-LABEL: func.func @shrink_and_block
+// CHECK-NOT: tensor.empty() : tensor<2x16x
+// CHECK: %[[E1:.*]] = tensor.empty() : tensor<2x1x7x7x16xf32>
+// CHECK: %[[A:.*]] = lathe.conv2d ins(%arg0, %arg1 : tensor<2x3x18x18xf32>, tensor<16x3x3x3xf32>) outs(%[[E1]] : tensor<2x1x7x7x16xf32>) {output_block = 16 : i64, pool = "max", pool_strides = array<i64: 2, 2>, pool_window = array<i64: 2, 2>}
+// CHECK: lathe.conv2d ins(%[[A]], %arg2 : tensor<2x1x7x7x16xf32>, tensor<32x16x3x3xf32>) outs(%{{.*}} : tensor<2x32x3x3xf32>) {input_block = 16 : i64, strides = array<i64: 2, 2>}
+func.func @shrink_and_block(%x: tensor<2x3x18x18xf32>, %w1: tensor<16x3x3x3xf32>, %w2: tensor<32x16x3x3xf32>) -> tensor<2x32x3x3xf32> {
+  %e1 = tensor.empty() : tensor<2x16x8x8xf32>
+  %a = lathe.conv2d ins(%x, %w1 : tensor<2x3x18x18xf32>, tensor<16x3x3x3xf32>) outs(%e1 : tensor<2x16x8x8xf32>) {pool = "max", pool_window = array<i64: 2, 2>, pool_strides = array<i64: 2, 2>} -> tensor<2x16x8x8xf32>
+  %e2 = tensor.empty() : tensor<2x32x3x3xf32>
+  %b = lathe.conv2d ins(%a, %w2 : tensor<2x16x8x8xf32>, tensor<32x16x3x3xf32>) outs(%e2 : tensor<2x32x3x3xf32>) {strides = array<i64: 2, 2>} -> tensor<2x32x3x3xf32>
+  return %b : tensor<2x32x3x3xf32>
+}
+
+// -----
+
+// A slice keeping a prefix: the producer computes only that prefix; the slice
+// then keeps all of it. Not blocked: 8 channels.
+// CHECK-LABEL: func.func @shrink_to_slice
+// CHECK-NOT: tensor.empty() : tensor<1x8x6x6xf32>
+// CHECK: %[[A:.*]] = lathe.conv2d {{.*}} outs(%{{.*}} : tensor<1x8x4x5xf32>) -> tensor<1x8x4x5xf32>
+// CHECK: tensor.extract_slice %[[A]][0, 0, 0, 0] [1, 8, 4, 5] [1, 1, 1, 1] : tensor<1x8x4x5xf32> to tensor<1x8x4x5xf32>
+func.func @shrink_to_slice(%x: tensor<1x3x8x8xf32>, %w: tensor<8x3x3x3xf32>) -> tensor<1x8x4x5xf32> {
+  %e = tensor.empty() : tensor<1x8x6x6xf32>
+  %a = lathe.conv2d ins(%x, %w : tensor<1x3x8x8xf32>, tensor<8x3x3x3xf32>) outs(%e : tensor<1x8x6x6xf32>) {layout = "nchw"} -> tensor<1x8x6x6xf32>
+  %s = tensor.extract_slice %a[0, 0, 0, 0] [1, 8, 4, 5] [1, 1, 1, 1] : tensor<1x8x6x6xf32> to tensor<1x8x4x5xf32>
+  return %s : tensor<1x8x4x5xf32>
+}
+
+// -----
+
+// A cropping slice of whole channel blocks becomes a slice of the blocked
+// tensor; the middle conv reads and writes blocked.
+// CHECK-LABEL: func.func @block_through_slice
+// CHECK: %[[A:.*]] = lathe.conv2d ins(%arg0, %arg1 {{.*}} : tensor<1x2x6x6x16xf32>) {output_block = 16 : i64}
+// CHECK: %[[S:.*]] = tensor.extract_slice %[[A]][0, 1, 1, 1, 0] [1, 1, 4, 4, 16] [1, 1, 1, 1, 1] : tensor<1x2x6x6x16xf32> to tensor<1x1x4x4x16xf32>
+// CHECK: %[[B:.*]] = lathe.conv2d ins(%[[S]], %arg2 : tensor<1x1x4x4x16xf32>, tensor<16x16x1x1xf32>) outs(%{{.*}} : tensor<1x1x4x4x16xf32>) {input_block = 16 : i64, output_block = 16 : i64}
+// CHECK: lathe.conv2d ins(%[[B]], %arg3 : tensor<1x1x4x4x16xf32>, tensor<4x16x3x3xf32>) outs(%{{.*}} : tensor<1x4x2x2xf32>) {input_block = 16 : i64}
+func.func @block_through_slice(%x: tensor<1x3x8x8xf32>, %w1: tensor<32x3x3x3xf32>, %w2: tensor<16x16x1x1xf32>, %w3: tensor<4x16x3x3xf32>) -> tensor<1x4x2x2xf32> {
+  %e1 = tensor.empty() : tensor<1x32x6x6xf32>
+  %a = lathe.conv2d ins(%x, %w1 : tensor<1x3x8x8xf32>, tensor<32x3x3x3xf32>) outs(%e1 : tensor<1x32x6x6xf32>) -> tensor<1x32x6x6xf32>
+  %s = tensor.extract_slice %a[0, 16, 1, 1] [1, 16, 4, 4] [1, 1, 1, 1] : tensor<1x32x6x6xf32> to tensor<1x16x4x4xf32>
+  %e2 = tensor.empty() : tensor<1x16x4x4xf32>
+  %b = lathe.conv2d ins(%s, %w2 : tensor<1x16x4x4xf32>, tensor<16x16x1x1xf32>) outs(%e2 : tensor<1x16x4x4xf32>) -> tensor<1x16x4x4xf32>
+  %e3 = tensor.empty() : tensor<1x4x2x2xf32>
+  %c = lathe.conv2d ins(%b, %w3 : tensor<1x16x4x4xf32>, tensor<4x16x3x3xf32>) outs(%e3 : tensor<1x4x2x2xf32>) -> tensor<1x4x2x2xf32>
+  return %c : tensor<1x4x2x2xf32>
+}
+
+// -----
+
+// Left alone: a result that is also returned (not only read by convolutions),
+// an nhwc consumer, a consumer reading it as its filter, channels not a
+// multiple of 16, dynamic shapes.
+// CHECK-LABEL: func.func @left_alone
+// CHECK-NOT: _block
+// CHECK-NOT: tensor<{{[0-9]+}}x{{[0-9]+}}x{{[0-9]+}}x{{[0-9]+}}x{{[0-9]+}}xf32>
+// CHECK: return
+func.func @left_alone(%x: tensor<1x3x8x8xf32>, %w: tensor<16x3x3x3xf32>, %w2: tensor<16x16x3x3xf32>,
+                      %xh: tensor<1x8x8x16xf32>, %wh: tensor<3x3x16x16xf32>, %w24: tensor<24x3x3x3xf32>,
+                      %w3: tensor<8x24x3x3xf32>, %xd: tensor<?x3x8x8xf32>, %ed: tensor<?x16x6x6xf32>)
+    -> (tensor<1x16x6x6xf32>, tensor<1x16x4x4xf32>, tensor<1x4x4x16xf32>, tensor<1x8x4x4xf32>, tensor<?x16x4x4xf32>) {
+  %e = tensor.empty() : tensor<1x16x6x6xf32>
+  %a = lathe.conv2d ins(%x, %w : tensor<1x3x8x8xf32>, tensor<16x3x3x3xf32>) outs(%e : tensor<1x16x6x6xf32>) -> tensor<1x16x6x6xf32>
+  %e2 = tensor.empty() : tensor<1x16x4x4xf32>
+  %b = lathe.conv2d ins(%a, %w2 : tensor<1x16x6x6xf32>, tensor<16x16x3x3xf32>) outs(%e2 : tensor<1x16x4x4xf32>) -> tensor<1x16x4x4xf32>
+  %eh = tensor.empty() : tensor<1x6x6x16xf32>
+  %h = lathe.conv2d ins(%xh, %wh : tensor<1x8x8x16xf32>, tensor<3x3x16x16xf32>) outs(%eh : tensor<1x6x6x16xf32>) {layout = "nhwc"} -> tensor<1x6x6x16xf32>
+  %eh2 = tensor.empty() : tensor<1x4x4x16xf32>
+  %h2 = lathe.conv2d ins(%h, %wh : tensor<1x6x6x16xf32>, tensor<3x3x16x16xf32>) outs(%eh2 : tensor<1x4x4x16xf32>) {layout = "nhwc"} -> tensor<1x4x4x16xf32>
+  %e24 = tensor.empty() : tensor<1x24x6x6xf32>
+  %c = lathe.conv2d ins(%x, %w24 : tensor<1x3x8x8xf32>, tensor<24x3x3x3xf32>) outs(%e24 : tensor<1x24x6x6xf32>) -> tensor<1x24x6x6xf32>
+  %e3 = tensor.empty() : tensor<1x8x4x4xf32>
+  %d = lathe.conv2d ins(%c, %w3 : tensor<1x24x6x6xf32>, tensor<8x24x3x3xf32>) outs(%e3 : tensor<1x8x4x4xf32>) -> tensor<1x8x4x4xf32>
+  %g = lathe.conv2d ins(%xd, %w : tensor<?x3x8x8xf32>, tensor<16x3x3x3xf32>) outs(%ed : tensor<?x16x6x6xf32>) -> tensor<?x16x6x6xf32>
+  %c0 = arith.constant 0 : index
+  %n = tensor.dim %xd, %c0 : tensor<?x3x8x8xf32>
+  %eg = tensor.empty(%n) : tensor<?x16x4x4xf32>
+  %g2 = lathe.conv2d ins(%g, %w2 : tensor<?x16x6x6xf32>, tensor<16x16x3x3xf32>) outs(%eg : tensor<?x16x4x4xf32>) -> tensor<?x16x4x4xf32>
+  return %a, %b, %h2, %d, %g2 : tensor<1x16x6x6xf32>, tensor<1x16x4x4xf32>, tensor<1x4x4x16xf32>, tensor<1x8x4x4xf32>, tensor<?x16x4x4xf32>
+}
