@@ -621,8 +621,18 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
   int64_t peakBytes = lathe_rt_mem_peak();
 
   std::vector<double> timesMs;
+  // Per kernel kind, its time in each timed call (the profile counters are
+  // cumulative; read after every call), so the report can give medians.
+  std::vector<std::vector<double>> kernelCallMs;
+  auto profileMs = [] {
+    std::vector<double> ms(lathe_rt_profile_count());
+    for (size_t k = 0; k < ms.size(); ++k)
+      ms[k] = lathe_rt_profile_ms(static_cast<int>(k));
+    return ms;
+  };
   if (options.repeat > 0)
     lathe_rt_profile_reset();
+  std::vector<double> before = profileMs();
   for (int r = 0; r < options.repeat; ++r) {
     Clock::time_point start = Clock::now();
     bool ok = invoke();
@@ -630,6 +640,13 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
     freeResults();
     if (!ok)
       return 1;
+    std::vector<double> after = profileMs();
+    kernelCallMs.resize(after.size());
+    for (size_t k = 0; k < after.size(); ++k) {
+      kernelCallMs[k].resize(r, 0.0); // kinds registered during this call
+      kernelCallMs[k].push_back(after[k] - (k < before.size() ? before[k] : 0));
+    }
+    before = std::move(after);
   }
   peakBytes = std::max(peakBytes, lathe_rt_mem_peak());
 
@@ -640,13 +657,18 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
       return fail("output #" + llvm::Twine(i) + ": " + error);
   }
 
+  auto median = [](std::vector<double> values) {
+    std::sort(values.begin(), values.end());
+    size_t n = values.size();
+    if (n == 0)
+      return 0.0;
+    return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+  };
   double minMs = 0, medianMs = 0;
   if (!timesMs.empty()) {
-    std::vector<double> sorted = timesMs;
-    std::sort(sorted.begin(), sorted.end());
-    minMs = sorted.front();
-    size_t n = sorted.size();
-    medianMs = n % 2 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
+    minMs = *std::min_element(timesMs.begin(), timesMs.end());
+    size_t n = timesMs.size();
+    medianMs = median(timesMs);
     llvm::outs() << llvm::formatv("latency over {0} call(s): min {1:f3} ms, "
                                   "median {2:f3} ms\n",
                                   n, minMs, medianMs);
@@ -661,10 +683,17 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
     int repeats = std::max(options.repeat, 1);
     double kernelMs = 0;
     for (int k = 0; k < lathe_rt_profile_count(); ++k) {
-      double ms = lathe_rt_profile_ms(k) / repeats;
+      // Median over the timed calls (robust on a busy machine); the mean
+      // too. Without --repeat, the one call.
+      double meanMs = lathe_rt_profile_ms(k) / repeats;
+      double ms = static_cast<size_t>(k) < kernelCallMs.size()
+                      ? median(kernelCallMs[k])
+                      : meanMs;
       kernelMs += ms;
       kernels[lathe_rt_profile_name(k)] = llvm::json::Object{
-          {"ms", ms}, {"calls", lathe_rt_profile_calls(k) / repeats}};
+          {"ms", ms},
+          {"mean_ms", meanMs},
+          {"calls", lathe_rt_profile_calls(k) / repeats}};
     }
     if (!timesMs.empty())
       kernels["generated_code"] =
