@@ -53,6 +53,11 @@ struct Binding {
   /// output: primitive -> user), created once with the entry: creating it
   /// per call cost about as much as the reorder itself.
   dnnl::reorder reorderPrim;
+  /// Staging as a oneDNN reorder from the caller's strides to the dense
+  /// layout (vectorised, parallel) when oneDNN can describe those strides;
+  /// copyStrided otherwise.
+  dnnl::reorder stagePrim;
+  memory::desc stagedFromMd;
 };
 
 /// Creates `b.reorderPrim` when `b.reorder` is set.
@@ -96,6 +101,12 @@ Binding userBinding(const Operand &op, bool force) {
   Binding b;
   b.stage = force || !op.hasUsableStrides();
   b.userMd = b.stage ? op.denseDesc() : op.desc();
+  if (b.stage && op.hasUsableStrides() && op.numel() > 0) {
+    dnnl::engine &engine = cpuEngine();
+    b.stagedFromMd = op.desc();
+    b.stagePrim = dnnl::reorder(
+        dnnl::reorder::primitive_desc(engine, b.stagedFromMd, engine, b.userMd));
+  }
   return b;
 }
 
@@ -243,7 +254,14 @@ void *bindInput(const Operand &op, const Binding &b, ScratchSlot staged,
   if (b.stage) {
     auto *dense = static_cast<float *>(threadScratch(
         staged, static_cast<size_t>(op.numel()) * sizeof(float)));
-    copyStrided(op.view(), op.denseView(dense));
+    if (b.stagePrim) {
+      dnnl::engine &engine = cpuEngine();
+      memory from(b.stagedFromMd, engine, op.data), to(b.userMd, engine, dense);
+      b.stagePrim.execute(cpuStream(), from, to);
+      cpuStream().wait();
+    } else {
+      copyStrided(op.view(), op.denseView(dense));
+    }
     ptr = dense;
   }
   if (b.reorder) {
