@@ -392,6 +392,11 @@ LogicalResult Conv2DOp::verify() {
     if (values.size() != 2 || values[0] < 1 || values[1] < 1)
       return emitOpError("expects ")
              << name << " to be two values >= 1, got [" << values << "]";
+  ArrayRef<int64_t> pad = getPadding();
+  if (pad.size() != 4 || llvm::any_of(pad, [](int64_t v) { return v < 0; }))
+    return emitOpError("expects padding to be four values >= 0 (top, left, "
+                       "bottom, right), got [")
+           << pad << "]";
 
   ConvSizes s = getConvSizes(*this);
   if (sizesConflict(s.c, s.fc))
@@ -415,12 +420,16 @@ LogicalResult Conv2DOp::verify() {
     if (ShapedType::isDynamic(need) || ShapedType::isDynamic(inSizes[dim]) ||
         need == 0)
       continue;
-    if (need > inSizes[dim])
+    int64_t padded = inSizes[dim] + pad[dim] + pad[dim + 2];
+    if (need > padded)
       return emitOpError("output ")
              << (dim == 0 ? "height " : "width ") << outSizes[dim]
              << " reads " << need << " input "
              << (dim == 0 ? "rows" : "columns") << ", but the input has "
-             << inSizes[dim];
+             << inSizes[dim]
+             << (pad[dim] || pad[dim + 2]
+                     ? (" (" + llvm::Twine(padded) + " padded)").str()
+                     : std::string());
   }
   return success();
 }

@@ -2292,7 +2292,9 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
             b.getIntegerAttr(vt, uns ? APInt::getMinValue(w)
                                      : APInt::getSignedMinValue(w)));
       }
-      return pad(v, lo, hi, pv);
+      // tensor.pad (static sizes, a constant): the CPU backend folds a zero
+      // pad of a convolution's input into the convolution.
+      return tensor::PadOp::create(b, loc, Type(), v, lo, hi, pv).getResult();
     };
     SmallVector<int64_t> lowP, highP, explicitHigh;
     for (int64_t i = 0; i < ns; ++i) {

@@ -153,9 +153,10 @@ public:
   Value reshape(Value x, ArrayRef<OpFoldResult> shape);
   Value reshapeUnchecked(Value x, ArrayRef<OpFoldResult> shape);
   Value transpose(Value x, ArrayRef<int64_t> perm);
-  /// Padding, slicing and concatenation as linalg.generic reads: tensor.pad,
-  /// insert_slice and extract_slice bufferize to strided memref.copy, which
-  /// the CPU pipeline's JIT cannot link (no memrefCopy).
+  /// Padding (the Pad operator, whose pads may be run-time values), slicing
+  /// and concatenation as linalg.generic reads. (Conv and pooling pads are
+  /// static and use tensor.pad, which the CPU backend folds into a
+  /// convolution.)
   Value pad(Value x, ArrayRef<OpFoldResult> low, ArrayRef<OpFoldResult> high,
             Value padValue);
   /// y[i] = x[offsets + i * strides] (reversed axes count from the end).

@@ -1,7 +1,9 @@
 //===- ChainConvs.cpp - Convolution chains on the CPU backend -------------===//
 //
-// lathe-cpu-chain-convs: two rewrites between `lathe.conv2d`s on tensors.
+// lathe-cpu-chain-convs: rewrites between `lathe.conv2d`s on tensors.
 //
+// 0. Padding: a zero `tensor.pad` of the input's spatial dimensions becomes
+//    the op's `padding` (oneDNN reads the zeros implicitly).
 // 1. Demand: a convolution whose every use reads only a spatial prefix of
 //    its output (another convolution whose windows stop short of the last
 //    rows, or an extract_slice at offset 0) computes only that prefix. A
@@ -21,6 +23,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
 
 namespace mlir::lathe {
@@ -78,6 +81,35 @@ Conv2DOp cloneWithInit(IRRewriter &rewriter, Conv2DOp conv,
   return copy;
 }
 
+/// Rewrite 0: a zero `tensor.pad` of the spatial dimensions feeding the
+/// input becomes the op's `padding` (oneDNN pads on the fly; no padded copy).
+void foldPadding(IRRewriter &rewriter, Conv2DOp conv) {
+  auto pad = conv.getInput().getDefiningOp<tensor::PadOp>();
+  if (!pad || conv.hasPureBufferSemantics() || pad.getNofold())
+    return;
+  Value value = pad.getConstantPaddingValue();
+  if (!value || !matchPattern(value, m_AnyZeroFloat()))
+    return;
+  ArrayRef<int64_t> low = pad.getStaticLow(), high = pad.getStaticHigh();
+  if (ShapedType::isDynamicShape(low) || ShapedType::isDynamicShape(high))
+    return;
+  std::array<unsigned, 2> dims = spatialDims(conv);
+  for (unsigned d = 0; d < low.size(); ++d)
+    if (d != dims[0] && d != dims[1] && (low[d] != 0 || high[d] != 0))
+      return;
+  SmallVector<int64_t> padding(conv.getPadding());
+  padding[0] += low[dims[0]];
+  padding[1] += low[dims[1]];
+  padding[2] += high[dims[0]];
+  padding[3] += high[dims[1]];
+  rewriter.modifyOpInPlace(conv, [&] {
+    conv.getInputMutable().set(pad.getSource());
+    conv.setPadding(padding);
+  });
+  if (pad->use_empty())
+    rewriter.eraseOp(pad);
+}
+
 /// Erases `conv` and its init when that was a tensor.empty used by nothing
 /// else.
 void eraseWithInit(IRRewriter &rewriter, Conv2DOp conv) {
@@ -106,7 +138,8 @@ Conv2DOp shrinkToDemand(IRRewriter &rewriter, Conv2DOp conv) {
         int64_t span = consumer.getInputSpan(d);
         if (ShapedType::isDynamic(span))
           return conv;
-        need[d] = std::max(need[d], span);
+        // The span counts the consumer's top/left zero padding.
+        need[d] = std::max(need[d], span - consumer.getPadding()[d]);
       }
       continue;
     }
@@ -216,6 +249,8 @@ struct LatheCPUChainConvs
     SmallVector<Conv2DOp> convs;
     getOperation().walk([&](Conv2DOp op) { convs.push_back(op); });
     IRRewriter rewriter(&getContext());
+    for (Conv2DOp conv : convs)
+      foldPadding(rewriter, conv);
     // Consumers first: a consumer that shrinks reads less of its producer.
     for (Conv2DOp &conv : llvm::reverse(convs))
       conv = shrinkToDemand(rewriter, conv);

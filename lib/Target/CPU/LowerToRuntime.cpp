@@ -207,11 +207,12 @@ static void lowerConv2D(Conv2DOp op, RuntimeCallBuilder &calls,
     layout |= LATHE_CONV_BLOCKED_INPUT;
   if (op.getOutputBlock())
     layout |= LATHE_CONV_BLOCKED_OUTPUT;
+  ArrayRef<int64_t> padding = op.getPadding();
   SmallVector<int64_t> scalars = {layout,
                                   strides[0],
                                   strides[1],
-                                  /*padTop=*/0,
-                                  /*padLeft=*/0,
+                                  /*padTop=*/padding[0],
+                                  /*padLeft=*/padding[1],
                                   dilations[0],
                                   dilations[1],
                                   flags};

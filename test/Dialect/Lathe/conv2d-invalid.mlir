@@ -151,3 +151,20 @@ func.func @block_out_channels(%x: tensor<1x3x8x8xf32>, %w: tensor<32x3x3x3xf32>,
   %y = lathe.conv2d ins(%x, %w : tensor<1x3x8x8xf32>, tensor<32x3x3x3xf32>) outs(%e : tensor<1x1x6x6x16xf32>) {output_block = 16 : i64} -> tensor<1x1x6x6x16xf32>
   return %y : tensor<1x1x6x6x16xf32>
 }
+
+// -----
+
+func.func @padding_size(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %e: tensor<1x4x6x6xf32>) -> tensor<1x4x6x6xf32> {
+  // expected-error @+1 {{expects padding to be four values >= 0 (top, left, bottom, right), got [1, -1, 0, 0]}}
+  %y = lathe.conv2d ins(%x, %w : tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>) outs(%e : tensor<1x4x6x6xf32>) {padding = array<i64: 1, -1, 0, 0>} -> tensor<1x4x6x6xf32>
+  return %y : tensor<1x4x6x6xf32>
+}
+
+// -----
+
+// 9 output rows of a 3x3 filter read 11 rows; 8 + 1 + 1 padded rows are 10.
+func.func @padding_too_small(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %e: tensor<1x4x9x8xf32>) -> tensor<1x4x9x8xf32> {
+  // expected-error @+1 {{output height 9 reads 11 input rows, but the input has 8 (10 padded)}}
+  %y = lathe.conv2d ins(%x, %w : tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>) outs(%e : tensor<1x4x9x8xf32>) {padding = array<i64: 1, 1, 1, 1>} -> tensor<1x4x9x8xf32>
+  return %y : tensor<1x4x9x8xf32>
+}

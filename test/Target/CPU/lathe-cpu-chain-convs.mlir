@@ -83,3 +83,54 @@ func.func @left_alone(%x: tensor<1x3x8x8xf32>, %w: tensor<16x3x3x3xf32>, %w2: te
   %g2 = lathe.conv2d ins(%g, %w2 : tensor<?x16x6x6xf32>, tensor<16x16x3x3xf32>) outs(%eg : tensor<?x16x4x4xf32>) -> tensor<?x16x4x4xf32>
   return %a, %b, %h2, %d, %g2 : tensor<1x16x6x6xf32>, tensor<1x16x4x4xf32>, tensor<1x4x4x16xf32>, tensor<1x8x4x4xf32>, tensor<?x16x4x4xf32>
 }
+
+// -----
+
+// A zero tensor.pad of the spatial dims becomes the convolution's padding
+// (added to what it had); a pad the producer's demand counts from: the
+// consumer (pad 2 top/left, 3x3, 4x4 output) reads padded rows 0..5, i.e.
+// producer rows 0..3 of 6, so the producer shrinks to 4x4.
+// CHECK-LABEL: func.func @fold_padding
+// CHECK-NOT: tensor.pad
+// CHECK: %[[A:.*]] = lathe.conv2d ins(%arg0, %arg1 {{.*}} outs(%{{.*}} : tensor<1x8x4x4xf32>) {padding = array<i64: 1, 1, 1, 1>}
+// CHECK: lathe.conv2d ins(%[[A]], %arg2 : tensor<1x8x4x4xf32>, tensor<4x8x3x3xf32>) outs(%{{.*}} : tensor<1x4x4x4xf32>) {padding = array<i64: 2, 2, 0, 0>}
+func.func @fold_padding(%x: tensor<1x3x6x6xf32>, %w: tensor<8x3x3x3xf32>, %w2: tensor<4x8x3x3xf32>) -> tensor<1x4x4x4xf32> {
+  %z = arith.constant 0.0 : f32
+  %p = tensor.pad %x low[0, 0, 1, 1] high[0, 0, 1, 1] {
+  ^bb0(%i: index, %j: index, %k: index, %l: index):
+    tensor.yield %z : f32
+  } : tensor<1x3x6x6xf32> to tensor<1x3x8x8xf32>
+  %e = tensor.empty() : tensor<1x8x6x6xf32>
+  %a = lathe.conv2d ins(%p, %w : tensor<1x3x8x8xf32>, tensor<8x3x3x3xf32>) outs(%e : tensor<1x8x6x6xf32>) -> tensor<1x8x6x6xf32>
+  %p2 = tensor.pad %a low[0, 0, 2, 2] high[0, 0, 0, 0] {
+  ^bb0(%i: index, %j: index, %k: index, %l: index):
+    tensor.yield %z : f32
+  } : tensor<1x8x6x6xf32> to tensor<1x8x8x8xf32>
+  %e2 = tensor.empty() : tensor<1x4x4x4xf32>
+  %b = lathe.conv2d ins(%p2, %w2 : tensor<1x8x8x8xf32>, tensor<4x8x3x3xf32>) outs(%e2 : tensor<1x4x4x4xf32>) -> tensor<1x4x4x4xf32>
+  return %b : tensor<1x4x4x4xf32>
+}
+
+// -----
+
+// Not folded: a non-zero pad value, and a pad of the channel dimension.
+// CHECK-LABEL: func.func @pad_left_alone
+// CHECK-COUNT-2: tensor.pad
+// CHECK-NOT: padding =
+func.func @pad_left_alone(%x: tensor<1x3x6x6xf32>, %w: tensor<8x3x3x3xf32>, %w4: tensor<8x4x3x3xf32>) -> (tensor<1x8x6x6xf32>, tensor<1x8x4x4xf32>) {
+  %one = arith.constant 1.0 : f32
+  %z = arith.constant 0.0 : f32
+  %p = tensor.pad %x low[0, 0, 1, 1] high[0, 0, 1, 1] {
+  ^bb0(%i: index, %j: index, %k: index, %l: index):
+    tensor.yield %one : f32
+  } : tensor<1x3x6x6xf32> to tensor<1x3x8x8xf32>
+  %e = tensor.empty() : tensor<1x8x6x6xf32>
+  %a = lathe.conv2d ins(%p, %w : tensor<1x3x8x8xf32>, tensor<8x3x3x3xf32>) outs(%e : tensor<1x8x6x6xf32>) -> tensor<1x8x6x6xf32>
+  %q = tensor.pad %x low[0, 1, 0, 0] high[0, 0, 0, 0] {
+  ^bb0(%i: index, %j: index, %k: index, %l: index):
+    tensor.yield %z : f32
+  } : tensor<1x3x6x6xf32> to tensor<1x4x6x6xf32>
+  %e2 = tensor.empty() : tensor<1x8x4x4xf32>
+  %b = lathe.conv2d ins(%q, %w4 : tensor<1x4x6x6xf32>, tensor<8x4x3x3xf32>) outs(%e2 : tensor<1x8x4x4xf32>) -> tensor<1x8x4x4xf32>
+  return %a, %b : tensor<1x8x6x6xf32>, tensor<1x8x4x4xf32>
+}

@@ -88,3 +88,16 @@ func.func @conv_blocked(%x: memref<1x2x6x6x16xf32>, %w: memref<32x32x3x3xf32>, %
       outs(%y : memref<1x2x4x4x16xf32>) {input_block = 16 : i64, output_block = 16 : i64}
   return
 }
+
+// Padding: top and left go to the call (bottom and right follow from the
+// output size in the runtime).
+// CHECK-LABEL: func.func @conv_padded
+// CHECK-DAG: %[[ZERO:.*]] = arith.constant 0 : i64
+// CHECK-DAG: %[[ONE:.*]] = arith.constant 1 : i64
+// CHECK-DAG: %[[TWO:.*]] = arith.constant 2 : i64
+// CHECK: call @lathe_rt_conv2d_f32(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[ZERO]], %[[ONE]], %[[ONE]], %[[ONE]], %[[TWO]], %[[ONE]], %[[ONE]], %[[ZERO]])
+func.func @conv_padded(%x: memref<1x3x6x6xf32>, %w: memref<4x3x3x3xf32>, %y: memref<1x4x6x8xf32>) {
+  lathe.conv2d ins(%x, %w : memref<1x3x6x6xf32>, memref<4x3x3x3xf32>)
+      outs(%y : memref<1x4x6x8xf32>) {padding = array<i64: 1, 2, 1, 2>}
+  return
+}

@@ -12,8 +12,9 @@ usage: cnn-gen.py OUTDIR
   chain.mlir x [2,3,19,19] NCHW, 16k channels so that lathe-cpu-chain-convs keeps
              the maps between convolutions channel-blocked: conv3x3(3->16) + bias +
              ReLU, maxpool 2/2 (-> 8x8, of which the stride-2 conv3x3(16->32) + bias +
-             ReLU reads 7x7 only), a crop [1:, 1:] of its 3x3 output, conv1x1(32->16)
-             + bias + ReLU, flatten, fc 64->10 + bias.  -> y [2,10]
+             ReLU reads 7x7 only), a crop [1:, 1:] of its 3x3 output, a zero
+             tensor.pad of 1, conv3x3(32->16) + bias + ReLU, flatten, fc 64->10
+             + bias.  -> y [2,10]
   x.npy, ref.npy, xh.npy, refh.npy, xc.npy, refc.npy: inputs, and references
   computed by PyTorch in float64 from the same float32 weights.
 Every bias is non-trivial (N(0, 0.5)), so a dropped bias or ReLU shows.
@@ -128,7 +129,7 @@ def main():
     # NCHW chain with 16k channels (blocked layout between the convolutions).
     wc1, bc1 = param(16, 3, 3, 3, scale=0.4), param(16, scale=0.5)
     wc2, bc2 = param(32, 16, 3, 3, scale=0.15), param(32, scale=0.5)
-    wc3, bc3 = param(16, 32, 1, 1, scale=0.2), param(16, scale=0.5)
+    wc3, bc3 = param(16, 32, 3, 3, scale=0.1), param(16, scale=0.5)
     wcf, bcf = param(10, 64, scale=0.2), param(10, scale=0.5)
     xc = param(2, 3, 19, 19)
     em = Emitter()
@@ -139,6 +140,12 @@ def main():
     crop = (2, 32, 2, 2)
     h = em.emit(f"tensor.extract_slice {h.name}[0, 0, 1, 1] [2, 32, 2, 2] [1, 1, 1, 1] : "
                 f"{h.ty} to tensor<2x32x2x2xf32>", "crop", crop)
+    # Zero padding 1 as tensor.pad (folded into the convolution's padding).
+    zero = em.emit("arith.constant 0.0 : f32", "zero", ())
+    h = em.emit(f"tensor.pad {h.name} low[0, 0, 1, 1] high[0, 0, 1, 1] {{\n"
+                f"  ^bb0(%i0: index, %i1: index, %i2: index, %i3: index):\n"
+                f"    tensor.yield {zero.name} : f32\n"
+                f"  }} : {h.ty} to tensor<2x32x4x4xf32>", "padded", (2, 32, 4, 4))
     h = conv(em, h, em.weight("k3.w", wc3), em.weight("k3.b", bc3), False, "max")
     h = em.collapse(h, [[0], [1, 2, 3]], "flat")
     h = em.matmul(h, em.weight("kf.w", wcf), transpose_b=True)
@@ -149,7 +156,7 @@ def main():
          dict(x=xc, w1=wc1, b1=bc1, w2=wc2, b2=bc2, w3=wc3, b3=bc3, wf=wcf, bf=bcf).items()}
     r = F.max_pool2d(F.relu(F.conv2d(d["x"], d["w1"], d["b1"])), 2)
     r = F.relu(F.conv2d(r, d["w2"], d["b2"], stride=2))[:, :, 1:, 1:]
-    r = F.relu(F.conv2d(r, d["w3"], d["b3"]))
+    r = F.relu(F.conv2d(r, d["w3"], d["b3"], padding=1))
     r = F.linear(r.flatten(1), d["wf"], d["bf"])
     np.save(os.path.join(out, "xc.npy"), xc)
     np.save(os.path.join(out, "refc.npy"), r.numpy().astype(np.float32))

@@ -53,10 +53,12 @@ def LatheCPUFormKernels : Pass<"lathe-cpu-form-kernels", "func::FuncOp"> {
 }
 
 def LatheCPUChainConvs : Pass<"lathe-cpu-chain-convs", "func::FuncOp"> {
-  let summary = "Shrink convolutions to what their consumers read and keep "
-                "chained convolutions in the channel-blocked layout";
+  let summary = "Absorb zero padding, shrink convolutions to what their "
+                "consumers read, keep chained convolutions channel-blocked";
   let description = [{
     Works on `lathe.conv2d` on tensors (after `lathe-cpu-form-kernels`):
+    - a `tensor.pad` with a constant zero of the input's spatial dimensions
+      becomes the convolution's `padding` (no padded copy is made);
     - a `tensor.extract_slice` that keeps a spatial prefix of a single-use
       convolution's output (offsets 0, unit strides, all of N and C) becomes
       that convolution with the smaller output: rows and columns nobody reads

@@ -217,7 +217,10 @@ def Lathe_Conv2DOp : Lathe_Op<"conv2d", [
     (input [N, C, H, W], filter [F, C, KH, KW], output [N, F, OH, OW], as
     `linalg.conv_2d_nchw_fchw`) or `nhwc` (input [N, H, W, C], filter
     [KH, KW, C, F], output [N, OH, OW, F], as `linalg.conv_2d_nhwc_hwcf`).
-    `strides` and `dilations` are those of the convolution (no padding);
+    `strides` and `dilations` are those of the convolution; `padding` is
+    [top, left, bottom, right]: the input read as if surrounded by that many
+    zero rows and columns (rows past the last one the output reads are
+    ignored);
     `bias` is [F]; `activation` is one of `none`, `relu`, `gelu`,
     `gelu_tanh`, `sigmoid`, `tanh`.
 
@@ -260,6 +263,7 @@ def Lathe_Conv2DOp : Lathe_Op<"conv2d", [
                        DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$pool_window,
                        DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$pool_strides,
                        DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$pool_dilations,
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0, 0, 0}">:$padding,
                        DefaultValuedAttr<I64Attr, "0">:$input_block,
                        DefaultValuedAttr<I64Attr, "0">:$output_block);
   let results = (outs Variadic<AnyRankedTensor>:$result);
@@ -279,8 +283,9 @@ def Lathe_Conv2DOp : Lathe_Op<"conv2d", [
     }
     bool isNhwc() { return getLayout() == "nhwc"; }
     bool hasPool() { return getPool() != "none"; }
-    /// Input rows (dim 0) or columns (dim 1) the op reads: every convolution
-    /// output a pooling window (if any) reads, with the filter's extent.
+    /// Rows (dim 0) or columns (dim 1) of the zero-padded input the op reads
+    /// (counted from the first padding row): every convolution output a
+    /// pooling window (if any) reads, with the filter's extent.
     /// ShapedType::kDynamic when a size is dynamic.
     int64_t getInputSpan(unsigned dim);
     /// The block sizes supported for input_block / output_block.
