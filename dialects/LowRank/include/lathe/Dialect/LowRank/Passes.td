@@ -17,10 +17,14 @@ def LowRankSelectRanks : Pass<"lowrank-select-ranks", "ModuleOp"> {
     SVD of the weight (LAPACKE, double precision; for a convolution the SVDs
     of the two channel unfoldings, Tucker-2 by HOSVD with a tied rank),
     prices the candidate ranks (multiples of `granularity`) with the target's
-    latency model, and allocates ranks over the whole module at once: starting
-    from the dense model, it repeatedly takes the (layer, rank) move with the
-    most predicted latency saved per unit of added error until the global
-    budget is spent.
+    latency model, and allocates ranks over the whole module at once
+    (`strategy=global`): the choice of one rank (or dense) per layer with the
+    least predicted latency whose model-level error is within `max-error`,
+    or, with `max-latency`, the one with the least model-level error whose
+    predicted latency is within that fraction of the dense layers'
+    (HALOC's formulation). Both are solved exactly: a multiple-choice
+    knapsack over the layers' candidates, by merging Pareto frontiers of
+    latency and error layer by layer.
 
     The model-level error is the energy-weighted relative Frobenius error
     `E = sqrt(Σ_l ‖W_l − Ŵ_l‖² / Σ_l ‖W_l‖²)`; `max-error` bounds it (0.01 is
@@ -34,11 +38,19 @@ def LowRankSelectRanks : Pass<"lowrank-select-ranks", "ModuleOp"> {
 
     ```
     lathe-opt model.mlir --lowrank-select-ranks="max-error=0.1 granularity=16"
+    lathe-opt model.mlir --lowrank-select-ranks="max-latency=0.25 error-norm=spectral"
     ```
   }];
   let options = [
     Option<"maxError", "max-error", "double", "0.05",
            "Global budget of model-level relative Frobenius error, in [0, 1)">,
+    Option<"maxLatency", "max-latency", "double", "0.0",
+           "Latency budget instead of an error budget: the predicted "
+           "latency of the analysed layers as a fraction of their dense "
+           "latency, in (0, 1]; the global allocation then minimises the "
+           "model-level error within it. 0 (the default): no latency "
+           "budget, max-error drives the search. Not together with "
+           "max-error">,
     Option<"target", "target", "std::string", "\"cpu\"",
            "Latency model: `cpu` (bundled table) or the path of a JSON "
            "target description">,
