@@ -60,7 +60,8 @@ def LowRankSelectRanks : Pass<"lowrank-select-ranks", "ModuleOp"> {
            "Leave a layer dense unless its predicted latency drops by at "
            "least this fraction, in [0, 1)">,
     Option<"strategy", "strategy", "std::string", "\"global\"",
-           "`global` (HALOC: greedy over all layers), or the baselines "
+           "`global` (HALOC: one exact choice over all layers), or the "
+           "baselines "
            "`uniform` (one rank for every layer, the smallest within "
            "max-error) and `threshold` (per layer, the smallest rank whose "
            "own relative error is within max-error)">,
