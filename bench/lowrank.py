@@ -10,8 +10,8 @@ training takes minutes on a busy 2-core machine): the foundation's digits MLP
 batch 1, 64 and 360 (the whole test split), so that `lathe-run --report` counts every FLOP.
 
 For every max-error the IR goes through `lathe-opt --lowrank-select-ranks="max-error=E
-batch=64 error-norm=spectral"` (the same decisions at every batch; --error-norm=frobenius for
-the pass's default norm) and `lathe-run --repeat=N --report`:
+batch=64 error-norm=spectral"` (the same decisions at every batch; --error-norm=frobenius or relative for
+the pass's default norm or the per-layer relative one) and `lathe-run --repeat=N --report`:
   flops_kept   = report.flops(factorized) / report.flops(dense), batch 64
   p1_x, p64_x  = predicted speedup at batch 1 and 64: Σ latency_before / Σ latency_after over
                  the pass's decisions (its cost model, the same ranks priced at either batch)
@@ -35,6 +35,8 @@ A global choice with the same ranks as a measured variant is the same program an
 measured again (the table then shows the baseline's numbers on both sides, "same ranks").
 (The older table, each global max-error point beside the baseline point with the nearest
 measured batch-64 latency, is printed too.)
+scripts/lowrank/equal_latency_grid.py does the same comparison on a fine max-error grid,
+without timing (numpy accuracy), in a few minutes per model.
 
 Ends with: RESULT flops_kept_mlp=… flops_kept_wide=… speedup_wide_b64=… acc_drop_wide=…
 global_vs_baselines_min_acc_delta_wide=…  (the first four for the largest max-error ≤ 0.3
@@ -224,7 +226,7 @@ def main():
                     help="lathe-run --threads (and OMP_NUM_THREADS); 1 by default: on a shared "
                          "2-core machine two OpenMP threads wait on each other and latencies "
                          "jump by 5x between identical runs")
-    ap.add_argument("--error-norm", choices=["frobenius", "spectral"], default="spectral",
+    ap.add_argument("--error-norm", choices=["frobenius", "relative", "spectral"], default="spectral",
                     help="lowrank-select-ranks error-norm: what max-error bounds")
     ap.add_argument("--target", default="calibrate",
                     help="lowrank-select-ranks target: 'calibrate' (default: run lathe-calibrate "

@@ -6,7 +6,7 @@ usage: check_allocation.py WORKDIR [--lathe-opt PATH] [--seed N]
 Writes a module of four linear layers (`linalg.matmul`, 4 rows, weights W = Q1·diag(s)·Q2ᵀ with
 random orthogonal Q1, Q2 and chosen spectra) and a target description that prices every shape
 the pass can ask for by a measured (here: random) latency, so the latency of every choice is
-known without the pass's roofline. Then, for both error norms and a grid of budgets:
+known without the pass's roofline. Then, for the three error norms and a grid of budgets:
 
   max-latency=f: the pass's choice must meet Σ latency ≤ f·Σ dense latency, and its model error
                  must be the least over all choices that meet it (enumerated here: every layer
@@ -16,6 +16,7 @@ known without the pass's roofline. Then, for both error norms and a grid of budg
 
 The model-level errors are the documented definitions (docs/Dialects/LowRank.md):
   frobenius  E = sqrt(Σ_l ‖W_l − Ŵ_l‖²_F / Σ_l ‖W_l‖²_F),   ‖W − Ŵ_r‖²_F = Σ_{i>r} σ_i²
+  relative   E = sqrt(Σ_l ‖W_l − Ŵ_l‖²_F / ‖W_l‖²_F)
   spectral   E = sqrt(Σ_l (σ_{r_l+1,l} / σ_{1,l})²)
 Candidate ranks (granularity 1): 1 ≤ r < min(N, K) with r·(N + K) < N·K, taken only when
 cheaper than the dense layer. The decisions' model_error / model_latency must match the
@@ -108,11 +109,14 @@ class Reference:
             self.energy += float((s ** 2).sum())
             dense = table[(ROWS, n, k)]
             self.dense += dense
-            opts = [(None, dense, 0.0, 0.0)]
+            energy = float((s ** 2).sum())
+            opts = [(None, dense, {"frobenius": 0.0, "relative": 0.0, "spectral": 0.0})]
             for r in candidates(n, k):
                 lat = table[(ROWS, r, k)] + table[(ROWS, n, r)]
                 if lat < dense:
-                    opts.append((r, lat, float((s[r:] ** 2).sum()), float((s[r] / s[0]) ** 2)))
+                    tail = float((s[r:] ** 2).sum())
+                    opts.append((r, lat, {"frobenius": tail, "relative": tail / energy,
+                                          "spectral": float((s[r] / s[0]) ** 2)}))
             self.options.append(opts)
 
     def evaluate(self, ranks, norm):
@@ -121,7 +125,7 @@ class Reference:
             match = [o for o in opts if o[0] == r]
             assert match, f"rank {r} is not an option of its layer: {opts}"
             lat += match[0][1]
-            err += match[0][2] if norm == "frobenius" else match[0][3]
+            err += match[0][2][norm]
         scale = self.energy if norm == "frobenius" else 1.0
         return lat / self.dense, np.sqrt(err / scale)
 
@@ -182,7 +186,7 @@ def main():
     mlir, target, weights, table = write_inputs(args.work, rng)
     ref = Reference(weights, table)
     checked, greedy_worse = 0, 0
-    for norm in ("frobenius", "spectral"):
+    for norm in ("frobenius", "relative", "spectral"):
         choices = list(ref.all_choices(norm))
         fastest = min(c[1] for c in choices)
         # Latency budgets: 12 steps between the fastest choice and dense, and every achievable

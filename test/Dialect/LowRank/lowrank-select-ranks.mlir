@@ -16,6 +16,10 @@
 // error-norm=spectral: (σ_{r+1}/σ_1)² per layer; %a at rank 2 costs (0.1/10)² = 1e-4 of the
 // 0.05² budget, rank 1 would cost 1e-2.
 // RUN: lathe-opt %s --split-input-file --lowrank-select-ranks="max-error=0.05 target=%S/Inputs/flat.json error-norm=spectral" 2>/dev/null | FileCheck %s --check-prefix=SPECTRAL
+// error-norm=relative: Σ_l ‖W_l − Ŵ_l‖² / ‖W_l‖² within 0.1²: %a at rank 1 drops 1.0105 of its
+// 101.0105 (0.010004, over the budget, where the energy-weighted norm allowed it against the
+// total 109.0105), at rank 2 0.0105 (1.04e-4: model error 0.0102); %b drops at least 1/8.
+// RUN: lathe-opt %s --split-input-file --lowrank-select-ranks="max-error=0.1 target=%S/Inputs/flat.json error-norm=relative" 2>/dev/null | FileCheck %s --check-prefix=RELATIVE
 // RUN: lathe-opt %s --split-input-file --lowrank-select-ranks="max-error=0.1 target=%S/Inputs/flat.json strategy=threshold" 2>/dev/null | FileCheck %s --check-prefix=THRESHOLD
 // RUN: lathe-opt %s --split-input-file --lowrank-select-ranks="max-error=0.1 target=%S/Inputs/flat.json strategy=uniform" 2>/dev/null | FileCheck %s --check-prefix=UNIFORM
 // max-latency: the least model error whose predicted latency is within the fraction of the
@@ -63,7 +67,7 @@
 // ERR-SAVE: error: lowrank-select-ranks: min-saving must be in [0, 1), got 1.5
 // ERR-GRAN: error: lowrank-select-ranks: granularity must be a positive rank multiple, got 0
 // ERR-BATCH: error: lowrank-select-ranks: batch must be >= 0, got -2
-// ERR-NORM: error: lowrank-select-ranks: unknown error-norm 'nuclear' (expected frobenius or spectral)
+// ERR-NORM: error: lowrank-select-ranks: unknown error-norm 'nuclear' (expected frobenius, relative or spectral)
 // ERR-STRATEGY: error: lowrank-select-ranks: unknown strategy 'random' (expected global, uniform or threshold)
 // ERR-TARGET: error: lowrank-select-ranks: unknown target 'tpu' (expected 'cpu' or the path of a JSON target description)
 // ERR-MISSING: error: lowrank-select-ranks: cannot read target description '{{.*}}missing.json'
@@ -174,6 +178,10 @@ func.func @accumulating(%x: tensor<64x256xf32>, %acc: tensor<64x256xf32>) -> ten
 // SPECTRAL-LABEL: func.func @global
 // SPECTRAL: lowrank.linear {{.*}}#lowrank.decision<rank = 2,
 // SPECTRAL: linalg.matmul {{.*}}action = "dense"
+// RELATIVE-LABEL: func.func @global
+// RELATIVE: lowrank.linear {{.*}}#lowrank.decision<rank = 2,
+// RELATIVE-SAME: error_norm = "relative"{{.*}}model_error = 0.0101{{[0-9]*}} : f64
+// RELATIVE: linalg.matmul {{.*}}action = "dense"
 // THRESHOLD-LABEL: func.func @global
 // THRESHOLD: lowrank.linear {{.*}}#lowrank.decision<rank = 2,
 // THRESHOLD: linalg.matmul {{.*}}action = "dense"

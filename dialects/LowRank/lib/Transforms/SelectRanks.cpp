@@ -413,17 +413,25 @@ LogicalResult SelectRanksPass::collect(const LatencyModel &model, int64_t g,
 /// the least predicted latency within the error budget (max-error), or the
 /// least error within the latency budget (max-latency). The errors are
 /// additive per layer: squared Frobenius errors (relative to Σ‖W‖² in the
-/// end) or squared relative spectral errors. The baselines: uniform and
-/// threshold (max-error only).
+/// end), squared relative Frobenius errors ‖W − Ŵ‖²/‖W‖² (`relative`) or
+/// squared relative spectral errors. The baselines: uniform and threshold
+/// (max-error only).
 void SelectRanksPass::allocate(std::vector<Layer> &layers) {
   bool spectral = errorNorm == "spectral";
+  bool relative = errorNorm == "relative";
   double total = 0;
   for (Layer &layer : layers) {
     total += layer.energy;
     for (Candidate &cand : layer.candidates)
-      cand.error = spectral ? cand.spectral : cand.discarded;
+      cand.error = spectral   ? cand.spectral
+                   : relative ? (layer.energy > 0
+                                     ? cand.discarded / layer.energy
+                                     : 0.0)
+                              : cand.discarded;
   }
-  if (spectral)
+  // Per-layer-normalised norms: the budget is max-error² itself.
+  bool perLayer = spectral || relative;
+  if (perLayer)
     total = 1.0;
   double budget = maxError * maxError * total;
   auto saves = [&](const Layer &layer, const Candidate &cand) {
@@ -436,7 +444,7 @@ void SelectRanksPass::allocate(std::vector<Layer> &layers) {
       for (auto [ci, cand] : llvm::enumerate(layer.candidates))
         if (saves(layer, cand) &&
             cand.error <=
-                maxError * maxError * (spectral ? 1.0 : layer.energy)) {
+                maxError * maxError * (perLayer ? 1.0 : layer.energy)) {
           layer.chosen = ci;
           break;
         }
@@ -645,15 +653,17 @@ LogicalResult SelectRanksPass::validateOptions(const LatencyModel &model) {
     return emitOptionError() << ("lowrank-select-ranks: max-error must be in "
                                  "[0, 1), got ")
                              << static_cast<double>(maxError);
-  // max-latency=0 is the default (no latency budget); hasValue() tells an
-  // option given in the pass's option string from its default.
+  // max-latency=0 is the default (no latency budget). An option counts as
+  // given when it was parsed from the pass's option string (not hasValue():
+  // a pass built from LowRankSelectRanksOptions marks every option as having
+  // a value, which would reject max-error mode there).
   if (!(maxLatency >= 0.0 && maxLatency <= 1.0) ||
-      (maxLatency.hasValue() && maxLatency == 0.0))
+      (maxLatency.getNumOccurrences() > 0 && maxLatency == 0.0))
     return emitOptionError() << ("lowrank-select-ranks: max-latency must be "
                                  "in (0, 1] (a fraction of the dense "
                                  "layers' predicted latency), got ")
                              << static_cast<double>(maxLatency);
-  if (latencyBudget() && maxError.hasValue())
+  if (latencyBudget() && maxError.getNumOccurrences() > 0)
     return emitOptionError()
            << "lowrank-select-ranks: give max-error or max-latency, not both "
               "(max-error bounds the error and minimises the latency, "
@@ -674,10 +684,11 @@ LogicalResult SelectRanksPass::validateOptions(const LatencyModel &model) {
     return emitOptionError()
            << "lowrank-select-ranks: unknown strategy '" << strategy
            << "' (expected global, uniform or threshold)";
-  if (errorNorm != "frobenius" && errorNorm != "spectral")
+  if (errorNorm != "frobenius" && errorNorm != "relative" &&
+      errorNorm != "spectral")
     return emitOptionError()
            << "lowrank-select-ranks: unknown error-norm '" << errorNorm
-           << "' (expected frobenius or spectral)";
+           << "' (expected frobenius, relative or spectral)";
   if (batch < 0)
     return emitOptionError()
            << ("lowrank-select-ranks: batch must be >= 0, got ")
@@ -709,7 +720,7 @@ void SelectRanksPass::runOnOperation() {
     latency += layer.latencyUs();
     dense += layer.denseUs;
   }
-  double scale = errorNorm == "spectral" ? 1.0 : energy;
+  double scale = errorNorm == "frobenius" ? energy : 1.0;
   modelError = scale > 0 ? std::sqrt(errorSum / scale) : 0.0;
   modelLatency = dense > 0 ? latency / dense : 1.0;
   if (!layers.empty())

@@ -32,7 +32,9 @@ def LowRankSelectRanks : Pass<"lowrank-select-ranks", "ModuleOp"> {
     `E = sqrt(Σ_l (σ_{r_l+1} / σ_1)²)`, the relative operator-norm error,
     which bounds how much each layer can change any input's image and ignores
     the small-singular-value tail that trained weights without weight decay
-    keep from their random initialisation. Chosen layers become `lowrank.linear` /
+    keep from their random initialisation. With `error-norm=relative` it is
+    `E = sqrt(Σ_l ‖W_l − Ŵ_l‖² / ‖W_l‖²)`: every layer's relative Frobenius
+    error counts alike, whatever the layer's norm. Chosen layers become `lowrank.linear` /
     `lowrank.conv2d_tucker` with a `#lowrank.decision` and a `lathe.decision`
     dictionary; every decision (and every skipped weight) is also a remark.
 
@@ -67,9 +69,10 @@ def LowRankSelectRanks : Pass<"lowrank-select-ranks", "ModuleOp"> {
            "own relative error is within max-error)">,
     Option<"errorNorm", "error-norm", "std::string", "\"frobenius\"",
            "What max-error bounds: `frobenius` (energy-weighted relative "
-           "Frobenius error over all layers) or `spectral` (root of the sum "
-           "over layers of the squared relative operator-norm error "
-           "σ_{r+1}/σ_1)">,
+           "Frobenius error over all layers), `relative` (root of the sum "
+           "over layers of the squared relative Frobenius error "
+           "‖W − Ŵ‖/‖W‖) or `spectral` (root of the sum over layers of the "
+           "squared relative operator-norm error σ_{r+1}/σ_1)">,
     Option<"batch", "batch", "int64_t", "0",
            "Rows M to price a dynamic-batch layer at (0: the static size, "
            "or 64 when it is dynamic)">,
