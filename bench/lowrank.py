@@ -10,8 +10,8 @@ training takes minutes on a busy 2-core machine): the foundation's digits MLP
 batch 1, 64 and 360 (the whole test split), so that `lathe-run --report` counts every FLOP.
 
 For every max-error the IR goes through `lathe-opt --lowrank-select-ranks="max-error=E
-batch=64 error-norm=spectral"` (the same decisions at every batch; --error-norm=frobenius for
-the pass's default norm) and `lathe-run --repeat=N --report`:
+batch=64 error-norm=spectral"` (the same decisions at every batch; --error-norm=frobenius or relative for
+the pass's default norm or the per-layer relative one) and `lathe-run --repeat=N --report`:
   flops_kept   = report.flops(factorized) / report.flops(dense), batch 64
   p1_x, p64_x  = predicted speedup at batch 1 and 64: Σ latency_before / Σ latency_after over
                  the pass's decisions (its cost model, the same ranks priced at either batch)
@@ -24,12 +24,25 @@ that table; --target=cpu uses the bundled roofline instead (which prices convolu
 implicit GEMMs and is wrong for oneDNN's small convolutions).
 Latencies of the dense model are re-measured between every variant's runs and the best is
 kept, so a busy machine penalises both sides alike.
-Baselines (on --baselines-on models; --no-baselines skips them): the same sweep with strategy=uniform (one rank for all
-layers) and strategy=threshold (per-layer energy threshold); for every global point the
-baseline point with the nearest measured batch-64 latency is printed beside it.
+Baselines (on --baselines-on models; --no-baselines skips them): the same sweep with
+strategy=uniform (one rank for all layers) and strategy=threshold (per-layer energy threshold).
+Equal-latency comparison: for every baseline point, the global allocation runs under
+`max-latency=` that point's predicted latency fraction (the pass's model_latency: Σ predicted
+latency of the analysed layers / Σ dense, same target table, batch=64), so both sides have the
+same predicted latency; both are measured and printed side by side (pred, the model-level
+error `err` the pass minimises, measured b64_x, accuracy, and whether global >= baseline).
+A global choice with the same ranks as a measured variant is the same program and is not
+measured again (the table then shows the baseline's numbers on both sides, "same ranks").
+(The older table, each global max-error point beside the baseline point with the nearest
+measured batch-64 latency, is printed too.)
+scripts/lowrank/equal_latency_grid.py does the same comparison on a fine max-error grid,
+without timing (numpy accuracy), in a few minutes per model.
 
 Ends with: RESULT flops_kept_mlp=… flops_kept_wide=… speedup_wide_b64=… acc_drop_wide=…
-for the largest max-error ≤ 0.3 whose accuracy drop is ≤ 0.5 pt (else the smallest drop).
+global_vs_baselines_min_acc_delta_wide=…  (the first four for the largest max-error ≤ 0.3
+whose accuracy drop is ≤ 0.5 pt, else the smallest drop; the last is the least accuracy
+difference global − baseline over the equal-latency points, a fraction: ≥ 0 means the global
+choice is at least as accurate at every point).
 """
 import argparse
 import json
@@ -74,8 +87,13 @@ ERROR_NORM = "frobenius"
 TARGET = "cpu"
 
 
-def select(src, dst, max_error, strategy, target):
-    run([tool("lathe-opt"), src, f"--lowrank-select-ranks=max-error={max_error} batch=64 "
+def select(src, dst, budget, strategy, target):
+    """budget: a max-error value, or ("max-latency", fraction) for the global latency budget."""
+    if isinstance(budget, tuple):
+        option = f"{budget[0]}={budget[1]!r}"
+    else:
+        option = f"max-error={budget}"
+    run([tool("lathe-opt"), src, f"--lowrank-select-ranks={option} batch=64 "
          f"strategy={strategy} error-norm={ERROR_NORM} target={target}", "-o", dst])
 
 
@@ -121,7 +139,80 @@ def measure(d, variant, mlirs, dense, repeat, tmp, labels):
         "acc": float((logits.argmax(1) == labels).mean()),
         "p1": pred[1], "p64": pred[64],
         "ranks": [x["rank"] if x["action"] == "factorize" else "D" for x in decisions],
+        # What the pass predicted for the whole allocation (at batch=64): the latency of the
+        # analysed layers as a fraction of dense, and the model-level error (error-norm).
+        "pred_frac": decisions[0]["model_latency"] if decisions else 1.0,
+        "model_error": decisions[0]["model_error"] if decisions else 0.0,
     }
+
+
+def measure_equal_latency(d, name, dense_paths, dense, results, repeat, tmp, labels, target):
+    """For every uniform / threshold point: the global allocation under max-latency equal to
+    that point's predicted latency fraction (same target table, batch=64). Returns
+    {fraction: measurement}; a global choice with the same ranks as a measured variant reuses
+    that measurement (it is the same program; the table shows the baseline's own measurement
+    on both sides when the ranks agree)."""
+    seen = {tuple(m["ranks"]): m for ms in results.values() for m in ms}
+    out = {}
+    for s in ("uniform", "threshold"):
+        for m in results.get(s, []):
+            f = m["pred_frac"]
+            if f in out:
+                continue
+            paths = {}
+            for b in (1, 64, 360):
+                paths[b] = os.path.join(tmp, f"{name}_lat_{f:.9f}_b{b}.mlir")
+                select(dense_paths[b], paths[b], ("max-latency", f), "global", target)
+            ranks = ranks_of(paths[64])
+            if tuple(ranks) in seen:
+                g = dict(seen[tuple(ranks)], same_as=True)
+            else:
+                g = measure(d, f"{name}_lat_{f:.9f}", paths, dense, repeat, tmp, labels)
+                g["same_as"] = False
+                seen[tuple(ranks)] = g
+            out[f] = g
+            print(f"  measured {name} global max-latency={f:.4f}", flush=True)
+    return out
+
+
+def ranks_of(mlir):
+    """The ranks lowrank-select-ranks chose, in IR order (D: dense), from its decisions."""
+    import re
+    text = open(mlir).read()
+    ranks = []
+    for d in re.findall(r"lathe\.decision = \{([^}]*)\}", text):
+        if 'pass = "lowrank-select-ranks"' not in d:
+            continue
+        action = re.search(r'action = "(\w+)"', d).group(1)
+        ranks.append(int(re.search(r"rank = (\d+)", d).group(1)) if action == "factorize" else "D")
+    return ranks
+
+
+def equal_latency_table(results, eq, base, best64):
+    """Prints every baseline point beside the global choice at its predicted latency; returns
+    the accuracy deltas (global - baseline, fractions)."""
+    if not eq:
+        return []
+    print("at equal predicted latency (global under max-latency = the baseline's predicted "
+          "fraction, batch 64):")
+    print(f"{'baseline':>9} {'e':>5} {'ranks':>16} {'pred':>6} {'err':>6} {'b64_x':>6} {'acc':>7}"
+          f" | {'global ranks':>16} {'pred':>6} {'err':>6} {'b64_x':>6} {'acc':>7} "
+          f"{'d_acc':>7} global>=")
+    deltas = []
+    for s in ("uniform", "threshold"):
+        for m in results.get(s, []):
+            g = eq[m["pred_frac"]]
+            if g["ranks"] == m["ranks"]:
+                g = m  # the same program: the same measurement on both sides
+            delta = g["acc"] - m["acc"]
+            deltas.append(delta)
+            same = " (same ranks)" if g["ranks"] == m["ranks"] else ""
+            print(f"{s:>9} {m['e']:>5.2f} {str(m['ranks']):>16} {m['pred_frac']:>6.4f} "
+                  f"{m['model_error']:>6.4f} {best64 / m['b64_ms']:>6.2f} {m['acc']:>7.4f} | "
+                  f"{str(g['ranks']):>16} {g['pred_frac']:>6.4f} {g['model_error']:>6.4f} "
+                  f"{best64 / g['b64_ms']:>6.2f} {g['acc']:>7.4f} {delta * 100:>+6.2f}pt "
+                  f"{'yes' if delta >= 0 else 'NO'}{same}", flush=True)
+    return deltas
 
 
 def main():
@@ -135,7 +226,7 @@ def main():
                     help="lathe-run --threads (and OMP_NUM_THREADS); 1 by default: on a shared "
                          "2-core machine two OpenMP threads wait on each other and latencies "
                          "jump by 5x between identical runs")
-    ap.add_argument("--error-norm", choices=["frobenius", "spectral"], default="spectral",
+    ap.add_argument("--error-norm", choices=["frobenius", "relative", "spectral"], default="spectral",
                     help="lowrank-select-ranks error-norm: what max-error bounds")
     ap.add_argument("--target", default="calibrate",
                     help="lowrank-select-ranks target: 'calibrate' (default: run lathe-calibrate "
@@ -164,7 +255,7 @@ def main():
     sweep = [float(e) for e in args.sweep.split(",")]
     strategies = ["global"] + ([] if args.no_baselines else ["uniform", "threshold"])
     baselines = args.baselines_on.split(",")
-    best = {}
+    best, eq, min_delta = {}, {}, {}
     with tempfile.TemporaryDirectory(prefix="lowrank-bench-") as tmp:
         for name in names:
             d = os.path.join(args.models, name)
@@ -190,6 +281,9 @@ def main():
                     m.update(e=e, strategy=strategy)
                     results[strategy].append(m)
                     print(f"  measured {name} {strategy} {e}", flush=True)
+            if name in baselines and not args.no_baselines:
+                eq[name] = measure_equal_latency(d, name, dense_paths, dense, results, args.repeat,
+                                                 tmp, labels, target)
             best1, best64 = dense["best"][1], dense["best"][64]
             print(f"\n== {name}: dense flops(b64)={base['flops']} b1={best1:.4f} ms "
                   f"b64={best64:.4f} ms ({STAT}) acc={base['acc']:.4f}")
@@ -212,6 +306,9 @@ def main():
                         line += (f" | {s} e={near['e']:.3f} b64={near['b64_ms']:.4f} ms "
                                  f"acc={near['acc']:.4f}")
                     print(line)
+                deltas = equal_latency_table(results, eq.get(name, {}), base, best64)
+                if deltas:
+                    min_delta[name] = min(deltas)
             ok = [m for m in results["global"] if m["e"] <= 0.3 and m["drop"] <= 0.005]
             pick = max(ok, key=lambda m: m["e"]) if ok else min(results["global"], key=lambda m: m["drop"])
             best[name] = pick
@@ -221,8 +318,10 @@ def main():
     fmt = lambda m, k: f"{m[k]:.4f}" if m else "nan"  # noqa: E731
     print(f"(target={TARGET}, error-norm={ERROR_NORM}, latency statistic {STAT}, "
           f"{THREADS} thread(s))")
+    delta = f"{min_delta['wide']:.4f}" if "wide" in min_delta else "nan"
     print(f"RESULT flops_kept_mlp={fmt(mlp, 'kept')} flops_kept_wide={fmt(wide, 'kept')} "
-          f"speedup_wide_b64={fmt(wide, 's64')} acc_drop_wide={fmt(wide, 'drop')}")
+          f"speedup_wide_b64={fmt(wide, 's64')} acc_drop_wide={fmt(wide, 'drop')} "
+          f"global_vs_baselines_min_acc_delta_wide={delta}")
 
 
 if __name__ == "__main__":

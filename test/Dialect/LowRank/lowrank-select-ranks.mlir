@@ -16,10 +16,34 @@
 // error-norm=spectral: (σ_{r+1}/σ_1)² per layer; %a at rank 2 costs (0.1/10)² = 1e-4 of the
 // 0.05² budget, rank 1 would cost 1e-2.
 // RUN: lathe-opt %s --split-input-file --lowrank-select-ranks="max-error=0.05 target=%S/Inputs/flat.json error-norm=spectral" 2>/dev/null | FileCheck %s --check-prefix=SPECTRAL
+// error-norm=relative: Σ_l ‖W_l − Ŵ_l‖² / ‖W_l‖² within 0.1²: %a at rank 1 drops 1.0105 of its
+// 101.0105 (0.010004, over the budget, where the energy-weighted norm allowed it against the
+// total 109.0105), at rank 2 0.0105 (1.04e-4: model error 0.0102); %b drops at least 1/8.
+// RUN: lathe-opt %s --split-input-file --lowrank-select-ranks="max-error=0.1 target=%S/Inputs/flat.json error-norm=relative" 2>/dev/null | FileCheck %s --check-prefix=RELATIVE
 // RUN: lathe-opt %s --split-input-file --lowrank-select-ranks="max-error=0.1 target=%S/Inputs/flat.json strategy=threshold" 2>/dev/null | FileCheck %s --check-prefix=THRESHOLD
 // RUN: lathe-opt %s --split-input-file --lowrank-select-ranks="max-error=0.1 target=%S/Inputs/flat.json strategy=uniform" 2>/dev/null | FileCheck %s --check-prefix=UNIFORM
+// max-latency: the least model error whose predicted latency is within the fraction of the
+// dense layers'. On "flat" @global's layers cost 4 units dense and r units at rank r (r <= 3).
+// Spectral errors: %a rank r costs (σ_{r+1}/σ_1)² = 1e-2, 1e-4, 1e-6, %b (flat) 1 at any rank.
+// At 0.5 (4 of 8 units) neither can stay dense; the least is %a rank 3 + %b rank 1
+// (1.000001; rank 2 + 2: 1.0001, rank 1 + 3: 1.01). At 0.75 (6 units) %a rank 2 + %b dense
+// (1e-4: model error 0.01; %a 3 + %b 3 would cost 1.000001). Frobenius at 0.75 (Σ‖W‖² dropped:
+// %a 1.0105, 0.0105, 0.0005 at rank 1, 2, 3; %b 8 − r; total energy 109.0105): the same
+// choice, model error sqrt(0.0105 / 109.0105) = 0.0098. At 0.1 nothing fits: a warning, and
+// the fastest choice (rank 1 + rank 1, 2 units).
+// RUN: lathe-opt %s --split-input-file --lowrank-select-ranks="max-latency=0.5 error-norm=spectral target=%S/Inputs/flat.json" 2>/dev/null | FileCheck %s --check-prefix=LAT50
+// RUN: lathe-opt %s --split-input-file --lowrank-select-ranks="max-latency=0.75 error-norm=spectral target=%S/Inputs/flat.json" 2>/dev/null | FileCheck %s --check-prefix=LAT75
+// RUN: lathe-opt %s --split-input-file --lowrank-select-ranks="max-latency=0.75 target=%S/Inputs/flat.json" 2>&1 >/dev/null | FileCheck %s --check-prefix=LAT75F-REMARK
+// RUN: lathe-opt %s --split-input-file --lowrank-select-ranks="max-latency=0.75 target=%S/Inputs/flat.json" 2>/dev/null | FileCheck %s --check-prefix=LAT75F
+// RUN: lathe-opt %s --split-input-file --lowrank-select-ranks="max-latency=0.1 target=%S/Inputs/flat.json" 2>&1 | FileCheck %s --check-prefix=LAT10
 
 // Bad options and bad inputs: a diagnostic and a pass failure, each.
+// RUN: not lathe-opt %s --lowrank-select-ranks="max-latency=0" 2>&1 | FileCheck %s --check-prefix=ERR-LAT
+// RUN: not lathe-opt %s --lowrank-select-ranks="max-latency=1.5" 2>&1 | FileCheck %s --check-prefix=ERR-LAT
+// RUN: not lathe-opt %s --lowrank-select-ranks="max-latency=-0.2" 2>&1 | FileCheck %s --check-prefix=ERR-LAT
+// RUN: not lathe-opt %s --lowrank-select-ranks="max-latency=nan" 2>&1 | FileCheck %s --check-prefix=ERR-LAT
+// RUN: not lathe-opt %s --lowrank-select-ranks="max-latency=0.5 max-error=0.1" 2>&1 | FileCheck %s --check-prefix=ERR-BOTH
+// RUN: not lathe-opt %s --lowrank-select-ranks="max-latency=0.5 strategy=uniform" 2>&1 | FileCheck %s --check-prefix=ERR-LAT-STRATEGY
 // RUN: not lathe-opt %s --lowrank-select-ranks="max-error=1.0" 2>&1 | FileCheck %s --check-prefix=ERR-MAX
 // RUN: not lathe-opt %s --lowrank-select-ranks="max-error=-0.1" 2>&1 | FileCheck %s --check-prefix=ERR-MAX
 // RUN: not lathe-opt %s --lowrank-select-ranks="min-saving=1.5" 2>&1 | FileCheck %s --check-prefix=ERR-SAVE
@@ -37,10 +61,13 @@
 // RUN: not lathe-opt %S/Inputs/nan-weight.mlir --lowrank-select-ranks 2>&1 | FileCheck %s --check-prefix=ERR-NAN
 // RUN: not lathe-opt %S/Inputs/inf-weight.mlir --lowrank-select-ranks 2>&1 | FileCheck %s --check-prefix=ERR-NAN
 // ERR-MAX: error: lowrank-select-ranks: max-error must be in [0, 1), got
+// ERR-LAT: error: lowrank-select-ranks: max-latency must be in (0, 1] (a fraction of the dense layers' predicted latency), got
+// ERR-BOTH: error: lowrank-select-ranks: give max-error or max-latency, not both
+// ERR-LAT-STRATEGY: error: lowrank-select-ranks: max-latency needs strategy=global
 // ERR-SAVE: error: lowrank-select-ranks: min-saving must be in [0, 1), got 1.5
 // ERR-GRAN: error: lowrank-select-ranks: granularity must be a positive rank multiple, got 0
 // ERR-BATCH: error: lowrank-select-ranks: batch must be >= 0, got -2
-// ERR-NORM: error: lowrank-select-ranks: unknown error-norm 'nuclear' (expected frobenius or spectral)
+// ERR-NORM: error: lowrank-select-ranks: unknown error-norm 'nuclear' (expected frobenius, relative or spectral)
 // ERR-STRATEGY: error: lowrank-select-ranks: unknown strategy 'random' (expected global, uniform or threshold)
 // ERR-TARGET: error: lowrank-select-ranks: unknown target 'tpu' (expected 'cpu' or the path of a JSON target description)
 // ERR-MISSING: error: lowrank-select-ranks: cannot read target description '{{.*}}missing.json'
@@ -61,7 +88,7 @@
 // CHECK-DAG: %[[V:.*]] = arith.constant dense<{{.*}}> : tensor<16x256xf32>
 // CHECK: %[[Y:.*]] = lowrank.linear %[[X]], %[[U]], %[[V]] bias(%[[B]])
 // CHECK-SAME: decision = #lowrank.decision<rank = 16, energy = 1.0,
-// CHECK-SAME: lathe.decision = {action = "factorize", {{.*}}pass = "lowrank-select-ranks", rank = 16 : i64, target = "cpu"}
+// CHECK-SAME: lathe.decision = {action = "factorize", {{.*}}pass = "lowrank-select-ranks", rank = 16 : i64, strategy = "global", target = "cpu"}
 // CHECK-NOT: linalg.matmul
 // CHECK-NOT: linalg.generic
 // CHECK: return %[[Y]]
@@ -151,6 +178,10 @@ func.func @accumulating(%x: tensor<64x256xf32>, %acc: tensor<64x256xf32>) -> ten
 // SPECTRAL-LABEL: func.func @global
 // SPECTRAL: lowrank.linear {{.*}}#lowrank.decision<rank = 2,
 // SPECTRAL: linalg.matmul {{.*}}action = "dense"
+// RELATIVE-LABEL: func.func @global
+// RELATIVE: lowrank.linear {{.*}}#lowrank.decision<rank = 2,
+// RELATIVE-SAME: error_norm = "relative"{{.*}}model_error = 0.0101{{[0-9]*}} : f64
+// RELATIVE: linalg.matmul {{.*}}action = "dense"
 // THRESHOLD-LABEL: func.func @global
 // THRESHOLD: lowrank.linear {{.*}}#lowrank.decision<rank = 2,
 // THRESHOLD: linalg.matmul {{.*}}action = "dense"
@@ -158,6 +189,21 @@ func.func @accumulating(%x: tensor<64x256xf32>, %acc: tensor<64x256xf32>) -> ten
 // UNIFORM-NOT: lowrank.linear
 // UNIFORM: return
 // MINSAVE-LABEL: func.func @global
+// LAT50-LABEL: func.func @global
+// LAT50: lowrank.linear {{.*}}#lowrank.decision<rank = 3,
+// LAT50-SAME: max_latency = 5.000000e-01 : f64, model_error = 1.0000{{[0-9]*}} : f64, model_latency = 5.000000e-01 : f64
+// LAT50: lowrank.linear {{.*}}#lowrank.decision<rank = 1,
+// LAT75-LABEL: func.func @global
+// LAT75: lowrank.linear {{.*}}#lowrank.decision<rank = 2,
+// LAT75-SAME: model_error = 0.0100000{{[0-9]*}} : f64, model_latency = 7.500000e-01 : f64
+// LAT75: linalg.matmul {{.*}}action = "dense"
+// LAT75F-LABEL: func.func @global
+// LAT75F: lowrank.linear {{.*}}#lowrank.decision<rank = 2,
+// LAT75F: linalg.matmul {{.*}}action = "dense"
+// LAT75F-REMARK: remark: lowrank-select-ranks: global allocation under max-latency=0.75 (frobenius): model error 0.0098, predicted latency 0.7500 of dense
+// LAT10: warning: lowrank-select-ranks: max-latency=0.1 cannot be met: the fastest choice of candidate ranks reaches 0.2500 of the dense latency; using it
+// LAT10: lowrank.linear {{.*}}#lowrank.decision<rank = 1,
+// LAT10: lowrank.linear {{.*}}#lowrank.decision<rank = 1,
 // MINSAVE-NOT: lowrank.linear
 func.func @global(%x: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x8xf32>) {
   %a = arith.constant dense<[[10.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.1, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.01, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0, 0.01, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0, 0.0, 0.01, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.01, 0.0], [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.01]]> : tensor<8x8xf32>
@@ -182,7 +228,7 @@ func.func @global(%x: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x8xf32>) {
 // CONVTABLE-LABEL: func.func @conv
 // CONVTABLE: lowrank.conv2d_tucker
 // CONVTABLE-SAME: #lowrank.decision<rank = 16, energy = 1.0, latency_before = {{.*}}, latency_after = 3.0, target = "conv-table">
-// CONVTABLE-SAME: lathe.decision = {action = "factorize", energy = 1.0{{.*}}, latency_after_b1_us = 3.0{{.*}}, latency_after_b64_us = 6.0{{.*}}, latency_after_us = 3.0{{.*}}rank = 16 : i64, target = "conv-table"}
+// CONVTABLE-SAME: lathe.decision = {action = "factorize", energy = 1.0{{.*}}, latency_after_b1_us = 3.0{{.*}}, latency_after_b64_us = 6.0{{.*}}, latency_after_us = 3.0{{.*}}rank = 16 : i64, strategy = "global", target = "conv-table"}
 func.func @conv(%x: tensor<1x16x10x10xf32>) -> tensor<1x32x8x8xf32> {
   %w = arith.constant dense<0.25> : tensor<32x16x3x3xf32>
   %b = arith.constant dense<1.0> : tensor<32xf32>

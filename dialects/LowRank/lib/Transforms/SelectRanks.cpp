@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "lathe/Dialect/LowRank/Allocation.h"
 #include "lathe/Dialect/LowRank/LatencyModel.h"
 #include "lathe/Dialect/LowRank/Passes.h"
 
@@ -19,6 +20,7 @@
 #include <lapacke.h>
 
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <set>
 
@@ -173,6 +175,13 @@ private:
                             std::vector<Layer> &layers);
   void allocate(std::vector<Layer> &layers);
   void rewrite(Layer &layer, const LatencyModel &model);
+  /// The budget that drives the search, as recorded in decisions.
+  bool latencyBudget() const { return maxLatency > 0.0; }
+
+  /// What the allocation reached over all analysed layers: the model-level
+  /// error (in the error-norm's definition) and the predicted latency as a
+  /// fraction of the dense layers'.
+  double modelError = 0, modelLatency = 1;
   int64_t pricedRows(int64_t staticRows) const {
     if (batch > 0)
       return batch;
@@ -181,6 +190,13 @@ private:
 };
 
 } // namespace
+
+/// `x` with up to 6 significant digits ("0.25", not "2.500000e-01").
+static std::string shortNumber(double x) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.6g", x);
+  return text;
+}
 
 /// The weight values of `value` as doubles, or nothing when it is not a
 /// constant; a diagnostic and failure for NaN/Inf.
@@ -393,20 +409,29 @@ LogicalResult SelectRanksPass::collect(const LatencyModel &model, int64_t g,
   return failure(result.wasInterrupted());
 }
 
-/// Greedy global allocation: from the dense model, repeatedly take the move
-/// (any layer to any of its candidate ranks) that saves the most predicted
-/// latency per unit of added squared error, while the total squared error
-/// stays within the budget. Every move lowers the predicted latency, so it
-/// terminates.
+/// Chooses every layer's rank. Global: the exact optimum (allocateRanks) of
+/// the least predicted latency within the error budget (max-error), or the
+/// least error within the latency budget (max-latency). The errors are
+/// additive per layer: squared Frobenius errors (relative to Σ‖W‖² in the
+/// end), squared relative Frobenius errors ‖W − Ŵ‖²/‖W‖² (`relative`) or
+/// squared relative spectral errors. The baselines: uniform and threshold
+/// (max-error only).
 void SelectRanksPass::allocate(std::vector<Layer> &layers) {
   bool spectral = errorNorm == "spectral";
+  bool relative = errorNorm == "relative";
   double total = 0;
   for (Layer &layer : layers) {
     total += layer.energy;
     for (Candidate &cand : layer.candidates)
-      cand.error = spectral ? cand.spectral : cand.discarded;
+      cand.error = spectral   ? cand.spectral
+                   : relative ? (layer.energy > 0
+                                     ? cand.discarded / layer.energy
+                                     : 0.0)
+                              : cand.discarded;
   }
-  if (spectral)
+  // Per-layer-normalised norms: the budget is max-error² itself.
+  bool perLayer = spectral || relative;
+  if (perLayer)
     total = 1.0;
   double budget = maxError * maxError * total;
   auto saves = [&](const Layer &layer, const Candidate &cand) {
@@ -419,7 +444,7 @@ void SelectRanksPass::allocate(std::vector<Layer> &layers) {
       for (auto [ci, cand] : llvm::enumerate(layer.candidates))
         if (saves(layer, cand) &&
             cand.error <=
-                maxError * maxError * (spectral ? 1.0 : layer.energy)) {
+                maxError * maxError * (perLayer ? 1.0 : layer.energy)) {
           layer.chosen = ci;
           break;
         }
@@ -448,32 +473,40 @@ void SelectRanksPass::allocate(std::vector<Layer> &layers) {
       layer.chosen = -1;
     return;
   }
-  double used = 0;
-  while (true) {
-    int bestLayer = -1, bestCand = -1;
-    double bestScore = -1;
-    for (auto [li, layer] : llvm::enumerate(layers)) {
-      for (auto [ci, cand] : llvm::enumerate(layer.candidates)) {
-        double saved = layer.latencyUs() - cand.latencyUs;
-        if (saved <= 0 || !saves(layer, cand))
-          continue;
-        double added = cand.error - layer.error();
-        if (used + added > budget * (1 + 1e-12))
-          continue;
-        double score = saved / std::max(added, 1e-30 * (total + 1e-30));
-        if (score > bestScore) {
-          bestScore = score;
-          bestLayer = li;
-          bestCand = ci;
-        }
+  // Global: the exact optimum under the one budget that drives the search.
+  std::vector<AllocationLayer> problem;
+  std::vector<std::vector<int>> candidateOf; // option index -> candidate index
+  double denseTotal = 0;
+  for (Layer &layer : layers) {
+    AllocationLayer &entry = problem.emplace_back();
+    entry.denseLatency = layer.denseUs;
+    denseTotal += layer.denseUs;
+    std::vector<int> &map = candidateOf.emplace_back();
+    for (auto [ci, cand] : llvm::enumerate(layer.candidates))
+      if (saves(layer, cand)) {
+        entry.options.push_back({cand.latencyUs, cand.error});
+        map.push_back(ci);
       }
-    }
-    if (bestLayer < 0)
-      return;
-    Layer &layer = layers[bestLayer];
-    used += layer.candidates[bestCand].error - layer.error();
-    layer.chosen = bestCand;
   }
+  AllocationResult result =
+      latencyBudget()
+          ? allocateRanks(problem, BudgetKind::Latency, maxLatency * denseTotal)
+          : allocateRanks(problem, BudgetKind::Error, budget);
+  for (auto [li, layer] : llvm::enumerate(layers))
+    layer.chosen =
+        result.choice[li] < 0 ? -1 : candidateOf[li][result.choice[li]];
+  if (!result.feasible)
+    mlir::emitWarning(getOperation().getLoc())
+        << "lowrank-select-ranks: max-latency=" << shortNumber(maxLatency)
+        << " cannot be met: the fastest choice of candidate ranks reaches "
+        << llvm::formatv("{0:f4}", denseTotal > 0 ? result.latency / denseTotal
+                                                  : 1.0)
+        << " of the dense latency; using it";
+  if (result.thinned)
+    mlir::emitRemark(getOperation().getLoc())
+        << "lowrank-select-ranks: the allocation's Pareto frontier was "
+           "thinned (too many layers and candidates); the choice meets the "
+           "budget but may not be the exact optimum";
 }
 
 static Value f32Constant(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
@@ -513,7 +546,17 @@ void SelectRanksPass::rewrite(Layer &layer, const LatencyModel &model) {
          attrs.getNamedAttr("latency_before_us",
                             attrs.getF64FloatAttr(layer.denseUs)),
          attrs.getNamedAttr("latency_after_us", attrs.getF64FloatAttr(afterUs)),
-         attrs.getNamedAttr("target", attrs.getStringAttr(model.name))});
+         attrs.getNamedAttr("target", attrs.getStringAttr(model.name)),
+         // The budget that drove the allocation and what the whole
+         // allocation reached (the same on every layer's decision).
+         attrs.getNamedAttr("strategy", attrs.getStringAttr(strategy)),
+         attrs.getNamedAttr("error_norm", attrs.getStringAttr(errorNorm)),
+         attrs.getNamedAttr(latencyBudget() ? "max_latency" : "max_error",
+                            attrs.getF64FloatAttr(latencyBudget() ? maxLatency
+                                                                  : maxError)),
+         attrs.getNamedAttr("model_error", attrs.getF64FloatAttr(modelError)),
+         attrs.getNamedAttr("model_latency",
+                            attrs.getF64FloatAttr(modelLatency))});
   };
   int64_t fullRank = layer.isConv ? layer.coreRank : std::min(layer.n, layer.k);
   if (layer.chosen < 0) {
@@ -610,6 +653,25 @@ LogicalResult SelectRanksPass::validateOptions(const LatencyModel &model) {
     return emitOptionError() << ("lowrank-select-ranks: max-error must be in "
                                  "[0, 1), got ")
                              << static_cast<double>(maxError);
+  // max-latency=0 is the default (no latency budget). An option counts as
+  // given when it was parsed from the pass's option string (not hasValue():
+  // a pass built from LowRankSelectRanksOptions marks every option as having
+  // a value, which would reject max-error mode there).
+  if (!(maxLatency >= 0.0 && maxLatency <= 1.0) ||
+      (maxLatency.getNumOccurrences() > 0 && maxLatency == 0.0))
+    return emitOptionError() << ("lowrank-select-ranks: max-latency must be "
+                                 "in (0, 1] (a fraction of the dense "
+                                 "layers' predicted latency), got ")
+                             << static_cast<double>(maxLatency);
+  if (latencyBudget() && maxError.getNumOccurrences() > 0)
+    return emitOptionError()
+           << "lowrank-select-ranks: give max-error or max-latency, not both "
+              "(max-error bounds the error and minimises the latency, "
+              "max-latency the other way round)";
+  if (latencyBudget() && strategy != "global")
+    return emitOptionError()
+           << "lowrank-select-ranks: max-latency needs strategy=global (the "
+              "uniform and threshold baselines are driven by max-error)";
   if (!(minSaving >= 0.0 && minSaving < 1.0))
     return emitOptionError() << ("lowrank-select-ranks: min-saving must be in "
                                  "[0, 1), got ")
@@ -622,10 +684,11 @@ LogicalResult SelectRanksPass::validateOptions(const LatencyModel &model) {
     return emitOptionError()
            << "lowrank-select-ranks: unknown strategy '" << strategy
            << "' (expected global, uniform or threshold)";
-  if (errorNorm != "frobenius" && errorNorm != "spectral")
+  if (errorNorm != "frobenius" && errorNorm != "relative" &&
+      errorNorm != "spectral")
     return emitOptionError()
            << "lowrank-select-ranks: unknown error-norm '" << errorNorm
-           << "' (expected frobenius or spectral)";
+           << "' (expected frobenius, relative or spectral)";
   if (batch < 0)
     return emitOptionError()
            << ("lowrank-select-ranks: batch must be >= 0, got ")
@@ -650,6 +713,27 @@ void SelectRanksPass::runOnOperation() {
   if (failed(collect(*model, g, layers)))
     return signalPassFailure();
   allocate(layers);
+  double errorSum = 0, energy = 0, latency = 0, dense = 0;
+  for (const Layer &layer : layers) {
+    errorSum += layer.error();
+    energy += layer.energy;
+    latency += layer.latencyUs();
+    dense += layer.denseUs;
+  }
+  double scale = errorNorm == "frobenius" ? energy : 1.0;
+  modelError = scale > 0 ? std::sqrt(errorSum / scale) : 0.0;
+  modelLatency = dense > 0 ? latency / dense : 1.0;
+  if (!layers.empty())
+    mlir::emitRemark(getOperation().getLoc())
+        << "lowrank-select-ranks: " << strategy << " allocation under "
+        << (latencyBudget() ? "max-latency=" : "max-error=")
+        << shortNumber(latencyBudget() ? maxLatency : maxError)
+        << " (" << errorNorm << "): model error "
+        << llvm::formatv("{0:f4}", modelError) << ", predicted latency "
+        << llvm::formatv("{0:f4}", modelLatency) << " of dense ("
+        << llvm::formatv("{0:f2}", dense) << " -> "
+        << llvm::formatv("{0:f2}", latency) << " us) over " << layers.size()
+        << " layers";
   for (Layer &layer : layers)
     rewrite(layer, *model);
 }

@@ -17,10 +17,14 @@ def LowRankSelectRanks : Pass<"lowrank-select-ranks", "ModuleOp"> {
     SVD of the weight (LAPACKE, double precision; for a convolution the SVDs
     of the two channel unfoldings, Tucker-2 by HOSVD with a tied rank),
     prices the candidate ranks (multiples of `granularity`) with the target's
-    latency model, and allocates ranks over the whole module at once: starting
-    from the dense model, it repeatedly takes the (layer, rank) move with the
-    most predicted latency saved per unit of added error until the global
-    budget is spent.
+    latency model, and allocates ranks over the whole module at once
+    (`strategy=global`): the choice of one rank (or dense) per layer with the
+    least predicted latency whose model-level error is within `max-error`,
+    or, with `max-latency`, the one with the least model-level error whose
+    predicted latency is within that fraction of the dense layers'
+    (HALOC's formulation). Both are solved exactly: a multiple-choice
+    knapsack over the layers' candidates, by merging Pareto frontiers of
+    latency and error layer by layer.
 
     The model-level error is the energy-weighted relative Frobenius error
     `E = sqrt(Σ_l ‖W_l − Ŵ_l‖² / Σ_l ‖W_l‖²)`; `max-error` bounds it (0.01 is
@@ -28,17 +32,27 @@ def LowRankSelectRanks : Pass<"lowrank-select-ranks", "ModuleOp"> {
     `E = sqrt(Σ_l (σ_{r_l+1} / σ_1)²)`, the relative operator-norm error,
     which bounds how much each layer can change any input's image and ignores
     the small-singular-value tail that trained weights without weight decay
-    keep from their random initialisation. Chosen layers become `lowrank.linear` /
+    keep from their random initialisation. With `error-norm=relative` it is
+    `E = sqrt(Σ_l ‖W_l − Ŵ_l‖² / ‖W_l‖²)`: every layer's relative Frobenius
+    error counts alike, whatever the layer's norm. Chosen layers become `lowrank.linear` /
     `lowrank.conv2d_tucker` with a `#lowrank.decision` and a `lathe.decision`
     dictionary; every decision (and every skipped weight) is also a remark.
 
     ```
     lathe-opt model.mlir --lowrank-select-ranks="max-error=0.1 granularity=16"
+    lathe-opt model.mlir --lowrank-select-ranks="max-latency=0.25 error-norm=spectral"
     ```
   }];
   let options = [
     Option<"maxError", "max-error", "double", "0.05",
            "Global budget of model-level relative Frobenius error, in [0, 1)">,
+    Option<"maxLatency", "max-latency", "double", "0.0",
+           "Latency budget instead of an error budget: the predicted "
+           "latency of the analysed layers as a fraction of their dense "
+           "latency, in (0, 1]; the global allocation then minimises the "
+           "model-level error within it. 0 (the default): no latency "
+           "budget, max-error drives the search. Not together with "
+           "max-error">,
     Option<"target", "target", "std::string", "\"cpu\"",
            "Latency model: `cpu` (bundled table) or the path of a JSON "
            "target description">,
@@ -48,15 +62,17 @@ def LowRankSelectRanks : Pass<"lowrank-select-ranks", "ModuleOp"> {
            "Leave a layer dense unless its predicted latency drops by at "
            "least this fraction, in [0, 1)">,
     Option<"strategy", "strategy", "std::string", "\"global\"",
-           "`global` (HALOC: greedy over all layers), or the baselines "
+           "`global` (HALOC: one exact choice over all layers), or the "
+           "baselines "
            "`uniform` (one rank for every layer, the smallest within "
            "max-error) and `threshold` (per layer, the smallest rank whose "
            "own relative error is within max-error)">,
     Option<"errorNorm", "error-norm", "std::string", "\"frobenius\"",
            "What max-error bounds: `frobenius` (energy-weighted relative "
-           "Frobenius error over all layers) or `spectral` (root of the sum "
-           "over layers of the squared relative operator-norm error "
-           "σ_{r+1}/σ_1)">,
+           "Frobenius error over all layers), `relative` (root of the sum "
+           "over layers of the squared relative Frobenius error "
+           "‖W − Ŵ‖/‖W‖) or `spectral` (root of the sum over layers of the "
+           "squared relative operator-norm error σ_{r+1}/σ_1)">,
     Option<"batch", "batch", "int64_t", "0",
            "Rows M to price a dynamic-batch layer at (0: the static size, "
            "or 64 when it is dynamic)">,
