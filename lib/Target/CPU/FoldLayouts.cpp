@@ -1402,6 +1402,107 @@ struct CollapseEpilogueToMatmul : public OpRewritePattern<linalg::GenericOp> {
   }
 };
 
+
+/// A 2-D matmul with a constant weight whose result is only read as equal
+/// column blocks (the fused q/k/v projection of an exported
+/// MultiheadAttention, cut by the folds above into expand_shape +
+/// extract_slice of [B*S, 3*D]) becomes one matmul per block on the weight's
+/// columns (still pre-packed, a constant view) with its part of the bias:
+/// each block is then dense, and the attention matmuls read rows of D
+/// floats instead of 3*D.
+struct SplitMatmulByColumnBlocks : public OpRewritePattern<MatmulOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(MatmulOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!plainRank2(op) || !isStatic(op.getRhs()) ||
+        !op.getRhs().getDefiningOp<arith::ConstantOp>() ||
+        (op.getBias() && !isStatic(op.getBias())))
+      return rewriter.notifyMatchFailure(op, "not a 2-D constant-weight matmul");
+    Value result = op.getResult().front();
+    auto initType = cast<RankedTensorType>(op.getInit().getType());
+    int64_t m = initType.getDimSize(0), n = initType.getDimSize(1);
+    // Every user: expand_shape [M, N] -> [..rows.., g, ..block..] whose users
+    // all take one index of g.
+    int64_t blocks = 0;
+    SmallVector<std::pair<tensor::ExtractSliceOp, int64_t>> slices;
+    for (Operation *user : result.getUsers()) {
+      auto expand = dyn_cast<tensor::ExpandShapeOp>(user);
+      if (!expand || !isStatic(expand.getResult()))
+        return rewriter.notifyMatchFailure(op, "a user is not an expand_shape");
+      SmallVector<ReassociationIndices> reassoc =
+          expand.getReassociationIndices();
+      ArrayRef<int64_t> shape = expand.getResultType().getShape();
+      int64_t gDim = reassoc[1].front();
+      if (reassoc[1].size() < 2 || shape[gDim] < 2 ||
+          (blocks && blocks != shape[gDim]))
+        return rewriter.notifyMatchFailure(op, "columns are not cut in blocks");
+      blocks = shape[gDim];
+      for (Operation *sliceUser : expand->getUsers()) {
+        auto slice = dyn_cast<tensor::ExtractSliceOp>(sliceUser);
+        if (!slice || !slice.hasUnitStride() ||
+            ShapedType::isDynamicShape(slice.getStaticOffsets()) ||
+            ShapedType::isDynamicShape(slice.getStaticSizes()))
+          return rewriter.notifyMatchFailure(op, "a user is not a static slice");
+        ArrayRef<int64_t> offsets = slice.getStaticOffsets();
+        ArrayRef<int64_t> sizes = slice.getStaticSizes();
+        llvm::SmallBitVector dropped = slice.getDroppedDims();
+        for (size_t d = 0; d < shape.size(); ++d) {
+          bool ok = d == static_cast<size_t>(gDim)
+                        ? sizes[d] == 1 && dropped.test(d)
+                        : offsets[d] == 0 && sizes[d] == shape[d] &&
+                              !dropped.test(d);
+          if (!ok)
+            return rewriter.notifyMatchFailure(op, "a slice is not one block");
+        }
+        slices.push_back({slice, offsets[gDim]});
+      }
+    }
+    if (slices.empty() || n % blocks)
+      return rewriter.notifyMatchFailure(op, "nothing to split");
+    int64_t width = n / blocks;
+
+    Location loc = op.getLoc();
+    auto elementType = initType.getElementType();
+    SmallVector<Value> parts(blocks);
+    auto part = [&](int64_t b) -> Value {
+      if (parts[b])
+        return parts[b];
+      OpBuilder::InsertionGuard guard(rewriter);
+      rewriter.setInsertionPoint(op);
+      bool t = op.getTransposeRhs();
+      auto rhsType = cast<RankedTensorType>(op.getRhs().getType());
+      SmallVector<OpFoldResult> offsets = {rewriter.getIndexAttr(t ? b * width : 0),
+                                           rewriter.getIndexAttr(t ? 0 : b * width)};
+      SmallVector<OpFoldResult> sizes = {
+          rewriter.getIndexAttr(t ? width : rhsType.getDimSize(0)),
+          rewriter.getIndexAttr(t ? rhsType.getDimSize(1) : width)};
+      SmallVector<OpFoldResult> ones(2, rewriter.getIndexAttr(1));
+      Value rhs = tensor::ExtractSliceOp::create(rewriter, loc, op.getRhs(),
+                                                 offsets, sizes, ones);
+      Value bias;
+      if (op.getBias())
+        bias = tensor::ExtractSliceOp::create(
+            rewriter, loc, op.getBias(),
+            ArrayRef<OpFoldResult>{rewriter.getIndexAttr(b * width)},
+            ArrayRef<OpFoldResult>{rewriter.getIndexAttr(width)},
+            ArrayRef<OpFoldResult>{rewriter.getIndexAttr(1)});
+      Value init = tensor::EmptyOp::create(rewriter, loc, {m, width}, elementType);
+      auto mm = MatmulOp::create(rewriter, loc, TypeRange{init.getType()},
+                                 op.getLhs(), rhs, bias, Value(), init, false,
+                                 t, op.getActivation());
+      mm.setAlphaAttr(op.getAlphaAttr());
+      return parts[b] = mm.getResult().front();
+    };
+    for (auto [slice, b] : slices) {
+      auto shape = slice.getResultType().getShape();
+      rewriter.setInsertionPoint(slice);
+      rewriter.replaceOp(slice, reshapeTo(rewriter, slice.getLoc(), part(b), shape));
+    }
+    return success();
+  }
+};
+
 } // namespace
 
 void mlir::lathe::populateFoldLayoutIntoMatmulPatterns(
@@ -1410,7 +1511,8 @@ void mlir::lathe::populateFoldLayoutIntoMatmulPatterns(
   patterns.add<ExpandHeadBatch, FoldOperandTranspose, FoldResultTranspose,
                FoldScaleIntoAlpha, FoldOperandScale, TransposeOfUnitDims,
                MoveRowPermutationToResult, MoveRowPermutationToLhs,
-               FoldViewsIntoBatchedMatmul, CollapseEpilogueToMatmul>(ctx);
+               FoldViewsIntoBatchedMatmul, CollapseEpilogueToMatmul,
+               SplitMatmulByColumnBlocks>(ctx);
   // collapse_shape followed by the inverse expand_shape cancels, which
   // exposes the matmul to a head-merging transpose.
   tensor::ExpandShapeOp::getCanonicalizationPatterns(patterns, ctx);

@@ -175,3 +175,29 @@ func.func @unaligned_slice(%p: tensor<6x2x24xf32>, %k: tensor<4x6x4xf32>) -> ten
       ins(%qt, %k : tensor<4x6x4xf32>, tensor<4x6x4xf32>) outs(%f3 : tensor<4x6x6xf32>) -> tensor<4x6x6xf32>
   return %sc : tensor<4x6x6xf32>
 }
+
+// A constant-weight projection whose result is only read as equal column
+// blocks (the fused q/k/v projection once folded) becomes one matmul per
+// block on the weight's columns and the bias's part, each block dense.
+// CHECK-LABEL: func.func @split_blocks
+// CHECK-SAME: (%[[A:.*]]: tensor<4x2xf32>, %[[B:.*]]: tensor<6xf32>)
+func.func @split_blocks(%a: tensor<4x2xf32>, %b: tensor<6xf32>) -> (tensor<2x2x3xf32>, tensor<2x2x3xf32>) {
+  // CHECK: %[[W:.*]] = arith.constant dense<{{.*}}> : tensor<2x6xf32>
+  %w = arith.constant dense<[[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [7.0, 8.0, 9.0, 10.0, 11.0, 12.0]]> : tensor<2x6xf32>
+  %e = tensor.empty() : tensor<4x6xf32>
+  %p = lathe.matmul ins(%a, %w : tensor<4x2xf32>, tensor<2x6xf32>) bias(%b : tensor<6xf32>) outs(%e : tensor<4x6xf32>) -> tensor<4x6xf32>
+  %p4 = tensor.expand_shape %p [[0, 1], [2, 3]] output_shape [2, 2, 2, 3] : tensor<4x6xf32> into tensor<2x2x2x3xf32>
+  // CHECK-DAG: %[[W0:.*]] = tensor.extract_slice %[[W]][0, 0] [2, 3] [1, 1]
+  // CHECK-DAG: %[[B0:.*]] = tensor.extract_slice %[[B]][0] [3] [1]
+  // CHECK-DAG: %[[W1:.*]] = tensor.extract_slice %[[W]][0, 3] [2, 3] [1, 1]
+  // CHECK-DAG: %[[B1:.*]] = tensor.extract_slice %[[B]][3] [3] [1]
+  // CHECK-DAG: %[[M0:.*]] = lathe.matmul ins(%[[A]], %[[W0]] : tensor<4x2xf32>, tensor<2x3xf32>) bias(%[[B0]] : tensor<3xf32>)
+  // CHECK-DAG: %[[M1:.*]] = lathe.matmul ins(%[[A]], %[[W1]] : tensor<4x2xf32>, tensor<2x3xf32>) bias(%[[B1]] : tensor<3xf32>)
+  // CHECK-DAG: %[[R0:.*]] = tensor.expand_shape %[[M0]] {{\[}}[0, 1], [2]] output_shape [2, 2, 3]
+  // CHECK-DAG: %[[R1:.*]] = tensor.expand_shape %[[M1]] {{\[}}[0, 1], [2]] output_shape [2, 2, 3]
+  // CHECK-NOT: lathe.matmul
+  // CHECK: return %[[R1]], %[[R0]]
+  %s1 = tensor.extract_slice %p4[0, 0, 1, 0] [2, 2, 1, 3] [1, 1, 1, 1] : tensor<2x2x2x3xf32> to tensor<2x2x3xf32>
+  %s0 = tensor.extract_slice %p4[0, 0, 0, 0] [2, 2, 1, 3] [1, 1, 1, 1] : tensor<2x2x2x3xf32> to tensor<2x2x3xf32>
+  return %s1, %s0 : tensor<2x2x3xf32>, tensor<2x2x3xf32>
+}
