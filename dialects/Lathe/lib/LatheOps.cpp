@@ -136,17 +136,8 @@ LogicalResult MatmulOp::verify() {
   auto lhsType = cast<ShapedType>(getLhs().getType());
   auto rhsType = cast<ShapedType>(getRhs().getType());
   auto initType = cast<ShapedType>(getInit().getType());
-  bool buffers = isa<MemRefType>(initType);
-  for (Value v : getOperands())
-    if (isa<MemRefType>(v.getType()) != buffers)
-      return emitOpError("expects all operands to be tensors or all to be "
-                         "memrefs");
-  if (buffers && !getResult().empty())
-    return emitOpError("on memrefs has no results");
-  if (!buffers && (getResult().size() != 1 ||
-                   getResult().front().getType() != initType))
-    return emitOpError("on tensors returns one result of the init type ")
-           << initType;
+  if (failed(verifyDpsKernelForm(*this, getInit(), getResult())))
+    return failure();
 
   int64_t lr = lhsType.getRank(), rr = rhsType.getRank();
   if (lr < 2 || lr > 4)
@@ -228,20 +219,11 @@ FailureOr<int64_t> MatmulOp::getFlopCount() {
 LogicalResult LayerNormOp::verify() {
   auto inputType = cast<ShapedType>(getInput().getType());
   auto initType = cast<ShapedType>(getInit().getType());
-  bool buffers = isa<MemRefType>(initType);
-  for (Value v : getOperands()) {
-    if (isa<MemRefType>(v.getType()) != buffers)
-      return emitOpError("expects all operands to be tensors or all to be "
-                         "memrefs");
+  if (failed(verifyDpsKernelForm(*this, getInit(), getResult())))
+    return failure();
+  for (Value v : getOperands())
     if (!cast<ShapedType>(v.getType()).getElementType().isF32())
       return emitOpError("supports f32 operands only, got ") << v.getType();
-  }
-  if (buffers && !getResult().empty())
-    return emitOpError("on memrefs has no results");
-  if (!buffers && (getResult().size() != 1 ||
-                   getResult().front().getType() != initType))
-    return emitOpError("on tensors returns one result of the init type ")
-           << initType;
   if (inputType.getRank() < 1)
     return emitOpError("expects an input of rank >= 1");
   if (initType.getRank() != inputType.getRank() ||
@@ -336,17 +318,8 @@ static int64_t pooledSpan(Conv2DOp op, int dim, int64_t outSize) {
 }
 
 LogicalResult Conv2DOp::verify() {
-  bool buffers = isa<MemRefType>(getInit().getType());
-  for (Value v : getOperands())
-    if (isa<MemRefType>(v.getType()) != buffers)
-      return emitOpError("expects all operands to be tensors or all to be "
-                         "memrefs");
-  if (buffers && !getResult().empty())
-    return emitOpError("on memrefs has no results");
-  if (!buffers && (getResult().size() != 1 ||
-                   getResult().front().getType() != getInit().getType()))
-    return emitOpError("on tensors returns one result of the init type ")
-           << getInit().getType();
+  if (failed(verifyDpsKernelForm(*this, getInit(), getResult())))
+    return failure();
   for (Value v : getOperands())
     if (!cast<ShapedType>(v.getType()).getElementType().isF32())
       return emitOpError("supports f32 operands only, got ") << v.getType();

@@ -33,21 +33,28 @@ static bool sizesConflict(int64_t a, int64_t b) {
 
 /// All operands tensors (one result of the init type) or all memrefs (none).
 static LogicalResult verifyDps(Operation *op, Value init, ResultRange results) {
-  auto initType = cast<ShapedType>(init.getType());
-  bool buffers = isa<MemRefType>(initType);
-  for (Value v : op->getOperands())
-    if (isa<MemRefType>(v.getType()) != buffers)
-      return op->emitOpError("expects all operands to be tensors or all to be "
-                             "memrefs");
-  if (buffers && !results.empty())
-    return op->emitOpError("on memrefs has no results");
-  if (!buffers &&
-      (results.size() != 1 || results.front().getType() != initType))
-    return op->emitOpError("on tensors returns one result of the init type ")
-           << initType;
+  if (failed(verifyDpsKernelForm(op, init, results)))
+    return failure();
   for (Value v : op->getOperands())
     if (!cast<ShapedType>(v.getType()).getElementType().isF32())
       return op->emitOpError("expects f32 operands, got ") << v.getType();
+  return success();
+}
+
+/// The token-selection attributes shared by cross_modal_reduce and
+/// bank_append: fractions in (0, 1] and a finite, non-zero score scale.
+static LogicalResult verifySelection(Operation *op, APFloat recentAttr,
+                                     APFloat keepAttr, APFloat scaleAttr) {
+  double recent = recentAttr.convertToDouble();
+  double keep = keepAttr.convertToDouble();
+  if (!(recent > 0.0 && recent <= 1.0))
+    return op->emitOpError("expects the recent fraction in (0, 1], got ")
+           << recent;
+  if (!(keep > 0.0 && keep <= 1.0))
+    return op->emitOpError("expects the keep fraction in (0, 1], got ") << keep;
+  float scale = scaleAttr.convertToFloat();
+  if (!std::isfinite(scale) || scale == 0.0f)
+    return op->emitOpError("expects a finite, non-zero scale, got ") << scale;
   return success();
 }
 
@@ -222,15 +229,10 @@ int64_t CrossModalReduceOp::getKeptCount(int64_t n, double recent,
 LogicalResult CrossModalReduceOp::verify() {
   if (failed(verifyDps(*this, getInit(), getResult())))
     return failure();
+  if (failed(verifySelection(*this, getRecent(), getKeep(), getScale())))
+    return failure();
   double recent = getRecent().convertToDouble();
   double keep = getKeep().convertToDouble();
-  if (!(recent > 0.0 && recent <= 1.0))
-    return emitOpError("expects the recent fraction in (0, 1], got ") << recent;
-  if (!(keep > 0.0 && keep <= 1.0))
-    return emitOpError("expects the keep fraction in (0, 1], got ") << keep;
-  float scale = getScale().convertToFloat();
-  if (!std::isfinite(scale) || scale == 0.0f)
-    return emitOpError("expects a finite, non-zero scale, got ") << scale;
   auto qt = cast<ShapedType>(getQueries().getType());
   auto kt = cast<ShapedType>(getKeys().getType());
   auto tt = cast<ShapedType>(getTokens().getType());
@@ -303,15 +305,10 @@ LogicalResult BankAppendOp::verify() {
       (getResult().size() != 1 || getResult().front().getType() != bankType))
     return emitOpError("on tensors returns the new bank of the bank's type ")
            << bankType << " and the new count";
+  if (failed(verifySelection(*this, getRecent(), getKeep(), getScale())))
+    return failure();
   double recent = getRecent().convertToDouble();
   double keep = getKeep().convertToDouble();
-  if (!(recent > 0.0 && recent <= 1.0))
-    return emitOpError("expects the recent fraction in (0, 1], got ") << recent;
-  if (!(keep > 0.0 && keep <= 1.0))
-    return emitOpError("expects the keep fraction in (0, 1], got ") << keep;
-  float scale = getScale().convertToFloat();
-  if (!std::isfinite(scale) || scale == 0.0f)
-    return emitOpError("expects a finite, non-zero scale, got ") << scale;
   auto ft = cast<ShapedType>(getFrame().getType());
   auto qt = cast<ShapedType>(getQueries().getType());
   if (bankType.getRank() != 2 || !bankType.hasStaticShape())

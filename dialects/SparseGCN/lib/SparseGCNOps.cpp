@@ -39,18 +39,9 @@ static LogicalResult verifyAggregate(Operation *op, Value rowPtr, Value colIdx,
                                      Value values, Value features, Value init,
                                      ResultRange results, int64_t numRows,
                                      int64_t numCols) {
+  if (failed(verifyDpsKernelForm(op, init, results)))
+    return failure();
   auto initType = cast<ShapedType>(init.getType());
-  bool buffers = isa<MemRefType>(initType);
-  for (Value v : op->getOperands())
-    if (isa<MemRefType>(v.getType()) != buffers)
-      return op->emitOpError("expects all operands to be tensors or all to be "
-                             "memrefs");
-  if (buffers && !results.empty())
-    return op->emitOpError("on memrefs has no results");
-  if (!buffers &&
-      (results.size() != 1 || results.front().getType() != initType))
-    return op->emitOpError("on tensors returns one result of the init type ")
-           << initType;
 
   if (numRows <= 0 || numCols <= 0)
     return op->emitOpError("expects a non-empty graph, got a ")

@@ -18,6 +18,25 @@
 namespace mlir {
 namespace lathe {
 
+/// Verifies the two forms of a kernel op: all operands tensors (then one
+/// result of `init`'s type) or all memrefs (then no results).
+inline LogicalResult verifyDpsKernelForm(Operation *op, Value init,
+                                         ResultRange results) {
+  auto initType = cast<ShapedType>(init.getType());
+  bool buffers = isa<MemRefType>(initType);
+  for (Value v : op->getOperands())
+    if (isa<MemRefType>(v.getType()) != buffers)
+      return op->emitOpError("expects all operands to be tensors or all to be "
+                             "memrefs");
+  if (buffers && !results.empty())
+    return op->emitOpError("on memrefs has no results");
+  if (!buffers &&
+      (results.size() != 1 || results.front().getType() != initType))
+    return op->emitOpError("on tensors returns one result of the init type ")
+           << initType;
+  return success();
+}
+
 /// Memory effects of a kernel op in its memref form: it reads every memref
 /// operand and writes `init`; in its tensor form it has none. (Non-memref
 /// operands, e.g. a bank's count, have no memory effects.)
