@@ -57,35 +57,18 @@ void lowerReduce(ModuleOp module, CrossModalReduceOp op, IRRewriter &rewriter) {
 void lowerBankAppend(ModuleOp module, BankAppendOp op, IRRewriter &rewriter) {
   rewriter.setInsertionPoint(op);
   Location loc = op.getLoc();
-  SmallVector<Value> args;
-  for (Value buffer : {op.getFrame(), op.getQueries(), op.getBank()}) {
-    auto type = cast<MemRefType>(buffer.getType());
-    args.push_back(memref::CastOp::create(
-        rewriter, loc,
-        UnrankedMemRefType::get(type.getElementType(), type.getMemorySpace()),
-        buffer));
-  }
-  args.push_back(arith::IndexCastOp::create(rewriter, loc,
-                                            rewriter.getI64Type(),
-                                            op.getCount()));
-  args.push_back(arith::ConstantOp::create(rewriter, loc, op.getRecentAttr()));
-  args.push_back(arith::ConstantOp::create(rewriter, loc, op.getKeepAttr()));
-  args.push_back(arith::ConstantOp::create(rewriter, loc, op.getScaleAttr()));
-  StringRef name = "lathe_rt_bank_append_f32";
-  auto callee = module.lookupSymbol<func::FuncOp>(name);
-  if (!callee) {
-    OpBuilder::InsertionGuard guard(rewriter);
-    rewriter.setInsertionPointToStart(module.getBody());
-    callee = func::FuncOp::create(
-        rewriter, loc, name,
-        rewriter.getFunctionType(ValueRange(args).getTypes(),
-                                 {rewriter.getI64Type()}));
-    callee.setPrivate();
-  }
-  auto call = func::CallOp::create(rewriter, loc, callee, args);
-  Value count = arith::IndexCastOp::create(
-      rewriter, loc, rewriter.getIndexType(), call.getResult(0));
-  rewriter.replaceOp(op, count);
+  Value count = arith::IndexCastOp::create(rewriter, loc,
+                                           rewriter.getI64Type(), op.getCount());
+  Value recent = arith::ConstantOp::create(rewriter, loc, op.getRecentAttr());
+  Value keep = arith::ConstantOp::create(rewriter, loc, op.getKeepAttr());
+  Value scale = arith::ConstantOp::create(rewriter, loc, op.getScaleAttr());
+  Value newCount = lathe::emitRuntimeCall(
+      module, rewriter, loc, "lathe_rt_bank_append_f32",
+      {op.getFrame(), op.getQueries(), op.getBank(), count, recent, keep, scale},
+      rewriter.getI64Type())[0];
+  newCount = arith::IndexCastOp::create(rewriter, loc, rewriter.getIndexType(),
+                                        newCount);
+  rewriter.replaceOp(op, newCount);
 }
 
 struct MemRedLowerToRuntime

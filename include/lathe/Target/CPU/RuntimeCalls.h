@@ -19,8 +19,12 @@ namespace lathe {
 /// memrefs, the runtime's `(int64_t rank, void *descriptor)` convention;
 /// other values pass as they are. `@name` is declared privately at the start
 /// of `module` on first use (later calls must agree on the types).
-void emitRuntimeCall(ModuleOp module, RewriterBase &rewriter, Location loc,
-                     StringRef name, ArrayRef<Value> operands);
+/// `resultTypes` are the callee's results (most kernels have none); returns
+/// the call's results.
+ValueRange emitRuntimeCall(ModuleOp module, RewriterBase &rewriter,
+                           Location loc, StringRef name,
+                           ArrayRef<Value> operands,
+                           TypeRange resultTypes = {});
 
 /// The same with trailing i64 constants.
 void emitRuntimeCall(ModuleOp module, RewriterBase &rewriter, Location loc,

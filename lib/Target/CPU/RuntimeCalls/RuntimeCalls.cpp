@@ -20,9 +20,10 @@ static Value asRuntimeArgument(RewriterBase &rewriter, Location loc,
   return memref::CastOp::create(rewriter, loc, unranked, operand);
 }
 
-void mlir::lathe::emitRuntimeCall(ModuleOp module, RewriterBase &rewriter,
-                                  Location loc, StringRef name,
-                                  ArrayRef<Value> operands) {
+ValueRange mlir::lathe::emitRuntimeCall(ModuleOp module, RewriterBase &rewriter,
+                                        Location loc, StringRef name,
+                                        ArrayRef<Value> operands,
+                                        TypeRange resultTypes) {
   SmallVector<Value> args;
   for (Value operand : operands)
     args.push_back(asRuntimeArgument(rewriter, loc, operand));
@@ -32,10 +33,10 @@ void mlir::lathe::emitRuntimeCall(ModuleOp module, RewriterBase &rewriter,
     rewriter.setInsertionPointToStart(module.getBody());
     callee = func::FuncOp::create(
         rewriter, loc, name,
-        rewriter.getFunctionType(ValueRange(args).getTypes(), {}));
+        rewriter.getFunctionType(ValueRange(args).getTypes(), resultTypes));
     callee.setPrivate();
   }
-  func::CallOp::create(rewriter, loc, callee, args);
+  return func::CallOp::create(rewriter, loc, callee, args).getResults();
 }
 
 void mlir::lathe::emitRuntimeCall(ModuleOp module, RewriterBase &rewriter,
