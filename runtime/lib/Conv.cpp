@@ -204,8 +204,7 @@ std::shared_ptr<Entry> buildBest(const Problem &p) {
   bool winograd = wantsWinograd(p);
   // A view that skips rows or columns (input the windows never read) has no
   // direct kernel; a dense copy of it does.
-  bool dense = p.src.block ? p.src.desc() == p.src.denseDesc()
-                           : p.src.isDenseRowMajor();
+  bool dense = p.src.isDenseRowMajor();
   std::shared_ptr<Entry> fallback;
   std::exception_ptr lastError;
   for (auto [srcAny, dstAny, wino, stageSrc] : candidates) {

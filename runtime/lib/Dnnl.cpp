@@ -107,7 +107,7 @@ bool Operand::hasUsableStrides() const {
 
 bool Operand::isDenseRowMajor() const {
   if (block)
-    return false;
+    return unblocked(*this).isDenseRowMajor();
   Operand copy = *this;
   copy.strides = denseStrides(dims);
   copy.normalizeStrides();

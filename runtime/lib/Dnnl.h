@@ -44,6 +44,8 @@ struct Operand {
   /// elements overlap in an obvious way (oneDNN needs that; others are
   /// copied to a dense buffer first).
   bool hasUsableStrides() const;
+  /// Dense and row-major (a channel-blocked operand: dense in its blocked
+  /// [N, C/b, H, W, b] layout).
   bool isDenseRowMajor() const;
   int64_t numel() const;
   dnnl::memory::desc desc() const;
