@@ -24,9 +24,7 @@
 #include "mlir/Support/Timing.h"
 #include "mlir/Transforms/Passes.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
-#include "llvm/IR/InstIterator.h"
 #include "llvm/IR/Module.h"
-#include "llvm/IR/Operator.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
@@ -38,6 +36,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstring>
 #include <functional>
 #include <mutex>
@@ -262,27 +261,33 @@ LogicalResult getEntrySignature(ModuleOp module, StringRef name,
   return success();
 }
 
-/// Facts about generated code that LLVM cannot see, stated before -O3:
-/// - the runtime's allocation functions return fresh memory (`noalias`), so
-///   the buffers of different ops are known not to overlap and loop-carried
-///   accumulators stay in registers;
-/// - floating-point adds and multiplies may be reassociated and contracted
-///   (reductions vectorise; FMAs form), the freedom every ML compiler takes.
-///   No NaN/Inf assumptions are made.
-void relaxGeneratedCode(llvm::Module &module) {
+/// A fact about generated code that LLVM cannot see, stated before -O3: the
+/// runtime's allocation functions return fresh memory (`noalias`), so the
+/// buffers of different ops are known not to overlap and loop-carried
+/// accumulators stay in registers. (Floating-point freedoms are not granted
+/// here but in the IR, by lathe-llvm-fastmath.)
+void markFreshAllocations(llvm::Module &module) {
   for (StringRef name :
        {"_mlir_memref_to_llvm_alloc", "_mlir_memref_to_llvm_aligned_alloc"})
     if (llvm::Function *alloc = module.getFunction(name))
       alloc->addRetAttr(llvm::Attribute::NoAlias);
-  for (llvm::Function &fn : module)
-    for (llvm::Instruction &inst : llvm::instructions(fn))
-      if (isa<llvm::FPMathOperator>(inst) &&
-          (inst.getOpcode() == llvm::Instruction::FAdd ||
-           inst.getOpcode() == llvm::Instruction::FSub ||
-           inst.getOpcode() == llvm::Instruction::FMul)) {
-        inst.setHasAllowReassoc(true);
-        inst.setHasAllowContract(true);
-      }
+}
+
+/// Set by SIGINT while timed calls run: the loop stops after the current
+/// call, and the report of the calls done is written.
+volatile std::sig_atomic_t interrupted = 0;
+void onInterrupt(int) { interrupted = 1; }
+
+/// True when `spec` names a file lathe-run can write: FILE.npy, or an HDF5
+/// dataset FILE.h5:/dataset (.hdf5, .he5 too).
+bool isWritableTensorSpec(StringRef spec) {
+  for (StringRef ext : {".h5:", ".hdf5:", ".he5:"}) {
+    size_t pos = spec.find(ext);
+    if (pos != StringRef::npos && pos > 0 && pos + ext.size() < spec.size())
+      return true;
+  }
+  StringRef name = llvm::sys::path::filename(spec);
+  return name.size() > 4 && name.ends_with_insensitive(".npy");
 }
 
 } // namespace
@@ -360,6 +365,23 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
                 "' (expected default or reference)");
   if (options.repeat < 0)
     return fail("--repeat must be >= 0, got " + llvm::Twine(options.repeat));
+  if (options.repeat > kMaxRepeat)
+    return fail("--repeat=" + llvm::Twine(options.repeat) +
+                " is above the cap of " + llvm::Twine(kMaxRepeat) + " calls");
+  if (options.threadsGiven && options.threads < 1)
+    return fail("--threads must be at least 1, got " +
+                llvm::Twine(options.threads));
+  CpuPipelineOptions pipelineOptions;
+  {
+    std::string fastMathError;
+    if (failed(parseFastMath(options.fastMath, pipelineOptions, fastMathError)))
+      return fail("--fast-math=" + options.fastMath + ": " + fastMathError);
+  }
+  for (const std::string &spec : options.outputs)
+    if (!isWritableTensorSpec(spec))
+      return fail("--output '" + spec +
+                  "': expected FILE.npy or FILE.h5:/dataset (the format "
+                  "follows the name)");
 
   std::string errorMessage;
   auto file = openInputFile(options.inputFile, &errorMessage);
@@ -469,7 +491,7 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
   } else if (options.pipeline == "reference") {
     built = buildReferencePipeline(pm, error);
   } else {
-    built = buildCpuPipeline(pm, options.compileTo, error);
+    built = buildCpuPipeline(pm, options.compileTo, error, pipelineOptions);
   }
   if (failed(built))
     return fail("bad pipeline: " + error);
@@ -502,7 +524,7 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
   auto optimize = makeOptimizingTransformer(3, 0, tm->get());
   std::function<llvm::Error(llvm::Module *)> transformer =
       [&optimize](llvm::Module *m) {
-        relaxGeneratedCode(*m);
+        markFreshAllocations(*m);
         return optimize(m);
       };
   ExecutionEngineOptions engineOptions;
@@ -542,7 +564,7 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
     return fail("entry @" + options.entry + " not found after compilation: " +
                 llvm::toString(packed.takeError()));
   double compileMs = msSince(compileStart);
-  if (options.threads > 0)
+  if (options.threadsGiven)
     lathe_rt_set_num_threads(options.threads);
 
   // Packed arguments: a pointer to every descriptor field, then a pointer to
@@ -633,13 +655,20 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
   if (options.repeat > 0)
     lathe_rt_profile_reset();
   std::vector<double> before = profileMs();
-  for (int r = 0; r < options.repeat; ++r) {
+  // SIGINT during the timed calls ends them: the report says how many ran.
+  interrupted = 0;
+  auto previousHandler = std::signal(SIGINT, onInterrupt);
+  Clock::time_point loopStart = Clock::now();
+  double nextProgressMs = 2000;
+  for (int r = 0; r < options.repeat && !interrupted; ++r) {
     Clock::time_point start = Clock::now();
     bool ok = invoke();
     timesMs.push_back(msSince(start));
     freeResults();
-    if (!ok)
+    if (!ok) {
+      std::signal(SIGINT, previousHandler);
       return 1;
+    }
     std::vector<double> after = profileMs();
     kernelCallMs.resize(after.size());
     for (size_t k = 0; k < after.size(); ++k) {
@@ -647,7 +676,22 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
       kernelCallMs[k].push_back(after[k] - (k < before.size() ? before[k] : 0));
     }
     before = std::move(after);
+    // Long runs say how far they are, every 2 s, on stderr.
+    double elapsedMs = msSince(loopStart);
+    if (elapsedMs >= nextProgressMs && r + 1 < options.repeat) {
+      llvm::errs() << llvm::formatv(
+          "lathe-run: {0} of {1} timed calls in {2:f1} s (about {3:f0} s "
+          "left; Ctrl-C stops and writes the report)\n",
+          r + 1, options.repeat, elapsedMs / 1000,
+          elapsedMs / (r + 1) * (options.repeat - r - 1) / 1000);
+      nextProgressMs = elapsedMs + 2000;
+    }
   }
+  std::signal(SIGINT, previousHandler);
+  int callsDone = static_cast<int>(timesMs.size());
+  if (interrupted)
+    llvm::errs() << "lathe-run: interrupted after " << callsDone << " of "
+                 << options.repeat << " timed calls\n";
   peakBytes = std::max(peakBytes, lathe_rt_mem_peak());
 
   for (auto [i, result] : llvm::enumerate(results)) {
@@ -680,7 +724,7 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
 
   if (!options.reportPath.empty()) {
     llvm::json::Object kernels;
-    int repeats = std::max(options.repeat, 1);
+    int repeats = std::max(callsDone, 1);
     double kernelMs = 0;
     for (int k = 0; k < lathe_rt_profile_count(); ++k) {
       // Median over the timed calls (robust on a busy machine); the mean
@@ -734,6 +778,14 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
                                                   : options.passPipeline},
         {"compile_ms", compileMs},
         {"repeat", options.repeat},
+        {"calls_timed", callsDone},
+        {"interrupted", static_cast<bool>(interrupted)},
+        {"fast_math", options.passPipeline.empty()
+                          ? llvm::json::Value(options.pipeline == "reference"
+                                                  ? std::string("none")
+                                                  : pipelineOptions
+                                                        .fastMathName())
+                          : llvm::json::Value(nullptr)},
         {"latency_ms", llvm::json::Object{{"min", minMs}, {"median", medianMs}}},
         {"flops", flops},
         {"flops_complete", flopsComplete},
@@ -757,5 +809,5 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
   }
   for (ExternalWeight &w : weights)
     lathe_rt_free(w.storage);
-  return 0;
+  return interrupted ? 130 : 0;
 }

@@ -21,8 +21,7 @@ constexpr StringLiteral kToLLVM =
     "finalize-memref-to-llvm{use-generic-functions=true},convert-scf-to-cf,"
     "convert-math-to-llvm,convert-math-to-libm,convert-arith-to-llvm,"
     "convert-index-to-llvm,convert-openmp-to-llvm,convert-func-to-llvm,"
-    "convert-cf-to-llvm,"
-    "reconcile-unrealized-casts,lathe-check-contract{phase=llvm}";
+    "convert-cf-to-llvm,reconcile-unrealized-casts";
 
 constexpr StringLiteral kBufferize =
     "one-shot-bufferize{bufferize-function-boundaries=true "
@@ -48,6 +47,15 @@ const Phase kCpuPhases[] = {
      kToLLVM},
 };
 
+/// The floating-point freedoms of generated code, stated by a pass at the
+/// end of the 'llvm' phase, then the phase's contract.
+std::string llvmPhaseTail(const CpuPipelineOptions &options) {
+  return ("lathe-llvm-fastmath{reassoc=" + llvm::Twine(options.fpReassoc) +
+          " contract=" + llvm::Twine(options.fpContract) +
+          "},lathe-check-contract{phase=llvm}")
+      .str();
+}
+
 LogicalResult addPasses(OpPassManager &pm, StringRef passes,
                         std::string &error) {
   llvm::raw_string_ostream os(error);
@@ -68,9 +76,44 @@ std::string mlir::lathe::getCpuPhaseList() {
   return list;
 }
 
+std::string mlir::lathe::CpuPipelineOptions::fastMathName() const {
+  if (fpReassoc && fpContract)
+    return "reassoc,contract";
+  if (fpReassoc)
+    return "reassoc";
+  if (fpContract)
+    return "contract";
+  return "none";
+}
+
+LogicalResult mlir::lathe::parseFastMath(StringRef text,
+                                         CpuPipelineOptions &options,
+                                         std::string &error) {
+  options.fpReassoc = options.fpContract = false;
+  if (text == "none")
+    return success();
+  SmallVector<StringRef> parts;
+  text.split(parts, ',');
+  for (StringRef part : parts) {
+    if (part == "reassoc")
+      options.fpReassoc = true;
+    else if (part == "contract")
+      options.fpContract = true;
+    else {
+      error = ("unknown fast-math flag '" + part +
+               "' (expected 'none' or a comma-separated list of reassoc, "
+               "contract)")
+                  .str();
+      return failure();
+    }
+  }
+  return success();
+}
+
 LogicalResult mlir::lathe::buildCpuPipeline(OpPassManager &pm,
                                             StringRef lastPhase,
-                                            std::string &error) {
+                                            std::string &error,
+                                            const CpuPipelineOptions &options) {
   if (!lastPhase.empty() &&
       llvm::none_of(kCpuPhases,
                     [&](const Phase &p) { return p.name == lastPhase; })) {
@@ -81,6 +124,9 @@ LogicalResult mlir::lathe::buildCpuPipeline(OpPassManager &pm,
   }
   for (const Phase &phase : kCpuPhases) {
     if (failed(addPasses(pm, phase.passes, error)))
+      return failure();
+    if (phase.name == "llvm" &&
+        failed(addPasses(pm, llvmPhaseTail(options), error)))
       return failure();
     if (phase.name == lastPhase)
       break;
@@ -98,7 +144,12 @@ LogicalResult mlir::lathe::buildReferencePipeline(OpPassManager &pm,
       failed(addPasses(pm, kBufferize, error)) ||
       failed(addPasses(pm, "func.func(convert-linalg-to-loops)", error)))
     return failure();
-  return addPasses(pm, kToLLVM, error);
+  // Strict IEEE evaluation: the reference does not reassociate or contract.
+  CpuPipelineOptions strict;
+  strict.fpReassoc = strict.fpContract = false;
+  if (failed(addPasses(pm, kToLLVM, error)))
+    return failure();
+  return addPasses(pm, llvmPhaseTail(strict), error);
 }
 
 void mlir::lathe::registerLathePipelines() {
@@ -115,9 +166,11 @@ void mlir::lathe::registerLathePipelines() {
     PassPipelineRegistration<>(
         ("lathe-cpu-" + phase.name).str(),
         ("CPU phase '" + phase.name + "': " + phase.summary).str(),
-        [passes](OpPassManager &pm) {
+        [passes, name = phase.name](OpPassManager &pm) {
           std::string error;
-          if (failed(addPasses(pm, passes, error)))
+          if (failed(addPasses(pm, passes, error)) ||
+              (name == "llvm" &&
+               failed(addPasses(pm, llvmPhaseTail({}), error))))
             llvm::report_fatal_error(llvm::Twine(error));
         });
   }

@@ -108,7 +108,9 @@ def main():
     for i, out in enumerate(run(frames, query, w, layers)):
         np.save(f"{args.out_prefix}{i}.npy", out.astype(np.float32))
     if args.report:
-        print("layers", [(d["capacity"], d["recent"], d["keep"]) for d in layers])
+        # Fractions rounded: the check is on the decision, not the last bits.
+        print("layers", [(d["capacity"], round(d["recent"], 6), round(d["keep"], 6))
+                         for d in layers])
 
 
 if __name__ == "__main__":

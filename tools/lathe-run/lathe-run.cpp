@@ -21,6 +21,12 @@ namespace cl = llvm::cl;
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  // Options libLLVM registered for its own tools (Polly's, the backends')
+  // are not lathe-run's: hidden from --help and from "did you mean"
+  // suggestions for a mistyped flag. --threads is kept (read below).
+  for (auto &[name, option] : cl::getRegisteredOptions())
+    if (name != "threads" && name != "help" && name != "version")
+      option->setHiddenFlag(cl::ReallyHidden);
   static cl::OptionCategory category("lathe-run options");
   cl::opt<std::string> inputFile(cl::Positional, cl::desc("<input .mlir>"),
                                  cl::Required, cl::cat(category));
@@ -61,6 +67,11 @@ int main(int argc, char **argv) {
       cl::cat(category));
   cl::opt<uint64_t> seed("seed", cl::desc("Seed for --fill-missing"),
                          cl::init(0), cl::cat(category));
+  cl::opt<std::string> fastMath(
+      "fast-math",
+      cl::desc("Floating-point freedoms of generated code: reassoc,contract "
+               "(default), reassoc, contract or none (strict IEEE order)"),
+      cl::init("reassoc,contract"), cl::cat(category));
 
   mlir::registerAsmPrinterCLOptions();
   mlir::registerMLIRContextCLOptions();
@@ -89,8 +100,12 @@ int main(int argc, char **argv) {
   // rather than registering a second one.
   auto &registered = cl::getRegisteredOptions();
   auto it = registered.find("threads");
-  if (it != registered.end())
-    options.threads = static_cast<cl::opt<int> *>(it->second)->getValue();
+  if (it != registered.end()) {
+    auto *threads = static_cast<cl::opt<int> *>(it->second);
+    options.threads = threads->getValue();
+    options.threadsGiven = threads->getNumOccurrences() > 0;
+  }
+  options.fastMath = fastMath;
   options.fillMissing = fillMissing;
   options.seed = seed;
   return mlir::lathe::runMain(options, registry);

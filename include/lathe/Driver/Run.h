@@ -18,7 +18,8 @@ struct RunOptions {
   /// .npy files or HDF5 datasets spelled FILE.h5:/dataset, in argument order.
   std::vector<std::string> inputs;
   std::vector<std::string> outputs;
-  /// Timed calls after one untimed warm-up (0: one call, untimed).
+  /// Timed calls after one untimed warm-up (0: one call, untimed); at most
+  /// kMaxRepeat.
   int repeat = 0;
   std::string reportPath;
   /// Stop after this phase of the backend pipeline and print the IR.
@@ -27,10 +28,19 @@ struct RunOptions {
   std::string passPipeline;
   /// "default" or "reference" (upstream passes only, scalar loops).
   std::string pipeline = "default";
+  /// Threads for kernels and generated code; must be >= 1 when given.
   int threads = 0;
+  bool threadsGiven = false;
+  /// Floating-point freedoms of generated code: "none" or a comma-separated
+  /// list of "reassoc" and "contract" (lathe-llvm-fastmath).
+  std::string fastMath = "reassoc,contract";
   bool fillMissing = false;
   uint64_t seed = 0;
 };
+
+/// The largest --repeat accepted (a typo such as 2147483647 would otherwise
+/// run for hours).
+constexpr int kMaxRepeat = 1000000;
 
 /// Runs lathe-run with the given options; returns the process exit code.
 /// Diagnostics go to stderr, results and the summary to stdout.

@@ -11,6 +11,8 @@
 #include "mlir/Support/LLVM.h"
 #include "llvm/ADT/StringRef.h"
 
+#include <string>
+
 namespace mlir {
 class OpPassManager;
 namespace lathe {
@@ -30,13 +32,30 @@ ArrayRef<Phase> getCpuPhases();
 /// The phase names of getCpuPhases(), comma-separated (for messages).
 std::string getCpuPhaseList();
 
+/// Choices of the CPU pipeline that change what generated code computes.
+struct CpuPipelineOptions {
+  /// Floating-point reassociation and contraction in generated code
+  /// (lathe-llvm-fastmath in the 'llvm' phase). Never nnan/ninf.
+  bool fpReassoc = true;
+  bool fpContract = true;
+  /// "reassoc,contract", "reassoc", "contract" or "none".
+  std::string fastMathName() const;
+};
+
+/// Parses "none" or a comma-separated list of "reassoc" and "contract" into
+/// the fast-math fields of `options`.
+LogicalResult parseFastMath(StringRef text, CpuPipelineOptions &options,
+                            std::string &error);
+
 /// Appends the CPU pipeline's passes up to and including `lastPhase` (all of
 /// them when empty). Fails, with a message in `error`, for an unknown phase.
 LogicalResult buildCpuPipeline(OpPassManager &pm, StringRef lastPhase,
-                               std::string &error);
+                               std::string &error,
+                               const CpuPipelineOptions &options = {});
 
 /// The reference pipeline: upstream passes only (scalar loops, no Lathe
-/// kernels, no oneDNN). For correctness baselines and benchmarks.
+/// kernels, no oneDNN), strict IEEE evaluation (no fast-math flags). For
+/// correctness baselines and benchmarks.
 LogicalResult buildReferencePipeline(OpPassManager &pm, std::string &error);
 
 /// Registers `lathe-cpu-pipeline`, `lathe-cpu-<phase>` for every phase and

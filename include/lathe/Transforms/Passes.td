@@ -46,4 +46,32 @@ def LatheRecordSignature : Pass<"lathe-record-signature", "ModuleOp"> {
   }];
 }
 
+def LatheLLVMFastmath : Pass<"lathe-llvm-fastmath", "ModuleOp"> {
+  let summary = "Grant floating-point reassociation and contraction to generated code";
+  let description = [{
+    Adds LLVM fast-math flags to every `llvm.fadd`, `llvm.fsub` and `llvm.fmul`
+    of the module, so that LLVM vectorises reductions (reassociation) and forms
+    fused multiply-adds (contraction): the freedom every ML compiler takes, and
+    the reason results may differ in the last bits from a strict evaluation.
+    No flag that assumes the absence of NaN or Inf (`nnan`, `ninf`) is ever
+    set, so NaN and Inf propagate as in IEEE arithmetic. Flags already on an op
+    are kept. The CPU pipeline's `llvm` phase runs it with both flags on;
+    `lathe-run --fast-math=none` (and the reference pipeline) run it with both
+    off, and `lathe-run --report` names the setting.
+
+    Example:
+    ```mlir
+    %s = llvm.fadd %a, %b : f32
+    // --lathe-llvm-fastmath becomes
+    %s = llvm.fadd %a, %b {fastmathFlags = #llvm.fastmath<contract, reassoc>} : f32
+    ```
+  }];
+  let options = [
+    Option<"reassoc", "reassoc", "bool", /*default=*/"true",
+           "Allow reassociation (vectorised reductions)">,
+    Option<"contract", "contract", "bool", /*default=*/"true",
+           "Allow contraction of a multiply and an add into an FMA">,
+  ];
+}
+
 #endif // LATHE_TRANSFORMS_PASSES

@@ -20,6 +20,7 @@
 #include "mlir/Transforms/RegionUtils.h"
 #include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/SmallString.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 
 #include <onnx/checker.h>
@@ -475,6 +476,8 @@ private:
 } // namespace
 
 void ModelImporter::load(const std::string &path) {
+  if (llvm::sys::fs::is_directory(path))
+    fail("'" + path + "' is a directory, not an ONNX model file");
   std::ifstream file(path, std::ios::binary);
   if (!file)
     fail("cannot open '" + path + "'");
@@ -634,6 +637,26 @@ OwningOpRef<ModuleOp> ModelImporter::run(const std::string &path) {
                     IntegerType::get(&ctx, 8, IntegerType::Unsigned))
               : t;
   };
+  // A --dim that names no symbolic dimension of the model is a typo: say so
+  // rather than import the model unpinned.
+  std::set<std::string> symbolicDims;
+  for (const auto *infos : {&graph.input(), &graph.output(), &graph.value_info()})
+    for (const auto &vi : *infos)
+      if (vi.type().has_tensor_type() && vi.type().tensor_type().has_shape())
+        for (const auto &d : vi.type().tensor_type().shape().dim())
+          if (d.has_dim_param())
+            symbolicDims.insert(d.dim_param());
+  for (const auto &[name, size] : options.dims)
+    if (!symbolicDims.count(name)) {
+      std::string known;
+      for (const std::string &d : symbolicDims)
+        known += (known.empty() ? "'" : ", '") + d + "'";
+      fail("--dim " + name + "=" + std::to_string(size) +
+           ": the model has no symbolic dimension named '" + name + "' (" +
+           (known.empty() ? std::string("it has none")
+                          : "its symbolic dimensions: " + known) +
+           ")");
+    }
   for (const auto &vi : graph.input()) {
     if (initNames.count(vi.name()))
       continue;

@@ -18,7 +18,7 @@
 // CHECK-SAME: action = "kept: scores fit", budget_bytes = 32768 : i64, key_rows_bound = 132 : i64
 // CHECK:   %[[NB1:[a-z0-9_]+]], %[[NN1:[a-z0-9_]+]] = memred.bank_append ins(%[[F]] : tensor<16x32xf32>) queries(%[[A0]] : tensor<4x32xf32>) outs(%[[BANK1]] : tensor<99x32xf32>) count(%[[N1]])
 // CHECK-SAME: capacity = 99 : i64
-// CHECK-SAME: keep = 0.0749{{[0-9]*}} : f64, layer = 1 : i64
+// CHECK-SAME: keep = {{0\.0749[0-9]*|0\.0750[0-9]*|7\.5[0-9]*e-02}} : f64, layer = 1 : i64
 // CHECK:   %[[K1:[a-z0-9_]+]] = tensor.extract_slice %[[NB1]][0, 0] [%[[NN1]], 32]
 // CHECK:   %[[A1:[0-9]+]] = memred.attention ins(%[[A0]], %[[K1]], %[[K1]] : {{.*}}) outs(%[[S1]] : tensor<4x32xf32>)
 // CHECK:   scf.yield %[[A0]], %[[A1]], %[[NB0]], %[[NN0]], %[[NB1]], %[[NN1]]
