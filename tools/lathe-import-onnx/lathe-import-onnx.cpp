@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "lathe/Import/ONNX/ImportONNX.h"
+#include "lathe/Support/CommandLine.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/MLIRContext.h"
@@ -51,6 +52,7 @@ static bool checkParentDir(StringRef path, StringRef what) {
 
 int main(int argc, char **argv) {
   InitLLVM y(argc, argv);
+  mlir::lathe::hidePreregisteredOptions();
   static cl::OptionCategory category("lathe-import-onnx options");
   cl::opt<std::string> input(cl::Positional, cl::desc("<model.onnx>"),
                              cl::Required, cl::cat(category));

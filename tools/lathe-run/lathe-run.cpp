@@ -8,6 +8,7 @@
 #include "lathe/InitAllDialects.h"
 #include "lathe/InitAllPasses.h"
 #include "lathe/Pipelines/Pipelines.h"
+#include "lathe/Support/CommandLine.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -21,12 +22,8 @@ namespace cl = llvm::cl;
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
-  // Options libLLVM registered for its own tools (Polly's, the backends')
-  // are not lathe-run's: hidden from --help and from "did you mean"
-  // suggestions for a mistyped flag. --threads is kept (read below).
-  for (auto &[name, option] : cl::getRegisteredOptions())
-    if (name != "threads" && name != "help" && name != "version")
-      option->setHiddenFlag(cl::ReallyHidden);
+  // libLLVM's own options are not lathe-run's; --threads is (read below).
+  mlir::lathe::hidePreregisteredOptions({"threads"});
   static cl::OptionCategory category("lathe-run options");
   cl::opt<std::string> inputFile(cl::Positional, cl::desc("<input .mlir>"),
                                  cl::Required, cl::cat(category));
