@@ -25,7 +25,12 @@ config.substitutions.append(("%shared_data", shared_data))
 if os.path.isdir(os.path.join(shared_data, "cora")):
     config.available_features.add("cora")
 
-tools = ["lathe-opt", "lathe-run"]
+# LATHE_TEST_TARGET_CPU=x86-64-v3 runs every lathe-run of the RUN lines with
+# its JIT capped to that CPU (docs/Testing.md: tests on any x86-64 CPU).
+from lit.llvm.subst import ToolSubst
+target_cpu = os.environ.get("LATHE_TEST_TARGET_CPU")
+tools = ["lathe-opt",
+         ToolSubst("lathe-run", extra_args=["--target-cpu=" + target_cpu] if target_cpu else None)]
 llvm_config.add_tool_substitutions(tools, [config.lathe_tools_dir])
 
 # GPU tests run only where a CUDA device is present.

@@ -25,6 +25,8 @@
 #include "mlir/Transforms/Passes.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/IR/Module.h"
+#include "llvm/MC/MCSubtargetInfo.h"
+#include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
@@ -431,11 +433,12 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
 
   // Inputs, matched to the entry's arguments in order.
   size_t numArgs = fnType.getNumInputs();
-  if (options.inputs.size() > numArgs)
+  if (options.compileTo.empty() && options.inputs.size() > numArgs)
     return fail(llvm::formatv("too many inputs: {0} given, but @{1} takes {2} "
                               "argument(s)",
                               options.inputs.size(), options.entry, numArgs));
-  if (options.outputs.size() > fnType.getNumResults())
+  if (options.compileTo.empty() &&
+      options.outputs.size() > fnType.getNumResults())
     return fail(llvm::formatv("too many outputs: {0} given, but @{1} returns "
                               "{2} result(s)",
                               options.outputs.size(), options.entry,
@@ -516,6 +519,23 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
   if (!tmBuilder)
     return fail("cannot detect the host: " +
                 llvm::toString(tmBuilder.takeError()));
+  if (options.targetCpu != "host") {
+    const llvm::MCSubtargetInfo *hostInfo = nullptr;
+    std::string lookupError;
+    const llvm::Target *target = llvm::TargetRegistry::lookupTarget(
+        tmBuilder->getTargetTriple(), lookupError);
+    std::unique_ptr<llvm::MCSubtargetInfo> info;
+    if (target)
+      info.reset(target->createMCSubtargetInfo(tmBuilder->getTargetTriple(),
+                                               options.targetCpu, ""));
+    hostInfo = info.get();
+    if (!hostInfo || !hostInfo->isCPUStringValid(options.targetCpu))
+      return fail("--target-cpu=" + options.targetCpu +
+                  ": not a CPU LLVM knows for this target (e.g. host, "
+                  "x86-64-v2, x86-64-v3, x86-64-v4, skylake-avx512)");
+    tmBuilder->setCPU(options.targetCpu);
+    tmBuilder->getFeatures() = llvm::SubtargetFeatures();
+  }
   tmBuilder->setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
   auto tm = tmBuilder->createTargetMachine();
   if (!tm)
@@ -780,6 +800,7 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
         {"repeat", options.repeat},
         {"calls_timed", callsDone},
         {"interrupted", static_cast<bool>(interrupted)},
+        {"target_cpu", options.targetCpu},
         {"fast_math", options.passPipeline.empty()
                           ? llvm::json::Value(options.pipeline == "reference"
                                                   ? std::string("none")

@@ -69,6 +69,11 @@ int main(int argc, char **argv) {
       cl::desc("Floating-point freedoms of generated code: reassoc,contract "
                "(default), reassoc, contract or none (strict IEEE order)"),
       cl::init("reassoc,contract"), cl::cat(category));
+  cl::opt<std::string> targetCpu(
+      "target-cpu",
+      cl::desc("CPU the JIT generates code for: host (default) or an LLVM "
+               "CPU name, e.g. x86-64-v3 for AVX2 only"),
+      cl::init("host"), cl::cat(category));
 
   mlir::registerAsmPrinterCLOptions();
   mlir::registerMLIRContextCLOptions();
@@ -103,6 +108,7 @@ int main(int argc, char **argv) {
     options.threadsGiven = threads->getNumOccurrences() > 0;
   }
   options.fastMath = fastMath;
+  options.targetCpu = targetCpu;
   options.fillMissing = fillMissing;
   options.seed = seed;
   return mlir::lathe::runMain(options, registry);

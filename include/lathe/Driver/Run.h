@@ -34,6 +34,11 @@ struct RunOptions {
   /// Floating-point freedoms of generated code: "none" or a comma-separated
   /// list of "reassoc" and "contract" (lathe-llvm-fastmath).
   std::string fastMath = "reassoc,contract";
+  /// CPU the JIT generates code for: "host" (the CPU it runs on, with all
+  /// its features) or an LLVM CPU name such as x86-64-v3 (AVX2) or
+  /// x86-64-v2, whose features alone are used; for testing other machines'
+  /// code paths on this one.
+  std::string targetCpu = "host";
   bool fillMissing = false;
   uint64_t seed = 0;
 };
