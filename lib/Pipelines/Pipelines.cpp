@@ -35,12 +35,12 @@ const Phase kCpuPhases[] = {
      "tosa-to-tensor),canonicalize,cse"},
     {"kernels",
      "matmuls and their epilogues become lathe.matmul; element-wise fusion",
-     "func.func(lowrank-lower,memred-raise-attention{min-scores=262144},sparsegcn-tile,lathe-cpu-form-kernels,lathe-cpu-chain-convs),linalg-fuse-elementwise-ops,"
+     "func.func(convert-lowrank-to-lathe,memred-raise-attention{min-scores=262144},sparsegcn-tile,lathe-cpu-form-kernels,lathe-cpu-chain-convs),linalg-fuse-elementwise-ops,"
      "canonicalize,cse"},
     {"bufferize", "one-shot bufferization and deallocation", kBufferize},
     {"runtime-calls", "kernel ops become calls into the Lathe runtime",
-     "lathe-cpu-lower-to-runtime,sparsegcn-lower-to-runtime,"
-     "memred-lower-to-runtime,canonicalize"},
+     "lathe-cpu-lower-to-runtime,lathe-cpu-lower-sparsegcn,"
+     "lathe-cpu-lower-memred,canonicalize"},
     {"loops", "remaining linalg ops become OpenMP-parallel loops",
      "func.func(convert-linalg-to-parallel-loops)"},
     {"llvm", "OpenMP for parallel loops; the LLVM dialect, ready for the JIT",
@@ -138,7 +138,7 @@ LogicalResult mlir::lathe::buildReferencePipeline(OpPassManager &pm,
                                                   std::string &error) {
   if (failed(addPasses(pm, kCpuPhases[0].passes, error)) ||
       failed(addPasses(pm,
-                       "func.func(lowrank-lower{linalg-only=true},"
+                       "func.func(convert-lowrank-to-lathe{linalg-only=true},"
                        "lathe-decompose-aggregates)",
                        error)) ||
       failed(addPasses(pm, kBufferize, error)) ||

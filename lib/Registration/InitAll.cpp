@@ -8,6 +8,7 @@
 #include "lathe/InitAllDialects.h"
 #include "lathe/InitAllPasses.h"
 
+#include "lathe/Conversion/Passes.h"
 #include "lathe/Dialect/Lathe/LatheOps.h"
 #include "lathe/Dialect/MemRed/Passes.h"
 #include "lathe/Dialect/SparseGCN/Passes.h"
@@ -44,6 +45,7 @@ void mlir::lathe::registerAllPasses() {
   mlir::registerAllPasses();
   registerLatheCPUPasses();
   registerLathePasses();
+  registerLatheConversionPasses();
   lowrank::registerLowRankPasses();
   sparsegcn::registerSparseGCNPasses();
   memred::registerMemRedPasses();

@@ -1,6 +1,6 @@
 //===- BufferizableOpInterfaceImpl.cpp - Bufferizing Lathe core ops -------===//
 
-#include "lathe/Dialect/Lathe/DpsBufferization.h"
+#include "lathe/Interfaces/DpsBufferization.h"
 #include "lathe/Dialect/Lathe/LatheOps.h"
 
 #include "mlir/Dialect/Bufferization/IR/BufferizableOpInterface.h"

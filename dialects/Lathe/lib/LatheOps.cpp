@@ -1,7 +1,7 @@
 //===- LatheOps.cpp - Lathe core dialect ----------------------------------===//
 
 #include "lathe/Dialect/Lathe/LatheOps.h"
-#include "lathe/Dialect/Lathe/DpsBufferization.h"
+#include "lathe/Interfaces/DpsBufferization.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"

@@ -213,8 +213,11 @@ FailureOr<int64_t> LinearOp::getFlopCount() {
 
 namespace {
 /// A factorization that saves nothing (r·(N+K) >= N·K, e.g. full rank) of
-/// constant factors folds back into one dense weight: lathe.matmul with the
-/// bias fused.
+/// constant factors folds back into one dense weight W = U·V: upstream linalg
+/// (x·Wᵀ as a linalg.matmul with the constant Wᵀ, or a batch_matmul with it
+/// broadcast over a 3-D input's batch, then the bias add), which every target already handles; the
+/// CPU target raises it to one oneDNN matmul with the bias fused.
+/// Canonicalization never creates a backend op.
 struct FoldUnprofitableLinear : public OpRewritePattern<LinearOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(LinearOp op,
@@ -229,30 +232,69 @@ struct FoldUnprofitableLinear : public OpRewritePattern<LinearOp> {
     std::optional<SmallVector<float>> v = getConstantF32Values(op.getV());
     if (!u || !v)
       return rewriter.notifyMatchFailure(op, "factors are not constants");
-    SmallVector<float> w(n * k, 0.0f);
+    // Wᵀ = (U·V)ᵀ as [K, N], so that x·Wᵀ is a plain (batch-broadcast)
+    // matmul.
+    SmallVector<float> wt(k * n, 0.0f);
     for (int64_t i = 0; i < n; ++i)
       for (int64_t a = 0; a < r; ++a) {
         float uia = (*u)[i * r + a];
         for (int64_t j = 0; j < k; ++j)
-          w[i * k + j] += uia * (*v)[a * k + j];
+          wt[j * n + i] += uia * (*v)[a * k + j];
       }
     Location loc = op.getLoc();
-    auto wType = RankedTensorType::get({n, k}, rewriter.getF32Type());
+    MLIRContext *ctx = rewriter.getContext();
+    auto wType = RankedTensorType::get({k, n}, rewriter.getF32Type());
     Value weight = arith::ConstantOp::create(
         rewriter, loc, wType,
-        DenseElementsAttr::get(wType, ArrayRef<float>(w)));
+        DenseElementsAttr::get(wType, ArrayRef<float>(wt)));
     auto resType = cast<RankedTensorType>(op.getType());
+    int64_t rank = resType.getRank();
     SmallVector<Value> dynSizes;
-    for (int64_t i = 0, e = resType.getRank(); i < e; ++i)
+    for (int64_t i = 0; i < rank; ++i)
       if (resType.isDynamicDim(i))
         dynSizes.push_back(
             tensor::DimOp::create(rewriter, loc, op.getInput(), i));
-    Value init = tensor::EmptyOp::create(rewriter, loc, resType, dynSizes);
-    auto matmul = lathe::MatmulOp::create(
-        rewriter, loc, TypeRange{resType}, op.getInput(), weight, op.getBias(),
-        /*residual=*/Value(), init, /*transpose_lhs=*/false,
-        /*transpose_rhs=*/true, rewriter.getStringAttr("none"));
-    rewriter.replaceOp(op, matmul.getResult());
+    Value empty = tensor::EmptyOp::create(rewriter, loc, resType, dynSizes);
+    Value zero = arith::ConstantOp::create(rewriter, loc,
+                                           rewriter.getF32FloatAttr(0.0f));
+    Value init = linalg::FillOp::create(rewriter, loc, zero, empty).getResult(0);
+    Value result;
+    if (rank == 2) {
+      result = linalg::MatmulOp::create(rewriter, loc, TypeRange{resType},
+                                        ValueRange{op.getInput(), weight},
+                                        ValueRange{init})
+                   .getResult(0);
+    } else {
+      // The weight broadcast over the batch: (b, m, n, k) -> (k, n).
+      AffineExpr b = getAffineDimExpr(0, ctx), m = getAffineDimExpr(1, ctx),
+                 dn = getAffineDimExpr(2, ctx), dk = getAffineDimExpr(3, ctx);
+      auto bmm = linalg::BatchMatmulOp::create(
+          rewriter, loc, TypeRange{resType}, ValueRange{op.getInput(), weight},
+          ValueRange{init});
+      bmm.setIndexingMapsAttr(rewriter.getAffineMapArrayAttr(
+          {AffineMap::get(4, 0, {b, m, dk}, ctx),
+           AffineMap::get(4, 0, {dk, dn}, ctx),
+           AffineMap::get(4, 0, {b, m, dn}, ctx)}));
+      result = bmm.getResult(0);
+    }
+    if (Value bias = op.getBias()) {
+      AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
+      AffineMap last =
+          AffineMap::get(rank, 0, getAffineDimExpr(rank - 1, ctx));
+      Value biasInit =
+          tensor::EmptyOp::create(rewriter, loc, resType, dynSizes);
+      result = linalg::GenericOp::create(
+                   rewriter, loc, TypeRange{resType}, ValueRange{result, bias},
+                   ValueRange{biasInit}, ArrayRef<AffineMap>{id, last, id},
+                   SmallVector<utils::IteratorType>(
+                       rank, utils::IteratorType::parallel),
+                   [](OpBuilder &b, Location l, ValueRange args) {
+                     Value sum = arith::AddFOp::create(b, l, args[0], args[1]);
+                     linalg::YieldOp::create(b, l, sum);
+                   })
+                   .getResult(0);
+    }
+    rewriter.replaceOp(op, result);
     return success();
   }
 };
@@ -395,7 +437,7 @@ struct FoldUnprofitableTucker : public OpRewritePattern<Conv2DTuckerOp> {
           tensor::DimOp::create(rewriter, loc, op.getInput(), 0));
     Value empty = tensor::EmptyOp::create(rewriter, loc, resType.getShape(),
                                           f32, dynSizes);
-    // -0.0 as in lowrank-lower: CSE cannot merge it with the model's fills.
+    // -0.0 as in convert-lowrank-to-lathe: CSE cannot merge it with the model's fills.
     Value zero = arith::ConstantOp::create(rewriter, loc,
                                            rewriter.getF32FloatAttr(-0.0f));
     Value init =

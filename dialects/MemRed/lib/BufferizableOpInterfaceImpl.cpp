@@ -1,6 +1,6 @@
 //===- BufferizableOpInterfaceImpl.cpp - Bufferizing memred ops -----------===//
 
-#include "lathe/Dialect/Lathe/DpsBufferization.h"
+#include "lathe/Interfaces/DpsBufferization.h"
 #include "lathe/Dialect/MemRed/MemRedOps.h"
 
 #include "mlir/IR/DialectRegistry.h"

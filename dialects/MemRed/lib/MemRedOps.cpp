@@ -1,7 +1,7 @@
 //===- MemRedOps.cpp - Memory-reduction dialect ---------------------------===//
 
 #include "lathe/Dialect/MemRed/MemRedOps.h"
-#include "lathe/Dialect/Lathe/DpsBufferization.h"
+#include "lathe/Interfaces/DpsBufferization.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"

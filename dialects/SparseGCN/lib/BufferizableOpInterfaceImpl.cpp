@@ -1,6 +1,6 @@
 //===- BufferizableOpInterfaceImpl.cpp - Bufferizing sparsegcn ops --------===//
 
-#include "lathe/Dialect/Lathe/DpsBufferization.h"
+#include "lathe/Interfaces/DpsBufferization.h"
 #include "lathe/Dialect/SparseGCN/SparseGCNOps.h"
 
 #include "mlir/IR/DialectRegistry.h"

@@ -1,7 +1,7 @@
 //===- SparseGCNOps.cpp - Sparse graph aggregation dialect ----------------===//
 
 #include "lathe/Dialect/SparseGCN/SparseGCNOps.h"
-#include "lathe/Dialect/Lathe/DpsBufferization.h"
+#include "lathe/Interfaces/DpsBufferization.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"

@@ -1,12 +1,18 @@
 // RUN: lathe-opt %s --canonicalize --split-input-file | FileCheck %s
 
 // A full-rank factorization of constant factors folds back into one dense
-// weight W = U·V, used transposed by lathe.matmul with the bias fused.
+// weight W = U·V (by hand: [[1, 2], [3, 4]]·[[1, 1], [0, 1]] = [[1, 3], [3, 7]],
+// symmetric, so Wᵀ = W): x·Wᵀ as a linalg.matmul, then the bias add; upstream
+// ops only, never a backend op.
 // CHECK-LABEL: func.func @full_rank_folds
 // CHECK-SAME: (%[[X:.*]]: tensor<3x2xf32>, %[[B:.*]]: tensor<2xf32>)
-// CHECK: %[[W:.*]] = arith.constant dense<{{\[}}[1.000000e+00, 3.000000e+00], [3.000000e+00, 7.000000e+00]]> : tensor<2x2xf32>
-// CHECK: lathe.matmul ins(%[[X]], %[[W]] : tensor<3x2xf32>, tensor<2x2xf32>) bias(%[[B]] : tensor<2xf32>)
-// CHECK-SAME: transpose_rhs
+// CHECK-DAG: %[[W:.*]] = arith.constant dense<{{\[}}[1.000000e+00, 3.000000e+00], [3.000000e+00, 7.000000e+00]]> : tensor<2x2xf32>
+// CHECK: %[[F:.*]] = linalg.fill
+// CHECK: %[[M:.*]] = linalg.matmul ins(%[[X]], %[[W]] : tensor<3x2xf32>, tensor<2x2xf32>) outs(%[[F]] : tensor<3x2xf32>)
+// CHECK: %[[Y:.*]] = linalg.generic {{.*}}ins(%[[M]], %[[B]] : tensor<3x2xf32>, tensor<2xf32>)
+// CHECK: arith.addf
+// CHECK: return %[[Y]]
+// CHECK-NOT: lathe.
 // CHECK-NOT: lowrank.linear
 func.func @full_rank_folds(%x: tensor<3x2xf32>, %b: tensor<2xf32>) -> tensor<3x2xf32> {
   %u = arith.constant dense<[[1.0, 2.0], [3.0, 4.0]]> : tensor<2x2xf32>
@@ -103,4 +109,24 @@ func.func @tucker_dynamic_factors_stay(%x: tensor<1x2x3x3xf32>, %uin: tensor<2x2
   %y = lowrank.conv2d_tucker %x, %uin, %core, %uout
          : (tensor<1x2x3x3xf32>, tensor<2x2xf32>, tensor<2x2x1x1xf32>, tensor<2x2xf32>) -> tensor<1x2x3x3xf32>
   return %y : tensor<1x2x3x3xf32>
+}
+
+// -----
+
+// On a 3-D input with a dynamic batch the folded Wᵀ is broadcast over the
+// batch by a linalg.batch_matmul; no bias, no generic.
+// CHECK-LABEL: func.func @full_rank_folds_3d
+// CHECK-SAME: (%[[X:.*]]: tensor<?x3x2xf32>)
+// CHECK: %[[N:.*]] = tensor.dim %[[X]], %{{.*}} : tensor<?x3x2xf32>
+// CHECK: %[[E:.*]] = tensor.empty(%[[N]]) : tensor<?x3x2xf32>
+// CHECK: %[[F:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%[[E]] : tensor<?x3x2xf32>)
+// CHECK: %[[M:.*]] = linalg.batch_matmul indexing_maps = [#{{.*}}, #{{.*}}, #{{.*}}] ins(%[[X]], %{{.*}} : tensor<?x3x2xf32>, tensor<2x2xf32>) outs(%[[F]] : tensor<?x3x2xf32>)
+// CHECK-NOT: linalg.generic
+// CHECK: return %[[M]]
+func.func @full_rank_folds_3d(%x: tensor<?x3x2xf32>) -> tensor<?x3x2xf32> {
+  %u = arith.constant dense<[[1.0, 2.0], [3.0, 4.0]]> : tensor<2x2xf32>
+  %v = arith.constant dense<[[1.0, 1.0], [0.0, 1.0]]> : tensor<2x2xf32>
+  %y = lowrank.linear %x, %u, %v
+         : (tensor<?x3x2xf32>, tensor<2x2xf32>, tensor<2x2xf32>) -> tensor<?x3x2xf32>
+  return %y : tensor<?x3x2xf32>
 }

@@ -144,7 +144,7 @@ struct Layer {
     return model.convUs(s);
   }
   /// Predicted microseconds of the layer factorized at rank r, batch `b`:
-  /// the kernels lowrank-lower emits for it.
+  /// the kernels convert-lowrank-to-lathe emits for it.
   double rankUsAt(const LatencyModel &model, int64_t r, int64_t b) const {
     if (!isConv)
       return model.matmulUs(b, r, k) + model.matmulUs(b, n, r);

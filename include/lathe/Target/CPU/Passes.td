@@ -110,4 +110,41 @@ def LatheCPULowerToRuntime : Pass<"lathe-cpu-lower-to-runtime", "ModuleOp"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def LatheCPULowerMemRed : Pass<"lathe-cpu-lower-memred", "ModuleOp"> {
+  let summary = "Lower memred ops on memrefs to calls into the CPU runtime";
+  let description = [{
+    Runs after bufferization (the CPU pipeline's runtime-calls phase).
+    `memred.attention` and `memred.chunked_attention` become
+    `lathe_rt_chunked_attention_f32` (blocked online-softmax kernel; chunk
+    sizes 0 for `memred.attention` let the runtime choose),
+    `memred.cross_modal_reduce` becomes `lathe_rt_cross_modal_reduce_f32`,
+    `memred.bank_append` becomes `lathe_rt_bank_append_f32` (which returns
+    the new count as i64).
+    Unused bias slots are passed as the query (ignored by the runtime).
+    A module without memred ops is left unchanged.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+def LatheCPULowerSparseGCN
+    : Pass<"lathe-cpu-lower-sparsegcn", "ModuleOp"> {
+  let summary = "Lower sparsegcn ops on memrefs to calls into the CPU runtime";
+  let description = [{
+    Runs after bufferization (the CPU pipeline's runtime-calls phase).
+    `sparsegcn.aggregate` becomes `lathe_rt_spmm_csr_f32` (multi-threaded
+    CSR SpMM, vectorised across feature columns);
+    `sparsegcn.tiled_aggregate` becomes `lathe_rt_spmm_tiled_f32` (dense
+    tiles gathered once into blocks for oneDNN's sgemm, sparse tiles by the
+    CSR kernel, empty tiles skipped), with the tile classes as a constant
+    global. CSR operands that are globals (constants, `lathe.weight`) are
+    flagged constant so that the runtime builds the tile plan once. A module
+    without sparsegcn ops is left unchanged.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 #endif // LATHE_TARGET_CPU_PASSES

@@ -16,12 +16,11 @@ def LowRank_Dialect : Dialect {
     `lowrank.conv2d_tucker` (Tucker-2 over the channel modes, tied rank).
     `lowrank-select-ranks` introduces them from constant weights, choosing the
     ranks globally under an error budget with a per-target latency model, and
-    `lowrank-lower` turns them into `lathe.matmul` and `linalg` convolutions.
+    `convert-lowrank-to-lathe` turns them into `lathe.matmul` and `linalg` convolutions.
     The choice is recorded in a `#lowrank.decision` attribute.
   }];
-  // The full-rank canonicalization and the lowering create these.
-  let dependentDialects = ["::mlir::lathe::LatheDialect",
-                           "::mlir::linalg::LinalgDialect",
+  // The full-rank canonicalizations create these (upstream ops only).
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect",
                            "::mlir::arith::ArithDialect"];
   let useDefaultAttributePrinterParser = 1;

@@ -62,7 +62,7 @@ def LowRank_LinearOp : LowRank_Op<"linear", [
 
     `0 < r ≤ min(N, K)`. It performs `2·M·r·(K + N)` floating-point
     operations (plus `M·N` for the bias) instead of the dense `2·M·N·K`.
-    `lowrank-lower` turns it into two `lathe.matmul`s (or, when that is
+    `convert-lowrank-to-lathe` turns it into two `lathe.matmul`s (or, when that is
     cheaper, forms `U·V` first). The optional `decision` records how the rank
     was chosen.
 
@@ -115,7 +115,7 @@ def LowRank_Conv2DTuckerOp : LowRank_Op<"conv2d_tucker", [
     store no fewer numbers than the filter (`Cin·r + r²·kh·kw + r·Cout ≥
     Cin·Cout·kh·kw`, e.g. full rank with Cin = Cout) saves nothing: with
     constant factors it canonicalizes back to one `linalg.conv_2d_nchw_fchw`
-    with the multiplied-out filter. `lowrank-lower` turns it into a 1×1 convolution (`u_in`), the `core` convolution (strides and
+    with the multiplied-out filter. `convert-lowrank-to-lathe` turns it into a 1×1 convolution (`u_in`), the `core` convolution (strides and
     dilations) and a 1×1 convolution (`u_out`).
 
     ```mlir

@@ -15,11 +15,6 @@ namespace lowrank {
 #define GEN_PASS_DECL
 #include "lathe/Dialect/LowRank/Passes.h.inc"
 
-/// Patterns of lowrank-lower: lowrank.linear -> lathe.matmul (linalg.matmul
-/// with `linalgOnly`), lowrank.conv2d_tucker -> linalg.conv_2d_nchw_fchw.
-void populateLowerLowRankPatterns(RewritePatternSet &patterns,
-                                  bool linalgOnly = false);
-
 #define GEN_PASS_REGISTRATION
 #include "lathe/Dialect/LowRank/Passes.h.inc"
 

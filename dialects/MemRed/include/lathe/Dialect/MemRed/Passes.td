@@ -105,24 +105,6 @@ def MemRedBoundMemory : Pass<"memred-bound-memory", "func::FuncOp"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
-def MemRedLowerToRuntime : Pass<"memred-lower-to-runtime", "ModuleOp"> {
-  let summary = "Lower memred ops on memrefs to calls into the Lathe runtime";
-  let description = [{
-    Runs after bufferization (the CPU pipeline's runtime-calls phase).
-    `memred.attention` and `memred.chunked_attention` become
-    `lathe_rt_chunked_attention_f32` (blocked online-softmax kernel; chunk
-    sizes 0 for `memred.attention` let the runtime choose),
-    `memred.cross_modal_reduce` becomes `lathe_rt_cross_modal_reduce_f32`,
-    `memred.bank_append` becomes `lathe_rt_bank_append_f32` (which returns
-    the new count as i64).
-    Unused bias slots are passed as the query (ignored by the runtime).
-    A module without memred ops is left unchanged.
-  }];
-  let dependentDialects = ["::mlir::func::FuncDialect",
-                           "::mlir::memref::MemRefDialect",
-                           "::mlir::arith::ArithDialect"];
-}
-
 def MemRedEstimatePeakMemory
     : Pass<"memred-estimate-peak-memory", "ModuleOp"> {
   let summary = "Predict the peak memory of bufferized functions (static liveness)";

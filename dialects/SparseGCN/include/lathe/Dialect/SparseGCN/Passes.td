@@ -51,23 +51,4 @@ def SparseGCNTile : Pass<"sparsegcn-tile", "func::FuncOp"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
-def SparseGCNLowerToRuntime
-    : Pass<"sparsegcn-lower-to-runtime", "ModuleOp"> {
-  let summary = "Lower sparsegcn ops on memrefs to calls into the Lathe runtime";
-  let description = [{
-    Runs after bufferization (the CPU pipeline's runtime-calls phase).
-    `sparsegcn.aggregate` becomes `lathe_rt_spmm_csr_f32` (multi-threaded
-    CSR SpMM, vectorised across feature columns);
-    `sparsegcn.tiled_aggregate` becomes `lathe_rt_spmm_tiled_f32` (dense
-    tiles gathered once into blocks for oneDNN's sgemm, sparse tiles by the
-    CSR kernel, empty tiles skipped), with the tile classes as a constant
-    global. CSR operands that are globals (constants, `lathe.weight`) are
-    flagged constant so that the runtime builds the tile plan once. A module
-    without sparsegcn ops is left unchanged.
-  }];
-  let dependentDialects = ["::mlir::func::FuncDialect",
-                           "::mlir::memref::MemRefDialect",
-                           "::mlir::arith::ArithDialect"];
-}
-
 #endif // LATHE_DIALECT_SPARSEGCN_PASSES

@@ -1,4 +1,4 @@
-// RUN: lathe-opt %s --memred-lower-to-runtime | FileCheck %s
+// RUN: lathe-opt %s --lathe-cpu-lower-memred | FileCheck %s
 
 // CHECK-DAG: func.func private @lathe_rt_chunked_attention_f32(memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, f32, i64, i64, i64)
 // CHECK-DAG: func.func private @lathe_rt_cross_modal_reduce_f32(memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, f64, f64, f32)

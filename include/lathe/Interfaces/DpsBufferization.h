@@ -7,8 +7,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef LATHE_DIALECT_LATHE_DPSBUFFERIZATION_H
-#define LATHE_DIALECT_LATHE_DPSBUFFERIZATION_H
+#ifndef LATHE_INTERFACES_DPSBUFFERIZATION_H
+#define LATHE_INTERFACES_DPSBUFFERIZATION_H
 
 #include "mlir/Dialect/Bufferization/IR/BufferizableOpInterface.h"
 #include "mlir/Dialect/Bufferization/IR/DstBufferizableOpInterfaceImpl.h"
@@ -92,4 +92,4 @@ struct DpsKernelBufferization
 } // namespace lathe
 } // namespace mlir
 
-#endif // LATHE_DIALECT_LATHE_DPSBUFFERIZATION_H
+#endif // LATHE_INTERFACES_DPSBUFFERIZATION_H

@@ -1,8 +1,13 @@
-//===- LowerToRuntime.cpp - sparsegcn ops on memrefs to runtime calls -----===//
+//===- LowerSparseGCN.cpp - sparsegcn ops on memrefs to CPU runtime calls -===//
+//
+// The CPU target's lowering of the sparsegcn dialect (the dialect itself
+// knows nothing of the runtime).
+//
+//===----------------------------------------------------------------------===//
 
-#include "lathe/Dialect/SparseGCN/Passes.h"
 #include "lathe/Dialect/SparseGCN/SparseGCNOps.h"
 #include "lathe/runtime/Sparse.h"
+#include "lathe/Target/CPU/Passes.h"
 #include "lathe/Target/CPU/RuntimeCalls.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -14,10 +19,10 @@
 
 #include <cmath>
 
-namespace mlir::lathe::sparsegcn {
-#define GEN_PASS_DEF_SPARSEGCNLOWERTORUNTIME
-#include "lathe/Dialect/SparseGCN/Passes.h.inc"
-} // namespace mlir::lathe::sparsegcn
+namespace mlir::lathe {
+#define GEN_PASS_DEF_LATHECPULOWERSPARSEGCN
+#include "lathe/Target/CPU/Passes.h.inc"
+} // namespace mlir::lathe
 
 using namespace mlir;
 using namespace mlir::lathe::sparsegcn;
@@ -98,9 +103,8 @@ void lowerTiled(ModuleOp module, SymbolTable &symbols, TiledAggregateOp op,
   rewriter.eraseOp(op);
 }
 
-struct SparseGCNLowerToRuntime
-    : public lathe::sparsegcn::impl::SparseGCNLowerToRuntimeBase<
-          SparseGCNLowerToRuntime> {
+struct LatheCPULowerSparseGCN
+    : public lathe::impl::LatheCPULowerSparseGCNBase<LatheCPULowerSparseGCN> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SmallVector<Operation *> ops;

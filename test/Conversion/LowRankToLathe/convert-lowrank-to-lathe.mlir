@@ -1,4 +1,4 @@
-// RUN: lathe-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(lowrank-lower))' | FileCheck %s
+// RUN: lathe-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(convert-lowrank-to-lathe))' | FileCheck %s
 
 // Small batch: x·Vᵀ first (rank columns), then ·Uᵀ with the bias fused.
 // CHECK-LABEL: func.func @linear

@@ -1,4 +1,4 @@
-// RUN: lathe-opt %s --sparsegcn-lower-to-runtime | FileCheck %s
+// RUN: lathe-opt %s --lathe-cpu-lower-sparsegcn | FileCheck %s
 
 memref.global "private" constant @rp : memref<5xi64> = dense<[0, 2, 4, 5, 6]>
 memref.global "private" constant @ci : memref<6xi64> = dense<[0, 1, 0, 1, 0, 3]>

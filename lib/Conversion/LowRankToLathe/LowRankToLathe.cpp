@@ -1,4 +1,4 @@
-//===- LowerLowRank.cpp - lowrank ops to lathe.matmul and linalg ----------===//
+//===- LowRankToLathe.cpp - lowrank ops to lathe.matmul and linalg --------===//
 //
 // The factorized ops lower to ops the rest of the pipeline already handles:
 // lathe.matmul (oneDNN on CPU, with the bias as a post-op) and
@@ -6,7 +6,9 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "lathe/Dialect/LowRank/Passes.h"
+#include "lathe/Conversion/Passes.h"
+#include "lathe/Dialect/Lathe/LatheOps.h"
+#include "lathe/Dialect/LowRank/LowRankOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -15,10 +17,10 @@
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
-namespace mlir::lowrank {
-#define GEN_PASS_DEF_LOWRANKLOWER
-#include "lathe/Dialect/LowRank/Passes.h.inc"
-} // namespace mlir::lowrank
+namespace mlir::lathe {
+#define GEN_PASS_DEF_CONVERTLOWRANKTOLATHE
+#include "lathe/Conversion/Passes.h.inc"
+} // namespace mlir::lathe
 
 using namespace mlir;
 using namespace mlir::lowrank;
@@ -219,13 +221,13 @@ struct LowerConv2DTucker : public OpRewritePattern<Conv2DTuckerOp> {
   }
 };
 
-struct LowRankLowerPass
-    : public lowrank::impl::LowRankLowerBase<LowRankLowerPass> {
-  using LowRankLowerBase::LowRankLowerBase;
+struct ConvertLowRankToLathe
+    : public lathe::impl::ConvertLowRankToLatheBase<ConvertLowRankToLathe> {
+  using Base::Base;
 
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    populateLowerLowRankPatterns(patterns, linalgOnly);
+    lathe::populateLowRankToLathePatterns(patterns, linalgOnly);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
     WalkResult left = getOperation().walk([](Operation *op) {
@@ -243,8 +245,8 @@ struct LowRankLowerPass
 
 } // namespace
 
-void mlir::lowrank::populateLowerLowRankPatterns(RewritePatternSet &patterns,
-                                                 bool linalgOnly) {
+void mlir::lathe::populateLowRankToLathePatterns(RewritePatternSet &patterns,
+                                                bool linalgOnly) {
   patterns.add<LowerLinear>(patterns.getContext(), linalgOnly);
   patterns.add<LowerConv2DTucker>(patterns.getContext());
 }

@@ -1,6 +1,6 @@
-// RUN: lathe-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(lowrank-lower{linalg-only=true}))' | FileCheck %s
-// RUN: lathe-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(lowrank-lower{linalg-only=true}))' | FileCheck %s --check-prefix=NOLATHE
-// RUN: not lathe-opt %S/Inputs/linear-3d.mlir --pass-pipeline='builtin.module(func.func(lowrank-lower{linalg-only=true}))' 2>&1 | FileCheck %s --check-prefix=ERR-3D
+// RUN: lathe-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(convert-lowrank-to-lathe{linalg-only=true}))' | FileCheck %s
+// RUN: lathe-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(convert-lowrank-to-lathe{linalg-only=true}))' | FileCheck %s --check-prefix=NOLATHE
+// RUN: not lathe-opt %S/Inputs/linear-3d.mlir --pass-pipeline='builtin.module(func.func(convert-lowrank-to-lathe{linalg-only=true}))' 2>&1 | FileCheck %s --check-prefix=ERR-3D
 
 // For the upstream-only reference pipeline: x·Vᵀ then ·Uᵀ as linalg.matmul with
 // a transposed right operand, then the bias as a linalg.generic; no lathe op.

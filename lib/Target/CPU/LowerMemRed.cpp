@@ -1,7 +1,12 @@
-//===- LowerToRuntime.cpp - memred ops on memrefs to runtime calls --------===//
+//===- LowerMemRed.cpp - memred ops on memrefs to CPU runtime calls -------===//
+//
+// The CPU target's lowering of the memred dialect (the dialect itself knows
+// nothing of the runtime).
+//
+//===----------------------------------------------------------------------===//
 
 #include "lathe/Dialect/MemRed/MemRedOps.h"
-#include "lathe/Dialect/MemRed/Passes.h"
+#include "lathe/Target/CPU/Passes.h"
 #include "lathe/Target/CPU/RuntimeCalls.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -10,10 +15,10 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/PatternMatch.h"
 
-namespace mlir::lathe::memred {
-#define GEN_PASS_DEF_MEMREDLOWERTORUNTIME
-#include "lathe/Dialect/MemRed/Passes.h.inc"
-} // namespace mlir::lathe::memred
+namespace mlir::lathe {
+#define GEN_PASS_DEF_LATHECPULOWERMEMRED
+#include "lathe/Target/CPU/Passes.h.inc"
+} // namespace mlir::lathe
 
 using namespace mlir;
 using namespace mlir::lathe::memred;
@@ -71,9 +76,8 @@ void lowerBankAppend(ModuleOp module, BankAppendOp op, IRRewriter &rewriter) {
   rewriter.replaceOp(op, newCount);
 }
 
-struct MemRedLowerToRuntime
-    : public lathe::memred::impl::MemRedLowerToRuntimeBase<
-          MemRedLowerToRuntime> {
+struct LatheCPULowerMemRed
+    : public lathe::impl::LatheCPULowerMemRedBase<LatheCPULowerMemRed> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SmallVector<Operation *> ops;
