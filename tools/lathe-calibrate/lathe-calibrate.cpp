@@ -15,6 +15,7 @@
 
 #include "lathe/Dialect/LowRank/LatencyModel.h"
 #include "lathe/InitAllDialects.h"
+#include "lathe/Support/CommandLine.h"
 #include "lathe/runtime/Runtime.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -196,7 +197,7 @@ std::vector<float> filled(int64_t n, float v) {
 }
 
 /// [m, k] · [k, n] with the weight stored [n, k] and passed transposed and
-/// constant, as lowrank-lower's lathe.matmul(transpose_rhs) of a constant
+/// constant, as convert-lowrank-to-lathe's lathe.matmul(transpose_rhs) of a constant
 /// factor reaches the runtime.
 double measureMatmul(int64_t m, int64_t n, int64_t k, std::string &error) {
   std::vector<float> a = filled(m * k, 0.5f), b = filled(n * k, 0.25f),
@@ -246,18 +247,21 @@ std::string today() {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  // libLLVM's int --threads is replaced by this tool's own (declared here,
+  // after libLLVM's is unregistered: a global would clash with it).
+  mlir::lathe::removePreregisteredOption("threads");
+  cl::opt<int> threadsOption(
+      "threads",
+      cl::desc("The runtime's thread count as in lathe-run (>= 1; default: "
+               "OpenMP's, OMP_NUM_THREADS)"),
+      cl::init(0), cl::cat(category));
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(
       argc, argv,
       "lathe-calibrate: measure the oneDNN matmul and convolution latencies "
       "of a model's lowrank candidates and write a lowrank target "
-      "description\n\n  --threads=N sets the runtime's thread count as in "
-      "lathe-run (default: OpenMP's, OMP_NUM_THREADS)\n");
-  // libLLVM registers an int --threads option already (see lathe-run).
-  int threads = 0;
-  auto &registered = cl::getRegisteredOptions();
-  if (auto it = registered.find("threads"); it != registered.end())
-    threads = static_cast<cl::opt<int> *>(it->second)->getValue();
+      "description\n");
+  int threads = threadsOption;
 
   if (outputFile.empty())
     return fail("no output file (-o FILE.json)");
@@ -268,8 +272,8 @@ int main(int argc, char **argv) {
   if (granularity < 1)
     return fail("--granularity must be >= 1, got " +
                 llvm::Twine(granularity.getValue()));
-  if (threads < 0)
-    return fail("--threads must be >= 0, got " + llvm::Twine(threads));
+  if (threadsOption.getNumOccurrences() > 0 && threads < 1)
+    return fail("--threads must be at least 1, got " + llvm::Twine(threads));
   std::vector<int64_t> batchList(batches.begin(), batches.end());
   if (batchList.empty())
     batchList = {1, 64};

@@ -22,8 +22,10 @@ namespace cl = llvm::cl;
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
-  // libLLVM's own options are not lathe-run's; --threads is (read below).
-  mlir::lathe::hidePreregisteredOptions({"threads"});
+  // libLLVM's own options are not lathe-run's; its --threads is replaced by
+  // lathe-run's own below.
+  mlir::lathe::hidePreregisteredOptions();
+  mlir::lathe::removePreregisteredOption("threads");
   static cl::OptionCategory category("lathe-run options");
   cl::opt<std::string> inputFile(cl::Positional, cl::desc("<input .mlir>"),
                                  cl::Required, cl::cat(category));
@@ -64,6 +66,11 @@ int main(int argc, char **argv) {
       cl::cat(category));
   cl::opt<uint64_t> seed("seed", cl::desc("Seed for --fill-missing"),
                          cl::init(0), cl::cat(category));
+  cl::opt<int> threads(
+      "threads",
+      cl::desc("Threads of the one OpenMP pool that runs kernels and "
+               "generated loops (>= 1; default: OpenMP's, all cores)"),
+      cl::init(0), cl::cat(category));
   cl::opt<std::string> fastMath(
       "fast-math",
       cl::desc("Floating-point freedoms of generated code: reassoc,contract "
@@ -98,15 +105,8 @@ int main(int argc, char **argv) {
   options.compileTo = compileTo;
   options.passPipeline = passPipeline;
   options.pipeline = pipeline;
-  // libLLVM already registers an int --threads option; lathe-run reads it
-  // rather than registering a second one.
-  auto &registered = cl::getRegisteredOptions();
-  auto it = registered.find("threads");
-  if (it != registered.end()) {
-    auto *threads = static_cast<cl::opt<int> *>(it->second);
-    options.threads = threads->getValue();
-    options.threadsGiven = threads->getNumOccurrences() > 0;
-  }
+  options.threads = threads;
+  options.threadsGiven = threads.getNumOccurrences() > 0;
   options.fastMath = fastMath;
   options.targetCpu = targetCpu;
   options.fillMissing = fillMissing;

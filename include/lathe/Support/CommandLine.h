@@ -30,6 +30,15 @@ hidePreregisteredOptions(std::initializer_list<llvm::StringRef> keep = {}) {
   }
 }
 
+/// Unregisters the option `name` that libLLVM registered (e.g. its int
+/// `--threads`), so that the tool can declare and own an option of that name
+/// instead of reading libLLVM's through a cast. Call before declaring it.
+inline void removePreregisteredOption(llvm::StringRef name) {
+  auto &options = llvm::cl::getRegisteredOptions();
+  if (auto it = options.find(name); it != options.end())
+    it->second->removeArgument();
+}
+
 } // namespace mlir::lathe
 
 #endif // LATHE_SUPPORT_COMMANDLINE_H
