@@ -9,9 +9,9 @@
 // parameters `g[j]`, row reductions (`rowsum(f)`, `rowmax(f)` over the last
 // dimension) and the float constants the IR holds. The expression is brought
 // to a normal form (a sum of monomials: `a - b` is `a + (-1) b`, `a / b` is
-// `a * b^-1`, `rsqrt(v)` is `sqrt(v)^-1`, `pow(v, 2)` is `v * v`, a row sum
-// is linear: `rowsum(c * m * f) = c * m * rowsum(f)` for a constant `c` and a
-// row statistic `m`) and compared with the normal forms of
+// `a * b^-1`, `rsqrt(v)` is `sqrt(v)^-1`, `pow(v, 2)` is `v * v`, products
+// are multiplied out, constant factors are taken out of row sums:
+// `rowsum(f / N) = rowsum(f) / N`) and compared with the normal forms of
 //   softmax:    exp(x - rowmax(x)) / rowsum(exp(x - rowmax(x)))
 //                                                     -> linalg.softmax
 //   layer norm: (x - mean) * sqrt(var + eps)^-1 [* g] [+ b],
@@ -304,6 +304,8 @@ public:
       return constant(kind == AtomKind::Min ? std::min(x, y)
                                             : std::max(x, y));
     }
+    if (cmpPoly(a, b) == 0)
+      return a;
     if (cmpPoly(b, a) < 0)
       std::swap(a, b);
     return atom(kind, {}, {std::move(a), std::move(b)});
@@ -330,25 +332,16 @@ public:
     return k < 0 ? inverse(r) : r;
   }
 
-  /// The sum over the row of `f`: linear, so constants and row statistics
-  /// are taken out, and a term without anything that varies along the row
-  /// is counted N times.
+  /// The sum over the row of `f`. Constant factors are taken out (sum(x / N)
+  /// and sum(x) / N are one form) and a sum of what does not vary along the
+  /// row is N times it; nothing else is moved in or out, so the variance
+  /// sum((x - mean)^2) / N and sum(x^2) / N - mean^2, different computations
+  /// in floating point, stay different forms.
   Poly rowSum(const Poly &f) {
-    Poly r;
-    for (const Mono &m : f.terms) {
-      Mono fixed{m.coeff, {}}, along{1.0, {}};
-      for (const Factor &factor : m.factors)
-        (factor.atom->varying ? along : fixed).factors.push_back(factor);
-      if (along.factors.empty()) {
-        fixed.coeff *= static_cast<double>(n);
-        r.terms.push_back(fixed);
-        continue;
-      }
-      Poly sum = atom(AtomKind::RowSum, {}, {Poly{{along}}});
-      r.terms.push_back(mulMono(fixed, sum.terms[0]));
-    }
-    normalize(r);
-    return r;
+    if (!isVarying(f))
+      return scale(f, static_cast<double>(n));
+    double c = f.terms[0].coeff;
+    return scale(atom(AtomKind::RowSum, {}, {scale(f, 1.0 / c)}), c);
   }
 
   /// The maximum over the row of `f` (`f` itself when it does not vary).
