@@ -154,8 +154,7 @@ static bool close(double a, double b) {
 static bool samePoly(const Poly &a, const Poly &b);
 
 static bool sameAtom(const Atom &a, const Atom &b) {
-  if (a.kind != b.kind || a.value != b.value ||
-      a.args.size() != b.args.size())
+  if (a.kind != b.kind || a.value != b.value || a.args.size() != b.args.size())
     return false;
   for (auto [x, y] : llvm::zip(a.args, b.args))
     if (!samePoly(x, y))
@@ -287,8 +286,7 @@ public:
     // sqrt(c * p) = sqrt(c) * sqrt(p) for c > 0, p's first coefficient 1.
     double c = a.terms[0].coeff;
     if (c > 0)
-      return scale(atom(AtomKind::Sqrt, {}, {scale(a, 1.0 / c)}),
-                   std::sqrt(c));
+      return scale(atom(AtomKind::Sqrt, {}, {scale(a, 1.0 / c)}), std::sqrt(c));
     return atom(AtomKind::Sqrt, {}, {a});
   }
 
@@ -301,8 +299,7 @@ public:
   Poly minOrMax(AtomKind kind, Poly a, Poly b) {
     if (isConstant(a) && isConstant(b)) {
       double x = constantValue(a), y = constantValue(b);
-      return constant(kind == AtomKind::Min ? std::min(x, y)
-                                            : std::max(x, y));
+      return constant(kind == AtomKind::Min ? std::min(x, y) : std::max(x, y));
     }
     if (cmpPoly(a, b) == 0)
       return a;
@@ -354,14 +351,16 @@ public:
 private:
   static constexpr size_t kMaxTerms = 64;
 
-  static Mono mulMono(const Mono &x, const Mono &y) {
+  /// The product of two monomials. A factor that cancels (a / a) is not
+  /// modelled: a / a is 1 only where a is finite and not 0.
+  Mono mulMono(const Mono &x, const Mono &y) {
     Mono r{x.coeff * y.coeff, {}};
     size_t i = 0, j = 0;
     while (i < x.factors.size() || j < y.factors.size()) {
-      int c = i == x.factors.size()   ? 1
-              : j == y.factors.size() ? -1
-                                      : cmpAtom(*x.factors[i].atom,
-                                                *y.factors[j].atom);
+      int c = i == x.factors.size() ? 1
+              : j == y.factors.size()
+                  ? -1
+                  : cmpAtom(*x.factors[i].atom, *y.factors[j].atom);
       if (c < 0) {
         r.factors.push_back(x.factors[i++]);
       } else if (c > 0) {
@@ -369,16 +368,17 @@ private:
       } else {
         Factor f = x.factors[i++];
         f.exp += y.factors[j++].exp;
-        if (f.exp != 0)
-          r.factors.push_back(std::move(f));
+        if (f.exp == 0)
+          failed = true;
+        r.factors.push_back(std::move(f));
       }
     }
     return r;
   }
 
-  /// Sorts the terms and combines like ones; a sum that cancels to the
-  /// rounding of its parts is 0.
-  static void normalize(Poly &p) {
+  /// Sorts the terms and combines like ones. Terms that cancel (a - a) are
+  /// not modelled, as a / a is not: a - a is 0 only where a is finite.
+  void normalize(Poly &p) {
     llvm::sort(p.terms, [](const Mono &a, const Mono &b) {
       return cmpFactors(a.factors, b.factors) < 0;
     });
@@ -386,14 +386,13 @@ private:
     for (Mono &m : p.terms) {
       if (!out.empty() && cmpFactors(out.back().factors, m.factors) == 0) {
         double a = out.back().coeff, b = m.coeff, s = a + b;
-        out.back().coeff =
-            std::abs(s) <= 1e-6 * std::max(std::abs(a), std::abs(b)) ? 0.0
-                                                                        : s;
+        if (std::abs(s) <= 1e-6 * std::max(std::abs(a), std::abs(b)))
+          failed = true;
+        out.back().coeff = s;
         continue;
       }
       out.push_back(std::move(m));
     }
-    llvm::erase_if(out, [](const Mono &m) { return m.coeff == 0; });
     p.terms = std::move(out);
   }
 
@@ -651,8 +650,7 @@ private:
       auto shape = cast<ShapedType>(operand.getType()).getShape();
       Access access = classifyMap(map, shape, loops, full);
       // A constant-filled tensor is one value whatever its shape.
-      bool ok = e->fill ||
-                (access == Access::Full && e->kind == Kind::Row) ||
+      bool ok = e->fill || (access == Access::Full && e->kind == Kind::Row) ||
                 (access == Access::RowsOnly && e->kind == Kind::Scalar) ||
                 (access == Access::LastOnly && e->kind == Kind::Column);
       if (!ok)
@@ -662,8 +660,9 @@ private:
         init = e;
     }
     Access outAccess = classifyMap(
-        maps.back(), cast<ShapedType>(generic->getResult(0).getType()).getShape(),
-        loops, full);
+        maps.back(),
+        cast<ShapedType>(generic->getResult(0).getType()).getShape(), loops,
+        full);
     Value yielded = body.getTerminator()->getOperand(0);
     if (full && !reduction) {
       if (outAccess != Access::Full)
@@ -695,8 +694,7 @@ private:
     BlockArgument acc =
         generic.getMatchingBlockArgument(generic.getDpsInitOperand(0));
     Operation *combine = yielded.getDefiningOp();
-    if (!combine || combine->getBlock() != acc.getOwner() ||
-        !acc.hasOneUse() ||
+    if (!combine || combine->getBlock() != acc.getOwner() || !acc.hasOneUse() ||
         !isa<arith::AddFOp, arith::MaximumFOp, arith::MaxNumFOp>(combine))
       return std::nullopt;
     Value f = combine->getOperand(0) == acc   ? combine->getOperand(1)
@@ -711,8 +709,8 @@ private:
     if (isa<arith::AddFOp>(combine)) {
       if (!init->poly)
         return std::nullopt;
-      return RowExpr{Kind::Scalar, alg.add(*init->poly, alg.rowSum(*element)),
-                     {}};
+      return RowExpr{
+          Kind::Scalar, alg.add(*init->poly, alg.rowSum(*element)), {}};
     }
     Poly max = alg.rowMax(*element);
     // Starting from -inf (or the lowest float) is the maximum itself.
@@ -780,8 +778,10 @@ static std::optional<LayerNormMatch> matchLayerNorm(Algebra &alg, Value input,
       }
       if (radicand.terms.size() != var.terms.size())
         continue;
+      // c is 1 up to the rounding of 1/N written in f32: then eps is the
+      // constant as written.
       double c = radicand.terms[0].coeff / var.terms[0].coeff;
-      double eps = constantTerm / c;
+      double eps = close(c, 1.0) ? constantTerm : constantTerm / c;
       if (!(c > 0) || !std::isfinite(eps) || eps < 0 ||
           llvm::is_contained(epsilons, eps))
         continue;
@@ -862,8 +862,7 @@ struct RaiseRowKernel : public OpRewritePattern<linalg::GenericOp> {
         if (isa_and_nonnull<tensor::ExpandShapeOp, tensor::CollapseShapeOp>(
                 def) &&
             def->getOperand(0).getType() == type &&
-            nonUnit(cast<ShapedType>(operand.getType()).getShape()) ==
-                rowShape)
+            nonUnit(cast<ShapedType>(operand.getType()).getShape()) == rowShape)
           data = def->getOperand(0);
         if (isReduction && data.getType() == type &&
             !llvm::is_contained(candidates, data))
@@ -885,8 +884,8 @@ struct RaiseRowKernel : public OpRewritePattern<linalg::GenericOp> {
         rewriter.replaceOp(op, softmax->getResults());
         return success();
       }
-      std::optional<LayerNormMatch> match = matchLayerNorm(
-          alg, input, *out->poly, builder.getColumns(), n);
+      std::optional<LayerNormMatch> match =
+          matchLayerNorm(alg, input, *out->poly, builder.getColumns(), n);
       if (!match)
         continue;
       auto norm = LayerNormOp::create(
