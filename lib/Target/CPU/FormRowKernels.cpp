@@ -22,10 +22,13 @@
 // and be >= 0). Anything else an element's expression holds (min/max clamps,
 // extra shifts or scales, reductions over another dimension or of another
 // tensor, values that are not constants such as a function argument, ops the
-// builder does not know) makes it differ from both forms, and the generics
-// are left alone. Nothing is evaluated on sample data: what decides is the
-// dataflow, so a look-alike that agrees with a softmax on every sample but
-// not on all inputs (exp(min(x, 7) - max(x)) / sum) is not rewritten.
+// builder does not know, terms that cancel such as a - a or a / a, which
+// hold only for finite non-zero a) makes it differ from both forms, and the
+// generics are left alone. Coefficients compare equal up to 1e-6 relative
+// (1/N written as an f32 constant). Nothing is evaluated on sample data: what
+// decides is the dataflow, so a look-alike that agrees with a softmax on every
+// sample but not on all inputs (exp(min(x, 7) - max(x)) / sum) is not
+// rewritten.
 //
 //===----------------------------------------------------------------------===//
 
@@ -466,7 +469,11 @@ private:
       return alg.inverse(alg.sqrt(in[0]));
     if (isa<math::PowFOp>(op))
       return alg.pow(in[0], in[1]);
-    if (isa<arith::ExtFOp, arith::TruncFOp>(op))
+    // Widening is exact; narrowing is not modelled below f32 (a round trip
+    // through f16 quantizes).
+    if (isa<arith::ExtFOp>(op) ||
+        (isa<arith::TruncFOp>(op) &&
+         op->getResult(0).getType().getIntOrFloatBitWidth() >= 32))
       return in[0];
     return std::nullopt;
   }
