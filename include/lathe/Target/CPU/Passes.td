@@ -29,10 +29,14 @@ def LatheCPUFormKernels : Pass<"lathe-cpu-form-kernels", "func::FuncOp"> {
       becomes the matmul's `alpha` (oneDNN output scale);
     - element-wise generics that compute a softmax or a layer norm over the
       last dimension of some row tensor become `linalg.softmax` or
-      `lathe.layer_norm`: the generics in between are interpreted on sample
-      rows and compared with `exp(x - max) / sum(exp(x - max))` and
-      `(x - mean) / sqrt(var + eps) * gamma + beta` (eps solved for), so any
-      spelling is recognised and look-alikes are not;
+      `lathe.layer_norm`: the expression of an output element is built from
+      the generics' ops, operands and float constants, brought to a normal
+      form (a - b = a + (-b), a / b = a * b^-1, rsqrt = sqrt^-1, ...) and
+      compared with that of `exp(x - max) / sum(exp(x - max))` or
+      `(x - mean) / sqrt(var + eps) * gamma + beta` (biased variance, eps the
+      constant under the square root), so spellings that differ by simple
+      algebra are recognised and look-alikes (clamps, shifts, scales, other
+      dimensions, N - 1, non-constant eps) are not;
     - f32 `linalg.conv_2d_nchw_fchw` / `conv_2d_nhwc_hwcf` from a zero fill
       become `lathe.conv2d`; element-wise consumers that add a per-channel
       bias (rank 1, or `[F,1,1]` read at the channel loop as ONNX importers
