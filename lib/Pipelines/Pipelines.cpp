@@ -17,7 +17,8 @@ namespace {
 /// scf.parallel becomes OpenMP here rather than in the 'loops' phase: the
 /// printed omp.wsloop of MLIR 22 does not parse back until its body is LLVM.
 constexpr StringLiteral kToLLVM =
-    "lathe-cpu-lower-asserts,convert-scf-to-openmp,expand-strided-metadata,lower-affine,"
+    "lathe-cpu-lower-asserts,"
+    "convert-scf-to-openmp,expand-strided-metadata,lower-affine,"
     "finalize-memref-to-llvm{use-generic-functions=true},convert-scf-to-cf,"
     "convert-math-to-llvm,convert-math-to-libm,convert-arith-to-llvm,"
     "convert-index-to-llvm,convert-openmp-to-llvm,convert-func-to-llvm,"

@@ -82,8 +82,7 @@ TEST(CheckDeathTest, FailedAssertInParallelLoopExits) {
   auto entry = [](void **) {
     lathe_rt_assert_failed(1, assertMessage.words, /*inParallelLoop=*/1);
   };
-  EXPECT_EXIT(lathe_rt_call_guarded(entry, nullptr),
-              testing::ExitedWithCode(1),
+  EXPECT_EXIT(lathe_rt_call_guarded(entry, nullptr), testing::ExitedWithCode(1),
               "error: mismatched size for broadcast");
 }
 

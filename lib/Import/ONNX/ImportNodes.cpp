@@ -534,12 +534,12 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
     SmallVector<Value> shapeOks;
     for (int64_t k = 0; k < r; ++k)
       if (k != axis)
-        shapeOks.push_back(checkSize(
-            dim(indices, k), dim(data, k),
-            nodeDesc() + ": dimension " + std::to_string(k) + " of " +
-                operandName(indices) + " may not exceed that of " +
-                operandName(data),
-            SizeRelation::AtMost));
+        shapeOks.push_back(
+            checkSize(dim(indices, k), dim(data, k),
+                      nodeDesc() + ": dimension " + std::to_string(k) + " of " +
+                          operandName(indices) + " may not exceed that of " +
+                          operandName(data),
+                      SizeRelation::AtMost));
     Value axisDim = indexValue(dim(data, axis));
     Message msg = indexCheckMessage(nodeDesc());
     auto build = [&]() -> Value {
@@ -557,8 +557,8 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
             for (int64_t k = 0; k < r; ++k)
               coords.push_back(
                   k == axis ? w : (Value)linalg::IndexOp::create(nb, nl, k));
-            linalg::YieldOp::create(
-                nb, nl, guardedExtract(nb, nl, ok, data, coords));
+            linalg::YieldOp::create(nb, nl,
+                                    guardedExtract(nb, nl, ok, data, coords));
           });
       return g.getResult(0);
     };
@@ -1495,9 +1495,9 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
     if (!getConstantIntValue(known)) {
       Value k = indexValue(known);
       Value one = arith::ConstantIndexOp::create(b, loc, 1);
-      Value isZero = arith::CmpIOp::create(
-          b, loc, arith::CmpIPredicate::eq, k,
-          arith::ConstantIndexOp::create(b, loc, 0));
+      Value isZero =
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, k,
+                                arith::ConstantIndexOp::create(b, loc, 0));
       known = arith::SelectOp::create(b, loc, isZero, one, k).getResult();
     }
     if (inferAt >= 0)
@@ -1921,16 +1921,15 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
       shapeOks.push_back(checkDim(dim(updates, k), dim(indices, k),
                                   nodeDesc() + ": dimension " +
                                       std::to_string(k) + " of " +
-                                      operandName(updates) +
-                                      " (that of " + operandName(indices) +
-                                      ")"));
+                                      operandName(updates) + " (that of " +
+                                      operandName(indices) + ")"));
       if (k != axis)
-        shapeOks.push_back(checkSize(
-            dim(indices, k), dim(data, k),
-            nodeDesc() + ": dimension " + std::to_string(k) + " of " +
-                operandName(indices) + " may not exceed that of " +
-                operandName(data),
-            SizeRelation::AtMost));
+        shapeOks.push_back(
+            checkSize(dim(indices, k), dim(data, k),
+                      nodeDesc() + ": dimension " + std::to_string(k) + " of " +
+                          operandName(indices) + " may not exceed that of " +
+                          operandName(data),
+                      SizeRelation::AtMost));
     }
     Message msg = indexCheckMessage(nodeDesc());
     auto build = [&]() -> Value {
@@ -1948,18 +1947,17 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
             Value acc = iter[0];
             Value i = tensor::ExtractOp::create(nb, nl, indices, ivs);
             i = arith::IndexCastOp::create(nb, nl, nb.getIndexType(), i);
-            Value size =
-                dataType.isDynamicDim(axis)
-                    ? (Value)tensor::DimOp::create(nb, nl, acc, axis)
-                    : (Value)arith::ConstantIndexOp::create(
-                          nb, nl, dataType.getDimSize(axis));
+            Value size = dataType.isDynamicDim(axis)
+                             ? (Value)tensor::DimOp::create(nb, nl, acc, axis)
+                             : (Value)arith::ConstantIndexOp::create(
+                                   nb, nl, dataType.getDimSize(axis));
             auto [ok, w] = checkIndex(nb, nl, i, size, msg);
             SmallVector<Value> coords(ivs.begin(), ivs.end());
             coords[axis] = w;
             Value u = tensor::ExtractOp::create(nb, nl, updates, ivs);
             // An out-of-range update is skipped.
-            auto ifOp = scf::IfOp::create(nb, nl, TypeRange{acc.getType()},
-                                          ok, /*withElseRegion=*/true);
+            auto ifOp = scf::IfOp::create(nb, nl, TypeRange{acc.getType()}, ok,
+                                          /*withElseRegion=*/true);
             OpBuilder::InsertionGuard guard(nb);
             nb.setInsertionPointToStart(ifOp.thenBlock());
             if (red != "none") {

@@ -548,8 +548,8 @@ Importer::Message Importer::messageGlobal(const std::string &text) {
 
 Value Importer::messageValue(OpBuilder &nb, Location nl, const Message &msg) {
   Value v = memref::GetGlobalOp::create(nb, nl, msg.type, msg.name);
-  return memref::CastOp::create(
-      nb, nl, UnrankedMemRefType::get(nb.getI8Type(), 0), v);
+  return memref::CastOp::create(nb, nl,
+                                UnrankedMemRefType::get(nb.getI8Type(), 0), v);
 }
 
 void Importer::declareRuntime(StringRef name, ArrayRef<Type> args) {
@@ -582,8 +582,8 @@ Value Importer::checkSize(OpFoldResult given, OpFoldResult expected,
     return arith::ConstantOp::create(b, loc, b.getBoolAttr(true));
   Value gv = indexValue(given), ev = indexValue(expected);
   Value ok = arith::CmpIOp::create(
-      b, loc, atMost ? arith::CmpIPredicate::ule : arith::CmpIPredicate::eq,
-      gv, ev);
+      b, loc, atMost ? arith::CmpIPredicate::ule : arith::CmpIPredicate::eq, gv,
+      ev);
   if (orOne)
     ok = arith::OrIOp::create(
         b, loc, ok,
@@ -614,8 +614,8 @@ std::pair<Value, Value> Importer::checkIndex(OpBuilder &nb, Location nl,
   Value wrapped = arith::SelectOp::create(
       nb, nl, neg, arith::AddIOp::create(nb, nl, index, size), index);
   // -size <= index < size, as one unsigned compare of the wrapped index.
-  Value ok = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ult, wrapped,
-                                   size);
+  Value ok =
+      arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ult, wrapped, size);
   Value bad = arith::XOrIOp::create(
       nb, nl, ok, arith::ConstantOp::create(nb, nl, nb.getBoolAttr(true)));
   scf::IfOp::create(nb, nl, bad, [&](OpBuilder &ib, Location il) {
@@ -640,8 +640,8 @@ Value Importer::guardedExtract(OpBuilder &nb, Location nl, Value ok, Value t,
                                 /*withElseRegion=*/true);
   OpBuilder::InsertionGuard guard(nb);
   nb.setInsertionPointToStart(ifOp.thenBlock());
-  scf::YieldOp::create(nb, nl,
-                       tensor::ExtractOp::create(nb, nl, t, coords).getResult());
+  scf::YieldOp::create(
+      nb, nl, tensor::ExtractOp::create(nb, nl, t, coords).getResult());
   nb.setInsertionPointToStart(ifOp.elseBlock());
   scf::YieldOp::create(
       nb, nl,
