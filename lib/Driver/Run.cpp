@@ -624,7 +624,9 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
     }
   };
   auto invoke = [&]() -> bool {
-    (*packed)(packedArgs.data());
+    // A failed cf.assert in the generated code returns here (the runtime's
+    // setjmp) with its message as the pending error.
+    lathe_rt_call_guarded(*packed, packedArgs.data());
     char message[1024];
     if (lathe_rt_take_pending_error(message, sizeof(message))) {
       llvm::errs() << "lathe-run: error: " << message << "\n";

@@ -17,6 +17,7 @@ namespace {
 /// scf.parallel becomes OpenMP here rather than in the 'loops' phase: the
 /// printed omp.wsloop of MLIR 22 does not parse back until its body is LLVM.
 constexpr StringLiteral kToLLVM =
+    "lathe-cpu-lower-asserts,"
     "convert-scf-to-openmp,expand-strided-metadata,lower-affine,"
     "finalize-memref-to-llvm{use-generic-functions=true},convert-scf-to-cf,"
     "convert-math-to-llvm,convert-math-to-libm,convert-arith-to-llvm,"
@@ -30,9 +31,11 @@ constexpr StringLiteral kBufferize =
     "canonicalize,lathe-check-contract{phase=bufferize}";
 
 const Phase kCpuPhases[] = {
-    {"import", "TOSA to linalg; canonical linalg on tensors",
+    {"import",
+     "TOSA to linalg; canonical linalg on tensors; data-dependent indices "
+     "checked",
      "lathe-record-signature,func.func(tosa-to-linalg-named,tosa-to-linalg,tosa-to-arith,"
-     "tosa-to-tensor),canonicalize,cse"},
+     "tosa-to-tensor),canonicalize,cse,lathe-cpu-guard-indices"},
     {"kernels",
      "matmuls and their epilogues become lathe.matmul; element-wise fusion",
      "func.func(convert-lowrank-to-lathe,memred-raise-attention{min-scores=262144},sparsegcn-tile,lathe-cpu-form-kernels,lathe-cpu-chain-convs),linalg-fuse-elementwise-ops,"

@@ -110,6 +110,26 @@ def case(name):
         return model([helper.make_node("Slice", ["x", "starts", "ends"], ["y"], name="slice0")],
                      [vi("x", [10]), vi("starts", [1], I64), vi("ends", [1], I64)],
                      [vi("y", [4])])
+    # Data-dependent indices, checked at run time.
+    if name == "idx_gather":
+        # An embedding lookup: token ids into a [100, 8] table.
+        table = np.random.RandomState(0).randn(100, 8).astype(np.float32)
+        return model([helper.make_node("Gather", ["table", "ids"], ["y"], name="embed0", axis=0)],
+                     [vi("ids", ["n"], I64)], [vi("y", ["n", 8])],
+                     [numpy_helper.from_array(table, "table")])
+    if name == "idx_gather_elements":
+        # indices' rows are symbolic: that they do not exceed x's is checked.
+        return model([helper.make_node("GatherElements", ["x", "idx"], ["y"], name="gatherel0", axis=1)],
+                     [vi("x", [3, 4]), vi("idx", ["n", 2], I64)], [vi("y", ["n", 2])])
+    if name == "idx_scatter_elements":
+        return model([helper.make_node("ScatterElements", ["x", "idx", "upd"], ["y"], name="scatter0",
+                                       axis=1, reduction="add")],
+                     [vi("x", [3, 4]), vi("idx", [3, 2], I64), vi("upd", [3, 2])], [vi("y", [3, 4])],
+                     opset=16)
+    if name == "reshape_allowzero":
+        # allowzero: a 0 in the shape is a size of 0, not a copy.
+        return model([helper.make_node("Reshape", ["x", "shape"], ["y"], name="reshape0", allowzero=1)],
+                     [vi("x", [2, 3]), vi("shape", [2], I64)], [vi("y", ["a", "b"])])
     raise SystemExit(f"unknown case {name}")
 
 

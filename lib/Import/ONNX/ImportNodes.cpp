@@ -23,15 +23,6 @@ DenseElementsAttr onnx_import_tensorAttr(MLIRContext *ctx,
 namespace {
 using K = Importer::ReduceKind;
 
-/// ONNX's negative indices count from the end: `i < 0 ? i + size : i`
-/// (index-typed values).
-Value wrapNegativeIndex(OpBuilder &b, Location loc, Value i, Value size) {
-  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
-  Value neg = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, i, zero);
-  return arith::SelectOp::create(b, loc, neg,
-                                 arith::AddIOp::create(b, loc, i, size), i);
-}
-
 Value fc(OpBuilder &b, Location loc, Type t, double v) {
   if (isa<FloatType>(t))
     return arith::ConstantOp::create(b, loc, b.getFloatAttr(t, v));
@@ -536,25 +527,45 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
     Value data = inV(0), indices = inV(1);
     int64_t r = rankOf(data);
     int64_t axis = normAxis(attrInt("axis", 0), r);
+    if (rankOf(indices) != r)
+      fail(nodeDesc() + ": indices must have the rank of data");
+    // Along the other axes the output (indices' shape) reads data at the
+    // same position: indices may not be larger there.
+    SmallVector<Value> shapeOks;
+    for (int64_t k = 0; k < r; ++k)
+      if (k != axis)
+        shapeOks.push_back(
+            checkSize(dim(indices, k), dim(data, k),
+                      nodeDesc() + ": dimension " + std::to_string(k) + " of " +
+                          operandName(indices) + " may not exceed that of " +
+                          operandName(data),
+                      SizeRelation::AtMost));
     Value axisDim = indexValue(dim(data, axis));
-    Value init = empty(dims(indices), eltOf(data));
-    AffineMap id = AffineMap::getMultiDimIdentityMap(r, ctx);
-    auto g = linalg::GenericOp::create(
-        b, loc, TypeRange{init.getType()}, ValueRange{indices},
-        ValueRange{init}, SmallVector<AffineMap>{id, id},
-        SmallVector<utils::IteratorType>(r, utils::IteratorType::parallel),
-        [&](OpBuilder &nb, Location nl, ValueRange a) {
-          Value i = arith::IndexCastOp::create(nb, nl, nb.getIndexType(), a[0]);
-          i = wrapNegativeIndex(nb, nl, i, axisDim);
-          SmallVector<Value> coords;
-          for (int64_t k = 0; k < r; ++k)
-            coords.push_back(
-                k == axis ? i : (Value)linalg::IndexOp::create(nb, nl, k));
-          linalg::YieldOp::create(
-              nb, nl,
-              tensor::ExtractOp::create(nb, nl, data, coords).getResult());
-        });
-    setOut(0, g.getResult(0));
+    Message msg = indexCheckMessage(nodeDesc());
+    auto build = [&]() -> Value {
+      Value init = empty(dims(indices), eltOf(data));
+      AffineMap id = AffineMap::getMultiDimIdentityMap(r, ctx);
+      auto g = linalg::GenericOp::create(
+          b, loc, TypeRange{init.getType()}, ValueRange{indices},
+          ValueRange{init}, SmallVector<AffineMap>{id, id},
+          SmallVector<utils::IteratorType>(r, utils::IteratorType::parallel),
+          [&](OpBuilder &nb, Location nl, ValueRange a) {
+            Value i =
+                arith::IndexCastOp::create(nb, nl, nb.getIndexType(), a[0]);
+            auto [ok, w] = checkIndex(nb, nl, i, axisDim, msg);
+            SmallVector<Value> coords;
+            for (int64_t k = 0; k < r; ++k)
+              coords.push_back(
+                  k == axis ? w : (Value)linalg::IndexOp::create(nb, nl, k));
+            linalg::YieldOp::create(nb, nl,
+                                    guardedExtract(nb, nl, ok, data, coords));
+          });
+      return g.getResult(0);
+    };
+    setOut(0, guarded(allOf(shapeOks),
+                      RankedTensorType::get(typeOf(indices).getShape(),
+                                            eltOf(data)),
+                      build));
     return;
   }
 
@@ -1477,6 +1488,18 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
     OpFoldResult total = b.getIndexAttr(1);
     for (OpFoldResult d : in)
       total = foldBin(total, d, '*');
+    // The inferred size: total / known. A run-time `known` may be 0 (a 0 kept
+    // by allowzero, or copied from an empty input dimension): then divide by
+    // 1 instead -- the element-count check of the reshape reports a shape
+    // that does not fit, and no division by zero traps or is undefined.
+    if (!getConstantIntValue(known)) {
+      Value k = indexValue(known);
+      Value one = arith::ConstantIndexOp::create(b, loc, 1);
+      Value isZero =
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, k,
+                                arith::ConstantIndexOp::create(b, loc, 0));
+      known = arith::SelectOp::create(b, loc, isZero, one, k).getResult();
+    }
     if (inferAt >= 0)
       out[inferAt] = foldBin(total, known, '/');
     for (auto [i, isInfer] : runtimeInfer) {
@@ -1837,7 +1860,9 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
       int64_t len = data.elems->size();
       for (int64_t i : *idxConst) {
         if (i < -len || i >= len)
-          fail(nodeDesc() + ": index out of range");
+          fail(llvm::formatv("{0}: index {1} out of range [{2}, {3})",
+                             nodeDesc(), i, -len, len)
+                   .str());
         el.push_back((*data.elems)[i < 0 ? i + len : i]);
       }
       setOut(0, fromElems(el, eltOf(data.v), rankOf(indices.v) == 0));
@@ -1857,6 +1882,7 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
     Value init = empty(out, eltOf(data.v));
     Value axisDim = indexValue(dd[axis]);
     Value dv = data.v;
+    Message msg = indexCheckMessage(nodeDesc());
     auto g = linalg::GenericOp::create(
         b, loc, TypeRange{init.getType()}, ValueRange{indices.v},
         ValueRange{init},
@@ -1865,16 +1891,15 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
         SmallVector<utils::IteratorType>(ro, utils::IteratorType::parallel),
         [&](OpBuilder &nb, Location nl, ValueRange a) {
           Value i = arith::IndexCastOp::create(nb, nl, nb.getIndexType(), a[0]);
-          i = wrapNegativeIndex(nb, nl, i, axisDim);
+          auto [ok, w] = checkIndex(nb, nl, i, axisDim, msg);
           SmallVector<Value> coords;
           for (int64_t k = 0; k < axis; ++k)
             coords.push_back(linalg::IndexOp::create(nb, nl, k));
-          coords.push_back(i);
+          coords.push_back(w);
           for (int64_t k = axis + 1; k < r; ++k)
             coords.push_back(linalg::IndexOp::create(nb, nl, k + ri - 1));
-          linalg::YieldOp::create(
-              nb, nl,
-              tensor::ExtractOp::create(nb, nl, dv, coords).getResult());
+          linalg::YieldOp::create(nb, nl,
+                                  guardedExtract(nb, nl, ok, dv, coords));
         });
     setOut(0, g.getResult(0));
     return;
@@ -1887,33 +1912,68 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
     std::string red = attrString("reduction", "none");
     if (red != "none" && red != "add" && red != "mul")
       fail(nodeDesc() + ": reduction '" + red + "' is not supported");
-    Type elt = eltOf(data);
-    SmallVector<Value> lbs, ubs, steps;
-    for (OpFoldResult d : dims(indices)) {
-      lbs.push_back(arith::ConstantIndexOp::create(b, loc, 0));
-      ubs.push_back(indexValue(d));
-      steps.push_back(arith::ConstantIndexOp::create(b, loc, 1));
+    if (rankOf(indices) != r || rankOf(updates) != r)
+      fail(nodeDesc() + ": indices and updates must have the rank of data");
+    // updates has indices' shape; along the other axes an update is written
+    // at its own position, so indices may not be larger than data there.
+    SmallVector<Value> shapeOks;
+    for (int64_t k = 0; k < r; ++k) {
+      shapeOks.push_back(checkDim(dim(updates, k), dim(indices, k),
+                                  nodeDesc() + ": dimension " +
+                                      std::to_string(k) + " of " +
+                                      operandName(updates) + " (that of " +
+                                      operandName(indices) + ")"));
+      if (k != axis)
+        shapeOks.push_back(
+            checkSize(dim(indices, k), dim(data, k),
+                      nodeDesc() + ": dimension " + std::to_string(k) + " of " +
+                          operandName(indices) + " may not exceed that of " +
+                          operandName(data),
+                      SizeRelation::AtMost));
     }
-    Value axisDim = indexValue(dim(data, axis));
-    scf::LoopNest nest = scf::buildLoopNest(
-        b, loc, lbs, ubs, steps, ValueRange{data},
-        [&](OpBuilder &nb, Location nl, ValueRange ivs,
-            ValueRange iter) -> scf::ValueVector {
-          Value acc = iter[0];
-          Value i = tensor::ExtractOp::create(nb, nl, indices, ivs);
-          i = arith::IndexCastOp::create(nb, nl, nb.getIndexType(), i);
-          i = wrapNegativeIndex(nb, nl, i, axisDim);
-          SmallVector<Value> coords(ivs.begin(), ivs.end());
-          coords[axis] = i;
-          Value u = tensor::ExtractOp::create(nb, nl, updates, ivs);
-          if (red != "none") {
-            Value old = tensor::ExtractOp::create(nb, nl, acc, coords);
-            u = binary(nb, nl, red == "add" ? "Add" : "Mul", old, u);
-          }
-          return {tensor::InsertOp::create(nb, nl, u, acc, coords).getResult()};
-        });
-    (void)elt;
-    setOut(0, nest.results.empty() ? data : nest.results[0]);
+    Message msg = indexCheckMessage(nodeDesc());
+    auto build = [&]() -> Value {
+      SmallVector<Value> lbs, ubs, steps;
+      for (OpFoldResult d : dims(indices)) {
+        lbs.push_back(arith::ConstantIndexOp::create(b, loc, 0));
+        ubs.push_back(indexValue(d));
+        steps.push_back(arith::ConstantIndexOp::create(b, loc, 1));
+      }
+      auto dataType = typeOf(data);
+      scf::LoopNest nest = scf::buildLoopNest(
+          b, loc, lbs, ubs, steps, ValueRange{data},
+          [&](OpBuilder &nb, Location nl, ValueRange ivs,
+              ValueRange iter) -> scf::ValueVector {
+            Value acc = iter[0];
+            Value i = tensor::ExtractOp::create(nb, nl, indices, ivs);
+            i = arith::IndexCastOp::create(nb, nl, nb.getIndexType(), i);
+            Value size = dataType.isDynamicDim(axis)
+                             ? (Value)tensor::DimOp::create(nb, nl, acc, axis)
+                             : (Value)arith::ConstantIndexOp::create(
+                                   nb, nl, dataType.getDimSize(axis));
+            auto [ok, w] = checkIndex(nb, nl, i, size, msg);
+            SmallVector<Value> coords(ivs.begin(), ivs.end());
+            coords[axis] = w;
+            Value u = tensor::ExtractOp::create(nb, nl, updates, ivs);
+            // An out-of-range update is skipped.
+            auto ifOp = scf::IfOp::create(nb, nl, TypeRange{acc.getType()}, ok,
+                                          /*withElseRegion=*/true);
+            OpBuilder::InsertionGuard guard(nb);
+            nb.setInsertionPointToStart(ifOp.thenBlock());
+            if (red != "none") {
+              Value old = tensor::ExtractOp::create(nb, nl, acc, coords);
+              u = binary(nb, nl, red == "add" ? "Add" : "Mul", old, u);
+            }
+            scf::YieldOp::create(
+                nb, nl,
+                tensor::InsertOp::create(nb, nl, u, acc, coords).getResult());
+            nb.setInsertionPointToStart(ifOp.elseBlock());
+            scf::YieldOp::create(nb, nl, acc);
+            return {ifOp.getResult(0)};
+          });
+      return nest.results.empty() ? data : nest.results[0];
+    };
+    setOut(0, guarded(allOf(shapeOks), typeOf(data), build));
     return;
   }
 

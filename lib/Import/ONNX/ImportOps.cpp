@@ -386,6 +386,8 @@ int64_t Importer::normAxis(int64_t axis, int64_t rank) {
 //===----------------------------------------------------------------------===//
 
 static constexpr StringLiteral kCheckFailed = "lathe_rt_shape_check_failed";
+static constexpr StringLiteral kIndexCheckFailed =
+    "lathe_rt_index_check_failed";
 
 namespace {
 /// A size as c * (product of opaque factors), each factor a dimension of a
@@ -523,66 +525,136 @@ bool provablyEqual(OpFoldResult a, OpFoldResult b) {
 }
 } // namespace
 
+Importer::Message Importer::messageGlobal(const std::string &text) {
+  auto i8 = b.getI8Type();
+  SmallVector<int8_t> bytes(text.begin(), text.end());
+  bytes.push_back(0);
+  auto memType = MemRefType::get({(int64_t)bytes.size()}, i8);
+  std::string name;
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(module.getBody());
+  int id = 0;
+  do
+    name = "__lathe_check_msg_" + std::to_string(id++);
+  while (module.lookupSymbol(name));
+  memref::GlobalOp::create(
+      b, loc, b.getStringAttr(name), b.getStringAttr("private"),
+      TypeAttr::get(memType),
+      DenseElementsAttr::get(RankedTensorType::get({(int64_t)bytes.size()}, i8),
+                             ArrayRef<int8_t>(bytes)),
+      b.getUnitAttr(), IntegerAttr());
+  return {name, memType};
+}
+
+Value Importer::messageValue(OpBuilder &nb, Location nl, const Message &msg) {
+  Value v = memref::GetGlobalOp::create(nb, nl, msg.type, msg.name);
+  return memref::CastOp::create(nb, nl,
+                                UnrankedMemRefType::get(nb.getI8Type(), 0), v);
+}
+
+void Importer::declareRuntime(StringRef name, ArrayRef<Type> args) {
+  if (module.lookupSymbol<func::FuncOp>(name))
+    return;
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(module.getBody());
+  auto fn = func::FuncOp::create(b, loc, name, b.getFunctionType(args, {}));
+  fn.setPrivate();
+}
+
 Value Importer::checkDim(OpFoldResult given, OpFoldResult expected,
                          const std::string &what, bool orOne) {
+  return checkSize(given, expected, what,
+                   orOne ? SizeRelation::EqualOrOne : SizeRelation::Equal);
+}
+
+Value Importer::checkSize(OpFoldResult given, OpFoldResult expected,
+                          const std::string &what, SizeRelation rel) {
+  bool orOne = rel == SizeRelation::EqualOrOne;
+  bool atMost = rel == SizeRelation::AtMost;
   std::optional<int64_t> g = getConstantIntValue(given),
                          e = getConstantIntValue(expected);
   if (g && e) {
-    if (*g == *e || (orOne && *g == 1))
+    if (*g == *e || (orOne && *g == 1) || (atMost && *g <= *e))
       return arith::ConstantOp::create(b, loc, b.getBoolAttr(true));
     fail(llvm::formatv("{0}: expected {1}, given {2}", what, *e, *g).str());
   }
   if (provablyEqual(given, expected))
     return arith::ConstantOp::create(b, loc, b.getBoolAttr(true));
   Value gv = indexValue(given), ev = indexValue(expected);
-  Value ok = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, gv, ev);
+  Value ok = arith::CmpIOp::create(
+      b, loc, atMost ? arith::CmpIPredicate::ule : arith::CmpIPredicate::eq, gv,
+      ev);
   if (orOne)
     ok = arith::OrIOp::create(
         b, loc, ok,
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, gv,
                               arith::ConstantIndexOp::create(b, loc, 1)));
-  // The message: a private constant i8 global of the module.
-  auto i8 = b.getI8Type();
-  SmallVector<int8_t> bytes(what.begin(), what.end());
-  bytes.push_back(0);
-  auto memType = MemRefType::get({(int64_t)bytes.size()}, i8);
-  std::string name;
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(module.getBody());
-    if (!module.lookupSymbol<func::FuncOp>(kCheckFailed)) {
-      auto fn = func::FuncOp::create(
-          b, loc, kCheckFailed,
-          b.getFunctionType({UnrankedMemRefType::get(i8, 0), b.getI64Type(),
-                             b.getI64Type()},
-                            {}));
-      fn.setPrivate();
-    }
-    int id = 0;
-    do
-      name = "__lathe_check_msg_" + std::to_string(id++);
-    while (module.lookupSymbol(name));
-    memref::GlobalOp::create(
-        b, loc, b.getStringAttr(name), b.getStringAttr("private"),
-        TypeAttr::get(memType),
-        DenseElementsAttr::get(
-            RankedTensorType::get({(int64_t)bytes.size()}, i8),
-            ArrayRef<int8_t>(bytes)),
-        b.getUnitAttr(), IntegerAttr());
-  }
+  auto i8 = b.getI8Type(), i64 = b.getI64Type();
+  declareRuntime(kCheckFailed, {UnrankedMemRefType::get(i8, 0), i64, i64});
+  Message msg = messageGlobal(what);
   Value bad = arith::XOrIOp::create(
       b, loc, ok, arith::ConstantOp::create(b, loc, b.getBoolAttr(true)));
   scf::IfOp::create(b, loc, bad, [&](OpBuilder &nb, Location nl) {
-    Value msg = memref::GetGlobalOp::create(nb, nl, memType, name);
-    msg = memref::CastOp::create(nb, nl, UnrankedMemRefType::get(i8, 0), msg);
-    auto i64 = nb.getI64Type();
     func::CallOp::create(
         nb, nl, kCheckFailed, TypeRange{},
-        ValueRange{msg, arith::IndexCastOp::create(nb, nl, i64, ev),
+        ValueRange{messageValue(nb, nl, msg),
+                   arith::IndexCastOp::create(nb, nl, i64, ev),
                    arith::IndexCastOp::create(nb, nl, i64, gv)});
     scf::YieldOp::create(nb, nl);
   });
   return ok;
+}
+
+std::pair<Value, Value> Importer::checkIndex(OpBuilder &nb, Location nl,
+                                             Value index, Value size,
+                                             const Message &msg) {
+  Value zero = arith::ConstantIndexOp::create(nb, nl, 0);
+  Value neg =
+      arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::slt, index, zero);
+  Value wrapped = arith::SelectOp::create(
+      nb, nl, neg, arith::AddIOp::create(nb, nl, index, size), index);
+  // -size <= index < size, as one unsigned compare of the wrapped index.
+  Value ok =
+      arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ult, wrapped, size);
+  Value bad = arith::XOrIOp::create(
+      nb, nl, ok, arith::ConstantOp::create(nb, nl, nb.getBoolAttr(true)));
+  scf::IfOp::create(nb, nl, bad, [&](OpBuilder &ib, Location il) {
+    auto i64 = ib.getI64Type();
+    Value n = arith::IndexCastOp::create(ib, il, i64, size);
+    func::CallOp::create(
+        ib, il, kIndexCheckFailed, TypeRange{},
+        ValueRange{messageValue(ib, il, msg),
+                   arith::IndexCastOp::create(ib, il, i64, index),
+                   arith::SubIOp::create(
+                       ib, il, arith::ConstantIntOp::create(ib, il, 0, 64), n),
+                   n});
+    scf::YieldOp::create(ib, il);
+  });
+  return {ok, wrapped};
+}
+
+Value Importer::guardedExtract(OpBuilder &nb, Location nl, Value ok, Value t,
+                               ValueRange coords) {
+  Type elt = cast<RankedTensorType>(t.getType()).getElementType();
+  auto ifOp = scf::IfOp::create(nb, nl, TypeRange{elt}, ok,
+                                /*withElseRegion=*/true);
+  OpBuilder::InsertionGuard guard(nb);
+  nb.setInsertionPointToStart(ifOp.thenBlock());
+  scf::YieldOp::create(
+      nb, nl, tensor::ExtractOp::create(nb, nl, t, coords).getResult());
+  nb.setInsertionPointToStart(ifOp.elseBlock());
+  scf::YieldOp::create(
+      nb, nl,
+      arith::ConstantOp::create(nb, nl, cast<TypedAttr>(nb.getZeroAttr(elt)))
+          .getResult());
+  return ifOp.getResult(0);
+}
+
+Importer::Message Importer::indexCheckMessage(const std::string &what) {
+  auto i64 = b.getI64Type();
+  declareRuntime(kIndexCheckFailed,
+                 {UnrankedMemRefType::get(b.getI8Type(), 0), i64, i64, i64});
+  return messageGlobal(what);
 }
 
 Value Importer::allOf(ArrayRef<Value> conds) {

@@ -118,6 +118,37 @@ public:
   /// the check passed (callers keep the computation safe with `guarded`).
   Value checkDim(OpFoldResult given, OpFoldResult expected,
                  const std::string &what, bool orOne = false);
+  /// How checkSize compares a run-time size with the expected one.
+  enum class SizeRelation { Equal, EqualOrOne, AtMost };
+  /// checkDim with a choice of relation (AtMost: given <= expected).
+  Value checkSize(OpFoldResult given, OpFoldResult expected,
+                  const std::string &what, SizeRelation rel);
+  /// A check message: a private constant i8 global of the module.
+  struct Message {
+    std::string name;
+    MemRefType type;
+  };
+  Message messageGlobal(const std::string &text);
+  /// The message as the `memref<*xi8>` the runtime's checks take.
+  static Value messageValue(OpBuilder &nb, Location nl, const Message &msg);
+  /// Declares the runtime function `name(args) -> ()` on first use.
+  void declareRuntime(StringRef name, ArrayRef<Type> args);
+  /// The message of index checks (`what` names the node) and the declaration
+  /// of lathe_rt_index_check_failed; call before building the loop body.
+  Message indexCheckMessage(const std::string &what);
+  /// Emits at `nb` (typically in a loop body) the check of ONNX index `index`
+  /// (index-typed) along a dimension of `size`: valid in [-size, size),
+  /// negatives counting from the end. On a failure the generated code calls
+  /// lathe_rt_index_check_failed ("<what>: index I out of range [-size,
+  /// size)"). Returns {ok, wrapped}: `wrapped` is the index counted from the
+  /// start; `ok` is `wrapped ult size`, the form lathe-cpu-guard-indices
+  /// recognises, and must guard the access (see guardedExtract).
+  static std::pair<Value, Value> checkIndex(OpBuilder &nb, Location nl,
+                                            Value index, Value size,
+                                            const Message &msg);
+  /// scf.if `ok`: tensor.extract `t[coords]`, else zero.
+  static Value guardedExtract(OpBuilder &nb, Location nl, Value ok, Value t,
+                              ValueRange coords);
   /// The conjunction of `conds` (a constant true when empty).
   Value allOf(ArrayRef<Value> conds);
   /// scf.if `ok`: the value `build` makes (cast to `type`), else zeros of

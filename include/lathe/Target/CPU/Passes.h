@@ -20,6 +20,9 @@ class ArithDialect;
 namespace tensor {
 class TensorDialect;
 }
+namespace scf {
+class SCFDialect;
+}
 namespace lathe {
 class LatheDialect;
 
@@ -39,6 +42,12 @@ void populateFoldLayoutIntoMatmulPatterns(RewritePatternSet &patterns);
 /// compute a softmax or a layer norm over the last dimension become
 /// linalg.softmax or lathe.layer_norm.
 void populateFormRowKernelPatterns(RewritePatternSet &patterns);
+
+/// Patterns of lathe-cpu-guard-indices (RuntimeChecks.cpp): a tensor.extract
+/// or tensor.insert with a data-dependent index is checked at run time
+/// (lathe_rt_index_check_failed) and skipped when out of range. Needs a
+/// module around the ops (message globals, runtime declarations).
+void populateGuardIndicesPatterns(RewritePatternSet &patterns);
 
 #define GEN_PASS_REGISTRATION
 #include "lathe/Target/CPU/Passes.h.inc"

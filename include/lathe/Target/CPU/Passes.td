@@ -147,6 +147,70 @@ def LatheCPULowerSparseGCN
     without sparsegcn ops is left unchanged.
   }];
   let dependentDialects = ["::mlir::func::FuncDialect",
+
+def LatheCPUGuardIndices : Pass<"lathe-cpu-guard-indices", "ModuleOp"> {
+  let summary = "Check data-dependent tensor indices at run time";
+  let description = [{
+    Works on tensors. A `tensor.extract` or `tensor.insert` (in a
+    `linalg.generic` body or anywhere else) whose index is data -- computed
+    from anything but constants, sizes, loop indices and arithmetic on them,
+    e.g. a token id read from an input by an embedding lookup -- is checked
+    against the size of its dimension: on a failure the generated code calls
+    `lathe_rt_index_check_failed`, whose message
+    `<op> at <location>: index I out of range [0, n)` becomes the pending
+    error that `lathe-run` reports (exit 1), and the access is skipped (an
+    extract gives zero, an insert leaves the tensor unchanged), so nothing
+    is read or written out of bounds. An access already inside an `scf.if`
+    whose condition includes `index ult size` is left alone (the ONNX
+    importer's own checks, which name the node, have this form), so the pass
+    is idempotent.
+
+    ```mlir
+    %v = tensor.extract %table[%id, %j] : tensor<100x8xf32>
+    // becomes
+    %ok = arith.cmpi ult, %id, %c100 : index
+    scf.if %not_ok { func.call @lathe_rt_index_check_failed(%msg, %id64, %c0, %c100) }
+    %v = scf.if %ok -> (f32) {
+      %e = tensor.extract %table[%id, %j] : tensor<100x8xf32>
+      scf.yield %e : f32
+    } else {
+      scf.yield %zero : f32
+    }
+    ```
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
+def LatheCPULowerAsserts : Pass<"lathe-cpu-lower-asserts", "ModuleOp"> {
+  let summary = "Lower cf.assert to a call into the runtime that reports its "
+                "message";
+  let description = [{
+    Upstream's `cf.assert` lowering calls `abort()`: the process dies of
+    SIGABRT and the message is lost. Here a failing assert calls
+    `lathe_rt_assert_failed(message, in_parallel_loop)`, which records the
+    message as the pending error and does not return: on the thread that
+    entered generated code through `lathe_rt_call_guarded` (lathe-run does)
+    it longjmps back there, and lathe-run prints `error: <message>` and exits
+    with status 1; inside a parallel loop (`scf.parallel`, `scf.forall`,
+    `omp`), where unwinding would strand the loop's other threads, and on
+    any other thread, the runtime prints the message and calls `_exit(1)`.
+    Runs before `convert-scf-to-openmp` (the `scf.if` it emits is lowered
+    with the rest).
+
+    ```mlir
+    cf.assert %ok, "mismatched size for broadcast"
+    // becomes
+    scf.if %not_ok {
+      func.call @lathe_rt_assert_failed(%msg, %c0_i64) : (memref<*xi8>, i64) -> ()
+    }
+    ```
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::func::FuncDialect",
                            "::mlir::memref::MemRefDialect",
                            "::mlir::arith::ArithDialect"];
 }

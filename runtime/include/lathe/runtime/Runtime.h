@@ -233,6 +233,27 @@ void lathe_rt_conv2d_f32(int64_t rankIn, void *in, int64_t rankFilter,
 void lathe_rt_shape_check_failed(int64_t rank, void *what, int64_t expected,
                                  int64_t given);
 
+/// Called when generated code finds a data-dependent index outside its range
+/// (an ONNX Gather index, an embedding lookup's token id). `what` is as above
+/// (naming the ONNX node, or the op and its location); the pending error
+/// becomes "<what>: index <index> out of range [<lo>, <hi>)". The code skips
+/// the access and goes on; only the first failure is kept.
+void lathe_rt_index_check_failed(int64_t rank, void *what, int64_t index,
+                                 int64_t lo, int64_t hi);
+
+/// A failed `cf.assert` of generated code; `message` is as `what` above and
+/// becomes the pending error. Never returns: on a thread inside
+/// lathe_rt_call_guarded (and `inParallelLoop` zero) it longjmps back there;
+/// otherwise it prints "error: <message>" to stderr and calls _exit(1).
+void lathe_rt_assert_failed(int64_t rank, void *message,
+                            int64_t inParallelLoop);
+
+/// Calls the packed entry point `fn(args)` (ExecutionEngine::lookupPacked) so
+/// that a failed assertion on this thread returns here. Returns 0 when `fn`
+/// returned, 1 when an assertion failed (its message is the pending error;
+/// the results are not valid). Nests; not async-signal-safe.
+int lathe_rt_call_guarded(void (*fn)(void **), void **args);
+
 //===----------------------------------------------------------------------===//
 // Pooling, and convolution followed by pooling (small CNNs)
 //===----------------------------------------------------------------------===//
