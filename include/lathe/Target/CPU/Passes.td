@@ -147,6 +147,9 @@ def LatheCPULowerSparseGCN
     without sparsegcn ops is left unchanged.
   }];
   let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
+}
 
 def LatheCPUGuardIndices : Pass<"lathe-cpu-guard-indices", "ModuleOp"> {
   let summary = "Check data-dependent tensor indices at run time";
