@@ -113,10 +113,11 @@ void parallelTasks(int64_t n, const MakeWorker &makeWorker, const Task &task) {
 
 /// exp(x) for x <= 0 (softmax arguments), Cephes' expf polynomial: a few ulp,
 /// no library call, so the loops around it vectorise. Arguments below -87
-/// (including -inf) give 0.
+/// (including -inf) give 0; NaN gives NaN.
 inline float expNonPositive(float x) {
   const bool under = x < -87.0f;
-  x = std::max(x, -87.0f);
+  const float arg = x;
+  x = x > -87.0f ? x : -87.0f; // NaN too: keeps the integer conversion defined
   float fx = std::floor(x * 1.44269504088896341f + 0.5f);
   float r = x - fx * 0.693359375f + fx * 2.12194440e-4f;
   float y = 1.9875691500e-4f;
@@ -129,7 +130,7 @@ inline float expNonPositive(float x) {
   int32_t bits = (static_cast<int32_t>(fx) + 127) << 23;
   float scale;
   std::memcpy(&scale, &bits, sizeof(scale));
-  return under ? 0.0f : y * scale;
+  return arg != arg ? arg : under ? 0.0f : y * scale;
 }
 
 /// Lanes of the explicit accumulators below: strict FP semantics keep a
@@ -140,6 +141,11 @@ constexpr int64_t kLanes = 16;
 #define LATHE_VECTOR_CLONES                                                    \
   __attribute__((target_clones("avx512f", "avx2", "default")))
 
+/// arith.maximumf: NaN wins (the reference's softmax maximum).
+inline float maximumf(float a, float b) {
+  return a > b || a != a ? a : b;
+}
+
 LATHE_VECTOR_CLONES float rowMax(const float *x, int64_t n) {
   float lanes[kLanes];
   for (int64_t l = 0; l < kLanes; ++l)
@@ -147,12 +153,12 @@ LATHE_VECTOR_CLONES float rowMax(const float *x, int64_t n) {
   int64_t j = 0;
   for (; j + kLanes <= n; j += kLanes)
     for (int64_t l = 0; l < kLanes; ++l)
-      lanes[l] = x[j + l] > lanes[l] ? x[j + l] : lanes[l];
+      lanes[l] = maximumf(x[j + l], lanes[l]);
   float m = -std::numeric_limits<float>::infinity();
   for (int64_t l = 0; l < kLanes; ++l)
-    m = std::max(m, lanes[l]);
+    m = maximumf(lanes[l], m);
   for (; j < n; ++j)
-    m = std::max(m, x[j]);
+    m = maximumf(x[j], m);
   return m;
 }
 
@@ -354,7 +360,9 @@ void chunkedAttention(int64_t rankQ, void *qDesc, int64_t rankK, void *kDesc,
       for (int64_t i = 0; i < rows; ++i) {
         float *srow = s + i * bk;
         float blockMax = rowMax(srow, cols);
-        float mNew = std::max(m[i], blockMax);
+        // NaN or +Inf scores make the row NaN (x - max is NaN), as in the
+        // reference's softmax.
+        float mNew = maximumf(blockMax, m[i]);
         if (mNew == negInf) {
           // Every score so far is -inf: nothing to add yet.
           std::fill(srow, srow + cols, 0.0f);
@@ -381,7 +389,9 @@ void chunkedAttention(int64_t rankQ, void *qDesc, int64_t rankK, void *kDesc,
       bb /= batchSizes[dim];
     }
     for (int64_t i = 0; i < rows; ++i) {
-      float inv = l[i] > 0.0f ? 1.0f / l[i] : 0.0f;
+      // l = 0: every score was -inf (a fully masked row gives 0, not the
+      // reference's 0/0; see docs/Architecture.md); l = NaN stays NaN.
+      float inv = l[i] > 0.0f ? 1.0f / l[i] : l[i] == 0.0f ? 0.0f : l[i];
       float *orow = op + oOffset + (i0 + i) * o.strides[r - 2];
       const float *arow = acc + i * dv;
       int64_t cs = o.strides[r - 1];
@@ -477,10 +487,19 @@ void selectKept(const RowOperand &qs, int64_t heads, int64_t lq, int64_t d,
   int64_t *order = work.order;
   for (int64_t j = 0; j < older; ++j)
     order[j] = j;
-  // Highest score first; ties keep the newer token.
+  // Highest score first (NaN above everything, as torch.topk ranks it, so
+  // the order stays a strict weak order); ties keep the newer token.
+  auto rank = [&](int64_t j) {
+    return std::isnan(total[j]) ? std::numeric_limits<double>::infinity()
+                                : total[j];
+  };
   std::sort(order, order + older, [&](int64_t a, int64_t b) {
-    if (total[a] != total[b])
-      return total[a] > total[b];
+    double ra = rank(a), rb = rank(b);
+    if (ra != rb)
+      return ra > rb;
+    bool nanA = std::isnan(total[a]), nanB = std::isnan(total[b]);
+    if (nanA != nanB)
+      return nanA;
     return a > b;
   });
   std::fill(work.kept, work.kept + n, 0);

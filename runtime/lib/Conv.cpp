@@ -20,6 +20,7 @@
 
 #include <array>
 #include <exception>
+#include <limits>
 
 using namespace lathe::rt;
 using dnnl::memory;
@@ -36,6 +37,11 @@ struct Problem {
   int act = LATHE_ACT_NONE;
   Dims strides, dilates, padL, padR;
   bool forceSrc = false, forceWeights = false, forceBias = false;
+  /// An input holds NaN or Inf: ReLU must keep NaN (see appendActivation)
+  /// and pooling must be exact (see exactMaxPool).
+  bool nonFinite = false;
+  /// Winograd is not safe for this data (see winogradIsSafe).
+  bool noWinograd = false;
   // lathe_rt_conv2d_pool_f32: dst is internal (no data), `out` is pooled.
   bool pooled = false;
   PoolWindow pool;
@@ -130,8 +136,7 @@ std::shared_ptr<Entry> build(const Problem &p, bool srcAny, bool dstAny,
   }
 
   dnnl::post_ops ops;
-  if (p.act != LATHE_ACT_NONE)
-    ops.append_eltwise(1.f, activationAlgorithm(p.act, kKernel), 0.f, 0.f);
+  appendActivation(ops, p.act, p.nonFinite, kKernel);
   dnnl::primitive_attr attr = userScratchpadAttr();
   attr.set_post_ops(ops);
   auto prop = dnnl::prop_kind::forward_inference;
@@ -187,6 +192,19 @@ bool wantsWinograd(const Problem &p) {
          d[2] * d[3] >= 64;
 }
 
+/// Winograd's transforms add and subtract inputs, weights and products
+/// (coefficients up to 5 in each of two dimensions, per transform): an Inf
+/// input becomes NaN where the direct sum is Inf, a NaN spreads over a whole
+/// output tile, and big finite values overflow to NaN where the direct sum
+/// overflows to Inf or not at all. It is safe when every input is finite and
+/// no transformed product sum can come near FLT_MAX: |x| * |w| * C, with
+/// 2^24 of room for the transforms' growth.
+bool winogradIsSafe(float srcMax, float wMax, int64_t channels) {
+  return allFinite(srcMax) && allFinite(wMax) &&
+         double(srcMax) * double(wMax) * double(channels) * 0x1p24 <=
+             double(std::numeric_limits<float>::max());
+}
+
 /// With Winograd not wanted or not available, the first configuration with a
 /// direct (not im2col, not reference) implementation among: caller's input
 /// layout and preferred output layout (oneDNN's kernels for few input
@@ -201,7 +219,7 @@ std::shared_ptr<Entry> buildBest(const Problem &p) {
                                   {false, true, false, true},
                                   {true, true, false, false},
                                   {false, false, false, false}};
-  bool winograd = wantsWinograd(p);
+  bool winograd = wantsWinograd(p) && !p.noWinograd;
   // A view that skips rows or columns (input the windows never read) has no
   // direct kernel; a dense copy of it does.
   bool dense = p.src.isDenseRowMajor();
@@ -417,8 +435,21 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
   p.forceWeights = overlaps(p.weights, written);
   p.forceBias = p.hasBias && overlaps(p.bias, written);
 
+  // Scans of the inputs (O(input), against the convolution's O(input * F *
+  // KH * KW); a constant filter is scanned once) decide whether the fast
+  // kernels are exact for this data.
+  bool relu = p.act == LATHE_ACT_RELU;
+  if (relu || p.pooled || wantsWinograd(p)) {
+    float srcMax = maxAbs(in);
+    float wMax = operandMaxAbs(filter, p.constW);
+    float biasMax = p.hasBias ? maxAbs(p.bias.view()) : 0.f;
+    p.nonFinite = !allFinite(srcMax) || !allFinite(wMax) || !allFinite(biasMax);
+    p.noWinograd = !winogradIsSafe(srcMax, wMax, c);
+  }
+
   std::vector<int64_t> key = {flags,  strideH, strideW,   dilationH, dilationW,
-                              padTop, padLeft, padBottom, padRight};
+                              padTop, padLeft, padBottom, padRight,
+                              p.nonFinite, p.noWinograd};
   appendKey(key, p.src);
   appendKey(key, p.weights);
   appendKey(key, p.dst);
@@ -463,6 +494,20 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
   UserScratchpad scratchpad(e->convScratchMd);
   scratchpad.addTo(args, engine);
   e->prim.execute(cpuStream(), args);
+  if (p.pooled && p.nonFinite) {
+    // The convolution's output may hold NaN or Inf: pool it exactly from a
+    // plain NCHW copy (oneDNN's pooling skips NaN).
+    cpuStream().wait();
+    memory::desc plainMd(p.dst.dims, memory::data_type::f32,
+                         memory::format_tag::nchw);
+    ScratchBuffer plain(plainMd.get_size());
+    reorder(e->dst.primMd, dstPtr, plainMd, plain.get());
+    Operand conv = p.dst;
+    conv.data = plain.floats();
+    conv.strides = denseStrides(p.dst.dims);
+    exactMaxPool(conv, p.out, p.pool, /*accumulate=*/false);
+    return;
+  }
   if (p.pooled) {
     void *outPtr = p.out.data;
     if (e->out.reorder) {

@@ -196,6 +196,38 @@ dnnl::algorithm lathe::rt::activationAlgorithm(int act, const char *kernel) {
   }
 }
 
+int lathe::rt::appendActivation(dnnl::post_ops &ops, int act, bool keepNaN,
+                                const char *kernel) {
+  if (act == LATHE_ACT_NONE)
+    return 0;
+  if (act == LATHE_ACT_RELU && keepNaN) {
+    ops.append_eltwise(1.f, dnnl::algorithm::eltwise_elu, 0.f, 0.f);
+    ops.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, 1.f, 0.f);
+    return 2;
+  }
+  ops.append_eltwise(1.f, activationAlgorithm(act, kernel), 0.f, 0.f);
+  return 1;
+}
+
+namespace {
+PrimitiveCache<float> &constantScans() {
+  static auto *c = new PrimitiveCache<float>();
+  return *c;
+}
+} // namespace
+
+float lathe::rt::constantMaxAbs(const MemRefView &view) {
+  std::vector<int64_t> key = {reinterpret_cast<int64_t>(view.data), view.rank};
+  key.insert(key.end(), view.sizes.begin(), view.sizes.begin() + view.rank);
+  key.insert(key.end(), view.strides.begin(), view.strides.begin() + view.rank);
+  return *constantScans().getOrCreate(
+      key, [&] { return std::make_shared<float>(maxAbs(view)); });
+}
+
+float lathe::rt::operandMaxAbs(const MemRefView &view, bool isConstant) {
+  return isConstant ? constantMaxAbs(view) : maxAbs(view);
+}
+
 void lathe::rt::appendKey(std::vector<int64_t> &key, const Operand &v) {
   key.push_back(static_cast<int64_t>(v.dims.size()));
   key.push_back(v.block);
@@ -253,6 +285,7 @@ extern "C" void lathe_rt_clear_caches(void) {
     clearLayerNormCache();
     clearConvCache();
     clearPoolCache();
+    constantScans().clear();
   } catch (...) {
     // Clearing only frees memory; nothing to report.
   }

@@ -196,6 +196,23 @@ std::shared_ptr<Entry> buildPreferringOptimized(Build build) {
   return first;
 }
 
+/// maxAbs (Internal.h) of a constant operand (LATHE_MM_CONST_B), scanned
+/// once per address and shape, like PackedWeights; lathe_rt_clear_caches
+/// forgets the results.
+float constantMaxAbs(const MemRefView &view);
+/// maxAbs of `view`: constantMaxAbs when `isConstant`, else a fresh scan.
+float operandMaxAbs(const MemRefView &view, bool isConstant);
+
+/// oneDNN's eltwise post-op for `act`, appended to `ops`. Its ReLU
+/// (eltwise_relu with alpha 0) is max(x, 0) with vmaxps, which turns NaN into
+/// 0; with `keepNaN` ReLU is appended instead as ELU with alpha 0 (x if
+/// x > 0, else 0 * (exp(x) - 1): NaN stays NaN) plus 1*x + 0 (turns ELU's
+/// -0 for negative x into +0). The second form costs an exp per element, so
+/// it is used only when an input holds NaN or Inf. Returns the number of
+/// post-ops appended.
+int appendActivation(dnnl::post_ops &ops, int act, bool keepNaN,
+                     const char *kernel);
+
 void clearMatmulCache();
 void clearSoftmaxCache();
 void clearLayerNormCache();

@@ -113,8 +113,19 @@ std::string shapeString(const MemRefView &view);
 /// Copies between two views of the same shape, element by element.
 void copyStrided(const MemRefView &src, const MemRefView &dst);
 
-/// Elementwise activation used by the scalar fallbacks.
+/// Elementwise activation used by the scalar fallbacks (ReLU as
+/// arith.maximumf: NaN stays NaN).
 float applyActivation(int act, float x);
+
+/// The largest magnitude among the elements: NaN if any element is NaN,
+/// +Inf if any is infinite (and none is NaN), else the largest |x|; 0 for no
+/// elements. A vectorised scan, used to pick a kernel that keeps NaN and Inf
+/// exact only when the data holds them (see docs/Architecture.md, "NaN and
+/// infinities").
+float maxAbs(const float *data, int64_t n);
+float maxAbs(const MemRefView &view);
+/// True if `m` (a maxAbs result) says every element was finite.
+inline bool allFinite(float m) { return m <= 3.40282347e38f; }
 
 //===----------------------------------------------------------------------===//
 // Memory

@@ -32,6 +32,8 @@ struct Problem {
   bool hasBias = false, hasRes = false, constB = false;
   int act = LATHE_ACT_NONE;
   float alpha = 1.f;
+  /// ReLU must keep NaN (an input holds NaN or Inf; see appendActivation).
+  bool keepNaN = false;
   /// Operands that must be staged densely whatever oneDNN supports.
   bool forceA = false, forceB = false, forceBias = false, forceRes = false,
        forceC = false;
@@ -45,6 +47,8 @@ struct Entry {
   bool copyA = false, copyB = false, copyC = false, copyBias = false,
        copyRes = false, packB = false;
   bool reference = false;
+  /// Index of the residual's binary post-op (after the activation's).
+  int resPostOp = 0;
   PackedWeights packed;
 };
 
@@ -94,8 +98,7 @@ std::shared_ptr<Entry> build(const Problem &p, bool allDense) {
         memory::desc(p.b.dims, memory::data_type::f32, memory::format_tag::any);
 
   dnnl::post_ops ops;
-  if (p.act != LATHE_ACT_NONE)
-    ops.append_eltwise(1.f, activationAlgorithm(p.act, kKernel), 0.f, 0.f);
+  e->resPostOp = appendActivation(ops, p.act, p.keepNaN, kKernel);
   if (p.hasRes)
     ops.append_binary(dnnl::algorithm::binary_add, e->resMd);
   dnnl::primitive_attr attr = userScratchpadAttr();
@@ -261,9 +264,21 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
   p.forceBias = p.hasBias && overlaps(p.bias, p.c);
   p.forceRes = p.hasRes && overlaps(p.res, p.c);
 
+  // oneDNN's fast ReLU post-op turns NaN into 0. A NaN before the
+  // activation comes from a NaN or Inf in A, B or the bias (or, with finite
+  // inputs, from +Inf and -Inf overflows meeting in one sum, which depends on
+  // the summation order like any rounding); a scan of the inputs (O(M*K),
+  // against the product's O(M*K*N); a constant B is scanned once) picks the
+  // NaN-keeping form only when one of them holds NaN or Inf.
+  if (p.act == LATHE_ACT_RELU)
+    p.keepNaN = !allFinite(maxAbs(a)) ||
+                !allFinite(operandMaxAbs(b, p.constB)) ||
+                (p.hasBias && !allFinite(maxAbs(p.bias.view())));
+
   std::vector<int64_t> key;
   key.reserve(64);
   key.push_back(flags);
+  key.push_back(p.keepNaN);
   int32_t alphaBits;
   std::memcpy(&alphaBits, &alpha, sizeof(alphaBits));
   key.push_back(alphaBits);
@@ -307,8 +322,7 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
     args.emplace(DNNL_ARG_BIAS, memory(e->biasMd, engine,
                                        stageInput(p.bias, e->copyBias, sbias)));
   if (p.hasRes) {
-    int index = p.act != LATHE_ACT_NONE ? 1 : 0;
-    args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(index) | DNNL_ARG_SRC_1,
+    args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(e->resPostOp) | DNNL_ARG_SRC_1,
                  memory(e->resMd, engine, stageInput(p.res, e->copyRes, sres)));
   }
   UserScratchpad scratchpad(e->scratchMd);

@@ -2,8 +2,10 @@
 
 #include "Internal.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 using namespace lathe::rt;
 
@@ -101,7 +103,8 @@ void lathe::rt::copyStrided(const MemRefView &src, const MemRefView &dst) {
 float lathe::rt::applyActivation(int act, float x) {
   switch (act) {
   case LATHE_ACT_RELU:
-    return x > 0.f ? x : 0.f;
+    // arith.maximumf(x, 0): NaN stays NaN.
+    return std::isnan(x) || x > 0.f ? x : 0.f;
   case LATHE_ACT_GELU_ERF:
     return 0.5f * x * (1.f + std::erf(x * 0.70710678118654752f));
   case LATHE_ACT_GELU_TANH:
@@ -115,4 +118,73 @@ float lathe::rt::applyActivation(int act, float x) {
   default:
     return x;
   }
+}
+
+namespace {
+/// max over i of the bits of |x[i]|: the bits of the largest magnitude, above
+/// those of +Inf if any element is NaN. Integer max is associative, so the
+/// loop vectorises (target_clones: the runtime is built for baseline x86-64;
+/// the AVX-512 / AVX2 variant is picked at load time).
+__attribute__((target_clones("avx512f", "avx2", "default"))) uint32_t
+maxAbsBits(const float *x, int64_t n) {
+  uint32_t m = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, x + i, sizeof(bits));
+    bits &= 0x7fffffffu;
+    m = bits > m ? bits : m;
+  }
+  return m;
+}
+
+uint32_t maxAbsBitsStrided(const float *x, int64_t n, int64_t stride) {
+  if (stride == 1 || n <= 1)
+    return maxAbsBits(x, n);
+  uint32_t m = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, x + i * stride, sizeof(bits));
+    m = std::max(m, bits & 0x7fffffffu);
+  }
+  return m;
+}
+
+float fromMaxAbsBits(uint32_t bits) {
+  if (bits > 0x7f800000u)
+    return std::numeric_limits<float>::quiet_NaN();
+  float f;
+  std::memcpy(&f, &bits, sizeof(f));
+  return f;
+}
+} // namespace
+
+float lathe::rt::maxAbs(const float *data, int64_t n) {
+  return fromMaxAbsBits(n > 0 ? maxAbsBits(data, n) : 0);
+}
+
+float lathe::rt::maxAbs(const MemRefView &view) {
+  int64_t numel = view.numel();
+  if (numel == 0)
+    return 0.f;
+  if (view.isContiguous())
+    return maxAbs(view.data, numel);
+  if (view.rank == 0)
+    return maxAbs(view.data, 1);
+  // Walk the innermost rows (as copyStrided does).
+  std::array<int64_t, LATHE_MAX_RANK> index{};
+  int64_t last = view.rank - 1, inner = view.sizes[last], offset = 0;
+  uint32_t m = 0;
+  for (int64_t done = 0; done < numel; done += inner) {
+    m = std::max(m, maxAbsBitsStrided(view.data + offset, inner,
+                                      view.strides[last]));
+    for (int64_t k = last; k-- > 0;) {
+      if (++index[k] < view.sizes[k]) {
+        offset += view.strides[k];
+        break;
+      }
+      offset -= (view.sizes[k] - 1) * view.strides[k];
+      index[k] = 0;
+    }
+  }
+  return fromMaxAbsBits(m);
 }

@@ -10,8 +10,10 @@
 
 #include "Pool.h"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
+#include <limits>
 
 using namespace lathe::rt;
 using dnnl::memory;
@@ -45,6 +47,18 @@ void accumulateMax(const Operand &out, const float *pooled) {
           // Like arith.maximumf: NaN wins.
           o = std::isnan(v) || v > o ? v : o;
         }
+}
+
+/// Element [n, c, h, w] of a logical NCHW operand.
+float &element(const Operand &op, int64_t n, int64_t c, int64_t h, int64_t w) {
+  const Dims &s = op.strides;
+  int64_t channel = op.block ? (c / op.block) * s[1] + c % op.block : c * s[1];
+  return op.data[n * s[0] + channel + h * s[2] + w * s[3]];
+}
+
+/// arith.maximumf: NaN wins.
+float maximumf(float a, float b) {
+  return std::isnan(a) || std::isnan(b) ? a + b : std::max(a, b);
 }
 
 void pool2d(int64_t rankIn, void *inDesc, int64_t rankOut, void *outDesc,
@@ -91,6 +105,20 @@ void pool2d(int64_t rankIn, void *inDesc, int64_t rankOut, void *outDesc,
          " has overlapping or non-positive strides");
   bool accumulate = flags & LATHE_POOL_ACCUMULATE;
   bool stageSrc = !src.hasUsableStrides() || overlaps(src, dst);
+  // oneDNN skips NaN and turns a window of -inf into -FLT_MAX; data with
+  // NaN or Inf (found by a vectorised scan) is pooled exactly instead.
+  if (!allFinite(maxAbs(in))) {
+    ScratchBuffer staged;
+    Operand from = src;
+    if (stageSrc) {
+      staged = ScratchBuffer(static_cast<size_t>(src.numel()) * sizeof(float));
+      copyStrided(src.view(), src.denseView(staged.floats()));
+      from.data = staged.floats();
+      from.strides = denseStrides(src.dims);
+    }
+    exactMaxPool(from, dst, pw, accumulate);
+    return;
+  }
 
   std::vector<int64_t> key = {kind,    windowH,   windowW,   strideH,
                               strideW, dilationH, dilationW, accumulate,
@@ -135,6 +163,24 @@ void pool2d(int64_t rankIn, void *inDesc, int64_t rankOut, void *outDesc,
 } // namespace
 
 void lathe::rt::clearPoolCache() { cache().clear(); }
+
+void lathe::rt::exactMaxPool(const Operand &src, const Operand &dst,
+                             const PoolWindow &pw, bool accumulate) {
+  const Dims &d = dst.dims;
+  for (int64_t n = 0; n < d[0]; ++n)
+    for (int64_t c = 0; c < d[1]; ++c)
+      for (int64_t h = 0; h < d[2]; ++h)
+        for (int64_t w = 0; w < d[3]; ++w) {
+          float &out = element(dst, n, c, h, w);
+          float m = accumulate ? out : -std::numeric_limits<float>::infinity();
+          for (int64_t i = 0; i < pw.window[0]; ++i)
+            for (int64_t j = 0; j < pw.window[1]; ++j)
+              m = maximumf(m, element(src, n, c,
+                                      h * pw.strides[0] + i * pw.dilations[0],
+                                      w * pw.strides[1] + j * pw.dilations[1]));
+          out = m;
+        }
+}
 
 PoolWindow lathe::rt::checkPoolWindow(int64_t kind, int64_t windowH,
                                       int64_t windowW, int64_t strideH,

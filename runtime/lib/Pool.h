@@ -32,6 +32,15 @@ dnnl::pooling_v2_forward::primitive_desc
 makePoolDesc(const dnnl::memory::desc &src, const dnnl::memory::desc &dst,
              const PoolWindow &window);
 
+/// Max pooling with the reference pipeline's semantics (arith.maximumf folded
+/// from -inf: NaN wins, a window of -inf is -inf), in scalar loops. oneDNN's
+/// max pooling skips NaN and gives -FLT_MAX for a window of -inf, so the
+/// kernels use this instead when their data holds NaN or Inf. `src` and
+/// `dst` are logical NCHW operands (any strides, channel-blocked or not);
+/// src must not overlap dst. With `accumulate` dst's old value joins the max.
+void exactMaxPool(const Operand &src, const Operand &dst,
+                  const PoolWindow &window, bool accumulate);
+
 } // namespace lathe::rt
 
 #endif // LATHE_RUNTIME_LIB_POOL_H

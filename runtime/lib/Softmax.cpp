@@ -8,6 +8,11 @@
 
 #include "Dnnl.h"
 
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <limits>
+
 using namespace lathe::rt;
 using dnnl::memory;
 
@@ -55,6 +60,42 @@ std::shared_ptr<Entry> build(const Operand &in, const Operand &out, int axis,
   return e;
 }
 
+/// Softmax along `axis` as the reference pipeline computes it (row maximum
+/// with NaN winning, subtract, exp, sum, divide) in scalar loops: a row with
+/// NaN or +Inf, or of -inf only, is NaN. oneDNN's kernel skips NaN, so
+/// inputs holding NaN or Inf take this path. `in` may be `out` exactly.
+void exactSoftmax(const MemRefView &in, const MemRefView &out, int64_t axis) {
+  int64_t len = in.sizes[axis];
+  std::vector<double> row(static_cast<size_t>(len));
+  std::array<int64_t, LATHE_MAX_RANK> index{};
+  int64_t rows = in.numel() / len;
+  for (int64_t r = 0; r < rows; ++r) {
+    int64_t inOff = 0, outOff = 0;
+    for (int64_t d = 0; d < in.rank; ++d) {
+      inOff += index[d] * in.strides[d];
+      outOff += index[d] * out.strides[d];
+    }
+    double m = -std::numeric_limits<double>::infinity();
+    for (int64_t j = 0; j < len; ++j) {
+      row[j] = in.data[inOff + j * in.strides[axis]];
+      m = std::isnan(row[j]) || std::isnan(m) ? row[j] + m : std::max(m, row[j]);
+    }
+    double sum = 0;
+    for (int64_t j = 0; j < len; ++j)
+      sum += row[j] = std::exp(row[j] - m);
+    for (int64_t j = 0; j < len; ++j)
+      out.data[outOff + j * out.strides[axis]] = static_cast<float>(row[j] / sum);
+    // Next row: the multi-index over every dimension but `axis`.
+    for (int64_t d = in.rank; d-- > 0;) {
+      if (d == axis)
+        continue;
+      if (++index[d] < in.sizes[d])
+        break;
+      index[d] = 0;
+    }
+  }
+}
+
 void softmax(int64_t rankIn, void *inDesc, int64_t rankOut, void *outDesc,
              int64_t axis) {
   static const int profileKind = getProfileKind("softmax");
@@ -93,6 +134,18 @@ void softmax(int64_t rankIn, void *inDesc, int64_t rankOut, void *outDesc,
   // Exactly in place is fine; a partial overlap is not.
   bool forceIn =
       overlaps(in, out) && !(in.data == out.data && in.strides == out.strides);
+
+  if (!allFinite(maxAbs(inView))) {
+    ScratchBuffer staged;
+    MemRefView from = inView;
+    if (forceIn) {
+      staged = ScratchBuffer(static_cast<size_t>(in.numel()) * sizeof(float));
+      from = in.denseView(staged.floats());
+      copyStrided(inView, from);
+    }
+    exactSoftmax(from, outView, axis);
+    return;
+  }
 
   std::vector<int64_t> key = {axis, forceIn};
   appendKey(key, in);

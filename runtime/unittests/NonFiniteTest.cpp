@@ -1,0 +1,549 @@
+//===- NonFiniteTest.cpp - NaN and +-Inf through every runtime kernel -----===//
+//
+// Every kernel given NaN, +Inf and -Inf inputs must give what the reference
+// pipeline (scalar loops over the same arith ops) gives: NaN where it gives
+// NaN, an infinity of the same sign where it gives one, and finite values
+// within rounding elsewhere. The references below are naive loops in double
+// with the reference pipeline's semantics: ReLU is arith.maximumf (NaN wins),
+// max pooling folds arith.maximumf from -inf, softmax subtracts the row
+// maximum. Sums of non-finite terms do not depend on the summation order, so
+// the expected NaN/Inf positions are exact.
+//
+//===----------------------------------------------------------------------===//
+
+#include "lathe/runtime/Attention.h"
+#include "lathe/runtime/Sparse.h"
+
+#include "TestUtils.h"
+
+#include <limits>
+
+using namespace lathe::test;
+
+namespace {
+
+constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
+constexpr float kInf = std::numeric_limits<float>::infinity();
+
+/// The reference pipeline's activations (ReLU as arith.maximumf: NaN wins).
+double refAct(int act, double x) {
+  if (act == LATHE_ACT_RELU)
+    return std::isnan(x) ? x : std::max(x, 0.0);
+  return refActivation(act, x);
+}
+
+/// NaN exactly where `expected` is NaN, infinities of the same sign exactly
+/// where it has them, finite values within tol * max(1, |expected|).
+/// `expected` is rounded to float first (a double beyond FLT_MAX is an
+/// overflow to infinity in float arithmetic).
+void expectSameValues(const std::vector<float> &actual,
+                      const std::vector<double> &expected, double tol = 1e-4) {
+  ASSERT_EQ(actual.size(), expected.size());
+  int reported = 0;
+  for (size_t i = 0; i < actual.size(); ++i) {
+    float want = static_cast<float>(expected[i]);
+    float got = actual[i];
+    bool ok;
+    if (std::isnan(want) || std::isnan(got))
+      ok = std::isnan(want) && std::isnan(got);
+    else if (std::isinf(want) || std::isinf(got))
+      ok = want == got;
+    else
+      ok = std::fabs(double(got) - expected[i]) <=
+           tol * std::max(1.0, std::fabs(expected[i]));
+    if (!ok && reported++ < 8)
+      ADD_FAILURE() << "at flat index " << i << ": got " << got << ", want "
+                    << want;
+  }
+}
+
+bool anyNonFinite(const std::vector<float> &v) {
+  for (float x : v)
+    if (!std::isfinite(x))
+      return true;
+  return false;
+}
+
+int64_t actFlag(int act) { return int64_t(act) << LATHE_MM_ACT_SHIFT; }
+
+class NonFiniteTest : public ::testing::Test {
+protected:
+  void SetUp() override { ASSERT_EQ(takePending(), ""); }
+  void TearDown() override {
+    EXPECT_EQ(takePending(), "");
+    lathe_rt_clear_caches();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Matmul with every fused epilogue
+//===----------------------------------------------------------------------===//
+
+/// C = act(A x B + bias) + res against the naive reference, for every
+/// activation, constant and non-constant B, with and without a residual.
+void checkMatmul(int64_t m, int64_t k, int64_t n, std::vector<float> a,
+                 std::vector<float> b, std::vector<float> bias,
+                 std::vector<float> res, const char *what) {
+  const int acts[] = {LATHE_ACT_NONE,      LATHE_ACT_RELU,
+                      LATHE_ACT_GELU_ERF,  LATHE_ACT_GELU_TANH,
+                      LATHE_ACT_SIGMOID,   LATHE_ACT_TANH};
+  for (int act : acts)
+    for (bool constB : {false, true})
+      for (bool withRes : {false, true}) {
+        SCOPED_TRACE(testing::Message()
+                     << what << ": " << m << "x" << k << "x" << n << " act "
+                     << act << (constB ? " const B" : "")
+                     << (withRes ? " residual" : ""));
+        std::vector<double> ref(m * n);
+        for (int64_t i = 0; i < m; ++i)
+          for (int64_t j = 0; j < n; ++j) {
+            double acc = 0;
+            for (int64_t q = 0; q < k; ++q)
+              acc += double(a[i * k + q]) * b[q * n + j];
+            // Rounded to float as the product is (overflow included).
+            float pre = static_cast<float>(static_cast<float>(acc) + bias[j]);
+            double y = refAct(act, pre);
+            if (withRes)
+              y = static_cast<float>(y) + double(res[i * n + j]);
+            ref[i * n + j] = y;
+          }
+        std::vector<float> c(m * n, 7.f);
+        MemRef ma(a.data(), {m, k}), mb(b.data(), {k, n}), mc(c.data(), {m, n}),
+            mbias(bias.data(), {n}), mres(res.data(), {m, n});
+        int64_t flags = LATHE_MM_HAS_BIAS | actFlag(act) |
+                        (constB ? LATHE_MM_CONST_B : 0) |
+                        (withRes ? LATHE_MM_HAS_RESIDUAL : 0);
+        lathe_rt_matmul_f32(2, ma.desc(), 2, mb.desc(), 1, mbias.desc(), 2,
+                            mres.desc(), 2, mc.desc(), flags);
+        ASSERT_EQ(takePending(), "");
+        expectSameValues(c, ref);
+        lathe_rt_clear_caches(); // constant B: the next case changes B
+      }
+}
+
+TEST_F(NonFiniteTest, MatmulEpiloguesPropagateNaNAndInf) {
+  // Small (scalar tails) and brgemm-sized problems.
+  for (auto [m, k, n] : {std::tuple<int64_t, int64_t, int64_t>{6, 40, 33},
+                         {64, 256, 128}}) {
+    auto a = randomVector(m * k, 1), b = randomVector(k * n, 2);
+    auto bias = randomVector(n, 3), res = randomVector(m * n, 4);
+    checkMatmul(m, k, n, a, b, bias, res, "finite");
+    a[0 * k + 3] = kNaN;
+    a[1 * k + 5] = kInf;
+    a[2 * k + 7] = -kInf;
+    a[3 * k + 1] = kInf; // +Inf and -Inf in one row: NaN where the
+    a[3 * k + 2] = -kInf; // products have the same sign
+    checkMatmul(m, k, n, a, b, bias, res, "A");
+    a = randomVector(m * k, 1);
+    b[4 * n + 2] = kNaN;
+    b[5 * n + 3] = kInf;
+    checkMatmul(m, k, n, a, b, bias, res, "B");
+    b = randomVector(k * n, 2);
+    bias[1] = kNaN;
+    bias[2] = -kInf;
+    bias[3] = kInf;
+    res[2 * n + 1] = kNaN;
+    res[3 * n + 4] = -kInf;
+    checkMatmul(m, k, n, a, b, bias, res, "bias and residual");
+  }
+}
+
+/// Finite operands whose products overflow: +Inf before the activation.
+TEST_F(NonFiniteTest, MatmulOverflowToInfinity) {
+  const int64_t m = 8, k = 64, n = 48;
+  std::vector<float> a(m * k, 1e30f), b(k * n, 1e10f), bias(n, 0.f),
+      res(m * n, 1.f);
+  for (int64_t q = 0; q < k; ++q)
+    for (int64_t j = 0; j < n; j += 2)
+      b[q * n + j] = -1e10f; // even columns: -Inf
+  checkMatmul(m, k, n, a, b, bias, res, "overflow");
+}
+
+//===----------------------------------------------------------------------===//
+// Convolution (direct and Winograd shapes) and convolution + pooling
+//===----------------------------------------------------------------------===//
+
+struct ConvCase {
+  int64_t n, c, h, w, f, k, pad;
+  int64_t oh() const { return h + 2 * pad - k + 1; }
+  int64_t ow() const { return w + 2 * pad - k + 1; }
+};
+
+/// NCHW naive convolution (stride 1), pre-activation rounded to float.
+std::vector<double> refConv(const ConvCase &s, const std::vector<float> &x,
+                            const std::vector<float> &wt,
+                            const std::vector<float> &bias, int act) {
+  std::vector<double> y(s.n * s.f * s.oh() * s.ow());
+  for (int64_t n = 0; n < s.n; ++n)
+    for (int64_t f = 0; f < s.f; ++f)
+      for (int64_t oh = 0; oh < s.oh(); ++oh)
+        for (int64_t ow = 0; ow < s.ow(); ++ow) {
+          double acc = 0;
+          for (int64_t c = 0; c < s.c; ++c)
+            for (int64_t i = 0; i < s.k; ++i)
+              for (int64_t j = 0; j < s.k; ++j) {
+                int64_t ih = oh - s.pad + i, iw = ow - s.pad + j;
+                if (ih < 0 || ih >= s.h || iw < 0 || iw >= s.w)
+                  continue;
+                acc += double(x[((n * s.c + c) * s.h + ih) * s.w + iw]) *
+                       wt[((f * s.c + c) * s.k + i) * s.k + j];
+              }
+          float pre = static_cast<float>(static_cast<float>(acc) + bias[f]);
+          y[((n * s.f + f) * s.oh() + oh) * s.ow() + ow] = refAct(act, pre);
+        }
+  return y;
+}
+
+/// Max pooling (window = stride = p) of an NCHW tensor of [n, c, h, w],
+/// arith.maximumf folded from -inf.
+std::vector<double> refMaxPool(const std::vector<double> &x, int64_t n,
+                               int64_t c, int64_t h, int64_t w, int64_t p) {
+  int64_t ph = (h - p) / p + 1, pw = (w - p) / p + 1;
+  std::vector<double> y(n * c * ph * pw);
+  for (int64_t b = 0; b < n * c; ++b)
+    for (int64_t i = 0; i < ph; ++i)
+      for (int64_t j = 0; j < pw; ++j) {
+        double m = -INFINITY;
+        for (int64_t a = 0; a < p; ++a)
+          for (int64_t e = 0; e < p; ++e) {
+            double v = x[(b * h + i * p + a) * w + j * p + e];
+            m = std::isnan(v) || std::isnan(m) ? NAN : std::max(m, v);
+          }
+        y[(b * ph + i) * pw + j] = m;
+      }
+  return y;
+}
+
+void checkConv(const ConvCase &s, const std::vector<float> &x,
+               const std::vector<float> &wt, const std::vector<float> &bias,
+               const char *what) {
+  for (int act : {LATHE_ACT_NONE, LATHE_ACT_RELU, LATHE_ACT_GELU_ERF})
+    for (bool constW : {false, true})
+      for (int64_t layout : {0, 1}) {
+        SCOPED_TRACE(testing::Message()
+                     << what << ": act " << act << (constW ? " const" : "")
+                     << " layout " << layout);
+        bool nhwc = layout == 1;
+        std::vector<float> xl = x, wl = wt;
+        if (nhwc) {
+          for (int64_t n = 0; n < s.n; ++n)
+            for (int64_t c = 0; c < s.c; ++c)
+              for (int64_t h = 0; h < s.h; ++h)
+                for (int64_t w = 0; w < s.w; ++w)
+                  xl[((n * s.h + h) * s.w + w) * s.c + c] =
+                      x[((n * s.c + c) * s.h + h) * s.w + w];
+          for (int64_t f = 0; f < s.f; ++f)
+            for (int64_t c = 0; c < s.c; ++c)
+              for (int64_t i = 0; i < s.k * s.k; ++i)
+                wl[(i * s.c + c) * s.f + f] = wt[(f * s.c + c) * s.k * s.k + i];
+        }
+        int64_t flags = LATHE_MM_HAS_BIAS | actFlag(act) |
+                        (constW ? LATHE_MM_CONST_B : 0);
+        auto ref = refConv(s, x, wt, bias, act);
+        MemRef mx = nhwc ? MemRef(xl.data(), {s.n, s.h, s.w, s.c})
+                         : MemRef(xl.data(), {s.n, s.c, s.h, s.w});
+        MemRef mw = nhwc ? MemRef(wl.data(), {s.k, s.k, s.c, s.f})
+                         : MemRef(wl.data(), {s.f, s.c, s.k, s.k});
+        MemRef mb(const_cast<float *>(bias.data()), {s.f});
+        auto toNchw = [&](const std::vector<float> &y, int64_t h, int64_t w) {
+          if (!nhwc)
+            return y;
+          std::vector<float> r(y.size());
+          for (int64_t n = 0; n < s.n; ++n)
+            for (int64_t f = 0; f < s.f; ++f)
+              for (int64_t i = 0; i < h * w; ++i)
+                r[(n * s.f + f) * h * w + i] = y[(n * h * w + i) * s.f + f];
+          return r;
+        };
+        {
+          std::vector<float> y(ref.size(), 7.f);
+          MemRef my = nhwc ? MemRef(y.data(), {s.n, s.oh(), s.ow(), s.f})
+                           : MemRef(y.data(), {s.n, s.f, s.oh(), s.ow()});
+          lathe_rt_conv2d_f32(4, mx.desc(), 4, mw.desc(), 1, mb.desc(), 4,
+                              my.desc(), layout, 1, 1, s.pad, s.pad, 1, 1,
+                              flags);
+          ASSERT_EQ(takePending(), "");
+          expectSameValues(toNchw(y, s.oh(), s.ow()), ref);
+        }
+        {
+          SCOPED_TRACE("with 2x2 max pooling");
+          auto pooled = refMaxPool(ref, s.n, s.f, s.oh(), s.ow(), 2);
+          int64_t ph = s.oh() / 2, pw = s.ow() / 2;
+          std::vector<float> y(pooled.size(), 7.f);
+          MemRef my = nhwc ? MemRef(y.data(), {s.n, ph, pw, s.f})
+                           : MemRef(y.data(), {s.n, s.f, ph, pw});
+          lathe_rt_conv2d_pool_f32(4, mx.desc(), 4, mw.desc(), 1, mb.desc(), 4,
+                                   my.desc(), layout, 1, 1, s.pad, s.pad, 1, 1,
+                                   flags, LATHE_POOL_MAX, 2, 2, 2, 2, 1, 1);
+          ASSERT_EQ(takePending(), "");
+          expectSameValues(toNchw(y, ph, pw), pooled);
+        }
+        lathe_rt_clear_caches();
+      }
+}
+
+TEST_F(NonFiniteTest, ConvPropagatesNaNAndInf) {
+  // 16 -> 16 channels, 3x3, 10x10 output: Winograd's shape; and a small
+  // direct one.
+  for (ConvCase s : {ConvCase{1, 16, 12, 12, 16, 3, 0},
+                     ConvCase{2, 3, 8, 7, 5, 3, 1}}) {
+    auto x = randomVector(s.n * s.c * s.h * s.w, 10);
+    auto wt = randomVector(s.f * s.c * s.k * s.k, 11);
+    auto bias = randomVector(s.f, 12);
+    checkConv(s, x, wt, bias, "finite");
+    auto at = [&](int64_t c, int64_t h, int64_t w) -> float & {
+      return x[((0 * s.c + c) * s.h + h) * s.w + w];
+    };
+    at(0, 2, 2) = kNaN;
+    at(1, 5, 6) = kInf;
+    at(2, 6, 1) = -kInf;
+    checkConv(s, x, wt, bias, "input");
+    x = randomVector(s.n * s.c * s.h * s.w, 10);
+    wt[5] = kNaN;
+    bias[1] = kInf;
+    checkConv(s, x, wt, bias, "filter and bias");
+  }
+}
+
+/// All-positive finite activations that overflow inside the convolution:
+/// the direct sum is +Inf; a Winograd transform (differences of inputs)
+/// would turn the overflow into NaN. Also +Inf inputs (the next layer).
+TEST_F(NonFiniteTest, ConvOverflowIsInfinityNotNaN) {
+  ConvCase s{1, 16, 12, 12, 16, 3, 1};
+  std::vector<float> wt(s.f * s.c * 9, 1e10f), bias(s.f, 0.5f);
+  std::vector<float> x(s.n * s.c * s.h * s.w, 3e30f);
+  checkConv(s, x, wt, bias, "overflow");
+  std::fill(x.begin(), x.end(), kInf);
+  checkConv(s, x, wt, bias, "+Inf input");
+}
+
+//===----------------------------------------------------------------------===//
+// Max pooling
+//===----------------------------------------------------------------------===//
+
+TEST_F(NonFiniteTest, MaxPoolPropagatesNaNAndKeepsMinusInf) {
+  const int64_t n = 1, c = 3, h = 6, w = 6;
+  auto x = randomVector(n * c * h * w, 20);
+  auto at = [&](int64_t ch, int64_t i, int64_t j) -> float & {
+    return x[(ch * h + i) * w + j];
+  };
+  at(0, 0, 0) = kNaN; // first element of a window
+  at(0, 1, 3) = kNaN; // last element of a window
+  at(1, 2, 2) = kInf;
+  for (int64_t i = 4; i < 6; ++i)
+    for (int64_t j = 2; j < 4; ++j)
+      at(2, i, j) = -kInf; // a window of -inf only
+  at(2, 0, 0) = -kInf;    // and one -inf among finite values
+  std::vector<double> xd(x.begin(), x.end());
+  auto ref = refMaxPool(xd, n, c, h, w, 2);
+  for (int64_t layout : {0, 1}) {
+    SCOPED_TRACE(layout ? "NHWC" : "NCHW");
+    std::vector<float> xl = x;
+    if (layout)
+      for (int64_t ch = 0; ch < c; ++ch)
+        for (int64_t i = 0; i < h * w; ++i)
+          xl[i * c + ch] = x[ch * h * w + i];
+    std::vector<float> y(ref.size(), 7.f);
+    MemRef mx = layout ? MemRef(xl.data(), {n, h, w, c})
+                       : MemRef(xl.data(), {n, c, h, w});
+    MemRef my = layout ? MemRef(y.data(), {n, 3, 3, c})
+                       : MemRef(y.data(), {n, c, 3, 3});
+    lathe_rt_pool2d_f32(4, mx.desc(), 4, my.desc(), layout, LATHE_POOL_MAX, 2,
+                        2, 2, 2, 1, 1, 0);
+    ASSERT_EQ(takePending(), "");
+    std::vector<float> got = y;
+    if (layout)
+      for (int64_t ch = 0; ch < c; ++ch)
+        for (int64_t i = 0; i < 9; ++i)
+          got[ch * 9 + i] = y[i * c + ch];
+    expectSameValues(got, ref);
+
+    // Accumulating into an output that holds NaN and -inf already.
+    std::vector<float> acc(ref.size(), -kInf);
+    acc[4] = kNaN;
+    MemRef ma = layout ? MemRef(acc.data(), {n, 3, 3, c})
+                       : MemRef(acc.data(), {n, c, 3, 3});
+    lathe_rt_pool2d_f32(4, mx.desc(), 4, ma.desc(), layout, LATHE_POOL_MAX, 2,
+                        2, 2, 2, 1, 1, LATHE_POOL_ACCUMULATE);
+    ASSERT_EQ(takePending(), "");
+    std::vector<double> refAcc = ref;
+    refAcc[layout ? (4 % c) * 9 + 4 / c : 4] = NAN;
+    got = acc;
+    if (layout)
+      for (int64_t ch = 0; ch < c; ++ch)
+        for (int64_t i = 0; i < 9; ++i)
+          got[ch * 9 + i] = acc[i * c + ch];
+    expectSameValues(got, refAcc);
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Softmax, layer norm
+//===----------------------------------------------------------------------===//
+
+/// Rows: NaN, +Inf, two +Inf, -Inf among finite values, all -Inf, finite.
+std::vector<float> specialRows(int64_t cols, unsigned seed) {
+  auto x = randomVector(6 * cols, seed, -3.f, 3.f);
+  x[0 * cols + 3] = kNaN;
+  x[1 * cols + 5] = kInf;
+  x[2 * cols + 1] = kInf;
+  x[2 * cols + cols - 1] = kInf;
+  x[3 * cols + 2] = -kInf;
+  for (int64_t j = 0; j < cols; ++j)
+    x[4 * cols + j] = -kInf;
+  return x;
+}
+
+TEST_F(NonFiniteTest, SoftmaxMatchesMaxSubtraction) {
+  for (int64_t cols : {5, 37}) {
+    auto x = specialRows(cols, 30);
+    int64_t rows = static_cast<int64_t>(x.size()) / cols;
+    std::vector<double> ref(x.size());
+    for (int64_t i = 0; i < rows; ++i) {
+      double m = -INFINITY;
+      for (int64_t j = 0; j < cols; ++j) {
+        double v = x[i * cols + j];
+        m = std::isnan(v) || std::isnan(m) ? NAN : std::max(m, v);
+      }
+      double sum = 0;
+      for (int64_t j = 0; j < cols; ++j)
+        sum += std::exp(double(x[i * cols + j]) - m);
+      for (int64_t j = 0; j < cols; ++j)
+        ref[i * cols + j] = std::exp(double(x[i * cols + j]) - m) / sum;
+    }
+    std::vector<float> y(x.size(), 7.f);
+    MemRef mx(x.data(), {rows, cols}), my(y.data(), {rows, cols});
+    lathe_rt_softmax_f32(2, mx.desc(), 2, my.desc(), 1);
+    ASSERT_EQ(takePending(), "");
+    SCOPED_TRACE(cols);
+    expectSameValues(y, ref);
+  }
+}
+
+TEST_F(NonFiniteTest, LayerNormPropagatesNaNAndInf) {
+  for (int64_t cols : {5, 40}) {
+    auto x = specialRows(cols, 31);
+    int64_t rows = static_cast<int64_t>(x.size()) / cols;
+    auto gamma = randomVector(cols, 32), beta = randomVector(cols, 33);
+    const double eps = 1e-5;
+    std::vector<double> ref(x.size());
+    for (int64_t i = 0; i < rows; ++i) {
+      double mean = 0, var = 0;
+      for (int64_t j = 0; j < cols; ++j)
+        mean += x[i * cols + j];
+      mean /= cols;
+      for (int64_t j = 0; j < cols; ++j)
+        var += (x[i * cols + j] - mean) * (x[i * cols + j] - mean);
+      var /= cols;
+      for (int64_t j = 0; j < cols; ++j)
+        ref[i * cols + j] =
+            (x[i * cols + j] - mean) / std::sqrt(var + eps) * gamma[j] +
+            beta[j];
+    }
+    std::vector<float> y(x.size(), 7.f);
+    MemRef mx(x.data(), {rows, cols}), my(y.data(), {rows, cols}),
+        mg(gamma.data(), {cols}), mb(beta.data(), {cols});
+    lathe_rt_layer_norm_f32(2, mx.desc(), 1, mg.desc(), 1, mb.desc(), 2,
+                            my.desc(), float(eps),
+                            LATHE_LN_HAS_GAMMA | LATHE_LN_HAS_BETA);
+    ASSERT_EQ(takePending(), "");
+    SCOPED_TRACE(cols);
+    expectSameValues(y, ref, 1e-3);
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Chunked attention
+//===----------------------------------------------------------------------===//
+
+/// Softmax attention in double with the reference's max subtraction (NaN
+/// and +Inf scores make the row NaN). A row whose scores are all -inf is 0:
+/// the kernel's documented convention for fully masked rows.
+std::vector<double> refAttention(const std::vector<float> &q,
+                                 const std::vector<float> &k,
+                                 const std::vector<float> &v,
+                                 const std::vector<float> &mask, int64_t lq,
+                                 int64_t lk, int64_t d, double scale) {
+  std::vector<double> o(lq * d, 0.0), s(lk);
+  for (int64_t i = 0; i < lq; ++i) {
+    double m = -INFINITY;
+    for (int64_t j = 0; j < lk; ++j) {
+      double dot = 0;
+      for (int64_t e = 0; e < d; ++e)
+        dot += double(q[i * d + e]) * k[j * d + e];
+      s[j] = static_cast<float>(static_cast<float>(dot * scale) +
+                                mask[i * lk + j]);
+      m = std::isnan(s[j]) || std::isnan(m) ? NAN : std::max(m, s[j]);
+    }
+    if (m == -INFINITY)
+      continue;
+    double sum = 0;
+    for (int64_t j = 0; j < lk; ++j)
+      sum += std::exp(s[j] - m);
+    for (int64_t j = 0; j < lk; ++j)
+      for (int64_t e = 0; e < d; ++e)
+        o[i * d + e] += std::exp(s[j] - m) / sum * v[j * d + e];
+  }
+  return o;
+}
+
+TEST_F(NonFiniteTest, AttentionPropagatesNaNAndInf) {
+  const int64_t lq = 12, lk = 40, d = 8;
+  for (int variant = 0; variant < 3; ++variant) {
+    SCOPED_TRACE(variant);
+    auto q = randomVector(lq * d, 40), k = randomVector(lk * d, 41),
+         v = randomVector(lk * d, 42);
+    std::vector<float> mask(lq * lk, 0.f);
+    if (variant == 0) {
+      q[0 * d + 1] = kNaN; // query row 0: NaN scores
+      k[3 * d + 2] = kInf; // key 3: +-Inf scores (sign of q[i, 2])
+    } else if (variant == 1) {
+      v[7 * d + 4] = kNaN; // every row weighs key 7: column 4 NaN
+      v[9 * d + 1] = -kInf;
+    } else {
+      // Row 2: a NaN score in the second key block, every other key masked
+      // (the first block has no finite score); row 3: +Inf score.
+      for (int64_t j = 0; j < lk; ++j)
+        mask[2 * lk + j] = -kInf;
+      mask[2 * lk + 20] = kNaN;
+      mask[3 * lk + 30] = kInf;
+    }
+    auto ref = refAttention(q, k, v, mask, lq, lk, d, 0.5);
+    std::vector<float> o(lq * d, 7.f);
+    MemRef mq(q.data(), {1, lq, d}), mk(k.data(), {1, lk, d}),
+        mv(v.data(), {1, lk, d}), mo(o.data(), {1, lq, d}),
+        mm(mask.data(), {1, lq, lk});
+    lathe_rt_chunked_attention_f32(3, mq.desc(), 3, mk.desc(), 3, mv.desc(), 3,
+                                   mm.desc(), 0, nullptr, 3, mo.desc(), 0.5f, 4,
+                                   16, 1);
+    ASSERT_EQ(takePending(), "");
+    expectSameValues(o, ref);
+  }
+}
+
+/// NaN scores must not break the token selection (std::sort needs a strict
+/// weak order): the call succeeds and keeps the right number of rows.
+TEST_F(NonFiniteTest, CrossModalReduceWithNaNScores) {
+  const int64_t h = 2, lq = 3, n = 64, d = 4, c = 5;
+  auto q = randomVector(h * lq * d, 50), k = randomVector(h * n * d, 51),
+       t = randomVector(n * c, 52);
+  for (int64_t j = 0; j < n; j += 3)
+    k[j * d] = kNaN;
+  int64_t m = lathe_rt_cross_modal_kept_count(n, 0.25, 0.5);
+  std::vector<float> o(m * c, 7.f);
+  MemRef mq(q.data(), {h, lq, d}), mk(k.data(), {h, n, d}),
+      mt(t.data(), {n, c}), mo(o.data(), {m, c});
+  lathe_rt_cross_modal_reduce_f32(3, mq.desc(), 3, mk.desc(), 2, mt.desc(), 2,
+                                  mo.desc(), 0.25, 0.5, 0.5f);
+  ASSERT_EQ(takePending(), "");
+  // Every output row is one of the tokens, in order.
+  int64_t next = 0;
+  for (int64_t r = 0; r < m; ++r) {
+    while (next < n && t[next * c] != o[r * c])
+      ++next;
+    ASSERT_LT(next, n) << "output row " << r << " is not a later token";
+    ++next;
+  }
+}
+
+} // namespace
