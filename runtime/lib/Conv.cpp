@@ -18,6 +18,7 @@
 
 #include "Pool.h"
 
+#include <algorithm>
 #include <array>
 #include <exception>
 #include <limits>
@@ -307,6 +308,33 @@ void fillWithoutProduct(const Problem &p) {
     }
 }
 
+/// A plain NCHW copy of `src` with `before`/`after` rows and columns of
+/// zeros around it, in `buffer`.
+Operand padExplicitly(const Operand &src, const Dims &before,
+                      const Dims &after, ScratchBuffer &buffer) {
+  Operand out;
+  out.dims = src.dims;
+  out.dims[2] += before[0] + after[0];
+  out.dims[3] += before[1] + after[1];
+  out.strides = denseStrides(out.dims);
+  buffer = ScratchBuffer(static_cast<size_t>(out.numel()) * sizeof(float));
+  out.data = buffer.floats();
+  std::fill(out.data, out.data + out.numel(), 0.f);
+  const Dims &s = src.strides;
+  for (int64_t n = 0; n < src.dims[0]; ++n)
+    for (int64_t c = 0; c < src.dims[1]; ++c) {
+      int64_t channel =
+          src.block ? (c / src.block) * s[1] + c % src.block : c * s[1];
+      for (int64_t h = 0; h < src.dims[2]; ++h)
+        for (int64_t w = 0; w < src.dims[3]; ++w)
+          out.data[((n * out.dims[1] + c) * out.dims[2] + h + before[0]) *
+                       out.dims[3] +
+                   w + before[1]] =
+              src.data[n * s[0] + channel + h * s[2] + w * s[3]];
+    }
+  return out;
+}
+
 /// Bottom/right padding implied by the output size; trims input rows or
 /// columns that no window reads (oneDNN rejects negative padding).
 int64_t impliedPadding(int64_t &inSize, int64_t outSize, int64_t kernel,
@@ -438,13 +466,28 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
   // Scans of the inputs (O(input), against the convolution's O(input * F *
   // KH * KW); a constant filter is scanned once) decide whether the fast
   // kernels are exact for this data.
-  bool relu = p.act == LATHE_ACT_RELU;
-  if (relu || p.pooled || wantsWinograd(p)) {
-    float srcMax = maxAbs(in);
+  bool needSrcScan =
+      p.act == LATHE_ACT_RELU || p.pooled || wantsWinograd(p);
+  bool anyPadding = padTop || padLeft || padBottom || padRight;
+  ScratchBuffer paddedSrc;
+  if (needSrcScan || anyPadding) {
     float wMax = operandMaxAbs(filter, p.constW);
-    float biasMax = p.hasBias ? maxAbs(p.bias.view()) : 0.f;
-    p.nonFinite = !allFinite(srcMax) || !allFinite(wMax) || !allFinite(biasMax);
-    p.noWinograd = !winogradIsSafe(srcMax, wMax, c);
+    if (needSrcScan) {
+      float srcMax = maxAbs(in);
+      float biasMax = p.hasBias ? maxAbs(p.bias.view()) : 0.f;
+      p.nonFinite =
+          !allFinite(srcMax) || !allFinite(wMax) || !allFinite(biasMax);
+      p.noWinograd = !winogradIsSafe(srcMax, wMax, c);
+    }
+    if (anyPadding && !allFinite(wMax)) {
+      // Padding is tensor.pad's zeros in the reference, multiplied by the
+      // filter like any input (0 * NaN and 0 * Inf are NaN); oneDNN's
+      // kernels skip it. With a NaN or Inf in the filter, pad explicitly.
+      p.src = padExplicitly(p.src, p.padL, p.padR, paddedSrc);
+      p.padL = p.padR = {0, 0};
+      padTop = padLeft = padBottom = padRight = 0;
+      p.forceSrc = false;
+    }
   }
 
   std::vector<int64_t> key = {flags,  strideH, strideW,   dilationH, dilationW,
