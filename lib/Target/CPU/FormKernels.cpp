@@ -202,7 +202,11 @@ struct FoldTransposeIntoMatmul : public OpRewritePattern<MatmulOp> {
 };
 
 /// `select(cmpf(x < 0), 0, x)` or `select(cmpf(x > 0), x, 0)` (or with
-/// <=, >=, ordered or not) computes max(x, 0) for every non-NaN x.
+/// <=, >=) computes max(x, 0) for every non-NaN x. It is the fused ReLU
+/// (arith.maximumf(x, 0): NaN stays NaN) only if a NaN x selects x: an
+/// ordered `<`/`<=` (false for NaN) choosing 0, or an unordered `>`/`>=`
+/// (true for NaN) choosing x. The other predicates map NaN to 0 and stay
+/// unfused.
 static bool isReluSelect(arith::CmpFOp cmp, arith::SelectOp select,
                          Value x) {
   if (select.getCondition() != cmp.getResult() || !cmp->hasOneUse())
@@ -229,9 +233,9 @@ static bool isReluSelect(arith::CmpFOp cmp, arith::SelectOp select,
   }
   Value onTrue = select.getTrueValue(), onFalse = select.getFalseValue();
   switch (pred) {
-  case P::OLT: case P::OLE: case P::ULT: case P::ULE:
+  case P::OLT: case P::OLE:
     return isZero(onTrue) && onFalse == x;
-  case P::OGT: case P::OGE: case P::UGT: case P::UGE:
+  case P::UGT: case P::UGE:
     return onTrue == x && isZero(onFalse);
   default:
     return false;
@@ -289,8 +293,9 @@ walkEpilogueChain(linalg::GenericOp op, unsigned start,
       }
       if (failed(onAdd(arg.getArgNumber())))
         return failure();
-    } else if (isa<arith::MaximumFOp, arith::MaxNumFOp>(inner) &&
+    } else if (isa<arith::MaximumFOp>(inner) &&
                matchPattern(other, m_AnyZeroFloat())) {
+      // (Not arith.maxnumf: it maps NaN to 0, the fused ReLU keeps NaN.)
       if (failed(onRelu()))
         return failure();
     } else {
