@@ -721,6 +721,32 @@ void runPlan(const TilePlan &plan, const Matrix &x, const Matrix &y) {
     yd = ypBuf.floats();
     ldy = f;
   }
+  // A dense block holds A's absent entries as zeros, which sgemm multiplies
+  // (0 * NaN and 0 * Inf are NaN); the aggregation sums stored entries only.
+  // Blocks whose rows of x hold NaN or Inf (a scan of x, once per tile of
+  // rows, only when the plan has dense blocks) skip the zeros instead.
+  std::vector<char> nonFiniteTile;
+  if (plan.histogram[LATHE_TILE_DENSE] > 0) {
+    int64_t tileCols = (plan.numCols + t - 1) / t;
+    nonFiniteTile.assign(static_cast<size_t>(tileCols), 0);
+    for (int64_t tc = 0; tc < tileCols; ++tc) {
+      int64_t c0 = tc * t, c1 = std::min(plan.numCols, c0 + t);
+      bool finite = true;
+      if (ldx == f)
+        finite = allFinite(maxAbs(xd + c0 * ldx, (c1 - c0) * f));
+      for (int64_t c = c0; ldx != f && finite && c < c1; ++c)
+        finite = allFinite(maxAbs(xd + c * ldx, f));
+      nonFiniteTile[tc] = !finite;
+    }
+  }
+  auto blockSeesNonFinite = [&](const DenseBlock &b) {
+    if (nonFiniteTile.empty())
+      return false;
+    for (int64_t tc = b.col0 / t; tc * t < b.col0 + b.width; ++tc)
+      if (nonFiniteTile[tc])
+        return true;
+    return false;
+  };
   std::atomic<int> gemmError{0};
   parallelChunks(tileRows, 1, 2 * plan.flopsPerColumn * f,
                  [&](int64_t tr0, int64_t tr1) {
@@ -729,6 +755,19 @@ void runPlan(const TilePlan &plan, const Matrix &x, const Matrix &y) {
       csrRows(plan.rowPtr.data(), plan.colIdx.data(), plan.values.data(), xd,
               ldx, yd, ldy, f, r0, r1);
       for (const DenseBlock &b : plan.blocks[tr]) {
+        if (blockSeesNonFinite(b)) {
+          for (int64_t r = r0; r < r1; ++r)
+            for (int64_t j = 0; j < b.width; ++j) {
+              float a = b.values[(r - r0) * b.width + j];
+              if (a == 0.f)
+                continue;
+              const float *xr = xd + (b.col0 + j) * ldx;
+              float *yr = yd + r * ldy;
+              for (int64_t c = 0; c < f; ++c)
+                yr[c] += a * xr[c];
+            }
+          continue;
+        }
         dnnl_status_t status = dnnl_sgemm(
             'N', 'N', r1 - r0, f, b.width, 1.f, b.values.data(), b.width,
             xd + b.col0 * ldx, ldx, 1.f, yd + r0 * ldy, ldy);

@@ -541,4 +541,65 @@ TEST_F(NonFiniteTest, CrossModalReduceWithNaNScores) {
   }
 }
 
+//===----------------------------------------------------------------------===//
+// Sparse aggregation
+//===----------------------------------------------------------------------===//
+
+/// y = A x sums A's stored entries only (the op's semantics): a NaN in row j
+/// of x reaches exactly the rows with an entry in column j, whether a tile
+/// runs as CSR or as a dense block (whose absent entries are zeros).
+TEST_F(NonFiniteTest, SpMMSumsStoredEntriesOnly) {
+  const int64_t n = 40, f = 5, tile = 8;
+  std::vector<int64_t> rowPtr = {0}, colIdx;
+  std::vector<float> values;
+  std::mt19937 gen(60);
+  std::uniform_real_distribution<float> dist(0.1f, 1.f);
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t j = 0; j < n; ++j)
+      if ((i * 7 + j * 3) % 5 == 0 || i == j) {
+        colIdx.push_back(j);
+        values.push_back(dist(gen));
+      }
+    rowPtr.push_back(static_cast<int64_t>(colIdx.size()));
+  }
+  auto x = randomVector(n * f, 61);
+  x[3 * f + 1] = kNaN;
+  x[11 * f + 2] = kInf;
+  x[20 * f + 0] = -kInf;
+  std::vector<double> ref(n * f, 0.0);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t k = rowPtr[i]; k < rowPtr[i + 1]; ++k)
+      for (int64_t c = 0; c < f; ++c)
+        ref[i * f + c] += double(values[k]) * x[colIdx[k] * f + c];
+  MemRef rp(reinterpret_cast<float *>(rowPtr.data()), {n + 1}),
+      ci(reinterpret_cast<float *>(colIdx.data()),
+         {static_cast<int64_t>(colIdx.size())}),
+      v(values.data(), {static_cast<int64_t>(values.size())}),
+      xm(x.data(), {n, f});
+  std::vector<int8_t> none(1);
+  std::vector<int64_t> noPerm(1);
+  MemRef cm(reinterpret_cast<float *>(none.data()), {1}),
+      pm(reinterpret_cast<float *>(noPerm.data()), {1});
+  {
+    SCOPED_TRACE("CSR");
+    std::vector<float> y(n * f, 7.f);
+    MemRef ym(y.data(), {n, f});
+    lathe_rt_spmm_csr_f32(1, rp.desc(), 1, ci.desc(), 1, v.desc(), 2,
+                          xm.desc(), 2, ym.desc(), n, n, 0);
+    ASSERT_EQ(takePending(), "");
+    expectSameValues(y, ref);
+  }
+  for (int64_t ppm : {1, 1000000}) { // every non-empty tile dense; none
+    SCOPED_TRACE(testing::Message() << "tiled, threshold " << ppm << " ppm");
+    std::vector<float> y(n * f, 7.f);
+    MemRef ym(y.data(), {n, f});
+    lathe_rt_spmm_tiled_f32(1, rp.desc(), 1, ci.desc(), 1, v.desc(), 1,
+                            cm.desc(), 1, pm.desc(), 2, xm.desc(), 2,
+                            ym.desc(), n, n, tile, ppm, LATHE_SPMM_CLASSIFY);
+    ASSERT_EQ(takePending(), "");
+    expectSameValues(y, ref);
+    lathe_rt_spmm_clear_plans();
+  }
+}
+
 } // namespace
