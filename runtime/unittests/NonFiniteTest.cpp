@@ -152,6 +152,32 @@ TEST_F(NonFiniteTest, MatmulOverflowToInfinity) {
   checkMatmul(m, k, n, a, b, bias, res, "overflow");
 }
 
+/// Batched, strided A (each batch's [M, K] stored transposed) and the scaled
+/// entry point: the scan reads views, not just dense buffers.
+TEST_F(NonFiniteTest, MatmulStridedBatchedAndScaled) {
+  const int64_t batch = 3, m = 5, k = 20, n = 17;
+  auto at = randomVector(batch * k * m, 70), b = randomVector(k * n, 71);
+  at[(2 * k + 4) * m + 3] = kNaN; // batch 2, A[3, 4]
+  at[(1 * k + 6) * m + 1] = -kInf; // batch 1, A[1, 6]
+  std::vector<double> ref(batch * m * n);
+  for (int64_t p = 0; p < batch; ++p)
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        double acc = 0;
+        for (int64_t q = 0; q < k; ++q)
+          acc += double(at[(p * k + q) * m + i]) * b[q * n + j];
+        ref[(p * m + i) * n + j] = refAct(LATHE_ACT_RELU, 0.5f * float(acc));
+      }
+  std::vector<float> c(batch * m * n, 7.f);
+  MemRef ma(at.data(), {batch, m, k}, {k * m, 1, m}), mb(b.data(), {k, n}),
+      mc(c.data(), {batch, m, n});
+  lathe_rt_matmul_scaled_f32(3, ma.desc(), 2, mb.desc(), 0, nullptr, 0,
+                             nullptr, 3, mc.desc(), 0.5f,
+                             actFlag(LATHE_ACT_RELU) | LATHE_MM_CONST_B);
+  ASSERT_EQ(takePending(), "");
+  expectSameValues(c, ref);
+}
+
 //===----------------------------------------------------------------------===//
 // Convolution (direct and Winograd shapes) and convolution + pooling
 //===----------------------------------------------------------------------===//
