@@ -537,6 +537,16 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
   UserScratchpad scratchpad(e->convScratchMd);
   scratchpad.addTo(args, engine);
   e->prim.execute(cpuStream(), args);
+  // Without a bounding activation, finite inputs can still overflow to -Inf
+  // (a window of -inf pools to -FLT_MAX) or, through GELU, to NaN: scan the
+  // convolution's output then (O(output), 1/(C*KH*KW) of the convolution).
+  bool bounded = p.act == LATHE_ACT_RELU || p.act == LATHE_ACT_SIGMOID ||
+                 p.act == LATHE_ACT_TANH;
+  if (p.pooled && !p.nonFinite && !bounded) {
+    cpuStream().wait();
+    p.nonFinite = !allFinite(maxAbs(static_cast<float *>(dstPtr),
+                                    e->dst.primMd.get_size() / sizeof(float)));
+  }
   if (p.pooled && p.nonFinite) {
     // The convolution's output may hold NaN or Inf: pool it exactly from a
     // plain NCHW copy (oneDNN's pooling skips NaN).

@@ -336,6 +336,11 @@ TEST_F(NonFiniteTest, ConvOverflowIsInfinityNotNaN) {
   checkConv(s, x, wt, bias, "overflow");
   std::fill(x.begin(), x.end(), kInf);
   checkConv(s, x, wt, bias, "+Inf input");
+  // Negative weights: -Inf outputs, whole pooling windows of -inf (no
+  // activation) and GELU(-Inf) = NaN from finite inputs.
+  std::fill(x.begin(), x.end(), 3e30f);
+  std::fill(wt.begin(), wt.end(), -1e10f);
+  checkConv(s, x, wt, bias, "overflow to -Inf");
 }
 
 //===----------------------------------------------------------------------===//
