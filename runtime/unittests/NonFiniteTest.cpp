@@ -152,6 +152,23 @@ TEST_F(NonFiniteTest, MatmulOverflowToInfinity) {
   checkMatmul(m, k, n, a, b, bias, res, "overflow");
 }
 
+/// K = 0: C = act(bias) + residual without a product (the scalar path).
+TEST_F(NonFiniteTest, MatmulWithoutProductKeepsNaN) {
+  std::vector<float> a(1), b(1), bias = {kNaN, -kInf, kInf, -2.f, 3.f},
+                               c(2 * 5, 7.f);
+  MemRef ma(a.data(), {2, 0}), mb(b.data(), {0, 5}), mbias(bias.data(), {5}),
+      mc(c.data(), {2, 5});
+  lathe_rt_matmul_f32(2, ma.desc(), 2, mb.desc(), 1, mbias.desc(), 2,
+                      mc.desc(), 2, mc.desc(),
+                      LATHE_MM_HAS_BIAS | actFlag(LATHE_ACT_RELU));
+  ASSERT_EQ(takePending(), "");
+  std::vector<double> ref;
+  for (int i = 0; i < 2; ++i)
+    for (float v : bias)
+      ref.push_back(refAct(LATHE_ACT_RELU, v));
+  expectSameValues(c, ref);
+}
+
 /// Batched, strided A (each batch's [M, K] stored transposed) and the scaled
 /// entry point: the scan reads views, not just dense buffers.
 TEST_F(NonFiniteTest, MatmulStridedBatchedAndScaled) {
