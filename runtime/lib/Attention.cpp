@@ -142,9 +142,7 @@ constexpr int64_t kLanes = 16;
   __attribute__((target_clones("avx512f", "avx2", "default")))
 
 /// arith.maximumf: NaN wins (the reference's softmax maximum).
-inline float maximumf(float a, float b) {
-  return a > b || a != a ? a : b;
-}
+inline float maximumf(float a, float b) { return a > b || a != a ? a : b; }
 
 LATHE_VECTOR_CLONES float rowMax(const float *x, int64_t n) {
   float lanes[kLanes];

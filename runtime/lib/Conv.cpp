@@ -310,8 +310,8 @@ void fillWithoutProduct(const Problem &p) {
 
 /// A plain NCHW copy of `src` with `before`/`after` rows and columns of
 /// zeros around it, in `buffer`.
-Operand padExplicitly(const Operand &src, const Dims &before,
-                      const Dims &after, ScratchBuffer &buffer) {
+Operand padExplicitly(const Operand &src, const Dims &before, const Dims &after,
+                      ScratchBuffer &buffer) {
   Operand out;
   out.dims = src.dims;
   out.dims[2] += before[0] + after[0];
@@ -466,8 +466,7 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
   // Scans of the inputs (O(input), against the convolution's O(input * F *
   // KH * KW); a constant filter is scanned once) decide whether the fast
   // kernels are exact for this data.
-  bool needSrcScan =
-      p.act == LATHE_ACT_RELU || p.pooled || wantsWinograd(p);
+  bool needSrcScan = p.act == LATHE_ACT_RELU || p.pooled || wantsWinograd(p);
   bool anyPadding = padTop || padLeft || padBottom || padRight;
   ScratchBuffer paddedSrc;
   if (needSrcScan || anyPadding) {
@@ -490,9 +489,9 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
     }
   }
 
-  std::vector<int64_t> key = {flags,  strideH, strideW,   dilationH, dilationW,
-                              padTop, padLeft, padBottom, padRight,
-                              p.nonFinite, p.noWinograd};
+  std::vector<int64_t> key = {flags,     strideH,     strideW,     dilationH,
+                              dilationW, padTop,      padLeft,     padBottom,
+                              padRight,  p.nonFinite, p.noWinograd};
   appendKey(key, p.src);
   appendKey(key, p.weights);
   appendKey(key, p.dst);

@@ -175,8 +175,8 @@ float lathe::rt::maxAbs(const MemRefView &view) {
   int64_t last = view.rank - 1, inner = view.sizes[last], offset = 0;
   uint32_t m = 0;
   for (int64_t done = 0; done < numel; done += inner) {
-    m = std::max(m, maxAbsBitsStrided(view.data + offset, inner,
-                                      view.strides[last]));
+    m = std::max(
+        m, maxAbsBitsStrided(view.data + offset, inner, view.strides[last]));
     for (int64_t k = last; k-- > 0;) {
       if (++index[k] < view.sizes[k]) {
         offset += view.strides[k];

@@ -78,13 +78,15 @@ void exactSoftmax(const MemRefView &in, const MemRefView &out, int64_t axis) {
     double m = -std::numeric_limits<double>::infinity();
     for (int64_t j = 0; j < len; ++j) {
       row[j] = in.data[inOff + j * in.strides[axis]];
-      m = std::isnan(row[j]) || std::isnan(m) ? row[j] + m : std::max(m, row[j]);
+      m = std::isnan(row[j]) || std::isnan(m) ? row[j] + m
+                                              : std::max(m, row[j]);
     }
     double sum = 0;
     for (int64_t j = 0; j < len; ++j)
       sum += row[j] = std::exp(row[j] - m);
     for (int64_t j = 0; j < len; ++j)
-      out.data[outOff + j * out.strides[axis]] = static_cast<float>(row[j] / sum);
+      out.data[outOff + j * out.strides[axis]] =
+          static_cast<float>(row[j] / sum);
     // Next row: the multi-index over every dimension but `axis`.
     for (int64_t d = in.rank; d-- > 0;) {
       if (d == axis)

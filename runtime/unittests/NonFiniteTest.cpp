@@ -77,9 +77,9 @@ protected:
 void checkMatmul(int64_t m, int64_t k, int64_t n, std::vector<float> a,
                  std::vector<float> b, std::vector<float> bias,
                  std::vector<float> res, const char *what) {
-  const int acts[] = {LATHE_ACT_NONE,      LATHE_ACT_RELU,
-                      LATHE_ACT_GELU_ERF,  LATHE_ACT_GELU_TANH,
-                      LATHE_ACT_SIGMOID,   LATHE_ACT_TANH};
+  const int acts[] = {LATHE_ACT_NONE,     LATHE_ACT_RELU,
+                      LATHE_ACT_GELU_ERF, LATHE_ACT_GELU_TANH,
+                      LATHE_ACT_SIGMOID,  LATHE_ACT_TANH};
   for (int act : acts)
     for (bool constB : {false, true})
       for (bool withRes : {false, true}) {
@@ -116,15 +116,15 @@ void checkMatmul(int64_t m, int64_t k, int64_t n, std::vector<float> a,
 
 TEST_F(NonFiniteTest, MatmulEpiloguesPropagateNaNAndInf) {
   // Small (scalar tails) and brgemm-sized problems.
-  for (auto [m, k, n] : {std::tuple<int64_t, int64_t, int64_t>{6, 40, 33},
-                         {64, 256, 128}}) {
+  for (auto [m, k, n] :
+       {std::tuple<int64_t, int64_t, int64_t>{6, 40, 33}, {64, 256, 128}}) {
     auto a = randomVector(m * k, 1), b = randomVector(k * n, 2);
     auto bias = randomVector(n, 3), res = randomVector(m * n, 4);
     checkMatmul(m, k, n, a, b, bias, res, "finite");
     a[0 * k + 3] = kNaN;
     a[1 * k + 5] = kInf;
     a[2 * k + 7] = -kInf;
-    a[3 * k + 1] = kInf; // +Inf and -Inf in one row: NaN where the
+    a[3 * k + 1] = kInf;  // +Inf and -Inf in one row: NaN where the
     a[3 * k + 2] = -kInf; // products have the same sign
     checkMatmul(m, k, n, a, b, bias, res, "A");
     a = randomVector(m * k, 1);
@@ -155,11 +155,11 @@ TEST_F(NonFiniteTest, MatmulOverflowToInfinity) {
 /// K = 0: C = act(bias) + residual without a product (the scalar path).
 TEST_F(NonFiniteTest, MatmulWithoutProductKeepsNaN) {
   std::vector<float> a(1), b(1), bias = {kNaN, -kInf, kInf, -2.f, 3.f},
-                               c(2 * 5, 7.f);
+                                 c(2 * 5, 7.f);
   MemRef ma(a.data(), {2, 0}), mb(b.data(), {0, 5}), mbias(bias.data(), {5}),
       mc(c.data(), {2, 5});
-  lathe_rt_matmul_f32(2, ma.desc(), 2, mb.desc(), 1, mbias.desc(), 2,
-                      mc.desc(), 2, mc.desc(),
+  lathe_rt_matmul_f32(2, ma.desc(), 2, mb.desc(), 1, mbias.desc(), 2, mc.desc(),
+                      2, mc.desc(),
                       LATHE_MM_HAS_BIAS | actFlag(LATHE_ACT_RELU));
   ASSERT_EQ(takePending(), "");
   std::vector<double> ref;
@@ -174,7 +174,7 @@ TEST_F(NonFiniteTest, MatmulWithoutProductKeepsNaN) {
 TEST_F(NonFiniteTest, MatmulStridedBatchedAndScaled) {
   const int64_t batch = 3, m = 5, k = 20, n = 17;
   auto at = randomVector(batch * k * m, 70), b = randomVector(k * n, 71);
-  at[(2 * k + 4) * m + 3] = kNaN; // batch 2, A[3, 4]
+  at[(2 * k + 4) * m + 3] = kNaN;  // batch 2, A[3, 4]
   at[(1 * k + 6) * m + 1] = -kInf; // batch 1, A[1, 6]
   std::vector<double> ref(batch * m * n);
   for (int64_t p = 0; p < batch; ++p)
@@ -188,8 +188,8 @@ TEST_F(NonFiniteTest, MatmulStridedBatchedAndScaled) {
   std::vector<float> c(batch * m * n, 7.f);
   MemRef ma(at.data(), {batch, m, k}, {k * m, 1, m}), mb(b.data(), {k, n}),
       mc(c.data(), {batch, m, n});
-  lathe_rt_matmul_scaled_f32(3, ma.desc(), 2, mb.desc(), 0, nullptr, 0,
-                             nullptr, 3, mc.desc(), 0.5f,
+  lathe_rt_matmul_scaled_f32(3, ma.desc(), 2, mb.desc(), 0, nullptr, 0, nullptr,
+                             3, mc.desc(), 0.5f,
                              actFlag(LATHE_ACT_RELU) | LATHE_MM_CONST_B);
   ASSERT_EQ(takePending(), "");
   expectSameValues(c, ref);
@@ -275,8 +275,8 @@ void checkConv(const ConvCase &s, const std::vector<float> &x,
               for (int64_t i = 0; i < s.k * s.k; ++i)
                 wl[(i * s.c + c) * s.f + f] = wt[(f * s.c + c) * s.k * s.k + i];
         }
-        int64_t flags = LATHE_MM_HAS_BIAS | actFlag(act) |
-                        (constW ? LATHE_MM_CONST_B : 0);
+        int64_t flags =
+            LATHE_MM_HAS_BIAS | actFlag(act) | (constW ? LATHE_MM_CONST_B : 0);
         auto ref = refConv(s, x, wt, bias, act);
         MemRef mx = nhwc ? MemRef(xl.data(), {s.n, s.h, s.w, s.c})
                          : MemRef(xl.data(), {s.n, s.c, s.h, s.w});
@@ -323,8 +323,8 @@ void checkConv(const ConvCase &s, const std::vector<float> &x,
 TEST_F(NonFiniteTest, ConvPropagatesNaNAndInf) {
   // 16 -> 16 channels, 3x3, 10x10 output: Winograd's shape; and a small
   // direct one.
-  for (ConvCase s : {ConvCase{1, 16, 12, 12, 16, 3, 0},
-                     ConvCase{2, 3, 8, 7, 5, 3, 1}}) {
+  for (ConvCase s :
+       {ConvCase{1, 16, 12, 12, 16, 3, 0}, ConvCase{2, 3, 8, 7, 5, 3, 1}}) {
     auto x = randomVector(s.n * s.c * s.h * s.w, 10);
     auto wt = randomVector(s.f * s.c * s.k * s.k, 11);
     auto bias = randomVector(s.f, 12);
@@ -376,7 +376,7 @@ TEST_F(NonFiniteTest, MaxPoolPropagatesNaNAndKeepsMinusInf) {
   for (int64_t i = 4; i < 6; ++i)
     for (int64_t j = 2; j < 4; ++j)
       at(2, i, j) = -kInf; // a window of -inf only
-  at(2, 0, 0) = -kInf;    // and one -inf among finite values
+  at(2, 0, 0) = -kInf;     // and one -inf among finite values
   std::vector<double> xd(x.begin(), x.end());
   auto ref = refMaxPool(xd, n, c, h, w, 2);
   for (int64_t layout : {0, 1}) {
@@ -632,8 +632,8 @@ TEST_F(NonFiniteTest, SpMMSumsStoredEntriesOnly) {
     SCOPED_TRACE("CSR");
     std::vector<float> y(n * f, 7.f);
     MemRef ym(y.data(), {n, f});
-    lathe_rt_spmm_csr_f32(1, rp.desc(), 1, ci.desc(), 1, v.desc(), 2,
-                          xm.desc(), 2, ym.desc(), n, n, 0);
+    lathe_rt_spmm_csr_f32(1, rp.desc(), 1, ci.desc(), 1, v.desc(), 2, xm.desc(),
+                          2, ym.desc(), n, n, 0);
     ASSERT_EQ(takePending(), "");
     expectSameValues(y, ref);
   }
@@ -642,8 +642,8 @@ TEST_F(NonFiniteTest, SpMMSumsStoredEntriesOnly) {
     std::vector<float> y(n * f, 7.f);
     MemRef ym(y.data(), {n, f});
     lathe_rt_spmm_tiled_f32(1, rp.desc(), 1, ci.desc(), 1, v.desc(), 1,
-                            cm.desc(), 1, pm.desc(), 2, xm.desc(), 2,
-                            ym.desc(), n, n, tile, ppm, LATHE_SPMM_CLASSIFY);
+                            cm.desc(), 1, pm.desc(), 2, xm.desc(), 2, ym.desc(),
+                            n, n, tile, ppm, LATHE_SPMM_CLASSIFY);
     ASSERT_EQ(takePending(), "");
     expectSameValues(y, ref);
     lathe_rt_spmm_clear_plans();
