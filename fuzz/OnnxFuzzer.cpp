@@ -13,8 +13,16 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
 
+#include <google/protobuf/stubs/logging.h>
+
 #include <cstdio>
 #include <cstdlib>
+
+extern "C" int LLVMFuzzerInitialize(int *, char ***) {
+  // protobuf logs every parse error to stderr; the importer reports it.
+  google::protobuf::SetLogHandler(nullptr);
+  return 0;
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static lathe::fuzz::TempFile file(".onnx");
