@@ -1998,6 +1998,9 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
     Value a = inV(0), bm = inV(1);
     Type elt = eltOf(a);
     int64_t ra = rankOf(a), rb = rankOf(bm);
+    if (ra == 0 || rb == 0)
+      fail(nodeDesc() + ": MatMul operands must have rank >= 1, got ranks " +
+           std::to_string(ra) + " and " + std::to_string(rb));
     SmallVector<OpFoldResult> da = dims(a), db = dims(bm);
     if (ra == 1) {
       a = reshape(a, {b.getIndexAttr(1), da[0]});
