@@ -139,6 +139,37 @@ void Importer::importNode(const onnx::NodeProto &n) {
   }
 }
 
+/// The attributes and weights of a Conv or pooling node agree with the input
+/// (fuzz findings: a Conv whose weights have other channels than its input
+/// gave IR that does not verify; a zero stride divides by zero).
+void Importer::checkWindow(StringRef op, Value x, Value w, int64_t sp,
+                           ArrayRef<int64_t> kernel, ArrayRef<int64_t> strides,
+                           ArrayRef<int64_t> dil, ArrayRef<int64_t> pads) {
+  auto count = [](int64_t n) { return std::to_string(n); };
+  if (op == "Conv") {
+    auto wt = typeOf(w);
+    int64_t group = attrInt("group", 1);
+    int64_t c = typeOf(x).getDimSize(1);
+    if (wt.getRank() != sp + 2 || group < 1 || wt.getDimSize(0) % group != 0 ||
+        (!ShapedType::isDynamic(c) && c != wt.getDimSize(1) * group))
+      fail(nodeDesc() + ": weights of rank " + count(wt.getRank()) + " with " +
+           count(wt.getRank() > 1 ? wt.getDimSize(1) : 0) +
+           " input channels per group do not fit a rank-" + count(sp + 2) +
+           " input with " + (ShapedType::isDynamic(c) ? "?" : count(c)) +
+           " channels in " + count(group) + " group(s)");
+  }
+  if (int64_t(kernel.size()) != sp || int64_t(strides.size()) != sp ||
+      int64_t(dil.size()) != sp || int64_t(pads.size()) != 2 * sp)
+    fail(nodeDesc() + ": kernel, strides and dilations need " + count(sp) +
+         " entries and pads " + count(2 * sp) + " for a rank-" +
+         count(sp + 2) + " input");
+  for (int64_t i = 0; i < sp; ++i)
+    if (kernel[i] < 1 || strides[i] < 1 || dil[i] < 1 || pads[i] < 0 ||
+        pads[i + sp] < 0)
+      fail(nodeDesc() + ": kernel sizes, strides and dilations must be >= 1 "
+                        "and pads >= 0");
+}
+
 void Importer::importNodeImpl(const onnx::NodeProto &n) {
   StringRef op = n.op_type();
   MLIRContext *ctx = b.getContext();
@@ -2222,6 +2253,7 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
         attrInts("dilations").value_or(SmallVector<int64_t>(sp, 1));
     SmallVector<int64_t> pads =
         attrInts("pads").value_or(SmallVector<int64_t>(2 * sp, 0));
+    checkWindow(op, x, w, sp, kernel, strides, dil, pads);
     std::string autoPad = attrString("auto_pad", "NOTSET");
     bool ceilMode = attrInt("ceil_mode", 0);
     auto xt = typeOf(x);
