@@ -163,11 +163,14 @@ void Importer::checkWindow(StringRef op, Value x, Value w, int64_t sp,
     fail(nodeDesc() + ": kernel, strides and dilations need " + count(sp) +
          " entries and pads " + count(2 * sp) + " for a rank-" +
          count(sp + 2) + " input");
+  // The bound keeps the window arithmetic (span, padded size) in int64.
+  constexpr int64_t kMax = int64_t(1) << 31;
+  auto bad = [&](int64_t v, int64_t lo) { return v < lo || v >= kMax; };
   for (int64_t i = 0; i < sp; ++i)
-    if (kernel[i] < 1 || strides[i] < 1 || dil[i] < 1 || pads[i] < 0 ||
-        pads[i + sp] < 0)
-      fail(nodeDesc() + ": kernel sizes, strides and dilations must be >= 1 "
-                        "and pads >= 0");
+    if (bad(kernel[i], 1) || bad(strides[i], 1) || bad(dil[i], 1) ||
+        bad(pads[i], 0) || bad(pads[i + sp], 0))
+      fail(nodeDesc() + ": kernel sizes, strides and dilations must be in "
+                        "[1, 2^31) and pads in [0, 2^31)");
 }
 
 void Importer::importNodeImpl(const onnx::NodeProto &n) {
@@ -2273,6 +2276,15 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
       }
     } else if (autoPad == "VALID") {
       pads.assign(2 * sp, 0);
+    }
+    for (int64_t i = 0; i < sp; ++i) {
+      int64_t span = (kernel[i] - 1) * dil[i] + 1;
+      if (!ShapedType::isDynamic(inSp[i]) &&
+          inSp[i] + pads[i] + pads[i + sp] < span)
+        fail(nodeDesc() + ": the window spans " + std::to_string(span) +
+             " elements of spatial dimension " + std::to_string(i) +
+             ", which has " + std::to_string(inSp[i] + pads[i] + pads[i + sp]) +
+             " with padding");
     }
     // ceil_mode: extra padding at the end so the last window fits.
     SmallVector<int64_t> extra(sp, 0);
