@@ -82,6 +82,18 @@ fi
 # Triage: replay each new input; a finding whose report matches a line of
 # test/fuzz/known/signatures.txt is a known finding inside a library (see
 # test/fuzz/known/README.md) and is moved to $findings/known/.
+# True when the crash happened inside library $2 (its first frame outside
+# libc and the sanitizer interceptors is there) on memory that library
+# allocated (or no heap memory): a bug of the library reached through
+# Lathe's calls, not memory Lathe handed it.
+library_crash() {
+  local skip='in (mem(cpy|move|set|cmp)|str[a-z]*|malloc|calloc|realloc|free|__[a-z_0-9]*) |/libc\.so|sysdeps/'
+  local first alloc
+  first=$(grep -E '^ +#[0-9]+ ' <<<"$1" | grep -vE "$skip" | head -1)
+  alloc=$(sed -n '/allocated by thread/,/^$/p' <<<"$1" |
+    grep -E '^ +#[0-9]+ ' | grep -vE "$skip" | head -1)
+  grep -qF -- "$2" <<<"$first" && { [ -z "$alloc" ] || grep -qF -- "$2" <<<"$alloc"; }
+}
 new=0
 known=0
 mkdir -p "$findings/known"
@@ -91,6 +103,10 @@ while IFS= read -r -d '' input; do
   while read -r t name patterns; do
     [ "$t" = "$target" ] || continue
     ok=1
+    if [[ "$patterns" == library:* ]]; then
+      library_crash "$report" "${patterns#library:}" || ok=0
+      patterns=""
+    fi
     for p in $patterns; do
       grep -qF -- "${p//+/ }" <<<"$report" || { ok=0; break; }
     done
