@@ -1668,6 +1668,8 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
   if (op == "Split") {
     Value x = inV(0);
     int64_t r = rankOf(x);
+    if (r == 0)
+      fail(nodeDesc() + ": Split needs an input of rank >= 1");
     int64_t axis = normAxis(attrInt("axis", 0), r);
     int outs = n.output_size();
     SmallVector<OpFoldResult> sizes;
