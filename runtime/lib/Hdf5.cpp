@@ -15,6 +15,7 @@
 
 #include <hdf5.h>
 
+#include <cstdint>
 #include <cstring>
 #include <mutex>
 #include <sys/stat.h>
@@ -209,6 +210,38 @@ bool linkExists(hid_t file, const std::vector<std::string> &parts) {
   return true;
 }
 
+/// A file must hold the data its datasets declare: a few bytes claiming a
+/// huge shape would otherwise make the reader allocate all of it (and HDF5
+/// fill it with the fill value). Datasets that are never written, partly
+/// written or truncated have less storage than their shape needs.
+void checkStoredSize(hid_t dset, hid_t fileType, int rank,
+                     const int64_t *shape, int64_t numel,
+                     const std::string &where) {
+  if (numel == 0)
+    return;
+  Handle dcpl(H5Dget_create_plist(dset), H5Pclose);
+  int filters = dcpl.valid() ? H5Pget_nfilters(dcpl.get()) : -1;
+  size_t elementSize = H5Tget_size(fileType);
+  if (filters < 0 || elementSize == 0)
+    fail(LATHE_ERR_BACKEND, where, ": cannot query the dataset's storage");
+  uint64_t declared = uint64_t(numel) * elementSize;
+  uint64_t stored = H5Dget_storage_size(dset);
+  // Compressed data may be smaller than its shape; deflate's best ratio is
+  // 1032:1, and no filter HDF5 applies does much better on weights.
+  constexpr uint64_t kMaxRatio = 1100;
+  uint64_t limit = filters == 0                             ? stored
+                   : stored > UINT64_MAX / kMaxRatio ? UINT64_MAX
+                                                     : stored * kMaxRatio;
+  if (declared <= limit)
+    return;
+  std::string dims = "(";
+  for (int i = 0; i < rank; ++i)
+    dims += (i ? ", " : "") + std::to_string(shape[i]);
+  fail(LATHE_ERR_FORMAT, where, " has shape ", dims, ") of ", declared,
+       " bytes, but the file stores ", stored, filters ? " compressed" : "",
+       " bytes of it (never written, truncated or corrupt)");
+}
+
 void readDataset(const std::string &path, const std::string &dataset,
                  lathe_host_tensor &out) {
   std::string where = "'" + path + "' dataset '" + dataset + "'";
@@ -251,6 +284,9 @@ void readDataset(const std::string &path, const std::string &dataset,
   int64_t shape[LATHE_MAX_RANK] = {};
   for (int i = 0; i < rank; ++i)
     shape[i] = static_cast<int64_t>(dims[i]);
+
+  int64_t numel = checkedNumel(rank, shape, lathe_dtype_size(dtype), where);
+  checkStoredSize(dset.get(), fileType.get(), rank, shape, numel, where);
 
   HostTensorHolder holder;
   allocHostTensor(holder.get(), dtype, rank, shape, where);

@@ -130,6 +130,40 @@ void Importer::importNode(const onnx::NodeProto &n) {
   }
 }
 
+/// The attributes and weights of a Conv or pooling node agree with the input
+/// (fuzz findings: a Conv whose weights have other channels than its input
+/// gave IR that does not verify; a zero stride divides by zero).
+void Importer::checkWindow(StringRef op, Value x, Value w, int64_t sp,
+                           ArrayRef<int64_t> kernel, ArrayRef<int64_t> strides,
+                           ArrayRef<int64_t> dil, ArrayRef<int64_t> pads) {
+  auto count = [](int64_t n) { return std::to_string(n); };
+  if (op == "Conv") {
+    auto wt = typeOf(w);
+    int64_t group = attrInt("group", 1);
+    int64_t c = typeOf(x).getDimSize(1);
+    if (wt.getRank() != sp + 2 || group < 1 || wt.getDimSize(0) % group != 0 ||
+        (!ShapedType::isDynamic(c) && c != wt.getDimSize(1) * group))
+      fail(nodeDesc() + ": weights of rank " + count(wt.getRank()) + " with " +
+           count(wt.getRank() > 1 ? wt.getDimSize(1) : 0) +
+           " input channels per group do not fit a rank-" + count(sp + 2) +
+           " input with " + (ShapedType::isDynamic(c) ? "?" : count(c)) +
+           " channels in " + count(group) + " group(s)");
+  }
+  if (int64_t(kernel.size()) != sp || int64_t(strides.size()) != sp ||
+      int64_t(dil.size()) != sp || int64_t(pads.size()) != 2 * sp)
+    fail(nodeDesc() + ": kernel, strides and dilations need " + count(sp) +
+         " entries and pads " + count(2 * sp) + " for a rank-" +
+         count(sp + 2) + " input");
+  // The bound keeps the window arithmetic (span, padded size) in int64.
+  constexpr int64_t kMax = int64_t(1) << 31;
+  auto bad = [&](int64_t v, int64_t lo) { return v < lo || v >= kMax; };
+  for (int64_t i = 0; i < sp; ++i)
+    if (bad(kernel[i], 1) || bad(strides[i], 1) || bad(dil[i], 1) ||
+        bad(pads[i], 0) || bad(pads[i + sp], 0))
+      fail(nodeDesc() + ": kernel sizes, strides and dilations must be in "
+                        "[1, 2^31) and pads in [0, 2^31)");
+}
+
 void Importer::importNodeImpl(const onnx::NodeProto &n) {
   StringRef op = n.op_type();
   MLIRContext *ctx = b.getContext();
@@ -1657,6 +1691,8 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
   if (op == "Split") {
     Value x = inV(0);
     int64_t r = rankOf(x);
+    if (r == 0)
+      fail(nodeDesc() + ": Split needs an input of rank >= 1");
     int64_t axis = normAxis(attrInt("axis", 0), r);
     int outs = n.output_size();
     SmallVector<OpFoldResult> sizes;
@@ -2058,6 +2094,9 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
     Value a = inV(0), bm = inV(1);
     Type elt = eltOf(a);
     int64_t ra = rankOf(a), rb = rankOf(bm);
+    if (ra == 0 || rb == 0)
+      fail(nodeDesc() + ": MatMul operands must have rank >= 1, got ranks " +
+           std::to_string(ra) + " and " + std::to_string(rb));
     SmallVector<OpFoldResult> da = dims(a), db = dims(bm);
     if (ra == 1) {
       a = reshape(a, {b.getIndexAttr(1), da[0]});
@@ -2279,6 +2318,7 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
         attrInts("dilations").value_or(SmallVector<int64_t>(sp, 1));
     SmallVector<int64_t> pads =
         attrInts("pads").value_or(SmallVector<int64_t>(2 * sp, 0));
+    checkWindow(op, x, w, sp, kernel, strides, dil, pads);
     std::string autoPad = attrString("auto_pad", "NOTSET");
     bool ceilMode = attrInt("ceil_mode", 0);
     auto xt = typeOf(x);
@@ -2298,6 +2338,15 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
       }
     } else if (autoPad == "VALID") {
       pads.assign(2 * sp, 0);
+    }
+    for (int64_t i = 0; i < sp; ++i) {
+      int64_t span = (kernel[i] - 1) * dil[i] + 1;
+      if (!ShapedType::isDynamic(inSp[i]) &&
+          inSp[i] + pads[i] + pads[i + sp] < span)
+        fail(nodeDesc() + ": the window spans " + std::to_string(span) +
+             " elements of spatial dimension " + std::to_string(i) +
+             ", which has " + std::to_string(inSp[i] + pads[i] + pads[i + sp]) +
+             " with padding");
     }
     // ceil_mode: extra padding at the end so the last window fits.
     SmallVector<int64_t> extra(sp, 0);

@@ -75,6 +75,9 @@ public:
   // --- operands and attributes of the node being imported -------------
   const onnx::NodeProto *node = nullptr;
   std::string nodeDesc() const;
+  void checkWindow(StringRef op, Value x, Value w, int64_t sp,
+                   ArrayRef<int64_t> kernel, ArrayRef<int64_t> strides,
+                   ArrayRef<int64_t> dil, ArrayRef<int64_t> pads);
   bool hasInput(int i) const;
   TV &in(int i);
   Value inV(int i) { return in(i).v; }

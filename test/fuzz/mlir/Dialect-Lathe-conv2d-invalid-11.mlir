@@ -1,0 +1,4 @@
+func.func @mixed(%x: tensor<1x3x8x8xf32>, %w: memref<4x3x3x3xf32>, %e: tensor<1x4x6x6xf32>) -> tensor<1x4x6x6xf32> {
+  %y = lathe.conv2d ins(%x, %w : tensor<1x3x8x8xf32>, memref<4x3x3x3xf32>) outs(%e : tensor<1x4x6x6xf32>) -> tensor<1x4x6x6xf32>
+  return %y : tensor<1x4x6x6xf32>
+}

@@ -1,0 +1,4 @@
+func.func @result_shape(%x: tensor<4x64xf32>, %u: tensor<32x8xf32>, %v: tensor<8x64xf32>) -> tensor<4x30xf32> {
+  %y = lowrank.linear %x, %u, %v : (tensor<4x64xf32>, tensor<32x8xf32>, tensor<8x64xf32>) -> tensor<4x30xf32>
+  return %y : tensor<4x30xf32>
+}

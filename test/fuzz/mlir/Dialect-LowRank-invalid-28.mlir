@@ -1,0 +1,4 @@
+func.func @tucker_decision(%x: tensor<1x16x10x10xf32>, %uin: tensor<8x16xf32>, %core: tensor<8x8x3x3xf32>, %uout: tensor<32x8xf32>) -> tensor<1x32x8x8xf32> {
+  %y = lowrank.conv2d_tucker %x, %uin, %core, %uout {decision = #lowrank.decision<rank = 4, energy = 0.9, latency_before = 1.0, latency_after = 0.5, target = "cpu">} : (tensor<1x16x10x10xf32>, tensor<8x16xf32>, tensor<8x8x3x3xf32>, tensor<32x8xf32>) -> tensor<1x32x8x8xf32>
+  return %y : tensor<1x32x8x8xf32>
+}

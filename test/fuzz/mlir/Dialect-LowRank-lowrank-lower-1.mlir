@@ -1,0 +1,4 @@
+func.func @linear_dynamic(%x: tensor<?x64xf32>, %u: tensor<32x8xf32>, %v: tensor<8x64xf32>) -> tensor<?x32xf32> {
+  %y = lowrank.linear %x, %u, %v : (tensor<?x64xf32>, tensor<32x8xf32>, tensor<8x64xf32>) -> tensor<?x32xf32>
+  return %y : tensor<?x32xf32>
+}

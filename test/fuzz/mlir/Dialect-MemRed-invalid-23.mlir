@@ -1,0 +1,4 @@
+func.func @kept_rows(%q: tensor<1x2x4xf32>, %k: tensor<1x10x4xf32>, %t: tensor<10x3xf32>, %o: tensor<5x3xf32>) -> tensor<5x3xf32> {
+  %r = memred.cross_modal_reduce queries(%q : tensor<1x2x4xf32>) keys(%k : tensor<1x10x4xf32>) ins(%t : tensor<10x3xf32>) outs(%o : tensor<5x3xf32>) recent(0.2) keep(0.25) scale(1.0) -> tensor<5x3xf32>
+  return %r : tensor<5x3xf32>
+}

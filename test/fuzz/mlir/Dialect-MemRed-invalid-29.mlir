@@ -1,0 +1,4 @@
+func.func @bank_dynamic(%f: tensor<4x8xf32>, %q: tensor<2x8xf32>, %b: tensor<?x8xf32>, %n: index) -> (tensor<?x8xf32>, index) {
+  %b1, %n1 = memred.bank_append ins(%f : tensor<4x8xf32>) queries(%q : tensor<2x8xf32>) outs(%b : tensor<?x8xf32>) count(%n) recent(0.1) keep(0.1) scale(1.0) -> tensor<?x8xf32>, index
+  return %b1, %n1 : tensor<?x8xf32>, index
+}

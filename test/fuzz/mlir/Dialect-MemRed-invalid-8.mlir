@@ -1,0 +1,4 @@
+func.func @three_biases(%q: tensor<2x8x4xf32>, %b: tensor<2x8x8xf32>) -> tensor<2x8x4xf32> {
+  %o = memred.attention ins(%q, %q, %q : tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>) biases(%b, %b, %b : tensor<2x8x8xf32>, tensor<2x8x8xf32>, tensor<2x8x8xf32>) outs(%q : tensor<2x8x4xf32>) scale(1.0) -> tensor<2x8x4xf32>
+  return %o : tensor<2x8x4xf32>
+}

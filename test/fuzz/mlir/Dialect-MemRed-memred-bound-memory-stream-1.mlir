@@ -1,0 +1,20 @@
+func.func @short_and_open(%frames: tensor<4x16x32xf32>, %q: tensor<4x32xf32>, %n: index) -> (tensor<4x32xf32>, tensor<4x32xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %empty = tensor.empty(%c0) : tensor<?x32xf32>
+  %s = tensor.empty() : tensor<4x32xf32>
+  %r:2 = scf.for %t = %c0 to %c4 step %c1 iter_args(%cache = %empty, %s0 = %s) -> (tensor<?x32xf32>, tensor<4x32xf32>) {
+    %f = tensor.extract_slice %frames[%t, 0, 0] [1, 16, 32] [1, 1, 1] : tensor<4x16x32xf32> to tensor<16x32xf32>
+    %g = tensor.concat dim(0) %cache, %f : (tensor<?x32xf32>, tensor<16x32xf32>) -> tensor<?x32xf32>
+    %a = memred.attention ins(%q, %g, %g : tensor<4x32xf32>, tensor<?x32xf32>, tensor<?x32xf32>) outs(%s0 : tensor<4x32xf32>) scale(0.176776695) -> tensor<4x32xf32>
+    scf.yield %g, %a : tensor<?x32xf32>, tensor<4x32xf32>
+  }
+  %r2:2 = scf.for %t = %c0 to %n step %c1 iter_args(%cache = %empty, %s0 = %s) -> (tensor<?x32xf32>, tensor<4x32xf32>) {
+    %f = tensor.extract_slice %frames[0, 0, 0] [1, 16, 32] [1, 1, 1] : tensor<4x16x32xf32> to tensor<16x32xf32>
+    %g = tensor.concat dim(0) %cache, %f : (tensor<?x32xf32>, tensor<16x32xf32>) -> tensor<?x32xf32>
+    %a = memred.attention ins(%q, %g, %g : tensor<4x32xf32>, tensor<?x32xf32>, tensor<?x32xf32>) outs(%s0 : tensor<4x32xf32>) scale(0.176776695) -> tensor<4x32xf32>
+    scf.yield %g, %a : tensor<?x32xf32>, tensor<4x32xf32>
+  }
+  return %r#1, %r2#1 : tensor<4x32xf32>, tensor<4x32xf32>
+}

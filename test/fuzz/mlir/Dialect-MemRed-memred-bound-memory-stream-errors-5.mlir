@@ -1,0 +1,19 @@
+func.func @nested(%frames: tensor<8x16x32xf32>, %q: tensor<4x32xf32>, %c: i1) -> tensor<4x32xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %empty = tensor.empty(%c0) : tensor<?x32xf32>
+  %s = tensor.empty() : tensor<4x32xf32>
+  %r:2 = scf.for %t = %c0 to %c8 step %c1 iter_args(%cache = %empty, %s0 = %s) -> (tensor<?x32xf32>, tensor<4x32xf32>) {
+    %f = tensor.extract_slice %frames[%t, 0, 0] [1, 16, 32] [1, 1, 1] : tensor<8x16x32xf32> to tensor<16x32xf32>
+    %g = tensor.concat dim(0) %cache, %f : (tensor<?x32xf32>, tensor<16x32xf32>) -> tensor<?x32xf32>
+    %a = scf.if %c -> tensor<4x32xf32> {
+      %x = memred.attention ins(%q, %g, %g : tensor<4x32xf32>, tensor<?x32xf32>, tensor<?x32xf32>) outs(%s0 : tensor<4x32xf32>) scale(0.176776695) -> tensor<4x32xf32>
+      scf.yield %x : tensor<4x32xf32>
+    } else {
+      scf.yield %s0 : tensor<4x32xf32>
+    }
+    scf.yield %g, %a : tensor<?x32xf32>, tensor<4x32xf32>
+  }
+  return %r#1 : tensor<4x32xf32>
+}

@@ -1,0 +1,4 @@
+func.func @non_square(%rp: tensor<5xi64>, %ci: tensor<6xi64>, %v: tensor<6xf32>, %x: tensor<5x16xf32>, %e: tensor<4x16xf32>) {
+  %y = sparsegcn.aggregate csr(%rp, %ci, %v : tensor<5xi64>, tensor<6xi64>, tensor<6xf32>) [4, 5] ins(%x : tensor<5x16xf32>) outs(%e : tensor<4x16xf32>) -> tensor<4x16xf32>
+  return
+}
