@@ -1420,6 +1420,12 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
     else
       for (int64_t i = r - 1; i >= 0; --i)
         perm.push_back(i);
+    SmallVector<int64_t> sorted(perm);
+    llvm::sort(sorted);
+    for (int64_t i = 0; i < std::max<int64_t>(r, sorted.size()); ++i)
+      if (int64_t(sorted.size()) != r || sorted[i] != i)
+        fail(nodeDesc() + ": perm is not a permutation of the input's " +
+             std::to_string(r) + " dimensions");
     setOut(0, transpose(x, perm));
     return;
   }
@@ -1663,6 +1669,10 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
       if (hasInput(i))
         ins.push_back(&in(i));
     int64_t r = rankOf(ins[0]->v);
+    for (TV *t : ins)
+      if (rankOf(t->v) != r)
+        fail(nodeDesc() + ": inputs have different ranks (" +
+             std::to_string(r) + " and " + std::to_string(rankOf(t->v)) + ")");
     int64_t axis = normAxis(attrInt("axis", 0), r);
     Type elt = eltOf(ins[0]->v);
     bool allElems = r == 1 && isa<IntegerType>(elt);
@@ -1944,6 +1954,8 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
   if (op == "ScatterElements") {
     Value data = inV(0), indices = inV(1), updates = inV(2);
     int64_t r = rankOf(data);
+    if (rankOf(indices) != r || rankOf(updates) != r)
+      fail(nodeDesc() + ": data, indices and updates must have the same rank");
     int64_t axis = normAxis(attrInt("axis", 0), r);
     std::string red = attrString("reduction", "none");
     if (red != "none" && red != "add" && red != "mul")
