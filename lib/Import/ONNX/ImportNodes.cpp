@@ -568,12 +568,7 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
     SmallVector<Value> shapeOks;
     for (int64_t k = 0; k < r; ++k)
       if (k != axis)
-        shapeOks.push_back(
-            checkSize(dim(indices, k), dim(data, k),
-                      nodeDesc() + ": dimension " + std::to_string(k) + " of " +
-                          operandName(indices) + " may not exceed that of " +
-                          operandName(data),
-                      SizeRelation::AtMost));
+        shapeOks.push_back(checkIndicesFitData(indices, data, k));
     Value axisDim = indexValue(dim(data, axis));
     Message msg = indexCheckMessage(nodeDesc());
     auto build = [&]() -> Value {
@@ -1972,12 +1967,7 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
                                       operandName(updates) + " (that of " +
                                       operandName(indices) + ")"));
       if (k != axis)
-        shapeOks.push_back(
-            checkSize(dim(indices, k), dim(data, k),
-                      nodeDesc() + ": dimension " + std::to_string(k) + " of " +
-                          operandName(indices) + " may not exceed that of " +
-                          operandName(data),
-                      SizeRelation::AtMost));
+        shapeOks.push_back(checkIndicesFitData(indices, data, k));
     }
     Message msg = indexCheckMessage(nodeDesc());
     auto build = [&]() -> Value {

@@ -1118,6 +1118,14 @@ Value Importer::reshapeUnchecked(Value x, ArrayRef<OpFoldResult> shape) {
       b, loc, target, flat, ArrayRef<ReassociationIndices>{all}, shape);
 }
 
+Value Importer::checkIndicesFitData(Value indices, Value data, int64_t axis) {
+  return checkSize(dim(indices, axis), dim(data, axis),
+                   nodeDesc() + ": dimension " + std::to_string(axis) + " of " +
+                       operandName(indices) + " may not exceed that of " +
+                       operandName(data),
+                   SizeRelation::AtMost);
+}
+
 Value Importer::transpose(Value x, ArrayRef<int64_t> perm) {
   SmallVector<OpFoldResult> in = dims(x), out;
   for (int64_t p : perm)

@@ -126,6 +126,10 @@ public:
   /// checkDim with a choice of relation (AtMost: given <= expected).
   Value checkSize(OpFoldResult given, OpFoldResult expected,
                   const std::string &what, SizeRelation rel);
+  /// GatherElements/ScatterElements: along `axis` (not the indexed one) an
+  /// element of `indices` addresses `data` at its own position, so indices'
+  /// size there may not exceed data's (a run-time check where not static).
+  Value checkIndicesFitData(Value indices, Value data, int64_t axis);
   /// A check message: a private constant i8 global of the module.
   struct Message {
     std::string name;
