@@ -4,6 +4,14 @@
 // one process-wide lock. HDF5 prints its error stack to stderr by default;
 // that is switched off and errors are reported through lathe statuses.
 //
+// Isolation: libhdf5 1.10 (Debian's) trusts the structure of the files it
+// reads; a corrupt file can make it read out of bounds, fault or allocate
+// without bound (test/fuzz/known/). So each read runs in a forked child
+// process under a memory limit and sends the tensor back through a pipe; a
+// child that dies is reported as a corrupt file, never a crash of the caller.
+// LATHE_H5_IN_PROCESS=1 reads in the calling process (for debuggers and the
+// fuzz target, which must see libhdf5's code).
+//
 // Types: native floats/ints map to the matching lathe_dtype; a 2-byte float
 // is float16 or bfloat16 by its exponent width; h5py's bool (an int8 enum
 // FALSE/TRUE) maps to bool. Writing uses the same encodings, so float16 and
@@ -15,11 +23,28 @@
 
 #include <hdf5.h>
 
+#include <cerrno>
+#include <csignal>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <mutex>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <vector>
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer) ||     \
+    __has_feature(thread_sanitizer)
+#define LATHE_UNDER_SANITIZER 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define LATHE_UNDER_SANITIZER 1
+#endif
 
 using namespace lathe::rt;
 
@@ -242,13 +267,39 @@ void checkStoredSize(hid_t dset, hid_t fileType, int rank,
        " bytes of it (never written, truncated or corrupt)");
 }
 
-void readDataset(const std::string &path, const std::string &dataset,
-                 lathe_host_tensor &out) {
+/// Set in the child process of an isolated read: the memory limit grows to
+/// fit the dataset once its declared size has been checked.
+bool inIsolatedChild = false;
+
+/// Bytes of address space mapped by this process.
+uint64_t mappedBytes() {
+  std::ifstream statm("/proc/self/statm");
+  uint64_t pages = 0;
+  statm >> pages;
+  return pages * uint64_t(::sysconf(_SC_PAGESIZE));
+}
+
+/// Limits the address space the rest of this (child) process may add to
+/// `extra` bytes. Not under sanitizers, which reserve terabytes of shadow.
+void limitAddressSpace(uint64_t extra) {
+#ifndef LATHE_UNDER_SANITIZER
+  struct rlimit limit;
+  if (::getrlimit(RLIMIT_AS, &limit) != 0)
+    return;
+  uint64_t want = mappedBytes() + extra;
+  if (limit.rlim_max != RLIM_INFINITY && want > limit.rlim_max)
+    want = limit.rlim_max;
+  limit.rlim_cur = want;
+  ::setrlimit(RLIMIT_AS, &limit);
+#else
+  (void)extra;
+#endif
+}
+
+/// Reads a dataset; the caller holds hdf5Mutex (or is an isolated child).
+void readDatasetUnlocked(const std::string &path, const std::string &dataset,
+                         lathe_host_tensor &out) {
   std::string where = "'" + path + "' dataset '" + dataset + "'";
-  if (!fileExists(path))
-    fail(LATHE_ERR_IO, "cannot open '", path, "' (reading dataset '", dataset,
-         "'): no such file");
-  std::lock_guard<std::mutex> lock(hdf5Mutex());
   silenceHdf5();
   if (H5Fis_hdf5(path.c_str()) <= 0)
     fail(LATHE_ERR_FORMAT, "'", path,
@@ -287,6 +338,9 @@ void readDataset(const std::string &path, const std::string &dataset,
 
   int64_t numel = checkedNumel(rank, shape, lathe_dtype_size(dtype), where);
   checkStoredSize(dset.get(), fileType.get(), rank, shape, numel, where);
+  if (inIsolatedChild) // Room for the tensor and libhdf5's conversion buffer.
+    limitAddressSpace((uint64_t(1) << 30) +
+                      2 * uint64_t(numel) * lathe_dtype_size(dtype));
 
   HostTensorHolder holder;
   allocHostTensor(holder.get(), dtype, rank, shape, where);
@@ -303,6 +357,202 @@ void readDataset(const std::string &path, const std::string &dataset,
       fail(LATHE_ERR_BACKEND, where, ": H5Dread failed");
   }
   out = holder.release();
+}
+
+/// Writes all of `size` bytes; false on a closed pipe or an error.
+bool writeAll(int fd, const void *data, size_t size) {
+  const char *p = static_cast<const char *>(data);
+  while (size > 0) {
+    ssize_t n = ::write(fd, p, size);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return false;
+    p += n;
+    size -= size_t(n);
+  }
+  return true;
+}
+
+/// Reads exactly `size` bytes; false on end of file or an error.
+bool readAll(int fd, void *data, size_t size) {
+  char *p = static_cast<char *>(data);
+  while (size > 0) {
+    ssize_t n = ::read(fd, p, size);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return false;
+    p += n;
+    size -= size_t(n);
+  }
+  return true;
+}
+
+/// The child's side of an isolated read: the status, then either the error
+/// message or dtype, rank, shape and the tensor's bytes. Never returns.
+[[noreturn]] void isolatedChild(int fd, const std::string &path,
+                                const std::string &dataset) {
+  // A fault in libhdf5 must end this process quietly: the parent reports it.
+  for (int sig : {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL})
+    ::signal(sig, SIG_DFL);
+  ::signal(SIGPIPE, SIG_IGN);
+  inIsolatedChild = true;
+  struct stat st;
+  uint64_t fileSize = ::stat(path.c_str(), &st) == 0 ? uint64_t(st.st_size) : 0;
+  // Opening and walking the file's metadata needs memory in proportion to
+  // the file, not gigabytes (a corrupt file can claim any size).
+  limitAddressSpace((uint64_t(1) << 30) + 4 * fileSize);
+  int32_t code = LATHE_OK;
+  std::string message;
+  HostTensorHolder holder;
+  try {
+    readDatasetUnlocked(path, dataset, holder.get());
+  } catch (const RuntimeError &e) {
+    code = e.getStatus();
+    message = e.what();
+  } catch (const std::bad_alloc &) {
+    code = LATHE_ERR_FORMAT;
+    message = "'" + path + "' dataset '" + dataset +
+              "': reading it needs more memory than the file can justify "
+              "(corrupt metadata?)";
+  } catch (...) {
+    code = LATHE_ERR_BACKEND;
+    message = "'" + path + "' dataset '" + dataset + "': unknown error";
+  }
+  bool ok = writeAll(fd, &code, sizeof(code));
+  if (code != LATHE_OK) {
+    uint64_t length = message.size();
+    ok = ok && writeAll(fd, &length, sizeof(length)) &&
+         writeAll(fd, message.data(), message.size());
+  } else {
+    const lathe_host_tensor &t = holder.get();
+    int32_t header[2] = {static_cast<int32_t>(t.dtype), t.rank};
+    size_t bytes =
+        size_t(lathe_host_tensor_numel(&t)) * lathe_dtype_size(t.dtype);
+    ok = ok && writeAll(fd, header, sizeof(header)) &&
+         writeAll(fd, t.shape, sizeof(int64_t) * size_t(t.rank)) &&
+         writeAll(fd, t.data, bytes);
+  }
+  ::_exit(ok ? 0 : 1);
+}
+
+/// Waits for the child; throws if it did not exit normally.
+void reapChild(pid_t pid, const std::string &where) {
+  int wstatus = 0;
+  while (::waitpid(pid, &wstatus, 0) < 0) {
+    if (errno != EINTR)
+      fail(LATHE_ERR_BACKEND, where, ": cannot wait for the reader process");
+  }
+  if (WIFSIGNALED(wstatus)) {
+    int sig = WTERMSIG(wstatus);
+    const char *name = ::strsignal(sig);
+    fail(LATHE_ERR_FORMAT, where, ": libhdf5 crashed reading the file (signal ",
+         sig, name ? std::string(": ") + name : std::string(),
+         "); the file is corrupt");
+  }
+  if (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0)
+    fail(LATHE_ERR_FORMAT, where,
+         ": the reader process failed (the file is corrupt)");
+}
+
+/// Reads a dataset in a forked child process (see the file comment).
+void readDatasetIsolated(const std::string &path, const std::string &dataset,
+                         lathe_host_tensor &out) {
+  std::string where = "'" + path + "' dataset '" + dataset + "'";
+  int fds[2];
+  if (::pipe(fds) != 0)
+    fail(LATHE_ERR_BACKEND, where, ": cannot create a pipe: ",
+         std::strerror(errno));
+  pid_t pid;
+  {
+    // No other thread of this process is inside libhdf5 while it forks.
+    std::lock_guard<std::mutex> lock(hdf5Mutex());
+    pid = ::fork();
+  }
+  if (pid < 0) {
+    int error = errno;
+    ::close(fds[0]);
+    ::close(fds[1]);
+    fail(LATHE_ERR_BACKEND, where, ": cannot start the reader process: ",
+         std::strerror(error));
+  }
+  if (pid == 0) {
+    ::close(fds[0]);
+    isolatedChild(fds[1], path, dataset);
+  }
+  ::close(fds[1]);
+  struct Reader {
+    int fd;
+    pid_t pid;
+    bool reaped = false;
+    ~Reader() {
+      ::close(fd);
+      if (!reaped) {
+        ::kill(pid, SIGKILL);
+        int ignored;
+        while (::waitpid(pid, &ignored, 0) < 0 && errno == EINTR) {
+        }
+      }
+    }
+  } reader{fds[0], pid};
+  auto reap = [&] {
+    reader.reaped = true;
+    reapChild(pid, where);
+  };
+
+  int32_t code = 0;
+  if (!readAll(reader.fd, &code, sizeof(code))) {
+    reap();
+    fail(LATHE_ERR_FORMAT, where, ": the reader process sent no result");
+  }
+  if (code != LATHE_OK) {
+    uint64_t length = 0;
+    std::string message;
+    if (readAll(reader.fd, &length, sizeof(length)) && length < (1u << 20)) {
+      message.resize(length);
+      if (!readAll(reader.fd, message.data(), length))
+        message.clear();
+    }
+    reap();
+    fail(static_cast<lathe_status>(code),
+         message.empty() ? where + ": read failed" : message);
+  }
+  int32_t header[2] = {0, 0};
+  int64_t shape[LATHE_MAX_RANK] = {};
+  bool ok = readAll(reader.fd, header, sizeof(header)) && header[1] >= 0 &&
+            header[1] <= LATHE_MAX_RANK &&
+            readAll(reader.fd, shape, sizeof(int64_t) * size_t(header[1]));
+  if (!ok || !isValidDtype(static_cast<lathe_dtype>(header[0]))) {
+    reap();
+    fail(LATHE_ERR_BACKEND, where, ": malformed reply from the reader process");
+  }
+  HostTensorHolder holder;
+  allocHostTensor(holder.get(), static_cast<lathe_dtype>(header[0]),
+                  header[1], shape, where);
+  size_t bytes = size_t(lathe_host_tensor_numel(&holder.get())) *
+                 lathe_dtype_size(holder.get().dtype);
+  bool complete = readAll(reader.fd, holder.get().data, bytes);
+  reap();
+  if (!complete)
+    fail(LATHE_ERR_BACKEND, where, ": the reader process sent a short reply");
+  out = holder.release();
+}
+
+bool isolateReads() {
+  const char *env = std::getenv("LATHE_H5_IN_PROCESS");
+  return !(env && env[0] == '1');
+}
+
+void readDataset(const std::string &path, const std::string &dataset,
+                 lathe_host_tensor &out) {
+  if (!fileExists(path))
+    fail(LATHE_ERR_IO, "cannot open '", path, "' (reading dataset '", dataset,
+         "'): no such file");
+  if (isolateReads())
+    return readDatasetIsolated(path, dataset, out);
+  std::lock_guard<std::mutex> lock(hdf5Mutex());
+  readDatasetUnlocked(path, dataset, out);
 }
 
 void writeDataset(const std::string &path, const std::string &dataset,
