@@ -35,6 +35,18 @@ def case(name):
                      [vi("x", ["n", 4])], [vi("y", ["n", 8])],
                      [numpy_helper.from_array(w, "fc/w"),
                       numpy_helper.from_array(b, "fc.b")])
+    if name == "rt_matmul_k":
+        # Both contracted sizes are symbolic: their equality is a run-time check.
+        return model([helper.make_node("MatMul", ["a", "b"], ["y"], name="mm0")],
+                     [vi("a", [3, "k"]), vi("b", ["k2", 2])], [vi("y", [3, 2])])
+    if name == "rt_matvec_broadcast":
+        # A matrix-vector product (collapsed to rank 1) added to a vector of
+        # a symbolic size: the broadcast check traces the product's size
+        # through the collapse.
+        return model([helper.make_node("MatMul", ["x", "v"], ["h"], name="mv0"),
+                      helper.make_node("Add", ["h", "c"], ["y"], name="add0")],
+                     [vi("x", ["n", 4]), vi("v", [4]), vi("c", ["m"])],
+                     [vi("y", ["n"])])
     if name == "unsupported":
         return model([helper.make_node("Add", ["x", "x"], ["a"]),
                       helper.make_node("Hardmax", ["a"], ["b"]),

@@ -2109,6 +2109,15 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
       db = dims(bm);
     }
     int64_t pa = rankOf(a), pb = rankOf(bm);
+    // The contracted sizes must agree: a static mismatch is an import
+    // error, a symbolic one a run-time check (never a matmul that reads
+    // past the shorter operand).
+    (void)checkDim(db[pb - 2], da[pa - 1],
+                   nodeDesc() + ": the contracted dimension of input '" +
+                       n.input(1) + "' (its " +
+                       (rb == 1 ? "only" : "second-to-last") +
+                       " dimension) must equal the last dimension of '" +
+                       n.input(0) + "'");
     Value zero = fc(b, loc, elt, 0);
     Value y, flatY;
     SmallVector<OpFoldResult> outShape;
@@ -2241,10 +2250,21 @@ void Importer::importNodeImpl(const onnx::NodeProto &n) {
     Type elt = eltOf(a);
     bool ta = attrInt("transA", 0), tb = attrInt("transB", 0);
     double alpha = attrFloat("alpha", 1.0f), beta = attrFloat("beta", 1.0f);
+    if (rankOf(a) != 2 || rankOf(bm) != 2)
+      fail(nodeDesc() + ": Gemm inputs A and B must be 2-D, got ranks " +
+           std::to_string(rankOf(a)) + " and " + std::to_string(rankOf(bm)));
+    if (hasInput(2) && rankOf(inV(2)) > 2)
+      fail(nodeDesc() + ": Gemm input C must have rank <= 2, got rank " +
+           std::to_string(rankOf(inV(2))));
     if (ta)
       a = transpose(a, {1, 0});
     SmallVector<OpFoldResult> da = dims(a), db = dims(bm);
     OpFoldResult nDim = tb ? db[0] : db[1];
+    (void)checkDim(tb ? db[1] : db[0], da[1],
+                   nodeDesc() + ": the contracted dimension of B ('" +
+                       n.input(1) + "'" + (tb ? ", transposed" : "") +
+                       ") must equal that of A ('" + n.input(0) + "'" +
+                       (ta ? ", transposed" : "") + ")");
     Value init = filled({da[0], nDim}, fc(b, loc, elt, 0));
     auto mm = linalg::MatmulOp::create(b, loc, TypeRange{init.getType()},
                                        ValueRange{a, bm}, ValueRange{init});

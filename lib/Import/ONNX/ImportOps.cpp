@@ -428,18 +428,41 @@ Monomial dimMonomial(Value t, int64_t i, int depth) {
       t = c.getSource();
       continue;
     }
-    if (auto e = dyn_cast<tensor::EmptyOp>(def))
-      return monomialOf(e.getMixedSizes()[i], depth);
-    if (auto ex = dyn_cast<tensor::ExpandShapeOp>(def))
-      return monomialOf(ex.getMixedOutputShape()[i], depth);
+    // Every list indexed by `i` below has one entry per result dimension
+    // when the op verifies; the importer asks before verification, so each
+    // access is checked (an op built with a wrong shape list must not be
+    // read out of bounds; verification reports it afterwards).
+    auto at = [&](auto list) -> std::optional<OpFoldResult> {
+      if (i < 0 || i >= (int64_t)list.size())
+        return std::nullopt;
+      return OpFoldResult(list[i]);
+    };
+    if (auto e = dyn_cast<tensor::EmptyOp>(def)) {
+      if (auto s = at(e.getMixedSizes()))
+        return monomialOf(*s, depth);
+      break;
+    }
+    if (auto ex = dyn_cast<tensor::ExpandShapeOp>(def)) {
+      if (auto s = at(ex.getMixedOutputShape()))
+        return monomialOf(*s, depth);
+      break;
+    }
     if (auto co = dyn_cast<tensor::CollapseShapeOp>(def)) {
-      for (int64_t j : co.getReassociationIndices()[i])
+      // A named copy: getReassociationIndices() returns a temporary, which
+      // a range-for over its element would not keep alive.
+      SmallVector<ReassociationIndices> groups = co.getReassociationIndices();
+      if (i >= (int64_t)groups.size())
+        break;
+      for (int64_t j : groups[i])
         m.mul(dimMonomial(co.getSrc(), j, depth));
       return m;
     }
     if (auto re = dyn_cast<tensor::ReshapeOp>(def))
-      if (auto fe = re.getShape().getDefiningOp<tensor::FromElementsOp>())
-        return monomialOf(fe.getElements()[i], depth);
+      if (auto fe = re.getShape().getDefiningOp<tensor::FromElementsOp>()) {
+        if (auto s = at(fe.getElements()))
+          return monomialOf(*s, depth);
+        break;
+      }
     if (auto dps = dyn_cast<DestinationStyleOpInterface>(def)) {
       t = dps.getTiedOpOperand(cast<OpResult>(t))->get();
       continue;
