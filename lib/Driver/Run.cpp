@@ -6,6 +6,7 @@
 #include "lathe/Driver/HostTensors.h"
 #include "lathe/Interfaces/FlopsInterface.h"
 #include "lathe/Pipelines/Pipelines.h"
+#include "lathe/Support/ParseGuard.h"
 #include "lathe/runtime/Runtime.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -395,7 +396,8 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
   llvm::SourceMgr sourceMgr;
   sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
   SourceMgrDiagnosticHandler diagHandler(sourceMgr, &context);
-  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
+  OwningOpRef<ModuleOp> module =
+      parseModuleOrExit(sourceMgr, &context, "lathe-run", options.inputFile);
   if (!module)
     return fail("could not parse or verify '" + options.inputFile + "'");
 

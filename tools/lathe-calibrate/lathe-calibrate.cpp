@@ -16,6 +16,7 @@
 #include "lathe/Dialect/LowRank/LatencyModel.h"
 #include "lathe/InitAllDialects.h"
 #include "lathe/Support/CommandLine.h"
+#include "lathe/Support/ParseGuard.h"
 #include "lathe/runtime/Runtime.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -294,8 +295,8 @@ int main(int argc, char **argv) {
       return fail("cannot read '" + inputFile + "': " + errorMessage);
     sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
     SourceMgrDiagnosticHandler handler(sourceMgr, &context);
-    OwningOpRef<ModuleOp> module =
-        parseSourceFile<ModuleOp>(sourceMgr, &context);
+    OwningOpRef<ModuleOp> module = mlir::lathe::parseModuleOrExit(
+        sourceMgr, &context, "lathe-calibrate", inputFile);
     if (!module)
       return fail("cannot parse '" + inputFile + "' (see above)");
     collectLayers(*module, shapes);

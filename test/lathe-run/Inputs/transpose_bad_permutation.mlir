@@ -1,0 +1,1 @@
+linalg.transpose ins(%a : f32) outs(%e : f32) permutation = [x]
