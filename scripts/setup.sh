@@ -7,6 +7,7 @@ if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
 PACKAGES=(
   cmake ninja-build ccache git python3
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools clang-22 lld-22 libomp-22-dev
+  clang-format-22
   libdnnl-dev ocl-icd-opencl-dev libhdf5-dev
   libopenmpi-dev openmpi-bin
   liblapacke-dev libopenblas-dev libeigen3-dev

@@ -239,9 +239,8 @@ bool linkExists(hid_t file, const std::vector<std::string> &parts) {
 /// huge shape would otherwise make the reader allocate all of it (and HDF5
 /// fill it with the fill value). Datasets that are never written, partly
 /// written or truncated have less storage than their shape needs.
-void checkStoredSize(hid_t dset, hid_t fileType, int rank,
-                     const int64_t *shape, int64_t numel,
-                     const std::string &where) {
+void checkStoredSize(hid_t dset, hid_t fileType, int rank, const int64_t *shape,
+                     int64_t numel, const std::string &where) {
   if (numel == 0)
     return;
   Handle dcpl(H5Dget_create_plist(dset), H5Pclose);
@@ -254,7 +253,7 @@ void checkStoredSize(hid_t dset, hid_t fileType, int rank,
   // Compressed data may be smaller than its shape; deflate's best ratio is
   // 1032:1, and no filter HDF5 applies does much better on weights.
   constexpr uint64_t kMaxRatio = 1100;
-  uint64_t limit = filters == 0                             ? stored
+  uint64_t limit = filters == 0                      ? stored
                    : stored > UINT64_MAX / kMaxRatio ? UINT64_MAX
                                                      : stored * kMaxRatio;
   if (declared <= limit)
@@ -462,8 +461,8 @@ void readDatasetIsolated(const std::string &path, const std::string &dataset,
   std::string where = "'" + path + "' dataset '" + dataset + "'";
   int fds[2];
   if (::pipe(fds) != 0)
-    fail(LATHE_ERR_BACKEND, where, ": cannot create a pipe: ",
-         std::strerror(errno));
+    fail(LATHE_ERR_BACKEND, where,
+         ": cannot create a pipe: ", std::strerror(errno));
   pid_t pid;
   {
     // No other thread of this process is inside libhdf5 while it forks.
@@ -474,8 +473,8 @@ void readDatasetIsolated(const std::string &path, const std::string &dataset,
     int error = errno;
     ::close(fds[0]);
     ::close(fds[1]);
-    fail(LATHE_ERR_BACKEND, where, ": cannot start the reader process: ",
-         std::strerror(error));
+    fail(LATHE_ERR_BACKEND, where,
+         ": cannot start the reader process: ", std::strerror(error));
   }
   if (pid == 0) {
     ::close(fds[0]);
@@ -528,8 +527,8 @@ void readDatasetIsolated(const std::string &path, const std::string &dataset,
     fail(LATHE_ERR_BACKEND, where, ": malformed reply from the reader process");
   }
   HostTensorHolder holder;
-  allocHostTensor(holder.get(), static_cast<lathe_dtype>(header[0]),
-                  header[1], shape, where);
+  allocHostTensor(holder.get(), static_cast<lathe_dtype>(header[0]), header[1],
+                  shape, where);
   size_t bytes = size_t(lathe_host_tensor_numel(&holder.get())) *
                  lathe_dtype_size(holder.get().dtype);
   bool complete = readAll(reader.fd, holder.get().data, bytes);

@@ -135,7 +135,8 @@ TEST(Hdf5, ErrorsNameFileAndDataset) {
 // h5py: the file holds less data than the dataset's shape needs. The reader
 // must say so before allocating the shape (768 GiB for the fuzzer's input).
 TEST(Hdf5, FuzzRegressionsStoreLessThanTheirShape) {
-  std::string dir = std::string(LATHE_SOURCE_DIR) + "/test/fuzz/regressions/hdf5/";
+  std::string dir =
+      std::string(LATHE_SOURCE_DIR) + "/test/fuzz/regressions/hdf5/";
   const struct {
     const char *file;
     const char *shape;

@@ -198,8 +198,8 @@ std::vector<float> filled(int64_t n, float v) {
 }
 
 /// [m, k] · [k, n] with the weight stored [n, k] and passed transposed and
-/// constant, as convert-lowrank-to-lathe's lathe.matmul(transpose_rhs) of a constant
-/// factor reaches the runtime.
+/// constant, as convert-lowrank-to-lathe's lathe.matmul(transpose_rhs) of a
+/// constant factor reaches the runtime.
 double measureMatmul(int64_t m, int64_t n, int64_t k, std::string &error) {
   std::vector<float> a = filled(m * k, 0.5f), b = filled(n * k, 0.25f),
                      c(m * n);

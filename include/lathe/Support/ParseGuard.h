@@ -1,4 +1,5 @@
-//===- ParseGuard.h - Parse MLIR text without dying in the parser -*- C++ -*-===//
+//===- ParseGuard.h - Parse MLIR text without dying in the parser -*- C++
+//-*-===//
 //
 // Upstream MLIR 22's parser crashes on some invalid input after it has
 // reported the error (test/fuzz/known/: `linalg.transpose ... permutation =
