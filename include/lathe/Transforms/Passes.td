@@ -74,4 +74,37 @@ def LatheLLVMFastmath : Pass<"lathe-llvm-fastmath", "ModuleOp"> {
   ];
 }
 
+def LatheDifferentiate : Pass<"lathe-differentiate", "ModuleOp"> {
+  let summary = "Generate the gradient function of a scalar loss (reverse-mode AD)";
+  let description = [{
+    For each function with arguments marked `lathe.param` that returns one
+    scalar loss (`tensor<f32>` or `f32`), adds `@<name>_grad` with the same
+    arguments, returning the loss and then the gradient of each marked
+    argument, in argument order. Works on linalg/tensor IR before kernel
+    formation (the CPU pipeline's `import` phase output or earlier), so the
+    backward graph gets the same kernels as the forward one.
+
+    Every linalg structured op is differentiated from its indexing maps and
+    scalar body (arith/math derivatives); reductions must combine by addf or
+    max/min; `linalg.softmax`, `tensor.expand_shape`/`collapse_shape`,
+    `extract_slice`/`insert_slice`, constant `pad`, `concat` and `cast` have
+    their own rules. Anything else on the path from a parameter to the loss
+    is an error naming the op.
+  }];
+  let options = [
+    Option<"function", "function", "std::string", /*default=*/"\"\"",
+           "Differentiate only this function (default: every function with "
+           "lathe.param arguments)">,
+  ];
+  let statistics = [
+    Statistic<"numFunctions", "functions", "Gradient functions generated">,
+    Statistic<"numBackwardOps", "backward-ops",
+              "linalg ops built for the backward sweep">,
+  ];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 #endif // LATHE_TRANSFORMS_PASSES

@@ -1,0 +1,848 @@
+//===- Differentiate.cpp - Reverse-mode AD of tensor-level functions ------===//
+//
+// `lathe-differentiate` turns a function that computes a scalar loss
+// (`tensor<f32>` or `f32`) from parameters (arguments marked `lathe.param`)
+// and a batch into `@<name>_grad`, which returns the loss and then the
+// gradient of each parameter, in argument order. It works on linalg/tensor IR
+// before kernel formation, so the backward graph is compiled by the same
+// pipeline as the forward one.
+//
+// Structure: an activity analysis (values that depend on a parameter), then a
+// reverse sweep over the function's top-level ops. Every linalg structured op
+// (named or generic) is differentiated from its indexing maps and its scalar
+// body, by one rule: the gradient of input i is a linalg.generic over the
+// forward iteration space whose output is indexed by input i's map; the loops
+// that map does not use become reductions (so broadcasts sum, and a matmul's
+// backward is a matmul, with the reduction innermost as kernel formation
+// wants), and the body is the forward body followed by its scalar reverse
+// sweep (derivatives of arith/math ops). Reductions must combine with addf
+// (sum) or max/min (the gradient goes to the elements equal to the result).
+// linalg.softmax and the tensor reshaping/slicing ops have their own rules.
+// An op the pass cannot differentiate is an error naming it, never a wrong
+// gradient.
+//
+//===----------------------------------------------------------------------===//
+
+#include "lathe/Transforms/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/SymbolTable.h"
+#include "mlir/Transforms/RegionUtils.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "llvm/ADT/SmallBitVector.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <cmath>
+#include "llvm/Support/MathExtras.h"
+
+namespace mlir::lathe {
+#define GEN_PASS_DEF_LATHEDIFFERENTIATE
+#include "lathe/Transforms/Passes.h.inc"
+} // namespace mlir::lathe
+
+#define DEBUG_TYPE "lathe-differentiate"
+
+using namespace mlir;
+
+namespace {
+
+constexpr StringLiteral kParamAttr = "lathe.param";
+
+bool isFloatTensor(Type t) {
+  auto tt = dyn_cast<RankedTensorType>(t);
+  return tt && isa<FloatType>(tt.getElementType());
+}
+
+Value floatConst(OpBuilder &b, Location loc, Type t, double v) {
+  return arith::ConstantOp::create(b, loc, b.getFloatAttr(t, v));
+}
+
+/// Zeros shaped like `like` (a ranked tensor).
+Value zerosLike(OpBuilder &b, Location loc, Value like) {
+  auto type = cast<RankedTensorType>(like.getType());
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, like);
+  Value empty =
+      tensor::EmptyOp::create(b, loc, sizes, type.getElementType());
+  Value zero = floatConst(b, loc, type.getElementType(), 0.0);
+  return linalg::FillOp::create(b, loc, zero, empty).getResult(0);
+}
+
+/// a + b, element-wise, for two tensors of one type.
+Value addTensors(OpBuilder &b, Location loc, Value x, Value y) {
+  auto type = cast<RankedTensorType>(x.getType());
+  AffineMap id = b.getMultiDimIdentityMap(type.getRank());
+  SmallVector<utils::IteratorType> it(type.getRank(),
+                                      utils::IteratorType::parallel);
+  Value init = tensor::EmptyOp::create(b, loc, tensor::getMixedSizes(b, loc, x),
+                                       type.getElementType());
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{type}, ValueRange{x, y}, ValueRange{init},
+             SmallVector<AffineMap>{id, id, id}, it,
+             [](OpBuilder &nb, Location nl, ValueRange a) {
+               linalg::YieldOp::create(
+                   nb, nl, arith::AddFOp::create(nb, nl, a[0], a[1]).getResult());
+             })
+      .getResult(0);
+}
+
+/// Reverse-mode differentiation of the scalar ops of one linalg body.
+class ScalarAdjoints {
+public:
+  ScalarAdjoints(OpBuilder &b, Location loc) : b(b), loc(loc) {}
+
+  /// Propagates `seed` (the adjoint of `root`) back through `ops` (in
+  /// program order, already in the builder's block). Fails, naming the op,
+  /// on a scalar op without a derivative rule.
+  LogicalResult run(ArrayRef<Operation *> ops, Value root, Value seed) {
+    add(root, seed);
+    for (Operation *op : llvm::reverse(ops)) {
+      if (op->getNumResults() != 1)
+        continue;
+      Value r = op->getResult(0);
+      auto it = adj.find(r);
+      if (it == adj.end() || !isa<FloatType>(r.getType()))
+        continue;
+      if (failed(backprop(op, it->second)))
+        return failure();
+    }
+    return success();
+  }
+
+  /// The adjoint of `v`, or null when nothing flowed into it.
+  Value get(Value v) const { return adj.lookup(v); }
+
+private:
+  void add(Value v, Value g) {
+    if (!isa<FloatType>(v.getType()))
+      return;
+    auto [it, inserted] = adj.try_emplace(v, g);
+    if (!inserted)
+      it->second = arith::AddFOp::create(b, loc, it->second, g);
+  }
+  Value mul(Value x, Value y) { return arith::MulFOp::create(b, loc, x, y); }
+  Value div(Value x, Value y) { return arith::DivFOp::create(b, loc, x, y); }
+  Value neg(Value x) { return arith::NegFOp::create(b, loc, x); }
+  Value cst(Value like, double v) {
+    return floatConst(b, loc, like.getType(), v);
+  }
+  Value select(Value c, Value x, Value y) {
+    return arith::SelectOp::create(b, loc, c, x, y);
+  }
+  Value cmp(arith::CmpFPredicate p, Value x, Value y) {
+    return arith::CmpFOp::create(b, loc, p, x, y);
+  }
+
+  LogicalResult backprop(Operation *op, Value g) {
+    Value r = op->getResult(0);
+    auto operand = [&](unsigned i) { return op->getOperand(i); };
+    return llvm::TypeSwitch<Operation *, LogicalResult>(op)
+        .Case<arith::AddFOp>([&](auto) {
+          add(operand(0), g);
+          add(operand(1), g);
+          return success();
+        })
+        .Case<arith::SubFOp>([&](auto) {
+          add(operand(0), g);
+          add(operand(1), neg(g));
+          return success();
+        })
+        .Case<arith::MulFOp>([&](auto) {
+          add(operand(0), mul(g, operand(1)));
+          add(operand(1), mul(g, operand(0)));
+          return success();
+        })
+        .Case<arith::DivFOp>([&](auto) {
+          Value q = div(g, operand(1));
+          add(operand(0), q);
+          add(operand(1), neg(mul(q, r)));
+          return success();
+        })
+        .Case<arith::NegFOp>([&](auto) {
+          add(operand(0), neg(g));
+          return success();
+        })
+        .Case<arith::MaximumFOp, arith::MaxNumFOp>([&](auto) {
+          // The first operand wins only where it is strictly greater, so
+          // relu = max(x, 0) has gradient 0 at 0, as in PyTorch.
+          Value zero = cst(g, 0.0);
+          Value first =
+              cmp(arith::CmpFPredicate::OGT, operand(0), operand(1));
+          add(operand(0), select(first, g, zero));
+          add(operand(1), select(first, zero, g));
+          return success();
+        })
+        .Case<arith::MinimumFOp, arith::MinNumFOp>([&](auto) {
+          Value zero = cst(g, 0.0);
+          Value first =
+              cmp(arith::CmpFPredicate::OLT, operand(0), operand(1));
+          add(operand(0), select(first, g, zero));
+          add(operand(1), select(first, zero, g));
+          return success();
+        })
+        .Case<arith::SelectOp>([&](auto) {
+          Value zero = cst(g, 0.0);
+          add(operand(1), select(operand(0), g, zero));
+          add(operand(2), select(operand(0), zero, g));
+          return success();
+        })
+        .Case<arith::ExtFOp, arith::TruncFOp>([&](auto) {
+          Type t = operand(0).getType();
+          Value c = isa<arith::ExtFOp>(op)
+                        ? arith::TruncFOp::create(b, loc, t, g).getResult()
+                        : arith::ExtFOp::create(b, loc, t, g).getResult();
+          add(operand(0), c);
+          return success();
+        })
+        .Case<math::ExpOp>([&](auto) {
+          add(operand(0), mul(g, r));
+          return success();
+        })
+        .Case<math::Exp2Op>([&](auto) {
+          add(operand(0), mul(g, mul(r, cst(g, llvm::numbers::ln2))));
+          return success();
+        })
+        .Case<math::ExpM1Op>([&](auto) {
+          add(operand(0), mul(g, arith::AddFOp::create(b, loc, r, cst(g, 1))));
+          return success();
+        })
+        .Case<math::LogOp>([&](auto) {
+          add(operand(0), div(g, operand(0)));
+          return success();
+        })
+        .Case<math::Log1pOp>([&](auto) {
+          add(operand(0),
+              div(g, arith::AddFOp::create(b, loc, operand(0), cst(g, 1))));
+          return success();
+        })
+        .Case<math::TanhOp>([&](auto) {
+          Value one = cst(g, 1.0);
+          add(operand(0),
+              mul(g, arith::SubFOp::create(b, loc, one, mul(r, r))));
+          return success();
+        })
+        .Case<math::SqrtOp>([&](auto) {
+          add(operand(0), div(mul(g, cst(g, 0.5)), r));
+          return success();
+        })
+        .Case<math::RsqrtOp>([&](auto) {
+          add(operand(0), mul(g, mul(cst(g, -0.5), mul(r, mul(r, r)))));
+          return success();
+        })
+        .Case<math::ErfOp>([&](auto) {
+          Value x = operand(0);
+          Value e = math::ExpOp::create(b, loc, neg(mul(x, x)));
+          add(operand(0), mul(g, mul(cst(g, llvm::numbers::inv_sqrtpi * 2.0), e)));
+          return success();
+        })
+        .Case<math::AbsFOp>([&](auto) {
+          Value negative =
+              cmp(arith::CmpFPredicate::OLT, operand(0), cst(g, 0.0));
+          add(operand(0), select(negative, neg(g), g));
+          return success();
+        })
+        .Case<math::PowFOp>([&](auto) {
+          Value x = operand(0), y = operand(1);
+          Value ym1 = arith::SubFOp::create(b, loc, y, cst(g, 1.0));
+          add(x, mul(g, mul(y, math::PowFOp::create(b, loc, x, ym1))));
+          add(y, mul(g, mul(r, math::LogOp::create(b, loc, x))));
+          return success();
+        })
+        .Case<math::FmaOp>([&](auto) {
+          add(operand(0), mul(g, operand(1)));
+          add(operand(1), mul(g, operand(0)));
+          add(operand(2), g);
+          return success();
+        })
+        .Case<math::SinOp>([&](auto) {
+          add(operand(0), mul(g, math::CosOp::create(b, loc, operand(0))));
+          return success();
+        })
+        .Case<math::CosOp>([&](auto) {
+          add(operand(0),
+              neg(mul(g, math::SinOp::create(b, loc, operand(0)))));
+          return success();
+        })
+        .Case<arith::ConstantOp, arith::SIToFPOp, arith::UIToFPOp>(
+            [&](auto) { return success(); }) // No float operand to reach.
+        .Default([&](Operation *other) {
+          return other->emitError("lathe-differentiate: no derivative for '")
+                 << other->getName()
+                 << "' in the body of a linalg op (supported: arith "
+                    "add/sub/mul/div/neg/max/min/select/extf/truncf, math "
+                    "exp/exp2/expm1/log/log1p/tanh/sqrt/rsqrt/erf/absf/powf/"
+                    "fma/sin/cos)";
+        });
+  }
+
+  OpBuilder &b;
+  Location loc;
+  DenseMap<Value, Value> adj;
+};
+
+/// How a structured op combines its body's value with the output.
+enum class Combiner { None, Add, Max, Min };
+
+class Differentiator {
+public:
+  Differentiator(func::FuncOp fn) : fn(fn), b(fn.getContext()) {}
+
+  LogicalResult run() {
+    Block &body = fn.getBody().front();
+    auto ret = cast<func::ReturnOp>(body.getTerminator());
+    markActive(body);
+    Value loss = ret.getOperand(0);
+    b.setInsertionPoint(ret);
+    Location loc = ret.getLoc();
+    Value seed;
+    if (auto t = dyn_cast<RankedTensorType>(loss.getType()))
+      seed = arith::ConstantOp::create(
+          b, loc, DenseElementsAttr::get(t, b.getFloatAttr(t.getElementType(),
+                                                           1.0)));
+    else
+      seed = floatConst(b, loc, loss.getType(), 1.0);
+    adjoints[loss] = seed;
+    SmallVector<Operation *> forward;
+    for (Operation &op : body.without_terminator())
+      forward.push_back(&op);
+    for (Operation *op : llvm::reverse(forward)) {
+      if (llvm::none_of(op->getResults(),
+                        [&](Value r) { return adjoints.count(r); }))
+        continue;
+      if (llvm::none_of(op->getOperands(),
+                        [&](Value v) { return active.contains(v); }))
+        continue;
+      if (failed(backprop(op)))
+        return failure();
+    }
+    SmallVector<Value> results = {loss};
+    for (BlockArgument arg : fn.getArguments()) {
+      if (!fn.getArgAttr(arg.getArgNumber(), kParamAttr))
+        continue;
+      Value g = adjoints.lookup(arg);
+      results.push_back(g ? g : zerosLike(b, loc, arg));
+    }
+    func::ReturnOp::create(b, loc, results);
+    ret.erase();
+    SmallVector<Type> types;
+    for (Value v : results)
+      types.push_back(v.getType());
+    fn.setFunctionType(
+        FunctionType::get(fn.getContext(), fn.getArgumentTypes(), types));
+    return success();
+  }
+
+  int64_t numBackwardOps = 0;
+
+private:
+  void markActive(Block &body) {
+    for (BlockArgument arg : body.getArguments())
+      if (fn.getArgAttr(arg.getArgNumber(), kParamAttr))
+        active.insert(arg);
+    for (Operation &op : body) {
+      bool any = false;
+      op.walk([&](Operation *inner) {
+        for (Value v : inner->getOperands())
+          any |= active.contains(v);
+      });
+      if (any)
+        for (Value r : op.getResults())
+          if (isa<FloatType>(getElementTypeOrSelf(r.getType())))
+            active.insert(r);
+    }
+  }
+
+  void addAdjoint(Value v, Value g) {
+    if (!active.contains(v))
+      return;
+    auto [it, inserted] = adjoints.try_emplace(v, g);
+    if (!inserted)
+      it->second = addTensors(b, g.getLoc(), it->second, g);
+  }
+
+  LogicalResult unsupported(Operation *op, const Twine &why) {
+    return op->emitError("lathe-differentiate: cannot differentiate '")
+           << op->getName() << "': " << why;
+  }
+
+  LogicalResult backprop(Operation *op) {
+    Location loc = op->getLoc();
+    if (auto sm = dyn_cast<linalg::SoftmaxOp>(op))
+      return backpropSoftmax(sm);
+    if (isa<linalg::FillOp>(op))
+      return success(); // Gradient of a fill value: not a tensor parameter.
+    if (auto lop = dyn_cast<linalg::LinalgOp>(op))
+      return backpropLinalg(lop);
+    Value g = op->getNumResults() == 1 ? adjoints.lookup(op->getResult(0))
+                                       : Value();
+    if (auto cast = dyn_cast<tensor::CastOp>(op)) {
+      addAdjoint(cast.getSource(),
+                 tensor::CastOp::create(b, loc, cast.getSource().getType(), g));
+      return success();
+    }
+    if (auto ex = dyn_cast<tensor::ExpandShapeOp>(op)) {
+      addAdjoint(ex.getSrc(), tensor::CollapseShapeOp::create(
+                                  b, loc, ex.getSrcType(), g,
+                                  ex.getReassociationIndices()));
+      return success();
+    }
+    if (auto co = dyn_cast<tensor::CollapseShapeOp>(op)) {
+      SmallVector<OpFoldResult> sizes =
+          tensor::getMixedSizes(b, loc, co.getSrc());
+      addAdjoint(co.getSrc(),
+                 tensor::ExpandShapeOp::create(b, loc, co.getSrcType(), g,
+                                               co.getReassociationIndices(),
+                                               sizes));
+      return success();
+    }
+    if (auto ex = dyn_cast<tensor::ExtractSliceOp>(op)) {
+      Value zeros = zerosLike(b, loc, ex.getSource());
+      addAdjoint(ex.getSource(),
+                 tensor::InsertSliceOp::create(
+                     b, loc, g, zeros, ex.getMixedOffsets(), ex.getMixedSizes(),
+                     ex.getMixedStrides()));
+      return success();
+    }
+    if (auto ins = dyn_cast<tensor::InsertSliceOp>(op)) {
+      if (active.contains(ins.getSource()))
+        addAdjoint(ins.getSource(),
+                   tensor::ExtractSliceOp::create(
+                       b, loc, ins.getSourceType(), g, ins.getMixedOffsets(),
+                       ins.getMixedSizes(), ins.getMixedStrides()));
+      if (active.contains(ins.getDest()))
+        addAdjoint(ins.getDest(),
+                   tensor::InsertSliceOp::create(
+                       b, loc, zerosLike(b, loc, ins.getSource()), g,
+                       ins.getMixedOffsets(), ins.getMixedSizes(),
+                       ins.getMixedStrides()));
+      return success();
+    }
+    if (auto pad = dyn_cast<tensor::PadOp>(op)) {
+      if (active.contains(pad.getConstantPaddingValue()))
+        return unsupported(op, "the padding value depends on a parameter");
+      if (!pad.getConstantPaddingValue())
+        return unsupported(op, "only constant padding is supported");
+      SmallVector<OpFoldResult> sizes =
+          tensor::getMixedSizes(b, loc, pad.getSource());
+      SmallVector<OpFoldResult> ones(sizes.size(), b.getIndexAttr(1));
+      addAdjoint(pad.getSource(),
+                 tensor::ExtractSliceOp::create(
+                     b, loc, pad.getSourceType(), g, pad.getMixedLowPad(),
+                     sizes, ones));
+      return success();
+    }
+    if (auto concat = dyn_cast<tensor::ConcatOp>(op)) {
+      int64_t dim = concat.getDim();
+      OpFoldResult offset = b.getIndexAttr(0);
+      for (Value in : concat.getInputs()) {
+        SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, in);
+        SmallVector<OpFoldResult> offsets(sizes.size(), b.getIndexAttr(0));
+        SmallVector<OpFoldResult> ones(sizes.size(), b.getIndexAttr(1));
+        offsets[dim] = offset;
+        if (active.contains(in))
+          addAdjoint(in, tensor::ExtractSliceOp::create(
+                             b, loc, cast<RankedTensorType>(in.getType()), g,
+                             offsets, sizes, ones));
+        std::optional<int64_t> o = getConstantIntValue(offset),
+                               s = getConstantIntValue(sizes[dim]);
+        if (o && s)
+          offset = b.getIndexAttr(*o + *s);
+        else
+          offset = arith::AddIOp::create(
+                       b, loc, getValueOrCreateConstantIndexOp(b, loc, offset),
+                       getValueOrCreateConstantIndexOp(b, loc, sizes[dim]))
+                       .getResult();
+      }
+      return success();
+    }
+    return unsupported(op, "no derivative rule for this op (it computes a "
+                           "value the loss depends on from a parameter)");
+  }
+
+  /// dx = y * (dy - sum_d(dy * y)) along the softmax dimension d.
+  LogicalResult backpropSoftmax(linalg::SoftmaxOp sm) {
+    Location loc = sm.getLoc();
+    Value y = sm->getResult(0), dy = adjoints.lookup(y);
+    auto type = cast<RankedTensorType>(y.getType());
+    int64_t rank = type.getRank(), d = sm.getDimension();
+    Type elt = type.getElementType();
+    AffineMap id = b.getMultiDimIdentityMap(rank);
+    AffineMap dropped = id.dropResult(d);
+    SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, y);
+    SmallVector<OpFoldResult> reducedSizes = sizes;
+    reducedSizes.erase(reducedSizes.begin() + d);
+    Value sumInit = linalg::FillOp::create(
+                        b, loc, floatConst(b, loc, elt, 0.0),
+                        tensor::EmptyOp::create(b, loc, reducedSizes, elt)
+                            .getResult())
+                        .getResult(0);
+    SmallVector<utils::IteratorType> it(rank, utils::IteratorType::parallel);
+    SmallVector<utils::IteratorType> red = it;
+    red[d] = utils::IteratorType::reduction;
+    Value sum = linalg::GenericOp::create(
+                    b, loc, TypeRange{sumInit.getType()}, ValueRange{dy, y},
+                    ValueRange{sumInit},
+                    SmallVector<AffineMap>{id, id, dropped}, red,
+                    [](OpBuilder &nb, Location nl, ValueRange a) {
+                      Value p = arith::MulFOp::create(nb, nl, a[0], a[1]);
+                      linalg::YieldOp::create(
+                          nb, nl,
+                          arith::AddFOp::create(nb, nl, a[2], p).getResult());
+                    })
+                    .getResult(0);
+    Value init = tensor::EmptyOp::create(b, loc, sizes, elt);
+    Value dx = linalg::GenericOp::create(
+                   b, loc, TypeRange{type}, ValueRange{dy, y, sum},
+                   ValueRange{init},
+                   SmallVector<AffineMap>{id, id, dropped, id}, it,
+                   [](OpBuilder &nb, Location nl, ValueRange a) {
+                     Value diff = arith::SubFOp::create(nb, nl, a[0], a[2]);
+                     linalg::YieldOp::create(
+                         nb, nl,
+                         arith::MulFOp::create(nb, nl, a[1], diff).getResult());
+                   })
+                   .getResult(0);
+    numBackwardOps += 2;
+    addAdjoint(sm.getInput(), dx);
+    return success();
+  }
+
+  LogicalResult backpropLinalg(linalg::LinalgOp op) {
+    Operation *raw = op.getOperation();
+    if (!op.hasPureTensorSemantics())
+      return unsupported(raw, "the op works on buffers, not tensors");
+    if (op.getNumDpsInits() != 1)
+      return unsupported(raw, "only ops with one output are supported");
+    Block *body = op.getBlock();
+    if (!body)
+      return unsupported(raw, "the op has no scalar body");
+    OpOperand *init = op.getDpsInitOperand(0);
+    Value result = raw->getResult(0);
+    Value gout = adjoints.lookup(result);
+    AffineMap outMap = op.getMatchingIndexingMap(init);
+    BlockArgument accArg = op.getMatchingBlockArgument(init);
+    auto yield = cast<linalg::YieldOp>(body->getTerminator());
+    Value yielded = yield.getOperand(0);
+
+    // The body's value `h` and how it meets the output.
+    Combiner combiner = Combiner::None;
+    Value h = yielded;
+    if (op.getNumReductionLoops() > 0) {
+      Operation *comb = yielded.getDefiningOp();
+      if (comb && comb->getNumOperands() == 2 &&
+          llvm::is_contained(comb->getOperands(), Value(accArg))) {
+        h = comb->getOperand(0) == accArg ? comb->getOperand(1)
+                                          : comb->getOperand(0);
+        if (isa<arith::AddFOp>(comb))
+          combiner = Combiner::Add;
+        else if (isa<arith::MaximumFOp, arith::MaxNumFOp>(comb))
+          combiner = Combiner::Max;
+        else if (isa<arith::MinimumFOp, arith::MinNumFOp>(comb))
+          combiner = Combiner::Min;
+      }
+      if (combiner == Combiner::None || h == Value(accArg))
+        return unsupported(raw, "a reduction must combine its body's value "
+                                "with the output by addf, maximumf or "
+                                "minimumf");
+      bool usesAcc = false;
+      for (Operation &inner : body->without_terminator())
+        if (&inner != comb)
+          usesAcc |= llvm::is_contained(inner.getOperands(), Value(accArg));
+      if (usesAcc)
+        return unsupported(raw, "the reduction's body reads the partial "
+                                "result other than to combine with it");
+    }
+    for (Operation &inner : body->without_terminator())
+      if (inner.getNumRegions() > 0 ||
+          isa<tensor::ExtractOp, linalg::IndexOp>(inner)) {
+        bool readsActive = llvm::any_of(inner.getOperands(), [&](Value v) {
+          return active.contains(v);
+        });
+        if (isa<linalg::IndexOp>(inner))
+          continue;
+        if (readsActive || inner.getNumRegions() > 0)
+          return unsupported(raw, "its body reads a tensor (a gather) or has "
+                                  "regions; not differentiable yet");
+      }
+
+    // Operands that need a gradient: active float tensors.
+    SmallVector<OpOperand *> targets;
+    for (OpOperand *in : op.getDpsInputOperands())
+      if (active.contains(in->get()) && isFloatTensor(in->get().getType()))
+        targets.push_back(in);
+      else if (active.contains(in->get()))
+        return unsupported(raw, "an input that depends on a parameter is not "
+                                "a float tensor");
+    bool accRead = combiner == Combiner::None && !accArg.use_empty();
+    if (active.contains(init->get()) &&
+        (accRead || combiner == Combiner::Add))
+      targets.push_back(init);
+    for (OpOperand *t : targets)
+      if (!op.getMatchingIndexingMap(t).isProjectedPermutation())
+        return unsupported(raw, "operand #" + Twine(t->getOperandNumber()) +
+                                    "'s indexing map is not a projected "
+                                    "permutation");
+    if (!outMap.isProjectedPermutation())
+      return unsupported(raw, "the output's indexing map is not a projected "
+                              "permutation");
+
+    for (OpOperand *target : targets) {
+      // A sum's output starts from its init: d(init) = dy.
+      if (target == init && combiner == Combiner::Add) {
+        addAdjoint(init->get(), gout);
+        continue;
+      }
+      FailureOr<Value> g = backwardGeneric(op, target, gout, h, combiner);
+      if (failed(g))
+        return failure();
+      addAdjoint(target->get(), *g);
+    }
+    return success();
+  }
+
+  /// The gradient of one operand of a structured op (see the file comment).
+  FailureOr<Value> backwardGeneric(linalg::LinalgOp op, OpOperand *target,
+                                   Value gout, Value h, Combiner combiner) {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = b.getContext();
+    unsigned loops = op.getNumLoops();
+    AffineMap targetMap = op.getMatchingIndexingMap(target);
+    // Loop order of the backward op: the target's dims, then the rest
+    // (reductions innermost, as kernel formation expects of a matmul).
+    SmallVector<unsigned> order;
+    llvm::SmallBitVector used(loops);
+    for (AffineExpr e : targetMap.getResults()) {
+      unsigned d = cast<AffineDimExpr>(e).getPosition();
+      if (!used.test(d)) {
+        used.set(d);
+        order.push_back(d);
+      }
+    }
+    for (unsigned d = 0; d < loops; ++d)
+      if (!used.test(d))
+        order.push_back(d);
+    // newPos[old dim] = position in the backward loop nest.
+    SmallVector<AffineExpr> renumber(loops);
+    for (auto [pos, d] : llvm::enumerate(order))
+      renumber[d] = getAffineDimExpr(pos, ctx);
+    auto remap = [&](AffineMap m) {
+      return m.replaceDimsAndSymbols(renumber, {}, loops, 0);
+    };
+    SmallVector<utils::IteratorType> iterators;
+    for (unsigned pos = 0; pos < loops; ++pos)
+      iterators.push_back(pos < used.count() ? utils::IteratorType::parallel
+                                             : utils::IteratorType::reduction);
+
+    // Inputs: the forward op's operands (inputs, and the output's init when
+    // the body reads it), the forward result (max/min), the output gradient.
+    SmallVector<Value> inputs;
+    SmallVector<AffineMap> maps;
+    for (OpOperand &operand : op->getOpOperands()) {
+      bool isInit = op.isDpsInit(&operand);
+      if (isInit && combiner != Combiner::None)
+        continue;
+      inputs.push_back(operand.get());
+      maps.push_back(remap(op.getMatchingIndexingMap(&operand)));
+    }
+    AffineMap outMap = remap(op.getMatchingIndexingMap(op.getDpsInitOperand(0)));
+    Value result = op->getResult(0);
+    bool needResult = combiner == Combiner::Max || combiner == Combiner::Min;
+    if (needResult) {
+      inputs.push_back(result);
+      maps.push_back(outMap);
+    }
+    inputs.push_back(gout);
+    maps.push_back(outMap);
+    // All-parallel backward ops (the target's map uses every loop) write
+    // each element once: their output is an empty tensor, not read. Others
+    // accumulate into zeros.
+    bool accumulates = used.count() < loops;
+    Value zeros =
+        accumulates
+            ? zerosLike(b, loc, target->get())
+            : tensor::EmptyOp::create(
+                  b, loc, tensor::getMixedSizes(b, loc, target->get()),
+                  getElementTypeOrSelf(target->get().getType()))
+                  .getResult();
+    maps.push_back(remap(targetMap));
+
+    Block *fwd = op.getBlock();
+    LogicalResult status = success();
+    auto generic = linalg::GenericOp::create(
+        b, loc, TypeRange{zeros.getType()}, inputs, ValueRange{zeros}, maps,
+        iterators, [&](OpBuilder &nb, Location nl, ValueRange args) {
+          IRMapping map;
+          unsigned next = 0;
+          for (OpOperand &operand : op->getOpOperands()) {
+            if (op.isDpsInit(&operand) && combiner != Combiner::None)
+              continue;
+            map.map(op.getMatchingBlockArgument(&operand), args[next++]);
+          }
+          Value fwdResult = needResult ? args[next++] : Value();
+          Value g = args[next++];
+          Value acc = args[next];
+          // The combiner (the only reader of the partial result) is not
+          // needed: its derivative is the seed below.
+          Operation *comb =
+              combiner == Combiner::None
+                  ? nullptr
+                  : fwd->getTerminator()->getOperand(0).getDefiningOp();
+          SmallVector<Operation *> cloned;
+          for (Operation &inner : fwd->without_terminator())
+            if (&inner != comb)
+              cloned.push_back(nb.clone(inner, map));
+          Value hv = map.lookupOrDefault(h);
+          Value seed = g;
+          if (needResult) {
+            Value hit = arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OEQ,
+                                              hv, fwdResult);
+            seed = arith::SelectOp::create(
+                nb, nl, hit, g, floatConst(nb, nl, g.getType(), 0.0));
+          }
+          ScalarAdjoints scalar(nb, nl);
+          if (failed(scalar.run(cloned, hv, seed))) {
+            status = failure();
+            linalg::YieldOp::create(nb, nl, acc);
+            return;
+          }
+          Value wrt = map.lookupOrDefault(op.getMatchingBlockArgument(target));
+          Value d = scalar.get(wrt);
+          if (!d)
+            d = floatConst(nb, nl, acc.getType(), 0.0);
+          Value sum =
+              accumulates ? arith::AddFOp::create(nb, nl, acc, d).getResult()
+                          : d;
+          linalg::YieldOp::create(nb, nl, sum);
+        });
+    if (failed(status))
+      return failure();
+    ++numBackwardOps;
+    return compact(generic);
+  }
+
+  /// `generic` without the inputs its body does not read, the input that
+  /// indexes the outermost loop first: a contraction then has the operand
+  /// order of a matmul (lhs over d0), which kernel formation raises.
+  Value compact(linalg::GenericOp generic) {
+    Block *body = generic.getBody();
+    // The clone of the forward body left ops the derivative does not use.
+    for (Operation &op : llvm::make_early_inc_range(llvm::reverse(*body)))
+      if (isOpTriviallyDead(&op))
+        op.erase();
+    unsigned numInputs = generic.getNumDpsInputs();
+    SmallVector<unsigned> keep;
+    for (unsigned i = 0; i < numInputs; ++i)
+      if (!body->getArgument(i).use_empty())
+        keep.push_back(i);
+    SmallVector<AffineMap> oldMaps = generic.getIndexingMapsArray();
+    auto hasD0 = [&](unsigned i) {
+      return oldMaps[i].getNumDims() > 0 &&
+             oldMaps[i].isFunctionOfDim(0);
+    };
+    llvm::stable_sort(keep, [&](unsigned x, unsigned y) {
+      return hasD0(x) && !hasD0(y);
+    });
+    if (keep.size() == numInputs &&
+        llvm::equal(keep, llvm::seq<unsigned>(0, numInputs)))
+      return generic.getResult(0);
+    SmallVector<Value> inputs;
+    SmallVector<AffineMap> maps;
+    for (unsigned i : keep) {
+      inputs.push_back(generic.getDpsInputs()[i]);
+      maps.push_back(oldMaps[i]);
+    }
+    maps.push_back(oldMaps.back());
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(generic);
+    auto slim = linalg::GenericOp::create(
+        b, generic.getLoc(), generic.getResultTypes(), inputs,
+        generic.getDpsInits(), maps, generic.getIteratorTypesArray(),
+        [&](OpBuilder &nb, Location, ValueRange args) {
+          IRMapping map;
+          for (auto [pos, i] : llvm::enumerate(keep))
+            map.map(body->getArgument(i), args[pos]);
+          map.map(body->getArgument(numInputs), args.back());
+          for (Operation &op : *body)
+            nb.clone(op, map);
+        });
+    generic.erase();
+    return slim.getResult(0);
+  }
+
+  func::FuncOp fn;
+  OpBuilder b;
+  DenseSet<Value> active;
+  DenseMap<Value, Value> adjoints;
+};
+
+struct LatheDifferentiate
+    : public lathe::impl::LatheDifferentiateBase<LatheDifferentiate> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<func::FuncOp> todo;
+    for (auto fn : module.getOps<func::FuncOp>()) {
+      if (fn.isExternal())
+        continue;
+      bool hasParam = false;
+      for (unsigned i = 0; i < fn.getNumArguments(); ++i)
+        hasParam |= bool(fn.getArgAttr(i, kParamAttr));
+      if (hasParam && (function.empty() || fn.getSymName() == function))
+        todo.push_back(fn);
+    }
+    if (!function.empty() && todo.empty()) {
+      module.emitError("lathe-differentiate: no function '")
+          << function << "' with arguments marked " << kParamAttr;
+      return signalPassFailure();
+    }
+    SymbolTable symbols(module);
+    for (func::FuncOp fn : todo) {
+      if (failed(checkSignature(fn)))
+        return signalPassFailure();
+      auto grad = cast<func::FuncOp>(fn->clone());
+      grad.setSymName((fn.getSymName() + "_grad").str());
+      grad->removeAttr("lathe.signature");
+      symbols.insert(grad, std::next(Block::iterator(fn)));
+      Differentiator d(grad);
+      if (failed(d.run()))
+        return signalPassFailure();
+      numFunctions++;
+      numBackwardOps += d.numBackwardOps;
+    }
+  }
+
+  LogicalResult checkSignature(func::FuncOp fn) {
+    FunctionType type = fn.getFunctionType();
+    Block &body = fn.getBody().front();
+    if (!llvm::hasSingleElement(fn.getBody()))
+      return fn.emitError("lathe-differentiate: @")
+             << fn.getSymName() << " must be one block (straight-line code)";
+    auto lossType = type.getNumResults() == 1 ? type.getResult(0) : Type();
+    auto lossTensor = dyn_cast_or_null<RankedTensorType>(lossType);
+    bool scalarLoss = lossType && isa<FloatType>(lossType);
+    if (!scalarLoss && !(lossTensor && lossTensor.getRank() == 0 &&
+                         isa<FloatType>(lossTensor.getElementType())))
+      return fn.emitError("lathe-differentiate: @")
+             << fn.getSymName()
+             << " must return one scalar loss (tensor<f32> or f32), but "
+                "returns "
+             << type.getResults();
+    for (unsigned i = 0; i < fn.getNumArguments(); ++i)
+      if (fn.getArgAttr(i, kParamAttr) &&
+          !isFloatTensor(body.getArgument(i).getType()))
+        return fn.emitError("lathe-differentiate: argument #")
+               << i << " of @" << fn.getSymName() << " is marked "
+               << kParamAttr << " but is not a float tensor";
+    return success();
+  }
+};
+
+} // namespace

@@ -1,0 +1,63 @@
+// RUN: lathe-opt --lathe-differentiate --split-input-file --verify-diagnostics %s
+
+// expected-error @+1 {{lathe-differentiate: @vector_loss must return one scalar loss (tensor<f32> or f32), but returns 'tensor<4xf32>'}}
+func.func @vector_loss(%w: tensor<4xf32> {lathe.param}) -> tensor<4xf32> {
+  return %w : tensor<4xf32>
+}
+
+// -----
+
+// expected-error @+1 {{argument #0 of @int_param is marked lathe.param but is not a float tensor}}
+func.func @int_param(%w: tensor<4xi32> {lathe.param}) -> f32 {
+  %z = arith.constant 0.0 : f32
+  return %z : f32
+}
+
+// -----
+
+// A product reduction has no rule: an error naming the op, not a wrong
+// gradient.
+#id = affine_map<(i) -> (i)>
+#s = affine_map<(i) -> ()>
+func.func @prod(%w: tensor<4xf32> {lathe.param}) -> tensor<f32> {
+  %o = arith.constant 1.0 : f32
+  %e = tensor.empty() : tensor<f32>
+  %i = linalg.fill ins(%o : f32) outs(%e : tensor<f32>) -> tensor<f32>
+  // expected-error @+1 {{lathe-differentiate: cannot differentiate 'linalg.generic': a reduction must combine its body's value with the output by addf, maximumf or minimumf}}
+  %r = linalg.generic {indexing_maps = [#id, #s], iterator_types = ["reduction"]}
+      ins(%w : tensor<4xf32>) outs(%i : tensor<f32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %q = arith.mulf %acc, %a : f32
+    linalg.yield %q : f32
+  } -> tensor<f32>
+  return %r : tensor<f32>
+}
+
+// -----
+
+// A scalar op without a derivative rule is named.
+#id = affine_map<(i) -> (i)>
+#s = affine_map<(i) -> ()>
+func.func @atan(%w: tensor<4xf32> {lathe.param}) -> tensor<f32> {
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<f32>
+  %i = linalg.fill ins(%z : f32) outs(%e : tensor<f32>) -> tensor<f32>
+  %r = linalg.generic {indexing_maps = [#id, #s], iterator_types = ["reduction"]}
+      ins(%w : tensor<4xf32>) outs(%i : tensor<f32>) {
+  ^bb0(%a: f32, %acc: f32):
+    // expected-error @+1 {{lathe-differentiate: no derivative for 'math.atan'}}
+    %t = math.atan %a : f32
+    %q = arith.addf %acc, %t : f32
+    linalg.yield %q : f32
+  } -> tensor<f32>
+  return %r : tensor<f32>
+}
+
+// -----
+
+// An op on the path from a parameter to the loss without a rule.
+func.func @sort_like(%w: tensor<4xf32> {lathe.param}, %idx: index) -> f32 {
+  // expected-error @+1 {{lathe-differentiate: cannot differentiate 'tensor.extract': no derivative rule for this op}}
+  %v = tensor.extract %w[%idx] : tensor<4xf32>
+  return %v : f32
+}

@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""Inputs and PyTorch-autograd gradients for the lathe-differentiate tests.
+
+usage: grad_ref.py MODEL DIR   writes DIR/in{0..}.npy and DIR/ref{0..}.npy
+       grad_ref.py --check DIR N   compares DIR/out{i}.npy with DIR/ref{i}.npy
+MODEL: mlp (grad-mlp.mlir) | attn (grad-attn.mlir). The reference is computed
+in float64 from the same float32 inputs; result 0 is the loss, then one
+gradient per parameter.
+"""
+import sys
+
+import numpy as np
+import torch
+
+
+def mlp(rng):
+    w1 = rng.standard_normal((64, 32)) * 0.2
+    b1 = rng.standard_normal(32) * 0.1
+    w2 = rng.standard_normal((32, 10)) * 0.2
+    b2 = rng.standard_normal(10) * 0.1
+    x = rng.standard_normal((16, 64))
+    y = np.eye(10)[rng.integers(0, 10, 16)]
+    params, batch = [w1, b1, w2, b2], [x, y]
+
+    def loss(w1, b1, w2, b2, x, y):
+        a = torch.relu(x @ w1 + b1)
+        l = a @ w2 + b2
+        return (torch.logsumexp(l, 1) - (l * y).sum(1)).mean()
+    return params, batch, loss
+
+
+def attn(rng):
+    wq = rng.standard_normal((8, 8)) * 0.3
+    wk = rng.standard_normal((8, 8)) * 0.3
+    wv = rng.standard_normal((8, 8)) * 0.3
+    g = 1.0 + rng.standard_normal(8) * 0.1
+    x = rng.standard_normal((2, 6, 8))
+    params, batch = [wq, wk, wv, g], [x]
+
+    def loss(wq, wk, wv, g, x):
+        q, k, v = x @ wq, x @ wk, x @ wv
+        s = torch.softmax(q @ k.transpose(1, 2) * 0.5, dim=2)
+        o = (s @ v).reshape(12, 8) * g
+        return (torch.tanh(o) ** 2).sum() + (o.exp() / (1 + o * o)).mean()
+    return params, batch, loss
+
+
+def main():
+    if sys.argv[1] == "--check":
+        d, n = sys.argv[2], int(sys.argv[3])
+        for i in range(n):
+            got = np.load(f"{d}/out{i}.npy").astype(np.float64)
+            ref = np.load(f"{d}/ref{i}.npy")
+            assert got.shape == ref.shape, (i, got.shape, ref.shape)
+            scale = max(np.abs(ref).max(), 1e-3)
+            err = np.abs(got - ref).max() / scale
+            # float32 forward and backward against a float64 reference.
+            assert err < 1e-4, f"result {i}: max error {err:.3g} (relative to max |ref| {scale:.3g})"
+            print(f"result {i}: shape {ref.shape} max rel error {err:.2e}")
+        return
+    model, d = sys.argv[1], sys.argv[2]
+    rng = np.random.default_rng(0)
+    params, batch, loss = {"mlp": mlp, "attn": attn}[model](rng)
+    arrays = [np.asarray(a, np.float32) for a in params + batch]
+    for i, a in enumerate(arrays):
+        np.save(f"{d}/in{i}.npy", a)
+    ts = [torch.tensor(a.astype(np.float64), requires_grad=i < len(params))
+          for i, a in enumerate(arrays)]
+    value = loss(*ts)
+    value.backward()
+    np.save(f"{d}/ref0.npy", np.array(value.item()))
+    for i, t in enumerate(ts[:len(params)]):
+        np.save(f"{d}/ref{i + 1}.npy", t.grad.numpy())
+
+
+if __name__ == "__main__":
+    main()
