@@ -38,7 +38,7 @@ const Phase kCpuPhases[] = {
      "tosa-to-tensor),canonicalize,cse,lathe-cpu-guard-indices"},
     {"kernels",
      "matmuls and their epilogues become lathe.matmul; element-wise fusion",
-     "func.func(convert-lowrank-to-lathe,memred-raise-attention{min-scores=262144},sparsegcn-tile,lathe-cpu-form-kernels,lathe-cpu-chain-convs),linalg-fuse-elementwise-ops,"
+     "func.func(convert-lowrank-to-lathe,memred-raise-attention{min-scores=262144},sparsegcn-tile,lathe-cpu-form-kernels,lathe-cpu-chain-convs),lathe-fuse-elementwise,"
      "canonicalize,cse"},
     {"bufferize", "one-shot bufferization and deallocation", kBufferize},
     {"runtime-calls", "kernel ops become calls into the Lathe runtime",

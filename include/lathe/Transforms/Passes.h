@@ -21,6 +21,9 @@ class MathDialect;
 namespace tensor {
 class TensorDialect;
 }
+namespace affine {
+class AffineDialect;
+}
 namespace lathe {
 
 #define GEN_PASS_DECL

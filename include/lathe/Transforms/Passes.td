@@ -74,6 +74,20 @@ def LatheLLVMFastmath : Pass<"lathe-llvm-fastmath", "ModuleOp"> {
   ];
 }
 
+def LatheFuseElementwise : Pass<"lathe-fuse-elementwise"> {
+  let summary = "Element-wise fusion of linalg ops (upstream's, minus a miscompile)";
+  let description = [{
+    The pattern set and control of upstream `linalg-fuse-elementwise-ops`,
+    except that a producer whose payload reads its own output is not fused:
+    MLIR 22 fuses such a producer into a consumer with more loops and the
+    result then accumulates once per extra loop iteration (a silently wrong
+    answer). The CPU pipeline's `kernels` phase uses this pass.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::affine::AffineDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def LatheDifferentiate : Pass<"lathe-differentiate", "ModuleOp"> {
   let summary = "Generate the gradient function of a scalar loss (reverse-mode AD)";
   let description = [{

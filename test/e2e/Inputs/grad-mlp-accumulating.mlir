@@ -1,3 +1,7 @@
+// @loss_grad of grad-mlp.mlir as an early lathe-differentiate generated it:
+// all-parallel backward generics accumulate into zero-filled outputs they
+// read. Upstream element-wise fusion miscompiled it (gradients off by up to
+// 300x); lathe-fuse-elementwise leaves such producers unfused.
 #map = affine_map<(d0, d1) -> (d0, d1)>
 #map1 = affine_map<(d0, d1) -> (d1)>
 #map2 = affine_map<(d0, d1) -> (d0)>
