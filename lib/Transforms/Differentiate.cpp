@@ -26,10 +26,12 @@
 #include "lathe/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -91,6 +93,26 @@ Value addTensors(OpBuilder &b, Location loc, Value x, Value y) {
                    nb, nl, arith::AddFOp::create(nb, nl, a[0], a[1]).getResult());
              })
       .getResult(0);
+}
+
+/// The extract of `scf.if %ok -> T { tensor.extract ...; yield } else {
+/// yield constant }`: a read guarded by an index check, as the ONNX importer
+/// writes gathers. Null for any other scf.if.
+tensor::ExtractOp guardedExtract(scf::IfOp ifOp) {
+  if (ifOp.getNumResults() != 1 || ifOp.getElseRegion().empty())
+    return {};
+  Block &thenBlock = ifOp.getThenRegion().front();
+  Block &elseBlock = ifOp.getElseRegion().front();
+  if (!llvm::hasNItems(thenBlock, 2) || !llvm::hasNItems(elseBlock, 2))
+    return {};
+  auto extract = dyn_cast<tensor::ExtractOp>(thenBlock.front());
+  auto thenYield = cast<scf::YieldOp>(thenBlock.getTerminator());
+  auto elseYield = cast<scf::YieldOp>(elseBlock.getTerminator());
+  if (!extract || thenYield.getOperand(0) != extract.getResult() ||
+      !isa_and_nonnull<arith::ConstantOp>(
+          elseYield.getOperand(0).getDefiningOp()))
+    return {};
+  return extract;
 }
 
 /// Reverse-mode differentiation of the scalar ops of one linalg body.
@@ -270,8 +292,19 @@ private:
               neg(mul(g, math::SinOp::create(b, loc, operand(0)))));
           return success();
         })
-        .Case<arith::ConstantOp, arith::SIToFPOp, arith::UIToFPOp>(
-            [&](auto) { return success(); }) // No float operand to reach.
+        .Case<arith::ConstantOp, arith::SIToFPOp, arith::UIToFPOp,
+              tensor::ExtractOp>([&](auto) {
+          // No float operand to reach: a read of a captured tensor is
+          // differentiated by the caller (a scatter into its gradient).
+          return success();
+        })
+        .Case<scf::IfOp>([&](scf::IfOp ifOp) {
+          if (guardedExtract(ifOp))
+            return success(); // A guarded read: as tensor.extract.
+          return LogicalResult(ifOp.emitError(
+              "lathe-differentiate: no derivative for an 'scf.if' other than "
+              "a guarded read in the body of a linalg op"));
+        })
         .Default([&](Operation *other) {
           return other->emitError("lathe-differentiate: no derivative for '")
                  << other->getName()
@@ -289,6 +322,12 @@ private:
 
 /// How a structured op combines its body's value with the output.
 enum class Combiner { None, Add, Max, Min };
+
+/// A read of a captured tensor inside a linalg body, possibly guarded.
+struct Read {
+  mutable tensor::ExtractOp extract;
+  mutable scf::IfOp guard;
+};
 
 class Differentiator {
 public:
@@ -316,8 +355,13 @@ public:
       if (llvm::none_of(op->getResults(),
                         [&](Value r) { return adjoints.count(r); }))
         continue;
-      if (llvm::none_of(op->getOperands(),
-                        [&](Value v) { return active.contains(v); }))
+      // Operands, and values the op's regions capture (a gather's table).
+      bool readsActive = false;
+      op->walk([&](Operation *inner) {
+        for (Value v : inner->getOperands())
+          readsActive |= active.contains(v);
+      });
+      if (!readsActive)
         continue;
       if (failed(backprop(op)))
         return failure();
@@ -559,21 +603,39 @@ private:
         return unsupported(raw, "the reduction's body reads the partial "
                                 "result other than to combine with it");
     }
-    for (Operation &inner : body->without_terminator())
-      if (inner.getNumRegions() > 0 ||
-          isa<tensor::ExtractOp, linalg::IndexOp>(inner)) {
-        bool readsActive = llvm::any_of(inner.getOperands(), [&](Value v) {
-          return active.contains(v);
-        });
-        if (isa<linalg::IndexOp>(inner))
-          continue;
-        if (readsActive || inner.getNumRegions() > 0)
-          return unsupported(raw, "its body reads a tensor (a gather) or has "
-                                  "regions; not differentiable yet");
+    // Reads of captured tensors in the body (gathers): their gradient is a
+    // scatter-add. Ops with regions are allowed when they are guarded reads
+    // or produce nothing (run-time index checks, skipped by the backward).
+    SmallVector<Read> reads;
+    for (Operation &inner : body->without_terminator()) {
+      if (auto ex = dyn_cast<tensor::ExtractOp>(inner)) {
+        if (active.contains(ex.getTensor()))
+          reads.push_back({ex, nullptr});
+        continue;
       }
+      if (auto ifOp = dyn_cast<scf::IfOp>(inner)) {
+        if (tensor::ExtractOp ex = guardedExtract(ifOp)) {
+          if (active.contains(ex.getTensor()))
+            reads.push_back({ex, ifOp});
+          continue;
+        }
+      }
+      if (inner.getNumRegions() == 0)
+        continue;
+      bool readsActive = false;
+      inner.walk([&](Operation *nested) {
+        for (Value v : nested->getOperands())
+          readsActive |= active.contains(v);
+      });
+      if (inner.getNumResults() > 0 || readsActive)
+        return unsupported(raw, "its body has a '" +
+                                    inner.getName().getStringRef() +
+                                    "' with regions other than a guarded "
+                                    "read; not differentiable yet");
+    }
 
     // Operands that need a gradient: active float tensors.
-    SmallVector<OpOperand *> targets;
+    SmallVector<OpOperand *> targets, scattered;
     for (OpOperand *in : op.getDpsInputOperands())
       if (active.contains(in->get()) && isFloatTensor(in->get().getType()))
         targets.push_back(in);
@@ -584,11 +646,6 @@ private:
     if (active.contains(init->get()) &&
         (accRead || combiner == Combiner::Add))
       targets.push_back(init);
-    for (OpOperand *t : targets)
-      if (!op.getMatchingIndexingMap(t).isProjectedPermutation())
-        return unsupported(raw, "operand #" + Twine(t->getOperandNumber()) +
-                                    "'s indexing map is not a projected "
-                                    "permutation");
     if (!outMap.isProjectedPermutation())
       return unsupported(raw, "the output's indexing map is not a projected "
                               "permutation");
@@ -599,11 +656,165 @@ private:
         addAdjoint(init->get(), gout);
         continue;
       }
+      // A map that is not a projected permutation (a convolution's input,
+      // a window of pooling) is scattered into, below.
+      if (!op.getMatchingIndexingMap(target).isProjectedPermutation()) {
+        scattered.push_back(target);
+        continue;
+      }
       FailureOr<Value> g = backwardGeneric(op, target, gout, h, combiner);
       if (failed(g))
         return failure();
       addAdjoint(target->get(), *g);
     }
+    if (scattered.empty() && reads.empty())
+      return success();
+    return scatterBackward(op, scattered, reads, gout, h, combiner);
+  }
+
+  /// The gradients of operands whose indexing maps are not projected
+  /// permutations and of tensors the body reads (gathers), as one loop nest
+  /// over the forward iteration space that adds each iteration's
+  /// contribution into the gradient tensors (scf.for with tensor iter_args;
+  /// in place after bufferization). Scalar loops: correct for any map, not
+  /// fast (convolutions and embeddings deserve dedicated rules).
+  LogicalResult scatterBackward(linalg::LinalgOp op,
+                                ArrayRef<OpOperand *> scattered,
+                                ArrayRef<Read> reads, Value gout, Value h,
+                                Combiner combiner) {
+    Location loc = op.getLoc();
+    Block *fwd = op.getBlock();
+    OpOperand *init = op.getDpsInitOperand(0);
+    AffineMap outMap = op.getMatchingIndexingMap(init);
+    Value result = op->getResult(0);
+    bool needResult = combiner == Combiner::Max || combiner == Combiner::Min;
+    Operation *comb = combiner == Combiner::None
+                          ? nullptr
+                          : fwd->getTerminator()->getOperand(0).getDefiningOp();
+    SmallVector<Value> accInits;
+    for (OpOperand *t : scattered)
+      accInits.push_back(zerosLike(b, loc, t->get()));
+    for (const Read &r : reads)
+      accInits.push_back(zerosLike(b, loc, r.extract.getTensor()));
+    SmallVector<Range> ranges = op.createLoopRanges(b, loc);
+    SmallVector<Value> lbs, ubs, steps;
+    for (Range &r : ranges) {
+      lbs.push_back(getValueOrCreateConstantIndexOp(b, loc, r.offset));
+      ubs.push_back(getValueOrCreateConstantIndexOp(b, loc, r.size));
+      steps.push_back(getValueOrCreateConstantIndexOp(b, loc, r.stride));
+    }
+    LogicalResult status = success();
+    auto at = [&](OpBuilder &nb, Location nl, AffineMap map,
+                  ValueRange ivs) {
+      SmallVector<Value> idx;
+      for (unsigned i = 0; i < map.getNumResults(); ++i)
+        idx.push_back(affine::AffineApplyOp::create(
+            nb, nl, map.getSubMap({i}), ivs));
+      return idx;
+    };
+    scf::LoopNest nest = scf::buildLoopNest(
+        b, loc, lbs, ubs, steps, accInits,
+        [&](OpBuilder &nb, Location nl, ValueRange ivs,
+            ValueRange accs) -> scf::ValueVector {
+          IRMapping map;
+          for (OpOperand &operand : op->getOpOperands()) {
+            if (op.isDpsInit(&operand) && combiner != Combiner::None)
+              continue;
+            BlockArgument arg = op.getMatchingBlockArgument(&operand);
+            if (op.isDpsInit(&operand) && arg.use_empty())
+              continue;
+            Value v = operand.get();
+            if (isa<RankedTensorType>(v.getType()))
+              v = tensor::ExtractOp::create(
+                  nb, nl, v, at(nb, nl, op.getMatchingIndexingMap(&operand),
+                                ivs));
+            map.map(arg, v);
+          }
+          Value g =
+              tensor::ExtractOp::create(nb, nl, gout, at(nb, nl, outMap, ivs));
+          SmallVector<Operation *> cloned;
+          for (Operation &inner : fwd->without_terminator()) {
+            if (auto index = dyn_cast<linalg::IndexOp>(inner)) {
+              map.map(index.getResult(), ivs[index.getDim()]);
+              continue;
+            }
+            if (&inner == comb || inner.getNumResults() == 0)
+              continue;
+            cloned.push_back(nb.clone(inner, map));
+          }
+          Value hv = map.lookupOrDefault(h);
+          Value seed = g;
+          if (needResult) {
+            Value y = tensor::ExtractOp::create(nb, nl, result,
+                                                at(nb, nl, outMap, ivs));
+            Value hit = arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OEQ,
+                                              hv, y);
+            seed = arith::SelectOp::create(
+                nb, nl, hit, g, floatConst(nb, nl, g.getType(), 0.0));
+          }
+          ScalarAdjoints scalar(nb, nl);
+          scf::ValueVector next(accs.begin(), accs.end());
+          if (failed(scalar.run(cloned, hv, seed))) {
+            status = failure();
+            return next;
+          }
+          auto accumulate = [&](OpBuilder &ab, Location al, Value acc,
+                                ValueRange idx, Value d) -> Value {
+            Value old = tensor::ExtractOp::create(ab, al, acc, idx);
+            Value sum = arith::AddFOp::create(ab, al, old, d);
+            return tensor::InsertOp::create(ab, al, sum, acc, idx);
+          };
+          unsigned k = 0;
+          for (OpOperand *t : scattered) {
+            Value d = scalar.get(
+                map.lookupOrDefault(op.getMatchingBlockArgument(t)));
+            if (d)
+              next[k] = accumulate(nb, nl, next[k],
+                                   at(nb, nl, op.getMatchingIndexingMap(t),
+                                      ivs),
+                                   d);
+            ++k;
+          }
+          for (const Read &r : reads) {
+            Value read = r.guard ? r.guard->getResult(0) : r.extract.getResult();
+            Value d = scalar.get(map.lookupOrDefault(read));
+            if (d) {
+              if (!r.guard) {
+                auto ex = cast<tensor::ExtractOp>(
+                    map.lookupOrDefault(read).getDefiningOp());
+                next[k] = accumulate(nb, nl, next[k], ex.getIndices(), d);
+              } else {
+                // Only where the guard held; its indices are defined
+                // outside the scf.if.
+                SmallVector<Value> idx;
+                for (Value i : r.extract.getIndices())
+                  idx.push_back(map.lookupOrDefault(i));
+                Value cond = map.lookupOrDefault(r.guard.getCondition());
+                Value acc = next[k];
+                auto ifOp = scf::IfOp::create(
+                    nb, nl, cond,
+                    [&](OpBuilder &tb, Location tl) {
+                      scf::YieldOp::create(
+                          tb, tl, accumulate(tb, tl, acc, idx, d));
+                    },
+                    [&](OpBuilder &eb, Location el) {
+                      scf::YieldOp::create(eb, el, acc);
+                    });
+                next[k] = ifOp.getResult(0);
+              }
+            }
+            ++k;
+          }
+          return next;
+        });
+    if (failed(status))
+      return failure();
+    ++numBackwardOps;
+    unsigned k = 0;
+    for (OpOperand *t : scattered)
+      addAdjoint(t->get(), nest.results[k++]);
+    for (const Read &r : reads)
+      addAdjoint(r.extract.getTensor(), nest.results[k++]);
     return success();
   }
 
@@ -695,8 +906,10 @@ private:
                   ? nullptr
                   : fwd->getTerminator()->getOperand(0).getDefiningOp();
           SmallVector<Operation *> cloned;
+          // Ops that produce nothing (run-time index checks) are not
+          // repeated.
           for (Operation &inner : fwd->without_terminator())
-            if (&inner != comb)
+            if (&inner != comb && inner.getNumResults() > 0)
               cloned.push_back(nb.clone(inner, map));
           Value hv = map.lookupOrDefault(h);
           Value seed = g;
@@ -746,9 +959,12 @@ private:
       return oldMaps[i].getNumDims() > 0 &&
              oldMaps[i].isFunctionOfDim(0);
     };
-    llvm::stable_sort(keep, [&](unsigned x, unsigned y) {
-      return hasD0(x) && !hasD0(y);
-    });
+    SmallVector<unsigned> ordered;
+    for (bool first : {true, false})
+      for (unsigned i : keep)
+        if (hasD0(i) == first)
+          ordered.push_back(i);
+    keep = ordered;
     if (keep.size() == numInputs &&
         llvm::equal(keep, llvm::seq<unsigned>(0, numInputs)))
       return generic.getResult(0);

@@ -24,6 +24,9 @@ class TensorDialect;
 namespace affine {
 class AffineDialect;
 }
+namespace scf {
+class SCFDialect;
+}
 namespace lathe {
 
 #define GEN_PASS_DECL

@@ -116,8 +116,10 @@ def LatheDifferentiate : Pass<"lathe-differentiate", "ModuleOp"> {
               "linalg ops built for the backward sweep">,
   ];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::affine::AffineDialect",
                            "::mlir::arith::ArithDialect",
                            "::mlir::math::MathDialect",
+                           "::mlir::scf::SCFDialect",
                            "::mlir::tensor::TensorDialect"];
 }
 

@@ -3,7 +3,7 @@
 
 usage: grad_ref.py MODEL DIR   writes DIR/in{0..}.npy and DIR/ref{0..}.npy
        grad_ref.py --check DIR N   compares DIR/out{i}.npy with DIR/ref{i}.npy
-MODEL: mlp (grad-mlp.mlir) | attn (grad-attn.mlir). The reference is computed
+MODEL: mlp (grad-mlp.mlir) | attn (grad-attn.mlir) | conv (grad-conv.mlir). The reference is computed
 in float64 from the same float32 inputs; result 0 is the loss, then one
 gradient per parameter.
 """
@@ -45,6 +45,22 @@ def attn(rng):
     return params, batch, loss
 
 
+def conv(rng):
+    w = rng.standard_normal((4, 1, 3, 3)) * 0.5
+    b = rng.standard_normal(4) * 0.1
+    e = rng.standard_normal((10, 4))
+    x = rng.standard_normal((2, 1, 8, 8))
+    t = rng.standard_normal((2, 4, 3, 3))
+    tok = np.array([[1, 7, 1], [3, 9, 0]], np.int64)  # a repeated row
+    params, batch = [w, b, e, x], [t, tok]
+
+    def loss(w, b, e, x, t, tok):
+        a = torch.relu(torch.nn.functional.conv2d(x, w, b))
+        p = torch.nn.functional.max_pool2d(a, 2, 2)
+        return (p * t).sum() + (e[tok.long()] ** 2).sum()
+    return params, batch, loss
+
+
 def main():
     if sys.argv[1] == "--check":
         d, n = sys.argv[2], int(sys.argv[3])
@@ -60,11 +76,13 @@ def main():
         return
     model, d = sys.argv[1], sys.argv[2]
     rng = np.random.default_rng(0)
-    params, batch, loss = {"mlp": mlp, "attn": attn}[model](rng)
-    arrays = [np.asarray(a, np.float32) for a in params + batch]
+    params, batch, loss = {"mlp": mlp, "attn": attn, "conv": conv}[model](rng)
+    arrays = [a if a.dtype == np.int64 else np.asarray(a, np.float32)
+              for a in params + batch]
     for i, a in enumerate(arrays):
         np.save(f"{d}/in{i}.npy", a)
-    ts = [torch.tensor(a.astype(np.float64), requires_grad=i < len(params))
+    ts = [torch.tensor(a if a.dtype == np.int64 else a.astype(np.float64),
+                       requires_grad=i < len(params))
           for i, a in enumerate(arrays)]
     value = loss(*ts)
     value.backward()
