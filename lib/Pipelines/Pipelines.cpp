@@ -35,7 +35,7 @@ const Phase kCpuPhases[] = {
      "TOSA to linalg; canonical linalg on tensors; data-dependent indices "
      "checked",
      "lathe-record-signature,func.func(tosa-to-linalg-named,tosa-to-linalg,tosa-to-arith,"
-     "tosa-to-tensor),canonicalize,cse,lathe-cpu-guard-indices"},
+     "tosa-to-tensor),train-lower-to-linalg,canonicalize,cse,lathe-cpu-guard-indices"},
     {"kernels",
      "matmuls and their epilogues become lathe.matmul; element-wise fusion",
      "func.func(convert-lowrank-to-lathe,memred-raise-attention{min-scores=262144},sparsegcn-tile,lathe-cpu-form-kernels,lathe-cpu-chain-convs),lathe-fuse-elementwise,"

@@ -13,6 +13,7 @@
 #include "lathe/Dialect/MemRed/Passes.h"
 #include "lathe/Dialect/SparseGCN/Passes.h"
 #include "lathe/Dialect/SparseGCN/SparseGCNOps.h"
+#include "lathe/Dialect/Train/Passes.h"
 #include "lathe/Dialect/LowRank/Passes.h"
 #include "lathe/Interfaces/FlopsInterface.h"
 #include "lathe/Pipelines/Pipelines.h"
@@ -34,6 +35,7 @@ void mlir::lathe::registerAllDialects(DialectRegistry &registry) {
   sparsegcn::registerBufferizableOpInterfaceExternalModels(registry);
   registry.insert<memred::MemRedDialect>();
   memred::registerBufferizableOpInterfaceExternalModels(registry);
+  registry.insert<train::TrainDialect>();
   registerUpstreamFlopsModels(registry);
 }
 
@@ -49,5 +51,6 @@ void mlir::lathe::registerAllPasses() {
   lowrank::registerLowRankPasses();
   sparsegcn::registerSparseGCNPasses();
   memred::registerMemRedPasses();
+  train::registerTrainPasses();
   registerLathePipelines();
 }
