@@ -28,6 +28,9 @@ namespace scf {
 class SCFDialect;
 }
 namespace lathe {
+namespace train {
+class TrainDialect;
+}
 
 #define GEN_PASS_DECL
 #include "lathe/Transforms/Passes.h.inc"

@@ -123,4 +123,42 @@ def LatheDifferentiate : Pass<"lathe-differentiate", "ModuleOp"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def LatheMakeTrainStep : Pass<"lathe-make-train-step", "ModuleOp"> {
+  let summary = "Build a training step (gradients + optimizer update) from @<fn>_grad";
+  let description = [{
+    From lathe-differentiate's `@<fn>_grad`, adds
+    `@<fn>_train_step(params..., state..., batch..., step: tensor<f32>)`
+    returning the loss, the updated parameters and the updated optimizer
+    state (per parameter: the momentum buffer for sgd; m, v for adamw).
+    The learning rate is `lr`, or `train.warmup_cosine` of the step when
+    `total-steps` is set; `clip-norm` > 0 clips the gradients by their global
+    norm first. State arguments are marked `lathe.opt_state =
+    "<param name>.<kind>"`, the step argument `lathe.step`.
+  }];
+  let options = [
+    Option<"function", "function", "std::string", /*default=*/"\"\"",
+           "Only @<function>_grad (default: every *_grad function)">,
+    Option<"optimizer", "optimizer", "std::string", /*default=*/"\"adamw\"",
+           "sgd or adamw">,
+    Option<"lr", "lr", "double", /*default=*/"1.0e-3", "Learning rate (peak)">,
+    Option<"minLr", "min-lr", "double", /*default=*/"0.0",
+           "Final learning rate of the cosine schedule">,
+    Option<"warmupSteps", "warmup-steps", "int64_t", /*default=*/"0",
+           "Linear warm-up steps (with total-steps)">,
+    Option<"totalSteps", "total-steps", "int64_t", /*default=*/"0",
+           "Steps of the schedule; 0: constant learning rate">,
+    Option<"momentum", "momentum", "double", /*default=*/"0.9", "SGD momentum">,
+    Option<"weightDecay", "weight-decay", "double", /*default=*/"0.01",
+           "Weight decay (decoupled for adamw, coupled for sgd)">,
+    Option<"beta1", "beta1", "double", /*default=*/"0.9", "AdamW beta1">,
+    Option<"beta2", "beta2", "double", /*default=*/"0.999", "AdamW beta2">,
+    Option<"eps", "eps", "double", /*default=*/"1.0e-8", "AdamW epsilon">,
+    Option<"clipNorm", "clip-norm", "double", /*default=*/"0.0",
+           "Clip gradients to this global L2 norm (0: no clipping)">,
+  ];
+  let dependentDialects = ["::mlir::lathe::train::TrainDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 #endif // LATHE_TRANSFORMS_PASSES
