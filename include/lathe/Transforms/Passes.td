@@ -161,4 +161,32 @@ def LatheMakeTrainStep : Pass<"lathe-make-train-step", "ModuleOp"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def LatheAppendLoss : Pass<"lathe-append-loss", "ModuleOp"> {
+  let summary = "Build a loss function from a forward model";
+  let description = [{
+    Adds `@<loss-name>(weights..., args..., labels) -> tensor<f32>` computing
+    the mean cross-entropy (logits [..., C], i64 labels [...]) or mean
+    squared error (labels shaped as the prediction) of the first result of
+    `@<function>`. With `promote-weights`, the function's float `lathe.weight`
+    ops become leading `lathe.param` arguments named by their dataset
+    (`lathe.name`), with the source in `lathe.init`.
+  }];
+  let options = [
+    Option<"function", "function", "std::string", /*default=*/"\"main\"",
+           "The forward function">,
+    Option<"kind", "kind", "std::string", /*default=*/"\"cross-entropy\"",
+           "cross-entropy or mse">,
+    Option<"labels", "labels", "std::string", /*default=*/"\"labels\"",
+           "Name (lathe.name) of the labels argument">,
+    Option<"lossName", "loss-name", "std::string", /*default=*/"\"loss\"",
+           "Name of the new function">,
+    Option<"promoteWeights", "promote-weights", "bool", /*default=*/"true",
+           "Turn float lathe.weight ops into lathe.param arguments">,
+  ];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 #endif // LATHE_TRANSFORMS_PASSES
