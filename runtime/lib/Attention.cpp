@@ -22,7 +22,7 @@
 
 #include "lathe/runtime/Attention.h"
 
-#include "Internal.h"
+#include "Session.h"
 
 #include <oneapi/dnnl/dnnl.h>
 
@@ -74,12 +74,16 @@ void parallelTasks(int64_t n, const MakeWorker &makeWorker, const Task &task) {
     std::atomic<bool> failed{false};
     std::exception_ptr error;
     std::atomic_flag errorLock = ATOMIC_FLAG_INIT;
+    Session *session = nullptr;
   } ctx;
   ctx.make = &makeWorker;
   ctx.task = &task;
   ctx.n = n;
+  ctx.session = &currentSession();
   auto worker = [](void *p) {
     auto *c = static_cast<Context *>(p);
+    // The worker's scratch is counted in the caller's session.
+    SessionBinding binding(c->session);
     try {
       auto state = (*c->make)();
       for (;;) {

@@ -99,9 +99,9 @@ struct Entry {
   memory::desc convScratchMd, poolScratchMd; // user-mode scratchpads
 };
 
+/// The current session's cache (see Session.h).
 PrimitiveCache<Entry> &cache() {
-  static auto *c = new PrimitiveCache<Entry>();
-  return *c;
+  return currentSession().cache<PrimitiveCache<Entry>>(CacheSlot::Conv);
 }
 
 Binding userBinding(const Operand &op, bool force) {
@@ -254,9 +254,20 @@ enum ScratchSlot {
 
 /// Grow-only scratch of the calling thread, one buffer per role, reused by
 /// every call: fresh megabyte buffers cost page faults on each call (on the
-/// CNN of bench/peers as much as a pooling primitive).
+/// CNN of bench/peers as much as a pooling primitive). A call in another
+/// session than the buffers' starts afresh, so each session's memory count
+/// has the scratch its own calls need.
 void *threadScratch(ScratchSlot slot, size_t bytes) {
   thread_local std::array<std::pair<ScratchBuffer, size_t>, kNumSlots> slots;
+  thread_local uint64_t slotsSession = 0;
+  uint64_t session = currentSession().id;
+  if (slotsSession != session) {
+    for (auto &[buffer, size] : slots) {
+      buffer = ScratchBuffer();
+      size = 0;
+    }
+    slotsSession = session;
+  }
   auto &[buffer, size] = slots[slot];
   if (size < bytes || !buffer.get()) {
     buffer = ScratchBuffer(bytes);
@@ -582,8 +593,6 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
 }
 
 } // namespace
-
-void lathe::rt::clearConvCache() { cache().clear(); }
 
 extern "C" void
 lathe_rt_conv2d_f32(int64_t rankIn, void *in, int64_t rankFilter, void *filter,

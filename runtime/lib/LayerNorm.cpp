@@ -24,9 +24,9 @@ struct Entry {
   memory::desc dataMd, paramMd, scratchMd;
 };
 
+/// The current session's cache (see Session.h).
 PrimitiveCache<Entry> &cache() {
-  static auto *c = new PrimitiveCache<Entry>();
-  return *c;
+  return currentSession().cache<PrimitiveCache<Entry>>(CacheSlot::LayerNorm);
 }
 
 /// The elements of `view` densely, in `scratch` unless already dense.
@@ -151,8 +151,6 @@ void layerNorm(int64_t rankX, void *xDesc, int64_t rankGamma, void *gammaDesc,
 }
 
 } // namespace
-
-void lathe::rt::clearLayerNormCache() { cache().clear(); }
 
 extern "C" void lathe_rt_layer_norm_f32(int64_t rankX, void *x,
                                         int64_t rankGamma, void *gamma,

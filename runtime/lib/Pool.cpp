@@ -29,9 +29,9 @@ struct Entry {
   bool stageSrc = false;
 };
 
+/// The current session's cache (see Session.h).
 PrimitiveCache<Entry> &cache() {
-  static auto *c = new PrimitiveCache<Entry>();
-  return *c;
+  return currentSession().cache<PrimitiveCache<Entry>>(CacheSlot::Pool);
 }
 
 /// out = max(out, pooled), element by element (LATHE_POOL_ACCUMULATE).
@@ -161,8 +161,6 @@ void pool2d(int64_t rankIn, void *inDesc, int64_t rankOut, void *outDesc,
 }
 
 } // namespace
-
-void lathe::rt::clearPoolCache() { cache().clear(); }
 
 void lathe::rt::exactMaxPool(const Operand &src, const Operand &dst,
                              const PoolWindow &pw, bool accumulate) {

@@ -22,7 +22,7 @@
 
 #include "lathe/runtime/Sparse.h"
 
-#include "Internal.h"
+#include "Session.h"
 
 #include <oneapi/dnnl/dnnl.h>
 
@@ -183,6 +183,8 @@ struct Job {
   std::atomic<bool> closed{false};
   void (*run)(const void *body, int64_t begin, int64_t end) = nullptr;
   const void *body = nullptr;
+  /// The caller's session, bound on the workers while they run the body.
+  Session *session = nullptr;
 
   void drain() {
     for (;;) {
@@ -244,8 +246,10 @@ private:
       // Register, then look: the caller closes, then waits for registered
       // workers, so a worker that sees the job open may use its body.
       job->inFlight.fetch_add(1);
-      if (!job->closed.load())
+      if (!job->closed.load()) {
+        SessionBinding binding(job->session);
         job->drain();
+      }
       job->inFlight.fetch_sub(1);
     }
   }
@@ -280,6 +284,7 @@ void parallelChunks(int64_t n, int64_t grain, int64_t flops,
   job->run = [](const void *b, int64_t begin, int64_t end) {
     (*static_cast<const Body *>(b))(begin, end);
   };
+  job->session = &currentSession();
   // sgemm calls inside the job must not fork teams of their own.
   SetNumThreadsFn set = ompSetNumThreads();
   GetMaxThreadsFn get = ompGetMaxThreads();
@@ -444,11 +449,18 @@ void validateFeatures(const Matrix &x, const Matrix &y, int64_t numRows,
          "], expected [", numRows, "x", x.cols, "]");
 }
 
-/// Addresses + sizes of constant adjacencies that passed validation.
-std::mutex validatedMutex;
-std::vector<std::vector<int64_t>> &validatedKeys() {
-  static auto *keys = new std::vector<std::vector<int64_t>>();
-  return *keys;
+/// Addresses + sizes of constant adjacencies that passed validation, in the
+/// current session (keyed by address: they must die with the session).
+struct ValidatedKeys : SessionCache {
+  std::mutex mutex;
+  std::vector<std::vector<int64_t>> keys;
+  void clear() override {
+    std::lock_guard<std::mutex> lock(mutex);
+    keys.clear();
+  }
+};
+ValidatedKeys &validatedKeys() {
+  return currentSession().cache<ValidatedKeys>(CacheSlot::SpMMValidated);
 }
 
 template <typename Index>
@@ -472,17 +484,18 @@ void spmmCsr(int64_t rRp, void *rp, int64_t rCi, void *ci, int64_t rV, void *v,
                               numCols,
                               int64_t(sizeof(Index))};
   bool known = false;
+  ValidatedKeys &validated = validatedKeys();
   if (flags & LATHE_SPMM_CONST_A) {
-    std::lock_guard<std::mutex> lock(validatedMutex);
-    auto &keys = validatedKeys();
+    std::lock_guard<std::mutex> lock(validated.mutex);
+    auto &keys = validated.keys;
     known = std::find(keys.begin(), keys.end(), key) != keys.end();
   }
   if (!known) {
     validateCsr("lathe_rt_spmm_csr_f32", rowPtr, colIdx, values.size, numRows,
                 numCols);
     if (flags & LATHE_SPMM_CONST_A) {
-      std::lock_guard<std::mutex> lock(validatedMutex);
-      validatedKeys().push_back(key);
+      std::lock_guard<std::mutex> lock(validated.mutex);
+      validated.keys.push_back(key);
     }
   }
   validateFeatures(x, y, numRows, numCols);
@@ -689,10 +702,18 @@ struct VecHash {
 using PlanMap = std::unordered_map<std::vector<int64_t>,
                                    std::shared_ptr<TilePlan>, VecHash>;
 
-std::mutex planMutex;
-PlanMap &planCache() {
-  static auto *cache = new PlanMap();
-  return *cache;
+/// Tile plans of constant adjacencies (keyed by address), in the current
+/// session.
+struct PlanCache : SessionCache {
+  std::mutex mutex;
+  PlanMap plans;
+  void clear() override {
+    std::lock_guard<std::mutex> lock(mutex);
+    plans.clear();
+  }
+};
+PlanCache &planCache() {
+  return currentSession().cache<PlanCache>(CacheSlot::SpMMPlans);
 }
 
 void runPlan(const TilePlan &plan, const Matrix &x, const Matrix &y) {
@@ -839,18 +860,19 @@ void spmmTiled(int64_t rRp, void *rp, int64_t rCi, void *ci, int64_t rV,
 
   std::shared_ptr<TilePlan> plan;
   bool cacheable = (flags & LATHE_SPMM_CONST_A) != 0;
+  PlanCache &plans = planCache();
   if (cacheable) {
-    std::lock_guard<std::mutex> lock(planMutex);
-    auto it = planCache().find(key);
-    if (it != planCache().end())
+    std::lock_guard<std::mutex> lock(plans.mutex);
+    auto it = plans.plans.find(key);
+    if (it != plans.plans.end())
       plan = it->second;
   }
   if (!plan) {
     plan = buildPlan(rowPtr, colIdx, values, classes, numClasses, perm.get(),
                      numRows, numCols, tileSize, double(thresholdPpm) * 1e-6);
     if (cacheable) {
-      std::lock_guard<std::mutex> lock(planMutex);
-      planCache().emplace(key, plan);
+      std::lock_guard<std::mutex> lock(plans.mutex);
+      plans.plans.emplace(key, plan);
     }
   }
   validateFeatures(x, y, numRows, numCols);
@@ -898,12 +920,12 @@ lathe_rt_spmm_tiled_f32(int64_t rankRowPtr, void *rowPtr, int64_t rankColIdx,
 }
 
 extern "C" void lathe_rt_spmm_clear_plans(void) {
-  {
-    std::lock_guard<std::mutex> lock(planMutex);
+  try {
     planCache().clear();
+    validatedKeys().clear();
+  } catch (...) {
+    // Clearing only frees memory; nothing to report.
   }
-  std::lock_guard<std::mutex> lock(validatedMutex);
-  validatedKeys().clear();
 }
 
 // Spellings with 32-bit indices: generated code declares one callee per

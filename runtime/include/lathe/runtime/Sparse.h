@@ -8,7 +8,8 @@
 // (lathe_rt_take_pending_error) and leave the output unspecified; nothing
 // aborts on user input.
 //
-// Thread-safety: kernels may run concurrently; the tile-plan cache is guarded.
+// Thread-safety: any thread; kernels may run concurrently (see Runtime.h:
+// each acts on the current session, whose tile-plan cache is guarded).
 // Threads: lathe_rt_set_num_threads (else OpenMP's default) threads, the
 // caller and a small pool; oneDNN's sgemm runs single-threaded inside them.
 //
@@ -63,8 +64,9 @@ void lathe_rt_spmm_csr_f32(int64_t rankRowPtr, void *rowPtr,
 /// operands describe P A P^T (stored row i is node perm[i]) and `perm`
 /// [numRows] (index type) maps back: y[perm[i]] = (P A P^T P x)[i].
 /// A cached plan's memory (dense blocks, filtered CSR, permutation) comes
-/// from the runtime's counted allocator: it is part of lathe_rt_mem_current
-/// and lathe_rt_mem_peak until lathe_rt_spmm_clear_plans.
+/// from the runtime's counted allocator: it is part of the session's
+/// lathe_rt_mem_current and lathe_rt_mem_peak until lathe_rt_spmm_clear_plans
+/// or the session's end.
 void lathe_rt_spmm_tiled_f32(int64_t rankRowPtr, void *rowPtr,
                              int64_t rankColIdx, void *colIdx,
                              int64_t rankValues, void *values,
@@ -93,8 +95,10 @@ void lathe_rt_spmm_tiled_f32_i32(int64_t rankRowPtr, void *rowPtr,
                                  int64_t tileSize, int64_t thresholdPpm,
                                  int64_t flags);
 
-/// Drops cached tile plans (call before memory that held a constant
-/// adjacency is reused for another one).
+/// Drops the current session's cached tile plans and validated constant
+/// adjacencies (destroying the session does too; within a session, call it
+/// before memory that held a constant adjacency is reused for another one).
+/// Any thread.
 void lathe_rt_spmm_clear_plans(void);
 
 #ifdef __cplusplus
