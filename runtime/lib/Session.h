@@ -109,19 +109,26 @@ using Session = ::lathe_rt_session;
 /// The session the calling thread's runtime calls act on (see file comment).
 Session &currentSession();
 
-/// Binds `session` (null: none) to the calling thread for the scope's life,
-/// restoring the previous binding after; used to carry the caller's session
-/// into the runtime's own worker threads.
+/// Makes `session` current on the calling thread for the scope's life (by
+/// binding it, unless it is current already), restoring the previous binding
+/// after; carries the caller's session into the runtime's own worker threads.
 class SessionBinding {
 public:
   explicit SessionBinding(Session *session)
-      : previous(lathe_rt_session_bind(session)) {}
-  ~SessionBinding() { lathe_rt_session_bind(previous); }
+      : active(session && session != &currentSession()) {
+    if (active)
+      previous = lathe_rt_session_bind(session);
+  }
+  ~SessionBinding() {
+    if (active)
+      lathe_rt_session_bind(previous);
+  }
   SessionBinding(const SessionBinding &) = delete;
   SessionBinding &operator=(const SessionBinding &) = delete;
 
 private:
-  Session *previous;
+  bool active;
+  Session *previous = nullptr;
 };
 
 } // namespace lathe::rt

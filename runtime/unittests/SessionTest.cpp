@@ -86,6 +86,57 @@ TEST_F(SessionTest, ConstantWeightsAtAReusedAddressAreNotStale) {
   ASSERT_EQ(lathe_rt_session_destroy(second), LATHE_OK);
 }
 
+/// y = conv2d(x, w) for NCHW x [1,c,h,w], FCHW w [f,c,3,3], stride 1,
+/// padding 1, in double.
+std::vector<double> refConv3x3(const std::vector<float> &x,
+                               const std::vector<float> &w, int64_t c,
+                               int64_t h, int64_t wd, int64_t f) {
+  std::vector<double> y(static_cast<size_t>(f * h * wd));
+  for (int64_t o = 0; o < f; ++o)
+    for (int64_t i = 0; i < h; ++i)
+      for (int64_t j = 0; j < wd; ++j) {
+        double acc = 0;
+        for (int64_t q = 0; q < c; ++q)
+          for (int64_t di = 0; di < 3; ++di)
+            for (int64_t dj = 0; dj < 3; ++dj) {
+              int64_t ii = i + di - 1, jj = j + dj - 1;
+              if (ii < 0 || ii >= h || jj < 0 || jj >= wd)
+                continue;
+              acc += double(x[(q * h + ii) * wd + jj]) *
+                     w[((o * c + q) * 3 + di) * 3 + dj];
+            }
+        y[(o * h + i) * wd + j] = acc;
+      }
+  return y;
+}
+
+// The same for a convolution's constant filter (packed by address too).
+TEST_F(SessionTest, ConstantFilterAtAReusedAddressIsNotStale) {
+  const int64_t c = 16, h = 8, wd = 8, f = 32;
+  auto x = randomVector(c * h * wd, 6);
+  auto w1 = randomVector(f * c * 9, 7), w2 = randomVector(f * c * 9, 8);
+  std::vector<float> filter = w1, y(f * h * wd);
+  MemRef mx(x.data(), {1, c, h, wd}), mw(filter.data(), {f, c, 3, 3}),
+      my(y.data(), {1, f, h, wd});
+  auto conv = [&] {
+    lathe_rt_conv2d_f32(4, mx.desc(), 4, mw.desc(), 4, my.desc(), 4, my.desc(),
+                        LATHE_CONV_NCHW, 1, 1, 1, 1, 1, 1, LATHE_MM_CONST_B);
+  };
+  for (const std::vector<float> *weights : {&w1, &w2}) {
+    filter = *weights; // each module's filter, at the same address
+    std::fill(y.begin(), y.end(), 0.f);
+    lathe_rt_session *s = lathe_rt_session_create(nullptr);
+    ASSERT_NE(s, nullptr);
+    {
+      Bound bound(s);
+      conv();
+      ASSERT_EQ(takePending(), "");
+    }
+    expectClose(y, refConv3x3(x, *weights, c, h, wd, f));
+    ASSERT_EQ(lathe_rt_session_destroy(s), LATHE_OK);
+  }
+}
+
 // Within one session the packed copy is reused (that is what the cache is
 // for), and clearing the session's caches frees it.
 TEST_F(SessionTest, PackedWeightsAreCountedAndFreedBySession) {
