@@ -117,7 +117,10 @@ lathe_rt_session *lathe_rt_session_bind(lathe_rt_session *session);
 lathe_rt_session *lathe_rt_session_current(void);
 
 //===----------------------------------------------------------------------===//
-// Host tensors and file I/O (.npy, HDF5)
+// Host tensors and file I/O (.npy, HDF5). They use no session state; their
+// errors are the calling thread's last error. lathe_dtype_* and
+// lathe_host_tensor_*: any thread (a tensor itself belongs to one caller).
+// .npy: any thread. HDF5: any thread (the calls are serialised inside).
 //===----------------------------------------------------------------------===//
 
 typedef enum lathe_dtype {
@@ -152,10 +155,6 @@ int64_t lathe_host_tensor_numel(const lathe_host_tensor *t);
 lathe_status lathe_host_tensor_alloc(lathe_host_tensor *t, lathe_dtype dtype,
                                      int32_t rank, const int64_t *shape);
 void lathe_host_tensor_free(lathe_host_tensor *t);
-
-/// Host tensors and file I/O use no session state. lathe_dtype_* and
-/// lathe_host_tensor_*: any thread (a tensor itself belongs to one caller).
-/// .npy: any thread. HDF5: any thread (the calls are serialised inside).
 
 /// Reads a .npy file (format 1.0/2.0/3.0). Fortran-ordered arrays are
 /// converted to C order. Big-endian or unsupported dtypes are rejected.
@@ -341,7 +340,8 @@ void lathe_rt_assert_failed(int64_t rank, void *message,
 int lathe_rt_call_guarded(void (*fn)(void **), void **args);
 
 //===----------------------------------------------------------------------===//
-// Pooling, and convolution followed by pooling (small CNNs)
+// Pooling, and convolution followed by pooling (small CNNs). Kernels as above:
+// they act on the current session; any thread, concurrently too.
 //===----------------------------------------------------------------------===//
 
 /// Pooling kinds, and the flags of lathe_rt_pool2d_f32.
