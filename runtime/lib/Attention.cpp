@@ -577,8 +577,8 @@ int64_t bankAppend(int64_t rankF, void *fDesc, int64_t rankQ, void *qDesc,
   int64_t heads = q.rank == 3 ? q.sizes[0] : 1;
   int64_t lq = q.sizes[q.rank - 2], d = q.sizes[q.rank - 1];
   if (heads * d > c)
-    fail(LATHE_ERR_SHAPE, kName, ": queries ", shapeString(q),
-         " need keys of ", heads * d, " columns, but bank rows have ", c);
+    fail(LATHE_ERR_SHAPE, kName, ": queries ", shapeString(q), " need keys of ",
+         heads * d, " columns, but bank rows have ", c);
   if (count < 0 || count > cap)
     fail(LATHE_ERR_INVALID, kName, ": count ", count,
          " is outside [0, capacity ", cap, "]");

@@ -340,8 +340,8 @@ extern "C" void lathe_rt_matmul_f32(int64_t rankA, void *a, int64_t rankB,
                                     int64_t rankRes, void *residual,
                                     int64_t rankC, void *c, int64_t flags) {
   guardKernel(kKernel, [&] {
-    matmul(rankA, a, rankB, b, rankBias, bias, rankRes, residual, rankC, c,
-           1.f, flags);
+    matmul(rankA, a, rankB, b, rankBias, bias, rankRes, residual, rankC, c, 1.f,
+           flags);
   });
 }
 

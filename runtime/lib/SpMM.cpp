@@ -28,8 +28,8 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstring>
 #include <condition_variable>
+#include <cstring>
 #include <dlfcn.h>
 #include <memory>
 #include <mutex>
@@ -269,8 +269,7 @@ constexpr int64_t kMinParallelFlops = int64_t(1) << 20;
 /// dynamically to the caller and the pool's workers (serially when `flops`,
 /// the work of the whole range, is small). `body` must not throw.
 template <typename Body>
-void parallelChunks(int64_t n, int64_t grain, int64_t flops,
-                    const Body &body) {
+void parallelChunks(int64_t n, int64_t grain, int64_t flops, const Body &body) {
   grain = std::max<int64_t>(1, grain);
   int threads = lathe_rt_get_num_threads();
   if (threads <= 1 || n <= grain || flops < kMinParallelFlops) {
@@ -292,8 +291,8 @@ void parallelChunks(int64_t n, int64_t grain, int64_t flops,
   if (set)
     set(1);
   int64_t chunks = (n + grain - 1) / grain;
-  Pool::get().execute(job, static_cast<int>(std::min<int64_t>(threads - 1,
-                                                               chunks - 1)));
+  Pool::get().execute(
+      job, static_cast<int>(std::min<int64_t>(threads - 1, chunks - 1)));
   if (set && saved > 0)
     set(saved);
 }
@@ -326,7 +325,7 @@ csrRowBlock(int64_t begin, int64_t end, const Index *colIdx, const float *vals,
         acc[u][j] += v * xr[j];
     }
   }
-  for (; k < end; ++k) { // Fewer than U left: a constant index keeps acc
+  for (; k < end; ++k) {     // Fewer than U left: a constant index keeps acc
     const float v = vals[k]; // in registers.
     const float *xr = x + static_cast<int64_t>(colIdx[k]) * ldx + f0;
     for (int j = 0; j < W; ++j)
@@ -733,10 +732,10 @@ void runPlan(const TilePlan &plan, const Matrix &x, const Matrix &y) {
     float *xp = xpBuf.floats();
     parallelChunks(plan.numCols, 256, plan.numCols * f,
                    [&](int64_t i0, int64_t i1) {
-      for (int64_t i = i0; i < i1; ++i)
-        std::memcpy(xp + i * f, x.data + plan.perm[i] * x.ld,
-                    sizeof(float) * f);
-    });
+                     for (int64_t i = i0; i < i1; ++i)
+                       std::memcpy(xp + i * f, x.data + plan.perm[i] * x.ld,
+                                   sizeof(float) * f);
+                   });
     xd = xp;
     ldx = f;
     yd = ypBuf.floats();
@@ -769,34 +768,34 @@ void runPlan(const TilePlan &plan, const Matrix &x, const Matrix &y) {
     return false;
   };
   std::atomic<int> gemmError{0};
-  parallelChunks(tileRows, 1, 2 * plan.flopsPerColumn * f,
-                 [&](int64_t tr0, int64_t tr1) {
-    for (int64_t tr = tr0; tr < tr1; ++tr) {
-      int64_t r0 = tr * t, r1 = std::min(plan.numRows, r0 + t);
-      csrRows(plan.rowPtr.data(), plan.colIdx.data(), plan.values.data(), xd,
-              ldx, yd, ldy, f, r0, r1);
-      for (const DenseBlock &b : plan.blocks[tr]) {
-        if (blockSeesNonFinite(b)) {
-          for (int64_t r = r0; r < r1; ++r)
-            for (int64_t j = 0; j < b.width; ++j) {
-              float a = b.values[(r - r0) * b.width + j];
-              if (a == 0.f)
-                continue;
-              const float *xr = xd + (b.col0 + j) * ldx;
-              float *yr = yd + r * ldy;
-              for (int64_t c = 0; c < f; ++c)
-                yr[c] += a * xr[c];
+  parallelChunks(
+      tileRows, 1, 2 * plan.flopsPerColumn * f, [&](int64_t tr0, int64_t tr1) {
+        for (int64_t tr = tr0; tr < tr1; ++tr) {
+          int64_t r0 = tr * t, r1 = std::min(plan.numRows, r0 + t);
+          csrRows(plan.rowPtr.data(), plan.colIdx.data(), plan.values.data(),
+                  xd, ldx, yd, ldy, f, r0, r1);
+          for (const DenseBlock &b : plan.blocks[tr]) {
+            if (blockSeesNonFinite(b)) {
+              for (int64_t r = r0; r < r1; ++r)
+                for (int64_t j = 0; j < b.width; ++j) {
+                  float a = b.values[(r - r0) * b.width + j];
+                  if (a == 0.f)
+                    continue;
+                  const float *xr = xd + (b.col0 + j) * ldx;
+                  float *yr = yd + r * ldy;
+                  for (int64_t c = 0; c < f; ++c)
+                    yr[c] += a * xr[c];
+                }
+              continue;
             }
-          continue;
+            dnnl_status_t status = dnnl_sgemm(
+                'N', 'N', r1 - r0, f, b.width, 1.f, b.values.data(), b.width,
+                xd + b.col0 * ldx, ldx, 1.f, yd + r0 * ldy, ldy);
+            if (status != dnnl_success)
+              gemmError.store(static_cast<int>(status));
+          }
         }
-        dnnl_status_t status = dnnl_sgemm(
-            'N', 'N', r1 - r0, f, b.width, 1.f, b.values.data(), b.width,
-            xd + b.col0 * ldx, ldx, 1.f, yd + r0 * ldy, ldy);
-        if (status != dnnl_success)
-          gemmError.store(static_cast<int>(status));
-      }
-    }
-  });
+      });
   if (int status = gemmError.load())
     fail(LATHE_ERR_BACKEND,
          "oneDNN sgemm failed on a dense tile block "
@@ -805,10 +804,10 @@ void runPlan(const TilePlan &plan, const Matrix &x, const Matrix &y) {
   if (plan.perm.size() != 0) {
     parallelChunks(plan.numRows, 256, plan.numRows * f,
                    [&](int64_t i0, int64_t i1) {
-      for (int64_t i = i0; i < i1; ++i)
-        std::memcpy(y.data + plan.perm[i] * y.ld, yd + i * f,
-                    sizeof(float) * f);
-    });
+                     for (int64_t i = i0; i < i1; ++i)
+                       std::memcpy(y.data + plan.perm[i] * y.ld, yd + i * f,
+                                   sizeof(float) * f);
+                   });
   }
 }
 
@@ -933,10 +932,9 @@ extern "C" void lathe_rt_spmm_clear_plans(void) {
 extern "C" void lathe_rt_spmm_csr_f32_i32(int64_t rankRowPtr, void *rowPtr,
                                           int64_t rankColIdx, void *colIdx,
                                           int64_t rankValues, void *values,
-                                          int64_t rankX, void *x,
-                                          int64_t rankY, void *y,
-                                          int64_t numRows, int64_t numCols,
-                                          int64_t flags) {
+                                          int64_t rankX, void *x, int64_t rankY,
+                                          void *y, int64_t numRows,
+                                          int64_t numCols, int64_t flags) {
   lathe_rt_spmm_csr_f32(rankRowPtr, rowPtr, rankColIdx, colIdx, rankValues,
                         values, rankX, x, rankY, y, numRows, numCols,
                         flags | LATHE_SPMM_INDEX32);
@@ -950,6 +948,6 @@ extern "C" void lathe_rt_spmm_tiled_f32_i32(
     int64_t thresholdPpm, int64_t flags) {
   lathe_rt_spmm_tiled_f32(rankRowPtr, rowPtr, rankColIdx, colIdx, rankValues,
                           values, rankClasses, classes, rankPerm, perm, rankX,
-                          x, rankY, y, numRows, numCols, tileSize,
-                          thresholdPpm, flags | LATHE_SPMM_INDEX32);
+                          x, rankY, y, numRows, numCols, tileSize, thresholdPpm,
+                          flags | LATHE_SPMM_INDEX32);
 }

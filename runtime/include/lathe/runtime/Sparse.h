@@ -48,13 +48,12 @@ enum {
 
 /// y = A x, A = CSR(row_ptr [numRows+1], col_idx [nnz], values [nnz] f32),
 /// x [numCols, F] f32, y [numRows, F] f32 (overwritten). Rows split over the
-/// kernel's threads, vectorised across the F feature columns. Validates row_ptr (starts at 0,
-/// non-decreasing, ends within col_idx) and every column index.
-void lathe_rt_spmm_csr_f32(int64_t rankRowPtr, void *rowPtr,
-                           int64_t rankColIdx, void *colIdx,
-                           int64_t rankValues, void *values, int64_t rankX,
-                           void *x, int64_t rankY, void *y, int64_t numRows,
-                           int64_t numCols, int64_t flags);
+/// kernel's threads, vectorised across the F feature columns. Validates row_ptr
+/// (starts at 0, non-decreasing, ends within col_idx) and every column index.
+void lathe_rt_spmm_csr_f32(int64_t rankRowPtr, void *rowPtr, int64_t rankColIdx,
+                           void *colIdx, int64_t rankValues, void *values,
+                           int64_t rankX, void *x, int64_t rankY, void *y,
+                           int64_t numRows, int64_t numCols, int64_t flags);
 
 /// The same product on tileSize x tileSize tiles: classes [tiles] int8
 /// (LATHE_TILE_*; ignored with LATHE_SPMM_CLASSIFY). Dense tiles are
@@ -81,19 +80,15 @@ void lathe_rt_spmm_tiled_f32(int64_t rankRowPtr, void *rowPtr,
 /// index memrefs.
 void lathe_rt_spmm_csr_f32_i32(int64_t rankRowPtr, void *rowPtr,
                                int64_t rankColIdx, void *colIdx,
-                               int64_t rankValues, void *values,
-                               int64_t rankX, void *x, int64_t rankY,
-                               void *y, int64_t numRows, int64_t numCols,
-                               int64_t flags);
-void lathe_rt_spmm_tiled_f32_i32(int64_t rankRowPtr, void *rowPtr,
-                                 int64_t rankColIdx, void *colIdx,
-                                 int64_t rankValues, void *values,
-                                 int64_t rankClasses, void *classes,
-                                 int64_t rankPerm, void *perm, int64_t rankX,
-                                 void *x, int64_t rankY, void *y,
-                                 int64_t numRows, int64_t numCols,
-                                 int64_t tileSize, int64_t thresholdPpm,
-                                 int64_t flags);
+                               int64_t rankValues, void *values, int64_t rankX,
+                               void *x, int64_t rankY, void *y, int64_t numRows,
+                               int64_t numCols, int64_t flags);
+void lathe_rt_spmm_tiled_f32_i32(
+    int64_t rankRowPtr, void *rowPtr, int64_t rankColIdx, void *colIdx,
+    int64_t rankValues, void *values, int64_t rankClasses, void *classes,
+    int64_t rankPerm, void *perm, int64_t rankX, void *x, int64_t rankY,
+    void *y, int64_t numRows, int64_t numCols, int64_t tileSize,
+    int64_t thresholdPpm, int64_t flags);
 
 /// Drops the current session's cached tile plans and validated constant
 /// adjacencies (destroying the session does too; within a session, call it
