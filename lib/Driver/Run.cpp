@@ -78,6 +78,35 @@ struct ExternalWeight {
   void *storage = nullptr; ///< lathe_rt_alloc'd, 64-byte aligned
 };
 
+/// The runtime session of one compiled module (Runtime.h), bound to this
+/// thread while it lives. Its caches, pre-packed constant weights keyed by
+/// address among them, die with it: declared after the ExecutionEngine, it is
+/// destroyed before the engine frees the module's memory.
+class ModuleSession {
+public:
+  explicit ModuleSession(int numThreads) {
+    lathe_rt_session_options options;
+    lathe_rt_session_options_init(&options);
+    options.num_threads = numThreads;
+    session = lathe_rt_session_create(&options);
+    if (session)
+      previous = lathe_rt_session_bind(session);
+  }
+  ~ModuleSession() {
+    if (!session)
+      return;
+    lathe_rt_session_bind(previous);
+    lathe_rt_session_destroy(session);
+  }
+  ModuleSession(const ModuleSession &) = delete;
+  ModuleSession &operator=(const ModuleSession &) = delete;
+  explicit operator bool() const { return session != nullptr; }
+
+private:
+  lathe_rt_session *session = nullptr;
+  lathe_rt_session *previous = nullptr;
+};
+
 /// Finds external weights in the module as given: lathe.weight ops (their
 /// globals get stable names) and globals already bufferized by lathe-opt.
 void collectExternalWeights(ModuleOp module, StringRef baseDir,
@@ -558,6 +587,10 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
     return fail("JIT compilation failed: " +
                 llvm::toString(maybeEngine.takeError()));
   std::unique_ptr<ExecutionEngine> engine = std::move(*maybeEngine);
+  ModuleSession session(options.threadsGiven ? options.threads : 0);
+  if (!session)
+    return fail(llvm::Twine("cannot create a runtime session: ") +
+                lathe_rt_last_error());
 
   // External weights: loaded once, 64-byte aligned, counted as runtime memory.
   for (ExternalWeight &w : weights) {
@@ -586,8 +619,6 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
     return fail("entry @" + options.entry + " not found after compilation: " +
                 llvm::toString(packed.takeError()));
   double compileMs = msSince(compileStart);
-  if (options.threadsGiven)
-    lathe_rt_set_num_threads(options.threads);
 
   // Packed arguments: a pointer to every descriptor field, then a pointer to
   // the results (one descriptor, or a struct of descriptors).

@@ -22,7 +22,7 @@
 
 #include "lathe/runtime/Attention.h"
 
-#include "Internal.h"
+#include "Session.h"
 
 #include <oneapi/dnnl/dnnl.h>
 
@@ -74,12 +74,16 @@ void parallelTasks(int64_t n, const MakeWorker &makeWorker, const Task &task) {
     std::atomic<bool> failed{false};
     std::exception_ptr error;
     std::atomic_flag errorLock = ATOMIC_FLAG_INIT;
+    Session *session = nullptr;
   } ctx;
   ctx.make = &makeWorker;
   ctx.task = &task;
   ctx.n = n;
+  ctx.session = &currentSession();
   auto worker = [](void *p) {
     auto *c = static_cast<Context *>(p);
+    // The worker's scratch is counted in the caller's session.
+    SessionBinding binding(c->session);
     try {
       auto state = (*c->make)();
       for (;;) {
@@ -573,8 +577,8 @@ int64_t bankAppend(int64_t rankF, void *fDesc, int64_t rankQ, void *qDesc,
   int64_t heads = q.rank == 3 ? q.sizes[0] : 1;
   int64_t lq = q.sizes[q.rank - 2], d = q.sizes[q.rank - 1];
   if (heads * d > c)
-    fail(LATHE_ERR_SHAPE, kName, ": queries ", shapeString(q),
-         " need keys of ", heads * d, " columns, but bank rows have ", c);
+    fail(LATHE_ERR_SHAPE, kName, ": queries ", shapeString(q), " need keys of ",
+         heads * d, " columns, but bank rows have ", c);
   if (count < 0 || count > cap)
     fail(LATHE_ERR_INVALID, kName, ": count ", count,
          " is outside [0, capacity ", cap, "]");

@@ -99,9 +99,9 @@ struct Entry {
   memory::desc convScratchMd, poolScratchMd; // user-mode scratchpads
 };
 
+/// The current session's cache (see Session.h).
 PrimitiveCache<Entry> &cache() {
-  static auto *c = new PrimitiveCache<Entry>();
-  return *c;
+  return currentSession().cache<PrimitiveCache<Entry>>(CacheSlot::Conv);
 }
 
 Binding userBinding(const Operand &op, bool force) {
@@ -111,8 +111,8 @@ Binding userBinding(const Operand &op, bool force) {
   if (b.stage && op.hasUsableStrides() && op.numel() > 0) {
     dnnl::engine &engine = cpuEngine();
     b.stagedFromMd = op.desc();
-    b.stagePrim = dnnl::reorder(
-        dnnl::reorder::primitive_desc(engine, b.stagedFromMd, engine, b.userMd));
+    b.stagePrim = dnnl::reorder(dnnl::reorder::primitive_desc(
+        engine, b.stagedFromMd, engine, b.userMd));
   }
   return b;
 }
@@ -248,15 +248,33 @@ std::shared_ptr<Entry> buildBest(const Problem &p) {
 
 /// Roles of the per-thread scratch buffers of one call.
 enum ScratchSlot {
-  kSrcStaged, kSrcReordered, kWStaged, kWReordered, kBiasStaged,
-  kBiasReordered, kDst, kPooled, kNumSlots
+  kSrcStaged,
+  kSrcReordered,
+  kWStaged,
+  kWReordered,
+  kBiasStaged,
+  kBiasReordered,
+  kDst,
+  kPooled,
+  kNumSlots
 };
 
 /// Grow-only scratch of the calling thread, one buffer per role, reused by
 /// every call: fresh megabyte buffers cost page faults on each call (on the
-/// CNN of bench/peers as much as a pooling primitive).
+/// CNN of bench/peers as much as a pooling primitive). A call in another
+/// session than the buffers' starts afresh, so each session's memory count
+/// has the scratch its own calls need.
 void *threadScratch(ScratchSlot slot, size_t bytes) {
   thread_local std::array<std::pair<ScratchBuffer, size_t>, kNumSlots> slots;
+  thread_local uint64_t slotsSession = 0;
+  uint64_t session = currentSession().id;
+  if (slotsSession != session) {
+    for (auto &[buffer, size] : slots) {
+      buffer = ScratchBuffer();
+      size = 0;
+    }
+    slotsSession = session;
+  }
   auto &[buffer, size] = slots[slot];
   if (size < bytes || !buffer.get()) {
     buffer = ScratchBuffer(bytes);
@@ -270,8 +288,8 @@ void *bindInput(const Operand &op, const Binding &b, ScratchSlot staged,
                 ScratchSlot reordered) {
   void *ptr = op.data;
   if (b.stage) {
-    auto *dense = static_cast<float *>(threadScratch(
-        staged, static_cast<size_t>(op.numel()) * sizeof(float)));
+    auto *dense = static_cast<float *>(
+        threadScratch(staged, static_cast<size_t>(op.numel()) * sizeof(float)));
     if (b.stagePrim) {
       dnnl::engine &engine = cpuEngine();
       memory from(b.stagedFromMd, engine, op.data), to(b.userMd, engine, dense);
@@ -400,8 +418,8 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
       nhwc ? std::array<int, 4>{0, 3, 1, 2} : std::array<int, 4>{0, 1, 2, 3};
   std::array<int, 4> filterOrder =
       nhwc ? std::array<int, 4>{3, 2, 0, 1} : std::array<int, 4>{0, 1, 2, 3};
-  p.src = blockedIn ? blockedOperand(in, "blocked input")
-                    : permuted(in, dataOrder);
+  p.src =
+      blockedIn ? blockedOperand(in, "blocked input") : permuted(in, dataOrder);
   p.weights = permuted(filter, filterOrder);
   p.dst = blockedOut ? blockedOperand(out, "blocked output")
                      : permuted(out, dataOrder);
@@ -419,8 +437,9 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
   }
   const char *names = nhwc ? "NHWC/HWCF/NHWC" : "NCHW/FCHW/NCHW";
   if (blockedIn || blockedOut)
-    names = blockedIn ? (blockedOut ? "nChw16c/FCHW/nChw16c" : "nChw16c/FCHW/NCHW")
-                      : "NCHW/FCHW/nChw16c";
+    names = blockedIn
+                ? (blockedOut ? "nChw16c/FCHW/nChw16c" : "nChw16c/FCHW/NCHW")
+                : "NCHW/FCHW/nChw16c";
   int64_t n = p.src.dims[0], c = p.src.dims[1];
   int64_t f = p.weights.dims[0], kh = p.weights.dims[2], kw = p.weights.dims[3];
   if (p.weights.dims[1] != c || p.dst.dims[0] != n || p.dst.dims[1] != f)
@@ -532,7 +551,8 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
   args.emplace(DNNL_ARG_DST, memory(e->dst.primMd, engine, dstPtr));
   if (p.hasBias)
     args.emplace(DNNL_ARG_BIAS, memory(e->bias.primMd, engine,
-                                       bindInput(p.bias, e->bias, kBiasStaged, kBiasReordered)));
+                                       bindInput(p.bias, e->bias, kBiasStaged,
+                                                 kBiasReordered)));
   UserScratchpad scratchpad(e->convScratchMd);
   scratchpad.addTo(args, engine);
   e->prim.execute(cpuStream(), args);
@@ -582,8 +602,6 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
 }
 
 } // namespace
-
-void lathe::rt::clearConvCache() { cache().clear(); }
 
 extern "C" void
 lathe_rt_conv2d_f32(int64_t rankIn, void *in, int64_t rankFilter, void *filter,

@@ -211,8 +211,8 @@ int lathe::rt::appendActivation(dnnl::post_ops &ops, int act, bool keepNaN,
 
 namespace {
 PrimitiveCache<float> &constantScans() {
-  static auto *c = new PrimitiveCache<float>();
-  return *c;
+  return currentSession().cache<PrimitiveCache<float>>(
+      CacheSlot::ConstantScans);
 }
 } // namespace
 
@@ -276,17 +276,4 @@ bool lathe::rt::isUnsupported(const dnnl::error &e) {
 
 bool lathe::rt::isReference(const dnnl::primitive_desc_base &pd) {
   return std::string(pd.impl_info_str()).rfind("ref", 0) == 0;
-}
-
-extern "C" void lathe_rt_clear_caches(void) {
-  try {
-    clearMatmulCache();
-    clearSoftmaxCache();
-    clearLayerNormCache();
-    clearConvCache();
-    clearPoolCache();
-    constantScans().clear();
-  } catch (...) {
-    // Clearing only frees memory; nothing to report.
-  }
 }

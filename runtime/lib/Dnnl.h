@@ -4,6 +4,7 @@
 #define LATHE_RUNTIME_LIB_DNNL_H
 
 #include "Internal.h"
+#include "Session.h"
 
 #include <oneapi/dnnl/dnnl.hpp>
 
@@ -81,8 +82,9 @@ struct KeyHash {
 
 /// Thread-safe map from a shape/stride/flag key to a built entry; entries
 /// are built once and shared (creation happens outside the lock, so two
-/// threads may race to build the same entry; the first one wins).
-template <typename Entry> class PrimitiveCache {
+/// threads may race to build the same entry; the first one wins). Each
+/// session owns its own (see Session.h).
+template <typename Entry> class PrimitiveCache : public SessionCache {
 public:
   std::shared_ptr<Entry>
   getOrCreate(const std::vector<int64_t> &key,
@@ -97,7 +99,7 @@ public:
     std::lock_guard<std::mutex> lock(mutex);
     return map.emplace(key, std::move(entry)).first->second;
   }
-  void clear() {
+  void clear() override {
     std::lock_guard<std::mutex> lock(mutex);
     map.clear();
   }
@@ -108,7 +110,9 @@ private:
 };
 
 /// Constant weights reordered once into a primitive's preferred layout,
-/// keyed by the address of the original weights.
+/// keyed by the address of the original weights. Lives in a cache entry of
+/// the current session, so it dies with the session (or
+/// lathe_rt_clear_caches), never later.
 class PackedWeights {
 public:
   /// The packed copy of the weights at `key`, or null if not packed yet.
@@ -197,8 +201,8 @@ std::shared_ptr<Entry> buildPreferringOptimized(Build build) {
 }
 
 /// maxAbs (Internal.h) of a constant operand (LATHE_MM_CONST_B), scanned
-/// once per address and shape, like PackedWeights; lathe_rt_clear_caches
-/// forgets the results.
+/// once per address and shape in the current session, like PackedWeights;
+/// lathe_rt_clear_caches forgets the results.
 float constantMaxAbs(const MemRefView &view);
 /// maxAbs of `view`: constantMaxAbs when `isConstant`, else a fresh scan.
 float operandMaxAbs(const MemRefView &view, bool isConstant);
@@ -212,12 +216,6 @@ float operandMaxAbs(const MemRefView &view, bool isConstant);
 /// post-ops appended.
 int appendActivation(dnnl::post_ops &ops, int act, bool keepNaN,
                      const char *kernel);
-
-void clearMatmulCache();
-void clearSoftmaxCache();
-void clearLayerNormCache();
-void clearConvCache();
-void clearPoolCache();
 
 } // namespace lathe::rt
 

@@ -56,8 +56,9 @@ template <typename... Args>
 /// Sets this thread's last-error message.
 void setLastError(const std::string &message);
 void clearLastError();
-/// Records `message` as the process-wide pending error unless one is pending
-/// already (the first failure is the interesting one), and as the last error.
+/// Records `message` as the current session's pending error unless one is
+/// pending already (the first failure is the interesting one), and as the last
+/// error.
 void setPendingError(const std::string &message);
 
 /// Converts the exception being handled into a status and last-error message.
@@ -177,8 +178,9 @@ private:
   std::chrono::steady_clock::time_point start;
 };
 
-/// Applies the thread count chosen with lathe_rt_set_num_threads to the
-/// calling thread's OpenMP runtime (the one oneDNN uses) if it changed.
+/// Applies the current session's thread count (lathe_rt_set_num_threads) to
+/// the calling thread's OpenMP runtime (the one oneDNN uses) if the thread
+/// was last set to another count.
 void applyThreadSettings();
 
 } // namespace lathe::rt

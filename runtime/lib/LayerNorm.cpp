@@ -24,9 +24,9 @@ struct Entry {
   memory::desc dataMd, paramMd, scratchMd;
 };
 
+/// The current session's cache (see Session.h).
 PrimitiveCache<Entry> &cache() {
-  static auto *c = new PrimitiveCache<Entry>();
-  return *c;
+  return currentSession().cache<PrimitiveCache<Entry>>(CacheSlot::LayerNorm);
 }
 
 /// The elements of `view` densely, in `scratch` unless already dense.
@@ -46,8 +46,8 @@ float *denseData(const MemRefView &view, ScratchBuffer &scratch) {
 }
 
 void layerNorm(int64_t rankX, void *xDesc, int64_t rankGamma, void *gammaDesc,
-               int64_t rankBeta, void *betaDesc, int64_t rankOut,
-               void *outDesc, float eps, int64_t flags) {
+               int64_t rankBeta, void *betaDesc, int64_t rankOut, void *outDesc,
+               float eps, int64_t flags) {
   static const int profileKind = getProfileKind("layer_norm");
   ProfileScope scope(profileKind);
   applyThreadSettings();
@@ -80,8 +80,8 @@ void layerNorm(int64_t rankX, void *xDesc, int64_t rankGamma, void *gammaDesc,
       continue;
     params[i] = decodeMemRef(ranks[i], descs[i], names[i]);
     if (params[i].rank != 1 || params[i].sizes[0] != n)
-      fail(LATHE_ERR_SHAPE, names[i], " ", shapeString(params[i]),
-           " must be [", n, "] for input ", shapeString(x));
+      fail(LATHE_ERR_SHAPE, names[i], " ", shapeString(params[i]), " must be [",
+           n, "] for input ", shapeString(x));
   }
   if (rows == 0)
     return;
@@ -90,13 +90,14 @@ void layerNorm(int64_t rankX, void *xDesc, int64_t rankGamma, void *gammaDesc,
   ScratchBuffer xScratch, outScratch, gScratch, bScratch;
   float *xPtr = denseData(x, xScratch);
   bool outDense = out.isContiguous();
-  float *outPtr = outDense && !(out.data != xPtr &&
-                                out.data < xPtr + x.numel() &&
-                                xPtr < out.data + out.numel())
-                      ? out.data
-                      : nullptr;
+  float *outPtr =
+      outDense && !(out.data != xPtr && out.data < xPtr + x.numel() &&
+                    xPtr < out.data + out.numel())
+          ? out.data
+          : nullptr;
   if (!outPtr) {
-    outScratch = ScratchBuffer(static_cast<size_t>(out.numel()) * sizeof(float));
+    outScratch =
+        ScratchBuffer(static_cast<size_t>(out.numel()) * sizeof(float));
     outPtr = outScratch.floats();
   }
   // A missing gamma / beta is simply not requested from oneDNN (use_scale
@@ -109,8 +110,8 @@ void layerNorm(int64_t rankX, void *xDesc, int64_t rankGamma, void *gammaDesc,
   std::vector<int64_t> key = {rows, n, epsBits, flags};
   std::shared_ptr<Entry> e = cache().getOrCreate(key, [&] {
     auto entry = std::make_shared<Entry>();
-    entry->dataMd = memory::desc({rows, n}, memory::data_type::f32,
-                                 memory::format_tag::ab);
+    entry->dataMd =
+        memory::desc({rows, n}, memory::data_type::f32, memory::format_tag::ab);
     entry->paramMd =
         memory::desc({n}, memory::data_type::f32, memory::format_tag::a);
     auto normFlags = dnnl::normalization_flags::none;
@@ -151,8 +152,6 @@ void layerNorm(int64_t rankX, void *xDesc, int64_t rankGamma, void *gammaDesc,
 }
 
 } // namespace
-
-void lathe::rt::clearLayerNormCache() { cache().clear(); }
 
 extern "C" void lathe_rt_layer_norm_f32(int64_t rankX, void *x,
                                         int64_t rankGamma, void *gamma,

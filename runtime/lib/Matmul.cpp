@@ -52,9 +52,9 @@ struct Entry {
   PackedWeights packed;
 };
 
+/// The current session's cache (see Session.h).
 PrimitiveCache<Entry> &cache() {
-  static auto *c = new PrimitiveCache<Entry>();
-  return *c;
+  return currentSession().cache<PrimitiveCache<Entry>>(CacheSlot::Matmul);
 }
 
 /// Pads `view`'s shape on the left with 1s to `rank` dims.
@@ -335,15 +335,13 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
 
 } // namespace
 
-void lathe::rt::clearMatmulCache() { cache().clear(); }
-
 extern "C" void lathe_rt_matmul_f32(int64_t rankA, void *a, int64_t rankB,
                                     void *b, int64_t rankBias, void *bias,
                                     int64_t rankRes, void *residual,
                                     int64_t rankC, void *c, int64_t flags) {
   guardKernel(kKernel, [&] {
-    matmul(rankA, a, rankB, b, rankBias, bias, rankRes, residual, rankC, c,
-           1.f, flags);
+    matmul(rankA, a, rankB, b, rankBias, bias, rankRes, residual, rankC, c, 1.f,
+           flags);
   });
 }
 

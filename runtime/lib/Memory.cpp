@@ -2,15 +2,17 @@
 //
 // Every allocation of generated code (finalize-memref-to-llvm with
 // use-generic-functions) and of the runtime's scratch goes through here, so
-// the high-water mark covers everything. Live allocations are kept in a
-// sharded hash map: freeing needs the size for the accounting, and
+// the high-water mark covers everything. Each block is counted in the session
+// current when it was allocated (its MemoryCounters), whichever thread frees
+// it and whether or not that session still exists. Live allocations are kept in
+// a sharded hash map: freeing needs the size for the accounting, and
 // lathe_rt_mem_owns / freeing unknown pointers must not touch memory the
 // runtime did not hand out (a size header in front of the block could not
 // tell a foreign pointer apart safely).
 //
 //===----------------------------------------------------------------------===//
 
-#include "Internal.h"
+#include "Session.h"
 
 #include <atomic>
 #include <cstdlib>
@@ -24,17 +26,22 @@ namespace {
 constexpr size_t kMinAlignment = 64;
 constexpr size_t kNumShards = 64;
 
-struct alignas(64) Shard {
-  std::mutex mutex;
-  std::unordered_map<uintptr_t, size_t> sizes;
+/// A live block: its requested size and the counters it was added to.
+struct Block {
+  size_t size = 0;
+  std::shared_ptr<MemoryCounters> counters;
 };
 
-/// Counters and registry. Leaked on purpose: generated code or other static
-/// destructors may free memory after this TU's statics would have died.
+struct alignas(64) Shard {
+  std::mutex mutex;
+  std::unordered_map<uintptr_t, Block> blocks;
+};
+
+/// The registry of live blocks (process-wide: any thread may free any
+/// block). Leaked on purpose: generated code or other static destructors may
+/// free memory after this TU's statics would have died.
 struct Registry {
   Shard shards[kNumShards];
-  std::atomic<int64_t> current{0};
-  std::atomic<int64_t> peak{0};
 
   Shard &shardFor(uintptr_t p) {
     // Blocks are >= 64-byte aligned; mix the higher bits.
@@ -46,13 +53,6 @@ struct Registry {
 Registry &registry() {
   static Registry *r = new Registry();
   return *r;
-}
-
-void notePeak(Registry &r, int64_t now) {
-  int64_t seen = r.peak.load(std::memory_order_relaxed);
-  while (now > seen &&
-         !r.peak.compare_exchange_weak(seen, now, std::memory_order_relaxed))
-    ;
 }
 
 /// Allocates `size` bytes aligned to `alignment` (a power of two >= 64) and
@@ -70,17 +70,15 @@ void *allocate(size_t alignment, size_t size) noexcept {
   Registry &r = registry();
   auto key = reinterpret_cast<uintptr_t>(p);
   Shard &shard = r.shardFor(key);
+  std::shared_ptr<MemoryCounters> counters = currentSession().memory;
   try {
     std::lock_guard<std::mutex> lock(shard.mutex);
-    shard.sizes.emplace(key, size);
+    shard.blocks.emplace(key, Block{size, counters});
   } catch (...) {
     std::free(p);
     return nullptr;
   }
-  int64_t now = r.current.fetch_add(static_cast<int64_t>(size),
-                                    std::memory_order_relaxed) +
-                static_cast<int64_t>(size);
-  notePeak(r, now);
+  counters->add(static_cast<int64_t>(size));
   return p;
 }
 
@@ -90,17 +88,17 @@ void deallocate(void *ptr) noexcept {
   Registry &r = registry();
   auto key = reinterpret_cast<uintptr_t>(ptr);
   Shard &shard = r.shardFor(key);
-  size_t size;
+  Block block;
   {
     std::lock_guard<std::mutex> lock(shard.mutex);
-    auto it = shard.sizes.find(key);
-    if (it == shard.sizes.end())
+    auto it = shard.blocks.find(key);
+    if (it == shard.blocks.end())
       return; // Not ours: leave it alone.
-    size = it->second;
-    shard.sizes.erase(it);
+    block = std::move(it->second);
+    shard.blocks.erase(it);
   }
   std::free(ptr);
-  r.current.fetch_sub(static_cast<int64_t>(size), std::memory_order_relaxed);
+  block.counters->sub(static_cast<int64_t>(block.size));
 }
 
 size_t normalizeAlignment(size_t alignment) {
@@ -157,16 +155,16 @@ extern "C" void *lathe_rt_alloc(size_t size) {
 extern "C" void lathe_rt_free(void *ptr) { deallocate(ptr); }
 
 extern "C" int64_t lathe_rt_mem_current(void) {
-  return registry().current.load(std::memory_order_relaxed);
+  return currentSession().memory->current.load(std::memory_order_relaxed);
 }
 
 extern "C" int64_t lathe_rt_mem_peak(void) {
-  return registry().peak.load(std::memory_order_relaxed);
+  return currentSession().memory->peak.load(std::memory_order_relaxed);
 }
 
 extern "C" void lathe_rt_mem_reset_peak(void) {
-  Registry &r = registry();
-  r.peak.store(r.current.load(std::memory_order_relaxed),
+  MemoryCounters &m = *currentSession().memory;
+  m.peak.store(m.current.load(std::memory_order_relaxed),
                std::memory_order_relaxed);
 }
 
@@ -177,5 +175,5 @@ extern "C" int lathe_rt_mem_owns(const void *ptr) {
   auto key = reinterpret_cast<uintptr_t>(ptr);
   Shard &shard = r.shardFor(key);
   std::lock_guard<std::mutex> lock(shard.mutex);
-  return shard.sizes.count(key) ? 1 : 0;
+  return shard.blocks.count(key) ? 1 : 0;
 }

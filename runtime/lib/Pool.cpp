@@ -29,9 +29,9 @@ struct Entry {
   bool stageSrc = false;
 };
 
+/// The current session's cache (see Session.h).
 PrimitiveCache<Entry> &cache() {
-  static auto *c = new PrimitiveCache<Entry>();
-  return *c;
+  return currentSession().cache<PrimitiveCache<Entry>>(CacheSlot::Pool);
 }
 
 /// out = max(out, pooled), element by element (LATHE_POOL_ACCUMULATE).
@@ -120,9 +120,9 @@ void pool2d(int64_t rankIn, void *inDesc, int64_t rankOut, void *outDesc,
     return;
   }
 
-  std::vector<int64_t> key = {kind,    windowH,   windowW,   strideH,
-                              strideW, dilationH, dilationW, accumulate,
-                              stageSrc};
+  std::vector<int64_t> key = {kind,      windowH,    windowW,
+                              strideH,   strideW,    dilationH,
+                              dilationW, accumulate, stageSrc};
   appendKey(key, src);
   appendKey(key, dst);
   std::shared_ptr<Entry> e = cache().getOrCreate(key, [&] {
@@ -161,8 +161,6 @@ void pool2d(int64_t rankIn, void *inDesc, int64_t rankOut, void *outDesc,
 }
 
 } // namespace
-
-void lathe::rt::clearPoolCache() { cache().clear(); }
 
 void lathe::rt::exactMaxPool(const Operand &src, const Operand &dst,
                              const PoolWindow &pw, bool accumulate) {
@@ -212,7 +210,7 @@ lathe::rt::makePoolDesc(const memory::desc &src, const memory::desc &dst,
       dnnl::prop_kind::forward_inference, dnnl::algorithm::pooling_max, src,
       dst, pw.strides, pw.window, dilates, {0, 0}, {0, 0});
   return dnnl::pooling_v2_forward::primitive_desc(desc, userScratchpadAttr(),
-                                                   cpuEngine());
+                                                  cpuEngine());
 }
 
 extern "C" void lathe_rt_pool2d_f32(int64_t rankIn, void *in, int64_t rankOut,

@@ -27,9 +27,9 @@ struct Entry {
   bool reference = false;
 };
 
+/// The current session's cache (see Session.h).
 PrimitiveCache<Entry> &cache() {
-  static auto *c = new PrimitiveCache<Entry>();
-  return *c;
+  return currentSession().cache<PrimitiveCache<Entry>>(CacheSlot::Softmax);
 }
 
 Operand toOperand(const MemRefView &view) {
@@ -184,8 +184,6 @@ void softmax(int64_t rankIn, void *inDesc, int64_t rankOut, void *outDesc,
 }
 
 } // namespace
-
-void lathe::rt::clearSoftmaxCache() { cache().clear(); }
 
 extern "C" void lathe_rt_softmax_f32(int64_t rankIn, void *in, int64_t rankOut,
                                      void *out, int64_t axis) {

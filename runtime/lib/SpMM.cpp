@@ -22,14 +22,14 @@
 
 #include "lathe/runtime/Sparse.h"
 
-#include "Internal.h"
+#include "Session.h"
 
 #include <oneapi/dnnl/dnnl.h>
 
 #include <algorithm>
 #include <atomic>
-#include <cstring>
 #include <condition_variable>
+#include <cstring>
 #include <dlfcn.h>
 #include <memory>
 #include <mutex>
@@ -183,6 +183,8 @@ struct Job {
   std::atomic<bool> closed{false};
   void (*run)(const void *body, int64_t begin, int64_t end) = nullptr;
   const void *body = nullptr;
+  /// The caller's session, bound on the workers while they run the body.
+  Session *session = nullptr;
 
   void drain() {
     for (;;) {
@@ -244,8 +246,10 @@ private:
       // Register, then look: the caller closes, then waits for registered
       // workers, so a worker that sees the job open may use its body.
       job->inFlight.fetch_add(1);
-      if (!job->closed.load())
+      if (!job->closed.load()) {
+        SessionBinding binding(job->session);
         job->drain();
+      }
       job->inFlight.fetch_sub(1);
     }
   }
@@ -265,8 +269,7 @@ constexpr int64_t kMinParallelFlops = int64_t(1) << 20;
 /// dynamically to the caller and the pool's workers (serially when `flops`,
 /// the work of the whole range, is small). `body` must not throw.
 template <typename Body>
-void parallelChunks(int64_t n, int64_t grain, int64_t flops,
-                    const Body &body) {
+void parallelChunks(int64_t n, int64_t grain, int64_t flops, const Body &body) {
   grain = std::max<int64_t>(1, grain);
   int threads = lathe_rt_get_num_threads();
   if (threads <= 1 || n <= grain || flops < kMinParallelFlops) {
@@ -280,6 +283,7 @@ void parallelChunks(int64_t n, int64_t grain, int64_t flops,
   job->run = [](const void *b, int64_t begin, int64_t end) {
     (*static_cast<const Body *>(b))(begin, end);
   };
+  job->session = &currentSession();
   // sgemm calls inside the job must not fork teams of their own.
   SetNumThreadsFn set = ompSetNumThreads();
   GetMaxThreadsFn get = ompGetMaxThreads();
@@ -287,8 +291,8 @@ void parallelChunks(int64_t n, int64_t grain, int64_t flops,
   if (set)
     set(1);
   int64_t chunks = (n + grain - 1) / grain;
-  Pool::get().execute(job, static_cast<int>(std::min<int64_t>(threads - 1,
-                                                               chunks - 1)));
+  Pool::get().execute(
+      job, static_cast<int>(std::min<int64_t>(threads - 1, chunks - 1)));
   if (set && saved > 0)
     set(saved);
 }
@@ -321,7 +325,7 @@ csrRowBlock(int64_t begin, int64_t end, const Index *colIdx, const float *vals,
         acc[u][j] += v * xr[j];
     }
   }
-  for (; k < end; ++k) { // Fewer than U left: a constant index keeps acc
+  for (; k < end; ++k) {     // Fewer than U left: a constant index keeps acc
     const float v = vals[k]; // in registers.
     const float *xr = x + static_cast<int64_t>(colIdx[k]) * ldx + f0;
     for (int j = 0; j < W; ++j)
@@ -444,11 +448,18 @@ void validateFeatures(const Matrix &x, const Matrix &y, int64_t numRows,
          "], expected [", numRows, "x", x.cols, "]");
 }
 
-/// Addresses + sizes of constant adjacencies that passed validation.
-std::mutex validatedMutex;
-std::vector<std::vector<int64_t>> &validatedKeys() {
-  static auto *keys = new std::vector<std::vector<int64_t>>();
-  return *keys;
+/// Addresses + sizes of constant adjacencies that passed validation, in the
+/// current session (keyed by address: they must die with the session).
+struct ValidatedKeys : SessionCache {
+  std::mutex mutex;
+  std::vector<std::vector<int64_t>> keys;
+  void clear() override {
+    std::lock_guard<std::mutex> lock(mutex);
+    keys.clear();
+  }
+};
+ValidatedKeys &validatedKeys() {
+  return currentSession().cache<ValidatedKeys>(CacheSlot::SpMMValidated);
 }
 
 template <typename Index>
@@ -472,17 +483,18 @@ void spmmCsr(int64_t rRp, void *rp, int64_t rCi, void *ci, int64_t rV, void *v,
                               numCols,
                               int64_t(sizeof(Index))};
   bool known = false;
+  ValidatedKeys &validated = validatedKeys();
   if (flags & LATHE_SPMM_CONST_A) {
-    std::lock_guard<std::mutex> lock(validatedMutex);
-    auto &keys = validatedKeys();
+    std::lock_guard<std::mutex> lock(validated.mutex);
+    auto &keys = validated.keys;
     known = std::find(keys.begin(), keys.end(), key) != keys.end();
   }
   if (!known) {
     validateCsr("lathe_rt_spmm_csr_f32", rowPtr, colIdx, values.size, numRows,
                 numCols);
     if (flags & LATHE_SPMM_CONST_A) {
-      std::lock_guard<std::mutex> lock(validatedMutex);
-      validatedKeys().push_back(key);
+      std::lock_guard<std::mutex> lock(validated.mutex);
+      validated.keys.push_back(key);
     }
   }
   validateFeatures(x, y, numRows, numCols);
@@ -689,10 +701,18 @@ struct VecHash {
 using PlanMap = std::unordered_map<std::vector<int64_t>,
                                    std::shared_ptr<TilePlan>, VecHash>;
 
-std::mutex planMutex;
-PlanMap &planCache() {
-  static auto *cache = new PlanMap();
-  return *cache;
+/// Tile plans of constant adjacencies (keyed by address), in the current
+/// session.
+struct PlanCache : SessionCache {
+  std::mutex mutex;
+  PlanMap plans;
+  void clear() override {
+    std::lock_guard<std::mutex> lock(mutex);
+    plans.clear();
+  }
+};
+PlanCache &planCache() {
+  return currentSession().cache<PlanCache>(CacheSlot::SpMMPlans);
 }
 
 void runPlan(const TilePlan &plan, const Matrix &x, const Matrix &y) {
@@ -712,10 +732,10 @@ void runPlan(const TilePlan &plan, const Matrix &x, const Matrix &y) {
     float *xp = xpBuf.floats();
     parallelChunks(plan.numCols, 256, plan.numCols * f,
                    [&](int64_t i0, int64_t i1) {
-      for (int64_t i = i0; i < i1; ++i)
-        std::memcpy(xp + i * f, x.data + plan.perm[i] * x.ld,
-                    sizeof(float) * f);
-    });
+                     for (int64_t i = i0; i < i1; ++i)
+                       std::memcpy(xp + i * f, x.data + plan.perm[i] * x.ld,
+                                   sizeof(float) * f);
+                   });
     xd = xp;
     ldx = f;
     yd = ypBuf.floats();
@@ -748,34 +768,34 @@ void runPlan(const TilePlan &plan, const Matrix &x, const Matrix &y) {
     return false;
   };
   std::atomic<int> gemmError{0};
-  parallelChunks(tileRows, 1, 2 * plan.flopsPerColumn * f,
-                 [&](int64_t tr0, int64_t tr1) {
-    for (int64_t tr = tr0; tr < tr1; ++tr) {
-      int64_t r0 = tr * t, r1 = std::min(plan.numRows, r0 + t);
-      csrRows(plan.rowPtr.data(), plan.colIdx.data(), plan.values.data(), xd,
-              ldx, yd, ldy, f, r0, r1);
-      for (const DenseBlock &b : plan.blocks[tr]) {
-        if (blockSeesNonFinite(b)) {
-          for (int64_t r = r0; r < r1; ++r)
-            for (int64_t j = 0; j < b.width; ++j) {
-              float a = b.values[(r - r0) * b.width + j];
-              if (a == 0.f)
-                continue;
-              const float *xr = xd + (b.col0 + j) * ldx;
-              float *yr = yd + r * ldy;
-              for (int64_t c = 0; c < f; ++c)
-                yr[c] += a * xr[c];
+  parallelChunks(
+      tileRows, 1, 2 * plan.flopsPerColumn * f, [&](int64_t tr0, int64_t tr1) {
+        for (int64_t tr = tr0; tr < tr1; ++tr) {
+          int64_t r0 = tr * t, r1 = std::min(plan.numRows, r0 + t);
+          csrRows(plan.rowPtr.data(), plan.colIdx.data(), plan.values.data(),
+                  xd, ldx, yd, ldy, f, r0, r1);
+          for (const DenseBlock &b : plan.blocks[tr]) {
+            if (blockSeesNonFinite(b)) {
+              for (int64_t r = r0; r < r1; ++r)
+                for (int64_t j = 0; j < b.width; ++j) {
+                  float a = b.values[(r - r0) * b.width + j];
+                  if (a == 0.f)
+                    continue;
+                  const float *xr = xd + (b.col0 + j) * ldx;
+                  float *yr = yd + r * ldy;
+                  for (int64_t c = 0; c < f; ++c)
+                    yr[c] += a * xr[c];
+                }
+              continue;
             }
-          continue;
+            dnnl_status_t status = dnnl_sgemm(
+                'N', 'N', r1 - r0, f, b.width, 1.f, b.values.data(), b.width,
+                xd + b.col0 * ldx, ldx, 1.f, yd + r0 * ldy, ldy);
+            if (status != dnnl_success)
+              gemmError.store(static_cast<int>(status));
+          }
         }
-        dnnl_status_t status = dnnl_sgemm(
-            'N', 'N', r1 - r0, f, b.width, 1.f, b.values.data(), b.width,
-            xd + b.col0 * ldx, ldx, 1.f, yd + r0 * ldy, ldy);
-        if (status != dnnl_success)
-          gemmError.store(static_cast<int>(status));
-      }
-    }
-  });
+      });
   if (int status = gemmError.load())
     fail(LATHE_ERR_BACKEND,
          "oneDNN sgemm failed on a dense tile block "
@@ -784,10 +804,10 @@ void runPlan(const TilePlan &plan, const Matrix &x, const Matrix &y) {
   if (plan.perm.size() != 0) {
     parallelChunks(plan.numRows, 256, plan.numRows * f,
                    [&](int64_t i0, int64_t i1) {
-      for (int64_t i = i0; i < i1; ++i)
-        std::memcpy(y.data + plan.perm[i] * y.ld, yd + i * f,
-                    sizeof(float) * f);
-    });
+                     for (int64_t i = i0; i < i1; ++i)
+                       std::memcpy(y.data + plan.perm[i] * y.ld, yd + i * f,
+                                   sizeof(float) * f);
+                   });
   }
 }
 
@@ -839,18 +859,19 @@ void spmmTiled(int64_t rRp, void *rp, int64_t rCi, void *ci, int64_t rV,
 
   std::shared_ptr<TilePlan> plan;
   bool cacheable = (flags & LATHE_SPMM_CONST_A) != 0;
+  PlanCache &plans = planCache();
   if (cacheable) {
-    std::lock_guard<std::mutex> lock(planMutex);
-    auto it = planCache().find(key);
-    if (it != planCache().end())
+    std::lock_guard<std::mutex> lock(plans.mutex);
+    auto it = plans.plans.find(key);
+    if (it != plans.plans.end())
       plan = it->second;
   }
   if (!plan) {
     plan = buildPlan(rowPtr, colIdx, values, classes, numClasses, perm.get(),
                      numRows, numCols, tileSize, double(thresholdPpm) * 1e-6);
     if (cacheable) {
-      std::lock_guard<std::mutex> lock(planMutex);
-      planCache().emplace(key, plan);
+      std::lock_guard<std::mutex> lock(plans.mutex);
+      plans.plans.emplace(key, plan);
     }
   }
   validateFeatures(x, y, numRows, numCols);
@@ -898,12 +919,12 @@ lathe_rt_spmm_tiled_f32(int64_t rankRowPtr, void *rowPtr, int64_t rankColIdx,
 }
 
 extern "C" void lathe_rt_spmm_clear_plans(void) {
-  {
-    std::lock_guard<std::mutex> lock(planMutex);
+  try {
     planCache().clear();
+    validatedKeys().clear();
+  } catch (...) {
+    // Clearing only frees memory; nothing to report.
   }
-  std::lock_guard<std::mutex> lock(validatedMutex);
-  validatedKeys().clear();
 }
 
 // Spellings with 32-bit indices: generated code declares one callee per
@@ -911,10 +932,9 @@ extern "C" void lathe_rt_spmm_clear_plans(void) {
 extern "C" void lathe_rt_spmm_csr_f32_i32(int64_t rankRowPtr, void *rowPtr,
                                           int64_t rankColIdx, void *colIdx,
                                           int64_t rankValues, void *values,
-                                          int64_t rankX, void *x,
-                                          int64_t rankY, void *y,
-                                          int64_t numRows, int64_t numCols,
-                                          int64_t flags) {
+                                          int64_t rankX, void *x, int64_t rankY,
+                                          void *y, int64_t numRows,
+                                          int64_t numCols, int64_t flags) {
   lathe_rt_spmm_csr_f32(rankRowPtr, rowPtr, rankColIdx, colIdx, rankValues,
                         values, rankX, x, rankY, y, numRows, numCols,
                         flags | LATHE_SPMM_INDEX32);
@@ -928,6 +948,6 @@ extern "C" void lathe_rt_spmm_tiled_f32_i32(
     int64_t thresholdPpm, int64_t flags) {
   lathe_rt_spmm_tiled_f32(rankRowPtr, rowPtr, rankColIdx, colIdx, rankValues,
                           values, rankClasses, classes, rankPerm, perm, rankX,
-                          x, rankY, y, numRows, numCols, tileSize,
-                          thresholdPpm, flags | LATHE_SPMM_INDEX32);
+                          x, rankY, y, numRows, numCols, tileSize, thresholdPpm,
+                          flags | LATHE_SPMM_INDEX32);
 }

@@ -1,13 +1,13 @@
 //===- Status.cpp - Last-error and pending-error state --------------------===//
 //
 // The last error is per thread (a failed call's message must not be clobbered
-// by another thread). The pending error is process-wide and sticky: kernels
-// run by generated code cannot return a status, so the first failure is kept
-// until the driver takes it.
+// by another thread). The pending error belongs to the current session and is
+// sticky: kernels run by generated code cannot return a status, so the first
+// failure is kept until the driver takes it.
 //
 //===----------------------------------------------------------------------===//
 
-#include "Internal.h"
+#include "Session.h"
 
 #include <oneapi/dnnl/dnnl.hpp>
 
@@ -20,9 +20,6 @@ using namespace lathe::rt;
 
 namespace {
 thread_local std::string lastError;
-
-std::mutex pendingMutex;
-std::optional<std::string> pendingError;
 } // namespace
 
 void lathe::rt::setLastError(const std::string &message) {
@@ -38,13 +35,14 @@ void lathe::rt::clearLastError() { lastError.clear(); }
 
 void lathe::rt::setPendingError(const std::string &message) {
   setLastError(message);
-  std::lock_guard<std::mutex> lock(pendingMutex);
-  if (pendingError)
+  Session &session = currentSession();
+  std::lock_guard<std::mutex> lock(session.pendingMutex);
+  if (session.pendingError)
     return;
   try {
-    pendingError = message;
+    session.pendingError = message;
   } catch (...) {
-    pendingError.reset();
+    session.pendingError.reset();
   }
 }
 
@@ -76,8 +74,9 @@ extern "C" const char *lathe_rt_last_error(void) { return lastError.c_str(); }
 extern "C" int lathe_rt_take_pending_error(char *buf, size_t bufSize) {
   std::optional<std::string> taken;
   {
-    std::lock_guard<std::mutex> lock(pendingMutex);
-    taken.swap(pendingError);
+    Session &session = currentSession();
+    std::lock_guard<std::mutex> lock(session.pendingMutex);
+    taken.swap(session.pendingError);
   }
   if (!taken)
     return 0;

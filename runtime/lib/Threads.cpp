@@ -2,15 +2,16 @@
 //
 // Debian's oneDNN is built on GNU OpenMP (libgomp); lathe-run loads LLVM's
 // libomp first so that it serves both. omp_set_num_threads only changes the
-// calling thread's ICV, so the requested count is stored here and applied,
-// through the process's OpenMP entry point, on each thread that runs a kernel
-// the first time it sees a new value.
+// calling thread's ICV, so each session stores its requested count and every
+// thread that runs a kernel (or binds a session) applies the current
+// session's count, through the process's OpenMP entry point, when it differs
+// from what that thread was last set to. A session that requests none (0)
+// gets the thread's count from before any session changed it.
 //
 //===----------------------------------------------------------------------===//
 
-#include "Internal.h"
+#include "Session.h"
 
-#include <atomic>
 #include <dlfcn.h>
 
 using namespace lathe::rt;
@@ -19,42 +20,64 @@ namespace {
 using SetNumThreadsFn = void (*)(int);
 using GetMaxThreadsFn = int (*)();
 
-std::atomic<int> requestedThreads{0}; // 0: leave OpenMP's default.
-std::atomic<unsigned> generation{0};
-thread_local unsigned appliedGeneration = 0;
+/// What this thread's OpenMP ICV was set to by applyThreadSettings (0: never
+/// touched), and its value before the first change.
+thread_local int appliedThreads = 0;
+thread_local int originalThreads = 0;
 
 /// The definition oneDNN's own OpenMP calls bind to: the first in the global
 /// scope. In lathe-run that is LLVM's libomp (loaded first, it interposes
 /// libgomp's entry points, so generated code and oneDNN share one pool);
 /// in a process with libgomp alone, libgomp's.
 void *lookupOmp(const char *symbol) { return dlsym(RTLD_DEFAULT, symbol); }
+
+SetNumThreadsFn ompSetNumThreads() {
+  static auto fn =
+      reinterpret_cast<SetNumThreadsFn>(lookupOmp("omp_set_num_threads"));
+  return fn;
+}
+
+GetMaxThreadsFn ompGetMaxThreads() {
+  static auto fn =
+      reinterpret_cast<GetMaxThreadsFn>(lookupOmp("omp_get_max_threads"));
+  return fn;
+}
 } // namespace
 
 void lathe::rt::applyThreadSettings() {
-  unsigned gen = generation.load(std::memory_order_acquire);
-  if (gen == appliedGeneration)
+  int n = currentSession().numThreads.load(std::memory_order_relaxed);
+  if (n == appliedThreads)
     return;
-  appliedGeneration = gen;
-  int n = requestedThreads.load(std::memory_order_relaxed);
-  if (n <= 0)
+  SetNumThreadsFn set = ompSetNumThreads();
+  if (!set)
     return;
-  static auto setFn =
-      reinterpret_cast<SetNumThreadsFn>(lookupOmp("omp_set_num_threads"));
-  if (setFn)
-    setFn(n);
+  if (n > 0) {
+    if (appliedThreads == 0) {
+      GetMaxThreadsFn get = ompGetMaxThreads();
+      originalThreads = get ? get() : 0;
+    }
+    set(n);
+    appliedThreads = n;
+    return;
+  }
+  // Back to the thread's own setting.
+  if (originalThreads > 0)
+    set(originalThreads);
+  appliedThreads = 0;
 }
 
 extern "C" void lathe_rt_set_num_threads(int n) {
-  requestedThreads.store(n > 0 ? n : 0, std::memory_order_relaxed);
-  generation.fetch_add(1, std::memory_order_release);
+  currentSession().numThreads.store(n > 0 ? n : 0, std::memory_order_relaxed);
   applyThreadSettings();
 }
 
 extern "C" int lathe_rt_get_num_threads(void) {
-  int n = requestedThreads.load(std::memory_order_relaxed);
+  int n = currentSession().numThreads.load(std::memory_order_relaxed);
   if (n > 0)
     return n;
-  static auto getFn =
-      reinterpret_cast<GetMaxThreadsFn>(lookupOmp("omp_get_max_threads"));
-  return getFn ? getFn() : 1;
+  GetMaxThreadsFn get = ompGetMaxThreads();
+  if (!get)
+    return 1;
+  // A count another session set on this thread is not this session's.
+  return appliedThreads > 0 && originalThreads > 0 ? originalThreads : get();
 }

@@ -8,9 +8,10 @@
 // (lathe_rt_take_pending_error) and leave the output unspecified; nothing
 // aborts on user input.
 //
-// Thread-safety: the kernels keep no state and may run concurrently. Work is
-// spread over the OpenMP team oneDNN uses (GNU libgomp, looked up at run
-// time), with lathe_rt_set_num_threads' count.
+// Thread-safety: any thread; the kernels keep no state of their own and may
+// run concurrently. Their scratch, errors and thread count are the current
+// session's (Runtime.h). Work is spread over the OpenMP team oneDNN uses (GNU
+// libgomp, looked up at run time), with lathe_rt_set_num_threads' count.
 //
 //===----------------------------------------------------------------------===//
 

@@ -12,8 +12,26 @@
 // descriptor is {T *allocated, T *aligned, int64_t offset, int64_t sizes[rank],
 // int64_t strides[rank]} (strides in elements).
 //
-// Thread-safety: the allocator, profiler and primitive caches are safe to call
-// from several threads; lathe_host_tensor values are owned by one caller.
+// Sessions: every piece of state that outlives a call (oneDNN primitive
+// caches, pre-packed constant weights and the other caches keyed by address,
+// the pending error, the memory counters, the thread count) belongs to a
+// lathe_rt_session. One session per loaded module: destroying it frees its
+// caches, so a cache keyed by an address never outlives the module whose
+// buffer had that address. Entry points, including the ones generated code
+// calls, act on the calling thread's *current session*: the one bound with
+// lathe_rt_session_bind; on a thread with none bound, the session bound on the
+// other threads if exactly one session is bound in the process (so the OpenMP
+// workers of generated code's parallel loops follow the run that started
+// them), else the process's default session (which code that never binds
+// uses, and which is never destroyed).
+//
+// Thread-safety is stated per group of functions below. "Any thread" means
+// concurrent calls are safe, including calls on the same session. Kernels of
+// two sessions may run at the same time on different threads. While two
+// sessions are bound at once, threads nobody bound (OpenMP workers of
+// generated code) use the default session: an error they record (a failed
+// check in a parallel loop) then goes there, not to either run. Values of
+// lathe_host_tensor are owned by one caller.
 //
 //===----------------------------------------------------------------------===//
 
@@ -44,16 +62,65 @@ typedef enum lathe_status {
   LATHE_ERR_INVALID = 7, ///< invalid argument
 } lathe_status;
 
-/// Message of the last failed call on this thread ("" if none).
+/// Message of the last failed call on this thread ("" if none), whichever
+/// session it acted on: a call's own result, so it stays per thread (a call on
+/// another thread, or in another session, never overwrites it). Any thread;
+/// the pointer is valid until this thread's next runtime call.
 const char *lathe_rt_last_error(void);
 
-/// Kernels called from generated code record their first failure here. Returns
-/// nonzero and copies the message into `buf` (truncated) if an error was
-/// pending, and clears it.
+/// Kernels called from generated code record their first failure as the
+/// current session's pending error. Returns nonzero and copies the message
+/// into `buf` (truncated) if an error was pending in the current session, and
+/// clears it. Any thread.
 int lathe_rt_take_pending_error(char *buf, size_t bufSize);
 
 //===----------------------------------------------------------------------===//
-// Host tensors and file I/O (.npy, HDF5)
+// Sessions
+//===----------------------------------------------------------------------===//
+
+typedef struct lathe_rt_session lathe_rt_session;
+
+typedef struct lathe_rt_session_options {
+  /// Threads for oneDNN kernels, the runtime's parallel kernels and generated
+  /// code's OpenMP loops on threads bound to the session; 0 = OpenMP's
+  /// default (see lathe_rt_set_num_threads).
+  int32_t num_threads;
+} lathe_rt_session_options;
+
+/// Fills `options` with the defaults (num_threads 0). Any thread.
+void lathe_rt_session_options_init(lathe_rt_session_options *options);
+
+/// A new session with empty caches, no pending error, zero memory counts and
+/// `options` (NULL: the defaults). Returns NULL (and sets the last error) when
+/// out of memory. Any thread; the new session is bound to no thread.
+lathe_rt_session *
+lathe_rt_session_create(const lathe_rt_session_options *options);
+
+/// Frees the session's caches (its pre-packed weights included) and the
+/// session. Call it when the module the session served is unloaded, before
+/// that module's memory can be reused. If it is bound on the calling thread it
+/// is unbound first; if it is still bound on another thread nothing happens
+/// and LATHE_ERR_INVALID is returned. NULL is a no-op. Any thread, but no call
+/// acting on the session (a kernel on another thread, a worker of its run) may
+/// be in flight. Blocks it counted that are still live (results, weights
+/// freed later) stay valid and may be freed afterwards.
+lathe_status lathe_rt_session_destroy(lathe_rt_session *session);
+
+/// Makes `session` (NULL: none) the calling thread's session and returns the
+/// one bound before (NULL if none), so a caller can restore it; applies the
+/// session's thread count to the thread's OpenMP runtime. A session may be
+/// bound on several threads at once. Any thread (it changes only the calling
+/// thread's binding).
+lathe_rt_session *lathe_rt_session_bind(lathe_rt_session *session);
+
+/// The session bound to the calling thread, or NULL. Any thread.
+lathe_rt_session *lathe_rt_session_current(void);
+
+//===----------------------------------------------------------------------===//
+// Host tensors and file I/O (.npy, HDF5). They use no session state; their
+// errors are the calling thread's last error. lathe_dtype_* and
+// lathe_host_tensor_*: any thread (a tensor itself belongs to one caller).
+// .npy: any thread. HDF5: any thread (the calls are serialised inside).
 //===----------------------------------------------------------------------===//
 
 typedef enum lathe_dtype {
@@ -106,6 +173,9 @@ lathe_status lathe_h5_write(const char *path, const char *dataset,
 //===----------------------------------------------------------------------===//
 // Memory: allocations of generated code come through here, so the runtime
 // knows the high-water mark. (finalize-memref-to-llvm{use-generic-functions})
+// Each block is counted in the session that was current when it was
+// allocated (whoever frees it, and even after that session is destroyed);
+// the counts below are the current session's. All functions: any thread.
 //===----------------------------------------------------------------------===//
 
 void *_mlir_memref_to_llvm_alloc(size_t size);
@@ -117,26 +187,32 @@ void _mlir_memref_to_llvm_free(void *ptr);
 void *lathe_rt_alloc(size_t size);
 void lathe_rt_free(void *ptr);
 
+/// Bytes live / the high-water mark of the current session (requested sizes).
 int64_t lathe_rt_mem_current(void);
 int64_t lathe_rt_mem_peak(void);
-/// Resets the peak to the current usage.
+/// Resets the current session's peak to its current usage.
 void lathe_rt_mem_reset_peak(void);
-/// Nonzero if `ptr` is a live allocation handed out by this runtime.
+/// Nonzero if `ptr` is a live allocation handed out by this runtime (in any
+/// session).
 int lathe_rt_mem_owns(const void *ptr);
 
 //===----------------------------------------------------------------------===//
 // Threads and profiling
 //===----------------------------------------------------------------------===//
 
-/// Sets the number of threads oneDNN kernels use (applied to each calling
-/// thread's OpenMP runtime before its next kernel). n <= 0 keeps the current
-/// setting.
+/// Sets the current session's thread count: the threads oneDNN kernels and
+/// the runtime's parallel kernels use, applied to the calling thread's OpenMP
+/// runtime now and to any other thread's before its next kernel in the
+/// session (or when it binds the session). n <= 0: OpenMP's default again.
+/// Any thread.
 void lathe_rt_set_num_threads(int n);
-/// The count set with lathe_rt_set_num_threads, else OpenMP's default.
+/// The current session's count, else the calling thread's OpenMP default.
+/// Any thread.
 int lathe_rt_get_num_threads(void);
 
 /// Per-kernel-kind accumulated time. Kinds are registered by the kernels
-/// ("matmul", "softmax", "conv2d", ...).
+/// ("matmul", "softmax", "conv2d", ...). The profile is process-wide (not per
+/// session): with two runs at once the counters add up both. Any thread.
 void lathe_rt_profile_reset(void);
 int lathe_rt_profile_count(void);
 const char *lathe_rt_profile_name(int index);
@@ -149,6 +225,10 @@ void lathe_rt_profile_add(const char *name, int64_t ns, int64_t calls);
 //===----------------------------------------------------------------------===//
 // Kernels called from generated code (f32). Shapes and strides come from the
 // descriptors; views with arbitrary strides (e.g. transposed) are accepted.
+// Every kernel (here and in Attention.h, Sparse.h) acts on the current
+// session: its primitive and constant-weight caches, its pending error, its
+// memory counts and thread count. Any thread; calls may run concurrently,
+// in one session or in several.
 //===----------------------------------------------------------------------===//
 
 /// Flags of lathe_rt_matmul_f32.
@@ -226,7 +306,10 @@ void lathe_rt_conv2d_f32(int64_t rankIn, void *in, int64_t rankFilter,
                          int64_t padLeft, int64_t dilationH, int64_t dilationW,
                          int64_t flags);
 
-/// Run-time checks of generated code (runtime/lib/Check.cpp): called when a
+/// Run-time checks of generated code (runtime/lib/Check.cpp). They record the
+/// current session's pending error; any thread.
+
+/// Called when a
 /// run-time size disagrees with the one the code was compiled for. `what` is a
 /// rank-1 i8 memref (the message, e.g. naming the ONNX node and operand); the
 /// pending error becomes "<what>: expected <expected>, given <given>".
@@ -251,11 +334,14 @@ void lathe_rt_assert_failed(int64_t rank, void *message,
 /// Calls the packed entry point `fn(args)` (ExecutionEngine::lookupPacked) so
 /// that a failed assertion on this thread returns here. Returns 0 when `fn`
 /// returned, 1 when an assertion failed (its message is the pending error;
-/// the results are not valid). Nests; not async-signal-safe.
+/// the results are not valid). Nests; not async-signal-safe. Any thread (the
+/// jump target is per thread); it binds no session: bind the module's session
+/// first.
 int lathe_rt_call_guarded(void (*fn)(void **), void **args);
 
 //===----------------------------------------------------------------------===//
-// Pooling, and convolution followed by pooling (small CNNs)
+// Pooling, and convolution followed by pooling (small CNNs). Kernels as above:
+// they act on the current session; any thread, concurrently too.
 //===----------------------------------------------------------------------===//
 
 /// Pooling kinds, and the flags of lathe_rt_pool2d_f32.
@@ -291,9 +377,11 @@ void lathe_rt_conv2d_pool_f32(
     int64_t poolStrideW, int64_t poolDilationH, int64_t poolDilationW);
 
 /// Drops every cached oneDNN primitive and every pre-packed constant weight
-/// (LATHE_MM_CONST_B). Call it before memory that held such a weight is
-/// reused for different contents, e.g. between models. Not safe while a
-/// kernel runs on another thread.
+/// (LATHE_MM_CONST_B) of the current session, and its other caches keyed by
+/// address (constant scans, sparse tile plans). Destroying the session does
+/// this too; within one session, call it before memory that held a constant
+/// weight is reused for different contents. Any thread; a kernel of the same
+/// session running on another thread meanwhile keeps the entry it uses.
 void lathe_rt_clear_caches(void);
 
 #ifdef __cplusplus

@@ -8,7 +8,8 @@
 // (lathe_rt_take_pending_error) and leave the output unspecified; nothing
 // aborts on user input.
 //
-// Thread-safety: kernels may run concurrently; the tile-plan cache is guarded.
+// Thread-safety: any thread; kernels may run concurrently (see Runtime.h:
+// each acts on the current session, whose tile-plan cache is guarded).
 // Threads: lathe_rt_set_num_threads (else OpenMP's default) threads, the
 // caller and a small pool; oneDNN's sgemm runs single-threaded inside them.
 //
@@ -47,13 +48,12 @@ enum {
 
 /// y = A x, A = CSR(row_ptr [numRows+1], col_idx [nnz], values [nnz] f32),
 /// x [numCols, F] f32, y [numRows, F] f32 (overwritten). Rows split over the
-/// kernel's threads, vectorised across the F feature columns. Validates row_ptr (starts at 0,
-/// non-decreasing, ends within col_idx) and every column index.
-void lathe_rt_spmm_csr_f32(int64_t rankRowPtr, void *rowPtr,
-                           int64_t rankColIdx, void *colIdx,
-                           int64_t rankValues, void *values, int64_t rankX,
-                           void *x, int64_t rankY, void *y, int64_t numRows,
-                           int64_t numCols, int64_t flags);
+/// kernel's threads, vectorised across the F feature columns. Validates row_ptr
+/// (starts at 0, non-decreasing, ends within col_idx) and every column index.
+void lathe_rt_spmm_csr_f32(int64_t rankRowPtr, void *rowPtr, int64_t rankColIdx,
+                           void *colIdx, int64_t rankValues, void *values,
+                           int64_t rankX, void *x, int64_t rankY, void *y,
+                           int64_t numRows, int64_t numCols, int64_t flags);
 
 /// The same product on tileSize x tileSize tiles: classes [tiles] int8
 /// (LATHE_TILE_*; ignored with LATHE_SPMM_CLASSIFY). Dense tiles are
@@ -63,8 +63,9 @@ void lathe_rt_spmm_csr_f32(int64_t rankRowPtr, void *rowPtr,
 /// operands describe P A P^T (stored row i is node perm[i]) and `perm`
 /// [numRows] (index type) maps back: y[perm[i]] = (P A P^T P x)[i].
 /// A cached plan's memory (dense blocks, filtered CSR, permutation) comes
-/// from the runtime's counted allocator: it is part of lathe_rt_mem_current
-/// and lathe_rt_mem_peak until lathe_rt_spmm_clear_plans.
+/// from the runtime's counted allocator: it is part of the session's
+/// lathe_rt_mem_current and lathe_rt_mem_peak until lathe_rt_spmm_clear_plans
+/// or the session's end.
 void lathe_rt_spmm_tiled_f32(int64_t rankRowPtr, void *rowPtr,
                              int64_t rankColIdx, void *colIdx,
                              int64_t rankValues, void *values,
@@ -79,22 +80,20 @@ void lathe_rt_spmm_tiled_f32(int64_t rankRowPtr, void *rowPtr,
 /// index memrefs.
 void lathe_rt_spmm_csr_f32_i32(int64_t rankRowPtr, void *rowPtr,
                                int64_t rankColIdx, void *colIdx,
-                               int64_t rankValues, void *values,
-                               int64_t rankX, void *x, int64_t rankY,
-                               void *y, int64_t numRows, int64_t numCols,
-                               int64_t flags);
-void lathe_rt_spmm_tiled_f32_i32(int64_t rankRowPtr, void *rowPtr,
-                                 int64_t rankColIdx, void *colIdx,
-                                 int64_t rankValues, void *values,
-                                 int64_t rankClasses, void *classes,
-                                 int64_t rankPerm, void *perm, int64_t rankX,
-                                 void *x, int64_t rankY, void *y,
-                                 int64_t numRows, int64_t numCols,
-                                 int64_t tileSize, int64_t thresholdPpm,
-                                 int64_t flags);
+                               int64_t rankValues, void *values, int64_t rankX,
+                               void *x, int64_t rankY, void *y, int64_t numRows,
+                               int64_t numCols, int64_t flags);
+void lathe_rt_spmm_tiled_f32_i32(
+    int64_t rankRowPtr, void *rowPtr, int64_t rankColIdx, void *colIdx,
+    int64_t rankValues, void *values, int64_t rankClasses, void *classes,
+    int64_t rankPerm, void *perm, int64_t rankX, void *x, int64_t rankY,
+    void *y, int64_t numRows, int64_t numCols, int64_t tileSize,
+    int64_t thresholdPpm, int64_t flags);
 
-/// Drops cached tile plans (call before memory that held a constant
-/// adjacency is reused for another one).
+/// Drops the current session's cached tile plans and validated constant
+/// adjacencies (destroying the session does too; within a session, call it
+/// before memory that held a constant adjacency is reused for another one).
+/// Any thread.
 void lathe_rt_spmm_clear_plans(void);
 
 #ifdef __cplusplus
