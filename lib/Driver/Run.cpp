@@ -3,6 +3,7 @@
 #include "lathe/Driver/Run.h"
 
 #include "lathe/Dialect/Lathe/LatheOps.h"
+#include "lathe/Driver/Executable.h"
 #include "lathe/Driver/HostTensors.h"
 #include "lathe/Interfaces/FlopsInterface.h"
 #include "lathe/Pipelines/Pipelines.h"
@@ -67,83 +68,6 @@ std::string typeString(Type type) {
   llvm::raw_string_ostream os(s);
   os << type;
   return s;
-}
-
-/// An external weight the runtime loads before the first call.
-struct ExternalWeight {
-  std::string symbol;
-  std::string path;
-  std::string dataset;
-  RankedTensorType type;
-  void *storage = nullptr; ///< lathe_rt_alloc'd, 64-byte aligned
-};
-
-/// The runtime session of one compiled module (Runtime.h), bound to this
-/// thread while it lives. Its caches, pre-packed constant weights keyed by
-/// address among them, die with it: declared after the ExecutionEngine, it is
-/// destroyed before the engine frees the module's memory.
-class ModuleSession {
-public:
-  explicit ModuleSession(int numThreads) {
-    lathe_rt_session_options options;
-    lathe_rt_session_options_init(&options);
-    options.num_threads = numThreads;
-    session = lathe_rt_session_create(&options);
-    if (session)
-      previous = lathe_rt_session_bind(session);
-  }
-  ~ModuleSession() {
-    if (!session)
-      return;
-    lathe_rt_session_bind(previous);
-    lathe_rt_session_destroy(session);
-  }
-  ModuleSession(const ModuleSession &) = delete;
-  ModuleSession &operator=(const ModuleSession &) = delete;
-  explicit operator bool() const { return session != nullptr; }
-
-private:
-  lathe_rt_session *session = nullptr;
-  lathe_rt_session *previous = nullptr;
-};
-
-/// Finds external weights in the module as given: lathe.weight ops (their
-/// globals get stable names) and globals already bufferized by lathe-opt.
-void collectExternalWeights(ModuleOp module, StringRef baseDir,
-                            std::vector<ExternalWeight> &weights) {
-  auto add = [&](StringRef symbol, ExternalWeightAttr source, Type type) {
-    for (const ExternalWeight &w : weights)
-      if (w.symbol == symbol)
-        return;
-    SmallString<256> path(source.getPath());
-    if (!llvm::sys::path::is_absolute(path)) {
-      path = baseDir;
-      llvm::sys::path::append(path, source.getPath());
-    }
-    ExternalWeight w;
-    w.symbol = symbol.str();
-    w.path = path.str().str();
-    w.dataset = source.getDataset().str();
-    if (auto memref = dyn_cast<MemRefType>(type))
-      w.type = RankedTensorType::get(memref.getShape(),
-                                     memref.getElementType());
-    else
-      w.type = cast<RankedTensorType>(type);
-    weights.push_back(std::move(w));
-  };
-  module.walk([&](Operation *op) {
-    if (auto weight = dyn_cast<WeightOp>(op)) {
-      auto tensor = cast<RankedTensorType>(weight.getType());
-      auto memref =
-          MemRefType::get(tensor.getShape(), tensor.getElementType());
-      add(getExternalWeightSymbol(weight.getSource(), memref),
-          weight.getSource(), memref);
-    } else if (auto global = dyn_cast<memref::GlobalOp>(op)) {
-      if (auto source = global->getAttrOfType<ExternalWeightAttr>(
-              kExternalSourceAttrName))
-        add(global.getSymName(), source, global.getType());
-    }
-  });
 }
 
 /// Decisions Lathe passes left in the IR (`lathe.decision` attributes).
@@ -216,94 +140,6 @@ private:
   std::set<std::string> seen;
   llvm::json::Array decisions;
 };
-
-/// Memref descriptors of the packed calling convention: {allocated, aligned,
-/// offset, sizes[rank], strides[rank]}, every field 8 bytes.
-struct Descriptor {
-  std::vector<int64_t> words;
-  explicit Descriptor(int64_t rank) : words(3 + 2 * rank, 0) {}
-};
-
-/// Copies a (possibly strided) result memref into a dense host tensor.
-void copyStrided(const char *base, int64_t elemSize, ArrayRef<int64_t> sizes,
-                 ArrayRef<int64_t> strides, char *&out) {
-  if (sizes.empty()) {
-    std::memcpy(out, base, elemSize);
-    out += elemSize;
-    return;
-  }
-  if (sizes.size() == 1 && strides[0] == 1) {
-    std::memcpy(out, base, sizes[0] * elemSize);
-    out += sizes[0] * elemSize;
-    return;
-  }
-  for (int64_t i = 0; i < sizes[0]; ++i)
-    copyStrided(base + i * strides[0] * elemSize, elemSize, sizes.drop_front(),
-                strides.drop_front(), out);
-}
-
-/// Identity-layout memrefs stand for the tensors of the same shape (IR from
-/// after bufferization); everything else is kept as is.
-Type asTensorType(Type type) {
-  auto memref = dyn_cast<MemRefType>(type);
-  if (!memref || !memref.getLayout().isIdentity())
-    return type;
-  return RankedTensorType::get(memref.getShape(), memref.getElementType());
-}
-
-/// The entry's signature with tensor types, from IR at any phase: a func.func
-/// (tensors, or memrefs after bufferization) or, in the LLVM dialect, the
-/// `lathe.signature` attribute recorded by lathe-record-signature.
-LogicalResult getEntrySignature(ModuleOp module, StringRef name,
-                                FunctionType &type, std::string &error) {
-  type = FunctionType();
-  Operation *entry = SymbolTable::lookupSymbolIn(module, name);
-  auto recorded = entry ? entry->getAttrOfType<TypeAttr>("lathe.signature")
-                        : TypeAttr();
-  if (auto fn = dyn_cast_or_null<func::FuncOp>(entry)) {
-    if (!fn.isDeclaration())
-      type = recorded ? cast<FunctionType>(recorded.getValue())
-                      : fn.getFunctionType();
-  } else if (isa_and_nonnull<LLVM::LLVMFuncOp>(entry)) {
-    if (!recorded) {
-      error = "entry @" + name.str() +
-              " is an llvm.func without a lathe.signature attribute (lower "
-              "it with Lathe's pipelines, which record it)";
-      return failure();
-    }
-    type = cast<FunctionType>(recorded.getValue());
-  }
-  if (!type) {
-    std::string names;
-    for (auto fn : module.getOps<func::FuncOp>())
-      if (!fn.isDeclaration())
-        names += (names.empty() ? "" : ", ") + fn.getSymName().str();
-    for (auto fn : module.getOps<LLVM::LLVMFuncOp>())
-      if (!fn.isExternal() && fn->hasAttr("lathe.signature"))
-        names += (names.empty() ? "" : ", ") + fn.getSymName().str();
-    error = "no function named '" + name.str() + "' (functions: " +
-            (names.empty() ? "none" : names) + ")";
-    return failure();
-  }
-  auto convert = [](TypeRange types) {
-    return llvm::map_to_vector(types, asTensorType);
-  };
-  type = FunctionType::get(module.getContext(), convert(type.getInputs()),
-                           convert(type.getResults()));
-  return success();
-}
-
-/// A fact about generated code that LLVM cannot see, stated before -O3: the
-/// runtime's allocation functions return fresh memory (`noalias`), so the
-/// buffers of different ops are known not to overlap and loop-carried
-/// accumulators stay in registers. (Floating-point freedoms are not granted
-/// here but in the IR, by lathe-llvm-fastmath.)
-void markFreshAllocations(llvm::Module &module) {
-  for (StringRef name :
-       {"_mlir_memref_to_llvm_alloc", "_mlir_memref_to_llvm_aligned_alloc"})
-    if (llvm::Function *alloc = module.getFunction(name))
-      alloc->addRetAttr(llvm::Attribute::NoAlias);
-}
 
 /// Set by SIGINT while timed calls run: the loop stops after the current
 /// call, and the report of the calls done is written.
@@ -544,128 +380,27 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
     return 0;
   }
 
-  llvm::InitializeNativeTarget();
-  llvm::InitializeNativeTargetAsmPrinter();
-  auto tmBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
-  if (!tmBuilder)
-    return fail("cannot detect the host: " +
-                llvm::toString(tmBuilder.takeError()));
-  if (options.targetCpu != "host") {
-    const llvm::MCSubtargetInfo *hostInfo = nullptr;
-    std::string lookupError;
-    const llvm::Target *target = llvm::TargetRegistry::lookupTarget(
-        tmBuilder->getTargetTriple(), lookupError);
-    std::unique_ptr<llvm::MCSubtargetInfo> info;
-    if (target)
-      info.reset(target->createMCSubtargetInfo(tmBuilder->getTargetTriple(),
-                                               options.targetCpu, ""));
-    hostInfo = info.get();
-    if (!hostInfo || !hostInfo->isCPUStringValid(options.targetCpu))
-      return fail("--target-cpu=" + options.targetCpu +
-                  ": not a CPU LLVM knows for this target (e.g. host, "
-                  "x86-64-v2, x86-64-v3, x86-64-v4, skylake-avx512)");
-    tmBuilder->setCPU(options.targetCpu);
-    tmBuilder->getFeatures() = llvm::SubtargetFeatures();
-  }
-  tmBuilder->setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
-  auto tm = tmBuilder->createTargetMachine();
-  if (!tm)
-    return fail("cannot create a target machine: " +
-                llvm::toString(tm.takeError()));
-  auto optimize = makeOptimizingTransformer(3, 0, tm->get());
-  std::function<llvm::Error(llvm::Module *)> transformer =
-      [&optimize](llvm::Module *m) {
-        markFreshAllocations(*m);
-        return optimize(m);
-      };
-  ExecutionEngineOptions engineOptions;
-  engineOptions.transformer = transformer;
-  engineOptions.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
-  auto maybeEngine =
-      ExecutionEngine::create(*module, engineOptions, std::move(*tm));
-  if (!maybeEngine)
-    return fail("JIT compilation failed: " +
-                llvm::toString(maybeEngine.takeError()));
-  std::unique_ptr<ExecutionEngine> engine = std::move(*maybeEngine);
-  ModuleSession session(options.threadsGiven ? options.threads : 0);
-  if (!session)
-    return fail(llvm::Twine("cannot create a runtime session: ") +
-                lathe_rt_last_error());
-
-  // External weights: loaded once, 64-byte aligned, counted as runtime memory.
-  for (ExternalWeight &w : weights) {
-    HostTensor data;
-    if (lathe_h5_read(w.path.c_str(), w.dataset.c_str(), &data.t) != LATHE_OK)
-      return fail("external weight " + w.dataset + " of '" + w.path +
-                  "': " + lathe_rt_last_error());
-    if (!checkMatchesType(data, w.type, error))
-      return fail("external weight " + w.dataset + " of '" + w.path +
-                  "': " + error);
-    w.storage = lathe_rt_alloc(std::max<size_t>(data.numBytes(), 1));
-    if (!w.storage)
-      return fail("out of memory loading external weight " + w.dataset);
-    std::memcpy(w.storage, data.t.data, data.numBytes());
-  }
-  engine->registerSymbols([&](llvm::orc::MangleAndInterner interner) {
-    llvm::orc::SymbolMap map;
-    for (const ExternalWeight &w : weights)
-      map[interner(w.symbol)] = {llvm::orc::ExecutorAddr::fromPtr(w.storage),
-                                 llvm::JITSymbolFlags::Exported};
-    return map;
-  });
-  engine->initialize();
-  auto packed = engine->lookupPacked(options.entry);
-  if (!packed)
-    return fail("entry @" + options.entry + " not found after compilation: " +
-                llvm::toString(packed.takeError()));
+  ExecutableOptions executableOptions;
+  executableOptions.targetCpu = options.targetCpu;
+  executableOptions.threads = options.threadsGiven ? options.threads : 0;
+  std::unique_ptr<Executable> executable =
+      Executable::create(*module, std::move(weights), executableOptions, error);
+  if (!executable)
+    return fail(error);
+  std::vector<const lathe_host_tensor *> inputViews;
+  for (const HostTensor &input : inputs)
+    inputViews.push_back(&input.t);
+  std::unique_ptr<Invocation> invocation =
+      executable->prepare(options.entry, fnType, inputViews, error);
+  if (!invocation)
+    return fail(error);
   double compileMs = msSince(compileStart);
-
-  // Packed arguments: a pointer to every descriptor field, then a pointer to
-  // the results (one descriptor, or a struct of descriptors).
-  std::vector<Descriptor> argDescs;
-  for (size_t i = 0; i < numArgs; ++i) {
-    const lathe_host_tensor &t = inputs[i].t;
-    Descriptor d(t.rank);
-    d.words[0] = d.words[1] = reinterpret_cast<int64_t>(t.data);
-    int64_t stride = 1;
-    for (int r = t.rank - 1; r >= 0; --r) {
-      d.words[3 + r] = t.shape[r];
-      d.words[3 + t.rank + r] = stride;
-      stride *= t.shape[r];
-    }
-    argDescs.push_back(std::move(d));
-  }
-  std::vector<void *> packedArgs;
-  for (Descriptor &d : argDescs)
-    for (int64_t &word : d.words)
-      packedArgs.push_back(&word);
-  std::vector<int64_t> resultOffsets;
-  int64_t resultWords = 0;
-  for (Type type : fnType.getResults()) {
-    resultOffsets.push_back(resultWords);
-    resultWords += 3 + 2 * cast<RankedTensorType>(type).getRank();
-  }
-  std::vector<int64_t> resultStorage(std::max<int64_t>(resultWords, 1));
-  if (!fnType.getResults().empty())
-    packedArgs.push_back(resultStorage.data());
-
-  auto freeResults = [&]() {
-    for (int64_t offset : resultOffsets) {
-      void *allocated = reinterpret_cast<void *>(resultStorage[offset]);
-      if (lathe_rt_mem_owns(allocated))
-        _mlir_memref_to_llvm_free(allocated);
-    }
-  };
   auto invoke = [&]() -> bool {
-    // A failed cf.assert in the generated code returns here (the runtime's
-    // setjmp) with its message as the pending error.
-    lathe_rt_call_guarded(*packed, packedArgs.data());
-    char message[1024];
-    if (lathe_rt_take_pending_error(message, sizeof(message))) {
-      llvm::errs() << "lathe-run: error: " << message << "\n";
-      return false;
-    }
-    return true;
+    std::string callError;
+    if (invocation->run(callError))
+      return true;
+    llvm::errs() << "lathe-run: error: " << callError << "\n";
+    return false;
   };
 
   // The first call is the one whose results are kept (and the warm-up).
@@ -673,28 +408,9 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
   lathe_rt_profile_reset();
   if (!invoke())
     return 1;
-  std::vector<HostTensor> results(fnType.getNumResults());
-  for (auto [i, type] : llvm::enumerate(fnType.getResults())) {
-    auto tensorType = cast<RankedTensorType>(type);
-    int64_t rank = tensorType.getRank();
-    const int64_t *d = resultStorage.data() + resultOffsets[i];
-    std::optional<lathe_dtype> dtype = dtypeFor(tensorType.getElementType());
-    if (!dtype)
-      return fail("result #" + llvm::Twine(i) + " has unsupported type " +
-                  typeString(type));
-    SmallVector<int64_t> shape(d + 3, d + 3 + rank);
-    if (lathe_host_tensor_alloc(&results[i].t, *dtype, rank, shape.data()) !=
-        LATHE_OK)
-      return fail(lathe_rt_last_error());
-    int64_t elemSize = lathe_dtype_size(*dtype);
-    const char *base =
-        reinterpret_cast<const char *>(d[1]) + d[2] * elemSize;
-    char *out = static_cast<char *>(results[i].t.data);
-    if (results[i].numElements() > 0)
-      copyStrided(base, elemSize, shape, ArrayRef<int64_t>(d + 3 + rank, rank),
-                  out);
-  }
-  freeResults();
+  std::vector<HostTensor> results;
+  if (!invocation->takeResults(results, error))
+    return fail(error);
   int64_t peakBytes = lathe_rt_mem_peak();
 
   std::vector<double> timesMs;
@@ -719,7 +435,7 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
     Clock::time_point start = Clock::now();
     bool ok = invoke();
     timesMs.push_back(msSince(start));
-    freeResults();
+    invocation->freeResults();
     if (!ok) {
       std::signal(SIGINT, previousHandler);
       return 1;
@@ -863,7 +579,5 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
                   "': " + ec.message());
     os << llvm::formatv("{0:2}", llvm::json::Value(std::move(report))) << "\n";
   }
-  for (ExternalWeight &w : weights)
-    lathe_rt_free(w.storage);
   return interrupted ? 130 : 0;
 }
