@@ -14,6 +14,9 @@
 //     log-sum-exp (PyTorch raises).
 //   mse: prediction and float labels of the same shape: mean((y - t)^2).
 //
+// `@<loss>_predict` (the same arguments but the labels) returns the
+// prediction on those weights, for evaluating them.
+//
 // With `promote-weights`, every float `lathe.weight` of the function becomes
 // a leading argument marked `lathe.param`, named by `lathe.name` (its
 // dataset) and carrying its source as `lathe.init`, so that the weights of
@@ -215,6 +218,29 @@ struct LatheAppendLoss
     Value result = kind == "mse" ? buildMse(b, loc, y, t)
                                  : buildCrossEntropy(b, loc, y, t);
     func::ReturnOp::create(b, loc, result);
+
+    // @<loss>_predict: the prediction on the same (promoted) weights, for
+    // evaluating the trained parameters (accuracy).
+    b.setInsertionPointAfter(loss);
+    auto predict = func::FuncOp::create(
+        b, loc, lossName + "_predict",
+        FunctionType::get(ctx, ArrayRef<Type>(argTypes).drop_back(),
+                          {fn.getFunctionType().getResult(0)}));
+    predict.setAllArgAttrs(ArrayRef<DictionaryAttr>(argAttrs).drop_back());
+    Block *pentry = predict.addEntryBlock();
+    b.setInsertionPointToStart(pentry);
+    IRMapping pmap;
+    for (unsigned i = 0; i < fn.getNumArguments(); ++i)
+      pmap.map(fn.getArgument(i), pentry->getArgument(offset + i));
+    for (auto [k, w] : llvm::enumerate(weights))
+      pmap.map(w.getResult(), pentry->getArgument(k));
+    for (Operation &op : body.without_terminator()) {
+      if (auto w = dyn_cast<lathe::WeightOp>(op); w && pmap.contains(w))
+        continue;
+      b.clone(op, pmap);
+    }
+    func::ReturnOp::create(b, loc,
+                           pmap.lookup(body.getTerminator()->getOperand(0)));
   }
 
   Value buildMse(OpBuilder &b, Location loc, Value y, Value t) {

@@ -167,7 +167,9 @@ def LatheAppendLoss : Pass<"lathe-append-loss", "ModuleOp"> {
     Adds `@<loss-name>(weights..., args..., labels) -> tensor<f32>` computing
     the mean cross-entropy (logits [..., C], i64 labels [...]) or mean
     squared error (labels shaped as the prediction) of the first result of
-    `@<function>`. With `promote-weights`, the function's float `lathe.weight`
+    `@<function>`, and `@<loss-name>_predict` (same arguments but the
+    labels) returning the prediction, for evaluation. With
+    `promote-weights`, the function's float `lathe.weight`
     ops become leading `lathe.param` arguments named by their dataset
     (`lathe.name`), with the source in `lathe.init`.
   }];

@@ -1,0 +1,52 @@
+//===- Train.h - lathe-train: compile a training step and run it -*- C++ -*-===//
+
+#ifndef LATHE_DRIVER_TRAIN_H
+#define LATHE_DRIVER_TRAIN_H
+
+#include <cstdint>
+#include <string>
+
+namespace mlir {
+class DialectRegistry;
+namespace lathe {
+
+struct TrainOptions {
+  std::string inputFile;
+  /// Without a @loss function: build it from @main with this loss
+  /// (cross-entropy or mse); empty: the module must have @loss.
+  std::string loss;
+  /// Name of the labels dataset (with --loss).
+  std::string labels = "labels";
+  /// Initial parameters (datasets named after the parameters); empty: the
+  /// weights' own files (`lathe.init`), else seeded initialisation.
+  std::string paramsFile;
+  std::string dataFile;
+  std::string valDataFile;
+  int64_t batch = 32;
+  int64_t epochs = 1;
+  /// When > 0, train this many steps instead of `epochs` epochs.
+  int64_t steps = 0;
+  std::string optimizer = "adamw";
+  double lr = 1e-3;
+  double minLr = 0.0;
+  /// "constant" or "cosine" (warm-up + cosine decay to min-lr).
+  std::string schedule = "constant";
+  int64_t warmupSteps = 0;
+  double momentum = 0.9;
+  double weightDecay = 0.01;
+  double clipNorm = 0.0;
+  uint64_t seed = 0;
+  std::string savePath;
+  std::string logPath;
+  int threads = 0;
+  bool threadsGiven = false;
+  std::string targetCpu = "host";
+};
+
+/// Runs lathe-train; returns the process exit code.
+int trainMain(const TrainOptions &options, DialectRegistry &registry);
+
+} // namespace lathe
+} // namespace mlir
+
+#endif // LATHE_DRIVER_TRAIN_H

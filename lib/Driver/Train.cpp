@@ -1,0 +1,547 @@
+//===- Train.cpp - lathe-train: compile a training step and run it --------===//
+//
+// Parse the model; build @loss from @main when asked (lathe-append-loss);
+// generate @loss_grad and @loss_train_step (lathe-differentiate,
+// lathe-make-train-step); compile the module once with the CPU pipeline;
+// then loop over the data in seeded shuffled batches, one call of the step
+// per batch, parameters and optimizer state carried from call to call.
+// Validation after each epoch calls @loss (and @loss_predict for the
+// accuracy). Deterministic: the same seed and data give the same losses.
+//
+//===----------------------------------------------------------------------===//
+
+#include "lathe/Driver/Train.h"
+
+#include "lathe/Dialect/Lathe/LatheOps.h"
+#include "lathe/Driver/Executable.h"
+#include "lathe/Driver/HostTensors.h"
+#include "lathe/Pipelines/Pipelines.h"
+#include "lathe/Support/ParseGuard.h"
+#include "lathe/runtime/Runtime.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Support/FileUtilities.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <unistd.h>
+
+using namespace mlir;
+using namespace mlir::lathe;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int fail(const llvm::Twine &message) {
+  llvm::errs() << "lathe-train: error: " << message << "\n";
+  return 1;
+}
+
+/// A function argument as the driver sees it.
+struct Arg {
+  std::string name;
+  RankedTensorType type;
+  bool param = false;
+  ExternalWeightAttr init;
+};
+
+std::string argName(func::FuncOp fn, unsigned i) {
+  for (StringRef attr : {"lathe.name", "onnx.name"})
+    if (auto name = fn.getArgAttrOfType<StringAttr>(i, attr))
+      return name.str();
+  return "arg" + std::to_string(i);
+}
+
+/// "file.h5" + "name" -> "file.h5:/name" (a name may start with '/').
+std::string datasetSpec(StringRef file, StringRef name) {
+  return (file + ":" + (name.starts_with("/") ? "" : "/") + name).str();
+}
+
+bool allocTensor(HostTensor &t, lathe_dtype dtype, ArrayRef<int64_t> shape,
+                 std::string &error) {
+  if (lathe_host_tensor_alloc(&t.t, dtype, shape.size(), shape.data()) !=
+      LATHE_OK) {
+    error = lathe_rt_last_error();
+    return false;
+  }
+  return true;
+}
+
+/// Glorot-uniform for rank >= 2 (fans from the first two dimensions times
+/// the receptive field), zeros for biases and gains (rank < 2).
+void initParam(HostTensor &t, uint64_t seed) {
+  auto *p = static_cast<float *>(t.t.data);
+  int64_t n = t.numElements();
+  if (t.t.rank < 2) {
+    std::fill(p, p + n, 0.0f);
+    return;
+  }
+  double field = 1;
+  for (int r = 2; r < t.t.rank; ++r)
+    field *= t.t.shape[r];
+  double limit =
+      std::sqrt(6.0 / ((t.t.shape[0] + t.t.shape[1]) * field));
+  std::mt19937_64 rng(seed);
+  for (int64_t i = 0; i < n; ++i)
+    p[i] = float((double(rng() >> 11) * 0x1.0p-53 * 2 - 1) * limit);
+}
+
+/// Host-side copy of train.warmup_cosine (for the log).
+double learningRate(const TrainOptions &o, int64_t step, int64_t total) {
+  if (o.schedule != "cosine")
+    return o.lr;
+  double s = double(step), warm = double(o.warmupSteps);
+  if (s < warm)
+    return o.lr * (s + 1) / std::max(warm, 1.0);
+  double progress = std::min(1.0, (s - warm) / std::max(1.0, total - warm));
+  return o.minLr + 0.5 * (o.lr - o.minLr) * (1 + std::cos(M_PI * progress));
+}
+
+bool allFinite(const HostTensor &t) {
+  if (t.t.dtype != LATHE_F32)
+    return true;
+  const auto *p = static_cast<const float *>(t.t.data);
+  for (int64_t i = 0, n = t.numElements(); i < n; ++i)
+    if (!std::isfinite(p[i]))
+      return false;
+  return true;
+}
+
+/// Copies rows `order[first .. first + rows)` of `src` into `dst`.
+void gatherRows(const HostTensor &src, const std::vector<int64_t> &order,
+                int64_t first, int64_t rows, HostTensor &dst) {
+  size_t rowBytes = src.numBytes() / std::max<int64_t>(src.t.shape[0], 1);
+  const char *from = static_cast<const char *>(src.t.data);
+  char *to = static_cast<char *>(dst.t.data);
+  for (int64_t r = 0; r < rows; ++r)
+    std::memcpy(to + r * rowBytes, from + order[first + r] * rowBytes,
+                rowBytes);
+}
+
+} // namespace
+
+int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
+  if (o.batch < 1)
+    return fail("--batch must be >= 1, got " + llvm::Twine(o.batch));
+  if (o.steps < 0 || (o.steps == 0 && o.epochs < 1))
+    return fail("--epochs must be >= 1 (or --steps >= 1)");
+  if (o.optimizer != "adamw" && o.optimizer != "sgd")
+    return fail("--optimizer=" + o.optimizer + ": expected adamw or sgd");
+  if (o.schedule != "constant" && o.schedule != "cosine")
+    return fail("--schedule=" + o.schedule + ": expected constant or cosine");
+  if (!(o.lr > 0))
+    return fail("--lr must be > 0");
+  if (o.threadsGiven && o.threads < 1)
+    return fail("--threads must be at least 1, got " + llvm::Twine(o.threads));
+  if (o.dataFile.empty())
+    return fail("--data=FILE.h5 is required (datasets named after the batch "
+                "arguments, first dimension = samples)");
+  if (!o.loss.empty() && o.loss != "cross-entropy" && o.loss != "mse")
+    return fail("--loss=" + o.loss + ": expected cross-entropy or mse");
+
+  std::string error;
+  auto file = openInputFile(o.inputFile, &error);
+  if (!file)
+    return fail("cannot open '" + o.inputFile + "': " + error);
+  MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+  llvm::SourceMgr sourceMgr;
+  sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
+  SourceMgrDiagnosticHandler diagHandler(sourceMgr, &context);
+  OwningOpRef<ModuleOp> module =
+      parseModuleOrExit(sourceMgr, &context, "lathe-train", o.inputFile);
+  if (!module)
+    return fail("could not parse or verify '" + o.inputFile + "'");
+
+  // The loss function: given, or built from @main.
+  if (!module->lookupSymbol<func::FuncOp>("loss")) {
+    if (o.loss.empty())
+      return fail("'" + o.inputFile +
+                  "' has no @loss function; pass --loss=cross-entropy or "
+                  "--loss=mse to build one from @main");
+    PassManager pm = PassManager::on<ModuleOp>(&context);
+    llvm::raw_string_ostream os(error);
+    if (failed(parsePassPipeline(
+            llvm::formatv("lathe-append-loss{{kind={0} labels={1}}",
+                          o.loss, o.labels)
+                .str(),
+            pm, os)) ||
+        failed(pm.run(*module)))
+      return fail("cannot build @loss from @main " + error);
+  } else if (!o.loss.empty()) {
+    return fail("--loss given, but '" + o.inputFile +
+                "' already has a @loss function");
+  }
+  auto lossFn = module->lookupSymbol<func::FuncOp>("loss");
+  std::vector<Arg> args;
+  for (unsigned i = 0; i < lossFn.getNumArguments(); ++i) {
+    Arg a;
+    a.name = argName(lossFn, i);
+    a.type = dyn_cast<RankedTensorType>(lossFn.getArgumentTypes()[i]);
+    a.param = bool(lossFn.getArgAttr(i, "lathe.param"));
+    if (auto init = lossFn.getArgAttrOfType<ExternalWeightAttr>(i, "lathe.init"))
+      a.init = init;
+    if (!a.type)
+      return fail("argument #" + llvm::Twine(i) + " ('" + a.name +
+                  "') of @loss is not a ranked tensor");
+    if (a.param && (!a.type.hasStaticShape() ||
+                    !a.type.getElementType().isF32()))
+      return fail("parameter '" + a.name + "' must be a static f32 tensor, got " +
+                  llvm::Twine(a.type.getRank()) + "-D of another type");
+    args.push_back(a);
+  }
+  std::vector<unsigned> params, batchArgs;
+  for (unsigned i = 0; i < args.size(); ++i)
+    (args[i].param ? params : batchArgs).push_back(i);
+  if (params.empty())
+    return fail("@loss has no argument marked lathe.param: nothing to train");
+
+  // Data: one dataset per batch argument, samples along dimension 0.
+  auto readData = [&](const std::string &fileName,
+                      std::vector<HostTensor> &out, int64_t &samples) -> bool {
+    out.clear();
+    out.resize(batchArgs.size());
+    samples = -1;
+    for (auto [k, i] : llvm::enumerate(batchArgs)) {
+      const Arg &a = args[i];
+      if (!readTensorFile(datasetSpec(fileName, a.name), out[k], error)) {
+        error = "data for '" + a.name + "': " + error;
+        return false;
+      }
+      const lathe_host_tensor &t = out[k].t;
+      std::optional<lathe_dtype> dtype = dtypeFor(a.type.getElementType());
+      if (!dtype || t.rank != a.type.getRank() || t.rank == 0 ||
+          t.dtype != *dtype) {
+        error = "dataset '" + a.name + "' of '" + fileName +
+                "': expected samples of " + std::to_string(a.type.getRank()) +
+                "-D " + (dtype ? lathe_dtype_name(*dtype) : "?") +
+                " batches, got shape " + shapeString(t) + " " +
+                lathe_dtype_name(t.dtype);
+        return false;
+      }
+      for (int r = 1; r < t.rank; ++r)
+        if (!a.type.isDynamicDim(r) && a.type.getDimSize(r) != t.shape[r]) {
+          error = "dataset '" + a.name + "' of '" + fileName + "' has shape " +
+                  shapeString(t) + ", which does not fit the argument's " +
+                  "sample shape";
+          return false;
+        }
+      if (samples >= 0 && t.shape[0] != samples) {
+        error = "datasets of '" + fileName +
+                "' have different numbers of samples (" +
+                std::to_string(samples) + " and " +
+                std::to_string(t.shape[0]) + " for '" + a.name + "')";
+        return false;
+      }
+      samples = t.shape[0];
+    }
+    return true;
+  };
+  std::vector<HostTensor> data, valData;
+  int64_t samples = 0, valSamples = 0;
+  if (!readData(o.dataFile, data, samples))
+    return fail(error);
+  for (unsigned i : batchArgs)
+    if (!args[i].type.isDynamicDim(0) &&
+        args[i].type.getDimSize(0) != o.batch)
+      return fail("argument '" + args[i].name + "' has a static batch of " +
+                  llvm::Twine(args[i].type.getDimSize(0)) + ", but --batch=" +
+                  llvm::Twine(o.batch));
+  if (samples < o.batch)
+    return fail("'" + o.dataFile + "' has " + llvm::Twine(samples) +
+                " samples, fewer than --batch=" + llvm::Twine(o.batch));
+  if (!o.valDataFile.empty() && !readData(o.valDataFile, valData, valSamples))
+    return fail(error);
+  int64_t stepsPerEpoch = samples / o.batch;
+  int64_t totalSteps = o.steps > 0 ? o.steps : o.epochs * stepsPerEpoch;
+
+  // Gradients, the step, and the CPU pipeline, once.
+  SmallString<256> baseDir(o.inputFile);
+  llvm::sys::path::remove_filename(baseDir);
+  if (baseDir.empty())
+    baseDir = ".";
+  std::vector<ExternalWeight> weights;
+  collectExternalWeights(*module, baseDir, weights);
+  bool hasPredict = bool(module->lookupSymbol<func::FuncOp>("loss_predict"));
+  {
+    PassManager pm = PassManager::on<ModuleOp>(&context);
+    std::string stepPass = llvm::formatv(
+        "lathe-differentiate{{function=loss},lathe-make-train-step{{function="
+        "loss optimizer={0} lr={1} min-lr={2} warmup-steps={3} "
+        "total-steps={4} momentum={5} weight-decay={6} clip-norm={7}}",
+        o.optimizer, o.lr, o.minLr, o.warmupSteps,
+        o.schedule == "cosine" ? totalSteps : 0, o.momentum, o.weightDecay,
+        o.clipNorm);
+    llvm::raw_string_ostream os(error);
+    if (failed(parsePassPipeline(stepPass, pm, os)))
+      return fail("bad training pipeline: " + error);
+    if (failed(buildCpuPipeline(pm, "", error)))
+      return fail("bad pipeline: " + error);
+    if (failed(pm.run(*module)))
+      return fail("compilation of the training step failed");
+  }
+  FunctionType stepType, lossType, predictType;
+  if (failed(getEntrySignature(*module, "loss_train_step", stepType, error)) ||
+      failed(getEntrySignature(*module, "loss", lossType, error)) ||
+      (hasPredict &&
+       failed(getEntrySignature(*module, "loss_predict", predictType, error))))
+    return fail(error);
+  ExecutableOptions exeOptions;
+  exeOptions.targetCpu = o.targetCpu;
+  exeOptions.threads = o.threadsGiven ? o.threads : 0;
+  std::unique_ptr<Executable> exe =
+      Executable::create(*module, std::move(weights), exeOptions, error);
+  if (!exe)
+    return fail(error);
+
+  // Parameters and optimizer state.
+  unsigned perParam = o.optimizer == "adamw" ? 2 : 1;
+  std::vector<HostTensor> paramValues(params.size()),
+      state(params.size() * perParam);
+  for (auto [k, i] : llvm::enumerate(params)) {
+    const Arg &a = args[i];
+    HostTensor &t = paramValues[k];
+    std::string source;
+    if (!o.paramsFile.empty())
+      source = datasetSpec(o.paramsFile, a.name);
+    else if (a.init) {
+      SmallString<256> path(a.init.getPath());
+      if (!llvm::sys::path::is_absolute(path)) {
+        path = baseDir;
+        llvm::sys::path::append(path, a.init.getPath());
+      }
+      source = datasetSpec(path, a.init.getDataset());
+    }
+    if (!source.empty()) {
+      if (!readTensorFile(source, t, error) ||
+          !checkMatchesType(t, a.type, error))
+        return fail("initial value of parameter '" + a.name + "' (" + source +
+                    "): " + error);
+    } else {
+      if (!allocTensor(t, LATHE_F32, a.type.getShape(), error))
+        return fail(error);
+      initParam(t, o.seed * 1000003 + k);
+    }
+    for (unsigned s = 0; s < perParam; ++s) {
+      HostTensor &z = state[k * perParam + s];
+      if (!allocTensor(z, LATHE_F32, a.type.getShape(), error))
+        return fail(error);
+      std::memset(z.t.data, 0, z.numBytes());
+    }
+  }
+  // Batch buffers and the step counter.
+  std::vector<HostTensor> batch(batchArgs.size());
+  for (auto [k, i] : llvm::enumerate(batchArgs)) {
+    SmallVector<int64_t> shape(data[k].t.shape, data[k].t.shape + data[k].t.rank);
+    shape[0] = o.batch;
+    if (!allocTensor(batch[k], data[k].t.dtype, shape, error))
+      return fail(error);
+  }
+  HostTensor stepTensor;
+  if (!allocTensor(stepTensor, LATHE_F32, {}, error))
+    return fail(error);
+  std::vector<const lathe_host_tensor *> views;
+  for (HostTensor &t : paramValues)
+    views.push_back(&t.t);
+  for (HostTensor &t : state)
+    views.push_back(&t.t);
+  for (HostTensor &t : batch)
+    views.push_back(&t.t);
+  views.push_back(&stepTensor.t);
+  std::unique_ptr<Invocation> step =
+      exe->prepare("loss_train_step", stepType, views, error);
+  if (!step)
+    return fail(error);
+
+  std::unique_ptr<llvm::raw_fd_ostream> log;
+  if (!o.logPath.empty()) {
+    std::error_code ec;
+    log = std::make_unique<llvm::raw_fd_ostream>(o.logPath, ec);
+    if (ec)
+      return fail("cannot write '" + o.logPath + "': " + ec.message());
+  }
+  auto emit = [&](llvm::json::Object object) {
+    if (log) {
+      *log << llvm::json::Value(std::move(object)) << "\n";
+      log->flush();
+    }
+  };
+  bool terminal = ::isatty(2);
+
+  // Validation: mean loss over full batches, and the accuracy of
+  // @loss_predict's argmax when the labels are integers.
+  auto validate = [&](int64_t epoch) -> bool {
+    int64_t valSteps = valSamples / o.batch;
+    if (valSteps == 0) {
+      error = "'" + o.valDataFile + "' has fewer samples than --batch";
+      return false;
+    }
+    std::vector<int64_t> order(valSamples);
+    for (int64_t i = 0; i < valSamples; ++i)
+      order[i] = i;
+    std::vector<HostTensor> vb(batchArgs.size());
+    for (auto [k, i] : llvm::enumerate(batchArgs)) {
+      SmallVector<int64_t> shape(valData[k].t.shape,
+                                 valData[k].t.shape + valData[k].t.rank);
+      shape[0] = o.batch;
+      if (!allocTensor(vb[k], valData[k].t.dtype, shape, error))
+        return false;
+    }
+    std::vector<const lathe_host_tensor *> lossViews, predictViews;
+    for (HostTensor &t : paramValues) {
+      lossViews.push_back(&t.t);
+      predictViews.push_back(&t.t);
+    }
+    for (auto [k, t] : llvm::enumerate(vb)) {
+      lossViews.push_back(&t.t);
+      if (k + 1 < vb.size())
+        predictViews.push_back(&t.t);
+    }
+    auto lossCall = exe->prepare("loss", lossType, lossViews, error);
+    if (!lossCall)
+      return false;
+    std::unique_ptr<Invocation> predictCall;
+    bool intLabels = vb.back().t.dtype == LATHE_I64;
+    if (hasPredict && intLabels) {
+      predictCall = exe->prepare("loss_predict", predictType, predictViews,
+                                 error);
+      if (!predictCall)
+        return false;
+    }
+    double lossSum = 0;
+    int64_t correct = 0, counted = 0;
+    std::vector<HostTensor> out;
+    for (int64_t s = 0; s < valSteps; ++s) {
+      for (size_t k = 0; k < vb.size(); ++k)
+        gatherRows(valData[k], order, s * o.batch, o.batch, vb[k]);
+      if (!lossCall->run(error) || !lossCall->takeResults(out, error))
+        return false;
+      lossSum += *static_cast<float *>(out[0].t.data);
+      if (predictCall) {
+        if (!predictCall->run(error) || !predictCall->takeResults(out, error))
+          return false;
+        const HostTensor &logits = out[0];
+        int64_t classes = logits.t.shape[logits.t.rank - 1];
+        int64_t rows = logits.numElements() / std::max<int64_t>(classes, 1);
+        const auto *l = static_cast<const float *>(logits.t.data);
+        const auto *y = static_cast<const int64_t *>(vb.back().t.data);
+        for (int64_t r = 0; r < rows; ++r) {
+          int64_t best = 0;
+          for (int64_t c = 1; c < classes; ++c)
+            if (l[r * classes + c] > l[r * classes + best])
+              best = c;
+          correct += best == y[r];
+          ++counted;
+        }
+      }
+    }
+    llvm::json::Object object{{"epoch", epoch},
+                              {"val_loss", lossSum / valSteps}};
+    llvm::outs() << llvm::formatv("epoch {0}: val_loss {1:f6}", epoch,
+                                  lossSum / valSteps);
+    if (counted) {
+      double accuracy = double(correct) / counted;
+      object["val_accuracy"] = accuracy;
+      llvm::outs() << llvm::formatv(" val_accuracy {0:f4}", accuracy);
+    }
+    llvm::outs() << "\n";
+    emit(std::move(object));
+    return true;
+  };
+
+  // The loop.
+  Clock::time_point start = Clock::now();
+  std::vector<int64_t> order(samples);
+  std::vector<HostTensor> results;
+  double lastLoss = NAN;
+  for (int64_t k = 0; k < totalSteps; ++k) {
+    int64_t epoch = k / stepsPerEpoch, inEpoch = k % stepsPerEpoch;
+    if (inEpoch == 0) {
+      // A seeded Fisher-Yates shuffle per epoch (the same on every machine).
+      std::mt19937_64 rng(o.seed * 7919 + epoch);
+      for (int64_t i = 0; i < samples; ++i)
+        order[i] = i;
+      for (int64_t i = samples - 1; i > 0; --i)
+        std::swap(order[i], order[rng() % uint64_t(i + 1)]);
+    }
+    for (size_t b = 0; b < batch.size(); ++b)
+      gatherRows(data[b], order, inEpoch * o.batch, o.batch, batch[b]);
+    *static_cast<float *>(stepTensor.t.data) = float(k);
+    Clock::time_point t0 = Clock::now();
+    if (!step->run(error))
+      return fail("step " + llvm::Twine(k) + ": " + error);
+    if (!step->takeResults(results, error))
+      return fail(error);
+    double ms =
+        std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    lastLoss = *static_cast<float *>(results[0].t.data);
+    for (size_t i = 0; i < paramValues.size(); ++i)
+      std::memcpy(paramValues[i].t.data, results[1 + i].t.data,
+                  paramValues[i].numBytes());
+    for (size_t i = 0; i < state.size(); ++i)
+      std::memcpy(state[i].t.data, results[1 + paramValues.size() + i].t.data,
+                  state[i].numBytes());
+    if (!std::isfinite(lastLoss)) {
+      std::string which = "none";
+      for (auto [i, p] : llvm::enumerate(params))
+        if (!allFinite(paramValues[i])) {
+          which = "'" + args[p].name + "'";
+          break;
+        }
+      return fail(llvm::formatv("step {0}: the loss is {1}; first parameter "
+                                "that is no longer finite: {2}",
+                                k, lastLoss, which));
+    }
+    emit(llvm::json::Object{{"step", k},
+                            {"epoch", epoch},
+                            {"loss", lastLoss},
+                            {"lr", learningRate(o, k, totalSteps)},
+                            {"ms", ms},
+                            {"samples_per_s", o.batch / (ms / 1000)}});
+    if (terminal) {
+      double elapsed =
+          std::chrono::duration<double>(Clock::now() - start).count();
+      llvm::errs() << llvm::formatv(
+          "\rstep {0}/{1} epoch {2} loss {3:f4}  ETA {4:f0} s   ", k + 1,
+          totalSteps, epoch, lastLoss, elapsed / (k + 1) * (totalSteps - k - 1));
+    }
+    bool epochEnd = inEpoch + 1 == stepsPerEpoch || k + 1 == totalSteps;
+    if (epochEnd && !valData.empty()) {
+      if (terminal)
+        llvm::errs() << "\n";
+      if (!validate(epoch))
+        return fail("validation: " + error);
+    }
+  }
+  if (terminal)
+    llvm::errs() << "\n";
+  double seconds =
+      std::chrono::duration<double>(Clock::now() - start).count();
+  llvm::outs() << llvm::formatv("trained {0} steps ({1} samples each) in "
+                                "{2:f2} s; final loss {3:f6}\n",
+                                totalSteps, o.batch, seconds, lastLoss);
+
+  if (!o.savePath.empty()) {
+    // A fresh file: datasets named after the parameters.
+    std::remove(o.savePath.c_str());
+    for (auto [k, i] : llvm::enumerate(params))
+      if (!writeTensorFile(datasetSpec(o.savePath, args[i].name),
+                           paramValues[k], error))
+        return fail("saving '" + args[i].name + "': " + error);
+    llvm::outs() << "saved " << params.size() << " parameter(s) to '"
+                 << o.savePath << "'\n";
+  }
+  return 0;
+}

@@ -1,0 +1,126 @@
+//===- lathe-train.cpp - Train a model compiled by Lathe ------------------===//
+//
+// Parses flags and hands them to the driver library (lib/Driver/Train.cpp).
+//
+//===----------------------------------------------------------------------===//
+
+#include "lathe/Driver/Train.h"
+#include "lathe/InitAllDialects.h"
+#include "lathe/InitAllPasses.h"
+#include "lathe/Support/CommandLine.h"
+
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+
+namespace cl = llvm::cl;
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  mlir::lathe::hidePreregisteredOptions();
+  mlir::lathe::removePreregisteredOption("threads");
+  static cl::OptionCategory category("lathe-train options");
+  mlir::lathe::TrainOptions d;
+  cl::opt<std::string> inputFile(
+      cl::Positional, cl::desc("<model .mlir: @loss, or @main with --loss>"),
+      cl::Required, cl::cat(category));
+  cl::opt<std::string> loss(
+      "loss",
+      cl::desc("Build @loss from @main: cross-entropy (logits, i64 labels) "
+               "or mse"),
+      cl::cat(category));
+  cl::opt<std::string> labels("labels",
+                              cl::desc("Dataset of the labels (with --loss)"),
+                              cl::init(d.labels), cl::cat(category));
+  cl::opt<std::string> params(
+      "params",
+      cl::desc("Initial parameters: HDF5 with one dataset per parameter "
+               "(default: the weights' own files, else seeded Glorot)"),
+      cl::cat(category));
+  cl::opt<std::string> data(
+      "data",
+      cl::desc("Training data: HDF5 with one dataset per batch argument, "
+               "samples along dimension 0"),
+      cl::cat(category));
+  cl::opt<std::string> valData(
+      "val-data", cl::desc("Validation data (same datasets), after each epoch"),
+      cl::cat(category));
+  cl::opt<int64_t> batch("batch", cl::desc("Samples per step"),
+                         cl::init(d.batch), cl::cat(category));
+  cl::opt<int64_t> epochs("epochs", cl::desc("Passes over the data"),
+                          cl::init(d.epochs), cl::cat(category));
+  cl::opt<int64_t> steps("steps",
+                         cl::desc("Train this many steps instead of --epochs"),
+                         cl::init(0), cl::cat(category));
+  cl::opt<std::string> optimizer("optimizer", cl::desc("adamw or sgd"),
+                                 cl::init(d.optimizer), cl::cat(category));
+  cl::opt<double> lr("lr", cl::desc("Learning rate (peak)"), cl::init(d.lr),
+                     cl::cat(category));
+  cl::opt<double> minLr("min-lr", cl::desc("Final learning rate (cosine)"),
+                        cl::init(d.minLr), cl::cat(category));
+  cl::opt<std::string> schedule(
+      "schedule", cl::desc("constant, or cosine (warm-up then cosine decay)"),
+      cl::init(d.schedule), cl::cat(category));
+  cl::opt<int64_t> warmup("warmup-steps", cl::desc("Warm-up steps (cosine)"),
+                          cl::init(0), cl::cat(category));
+  cl::opt<double> momentum("momentum", cl::desc("SGD momentum"),
+                           cl::init(d.momentum), cl::cat(category));
+  cl::opt<double> weightDecay("weight-decay", cl::desc("Weight decay"),
+                              cl::init(d.weightDecay), cl::cat(category));
+  cl::opt<double> clipNorm("clip-norm",
+                           cl::desc("Clip gradients to this global norm (0: "
+                                    "off)"),
+                           cl::init(0.0), cl::cat(category));
+  cl::opt<uint64_t> seed("seed",
+                         cl::desc("Seed of the initialisation and data order"),
+                         cl::init(0), cl::cat(category));
+  cl::opt<std::string> save(
+      "save", cl::desc("Write the trained parameters to this HDF5 file"),
+      cl::cat(category));
+  cl::opt<std::string> logFile(
+      "log", cl::desc("JSON lines: one object per step, one per validation"),
+      cl::cat(category));
+  cl::opt<int> threads("threads", cl::desc("Threads (>= 1)"), cl::init(0),
+                       cl::cat(category));
+  cl::opt<std::string> targetCpu(
+      "target-cpu", cl::desc("host (default) or an LLVM CPU name"),
+      cl::init("host"), cl::cat(category));
+
+  mlir::registerMLIRContextCLOptions();
+  mlir::registerPassManagerCLOptions();
+  mlir::lathe::registerAllPasses();
+  cl::ParseCommandLineOptions(argc, argv,
+                              "lathe-train: train a model compiled by Lathe\n");
+
+  mlir::DialectRegistry registry;
+  mlir::lathe::registerAllDialects(registry);
+  mlir::lathe::registerAllTranslations(registry);
+
+  mlir::lathe::TrainOptions o;
+  o.inputFile = inputFile;
+  o.loss = loss;
+  o.labels = labels;
+  o.paramsFile = params;
+  o.dataFile = data;
+  o.valDataFile = valData;
+  o.batch = batch;
+  o.epochs = epochs;
+  o.steps = steps;
+  o.optimizer = optimizer;
+  o.lr = lr;
+  o.minLr = minLr;
+  o.schedule = schedule;
+  o.warmupSteps = warmup;
+  o.momentum = momentum;
+  o.weightDecay = weightDecay;
+  o.clipNorm = clipNorm;
+  o.seed = seed;
+  o.savePath = save;
+  o.logPath = logFile;
+  o.threads = threads;
+  o.threadsGiven = threads.getNumOccurrences() > 0;
+  o.targetCpu = targetCpu;
+  return mlir::lathe::trainMain(o, registry);
+}
