@@ -600,7 +600,7 @@ OwningOpRef<ModuleOp> ModelImporter::run(const std::string &path) {
     std::string key = n.domain().empty() || n.domain() == "ai.onnx"
                           ? n.op_type()
                           : n.domain() + "." + n.op_type();
-    if (key != n.op_type() || !isSupportedOp(n.op_type()))
+    if (key != n.op_type() || !isSupportedOp(n.op_type(), opset))
       ++unsupported[key];
   }
   if (!unsupported.empty()) {
@@ -737,8 +737,8 @@ OwningOpRef<ModuleOp> ModelImporter::run(const std::string &path) {
     auto g = gelus.find(i);
     if (g != gelus.end())
       im.importGelu(g->second.x, n.output(0), g->second.tanhApprox);
-    else
-      im.importNode(n);
+    else if (failed(im.importNode(n)))
+      return nullptr;
   }
   im.loc = loc;
 

@@ -31,30 +31,6 @@ Type elementTypeOrFail(MLIRContext *ctx, int t, const std::string &what);
 DenseElementsAttr onnx_import_tensorAttr(MLIRContext *ctx,
                                          const onnx::TensorProto &t);
 
-// clang-format off
-static const std::set<std::string> kSupported = {
-    "Abs", "Add", "And", "AveragePool", "BatchNormalization", "Cast", "Ceil",
-    "Clip", "Concat", "Constant", "ConstantOfShape", "Conv", "Div", "Dropout",
-    "Equal", "Erf", "Exp", "Expand", "Flatten", "Floor", "Gather", "Gemm",
-    "GlobalAveragePool", "GlobalMaxPool", "Greater", "GreaterOrEqual",
-    "Identity", "LayerNormalization", "LeakyRelu", "Less", "LessOrEqual", "Log",
-    "LogSoftmax", "MatMul", "Max", "MaxPool", "Min", "Mul", "Neg", "Not", "Or",
-    "Pad", "Pow", "Reciprocal", "ReduceMax", "ReduceMean", "ReduceMin",
-    "ReduceProd", "ReduceSum", "Relu", "Reshape", "ScatterElements", "Shape",
-    "Sigmoid", "Size", "Slice", "Softmax", "Split", "Sqrt", "Squeeze", "Sub",
-    "Sum", "Tanh", "Transpose", "Unsqueeze", "Where", "Xor",
-    // Beyond the list.
-    "ArgMax", "ArgMin", "Celu", "Cos", "Elu", "HardSigmoid", "HardSwish",
-    "IsInf", "IsNaN", "Mean", "ReduceL1", "ReduceL2", "ReduceLogSum",
-    "ReduceLogSumExp", "ReduceSumSquare", "Round", "Selu", "Sign", "Sin",
-    "Softplus", "Softsign", "Tan", "ThresholdedRelu", "CastLike", "PRelu",
-    "Mod", "GatherElements", "Tile", "Range", "Trilu", "CumSum"};
-// clang-format on
-
-bool onnx_import::isSupportedOp(StringRef opType) {
-  return kSupported.count(opType.str());
-}
-
 //===----------------------------------------------------------------------===//
 // Node operands and attributes
 //===----------------------------------------------------------------------===//

@@ -211,9 +211,71 @@ public:
   Value countOf(Value x, ArrayRef<int64_t> axes, Type elt);
 
   // --- operators ------------------------------------------------------
-  /// Imports `n`; fails (throws ImportError) with a message naming the node.
-  void importNode(const onnx::NodeProto &n);
-  void importNodeImpl(const onnx::NodeProto &n);
+  /// Imports `n` with the handler the registry holds for its op_type at the
+  /// model's opset; fails with a message naming the node.
+  LogicalResult importNode(const onnx::NodeProto &n);
+
+  // The handlers (see OpRegistry): each imports one node of the operators it
+  // is registered for, at the semantics of the opset range it is registered
+  // for.
+  LogicalResult importConstant(const onnx::NodeProto &n);
+  LogicalResult importIdentity(const onnx::NodeProto &n);
+  LogicalResult importDropout(const onnx::NodeProto &n);
+  LogicalResult importShape(const onnx::NodeProto &n);
+  LogicalResult importSize(const onnx::NodeProto &n);
+  LogicalResult importConstantOfShape(const onnx::NodeProto &n);
+  LogicalResult importBinary(const onnx::NodeProto &n);
+  LogicalResult importVariadic(const onnx::NodeProto &n);
+  LogicalResult importPow(const onnx::NodeProto &n);
+  LogicalResult importActivation(const onnx::NodeProto &n);
+  LogicalResult importCastLike(const onnx::NodeProto &n);
+  LogicalResult importPRelu(const onnx::NodeProto &n);
+  LogicalResult importMod(const onnx::NodeProto &n);
+  LogicalResult importGatherElements(const onnx::NodeProto &n);
+  LogicalResult importTile(const onnx::NodeProto &n);
+  LogicalResult importRange(const onnx::NodeProto &n);
+  LogicalResult importTrilu(const onnx::NodeProto &n);
+  LogicalResult importCumSum(const onnx::NodeProto &n);
+  LogicalResult importMean(const onnx::NodeProto &n);
+  LogicalResult importArgMaxMin(const onnx::NodeProto &n);
+  LogicalResult importReduceComposite(const onnx::NodeProto &n);
+  LogicalResult importUnary(const onnx::NodeProto &n);
+  LogicalResult importNeg(const onnx::NodeProto &n);
+  LogicalResult importRelu(const onnx::NodeProto &n);
+  LogicalResult importCast(const onnx::NodeProto &n);
+  LogicalResult importWhere(const onnx::NodeProto &n);
+  LogicalResult importClip(const onnx::NodeProto &n);
+  LogicalResult importExpand(const onnx::NodeProto &n);
+  LogicalResult importReduce(const onnx::NodeProto &n);
+  LogicalResult importReduceSum13(const onnx::NodeProto &n);
+  LogicalResult reduceAlong(const onnx::NodeProto &n,
+                            std::optional<SmallVector<int64_t>> axes);
+  LogicalResult importSoftmax11(const onnx::NodeProto &n);
+  LogicalResult importSoftmax13(const onnx::NodeProto &n);
+  LogicalResult importSoftmax(const onnx::NodeProto &n, bool coerce2D);
+  LogicalResult importLayerNormalization(const onnx::NodeProto &n);
+  LogicalResult importBatchNormalization(const onnx::NodeProto &n);
+  LogicalResult importTranspose(const onnx::NodeProto &n);
+  LogicalResult importReshape(const onnx::NodeProto &n);
+  LogicalResult importFlatten(const onnx::NodeProto &n);
+  LogicalResult importSqueeze11(const onnx::NodeProto &n);
+  LogicalResult importSqueeze13(const onnx::NodeProto &n);
+  LogicalResult squeezeOrUnsqueeze(const onnx::NodeProto &n,
+                                   std::optional<SmallVector<int64_t>> axes);
+  LogicalResult importConcat(const onnx::NodeProto &n);
+  LogicalResult importSplit11(const onnx::NodeProto &n);
+  LogicalResult importSplit13(const onnx::NodeProto &n);
+  LogicalResult splitInto(const onnx::NodeProto &n,
+                          std::optional<SmallVector<int64_t>> split,
+                          SmallVector<Value> splitOks);
+  LogicalResult importSlice(const onnx::NodeProto &n);
+  LogicalResult importGather(const onnx::NodeProto &n);
+  LogicalResult importScatterElements(const onnx::NodeProto &n);
+  LogicalResult importPad(const onnx::NodeProto &n);
+  LogicalResult importMatMul(const onnx::NodeProto &n);
+  LogicalResult importGemm(const onnx::NodeProto &n);
+  LogicalResult importWindow(const onnx::NodeProto &n);
+  LogicalResult importGlobalPool(const onnx::NodeProto &n);
   /// Reduction axes implied by the declared result shape (run-time axes).
   SmallVector<int64_t> axesFromDeclaredShape(Value x, bool keepDims);
   void importGelu(const std::string &x, const std::string &out,
@@ -223,8 +285,40 @@ public:
   bool importFlatEpilogue(StringRef op);
 };
 
-/// True when op_type (default domain) has an importer.
-bool isSupportedOp(StringRef opType);
+/// A handler: imports one node (the Importer's current node) or reports an
+/// error and fails.
+using OpHandler = LogicalResult (Importer::*)(const onnx::NodeProto &);
+
+/// The operators the importer supports, as torch-mlir's ONNX importer keeps
+/// them (`onOp(name, sinceVersion, ...)`): for each op_type of the default
+/// domain, the handlers with the opset each applies from. A model at opset V
+/// gets the handler with the highest sinceVersion <= V, so an operator whose
+/// semantics changed in some opset (Split's sizes, Squeeze's axes moving from
+/// an attribute to an input in opset 13) has one handler per opset range.
+/// sinceVersion 1 means "every opset the importer accepts" (11 to 17).
+class OpRegistry {
+public:
+  /// Registers `handler` for `opType` (default domain) from opset
+  /// `sinceVersion` on, up to the next registration of `opType`.
+  void add(StringRef opType, int64_t sinceVersion, OpHandler handler);
+  /// The handler for `opType` of `domain` at `opset`, or null.
+  OpHandler lookup(StringRef domain, StringRef opType, int64_t opset) const;
+  /// The registry of every supported operator (built on first use).
+  static const OpRegistry &get();
+
+private:
+  struct Entry {
+    int64_t sinceVersion;
+    OpHandler handler;
+  };
+  llvm::StringMap<SmallVector<Entry, 1>> ops;
+};
+
+/// The registration lists (one per family of operators).
+void registerONNXOps(OpRegistry &registry);
+
+/// True when op_type (default domain) has a handler at `opset`.
+bool isSupportedOp(StringRef opType, int64_t opset);
 
 } // namespace onnx_import
 } // namespace lathe
