@@ -3,7 +3,8 @@
 // The model-level half of the importer: reading and checking the model,
 // graph inputs/outputs and initializers, the pre-scan for unsupported
 // operators and for PyTorch's GELU subgraphs, and the error boundary.
-// ImportOps.cpp imports the operators one node at a time.
+// OpRegistry.cpp imports the operators one node at a time, through the
+// handlers of the Import*.cpp files.
 //
 //===----------------------------------------------------------------------===//
 
@@ -113,7 +114,8 @@ static Type mlirElementType(MLIRContext *ctx, int t) {
   }
 }
 
-Type elementTypeOrFail(MLIRContext *ctx, int t, const std::string &what) {
+Type onnx_import::elementTypeOrFail(MLIRContext *ctx, int t,
+                                    const std::string &what) {
   Type type = mlirElementType(ctx, t);
   if (!type)
     fail(what + " has element type " + onnxTypeName(t) +
@@ -184,8 +186,8 @@ RankedTensorType tensorProtoType(MLIRContext *ctx, const onnx::TensorProto &t) {
   return RankedTensorType::get(shape, elt);
 }
 
-DenseElementsAttr onnx_import_tensorAttr(MLIRContext *ctx,
-                                         const onnx::TensorProto &t) {
+DenseElementsAttr onnx_import::tensorAttr(MLIRContext *ctx,
+                                          const onnx::TensorProto &t) {
   return tensorData(t, tensorProtoType(ctx, t));
 }
 

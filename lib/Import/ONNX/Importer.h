@@ -49,6 +49,28 @@ struct ImportError {
 
 [[noreturn]] void fail(const std::string &message);
 
+// --- helpers shared by the handler files ---------------------------------
+
+/// The constant `v` of the scalar type `t` (float or integer).
+inline Value fc(OpBuilder &b, Location loc, Type t, double v) {
+  if (isa<FloatType>(t))
+    return arith::ConstantOp::create(b, loc, b.getFloatAttr(t, v));
+  return arith::ConstantOp::create(b, loc, b.getIntegerAttr(t, (int64_t)v));
+}
+inline bool isF(Type t) { return isa<FloatType>(t); }
+/// The scalar operation of the elementwise ONNX operator `op` (Add, Sub, Mul,
+/// Div, Max, Min, And, Or, Xor and the comparisons) on `x` and `y`; null for
+/// another operator. `uns`: the operands are unsigned.
+Value binary(OpBuilder &b, Location loc, StringRef op, Value x, Value y,
+             bool uns = false);
+/// True for Equal, Less, LessOrEqual, Greater and GreaterOrEqual.
+bool isCompare(StringRef op);
+/// The MLIR element type of ONNX data type `t`; fails naming `what` for a
+/// type the importer does not support.
+Type elementTypeOrFail(MLIRContext *ctx, int t, const std::string &what);
+/// The data of a TensorProto (an initializer, a Constant's value).
+DenseElementsAttr tensorAttr(MLIRContext *ctx, const onnx::TensorProto &t);
+
 class Importer {
 public:
   Importer(OpBuilder &b, Location loc, int64_t opset)
@@ -314,8 +336,15 @@ private:
   llvm::StringMap<SmallVector<Entry, 1>> ops;
 };
 
-/// The registration lists (one per family of operators).
+/// Registers every handler: the families' lists below (OpRegistry.cpp).
 void registerONNXOps(OpRegistry &registry);
+void registerElementwiseOps(OpRegistry &registry);   // ImportElementwise.cpp
+void registerShapeOps(OpRegistry &registry);         // ImportShape.cpp
+void registerDataMovementOps(OpRegistry &registry);  // ImportDataMovement.cpp
+void registerReductionOps(OpRegistry &registry);     // ImportReductions.cpp
+void registerNormalizationOps(OpRegistry &registry); // ImportNormalization.cpp
+void registerContractionOps(OpRegistry &registry);   // ImportContractions.cpp
+void registerWindowOps(OpRegistry &registry);        // ImportWindows.cpp
 
 /// True when op_type (default domain) has a handler at `opset`.
 bool isSupportedOp(StringRef opType, int64_t opset);
