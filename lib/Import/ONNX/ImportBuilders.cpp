@@ -458,14 +458,14 @@ static Value geluBody(OpBuilder &b, Location loc, Value x, bool tanhApprox) {
   return arith::MulFOp::create(b, loc, half, y);
 }
 
-void Importer::importGelu(const std::string &x, const std::string &out,
-                          bool tanhApprox) {
+LogicalResult Importer::importGelu(const std::string &x, const std::string &out,
+                                   bool tanhApprox) {
   auto it = values.find(x);
   if (it == values.end())
-    fail("GELU input '" + x + "' is not defined");
+    return error("GELU input '" + x + "' is not defined");
   Value xv = it->second.v;
   if (!isa<FloatType>(eltOf(xv)))
-    fail("GELU on a non-float tensor");
+    return error("GELU on a non-float tensor");
   Value y = elementwise({xv}, eltOf(xv),
                         [&](OpBuilder &nb, Location nl, ValueRange a) {
                           return geluBody(nb, nl, a[0], tanhApprox);
@@ -475,6 +475,7 @@ void Importer::importGelu(const std::string &x, const std::string &out,
   TV tv;
   tv.v = y;
   values[out] = tv;
+  return success();
 }
 
 //===----------------------------------------------------------------------===//

@@ -370,13 +370,14 @@ Value Importer::refineChecked(Value v, RankedTensorType to,
   return guarded(allOf(oks), to, [&] { return v; });
 }
 
-Value Importer::checkAxes(int i, int64_t rank, ArrayRef<uint64_t> candidates,
-                          uint64_t ignore) {
+FailureOr<Value> Importer::checkAxes(int i, int64_t rank,
+                                     ArrayRef<uint64_t> candidates,
+                                     uint64_t ignore) {
   auto type = typeOf(inV(i));
   if (candidates.empty())
-    fail(nodeDesc() + ": no axes give the declared result shape");
+    return error(nodeDesc() + ": no axes give the declared result shape");
   if (type.getRank() != 1 || !type.hasStaticShape() || rank > 60)
-    return arith::ConstantOp::create(b, loc, b.getBoolAttr(true));
+    return Value(arith::ConstantOp::create(b, loc, b.getBoolAttr(true)));
   SmallVector<OpFoldResult> axes = elemsOf(in(i));
   auto cst = [&](int64_t v) {
     return arith::ConstantIndexOp::create(b, loc, v).getResult();

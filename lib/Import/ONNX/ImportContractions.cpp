@@ -27,8 +27,9 @@ LogicalResult Importer::importMatMul(const onnx::NodeProto &n) {
   Type elt = eltOf(a);
   int64_t ra = rankOf(a), rb = rankOf(bm);
   if (ra == 0 || rb == 0)
-    fail(nodeDesc() + ": MatMul operands must have rank >= 1, got ranks " +
-         std::to_string(ra) + " and " + std::to_string(rb));
+    return error(nodeDesc() +
+                 ": MatMul operands must have rank >= 1, got ranks " +
+                 std::to_string(ra) + " and " + std::to_string(rb));
   SmallVector<OpFoldResult> da = dims(a), db = dims(bm);
   if (ra == 1) {
     a = reshape(a, {b.getIndexAttr(1), da[0]});
@@ -181,11 +182,12 @@ LogicalResult Importer::importGemm(const onnx::NodeProto &n) {
   bool ta = attrInt("transA", 0), tb = attrInt("transB", 0);
   double alpha = attrFloat("alpha", 1.0f), beta = attrFloat("beta", 1.0f);
   if (rankOf(a) != 2 || rankOf(bm) != 2)
-    fail(nodeDesc() + ": Gemm inputs A and B must be 2-D, got ranks " +
-         std::to_string(rankOf(a)) + " and " + std::to_string(rankOf(bm)));
+    return error(nodeDesc() + ": Gemm inputs A and B must be 2-D, got ranks " +
+                 std::to_string(rankOf(a)) + " and " +
+                 std::to_string(rankOf(bm)));
   if (hasInput(2) && rankOf(inV(2)) > 2)
-    fail(nodeDesc() + ": Gemm input C must have rank <= 2, got rank " +
-         std::to_string(rankOf(inV(2))));
+    return error(nodeDesc() + ": Gemm input C must have rank <= 2, got rank " +
+                 std::to_string(rankOf(inV(2))));
   if (ta)
     a = transpose(a, {1, 0});
   SmallVector<OpFoldResult> da = dims(a), db = dims(bm);

@@ -25,9 +25,12 @@ LogicalResult Importer::importGatherElements(const onnx::NodeProto &) {
   MLIRContext *ctx = b.getContext();
   Value data = inV(0), indices = inV(1);
   int64_t r = rankOf(data);
-  int64_t axis = normAxis(attrInt("axis", 0), r);
+  FailureOr<int64_t> axisOr = normAxis(attrInt("axis", 0), r);
+  if (failed(axisOr))
+    return failure();
+  int64_t axis = *axisOr;
   if (rankOf(indices) != r)
-    fail(nodeDesc() + ": indices must have the rank of data");
+    return error(nodeDesc() + ": indices must have the rank of data");
   // Along the other axes the output (indices' shape) reads data at the
   // same position: indices may not be larger there.
   SmallVector<Value> shapeOks;
@@ -68,7 +71,7 @@ LogicalResult Importer::importTile(const onnx::NodeProto &) {
   int64_t r = rankOf(x);
   SmallVector<OpFoldResult> reps = elemsOf(in(1)), d = dims(x), out;
   if ((int64_t)reps.size() != r)
-    fail(nodeDesc() + ": repeats must have one entry per dimension");
+    return error(nodeDesc() + ": repeats must have one entry per dimension");
   SmallVector<Value> dv;
   for (int64_t i = 0; i < r; ++i) {
     out.push_back(foldBin(d[i], reps[i], '*'));
@@ -104,8 +107,8 @@ LogicalResult Importer::importTranspose(const onnx::NodeProto &) {
   llvm::sort(sorted);
   for (int64_t i = 0; i < std::max<int64_t>(r, sorted.size()); ++i)
     if (int64_t(sorted.size()) != r || sorted[i] != i)
-      fail(nodeDesc() + ": perm is not a permutation of the input's " +
-           std::to_string(r) + " dimensions");
+      return error(nodeDesc() + ": perm is not a permutation of the input's " +
+                   std::to_string(r) + " dimensions");
   setOut(0, transpose(x, perm));
   return success();
 }
@@ -118,9 +121,13 @@ LogicalResult Importer::importConcat(const onnx::NodeProto &n) {
   int64_t r = rankOf(ins[0]->v);
   for (TV *t : ins)
     if (rankOf(t->v) != r)
-      fail(nodeDesc() + ": inputs have different ranks (" + std::to_string(r) +
-           " and " + std::to_string(rankOf(t->v)) + ")");
-  int64_t axis = normAxis(attrInt("axis", 0), r);
+      return error(nodeDesc() + ": inputs have different ranks (" +
+                   std::to_string(r) + " and " + std::to_string(rankOf(t->v)) +
+                   ")");
+  FailureOr<int64_t> axisOr = normAxis(attrInt("axis", 0), r);
+  if (failed(axisOr))
+    return failure();
+  int64_t axis = *axisOr;
   Type elt = eltOf(ins[0]->v);
   bool allElems = r == 1 && isa<IntegerType>(elt);
   for (TV *t : ins)
@@ -156,8 +163,11 @@ LogicalResult Importer::importSplit13(const onnx::NodeProto &n) {
   Value x = inV(0);
   int64_t r = rankOf(x);
   if (r == 0)
-    fail(nodeDesc() + ": Split needs an input of rank >= 1");
-  int64_t axis = normAxis(attrInt("axis", 0), r);
+    return error(nodeDesc() + ": Split needs an input of rank >= 1");
+  FailureOr<int64_t> axisOr = normAxis(attrInt("axis", 0), r);
+  if (failed(axisOr))
+    return failure();
+  int64_t axis = *axisOr;
   int outs = n.output_size();
   std::optional<SmallVector<int64_t>> split;
   SmallVector<Value> splitOks;
@@ -169,17 +179,18 @@ LogicalResult Importer::importSplit13(const onnx::NodeProto &n) {
       for (int i = 0; i < outs; ++i) {
         RankedTensorType t = declaredOut(i);
         if (!t || t.getRank() != r || t.isDynamicDim(axis))
-          fail(nodeDesc() + ": split sizes must be constant, or the result "
-                            "shapes declared");
+          return error(nodeDesc() +
+                       ": split sizes must be constant, or the result "
+                       "shapes declared");
         split->push_back(t.getDimSize(axis));
       }
       // The run-time sizes must be the declared ones.
       auto st = typeOf(inV(1));
       if (st.hasStaticShape() && st.getRank() == 1) {
         if (st.getNumElements() != outs)
-          fail(nodeDesc() + ": the split input has " +
-               std::to_string(st.getNumElements()) + " sizes for " +
-               std::to_string(outs) + " outputs");
+          return error(nodeDesc() + ": the split input has " +
+                       std::to_string(st.getNumElements()) + " sizes for " +
+                       std::to_string(outs) + " outputs");
         SmallVector<OpFoldResult> given = elemsOf(in(1));
         for (int i = 0; i < outs; ++i)
           splitOks.push_back(checkDim(
@@ -199,8 +210,11 @@ LogicalResult Importer::splitInto(const onnx::NodeProto &n,
   Value x = inV(0);
   int64_t r = rankOf(x);
   if (r == 0)
-    fail(nodeDesc() + ": Split needs an input of rank >= 1");
-  int64_t axis = normAxis(attrInt("axis", 0), r);
+    return error(nodeDesc() + ": Split needs an input of rank >= 1");
+  FailureOr<int64_t> axisOr = normAxis(attrInt("axis", 0), r);
+  if (failed(axisOr))
+    return failure();
+  int64_t axis = *axisOr;
   int outs = n.output_size();
   SmallVector<OpFoldResult> sizes;
   OpFoldResult d = dim(x, axis);
@@ -218,7 +232,7 @@ LogicalResult Importer::splitInto(const onnx::NodeProto &n,
   } else {
     std::optional<int64_t> c = getConstantIntValue(d);
     if (c && *c % outs)
-      fail(nodeDesc() + ": the dimension does not split evenly");
+      return error(nodeDesc() + ": the dimension does not split evenly");
     for (int i = 0; i < outs; ++i)
       sizes.push_back(foldBin(d, b.getIndexAttr(outs), '/'));
   }
@@ -245,12 +259,15 @@ LogicalResult Importer::importSlice(const onnx::NodeProto &) {
   SmallVector<OpFoldResult> starts = elemsOf(in(1)), ends = elemsOf(in(2));
   size_t n = starts.size();
   if (ends.size() != n)
-    fail(nodeDesc() + ": starts and ends differ in length");
+    return error(nodeDesc() + ": starts and ends differ in length");
   SmallVector<OpFoldResult> axes, steps(n, b.getIndexAttr(1));
   if (hasInput(3)) {
     for (OpFoldResult a : elemsOf(in(3))) {
       if (std::optional<int64_t> c = getConstantIntValue(a)) {
-        axes.push_back(b.getIndexAttr(normAxis(*c, r)));
+        FailureOr<int64_t> axis = normAxis(*c, r);
+        if (failed(axis))
+          return failure();
+        axes.push_back(b.getIndexAttr(*axis));
         continue;
       }
       axes.push_back(
@@ -264,10 +281,10 @@ LogicalResult Importer::importSlice(const onnx::NodeProto &) {
   if (hasInput(4))
     steps = elemsOf(in(4));
   if (axes.size() != n || steps.size() != n)
-    fail(nodeDesc() + ": axes/steps differ in length from starts");
+    return error(nodeDesc() + ": axes/steps differ in length from starts");
   for (OpFoldResult st : steps)
     if (getConstantIntValue(st) == 0)
-      fail(nodeDesc() + ": step 0");
+      return error(nodeDesc() + ": step 0");
   // Huge constants (INT64_MAX/MIN mean "to the end") stay huge but safe.
   auto big = [&](OpFoldResult v) -> OpFoldResult {
     if (std::optional<int64_t> c = getConstantIntValue(v))
@@ -358,16 +375,19 @@ LogicalResult Importer::importGather(const onnx::NodeProto &) {
   MLIRContext *ctx = b.getContext();
   TV &data = in(0), &indices = in(1);
   int64_t r = rankOf(data.v);
-  int64_t axis = normAxis(attrInt("axis", 0), r);
+  FailureOr<int64_t> axisOr = normAxis(attrInt("axis", 0), r);
+  if (failed(axisOr))
+    return failure();
+  int64_t axis = *axisOr;
   auto idxConst = constInts(indices);
   if (data.elems && r == 1 && idxConst && rankOf(indices.v) <= 1) {
     SmallVector<OpFoldResult> el;
     int64_t len = data.elems->size();
     for (int64_t i : *idxConst) {
       if (i < -len || i >= len)
-        fail(llvm::formatv("{0}: index {1} out of range [{2}, {3})", nodeDesc(),
-                           i, -len, len)
-                 .str());
+        return error(llvm::formatv("{0}: index {1} out of range [{2}, {3})",
+                                   nodeDesc(), i, -len, len)
+                         .str());
       el.push_back((*data.elems)[i < 0 ? i + len : i]);
     }
     setOut(0, fromElems(el, eltOf(data.v), rankOf(indices.v) == 0));
@@ -413,13 +433,18 @@ LogicalResult Importer::importScatterElements(const onnx::NodeProto &) {
   Value data = inV(0), indices = inV(1), updates = inV(2);
   int64_t r = rankOf(data);
   if (rankOf(indices) != r || rankOf(updates) != r)
-    fail(nodeDesc() + ": data, indices and updates must have the same rank");
-  int64_t axis = normAxis(attrInt("axis", 0), r);
+    return error(nodeDesc() +
+                 ": data, indices and updates must have the same rank");
+  FailureOr<int64_t> axisOr = normAxis(attrInt("axis", 0), r);
+  if (failed(axisOr))
+    return failure();
+  int64_t axis = *axisOr;
   std::string red = attrString("reduction", "none");
   if (red != "none" && red != "add" && red != "mul")
-    fail(nodeDesc() + ": reduction '" + red + "' is not supported");
+    return error(nodeDesc() + ": reduction '" + red + "' is not supported");
   if (rankOf(indices) != r || rankOf(updates) != r)
-    fail(nodeDesc() + ": indices and updates must have the rank of data");
+    return error(nodeDesc() +
+                 ": indices and updates must have the rank of data");
   // updates has indices' shape; along the other axes an update is written
   // at its own position, so indices may not be larger than data there.
   SmallVector<Value> shapeOks;
@@ -484,10 +509,10 @@ LogicalResult Importer::importPad(const onnx::NodeProto &) {
   std::string mode = attrString("mode", "constant");
   SmallVector<OpFoldResult> pads = elemsOf(in(1));
   if ((int64_t)pads.size() != 2 * r)
-    fail(nodeDesc() + ": pads must have 2*rank entries");
+    return error(nodeDesc() + ": pads must have 2*rank entries");
   for (OpFoldResult p : pads)
     if (std::optional<int64_t> c = getConstantIntValue(p); c && *c < 0)
-      fail(nodeDesc() + ": negative pads are not supported");
+      return error(nodeDesc() + ": negative pads are not supported");
   Type elt = eltOf(x);
   SmallVector<OpFoldResult> lo, hi, d = dims(x), out;
   for (int64_t i = 0; i < r; ++i) {
@@ -509,7 +534,7 @@ LogicalResult Importer::importPad(const onnx::NodeProto &) {
     return success();
   }
   if (mode != "edge" && mode != "reflect")
-    fail(nodeDesc() + ": mode '" + mode + "' is not supported");
+    return error(nodeDesc() + ": mode '" + mode + "' is not supported");
   SmallVector<Value> dv;
   for (OpFoldResult v : d)
     dv.push_back(indexValue(v));

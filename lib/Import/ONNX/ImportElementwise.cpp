@@ -107,7 +107,7 @@ LogicalResult Importer::importBinary(const onnx::NodeProto &n) {
   TV &x = in(0), &y = in(1);
   Type elt = eltOf(x.v);
   if (eltOf(y.v) != elt)
-    fail(nodeDesc() + ": operands have different element types");
+    return error(nodeDesc() + ": operands have different element types");
   // Shape arithmetic stays element by element.
   bool shapeLike = isa<IntegerType>(elt) && !elt.isInteger(1) &&
                    rankOf(x.v) <= 1 && rankOf(y.v) <= 1 &&
@@ -120,7 +120,7 @@ LogicalResult Importer::importBinary(const onnx::NodeProto &n) {
     size_t len = std::max(ex.size(), ey.size());
     if ((ex.size() != len && ex.size() != 1) ||
         (ey.size() != len && ey.size() != 1))
-      fail(nodeDesc() + ": shapes do not broadcast");
+      return error(nodeDesc() + ": shapes do not broadcast");
     char c = op == "Add" ? '+' : op == "Sub" ? '-' : op == "Mul" ? '*' : '/';
     for (size_t i = 0; i < len; ++i)
       out.push_back(
@@ -184,7 +184,7 @@ LogicalResult Importer::importActivation(const onnx::NodeProto &n) {
   Type elt = eltOf(x);
   std::string name = op.str();
   if (!isF(elt) && name != "Sign")
-    fail(nodeDesc() + ": integer operands are not supported");
+    return error(nodeDesc() + ": integer operands are not supported");
   bool isTest = name == "IsNaN" || name == "IsInf";
   double alpha =
       attrFloat("alpha", name == "HardSigmoid" ? 0.2f
@@ -306,7 +306,7 @@ LogicalResult Importer::importPRelu(const onnx::NodeProto &) {
   Value x = inV(0), slope = inV(1);
   Type elt = eltOf(x);
   if (!isF(elt))
-    fail(nodeDesc() + ": needs a float input");
+    return error(nodeDesc() + ": needs a float input");
   setOut(0,
          elementwise(
              {x, slope}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
@@ -323,7 +323,7 @@ LogicalResult Importer::importMod(const onnx::NodeProto &) {
   Type elt = eltOf(x);
   bool fmod = attrInt("fmod", 0);
   if (isF(elt) && !fmod)
-    fail(nodeDesc() + ": float operands need fmod=1");
+    return error(nodeDesc() + ": float operands need fmod=1");
   setOut(0, elementwise(
                 {x, y}, elt,
                 [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
@@ -381,7 +381,7 @@ LogicalResult Importer::importMean(const onnx::NodeProto &n) {
     ins.push_back(inV(i));
   Type elt = eltOf(ins[0]);
   if (!isF(elt))
-    fail(nodeDesc() + ": needs float operands");
+    return error(nodeDesc() + ": needs float operands");
   double count = ins.size();
   setOut(0,
          elementwise(ins, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
@@ -420,7 +420,7 @@ LogicalResult Importer::importUnary(const onnx::NodeProto &n) {
   bool floatOnly =
       !(name == "Neg" || name == "Relu" || name == "Abs" || name == "Not");
   if (floatOnly && !isF(elt))
-    fail(nodeDesc() + ": integer operands are not supported");
+    return error(nodeDesc() + ": integer operands are not supported");
   double alpha = attrFloat("alpha", 0.01f);
   setOut(
       0,

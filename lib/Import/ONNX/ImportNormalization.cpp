@@ -37,10 +37,13 @@ LogicalResult Importer::importSoftmax(const onnx::NodeProto &n, bool coerce2D) {
   StringRef op = n.op_type();
   Value x = inV(0);
   int64_t r = rankOf(x);
-  int64_t axis = normAxis(attrInt("axis", coerce2D ? 1 : -1), r);
+  FailureOr<int64_t> axisOr = normAxis(attrInt("axis", coerce2D ? 1 : -1), r);
+  if (failed(axisOr))
+    return failure();
+  int64_t axis = *axisOr;
   Type elt = eltOf(x);
   if (!isF(elt))
-    fail(nodeDesc() + ": needs a float operand");
+    return error(nodeDesc() + ": needs a float operand");
   SmallVector<OpFoldResult> orig = dims(x);
   Value v = x;
   if (coerce2D && axis != r - 1) {
@@ -84,7 +87,10 @@ LogicalResult Importer::importSoftmax(const onnx::NodeProto &n, bool coerce2D) {
 LogicalResult Importer::importLayerNormalization(const onnx::NodeProto &) {
   Value x = inV(0);
   int64_t r = rankOf(x);
-  int64_t axis = normAxis(attrInt("axis", -1), r);
+  FailureOr<int64_t> axisOr = normAxis(attrInt("axis", -1), r);
+  if (failed(axisOr))
+    return failure();
+  int64_t axis = *axisOr;
   double eps = attrFloat("epsilon", 1e-5f);
   Type elt = eltOf(x);
   SmallVector<int64_t> ax;
@@ -136,7 +142,8 @@ LogicalResult Importer::importBatchNormalization(const onnx::NodeProto &) {
   double eps = attrFloat("epsilon", 1e-5f);
   bool training = attrInt("training_mode", 0);
   if (!training && hasOutput(1))
-    fail(nodeDesc() + ": running statistics outputs need training_mode=1");
+    return error(nodeDesc() +
+                 ": running statistics outputs need training_mode=1");
   SmallVector<Value> stats = {inV(3), inV(4)};
   if (training) {
     // BatchNormalization-14/15 training mode: normalise with the batch's

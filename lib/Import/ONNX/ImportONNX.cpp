@@ -737,9 +737,9 @@ OwningOpRef<ModuleOp> ModelImporter::run(const std::string &path) {
         n.name().empty() ? n.op_type() + "_" + std::to_string(i) : n.name();
     im.loc = NameLoc::get(b.getStringAttr(nodeName));
     auto g = gelus.find(i);
-    if (g != gelus.end())
-      im.importGelu(g->second.x, n.output(0), g->second.tanhApprox);
-    else if (failed(im.importNode(n)))
+    if (g != gelus.end() ? failed(im.importGelu(g->second.x, n.output(0),
+                                                g->second.tanhApprox))
+                         : failed(im.importNode(n)))
       return nullptr;
   }
   im.loc = loc;
@@ -820,9 +820,23 @@ mlir::lathe::importONNXModel(MLIRContext &context, const std::string &path,
                              const ONNXImportOptions &options,
                              std::string &error) {
   registerONNXImportDialects(context);
+  // The handlers report errors as diagnostics at the node's location; the
+  // first one is the import's message.
+  std::string diagnostic;
+  ScopedDiagnosticHandler handler(&context, [&](Diagnostic &diag) {
+    if (diag.getSeverity() != DiagnosticSeverity::Error)
+      return failure();
+    if (diagnostic.empty())
+      diagnostic = diag.str();
+    return success();
+  });
   try {
     ModelImporter importer(context, options);
-    return importer.run(path);
+    OwningOpRef<ModuleOp> module = importer.run(path);
+    if (!module)
+      error = diagnostic.empty() ? "unexpected failure while importing"
+                                 : diagnostic;
+    return module;
   } catch (const ImportError &e) {
     error = e.message;
   } catch (const std::exception &e) {

@@ -342,11 +342,11 @@ SmallVector<OpFoldResult> Importer::dims(Value v) {
 
 OpFoldResult Importer::dim(Value v, int64_t i) { return dims(v)[i]; }
 
-int64_t Importer::normAxis(int64_t axis, int64_t rank) {
+FailureOr<int64_t> Importer::normAxis(int64_t axis, int64_t rank) {
   if (axis < -rank || axis >= std::max<int64_t>(rank, 1))
-    fail(llvm::formatv("{0}: axis {1} is out of range for rank {2}", nodeDesc(),
-                       axis, rank)
-             .str());
+    return error(llvm::formatv("{0}: axis {1} is out of range for rank {2}",
+                               nodeDesc(), axis, rank)
+                     .str());
   return axis < 0 ? axis + rank : axis;
 }
 
@@ -419,17 +419,20 @@ OpFoldResult Importer::select(OpFoldResult cond, OpFoldResult x,
       .getResult();
 }
 
-SmallVector<int64_t> Importer::axesFromDeclaredShape(Value x, bool keepDims) {
+FailureOr<SmallVector<int64_t>> Importer::axesFromDeclaredShape(Value x,
+                                                                bool keepDims) {
   RankedTensorType t = declaredOut(0);
   auto in = typeOf(x);
   if (!t || !t.hasStaticShape() || !in.hasStaticShape())
-    fail(nodeDesc() + ": axes must be constant, or the shapes static and the "
-                      "result shape declared");
+    return error(nodeDesc() +
+                 ": axes must be constant, or the shapes static and the "
+                 "result shape declared");
   ArrayRef<int64_t> is = in.getShape(), os = t.getShape();
   SmallVector<int64_t> axes;
   if (keepDims) {
     if (is.size() != os.size())
-      fail(nodeDesc() + ": the declared result rank disagrees with keepdims");
+      return error(nodeDesc() +
+                   ": the declared result rank disagrees with keepdims");
     for (size_t i = 0; i < is.size(); ++i)
       if (os[i] == 1 && is[i] != 1)
         axes.push_back(i);
@@ -464,7 +467,8 @@ SmallVector<int64_t> Importer::axesFromDeclaredShape(Value x, bool keepDims) {
   auto [okL, left] = match(true);
   auto [okR, right] = match(false);
   if (!okL || !okR || left != right)
-    fail(nodeDesc() +
-         ": run-time axes are ambiguous given the declared result shape");
+    return error(
+        nodeDesc() +
+        ": run-time axes are ambiguous given the declared result shape");
   return left;
 }

@@ -66,7 +66,10 @@ LogicalResult Importer::importCumSum(const onnx::NodeProto &) {
     return g.getResult(0);
   };
   if (axisC) {
-    setOut(0, along(normAxis((*axisC)[0], r)));
+    FailureOr<int64_t> axis = normAxis((*axisC)[0], r);
+    if (failed(axis))
+      return failure();
+    setOut(0, along(*axis));
     return success();
   }
   // A run-time axis: every candidate, selected by the axis' value.
@@ -93,7 +96,10 @@ LogicalResult Importer::importArgMaxMin(const onnx::NodeProto &n) {
   MLIRContext *ctx = b.getContext();
   Value x = inV(0);
   int64_t r = rankOf(x);
-  int64_t axis = normAxis(attrInt("axis", 0), r);
+  FailureOr<int64_t> axisOr = normAxis(attrInt("axis", 0), r);
+  if (failed(axisOr))
+    return failure();
+  int64_t axis = *axisOr;
   bool keep = attrInt("keepdims", 1), last = attrInt("select_last_index", 0);
   bool isMax = op == "ArgMax";
   Type elt = eltOf(x);
@@ -161,16 +167,21 @@ LogicalResult Importer::importReduceComposite(const onnx::NodeProto &n) {
   std::string name = op.str();
   bool keep = attrInt("keepdims", 1);
   SmallVector<int64_t> ax;
-  if (auto axes = attrInts("axes"); axes && !axes->empty())
-    for (int64_t a : *axes)
-      ax.push_back(normAxis(a, r));
-  else
+  if (auto axes = attrInts("axes"); axes && !axes->empty()) {
+    for (int64_t a : *axes) {
+      FailureOr<int64_t> axis = normAxis(a, r);
+      if (failed(axis))
+        return failure();
+      ax.push_back(*axis);
+    }
+  } else {
     for (int64_t i = 0; i < r; ++i)
       ax.push_back(i);
+  }
   bool f = isF(elt);
   if (!f && (name == "ReduceLogSum" || name == "ReduceLogSumExp" ||
              name == "ReduceL2"))
-    fail(nodeDesc() + ": needs a float input");
+    return error(nodeDesc() + ": needs a float input");
   Value shift;
   Value pre = x;
   if (name == "ReduceLogSumExp") {
@@ -256,7 +267,8 @@ LogicalResult Importer::importReduceSum13(const onnx::NodeProto &n) {
             m |= uint64_t(1) << a;
           masks.push_back(m);
         }
-        (void)checkAxes(1, r, masks);
+        if (failed(checkAxes(1, r, masks)))
+          return failure();
         SmallVector<OpFoldResult> av = elemsOf(in(1));
         Value y;
         for (const auto &cand : cands) {
@@ -298,7 +310,10 @@ LogicalResult Importer::importReduceSum13(const onnx::NodeProto &n) {
     }
     if (!axes) {
       bool keep = attrInt("keepdims", 1);
-      axes = axesFromDeclaredShape(x, keep);
+      FailureOr<SmallVector<int64_t>> declAxes = axesFromDeclaredShape(x, keep);
+      if (failed(declAxes))
+        return failure();
+      axes = *declAxes;
       // The run-time axes must be these (with keepdims, reducing a
       // size-1 dimension or not gives the same result).
       uint64_t want = 0, ones = 0;
@@ -314,7 +329,8 @@ LogicalResult Importer::importReduceSum13(const onnx::NodeProto &n) {
       bool emptyAxes =
           axesType.hasStaticShape() && axesType.getNumElements() == 0;
       if (!emptyAxes)
-        (void)checkAxes(1, r, {want}, ones);
+        if (failed(checkAxes(1, r, {want}, ones)))
+          return failure();
       if (axes->empty()) {
         setOut(0, x);
         return success();
@@ -339,8 +355,12 @@ LogicalResult Importer::reduceAlong(const onnx::NodeProto &n,
     for (int64_t i = 0; i < r; ++i)
       ax.push_back(i);
   else
-    for (int64_t a : *axes)
-      ax.push_back(normAxis(a, r));
+    for (int64_t a : *axes) {
+      FailureOr<int64_t> axis = normAxis(a, r);
+      if (failed(axis))
+        return failure();
+      ax.push_back(*axis);
+    }
   K kind = op == "ReduceMax"    ? K::Max
            : op == "ReduceMin"  ? K::Min
            : op == "ReduceProd" ? K::Prod

@@ -51,8 +51,9 @@ LogicalResult Importer::importConstant(const onnx::NodeProto &) {
     setOut(0, constantTV(DenseElementsAttr::get(type, ArrayRef<int64_t>(v))));
     return success();
   }
-  fail(nodeDesc() + ": only tensor, float(s) and int(s) values are supported "
-                    "(not sparse or string constants)");
+  return error(nodeDesc() +
+               ": only tensor, float(s) and int(s) values are supported "
+               "(not sparse or string constants)");
 }
 
 LogicalResult Importer::importIdentity(const onnx::NodeProto &) {
@@ -65,13 +66,14 @@ LogicalResult Importer::importDropout(const onnx::NodeProto &) {
   if (hasInput(2)) {
     auto training = constInts(in(2));
     if (!training)
-      fail(nodeDesc() + ": training_mode must be a constant");
+      return error(nodeDesc() + ": training_mode must be a constant");
     std::optional<SmallVector<double>> ratio;
     if (hasInput(1))
       ratio = constFloats(in(1));
     if ((*training)[0] && (!ratio || (*ratio)[0] != 0.0))
-      fail(nodeDesc() + ": training-mode dropout (random) is not supported; "
-                        "export the model in eval mode");
+      return error(nodeDesc() +
+                   ": training-mode dropout (random) is not supported; "
+                   "export the model in eval mode");
   }
   setOut(0, x);
   if (hasOutput(1))
@@ -190,7 +192,7 @@ LogicalResult Importer::importExpand(const onnx::NodeProto &n) {
     std::string what = nodeDesc() + ": element " + std::to_string(j - offS) +
                        " of " + shapeName;
     if (ce && *ce < 0)
-      fail(what + " is negative (" + std::to_string(*ce) + ")");
+      return error(what + " is negative (" + std::to_string(*ce) + ")");
     if (j < offX) {
       out.push_back(ce ? e : foldBin(e, b.getIndexAttr(0), 'M'));
       continue;
@@ -234,9 +236,10 @@ LogicalResult Importer::importReshape(const onnx::NodeProto &n) {
   if (!specType.hasStaticShape() && !in(1).elems) {
     auto decl = staticDeclaredShape(0);
     if (!decl)
-      fail("cannot resolve the result shape of " + nodeDesc() +
-           ": the length of its shape operand is only known at run time "
-           "and the result shape is not declared");
+      return error(
+          "cannot resolve the result shape of " + nodeDesc() +
+          ": the length of its shape operand is only known at run time "
+          "and the result shape is not declared");
     // The shape's length and elements must give the declared shape.
     std::string shapeName = "the shape input '" + n.input(1) + "'";
     Value spec = inV(1);
@@ -286,14 +289,14 @@ LogicalResult Importer::importReshape(const onnx::NodeProto &n) {
     OpFoldResult d = spec[i];
     if (c && *c == -1) {
       if (inferAt >= 0)
-        fail(nodeDesc() + ": more than one -1 in the shape");
+        return error(nodeDesc() + ": more than one -1 in the shape");
       inferAt = i;
       out.push_back(d);
       continue;
     }
     if (c && *c == 0 && !allowZero) {
       if (i >= in.size())
-        fail(nodeDesc() + ": 0 in the shape beyond the input's rank");
+        return error(nodeDesc() + ": 0 in the shape beyond the input's rank");
       d = in[i];
     } else if (!c && !allowZero && i < in.size()) {
       // A run-time 0 copies the input dimension.
@@ -360,7 +363,7 @@ LogicalResult Importer::importFlatten(const onnx::NodeProto &) {
   if (axis < 0)
     axis += r;
   if (axis < 0 || axis > r)
-    fail(nodeDesc() + ": axis out of range");
+    return error(nodeDesc() + ": axis out of range");
   OpFoldResult outer = b.getIndexAttr(1), inner = b.getIndexAttr(1);
   SmallVector<OpFoldResult> d = dims(x);
   for (int64_t i = 0; i < r; ++i) {
@@ -390,8 +393,8 @@ LogicalResult Importer::importSqueeze13(const onnx::NodeProto &n) {
       // Run-time axes: the declared result shape says what they do.
       auto decl = staticDeclaredShape(0);
       if (!decl)
-        fail(nodeDesc() +
-             ": axes must be constant, or the result shape declared");
+        return error(nodeDesc() +
+                     ": axes must be constant, or the result shape declared");
       // Every set of axes that gives the declared shape (they all give
       // the same result); the run-time axes must be one of them.
       bool sq = op == "Squeeze";
@@ -423,7 +426,8 @@ LogicalResult Importer::importSqueeze13(const onnx::NodeProto &n) {
             cands.push_back(mask);
         }
       if (R <= 16)
-        (void)checkAxes(1, R, cands);
+        if (failed(checkAxes(1, R, cands)))
+          return failure();
       setOut(0, reshape(x.v, *decl));
       return success();
     }
@@ -441,23 +445,31 @@ Importer::squeezeOrUnsqueeze(const onnx::NodeProto &n,
   if (op == "Squeeze") {
     std::set<int64_t> drop;
     if (axes)
-      for (int64_t a : *axes)
-        drop.insert(normAxis(a, r));
+      for (int64_t a : *axes) {
+        FailureOr<int64_t> axis = normAxis(a, r);
+        if (failed(axis))
+          return failure();
+        drop.insert(*axis);
+      }
     for (int64_t i = 0; i < r; ++i) {
       std::optional<int64_t> c = getConstantIntValue(d[i]);
       bool squeeze = axes ? drop.count(i) > 0 : (c && *c == 1);
       if (squeeze && c && *c != 1)
-        fail(nodeDesc() + ": cannot squeeze a dimension that is not 1");
+        return error(nodeDesc() + ": cannot squeeze a dimension that is not 1");
       if (!squeeze)
         out.push_back(d[i]);
     }
   } else {
     if (!axes)
-      fail(nodeDesc() + ": needs axes");
+      return error(nodeDesc() + ": needs axes");
     int64_t outRank = r + axes->size();
     std::set<int64_t> ins;
-    for (int64_t a : *axes)
-      ins.insert(normAxis(a, outRank));
+    for (int64_t a : *axes) {
+      FailureOr<int64_t> axis = normAxis(a, outRank);
+      if (failed(axis))
+        return failure();
+      ins.insert(*axis);
+    }
     int64_t k = 0;
     for (int64_t i = 0; i < outRank; ++i)
       out.push_back(ins.count(i) ? (OpFoldResult)b.getIndexAttr(1) : d[k++]);

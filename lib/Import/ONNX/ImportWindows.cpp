@@ -26,9 +26,11 @@ using K = Importer::ReduceKind;
 /// The attributes and weights of a Conv or pooling node agree with the input
 /// (fuzz findings: a Conv whose weights have other channels than its input
 /// gave IR that does not verify; a zero stride divides by zero).
-void Importer::checkWindow(StringRef op, Value x, Value w, int64_t sp,
-                           ArrayRef<int64_t> kernel, ArrayRef<int64_t> strides,
-                           ArrayRef<int64_t> dil, ArrayRef<int64_t> pads) {
+LogicalResult Importer::checkWindow(StringRef op, Value x, Value w, int64_t sp,
+                                    ArrayRef<int64_t> kernel,
+                                    ArrayRef<int64_t> strides,
+                                    ArrayRef<int64_t> dil,
+                                    ArrayRef<int64_t> pads) {
   auto count = [](int64_t n) { return std::to_string(n); };
   if (op == "Conv") {
     auto wt = typeOf(w);
@@ -36,25 +38,28 @@ void Importer::checkWindow(StringRef op, Value x, Value w, int64_t sp,
     int64_t c = typeOf(x).getDimSize(1);
     if (wt.getRank() != sp + 2 || group < 1 || wt.getDimSize(0) % group != 0 ||
         (!ShapedType::isDynamic(c) && c != wt.getDimSize(1) * group))
-      fail(nodeDesc() + ": weights of rank " + count(wt.getRank()) + " with " +
-           count(wt.getRank() > 1 ? wt.getDimSize(1) : 0) +
-           " input channels per group do not fit a rank-" + count(sp + 2) +
-           " input with " + (ShapedType::isDynamic(c) ? "?" : count(c)) +
-           " channels in " + count(group) + " group(s)");
+      return error(nodeDesc() + ": weights of rank " + count(wt.getRank()) +
+                   " with " + count(wt.getRank() > 1 ? wt.getDimSize(1) : 0) +
+                   " input channels per group do not fit a rank-" +
+                   count(sp + 2) + " input with " +
+                   (ShapedType::isDynamic(c) ? "?" : count(c)) +
+                   " channels in " + count(group) + " group(s)");
   }
   if (int64_t(kernel.size()) != sp || int64_t(strides.size()) != sp ||
       int64_t(dil.size()) != sp || int64_t(pads.size()) != 2 * sp)
-    fail(nodeDesc() + ": kernel, strides and dilations need " + count(sp) +
-         " entries and pads " + count(2 * sp) + " for a rank-" + count(sp + 2) +
-         " input");
+    return error(nodeDesc() + ": kernel, strides and dilations need " +
+                 count(sp) + " entries and pads " + count(2 * sp) +
+                 " for a rank-" + count(sp + 2) + " input");
   // The bound keeps the window arithmetic (span, padded size) in int64.
   constexpr int64_t kMax = int64_t(1) << 31;
   auto bad = [&](int64_t v, int64_t lo) { return v < lo || v >= kMax; };
   for (int64_t i = 0; i < sp; ++i)
     if (bad(kernel[i], 1) || bad(strides[i], 1) || bad(dil[i], 1) ||
         bad(pads[i], 0) || bad(pads[i + sp], 0))
-      fail(nodeDesc() + ": kernel sizes, strides and dilations must be in "
-                        "[1, 2^31) and pads in [0, 2^31)");
+      return error(nodeDesc() +
+                   ": kernel sizes, strides and dilations must be in "
+                   "[1, 2^31) and pads in [0, 2^31)");
+  return success();
 }
 
 LogicalResult Importer::importWindow(const onnx::NodeProto &n) {
@@ -63,16 +68,17 @@ LogicalResult Importer::importWindow(const onnx::NodeProto &n) {
   Value x = inV(0);
   int64_t r = rankOf(x);
   if (r != 3 && r != 4 && (r != 5 || op == "Conv"))
-    fail(nodeDesc() +
-         ": only 1-D and 2-D windows (and 3-D pooling) are supported");
+    return error(nodeDesc() +
+                 ": only 1-D and 2-D windows (and 3-D pooling) are supported");
   if (op == "MaxPool" && hasOutput(1) && r == 5)
-    fail(nodeDesc() + ": the Indices output of 3-D pooling is not supported");
+    return error(nodeDesc() +
+                 ": the Indices output of 3-D pooling is not supported");
   Type elt = eltOf(x);
   if (!isF(elt) && op != "MaxPool")
-    fail(nodeDesc() + ": needs a float input");
+    return error(nodeDesc() + ": needs a float input");
   bool intPool = !isF(elt);
   if (intPool && hasOutput(1))
-    fail(nodeDesc() + ": the Indices output needs a float input");
+    return error(nodeDesc() + ": the Indices output needs a float input");
   int64_t sp = r - 2;
   Value w;
   SmallVector<int64_t> kernel;
@@ -80,13 +86,13 @@ LogicalResult Importer::importWindow(const onnx::NodeProto &n) {
     w = inV(1);
     auto wt = typeOf(w);
     if (!wt.hasStaticShape())
-      fail(nodeDesc() + ": the weights must have a static shape");
+      return error(nodeDesc() + ": the weights must have a static shape");
     for (int64_t i = 2; i < wt.getRank(); ++i)
       kernel.push_back(wt.getDimSize(i));
   } else {
     auto k = attrInts("kernel_shape");
     if (!k)
-      fail(nodeDesc() + ": needs kernel_shape");
+      return error(nodeDesc() + ": needs kernel_shape");
     kernel = *k;
   }
   SmallVector<int64_t> strides =
@@ -95,7 +101,8 @@ LogicalResult Importer::importWindow(const onnx::NodeProto &n) {
       attrInts("dilations").value_or(SmallVector<int64_t>(sp, 1));
   SmallVector<int64_t> pads =
       attrInts("pads").value_or(SmallVector<int64_t>(2 * sp, 0));
-  checkWindow(op, x, w, sp, kernel, strides, dil, pads);
+  if (failed(checkWindow(op, x, w, sp, kernel, strides, dil, pads)))
+    return failure();
   std::string autoPad = attrString("auto_pad", "NOTSET");
   bool ceilMode = attrInt("ceil_mode", 0);
   auto xt = typeOf(x);
@@ -105,7 +112,8 @@ LogicalResult Importer::importWindow(const onnx::NodeProto &n) {
   if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
     for (int64_t i = 0; i < sp; ++i) {
       if (ShapedType::isDynamic(inSp[i]))
-        fail(nodeDesc() + ": auto_pad SAME needs static spatial dimensions");
+        return error(nodeDesc() +
+                     ": auto_pad SAME needs static spatial dimensions");
       int64_t out = (inSp[i] + strides[i] - 1) / strides[i];
       int64_t total = std::max<int64_t>(
           (out - 1) * strides[i] + (kernel[i] - 1) * dil[i] + 1 - inSp[i], 0);
@@ -120,16 +128,17 @@ LogicalResult Importer::importWindow(const onnx::NodeProto &n) {
     int64_t span = (kernel[i] - 1) * dil[i] + 1;
     if (!ShapedType::isDynamic(inSp[i]) &&
         inSp[i] + pads[i] + pads[i + sp] < span)
-      fail(nodeDesc() + ": the window spans " + std::to_string(span) +
-           " elements of spatial dimension " + std::to_string(i) +
-           ", which has " + std::to_string(inSp[i] + pads[i] + pads[i + sp]) +
-           " with padding");
+      return error(nodeDesc() + ": the window spans " + std::to_string(span) +
+                   " elements of spatial dimension " + std::to_string(i) +
+                   ", which has " +
+                   std::to_string(inSp[i] + pads[i] + pads[i + sp]) +
+                   " with padding");
   }
   // ceil_mode: extra padding at the end so the last window fits.
   SmallVector<int64_t> extra(sp, 0);
   for (int64_t i = 0; i < sp && ceilMode; ++i) {
     if (ShapedType::isDynamic(inSp[i]))
-      fail(nodeDesc() + ": ceil_mode needs static spatial dimensions");
+      return error(nodeDesc() + ": ceil_mode needs static spatial dimensions");
     int64_t span = (kernel[i] - 1) * dil[i] + 1;
     int64_t padded = inSp[i] + pads[i] + pads[i + sp];
     int64_t out = (padded - span + strides[i] - 1) / strides[i] + 1;

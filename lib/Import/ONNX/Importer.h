@@ -42,7 +42,14 @@ struct TV {
 };
 
 /// Thrown (inside this library only) when the model cannot be imported; the
-/// boundary turns it into an error message.
+/// boundary (importONNXModel) turns it into an error message. The handlers
+/// and the helpers they check with (normAxis, checkAxes,
+/// axesFromDeclaredShape, checkWindow, importGelu) report errors as
+/// diagnostics and return failure instead; `fail` remains in the model-level
+/// code (ImportONNX.cpp: reading the model, the libonnx checker, initializers
+/// and graph inputs/outputs) and in the value-returning building blocks called
+/// from deep inside handlers (in, elemsOf, foldBin, cmp, checkDim/checkSize,
+/// broadcastShape, elementwise), see docs/ONNX.md.
 struct ImportError {
   std::string message;
 };
@@ -97,9 +104,12 @@ public:
   // --- operands and attributes of the node being imported -------------
   const onnx::NodeProto *node = nullptr;
   std::string nodeDesc() const;
-  void checkWindow(StringRef op, Value x, Value w, int64_t sp,
-                   ArrayRef<int64_t> kernel, ArrayRef<int64_t> strides,
-                   ArrayRef<int64_t> dil, ArrayRef<int64_t> pads);
+  /// Reports `message` as an error at the current node's location (the
+  /// boundary returns the first error as the import's message); failure().
+  LogicalResult error(const std::string &message);
+  LogicalResult checkWindow(StringRef op, Value x, Value w, int64_t sp,
+                            ArrayRef<int64_t> kernel, ArrayRef<int64_t> strides,
+                            ArrayRef<int64_t> dil, ArrayRef<int64_t> pads);
   bool hasInput(int i) const;
   TV &in(int i);
   Value inV(int i) { return in(i).v; }
@@ -132,7 +142,8 @@ public:
   static Type eltOf(Value v) { return typeOf(v).getElementType(); }
   SmallVector<OpFoldResult> dims(Value v);
   OpFoldResult dim(Value v, int64_t i);
-  int64_t normAxis(int64_t axis, int64_t rank);
+  /// `axis` counted from the front; an error when out of range for `rank`.
+  FailureOr<int64_t> normAxis(int64_t axis, int64_t rank);
 
   // --- run-time checks ------------------------------------------------
   /// Emits a check that the index `given` equals `expected` (or is 1 when
@@ -189,9 +200,10 @@ public:
   Value refineChecked(Value v, RankedTensorType to, const std::string &what);
   /// Checks that the run-time axes of input #i (rank-1, static length; axes
   /// of a `rank`-D shape) form one of the bit masks `candidates` (bits in
-  /// `ignore` aside). Returns the condition, as checkDim.
-  Value checkAxes(int i, int64_t rank, ArrayRef<uint64_t> candidates,
-                  uint64_t ignore = 0);
+  /// `ignore` aside). Returns the condition, as checkDim; an error when no
+  /// candidate is given.
+  FailureOr<Value> checkAxes(int i, int64_t rank, ArrayRef<uint64_t> candidates,
+                             uint64_t ignore = 0);
   /// "input 'NAME'" for an operand of the current node, else "an operand".
   std::string operandName(Value v) const;
 
@@ -299,9 +311,9 @@ public:
   LogicalResult importWindow(const onnx::NodeProto &n);
   LogicalResult importGlobalPool(const onnx::NodeProto &n);
   /// Reduction axes implied by the declared result shape (run-time axes).
-  SmallVector<int64_t> axesFromDeclaredShape(Value x, bool keepDims);
-  void importGelu(const std::string &x, const std::string &out,
-                  bool tanhApprox);
+  FailureOr<SmallVector<int64_t>> axesFromDeclaredShape(Value x, bool keepDims);
+  LogicalResult importGelu(const std::string &x, const std::string &out,
+                           bool tanhApprox);
   /// Add (f32/f64) or Relu of a MatMul result with a `flat` form, computed
   /// in the 2-D space: false when the operands do not allow it.
   bool importFlatEpilogue(StringRef op);

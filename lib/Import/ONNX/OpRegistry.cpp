@@ -46,10 +46,15 @@ bool onnx_import::isSupportedOp(StringRef opType, int64_t opset) {
   return OpRegistry::get().lookup("", opType, opset) != nullptr;
 }
 
+LogicalResult Importer::error(const std::string &message) {
+  return emitError(loc) << message;
+}
+
 LogicalResult Importer::importNode(const onnx::NodeProto &n) {
   OpHandler handler = OpRegistry::get().lookup(n.domain(), n.op_type(), opset);
   if (!handler)
-    fail(nodeDesc() + ": operator " + n.op_type() + " is not supported");
+    return error(nodeDesc() + ": operator " + n.op_type() +
+                 " is not supported");
   uns = false;
   if (hasInput(0)) {
     auto it = values.find(n.input(0));
