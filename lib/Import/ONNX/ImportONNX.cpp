@@ -3,7 +3,8 @@
 // The model-level half of the importer: reading and checking the model,
 // graph inputs/outputs and initializers, the pre-scan for unsupported
 // operators and for PyTorch's GELU subgraphs, and the error boundary.
-// ImportOps.cpp imports the operators one node at a time.
+// OpRegistry.cpp imports the operators one node at a time, through the
+// handlers of the Import*.cpp files.
 //
 //===----------------------------------------------------------------------===//
 
@@ -113,7 +114,8 @@ static Type mlirElementType(MLIRContext *ctx, int t) {
   }
 }
 
-Type elementTypeOrFail(MLIRContext *ctx, int t, const std::string &what) {
+Type onnx_import::elementTypeOrFail(MLIRContext *ctx, int t,
+                                    const std::string &what) {
   Type type = mlirElementType(ctx, t);
   if (!type)
     fail(what + " has element type " + onnxTypeName(t) +
@@ -184,8 +186,8 @@ RankedTensorType tensorProtoType(MLIRContext *ctx, const onnx::TensorProto &t) {
   return RankedTensorType::get(shape, elt);
 }
 
-DenseElementsAttr onnx_import_tensorAttr(MLIRContext *ctx,
-                                         const onnx::TensorProto &t) {
+DenseElementsAttr onnx_import::tensorAttr(MLIRContext *ctx,
+                                          const onnx::TensorProto &t) {
   return tensorData(t, tensorProtoType(ctx, t));
 }
 
@@ -600,7 +602,7 @@ OwningOpRef<ModuleOp> ModelImporter::run(const std::string &path) {
     std::string key = n.domain().empty() || n.domain() == "ai.onnx"
                           ? n.op_type()
                           : n.domain() + "." + n.op_type();
-    if (key != n.op_type() || !isSupportedOp(n.op_type()))
+    if (key != n.op_type() || !isSupportedOp(n.op_type(), opset))
       ++unsupported[key];
   }
   if (!unsupported.empty()) {
@@ -735,10 +737,10 @@ OwningOpRef<ModuleOp> ModelImporter::run(const std::string &path) {
         n.name().empty() ? n.op_type() + "_" + std::to_string(i) : n.name();
     im.loc = NameLoc::get(b.getStringAttr(nodeName));
     auto g = gelus.find(i);
-    if (g != gelus.end())
-      im.importGelu(g->second.x, n.output(0), g->second.tanhApprox);
-    else
-      im.importNode(n);
+    if (g != gelus.end() ? failed(im.importGelu(g->second.x, n.output(0),
+                                                g->second.tanhApprox))
+                         : failed(im.importNode(n)))
+      return nullptr;
   }
   im.loc = loc;
 
@@ -818,9 +820,23 @@ mlir::lathe::importONNXModel(MLIRContext &context, const std::string &path,
                              const ONNXImportOptions &options,
                              std::string &error) {
   registerONNXImportDialects(context);
+  // The handlers report errors as diagnostics at the node's location; the
+  // first one is the import's message.
+  std::string diagnostic;
+  ScopedDiagnosticHandler handler(&context, [&](Diagnostic &diag) {
+    if (diag.getSeverity() != DiagnosticSeverity::Error)
+      return failure();
+    if (diagnostic.empty())
+      diagnostic = diag.str();
+    return success();
+  });
   try {
     ModelImporter importer(context, options);
-    return importer.run(path);
+    OwningOpRef<ModuleOp> module = importer.run(path);
+    if (!module)
+      error = diagnostic.empty() ? "unexpected failure while importing"
+                                 : diagnostic;
+    return module;
   } catch (const ImportError &e) {
     error = e.message;
   } catch (const std::exception &e) {

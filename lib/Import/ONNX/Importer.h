@@ -42,12 +42,41 @@ struct TV {
 };
 
 /// Thrown (inside this library only) when the model cannot be imported; the
-/// boundary turns it into an error message.
+/// boundary (importONNXModel) turns it into an error message. The handlers
+/// and the helpers they check with (normAxis, checkAxes,
+/// axesFromDeclaredShape, checkWindow, importGelu) report errors as
+/// diagnostics and return failure instead; `fail` remains in the model-level
+/// code (ImportONNX.cpp: reading the model, the libonnx checker, initializers
+/// and graph inputs/outputs) and in the value-returning building blocks called
+/// from deep inside handlers (in, elemsOf, foldBin, cmp, checkDim/checkSize,
+/// broadcastShape, elementwise), see docs/ONNX.md.
 struct ImportError {
   std::string message;
 };
 
 [[noreturn]] void fail(const std::string &message);
+
+// --- helpers shared by the handler files ---------------------------------
+
+/// The constant `v` of the scalar type `t` (float or integer).
+inline Value fc(OpBuilder &b, Location loc, Type t, double v) {
+  if (isa<FloatType>(t))
+    return arith::ConstantOp::create(b, loc, b.getFloatAttr(t, v));
+  return arith::ConstantOp::create(b, loc, b.getIntegerAttr(t, (int64_t)v));
+}
+inline bool isF(Type t) { return isa<FloatType>(t); }
+/// The scalar operation of the elementwise ONNX operator `op` (Add, Sub, Mul,
+/// Div, Max, Min, And, Or, Xor and the comparisons) on `x` and `y`; null for
+/// another operator. `uns`: the operands are unsigned.
+Value binary(OpBuilder &b, Location loc, StringRef op, Value x, Value y,
+             bool uns = false);
+/// True for Equal, Less, LessOrEqual, Greater and GreaterOrEqual.
+bool isCompare(StringRef op);
+/// The MLIR element type of ONNX data type `t`; fails naming `what` for a
+/// type the importer does not support.
+Type elementTypeOrFail(MLIRContext *ctx, int t, const std::string &what);
+/// The data of a TensorProto (an initializer, a Constant's value).
+DenseElementsAttr tensorAttr(MLIRContext *ctx, const onnx::TensorProto &t);
 
 class Importer {
 public:
@@ -75,9 +104,12 @@ public:
   // --- operands and attributes of the node being imported -------------
   const onnx::NodeProto *node = nullptr;
   std::string nodeDesc() const;
-  void checkWindow(StringRef op, Value x, Value w, int64_t sp,
-                   ArrayRef<int64_t> kernel, ArrayRef<int64_t> strides,
-                   ArrayRef<int64_t> dil, ArrayRef<int64_t> pads);
+  /// Reports `message` as an error at the current node's location (the
+  /// boundary returns the first error as the import's message); failure().
+  LogicalResult error(const std::string &message);
+  LogicalResult checkWindow(StringRef op, Value x, Value w, int64_t sp,
+                            ArrayRef<int64_t> kernel, ArrayRef<int64_t> strides,
+                            ArrayRef<int64_t> dil, ArrayRef<int64_t> pads);
   bool hasInput(int i) const;
   TV &in(int i);
   Value inV(int i) { return in(i).v; }
@@ -110,7 +142,8 @@ public:
   static Type eltOf(Value v) { return typeOf(v).getElementType(); }
   SmallVector<OpFoldResult> dims(Value v);
   OpFoldResult dim(Value v, int64_t i);
-  int64_t normAxis(int64_t axis, int64_t rank);
+  /// `axis` counted from the front; an error when out of range for `rank`.
+  FailureOr<int64_t> normAxis(int64_t axis, int64_t rank);
 
   // --- run-time checks ------------------------------------------------
   /// Emits a check that the index `given` equals `expected` (or is 1 when
@@ -167,9 +200,10 @@ public:
   Value refineChecked(Value v, RankedTensorType to, const std::string &what);
   /// Checks that the run-time axes of input #i (rank-1, static length; axes
   /// of a `rank`-D shape) form one of the bit masks `candidates` (bits in
-  /// `ignore` aside). Returns the condition, as checkDim.
-  Value checkAxes(int i, int64_t rank, ArrayRef<uint64_t> candidates,
-                  uint64_t ignore = 0);
+  /// `ignore` aside). Returns the condition, as checkDim; an error when no
+  /// candidate is given.
+  FailureOr<Value> checkAxes(int i, int64_t rank, ArrayRef<uint64_t> candidates,
+                             uint64_t ignore = 0);
   /// "input 'NAME'" for an operand of the current node, else "an operand".
   std::string operandName(Value v) const;
 
@@ -211,20 +245,121 @@ public:
   Value countOf(Value x, ArrayRef<int64_t> axes, Type elt);
 
   // --- operators ------------------------------------------------------
-  /// Imports `n`; fails (throws ImportError) with a message naming the node.
-  void importNode(const onnx::NodeProto &n);
-  void importNodeImpl(const onnx::NodeProto &n);
+  /// Imports `n` with the handler the registry holds for its op_type at the
+  /// model's opset; fails with a message naming the node.
+  LogicalResult importNode(const onnx::NodeProto &n);
+
+  // The handlers (see OpRegistry): each imports one node of the operators it
+  // is registered for, at the semantics of the opset range it is registered
+  // for.
+  LogicalResult importConstant(const onnx::NodeProto &n);
+  LogicalResult importIdentity(const onnx::NodeProto &n);
+  LogicalResult importDropout(const onnx::NodeProto &n);
+  LogicalResult importShape(const onnx::NodeProto &n);
+  LogicalResult importSize(const onnx::NodeProto &n);
+  LogicalResult importConstantOfShape(const onnx::NodeProto &n);
+  LogicalResult importBinary(const onnx::NodeProto &n);
+  LogicalResult importVariadic(const onnx::NodeProto &n);
+  LogicalResult importPow(const onnx::NodeProto &n);
+  LogicalResult importActivation(const onnx::NodeProto &n);
+  LogicalResult importCastLike(const onnx::NodeProto &n);
+  LogicalResult importPRelu(const onnx::NodeProto &n);
+  LogicalResult importMod(const onnx::NodeProto &n);
+  LogicalResult importGatherElements(const onnx::NodeProto &n);
+  LogicalResult importTile(const onnx::NodeProto &n);
+  LogicalResult importRange(const onnx::NodeProto &n);
+  LogicalResult importTrilu(const onnx::NodeProto &n);
+  LogicalResult importCumSum(const onnx::NodeProto &n);
+  LogicalResult importMean(const onnx::NodeProto &n);
+  LogicalResult importArgMaxMin(const onnx::NodeProto &n);
+  LogicalResult importReduceComposite(const onnx::NodeProto &n);
+  LogicalResult importUnary(const onnx::NodeProto &n);
+  LogicalResult importNeg(const onnx::NodeProto &n);
+  LogicalResult importRelu(const onnx::NodeProto &n);
+  LogicalResult importCast(const onnx::NodeProto &n);
+  LogicalResult importWhere(const onnx::NodeProto &n);
+  LogicalResult importClip(const onnx::NodeProto &n);
+  LogicalResult importExpand(const onnx::NodeProto &n);
+  LogicalResult importReduce(const onnx::NodeProto &n);
+  LogicalResult importReduceSum13(const onnx::NodeProto &n);
+  LogicalResult reduceAlong(const onnx::NodeProto &n,
+                            std::optional<SmallVector<int64_t>> axes);
+  LogicalResult importSoftmax11(const onnx::NodeProto &n);
+  LogicalResult importSoftmax13(const onnx::NodeProto &n);
+  LogicalResult importSoftmax(const onnx::NodeProto &n, bool coerce2D);
+  LogicalResult importLayerNormalization(const onnx::NodeProto &n);
+  LogicalResult importBatchNormalization(const onnx::NodeProto &n);
+  LogicalResult importTranspose(const onnx::NodeProto &n);
+  LogicalResult importReshape(const onnx::NodeProto &n);
+  LogicalResult importFlatten(const onnx::NodeProto &n);
+  LogicalResult importSqueeze11(const onnx::NodeProto &n);
+  LogicalResult importSqueeze13(const onnx::NodeProto &n);
+  LogicalResult squeezeOrUnsqueeze(const onnx::NodeProto &n,
+                                   std::optional<SmallVector<int64_t>> axes);
+  LogicalResult importConcat(const onnx::NodeProto &n);
+  LogicalResult importSplit11(const onnx::NodeProto &n);
+  LogicalResult importSplit13(const onnx::NodeProto &n);
+  LogicalResult splitInto(const onnx::NodeProto &n,
+                          std::optional<SmallVector<int64_t>> split,
+                          SmallVector<Value> splitOks);
+  LogicalResult importSlice(const onnx::NodeProto &n);
+  LogicalResult importGather(const onnx::NodeProto &n);
+  LogicalResult importScatterElements(const onnx::NodeProto &n);
+  LogicalResult importPad(const onnx::NodeProto &n);
+  LogicalResult importMatMul(const onnx::NodeProto &n);
+  LogicalResult importGemm(const onnx::NodeProto &n);
+  LogicalResult importWindow(const onnx::NodeProto &n);
+  LogicalResult importGlobalPool(const onnx::NodeProto &n);
   /// Reduction axes implied by the declared result shape (run-time axes).
-  SmallVector<int64_t> axesFromDeclaredShape(Value x, bool keepDims);
-  void importGelu(const std::string &x, const std::string &out,
-                  bool tanhApprox);
+  FailureOr<SmallVector<int64_t>> axesFromDeclaredShape(Value x, bool keepDims);
+  LogicalResult importGelu(const std::string &x, const std::string &out,
+                           bool tanhApprox);
   /// Add (f32/f64) or Relu of a MatMul result with a `flat` form, computed
   /// in the 2-D space: false when the operands do not allow it.
   bool importFlatEpilogue(StringRef op);
 };
 
-/// True when op_type (default domain) has an importer.
-bool isSupportedOp(StringRef opType);
+/// A handler: imports one node (the Importer's current node) or reports an
+/// error and fails.
+using OpHandler = LogicalResult (Importer::*)(const onnx::NodeProto &);
+
+/// The operators the importer supports, as torch-mlir's ONNX importer keeps
+/// them (`onOp(name, sinceVersion, ...)`): for each op_type of the default
+/// domain, the handlers with the opset each applies from. A model at opset V
+/// gets the handler with the highest sinceVersion <= V, so an operator whose
+/// semantics changed in some opset (Split's sizes, Squeeze's axes moving from
+/// an attribute to an input in opset 13) has one handler per opset range.
+/// sinceVersion 1 means "every opset the importer accepts" (11 to 17).
+class OpRegistry {
+public:
+  /// Registers `handler` for `opType` (default domain) from opset
+  /// `sinceVersion` on, up to the next registration of `opType`.
+  void add(StringRef opType, int64_t sinceVersion, OpHandler handler);
+  /// The handler for `opType` of `domain` at `opset`, or null.
+  OpHandler lookup(StringRef domain, StringRef opType, int64_t opset) const;
+  /// The registry of every supported operator (built on first use).
+  static const OpRegistry &get();
+
+private:
+  struct Entry {
+    int64_t sinceVersion;
+    OpHandler handler;
+  };
+  llvm::StringMap<SmallVector<Entry, 1>> ops;
+};
+
+/// Registers every handler: the families' lists below (OpRegistry.cpp).
+void registerONNXOps(OpRegistry &registry);
+void registerElementwiseOps(OpRegistry &registry);   // ImportElementwise.cpp
+void registerShapeOps(OpRegistry &registry);         // ImportShape.cpp
+void registerDataMovementOps(OpRegistry &registry);  // ImportDataMovement.cpp
+void registerReductionOps(OpRegistry &registry);     // ImportReductions.cpp
+void registerNormalizationOps(OpRegistry &registry); // ImportNormalization.cpp
+void registerContractionOps(OpRegistry &registry);   // ImportContractions.cpp
+void registerWindowOps(OpRegistry &registry);        // ImportWindows.cpp
+
+/// True when op_type (default domain) has a handler at `opset`.
+bool isSupportedOp(StringRef opType, int64_t opset);
 
 } // namespace onnx_import
 } // namespace lathe
