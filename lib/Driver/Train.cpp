@@ -382,8 +382,13 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
 
   // Validation: mean loss over full batches, and the accuracy of
   // @loss_predict's argmax when the labels are integers.
+  // A model whose batch dimension is dynamic sees the whole validation set
+  // in one call; a static one in full batches (a remainder is left out).
+  bool dynamicBatch = llvm::all_of(
+      batchArgs, [&](unsigned i) { return args[i].type.isDynamicDim(0); });
   auto validate = [&](int64_t epoch) -> bool {
-    int64_t valSteps = valSamples / o.batch;
+    int64_t valBatch = dynamicBatch ? valSamples : o.batch;
+    int64_t valSteps = valSamples / valBatch;
     if (valSteps == 0) {
       error = "'" + o.valDataFile + "' has fewer samples than --batch";
       return false;
@@ -395,7 +400,7 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
     for (auto [k, i] : llvm::enumerate(batchArgs)) {
       SmallVector<int64_t> shape(valData[k].t.shape,
                                  valData[k].t.shape + valData[k].t.rank);
-      shape[0] = o.batch;
+      shape[0] = valBatch;
       if (!allocTensor(vb[k], valData[k].t.dtype, shape, error))
         return false;
     }
@@ -425,7 +430,7 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
     std::vector<HostTensor> out;
     for (int64_t s = 0; s < valSteps; ++s) {
       for (size_t k = 0; k < vb.size(); ++k)
-        gatherRows(valData[k], order, s * o.batch, o.batch, vb[k]);
+        gatherRows(valData[k], order, s * valBatch, valBatch, vb[k]);
       if (!lossCall->run(error) || !lossCall->takeResults(out, error))
         return false;
       lossSum += *static_cast<float *>(out[0].t.data);

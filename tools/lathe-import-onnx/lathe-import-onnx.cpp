@@ -64,6 +64,11 @@ int main(int argc, char **argv) {
       cl::desc("Write initializers to this HDF5 file and refer to them with "
                "lathe.weight (default: dense_resource blobs in the .mlir)"),
       cl::value_desc("FILE.h5"), cl::cat(category));
+  cl::opt<bool> allFloatWeights(
+      "all-float-weights",
+      cl::desc("With --weights: write every float initializer to the weights "
+               "file, small ones (biases) too, so lathe-train trains them"),
+      cl::cat(category));
   cl::list<std::string> dimSpecs(
       "dim", cl::desc("Pin a symbolic dimension: NAME=SIZE (repeatable)"),
       cl::value_desc("NAME=SIZE"), cl::cat(category));
@@ -85,6 +90,7 @@ int main(int argc, char **argv) {
     if (!checkParentDir(weights, "weights file"))
       return 1;
     options.weightsFile = weights;
+    options.allFloatWeights = allFloatWeights;
     // Relative to the directory of the .mlir file when it lies under it.
     SmallString<256> absW(weights), absO(output);
     sys::fs::make_absolute(absW);

@@ -543,7 +543,9 @@ TV ModelImporter::importInitializer(Importer &im, const onnx::TensorProto &t) {
   Type elt = type.getElementType();
   bool h5able = elt.isF32() || elt.isF64() || elt.isInteger(64) ||
                 elt.isInteger(32) || elt.isInteger(8);
-  if (h5 && n > 16 && h5able) {
+  bool external =
+      n > 16 || (options.allFloatWeights && (elt.isF32() || elt.isF64()));
+  if (h5 && external && h5able) {
     std::string ds = datasetName(t.name());
     h5->write(ds, data);
     auto src = ExternalWeightAttr::get(&ctx, options.weightsRef, ds, type);

@@ -27,6 +27,10 @@ struct ONNXImportOptions {
   std::string weightsFile;
   /// How `weightsFile` is spelled in the IR (relative to the .mlir file).
   std::string weightsRef;
+  /// With a weights file: every floating-point initializer goes there, even
+  /// the small ones (16 elements or fewer) that otherwise stay constants in
+  /// the IR, so that training updates biases too.
+  bool allFloatWeights = false;
   /// Symbolic dimensions pinned to a size (`--dim batch=8`).
   std::map<std::string, int64_t> dims;
 };
