@@ -27,12 +27,14 @@
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <random>
 #include <unistd.h>
@@ -148,6 +150,10 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
   if (o.dataFile.empty())
     return fail("--data=FILE.h5 is required (datasets named after the batch "
                 "arguments, first dimension = samples)");
+  if (o.resume && o.checkpointDir.empty())
+    return fail("--resume needs --checkpoint=DIR");
+  if (o.checkpointEvery < 0)
+    return fail("--checkpoint-every must be >= 0");
   if (!o.loss.empty() && o.loss != "cross-entropy" && o.loss != "mse")
     return fail("--loss=" + o.loss + ": expected cross-entropy or mse");
 
@@ -157,6 +163,8 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
     return fail("cannot open '" + o.inputFile + "': " + error);
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
+  // Errors name the op; the whole module after them helps no one here.
+  context.printOpOnDiagnostic(false);
   llvm::SourceMgr sourceMgr;
   sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
   SourceMgrDiagnosticHandler diagHandler(sourceMgr, &context);
@@ -277,13 +285,20 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
   bool hasPredict = bool(module->lookupSymbol<func::FuncOp>("loss_predict"));
   {
     PassManager pm = PassManager::on<ModuleOp>(&context);
+    // Every digit of the hyper-parameters (formatv's default for a double
+    // keeps two decimals).
+    auto num = [](double v) {
+      char buffer[32];
+      std::snprintf(buffer, sizeof(buffer), "%.17g", v);
+      return std::string(buffer);
+    };
     std::string stepPass = llvm::formatv(
         "lathe-differentiate{{function=loss},lathe-make-train-step{{function="
         "loss optimizer={0} lr={1} min-lr={2} warmup-steps={3} "
         "total-steps={4} momentum={5} weight-decay={6} clip-norm={7}}",
-        o.optimizer, o.lr, o.minLr, o.warmupSteps,
-        o.schedule == "cosine" ? totalSteps : 0, o.momentum, o.weightDecay,
-        o.clipNorm);
+        o.optimizer, num(o.lr), num(o.minLr), o.warmupSteps,
+        o.schedule == "cosine" ? totalSteps : 0, num(o.momentum),
+        num(o.weightDecay), num(o.clipNorm));
     llvm::raw_string_ostream os(error);
     if (failed(parsePassPipeline(stepPass, pm, os)))
       return fail("bad training pipeline: " + error);
@@ -365,10 +380,84 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
   if (!step)
     return fail(error);
 
+  // Checkpoints: DIR/checkpoint.h5 with /step (the next step), /param/<k>
+  // and /state/<k>; written to a temporary file, then renamed over the old
+  // one, so a crash at any moment leaves the previous checkpoint whole.
+  std::string checkpointFile =
+      o.checkpointDir.empty() ? "" : o.checkpointDir + "/checkpoint.h5";
+  auto saveCheckpoint = [&](int64_t nextStep) -> bool {
+    if (std::error_code ec = llvm::sys::fs::create_directories(o.checkpointDir)) {
+      error = "cannot create '" + o.checkpointDir + "': " + ec.message();
+      return false;
+    }
+    std::string tmp = checkpointFile + ".tmp.h5";
+    std::remove(tmp.c_str());
+    HostTensor stepValue;
+    if (!allocTensor(stepValue, LATHE_I64, {}, error))
+      return false;
+    *static_cast<int64_t *>(stepValue.t.data) = nextStep;
+    if (!writeTensorFile(tmp + ":/step", stepValue, error))
+      return false;
+    for (size_t k = 0; k < paramValues.size(); ++k)
+      if (!writeTensorFile(tmp + ":/param/" + std::to_string(k), paramValues[k],
+                           error))
+        return false;
+    for (size_t k = 0; k < state.size(); ++k)
+      if (!writeTensorFile(tmp + ":/state/" + std::to_string(k), state[k],
+                           error))
+        return false;
+    if (std::error_code ec = llvm::sys::fs::rename(tmp, checkpointFile)) {
+      error = "cannot replace '" + checkpointFile + "': " + ec.message();
+      return false;
+    }
+    return true;
+  };
+  int64_t startStep = 0;
+  if (o.resume) {
+    if (!llvm::sys::fs::exists(checkpointFile))
+      return fail("--resume: no checkpoint in '" + o.checkpointDir + "'");
+    auto bad = [&](const std::string &what) {
+      return fail("checkpoint '" + checkpointFile + "' is corrupt or from "
+                  "another model or optimizer: " + what);
+    };
+    HostTensor stepValue;
+    if (!readTensorFile(checkpointFile + ":/step", stepValue, error))
+      return bad(error);
+    if (stepValue.t.dtype != LATHE_I64 || stepValue.t.rank != 0)
+      return bad("/step is not an int64 scalar");
+    startStep = *static_cast<int64_t *>(stepValue.t.data);
+    if (startStep < 0 || startStep > totalSteps)
+      return bad("step " + std::to_string(startStep) + " is outside [0, " +
+                 std::to_string(totalSteps) + "]");
+    auto load = [&](const std::string &dataset, HostTensor &into) -> bool {
+      HostTensor t;
+      if (!readTensorFile(checkpointFile + ":" + dataset, t, error))
+        return false;
+      if (t.t.dtype != into.t.dtype || t.t.rank != into.t.rank ||
+          !std::equal(t.t.shape, t.t.shape + t.t.rank, into.t.shape)) {
+        error = dataset + " has shape " + shapeString(t.t) + ", expected " +
+                shapeString(into.t);
+        return false;
+      }
+      std::memcpy(into.t.data, t.t.data, into.numBytes());
+      return true;
+    };
+    for (size_t k = 0; k < paramValues.size(); ++k)
+      if (!load("/param/" + std::to_string(k), paramValues[k]))
+        return bad(error);
+    for (size_t k = 0; k < state.size(); ++k)
+      if (!load("/state/" + std::to_string(k), state[k]))
+        return bad(error);
+    llvm::outs() << "resuming at step " << startStep << " from '"
+                 << checkpointFile << "'\n";
+  }
+
   std::unique_ptr<llvm::raw_fd_ostream> log;
   if (!o.logPath.empty()) {
     std::error_code ec;
-    log = std::make_unique<llvm::raw_fd_ostream>(o.logPath, ec);
+    log = std::make_unique<llvm::raw_fd_ostream>(
+        o.logPath, ec,
+        o.resume ? llvm::sys::fs::OF_Append : llvm::sys::fs::OF_None);
     if (ec)
       return fail("cannot write '" + o.logPath + "': " + ec.message());
   }
@@ -471,9 +560,9 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
   std::vector<int64_t> order(samples);
   std::vector<HostTensor> results;
   double lastLoss = NAN;
-  for (int64_t k = 0; k < totalSteps; ++k) {
+  for (int64_t k = startStep; k < totalSteps; ++k) {
     int64_t epoch = k / stepsPerEpoch, inEpoch = k % stepsPerEpoch;
-    if (inEpoch == 0) {
+    if (inEpoch == 0 || k == startStep) {
       // A seeded Fisher-Yates shuffle per epoch (the same on every machine).
       std::mt19937_64 rng(o.seed * 7919 + epoch);
       for (int64_t i = 0; i < samples; ++i)
@@ -523,6 +612,10 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
           totalSteps, epoch, lastLoss, elapsed / (k + 1) * (totalSteps - k - 1));
     }
     bool epochEnd = inEpoch + 1 == stepsPerEpoch || k + 1 == totalSteps;
+    if (!checkpointFile.empty() &&
+        (o.checkpointEvery > 0 ? (k + 1) % o.checkpointEvery == 0 : epochEnd) &&
+        !saveCheckpoint(k + 1))
+      return fail("checkpoint after step " + llvm::Twine(k) + ": " + error);
     if (epochEnd && !valData.empty()) {
       if (terminal)
         llvm::errs() << "\n";
@@ -536,7 +629,8 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
       std::chrono::duration<double>(Clock::now() - start).count();
   llvm::outs() << llvm::formatv("trained {0} steps ({1} samples each) in "
                                 "{2:f2} s; final loss {3:f6}\n",
-                                totalSteps, o.batch, seconds, lastLoss);
+                                totalSteps - startStep, o.batch, seconds,
+                                lastLoss);
 
   if (!o.savePath.empty()) {
     // A fresh file: datasets named after the parameters.

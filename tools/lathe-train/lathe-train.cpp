@@ -79,6 +79,18 @@ int main(int argc, char **argv) {
   cl::opt<std::string> save(
       "save", cl::desc("Write the trained parameters to this HDF5 file"),
       cl::cat(category));
+  cl::opt<std::string> checkpoint(
+      "checkpoint",
+      cl::desc("Directory for checkpoint.h5 (parameters, optimizer state, "
+               "step), replaced atomically"),
+      cl::cat(category));
+  cl::opt<int64_t> checkpointEvery(
+      "checkpoint-every",
+      cl::desc("Steps between checkpoints (default 0: every epoch)"),
+      cl::init(0), cl::cat(category));
+  cl::opt<bool> resume("resume",
+                       cl::desc("Continue from --checkpoint's checkpoint"),
+                       cl::cat(category));
   cl::opt<std::string> logFile(
       "log", cl::desc("JSON lines: one object per step, one per validation"),
       cl::cat(category));
@@ -119,6 +131,9 @@ int main(int argc, char **argv) {
   o.seed = seed;
   o.savePath = save;
   o.logPath = logFile;
+  o.checkpointDir = checkpoint;
+  o.checkpointEvery = checkpointEvery;
+  o.resume = resume;
   o.threads = threads;
   o.threadsGiven = threads.getNumOccurrences() > 0;
   o.targetCpu = targetCpu;

@@ -37,6 +37,13 @@ struct TrainOptions {
   double clipNorm = 0.0;
   uint64_t seed = 0;
   std::string savePath;
+  /// Directory of `checkpoint.h5` (parameters, optimizer state, the next
+  /// step), replaced atomically every `checkpointEvery` steps (0: at the end
+  /// of every epoch).
+  std::string checkpointDir;
+  int64_t checkpointEvery = 0;
+  /// Continue from `checkpointDir`'s checkpoint.
+  bool resume = false;
   std::string logPath;
   int threads = 0;
   bool threadsGiven = false;
