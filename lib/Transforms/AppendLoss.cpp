@@ -226,7 +226,14 @@ struct LatheAppendLoss
         b, loc, lossName + "_predict",
         FunctionType::get(ctx, ArrayRef<Type>(argTypes).drop_back(),
                           {fn.getFunctionType().getResult(0)}));
-    predict.setAllArgAttrs(ArrayRef<DictionaryAttr>(argAttrs).drop_back());
+    // Named like @loss's arguments, but not `lathe.param`: nothing
+    // differentiates the prediction.
+    for (auto [i, attrs] :
+         llvm::enumerate(ArrayRef<DictionaryAttr>(argAttrs).drop_back())) {
+      NamedAttrList list(attrs);
+      list.erase("lathe.param");
+      predict.setArgAttrs(i, list.getDictionary(ctx));
+    }
     Block *pentry = predict.addEntryBlock();
     b.setInsertionPointToStart(pentry);
     IRMapping pmap;
