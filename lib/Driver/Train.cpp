@@ -27,6 +27,7 @@
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
@@ -182,12 +183,16 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
     PassManager pm = PassManager::on<ModuleOp>(&context);
     llvm::raw_string_ostream os(error);
     if (failed(parsePassPipeline(
-            llvm::formatv("lathe-append-loss{{kind={0} labels={1}}",
-                          o.loss, o.labels)
+            llvm::formatv("lathe-append-loss{{kind={0} labels={1}{2}}",
+                          o.loss, o.labels,
+                          o.frozen.empty()
+                              ? std::string()
+                              : " frozen=" + llvm::join(o.frozen, ","))
                 .str(),
             pm, os)) ||
         failed(pm.run(*module)))
-      return fail("cannot build @loss from @main " + error);
+      return fail("cannot build @loss from @main" +
+                  (error.empty() ? std::string() : ": " + error));
   } else if (!o.loss.empty()) {
     return fail("--loss given, but '" + o.inputFile +
                 "' already has a @loss function");

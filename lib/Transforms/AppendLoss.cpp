@@ -38,6 +38,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/SymbolTable.h"
+#include "llvm/ADT/StringSet.h"
 
 namespace mlir::lathe {
 #define GEN_PASS_DEF_LATHEAPPENDLOSS
@@ -163,12 +164,30 @@ struct LatheAppendLoss
 
     // Weights that become parameters.
     SmallVector<lathe::WeightOp> weights;
+    // Frozen weights (buffers such as an attention mask) stay constants;
+    // names are compared without a leading '/'.
+    auto strip = [](StringRef name) { return name.ltrim('/'); };
+    llvm::StringSet<> frozenNames;
+    for (const std::string &name : frozen)
+      frozenNames.insert(strip(name));
+    llvm::StringSet<> seen;
     if (promoteWeights)
       fn.walk([&](lathe::WeightOp w) {
+        StringRef name = strip(w.getSource().getDataset());
+        if (frozenNames.contains(name)) {
+          seen.insert(name);
+          return;
+        }
         if (isa<FloatType>(
                 cast<RankedTensorType>(w.getResult().getType()).getElementType()))
           weights.push_back(w);
       });
+    for (const auto &name : frozenNames)
+      if (!seen.contains(name.getKey())) {
+        fn.emitError("lathe-append-loss: no weight named '")
+            << name.getKey() << "' to freeze in @" << function;
+        return signalPassFailure();
+      }
 
     SmallVector<Type> argTypes;
     SmallVector<DictionaryAttr> argAttrs;

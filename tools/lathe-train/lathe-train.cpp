@@ -34,6 +34,11 @@ int main(int argc, char **argv) {
   cl::opt<std::string> labels("labels",
                               cl::desc("Dataset of the labels (with --loss)"),
                               cl::init(d.labels), cl::cat(category));
+  cl::list<std::string> freeze(
+      "freeze",
+      cl::desc("Weights not to train (with --loss), e.g. buffers such as an "
+               "attention mask: dataset names, comma-separated"),
+      cl::CommaSeparated, cl::cat(category));
   cl::opt<std::string> params(
       "params",
       cl::desc("Initial parameters: HDF5 with one dataset per parameter "
@@ -114,6 +119,7 @@ int main(int argc, char **argv) {
   o.inputFile = inputFile;
   o.loss = loss;
   o.labels = labels;
+  o.frozen.assign(freeze.begin(), freeze.end());
   o.paramsFile = params;
   o.dataFile = data;
   o.valDataFile = valData;

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace mlir {
 class DialectRegistry;
@@ -17,6 +18,8 @@ struct TrainOptions {
   std::string loss;
   /// Name of the labels dataset (with --loss).
   std::string labels = "labels";
+  /// Weights that are not trained (with --loss): buffers such as masks.
+  std::vector<std::string> frozen;
   /// Initial parameters (datasets named after the parameters); empty: the
   /// weights' own files (`lathe.init`), else seeded initialisation.
   std::string paramsFile;

@@ -184,6 +184,8 @@ def LatheAppendLoss : Pass<"lathe-append-loss", "ModuleOp"> {
            "Name of the new function">,
     Option<"promoteWeights", "promote-weights", "bool", /*default=*/"true",
            "Turn float lathe.weight ops into lathe.param arguments">,
+    ListOption<"frozen", "frozen", "std::string",
+               "Weights (dataset names) that stay constants, e.g. buffers">,
   ];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::arith::ArithDialect",
