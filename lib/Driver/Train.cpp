@@ -572,7 +572,7 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
       std::mt19937_64 rng(o.seed * 7919 + epoch);
       for (int64_t i = 0; i < samples; ++i)
         order[i] = i;
-      for (int64_t i = samples - 1; i > 0; --i)
+      for (int64_t i = samples - 1; o.shuffle && i > 0; --i)
         std::swap(order[i], order[rng() % uint64_t(i + 1)]);
     }
     for (size_t b = 0; b < batch.size(); ++b)

@@ -696,6 +696,17 @@ private:
       accInits.push_back(zerosLike(b, loc, t->get()));
     for (const Read &r : reads)
       accInits.push_back(zerosLike(b, loc, r.extract.getTensor()));
+    // Max/min: the gradient of each output element goes to the first input
+    // element (in loop order) equal to it, as PyTorch's max pooling and
+    // XLA's select-and-scatter do; `claimed` marks the outputs served.
+    if (needResult) {
+      Value empty = tensor::EmptyOp::create(
+          b, loc, tensor::getMixedSizes(b, loc, result), b.getI1Type());
+      Value no = arith::ConstantOp::create(b, loc, b.getBoolAttr(false));
+      accInits.push_back(
+          linalg::FillOp::create(b, loc, ValueRange{no}, ValueRange{empty})
+              .getResult(0));
+    }
     SmallVector<Range> ranges = op.createLoopRanges(b, loc);
     SmallVector<Value> lbs, ubs, steps;
     for (Range &r : ranges) {
@@ -744,16 +755,25 @@ private:
           }
           Value hv = map.lookupOrDefault(h);
           Value seed = g;
+          scf::ValueVector next(accs.begin(), accs.end());
           if (needResult) {
-            Value y = tensor::ExtractOp::create(nb, nl, result,
-                                                at(nb, nl, outMap, ivs));
-            Value hit = arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OEQ,
-                                              hv, y);
+            SmallVector<Value> outIdx = at(nb, nl, outMap, ivs);
+            Value y = tensor::ExtractOp::create(nb, nl, result, outIdx);
+            Value claimed = tensor::ExtractOp::create(nb, nl, accs.back(),
+                                                      outIdx);
+            Value equal = arith::CmpFOp::create(
+                nb, nl, arith::CmpFPredicate::OEQ, hv, y);
+            Value unclaimed = arith::XOrIOp::create(
+                nb, nl, claimed,
+                arith::ConstantOp::create(nb, nl, nb.getBoolAttr(true)));
+            Value hit = arith::AndIOp::create(nb, nl, equal, unclaimed);
             seed = arith::SelectOp::create(
                 nb, nl, hit, g, floatConst(nb, nl, g.getType(), 0.0));
+            next.back() = tensor::InsertOp::create(
+                nb, nl, arith::OrIOp::create(nb, nl, claimed, hit),
+                accs.back(), outIdx);
           }
           ScalarAdjoints scalar(nb, nl);
-          scf::ValueVector next(accs.begin(), accs.end());
           if (failed(scalar.run(cloned, hv, seed))) {
             status = failure();
             return next;

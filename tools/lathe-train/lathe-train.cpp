@@ -81,6 +81,11 @@ int main(int argc, char **argv) {
   cl::opt<uint64_t> seed("seed",
                          cl::desc("Seed of the initialisation and data order"),
                          cl::init(0), cl::cat(category));
+  cl::opt<bool> shuffle(
+      "shuffle",
+      cl::desc("Shuffle the samples every epoch (default true; "
+               "--shuffle=false: in file order)"),
+      cl::init(true), cl::cat(category));
   cl::opt<std::string> save(
       "save", cl::desc("Write the trained parameters to this HDF5 file"),
       cl::cat(category));
@@ -135,6 +140,7 @@ int main(int argc, char **argv) {
   o.weightDecay = weightDecay;
   o.clipNorm = clipNorm;
   o.seed = seed;
+  o.shuffle = shuffle;
   o.savePath = save;
   o.logPath = logFile;
   o.checkpointDir = checkpoint;

@@ -39,6 +39,8 @@ struct TrainOptions {
   double weightDecay = 0.01;
   double clipNorm = 0.0;
   uint64_t seed = 0;
+  /// Shuffle the samples every epoch (seeded); false: in file order.
+  bool shuffle = true;
   std::string savePath;
   /// Directory of `checkpoint.h5` (parameters, optimizer state, the next
   /// step), replaced atomically every `checkpointEvery` steps (0: at the end

@@ -3,7 +3,8 @@
 
 usage: grad_ref.py MODEL DIR   writes DIR/in{0..}.npy and DIR/ref{0..}.npy
        grad_ref.py --check DIR N   compares DIR/out{i}.npy with DIR/ref{i}.npy
-MODEL: mlp (grad-mlp.mlir) | attn (grad-attn.mlir) | conv (grad-conv.mlir). The reference is computed
+MODEL: mlp (grad-mlp.mlir) | attn (grad-attn.mlir) | conv (grad-conv.mlir) | pooltie
+(grad-pooltie.mlir). The reference is computed
 in float64 from the same float32 inputs; result 0 is the loss, then one
 gradient per parameter.
 """
@@ -61,6 +62,13 @@ def conv(rng):
     return params, batch, loss
 
 
+def pooltie(rng):
+    p = np.ones((1, 2, 4, 4))
+    p[0, 1, 2:, 2:] = [[0.5, 2.0], [2.0, 0.5]]  # a tie that is not all-equal
+    t = rng.standard_normal((1, 2, 2, 2))
+    return [p], [t], lambda p, t: (torch.nn.functional.max_pool2d(p, 2, 2) * t).sum()
+
+
 def main():
     if sys.argv[1] == "--check":
         d, n = sys.argv[2], int(sys.argv[3])
@@ -76,7 +84,7 @@ def main():
         return
     model, d = sys.argv[1], sys.argv[2]
     rng = np.random.default_rng(0)
-    params, batch, loss = {"mlp": mlp, "attn": attn, "conv": conv}[model](rng)
+    params, batch, loss = {"mlp": mlp, "attn": attn, "conv": conv, "pooltie": pooltie}[model](rng)
     arrays = [a if a.dtype == np.int64 else np.asarray(a, np.float32)
               for a in params + batch]
     for i, a in enumerate(arrays):
