@@ -242,7 +242,7 @@ def run_model(name, d, steps, batch, frozen, jax_py):
            "--threads=2", f"--log={d}/lathe.jsonl"]
     _, lathe_rss = timed(cmd, f"lathe-train {name}")
     env_cmd = ["env", "OMP_NUM_THREADS=2",
-               "XLA_FLAGS=--xla_cpu_multi_thread_eigen=true intra_op_parallelism_threads=2",
+               "XLA_FLAGS=--xla_cpu_multi_thread_eigen=true",
                jax_py, WORKER, name, d, str(steps), str(batch), str(LR[name])]
     _, jax_rss = timed(env_cmd, f"JAX {name}")
     jax_out = json.load(open(f"{d}/jax.json"))
