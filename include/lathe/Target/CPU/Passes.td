@@ -218,4 +218,51 @@ def LatheCPULowerAsserts : Pass<"lathe-cpu-lower-asserts", "ModuleOp"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def LatheCheckContract : Pass<"lathe-check-contract", "ModuleOp"> {
+  let summary = "Verify the module is in the form a CPU phase promises";
+  let description = [{
+    The backend contract of each phase of the CPU pipeline (as torch-mlir
+    checks at the end of its pipelines), expressed as a `ConversionTarget`;
+    every `lathe-cpu-<phase>` pipeline ends with it:
+    - `import`: no `tosa` op; every public function with a body carries
+      `lathe.signature`;
+    - `kernels`: no `tosa` or `lowrank` op; no `linalg.matmul` or
+      `linalg.batch_matmul` on f32 tensors with the default indexing maps
+      (`lathe-cpu-form-kernels` raises every one to `lathe.matmul`);
+    - `bufferize`: no op with a tensor operand or result, no function with
+      a tensor in its signature;
+    - `runtime-calls`: as `bufferize`, and no op of the `lathe`, `lowrank`,
+      `memred` or `sparsegcn` dialects;
+    - `loops`: as `runtime-calls`, and no `linalg` op;
+    - `llvm`: only the `llvm` dialect (plus `omp` constructs on LLVM types,
+      which the OpenMP IR translation handles) and `builtin.module`.
+
+    The first offending op gets an error that names it, the phase, what the
+    phase promised and what to do; a note counts the others.
+
+    ```
+    lathe-opt m.mlir --lathe-check-contract=phase=bufferize
+    // error: phase 'bufferize' must leave no tensor values, but linalg.fill
+    //        still has one: the op has no bufferization model
+    ```
+  }];
+  let options = [
+    Option<"phase", "phase", "::mlir::lathe::CpuPhase",
+           /*default=*/"::mlir::lathe::CpuPhase::LLVM",
+           "Phase whose contract to check", [{::llvm::cl::values(
+             clEnumValN(::mlir::lathe::CpuPhase::Import, "import",
+                        "no tosa; signatures recorded"),
+             clEnumValN(::mlir::lathe::CpuPhase::Kernels, "kernels",
+                        "f32 matmuls formed; no lowrank"),
+             clEnumValN(::mlir::lathe::CpuPhase::Bufferize, "bufferize",
+                        "no tensors"),
+             clEnumValN(::mlir::lathe::CpuPhase::RuntimeCalls, "runtime-calls",
+                        "no kernel-dialect ops"),
+             clEnumValN(::mlir::lathe::CpuPhase::Loops, "loops",
+                        "no linalg"),
+             clEnumValN(::mlir::lathe::CpuPhase::LLVM, "llvm",
+                        "only llvm and omp"))}]>,
+  ];
+}
+
 #endif // LATHE_TARGET_CPU_PASSES
