@@ -52,6 +52,17 @@ def LatheCPUFormKernels : Pass<"lathe-cpu-form-kernels", "func::FuncOp"> {
            {transpose_rhs, activation = "relu"}
     ```
   }];
+  let statistics = [
+    Statistic<"numMatmuls", "matmuls",
+              "lathe.matmul ops formed (from linalg matmuls and generics)">,
+    Statistic<"numConvs", "convs", "lathe.conv2d ops formed">,
+    Statistic<"numEpilogues", "epilogues",
+              "Epilogues fused into a matmul or convolution (bias, "
+              "activation, residual, pooling)">,
+    Statistic<"numSoftmaxRows", "softmax-rows",
+              "Row softmaxes formed (linalg.softmax)">,
+    Statistic<"numLayerNorms", "layer-norms", "lathe.layer_norm ops formed">,
+  ];
   let dependentDialects = ["::mlir::lathe::LatheDialect",
                            "::mlir::tensor::TensorDialect"];
 }
@@ -88,6 +99,14 @@ def LatheCPUChainConvs : Pass<"lathe-cpu-chain-convs", "func::FuncOp"> {
            outs(%e2 : tensor<8x64x12x12xf32>) {input_block = 16 : i64}
     ```
   }];
+  let statistics = [
+    Statistic<"numPaddingsFolded", "paddings-folded",
+              "Zero tensor.pads absorbed as a convolution's padding">,
+    Statistic<"numConvsShrunk", "convs-shrunk",
+              "Convolutions shrunk to the outputs their consumers read">,
+    Statistic<"numConvsBlocked", "convs-blocked",
+              "Convolutions whose output stays channel-blocked">,
+  ];
   let dependentDialects = ["::mlir::lathe::LatheDialect",
                            "::mlir::tensor::TensorDialect"];
 }
@@ -109,6 +128,9 @@ def LatheCPULowerToRuntime : Pass<"lathe-cpu-lower-to-runtime", "ModuleOp"> {
     with a static window becomes `lathe_rt_pool2d_f32`; a -inf fill of its
     output right before goes, otherwise the runtime keeps the larger value.
   }];
+  let statistics = [
+    Statistic<"numCalls", "calls", "Kernel ops lowered to runtime calls">,
+  ];
   let dependentDialects = ["::mlir::func::FuncDialect",
                            "::mlir::memref::MemRefDialect",
                            "::mlir::arith::ArithDialect"];
@@ -181,6 +203,10 @@ def LatheCPUGuardIndices : Pass<"lathe-cpu-guard-indices", "ModuleOp"> {
     }
     ```
   }];
+  let statistics = [
+    Statistic<"numGuards", "guards",
+              "Data-dependent tensor.extract/insert indices guarded">,
+  ];
   let dependentDialects = ["::mlir::scf::SCFDialect",
                            "::mlir::func::FuncDialect",
                            "::mlir::memref::MemRefDialect",
