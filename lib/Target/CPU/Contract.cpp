@@ -64,10 +64,14 @@ bool hasNoTensors(Operation *op) {
   return true;
 }
 
-/// A public function with a body must carry the signature that
-/// lathe-record-signature recorded (lathe-run reads it at any phase).
+/// A public function with a body in the top-level module must carry the
+/// signature that lathe-record-signature recorded (lathe-run reads it at any
+/// phase).
 bool hasSignature(func::FuncOp fn) {
-  return fn.isDeclaration() || !fn.isPublic() || fn->hasAttr("lathe.signature");
+  Operation *parent = fn->getParentOp();
+  bool topLevel = parent && !parent->getParentOp();
+  return !topLevel || fn.isDeclaration() || !fn.isPublic() ||
+         fn->hasAttr("lathe.signature");
 }
 
 /// lathe-cpu-form-kernels raises every f32 matmul and batch_matmul on
