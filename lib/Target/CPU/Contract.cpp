@@ -14,6 +14,7 @@
 #include "lathe/Dialect/LowRank/LowRankOps.h"
 #include "lathe/Dialect/MemRed/MemRedOps.h"
 #include "lathe/Dialect/SparseGCN/SparseGCNOps.h"
+#include "lathe/Dialect/Train/TrainOps.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -125,12 +126,13 @@ mlir::lathe::getCpuPhaseContract(MLIRContext *context, CpuPhase phase) {
   switch (phase) {
   case CpuPhase::Import:
     target->markUnknownOpDynamicallyLegal([](Operation *) { return true; });
-    target->addIllegalDialect<tosa::TosaDialect>();
+    target->addIllegalDialect<tosa::TosaDialect, train::TrainDialect>();
     target->addDynamicallyLegalOp<func::FuncOp>(hasSignature);
     break;
   case CpuPhase::Kernels:
     target->markUnknownOpDynamicallyLegal([](Operation *) { return true; });
-    target->addIllegalDialect<tosa::TosaDialect, lowrank::LowRankDialect>();
+    target->addIllegalDialect<tosa::TosaDialect, train::TrainDialect,
+                              lowrank::LowRankDialect>();
     target->addDynamicallyLegalOp<linalg::MatmulOp>(
         isLeftForLoops<linalg::MatmulOp>);
     target->addDynamicallyLegalOp<linalg::BatchMatmulOp>(
@@ -174,6 +176,10 @@ std::string mlir::lathe::explainContractViolation(CpuPhase phase,
        << " remains: add its conversion to the 'import' phase (it runs "
           "tosa-to-linalg-named, tosa-to-linalg, tosa-to-arith and "
           "tosa-to-tensor; tosa control flow would need tosa-to-scf)";
+  } else if (isa_and_nonnull<train::TrainDialect>(dialect)) {
+    os << "no train ops, but " << name
+       << " remains: train-lower-to-linalg (in the 'import' phase) must "
+          "lower it";
   } else if (auto fn = dyn_cast<func::FuncOp>(op);
              fn && phase == CpuPhase::Import) {
     os << "a 'lathe.signature' on every public function, but " << name << " @"

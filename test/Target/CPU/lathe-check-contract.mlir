@@ -8,6 +8,9 @@
 // RUN: lathe-opt %t/tosa.mlir --lathe-cpu-import | lathe-opt --lathe-check-contract=phase=import -o /dev/null
 // IMPORT: error: phase 'import' must leave no tosa ops, but tosa.add remains: add its conversion to the 'import' phase
 // IMPORT: note: 1 more op(s) break the contract of phase 'import'
+// RUN: not lathe-opt %t/train.mlir --lathe-check-contract=phase=import 2>&1 | FileCheck %s --check-prefix=TRAIN
+// RUN: lathe-opt %t/train.mlir --lathe-cpu-import | lathe-opt --lathe-check-contract=phase=import -o /dev/null
+// TRAIN: error: phase 'import' must leave no train ops, but train.sgd remains: train-lower-to-linalg (in the 'import' phase) must lower it
 // SIGNATURE: error: phase 'import' must leave a 'lathe.signature' on every public function, but func.func @main has none: run lathe-record-signature first
 
 // RUN: not lathe-opt %t/matmul.mlir --lathe-check-contract=phase=kernels 2>&1 | FileCheck %s --check-prefix=KERNELS
@@ -44,6 +47,14 @@ func.func @main(%x: tensor<4xf32>) -> tensor<4xf32>
   %s = tosa.add %x, %x : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
   %m = tosa.add %s, %s : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
   return %m : tensor<4xf32>
+}
+
+//--- train.mlir
+func.func @main(%p: tensor<3x4xf32>, %g: tensor<3x4xf32>, %b: tensor<3x4xf32>) -> tensor<3x4xf32>
+    attributes {lathe.signature = (tensor<3x4xf32>, tensor<3x4xf32>, tensor<3x4xf32>) -> tensor<3x4xf32>} {
+  %lr = arith.constant 0.1 : f32
+  %p1, %b1 = train.sgd %p, %g, %b lr(%lr) {momentum = 0.9 : f32} : tensor<3x4xf32>
+  return %p1 : tensor<3x4xf32>
 }
 
 //--- unsigned.mlir

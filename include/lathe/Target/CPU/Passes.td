@@ -250,9 +250,9 @@ def LatheCheckContract : Pass<"lathe-check-contract", "ModuleOp"> {
     The backend contract of each phase of the CPU pipeline (as torch-mlir
     checks at the end of its pipelines), expressed as a `ConversionTarget`;
     every `lathe-cpu-<phase>` pipeline ends with it:
-    - `import`: no `tosa` op; every public function with a body carries
-      `lathe.signature`;
-    - `kernels`: no `tosa` or `lowrank` op; no `linalg.matmul` or
+    - `import`: no `tosa` or `train` op; every public function with a body
+      in the top-level module carries `lathe.signature`;
+    - `kernels`: no `tosa`, `train` or `lowrank` op; no `linalg.matmul` or
       `linalg.batch_matmul` on f32 tensors with the default indexing maps
       (`lathe-cpu-form-kernels` raises every one to `lathe.matmul`);
     - `bufferize`: no op with a tensor operand or result, no function with
@@ -277,7 +277,7 @@ def LatheCheckContract : Pass<"lathe-check-contract", "ModuleOp"> {
            /*default=*/"::mlir::lathe::CpuPhase::LLVM",
            "Phase whose contract to check", [{::llvm::cl::values(
              clEnumValN(::mlir::lathe::CpuPhase::Import, "import",
-                        "no tosa; signatures recorded"),
+                        "no tosa or train; signatures recorded"),
              clEnumValN(::mlir::lathe::CpuPhase::Kernels, "kernels",
                         "f32 matmuls formed; no lowrank"),
              clEnumValN(::mlir::lathe::CpuPhase::Bufferize, "bufferize",
