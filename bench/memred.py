@@ -71,19 +71,9 @@ def repeats(seq):
 
 
 def naive_pipeline():
-    """The CPU pipeline with memred-raise-attention taken out of the kernels phase (read from
-    lib/Pipelines/Pipelines.cpp, so it follows the phase list as it changes)."""
-    src = open(os.path.join(ROOT, "lib", "Pipelines", "Pipelines.cpp")).read()
-    m = re.search(r'\{"kernels",\s*"[^"]*",\s*((?:"[^"]*"\s*)+)\}', src)
-    if not m:
-        raise BenchError("cannot find the kernels phase in lib/Pipelines/Pipelines.cpp")
-    kernels = "".join(re.findall(r'"([^"]*)"', m.group(1)))
-    # The pass may carry options (memred-raise-attention{min-scores=...}).
-    kernels = re.sub(r",?memred-raise-attention(\{[^}]*\})?", "", kernels)
-    kernels = kernels.replace("(,", "(")
-    phases = ["lathe-cpu-import", kernels, "lathe-cpu-bufferize", "lathe-cpu-runtime-calls",
-              "lathe-cpu-loops", "lathe-cpu-llvm"]
-    return "builtin.module(" + ",".join(phases) + ")"
+    """The CPU pipeline without memred-raise-attention in its kernels phase (the pipeline's
+    raise-attention option)."""
+    return "builtin.module(lathe-cpu-pipeline{raise-attention=false})"
 
 
 def run(cmd, what):

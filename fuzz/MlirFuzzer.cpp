@@ -9,7 +9,7 @@
 
 #include "lathe/InitAllDialects.h"
 #include "lathe/InitAllPasses.h"
-#include "lathe/Pipelines/Pipelines.h"
+#include "lathe/Target/CPU/Pipeline.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"

@@ -9,6 +9,10 @@ Rules (docs/Architecture.md, "Layers"):
     another dialect's folder, a target (lathe/Target/), a conversion
     (lathe/Conversion/), the runtime's ABI, the driver or the pipelines; its
     libraries link only its own libraries, LatheInterfaces and MLIR.
+  * target-independent code (lib/Transforms, lib/Conversion, lib/Interfaces
+    and their headers) never reaches a target (lathe/Target/, the
+    LatheTarget*/LatheCPU* libraries): a target's pipelines, contracts and
+    lowerings live in lib/Target/<Name>/ and build on them, not the reverse.
   * nothing under include/, lib/, dialects/ or runtime/ reaches tools/.
 
 Known exceptions are listed in ALLOWED with the reason; an exception that no
@@ -104,6 +108,18 @@ def main():
                 if own or lib == "LatheInterfaces":
                     continue
                 check(path, number, "link:" + lib, "a dialect's libraries link only its own libraries, LatheInterfaces and MLIR")
+
+    # Target-independent code reaches no target.
+    for top in ("lib/Transforms", "lib/Conversion", "lib/Interfaces",
+                "include/lathe/Transforms", "include/lathe/Conversion", "include/lathe/Interfaces"):
+        for path in files_under(top, SOURCE_EXT):
+            for number, inc in includes(path):
+                if inc.startswith("lathe/Target/"):
+                    check(path, number, inc, "target-independent code never reaches a target (lib/Target/<Name>/ builds on it)")
+        for path in files_under(top, ("CMakeLists.txt",)):
+            for number, lib in links(path):
+                if lib.startswith(("LatheTarget", "LatheCPU")):
+                    check(path, number, "link:" + lib, "target-independent code never links a target's library")
 
     # Nothing reaches tools/.
     for top in ("include", "lib", "dialects", "runtime"):

@@ -37,3 +37,21 @@ llvm_config.add_tool_substitutions(tools, [config.lathe_tools_dir])
 # GPU tests run only where a CUDA device is present.
 if os.path.exists("/dev/nvidia0") or os.path.exists("/dev/nvidiactl"):
     config.available_features.add("cuda-device")
+
+# Pass statistics (--mlir-pass-statistics) count only in an LLVM built with
+# them (assertions on, or LLVM_FORCE_ENABLE_STATS); Debian's release build
+# compiles them out and prints an empty report. Ask a pass that has some.
+import subprocess
+def _pass_statistics_count():
+    tool = os.path.join(config.lathe_tools_dir, "lathe-opt")
+    ir = ("func.func @f(%a: i32) -> i32 { %0 = arith.addi %a, %a : i32 "
+          "%1 = arith.addi %a, %a : i32 %2 = arith.addi %0, %1 : i32 "
+          "return %2 : i32 }")
+    try:
+        run = subprocess.run([tool, "--cse", "--mlir-pass-statistics", "-o", os.devnull],
+                             input=ir, capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return "num-cse'd" in run.stderr
+if _pass_statistics_count():
+    config.available_features.add("pass-statistics")

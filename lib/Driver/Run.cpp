@@ -6,8 +6,8 @@
 #include "lathe/Driver/Executable.h"
 #include "lathe/Driver/HostTensors.h"
 #include "lathe/Interfaces/FlopsInterface.h"
-#include "lathe/Pipelines/Pipelines.h"
 #include "lathe/Support/ParseGuard.h"
+#include "lathe/Target/CPU/Pipeline.h"
 #include "lathe/runtime/Runtime.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -159,28 +159,6 @@ bool isWritableTensorSpec(StringRef spec) {
 }
 
 } // namespace
-
-/// Copies the module when the pipeline's 'bufferize' phase ends (its
-/// closing lathe-check-contract{phase=bufferize}), for analyses of the
-/// bufferized form such as the report's static peak-memory estimate.
-class BufferizedSnapshot : public PassInstrumentation {
-public:
-  explicit BufferizedSnapshot(OwningOpRef<ModuleOp> &snapshot)
-      : snapshot(snapshot) {}
-  void runAfterPass(Pass *pass, Operation *op) override {
-    auto module = dyn_cast<ModuleOp>(op);
-    if (snapshot || !module || pass->getArgument() != "lathe-check-contract")
-      return;
-    std::string text;
-    llvm::raw_string_ostream os(text);
-    pass->printAsTextualPipeline(os);
-    if (StringRef(text).contains("phase=bufferize"))
-      snapshot = module.clone();
-  }
-
-private:
-  OwningOpRef<ModuleOp> &snapshot;
-};
 
 /// FLOPs of a copy of `module` whose entry takes the inputs' static shapes:
 /// each dynamic argument gets its input's shape, a tensor.cast back to the
@@ -352,6 +330,15 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
   applyDefaultTimingPassManagerCLOptions(pm);
   std::string error;
   LogicalResult built = success();
+  // The report's static peak prediction works on the module as it leaves
+  // the 'bufferize' phase: a copy taken then, not a second compilation.
+  OwningOpRef<ModuleOp> bufferized;
+  PhaseCallback onPhaseEnd;
+  if (!options.reportPath.empty() && options.compileTo.empty())
+    onPhaseEnd = [&bufferized](CpuPhase phase, ModuleOp module) {
+      if (phase == CpuPhase::Bufferize && !bufferized)
+        bufferized = module.clone();
+    };
   if (!options.passPipeline.empty()) {
     StringRef text = options.passPipeline;
     if (text.consume_front("builtin.module(") && text.consume_back(")")) {
@@ -359,19 +346,14 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
     llvm::raw_string_ostream os(error);
     built = parsePassPipeline(text, pm, os);
   } else if (options.pipeline == "reference") {
-    built = buildReferencePipeline(pm, error);
+    buildReferencePipeline(pm);
   } else {
-    built = buildCpuPipeline(pm, options.compileTo, error, pipelineOptions);
+    built = buildCpuPipeline(pm, options.compileTo, error, pipelineOptions,
+                             std::move(onPhaseEnd));
   }
   if (failed(built))
     return fail("bad pipeline: " + error);
   pm.addInstrumentation(std::move(decisionCollector));
-  // The report's static peak prediction works on the module as it leaves
-  // the 'bufferize' phase: a copy taken then, not a second compilation.
-  OwningOpRef<ModuleOp> bufferized;
-  if (!options.reportPath.empty() && options.passPipeline.empty() &&
-      options.pipeline != "reference" && options.compileTo.empty())
-    pm.addInstrumentation(std::make_unique<BufferizedSnapshot>(bufferized));
   if (failed(pm.run(*module)))
     return fail("compilation of '" + options.inputFile + "' failed");
   if (!options.compileTo.empty()) {

@@ -15,8 +15,8 @@
 #include "lathe/Dialect/Lathe/LatheOps.h"
 #include "lathe/Driver/Executable.h"
 #include "lathe/Driver/HostTensors.h"
-#include "lathe/Pipelines/Pipelines.h"
 #include "lathe/Support/ParseGuard.h"
+#include "lathe/Target/CPU/Pipeline.h"
 #include "lathe/runtime/Runtime.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"

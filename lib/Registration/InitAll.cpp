@@ -10,14 +10,14 @@
 
 #include "lathe/Conversion/Passes.h"
 #include "lathe/Dialect/Lathe/LatheOps.h"
+#include "lathe/Dialect/LowRank/Passes.h"
 #include "lathe/Dialect/MemRed/Passes.h"
 #include "lathe/Dialect/SparseGCN/Passes.h"
 #include "lathe/Dialect/SparseGCN/SparseGCNOps.h"
 #include "lathe/Dialect/Train/Passes.h"
-#include "lathe/Dialect/LowRank/Passes.h"
 #include "lathe/Interfaces/FlopsInterface.h"
-#include "lathe/Pipelines/Pipelines.h"
 #include "lathe/Target/CPU/Passes.h"
+#include "lathe/Target/CPU/Pipeline.h"
 #include "lathe/Transforms/Passes.h"
 
 #include "mlir/InitAllDialects.h"
@@ -52,5 +52,5 @@ void mlir::lathe::registerAllPasses() {
   sparsegcn::registerSparseGCNPasses();
   memred::registerMemRedPasses();
   train::registerTrainPasses();
-  registerLathePipelines();
+  registerCpuPipelines();
 }

@@ -15,7 +15,7 @@
 // KERNELS-LABEL: func.func @main
 // KERNELS: lathe.matmul {{.*}} {activation = "relu"}
 
-// CONTRACT: error: phase 'bufferize' must leave no tensor values, but linalg.fill still has one
+// CONTRACT: error: phase 'bufferize' must leave no tensor values, but tensor.empty still has one
 func.func @main(%x: tensor<16x32xf32>, %w: tensor<32x64xf32>, %b: tensor<16x64xf32>) -> tensor<16x64xf32> {
   %zero = arith.constant 0.0 : f32
   %e = tensor.empty() : tensor<16x64xf32>

@@ -7,7 +7,7 @@
 #include "lathe/Driver/Run.h"
 #include "lathe/InitAllDialects.h"
 #include "lathe/InitAllPasses.h"
-#include "lathe/Pipelines/Pipelines.h"
+#include "lathe/Target/CPU/Pipeline.h"
 #include "lathe/Support/CommandLine.h"
 
 #include "mlir/IR/AsmState.h"

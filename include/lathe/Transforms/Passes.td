@@ -19,22 +19,6 @@ def LatheDecomposeAggregates
                            "::mlir::tensor::TensorDialect"];
 }
 
-def LatheCheckContract : Pass<"lathe-check-contract", "ModuleOp"> {
-  let summary = "Verify the module is in the form a phase boundary promises";
-  let description = [{
-    The backend contract of each phase (as torch-mlir does at the end of its
-    pipelines): after `bufferize` no op has tensor operands or results except
-    in `bufferization.to_tensor`/`to_buffer`-free form; after `llvm` only the
-    `llvm` dialect (plus `omp` constructs on LLVM types, which the OpenMP IR
-    translation handles) remains. Emits one error per
-    offending op, naming the phase and what to do.
-  }];
-  let options = [
-    Option<"phase", "phase", "std::string", /*default=*/"\"llvm\"",
-           "Phase whose contract to check: bufferize or llvm">,
-  ];
-}
-
 def LatheRecordSignature : Pass<"lathe-record-signature", "ModuleOp"> {
   let summary = "Record each public function's tensor signature as an attribute";
   let description = [{

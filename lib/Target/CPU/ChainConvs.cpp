@@ -174,16 +174,17 @@ Conv2DOp shrinkToDemand(IRRewriter &rewriter, Conv2DOp conv) {
 }
 
 /// Rewrite 2: keeps the output channel-blocked when every use is the input of
-/// an nchw convolution (directly or through a slice of whole blocks).
-void blockOutput(IRRewriter &rewriter, Conv2DOp conv) {
+/// an nchw convolution (directly or through a slice of whole blocks). Returns
+/// whether it did.
+bool blockOutput(IRRewriter &rewriter, Conv2DOp conv) {
   constexpr int64_t block = Conv2DOp::kChannelBlock;
   if (conv.hasPureBufferSemantics() || conv->use_empty() || conv.isNhwc() ||
       conv.getOutputBlock() != 0)
-    return;
+    return false;
   auto type = cast<RankedTensorType>(conv.getResult().front().getType());
   if (!type.hasStaticShape() || type.getDimSize(1) == 0 ||
       type.getDimSize(1) % block != 0)
-    return;
+    return false;
   auto readsPlainNchw = [](OpOperand &use) {
     Conv2DOp consumer = asConvInput(use);
     return consumer && !consumer.isNhwc() && consumer.getInputBlock() == 0;
@@ -201,7 +202,7 @@ void blockOutput(IRRewriter &rewriter, Conv2DOp conv) {
         slice.getStaticSizes()[1] == 0 || slice.getStaticStrides()[1] != 1 ||
         slice->use_empty() ||
         !llvm::all_of(slice->getUses(), readsPlainNchw))
-      return;
+      return false;
   }
 
   SmallVector<int64_t> shape = {type.getDimSize(0), type.getDimSize(1) / block,
@@ -241,6 +242,7 @@ void blockOutput(IRRewriter &rewriter, Conv2DOp conv) {
     rewriter.eraseOp(slice);
   }
   eraseWithInit(rewriter, conv);
+  return true;
 }
 
 struct LatheCPUChainConvs
@@ -249,16 +251,25 @@ struct LatheCPUChainConvs
     SmallVector<Conv2DOp> convs;
     getOperation().walk([&](Conv2DOp op) { convs.push_back(op); });
     IRRewriter rewriter(&getContext());
-    for (Conv2DOp conv : convs)
+    for (Conv2DOp conv : convs) {
+      Value input = conv.getInput();
       foldPadding(rewriter, conv);
+      if (conv.getInput() != input)
+        ++numPaddingsFolded;
+    }
     // Consumers first: a consumer that shrinks reads less of its producer.
-    for (Conv2DOp &conv : llvm::reverse(convs))
-      conv = shrinkToDemand(rewriter, conv);
+    for (Conv2DOp &conv : llvm::reverse(convs)) {
+      Conv2DOp shrunk = shrinkToDemand(rewriter, conv);
+      if (shrunk != conv)
+        ++numConvsShrunk;
+      conv = shrunk;
+    }
     // Producers first: a blocked producer's consumers still read their
     // blocked input when their own output becomes blocked (attributes are
     // copied).
     for (Conv2DOp conv : convs)
-      blockOutput(rewriter, conv);
+      if (blockOutput(rewriter, conv))
+        ++numConvsBlocked;
   }
 };
 

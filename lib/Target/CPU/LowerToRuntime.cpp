@@ -275,6 +275,7 @@ struct LatheCPULowerToRuntime
           llvm::all_of(op->getOperands(), isF32Memref))
         candidates.push_back(op);
     });
+    numCalls += candidates.size();
     for (Operation *op : candidates) {
       if (auto matmul = dyn_cast<MatmulOp>(op))
         lowerMatmul(matmul, calls, rewriter);

@@ -293,9 +293,18 @@ template <typename OpTy> struct GuardIndices : OpRewritePattern<OpTy> {
 struct LatheCPUGuardIndices
     : public lathe::impl::LatheCPUGuardIndicesBase<LatheCPUGuardIndices> {
   void runOnOperation() override {
+    auto countGuards = [&] {
+      unsigned guards = 0;
+      getOperation().walk([&](func::CallOp call) {
+        guards += call.getCallee() == kIndexCheckFailed;
+      });
+      return guards;
+    };
+    unsigned before = countGuards();
     RewritePatternSet patterns(&getContext());
     populateGuardIndicesPatterns(patterns);
     walkAndApplyPatterns(getOperation(), std::move(patterns));
+    numGuards += countGuards() - before;
   }
 };
 

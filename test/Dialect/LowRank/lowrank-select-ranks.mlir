@@ -67,8 +67,8 @@
 // ERR-SAVE: error: lowrank-select-ranks: min-saving must be in [0, 1), got 1.5
 // ERR-GRAN: error: lowrank-select-ranks: granularity must be a positive rank multiple, got 0
 // ERR-BATCH: error: lowrank-select-ranks: batch must be >= 0, got -2
-// ERR-NORM: error: lowrank-select-ranks: unknown error-norm 'nuclear' (expected frobenius, relative or spectral)
-// ERR-STRATEGY: error: lowrank-select-ranks: unknown strategy 'random' (expected global, uniform or threshold)
+// ERR-NORM: for the --error-norm option: unknown value 'nuclear' (expected one of: frobenius, relative, spectral)
+// ERR-STRATEGY: for the --strategy option: unknown value 'random' (expected one of: global, uniform, threshold)
 // ERR-TARGET: error: lowrank-select-ranks: unknown target 'tpu' (expected 'cpu' or the path of a JSON target description)
 // ERR-MISSING: error: lowrank-select-ranks: cannot read target description '{{.*}}missing.json'
 // ERR-MALFORMED: error: lowrank-select-ranks: target description '{{.*}}malformed.json': malformed JSON

@@ -417,8 +417,8 @@ LogicalResult SelectRanksPass::collect(const LatencyModel &model, int64_t g,
 /// squared relative spectral errors. The baselines: uniform and threshold
 /// (max-error only).
 void SelectRanksPass::allocate(std::vector<Layer> &layers) {
-  bool spectral = errorNorm == "spectral";
-  bool relative = errorNorm == "relative";
+  bool spectral = errorNorm == ErrorNorm::Spectral;
+  bool relative = errorNorm == ErrorNorm::Relative;
   double total = 0;
   for (Layer &layer : layers) {
     total += layer.energy;
@@ -438,7 +438,7 @@ void SelectRanksPass::allocate(std::vector<Layer> &layers) {
     return cand.latencyUs < layer.denseUs &&
            (layer.denseUs - cand.latencyUs) >= minSaving * layer.denseUs;
   };
-  if (strategy == "threshold") {
+  if (strategy == RankStrategy::Threshold) {
     // Baseline: each layer alone, the smallest rank within its own budget.
     for (Layer &layer : layers)
       for (auto [ci, cand] : llvm::enumerate(layer.candidates))
@@ -450,7 +450,7 @@ void SelectRanksPass::allocate(std::vector<Layer> &layers) {
         }
     return;
   }
-  if (strategy == "uniform") {
+  if (strategy == RankStrategy::Uniform) {
     // Baseline: one rank for every layer that has it as a candidate, the
     // smallest whose total error fits the global budget.
     std::set<int64_t> ranks;
@@ -549,11 +549,13 @@ void SelectRanksPass::rewrite(Layer &layer, const LatencyModel &model) {
          attrs.getNamedAttr("target", attrs.getStringAttr(model.name)),
          // The budget that drove the allocation and what the whole
          // allocation reached (the same on every layer's decision).
-         attrs.getNamedAttr("strategy", attrs.getStringAttr(strategy)),
-         attrs.getNamedAttr("error_norm", attrs.getStringAttr(errorNorm)),
-         attrs.getNamedAttr(latencyBudget() ? "max_latency" : "max_error",
-                            attrs.getF64FloatAttr(latencyBudget() ? maxLatency
-                                                                  : maxError)),
+         attrs.getNamedAttr(
+             "strategy", attrs.getStringAttr(stringifyRankStrategy(strategy))),
+         attrs.getNamedAttr("error_norm",
+                            attrs.getStringAttr(stringifyErrorNorm(errorNorm))),
+         attrs.getNamedAttr(
+             latencyBudget() ? "max_latency" : "max_error",
+             attrs.getF64FloatAttr(latencyBudget() ? maxLatency : maxError)),
          attrs.getNamedAttr("model_error", attrs.getF64FloatAttr(modelError)),
          attrs.getNamedAttr("model_latency",
                             attrs.getF64FloatAttr(modelLatency))});
@@ -668,7 +670,7 @@ LogicalResult SelectRanksPass::validateOptions(const LatencyModel &model) {
            << "lowrank-select-ranks: give max-error or max-latency, not both "
               "(max-error bounds the error and minimises the latency, "
               "max-latency the other way round)";
-  if (latencyBudget() && strategy != "global")
+  if (latencyBudget() && strategy != RankStrategy::Global)
     return emitOptionError()
            << "lowrank-select-ranks: max-latency needs strategy=global (the "
               "uniform and threshold baselines are driven by max-error)";
@@ -680,15 +682,6 @@ LogicalResult SelectRanksPass::validateOptions(const LatencyModel &model) {
     return emitOptionError() << ("lowrank-select-ranks: granularity must be a "
                                  "positive rank multiple, got ")
                              << static_cast<int64_t>(granularity);
-  if (strategy != "global" && strategy != "uniform" && strategy != "threshold")
-    return emitOptionError()
-           << "lowrank-select-ranks: unknown strategy '" << strategy
-           << "' (expected global, uniform or threshold)";
-  if (errorNorm != "frobenius" && errorNorm != "relative" &&
-      errorNorm != "spectral")
-    return emitOptionError()
-           << "lowrank-select-ranks: unknown error-norm '" << errorNorm
-           << "' (expected frobenius, relative or spectral)";
   if (batch < 0)
     return emitOptionError()
            << ("lowrank-select-ranks: batch must be >= 0, got ")
@@ -720,15 +713,16 @@ void SelectRanksPass::runOnOperation() {
     latency += layer.latencyUs();
     dense += layer.denseUs;
   }
-  double scale = errorNorm == "frobenius" ? energy : 1.0;
+  double scale = errorNorm == ErrorNorm::Frobenius ? energy : 1.0;
   modelError = scale > 0 ? std::sqrt(errorSum / scale) : 0.0;
   modelLatency = dense > 0 ? latency / dense : 1.0;
   if (!layers.empty())
     mlir::emitRemark(getOperation().getLoc())
-        << "lowrank-select-ranks: " << strategy << " allocation under "
+        << "lowrank-select-ranks: " << stringifyRankStrategy(strategy)
+        << " allocation under "
         << (latencyBudget() ? "max-latency=" : "max-error=")
-        << shortNumber(latencyBudget() ? maxLatency : maxError)
-        << " (" << errorNorm << "): model error "
+        << shortNumber(latencyBudget() ? maxLatency : maxError) << " ("
+        << stringifyErrorNorm(errorNorm) << "): model error "
         << llvm::formatv("{0:f4}", modelError) << ", predicted latency "
         << llvm::formatv("{0:f4}", modelLatency) << " of dense ("
         << llvm::formatv("{0:f2}", dense) << " -> "
@@ -736,4 +730,28 @@ void SelectRanksPass::runOnOperation() {
         << " layers";
   for (Layer &layer : layers)
     rewrite(layer, *model);
+}
+
+StringRef mlir::lowrank::stringifyRankStrategy(RankStrategy strategy) {
+  switch (strategy) {
+  case RankStrategy::Global:
+    return "global";
+  case RankStrategy::Uniform:
+    return "uniform";
+  case RankStrategy::Threshold:
+    return "threshold";
+  }
+  llvm_unreachable("unknown rank strategy");
+}
+
+StringRef mlir::lowrank::stringifyErrorNorm(ErrorNorm norm) {
+  switch (norm) {
+  case ErrorNorm::Frobenius:
+    return "frobenius";
+  case ErrorNorm::Relative:
+    return "relative";
+  case ErrorNorm::Spectral:
+    return "spectral";
+  }
+  llvm_unreachable("unknown error norm");
 }

@@ -244,15 +244,11 @@ struct SparseGCNTile
   using Base::Base;
 
   void runOnOperation() override {
-    const TileCostModel *model = TileCostModel::lookup(target);
+    const TileCostModel *model =
+        TileCostModel::lookup(stringifyTileTarget(target));
     if (!model) {
-      getOperation().emitError("sparsegcn-tile: unknown target '")
-          << target << "' (expected: cpu)";
-      return signalPassFailure();
-    }
-    if (reorder != "none" && reorder != "degree" && reorder != "rcm") {
-      getOperation().emitError("sparsegcn-tile: unknown reorder '")
-          << reorder << "' (expected none, degree or rcm)";
+      getOperation().emitError("sparsegcn-tile: no cost model for target '")
+          << stringifyTileTarget(target) << "'";
       return signalPassFailure();
     }
     if (tileSize == 0 || tileSize < -1) {
@@ -363,9 +359,9 @@ struct SparseGCNTile
       note("tile_size", b.getI64IntegerAttr(t));
       note("dense_threshold", b.getF64FloatAttr(threshold));
       noteRule(t);
-      if (reorder != "none")
-        note("reorder", b.getStringAttr(reorder + " skipped: adjacency "
-                                                  "not visible"));
+      if (reorder != NodeReorder::None)
+        note("reorder", b.getStringAttr(stringifyNodeReorder(reorder) +
+                                        " skipped: adjacency not visible"));
       tiled = TiledAggregateOp::create(
           b, loc, op.getResultTypes(), rowPtr, colIdx, values, Value(),
           op.getFeatures(), op.getInit(), op.getNumRowsAttr(),
@@ -377,13 +373,13 @@ struct SparseGCNTile
         return failure();
       Tiling tiling = bestTiling(*csr, model, width, timeWidth);
       std::string reorderNote = "none";
-      if (reorder != "none") {
+      if (reorder != NodeReorder::None) {
         std::vector<int64_t> order =
-            reorder == "degree" ? degreeOrder(*csr) : rcmOrder(*csr);
+            reorder == NodeReorder::Degree ? degreeOrder(*csr) : rcmOrder(*csr);
         Csr permuted = permute(*csr, order);
         Tiling reordered = bestTiling(permuted, model, width, timeWidth);
         if (reordered.hybridSeconds < tiling.hybridSeconds) {
-          reorderNote = reorder + " (applied)";
+          reorderNote = (stringifyNodeReorder(reorder) + " (applied)").str();
           Type indexType =
               cast<ShapedType>(rowPtr.getType()).getElementType();
           rowPtr = indexConstant(b, loc, indexType, permuted.rowPtr);
@@ -397,7 +393,9 @@ struct SparseGCNTile
           perm = indexConstant(b, loc, indexType, order);
           tiling = std::move(reordered);
         } else {
-          reorderNote = reorder + " (not applied: no predicted gain)";
+          reorderNote = (stringifyNodeReorder(reorder) +
+                         " (not applied: no predicted gain)")
+                            .str();
         }
       }
       note("classification", b.getStringAttr("compile-time"));
@@ -444,3 +442,23 @@ struct SparseGCNTile
 };
 
 } // namespace
+
+StringRef mlir::lathe::sparsegcn::stringifyTileTarget(TileTarget target) {
+  switch (target) {
+  case TileTarget::CPU:
+    return "cpu";
+  }
+  llvm_unreachable("unknown sparsegcn-tile target");
+}
+
+StringRef mlir::lathe::sparsegcn::stringifyNodeReorder(NodeReorder reorder) {
+  switch (reorder) {
+  case NodeReorder::None:
+    return "none";
+  case NodeReorder::Degree:
+    return "degree";
+  case NodeReorder::RCM:
+    return "rcm";
+  }
+  llvm_unreachable("unknown sparsegcn-tile reorder");
+}

@@ -3,6 +3,7 @@
 #ifndef LATHE_TARGET_CPU_PASSES_H
 #define LATHE_TARGET_CPU_PASSES_H
 
+#include "lathe/Target/CPU/Phases.h"
 #include "mlir/Pass/Pass.h"
 
 namespace mlir {

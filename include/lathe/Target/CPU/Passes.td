@@ -52,6 +52,17 @@ def LatheCPUFormKernels : Pass<"lathe-cpu-form-kernels", "func::FuncOp"> {
            {transpose_rhs, activation = "relu"}
     ```
   }];
+  let statistics = [
+    Statistic<"numMatmuls", "matmuls",
+              "lathe.matmul ops formed (from linalg matmuls and generics)">,
+    Statistic<"numConvs", "convs", "lathe.conv2d ops formed">,
+    Statistic<"numEpilogues", "epilogues",
+              "Epilogues fused into a matmul or convolution (bias, "
+              "activation, residual, pooling)">,
+    Statistic<"numSoftmaxRows", "softmax-rows",
+              "Row softmaxes formed (linalg.softmax)">,
+    Statistic<"numLayerNorms", "layer-norms", "lathe.layer_norm ops formed">,
+  ];
   let dependentDialects = ["::mlir::lathe::LatheDialect",
                            "::mlir::tensor::TensorDialect"];
 }
@@ -88,6 +99,14 @@ def LatheCPUChainConvs : Pass<"lathe-cpu-chain-convs", "func::FuncOp"> {
            outs(%e2 : tensor<8x64x12x12xf32>) {input_block = 16 : i64}
     ```
   }];
+  let statistics = [
+    Statistic<"numPaddingsFolded", "paddings-folded",
+              "Zero tensor.pads absorbed as a convolution's padding">,
+    Statistic<"numConvsShrunk", "convs-shrunk",
+              "Convolutions shrunk to the outputs their consumers read">,
+    Statistic<"numConvsBlocked", "convs-blocked",
+              "Convolutions whose output stays channel-blocked">,
+  ];
   let dependentDialects = ["::mlir::lathe::LatheDialect",
                            "::mlir::tensor::TensorDialect"];
 }
@@ -109,6 +128,9 @@ def LatheCPULowerToRuntime : Pass<"lathe-cpu-lower-to-runtime", "ModuleOp"> {
     with a static window becomes `lathe_rt_pool2d_f32`; a -inf fill of its
     output right before goes, otherwise the runtime keeps the larger value.
   }];
+  let statistics = [
+    Statistic<"numCalls", "calls", "Kernel ops lowered to runtime calls">,
+  ];
   let dependentDialects = ["::mlir::func::FuncDialect",
                            "::mlir::memref::MemRefDialect",
                            "::mlir::arith::ArithDialect"];
@@ -181,6 +203,10 @@ def LatheCPUGuardIndices : Pass<"lathe-cpu-guard-indices", "ModuleOp"> {
     }
     ```
   }];
+  let statistics = [
+    Statistic<"numGuards", "guards",
+              "Data-dependent tensor.extract/insert indices guarded">,
+  ];
   let dependentDialects = ["::mlir::scf::SCFDialect",
                            "::mlir::func::FuncDialect",
                            "::mlir::memref::MemRefDialect",
@@ -216,6 +242,53 @@ def LatheCPULowerAsserts : Pass<"lathe-cpu-lower-asserts", "ModuleOp"> {
                            "::mlir::func::FuncDialect",
                            "::mlir::memref::MemRefDialect",
                            "::mlir::arith::ArithDialect"];
+}
+
+def LatheCheckContract : Pass<"lathe-check-contract", "ModuleOp"> {
+  let summary = "Verify the module is in the form a CPU phase promises";
+  let description = [{
+    The backend contract of each phase of the CPU pipeline (as torch-mlir
+    checks at the end of its pipelines), expressed as a `ConversionTarget`;
+    every `lathe-cpu-<phase>` pipeline ends with it:
+    - `import`: no `tosa` or `train` op; every public function with a body
+      in the top-level module carries `lathe.signature`;
+    - `kernels`: no `tosa`, `train` or `lowrank` op; no `linalg.matmul` or
+      `linalg.batch_matmul` on f32 tensors with the default indexing maps
+      (`lathe-cpu-form-kernels` raises every one to `lathe.matmul`);
+    - `bufferize`: no op with a tensor operand or result, no function with
+      a tensor in its signature;
+    - `runtime-calls`: as `bufferize`, and no op of the `lathe`, `lowrank`,
+      `memred` or `sparsegcn` dialects;
+    - `loops`: as `runtime-calls`, and no `linalg` op;
+    - `llvm`: only the `llvm` dialect (plus `omp` constructs on LLVM types,
+      which the OpenMP IR translation handles) and `builtin.module`.
+
+    The first offending op gets an error that names it, the phase, what the
+    phase promised and what to do; a note counts the others.
+
+    ```
+    lathe-opt m.mlir --lathe-check-contract=phase=bufferize
+    // error: phase 'bufferize' must leave no tensor values, but linalg.fill
+    //        still has one: the op has no bufferization model
+    ```
+  }];
+  let options = [
+    Option<"phase", "phase", "::mlir::lathe::CpuPhase",
+           /*default=*/"::mlir::lathe::CpuPhase::LLVM",
+           "Phase whose contract to check", [{::llvm::cl::values(
+             clEnumValN(::mlir::lathe::CpuPhase::Import, "import",
+                        "no tosa or train; signatures recorded"),
+             clEnumValN(::mlir::lathe::CpuPhase::Kernels, "kernels",
+                        "f32 matmuls formed; no lowrank"),
+             clEnumValN(::mlir::lathe::CpuPhase::Bufferize, "bufferize",
+                        "no tensors"),
+             clEnumValN(::mlir::lathe::CpuPhase::RuntimeCalls, "runtime-calls",
+                        "no kernel-dialect ops"),
+             clEnumValN(::mlir::lathe::CpuPhase::Loops, "loops",
+                        "no linalg"),
+             clEnumValN(::mlir::lathe::CpuPhase::LLVM, "llvm",
+                        "only llvm and omp"))}]>,
+  ];
 }
 
 #endif // LATHE_TARGET_CPU_PASSES

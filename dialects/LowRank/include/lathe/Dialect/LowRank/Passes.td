@@ -61,18 +61,33 @@ def LowRankSelectRanks : Pass<"lowrank-select-ranks", "ModuleOp"> {
     Option<"minSaving", "min-saving", "double", "0.0",
            "Leave a layer dense unless its predicted latency drops by at "
            "least this fraction, in [0, 1)">,
-    Option<"strategy", "strategy", "std::string", "\"global\"",
+    Option<"strategy", "strategy", "::mlir::lowrank::RankStrategy",
+           "::mlir::lowrank::RankStrategy::Global",
            "`global` (HALOC: one exact choice over all layers), or the "
            "baselines "
            "`uniform` (one rank for every layer, the smallest within "
            "max-error) and `threshold` (per layer, the smallest rank whose "
-           "own relative error is within max-error)">,
-    Option<"errorNorm", "error-norm", "std::string", "\"frobenius\"",
+           "own relative error is within max-error)", [{::llvm::cl::values(
+             clEnumValN(::mlir::lowrank::RankStrategy::Global, "global",
+                        "one exact choice over all layers"),
+             clEnumValN(::mlir::lowrank::RankStrategy::Uniform, "uniform",
+                        "one rank for every layer"),
+             clEnumValN(::mlir::lowrank::RankStrategy::Threshold, "threshold",
+                        "per layer, the smallest rank within max-error"))}]>,
+    Option<"errorNorm", "error-norm", "::mlir::lowrank::ErrorNorm",
+           "::mlir::lowrank::ErrorNorm::Frobenius",
            "What max-error bounds: `frobenius` (energy-weighted relative "
            "Frobenius error over all layers), `relative` (root of the sum "
            "over layers of the squared relative Frobenius error "
            "‖W − Ŵ‖/‖W‖) or `spectral` (root of the sum over layers of the "
-           "squared relative operator-norm error σ_{r+1}/σ_1)">,
+           "squared relative operator-norm error σ_{r+1}/σ_1)",
+           [{::llvm::cl::values(
+             clEnumValN(::mlir::lowrank::ErrorNorm::Frobenius, "frobenius",
+                        "energy-weighted relative Frobenius error"),
+             clEnumValN(::mlir::lowrank::ErrorNorm::Relative, "relative",
+                        "per-layer relative Frobenius errors"),
+             clEnumValN(::mlir::lowrank::ErrorNorm::Spectral, "spectral",
+                        "per-layer relative operator-norm errors"))}]>,
     Option<"batch", "batch", "int64_t", "0",
            "Rows M to price a dynamic-batch layer at (0: the static size, "
            "or 64 when it is dynamic)">,

@@ -3,6 +3,7 @@
 #ifndef LATHE_DIALECT_SPARSEGCN_PASSES_H
 #define LATHE_DIALECT_SPARSEGCN_PASSES_H
 
+#include "lathe/Support/EnumOption.h"
 #include "mlir/Pass/Pass.h"
 
 namespace mlir {
@@ -19,6 +20,26 @@ class ArithDialect;
 namespace tensor {
 class TensorDialect;
 }
+namespace lathe::sparsegcn {
+
+/// sparsegcn-tile's `target`: whose cost model prices the tiles.
+enum class TileTarget { CPU };
+
+/// sparsegcn-tile's `reorder`: the node reordering tried before tiling.
+enum class NodeReorder { None, Degree, RCM };
+
+/// "cpu".
+StringRef stringifyTileTarget(TileTarget target);
+/// "none", "degree" or "rcm".
+StringRef stringifyNodeReorder(NodeReorder reorder);
+
+} // namespace lathe::sparsegcn
+} // namespace mlir
+
+LATHE_ENUM_OPTION_PARSER(::mlir::lathe::sparsegcn::TileTarget)
+LATHE_ENUM_OPTION_PARSER(::mlir::lathe::sparsegcn::NodeReorder)
+
+namespace mlir {
 namespace lathe::sparsegcn {
 
 #define GEN_PASS_DECL

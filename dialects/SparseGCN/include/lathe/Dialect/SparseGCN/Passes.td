@@ -35,17 +35,28 @@ def SparseGCNTile : Pass<"sparsegcn-tile", "func::FuncOp"> {
     threshold and where it came from, the tile-class histogram, the
     predicted time of hybrid, all-sparse and all-dense execution, the
     reordering. A `tile-size` of 0 (or below -1), a `dense-threshold` above
-    1, an unknown `target` or `reorder` is an error.
+    1, an unknown `target` or `reorder` is a command-line error naming the allowed
+    values.
   }];
   let options = [
     Option<"tileSize", "tile-size", "int64_t", /*default=*/"-1",
            "Tile edge in nodes; -1 = chosen by the cost model">,
     Option<"denseThreshold", "dense-threshold", "double", /*default=*/"-1.0",
            "Density at which a tile is dense; < 0 = from the cost model">,
-    Option<"reorder", "reorder", "std::string", /*default=*/"\"none\"",
-           "Node reordering: none, degree or rcm">,
-    Option<"target", "target", "std::string", /*default=*/"\"cpu\"",
-           "Cost-model target: cpu">,
+    Option<"reorder", "reorder", "::mlir::lathe::sparsegcn::NodeReorder",
+           /*default=*/"::mlir::lathe::sparsegcn::NodeReorder::None",
+           "Node reordering tried before tiling", [{::llvm::cl::values(
+             clEnumValN(::mlir::lathe::sparsegcn::NodeReorder::None, "none",
+                        "no reordering"),
+             clEnumValN(::mlir::lathe::sparsegcn::NodeReorder::Degree,
+                        "degree", "by descending degree"),
+             clEnumValN(::mlir::lathe::sparsegcn::NodeReorder::RCM, "rcm",
+                        "reverse Cuthill-McKee"))}]>,
+    Option<"target", "target", "::mlir::lathe::sparsegcn::TileTarget",
+           /*default=*/"::mlir::lathe::sparsegcn::TileTarget::CPU",
+           "Cost-model target", [{::llvm::cl::values(
+             clEnumValN(::mlir::lathe::sparsegcn::TileTarget::CPU, "cpu",
+                        "the bundled CPU tables"))}]>,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::tensor::TensorDialect"];

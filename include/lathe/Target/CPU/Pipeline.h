@@ -1,0 +1,99 @@
+//===- Pipeline.h - The CPU target's pipelines ------------------*- C++ -*-===//
+//
+// The CPU pipeline, built in C++ phase by phase; each phase ends with its
+// contract (lathe-check-contract). Registered once, as `lathe-cpu-pipeline`,
+// `lathe-cpu-<phase>` and `lathe-reference-pipeline`, and used by lathe-opt,
+// lathe-run and the tests alike.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LATHE_TARGET_CPU_PIPELINE_H
+#define LATHE_TARGET_CPU_PIPELINE_H
+
+#include "lathe/Target/CPU/Phases.h"
+
+#include "mlir/Pass/PassOptions.h"
+
+#include <functional>
+
+namespace mlir {
+class ModuleOp;
+class OpPassManager;
+namespace lathe {
+
+/// The CPU pipeline's choices. What the pipeline used to hard-code is an
+/// option here with the value it had; the same options apply to
+/// `lathe-cpu-pipeline` and to every `lathe-cpu-<phase>`, e.g.
+/// `--lathe-cpu-pipeline='fp-reassoc=false attention-min-scores=0'`.
+struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
+  /// Floating-point reassociation and contraction in generated code
+  /// (lathe-llvm-fastmath in the 'llvm' phase). Never nnan/ninf.
+  Option<bool> fpReassoc{
+      *this, "fp-reassoc",
+      llvm::cl::desc("Allow reassociation of floating-point adds and "
+                     "multiplies in generated code (vectorised reductions)"),
+      llvm::cl::init(true)};
+  Option<bool> fpContract{
+      *this, "fp-contract",
+      llvm::cl::desc("Allow contraction of a multiply and an add into an FMA "
+                     "in generated code"),
+      llvm::cl::init(true)};
+  /// memred-raise-attention in the 'kernels' phase.
+  Option<bool> raiseAttention{
+      *this, "raise-attention",
+      llvm::cl::desc("Raise linalg attention to memred.attention (a blocked "
+                     "online-softmax kernel) in the 'kernels' phase"),
+      llvm::cl::init(true)};
+  Option<int64_t> attentionMinScores{
+      *this, "attention-min-scores",
+      llvm::cl::desc("memred-raise-attention's min-scores: attention whose "
+                     "per-batch score matrix has fewer elements stays "
+                     "matmul + softmax"),
+      llvm::cl::init(262144)};
+
+  /// "reassoc,contract", "reassoc", "contract" or "none".
+  std::string fastMathName() const;
+};
+
+/// Parses "none" or a comma-separated list of "reassoc" and "contract" into
+/// the fast-math fields of `options`.
+LogicalResult parseFastMath(StringRef text, CpuPipelineOptions &options,
+                            std::string &error);
+
+/// Called at the end of each phase, after its contract held, with the phase
+/// and the module as it leaves the phase (e.g. to copy it for analyses).
+using PhaseCallback = std::function<void(CpuPhase, ModuleOp)>;
+
+/// Appends one phase's passes and its contract check.
+void buildCpuPhase(OpPassManager &pm, CpuPhase phase,
+                   const CpuPipelineOptions &options);
+
+/// Appends the CPU pipeline's phases up to and including `lastPhase` (all of
+/// them when none), each followed by its contract check and, when given,
+/// `onPhaseEnd`.
+void buildCpuPipeline(OpPassManager &pm, const CpuPipelineOptions &options,
+                      std::optional<CpuPhase> lastPhase = std::nullopt,
+                      PhaseCallback onPhaseEnd = nullptr);
+
+/// As above with the last phase by name (empty: all). Fails, with a message
+/// in `error`, for an unknown phase.
+LogicalResult
+buildCpuPipeline(OpPassManager &pm, StringRef lastPhase, std::string &error,
+                 const CpuPipelineOptions &options = CpuPipelineOptions(),
+                 PhaseCallback onPhaseEnd = nullptr);
+
+/// The reference pipeline: upstream passes only (scalar loops, no Lathe
+/// kernels, no oneDNN), strict IEEE evaluation (no fast-math flags). For
+/// correctness baselines and benchmarks. Its import, bufferize, loops and
+/// llvm steps end with those phases' contracts (and `onPhaseEnd`).
+void buildReferencePipeline(OpPassManager &pm,
+                            PhaseCallback onPhaseEnd = nullptr);
+
+/// Registers `lathe-cpu-pipeline`, `lathe-cpu-<phase>` for every phase (both
+/// with CpuPipelineOptions) and `lathe-reference-pipeline`.
+void registerCpuPipelines();
+
+} // namespace lathe
+} // namespace mlir
+
+#endif // LATHE_TARGET_CPU_PIPELINE_H
