@@ -24,8 +24,8 @@ public:
   /// `suffix` is the extension, e.g. ".h5".
   explicit TempFile(const char *suffix) {
     const char *dir = std::getenv("TMPDIR");
-    path = std::string(dir && *dir ? dir : "/tmp") + "/lathe-fuzz-XXXXXX" +
-           suffix;
+    path =
+        std::string(dir && *dir ? dir : "/tmp") + "/lathe-fuzz-XXXXXX" + suffix;
     fd = mkstemps(&path[0], static_cast<int>(std::string(suffix).size()));
     if (fd < 0) {
       std::perror("mkstemps");

@@ -1,4 +1,5 @@
-//===- InitAllDialects.h - The one registration point for dialects -*- C++ -*-===//
+//===- InitAllDialects.h - The one registration point for dialects -*- C++
+//-*-===//
 //
 // Every dialect the Lathe tools accept, upstream and Lathe's own, with their
 // external models (bufferization, FLOPs). Add a new Lathe dialect here.

@@ -71,7 +71,7 @@ void copyStrided(const char *base, int64_t elemSize, ArrayRef<int64_t> sizes,
 } // namespace
 
 void mlir::lathe::collectExternalWeights(ModuleOp module, StringRef baseDir,
-                            std::vector<ExternalWeight> &weights) {
+                                         std::vector<ExternalWeight> &weights) {
   auto add = [&](StringRef symbol, ExternalWeightAttr source, Type type) {
     for (const ExternalWeight &w : weights)
       if (w.symbol == symbol)
@@ -86,8 +86,8 @@ void mlir::lathe::collectExternalWeights(ModuleOp module, StringRef baseDir,
     w.path = path.str().str();
     w.dataset = source.getDataset().str();
     if (auto memref = dyn_cast<MemRefType>(type))
-      w.type = RankedTensorType::get(memref.getShape(),
-                                     memref.getElementType());
+      w.type =
+          RankedTensorType::get(memref.getShape(), memref.getElementType());
     else
       w.type = cast<RankedTensorType>(type);
     weights.push_back(std::move(w));
@@ -95,8 +95,7 @@ void mlir::lathe::collectExternalWeights(ModuleOp module, StringRef baseDir,
   module.walk([&](Operation *op) {
     if (auto weight = dyn_cast<WeightOp>(op)) {
       auto tensor = cast<RankedTensorType>(weight.getType());
-      auto memref =
-          MemRefType::get(tensor.getShape(), tensor.getElementType());
+      auto memref = MemRefType::get(tensor.getShape(), tensor.getElementType());
       add(getExternalWeightSymbol(weight.getSource(), memref),
           weight.getSource(), memref);
     } else if (auto global = dyn_cast<memref::GlobalOp>(op)) {
@@ -107,13 +106,13 @@ void mlir::lathe::collectExternalWeights(ModuleOp module, StringRef baseDir,
   });
 }
 
-
 LogicalResult mlir::lathe::getEntrySignature(ModuleOp module, StringRef name,
-                                FunctionType &type, std::string &error) {
+                                             FunctionType &type,
+                                             std::string &error) {
   type = FunctionType();
   Operation *entry = SymbolTable::lookupSymbolIn(module, name);
-  auto recorded = entry ? entry->getAttrOfType<TypeAttr>("lathe.signature")
-                        : TypeAttr();
+  auto recorded =
+      entry ? entry->getAttrOfType<TypeAttr>("lathe.signature") : TypeAttr();
   if (auto fn = dyn_cast_or_null<func::FuncOp>(entry)) {
     if (!fn.isDeclaration())
       type = recorded ? cast<FunctionType>(recorded.getValue())
@@ -135,8 +134,8 @@ LogicalResult mlir::lathe::getEntrySignature(ModuleOp module, StringRef name,
     for (auto fn : module.getOps<LLVM::LLVMFuncOp>())
       if (!fn.isExternal() && fn->hasAttr("lathe.signature"))
         names += (names.empty() ? "" : ", ") + fn.getSymName().str();
-    error = "no function named '" + name.str() + "' (functions: " +
-            (names.empty() ? "none" : names) + ")";
+    error = "no function named '" + name.str() +
+            "' (functions: " + (names.empty() ? "none" : names) + ")";
     return failure();
   }
   auto convert = [](TypeRange types) {
@@ -146,7 +145,6 @@ LogicalResult mlir::lathe::getEntrySignature(ModuleOp module, StringRef name,
                            convert(type.getResults()));
   return success();
 }
-
 
 //===----------------------------------------------------------------------===//
 // Executable
@@ -197,8 +195,8 @@ Executable::create(ModuleOp module, std::vector<ExternalWeight> weights,
   auto maybeEngine =
       ExecutionEngine::create(module, engineOptions, std::move(*tm));
   if (!maybeEngine) {
-    error = "JIT compilation failed: " +
-            llvm::toString(maybeEngine.takeError());
+    error =
+        "JIT compilation failed: " + llvm::toString(maybeEngine.takeError());
     return nullptr;
   }
   std::unique_ptr<Executable> exe(new Executable());
@@ -229,8 +227,8 @@ Executable::create(ModuleOp module, std::vector<ExternalWeight> weights,
     }
     std::string typeError;
     if (!checkMatchesType(data, w.type, typeError)) {
-      error = "external weight " + w.dataset + " of '" + w.path +
-              "': " + typeError;
+      error =
+          "external weight " + w.dataset + " of '" + w.path + "': " + typeError;
       return nullptr;
     }
     w.storage = lathe_rt_alloc(std::max<size_t>(data.numBytes(), 1));
@@ -241,7 +239,8 @@ Executable::create(ModuleOp module, std::vector<ExternalWeight> weights,
     std::memcpy(w.storage, data.t.data, data.numBytes());
   }
   const std::vector<ExternalWeight> &loaded = exe->weights;
-  exe->engine->registerSymbols([&loaded](llvm::orc::MangleAndInterner interner) {
+  exe->engine->registerSymbols([&loaded](
+                                   llvm::orc::MangleAndInterner interner) {
     llvm::orc::SymbolMap map;
     for (const ExternalWeight &w : loaded)
       map[interner(w.symbol)] = {llvm::orc::ExecutorAddr::fromPtr(w.storage),
@@ -356,8 +355,7 @@ bool Invocation::takeResults(std::vector<HostTensor> &results,
       return false;
     }
     int64_t elemSize = lathe_dtype_size(*dtype);
-    const char *base =
-        reinterpret_cast<const char *>(d[1]) + d[2] * elemSize;
+    const char *base = reinterpret_cast<const char *>(d[1]) + d[2] * elemSize;
     char *out = static_cast<char *>(results[i].t.data);
     if (results[i].numElements() > 0)
       copyStrided(base, elemSize, shape, ArrayRef<int64_t>(d + 3 + rank, rank),

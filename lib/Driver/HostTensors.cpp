@@ -127,8 +127,8 @@ bool mlir::lathe::checkMatchesType(const HostTensor &t, RankedTensorType type,
     for (int64_t i = 0; i < type.getRank(); ++i) {
       if (i)
         expectedShape += ", ";
-      expectedShape += type.isDynamicDim(i) ? "?"
-                                            : std::to_string(type.getDimSize(i));
+      expectedShape +=
+          type.isDynamicDim(i) ? "?" : std::to_string(type.getDimSize(i));
     }
     error = llvm::formatv("expected shape {0}] ({1}), got {2}", expectedShape,
                           typeString(type), shapeString(t.t))
@@ -211,9 +211,8 @@ static double elementAsDouble(const lathe_host_tensor &t, int64_t i) {
     return sign * std::ldexp(mant + 1024, exp - 25);
   }
   case LATHE_BF16: {
-    uint32_t bits = static_cast<uint32_t>(
-                        static_cast<const uint16_t *>(t.data)[i])
-                    << 16;
+    uint32_t bits =
+        static_cast<uint32_t>(static_cast<const uint16_t *>(t.data)[i]) << 16;
     float f;
     std::memcpy(&f, &bits, 4);
     return f;
@@ -235,7 +234,8 @@ static double elementAsDouble(const lathe_host_tensor &t, int64_t i) {
 }
 
 std::string mlir::lathe::summarize(const HostTensor &t) {
-  std::string s = "shape " + shapeString(t.t) + " " + lathe_dtype_name(t.t.dtype);
+  std::string s =
+      "shape " + shapeString(t.t) + " " + lathe_dtype_name(t.t.dtype);
   int64_t n = t.numElements();
   if (n == 0)
     return s + " (empty)";

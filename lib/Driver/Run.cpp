@@ -119,17 +119,15 @@ public:
         keyOs << op->getName() << '|' << loc << '|' << named.getValue();
         if (!seen.insert(key).second)
           continue;
-        decisions.push_back(llvm::json::Object{
-            {"op", op->getName().getStringRef().str()},
-            {"loc", loc},
-            {"source", source.str()},
-            {"decision", attrToJson(named.getValue())}});
+        decisions.push_back(
+            llvm::json::Object{{"op", op->getName().getStringRef().str()},
+                               {"loc", loc},
+                               {"source", source.str()},
+                               {"decision", attrToJson(named.getValue())}});
       }
     });
   }
-  void runAfterPass(Pass *, Operation *op) override {
-    collect(op, "pipeline");
-  }
+  void runAfterPass(Pass *, Operation *op) override { collect(op, "pipeline"); }
   llvm::json::Array take() {
     std::lock_guard<std::mutex> lock(mutex);
     return std::move(decisions);
@@ -204,8 +202,7 @@ static int64_t countFlopsAtInputShapes(ModuleOp module, StringRef entry,
 int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
   Clock::time_point compileStart = Clock::now();
   if (options.backend != "cpu")
-    return fail("unknown backend '" + options.backend +
-                "' (available: cpu)");
+    return fail("unknown backend '" + options.backend + "' (available: cpu)");
   if (options.pipeline != "default" && options.pipeline != "reference")
     return fail("unknown pipeline '" + options.pipeline +
                 "' (expected default or reference)");
@@ -473,7 +470,8 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
   llvm::outs() << llvm::formatv("compile {0:f1} ms, peak memory {1} bytes, "
                                 "{2} flops{3}\n",
                                 compileMs, peakBytes, flops,
-                                flopsComplete ? "" : " (dynamic ops not counted)");
+                                flopsComplete ? ""
+                                              : " (dynamic ops not counted)");
 
   if (!options.reportPath.empty()) {
     llvm::json::Object kernels;
@@ -487,15 +485,14 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
                       ? median(kernelCallMs[k])
                       : meanMs;
       kernelMs += ms;
-      kernels[lathe_rt_profile_name(k)] = llvm::json::Object{
-          {"ms", ms},
-          {"mean_ms", meanMs},
-          {"calls", lathe_rt_profile_calls(k) / repeats}};
+      kernels[lathe_rt_profile_name(k)] =
+          llvm::json::Object{{"ms", ms},
+                             {"mean_ms", meanMs},
+                             {"calls", lathe_rt_profile_calls(k) / repeats}};
     }
     if (!timesMs.empty())
-      kernels["generated_code"] =
-          llvm::json::Object{{"ms", std::max(0.0, medianMs - kernelMs)},
-                             {"calls", 1}};
+      kernels["generated_code"] = llvm::json::Object{
+          {"ms", std::max(0.0, medianMs - kernelMs)}, {"calls", 1}};
     // memred-estimate-peak-memory (buffer liveness after bufferization plus
     // the memred kernels' scratch) on the entry, beside the measured peak.
     std::optional<int64_t> estimateBytes;
@@ -534,20 +531,21 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
         {"calls_timed", callsDone},
         {"interrupted", static_cast<bool>(interrupted)},
         {"target_cpu", options.targetCpu},
-        {"fast_math", options.passPipeline.empty()
-                          ? llvm::json::Value(options.pipeline == "reference"
-                                                  ? std::string("none")
-                                                  : pipelineOptions
-                                                        .fastMathName())
-                          : llvm::json::Value(nullptr)},
-        {"latency_ms", llvm::json::Object{{"min", minMs}, {"median", medianMs}}},
+        {"fast_math",
+         options.passPipeline.empty()
+             ? llvm::json::Value(options.pipeline == "reference"
+                                     ? std::string("none")
+                                     : pipelineOptions.fastMathName())
+             : llvm::json::Value(nullptr)},
+        {"latency_ms",
+         llvm::json::Object{{"min", minMs}, {"median", medianMs}}},
         {"flops", flops},
         {"flops_complete", flopsComplete},
         {"flops_at_input_shapes", flopsAtInputShapes},
         {"peak_memory_bytes", peakBytes},
-        {"peak_memory_estimate_bytes",
-         estimateBytes ? llvm::json::Value(*estimateBytes)
-                       : llvm::json::Value(nullptr)},
+        {"peak_memory_estimate_bytes", estimateBytes
+                                           ? llvm::json::Value(*estimateBytes)
+                                           : llvm::json::Value(nullptr)},
         {"peak_memory_estimate_complete",
          estimateComplete ? llvm::json::Value(*estimateComplete)
                           : llvm::json::Value(nullptr)},

@@ -25,10 +25,10 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Support/FileUtilities.h"
-#include "llvm/Support/FormatVariadic.h"
-#include "llvm/Support/JSON.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
@@ -94,8 +94,7 @@ void initParam(HostTensor &t, uint64_t seed) {
   double field = 1;
   for (int r = 2; r < t.t.rank; ++r)
     field *= t.t.shape[r];
-  double limit =
-      std::sqrt(6.0 / ((t.t.shape[0] + t.t.shape[1]) * field));
+  double limit = std::sqrt(6.0 / ((t.t.shape[0] + t.t.shape[1]) * field));
   std::mt19937_64 rng(seed);
   for (int64_t i = 0; i < n; ++i)
     p[i] = float((double(rng() >> 11) * 0x1.0p-53 * 2 - 1) * limit);
@@ -183,11 +182,10 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
     PassManager pm = PassManager::on<ModuleOp>(&context);
     llvm::raw_string_ostream os(error);
     if (failed(parsePassPipeline(
-            llvm::formatv("lathe-append-loss{{kind={0} labels={1}{2}}",
-                          o.loss, o.labels,
-                          o.frozen.empty()
-                              ? std::string()
-                              : " frozen=" + llvm::join(o.frozen, ","))
+            llvm::formatv(
+                "lathe-append-loss{{kind={0} labels={1}{2}}", o.loss, o.labels,
+                o.frozen.empty() ? std::string()
+                                 : " frozen=" + llvm::join(o.frozen, ","))
                 .str(),
             pm, os)) ||
         failed(pm.run(*module)))
@@ -204,14 +202,16 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
     a.name = argName(lossFn, i);
     a.type = dyn_cast<RankedTensorType>(lossFn.getArgumentTypes()[i]);
     a.param = bool(lossFn.getArgAttr(i, "lathe.param"));
-    if (auto init = lossFn.getArgAttrOfType<ExternalWeightAttr>(i, "lathe.init"))
+    if (auto init =
+            lossFn.getArgAttrOfType<ExternalWeightAttr>(i, "lathe.init"))
       a.init = init;
     if (!a.type)
       return fail("argument #" + llvm::Twine(i) + " ('" + a.name +
                   "') of @loss is not a ranked tensor");
-    if (a.param && (!a.type.hasStaticShape() ||
-                    !a.type.getElementType().isF32()))
-      return fail("parameter '" + a.name + "' must be a static f32 tensor, got " +
+    if (a.param &&
+        (!a.type.hasStaticShape() || !a.type.getElementType().isF32()))
+      return fail("parameter '" + a.name +
+                  "' must be a static f32 tensor, got " +
                   llvm::Twine(a.type.getRank()) + "-D of another type");
     args.push_back(a);
   }
@@ -222,8 +222,8 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
     return fail("@loss has no argument marked lathe.param: nothing to train");
 
   // Data: one dataset per batch argument, samples along dimension 0.
-  auto readData = [&](const std::string &fileName,
-                      std::vector<HostTensor> &out, int64_t &samples) -> bool {
+  auto readData = [&](const std::string &fileName, std::vector<HostTensor> &out,
+                      int64_t &samples) -> bool {
     out.clear();
     out.resize(batchArgs.size());
     samples = -1;
@@ -254,8 +254,8 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
       if (samples >= 0 && t.shape[0] != samples) {
         error = "datasets of '" + fileName +
                 "' have different numbers of samples (" +
-                std::to_string(samples) + " and " +
-                std::to_string(t.shape[0]) + " for '" + a.name + "')";
+                std::to_string(samples) + " and " + std::to_string(t.shape[0]) +
+                " for '" + a.name + "')";
         return false;
       }
       samples = t.shape[0];
@@ -267,11 +267,10 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
   if (!readData(o.dataFile, data, samples))
     return fail(error);
   for (unsigned i : batchArgs)
-    if (!args[i].type.isDynamicDim(0) &&
-        args[i].type.getDimSize(0) != o.batch)
+    if (!args[i].type.isDynamicDim(0) && args[i].type.getDimSize(0) != o.batch)
       return fail("argument '" + args[i].name + "' has a static batch of " +
-                  llvm::Twine(args[i].type.getDimSize(0)) + ", but --batch=" +
-                  llvm::Twine(o.batch));
+                  llvm::Twine(args[i].type.getDimSize(0)) +
+                  ", but --batch=" + llvm::Twine(o.batch));
   if (samples < o.batch)
     return fail("'" + o.dataFile + "' has " + llvm::Twine(samples) +
                 " samples, fewer than --batch=" + llvm::Twine(o.batch));
@@ -364,7 +363,8 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
   // Batch buffers and the step counter.
   std::vector<HostTensor> batch(batchArgs.size());
   for (auto [k, i] : llvm::enumerate(batchArgs)) {
-    SmallVector<int64_t> shape(data[k].t.shape, data[k].t.shape + data[k].t.rank);
+    SmallVector<int64_t> shape(data[k].t.shape,
+                               data[k].t.shape + data[k].t.rank);
     shape[0] = o.batch;
     if (!allocTensor(batch[k], data[k].t.dtype, shape, error))
       return fail(error);
@@ -391,7 +391,8 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
   std::string checkpointFile =
       o.checkpointDir.empty() ? "" : o.checkpointDir + "/checkpoint.h5";
   auto saveCheckpoint = [&](int64_t nextStep) -> bool {
-    if (std::error_code ec = llvm::sys::fs::create_directories(o.checkpointDir)) {
+    if (std::error_code ec =
+            llvm::sys::fs::create_directories(o.checkpointDir)) {
       error = "cannot create '" + o.checkpointDir + "': " + ec.message();
       return false;
     }
@@ -422,8 +423,10 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
     if (!llvm::sys::fs::exists(checkpointFile))
       return fail("--resume: no checkpoint in '" + o.checkpointDir + "'");
     auto bad = [&](const std::string &what) {
-      return fail("checkpoint '" + checkpointFile + "' is corrupt or from "
-                  "another model or optimizer: " + what);
+      return fail("checkpoint '" + checkpointFile +
+                  "' is corrupt or from "
+                  "another model or optimizer: " +
+                  what);
     };
     HostTensor stepValue;
     if (!readTensorFile(checkpointFile + ":/step", stepValue, error))
@@ -514,8 +517,8 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
     std::unique_ptr<Invocation> predictCall;
     bool intLabels = vb.back().t.dtype == LATHE_I64;
     if (hasPredict && intLabels) {
-      predictCall = exe->prepare("loss_predict", predictType, predictViews,
-                                 error);
+      predictCall =
+          exe->prepare("loss_predict", predictType, predictViews, error);
       if (!predictCall)
         return false;
     }
@@ -614,7 +617,8 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
           std::chrono::duration<double>(Clock::now() - start).count();
       llvm::errs() << llvm::formatv(
           "\rstep {0}/{1} epoch {2} loss {3:f4}  ETA {4:f0} s   ", k + 1,
-          totalSteps, epoch, lastLoss, elapsed / (k + 1) * (totalSteps - k - 1));
+          totalSteps, epoch, lastLoss,
+          elapsed / (k + 1) * (totalSteps - k - 1));
     }
     bool epochEnd = inEpoch + 1 == stepsPerEpoch || k + 1 == totalSteps;
     if (!checkpointFile.empty() &&
@@ -630,8 +634,7 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
   }
   if (terminal)
     llvm::errs() << "\n";
-  double seconds =
-      std::chrono::duration<double>(Clock::now() - start).count();
+  double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   llvm::outs() << llvm::formatv("trained {0} steps ({1} samples each) in "
                                 "{2:f2} s; final loss {3:f6}\n",
                                 totalSteps - startStep, o.batch, seconds,

@@ -57,8 +57,7 @@ struct SoftmaxFlopsModel
   }
 };
 
-template <typename... OpTys>
-static void attachLinalgModels(MLIRContext *ctx) {
+template <typename... OpTys> static void attachLinalgModels(MLIRContext *ctx) {
   (OpTys::template attachInterface<LinalgFlopsModel<OpTys>>(*ctx), ...);
 }
 

@@ -63,9 +63,8 @@ Value reduceLast(OpBuilder &b, Location loc, ValueRange inputs,
   SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, like);
   sizes.pop_back();
   Value empty = tensor::EmptyOp::create(b, loc, sizes, elt);
-  Value start =
-      linalg::FillOp::create(b, loc, fconst(b, loc, elt, init), empty)
-          .getResult(0);
+  Value start = linalg::FillOp::create(b, loc, fconst(b, loc, elt, init), empty)
+                    .getResult(0);
   SmallVector<AffineMap> maps(inputMaps.begin(), inputMaps.end());
   maps.push_back(b.getMultiDimIdentityMap(rank).dropResult(rank - 1));
   SmallVector<utils::IteratorType> it(rank, utils::IteratorType::parallel);
@@ -92,14 +91,13 @@ Value mean(OpBuilder &b, Location loc, Value x,
     count = arith::MulIOp::create(b, loc, count,
                                   tensor::DimOp::create(b, loc, x, i));
   Value countF = arith::UIToFPOp::create(
-      b, loc, elt,
-      arith::IndexCastUIOp::create(b, loc, b.getI64Type(), count));
+      b, loc, elt, arith::IndexCastUIOp::create(b, loc, b.getI64Type(), count));
   Value inv = arith::DivFOp::create(b, loc, fconst(b, loc, elt, 1.0), countF);
-  Value start = linalg::FillOp::create(
-                    b, loc, fconst(b, loc, elt, 0.0),
-                    tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{}, elt)
-                        .getResult())
-                    .getResult(0);
+  Value start =
+      linalg::FillOp::create(
+          b, loc, fconst(b, loc, elt, 0.0),
+          tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{}, elt).getResult())
+          .getResult(0);
   SmallVector<Value> inputs = {x};
   inputs.append(extra.begin(), extra.end());
   SmallVector<AffineMap> maps(inputs.size(), b.getMultiDimIdentityMap(rank));
@@ -112,7 +110,8 @@ Value mean(OpBuilder &b, Location loc, Value x,
                Value t = term(nb, nl, a.drop_back());
                Value w = arith::MulFOp::create(nb, nl, t, inv);
                linalg::YieldOp::create(
-                   nb, nl, arith::AddFOp::create(nb, nl, a.back(), w).getResult());
+                   nb, nl,
+                   arith::AddFOp::create(nb, nl, a.back(), w).getResult());
              })
       .getResult(0);
 }
@@ -134,8 +133,7 @@ struct LatheAppendLoss
       return signalPassFailure();
     }
     if (module.lookupSymbol(lossName)) {
-      module.emitError("lathe-append-loss: @")
-          << lossName << " exists already";
+      module.emitError("lathe-append-loss: @") << lossName << " exists already";
       return signalPassFailure();
     }
     if (!llvm::hasSingleElement(fn.getBody()) ||
@@ -178,8 +176,8 @@ struct LatheAppendLoss
           seen.insert(name);
           return;
         }
-        if (isa<FloatType>(
-                cast<RankedTensorType>(w.getResult().getType()).getElementType()))
+        if (isa<FloatType>(cast<RankedTensorType>(w.getResult().getType())
+                               .getElementType()))
           weights.push_back(w);
       });
     for (const auto &name : frozenNames)
@@ -270,13 +268,12 @@ struct LatheAppendLoss
   }
 
   Value buildMse(OpBuilder &b, Location loc, Value y, Value t) {
-    return mean(
-        b, loc, y,
-        [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
-          Value d = arith::SubFOp::create(nb, nl, a[0], a[1]);
-          return arith::MulFOp::create(nb, nl, d, d);
-        },
-        {t});
+    return mean(b, loc, y,
+                [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+                  Value d = arith::SubFOp::create(nb, nl, a[0], a[1]);
+                  return arith::MulFOp::create(nb, nl, d, d);
+                },
+                {t});
   }
 
   Value buildCrossEntropy(OpBuilder &b, Location loc, Value logits,
@@ -287,18 +284,18 @@ struct LatheAppendLoss
     AffineMap id = b.getMultiDimIdentityMap(rank);
     AffineMap rows = id.dropResult(rank - 1);
     // Row maximum, sum of exp(x - max), and the logit of the label.
-    Value mx = reduceLast(
-        b, loc, {logits}, {id}, logits, -INFINITY,
-        [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
-          return arith::MaximumFOp::create(nb, nl, a[1], a[0]);
-        });
-    Value se = reduceLast(
-        b, loc, {logits, mx}, {id, rows}, logits, 0.0,
-        [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
-          Value e = math::ExpOp::create(
-              nb, nl, arith::SubFOp::create(nb, nl, a[0], a[1]));
-          return arith::AddFOp::create(nb, nl, a[2], e);
-        });
+    Value mx =
+        reduceLast(b, loc, {logits}, {id}, logits, -INFINITY,
+                   [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+                     return arith::MaximumFOp::create(nb, nl, a[1], a[0]);
+                   });
+    Value se =
+        reduceLast(b, loc, {logits, mx}, {id, rows}, logits, 0.0,
+                   [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+                     Value e = math::ExpOp::create(
+                         nb, nl, arith::SubFOp::create(nb, nl, a[0], a[1]));
+                     return arith::AddFOp::create(nb, nl, a[2], e);
+                   });
     Value picked = reduceLast(
         b, loc, {logits, labels}, {id, rows}, logits, 0.0,
         [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
@@ -312,14 +309,13 @@ struct LatheAppendLoss
           return arith::AddFOp::create(nb, nl, a[2], v);
         });
     // mean(log(se) + max - picked) over the positions.
-    return mean(
-        b, loc, se,
-        [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
-          Value lse = arith::AddFOp::create(
-              nb, nl, math::LogOp::create(nb, nl, a[0]), a[1]);
-          return arith::SubFOp::create(nb, nl, lse, a[2]);
-        },
-        {mx, picked});
+    return mean(b, loc, se,
+                [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+                  Value lse = arith::AddFOp::create(
+                      nb, nl, math::LogOp::create(nb, nl, a[0]), a[1]);
+                  return arith::SubFOp::create(nb, nl, lse, a[2]);
+                },
+                {mx, picked});
   }
 };
 

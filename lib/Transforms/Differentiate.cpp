@@ -25,25 +25,25 @@
 
 #include "lathe/Transforms/Passes.h"
 
-#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Transforms/RegionUtils.h"
-#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "llvm/ADT/SmallBitVector.h"
 #include "llvm/ADT/TypeSwitch.h"
 
-#include <cmath>
 #include "llvm/Support/MathExtras.h"
+#include <cmath>
 
 namespace mlir::lathe {
 #define GEN_PASS_DEF_LATHEDIFFERENTIATE
@@ -71,8 +71,7 @@ Value floatConst(OpBuilder &b, Location loc, Type t, double v) {
 Value zerosLike(OpBuilder &b, Location loc, Value like) {
   auto type = cast<RankedTensorType>(like.getType());
   SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, like);
-  Value empty =
-      tensor::EmptyOp::create(b, loc, sizes, type.getElementType());
+  Value empty = tensor::EmptyOp::create(b, loc, sizes, type.getElementType());
   Value zero = floatConst(b, loc, type.getElementType(), 0.0);
   return linalg::FillOp::create(b, loc, zero, empty).getResult(0);
 }
@@ -90,7 +89,8 @@ Value addTensors(OpBuilder &b, Location loc, Value x, Value y) {
              SmallVector<AffineMap>{id, id, id}, it,
              [](OpBuilder &nb, Location nl, ValueRange a) {
                linalg::YieldOp::create(
-                   nb, nl, arith::AddFOp::create(nb, nl, a[0], a[1]).getResult());
+                   nb, nl,
+                   arith::AddFOp::create(nb, nl, a[0], a[1]).getResult());
              })
       .getResult(0);
 }
@@ -195,16 +195,14 @@ private:
           // The first operand wins only where it is strictly greater, so
           // relu = max(x, 0) has gradient 0 at 0, as in PyTorch.
           Value zero = cst(g, 0.0);
-          Value first =
-              cmp(arith::CmpFPredicate::OGT, operand(0), operand(1));
+          Value first = cmp(arith::CmpFPredicate::OGT, operand(0), operand(1));
           add(operand(0), select(first, g, zero));
           add(operand(1), select(first, zero, g));
           return success();
         })
         .Case<arith::MinimumFOp, arith::MinNumFOp>([&](auto) {
           Value zero = cst(g, 0.0);
-          Value first =
-              cmp(arith::CmpFPredicate::OLT, operand(0), operand(1));
+          Value first = cmp(arith::CmpFPredicate::OLT, operand(0), operand(1));
           add(operand(0), select(first, g, zero));
           add(operand(1), select(first, zero, g));
           return success();
@@ -261,7 +259,8 @@ private:
         .Case<math::ErfOp>([&](auto) {
           Value x = operand(0);
           Value e = math::ExpOp::create(b, loc, neg(mul(x, x)));
-          add(operand(0), mul(g, mul(cst(g, llvm::numbers::inv_sqrtpi * 2.0), e)));
+          add(operand(0),
+              mul(g, mul(cst(g, llvm::numbers::inv_sqrtpi * 2.0), e)));
           return success();
         })
         .Case<math::AbsFOp>([&](auto) {
@@ -288,8 +287,7 @@ private:
           return success();
         })
         .Case<math::CosOp>([&](auto) {
-          add(operand(0),
-              neg(mul(g, math::SinOp::create(b, loc, operand(0)))));
+          add(operand(0), neg(mul(g, math::SinOp::create(b, loc, operand(0)))));
           return success();
         })
         .Case<arith::ConstantOp, arith::SIToFPOp, arith::UIToFPOp,
@@ -343,8 +341,8 @@ public:
     Value seed;
     if (auto t = dyn_cast<RankedTensorType>(loss.getType()))
       seed = arith::ConstantOp::create(
-          b, loc, DenseElementsAttr::get(t, b.getFloatAttr(t.getElementType(),
-                                                           1.0)));
+          b, loc,
+          DenseElementsAttr::get(t, b.getFloatAttr(t.getElementType(), 1.0)));
     else
       seed = floatConst(b, loc, loss.getType(), 1.0);
     adjoints[loss] = seed;
@@ -424,34 +422,32 @@ private:
       return success(); // Gradient of a fill value: not a tensor parameter.
     if (auto lop = dyn_cast<linalg::LinalgOp>(op))
       return backpropLinalg(lop);
-    Value g = op->getNumResults() == 1 ? adjoints.lookup(op->getResult(0))
-                                       : Value();
+    Value g =
+        op->getNumResults() == 1 ? adjoints.lookup(op->getResult(0)) : Value();
     if (auto cast = dyn_cast<tensor::CastOp>(op)) {
       addAdjoint(cast.getSource(),
                  tensor::CastOp::create(b, loc, cast.getSource().getType(), g));
       return success();
     }
     if (auto ex = dyn_cast<tensor::ExpandShapeOp>(op)) {
-      addAdjoint(ex.getSrc(), tensor::CollapseShapeOp::create(
-                                  b, loc, ex.getSrcType(), g,
-                                  ex.getReassociationIndices()));
+      addAdjoint(ex.getSrc(),
+                 tensor::CollapseShapeOp::create(b, loc, ex.getSrcType(), g,
+                                                 ex.getReassociationIndices()));
       return success();
     }
     if (auto co = dyn_cast<tensor::CollapseShapeOp>(op)) {
       SmallVector<OpFoldResult> sizes =
           tensor::getMixedSizes(b, loc, co.getSrc());
-      addAdjoint(co.getSrc(),
-                 tensor::ExpandShapeOp::create(b, loc, co.getSrcType(), g,
-                                               co.getReassociationIndices(),
-                                               sizes));
+      addAdjoint(co.getSrc(), tensor::ExpandShapeOp::create(
+                                  b, loc, co.getSrcType(), g,
+                                  co.getReassociationIndices(), sizes));
       return success();
     }
     if (auto ex = dyn_cast<tensor::ExtractSliceOp>(op)) {
       Value zeros = zerosLike(b, loc, ex.getSource());
-      addAdjoint(ex.getSource(),
-                 tensor::InsertSliceOp::create(
-                     b, loc, g, zeros, ex.getMixedOffsets(), ex.getMixedSizes(),
-                     ex.getMixedStrides()));
+      addAdjoint(ex.getSource(), tensor::InsertSliceOp::create(
+                                     b, loc, g, zeros, ex.getMixedOffsets(),
+                                     ex.getMixedSizes(), ex.getMixedStrides()));
       return success();
     }
     if (auto ins = dyn_cast<tensor::InsertSliceOp>(op)) {
@@ -476,10 +472,9 @@ private:
       SmallVector<OpFoldResult> sizes =
           tensor::getMixedSizes(b, loc, pad.getSource());
       SmallVector<OpFoldResult> ones(sizes.size(), b.getIndexAttr(1));
-      addAdjoint(pad.getSource(),
-                 tensor::ExtractSliceOp::create(
-                     b, loc, pad.getSourceType(), g, pad.getMixedLowPad(),
-                     sizes, ones));
+      addAdjoint(pad.getSource(), tensor::ExtractSliceOp::create(
+                                      b, loc, pad.getSourceType(), g,
+                                      pad.getMixedLowPad(), sizes, ones));
       return success();
     }
     if (auto concat = dyn_cast<tensor::ConcatOp>(op)) {
@@ -522,37 +517,36 @@ private:
     SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, y);
     SmallVector<OpFoldResult> reducedSizes = sizes;
     reducedSizes.erase(reducedSizes.begin() + d);
-    Value sumInit = linalg::FillOp::create(
-                        b, loc, floatConst(b, loc, elt, 0.0),
-                        tensor::EmptyOp::create(b, loc, reducedSizes, elt)
-                            .getResult())
-                        .getResult(0);
+    Value sumInit =
+        linalg::FillOp::create(
+            b, loc, floatConst(b, loc, elt, 0.0),
+            tensor::EmptyOp::create(b, loc, reducedSizes, elt).getResult())
+            .getResult(0);
     SmallVector<utils::IteratorType> it(rank, utils::IteratorType::parallel);
     SmallVector<utils::IteratorType> red = it;
     red[d] = utils::IteratorType::reduction;
-    Value sum = linalg::GenericOp::create(
-                    b, loc, TypeRange{sumInit.getType()}, ValueRange{dy, y},
-                    ValueRange{sumInit},
-                    SmallVector<AffineMap>{id, id, dropped}, red,
-                    [](OpBuilder &nb, Location nl, ValueRange a) {
-                      Value p = arith::MulFOp::create(nb, nl, a[0], a[1]);
-                      linalg::YieldOp::create(
-                          nb, nl,
-                          arith::AddFOp::create(nb, nl, a[2], p).getResult());
-                    })
-                    .getResult(0);
+    Value sum =
+        linalg::GenericOp::create(
+            b, loc, TypeRange{sumInit.getType()}, ValueRange{dy, y},
+            ValueRange{sumInit}, SmallVector<AffineMap>{id, id, dropped}, red,
+            [](OpBuilder &nb, Location nl, ValueRange a) {
+              Value p = arith::MulFOp::create(nb, nl, a[0], a[1]);
+              linalg::YieldOp::create(
+                  nb, nl, arith::AddFOp::create(nb, nl, a[2], p).getResult());
+            })
+            .getResult(0);
     Value init = tensor::EmptyOp::create(b, loc, sizes, elt);
-    Value dx = linalg::GenericOp::create(
-                   b, loc, TypeRange{type}, ValueRange{dy, y, sum},
-                   ValueRange{init},
-                   SmallVector<AffineMap>{id, id, dropped, id}, it,
-                   [](OpBuilder &nb, Location nl, ValueRange a) {
-                     Value diff = arith::SubFOp::create(nb, nl, a[0], a[2]);
-                     linalg::YieldOp::create(
-                         nb, nl,
-                         arith::MulFOp::create(nb, nl, a[1], diff).getResult());
-                   })
-                   .getResult(0);
+    Value dx =
+        linalg::GenericOp::create(
+            b, loc, TypeRange{type}, ValueRange{dy, y, sum}, ValueRange{init},
+            SmallVector<AffineMap>{id, id, dropped, id}, it,
+            [](OpBuilder &nb, Location nl, ValueRange a) {
+              Value diff = arith::SubFOp::create(nb, nl, a[0], a[2]);
+              linalg::YieldOp::create(
+                  nb, nl,
+                  arith::MulFOp::create(nb, nl, a[1], diff).getResult());
+            })
+            .getResult(0);
     numBackwardOps += 2;
     addAdjoint(sm.getInput(), dx);
     return success();
@@ -643,8 +637,7 @@ private:
         return unsupported(raw, "an input that depends on a parameter is not "
                                 "a float tensor");
     bool accRead = combiner == Combiner::None && !accArg.use_empty();
-    if (active.contains(init->get()) &&
-        (accRead || combiner == Combiner::Add))
+    if (active.contains(init->get()) && (accRead || combiner == Combiner::Add))
       targets.push_back(init);
     if (!outMap.isProjectedPermutation())
       return unsupported(raw, "the output's indexing map is not a projected "
@@ -715,12 +708,11 @@ private:
       steps.push_back(getValueOrCreateConstantIndexOp(b, loc, r.stride));
     }
     LogicalResult status = success();
-    auto at = [&](OpBuilder &nb, Location nl, AffineMap map,
-                  ValueRange ivs) {
+    auto at = [&](OpBuilder &nb, Location nl, AffineMap map, ValueRange ivs) {
       SmallVector<Value> idx;
       for (unsigned i = 0; i < map.getNumResults(); ++i)
-        idx.push_back(affine::AffineApplyOp::create(
-            nb, nl, map.getSubMap({i}), ivs));
+        idx.push_back(
+            affine::AffineApplyOp::create(nb, nl, map.getSubMap({i}), ivs));
       return idx;
     };
     scf::LoopNest nest = scf::buildLoopNest(
@@ -737,8 +729,8 @@ private:
             Value v = operand.get();
             if (isa<RankedTensorType>(v.getType()))
               v = tensor::ExtractOp::create(
-                  nb, nl, v, at(nb, nl, op.getMatchingIndexingMap(&operand),
-                                ivs));
+                  nb, nl, v,
+                  at(nb, nl, op.getMatchingIndexingMap(&operand), ivs));
             map.map(arg, v);
           }
           Value g =
@@ -759,10 +751,10 @@ private:
           if (needResult) {
             SmallVector<Value> outIdx = at(nb, nl, outMap, ivs);
             Value y = tensor::ExtractOp::create(nb, nl, result, outIdx);
-            Value claimed = tensor::ExtractOp::create(nb, nl, accs.back(),
-                                                      outIdx);
-            Value equal = arith::CmpFOp::create(
-                nb, nl, arith::CmpFPredicate::OEQ, hv, y);
+            Value claimed =
+                tensor::ExtractOp::create(nb, nl, accs.back(), outIdx);
+            Value equal =
+                arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OEQ, hv, y);
             Value unclaimed = arith::XOrIOp::create(
                 nb, nl, claimed,
                 arith::ConstantOp::create(nb, nl, nb.getBoolAttr(true)));
@@ -770,8 +762,8 @@ private:
             seed = arith::SelectOp::create(
                 nb, nl, hit, g, floatConst(nb, nl, g.getType(), 0.0));
             next.back() = tensor::InsertOp::create(
-                nb, nl, arith::OrIOp::create(nb, nl, claimed, hit),
-                accs.back(), outIdx);
+                nb, nl, arith::OrIOp::create(nb, nl, claimed, hit), accs.back(),
+                outIdx);
           }
           ScalarAdjoints scalar(nb, nl);
           if (failed(scalar.run(cloned, hv, seed))) {
@@ -786,17 +778,17 @@ private:
           };
           unsigned k = 0;
           for (OpOperand *t : scattered) {
-            Value d = scalar.get(
-                map.lookupOrDefault(op.getMatchingBlockArgument(t)));
+            Value d =
+                scalar.get(map.lookupOrDefault(op.getMatchingBlockArgument(t)));
             if (d)
-              next[k] = accumulate(nb, nl, next[k],
-                                   at(nb, nl, op.getMatchingIndexingMap(t),
-                                      ivs),
-                                   d);
+              next[k] =
+                  accumulate(nb, nl, next[k],
+                             at(nb, nl, op.getMatchingIndexingMap(t), ivs), d);
             ++k;
           }
           for (const Read &r : reads) {
-            Value read = r.guard ? r.guard->getResult(0) : r.extract.getResult();
+            Value read =
+                r.guard ? r.guard->getResult(0) : r.extract.getResult();
             Value d = scalar.get(map.lookupOrDefault(read));
             if (d) {
               if (!r.guard) {
@@ -814,8 +806,8 @@ private:
                 auto ifOp = scf::IfOp::create(
                     nb, nl, cond,
                     [&](OpBuilder &tb, Location tl) {
-                      scf::YieldOp::create(
-                          tb, tl, accumulate(tb, tl, acc, idx, d));
+                      scf::YieldOp::create(tb, tl,
+                                           accumulate(tb, tl, acc, idx, d));
                     },
                     [&](OpBuilder &eb, Location el) {
                       scf::YieldOp::create(eb, el, acc);
@@ -882,7 +874,8 @@ private:
       inputs.push_back(operand.get());
       maps.push_back(remap(op.getMatchingIndexingMap(&operand)));
     }
-    AffineMap outMap = remap(op.getMatchingIndexingMap(op.getDpsInitOperand(0)));
+    AffineMap outMap =
+        remap(op.getMatchingIndexingMap(op.getDpsInitOperand(0)));
     Value result = op->getResult(0);
     bool needResult = combiner == Combiner::Max || combiner == Combiner::Min;
     if (needResult) {
@@ -896,12 +889,11 @@ private:
     // accumulate into zeros.
     bool accumulates = used.count() < loops;
     Value zeros =
-        accumulates
-            ? zerosLike(b, loc, target->get())
-            : tensor::EmptyOp::create(
-                  b, loc, tensor::getMixedSizes(b, loc, target->get()),
-                  getElementTypeOrSelf(target->get().getType()))
-                  .getResult();
+        accumulates ? zerosLike(b, loc, target->get())
+                    : tensor::EmptyOp::create(
+                          b, loc, tensor::getMixedSizes(b, loc, target->get()),
+                          getElementTypeOrSelf(target->get().getType()))
+                          .getResult();
     maps.push_back(remap(targetMap));
 
     Block *fwd = op.getBlock();
@@ -949,8 +941,8 @@ private:
           Value d = scalar.get(wrt);
           if (!d)
             d = floatConst(nb, nl, acc.getType(), 0.0);
-          Value sum =
-              accumulates ? arith::AddFOp::create(nb, nl, acc, d).getResult()
+          Value sum = accumulates
+                          ? arith::AddFOp::create(nb, nl, acc, d).getResult()
                           : d;
           linalg::YieldOp::create(nb, nl, sum);
         });
@@ -976,8 +968,7 @@ private:
         keep.push_back(i);
     SmallVector<AffineMap> oldMaps = generic.getIndexingMapsArray();
     auto hasD0 = [&](unsigned i) {
-      return oldMaps[i].getNumDims() > 0 &&
-             oldMaps[i].isFunctionOfDim(0);
+      return oldMaps[i].getNumDims() > 0 && oldMaps[i].isFunctionOfDim(0);
     };
     SmallVector<unsigned> ordered;
     for (bool first : {true, false})
@@ -1075,8 +1066,8 @@ struct LatheDifferentiate
       if (fn.getArgAttr(i, kParamAttr) &&
           !isFloatTensor(body.getArgument(i).getType()))
         return fn.emitError("lathe-differentiate: argument #")
-               << i << " of @" << fn.getSymName() << " is marked "
-               << kParamAttr << " but is not a float tensor";
+               << i << " of @" << fn.getSymName() << " is marked " << kParamAttr
+               << " but is not a float tensor";
     return success();
   }
 };

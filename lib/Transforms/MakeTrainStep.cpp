@@ -111,9 +111,9 @@ struct LatheMakeTrainStep
       for (StringRef kind : kinds) {
         argTypes.push_back(grad.getArgumentTypes()[i]);
         argAttrs.push_back(DictionaryAttr::get(
-            ctx, {NamedAttribute(StringAttr::get(ctx, "lathe.opt_state"),
-                                 StringAttr::get(ctx, nameOf(i) + "." +
-                                                          kind.str()))}));
+            ctx, {NamedAttribute(
+                     StringAttr::get(ctx, "lathe.opt_state"),
+                     StringAttr::get(ctx, nameOf(i) + "." + kind.str()))}));
       }
     for (unsigned i : batch) {
       argTypes.push_back(grad.getArgumentTypes()[i]);
@@ -134,9 +134,9 @@ struct LatheMakeTrainStep
     StringRef base = grad.getSymName().drop_back(5);
     OpBuilder b(grad);
     b.setInsertionPointAfter(grad);
-    auto step = func::FuncOp::create(
-        b, loc, (base + "_train_step").str(),
-        FunctionType::get(ctx, argTypes, resultTypes));
+    auto step =
+        func::FuncOp::create(b, loc, (base + "_train_step").str(),
+                             FunctionType::get(ctx, argTypes, resultTypes));
     step.setAllArgAttrs(argAttrs);
     symbols.insert(step);
     Block *entry = step.addEntryBlock();
@@ -159,8 +159,8 @@ struct LatheMakeTrainStep
       grads.push_back(map.lookup(g));
 
     // Learning rate and the step count.
-    Value stepValue = tensor::ExtractOp::create(b, loc, entry->getArguments().back(),
-                                                ValueRange{});
+    Value stepValue = tensor::ExtractOp::create(
+        b, loc, entry->getArguments().back(), ValueRange{});
     Value lrValue;
     if (totalSteps > 0)
       lrValue = lathe::train::WarmupCosineOp::create(

@@ -220,9 +220,9 @@ TEST_F(ConvTest, ConvPoolBadPoolingIsAPendingError) {
   std::vector<float> x(1 * 2 * 6 * 6), w(3 * 2 * 3 * 3), y(1 * 3 * 2 * 2, 7.f);
   MemRef mx(x.data(), {1, 2, 6, 6}), mw(w.data(), {3, 2, 3, 3}),
       my(y.data(), {1, 3, 2, 2});
-  lathe_rt_conv2d_pool_f32(4, mx.desc(), 4, mw.desc(), 0, nullptr, 4,
-                           my.desc(), 0, 1, 1, 0, 0, 1, 1, 0, LATHE_POOL_MAX,
-                           0, 2, 2, 2, 1, 1);
+  lathe_rt_conv2d_pool_f32(4, mx.desc(), 4, mw.desc(), 0, nullptr, 4, my.desc(),
+                           0, 1, 1, 0, 0, 1, 1, 0, LATHE_POOL_MAX, 0, 2, 2, 2,
+                           1, 1);
   std::string msg = takePending();
   EXPECT_NE(msg.find("lathe_rt_conv2d_pool_f32"), std::string::npos) << msg;
   EXPECT_NE(msg.find("window"), std::string::npos) << msg;
@@ -242,8 +242,9 @@ TEST_F(ConvTest, ChannelBlockedOperands) {
   auto bias = randomVector(f, 142);
   // The input is the crop [1:1+h, 2:2+w] of the parent.
   auto xAt = [&](int64_t in, int64_t ic, int64_t ih, int64_t iw) {
-    return double(parent[(((in * (c / 16) + ic / 16) * ph + ih + 1) * pw +
-                          iw + 2) * 16 + ic % 16]);
+    return double(
+        parent[(((in * (c / 16) + ic / 16) * ph + ih + 1) * pw + iw + 2) * 16 +
+               ic % 16]);
   };
   auto wAt = [&](int64_t of, int64_t ic, int64_t i, int64_t j) {
     return double(wt[((of * c + ic) * k + i) * k + j]);
@@ -261,9 +262,9 @@ TEST_F(ConvTest, ChannelBlockedOperands) {
     return y[(((in * (f / 16) + of / 16) * oh + i) * ow + j) * 16 + of % 16];
   };
   // Plain output from a blocked input; blocked output from a blocked input.
-  for (int64_t layout : {int64_t(LATHE_CONV_BLOCKED_INPUT),
-                         int64_t(LATHE_CONV_BLOCKED_INPUT |
-                                 LATHE_CONV_BLOCKED_OUTPUT)}) {
+  for (int64_t layout :
+       {int64_t(LATHE_CONV_BLOCKED_INPUT),
+        int64_t(LATHE_CONV_BLOCKED_INPUT | LATHE_CONV_BLOCKED_OUTPUT)}) {
     SCOPED_TRACE("layout " + std::to_string(layout));
     bool blockedOut = layout & LATHE_CONV_BLOCKED_OUTPUT;
     std::vector<float> y(n * f * s.oh * s.ow, -5.f);
@@ -295,17 +296,17 @@ TEST_F(ConvTest, ChannelBlockedOperands) {
           double m = -1e300;
           for (int64_t a = 0; a < 2; ++a)
             for (int64_t b = 0; b < 2; ++b)
-              m = std::max(m, conv[((in * f + of) * s.oh + 2 * i + a) * s.ow +
-                                   2 * j + b]);
+              m = std::max(
+                  m,
+                  conv[((in * f + of) * s.oh + 2 * i + a) * s.ow + 2 * j + b]);
           ref[((in * f + of) * qh + i) * qw + j] = m;
         }
   std::vector<float> y(n * f * qh * qw, -5.f);
   MemRef my(y.data(), {n, f / 16, qh, qw, 16});
-  lathe_rt_conv2d_pool_f32(5, mx.desc(), 4, mw.desc(), 1, mbias.desc(), 5,
-                           my.desc(),
-                           LATHE_CONV_BLOCKED_INPUT | LATHE_CONV_BLOCKED_OUTPUT,
-                           1, 1, 0, 0, 1, 1, flags, LATHE_POOL_MAX, 2, 2, 2, 2,
-                           1, 1);
+  lathe_rt_conv2d_pool_f32(
+      5, mx.desc(), 4, mw.desc(), 1, mbias.desc(), 5, my.desc(),
+      LATHE_CONV_BLOCKED_INPUT | LATHE_CONV_BLOCKED_OUTPUT, 1, 1, 0, 0, 1, 1,
+      flags, LATHE_POOL_MAX, 2, 2, 2, 2, 1, 1);
   ASSERT_EQ(takePending(), "");
   std::vector<float> got(y.size());
   for (int64_t in = 0; in < n; ++in)
@@ -319,7 +320,8 @@ TEST_F(ConvTest, ChannelBlockedOperands) {
 
 TEST_F(ConvTest, BadBlockedOperandIsAPendingError) {
   // Inner block of 8, not 16.
-  std::vector<float> x(1 * 2 * 6 * 6 * 8), w(4 * 16 * 3 * 3), y(1 * 4 * 4 * 4, 7.f);
+  std::vector<float> x(1 * 2 * 6 * 6 * 8), w(4 * 16 * 3 * 3),
+      y(1 * 4 * 4 * 4, 7.f);
   MemRef mx(x.data(), {1, 2, 6, 6, 8}), mw(w.data(), {4, 16, 3, 3}),
       my(y.data(), {1, 4, 4, 4});
   lathe_rt_conv2d_f32(5, mx.desc(), 4, mw.desc(), 0, nullptr, 4, my.desc(),

@@ -7,10 +7,10 @@ using namespace lathe::test;
 namespace {
 
 /// Layer norm of each row of x ([rows, n], given by an accessor) in double.
-std::vector<double> refLayerNorm(int64_t rows, int64_t n,
-                                 const std::function<double(int64_t, int64_t)> &x,
-                                 const float *gamma, const float *beta,
-                                 double eps) {
+std::vector<double>
+refLayerNorm(int64_t rows, int64_t n,
+             const std::function<double(int64_t, int64_t)> &x,
+             const float *gamma, const float *beta, double eps) {
   std::vector<double> out(static_cast<size_t>(rows * n));
   for (int64_t r = 0; r < rows; ++r) {
     double mean = 0, var = 0;
@@ -21,15 +21,16 @@ std::vector<double> refLayerNorm(int64_t rows, int64_t n,
       var += (x(r, j) - mean) * (x(r, j) - mean);
     var /= n;
     for (int64_t j = 0; j < n; ++j)
-      out[r * n + j] = (x(r, j) - mean) / std::sqrt(var + eps) *
-                           (gamma ? gamma[j] : 1.0) +
-                       (beta ? beta[j] : 0.0);
+      out[r * n + j] =
+          (x(r, j) - mean) / std::sqrt(var + eps) * (gamma ? gamma[j] : 1.0) +
+          (beta ? beta[j] : 0.0);
   }
   return out;
 }
 
 void layerNorm(MemRef &x, MemRef *gamma, MemRef *beta, MemRef &out, float eps) {
-  int64_t flags = (gamma ? LATHE_LN_HAS_GAMMA : 0) | (beta ? LATHE_LN_HAS_BETA : 0);
+  int64_t flags =
+      (gamma ? LATHE_LN_HAS_GAMMA : 0) | (beta ? LATHE_LN_HAS_BETA : 0);
   MemRef &g = gamma ? *gamma : out;
   MemRef &b = beta ? *beta : out;
   lathe_rt_layer_norm_f32(x.rank(), x.desc(), g.rank(), g.desc(), b.rank(),
@@ -51,9 +52,10 @@ TEST_F(LayerNormTest, Rank3WithGammaBeta) {
   MemRef mx(x.data(), {b, s, n}), mg(gamma.data(), {n}), mb(beta.data(), {n}),
       mo(out.data(), {b, s, n});
   layerNorm(mx, &mg, &mb, mo, 1e-3f);
-  expectClose(out, refLayerNorm(b * s, n,
-                                [&](int64_t r, int64_t j) { return x[r * n + j]; },
-                                gamma.data(), beta.data(), 1e-3f));
+  expectClose(out,
+              refLayerNorm(
+                  b * s, n, [&](int64_t r, int64_t j) { return x[r * n + j]; },
+                  gamma.data(), beta.data(), 1e-3f));
 }
 
 TEST_F(LayerNormTest, StridedInputInPlaceAndNoParams) {
@@ -74,7 +76,8 @@ TEST_F(LayerNormTest, StridedInputInPlaceAndNoParams) {
   std::vector<float> copy(y);
   layerNorm(my, nullptr, &mb, my, 0.f);
   expectClose(y, refLayerNorm(
-                     rows, n, [&](int64_t r, int64_t j) { return copy[r * n + j]; },
+                     rows, n,
+                     [&](int64_t r, int64_t j) { return copy[r * n + j]; },
                      nullptr, beta.data(), 0.0));
 }
 

@@ -73,11 +73,10 @@ std::vector<float> runCsr(Csr<Index> &a, std::vector<float> &x, int64_t f,
 }
 
 template <typename Index>
-std::vector<float> runTiled(Csr<Index> &a, std::vector<float> &x, int64_t f,
-                            int64_t tile, double threshold,
-                            std::vector<int8_t> *classes = nullptr,
-                            std::vector<Index> *perm = nullptr,
-                            int64_t flags = 0) {
+std::vector<float>
+runTiled(Csr<Index> &a, std::vector<float> &x, int64_t f, int64_t tile,
+         double threshold, std::vector<int8_t> *classes = nullptr,
+         std::vector<Index> *perm = nullptr, int64_t flags = 0) {
   std::vector<float> y(static_cast<size_t>(a.n * f), -7.f);
   MemRef rp = vec(a.rowPtr), ci = vec(a.colIdx), v = vec(a.values);
   MemRef xm(x.data(), {a.n, f}), ym(y.data(), {a.n, f});
@@ -90,10 +89,9 @@ std::vector<float> runTiled(Csr<Index> &a, std::vector<float> &x, int64_t f,
     flags |= LATHE_SPMM_CLASSIFY;
   if (perm)
     flags |= LATHE_SPMM_PERMUTED;
-  lathe_rt_spmm_tiled_f32(1, rp.desc(), 1, ci.desc(), 1, v.desc(), 1,
-                          cm.desc(), 1, pm.desc(), 2, xm.desc(), 2, ym.desc(),
-                          a.n, a.n, tile,
-                          static_cast<int64_t>(threshold * 1e6), flags);
+  lathe_rt_spmm_tiled_f32(1, rp.desc(), 1, ci.desc(), 1, v.desc(), 1, cm.desc(),
+                          1, pm.desc(), 2, xm.desc(), 2, ym.desc(), a.n, a.n,
+                          tile, static_cast<int64_t>(threshold * 1e6), flags);
   return y;
 }
 
@@ -194,13 +192,13 @@ TEST(SpMMTiled, GivenClassesAndCachedPlan) {
     for (int64_t k = a.rowPtr[i]; k < a.rowPtr[i + 1]; ++k)
       ++counts[(i / tile) * tiles + a.colIdx[k] / tile];
   for (size_t t = 0; t < classes.size(); ++t)
-    classes[t] = counts[t] == 0 ? LATHE_TILE_EMPTY
+    classes[t] = counts[t] == 0         ? LATHE_TILE_EMPTY
                  : t % (tiles + 1) == 0 ? LATHE_TILE_DENSE
                                         : LATHE_TILE_SPARSE;
   for (int repeat = 0; repeat < 3; ++repeat) {
     std::vector<float> x = randomVector(size_t(a.n * f), 8 + repeat);
-    expectClose(runTiled(a, x, f, tile, 0., &classes, (std::vector<int64_t> *)nullptr,
-                         LATHE_SPMM_CONST_A),
+    expectClose(runTiled(a, x, f, tile, 0., &classes,
+                         (std::vector<int64_t> *)nullptr, LATHE_SPMM_CONST_A),
                 reference(a, x, f));
     EXPECT_EQ(takePending(), "");
   }
@@ -223,7 +221,7 @@ TEST(SpMMTiled, PlanMemoryIsCounted) {
   int64_t sparseNnz = 0;
   for (int64_t t = 0; t < tiles * tiles; ++t) {
     bool diagonal = t / tiles == t % tiles;
-    classes[t] = diagonal ? LATHE_TILE_DENSE
+    classes[t] = diagonal    ? LATHE_TILE_DENSE
                  : counts[t] ? LATHE_TILE_SPARSE
                              : LATHE_TILE_EMPTY;
     if (!diagonal)
@@ -231,8 +229,7 @@ TEST(SpMMTiled, PlanMemoryIsCounted) {
   }
   // Three 32x32 float blocks, row_ptr (n + 1 int32), the sparse tiles'
   // indices (int32) and values (float).
-  int64_t expected =
-      3 * 32 * 32 * 4 + (a.n + 1) * 4 + sparseNnz * (4 + 4);
+  int64_t expected = 3 * 32 * 32 * 4 + (a.n + 1) * 4 + sparseNnz * (4 + 4);
   std::vector<float> x = randomVector(size_t(a.n * f), 42);
   int64_t before = lathe_rt_mem_current();
   lathe_rt_mem_reset_peak();
@@ -257,8 +254,7 @@ TEST(SpMMTiled, PlanMemoryIsCounted) {
   runTiled(a, x, f, tile, 0., &classes, &perm, LATHE_SPMM_CONST_A);
   EXPECT_EQ(takePending(), "");
   EXPECT_EQ(lathe_rt_mem_current() - before, expected + a.n * 8);
-  EXPECT_GE(lathe_rt_mem_peak() - before,
-            expected + a.n * 8 + 2 * a.n * f * 4);
+  EXPECT_GE(lathe_rt_mem_peak() - before, expected + a.n * 8 + 2 * a.n * f * 4);
   lathe_rt_spmm_clear_plans();
   EXPECT_EQ(lathe_rt_mem_current(), before);
 }

@@ -7,8 +7,8 @@
 #include "lathe/Driver/Run.h"
 #include "lathe/InitAllDialects.h"
 #include "lathe/InitAllPasses.h"
-#include "lathe/Target/CPU/Pipeline.h"
 #include "lathe/Support/CommandLine.h"
+#include "lathe/Target/CPU/Pipeline.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -34,12 +34,14 @@ int main(int argc, char **argv) {
   cl::opt<std::string> backend("backend", cl::desc("Backend: cpu"),
                                cl::init("cpu"), cl::cat(category));
   cl::list<std::string> inputs(
-      "input", cl::desc("Input for the next argument: FILE.npy or "
-                        "FILE.h5:/dataset (repeat, in argument order)"),
+      "input",
+      cl::desc("Input for the next argument: FILE.npy or "
+               "FILE.h5:/dataset (repeat, in argument order)"),
       cl::cat(category));
   cl::list<std::string> outputs(
-      "output", cl::desc("File for the next result: FILE.npy or "
-                         "FILE.h5:/dataset (repeat, in result order)"),
+      "output",
+      cl::desc("File for the next result: FILE.npy or "
+               "FILE.h5:/dataset (repeat, in result order)"),
       cl::cat(category));
   cl::opt<int> repeat("repeat",
                       cl::desc("Time N calls after one untimed warm-up"),
@@ -87,8 +89,8 @@ int main(int argc, char **argv) {
   mlir::registerPassManagerCLOptions();
   mlir::registerDefaultTimingManagerCLOptions();
   mlir::lathe::registerAllPasses();
-  cl::ParseCommandLineOptions(argc, argv,
-                              "lathe-run: compile and execute an MLIR module\n");
+  cl::ParseCommandLineOptions(
+      argc, argv, "lathe-run: compile and execute an MLIR module\n");
 
   mlir::DialectRegistry registry;
   mlir::lathe::registerAllDialects(registry);

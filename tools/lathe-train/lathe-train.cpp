@@ -106,9 +106,9 @@ int main(int argc, char **argv) {
       cl::cat(category));
   cl::opt<int> threads("threads", cl::desc("Threads (>= 1)"), cl::init(0),
                        cl::cat(category));
-  cl::opt<std::string> targetCpu(
-      "target-cpu", cl::desc("host (default) or an LLVM CPU name"),
-      cl::init("host"), cl::cat(category));
+  cl::opt<std::string> targetCpu("target-cpu",
+                                 cl::desc("host (default) or an LLVM CPU name"),
+                                 cl::init("host"), cl::cat(category));
 
   mlir::registerMLIRContextCLOptions();
   mlir::registerPassManagerCLOptions();

@@ -1,7 +1,7 @@
 //===- BufferizableOpInterfaceImpl.cpp - Bufferizing Lathe core ops -------===//
 
-#include "lathe/Interfaces/DpsBufferization.h"
 #include "lathe/Dialect/Lathe/LatheOps.h"
+#include "lathe/Interfaces/DpsBufferization.h"
 
 #include "mlir/Dialect/Bufferization/IR/BufferizableOpInterface.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -48,8 +48,8 @@ struct WeightOpInterface
       global->setAttr(kExternalSourceAttrName, weight.getSource());
       symbols.insert(global);
     }
-    replaceOpWithNewBufferizedOp<memref::GetGlobalOp>(
-        rewriter, op, memrefType, name);
+    replaceOpWithNewBufferizedOp<memref::GetGlobalOp>(rewriter, op, memrefType,
+                                                      name);
     return success();
   }
 };

@@ -52,7 +52,7 @@ LogicalResult WeightOp::verify() {
 }
 
 std::string mlir::lathe::getExternalWeightSymbol(ExternalWeightAttr source,
-                                                Type type) {
+                                                 Type type) {
   std::string key;
   llvm::raw_string_ostream os(key);
   os << source.getPath() << '\0' << source.getDataset() << '\0' << type;
@@ -120,8 +120,8 @@ static LogicalResult verifyPerm(MatmulOp op, DenseI64ArrayAttr perm,
     return success();
   if (perm.size() != rank)
     return op.emitOpError("expects ")
-           << name << " to have " << rank << " entries (the operand's rank), got "
-           << perm.size();
+           << name << " to have " << rank
+           << " entries (the operand's rank), got " << perm.size();
   SmallVector<bool> seen(rank, false);
   for (int64_t p : perm.asArrayRef()) {
     if (p < 0 || p >= rank || seen[p])
@@ -227,10 +227,9 @@ LogicalResult LayerNormOp::verify() {
   if (inputType.getRank() < 1)
     return emitOpError("expects an input of rank >= 1");
   if (initType.getRank() != inputType.getRank() ||
-      llvm::any_of(llvm::zip(initType.getShape(), inputType.getShape()),
-                   [](auto p) {
-                     return sizesConflict(std::get<0>(p), std::get<1>(p));
-                   }))
+      llvm::any_of(
+          llvm::zip(initType.getShape(), inputType.getShape()),
+          [](auto p) { return sizesConflict(std::get<0>(p), std::get<1>(p)); }))
     return emitOpError("expects init of the input's shape, got ") << initType;
   int64_t n = inputType.getShape().back();
   for (Value param : {getGamma(), getBeta()}) {
@@ -293,20 +292,14 @@ static ConvSizes getConvSizes(Conv2DOp op) {
   ArrayRef<int64_t> fl = cast<ShapedType>(op.getFilter().getType()).getShape();
   ArrayRef<int64_t> out = cast<ShapedType>(op.getInit().getType()).getShape();
   if (op.isNhwc())
-    return {in[0], in[3], in[1], in[2], fl[3], fl[2], fl[0],
-            fl[1], out[0], out[3], out[1], out[2]};
-  return {in[0],
-          blockedChannels(in, op.getInputBlock()),
-          in[2],
-          in[3],
-          fl[0],
-          fl[1],
-          fl[2],
-          fl[3],
-          out[0],
-          blockedChannels(out, op.getOutputBlock()),
-          out[2],
-          out[3]};
+    return {in[0], in[3], in[1],  in[2],  fl[3],  fl[2],
+            fl[0], fl[1], out[0], out[3], out[1], out[2]};
+  return {in[0],  blockedChannels(in, op.getInputBlock()),
+          in[2],  in[3],
+          fl[0],  fl[1],
+          fl[2],  fl[3],
+          out[0], blockedChannels(out, op.getOutputBlock()),
+          out[2], out[3]};
 }
 
 /// Rows a pooling (or nothing) of `outSize` outputs reads from its input.
@@ -326,16 +319,14 @@ LogicalResult Conv2DOp::verify() {
   if (getLayout() != "nchw" && getLayout() != "nhwc")
     return emitOpError("has unknown layout '")
            << getLayout() << "' (expected nchw or nhwc)";
-  for (auto [name, value, block] :
-       {std::tuple<StringRef, Value, int64_t>{"input", getInput(),
-                                              getInputBlock()},
-        {"filter", getFilter(), 0},
-        {"init", getInit(), getOutputBlock()}}) {
+  for (auto [name, value, block] : {std::tuple<StringRef, Value, int64_t>{
+                                        "input", getInput(), getInputBlock()},
+                                    {"filter", getFilter(), 0},
+                                    {"init", getInit(), getOutputBlock()}}) {
     auto type = cast<ShapedType>(value.getType());
     if (block == 0) {
       if (type.getRank() != 4)
-        return emitOpError("expects a rank-4 ")
-               << name << ", got " << type;
+        return emitOpError("expects a rank-4 ") << name << ", got " << type;
       continue;
     }
     if (block != kChannelBlock)
@@ -396,10 +387,9 @@ LogicalResult Conv2DOp::verify() {
     int64_t padded = inSizes[dim] + pad[dim] + pad[dim + 2];
     if (need > padded)
       return emitOpError("output ")
-             << (dim == 0 ? "height " : "width ") << outSizes[dim]
-             << " reads " << need << " input "
-             << (dim == 0 ? "rows" : "columns") << ", but the input has "
-             << inSizes[dim]
+             << (dim == 0 ? "height " : "width ") << outSizes[dim] << " reads "
+             << need << " input " << (dim == 0 ? "rows" : "columns")
+             << ", but the input has " << inSizes[dim]
              << (pad[dim] || pad[dim + 2]
                      ? (" (" + llvm::Twine(padded) + " padded)").str()
                      : std::string());
@@ -423,12 +413,14 @@ int64_t Conv2DOp::getInputSpan(unsigned dim) {
 
 FailureOr<int64_t> Conv2DOp::getFlopCount() {
   ConvSizes s = getConvSizes(*this);
-  int64_t convH = pooledSpan(*this, 0, s.oh), convW = pooledSpan(*this, 1, s.ow);
+  int64_t convH = pooledSpan(*this, 0, s.oh),
+          convW = pooledSpan(*this, 1, s.ow);
   for (int64_t v : {s.n, s.c, s.f, s.kh, s.kw, convH, convW, s.oh, s.ow})
     if (ShapedType::isDynamic(v))
       return failure();
   int64_t epilogue = (getBias() ? 1 : 0) + (getActivation() == "none" ? 0 : 1);
-  int64_t flops = s.n * s.f * convH * convW * (2 * s.c * s.kh * s.kw + epilogue);
+  int64_t flops =
+      s.n * s.f * convH * convW * (2 * s.c * s.kh * s.kw + epilogue);
   if (hasPool())
     flops += s.n * s.f * s.oh * s.ow * getPoolWindow()[0] * getPoolWindow()[1];
   return flops;

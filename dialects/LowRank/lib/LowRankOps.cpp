@@ -215,9 +215,9 @@ namespace {
 /// A factorization that saves nothing (r·(N+K) >= N·K, e.g. full rank) of
 /// constant factors folds back into one dense weight W = U·V: upstream linalg
 /// (x·Wᵀ as a linalg.matmul with the constant Wᵀ, or a batch_matmul with it
-/// broadcast over a 3-D input's batch, then the bias add), which every target already handles; the
-/// CPU target raises it to one oneDNN matmul with the bias fused.
-/// Canonicalization never creates a backend op.
+/// broadcast over a 3-D input's batch, then the bias add), which every target
+/// already handles; the CPU target raises it to one oneDNN matmul with the bias
+/// fused. Canonicalization never creates a backend op.
 struct FoldUnprofitableLinear : public OpRewritePattern<LinearOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(LinearOp op,
@@ -257,7 +257,8 @@ struct FoldUnprofitableLinear : public OpRewritePattern<LinearOp> {
     Value empty = tensor::EmptyOp::create(rewriter, loc, resType, dynSizes);
     Value zero = arith::ConstantOp::create(rewriter, loc,
                                            rewriter.getF32FloatAttr(0.0f));
-    Value init = linalg::FillOp::create(rewriter, loc, zero, empty).getResult(0);
+    Value init =
+        linalg::FillOp::create(rewriter, loc, zero, empty).getResult(0);
     Value result;
     if (rank == 2) {
       result = linalg::MatmulOp::create(rewriter, loc, TypeRange{resType},
@@ -279,8 +280,7 @@ struct FoldUnprofitableLinear : public OpRewritePattern<LinearOp> {
     }
     if (Value bias = op.getBias()) {
       AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
-      AffineMap last =
-          AffineMap::get(rank, 0, getAffineDimExpr(rank - 1, ctx));
+      AffineMap last = AffineMap::get(rank, 0, getAffineDimExpr(rank - 1, ctx));
       Value biasInit =
           tensor::EmptyOp::create(rewriter, loc, resType, dynSizes);
       result = linalg::GenericOp::create(
@@ -437,7 +437,8 @@ struct FoldUnprofitableTucker : public OpRewritePattern<Conv2DTuckerOp> {
           tensor::DimOp::create(rewriter, loc, op.getInput(), 0));
     Value empty = tensor::EmptyOp::create(rewriter, loc, resType.getShape(),
                                           f32, dynSizes);
-    // -0.0 as in convert-lowrank-to-lathe: CSE cannot merge it with the model's fills.
+    // -0.0 as in convert-lowrank-to-lathe: CSE cannot merge it with the model's
+    // fills.
     Value zero = arith::ConstantOp::create(rewriter, loc,
                                            rewriter.getF32FloatAttr(-0.0f));
     Value init =

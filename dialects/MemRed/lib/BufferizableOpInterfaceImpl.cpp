@@ -1,7 +1,7 @@
 //===- BufferizableOpInterfaceImpl.cpp - Bufferizing memred ops -----------===//
 
-#include "lathe/Interfaces/DpsBufferization.h"
 #include "lathe/Dialect/MemRed/MemRedOps.h"
+#include "lathe/Interfaces/DpsBufferization.h"
 
 #include "mlir/IR/DialectRegistry.h"
 
@@ -20,8 +20,8 @@ struct BankAppendBufferization
                           bufferization::BufferizationState &state) const {
     auto bankOp = cast<BankAppendOp>(op);
     SmallVector<Value> buffers;
-    for (Value operand : {bankOp.getFrame(), bankOp.getQueries(),
-                          bankOp.getBank()}) {
+    for (Value operand :
+         {bankOp.getFrame(), bankOp.getQueries(), bankOp.getBank()}) {
       FailureOr<Value> buffer =
           bufferization::getBuffer(rewriter, operand, options, state);
       if (failed(buffer))

@@ -1,7 +1,7 @@
 //===- BufferizableOpInterfaceImpl.cpp - Bufferizing sparsegcn ops --------===//
 
-#include "lathe/Interfaces/DpsBufferization.h"
 #include "lathe/Dialect/SparseGCN/SparseGCNOps.h"
+#include "lathe/Interfaces/DpsBufferization.h"
 
 #include "mlir/IR/DialectRegistry.h"
 

@@ -54,13 +54,12 @@ static LogicalResult verifyAggregate(Operation *op, Value rowPtr, Value colIdx,
   auto colIdxType = cast<ShapedType>(colIdx.getType());
   auto valuesType = cast<ShapedType>(values.getType());
   auto featType = cast<ShapedType>(features.getType());
-  for (auto [name, type] : {std::pair<StringRef, ShapedType>{"row_ptr",
-                                                              rowPtrType},
-                            {"col_idx", colIdxType},
-                            {"values", valuesType}})
+  for (auto [name, type] :
+       {std::pair<StringRef, ShapedType>{"row_ptr", rowPtrType},
+        {"col_idx", colIdxType},
+        {"values", valuesType}})
     if (type.getRank() != 1)
-      return op->emitOpError("expects ")
-             << name << " of rank 1, got " << type;
+      return op->emitOpError("expects ") << name << " of rank 1, got " << type;
   if (!isIndexElement(rowPtrType.getElementType()))
     return op->emitOpError("expects row_ptr of i32 or i64 elements, got ")
            << rowPtrType;
@@ -122,8 +121,8 @@ LogicalResult TiledAggregateOp::verify() {
   if (getTile() <= 0)
     return emitOpError("expects a positive tile size, got ") << getTile();
   if (failed(verifyAggregate(*this, getRowPtr(), getColIdx(), getValues(),
-                             getFeatures(), getInit(), getResult(),
-                             getRows(), getCols())))
+                             getFeatures(), getInit(), getResult(), getRows(),
+                             getCols())))
     return failure();
   if (std::optional<ArrayRef<int8_t>> classes = getTileClasses()) {
     int64_t expected = getNumTileRows() * getNumTileCols();

@@ -21,7 +21,9 @@ struct HostTensor {
   HostTensor() = default;
   HostTensor(const HostTensor &) = delete;
   HostTensor &operator=(const HostTensor &) = delete;
-  HostTensor(HostTensor &&other) noexcept : t(other.t) { other.t.data = nullptr; }
+  HostTensor(HostTensor &&other) noexcept : t(other.t) {
+    other.t.data = nullptr;
+  }
   ~HostTensor() { lathe_host_tensor_free(&t); }
   int64_t numElements() const { return lathe_host_tensor_numel(&t); }
   size_t numBytes() const {

@@ -1,4 +1,5 @@
-//===- Train.h - lathe-train: compile a training step and run it -*- C++ -*-===//
+//===- Train.h - lathe-train: compile a training step and run it -*- C++
+//-*-===//
 
 #ifndef LATHE_DRIVER_TRAIN_H
 #define LATHE_DRIVER_TRAIN_H

@@ -23,8 +23,7 @@ namespace mlir::lathe {
 inline void
 hidePreregisteredOptions(std::initializer_list<llvm::StringRef> keep = {}) {
   for (auto &[name, option] : llvm::cl::getRegisteredOptions()) {
-    if (name == "help" || name == "version" ||
-        llvm::is_contained(keep, name))
+    if (name == "help" || name == "version" || llvm::is_contained(keep, name))
       continue;
     option->setHiddenFlag(llvm::cl::ReallyHidden);
   }

@@ -246,7 +246,7 @@ struct ConvertLowRankToLathe
 } // namespace
 
 void mlir::lathe::populateLowRankToLathePatterns(RewritePatternSet &patterns,
-                                                bool linalgOnly) {
+                                                 bool linalgOnly) {
   patterns.add<LowerLinear>(patterns.getContext(), linalgOnly);
   patterns.add<LowerConv2DTucker>(patterns.getContext());
 }

@@ -644,7 +644,8 @@ OwningOpRef<ModuleOp> ModelImporter::run(const std::string &path) {
   // A --dim that names no symbolic dimension of the model is a typo: say so
   // rather than import the model unpinned.
   std::set<std::string> symbolicDims;
-  for (const auto *infos : {&graph.input(), &graph.output(), &graph.value_info()})
+  for (const auto *infos :
+       {&graph.input(), &graph.output(), &graph.value_info()})
     for (const auto &vi : *infos)
       if (vi.type().has_tensor_type() && vi.type().tensor_type().has_shape())
         for (const auto &d : vi.type().tensor_type().shape().dim())
@@ -778,8 +779,8 @@ OwningOpRef<ModuleOp> ModelImporter::run(const std::string &path) {
       auto refined = RankedTensorType::get(shape, have.getElementType());
       if (refined != have) {
         im.node = nullptr;
-        v = im.refineChecked(v, refined,
-                             "graph output '" + vi.name() + "' (declared type)");
+        v = im.refineChecked(
+            v, refined, "graph output '" + vi.name() + "' (declared type)");
       }
     }
     results.push_back(v);

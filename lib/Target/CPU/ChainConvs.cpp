@@ -155,8 +155,8 @@ Conv2DOp shrinkToDemand(IRRewriter &rewriter, Conv2DOp conv) {
   // An empty demand keeps one row: the op never has an empty output here.
   for (unsigned d = 0; d < 2; ++d)
     shape[dims[d]] = std::max<int64_t>(1, std::min(need[d], shape[dims[d]]));
-  Conv2DOp smaller =
-      cloneWithInit(rewriter, conv, RankedTensorType::get(shape, type.getElementType()));
+  Conv2DOp smaller = cloneWithInit(
+      rewriter, conv, RankedTensorType::get(shape, type.getElementType()));
   Value result = smaller.getResult().front();
   for (OpOperand &use :
        llvm::make_early_inc_range(conv.getResult().front().getUses())) {
@@ -200,8 +200,7 @@ bool blockOutput(IRRewriter &rewriter, Conv2DOp conv) {
         slice.getStaticOffsets()[1] % block != 0 ||
         slice.getStaticSizes()[1] % block != 0 ||
         slice.getStaticSizes()[1] == 0 || slice.getStaticStrides()[1] != 1 ||
-        slice->use_empty() ||
-        !llvm::all_of(slice->getUses(), readsPlainNchw))
+        slice->use_empty() || !llvm::all_of(slice->getUses(), readsPlainNchw))
       return false;
   }
 

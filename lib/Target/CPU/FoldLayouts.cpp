@@ -109,10 +109,10 @@ struct ExpandHeadBatch : public OpRewritePattern<MatmulOp> {
     Value residual = op.getResidual()
                          ? expandBatch(rewriter, loc, op.getResidual(), b1, b2)
                          : Value();
-    auto matmul = MatmulOp::create(
-        rewriter, loc, TypeRange{init.getType()}, lhs, rhs, op.getBias(),
-        residual, init, op.getTransposeLhs(), op.getTransposeRhs(),
-        op.getActivation());
+    auto matmul =
+        MatmulOp::create(rewriter, loc, TypeRange{init.getType()}, lhs, rhs,
+                         op.getBias(), residual, init, op.getTransposeLhs(),
+                         op.getTransposeRhs(), op.getActivation());
     matmul.setAlphaAttr(op.getAlphaAttr());
     Value collapsed = tensor::CollapseShapeOp::create(
         rewriter, loc, initType, matmul.getResult().front(),
@@ -122,7 +122,8 @@ struct ExpandHeadBatch : public OpRewritePattern<MatmulOp> {
   }
 };
 
-/// perm' such that transpose(transpose(x, inner), outer) == transpose(x, perm').
+/// perm' such that transpose(transpose(x, inner), outer) == transpose(x,
+/// perm').
 static SmallVector<int64_t> compose(ArrayRef<int64_t> inner,
                                     ArrayRef<int64_t> outer) {
   SmallVector<int64_t> result;
@@ -192,11 +193,11 @@ struct FoldResultTranspose : public OpRewritePattern<linalg::TransposeOp> {
     for (size_t i = 0; i < q.size(); ++i)
       inverse[q[i]] = static_cast<int64_t>(i);
     Value init = transpose.getInit();
-    auto fused = MatmulOp::create(
-        rewriter, matmul.getLoc(), TypeRange{init.getType()}, matmul.getLhs(),
-        matmul.getRhs(), matmul.getBias(), Value(), init,
-        matmul.getTransposeLhs(), matmul.getTransposeRhs(),
-        matmul.getActivation());
+    auto fused =
+        MatmulOp::create(rewriter, matmul.getLoc(), TypeRange{init.getType()},
+                         matmul.getLhs(), matmul.getRhs(), matmul.getBias(),
+                         Value(), init, matmul.getTransposeLhs(),
+                         matmul.getTransposeRhs(), matmul.getActivation());
     fused.setLhsPermAttr(matmul.getLhsPermAttr());
     fused.setRhsPermAttr(matmul.getRhsPermAttr());
     fused.setInitPerm(inverse);
@@ -225,7 +226,8 @@ struct FoldScaleIntoAlpha : public OpRewritePattern<linalg::GenericOp> {
     auto collapse = input.getDefiningOp<tensor::CollapseShapeOp>();
     if (collapse && !collapse->hasOneUse())
       return rewriter.notifyMatchFailure(op, "shared collapse");
-    auto matmul = (collapse ? collapse.getSrc() : input).getDefiningOp<MatmulOp>();
+    auto matmul =
+        (collapse ? collapse.getSrc() : input).getDefiningOp<MatmulOp>();
     if (!matmul || !matmul->hasOneUse() || matmul.getBias() ||
         matmul.getResidual() || matmul.getActivation() != "none")
       return rewriter.notifyMatchFailure(op, "no plain single-use matmul");
@@ -233,9 +235,10 @@ struct FoldScaleIntoAlpha : public OpRewritePattern<linalg::GenericOp> {
       return rewriter.notifyMatchFailure(op, "changes the type");
 
     Block &body = op.getRegion().front();
-    auto ops = llvm::to_vector(llvm::make_pointer_range(body.without_terminator()));
-    if (ops.size() != 1 || body.getTerminator()->getOperand(0) !=
-                               ops[0]->getResult(0))
+    auto ops =
+        llvm::to_vector(llvm::make_pointer_range(body.without_terminator()));
+    if (ops.size() != 1 ||
+        body.getTerminator()->getOperand(0) != ops[0]->getResult(0))
       return rewriter.notifyMatchFailure(op, "body is not one operation");
     Value arg = body.getArgument(0);
     Operation *inner = ops[0];
@@ -381,8 +384,7 @@ matchSliceGeneric(linalg::GenericOp op) {
   if (!op.hasPureTensorSemantics() || op.getNumDpsInputs() != 0 ||
       op.getNumDpsInits() != 1 ||
       op.getNumParallelLoops() != op.getNumLoops() ||
-      !op.getIndexingMapsArray()[0].isIdentity() ||
-      !isStatic(op.getResult(0)))
+      !op.getIndexingMapsArray()[0].isIdentity() || !isStatic(op.getResult(0)))
     return std::nullopt;
   Block &body = op.getRegion().front();
   auto yield = body.getTerminator();
@@ -404,8 +406,9 @@ matchSliceGeneric(linalg::GenericOp op) {
   for (auto [j, index] : llvm::enumerate(extract.getIndices())) {
     auto loopOf = [&](Value v) -> int64_t {
       auto idx = v.getDefiningOp<linalg::IndexOp>();
-      return idx && idx->getBlock() == &body ? static_cast<int64_t>(idx.getDim())
-                                             : -1;
+      return idx && idx->getBlock() == &body
+                 ? static_cast<int64_t>(idx.getDim())
+                 : -1;
     };
     int64_t loop = -1, c = 0;
     APInt value;
@@ -555,7 +558,8 @@ static Value reshapeTo(PatternRewriter &rewriter, Location loc, Value value,
       Block *block = rewriter.getInsertionBlock();
       Block::iterator point = rewriter.getInsertionPoint();
       for (Operation *user : value.getUsers()) {
-        if (user->getBlock() != block || user->getResult(0).getType() != target ||
+        if (user->getBlock() != block ||
+            user->getResult(0).getType() != target ||
             (point != block->end() && !user->isBeforeInBlock(&*point)))
           continue;
         if (auto e = dyn_cast<tensor::ExpandShapeOp>(user))
@@ -679,8 +683,7 @@ static Value materializeLayout(PatternRewriter &rewriter, Location loc,
         resultShape.push_back(layout.atoms[i].size);
     }
     auto type = RankedTensorType::get(
-        resultShape,
-        cast<RankedTensorType>(value.getType()).getElementType());
+        resultShape, cast<RankedTensorType>(value.getType()).getElementType());
     value = tensor::ExtractSliceOp::create(rewriter, loc, type, value, offsets,
                                            sizes, strides);
   }
@@ -717,8 +720,8 @@ static Value materializeView(PatternRewriter &rewriter, Location loc,
     SmallVector<int64_t> shape;
     for (int64_t p : position)
       shape.push_back(type.getDimSize(p));
-    Value init = tensor::EmptyOp::create(rewriter, loc, shape,
-                                         type.getElementType());
+    Value init =
+        tensor::EmptyOp::create(rewriter, loc, shape, type.getElementType());
     value = linalg::TransposeOp::create(rewriter, loc, value, init, position)
                 ->getResult(0);
   }
@@ -1078,8 +1081,7 @@ struct FoldOperandScale : public OpRewritePattern<MatmulOp> {
     if (!lhs && !rhs)
       return rewriter.notifyMatchFailure(op, "no scaled operand");
     double factor = (lhs ? lhs->second : 1.0) * (rhs ? rhs->second : 1.0);
-    float alpha =
-        static_cast<float>(op.getAlpha().convertToFloat() * factor);
+    float alpha = static_cast<float>(op.getAlpha().convertToFloat() * factor);
     rewriter.modifyOpInPlace(op, [&] {
       if (lhs)
         op.getLhsMutable().assign(lhs->first);
@@ -1119,8 +1121,7 @@ struct TransposeOfUnitDims : public OpRewritePattern<linalg::TransposeOp> {
     all = normalized(all);
     if (all.size() > 1 || (all.size() == 1 && all[0].stride != 1))
       return rewriter.notifyMatchFailure(op, "moves data");
-    auto shape =
-        cast<RankedTensorType>(op->getResult(0).getType()).getShape();
+    auto shape = cast<RankedTensorType>(op->getResult(0).getType()).getShape();
     rewriter.replaceOp(op, reshapeTo(rewriter, op.getLoc(), input, shape));
     return success();
   }
@@ -1137,10 +1138,10 @@ static bool plainRank2(MatmulOp op) {
 
 static MatmulOp cloneMatmul(PatternRewriter &rewriter, MatmulOp op, Value lhs,
                             Value rhs, Value init) {
-  auto mm = MatmulOp::create(rewriter, op.getLoc(), TypeRange{init.getType()},
-                             lhs, rhs, op.getBias(), Value(), init,
-                             op.getTransposeLhs(), op.getTransposeRhs(),
-                             op.getActivation());
+  auto mm =
+      MatmulOp::create(rewriter, op.getLoc(), TypeRange{init.getType()}, lhs,
+                       rhs, op.getBias(), Value(), init, op.getTransposeLhs(),
+                       op.getTransposeRhs(), op.getActivation());
   mm.setAlphaAttr(op.getAlphaAttr());
   return mm;
 }
@@ -1172,8 +1173,8 @@ struct MoveRowPermutationToResult : public OpRewritePattern<MatmulOp> {
     int64_t k = cols[0].size;
     int64_t numel = numElements(lhs->source);
     auto layout = buildLayout(flatAtoms(*lhs), numel, 0);
-    if (!layout || llvm::any_of(layout->gapIndex,
-                                [](int64_t g) { return g >= 0; }))
+    if (!layout ||
+        llvm::any_of(layout->gapIndex, [](int64_t g) { return g >= 0; }))
       return rewriter.notifyMatchFailure(op, "lhs is not all of its source");
     auto initType = cast<RankedTensorType>(op.getInit().getType());
     int64_t n = initType.getDimSize(1);
@@ -1308,7 +1309,8 @@ struct FoldViewsIntoBatchedMatmul : public OpRewritePattern<MatmulOp> {
     auto rhsPlan = planOperand(views[1], numElements(rhs->source), rhs->offset);
     auto initPlan = planOperand(views[2], numElements(end), 0);
     if (!lhsPlan || !rhsPlan || !initPlan)
-      return rewriter.notifyMatchFailure(op, "an operand is not a strided view");
+      return rewriter.notifyMatchFailure(op,
+                                         "an operand is not a strided view");
 
     Location loc = op.getLoc();
     Value newLhs = emitOperand(rewriter, loc, *lhs, *lhsPlan);
@@ -1332,7 +1334,6 @@ struct FoldViewsIntoBatchedMatmul : public OpRewritePattern<MatmulOp> {
   }
 };
 
-
 /// An element-wise generic that reads a single-use lathe.matmul through an
 /// expand_shape (PyTorch's residual add on [B, S, D] after a projection on
 /// [B*S, D]) runs in the matmul's shape instead, so the epilogue fusion can
@@ -1352,8 +1353,8 @@ struct CollapseEpilogueToMatmul : public OpRewritePattern<linalg::GenericOp> {
     tensor::ExpandShapeOp expand;
     for (Value input : op.getDpsInputs()) {
       auto candidate = input.getDefiningOp<tensor::ExpandShapeOp>();
-      auto mm = candidate ? candidate.getSrc().getDefiningOp<MatmulOp>()
-                          : MatmulOp();
+      auto mm =
+          candidate ? candidate.getSrc().getDefiningOp<MatmulOp>() : MatmulOp();
       if (mm && candidate->hasOneUse() && mm->hasOneUse() &&
           !mm.getResidual() && isStatic(candidate.getSrc()) &&
           llvm::count(op.getDpsInputs(), input) == 1) {
@@ -1388,9 +1389,9 @@ struct CollapseEpilogueToMatmul : public OpRewritePattern<linalg::GenericOp> {
         AffineMap::getMultiDimIdentityMap(rank, rewriter.getContext()));
     SmallVector<utils::IteratorType> iterators(rank,
                                                utils::IteratorType::parallel);
-    auto generic = linalg::GenericOp::create(
-        rewriter, loc, TypeRange{inits[0].getType()}, inputs, inits, maps,
-        iterators);
+    auto generic =
+        linalg::GenericOp::create(rewriter, loc, TypeRange{inits[0].getType()},
+                                  inputs, inits, maps, iterators);
     generic->setDiscardableAttrs(op->getDiscardableAttrDictionary());
     rewriter.inlineRegionBefore(op.getRegion(), generic.getRegion(),
                                 generic.getRegion().begin());
@@ -1401,7 +1402,6 @@ struct CollapseEpilogueToMatmul : public OpRewritePattern<linalg::GenericOp> {
     return success();
   }
 };
-
 
 /// A 2-D matmul with a constant weight whose result is only read as equal
 /// column blocks (the fused q/k/v projection of an exported
@@ -1418,7 +1418,8 @@ struct SplitMatmulByColumnBlocks : public OpRewritePattern<MatmulOp> {
     if (!plainRank2(op) || !isStatic(op.getRhs()) ||
         !op.getRhs().getDefiningOp<arith::ConstantOp>() ||
         (op.getBias() && !isStatic(op.getBias())))
-      return rewriter.notifyMatchFailure(op, "not a 2-D constant-weight matmul");
+      return rewriter.notifyMatchFailure(op,
+                                         "not a 2-D constant-weight matmul");
     Value result = op.getResult().front();
     auto initType = cast<RankedTensorType>(op.getInit().getType());
     int64_t m = initType.getDimSize(0), n = initType.getDimSize(1);
@@ -1443,15 +1444,16 @@ struct SplitMatmulByColumnBlocks : public OpRewritePattern<MatmulOp> {
         if (!slice || !slice.hasUnitStride() ||
             ShapedType::isDynamicShape(slice.getStaticOffsets()) ||
             ShapedType::isDynamicShape(slice.getStaticSizes()))
-          return rewriter.notifyMatchFailure(op, "a user is not a static slice");
+          return rewriter.notifyMatchFailure(op,
+                                             "a user is not a static slice");
         ArrayRef<int64_t> offsets = slice.getStaticOffsets();
         ArrayRef<int64_t> sizes = slice.getStaticSizes();
         llvm::SmallBitVector dropped = slice.getDroppedDims();
         for (size_t d = 0; d < shape.size(); ++d) {
-          bool ok = d == static_cast<size_t>(gDim)
-                        ? sizes[d] == 1 && dropped.test(d)
-                        : offsets[d] == 0 && sizes[d] == shape[d] &&
-                              !dropped.test(d);
+          bool ok =
+              d == static_cast<size_t>(gDim)
+                  ? sizes[d] == 1 && dropped.test(d)
+                  : offsets[d] == 0 && sizes[d] == shape[d] && !dropped.test(d);
           if (!ok)
             return rewriter.notifyMatchFailure(op, "a slice is not one block");
         }
@@ -1472,8 +1474,9 @@ struct SplitMatmulByColumnBlocks : public OpRewritePattern<MatmulOp> {
       rewriter.setInsertionPoint(op);
       bool t = op.getTransposeRhs();
       auto rhsType = cast<RankedTensorType>(op.getRhs().getType());
-      SmallVector<OpFoldResult> offsets = {rewriter.getIndexAttr(t ? b * width : 0),
-                                           rewriter.getIndexAttr(t ? 0 : b * width)};
+      SmallVector<OpFoldResult> offsets = {
+          rewriter.getIndexAttr(t ? b * width : 0),
+          rewriter.getIndexAttr(t ? 0 : b * width)};
       SmallVector<OpFoldResult> sizes = {
           rewriter.getIndexAttr(t ? width : rhsType.getDimSize(0)),
           rewriter.getIndexAttr(t ? rhsType.getDimSize(1) : width)};
@@ -1487,7 +1490,8 @@ struct SplitMatmulByColumnBlocks : public OpRewritePattern<MatmulOp> {
             ArrayRef<OpFoldResult>{rewriter.getIndexAttr(b * width)},
             ArrayRef<OpFoldResult>{rewriter.getIndexAttr(width)},
             ArrayRef<OpFoldResult>{rewriter.getIndexAttr(1)});
-      Value init = tensor::EmptyOp::create(rewriter, loc, {m, width}, elementType);
+      Value init =
+          tensor::EmptyOp::create(rewriter, loc, {m, width}, elementType);
       auto mm = MatmulOp::create(rewriter, loc, TypeRange{init.getType()},
                                  op.getLhs(), rhs, bias, Value(), init, false,
                                  t, op.getActivation());
@@ -1497,7 +1501,8 @@ struct SplitMatmulByColumnBlocks : public OpRewritePattern<MatmulOp> {
     for (auto [slice, b] : slices) {
       auto shape = slice.getResultType().getShape();
       rewriter.setInsertionPoint(slice);
-      rewriter.replaceOp(slice, reshapeTo(rewriter, slice.getLoc(), part(b), shape));
+      rewriter.replaceOp(slice,
+                         reshapeTo(rewriter, slice.getLoc(), part(b), shape));
     }
     return success();
   }

@@ -94,8 +94,7 @@ static bool allF32(Operation *op) {
 
 /// linalg.matmul / linalg.batch_matmul on f32 tensors -> lathe.matmul. The
 /// accumulator becomes the residual unless it is a zero fill.
-template <typename OpTy>
-struct RaiseMatmul : public OpRewritePattern<OpTy> {
+template <typename OpTy> struct RaiseMatmul : public OpRewritePattern<OpTy> {
   using OpRewritePattern<OpTy>::OpRewritePattern;
 
   LogicalResult matchAndRewrite(OpTy op,
@@ -207,8 +206,7 @@ struct FoldTransposeIntoMatmul : public OpRewritePattern<MatmulOp> {
 /// ordered `<`/`<=` (false for NaN) choosing 0, or an unordered `>`/`>=`
 /// (true for NaN) choosing x. The other predicates map NaN to 0 and stay
 /// unfused.
-static bool isReluSelect(arith::CmpFOp cmp, arith::SelectOp select,
-                         Value x) {
+static bool isReluSelect(arith::CmpFOp cmp, arith::SelectOp select, Value x) {
   if (select.getCondition() != cmp.getResult() || !cmp->hasOneUse())
     return false;
   auto isZero = [](Value v) { return matchPattern(v, m_AnyZeroFloat()); };
@@ -218,24 +216,43 @@ static bool isReluSelect(arith::CmpFOp cmp, arith::SelectOp select,
   if (cmp.getLhs() == x && isZero(cmp.getRhs())) {
   } else if (cmp.getRhs() == x && isZero(cmp.getLhs())) {
     switch (pred) {
-    case P::OLT: pred = P::OGT; break;
-    case P::OLE: pred = P::OGE; break;
-    case P::OGT: pred = P::OLT; break;
-    case P::OGE: pred = P::OLE; break;
-    case P::ULT: pred = P::UGT; break;
-    case P::ULE: pred = P::UGE; break;
-    case P::UGT: pred = P::ULT; break;
-    case P::UGE: pred = P::ULE; break;
-    default: return false;
+    case P::OLT:
+      pred = P::OGT;
+      break;
+    case P::OLE:
+      pred = P::OGE;
+      break;
+    case P::OGT:
+      pred = P::OLT;
+      break;
+    case P::OGE:
+      pred = P::OLE;
+      break;
+    case P::ULT:
+      pred = P::UGT;
+      break;
+    case P::ULE:
+      pred = P::UGE;
+      break;
+    case P::UGT:
+      pred = P::ULT;
+      break;
+    case P::UGE:
+      pred = P::ULE;
+      break;
+    default:
+      return false;
     }
   } else {
     return false;
   }
   Value onTrue = select.getTrueValue(), onFalse = select.getFalseValue();
   switch (pred) {
-  case P::OLT: case P::OLE:
+  case P::OLT:
+  case P::OLE:
     return isZero(onTrue) && onFalse == x;
-  case P::UGT: case P::UGE:
+  case P::UGT:
+  case P::UGE:
     return onTrue == x && isZero(onFalse);
   default:
     return false;
@@ -247,11 +264,9 @@ static bool isReluSelect(arith::CmpFOp cmp, arith::SelectOp select,
 /// (max with 0, or compare+select) or an add of another input of the generic.
 /// `onRelu()` / `onAdd(input index)` accept or refuse each step (setting
 /// `why`); the body must yield the chain's end.
-static LogicalResult
-walkEpilogueChain(linalg::GenericOp op, unsigned start,
-                  function_ref<LogicalResult()> onRelu,
-                  function_ref<LogicalResult(unsigned input)> onAdd,
-                  const char *&why) {
+static LogicalResult walkEpilogueChain(
+    linalg::GenericOp op, unsigned start, function_ref<LogicalResult()> onRelu,
+    function_ref<LogicalResult(unsigned input)> onAdd, const char *&why) {
   Block &body = op.getRegion().front();
   unsigned numInputs = op.getNumDpsInputs();
   Value current = body.getArgument(start);
@@ -358,10 +373,10 @@ struct FuseEpilogueIntoMatmul : public OpRewritePattern<linalg::GenericOp> {
     auto onAdd = [&](unsigned input) -> LogicalResult {
       Value operand = op.getDpsInputs()[input];
       AffineMap map = maps[input];
-      bool isBias = map.getNumResults() == 1 &&
-                    map.getResult(0) ==
-                        getAffineDimExpr(rank - 1, op.getContext()) &&
-                    cast<ShapedType>(operand.getType()).getRank() == 1;
+      bool isBias =
+          map.getNumResults() == 1 &&
+          map.getResult(0) == getAffineDimExpr(rank - 1, op.getContext()) &&
+          cast<ShapedType>(operand.getType()).getRank() == 1;
       if (isBias && !bias && !residual && activation == "none") {
         bias = operand;
       } else if (map.isIdentity() && !residual &&
@@ -400,8 +415,7 @@ struct FuseEpilogueIntoMatmul : public OpRewritePattern<linalg::GenericOp> {
 /// into a zero fill -> lathe.conv2d (which overwrites its init). Accumulating
 /// convolutions stay linalg (lathe-cpu-lower-to-runtime still sends them to
 /// oneDNN).
-template <typename ConvOp>
-struct RaiseConv : public OpRewritePattern<ConvOp> {
+template <typename ConvOp> struct RaiseConv : public OpRewritePattern<ConvOp> {
   using OpRewritePattern<ConvOp>::OpRewritePattern;
 
   LogicalResult matchAndRewrite(ConvOp op,
@@ -412,7 +426,8 @@ struct RaiseConv : public OpRewritePattern<ConvOp> {
     auto fill = outs.template getDefiningOp<linalg::FillOp>();
     if (!fill || !matchPattern(fill.getInputs()[0], m_AnyZeroFloat()))
       return rewriter.notifyMatchFailure(op, "accumulates into non-zero");
-    auto strides = llvm::to_vector(op.getStrides().template getValues<int64_t>());
+    auto strides =
+        llvm::to_vector(op.getStrides().template getValues<int64_t>());
     auto dilations =
         llvm::to_vector(op.getDilations().template getValues<int64_t>());
     bool nhwc = std::is_same_v<ConvOp, linalg::Conv2DNhwcHwcfOp>;
@@ -469,8 +484,8 @@ struct FuseEpilogueIntoConv : public OpRewritePattern<linalg::GenericOp> {
   LogicalResult matchAndRewrite(linalg::GenericOp op,
                                 PatternRewriter &rewriter) const override {
     if (!op.hasPureTensorSemantics() || op.getNumDpsInits() != 1 ||
-        op.getNumLoops() != 4 ||
-        op.getNumParallelLoops() != op.getNumLoops() || !allF32(op))
+        op.getNumLoops() != 4 || op.getNumParallelLoops() != op.getNumLoops() ||
+        !allF32(op))
       return rewriter.notifyMatchFailure(op, "not an f32 element-wise op");
     SmallVector<AffineMap> maps = op.getIndexingMapsArray();
     unsigned numInputs = op.getNumDpsInputs();
@@ -547,8 +562,7 @@ struct FusePoolIntoConv : public OpRewritePattern<PoolOp> {
       return rewriter.notifyMatchFailure(op, "expects f32 tensors");
     bool nhwc = std::is_same_v<PoolOp, linalg::PoolingNhwcMaxOp>;
     auto conv = op.getDpsInputs()[0].template getDefiningOp<Conv2DOp>();
-    if (!conv || !conv->hasOneUse() || conv.hasPool() ||
-        conv.isNhwc() != nhwc)
+    if (!conv || !conv->hasOneUse() || conv.hasPool() || conv.isNhwc() != nhwc)
       return rewriter.notifyMatchFailure(op, "input is not a lone conv");
     Value outs = op.getDpsInits()[0];
     auto fill = outs.template getDefiningOp<linalg::FillOp>();
@@ -556,12 +570,12 @@ struct FusePoolIntoConv : public OpRewritePattern<PoolOp> {
     if (!fill || !matchPattern(fill.getInputs()[0], m_Constant(&init)) ||
         !init.getValue().isInfinity() || !init.getValue().isNegative())
       return rewriter.notifyMatchFailure(op, "init is not a -inf fill");
-    auto windowType =
-        cast<ShapedType>(op.getDpsInputs()[1].getType());
+    auto windowType = cast<ShapedType>(op.getDpsInputs()[1].getType());
     auto convType = cast<ShapedType>(conv.getResult().front().getType());
     auto outType = cast<ShapedType>(outs.getType());
     SmallVector<int64_t> window(windowType.getShape());
-    auto strides = llvm::to_vector(op.getStrides().template getValues<int64_t>());
+    auto strides =
+        llvm::to_vector(op.getStrides().template getValues<int64_t>());
     auto dilations =
         llvm::to_vector(op.getDilations().template getValues<int64_t>());
     // The convolution keeps only the rows and columns the windows read; that
@@ -653,7 +667,8 @@ struct LatheCPUFormKernels
 
 void mlir::lathe::populateFormMatmulKernelPatterns(
     RewritePatternSet &patterns) {
-  patterns.add<RaiseMatmul<linalg::MatmulOp>, RaiseMatmul<linalg::BatchMatmulOp>,
-               RaiseGenericMatmul, FoldTransposeIntoMatmul, FuseEpilogueIntoMatmul>(
-      patterns.getContext());
+  patterns
+      .add<RaiseMatmul<linalg::MatmulOp>, RaiseMatmul<linalg::BatchMatmulOp>,
+           RaiseGenericMatmul, FoldTransposeIntoMatmul, FuseEpilogueIntoMatmul>(
+          patterns.getContext());
 }

@@ -38,10 +38,11 @@ void lowerAttention(ModuleOp module, OpTy op, int64_t qChunk, int64_t kvChunk,
   Value b0 = biases.size() > 0 ? biases[0] : op.getQuery();
   Value b1 = biases.size() > 1 ? biases[1] : op.getQuery();
   Value scale = arith::ConstantOp::create(rewriter, loc, op.getScaleAttr());
-  lathe::emitRuntimeCall(module, rewriter, loc, "lathe_rt_chunked_attention_f32",
-           {op.getQuery(), op.getKey(), op.getValue(), b0, b1, op.getInit(),
-            scale, i64(rewriter, loc, qChunk), i64(rewriter, loc, kvChunk),
-            i64(rewriter, loc, static_cast<int64_t>(biases.size()))});
+  lathe::emitRuntimeCall(
+      module, rewriter, loc, "lathe_rt_chunked_attention_f32",
+      {op.getQuery(), op.getKey(), op.getValue(), b0, b1, op.getInit(), scale,
+       i64(rewriter, loc, qChunk), i64(rewriter, loc, kvChunk),
+       i64(rewriter, loc, static_cast<int64_t>(biases.size()))});
   rewriter.eraseOp(op);
 }
 
@@ -51,9 +52,10 @@ void lowerReduce(ModuleOp module, CrossModalReduceOp op, IRRewriter &rewriter) {
   Value recent = arith::ConstantOp::create(rewriter, loc, op.getRecentAttr());
   Value keep = arith::ConstantOp::create(rewriter, loc, op.getKeepAttr());
   Value scale = arith::ConstantOp::create(rewriter, loc, op.getScaleAttr());
-  lathe::emitRuntimeCall(module, rewriter, loc, "lathe_rt_cross_modal_reduce_f32",
-           {op.getQueries(), op.getKeys(), op.getTokens(), op.getInit(), recent,
-            keep, scale});
+  lathe::emitRuntimeCall(module, rewriter, loc,
+                         "lathe_rt_cross_modal_reduce_f32",
+                         {op.getQueries(), op.getKeys(), op.getTokens(),
+                          op.getInit(), recent, keep, scale});
   rewriter.eraseOp(op);
 }
 
@@ -62,15 +64,16 @@ void lowerReduce(ModuleOp module, CrossModalReduceOp op, IRRewriter &rewriter) {
 void lowerBankAppend(ModuleOp module, BankAppendOp op, IRRewriter &rewriter) {
   rewriter.setInsertionPoint(op);
   Location loc = op.getLoc();
-  Value count = arith::IndexCastOp::create(rewriter, loc,
-                                           rewriter.getI64Type(), op.getCount());
+  Value count = arith::IndexCastOp::create(rewriter, loc, rewriter.getI64Type(),
+                                           op.getCount());
   Value recent = arith::ConstantOp::create(rewriter, loc, op.getRecentAttr());
   Value keep = arith::ConstantOp::create(rewriter, loc, op.getKeepAttr());
   Value scale = arith::ConstantOp::create(rewriter, loc, op.getScaleAttr());
-  Value newCount = lathe::emitRuntimeCall(
-      module, rewriter, loc, "lathe_rt_bank_append_f32",
-      {op.getFrame(), op.getQueries(), op.getBank(), count, recent, keep, scale},
-      rewriter.getI64Type())[0];
+  Value newCount =
+      lathe::emitRuntimeCall(module, rewriter, loc, "lathe_rt_bank_append_f32",
+                             {op.getFrame(), op.getQueries(), op.getBank(),
+                              count, recent, keep, scale},
+                             rewriter.getI64Type())[0];
   newCount = arith::IndexCastOp::create(rewriter, loc, rewriter.getIndexType(),
                                         newCount);
   rewriter.replaceOp(op, newCount);

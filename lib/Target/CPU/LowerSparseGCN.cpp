@@ -6,9 +6,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "lathe/Dialect/SparseGCN/SparseGCNOps.h"
-#include "lathe/runtime/Sparse.h"
 #include "lathe/Target/CPU/Passes.h"
 #include "lathe/Target/CPU/RuntimeCalls.h"
+#include "lathe/runtime/Sparse.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -42,15 +42,16 @@ Value classesGlobal(ModuleOp module, SymbolTable &symbols,
                     ArrayRef<int8_t> classes) {
   auto type = MemRefType::get({static_cast<int64_t>(classes.size())},
                               rewriter.getI8Type());
-  auto tensorType = RankedTensorType::get(type.getShape(), type.getElementType());
+  auto tensorType =
+      RankedTensorType::get(type.getShape(), type.getElementType());
   auto init = DenseElementsAttr::get(tensorType, classes);
   memref::GlobalOp global;
   {
     OpBuilder::InsertionGuard guard(rewriter);
     rewriter.setInsertionPointToStart(module.getBody());
-    global = memref::GlobalOp::create(
-        rewriter, loc, "__sparsegcn_tile_classes", rewriter.getStringAttr("private"),
-        type, init, /*constant=*/true, IntegerAttr());
+    global = memref::GlobalOp::create(rewriter, loc, "__sparsegcn_tile_classes",
+                                      rewriter.getStringAttr("private"), type,
+                                      init, /*constant=*/true, IntegerAttr());
     symbols.insert(global); // Renames on collision.
   }
   return memref::GetGlobalOp::create(rewriter, loc, type, global.getSymName());
@@ -59,14 +60,15 @@ Value classesGlobal(ModuleOp module, SymbolTable &symbols,
 void lowerAggregate(ModuleOp module, AggregateOp op, IRRewriter &rewriter) {
   rewriter.setInsertionPoint(op);
   int64_t flags = 0;
-  if (lathe::isConstantBuffer(op.getRowPtr()) && lathe::isConstantBuffer(op.getColIdx()) &&
+  if (lathe::isConstantBuffer(op.getRowPtr()) &&
+      lathe::isConstantBuffer(op.getColIdx()) &&
       lathe::isConstantBuffer(op.getValues()))
     flags |= LATHE_SPMM_CONST_A;
   lathe::emitRuntimeCall(module, rewriter, op.getLoc(),
-           "lathe_rt_spmm_csr_f32" + indexSuffix(op.getRowPtr()),
-           {op.getRowPtr(), op.getColIdx(), op.getValues(), op.getFeatures(),
-            op.getInit()},
-           {op.getRows(), op.getCols(), flags});
+                         "lathe_rt_spmm_csr_f32" + indexSuffix(op.getRowPtr()),
+                         {op.getRowPtr(), op.getColIdx(), op.getValues(),
+                          op.getFeatures(), op.getInit()},
+                         {op.getRows(), op.getCols(), flags});
   rewriter.eraseOp(op);
 }
 
@@ -76,8 +78,10 @@ void lowerTiled(ModuleOp module, SymbolTable &symbols, TiledAggregateOp op,
   Location loc = op.getLoc();
   int64_t flags = 0;
   Value perm = op.getPermutation();
-  if (lathe::isConstantBuffer(op.getRowPtr()) && lathe::isConstantBuffer(op.getColIdx()) &&
-      lathe::isConstantBuffer(op.getValues()) && (!perm || lathe::isConstantBuffer(perm)))
+  if (lathe::isConstantBuffer(op.getRowPtr()) &&
+      lathe::isConstantBuffer(op.getColIdx()) &&
+      lathe::isConstantBuffer(op.getValues()) &&
+      (!perm || lathe::isConstantBuffer(perm)))
     flags |= LATHE_SPMM_CONST_A;
   Value classes;
   if (std::optional<ArrayRef<int8_t>> tileClasses = op.getTileClasses()) {
@@ -94,12 +98,12 @@ void lowerTiled(ModuleOp module, SymbolTable &symbols, TiledAggregateOp op,
     perm = op.getRowPtr(); // Ignored without LATHE_SPMM_PERMUTED.
   int64_t thresholdPpm = static_cast<int64_t>(
       std::llround(op.getDenseThreshold().convertToDouble() * 1e6));
-  lathe::emitRuntimeCall(module, rewriter, loc,
-           "lathe_rt_spmm_tiled_f32" + indexSuffix(op.getRowPtr()),
-           {op.getRowPtr(), op.getColIdx(), op.getValues(), classes, perm,
-            op.getFeatures(), op.getInit()},
-           {op.getRows(), op.getCols(), op.getTile(), thresholdPpm,
-            flags});
+  lathe::emitRuntimeCall(
+      module, rewriter, loc,
+      "lathe_rt_spmm_tiled_f32" + indexSuffix(op.getRowPtr()),
+      {op.getRowPtr(), op.getColIdx(), op.getValues(), classes, perm,
+       op.getFeatures(), op.getInit()},
+      {op.getRows(), op.getCols(), op.getTile(), thresholdPpm, flags});
   rewriter.eraseOp(op);
 }
 
@@ -109,7 +113,8 @@ struct LatheCPULowerSparseGCN
     ModuleOp module = getOperation();
     SmallVector<Operation *> ops;
     module.walk([&](Operation *op) {
-      if (auto agg = dyn_cast<AggregateOp>(op); agg && agg.hasPureBufferSemantics())
+      if (auto agg = dyn_cast<AggregateOp>(op);
+          agg && agg.hasPureBufferSemantics())
         ops.push_back(op);
       if (auto tiled = dyn_cast<TiledAggregateOp>(op);
           tiled && tiled.hasPureBufferSemantics())

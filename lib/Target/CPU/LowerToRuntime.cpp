@@ -247,11 +247,10 @@ static void lowerPool(PoolOp op, int64_t layout, RuntimeCallBuilder &calls,
                     matchPattern(fill.getInputs()[0], m_Constant(&value)) &&
                     value.getValue().isInfinity() &&
                     value.getValue().isNegative();
-  calls.call(rewriter, op.getLoc(), "lathe_rt_pool2d_f32",
-             {op.getDpsInputs()[0], out},
-             {layout, LATHE_POOL_MAX, window[0], window[1], strides[0],
-              strides[1], dilations[0], dilations[1],
-              negInfFill ? 0 : LATHE_POOL_ACCUMULATE});
+  calls.call(
+      rewriter, op.getLoc(), "lathe_rt_pool2d_f32", {op.getDpsInputs()[0], out},
+      {layout, LATHE_POOL_MAX, window[0], window[1], strides[0], strides[1],
+       dilations[0], dilations[1], negInfFill ? 0 : LATHE_POOL_ACCUMULATE});
   rewriter.eraseOp(op);
   if (negInfFill)
     rewriter.eraseOp(fill);
@@ -268,11 +267,10 @@ struct LatheCPULowerToRuntime
       bool staticWindow =
           !isa<linalg::PoolingNchwMaxOp, linalg::PoolingNhwcMaxOp>(op) ||
           cast<MemRefType>(op->getOperand(1).getType()).hasStaticShape();
-      if (isa<MatmulOp, LayerNormOp, Conv2DOp, linalg::SoftmaxOp, linalg::Conv2DNchwFchwOp,
-              linalg::Conv2DNhwcHwcfOp, linalg::PoolingNchwMaxOp,
-              linalg::PoolingNhwcMaxOp>(op) &&
-          staticWindow &&
-          llvm::all_of(op->getOperands(), isF32Memref))
+      if (isa<MatmulOp, LayerNormOp, Conv2DOp, linalg::SoftmaxOp,
+              linalg::Conv2DNchwFchwOp, linalg::Conv2DNhwcHwcfOp,
+              linalg::PoolingNchwMaxOp, linalg::PoolingNhwcMaxOp>(op) &&
+          staticWindow && llvm::all_of(op->getOperands(), isF32Memref))
         candidates.push_back(op);
     });
     numCalls += candidates.size();

@@ -58,8 +58,8 @@ mlir::lowrank::allocateRanks(const std::vector<AllocationLayer> &layers,
     next.reserve(prev.size() * (layer.options.size() + 1));
     for (std::size_t p = 0; p < prev.size(); ++p) {
       for (int o = -1; o < static_cast<int>(layer.options.size()); ++o) {
-        double latency = prev[p].latency +
-                         (o < 0 ? layer.denseLatency : layer.options[o].latency);
+        double latency = prev[p].latency + (o < 0 ? layer.denseLatency
+                                                  : layer.options[o].latency);
         double error = prev[p].error + (o < 0 ? 0.0 : layer.options[o].error);
         if (kind == BudgetKind::Error ? error > limit
                                       : latency + minRest[i + 1] > limit)
@@ -87,10 +87,9 @@ mlir::lowrank::allocateRanks(const std::vector<AllocationLayer> &layers,
       double step = (hi - lo) / static_cast<double>(maxFrontier);
       std::vector<Point> thin{front.front()};
       for (std::size_t j = 1; j < front.size(); ++j) {
-        bool lastInSlice =
-            j + 1 == front.size() ||
-            std::floor((front[j + 1].latency - lo) / step) !=
-                std::floor((front[j].latency - lo) / step);
+        bool lastInSlice = j + 1 == front.size() ||
+                           std::floor((front[j + 1].latency - lo) / step) !=
+                               std::floor((front[j].latency - lo) / step);
         if (lastInSlice)
           thin.push_back(front[j]);
       }

@@ -423,11 +423,10 @@ void SelectRanksPass::allocate(std::vector<Layer> &layers) {
   for (Layer &layer : layers) {
     total += layer.energy;
     for (Candidate &cand : layer.candidates)
-      cand.error = spectral   ? cand.spectral
-                   : relative ? (layer.energy > 0
-                                     ? cand.discarded / layer.energy
-                                     : 0.0)
-                              : cand.discarded;
+      cand.error =
+          spectral   ? cand.spectral
+          : relative ? (layer.energy > 0 ? cand.discarded / layer.energy : 0.0)
+                     : cand.discarded;
   }
   // Per-layer-normalised norms: the budget is max-error² itself.
   bool perLayer = spectral || relative;
@@ -499,8 +498,8 @@ void SelectRanksPass::allocate(std::vector<Layer> &layers) {
     mlir::emitWarning(getOperation().getLoc())
         << "lowrank-select-ranks: max-latency=" << shortNumber(maxLatency)
         << " cannot be met: the fastest choice of candidate ranks reaches "
-        << llvm::formatv("{0:f4}", denseTotal > 0 ? result.latency / denseTotal
-                                                  : 1.0)
+        << llvm::formatv("{0:f4}",
+                         denseTotal > 0 ? result.latency / denseTotal : 1.0)
         << " of the dense latency; using it";
   if (result.thinned)
     mlir::emitRemark(getOperation().getLoc())

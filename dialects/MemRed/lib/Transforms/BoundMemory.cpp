@@ -78,7 +78,6 @@ std::optional<Choice> chooseChunks(int64_t lq, int64_t lk, int64_t dv,
   return best;
 }
 
-
 //===----------------------------------------------------------------------===//
 // Streaming caches -> bounded banks
 //===----------------------------------------------------------------------===//
@@ -203,8 +202,8 @@ LogicalResult matchStreamCache(scf::ForOp loop, unsigned index,
   std::optional<int64_t> ub = getConstantIntValue(loop.getUpperBound());
   std::optional<int64_t> step = getConstantIntValue(loop.getStep());
   if (lb && ub && step && *step > 0)
-    out.finalRows = std::max<int64_t>(0, (*ub - *lb + *step - 1) / *step) *
-                    out.frameRows;
+    out.finalRows =
+        std::max<int64_t>(0, (*ub - *lb + *step - 1) / *step) * out.frameRows;
   return success();
 }
 
@@ -280,9 +279,8 @@ void rewriteLoop(scf::ForOp loop, MutableArrayRef<StreamCache> caches,
     Location aloc = c.attention.getLoc();
     auto append = BankAppendOp::create(
         rewriter, aloc, TypeRange{bank.getType(), rewriter.getIndexType()},
-        c.frame, c.attention.getQuery(), bank, count,
-        b.getF64FloatAttr(recent), b.getF64FloatAttr(c.keep),
-        c.attention.getScaleAttr());
+        c.frame, c.attention.getQuery(), bank, count, b.getF64FloatAttr(recent),
+        b.getF64FloatAttr(c.keep), c.attention.getScaleAttr());
     SmallVector<NamedAttribute> decision = {
         b.getNamedAttr("pass", b.getStringAttr("memred-bound-memory")),
         b.getNamedAttr("action", b.getStringAttr("bounded streaming cache")),
@@ -306,8 +304,7 @@ void rewriteLoop(scf::ForOp loop, MutableArrayRef<StreamCache> caches,
     auto sliceOf = [&](Value bankValue, Value rows) -> Value {
       SmallVector<OpFoldResult> offsets = {rewriter.getIndexAttr(0),
                                            rewriter.getIndexAttr(0)};
-      SmallVector<OpFoldResult> sizes = {rows,
-                                         rewriter.getIndexAttr(c.width)};
+      SmallVector<OpFoldResult> sizes = {rows, rewriter.getIndexAttr(c.width)};
       SmallVector<OpFoldResult> strides = {rewriter.getIndexAttr(1),
                                            rewriter.getIndexAttr(1)};
       return tensor::ExtractSliceOp::create(
@@ -343,9 +340,8 @@ void rewriteLoop(scf::ForOp loop, MutableArrayRef<StreamCache> caches,
     }
     SmallVector<OpFoldResult> offsets = {rewriter.getIndexAttr(0),
                                          rewriter.getIndexAttr(0)};
-    SmallVector<OpFoldResult> sizes = {
-        newLoop.getResult(firstBank + 2 * n + 1),
-        rewriter.getIndexAttr(c.width)};
+    SmallVector<OpFoldResult> sizes = {newLoop.getResult(firstBank + 2 * n + 1),
+                                       rewriter.getIndexAttr(c.width)};
     SmallVector<OpFoldResult> strides = {rewriter.getIndexAttr(1),
                                          rewriter.getIndexAttr(1)};
     Value slice = tensor::ExtractSliceOp::create(
@@ -378,7 +374,6 @@ struct MemRedBoundMemory
     : public lathe::memred::impl::MemRedBoundMemoryBase<MemRedBoundMemory> {
   using MemRedBoundMemoryBase::MemRedBoundMemoryBase;
 
-
   /// Finds the streaming caches of `func`, splits the budget over them
   /// (layer l = their order; deeper layers get less), and rewrites their
   /// loops. Caches that cannot be bounded get a warning naming why.
@@ -401,9 +396,8 @@ struct MemRedBoundMemory
         StreamCache c;
         std::string why;
         if (failed(matchStreamCache(loop, i, c, why))) {
-          loop.emitWarning() << "memred-bound-memory: loop-carried "
-                             << type << " #" << i
-                             << " is not bounded: " << why;
+          loop.emitWarning() << "memred-bound-memory: loop-carried " << type
+                             << " #" << i << " is not bounded: " << why;
           continue;
         }
         found.push_back(c);
@@ -461,7 +455,8 @@ struct MemRedBoundMemory
     SmallVector<int64_t> minCaps = capsFor(0);
     int64_t minBytes = bankCost(caches, minCaps);
     if (minBytes > budgetBytes) {
-      InFlightDiagnostic diag = caches.front().loop.emitError()
+      InFlightDiagnostic diag =
+          caches.front().loop.emitError()
           << "memred-bound-memory: the streaming caches cannot be bounded to "
           << budgetBytes << " bytes: the smallest banks (";
       for (auto [i, c] : llvm::enumerate(caches))
@@ -557,8 +552,8 @@ struct MemRedBoundMemory
         continue;
       }
       std::optional<Choice> choice =
-          chooseChunks(op.getQueryLength(), keyBound, op.getValueDim(),
-                       workers, *budgetBytes);
+          chooseChunks(op.getQueryLength(), keyBound, op.getValueDim(), workers,
+                       *budgetBytes);
       if (!choice) {
         op.emitOpError("cannot be bounded to ")
             << *budgetBytes << " bytes: even a 1 x 1 chunk needs "

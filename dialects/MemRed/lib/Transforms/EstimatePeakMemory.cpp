@@ -159,9 +159,9 @@ struct MemRedEstimatePeakMemory
       func->setAttr("lathe.predicted_peak_complete",
                     b.getBoolAttr(e->dynamicAllocations == 0));
       InFlightDiagnostic remark =
-          func.emitRemark()
-          << "predicted peak memory of '" << func.getName() << "': " << e->peakBytes
-          << " bytes (" << e->allocations << " allocations";
+          func.emitRemark() << "predicted peak memory of '" << func.getName()
+                            << "': " << e->peakBytes << " bytes ("
+                            << e->allocations << " allocations";
       if (e->dynamicAllocations)
         remark << ", " << e->dynamicAllocations << " dynamic ones not counted";
       remark << "; memred kernel scratch for " << w

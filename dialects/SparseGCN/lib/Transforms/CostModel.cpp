@@ -59,8 +59,8 @@ constexpr int64_t kCpuCacheBytes = int64_t(2) << 20;
 constexpr double kCpuSafetyMargin = 1.15;
 
 const TileCostTable kCpuTable = {
-    "cpu",          kCpuTileSizes,    kCpuWidths,       kCpuGemm,
-    kCpuSpmmLocal,  kCpuSpmmResident, kCpuSpmmStreamed, kCpuCacheBytes,
+    "cpu",           kCpuTileSizes,    kCpuWidths,       kCpuGemm,
+    kCpuSpmmLocal,   kCpuSpmmResident, kCpuSpmmStreamed, kCpuCacheBytes,
     kCpuSafetyMargin};
 const TileCostModel kCpuModel(kCpuTable);
 
@@ -94,8 +94,9 @@ const TileCostModel *TileCostModel::lookup(StringRef target) {
 }
 
 /// A [tile size][width] table at (tileSize, width), interpolated in both.
-static double byTileAndWidth(const TileCostTable &table, ArrayRef<double> values,
-                      int64_t tileSize, int64_t width) {
+static double byTileAndWidth(const TileCostTable &table,
+                             ArrayRef<double> values, int64_t tileSize,
+                             int64_t width) {
   size_t nw = table.widths.size();
   auto [t, w] = interpolate(table.tileSizes, tileSize);
   double r = byWidth(table.widths, values.slice(t * nw, nw), width);
@@ -147,8 +148,7 @@ double TileCostModel::denseThresholdAnyWidth(int64_t tileSize) const {
 
 double TileCostModel::sparseSeconds(int64_t nnz, int64_t width,
                                     int64_t numCols) const {
-  return 2.0 * double(nnz) * double(width) /
-         (spmmGflops(width, numCols) * 1e9);
+  return 2.0 * double(nnz) * double(width) / (spmmGflops(width, numCols) * 1e9);
 }
 
 double TileCostModel::denseSeconds(int64_t elements, int64_t tileSize,

@@ -78,8 +78,8 @@ LogicalResult validateCsr(AggregateOp op, const Csr &csr) {
   for (int64_t k = 0; k < csr.nnz(); ++k)
     if (csr.colIdx[k] < 0 || csr.colIdx[k] >= n)
       return op.emitOpError("has column index ")
-             << csr.colIdx[k] << " at position " << k
-             << ", out of range [0, " << n << ")";
+             << csr.colIdx[k] << " at position " << k << ", out of range [0, "
+             << n << ")";
   return success();
 }
 
@@ -113,7 +113,7 @@ Tiling classify(const Csr &csr, int64_t t, double threshold,
       if (counts[idx] > 0) {
         tiling.nonEmptyElements += area;
         c = double(counts[idx]) / double(area) >= threshold ? TileClass::Dense
-                                                           : TileClass::Sparse;
+                                                            : TileClass::Sparse;
       }
       if (c == TileClass::Dense)
         tiling.denseElements += area;
@@ -223,8 +223,8 @@ Csr permute(const Csr &a, ArrayRef<int64_t> perm) {
 
 Value indexConstant(OpBuilder &b, Location loc, Type elementType,
                     ArrayRef<int64_t> data) {
-  auto type = RankedTensorType::get({static_cast<int64_t>(data.size())},
-                                    elementType);
+  auto type =
+      RankedTensorType::get({static_cast<int64_t>(data.size())}, elementType);
   DenseElementsAttr attr;
   if (elementType.isInteger(32)) {
     SmallVector<int32_t> narrow(data.begin(), data.end());
@@ -303,8 +303,8 @@ struct SparseGCNTile
       candidates.push_back(csr.n);
     std::optional<Tiling> best;
     for (int64_t t : candidates) {
-      Tiling tiling = classify(csr, t, thresholdFor(model, t, width), model,
-                               timeWidth);
+      Tiling tiling =
+          classify(csr, t, thresholdFor(model, t, width), model, timeWidth);
       if (!best || tiling.hybridSeconds < best->hybridSeconds)
         best = std::move(tiling);
     }
@@ -380,8 +380,7 @@ struct SparseGCNTile
         Tiling reordered = bestTiling(permuted, model, width, timeWidth);
         if (reordered.hybridSeconds < tiling.hybridSeconds) {
           reorderNote = (stringifyNodeReorder(reorder) + " (applied)").str();
-          Type indexType =
-              cast<ShapedType>(rowPtr.getType()).getElementType();
+          Type indexType = cast<ShapedType>(rowPtr.getType()).getElementType();
           rowPtr = indexConstant(b, loc, indexType, permuted.rowPtr);
           colIdx = indexConstant(b, loc, indexType, permuted.colIdx);
           auto valuesType = RankedTensorType::get(

@@ -35,11 +35,10 @@ Value asElement(OpBuilder &b, Location loc, Value f32, Type t) {
 
 /// One all-parallel generic over `inputs` (all of `like`'s type) with
 /// `numResults` outputs of that type; `body` maps the scalars to the results.
-SmallVector<Value>
-elementwise(OpBuilder &b, Location loc, Value like, ValueRange inputs,
-            unsigned numResults,
-            function_ref<SmallVector<Value>(OpBuilder &, Location, ValueRange)>
-                body) {
+SmallVector<Value> elementwise(
+    OpBuilder &b, Location loc, Value like, ValueRange inputs,
+    unsigned numResults,
+    function_ref<SmallVector<Value>(OpBuilder &, Location, ValueRange)> body) {
   auto type = cast<RankedTensorType>(like.getType());
   AffineMap id = b.getMultiDimIdentityMap(type.getRank());
   SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, like);
@@ -109,8 +108,8 @@ struct LowerAdamW : OpRewritePattern<AdamWOp> {
     // bias corrections 1 - beta^t and the decay factor 1 - lr * wd.
     Value t = op.getStep(), lr32 = op.getLr();
     auto oneMinusPow = [&](double beta) -> Value {
-      Value p = math::PowFOp::create(rewriter, loc, cst(rewriter, loc, f32, beta),
-                                     t);
+      Value p =
+          math::PowFOp::create(rewriter, loc, cst(rewriter, loc, f32, beta), t);
       return arith::SubFOp::create(rewriter, loc, cst(rewriter, loc, f32, 1.0),
                                    p);
     };
@@ -133,9 +132,8 @@ struct LowerAdamW : OpRewritePattern<AdamWOp> {
               arith::MulFOp::create(b, l, cst(b, l, elt, 1.0 - b1), g));
           Value v = arith::AddFOp::create(
               b, l, arith::MulFOp::create(b, l, cst(b, l, elt, b2), a[3]),
-              arith::MulFOp::create(
-                  b, l, cst(b, l, elt, 1.0 - b2),
-                  arith::MulFOp::create(b, l, g, g)));
+              arith::MulFOp::create(b, l, cst(b, l, elt, 1.0 - b2),
+                                    arith::MulFOp::create(b, l, g, g)));
           Value mhat = arith::DivFOp::create(b, l, m, c1);
           Value vhat = arith::DivFOp::create(b, l, v, c2);
           Value den = arith::AddFOp::create(
@@ -162,12 +160,12 @@ struct LowerClip : OpRewritePattern<ClipByGlobalNormOp> {
     for (Value g : op.getGrads()) {
       auto type = cast<RankedTensorType>(g.getType());
       auto scalarType = RankedTensorType::get({}, f32);
-      Value init = linalg::FillOp::create(
-                       rewriter, loc, cst(rewriter, loc, f32, 0.0),
-                       tensor::EmptyOp::create(rewriter, loc,
-                                               ArrayRef<int64_t>{}, f32)
-                           .getResult())
-                       .getResult(0);
+      Value init =
+          linalg::FillOp::create(
+              rewriter, loc, cst(rewriter, loc, f32, 0.0),
+              tensor::EmptyOp::create(rewriter, loc, ArrayRef<int64_t>{}, f32)
+                  .getResult())
+              .getResult(0);
       SmallVector<AffineMap> maps = {
           rewriter.getMultiDimIdentityMap(type.getRank()),
           AffineMap::get(type.getRank(), 0, rewriter.getContext())};
@@ -178,10 +176,10 @@ struct LowerClip : OpRewritePattern<ClipByGlobalNormOp> {
               rewriter, loc, TypeRange{scalarType}, ValueRange{g},
               ValueRange{init}, maps, it,
               [&](OpBuilder &b, Location l, ValueRange a) {
-                Value x = a[0].getType() == f32
-                              ? a[0]
-                              : arith::ExtFOp::create(b, l, f32, a[0])
-                                    .getResult();
+                Value x =
+                    a[0].getType() == f32
+                        ? a[0]
+                        : arith::ExtFOp::create(b, l, f32, a[0]).getResult();
                 if (a[0].getType().getIntOrFloatBitWidth() > 32)
                   x = arith::TruncFOp::create(b, l, f32, a[0]);
                 Value sq = arith::MulFOp::create(b, l, x, x);
@@ -205,12 +203,11 @@ struct LowerClip : OpRewritePattern<ClipByGlobalNormOp> {
     for (Value g : op.getGrads()) {
       Type elt = cast<RankedTensorType>(g.getType()).getElementType();
       Value c = asElement(rewriter, loc, coef, elt);
-      results.push_back(elementwise(rewriter, loc, g, {g}, 1,
-                                    [&](OpBuilder &b, Location l,
-                                        ValueRange a) -> SmallVector<Value> {
-                                      return {
-                                          arith::MulFOp::create(b, l, a[0], c)};
-                                    })[0]);
+      results.push_back(elementwise(
+          rewriter, loc, g, {g}, 1,
+          [&](OpBuilder &b, Location l, ValueRange a) -> SmallVector<Value> {
+            return {arith::MulFOp::create(b, l, a[0], c)};
+          })[0]);
     }
     results.push_back(norm);
     rewriter.replaceOp(op, results);
@@ -230,9 +227,9 @@ struct LowerWarmupCosine : OpRewritePattern<WarmupCosineOp> {
     double warm = double(op.getWarmupSteps());
     double total = double(op.getTotalSteps());
     Value s = op.getStep();
-    Value warmLr = arith::MulFOp::create(
-        rewriter, loc, c(base / std::max(warm, 1.0)),
-        arith::AddFOp::create(rewriter, loc, s, c(1.0)));
+    Value warmLr =
+        arith::MulFOp::create(rewriter, loc, c(base / std::max(warm, 1.0)),
+                              arith::AddFOp::create(rewriter, loc, s, c(1.0)));
     Value progress = arith::DivFOp::create(
         rewriter, loc, arith::SubFOp::create(rewriter, loc, s, c(warm)),
         c(std::max(1.0, total - warm)));

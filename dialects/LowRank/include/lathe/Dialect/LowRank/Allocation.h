@@ -27,7 +27,7 @@ struct AllocationOption {
 };
 
 struct AllocationLayer {
-  double denseLatency = 0;                ///< option -1: dense, error 0
+  double denseLatency = 0;               ///< option -1: dense, error 0
   std::vector<AllocationOption> options; ///< the candidates
 };
 
