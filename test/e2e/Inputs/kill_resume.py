@@ -3,7 +3,8 @@
 (before the kill, and again from the last checkpoint) equal those of an
 uninterrupted run with the same seed.
 
-usage: kill_resume.py LATHE_TRAIN DIR   (DIR holds mlp.mlir, w.h5, train.h5)
+usage: kill_resume.py LATHE_TRAIN [FLAGS...] DIR   (DIR holds mlp.mlir, w.h5,
+train.h5; lit may add flags such as --target-cpu to the tool)
 """
 import json
 import os
@@ -12,8 +13,8 @@ import subprocess
 import sys
 import time
 
-train, d = sys.argv[1], sys.argv[2]
-common = [train, f"{d}/mlp.mlir", "--loss=cross-entropy", f"--data={d}/train.h5",
+train, d = sys.argv[1:-1], sys.argv[-1]
+common = [*train, f"{d}/mlp.mlir", "--loss=cross-entropy", f"--data={d}/train.h5",
           "--steps=8000", "--lr=0.003", "--seed=5", "--checkpoint-every=50"]
 subprocess.run(common + [f"--log={d}/full.jsonl"], check=True,
                stdout=subprocess.DEVNULL)
