@@ -226,18 +226,15 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
                   "': expected FILE.npy or FILE.h5:/dataset (the format "
                   "follows the name)");
 
-  std::string errorMessage;
-  auto file = openInputFile(options.inputFile, &errorMessage);
-  if (!file)
-    return fail("cannot open '" + options.inputFile + "': " + errorMessage);
-
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
   llvm::SourceMgr sourceMgr;
-  sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
   SourceMgrDiagnosticHandler diagHandler(sourceMgr, &context);
-  OwningOpRef<ModuleOp> module =
-      parseModuleOrExit(sourceMgr, &context, "lathe-run", options.inputFile);
+  std::string errorMessage;
+  OwningOpRef<ModuleOp> module = parseFileOrExit(
+      options.inputFile, &context, sourceMgr, "lathe-run", errorMessage);
+  if (!module && !errorMessage.empty())
+    return fail("cannot open '" + options.inputFile + "': " + errorMessage);
   if (!module)
     return fail("could not parse or verify '" + options.inputFile + "'");
 

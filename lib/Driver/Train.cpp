@@ -17,6 +17,7 @@
 #include "lathe/Driver/HostTensors.h"
 #include "lathe/Support/ParseGuard.h"
 #include "lathe/Target/CPU/Pipeline.h"
+#include "lathe/Transforms/Passes.h"
 #include "lathe/runtime/Runtime.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -25,7 +26,6 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Support/FileUtilities.h"
-#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
@@ -158,18 +158,16 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
     return fail("--loss=" + o.loss + ": expected cross-entropy or mse");
 
   std::string error;
-  auto file = openInputFile(o.inputFile, &error);
-  if (!file)
-    return fail("cannot open '" + o.inputFile + "': " + error);
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
   // Errors name the op; the whole module after them helps no one here.
   context.printOpOnDiagnostic(false);
   llvm::SourceMgr sourceMgr;
-  sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
   SourceMgrDiagnosticHandler diagHandler(sourceMgr, &context);
   OwningOpRef<ModuleOp> module =
-      parseModuleOrExit(sourceMgr, &context, "lathe-train", o.inputFile);
+      parseFileOrExit(o.inputFile, &context, sourceMgr, "lathe-train", error);
+  if (!module && !error.empty())
+    return fail("cannot open '" + o.inputFile + "': " + error);
   if (!module)
     return fail("could not parse or verify '" + o.inputFile + "'");
 
@@ -180,17 +178,13 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
                   "' has no @loss function; pass --loss=cross-entropy or "
                   "--loss=mse to build one from @main");
     PassManager pm = PassManager::on<ModuleOp>(&context);
-    llvm::raw_string_ostream os(error);
-    if (failed(parsePassPipeline(
-            llvm::formatv(
-                "lathe-append-loss{{kind={0} labels={1}{2}}", o.loss, o.labels,
-                o.frozen.empty() ? std::string()
-                                 : " frozen=" + llvm::join(o.frozen, ","))
-                .str(),
-            pm, os)) ||
-        failed(pm.run(*module)))
-      return fail("cannot build @loss from @main" +
-                  (error.empty() ? std::string() : ": " + error));
+    LatheAppendLossOptions appendOptions;
+    appendOptions.kind = o.loss;
+    appendOptions.labels = o.labels;
+    appendOptions.frozen.assign(o.frozen.begin(), o.frozen.end());
+    pm.addPass(createLatheAppendLoss(appendOptions));
+    if (failed(pm.run(*module)))
+      return fail("cannot build @loss from @main (see the error above)");
   } else if (!o.loss.empty()) {
     return fail("--loss given, but '" + o.inputFile +
                 "' already has a @loss function");
@@ -289,23 +283,20 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
   bool hasPredict = bool(module->lookupSymbol<func::FuncOp>("loss_predict"));
   {
     PassManager pm = PassManager::on<ModuleOp>(&context);
-    // Every digit of the hyper-parameters (formatv's default for a double
-    // keeps two decimals).
-    auto num = [](double v) {
-      char buffer[32];
-      std::snprintf(buffer, sizeof(buffer), "%.17g", v);
-      return std::string(buffer);
-    };
-    std::string stepPass = llvm::formatv(
-        "lathe-differentiate{{function=loss},lathe-make-train-step{{function="
-        "loss optimizer={0} lr={1} min-lr={2} warmup-steps={3} "
-        "total-steps={4} momentum={5} weight-decay={6} clip-norm={7}}",
-        o.optimizer, num(o.lr), num(o.minLr), o.warmupSteps,
-        o.schedule == "cosine" ? totalSteps : 0, num(o.momentum),
-        num(o.weightDecay), num(o.clipNorm));
-    llvm::raw_string_ostream os(error);
-    if (failed(parsePassPipeline(stepPass, pm, os)))
-      return fail("bad training pipeline: " + error);
+    LatheDifferentiateOptions differentiate;
+    differentiate.function = "loss";
+    pm.addPass(createLatheDifferentiate(differentiate));
+    LatheMakeTrainStepOptions step;
+    step.function = "loss";
+    step.optimizer = o.optimizer;
+    step.lr = o.lr;
+    step.minLr = o.minLr;
+    step.warmupSteps = o.warmupSteps;
+    step.totalSteps = o.schedule == "cosine" ? totalSteps : 0;
+    step.momentum = o.momentum;
+    step.weightDecay = o.weightDecay;
+    step.clipNorm = o.clipNorm;
+    pm.addPass(createLatheMakeTrainStep(step));
     if (failed(buildCpuPipeline(pm, "", error)))
       return fail("bad pipeline: " + error);
     if (failed(pm.run(*module)))

@@ -33,6 +33,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <type_traits>
 #include <unistd.h>
 #include <vector>
 
@@ -358,11 +359,15 @@ void readDatasetUnlocked(const std::string &path, const std::string &dataset,
   out = holder.release();
 }
 
-/// Writes all of `size` bytes; false on a closed pipe or an error.
-bool writeAll(int fd, const void *data, size_t size) {
-  const char *p = static_cast<const char *>(data);
+/// Moves exactly `size` bytes through `fd` with `io` (::read or ::write),
+/// retrying short transfers and EINTR; false on end of file, a closed pipe or
+/// an error.
+template <typename Buffer, typename IO>
+bool transferAll(IO io, int fd, Buffer *data, size_t size) {
+  auto *p = reinterpret_cast<
+      std::conditional_t<std::is_const_v<Buffer>, const char, char> *>(data);
   while (size > 0) {
-    ssize_t n = ::write(fd, p, size);
+    ssize_t n = io(fd, p, size);
     if (n < 0 && errno == EINTR)
       continue;
     if (n <= 0)
@@ -372,20 +377,11 @@ bool writeAll(int fd, const void *data, size_t size) {
   }
   return true;
 }
-
-/// Reads exactly `size` bytes; false on end of file or an error.
+bool writeAll(int fd, const void *data, size_t size) {
+  return transferAll(::write, fd, data, size);
+}
 bool readAll(int fd, void *data, size_t size) {
-  char *p = static_cast<char *>(data);
-  while (size > 0) {
-    ssize_t n = ::read(fd, p, size);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return false;
-    p += n;
-    size -= size_t(n);
-  }
-  return true;
+  return transferAll(::read, fd, data, size);
 }
 
 /// The child's side of an isolated read: the status, then either the error

@@ -17,11 +17,13 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
 #include "mlir/Parser/Parser.h"
+#include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/CrashRecoveryContext.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <cstdlib>
+#include <string>
 
 namespace mlir::lathe {
 
@@ -47,6 +49,23 @@ inline OwningOpRef<ModuleOp> parseModuleOrExit(llvm::SourceMgr &sourceMgr,
   llvm::errs().flush();
   llvm::outs().flush();
   std::_Exit(1);
+}
+
+/// Opens `path` into `sourceMgr` and parses it with parseModuleOrExit. A
+/// file that cannot be opened gives null with `openError` set; a parse error
+/// gives null with `openError` empty (the diagnostics went to the caller's
+/// handler on `sourceMgr`).
+inline OwningOpRef<ModuleOp> parseFileOrExit(llvm::StringRef path,
+                                             MLIRContext *context,
+                                             llvm::SourceMgr &sourceMgr,
+                                             llvm::StringRef tool,
+                                             std::string &openError) {
+  openError.clear();
+  auto file = openInputFile(path, &openError);
+  if (!file)
+    return nullptr;
+  sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
+  return parseModuleOrExit(sourceMgr, context, tool, path);
 }
 
 } // namespace mlir::lathe
