@@ -139,7 +139,8 @@ static DenseElementsAttr tensorData(const onnx::TensorProto &t,
       fail(llvm::formatv("tensor '{0}' has {1} bytes of data, expected {2}",
                          t.name(), t.raw_data().size(), bytes.size())
                .str());
-    std::memcpy(bytes.data(), t.raw_data().data(), bytes.size());
+    if (!bytes.empty())
+      std::memcpy(bytes.data(), t.raw_data().data(), bytes.size());
   } else {
     auto check = [&](int64_t have) {
       if (have != n)
@@ -147,18 +148,24 @@ static DenseElementsAttr tensorData(const onnx::TensorProto &t,
                            t.name(), have, n)
                  .str());
     };
+    // memcpy from a repeated field's data(): null when the field is empty,
+    // and null is undefined behaviour for memcpy even with size 0.
+    auto copy = [&](const void *from) {
+      if (!bytes.empty())
+        std::memcpy(bytes.data(), from, bytes.size());
+    };
     switch (t.data_type()) {
     case onnx::TensorProto::FLOAT:
       check(t.float_data_size());
-      std::memcpy(bytes.data(), t.float_data().data(), bytes.size());
+      copy(t.float_data().data());
       break;
     case onnx::TensorProto::DOUBLE:
       check(t.double_data_size());
-      std::memcpy(bytes.data(), t.double_data().data(), bytes.size());
+      copy(t.double_data().data());
       break;
     case onnx::TensorProto::INT64:
       check(t.int64_data_size());
-      std::memcpy(bytes.data(), t.int64_data().data(), bytes.size());
+      copy(t.int64_data().data());
       break;
     default: {
       // int32, int16, int8, bool, float16, bfloat16: one int32 each.
