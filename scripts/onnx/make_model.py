@@ -47,6 +47,16 @@ def case(name):
                       helper.make_node("Add", ["h", "c"], ["y"], name="add0")],
                      [vi("x", ["n", 4]), vi("v", [4]), vi("c", ["m"])],
                      [vi("y", ["n"])])
+    if name == "batchnorm_mixed":
+        # Opset 15: scale and bias (T2) may be another float type than x.
+        return model([helper.make_node("BatchNormalization", ["x", "s", "b", "m", "v"], ["y"],
+                                       epsilon=1e-5)],
+                     [vi("x", [2, 3, 2])], [vi("y", [2, 3, 2])],
+                     [numpy_helper.from_array(np.array([1.0, 2.0, 3.0]), "s"),
+                      numpy_helper.from_array(np.array([0.5, 0.0, -0.5]), "b"),
+                      numpy_helper.from_array(np.array([0.1, 0.2, 0.3], np.float32), "m"),
+                      numpy_helper.from_array(np.array([1.0, 4.0, 9.0], np.float32), "v")],
+                     opset=15)
     if name == "unsupported":
         return model([helper.make_node("Add", ["x", "x"], ["a"]),
                       helper.make_node("Hardmax", ["a"], ["b"]),

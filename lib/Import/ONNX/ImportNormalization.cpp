@@ -139,6 +139,12 @@ LogicalResult Importer::importBatchNormalization(const onnx::NodeProto &) {
   Value x = inV(0);
   int64_t r = rankOf(x);
   Type elt = eltOf(x);
+  // Scale, bias, mean and var may have another float type than x (opset 15's
+  // T2/T3); they are computed in x's. Integer operands are not BatchNorm's.
+  for (int i = 0; i <= 4; ++i)
+    if (!isF(eltOf(inV(i))))
+      return error(nodeDesc() + ": input '" + node->input(i) +
+                   "' must be a float tensor");
   double eps = attrFloat("epsilon", 1e-5f);
   bool training = attrInt("training_mode", 0);
   if (!training && hasOutput(1))
@@ -181,14 +187,14 @@ LogicalResult Importer::importBatchNormalization(const onnx::NodeProto &) {
           });
     };
     if (hasOutput(1))
-      setOut(1, running(inV(3), mean));
+      setOut(1, running(castTo(inV(3), elt), mean));
     if (hasOutput(2))
-      setOut(2, running(inV(4), var));
+      setOut(2, running(castTo(inV(4), elt), var));
     stats = {mean, var};
   }
   SmallVector<Value> ins = {x};
   for (int i = 1; i <= 4; ++i) {
-    Value p = i <= 2 ? inV(i) : stats[i - 3];
+    Value p = castTo(i <= 2 ? inV(i) : stats[i - 3], elt);
     SmallVector<OpFoldResult> shape = dims(p);
     for (int64_t k = 2; k < r; ++k)
       shape.push_back(b.getIndexAttr(1));
