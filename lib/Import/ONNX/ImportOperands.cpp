@@ -343,7 +343,7 @@ SmallVector<OpFoldResult> Importer::dims(Value v) {
 OpFoldResult Importer::dim(Value v, int64_t i) { return dims(v)[i]; }
 
 FailureOr<int64_t> Importer::normAxis(int64_t axis, int64_t rank) {
-  if (axis < -rank || axis >= std::max<int64_t>(rank, 1))
+  if (rank == 0 || axis < -rank || axis >= rank)
     return error(llvm::formatv("{0}: axis {1} is out of range for rank {2}",
                                nodeDesc(), axis, rank)
                      .str());
