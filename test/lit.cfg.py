@@ -55,3 +55,8 @@ def _pass_statistics_count():
     return "num-cse'd" in run.stderr
 if _pass_statistics_count():
     config.available_features.add("pass-statistics")
+
+# lathe-run's compile cache: one folder for the whole suite (runs of the same
+# module with the same options hit across tests), never the user's ~/.cache.
+config.environment["LATHE_CACHE_DIR"] = os.path.join(config.test_exec_root, "lathe-cache")
+config.environment["LATHE_CACHE_MAX_MB"] = "512"

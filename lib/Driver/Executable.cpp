@@ -9,17 +9,34 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/BuiltinDialect.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/SymbolTable.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/ExecutionEngine/Orc/LLJIT.h"
+#include "llvm/ExecutionEngine/Orc/RTDyldObjectLinkingLayer.h"
+#include "llvm/ExecutionEngine/SectionMemoryManager.h"
+#include "llvm/IR/IRBuilder.h"
+#include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/SmallVectorMemoryBuffer.h"
 #include "llvm/Support/TargetSelect.h"
+#include "llvm/Target/TargetMachine.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <fcntl.h>
 #include <functional>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 using namespace mlir;
 using namespace mlir::lathe;
@@ -150,16 +167,215 @@ LogicalResult mlir::lathe::getEntrySignature(ModuleOp module, StringRef name,
 // Executable
 //===----------------------------------------------------------------------===//
 
-std::unique_ptr<Executable>
-Executable::create(ModuleOp module, std::vector<ExternalWeight> weights,
-                   const ExecutableOptions &options, std::string &error) {
+//===----------------------------------------------------------------------===//
+// ConstantData
+//===----------------------------------------------------------------------===//
+
+ConstantData::~ConstantData() { release(); }
+
+ConstantData::ConstantData(ConstantData &&other) noexcept
+    : bytes(other.bytes), numBytes(other.numBytes), mapped(other.mapped) {
+  other.bytes = nullptr;
+  other.numBytes = 0;
+}
+
+ConstantData &ConstantData::operator=(ConstantData &&other) noexcept {
+  if (this != &other) {
+    release();
+    bytes = other.bytes;
+    numBytes = other.numBytes;
+    mapped = other.mapped;
+    other.bytes = nullptr;
+    other.numBytes = 0;
+  }
+  return *this;
+}
+
+void ConstantData::release() {
+  if (bytes) {
+    if (mapped)
+      ::munmap(bytes, numBytes);
+    else
+      std::free(bytes);
+  }
+  bytes = nullptr;
+  numBytes = 0;
+  mapped = false;
+}
+
+bool ConstantData::allocate(uint64_t size) {
+  release();
+  if (size == 0)
+    return true;
+  uint64_t rounded = (size + 63) / 64 * 64;
+  bytes = static_cast<char *>(std::aligned_alloc(64, rounded));
+  if (!bytes)
+    return false;
+  std::memset(bytes, 0, rounded);
+  numBytes = size;
+  return true;
+}
+
+bool ConstantData::mapFile(const std::string &path, uint64_t size,
+                           std::string &error) {
+  release();
+  if (size == 0)
+    return true;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    error = "cannot open '" + path + "': " + std::strerror(errno);
+    return false;
+  }
+  struct stat info;
+  if (::fstat(fd, &info) != 0 || static_cast<uint64_t>(info.st_size) != size) {
+    ::close(fd);
+    error = "'" + path + "' does not hold the " + std::to_string(size) +
+            " bytes of constants its object refers to";
+    return false;
+  }
+  // Copy-on-write: the generated code may treat the data as its own memory.
+  void *p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+  ::close(fd);
+  if (p == MAP_FAILED) {
+    error = "cannot map '" + path + "': " + std::strerror(errno);
+    return false;
+  }
+  bytes = static_cast<char *>(p);
+  numBytes = size;
+  mapped = true;
+  return true;
+}
+
+CompiledModule::CompiledModule() = default;
+CompiledModule::~CompiledModule() = default;
+CompiledModule::CompiledModule(CompiledModule &&) = default;
+CompiledModule &CompiledModule::operator=(CompiledModule &&) = default;
+
+//===----------------------------------------------------------------------===//
+// Compilation
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// The bytes of a constant global's initializer in memory order, or nothing
+/// where the initializer is not plain data (i1, strings, elided resources).
+std::optional<ArrayRef<char>> rawConstantBytes(LLVM::GlobalOp global,
+                                               std::vector<char> &splat) {
+  auto value = dyn_cast_or_null<ElementsAttr>(global.getValueOrNull());
+  if (!value)
+    return std::nullopt;
+  auto shaped = cast<ShapedType>(value.getType());
+  Type element = shaped.getElementType();
+  if (!element.isIntOrFloat() || element.getIntOrFloatBitWidth() % 8 != 0)
+    return std::nullopt;
+  int64_t elementBytes = element.getIntOrFloatBitWidth() / 8;
+  int64_t total = shaped.getNumElements() * elementBytes;
+  if (auto dense = dyn_cast<DenseIntOrFPElementsAttr>(value)) {
+    ArrayRef<char> raw = dense.getRawData();
+    if (!dense.isSplat())
+      return raw.size() == static_cast<size_t>(total)
+                 ? std::optional<ArrayRef<char>>(raw)
+                 : std::nullopt;
+    if (raw.size() != static_cast<size_t>(elementBytes))
+      return std::nullopt;
+    splat.resize(total);
+    for (int64_t i = 0; i < total; i += elementBytes)
+      std::memcpy(splat.data() + i, raw.data(), elementBytes);
+    return ArrayRef<char>(splat);
+  }
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(value)) {
+    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+    if (!blob || blob->getData().size() != static_cast<size_t>(total))
+      return std::nullopt;
+    return blob->getData();
+  }
+  return std::nullopt;
+}
+
+/// Moves the initializers of large constant globals into `compiled`'s data
+/// and leaves external declarations for the loader to bind.
+LogicalResult externalizeConstants(ModuleOp module, int64_t minBytes,
+                                   CompiledModule &compiled,
+                                   std::string &error) {
+  struct Pending {
+    LLVM::GlobalOp global;
+    uint64_t offset;
+  };
+  std::vector<Pending> pending;
+  uint64_t total = 0;
+  std::vector<char> splat;
+  for (auto global : module.getOps<LLVM::GlobalOp>()) {
+    if (!global.getConstant() || global.getInitializerBlock())
+      continue;
+    std::optional<ArrayRef<char>> bytes = rawConstantBytes(global, splat);
+    if (!bytes || static_cast<int64_t>(bytes->size()) < minBytes)
+      continue;
+    uint64_t align = std::max<uint64_t>(64, global.getAlignment().value_or(1));
+    total = (total + align - 1) / align * align;
+    pending.push_back({global, total});
+    compiled.constants.push_back({global.getSymName().str(), total,
+                                  static_cast<uint64_t>(bytes->size())});
+    total += bytes->size();
+  }
+  if (!compiled.data.allocate(total)) {
+    error = "out of memory for " + std::to_string(total) +
+            " bytes of constants";
+    return failure();
+  }
+  for (Pending &p : pending) {
+    std::optional<ArrayRef<char>> bytes = rawConstantBytes(p.global, splat);
+    std::memcpy(compiled.data.data() + p.offset, bytes->data(), bytes->size());
+    p.global.removeValueAttr();
+    p.global.setLinkage(LLVM::Linkage::External);
+    p.global.setVisibility_(LLVM::Visibility::Default);
+    p.global.setUnnamedAddr(LLVM::UnnamedAddr::None);
+    p.global.setDsoLocal(false);
+  }
+  return success();
+}
+
+/// `_mlir_NAME(void **args)` for every function defined in the module: the
+/// packed calling convention Invocation uses (each argument word through a
+/// pointer, then a pointer to the result).
+void addPackedInterfaces(llvm::Module &module) {
+  std::vector<llvm::Function *> functions;
+  for (llvm::Function &fn : module)
+    if (!fn.isDeclaration() && fn.hasExternalLinkage())
+      functions.push_back(&fn);
+  llvm::LLVMContext &ctx = module.getContext();
+  auto *ptrType = llvm::PointerType::get(ctx, 0);
+  for (llvm::Function *fn : functions) {
+    auto *type =
+        llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptrType}, false);
+    auto *wrapper =
+        llvm::Function::Create(type, llvm::GlobalValue::ExternalLinkage,
+                               "_mlir_" + fn->getName(), module);
+    llvm::IRBuilder<> builder(llvm::BasicBlock::Create(ctx, "entry", wrapper));
+    llvm::Value *packed = wrapper->getArg(0);
+    SmallVector<llvm::Value *> args;
+    for (auto [i, arg] : llvm::enumerate(fn->args())) {
+      llvm::Value *slot = builder.CreateGEP(ptrType, packed, builder.getInt64(i));
+      llvm::Value *argPtr = builder.CreateLoad(ptrType, slot);
+      args.push_back(builder.CreateLoad(arg.getType(), argPtr));
+    }
+    llvm::Value *result = builder.CreateCall(fn, args);
+    if (!result->getType()->isVoidTy()) {
+      llvm::Value *slot =
+          builder.CreateGEP(ptrType, packed, builder.getInt64(fn->arg_size()));
+      builder.CreateStore(result, builder.CreateLoad(ptrType, slot));
+    }
+    builder.CreateRetVoid();
+  }
+}
+
+llvm::Expected<llvm::orc::JITTargetMachineBuilder>
+targetMachineBuilder(const ExecutableOptions &options) {
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
   auto tmBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
-  if (!tmBuilder) {
-    error = "cannot detect the host: " + llvm::toString(tmBuilder.takeError());
-    return nullptr;
-  }
+  if (!tmBuilder)
+    return llvm::createStringError(
+        "cannot detect the host: " + llvm::toString(tmBuilder.takeError()));
   if (options.targetCpu != "host") {
     std::string lookupError;
     const llvm::Target *target = llvm::TargetRegistry::lookupTarget(
@@ -168,43 +384,131 @@ Executable::create(ModuleOp module, std::vector<ExternalWeight> weights,
     if (target)
       info.reset(target->createMCSubtargetInfo(tmBuilder->getTargetTriple(),
                                                options.targetCpu, ""));
-    if (!info || !info->isCPUStringValid(options.targetCpu)) {
-      error = "--target-cpu=" + options.targetCpu +
-              ": not a CPU LLVM knows for this target (e.g. host, "
-              "x86-64-v2, x86-64-v3, x86-64-v4, skylake-avx512)";
-      return nullptr;
-    }
+    if (!info || !info->isCPUStringValid(options.targetCpu))
+      return llvm::createStringError(
+          "--target-cpu=" + options.targetCpu +
+          ": not a CPU LLVM knows for this target (e.g. host, x86-64-v2, "
+          "x86-64-v3, x86-64-v4, skylake-avx512)");
     tmBuilder->setCPU(options.targetCpu);
     tmBuilder->getFeatures() = llvm::SubtargetFeatures();
   }
   tmBuilder->setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
+  return tmBuilder;
+}
+
+} // namespace
+
+std::string mlir::lathe::describeTarget(const ExecutableOptions &options) {
+  auto tmBuilder = targetMachineBuilder(options);
+  if (!tmBuilder) {
+    std::string message = llvm::toString(tmBuilder.takeError());
+    return "invalid target: " + message;
+  }
+  return tmBuilder->getTargetTriple().str() + " " + tmBuilder->getCPU() + " " +
+         tmBuilder->getFeatures().getString();
+}
+
+LogicalResult mlir::lathe::compileModule(ModuleOp module,
+                                         const ExecutableOptions &options,
+                                         CompiledModule &compiled,
+                                         std::string &error) {
+  auto tmBuilder = targetMachineBuilder(options);
+  if (!tmBuilder) {
+    error = llvm::toString(tmBuilder.takeError());
+    return failure();
+  }
   auto tm = tmBuilder->createTargetMachine();
   if (!tm) {
     error = "cannot create a target machine: " + llvm::toString(tm.takeError());
+    return failure();
+  }
+  if (failed(externalizeConstants(module, options.minDataBytes, compiled,
+                                  error)))
+    return failure();
+
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule =
+      translateModuleToLLVMIR(module, llvmContext, "lathe");
+  if (!llvmModule) {
+    error = "translation of the module to LLVM IR failed";
+    return failure();
+  }
+  ExecutionEngine::setupTargetTripleAndDataLayout(llvmModule.get(), tm->get());
+  addPackedInterfaces(*llvmModule);
+  markFreshAllocations(*llvmModule);
+  auto optimize = makeOptimizingTransformer(3, 0, tm->get());
+  if (llvm::Error err = optimize(llvmModule.get())) {
+    error = "LLVM optimization failed: " + llvm::toString(std::move(err));
+    return failure();
+  }
+
+  llvm::SmallVector<char, 0> object;
+  llvm::raw_svector_ostream os(object);
+  llvm::legacy::PassManager codegen;
+  if ((*tm)->addPassesToEmitFile(codegen, os, nullptr,
+                                 llvm::CodeGenFileType::ObjectFile)) {
+    error = "the target cannot emit object files";
+    return failure();
+  }
+  codegen.run(*llvmModule);
+  compiled.object = std::make_unique<llvm::SmallVectorMemoryBuffer>(
+      std::move(object), "lathe-module.o", /*RequiresNullTerminator=*/false);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Executable
+//===----------------------------------------------------------------------===//
+
+std::unique_ptr<Executable>
+Executable::create(ModuleOp module, std::vector<ExternalWeight> weights,
+                   const ExecutableOptions &options, std::string &error) {
+  CompiledModule compiled;
+  if (failed(compileModule(module, options, compiled, error)))
+    return nullptr;
+  return load(std::move(compiled), std::move(weights), options, error);
+}
+
+std::unique_ptr<Executable>
+Executable::load(CompiledModule compiled, std::vector<ExternalWeight> weights,
+                 const ExecutableOptions &options, std::string &error) {
+  auto tmBuilder = targetMachineBuilder(options);
+  if (!tmBuilder) {
+    error = llvm::toString(tmBuilder.takeError());
     return nullptr;
   }
-  auto optimize = makeOptimizingTransformer(3, 0, tm->get());
-  ExecutionEngineOptions engineOptions;
-  std::function<llvm::Error(llvm::Module *)> transformer =
-      [&optimize](llvm::Module *m) {
-        markFreshAllocations(*m);
-        return optimize(m);
-      };
-  engineOptions.transformer = transformer;
-  engineOptions.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
-  auto maybeEngine =
-      ExecutionEngine::create(module, engineOptions, std::move(*tm));
-  if (!maybeEngine) {
-    error =
-        "JIT compilation failed: " + llvm::toString(maybeEngine.takeError());
+  auto maybeJit =
+      llvm::orc::LLJITBuilder()
+          .setJITTargetMachineBuilder(std::move(*tmBuilder))
+          .setObjectLinkingLayerCreator([](llvm::orc::ExecutionSession &es)
+                                            -> llvm::Expected<std::unique_ptr<
+                                                llvm::orc::ObjectLayer>> {
+            return std::make_unique<llvm::orc::RTDyldObjectLinkingLayer>(
+                es, [](const llvm::MemoryBuffer &) {
+                  return std::make_unique<llvm::SectionMemoryManager>();
+                });
+          })
+          .create();
+  if (!maybeJit) {
+    error = "cannot create the JIT: " + llvm::toString(maybeJit.takeError());
     return nullptr;
   }
   std::unique_ptr<Executable> exe(new Executable());
-  exe->engine = std::move(*maybeEngine);
+  exe->jit = std::move(*maybeJit);
+  exe->constants = std::move(compiled.data);
+  llvm::orc::JITDylib &main = exe->jit->getMainJITDylib();
+  auto process = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
+      exe->jit->getDataLayout().getGlobalPrefix());
+  if (!process) {
+    error = "cannot search this process's symbols: " +
+            llvm::toString(process.takeError());
+    return nullptr;
+  }
+  main.addGenerator(std::move(*process));
 
   // The module's runtime session (Runtime.h): its caches, pre-packed
   // constant weights keyed by address among them, die with the executable,
-  // before the engine frees the module's memory.
+  // before the JIT frees the module's memory.
   lathe_rt_session_options sessionOptions;
   lathe_rt_session_options_init(&sessionOptions);
   sessionOptions.num_threads = options.threads;
@@ -238,16 +542,35 @@ Executable::create(ModuleOp module, std::vector<ExternalWeight> weights,
     }
     std::memcpy(w.storage, data.t.data, data.numBytes());
   }
-  const std::vector<ExternalWeight> &loaded = exe->weights;
-  exe->engine->registerSymbols([&loaded](
-                                   llvm::orc::MangleAndInterner interner) {
-    llvm::orc::SymbolMap map;
-    for (const ExternalWeight &w : loaded)
-      map[interner(w.symbol)] = {llvm::orc::ExecutorAddr::fromPtr(w.storage),
+
+  llvm::orc::MangleAndInterner mangle(exe->jit->getExecutionSession(),
+                                      exe->jit->getDataLayout());
+  llvm::orc::SymbolMap symbols;
+  for (const ExternalWeight &w : exe->weights)
+    symbols[mangle(w.symbol)] = {llvm::orc::ExecutorAddr::fromPtr(w.storage),
                                  llvm::JITSymbolFlags::Exported};
-    return map;
-  });
-  exe->engine->initialize();
+  for (const ConstantSlice &slice : compiled.constants) {
+    if (slice.offset + slice.size > exe->constants.size()) {
+      error = "constant @" + slice.symbol + " lies outside the module's data";
+      return nullptr;
+    }
+    symbols[mangle(slice.symbol)] = {
+        llvm::orc::ExecutorAddr::fromPtr(exe->constants.data() + slice.offset),
+        llvm::JITSymbolFlags::Exported};
+  }
+  if (llvm::Error err = main.define(llvm::orc::absoluteSymbols(symbols))) {
+    error = "cannot bind the module's data: " + llvm::toString(std::move(err));
+    return nullptr;
+  }
+  if (llvm::Error err = exe->jit->addObjectFile(std::move(compiled.object))) {
+    error = "cannot load the compiled module: " + llvm::toString(std::move(err));
+    return nullptr;
+  }
+  if (llvm::Error err = exe->jit->initialize(main)) {
+    error = "cannot initialize the compiled module: " +
+            llvm::toString(std::move(err));
+    return nullptr;
+  }
   return exe;
 }
 
@@ -256,16 +579,18 @@ Executable::~Executable() {
     lathe_rt_session_bind(previousSession);
     lathe_rt_session_destroy(session);
   }
+  if (jit)
+    llvm::consumeError(jit->deinitialize(jit->getMainJITDylib()));
+  jit.reset();
   for (ExternalWeight &w : weights)
     lathe_rt_free(w.storage);
-  engine.reset();
 }
 
 std::unique_ptr<Invocation>
 Executable::prepare(StringRef entry, FunctionType type,
                     ArrayRef<const lathe_host_tensor *> inputs,
                     std::string &error) {
-  auto packed = engine->lookupPacked(entry);
+  auto packed = jit->lookup(("_mlir_" + entry).str());
   if (!packed) {
     error = "entry @" + entry.str() + " not found after compilation: " +
             llvm::toString(packed.takeError());
@@ -278,7 +603,7 @@ Executable::prepare(StringRef entry, FunctionType type,
     return nullptr;
   }
   std::unique_ptr<Invocation> call(new Invocation());
-  call->function = *packed;
+  call->function = packed->toPtr<void (*)(void **)>();
   call->type = type;
   // Packed arguments: a pointer to every descriptor field ({allocated,
   // aligned, offset, sizes[rank], strides[rank]}, 8 bytes each), then a

@@ -3,6 +3,7 @@
 #include "lathe/Driver/Run.h"
 
 #include "lathe/Dialect/Lathe/LatheOps.h"
+#include "lathe/Driver/CompileCache.h"
 #include "lathe/Driver/Executable.h"
 #include "lathe/Driver/HostTensors.h"
 #include "lathe/Interfaces/FlopsInterface.h"
@@ -317,50 +318,76 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
     }
   }
 
-  // Compile.
-  PassManager pm = PassManager::on<ModuleOp>(&context);
-  if (failed(applyPassManagerCLOptions(pm)))
-    return fail("invalid pass manager options");
-  applyDefaultTimingPassManagerCLOptions(pm);
-  std::string error;
-  LogicalResult built = success();
-  // The report's static peak prediction works on the module as it leaves
-  // the 'bufferize' phase: a copy taken then, not a second compilation.
-  OwningOpRef<ModuleOp> bufferized;
-  PhaseCallback onPhaseEnd;
-  if (!options.reportPath.empty() && options.compileTo.empty())
-    onPhaseEnd = [&bufferized](CpuPhase phase, ModuleOp module) {
-      if (phase == CpuPhase::Bufferize && !bufferized)
-        bufferized = module.clone();
-    };
-  if (!options.passPipeline.empty()) {
-    StringRef text = options.passPipeline;
-    if (text.consume_front("builtin.module(") && text.consume_back(")")) {
-    }
-    llvm::raw_string_ostream os(error);
-    built = parsePassPipeline(text, pm, os);
-  } else if (options.pipeline == "reference") {
-    buildReferencePipeline(pm);
-  } else {
-    built = buildCpuPipeline(pm, options.compileTo, error, pipelineOptions,
-                             std::move(onPhaseEnd));
-  }
-  if (failed(built))
-    return fail("bad pipeline: " + error);
-  pm.addInstrumentation(std::move(decisionCollector));
-  if (failed(pm.run(*module)))
-    return fail("compilation of '" + options.inputFile + "' failed");
-  if (!options.compileTo.empty()) {
-    module->print(llvm::outs());
-    llvm::outs() << "\n";
-    return 0;
-  }
-
+  // Compile, or load the compiled module from the cache. A run that asks for
+  // the report (which describes the compilation) or for IR compiles anyway.
   ExecutableOptions executableOptions;
   executableOptions.targetCpu = options.targetCpu;
   executableOptions.threads = options.threadsGiven ? options.threads : 0;
-  std::unique_ptr<Executable> executable =
-      Executable::create(*module, std::move(weights), executableOptions, error);
+  CompileCache cache(options.noCache ? "" : options.cacheDir,
+                     CompileCache::defaultMaxBytes());
+  std::string cacheKey, cacheWarning;
+  if (cache.enabled() && options.compileTo.empty()) {
+    llvm::StringRef inputBytes =
+        sourceMgr.getMemoryBuffer(sourceMgr.getMainFileID())->getBuffer();
+    std::string minBytes = std::to_string(executableOptions.minDataBytes);
+    cacheKey = CompileCache::makeKey(
+        {"lathe-run", CompileCache::binaryIdentity(),
+         describeTarget(executableOptions), options.pipeline,
+         options.passPipeline, options.fastMath, minBytes, inputBytes});
+  }
+  OwningOpRef<ModuleOp> bufferized;
+  CompiledModule compiled;
+  bool cacheHit = !cacheKey.empty() && options.reportPath.empty() &&
+                  cache.lookup(cacheKey, compiled, cacheWarning);
+  if (!cacheWarning.empty())
+    llvm::errs() << "lathe-run: warning: " << cacheWarning << "\n";
+  std::string error;
+  // Outlives the compilation: it owns the decision collector.
+  PassManager pm = PassManager::on<ModuleOp>(&context);
+  if (!cacheHit) {
+    if (failed(applyPassManagerCLOptions(pm)))
+      return fail("invalid pass manager options");
+    applyDefaultTimingPassManagerCLOptions(pm);
+    LogicalResult built = success();
+    // The report's static peak prediction works on the module as it leaves
+    // the 'bufferize' phase: a copy taken then, not a second compilation.
+    PhaseCallback onPhaseEnd;
+    if (!options.reportPath.empty() && options.compileTo.empty())
+      onPhaseEnd = [&bufferized](CpuPhase phase, ModuleOp module) {
+        if (phase == CpuPhase::Bufferize && !bufferized)
+          bufferized = module.clone();
+      };
+    if (!options.passPipeline.empty()) {
+      StringRef text = options.passPipeline;
+      if (text.consume_front("builtin.module(") && text.consume_back(")")) {
+      }
+      llvm::raw_string_ostream os(error);
+      built = parsePassPipeline(text, pm, os);
+    } else if (options.pipeline == "reference") {
+      buildReferencePipeline(pm);
+    } else {
+      built = buildCpuPipeline(pm, options.compileTo, error, pipelineOptions,
+                               std::move(onPhaseEnd));
+    }
+    if (failed(built))
+      return fail("bad pipeline: " + error);
+    pm.addInstrumentation(std::move(decisionCollector));
+    if (failed(pm.run(*module)))
+      return fail("compilation of '" + options.inputFile + "' failed");
+    if (!options.compileTo.empty()) {
+      module->print(llvm::outs());
+      llvm::outs() << "\n";
+      return 0;
+    }
+    if (failed(compileModule(*module, executableOptions, compiled, error)))
+      return fail(error);
+    if (!cacheKey.empty() && !cache.store(cacheKey, compiled, cacheWarning))
+      llvm::errs() << "lathe-run: warning: " << cacheWarning
+                   << " (continuing without the compile cache)\n";
+  }
+  uint64_t constantBytes = compiled.data.size();
+  std::unique_ptr<Executable> executable = Executable::load(
+      std::move(compiled), std::move(weights), executableOptions, error);
   if (!executable)
     return fail(error);
   std::vector<const lathe_host_tensor *> inputViews;
@@ -464,11 +491,13 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
                                   "median {2:f3} ms\n",
                                   n, minMs, medianMs);
   }
-  llvm::outs() << llvm::formatv("compile {0:f1} ms, peak memory {1} bytes, "
+  const char *cacheState = cacheKey.empty() ? "" : cacheHit ? " (cached)" : "";
+  llvm::outs() << llvm::formatv("compile {0:f1} ms{4}, peak memory {1} bytes, "
                                 "{2} flops{3}\n",
                                 compileMs, peakBytes, flops,
                                 flopsComplete ? ""
-                                              : " (dynamic ops not counted)");
+                                              : " (dynamic ops not counted)",
+                                cacheState);
 
   if (!options.reportPath.empty()) {
     llvm::json::Object kernels;
@@ -524,6 +553,9 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
         {"pipeline", options.passPipeline.empty() ? options.pipeline
                                                   : options.passPipeline},
         {"compile_ms", compileMs},
+        {"compile_cache",
+         cacheKey.empty() ? "off" : cacheHit ? "hit" : "miss"},
+        {"constant_data_bytes", static_cast<int64_t>(constantBytes)},
         {"repeat", options.repeat},
         {"calls_timed", callsDone},
         {"interrupted", static_cast<bool>(interrupted)},

@@ -4,6 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "lathe/Driver/CompileCache.h"
 #include "lathe/Driver/Run.h"
 #include "lathe/InitAllDialects.h"
 #include "lathe/InitAllPasses.h"
@@ -83,6 +84,16 @@ int main(int argc, char **argv) {
       cl::desc("CPU the JIT generates code for: host (default) or an LLVM "
                "CPU name, e.g. x86-64-v3 for AVX2 only"),
       cl::init("host"), cl::cat(category));
+  cl::opt<std::string> cacheDir(
+      "cache-dir",
+      cl::desc("Compile cache folder: a module compiled once with the same "
+               "options is loaded from here (default: $LATHE_CACHE_DIR, else "
+               "$XDG_CACHE_HOME/lathe, else ~/.cache/lathe)"),
+      cl::init(""), cl::cat(category));
+  cl::opt<bool> noCache("no-cache",
+                        cl::desc("Always compile; do not read or write the "
+                                 "compile cache"),
+                        cl::init(false), cl::cat(category));
 
   mlir::registerAsmPrinterCLOptions();
   mlir::registerMLIRContextCLOptions();
@@ -111,6 +122,10 @@ int main(int argc, char **argv) {
   options.threadsGiven = threads.getNumOccurrences() > 0;
   options.fastMath = fastMath;
   options.targetCpu = targetCpu;
+  options.cacheDir = cacheDir.getNumOccurrences()
+                         ? std::string(cacheDir)
+                         : mlir::lathe::CompileCache::defaultDir();
+  options.noCache = noCache;
   options.fillMissing = fillMissing;
   options.seed = seed;
   return mlir::lathe::runMain(options, registry);

@@ -20,8 +20,14 @@
 #include <string>
 #include <vector>
 
+namespace llvm {
+class MemoryBuffer;
+namespace orc {
+class LLJIT;
+} // namespace orc
+} // namespace llvm
+
 namespace mlir {
-class ExecutionEngine;
 namespace lathe {
 
 /// An external weight (`#lathe.external`) the executable loads before the
@@ -51,7 +57,70 @@ struct ExecutableOptions {
   std::string targetCpu = "host";
   /// Threads of the module's runtime session; 0: the runtime's default.
   int threads = 0;
+  /// Constant globals of at least this many bytes are kept as data beside
+  /// the compiled code instead of going through LLVM (see CompiledModule).
+  int64_t minDataBytes = 512;
 };
+
+/// Bytes that back a compiled module's large constants: 64-byte aligned,
+/// owned (heap) or a private mapping of a file (the compile cache).
+class ConstantData {
+public:
+  ConstantData() = default;
+  ~ConstantData();
+  ConstantData(ConstantData &&other) noexcept;
+  ConstantData &operator=(ConstantData &&other) noexcept;
+  ConstantData(const ConstantData &) = delete;
+  ConstantData &operator=(const ConstantData &) = delete;
+
+  /// Zero-filled storage of `size` bytes; false when out of memory.
+  bool allocate(uint64_t size);
+  /// Maps `path` (copy-on-write) and checks it holds `size` bytes.
+  bool mapFile(const std::string &path, uint64_t size, std::string &error);
+
+  char *data() const { return bytes; }
+  uint64_t size() const { return numBytes; }
+
+private:
+  void release();
+  char *bytes = nullptr;
+  uint64_t numBytes = 0;
+  bool mapped = false;
+};
+
+/// A large constant kept as data: the global `symbol` of the module lives at
+/// `offset` in its ConstantData.
+struct ConstantSlice {
+  std::string symbol;
+  uint64_t offset = 0;
+  uint64_t size = 0;
+};
+
+/// What compiling a module in the LLVM dialect produces, and what the compile
+/// cache stores: a relocatable object for the host, and the module's large
+/// constants as data (their globals are external declarations in the object,
+/// bound when the object is loaded). Weights thus never pass through LLVM,
+/// so compile time does not grow with their size.
+struct CompiledModule {
+  std::unique_ptr<llvm::MemoryBuffer> object;
+  std::vector<ConstantSlice> constants;
+  ConstantData data;
+
+  CompiledModule();
+  ~CompiledModule();
+  CompiledModule(CompiledModule &&);
+  CompiledModule &operator=(CompiledModule &&);
+};
+
+/// Compiles `module` (in the LLVM dialect; its large constant globals are
+/// turned into declarations in place) to an object for the target of
+/// `options`.
+LogicalResult compileModule(ModuleOp module, const ExecutableOptions &options,
+                            CompiledModule &compiled, std::string &error);
+
+/// The identity of the code `options` would produce on this machine: the
+/// LLVM CPU name and its features (part of the compile cache's key).
+std::string describeTarget(const ExecutableOptions &options);
 
 class Executable;
 
@@ -80,15 +149,23 @@ private:
   bool haveResults = false;
 };
 
-/// A module in the LLVM dialect, JIT-compiled, with its runtime session
+/// A module in the LLVM dialect, compiled and linked in process, with its
+/// runtime session
 /// (bound to the creating thread while the executable lives) and its
 /// external weights loaded.
 class Executable {
 public:
+  /// compileModule + load.
   static std::unique_ptr<Executable> create(ModuleOp module,
                                             std::vector<ExternalWeight> weights,
                                             const ExecutableOptions &options,
                                             std::string &error);
+  /// Links a compiled module into this process and loads its external
+  /// weights. The executable keeps `compiled`'s constant data.
+  static std::unique_ptr<Executable> load(CompiledModule compiled,
+                                          std::vector<ExternalWeight> weights,
+                                          const ExecutableOptions &options,
+                                          std::string &error);
   ~Executable();
   Executable(const Executable &) = delete;
   Executable &operator=(const Executable &) = delete;
@@ -101,7 +178,8 @@ public:
 
 private:
   Executable() = default;
-  std::unique_ptr<ExecutionEngine> engine;
+  std::unique_ptr<llvm::orc::LLJIT> jit;
+  ConstantData constants;
   lathe_rt_session *session = nullptr;
   lathe_rt_session *previousSession = nullptr;
   std::vector<ExternalWeight> weights;

@@ -39,6 +39,10 @@ struct RunOptions {
   /// x86-64-v2, whose features alone are used; for testing other machines'
   /// code paths on this one.
   std::string targetCpu = "host";
+  /// The compile cache's folder (CompileCache::defaultDir() by default);
+  /// `noCache` or an empty folder disables it.
+  std::string cacheDir;
+  bool noCache = false;
   bool fillMissing = false;
   uint64_t seed = 0;
 };
