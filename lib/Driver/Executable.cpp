@@ -512,6 +512,7 @@ Executable::load(CompiledModule compiled, std::vector<ExternalWeight> weights,
   lathe_rt_session_options sessionOptions;
   lathe_rt_session_options_init(&sessionOptions);
   sessionOptions.num_threads = options.threads;
+  sessionOptions.precision = options.precision;
   exe->session = lathe_rt_session_create(&sessionOptions);
   if (!exe->session) {
     error = std::string("cannot create a runtime session: ") +

@@ -323,6 +323,16 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
   ExecutableOptions executableOptions;
   executableOptions.targetCpu = options.targetCpu;
   executableOptions.threads = options.threadsGiven ? options.threads : 0;
+  if (options.precision == "bf16") {
+    executableOptions.precision = LATHE_PRECISION_BF16;
+    if (!lathe_rt_cpu_has_bf16())
+      llvm::errs() << "lathe-run: note: oneDNN has no bf16 instructions "
+                      "(AVX512-BF16, AMX-BF16) on this CPU: "
+                      "--precision=bf16 runs in f32\n";
+  } else if (options.precision != "f32") {
+    return fail("--precision=" + options.precision +
+                ": expected f32 or bf16 (int8 is not implemented yet)");
+  }
   CompileCache cache(options.noCache ? "" : options.cacheDir,
                      CompileCache::defaultMaxBytes());
   std::string cacheKey, cacheWarning;
@@ -553,6 +563,12 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
         {"pipeline", options.passPipeline.empty() ? options.pipeline
                                                   : options.passPipeline},
         {"compile_ms", compileMs},
+        {"precision",
+         llvm::json::Object{
+             {"requested", options.precision},
+             {"matmul", options.precision == "bf16" && lathe_rt_cpu_has_bf16()
+                            ? "bf16"
+                            : "f32"}}},
         {"compile_cache",
          cacheKey.empty() ? "off" : cacheHit ? "hit" : "miss"},
         {"constant_data_bytes", static_cast<int64_t>(constantBytes)},

@@ -277,3 +277,14 @@ bool lathe::rt::isUnsupported(const dnnl::error &e) {
 bool lathe::rt::isReference(const dnnl::primitive_desc_base &pd) {
   return std::string(pd.impl_info_str()).rfind("ref", 0) == 0;
 }
+
+extern "C" int lathe_rt_cpu_has_bf16(void) {
+  static const int has = [] {
+    dnnl::cpu_isa isa = dnnl::get_effective_cpu_isa();
+    return isa == dnnl::cpu_isa::avx512_core_bf16 ||
+                   isa == dnnl::cpu_isa::avx512_core_amx
+               ? 1
+               : 0;
+  }();
+  return has;
+}

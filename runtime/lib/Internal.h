@@ -170,6 +170,8 @@ public:
                   .count();
     addProfileSample(kind, ns);
   }
+  /// Counts the scope under another kind (decided after it started).
+  void setKind(int newKind) { kind = newKind; }
   ProfileScope(const ProfileScope &) = delete;
   ProfileScope &operator=(const ProfileScope &) = delete;
 

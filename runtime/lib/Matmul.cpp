@@ -10,6 +10,12 @@
 // With LATHE_MM_CONST_B the primitive picks B's layout (format any) and B is
 // reordered into it once per address, the way onnxruntime pre-packs weights.
 //
+// In a session with LATHE_PRECISION_BF16, on a CPU with bf16 instructions, A
+// and B are converted to bf16 (a constant B once, when it is packed) and the
+// product is accumulated and written in f32 (oneDNN's AMX or AVX512-BF16
+// kernels); such calls are profiled as "matmul_bf16". Elsewhere, or where
+// oneDNN has only a reference kernel for the bf16 form, the call runs in f32.
+//
 //===----------------------------------------------------------------------===//
 
 #include "Dnnl.h"
@@ -34,6 +40,8 @@ struct Problem {
   float alpha = 1.f;
   /// ReLU must keep NaN (an input holds NaN or Inf; see appendActivation).
   bool keepNaN = false;
+  /// bf16 operands, f32 accumulation (see the file comment).
+  bool bf16 = false;
   /// Operands that must be staged densely whatever oneDNN supports.
   bool forceA = false, forceB = false, forceBias = false, forceRes = false,
        forceC = false;
@@ -47,6 +55,10 @@ struct Entry {
   bool copyA = false, copyB = false, copyC = false, copyBias = false,
        copyRes = false, packB = false;
   bool reference = false;
+  /// A and (unless packed) B are converted to bf16 each call from these
+  /// layouts into aMd / bMd.
+  bool bf16 = false;
+  memory::desc aUserMd, bUserMd;
   /// Index of the residual's binary post-op (after the activation's).
   int resPostOp = 0;
   PackedWeights packed;
@@ -96,6 +108,15 @@ std::shared_ptr<Entry> build(const Problem &p, bool allDense) {
   if (p.constB)
     bMd =
         memory::desc(p.b.dims, memory::data_type::f32, memory::format_tag::any);
+  if (p.bf16) {
+    e->bf16 = true;
+    e->aUserMd = e->aMd;
+    e->bUserMd = bUserMd;
+    e->aMd = memory::desc(p.a.dims, memory::data_type::bf16,
+                          denseStrides(p.a.dims));
+    bMd = memory::desc(p.b.dims, memory::data_type::bf16,
+                       memory::format_tag::any);
+  }
 
   dnnl::post_ops ops;
   e->resPostOp = appendActivation(ops, p.act, p.keepNaN, kKernel);
@@ -113,7 +134,7 @@ std::shared_ptr<Entry> build(const Problem &p, bool allDense) {
   e->bMd = pd.weights_desc();
   if (p.constB) {
     // Pack unless the preferred layout is the one we already have.
-    e->packB = e->bMd != bUserMd;
+    e->packB = p.bf16 || e->bMd != bUserMd;
     e->bPackSrcMd = p.b.hasUsableStrides() ? p.b.desc() : p.b.denseDesc();
     if (e->packB)
       e->copyB = false;
@@ -122,6 +143,14 @@ std::shared_ptr<Entry> build(const Problem &p, bool allDense) {
   e->scratchMd = pd.scratchpad_desc();
   e->prim = dnnl::matmul(pd);
   return e;
+}
+
+/// A bf16 copy of f32 data `src` (layout `srcMd`) in layout `dstMd`.
+void *toBf16(const memory::desc &srcMd, const float *src,
+             const memory::desc &dstMd, ScratchBuffer &scratch) {
+  scratch = ScratchBuffer(dstMd.get_size());
+  reorder(srcMd, const_cast<float *>(src), dstMd, scratch.get());
+  return scratch.get();
 }
 
 /// Pointer to `op`'s data, staged densely into `scratch` when `copy`.
@@ -164,6 +193,7 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
             int64_t rankBias, void *biasDesc, int64_t rankRes, void *resDesc,
             int64_t rankC, void *cDesc, float alpha, int64_t flags) {
   static const int profileKind = getProfileKind("matmul");
+  static const int profileKindBf16 = getProfileKind("matmul_bf16");
   ProfileScope scope(profileKind);
   applyThreadSettings();
 
@@ -275,9 +305,13 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
                 !allFinite(operandMaxAbs(b, p.constB)) ||
                 (p.hasBias && !allFinite(maxAbs(p.bias.view())));
 
+  p.bf16 = currentSession().precision == LATHE_PRECISION_BF16 &&
+           lathe_rt_cpu_has_bf16();
+
   std::vector<int64_t> key;
   key.reserve(64);
   key.push_back(flags);
+  key.push_back(p.bf16);
   key.push_back(p.keepNaN);
   int32_t alphaBits;
   std::memcpy(&alphaBits, &alpha, sizeof(alphaBits));
@@ -290,12 +324,33 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
     appendKey(key, p.res);
   key.push_back(p.forceA | p.forceB << 1 | p.forceBias << 2 | p.forceRes << 3);
   std::shared_ptr<Entry> e = cache().getOrCreate(key, [&] {
-    return buildPreferringOptimized<Entry>(
-        [&](bool allDense) { return build(p, allDense); });
+    auto buildAll = [&](const Problem &q) {
+      return buildPreferringOptimized<Entry>(
+          [&](bool allDense) { return build(q, allDense); });
+    };
+    if (p.bf16) {
+      // A bf16 form oneDNN only has a reference kernel for runs in f32.
+      try {
+        std::shared_ptr<Entry> entry = buildAll(p);
+        if (!entry->reference)
+          return entry;
+      } catch (const dnnl::error &err) {
+        if (!isUnsupported(err))
+          throw;
+      }
+      Problem f32 = p;
+      f32.bf16 = false;
+      return buildAll(f32);
+    }
+    return buildAll(p);
   });
+  if (e->bf16)
+    scope.setKind(profileKindBf16);
 
-  ScratchBuffer sa, sb, sc, sbias, sres;
+  ScratchBuffer sa, sb, sc, sbias, sres, sa16, sb16;
   float *aPtr = stageInput(p.a, e->copyA, sa);
+  if (e->bf16)
+    aPtr = static_cast<float *>(toBf16(e->aUserMd, aPtr, e->aMd, sa16));
   float *bPtr;
   if (e->packB) {
     bPtr = static_cast<float *>(e->packed.lookup(p.b.data));
@@ -306,6 +361,8 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
     }
   } else {
     bPtr = stageInput(p.b, e->copyB, sb);
+    if (e->bf16)
+      bPtr = static_cast<float *>(toBf16(e->bUserMd, bPtr, e->bMd, sb16));
   }
   float *cPtr = p.c.data;
   if (e->copyC) {

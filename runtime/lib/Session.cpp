@@ -74,10 +74,10 @@ Session &defaultSession() {
 
 } // namespace
 
-lathe_rt_session::lathe_rt_session(int numThreads)
+lathe_rt_session::lathe_rt_session(int numThreads, int precision)
     : id(nextSessionId.fetch_add(1)),
       memory(std::make_shared<MemoryCounters>()),
-      numThreads(numThreads > 0 ? numThreads : 0) {}
+      numThreads(numThreads > 0 ? numThreads : 0), precision(precision) {}
 
 // Destroying the caches frees the packed weights (counted in `memory`).
 lathe_rt_session::~lathe_rt_session() = default;
@@ -103,13 +103,21 @@ lathe_rt_session_options_init(lathe_rt_session_options *options) {
     return;
   *options = lathe_rt_session_options{};
   options->num_threads = 0;
+  options->precision = LATHE_PRECISION_F32;
 }
 
 extern "C" lathe_rt_session *
 lathe_rt_session_create(const lathe_rt_session_options *options) {
   try {
     clearLastError();
-    return new Session(options ? options->num_threads : 0);
+    int precision = options ? options->precision : LATHE_PRECISION_F32;
+    if (precision != LATHE_PRECISION_F32 && precision != LATHE_PRECISION_BF16) {
+      setLastError(concat("lathe_rt_session_create: unknown precision ",
+                          precision, " (expected LATHE_PRECISION_F32 or "
+                          "LATHE_PRECISION_BF16)"));
+      return nullptr;
+    }
+    return new Session(options ? options->num_threads : 0, precision);
   } catch (...) {
     statusFromCurrentException("lathe_rt_session_create");
     return nullptr;

@@ -68,7 +68,7 @@ enum class CacheSlot {
 } // namespace lathe::rt
 
 struct lathe_rt_session {
-  explicit lathe_rt_session(int numThreads);
+  explicit lathe_rt_session(int numThreads, int precision = LATHE_PRECISION_F32);
   ~lathe_rt_session();
   lathe_rt_session(const lathe_rt_session &) = delete;
   lathe_rt_session &operator=(const lathe_rt_session &) = delete;
@@ -91,6 +91,8 @@ struct lathe_rt_session {
   /// Threads for oneDNN and the runtime's own parallel kernels; 0: OpenMP's
   /// default.
   std::atomic<int> numThreads;
+  /// LATHE_PRECISION_F32 or LATHE_PRECISION_BF16 (Runtime.h).
+  const int precision;
 
   std::mutex pendingMutex;
   std::optional<std::string> pendingError;

@@ -90,6 +90,12 @@ int main(int argc, char **argv) {
                "options is loaded from here (default: $LATHE_CACHE_DIR, else "
                "$XDG_CACHE_HOME/lathe, else ~/.cache/lathe)"),
       cl::init(""), cl::cat(category));
+  cl::opt<std::string> precision(
+      "precision",
+      cl::desc("f32 (default) or bf16: matmuls with bf16 operands and f32 "
+               "accumulation on CPUs with AVX512-BF16 or AMX-BF16 (f32 "
+               "elsewhere, with a note)"),
+      cl::init("f32"), cl::cat(category));
   cl::opt<bool> noCache("no-cache",
                         cl::desc("Always compile; do not read or write the "
                                  "compile cache"),
@@ -126,6 +132,7 @@ int main(int argc, char **argv) {
                          ? std::string(cacheDir)
                          : mlir::lathe::CompileCache::defaultDir();
   options.noCache = noCache;
+  options.precision = precision;
   options.fillMissing = fillMissing;
   options.seed = seed;
   return mlir::lathe::runMain(options, registry);

@@ -57,6 +57,8 @@ struct ExecutableOptions {
   std::string targetCpu = "host";
   /// Threads of the module's runtime session; 0: the runtime's default.
   int threads = 0;
+  /// LATHE_PRECISION_F32 or LATHE_PRECISION_BF16 (the runtime session's).
+  int precision = LATHE_PRECISION_F32;
   /// Constant globals of at least this many bytes are kept as data beside
   /// the compiled code instead of going through LLVM (see CompiledModule).
   int64_t minDataBytes = 512;

@@ -42,6 +42,8 @@ struct RunOptions {
   /// The compile cache's folder (CompileCache::defaultDir() by default);
   /// `noCache` or an empty folder disables it.
   std::string cacheDir;
+  /// "f32" or "bf16" (matmuls with bf16 operands where the CPU has bf16).
+  std::string precision = "f32";
   bool noCache = false;
   bool fillMissing = false;
   uint64_t seed = 0;

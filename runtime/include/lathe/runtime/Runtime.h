@@ -85,9 +85,21 @@ typedef struct lathe_rt_session_options {
   /// code's OpenMP loops on threads bound to the session; 0 = OpenMP's
   /// default (see lathe_rt_set_num_threads).
   int32_t num_threads;
+  /// LATHE_PRECISION_F32 (the default) or LATHE_PRECISION_BF16: matmuls run
+  /// with bf16 operands and f32 accumulation and results where the CPU has
+  /// bf16 instructions (AVX512-BF16 or AMX-BF16; lathe_rt_cpu_has_bf16), in
+  /// f32 elsewhere.
+  int32_t precision;
 } lathe_rt_session_options;
 
-/// Fills `options` with the defaults (num_threads 0). Any thread.
+#define LATHE_PRECISION_F32 0
+#define LATHE_PRECISION_BF16 1
+
+/// 1 when oneDNN may use bf16 instructions on this CPU (its effective ISA,
+/// ONEDNN_MAX_CPU_ISA included, has AVX512-BF16 or AMX-BF16), else 0.
+int lathe_rt_cpu_has_bf16(void);
+
+/// Fills `options` with the defaults (num_threads 0, f32). Any thread.
 void lathe_rt_session_options_init(lathe_rt_session_options *options);
 
 /// A new session with empty caches, no pending error, zero memory counts and
