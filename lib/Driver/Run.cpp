@@ -566,9 +566,10 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
         {"precision",
          llvm::json::Object{
              {"requested", options.precision},
-             {"matmul", options.precision == "bf16" && lathe_rt_cpu_has_bf16()
-                            ? "bf16"
-                            : "f32"}}},
+             {"effective",
+              options.precision == "bf16" && lathe_rt_cpu_has_bf16()
+                  ? "bf16"
+                  : "f32"}}},
         {"compile_cache",
          cacheKey.empty() ? "off" : cacheHit ? "hit" : "miss"},
         {"constant_data_bytes", static_cast<int64_t>(constantBytes)},

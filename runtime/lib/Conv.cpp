@@ -14,6 +14,14 @@
 // the convolution's output in that layout and pools it there, so only the
 // (4x smaller) pooled tensor is reordered to the caller's layout.
 //
+// LATHE_MM_HAS_RESIDUAL makes the convolution add the output's contents (a
+// residual connection) before the activation: oneDNN's sum post-op, with the
+// residual reordered into the primitive's layout first when that is not the
+// caller's. In a session with LATHE_PRECISION_BF16 on a CPU with bf16
+// instructions, input and filter are converted to bf16 by their reorders (a
+// constant filter once) and accumulation and output stay f32 (profiled as
+// "conv2d_bf16").
+//
 //===----------------------------------------------------------------------===//
 
 #include "Pool.h"
@@ -29,11 +37,18 @@ using dnnl::memory;
 namespace {
 
 constexpr const char *kKernel = "lathe_rt_conv2d_f32";
-constexpr int64_t kKnownFlags = LATHE_MM_HAS_BIAS | LATHE_MM_CONST_B |
+constexpr int64_t kKnownFlags = LATHE_MM_HAS_BIAS | LATHE_MM_HAS_RESIDUAL |
+                                LATHE_MM_CONST_B |
                                 (int64_t(0xFF) << LATHE_MM_ACT_SHIFT);
 
 struct Problem {
   Operand src, weights, bias, dst; // oneDNN logical order (NCHW / OIHW).
+  /// LATHE_MM_HAS_RESIDUAL: the output's contents are added before the
+  /// activation (oneDNN's sum post-op), a residual connection in place.
+  bool accumulate = false;
+  /// bf16 input and filter, f32 accumulation and output (a session with
+  /// LATHE_PRECISION_BF16 on a CPU with bf16 instructions).
+  bool bf16 = false;
   bool hasBias = false, constW = false;
   int act = LATHE_ACT_NONE;
   Dims strides, dilates, padL, padR;
@@ -92,6 +107,7 @@ struct Entry {
   Binding src, weights, bias, dst;
   bool reference = false;
   bool gemm = false; // im2col + sgemm: supported but slow.
+  bool bf16 = false; // Built for bf16 input and filter.
   PackedWeights packed;
   // Pooled mode: the pooling primitive and how its output reaches `out`.
   dnnl::pooling_v2_forward pool;
@@ -117,13 +133,15 @@ Binding userBinding(const Operand &op, bool force) {
   return b;
 }
 
-memory::desc anyMd(const Operand &op) {
-  return memory::desc(op.dims, memory::data_type::f32, memory::format_tag::any);
+memory::desc anyMd(const Operand &op,
+                   memory::data_type type = memory::data_type::f32) {
+  return memory::desc(op.dims, type, memory::format_tag::any);
 }
 
 std::shared_ptr<Entry> build(const Problem &p, bool srcAny, bool dstAny,
                              bool winograd, bool stageSrc) {
   auto e = std::make_shared<Entry>();
+  e->bf16 = p.bf16;
   e->src = userBinding(p.src, p.forceSrc || stageSrc);
   e->weights = userBinding(p.weights, p.forceWeights);
   if (!p.pooled)
@@ -131,12 +149,20 @@ std::shared_ptr<Entry> build(const Problem &p, bool srcAny, bool dstAny,
   memory::desc srcMd = srcAny ? anyMd(p.src) : e->src.userMd;
   memory::desc wMd = srcAny || p.constW ? anyMd(p.weights) : e->weights.userMd;
   memory::desc dstMd = dstAny || p.pooled ? anyMd(p.dst) : e->dst.userMd;
+  if (p.bf16) {
+    // The input and filter are converted by their reorders (a constant
+    // filter once, when packed); the output stays f32.
+    srcMd = anyMd(p.src, memory::data_type::bf16);
+    wMd = anyMd(p.weights, memory::data_type::bf16);
+  }
   if (p.hasBias) {
     e->bias = userBinding(p.bias, p.forceBias);
     e->bias.primMd = e->bias.userMd;
   }
 
   dnnl::post_ops ops;
+  if (p.accumulate)
+    ops.append_sum(1.f);
   appendActivation(ops, p.act, p.nonFinite, kKernel);
   dnnl::primitive_attr attr = userScratchpadAttr();
   attr.set_post_ops(ops);
@@ -315,13 +341,13 @@ void fillWithoutProduct(const Problem &p) {
   for (int64_t n = 0; n < d.dims[0]; ++n)
     for (int64_t f = 0; f < d.dims[1]; ++f) {
       float v = p.hasBias ? p.bias.data[f * p.bias.strides[0]] : 0.f;
-      v = applyActivation(p.act, v);
       for (int64_t h = 0; h < d.dims[2]; ++h)
         for (int64_t w = 0; w < d.dims[3]; ++w) {
           int64_t channel = d.block ? (f / d.block) * d.strides[1] + f % d.block
                                     : f * d.strides[1];
-          d.data[n * d.strides[0] + channel + h * d.strides[2] +
-                 w * d.strides[3]] = v;
+          float &out = d.data[n * d.strides[0] + channel + h * d.strides[2] +
+                              w * d.strides[3]];
+          out = applyActivation(p.act, p.accumulate ? v + out : v);
         }
     }
 }
@@ -377,6 +403,8 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
             int64_t flags, const PoolWindow *pool) {
   static const int profileKind = getProfileKind("conv2d");
   static const int pooledKind = getProfileKind("conv2d_pool");
+  static const int profileKindBf16 = getProfileKind("conv2d_bf16");
+  static const int pooledKindBf16 = getProfileKind("conv2d_pool_bf16");
   ProfileScope scope(pool ? pooledKind : profileKind);
   applyThreadSettings();
 
@@ -401,6 +429,10 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
 
   Problem p;
   p.hasBias = flags & LATHE_MM_HAS_BIAS;
+  p.accumulate = flags & LATHE_MM_HAS_RESIDUAL;
+  if (p.accumulate && pool)
+    fail(LATHE_ERR_INVALID, "a pooled convolution cannot accumulate into its "
+                            "output (LATHE_MM_HAS_RESIDUAL)");
   p.constW = flags & LATHE_MM_CONST_B;
   p.act = static_cast<int>((flags >> LATHE_MM_ACT_SHIFT) & 0xFF);
   activationAlgorithm(p.act == LATHE_ACT_NONE ? LATHE_ACT_RELU : p.act,
@@ -486,6 +518,9 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
   // KH * KW); a constant filter is scanned once) decide whether the fast
   // kernels are exact for this data.
   bool needSrcScan = p.act == LATHE_ACT_RELU || p.pooled || wantsWinograd(p);
+  // The residual (the output's contents) also feeds the activation.
+  float residualMax =
+      p.accumulate && p.act == LATHE_ACT_RELU ? maxAbs(out) : 0.f;
   bool anyPadding = padTop || padLeft || padBottom || padRight;
   ScratchBuffer paddedSrc;
   if (needSrcScan || anyPadding) {
@@ -493,8 +528,8 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
     if (needSrcScan) {
       float srcMax = maxAbs(in);
       float biasMax = p.hasBias ? maxAbs(p.bias.view()) : 0.f;
-      p.nonFinite =
-          !allFinite(srcMax) || !allFinite(wMax) || !allFinite(biasMax);
+      p.nonFinite = !allFinite(srcMax) || !allFinite(wMax) ||
+                    !allFinite(biasMax) || !allFinite(residualMax);
       p.noWinograd = !winogradIsSafe(srcMax, wMax, c);
     }
     if (anyPadding && !allFinite(wMax)) {
@@ -508,9 +543,11 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
     }
   }
 
+  p.bf16 = currentSession().precision == LATHE_PRECISION_BF16 &&
+           lathe_rt_cpu_has_bf16();
   std::vector<int64_t> key = {flags,     strideH,     strideW,     dilationH,
                               dilationW, padTop,      padLeft,     padBottom,
-                              padRight,  p.nonFinite, p.noWinograd};
+                              padRight,  p.nonFinite, p.noWinograd, p.bf16};
   appendKey(key, p.src);
   appendKey(key, p.weights);
   appendKey(key, p.dst);
@@ -523,8 +560,25 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
                            p.pool.dilations[0], p.pool.dilations[1]});
     appendKey(key, p.out);
   }
-  std::shared_ptr<Entry> e =
-      cache().getOrCreate(key, [&] { return buildBest(p); });
+  std::shared_ptr<Entry> e = cache().getOrCreate(key, [&] {
+    if (p.bf16) {
+      // A bf16 form oneDNN has only a reference kernel for runs in f32.
+      try {
+        std::shared_ptr<Entry> entry = buildBest(p);
+        if (!entry->reference)
+          return entry;
+      } catch (const dnnl::error &err) {
+        if (!isUnsupported(err))
+          throw;
+      }
+      Problem f32 = p;
+      f32.bf16 = false;
+      return buildBest(f32);
+    }
+    return buildBest(p);
+  });
+  if (e->bf16)
+    scope.setKind(pool ? pooledKindBf16 : profileKindBf16);
 
   void *srcPtr = bindInput(p.src, e->src, kSrcStaged, kSrcReordered);
   void *wPtr;
@@ -543,6 +597,9 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
   void *dstPtr = p.dst.data;
   if (e->dst.reorder || p.pooled) {
     dstPtr = threadScratch(kDst, e->dst.primMd.get_size());
+    // The sum post-op reads the residual from the primitive's destination.
+    if (p.accumulate)
+      reorder(e->dst.userMd, p.dst.data, e->dst.primMd, dstPtr);
   }
   dnnl::engine &engine = cpuEngine();
   std::unordered_map<int, memory> args;

@@ -319,6 +319,8 @@ LogicalResult Conv2DOp::verify() {
   if (getLayout() != "nchw" && getLayout() != "nhwc")
     return emitOpError("has unknown layout '")
            << getLayout() << "' (expected nchw or nhwc)";
+  if (getAccumulate() && hasPool())
+    return emitOpError("cannot accumulate into a pooled output");
   for (auto [name, value, block] : {std::tuple<StringRef, Value, int64_t>{
                                         "input", getInput(), getInputBlock()},
                                     {"filter", getFilter(), 0},

@@ -122,7 +122,10 @@ void eraseWithInit(IRRewriter &rewriter, Conv2DOp conv) {
 /// Rewrite 1: computes only the rows and columns the uses read. Returns the
 /// (possibly new) op.
 Conv2DOp shrinkToDemand(IRRewriter &rewriter, Conv2DOp conv) {
-  if (conv.hasPureBufferSemantics() || conv->use_empty())
+  // An accumulating convolution's init is data (its residual), not a fresh
+  // tensor to replace.
+  if (conv.hasPureBufferSemantics() || conv->use_empty() ||
+      conv.getAccumulate())
     return conv;
   auto type = cast<RankedTensorType>(conv.getResult().front().getType());
   if (!type.hasStaticShape())
@@ -179,7 +182,7 @@ Conv2DOp shrinkToDemand(IRRewriter &rewriter, Conv2DOp conv) {
 bool blockOutput(IRRewriter &rewriter, Conv2DOp conv) {
   constexpr int64_t block = Conv2DOp::kChannelBlock;
   if (conv.hasPureBufferSemantics() || conv->use_empty() || conv.isNhwc() ||
-      conv.getOutputBlock() != 0)
+      conv.getOutputBlock() != 0 || conv.getAccumulate())
     return false;
   auto type = cast<RankedTensorType>(conv.getResult().front().getType());
   if (!type.hasStaticShape() || type.getDimSize(1) == 0 ||

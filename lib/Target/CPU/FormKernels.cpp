@@ -475,9 +475,12 @@ static Value asChannelBias(PatternRewriter &rewriter, Location loc,
 }
 
 /// An element-wise linalg.generic whose only job on a single-use
-/// lathe.conv2d result (not pooled yet) is `+ bias[channel]` and/or ReLU
-/// (max with 0, or compare+select), in that order, is absorbed into the
-/// convolution: one oneDNN convolution with bias and an eltwise post-op.
+/// lathe.conv2d result (not pooled yet) is `+ bias[channel]`, `+ residual`
+/// (a tensor of the result's type, read element for element) and/or ReLU
+/// (max with 0, or compare+select), adds before the ReLU, is absorbed into
+/// the convolution: one oneDNN convolution with bias, a sum post-op (the
+/// residual becomes the convolution's `init`, `accumulate`) and an eltwise
+/// post-op.
 struct FuseEpilogueIntoConv : public OpRewritePattern<linalg::GenericOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -519,9 +522,27 @@ struct FuseEpilogueIntoConv : public OpRewritePattern<linalg::GenericOp> {
       activation = "relu";
       return success();
     };
-    std::optional<unsigned> biasInput;
+    std::optional<unsigned> biasInput, residualInput;
+    Type resultType = op.getResult(0).getType();
     auto onAdd = [&](unsigned input) -> LogicalResult {
-      if (bias || biasInput || activation != "none") {
+      if (activation != "none") {
+        why = "add after the activation";
+        return failure();
+      }
+      // A full tensor of the result's type, element for element: a residual,
+      // added in place by a convolution whose init it becomes. (Not with
+      // pooling, and only into a plain output the op writes whole.)
+      if (maps[input].isIdentity() &&
+          op.getDpsInputs()[input].getType() == resultType) {
+        if (residualInput || conv.getAccumulate() || conv.hasPool() ||
+            conv.getOutputBlock()) {
+          why = "second residual";
+          return failure();
+        }
+        residualInput = input;
+        return success();
+      }
+      if (bias || biasInput) {
         why = "add is not a bias";
         return failure();
       }
@@ -538,11 +559,17 @@ struct FuseEpilogueIntoConv : public OpRewritePattern<linalg::GenericOp> {
         return rewriter.notifyMatchFailure(op, "add is not a channel bias");
     }
 
+    // An accumulating convolution keeps its init: that is its residual.
+    Value init = residualInput     ? op.getDpsInputs()[*residualInput]
+                 : conv.getAccumulate() ? conv.getInit()
+                                        : op.getDpsInits()[0];
     auto fused = Conv2DOp::create(rewriter, op.getLoc(), op->getResultTypes(),
                                   conv.getInput(), conv.getFilter(), bias,
-                                  op.getDpsInits()[0]);
+                                  init);
     fused->setAttrs(conv->getAttrs());
     fused.setActivation(activation);
+    if (residualInput)
+      fused.setAccumulate(true);
     rewriter.replaceOp(op, fused.getResults());
     rewriter.eraseOp(conv);
     return success();
@@ -562,7 +589,8 @@ struct FusePoolIntoConv : public OpRewritePattern<PoolOp> {
       return rewriter.notifyMatchFailure(op, "expects f32 tensors");
     bool nhwc = std::is_same_v<PoolOp, linalg::PoolingNhwcMaxOp>;
     auto conv = op.getDpsInputs()[0].template getDefiningOp<Conv2DOp>();
-    if (!conv || !conv->hasOneUse() || conv.hasPool() || conv.isNhwc() != nhwc)
+    if (!conv || !conv->hasOneUse() || conv.hasPool() || conv.getAccumulate() ||
+        conv.isNhwc() != nhwc)
       return rewriter.notifyMatchFailure(op, "input is not a lone conv");
     Value outs = op.getDpsInits()[0];
     auto fill = outs.template getDefiningOp<linalg::FillOp>();
@@ -628,7 +656,7 @@ struct KernelCounts {
                      (matmul.getActivation() != "none");
       } else if (auto conv = dyn_cast<Conv2DOp>(op)) {
         ++convs;
-        epilogues += (conv.getBias() != nullptr) +
+        epilogues += (conv.getBias() != nullptr) + conv.getAccumulate() +
                      (conv.getActivation() != "none") +
                      (conv.getPool() != "none");
       } else if (isa<linalg::SoftmaxOp>(op)) {

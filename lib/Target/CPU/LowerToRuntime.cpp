@@ -198,6 +198,8 @@ static void lowerConv2D(Conv2DOp op, RuntimeCallBuilder &calls,
   int64_t flags = activationCode(op.getActivation()) << LATHE_MM_ACT_SHIFT;
   if (op.getBias())
     flags |= LATHE_MM_HAS_BIAS;
+  if (op.getAccumulate())
+    flags |= LATHE_MM_HAS_RESIDUAL;
   if (isConstantBuffer(op.getFilter()))
     flags |= LATHE_MM_CONST_B;
   Value bias = op.getBias() ? op.getBias() : init;

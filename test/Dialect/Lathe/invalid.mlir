@@ -182,3 +182,11 @@ func.func @layer_norm_eps(%x: tensor<4x8xf32>, %e: tensor<4x8xf32>) -> tensor<4x
   %y = lathe.layer_norm ins(%x : tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {epsilon = -1.0 : f32} -> tensor<4x8xf32>
   return %y : tensor<4x8xf32>
 }
+
+// -----
+
+func.func @conv_accumulate_pool(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %o: tensor<1x4x3x3xf32>) -> tensor<1x4x3x3xf32> {
+  // expected-error @+1 {{cannot accumulate into a pooled output}}
+  %y = lathe.conv2d ins(%x, %w : tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>) outs(%o : tensor<1x4x3x3xf32>) {accumulate, pool = "max", pool_window = array<i64: 2, 2>, pool_strides = array<i64: 2, 2>} -> tensor<1x4x3x3xf32>
+  return %y : tensor<1x4x3x3xf32>
+}

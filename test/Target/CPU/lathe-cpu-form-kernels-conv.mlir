@@ -143,3 +143,84 @@ func.func @not_fused(%x: tensor<1x1x6x6xf32>, %w: tensor<2x1x3x3xf32>, %acc: ten
   } -> tensor<1x2x4x4xf32>
   return %a, %p, %y, %r, %c3 : tensor<1x2x4x4xf32>, tensor<1x2x2x2xf32>, tensor<1x2x4x4xf32>, tensor<1x2x4x4xf32>, tensor<1x2x4x4xf32>
 }
+
+// A residual connection: conv + bias, then + a tensor of the result's type
+// (read element for element) and ReLU in one generic, as ResNet's blocks end.
+// The residual becomes the convolution's init, added in place (`accumulate`:
+// oneDNN's sum post-op) before the ReLU.
+// CHECK-LABEL: func.func @conv_residual_relu
+// CHECK-SAME: (%[[X:.*]]: tensor<1x8x6x6xf32>, %[[W:.*]]: tensor<8x8x1x1xf32>, %[[B:.*]]: tensor<8xf32>, %[[R:.*]]: tensor<1x8x6x6xf32>)
+// CHECK: %[[Y:.*]] = lathe.conv2d ins(%[[X]], %[[W]] : tensor<1x8x6x6xf32>, tensor<8x8x1x1xf32>) bias(%[[B]] : tensor<8xf32>) outs(%[[R]] : tensor<1x8x6x6xf32>) {accumulate, activation = "relu"} -> tensor<1x8x6x6xf32>
+// CHECK-NOT: linalg.
+// CHECK: return %[[Y]]
+func.func @conv_residual_relu(%x: tensor<1x8x6x6xf32>, %w: tensor<8x8x1x1xf32>, %b: tensor<8xf32>, %r: tensor<1x8x6x6xf32>) -> tensor<1x8x6x6xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<1x8x6x6xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<1x8x6x6xf32>) -> tensor<1x8x6x6xf32>
+  %c = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+         ins(%x, %w : tensor<1x8x6x6xf32>, tensor<8x8x1x1xf32>) outs(%f : tensor<1x8x6x6xf32>) -> tensor<1x8x6x6xf32>
+  %biased = linalg.generic {indexing_maps = [#id, #c1, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%c, %b : tensor<1x8x6x6xf32>, tensor<8xf32>) outs(%e : tensor<1x8x6x6xf32>) {
+  ^bb0(%a: f32, %bb: f32, %o: f32):
+    %s = arith.addf %a, %bb : f32
+    linalg.yield %s : f32
+  } -> tensor<1x8x6x6xf32>
+  %y = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%biased, %r : tensor<1x8x6x6xf32>, tensor<1x8x6x6xf32>) outs(%e : tensor<1x8x6x6xf32>) {
+  ^bb0(%a: f32, %res: f32, %o: f32):
+    %s = arith.addf %a, %res : f32
+    %lt = arith.cmpf olt, %s, %zero : f32
+    %m = arith.select %lt, %zero, %s : f32
+    linalg.yield %m : f32
+  } -> tensor<1x8x6x6xf32>
+  return %y : tensor<1x8x6x6xf32>
+}
+
+// An add after the ReLU is not a residual of the convolution (the sum
+// post-op comes before the activation): the generic stays whole.
+// CHECK-LABEL: func.func @relu_then_residual
+// CHECK: lathe.conv2d ins({{.*}}) outs({{.*}}) -> tensor<1x8x6x6xf32>
+// CHECK: linalg.generic
+func.func @relu_then_residual(%x: tensor<1x8x6x6xf32>, %w: tensor<8x8x1x1xf32>, %r: tensor<1x8x6x6xf32>) -> tensor<1x8x6x6xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<1x8x6x6xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<1x8x6x6xf32>) -> tensor<1x8x6x6xf32>
+  %c = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+         ins(%x, %w : tensor<1x8x6x6xf32>, tensor<8x8x1x1xf32>) outs(%f : tensor<1x8x6x6xf32>) -> tensor<1x8x6x6xf32>
+  %y = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%c, %r : tensor<1x8x6x6xf32>, tensor<1x8x6x6xf32>) outs(%e : tensor<1x8x6x6xf32>) {
+  ^bb0(%a: f32, %res: f32, %o: f32):
+    %m = arith.maximumf %a, %zero : f32
+    %s = arith.addf %m, %res : f32
+    linalg.yield %s : f32
+  } -> tensor<1x8x6x6xf32>
+  return %y : tensor<1x8x6x6xf32>
+}
+
+// The residual add and the ReLU in two generics: the ReLU fuses into the
+// accumulating convolution, which keeps its residual init.
+// CHECK-LABEL: func.func @conv_residual_then_relu
+// CHECK-SAME: (%[[X:.*]]: tensor<1x8x6x6xf32>, %[[W:.*]]: tensor<8x8x1x1xf32>, %[[R:.*]]: tensor<1x8x6x6xf32>)
+// CHECK: %[[Y:.*]] = lathe.conv2d ins(%[[X]], %[[W]] : tensor<1x8x6x6xf32>, tensor<8x8x1x1xf32>) outs(%[[R]] : tensor<1x8x6x6xf32>) {accumulate, activation = "relu"} -> tensor<1x8x6x6xf32>
+// CHECK-NOT: linalg.
+// CHECK: return %[[Y]]
+func.func @conv_residual_then_relu(%x: tensor<1x8x6x6xf32>, %w: tensor<8x8x1x1xf32>, %r: tensor<1x8x6x6xf32>) -> tensor<1x8x6x6xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<1x8x6x6xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<1x8x6x6xf32>) -> tensor<1x8x6x6xf32>
+  %c = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+         ins(%x, %w : tensor<1x8x6x6xf32>, tensor<8x8x1x1xf32>) outs(%f : tensor<1x8x6x6xf32>) -> tensor<1x8x6x6xf32>
+  %s = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%c, %r : tensor<1x8x6x6xf32>, tensor<1x8x6x6xf32>) outs(%e : tensor<1x8x6x6xf32>) {
+  ^bb0(%a: f32, %res: f32, %o: f32):
+    %t = arith.addf %a, %res : f32
+    linalg.yield %t : f32
+  } -> tensor<1x8x6x6xf32>
+  %y = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%s : tensor<1x8x6x6xf32>) outs(%e : tensor<1x8x6x6xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %m = arith.maximumf %a, %zero : f32
+    linalg.yield %m : f32
+  } -> tensor<1x8x6x6xf32>
+  return %y : tensor<1x8x6x6xf32>
+}

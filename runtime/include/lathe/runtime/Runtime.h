@@ -343,8 +343,8 @@ void lathe_rt_index_check_failed(int64_t rank, void *what, int64_t index,
 void lathe_rt_assert_failed(int64_t rank, void *message,
                             int64_t inParallelLoop);
 
-/// Calls the packed entry point `fn(args)` (ExecutionEngine::lookupPacked) so
-/// that a failed assertion on this thread returns here. Returns 0 when `fn`
+/// Calls the packed entry point `fn(args)` (a compiled module's `_mlir_NAME`
+/// wrapper) so that a failed assertion on this thread returns here. Returns 0 when `fn`
 /// returned, 1 when an assertion failed (its message is the pending error;
 /// the results are not valid). Nests; not async-signal-safe. Any thread (the
 /// jump target is per thread); it binds no session: bind the module's session

@@ -239,7 +239,9 @@ def Lathe_Conv2DOp : Lathe_Op<"conv2d", [
     produces as many rows and columns as the pooling windows read.
 
     Unlike the linalg convolutions the op overwrites `init` (it does not
-    accumulate). It is in destination style: on tensors it returns the new
+    accumulate), unless `accumulate` is set: then
+    `init = act(conv(input, filter) + bias + init)`, a residual connection
+    computed in place (oneDNN's sum post-op); not with `pool`. It is in destination style: on tensors it returns the new
     `init`, on memrefs it writes `init` in place. The CPU backend lowers it to
     one oneDNN convolution with bias and eltwise post-op (and the pooling on
     the convolution's blocked output).
@@ -265,7 +267,8 @@ def Lathe_Conv2DOp : Lathe_Op<"conv2d", [
                        DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$pool_dilations,
                        DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0, 0, 0}">:$padding,
                        DefaultValuedAttr<I64Attr, "0">:$input_block,
-                       DefaultValuedAttr<I64Attr, "0">:$output_block);
+                       DefaultValuedAttr<I64Attr, "0">:$output_block,
+                       UnitAttr:$accumulate);
   let results = (outs Variadic<AnyRankedTensor>:$result);
   let assemblyFormat = [{
     `ins` `(` $input `,` $filter `:` type($input) `,` type($filter) `)`
