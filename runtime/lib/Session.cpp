@@ -113,7 +113,8 @@ lathe_rt_session_create(const lathe_rt_session_options *options) {
     int precision = options ? options->precision : LATHE_PRECISION_F32;
     if (precision != LATHE_PRECISION_F32 && precision != LATHE_PRECISION_BF16) {
       setLastError(concat("lathe_rt_session_create: unknown precision ",
-                          precision, " (expected LATHE_PRECISION_F32 or "
+                          precision,
+                          " (expected LATHE_PRECISION_F32 or "
                           "LATHE_PRECISION_BF16)"));
       return nullptr;
     }

@@ -68,7 +68,8 @@ enum class CacheSlot {
 } // namespace lathe::rt
 
 struct lathe_rt_session {
-  explicit lathe_rt_session(int numThreads, int precision = LATHE_PRECISION_F32);
+  explicit lathe_rt_session(int numThreads,
+                            int precision = LATHE_PRECISION_F32);
   ~lathe_rt_session();
   lathe_rt_session(const lathe_rt_session &) = delete;
   lathe_rt_session &operator=(const lathe_rt_session &) = delete;
