@@ -386,6 +386,125 @@ struct RaiseGenericConvolution : public OpRewritePattern<linalg::GenericOp> {
 };
 
 //===----------------------------------------------------------------------===//
+// Element-wise generics, in the form kernel formation reads epilogues
+//===----------------------------------------------------------------------===//
+
+/// An all-parallel generic with one result and an identity output map: what
+/// convert-elementwise-to-linalg produces.
+bool isElementwiseGeneric(linalg::GenericOp op) {
+  return op.hasPureTensorSemantics() && op.getNumDpsInits() == 1 &&
+         op->getNumResults() == 1 &&
+         op.getNumParallelLoops() == op.getNumLoops() &&
+         op.getIndexingMapsArray().back().isIdentity();
+}
+
+/// The operand a broadcast reads and the map from the broadcast's result
+/// dimensions to it: a linalg.broadcast, or a generic that only yields its
+/// one input read through a projected permutation (JAX's broadcast_in_dim).
+std::optional<std::pair<Value, AffineMap>> broadcastSource(Value value) {
+  Operation *def = value.getDefiningOp();
+  if (auto broadcast = dyn_cast_or_null<linalg::BroadcastOp>(def)) {
+    if (!broadcast.hasPureTensorSemantics())
+      return std::nullopt;
+    return std::make_pair(broadcast.getInput(),
+                          broadcast.getIndexingMapsArray().front());
+  }
+  auto generic = dyn_cast_or_null<linalg::GenericOp>(def);
+  if (!generic || !isElementwiseGeneric(generic) ||
+      generic.getNumDpsInputs() != 1)
+    return std::nullopt;
+  Block &body = generic.getRegion().front();
+  AffineMap map = generic.getIndexingMapsArray().front();
+  if (std::distance(body.begin(), body.end()) != 1 ||
+      body.getTerminator()->getOperand(0) != body.getArgument(0) ||
+      !map.isProjectedPermutation())
+    return std::nullopt;
+  return std::make_pair(generic.getDpsInputs()[0], map);
+}
+
+/// An element-wise generic reading a broadcast reads the broadcast's operand
+/// through the composed map instead (`x + broadcast(bias)` becomes
+/// `x + bias[c]`, the per-channel bias that kernel formation fuses).
+struct FoldBroadcastIntoElementwise
+    : public OpRewritePattern<linalg::GenericOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(linalg::GenericOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!isElementwiseGeneric(op))
+      return rewriter.notifyMatchFailure(op, "not element-wise");
+    SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+    for (OpOperand *input : op.getDpsInputOperands()) {
+      auto source = broadcastSource(input->get());
+      unsigned index = input->getOperandNumber();
+      if (!source || getElementTypeOrSelf(source->first.getType()) !=
+                         getElementTypeOrSelf(input->get().getType()))
+        continue;
+      maps[index] = source->second.compose(maps[index]);
+      rewriter.modifyOpInPlace(op, [&] {
+        input->set(source->first);
+        op.setIndexingMapsAttr(rewriter.getAffineMapArrayAttr(maps));
+      });
+      return success();
+    }
+    return rewriter.notifyMatchFailure(op, "no broadcast input");
+  }
+};
+
+/// An element-wise generic's input that is a splat constant becomes that
+/// scalar constant in the payload (`max(x, splat 0)` is then the ReLU
+/// kernel formation fuses); the unused operand is left to canonicalization.
+struct InlineSplatIntoElementwise
+    : public OpRewritePattern<linalg::GenericOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(linalg::GenericOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!isElementwiseGeneric(op))
+      return rewriter.notifyMatchFailure(op, "not element-wise");
+    Block &body = op.getRegion().front();
+    for (OpOperand *input : op.getDpsInputOperands()) {
+      BlockArgument arg = body.getArgument(input->getOperandNumber());
+      SplatElementsAttr splat;
+      if (arg.use_empty() || !matchPattern(input->get(), m_Constant(&splat)))
+        continue;
+      rewriter.setInsertionPointToStart(&body);
+      Value scalar = arith::ConstantOp::create(
+          rewriter, op.getLoc(), cast<TypedAttr>(splat.getSplatValue<Attribute>()));
+      rewriter.replaceAllUsesWith(arg, scalar);
+      return success();
+    }
+    return rewriter.notifyMatchFailure(op, "no splat constant input");
+  }
+};
+
+/// An element-wise generic whose init is also one of its inputs (as
+/// convert-elementwise-to-linalg writes `arith.addf %a, %b`) and whose
+/// payload does not read the init writes into a tensor.empty instead, so its
+/// producer keeps a single use (kernel formation fuses only single-use
+/// producers).
+struct UseEmptyInitForElementwise
+    : public OpRewritePattern<linalg::GenericOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(linalg::GenericOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!isElementwiseGeneric(op))
+      return rewriter.notifyMatchFailure(op, "not element-wise");
+    OpOperand &init = op.getDpsInitsMutable()[0];
+    if (op.payloadUsesValueFromOperand(&init) ||
+        !llvm::is_contained(op.getDpsInputs(), init.get()))
+      return rewriter.notifyMatchFailure(op, "init is read or not an input");
+    Value empty = tensor::EmptyOp::create(
+        rewriter, op.getLoc(),
+        tensor::getMixedSizes(rewriter, op.getLoc(), init.get()),
+        getElementTypeOrSelf(init.get().getType()));
+    rewriter.modifyOpInPlace(op, [&] { init.set(empty); });
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
 // The pass
 //===----------------------------------------------------------------------===//
 
@@ -448,6 +567,8 @@ struct LatheRaiseGenerics
 } // namespace
 
 void mlir::lathe::populateRaiseGenericsPatterns(RewritePatternSet &patterns) {
-  patterns.add<RaiseGenericContraction, RaiseGenericConvolution>(
-      patterns.getContext());
+  patterns.add<RaiseGenericContraction, RaiseGenericConvolution,
+               FoldBroadcastIntoElementwise, InlineSplatIntoElementwise,
+               UseEmptyInitForElementwise>(patterns.getContext());
+  linalg::populateEraseUnusedOperandsAndResultsPatterns(patterns);
 }
