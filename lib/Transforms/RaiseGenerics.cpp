@@ -214,7 +214,8 @@ Value permuteTo(RewriterBase &rewriter, Location loc, Value value,
   for (int64_t p : perm)
     permuted.push_back(sizes[p]);
   Value init = tensor::EmptyOp::create(
-      rewriter, loc, permuted, cast<ShapedType>(value.getType()).getElementType());
+      rewriter, loc, permuted,
+      cast<ShapedType>(value.getType()).getElementType());
   return linalg::TransposeOp::create(rewriter, loc, value, init, perm)
       ->getResult(0);
 }
@@ -238,8 +239,8 @@ SmallVector<ReassociationIndices> groupsOf(ArrayRef<size_t> sizes) {
 Value collapse(RewriterBase &rewriter, Location loc, Value value,
                ArrayRef<size_t> sizes) {
   SmallVector<ReassociationIndices> groups = groupsOf(sizes);
-  if (groups.size() == static_cast<size_t>(
-                           cast<ShapedType>(value.getType()).getRank()))
+  if (groups.size() ==
+      static_cast<size_t>(cast<ShapedType>(value.getType()).getRank()))
     return value;
   return tensor::CollapseShapeOp::create(rewriter, loc, value, groups);
 }
@@ -278,8 +279,8 @@ struct RaiseGenericContraction : public OpRewritePattern<linalg::GenericOp> {
     }
 
     bool batched = !c->batch.empty();
-    bool reshapes = c->batch.size() > 1 || c->m.size() > 1 ||
-                    c->n.size() > 1 || c->k.size() > 1;
+    bool reshapes = c->batch.size() > 1 || c->m.size() > 1 || c->n.size() > 1 ||
+                    c->k.size() > 1;
     if (reshapes && !llvm::all_of(op->getOperandTypes(), [](Type type) {
           return cast<ShapedType>(type).hasStaticShape();
         }))
@@ -298,8 +299,7 @@ struct RaiseGenericContraction : public OpRewritePattern<linalg::GenericOp> {
                    dims == ArrayRef<unsigned>(swapped);
       Value grouped =
           transposed ? value : permuteTo(rewriter, loc, value, dims, plain);
-      SmallVector<size_t> sizes = {c->batch.size(), outer.size(),
-                                   inner.size()};
+      SmallVector<size_t> sizes = {c->batch.size(), outer.size(), inner.size()};
       if (transposed)
         std::swap(sizes[1], sizes[2]);
       return collapse(rewriter, loc, grouped, sizes);
@@ -326,21 +326,19 @@ struct RaiseGenericContraction : public OpRewritePattern<linalg::GenericOp> {
       results.append({x, y});
       return AffineMap::get(numDims, 0, results, ctx);
     };
-    SmallVector<AffineMap> maps = {
-        transposeLhs ? mapOf(k, m) : mapOf(m, k),
-        transposeRhs ? mapOf(n, k) : mapOf(k, n), mapOf(m, n)};
+    SmallVector<AffineMap> maps = {transposeLhs ? mapOf(k, m) : mapOf(m, k),
+                                   transposeRhs ? mapOf(n, k) : mapOf(k, n),
+                                   mapOf(m, n)};
     Value product;
     if (batched) {
-      auto mm = linalg::BatchMatmulOp::create(rewriter, loc,
-                                              TypeRange{acc.getType()},
-                                              ValueRange{lhs, rhs}, acc);
+      auto mm = linalg::BatchMatmulOp::create(
+          rewriter, loc, TypeRange{acc.getType()}, ValueRange{lhs, rhs}, acc);
       if (transposeLhs || transposeRhs)
         mm.setIndexingMapsAttr(rewriter.getAffineMapArrayAttr(maps));
       product = mm->getResult(0);
     } else {
-      auto mm = linalg::MatmulOp::create(rewriter, loc,
-                                         TypeRange{acc.getType()},
-                                         ValueRange{lhs, rhs}, acc);
+      auto mm = linalg::MatmulOp::create(
+          rewriter, loc, TypeRange{acc.getType()}, ValueRange{lhs, rhs}, acc);
       if (transposeLhs || transposeRhs)
         mm.setIndexingMapsAttr(rewriter.getAffineMapArrayAttr(maps));
       product = mm->getResult(0);
@@ -371,8 +369,8 @@ struct RaiseGenericConvolution : public OpRewritePattern<linalg::GenericOp> {
         op.getNumDpsInits() != 1 || op->getNumResults() != 1)
       return rewriter.notifyMatchFailure(op, "not a two-input generic");
     bool pooling = hasMaxPoolPayload(op);
-    if (!pooling && !(hasMulAddPayload(op) &&
-                      linalg::isaConvolutionOpInterface(op)))
+    if (!pooling &&
+        !(hasMulAddPayload(op) && linalg::isaConvolutionOpInterface(op)))
       return rewriter.notifyMatchFailure(op, "not a convolution");
     auto isConvolution = [](Operation *named) {
       return isa<linalg::ConvolutionOpInterface>(named);
@@ -454,8 +452,7 @@ struct FoldBroadcastIntoElementwise
 /// An element-wise generic's input that is a splat constant becomes that
 /// scalar constant in the payload (`max(x, splat 0)` is then the ReLU
 /// kernel formation fuses); the unused operand is left to canonicalization.
-struct InlineSplatIntoElementwise
-    : public OpRewritePattern<linalg::GenericOp> {
+struct InlineSplatIntoElementwise : public OpRewritePattern<linalg::GenericOp> {
   using OpRewritePattern::OpRewritePattern;
 
   LogicalResult matchAndRewrite(linalg::GenericOp op,
@@ -470,7 +467,8 @@ struct InlineSplatIntoElementwise
         continue;
       rewriter.setInsertionPointToStart(&body);
       Value scalar = arith::ConstantOp::create(
-          rewriter, op.getLoc(), cast<TypedAttr>(splat.getSplatValue<Attribute>()));
+          rewriter, op.getLoc(),
+          cast<TypedAttr>(splat.getSplatValue<Attribute>()));
       rewriter.replaceAllUsesWith(arg, scalar);
       return success();
     }
@@ -483,8 +481,7 @@ struct InlineSplatIntoElementwise
 /// payload does not read the init writes into a tensor.empty instead, so its
 /// producer keeps a single use (kernel formation fuses only single-use
 /// producers).
-struct UseEmptyInitForElementwise
-    : public OpRewritePattern<linalg::GenericOp> {
+struct UseEmptyInitForElementwise : public OpRewritePattern<linalg::GenericOp> {
   using OpRewritePattern::OpRewritePattern;
 
   LogicalResult matchAndRewrite(linalg::GenericOp op,
@@ -545,8 +542,8 @@ struct LatheRaiseGenerics
       if (failed(applyPatternsGreedily(root, std::move(patterns))))
         return signalPassFailure();
       unsigned after = countElementwise();
-      numElementwise += elementwiseBefore > after ? elementwiseBefore - after
-                                                  : 0;
+      numElementwise +=
+          elementwiseBefore > after ? elementwiseBefore - after : 0;
     }
 
     auto [contractionsBefore, convolutionsBefore] = countNamed(root);

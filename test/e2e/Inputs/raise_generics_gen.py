@@ -8,6 +8,7 @@ usage: raise_generics_gen.py OUT CASE [--scale big]
   CASE: cnn (NHWC generic convs, bias, ReLU as arith.maximumf on tensors),
         nchw (NCHW generic conv, stride 1, dilation 2),
         proj5d (5-D generic contraction bshd,hdk->bsk),
+        ungrouped (contraction with transposed operands and result),
         i8 (i8 x i8 -> i32 generic contraction, transposed rhs, extsi),
         eltwise (arith.maximumf / addf / mulf and math.exp on tensors)
   --scale big: benchmark sizes instead of test sizes.
@@ -154,6 +155,29 @@ def case_proj5d(big, rng):
     return [("x", x), ("w", w)], lines, ty(os_), ref.astype(np.float32)
 
 
+def case_ungrouped(big, rng):
+    """Operands whose dimensions need transposing, two batch dimensions."""
+    x = rng.standard_normal((3, 2, 6, 4)).astype(np.float32)  # b1 b0 k m
+    w = rng.standard_normal((2, 3, 6, 5)).astype(np.float32)  # b0 b1 k n
+    os_ = (5, 2, 3, 4)  # n b0 b1 m
+    dims = "(d0, d1, d2, d3, d4)"
+    lines = [
+        "  %zero = arith.constant 0.0 : f32",
+        f"  %e = tensor.empty() : {ty(os_)}",
+        f"  %z = linalg.fill ins(%zero : f32) outs(%e : {ty(os_)}) -> {ty(os_)}",
+        f"  %y = linalg.generic {{indexing_maps = ["
+        f"affine_map<{dims} -> (d1, d0, d4, d2)>, affine_map<{dims} -> (d0, d1, d4, d3)>, "
+        f"affine_map<{dims} -> (d3, d0, d1, d2)>], "
+        'iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}',
+        f"      ins(%x, %w : {ty(x.shape)}, {ty(w.shape)}) outs(%z : {ty(os_)}) {{",
+        MULADD_F32,
+        f"  }} -> {ty(os_)}",
+        f"  return %y : {ty(os_)}",
+    ]
+    ref = np.einsum("bakm,abkn->nabm", x.astype(np.float64), w.astype(np.float64))
+    return [("x", x), ("w", w)], lines, ty(os_), ref.astype(np.float32)
+
+
 def case_i8(big, rng):
     m, n, k = (256, 256, 512) if big else (7, 5, 300)
     a = rng.integers(-128, 128, (m, k), dtype=np.int8)
@@ -201,7 +225,8 @@ def case_eltwise(big, rng):
 
 
 CASES = {"cnn": case_cnn, "nchw": case_nchw, "proj5d": case_proj5d,
-         "i8": case_i8, "eltwise": case_eltwise}
+         "i8": case_i8, "eltwise": case_eltwise,
+         "ungrouped": case_ungrouped}
 
 
 def main():
