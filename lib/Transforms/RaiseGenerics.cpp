@@ -267,16 +267,14 @@ struct RaiseGenericContraction : public OpRewritePattern<linalg::GenericOp> {
     if (failed(c))
       return rewriter.notifyMatchFailure(op, "not a mul-add contraction");
 
-    if (hasDefaultMatmulMaps(*c)) {
-      auto isMatmul = [](Operation *named) {
-        return isa<linalg::MatmulOp, linalg::BatchMatmulOp>(named);
-      };
-      if (!specializesCleanly(op, isMatmul))
-        return rewriter.notifyMatchFailure(op, "upstream does not specialize");
-      if (failed(linalg::specializeGenericOp(rewriter, op)))
-        return failure();
+    // Upstream's specialization where it is right; otherwise (it declines)
+    // the general path below builds the same op.
+    auto isMatmul = [](Operation *named) {
+      return isa<linalg::MatmulOp, linalg::BatchMatmulOp>(named);
+    };
+    if (hasDefaultMatmulMaps(*c) && specializesCleanly(op, isMatmul) &&
+        succeeded(linalg::specializeGenericOp(rewriter, op)))
       return success();
-    }
 
     bool batched = !c->batch.empty();
     bool reshapes = c->batch.size() > 1 || c->m.size() > 1 || c->n.size() > 1 ||
@@ -465,10 +463,13 @@ struct InlineSplatIntoElementwise : public OpRewritePattern<linalg::GenericOp> {
       SplatElementsAttr splat;
       if (arg.use_empty() || !matchPattern(input->get(), m_Constant(&splat)))
         continue;
+      // Complex splats are no TypedAttr; arith.constant does not take them.
+      auto value = dyn_cast<TypedAttr>(splat.getSplatValue<Attribute>());
+      if (!value || value.getType() != arg.getType() ||
+          !arith::ConstantOp::isBuildableWith(value, value.getType()))
+        continue;
       rewriter.setInsertionPointToStart(&body);
-      Value scalar = arith::ConstantOp::create(
-          rewriter, op.getLoc(),
-          cast<TypedAttr>(splat.getSplatValue<Attribute>()));
+      Value scalar = arith::ConstantOp::create(rewriter, op.getLoc(), value);
       rewriter.replaceAllUsesWith(arg, scalar);
       return success();
     }

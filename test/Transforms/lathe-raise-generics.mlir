@@ -303,3 +303,22 @@ func.func @elementwise(%x: tensor<1x4x4x8xf32>, %bias: tensor<8xf32>) -> tensor<
   %r = arith.maximumf %a, %zeros : tensor<1x4x4x8xf32>
   return %r : tensor<1x4x4x8xf32>
 }
+
+// -----
+
+// A complex splat has no scalar arith.constant: the operand stays (this
+// crashed an early version of the pass).
+// CHECK-LABEL: func.func @complex_splat_stays
+// CHECK: %[[C:.*]] = arith.constant dense<(1.000000e+00,2.000000e+00)> : tensor<4xcomplex<f32>>
+// CHECK: linalg.generic {{.*}} ins(%{{.*}}, %[[C]] : tensor<4xcomplex<f32>>, tensor<4xcomplex<f32>>)
+func.func @complex_splat_stays(%x: tensor<4xcomplex<f32>>) -> tensor<4xcomplex<f32>> {
+  %c = arith.constant dense<(1.0, 2.0)> : tensor<4xcomplex<f32>>
+  %e = tensor.empty() : tensor<4xcomplex<f32>>
+  %r = linalg.generic {indexing_maps = [affine_map<(i) -> (i)>, affine_map<(i) -> (i)>, affine_map<(i) -> (i)>], iterator_types = ["parallel"]}
+      ins(%x, %c : tensor<4xcomplex<f32>>, tensor<4xcomplex<f32>>) outs(%e : tensor<4xcomplex<f32>>) {
+  ^bb0(%a: complex<f32>, %b: complex<f32>, %o: complex<f32>):
+    %s = complex.add %a, %b : complex<f32>
+    linalg.yield %s : complex<f32>
+  } -> tensor<4xcomplex<f32>>
+  return %r : tensor<4xcomplex<f32>>
+}
