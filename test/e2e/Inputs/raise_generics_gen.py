@@ -9,6 +9,8 @@ usage: raise_generics_gen.py OUT CASE [--scale big]
         nchw (NCHW generic conv, stride 1, dilation 2),
         proj5d (5-D generic contraction bshd,hdk->bsk),
         ungrouped (contraction with transposed operands and result),
+        depthwise (depthwise NHWC generic convolution, stride 2),
+        grouped (grouped NGCHW x GFCHW generic convolution),
         i8 (i8 x i8 -> i32 generic contraction, transposed rhs, extsi),
         eltwise (arith.maximumf / addf / mulf and math.exp on tensors)
   --scale big: benchmark sizes instead of test sizes.
@@ -127,6 +129,62 @@ def case_nchw(big, rng):
     return [("x", x), ("w", w)], lines, ty(os_), ref
 
 
+def case_depthwise(big, rng):
+    """A depthwise NHWC convolution (stride 2) with a channel multiplier of 1."""
+    n, h, c = 2, 11, 6
+    x = rng.standard_normal((n, h, h, c)).astype(np.float32)
+    w = rng.standard_normal((3, 3, c)).astype(np.float32)
+    oh = (h - 3) // 2 + 1
+    os_ = (n, oh, oh, c)
+    d = "(d0, d1, d2, d3, d4, d5)"
+    lines = [
+        "  %zero = arith.constant 0.0 : f32",
+        f"  %e = tensor.empty() : {ty(os_)}",
+        f"  %z = linalg.fill ins(%zero : f32) outs(%e : {ty(os_)}) -> {ty(os_)}",
+        f"  %y = linalg.generic {{indexing_maps = ["
+        f"affine_map<{d} -> (d0, d1 * 2 + d4, d2 * 2 + d5, d3)>, "
+        f"affine_map<{d} -> (d4, d5, d3)>, affine_map<{d} -> (d0, d1, d2, d3)>], "
+        'iterator_types = ["parallel", "parallel", "parallel", "parallel", '
+        '"reduction", "reduction"]}',
+        f"      ins(%x, %w : {ty(x.shape)}, {ty(w.shape)}) outs(%z : {ty(os_)}) {{",
+        MULADD_F32,
+        f"  }} -> {ty(os_)}",
+        f"  return %y : {ty(os_)}",
+    ]
+    ref = torch.nn.functional.conv2d(
+        torch.from_numpy(x).permute(0, 3, 1, 2),
+        torch.from_numpy(w).permute(2, 0, 1)[:, None], stride=2, groups=c)
+    return [("x", x), ("w", w)], lines, ty(os_), ref.permute(0, 2, 3, 1).contiguous().numpy()
+
+
+def case_grouped(big, rng):
+    """A grouped convolution on [N, G, C/G, H, W] x [G, F/G, C/G, KH, KW]."""
+    n, g, cg, fg, h = 2, 3, 2, 4, 9
+    x = rng.standard_normal((n, g, cg, h, h)).astype(np.float32)
+    w = rng.standard_normal((g, fg, cg, 3, 3)).astype(np.float32)
+    oh = h - 2
+    os_ = (n, g, fg, oh, oh)
+    d = "(d0, d1, d2, d3, d4, d5, d6, d7)"
+    lines = [
+        "  %zero = arith.constant 0.0 : f32",
+        f"  %e = tensor.empty() : {ty(os_)}",
+        f"  %z = linalg.fill ins(%zero : f32) outs(%e : {ty(os_)}) -> {ty(os_)}",
+        f"  %y = linalg.generic {{indexing_maps = ["
+        f"affine_map<{d} -> (d0, d1, d5, d3 + d6, d4 + d7)>, "
+        f"affine_map<{d} -> (d1, d2, d5, d6, d7)>, affine_map<{d} -> (d0, d1, d2, d3, d4)>], "
+        'iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", '
+        '"reduction", "reduction", "reduction"]}',
+        f"      ins(%x, %w : {ty(x.shape)}, {ty(w.shape)}) outs(%z : {ty(os_)}) {{",
+        MULADD_F32,
+        f"  }} -> {ty(os_)}",
+        f"  return %y : {ty(os_)}",
+    ]
+    ref = torch.nn.functional.conv2d(
+        torch.from_numpy(x).reshape(n, g * cg, h, h),
+        torch.from_numpy(w).reshape(g * fg, cg, 3, 3), groups=g)
+    return [("x", x), ("w", w)], lines, ty(os_), ref.reshape(os_).numpy()
+
+
 def case_proj5d(big, rng):
     b, s, h, d, k = (8, 128, 12, 64, 768) if big else (2, 5, 3, 4, 6)
     x = rng.standard_normal((b, s, h, d)).astype(np.float32)
@@ -226,7 +284,8 @@ def case_eltwise(big, rng):
 
 CASES = {"cnn": case_cnn, "nchw": case_nchw, "proj5d": case_proj5d,
          "i8": case_i8, "eltwise": case_eltwise,
-         "ungrouped": case_ungrouped}
+         "ungrouped": case_ungrouped, "depthwise": case_depthwise,
+         "grouped": case_grouped}
 
 
 def main():
