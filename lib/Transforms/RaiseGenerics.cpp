@@ -187,7 +187,9 @@ FailureOr<Contraction> classifyContraction(linalg::GenericOp op) {
   for (unsigned loop : c.lhs)
     if (!llvm::is_contained(c.out, loop))
       c.k.push_back(loop);
-  if (c.m.empty() || c.n.empty() || c.k.empty())
+  // A matrix-vector product (no m or no n loop) gets a unit dimension; a
+  // dot product (neither) is not worth a kernel.
+  if ((c.m.empty() && c.n.empty()) || c.k.empty())
     return failure();
   return c;
 }
@@ -245,6 +247,38 @@ Value collapse(RewriterBase &rewriter, Location loc, Value value,
   return tensor::CollapseShapeOp::create(rewriter, loc, value, groups);
 }
 
+/// Where one of the two matrix groups `sizes[1]`, `sizes[2]` is empty (a
+/// matrix-vector product), the reassociation that turns the collapsed
+/// [batch?, X] into [batch?, X, 1] or [batch?, 1, X] (and back).
+std::optional<SmallVector<ReassociationIndices>>
+unitDimGroups(ArrayRef<size_t> sizes) {
+  if (sizes[1] != 0 && sizes[2] != 0)
+    return std::nullopt;
+  SmallVector<ReassociationIndices> groups;
+  int64_t next = 0;
+  if (sizes[0] != 0)
+    groups.push_back({next++});
+  groups.push_back({next, next + 1});
+  return groups;
+}
+
+/// `value` (grouped as [batch, X, Y] with the given group sizes) as a
+/// matrix operand of rank 2, or 3 with a batch: groups collapsed, an empty
+/// X or Y group a unit dimension.
+Value toMatrix(RewriterBase &rewriter, Location loc, Value value,
+               ArrayRef<size_t> sizes) {
+  Value collapsed = collapse(rewriter, loc, value, sizes);
+  auto unitGroups = unitDimGroups(sizes);
+  if (!unitGroups)
+    return collapsed;
+  auto type = cast<RankedTensorType>(collapsed.getType());
+  SmallVector<int64_t> shape(type.getShape());
+  shape.insert(sizes[1] == 0 ? shape.end() - 1 : shape.end(), 1);
+  return tensor::ExpandShapeOp::create(
+      rewriter, loc, RankedTensorType::get(shape, type.getElementType()),
+      collapsed, *unitGroups);
+}
+
 /// A contraction with the default matmul / batch_matmul maps: upstream's
 /// specialization builds the named op.
 bool hasDefaultMatmulMaps(const Contraction &c) {
@@ -277,8 +311,8 @@ struct RaiseGenericContraction : public OpRewritePattern<linalg::GenericOp> {
       return success();
 
     bool batched = !c->batch.empty();
-    bool reshapes = c->batch.size() > 1 || c->m.size() > 1 || c->n.size() > 1 ||
-                    c->k.size() > 1;
+    bool reshapes = c->m.empty() || c->n.empty() || c->batch.size() > 1 ||
+                    c->m.size() > 1 || c->n.size() > 1 || c->k.size() > 1;
     if (reshapes && !llvm::all_of(op->getOperandTypes(), [](Type type) {
           return cast<ShapedType>(type).hasStaticShape();
         }))
@@ -300,7 +334,7 @@ struct RaiseGenericContraction : public OpRewritePattern<linalg::GenericOp> {
       SmallVector<size_t> sizes = {c->batch.size(), outer.size(), inner.size()};
       if (transposed)
         std::swap(sizes[1], sizes[2]);
-      return collapse(rewriter, loc, grouped, sizes);
+      return toMatrix(rewriter, loc, grouped, sizes);
     };
     bool transposeLhs = false, transposeRhs = false, transposeOut = false;
     Value lhs = layout(op.getDpsInputs()[0], c->lhs, c->m, c->k, transposeLhs);
@@ -309,8 +343,8 @@ struct RaiseGenericContraction : public OpRewritePattern<linalg::GenericOp> {
     Value init = op.getDpsInits()[0];
     Value groupedInit = permuteTo(rewriter, loc, init, c->out, plainOut);
     transposeOut = groupedInit != init;
-    Value acc = collapse(rewriter, loc, groupedInit,
-                         {c->batch.size(), c->m.size(), c->n.size()});
+    SmallVector<size_t> outSizes = {c->batch.size(), c->m.size(), c->n.size()};
+    Value acc = toMatrix(rewriter, loc, groupedInit, outSizes);
 
     MLIRContext *ctx = op.getContext();
     unsigned numDims = batched ? 4 : 3;
@@ -341,10 +375,12 @@ struct RaiseGenericContraction : public OpRewritePattern<linalg::GenericOp> {
         mm.setIndexingMapsAttr(rewriter.getAffineMapArrayAttr(maps));
       product = mm->getResult(0);
     }
+    if (auto unitGroups = unitDimGroups(outSizes))
+      product =
+          tensor::CollapseShapeOp::create(rewriter, loc, product, *unitGroups);
     if (product.getType() != groupedInit.getType())
       product = tensor::ExpandShapeOp::create(
-          rewriter, loc, groupedInit.getType(), product,
-          groupsOf({c->batch.size(), c->m.size(), c->n.size()}));
+          rewriter, loc, groupedInit.getType(), product, groupsOf(outSizes));
     if (transposeOut)
       product = permuteTo(rewriter, loc, product, plainOut, c->out);
     rewriter.replaceOp(op, product);

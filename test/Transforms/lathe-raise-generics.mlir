@@ -111,6 +111,45 @@ func.func @ungrouped(%x: tensor<3x2x6x4xf32>, %w: tensor<2x3x6x5xf32>, %c: tenso
 
 // -----
 
+// A matrix-vector product (no n loop): the vector and the result get a unit
+// dimension.
+// CHECK-LABEL: func.func @matvec
+// CHECK-SAME: %[[X:[^:]+]]: tensor<4x8xf32>, %[[V:[^:]+]]: tensor<8xf32>, %[[C:[^:]+]]: tensor<4xf32>
+// CHECK-DAG: %[[V1:.*]] = tensor.expand_shape %[[V]] {{\[}}[0, 1]] output_shape [8, 1]
+// CHECK-DAG: %[[C1:.*]] = tensor.expand_shape %[[C]] {{\[}}[0, 1]] output_shape [4, 1]
+// CHECK: %[[MM:.*]] = linalg.matmul ins(%[[X]], %[[V1]] : tensor<4x8xf32>, tensor<8x1xf32>) outs(%[[C1]] : tensor<4x1xf32>)
+// CHECK: %[[R:.*]] = tensor.collapse_shape %[[MM]] {{\[}}[0, 1]] : tensor<4x1xf32> into tensor<4xf32>
+// CHECK: return %[[R]]
+func.func @matvec(%x: tensor<4x8xf32>, %v: tensor<8xf32>, %c: tensor<4xf32>) -> tensor<4xf32> {
+  %r = linalg.generic {indexing_maps = [affine_map<(m, k) -> (m, k)>, affine_map<(m, k) -> (k)>, affine_map<(m, k) -> (m)>], iterator_types = ["parallel", "reduction"]}
+      ins(%x, %v : tensor<4x8xf32>, tensor<8xf32>) outs(%c : tensor<4xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %m = arith.mulf %a, %b : f32
+    %s = arith.addf %o, %m : f32
+    linalg.yield %s : f32
+  } -> tensor<4xf32>
+  return %r : tensor<4xf32>
+}
+
+// -----
+
+// A dot product (no m and no n loop) stays generic.
+// CHECK-LABEL: func.func @dot_stays
+// CHECK: linalg.generic
+// CHECK-NOT: linalg.matmul
+func.func @dot_stays(%x: tensor<8xf32>, %v: tensor<8xf32>, %c: tensor<f32>) -> tensor<f32> {
+  %r = linalg.generic {indexing_maps = [affine_map<(k) -> (k)>, affine_map<(k) -> (k)>, affine_map<(k) -> ()>], iterator_types = ["reduction"]}
+      ins(%x, %v : tensor<8xf32>, tensor<8xf32>) outs(%c : tensor<f32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %m = arith.mulf %a, %b : f32
+    %s = arith.addf %o, %m : f32
+    linalg.yield %s : f32
+  } -> tensor<f32>
+  return %r : tensor<f32>
+}
+
+// -----
+
 // i8 x i8 -> i32 with sign extensions: the named op's default (signed) cast.
 // CHECK-LABEL: func.func @int8
 // CHECK: linalg.matmul indexing_maps = [{{.*}}] ins(%{{.*}}, %{{.*}} : tensor<4x8xi8>, tensor<5x8xi8>) outs(%{{.*}} : tensor<4x5xi32>)

@@ -36,7 +36,8 @@ def LatheRaiseGenerics : Pass<"lathe-raise-generics", "func::FuncOp"> {
       indexing maps are projected permutations is a contraction: every loop
       is a batch (in all three operands), m (lhs and result), n (rhs and
       result) or k (lhs and rhs, reduction) dimension, or the op is left
-      alone. Generics with the default `linalg.matmul` / `batch_matmul`
+      alone; k and one of m, n must exist (a matrix-vector product gets a
+      unit dimension, a dot product stays generic). Generics with the default `linalg.matmul` / `batch_matmul`
       maps go through upstream's `linalg::specializeGenericOp`; every other
       contraction (transposed operands, several m/n/k/batch dimensions such
       as `bshd,hdk->bsk`) becomes `tensor.collapse_shape` (and a

@@ -9,6 +9,7 @@ usage: raise_generics_gen.py OUT CASE [--scale big]
         nchw (NCHW generic conv, stride 1, dilation 2),
         proj5d (5-D generic contraction bshd,hdk->bsk),
         ungrouped (contraction with transposed operands and result),
+        matvec (batched vector-matrix contraction, no m loop),
         depthwise (depthwise NHWC generic convolution, stride 2),
         grouped (grouped NGCHW x GFCHW generic convolution),
         i8 (i8 x i8 -> i32 generic contraction, transposed rhs, extsi),
@@ -236,6 +237,29 @@ def case_ungrouped(big, rng):
     return [("x", x), ("w", w)], lines, ty(os_), ref.astype(np.float32)
 
 
+def case_matvec(big, rng):
+    """A batched vector-matrix product (no m loop): bij,bijnp->bnp."""
+    v = rng.standard_normal((2, 3, 8)).astype(np.float32)
+    w = rng.standard_normal((2, 3, 8, 5, 6)).astype(np.float32)
+    os_ = (2, 5, 6)
+    dims = "(d0, d1, d2, d3, d4)"
+    lines = [
+        "  %zero = arith.constant 0.0 : f32",
+        f"  %e = tensor.empty() : {ty(os_)}",
+        f"  %z = linalg.fill ins(%zero : f32) outs(%e : {ty(os_)}) -> {ty(os_)}",
+        f"  %y = linalg.generic {{indexing_maps = ["
+        f"affine_map<{dims} -> (d0, d3, d4)>, affine_map<{dims} -> (d0, d3, d4, d1, d2)>, "
+        f"affine_map<{dims} -> (d0, d1, d2)>], "
+        'iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction"]}',
+        f"      ins(%v, %w : {ty(v.shape)}, {ty(w.shape)}) outs(%z : {ty(os_)}) {{",
+        MULADD_F32,
+        f"  }} -> {ty(os_)}",
+        f"  return %y : {ty(os_)}",
+    ]
+    ref = np.einsum("bij,bijnp->bnp", v.astype(np.float64), w.astype(np.float64))
+    return [("v", v), ("w", w)], lines, ty(os_), ref.astype(np.float32)
+
+
 def case_i8(big, rng):
     m, n, k = (256, 256, 512) if big else (7, 5, 300)
     a = rng.integers(-128, 128, (m, k), dtype=np.int8)
@@ -285,7 +309,7 @@ def case_eltwise(big, rng):
 CASES = {"cnn": case_cnn, "nchw": case_nchw, "proj5d": case_proj5d,
          "i8": case_i8, "eltwise": case_eltwise,
          "ungrouped": case_ungrouped, "depthwise": case_depthwise,
-         "grouped": case_grouped}
+         "grouped": case_grouped, "matvec": case_matvec}
 
 
 def main():
