@@ -485,7 +485,8 @@ struct FoldBroadcastIntoElementwise
 
 /// An element-wise generic's input that is a splat constant becomes that
 /// scalar constant in the payload (`max(x, splat 0)` is then the ReLU
-/// kernel formation fuses); the unused operand is left to canonicalization.
+/// kernel formation fuses); the operand, now unused, is erased by
+/// populateEraseUnusedOperandsAndResultsPatterns.
 struct InlineSplatIntoElementwise : public OpRewritePattern<linalg::GenericOp> {
   using OpRewritePattern::OpRewritePattern;
 
