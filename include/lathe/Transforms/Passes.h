@@ -6,6 +6,7 @@
 #include "mlir/Pass/Pass.h"
 
 namespace mlir {
+class RewritePatternSet;
 namespace func {
 class FuncOp;
 }
@@ -34,6 +35,10 @@ class TrainDialect;
 
 #define GEN_PASS_DECL
 #include "lathe/Transforms/Passes.h.inc"
+
+/// Patterns of lathe-raise-generics: linalg.generic contractions and
+/// convolutions (by their maps and mul-add payload) become named linalg ops.
+void populateRaiseGenericsPatterns(RewritePatternSet &patterns);
 
 #define GEN_PASS_REGISTRATION
 #include "lathe/Transforms/Passes.h.inc"

@@ -19,6 +19,72 @@ def LatheDecomposeAggregates
                            "::mlir::tensor::TensorDialect"];
 }
 
+def LatheRaiseGenerics : Pass<"lathe-raise-generics", "func::FuncOp"> {
+  let summary = "Lower element-wise ops on tensors to linalg; raise generic "
+                "contractions and convolutions to named linalg ops";
+  let description = [{
+    Model IR from other exporters (JAX, torch-mlir) writes contractions and
+    convolutions as `linalg.generic` and element-wise `arith`/`math` ops
+    directly on tensors. Backends recognise named ops, so this pass, run
+    early, brings such IR to the named form:
+    - element-wise ops on ranked tensors (`arith.maximumf`, `arith.addf`,
+      `math.exp`, ...) become element-wise `linalg.generic`s (upstream
+      `convert-elementwise-to-linalg`'s patterns);
+    - a generic whose payload is exactly `out + ext(a) * ext(b)` (float:
+      `mulf`/`addf`, `extf` optional; integer: `muli`/`addi`, `extsi`
+      optional, so i8 x i8 -> i32 qualifies; operand order free) and whose
+      indexing maps are projected permutations is a contraction: every loop
+      is a batch (in all three operands), m (lhs and result), n (rhs and
+      result) or k (lhs and rhs, reduction) dimension, or the op is left
+      alone; k and one of m, n must exist (a matrix-vector product gets a
+      unit dimension, a dot product stays generic). Generics with the default `linalg.matmul` / `batch_matmul`
+      maps go through upstream's `linalg::specializeGenericOp`; every other
+      contraction (transposed operands, several m/n/k/batch dimensions such
+      as `bshd,hdk->bsk`) becomes `tensor.collapse_shape` (and a
+      `linalg.transpose` only where an operand's dimensions are not already
+      grouped) around one `linalg.matmul` / `linalg.batch_matmul`, whose
+      `indexing_maps` absorb a transposed lhs or rhs, then
+      `tensor.expand_shape` back. (MLIR 22's specialization builds invalid
+      ops for transposed maps and treats `extui` payloads as signed, so it
+      is not used for those.)
+    - a generic with the same payload that upstream recognises as a
+      convolution (`linalg::isaConvolutionOpInterface`; 1-D/2-D/3-D,
+      NHWC/HWCF, NCHW/FCHW, depthwise and grouped forms, strides and
+      dilations read from the maps) becomes the named convolution through
+      upstream's specialization, as does a generic max pooling with an
+      `arith.maximumf` payload. The named op is built and verified on a
+      detached copy first; an op upstream would build wrongly stays generic.
+
+    Recognition looks only at indexing maps, iterator types, element types
+    and the payload's ops, never at values. Anything else (a `subf`
+    payload, unsigned extensions, broadcast or single-operand reductions,
+    dynamic sizes that a reshape would have to split) stays generic.
+
+    ```mlir
+    %r = linalg.generic {indexing_maps = [(b,s,k,h,d) -> (b,s,h,d),
+                                          (b,s,k,h,d) -> (h,d,k),
+                                          (b,s,k,h,d) -> (b,s,k)], ...}
+        ins(%x, %w : tensor<2x16x4x8xf32>, tensor<4x8x32xf32>) ...
+    // becomes
+    %a = tensor.collapse_shape %x [[0, 1], [2, 3]] : ... into tensor<32x32xf32>
+    %b = tensor.collapse_shape %w [[0, 1], [2]] : ... into tensor<32x32xf32>
+    %c = tensor.collapse_shape %init [[0, 1], [2]] ...
+    %m = linalg.matmul ins(%a, %b ...) outs(%c ...)
+    %r = tensor.expand_shape %m [[0, 1], [2]] ... into tensor<2x16x32xf32>
+    ```
+  }];
+  let statistics = [
+    Statistic<"numElementwise", "elementwise",
+              "Element-wise ops on tensors lowered to linalg.generic">,
+    Statistic<"numContractions", "contractions",
+              "Generic contractions raised to linalg.matmul / batch_matmul">,
+    Statistic<"numConvolutions", "convolutions",
+              "Generic convolutions and poolings raised to named ops">,
+  ];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def LatheRecordSignature : Pass<"lathe-record-signature", "ModuleOp"> {
   let summary = "Record each public function's tensor signature as an attribute";
   let description = [{

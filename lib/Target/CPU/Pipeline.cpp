@@ -86,6 +86,9 @@ void addImportPasses(OpPassManager &pm) {
   funcPm.addPass(tosa::createTosaToLinalg());
   funcPm.addPass(createTosaToArithPass());
   funcPm.addPass(createTosaToTensorPass());
+  // Other exporters' generics and tensor arith, in the named forms that
+  // kernel formation recognises.
+  funcPm.addPass(createLatheRaiseGenerics());
   pm.addPass(train::createTrainLowerToLinalg());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
