@@ -545,8 +545,8 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
 
   p.bf16 = currentSession().precision == LATHE_PRECISION_BF16 &&
            lathe_rt_cpu_has_bf16();
-  std::vector<int64_t> key = {flags,     strideH,     strideW,     dilationH,
-                              dilationW, padTop,      padLeft,     padBottom,
+  std::vector<int64_t> key = {flags,     strideH,     strideW,      dilationH,
+                              dilationW, padTop,      padLeft,      padBottom,
                               padRight,  p.nonFinite, p.noWinograd, p.bf16};
   appendKey(key, p.src);
   appendKey(key, p.weights);

@@ -112,8 +112,8 @@ std::shared_ptr<Entry> build(const Problem &p, bool allDense) {
     e->bf16 = true;
     e->aUserMd = e->aMd;
     e->bUserMd = bUserMd;
-    e->aMd = memory::desc(p.a.dims, memory::data_type::bf16,
-                          denseStrides(p.a.dims));
+    e->aMd =
+        memory::desc(p.a.dims, memory::data_type::bf16, denseStrides(p.a.dims));
     bMd = memory::desc(p.b.dims, memory::data_type::bf16,
                        memory::format_tag::any);
   }

@@ -344,11 +344,11 @@ void lathe_rt_assert_failed(int64_t rank, void *message,
                             int64_t inParallelLoop);
 
 /// Calls the packed entry point `fn(args)` (a compiled module's `_mlir_NAME`
-/// wrapper) so that a failed assertion on this thread returns here. Returns 0 when `fn`
-/// returned, 1 when an assertion failed (its message is the pending error;
-/// the results are not valid). Nests; not async-signal-safe. Any thread (the
-/// jump target is per thread); it binds no session: bind the module's session
-/// first.
+/// wrapper) so that a failed assertion on this thread returns here. Returns 0
+/// when `fn` returned, 1 when an assertion failed (its message is the pending
+/// error; the results are not valid). Nests; not async-signal-safe. Any thread
+/// (the jump target is per thread); it binds no session: bind the module's
+/// session first.
 int lathe_rt_call_guarded(void (*fn)(void **), void **args);
 
 //===----------------------------------------------------------------------===//
