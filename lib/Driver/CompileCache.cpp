@@ -96,8 +96,8 @@ std::string CompileCache::makeKey(llvm::ArrayRef<llvm::StringRef> parts) {
   for (llvm::StringRef part : parts) {
     llvm::XXH128_hash_t h = llvm::xxh3_128bits(llvm::ArrayRef<uint8_t>(
         reinterpret_cast<const uint8_t *>(part.data()), part.size()));
-    for (uint64_t word : {static_cast<uint64_t>(part.size()), h.low64,
-                          h.high64})
+    for (uint64_t word :
+         {static_cast<uint64_t>(part.size()), h.low64, h.high64})
       for (int b = 0; b < 8; ++b)
         digest.push_back(static_cast<uint8_t>(word >> (8 * b)));
   }
@@ -126,8 +126,8 @@ bool CompileCache::lookup(llvm::StringRef key, CompiledModule &compiled,
   if (!llvm::sys::fs::is_directory(entry))
     return false;
   auto damaged = [&](const std::string &why) {
-    warning = "ignoring the damaged cache entry '" + entry.str().str() +
-              "' (" + why + "); compiling again";
+    warning = "ignoring the damaged cache entry '" + entry.str().str() + "' (" +
+              why + "); compiling again";
     llvm::sys::fs::remove_directories(entry);
     return false;
   };

@@ -318,8 +318,8 @@ LogicalResult externalizeConstants(ModuleOp module, int64_t minBytes,
     total += bytes->size();
   }
   if (!compiled.data.allocate(total)) {
-    error = "out of memory for " + std::to_string(total) +
-            " bytes of constants";
+    error =
+        "out of memory for " + std::to_string(total) + " bytes of constants";
     return failure();
   }
   for (Pending &p : pending) {
@@ -354,7 +354,8 @@ void addPackedInterfaces(llvm::Module &module) {
     llvm::Value *packed = wrapper->getArg(0);
     SmallVector<llvm::Value *> args;
     for (auto [i, arg] : llvm::enumerate(fn->args())) {
-      llvm::Value *slot = builder.CreateGEP(ptrType, packed, builder.getInt64(i));
+      llvm::Value *slot =
+          builder.CreateGEP(ptrType, packed, builder.getInt64(i));
       llvm::Value *argPtr = builder.CreateLoad(ptrType, slot);
       args.push_back(builder.CreateLoad(arg.getType(), argPtr));
     }
@@ -374,8 +375,8 @@ targetMachineBuilder(const ExecutableOptions &options) {
   llvm::InitializeNativeTargetAsmPrinter();
   auto tmBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
   if (!tmBuilder)
-    return llvm::createStringError(
-        "cannot detect the host: " + llvm::toString(tmBuilder.takeError()));
+    return llvm::createStringError("cannot detect the host: " +
+                                   llvm::toString(tmBuilder.takeError()));
   if (options.targetCpu != "host") {
     std::string lookupError;
     const llvm::Target *target = llvm::TargetRegistry::lookupTarget(
@@ -422,8 +423,8 @@ LogicalResult mlir::lathe::compileModule(ModuleOp module,
     error = "cannot create a target machine: " + llvm::toString(tm.takeError());
     return failure();
   }
-  if (failed(externalizeConstants(module, options.minDataBytes, compiled,
-                                  error)))
+  if (failed(
+          externalizeConstants(module, options.minDataBytes, compiled, error)))
     return failure();
 
   llvm::LLVMContext llvmContext;
@@ -480,14 +481,14 @@ Executable::load(CompiledModule compiled, std::vector<ExternalWeight> weights,
   auto maybeJit =
       llvm::orc::LLJITBuilder()
           .setJITTargetMachineBuilder(std::move(*tmBuilder))
-          .setObjectLinkingLayerCreator([](llvm::orc::ExecutionSession &es)
-                                            -> llvm::Expected<std::unique_ptr<
-                                                llvm::orc::ObjectLayer>> {
-            return std::make_unique<llvm::orc::RTDyldObjectLinkingLayer>(
-                es, [](const llvm::MemoryBuffer &) {
-                  return std::make_unique<llvm::SectionMemoryManager>();
-                });
-          })
+          .setObjectLinkingLayerCreator(
+              [](llvm::orc::ExecutionSession &es)
+                  -> llvm::Expected<std::unique_ptr<llvm::orc::ObjectLayer>> {
+                return std::make_unique<llvm::orc::RTDyldObjectLinkingLayer>(
+                    es, [](const llvm::MemoryBuffer &) {
+                      return std::make_unique<llvm::SectionMemoryManager>();
+                    });
+              })
           .create();
   if (!maybeJit) {
     error = "cannot create the JIT: " + llvm::toString(maybeJit.takeError());
@@ -564,7 +565,8 @@ Executable::load(CompiledModule compiled, std::vector<ExternalWeight> weights,
     return nullptr;
   }
   if (llvm::Error err = exe->jit->addObjectFile(std::move(compiled.object))) {
-    error = "cannot load the compiled module: " + llvm::toString(std::move(err));
+    error =
+        "cannot load the compiled module: " + llvm::toString(std::move(err));
     return nullptr;
   }
   if (llvm::Error err = exe->jit->initialize(main)) {

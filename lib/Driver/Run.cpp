@@ -502,12 +502,11 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
                                   n, minMs, medianMs);
   }
   const char *cacheState = cacheKey.empty() ? "" : cacheHit ? " (cached)" : "";
-  llvm::outs() << llvm::formatv("compile {0:f1} ms{4}, peak memory {1} bytes, "
-                                "{2} flops{3}\n",
-                                compileMs, peakBytes, flops,
-                                flopsComplete ? ""
-                                              : " (dynamic ops not counted)",
-                                cacheState);
+  llvm::outs() << llvm::formatv(
+      "compile {0:f1} ms{4}, peak memory {1} bytes, "
+      "{2} flops{3}\n",
+      compileMs, peakBytes, flops,
+      flopsComplete ? "" : " (dynamic ops not counted)", cacheState);
 
   if (!options.reportPath.empty()) {
     llvm::json::Object kernels;
@@ -564,14 +563,14 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
                                                   : options.passPipeline},
         {"compile_ms", compileMs},
         {"precision",
-         llvm::json::Object{
-             {"requested", options.precision},
-             {"effective",
-              options.precision == "bf16" && lathe_rt_cpu_has_bf16()
-                  ? "bf16"
-                  : "f32"}}},
-        {"compile_cache",
-         cacheKey.empty() ? "off" : cacheHit ? "hit" : "miss"},
+         llvm::json::Object{{"requested", options.precision},
+                            {"effective", options.precision == "bf16" &&
+                                                  lathe_rt_cpu_has_bf16()
+                                              ? "bf16"
+                                              : "f32"}}},
+        {"compile_cache", cacheKey.empty() ? "off"
+                          : cacheHit       ? "hit"
+                                           : "miss"},
         {"constant_data_bytes", static_cast<int64_t>(constantBytes)},
         {"repeat", options.repeat},
         {"calls_timed", callsDone},

@@ -560,12 +560,12 @@ struct FuseEpilogueIntoConv : public OpRewritePattern<linalg::GenericOp> {
     }
 
     // An accumulating convolution keeps its init: that is its residual.
-    Value init = residualInput     ? op.getDpsInputs()[*residualInput]
+    Value init = residualInput          ? op.getDpsInputs()[*residualInput]
                  : conv.getAccumulate() ? conv.getInit()
                                         : op.getDpsInits()[0];
-    auto fused = Conv2DOp::create(rewriter, op.getLoc(), op->getResultTypes(),
-                                  conv.getInput(), conv.getFilter(), bias,
-                                  init);
+    auto fused =
+        Conv2DOp::create(rewriter, op.getLoc(), op->getResultTypes(),
+                         conv.getInput(), conv.getFilter(), bias, init);
     fused->setAttrs(conv->getAttrs());
     fused.setActivation(activation);
     if (residualInput)
