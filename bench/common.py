@@ -194,8 +194,9 @@ def time_callable(fn, min_iters=20, max_iters=500, budget_s=2.0, warmup=5):
 # ------------------------------------------------------------------------------------------
 # Printing
 # ------------------------------------------------------------------------------------------
-def table(headers, rows, title=None):
-    """Prints a plain-text table; cells are already strings."""
+def table(headers, rows, title=None, left=()):
+    """Prints a plain-text table; cells are already strings. The first column and the columns
+    in `left` are left-aligned, the others right-aligned."""
     cells = [[str(c) for c in r] for r in rows]
     widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h)
               for i, h in enumerate(headers)]
@@ -205,7 +206,8 @@ def table(headers, rows, title=None):
     print(line)
     print("-" * len(line))
     for r in cells:
-        print("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))))
+        print("  ".join(c.rjust(w) if i and i not in left else c.ljust(w)
+                        for i, (c, w) in enumerate(zip(r, widths))).rstrip())
 
 
 def fmt(x, digits=2):
