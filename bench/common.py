@@ -203,8 +203,8 @@ def table(headers, rows, title=None, left=()):
     if title:
         print(f"\n{title}")
     line = "  ".join(h.ljust(w) for h, w in zip(headers, widths))
-    print(line)
-    print("-" * len(line))
+    print(line.rstrip())
+    print("-" * len(line.rstrip()))
     for r in cells:
         print("  ".join(c.rjust(w) if i and i not in left else c.ljust(w)
                         for i, (c, w) in enumerate(zip(r, widths))).rstrip())
