@@ -7,6 +7,7 @@ can be started from anywhere; the convention is `/usr/bin/python3 bench/NAME` fr
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -64,6 +65,51 @@ def within_tolerance(out, ref):
     err = np.abs(out - ref)
     bound = RTOL * (np.abs(ref) + FLOOR * np.abs(ref).max())
     return bool(np.all(err <= bound)), float(err.max())
+
+
+# ------------------------------------------------------------------------------------------
+# Virtual environments with PyPI peers (bench/peers, bench/realmodels)
+# ------------------------------------------------------------------------------------------
+def _sh(cmd, timeout):
+    return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          timeout=timeout)
+
+
+def _last_line(text):
+    lines = [ln for ln in str(text).strip().splitlines() if ln.strip()]
+    return lines[-1].strip()[:160] if lines else ""
+
+
+def ensure_venv(root, packages, probe, log=print):
+    """The virtual environment `root` with `packages` from PyPI: reused when its python runs
+    `probe` (an import line), else created with the first interpreter that has venv and
+    ensurepip, and `pip install --upgrade packages` run in it. Returns root."""
+    py = os.path.join(root, "bin", "python")
+
+    def ok():
+        return os.access(py, os.X_OK) and _sh([py, "-c", probe], 120).returncode == 0
+    if ok():
+        log(f"peers: reusing the virtual environment {root}")
+        return root
+    t0 = time.time()
+    if not os.access(py, os.X_OK):
+        candidates = [sys.executable, "/usr/bin/python3", shutil.which("python3"),
+                      shutil.which("python3.11"), shutil.which("python3.12"), shutil.which("python")]
+        interp = next((c for c in candidates if c and os.access(c, os.X_OK) and
+                       _sh([c, "-c", "import venv, ensurepip"], 60).returncode == 0), None)
+        if interp is None:
+            raise BenchError("no Python with the venv and ensurepip modules (Debian: apt-get "
+                             "install python3-venv)")
+        log(f"peers: creating the virtual environment {root} with {interp} (one time)")
+        p = _sh([interp, "-m", "venv", root], 300)
+        if p.returncode != 0:
+            raise BenchError(f"python -m venv {root} failed: {_last_line(p.stderr)}")
+    log(f"peers: pip install {' '.join(packages)} into {root} (one time)")
+    p = _sh([py, "-m", "pip", "install", "--upgrade"] + list(packages), 1200)
+    if p.returncode != 0 or not ok():
+        raise BenchError(f"pip install into {root} failed:\n{p.stdout[-1500:]}{p.stderr[-1500:]}")
+    log(f"peers: virtual environment ready in {time.time() - t0:.0f} s")
+    return root
 
 
 # ------------------------------------------------------------------------------------------
@@ -148,18 +194,20 @@ def time_callable(fn, min_iters=20, max_iters=500, budget_s=2.0, warmup=5):
 # ------------------------------------------------------------------------------------------
 # Printing
 # ------------------------------------------------------------------------------------------
-def table(headers, rows, title=None):
-    """Prints a plain-text table; cells are already strings."""
+def table(headers, rows, title=None, left=()):
+    """Prints a plain-text table; cells are already strings. The first column and the columns
+    in `left` are left-aligned, the others right-aligned."""
     cells = [[str(c) for c in r] for r in rows]
     widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h)
               for i, h in enumerate(headers)]
     if title:
         print(f"\n{title}")
     line = "  ".join(h.ljust(w) for h, w in zip(headers, widths))
-    print(line)
-    print("-" * len(line))
+    print(line.rstrip())
+    print("-" * len(line.rstrip()))
     for r in cells:
-        print("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))))
+        print("  ".join(c.rjust(w) if i and i not in left else c.ljust(w)
+                        for i, (c, w) in enumerate(zip(r, widths))).rstrip())
 
 
 def fmt(x, digits=2):
@@ -168,6 +216,26 @@ def fmt(x, digits=2):
     if isinstance(x, float) and not np.isfinite(x):
         return "n/a"
     return f"{x:.{digits}f}"
+
+
+def cpu_name():
+    """'Intel(R) Xeon(R) Processor (AMX-BF16, AMX-INT8, AVX-512-BF16, VNNI)': /proc/cpuinfo's
+    model name and the ISA extensions that decide bf16/int8 speed."""
+    name, flags = "unknown CPU", set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name") and name == "unknown CPU":
+                    name = line.split(":", 1)[1].strip()
+                elif line.startswith("flags") and not flags:
+                    flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    isa = [label for flag, label in (("amx_bf16", "AMX-BF16"), ("amx_int8", "AMX-INT8"),
+                                     ("avx512_bf16", "AVX-512-BF16"), ("avx512_vnni", "VNNI"),
+                                     ("avx512f", "AVX-512"), ("avx2", "AVX2"))
+           if flag in flags]
+    return f"{name} ({', '.join(isa)})" if isa else name
 
 
 def load_average():
