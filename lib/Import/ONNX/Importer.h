@@ -309,6 +309,7 @@ public:
   LogicalResult importMatMul(const onnx::NodeProto &n);
   LogicalResult importGemm(const onnx::NodeProto &n);
   LogicalResult importWindow(const onnx::NodeProto &n);
+  LogicalResult importConvTranspose(const onnx::NodeProto &n);
   LogicalResult importGlobalPool(const onnx::NodeProto &n);
   /// Reduction axes implied by the declared result shape (run-time axes).
   FailureOr<SmallVector<int64_t>> axesFromDeclaredShape(Value x, bool keepDims);

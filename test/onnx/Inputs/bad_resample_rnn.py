@@ -1,0 +1,62 @@
+#!/usr/bin/env python3
+"""Writes one ConvTranspose / Resize / LSTM / GRU node that the importer rejects.
+
+usage: bad_resample_rnn.py CASE OUT.onnx
+
+Each case is one node named 'bad' with attributes or operands the importer does not
+support or that do not fit together; errors.test-style checks expect a message naming
+the node and what is wrong.
+"""
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+
+def vi(name, shape):
+    return helper.make_tensor_value_info(name, TensorProto.FLOAT, shape)
+
+
+def init(name, shape, dtype=np.float32, value=None):
+    a = np.asarray(value, dtype=dtype) if value is not None else \
+        np.random.RandomState(0).randn(*shape).astype(dtype)
+    return numpy_helper.from_array(a, name)
+
+
+def one(op, inputs, xshape, inits, ranks=None, opset=13, **attrs):
+    """The node `op` on graph input x; its outputs have symbolic sizes of `ranks`."""
+    ranks = ranks or [len(xshape)]
+    node = helper.make_node(op, inputs, [f"y{i}" for i in range(len(ranks))], name="bad",
+                            **attrs)
+    outs = [vi(f"y{i}", [f"s{i}_{j}" for j in range(r)]) for i, r in enumerate(ranks)]
+    g = helper.make_graph([node], "g", [vi("x", xshape)], outs, initializer=inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+    m.ir_version = 8
+    return m
+
+
+def convt(xshape=(1, 4, 5, 5), wshape=(4, 2, 3, 3), inputs=("x", "w"), extra=(), **attrs):
+    return one("ConvTranspose", list(inputs), list(xshape),
+               [init("w", wshape)] + list(extra), **attrs)
+
+
+CASES = {
+    "convt_rank5": lambda: convt((1, 4, 3, 3, 3), (4, 2, 3, 3, 3)),
+    "convt_channels": lambda: convt(wshape=(3, 2, 3, 3)),
+    "convt_group": lambda: convt(group=3),
+    "convt_output_shape": lambda: convt(output_shape=[7, 7, 7]),
+    "convt_auto_pad": lambda: convt(auto_pad="SAME"),
+    "convt_kernel_shape": lambda: convt(kernel_shape=[2, 2]),
+    "convt_no_output": lambda: convt(pads=[3, 3, 4, 4]),
+    "convt_stride0": lambda: convt(strides=[0, 1]),
+    "convt_bias": lambda: convt(inputs=("x", "w", "b"), extra=[init("b", (3,))]),
+}
+
+
+def main():
+    onnx.save(CASES[sys.argv[1]](), sys.argv[2])
+
+
+if __name__ == "__main__":
+    main()
