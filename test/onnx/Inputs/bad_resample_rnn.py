@@ -24,13 +24,15 @@ def init(name, shape, dtype=np.float32, value=None):
     return numpy_helper.from_array(a, name)
 
 
-def one(op, inputs, xshape, inits, ranks=None, opset=13, **attrs):
-    """The node `op` on graph input x; its outputs have symbolic sizes of `ranks`."""
+def one(op, inputs, xshape, inits, ranks=None, opset=13, graph_inputs=(), **attrs):
+    """The node `op` on graph input x (and `graph_inputs`); its outputs have
+    symbolic sizes of `ranks`."""
     ranks = ranks or [len(xshape)]
     node = helper.make_node(op, inputs, [f"y{i}" for i in range(len(ranks))], name="bad",
                             **attrs)
     outs = [vi(f"y{i}", [f"s{i}_{j}" for j in range(r)]) for i, r in enumerate(ranks)]
-    g = helper.make_graph([node], "g", [vi("x", xshape)], outs, initializer=inits)
+    g = helper.make_graph([node], "g", [vi("x", xshape)] + list(graph_inputs), outs,
+                          initializer=inits)
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
     m.ir_version = 8
     return m
@@ -39,6 +41,27 @@ def one(op, inputs, xshape, inits, ranks=None, opset=13, **attrs):
 def convt(xshape=(1, 4, 5, 5), wshape=(4, 2, 3, 3), inputs=("x", "w"), extra=(), **attrs):
     return one("ConvTranspose", list(inputs), list(xshape),
                [init("w", wshape)] + list(extra), **attrs)
+
+
+def resize(scales=(1, 1, 2, 2), sizes=None, xshape=(1, 2, 3, 4), graph_inputs=(), **attrs):
+    inits = [init("roi", None, value=[])]
+    inputs = ["x", "roi"]
+    if scales is not None:
+        inits.append(init("scales", None, value=scales))
+        inputs.append("scales")
+    else:
+        inputs.append("")
+    if sizes is not None:
+        inits.append(init("sizes", None, dtype=np.int64, value=sizes))
+        inputs.append("sizes")
+    return one("Resize", inputs, list(xshape), inits, graph_inputs=graph_inputs, **attrs)
+
+
+def runtime_resize(name, shape, dtype):
+    inputs = ["x", "", "", ""]
+    inputs[2 if name == "scales" else 3] = name
+    g_in = helper.make_tensor_value_info(name, dtype, shape)
+    return one("Resize", inputs, [1, 2, 3, 4], [], graph_inputs=[g_in], mode="linear")
 
 
 CASES = {
@@ -51,6 +74,20 @@ CASES = {
     "convt_no_output": lambda: convt(pads=[3, 3, 4, 4]),
     "convt_stride0": lambda: convt(strides=[0, 1]),
     "convt_bias": lambda: convt(inputs=("x", "w", "b"), extra=[init("b", (3,))]),
+    "resize_cubic": lambda: resize(mode="cubic"),
+    "resize_mode": lambda: resize(mode="area"),
+    "resize_crop": lambda: resize(coordinate_transformation_mode="tf_crop_and_resize"),
+    "resize_ctm": lambda: resize(coordinate_transformation_mode="half_pixel_symmetric"),
+    "resize_nearest_mode": lambda: resize(nearest_mode="round"),
+    "resize_both": lambda: resize(sizes=[1, 2, 6, 8]),
+    "resize_neither": lambda: resize(scales=[]),
+    "resize_count": lambda: resize(scales=[2.0, 2.0]),
+    "resize_sizes_count": lambda: resize(scales=[], sizes=[1, 2, 6]),
+    "resize_scale0": lambda: resize(scales=[1, 1, 0, 2]),
+    "resize_empty": lambda: resize(scales=[1, 1, 0.1, 2]),
+    "resize_rt_scales": lambda: runtime_resize("scales", [4], TensorProto.FLOAT),
+    "resize_rt_sizes": lambda: runtime_resize("sizes", [4], TensorProto.INT64),
+    "resize_dyn_dim": lambda: resize(xshape=(1, 2, "h", 4)),
 }
 
 
