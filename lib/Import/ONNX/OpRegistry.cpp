@@ -84,4 +84,5 @@ void onnx_import::registerONNXOps(OpRegistry &r) {
   registerContractionOps(r);
   registerWindowOps(r);
   registerResizeOps(r);
+  registerRecurrentOps(r);
 }

@@ -64,6 +64,27 @@ def runtime_resize(name, shape, dtype):
     return one("Resize", inputs, [1, 2, 3, 4], [], graph_inputs=[g_in], mode="linear")
 
 
+def rnn(op="LSTM", xshape=(3, 2, 4), hidden=5, dirs=1, w_rows=None, b_cols=None,
+        seq_lens=None, h0_shape=None, attr_hidden=None, graph_inputs=(), **attrs):
+    gates = 4 if op == "LSTM" else 3
+    inits = [init("W", (dirs, w_rows or gates * hidden, xshape[-1])),
+             init("R", (dirs, gates * hidden, hidden))]
+    inputs = ["x", "W", "R", "", "", ""]
+    if b_cols:
+        inits.append(init("B", (dirs, b_cols)))
+        inputs[3] = "B"
+    if graph_inputs:
+        inputs[4] = graph_inputs[0].name
+    if seq_lens is not None:
+        inits.append(init("lens", None, dtype=np.int32, value=seq_lens))
+        inputs[4] = "lens"
+    if h0_shape:
+        inits.append(init("h0", h0_shape))
+        inputs[5] = "h0"
+    return one(op, inputs, list(xshape), inits, ranks=[4, 3],
+               graph_inputs=graph_inputs, hidden_size=attr_hidden or hidden, **attrs)
+
+
 CASES = {
     "convt_rank5": lambda: convt((1, 4, 3, 3, 3), (4, 2, 3, 3, 3)),
     "convt_channels": lambda: convt(wshape=(3, 2, 3, 3)),
@@ -88,6 +109,23 @@ CASES = {
     "resize_rt_scales": lambda: runtime_resize("scales", [4], TensorProto.FLOAT),
     "resize_rt_sizes": lambda: runtime_resize("sizes", [4], TensorProto.INT64),
     "resize_dyn_dim": lambda: resize(xshape=(1, 2, "h", 4)),
+    "lstm_clip": lambda: rnn(clip=1.0),
+    "lstm_input_forget": lambda: rnn(input_forget=1),
+    "lstm_activations": lambda: rnn(activations=["Sigmoid", "Relu", "Tanh"]),
+    "gru_activations": lambda: rnn("GRU", activations=["Sigmoid", "Tanh", "Sigmoid", "Tanh"]),
+    "gru_alpha": lambda: rnn("GRU", activation_alpha=[0.5]),
+    "gru_lbr": lambda: rnn("GRU", linear_before_reset=2),
+    "lstm_direction": lambda: rnn(direction="sideways"),
+    "lstm_layout": lambda: rnn(layout=2, opset=14),
+    "lstm_x_rank": lambda: rnn(xshape=(3, 4)),
+    "lstm_weights": lambda: rnn(w_rows=16),
+    "lstm_dirs": lambda: rnn(direction="bidirectional"),
+    "gru_hidden_size": lambda: rnn("GRU", attr_hidden=4),
+    "gru_bias": lambda: rnn("GRU", b_cols=15),
+    "lstm_seq_lens": lambda: rnn(seq_lens=[3, 2]),
+    "lstm_initial_h": lambda: rnn(h0_shape=(1, 3, 5)),
+    "gru_rt_lens": lambda: rnn("GRU", graph_inputs=[
+        helper.make_tensor_value_info("lens", TensorProto.INT32, [2])]),
 }
 
 
