@@ -39,18 +39,13 @@ static std::string shapeStr(RankedTensorType t) {
   return s + "]";
 }
 
-/// `a` [M, K] times `bt` [N, K] transposed, accumulated into `init` [M, N].
-static Value matmulT(OpBuilder &b, Location loc, Value a, Value bt,
-                     Value init) {
-  MLIRContext *ctx = b.getContext();
-  AffineExpr m = getAffineDimExpr(0, ctx), n = getAffineDimExpr(1, ctx),
-             k = getAffineDimExpr(2, ctx);
-  auto mm = linalg::MatmulOp::create(b, loc, TypeRange{init.getType()},
-                                     ValueRange{a, bt}, ValueRange{init});
-  mm.setIndexingMapsAttr(b.getAffineMapArrayAttr(
-      {AffineMap::get(3, 0, {m, k}, ctx), AffineMap::get(3, 0, {n, k}, ctx),
-       AffineMap::get(3, 0, {m, n}, ctx)}));
-  return mm.getResult(0);
+/// `a` [M, K] times `bk` [K, N], accumulated into `init` [M, N]. The
+/// weights are transposed once, outside the loop, so that these are plain
+/// matmuls (kernel formation turns them into library calls).
+static Value matmul(OpBuilder &b, Location loc, Value a, Value bk, Value init) {
+  return linalg::MatmulOp::create(b, loc, TypeRange{init.getType()},
+                                  ValueRange{a, bk}, ValueRange{init})
+      .getResult(0);
 }
 
 LogicalResult Importer::importRecurrent(const onnx::NodeProto &n) {
@@ -285,7 +280,25 @@ LogicalResult Importer::importRecurrent(const onnx::NodeProto &n) {
   Value yh = empty({o(dirs), batch, hidF}, elt), yc = yh;
   for (int64_t d = 0; d < dirs; ++d) {
     bool rev = direction == "reverse" || d == 1;
-    Value wd = sliceDir(w, d, 0, inSize), rd = sliceDir(rw, d, 0, hid);
+    Value wdT = transpose(sliceDir(w, d, 0, inSize), {1, 0});
+    Value rd = sliceDir(rw, d, 0, hid);
+    // R^T, or for a GRU without linear_before_reset R's z/r rows and its h
+    // rows transposed apart (the h block multiplies r * h).
+    auto rowsT = [&](int64_t first, int64_t count) {
+      return transpose(tensor::ExtractSliceOp::create(
+                           b, loc, rd,
+                           SmallVector<OpFoldResult>{o(first), o(0)},
+                           SmallVector<OpFoldResult>{o(count), hidF},
+                           SmallVector<OpFoldResult>{o(1), o(1)}),
+                       {1, 0});
+    };
+    Value rdT, rzrT, rhT;
+    if (lstm || lbr) {
+      rdT = transpose(rd, {1, 0});
+    } else {
+      rzrT = rowsT(0, 2 * hid);
+      rhT = rowsT(2 * hid, hid);
+    }
     // Biases: both into the input projection, except R's bias of a GRU
     // with linear_before_reset, which the reset gate scales (it seeds the
     // recurrent projection instead).
@@ -299,9 +312,9 @@ LogicalResult Importer::importRecurrent(const onnx::NodeProto &n) {
         inBias = add(wb, rb);
       }
     }
-    Value xw = matmulT(b, loc, xFlat, wd,
-                       inBias ? broadcastRows(inBias, rows)
-                              : filled({rows, ghF}, zero));
+    Value xw = matmul(b, loc, xFlat, wdT,
+                      inBias ? broadcastRows(inBias, rows)
+                             : filled({rows, ghF}, zero));
     SmallVector<Value> inits = {initialState(5, d)};
     if (lstm)
       inits.push_back(initialState(6, d));
@@ -328,7 +341,7 @@ LogicalResult Importer::importRecurrent(const onnx::NodeProto &n) {
       SmallVector<Value> next;
       if (lstm) {
         // Gates i, o, f, c; peepholes P = [Pi, Po, Pf].
-        Value hr = matmulT(b, loc, h, rd, filled({batch, ghF}, zero));
+        Value hr = matmul(b, loc, h, rdT, filled({batch, ghF}, zero));
         SmallVector<GateIn> ins;
         for (int64_t g = 0; g < 4; ++g)
           ins.push_back({xwt, g});
@@ -359,9 +372,9 @@ LogicalResult Importer::importRecurrent(const onnx::NodeProto &n) {
         next = {linalg::CopyOp::create(b, loc, res[0], h).getResult(0), res[1]};
       } else if (lbr) {
         // Gates z, r, h; h's recurrent part (with its bias) scaled by r.
-        Value hr = matmulT(b, loc, h, rd,
-                           stepBias ? broadcastRows(stepBias, batch)
-                                    : filled({batch, ghF}, zero));
+        Value hr = matmul(b, loc, h, rdT,
+                          stepBias ? broadcastRows(stepBias, batch)
+                                   : filled({batch, ghF}, zero));
         ValueRange res =
             gate({{xwt, 0}, {xwt, 1}, {xwt, 2}, {hr, 0}, {hr, 1}, {hr, 2}}, {h},
                  [&](OpBuilder &nb, Location nl, ValueRange a) {
@@ -377,15 +390,7 @@ LogicalResult Importer::importRecurrent(const onnx::NodeProto &n) {
         next.assign(res.begin(), res.end());
       } else {
         // Gates z, r, then h from (r * h) times R's h block.
-        Value rzr = tensor::ExtractSliceOp::create(
-            b, loc, rd, SmallVector<OpFoldResult>{o(0), o(0)},
-            SmallVector<OpFoldResult>{o(2 * hid), hidF},
-            SmallVector<OpFoldResult>{o(1), o(1)});
-        Value rh = tensor::ExtractSliceOp::create(
-            b, loc, rd, SmallVector<OpFoldResult>{o(2 * hid), o(0)},
-            SmallVector<OpFoldResult>{hidF, hidF},
-            SmallVector<OpFoldResult>{o(1), o(1)});
-        Value hzr = matmulT(b, loc, h, rzr, filled({batch, o(2 * hid)}, zero));
+        Value hzr = matmul(b, loc, h, rzrT, filled({batch, o(2 * hid)}, zero));
         ValueRange zr =
             gate({{xwt, 0}, {xwt, 1}, {hzr, 0}, {hzr, 1}, {h, -1}},
                  {empty({batch, hidF}, elt), empty({batch, hidF}, elt)},
@@ -394,7 +399,7 @@ LogicalResult Importer::importRecurrent(const onnx::NodeProto &n) {
                    Value r = sigmoid(nb, nl, addF(nb, nl, a[1], a[3]));
                    return SmallVector<Value>{z, mulF(nb, nl, r, a[4])};
                  });
-        Value hh = matmulT(b, loc, zr[1], rh, filled({batch, hidF}, zero));
+        Value hh = matmul(b, loc, zr[1], rhT, filled({batch, hidF}, zero));
         ValueRange res =
             gate({{xwt, 2}, {hh, -1}, {zr[0], -1}}, {h},
                  [&](OpBuilder &nb, Location nl, ValueRange a) {

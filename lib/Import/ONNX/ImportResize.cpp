@@ -129,9 +129,10 @@ LogicalResult Importer::importResize(const onnx::NodeProto &n) {
         outShape.push_back(dim(x, i));
         continue;
       }
-      if (ShapedType::isDynamic(inSize))
+      if (ShapedType::isDynamic(inSize) || inSize < 1)
         return error(nodeDesc() + ": dimension " + std::to_string(i) +
-                     " of the input must be static to be resized");
+                     " of the input must be static and non-empty to be "
+                     "resized");
       scale = double(outSize) / double(inSize);
     } else {
       scale = (*scales)[i];
@@ -141,14 +142,15 @@ LogicalResult Importer::importResize(const onnx::NodeProto &n) {
         outShape.push_back(dim(x, i));
         continue;
       }
-      if (ShapedType::isDynamic(inSize))
+      if (ShapedType::isDynamic(inSize) || inSize < 1)
         return error(nodeDesc() + ": dimension " + std::to_string(i) +
-                     " of the input must be static to be resized");
+                     " of the input must be static and non-empty to be "
+                     "resized");
       // In float, as onnxruntime computes it.
       double o = std::floor(float(inSize) * float(scale));
       if (!(o >= 1) || o > double(kMaxSize))
         return error(nodeDesc() + ": scale " + std::to_string(scale) +
-                     " gives " + std::to_string(int64_t(o)) +
+                     " gives " + std::to_string(o) +
                      " elements along dimension " + std::to_string(i) +
                      " (at least 1 and at most 2^24 are supported)");
       outSize = int64_t(o);

@@ -478,6 +478,15 @@ LogicalResult Importer::importConvTranspose(const onnx::NodeProto &n) {
         bad(xt.getDimSize(2 + i), 1))
       return error(nodeDesc() + ": strides and dilations must be in [1, 2^31), "
                                 "pads and output_padding in [0, 2^31)");
+  // Keeps the window arithmetic below (sums of these spans) in int64.
+  for (int64_t i = 0; i < sp; ++i)
+    if ((kernel[i] - 1) * dil[i] >= kMax ||
+        strides[i] * (xt.getDimSize(2 + i) - 1) >= kMax)
+      return error(nodeDesc() +
+                   ": the kernel span or the strided input "
+                   "exceeds 2^31 elements along spatial "
+                   "dimension " +
+                   std::to_string(i));
   // The full result along each axis, and where the output starts in it.
   SmallVector<int64_t> full(sp), begin(sp), out(sp);
   for (int64_t i = 0; i < sp; ++i) {
