@@ -192,7 +192,8 @@ LogicalResult Importer::importRecurrent(const onnx::NodeProto &n) {
         SmallVector<OpFoldResult>{m, dims(vec)[0]});
   };
   // The initial state of direction d: input i's row, or zeros. Its sizes are
-  // checked against [dirs, batch, hidden]; after a failed check, zeros.
+  // checked against [dirs, batch, hidden] (layout 0); after a failed check,
+  // zeros.
   auto initialState = [&](int i, int64_t d) -> Value {
     Value zeros = filled({batch, hidF}, zero);
     if (!hasInput(i))
@@ -201,6 +202,11 @@ LogicalResult Importer::importRecurrent(const onnx::NodeProto &n) {
     std::string what = nodeDesc() + ": input '" + n.input(i) + "'";
     if (rankOf(s) != 3 || eltOf(s) != elt)
       fail(what + " must be a 3-D tensor of X's element type");
+    if (layout == 1) {
+      // [batch, dirs, hidden]
+      s = transpose(s, {1, 0, 2});
+      what += " (transposed for layout 1)";
+    }
     Value ok = allOf({checkDim(dim(s, 0), o(dirs), what + " dimension 0"),
                       checkDim(dim(s, 1), batch, what + " dimension 1"),
                       checkDim(dim(s, 2), hidF, what + " dimension 2")});
