@@ -115,6 +115,9 @@ def onnx_seeds():
         "test_squeeze", "test_identity", "test_range_float_type_positive_delta",
         "test_argmax_default_axis_example", "test_equal", "test_not_2d",
         "test_einsum_batch_matmul", "test_globalaveragepool", "test_leakyrelu",
+        "test_convtranspose_pads", "test_convtranspose_1d", "test_lstm_with_peepholes",
+        "test_gru_defaults", "test_gru_with_initial_bias",
+        "test_resize_upsample_sizes_nearest_floor_align_corners",
     }
     found = set()
     for case in node_test.collect_testcases(None):

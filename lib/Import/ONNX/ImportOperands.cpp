@@ -32,8 +32,12 @@ std::string Importer::nodeDesc() const {
   std::string s = node->op_type();
   if (!node->name().empty())
     s += " node '" + node->name() + "'";
-  else if (node->output_size())
-    s += " node producing '" + node->output(0) + "'";
+  else
+    for (const std::string &o : node->output())
+      if (!o.empty()) {
+        s += " node producing '" + o + "'";
+        break;
+      }
   return s;
 }
 

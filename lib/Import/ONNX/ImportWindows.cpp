@@ -1,7 +1,7 @@
 //===- ImportWindows.cpp - Convolution and pooling ------------------------===//
 //
-// Conv, MaxPool, AveragePool (linalg named ops; 3-D pooling and integer
-// pooling as generics), GlobalAveragePool and GlobalMaxPool.
+// Conv, ConvTranspose, MaxPool, AveragePool (linalg named ops; 3-D pooling and
+// integer pooling as generics), GlobalAveragePool and GlobalMaxPool.
 //
 //===----------------------------------------------------------------------===//
 
@@ -419,6 +419,231 @@ LogicalResult Importer::importWindow(const onnx::NodeProto &n) {
   return success();
 }
 
+/// ConvTranspose as a convolution of the input spread out by the strides
+/// (zeros between the elements, inserted with a strided tensor.insert_slice)
+/// and padded by the kernel span less the pads, with the kernel flipped and
+/// its channel dimensions swapped; padding beyond the kernel span crops the
+/// result instead.
+LogicalResult Importer::importConvTranspose(const onnx::NodeProto &n) {
+  MLIRContext *ctx = b.getContext();
+  Value x = inV(0), w = inV(1);
+  int64_t r = rankOf(x);
+  if (r != 3 && r != 4)
+    return error(nodeDesc() +
+                 ": only 1-D and 2-D inputs (rank 3 or 4) are "
+                 "supported, got rank " +
+                 std::to_string(r));
+  Type elt = eltOf(x);
+  if (!isF(elt) || eltOf(w) != elt)
+    return error(nodeDesc() + ": needs float input and weights of one type");
+  auto xt = typeOf(x), wt = typeOf(w);
+  if (wt.getRank() != r || !wt.hasStaticShape())
+    return error(nodeDesc() +
+                 ": the weights must have a static shape of rank " +
+                 std::to_string(r));
+  int64_t sp = r - 2;
+  for (int64_t i = 1; i < r; ++i)
+    if (xt.isDynamicDim(i))
+      return error(nodeDesc() +
+                   ": needs static channel and spatial dimensions");
+  int64_t group = attrInt("group", 1);
+  int64_t c = xt.getDimSize(1), cg = wt.getDimSize(0);
+  if (group < 1 || c != cg || c % group != 0)
+    return error(nodeDesc() + ": weights with " + std::to_string(cg) +
+                 " input channels do not fit an input with " +
+                 std::to_string(c) + " channels in " + std::to_string(group) +
+                 " group(s)");
+  int64_t mg = wt.getDimSize(1), m = mg * group;
+  cg = c / group;
+  SmallVector<int64_t> kernel(wt.getShape().drop_front(2));
+  if (auto k = attrInts("kernel_shape"); k && *k != kernel)
+    return error(nodeDesc() + ": kernel_shape does not match the weights");
+  auto ints = [&](StringRef name, int64_t size, int64_t def) {
+    return attrInts(name).value_or(SmallVector<int64_t>(size, def));
+  };
+  SmallVector<int64_t> strides = ints("strides", sp, 1),
+                       dil = ints("dilations", sp, 1),
+                       pads = ints("pads", 2 * sp, 0),
+                       outPad = ints("output_padding", sp, 0);
+  constexpr int64_t kMax = int64_t(1) << 31;
+  auto bad = [&](int64_t v, int64_t lo) { return v < lo || v >= kMax; };
+  if (int64_t(strides.size()) != sp || int64_t(dil.size()) != sp ||
+      int64_t(pads.size()) != 2 * sp || int64_t(outPad.size()) != sp)
+    return error(nodeDesc() + ": strides, dilations and output_padding need " +
+                 std::to_string(sp) + " entries and pads " +
+                 std::to_string(2 * sp));
+  for (int64_t i = 0; i < sp; ++i)
+    if (bad(strides[i], 1) || bad(dil[i], 1) || bad(pads[i], 0) ||
+        bad(pads[sp + i], 0) || bad(outPad[i], 0) || bad(kernel[i], 1) ||
+        bad(xt.getDimSize(2 + i), 1))
+      return error(nodeDesc() + ": strides and dilations must be in [1, 2^31), "
+                                "pads and output_padding in [0, 2^31)");
+  // Keeps the window arithmetic below (sums of these spans) in int64.
+  for (int64_t i = 0; i < sp; ++i)
+    if ((kernel[i] - 1) * dil[i] >= kMax ||
+        strides[i] * (xt.getDimSize(2 + i) - 1) >= kMax)
+      return error(nodeDesc() +
+                   ": the kernel span or the strided input "
+                   "exceeds 2^31 elements along spatial "
+                   "dimension " +
+                   std::to_string(i));
+  // The full result along each axis, and where the output starts in it.
+  SmallVector<int64_t> full(sp), begin(sp), out(sp);
+  for (int64_t i = 0; i < sp; ++i) {
+    full[i] = strides[i] * (xt.getDimSize(2 + i) - 1) +
+              (kernel[i] - 1) * dil[i] + 1 + outPad[i];
+    begin[i] = pads[i];
+    out[i] = full[i] - pads[i] - pads[sp + i];
+  }
+  std::string autoPad = attrString("auto_pad", "NOTSET");
+  if (autoPad != "NOTSET" && autoPad != "VALID" && autoPad != "SAME_UPPER" &&
+      autoPad != "SAME_LOWER")
+    return error(nodeDesc() + ": unknown auto_pad '" + autoPad + "'");
+  std::optional<SmallVector<int64_t>> outShape = attrInts("output_shape");
+  if (outShape && int64_t(outShape->size()) == sp + 2)
+    outShape->erase(outShape->begin(), outShape->begin() + 2);
+  if (outShape && int64_t(outShape->size()) != sp)
+    return error(nodeDesc() + ": output_shape needs " + std::to_string(sp) +
+                 " entries");
+  if (!outShape && (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER")) {
+    outShape.emplace();
+    for (int64_t i = 0; i < sp; ++i)
+      outShape->push_back(xt.getDimSize(2 + i) * strides[i]);
+  }
+  for (int64_t i = 0; i < sp && autoPad == "VALID" && !outShape; ++i) {
+    begin[i] = 0;
+    out[i] = full[i];
+  }
+  for (int64_t i = 0; i < sp && outShape; ++i) {
+    if (bad((*outShape)[i], 1))
+      return error(nodeDesc() + ": output_shape entries must be in [1, 2^31)");
+    // The split of ONNX's formula (the backend tests follow it; onnxruntime
+    // puts the odd element at the other end); a negative total (a larger
+    // output) adds zeros at the end.
+    int64_t total = std::max<int64_t>(full[i] - (*outShape)[i], 0);
+    begin[i] = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2;
+    out[i] = (*outShape)[i];
+  }
+  for (int64_t i = 0; i < sp; ++i)
+    if (out[i] < 1)
+      return error(nodeDesc() +
+                   ": the pads leave no output along spatial "
+                   "dimension " +
+                   std::to_string(i));
+  // 1-D runs as 2-D with a unit height.
+  if (sp == 1) {
+    SmallVector<OpFoldResult> d = dims(x), dw = dims(w);
+    d.insert(d.begin() + 2, b.getIndexAttr(1));
+    dw.insert(dw.begin() + 2, b.getIndexAttr(1));
+    x = reshape(x, d);
+    w = reshape(w, dw);
+    for (auto *v : {&kernel, &strides, &dil, &begin, &out})
+      v->insert(v->begin(), 1);
+    begin[0] = 0;
+  }
+  // Flipped kernel, [group, M/group, C/group, kh, kw].
+  AffineExpr g = getAffineDimExpr(0, ctx), mo = getAffineDimExpr(1, ctx),
+             ci = getAffineDimExpr(2, ctx), kh = getAffineDimExpr(3, ctx),
+             kw = getAffineDimExpr(4, ctx);
+  Value wInit =
+      empty({b.getIndexAttr(group), b.getIndexAttr(mg), b.getIndexAttr(cg),
+             b.getIndexAttr(kernel[0]), b.getIndexAttr(kernel[1])},
+            elt);
+  Value wf =
+      linalg::GenericOp::create(
+          b, loc, TypeRange{wInit.getType()}, ValueRange{w}, ValueRange{wInit},
+          SmallVector<AffineMap>{
+              AffineMap::get(
+                  5, 0,
+                  {g * cg + ci, mo, kernel[0] - 1 - kh, kernel[1] - 1 - kw},
+                  ctx),
+              AffineMap::getMultiDimIdentityMap(5, ctx)},
+          SmallVector<utils::IteratorType>(5, utils::IteratorType::parallel),
+          [&](OpBuilder &nb, Location nl, ValueRange a) {
+            linalg::YieldOp::create(nb, nl, a[0]);
+          })
+          .getResult(0);
+  // The spread input: low pad span-1-begin, and enough at the end for `out`
+  // results; negative pads become crops of the result.
+  OpFoldResult nDim = dim(x, 0);
+  SmallVector<OpFoldResult> spreadShape = {nDim, b.getIndexAttr(c)},
+                            offsets(4, b.getIndexAttr(0)), sizes = dims(x),
+                            steps(4, b.getIndexAttr(1)),
+                            cropOff(4, b.getIndexAttr(0)), convShape;
+  bool crop = false;
+  for (int64_t i = 0; i < 2; ++i) {
+    int64_t span = (kernel[i] - 1) * dil[i];
+    int64_t in = typeOf(x).getDimSize(2 + i);
+    int64_t low = span - begin[i];
+    int64_t high = out[i] - 1 + begin[i] - strides[i] * (in - 1);
+    int64_t lowP = std::max<int64_t>(low, 0),
+            highP = std::max<int64_t>(high, 0);
+    spreadShape.push_back(
+        b.getIndexAttr(lowP + strides[i] * (in - 1) + 1 + highP));
+    offsets[2 + i] = b.getIndexAttr(lowP);
+    steps[2 + i] = b.getIndexAttr(strides[i]);
+    cropOff[2 + i] = b.getIndexAttr(lowP - low);
+    crop |= low < 0 || high < 0;
+    convShape.push_back(
+        b.getIndexAttr(lowP + strides[i] * (in - 1) + 1 + highP - span));
+  }
+  Value zero = fc(b, loc, elt, 0.0);
+  Value spread = tensor::InsertSliceOp::create(
+      b, loc, x, filled(spreadShape, zero), offsets, sizes, steps);
+  auto ones = b.getI64TensorAttr({1, 1});
+  auto dilAttr = b.getI64TensorAttr(dil);
+  Value y;
+  if (group == 1) {
+    Value w4 =
+        reshape(wf, {b.getIndexAttr(mg), b.getIndexAttr(cg),
+                     b.getIndexAttr(kernel[0]), b.getIndexAttr(kernel[1])});
+    Value init =
+        filled({nDim, b.getIndexAttr(m), convShape[0], convShape[1]}, zero);
+    y = linalg::Conv2DNchwFchwOp::create(b, loc, TypeRange{init.getType()},
+                                         ValueRange{spread, w4},
+                                         ValueRange{init}, ones, dilAttr)
+            .getResult(0);
+  } else {
+    Value xg = reshape(spread, {nDim, b.getIndexAttr(group), b.getIndexAttr(cg),
+                                spreadShape[2], spreadShape[3]});
+    Value init = filled({nDim, b.getIndexAttr(group), b.getIndexAttr(mg),
+                         convShape[0], convShape[1]},
+                        zero);
+    y = linalg::Conv2DNgchwGfchwOp::create(b, loc, TypeRange{init.getType()},
+                                           ValueRange{xg, wf}, ValueRange{init},
+                                           ones, dilAttr)
+            .getResult(0);
+    y = reshape(y, {nDim, b.getIndexAttr(m), convShape[0], convShape[1]});
+  }
+  if (crop)
+    y = tensor::ExtractSliceOp::create(
+        b, loc, y, cropOff,
+        SmallVector<OpFoldResult>{nDim, b.getIndexAttr(m),
+                                  b.getIndexAttr(out[0]),
+                                  b.getIndexAttr(out[1])},
+        SmallVector<OpFoldResult>(4, b.getIndexAttr(1)));
+  if (hasInput(2)) {
+    Value bias = inV(2);
+    if (rankOf(bias) != 1 || eltOf(bias) != elt ||
+        typeOf(bias).getDimSize(0) != m)
+      return error(nodeDesc() + ": the bias must be a 1-D tensor of " +
+                   std::to_string(m) + " elements of the input's type");
+    bias = reshape(bias,
+                   {b.getIndexAttr(m), b.getIndexAttr(1), b.getIndexAttr(1)});
+    y = elementwise(
+        {y, bias}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
+          return arith::AddFOp::create(nb, nl, a[0], a[1]).getResult();
+        });
+  }
+  if (sp == 1) {
+    SmallVector<OpFoldResult> d = dims(y);
+    d.erase(d.begin() + 2);
+    y = reshape(y, d);
+  }
+  setOut(0, y);
+  return success();
+}
+
 LogicalResult Importer::importGlobalPool(const onnx::NodeProto &n) {
   StringRef op = n.op_type();
   Value x = inV(0);
@@ -441,6 +666,7 @@ LogicalResult Importer::importGlobalPool(const onnx::NodeProto &n) {
 
 void onnx_import::registerWindowOps(OpRegistry &r) {
   r.add("Conv", 1, &Importer::importWindow);
+  r.add("ConvTranspose", 1, &Importer::importConvTranspose);
   r.add("MaxPool", 1, &Importer::importWindow);
   r.add("AveragePool", 1, &Importer::importWindow);
   r.add("GlobalAveragePool", 1, &Importer::importGlobalPool);

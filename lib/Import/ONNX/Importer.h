@@ -309,6 +309,10 @@ public:
   LogicalResult importMatMul(const onnx::NodeProto &n);
   LogicalResult importGemm(const onnx::NodeProto &n);
   LogicalResult importWindow(const onnx::NodeProto &n);
+  LogicalResult importConvTranspose(const onnx::NodeProto &n);
+  LogicalResult importResize(const onnx::NodeProto &n);
+  /// LSTM and GRU.
+  LogicalResult importRecurrent(const onnx::NodeProto &n);
   LogicalResult importGlobalPool(const onnx::NodeProto &n);
   /// Reduction axes implied by the declared result shape (run-time axes).
   FailureOr<SmallVector<int64_t>> axesFromDeclaredShape(Value x, bool keepDims);
@@ -357,6 +361,8 @@ void registerReductionOps(OpRegistry &registry);     // ImportReductions.cpp
 void registerNormalizationOps(OpRegistry &registry); // ImportNormalization.cpp
 void registerContractionOps(OpRegistry &registry);   // ImportContractions.cpp
 void registerWindowOps(OpRegistry &registry);        // ImportWindows.cpp
+void registerResizeOps(OpRegistry &registry);        // ImportResize.cpp
+void registerRecurrentOps(OpRegistry &registry);     // ImportRecurrent.cpp
 
 /// True when op_type (default domain) has a handler at `opset`.
 bool isSupportedOp(StringRef opType, int64_t opset);

@@ -83,4 +83,6 @@ void onnx_import::registerONNXOps(OpRegistry &r) {
   registerNormalizationOps(r);
   registerContractionOps(r);
   registerWindowOps(r);
+  registerResizeOps(r);
+  registerRecurrentOps(r);
 }
