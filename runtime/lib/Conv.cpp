@@ -29,7 +29,6 @@
 #include <algorithm>
 #include <array>
 #include <exception>
-#include <iterator>
 #include <limits>
 
 using namespace lathe::rt;
@@ -134,12 +133,6 @@ Binding userBinding(const Operand &op, bool force) {
   return b;
 }
 
-/// `md`'s layout (strides or blocking, in elements) with another data type.
-memory::desc withDataType(memory::desc md, memory::data_type type) {
-  md.data.data_type = memory::convert_to_c(type);
-  return md;
-}
-
 memory::desc anyMd(const Operand &op,
                    memory::data_type type = memory::data_type::f32) {
   return memory::desc(op.dims, type, memory::format_tag::any);
@@ -158,10 +151,8 @@ std::shared_ptr<Entry> build(const Problem &p, bool srcAny, bool dstAny,
   memory::desc dstMd = dstAny || p.pooled ? anyMd(p.dst) : e->dst.userMd;
   if (p.bf16) {
     // The input and filter are converted by their reorders (a constant
-    // filter once, when packed); the output stays f32. Without srcAny the
-    // input keeps the caller's layout (a conversion only, no transposition).
-    srcMd = srcAny ? anyMd(p.src, memory::data_type::bf16)
-                   : withDataType(e->src.userMd, memory::data_type::bf16);
+    // filter once, when packed); the output stays f32.
+    srcMd = anyMd(p.src, memory::data_type::bf16);
     wMd = anyMd(p.weights, memory::data_type::bf16);
   }
   if (p.hasBias) {
@@ -250,23 +241,11 @@ std::shared_ptr<Entry> buildBest(const Problem &p) {
   struct Candidate {
     bool srcAny, dstAny, winograd, stageSrc;
   };
-  const Candidate f32Candidates[] = {{true, true, true, false},
-                                     {false, true, false, false},
-                                     {false, true, false, true},
-                                     {true, true, false, false},
-                                     {false, false, false, false}};
-  // bf16: first the caller's layouts (between chained convolutions oneDNN's
-  // blocked one), so only a conversion runs before the kernel and nothing
-  // after it; then the kernel's preferred layouts with reorders.
-  const Candidate bf16Candidates[] = {{false, false, false, false},
-                                      {true, true, false, false},
-                                      {false, true, false, false},
-                                      {false, true, false, true}};
-  std::vector<Candidate> candidates =
-      p.bf16 ? std::vector<Candidate>(std::begin(bf16Candidates),
-                                      std::end(bf16Candidates))
-             : std::vector<Candidate>(std::begin(f32Candidates),
-                                      std::end(f32Candidates));
+  const Candidate candidates[] = {{true, true, true, false},
+                                  {false, true, false, false},
+                                  {false, true, false, true},
+                                  {true, true, false, false},
+                                  {false, false, false, false}};
   bool winograd = wantsWinograd(p) && !p.noWinograd;
   // A view that skips rows or columns (input the windows never read) has no
   // direct kernel; a dense copy of it does.
