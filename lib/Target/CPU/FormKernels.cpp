@@ -677,6 +677,7 @@ struct LatheCPUFormKernels
     populateFoldLayoutIntoMatmulPatterns(patterns);
     populateFormRowKernelPatterns(patterns);
     populateFormConvKernelPatterns(patterns);
+    populateFoldConvAffinePatterns(patterns);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
     KernelCounts after(getOperation());

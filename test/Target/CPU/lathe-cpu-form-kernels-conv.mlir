@@ -224,3 +224,68 @@ func.func @conv_residual_then_relu(%x: tensor<1x8x6x6xf32>, %w: tensor<8x8x1x1xf
   } -> tensor<1x8x6x6xf32>
   return %y : tensor<1x8x6x6xf32>
 }
+
+// Inference batch norm as torch-mlir writes it, then ReLU (select of ugt):
+// (x - mean) * rsqrt(var + eps) * gamma + beta with per-channel constants
+// folds into the convolution's constant filter and bias, and the ReLU into
+// its activation: filter * s, bias * s + (beta - mean * s), exact here.
+// Channel 0: s = 2 * rsqrt(3 + 1) = 1, t = 0.5 - 1 * 1 = -0.5; channel 1:
+// s = 8 * rsqrt(15 + 1) = 2, t = 1 - 0.75 * 2 = -0.5.
+#c = affine_map<(d0, d1, d2, d3) -> (d1)>
+// CHECK-LABEL: func.func @conv_batch_norm_relu
+// CHECK-DAG: %[[W:.*]] = arith.constant dense<{{\[\[\[\[}}2.000000e+00]]], {{\[\[\[}}6.000000e+00]]]]> : tensor<2x1x1x1xf32>
+// CHECK-DAG: %[[B:.*]] = arith.constant dense<-5.000000e-01> : tensor<2xf32>
+// CHECK: %[[Y:.*]] = lathe.conv2d ins(%{{.*}}, %[[W]] : tensor<1x1x4x4xf32>, tensor<2x1x1x1xf32>) bias(%[[B]] : tensor<2xf32>) outs(%{{.*}} : tensor<1x2x4x4xf32>) {activation = "relu"} -> tensor<1x2x4x4xf32>
+// CHECK-NOT: linalg.generic
+// CHECK: return %[[Y]]
+func.func @conv_batch_norm_relu(%x: tensor<1x1x4x4xf32>) -> tensor<1x2x4x4xf32> {
+  %w = arith.constant dense<[[[[2.0]]], [[[3.0]]]]> : tensor<2x1x1x1xf32>
+  %mean = arith.constant dense<[1.0, 0.75]> : tensor<2xf32>
+  %var = arith.constant dense<[3.0, 15.0]> : tensor<2xf32>
+  %gamma = arith.constant dense<[2.0, 8.0]> : tensor<2xf32>
+  %beta = arith.constant dense<[0.5, 1.0]> : tensor<2xf32>
+  %eps = arith.constant 1.0 : f32
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<1x2x4x4xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32>
+  %c = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+         ins(%x, %w : tensor<1x1x4x4xf32>, tensor<2x1x1x1xf32>) outs(%f : tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32>
+  %y = linalg.generic {indexing_maps = [#id, #c, #c, #c, #c, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%c, %mean, %var, %gamma, %beta : tensor<1x2x4x4xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>) outs(%e : tensor<1x2x4x4xf32>) {
+  ^bb0(%in: f32, %m: f32, %v: f32, %g: f32, %b: f32, %o: f32):
+    %0 = arith.subf %in, %m : f32
+    %1 = arith.addf %v, %eps : f32
+    %2 = math.rsqrt %1 : f32
+    %3 = arith.mulf %0, %2 : f32
+    %4 = arith.mulf %3, %g : f32
+    %5 = arith.addf %4, %b : f32
+    %6 = arith.cmpf ugt, %5, %zero : f32
+    %7 = arith.select %6, %5, %zero : f32
+    linalg.yield %7 : f32
+  } -> tensor<1x2x4x4xf32>
+  return %y : tensor<1x2x4x4xf32>
+}
+
+// x appears twice after the affine part's end (x * s and x itself): nothing
+// is folded.
+// CHECK-LABEL: func.func @affine_and_raw_x
+// CHECK: lathe.conv2d
+// CHECK-NOT: bias
+// CHECK: linalg.generic
+func.func @affine_and_raw_x(%x: tensor<1x1x4x4xf32>) -> tensor<1x2x4x4xf32> {
+  %w = arith.constant dense<[[[[2.0]]], [[[3.0]]]]> : tensor<2x1x1x1xf32>
+  %g = arith.constant dense<[2.0, 4.0]> : tensor<2xf32>
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<1x2x4x4xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32>
+  %c = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+         ins(%x, %w : tensor<1x1x4x4xf32>, tensor<2x1x1x1xf32>) outs(%f : tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32>
+  %y = linalg.generic {indexing_maps = [#id, #c, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%c, %g : tensor<1x2x4x4xf32>, tensor<2xf32>) outs(%e : tensor<1x2x4x4xf32>) {
+  ^bb0(%in: f32, %s: f32, %o: f32):
+    %0 = arith.mulf %in, %s : f32
+    %1 = arith.maximumf %0, %in : f32
+    linalg.yield %1 : f32
+  } -> tensor<1x2x4x4xf32>
+  return %y : tensor<1x2x4x4xf32>
+}

@@ -39,6 +39,11 @@ void populateFormMatmulKernelPatterns(RewritePatternSet &patterns);
 /// permutations; a constant scale of a product becomes the matmul's alpha.
 void populateFoldLayoutIntoMatmulPatterns(RewritePatternSet &patterns);
 
+/// Patterns of lathe-cpu-form-kernels (FoldConvAffine.cpp): a per-channel
+/// affine function of constants after a convolution (inference batch norm)
+/// is folded into its constant filter and bias.
+void populateFoldConvAffinePatterns(RewritePatternSet &patterns);
+
 /// Patterns of lathe-cpu-form-kernels (FormRowKernels.cpp): generics that
 /// compute a softmax or a layer norm over the last dimension become
 /// linalg.softmax or lathe.layer_norm.

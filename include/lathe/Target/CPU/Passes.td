@@ -41,8 +41,14 @@ def LatheCPUFormKernels : Pass<"lathe-cpu-form-kernels", "func::FuncOp"> {
       become `lathe.conv2d`; element-wise consumers that add a per-channel
       bias (rank 1, or `[F,1,1]` read at the channel loop as ONNX importers
       write it) and/or apply ReLU (maximumf or compare+select) are absorbed
-      as its bias and activation; then a `linalg.pooling_{nchw,nhwc}_max`
-      from a -inf fill of its result becomes its `pool` epilogue.
+      as its bias and activation; an added same-shape tensor (a residual
+      connection, before any ReLU) becomes its init with `accumulate`; a
+      per-channel affine function of constants applied to its result
+      (inference batch norm: `(x - mean) * rsqrt(var + eps) * gamma + beta`
+      and other spellings of a*x+b per channel) is folded into its constant
+      filter and bias (FoldConvAffine.cpp); then a
+      `linalg.pooling_{nchw,nhwc}_max` from a -inf fill of its result becomes
+      its `pool` epilogue.
 
     ```mlir
     %mm = linalg.matmul indexing_maps = [...transposed B...] ins(%x, %w ...)
