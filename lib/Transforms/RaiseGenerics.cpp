@@ -454,6 +454,87 @@ std::optional<std::pair<Value, AffineMap>> broadcastSource(Value value) {
   return std::make_pair(generic.getDpsInputs()[0], map);
 }
 
+/// A generic that only copies its input through a permutation (torch-mlir's
+/// transposes of weights and attention heads) -> linalg.transpose, which
+/// kernel formation folds into matmul operands.
+struct RaiseGenericTranspose : public OpRewritePattern<linalg::GenericOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(linalg::GenericOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!op.hasPureTensorSemantics() || op->getNumResults() != 1)
+      return rewriter.notifyMatchFailure(op, "not on tensors");
+    std::optional<SmallVector<int64_t>> perm =
+        linalg::isaTransposeOpInterface(op);
+    if (!perm)
+      return rewriter.notifyMatchFailure(op, "not a transpose");
+    // An element-wise generic reads a transposing copy through its own map
+    // (FoldBroadcastIntoElementwise): better than a transpose op.
+    if (llvm::any_of(op->getUsers(), [](Operation *user) {
+          auto generic = dyn_cast<linalg::GenericOp>(user);
+          return generic && isElementwiseGeneric(generic);
+        }))
+      return rewriter.notifyMatchFailure(op, "read by an element-wise op");
+    auto transpose =
+        linalg::TransposeOp::create(rewriter, op.getLoc(), op.getDpsInputs()[0],
+                                    op.getDpsInits()[0], *perm);
+    rewriter.replaceOp(op, transpose->getResults());
+    return success();
+  }
+};
+
+/// linalg.batch_matmul whose rhs is a rank-2 tensor broadcast over the batch
+/// (torch-mlir's linear layers on 3-D inputs: the weight broadcast to
+/// [batch, K, N] on every call) reads the rank-2 tensor directly through a
+/// rank-2 indexing map, which kernel formation turns into one matmul with a
+/// shared, pre-packed weight.
+struct FoldBroadcastIntoBatchMatmul
+    : public OpRewritePattern<linalg::BatchMatmulOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(linalg::BatchMatmulOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!op.hasPureTensorSemantics())
+      return rewriter.notifyMatchFailure(op, "not on tensors");
+    SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+    MLIRContext *ctx = op.getContext();
+    auto dims = [&](std::initializer_list<unsigned> ds) {
+      SmallVector<AffineExpr> exprs;
+      for (unsigned d : ds)
+        exprs.push_back(getAffineDimExpr(d, ctx));
+      return AffineMap::get(4, 0, exprs, ctx);
+    };
+    // (b, m, n, k): the default maps only.
+    if (maps[0] != dims({0, 1, 3}) || maps[1] != dims({0, 3, 2}) ||
+        maps[2] != dims({0, 1, 2}))
+      return rewriter.notifyMatchFailure(op, "not the default maps");
+    auto source = broadcastSource(op.getDpsInputs()[1]);
+    if (!source)
+      return rewriter.notifyMatchFailure(op, "rhs is not a broadcast");
+    auto [value, map] = *source;
+    // The broadcast result [b, k, n] reads value[k, n] (or value[n, k], a
+    // transposed weight).
+    auto read = [&](unsigned a, unsigned b) {
+      return AffineMap::get(
+          3, 0, {getAffineDimExpr(a, ctx), getAffineDimExpr(b, ctx)}, ctx);
+    };
+    AffineMap rhsMap;
+    if (map == read(1, 2))
+      rhsMap = dims({3, 2});
+    else if (map == read(2, 1))
+      rhsMap = dims({2, 3});
+    else
+      return rewriter.notifyMatchFailure(op, "not a batch broadcast");
+    auto mm = linalg::BatchMatmulOp::create(
+        rewriter, op.getLoc(), op->getResultTypes(),
+        ValueRange{op.getDpsInputs()[0], value}, op.getDpsInits()[0]);
+    mm.setIndexingMapsAttr(
+        rewriter.getAffineMapArrayAttr({maps[0], rhsMap, maps[2]}));
+    rewriter.replaceOp(op, mm->getResults());
+    return success();
+  }
+};
+
 /// An element-wise generic reading a broadcast reads the broadcast's operand
 /// through the composed map instead (`x + broadcast(bias)` becomes
 /// `x + bias[c]`, the per-channel bias that kernel formation fuses).
@@ -603,6 +684,7 @@ struct LatheRaiseGenerics
 
 void mlir::lathe::populateRaiseGenericsPatterns(RewritePatternSet &patterns) {
   patterns.add<RaiseGenericContraction, RaiseGenericConvolution,
+               RaiseGenericTranspose, FoldBroadcastIntoBatchMatmul,
                FoldBroadcastIntoElementwise, InlineSplatIntoElementwise,
                UseEmptyInitForElementwise>(patterns.getContext());
   linalg::populateEraseUnusedOperandsAndResultsPatterns(patterns);

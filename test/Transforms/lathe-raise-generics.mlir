@@ -361,3 +361,53 @@ func.func @complex_splat_stays(%x: tensor<4xcomplex<f32>>) -> tensor<4xcomplex<f
   } -> tensor<4xcomplex<f32>>
   return %r : tensor<4xcomplex<f32>>
 }
+
+// -----
+
+// torch-mlir's linear layer on a 3-D input: the weight transposed by a copy
+// generic, broadcast over the batch by another, then a batch_matmul. The
+// batch_matmul reads the rank-2 weight through a rank-2 map (no broadcast
+// copy per call); the transpose becomes linalg.transpose, which kernel
+// formation folds into the matmul's transpose flag.
+// CHECK-LABEL: func.func @torch_linear_3d
+// CHECK-SAME: (%[[X:.*]]: tensor<4x8x16xf32>, %[[W:.*]]: tensor<32x16xf32>)
+// CHECK: %[[T:.*]] = linalg.transpose ins(%[[W]] : tensor<32x16xf32>) outs(%{{.*}} : tensor<16x32xf32>) permutation = [1, 0]
+// CHECK-NOT: linalg.generic
+// CHECK: linalg.batch_matmul indexing_maps = [#{{.*}}, #{{.*}}, #{{.*}}] ins(%[[X]], %[[T]] : tensor<4x8x16xf32>, tensor<16x32xf32>)
+func.func @torch_linear_3d(%x: tensor<4x8x16xf32>, %w: tensor<32x16xf32>) -> tensor<4x8x32xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e0 = tensor.empty() : tensor<16x32xf32>
+  %wt = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d1, d0)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
+      ins(%w : tensor<32x16xf32>) outs(%e0 : tensor<16x32xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    linalg.yield %a : f32
+  } -> tensor<16x32xf32>
+  %e1 = tensor.empty() : tensor<4x16x32xf32>
+  %wb = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%wt : tensor<16x32xf32>) outs(%e1 : tensor<4x16x32xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    linalg.yield %a : f32
+  } -> tensor<4x16x32xf32>
+  %e2 = tensor.empty() : tensor<4x8x32xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e2 : tensor<4x8x32xf32>) -> tensor<4x8x32xf32>
+  %y = linalg.batch_matmul ins(%x, %wb : tensor<4x8x16xf32>, tensor<4x16x32xf32>) outs(%f : tensor<4x8x32xf32>) -> tensor<4x8x32xf32>
+  return %y : tensor<4x8x32xf32>
+}
+
+// -----
+
+// A head transpose (a copy generic through a permutation) read by a reshape
+// becomes linalg.transpose.
+// CHECK-LABEL: func.func @head_transpose
+// CHECK: %[[T:.*]] = linalg.transpose ins(%{{.*}} : tensor<2x8x4x16xf32>) outs(%{{.*}} : tensor<2x4x8x16xf32>) permutation = [0, 2, 1, 3]
+// CHECK: tensor.collapse_shape %[[T]]
+func.func @head_transpose(%x: tensor<2x8x4x16xf32>) -> tensor<8x8x16xf32> {
+  %e = tensor.empty() : tensor<2x4x8x16xf32>
+  %t = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d2, d1, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : tensor<2x8x4x16xf32>) outs(%e : tensor<2x4x8x16xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    linalg.yield %a : f32
+  } -> tensor<2x4x8x16xf32>
+  %c = tensor.collapse_shape %t [[0, 1], [2], [3]] : tensor<2x4x8x16xf32> into tensor<8x8x16xf32>
+  return %c : tensor<8x8x16xf32>
+}
