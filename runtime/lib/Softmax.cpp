@@ -63,7 +63,8 @@ std::shared_ptr<Entry> build(const Operand &in, const Operand &out, int axis,
 /// Softmax along `axis` as the reference pipeline computes it (row maximum
 /// with NaN winning, subtract, exp, sum, divide) in scalar loops: a row with
 /// NaN or +Inf, or of -inf only, is NaN. oneDNN's kernel skips NaN, so
-/// inputs holding NaN or Inf take this path. `in` may be `out` exactly.
+/// inputs holding NaN or +Inf, or a row of -inf only, take this path. `in` may
+/// be `out` exactly.
 void exactSoftmax(const MemRefView &in, const MemRefView &out, int64_t axis) {
   int64_t len = in.sizes[axis];
   std::vector<double> row(static_cast<size_t>(len));
@@ -96,6 +97,38 @@ void exactSoftmax(const MemRefView &in, const MemRefView &out, int64_t axis) {
       index[d] = 0;
     }
   }
+}
+
+/// Whether oneDNN's kernel could differ from the reference on `in`: a NaN or
+/// +Inf anywhere, or a row (along `axis`) with no finite value. -inf
+/// elsewhere is fine, and common (masked and causal attention): exp(-inf -
+/// row max) is 0 in both.
+bool needsExactSoftmax(const MemRefView &in, int64_t axis) {
+  int64_t len = in.sizes[axis];
+  std::array<int64_t, LATHE_MAX_RANK> index{};
+  int64_t rows = in.numel() / len;
+  for (int64_t r = 0; r < rows; ++r) {
+    int64_t off = 0;
+    for (int64_t d = 0; d < in.rank; ++d)
+      off += index[d] * in.strides[d];
+    bool anyFinite = false;
+    for (int64_t j = 0; j < len; ++j) {
+      float v = in.data[off + j * in.strides[axis]];
+      if (std::isnan(v) || v == std::numeric_limits<float>::infinity())
+        return true;
+      anyFinite |= std::isfinite(v);
+    }
+    if (!anyFinite)
+      return true;
+    for (int64_t d = in.rank; d-- > 0;) {
+      if (d == axis)
+        continue;
+      if (++index[d] < in.sizes[d])
+        break;
+      index[d] = 0;
+    }
+  }
+  return false;
 }
 
 void softmax(int64_t rankIn, void *inDesc, int64_t rankOut, void *outDesc,
@@ -137,7 +170,7 @@ void softmax(int64_t rankIn, void *inDesc, int64_t rankOut, void *outDesc,
   bool forceIn =
       overlaps(in, out) && !(in.data == out.data && in.strides == out.strides);
 
-  if (!allFinite(maxAbs(inView))) {
+  if (!allFinite(maxAbs(inView)) && needsExactSoftmax(inView, axis)) {
     ScratchBuffer staged;
     MemRefView from = inView;
     if (forceIn) {
