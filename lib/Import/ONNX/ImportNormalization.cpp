@@ -93,6 +93,14 @@ LogicalResult Importer::importLayerNormalization(const onnx::NodeProto &) {
   int64_t axis = *axisOr;
   double eps = attrFloat("epsilon", 1e-5f);
   Type elt = eltOf(x);
+  // X, Scale and B share one float type T (LayerNormalization-17).
+  if (!isF(elt))
+    return error(nodeDesc() + ": input '" + node->input(0) +
+                 "' must be a float tensor");
+  for (int i = 1; i <= 2; ++i)
+    if (hasInput(i) && eltOf(inV(i)) != elt)
+      return error(nodeDesc() + ": input '" + node->input(i) +
+                   "' must have the element type of '" + node->input(0) + "'");
   SmallVector<int64_t> ax;
   for (int64_t i = axis; i < r; ++i)
     ax.push_back(i);
