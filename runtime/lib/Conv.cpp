@@ -561,21 +561,11 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
     appendKey(key, p.out);
   }
   std::shared_ptr<Entry> e = cache().getOrCreate(key, [&] {
-    if (p.bf16) {
-      // A bf16 form oneDNN has only a reference kernel for runs in f32.
-      try {
-        std::shared_ptr<Entry> entry = buildBest(p);
-        if (!entry->reference)
-          return entry;
-      } catch (const dnnl::error &err) {
-        if (!isUnsupported(err))
-          throw;
-      }
-      Problem f32 = p;
-      f32.bf16 = false;
-      return buildBest(f32);
-    }
-    return buildBest(p);
+    return buildPreferringBf16<Entry>(p.bf16, [&](bool bf16) {
+      Problem q = p;
+      q.bf16 = bf16;
+      return buildBest(q);
+    });
   });
   if (e->bf16)
     scope.setKind(pool ? pooledKindBf16 : profileKindBf16);

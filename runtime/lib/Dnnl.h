@@ -174,6 +174,25 @@ bool isUnsupported(const dnnl::error &e);
 /// True if oneDNN chose its reference (scalar, slow) implementation.
 bool isReference(const dnnl::primitive_desc_base &pd);
 
+/// Builds a cache entry with `build(true)` (bf16 operands) when `bf16`, and
+/// with `build(false)` (f32) when it is not, or when oneDNN has no bf16 form
+/// of the primitive or only a reference kernel for it. Entries expose
+/// `reference`.
+template <typename Entry, typename Build>
+std::shared_ptr<Entry> buildPreferringBf16(bool bf16, Build build) {
+  if (bf16) {
+    try {
+      std::shared_ptr<Entry> entry = build(true);
+      if (!entry->reference)
+        return entry;
+    } catch (const dnnl::error &err) {
+      if (!isUnsupported(err))
+        throw;
+    }
+  }
+  return build(false);
+}
+
 /// Builds a cache entry with `build(false)` (the caller's layouts) and, when
 /// that is unsupported or only has a reference implementation, with
 /// `build(true)` (dense copies or oneDNN's preferred layouts plus reorders),

@@ -324,25 +324,12 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
     appendKey(key, p.res);
   key.push_back(p.forceA | p.forceB << 1 | p.forceBias << 2 | p.forceRes << 3);
   std::shared_ptr<Entry> e = cache().getOrCreate(key, [&] {
-    auto buildAll = [&](const Problem &q) {
+    return buildPreferringBf16<Entry>(p.bf16, [&](bool bf16) {
+      Problem q = p;
+      q.bf16 = bf16;
       return buildPreferringOptimized<Entry>(
           [&](bool allDense) { return build(q, allDense); });
-    };
-    if (p.bf16) {
-      // A bf16 form oneDNN only has a reference kernel for runs in f32.
-      try {
-        std::shared_ptr<Entry> entry = buildAll(p);
-        if (!entry->reference)
-          return entry;
-      } catch (const dnnl::error &err) {
-        if (!isUnsupported(err))
-          throw;
-      }
-      Problem f32 = p;
-      f32.bf16 = false;
-      return buildAll(f32);
-    }
-    return buildAll(p);
+    });
   });
   if (e->bf16)
     scope.setKind(profileKindBf16);
