@@ -12,6 +12,7 @@
 #include "lathe/Dialect/Lathe/LatheOps.h"
 #include "lathe/Dialect/LowRank/Passes.h"
 #include "lathe/Dialect/MemRed/Passes.h"
+#include "lathe/Dialect/QComm/Passes.h"
 #include "lathe/Dialect/SparseGCN/Passes.h"
 #include "lathe/Dialect/SparseGCN/SparseGCNOps.h"
 #include "lathe/Dialect/Train/Passes.h"
@@ -36,6 +37,8 @@ void mlir::lathe::registerAllDialects(DialectRegistry &registry) {
   registry.insert<memred::MemRedDialect>();
   memred::registerBufferizableOpInterfaceExternalModels(registry);
   registry.insert<train::TrainDialect>();
+  registry.insert<qcomm::QCommDialect>();
+  qcomm::registerBufferizableOpInterfaceExternalModels(registry);
   registerUpstreamFlopsModels(registry);
 }
 
@@ -52,5 +55,6 @@ void mlir::lathe::registerAllPasses() {
   sparsegcn::registerSparseGCNPasses();
   memred::registerMemRedPasses();
   train::registerTrainPasses();
+  qcomm::registerQCommPasses();
   registerCpuPipelines();
 }
