@@ -38,29 +38,26 @@ Quantized quantize(OpBuilder &b, Location loc, Value x, int64_t bits,
   return {op.getResult()[0], op.getResult()[1]};
 }
 
-/// The seed of one hop: (seed * 2^16 + process linear index) * 4 + hop, so
-/// that ranks and hops draw independent rounding offsets. Null without a
-/// seed (round to nearest).
-Value hopSeed(OpBuilder &b, Location loc, Value seed, Value linearIndex,
-              int64_t hop) {
-  if (!seed)
-    return {};
-  auto constant = [&](int64_t v) {
-    return arith::ConstantIntOp::create(b, loc, v, 64);
-  };
-  Value s = arith::MulIOp::create(b, loc, seed, constant(1 << 16));
-  s = arith::AddIOp::create(b, loc, s, linearIndex);
-  s = arith::MulIOp::create(b, loc, s, constant(4));
-  return arith::AddIOp::create(b, loc, s, constant(hop));
-}
-
-/// The process's linear index on the grid as i64, or null without a seed.
-Value linearIndexFor(OpBuilder &b, Location loc, Value seed,
-                     FlatSymbolRefAttr grid) {
+/// The seeds of an op's hops are base + hop with base = (seed * 2^16 +
+/// process linear index) * 4, so that ranks and hops draw independent
+/// rounding offsets. Null without a seed (round to nearest).
+Value seedBase(OpBuilder &b, Location loc, Value seed, FlatSymbolRefAttr grid) {
   if (!seed)
     return {};
   Value index = shard::ProcessLinearIndexOp::create(b, loc, grid);
-  return arith::IndexCastOp::create(b, loc, b.getI64Type(), index);
+  index = arith::IndexCastOp::create(b, loc, b.getI64Type(), index);
+  Value s = arith::MulIOp::create(
+      b, loc, seed, arith::ConstantIntOp::create(b, loc, 1 << 16, 64));
+  s = arith::AddIOp::create(b, loc, s, index);
+  return arith::MulIOp::create(b, loc, s,
+                               arith::ConstantIntOp::create(b, loc, 4, 64));
+}
+
+Value hopSeed(OpBuilder &b, Location loc, Value base, int64_t hop) {
+  if (!base || hop == 0)
+    return base;
+  return arith::AddIOp::create(b, loc, base,
+                               arith::ConstantIntOp::create(b, loc, hop, 64));
 }
 
 /// One all-to-all hop: quantize `x`, exchange bytes and scales over `axes`,
@@ -97,11 +94,9 @@ struct ExpandAllGather : public OpRewritePattern<AllGatherOp> {
   LogicalResult matchAndRewrite(AllGatherOp op,
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    Value linearIndex =
-        linearIndexFor(rewriter, loc, op.getSeed(), op.getGridAttr());
     Quantized local =
         quantize(rewriter, loc, op.getInput(), op.getBits(), op.getGroupSize(),
-                 hopSeed(rewriter, loc, op.getSeed(), linearIndex, 0));
+                 seedBase(rewriter, loc, op.getSeed(), op.getGridAttr()));
     auto gather = [&](Value v) -> Value {
       auto type = cast<RankedTensorType>(v.getType());
       int64_t groups =
@@ -145,18 +140,17 @@ struct ExpandReduceScatter : public OpRewritePattern<ReduceScatterOp> {
       return rewriter.notifyMatchFailure(op, "grid sizes not static");
 
     Location loc = op.getLoc();
-    Value seed = op.getSeed();
-    Value linearIndex = linearIndexFor(rewriter, loc, seed, op.getGridAttr());
+    Value seed = seedBase(rewriter, loc, op.getSeed(), op.getGridAttr());
     Value x = op.getInput();
     if (op.getHadamard())
       x = hadamard(rewriter, loc, x);
     x = allToAllHop(rewriter, loc, x, op.getGridAttr(), op.getIntraAxes(),
                     *intraSize, op.getIntraBits(), op.getIntraGroupSize(),
-                    hopSeed(rewriter, loc, seed, linearIndex, 0));
+                    hopSeed(rewriter, loc, seed, 0));
     if (op.hasInterHop())
       x = allToAllHop(rewriter, loc, x, op.getGridAttr(), *op.getInterAxes(),
                       *interSize, *op.getInterBits(), *op.getInterGroupSize(),
-                      hopSeed(rewriter, loc, seed, linearIndex, 1));
+                      hopSeed(rewriter, loc, seed, 1));
     if (op.getHadamard())
       x = hadamard(rewriter, loc, x);
     rewriter.replaceOp(op, x);
