@@ -124,12 +124,11 @@ void lowerDequantizeReduce(ModuleOp module, DequantizeReduceOp op,
   Value y = operands.get(op.getInit(), true);
   operands.finish();
   rewriter.setInsertionPoint(op);
-  lathe::emitRuntimeCall(module, rewriter, loc,
-                         "lathe_rt_dequantize_reduce_f32", {q, scales, y},
-                         {static_cast<int64_t>(op.getParts()),
-                          static_cast<int64_t>(op.getBits()),
-                          static_cast<int64_t>(op.getGroupSize()),
-                          op.getAccumulate() ? kAccumulate : 0});
+  lathe::emitRuntimeCall(
+      module, rewriter, loc, "lathe_rt_dequantize_reduce_f32", {q, scales, y},
+      {static_cast<int64_t>(op.getParts()), static_cast<int64_t>(op.getBits()),
+       static_cast<int64_t>(op.getGroupSize()),
+       op.getAccumulate() ? kAccumulate : 0});
   rewriter.eraseOp(op);
 }
 
