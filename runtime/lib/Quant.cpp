@@ -29,6 +29,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
@@ -116,10 +117,10 @@ LATHE_ALWAYS_INLINE uint32_t maxAbsBits(const float *x, int64_t n) {
   return m;
 }
 
-/// q[i] for len finite values x[i] of a group with a positive finite scale;
-/// `index` is the flat index of x[0].
+/// q[i] for len finite values x[i] of a group with a positive finite scale,
+/// exactly as the contract says (x / scale); `index` is the flat index of x[0].
 template <int Bits, bool Stochastic>
-LATHE_ALWAYS_INLINE void quantizeBlock(const float *x, int8_t *q, int64_t len,
+LATHE_ALWAYS_INLINE void quantizeExact(const float *x, int8_t *q, int64_t len,
                                        float scale, uint64_t seed,
                                        uint64_t index) {
   constexpr float qmax = qmaxOf<Bits>();
@@ -135,6 +136,63 @@ LATHE_ALWAYS_INLINE void quantizeBlock(const float *x, int8_t *q, int64_t len,
       r = roundHalfEven(std::min(std::max(t, -qmax), qmax));
     }
     q[i] = static_cast<int8_t>(static_cast<int32_t>(r));
+  }
+}
+
+/// The same with x * (1 / scale) instead of the division (three times
+/// faster: the division is the kernel's bottleneck). Returns false when that
+/// may differ from quantizeExact. Why it is exact otherwise: t = x * inv and
+/// the contract's fl(x / scale) differ by at most 3 * 2^-24 * |x / scale| <=
+/// 2^-15.4 (|x / scale| <= qmax * (1 + 2^-23) <= 128, inv = fl(1 / scale)
+/// normal), and with the stochastic offset added and rounded (spacing 2^-15
+/// below 256) by less than 2^-13.5. Rounding to nearest can only differ when
+/// a half-integer lies between the two, floor when an integer does; so a
+/// block in which every t (t + u) is at least 2^-13 from every half-integer
+/// (integer) gets the contract's q. The distances are exact in f32 (the
+/// fractional part of a float below 2^22 is a float).
+template <int Bits, bool Stochastic>
+LATHE_ALWAYS_INLINE bool quantizeFast(const float *x, int8_t *q, int64_t len,
+                                      float inv, uint64_t seed,
+                                      uint64_t index) {
+  constexpr float qmax = qmaxOf<Bits>();
+  constexpr float kMargin = 0x1p-13f;
+  int nearBoundary = 0;
+  for (int64_t i = 0; i < len; ++i) {
+    float t = x[i] * inv;
+    float r;
+    if constexpr (Stochastic) {
+      float v = t + uniformOffset(seed, index + static_cast<uint64_t>(i));
+      r = roundHalfEven(v);
+      nearBoundary |= std::fabs(v - r) < kMargin;
+      r = r > v ? r - 1.f : r; // floor
+    } else {
+      r = roundHalfEven(t);
+      nearBoundary |= 0.5f - std::fabs(t - r) < kMargin;
+    }
+    r = std::min(std::max(r, -qmax), qmax);
+    q[i] = static_cast<int8_t>(static_cast<int32_t>(r));
+  }
+  return nearBoundary == 0;
+}
+
+/// Values whose block may round differently with the reciprocal are redone
+/// with the division, 64 at a time (about 1 in 70 blocks of random data).
+template <int Bits, bool Stochastic>
+LATHE_ALWAYS_INLINE void quantizeBlock(const float *x, int8_t *q, int64_t len,
+                                       float scale, uint64_t seed,
+                                       uint64_t index) {
+  // inv must be normal for the error bound (scale >= 2^-100 keeps it so).
+  if (scale < 0x1p-100f) {
+    quantizeExact<Bits, Stochastic>(x, q, len, scale, seed, index);
+    return;
+  }
+  const float inv = 1.f / scale;
+  constexpr int64_t kSub = 64;
+  for (int64_t b = 0; b < len; b += kSub) {
+    int64_t m = std::min(kSub, len - b);
+    auto at = index + static_cast<uint64_t>(b);
+    if (!quantizeFast<Bits, Stochastic>(x + b, q + b, m, inv, seed, at))
+      quantizeExact<Bits, Stochastic>(x + b, q + b, m, scale, seed, at);
   }
 }
 

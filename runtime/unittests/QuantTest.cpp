@@ -283,6 +283,27 @@ TEST_P(QuantIsa, QuantizeMatchesReference) {
   }
 }
 
+// Groups led by qmax have scale 1: the other values k + 0.5 are exact ties.
+TEST_P(QuantIsa, TiesRoundHalfToEven) {
+  for (int threads : {1, 2}) {
+    ScopedIsa scope(GetParam(), threads);
+    for (int bits : {4, 8}) {
+      const int qmax = bits == 8 ? 127 : 7;
+      const int64_t group = 18;
+      std::vector<float> x(size_t(group) * 20000);
+      for (size_t i = 0; i < x.size(); ++i)
+        x[i] = i % group == 0 ? float(qmax)
+                              : float(int(i % (2 * qmax)) - qmax) + 0.5f;
+      Quantized ref = refQuantize(x, bits, group);
+      Quantized got = runQuantize(x, bits, group);
+      ASSERT_EQ(takePending(), "");
+      ASSERT_EQ(got.scales[0], 1.f);
+      expectSameBits(got.scales, ref.scales, "scales");
+      expectSameBytes(got.bytes, ref.bytes);
+    }
+  }
+}
+
 TEST_P(QuantIsa, DequantizeMatchesReference) {
   for (int threads : {1, 2}) {
     ScopedIsa scope(GetParam(), threads);
