@@ -16,6 +16,7 @@
 #include "lathe/Dialect/SparseGCN/SparseGCNOps.h"
 #include "lathe/Dialect/Train/Passes.h"
 #include "lathe/Interfaces/FlopsInterface.h"
+#include "lathe/Target/CPU/Collectives.h"
 #include "lathe/Target/CPU/Passes.h"
 #include "lathe/Target/CPU/Pipeline.h"
 #include "lathe/Transforms/Passes.h"
@@ -36,6 +37,7 @@ void mlir::lathe::registerAllDialects(DialectRegistry &registry) {
   registry.insert<memred::MemRedDialect>();
   memred::registerBufferizableOpInterfaceExternalModels(registry);
   registry.insert<train::TrainDialect>();
+  registerCollectiveBufferizationModels(registry);
   registerUpstreamFlopsModels(registry);
 }
 

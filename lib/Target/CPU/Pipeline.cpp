@@ -126,6 +126,7 @@ void addRuntimeCallPasses(OpPassManager &pm) {
   pm.addPass(createLatheCPULowerToRuntime());
   pm.addPass(createLatheCPULowerSparseGCN());
   pm.addPass(createLatheCPULowerMemRed());
+  pm.addPass(createLatheCPULowerCollectives());
   pm.addPass(createCanonicalizerPass());
 }
 
