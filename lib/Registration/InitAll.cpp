@@ -12,6 +12,7 @@
 #include "lathe/Dialect/Lathe/LatheOps.h"
 #include "lathe/Dialect/LowRank/Passes.h"
 #include "lathe/Dialect/MemRed/Passes.h"
+#include "lathe/Dialect/QComm/Passes.h"
 #include "lathe/Dialect/SparseGCN/Passes.h"
 #include "lathe/Dialect/SparseGCN/SparseGCNOps.h"
 #include "lathe/Dialect/Train/Passes.h"
@@ -38,6 +39,8 @@ void mlir::lathe::registerAllDialects(DialectRegistry &registry) {
   memred::registerBufferizableOpInterfaceExternalModels(registry);
   registry.insert<train::TrainDialect>();
   registerCollectiveBufferizationModels(registry);
+  registry.insert<qcomm::QCommDialect>();
+  qcomm::registerBufferizableOpInterfaceExternalModels(registry);
   registerUpstreamFlopsModels(registry);
 }
 
@@ -54,5 +57,6 @@ void mlir::lathe::registerAllPasses() {
   sparsegcn::registerSparseGCNPasses();
   memred::registerMemRedPasses();
   train::registerTrainPasses();
+  qcomm::registerQCommPasses();
   registerCpuPipelines();
 }

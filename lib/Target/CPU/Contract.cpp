@@ -13,6 +13,7 @@
 #include "lathe/Dialect/Lathe/LatheOps.h"
 #include "lathe/Dialect/LowRank/LowRankOps.h"
 #include "lathe/Dialect/MemRed/MemRedOps.h"
+#include "lathe/Dialect/QComm/QCommOps.h"
 #include "lathe/Dialect/SparseGCN/SparseGCNOps.h"
 #include "lathe/Dialect/Train/TrainOps.h"
 
@@ -88,8 +89,8 @@ template <typename OpTy> bool isLeftForLoops(OpTy op) {
 
 bool isKernelDialect(Dialect *dialect) {
   return isa_and_nonnull<LatheDialect, lowrank::LowRankDialect,
-                         memred::MemRedDialect, sparsegcn::SparseGCNDialect>(
-      dialect);
+                         memred::MemRedDialect, qcomm::QCommDialect,
+                         sparsegcn::SparseGCNDialect>(dialect);
 }
 
 } // namespace
@@ -137,6 +138,7 @@ mlir::lathe::getCpuPhaseContract(MLIRContext *context, CpuPhase phase) {
         isLeftForLoops<linalg::MatmulOp>);
     target->addDynamicallyLegalOp<linalg::BatchMatmulOp>(
         isLeftForLoops<linalg::BatchMatmulOp>);
+    target->addIllegalOp<qcomm::AllGatherOp, qcomm::ReduceScatterOp>();
     break;
   case CpuPhase::Bufferize:
     target->markUnknownOpDynamicallyLegal(hasNoTensors);
@@ -145,7 +147,7 @@ mlir::lathe::getCpuPhaseContract(MLIRContext *context, CpuPhase phase) {
   case CpuPhase::Loops:
     target->markUnknownOpDynamicallyLegal(hasNoTensors);
     target->addIllegalDialect<LatheDialect, lowrank::LowRankDialect,
-                              memred::MemRedDialect,
+                              memred::MemRedDialect, qcomm::QCommDialect,
                               sparsegcn::SparseGCNDialect>();
     if (phase == CpuPhase::Loops)
       target->addIllegalDialect<linalg::LinalgDialect>();
@@ -190,6 +192,10 @@ std::string mlir::lathe::explainContractViolation(CpuPhase phase,
        << " on f32 tensors with the default indexing maps, but one remains: "
           "lathe-cpu-form-kernels must raise it to lathe.matmul (add a "
           "kernel formation for this form)";
+  } else if (isa<qcomm::AllGatherOp, qcomm::ReduceScatterOp>(op)) {
+    os << "no quantized collectives, but " << name
+       << " remains: qcomm-expand-collectives (in the 'kernels' phase) must "
+          "expand it into qcomm compute ops and shard collectives";
   } else if (isa_and_nonnull<lowrank::LowRankDialect>(dialect) &&
              phase == CpuPhase::Kernels) {
     os << "no lowrank ops, but " << name
@@ -202,11 +208,13 @@ std::string mlir::lathe::explainContractViolation(CpuPhase phase,
     os << "no tensor values, but " << name
        << " still has one: the op has no bufferization model";
   } else if (isKernelDialect(dialect)) {
-    os << "no ops of the lathe, lowrank, memred or sparsegcn dialects, but "
+    os << "no ops of the lathe, lowrank, memred, qcomm or sparsegcn "
+          "dialects, but "
        << name
        << " remains: the 'runtime-calls' phase has no runtime call for this "
           "form of it (add one to lathe-cpu-lower-to-runtime, "
-          "lathe-cpu-lower-memred or lathe-cpu-lower-sparsegcn)";
+          "lathe-cpu-lower-memred, lathe-cpu-lower-qcomm or "
+          "lathe-cpu-lower-sparsegcn)";
   } else if (isa_and_nonnull<linalg::LinalgDialect>(dialect)) {
     os << "no linalg ops, but " << name
        << " remains: convert-linalg-to-parallel-loops cannot lower it "

@@ -10,6 +10,7 @@
 
 #include "lathe/Conversion/Passes.h"
 #include "lathe/Dialect/MemRed/Passes.h"
+#include "lathe/Dialect/QComm/Passes.h"
 #include "lathe/Dialect/SparseGCN/Passes.h"
 #include "lathe/Dialect/Train/Passes.h"
 #include "lathe/Target/CPU/Passes.h"
@@ -96,6 +97,9 @@ void addImportPasses(OpPassManager &pm) {
 }
 
 void addKernelPasses(OpPassManager &pm, const CpuPipelineOptions &options) {
+  // Quantized collectives become qcomm compute ops (which bufferize) and
+  // shard collectives first.
+  pm.addPass(qcomm::createQCommExpandCollectives());
   OpPassManager &funcPm = pm.nest<func::FuncOp>();
   funcPm.addPass(createConvertLowRankToLathe());
   if (options.raiseAttention) {
@@ -127,6 +131,7 @@ void addRuntimeCallPasses(OpPassManager &pm) {
   pm.addPass(createLatheCPULowerSparseGCN());
   pm.addPass(createLatheCPULowerMemRed());
   pm.addPass(createLatheCPULowerCollectives());
+  pm.addPass(createLatheCPULowerQComm());
   pm.addPass(createCanonicalizerPass());
 }
 

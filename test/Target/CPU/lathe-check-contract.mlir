@@ -25,7 +25,7 @@
 
 // RUN: not lathe-opt %t/kernel.mlir --lathe-check-contract=phase=runtime-calls 2>&1 | FileCheck %s --check-prefix=CALLS
 // RUN: lathe-opt %t/kernel.mlir --lathe-cpu-runtime-calls | FileCheck %s --check-prefix=CALLED
-// CALLS: error: phase 'runtime-calls' must leave no ops of the lathe, lowrank, memred or sparsegcn dialects, but lathe.matmul remains: the 'runtime-calls' phase has no runtime call for this form of it
+// CALLS: error: phase 'runtime-calls' must leave no ops of the lathe, lowrank, memred, qcomm or sparsegcn dialects, but lathe.matmul remains: the 'runtime-calls' phase has no runtime call for this form of it
 // CALLED: call @lathe_rt_matmul_f32
 
 // RUN: not lathe-opt %t/generic.mlir --lathe-check-contract=phase=loops 2>&1 | FileCheck %s --check-prefix=LOOPS

@@ -178,6 +178,26 @@ def LatheCPULowerMemRed : Pass<"lathe-cpu-lower-memred", "ModuleOp"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def LatheCPULowerQComm : Pass<"lathe-cpu-lower-qcomm", "ModuleOp"> {
+  let summary = "Lower qcomm compute ops on memrefs to calls into the CPU runtime";
+  let description = [{
+    Runs after bufferization (the CPU pipeline's runtime-calls phase).
+    `qcomm.quantize` becomes `lathe_rt_quantize_f32` (flags: stochastic
+    when a seed is given; the seed is 0 otherwise), `qcomm.dequantize`
+    `lathe_rt_dequantize_f32`, `qcomm.dequantize_reduce`
+    `lathe_rt_dequantize_reduce_f32` (flags: accumulate) and
+    `qcomm.hadamard` `lathe_rt_hadamard32_f32` (runtime/include/lathe/
+    runtime/Quant.h). The kernels need contiguous buffers: an operand whose
+    layout is not contiguous is copied into a fresh buffer first (and an
+    init copied back after the call). The communication ops must have been
+    expanded (`qcomm-expand-collectives`) before bufferization. A module
+    without qcomm ops is left unchanged.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def LatheCPULowerSparseGCN
     : Pass<"lathe-cpu-lower-sparsegcn", "ModuleOp"> {
   let summary = "Lower sparsegcn ops on memrefs to calls into the CPU runtime";
