@@ -22,6 +22,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <unistd.h>
 #include <vector>
 
@@ -494,6 +495,32 @@ TEST(Comm, CountersAcrossGroups) {
   lathe_comm_counter one;
   EXPECT_EQ(lathe_rt_comm_counters(&one, 1), 2);
   EXPECT_STREQ(one.collective, "reduce_scatter");
+}
+
+TEST(Comm, CountersFromManyThreads) {
+  // Groups of one process (empty group) are local copies, so threads may
+  // run them concurrently on every world; the counters must add up.
+  int64_t grid = packGrid({worldSize()}), group = packGroup({});
+  lathe_rt_comm_reset_counters();
+  std::vector<std::thread> threads;
+  std::vector<int> ok(4, 1);
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      std::vector<float> a(5, static_cast<float>(t)), b(5);
+      MemRef in(a.data(), {5}), out(b.data(), {5});
+      for (int i = 0; i < 250; ++i) {
+        lathe_rt_comm_all_reduce_sum_f32(grid, group, in.rank(), in.desc(),
+                                         out.rank(), out.desc());
+        ok[t] &= b[4] == static_cast<float>(t);
+      }
+    });
+  for (auto &t : threads)
+    t.join();
+  EXPECT_EQ(ok, std::vector<int>(4, 1));
+  lathe_comm_counter c = counterOf("all_reduce", group);
+  EXPECT_EQ(c.calls, 1000);
+  EXPECT_EQ(c.bytes, 1000 * 5 * 4);
+  EXPECT_EQ(takePending(), "");
 }
 
 //===----------------------------------------------------------------------===//
