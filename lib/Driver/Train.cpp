@@ -13,6 +13,7 @@
 #include "lathe/Driver/Train.h"
 
 #include "lathe/Dialect/Lathe/LatheOps.h"
+#include "lathe/Dialect/QComm/Passes.h"
 #include "lathe/Driver/Executable.h"
 #include "lathe/Driver/HostTensors.h"
 #include "lathe/Driver/Ranks.h"
@@ -364,6 +365,18 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
       dp.ranks = o.ranks;
       dp.ranksPerNode = perNode;
       pm.addPass(createLatheShardDataParallel(dp));
+      if (o.comm == "sdp4bit") {
+        pm.addPass(qcomm::createQCommQuantizeWeightDiffs());
+        pm.addPass(qcomm::createQCommQuantizeGradients());
+      } else if (o.comm == "qw") {
+        // SDP4Bit's ablation: the weights themselves at 4 bits (gradients
+        // in full precision, so that only the weight scheme differs).
+        qcomm::QCommQuantizeWeightDiffsOptions qw;
+        qw.differences = false;
+        pm.addPass(qcomm::createQCommQuantizeWeightDiffs(qw));
+      } else if (o.comm == "zeropp") {
+        pm.addPass(qcomm::createQCommZeroPP());
+      }
     }
     if (failed(pm.run(*module)))
       return fail("cannot build the training step (see the error above)");

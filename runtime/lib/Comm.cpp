@@ -828,6 +828,28 @@ extern "C" void lathe_rt_comm_all_to_all(int64_t grid, int64_t group,
   });
 }
 
+// Typed entry points: generated code declares one function per MLIR type
+// of its operands, so each element type has its own symbol.
+#define LATHE_COMM_TYPED(NAME, SUFFIX, BYTES)                                  \
+  extern "C" void lathe_rt_comm_##NAME##_##SUFFIX(                             \
+      int64_t grid, int64_t group, int64_t rankIn, void *in, int64_t rankOut,  \
+      void *out) {                                                             \
+    lathe_rt_comm_##NAME(grid, group, rankIn, in, rankOut, out, BYTES);        \
+  }
+#define LATHE_COMM_ALL_TYPES(NAME)                                             \
+  LATHE_COMM_TYPED(NAME, i8, 1)                                                \
+  LATHE_COMM_TYPED(NAME, i16, 2)                                               \
+  LATHE_COMM_TYPED(NAME, i32, 4)                                               \
+  LATHE_COMM_TYPED(NAME, i64, 8)                                               \
+  LATHE_COMM_TYPED(NAME, f16, 2)                                               \
+  LATHE_COMM_TYPED(NAME, bf16, 2)                                              \
+  LATHE_COMM_TYPED(NAME, f32, 4)                                               \
+  LATHE_COMM_TYPED(NAME, f64, 8)
+LATHE_COMM_ALL_TYPES(all_gather)
+LATHE_COMM_ALL_TYPES(all_to_all)
+#undef LATHE_COMM_ALL_TYPES
+#undef LATHE_COMM_TYPED
+
 extern "C" void lathe_rt_comm_reduce_scatter_sum_f32(int64_t grid,
                                                      int64_t group,
                                                      int64_t rankIn, void *in,

@@ -97,7 +97,7 @@ FailureOr<Value> contiguousBuffer(RewriterBase &rewriter, Location loc,
   return copy;
 }
 
-/// One runtime call `(grid, group, in, out[, elemBytes])` into a new
+/// One runtime call `(grid, group, in, out)` into a new
 /// allocation for the result. An empty group is the process alone: a copy.
 template <typename OpTy>
 struct CollectiveBufferization : public BufferizableOpInterface::ExternalModel<
@@ -168,18 +168,25 @@ struct CollectiveBufferization : public BufferizableOpInterface::ExternalModel<
       memref::CopyOp::create(rewriter, loc, *in, out);
     } else {
       int64_t group = lathe::packGroup(axes);
-      int64_t elemBytes = element.getIntOrFloatBitWidth() / 8;
-      if (element.getIntOrFloatBitWidth() % 8 != 0)
-        return op->emitOpError("element type ")
-               << element << " is not a whole number of bytes";
-      StringRef callee = runtimeFunction();
+      // One runtime symbol per element type: the declaration carries the
+      // operands' MLIR types.
+      std::string callee = runtimeFunction().str();
+      if constexpr (!std::is_same_v<OpTy, shard::ReduceScatterOp> &&
+                    !std::is_same_v<OpTy, shard::AllReduceOp>) {
+        std::string name;
+        llvm::raw_string_ostream os(name);
+        element.print(os);
+        static const char *const kTyped[] = {"i8",  "i16",  "i32", "i64",
+                                             "f16", "bf16", "f32", "f64"};
+        if (!llvm::is_contained(kTyped, name))
+          return op->emitOpError("the CPU target moves i8/i16/i32/i64/f16/"
+                                 "bf16/f32/f64 elements, not ")
+                 << element;
+        callee += "_" + name;
+      }
       SmallVector<Value> args = {
           arith::ConstantIntOp::create(rewriter, loc, *grid, 64),
           arith::ConstantIntOp::create(rewriter, loc, group, 64), *in, out};
-      if constexpr (!std::is_same_v<OpTy, shard::ReduceScatterOp> &&
-                    !std::is_same_v<OpTy, shard::AllReduceOp>)
-        args.push_back(
-            arith::ConstantIntOp::create(rewriter, loc, elemBytes, 64));
       lathe::emitRuntimeCall(module, rewriter, loc, callee, args);
     }
     replaceOpWithBufferizedValues(rewriter, op, out);

@@ -148,7 +148,7 @@ def LatheCPULowerCollectives
   let description = [{
     Runs after bufferization (the CPU pipeline's runtime-calls phase). The
     collectives of the upstream `shard` dialect bufferize into calls of the
-    runtime's multi-rank layer (`lathe_rt_comm_all_gather`, `_all_to_all`,
+    runtime's multi-rank layer (`lathe_rt_comm_all_gather_<type>`, `_all_to_all_<type>`,
     `_reduce_scatter_sum_f32`, `_all_reduce_sum_f32`: Open MPI underneath,
     see runtime/include/lathe/runtime/Comm.h); this pass lowers what is left:
     `shard.process_linear_index` becomes the runtime's world rank and

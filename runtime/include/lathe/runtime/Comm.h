@@ -102,6 +102,26 @@ void lathe_rt_comm_all_gather(int64_t grid, int64_t group, int64_t rankIn,
 void lathe_rt_comm_all_to_all(int64_t grid, int64_t group, int64_t rankIn,
                               void *in, int64_t rankOut, void *out,
                               int64_t elemBytes);
+/// The same for one element type each (what generated code calls):
+/// lathe_rt_comm_all_gather_T and lathe_rt_comm_all_to_all_T(grid, group,
+/// rankIn, in, rankOut, out) for T in i8, i16, i32, i64, f16, bf16, f32, f64.
+#define LATHE_COMM_DECLARE_TYPED(NAME, SUFFIX)                                 \
+  void lathe_rt_comm_##NAME##_##SUFFIX(int64_t grid, int64_t group,            \
+                                       int64_t rankIn, void *in,               \
+                                       int64_t rankOut, void *out);
+#define LATHE_COMM_DECLARE_ALL_TYPES(NAME)                                     \
+  LATHE_COMM_DECLARE_TYPED(NAME, i8)                                           \
+  LATHE_COMM_DECLARE_TYPED(NAME, i16)                                          \
+  LATHE_COMM_DECLARE_TYPED(NAME, i32)                                          \
+  LATHE_COMM_DECLARE_TYPED(NAME, i64)                                          \
+  LATHE_COMM_DECLARE_TYPED(NAME, f16)                                          \
+  LATHE_COMM_DECLARE_TYPED(NAME, bf16)                                         \
+  LATHE_COMM_DECLARE_TYPED(NAME, f32)                                          \
+  LATHE_COMM_DECLARE_TYPED(NAME, f64)
+LATHE_COMM_DECLARE_ALL_TYPES(all_gather)
+LATHE_COMM_DECLARE_ALL_TYPES(all_to_all)
+#undef LATHE_COMM_DECLARE_ALL_TYPES
+#undef LATHE_COMM_DECLARE_TYPED
 /// f32: out = block i (i = this process's group index) of the sum over the
 /// group of `in`; numElements(in) = numElements(out) * G.
 void lathe_rt_comm_reduce_scatter_sum_f32(int64_t grid, int64_t group,
