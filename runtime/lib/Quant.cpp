@@ -48,8 +48,8 @@ namespace {
 #define LATHE_ALWAYS_INLINE inline __attribute__((always_inline))
 #define LATHE_TARGET_AVX2 __attribute__((target("avx2,fma,bmi,bmi2,popcnt")))
 #define LATHE_TARGET_AVX512                                                    \
-  __attribute__((target(                                                       \
-      "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,bmi,bmi2,popcnt")))
+  __attribute__((                                                              \
+      target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,bmi,bmi2,popcnt")))
 
 //===----------------------------------------------------------------------===//
 // Scalar building blocks (inlined into every variant)
@@ -275,8 +275,7 @@ LATHE_ALWAYS_INLINE void unpackNibbles(const int8_t *packed, int8_t *values,
                                        int64_t len) {
   for (int64_t i = 0; i < len / 2; ++i) {
     int8_t byte = packed[i];
-    values[2 * i] =
-        static_cast<int8_t>(static_cast<int8_t>(byte << 4) >> 4);
+    values[2 * i] = static_cast<int8_t>(static_cast<int8_t>(byte << 4) >> 4);
     values[2 * i + 1] = static_cast<int8_t>(byte >> 4);
   }
 }
@@ -449,8 +448,10 @@ enum class Isa { Generic, Avx2, Avx512, Invalid };
 Isa cpuIsa() {
   static const Isa isa = [] {
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
+    if (__builtin_cpu_supports("avx512f") &&
+        __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl") &&
+        __builtin_cpu_supports("avx512dq"))
       return Isa::Avx512;
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
         __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2") &&
@@ -573,8 +574,13 @@ extern "C" void lathe_rt_quantize_f32(int64_t rankX, void *x, int64_t rankQ,
     checkCount(qv.numel, n * bits / 8, "q",
                bits == 8 ? "one int8 per value" : "two 4-bit values per int8");
     checkCount(sv.numel, n / group, "scales", "one per group");
-    QuantizeJob job{xv.data, qv.data, sv.data, group, bits,
-                    (flags & LATHE_QUANT_STOCHASTIC) != 0,
+    bool stochastic = (flags & LATHE_QUANT_STOCHASTIC) != 0;
+    QuantizeJob job{xv.data,
+                    qv.data,
+                    sv.data,
+                    group,
+                    bits,
+                    stochastic,
                     static_cast<uint64_t>(seed)};
     auto run = isa == Isa::Avx512 ? quantizeAvx512
                : isa == Isa::Avx2 ? quantizeAvx2
@@ -609,8 +615,9 @@ void dequantizeCommon(const char *context, int64_t rankQ, void *q,
     checkCount(qv.numel, parts * n * bits / 8, "q",
                bits == 8 ? "one int8 per value" : "two 4-bit values per int8");
     checkCount(sv.numel, parts * (n / group), "scales", "one per group");
-    DequantizeJob job{qv.data, sv.data, yv.data, n, parts, group, bits,
-                      (flags & LATHE_QUANT_ACCUMULATE) != 0};
+    bool accumulate = (flags & LATHE_QUANT_ACCUMULATE) != 0;
+    DequantizeJob job{qv.data, sv.data, yv.data, n,
+                      parts,   group,   bits,    accumulate};
     auto run = isa == Isa::Avx512 ? dequantizeAvx512
                : isa == Isa::Avx2 ? dequantizeAvx2
                                   : dequantizeGeneric;
@@ -624,8 +631,8 @@ extern "C" void lathe_rt_dequantize_f32(int64_t rankQ, void *q, int64_t rankS,
                                         void *scales, int64_t rankY, void *y,
                                         int64_t bits, int64_t group,
                                         int64_t flags) {
-  dequantizeCommon("lathe_rt_dequantize_f32", rankQ, q, rankS, scales, rankY,
-                   y, /*parts=*/1, bits, group, flags);
+  dequantizeCommon("lathe_rt_dequantize_f32", rankQ, q, rankS, scales, rankY, y,
+                   /*parts=*/1, bits, group, flags);
 }
 
 extern "C" void lathe_rt_dequantize_reduce_f32(int64_t rankQ, void *q,

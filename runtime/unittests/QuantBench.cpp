@@ -163,8 +163,8 @@ int main(int argc, char **argv) {
               ds = desc(scales.data(), n / c.group);
         double b = n * 4.0 + n * c.bits / 8.0 + n / c.group * 4.0;
         report(c.name, threads, path, b, bestSeconds([&] {
-                 lathe_rt_quantize_f32(1, &dx, 1, &dq, 1, &ds, c.bits,
-                                       c.group, c.flags, 7);
+                 lathe_rt_quantize_f32(1, &dx, 1, &dq, 1, &ds, c.bits, c.group,
+                                       c.flags, 7);
                }));
         checkPending(c.name);
       }
@@ -201,9 +201,8 @@ int main(int argc, char **argv) {
       }
       {
         Desc1 dx = desc(x.data(), n), dy = desc(y.data(), n);
-        report("hadamard32", threads, path, 8.0 * n, bestSeconds([&] {
-                 lathe_rt_hadamard32_f32(1, &dx, 1, &dy);
-               }));
+        report("hadamard32", threads, path, 8.0 * n,
+               bestSeconds([&] { lathe_rt_hadamard32_f32(1, &dx, 1, &dy); }));
         checkPending("hadamard32");
       }
     }

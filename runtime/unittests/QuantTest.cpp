@@ -255,17 +255,16 @@ TEST_P(QuantIsa, PathIsSelected) {
     EXPECT_EQ(isa, "generic");
   else if (std::string(GetParam()) == "avx2")
     EXPECT_TRUE(isa == "avx2" || isa == "generic") << isa;
-  std::printf("LATHE_QUANT_ISA=%s runs the %s path\n", GetParam(),
-              isa.c_str());
+  std::printf("LATHE_QUANT_ISA=%s runs the %s path\n", GetParam(), isa.c_str());
 }
 
 TEST_P(QuantIsa, QuantizeMatchesReference) {
   for (int threads : {1, 2}) {
     ScopedIsa scope(GetParam(), threads);
     for (const Shape &s : kShapes) {
-      SCOPED_TRACE(testing::Message() << "bits " << s.bits << " group "
-                                      << s.group << " n " << s.n << " threads "
-                                      << threads);
+      SCOPED_TRACE(testing::Message()
+                   << "bits " << s.bits << " group " << s.group << " n " << s.n
+                   << " threads " << threads);
       std::vector<float> x = testData(s.n, unsigned(s.n + s.group));
       Quantized ref = refQuantize(x, s.bits, s.group);
       Quantized got = runQuantize(x, s.bits, s.group);
@@ -304,28 +303,80 @@ TEST_P(QuantIsa, TiesRoundHalfToEven) {
   }
 }
 
+// Values a few ulps either side of (k + 0.5) * scale for an arbitrary scale:
+// where x * (1 / scale) and x / scale can round to different integers.
+TEST_P(QuantIsa, NearTiesMatchDivision) {
+  ScopedIsa scope(GetParam(), 2);
+  std::mt19937 gen(99);
+  for (int bits : {4, 8}) {
+    const int qmax = bits == 8 ? 127 : 7;
+    const int64_t group = 64;
+    std::vector<float> x(size_t(group) * 6000);
+    for (size_t g = 0; g < x.size() / group; ++g) {
+      float lead = float(qmax) * (0.1f + float(gen() % 10000) * 1e-3f);
+      float scale = lead / float(qmax);
+      x[g * group] = lead;
+      for (int64_t i = 1; i < group; ++i) {
+        int k = int(gen() % (2 * qmax)) - qmax;
+        float v = (float(k) + 0.5f) * scale;
+        for (int step = int(gen() % 7) - 3; step != 0;
+             step += step > 0 ? -1 : 1)
+          v = std::nextafter(v, step > 0 ? 1e30f : -1e30f);
+        x[g * group + i] = v;
+      }
+    }
+    Quantized ref = refQuantize(x, bits, group);
+    Quantized got = runQuantize(x, bits, group);
+    ASSERT_EQ(takePending(), "");
+    expectSameBits(got.scales, ref.scales, "scales");
+    expectSameBytes(got.bytes, ref.bytes);
+
+    // Stochastic: x / scale + u a few ulps from an integer m (u is known from
+    // the hash), where floor can differ.
+    const uint64_t seed = 2024;
+    for (size_t g = 0; g < x.size() / group; ++g) {
+      float scale = x[g * group] / float(qmax);
+      for (int64_t i = 1; i < group; ++i) {
+        size_t k = g * group + i;
+        float u = float(refSplitmix(seed, k) >> 40) / 16777216.f;
+        int m = int(gen() % (2 * qmax)) - qmax + 1;
+        float v = (float(m) - u) * scale;
+        for (int step = int(gen() % 7) - 3; step != 0;
+             step += step > 0 ? -1 : 1)
+          v = std::nextafter(v, step > 0 ? 1e30f : -1e30f);
+        x[k] = v;
+      }
+    }
+    Quantized refS = refQuantize(x, bits, group, true, seed);
+    Quantized gotS = runQuantize(x, bits, group, LATHE_QUANT_STOCHASTIC, seed);
+    ASSERT_EQ(takePending(), "");
+    expectSameBits(gotS.scales, refS.scales, "stochastic scales");
+    expectSameBytes(gotS.bytes, refS.bytes);
+  }
+}
+
 TEST_P(QuantIsa, DequantizeMatchesReference) {
   for (int threads : {1, 2}) {
     ScopedIsa scope(GetParam(), threads);
     for (const Shape &s : kShapes) {
-      SCOPED_TRACE(testing::Message() << "bits " << s.bits << " group "
-                                      << s.group << " n " << s.n << " threads "
-                                      << threads);
+      SCOPED_TRACE(testing::Message()
+                   << "bits " << s.bits << " group " << s.group << " n " << s.n
+                   << " threads " << threads);
       std::vector<float> x = testData(s.n, unsigned(s.n));
       Quantized in = refQuantize(x, s.bits, s.group);
       std::vector<float> y0 = randomVector(s.n, 3);
       expectSameBits(runDequantizeReduce(in, s.n, 1, s.bits, s.group, {}, 0),
                      refDequantizeReduce(in, s.n, 1, s.bits, s.group, nullptr),
                      "dequantize");
-      expectSameBits(
-          runDequantizeReduce(in, s.n, 1, s.bits, s.group, y0,
-                              LATHE_QUANT_ACCUMULATE),
-          refDequantizeReduce(in, s.n, 1, s.bits, s.group, &y0),
-          "dequantize accumulate");
+      expectSameBits(runDequantizeReduce(in, s.n, 1, s.bits, s.group, y0,
+                                         LATHE_QUANT_ACCUMULATE),
+                     refDequantizeReduce(in, s.n, 1, s.bits, s.group, &y0),
+                     "dequantize accumulate");
       // The reduce entry point with one part is the same operation.
-      expectSameBits(runDequantizeReduce(in, s.n, 1, s.bits, s.group, {}, 0, true),
-                     refDequantizeReduce(in, s.n, 1, s.bits, s.group, nullptr),
-                     "dequantize_reduce of one part");
+      expectSameBits(
+          runDequantizeReduce(in, s.n, 1, s.bits, s.group, {}, 0, true),
+          refDequantizeReduce(in, s.n, 1, s.bits, s.group, nullptr),
+          "dequantize_reduce of one part");
       ASSERT_EQ(takePending(), "");
     }
   }
@@ -506,8 +557,7 @@ TEST(QuantProperties, StochasticRoundingIsUnbiased) {
   const int seeds2 = 50;
   for (int seed = 0; seed < seeds2; ++seed) {
     Quantized q = runQuantize(y, 8, 64, LATHE_QUANT_STOCHASTIC, seed);
-    std::vector<float> d =
-        runDequantizeReduce(q, y.size(), 1, 8, 64, {}, 0);
+    std::vector<float> d = runDequantizeReduce(q, y.size(), 1, 8, 64, {}, 0);
     for (size_t i = 0; i < y.size(); ++i)
       sum += (double(d[i]) - y[i]) / q.scales[i / 64];
   }
@@ -567,9 +617,9 @@ TEST(QuantSpecial, NanInfAndZeroGroups) {
   const float inf = std::numeric_limits<float>::infinity();
   for (int bits : {4, 8}) {
     // Groups of 4: NaN, +Inf, -Inf, zeros, ordinary, tiny (scale underflows).
-    std::vector<float> x = {1.f,  nan,  2.f,   3.f,  inf,     1.f, 0.f, 0.f,
-                            -inf, 1.f,  0.f,   2.f,  0.f,     -0.f, 0.f, 0.f,
-                            7.f,  -7.f, 3.5f,  1.f,  1e-45f,  0.f, 0.f, 0.f};
+    std::vector<float> x = {1.f,  nan,  2.f,  3.f, inf,    1.f,  0.f, 0.f,
+                            -inf, 1.f,  0.f,  2.f, 0.f,    -0.f, 0.f, 0.f,
+                            7.f,  -7.f, 3.5f, 1.f, 1e-45f, 0.f,  0.f, 0.f};
     Quantized q = runQuantize(x, bits, 4);
     ASSERT_EQ(takePending(), "");
     EXPECT_TRUE(std::isnan(q.scales[0]));
@@ -621,8 +671,8 @@ TEST(QuantErrors, Quantize) {
          sm = flat(s), ssm = flat(sShort);
   auto call = [&](MemRef &qq, MemRef &ss, int64_t bits, int64_t group,
                   int64_t flags = 0) {
-    lathe_rt_quantize_f32(1, xm.desc(), 1, qq.desc(), 1, ss.desc(), bits,
-                          group, flags, 0);
+    lathe_rt_quantize_f32(1, xm.desc(), 1, qq.desc(), 1, ss.desc(), bits, group,
+                          flags, 0);
   };
   call(qm, sm, 6, 16);
   expectError("lathe_rt_quantize_f32: bits must be 4 or 8, got 6");
@@ -643,8 +693,8 @@ TEST(QuantErrors, Quantize) {
   // Non-contiguous x: every other element of 128.
   std::vector<float> wide(128);
   MemRef strided(wide.data(), {64}, {2});
-  lathe_rt_quantize_f32(1, strided.desc(), 1, qm.desc(), 1, sm.desc(), 8, 16,
-                        0, 0);
+  lathe_rt_quantize_f32(1, strided.desc(), 1, qm.desc(), 1, sm.desc(), 8, 16, 0,
+                        0);
   expectError("x [64] is not contiguous");
   lathe_rt_quantize_f32(1, nullptr, 1, qm.desc(), 1, sm.desc(), 8, 16, 0, 0);
   expectError("null memref descriptor");

@@ -49,13 +49,19 @@ enum {
 /// scale_g = max|x_g| / qmax (f32 division), qmax = 2^(bits-1) - 1 (127 for 8
 /// bits, 7 for 4 bits); q = clamp(rint(x / scale), -qmax, qmax) (round half to
 /// even), or with LATHE_QUANT_STOCHASTIC clamp(floor(x / scale + u), -qmax,
-/// qmax) with u in [0, 1) a multiple of 2^-24 taken from the element's counter
-/// hash: u = (splitmix64 output number `index` of the stream seeded with
-/// `seed`) >> 40, times 2^-24, i.e. mix(seed + (index + 1) * 0x9E3779B97F4A7C15)
-/// with index the element's flat index in x. Reproducible for a seed and
-/// independent of the thread count. A group of zeros has scale 0 and q 0 (so
-/// does a group whose scale underflows to 0, max|x_g| < 127 * 2^-149). A group
-/// holding NaN or Inf gets a NaN scale and q 0 (it dequantizes to NaN).
+/// qmax) (f32 operations).
+///
+/// Stochastic rounding: u in [0, 1) is the top 24 bits of output number
+/// `index` of splitmix64 seeded with `seed`, times 2^-24, where index is the
+/// element's flat index in x: with z = seed + (index + 1) * 0x9E3779B97F4A7C15,
+/// z = (z ^ z >> 30) * 0xBF58476D1CE4E5B9, z = (z ^ z >> 27) *
+/// 0x94D049BB133111EB, u = ((z ^ z >> 31) >> 40) * 2^-24. Reproducible for a
+/// seed and independent of the thread count.
+///
+/// Special groups: a group of zeros has scale 0 and q 0 (so does a group whose
+/// max|x_g| / qmax rounds to 0 in f32); a group holding NaN or Inf gets a NaN
+/// scale and q 0 (it dequantizes to NaN).
+///
 /// q: int8 memref of n * bits / 8 elements; 8 bits one value per byte; 4 bits
 /// two per byte, element 2i in the low nibble and element 2i+1 in the high
 /// nibble, two's complement. scales: f32 memref of n / group elements.
