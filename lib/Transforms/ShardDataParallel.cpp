@@ -94,8 +94,9 @@ struct LatheShardDataParallel
     int64_t perNode = ranksPerNode > 0 ? int64_t(ranksPerNode) : int64_t(ranks);
     if (ranks < 1 || perNode < 1 || ranks % perNode != 0 || align < 1) {
       module.emitError("lathe-shard-data-parallel: ranks (")
-          << ranks << ") must be a positive multiple of ranks-per-node ("
-          << perNode << "), and align positive";
+          << int64_t(ranks)
+          << ") must be a positive multiple of ranks-per-node (" << perNode
+          << "), and align positive";
       return signalPassFailure();
     }
     std::string name = function + "_train_step";

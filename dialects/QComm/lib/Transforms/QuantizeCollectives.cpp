@@ -175,19 +175,42 @@ LogicalResult quantizeGradients(ModuleOp module, int64_t intraBits,
              << ": expects the summing reduce-scatter of "
                 "lathe-shard-data-parallel";
     OpBuilder b(scatter);
+    auto grid = SymbolTable::lookupNearestSymbolFrom<shard::GridOp>(
+        scatter, scatter.getGridAttr());
+    if (!grid)
+      return scatter.emitError(pass) << ": unknown grid";
+    // Hop 1 runs over the first axis (the ranks of a node), hop 2 over the
+    // others (the nodes). A hop over a single process moves nothing: with
+    // one node there is only the intra-node hop, with one rank per node
+    // only the inter-node one (at the inter-node bits).
+    auto sizeOf = [&](ArrayRef<int16_t> group) {
+      int64_t n = 1;
+      for (int16_t a : group)
+        n *= grid.getShape()[a];
+      return n;
+    };
     ArrayRef<int16_t> axes = scatter.getGridAxes();
+    ArrayRef<int16_t> intra = axes.take_front(), inter = axes.drop_front();
+    int64_t hop1Bits = intraBits, hop1Group = intraGroup;
+    if (sizeOf(intra) == 1 && !inter.empty() && sizeOf(inter) > 1) {
+      intra = inter;
+      inter = {};
+      hop1Bits = interBits;
+      hop1Group = interGroup;
+    } else if (sizeOf(inter) == 1) {
+      inter = {};
+    }
     DenseI16ArrayAttr interAxes;
     IntegerAttr interBitsAttr, interGroupAttr;
-    if (axes.size() > 1) {
-      interAxes = b.getDenseI16ArrayAttr(axes.drop_front());
+    if (!inter.empty()) {
+      interAxes = b.getDenseI16ArrayAttr(inter);
       interBitsAttr = b.getI64IntegerAttr(interBits);
       interGroupAttr = b.getI64IntegerAttr(interGroup);
     }
     auto quantized = qcomm::ReduceScatterOp::create(
         b, scatter.getLoc(), scatter.getResult().getType(), scatter.getInput(),
-        /*seed=*/Value(), scatter.getGridAttr(),
-        b.getDenseI16ArrayAttr(axes.take_front()),
-        b.getI64IntegerAttr(intraBits), b.getI64IntegerAttr(intraGroup),
+        /*seed=*/Value(), scatter.getGridAttr(), b.getDenseI16ArrayAttr(intra),
+        b.getI64IntegerAttr(hop1Bits), b.getI64IntegerAttr(hop1Group),
         interAxes, interBitsAttr, interGroupAttr,
         hadamard ? b.getUnitAttr() : UnitAttr());
     quantized->setAttr(kRole, scatter->getAttr(kRole));
