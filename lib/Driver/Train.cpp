@@ -13,11 +13,14 @@
 #include "lathe/Driver/Train.h"
 
 #include "lathe/Dialect/Lathe/LatheOps.h"
+#include "lathe/Dialect/QComm/Passes.h"
 #include "lathe/Driver/Executable.h"
 #include "lathe/Driver/HostTensors.h"
+#include "lathe/Driver/Ranks.h"
 #include "lathe/Support/ParseGuard.h"
 #include "lathe/Target/CPU/Pipeline.h"
 #include "lathe/Transforms/Passes.h"
+#include "lathe/runtime/Comm.h"
 #include "lathe/runtime/Runtime.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -38,6 +41,7 @@
 #include <cstdio>
 #include <cstring>
 #include <random>
+#include <thread>
 #include <unistd.h>
 
 using namespace mlir;
@@ -47,9 +51,28 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+/// This process's rank in a multi-rank run, else -1.
+int64_t worldRank = -1;
+
 int fail(const llvm::Twine &message) {
-  llvm::errs() << "lathe-train: error: " << message << "\n";
+  llvm::errs() << "lathe-train: "
+               << (worldRank >= 0 ? "rank " + std::to_string(worldRank) + ": "
+                                  : std::string())
+               << "error: " << message << "\n";
   return 1;
+}
+
+/// The output of rank 0 (every rank computes the same losses).
+llvm::raw_ostream &say() {
+  return worldRank > 0 ? llvm::nulls() : llvm::outs();
+}
+
+/// "[1, 0]" from Comm.h's packed group.
+llvm::json::Array groupAxes(int64_t group) {
+  llvm::json::Array axes;
+  for (int64_t k = 0; k < (group & 15); ++k)
+    axes.push_back((group >> (4 + 4 * k)) & 15);
+  return axes;
 }
 
 /// A function argument as the driver sees it.
@@ -156,6 +179,41 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
     return fail("--checkpoint-every must be >= 0");
   if (!o.loss.empty() && o.loss != "cross-entropy" && o.loss != "mse")
     return fail("--loss=" + o.loss + ": expected cross-entropy or mse");
+  if (o.ranks < 1)
+    return fail("--ranks must be >= 1, got " + llvm::Twine(o.ranks));
+  int64_t perNode = o.ranksPerNode > 0 ? o.ranksPerNode : o.ranks;
+  if (o.ranksPerNode < 0 || o.ranks % perNode != 0)
+    return fail("--ranks-per-node=" + llvm::Twine(o.ranksPerNode) +
+                " must divide --ranks=" + llvm::Twine(o.ranks));
+  if (o.comm != "fp32" && o.comm != "sdp4bit" && o.comm != "qw" &&
+      o.comm != "zeropp")
+    return fail("--comm=" + o.comm + ": expected fp32, sdp4bit, qw or zeropp");
+  if (o.batch % o.ranks != 0)
+    return fail("--batch=" + llvm::Twine(o.batch) +
+                " must be a multiple of --ranks=" + llvm::Twine(o.ranks) +
+                " (each rank takes an equal part of every batch)");
+  // Sharded data parallelism: the ranks are Open MPI processes. Started
+  // without mpirun, lathe-train starts itself under it.
+  bool sharded = o.ranks > 1 || o.comm != "fp32";
+  if (o.ranks > 1 && !launchedByMpirun()) {
+    std::string launchError;
+    relaunchUnderMpirun(o.ranks, o.commandLine, launchError);
+    return fail(launchError);
+  }
+  if (sharded || launchedByMpirun()) {
+    if (lathe_rt_comm_init() != 0)
+      return fail(llvm::Twine("cannot start the multi-rank runtime: ") +
+                  lathe_rt_last_error());
+    if (lathe_rt_comm_size() != o.ranks)
+      return fail("this run has " + llvm::Twine(lathe_rt_comm_size()) +
+                  " process(es) but --ranks=" + llvm::Twine(o.ranks) +
+                  ": start it as lathe-train --ranks=N (or mpirun -n N "
+                  "lathe-train --ranks=N)");
+    if (o.ranks > 1)
+      worldRank = lathe_rt_comm_rank();
+  }
+  bool root = worldRank <= 0;
+  int64_t localBatch = o.batch / o.ranks;
 
   std::string error;
   MLIRContext context(registry);
@@ -261,10 +319,14 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
   if (!readData(o.dataFile, data, samples))
     return fail(error);
   for (unsigned i : batchArgs)
-    if (!args[i].type.isDynamicDim(0) && args[i].type.getDimSize(0) != o.batch)
+    if (!args[i].type.isDynamicDim(0) &&
+        args[i].type.getDimSize(0) != localBatch)
       return fail("argument '" + args[i].name + "' has a static batch of " +
                   llvm::Twine(args[i].type.getDimSize(0)) +
-                  ", but --batch=" + llvm::Twine(o.batch));
+                  ", but --batch=" + llvm::Twine(o.batch) +
+                  (o.ranks > 1 ? " gives each of the " + llvm::Twine(o.ranks) +
+                                     " ranks " + llvm::Twine(localBatch)
+                               : llvm::Twine("")));
   if (samples < o.batch)
     return fail("'" + o.dataFile + "' has " + llvm::Twine(samples) +
                 " samples, fewer than --batch=" + llvm::Twine(o.batch));
@@ -297,10 +359,27 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
     step.weightDecay = o.weightDecay;
     step.clipNorm = o.clipNorm;
     pm.addPass(createLatheMakeTrainStep(step));
-    if (failed(buildCpuPipeline(pm, "", error)))
-      return fail("bad pipeline: " + error);
+    if (sharded) {
+      LatheShardDataParallelOptions dp;
+      dp.function = "loss";
+      dp.ranks = o.ranks;
+      dp.ranksPerNode = perNode;
+      pm.addPass(createLatheShardDataParallel(dp));
+      if (o.comm == "sdp4bit") {
+        pm.addPass(qcomm::createQCommQuantizeWeightDiffs());
+        pm.addPass(qcomm::createQCommQuantizeGradients());
+      } else if (o.comm == "qw") {
+        // SDP4Bit's ablation: the weights themselves at 4 bits (gradients
+        // in full precision, so that only the weight scheme differs).
+        qcomm::QCommQuantizeWeightDiffsOptions qw;
+        qw.differences = false;
+        pm.addPass(qcomm::createQCommQuantizeWeightDiffs(qw));
+      } else if (o.comm == "zeropp") {
+        pm.addPass(qcomm::createQCommZeroPP());
+      }
+    }
     if (failed(pm.run(*module)))
-      return fail("compilation of the training step failed");
+      return fail("cannot build the training step (see the error above)");
   }
   FunctionType stepType, lossType, predictType;
   if (failed(getEntrySignature(*module, "loss_train_step", stepType, error)) ||
@@ -308,11 +387,51 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
       (hasPredict &&
        failed(getEntrySignature(*module, "loss_predict", predictType, error))))
     return fail(error);
+  // Sharded: the master weights and optimizer state of this rank's shard.
+  int64_t shardSize = 0, totalSize = 0, shardIndex = 0;
+  std::vector<std::string> shardKinds;
+  if (sharded) {
+    auto stepFn = module->lookupSymbol<func::FuncOp>("loss_train_step");
+    auto dp = stepFn->getAttrOfType<DictionaryAttr>("lathe.data_parallel");
+    shardSize = cast<IntegerAttr>(dp.get("shard_size")).getInt();
+    totalSize = cast<IntegerAttr>(dp.get("total_size")).getInt();
+    for (unsigned i = 0; i < stepFn.getNumArguments(); ++i)
+      if (auto kind = stepFn.getArgAttrOfType<StringAttr>(i, "lathe.dp_state"))
+        shardKinds.push_back(kind.str());
+    shardIndex =
+        shardIndexOfRank(std::max<int64_t>(worldRank, 0), o.ranks, perNode);
+  }
+
+  // The CPU pipeline and LLVM, once: on rank 0, whose object the other
+  // ranks load.
   ExecutableOptions exeOptions;
   exeOptions.targetCpu = o.targetCpu;
   exeOptions.threads = o.threadsGiven ? o.threads : 0;
-  std::unique_ptr<Executable> exe =
-      Executable::create(*module, std::move(weights), exeOptions, error);
+  if (o.ranks > 1 && !o.threadsGiven) {
+    // The ranks share this machine's cores (more threads than cores makes
+    // every collective wait for descheduled threads).
+    const char *local = std::getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+    int64_t localRanks = local ? std::max(1L, std::atol(local)) : o.ranks;
+    exeOptions.threads = static_cast<int>(std::max<int64_t>(
+        1, int64_t(std::thread::hardware_concurrency()) / localRanks));
+  }
+  CompiledModule compiled;
+  bool compiledOk = true;
+  if (root) {
+    PassManager pm = PassManager::on<ModuleOp>(&context);
+    if (failed(buildCpuPipeline(pm, "", error)))
+      return fail("bad pipeline: " + error);
+    compiledOk = succeeded(pm.run(*module)) &&
+                 succeeded(compileModule(*module, exeOptions, compiled, error));
+    if (!compiledOk && error.empty())
+      error = "compilation of the training step failed";
+  }
+  if (o.ranks > 1 && !broadcastCompiledModule(compiled, compiledOk, error))
+    return fail(error);
+  if (!compiledOk)
+    return fail(error);
+  std::unique_ptr<Executable> exe = Executable::load(
+      std::move(compiled), std::move(weights), exeOptions, error);
   if (!exe)
     return fail(error);
 
@@ -344,11 +463,37 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
         return fail(error);
       initParam(t, o.seed * 1000003 + k);
     }
-    for (unsigned s = 0; s < perParam; ++s) {
+    for (unsigned s = 0; s < perParam && !sharded; ++s) {
       HostTensor &z = state[k * perParam + s];
       if (!allocTensor(z, LATHE_F32, a.type.getShape(), error))
         return fail(error);
       std::memset(z.t.data, 0, z.numBytes());
+    }
+  }
+  // Sharded: the master weights of this rank's shard are its part of the
+  // flat parameters (every rank starts from the same ones); the optimizer
+  // state starts at zero.
+  auto flatParams = [&](const std::vector<HostTensor> &tensors) {
+    std::vector<float> flat(shardSize * o.ranks, 0.0f);
+    size_t at = 0;
+    for (const HostTensor &t : tensors) {
+      std::memcpy(flat.data() + at, t.t.data, t.numBytes());
+      at += t.numElements();
+    }
+    return flat;
+  };
+  if (sharded) {
+    state.clear();
+    state.resize(shardKinds.size());
+    std::vector<float> flat = flatParams(paramValues);
+    for (size_t s = 0; s < shardKinds.size(); ++s) {
+      if (!allocTensor(state[s], LATHE_F32, {shardSize}, error))
+        return fail(error);
+      if (shardKinds[s] == "master")
+        std::memcpy(state[s].t.data, flat.data() + shardIndex * shardSize,
+                    state[s].numBytes());
+      else
+        std::memset(state[s].t.data, 0, state[s].numBytes());
     }
   }
   // Batch buffers and the step counter.
@@ -356,7 +501,7 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
   for (auto [k, i] : llvm::enumerate(batchArgs)) {
     SmallVector<int64_t> shape(data[k].t.shape,
                                data[k].t.shape + data[k].t.rank);
-    shape[0] = o.batch;
+    shape[0] = localBatch;
     if (!allocTensor(batch[k], data[k].t.dtype, shape, error))
       return fail(error);
   }
@@ -381,7 +526,18 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
   // one, so a crash at any moment leaves the previous checkpoint whole.
   std::string checkpointFile =
       o.checkpointDir.empty() ? "" : o.checkpointDir + "/checkpoint.h5";
+  std::vector<std::vector<float>> gathered;
   auto saveCheckpoint = [&](int64_t nextStep) -> bool {
+    if (sharded) {
+      // Every rank hands in its shards; rank 0 writes.
+      gathered.resize(state.size());
+      for (size_t k = 0; k < state.size(); ++k)
+        if (!gatherShards(static_cast<const float *>(state[k].t.data),
+                          shardSize, o.ranks, perNode, gathered[k], error))
+          return false;
+      if (!root)
+        return true;
+    }
     if (std::error_code ec =
             llvm::sys::fs::create_directories(o.checkpointDir)) {
       error = "cannot create '" + o.checkpointDir + "': " + ec.message();
@@ -399,10 +555,20 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
       if (!writeTensorFile(tmp + ":/param/" + std::to_string(k), paramValues[k],
                            error))
         return false;
-    for (size_t k = 0; k < state.size(); ++k)
+    for (size_t k = 0; k < state.size() && !sharded; ++k)
       if (!writeTensorFile(tmp + ":/state/" + std::to_string(k), state[k],
                            error))
         return false;
+    for (size_t k = 0; k < state.size() && sharded; ++k) {
+      // The whole flat vector (its first total_size values), so that any
+      // number of ranks can resume from it.
+      HostTensor whole;
+      if (!allocTensor(whole, LATHE_F32, {totalSize}, error))
+        return false;
+      std::memcpy(whole.t.data, gathered[k].data(), whole.numBytes());
+      if (!writeTensorFile(tmp + ":/sharded/" + shardKinds[k], whole, error))
+        return false;
+    }
     if (std::error_code ec = llvm::sys::fs::rename(tmp, checkpointFile)) {
       error = "cannot replace '" + checkpointFile + "': " + ec.message();
       return false;
@@ -444,15 +610,41 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
     for (size_t k = 0; k < paramValues.size(); ++k)
       if (!load("/param/" + std::to_string(k), paramValues[k]))
         return bad(error);
-    for (size_t k = 0; k < state.size(); ++k)
+    for (size_t k = 0; k < state.size() && !sharded; ++k)
       if (!load("/state/" + std::to_string(k), state[k]))
         return bad(error);
-    llvm::outs() << "resuming at step " << startStep << " from '"
-                 << checkpointFile << "'\n";
+    // Sharded state is stored whole: this run's shard of it, whatever the
+    // number of ranks that wrote it.
+    for (size_t k = 0; k < state.size() && sharded; ++k) {
+      HostTensor whole;
+      std::string dataset = "/sharded/" + shardKinds[k];
+      if (!readTensorFile(checkpointFile + ":" + dataset, whole, error))
+        return bad(llvm::sys::fs::exists(checkpointFile)
+                       ? "it was not written by a sharded run with this "
+                         "optimizer (no " +
+                             dataset +
+                             "); resume it with --ranks=1 "
+                             "--comm=fp32"
+                       : error);
+      if (whole.t.dtype != LATHE_F32 || whole.t.rank != 1 ||
+          whole.t.shape[0] != totalSize)
+        return bad(dataset + " has shape " + shapeString(whole.t) +
+                   ", expected [" + std::to_string(totalSize) + "]");
+      auto *to = static_cast<float *>(state[k].t.data);
+      std::fill(to, to + shardSize, 0.0f);
+      int64_t first = shardIndex * shardSize;
+      int64_t count =
+          std::max<int64_t>(0, std::min(shardSize, totalSize - first));
+      if (count > 0)
+        std::memcpy(to, static_cast<float *>(whole.t.data) + first,
+                    count * sizeof(float));
+    }
+    say() << "resuming at step " << startStep << " from '" << checkpointFile
+          << "'\n";
   }
 
   std::unique_ptr<llvm::raw_fd_ostream> log;
-  if (!o.logPath.empty()) {
+  if (!o.logPath.empty() && root) {
     std::error_code ec;
     log = std::make_unique<llvm::raw_fd_ostream>(
         o.logPath, ec,
@@ -466,7 +658,7 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
       log->flush();
     }
   };
-  bool terminal = ::isatty(2);
+  bool terminal = ::isatty(2) && root;
 
   // Validation: mean loss over full batches, and the accuracy of
   // @loss_predict's argmax when the labels are integers.
@@ -475,7 +667,7 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
   bool dynamicBatch = llvm::all_of(
       batchArgs, [&](unsigned i) { return args[i].type.isDynamicDim(0); });
   auto validate = [&](int64_t epoch) -> bool {
-    int64_t valBatch = dynamicBatch ? valSamples : o.batch;
+    int64_t valBatch = dynamicBatch ? valSamples : localBatch;
     int64_t valSteps = valSamples / valBatch;
     if (valSteps == 0) {
       error = "'" + o.valDataFile + "' has fewer samples than --batch";
@@ -542,14 +734,14 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
     }
     llvm::json::Object object{{"epoch", epoch},
                               {"val_loss", lossSum / valSteps}};
-    llvm::outs() << llvm::formatv("epoch {0}: val_loss {1:f6}", epoch,
-                                  lossSum / valSteps);
+    say() << llvm::formatv("epoch {0}: val_loss {1:f6}", epoch,
+                           lossSum / valSteps);
     if (counted) {
       double accuracy = double(correct) / counted;
       object["val_accuracy"] = accuracy;
-      llvm::outs() << llvm::formatv(" val_accuracy {0:f4}", accuracy);
+      say() << llvm::formatv(" val_accuracy {0:f4}", accuracy);
     }
-    llvm::outs() << "\n";
+    say() << "\n";
     emit(std::move(object));
     return true;
   };
@@ -569,8 +761,12 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
       for (int64_t i = samples - 1; o.shuffle && i > 0; --i)
         std::swap(order[i], order[rng() % uint64_t(i + 1)]);
     }
+    // This rank's part of the global batch.
     for (size_t b = 0; b < batch.size(); ++b)
-      gatherRows(data[b], order, inEpoch * o.batch, o.batch, batch[b]);
+      gatherRows(data[b], order,
+                 inEpoch * o.batch +
+                     std::max<int64_t>(worldRank, 0) * localBatch,
+                 localBatch, batch[b]);
     *static_cast<float *>(stepTensor.t.data) = float(k);
     Clock::time_point t0 = Clock::now();
     if (!step->run(error))
@@ -597,12 +793,25 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
                                 "that is no longer finite: {2}",
                                 k, lastLoss, which));
     }
-    emit(llvm::json::Object{{"step", k},
-                            {"epoch", epoch},
-                            {"loss", lastLoss},
-                            {"lr", learningRate(o, k, totalSteps)},
-                            {"ms", ms},
-                            {"samples_per_s", o.batch / (ms / 1000)}});
+    llvm::json::Object record{
+        {"step", k},        {"epoch", epoch},
+        {"loss", lastLoss}, {"lr", learningRate(o, k, totalSteps)},
+        {"ms", ms},         {"samples_per_s", o.batch / (ms / 1000)}};
+    if (sharded) {
+      // The bytes this rank handed to each collective during the step.
+      lathe_comm_counter counters[32];
+      int64_t n = std::min<int64_t>(lathe_rt_comm_counters(counters, 32), 32);
+      llvm::json::Array comm;
+      for (int64_t c = 0; c < n; ++c)
+        comm.push_back(
+            llvm::json::Object{{"collective", counters[c].collective},
+                               {"grid_axes", groupAxes(counters[c].group)},
+                               {"calls", counters[c].calls},
+                               {"bytes", counters[c].bytes}});
+      lathe_rt_comm_reset_counters();
+      record["comm"] = std::move(comm);
+    }
+    emit(std::move(record));
     if (terminal) {
       double elapsed =
           std::chrono::duration<double>(Clock::now() - start).count();
@@ -626,20 +835,33 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
   if (terminal)
     llvm::errs() << "\n";
   double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  llvm::outs() << llvm::formatv("trained {0} steps ({1} samples each) in "
-                                "{2:f2} s; final loss {3:f6}\n",
-                                totalSteps - startStep, o.batch, seconds,
-                                lastLoss);
+  say() << llvm::formatv("trained {0} steps ({1} samples each) in "
+                         "{2:f2} s; final loss {3:f6}\n",
+                         totalSteps - startStep, o.batch, seconds, lastLoss);
 
-  if (!o.savePath.empty()) {
+  if (!o.savePath.empty() && sharded) {
+    // The trained weights are the master weights (the model copy can lag
+    // behind them by quantization error): gathered, back in the parameters'
+    // shapes.
+    std::vector<float> master;
+    if (!gatherShards(static_cast<const float *>(state[0].t.data), shardSize,
+                      o.ranks, perNode, master, error))
+      return fail("saving: " + error);
+    size_t at = 0;
+    for (HostTensor &t : paramValues) {
+      std::memcpy(t.t.data, master.data() + at, t.numBytes());
+      at += t.numElements();
+    }
+  }
+  if (!o.savePath.empty() && root) {
     // A fresh file: datasets named after the parameters.
     std::remove(o.savePath.c_str());
     for (auto [k, i] : llvm::enumerate(params))
       if (!writeTensorFile(datasetSpec(o.savePath, args[i].name),
                            paramValues[k], error))
         return fail("saving '" + args[i].name + "': " + error);
-    llvm::outs() << "saved " << params.size() << " parameter(s) to '"
-                 << o.savePath << "'\n";
+    say() << "saved " << params.size() << " parameter(s) to '" << o.savePath
+          << "'\n";
   }
   return 0;
 }

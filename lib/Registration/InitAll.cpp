@@ -17,6 +17,7 @@
 #include "lathe/Dialect/SparseGCN/SparseGCNOps.h"
 #include "lathe/Dialect/Train/Passes.h"
 #include "lathe/Interfaces/FlopsInterface.h"
+#include "lathe/Target/CPU/Collectives.h"
 #include "lathe/Target/CPU/Passes.h"
 #include "lathe/Target/CPU/Pipeline.h"
 #include "lathe/Transforms/Passes.h"
@@ -37,6 +38,7 @@ void mlir::lathe::registerAllDialects(DialectRegistry &registry) {
   registry.insert<memred::MemRedDialect>();
   memred::registerBufferizableOpInterfaceExternalModels(registry);
   registry.insert<train::TrainDialect>();
+  registerCollectiveBufferizationModels(registry);
   registry.insert<qcomm::QCommDialect>();
   qcomm::registerBufferizableOpInterfaceExternalModels(registry);
   registerUpstreamFlopsModels(registry);

@@ -174,16 +174,18 @@ struct LatheMakeTrainStep
           b, loc, grads, b.getF32FloatAttr(clipNorm));
       grads.assign(clip.getClipped().begin(), clip.getClipped().end());
     }
+    // AdamW's t counts updates from 1.
+    Value t;
+    if (adam)
+      t = arith::AddFOp::create(
+          b, loc, stepValue,
+          arith::ConstantOp::create(b, loc, b.getF32FloatAttr(1.0)));
     SmallVector<Value> newParams, newState;
     for (unsigned k = 0; k < params.size(); ++k) {
       Value p = entry->getArgument(k);
       Value s0 = entry->getArgument(params.size() + k * perParam);
       if (adam) {
         Value s1 = entry->getArgument(params.size() + k * perParam + 1);
-        // AdamW's t counts updates from 1.
-        Value t = arith::AddFOp::create(
-            b, loc, stepValue,
-            arith::ConstantOp::create(b, loc, b.getF32FloatAttr(1.0)));
         auto upd = lathe::train::AdamWOp::create(
             b, loc, p, grads[k], s0, s1, lrValue, t, b.getF32FloatAttr(beta1),
             b.getF32FloatAttr(beta2), b.getF32FloatAttr(eps),

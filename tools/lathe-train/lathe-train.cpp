@@ -106,6 +106,21 @@ int main(int argc, char **argv) {
       cl::cat(category));
   cl::opt<int> threads("threads", cl::desc("Threads (>= 1)"), cl::init(0),
                        cl::cat(category));
+  cl::opt<int64_t> ranks(
+      "ranks",
+      cl::desc("Sharded data parallelism over N ranks (Open MPI processes; "
+               "started under mpirun when needed)"),
+      cl::init(d.ranks));
+  cl::opt<int64_t> ranksPerNode(
+      "ranks-per-node",
+      cl::desc("Ranks per node: the intra-node hop of two-level collectives "
+               "(default: all ranks on one node)"),
+      cl::init(d.ranksPerNode));
+  cl::opt<std::string> comm(
+      "comm",
+      cl::desc("Communication of weights and gradients: fp32, sdp4bit, qw or "
+               "zeropp"),
+      cl::init(d.comm));
   cl::opt<std::string> targetCpu("target-cpu",
                                  cl::desc("host (default) or an LLVM CPU name"),
                                  cl::init("host"), cl::cat(category));
@@ -149,5 +164,9 @@ int main(int argc, char **argv) {
   o.threads = threads;
   o.threadsGiven = threads.getNumOccurrences() > 0;
   o.targetCpu = targetCpu;
+  o.ranks = ranks;
+  o.ranksPerNode = ranksPerNode;
+  o.comm = comm;
+  o.commandLine.assign(argv + 1, argv + argc);
   return mlir::lathe::trainMain(o, registry);
 }

@@ -54,6 +54,20 @@ struct TrainOptions {
   int threads = 0;
   bool threadsGiven = false;
   std::string targetCpu = "host";
+  /// Ranks of sharded data parallelism (Open MPI processes; lathe-train
+  /// starts itself under mpirun when it was not); 1: one process.
+  int64_t ranks = 1;
+  /// Ranks per node (0: all on one node): the grid's second axis, the intra-
+  /// node hop of two-level collectives.
+  int64_t ranksPerNode = 0;
+  /// How weights and gradients travel: fp32, sdp4bit (4-bit weight
+  /// differences + two-hop 8/4-bit gradients with Hadamard smoothing), qw
+  /// (4-bit weights, SDP4Bit's ablation), zeropp (ZeRO++: 8-bit weights,
+  /// 4-bit gradients on both hops).
+  std::string comm = "fp32";
+  /// The command line's arguments (without the program), to restart under
+  /// mpirun.
+  std::vector<std::string> commandLine;
 };
 
 /// Runs lathe-train; returns the process exit code.

@@ -25,6 +25,9 @@ class TensorDialect;
 namespace affine {
 class AffineDialect;
 }
+namespace shard {
+class ShardDialect;
+}
 namespace scf {
 class SCFDialect;
 }

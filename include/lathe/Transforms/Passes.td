@@ -211,6 +211,47 @@ def LatheMakeTrainStep : Pass<"lathe-make-train-step", "ModuleOp"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def LatheShardDataParallel : Pass<"lathe-shard-data-parallel", "ModuleOp"> {
+  let summary = "Sharded data parallelism: the training step one rank runs";
+  let description = [{
+    Rewrites lathe-make-train-step's `@<function>_train_step` into the step
+    of one rank of sharded data parallelism (ZeRO / Megatron's distributed
+    optimizer). Every rank keeps the full parameters (its model copy) and
+    computes gradients on its part of the batch; the gradients, flattened in
+    parameter order and zero-padded to `ranks * S` values (S: a multiple of
+    `align`), are reduce-scattered (`shard.reduce_scatter`, sum, then / ranks)
+    so that each rank holds the mean gradient of one shard of S values; the
+    optimizer updates that shard of the master weights and of its state; the
+    new master shards are all-gathered (`shard.all_gather`) into the new
+    parameters. The loss returned is the mean over the ranks
+    (`shard.all_reduce`).
+
+    Signature: `(params..., master: tensor<Sxf32>, state shards...,
+    batch..., step) -> (loss, new params..., new master, new state...)`;
+    the shard arguments carry `lathe.dp_state = "master" | "m" | "v" |
+    "momentum"`, the function `lathe.data_parallel = {grid, ranks,
+    ranks_per_node, shard_size, total_size}`. The grid is
+    `shard.grid @lathe_dp(shape = NODESxRANKS_PER_NODE)`; the collectives run
+    over `grid_axes = [1, 0]`, so the process at (node n, local rank l) owns
+    shard `l * NODES + n` (where a reduce-scatter inside the node, then
+    across nodes, leaves it). The collectives are marked
+    `lathe.dp_role = "gradients" | "weights"` for the qcomm passes.
+    Clipping by the global norm is not supported yet.
+  }];
+  let options = [
+    Option<"function", "function", "std::string", /*default=*/"\"loss\"",
+           "Shard @<function>_train_step">,
+    Option<"ranks", "ranks", "int64_t", /*default=*/"1", "Number of ranks">,
+    Option<"ranksPerNode", "ranks-per-node", "int64_t", /*default=*/"0",
+           "Ranks per node (0: all ranks on one node)">,
+    Option<"align", "align", "int64_t", /*default=*/"2048",
+           "The shard size is a multiple of this (quantization groups)">,
+  ];
+  let dependentDialects = ["::mlir::shard::ShardDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def LatheAppendLoss : Pass<"lathe-append-loss", "ModuleOp"> {
   let summary = "Build a loss function from a forward model";
   let description = [{

@@ -130,6 +130,7 @@ void addRuntimeCallPasses(OpPassManager &pm) {
   pm.addPass(createLatheCPULowerToRuntime());
   pm.addPass(createLatheCPULowerSparseGCN());
   pm.addPass(createLatheCPULowerMemRed());
+  pm.addPass(createLatheCPULowerCollectives());
   pm.addPass(createLatheCPULowerQComm());
   pm.addPass(createCanonicalizerPass());
 }

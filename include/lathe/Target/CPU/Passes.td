@@ -142,6 +142,24 @@ def LatheCPULowerToRuntime : Pass<"lathe-cpu-lower-to-runtime", "ModuleOp"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def LatheCPULowerCollectives
+    : Pass<"lathe-cpu-lower-collectives", "ModuleOp"> {
+  let summary = "Process coordinates of shard grids from the runtime's rank";
+  let description = [{
+    Runs after bufferization (the CPU pipeline's runtime-calls phase). The
+    collectives of the upstream `shard` dialect bufferize into calls of the
+    runtime's multi-rank layer (`lathe_rt_comm_all_gather_<type>`, `_all_to_all_<type>`,
+    `_reduce_scatter_sum_f32`, `_all_reduce_sum_f32`: Open MPI underneath,
+    see runtime/include/lathe/runtime/Comm.h); this pass lowers what is left:
+    `shard.process_linear_index` becomes the runtime's world rank and
+    `shard.process_multi_index` its row-major grid coordinates, and the
+    `shard.grid` symbols are erased. A collective still present (on memrefs)
+    is an error.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::func::FuncDialect"];
+}
+
 def LatheCPULowerMemRed : Pass<"lathe-cpu-lower-memred", "ModuleOp"> {
   let summary = "Lower memred ops on memrefs to calls into the CPU runtime";
   let description = [{
