@@ -33,6 +33,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <memory>
 
 // Identical results on every path need a*b+c to stay two roundings.
 #if defined(__clang__)
@@ -206,38 +207,43 @@ LATHE_ALWAYS_INLINE void packNibbles(const int8_t *values, int8_t *packed,
   }
 }
 
+/// Quantizes one group of `group` values x into q (group * Bits / 8 bytes)
+/// and *scale; `index` is the flat index of x[0] (for stochastic rounding);
+/// `staged` holds kBlock int8 values (4 bits).
+template <int Bits, bool Stochastic>
+LATHE_ALWAYS_INLINE void quantizeGroup(const float *x, int8_t *q, float *scale,
+                                       int64_t group, uint64_t seed,
+                                       uint64_t index, int8_t *staged) {
+  constexpr float qmax = qmaxOf<Bits>();
+  uint32_t m = maxAbsBits(x, group);
+  float s = m >= 0x7f800000u ? std::numeric_limits<float>::quiet_NaN()
+                             : bitsFloat(m) / qmax;
+  *scale = s;
+  if (!(s > 0.f)) { // NaN/Inf in the group, zeros, or underflow.
+    std::memset(q, 0, static_cast<size_t>(group * Bits / 8));
+    return;
+  }
+  for (int64_t b = 0; b < group; b += kBlock) {
+    int64_t len = std::min(kBlock, group - b);
+    uint64_t at = index + static_cast<uint64_t>(b);
+    if constexpr (Bits == 8) {
+      quantizeBlock<Bits, Stochastic>(x + b, q + b, len, s, seed, at);
+    } else {
+      quantizeBlock<Bits, Stochastic>(x + b, staged, len, s, seed, at);
+      packNibbles(staged, q + b / 2, len);
+    }
+  }
+}
+
 template <int Bits, bool Stochastic>
 LATHE_ALWAYS_INLINE void quantizeGroups(const QuantizeJob &job, int64_t g0,
                                         int64_t g1) {
-  constexpr float qmax = qmaxOf<Bits>();
   const int64_t group = job.group;
-  const int64_t groupBytes = group * Bits / 8;
   alignas(64) int8_t staged[kBlock];
-  for (int64_t g = g0; g < g1; ++g) {
-    const float *x = job.x + g * group;
-    int8_t *q = job.q + g * groupBytes;
-    uint32_t m = maxAbsBits(x, group);
-    float scale = m >= 0x7f800000u ? std::numeric_limits<float>::quiet_NaN()
-                                   : bitsFloat(m) / qmax;
-    if (!(scale > 0.f)) { // NaN/Inf in the group, zeros, or underflow.
-      job.scales[g] = scale;
-      std::memset(q, 0, static_cast<size_t>(groupBytes));
-      continue;
-    }
-    job.scales[g] = scale;
-    for (int64_t b = 0; b < group; b += kBlock) {
-      int64_t len = std::min(kBlock, group - b);
-      auto index = static_cast<uint64_t>(g * group + b);
-      if constexpr (Bits == 8) {
-        quantizeBlock<Bits, Stochastic>(x + b, q + b, len, scale, job.seed,
-                                        index);
-      } else {
-        quantizeBlock<Bits, Stochastic>(x + b, staged, len, scale, job.seed,
-                                        index);
-        packNibbles(staged, q + b / 2, len);
-      }
-    }
-  }
+  for (int64_t g = g0; g < g1; ++g)
+    quantizeGroup<Bits, Stochastic>(
+        job.x + g * group, job.q + g * group * Bits / 8, job.scales + g, group,
+        job.seed, static_cast<uint64_t>(g * group), staged);
 }
 
 LATHE_ALWAYS_INLINE void quantizeAny(const QuantizeJob &job, int64_t g0,
@@ -341,6 +347,129 @@ LATHE_ALWAYS_INLINE void dequantizeAny(const DequantizeJob &job, int64_t g0,
 }
 
 //===----------------------------------------------------------------------===//
+// Dequantize, sum over parts and requantize (fused)
+//===----------------------------------------------------------------------===//
+
+struct RequantizeJob {
+  const int8_t *q;
+  const float *scales;
+  int8_t *qOut;
+  float *scalesOut;
+  int64_t n;
+  int64_t parts;
+  int64_t group;
+  int64_t bits;
+  int64_t outGroup;
+  int64_t outBits;
+  bool stochastic;
+  uint64_t seed;
+};
+
+/// Output groups up to this size sum on the stack; larger ones in one heap
+/// buffer per chunk of groups.
+constexpr int64_t kStackGroup = 4096;
+
+/// The len 4-bit values starting at element `start` of the packed vector
+/// `packed`, sign-extended.
+LATHE_ALWAYS_INLINE void unpackNibblesAt(const int8_t *packed, int64_t start,
+                                         int64_t len, int8_t *values) {
+  if (((start | len) & 1) == 0) {
+    unpackNibbles(packed + start / 2, values, len);
+    return;
+  }
+  for (int64_t i = 0; i < len; ++i) {
+    int64_t e = start + i;
+    int8_t byte = packed[e >> 1];
+    values[i] = static_cast<int8_t>(
+        (e & 1) ? byte >> 4 : static_cast<int8_t>(byte << 4) >> 4);
+  }
+}
+
+/// sum[0 .. len) = the parts' dequantized values of elements [first, first +
+/// len), summed as dequantizeGroups sums them (d_0, then s + d_p in order).
+template <int InBits>
+LATHE_ALWAYS_INLINE void sumParts(const RequantizeJob &job, int64_t first,
+                                  int64_t len, float *sum, int8_t *staged) {
+  const int64_t group = job.group, numGroups = job.n / group;
+  const int64_t partBytes = job.n * InBits / 8;
+  for (int64_t p = 0; p < job.parts; ++p) {
+    const int8_t *part = job.q + p * partBytes;
+    const float *partScales = job.scales + p * numGroups;
+    // Segments of one input group and at most kBlock values.
+    for (int64_t pos = first, end = first + len; pos < end;) {
+      int64_t g = pos / group;
+      int64_t segEnd = std::min({end, (g + 1) * group, pos + kBlock});
+      int64_t m = segEnd - pos;
+      float scale = partScales[g];
+      const int8_t *q;
+      if constexpr (InBits == 4) {
+        unpackNibblesAt(part, pos, m, staged);
+        q = staged;
+      } else {
+        q = part + pos;
+      }
+      float *s = sum + (pos - first);
+      if (p == 0) {
+        for (int64_t i = 0; i < m; ++i)
+          s[i] = static_cast<float>(q[i]) * scale;
+      } else {
+        for (int64_t i = 0; i < m; ++i)
+          s[i] = s[i] + static_cast<float>(q[i]) * scale;
+      }
+      pos = segEnd;
+    }
+  }
+}
+
+/// Output groups [g0, g1): each group's sum over the parts in `sum` (never in
+/// memory the caller sees), then quantized exactly as lathe_rt_quantize_f32
+/// quantizes a vector holding those sums.
+template <int InBits, int OutBits, bool Stochastic>
+LATHE_ALWAYS_INLINE void requantizeGroups(const RequantizeJob &job, int64_t g0,
+                                          int64_t g1, float *sum) {
+  const int64_t outGroup = job.outGroup;
+  alignas(64) int8_t staged[kBlock];
+  for (int64_t g = g0; g < g1; ++g) {
+    int64_t first = g * outGroup;
+    sumParts<InBits>(job, first, outGroup, sum, staged);
+    quantizeGroup<OutBits, Stochastic>(sum, job.qOut + first * OutBits / 8,
+                                       job.scalesOut + g, outGroup, job.seed,
+                                       static_cast<uint64_t>(first), staged);
+  }
+}
+
+template <int InBits>
+LATHE_ALWAYS_INLINE void requantizeIn(const RequantizeJob &job, int64_t g0,
+                                      int64_t g1, float *sum) {
+  if (job.outBits == 8) {
+    if (job.stochastic)
+      requantizeGroups<InBits, 8, true>(job, g0, g1, sum);
+    else
+      requantizeGroups<InBits, 8, false>(job, g0, g1, sum);
+  } else {
+    if (job.stochastic)
+      requantizeGroups<InBits, 4, true>(job, g0, g1, sum);
+    else
+      requantizeGroups<InBits, 4, false>(job, g0, g1, sum);
+  }
+}
+
+LATHE_ALWAYS_INLINE void requantizeAny(const RequantizeJob &job, int64_t g0,
+                                       int64_t g1) {
+  alignas(64) float local[kStackGroup];
+  std::unique_ptr<float[]> heap;
+  float *sum = local;
+  if (job.outGroup > kStackGroup) {
+    heap.reset(new float[static_cast<size_t>(job.outGroup)]);
+    sum = heap.get();
+  }
+  if (job.bits == 8)
+    requantizeIn<8>(job, g0, g1, sum);
+  else
+    requantizeIn<4>(job, g0, g1, sum);
+}
+
+//===----------------------------------------------------------------------===//
 // Hadamard transform of order 32
 //===----------------------------------------------------------------------===//
 
@@ -434,6 +563,18 @@ LATHE_TARGET_AVX2 void dequantizeAvx2(const DequantizeJob &job, int64_t g0,
 LATHE_TARGET_AVX512 void dequantizeAvx512(const DequantizeJob &job, int64_t g0,
                                           int64_t g1) {
   dequantizeAny(job, g0, g1);
+}
+
+void requantizeGeneric(const RequantizeJob &job, int64_t g0, int64_t g1) {
+  requantizeAny(job, g0, g1);
+}
+LATHE_TARGET_AVX2 void requantizeAvx2(const RequantizeJob &job, int64_t g0,
+                                      int64_t g1) {
+  requantizeAny(job, g0, g1);
+}
+LATHE_TARGET_AVX512 void requantizeAvx512(const RequantizeJob &job, int64_t g0,
+                                          int64_t g1) {
+  requantizeAny(job, g0, g1);
 }
 
 void hadamardGeneric(const HadamardJob &job, int64_t b0, int64_t b1) {
@@ -642,6 +783,64 @@ extern "C" void lathe_rt_dequantize_reduce_f32(int64_t rankQ, void *q,
                                                int64_t group, int64_t flags) {
   dequantizeCommon("lathe_rt_dequantize_reduce_f32", rankQ, q, rankS, scales,
                    rankY, y, parts, bits, group, flags);
+}
+
+extern "C" void lathe_rt_dequantize_reduce_requantize_f32(
+    int64_t rankQ, void *q, int64_t rankS, void *scales, int64_t rankQOut,
+    void *qOut, int64_t rankSOut, void *scalesOut, int64_t parts, int64_t bits,
+    int64_t group, int64_t outBits, int64_t outGroup, int64_t flags,
+    int64_t seed) {
+  guardKernel("lathe_rt_dequantize_reduce_requantize_f32", [&] {
+    static const int kind = profileKind("dequantize_reduce_requantize");
+    ProfileScope profile(kind);
+    Isa isa = checkedIsa();
+    checkBitsAndGroup(bits, group);
+    checkBitsAndGroup(outBits, outGroup);
+    if (flags & ~int64_t(LATHE_QUANT_STOCHASTIC))
+      fail(LATHE_ERR_INVALID, "unknown flags 0x", std::hex, flags,
+           " (dequantize_reduce_requantize accepts LATHE_QUANT_STOCHASTIC "
+           "only)");
+    if (parts <= 0)
+      fail(LATHE_ERR_INVALID, "parts must be positive, got ", parts);
+    auto qv = decodeFlat<const int8_t>(rankQ, q, "q");
+    auto sv = decodeFlat<const float>(rankS, scales, "scales");
+    auto qov = decodeFlat<int8_t>(rankQOut, qOut, "qOut");
+    auto sov = decodeFlat<float>(rankSOut, scalesOut, "scalesOut");
+    // n, the number of summed values, from the output's groups.
+    if (sov.numel > std::numeric_limits<int64_t>::max() / 8 / outGroup)
+      fail(LATHE_ERR_SHAPE, sov.numel, " output groups of ", outGroup,
+           " values are too many");
+    int64_t n = sov.numel * outGroup;
+    checkGroups(n, group, "the reduced vector (scalesOut * outGroup values)");
+    if (n > 0 && parts > std::numeric_limits<int64_t>::max() / 8 / n)
+      fail(LATHE_ERR_SHAPE, parts, " parts of ", n, " values are too many");
+    checkCount(qov.numel, n * outBits / 8, "qOut",
+               outBits == 8 ? "one int8 per value of scalesOut * outGroup"
+                            : "two 4-bit values per int8 of scalesOut * "
+                              "outGroup");
+    checkCount(qv.numel, parts * n * bits / 8, "q",
+               bits == 8 ? "parts * n values, one int8 per value"
+                         : "parts * n values, two 4-bit values per int8");
+    checkCount(sv.numel, parts * (n / group), "scales",
+               "parts * n / group, one per group");
+    RequantizeJob job{qv.data,
+                      sv.data,
+                      qov.data,
+                      sov.data,
+                      n,
+                      parts,
+                      group,
+                      bits,
+                      outGroup,
+                      outBits,
+                      (flags & LATHE_QUANT_STOCHASTIC) != 0,
+                      static_cast<uint64_t>(seed)};
+    auto run = isa == Isa::Avx512 ? requantizeAvx512
+               : isa == Isa::Avx2 ? requantizeAvx2
+                                  : requantizeGeneric;
+    parallelChunks(n / outGroup, groupGrain(outGroup), n * (4 + parts),
+                   [&](int64_t g0, int64_t g1) { run(job, g0, g1); });
+  });
 }
 
 extern "C" void lathe_rt_hadamard32_f32(int64_t rankX, void *x, int64_t rankY,

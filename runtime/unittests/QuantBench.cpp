@@ -119,6 +119,8 @@ int main(int argc, char **argv) {
     v = dist(gen);
   std::vector<int8_t> q(n);
   std::vector<float> scales(n / 32);
+  std::vector<int8_t> q2(n / 4);
+  std::vector<float> scales2(n / 256);
 
   std::printf("lathe-quant-bench: %zu MiB of f32 (%zu values)\n",
               n * sizeof(float) >> 20, n);
@@ -198,6 +200,32 @@ int main(int argc, char **argv) {
                                                 c.bits, c.group, 0);
                }));
         checkPending(c.name);
+      }
+      // Between SDP4Bit's hops: 2 parts at 8 bits, groups of 512, summed
+      // and requantized to 4 bits, groups of 128 — the unfused pair (the
+      // f32 sum written and read back) and the fused kernel. Both count the
+      // same bytes (packed inputs and outputs, not the f32 intermediate), so
+      // GB/s compare as speeds.
+      {
+        const int64_t parts = 2, out = int64_t(n) / parts;
+        Desc1 dq = desc(q.data(), n), ds = desc(scales.data(), n / 512),
+              dy = desc(y.data(), out), dq2 = desc(q2.data(), out / 2),
+              ds2 = desc(scales2.data(), out / 128);
+        double b = n + n / 512 * 4.0 + out / 2.0 + out / 128 * 4.0;
+        report("dequantize_reduce + quantize 8>4", threads, path, b,
+               bestSeconds([&] {
+                 lathe_rt_dequantize_reduce_f32(1, &dq, 1, &ds, 1, &dy, parts,
+                                                8, 512, 0);
+                 lathe_rt_quantize_f32(1, &dy, 1, &dq2, 1, &ds2, 4, 128, 0, 7);
+               }));
+        checkPending("dequantize_reduce + quantize");
+        report("dequantize_reduce_requantize 8>4", threads, path, b,
+               bestSeconds([&] {
+                 lathe_rt_dequantize_reduce_requantize_f32(
+                     1, &dq, 1, &ds, 1, &dq2, 1, &ds2, parts, 8, 512, 4, 128, 0,
+                     7);
+               }));
+        checkPending("dequantize_reduce_requantize");
       }
       {
         Desc1 dx = desc(x.data(), n), dy = desc(y.data(), n);

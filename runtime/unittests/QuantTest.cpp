@@ -497,6 +497,92 @@ TEST(QuantAllPaths, GenericAndVectorPathsAgree) {
 }
 
 //===----------------------------------------------------------------------===//
+// Fused dequantize-reduce-requantize
+//===----------------------------------------------------------------------===//
+
+Quantized runRequantize(Quantized in, size_t n, int64_t parts, int bits,
+                        int64_t group, int outBits, int64_t outGroup,
+                        int64_t flags, int64_t seed) {
+  Quantized r;
+  r.bytes.assign(n * outBits / 8, int8_t(0x55));
+  r.scales.assign(n / outGroup, -1.f);
+  MemRef qm = flat(in.bytes), sm = flat(in.scales), qo = flat(r.bytes),
+         so = flat(r.scales);
+  lathe_rt_dequantize_reduce_requantize_f32(
+      1, qm.desc(), 1, sm.desc(), 1, qo.desc(), 1, so.desc(), parts, bits,
+      group, outBits, outGroup, flags, seed);
+  return r;
+}
+
+struct RequantizeCase {
+  int64_t parts;
+  int bits;
+  int64_t group;
+  int outBits;
+  int64_t outGroup;
+  size_t n;
+};
+
+/// SDP4Bit's hop (8/512 -> 4/128), the reverse, groups that straddle each
+/// other, odd output groups over 4-bit input (odd nibble offsets), one part,
+/// output groups beyond the stack buffer, and sizes for the parallel path.
+const RequantizeCase kRequantizeCases[] = {
+    {2, 8, 512, 4, 128, 512 * 8},     {4, 4, 128, 8, 512, 512 * 6},
+    {3, 8, 6, 8, 4, 12 * 9},          {2, 4, 34, 8, 17, 34 * 11},
+    {1, 8, 64, 4, 256, 256 * 3},      {2, 8, 512, 4, 6144, 6144 * 3},
+    {2, 4, 4096, 8, 6144, 12288 * 2}, {2, 8, 512, 4, 128, 512 * 900},
+    {4, 4, 128, 4, 128, 128 * 3000},
+};
+
+/// Fused == dequantize_reduce then quantize, bit for bit, on every path,
+/// thread count, rounding mode and case; special groups (zeros, NaN, Inf)
+/// included.
+TEST(QuantRequantize, MatchesUnfusedPairOnEveryPathAndThreadCount) {
+  for (const RequantizeCase &c : kRequantizeCases) {
+    std::vector<float> x = testData(c.parts * c.n, unsigned(c.n + c.parts));
+    // A zero input group in every part, NaN and Inf in part 1's (if any).
+    for (int64_t p = 0; p < c.parts; ++p)
+      for (int64_t i = 0; i < c.group && size_t(i) < c.n; ++i)
+        x[p * c.n + i] = 0.f;
+    if (c.parts > 1 && c.n >= size_t(3 * c.group)) {
+      x[c.n + c.n / 2] = std::numeric_limits<float>::quiet_NaN();
+      x[c.n + c.n - 1] = std::numeric_limits<float>::infinity();
+    }
+    Quantized in;
+    {
+      ScopedIsa scope(nullptr, 1);
+      in = runQuantize(x, c.bits, c.group, LATHE_QUANT_STOCHASTIC, 3);
+      ASSERT_EQ(takePending(), "");
+    }
+    for (int64_t flags : {int64_t(0), int64_t(LATHE_QUANT_STOCHASTIC)}) {
+      Quantized ref;
+      {
+        ScopedIsa scope("generic", 1);
+        std::vector<float> sum =
+            runDequantizeReduce(in, c.n, c.parts, c.bits, c.group, {}, 0,
+                                /*viaReduce=*/true);
+        ref = runQuantize(sum, c.outBits, c.outGroup, flags, 77);
+        ASSERT_EQ(takePending(), "");
+      }
+      for (const char *isa : {"generic", "avx2", "native"})
+        for (int threads : {1, 2, 3}) {
+          ScopedIsa scope(isa, threads);
+          Quantized fused = runRequantize(in, c.n, c.parts, c.bits, c.group,
+                                          c.outBits, c.outGroup, flags, 77);
+          ASSERT_EQ(takePending(), "");
+          SCOPED_TRACE(testing::Message()
+                       << "parts " << c.parts << " " << c.bits << "/" << c.group
+                       << " -> " << c.outBits << "/" << c.outGroup << " n "
+                       << c.n << " flags " << flags << " isa " << isa
+                       << " threads " << threads);
+          expectSameBytes(fused.bytes, ref.bytes);
+          expectSameBits(fused.scales, ref.scales, "scales");
+        }
+    }
+  }
+}
+
+//===----------------------------------------------------------------------===//
 // Properties
 //===----------------------------------------------------------------------===//
 
@@ -744,6 +830,54 @@ TEST(QuantErrors, DequantizeAndReduce) {
                                  8, 16, 0);
   EXPECT_EQ(takePending(), "");
   EXPECT_EQ(y2[0], 2.f);
+}
+
+TEST(QuantErrors, DequantizeReduceRequantize) {
+  // 2 parts of 32 values at 8 bits, groups of 16 -> 4 bits, groups of 8.
+  std::vector<int8_t> q(64, 1), qOut(16, 0x55), qOut8(32, 0x55);
+  std::vector<float> s(4, 1.f), sOut(4, -1.f), sOut3(3, -1.f);
+  MemRef qm = flat(q), sm = flat(s), qom = flat(qOut), qo8 = flat(qOut8),
+         som = flat(sOut), so3 = flat(sOut3);
+  auto call = [&](MemRef &qo, MemRef &so, int64_t parts, int64_t bits,
+                  int64_t group, int64_t outBits, int64_t outGroup,
+                  int64_t flags = 0) {
+    lathe_rt_dequantize_reduce_requantize_f32(
+        1, qm.desc(), 1, sm.desc(), 1, qo.desc(), 1, so.desc(), parts, bits,
+        group, outBits, outGroup, flags, 0);
+  };
+  call(qom, som, 2, 6, 16, 4, 8);
+  expectError("lathe_rt_dequantize_reduce_requantize_f32: bits must be 4 or 8, "
+              "got 6");
+  call(qom, som, 2, 8, 16, 2, 8);
+  expectError("bits must be 4 or 8, got 2");
+  call(qom, som, 2, 8, 16, 4, 7);
+  expectError("needs an even group size, got 7");
+  call(qom, som, 2, 8, 16, 4, 0);
+  expectError("group size must be positive, got 0");
+  call(qom, som, 0, 8, 16, 4, 8);
+  expectError("parts must be positive, got 0");
+  call(qom, som, 2, 8, 16, 4, 8, LATHE_QUANT_ACCUMULATE);
+  expectError("unknown flags 0x2");
+  call(qom, so3, 2, 8, 16, 4, 8);
+  expectError("not a multiple of the group size 16");
+  call(qo8, som, 2, 8, 16, 4, 8);
+  expectError("qOut has 32 elements, expected 16");
+  call(qom, som, 3, 8, 16, 4, 8);
+  expectError("q has 64 elements, expected 96");
+  call(qom, som, 2, 8, 8, 4, 8);
+  expectError("scales has 4 elements, expected 8");
+  MemRef strided(reinterpret_cast<float *>(qOut.data()), {8}, {2});
+  call(strided, som, 2, 8, 16, 4, 8);
+  expectError("qOut [8] is not contiguous");
+  for (int8_t b : qOut)
+    ASSERT_EQ(b, 0x55);
+  for (float v : sOut)
+    ASSERT_EQ(v, -1.f);
+  // The valid call: every sum is 2, so scale 2 / 7 and q = 7.
+  call(qom, som, 2, 8, 16, 4, 8);
+  EXPECT_EQ(takePending(), "");
+  EXPECT_EQ(sOut[0], 2.f / 7.f);
+  EXPECT_EQ(uint8_t(qOut[0]), 0x77);
 }
 
 TEST(QuantErrors, Hadamard) {

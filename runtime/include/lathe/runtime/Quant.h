@@ -2,7 +2,8 @@
 //
 // Kernels of the qcomm dialect (C ABI, no MLIR headers): group-wise symmetric
 // absmax quantization to 4 or 8 bits, dequantization (optionally fused with an
-// add or with a sum over several quantized vectors) and a blockwise
+// add, with a sum over several quantized vectors, or with that sum and its
+// requantization) and a blockwise
 // Walsh-Hadamard transform, for quantized collective communication (SDP4Bit,
 // ZeRO++). Memref operands follow Runtime.h's convention: (int64_t rank,
 // void *descriptor) pairs with descriptor = {T *allocated, T *aligned,
@@ -86,6 +87,24 @@ void lathe_rt_dequantize_reduce_f32(int64_t rankQ, void *q, int64_t rankS,
                                     void *scales, int64_t rankY, void *y,
                                     int64_t parts, int64_t bits, int64_t group,
                                     int64_t flags);
+
+/// The fused dequantize-reduce-requantize between two hops of a quantized
+/// reduce-scatter (SDP4Bit's TLq): q and scales hold `parts` vectors of n
+/// values quantized at `bits`/`group`, laid out as for
+/// lathe_rt_dequantize_reduce_f32; their f32 sum is quantized at
+/// `outBits`/`outGroup` into qOut (n * outBits / 8 int8) and scalesOut
+/// (n / outGroup f32). n = numElements(scalesOut) * outGroup, a multiple of
+/// `group`. The result is bit for bit lathe_rt_dequantize_reduce_f32 (flags
+/// 0) into an f32 vector s, then lathe_rt_quantize_f32(s, ..., outBits,
+/// outGroup, flags, seed) — stochastic offsets indexed by the element's flat
+/// index in s — but s is never written to memory: each output group is
+/// summed into a per-thread buffer and quantized from there.
+/// flags: 0 or LATHE_QUANT_STOCHASTIC.
+void lathe_rt_dequantize_reduce_requantize_f32(
+    int64_t rankQ, void *q, int64_t rankS, void *scales, int64_t rankQOut,
+    void *qOut, int64_t rankSOut, void *scalesOut, int64_t parts, int64_t bits,
+    int64_t group, int64_t outBits, int64_t outGroup, int64_t flags,
+    int64_t seed);
 
 /// Blockwise orthonormal Walsh-Hadamard transform of order 32 (f32): each
 /// block of 32 consecutive values becomes H32 x / sqrt(32), H32 in Sylvester
