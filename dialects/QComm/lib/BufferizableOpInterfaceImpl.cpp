@@ -47,6 +47,38 @@ struct QuantizeBufferization
   }
 };
 
+/// qcomm.dequantize_reduce_requantize: as qcomm.quantize, two inits and an
+/// optional scalar seed.
+struct DequantizeReduceRequantizeBufferization
+    : public bufferization::DstBufferizableOpInterfaceExternalModel<
+          DequantizeReduceRequantizeBufferization,
+          DequantizeReduceRequantizeOp> {
+  LogicalResult bufferize(Operation *op, RewriterBase &rewriter,
+                          const bufferization::BufferizationOptions &options,
+                          bufferization::BufferizationState &state) const {
+    auto fused = cast<DequantizeReduceRequantizeOp>(op);
+    SmallVector<Value> buffers;
+    for (Value operand : {fused.getQ(), fused.getScales(), fused.getQInit(),
+                          fused.getScalesInit()}) {
+      FailureOr<Value> buffer =
+          bufferization::getBuffer(rewriter, operand, options, state);
+      if (failed(buffer))
+        return failure();
+      buffers.push_back(*buffer);
+    }
+    rewriter.setInsertionPoint(op);
+    auto newOp = DequantizeReduceRequantizeOp::create(
+        rewriter, op->getLoc(), TypeRange{}, buffers[0], buffers[1], buffers[2],
+        buffers[3], fused.getSeed(), fused.getPartsAttr(), fused.getBitsAttr(),
+        fused.getGroupSizeAttr(), fused.getOutBitsAttr(),
+        fused.getOutGroupSizeAttr());
+    newOp->setDiscardableAttrs(op->getDiscardableAttrDictionary());
+    bufferization::replaceOpWithBufferizedValues(rewriter, op,
+                                                 {buffers[2], buffers[3]});
+    return success();
+  }
+};
+
 } // namespace
 
 void mlir::lathe::qcomm::registerBufferizableOpInterfaceExternalModels(
@@ -57,6 +89,8 @@ void mlir::lathe::qcomm::registerBufferizableOpInterfaceExternalModels(
         *ctx);
     DequantizeReduceOp::attachInterface<
         lathe::DpsKernelBufferization<DequantizeReduceOp>>(*ctx);
+    DequantizeReduceRequantizeOp::attachInterface<
+        DequantizeReduceRequantizeBufferization>(*ctx);
     HadamardOp::attachInterface<lathe::DpsKernelBufferization<HadamardOp>>(
         *ctx);
   });

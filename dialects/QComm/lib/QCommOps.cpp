@@ -221,6 +221,72 @@ void DequantizeReduceOp::getEffects(
 }
 
 //===----------------------------------------------------------------------===//
+// DequantizeReduceRequantizeOp
+//===----------------------------------------------------------------------===//
+
+/// n, the number of summed values: the output's groups times their size.
+static std::optional<int64_t>
+requantizedValues(DequantizeReduceRequantizeOp op) {
+  std::optional<int64_t> groups = numElements(op.getScalesInit());
+  if (!groups)
+    return std::nullopt;
+  return *groups * static_cast<int64_t>(op.getOutGroupSize());
+}
+
+LogicalResult DequantizeReduceRequantizeOp::verify() {
+  if (failed(verifyForm(*this)) ||
+      failed(verifyQuantParams(*this, getBits(), getGroupSize())) ||
+      failed(verifyQuantParams(*this, getOutBits(), getOutGroupSize(), "out ")))
+    return failure();
+  int64_t parts = getParts();
+  if (parts < 1)
+    return emitOpError("expects at least one part, got ") << parts;
+  Builder b(getContext());
+  if (failed(expectElementType(*this, getQ(), b.getI8Type(), "q")) ||
+      failed(expectElementType(*this, getScales(), b.getF32Type(), "scales")) ||
+      failed(expectElementType(*this, getQInit(), b.getI8Type(), "q_init")) ||
+      failed(expectElementType(*this, getScalesInit(), b.getF32Type(),
+                               "scales_init")))
+    return failure();
+  std::optional<int64_t> n = requantizedValues(*this);
+  if (!n)
+    return success();
+  int64_t bits = getBits(), group = getGroupSize(), outBits = getOutBits();
+  if (*n % group != 0)
+    return emitOpError("expects the ")
+           << *n << " summed values (scales_init * out_group_size) to be a "
+           << "multiple of the group size " << group;
+  std::optional<int64_t> qn = numElements(getQ()),
+                         sn = numElements(getScales()),
+                         qon = numElements(getQInit());
+  if (qon && *qon != *n * outBits / 8)
+    return emitOpError("expects q_init to hold n * out_bits / 8 = ")
+           << *n * outBits / 8 << " bytes, got " << *qon;
+  if (qn && *qn != parts * *n * bits / 8)
+    return emitOpError("expects q to hold parts * n * bits / 8 = ")
+           << parts * *n * bits / 8 << " bytes, got " << *qn;
+  if (sn && *sn != parts * *n / group)
+    return emitOpError("expects parts * n / group_size = ")
+           << parts * *n / group << " scales, got " << *sn;
+  return success();
+}
+
+/// The dequantize-reduce (a multiply and an add per value and part) and the
+/// quantization of the sum.
+FailureOr<int64_t> DequantizeReduceRequantizeOp::getFlopCount() {
+  std::optional<int64_t> n = requantizedValues(*this);
+  if (!n)
+    return failure();
+  return *n * (2 * static_cast<int64_t>(getParts()) + (isStochastic() ? 5 : 4));
+}
+
+void DequantizeReduceRequantizeOp::getEffects(
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+        &effects) {
+  getKernelEffects(*this, effects);
+}
+
+//===----------------------------------------------------------------------===//
 // HadamardOp
 //===----------------------------------------------------------------------===//
 

@@ -132,6 +132,28 @@ void lowerDequantizeReduce(ModuleOp module, DequantizeReduceOp op,
   rewriter.eraseOp(op);
 }
 
+void lowerDequantizeReduceRequantize(ModuleOp module,
+                                     DequantizeReduceRequantizeOp op,
+                                     IRRewriter &rewriter) {
+  Location loc = op.getLoc();
+  ContiguousOperands operands(rewriter, op);
+  Value q = operands.get(op.getQ(), false);
+  Value scales = operands.get(op.getScales(), false);
+  Value qOut = operands.get(op.getQInit(), true);
+  Value scalesOut = operands.get(op.getScalesInit(), true);
+  operands.finish();
+  rewriter.setInsertionPoint(op);
+  Value seed = op.getSeed() ? op.getSeed() : i64(rewriter, loc, 0);
+  auto constant = [&](int64_t v) { return i64(rewriter, loc, v); };
+  lathe::emitRuntimeCall(
+      module, rewriter, loc, "lathe_rt_dequantize_reduce_requantize_f32",
+      {q, scales, qOut, scalesOut, constant(op.getParts()),
+       constant(op.getBits()), constant(op.getGroupSize()),
+       constant(op.getOutBits()), constant(op.getOutGroupSize()),
+       constant(op.isStochastic() ? kStochastic : 0), seed});
+  rewriter.eraseOp(op);
+}
+
 void lowerHadamard(ModuleOp module, HadamardOp op, IRRewriter &rewriter) {
   Location loc = op.getLoc();
   ContiguousOperands operands(rewriter, op);
@@ -163,6 +185,8 @@ struct LatheCPULowerQComm
         lowerDequantize(module, dequantize, rewriter);
       else if (auto reduce = dyn_cast<DequantizeReduceOp>(op))
         lowerDequantizeReduce(module, reduce, rewriter);
+      else if (auto fused = dyn_cast<DequantizeReduceRequantizeOp>(op))
+        lowerDequantizeReduceRequantize(module, fused, rewriter);
       else
         lowerHadamard(module, cast<HadamardOp>(op), rewriter);
     }

@@ -329,3 +329,75 @@ func.func @hadamard_chunk(%x: tensor<64xf32>) {
   %a = qcomm.reduce_scatter %x on @dp intra(axes = [1] bits = 8 group_size = 16) inter(axes = [0] bits = 4 group_size = 16) hadamard : tensor<64xf32> -> tensor<16xf32>
   return
 }
+
+// -----
+
+func.func @requant_out_bits(%q: tensor<128xi8>, %s: tensor<4xf32>, %qo: tensor<64xi8>, %so: tensor<2xf32>) {
+  // expected-error @+1 {{expects out bits to be 4 or 8, got 2}}
+  %a:2 = qcomm.dequantize_reduce_requantize ins(%q, %s : tensor<128xi8>, tensor<4xf32>) outs(%qo, %so : tensor<64xi8>, tensor<2xf32>) parts = 2 bits = 8 group_size = 32 out_bits = 2 out_group_size = 32 -> tensor<64xi8>, tensor<2xf32>
+  return
+}
+
+// -----
+
+func.func @requant_out_group(%q: tensor<128xi8>, %s: tensor<4xf32>, %qo: tensor<32xi8>, %so: tensor<2xf32>) {
+  // expected-error @+1 {{expects an even out group size with 4 bits (two values per byte), got 31}}
+  %a:2 = qcomm.dequantize_reduce_requantize ins(%q, %s : tensor<128xi8>, tensor<4xf32>) outs(%qo, %so : tensor<32xi8>, tensor<2xf32>) parts = 2 bits = 8 group_size = 32 out_bits = 4 out_group_size = 31 -> tensor<32xi8>, tensor<2xf32>
+  return
+}
+
+// -----
+
+func.func @requant_parts(%q: tensor<128xi8>, %s: tensor<4xf32>, %qo: tensor<32xi8>, %so: tensor<2xf32>) {
+  // expected-error @+1 {{expects at least one part, got 0}}
+  %a:2 = qcomm.dequantize_reduce_requantize ins(%q, %s : tensor<128xi8>, tensor<4xf32>) outs(%qo, %so : tensor<32xi8>, tensor<2xf32>) parts = 0 bits = 8 group_size = 32 out_bits = 4 out_group_size = 32 -> tensor<32xi8>, tensor<2xf32>
+  return
+}
+
+// -----
+
+func.func @requant_q_init_type(%q: memref<128xi8>, %s: memref<4xf32>, %qo: memref<32xui8>, %so: memref<2xf32>) {
+  // expected-error @+1 {{expects 'i8' elements in q_init, got 'memref<32xui8>'}}
+  qcomm.dequantize_reduce_requantize ins(%q, %s : memref<128xi8>, memref<4xf32>) outs(%qo, %so : memref<32xui8>, memref<2xf32>) parts = 2 bits = 8 group_size = 32 out_bits = 4 out_group_size = 32
+  return
+}
+
+// -----
+
+func.func @requant_not_multiple(%q: tensor<96xi8>, %s: tensor<2xf32>, %qo: tensor<24xi8>, %so: tensor<3xf32>) {
+  // expected-error @+1 {{expects the 48 summed values (scales_init * out_group_size) to be a multiple of the group size 32}}
+  %a:2 = qcomm.dequantize_reduce_requantize ins(%q, %s : tensor<96xi8>, tensor<2xf32>) outs(%qo, %so : tensor<24xi8>, tensor<3xf32>) parts = 2 bits = 8 group_size = 32 out_bits = 4 out_group_size = 16 -> tensor<24xi8>, tensor<3xf32>
+  return
+}
+
+// -----
+
+func.func @requant_q_init_bytes(%q: tensor<128xi8>, %s: tensor<4xf32>, %qo: tensor<64xi8>, %so: tensor<2xf32>) {
+  // expected-error @+1 {{expects q_init to hold n * out_bits / 8 = 32 bytes, got 64}}
+  %a:2 = qcomm.dequantize_reduce_requantize ins(%q, %s : tensor<128xi8>, tensor<4xf32>) outs(%qo, %so : tensor<64xi8>, tensor<2xf32>) parts = 2 bits = 8 group_size = 32 out_bits = 4 out_group_size = 32 -> tensor<64xi8>, tensor<2xf32>
+  return
+}
+
+// -----
+
+func.func @requant_q_bytes(%q: tensor<64xi8>, %s: tensor<4xf32>, %qo: tensor<32xi8>, %so: tensor<2xf32>) {
+  // expected-error @+1 {{expects q to hold parts * n * bits / 8 = 128 bytes, got 64}}
+  %a:2 = qcomm.dequantize_reduce_requantize ins(%q, %s : tensor<64xi8>, tensor<4xf32>) outs(%qo, %so : tensor<32xi8>, tensor<2xf32>) parts = 2 bits = 8 group_size = 32 out_bits = 4 out_group_size = 32 -> tensor<32xi8>, tensor<2xf32>
+  return
+}
+
+// -----
+
+func.func @requant_scales(%q: tensor<128xi8>, %s: tensor<2xf32>, %qo: tensor<32xi8>, %so: tensor<2xf32>) {
+  // expected-error @+1 {{expects parts * n / group_size = 4 scales, got 2}}
+  %a:2 = qcomm.dequantize_reduce_requantize ins(%q, %s : tensor<128xi8>, tensor<2xf32>) outs(%qo, %so : tensor<32xi8>, tensor<2xf32>) parts = 2 bits = 8 group_size = 32 out_bits = 4 out_group_size = 32 -> tensor<32xi8>, tensor<2xf32>
+  return
+}
+
+// -----
+
+func.func @requant_results(%q: tensor<128xi8>, %s: tensor<4xf32>, %qo: tensor<32xi8>, %so: tensor<2xf32>) {
+  // expected-error @+1 {{on tensors returns one result per init, of its type}}
+  %a = qcomm.dequantize_reduce_requantize ins(%q, %s : tensor<128xi8>, tensor<4xf32>) outs(%qo, %so : tensor<32xi8>, tensor<2xf32>) parts = 2 bits = 8 group_size = 32 out_bits = 4 out_group_size = 32 -> tensor<32xi8>
+  return
+}

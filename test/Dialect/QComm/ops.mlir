@@ -58,6 +58,24 @@ func.func @dequantize_reduce(%q: tensor<4096xi8>, %s: tensor<8xf32>, %y: memref<
   return %r : tensor<2048xf32>
 }
 
+// CHECK-LABEL: func.func @dequantize_reduce_requantize
+// CHECK-SAME: (%[[Q:.*]]: tensor<16384xi8>, %[[S:.*]]: tensor<32xf32>, %[[SEED:.*]]: i64
+func.func @dequantize_reduce_requantize(%q: tensor<16384xi8>, %s: tensor<32xf32>, %seed: i64,
+                                        %qm: memref<1024xi8>, %sm: memref<8xf32>,
+                                        %qo: memref<512xi8>, %so: memref<8xf32>) -> (tensor<4096xi8>, tensor<64xf32>) {
+  %q0 = tensor.empty() : tensor<4096xi8>
+  %s0 = tensor.empty() : tensor<64xf32>
+  // CHECK: qcomm.dequantize_reduce_requantize ins(%[[Q]], %[[S]] : tensor<16384xi8>, tensor<32xf32>) outs(%{{.*}}, %{{.*}} : tensor<4096xi8>, tensor<64xf32>)
+  // CHECK-SAME: parts = 2 bits = 8 group_size = 512 out_bits = 4 out_group_size = 128 stochastic(%[[SEED]]) -> tensor<4096xi8>, tensor<64xf32>
+  %r:2 = qcomm.dequantize_reduce_requantize ins(%q, %s : tensor<16384xi8>, tensor<32xf32>) outs(%q0, %s0 : tensor<4096xi8>, tensor<64xf32>)
+           parts = 2 bits = 8 group_size = 512 out_bits = 4 out_group_size = 128 stochastic(%seed) -> tensor<4096xi8>, tensor<64xf32>
+  // CHECK: qcomm.dequantize_reduce_requantize ins(%{{.*}}, %{{.*}} : memref<1024xi8>, memref<8xf32>) outs(%{{.*}}, %{{.*}} : memref<512xi8>, memref<8xf32>)
+  // CHECK-SAME: parts = 4 bits = 4 group_size = 256 out_bits = 8 out_group_size = 64{{$}}
+  qcomm.dequantize_reduce_requantize ins(%qm, %sm : memref<1024xi8>, memref<8xf32>) outs(%qo, %so : memref<512xi8>, memref<8xf32>)
+    parts = 4 bits = 4 group_size = 256 out_bits = 8 out_group_size = 64
+  return %r#0, %r#1 : tensor<4096xi8>, tensor<64xf32>
+}
+
 // CHECK-LABEL: func.func @hadamard
 func.func @hadamard(%x: tensor<4096xf32>, %m: memref<8x32xf32>) -> tensor<4096xf32> {
   %y0 = tensor.empty() : tensor<4096xf32>

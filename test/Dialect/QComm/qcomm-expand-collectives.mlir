@@ -4,8 +4,9 @@ shard.grid @dp(shape = 2x2)
 shard.grid @four(shape = 4)
 
 // SDP4Bit's gradient reduce-scatter on 2 nodes x 2 ranks: hop 1 (8 bits,
-// groups of 512) over axis 1 inside the node, hop 2 (4 bits, groups of 128)
-// over axis 0 across nodes, one Hadamard transform before and one after.
+// groups of 512) over axis 1 inside the node, the fused sum and 4-bit
+// requantization (groups of 128) between the hops, hop 2 over axis 0 across
+// nodes, one Hadamard transform before and one after.
 // CHECK-LABEL: func.func @two_hops
 // CHECK-SAME: (%[[G:.*]]: tensor<16384xf32>, %[[SEED:.*]]: i64)
 // CHECK: %[[IDX:.*]] = shard.process_linear_index on @dp : index
@@ -21,12 +22,13 @@ shard.grid @four(shape = 4)
 // CHECK-SAME: bits = 8 group_size = 512 stochastic(%[[BASE]])
 // CHECK: %[[A1:.*]] = shard.all_to_all %[[Q1]]#0 on @dp grid_axes = [1] split_axis = 0 concat_axis = 0 : tensor<16384xi8> -> tensor<16384xi8>
 // CHECK: %[[B1:.*]] = shard.all_to_all %[[Q1]]#1 on @dp grid_axes = [1] split_axis = 0 concat_axis = 0 : tensor<32xf32> -> tensor<32xf32>
-// CHECK: %[[RE1:.*]] = tensor.empty() : tensor<8192xf32>
-// CHECK: %[[R1:.*]] = qcomm.dequantize_reduce ins(%[[A1]], %[[B1]] : tensor<16384xi8>, tensor<32xf32>) outs(%[[RE1]] : tensor<8192xf32>)
-// CHECK-SAME: parts = 2 bits = 8 group_size = 512 ->
+// CHECK-NOT: qcomm.dequantize_reduce ins
+// CHECK-NOT: qcomm.quantize
 // CHECK: %[[HOP2:.*]] = arith.addi %[[BASE]], %{{.*}} : i64
-// CHECK: %[[Q2:.*]]:2 = qcomm.quantize ins(%[[R1]] : tensor<8192xf32>) outs(%{{.*}}, %{{.*}} : tensor<4096xi8>, tensor<64xf32>)
-// CHECK-SAME: bits = 4 group_size = 128 stochastic(%[[HOP2]])
+// CHECK: %[[QE2:.*]] = tensor.empty() : tensor<4096xi8>
+// CHECK: %[[SE2:.*]] = tensor.empty() : tensor<64xf32>
+// CHECK: %[[Q2:.*]]:2 = qcomm.dequantize_reduce_requantize ins(%[[A1]], %[[B1]] : tensor<16384xi8>, tensor<32xf32>) outs(%[[QE2]], %[[SE2]] : tensor<4096xi8>, tensor<64xf32>)
+// CHECK-SAME: parts = 2 bits = 8 group_size = 512 out_bits = 4 out_group_size = 128 stochastic(%[[HOP2]])
 // CHECK: %[[A2:.*]] = shard.all_to_all %[[Q2]]#0 on @dp grid_axes = [0] split_axis = 0 concat_axis = 0 : tensor<4096xi8> -> tensor<4096xi8>
 // CHECK: %[[B2:.*]] = shard.all_to_all %[[Q2]]#1 on @dp grid_axes = [0] split_axis = 0 concat_axis = 0 : tensor<64xf32> -> tensor<64xf32>
 // CHECK: %[[R2:.*]] = qcomm.dequantize_reduce ins(%[[A2]], %[[B2]] : tensor<4096xi8>, tensor<64xf32>) outs(%{{.*}} : tensor<4096xf32>)
@@ -94,4 +96,25 @@ func.func @gather(%d: tensor<1024xf32>, %seed: i64) -> tensor<4096xf32> {
   %r = qcomm.all_gather %d on @four grid_axes = [0] bits = 8 group_size = 256 stochastic(%seed)
          : tensor<1024xf32> -> tensor<4096xf32>
   return %r : tensor<4096xf32>
+}
+
+// Two hops rounding to nearest, 4 then 8 bits: the fused op has no seed.
+// CHECK-LABEL: func.func @two_hops_nearest
+// CHECK-NOT: process_linear_index
+// CHECK: %[[Q:.*]]:2 = qcomm.quantize ins(%{{.*}} : tensor<1024xf32>) outs(%{{.*}}, %{{.*}} : tensor<512xi8>, tensor<16xf32>)
+// CHECK-SAME: bits = 4 group_size = 64 ->
+// CHECK: %[[A:.*]] = shard.all_to_all %[[Q]]#0 on @dp grid_axes = [0]
+// CHECK: %[[B:.*]] = shard.all_to_all %[[Q]]#1 on @dp grid_axes = [0]
+// CHECK: %[[R:.*]]:2 = qcomm.dequantize_reduce_requantize ins(%[[A]], %[[B]] : tensor<512xi8>, tensor<16xf32>) outs(%{{.*}}, %{{.*}} : tensor<512xi8>, tensor<16xf32>)
+// CHECK-SAME: parts = 2 bits = 4 group_size = 64 out_bits = 8 out_group_size = 32 -> tensor<512xi8>, tensor<16xf32>
+// CHECK: %[[A2:.*]] = shard.all_to_all %[[R]]#0 on @dp grid_axes = [1] split_axis = 0 concat_axis = 0 : tensor<512xi8> -> tensor<512xi8>
+// CHECK: %[[B2:.*]] = shard.all_to_all %[[R]]#1 on @dp grid_axes = [1] split_axis = 0 concat_axis = 0 : tensor<16xf32> -> tensor<16xf32>
+// CHECK: %[[Y:.*]] = qcomm.dequantize_reduce ins(%[[A2]], %[[B2]] : tensor<512xi8>, tensor<16xf32>) outs(%{{.*}} : tensor<256xf32>)
+// CHECK-SAME: parts = 2 bits = 8 group_size = 32 ->
+// CHECK: return %[[Y]]
+func.func @two_hops_nearest(%g: tensor<1024xf32>) -> tensor<256xf32> {
+  %r = qcomm.reduce_scatter %g on @dp intra(axes = [0] bits = 4 group_size = 64)
+         inter(axes = [1] bits = 8 group_size = 32)
+         : tensor<1024xf32> -> tensor<256xf32>
+  return %r : tensor<256xf32>
 }

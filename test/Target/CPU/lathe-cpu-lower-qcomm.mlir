@@ -74,3 +74,54 @@ func.func @on_tensors(%x: tensor<256xf32>, %seed: i64) -> tensor<128xf32> {
   %h = qcomm.hadamard ins(%r : tensor<128xf32>) outs(%r : tensor<128xf32>) -> tensor<128xf32>
   return %h : tensor<128xf32>
 }
+
+// -----
+
+// The fused dequantize-reduce-requantize: packed parts and scales in, packed
+// bytes and scales out, then parts, bits, group, out bits, out group, flags
+// (stochastic with a seed) and the seed.
+// CHECK: func.func private @lathe_rt_dequantize_reduce_requantize_f32(memref<*xi8>, memref<*xf32>, memref<*xi8>, memref<*xf32>, i64, i64, i64, i64, i64, i64, i64)
+// CHECK-LABEL: func.func @requantize
+// CHECK-SAME: (%[[Q:.*]]: memref<1024xi8>, %[[S:.*]]: memref<4xf32>, %[[QO:.*]]: memref<256xi8>, %[[SO:.*]]: memref<4xf32>, %[[SEED:.*]]: i64)
+// CHECK-DAG: %[[UQ:.*]] = memref.cast %[[Q]] : memref<1024xi8> to memref<*xi8>
+// CHECK-DAG: %[[US:.*]] = memref.cast %[[S]] : memref<4xf32> to memref<*xf32>
+// CHECK-DAG: %[[UQO:.*]] = memref.cast %[[QO]] : memref<256xi8> to memref<*xi8>
+// CHECK-DAG: %[[USO:.*]] = memref.cast %[[SO]] : memref<4xf32> to memref<*xf32>
+// CHECK-DAG: %[[TWO:.*]] = arith.constant 2 : i64
+// CHECK-DAG: %[[B8:.*]] = arith.constant 8 : i64
+// CHECK-DAG: %[[G256:.*]] = arith.constant 256 : i64
+// CHECK-DAG: %[[B4:.*]] = arith.constant 4 : i64
+// CHECK-DAG: %[[G128:.*]] = arith.constant 128 : i64
+// CHECK-DAG: %[[STOCH:.*]] = arith.constant 1 : i64
+// CHECK: call @lathe_rt_dequantize_reduce_requantize_f32(%[[UQ]], %[[US]], %[[UQO]], %[[USO]], %[[TWO]], %[[B8]], %[[G256]], %[[B4]], %[[G128]], %[[STOCH]], %[[SEED]])
+// CHECK-DAG: %[[ZERO:.*]] = arith.constant 0 : i64
+// CHECK: call @lathe_rt_dequantize_reduce_requantize_f32(%[[UQ]], %[[US]], %[[UQO]], %[[USO]], %[[TWO]], %[[B8]], %[[G256]], %[[B4]], %[[G128]], %[[ZERO]], %[[ZERO]])
+// CHECK-NOT: qcomm.
+// CHECK: return
+func.func @requantize(%q: memref<1024xi8>, %s: memref<4xf32>, %qo: memref<256xi8>, %so: memref<4xf32>, %seed: i64) {
+  qcomm.dequantize_reduce_requantize ins(%q, %s : memref<1024xi8>, memref<4xf32>) outs(%qo, %so : memref<256xi8>, memref<4xf32>)
+    parts = 2 bits = 8 group_size = 256 out_bits = 4 out_group_size = 128 stochastic(%seed)
+  qcomm.dequantize_reduce_requantize ins(%q, %s : memref<1024xi8>, memref<4xf32>) outs(%qo, %so : memref<256xi8>, memref<4xf32>)
+    parts = 2 bits = 8 group_size = 256 out_bits = 4 out_group_size = 128
+  return
+}
+
+// -----
+
+// Its tensor form bufferizes like quantize's (two inits, the seed kept).
+// BUF-LABEL: func.func @requantize_on_tensors
+// BUF-SAME: %[[SEED:[^:]*]]: i64
+// BUF: %[[QO:.*]] = memref.alloc() {{.*}}: memref<256xi8>
+// BUF: %[[SO:.*]] = memref.alloc() {{.*}}: memref<4xf32>
+// BUF: %[[UQO:.*]] = memref.cast %[[QO]] : memref<256xi8> to memref<*xi8>
+// BUF: %[[USO:.*]] = memref.cast %[[SO]] : memref<4xf32> to memref<*xf32>
+// BUF: call @lathe_rt_dequantize_reduce_requantize_f32(%{{.*}}, %{{.*}}, %[[UQO]], %[[USO]], %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[SEED]])
+// BUF: return %[[QO]], %[[SO]]
+// BUF-NOT: qcomm.
+func.func @requantize_on_tensors(%q: tensor<1024xi8>, %s: tensor<4xf32>, %seed: i64) -> (tensor<256xi8>, tensor<4xf32>) {
+  %q0 = tensor.empty() : tensor<256xi8>
+  %s0 = tensor.empty() : tensor<4xf32>
+  %r:2 = qcomm.dequantize_reduce_requantize ins(%q, %s : tensor<1024xi8>, tensor<4xf32>) outs(%q0, %s0 : tensor<256xi8>, tensor<4xf32>)
+           parts = 2 bits = 8 group_size = 256 out_bits = 4 out_group_size = 128 stochastic(%seed) -> tensor<256xi8>, tensor<4xf32>
+  return %r#0, %r#1 : tensor<256xi8>, tensor<4xf32>
+}

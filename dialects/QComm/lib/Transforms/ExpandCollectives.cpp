@@ -60,25 +60,46 @@ Value hopSeed(OpBuilder &b, Location loc, Value base, int64_t hop) {
                                arith::ConstantIntOp::create(b, loc, hop, 64));
 }
 
-/// One all-to-all hop: quantize `x`, exchange bytes and scales over `axes`,
-/// dequantize and sum the `parts` received chunks.
-Value allToAllHop(OpBuilder &b, Location loc, Value x, FlatSymbolRefAttr grid,
-                  ArrayRef<int16_t> axes, int64_t parts, int64_t bits,
-                  int64_t groupSize, Value seed) {
-  Quantized local = quantize(b, loc, x, bits, groupSize, seed);
-  auto exchange = [&](Value v) -> Value {
+/// Exchanges the bytes and the scales of a quantized vector over `axes`
+/// (chunk j to group member j).
+Quantized exchange(OpBuilder &b, Location loc, Quantized local,
+                   FlatSymbolRefAttr grid, ArrayRef<int16_t> axes) {
+  auto allToAll = [&](Value v) -> Value {
     return shard::AllToAllOp::create(b, loc, v.getType(), grid,
                                      b.getDenseI16ArrayAttr(axes), v,
                                      b.getIndexAttr(0), b.getIndexAttr(0));
   };
-  Value q = exchange(local.q), scales = exchange(local.scales);
-  int64_t n = cast<RankedTensorType>(x.getType()).getDimSize(0) / parts;
+  return {allToAll(local.q), allToAll(local.scales)};
+}
+
+/// The f32 sum of the `parts` received chunks of n values.
+Value dequantizeReduce(OpBuilder &b, Location loc, Quantized received,
+                       int64_t n, int64_t parts, int64_t bits,
+                       int64_t groupSize) {
   Value init = emptyTensor(b, loc, n, b.getF32Type());
   auto reduce = DequantizeReduceOp::create(
-      b, loc, TypeRange{init.getType()}, q, scales, init,
+      b, loc, TypeRange{init.getType()}, received.q, received.scales, init,
       b.getI64IntegerAttr(parts), b.getI64IntegerAttr(bits),
       b.getI64IntegerAttr(groupSize), /*accumulate=*/nullptr);
   return reduce.getResult()[0];
+}
+
+/// The sum of the `parts` received chunks of n values, requantized at
+/// `outBits` / `outGroupSize` for the next hop, in one kernel (the f32 sum
+/// never reaches memory).
+Quantized dequantizeReduceRequantize(OpBuilder &b, Location loc,
+                                     Quantized received, int64_t n,
+                                     int64_t parts, int64_t bits,
+                                     int64_t groupSize, int64_t outBits,
+                                     int64_t outGroupSize, Value seed) {
+  Value q = emptyTensor(b, loc, n * outBits / 8, b.getI8Type());
+  Value scales = emptyTensor(b, loc, n / outGroupSize, b.getF32Type());
+  auto op = DequantizeReduceRequantizeOp::create(
+      b, loc, TypeRange{q.getType(), scales.getType()}, received.q,
+      received.scales, q, scales, seed, b.getI64IntegerAttr(parts),
+      b.getI64IntegerAttr(bits), b.getI64IntegerAttr(groupSize),
+      b.getI64IntegerAttr(outBits), b.getI64IntegerAttr(outGroupSize));
+  return {op.getResult()[0], op.getResult()[1]};
 }
 
 Value hadamard(OpBuilder &b, Location loc, Value x) {
@@ -143,13 +164,31 @@ struct ExpandReduceScatter : public OpRewritePattern<ReduceScatterOp> {
     Value x = op.getInput();
     if (op.getHadamard())
       x = hadamard(rewriter, loc, x);
-    x = allToAllHop(rewriter, loc, x, op.getGridAttr(), op.getIntraAxes(),
-                    *intraSize, op.getIntraBits(), op.getIntraGroupSize(),
-                    hopSeed(rewriter, loc, seed, 0));
-    if (op.hasInterHop())
-      x = allToAllHop(rewriter, loc, x, op.getGridAttr(), *op.getInterAxes(),
-                      *interSize, *op.getInterBits(), *op.getInterGroupSize(),
-                      hopSeed(rewriter, loc, seed, 1));
+    // Hop 1: quantize, exchange inside the node.
+    int64_t intraBits = op.getIntraBits(), intraGroup = op.getIntraGroupSize();
+    int64_t chunk =
+        cast<RankedTensorType>(x.getType()).getDimSize(0) / *intraSize;
+    Quantized received =
+        exchange(rewriter, loc,
+                 quantize(rewriter, loc, x, intraBits, intraGroup,
+                          hopSeed(rewriter, loc, seed, 0)),
+                 op.getGridAttr(), op.getIntraAxes());
+    if (!op.hasInterHop()) {
+      x = dequantizeReduce(rewriter, loc, received, chunk, *intraSize,
+                           intraBits, intraGroup);
+    } else {
+      // Between the hops: sum hop 1's parts and requantize them for hop 2
+      // (one fused kernel), then exchange across nodes and sum.
+      int64_t interBits = *op.getInterBits(),
+              interGroup = *op.getInterGroupSize();
+      Quantized partial = dequantizeReduceRequantize(
+          rewriter, loc, received, chunk, *intraSize, intraBits, intraGroup,
+          interBits, interGroup, hopSeed(rewriter, loc, seed, 1));
+      received = exchange(rewriter, loc, partial, op.getGridAttr(),
+                          *op.getInterAxes());
+      x = dequantizeReduce(rewriter, loc, received, chunk / *interSize,
+                           *interSize, interBits, interGroup);
+    }
     if (op.getHadamard())
       x = hadamard(rewriter, loc, x);
     rewriter.replaceOp(op, x);

@@ -185,8 +185,10 @@ def LatheCPULowerQComm : Pass<"lathe-cpu-lower-qcomm", "ModuleOp"> {
     `qcomm.quantize` becomes `lathe_rt_quantize_f32` (flags: stochastic
     when a seed is given; the seed is 0 otherwise), `qcomm.dequantize`
     `lathe_rt_dequantize_f32`, `qcomm.dequantize_reduce`
-    `lathe_rt_dequantize_reduce_f32` (flags: accumulate) and
-    `qcomm.hadamard` `lathe_rt_hadamard32_f32` (runtime/include/lathe/
+    `lathe_rt_dequantize_reduce_f32` (flags: accumulate),
+    `qcomm.dequantize_reduce_requantize`
+    `lathe_rt_dequantize_reduce_requantize_f32` (flags and seed as for
+    quantize) and `qcomm.hadamard` `lathe_rt_hadamard32_f32` (runtime/include/lathe/
     runtime/Quant.h). The kernels need contiguous buffers: an operand whose
     layout is not contiguous is copied into a fresh buffer first (and an
     init copied back after the call). The communication ops must have been

@@ -27,8 +27,10 @@ def QCommExpandCollectives
       [`qcomm.hadamard`] → `qcomm.quantize` (intra bits and group size) →
       `shard.all_to_all` over the intra axes (split and concat axis 0) of
       bytes and scales → `qcomm.dequantize_reduce` of G1 parts into
-      L / G1 values; with an inter hop, `qcomm.quantize` (inter bits and
-      group size) → `shard.all_to_all` over the inter axes →
+      L / G1 values; with an inter hop, instead,
+      `qcomm.dequantize_reduce_requantize` of the G1 parts (the L / G1 sums
+      requantized at the inter bits and group size in one kernel, the f32
+      sum never written out) → `shard.all_to_all` over the inter axes →
       `qcomm.dequantize_reduce` of G2 parts into S = L / (G1·G2) values;
       [`qcomm.hadamard`]. Member (i1, i2) ends with block i1·G2 + i2 of
       the sum, as `shard.reduce_scatter` over intra ++ inter orders it.

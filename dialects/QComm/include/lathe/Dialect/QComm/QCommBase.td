@@ -15,7 +15,8 @@ def QComm_Dialect : Dialect {
     memrefs: symmetric absmax quantization in groups with f32 scales and int4
     packing (`qcomm.quantize`), dequantization with an optional fused add
     (`qcomm.dequantize`), dequantize-and-sum of several received parts
-    (`qcomm.dequantize_reduce`) and the blockwise Walsh-Hadamard transform
+    (`qcomm.dequantize_reduce`), the same fused with the requantization
+    between two hops (`qcomm.dequantize_reduce_requantize`) and the blockwise Walsh-Hadamard transform
     of order 32 (`qcomm.hadamard`). Communication ops on tensors over an
     upstream `shard.grid`: a quantized all-gather (qWD's weight
     differences, `qcomm.all_gather`) and a one- or two-hop quantized

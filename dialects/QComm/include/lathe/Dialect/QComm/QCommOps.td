@@ -174,6 +174,73 @@ def QComm_DequantizeReduceOp : QComm_DpsOp<"dequantize_reduce"> {
 }
 
 //===----------------------------------------------------------------------===//
+// qcomm.dequantize_reduce_requantize
+//===----------------------------------------------------------------------===//
+
+def QComm_DequantizeReduceRequantizeOp
+    : QComm_DpsOp<"dequantize_reduce_requantize"> {
+  let summary = "Sum of several quantized vectors, requantized (fused)";
+  let description = [{
+    The fused dequantize-reduce-requantize between the two hops of a
+    quantized reduce-scatter. `q` and `scales` hold `parts` vectors of n
+    values quantized at `bits` and `group_size`, laid out as for
+    `qcomm.dequantize_reduce`; their sum, accumulated in f32 in the order of
+    the parts, is quantized at `out_bits` and `out_group_size` into `q_init`
+    (n * out_bits / 8 bytes) and `scales_init` (n / out_group_size scales),
+    so n = numElements(scales_init) * out_group_size, a multiple of
+    `group_size`. `stochastic(%seed)` rounds stochastically.
+
+    The result is bit for bit `qcomm.dequantize_reduce` followed by
+    `qcomm.quantize` (the same seed, the stochastic offsets indexed by the
+    element's index in the sum), but the f32 sum is never written out: the
+    kernel sums one output group at a time into a per-thread buffer and
+    quantizes it from there, so the step reads the packed parts and writes
+    the packed result only.
+
+    SDP4Bit (TLq) sums the G1 parts of the intra-node hop (8 bits, groups of
+    512) and requantizes them to 4 bits, groups of 128, for the inter-node
+    hop; `qcomm-expand-collectives` emits this op there.
+
+    ```mlir
+    %q, %s = qcomm.dequantize_reduce_requantize
+               ins(%q1, %s1 : tensor<16384xi8>, tensor<32xf32>)
+               outs(%q0, %s0 : tensor<4096xi8>, tensor<64xf32>)
+               parts = 2 bits = 8 group_size = 512
+               out_bits = 4 out_group_size = 128 stochastic(%seed)
+               -> tensor<4096xi8>, tensor<64xf32>
+    ```
+  }];
+  let arguments = (ins QComm_TensorOrMemRef:$q,
+                       QComm_TensorOrMemRef:$scales,
+                       QComm_TensorOrMemRef:$q_init,
+                       QComm_TensorOrMemRef:$scales_init,
+                       Optional<I64>:$seed,
+                       I64Attr:$parts,
+                       I64Attr:$bits,
+                       I64Attr:$group_size,
+                       I64Attr:$out_bits,
+                       I64Attr:$out_group_size);
+  let results = (outs Variadic<AnyRankedTensor>:$result);
+  let assemblyFormat = [{
+    `ins` `(` $q `,` $scales `:` type($q) `,` type($scales) `)`
+    `outs` `(` $q_init `,` $scales_init `:` type($q_init) `,`
+      type($scales_init) `)`
+    `parts` `=` $parts `bits` `=` $bits `group_size` `=` $group_size
+    `out_bits` `=` $out_bits `out_group_size` `=` $out_group_size
+    (`stochastic` `(` $seed^ `)`)?
+    attr-dict (`->` type($result)^)?
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    ::mlir::MutableOperandRange getDpsInitsMutable() {
+      return ::mlir::MutableOperandRange(getOperation(), 2, 2);
+    }
+    /// Stochastic rounding (a seed is given).
+    bool isStochastic() { return static_cast<bool>(getSeed()); }
+  }];
+}
+
+//===----------------------------------------------------------------------===//
 // qcomm.hadamard
 //===----------------------------------------------------------------------===//
 
