@@ -521,8 +521,7 @@ private:
     namespace sg = lathe::sparsegcn;
     Location loc = op->getLoc();
     auto dps = cast<DestinationStyleOpInterface>(op);
-    Value rp = op->getOperand(0), ci = op->getOperand(1),
-          v = op->getOperand(2);
+    Value rp = op->getOperand(0), ci = op->getOperand(1), v = op->getOperand(2);
     Value features = dps.getDpsInputOperand(dps.getNumDpsInputs() - 1)->get();
     Value init = dps.getDpsInitOperand(0)->get();
     int64_t rows = cast<IntegerAttr>(op->getAttr("num_rows")).getInt();
@@ -565,27 +564,26 @@ private:
         return unsupported(op, "its constant adjacency is not a valid CSR "
                                "matrix: " +
                                    error);
-      bool symmetric =
-          tRowPtr == rowPtr && tColIdx == colIdx &&
-          std::memcmp(tValues.data(), values.data(),
-                      values.size() * sizeof(float)) == 0;
+      bool symmetric = tRowPtr == rowPtr && tColIdx == colIdx &&
+                       std::memcmp(tValues.data(), values.data(),
+                                   values.size() * sizeof(float)) == 0;
       if (symmetric) {
         trp = rp, tci = ci, tv = v;
       } else {
         auto indexConst = [&](Value like, ArrayRef<int64_t> data) -> Value {
           auto t = cast<RankedTensorType>(like.getType());
-          auto type = RankedTensorType::get({int64_t(data.size())},
-                                            t.getElementType());
+          auto type =
+              RankedTensorType::get({int64_t(data.size())}, t.getElementType());
           SmallVector<APInt> ints;
           for (int64_t x : data)
             ints.push_back(APInt(t.getElementTypeBitWidth(), x, true));
-          return arith::ConstantOp::create(
-              b, loc, DenseElementsAttr::get(type, ints));
+          return arith::ConstantOp::create(b, loc,
+                                           DenseElementsAttr::get(type, ints));
         };
         trp = indexConst(rp, tRowPtr);
         tci = indexConst(ci, tColIdx);
-        auto vt = RankedTensorType::get({int64_t(tValues.size())},
-                                        b.getF32Type());
+        auto vt =
+            RankedTensorType::get({int64_t(tValues.size())}, b.getF32Type());
         tv = arith::ConstantOp::create(
             b, loc, DenseElementsAttr::get(vt, ArrayRef<float>(tValues)));
       }
@@ -601,7 +599,8 @@ private:
           cast<RankedTensorType>(v.getType()).getElementType());
       auto tr = sg::TransposeOp::create(
           b, loc, TypeRange{erp.getType(), eci.getType(), ev.getType()}, rp, ci,
-          v, erp, eci, ev, b.getI64IntegerAttr(rows), b.getI64IntegerAttr(cols));
+          v, erp, eci, ev, b.getI64IntegerAttr(rows),
+          b.getI64IntegerAttr(cols));
       trp = tr.getResult()[0], tci = tr.getResult()[1], tv = tr.getResult()[2];
       ++numBackwardOps;
     }

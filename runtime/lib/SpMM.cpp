@@ -722,7 +722,6 @@ void spmmTiled(int64_t rRp, void *rp, int64_t rCi, void *ci, int64_t rV,
   copyOut(y, rY, yDesc);
 }
 
-
 /// A writable rank-1 operand (strided writes).
 template <typename T> struct Out1D {
   Out1D(int64_t rank, void *descriptor, const char *what) {
@@ -756,8 +755,8 @@ void csrTranspose(int64_t rRp, void *rp, int64_t rCi, void *ci, int64_t rV,
   if (tRowPtr.size != numCols + 1 || tColIdx.size < nnz || tValues.size < nnz)
     fail(LATHE_ERR_SHAPE, "the transpose's outputs hold ", tRowPtr.size, ", ",
          tColIdx.size, " and ", tValues.size,
-         " elements, expected num_cols + 1 = ", numCols + 1, " and nnz = ",
-         nnz);
+         " elements, expected num_cols + 1 = ", numCols + 1,
+         " and nnz = ", nnz);
   // Counting sort by column; rows in increasing order keep each row of the
   // transpose sorted.
   std::vector<int64_t> next(static_cast<size_t>(numCols) + 1, 0);

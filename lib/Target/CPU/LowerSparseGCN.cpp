@@ -129,7 +129,8 @@ struct LatheCPULowerSparseGCN
       if (auto tiled = dyn_cast<TiledAggregateOp>(op);
           tiled && tiled.hasPureBufferSemantics())
         ops.push_back(op);
-      if (auto tr = dyn_cast<TransposeOp>(op); tr && tr.hasPureBufferSemantics())
+      if (auto tr = dyn_cast<TransposeOp>(op);
+          tr && tr.hasPureBufferSemantics())
         ops.push_back(op);
     });
     if (ops.empty())

@@ -101,8 +101,8 @@ void lathe_rt_csr_transpose(int64_t rankRowPtr, void *rowPtr,
                             int64_t rankValues, void *values,
                             int64_t rankTRowPtr, void *tRowPtr,
                             int64_t rankTColIdx, void *tColIdx,
-                            int64_t rankTValues, void *tValues,
-                            int64_t numRows, int64_t numCols);
+                            int64_t rankTValues, void *tValues, int64_t numRows,
+                            int64_t numCols);
 void lathe_rt_csr_transpose_i32(int64_t rankRowPtr, void *rowPtr,
                                 int64_t rankColIdx, void *colIdx,
                                 int64_t rankValues, void *values,
