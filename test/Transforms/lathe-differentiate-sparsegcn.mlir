@@ -111,3 +111,29 @@ func.func @runtime(%rp: tensor<5xi64>, %ci: tensor<?xi64>, %v: tensor<?xf32>,
     }
   return %s : tensor<f32>
 }
+
+// -----
+
+// A tiled aggregation keeps its permutation and tile size; its tile classes
+// are transposed (tile (r, c) of Aᵀ is tile (c, r) of A).
+// CHECK-LABEL: func.func @tiled_grad
+// CHECK-SAME: %[[P:[a-z0-9]+]]: tensor<4xi64>
+// CHECK: %[[T:.*]]:3 = sparsegcn.transpose
+// CHECK: sparsegcn.tiled_aggregate csr(%[[T]]#0, %[[T]]#1, %[[T]]#2 {{.*}} [4, 4] tile 2 permutation(%[[P]] : tensor<4xi64>)
+// CHECK-SAME: tile_classes = array<i8: 2, 1, 0, 1>
+func.func @tiled(%rp: tensor<5xi64>, %ci: tensor<6xi64>, %v: tensor<6xf32>, %p: tensor<4xi64>,
+                 %x: tensor<4x8xf32> {lathe.param}) -> tensor<f32> {
+  %e = tensor.empty() : tensor<4x8xf32>
+  %y = sparsegcn.tiled_aggregate csr(%rp, %ci, %v : tensor<5xi64>, tensor<6xi64>, tensor<6xf32>) [4, 4] tile 2
+         permutation(%p : tensor<4xi64>) ins(%x : tensor<4x8xf32>) outs(%e : tensor<4x8xf32>)
+         {tile_classes = array<i8: 2, 0, 1, 1>} -> tensor<4x8xf32>
+  %z = arith.constant 0.0 : f32
+  %s0 = tensor.empty() : tensor<f32>
+  %s1 = linalg.fill ins(%z : f32) outs(%s0 : tensor<f32>) -> tensor<f32>
+  %s = linalg.reduce ins(%y : tensor<4x8xf32>) outs(%s1 : tensor<f32>) dimensions = [0, 1]
+    (%a: f32, %acc: f32) {
+      %t = arith.addf %a, %acc : f32
+      linalg.yield %t : f32
+    }
+  return %s : tensor<f32>
+}
