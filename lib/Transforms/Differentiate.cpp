@@ -538,16 +538,19 @@ private:
     Value gout = adjoints.lookup(op->getResult(0));
     Value trp, tci, tv;
     // One transpose per adjacency, however many aggregations use it.
+    bool cached = false;
     for (const Transposed &t : transposed)
-      if (t.rp == rp && t.ci == ci && t.v == v)
+      if (t.rp == rp && t.ci == ci && t.v == v) {
         trp = t.trp, tci = t.tci, tv = t.tv;
+        cached = true;
+      }
     auto constant = [](Value x) -> DenseElementsAttr {
       auto c = x.getDefiningOp<arith::ConstantOp>();
       return c ? dyn_cast<DenseElementsAttr>(c.getValue())
                : DenseElementsAttr();
     };
     DenseElementsAttr crp = constant(rp), cci = constant(ci), cv = constant(v);
-    if (trp) {
+    if (cached) {
       // Built for an earlier aggregation.
     } else if (crp && cci && cv) {
       SmallVector<int64_t> rowPtr, colIdx, tRowPtr, tColIdx;
@@ -604,7 +607,8 @@ private:
       trp = tr.getResult()[0], tci = tr.getResult()[1], tv = tr.getResult()[2];
       ++numBackwardOps;
     }
-    transposed.push_back({rp, ci, v, trp, tci, tv});
+    if (!cached)
+      transposed.push_back({rp, ci, v, trp, tci, tv});
     Value dinit = tensor::EmptyOp::create(
         b, loc, tensor::getMixedSizes(b, loc, features),
         cast<RankedTensorType>(features.getType()).getElementType());
