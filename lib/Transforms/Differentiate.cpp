@@ -1094,11 +1094,32 @@ private:
       if (isOpTriviallyDead(&op))
         op.erase();
     unsigned numInputs = generic.getNumDpsInputs();
+    SmallVector<AffineMap> oldMaps = generic.getIndexingMapsArray();
+    // Every loop must keep an operand whose shape gives its bound: an input
+    // the body does not read stays when it is the only one spanning a loop
+    // (d/da of sum_ij x_ij b_j + b_j sqrt(a_j) reads no x, but sums over i).
+    llvm::SmallBitVector spanned(generic.getNumLoops());
+    auto span = [&](AffineMap m) {
+      bool adds = false;
+      for (AffineExpr e : m.getResults())
+        if (auto d = dyn_cast<AffineDimExpr>(e);
+            d && !spanned.test(d.getPosition())) {
+          spanned.set(d.getPosition());
+          adds = true;
+        }
+      return adds;
+    };
+    span(oldMaps.back());
     SmallVector<unsigned> keep;
     for (unsigned i = 0; i < numInputs; ++i)
-      if (!body->getArgument(i).use_empty())
+      if (!body->getArgument(i).use_empty()) {
         keep.push_back(i);
-    SmallVector<AffineMap> oldMaps = generic.getIndexingMapsArray();
+        span(oldMaps[i]);
+      }
+    for (unsigned i = 0; i < numInputs && !spanned.all(); ++i)
+      if (body->getArgument(i).use_empty() && span(oldMaps[i]))
+        keep.push_back(i);
+    llvm::sort(keep);
     auto hasD0 = [&](unsigned i) {
       return oldMaps[i].getNumDims() > 0 && oldMaps[i].isFunctionOfDim(0);
     };
