@@ -746,6 +746,39 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
     return true;
   };
 
+  // The first step whose gradients were not all finite, and the first
+  // parameter (in argument order) with a non-finite gradient there.
+  struct {
+    int64_t step = -1;
+    std::string param;
+  } gradFailure;
+  std::unique_ptr<Invocation> gradCall;
+  auto findNonFiniteGradient = [&](int64_t k) -> bool {
+    if (!gradCall) {
+      FunctionType gradType;
+      if (failed(getEntrySignature(*module, "loss_grad", gradType, error)))
+        return false;
+      std::vector<const lathe_host_tensor *> gradViews;
+      for (HostTensor &t : paramValues)
+        gradViews.push_back(&t.t);
+      for (HostTensor &t : batch)
+        gradViews.push_back(&t.t);
+      gradCall = exe->prepare("loss_grad", gradType, gradViews, error);
+      if (!gradCall)
+        return false;
+    }
+    std::vector<HostTensor> grads;
+    if (!gradCall->run(error) || !gradCall->takeResults(grads, error))
+      return false;
+    gradFailure.step = k;
+    for (auto [i, p] : llvm::enumerate(params))
+      if (!allFinite(grads[1 + i])) {
+        gradFailure.param = args[p].name;
+        break;
+      }
+    return true;
+  };
+
   // The loop.
   Clock::time_point start = Clock::now();
   std::vector<int64_t> order(samples);
@@ -776,6 +809,17 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
     double ms =
         std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
     lastLoss = *static_cast<float *>(results[0].t.data);
+    // The first non-finite gradient: when the loss or an updated parameter
+    // stops being finite, @loss_grad runs again on this step's batch and the
+    // parameters from before the step (still in paramValues) to find it.
+    if (!sharded && gradFailure.step < 0) {
+      bool updatedFinite = true;
+      for (size_t i = 0; i < paramValues.size() && updatedFinite; ++i)
+        updatedFinite = allFinite(results[1 + i]);
+      if ((!std::isfinite(lastLoss) || !updatedFinite) &&
+          !findNonFiniteGradient(k))
+        return fail("step " + llvm::Twine(k) + ": " + error);
+    }
     for (size_t i = 0; i < paramValues.size(); ++i)
       std::memcpy(paramValues[i].t.data, results[1 + i].t.data,
                   paramValues[i].numBytes());
@@ -783,14 +827,24 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
       std::memcpy(state[i].t.data, results[1 + paramValues.size() + i].t.data,
                   state[i].numBytes());
     if (!std::isfinite(lastLoss)) {
-      std::string which = "none";
-      for (auto [i, p] : llvm::enumerate(params))
-        if (!allFinite(paramValues[i])) {
-          which = "'" + args[p].name + "'";
-          break;
-        }
+      if (sharded) {
+        std::string which = "none";
+        for (auto [i, p] : llvm::enumerate(params))
+          if (!allFinite(paramValues[i])) {
+            which = "'" + args[p].name + "'";
+            break;
+          }
+        return fail(llvm::formatv("step {0}: the loss is {1}; first parameter "
+                                  "that is no longer finite: {2}",
+                                  k, lastLoss, which));
+      }
+      std::string which = gradFailure.param.empty()
+                              ? std::string("none")
+                              : "'" + gradFailure.param + "'";
+      if (gradFailure.step != k)
+        which += " (at step " + std::to_string(gradFailure.step) + ")";
       return fail(llvm::formatv("step {0}: the loss is {1}; first parameter "
-                                "that is no longer finite: {2}",
+                                "whose gradient went non-finite: {2}",
                                 k, lastLoss, which));
     }
     llvm::json::Object record{

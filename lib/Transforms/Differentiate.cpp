@@ -25,6 +25,8 @@
 
 #include "lathe/Transforms/Passes.h"
 
+#include "lathe/Dialect/SparseGCN/SparseGCNOps.h"
+
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
@@ -44,6 +46,7 @@
 
 #include "llvm/Support/MathExtras.h"
 #include <cmath>
+#include <cstring>
 
 namespace mlir::lathe {
 #define GEN_PASS_DEF_LATHEDIFFERENTIATE
@@ -422,6 +425,9 @@ private:
       return success(); // Gradient of a fill value: not a tensor parameter.
     if (auto lop = dyn_cast<linalg::LinalgOp>(op))
       return backpropLinalg(lop);
+    if (isa<lathe::sparsegcn::AggregateOp, lathe::sparsegcn::TiledAggregateOp>(
+            op))
+      return backpropAggregate(op);
     Value g =
         op->getNumResults() == 1 ? adjoints.lookup(op->getResult(0)) : Value();
     if (auto cast = dyn_cast<tensor::CastOp>(op)) {
@@ -503,6 +509,132 @@ private:
     }
     return unsupported(op, "no derivative rule for this op (it computes a "
                            "value the loss depends on from a parameter)");
+  }
+
+  /// Y = A·X (a CSR SpMM) gives dX = Aᵀ·dY: the same op on the CSR form of
+  /// Aᵀ, built at compile time for a constant adjacency (reusing A's operands
+  /// when the transpose is A itself, value for value) and by
+  /// sparsegcn.transpose at run time otherwise. A tiled aggregation keeps its
+  /// permutation (the stored matrix is P·A·Pᵀ, whose transpose is P·Aᵀ·Pᵀ)
+  /// and its tile grid, transposed.
+  LogicalResult backpropAggregate(Operation *op) {
+    namespace sg = lathe::sparsegcn;
+    Location loc = op->getLoc();
+    auto dps = cast<DestinationStyleOpInterface>(op);
+    Value rp = op->getOperand(0), ci = op->getOperand(1), v = op->getOperand(2);
+    Value features = dps.getDpsInputOperand(dps.getNumDpsInputs() - 1)->get();
+    Value init = dps.getDpsInitOperand(0)->get();
+    int64_t rows = cast<IntegerAttr>(op->getAttr("num_rows")).getInt();
+    int64_t cols = cast<IntegerAttr>(op->getAttr("num_cols")).getInt();
+    if (!isa<RankedTensorType>(init.getType()))
+      return unsupported(op, "the op works on buffers, not tensors");
+    if (active.contains(v))
+      return unsupported(op, "the adjacency values depend on a parameter "
+                             "(gradients with respect to them are not "
+                             "implemented; keep them constant, e.g. "
+                             "lathe-train --freeze=NAME)");
+    if (!active.contains(features))
+      return success();
+    Value gout = adjoints.lookup(op->getResult(0));
+    Value trp, tci, tv;
+    // One transpose per adjacency, however many aggregations use it.
+    bool cached = false;
+    for (const Transposed &t : transposed)
+      if (t.rp == rp && t.ci == ci && t.v == v) {
+        trp = t.trp, tci = t.tci, tv = t.tv;
+        cached = true;
+      }
+    auto constant = [](Value x) -> DenseElementsAttr {
+      auto c = x.getDefiningOp<arith::ConstantOp>();
+      return c ? dyn_cast<DenseElementsAttr>(c.getValue())
+               : DenseElementsAttr();
+    };
+    DenseElementsAttr crp = constant(rp), cci = constant(ci), cv = constant(v);
+    if (cached) {
+      // Built for an earlier aggregation.
+    } else if (crp && cci && cv) {
+      SmallVector<int64_t> rowPtr, colIdx, tRowPtr, tColIdx;
+      SmallVector<float> values, tValues;
+      for (const APInt &x : crp.getValues<APInt>())
+        rowPtr.push_back(x.getSExtValue());
+      for (const APInt &x : cci.getValues<APInt>())
+        colIdx.push_back(x.getSExtValue());
+      for (float x : cv.getValues<float>())
+        values.push_back(x);
+      std::string error;
+      if (failed(sg::transposeCsr(rowPtr, colIdx, values, rows, cols, tRowPtr,
+                                  tColIdx, tValues, error)))
+        return unsupported(op, "its constant adjacency is not a valid CSR "
+                               "matrix: " +
+                                   error);
+      bool symmetric = tRowPtr == rowPtr && tColIdx == colIdx &&
+                       std::memcmp(tValues.data(), values.data(),
+                                   values.size() * sizeof(float)) == 0;
+      if (symmetric) {
+        trp = rp, tci = ci, tv = v;
+      } else {
+        auto indexConst = [&](Value like, ArrayRef<int64_t> data) -> Value {
+          auto t = cast<RankedTensorType>(like.getType());
+          auto type =
+              RankedTensorType::get({int64_t(data.size())}, t.getElementType());
+          SmallVector<APInt> ints;
+          for (int64_t x : data)
+            ints.push_back(APInt(t.getElementTypeBitWidth(), x, true));
+          return arith::ConstantOp::create(b, loc,
+                                           DenseElementsAttr::get(type, ints));
+        };
+        trp = indexConst(rp, tRowPtr);
+        tci = indexConst(ci, tColIdx);
+        auto vt =
+            RankedTensorType::get({int64_t(tValues.size())}, b.getF32Type());
+        tv = arith::ConstantOp::create(
+            b, loc, DenseElementsAttr::get(vt, ArrayRef<float>(tValues)));
+      }
+    } else {
+      auto rpType = cast<RankedTensorType>(rp.getType());
+      Value erp = tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{cols + 1},
+                                          rpType.getElementType());
+      Value eci = tensor::EmptyOp::create(
+          b, loc, tensor::getMixedSizes(b, loc, ci),
+          cast<RankedTensorType>(ci.getType()).getElementType());
+      Value ev = tensor::EmptyOp::create(
+          b, loc, tensor::getMixedSizes(b, loc, v),
+          cast<RankedTensorType>(v.getType()).getElementType());
+      auto tr = sg::TransposeOp::create(
+          b, loc, TypeRange{erp.getType(), eci.getType(), ev.getType()}, rp, ci,
+          v, erp, eci, ev, b.getI64IntegerAttr(rows),
+          b.getI64IntegerAttr(cols));
+      trp = tr.getResult()[0], tci = tr.getResult()[1], tv = tr.getResult()[2];
+      ++numBackwardOps;
+    }
+    if (!cached)
+      transposed.push_back({rp, ci, v, trp, tci, tv});
+    Value dinit = tensor::EmptyOp::create(
+        b, loc, tensor::getMixedSizes(b, loc, features),
+        cast<RankedTensorType>(features.getType()).getElementType());
+    IRMapping map;
+    map.map(rp, trp);
+    map.map(ci, tci);
+    map.map(v, tv);
+    map.map(features, gout);
+    map.map(init, dinit);
+    Operation *back = b.clone(*op, map);
+    back->setAttr("num_rows", b.getI64IntegerAttr(cols));
+    back->setAttr("num_cols", b.getI64IntegerAttr(rows));
+    back->getResult(0).setType(dinit.getType());
+    if (auto tiled = dyn_cast<sg::TiledAggregateOp>(back)) {
+      if (std::optional<ArrayRef<int8_t>> classes = tiled.getTileClasses()) {
+        int64_t tr = tiled.getNumTileCols(), tc = tiled.getNumTileRows();
+        SmallVector<int8_t> transposed(classes->size());
+        for (int64_t i = 0; i < tr; ++i)
+          for (int64_t j = 0; j < tc; ++j)
+            transposed[i * tc + j] = (*classes)[j * tr + i];
+        tiled.setTileClasses(transposed);
+      }
+    }
+    ++numBackwardOps;
+    addAdjoint(features, back->getResult(0));
+    return success();
   }
 
   /// dx = y * (dy - sum_d(dy * y)) along the softmax dimension d.
@@ -962,11 +1094,32 @@ private:
       if (isOpTriviallyDead(&op))
         op.erase();
     unsigned numInputs = generic.getNumDpsInputs();
+    SmallVector<AffineMap> oldMaps = generic.getIndexingMapsArray();
+    // Every loop must keep an operand whose shape gives its bound: an input
+    // the body does not read stays when it is the only one spanning a loop
+    // (d/da of sum_ij x_ij b_j + b_j sqrt(a_j) reads no x, but sums over i).
+    llvm::SmallBitVector spanned(generic.getNumLoops());
+    auto span = [&](AffineMap m) {
+      bool adds = false;
+      for (AffineExpr e : m.getResults())
+        if (auto d = dyn_cast<AffineDimExpr>(e);
+            d && !spanned.test(d.getPosition())) {
+          spanned.set(d.getPosition());
+          adds = true;
+        }
+      return adds;
+    };
+    span(oldMaps.back());
     SmallVector<unsigned> keep;
     for (unsigned i = 0; i < numInputs; ++i)
-      if (!body->getArgument(i).use_empty())
+      if (!body->getArgument(i).use_empty()) {
         keep.push_back(i);
-    SmallVector<AffineMap> oldMaps = generic.getIndexingMapsArray();
+        span(oldMaps[i]);
+      }
+    for (unsigned i = 0; i < numInputs && !spanned.all(); ++i)
+      if (body->getArgument(i).use_empty() && span(oldMaps[i]))
+        keep.push_back(i);
+    llvm::sort(keep);
     auto hasD0 = [&](unsigned i) {
       return oldMaps[i].getNumDims() > 0 && oldMaps[i].isFunctionOfDim(0);
     };
@@ -1003,8 +1156,14 @@ private:
     return slim.getResult(0);
   }
 
+  /// The CSR operands of Aᵀ built for (the operands of) A.
+  struct Transposed {
+    Value rp, ci, v, trp, tci, tv;
+  };
+
   func::FuncOp fn;
   OpBuilder b;
+  SmallVector<Transposed> transposed;
   DenseSet<Value> active;
   DenseMap<Value, Value> adjoints;
 };

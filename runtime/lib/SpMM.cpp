@@ -245,11 +245,11 @@ int64_t rowGrain(int64_t rows, int64_t nnz, int64_t f) {
 template <typename Index>
 void validateCsr(const char *kernel, const Array1D<Index> &rowPtr,
                  const Array1D<Index> &colIdx, int64_t numValues,
-                 int64_t numRows, int64_t numCols) {
+                 int64_t numRows, int64_t numCols, bool square = true) {
   if (numRows <= 0 || numCols <= 0)
     fail(LATHE_ERR_SHAPE, "empty graph: the adjacency is ", numRows, " x ",
          numCols, " (a graph needs at least one node)");
-  if (numRows != numCols)
+  if (square && numRows != numCols)
     fail(LATHE_ERR_SHAPE, "the adjacency must be square, got ", numRows, " x ",
          numCols);
   if (rowPtr.size != numRows + 1)
@@ -722,7 +722,91 @@ void spmmTiled(int64_t rRp, void *rp, int64_t rCi, void *ci, int64_t rV,
   copyOut(y, rY, yDesc);
 }
 
+/// A writable rank-1 operand (strided writes).
+template <typename T> struct Out1D {
+  Out1D(int64_t rank, void *descriptor, const char *what) {
+    AnyView v = decodeAny(rank, descriptor, sizeof(T), what);
+    if (v.rank != 1)
+      fail(LATHE_ERR_SHAPE, what, ": expected rank 1, got rank ", v.rank);
+    data = reinterpret_cast<T *>(v.data);
+    size = v.sizes[0];
+    stride = v.strides[0];
+  }
+  T &operator[](int64_t i) { return data[i * stride]; }
+  T *data = nullptr;
+  int64_t size = 0, stride = 1;
+};
+
+template <typename Index>
+void csrTranspose(int64_t rRp, void *rp, int64_t rCi, void *ci, int64_t rV,
+                  void *v, int64_t rTRp, void *trp, int64_t rTCi, void *tci,
+                  int64_t rTV, void *tv, int64_t numRows, int64_t numCols) {
+  static int kind = getProfileKind("csr_transpose");
+  ProfileScope scope(kind);
+  Array1D<Index> rowPtr(rRp, rp, "row_ptr");
+  Array1D<Index> colIdx(rCi, ci, "col_idx");
+  Array1D<float> values(rV, v, "values");
+  Out1D<Index> tRowPtr(rTRp, trp, "t_row_ptr");
+  Out1D<Index> tColIdx(rTCi, tci, "t_col_idx");
+  Out1D<float> tValues(rTV, tv, "t_values");
+  validateCsr("lathe_rt_csr_transpose", rowPtr, colIdx, values.size, numRows,
+              numCols, /*square=*/false);
+  int64_t nnz = rowPtr.ptr[numRows];
+  if (tRowPtr.size != numCols + 1 || tColIdx.size < nnz || tValues.size < nnz)
+    fail(LATHE_ERR_SHAPE, "the transpose's outputs hold ", tRowPtr.size, ", ",
+         tColIdx.size, " and ", tValues.size,
+         " elements, expected num_cols + 1 = ", numCols + 1,
+         " and nnz = ", nnz);
+  // Counting sort by column; rows in increasing order keep each row of the
+  // transpose sorted.
+  std::vector<int64_t> next(static_cast<size_t>(numCols) + 1, 0);
+  for (int64_t k = 0; k < nnz; ++k)
+    ++next[colIdx.ptr[k] + 1];
+  for (int64_t j = 0; j < numCols; ++j)
+    next[j + 1] += next[j];
+  for (int64_t j = 0; j <= numCols; ++j)
+    tRowPtr[j] = static_cast<Index>(next[j]);
+  for (int64_t i = 0; i < numRows; ++i)
+    for (int64_t k = rowPtr.ptr[i]; k < rowPtr.ptr[i + 1]; ++k) {
+      int64_t at = next[colIdx.ptr[k]]++;
+      tColIdx[at] = static_cast<Index>(i);
+      tValues[at] = values.ptr[k];
+    }
+  for (int64_t k = nnz; k < tColIdx.size; ++k)
+    tColIdx[k] = 0;
+  for (int64_t k = nnz; k < tValues.size; ++k)
+    tValues[k] = 0.0f;
+}
+
 } // namespace
+
+extern "C" void lathe_rt_csr_transpose(int64_t rankRowPtr, void *rowPtr,
+                                       int64_t rankColIdx, void *colIdx,
+                                       int64_t rankValues, void *values,
+                                       int64_t rankTRowPtr, void *tRowPtr,
+                                       int64_t rankTColIdx, void *tColIdx,
+                                       int64_t rankTValues, void *tValues,
+                                       int64_t numRows, int64_t numCols) {
+  guardKernel("lathe_rt_csr_transpose", [&] {
+    csrTranspose<int64_t>(rankRowPtr, rowPtr, rankColIdx, colIdx, rankValues,
+                          values, rankTRowPtr, tRowPtr, rankTColIdx, tColIdx,
+                          rankTValues, tValues, numRows, numCols);
+  });
+}
+
+extern "C" void lathe_rt_csr_transpose_i32(int64_t rankRowPtr, void *rowPtr,
+                                           int64_t rankColIdx, void *colIdx,
+                                           int64_t rankValues, void *values,
+                                           int64_t rankTRowPtr, void *tRowPtr,
+                                           int64_t rankTColIdx, void *tColIdx,
+                                           int64_t rankTValues, void *tValues,
+                                           int64_t numRows, int64_t numCols) {
+  guardKernel("lathe_rt_csr_transpose", [&] {
+    csrTranspose<int32_t>(rankRowPtr, rowPtr, rankColIdx, colIdx, rankValues,
+                          values, rankTRowPtr, tRowPtr, rankTColIdx, tColIdx,
+                          rankTValues, tValues, numRows, numCols);
+  });
+}
 
 extern "C" void lathe_rt_spmm_csr_f32(int64_t rankRowPtr, void *rowPtr,
                                       int64_t rankColIdx, void *colIdx,

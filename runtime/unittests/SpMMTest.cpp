@@ -375,3 +375,63 @@ TEST(SpMMErrors, TileSizeZeroAndWrongClasses) {
 }
 
 } // namespace
+
+namespace {
+
+/// lathe_rt_csr_transpose(_i32) on `a` (square), as a new Csr.
+template <typename Index> Csr<Index> runTranspose(Csr<Index> &a) {
+  Csr<Index> t;
+  t.n = a.n;
+  t.rowPtr.assign(a.rowPtr.size(), Index(-1));
+  t.colIdx.assign(a.colIdx.size(), Index(-1));
+  t.values.assign(a.values.size(), -7.f);
+  MemRef rp = vec(a.rowPtr), ci = vec(a.colIdx), v = vec(a.values);
+  MemRef trp = vec(t.rowPtr), tci = vec(t.colIdx), tv = vec(t.values);
+  if (sizeof(Index) == 4)
+    lathe_rt_csr_transpose_i32(1, rp.desc(), 1, ci.desc(), 1, v.desc(), 1,
+                               trp.desc(), 1, tci.desc(), 1, tv.desc(), a.n,
+                               a.n);
+  else
+    lathe_rt_csr_transpose(1, rp.desc(), 1, ci.desc(), 1, v.desc(), 1,
+                           trp.desc(), 1, tci.desc(), 1, tv.desc(), a.n, a.n);
+  return t;
+}
+
+template <typename Index> void checkTranspose() {
+  Csr<Index> a = randomGraph<Index>(37, 0.15, 8, 0.6, 31);
+  Csr<Index> t = runTranspose(a);
+  ASSERT_EQ(takePending(), "");
+  // Against the dense transpose, entry by entry.
+  std::vector<float> dense(size_t(a.n * a.n), 0.f), denseT(dense.size(), 0.f);
+  for (int64_t i = 0; i < a.n; ++i)
+    for (Index k = a.rowPtr[i]; k < a.rowPtr[i + 1]; ++k)
+      dense[a.colIdx[k] * a.n + i] = a.values[k];
+  for (int64_t i = 0; i < t.n; ++i) {
+    for (Index k = t.rowPtr[i]; k < t.rowPtr[i + 1]; ++k) {
+      denseT[i * t.n + t.colIdx[k]] = t.values[k];
+      if (k > t.rowPtr[i])
+        EXPECT_LT(t.colIdx[k - 1], t.colIdx[k]) << "row " << i;
+    }
+  }
+  EXPECT_EQ(dense, denseT);
+  // Transposing twice gives A back, array for array.
+  Csr<Index> back = runTranspose(t);
+  ASSERT_EQ(takePending(), "");
+  EXPECT_EQ(back.rowPtr, a.rowPtr);
+  EXPECT_EQ(back.colIdx, a.colIdx);
+  EXPECT_EQ(back.values, a.values);
+}
+
+} // namespace
+
+TEST(CsrTranspose, MatchesDenseTransposeI64) { checkTranspose<int64_t>(); }
+TEST(CsrTranspose, MatchesDenseTransposeI32) { checkTranspose<int32_t>(); }
+
+TEST(CsrTranspose, BadColumnIsAnError) {
+  Csr<int64_t> a = randomGraph<int64_t>(12, 0.3, 0, 0., 33);
+  ASSERT_GT(a.colIdx.size(), 3u);
+  a.colIdx[3] = 12;
+  runTranspose(a);
+  EXPECT_NE(takePending().find("column index 12 at position 3"),
+            std::string::npos);
+}

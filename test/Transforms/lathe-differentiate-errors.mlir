@@ -61,3 +61,25 @@ func.func @sort_like(%w: tensor<4xf32> {lathe.param}, %idx: index) -> f32 {
   %v = tensor.extract %w[%idx] : tensor<4xf32>
   return %v : f32
 }
+
+// -----
+
+// Gradients with respect to a sparse adjacency's values are not implemented:
+// an error naming the op, not a zero gradient.
+func.func @adjacency_values(%v: tensor<3xf32> {lathe.param}, %x: tensor<2x4xf32>) -> tensor<f32> {
+  %rp = arith.constant dense<[0, 2, 3]> : tensor<3xi64>
+  %ci = arith.constant dense<[0, 1, 1]> : tensor<3xi64>
+  %e = tensor.empty() : tensor<2x4xf32>
+  // expected-error @+1 {{lathe-differentiate: cannot differentiate 'sparsegcn.aggregate': the adjacency values depend on a parameter}}
+  %y = sparsegcn.aggregate csr(%rp, %ci, %v : tensor<3xi64>, tensor<3xi64>, tensor<3xf32>) [2, 2]
+         ins(%x : tensor<2x4xf32>) outs(%e : tensor<2x4xf32>) -> tensor<2x4xf32>
+  %z = arith.constant 0.0 : f32
+  %s0 = tensor.empty() : tensor<f32>
+  %s1 = linalg.fill ins(%z : f32) outs(%s0 : tensor<f32>) -> tensor<f32>
+  %s = linalg.reduce ins(%y : tensor<2x4xf32>) outs(%s1 : tensor<f32>) dimensions = [0, 1]
+    (%a: f32, %acc: f32) {
+      %t = arith.addf %a, %acc : f32
+      linalg.yield %t : f32
+    }
+  return %s : tensor<f32>
+}

@@ -15,5 +15,7 @@ void mlir::lathe::sparsegcn::registerBufferizableOpInterfaceExternalModels(
         *ctx);
     TiledAggregateOp::attachInterface<
         lathe::DpsKernelBufferization<TiledAggregateOp>>(*ctx);
+    TransposeOp::attachInterface<lathe::DpsKernelBufferization<TransposeOp>>(
+        *ctx);
   });
 }

@@ -189,5 +189,115 @@ void TiledAggregateOp::getEffects(
   getDpsKernelEffects(*this, getInit(), effects);
 }
 
+//===----------------------------------------------------------------------===//
+// TransposeOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult TransposeOp::verify() {
+  bool buffers = hasPureBufferSemantics();
+  for (Value v : getOperands())
+    if (isa<MemRefType>(v.getType()) != buffers)
+      return emitOpError("expects all operands to be tensors or all to be "
+                         "memrefs");
+  if (buffers && !getResult().empty())
+    return emitOpError("on memrefs has no results");
+  if (!buffers &&
+      (getResult().size() != 3 ||
+       TypeRange(getResult().getTypes()) != TypeRange(getDpsInits())))
+    return emitOpError("on tensors returns three results of the outputs' "
+                       "types");
+  if (getRows() <= 0 || getCols() <= 0)
+    return emitOpError("expects a non-empty matrix, got ")
+           << getRows() << " x " << getCols();
+  auto type = [](Value v) { return cast<ShapedType>(v.getType()); };
+  for (Value v : getOperands())
+    if (type(v).getRank() != 1)
+      return emitOpError("expects operands of rank 1, got ") << v.getType();
+  Type indexType = type(getRowPtr()).getElementType();
+  if (!isIndexElement(indexType))
+    return emitOpError("expects row_ptr of i32 or i64 elements, got ")
+           << getRowPtr().getType();
+  for (Value v : {getColIdx(), getTRowPtr(), getTColIdx()})
+    if (type(v).getElementType() != indexType)
+      return emitOpError("expects every index operand of row_ptr's element "
+                         "type ")
+             << indexType << ", got " << v.getType();
+  if (!type(getValues()).getElementType().isF32() ||
+      !type(getTValues()).getElementType().isF32())
+    return emitOpError("expects f32 values");
+  if (sizesConflict(type(getRowPtr()).getDimSize(0), getRows() + 1))
+    return emitOpError("expects row_ptr of num_rows + 1 = ")
+           << getRows() + 1 << " elements, got " << getRowPtr().getType();
+  if (sizesConflict(type(getTRowPtr()).getDimSize(0), getCols() + 1))
+    return emitOpError("expects t_row_ptr of num_cols + 1 = ")
+           << getCols() + 1 << " elements, got " << getTRowPtr().getType();
+  int64_t nnz = type(getColIdx()).getDimSize(0);
+  for (Value v : {getValues(), getTColIdx(), getTValues()})
+    if (sizesConflict(type(v).getDimSize(0), nnz))
+      return emitOpError("expects col_idx, values, t_col_idx and t_values "
+                         "of one length (nnz), got ")
+             << v.getType() << " beside " << getColIdx().getType();
+  return success();
+}
+
+void TransposeOp::getEffects(
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+        &effects) {
+  if (!hasPureBufferSemantics())
+    return;
+  for (OpOperand &operand : getOperation()->getOpOperands()) {
+    effects.emplace_back(MemoryEffects::Read::get(), &operand,
+                         SideEffects::DefaultResource::get());
+    if (operand.getOperandNumber() >= 3)
+      effects.emplace_back(MemoryEffects::Write::get(), &operand,
+                           SideEffects::DefaultResource::get());
+  }
+}
+
+LogicalResult mlir::lathe::sparsegcn::transposeCsr(
+    ArrayRef<int64_t> rowPtr, ArrayRef<int64_t> colIdx, ArrayRef<float> values,
+    int64_t numRows, int64_t numCols, SmallVectorImpl<int64_t> &tRowPtr,
+    SmallVectorImpl<int64_t> &tColIdx, SmallVectorImpl<float> &tValues,
+    std::string &error) {
+  int64_t nnz = static_cast<int64_t>(colIdx.size());
+  if (static_cast<int64_t>(rowPtr.size()) != numRows + 1 ||
+      static_cast<int64_t>(values.size()) != nnz) {
+    error = "row_ptr, col_idx and values do not describe a " +
+            std::to_string(numRows) + "-row matrix";
+    return failure();
+  }
+  if (rowPtr[0] != 0 || rowPtr[numRows] != nnz) {
+    error = "row_ptr must start at 0 and end at nnz = " + std::to_string(nnz);
+    return failure();
+  }
+  for (int64_t i = 0; i < numRows; ++i)
+    if (rowPtr[i + 1] < rowPtr[i]) {
+      error = "row_ptr decreases at row " + std::to_string(i);
+      return failure();
+    }
+  tRowPtr.assign(numCols + 1, 0);
+  for (int64_t k = 0; k < nnz; ++k) {
+    if (colIdx[k] < 0 || colIdx[k] >= numCols) {
+      error = "column index " + std::to_string(colIdx[k]) + " at position " +
+              std::to_string(k) + " is out of range [0, " +
+              std::to_string(numCols) + ")";
+      return failure();
+    }
+    ++tRowPtr[colIdx[k] + 1];
+  }
+  for (int64_t j = 0; j < numCols; ++j)
+    tRowPtr[j + 1] += tRowPtr[j];
+  SmallVector<int64_t> next(tRowPtr.begin(), tRowPtr.end() - 1);
+  tColIdx.assign(nnz, 0);
+  tValues.assign(nnz, 0.0f);
+  for (int64_t i = 0; i < numRows; ++i)
+    for (int64_t k = rowPtr[i]; k < rowPtr[i + 1]; ++k) {
+      int64_t at = next[colIdx[k]]++;
+      tColIdx[at] = i;
+      tValues[at] = values[k];
+    }
+  return success();
+}
+
 #define GET_OP_CLASSES
 #include "lathe/Dialect/SparseGCN/SparseGCNOps.cpp.inc"

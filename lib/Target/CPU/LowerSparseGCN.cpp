@@ -107,6 +107,16 @@ void lowerTiled(ModuleOp module, SymbolTable &symbols, TiledAggregateOp op,
   rewriter.eraseOp(op);
 }
 
+void lowerTranspose(ModuleOp module, TransposeOp op, IRRewriter &rewriter) {
+  rewriter.setInsertionPoint(op);
+  lathe::emitRuntimeCall(module, rewriter, op.getLoc(),
+                         "lathe_rt_csr_transpose" + indexSuffix(op.getRowPtr()),
+                         {op.getRowPtr(), op.getColIdx(), op.getValues(),
+                          op.getTRowPtr(), op.getTColIdx(), op.getTValues()},
+                         {op.getRows(), op.getCols()});
+  rewriter.eraseOp(op);
+}
+
 struct LatheCPULowerSparseGCN
     : public lathe::impl::LatheCPULowerSparseGCNBase<LatheCPULowerSparseGCN> {
   void runOnOperation() override {
@@ -119,6 +129,9 @@ struct LatheCPULowerSparseGCN
       if (auto tiled = dyn_cast<TiledAggregateOp>(op);
           tiled && tiled.hasPureBufferSemantics())
         ops.push_back(op);
+      if (auto tr = dyn_cast<TransposeOp>(op);
+          tr && tr.hasPureBufferSemantics())
+        ops.push_back(op);
     });
     if (ops.empty())
       return;
@@ -127,6 +140,8 @@ struct LatheCPULowerSparseGCN
     for (Operation *op : ops) {
       if (auto agg = dyn_cast<AggregateOp>(op))
         lowerAggregate(module, agg, rewriter);
+      else if (auto tr = dyn_cast<TransposeOp>(op))
+        lowerTranspose(module, tr, rewriter);
       else
         lowerTiled(module, symbols, cast<TiledAggregateOp>(op), rewriter);
     }

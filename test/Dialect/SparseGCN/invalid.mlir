@@ -173,3 +173,27 @@ func.func @sparse_nnz(%rp: tensor<5xi64>, %ci: tensor<6xi64>, %v: tensor<6xf32>,
   %y = sparsegcn.tiled_aggregate csr(%rp, %ci, %v : tensor<5xi64>, tensor<6xi64>, tensor<6xf32>) [4, 4] tile 2 ins(%x : tensor<4x16xf32>) outs(%e : tensor<4x16xf32>) {sparse_nnz = 7 : i64} -> tensor<4x16xf32>
   return
 }
+
+// -----
+
+func.func @transpose_row_ptr(%rp: tensor<4xi64>, %ci: tensor<6xi64>, %v: tensor<6xf32>, %e0: tensor<4xi64>, %e1: tensor<6xi64>, %e2: tensor<6xf32>) {
+  // expected-error @+1 {{expects t_row_ptr of num_cols + 1 = 6 elements, got 'tensor<4xi64>'}}
+  %t:3 = sparsegcn.transpose csr(%rp, %ci, %v : tensor<4xi64>, tensor<6xi64>, tensor<6xf32>) [3, 5] outs(%e0, %e1, %e2 : tensor<4xi64>, tensor<6xi64>, tensor<6xf32>) -> tensor<4xi64>, tensor<6xi64>, tensor<6xf32>
+  return
+}
+
+// -----
+
+func.func @transpose_nnz(%rp: tensor<5xi64>, %ci: tensor<6xi64>, %v: tensor<6xf32>, %e0: tensor<5xi64>, %e1: tensor<6xi64>, %e2: tensor<7xf32>) {
+  // expected-error @+1 {{expects col_idx, values, t_col_idx and t_values of one length (nnz)}}
+  %t:3 = sparsegcn.transpose csr(%rp, %ci, %v : tensor<5xi64>, tensor<6xi64>, tensor<6xf32>) [4, 4] outs(%e0, %e1, %e2 : tensor<5xi64>, tensor<6xi64>, tensor<7xf32>) -> tensor<5xi64>, tensor<6xi64>, tensor<7xf32>
+  return
+}
+
+// -----
+
+func.func @transpose_index_types(%rp: tensor<5xi64>, %ci: tensor<6xi64>, %v: tensor<6xf32>, %e0: tensor<5xi32>, %e1: tensor<6xi64>, %e2: tensor<6xf32>) {
+  // expected-error @+1 {{expects every index operand of row_ptr's element type 'i64', got 'tensor<5xi32>'}}
+  %t:3 = sparsegcn.transpose csr(%rp, %ci, %v : tensor<5xi64>, tensor<6xi64>, tensor<6xf32>) [4, 4] outs(%e0, %e1, %e2 : tensor<5xi32>, tensor<6xi64>, tensor<6xf32>) -> tensor<5xi32>, tensor<6xi64>, tensor<6xf32>
+  return
+}

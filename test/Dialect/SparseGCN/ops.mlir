@@ -42,3 +42,25 @@ func.func @tiled_deferred_permuted(%rp: tensor<5xi32>, %ci: tensor<6xi32>, %v: t
          ins(%x : tensor<4x16xf32>) outs(%e : tensor<4x16xf32>) {dense_threshold = 0.4 : f64} -> tensor<4x16xf32>
   return %y : tensor<4x16xf32>
 }
+
+// A rectangular 3 x 5 matrix's transpose has 5 + 1 row pointers.
+// CHECK-LABEL: func.func @transpose
+func.func @transpose(%rp: tensor<4xi32>, %ci: tensor<?xi32>, %v: tensor<?xf32>,
+                     %e0: tensor<6xi32>, %e1: tensor<?xi32>, %e2: tensor<?xf32>)
+    -> (tensor<6xi32>, tensor<?xi32>, tensor<?xf32>) {
+  // CHECK: %{{.*}}:3 = sparsegcn.transpose csr(%{{.*}}, %{{.*}}, %{{.*}} : tensor<4xi32>, tensor<?xi32>, tensor<?xf32>) [3, 5]
+  // CHECK-SAME: outs(%{{.*}}, %{{.*}}, %{{.*}} : tensor<6xi32>, tensor<?xi32>, tensor<?xf32>) -> tensor<6xi32>, tensor<?xi32>, tensor<?xf32>
+  %t:3 = sparsegcn.transpose csr(%rp, %ci, %v : tensor<4xi32>, tensor<?xi32>, tensor<?xf32>) [3, 5]
+           outs(%e0, %e1, %e2 : tensor<6xi32>, tensor<?xi32>, tensor<?xf32>)
+           -> tensor<6xi32>, tensor<?xi32>, tensor<?xf32>
+  return %t#0, %t#1, %t#2 : tensor<6xi32>, tensor<?xi32>, tensor<?xf32>
+}
+
+// CHECK-LABEL: func.func @transpose_buffers
+func.func @transpose_buffers(%rp: memref<5xi64>, %ci: memref<6xi64>, %v: memref<6xf32>,
+                             %e0: memref<5xi64>, %e1: memref<6xi64>, %e2: memref<6xf32>) {
+  // CHECK: sparsegcn.transpose csr({{.*}}) [4, 4] outs({{.*}} : memref<5xi64>, memref<6xi64>, memref<6xf32>)
+  sparsegcn.transpose csr(%rp, %ci, %v : memref<5xi64>, memref<6xi64>, memref<6xf32>) [4, 4]
+    outs(%e0, %e1, %e2 : memref<5xi64>, memref<6xi64>, memref<6xf32>)
+  return
+}

@@ -71,3 +71,16 @@ func.func @tensors(%rp: tensor<5xi64>, %ci: tensor<6xi64>, %v: tensor<6xf32>, %x
          ins(%x : tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) -> tensor<4x8xf32>
   return %y : tensor<4x8xf32>
 }
+
+// The transpose of a 3 x 5 matrix: one call, the sizes as trailing i64s.
+// CHECK-LABEL: func.func @transpose
+// CHECK-DAG: %[[R:.*]] = arith.constant 3 : i64
+// CHECK-DAG: %[[C:.*]] = arith.constant 5 : i64
+// CHECK: call @lathe_rt_csr_transpose_i32({{.*}}, %[[R]], %[[C]]) : (memref<*xi32>, memref<*xi32>, memref<*xf32>, memref<*xi32>, memref<*xi32>, memref<*xf32>, i64, i64) -> ()
+// CHECK-NOT: sparsegcn.transpose
+func.func @transpose(%rp: memref<4xi32>, %ci: memref<6xi32>, %v: memref<6xf32>,
+                     %trp: memref<6xi32>, %tci: memref<6xi32>, %tv: memref<6xf32>) {
+  sparsegcn.transpose csr(%rp, %ci, %v : memref<4xi32>, memref<6xi32>, memref<6xf32>) [3, 5]
+    outs(%trp, %tci, %tv : memref<6xi32>, memref<6xi32>, memref<6xf32>)
+  return
+}

@@ -90,6 +90,27 @@ void lathe_rt_spmm_tiled_f32_i32(
     void *y, int64_t numRows, int64_t numCols, int64_t tileSize,
     int64_t thresholdPpm, int64_t flags);
 
+/// The CSR form of A^T from that of the numRows x numCols matrix A:
+/// row_ptr [numRows+1], col_idx [nnz], values [nnz] f32 in; t_row_ptr
+/// [numCols+1], t_col_idx [nnz], t_values [nnz] out (a counting sort by
+/// column; each row of A^T comes out with increasing column indices).
+/// Validates the input like lathe_rt_spmm_csr_f32 (A need not be square).
+/// Index operands are int64 here, int32 in the _i32 spelling.
+void lathe_rt_csr_transpose(int64_t rankRowPtr, void *rowPtr,
+                            int64_t rankColIdx, void *colIdx,
+                            int64_t rankValues, void *values,
+                            int64_t rankTRowPtr, void *tRowPtr,
+                            int64_t rankTColIdx, void *tColIdx,
+                            int64_t rankTValues, void *tValues, int64_t numRows,
+                            int64_t numCols);
+void lathe_rt_csr_transpose_i32(int64_t rankRowPtr, void *rowPtr,
+                                int64_t rankColIdx, void *colIdx,
+                                int64_t rankValues, void *values,
+                                int64_t rankTRowPtr, void *tRowPtr,
+                                int64_t rankTColIdx, void *tColIdx,
+                                int64_t rankTValues, void *tValues,
+                                int64_t numRows, int64_t numCols);
+
 /// Drops the current session's cached tile plans and validated constant
 /// adjacencies (destroying the session does too; within a session, call it
 /// before memory that held a constant adjacency is reused for another one).

@@ -11,6 +11,8 @@
 #include "mlir/Interfaces/DestinationStyleOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
+#include <string>
+
 #include "lathe/Dialect/SparseGCN/SparseGCNDialect.h.inc"
 
 #define GET_OP_CLASSES
@@ -23,6 +25,16 @@ namespace lathe::sparsegcn {
 /// Tile classes of sparsegcn.tiled_aggregate (the runtime uses the same
 /// numbers).
 enum class TileClass : int8_t { Empty = 0, Sparse = 1, Dense = 2 };
+
+/// The CSR arrays of the transpose of the numRows x numCols matrix given by
+/// rowPtr, colIdx and values (a counting sort by column: column indices come
+/// out increasing within each row of the transpose). Fails, saying why in
+/// `error`, when the input is not a valid CSR matrix.
+LogicalResult transposeCsr(ArrayRef<int64_t> rowPtr, ArrayRef<int64_t> colIdx,
+                           ArrayRef<float> values, int64_t numRows,
+                           int64_t numCols, SmallVectorImpl<int64_t> &tRowPtr,
+                           SmallVectorImpl<int64_t> &tColIdx,
+                           SmallVectorImpl<float> &tValues, std::string &error);
 
 /// Attaches BufferizableOpInterface models to the aggregation ops.
 void registerBufferizableOpInterfaceExternalModels(DialectRegistry &registry);

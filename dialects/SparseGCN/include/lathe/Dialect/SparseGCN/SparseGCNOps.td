@@ -152,4 +152,65 @@ def SparseGCN_TiledAggregateOp : SparseGCN_AggregateBase<"tiled_aggregate"> {
   }];
 }
 
+//===----------------------------------------------------------------------===//
+// sparsegcn.transpose
+//===----------------------------------------------------------------------===//
+
+def SparseGCN_TransposeOp : SparseGCN_Op<"transpose", [
+    DestinationStyleOpInterface,
+    DeclareOpInterfaceMethods<MemoryEffectsOpInterface>]> {
+  let summary = "The CSR form of Aᵀ from the CSR form of A";
+  let description = [{
+    Builds the CSR operands of the transpose of the `num_rows` × `num_cols`
+    matrix `A` given by `row_ptr` [num_rows + 1], `col_idx` [nnz] and
+    `values` [nnz]: `t_row_ptr` [num_cols + 1], `t_col_idx` [nnz] and
+    `t_values` [nnz] (a counting sort by column; within a row of Aᵀ the
+    column indices come out in increasing order). Index operands are i32 or
+    i64 (all the same type), values f32.
+
+    `lathe-differentiate` uses it for the gradient of `sparsegcn.aggregate`
+    (`Y = A·X` gives `dX = Aᵀ·dY`) when the adjacency is only known at run
+    time; a constant adjacency is transposed at compile time instead. In
+    destination style: on tensors it returns the three filled outputs, on
+    memrefs it writes them. The runtime validates the input like the
+    aggregation kernels (a bad `row_ptr` or column index is a pending error
+    naming the position).
+
+    ```mlir
+    %trp, %tci, %tv = sparsegcn.transpose
+        csr(%rp, %ci, %v : tensor<5xi64>, tensor<6xi64>, tensor<6xf32>) [4, 4]
+        outs(%e0, %e1, %e2 : tensor<5xi64>, tensor<6xi64>, tensor<6xf32>)
+        -> tensor<5xi64>, tensor<6xi64>, tensor<6xf32>
+    ```
+  }];
+  let arguments = (ins SparseGCN_TensorOrMemRef:$row_ptr,
+                       SparseGCN_TensorOrMemRef:$col_idx,
+                       SparseGCN_TensorOrMemRef:$values,
+                       SparseGCN_TensorOrMemRef:$t_row_ptr,
+                       SparseGCN_TensorOrMemRef:$t_col_idx,
+                       SparseGCN_TensorOrMemRef:$t_values,
+                       I64Attr:$num_rows,
+                       I64Attr:$num_cols);
+  let results = (outs Variadic<AnyRankedTensor>:$result);
+  let assemblyFormat = [{
+    `csr` `(` $row_ptr `,` $col_idx `,` $values `:` type($row_ptr) `,`
+      type($col_idx) `,` type($values) `)`
+    `[` $num_rows `,` $num_cols `]`
+    `outs` `(` $t_row_ptr `,` $t_col_idx `,` $t_values `:` type($t_row_ptr)
+      `,` type($t_col_idx) `,` type($t_values) `)`
+    attr-dict (`->` type($result)^)?
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    ::mlir::MutableOperandRange getDpsInitsMutable() {
+      return ::mlir::MutableOperandRange(getOperation(), 3, 3);
+    }
+    bool hasPureBufferSemantics() {
+      return ::llvm::isa<::mlir::MemRefType>(getTValues().getType());
+    }
+    int64_t getRows() { return getNumRowsAttr().getInt(); }
+    int64_t getCols() { return getNumColsAttr().getInt(); }
+  }];
+}
+
 #endif // LATHE_DIALECT_SPARSEGCN_SPARSEGCNOPS
