@@ -453,7 +453,12 @@ template <typename OpTy> LogicalResult Sharder::visitAttention(OpTy op) {
   // [B, H, N/P, D] -> [B, N/P, H, D] -> scatter -> [B, N, H/P, D] ->
   // [B, H/P, N, D].
   SmallVector<int64_t> swap = {0, 2, 1, 3};
+  // One all-to-all per distinct operand (self-attention may pass one value
+  // twice).
+  DenseMap<Value, Value> scattered;
   auto toHeads = [&](Value x) -> Value {
+    if (Value done = scattered.lookup(x))
+      return done;
     Value t = transpose(loc, x, swap);
     auto tt = cast<RankedTensorType>(t.getType());
     SmallVector<int64_t> shape(tt.getShape());
@@ -463,7 +468,7 @@ template <typename OpTy> LogicalResult Sharder::visitAttention(OpTy op) {
         b, loc, tt.clone(shape), t, grid, b.getDenseI16ArrayAttr({0}),
         seqshard::LayoutAttr::get(b.getContext(), seqshard::Layout::bshd),
         IntegerAttr());
-    return transpose(loc, s, swap);
+    return scattered[x] = transpose(loc, s, swap);
   };
   IRMapping local = map;
   local.map(op.getQuery(), toHeads(q));
