@@ -395,52 +395,52 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
   PassManager pm = PassManager::on<ModuleOp>(&context);
   // On rank 0 only when there are several ranks.
   auto compile = [&]() -> int {
-  cacheHit = !cacheKey.empty() && options.reportPath.empty() &&
-             cache.lookup(cacheKey, compiled, cacheWarning);
-  if (!cacheWarning.empty())
-    llvm::errs() << "lathe-run: warning: " << cacheWarning << "\n";
-  if (!cacheHit) {
-    if (failed(applyPassManagerCLOptions(pm)))
-      return fail("invalid pass manager options");
-    applyDefaultTimingPassManagerCLOptions(pm);
-    LogicalResult built = success();
-    // The report's static peak prediction works on the module as it leaves
-    // the 'bufferize' phase: a copy taken then, not a second compilation.
-    PhaseCallback onPhaseEnd;
-    if (!options.reportPath.empty() && options.compileTo.empty())
-      onPhaseEnd = [&bufferized](CpuPhase phase, ModuleOp module) {
-        if (phase == CpuPhase::Bufferize && !bufferized)
-          bufferized = module.clone();
-      };
-    if (!options.passPipeline.empty()) {
-      StringRef text = options.passPipeline;
-      if (text.consume_front("builtin.module(") && text.consume_back(")")) {
+    cacheHit = !cacheKey.empty() && options.reportPath.empty() &&
+               cache.lookup(cacheKey, compiled, cacheWarning);
+    if (!cacheWarning.empty())
+      llvm::errs() << "lathe-run: warning: " << cacheWarning << "\n";
+    if (!cacheHit) {
+      if (failed(applyPassManagerCLOptions(pm)))
+        return fail("invalid pass manager options");
+      applyDefaultTimingPassManagerCLOptions(pm);
+      LogicalResult built = success();
+      // The report's static peak prediction works on the module as it leaves
+      // the 'bufferize' phase: a copy taken then, not a second compilation.
+      PhaseCallback onPhaseEnd;
+      if (!options.reportPath.empty() && options.compileTo.empty())
+        onPhaseEnd = [&bufferized](CpuPhase phase, ModuleOp module) {
+          if (phase == CpuPhase::Bufferize && !bufferized)
+            bufferized = module.clone();
+        };
+      if (!options.passPipeline.empty()) {
+        StringRef text = options.passPipeline;
+        if (text.consume_front("builtin.module(") && text.consume_back(")")) {
+        }
+        llvm::raw_string_ostream os(error);
+        built = parsePassPipeline(text, pm, os);
+      } else if (options.pipeline == "reference") {
+        buildReferencePipeline(pm);
+      } else {
+        built = buildCpuPipeline(pm, options.compileTo, error, pipelineOptions,
+                                 std::move(onPhaseEnd));
       }
-      llvm::raw_string_ostream os(error);
-      built = parsePassPipeline(text, pm, os);
-    } else if (options.pipeline == "reference") {
-      buildReferencePipeline(pm);
-    } else {
-      built = buildCpuPipeline(pm, options.compileTo, error, pipelineOptions,
-                               std::move(onPhaseEnd));
+      if (failed(built))
+        return fail("bad pipeline: " + error);
+      pm.addInstrumentation(std::move(decisionCollector));
+      if (failed(pm.run(*module)))
+        return fail("compilation of '" + options.inputFile + "' failed");
+      if (!options.compileTo.empty()) {
+        module->print(llvm::outs());
+        llvm::outs() << "\n";
+        return 0;
+      }
+      if (failed(compileModule(*module, executableOptions, compiled, error)))
+        return fail(error);
+      if (!cacheKey.empty() && !cache.store(cacheKey, compiled, cacheWarning))
+        llvm::errs() << "lathe-run: warning: " << cacheWarning
+                     << " (continuing without the compile cache)\n";
     }
-    if (failed(built))
-      return fail("bad pipeline: " + error);
-    pm.addInstrumentation(std::move(decisionCollector));
-    if (failed(pm.run(*module)))
-      return fail("compilation of '" + options.inputFile + "' failed");
-    if (!options.compileTo.empty()) {
-      module->print(llvm::outs());
-      llvm::outs() << "\n";
-      return 0;
-    }
-    if (failed(compileModule(*module, executableOptions, compiled, error)))
-      return fail(error);
-    if (!cacheKey.empty() && !cache.store(cacheKey, compiled, cacheWarning))
-      llvm::errs() << "lathe-run: warning: " << cacheWarning
-                   << " (continuing without the compile cache)\n";
-  }
-  return 0;
+    return 0;
   };
   int compileRc = root ? compile() : 0;
   if (distributed) {
@@ -487,10 +487,11 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
       llvm::json::Array axes;
       for (int64_t k = 0; k < (counters[c].group & 15); ++k)
         axes.push_back((counters[c].group >> (4 + 4 * k)) & 15);
-      comm.push_back(llvm::json::Object{{"collective", std::string(counters[c].collective)},
-                                        {"grid_axes", std::move(axes)},
-                                        {"calls", counters[c].calls},
-                                        {"bytes", counters[c].bytes}});
+      comm.push_back(llvm::json::Object{
+          {"collective", std::string(counters[c].collective)},
+          {"grid_axes", std::move(axes)},
+          {"calls", counters[c].calls},
+          {"bytes", counters[c].bytes}});
     }
   }
   std::vector<HostTensor> results;

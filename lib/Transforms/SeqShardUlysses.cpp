@@ -88,8 +88,7 @@ private:
   Value slice(Location loc, Value v, int64_t dim) {
     auto type = cast<RankedTensorType>(v.getType());
     SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0));
-    SmallVector<OpFoldResult> sizes, strides(type.getRank(),
-                                             b.getIndexAttr(1));
+    SmallVector<OpFoldResult> sizes, strides(type.getRank(), b.getIndexAttr(1));
     for (int64_t d = 0; d < type.getRank(); ++d)
       sizes.push_back(b.getIndexAttr(d == dim ? type.getDimSize(d) / p
                                               : type.getDimSize(d)));
@@ -110,9 +109,9 @@ private:
       if (auto empty = fill.getOutputs()[0].getDefiningOp<tensor::EmptyOp>()) {
         Value e = tensor::EmptyOp::create(b, loc, shrink(empty.getType(), dim),
                                           ValueRange{});
-        return setDim(linalg::FillOp::create(b, loc, fill.getInputs()[0], e)
-                          .getResult(0),
-                      dim);
+        return setDim(
+            linalg::FillOp::create(b, loc, fill.getInputs()[0], e).getResult(0),
+            dim);
       }
     return slice(loc, v, dim);
   }
@@ -134,8 +133,8 @@ private:
   Value gather(Location loc, Value v) {
     int64_t dim = dimOf(v);
     auto type = cast<RankedTensorType>(v.getType());
-    bool outermost = llvm::all_of(
-        type.getShape().take_front(dim), [](int64_t s) { return s == 1; });
+    bool outermost = llvm::all_of(type.getShape().take_front(dim),
+                                  [](int64_t s) { return s == 1; });
     SmallVector<int64_t> perm = {dim}, inverse(type.getRank());
     for (int64_t d = 0; d < type.getRank(); ++d)
       if (d != dim)
@@ -147,10 +146,9 @@ private:
     auto xt = cast<RankedTensorType>(x.getType());
     SmallVector<int64_t> shape(xt.getShape());
     shape[axis] *= p;
-    Value g = shard::AllGatherOp::create(b, loc, xt.clone(shape),
-                                         StringRef(kGridName),
-                                         ArrayRef<int16_t>{0}, x,
-                                         APInt(64, axis))
+    Value g = shard::AllGatherOp::create(
+                  b, loc, xt.clone(shape), StringRef(kGridName),
+                  ArrayRef<int16_t>{0}, x, APInt(64, axis))
                   .getResult();
     return outermost ? g : transpose(loc, g, inverse);
   }
@@ -171,9 +169,9 @@ private:
 LogicalResult Sharder::run(int64_t seqArg, int64_t seqDim) {
   Block &old = func.getBody().front();
   if (seqArg < 0 || seqArg >= static_cast<int64_t>(old.getNumArguments()))
-    return func.emitError() << kPass << "@" << func.getSymName() << " has "
-                            << old.getNumArguments()
-                            << " arguments, no seq-arg " << seqArg;
+    return func.emitError()
+           << kPass << "@" << func.getSymName() << " has "
+           << old.getNumArguments() << " arguments, no seq-arg " << seqArg;
   auto seqType = dyn_cast<RankedTensorType>(old.getArgument(seqArg).getType());
   if (!seqType || !seqType.hasStaticShape() || seqDim < 0 ||
       seqDim >= seqType.getRank())
@@ -184,8 +182,8 @@ LogicalResult Sharder::run(int64_t seqArg, int64_t seqDim) {
   int64_t n = seqType.getDimSize(seqDim);
   if (n % p != 0)
     return func.emitError()
-           << kPass << "the sequence of " << n
-           << " positions (argument #" << seqArg << ", dimension " << seqDim
+           << kPass << "the sequence of " << n << " positions (argument #"
+           << seqArg << ", dimension " << seqDim
            << ") is not divisible by the degree " << p
            << ": pad it to a multiple of " << p << " or pick a degree that "
            << "divides " << n;
@@ -338,14 +336,13 @@ LogicalResult Sharder::visitReshape(Operation *op) {
                       "is not divisible by the degree");
     shape[newDim] /= p;
     auto type = resultType.clone(shape);
-    Value v = tensor::ExpandShapeOp::create(
-        b, op->getLoc(), type, src, expand.getReassociationIndices());
+    Value v = tensor::ExpandShapeOp::create(b, op->getLoc(), type, src,
+                                            expand.getReassociationIndices());
     map.map(op->getResult(0), setDim(v, newDim));
     return success();
   }
   auto collapse = cast<tensor::CollapseShapeOp>(op);
-  for (auto [g, group] :
-       llvm::enumerate(collapse.getReassociationIndices())) {
+  for (auto [g, group] : llvm::enumerate(collapse.getReassociationIndices())) {
     if (!llvm::is_contained(group, dim))
       continue;
     for (int64_t d : group) {
@@ -358,9 +355,9 @@ LogicalResult Sharder::visitReshape(Operation *op) {
     newDim = g;
   }
   shape[newDim] /= p;
-  Value v = tensor::CollapseShapeOp::create(
-      b, op->getLoc(), resultType.clone(shape), src,
-      collapse.getReassociationIndices());
+  Value v =
+      tensor::CollapseShapeOp::create(b, op->getLoc(), resultType.clone(shape),
+                                      src, collapse.getReassociationIndices());
   map.map(op->getResult(0), setDim(v, newDim));
   return success();
 }
@@ -501,10 +498,9 @@ template <typename OpTy> LogicalResult Sharder::visitAttention(OpTy op) {
   if (merged)
     initShape = {qType.getDimSize(0), heads, initShape[1], initShape[2]};
   initShape[1] /= p;
-  local.map(op.getInit(),
-            tensor::EmptyOp::create(b, loc, initShape,
-                                    initType.getElementType())
-                .getResult());
+  local.map(op.getInit(), tensor::EmptyOp::create(b, loc, initShape,
+                                                  initType.getElementType())
+                              .getResult());
   Operation *clone = b.clone(*op, local);
   Value out = clone->getResult(0);
   out.setType(clone->getOperand(clone->getNumOperands() - 1).getType());
@@ -515,25 +511,21 @@ template <typename OpTy> LogicalResult Sharder::visitAttention(OpTy op) {
   SmallVector<int64_t> shape(tt.getShape());
   shape[1] /= p;
   shape[2] *= p;
-  Value g = seqshard::GatherHeadsOp::create(b, loc, tt.clone(shape), t, grid,
-                                            b.getDenseI16ArrayAttr({0}),
-                                            seqshard::LayoutAttr::get(
-                                                b.getContext(),
-                                                seqshard::Layout::bshd),
-                                            IntegerAttr());
+  Value g = seqshard::GatherHeadsOp::create(
+      b, loc, tt.clone(shape), t, grid, b.getDenseI16ArrayAttr({0}),
+      seqshard::LayoutAttr::get(b.getContext(), seqshard::Layout::bshd),
+      IntegerAttr());
   Value result = setDim(transpose(loc, g, swap), 2);
   if (merged) {
     auto rt = cast<RankedTensorType>(result.getType());
-    result = setDim(tensor::CollapseShapeOp::create(
-                        b, loc,
-                        RankedTensorType::get({rt.getDimSize(0) *
-                                                   rt.getDimSize(1),
-                                               rt.getDimSize(2),
-                                               rt.getDimSize(3)},
-                                              rt.getElementType()),
-                        result,
-                        SmallVector<ReassociationIndices>{{0, 1}, {2}, {3}}),
-                    1);
+    result =
+        setDim(tensor::CollapseShapeOp::create(
+                   b, loc,
+                   RankedTensorType::get({rt.getDimSize(0) * rt.getDimSize(1),
+                                          rt.getDimSize(2), rt.getDimSize(3)},
+                                         rt.getElementType()),
+                   result, SmallVector<ReassociationIndices>{{0, 1}, {2}, {3}}),
+               1);
   }
   map.map(op->getResult(0), result);
   return success();
@@ -578,8 +570,7 @@ struct SeqShardUlysses
         return signalPassFailure();
       }
     } else if (module.lookupSymbol(kGridName)) {
-      module.emitError() << kPass << "the symbol @" << kGridName
-                         << " is taken";
+      module.emitError() << kPass << "the symbol @" << kGridName << " is taken";
       return signalPassFailure();
     } else {
       OpBuilder b(module.getBodyRegion());

@@ -36,8 +36,7 @@ static std::string divisorsOf(int64_t n, int64_t limit = 64) {
 }
 
 std::string mlir::lathe::seqshard::checkUlyssesShape(int64_t degree,
-                                                     int64_t seq,
-                                                     int64_t heads,
+                                                     int64_t seq, int64_t heads,
                                                      int64_t kvHeads) {
   std::string p = std::to_string(degree);
   // Degrees that divide both the heads and the sequence.
@@ -58,8 +57,7 @@ std::string mlir::lathe::seqshard::checkUlyssesShape(int64_t degree,
     std::string kv = std::to_string(kvHeads);
     if (heads % kvHeads != 0)
       return "grouped-query attention needs the " + std::to_string(heads) +
-             " query heads to be a multiple of the " + kv +
-             " key/value heads";
+             " query heads to be a multiple of the " + kv + " key/value heads";
     if (kvHeads % degree != 0 && degree % kvHeads != 0)
       return "the " + kv +
              " key/value heads of grouped-query attention neither divide "
@@ -68,8 +66,10 @@ std::string mlir::lathe::seqshard::checkUlyssesShape(int64_t degree,
              " or a multiple of " + kv + " that divides the " +
              std::to_string(heads) + " query heads";
     if (kvHeads % degree != 0)
-      return "the " + kv + " key/value heads of grouped-query attention are "
-             "fewer than the degree " + p +
+      return "the " + kv +
+             " key/value heads of grouped-query attention are "
+             "fewer than the degree " +
+             p +
              ": replicating a key/value head to several ranks is not "
              "implemented yet; use a degree among " +
              divisorsOf(kvHeads);
@@ -80,8 +80,7 @@ std::string mlir::lathe::seqshard::checkUlyssesShape(int64_t degree,
 namespace {
 
 /// Shared verification of scatter_heads (`scatter`) and gather_heads.
-template <typename OpTy>
-LogicalResult verifyShapes(OpTy op, bool scatter) {
+template <typename OpTy> LogicalResult verifyShapes(OpTy op, bool scatter) {
   auto in = cast<RankedTensorType>(op.getInput().getType());
   auto out = cast<RankedTensorType>(op.getResult().getType());
   if (in.getRank() != 4 || out.getRank() != 4 || !in.hasStaticShape() ||
@@ -108,8 +107,7 @@ LogicalResult verifyShapes(OpTy op, bool scatter) {
 template <typename OpTy>
 LogicalResult verifyGroup(OpTy op, bool scatter,
                           SymbolTableCollection &symbolTable) {
-  shard::GridOp grid =
-      shard::getGridOrNull(op, op.getGridAttr(), symbolTable);
+  shard::GridOp grid = shard::getGridOrNull(op, op.getGridAttr(), symbolTable);
   if (!grid)
     return op.emitOpError("expects ")
            << op.getGridAttr() << " to name a shard.grid";
@@ -136,8 +134,8 @@ LogicalResult verifyGroup(OpTy op, bool scatter,
   int64_t seq = headSide.getDimSize(s);
   int64_t heads = seqSide.getDimSize(h);
   int64_t queryHeads = op.getQueryHeads() ? *op.getQueryHeads() : heads;
-  std::string why = checkUlyssesShape(p, seq, queryHeads,
-                                      op.getQueryHeads() ? heads : 0);
+  std::string why =
+      checkUlyssesShape(p, seq, queryHeads, op.getQueryHeads() ? heads : 0);
   if (!why.empty())
     return op.emitOpError() << why;
   SmallVector<int64_t> expected(seqSide.getShape());

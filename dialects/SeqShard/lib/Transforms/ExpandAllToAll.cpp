@@ -61,8 +61,8 @@ Value exchange(PatternRewriter &rewriter, Location loc, Value x, int64_t o,
     }
   }
   Value v = tensor::ExpandShapeOp::create(
-      rewriter, loc,
-      RankedTensorType::get(expanded, type.getElementType()), x, split);
+      rewriter, loc, RankedTensorType::get(expanded, type.getElementType()), x,
+      split);
   // 2. P to the front: then original dimension d sits at 1 + d.
   SmallVector<int64_t> front = {o};
   for (int64_t d = 0; d <= rank; ++d)
@@ -70,10 +70,9 @@ Value exchange(PatternRewriter &rewriter, Location loc, Value x, int64_t o,
       front.push_back(d);
   v = transpose(rewriter, loc, v, front);
   // 3. Block j to member j, block j from member j.
-  v = shard::AllToAllOp::create(rewriter, loc, v.getType(), grid,
-                                rewriter.getDenseI16ArrayAttr(axes), v,
-                                rewriter.getIndexAttr(0),
-                                rewriter.getIndexAttr(0))
+  v = shard::AllToAllOp::create(
+          rewriter, loc, v.getType(), grid, rewriter.getDenseI16ArrayAttr(axes),
+          v, rewriter.getIndexAttr(0), rewriter.getIndexAttr(0))
           .getResult();
   // 4. P right before i.
   SmallVector<int64_t> back;
@@ -103,8 +102,7 @@ Value exchange(PatternRewriter &rewriter, Location loc, Value x, int64_t o,
       merge);
 }
 
-template <typename OpTy>
-struct ExpandPattern : public OpRewritePattern<OpTy> {
+template <typename OpTy> struct ExpandPattern : public OpRewritePattern<OpTy> {
   using OpRewritePattern<OpTy>::OpRewritePattern;
 
   LogicalResult matchAndRewrite(OpTy op,
