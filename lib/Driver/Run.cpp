@@ -234,10 +234,8 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
   // starts itself under it. Every rank runs what rank 0 compiled.
   if (options.ranks < 0)
     return fail("--ranks must be >= 1, got " + llvm::Twine(options.ranks));
-  if (options.ranks == 0 && launchedByMpirun())
-    return fail("lathe-run is running under mpirun without --ranks: run "
-                "lathe-run --ranks=N (it starts mpirun itself), or give every "
-                "process --ranks=N");
+  // Under mpirun without --ranks every process is a run of its own (its own
+  // compilation, inputs and outputs) whose collectives meet the others'.
   bool distributed = options.ranks > 1;
   if (distributed && !options.compileTo.empty())
     return fail("--compile-to prints the IR of one compilation: run it "

@@ -216,6 +216,16 @@ LogicalResult Sharder::run(int64_t seqArg, int64_t seqDim) {
 }
 
 LogicalResult Sharder::visit(Operation *op) {
+  // A region reading a sharded value directly (e.g. tensor.extract in a
+  // generic's body) would index it with global positions.
+  bool captures = false;
+  op->walk([&](Operation *inner) {
+    if (inner != op)
+      for (Value v : inner->getOperands())
+        captures |= dimOf(map.lookupOrDefault(v)) >= 0;
+  });
+  if (captures)
+    return fail(op, "reads a sequence-sharded value inside its region");
   bool sharded = llvm::any_of(op->getOperands(), [&](Value v) {
     return dimOf(map.lookupOrDefault(v)) >= 0;
   });

@@ -70,3 +70,17 @@ module {
     return %x : tensor<1x8x16xf32>
   }
 }
+
+// -----
+
+func.func @main(%x: tensor<1x8x16xf32>) -> tensor<1x8x16xf32> {
+  %e = tensor.empty() : tensor<1x8x16xf32>
+  // expected-error @+1 {{seqshard-ulysses: reads a sequence-sharded value inside its region}}
+  %r = linalg.generic {indexing_maps = [affine_map<(b, n, c) -> (b, n, c)>], iterator_types = ["parallel", "parallel", "parallel"]} outs(%e : tensor<1x8x16xf32>) {
+  ^bb0(%o: f32):
+    %c0 = arith.constant 0 : index
+    %v = tensor.extract %x[%c0, %c0, %c0] : tensor<1x8x16xf32>
+    linalg.yield %v : f32
+  } -> tensor<1x8x16xf32>
+  return %r : tensor<1x8x16xf32>
+}
