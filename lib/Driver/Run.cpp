@@ -6,9 +6,11 @@
 #include "lathe/Driver/CompileCache.h"
 #include "lathe/Driver/Executable.h"
 #include "lathe/Driver/HostTensors.h"
+#include "lathe/Driver/Ranks.h"
 #include "lathe/Interfaces/FlopsInterface.h"
 #include "lathe/Support/ParseGuard.h"
 #include "lathe/Target/CPU/Pipeline.h"
+#include "lathe/runtime/Comm.h"
 #include "lathe/runtime/Runtime.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -46,6 +48,7 @@
 #include <functional>
 #include <mutex>
 #include <set>
+#include <thread>
 
 using namespace mlir;
 using namespace mlir::lathe;
@@ -227,6 +230,35 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
                   "': expected FILE.npy or FILE.h5:/dataset (the format "
                   "follows the name)");
 
+  // Several ranks are Open MPI processes; started without mpirun, lathe-run
+  // starts itself under it. Every rank runs what rank 0 compiled.
+  if (options.ranks < 0)
+    return fail("--ranks must be >= 1, got " + llvm::Twine(options.ranks));
+  // Under mpirun without --ranks every process is a run of its own (its own
+  // compilation, inputs and outputs) whose collectives meet the others'.
+  bool distributed = options.ranks > 1;
+  if (distributed && !options.compileTo.empty())
+    return fail("--compile-to prints the IR of one compilation: run it "
+                "without --ranks");
+  if (distributed && !launchedByMpirun()) {
+    std::string launchError;
+    relaunchUnderMpirun(options.ranks, options.commandLine, launchError);
+    return fail(launchError);
+  }
+  int64_t worldRank = 0;
+  if (options.ranks >= 1) {
+    if (lathe_rt_comm_init() != 0)
+      return fail(llvm::Twine("cannot start the multi-rank runtime: ") +
+                  lathe_rt_last_error());
+    if (lathe_rt_comm_size() != options.ranks)
+      return fail("this run has " + llvm::Twine(lathe_rt_comm_size()) +
+                  " process(es) but --ranks=" + llvm::Twine(options.ranks) +
+                  ": start it as lathe-run --ranks=N (or mpirun -n N "
+                  "lathe-run --ranks=N)");
+    worldRank = lathe_rt_comm_rank();
+  }
+  bool root = worldRank == 0;
+
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
   llvm::SourceMgr sourceMgr;
@@ -323,6 +355,14 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
   ExecutableOptions executableOptions;
   executableOptions.targetCpu = options.targetCpu;
   executableOptions.threads = options.threadsGiven ? options.threads : 0;
+  if (distributed && !options.threadsGiven) {
+    // The ranks share this machine's cores (more threads than cores makes
+    // every collective wait for descheduled threads).
+    const char *local = std::getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+    int64_t localRanks = local ? std::max(1L, std::atol(local)) : options.ranks;
+    executableOptions.threads = static_cast<int>(std::max<int64_t>(
+        1, int64_t(std::thread::hardware_concurrency()) / localRanks));
+  }
   if (options.precision == "bf16") {
     executableOptions.precision = LATHE_PRECISION_BF16;
     if (!lathe_rt_cpu_has_bf16())
@@ -347,53 +387,67 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
   }
   OwningOpRef<ModuleOp> bufferized;
   CompiledModule compiled;
-  bool cacheHit = !cacheKey.empty() && options.reportPath.empty() &&
-                  cache.lookup(cacheKey, compiled, cacheWarning);
-  if (!cacheWarning.empty())
-    llvm::errs() << "lathe-run: warning: " << cacheWarning << "\n";
+  bool cacheHit = false;
   std::string error;
   // Outlives the compilation: it owns the decision collector.
   PassManager pm = PassManager::on<ModuleOp>(&context);
-  if (!cacheHit) {
-    if (failed(applyPassManagerCLOptions(pm)))
-      return fail("invalid pass manager options");
-    applyDefaultTimingPassManagerCLOptions(pm);
-    LogicalResult built = success();
-    // The report's static peak prediction works on the module as it leaves
-    // the 'bufferize' phase: a copy taken then, not a second compilation.
-    PhaseCallback onPhaseEnd;
-    if (!options.reportPath.empty() && options.compileTo.empty())
-      onPhaseEnd = [&bufferized](CpuPhase phase, ModuleOp module) {
-        if (phase == CpuPhase::Bufferize && !bufferized)
-          bufferized = module.clone();
-      };
-    if (!options.passPipeline.empty()) {
-      StringRef text = options.passPipeline;
-      if (text.consume_front("builtin.module(") && text.consume_back(")")) {
+  // On rank 0 only when there are several ranks.
+  auto compile = [&]() -> int {
+    cacheHit = !cacheKey.empty() && options.reportPath.empty() &&
+               cache.lookup(cacheKey, compiled, cacheWarning);
+    if (!cacheWarning.empty())
+      llvm::errs() << "lathe-run: warning: " << cacheWarning << "\n";
+    if (!cacheHit) {
+      if (failed(applyPassManagerCLOptions(pm)))
+        return fail("invalid pass manager options");
+      applyDefaultTimingPassManagerCLOptions(pm);
+      LogicalResult built = success();
+      // The report's static peak prediction works on the module as it leaves
+      // the 'bufferize' phase: a copy taken then, not a second compilation.
+      PhaseCallback onPhaseEnd;
+      if (!options.reportPath.empty() && options.compileTo.empty())
+        onPhaseEnd = [&bufferized](CpuPhase phase, ModuleOp module) {
+          if (phase == CpuPhase::Bufferize && !bufferized)
+            bufferized = module.clone();
+        };
+      if (!options.passPipeline.empty()) {
+        StringRef text = options.passPipeline;
+        if (text.consume_front("builtin.module(") && text.consume_back(")")) {
+        }
+        llvm::raw_string_ostream os(error);
+        built = parsePassPipeline(text, pm, os);
+      } else if (options.pipeline == "reference") {
+        buildReferencePipeline(pm);
+      } else {
+        built = buildCpuPipeline(pm, options.compileTo, error, pipelineOptions,
+                                 std::move(onPhaseEnd));
       }
-      llvm::raw_string_ostream os(error);
-      built = parsePassPipeline(text, pm, os);
-    } else if (options.pipeline == "reference") {
-      buildReferencePipeline(pm);
-    } else {
-      built = buildCpuPipeline(pm, options.compileTo, error, pipelineOptions,
-                               std::move(onPhaseEnd));
+      if (failed(built))
+        return fail("bad pipeline: " + error);
+      pm.addInstrumentation(std::move(decisionCollector));
+      if (failed(pm.run(*module)))
+        return fail("compilation of '" + options.inputFile + "' failed");
+      if (!options.compileTo.empty()) {
+        module->print(llvm::outs());
+        llvm::outs() << "\n";
+        return 0;
+      }
+      if (failed(compileModule(*module, executableOptions, compiled, error)))
+        return fail(error);
+      if (!cacheKey.empty() && !cache.store(cacheKey, compiled, cacheWarning))
+        llvm::errs() << "lathe-run: warning: " << cacheWarning
+                     << " (continuing without the compile cache)\n";
     }
-    if (failed(built))
-      return fail("bad pipeline: " + error);
-    pm.addInstrumentation(std::move(decisionCollector));
-    if (failed(pm.run(*module)))
-      return fail("compilation of '" + options.inputFile + "' failed");
-    if (!options.compileTo.empty()) {
-      module->print(llvm::outs());
-      llvm::outs() << "\n";
-      return 0;
-    }
-    if (failed(compileModule(*module, executableOptions, compiled, error)))
-      return fail(error);
-    if (!cacheKey.empty() && !cache.store(cacheKey, compiled, cacheWarning))
-      llvm::errs() << "lathe-run: warning: " << cacheWarning
-                   << " (continuing without the compile cache)\n";
+    return 0;
+  };
+  int compileRc = root ? compile() : 0;
+  if (distributed) {
+    // The other ranks load rank 0's object: compiled once.
+    std::string sendError;
+    if (!broadcastCompiledModule(compiled, compileRc == 0, sendError))
+      return compileRc != 0 ? compileRc : fail(sendError);
+  } else if (compileRc != 0 || !options.compileTo.empty()) {
+    return compileRc;
   }
   uint64_t constantBytes = compiled.data.size();
   std::unique_ptr<Executable> executable = Executable::load(
@@ -419,8 +473,25 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
   // The first call is the one whose results are kept (and the warm-up).
   lathe_rt_mem_reset_peak();
   lathe_rt_profile_reset();
+  lathe_rt_comm_reset_counters();
   if (!invoke())
     return 1;
+  // The bytes this rank handed to each collective during that call.
+  llvm::json::Array comm;
+  {
+    lathe_comm_counter counters[32];
+    int64_t n = std::min<int64_t>(lathe_rt_comm_counters(counters, 32), 32);
+    for (int64_t c = 0; c < n; ++c) {
+      llvm::json::Array axes;
+      for (int64_t k = 0; k < (counters[c].group & 15); ++k)
+        axes.push_back((counters[c].group >> (4 + 4 * k)) & 15);
+      comm.push_back(llvm::json::Object{
+          {"collective", std::string(counters[c].collective)},
+          {"grid_axes", std::move(axes)},
+          {"calls", counters[c].calls},
+          {"bytes", counters[c].bytes}});
+    }
+  }
   std::vector<HostTensor> results;
   if (!invocation->takeResults(results, error))
     return fail(error);
@@ -478,6 +549,9 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
                  << options.repeat << " timed calls\n";
   peakBytes = std::max(peakBytes, lathe_rt_mem_peak());
 
+  // Every rank holds the results; rank 0 speaks for them.
+  if (!root)
+    return interrupted ? 130 : 0;
   for (auto [i, result] : llvm::enumerate(results)) {
     llvm::outs() << "result #" << i << ": " << summarize(result) << "\n";
     if (i < options.outputs.size() &&
@@ -596,6 +670,8 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
                           : llvm::json::Value(nullptr)},
         {"kernels", std::move(kernels)},
         {"decisions", decisionsSeen->take()},
+        {"ranks", std::max<int64_t>(options.ranks, 1)},
+        {"comm", std::move(comm)},
     };
     std::error_code ec;
     llvm::raw_fd_ostream os(options.reportPath, ec);

@@ -13,6 +13,7 @@
 #include "lathe/Dialect/LowRank/Passes.h"
 #include "lathe/Dialect/MemRed/Passes.h"
 #include "lathe/Dialect/QComm/Passes.h"
+#include "lathe/Dialect/SeqShard/Passes.h"
 #include "lathe/Dialect/SparseGCN/Passes.h"
 #include "lathe/Dialect/SparseGCN/SparseGCNOps.h"
 #include "lathe/Dialect/Train/Passes.h"
@@ -41,6 +42,7 @@ void mlir::lathe::registerAllDialects(DialectRegistry &registry) {
   registerCollectiveBufferizationModels(registry);
   registry.insert<qcomm::QCommDialect>();
   qcomm::registerBufferizableOpInterfaceExternalModels(registry);
+  registry.insert<seqshard::SeqShardDialect>();
   registerUpstreamFlopsModels(registry);
 }
 
@@ -58,5 +60,6 @@ void mlir::lathe::registerAllPasses() {
   memred::registerMemRedPasses();
   train::registerTrainPasses();
   qcomm::registerQCommPasses();
+  seqshard::registerSeqShardPasses();
   registerCpuPipelines();
 }

@@ -26,6 +26,7 @@
 #include "lathe/Transforms/Passes.h"
 
 #include "lathe/Dialect/SparseGCN/SparseGCNOps.h"
+#include "lathe/Dialect/SeqShard/SeqShardOps.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -468,6 +469,24 @@ private:
                        b, loc, zerosLike(b, loc, ins.getSource()), g,
                        ins.getMixedOffsets(), ins.getMixedSizes(),
                        ins.getMixedStrides()));
+      return success();
+    }
+    // The Ulysses all-to-alls permute data across the ranks: the adjoint of
+    // a permutation is its inverse, the all-to-all with the axes swapped.
+    if (auto sc = dyn_cast<lathe::seqshard::ScatterHeadsOp>(op)) {
+      if (sc.getQueryHeads())
+        return unsupported(op, "grouped-query key/value heads");
+      addAdjoint(sc.getInput(),
+                 lathe::seqshard::GatherHeadsOp::create(
+                     b, loc, sc.getInput().getType(), g, sc.getGridAttr(),
+                     sc.getGridAxesAttr(), sc.getLayoutAttr(), IntegerAttr()));
+      return success();
+    }
+    if (auto ga = dyn_cast<lathe::seqshard::GatherHeadsOp>(op)) {
+      addAdjoint(ga.getInput(),
+                 lathe::seqshard::ScatterHeadsOp::create(
+                     b, loc, ga.getInput().getType(), g, ga.getGridAttr(),
+                     ga.getGridAxesAttr(), ga.getLayoutAttr(), IntegerAttr()));
       return success();
     }
     if (auto pad = dyn_cast<tensor::PadOp>(op)) {

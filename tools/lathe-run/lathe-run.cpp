@@ -101,6 +101,13 @@ int main(int argc, char **argv) {
                                  "compile cache"),
                         cl::init(false), cl::cat(category));
 
+  cl::opt<int64_t> ranks(
+      "ranks",
+      cl::desc("Run on N Open MPI ranks (started under mpirun): for modules "
+               "with shard collectives, e.g. after seqshard-ulysses; rank 0 "
+               "compiles, writes the outputs and the report"),
+      cl::init(0), cl::cat(category));
+
   mlir::registerAsmPrinterCLOptions();
   mlir::registerMLIRContextCLOptions();
   mlir::registerPassManagerCLOptions();
@@ -135,5 +142,7 @@ int main(int argc, char **argv) {
   options.precision = precision;
   options.fillMissing = fillMissing;
   options.seed = seed;
+  options.ranks = ranks;
+  options.commandLine.assign(argv + 1, argv + argc);
   return mlir::lathe::runMain(options, registry);
 }

@@ -47,6 +47,14 @@ struct RunOptions {
   bool noCache = false;
   bool fillMissing = false;
   uint64_t seed = 0;
+  /// Processes (Open MPI ranks) that run the module together, for modules
+  /// with shard collectives (e.g. after seqshard-ulysses); 0: not given
+  /// (one process, refused under mpirun). Every rank runs the module rank 0
+  /// compiled; only rank 0 writes outputs and the report.
+  int64_t ranks = 0;
+  /// The arguments this process was started with, for restarting under
+  /// mpirun.
+  std::vector<std::string> commandLine;
 };
 
 /// The largest --repeat accepted (a typo such as 2147483647 would otherwise

@@ -35,6 +35,12 @@ namespace lathe {
 namespace train {
 class TrainDialect;
 }
+namespace seqshard {
+class SeqShardDialect;
+}
+namespace memred {
+class MemRedDialect;
+}
 
 #define GEN_PASS_DECL
 #include "lathe/Transforms/Passes.h.inc"

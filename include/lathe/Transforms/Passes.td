@@ -288,4 +288,54 @@ def LatheAppendLoss : Pass<"lathe-append-loss", "ModuleOp"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+
+def SeqShardUlysses : Pass<"seqshard-ulysses", "ModuleOp"> {
+  let summary = "DeepSpeed-Ulysses sequence parallelism: shard a model's "
+                "activations along the sequence over `degree` ranks";
+  let description = [{
+    Rewrites `@<function>` so that each of `degree` = P ranks computes on its
+    part of the sequence, keeping the signature (full inputs, full outputs):
+
+    - argument `seq-arg` is sliced along `seq-dim` by the process's index
+      on `shard.grid @seqshard(shape = P)` (`shard.process_linear_index`):
+      rank k takes positions [k·N/P, (k+1)·N/P);
+    - every op the sequence flows through is retyped from N to N/P: linalg
+      ops (element-wise, layer norms, projections, transposes) through their
+      indexing maps, `tensor.expand_shape`/`collapse_shape`, element-wise
+      arith and `linalg.softmax`. Operands without the sequence that a loop
+      over it reads (positional embeddings, constants) take the rank's
+      slice; `linalg.index` of the sequence loop is offset by k·N/P;
+    - each attention (`memred.attention` / `chunked_attention`, after
+      memred's raising of the linalg pattern) on [B, H, N/P, D] becomes
+      `seqshard.scatter_heads` of q, k and v (whole sequence, H/P heads),
+      the attention on those heads (biases keep the whole sequence and take
+      the rank's heads), and `seqshard.gather_heads` of its output;
+    - each returned value with the sequence is all-gathered along it.
+
+    Ops that reduce over the sequence or mix it with other dimensions in a
+    way this pass does not follow are errors naming the op. Heads or a
+    sequence not divisible by P, or grouped-query key/value heads that
+    neither divide nor are divisible by P, are errors naming the numbers and
+    the degrees that would work.
+  }];
+  let options = [
+    Option<"degree", "degree", "int64_t", /*default=*/"2",
+           "Ranks the sequence is sharded over">,
+    Option<"function", "function", "std::string", /*default=*/"\"main\"",
+           "The function to shard">,
+    Option<"seqArg", "seq-arg", "int64_t", /*default=*/"0",
+           "The argument that carries the sequence">,
+    Option<"seqDim", "seq-dim", "int64_t", /*default=*/"1",
+           "Its sequence dimension (1: [batch, seq, ...], 0: [seq, ...])">,
+    Option<"raiseAttention", "raise-attention", "bool", /*default=*/"true",
+           "Raise linalg attention to memred.attention first">,
+  ];
+  let dependentDialects = ["::mlir::lathe::seqshard::SeqShardDialect",
+                           "::mlir::lathe::memred::MemRedDialect",
+                           "::mlir::shard::ShardDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 #endif // LATHE_TRANSFORMS_PASSES

@@ -14,6 +14,7 @@
 #include "lathe/Dialect/LowRank/LowRankOps.h"
 #include "lathe/Dialect/MemRed/MemRedOps.h"
 #include "lathe/Dialect/QComm/QCommOps.h"
+#include "lathe/Dialect/SeqShard/SeqShardOps.h"
 #include "lathe/Dialect/SparseGCN/SparseGCNOps.h"
 #include "lathe/Dialect/Train/TrainOps.h"
 
@@ -139,6 +140,7 @@ mlir::lathe::getCpuPhaseContract(MLIRContext *context, CpuPhase phase) {
     target->addDynamicallyLegalOp<linalg::BatchMatmulOp>(
         isLeftForLoops<linalg::BatchMatmulOp>);
     target->addIllegalOp<qcomm::AllGatherOp, qcomm::ReduceScatterOp>();
+    target->addIllegalDialect<seqshard::SeqShardDialect>();
     break;
   case CpuPhase::Bufferize:
     target->markUnknownOpDynamicallyLegal(hasNoTensors);
@@ -196,6 +198,10 @@ std::string mlir::lathe::explainContractViolation(CpuPhase phase,
     os << "no quantized collectives, but " << name
        << " remains: qcomm-expand-collectives (in the 'kernels' phase) must "
           "expand it into qcomm compute ops and shard collectives";
+  } else if (isa_and_nonnull<seqshard::SeqShardDialect>(dialect)) {
+    os << "no seqshard ops, but " << name
+       << " remains: seqshard-expand-all-to-all (in the 'kernels' phase) "
+          "must expand it into shard.all_to_all";
   } else if (isa_and_nonnull<lowrank::LowRankDialect>(dialect) &&
              phase == CpuPhase::Kernels) {
     os << "no lowrank ops, but " << name

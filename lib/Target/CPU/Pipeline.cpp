@@ -11,6 +11,7 @@
 #include "lathe/Conversion/Passes.h"
 #include "lathe/Dialect/MemRed/Passes.h"
 #include "lathe/Dialect/QComm/Passes.h"
+#include "lathe/Dialect/SeqShard/Passes.h"
 #include "lathe/Dialect/SparseGCN/Passes.h"
 #include "lathe/Dialect/Train/Passes.h"
 #include "lathe/Target/CPU/Passes.h"
@@ -100,6 +101,8 @@ void addKernelPasses(OpPassManager &pm, const CpuPipelineOptions &options) {
   // Quantized collectives become qcomm compute ops (which bufferize) and
   // shard collectives first.
   pm.addPass(qcomm::createQCommExpandCollectives());
+  // Ulysses all-to-alls become shard.all_to_all with their transposes.
+  pm.addPass(seqshard::createSeqShardExpandAllToAll());
   OpPassManager &funcPm = pm.nest<func::FuncOp>();
   funcPm.addPass(createConvertLowRankToLathe());
   if (options.raiseAttention) {

@@ -1,0 +1,141 @@
+//===- ExpandAllToAll.cpp - Ulysses all-to-alls as shard.all_to_all -------===//
+//
+// seqshard.scatter_heads / gather_heads become one upstream shard.all_to_all
+// on dimension 0 (contiguous blocks, the form every target runs) with the
+// reshapes and transposes that the layout's sequence and heads dimensions
+// call for. See Passes.td for the steps.
+//
+//===----------------------------------------------------------------------===//
+
+#include "lathe/Dialect/SeqShard/Passes.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Shard/IR/ShardOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/WalkPatternRewriteDriver.h"
+
+namespace mlir::lathe::seqshard {
+#define GEN_PASS_DEF_SEQSHARDEXPANDALLTOALL
+#include "lathe/Dialect/SeqShard/Passes.h.inc"
+} // namespace mlir::lathe::seqshard
+
+using namespace mlir;
+using namespace mlir::lathe;
+using namespace mlir::lathe::seqshard;
+
+namespace {
+
+Value transpose(PatternRewriter &rewriter, Location loc, Value x,
+                ArrayRef<int64_t> perm) {
+  auto type = cast<RankedTensorType>(x.getType());
+  if (llvm::equal(perm, llvm::seq<int64_t>(0, perm.size())))
+    return x;
+  SmallVector<int64_t> shape;
+  for (int64_t p : perm)
+    shape.push_back(type.getDimSize(p));
+  Value init =
+      tensor::EmptyOp::create(rewriter, loc, shape, type.getElementType());
+  return linalg::TransposeOp::create(rewriter, loc, x, init, perm)
+      .getResult()[0];
+}
+
+/// Sends dimension `o` of `x` out in P blocks (block j to member j) and
+/// concatenates the P received blocks in front of dimension `i`.
+Value exchange(PatternRewriter &rewriter, Location loc, Value x, int64_t o,
+               int64_t i, int64_t p, FlatSymbolRefAttr grid,
+               ArrayRef<int16_t> axes) {
+  auto type = cast<RankedTensorType>(x.getType());
+  int64_t rank = type.getRank();
+  // 1. o -> [P, o / P].
+  SmallVector<int64_t> expanded;
+  SmallVector<ReassociationIndices> split;
+  for (int64_t d = 0; d < rank; ++d) {
+    int64_t at = expanded.size();
+    if (d == o) {
+      expanded.append({p, type.getDimSize(d) / p});
+      split.push_back({at, at + 1});
+    } else {
+      expanded.push_back(type.getDimSize(d));
+      split.push_back({at});
+    }
+  }
+  Value v = tensor::ExpandShapeOp::create(
+      rewriter, loc, RankedTensorType::get(expanded, type.getElementType()), x,
+      split);
+  // 2. P to the front: then original dimension d sits at 1 + d.
+  SmallVector<int64_t> front = {o};
+  for (int64_t d = 0; d <= rank; ++d)
+    if (d != o)
+      front.push_back(d);
+  v = transpose(rewriter, loc, v, front);
+  // 3. Block j to member j, block j from member j.
+  v = shard::AllToAllOp::create(
+          rewriter, loc, v.getType(), grid, rewriter.getDenseI16ArrayAttr(axes),
+          v, rewriter.getIndexAttr(0), rewriter.getIndexAttr(0))
+          .getResult();
+  // 4. P right before i.
+  SmallVector<int64_t> back;
+  for (int64_t d = 0; d < rank; ++d) {
+    if (d == i)
+      back.push_back(0);
+    back.push_back(1 + d);
+  }
+  v = transpose(rewriter, loc, v, back);
+  // 5. [P, i] -> P * i.
+  SmallVector<ReassociationIndices> merge;
+  SmallVector<int64_t> shape;
+  auto vt = cast<RankedTensorType>(v.getType());
+  for (int64_t d = 0, at = 0; d < rank; ++d) {
+    if (d == i) {
+      merge.push_back({at, at + 1});
+      shape.push_back(vt.getDimSize(at) * vt.getDimSize(at + 1));
+      at += 2;
+    } else {
+      merge.push_back({at});
+      shape.push_back(vt.getDimSize(at));
+      at += 1;
+    }
+  }
+  return tensor::CollapseShapeOp::create(
+      rewriter, loc, RankedTensorType::get(shape, type.getElementType()), v,
+      merge);
+}
+
+template <typename OpTy> struct ExpandPattern : public OpRewritePattern<OpTy> {
+  using OpRewritePattern<OpTy>::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(OpTy op,
+                                PatternRewriter &rewriter) const override {
+    constexpr bool scatter = std::is_same_v<OpTy, ScatterHeadsOp>;
+    auto in = cast<RankedTensorType>(op.getInput().getType());
+    auto out = cast<RankedTensorType>(op.getResult().getType());
+    int64_t s = op.getSeqDim(), h = op.getHeadsDim();
+    int64_t p = scatter ? out.getDimSize(s) / in.getDimSize(s)
+                        : in.getDimSize(s) / out.getDimSize(s);
+    int64_t o = scatter ? h : s, i = scatter ? s : h;
+    Value v = exchange(rewriter, op.getLoc(), op.getInput(), o, i, p,
+                       op.getGridAttr(), op.getGridAxes());
+    rewriter.replaceOp(op, v);
+    return success();
+  }
+};
+
+struct SeqShardExpandAllToAll
+    : public seqshard::impl::SeqShardExpandAllToAllBase<
+          SeqShardExpandAllToAll> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    populateExpandAllToAllPatterns(patterns);
+    // No folding: the transposes stay where the steps put them.
+    walkAndApplyPatterns(getOperation(), std::move(patterns));
+  }
+};
+
+} // namespace
+
+void mlir::lathe::seqshard::populateExpandAllToAllPatterns(
+    RewritePatternSet &patterns) {
+  patterns.add<ExpandPattern<ScatterHeadsOp>, ExpandPattern<GatherHeadsOp>>(
+      patterns.getContext());
+}

@@ -1,0 +1,601 @@
+//===- SeqShardUlysses.cpp - DeepSpeed-Ulysses sequence parallelism -------===//
+//
+// Rebuilds a model function so that each of P ranks computes on its block of
+// the sequence: the sequence input is sliced by the process index, the ops
+// the sequence flows through are retyped from N to N/P, each attention gets
+// the Ulysses all-to-alls (seqshard.scatter_heads / gather_heads) around it,
+// and each returned value is all-gathered along the sequence. The function
+// keeps its signature, so a launcher runs it unchanged on every rank.
+//
+// The function is rebuilt op by op into a new block; a value of the new
+// block is either replicated (every rank holds all of it) or sharded along
+// one dimension (rank k holds block k of it), as `shardDim` records.
+//
+//===----------------------------------------------------------------------===//
+
+#include "lathe/Transforms/Passes.h"
+
+#include "lathe/Dialect/MemRed/MemRedOps.h"
+#include "lathe/Dialect/MemRed/Passes.h"
+#include "lathe/Dialect/SeqShard/SeqShardOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Shard/IR/ShardOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace mlir::lathe {
+#define GEN_PASS_DEF_SEQSHARDULYSSES
+#include "lathe/Transforms/Passes.h.inc"
+} // namespace mlir::lathe
+
+using namespace mlir;
+using namespace mlir::lathe;
+
+namespace {
+
+constexpr StringLiteral kGridName = "seqshard";
+constexpr StringLiteral kPass = "seqshard-ulysses: ";
+
+class Sharder {
+public:
+  Sharder(func::FuncOp func, int64_t degree)
+      : func(func), p(degree), b(func.getContext()),
+        grid(FlatSymbolRefAttr::get(func.getContext(), kGridName)) {}
+
+  LogicalResult run(int64_t seqArg, int64_t seqDim);
+
+private:
+  func::FuncOp func;
+  int64_t p;
+  OpBuilder b;
+  FlatSymbolRefAttr grid;
+  IRMapping map;
+  DenseMap<Value, int64_t> shardDim;
+  Value rank;
+
+  int64_t dimOf(Value v) const {
+    auto it = shardDim.find(v);
+    return it == shardDim.end() ? -1 : it->second;
+  }
+  Value setDim(Value v, int64_t dim) {
+    if (dim >= 0)
+      shardDim[v] = dim;
+    return v;
+  }
+
+  /// `type` with dimension `dim` divided by P.
+  RankedTensorType shrink(RankedTensorType type, int64_t dim) {
+    SmallVector<int64_t> shape(type.getShape());
+    shape[dim] /= p;
+    return type.clone(shape);
+  }
+
+  /// k · size / P, the first position of this rank's block of `size`.
+  Value blockStart(Location loc, int64_t size) {
+    return arith::MulIOp::create(
+        b, loc, rank, arith::ConstantIndexOp::create(b, loc, size / p));
+  }
+
+  /// This rank's block of replicated `v` along `dim`.
+  Value slice(Location loc, Value v, int64_t dim) {
+    auto type = cast<RankedTensorType>(v.getType());
+    SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0));
+    SmallVector<OpFoldResult> sizes, strides(type.getRank(), b.getIndexAttr(1));
+    for (int64_t d = 0; d < type.getRank(); ++d)
+      sizes.push_back(b.getIndexAttr(d == dim ? type.getDimSize(d) / p
+                                              : type.getDimSize(d)));
+    offsets[dim] = blockStart(loc, type.getDimSize(dim));
+    return setDim(
+        tensor::ExtractSliceOp::create(b, loc, v, offsets, sizes, strides),
+        dim);
+  }
+
+  /// The rank's block of an init: a smaller tensor.empty (filled as before)
+  /// when it is one, a slice otherwise.
+  Value shardInit(Location loc, Value v, int64_t dim) {
+    if (auto empty = v.getDefiningOp<tensor::EmptyOp>())
+      return setDim(tensor::EmptyOp::create(
+                        b, loc, shrink(empty.getType(), dim), ValueRange{}),
+                    dim);
+    if (auto fill = v.getDefiningOp<linalg::FillOp>())
+      if (auto empty = fill.getOutputs()[0].getDefiningOp<tensor::EmptyOp>()) {
+        Value e = tensor::EmptyOp::create(b, loc, shrink(empty.getType(), dim),
+                                          ValueRange{});
+        return setDim(
+            linalg::FillOp::create(b, loc, fill.getInputs()[0], e).getResult(0),
+            dim);
+      }
+    return slice(loc, v, dim);
+  }
+
+  Value transpose(Location loc, Value x, ArrayRef<int64_t> perm) {
+    auto type = cast<RankedTensorType>(x.getType());
+    if (llvm::equal(perm, llvm::seq<int64_t>(0, perm.size())))
+      return x;
+    SmallVector<int64_t> shape;
+    for (int64_t d : perm)
+      shape.push_back(type.getDimSize(d));
+    Value init = tensor::EmptyOp::create(b, loc, shape, type.getElementType());
+    return linalg::TransposeOp::create(b, loc, x, init, perm).getResult()[0];
+  }
+
+  /// The whole of sharded `v`, gathered along its sharded dimension (moved
+  /// to the front and back when it is not the outermost of size > 1: the
+  /// CPU target gathers contiguous blocks).
+  Value gather(Location loc, Value v) {
+    int64_t dim = dimOf(v);
+    auto type = cast<RankedTensorType>(v.getType());
+    bool outermost = llvm::all_of(type.getShape().take_front(dim),
+                                  [](int64_t s) { return s == 1; });
+    SmallVector<int64_t> perm = {dim}, inverse(type.getRank());
+    for (int64_t d = 0; d < type.getRank(); ++d)
+      if (d != dim)
+        perm.push_back(d);
+    for (auto [i, d] : llvm::enumerate(perm))
+      inverse[d] = i;
+    Value x = outermost ? v : transpose(loc, v, perm);
+    int64_t axis = outermost ? dim : 0;
+    auto xt = cast<RankedTensorType>(x.getType());
+    SmallVector<int64_t> shape(xt.getShape());
+    shape[axis] *= p;
+    Value g = shard::AllGatherOp::create(
+                  b, loc, xt.clone(shape), StringRef(kGridName),
+                  ArrayRef<int16_t>{0}, x, APInt(64, axis))
+                  .getResult();
+    return outermost ? g : transpose(loc, g, inverse);
+  }
+
+  LogicalResult visit(Operation *op);
+  LogicalResult visitLinalg(linalg::LinalgOp op);
+  LogicalResult visitReshape(Operation *op);
+  LogicalResult visitElementwise(Operation *op);
+  LogicalResult visitSoftmax(linalg::SoftmaxOp op);
+  template <typename OpTy> LogicalResult visitAttention(OpTy op);
+  LogicalResult visitReturn(func::ReturnOp op);
+
+  InFlightDiagnostic fail(Operation *op, const Twine &why) {
+    return op->emitOpError() << kPass << why;
+  }
+};
+
+LogicalResult Sharder::run(int64_t seqArg, int64_t seqDim) {
+  Block &old = func.getBody().front();
+  if (seqArg < 0 || seqArg >= static_cast<int64_t>(old.getNumArguments()))
+    return func.emitError()
+           << kPass << "@" << func.getSymName() << " has "
+           << old.getNumArguments() << " arguments, no seq-arg " << seqArg;
+  auto seqType = dyn_cast<RankedTensorType>(old.getArgument(seqArg).getType());
+  if (!seqType || !seqType.hasStaticShape() || seqDim < 0 ||
+      seqDim >= seqType.getRank())
+    return func.emitError()
+           << kPass << "argument #" << seqArg
+           << " must be a static tensor with a sequence dimension " << seqDim
+           << ", got " << old.getArgument(seqArg).getType();
+  int64_t n = seqType.getDimSize(seqDim);
+  if (n % p != 0)
+    return func.emitError()
+           << kPass << "the sequence of " << n << " positions (argument #"
+           << seqArg << ", dimension " << seqDim
+           << ") is not divisible by the degree " << p
+           << ": pad it to a multiple of " << p << " or pick a degree that "
+           << "divides " << n;
+
+  auto *block = new Block();
+  for (BlockArgument arg : old.getArguments())
+    map.map(arg, block->addArgument(arg.getType(), arg.getLoc()));
+  b.setInsertionPointToStart(block);
+  Location loc = func.getLoc();
+  rank = shard::ProcessLinearIndexOp::create(b, loc, grid);
+  map.map(old.getArgument(seqArg),
+          slice(loc, block->getArgument(seqArg), seqDim));
+  for (Operation &op : old.without_terminator())
+    if (failed(visit(&op))) {
+      delete block;
+      return failure();
+    }
+  if (failed(visitReturn(cast<func::ReturnOp>(old.getTerminator())))) {
+    delete block;
+    return failure();
+  }
+  // What the rebuilt ops no longer read (the full-size inits).
+  for (Operation &op : llvm::make_early_inc_range(llvm::reverse(*block)))
+    if (isOpTriviallyDead(&op))
+      op.erase();
+  func.getBody().push_back(block);
+  old.dropAllDefinedValueUses();
+  old.erase();
+  return success();
+}
+
+LogicalResult Sharder::visit(Operation *op) {
+  // A region reading a sharded value directly (e.g. tensor.extract in a
+  // generic's body) would index it with global positions.
+  bool captures = false;
+  op->walk([&](Operation *inner) {
+    if (inner != op)
+      for (Value v : inner->getOperands())
+        captures |= dimOf(map.lookupOrDefault(v)) >= 0;
+  });
+  if (captures)
+    return fail(op, "reads a sequence-sharded value inside its region");
+  bool sharded = llvm::any_of(op->getOperands(), [&](Value v) {
+    return dimOf(map.lookupOrDefault(v)) >= 0;
+  });
+  if (!sharded) {
+    b.clone(*op, map);
+    return success();
+  }
+  if (auto a = dyn_cast<memred::AttentionOp>(op))
+    return visitAttention(a);
+  if (auto a = dyn_cast<memred::ChunkedAttentionOp>(op))
+    return visitAttention(a);
+  if (auto s = dyn_cast<linalg::SoftmaxOp>(op))
+    return visitSoftmax(s);
+  if (auto l = dyn_cast<linalg::LinalgOp>(op))
+    return visitLinalg(l);
+  if (isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp>(op))
+    return visitReshape(op);
+  if (op->hasTrait<OpTrait::Elementwise>() && op->getNumRegions() == 0)
+    return visitElementwise(op);
+  return fail(op, "does not know how the sequence dimension flows through "
+                  "this op");
+}
+
+LogicalResult Sharder::visitLinalg(linalg::LinalgOp op) {
+  if (!op.hasPureTensorSemantics())
+    return fail(op, "expects linalg ops on tensors");
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  // The loop the sequence runs along.
+  int64_t loop = -1;
+  for (OpOperand &operand : op->getOpOperands()) {
+    int64_t dim = dimOf(map.lookupOrDefault(operand.get()));
+    if (dim < 0)
+      continue;
+    AffineMap m = maps[operand.getOperandNumber()];
+    auto expr = dyn_cast<AffineDimExpr>(m.getResult(dim));
+    if (!expr)
+      return fail(op, "reads the sequence of operand #")
+             << operand.getOperandNumber()
+             << " through an index expression, not a loop";
+    if (loop >= 0 && loop != static_cast<int64_t>(expr.getPosition()))
+      return fail(op, "mixes the sequences of two operands in different "
+                      "loops (an attention pattern that was not raised?)");
+    loop = expr.getPosition();
+  }
+  if (op.getIteratorTypesArray()[loop] != utils::IteratorType::parallel)
+    return fail(op, "reduces over the sequence dimension");
+  int64_t loopSize = op.getStaticLoopRanges()[loop];
+
+  IRMapping local = map;
+  for (OpOperand &operand : op->getOpOperands()) {
+    Value v = map.lookupOrDefault(operand.get());
+    AffineMap m = maps[operand.getOperandNumber()];
+    int64_t at = -1;
+    for (auto [r, e] : llvm::enumerate(m.getResults())) {
+      if (auto d = dyn_cast<AffineDimExpr>(e);
+          d && static_cast<int64_t>(d.getPosition()) == loop) {
+        if (at >= 0)
+          return fail(op, "reads operand #")
+                 << operand.getOperandNumber()
+                 << " along the sequence in two dimensions";
+        at = r;
+      } else if (e.isFunctionOfDim(loop)) {
+        return fail(op, "reads operand #")
+               << operand.getOperandNumber()
+               << " through an index expression of the sequence loop";
+      }
+    }
+    int64_t dim = dimOf(v);
+    if (dim >= 0 && dim != at)
+      return fail(op, "reads the sequence of operand #")
+             << operand.getOperandNumber() << " outside the sequence loop";
+    if (dim < 0 && at >= 0)
+      v = op.isDpsInit(&operand) ? shardInit(op.getLoc(), v, at)
+                                 : slice(op.getLoc(), v, at);
+    local.map(operand.get(), v);
+  }
+  Value start = blockStart(op.getLoc(), loopSize);
+  Operation *clone = b.clone(*op, local);
+  for (auto [i, result] : llvm::enumerate(clone->getResults())) {
+    auto dps = cast<DestinationStyleOpInterface>(clone);
+    Value init = dps.getDpsInits()[i];
+    result.setType(init.getType());
+    setDim(result, dimOf(init));
+    if (dimOf(init) < 0)
+      return fail(op, "result #") << i << " does not keep the sequence";
+    map.map(op->getResult(i), result);
+  }
+  // Positions read by the body are global positions.
+  clone->walk([&](linalg::IndexOp index) {
+    if (static_cast<int64_t>(index.getDim()) != loop)
+      return;
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointAfter(index);
+    auto add = arith::AddIOp::create(b, index.getLoc(), index, start);
+    index.getResult().replaceAllUsesExcept(add, add);
+  });
+  return success();
+}
+
+LogicalResult Sharder::visitReshape(Operation *op) {
+  Value src = map.lookupOrDefault(op->getOperand(0));
+  int64_t dim = dimOf(src);
+  auto srcType = cast<RankedTensorType>(src.getType());
+  auto resultType = cast<RankedTensorType>(op->getResult(0).getType());
+  SmallVector<int64_t> shape(resultType.getShape());
+  int64_t newDim = -1;
+  if (auto expand = dyn_cast<tensor::ExpandShapeOp>(op)) {
+    ReassociationIndices group = expand.getReassociationIndices()[dim];
+    // Block k of the source dimension is block k of the group's outermost
+    // dimension of size > 1.
+    for (int64_t d : group)
+      if (shape[d] != 1) {
+        newDim = d;
+        break;
+      }
+    if (newDim < 0 || shape[newDim] % p != 0)
+      return fail(op, "splits the sequence into dimensions whose outermost "
+                      "is not divisible by the degree");
+    shape[newDim] /= p;
+    auto type = resultType.clone(shape);
+    Value v = tensor::ExpandShapeOp::create(b, op->getLoc(), type, src,
+                                            expand.getReassociationIndices());
+    map.map(op->getResult(0), setDim(v, newDim));
+    return success();
+  }
+  auto collapse = cast<tensor::CollapseShapeOp>(op);
+  for (auto [g, group] : llvm::enumerate(collapse.getReassociationIndices())) {
+    if (!llvm::is_contained(group, dim))
+      continue;
+    for (int64_t d : group) {
+      if (d == dim)
+        break;
+      if (srcType.getDimSize(d) != 1)
+        return fail(op, "merges the sequence with an outer dimension of "
+                        "size > 1");
+    }
+    newDim = g;
+  }
+  shape[newDim] /= p;
+  Value v =
+      tensor::CollapseShapeOp::create(b, op->getLoc(), resultType.clone(shape),
+                                      src, collapse.getReassociationIndices());
+  map.map(op->getResult(0), setDim(v, newDim));
+  return success();
+}
+
+LogicalResult Sharder::visitElementwise(Operation *op) {
+  int64_t dim = -1;
+  for (Value v : op->getOperands())
+    dim = std::max(dim, dimOf(map.lookupOrDefault(v)));
+  IRMapping local = map;
+  for (Value v : op->getOperands()) {
+    Value m = map.lookupOrDefault(v);
+    int64_t d = dimOf(m);
+    if (d >= 0 && d != dim)
+      return fail(op, "combines operands sharded along different dimensions");
+    if (d < 0 && isa<RankedTensorType>(m.getType()))
+      m = slice(op->getLoc(), m, dim);
+    local.map(v, m);
+  }
+  Operation *clone = b.clone(*op, local);
+  for (auto [i, result] : llvm::enumerate(clone->getResults())) {
+    result.setType(shrink(cast<RankedTensorType>(result.getType()), dim));
+    map.map(op->getResult(i), setDim(result, dim));
+  }
+  return success();
+}
+
+LogicalResult Sharder::visitSoftmax(linalg::SoftmaxOp op) {
+  Value in = map.lookupOrDefault(op.getInput());
+  int64_t dim = dimOf(in);
+  if (dim < 0 || static_cast<int64_t>(op.getDimension()) == dim)
+    return fail(op, "normalizes over the sequence dimension");
+  Value init = map.lookupOrDefault(op.getOutput());
+  if (dimOf(init) < 0)
+    init = shardInit(op.getLoc(), init, dim);
+  auto s = linalg::SoftmaxOp::create(b, op.getLoc(), init.getType(), in, init,
+                                     op.getDimension());
+  map.map(op.getResult()[0], setDim(s.getResult()[0], dim));
+  return success();
+}
+
+template <typename OpTy> LogicalResult Sharder::visitAttention(OpTy op) {
+  Location loc = op.getLoc();
+  Value q = map.lookupOrDefault(op.getQuery());
+  Value k = map.lookupOrDefault(op.getKey());
+  Value v = map.lookupOrDefault(op.getValue());
+  auto qType = cast<RankedTensorType>(q.getType());
+  int64_t rank = qType.getRank();
+  // Rank 3 ([batch * heads, sequence, dim], as memred raises linalg
+  // attention): the heads come from collapsing [batch, heads, ...].
+  bool merged = rank == 3;
+  if (merged) {
+    auto unmerge = [&](Value &x) {
+      auto c = x.getDefiningOp<tensor::CollapseShapeOp>();
+      if (!c || c.getSrcType().getRank() != 4 || dimOf(c.getSrc()) != 2 ||
+          c.getReassociationIndices() !=
+              SmallVector<ReassociationIndices>{{0, 1}, {2}, {3}})
+        return false;
+      x = c.getSrc();
+      return true;
+    };
+    if (!unmerge(q) || !unmerge(k) || !unmerge(v))
+      return fail(op, "expects rank-3 query, key and value collapsed from "
+                      "[batch, heads, sequence, dim] (to find the heads)");
+    qType = cast<RankedTensorType>(q.getType());
+  } else if (rank != 4) {
+    return fail(op, "expects [batch, heads, sequence, dim] operands (rank "
+                    "4) to scatter the heads; got rank ")
+           << rank;
+  }
+  for (Value x : {q, k, v})
+    if (dimOf(x) != 2)
+      return fail(op, "expects query, key and value sharded along the "
+                      "sequence (dimension 2 of [batch, heads, sequence, "
+                      "dim])");
+  for (Value bias : op.getBiases())
+    if (dimOf(map.lookupOrDefault(bias)) >= 0)
+      return fail(op, "has a bias computed from the sharded sequence; "
+                      "biases must be whole (masks, position biases)");
+  int64_t heads = qType.getDimSize(1);
+  int64_t kvHeads = cast<RankedTensorType>(k.getType()).getDimSize(1);
+  int64_t n = op.getQueryLength();
+  std::string why = seqshard::checkUlyssesShape(p, n, heads, kvHeads);
+  if (!why.empty())
+    return fail(op, why);
+  if (kvHeads != heads)
+    return fail(op, "grouped-query attention (")
+           << kvHeads << " key/value heads for " << heads
+           << " query heads) is not implemented by memred.attention";
+
+  // [B, H, N/P, D] -> [B, N/P, H, D] -> scatter -> [B, N, H/P, D] ->
+  // [B, H/P, N, D].
+  SmallVector<int64_t> swap = {0, 2, 1, 3};
+  // One all-to-all per distinct operand (self-attention may pass one value
+  // twice).
+  DenseMap<Value, Value> scattered;
+  auto toHeads = [&](Value x) -> Value {
+    if (Value done = scattered.lookup(x))
+      return done;
+    Value t = transpose(loc, x, swap);
+    auto tt = cast<RankedTensorType>(t.getType());
+    SmallVector<int64_t> shape(tt.getShape());
+    shape[1] *= p;
+    shape[2] /= p;
+    Value s = seqshard::ScatterHeadsOp::create(
+        b, loc, tt.clone(shape), t, grid, b.getDenseI16ArrayAttr({0}),
+        seqshard::LayoutAttr::get(b.getContext(), seqshard::Layout::bshd),
+        IntegerAttr());
+    return scattered[x] = transpose(loc, s, swap);
+  };
+  IRMapping local = map;
+  local.map(op.getQuery(), toHeads(q));
+  local.map(op.getKey(), toHeads(k));
+  local.map(op.getValue(), toHeads(v));
+  for (Value bias : op.getBiases()) {
+    Value m = map.lookupOrDefault(bias);
+    auto bt = cast<RankedTensorType>(m.getType());
+    if (merged) {
+      if (bt.getRank() != 3 || bt.getDimSize(0) != 1)
+        return fail(op, "expects the biases of rank-3 attention to be "
+                        "shared by all batch elements and heads ([1, Lq, "
+                        "Lk])");
+      m = tensor::ExpandShapeOp::create(
+          b, loc,
+          RankedTensorType::get({1, 1, bt.getDimSize(1), bt.getDimSize(2)},
+                                bt.getElementType()),
+          m, SmallVector<ReassociationIndices>{{0, 1}, {2}, {3}});
+      bt = cast<RankedTensorType>(m.getType());
+    }
+    if (bt.getRank() == 4 && bt.getDimSize(1) == heads && heads > 1)
+      m = slice(loc, m, 1), shardDim.erase(m);
+    local.map(bias, m);
+  }
+  Value init = map.lookupOrDefault(op.getInit());
+  if (dimOf(init) >= 0)
+    return fail(op, "expects a fresh init");
+  auto initType = cast<RankedTensorType>(init.getType());
+  SmallVector<int64_t> initShape(initType.getShape());
+  if (merged)
+    initShape = {qType.getDimSize(0), heads, initShape[1], initShape[2]};
+  initShape[1] /= p;
+  local.map(op.getInit(), tensor::EmptyOp::create(b, loc, initShape,
+                                                  initType.getElementType())
+                              .getResult());
+  Operation *clone = b.clone(*op, local);
+  Value out = clone->getResult(0);
+  out.setType(clone->getOperand(clone->getNumOperands() - 1).getType());
+  // [B, H/P, N, Dv] -> [B, N, H/P, Dv] -> gather -> [B, N/P, H, Dv] ->
+  // [B, H, N/P, Dv].
+  Value t = transpose(loc, out, swap);
+  auto tt = cast<RankedTensorType>(t.getType());
+  SmallVector<int64_t> shape(tt.getShape());
+  shape[1] /= p;
+  shape[2] *= p;
+  Value g = seqshard::GatherHeadsOp::create(
+      b, loc, tt.clone(shape), t, grid, b.getDenseI16ArrayAttr({0}),
+      seqshard::LayoutAttr::get(b.getContext(), seqshard::Layout::bshd),
+      IntegerAttr());
+  Value result = setDim(transpose(loc, g, swap), 2);
+  if (merged) {
+    auto rt = cast<RankedTensorType>(result.getType());
+    result =
+        setDim(tensor::CollapseShapeOp::create(
+                   b, loc,
+                   RankedTensorType::get({rt.getDimSize(0) * rt.getDimSize(1),
+                                          rt.getDimSize(2), rt.getDimSize(3)},
+                                         rt.getElementType()),
+                   result, SmallVector<ReassociationIndices>{{0, 1}, {2}, {3}}),
+               1);
+  }
+  map.map(op->getResult(0), result);
+  return success();
+}
+
+LogicalResult Sharder::visitReturn(func::ReturnOp op) {
+  SmallVector<Value> results;
+  for (Value v : op.getOperands()) {
+    Value m = map.lookupOrDefault(v);
+    results.push_back(dimOf(m) >= 0 ? gather(op.getLoc(), m) : m);
+  }
+  func::ReturnOp::create(b, op.getLoc(), results);
+  return success();
+}
+
+struct SeqShardUlysses
+    : public lathe::impl::SeqShardUlyssesBase<SeqShardUlysses> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    if (degree < 1 || degree >= (1 << 16)) {
+      module.emitError() << kPass << "degree must be in [1, 65535], got "
+                         << int64_t(degree);
+      return signalPassFailure();
+    }
+    auto func = module.lookupSymbol<func::FuncOp>(function);
+    if (!func || func.isExternal()) {
+      module.emitError() << kPass << "no function @" << function
+                         << " to shard (option function=...)";
+      return signalPassFailure();
+    }
+    if (!func.getBody().hasOneBlock()) {
+      func.emitError() << kPass << "expects @" << function
+                       << " to have one block";
+      return signalPassFailure();
+    }
+    if (auto grid = module.lookupSymbol<shard::GridOp>(kGridName)) {
+      if (grid.getShape() != ArrayRef<int64_t>{degree}) {
+        grid.emitError() << kPass << "@" << kGridName
+                         << " exists with another shape than " << degree;
+        return signalPassFailure();
+      }
+    } else if (module.lookupSymbol(kGridName)) {
+      module.emitError() << kPass << "the symbol @" << kGridName << " is taken";
+      return signalPassFailure();
+    } else {
+      OpBuilder b(module.getBodyRegion());
+      shard::GridOp::create(b, module.getLoc(), kGridName,
+                            ArrayRef<int64_t>{degree});
+    }
+    if (raiseAttention) {
+      RewritePatternSet patterns(&getContext());
+      memred::populateRaiseAttentionPatterns(patterns);
+      (void)applyPatternsGreedily(func, std::move(patterns));
+    }
+    Sharder sharder(func, degree);
+    if (failed(sharder.run(seqArg, seqDim)))
+      return signalPassFailure();
+  }
+};
+
+} // namespace

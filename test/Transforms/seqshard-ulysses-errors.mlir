@@ -1,0 +1,86 @@
+// RUN: lathe-opt %s --split-input-file --seqshard-ulysses=degree=2 --verify-diagnostics
+
+// Three heads cannot be split over two ranks.
+func.func @main(%x: tensor<1x8x3x4xf32>) -> tensor<1x3x8x4xf32> {
+  %e = tensor.empty() : tensor<1x3x8x4xf32>
+  %q = linalg.transpose ins(%x : tensor<1x8x3x4xf32>) outs(%e : tensor<1x3x8x4xf32>) permutation = [0, 2, 1, 3]
+  %ea = tensor.empty() : tensor<1x3x8x4xf32>
+  // expected-error @+1 {{seqshard-ulysses: the 3 attention heads are not divisible by the degree 2 (each rank computes heads / degree heads): use a degree among 1}}
+  %a = memred.attention ins(%q, %q, %q : tensor<1x3x8x4xf32>, tensor<1x3x8x4xf32>, tensor<1x3x8x4xf32>) outs(%ea : tensor<1x3x8x4xf32>) scale(0.5) -> tensor<1x3x8x4xf32>
+  return %a : tensor<1x3x8x4xf32>
+}
+
+// -----
+
+// expected-error @+1 {{seqshard-ulysses: the sequence of 9 positions (argument #0, dimension 1) is not divisible by the degree 2: pad it to a multiple of 2 or pick a degree that divides 9}}
+func.func @main(%x: tensor<1x9x16xf32>) -> tensor<1x9x16xf32> {
+  return %x : tensor<1x9x16xf32>
+}
+
+// -----
+
+// A sum over the sequence would need an all-reduce.
+func.func @main(%x: tensor<1x8x16xf32>) -> tensor<1x16xf32> {
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<1x16xf32>
+  %f = linalg.fill ins(%z : f32) outs(%e : tensor<1x16xf32>) -> tensor<1x16xf32>
+  // expected-error @+1 {{seqshard-ulysses: reduces over the sequence dimension}}
+  %s = linalg.generic {indexing_maps = [affine_map<(b, c, n) -> (b, n, c)>, affine_map<(b, c, n) -> (b, c)>], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x : tensor<1x8x16xf32>) outs(%f : tensor<1x16xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %r = arith.addf %a, %o : f32
+    linalg.yield %r : f32
+  } -> tensor<1x16xf32>
+  return %s : tensor<1x16xf32>
+}
+
+// -----
+
+func.func @main(%x: tensor<1x8x16xf32>) -> tensor<1x8x16xf32> {
+  %e = tensor.empty() : tensor<1x8x16xf32>
+  // expected-error @+1 {{seqshard-ulysses: normalizes over the sequence dimension}}
+  %s = linalg.softmax dimension(1) ins(%x : tensor<1x8x16xf32>) outs(%e : tensor<1x8x16xf32>) -> tensor<1x8x16xf32>
+  return %s : tensor<1x8x16xf32>
+}
+
+// -----
+
+func.func @main(%x: tensor<1x8x16xf32>) -> tensor<1x8x32xf32> {
+  // expected-error @+1 {{seqshard-ulysses: does not know how the sequence dimension flows through this op}}
+  %c = tensor.concat dim(2) %x, %x : (tensor<1x8x16xf32>, tensor<1x8x16xf32>) -> tensor<1x8x32xf32>
+  return %c : tensor<1x8x32xf32>
+}
+
+// -----
+
+// The scores of linalg attention that was not raised mix two sequences.
+func.func @main(%x: tensor<1x8x16xf32>) -> tensor<1x8x8xf32> {
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<1x8x8xf32>
+  %f = linalg.fill ins(%z : f32) outs(%e : tensor<1x8x8xf32>) -> tensor<1x8x8xf32>
+  // expected-error @+1 {{seqshard-ulysses: mixes the sequences of two operands in different loops (an attention pattern that was not raised?)}}
+  %s = linalg.batch_matmul indexing_maps = [affine_map<(b, i, j, k) -> (b, i, k)>, affine_map<(b, i, j, k) -> (b, j, k)>, affine_map<(b, i, j, k) -> (b, i, j)>] ins(%x, %x : tensor<1x8x16xf32>, tensor<1x8x16xf32>) outs(%f : tensor<1x8x8xf32>) -> tensor<1x8x8xf32>
+  return %s : tensor<1x8x8xf32>
+}
+
+// -----
+
+// expected-error @+1 {{seqshard-ulysses: no function @main to shard (option function=...)}}
+module {
+  func.func @other(%x: tensor<1x8x16xf32>) -> tensor<1x8x16xf32> {
+    return %x : tensor<1x8x16xf32>
+  }
+}
+
+// -----
+
+func.func @main(%x: tensor<1x8x16xf32>) -> tensor<1x8x16xf32> {
+  %e = tensor.empty() : tensor<1x8x16xf32>
+  // expected-error @+1 {{seqshard-ulysses: reads a sequence-sharded value inside its region}}
+  %r = linalg.generic {indexing_maps = [affine_map<(b, n, c) -> (b, n, c)>], iterator_types = ["parallel", "parallel", "parallel"]} outs(%e : tensor<1x8x16xf32>) {
+  ^bb0(%o: f32):
+    %c0 = arith.constant 0 : index
+    %v = tensor.extract %x[%c0, %c0, %c0] : tensor<1x8x16xf32>
+    linalg.yield %v : f32
+  } -> tensor<1x8x16xf32>
+  return %r : tensor<1x8x16xf32>
+}

@@ -1,0 +1,235 @@
+"""A pre-LN transformer stack written as linalg on tensors, for seqshard tests.
+
+usage: seqshard_model.py OUT_DIR [--layers=2] [--batch=2] [--seq=256]
+                         [--hidden=64] [--heads=4] [--seed=0]
+       seqshard_model.py OUT_DIR --check A.npy B.npy [--tol=1e-5]
+       seqshard_model.py OUT_DIR --check-comm REPORT.json --ranks=P
+
+Writes OUT_DIR/model.mlir (@main(x: [B, N, h]) -> [B, N, h]; weights as
+dense constants from --seed), OUT_DIR/x.npy and OUT_DIR/ref.npy (the same
+model in float64 numpy). Each layer: x + pos (first layer) -> LN -> q, k, v
+projections -> [B, H, N, D] -> memred.attention with a causal mask [1, 1, N, N]
+-> output projection + residual -> LN -> MLP (x * sigmoid(1.702 x)) +
+residual. --check compares max|a - b| / max|b| with --tol; --check-comm checks
+the all-to-all bytes of lathe-run's report against 4 all-to-alls per attention
+of B * N/P * h f32 values each per rank (every rank's send buffer, its own
+block included), and one all-gather of the output.
+"""
+
+import json
+import sys
+
+import numpy as np
+
+
+def arg(name, default):
+    for a in sys.argv:
+        if a.startswith("--" + name + "="):
+            return type(default)(a.split("=", 1)[1])
+    return default
+
+
+def hexconst(a):
+    return 'dense<"0x' + np.ascontiguousarray(a, dtype="<f4").tobytes().hex().upper() + '">'
+
+
+def ty(shape):
+    return "tensor<" + "x".join(str(s) for s in shape) + "xf32>"
+
+
+class Gen:
+    def __init__(self):
+        self.lines = []
+        self.n = 0
+        self.consts = {}
+
+    def v(self):
+        self.n += 1
+        return "%v" + str(self.n)
+
+    def emit(self, s):
+        self.lines.append("    " + s)
+
+    def const(self, a):
+        name = self.v()
+        self.emit(f"{name} = arith.constant {hexconst(a)} : {ty(a.shape)}")
+        return name
+
+    def empty(self, shape, fill=None):
+        e = self.v()
+        self.emit(f"{e} = tensor.empty() : {ty(shape)}")
+        if fill is None:
+            return e
+        f = self.v()
+        self.emit(f"{f} = linalg.fill ins(%c{fill} : f32) outs({e} : {ty(shape)}) -> {ty(shape)}")
+        return f
+
+    def generic(self, dims, iters, ins, outs, body, out_shape):
+        """ins/outs: [(value, type, map)], body: lines using %a0.. %o0."""
+        r = self.v()
+        maps = ", ".join(f"affine_map<({dims}) -> ({m})>" for _, _, m in ins + outs)
+        it = ", ".join(f'"{i}"' for i in iters)
+        ins_s = ", ".join(v for v, _, _ in ins)
+        ins_t = ", ".join(t for _, t, _ in ins)
+        outs_s = ", ".join(v for v, _, _ in outs)
+        outs_t = ", ".join(t for _, t, _ in outs)
+        args = ", ".join([f"%a{i}: f32" for i in range(len(ins))] + [f"%o{i}: f32" for i in range(len(outs))])
+        self.emit(f"{r} = linalg.generic {{indexing_maps = [{maps}], iterator_types = [{it}]}} "
+                  f"ins({ins_s} : {ins_t}) outs({outs_s} : {outs_t}) {{")
+        self.emit(f"^bb0({args}):")
+        for line in body:
+            self.emit("  " + line)
+        self.emit(f"}} -> {ty(out_shape)}")
+        return r
+
+
+def build(B, N, C, H, L, seed):
+    D = C // H
+    F = 2 * C
+    rng = np.random.default_rng(seed)
+    w = lambda *s: (rng.standard_normal(s) / np.sqrt(s[0])).astype(np.float32)
+    pos = (0.1 * rng.standard_normal((N, C))).astype(np.float32)
+    layers = []
+    for _ in range(L):
+        layers.append(dict(
+            g1=(1 + 0.1 * rng.standard_normal(C)).astype(np.float32),
+            b1=(0.1 * rng.standard_normal(C)).astype(np.float32),
+            wq=w(C, C), wk=w(C, C), wv=w(C, C), wo=w(C, C),
+            g2=(1 + 0.1 * rng.standard_normal(C)).astype(np.float32),
+            b2=(0.1 * rng.standard_normal(C)).astype(np.float32),
+            w1=w(C, F), w2=w(F, C)))
+    x = rng.standard_normal((B, N, C)).astype(np.float32)
+    mask = np.where(np.tril(np.ones((N, N))) > 0, 0.0, -np.inf).astype(np.float32)[None, None]
+
+    g = Gen()
+    X = ty((B, N, C))
+    row = ty((B, N))
+    d3 = "b, n, c"
+    cur = g.generic(d3, ["parallel"] * 3, [("%x", X, "b, n, c"), (g.const(pos), ty((N, C)), "n, c")],
+                    [(g.empty((B, N, C)), X, "b, n, c")], ["%s = arith.addf %a0, %a1 : f32", "linalg.yield %s : f32"],
+                    (B, N, C))
+    maskv = g.const(mask)
+
+    def layernorm(x, gamma, beta):
+        s = g.generic(d3, ["parallel", "parallel", "reduction"], [(x, X, "b, n, c")],
+                      [(g.empty((B, N), 0), row, "b, n")],
+                      [f"%m = arith.mulf %a0, %cinv : f32", "%s = arith.addf %o0, %m : f32", "linalg.yield %s : f32"],
+                      (B, N))
+        var = g.generic(d3, ["parallel", "parallel", "reduction"], [(x, X, "b, n, c"), (s, row, "b, n")],
+                        [(g.empty((B, N), 0), row, "b, n")],
+                        ["%d = arith.subf %a0, %a1 : f32", "%q = arith.mulf %d, %d : f32",
+                         "%m = arith.mulf %q, %cinv : f32", "%s = arith.addf %o0, %m : f32", "linalg.yield %s : f32"],
+                        (B, N))
+        return g.generic(d3, ["parallel"] * 3,
+                         [(x, X, "b, n, c"), (s, row, "b, n"), (var, row, "b, n"),
+                          (g.const(gamma), ty((C,)), "c"), (g.const(beta), ty((C,)), "c")],
+                         [(g.empty((B, N, C)), X, "b, n, c")],
+                         ["%d = arith.subf %a0, %a1 : f32", "%ve = arith.addf %a2, %ceps : f32",
+                          "%sd = math.sqrt %ve : f32", "%nrm = arith.divf %d, %sd : f32",
+                          "%sc = arith.mulf %nrm, %a3 : f32", "%r = arith.addf %sc, %a4 : f32", "linalg.yield %r : f32"],
+                         (B, N, C))
+
+    def proj(x, W):
+        K, M = W.shape
+        return g.generic("b, n, k, c", ["parallel", "parallel", "reduction", "parallel"],
+                         [(x, ty((B, N, K)), "b, n, k"), (g.const(W), ty((K, M)), "k, c")],
+                         [(g.empty((B, N, M), 0), ty((B, N, M)), "b, n, c")],
+                         ["%m = arith.mulf %a0, %a1 : f32", "%s = arith.addf %o0, %m : f32", "linalg.yield %s : f32"],
+                         (B, N, M))
+
+    def add(a, b, shape):
+        t = ty(shape)
+        return g.generic(d3, ["parallel"] * 3, [(a, t, "b, n, c"), (b, t, "b, n, c")],
+                         [(g.empty(shape), t, "b, n, c")],
+                         ["%s = arith.addf %a0, %a1 : f32", "linalg.yield %s : f32"], shape)
+
+    def heads(x):
+        e = g.v()
+        g.emit(f"{e} = tensor.expand_shape {x} [[0], [1], [2, 3]] output_shape [{B}, {N}, {H}, {D}] : {X} into {ty((B, N, H, D))}")
+        t = g.v()
+        g.emit(f"{t} = linalg.transpose ins({e} : {ty((B, N, H, D))}) outs({g.empty((B, H, N, D))} : {ty((B, H, N, D))}) permutation = [0, 2, 1, 3]")
+        return t
+
+    for p in layers:
+        h = layernorm(cur, p["g1"], p["b1"])
+        q, k, v = heads(proj(h, p["wq"])), heads(proj(h, p["wk"])), heads(proj(h, p["wv"]))
+        a = g.v()
+        T4 = ty((B, H, N, D))
+        g.emit(f"{a} = memred.attention ins({q}, {k}, {v} : {T4}, {T4}, {T4}) biases({maskv} : {ty((1, 1, N, N))}) "
+               f"outs({g.empty((B, H, N, D))} : {T4}) scale({1 / np.sqrt(D):.8e}) -> {T4}")
+        t = g.v()
+        g.emit(f"{t} = linalg.transpose ins({a} : {T4}) outs({g.empty((B, N, H, D))} : {ty((B, N, H, D))}) permutation = [0, 2, 1, 3]")
+        c = g.v()
+        g.emit(f"{c} = tensor.collapse_shape {t} [[0], [1], [2, 3]] : {ty((B, N, H, D))} into {X}")
+        cur = add(cur, proj(c, p["wo"]), (B, N, C))
+        h2 = layernorm(cur, p["g2"], p["b2"])
+        u = proj(h2, p["w1"])
+        act = g.generic(d3, ["parallel"] * 3, [(u, ty((B, N, F)), "b, n, c")], [(g.empty((B, N, F)), ty((B, N, F)), "b, n, c")],
+                        ["%z = arith.mulf %a0, %cgelu : f32", "%nz = arith.negf %z : f32", "%e = math.exp %nz : f32",
+                         "%den = arith.addf %e, %cone : f32", "%r = arith.divf %a0, %den : f32", "linalg.yield %r : f32"],
+                        (B, N, F))
+        cur = add(cur, proj(act, p["w2"]), (B, N, C))
+
+    head = [f"  func.func @main(%x: {X}) -> {X} {{",
+            "    %c0 = arith.constant 0.0 : f32",
+            "    %cone = arith.constant 1.0 : f32",
+            f"    %cinv = arith.constant {1.0 / C:.8e} : f32",
+            "    %ceps = arith.constant 1.0e-05 : f32",
+            "    %cgelu = arith.constant 1.702 : f32"]
+    text = "module {\n" + "\n".join(head + g.lines + [f"    return {cur} : {X}", "  }", "}"]) + "\n"
+
+    # float64 reference
+    def ln(z, gamma, beta):
+        m = z.mean(-1, keepdims=True)
+        va = ((z - m) ** 2).mean(-1, keepdims=True)
+        return (z - m) / np.sqrt(va + 1e-5) * gamma + beta
+
+    z = x.astype(np.float64) + pos
+    for p in layers:
+        hh = ln(z, p["g1"], p["b1"])
+        sp = lambda t: t.reshape(B, N, H, D).transpose(0, 2, 1, 3)
+        q, k, v = sp(hh @ p["wq"]), sp(hh @ p["wk"]), sp(hh @ p["wv"])
+        s = q @ k.transpose(0, 1, 3, 2) / np.sqrt(D) + mask
+        s = np.exp(s - s.max(-1, keepdims=True))
+        s /= s.sum(-1, keepdims=True)
+        o = (s @ v).transpose(0, 2, 1, 3).reshape(B, N, C)
+        z = z + o @ p["wo"]
+        u = ln(z, p["g2"], p["b2"]) @ p["w1"]
+        z = z + (u / (1 + np.exp(-1.702 * u))) @ p["w2"]
+    return text, x, z
+
+
+def main():
+    out = sys.argv[1]
+    if "--check" in sys.argv:
+        i = sys.argv.index("--check")
+        a, b = np.load(sys.argv[i + 1]), np.load(sys.argv[i + 2])
+        tol = arg("tol", 1e-5)
+        assert a.shape == b.shape, (a.shape, b.shape)
+        err = float(np.abs(a.astype(np.float64) - b).max() / np.abs(b).max())
+        print(f"max_rel_err={err:.3e} (tolerance {tol:g})")
+        assert np.isfinite(err) and err <= tol, err
+        return
+    if "--check-comm" in sys.argv:
+        i = sys.argv.index("--check-comm")
+        report = json.load(open(sys.argv[i + 1]))
+        P = arg("ranks", 1)
+        B, N, C, L = arg("batch", 2), arg("seq", 256), arg("hidden", 64), arg("layers", 2)
+        comm = {c["collective"]: c for c in report["comm"]}
+        a2a = comm["all_to_all"]
+        expect = 4 * L * B * (N // P) * C * 4
+        print(f"all_to_all: {a2a['calls']} calls, {a2a['bytes']} bytes per rank; formula 4 * L * B * N/P * h * 4 = {expect}")
+        assert report["ranks"] == P, report["ranks"]
+        assert a2a["calls"] == 4 * L and a2a["bytes"] == expect, a2a
+        ag = comm["all_gather"]
+        assert ag["calls"] == 1 and ag["bytes"] == B * (N // P) * C * 4, ag
+        return
+    B, N, C, H, L = arg("batch", 2), arg("seq", 256), arg("hidden", 64), arg("heads", 4), arg("layers", 2)
+    text, x, ref = build(B, N, C, H, L, arg("seed", 0))
+    open(out + "/model.mlir", "w").write(text)
+    np.save(out + "/x.npy", x)
+    np.save(out + "/ref.npy", ref)
+
+
+if __name__ == "__main__":
+    main()
