@@ -35,6 +35,9 @@ namespace lathe {
 namespace train {
 class TrainDialect;
 }
+namespace memred {
+class MemRedDialect;
+}
 
 #define GEN_PASS_DECL
 #include "lathe/Transforms/Passes.h.inc"

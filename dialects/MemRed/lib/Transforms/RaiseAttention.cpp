@@ -322,7 +322,7 @@ template <typename OpTy> struct RaiseAttention : public OpRewritePattern<OpTy> {
     }
     auto attn = AttentionOp::create(
         rewriter, loc, TypeRange{init.getType()}, q, k, v, ValueRange{}, init,
-        rewriter.getF32FloatAttr(static_cast<float>(scale)));
+        /*lse=*/Value(), rewriter.getF32FloatAttr(static_cast<float>(scale)));
     rewriter.replaceOp(pvOp, attn->getResults());
     return success();
   }
