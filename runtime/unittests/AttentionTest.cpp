@@ -564,3 +564,45 @@ TEST_F(AttentionTest, BackwardBadOperandsArePendingErrors) {
       0, nullptr, 0, nullptr, 1.f, 0, 0, 0, 1);
   EXPECT_NE(takePending().find("bias gradient mask"), std::string::npos);
 }
+
+TEST_F(AttentionTest, BackwardStridedOperandsAndOutputs) {
+  // K stored transposed ([n, D, L] viewed as [n, L, D]) and dK written into
+  // a transposed buffer the same way: the same gradients as dense operands.
+  int64_t n = 3, l = 20, d = 8;
+  auto q = randomVector(n * l * d, 90), kt = randomVector(n * d * l, 91),
+       v = randomVector(n * l * d, 92), dO = randomVector(n * l * d, 93);
+  std::vector<float> k(kt.size());
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t j = 0; j < l; ++j)
+      for (int64_t e = 0; e < d; ++e)
+        k[(b * l + j) * d + e] = kt[(b * d + e) * l + j];
+  std::vector<float> o(n * l * d), lse(n * l), dq(n * l * d), dk(n * l * d),
+      dkt(n * d * l), dv(n * l * d), dq2(n * l * d), dv2(n * l * d);
+  MemRef mq(q.data(), {n, l, d}), mk(k.data(), {n, l, d}),
+      mkt(kt.data(), {n, l, d}, {d * l, 1, l}), mv(v.data(), {n, l, d}),
+      mo(o.data(), {n, l, d}), mdo(dO.data(), {n, l, d}),
+      ml(lse.data(), {n, l}), mdq(dq.data(), {n, l, d}),
+      mdk(dk.data(), {n, l, d}), mdkt(dkt.data(), {n, l, d}, {d * l, 1, l}),
+      mdv(dv.data(), {n, l, d}), mdq2(dq2.data(), {n, l, d}),
+      mdv2(dv2.data(), {n, l, d});
+  lathe_rt_chunked_attention_lse_f32(3, mq.desc(), 3, mk.desc(), 3, mv.desc(),
+                                     0, nullptr, 0, nullptr, 3, mo.desc(), 2,
+                                     ml.desc(), 0.3f, 8, 8, 0);
+  lathe_rt_chunked_attention_backward_f32(
+      3, mq.desc(), 3, mk.desc(), 3, mv.desc(), 3, mo.desc(), 3, mdo.desc(), 2,
+      ml.desc(), 0, nullptr, 0, nullptr, 3, mdq.desc(), 3, mdk.desc(), 3,
+      mdv.desc(), 0, nullptr, 0, nullptr, 0.3f, 8, 8, 0, 0);
+  lathe_rt_chunked_attention_backward_f32(
+      3, mq.desc(), 3, mkt.desc(), 3, mv.desc(), 3, mo.desc(), 3, mdo.desc(), 2,
+      ml.desc(), 0, nullptr, 0, nullptr, 3, mdq2.desc(), 3, mdkt.desc(), 3,
+      mdv2.desc(), 0, nullptr, 0, nullptr, 0.3f, 8, 8, 0, 0);
+  ASSERT_EQ(takePending(), "");
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t j = 0; j < l; ++j)
+      for (int64_t e = 0; e < d; ++e)
+        ASSERT_NEAR(dkt[(b * d + e) * l + j], dk[(b * l + j) * d + e], 1e-6);
+  for (size_t i = 0; i < dq.size(); ++i) {
+    ASSERT_NEAR(dq2[i], dq[i], 1e-6);
+    ASSERT_NEAR(dv2[i], dv[i], 1e-6);
+  }
+}
