@@ -17,7 +17,9 @@
 // wants), and the body is the forward body followed by its scalar reverse
 // sweep (derivatives of arith/math ops). Reductions must combine with addf
 // (sum) or max/min (the gradient goes to the elements equal to the result).
-// linalg.softmax and the tensor reshaping/slicing ops have their own rules.
+// linalg.softmax, the tensor reshaping/slicing ops and memred attention
+// (memred.attention_grad, scores recomputed block by block) have their own
+// rules.
 // An op the pass cannot differentiate is an error naming it, never a wrong
 // gradient.
 //
