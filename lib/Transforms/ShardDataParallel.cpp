@@ -26,6 +26,8 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Shard/IR/ShardDialect.h"
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -85,6 +87,60 @@ Value scale(OpBuilder &b, Location loc, Value x, double c) {
   return arith::MulFOp::create(b, loc, x, splat);
 }
 
+/// Clipping by the global norm on sharded gradients: the sum of squares of
+/// this rank's shard, summed over all ranks (`shard.all_reduce`), gives the
+/// norm of the whole gradient; every shard is scaled by
+/// min(1, max_norm / (norm + 1e-6)), as train.clip_by_global_norm does.
+Value clipShards(OpBuilder &b, Location loc, Value grad, double maxNorm) {
+  auto f32 = b.getF32Type();
+  auto type = cast<RankedTensorType>(grad.getType());
+  auto scalar = RankedTensorType::get({}, f32);
+  auto cst = [&](double v) {
+    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v)).getResult();
+  };
+  Value init =
+      linalg::FillOp::create(
+          b, loc, cst(0.0),
+          tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{}, f32).getResult())
+          .getResult(0);
+  MLIRContext *ctx = b.getContext();
+  SmallVector<AffineMap> maps = {AffineMap::getMultiDimIdentityMap(1, ctx),
+                                 AffineMap::get(1, 0, ctx)};
+  Value local =
+      linalg::GenericOp::create(
+          b, loc, TypeRange{scalar}, ValueRange{grad}, ValueRange{init}, maps,
+          SmallVector<utils::IteratorType>{utils::IteratorType::reduction},
+          [&](OpBuilder &nb, Location l, ValueRange a) {
+            Value sq = arith::MulFOp::create(nb, l, a[0], a[0]);
+            linalg::YieldOp::create(
+                nb, l, ValueRange{arith::AddFOp::create(nb, l, a[1], sq)});
+          })
+          .getResult(0);
+  auto total = shard::AllReduceOp::create(b, loc, scalar, StringRef(kGridName),
+                                          ArrayRef<int16_t>({0, 1}), local,
+                                          shard::ReductionKind::Sum);
+  Value norm = math::SqrtOp::create(
+      b, loc,
+      tensor::ExtractOp::create(b, loc, total.getResult(), ValueRange{}));
+  Value factor = arith::MinimumFOp::create(
+      b, loc, cst(1.0),
+      arith::DivFOp::create(b, loc, cst(maxNorm),
+                            arith::AddFOp::create(b, loc, norm, cst(1e-6))));
+  SmallVector<AffineMap> ew(2, AffineMap::getMultiDimIdentityMap(1, ctx));
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{type}, ValueRange{grad},
+             ValueRange{tensor::EmptyOp::create(b, loc, type.getShape(), f32)
+                            .getResult()},
+             ew,
+             SmallVector<utils::IteratorType>{utils::IteratorType::parallel},
+             [&](OpBuilder &nb, Location l, ValueRange a) {
+               linalg::YieldOp::create(
+                   nb, l,
+                   ValueRange{arith::MulFOp::create(nb, l, a[0], factor)});
+             })
+      .getResult(0);
+}
+
 struct LatheShardDataParallel
     : public lathe::impl::LatheShardDataParallelBase<LatheShardDataParallel> {
   using Base::Base;
@@ -124,11 +180,14 @@ struct LatheShardDataParallel
 
     // The updates, one per parameter, as lathe-make-train-step builds them.
     SmallVector<Operation *> updates;
+    train::ClipByGlobalNormOp clip;
     for (Operation &op : body) {
-      if (isa<train::ClipByGlobalNormOp>(op))
-        return op.emitError("lathe-shard-data-parallel: clipping by the "
-                            "global norm is not supported with ranks yet "
-                            "(the norm needs an all-reduce of the shards)");
+      if (auto c = dyn_cast<train::ClipByGlobalNormOp>(op)) {
+        if (clip || !c.getNorm().use_empty())
+          return op.emitError("lathe-shard-data-parallel: expects at most one "
+                              "train.clip_by_global_norm whose norm is unused");
+        clip = c;
+      }
       if (isa<train::AdamWOp, train::SGDOp>(op))
         updates.push_back(&op);
     }
@@ -156,6 +215,15 @@ struct LatheShardDataParallel
     };
     int64_t total = 0;
     SmallVector<int64_t> offsets;
+    if (clip)
+      for (auto [k, u] : llvm::enumerate(updates)) {
+        auto r = dyn_cast<OpResult>(u->getOperand(1));
+        if (!r || r.getOwner() != clip || r.getResultNumber() != k ||
+            clip.getGrads().size() != updates.size())
+          return u->emitError("lathe-shard-data-parallel: with clipping, "
+                              "update #")
+                 << k << " must take clipped gradient #" << k;
+      }
     for (auto [k, u] : llvm::enumerate(updates)) {
       bool shaped = u->getOperand(0) == step.getArgument(k) &&
                     ret.getOperand(1 + k) == u->getResult(0);
@@ -257,13 +325,21 @@ struct LatheShardDataParallel
       map.map(step.getArgument(i),
               entry->getArgument(newBatchStart + i - batchStart));
     for (Operation &op : body.without_terminator())
-      if (!llvm::is_contained(updates, &op))
+      if (!llvm::is_contained(updates, &op) && &op != clip.getOperation())
         b.clone(op, map);
 
     // Gradients: flat, padded, reduce-scattered, averaged over the ranks.
+    // Clipping happens on the shards (below), so the clip's inputs are what
+    // is sent.
+    auto rawGrad = [&](Value g) -> Value {
+      if (clip)
+        if (auto r = dyn_cast<OpResult>(g); r && r.getOwner() == clip)
+          return clip.getGrads()[r.getResultNumber()];
+      return g;
+    };
     SmallVector<Value> pieces;
     for (Operation *u : updates)
-      pieces.push_back(flatten(b, loc, map.lookup(u->getOperand(1))));
+      pieces.push_back(flatten(b, loc, map.lookup(rawGrad(u->getOperand(1)))));
     if (flatSize > total)
       pieces.push_back(arith::ConstantOp::create(
           b, loc,
@@ -279,6 +355,8 @@ struct LatheShardDataParallel
         flatGrads, shard::ReductionKind::Sum, APInt(64, 0));
     reduced->setAttr("lathe.dp_role", b.getStringAttr("gradients"));
     Value grad = scale(b, loc, reduced.getResult(), 1.0 / ranksTotal);
+    if (clip)
+      grad = clipShards(b, loc, grad, clip.getMaxNorm().convertToDouble());
 
     // The optimizer on this rank's shard.
     SmallVector<Value> operands = {entry->getArgument(numParams), grad};

@@ -1,6 +1,4 @@
 // What lathe-shard-data-parallel cannot shard is an error naming why.
-// RUN: not lathe-opt --lathe-differentiate --lathe-make-train-step="clip-norm=1.0" --lathe-shard-data-parallel="ranks=2" %S/../e2e/Inputs/grad-mlp.mlir 2>&1 | FileCheck %s --check-prefix=CLIP
-// CLIP: error: lathe-shard-data-parallel: clipping by the global norm is not supported with ranks yet (the norm needs an all-reduce of the shards)
 // RUN: not lathe-opt --lathe-differentiate --lathe-make-train-step --lathe-shard-data-parallel="ranks=4 ranks-per-node=3" %S/../e2e/Inputs/grad-mlp.mlir 2>&1 | FileCheck %s --check-prefix=NODES
 // NODES: error: lathe-shard-data-parallel: ranks (4) must be a positive multiple of ranks-per-node (3), and align positive
 // RUN: not lathe-opt --lathe-differentiate --lathe-shard-data-parallel="ranks=2" %S/../e2e/Inputs/grad-mlp.mlir 2>&1 | FileCheck %s --check-prefix=NOSTEP

@@ -3,6 +3,7 @@
 // (ceil(2410 / 4) rounded up to the alignment) and a flat vector of 8192.
 // RUN: lathe-opt --lathe-differentiate --lathe-make-train-step="optimizer=adamw lr=0.01" --lathe-shard-data-parallel="ranks=4 ranks-per-node=2" %S/../e2e/Inputs/grad-mlp.mlir | FileCheck %s
 // RUN: lathe-opt --lathe-differentiate --lathe-make-train-step="optimizer=sgd lr=0.01" --lathe-shard-data-parallel="ranks=2 align=64" %S/../e2e/Inputs/grad-mlp.mlir | FileCheck %s --check-prefix=SGD
+// RUN: lathe-opt --lathe-differentiate --lathe-make-train-step="clip-norm=1.0" --lathe-shard-data-parallel="ranks=2" %S/../e2e/Inputs/grad-mlp.mlir | FileCheck %s --check-prefix=CLIP
 
 // CHECK: shard.grid @lathe_dp(shape = 2x2)
 // CHECK: func.func @loss_train_step(%[[W1:.*]]: tensor<64x32xf32> {lathe.param}, {{.*}}: tensor<10xf32> {lathe.param},
@@ -29,3 +30,15 @@
 // SGD: tensor<1216xf32> {lathe.dp_state = "master"}, %{{.*}}: tensor<1216xf32> {lathe.dp_state = "momentum"}
 // SGD: train.sgd {{.*}} : tensor<1216xf32>
 // SGD: shard.all_gather {{.*}} : tensor<1216xf32> -> tensor<2432xf32>
+
+// Clipping on the shards: the squared norm of this rank's averaged gradient
+// shard, summed over all ranks, scales every shard; the clip op is gone.
+// CLIP-NOT: train.clip_by_global_norm
+// CLIP: %[[RS:.*]] = shard.reduce_scatter
+// CLIP: %[[MEAN:.*]] = arith.mulf %[[RS]]
+// CLIP: %[[SQ:.*]] = linalg.generic {{.*}} ins(%[[MEAN]] : tensor<2048xf32>)
+// CLIP: %[[TOT:.*]] = shard.all_reduce %[[SQ]] on @lathe_dp grid_axes = [0, 1] : tensor<f32> -> tensor<f32>
+// CLIP: math.sqrt
+// CLIP: arith.minimumf
+// CLIP: %[[CLIPPED:.*]] = linalg.generic {{.*}} ins(%[[MEAN]] : tensor<2048xf32>)
+// CLIP: train.adamw %{{.*}}, %[[CLIPPED]]

@@ -27,8 +27,8 @@ struct QuantizeBufferization
                           bufferization::BufferizationState &state) const {
     auto quantize = cast<QuantizeOp>(op);
     SmallVector<Value> buffers;
-    for (Value operand : {quantize.getInput(), quantize.getQInit(),
-                          quantize.getScalesInit()}) {
+    for (Value operand :
+         {quantize.getInput(), quantize.getQInit(), quantize.getScalesInit()}) {
       FailureOr<Value> buffer =
           bufferization::getBuffer(rewriter, operand, options, state);
       if (failed(buffer))
@@ -36,10 +36,10 @@ struct QuantizeBufferization
       buffers.push_back(*buffer);
     }
     rewriter.setInsertionPoint(op);
-    auto newOp = QuantizeOp::create(
-        rewriter, op->getLoc(), TypeRange{}, buffers[0], buffers[1],
-        buffers[2], quantize.getSeed(), quantize.getBitsAttr(),
-        quantize.getGroupSizeAttr());
+    auto newOp =
+        QuantizeOp::create(rewriter, op->getLoc(), TypeRange{}, buffers[0],
+                           buffers[1], buffers[2], quantize.getSeed(),
+                           quantize.getBitsAttr(), quantize.getGroupSizeAttr());
     newOp->setDiscardableAttrs(op->getDiscardableAttrDictionary());
     bufferization::replaceOpWithBufferizedValues(rewriter, op,
                                                  {buffers[1], buffers[2]});

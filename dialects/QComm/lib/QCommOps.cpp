@@ -48,8 +48,7 @@ static LogicalResult verifyQuantParams(Operation *op, int64_t bits,
            << hop << "group size, got " << groupSize;
   if (bits == 4 && groupSize % 2 != 0)
     return op->emitOpError("expects an even ")
-           << hop
-           << "group size with 4 bits (two values per byte), got "
+           << hop << "group size with 4 bits (two values per byte), got "
            << groupSize;
   return success();
 }
@@ -144,8 +143,8 @@ LogicalResult QuantizeOp::verify() {
   Builder b(getContext());
   if (failed(expectElementType(*this, getInput(), b.getF32Type(), "input")) ||
       failed(expectElementType(*this, getQInit(), b.getI8Type(), "q")) ||
-      failed(expectElementType(*this, getScalesInit(), b.getF32Type(),
-                               "scales")))
+      failed(
+          expectElementType(*this, getScalesInit(), b.getF32Type(), "scales")))
     return failure();
   return verifyPackedSizes(*this, getInput(), getQInit(), getScalesInit(),
                            /*parts=*/1, getBits(), getGroupSize(), "input");
@@ -173,8 +172,7 @@ LogicalResult DequantizeOp::verify() {
     return failure();
   Builder b(getContext());
   if (failed(expectElementType(*this, getQ(), b.getI8Type(), "q")) ||
-      failed(expectElementType(*this, getScales(), b.getF32Type(),
-                               "scales")) ||
+      failed(expectElementType(*this, getScales(), b.getF32Type(), "scales")) ||
       failed(expectElementType(*this, getInit(), b.getF32Type(), "init")))
     return failure();
   return verifyPackedSizes(*this, getInit(), getQ(), getScales(),
@@ -204,8 +202,7 @@ LogicalResult DequantizeReduceOp::verify() {
            << static_cast<int64_t>(getParts());
   Builder b(getContext());
   if (failed(expectElementType(*this, getQ(), b.getI8Type(), "q")) ||
-      failed(expectElementType(*this, getScales(), b.getF32Type(),
-                               "scales")) ||
+      failed(expectElementType(*this, getScales(), b.getF32Type(), "scales")) ||
       failed(expectElementType(*this, getInit(), b.getF32Type(), "init")))
     return failure();
   return verifyPackedSizes(*this, getInit(), getQ(), getScales(), getParts(),
@@ -262,11 +259,9 @@ void HadamardOp::getEffects(
 // Communication ops
 //===----------------------------------------------------------------------===//
 
-FailureOr<int64_t>
-mlir::lathe::qcomm::getStaticGroupSize(Operation *op, FlatSymbolRefAttr grid,
-                                       ArrayRef<int16_t> axes,
-                                       SymbolTableCollection &symbolTable,
-                                       bool emitErrors) {
+FailureOr<int64_t> mlir::lathe::qcomm::getStaticGroupSize(
+    Operation *op, FlatSymbolRefAttr grid, ArrayRef<int16_t> axes,
+    SymbolTableCollection &symbolTable, bool emitErrors) {
   auto fail = [&](auto &&...parts) -> FailureOr<int64_t> {
     if (emitErrors)
       (op->emitOpError() << ... << parts);

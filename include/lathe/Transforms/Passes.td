@@ -240,7 +240,9 @@ def LatheShardDataParallel : Pass<"lathe-shard-data-parallel", "ModuleOp"> {
     shard `l * NODES + n` (where a reduce-scatter inside the node, then
     across nodes, leaves it). The collectives are marked
     `lathe.dp_role = "gradients" | "weights"` for the qcomm passes.
-    Clipping by the global norm is not supported yet.
+    Clipping by the global norm (`train.clip_by_global_norm`) moves onto the
+    shards: the squared norms of the shards are summed over the ranks
+    (`shard.all_reduce`) and every shard is scaled by the same factor.
   }];
   let options = [
     Option<"function", "function", "std::string", /*default=*/"\"loss\"",
@@ -253,6 +255,8 @@ def LatheShardDataParallel : Pass<"lathe-shard-data-parallel", "ModuleOp"> {
   ];
   let dependentDialects = ["::mlir::shard::ShardDialect",
                            "::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::math::MathDialect",
                            "::mlir::tensor::TensorDialect"];
 }
 

@@ -11,6 +11,7 @@
 #include "lathe/Dialect/QComm/QCommOps.h"
 #include "lathe/Target/CPU/Passes.h"
 #include "lathe/Target/CPU/RuntimeCalls.h"
+#include "lathe/runtime/Quant.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -29,9 +30,8 @@ using namespace mlir::lathe::qcomm;
 
 namespace {
 
-// Flags of Quant.h's kernels (LATHE_QUANT_STOCHASTIC, LATHE_QUANT_ACCUMULATE).
-constexpr int64_t kStochastic = 1;
-constexpr int64_t kAccumulate = 2;
+constexpr int64_t kStochastic = LATHE_QUANT_STOCHASTIC;
+constexpr int64_t kAccumulate = LATHE_QUANT_ACCUMULATE;
 
 Value i64(RewriterBase &rewriter, Location loc, int64_t value) {
   return arith::ConstantIntOp::create(rewriter, loc, value, 64);
@@ -124,12 +124,11 @@ void lowerDequantizeReduce(ModuleOp module, DequantizeReduceOp op,
   Value y = operands.get(op.getInit(), true);
   operands.finish();
   rewriter.setInsertionPoint(op);
-  lathe::emitRuntimeCall(module, rewriter, loc,
-                         "lathe_rt_dequantize_reduce_f32", {q, scales, y},
-                         {static_cast<int64_t>(op.getParts()),
-                          static_cast<int64_t>(op.getBits()),
-                          static_cast<int64_t>(op.getGroupSize()),
-                          op.getAccumulate() ? kAccumulate : 0});
+  lathe::emitRuntimeCall(
+      module, rewriter, loc, "lathe_rt_dequantize_reduce_f32", {q, scales, y},
+      {static_cast<int64_t>(op.getParts()), static_cast<int64_t>(op.getBits()),
+       static_cast<int64_t>(op.getGroupSize()),
+       op.getAccumulate() ? kAccumulate : 0});
   rewriter.eraseOp(op);
 }
 

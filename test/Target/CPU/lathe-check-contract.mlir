@@ -19,6 +19,14 @@
 // KERNELS: error: phase 'kernels' must leave no linalg.matmul on f32 tensors with the default indexing maps, but one remains: lathe-cpu-form-kernels must raise it to lathe.matmul
 // FORMED: lathe.matmul
 
+// RUN: not lathe-opt %t/qcomm.mlir --lathe-check-contract=phase=kernels 2>&1 | FileCheck %s --check-prefix=QCOMM
+// RUN: lathe-opt %t/qcomm.mlir --lathe-cpu-kernels | FileCheck %s --check-prefix=EXPANDED
+// QCOMM: error: phase 'kernels' must leave no quantized collectives, but qcomm.reduce_scatter remains: qcomm-expand-collectives (in the 'kernels' phase) must expand it into qcomm compute ops and shard collectives
+// EXPANDED: qcomm.quantize
+// EXPANDED: shard.all_to_all
+// EXPANDED: qcomm.dequantize_reduce
+// EXPANDED-NOT: qcomm.reduce_scatter
+
 // RUN: not lathe-opt %t/matmul.mlir --lathe-check-contract=phase=bufferize 2>&1 | FileCheck %s --check-prefix=BUFFERIZE
 // RUN: lathe-opt %t/matmul.mlir --lathe-cpu-kernels --lathe-cpu-bufferize | lathe-opt --lathe-check-contract=phase=bufferize -o /dev/null
 // BUFFERIZE: error: phase 'bufferize' must leave no tensor values, but tensor.empty still has one: the op has no bufferization model
@@ -27,6 +35,11 @@
 // RUN: lathe-opt %t/kernel.mlir --lathe-cpu-runtime-calls | FileCheck %s --check-prefix=CALLED
 // CALLS: error: phase 'runtime-calls' must leave no ops of the lathe, lowrank, memred, qcomm or sparsegcn dialects, but lathe.matmul remains: the 'runtime-calls' phase has no runtime call for this form of it
 // CALLED: call @lathe_rt_matmul_f32
+
+// RUN: not lathe-opt %t/qkernel.mlir --lathe-check-contract=phase=runtime-calls 2>&1 | FileCheck %s --check-prefix=QCALLS
+// RUN: lathe-opt %t/qkernel.mlir --lathe-cpu-runtime-calls | FileCheck %s --check-prefix=QCALLED
+// QCALLS: error: phase 'runtime-calls' must leave no ops of the lathe, lowrank, memred, qcomm or sparsegcn dialects, but qcomm.hadamard remains
+// QCALLED: call @lathe_rt_hadamard32_f32
 
 // RUN: not lathe-opt %t/generic.mlir --lathe-check-contract=phase=loops 2>&1 | FileCheck %s --check-prefix=LOOPS
 // RUN: lathe-opt %t/generic.mlir --lathe-cpu-loops | FileCheck %s --check-prefix=PARALLEL
@@ -93,5 +106,20 @@ func.func @main(%x: memref<8x16xf32>, %y: memref<8x16xf32>) {
     %m = arith.mulf %a, %a : f32
     linalg.yield %m : f32
   }
+  return
+}
+
+//--- qcomm.mlir
+shard.grid @dp(shape = 2x2)
+func.func @main(%g: tensor<256xf32>) -> tensor<64xf32>
+    attributes {lathe.signature = (tensor<256xf32>) -> tensor<64xf32>} {
+  %r = qcomm.reduce_scatter %g on @dp intra(axes = [1] bits = 8 group_size = 32)
+         inter(axes = [0] bits = 4 group_size = 32) : tensor<256xf32> -> tensor<64xf32>
+  return %r : tensor<64xf32>
+}
+
+//--- qkernel.mlir
+func.func @main(%x: memref<64xf32>, %y: memref<64xf32>) {
+  qcomm.hadamard ins(%x : memref<64xf32>) outs(%y : memref<64xf32>)
   return
 }

@@ -19,7 +19,8 @@ group g taking n * b / 8 bytes of data + n / g * 4 bytes of f32 scales:
   qw:      reduce-scatter [1, 0] 4 L, all-gather [1, 0] S at 4 bits g 2048
   zeropp:  all-to-all [1] L at 4 bits g 128, all-to-all [0] L / R at 4 bits
            g 128, all-gather [1, 0] S at 8 bits g 2048
-and the loss through the all-reduce [0, 1] (4 bytes).
+and the loss through the all-reduce [0, 1] (4 bytes; with --clip also the
+squared norm of the gradient shards).
 """
 import argparse
 import json
@@ -36,6 +37,8 @@ ap.add_argument("--per-node", type=int, default=0)
 ap.add_argument("--first-step", type=int, default=0)
 ap.add_argument("--comm", default="fp32")
 ap.add_argument("--loss-tol", type=float, default=1e-5)
+ap.add_argument("--clip", action="store_true",
+                help="clipping by the global norm: one more 4-byte all-reduce")
 a = ap.parse_args()
 per_node = a.per_node or a.ranks
 nodes = a.ranks // per_node
@@ -55,7 +58,7 @@ def q(n, bits, group):
     return n * bits // 8 + n // group * 4
 
 
-expected = {("all_reduce", (0, 1)): (1, 4)}
+expected = {("all_reduce", (0, 1)): (2, 8) if a.clip else (1, 4)}
 if a.comm in ("fp32", "qw"):
     expected[("reduce_scatter", (1, 0))] = (1, 4 * L)
 else:

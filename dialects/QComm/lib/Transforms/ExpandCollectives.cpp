@@ -99,9 +99,8 @@ struct ExpandAllGather : public OpRewritePattern<AllGatherOp> {
                  seedBase(rewriter, loc, op.getSeed(), op.getGridAttr()));
     auto gather = [&](Value v) -> Value {
       auto type = cast<RankedTensorType>(v.getType());
-      int64_t groups =
-          op.getResult().getType().getDimSize(0) /
-          op.getInput().getType().getDimSize(0);
+      int64_t groups = op.getResult().getType().getDimSize(0) /
+                       op.getInput().getType().getDimSize(0);
       auto gathered = RankedTensorType::get({type.getDimSize(0) * groups},
                                             type.getElementType());
       return shard::AllGatherOp::create(rewriter, loc, gathered,

@@ -326,6 +326,29 @@ def QComm_ReduceScatterOp : QComm_Op<"reduce_scatter", [
     (`stochastic` `(` $seed^ `)`)?
     attr-dict `:` type($input) `->` type($result)
   }];
+  let builders = [
+    // One or two hops: an empty `interAxes` leaves out the second hop (its
+    // bits and group size are then ignored). `seed` (i64) enables
+    // stochastic rounding.
+    OpBuilder<(ins "::mlir::Type":$result, "::mlir::Value":$input,
+                   "::mlir::FlatSymbolRefAttr":$grid,
+                   "::llvm::ArrayRef<int16_t>":$intraAxes,
+                   "int64_t":$intraBits, "int64_t":$intraGroupSize,
+                   "::llvm::ArrayRef<int16_t>":$interAxes,
+                   "int64_t":$interBits, "int64_t":$interGroupSize,
+                   "bool":$hadamard,
+                   CArg<"::mlir::Value", "{}">:$seed), [{
+      auto i64 = [&](int64_t v) { return $_builder.getI64IntegerAttr(v); };
+      bool twoHops = !interAxes.empty();
+      build($_builder, $_state, result, input, seed, grid,
+            $_builder.getDenseI16ArrayAttr(intraAxes), i64(intraBits),
+            i64(intraGroupSize),
+            twoHops ? $_builder.getDenseI16ArrayAttr(interAxes) : nullptr,
+            twoHops ? i64(interBits) : nullptr,
+            twoHops ? i64(interGroupSize) : nullptr,
+            hadamard ? $_builder.getUnitAttr() : nullptr);
+    }]>
+  ];
   let hasVerifier = 1;
   let extraClassDeclaration = [{
     /// True when there is a second (inter-node) hop.
