@@ -13,6 +13,7 @@
 #include "lathe/Driver/Train.h"
 
 #include "lathe/Dialect/Lathe/LatheOps.h"
+#include "lathe/Dialect/MemRed/Passes.h"
 #include "lathe/Dialect/QComm/Passes.h"
 #include "lathe/Driver/Executable.h"
 #include "lathe/Driver/HostTensors.h"
@@ -177,6 +178,9 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
     return fail("--resume needs --checkpoint=DIR");
   if (o.checkpointEvery < 0)
     return fail("--checkpoint-every must be >= 0");
+  if (o.attentionMinScores < 0)
+    return fail("--attention-min-scores must be >= 0, got " +
+                llvm::Twine(o.attentionMinScores));
   if (!o.loss.empty() && o.loss != "cross-entropy" && o.loss != "mse")
     return fail("--loss=" + o.loss + ": expected cross-entropy or mse");
   if (o.ranks < 1)
@@ -345,6 +349,12 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
   bool hasPredict = bool(module->lookupSymbol<func::FuncOp>("loss_predict"));
   {
     PassManager pm = PassManager::on<ModuleOp>(&context);
+    // Attention as memred ops first, so that its gradient is
+    // memred.attention_grad (scores recomputed block by block) rather than
+    // the linalg backward, which stores the L x L probabilities.
+    memred::MemRedRaiseAttentionOptions raise;
+    raise.minScores = o.attentionMinScores;
+    pm.addNestedPass<func::FuncOp>(memred::createMemRedRaiseAttention(raise));
     LatheDifferentiateOptions differentiate;
     differentiate.function = "loss";
     pm.addPass(createLatheDifferentiate(differentiate));
@@ -419,7 +429,9 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
   bool compiledOk = true;
   if (root) {
     PassManager pm = PassManager::on<ModuleOp>(&context);
-    if (failed(buildCpuPipeline(pm, "", error)))
+    CpuPipelineOptions cpu;
+    cpu.attentionMinScores = o.attentionMinScores;
+    if (failed(buildCpuPipeline(pm, "", error, cpu)))
       return fail("bad pipeline: " + error);
     compiledOk = succeeded(pm.run(*module)) &&
                  succeeded(compileModule(*module, exeOptions, compiled, error));

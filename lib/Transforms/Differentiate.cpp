@@ -17,12 +17,15 @@
 // wants), and the body is the forward body followed by its scalar reverse
 // sweep (derivatives of arith/math ops). Reductions must combine with addf
 // (sum) or max/min (the gradient goes to the elements equal to the result).
-// linalg.softmax and the tensor reshaping/slicing ops have their own rules.
+// linalg.softmax, the tensor reshaping/slicing ops and memred attention
+// (memred.attention_grad, scores recomputed block by block) have their own
+// rules.
 // An op the pass cannot differentiate is an error naming it, never a wrong
 // gradient.
 //
 //===----------------------------------------------------------------------===//
 
+#include "lathe/Dialect/MemRed/MemRedOps.h"
 #include "lathe/Transforms/Passes.h"
 
 #include "lathe/Dialect/SparseGCN/SparseGCNOps.h"
@@ -377,6 +380,8 @@ public:
     }
     func::ReturnOp::create(b, loc, results);
     ret.erase();
+    for (Operation *op : replacedForward)
+      op->erase();
     SmallVector<Type> types;
     for (Value v : results)
       types.push_back(v.getType());
@@ -422,6 +427,11 @@ private:
     Location loc = op->getLoc();
     if (auto sm = dyn_cast<linalg::SoftmaxOp>(op))
       return backpropSoftmax(sm);
+    if (auto attn = dyn_cast<lathe::memred::AttentionOp>(op))
+      return backpropAttention(attn, 0, 0);
+    if (auto attn = dyn_cast<lathe::memred::ChunkedAttentionOp>(op))
+      return backpropAttention(attn, attn.getQChunkSize(),
+                               attn.getKvChunkSize());
     if (isa<linalg::FillOp>(op))
       return success(); // Gradient of a fill value: not a tensor parameter.
     if (auto lop = dyn_cast<linalg::LinalgOp>(op))
@@ -1179,12 +1189,102 @@ private:
   struct Transposed {
     Value rp, ci, v, trp, tci, tv;
   };
+  /// The forward attention op again, with `lseInit` as its log-sum-exp init.
+  Operation *withLogSumExp(lathe::memred::AttentionOp op, Value lseInit) {
+    return lathe::memred::AttentionOp::create(
+        b, op.getLoc(), TypeRange{op.getInit().getType(), lseInit.getType()},
+        op.getQuery(), op.getKey(), op.getValue(), op.getBiases(), op.getInit(),
+        lseInit, op.getScaleAttr());
+  }
+  Operation *withLogSumExp(lathe::memred::ChunkedAttentionOp op,
+                           Value lseInit) {
+    return lathe::memred::ChunkedAttentionOp::create(
+        b, op.getLoc(), TypeRange{op.getInit().getType(), lseInit.getType()},
+        op.getQuery(), op.getKey(), op.getValue(), op.getBiases(), op.getInit(),
+        lseInit, op.getScaleAttr(), op.getQChunkAttr(), op.getKvChunkAttr());
+  }
+
+  /// memred attention (DeepSpeed4Science's memory-efficient backward): the
+  /// forward op is rebuilt with a log-sum-exp init (the softmax normaliser
+  /// per row, f32) and one memred.attention_grad computes the gradients of
+  /// the query, key, value and of the active biases from Q, K, V, the
+  /// output, its gradient and the log-sum-exp, recomputing the scores block
+  /// by block: no L x L tensor exists in the backward either.
+  template <typename OpTy>
+  LogicalResult backpropAttention(OpTy op, int64_t qChunk, int64_t kvChunk) {
+    Operation *raw = op.getOperation();
+    if (op.hasPureBufferSemantics())
+      return unsupported(raw, "the op works on buffers, not tensors");
+    Location loc = op.getLoc();
+    Value out = raw->getResult(0);
+    Value dOut = adjoints.lookup(out);
+    if (op.getLse() && adjoints.lookup(raw->getResult(1)))
+      return unsupported(raw, "the loss depends on its log-sum-exp result; "
+                              "only the attention output is differentiated");
+    if (!dOut)
+      return success();
+    Value lse = op.getLse() ? raw->getResult(1) : Value();
+    if (!lse) {
+      // The forward again, also writing the log-sum-exp. The original loses
+      // its uses here and is erased after the sweep (the sweep's list of
+      // forward ops still points at it).
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPoint(op);
+      SmallVector<OpFoldResult> sizes =
+          tensor::getMixedSizes(b, loc, op.getQuery());
+      sizes.pop_back();
+      Value lseInit = tensor::EmptyOp::create(b, loc, sizes, b.getF32Type());
+      Operation *fwd = withLogSumExp(op, lseInit);
+      fwd->setDiscardableAttrs(raw->getDiscardableAttrDictionary());
+      out.replaceAllUsesWith(fwd->getResult(0));
+      replacedForward.push_back(raw);
+      out = fwd->getResult(0);
+      lse = fwd->getResult(1);
+    }
+    // Inits of the gradients (overwritten by the op).
+    auto emptyLike = [&](Value v) -> Value {
+      return tensor::EmptyOp::create(
+          b, loc, tensor::getMixedSizes(b, loc, v),
+          cast<RankedTensorType>(v.getType()).getElementType());
+    };
+    SmallVector<Value> inits = {emptyLike(op.getQuery()),
+                                emptyLike(op.getKey()),
+                                emptyLike(op.getValue())};
+    SmallVector<int64_t> biasIndices;
+    SmallVector<Value> biasInits;
+    for (auto [i, bias] : llvm::enumerate(op.getBiases()))
+      if (active.contains(bias)) {
+        biasIndices.push_back(i);
+        biasInits.push_back(emptyLike(bias));
+      }
+    SmallVector<Type> types;
+    for (Value v : inits)
+      types.push_back(v.getType());
+    for (Value v : biasInits)
+      types.push_back(v.getType());
+    auto grad = lathe::memred::AttentionGradOp::create(
+        b, loc, types, op.getQuery(), op.getKey(), op.getValue(), out, dOut,
+        lse, op.getBiases(), inits[0], inits[1], inits[2], biasInits,
+        biasIndices.empty() ? DenseI64ArrayAttr()
+                            : b.getDenseI64ArrayAttr(biasIndices),
+        op.getScaleAttr(), b.getI64IntegerAttr(qChunk),
+        b.getI64IntegerAttr(kvChunk));
+    ++numBackwardOps;
+    addAdjoint(op.getQuery(), grad.getResult()[0]);
+    addAdjoint(op.getKey(), grad.getResult()[1]);
+    addAdjoint(op.getValue(), grad.getResult()[2]);
+    for (auto [pos, i] : llvm::enumerate(biasIndices))
+      addAdjoint(op.getBiases()[i], grad.getResult()[3 + pos]);
+    return success();
+  }
 
   func::FuncOp fn;
   OpBuilder b;
   SmallVector<Transposed> transposed;
   DenseSet<Value> active;
   DenseMap<Value, Value> adjoints;
+  /// Forward ops replaced during the sweep (erased at its end).
+  SmallVector<Operation *> replacedForward;
 };
 
 struct LatheDifferentiate

@@ -32,6 +32,7 @@
 #include <cstring>
 #include <dlfcn.h>
 #include <limits>
+#include <optional>
 #include <vector>
 
 using namespace lathe::rt;
@@ -85,14 +86,17 @@ void parallelTasks(int64_t n, const MakeWorker &makeWorker, const Task &task) {
     // The worker's scratch is counted in the caller's session.
     SessionBinding binding(c->session);
     try {
-      auto state = (*c->make)();
+      // Scratch only for workers that get a task (see the team size below).
+      std::optional<decltype((*c->make)())> state;
       for (;;) {
         if (c->failed.load(std::memory_order_relaxed))
           return;
         int64_t i = c->next.fetch_add(1, std::memory_order_relaxed);
         if (i >= c->n)
           return;
-        (*c->task)(state, i);
+        if (!state)
+          state.emplace((*c->make)());
+        (*c->task)(*state, i);
       }
     } catch (...) {
       if (!c->errorLock.test_and_set())
@@ -100,7 +104,11 @@ void parallelTasks(int64_t n, const MakeWorker &makeWorker, const Task &task) {
       c->failed = true;
     }
   };
-  unsigned team = static_cast<unsigned>(std::min<int64_t>(threads, n));
+  // With fewer tasks than threads the team is still `threads` wide (the
+  // idle workers return at once): sgemm called outside a parallel region
+  // would start its own OpenMP team for every small block product, which
+  // costs far more than the product.
+  unsigned team = static_cast<unsigned>(n > 0 ? threads : 1);
   if (team <= 1 || !parallel) {
     worker(&ctx);
   } else {
@@ -252,76 +260,208 @@ struct AttentionWorker {
   ScratchBuffer scores, acc, rowMax, rowSum;
 };
 
-void chunkedAttention(int64_t rankQ, void *qDesc, int64_t rankK, void *kDesc,
-                      int64_t rankV, void *vDesc, int64_t rankB0, void *b0Desc,
-                      int64_t rankB1, void *b1Desc, int64_t rankO, void *oDesc,
-                      float scale, int64_t qChunk, int64_t kvChunk,
-                      int64_t numBiases) {
-  static const int profileKind = getProfileKind("attention");
-  ProfileScope profile(profileKind);
-  constexpr const char *kName = "chunked attention";
-  MemRefView q = decodeMemRef(rankQ, qDesc, "chunked attention: query");
-  MemRefView k = decodeMemRef(rankK, kDesc, "chunked attention: key");
-  MemRefView v = decodeMemRef(rankV, vDesc, "chunked attention: value");
-  MemRefView o = decodeMemRef(rankO, oDesc, "chunked attention: output");
-  if (numBiases < 0 || numBiases > 2)
-    fail(LATHE_ERR_INVALID, kName, ": expects 0 to 2 biases, got ", numBiases);
-  int64_t r = q.rank;
-  if (r < 2 || r > 4)
-    fail(LATHE_ERR_SHAPE, kName, ": expects rank 2 to 4, got query ",
-         shapeString(q));
-  if (k.rank != r || v.rank != r || o.rank != r)
-    fail(LATHE_ERR_SHAPE, kName, ": rank mismatch: query ", shapeString(q),
-         ", key ", shapeString(k), ", value ", shapeString(v), ", output ",
-         shapeString(o));
-  int64_t lq = q.sizes[r - 2], d = q.sizes[r - 1], lk = k.sizes[r - 2],
-          dv = v.sizes[r - 1];
-  bool ok = k.sizes[r - 1] == d && v.sizes[r - 2] == lk &&
-            o.sizes[r - 2] == lq && o.sizes[r - 1] == dv;
+/// The validated operands of an attention kernel: q [..., Lq, D],
+/// k [..., Lk, D], v [..., Lk, Dv] (same leading dimensions) and up to two
+/// biases broadcastable to the scores [..., Lq, Lk].
+struct AttentionShapes {
+  MemRefView q, k, v;
+  std::vector<MemRefView> biases;
+  int64_t r = 0, lq = 0, lk = 0, d = 0, dv = 0, batch = 1;
   std::array<int64_t, LATHE_MAX_RANK> batchSizes{};
-  int64_t batch = 1;
-  for (int64_t i = 0; i < r - 2; ++i) {
-    ok = ok && k.sizes[i] == q.sizes[i] && v.sizes[i] == q.sizes[i] &&
-         o.sizes[i] == q.sizes[i];
-    batchSizes[i] = q.sizes[i];
-    batch *= q.sizes[i];
+
+  AttentionShapes(const char *name, int64_t rankQ, void *qDesc, int64_t rankK,
+                  void *kDesc, int64_t rankV, void *vDesc, int64_t rankB0,
+                  void *b0Desc, int64_t rankB1, void *b1Desc,
+                  int64_t numBiases) {
+    q = decodeMemRef(rankQ, qDesc, "attention: query");
+    k = decodeMemRef(rankK, kDesc, "attention: key");
+    v = decodeMemRef(rankV, vDesc, "attention: value");
+    if (numBiases < 0 || numBiases > 2)
+      fail(LATHE_ERR_INVALID, name, ": expects 0 to 2 biases, got ", numBiases);
+    r = q.rank;
+    if (r < 2 || r > 5)
+      fail(LATHE_ERR_SHAPE, name, ": expects rank 2 to 5, got query ",
+           shapeString(q));
+    if (k.rank != r || v.rank != r)
+      fail(LATHE_ERR_SHAPE, name, ": rank mismatch: query ", shapeString(q),
+           ", key ", shapeString(k), ", value ", shapeString(v));
+    lq = q.sizes[r - 2];
+    d = q.sizes[r - 1];
+    lk = k.sizes[r - 2];
+    dv = v.sizes[r - 1];
+    bool ok = k.sizes[r - 1] == d && v.sizes[r - 2] == lk;
+    for (int64_t i = 0; i < r - 2; ++i) {
+      ok = ok && k.sizes[i] == q.sizes[i] && v.sizes[i] == q.sizes[i];
+      batchSizes[i] = q.sizes[i];
+      batch *= q.sizes[i];
+    }
+    if (!ok)
+      fail(LATHE_ERR_SHAPE, name, ": mismatched shapes: query ", shapeString(q),
+           ", key ", shapeString(k), ", value ", shapeString(v));
+    for (int64_t i = 0; i < numBiases; ++i) {
+      MemRefView b = i == 0 ? decodeMemRef(rankB0, b0Desc, "attention: bias 0")
+                            : decodeMemRef(rankB1, b1Desc, "attention: bias 1");
+      if (!broadcastsToScores(b))
+        fail(LATHE_ERR_SHAPE, name, ": bias ", i, " ", shapeString(b),
+             " does not broadcast to the scores [.., ", lq, ", ", lk, "]");
+      biases.push_back(b);
+    }
   }
-  if (!ok)
-    fail(LATHE_ERR_SHAPE, kName, ": mismatched shapes: query ", shapeString(q),
-         ", key ", shapeString(k), ", value ", shapeString(v), ", output ",
-         shapeString(o));
-  std::vector<MemRefView> biasViews;
-  for (int64_t i = 0; i < numBiases; ++i) {
-    MemRefView b = i == 0 ? decodeMemRef(rankB0, b0Desc, "attention: bias 0")
-                          : decodeMemRef(rankB1, b1Desc, "attention: bias 1");
+
+  bool broadcastsToScores(const MemRefView &b) const {
     bool fits = b.rank == r;
     for (int64_t dim = 0; fits && dim < r; ++dim) {
       int64_t want = dim == r - 2 ? lq : dim == r - 1 ? lk : q.sizes[dim];
       fits = b.sizes[dim] == 1 || b.sizes[dim] == want;
     }
-    if (!fits)
-      fail(LATHE_ERR_SHAPE, kName, ": bias ", i, " ", shapeString(b),
-           " does not broadcast to the scores [.., ", lq, ", ", lk, "]");
-    biasViews.push_back(b);
+    return fits;
   }
-  if (batch == 0 || lq == 0 || dv == 0)
+
+  /// `view` has exactly the sizes [leading..., rows, cols].
+  bool hasShape(const MemRefView &view, int64_t rows, int64_t cols) const {
+    if (view.rank != r || view.sizes[r - 2] != rows ||
+        view.sizes[r - 1] != cols)
+      return false;
+    for (int64_t i = 0; i < r - 2; ++i)
+      if (view.sizes[i] != q.sizes[i])
+        return false;
+    return true;
+  }
+
+  /// `view` is the per-row statistic [leading..., Lq].
+  bool isRowVector(const MemRefView &view) const {
+    if (view.rank != r - 1 || view.sizes[r - 2] != lq)
+      return false;
+    for (int64_t i = 0; i < r - 2; ++i)
+      if (view.sizes[i] != q.sizes[i])
+        return false;
+    return true;
+  }
+
+  /// Element offset of batch element `b` in a view with the leading
+  /// dimensions (size-1 dimensions broadcast).
+  int64_t batchOffset(const MemRefView &view, int64_t b) const {
+    int64_t offset = 0;
+    for (int64_t dim = r - 3; dim >= 0; --dim) {
+      int64_t idx = b % batchSizes[dim];
+      b /= batchSizes[dim];
+      if (view.sizes[dim] != 1)
+        offset += idx * view.strides[dim];
+    }
+    return offset;
+  }
+};
+
+/// s[i, j] += bias[i0 + i, j0 + j] for a rows x cols block (row stride of s:
+/// ld) of batch element b.
+void addBiasBlock(const RowOperand &bias, int64_t biasOffset, float *s,
+                  int64_t ld, int64_t i0, int64_t rows, int64_t j0,
+                  int64_t cols) {
+  const float *bp = bias.view.data + biasOffset;
+  int64_t rs = bias.rowStride(), cs = bias.colStride();
+  for (int64_t i = 0; i < rows; ++i) {
+    const float *brow = bp + (i0 + i) * rs + j0 * cs;
+    float *srow = s + i * ld;
+    if (cs == 1) {
+      for (int64_t j = 0; j < cols; ++j)
+        srow[j] += brow[j];
+    } else {
+      for (int64_t j = 0; j < cols; ++j)
+        srow[j] += brow[j * cs];
+    }
+  }
+}
+
+/// Writes a dense rows x cols block (row stride ld) into rows [i0, i0+rows)
+/// of a strided [..., R, C] view at `offset`.
+void storeRows(const MemRefView &view, int64_t offset, int64_t i0, int64_t rows,
+               int64_t cols, const float *src, int64_t ld,
+               float factor = 1.0f) {
+  int64_t r = view.rank, rs = view.strides[r - 2], cs = view.strides[r - 1];
+  for (int64_t i = 0; i < rows; ++i) {
+    float *dst = view.data + offset + (i0 + i) * rs;
+    const float *row = src + i * ld;
+    if (cs == 1) {
+      for (int64_t c = 0; c < cols; ++c)
+        dst[c] = row[c] * factor;
+    } else {
+      for (int64_t c = 0; c < cols; ++c)
+        dst[c * cs] = row[c] * factor;
+    }
+  }
+}
+
+/// Sets every element of a strided view to zero.
+void zeroView(const MemRefView &view) {
+  if (view.numel() == 0)
     return;
+  std::array<int64_t, LATHE_MAX_RANK> idx{};
+  int64_t r = view.rank;
+  if (r == 0) {
+    view.data[0] = 0.0f;
+    return;
+  }
+  for (;;) {
+    int64_t offset = 0;
+    for (int64_t dim = 0; dim < r - 1; ++dim)
+      offset += idx[dim] * view.strides[dim];
+    for (int64_t c = 0; c < view.sizes[r - 1]; ++c)
+      view.data[offset + c * view.strides[r - 1]] = 0.0f;
+    int64_t dim = r - 2;
+    for (; dim >= 0; --dim) {
+      if (++idx[dim] < view.sizes[dim])
+        break;
+      idx[dim] = 0;
+    }
+    if (dim < 0)
+      return;
+  }
+}
+
+void chunkedAttention(int64_t rankQ, void *qDesc, int64_t rankK, void *kDesc,
+                      int64_t rankV, void *vDesc, int64_t rankB0, void *b0Desc,
+                      int64_t rankB1, void *b1Desc, int64_t rankO, void *oDesc,
+                      int64_t rankL, void *lseDesc, float scale, int64_t qChunk,
+                      int64_t kvChunk, int64_t numBiases) {
+  static const int profileKind = getProfileKind("attention");
+  ProfileScope profile(profileKind);
+  constexpr const char *kName = "chunked attention";
+  AttentionShapes shapes(kName, rankQ, qDesc, rankK, kDesc, rankV, vDesc,
+                         rankB0, b0Desc, rankB1, b1Desc, numBiases);
+  MemRefView o = decodeMemRef(rankO, oDesc, "chunked attention: output");
+  int64_t r = shapes.r, lq = shapes.lq, d = shapes.d, lk = shapes.lk,
+          dv = shapes.dv, batch = shapes.batch;
+  if (!shapes.hasShape(o, lq, dv))
+    fail(LATHE_ERR_SHAPE, kName, ": mismatched shapes: query ",
+         shapeString(shapes.q), ", key ", shapeString(shapes.k), ", value ",
+         shapeString(shapes.v), ", output ", shapeString(o));
+  MemRefView lse;
+  bool withLse = lseDesc != nullptr;
+  if (withLse) {
+    lse = decodeMemRef(rankL, lseDesc, "chunked attention: log-sum-exp");
+    if (!shapes.isRowVector(lse))
+      fail(LATHE_ERR_SHAPE, kName, ": the log-sum-exp ", shapeString(lse),
+           " is not [..., Lq] for the query ", shapeString(shapes.q));
+  }
+  if (batch == 0 || lq == 0 || (dv == 0 && !withLse))
+    return;
+  const std::array<int64_t, LATHE_MAX_RANK> &batchSizes = shapes.batchSizes;
 
   applyThreadSettings();
   int64_t bq = std::min(lq, qChunk > 0 ? qChunk : int64_t(64));
   int64_t bk =
       std::max<int64_t>(1, std::min(lk, kvChunk > 0 ? kvChunk : int64_t(256)));
-  RowOperand qs(q), ks(k), vs(v);
+  RowOperand qs(shapes.q), ks(shapes.k), vs(shapes.v);
   std::vector<RowOperand> bs;
-  bs.reserve(biasViews.size());
-  for (const MemRefView &b : biasViews)
+  bs.reserve(shapes.biases.size());
+  for (const MemRefView &b : shapes.biases)
     bs.emplace_back(b);
   int64_t qBlocks = (lq + bq - 1) / bq;
 
   auto makeWorker = [&] {
     AttentionWorker w;
     w.scores = ScratchBuffer(bq * bk * sizeof(float));
-    w.acc = ScratchBuffer(bq * dv * sizeof(float));
+    w.acc = ScratchBuffer(std::max<int64_t>(1, bq * dv) * sizeof(float));
     w.rowMax = ScratchBuffer(bq * sizeof(float));
     w.rowSum = ScratchBuffer(bq * sizeof(float));
     return w;
@@ -344,21 +484,9 @@ void chunkedAttention(int64_t rankQ, void *qDesc, int64_t rankK, void *kDesc,
       // s = scale * q_blk . k_blk^T
       sgemm('N', 'T', rows, cols, d, scale, qp, qs.rowStride(),
             kBase + j0 * ks.rowStride(), ks.rowStride(), 0.0f, s, bk);
-      for (const RowOperand &bias : bs) {
-        const float *bp = bias.view.data + bias.batchOffset(b, batchSizes);
-        int64_t rs = bias.rowStride(), cs = bias.colStride();
-        for (int64_t i = 0; i < rows; ++i) {
-          const float *brow = bp + (i0 + i) * rs + j0 * cs;
-          float *srow = s + i * bk;
-          if (cs == 1) {
-            for (int64_t j = 0; j < cols; ++j)
-              srow[j] += brow[j];
-          } else {
-            for (int64_t j = 0; j < cols; ++j)
-              srow[j] += brow[j * cs];
-          }
-        }
-      }
+      for (const RowOperand &bias : bs)
+        addBiasBlock(bias, bias.batchOffset(b, batchSizes), s, bk, i0, rows, j0,
+                     cols);
       for (int64_t i = 0; i < rows; ++i) {
         float *srow = s + i * bk;
         float blockMax = rowMax(srow, cols);
@@ -381,32 +509,300 @@ void chunkedAttention(int64_t rankQ, void *qDesc, int64_t rankK, void *kDesc,
         }
       }
       // acc += p_blk . v_blk
-      sgemm('N', 'N', rows, dv, cols, 1.0f, s, bk, vBase + j0 * vs.rowStride(),
-            vs.rowStride(), 1.0f, acc, dv);
+      if (dv > 0)
+        sgemm('N', 'N', rows, dv, cols, 1.0f, s, bk,
+              vBase + j0 * vs.rowStride(), vs.rowStride(), 1.0f, acc, dv);
     }
-    float *op = o.data;
-    int64_t oOffset = 0, bb = b;
-    for (int64_t dim = r - 3; dim >= 0; --dim) {
-      oOffset += (bb % batchSizes[dim]) * o.strides[dim];
-      bb /= batchSizes[dim];
-    }
+    int64_t oOffset = shapes.batchOffset(o, b);
     for (int64_t i = 0; i < rows; ++i) {
       // l = 0: every score was -inf (a fully masked row gives 0, not the
       // reference's 0/0; see docs/Architecture.md); l = NaN stays NaN.
       float inv = l[i] > 0.0f ? 1.0f / l[i] : l[i] == 0.0f ? 0.0f : l[i];
-      float *orow = op + oOffset + (i0 + i) * o.strides[r - 2];
-      const float *arow = acc + i * dv;
-      int64_t cs = o.strides[r - 1];
-      if (cs == 1) {
-        for (int64_t c = 0; c < dv; ++c)
-          orow[c] = arow[c] * inv;
-      } else {
-        for (int64_t c = 0; c < dv; ++c)
-          orow[c * cs] = arow[c] * inv;
-      }
+      storeRows(o, oOffset, i0 + i, 1, dv, acc + i * dv, dv, inv);
+    }
+    if (withLse) {
+      // lse = m + log l: -inf for a fully masked row (l = 0), NaN stays NaN.
+      float *lp = lse.data + shapes.batchOffset(lse, b);
+      int64_t ls = lse.strides[r - 2];
+      for (int64_t i = 0; i < rows; ++i)
+        lp[(i0 + i) * ls] = l[i] > 0.0f    ? m[i] + std::log(l[i])
+                            : l[i] == 0.0f ? negInf
+                                           : l[i];
     }
   };
   parallelTasks(batch * qBlocks, makeWorker, task);
+}
+
+//===----------------------------------------------------------------------===//
+// Attention backward
+//===----------------------------------------------------------------------===//
+
+/// Per-worker scratch of the backward kernel: a block of probabilities and
+/// one of their gradients, the dK/dV accumulators of one key block, dQ and
+/// D = rowsum(dO ∘ O) of one batch element.
+struct AttentionBackwardWorker {
+  ScratchBuffer probs, dprobs, dk, dv, dq, delta;
+};
+
+/// Σ_c a[c] · b[c] with explicit lanes (vectorised like rowMax).
+LATHE_VECTOR_CLONES float dotLanes(const float *a, int64_t as, const float *b,
+                                   int64_t bs, int64_t n) {
+  if (as == 1 && bs == 1) {
+    float lanes[kLanes] = {};
+    int64_t j = 0;
+    for (; j + kLanes <= n; j += kLanes)
+      for (int64_t l = 0; l < kLanes; ++l)
+        lanes[l] += a[j + l] * b[j + l];
+    float sum = 0.0f;
+    for (int64_t l = 0; l < kLanes; ++l)
+      sum += lanes[l];
+    for (; j < n; ++j)
+      sum += a[j] * b[j];
+    return sum;
+  }
+  float sum = 0.0f;
+  for (int64_t j = 0; j < n; ++j)
+    sum += a[j * as] * b[j * bs];
+  return sum;
+}
+
+/// p[j] = exp(s[j] - lse) in place (the forward's probabilities).
+LATHE_VECTOR_CLONES void probsInPlace(float *s, int64_t n, float lse) {
+  for (int64_t j = 0; j < n; ++j)
+    s[j] = expNonPositive(s[j] - lse);
+}
+
+/// ds[j] = p[j] · (dp[j] - delta) in place in dp.
+LATHE_VECTOR_CLONES void scoreGrad(const float *p, float *dp, int64_t n,
+                                   float delta) {
+  for (int64_t j = 0; j < n; ++j)
+    dp[j] = p[j] * (dp[j] - delta);
+}
+
+void chunkedAttentionBackward(
+    int64_t rankQ, void *qDesc, int64_t rankK, void *kDesc, int64_t rankV,
+    void *vDesc, int64_t rankO, void *oDesc, int64_t rankDO, void *doDesc,
+    int64_t rankL, void *lseDesc, int64_t rankB0, void *b0Desc, int64_t rankB1,
+    void *b1Desc, int64_t rankDQ, void *dqDesc, int64_t rankDK, void *dkDesc,
+    int64_t rankDV, void *dvDesc, int64_t rankDB0, void *db0Desc,
+    int64_t rankDB1, void *db1Desc, float scale, int64_t qChunk,
+    int64_t kvChunk, int64_t numBiases, int64_t biasGradMask) {
+  static const int profileKind = getProfileKind("attention_backward");
+  ProfileScope profile(profileKind);
+  constexpr const char *kName = "chunked attention backward";
+  AttentionShapes shapes(kName, rankQ, qDesc, rankK, kDesc, rankV, vDesc,
+                         rankB0, b0Desc, rankB1, b1Desc, numBiases);
+  int64_t r = shapes.r, lq = shapes.lq, d = shapes.d, lk = shapes.lk,
+          dv = shapes.dv, batch = shapes.batch;
+  MemRefView o = decodeMemRef(rankO, oDesc, "attention backward: output");
+  MemRefView dO =
+      decodeMemRef(rankDO, doDesc, "attention backward: output gradient");
+  MemRefView lse =
+      decodeMemRef(rankL, lseDesc, "attention backward: log-sum-exp");
+  MemRefView dQ =
+      decodeMemRef(rankDQ, dqDesc, "attention backward: query gradient");
+  MemRefView dK =
+      decodeMemRef(rankDK, dkDesc, "attention backward: key gradient");
+  MemRefView dV =
+      decodeMemRef(rankDV, dvDesc, "attention backward: value gradient");
+  if (!shapes.hasShape(o, lq, dv) || !shapes.hasShape(dO, lq, dv) ||
+      !shapes.hasShape(dQ, lq, d) || !shapes.hasShape(dK, lk, d) ||
+      !shapes.hasShape(dV, lk, dv))
+    fail(LATHE_ERR_SHAPE, kName, ": mismatched shapes: query ",
+         shapeString(shapes.q), ", key ", shapeString(shapes.k), ", value ",
+         shapeString(shapes.v), ", output ", shapeString(o),
+         ", output gradient ", shapeString(dO), ", gradients ", shapeString(dQ),
+         ", ", shapeString(dK), ", ", shapeString(dV));
+  if (!shapes.isRowVector(lse))
+    fail(LATHE_ERR_SHAPE, kName, ": the log-sum-exp ", shapeString(lse),
+         " is not [..., Lq] for the query ", shapeString(shapes.q));
+  if (biasGradMask < 0 || biasGradMask >= (int64_t(1) << numBiases))
+    fail(LATHE_ERR_INVALID, kName, ": bias gradient mask ", biasGradMask,
+         " names a bias beyond the ", numBiases, " given");
+  // Gradients of the biases: same shape as their bias (broadcast dimensions
+  // are summed over).
+  struct BiasGrad {
+    int64_t bias;
+    MemRefView view;
+  };
+  std::vector<BiasGrad> biasGrads;
+  for (int64_t i = 0; i < numBiases; ++i) {
+    if (!(biasGradMask & (int64_t(1) << i)))
+      continue;
+    MemRefView g =
+        i == 0 ? decodeMemRef(rankDB0, db0Desc, "attention backward: dbias 0")
+               : decodeMemRef(rankDB1, db1Desc, "attention backward: dbias 1");
+    bool same = g.rank == shapes.biases[i].rank;
+    for (int64_t dim = 0; same && dim < g.rank; ++dim)
+      same = g.sizes[dim] == shapes.biases[i].sizes[dim];
+    if (!same)
+      fail(LATHE_ERR_SHAPE, kName, ": the gradient of bias ", i, " ",
+           shapeString(g), " does not have the bias' shape ",
+           shapeString(shapes.biases[i]));
+    biasGrads.push_back({i, g});
+  }
+  zeroView(dQ);
+  zeroView(dK);
+  zeroView(dV);
+  for (const BiasGrad &g : biasGrads)
+    zeroView(g.view);
+  if (batch == 0 || lq == 0 || lk == 0)
+    return;
+  const std::array<int64_t, LATHE_MAX_RANK> &batchSizes = shapes.batchSizes;
+
+  applyThreadSettings();
+  int64_t bq = std::min(lq, qChunk > 0 ? qChunk : int64_t(64));
+  int64_t bk = std::min(lk, kvChunk > 0 ? kvChunk : int64_t(128));
+  RowOperand qs(shapes.q), ks(shapes.k), vs(shapes.v), os(o), dos(dO);
+  std::vector<RowOperand> bs;
+  bs.reserve(shapes.biases.size());
+  for (const MemRefView &b : shapes.biases)
+    bs.emplace_back(b);
+
+  // One task per group of batch elements: a leading dimension along which a
+  // bias gradient broadcasts is summed over inside one task (so each
+  // gradient element has one writer and the sums have a fixed order); the
+  // other leading dimensions are spread over the workers.
+  std::array<bool, LATHE_MAX_RANK> inner{};
+  for (int64_t dim = 0; dim < r - 2; ++dim)
+    for (const BiasGrad &g : biasGrads)
+      inner[dim] =
+          inner[dim] || (g.view.sizes[dim] == 1 && batchSizes[dim] > 1);
+  auto groupOf = [&](int64_t b) {
+    int64_t group = 0, stride = 1;
+    for (int64_t dim = r - 3; dim >= 0; --dim) {
+      int64_t idx = b % batchSizes[dim];
+      b /= batchSizes[dim];
+      if (!inner[dim]) {
+        group += idx * stride;
+        stride *= batchSizes[dim];
+      }
+    }
+    return group;
+  };
+  int64_t groups = 1;
+  for (int64_t dim = 0; dim < r - 2; ++dim)
+    if (!inner[dim])
+      groups *= batchSizes[dim];
+  std::vector<int64_t> order(batch), start(groups + 1, 0);
+  for (int64_t b = 0; b < batch; ++b)
+    ++start[groupOf(b) + 1];
+  for (int64_t g = 0; g < groups; ++g)
+    start[g + 1] += start[g];
+  {
+    std::vector<int64_t> fillPos(start.begin(), start.end() - 1);
+    for (int64_t b = 0; b < batch; ++b)
+      order[fillPos[groupOf(b)]++] = b;
+  }
+
+  auto makeWorker = [&] {
+    AttentionBackwardWorker w;
+    w.probs = ScratchBuffer(bq * bk * sizeof(float));
+    w.dprobs = ScratchBuffer(bq * bk * sizeof(float));
+    w.dk = ScratchBuffer(std::max<int64_t>(1, bk * d) * sizeof(float));
+    w.dv = ScratchBuffer(std::max<int64_t>(1, bk * dv) * sizeof(float));
+    w.dq = ScratchBuffer(std::max<int64_t>(1, lq * d) * sizeof(float));
+    w.delta = ScratchBuffer(lq * sizeof(float));
+    return w;
+  };
+  const float negInf = -std::numeric_limits<float>::infinity();
+  auto runBatchElement = [&](AttentionBackwardWorker &w, int64_t b) {
+    float *p = w.probs.floats(), *dp = w.dprobs.floats();
+    float *dkAcc = w.dk.floats(), *dvAcc = w.dv.floats();
+    float *dq = w.dq.floats(), *delta = w.delta.floats();
+    const float *qBase = qs.view.data + qs.batchOffset(b, batchSizes);
+    const float *kBase = ks.view.data + ks.batchOffset(b, batchSizes);
+    const float *vBase = vs.view.data + vs.batchOffset(b, batchSizes);
+    const float *oBase = os.view.data + os.batchOffset(b, batchSizes);
+    const float *doBase = dos.view.data + dos.batchOffset(b, batchSizes);
+    const float *lseBase = lse.data + shapes.batchOffset(lse, b);
+    int64_t lseStride = lse.strides[r - 2];
+    int64_t qld = qs.rowStride(), kld = ks.rowStride(), vld = vs.rowStride(),
+            dold = dos.rowStride();
+    // D_i = Σ_c dO[i, c] · O[i, c] (FlashAttention-2's rowsum(dO ∘ O)).
+    for (int64_t i = 0; i < lq; ++i)
+      delta[i] = dotLanes(doBase + i * dold, dos.colStride(),
+                          oBase + i * os.rowStride(), os.colStride(), dv);
+    std::fill(dq, dq + lq * d, 0.0f);
+    for (int64_t j0 = 0; j0 < lk; j0 += bk) {
+      int64_t cols = std::min(bk, lk - j0);
+      std::fill(dkAcc, dkAcc + cols * d, 0.0f);
+      std::fill(dvAcc, dvAcc + cols * dv, 0.0f);
+      const float *kj = kBase + j0 * kld, *vj = vBase + j0 * vld;
+      for (int64_t i0 = 0; i0 < lq; i0 += bq) {
+        int64_t rows = std::min(bq, lq - i0);
+        const float *qi = qBase + i0 * qld, *doi = doBase + i0 * dold;
+        // Recompute the block of probabilities: p = exp(s - lse).
+        sgemm('N', 'T', rows, cols, d, scale, qi, qld, kj, kld, 0.0f, p, bk);
+        for (const RowOperand &bias : bs)
+          addBiasBlock(bias, bias.batchOffset(b, batchSizes), p, bk, i0, rows,
+                       j0, cols);
+        for (int64_t i = 0; i < rows; ++i) {
+          float l = lseBase[(i0 + i) * lseStride];
+          if (l == negInf) // a fully masked row: its output is constant 0
+            std::fill(p + i * bk, p + i * bk + cols, 0.0f);
+          else
+            probsInPlace(p + i * bk, cols, l);
+        }
+        // dV_j += pᵀ · dO_i
+        if (dv > 0)
+          sgemm('T', 'N', cols, dv, rows, 1.0f, p, bk, doi, dold, 1.0f, dvAcc,
+                dv);
+        // dp = dO_i · V_jᵀ, then ds = p ∘ (dp − D) in place.
+        if (dv > 0)
+          sgemm('N', 'T', rows, cols, dv, 1.0f, doi, dold, vj, vld, 0.0f, dp,
+                bk);
+        else
+          for (int64_t i = 0; i < rows; ++i)
+            std::fill(dp + i * bk, dp + i * bk + cols, 0.0f);
+        for (int64_t i = 0; i < rows; ++i) {
+          float *dsRow = dp + i * bk;
+          if (lseBase[(i0 + i) * lseStride] == negInf)
+            std::fill(dsRow, dsRow + cols, 0.0f);
+          else
+            scoreGrad(p + i * bk, dsRow, cols, delta[i0 + i]);
+        }
+        // The biases' gradient is ds itself, summed over broadcast axes.
+        for (const BiasGrad &g : biasGrads) {
+          const MemRefView &gv = g.view;
+          float *gp = gv.data + shapes.batchOffset(gv, b);
+          int64_t rs = gv.sizes[r - 2] == 1 ? 0 : gv.strides[r - 2];
+          int64_t cs = gv.sizes[r - 1] == 1 ? 0 : gv.strides[r - 1];
+          for (int64_t i = 0; i < rows; ++i) {
+            float *grow = gp + (i0 + i) * rs + j0 * cs;
+            const float *dsRow = dp + i * bk;
+            if (cs == 1) {
+              for (int64_t j = 0; j < cols; ++j)
+                grow[j] += dsRow[j];
+            } else if (cs == 0) {
+              float sum = 0.0f;
+              for (int64_t j = 0; j < cols; ++j)
+                sum += dsRow[j];
+              grow[0] += sum;
+            } else {
+              for (int64_t j = 0; j < cols; ++j)
+                grow[j * cs] += dsRow[j];
+            }
+          }
+        }
+        // dQ_i += scale · ds · K_j ;  dK_j += scale · dsᵀ · Q_i
+        if (d > 0) {
+          sgemm('N', 'N', rows, d, cols, scale, dp, bk, kj, kld, 1.0f,
+                dq + i0 * d, d);
+          sgemm('T', 'N', cols, d, rows, scale, dp, bk, qi, qld, 1.0f, dkAcc,
+                d);
+        }
+      }
+      storeRows(dK, shapes.batchOffset(dK, b), j0, cols, d, dkAcc, d);
+      storeRows(dV, shapes.batchOffset(dV, b), j0, cols, dv, dvAcc, dv);
+    }
+    storeRows(dQ, shapes.batchOffset(dQ, b), 0, lq, d, dq, d);
+  };
+  auto task = [&](AttentionBackwardWorker &w, int64_t g) {
+    for (int64_t n = start[g]; n < start[g + 1]; ++n)
+      runBatchElement(w, order[n]);
+  };
+  parallelTasks(groups, makeWorker, task);
 }
 
 //===----------------------------------------------------------------------===//
@@ -638,7 +1034,35 @@ extern "C" void lathe_rt_chunked_attention_f32(
     float scale, int64_t qChunk, int64_t kvChunk, int64_t numBiases) {
   guardKernel("lathe_rt_chunked_attention_f32", [&] {
     chunkedAttention(rankQ, q, rankK, k, rankV, v, rankB0, b0, rankB1, b1,
-                     rankO, o, scale, qChunk, kvChunk, numBiases);
+                     rankO, o, 0, nullptr, scale, qChunk, kvChunk, numBiases);
+  });
+}
+
+extern "C" void lathe_rt_chunked_attention_lse_f32(
+    int64_t rankQ, void *q, int64_t rankK, void *k, int64_t rankV, void *v,
+    int64_t rankB0, void *b0, int64_t rankB1, void *b1, int64_t rankO, void *o,
+    int64_t rankL, void *lse, float scale, int64_t qChunk, int64_t kvChunk,
+    int64_t numBiases) {
+  guardKernel("lathe_rt_chunked_attention_lse_f32", [&] {
+    if (!lse)
+      fail(LATHE_ERR_INVALID, "chunked attention: null log-sum-exp operand");
+    chunkedAttention(rankQ, q, rankK, k, rankV, v, rankB0, b0, rankB1, b1,
+                     rankO, o, rankL, lse, scale, qChunk, kvChunk, numBiases);
+  });
+}
+
+extern "C" void lathe_rt_chunked_attention_backward_f32(
+    int64_t rankQ, void *q, int64_t rankK, void *k, int64_t rankV, void *v,
+    int64_t rankO, void *o, int64_t rankDO, void *dO, int64_t rankL, void *lse,
+    int64_t rankB0, void *b0, int64_t rankB1, void *b1, int64_t rankDQ,
+    void *dq, int64_t rankDK, void *dk, int64_t rankDV, void *dv,
+    int64_t rankDB0, void *db0, int64_t rankDB1, void *db1, float scale,
+    int64_t qChunk, int64_t kvChunk, int64_t numBiases, int64_t biasGradMask) {
+  guardKernel("lathe_rt_chunked_attention_backward_f32", [&] {
+    chunkedAttentionBackward(rankQ, q, rankK, k, rankV, v, rankO, o, rankDO, dO,
+                             rankL, lse, rankB0, b0, rankB1, b1, rankDQ, dq,
+                             rankDK, dk, rankDV, dv, rankDB0, db0, rankDB1, db1,
+                             scale, qChunk, kvChunk, numBiases, biasGradMask);
   });
 }
 

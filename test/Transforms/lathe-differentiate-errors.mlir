@@ -83,3 +83,26 @@ func.func @adjacency_values(%v: tensor<3xf32> {lathe.param}, %x: tensor<2x4xf32>
     }
   return %s : tensor<f32>
 }
+
+// -----
+
+// The loss reads attention's log-sum-exp: memred.attention_grad only
+// differentiates the output.
+func.func @attention_lse(%q: tensor<1x4x4xf32> {lathe.param}) -> tensor<f32> {
+  %e = tensor.empty() : tensor<1x4x4xf32>
+  %el = tensor.empty() : tensor<1x4xf32>
+  // expected-error @+1 {{lathe-differentiate: cannot differentiate 'memred.attention': the loss depends on its log-sum-exp result}}
+  %o:2 = memred.attention ins(%q, %q, %q : tensor<1x4x4xf32>, tensor<1x4x4xf32>, tensor<1x4x4xf32>)
+           outs(%e : tensor<1x4x4xf32>) lse(%el : tensor<1x4xf32>) scale(1.0) -> tensor<1x4x4xf32>, tensor<1x4xf32>
+  %z = arith.constant 0.0 : f32
+  %a = tensor.empty() : tensor<f32>
+  %i = linalg.fill ins(%z : f32) outs(%a : tensor<f32>) -> tensor<f32>
+  %l = linalg.generic {indexing_maps = [affine_map<(b, i) -> (b, i)>, affine_map<(b, i) -> ()>], iterator_types = ["reduction", "reduction"]}
+      ins(%o#1 : tensor<1x4xf32>) outs(%i : tensor<f32>) {
+  ^bb0(%x: f32, %acc: f32):
+    %s = arith.addf %acc, %x : f32
+    linalg.yield %s : f32
+  } -> tensor<f32>
+  return %l : tensor<f32>
+}
+

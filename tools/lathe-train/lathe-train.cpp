@@ -121,6 +121,13 @@ int main(int argc, char **argv) {
       cl::desc("Communication of weights and gradients: fp32, sdp4bit, qw or "
                "zeropp"),
       cl::init(d.comm));
+  cl::opt<int64_t> attentionMinScores(
+      "attention-min-scores",
+      cl::desc("Fuse attention with at least this many scores (Lq*Lk) per "
+               "batch and head into memred.attention before differentiation: "
+               "its backward recomputes the scores block by block instead of "
+               "storing them (0: all attention; default 262144 = 512x512)"),
+      cl::init(d.attentionMinScores));
   cl::opt<std::string> targetCpu("target-cpu",
                                  cl::desc("host (default) or an LLVM CPU name"),
                                  cl::init("host"), cl::cat(category));
@@ -167,6 +174,7 @@ int main(int argc, char **argv) {
   o.ranks = ranks;
   o.ranksPerNode = ranksPerNode;
   o.comm = comm;
+  o.attentionMinScores = attentionMinScores;
   o.commandLine.assign(argv + 1, argv + argc);
   return mlir::lathe::trainMain(o, registry);
 }

@@ -49,6 +49,8 @@ void mlir::lathe::memred::registerBufferizableOpInterfaceExternalModels(
         *ctx);
     ChunkedAttentionOp::attachInterface<
         lathe::DpsKernelBufferization<ChunkedAttentionOp>>(*ctx);
+    AttentionGradOp::attachInterface<
+        lathe::DpsKernelBufferization<AttentionGradOp>>(*ctx);
     CrossModalReduceOp::attachInterface<
         lathe::DpsKernelBufferization<CrossModalReduceOp>>(*ctx);
     BankAppendOp::attachInterface<BankAppendBufferization>(*ctx);

@@ -68,20 +68,88 @@ static std::string shapeString(ArrayRef<int64_t> shape) {
   return s + "]";
 }
 
+/// All operands tensors (one result per init, of its type) or all memrefs
+/// (no results), f32.
+static LogicalResult verifyMultiInitDps(Operation *op, ValueRange inits,
+                                        ResultRange results) {
+  bool buffers = isa<MemRefType>(inits.front().getType());
+  for (Value v : op->getOperands()) {
+    if (isa<MemRefType>(v.getType()) != buffers)
+      return op->emitOpError("expects all operands to be tensors or all to be "
+                             "memrefs");
+    if (!cast<ShapedType>(v.getType()).getElementType().isF32())
+      return op->emitOpError("expects f32 operands, got ") << v.getType();
+  }
+  if (buffers && !results.empty())
+    return op->emitOpError("on memrefs has no results");
+  if (!buffers && (results.size() != inits.size() ||
+                   !llvm::equal(results.getTypes(), inits.getTypes())))
+    return op->emitOpError("on tensors returns one result per init, of the "
+                           "inits' types ")
+           << inits.getTypes();
+  return success();
+}
+
+/// Memory effects of a multi-init kernel in its memref form: reads every
+/// operand, writes the inits.
+static void getMultiInitEffects(
+    Operation *op, ValueRange inits,
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+        &effects) {
+  if (!isa<MemRefType>(inits.front().getType()))
+    return;
+  for (OpOperand &operand : op->getOpOperands()) {
+    effects.emplace_back(MemoryEffects::Read::get(), &operand,
+                         SideEffects::DefaultResource::get());
+    if (llvm::is_contained(inits, operand.get()))
+      effects.emplace_back(MemoryEffects::Write::get(), &operand,
+                           SideEffects::DefaultResource::get());
+  }
+}
+
+/// `t` is [lead..., rows, cols] with the leading sizes of `lead` (dynamic
+/// sizes agree with anything).
+static bool matchesShape(ShapedType t, ShapedType lead, int64_t rows,
+                         int64_t cols) {
+  int64_t rank = lead.getRank();
+  if (t.getRank() != rank)
+    return false;
+  for (int64_t d = 0; d < rank - 2; ++d)
+    if (sizesConflict(t.getDimSize(d), lead.getDimSize(d)))
+      return false;
+  return !sizesConflict(t.getDimSize(rank - 2), rows) &&
+         !sizesConflict(t.getDimSize(rank - 1), cols);
+}
+
+/// The row statistic [lead..., Lq] of attention with query type `qt`.
+static bool isRowStatistic(ShapedType t, ShapedType qt) {
+  int64_t rank = qt.getRank();
+  if (t.getRank() != rank - 1)
+    return false;
+  for (int64_t d = 0; d < rank - 1; ++d)
+    if (sizesConflict(t.getDimSize(d), qt.getDimSize(d)))
+      return false;
+  return true;
+}
+
 /// Shapes of attention: q [..., Lq, D], k [..., Lk, D], v [..., Lk, Dv],
-/// init [..., Lq, Dv], biases broadcastable to [..., Lq, Lk].
+/// init [..., Lq, Dv], biases broadcastable to [..., Lq, Lk], and the
+/// optional log-sum-exp init [..., Lq].
 static LogicalResult verifyAttention(Operation *op, Value q, Value k, Value v,
-                                     ValueRange biases, Value init,
+                                     ValueRange biases, Value init, Value lse,
                                      ResultRange results, float scale) {
-  if (failed(verifyDps(op, init, results)))
+  SmallVector<Value> inits = {init};
+  if (lse)
+    inits.push_back(lse);
+  if (failed(verifyMultiInitDps(op, inits, results)))
     return failure();
   auto qt = cast<ShapedType>(q.getType());
   auto kt = cast<ShapedType>(k.getType());
   auto vt = cast<ShapedType>(v.getType());
   auto ot = cast<ShapedType>(init.getType());
   int64_t rank = qt.getRank();
-  if (rank < 2 || rank > 4)
-    return op->emitOpError("expects query of rank 2 to 4 ([..., Lq, D]), got ")
+  if (rank < 2 || rank > 5)
+    return op->emitOpError("expects query of rank 2 to 5 ([..., Lq, D]), got ")
            << qt;
   for (auto [name, t] : {std::pair<StringRef, ShapedType>{"key", kt},
                          {"value", vt},
@@ -128,6 +196,10 @@ static LogicalResult verifyAttention(Operation *op, Value q, Value k, Value v,
              << shapeString(scores) << " (same rank, each size equal or 1), "
              << "got " << bt;
   }
+  if (lse && !isRowStatistic(cast<ShapedType>(lse.getType()), qt))
+    return op->emitOpError("expects the log-sum-exp of shape [..., Lq] (the "
+                           "query's shape without its last dimension), got ")
+           << lse.getType();
   if (!std::isfinite(scale) || scale == 0.0f)
     return op->emitOpError("expects a finite, non-zero scale, got ") << scale;
   return success();
@@ -172,7 +244,8 @@ template <typename OpTy> static FailureOr<int64_t> attentionFlops(OpTy op) {
 
 LogicalResult AttentionOp::verify() {
   return verifyAttention(*this, getQuery(), getKey(), getValue(), getBiases(),
-                         getInit(), getResult(), getScale().convertToFloat());
+                         getInit(), getLse(), getResult(),
+                         getScale().convertToFloat());
 }
 
 int64_t AttentionOp::getBatchSize() { return batchSizeOf(*this); }
@@ -182,7 +255,7 @@ FailureOr<int64_t> AttentionOp::getFlopCount() { return attentionFlops(*this); }
 void AttentionOp::getEffects(
     SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
         &effects) {
-  getDpsKernelEffects(*this, getInit(), effects);
+  getMultiInitEffects(*this, getDpsInits(), effects);
 }
 
 //===----------------------------------------------------------------------===//
@@ -194,7 +267,8 @@ LogicalResult ChunkedAttentionOp::verify() {
     return emitOpError("expects positive chunk sizes, got (")
            << getQChunkSize() << ", " << getKvChunkSize() << ")";
   return verifyAttention(*this, getQuery(), getKey(), getValue(), getBiases(),
-                         getInit(), getResult(), getScale().convertToFloat());
+                         getInit(), getLse(), getResult(),
+                         getScale().convertToFloat());
 }
 
 int64_t ChunkedAttentionOp::getBatchSize() { return batchSizeOf(*this); }
@@ -208,7 +282,120 @@ FailureOr<int64_t> ChunkedAttentionOp::getFlopCount() {
 void ChunkedAttentionOp::getEffects(
     SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
         &effects) {
-  getDpsKernelEffects(*this, getInit(), effects);
+  getMultiInitEffects(*this, getDpsInits(), effects);
+}
+
+//===----------------------------------------------------------------------===//
+// AttentionGradOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult AttentionGradOp::verify() {
+  if (getQChunkSize() < 0 || getKvChunkSize() < 0)
+    return emitOpError("expects chunk sizes >= 0 (0: the runtime's), got (")
+           << getQChunkSize() << ", " << getKvChunkSize() << ")";
+  SmallVector<Value> inits = getDpsInits();
+  if (failed(verifyMultiInitDps(*this, inits, getResult())))
+    return failure();
+  // The forward's shapes (query, key, value, biases, out as its init).
+  auto qt = cast<ShapedType>(getQuery().getType());
+  auto kt = cast<ShapedType>(getKey().getType());
+  auto vt = cast<ShapedType>(getValue().getType());
+  int64_t rank = qt.getRank();
+  if (rank < 2 || rank > 5)
+    return emitOpError("expects query of rank 2 to 5 ([..., Lq, D]), got ")
+           << qt;
+  if (kt.getRank() != rank || vt.getRank() != rank)
+    return emitOpError("expects key and value of the query's rank ")
+           << rank << ", got " << kt << " and " << vt;
+  int64_t lq = qt.getDimSize(rank - 2), d = qt.getDimSize(rank - 1);
+  int64_t lk = kt.getDimSize(rank - 2), dv = vt.getDimSize(rank - 1);
+  if (!matchesShape(kt, qt, lk, d) || !matchesShape(vt, qt, lk, dv))
+    return emitOpError("expects key [..., Lk, D] and value [..., Lk, Dv] "
+                       "with the query's batch dimensions and head width, "
+                       "got ")
+           << qt << ", " << kt << " and " << vt;
+  for (auto [name, v, rows, cols] :
+       {std::tuple<StringRef, Value, int64_t, int64_t>{"out", getOut(), lq, dv},
+        {"out_grad", getOutGrad(), lq, dv},
+        {"query_grad", getQueryGrad(), lq, d},
+        {"key_grad", getKeyGrad(), lk, d},
+        {"value_grad", getValueGrad(), lk, dv}})
+    if (!matchesShape(cast<ShapedType>(v.getType()), qt, rows, cols))
+      return emitOpError("expects ")
+             << name << " of shape [..., "
+             << (ShapedType::isDynamic(rows) ? "?" : std::to_string(rows))
+             << ", "
+             << (ShapedType::isDynamic(cols) ? "?" : std::to_string(cols))
+             << "] with the query's batch dimensions, got " << v.getType();
+  if (!isRowStatistic(cast<ShapedType>(getLse().getType()), qt))
+    return emitOpError("expects the log-sum-exp of shape [..., Lq] (the "
+                       "query's shape without its last dimension), got ")
+           << getLse().getType();
+  if (getBiases().size() > 2)
+    return emitOpError("expects at most two biases, got ")
+           << getBiases().size();
+  SmallVector<int64_t> scores(qt.getShape().drop_back(2));
+  scores.push_back(lq);
+  scores.push_back(lk);
+  for (Value bias : getBiases()) {
+    auto bt = cast<ShapedType>(bias.getType());
+    bool ok = bt.getRank() == rank;
+    for (int64_t dim = 0; ok && dim < rank; ++dim)
+      ok = bt.getDimSize(dim) == 1 ||
+           !sizesConflict(bt.getDimSize(dim), scores[dim]);
+    if (!ok)
+      return emitOpError("expects each bias to broadcast to the score shape ")
+             << shapeString(scores) << " (same rank, each size equal or 1), "
+             << "got " << bt;
+  }
+  SmallVector<int64_t> which = getBiasGradIndices();
+  if (which.size() != getBiasGrads().size())
+    return emitOpError("lists ") << which.size() << " bias indices for "
+                                 << getBiasGrads().size() << " bias gradients";
+  for (auto [pos, i] : llvm::enumerate(which)) {
+    if (i < 0 || i >= static_cast<int64_t>(getBiases().size()) ||
+        (pos > 0 && i <= which[pos - 1]))
+      return emitOpError("expects increasing bias indices below the number "
+                         "of biases (")
+             << getBiases().size() << "), got " << i;
+    Type biasType = getBiases()[i].getType();
+    Type gradType = getBiasGrads()[pos].getType();
+    if (cast<ShapedType>(biasType).getShape() !=
+        cast<ShapedType>(gradType).getShape())
+      return emitOpError("expects the gradient of bias ")
+             << i << " to have its shape " << biasType << ", got " << gradType;
+  }
+  float scale = getScale().convertToFloat();
+  if (!std::isfinite(scale) || scale == 0.0f)
+    return emitOpError("expects a finite, non-zero scale, got ") << scale;
+  return success();
+}
+
+/// Per score: the recomputed Q·Kᵀ (2·D), dV (2·Dv), dO·Vᵀ (2·Dv), dQ and
+/// dK (2·D each), and about six element-wise ops (biases, exp, ds, the
+/// bias gradients).
+FailureOr<int64_t> AttentionGradOp::getFlopCount() {
+  auto qt = cast<ShapedType>(getQuery().getType());
+  auto kt = cast<ShapedType>(getKey().getType());
+  auto vt = cast<ShapedType>(getValue().getType());
+  if (!qt.hasStaticShape() || !kt.hasStaticShape() || !vt.hasStaticShape())
+    return failure();
+  int64_t rank = qt.getRank();
+  int64_t batch = 1;
+  for (int64_t s : qt.getShape().drop_back(2))
+    batch *= s;
+  int64_t lq = qt.getDimSize(rank - 2), d = qt.getDimSize(rank - 1),
+          lk = kt.getDimSize(rank - 2), dv = vt.getDimSize(rank - 1);
+  int64_t perScore =
+      6 * d + 4 * dv + 4 +
+      static_cast<int64_t>(getBiases().size() + getBiasGrads().size());
+  return batch * lq * lk * perScore;
+}
+
+void AttentionGradOp::getEffects(
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+        &effects) {
+  getMultiInitEffects(*this, getDpsInits(), effects);
 }
 
 //===----------------------------------------------------------------------===//

@@ -65,6 +65,11 @@ struct TrainOptions {
   /// (4-bit weights, SDP4Bit's ablation), zeropp (ZeRO++: 8-bit weights,
   /// 4-bit gradients on both hops).
   std::string comm = "fp32";
+  /// memred-raise-attention's min-scores, before lathe-differentiate and in
+  /// the CPU pipeline: attention with at least this many scores (Lq·Lk) per
+  /// batch element becomes memred.attention, whose backward
+  /// (memred.attention_grad) never stores the L x L scores; 0 raises all.
+  int64_t attentionMinScores = 262144;
   /// The command line's arguments (without the program), to restart under
   /// mpirun.
   std::vector<std::string> commandLine;

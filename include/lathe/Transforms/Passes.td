@@ -152,8 +152,11 @@ def LatheDifferentiate : Pass<"lathe-differentiate", "ModuleOp"> {
     scalar body (arith/math derivatives); reductions must combine by addf or
     max/min; `linalg.softmax`, `tensor.expand_shape`/`collapse_shape`,
     `extract_slice`/`insert_slice`, constant `pad`, `concat` and `cast` have
-    their own rules. Anything else on the path from a parameter to the loss
-    is an error naming the op.
+    their own rules. `memred.attention` and `memred.chunked_attention` are
+    differentiated by `memred.attention_grad` (the forward op gets a
+    log-sum-exp result; the backward recomputes the scores block by block,
+    so no L x L tensor is stored). Anything else on the path from a
+    parameter to the loss is an error naming the op.
   }];
   let options = [
     Option<"function", "function", "std::string", /*default=*/"\"\"",
@@ -170,7 +173,8 @@ def LatheDifferentiate : Pass<"lathe-differentiate", "ModuleOp"> {
                            "::mlir::arith::ArithDialect",
                            "::mlir::math::MathDialect",
                            "::mlir::scf::SCFDialect",
-                           "::mlir::tensor::TensorDialect"];
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::lathe::memred::MemRedDialect"];
 }
 
 def LatheMakeTrainStep : Pass<"lathe-make-train-step", "ModuleOp"> {

@@ -38,11 +38,48 @@ void lowerAttention(ModuleOp module, OpTy op, int64_t qChunk, int64_t kvChunk,
   Value b0 = biases.size() > 0 ? biases[0] : op.getQuery();
   Value b1 = biases.size() > 1 ? biases[1] : op.getQuery();
   Value scale = arith::ConstantOp::create(rewriter, loc, op.getScaleAttr());
+  SmallVector<Value> args = {op.getQuery(), op.getKey(), op.getValue(), b0, b1,
+                             op.getInit()};
+  // With a log-sum-exp init (a forward kept for memred.attention_grad), the
+  // kernel variant that writes it.
+  if (op.getLse())
+    args.push_back(op.getLse());
+  args.append({scale, i64(rewriter, loc, qChunk), i64(rewriter, loc, kvChunk),
+               i64(rewriter, loc, static_cast<int64_t>(biases.size()))});
+  lathe::emitRuntimeCall(module, rewriter, loc,
+                         op.getLse() ? "lathe_rt_chunked_attention_lse_f32"
+                                     : "lathe_rt_chunked_attention_f32",
+                         args);
+  rewriter.eraseOp(op);
+}
+
+/// memred.attention_grad -> lathe_rt_chunked_attention_backward_f32; the
+/// gradient of bias i goes in slot i, flagged in the mask (unused slots get
+/// a placeholder the kernel ignores).
+void lowerAttentionGrad(ModuleOp module, AttentionGradOp op,
+                        IRRewriter &rewriter) {
+  rewriter.setInsertionPoint(op);
+  Location loc = op.getLoc();
+  ValueRange biases = op.getBiases();
+  Value placeholder = op.getQuery();
+  Value b[2] = {placeholder, placeholder}, db[2] = {placeholder, placeholder};
+  for (auto [i, bias] : llvm::enumerate(biases))
+    b[i] = bias;
+  int64_t mask = 0;
+  for (auto [pos, i] : llvm::enumerate(op.getBiasGradIndices())) {
+    db[i] = op.getBiasGrads()[pos];
+    mask |= int64_t(1) << i;
+  }
+  Value scale = arith::ConstantOp::create(rewriter, loc, op.getScaleAttr());
   lathe::emitRuntimeCall(
-      module, rewriter, loc, "lathe_rt_chunked_attention_f32",
-      {op.getQuery(), op.getKey(), op.getValue(), b0, b1, op.getInit(), scale,
-       i64(rewriter, loc, qChunk), i64(rewriter, loc, kvChunk),
-       i64(rewriter, loc, static_cast<int64_t>(biases.size()))});
+      module, rewriter, loc, "lathe_rt_chunked_attention_backward_f32",
+      {op.getQuery(), op.getKey(), op.getValue(), op.getOut(), op.getOutGrad(),
+       op.getLse(), b[0], b[1], op.getQueryGrad(), op.getKeyGrad(),
+       op.getValueGrad(), db[0], db[1], scale,
+       i64(rewriter, loc, op.getQChunkSize()),
+       i64(rewriter, loc, op.getKvChunkSize()),
+       i64(rewriter, loc, static_cast<int64_t>(biases.size())),
+       i64(rewriter, loc, mask)});
   rewriter.eraseOp(op);
 }
 
@@ -97,6 +134,8 @@ struct LatheCPULowerMemRed
       else if (auto chunked = dyn_cast<ChunkedAttentionOp>(op))
         lowerAttention(module, chunked, chunked.getQChunkSize(),
                        chunked.getKvChunkSize(), rewriter);
+      else if (auto grad = dyn_cast<AttentionGradOp>(op))
+        lowerAttentionGrad(module, grad, rewriter);
       else if (auto bank = dyn_cast<BankAppendOp>(op))
         lowerBankAppend(module, bank, rewriter);
       else

@@ -17,7 +17,7 @@ func.func @f16(%q: tensor<2x8x4xf16>) -> tensor<2x8x4xf16> {
 // -----
 
 func.func @rank1(%q: tensor<8xf32>) -> tensor<8xf32> {
-  // expected-error @+1 {{expects query of rank 2 to 4}}
+  // expected-error @+1 {{expects query of rank 2 to 5}}
   %o = memred.attention ins(%q, %q, %q : tensor<8xf32>, tensor<8xf32>, tensor<8xf32>) outs(%q : tensor<8xf32>) scale(1.0) -> tensor<8xf32>
   return %o : tensor<8xf32>
 }
@@ -89,7 +89,7 @@ func.func @scale(%q: tensor<2x8x4xf32>) -> tensor<2x8x4xf32> {
 // -----
 
 func.func @result_type(%q: tensor<2x8x4xf32>) -> tensor<2x8x5xf32> {
-  // expected-error @+1 {{on tensors returns one result of the init type 'tensor<2x8x4xf32>'}}
+  // expected-error @+1 {{on tensors returns one result per init, of the inits' types 'tensor<2x8x4xf32>'}}
   %o = memred.attention ins(%q, %q, %q : tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>) outs(%q : tensor<2x8x4xf32>) scale(1.0) -> tensor<2x8x5xf32>
   return %o : tensor<2x8x5xf32>
 }
@@ -261,4 +261,116 @@ func.func @bank_result(%f: tensor<4x8xf32>, %q: tensor<2x8xf32>, %b: tensor<16x8
   // expected-error @+1 {{on tensors returns the new bank of the bank's type 'tensor<16x8xf32>' and the new count}}
   %b1, %n1 = memred.bank_append ins(%f : tensor<4x8xf32>) queries(%q : tensor<2x8xf32>) outs(%b : tensor<16x8xf32>) count(%n) recent(0.1) keep(0.1) scale(1.0) -> tensor<8x8xf32>, index
   return %b1, %n1 : tensor<8x8xf32>, index
+}
+
+// -----
+
+func.func @lse_shape(%q: tensor<2x8x4xf32>, %l: tensor<2x4xf32>) -> (tensor<2x8x4xf32>, tensor<2x4xf32>) {
+  // expected-error @+1 {{expects the log-sum-exp of shape [..., Lq] (the query's shape without its last dimension), got 'tensor<2x4xf32>'}}
+  %o:2 = memred.attention ins(%q, %q, %q : tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>) outs(%q : tensor<2x8x4xf32>) lse(%l : tensor<2x4xf32>) scale(1.0) -> tensor<2x8x4xf32>, tensor<2x4xf32>
+  return %o#0, %o#1 : tensor<2x8x4xf32>, tensor<2x4xf32>
+}
+
+// -----
+
+func.func @lse_results(%q: tensor<2x8x4xf32>, %l: tensor<2x8xf32>) -> tensor<2x8x4xf32> {
+  // expected-error @+1 {{on tensors returns one result per init, of the inits' types 'tensor<2x8x4xf32>', 'tensor<2x8xf32>'}}
+  %o = memred.attention ins(%q, %q, %q : tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>) outs(%q : tensor<2x8x4xf32>) lse(%l : tensor<2x8xf32>) scale(1.0) -> tensor<2x8x4xf32>
+  return %o : tensor<2x8x4xf32>
+}
+
+// -----
+
+func.func @grad_chunks(%q: tensor<2x8x4xf32>, %l: tensor<2x8xf32>) {
+  // expected-error @+1 {{expects chunk sizes >= 0 (0: the runtime's), got (-1, 0)}}
+  %g:3 = memred.attention_grad ins(%q, %q, %q, %q, %q, %l : tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8xf32>) outs(%q, %q, %q : tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>) scale(1.0) chunks(-1, 0) -> tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>
+  return
+}
+
+// -----
+
+func.func @grad_results(%q: tensor<2x8x4xf32>, %l: tensor<2x8xf32>) {
+  // expected-error @+1 {{on tensors returns one result per init}}
+  %g:2 = memred.attention_grad ins(%q, %q, %q, %q, %q, %l : tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8xf32>) outs(%q, %q, %q : tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>) scale(1.0) chunks(0, 0) -> tensor<2x8x4xf32>, tensor<2x8x4xf32>
+  return
+}
+
+// -----
+
+func.func @grad_rank(%q: tensor<8xf32>, %l: tensor<f32>) {
+  // expected-error @+1 {{expects query of rank 2 to 5}}
+  %g:3 = memred.attention_grad ins(%q, %q, %q, %q, %q, %l : tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<f32>) outs(%q, %q, %q : tensor<8xf32>, tensor<8xf32>, tensor<8xf32>) scale(1.0) chunks(0, 0) -> tensor<8xf32>, tensor<8xf32>, tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @grad_kv(%q: tensor<2x8x4xf32>, %k: tensor<2x6x5xf32>, %l: tensor<2x8xf32>) {
+  // expected-error @+1 {{expects key [..., Lk, D] and value [..., Lk, Dv] with the query's batch dimensions and head width}}
+  %g:3 = memred.attention_grad ins(%q, %k, %k, %q, %q, %l : tensor<2x8x4xf32>, tensor<2x6x5xf32>, tensor<2x6x5xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8xf32>) outs(%q, %k, %k : tensor<2x8x4xf32>, tensor<2x6x5xf32>, tensor<2x6x5xf32>) scale(1.0) chunks(0, 0) -> tensor<2x8x4xf32>, tensor<2x6x5xf32>, tensor<2x6x5xf32>
+  return
+}
+
+// -----
+
+func.func @grad_key_grad(%q: tensor<2x8x4xf32>, %k: tensor<2x6x4xf32>, %l: tensor<2x8xf32>) {
+  // expected-error @+1 {{expects key_grad of shape [..., 6, 4] with the query's batch dimensions, got 'tensor<2x8x4xf32>'}}
+  %g:3 = memred.attention_grad ins(%q, %k, %k, %q, %q, %l : tensor<2x8x4xf32>, tensor<2x6x4xf32>, tensor<2x6x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8xf32>) outs(%q, %q, %k : tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x6x4xf32>) scale(1.0) chunks(0, 0) -> tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x6x4xf32>
+  return
+}
+
+// -----
+
+func.func @grad_lse(%q: tensor<2x8x4xf32>, %l: tensor<8xf32>) {
+  // expected-error @+1 {{expects the log-sum-exp of shape [..., Lq]}}
+  %g:3 = memred.attention_grad ins(%q, %q, %q, %q, %q, %l : tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<8xf32>) outs(%q, %q, %q : tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>) scale(1.0) chunks(0, 0) -> tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>
+  return
+}
+
+// -----
+
+func.func @grad_biases(%q: tensor<2x8x4xf32>, %l: tensor<2x8xf32>, %b: tensor<1x8x8xf32>) {
+  // expected-error @+1 {{expects at most two biases, got 3}}
+  %g:3 = memred.attention_grad ins(%q, %q, %q, %q, %q, %l : tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8xf32>) biases(%b, %b, %b : tensor<1x8x8xf32>, tensor<1x8x8xf32>, tensor<1x8x8xf32>) outs(%q, %q, %q : tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>) scale(1.0) chunks(0, 0) -> tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>
+  return
+}
+
+// -----
+
+func.func @grad_bias_shape(%q: tensor<2x8x4xf32>, %l: tensor<2x8xf32>, %b: tensor<1x8x4xf32>) {
+  // expected-error @+1 {{expects each bias to broadcast to the score shape [2, 8, 8] (same rank, each size equal or 1), got 'tensor<1x8x4xf32>'}}
+  %g:3 = memred.attention_grad ins(%q, %q, %q, %q, %q, %l : tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8xf32>) biases(%b : tensor<1x8x4xf32>) outs(%q, %q, %q : tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>) scale(1.0) chunks(0, 0) -> tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>
+  return
+}
+
+// -----
+
+func.func @grad_bias_index(%q: tensor<2x8x4xf32>, %l: tensor<2x8xf32>, %b: tensor<1x8x8xf32>) {
+  // expected-error @+1 {{expects increasing bias indices below the number of biases (1), got 1}}
+  %g:4 = memred.attention_grad ins(%q, %q, %q, %q, %q, %l : tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8xf32>) biases(%b : tensor<1x8x8xf32>) outs(%q, %q, %q : tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>) bias_grads [1] (%b : tensor<1x8x8xf32>) scale(1.0) chunks(0, 0) -> tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<1x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @grad_bias_count(%q: tensor<2x8x4xf32>, %l: tensor<2x8xf32>, %b: tensor<1x8x8xf32>) {
+  // expected-error @+1 {{lists 1 bias indices for 2 bias gradients}}
+  %g:5 = memred.attention_grad ins(%q, %q, %q, %q, %q, %l : tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8xf32>) biases(%b, %b : tensor<1x8x8xf32>, tensor<1x8x8xf32>) outs(%q, %q, %q : tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>) bias_grads [0] (%b, %b : tensor<1x8x8xf32>, tensor<1x8x8xf32>) scale(1.0) chunks(0, 0) -> tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<1x8x8xf32>, tensor<1x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @grad_bias_grad_shape(%q: tensor<2x8x4xf32>, %l: tensor<2x8xf32>, %b: tensor<1x8x8xf32>, %db: tensor<2x8x8xf32>) {
+  // expected-error @+1 {{expects the gradient of bias 0 to have its shape 'tensor<1x8x8xf32>', got 'tensor<2x8x8xf32>'}}
+  %g:4 = memred.attention_grad ins(%q, %q, %q, %q, %q, %l : tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8xf32>) biases(%b : tensor<1x8x8xf32>) outs(%q, %q, %q : tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>) bias_grads [0] (%db : tensor<2x8x8xf32>) scale(1.0) chunks(0, 0) -> tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @grad_scale(%q: tensor<2x8x4xf32>, %l: tensor<2x8xf32>) {
+  // expected-error @+1 {{expects a finite, non-zero scale, got 0}}
+  %g:3 = memred.attention_grad ins(%q, %q, %q, %q, %q, %l : tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8xf32>) outs(%q, %q, %q : tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>) scale(0.0) chunks(0, 0) -> tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>
+  return
 }

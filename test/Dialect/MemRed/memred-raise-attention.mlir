@@ -190,3 +190,64 @@ func.func @onnx_generics(%q: tensor<?x12x64xf32>, %kt: tensor<?x64x12xf32>, %v: 
   } -> tensor<?x12x64xf32>
   return %o : tensor<?x12x64xf32>
 }
+
+// -----
+
+#qk = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#scalar = affine_map<(d0, d1, d2, d3) -> ()>
+#mask = affine_map<(d0, d1, d2, d3) -> (d2, d3)>
+#pair = affine_map<(d0, d1, d2, d3) -> (d0, 0, d2, d3)>
+
+// The ONNX importer's multi-head spelling (PyTorch's q @ kᵀ / sqrt(d) +
+// mask): [B·H, L, L] products reshaped to [B, H, L, L] for a division by a
+// 0-d constant, a causal mask [L, L] and a pair bias [B, 1, L, L] added by
+// broadcasting generics, softmax over the last dim, and back to [B·H, L, L].
+// The op is built in the [B, H, ...] shape with the biases expanded to rank
+// 4 (size-1 broadcast dims), its output collapsed back to [B·H, L, Dv].
+// CHECK-LABEL: func.func @split_heads_with_biases
+// CHECK-SAME: (%[[Q:.*]]: tensor<6x16x8xf32>, %[[KT:.*]]: tensor<6x8x16xf32>, %[[V:.*]]: tensor<6x16x8xf32>, %[[MASK:.*]]: tensor<16x16xf32>, %[[PAIR:.*]]: tensor<2x1x16x16xf32>)
+// CHECK: %[[M4:.*]] = tensor.expand_shape %[[MASK]] {{\[\[}}0, 1, 2], [3]] output_shape [1, 1, 16, 16]
+// CHECK-DAG: %[[Q4:.*]] = tensor.expand_shape %[[Q]] {{\[\[}}0, 1], [2], [3]] output_shape [2, 3, 16, 8]
+// CHECK-DAG: %[[V4:.*]] = tensor.expand_shape %[[V]] {{\[\[}}0, 1], [2], [3]] output_shape [2, 3, 16, 8]
+// CHECK: %[[O:.*]] = memred.attention ins(%[[Q4]], %{{.*}}, %[[V4]] : tensor<2x3x16x8xf32>, tensor<2x3x16x8xf32>, tensor<2x3x16x8xf32>)
+// CHECK-SAME: biases(%[[M4]], %[[PAIR]] : tensor<1x1x16x16xf32>, tensor<2x1x16x16xf32>)
+// CHECK-SAME: scale(0.353553385)
+// CHECK: %[[R:.*]] = tensor.collapse_shape %[[O]] {{\[\[}}0, 1], [2], [3]] : tensor<2x3x16x8xf32> into tensor<6x16x8xf32>
+// CHECK: return %[[R]]
+// CHECK-NOT: linalg.softmax
+func.func @split_heads_with_biases(%q: tensor<6x16x8xf32>, %kt: tensor<6x8x16xf32>, %v: tensor<6x16x8xf32>,
+                                   %mask: tensor<16x16xf32>, %pair: tensor<2x1x16x16xf32>) -> tensor<6x16x8xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e0 = tensor.empty() : tensor<6x16x16xf32>
+  %f0 = linalg.fill ins(%zero : f32) outs(%e0 : tensor<6x16x16xf32>) -> tensor<6x16x16xf32>
+  %s = linalg.batch_matmul ins(%q, %kt : tensor<6x16x8xf32>, tensor<6x8x16xf32>) outs(%f0 : tensor<6x16x16xf32>) -> tensor<6x16x16xf32>
+  %c = tensor.collapse_shape %s [[0, 1, 2]] : tensor<6x16x16xf32> into tensor<1536xf32>
+  %s4 = tensor.expand_shape %c [[0, 1, 2, 3]] output_shape [2, 3, 16, 16] : tensor<1536xf32> into tensor<2x3x16x16xf32>
+  %sqrt = arith.constant dense<2.82842708> : tensor<f32>
+  %e1 = tensor.empty() : tensor<2x3x16x16xf32>
+  %scaled = linalg.generic {indexing_maps = [#qk, #scalar, #qk], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%s4, %sqrt : tensor<2x3x16x16xf32>, tensor<f32>) outs(%e1 : tensor<2x3x16x16xf32>) {
+  ^bb0(%in: f32, %d: f32, %out: f32):
+    %r = arith.divf %in, %d : f32
+    linalg.yield %r : f32
+  } -> tensor<2x3x16x16xf32>
+  %e2 = tensor.empty() : tensor<2x3x16x16xf32>
+  %masked = linalg.generic {indexing_maps = [#qk, #mask, #qk], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%scaled, %mask : tensor<2x3x16x16xf32>, tensor<16x16xf32>) outs(%e2 : tensor<2x3x16x16xf32>) {
+  ^bb0(%in: f32, %m: f32, %out: f32):
+    %r = arith.addf %in, %m : f32
+    linalg.yield %r : f32
+  } -> tensor<2x3x16x16xf32>
+  %e3 = tensor.empty() : tensor<2x3x16x16xf32>
+  %biased = linalg.generic {indexing_maps = [#pair, #qk, #qk], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%pair, %masked : tensor<2x1x16x16xf32>, tensor<2x3x16x16xf32>) outs(%e3 : tensor<2x3x16x16xf32>) {
+  ^bb0(%b: f32, %in: f32, %out: f32):
+    %r = arith.addf %b, %in : f32
+    linalg.yield %r : f32
+  } -> tensor<2x3x16x16xf32>
+  %e4 = tensor.empty() : tensor<2x3x16x16xf32>
+  %p4 = linalg.softmax dimension(3) ins(%biased : tensor<2x3x16x16xf32>) outs(%e4 : tensor<2x3x16x16xf32>) -> tensor<2x3x16x16xf32>
+  %c2 = tensor.collapse_shape %p4 [[0, 1, 2, 3]] : tensor<2x3x16x16xf32> into tensor<1536xf32>
+  %p = tensor.expand_shape %c2 [[0, 1, 2]] output_shape [6, 16, 16] : tensor<1536xf32> into tensor<6x16x16xf32>
+  %e5 = tensor.empty() : tensor<6x16x8xf32>
+  %f5 = linalg.fill ins(%zero : f32) outs(%e5 : tensor<6x16x8xf32>) -> tensor<6x16x8xf32>
+  %o = linalg.batch_matmul ins(%p, %v : tensor<6x16x16xf32>, tensor<6x16x8xf32>) outs(%f5 : tensor<6x16x8xf32>) -> tensor<6x16x8xf32>
+  return %o : tensor<6x16x8xf32>
+}

@@ -34,6 +34,43 @@ func.func @on_memrefs(%q: memref<1x8192x64xf32>, %b: memref<1x1x8192xf32>, %o: m
   return
 }
 
+// Evoformer shapes (rank 5): the forward with its log-sum-exp, and the
+// backward with the gradient of the pair bias only.
+// CHECK-LABEL: func.func @evoformer_grad
+func.func @evoformer_grad(%q: tensor<2x3x4x16x8xf32>, %mask: tensor<2x3x1x1x16xf32>,
+                          %pair: tensor<2x1x4x16x16xf32>, %do: tensor<2x3x4x16x8xf32>)
+    -> (tensor<2x3x4x16x8xf32>, tensor<2x1x4x16x16xf32>) {
+  %e = tensor.empty() : tensor<2x3x4x16x8xf32>
+  %el = tensor.empty() : tensor<2x3x4x16xf32>
+  %ep = tensor.empty() : tensor<2x1x4x16x16xf32>
+  // CHECK: %[[O:.*]]:2 = memred.attention
+  // CHECK-SAME: outs(%{{.*}} : tensor<2x3x4x16x8xf32>) lse(%{{.*}} : tensor<2x3x4x16xf32>) scale({{[^)]*}})
+  // CHECK-SAME: -> tensor<2x3x4x16x8xf32>, tensor<2x3x4x16xf32>
+  %o:2 = memred.attention ins(%q, %q, %q : tensor<2x3x4x16x8xf32>, tensor<2x3x4x16x8xf32>, tensor<2x3x4x16x8xf32>)
+           biases(%mask, %pair : tensor<2x3x1x1x16xf32>, tensor<2x1x4x16x16xf32>)
+           outs(%e : tensor<2x3x4x16x8xf32>) lse(%el : tensor<2x3x4x16xf32>) scale(0.353553385)
+           -> tensor<2x3x4x16x8xf32>, tensor<2x3x4x16xf32>
+  // CHECK: memred.attention_grad ins(%{{.*}}, %{{.*}}, %{{.*}}, %[[O]]#0, %{{.*}}, %[[O]]#1 :
+  // CHECK-SAME: biases(%{{.*}}, %{{.*}} : tensor<2x3x1x1x16xf32>, tensor<2x1x4x16x16xf32>)
+  // CHECK-SAME: bias_grads [1] (%{{.*}} : tensor<2x1x4x16x16xf32>) scale({{[^)]*}}) chunks(0, 0)
+  %g:4 = memred.attention_grad ins(%q, %q, %q, %o#0, %do, %o#1 : tensor<2x3x4x16x8xf32>, tensor<2x3x4x16x8xf32>,
+             tensor<2x3x4x16x8xf32>, tensor<2x3x4x16x8xf32>, tensor<2x3x4x16x8xf32>, tensor<2x3x4x16xf32>)
+           biases(%mask, %pair : tensor<2x3x1x1x16xf32>, tensor<2x1x4x16x16xf32>)
+           outs(%e, %e, %e : tensor<2x3x4x16x8xf32>, tensor<2x3x4x16x8xf32>, tensor<2x3x4x16x8xf32>)
+           bias_grads [1] (%ep : tensor<2x1x4x16x16xf32>)
+           scale(0.353553385) chunks(0, 0)
+           -> tensor<2x3x4x16x8xf32>, tensor<2x3x4x16x8xf32>, tensor<2x3x4x16x8xf32>, tensor<2x1x4x16x16xf32>
+  return %g#0, %g#3 : tensor<2x3x4x16x8xf32>, tensor<2x1x4x16x16xf32>
+}
+
+// CHECK-LABEL: func.func @grad_on_memrefs
+func.func @grad_on_memrefs(%q: memref<2x8x4xf32>, %l: memref<2x8xf32>) {
+  // CHECK: memred.attention_grad ins({{.*}}) outs({{.*}}) scale(1.000000e+00) chunks(8, 8){{$}}
+  memred.attention_grad ins(%q, %q, %q, %q, %q, %l : memref<2x8x4xf32>, memref<2x8x4xf32>, memref<2x8x4xf32>, memref<2x8x4xf32>, memref<2x8x4xf32>, memref<2x8xf32>)
+    outs(%q, %q, %q : memref<2x8x4xf32>, memref<2x8x4xf32>, memref<2x8x4xf32>) scale(1.0) chunks(8, 8)
+  return
+}
+
 // 320 cached tokens, recent 10% = 32 kept whole, 10% of the 288 older = 29.
 // CHECK-LABEL: func.func @reduce
 func.func @reduce(%q: tensor<8x32x32xf32>, %k: tensor<8x320x32xf32>,

@@ -2,6 +2,8 @@
 
 // CHECK-DAG: func.func private @lathe_rt_chunked_attention_f32(memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, f32, i64, i64, i64)
 // CHECK-DAG: func.func private @lathe_rt_cross_modal_reduce_f32(memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, f64, f64, f32)
+// CHECK-DAG: func.func private @lathe_rt_chunked_attention_lse_f32(memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, f32, i64, i64, i64)
+// CHECK-DAG: func.func private @lathe_rt_chunked_attention_backward_f32(memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, f32, i64, i64, i64, i64)
 // CHECK-DAG: func.func private @lathe_rt_bank_append_f32(memref<*xf32>, memref<*xf32>, memref<*xf32>, i64, f64, f64, f32) -> i64
 
 // CHECK-LABEL: func.func @attention
@@ -28,6 +30,39 @@ func.func @attention(%q: memref<4x128x64xf32>, %k: memref<4x128x64xf32>, %v: mem
 func.func @chunked(%q: memref<1x256x16xf32>, %b0: memref<1x1x256xf32>, %b1: memref<1x256x256xf32>, %o: memref<1x256x16xf32>) {
   memred.chunked_attention ins(%q, %q, %q : memref<1x256x16xf32>, memref<1x256x16xf32>, memref<1x256x16xf32>)
     biases(%b0, %b1 : memref<1x1x256xf32>, memref<1x256x256xf32>) outs(%o : memref<1x256x16xf32>) scale(0.25) chunks(32, 64)
+  return
+}
+
+// The forward with a log-sum-exp init calls the kernel variant that writes
+// it.
+// CHECK-LABEL: func.func @with_lse
+// CHECK-SAME: %[[L:[^:]*]]: memref<2x8xf32>
+// CHECK: %[[UL:.*]] = memref.cast %[[L]]
+// CHECK: call @lathe_rt_chunked_attention_lse_f32(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[UL]], %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}})
+func.func @with_lse(%q: memref<2x8x4xf32>, %o: memref<2x8x4xf32>, %l: memref<2x8xf32>) {
+  memred.chunked_attention ins(%q, %q, %q : memref<2x8x4xf32>, memref<2x8x4xf32>, memref<2x8x4xf32>)
+    outs(%o : memref<2x8x4xf32>) lse(%l : memref<2x8xf32>) scale(0.5) chunks(4, 4)
+  return
+}
+
+// The gradient of bias 1 only: it goes in the second gradient slot, the
+// first gets a placeholder, and the mask is 2 (bit 1).
+// CHECK-LABEL: func.func @grad
+// CHECK-SAME: %[[B0:[^:]*]]: memref<1x1x8xf32>, %[[B1:[^:]*]]: memref<1x8x8xf32>, %[[DB1:[^:]*]]: memref<1x8x8xf32>
+// CHECK-DAG: %[[UB0:.*]] = memref.cast %[[B0]]
+// CHECK-DAG: %[[UB1:.*]] = memref.cast %[[B1]]
+// CHECK-DAG: %[[UDB1:.*]] = memref.cast %[[DB1]]
+// CHECK-DAG: %[[QC:.*]] = arith.constant 0 : i64
+// CHECK-DAG: %[[KC:.*]] = arith.constant 0 : i64
+// CHECK-DAG: %[[NB:.*]] = arith.constant 2 : i64
+// CHECK-DAG: %[[MASK:.*]] = arith.constant 2 : i64
+// CHECK: call @lathe_rt_chunked_attention_backward_f32(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[UB0]], %[[UB1]], %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[UDB1]], %{{.*}}, %[[QC]], %[[KC]], %[[NB]], %[[MASK]])
+// CHECK-NOT: memred.attention_grad
+func.func @grad(%q: memref<2x8x4xf32>, %l: memref<2x8xf32>, %b0: memref<1x1x8xf32>, %b1: memref<1x8x8xf32>, %db1: memref<1x8x8xf32>) {
+  memred.attention_grad ins(%q, %q, %q, %q, %q, %l : memref<2x8x4xf32>, memref<2x8x4xf32>, memref<2x8x4xf32>, memref<2x8x4xf32>, memref<2x8x4xf32>, memref<2x8xf32>)
+    biases(%b0, %b1 : memref<1x1x8xf32>, memref<1x8x8xf32>)
+    outs(%q, %q, %q : memref<2x8x4xf32>, memref<2x8x4xf32>, memref<2x8x4xf32>)
+    bias_grads [1] (%db1 : memref<1x8x8xf32>) scale(0.5) chunks(0, 0)
   return
 }
 

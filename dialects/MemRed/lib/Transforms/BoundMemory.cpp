@@ -576,7 +576,7 @@ struct MemRedBoundMemory
       rewriter.setInsertionPoint(op);
       auto chunked = ChunkedAttentionOp::create(
           rewriter, op.getLoc(), op->getResultTypes(), op.getQuery(),
-          op.getKey(), op.getValue(), op.getBiases(), op.getInit(),
+          op.getKey(), op.getValue(), op.getBiases(), op.getInit(), op.getLse(),
           op.getScaleAttr(), b.getI64IntegerAttr(choice->qChunk),
           b.getI64IntegerAttr(choice->kvChunk));
       chunked->setAttr("lathe.decision", b.getDictionaryAttr(decision));

@@ -45,6 +45,29 @@ int64_t attentionScratch(OpTy op, int64_t qChunk, int64_t kvChunk,
   return team * 4 * (bq * bk + bq * dv + 2 * bq);
 }
 
+/// Runtime scratch of lathe_rt_chunked_attention_backward_f32: per worker
+/// two bq x bk blocks (probabilities and their gradient), the bk-row dK/dV
+/// accumulators, one batch element's dQ and row statistic D.
+int64_t attentionGradScratch(AttentionGradOp op, int64_t workers) {
+  auto qt = cast<ShapedType>(op.getQuery().getType());
+  auto kt = cast<ShapedType>(op.getKey().getType());
+  auto vt = cast<ShapedType>(op.getValue().getType());
+  if (!qt.hasStaticShape() || !kt.hasStaticShape() || !vt.hasStaticShape())
+    return 0;
+  int64_t rank = qt.getRank(), batch = 1;
+  for (int64_t s : qt.getShape().drop_back(2))
+    batch *= s;
+  int64_t lq = qt.getDimSize(rank - 2), d = qt.getDimSize(rank - 1),
+          lk = kt.getDimSize(rank - 2), dv = vt.getDimSize(rank - 1);
+  int64_t qChunk = op.getQChunkSize(), kvChunk = op.getKvChunkSize();
+  int64_t bq = std::min(lq, qChunk > 0 ? qChunk : int64_t(64));
+  int64_t bk = std::min(lk, kvChunk > 0 ? kvChunk : int64_t(128));
+  int64_t team = std::max<int64_t>(1, std::min(workers, batch));
+  return team * 4 *
+         (2 * bq * bk + std::max<int64_t>(1, bk * d) +
+          std::max<int64_t>(1, bk * dv) + std::max<int64_t>(1, lq * d) + lq);
+}
+
 struct Estimate {
   int64_t live = 0, peak = 0, allocations = 0, dynamic = 0;
   DenseMap<Value, int64_t> sizes;
@@ -98,6 +121,9 @@ void walkBlock(Block &block, Estimate &e, int64_t workers) {
         attn && attn.hasPureBufferSemantics())
       transient = attentionScratch(attn, attn.getQChunkSize(),
                                    attn.getKvChunkSize(), workers);
+    if (auto grad = dyn_cast<AttentionGradOp>(op);
+        grad && grad.hasPureBufferSemantics())
+      transient = attentionGradScratch(grad, workers);
     if (auto bank = dyn_cast<BankAppendOp>(op);
         bank && bank.hasPureBufferSemantics())
       transient = BankAppendOp::getScratchBytes(bank.getCapacity() +

@@ -167,31 +167,61 @@ Value matchSoftmax(Value probs, unsigned &inputUses) {
   return x;
 }
 
-/// Matches x = s * c (or s / c, c * s) element-wise; returns s and sets
-/// `scale`. Anything else: returns `x` with scale 1.
+/// The splat value of a constant tensor, or nullopt.
+std::optional<double> getSplatConstant(Value value) {
+  DenseElementsAttr attr;
+  if (!matchPattern(value, m_Constant(&attr)) || !attr.isSplat() ||
+      !isa<FloatType>(attr.getElementType()))
+    return std::nullopt;
+  return attr.getSplatValue<APFloat>().convertToDouble();
+}
+
+/// Matches x = s * c (or s / c, c * s) element-wise, with c a constant in
+/// the body or a splat constant tensor read by a broadcasting map (the ONNX
+/// importer's `Div` by a 0-d tensor); returns s and sets `scale`. Anything
+/// else: returns `x` with scale 1.
 Value matchScale(Value x, unsigned xUses, double &scale) {
   scale = 1.0;
   auto gen = x.getDefiningOp<linalg::GenericOp>();
-  if (!gen || gen.getNumDpsInputs() != 1 || gen.getNumDpsInits() != 1 ||
-      !allParallel(gen) || !allIdentity(gen) ||
-      gen.getDpsInputs()[0].getType() != x.getType())
+  if (!gen || gen.getNumDpsInits() != 1 || !allParallel(gen) ||
+      (gen.getNumDpsInputs() != 1 && gen.getNumDpsInputs() != 2) ||
+      !gen.getIndexingMapsArray().back().isIdentity())
     return x;
   Block &body = gen.getRegion().front();
+  // The scaled operand: the input with the identity map and x's type.
+  std::optional<unsigned> scaled;
+  std::optional<double> tensorConstant;
+  for (auto [i, in] : llvm::enumerate(gen.getDpsInputs())) {
+    AffineMap map = gen.getIndexingMapsArray()[i];
+    if (map.isIdentity() && in.getType() == x.getType() && !scaled) {
+      scaled = i;
+      continue;
+    }
+    tensorConstant = getSplatConstant(in);
+    if (!tensorConstant)
+      return x;
+  }
+  if (!scaled)
+    return x;
   // The constant may be defined inside the body.
   Operation *yield = body.getTerminator();
   auto *op = yield->getOperand(0).getDefiningOp();
   if (!op || op->getBlock() != &body)
     return x;
-  Value in = body.getArgument(0);
+  Value in = body.getArgument(*scaled);
+  auto constantOf = [&](Value v) -> std::optional<double> {
+    if (gen.getNumDpsInputs() == 2 && v == body.getArgument(1 - *scaled))
+      return tensorConstant;
+    return getFloatConstant(v);
+  };
   std::optional<double> c;
   if (isa<arith::MulFOp>(op)) {
     if (op->getOperand(0) == in)
-      c = getFloatConstant(op->getOperand(1));
+      c = constantOf(op->getOperand(1));
     else if (op->getOperand(1) == in)
-      c = getFloatConstant(op->getOperand(0));
+      c = constantOf(op->getOperand(0));
   } else if (isa<arith::DivFOp>(op) && op->getOperand(0) == in) {
-    if (std::optional<double> d = getFloatConstant(op->getOperand(1));
-        d && *d != 0.0)
+    if (std::optional<double> d = constantOf(op->getOperand(1)); d && *d != 0.0)
       c = 1.0 / *d;
   }
   unsigned bodyOps = 0;
@@ -200,7 +230,88 @@ Value matchScale(Value x, unsigned xUses, double &scale) {
   if (!c || bodyOps != 1 || std::distance(x.use_begin(), x.use_end()) != xUses)
     return x;
   scale = *c;
-  return gen.getDpsInputs()[0];
+  return gen.getDpsInputs()[*scaled];
+}
+
+/// Matches x = s + bias element-wise, the bias read through a broadcasting
+/// map (a subset of the loops, in order: a causal mask [Lq, Lk] added to
+/// scores [B, H, Lq, Lk]); returns s and appends the bias and its map to
+/// `biases`, or returns `x` when it is not such an add.
+Value matchBiasAdd(Value x, unsigned xUses,
+                   SmallVectorImpl<std::pair<Value, AffineMap>> &biases) {
+  auto gen = x.getDefiningOp<linalg::GenericOp>();
+  if (!gen || gen.getNumDpsInputs() != 2 || gen.getNumDpsInits() != 1 ||
+      !allParallel(gen) || !gen.getIndexingMapsArray().back().isIdentity() ||
+      std::distance(x.use_begin(), x.use_end()) != xUses)
+    return x;
+  Operation *add = singleBodyOp(gen);
+  Block &body = gen.getRegion().front();
+  if (!isa_and_nonnull<arith::AddFOp>(add) ||
+      body.getTerminator()->getOperand(0) != add->getResult(0))
+    return x;
+  SmallVector<AffineMap> maps = gen.getIndexingMapsArray();
+  for (unsigned scoresPos : {0u, 1u}) {
+    unsigned biasPos = 1 - scoresPos;
+    Value scores = gen.getDpsInputs()[scoresPos];
+    Value bias = gen.getDpsInputs()[biasPos];
+    if (!maps[scoresPos].isIdentity() || scores.getType() != x.getType())
+      continue;
+    AffineMap biasMap = maps[biasPos];
+    auto biasType = dyn_cast<RankedTensorType>(bias.getType());
+    if (!biasType || !biasType.hasStaticShape() || biasType.getRank() == 0 ||
+        !biasType.getElementType().isF32())
+      continue;
+    // Either a subset of the loops in order ([Lq, Lk] of [B, H, Lq, Lk]),
+    // or every loop in order with a constant 0 on size-1 dims ([B, 1, Lq,
+    // Lk] read at (b, 0, i, j)).
+    bool fullRank = biasType.getRank() == int64_t(biasMap.getNumDims());
+    bool ok = true;
+    int64_t last = -1;
+    for (auto [i, e] : llvm::enumerate(biasMap.getResults())) {
+      if (auto dim = dyn_cast<AffineDimExpr>(e)) {
+        ok = ok && int64_t(dim.getPosition()) > last &&
+             (!fullRank || dim.getPosition() == i);
+        last = dim.getPosition();
+        continue;
+      }
+      auto c = dyn_cast<AffineConstantExpr>(e);
+      ok = ok && fullRank && c && c.getValue() == 0 &&
+           biasType.getDimSize(i) == 1;
+    }
+    if (!ok)
+      continue;
+    bool operandsOk =
+        llvm::is_contained(add->getOperands(), body.getArgument(0)) &&
+        llvm::is_contained(add->getOperands(), body.getArgument(1));
+    if (!operandsOk)
+      return x;
+    biases.push_back({bias, biasMap});
+    return scores;
+  }
+  return x;
+}
+
+/// Looks back through tensor.collapse_shape / expand_shape ops (each result
+/// used once) from `v`; returns the first value that is not such a reshape's
+/// result. With static shapes that keep the last two sizes and the element
+/// count, the chain only merges or splits the leading (batch) dimensions.
+Value throughReshapes(Value v) {
+  while (isa_and_nonnull<tensor::CollapseShapeOp, tensor::ExpandShapeOp>(
+             v.getDefiningOp()) &&
+         v.hasOneUse())
+    v = v.getDefiningOp()->getOperand(0);
+  return v;
+}
+
+/// `a` and `b` are static, rank >= 3 and have the same last two sizes and
+/// element count (row-major reshapes of each other over the leading dims).
+bool sameRowsAndCount(Type a, Type b) {
+  auto at = dyn_cast<RankedTensorType>(a), bt = dyn_cast<RankedTensorType>(b);
+  if (!at || !bt || !at.hasStaticShape() || !bt.hasStaticShape() ||
+      at.getRank() < 3 || bt.getRank() < 3)
+    return false;
+  return at.getShape().take_back(2) == bt.getShape().take_back(2) &&
+         at.getNumElements() == bt.getNumElements();
 }
 
 /// A batched product C[b, i, j] = Σ_k A[b, i, k] · B[b, k, j] (or, with
@@ -261,6 +372,31 @@ std::optional<BatchMatmulMatch> matchBatchMatmul(Operation *op) {
                           transposed};
 }
 
+/// `bias`, read by `map` (increasing loop dims) in a rank-`rank` iteration
+/// space, as a rank-`rank` tensor with size-1 dims where the map skips a loop
+/// (the memred bias convention).
+Value expandBias(PatternRewriter &rewriter, Location loc, Value bias,
+                 AffineMap map, int64_t rank) {
+  auto bt = cast<RankedTensorType>(bias.getType());
+  if (bt.getRank() == rank)
+    return bias;
+  SmallVector<int64_t> shape(rank, 1);
+  SmallVector<ReassociationIndices> reassociation(bt.getRank());
+  int64_t next = 0;
+  for (auto [i, e] : llvm::enumerate(map.getResults())) {
+    int64_t d = cast<AffineDimExpr>(e).getPosition();
+    shape[d] = bt.getDimSize(i);
+    for (int64_t j = next; j <= d; ++j)
+      reassociation[i].push_back(j);
+    next = d + 1;
+  }
+  for (int64_t j = next; j < rank; ++j)
+    reassociation.back().push_back(j);
+  return tensor::ExpandShapeOp::create(
+      rewriter, loc, RankedTensorType::get(shape, bt.getElementType()), bias,
+      reassociation);
+}
+
 /// softmax(Q·Kᵀ·s)·V anchored on the P·V product (`OpTy` is
 /// linalg.batch_matmul or a matmul-shaped linalg.generic).
 template <typename OpTy> struct RaiseAttention : public OpRewritePattern<OpTy> {
@@ -280,17 +416,51 @@ template <typename OpTy> struct RaiseAttention : public OpRewritePattern<OpTy> {
       return rewriter.notifyMatchFailure(pvOp,
                                          "accumulates into non-zero init");
     Value probs = pv->lhs, v = pv->rhs;
+    // The softmax may be on a view that splits the batch (e.g. [B, H, L, L]
+    // of the [B·H, L, L] products), reached through reshapes.
+    Value probsN = throughReshapes(probs);
+    if (probsN != probs && !sameRowsAndCount(probs.getType(), probsN.getType()))
+      return rewriter.notifyMatchFailure(pvOp, "reshape of the probabilities "
+                                               "is not over the batch dims");
     unsigned xUses;
-    Value x = matchSoftmax(probs, xUses);
+    Value x = matchSoftmax(probsN, xUses);
     if (!x)
       return rewriter.notifyMatchFailure(pvOp, "lhs is not a last-dim softmax");
+    // Up to two additive biases (a mask, a pair bias), innermost first.
+    SmallVector<std::pair<Value, AffineMap>> biasMatches;
+    Value y = x;
+    unsigned yUses = xUses;
+    for (int n = 0; n < 2; ++n) {
+      Value below = matchBiasAdd(y, yUses, biasMatches);
+      if (below == y)
+        break;
+      y = below;
+      yUses = 1;
+    }
+    std::reverse(biasMatches.begin(), biasMatches.end());
     double scale;
-    Value s = matchScale(x, xUses, scale);
+    Value sN = matchScale(y, yUses, scale);
+    unsigned sUses = sN == y ? yUses : 1;
+    Value s = throughReshapes(sN);
+    if (s != sN && (sUses != 1 || !s.hasOneUse() ||
+                    !sameRowsAndCount(s.getType(), sN.getType())))
+      return rewriter.notifyMatchFailure(pvOp, "reshape of the scores is not "
+                                               "over the batch dims");
     std::optional<BatchMatmulMatch> qk = matchBatchMatmul(s.getDefiningOp());
     if (!qk ||
-        std::distance(s.use_begin(), s.use_end()) != (s == x ? xUses : 1) ||
+        (s == sN && std::distance(s.use_begin(), s.use_end()) != sUses) ||
         !filledTensor(qk->init, isZero))
       return rewriter.notifyMatchFailure(pvOp, "scores are not Q·Kᵀ");
+    // The op is built in the softmax's rank (batch dims split as there).
+    auto softmaxType = cast<RankedTensorType>(probsN.getType());
+    int64_t rank = softmaxType.getRank();
+    if (rank > 5 ||
+        (rank != 3 && (!softmaxType.hasStaticShape() ||
+                       !cast<ShapedType>(qk->lhs.getType()).hasStaticShape() ||
+                       !cast<ShapedType>(qk->rhs.getType()).hasStaticShape() ||
+                       !cast<ShapedType>(v.getType()).hasStaticShape())))
+      return rewriter.notifyMatchFailure(pvOp, "batch dims split with "
+                                               "dynamic sizes");
     auto scoresType = cast<ShapedType>(s.getType());
     if (scoresType.getRank() == 3 && !scoresType.isDynamicDim(1) &&
         !scoresType.isDynamicDim(2) &&
@@ -320,10 +490,45 @@ template <typename OpTy> struct RaiseAttention : public OpRewritePattern<OpTy> {
                 ->getResult(0);
       }
     }
+    if (rank == 3) {
+      SmallVector<Value> biases;
+      for (auto [bias, map] : biasMatches)
+        biases.push_back(expandBias(rewriter, loc, bias, map, rank));
+      auto attn = AttentionOp::create(
+          rewriter, loc, TypeRange{init.getType()}, q, k, v, biases, init,
+          /*lse=*/Value(), rewriter.getF32FloatAttr(static_cast<float>(scale)));
+      rewriter.replaceOp(pvOp, attn->getResults());
+      return success();
+    }
+    // [N, a, b] <-> [lead..., a, b].
+    ArrayRef<int64_t> lead = softmaxType.getShape().drop_back(2);
+    SmallVector<ReassociationIndices> reassociation(3);
+    for (int64_t d = 0; d < rank - 2; ++d)
+      reassociation[0].push_back(d);
+    reassociation[1] = {rank - 2};
+    reassociation[2] = {rank - 1};
+    auto splitType = [&](Value t) {
+      auto tt = cast<RankedTensorType>(t.getType());
+      SmallVector<int64_t> shape(lead);
+      shape.append({tt.getDimSize(1), tt.getDimSize(2)});
+      return RankedTensorType::get(shape, tt.getElementType());
+    };
+    auto split = [&](Value t) -> Value {
+      return tensor::ExpandShapeOp::create(rewriter, loc, splitType(t), t,
+                                           reassociation);
+    };
+    SmallVector<Value> biases;
+    for (auto [bias, map] : biasMatches)
+      biases.push_back(expandBias(rewriter, loc, bias, map, rank));
+    RankedTensorType outType = splitType(pv->init);
+    Value out = tensor::EmptyOp::create(rewriter, loc, outType.getShape(),
+                                        outType.getElementType());
     auto attn = AttentionOp::create(
-        rewriter, loc, TypeRange{init.getType()}, q, k, v, ValueRange{}, init,
+        rewriter, loc, TypeRange{outType}, split(q), split(k), split(v), biases,
+        out, /*lse=*/Value(),
         rewriter.getF32FloatAttr(static_cast<float>(scale)));
-    rewriter.replaceOp(pvOp, attn->getResults());
+    rewriter.replaceOpWithNewOp<tensor::CollapseShapeOp>(
+        pvOp, pvOp->getResult(0).getType(), attn->getResult(0), reassociation);
     return success();
   }
 };
@@ -336,7 +541,15 @@ struct MemRedRaiseAttention
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     populateRaiseAttentionPatterns(patterns, minScores);
-    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+    // Only the raise: no folding or constant hoisting elsewhere in the
+    // function (lathe-train runs this before lathe-differentiate, whose
+    // rules expect the importer's forms, e.g. constants inside guarded
+    // gather bodies).
+    GreedyRewriteConfig config;
+    config.enableFolding(false).enableConstantCSE(false);
+    config.setRegionSimplificationLevel(GreedySimplifyRegionLevel::Disabled);
+    if (failed(
+            applyPatternsGreedily(getOperation(), std::move(patterns), config)))
       signalPassFailure();
   }
 };

@@ -26,7 +26,7 @@ extern "C" {
 
 /// o = softmax(scale · q · kᵀ + b0 + b1) · v over the key axis, with
 /// q [..., Lq, D], k [..., Lk, D], v [..., Lk, Dv], o [..., Lq, Dv] (rank 2 to
-/// 4, equal leading dimensions) and `numBiases` (0, 1 or 2) biases of rank
+/// 5, equal leading dimensions) and `numBiases` (0, 1 or 2) biases of rank
 /// equal to q's whose sizes are those of [..., Lq, Lk] or 1 (broadcast).
 /// Unused bias slots are ignored (any descriptor, even null).
 ///
@@ -44,6 +44,47 @@ void lathe_rt_chunked_attention_f32(int64_t rankQ, void *q, int64_t rankK,
                                     void *b1, int64_t rankO, void *o,
                                     float scale, int64_t qChunk,
                                     int64_t kvChunk, int64_t numBiases);
+
+/// lathe_rt_chunked_attention_f32 that also writes the f32 log-sum-exp of
+/// each score row, lse [..., Lq] = m + log l (the softmax normaliser: p_ij =
+/// exp(s_ij - lse_i)); -inf for a row whose scores are all -inf, NaN where
+/// the row has a NaN or +Inf score. The backward kernel below takes it.
+void lathe_rt_chunked_attention_lse_f32(int64_t rankQ, void *q, int64_t rankK,
+                                        void *k, int64_t rankV, void *v,
+                                        int64_t rankB0, void *b0,
+                                        int64_t rankB1, void *b1, int64_t rankO,
+                                        void *o, int64_t rankL, void *lse,
+                                        float scale, int64_t qChunk,
+                                        int64_t kvChunk, int64_t numBiases);
+
+/// The gradients of lathe_rt_chunked_attention_f32 (FlashAttention-2's
+/// backward, DeepSpeed4Science's Evoformer attention backward): given q, k,
+/// v, the biases, the forward's output o and log-sum-exp lse and the output
+/// gradient dO [..., Lq, Dv], writes dq [..., Lq, D], dk [..., Lk, D],
+/// dv [..., Lk, Dv] and, for each bias i whose bit (1 << i) is set in
+/// biasGradMask, its gradient dbi (the bias' shape: summed over the
+/// dimensions it broadcasts along). Outputs are overwritten.
+///
+/// The L x L probabilities are never stored: per batch element, each block
+/// of kvChunk keys is visited once, and for it each block of qChunk query
+/// rows recomputes p = exp(scale · q · kᵀ + biases − lse) with sgemm, then
+/// dV_j += pᵀ·dO_i, ds = p ∘ (dO_i·V_jᵀ − D_i) with D = rowsum(dO ∘ o),
+/// dQ_i += scale · ds·K_j, dK_j += scale · dsᵀ·Q_i, dbias += ds. Each worker
+/// owns two qChunk x kvChunk blocks, the kvChunk-row dK/dV accumulators and
+/// one batch element's dQ and D (runtime scratch). Tasks are batch elements
+/// (batch x heads); leading dimensions along which a requested bias
+/// gradient broadcasts are summed inside one task, so every gradient
+/// element has one writer and results do not depend on the thread count.
+/// A row with lse = -inf (all its scores -inf; the forward gives 0) gets
+/// zero gradients; NaN and Inf in the inputs propagate as in the formulas.
+/// qChunk/kvChunk <= 0 select defaults (64 / 128).
+void lathe_rt_chunked_attention_backward_f32(
+    int64_t rankQ, void *q, int64_t rankK, void *k, int64_t rankV, void *v,
+    int64_t rankO, void *o, int64_t rankDO, void *dO, int64_t rankL, void *lse,
+    int64_t rankB0, void *b0, int64_t rankB1, void *b1, int64_t rankDQ,
+    void *dq, int64_t rankDK, void *dk, int64_t rankDV, void *dv,
+    int64_t rankDB0, void *db0, int64_t rankDB1, void *db1, float scale,
+    int64_t qChunk, int64_t kvChunk, int64_t numBiases, int64_t biasGradMask);
 
 /// AdaCM² cross-modal reduction of a memory of N cached tokens [N, C]
 /// (oldest first) to out [M, C]: score_j = sum over heads h and query rows r

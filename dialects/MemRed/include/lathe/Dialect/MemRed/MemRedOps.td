@@ -27,8 +27,19 @@ class MemRed_DpsOp<string mnemonic, list<Trait> traits = []>
   }];
 }
 
-class MemRed_AttentionBase<string mnemonic> : MemRed_DpsOp<mnemonic> {
-  code attentionClassDeclaration = dpsClassDeclaration # [{
+class MemRed_AttentionBase<string mnemonic>
+    : MemRed_DpsOp<mnemonic, [AttrSizedOperandSegments]> {
+  code attentionClassDeclaration = [{
+    /// The inits: the output and, when present, the log-sum-exp.
+    ::mlir::MutableOperandRange getDpsInitsMutable() {
+      return ::mlir::MutableOperandRange(
+          getOperation(), getInitMutable().getOperandNumber(),
+          getLse() ? 2 : 1);
+    }
+    /// True when the op works on memrefs (after bufferization).
+    bool hasPureBufferSemantics() {
+      return ::llvm::isa<::mlir::MemRefType>(getInit().getType());
+    }
     /// Number of batch elements (product of the leading dimensions), query
     /// rows, key rows, head width and value width; ShapedType::kDynamic when
     /// a size is not static.
@@ -71,6 +82,13 @@ def MemRed_AttentionOp : MemRed_AttentionBase<"attention"> {
     The op is in destination style: on tensors it returns the new `init`
     (overwritten, not accumulated), on memrefs it writes `init`.
 
+    With the optional `lse` init [..., Lq] (f32) the op also returns the
+    log-sum-exp of each score row, m + log Σ exp(s − m) (−inf for a row
+    whose scores are all −inf): the softmax normaliser that
+    `memred.attention_grad` needs to recompute the probabilities without
+    storing them. `lathe-differentiate` adds it to the forward op it
+    differentiates.
+
     This is the op that `memred-raise-attention` raises linalg attention to;
     it says nothing about how the scores are stored. `memred-bound-memory`
     turns it into `memred.chunked_attention` where the full score matrix
@@ -87,6 +105,7 @@ def MemRed_AttentionOp : MemRed_AttentionBase<"attention"> {
                        MemRed_TensorOrMemRef:$value,
                        Variadic<MemRed_TensorOrMemRef>:$biases,
                        MemRed_TensorOrMemRef:$init,
+                       Optional<MemRed_TensorOrMemRef>:$lse,
                        F32Attr:$scale);
   let results = (outs Variadic<AnyRankedTensor>:$result);
   let assemblyFormat = [{
@@ -94,6 +113,7 @@ def MemRed_AttentionOp : MemRed_AttentionBase<"attention"> {
       type($value) `)`
     (`biases` `(` $biases^ `:` type($biases) `)`)?
     `outs` `(` $init `:` type($init) `)`
+    (`lse` `(` $lse^ `:` type($lse) `)`)?
     `scale` `(` $scale `)` attr-dict (`->` type($result)^)?
   }];
   let hasVerifier = 1;
@@ -120,6 +140,13 @@ def MemRed_ChunkedAttentionOp : MemRed_AttentionBase<"chunked_attention"> {
     Chunks larger than the sequence are clamped to it (the verifier only
     requires them to be positive).
 
+    With the optional `lse` init [..., Lq] (f32) the op also returns the
+    log-sum-exp of each score row, m + log Σ exp(s − m) (−inf for a row
+    whose scores are all −inf): the softmax normaliser that
+    `memred.attention_grad` needs to recompute the probabilities without
+    storing them. `lathe-differentiate` adds it to the forward op it
+    differentiates.
+
     ```mlir
     %o = memred.chunked_attention ins(%q, %k, %v : tensor<1x8192x64xf32>,
            tensor<1x8192x64xf32>, tensor<1x8192x64xf32>)
@@ -133,6 +160,7 @@ def MemRed_ChunkedAttentionOp : MemRed_AttentionBase<"chunked_attention"> {
                        MemRed_TensorOrMemRef:$value,
                        Variadic<MemRed_TensorOrMemRef>:$biases,
                        MemRed_TensorOrMemRef:$init,
+                       Optional<MemRed_TensorOrMemRef>:$lse,
                        F32Attr:$scale,
                        I64Attr:$q_chunk,
                        I64Attr:$kv_chunk);
@@ -142,11 +170,102 @@ def MemRed_ChunkedAttentionOp : MemRed_AttentionBase<"chunked_attention"> {
       type($value) `)`
     (`biases` `(` $biases^ `:` type($biases) `)`)?
     `outs` `(` $init `:` type($init) `)`
+    (`lse` `(` $lse^ `:` type($lse) `)`)?
     `scale` `(` $scale `)` `chunks` `(` $q_chunk `,` $kv_chunk `)`
     attr-dict (`->` type($result)^)?
   }];
   let hasVerifier = 1;
   let extraClassDeclaration = attentionClassDeclaration # [{
+    int64_t getQChunkSize() { return getQChunkAttr().getInt(); }
+    int64_t getKvChunkSize() { return getKvChunkAttr().getInt(); }
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// memred.attention_grad
+//===----------------------------------------------------------------------===//
+
+def MemRed_AttentionGradOp : MemRed_DpsOp<"attention_grad",
+    [AttrSizedOperandSegments]> {
+  let summary = "Gradients of attention, recomputing the scores block by block";
+  let description = [{
+    The backward of `memred.attention` / `memred.chunked_attention`
+    (FlashAttention-2; DeepSpeed4Science's Evoformer attention backward):
+    from the forward's operands `query`, `key`, `value` and `biases`, its
+    output `out` [..., Lq, Dv] and row log-sum-exp `lse` [..., Lq], and the
+    output gradient `out_grad` [..., Lq, Dv], computes the gradients of the
+    query, key and value (inits `query_grad` [..., Lq, D], `key_grad`
+    [..., Lk, D], `value_grad` [..., Lk, Dv]) and of the biases listed in
+    `bias_grads [i, ...]` (one init per listed bias, of that bias' shape:
+    summed over the dimensions it broadcasts along). With
+    p = exp(s − lse), s = scale·Q·Kᵀ + biases:
+    dV = pᵀ·dO, ds = p ∘ (dO·Vᵀ − rowsum(dO ∘ O)), dQ = scale·ds·K,
+    dK = scale·dsᵀ·Q, dbias = ds. A row whose `lse` is −inf (all scores
+    −inf: the forward's output is the constant 0) gets zero gradients.
+
+    Only a `q_chunk` × `kv_chunk` block of probabilities and one of their
+    gradients exist at a time per worker; the L × L matrices are never
+    stored. Chunks 0 let the runtime choose; chunks larger than the sequence
+    are clamped. Destination style: on tensors the op returns the new
+    inits (overwritten), on memrefs it writes them.
+
+    ```mlir
+    %dq, %dk, %dv, %dpair = memred.attention_grad
+        ins(%q, %k, %v, %o, %do, %lse : tensor<2x4x64x16xf32>,
+            tensor<2x4x64x16xf32>, tensor<2x4x64x16xf32>,
+            tensor<2x4x64x16xf32>, tensor<2x4x64x16xf32>, tensor<2x4x64xf32>)
+        biases(%mask, %pair : tensor<2x1x1x64xf32>, tensor<1x4x64x64xf32>)
+        outs(%dq0, %dk0, %dv0 : tensor<2x4x64x16xf32>, tensor<2x4x64x16xf32>,
+             tensor<2x4x64x16xf32>)
+        bias_grads [1] (%dpair0 : tensor<1x4x64x64xf32>)
+        scale(0.25) chunks(64, 128)
+        -> tensor<2x4x64x16xf32>, tensor<2x4x64x16xf32>,
+           tensor<2x4x64x16xf32>, tensor<1x4x64x64xf32>
+    ```
+  }];
+  let arguments = (ins MemRed_TensorOrMemRef:$query,
+                       MemRed_TensorOrMemRef:$key,
+                       MemRed_TensorOrMemRef:$value,
+                       MemRed_TensorOrMemRef:$out,
+                       MemRed_TensorOrMemRef:$out_grad,
+                       MemRed_TensorOrMemRef:$lse,
+                       Variadic<MemRed_TensorOrMemRef>:$biases,
+                       MemRed_TensorOrMemRef:$query_grad,
+                       MemRed_TensorOrMemRef:$key_grad,
+                       MemRed_TensorOrMemRef:$value_grad,
+                       Variadic<MemRed_TensorOrMemRef>:$bias_grads,
+                       OptionalAttr<DenseI64ArrayAttr>:$bias_grad_of,
+                       F32Attr:$scale,
+                       I64Attr:$q_chunk,
+                       I64Attr:$kv_chunk);
+  let results = (outs Variadic<AnyRankedTensor>:$result);
+  let assemblyFormat = [{
+    `ins` `(` $query `,` $key `,` $value `,` $out `,` $out_grad `,` $lse `:`
+      type($query) `,` type($key) `,` type($value) `,` type($out) `,`
+      type($out_grad) `,` type($lse) `)`
+    (`biases` `(` $biases^ `:` type($biases) `)`)?
+    `outs` `(` $query_grad `,` $key_grad `,` $value_grad `:`
+      type($query_grad) `,` type($key_grad) `,` type($value_grad) `)`
+    (`bias_grads` $bias_grad_of^ ` ` `(` $bias_grads `:` type($bias_grads) `)`)?
+    `scale` `(` $scale `)` `chunks` `(` $q_chunk `,` $kv_chunk `)`
+    attr-dict (`->` type($result)^)?
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    ::mlir::MutableOperandRange getDpsInitsMutable() {
+      return ::mlir::MutableOperandRange(
+          getOperation(), getQueryGradMutable().getOperandNumber(),
+          3 + getBiasGrads().size());
+    }
+    bool hasPureBufferSemantics() {
+      return ::llvm::isa<::mlir::MemRefType>(getQueryGrad().getType());
+    }
+    /// The index of the bias each `bias_grads` init is the gradient of.
+    ::llvm::SmallVector<int64_t> getBiasGradIndices() {
+      if (auto attr = getBiasGradOfAttr())
+        return ::llvm::SmallVector<int64_t>(attr.asArrayRef());
+      return {};
+    }
     int64_t getQChunkSize() { return getQChunkAttr().getInt(); }
     int64_t getKvChunkSize() { return getKvChunkAttr().getInt(); }
   }];
