@@ -2,6 +2,7 @@
 
 usage: seqshard_model.py OUT_DIR [--layers=2] [--batch=2] [--seq=256]
                          [--hidden=64] [--heads=4] [--seed=0]
+                         [--mask=causal|none] [--no-ref]
        seqshard_model.py OUT_DIR --check A.npy B.npy [--tol=1e-5]
        seqshard_model.py OUT_DIR --check-comm REPORT.json --ranks=P
 
@@ -10,7 +11,9 @@ dense constants from --seed), OUT_DIR/x.npy and OUT_DIR/ref.npy (the same
 model in float64 numpy). Each layer: x + pos (first layer) -> LN -> q, k, v
 projections -> [B, H, N, D] -> memred.attention with a causal mask [1, 1, N, N]
 -> output projection + residual -> LN -> MLP (x * sigmoid(1.702 x)) +
-residual. --check compares max|a - b| / max|b| with --tol; --check-comm checks
+residual. --mask=none leaves the mask out (bidirectional attention: a causal
+mask is a dense [N, N] constant, 1 GiB at N = 16k); --no-ref skips the
+float64 reference (O(N^2) memory). --check compares max|a - b| / max|b| with --tol; --check-comm checks
 the all-to-all bytes of lathe-run's report against 4 all-to-alls per attention
 of B * N/P * h f32 values each per rank (every rank's send buffer, its own
 block included), and one all-gather of the output.
@@ -83,7 +86,7 @@ class Gen:
         return r
 
 
-def build(B, N, C, H, L, seed):
+def build(B, N, C, H, L, seed, causal=True, reference=True):
     D = C // H
     F = 2 * C
     rng = np.random.default_rng(seed)
@@ -99,7 +102,8 @@ def build(B, N, C, H, L, seed):
             b2=(0.1 * rng.standard_normal(C)).astype(np.float32),
             w1=w(C, F), w2=w(F, C)))
     x = rng.standard_normal((B, N, C)).astype(np.float32)
-    mask = np.where(np.tril(np.ones((N, N))) > 0, 0.0, -np.inf).astype(np.float32)[None, None]
+    mask = (np.where(np.tril(np.ones((N, N))) > 0, 0.0, -np.inf).astype(np.float32)[None, None]
+            if causal else np.zeros((1, 1, 1, 1), np.float32))
 
     g = Gen()
     X = ty((B, N, C))
@@ -108,7 +112,7 @@ def build(B, N, C, H, L, seed):
     cur = g.generic(d3, ["parallel"] * 3, [("%x", X, "b, n, c"), (g.const(pos), ty((N, C)), "n, c")],
                     [(g.empty((B, N, C)), X, "b, n, c")], ["%s = arith.addf %a0, %a1 : f32", "linalg.yield %s : f32"],
                     (B, N, C))
-    maskv = g.const(mask)
+    maskv = g.const(mask) if causal else None
 
     def layernorm(x, gamma, beta):
         s = g.generic(d3, ["parallel", "parallel", "reduction"], [(x, X, "b, n, c")],
@@ -155,7 +159,8 @@ def build(B, N, C, H, L, seed):
         q, k, v = heads(proj(h, p["wq"])), heads(proj(h, p["wk"])), heads(proj(h, p["wv"]))
         a = g.v()
         T4 = ty((B, H, N, D))
-        g.emit(f"{a} = memred.attention ins({q}, {k}, {v} : {T4}, {T4}, {T4}) biases({maskv} : {ty((1, 1, N, N))}) "
+        biases = f"biases({maskv} : {ty((1, 1, N, N))}) " if causal else ""
+        g.emit(f"{a} = memred.attention ins({q}, {k}, {v} : {T4}, {T4}, {T4}) {biases}"
                f"outs({g.empty((B, H, N, D))} : {T4}) scale({1 / np.sqrt(D):.8e}) -> {T4}")
         t = g.v()
         g.emit(f"{t} = linalg.transpose ins({a} : {T4}) outs({g.empty((B, N, H, D))} : {ty((B, N, H, D))}) permutation = [0, 2, 1, 3]")
@@ -178,6 +183,8 @@ def build(B, N, C, H, L, seed):
             "    %cgelu = arith.constant 1.702 : f32"]
     text = "module {\n" + "\n".join(head + g.lines + [f"    return {cur} : {X}", "  }", "}"]) + "\n"
 
+    if not reference:
+        return text, x, None
     # float64 reference
     def ln(z, gamma, beta):
         m = z.mean(-1, keepdims=True)
@@ -225,10 +232,12 @@ def main():
         assert ag["calls"] == 1 and ag["bytes"] == B * (N // P) * C * 4, ag
         return
     B, N, C, H, L = arg("batch", 2), arg("seq", 256), arg("hidden", 64), arg("heads", 4), arg("layers", 2)
-    text, x, ref = build(B, N, C, H, L, arg("seed", 0))
+    text, x, ref = build(B, N, C, H, L, arg("seed", 0), arg("mask", "causal") != "none",
+                         "--no-ref" not in sys.argv)
     open(out + "/model.mlir", "w").write(text)
     np.save(out + "/x.npy", x)
-    np.save(out + "/ref.npy", ref)
+    if ref is not None:
+        np.save(out + "/ref.npy", ref)
 
 
 if __name__ == "__main__":
