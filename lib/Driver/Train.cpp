@@ -15,6 +15,7 @@
 #include "lathe/Dialect/Lathe/LatheOps.h"
 #include "lathe/Dialect/MemRed/Passes.h"
 #include "lathe/Dialect/QComm/Passes.h"
+#include "lathe/Driver/CompileCache.h"
 #include "lathe/Driver/Executable.h"
 #include "lathe/Driver/HostTensors.h"
 #include "lathe/Driver/Ranks.h"
@@ -428,15 +429,38 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
   CompiledModule compiled;
   bool compiledOk = true;
   if (root) {
-    PassManager pm = PassManager::on<ModuleOp>(&context);
-    CpuPipelineOptions cpu;
-    cpu.attentionMinScores = o.attentionMinScores;
-    if (failed(buildCpuPipeline(pm, "", error, cpu)))
-      return fail("bad pipeline: " + error);
-    compiledOk = succeeded(pm.run(*module)) &&
-                 succeeded(compileModule(*module, exeOptions, compiled, error));
-    if (!compiledOk && error.empty())
-      error = "compilation of the training step failed";
+    // The compile cache (as lathe-run's): keyed by the training step's IR
+    // before the CPU pipeline, which the options above are all baked into.
+    CompileCache cache(o.noCache ? "" : CompileCache::defaultDir(),
+                       CompileCache::defaultMaxBytes());
+    std::string key, warning;
+    if (cache.enabled()) {
+      std::string ir;
+      llvm::raw_string_ostream os(ir);
+      module->print(os, OpPrintingFlags().enableDebugInfo(false));
+      key = CompileCache::makeKey(
+          {"lathe-train", CompileCache::binaryIdentity(),
+           describeTarget(exeOptions), std::to_string(exeOptions.minDataBytes),
+           std::to_string(o.attentionMinScores), ir});
+    }
+    if (!key.empty() && cache.lookup(key, compiled, warning)) {
+      compiledOk = true;
+    } else {
+      if (!warning.empty())
+        llvm::errs() << "lathe-train: warning: " << warning << "\n";
+      PassManager pm = PassManager::on<ModuleOp>(&context);
+      CpuPipelineOptions cpu;
+      cpu.attentionMinScores = o.attentionMinScores;
+      if (failed(buildCpuPipeline(pm, "", error, cpu)))
+        return fail("bad pipeline: " + error);
+      compiledOk =
+          succeeded(pm.run(*module)) &&
+          succeeded(compileModule(*module, exeOptions, compiled, error));
+      if (!compiledOk && error.empty())
+        error = "compilation of the training step failed";
+      if (compiledOk && !key.empty() && !cache.store(key, compiled, warning))
+        llvm::errs() << "lathe-train: warning: " << warning << "\n";
+    }
   }
   if (o.ranks > 1 && !broadcastCompiledModule(compiled, compiledOk, error))
     return fail(error);

@@ -128,6 +128,12 @@ int main(int argc, char **argv) {
                "its backward recomputes the scores block by block instead of "
                "storing them (0: all attention; default 262144 = 512x512)"),
       cl::init(d.attentionMinScores));
+  cl::opt<bool> noCache(
+      "no-cache",
+      cl::desc("Always compile; do not read or write the compile cache "
+               "($LATHE_CACHE_DIR, else $XDG_CACHE_HOME/lathe, else "
+               "~/.cache/lathe)"),
+      cl::init(false));
   cl::opt<std::string> targetCpu("target-cpu",
                                  cl::desc("host (default) or an LLVM CPU name"),
                                  cl::init("host"), cl::cat(category));
@@ -171,6 +177,7 @@ int main(int argc, char **argv) {
   o.threads = threads;
   o.threadsGiven = threads.getNumOccurrences() > 0;
   o.targetCpu = targetCpu;
+  o.noCache = noCache;
   o.ranks = ranks;
   o.ranksPerNode = ranksPerNode;
   o.comm = comm;

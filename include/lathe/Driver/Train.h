@@ -54,6 +54,9 @@ struct TrainOptions {
   int threads = 0;
   bool threadsGiven = false;
   std::string targetCpu = "host";
+  /// Compile without reading or writing the compile cache (lathe-run's:
+  /// $LATHE_CACHE_DIR, else $XDG_CACHE_HOME/lathe, else ~/.cache/lathe).
+  bool noCache = false;
   /// Ranks of sharded data parallelism (Open MPI processes; lathe-train
   /// starts itself under mpirun when it was not); 1: one process.
   int64_t ranks = 1;
