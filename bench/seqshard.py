@@ -19,11 +19,16 @@ attention) as the local attention.
       moves (all-gather + reduce-scatter of the full N * h activations twice
       per layer: 16 * N * h bytes whatever P, a formula);
   (c) peak memory per rank (the runtime allocator's peak_memory_bytes, rank
-      0, weights included) at P = 1, 2, 4 for the longest sequence.
+      0, weights included) at P = 1, 2, 4 for the longest sequence;
+  (d) the all-to-alls quantized by qcomm (seqshard-ulysses quantize=8,
+      groups of 128, without and with the Hadamard transform) at N = 4k,
+      P = 2: the counted all-to-all bytes against the f32 run's
+      (quant_a2a_bytes_ratio; (8 + 32/128) / 32 = 0.258 expected) and the
+      output's error against P = 1 in f32.
 
 Not measured yet, printed as nan: the training losses of sharded training
 (seqshard-ulysses has the all-to-alls' adjoints, but lathe-train has no
-sequence-parallel mode yet) and qcomm-quantized all-to-alls.
+sequence-parallel mode yet).
 
 Run from the repository root after the build: /usr/bin/python3 bench/seqshard.py
 (LATHE_BENCH_SEQSHARD_MAX_N caps the longest sequence for a quick look).
@@ -46,6 +51,10 @@ LAYERS, HIDDEN, HEADS, BATCH = 2, 256, 8, 1
 MAX_N = int(os.environ.get("LATHE_BENCH_SEQSHARD_MAX_N", "16384"))
 SEQS = [n for n in (1024, 2048, 4096, 8192, 16384) if n <= MAX_N]
 DEGREES = (1, 2, 4)
+# The quantized all-to-alls: one (N, P) point, 8 bits in groups of 128.
+QUANT_N, QUANT_P = min(4096, max(SEQS)), 2
+QUANTS = (("8-bit, group 128", "quantize=8 quant-group-size=128"),
+          ("8-bit, group 128, hadamard", "quantize=8 quant-group-size=128 hadamard=true"))
 
 
 def log(msg):
@@ -65,11 +74,12 @@ def build_model(d, n):
         "--no-ref"])
 
 
-def run(d, n, p):
-    """Compiles the model sharded over p ranks with chunked attention and runs
-    it once; returns (output, report)."""
-    tag = f"n{n}_p{p}"
-    sh([tool("lathe-opt"), f"{d}/model.mlir", f"--seqshard-ulysses=degree={p}",
+def run(d, n, p, quant=""):
+    """Compiles the model sharded over p ranks with chunked attention (and
+    the seqshard-ulysses quantization options `quant`) and runs it once;
+    returns (output, report)."""
+    tag = f"n{n}_p{p}" + "".join("_" + o.replace("=", "") for o in quant.split())
+    sh([tool("lathe-opt"), f"{d}/model.mlir", f"--seqshard-ulysses=degree={p} {quant}".strip(),
         "--memred-bound-memory=budget=4MiB", "-o", f"{d}/{tag}.mlir"])
     cmd = [tool("lathe-run"), f"{d}/{tag}.mlir", f"--input={d}/x.npy",
            f"--output={d}/{tag}.npy", f"--report={d}/{tag}.json", "--repeat=1", "--no-cache"]
@@ -91,6 +101,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="lathe-bench-seqshard-")
     rows, errs, bytes_at, peak_at = [], {2: 0.0, 4: 0.0}, {}, {}
     worst_formula = 0.0
+    quant_rows, quant_ratio = [], float("nan")
     try:
         for n in SEQS:
             d = os.path.join(tmp, f"n{n}")
@@ -119,12 +130,27 @@ def main():
                              f"{rep['latency_ms']['median']:.0f}", f"{wall:.1f}"])
                 log(f"  N = {n}, P = {p}: rel err {err:.2e}, a2a {got:,} bytes, "
                     f"peak {peak_at[(n, p)] / 2**20:.1f} MiB")
+            if n == QUANT_N and (n, QUANT_P) in bytes_at:
+                for name, opts in QUANTS:
+                    out, rep = run(d, n, QUANT_P, opts)
+                    err = float(np.abs(out - base).max() / np.abs(base).max())
+                    got = a2a_bytes(rep)
+                    ratio = got / bytes_at[(n, QUANT_P)]
+                    if "hadamard" not in opts:
+                        quant_ratio = ratio
+                    quant_rows.append([n, QUANT_P, name, f"{err:.2e}", f"{got:,}",
+                                       f"{bytes_at[(n, QUANT_P)]:,}", f"{ratio:.4f}"])
+                    log(f"  N = {n}, P = {QUANT_P}, {name}: rel err {err:.2e}, "
+                        f"a2a {got:,} bytes ({ratio:.4f} of f32)")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
     table(["N", "P", "max rel err vs P=1", "a2a bytes/rank (counted)", "formula 16Nh/P",
            "Megatron-SP bytes (formula)", "peak MiB/rank", "ms (here)", "wall s"], rows,
           title="forward; bytes per rank for all layers; peak memory of rank 0")
+    table(["N", "P", "all-to-alls", "max rel err vs P=1 (f32)", "a2a bytes/rank (counted)",
+           "f32 a2a bytes/rank", "ratio"], quant_rows,
+          title="quantized all-to-alls (qcomm bytes + f32 scales per group)")
     diagonal = [(4096, 1), (8192, 2), (16384, 4)]
     diag = [bytes_at[k] for k in diagonal if k in bytes_at]
     constant = max(diag) / min(diag) if len(diag) == 3 else float("nan")
@@ -140,7 +166,8 @@ def main():
         f"a2a_bytes_vs_formula={1 + worst_formula:.4f}",
         f"bytes_constant_ratio={constant:.4f}",
         f"peak_mem_per_rank_ratio_p4={peak_ratio:.3f}",
-        "quant_a2a_bytes_ratio=nan"]))
+        f"quant_a2a_bytes_ratio={quant_ratio:.4f}",
+        f"quant_max_rel_err={float(quant_rows[0][3]) if quant_rows else float('nan'):.3g}"]))
 
 
 if __name__ == "__main__":

@@ -592,9 +592,30 @@ struct SeqShardUlysses
       memred::populateRaiseAttentionPatterns(patterns);
       (void)applyPatternsGreedily(func, std::move(patterns));
     }
+    if (quantize != 0 && quantize != 4 && quantize != 8) {
+      module.emitError() << kPass << "quantize must be 0 (f32), 4 or 8 bits, "
+                         << "got " << int64_t(quantize);
+      return signalPassFailure();
+    }
+    if (quantize == 0 && hadamard) {
+      module.emitError() << kPass << "hadamard needs quantize=4 or 8";
+      return signalPassFailure();
+    }
     Sharder sharder(func, degree);
     if (failed(sharder.run(seqArg, seqDim)))
       return signalPassFailure();
+    if (quantize != 0) {
+      // Quantized all-to-alls (the ops' verifiers check the group size).
+      OpBuilder b(&getContext());
+      func.walk([&](Operation *op) {
+        if (!isa<seqshard::ScatterHeadsOp, seqshard::GatherHeadsOp>(op))
+          return;
+        op->setAttr("quant_bits", b.getI64IntegerAttr(quantize));
+        op->setAttr("quant_group_size", b.getI64IntegerAttr(quantGroupSize));
+        if (hadamard)
+          op->setAttr("hadamard", b.getUnitAttr());
+      });
+    }
   }
 };
 

@@ -1,5 +1,18 @@
 // RUN: lathe-opt %s --seqshard-ulysses=degree=2 | FileCheck %s
 // RUN: lathe-opt %s --seqshard-ulysses=degree=2 --seqshard-expand-all-to-all | FileCheck %s --check-prefix=EXPAND
+// RUN: lathe-opt %s "--seqshard-ulysses=degree=2 quantize=8 quant-group-size=32 hadamard=true" | FileCheck %s --check-prefix=QUANT
+// RUN: not lathe-opt %s "--seqshard-ulysses=degree=2 quantize=8" 2>&1 | FileCheck %s --check-prefix=QGROUP
+// RUN: not lathe-opt %s "--seqshard-ulysses=degree=2 quantize=3" 2>&1 | FileCheck %s --check-prefix=QBITS
+// RUN: not lathe-opt %s "--seqshard-ulysses=degree=2 hadamard=true" 2>&1 | FileCheck %s --check-prefix=QHAD
+
+// quantize=8: every all-to-all (the distinct q/k operands' scatters and the
+// output's gather) is marked quantized.
+// QUANT-COUNT-2: seqshard.scatter_heads {{.*}} layout = bshd quant_bits = 8 quant_group_size = 32 hadamard : tensor<2x4x2x8xf32> -> tensor<2x8x1x8xf32>
+// QUANT: seqshard.gather_heads {{.*}} layout = bshd quant_bits = 8 quant_group_size = 32 hadamard : tensor<2x8x1x8xf32> -> tensor<2x4x2x8xf32>
+// The default group of 128 straddles the 64-value blocks of this tiny model.
+// QGROUP: error: 'seqshard.scatter_heads' op quantizes the all-to-all in groups of 128 values, but each of the 2 blocks a process sends holds 64 values (numel(input) / 2), not a multiple of the group size, so a group would straddle two blocks: use a quant_group_size dividing 64
+// QBITS: error: seqshard-ulysses: quantize must be 0 (f32), 4 or 8 bits, got 3
+// QHAD: error: seqshard-ulysses: hadamard needs quantize=4 or 8
 
 // Batch-first [B, N, h]: the input sliced by the process index, position
 // terms sliced and linalg.index offset, projections and heads on N/P,

@@ -101,6 +101,30 @@ template <typename OpTy> LogicalResult verifyShapes(OpTy op, bool scatter) {
     if (*q < 1)
       return op.emitOpError("expects positive query_heads, got ") << *q;
   }
+  if (!op.getQuantBits()) {
+    if (op.getQuantGroupSize() || op.getHadamard())
+      return op.emitOpError("quant_group_size and hadamard need quant_bits "
+                            "(a quantized all-to-all)");
+    return success();
+  }
+  int64_t bits = *op.getQuantBits(), group = op.getQuantGroupSizeOr128();
+  if (bits != 4 && bits != 8)
+    return op.emitOpError("expects quant_bits to be 4 or 8, got ") << bits;
+  if (group <= 0)
+    return op.emitOpError("expects a positive quant_group_size, got ")
+           << group;
+  if (bits == 4 && group % 2 != 0)
+    return op.emitOpError("expects an even quant_group_size with 4 bits (two "
+                          "values per byte), got ")
+           << group;
+  if (op.getHadamard() && group % 32 != 0)
+    return op.emitOpError("with hadamard expects quant_group_size to be a "
+                          "multiple of 32 (the transform's blocks of 32 stay "
+                          "within a group), got ")
+           << group;
+  if (!in.getElementType().isF32())
+    return op.emitOpError("quantizes f32 values, got ")
+           << in.getElementType();
   return success();
 }
 
@@ -149,6 +173,20 @@ LogicalResult verifyGroup(OpTy op, bool scatter,
     d << " (" << stringifyLayout(op.getLayout()) << ": sequence x " << p
       << ", heads / " << p << "), got " << headSide;
     return d;
+  }
+  if (op.getQuantBits()) {
+    // The block each member receives: numel(input) / P values, sent
+    // contiguously; groups must not straddle two blocks.
+    int64_t block = in.getNumElements() / p;
+    int64_t group = op.getQuantGroupSizeOr128();
+    if (block % group != 0)
+      return op.emitOpError("quantizes the all-to-all in groups of ")
+             << group << " values, but each of the " << p
+             << " blocks a process sends holds " << block
+             << " values (numel(input) / " << p
+             << "), not a multiple of the group size, so a group would "
+                "straddle two blocks: use a quant_group_size dividing "
+             << block;
   }
   return success();
 }

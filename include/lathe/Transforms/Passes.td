@@ -316,6 +316,10 @@ def SeqShardUlysses : Pass<"seqshard-ulysses", "ModuleOp"> {
       the rank's heads), and `seqshard.gather_heads` of its output;
     - each returned value with the sequence is all-gathered along it.
 
+    `quantize=8` (or 4) marks every all-to-all `quant_bits`, with
+    `quant-group-size` values per f32 scale and `hadamard`: the all-to-alls
+    then send qcomm's bytes and scales instead of f32 values.
+
     Ops that reduce over the sequence or mix it with other dimensions in a
     way this pass does not follow are errors naming the op. Heads or a
     sequence not divisible by P, or grouped-query key/value heads that
@@ -333,6 +337,13 @@ def SeqShardUlysses : Pass<"seqshard-ulysses", "ModuleOp"> {
            "Its sequence dimension (1: [batch, seq, ...], 0: [seq, ...])">,
     Option<"raiseAttention", "raise-attention", "bool", /*default=*/"true",
            "Raise linalg attention to memred.attention first">,
+    Option<"quantize", "quantize", "int64_t", /*default=*/"0",
+           "Quantize the all-to-alls to this many bits (4 or 8; 0: f32)">,
+    Option<"quantGroupSize", "quant-group-size", "int64_t",
+           /*default=*/"128",
+           "Values per scale of the quantized all-to-alls">,
+    Option<"hadamard", "hadamard", "bool", /*default=*/"false",
+           "Hadamard-transform (order 32) before quantizing">,
   ];
   let dependentDialects = ["::mlir::lathe::seqshard::SeqShardDialect",
                            "::mlir::lathe::memred::MemRedDialect",

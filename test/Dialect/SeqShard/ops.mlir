@@ -28,3 +28,14 @@ func.func @gqa(%k: tensor<2x64x4x16xf32>) -> tensor<2x128x2x16xf32> {
   %y = seqshard.scatter_heads %k on @seqshard grid_axes = [0] layout = bshd query_heads = 8 : tensor<2x64x4x16xf32> -> tensor<2x128x2x16xf32>
   return %y : tensor<2x128x2x16xf32>
 }
+
+// Quantized all-to-alls: 8 bits in groups of 128, optionally with the
+// Hadamard transform.
+// CHECK-LABEL: func.func @quantized
+// CHECK: seqshard.scatter_heads %{{.*}} on @seqshard grid_axes = [0] layout = bshd quant_bits = 8 quant_group_size = 128 : tensor<1x128x4x16xf32> -> tensor<1x256x2x16xf32>
+// CHECK: seqshard.gather_heads %{{.*}} on @seqshard grid_axes = [0] layout = bshd quant_bits = 4 quant_group_size = 64 hadamard : tensor<1x256x2x16xf32> -> tensor<1x128x4x16xf32>
+func.func @quantized(%x: tensor<1x128x4x16xf32>) -> tensor<1x128x4x16xf32> {
+  %y = seqshard.scatter_heads %x on @seqshard grid_axes = [0] layout = bshd quant_bits = 8 quant_group_size = 128 : tensor<1x128x4x16xf32> -> tensor<1x256x2x16xf32>
+  %z = seqshard.gather_heads %y on @seqshard grid_axes = [0] layout = bshd quant_bits = 4 quant_group_size = 64 hadamard : tensor<1x256x2x16xf32> -> tensor<1x128x4x16xf32>
+  return %z : tensor<1x128x4x16xf32>
+}

@@ -61,3 +61,48 @@ func.func @gather_sbhd(%y: tensor<128x3x2x16xf32>) -> tensor<32x3x8x16xf32> {
   %x = seqshard.gather_heads %y on @grid grid_axes = [1, 0] layout = sbhd : tensor<128x3x2x16xf32> -> tensor<32x3x8x16xf32>
   return %x : tensor<32x3x8x16xf32>
 }
+
+// -----
+
+// Quantized: after P is brought to the front, the 2 x 8192 values are
+// flattened (block j = values [j * 8192, (j + 1) * 8192)), quantized in
+// groups of 128, the bytes and the scales exchanged, dequantized and put
+// back in shape before the inverse permutation.
+shard.grid @seqshard(shape = 2)
+// CHECK-LABEL: func.func @scatter_quantized
+// CHECK-SAME: (%[[X:.*]]: tensor<1x128x4x32xf32>)
+// CHECK: %[[E:.*]] = tensor.expand_shape %[[X]] {{\[}}[0], [1], [2, 3], [4]] {{.*}} into tensor<1x128x2x2x32xf32>
+// CHECK: %[[T:.*]] = linalg.transpose ins(%[[E]] : {{.*}}) outs(%{{.*}} : tensor<2x1x128x2x32xf32>) permutation = [2, 0, 1, 3, 4]
+// CHECK: %[[F:.*]] = tensor.collapse_shape %[[T]] {{\[}}[0, 1, 2, 3, 4]] : tensor<2x1x128x2x32xf32> into tensor<16384xf32>
+// CHECK-NOT: qcomm.hadamard
+// CHECK: %[[Q:.*]]:2 = qcomm.quantize ins(%[[F]] : tensor<16384xf32>) outs(%{{.*}}, %{{.*}} : tensor<16384xi8>, tensor<128xf32>) bits = 8 group_size = 128
+// CHECK: %[[QA:.*]] = shard.all_to_all %[[Q]]#0 on @seqshard grid_axes = [0] split_axis = 0 concat_axis = 0 : tensor<16384xi8> -> tensor<16384xi8>
+// CHECK: %[[SA:.*]] = shard.all_to_all %[[Q]]#1 on @seqshard grid_axes = [0] split_axis = 0 concat_axis = 0 : tensor<128xf32> -> tensor<128xf32>
+// CHECK: %[[D:.*]] = qcomm.dequantize ins(%[[QA]], %[[SA]] : tensor<16384xi8>, tensor<128xf32>) outs(%{{.*}} : tensor<16384xf32>) bits = 8 group_size = 128
+// CHECK-NOT: qcomm.hadamard
+// CHECK: %[[U:.*]] = tensor.expand_shape %[[D]] {{\[}}[0, 1, 2, 3, 4]] {{.*}} into tensor<2x1x128x2x32xf32>
+// CHECK: %[[B:.*]] = linalg.transpose ins(%[[U]] : {{.*}}) outs(%{{.*}} : tensor<1x2x128x2x32xf32>) permutation = [1, 0, 2, 3, 4]
+// CHECK: %[[C:.*]] = tensor.collapse_shape %[[B]] {{\[}}[0], [1, 2], [3], [4]] : tensor<1x2x128x2x32xf32> into tensor<1x256x2x32xf32>
+// CHECK: return %[[C]]
+func.func @scatter_quantized(%x: tensor<1x128x4x32xf32>) -> tensor<1x256x2x32xf32> {
+  %y = seqshard.scatter_heads %x on @seqshard grid_axes = [0] layout = bshd quant_bits = 8 quant_group_size = 128 : tensor<1x128x4x32xf32> -> tensor<1x256x2x32xf32>
+  return %y : tensor<1x256x2x32xf32>
+}
+
+// With hadamard and 4 bits: the transform before quantizing and after
+// dequantizing; two values per byte.
+// CHECK-LABEL: func.func @gather_quantized_hadamard
+// CHECK: %[[T:.*]] = linalg.transpose
+// CHECK-SAME: permutation = [1, 0, 2, 3, 4]
+// CHECK: %[[F:.*]] = tensor.collapse_shape %[[T]] {{\[}}[0, 1, 2, 3, 4]] : tensor<2x1x128x2x32xf32> into tensor<16384xf32>
+// CHECK: %[[H:.*]] = qcomm.hadamard ins(%[[F]] : tensor<16384xf32>)
+// CHECK: %[[Q:.*]]:2 = qcomm.quantize ins(%[[H]] : tensor<16384xf32>) outs(%{{.*}}, %{{.*}} : tensor<8192xi8>, tensor<256xf32>) bits = 4 group_size = 64
+// CHECK: %[[QA:.*]] = shard.all_to_all %[[Q]]#0 {{.*}} : tensor<8192xi8> -> tensor<8192xi8>
+// CHECK: %[[SA:.*]] = shard.all_to_all %[[Q]]#1 {{.*}} : tensor<256xf32> -> tensor<256xf32>
+// CHECK: %[[D:.*]] = qcomm.dequantize ins(%[[QA]], %[[SA]] : {{.*}}) {{.*}} bits = 4 group_size = 64
+// CHECK: %[[H2:.*]] = qcomm.hadamard ins(%[[D]] : tensor<16384xf32>)
+// CHECK: tensor.expand_shape %[[H2]] {{\[}}[0, 1, 2, 3, 4]] {{.*}} into tensor<2x1x128x2x32xf32>
+func.func @gather_quantized_hadamard(%y: tensor<1x256x2x32xf32>) -> tensor<1x128x4x32xf32> {
+  %x = seqshard.gather_heads %y on @seqshard grid_axes = [0] layout = bshd quant_bits = 4 quant_group_size = 64 hadamard : tensor<1x256x2x32xf32> -> tensor<1x128x4x32xf32>
+  return %x : tensor<1x128x4x32xf32>
+}

@@ -5,6 +5,7 @@ usage: seqshard_model.py OUT_DIR [--layers=2] [--batch=2] [--seq=256]
                          [--mask=causal|none] [--no-ref]
        seqshard_model.py OUT_DIR --check A.npy B.npy [--tol=1e-5]
        seqshard_model.py OUT_DIR --check-comm REPORT.json --ranks=P
+                         [--quant-bits=8 --quant-group=128]
 
 Writes OUT_DIR/model.mlir (@main(x: [B, N, h]) -> [B, N, h]; weights as
 dense constants from --seed), OUT_DIR/x.npy and OUT_DIR/ref.npy (the same
@@ -16,7 +17,10 @@ mask is a dense [N, N] constant, 1 GiB at N = 16k); --no-ref skips the
 float64 reference (O(N^2) memory). --check compares max|a - b| / max|b| with --tol; --check-comm checks
 the all-to-all bytes of lathe-run's report against 4 all-to-alls per attention
 of B * N/P * h f32 values each per rank (every rank's send buffer, its own
-block included), and one all-gather of the output.
+block included), and one all-gather of the output. With --quant-bits the
+all-to-alls are quantized (seqshard-ulysses quantize=...): each sends
+B * N/P * h * bits / 8 bytes and 4 bytes per group of --quant-group values
+(two calls: bytes and scales).
 """
 
 import json
@@ -224,10 +228,19 @@ def main():
         B, N, C, L = arg("batch", 2), arg("seq", 256), arg("hidden", 64), arg("layers", 2)
         comm = {c["collective"]: c for c in report["comm"]}
         a2a = comm["all_to_all"]
-        expect = 4 * L * B * (N // P) * C * 4
-        print(f"all_to_all: {a2a['calls']} calls, {a2a['bytes']} bytes per rank; formula 4 * L * B * N/P * h * 4 = {expect}")
+        bits, group = arg("quant-bits", 0), arg("quant-group", 128)
+        values = B * (N // P) * C
+        if bits:
+            expect = 4 * L * (values * bits // 8 + values // group * 4)
+            f32 = 4 * L * values * 4
+            print(f"all_to_all: {a2a['calls']} calls, {a2a['bytes']} bytes per rank; formula 4 * L * (B * N/P * h * {bits} / 8 + 4 * B * N/P * h / {group}) = {expect}; ratio to f32 {a2a['bytes'] / f32:.4f}")
+            calls = 8 * L
+        else:
+            expect = 4 * L * values * 4
+            print(f"all_to_all: {a2a['calls']} calls, {a2a['bytes']} bytes per rank; formula 4 * L * B * N/P * h * 4 = {expect}")
+            calls = 4 * L
         assert report["ranks"] == P, report["ranks"]
-        assert a2a["calls"] == 4 * L and a2a["bytes"] == expect, a2a
+        assert a2a["calls"] == calls and a2a["bytes"] == expect, a2a
         ag = comm["all_gather"]
         assert ag["calls"] == 1 and ag["bytes"] == B * (N // P) * C * 4, ag
         return

@@ -14,6 +14,9 @@ class LinalgDialect;
 namespace tensor {
 class TensorDialect;
 }
+namespace lathe::qcomm {
+class QCommDialect;
+}
 namespace lathe::seqshard {
 
 #define GEN_PASS_DECL

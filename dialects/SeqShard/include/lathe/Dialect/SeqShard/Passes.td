@@ -27,8 +27,17 @@ def SeqShardExpandAllToAll
 
     E.g. scatter_heads on [B, N/P, H, D]: [B, N/P, P, H/P, D] →
     [P, B, N/P, H/P, D] → all-to-all → [B, P, N/P, H/P, D] → [B, N, H/P, D].
+
+    With `quant_bits`, step 3 flattens the [P, ...] tensor (block j is then
+    the j-th contiguous numel / P values), optionally applies
+    `qcomm.hadamard`, `qcomm.quantize`s it (bytes and one f32 scale per
+    group), exchanges the bytes and the scales with two `shard.all_to_all`
+    on dimension 0, `qcomm.dequantize`s what arrived (and applies
+    `qcomm.hadamard` again, its own inverse) and reshapes it back: the
+    scheme of qcomm's quantized reduce-scatter hops.
   }];
-  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+  let dependentDialects = ["::mlir::lathe::qcomm::QCommDialect",
+                           "::mlir::linalg::LinalgDialect",
                            "::mlir::shard::ShardDialect",
                            "::mlir::tensor::TensorDialect"];
 }

@@ -45,19 +45,41 @@ class SeqShard_AllToAllOp<string mnemonic>
                        FlatSymbolRefAttr:$grid,
                        DenseI16ArrayAttr:$grid_axes,
                        SeqShard_LayoutAttr:$layout,
-                       OptionalAttr<I64Attr>:$query_heads);
+                       OptionalAttr<I64Attr>:$query_heads,
+                       OptionalAttr<I64Attr>:$quant_bits,
+                       OptionalAttr<I64Attr>:$quant_group_size,
+                       UnitAttr:$hadamard);
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = [{
     $input `on` $grid `grid_axes` `=` $grid_axes `layout` `=` $layout
     (`query_heads` `=` $query_heads^)?
+    (`quant_bits` `=` $quant_bits^)?
+    (`quant_group_size` `=` $quant_group_size^)?
+    (`hadamard` $hadamard^)?
     attr-dict `:` type($input) `->` type($result)
   }];
   let hasVerifier = 1;
+  let builders = [
+    // The f32 all-to-all (no quantization attributes).
+    OpBuilder<(ins "::mlir::Type":$result, "::mlir::Value":$input,
+                   "::mlir::FlatSymbolRefAttr":$grid,
+                   "::mlir::DenseI16ArrayAttr":$grid_axes,
+                   "::mlir::lathe::seqshard::LayoutAttr":$layout,
+                   "::mlir::IntegerAttr":$query_heads), [{
+      build($_builder, $_state, result, input, grid, grid_axes, layout,
+            query_heads, ::mlir::IntegerAttr(), ::mlir::IntegerAttr(),
+            ::mlir::UnitAttr());
+    }]>
+  ];
   let extraClassDeclaration = [{
     /// The sequence dimension of the layout (bshd: 1, sbhd: 0).
     int64_t getSeqDim() { return getLayout() == Layout::bshd ? 1 : 0; }
     /// The heads dimension (2 in both layouts).
     int64_t getHeadsDim() { return 2; }
+    /// The group size of the quantized all-to-all (128 when not given).
+    int64_t getQuantGroupSizeOr128() {
+      return getQuantGroupSize() ? *getQuantGroupSize() : 128;
+    }
   }];
 }
 
@@ -76,6 +98,18 @@ def SeqShard_ScatterHeadsOp : SeqShard_AllToAllOp<"scatter_heads"> {
     key/value heads shared by `query_heads` query heads); H must be
     divisible by P (then each rank gets the H/P key/value heads of its
     query heads; the query heads must be divisible by P too and by H).
+
+    `quant_bits` (4 or 8) makes the all-to-all quantized, the way qcomm's
+    collectives are: the f32 values each rank sends (its P blocks, laid out
+    contiguously by `seqshard-expand-all-to-all`) are quantized in groups
+    of `quant_group_size` consecutive values (default 128; a group never
+    straddles two blocks, so the values per block, numel(input) / P, must
+    be a multiple of it) with one f32 absmax scale per group; the bytes and
+    the scales are exchanged and dequantized on arrival. A value then costs
+    bits + 32 / group_size bits on the wire instead of 32. `hadamard`
+    applies qcomm's blockwise Walsh-Hadamard transform of order 32 before
+    quantizing and after dequantizing (the group size must be a multiple
+    of 32) to spread outliers over their block of 32.
 
     ```mlir
     shard.grid @seqshard(shape = 2)
