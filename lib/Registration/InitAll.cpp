@@ -13,7 +13,7 @@
 #include "lathe/Dialect/LowRank/Passes.h"
 #include "lathe/Dialect/MemRed/Passes.h"
 #include "lathe/Dialect/QComm/Passes.h"
-#include "lathe/Dialect/SeqShard/Passes.h"
+#include "lathe/Dialect/SeqShard/SeqShardOps.h"
 #include "lathe/Dialect/SparseGCN/Passes.h"
 #include "lathe/Dialect/SparseGCN/SparseGCNOps.h"
 #include "lathe/Dialect/Train/Passes.h"
@@ -60,6 +60,5 @@ void mlir::lathe::registerAllPasses() {
   memred::registerMemRedPasses();
   train::registerTrainPasses();
   qcomm::registerQCommPasses();
-  seqshard::registerSeqShardPasses();
   registerCpuPipelines();
 }

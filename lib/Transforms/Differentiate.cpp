@@ -28,8 +28,8 @@
 #include "lathe/Dialect/MemRed/MemRedOps.h"
 #include "lathe/Transforms/Passes.h"
 
-#include "lathe/Dialect/SparseGCN/SparseGCNOps.h"
 #include "lathe/Dialect/SeqShard/SeqShardOps.h"
+#include "lathe/Dialect/SparseGCN/SparseGCNOps.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"

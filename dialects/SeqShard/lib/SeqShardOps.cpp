@@ -111,8 +111,7 @@ template <typename OpTy> LogicalResult verifyShapes(OpTy op, bool scatter) {
   if (bits != 4 && bits != 8)
     return op.emitOpError("expects quant_bits to be 4 or 8, got ") << bits;
   if (group <= 0)
-    return op.emitOpError("expects a positive quant_group_size, got ")
-           << group;
+    return op.emitOpError("expects a positive quant_group_size, got ") << group;
   if (bits == 4 && group % 2 != 0)
     return op.emitOpError("expects an even quant_group_size with 4 bits (two "
                           "values per byte), got ")
@@ -123,8 +122,7 @@ template <typename OpTy> LogicalResult verifyShapes(OpTy op, bool scatter) {
                           "within a group), got ")
            << group;
   if (!in.getElementType().isF32())
-    return op.emitOpError("quantizes f32 values, got ")
-           << in.getElementType();
+    return op.emitOpError("quantizes f32 values, got ") << in.getElementType();
   return success();
 }
 

@@ -22,8 +22,14 @@ class TensorDialect;
 namespace lowrank {
 class LowRankDialect;
 }
+namespace shard {
+class ShardDialect;
+}
 namespace lathe {
 class LatheDialect;
+namespace qcomm {
+class QCommDialect;
+}
 
 #define GEN_PASS_DECL
 #include "lathe/Conversion/Passes.h.inc"
@@ -33,6 +39,11 @@ class LatheDialect;
 /// linalg.conv_2d_nchw_fchw.
 void populateLowRankToLathePatterns(RewritePatternSet &patterns,
                                     bool linalgOnly = false);
+
+/// Patterns of seqshard-expand-all-to-all (ConvertSeqShardToShard):
+/// seqshard.scatter_heads / gather_heads -> reshapes, transposes and
+/// shard.all_to_all on dimension 0 (quantized through qcomm's compute ops).
+void populateSeqShardToShardPatterns(RewritePatternSet &patterns);
 
 #define GEN_PASS_REGISTRATION
 #include "lathe/Conversion/Passes.h.inc"

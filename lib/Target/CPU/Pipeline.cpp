@@ -11,7 +11,6 @@
 #include "lathe/Conversion/Passes.h"
 #include "lathe/Dialect/MemRed/Passes.h"
 #include "lathe/Dialect/QComm/Passes.h"
-#include "lathe/Dialect/SeqShard/Passes.h"
 #include "lathe/Dialect/SparseGCN/Passes.h"
 #include "lathe/Dialect/Train/Passes.h"
 #include "lathe/Target/CPU/Passes.h"
@@ -102,7 +101,7 @@ void addKernelPasses(OpPassManager &pm, const CpuPipelineOptions &options) {
   // shard collectives first.
   pm.addPass(qcomm::createQCommExpandCollectives());
   // Ulysses all-to-alls become shard.all_to_all with their transposes.
-  pm.addPass(seqshard::createSeqShardExpandAllToAll());
+  pm.addPass(createConvertSeqShardToShard());
   OpPassManager &funcPm = pm.nest<func::FuncOp>();
   funcPm.addPass(createConvertLowRankToLathe());
   if (options.raiseAttention) {

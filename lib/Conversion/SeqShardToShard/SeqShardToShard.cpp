@@ -1,15 +1,18 @@
-//===- ExpandAllToAll.cpp - Ulysses all-to-alls as shard.all_to_all -------===//
+//===- SeqShardToShard.cpp - Ulysses all-to-alls as shard.all_to_all ------===//
 //
 // seqshard.scatter_heads / gather_heads become one upstream shard.all_to_all
 // on dimension 0 (contiguous blocks, the form every target runs) with the
 // reshapes and transposes that the layout's sequence and heads dimensions
-// call for. See Passes.td for the steps.
+// call for; quantized ones go through qcomm's compute ops. A conversion
+// between dialects, so it lives in lib/Conversion (include/lathe/Conversion/
+// Passes.td has the steps).
 //
 //===----------------------------------------------------------------------===//
 
-#include "lathe/Dialect/SeqShard/Passes.h"
+#include "lathe/Conversion/Passes.h"
 
 #include "lathe/Dialect/QComm/QCommOps.h"
+#include "lathe/Dialect/SeqShard/SeqShardOps.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
@@ -17,10 +20,10 @@
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/WalkPatternRewriteDriver.h"
 
-namespace mlir::lathe::seqshard {
-#define GEN_PASS_DEF_SEQSHARDEXPANDALLTOALL
-#include "lathe/Dialect/SeqShard/Passes.h.inc"
-} // namespace mlir::lathe::seqshard
+namespace mlir::lathe {
+#define GEN_PASS_DEF_CONVERTSEQSHARDTOSHARD
+#include "lathe/Conversion/Passes.h.inc"
+} // namespace mlir::lathe
 
 using namespace mlir;
 using namespace mlir::lathe;
@@ -71,7 +74,8 @@ Value quantizedAllToAll(PatternRewriter &rewriter, Location loc, Value v,
   auto type = cast<RankedTensorType>(v.getType());
   int64_t n = type.getNumElements();
   Type f32 = rewriter.getF32Type();
-  ReassociationIndices all = llvm::to_vector<2>(llvm::seq<int64_t>(0, type.getRank()));
+  ReassociationIndices all =
+      llvm::to_vector<2>(llvm::seq<int64_t>(0, type.getRank()));
   SmallVector<ReassociationIndices> flatten = {all};
   Value flat = tensor::CollapseShapeOp::create(
       rewriter, loc, RankedTensorType::get({n}, f32), v, flatten);
@@ -84,10 +88,9 @@ Value quantizedAllToAll(PatternRewriter &rewriter, Location loc, Value v,
       /*seed=*/Value(), rewriter.getI64IntegerAttr(quant.bits),
       rewriter.getI64IntegerAttr(quant.groupSize));
   auto allToAll = [&](Value x) -> Value {
-    return shard::AllToAllOp::create(rewriter, loc, x.getType(), grid,
-                                     rewriter.getDenseI16ArrayAttr(axes), x,
-                                     rewriter.getIndexAttr(0),
-                                     rewriter.getIndexAttr(0));
+    return shard::AllToAllOp::create(
+        rewriter, loc, x.getType(), grid, rewriter.getDenseI16ArrayAttr(axes),
+        x, rewriter.getIndexAttr(0), rewriter.getIndexAttr(0));
   };
   Value q = allToAll(quantize.getResult()[0]);
   Value scales = allToAll(quantize.getResult()[1]);
@@ -137,10 +140,11 @@ Value exchange(PatternRewriter &rewriter, Location loc, Value x, int64_t o,
   if (quant.bits)
     v = quantizedAllToAll(rewriter, loc, v, quant, grid, axes);
   else
-    v = shard::AllToAllOp::create(
-          rewriter, loc, v.getType(), grid, rewriter.getDenseI16ArrayAttr(axes),
-          v, rewriter.getIndexAttr(0), rewriter.getIndexAttr(0))
-          .getResult();
+    v = shard::AllToAllOp::create(rewriter, loc, v.getType(), grid,
+                                  rewriter.getDenseI16ArrayAttr(axes), v,
+                                  rewriter.getIndexAttr(0),
+                                  rewriter.getIndexAttr(0))
+            .getResult();
   // 4. P right before i.
   SmallVector<int64_t> back;
   for (int64_t d = 0; d < rank; ++d) {
@@ -194,12 +198,11 @@ template <typename OpTy> struct ExpandPattern : public OpRewritePattern<OpTy> {
   }
 };
 
-struct SeqShardExpandAllToAll
-    : public seqshard::impl::SeqShardExpandAllToAllBase<
-          SeqShardExpandAllToAll> {
+struct ConvertSeqShardToShard
+    : public lathe::impl::ConvertSeqShardToShardBase<ConvertSeqShardToShard> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    populateExpandAllToAllPatterns(patterns);
+    lathe::populateSeqShardToShardPatterns(patterns);
     // No folding: the transposes stay where the steps put them.
     walkAndApplyPatterns(getOperation(), std::move(patterns));
   }
@@ -207,8 +210,7 @@ struct SeqShardExpandAllToAll
 
 } // namespace
 
-void mlir::lathe::seqshard::populateExpandAllToAllPatterns(
-    RewritePatternSet &patterns) {
+void mlir::lathe::populateSeqShardToShardPatterns(RewritePatternSet &patterns) {
   patterns.add<ExpandPattern<ScatterHeadsOp>, ExpandPattern<GatherHeadsOp>>(
       patterns.getContext());
 }
