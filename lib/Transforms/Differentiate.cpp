@@ -414,6 +414,11 @@ private:
     });
     if (!grid)
       return success();
+    auto gridOp = SymbolTable::lookupNearestSymbolFrom<shard::GridOp>(fn, grid);
+    if (!gridOp || gridOp.getRank() != 1)
+      return fn.emitError("lathe-differentiate: summing gradients over the "
+                          "ranks needs a one-dimensional grid, got @")
+             << grid.getValue();
     DenseSet<Value> varying;
     for (Operation &op : body) {
       if (isa<shard::AllGatherOp, shard::AllReduceOp>(op))
