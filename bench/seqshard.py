@@ -24,11 +24,13 @@ attention) as the local attention.
       groups of 128, without and with the Hadamard transform) at N = 4k,
       P = 2: the counted all-to-all bytes against the f32 run's
       (quant_a2a_bytes_ratio; (8 + 32/128) / 32 = 0.258 expected) and the
-      output's error against P = 1 in f32.
-
-Not measured yet, printed as nan: the training losses of sharded training
-(seqshard-ulysses has the all-to-alls' adjoints, but lathe-train has no
-sequence-parallel mode yet).
+      output's error against P = 1 in f32;
+  (e) training: the loss mean((y - t)^2) of the same model at N = 1024 with
+      its weights as lathe.param arguments (seqshard_model.py --train),
+      sharded (P = 2, 4) then differentiated (lathe-differentiate: the
+      output all-gather's adjoint is the rank's slice, the weight gradients
+      are all-reduced), 20 SGD steps each one lathe-run of @loss_grad, the
+      losses against single-rank training of the unsharded loss.
 
 Run from the repository root after the build: /usr/bin/python3 bench/seqshard.py
 (LATHE_BENCH_SEQSHARD_MAX_N caps the longest sequence for a quick look).
@@ -55,6 +57,8 @@ DEGREES = (1, 2, 4)
 QUANT_N, QUANT_P = min(4096, max(SEQS)), 2
 QUANTS = (("8-bit, group 128", "quantize=8 quant-group-size=128"),
           ("8-bit, group 128, hadamard", "quantize=8 quant-group-size=128 hadamard=true"))
+TRAIN_N = 1024
+TRAIN_STEPS = int(os.environ.get("LATHE_BENCH_SEQSHARD_TRAIN_STEPS", "20"))
 
 
 def log(msg):
@@ -87,6 +91,31 @@ def run(d, n, p, quant=""):
         cmd.insert(2, f"--ranks={p}")
     sh(cmd, timeout=1200)
     return np.load(f"{d}/{tag}.npy"), json.load(open(f"{d}/{tag}.json"))
+
+
+def train(tmp):
+    """TRAIN_STEPS SGD steps at N = TRAIN_N on P = 1, 2, 4 ranks; returns the
+    losses per P."""
+    d = os.path.join(tmp, "train")
+    os.makedirs(d)
+    sh(["/usr/bin/python3", MODEL, d, "--train", f"--layers={LAYERS}", f"--batch={BATCH}",
+        f"--seq={TRAIN_N}", f"--hidden={HIDDEN}", f"--heads={HEADS}", "--seed=0", "--mask=none"])
+    nparams = int(open(f"{d}/params.txt").read())
+    losses = {}
+    for p in DEGREES:
+        shard = [f"--seqshard-ulysses=degree={p} function=loss seq-arg={nparams}"] if p > 1 else []
+        sh([tool("lathe-opt"), f"{d}/model.mlir"] + shard + ["--lathe-differentiate",
+           "-o", f"{d}/grad{p}.mlir"])
+        work = f"{d}/p{p}"
+        os.makedirs(work)
+        t = time.time()
+        sh(["/usr/bin/python3", MODEL, d, "--sgd", f"{d}/grad{p}.mlir", f"--ranks={p}",
+            f"--steps={TRAIN_STEPS}", "--lr=0.1", f"--work={work}",
+            f"--lathe-run={tool('lathe-run')}"], timeout=600)
+        losses[p] = np.load(f"{work}/losses.npy")
+        log(f"  training N = {TRAIN_N}, P = {p}: losses {losses[p][0]:.6f} -> "
+            f"{losses[p][-1]:.6f} ({time.time() - t:.0f} s)")
+    return losses
 
 
 def a2a_bytes(report):
@@ -142,8 +171,11 @@ def main():
                                        f"{bytes_at[(n, QUANT_P)]:,}", f"{ratio:.4f}"])
                     log(f"  N = {n}, P = {QUANT_P}, {name}: rel err {err:.2e}, "
                         f"a2a {got:,} bytes ({ratio:.4f} of f32)")
+        losses = train(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    train_diff = max(float(np.max(np.abs(losses[p] - losses[1]) / np.abs(losses[1])))
+                     for p in (2, 4))
 
     table(["N", "P", "max rel err vs P=1", "a2a bytes/rank (counted)", "formula 16Nh/P",
            "Megatron-SP bytes (formula)", "peak MiB/rank", "ms (here)", "wall s"], rows,
@@ -157,12 +189,14 @@ def main():
     nmax = max(SEQS)
     peak_ratio = (peak_at.get((nmax, 4), float("nan")) / peak_at[(nmax, 1)]
                   if (nmax, 1) in peak_at else float("nan"))
+    print(f"training: {TRAIN_STEPS} SGD steps at N = {TRAIN_N}; losses of P = 1: "
+          + " ".join(f"{l:.6f}" for l in losses[1]))
     print("the P ranks share this machine's cores: times are not the method's speed-up")
     print(f"({time.time() - t0:.0f} s in all; load {load_average()})")
     print("RESULT " + " ".join([
         f"max_rel_err_p2={errs[2]:.3g}",
         f"max_rel_err_p4={errs[4]:.3g}",
-        "train_loss_max_rel_diff=nan",
+        f"train_loss_max_rel_diff={train_diff:.3g}",
         f"a2a_bytes_vs_formula={1 + worst_formula:.4f}",
         f"bytes_constant_ratio={constant:.4f}",
         f"peak_mem_per_rank_ratio_p4={peak_ratio:.3f}",

@@ -38,6 +38,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/Builders.h"
@@ -378,6 +379,8 @@ public:
       Value g = adjoints.lookup(arg);
       results.push_back(g ? g : zerosLike(b, loc, arg));
     }
+    if (failed(sumOverRanks(body, forward, results)))
+      return failure();
     func::ReturnOp::create(b, loc, results);
     ret.erase();
     for (Operation *op : replacedForward)
@@ -393,6 +396,71 @@ public:
   int64_t numBackwardOps = 0;
 
 private:
+  /// In a function sharded over a grid (seqshard-ulysses), each rank's
+  /// computation before the all-gather covers its own positions, so the
+  /// gradient of a parameter read there is a partial sum: add the ranks'
+  /// partial sums. A value is rank-varying when it derives from the process
+  /// index or an all-to-all, and replicated after an all-gather or
+  /// all-reduce; gradients computed from replicated values only are already
+  /// whole on every rank and are left alone. A parameter read by both kinds
+  /// of computation is rejected: its replicated part would be counted P
+  /// times.
+  LogicalResult sumOverRanks(Block &body, ArrayRef<Operation *> forward,
+                             MutableArrayRef<Value> results) {
+    FlatSymbolRefAttr grid;
+    body.walk([&](Operation *op) {
+      if (auto p = dyn_cast<shard::ProcessLinearIndexOp>(op))
+        grid = p.getGridAttr();
+    });
+    if (!grid)
+      return success();
+    auto gridOp = SymbolTable::lookupNearestSymbolFrom<shard::GridOp>(fn, grid);
+    if (!gridOp || gridOp.getRank() != 1)
+      return fn.emitError("lathe-differentiate: summing gradients over the "
+                          "ranks needs a one-dimensional grid, got @")
+             << grid.getValue();
+    DenseSet<Value> varying;
+    for (Operation &op : body) {
+      if (isa<shard::AllGatherOp, shard::AllReduceOp>(op))
+        continue;
+      bool any =
+          isa<shard::ProcessLinearIndexOp, shard::ProcessMultiIndexOp,
+              lathe::seqshard::ScatterHeadsOp, lathe::seqshard::GatherHeadsOp>(
+              op);
+      op.walk([&](Operation *inner) {
+        for (Value v : inner->getOperands())
+          any |= varying.contains(v);
+      });
+      if (any)
+        varying.insert(op.getResults().begin(), op.getResults().end());
+    }
+    for (BlockArgument arg : fn.getArguments()) {
+      if (!fn.getArgAttr(arg.getArgNumber(), kParamAttr))
+        continue;
+      bool inSharded = false, inReplicated = false;
+      for (Operation *user : arg.getUsers()) {
+        Operation *top = body.findAncestorOpInBlock(*user);
+        if (!top || top->getNumResults() == 0 ||
+            !llvm::is_contained(forward, top))
+          continue;
+        (varying.contains(top->getResult(0)) ? inSharded : inReplicated) = true;
+      }
+      if (inSharded && inReplicated)
+        return fn.emitError("lathe-differentiate: parameter #")
+               << arg.getArgNumber()
+               << " is read both by sequence-sharded and by replicated "
+                  "computation; its gradient cannot be summed over the ranks";
+    }
+    Location loc = fn.getLoc();
+    for (Value &g : llvm::drop_begin(results))
+      if (varying.contains(g))
+        g = shard::AllReduceOp::create(b, loc, g.getType(), grid.getValue(),
+                                       ArrayRef<int16_t>{0}, g,
+                                       shard::ReductionKind::Sum)
+                .getResult();
+    return success();
+  }
+
   void markActive(Block &body) {
     for (BlockArgument arg : body.getArguments())
       if (fn.getArgAttr(arg.getArgNumber(), kParamAttr))
@@ -479,6 +547,34 @@ private:
                        b, loc, zerosLike(b, loc, ins.getSource()), g,
                        ins.getMixedOffsets(), ins.getMixedSizes(),
                        ins.getMixedStrides()));
+      return success();
+    }
+    // Every rank holds the whole gathered value and computes the same loss
+    // from it; its own block of the gradient is what flows back into its
+    // (sequence-sharded) computation.
+    if (auto ag = dyn_cast<shard::AllGatherOp>(op)) {
+      auto gridOp = SymbolTable::lookupNearestSymbolFrom<shard::GridOp>(
+          op, ag.getGridAttr());
+      if (!gridOp || gridOp.getRank() != 1 ||
+          ag.getGridAxes() != ArrayRef<int16_t>{0})
+        return unsupported(op, "only an all-gather over a one-dimensional "
+                               "grid is supported");
+      auto inType = cast<RankedTensorType>(ag.getInput().getType());
+      int64_t axis = ag.getGatherAxis().getSExtValue();
+      Value rank =
+          shard::ProcessLinearIndexOp::create(b, loc, ag.getGridAttr());
+      SmallVector<OpFoldResult> offsets(inType.getRank(), b.getIndexAttr(0));
+      SmallVector<OpFoldResult> sizes,
+          ones(inType.getRank(), b.getIndexAttr(1));
+      for (int64_t d : inType.getShape())
+        sizes.push_back(b.getIndexAttr(d));
+      offsets[axis] =
+          arith::MulIOp::create(
+              b, loc, rank,
+              arith::ConstantIndexOp::create(b, loc, inType.getDimSize(axis)))
+              .getResult();
+      addAdjoint(ag.getInput(), tensor::ExtractSliceOp::create(
+                                    b, loc, inType, g, offsets, sizes, ones));
       return success();
     }
     // The Ulysses all-to-alls permute data across the ranks: the adjoint of

@@ -270,8 +270,20 @@ LogicalResult Sharder::visitLinalg(linalg::LinalgOp op) {
                       "loops (an attention pattern that was not raised?)");
     loop = expr.getPosition();
   }
-  if (op.getIteratorTypesArray()[loop] != utils::IteratorType::parallel)
-    return fail(op, "reduces over the sequence dimension");
+  // A reduction over the sequence (a loss) runs replicated on the gathered
+  // operands: every rank computes the same value.
+  if (op.getIteratorTypesArray()[loop] != utils::IteratorType::parallel) {
+    IRMapping gathered = map;
+    for (Value v : op->getOperands()) {
+      Value m = map.lookupOrDefault(v);
+      if (dimOf(m) >= 0)
+        gathered.map(v, gather(op.getLoc(), m));
+    }
+    Operation *clone = b.clone(*op, gathered);
+    for (auto [from, to] : llvm::zip(op->getResults(), clone->getResults()))
+      map.map(from, to);
+    return success();
+  }
   int64_t loopSize = op.getStaticLoopRanges()[loop];
 
   IRMapping local = map;

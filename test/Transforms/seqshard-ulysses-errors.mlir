@@ -19,22 +19,6 @@ func.func @main(%x: tensor<1x9x16xf32>) -> tensor<1x9x16xf32> {
 
 // -----
 
-// A sum over the sequence would need an all-reduce.
-func.func @main(%x: tensor<1x8x16xf32>) -> tensor<1x16xf32> {
-  %z = arith.constant 0.0 : f32
-  %e = tensor.empty() : tensor<1x16xf32>
-  %f = linalg.fill ins(%z : f32) outs(%e : tensor<1x16xf32>) -> tensor<1x16xf32>
-  // expected-error @+1 {{seqshard-ulysses: reduces over the sequence dimension}}
-  %s = linalg.generic {indexing_maps = [affine_map<(b, c, n) -> (b, n, c)>, affine_map<(b, c, n) -> (b, c)>], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x : tensor<1x8x16xf32>) outs(%f : tensor<1x16xf32>) {
-  ^bb0(%a: f32, %o: f32):
-    %r = arith.addf %a, %o : f32
-    linalg.yield %r : f32
-  } -> tensor<1x16xf32>
-  return %s : tensor<1x16xf32>
-}
-
-// -----
-
 func.func @main(%x: tensor<1x8x16xf32>) -> tensor<1x8x16xf32> {
   %e = tensor.empty() : tensor<1x8x16xf32>
   // expected-error @+1 {{seqshard-ulysses: normalizes over the sequence dimension}}

@@ -41,7 +41,7 @@ def hexconst(a):
 
 
 def ty(shape):
-    return "tensor<" + "x".join(str(s) for s in shape) + "xf32>"
+    return "tensor<" + "".join(str(s) + "x" for s in shape) + "f32>"
 
 
 class Gen:
@@ -49,6 +49,7 @@ class Gen:
         self.lines = []
         self.n = 0
         self.consts = {}
+        self.params = None  # a list when the weights are arguments
 
     def v(self):
         self.n += 1
@@ -56,6 +57,13 @@ class Gen:
 
     def emit(self, s):
         self.lines.append("    " + s)
+
+    def param(self, a):
+        """A weight: a constant, or with --train an argument marked lathe.param."""
+        if self.params is None:
+            return self.const(a)
+        self.params.append(a)
+        return f"%p{len(self.params) - 1}"
 
     def const(self, a):
         name = self.v()
@@ -90,7 +98,7 @@ class Gen:
         return r
 
 
-def build(B, N, C, H, L, seed, causal=True, reference=True):
+def build(B, N, C, H, L, seed, causal=True, reference=True, train=False):
     D = C // H
     F = 2 * C
     rng = np.random.default_rng(seed)
@@ -110,10 +118,12 @@ def build(B, N, C, H, L, seed, causal=True, reference=True):
             if causal else np.zeros((1, 1, 1, 1), np.float32))
 
     g = Gen()
+    if train:
+        g.params = []
     X = ty((B, N, C))
     row = ty((B, N))
     d3 = "b, n, c"
-    cur = g.generic(d3, ["parallel"] * 3, [("%x", X, "b, n, c"), (g.const(pos), ty((N, C)), "n, c")],
+    cur = g.generic(d3, ["parallel"] * 3, [("%x", X, "b, n, c"), (g.param(pos), ty((N, C)), "n, c")],
                     [(g.empty((B, N, C)), X, "b, n, c")], ["%s = arith.addf %a0, %a1 : f32", "linalg.yield %s : f32"],
                     (B, N, C))
     maskv = g.const(mask) if causal else None
@@ -130,7 +140,7 @@ def build(B, N, C, H, L, seed, causal=True, reference=True):
                         (B, N))
         return g.generic(d3, ["parallel"] * 3,
                          [(x, X, "b, n, c"), (s, row, "b, n"), (var, row, "b, n"),
-                          (g.const(gamma), ty((C,)), "c"), (g.const(beta), ty((C,)), "c")],
+                          (g.param(gamma), ty((C,)), "c"), (g.param(beta), ty((C,)), "c")],
                          [(g.empty((B, N, C)), X, "b, n, c")],
                          ["%d = arith.subf %a0, %a1 : f32", "%ve = arith.addf %a2, %ceps : f32",
                           "%sd = math.sqrt %ve : f32", "%nrm = arith.divf %d, %sd : f32",
@@ -140,7 +150,7 @@ def build(B, N, C, H, L, seed, causal=True, reference=True):
     def proj(x, W):
         K, M = W.shape
         return g.generic("b, n, k, c", ["parallel", "parallel", "reduction", "parallel"],
-                         [(x, ty((B, N, K)), "b, n, k"), (g.const(W), ty((K, M)), "k, c")],
+                         [(x, ty((B, N, K)), "b, n, k"), (g.param(W), ty((K, M)), "k, c")],
                          [(g.empty((B, N, M), 0), ty((B, N, M)), "b, n, c")],
                          ["%m = arith.mulf %a0, %a1 : f32", "%s = arith.addf %o0, %m : f32", "linalg.yield %s : f32"],
                          (B, N, M))
@@ -179,14 +189,31 @@ def build(B, N, C, H, L, seed, causal=True, reference=True):
                         (B, N, F))
         cur = add(cur, proj(act, p["w2"]), (B, N, C))
 
-    head = [f"  func.func @main(%x: {X}) -> {X} {{",
-            "    %c0 = arith.constant 0.0 : f32",
+    if train:
+        # mean((y - t)^2) over all of y: a replicated loss after sharding.
+        loss = g.generic(d3, ["reduction"] * 3, [(cur, X, "b, n, c"), ("%t", X, "b, n, c")],
+                         [(g.empty((), 0), "tensor<f32>", "")],
+                         ["%d = arith.subf %a0, %a1 : f32", "%q = arith.mulf %d, %d : f32",
+                          "%m = arith.mulf %q, %cmean : f32", "%s = arith.addf %o0, %m : f32",
+                          "linalg.yield %s : f32"], ())
+        args = [f"%p{i}: {ty(a.shape)} {{lathe.param}}" for i, a in enumerate(g.params)]
+        head = [f"  func.func @loss({', '.join(args + [f'%x: {X}', f'%t: {X}'])}) -> tensor<f32> {{",
+                f"    %cmean = arith.constant {1.0 / (B * N * C):.8e} : f32"]
+        ret, rty = loss, "tensor<f32>"
+    else:
+        head = [f"  func.func @main(%x: {X}) -> {X} {{"]
+        ret, rty = cur, X
+    head += [
+             "    %c0 = arith.constant 0.0 : f32",
             "    %cone = arith.constant 1.0 : f32",
             f"    %cinv = arith.constant {1.0 / C:.8e} : f32",
             "    %ceps = arith.constant 1.0e-05 : f32",
             "    %cgelu = arith.constant 1.702 : f32"]
-    text = "module {\n" + "\n".join(head + g.lines + [f"    return {cur} : {X}", "  }", "}"]) + "\n"
+    text = "module {\n" + "\n".join(head + g.lines + [f"    return {ret} : {rty}", "  }", "}"]) + "\n"
 
+    if train:
+        t = rng.standard_normal((B, N, C)).astype(np.float32)
+        return text, x, (g.params, t)
     if not reference:
         return text, x, None
     # float64 reference
@@ -208,6 +235,50 @@ def build(B, N, C, H, L, seed, causal=True, reference=True):
         u = ln(z, p["g2"], p["b2"]) @ p["w1"]
         z = z + (u / (1 + np.exp(-1.702 * u))) @ p["w2"]
     return text, x, z
+
+
+def sgd(out, mlir):
+    """--sgd GRAD.mlir --ranks=P --steps=K --lr=LR --work=DIR: K SGD steps,
+    each one lathe-run of @loss_grad (params from OUT_DIR, updated in numpy);
+    writes DIR/losses.npy and the first step's gradients DIR/g<i>.npy."""
+    import subprocess
+    work, P, K, lr = arg("work", out), arg("ranks", 1), arg("steps", 5), arg("lr", 0.1)
+    n = int(open(out + "/params.txt").read())
+    params = [np.load(out + f"/p{i}.npy") for i in range(n)]
+    losses = []
+    for step in range(K):
+        for i, a in enumerate(params):
+            np.save(work + f"/cur{i}.npy", a)
+        cmd = [arg("lathe-run", "lathe-run"), mlir, "--entry=loss_grad", f"--ranks={P}", f"--cache-dir={work}/cache"]
+        cmd += [f"--input={work}/cur{i}.npy" for i in range(n)]
+        cmd += [f"--input={out}/x.npy", f"--input={out}/t.npy", f"--output={work}/loss.npy"]
+        cmd += [f"--output={work}/g{i}.npy" for i in range(n)] if step == 0 else \
+               [f"--output={work}/s{i}.npy" for i in range(n)]
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        losses.append(float(np.load(work + "/loss.npy")))
+        pre = "g" if step == 0 else "s"
+        params = [a - lr * np.load(work + f"/{pre}{i}.npy") for i, a in enumerate(params)]
+    np.save(work + "/losses.npy", np.array(losses))
+    print("losses", " ".join(f"{l:.6f}" for l in losses))
+
+
+def check_train(a, b, tol):
+    """--check-train DIR_A DIR_B: the first step's gradients (max|a-b|/max|b|
+    per parameter) and every step's loss (relative) of two --sgd runs."""
+    n = len([f for f in __import__("os").listdir(b) if f.startswith("g") and f.endswith(".npy")])
+    worst = 0.0
+    for i in range(n):
+        ga, gb = np.load(f"{a}/g{i}.npy"), np.load(f"{b}/g{i}.npy")
+        assert ga.shape == gb.shape, (i, ga.shape, gb.shape)
+        assert np.abs(gb).max() > 0, f"gradient #{i} is zero"
+        err = float(np.abs(ga.astype(np.float64) - gb).max() / np.abs(gb).max())
+        assert np.isfinite(err) and err <= tol, f"gradient #{i}: max_rel_err={err:.3e}"
+        worst = max(worst, err)
+    la, lb = np.load(a + "/losses.npy"), np.load(b + "/losses.npy")
+    lerr = float(np.max(np.abs(la - lb) / np.abs(lb)))
+    print(f"{n} gradients: max_rel_err={worst:.3e}; {len(lb)} losses: max_rel_diff={lerr:.3e} (tolerance {tol:g})")
+    assert len(la) == len(lb) and lerr <= tol, (la, lb)
+    assert lb[-1] < lb[0], f"the loss did not fall: {lb}"
 
 
 def main():
@@ -244,7 +315,24 @@ def main():
         ag = comm["all_gather"]
         assert ag["calls"] == 1 and ag["bytes"] == B * (N // P) * C * 4, ag
         return
+    if "--sgd" in sys.argv:
+        sgd(out, sys.argv[sys.argv.index("--sgd") + 1])
+        return
+    if "--check-train" in sys.argv:
+        i = sys.argv.index("--check-train")
+        check_train(sys.argv[i + 1], sys.argv[i + 2], arg("tol", 1e-5))
+        return
     B, N, C, H, L = arg("batch", 2), arg("seq", 256), arg("hidden", 64), arg("heads", 4), arg("layers", 2)
+    if "--train" in sys.argv:
+        text, x, (params, t) = build(B, N, C, H, L, arg("seed", 0), arg("mask", "causal") != "none",
+                                     False, train=True)
+        open(out + "/model.mlir", "w").write(text)
+        np.save(out + "/x.npy", x)
+        np.save(out + "/t.npy", t)
+        for i, a in enumerate(params):
+            np.save(out + f"/p{i}.npy", a)
+        open(out + "/params.txt", "w").write(str(len(params)))
+        return
     text, x, ref = build(B, N, C, H, L, arg("seed", 0), arg("mask", "causal") != "none",
                          "--no-ref" not in sys.argv)
     open(out + "/model.mlir", "w").write(text)
