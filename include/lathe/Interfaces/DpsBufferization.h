@@ -57,8 +57,9 @@ inline void getDpsKernelEffects(
   }
 }
 
-/// Reads every operand, writes its inits in place, and bufferizes to the same
-/// op (same properties and attributes) on the operands' buffers.
+/// Reads every tensor operand, writes its inits in place, and bufferizes to
+/// the same op (same properties and attributes) on the operands' buffers;
+/// scalar operands (a seed, a count) are kept as they are.
 template <typename OpTy>
 struct DpsKernelBufferization
     : public bufferization::DstBufferizableOpInterfaceExternalModel<
@@ -68,6 +69,10 @@ struct DpsKernelBufferization
                           bufferization::BufferizationState &state) const {
     SmallVector<Value> buffers;
     for (Value operand : op->getOperands()) {
+      if (!isa<TensorType>(operand.getType())) {
+        buffers.push_back(operand);
+        continue;
+      }
       FailureOr<Value> buffer =
           bufferization::getBuffer(rewriter, operand, options, state);
       if (failed(buffer))
