@@ -17,6 +17,7 @@ llvm_config.with_environment("PATH", config.lathe_tools_dir, append_path=True)
 
 # %python (from use_default_substitutions) is CMake's Python3_EXECUTABLE:
 # Debian's /usr/bin/python3, which has numpy, torch and h5py.
+config.substitutions.append(("%lathe_src", config.lathe_src_root))
 config.substitutions.append(("%scripts", os.path.join(config.lathe_src_root, "scripts")))
 config.substitutions.append(("%examples", config.lathe_examples_dir))
 config.substitutions.append(("%inputs", os.path.join(config.test_source_root, "Inputs")))

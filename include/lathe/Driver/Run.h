@@ -22,6 +22,10 @@ struct RunOptions {
   /// kMaxRepeat.
   int repeat = 0;
   std::string reportPath;
+  /// Chrome trace of every call (kernels, generated-code regions), or "".
+  std::string tracePath;
+  /// PNG of the allocator's live bytes over the first call, or "".
+  std::string memoryTimelinePath;
   /// Stop after this phase of the backend pipeline and print the IR.
   std::string compileTo;
   /// Replaces the backend pipeline (must end in the LLVM dialect).
