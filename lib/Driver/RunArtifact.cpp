@@ -166,8 +166,8 @@ int mlir::lathe::runArtifactMain(const RunOptions &options) {
                                 "dynamic sizes ({2}); pass --input=FILE",
                                 i, info.name, infoString(info)));
     std::string error;
-    auto type = RankedTensorType::get(
-        shape, elementTypeFor(context, info.dtype));
+    auto type =
+        RankedTensorType::get(shape, elementTypeFor(context, info.dtype));
     if (!fillRandom(type, options.seed + i, inputs[i], error))
       return fail(llvm::formatv("input #{0}: {1}", i, error));
   }
@@ -222,7 +222,8 @@ int mlir::lathe::runArtifactMain(const RunOptions &options) {
     std::sort(sorted.begin(), sorted.end());
     size_t n = sorted.size();
     minMs = sorted.front();
-    medianMs = n % 2 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
+    medianMs =
+        n % 2 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
     llvm::outs() << llvm::formatv("latency over {0} call(s): min {1:f3} ms, "
                                   "median {2:f3} ms\n",
                                   n, minMs, medianMs);
@@ -239,9 +240,9 @@ int mlir::lathe::runArtifactMain(const RunOptions &options) {
     llvm::json::Object kernels;
     int repeats = std::max<int>(timesMs.size(), 1);
     for (int k = 0; k < lathe_rt_profile_count(); ++k)
-      kernels[lathe_rt_profile_name(k)] = llvm::json::Object{
-          {"ms", lathe_rt_profile_ms(k) / repeats},
-          {"calls", lathe_rt_profile_calls(k) / repeats}};
+      kernels[lathe_rt_profile_name(k)] =
+          llvm::json::Object{{"ms", lathe_rt_profile_ms(k) / repeats},
+                             {"calls", lathe_rt_profile_calls(k) / repeats}};
     llvm::json::Object report{
         {"file", options.inputFile},
         {"artifact", true},
