@@ -206,6 +206,9 @@ static int64_t countFlopsAtInputShapes(ModuleOp module, StringRef entry,
 }
 
 int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
+  // Compiled ahead of time by lathe-compile: loaded, not compiled.
+  if (isModelArtifact(options.inputFile))
+    return runArtifactMain(options);
   Clock::time_point compileStart = Clock::now();
   if (options.backend != "cpu")
     return fail("unknown backend '" + options.backend + "' (available: cpu)");
