@@ -12,6 +12,7 @@
 #include "lathe/InitAllDialects.h"
 #include "lathe/InitAllPasses.h"
 #include "lathe/Support/CommandLine.h"
+#include "lathe/Support/ToolInfo.h"
 #ifdef LATHE_HAVE_ONNX
 #include "lathe/Import/ONNX/ImportONNX.h"
 #endif
@@ -55,9 +56,14 @@ int main(int argc, char **argv) {
                "(default), reassoc, contract or none"),
       cl::init("reassoc,contract"), cl::cat(category));
   mlir::lathe::registerAllPasses();
+  mlir::lathe::setToolVersionPrinter("lathe-compile");
+  mlir::lathe::hideUnrelatedOptions({&category});
   cl::ParseCommandLineOptions(
       argc, argv,
-      "lathe-compile: compile a model ahead of time into a .lathe file\n");
+      "lathe-compile: compile a model ahead of time into a .lathe file\n\n"
+      "  lathe-compile model.onnx -o model.lathe [--cpu=x86-64-v3]\n\n"
+      "Exit status: 0 written; 1 bad input, unsupported model or option, or\n"
+      "an unwritable output.\n");
 
   mlir::lathe::CompileOptions options;
   options.inputFile = inputFile;
