@@ -1,0 +1,407 @@
+//===- LatheModule.cpp - The `lathe._lathe` Python extension --------------===//
+//
+// Thin bindings of lib/Driver: LoadedModule (lathe-run's compilation, kept and
+// called on NumPy buffers) and trainMain (lathe-train). The Python side
+// (python/lathe/__init__.py) turns other array types into NumPy arrays and
+// builds the user-facing API on these.
+//
+//===----------------------------------------------------------------------===//
+
+#include "lathe/Driver/CompileCache.h"
+#include "lathe/Driver/LoadedModule.h"
+#include "lathe/Driver/Train.h"
+#include "lathe/InitAllDialects.h"
+#include "lathe/InitAllPasses.h"
+#ifdef LATHE_HAVE_ONNX_IMPORT
+#include "lathe/Import/ONNX/ImportONNX.h"
+#endif
+#include "lathe/runtime/Runtime.h"
+
+#include "mlir/IR/DialectRegistry.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cstdio>
+#include <mutex>
+#include <unistd.h>
+
+namespace py = pybind11;
+using namespace mlir::lathe;
+
+namespace {
+
+/// Raised as lathe.Error (a RuntimeError).
+struct LatheError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+mlir::DialectRegistry &getRegistry() {
+  static mlir::DialectRegistry *registry = [] {
+    auto *r = new mlir::DialectRegistry();
+    registerAllDialects(*r);
+    registerAllTranslations(*r);
+    registerAllPasses();
+    return r;
+  }();
+  return *registry;
+}
+
+const char *numpyName(lathe_dtype dtype) {
+  switch (dtype) {
+  case LATHE_F32:
+    return "float32";
+  case LATHE_F64:
+    return "float64";
+  case LATHE_F16:
+    return "float16";
+  case LATHE_I64:
+    return "int64";
+  case LATHE_I32:
+    return "int32";
+  case LATHE_I16:
+    return "int16";
+  case LATHE_I8:
+    return "int8";
+  case LATHE_U8:
+    return "uint8";
+  case LATHE_BOOL:
+    return "bool";
+  default:
+    return nullptr; // bfloat16: NumPy has no such dtype
+  }
+}
+
+std::optional<lathe_dtype> dtypeOf(const py::dtype &dtype) {
+  if (dtype.byteorder() == '>')
+    return std::nullopt;
+  char kind = dtype.kind();
+  py::ssize_t size = dtype.itemsize();
+  if (kind == 'f')
+    return size == 4   ? std::optional(LATHE_F32)
+           : size == 8 ? std::optional(LATHE_F64)
+           : size == 2 ? std::optional(LATHE_F16)
+                       : std::nullopt;
+  if (kind == 'i')
+    return size == 8   ? std::optional(LATHE_I64)
+           : size == 4 ? std::optional(LATHE_I32)
+           : size == 2 ? std::optional(LATHE_I16)
+           : size == 1 ? std::optional(LATHE_I8)
+                       : std::nullopt;
+  if (kind == 'u' && size == 1)
+    return LATHE_U8;
+  if (kind == 'b' && size == 1)
+    return LATHE_BOOL;
+  return std::nullopt;
+}
+
+py::dict specDict(const TensorSpec &spec) {
+  py::dict d;
+  d["name"] = spec.name;
+  const char *name = numpyName(spec.dtype);
+  d["dtype"] = name ? name : lathe_dtype_name(spec.dtype);
+  py::list shape;
+  for (int64_t size : spec.shape)
+    shape.append(size < 0 ? py::object(py::none()) : py::int_(size));
+  d["shape"] = py::tuple(shape);
+  d["type"] = spec.type;
+  return d;
+}
+
+/// A compiled module held by Python.
+class PyModule {
+public:
+  explicit PyModule(std::unique_ptr<LoadedModule> module)
+      : module(std::move(module)) {}
+
+  py::list inputs() const {
+    py::list l;
+    for (const TensorSpec &s : module->inputs())
+      l.append(specDict(s));
+    return l;
+  }
+  py::list results() const {
+    py::list l;
+    for (const TensorSpec &s : module->results())
+      l.append(specDict(s));
+    return l;
+  }
+  py::dict info() const {
+    const RunOptions &o = module->getOptions();
+    py::dict d;
+    d["file"] = o.inputFile;
+    d["entry"] = o.entry;
+    d["backend"] = o.backend;
+    d["pipeline"] = o.passPipeline.empty() ? o.pipeline : o.passPipeline;
+    d["compile_ms"] = module->compileMs;
+    py::dict precision;
+    precision["requested"] = o.precision;
+    precision["effective"] = module->effectivePrecision;
+    d["precision"] = precision;
+    d["compile_cache"] = module->compileCache;
+    d["constant_data_bytes"] = module->constantBytes;
+    d["target_cpu"] = o.targetCpu;
+    d["fast_math"] = o.fastMath;
+    d["flops"] = module->flops;
+    d["flops_complete"] = module->flopsComplete;
+    return d;
+  }
+
+  /// Calls the entry on NumPy arrays that are C-contiguous (the Python side
+  /// ensures it) and returns (results, stats).
+  py::tuple call(const py::list &args) {
+    std::vector<py::array> arrays;
+    std::vector<lathe_host_tensor> views(args.size());
+    std::vector<const lathe_host_tensor *> viewPtrs;
+    size_t numArgs = module->inputs().size();
+    for (size_t i = 0; i < args.size(); ++i) {
+      if (!py::isinstance<py::array>(args[i]))
+        throw LatheError("input #" + std::to_string(i) +
+                         ": expected a NumPy array");
+      py::array a = py::reinterpret_borrow<py::array>(args[i]);
+      if (!(a.flags() & py::array::c_style))
+        throw LatheError("input #" + std::to_string(i) +
+                         ": expected a C-contiguous array");
+      std::optional<lathe_dtype> dtype = dtypeOf(a.dtype());
+      if (!dtype) {
+        std::string expected =
+            i < numArgs ? module->inputs()[i].type : std::string("?");
+        throw LatheError("input #" + std::to_string(i) +
+                         " for argument #" + std::to_string(i) + " of @" +
+                         module->getOptions().entry + ": NumPy dtype " +
+                         py::str(a.dtype()).cast<std::string>() +
+                         " is not one Lathe passes (expected " + expected +
+                         ")");
+      }
+      if (a.ndim() > LATHE_MAX_RANK)
+        throw LatheError("input #" + std::to_string(i) + ": rank " +
+                         std::to_string(a.ndim()) + " is above the maximum " +
+                         std::to_string(LATHE_MAX_RANK));
+      lathe_host_tensor &t = views[i];
+      t.dtype = *dtype;
+      t.rank = static_cast<int32_t>(a.ndim());
+      for (int r = 0; r < t.rank; ++r)
+        t.shape[r] = a.shape(r);
+      // Only read: the entry's arguments are compiled read-only.
+      t.data = const_cast<void *>(a.data());
+      arrays.push_back(a);
+      viewPtrs.push_back(&t);
+    }
+
+    std::vector<HostTensor> results;
+    CallStats stats;
+    std::string error;
+    bool ok;
+    {
+      py::gil_scoped_release release;
+      ok = module->call(viewPtrs, results, stats, error);
+    }
+    if (!ok)
+      throw LatheError(error);
+
+    py::list outputs;
+    for (HostTensor &r : results) {
+      const char *name = numpyName(r.t.dtype);
+      if (!name)
+        throw LatheError(std::string("a result has dtype ") +
+                         lathe_dtype_name(r.t.dtype) +
+                         ", which NumPy cannot hold");
+      std::vector<py::ssize_t> shape(r.t.shape, r.t.shape + r.t.rank);
+      // The results' one copy (out of the runtime's memory) is handed over.
+      void *data = r.t.data;
+      r.t.data = nullptr;
+      py::capsule owner(data, [](void *p) { std::free(p); });
+      outputs.append(py::array(py::dtype(name), shape, data, owner));
+    }
+    py::dict s;
+    s["ms"] = stats.ms;
+    s["peak_memory_bytes"] = stats.peakBytes;
+    py::dict kernels;
+    for (size_t k = 0; k < stats.kernelNames.size(); ++k) {
+      py::dict kd;
+      kd["ms"] = stats.kernelMs[k];
+      kd["calls"] = stats.kernelCalls[k];
+      kernels[py::str(stats.kernelNames[k])] = kd;
+    }
+    s["kernels"] = kernels;
+    return py::make_tuple(outputs, s);
+  }
+
+private:
+  std::unique_ptr<LoadedModule> module;
+};
+
+std::unique_ptr<PyModule> compileFile(const std::string &path,
+                                      const py::dict &opts) {
+  RunOptions o;
+  o.inputFile = path;
+  o.cacheDir = CompileCache::defaultDir();
+  for (auto item : opts) {
+    std::string key = py::str(item.first);
+    py::handle v = item.second;
+    if (key == "entry")
+      o.entry = v.cast<std::string>();
+    else if (key == "backend")
+      o.backend = v.cast<std::string>();
+    else if (key == "precision")
+      o.precision = v.cast<std::string>();
+    else if (key == "pipeline")
+      o.pipeline = v.cast<std::string>();
+    else if (key == "pass_pipeline")
+      o.passPipeline = v.cast<std::string>();
+    else if (key == "fast_math")
+      o.fastMath = v.cast<std::string>();
+    else if (key == "target_cpu")
+      o.targetCpu = v.cast<std::string>();
+    else if (key == "cache_dir")
+      o.cacheDir = v.cast<std::string>();
+    else if (key == "no_cache")
+      o.noCache = v.cast<bool>();
+    else if (key == "threads") {
+      o.threads = v.cast<int>();
+      o.threadsGiven = true;
+    } else
+      throw LatheError("unknown option '" + key + "'");
+  }
+  ModelImporter importer;
+#ifdef LATHE_HAVE_ONNX_IMPORT
+  importer = [](mlir::MLIRContext &context, const std::string &file,
+                std::string &error) {
+    registerONNXImportDialects(context);
+    ONNXImportOptions options;
+    return importONNXModel(context, file, options, error);
+  };
+#endif
+  std::string error;
+  std::unique_ptr<LoadedModule> module;
+  mlir::DialectRegistry &registry = getRegistry();
+  {
+    py::gil_scoped_release release;
+    module = LoadedModule::compile(o, registry, error, importer);
+  }
+  if (!module)
+    throw LatheError(error);
+  return std::make_unique<PyModule>(std::move(module));
+}
+
+/// Runs `fn` with this process's stderr (fd 2) going to a temporary file and
+/// returns what was written there.
+template <typename Fn>
+std::string captureStderr(Fn fn) {
+  llvm::errs().flush();
+  std::fflush(stderr);
+  FILE *capture = std::tmpfile();
+  int saved = capture ? ::dup(2) : -1;
+  if (saved >= 0)
+    ::dup2(::fileno(capture), 2);
+  fn();
+  llvm::errs().flush();
+  llvm::outs().flush();
+  std::fflush(stderr);
+  std::string text;
+  if (saved >= 0) {
+    ::dup2(saved, 2);
+    ::close(saved);
+    std::rewind(capture);
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof(buf), capture)) > 0)
+      text.append(buf, n);
+  }
+  if (capture)
+    std::fclose(capture);
+  return text;
+}
+
+py::tuple train(const std::string &path, const py::dict &opts) {
+  TrainOptions o;
+  o.inputFile = path;
+  for (auto item : opts) {
+    std::string key = py::str(item.first);
+    py::handle v = item.second;
+    if (key == "loss")
+      o.loss = v.cast<std::string>();
+    else if (key == "labels")
+      o.labels = v.cast<std::string>();
+    else if (key == "freeze")
+      o.frozen = v.cast<std::vector<std::string>>();
+    else if (key == "params")
+      o.paramsFile = v.cast<std::string>();
+    else if (key == "data")
+      o.dataFile = v.cast<std::string>();
+    else if (key == "val_data")
+      o.valDataFile = v.cast<std::string>();
+    else if (key == "batch")
+      o.batch = v.cast<int64_t>();
+    else if (key == "epochs")
+      o.epochs = v.cast<int64_t>();
+    else if (key == "steps")
+      o.steps = v.cast<int64_t>();
+    else if (key == "optimizer")
+      o.optimizer = v.cast<std::string>();
+    else if (key == "lr")
+      o.lr = v.cast<double>();
+    else if (key == "min_lr")
+      o.minLr = v.cast<double>();
+    else if (key == "schedule")
+      o.schedule = v.cast<std::string>();
+    else if (key == "warmup_steps")
+      o.warmupSteps = v.cast<int64_t>();
+    else if (key == "momentum")
+      o.momentum = v.cast<double>();
+    else if (key == "weight_decay")
+      o.weightDecay = v.cast<double>();
+    else if (key == "clip_norm")
+      o.clipNorm = v.cast<double>();
+    else if (key == "seed")
+      o.seed = v.cast<uint64_t>();
+    else if (key == "shuffle")
+      o.shuffle = v.cast<bool>();
+    else if (key == "save")
+      o.savePath = v.cast<std::string>();
+    else if (key == "checkpoint")
+      o.checkpointDir = v.cast<std::string>();
+    else if (key == "checkpoint_every")
+      o.checkpointEvery = v.cast<int64_t>();
+    else if (key == "resume")
+      o.resume = v.cast<bool>();
+    else if (key == "log")
+      o.logPath = v.cast<std::string>();
+    else if (key == "threads") {
+      o.threads = v.cast<int>();
+      o.threadsGiven = true;
+    } else if (key == "target_cpu")
+      o.targetCpu = v.cast<std::string>();
+    else if (key == "no_cache")
+      o.noCache = v.cast<bool>();
+    else if (key == "attention_min_scores")
+      o.attentionMinScores = v.cast<int64_t>();
+    else
+      throw LatheError("unknown option '" + key + "'");
+  }
+  mlir::DialectRegistry &registry = getRegistry();
+  int rc = 0;
+  std::string text;
+  {
+    py::gil_scoped_release release;
+    text = captureStderr([&] { rc = trainMain(o, registry); });
+  }
+  return py::make_tuple(rc, text);
+}
+
+} // namespace
+
+PYBIND11_MODULE(_lathe, m) {
+  m.doc() = "Lathe's compiler and runtime (see the lathe package)";
+  py::register_exception<LatheError>(m, "Error", PyExc_RuntimeError);
+  py::class_<PyModule>(m, "Module")
+      .def_property_readonly("inputs", &PyModule::inputs)
+      .def_property_readonly("results", &PyModule::results)
+      .def("info", &PyModule::info)
+      .def("call", &PyModule::call);
+  m.def("compile_file", &compileFile, py::arg("path"), py::arg("options"));
+  m.def("train", &train, py::arg("path"), py::arg("options"));
+  m.def("cpu_has_bf16", [] { return lathe_rt_cpu_has_bf16() != 0; });
+}
