@@ -100,8 +100,8 @@ LoadedModule::compile(const RunOptions &runOptions, DialectRegistry &registry,
     return nullptr;
   }
   if (options.threadsGiven && options.threads < 1) {
-    error = "--threads must be at least 1, got " +
-            std::to_string(options.threads);
+    error =
+        "--threads must be at least 1, got " + std::to_string(options.threads);
     return nullptr;
   }
   CpuPipelineOptions pipelineOptions;
@@ -205,10 +205,9 @@ LoadedModule::compile(const RunOptions &runOptions, DialectRegistry &registry,
   }
   auto entryFn = module->lookupSymbol<func::FuncOp>(options.entry);
   for (auto [i, type] : llvm::enumerate(loaded->type.getInputs())) {
-    std::string name =
-        entryFn && i < entryFn.getNumArguments()
-            ? nameOf(entryFn.getArgAttrDict(i))
-            : std::string();
+    std::string name = entryFn && i < entryFn.getNumArguments()
+                           ? nameOf(entryFn.getArgAttrDict(i))
+                           : std::string();
     TensorSpec spec;
     if (!makeSpec(type, name.empty() ? "arg#" + std::to_string(i) : name,
                   spec)) {
@@ -283,8 +282,8 @@ LoadedModule::compile(const RunOptions &runOptions, DialectRegistry &registry,
       return nullptr;
     }
     if (failed(pm.run(*module))) {
-      error = withDiagnostics("compilation of '" + options.inputFile +
-                              "' failed");
+      error =
+          withDiagnostics("compilation of '" + options.inputFile + "' failed");
       return nullptr;
     }
     if (failed(compileModule(*module, executableOptions, compiled, error)))
@@ -299,8 +298,8 @@ LoadedModule::compile(const RunOptions &runOptions, DialectRegistry &registry,
   // Executable::load binds the new session on this thread; calls bind it on
   // their own thread instead, so it is unbound again here.
   lathe_rt_session *previous = lathe_rt_session_current();
-  loaded->executable = Executable::load(
-      std::move(compiled), std::move(weights), executableOptions, error);
+  loaded->executable = Executable::load(std::move(compiled), std::move(weights),
+                                        executableOptions, error);
   lathe_rt_session *created = lathe_rt_session_current();
   lathe_rt_session_bind(previous);
   if (!loaded->executable)
@@ -385,7 +384,8 @@ bool LoadedModule::call(ArrayRef<const lathe_host_tensor *> inputs,
   stats.kernelMs.clear();
   stats.kernelCalls.clear();
   for (size_t k = 0; k < msAfter.size(); ++k) {
-    int64_t calls = callsAfter[k] - (k < callsBefore.size() ? callsBefore[k] : 0);
+    int64_t calls =
+        callsAfter[k] - (k < callsBefore.size() ? callsBefore[k] : 0);
     if (calls <= 0)
       continue;
     stats.kernelNames.push_back(lathe_rt_profile_name(static_cast<int>(k)));

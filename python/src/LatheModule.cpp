@@ -168,12 +168,11 @@ public:
       if (!dtype) {
         std::string expected =
             i < numArgs ? module->inputs()[i].type : std::string("?");
-        throw LatheError("input #" + std::to_string(i) +
-                         " for argument #" + std::to_string(i) + " of @" +
-                         module->getOptions().entry + ": NumPy dtype " +
-                         py::str(a.dtype()).cast<std::string>() +
-                         " is not one Lathe passes (expected " + expected +
-                         ")");
+        throw LatheError(
+            "input #" + std::to_string(i) + " for argument #" +
+            std::to_string(i) + " of @" + module->getOptions().entry +
+            ": NumPy dtype " + py::str(a.dtype()).cast<std::string>() +
+            " is not one Lathe passes (expected " + expected + ")");
       }
       if (a.ndim() > LATHE_MAX_RANK)
         throw LatheError("input #" + std::to_string(i) + ": rank " +
@@ -288,8 +287,7 @@ std::unique_ptr<PyModule> compileFile(const std::string &path,
 
 /// Runs `fn` with this process's stderr (fd 2) going to a temporary file and
 /// returns what was written there.
-template <typename Fn>
-std::string captureStderr(Fn fn) {
+template <typename Fn> std::string captureStderr(Fn fn) {
   llvm::errs().flush();
   std::fflush(stderr);
   FILE *capture = std::tmpfile();
