@@ -1,5 +1,4 @@
-//===- LoadedModule.h - A module compiled as lathe-run does, kept ---*- C++
-//-*-===//
+//===- LoadedModule.h - lathe-run's compilation, kept -----------*- C++ -*-===//
 //
 // lathe-run compiles a module, calls it once (or --repeat times) and exits.
 // An embedding program (the Python package, python/) keeps the compiled module
