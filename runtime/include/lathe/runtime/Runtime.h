@@ -60,6 +60,8 @@ typedef enum lathe_status {
   LATHE_ERR_BACKEND = 5, ///< oneDNN / HDF5 library error
   LATHE_ERR_OOM = 6,     ///< allocation failed
   LATHE_ERR_INVALID = 7, ///< invalid argument
+  LATHE_ERR_CPU = 8,     ///< code compiled for CPU features this CPU lacks
+  LATHE_ERR_CHECK = 9,   ///< a run-time check of generated code failed
 } lathe_status;
 
 /// Message of the last failed call on this thread ("" if none), whichever
