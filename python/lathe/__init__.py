@@ -4,6 +4,7 @@
     m = lathe.compile("model.mlir")            # or a .onnx path, or an onnx.ModelProto
     y = m(np.zeros((4, 64), np.float32))       # NumPy in, NumPy out (PyTorch: torch out)
     m.signature, m.report()
+    m = lathe.load("model.lathe")              # compiled ahead of time by lathe-compile
 
 See docs/Python.md.
 """
@@ -106,7 +107,7 @@ class Module:
             [TensorSpec(d["name"], d["dtype"], d["shape"]) for d in native.results])
         self._lock = threading.Lock()
         self._times = []
-        self._peak = 0
+        self._peak = None
         self._last = None
 
     @property
@@ -123,7 +124,8 @@ class Module:
         outputs, stats = self._native.call(arrays)
         with self._lock:
             self._times.append(stats["ms"])
-            self._peak = max(self._peak, stats["peak_memory_bytes"])
+            if stats["peak_memory_bytes"] is not None:
+                self._peak = max(self._peak or 0, stats["peak_memory_bytes"])
             self._last = stats
         if torch_in:
             import torch
@@ -136,7 +138,8 @@ class Module:
         Compilation: file, entry, backend, pipeline, compile_ms, precision,
         compile_cache, constant_data_bytes, target_cpu, fast_math, flops,
         flops_complete. Calls: calls, latency_ms (last, min, median),
-        peak_memory_bytes (the highest over the calls), kernels (per kernel
+        peak_memory_bytes (the highest over the calls; None for a loaded
+        .lathe file), kernels (per kernel
         kind of the last call: ms and calls, plus generated_code: the rest of
         the call's time). The kernel profile is process-wide: with calls
         running at once in several threads, each call's kernels include the
@@ -194,13 +197,22 @@ def compile(model, backend="cpu", precision="f32", options=None):
     return Module(_native.compile_file(path, opts), path)
 
 
-def load(path):
-    """Loads a compiled artifact (lathe-compile's .lathe file).
+def load(path, threads=None):
+    """Loads a module compiled ahead of time (lathe-compile's .lathe file).
 
-    Not available yet: it needs the C API of runtime/include/lathe/runtime/Model.h.
+    No compilation and no MLIR: the runtime's Model.h API (docs/Deploy.md)
+    links the file's native code into the process. Calls, signature and
+    errors are those of a compiled Module; report() has the file's metadata
+    (entry, target, cpu_features, precision, source, fast_math) and the
+    calls' latency and kernels, without peak memory (the model's session is
+    its own). threads: the model's thread count (default: all cores).
     """
-    raise Error("lathe.load is not implemented yet (it needs lathe-compile's artifact "
-                "and runtime/include/lathe/runtime/Model.h); use lathe.compile")
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError("lathe.load expects a path to a .lathe file, got %s" % type(path).__name__)
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise Error("threads must be an int >= 1, got %r" % (threads,))
+    path = os.fspath(path)
+    return Module(_native.load(path, threads or 0), path)
 
 
 _TRAIN_OPTIONS = {

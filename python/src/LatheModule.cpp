@@ -15,6 +15,7 @@
 #ifdef LATHE_HAVE_ONNX_IMPORT
 #include "lathe/Import/ONNX/ImportONNX.h"
 #endif
+#include "lathe/runtime/Model.h"
 #include "lathe/runtime/Runtime.h"
 
 #include "mlir/IR/DialectRegistry.h"
@@ -24,6 +25,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <chrono>
 #include <cstdio>
 #include <mutex>
 #include <unistd.h>
@@ -108,6 +110,76 @@ py::dict specDict(const TensorSpec &spec) {
   d["shape"] = py::tuple(shape);
   d["type"] = spec.type;
   return d;
+}
+
+/// The kernel profile's counters (process-wide), to take the difference
+/// over one call.
+struct ProfileSnapshot {
+  std::vector<double> ms;
+  std::vector<int64_t> calls;
+  ProfileSnapshot() {
+    int n = lathe_rt_profile_count();
+    for (int k = 0; k < n; ++k) {
+      ms.push_back(lathe_rt_profile_ms(k));
+      calls.push_back(lathe_rt_profile_calls(k));
+    }
+  }
+};
+
+/// CallStats of a call that took `ms` between two profile snapshots.
+CallStats statsBetween(double ms, int64_t peakBytes,
+                       const ProfileSnapshot &before,
+                       const ProfileSnapshot &after) {
+  CallStats stats;
+  stats.ms = ms;
+  stats.peakBytes = peakBytes;
+  for (size_t k = 0; k < after.ms.size(); ++k) {
+    int64_t calls =
+        after.calls[k] - (k < before.calls.size() ? before.calls[k] : 0);
+    if (calls <= 0)
+      continue;
+    stats.kernelNames.push_back(lathe_rt_profile_name(static_cast<int>(k)));
+    stats.kernelMs.push_back(after.ms[k] -
+                             (k < before.ms.size() ? before.ms[k] : 0));
+    stats.kernelCalls.push_back(calls);
+  }
+  return stats;
+}
+
+py::dict statsDict(const CallStats &stats) {
+  py::dict s;
+  s["ms"] = stats.ms;
+  s["peak_memory_bytes"] = stats.peakBytes < 0
+                               ? py::object(py::none())
+                               : py::object(py::int_(stats.peakBytes));
+  py::dict kernels;
+  for (size_t k = 0; k < stats.kernelNames.size(); ++k) {
+    py::dict kd;
+    kd["ms"] = stats.kernelMs[k];
+    kd["calls"] = stats.kernelCalls[k];
+    kernels[py::str(stats.kernelNames[k])] = kd;
+  }
+  s["kernels"] = kernels;
+  return s;
+}
+
+/// NumPy arrays that take over the results' buffers (malloc'd): the one copy
+/// out of the runtime's memory is the only one.
+py::list toNumpy(std::vector<HostTensor> &results) {
+  py::list outputs;
+  for (HostTensor &r : results) {
+    const char *name = numpyName(r.t.dtype);
+    if (!name)
+      throw LatheError(std::string("a result has dtype ") +
+                       lathe_dtype_name(r.t.dtype) +
+                       ", which NumPy cannot hold");
+    std::vector<py::ssize_t> shape(r.t.shape, r.t.shape + r.t.rank);
+    void *data = r.t.data;
+    r.t.data = nullptr;
+    py::capsule owner(data, [](void *p) { std::free(p); });
+    outputs.append(py::array(py::dtype(name), shape, data, owner));
+  }
+  return outputs;
 }
 
 /// A compiled module held by Python.
@@ -200,37 +272,155 @@ public:
     if (!ok)
       throw LatheError(error);
 
-    py::list outputs;
-    for (HostTensor &r : results) {
-      const char *name = numpyName(r.t.dtype);
-      if (!name)
-        throw LatheError(std::string("a result has dtype ") +
-                         lathe_dtype_name(r.t.dtype) +
-                         ", which NumPy cannot hold");
-      std::vector<py::ssize_t> shape(r.t.shape, r.t.shape + r.t.rank);
-      // The results' one copy (out of the runtime's memory) is handed over.
-      void *data = r.t.data;
-      r.t.data = nullptr;
-      py::capsule owner(data, [](void *p) { std::free(p); });
-      outputs.append(py::array(py::dtype(name), shape, data, owner));
-    }
-    py::dict s;
-    s["ms"] = stats.ms;
-    s["peak_memory_bytes"] = stats.peakBytes;
-    py::dict kernels;
-    for (size_t k = 0; k < stats.kernelNames.size(); ++k) {
-      py::dict kd;
-      kd["ms"] = stats.kernelMs[k];
-      kd["calls"] = stats.kernelCalls[k];
-      kernels[py::str(stats.kernelNames[k])] = kd;
-    }
-    s["kernels"] = kernels;
-    return py::make_tuple(outputs, s);
+    return py::make_tuple(toNumpy(results), statsDict(stats));
   }
 
 private:
   std::unique_ptr<LoadedModule> module;
 };
+
+/// A model loaded from a .lathe file (runtime/include/lathe/runtime/Model.h):
+/// no compilation, no MLIR. The same interface as PyModule.
+class PyArtifact {
+public:
+  PyArtifact(lathe_model *model, std::string path, double loadMs)
+      : model(model), path(std::move(path)), loadMs(loadMs) {}
+  ~PyArtifact() { lathe_model_free(model); }
+  PyArtifact(const PyArtifact &) = delete;
+  PyArtifact &operator=(const PyArtifact &) = delete;
+
+  static py::dict infoDict(const lathe_tensor_info &info) {
+    py::dict d;
+    d["name"] = info.name ? info.name : "";
+    const char *name = numpyName(info.dtype);
+    d["dtype"] = name ? name : lathe_dtype_name(info.dtype);
+    py::list shape;
+    for (int r = 0; r < info.rank; ++r)
+      shape.append(info.dims[r] == LATHE_DYNAMIC_DIM
+                       ? py::object(py::none())
+                       : py::object(py::int_(info.dims[r])));
+    d["shape"] = py::tuple(shape);
+    return d;
+  }
+  py::list inputs() const {
+    py::list l;
+    for (int32_t i = 0; i < lathe_model_num_inputs(model); ++i) {
+      lathe_tensor_info info;
+      if (lathe_model_input_info(model, i, &info) == LATHE_OK)
+        l.append(infoDict(info));
+    }
+    return l;
+  }
+  py::list results() const {
+    py::list l;
+    for (int32_t i = 0; i < lathe_model_num_outputs(model); ++i) {
+      lathe_tensor_info info;
+      if (lathe_model_output_info(model, i, &info) == LATHE_OK)
+        l.append(infoDict(info));
+    }
+    return l;
+  }
+  py::dict info() const {
+    py::dict d;
+    d["file"] = path;
+    d["backend"] = "cpu";
+    d["load_ms"] = loadMs;
+    d["compile_cache"] = "artifact";
+    for (const char *key : {"entry", "target", "cpu_features", "precision",
+                            "source", "fast_math"}) {
+      const char *value = lathe_model_metadata(model, key);
+      d[key] = value ? py::object(py::str(value)) : py::object(py::none());
+    }
+    return d;
+  }
+
+  py::tuple call(const py::list &args) {
+    std::vector<py::array> arrays;
+    std::vector<lathe_host_tensor> views(args.size());
+    for (size_t i = 0; i < args.size(); ++i) {
+      if (!py::isinstance<py::array>(args[i]))
+        throw LatheError("input #" + std::to_string(i) +
+                         ": expected a NumPy array");
+      py::array a = py::reinterpret_borrow<py::array>(args[i]);
+      if (!(a.flags() & py::array::c_style))
+        throw LatheError("input #" + std::to_string(i) +
+                         ": expected a C-contiguous array");
+      std::optional<lathe_dtype> dtype = dtypeOf(a.dtype());
+      if (!dtype)
+        throw LatheError("input #" + std::to_string(i) + ": NumPy dtype " +
+                         py::str(a.dtype()).cast<std::string>() +
+                         " is not one Lathe passes");
+      if (a.ndim() > LATHE_MAX_RANK)
+        throw LatheError("input #" + std::to_string(i) + ": rank " +
+                         std::to_string(a.ndim()) + " is above the maximum " +
+                         std::to_string(LATHE_MAX_RANK));
+      lathe_host_tensor &t = views[i];
+      t.dtype = *dtype;
+      t.rank = static_cast<int32_t>(a.ndim());
+      for (int r = 0; r < t.rank; ++r)
+        t.shape[r] = a.shape(r);
+      t.data = const_cast<void *>(a.data());
+      arrays.push_back(a);
+    }
+    int32_t numOutputs = lathe_model_num_outputs(model);
+    std::vector<HostTensor> outputs(numOutputs);
+    lathe_status status;
+    std::string error;
+    double ms;
+    std::unique_ptr<ProfileSnapshot> before, after;
+    {
+      py::gil_scoped_release release;
+      before = std::make_unique<ProfileSnapshot>();
+      std::vector<lathe_host_tensor> outs(numOutputs);
+      auto start = std::chrono::steady_clock::now();
+      status = lathe_model_run(model, views.data(),
+                               static_cast<int32_t>(views.size()), outs.data(),
+                               numOutputs);
+      ms = std::chrono::duration<double, std::milli>(
+               std::chrono::steady_clock::now() - start)
+               .count();
+      after = std::make_unique<ProfileSnapshot>();
+      if (status != LATHE_OK)
+        error = lathe_status_message();
+      for (int32_t i = 0; i < numOutputs; ++i)
+        outputs[i].t = outs[i];
+    }
+    if (status != LATHE_OK)
+      throw LatheError(error);
+    // The model's session is its own: its peak memory is not visible here.
+    return py::make_tuple(
+        toNumpy(outputs),
+        statsDict(statsBetween(ms, /*peakBytes=*/-1, *before, *after)));
+  }
+
+private:
+  lathe_model *model;
+  std::string path;
+  double loadMs;
+};
+
+std::unique_ptr<PyArtifact> loadArtifact(const std::string &path, int threads) {
+  lathe_model_options options;
+  lathe_model_options_init(&options);
+  options.num_threads = threads;
+  lathe_model *model = nullptr;
+  lathe_status status;
+  std::string error;
+  double ms;
+  {
+    py::gil_scoped_release release;
+    auto start = std::chrono::steady_clock::now();
+    status = lathe_model_load_with_options(path.c_str(), &options, &model);
+    ms = std::chrono::duration<double, std::milli>(
+             std::chrono::steady_clock::now() - start)
+             .count();
+    if (status != LATHE_OK)
+      error = lathe_status_message();
+  }
+  if (status != LATHE_OK)
+    throw LatheError(error);
+  return std::make_unique<PyArtifact>(model, path, ms);
+}
 
 std::unique_ptr<PyModule> compileFile(const std::string &path,
                                       const py::dict &opts) {
@@ -399,7 +589,13 @@ PYBIND11_MODULE(_lathe, m) {
       .def_property_readonly("results", &PyModule::results)
       .def("info", &PyModule::info)
       .def("call", &PyModule::call);
+  py::class_<PyArtifact>(m, "Artifact")
+      .def_property_readonly("inputs", &PyArtifact::inputs)
+      .def_property_readonly("results", &PyArtifact::results)
+      .def("info", &PyArtifact::info)
+      .def("call", &PyArtifact::call);
   m.def("compile_file", &compileFile, py::arg("path"), py::arg("options"));
+  m.def("load", &loadArtifact, py::arg("path"), py::arg("threads"));
   m.def("train", &train, py::arg("path"), py::arg("options"));
   m.def("cpu_has_bf16", [] { return lathe_rt_cpu_has_bf16() != 0; });
 }

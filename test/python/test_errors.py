@@ -121,8 +121,3 @@ func.func @main(%x: tensor<?xf32>, %y: tensor<?xf32>) -> tensor<?xf32> {
     with pytest.raises(lathe.Error, match="mismatched size for broadcast"):
         m(np.ones(3, np.float32), np.ones(4, np.float32))
     np.testing.assert_array_equal(m(np.ones(3, np.float32), np.ones(3, np.float32)), [2, 2, 2])
-
-
-def test_load_is_not_there_yet():
-    with pytest.raises(lathe.Error, match="not implemented yet"):
-        lathe.load("model.lathe")
