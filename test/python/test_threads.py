@@ -2,6 +2,9 @@
 thread gets; two modules live and run in one process."""
 import gc
 import os
+import sys
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -21,6 +24,40 @@ def test_two_threads_one_module(examples):
                 for a, b in zip(serial, parallel):
                     np.testing.assert_array_equal(a, b)
     assert m.report()["calls"] == len(batches) * 7
+
+
+def test_calls_release_the_gil(examples):
+    """With a switch interval too long to ever expire, another Python thread
+    runs only when this one gives the GIL up: while this thread does nothing
+    but call the module, the other one makes progress only if the calls
+    release it."""
+    m = lathe.compile(os.path.join(examples, "mlp", "mlp.mlir"))
+    x = np.load(os.path.join(examples, "mlp", "test_x.npy"))
+    m(x)
+    ticks = [0]
+    done = threading.Event()
+
+    def spin():
+        while not done.is_set():
+            ticks[0] += 1
+            time.sleep(0)  # gives the GIL back, so the calling thread gets it again
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1000.0)
+    t = threading.Thread(target=spin)
+    try:
+        t.start()
+        before = ticks[0]
+        calls = 0
+        while ticks[0] == before and calls < 2000:
+            m(x)
+            calls += 1
+        progressed = ticks[0] != before
+    finally:
+        done.set()
+        sys.setswitchinterval(interval)
+        t.join()
+    assert progressed, "no other thread ran during %d calls" % calls
 
 
 def test_two_modules_one_process(examples):
