@@ -269,8 +269,6 @@ def train(model, **options):
         if rc != 0:
             errors = [line.split("error: ", 1)[1] for line in text.splitlines() if "error: " in line]
             raise Error("\n".join(errors) if errors else text.strip() or "lathe-train failed (exit code %d)" % rc)
-        if text:
-            sys.stderr.write(text)
         log = []
         if os.path.exists(log_path):
             with open(log_path) as f:

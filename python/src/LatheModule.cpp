@@ -25,9 +25,11 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <mutex>
+#include <thread>
 #include <unistd.h>
 
 namespace py = pybind11;
@@ -475,31 +477,52 @@ std::unique_ptr<PyModule> compileFile(const std::string &path,
   return std::make_unique<PyModule>(std::move(module));
 }
 
-/// Runs `fn` with this process's stderr (fd 2) going to a temporary file and
-/// returns what was written there.
-template <typename Fn> std::string captureStderr(Fn fn) {
+/// Runs `fn` with this process's stderr (fd 2) going through a pipe: what is
+/// written there still reaches stderr as it comes (progress lines), and is
+/// returned (the error messages).
+template <typename Fn> std::string teeStderr(Fn fn) {
   llvm::errs().flush();
   std::fflush(stderr);
-  FILE *capture = std::tmpfile();
-  int saved = capture ? ::dup(2) : -1;
-  if (saved >= 0)
-    ::dup2(::fileno(capture), 2);
+  int fds[2];
+  int saved = -1;
+  if (::pipe(fds) == 0) {
+    saved = ::dup(2);
+    if (saved < 0) {
+      ::close(fds[0]);
+      ::close(fds[1]);
+    }
+  }
+  if (saved < 0) {
+    fn();
+    return "";
+  }
+  ::dup2(fds[1], 2);
+  ::close(fds[1]);
+  std::string text;
+  std::thread reader([&] {
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(fds[0], buf, sizeof(buf))) > 0 ||
+           (n < 0 && errno == EINTR)) {
+      if (n <= 0)
+        continue;
+      text.append(buf, static_cast<size_t>(n));
+      for (ssize_t off = 0; off < n;) {
+        ssize_t w = ::write(saved, buf + off, static_cast<size_t>(n - off));
+        if (w <= 0 && errno != EINTR)
+          break;
+        off += w > 0 ? w : 0;
+      }
+    }
+  });
   fn();
   llvm::errs().flush();
   llvm::outs().flush();
   std::fflush(stderr);
-  std::string text;
-  if (saved >= 0) {
-    ::dup2(saved, 2);
-    ::close(saved);
-    std::rewind(capture);
-    char buf[4096];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof(buf), capture)) > 0)
-      text.append(buf, n);
-  }
-  if (capture)
-    std::fclose(capture);
+  ::dup2(saved, 2); // closes the pipe's last write end: the reader ends
+  reader.join();
+  ::close(fds[0]);
+  ::close(saved);
   return text;
 }
 
@@ -574,7 +597,7 @@ py::tuple train(const std::string &path, const py::dict &opts) {
   std::string text;
   {
     py::gil_scoped_release release;
-    text = captureStderr([&] { rc = trainMain(o, registry); });
+    text = teeStderr([&] { rc = trainMain(o, registry); });
   }
   return py::make_tuple(rc, text);
 }
