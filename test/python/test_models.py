@@ -159,3 +159,18 @@ func.func @main(%a: tensor<4xi64>, %b: tensor<4xi64>) -> (tensor<4xi64>, tensor<
     np.testing.assert_array_equal(c, a + b > 0)
     # Lists take the argument's dtype.
     np.testing.assert_array_equal(m([1, 2, 3, 4], [1, 1, 1, 1])[0], [2, 3, 4, 5])
+
+
+def test_bf16_precision(examples, tmp_path):
+    """precision="bf16" is lathe-run's --precision=bf16 (bf16 matmul operands
+    where the CPU has bf16 instructions, f32 elsewhere)."""
+    model = os.path.join(examples, "transformer", "encoder_b1.mlir")
+    x = np.load(os.path.join(examples, "transformer", "x_b1.npy"))
+    m = lathe.compile(model, precision="bf16")
+    assert m.report()["precision"] == {"requested": "bf16",
+                                       "effective": "bf16" if lathe._native.cpu_has_bf16() else "f32"}
+    y = m(x)
+    np.testing.assert_allclose(y, lathe_run(model, [x], tmp_path, "--precision=bf16")[0], **SAME)
+    # bf16 operands (8 bits of mantissa) through a layer: close to PyTorch's f64 result, not equal.
+    ref = np.load(os.path.join(examples, "transformer", "ref_b1.npy"))
+    assert np.abs(y - ref).max() < 0.1 * np.abs(ref).max()
