@@ -105,8 +105,8 @@ bool linkSharedLibrary(llvm::StringRef object, std::string &library,
     return false;
   }
   std::vector<std::string> libraries;
-  for (const char *symbol : {"lathe_rt_alloc", "__kmpc_fork_call", "expf",
-                             "memcpy"}) {
+  for (const char *symbol :
+       {"lathe_rt_alloc", "__kmpc_fork_call", "expf", "memcpy"}) {
     std::string path = libraryOf(::dlsym(RTLD_DEFAULT, symbol));
     if (path.empty() && std::strcmp(symbol, "lathe_rt_alloc") == 0)
       path = libraryOf(reinterpret_cast<const void *>(&lathe_rt_alloc));
@@ -122,15 +122,29 @@ bool linkSharedLibrary(llvm::StringRef object, std::string &library,
   std::string output, log;
   if (!temps.create("so", output, error) || !temps.create("log", log, error))
     return false;
-  std::vector<std::string> args = {
-      lld,       "-shared", "-o", output, object.str(), "-z", "defs", "-z",
-      "now",     "-z",      "relro", "-z", "noexecstack", "-Bsymbolic",
-      "--as-needed", "--eh-frame-hdr", "--hash-style=gnu", "-soname",
-      "lathe-model.so"};
+  std::vector<std::string> args = {lld,
+                                   "-shared",
+                                   "-o",
+                                   output,
+                                   object.str(),
+                                   "-z",
+                                   "defs",
+                                   "-z",
+                                   "now",
+                                   "-z",
+                                   "relro",
+                                   "-z",
+                                   "noexecstack",
+                                   "-Bsymbolic",
+                                   "--as-needed",
+                                   "--eh-frame-hdr",
+                                   "--hash-style=gnu",
+                                   "-soname",
+                                   "lathe-model.so"};
   llvm::append_range(args, libraries);
   std::vector<llvm::StringRef> argRefs(args.begin(), args.end());
-  std::optional<llvm::StringRef> redirects[] = {std::nullopt, llvm::StringRef(log),
-                                                llvm::StringRef(log)};
+  std::optional<llvm::StringRef> redirects[] = {
+      std::nullopt, llvm::StringRef(log), llvm::StringRef(log)};
   std::string execError;
   int rc = llvm::sys::ExecuteAndWait(lld, argRefs, std::nullopt, redirects, 0,
                                      0, &execError);
@@ -168,10 +182,10 @@ bool signatureLine(llvm::raw_ostream &os, llvm::StringRef kind, Type type,
     return false;
   }
   if (tensor.getRank() > LATHE_MAX_RANK) {
-    error = (kind + " '" + name + "' has rank " +
-             llvm::Twine(tensor.getRank()) + "; at most " +
-             llvm::Twine(LATHE_MAX_RANK) + " is supported")
-                .str();
+    error =
+        (kind + " '" + name + "' has rank " + llvm::Twine(tensor.getRank()) +
+         "; at most " + llvm::Twine(LATHE_MAX_RANK) + " is supported")
+            .str();
     return false;
   }
   os << kind << " " << lathe_dtype_name(*dtype) << " " << tensor.getRank();
@@ -187,8 +201,9 @@ bool signatureLine(llvm::raw_ostream &os, llvm::StringRef kind, Type type,
 
 } // namespace
 
-OwningOpRef<ModuleOp> mlir::lathe::parseCompileInput(
-    const CompileOptions &options, MLIRContext &context) {
+OwningOpRef<ModuleOp>
+mlir::lathe::parseCompileInput(const CompileOptions &options,
+                               MLIRContext &context) {
   llvm::SourceMgr sourceMgr;
   SourceMgrDiagnosticHandler handler(sourceMgr, &context);
   std::string openError;
@@ -332,8 +347,8 @@ int mlir::lathe::compileMain(const CompileOptions &options, ModuleOp module) {
     uint64_t offset = alignTo(dataSize, 64);
     data.push_back({static_cast<const char *>(tensor.t.data), offset,
                     static_cast<uint64_t>(tensor.numBytes())});
-    meta << "constant " << offset << " " << tensor.numBytes() << " "
-         << w.symbol << "\n";
+    meta << "constant " << offset << " " << tensor.numBytes() << " " << w.symbol
+         << "\n";
     dataSize = offset + tensor.numBytes();
   }
 

@@ -387,8 +387,8 @@ LogicalResult routeThroughTable(ModuleOp module, ArrayRef<std::string> symbols,
     Value base = LLVM::AddressOfOp::create(builder, op.getLoc(), table);
     Value slot = LLVM::GEPOp::create(
         builder, op.getLoc(), ptrType, tableType, base,
-        ArrayRef<LLVM::GEPArg>{0, static_cast<int32_t>(
-                                      slots.lookup(op.getGlobalName()))});
+        ArrayRef<LLVM::GEPArg>{
+            0, static_cast<int32_t>(slots.lookup(op.getGlobalName()))});
     // Written once by the loader, before any call.
     Value pointer = LLVM::LoadOp::create(builder, op.getLoc(), ptrType, slot,
                                          /*alignment=*/8, /*isVolatile=*/false,
@@ -397,7 +397,8 @@ LogicalResult routeThroughTable(ModuleOp module, ArrayRef<std::string> symbols,
     op.replaceAllUsesWith(pointer);
     op.erase();
   }
-  for (auto global : llvm::make_early_inc_range(module.getOps<LLVM::GlobalOp>()))
+  for (auto global :
+       llvm::make_early_inc_range(module.getOps<LLVM::GlobalOp>()))
     if (slots.count(global.getSymName()))
       global.erase();
   return success();

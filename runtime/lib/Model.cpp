@@ -44,7 +44,7 @@ enum CpuidWord { L1C, L1D, L7B, L7C, L7D, L71A, L71D, E1C, NumWords };
 /// OS support (XCR0 bits) a feature's registers need.
 enum : uint64_t {
   kNoState = 0,
-  kAvxState = 0x6,    // XMM, YMM
+  kAvxState = 0x6,     // XMM, YMM
   kAvx512State = 0xe6, // + opmask, ZMM_Hi256, Hi16_ZMM
   kAmxState = 0x60000, // XTILECFG, XTILEDATA
 };
@@ -154,8 +154,7 @@ bool cpuHas(const CpuState &cpu, const std::string &name, bool &known) {
     if (name != f.name)
       continue;
     known = true;
-    return (cpu.words[f.word] >> f.bit & 1u) &&
-           (cpu.xcr0 & f.state) == f.state;
+    return (cpu.words[f.word] >> f.bit & 1u) && (cpu.xcr0 & f.state) == f.state;
   }
   known = false;
   return false;
@@ -308,7 +307,8 @@ void parseMetadata(lathe_model &model, const std::string &text) {
       continue;
     size_t space = line.find(' ');
     std::string key = line.substr(0, space);
-    std::string value = space == std::string::npos ? "" : line.substr(space + 1);
+    std::string value =
+        space == std::string::npos ? "" : line.substr(space + 1);
     if (first) {
       if (key != "lathe-model")
         bad(line, "expected 'lathe-model 1' first");
@@ -514,7 +514,10 @@ std::unique_ptr<lathe_model> loadModel(const char *path,
   }
   if (!meta || !code || !data)
     fail(LATHE_ERR_FORMAT, "'", path, "' is damaged: missing the ",
-         !meta ? "META" : !code ? "CODE" : "DATA", " section");
+         !meta   ? "META"
+         : !code ? "CODE"
+                 : "DATA",
+         " section");
 
   auto readSection = [&](const lathe_model_section &s, const char *kind) {
     std::vector<char> bytes(s.size);
@@ -535,8 +538,9 @@ std::unique_ptr<lathe_model> loadModel(const char *path,
            " lies outside the DATA section");
 
   std::vector<char> codeBytes = readSection(*code, "CODE");
-  if (codeBytes.size() < 4 || std::memcmp(codeBytes.data(), "\x7f"
-                                                            "ELF",
+  if (codeBytes.size() < 4 || std::memcmp(codeBytes.data(),
+                                          "\x7f"
+                                          "ELF",
                                           4) != 0)
     fail(LATHE_ERR_FORMAT, "'", path,
          "' is damaged: its CODE section is not an ELF library");
@@ -591,12 +595,14 @@ void checkInput(const lathe_model &model, int32_t i,
   std::string what = "input #" + std::to_string(i) + " ('" + spec.name + "')";
   if (t.dtype < 0 || t.dtype >= LATHE_DTYPE_COUNT || t.dtype != spec.dtype)
     fail(LATHE_ERR_DTYPE, what, ": expected ", describe(spec), ", given ",
-         t.dtype >= 0 && t.dtype < LATHE_DTYPE_COUNT
-             ? lathe_dtype_name(t.dtype)
-             : "an invalid dtype");
-  if (t.rank != spec.rank)
+         t.dtype >= 0 && t.dtype < LATHE_DTYPE_COUNT ? lathe_dtype_name(t.dtype)
+                                                     : "an invalid dtype");
+  if (t.rank < 0 || t.rank > LATHE_MAX_RANK)
     fail(LATHE_ERR_SHAPE, what, ": expected ", describe(spec), ", given rank ",
          t.rank);
+  if (t.rank != spec.rank)
+    fail(LATHE_ERR_SHAPE, what, ": expected ", describe(spec), ", given ",
+         shapeText(t.rank, t.shape));
   for (int32_t d = 0; d < spec.rank; ++d)
     if (t.shape[d] < 0 ||
         (spec.dims[d] != LATHE_DYNAMIC_DIM && t.shape[d] != spec.dims[d]))
@@ -780,10 +786,8 @@ extern "C" lathe_status lathe_model_load(const char *path,
   return lathe_model_load_with_options(path, nullptr, model);
 }
 
-extern "C" lathe_status
-lathe_model_load_with_options(const char *path,
-                              const lathe_model_options *options,
-                              lathe_model **model) {
+extern "C" lathe_status lathe_model_load_with_options(
+    const char *path, const lathe_model_options *options, lathe_model **model) {
   if (model)
     *model = nullptr;
   return guardStatus("lathe_model_load", [&] {
@@ -810,8 +814,8 @@ static lathe_status tensorInfo(const lathe_model *model, int32_t index,
   return guardStatus("lathe_model_info", [&] {
     if (!model || !info)
       fail(LATHE_ERR_INVALID, "model or info is NULL");
-    const std::vector<TensorSpec> &list = input ? model->inputs
-                                                : model->outputs;
+    const std::vector<TensorSpec> &list =
+        input ? model->inputs : model->outputs;
     if (index < 0 || static_cast<size_t>(index) >= list.size())
       fail(LATHE_ERR_INVALID, input ? "input" : "output", " index ", index,
            " out of range (the model has ", list.size(), ")");

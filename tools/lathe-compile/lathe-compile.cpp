@@ -78,9 +78,8 @@ int main(int argc, char **argv) {
 #ifdef LATHE_HAVE_ONNX
     mlir::lathe::registerONNXImportDialects(context);
     std::string error;
-    module = mlir::lathe::importONNXModel(context, options.inputFile,
-                                          mlir::lathe::ONNXImportOptions(),
-                                          error);
+    module = mlir::lathe::importONNXModel(
+        context, options.inputFile, mlir::lathe::ONNXImportOptions(), error);
     if (!module) {
       llvm::errs() << "lathe-compile: error: " << error << "\n";
       return 1;

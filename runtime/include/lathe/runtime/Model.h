@@ -120,7 +120,8 @@ const char *lathe_model_metadata(const lathe_model *model, const char *key);
 /// wrong counts or NULL pointers, LATHE_ERR_DTYPE / LATHE_ERR_SHAPE for inputs
 /// that do not match, LATHE_ERR_CHECK when a run-time check of the generated
 /// code failed (e.g. an index out of range; the message says which).
-lathe_status lathe_model_run(lathe_model *model, const lathe_host_tensor *inputs,
+lathe_status lathe_model_run(lathe_model *model,
+                             const lathe_host_tensor *inputs,
                              int32_t num_inputs, lathe_host_tensor *outputs,
                              int32_t num_outputs);
 
