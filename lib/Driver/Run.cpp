@@ -37,6 +37,7 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/TargetSelect.h"
@@ -270,8 +271,27 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
   llvm::SourceMgr sourceMgr;
   SourceMgrDiagnosticHandler diagHandler(sourceMgr, &context);
   std::string errorMessage;
-  OwningOpRef<ModuleOp> module = parseFileOrExit(
-      options.inputFile, &context, sourceMgr, "lathe-run", errorMessage);
+  OwningOpRef<ModuleOp> module;
+  if (StringRef(options.inputFile).ends_with_insensitive(".onnx")) {
+    // Imported as lathe-import-onnx does (weights inside the module); the
+    // file's bytes key the compile cache.
+    if (!options.importOnnx)
+      return fail("'" + options.inputFile +
+                  "' is an ONNX model, and this Lathe was built without the "
+                  "ONNX importer (libonnx-dev)");
+    auto buffer = llvm::MemoryBuffer::getFile(options.inputFile);
+    if (!buffer)
+      return fail("cannot open '" + options.inputFile +
+                  "': " + buffer.getError().message());
+    sourceMgr.AddNewSourceBuffer(std::move(*buffer), llvm::SMLoc());
+    std::string importError;
+    module = options.importOnnx(context, options.inputFile, importError);
+    if (!module)
+      return fail(importError);
+  } else {
+    module = parseFileOrExit(options.inputFile, &context, sourceMgr,
+                             "lathe-run", errorMessage);
+  }
   if (!module && !errorMessage.empty())
     return fail("cannot open '" + options.inputFile + "': " + errorMessage);
   if (!module)

@@ -8,7 +8,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "lathe/Driver/HostTensors.h"
+#include "lathe/Driver/Observe.h"
 #include "lathe/Driver/Run.h"
+#include "lathe/Support/Progress.h"
 #include "lathe/runtime/Model.h"
 #include "lathe/runtime/ModelFormat.h"
 
@@ -23,6 +25,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <optional>
 
 using namespace mlir;
 using namespace mlir::lathe;
@@ -178,9 +181,30 @@ int mlir::lathe::runArtifactMain(const RunOptions &options) {
   // The first call: its results are kept.
   holder.outputs.assign(numOutputs, lathe_host_tensor{});
   lathe_rt_profile_reset();
+  // --trace records every call (kernel calls; the generated code of a
+  // .lathe file has no region marks), --memory-timeline the first.
+  std::vector<TracedCall> tracedCalls;
+  bool tracing = !options.tracePath.empty();
+  bool timeline = !options.memoryTimelinePath.empty();
+  if (tracing)
+    lathe_rt_trace_enable(1);
+  auto traced = [&](llvm::StringRef name, auto &&call) {
+    int64_t start = tracing ? traceClockNs() : 0;
+    bool ok = call();
+    if (tracing)
+      tracedCalls.push_back({name.str(), start, traceClockNs() - start});
+    return ok;
+  };
   Clock::time_point firstStart = Clock::now();
-  if (lathe_model_run(model, views.data(), numInputs, holder.outputs.data(),
-                      numOutputs) != LATHE_OK)
+  if (timeline)
+    lathe_rt_mem_timeline_enable(1);
+  bool firstOk = traced("call #0 (results kept)", [&] {
+    return lathe_model_run(model, views.data(), numInputs,
+                           holder.outputs.data(), numOutputs) == LATHE_OK;
+  });
+  if (timeline)
+    lathe_rt_mem_timeline_enable(0);
+  if (!firstOk)
     return fail(lathe_status_message());
   double firstMs = msSince(firstStart);
 
@@ -197,13 +221,35 @@ int mlir::lathe::runArtifactMain(const RunOptions &options) {
   if (options.repeat > 0)
     lathe_rt_profile_reset();
   std::vector<double> timesMs;
+  std::optional<Progress> progress;
+  if (options.repeat > 0)
+    progress.emplace("lathe-run", "timed calls", options.repeat);
   for (int r = 0; r < options.repeat; ++r) {
     Clock::time_point start = Clock::now();
-    if (lathe_model_run(model, views.data(), numInputs, scratch.data(),
-                        numOutputs) != LATHE_OK)
+    if (!traced("call #" + std::to_string(r + 1), [&] {
+          return lathe_model_run(model, views.data(), numInputs, scratch.data(),
+                                 numOutputs) == LATHE_OK;
+        }))
       return fail(lathe_status_message());
     timesMs.push_back(msSince(start));
+    if (progress && r + 1 < options.repeat)
+      progress->update(r + 1);
   }
+  if (progress)
+    progress->finish();
+  std::string observeError;
+  if (tracing) {
+    lathe_rt_trace_enable(0);
+    if (!writeChromeTrace(options.tracePath, "lathe-run " + options.inputFile,
+                          tracedCalls, observeError))
+      return fail(observeError);
+  }
+  int64_t timelinePeak = 0;
+  if (timeline && !writeMemoryTimeline(options.memoryTimelinePath,
+                                       "live bytes over one call (" +
+                                           options.inputFile + ")",
+                                       timelinePeak, observeError))
+    return fail(observeError);
 
   for (int32_t i = 0; i < numOutputs; ++i) {
     HostTensor result;
@@ -258,6 +304,14 @@ int mlir::lathe::runArtifactMain(const RunOptions &options) {
         {"latency_ms",
          llvm::json::Object{{"min", minMs}, {"median", medianMs}}},
         {"kernels", std::move(kernels)},
+        {"trace", options.tracePath.empty()
+                      ? llvm::json::Value(nullptr)
+                      : llvm::json::Value(options.tracePath)},
+        {"memory_timeline", options.memoryTimelinePath.empty()
+                                ? llvm::json::Value(nullptr)
+                                : llvm::json::Value(llvm::json::Object{
+                                      {"path", options.memoryTimelinePath},
+                                      {"peak_bytes", timelinePeak}})},
     };
     std::error_code ec;
     llvm::raw_fd_ostream os(options.reportPath, ec);

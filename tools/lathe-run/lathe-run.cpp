@@ -10,6 +10,9 @@
 #include "lathe/InitAllPasses.h"
 #include "lathe/Support/CommandLine.h"
 #include "lathe/Support/ToolInfo.h"
+#ifdef LATHE_HAVE_ONNX
+#include "lathe/Import/ONNX/ImportONNX.h"
+#endif
 #include "lathe/Target/CPU/Pipeline.h"
 
 #include "mlir/IR/AsmState.h"
@@ -33,7 +36,8 @@ int main(int argc, char **argv) {
   static cl::OptionCategory compileCat("Compilation");
   static cl::OptionCategory runCat("Execution");
   static cl::OptionCategory observeCat("Reports, traces and plots");
-  cl::opt<std::string> inputFile(cl::Positional, cl::desc("<input .mlir>"),
+  cl::opt<std::string> inputFile(cl::Positional,
+                                 cl::desc("<model .mlir, .onnx or .lathe>"),
                                  cl::Required, cl::cat(ioCat));
   cl::opt<std::string> entry("entry", cl::desc("Function to call"),
                              cl::init("main"), cl::cat(ioCat));
@@ -172,5 +176,13 @@ int main(int argc, char **argv) {
   options.seed = seed;
   options.ranks = ranks;
   options.commandLine.assign(argv + 1, argv + argc);
+#ifdef LATHE_HAVE_ONNX
+  options.importOnnx = [](mlir::MLIRContext &context, const std::string &path,
+                          std::string &error) {
+    mlir::lathe::registerONNXImportDialects(context);
+    return mlir::lathe::importONNXModel(
+        context, path, mlir::lathe::ONNXImportOptions(), error);
+  };
+#endif
   return mlir::lathe::runMain(options, registry);
 }

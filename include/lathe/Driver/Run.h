@@ -3,14 +3,18 @@
 #ifndef LATHE_DRIVER_RUN_H
 #define LATHE_DRIVER_RUN_H
 
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
 #include "llvm/ADT/StringRef.h"
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
 namespace mlir {
 class DialectRegistry;
+class MLIRContext;
 namespace lathe {
 
 struct RunOptions {
@@ -24,6 +28,11 @@ struct RunOptions {
   /// kMaxRepeat.
   int repeat = 0;
   std::string reportPath;
+  /// Imports a model file that is not MLIR (an .onnx file); null in builds
+  /// without an importer. Returns null with `error` set on failure.
+  std::function<OwningOpRef<ModuleOp>(MLIRContext &, const std::string &,
+                                      std::string &)>
+      importOnnx;
   /// Chrome trace of every call (kernels, generated-code regions), or "".
   std::string tracePath;
   /// PNG of the allocator's live bytes over the first call, or "".
