@@ -63,9 +63,12 @@ typedef struct lathe_model_options {
   /// Threads for the model's kernels and parallel loops; 0 (the default):
   /// OpenMP's default (all cores).
   int32_t num_threads;
+  /// Room for options added later without changing the struct's size; set
+  /// by lathe_model_options_init, keep zero.
+  int32_t reserved[7];
 } lathe_model_options;
 
-/// Fills `options` with the defaults.
+/// Fills `options` with the defaults (call it before setting fields).
 void lathe_model_options_init(lathe_model_options *options);
 
 /// The message of the calling thread's last failed lathe_model_* call; "" if
