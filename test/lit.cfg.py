@@ -21,8 +21,7 @@ config.substitutions.append(("%lathe_src", config.lathe_src_root))
 config.substitutions.append(("%scripts", os.path.join(config.lathe_src_root, "scripts")))
 config.substitutions.append(("%examples", config.lathe_examples_dir))
 config.substitutions.append(("%inputs", os.path.join(config.test_source_root, "Inputs")))
-# The source and build trees (installing the runtime, building examples/).
-config.substitutions.append(("%lathe_src", config.lathe_src_root))
+# The build tree (installing the runtime, building examples/).
 config.substitutions.append(("%lathe_build", config.lathe_obj_root))
 shared_data = os.path.join(os.path.dirname(config.lathe_src_root), "shared", "data")
 config.substitutions.append(("%shared_data", shared_data))
