@@ -27,7 +27,11 @@
 // the same model). Introspection: any thread. lathe_model_run: any thread,
 // including several threads running one model at the same time (each call
 // binds the model's runtime session on its thread for the call's duration and
-// restores the thread's previous binding afterwards).
+// restores the thread's previous binding afterwards). The runs of one model
+// share its runtime session, whose pending error is one: when a run-time check
+// fails (LATHE_ERR_CHECK) while other threads run the same model, the error
+// may be reported by one of those runs instead. Load one model per thread
+// where that matters.
 //
 //===----------------------------------------------------------------------===//
 
