@@ -12,6 +12,7 @@
 #include "lathe/InitAllDialects.h"
 #include "lathe/InitAllPasses.h"
 #include "lathe/Support/CommandLine.h"
+#include "lathe/Support/ToolInfo.h"
 #ifdef LATHE_HAVE_ONNX
 #include "lathe/Import/ONNX/ImportONNX.h"
 #endif
@@ -27,6 +28,7 @@ namespace cl = llvm::cl;
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   mlir::lathe::hidePreregisteredOptions();
+  mlir::lathe::setToolVersionPrinter("lathe-compile");
   static cl::OptionCategory category("lathe-compile options");
   cl::opt<std::string> inputFile(cl::Positional,
                                  cl::desc("<model .mlir or .onnx>"),
@@ -55,9 +57,16 @@ int main(int argc, char **argv) {
                "(default), reassoc, contract or none"),
       cl::init("reassoc,contract"), cl::cat(category));
   mlir::lathe::registerAllPasses();
+  mlir::lathe::hideUnrelatedOptions({&category});
   cl::ParseCommandLineOptions(
       argc, argv,
-      "lathe-compile: compile a model ahead of time into a .lathe file\n");
+      "lathe-compile: compile a model ahead of time into a .lathe file\n\n"
+      "  lathe-compile model.mlir|model.onnx -o model.lathe [--cpu=NAME]\n\n"
+      "The file holds native code for one CPU, the weights and the signature;\n"
+      "lathe-run and programs linking the Lathe runtime "
+      "(lathe/runtime/Model.h)\n"
+      "load it without compiling (docs/Deploy.md).\n\n"
+      "Exit status: 0 success; 1 bad input or compile error.\n");
 
   mlir::lathe::CompileOptions options;
   options.inputFile = inputFile;

@@ -113,7 +113,8 @@ lathe_status lathe_model_output_info(const lathe_model *model, int32_t index,
 /// "entry" (the entry function), "target" (LLVM triple and CPU name),
 /// "cpu_features" (comma-separated features the code uses, e.g.
 /// "avx2,avx512f,fma"), "precision" ("f32" or "bf16"), "source" (the file
-/// it was compiled from), "fast_math". Valid while the model lives.
+/// it was compiled from), "fast_math", "lathe_version" (of the Lathe that
+/// compiled it). Valid while the model lives.
 const char *lathe_model_metadata(const lathe_model *model, const char *key);
 
 /// Runs the model once. `inputs` are views of caller-owned, dense, C-ordered
