@@ -21,9 +21,17 @@ config.substitutions.append(("%lathe_src", config.lathe_src_root))
 config.substitutions.append(("%scripts", os.path.join(config.lathe_src_root, "scripts")))
 config.substitutions.append(("%examples", config.lathe_examples_dir))
 config.substitutions.append(("%inputs", os.path.join(config.test_source_root, "Inputs")))
-# The source and build trees (installing the runtime, building examples/).
-config.substitutions.append(("%lathe_src", config.lathe_src_root))
+# The build tree (installing the runtime, building examples/), and how to
+# compile programs against its runtime: the build's compilers, and in a
+# sanitizer build (LATHE_SANITIZE) the sanitizer flags the runtime needs.
 config.substitutions.append(("%lathe_build", config.lathe_obj_root))
+config.substitutions.append(("%lathe_cc", config.lathe_cc))
+config.substitutions.append(("%lathe_cxx", config.lathe_cxx))
+sanitize_flags = ""
+if config.lathe_sanitize.upper() in ("ON", "1", "TRUE", "YES"):
+    config.available_features.add("sanitize")
+    sanitize_flags = "-fsanitize=address,undefined"
+config.substitutions.append(("%sanitize_flags", sanitize_flags))
 shared_data = os.path.join(os.path.dirname(config.lathe_src_root), "shared", "data")
 config.substitutions.append(("%shared_data", shared_data))
 if os.path.isdir(os.path.join(shared_data, "cora")):

@@ -14,6 +14,7 @@
 #include "lathe/Driver/Executable.h"
 #include "lathe/Driver/HostTensors.h"
 #include "lathe/Support/ParseGuard.h"
+#include "lathe/Support/ToolInfo.h"
 #include "lathe/Target/CPU/Pipeline.h"
 #include "lathe/runtime/ModelFormat.h"
 #include "lathe/runtime/Runtime.h"
@@ -339,6 +340,7 @@ int mlir::lathe::compileMain(const CompileOptions &options, ModuleOp module) {
        << "precision " << options.precision << "\n"
        << "fast_math " << pipelineOptions.fastMathName() << "\n"
        << "source " << llvm::sys::path::filename(options.inputFile) << "\n"
+       << "lathe_version " << getLatheVersion() << "\n"
        << signatureText;
   for (const ConstantSlice &slice : compiled.constants)
     meta << "constant " << slice.offset << " " << slice.size << " "

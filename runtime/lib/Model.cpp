@@ -677,7 +677,6 @@ void runModel(lathe_model &model, const lathe_host_tensor *inputs,
 
   lathe_rt_session *previous = lathe_rt_session_bind(model.session);
   char pending[1024];
-  lathe_rt_take_pending_error(pending, sizeof(pending)); // a stale one
   int asserted = lathe_rt_call_guarded(model.entry, packed.data());
   bool failed = lathe_rt_take_pending_error(pending, sizeof(pending)) != 0;
   lathe_rt_session_bind(previous);

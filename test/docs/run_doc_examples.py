@@ -34,6 +34,9 @@ env["PATH"] = os.path.join(os.path.abspath(build), "bin") + os.pathsep + \
 env["PYTHONPATH"] = os.path.join(os.path.abspath(build), "python") + (
     os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
 env["LATHE_CACHE_DIR"] = os.path.join(scratch, ".cache")
+# Pages may also name the folders through these.
+env["LATHE_BUILD"] = os.path.abspath(build)
+env["LATHE_EXAMPLES"] = os.path.join(os.path.abspath(build), "examples")
 ran = 0
 for index, (kind, body) in enumerate(blocks):
     if kind == "cpp":

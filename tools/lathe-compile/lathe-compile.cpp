@@ -28,6 +28,7 @@ namespace cl = llvm::cl;
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   mlir::lathe::hidePreregisteredOptions();
+  mlir::lathe::setToolVersionPrinter("lathe-compile");
   static cl::OptionCategory category("lathe-compile options");
   cl::opt<std::string> inputFile(cl::Positional,
                                  cl::desc("<model .mlir or .onnx>"),
@@ -56,14 +57,16 @@ int main(int argc, char **argv) {
                "(default), reassoc, contract or none"),
       cl::init("reassoc,contract"), cl::cat(category));
   mlir::lathe::registerAllPasses();
-  mlir::lathe::setToolVersionPrinter("lathe-compile");
   mlir::lathe::hideUnrelatedOptions({&category});
   cl::ParseCommandLineOptions(
       argc, argv,
       "lathe-compile: compile a model ahead of time into a .lathe file\n\n"
-      "  lathe-compile model.onnx -o model.lathe [--cpu=x86-64-v3]\n\n"
-      "Exit status: 0 written; 1 bad input, unsupported model or option, or\n"
-      "an unwritable output.\n");
+      "  lathe-compile model.mlir|model.onnx -o model.lathe [--cpu=NAME]\n\n"
+      "The file holds native code for one CPU, the weights and the signature;\n"
+      "lathe-run and programs linking the Lathe runtime "
+      "(lathe/runtime/Model.h)\n"
+      "load it without compiling (docs/Deploy.md).\n\n"
+      "Exit status: 0 success; 1 bad input or compile error.\n");
 
   mlir::lathe::CompileOptions options;
   options.inputFile = inputFile;

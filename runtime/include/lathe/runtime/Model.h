@@ -27,7 +27,11 @@
 // the same model). Introspection: any thread. lathe_model_run: any thread,
 // including several threads running one model at the same time (each call
 // binds the model's runtime session on its thread for the call's duration and
-// restores the thread's previous binding afterwards).
+// restores the thread's previous binding afterwards). The runs of one model
+// share its runtime session, whose pending error is one: when a run-time check
+// fails (LATHE_ERR_CHECK) while other threads run the same model, the error
+// may be reported by one of those runs instead. Load one model per thread
+// where that matters.
 //
 //===----------------------------------------------------------------------===//
 
@@ -63,9 +67,12 @@ typedef struct lathe_model_options {
   /// Threads for the model's kernels and parallel loops; 0 (the default):
   /// OpenMP's default (all cores).
   int32_t num_threads;
+  /// Room for options added later without changing the struct's size; set
+  /// by lathe_model_options_init, keep zero.
+  int32_t reserved[7];
 } lathe_model_options;
 
-/// Fills `options` with the defaults.
+/// Fills `options` with the defaults (call it before setting fields).
 void lathe_model_options_init(lathe_model_options *options);
 
 /// The message of the calling thread's last failed lathe_model_* call; "" if
@@ -106,7 +113,8 @@ lathe_status lathe_model_output_info(const lathe_model *model, int32_t index,
 /// "entry" (the entry function), "target" (LLVM triple and CPU name),
 /// "cpu_features" (comma-separated features the code uses, e.g.
 /// "avx2,avx512f,fma"), "precision" ("f32" or "bf16"), "source" (the file
-/// it was compiled from), "fast_math". Valid while the model lives.
+/// it was compiled from), "fast_math", "lathe_version" (of the Lathe that
+/// compiled it). Valid while the model lives.
 const char *lathe_model_metadata(const lathe_model *model, const char *key);
 
 /// Runs the model once. `inputs` are views of caller-owned, dense, C-ordered
