@@ -404,6 +404,13 @@ struct TilePlan {
   int64_t histogram[3] = {0, 0, 0};
   /// Multiply-adds per feature column: sparse non-zeros + dense elements.
   int64_t flopsPerColumn = 0;
+  /// Permuted copies of x and y, kept between calls: allocating them per call
+  /// (n·F floats each) cost page faults that took longer than the product
+  /// itself on PubMed at F = 256. A call that finds them in use (another
+  /// thread runs the same plan) allocates its own.
+  mutable std::mutex scratchMutex;
+  mutable ScratchBuffer xScratch, yScratch;
+  mutable size_t scratchBytes = 0;
 };
 
 template <typename Index>
@@ -643,16 +650,31 @@ void runPlan(const TilePlan &plan, const Matrix &x, const Matrix &y) {
   const int64_t tileRows = static_cast<int64_t>(plan.blocks.size());
   // Permuted execution works on gathered copies of x and y.
   ScratchBuffer xpBuf, ypBuf;
+  std::unique_lock<std::mutex> scratchLock(plan.scratchMutex,
+                                           std::defer_lock);
   const float *xd = x.data;
   int64_t ldx = x.ld;
   float *yd = y.data;
   int64_t ldy = y.ld;
   if (plan.perm.size() != 0) {
-    xpBuf =
-        ScratchBuffer(static_cast<size_t>(plan.numCols * f) * sizeof(float));
-    ypBuf =
-        ScratchBuffer(static_cast<size_t>(plan.numRows * f) * sizeof(float));
-    float *xp = xpBuf.floats();
+    size_t bytes = static_cast<size_t>(std::max(plan.numCols, plan.numRows) *
+                                       std::max<int64_t>(f, 1)) *
+                   sizeof(float);
+    float *xp, *yp;
+    if (scratchLock.try_lock()) {
+      if (plan.scratchBytes < bytes) {
+        plan.xScratch = ScratchBuffer(bytes);
+        plan.yScratch = ScratchBuffer(bytes);
+        plan.scratchBytes = bytes;
+      }
+      xp = plan.xScratch.floats();
+      yp = plan.yScratch.floats();
+    } else {
+      xpBuf = ScratchBuffer(bytes);
+      ypBuf = ScratchBuffer(bytes);
+      xp = xpBuf.floats();
+      yp = ypBuf.floats();
+    }
     parallelChunks(plan.numCols, 256, plan.numCols * f,
                    [&](int64_t i0, int64_t i1) {
                      for (int64_t i = i0; i < i1; ++i)
@@ -661,7 +683,7 @@ void runPlan(const TilePlan &plan, const Matrix &x, const Matrix &y) {
                    });
     xd = xp;
     ldx = f;
-    yd = ypBuf.floats();
+    yd = yp;
     ldy = f;
   }
   // A dense block holds A's absent entries as zeros, which sgemm multiplies

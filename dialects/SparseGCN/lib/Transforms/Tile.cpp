@@ -381,8 +381,12 @@ struct SparseGCNTile
              b.getStringAttr(llvm::formatv("none {0:F3} us, {1}",
                                            tiling.hybridSeconds * 1e6, tried)
                                  .str()));
-        if (bestReordered->hybridSeconds < tiling.hybridSeconds) {
-          reorderNote = (Twine(go::name(bestKind)) + " (applied)").str();
+        bool gain = bestReordered->hybridSeconds < tiling.hybridSeconds;
+        if (gain || forceReorder) {
+          reorderNote = (Twine(go::name(bestKind)) +
+                         (gain ? " (applied)"
+                               : " (applied: force-reorder, no predicted gain)"))
+                            .str();
           Csr permuted = permute(*csr, bestOrder);
           Type indexType = cast<ShapedType>(rowPtr.getType()).getElementType();
           rowPtr = indexConstant(b, loc, indexType, permuted.rowPtr);

@@ -62,6 +62,9 @@ def SparseGCNTile : Pass<"sparsegcn-tile", "func::FuncOp"> {
                         "cluster", "size-bounded label-propagation clusters"),
              clEnumValN(::mlir::lathe::sparsegcn::NodeReorder::Auto, "auto",
                         "the best predicted of degree, rcm and cluster"))}]>,
+    Option<"forceReorder", "force-reorder", "bool", /*default=*/"false",
+           "Apply the best predicted ordering even when the cost model "
+           "predicts no gain (tests, benchmarks of the ordering)">,
     Option<"target", "target", "::mlir::lathe::sparsegcn::TileTarget",
            /*default=*/"::mlir::lathe::sparsegcn::TileTarget::CPU",
            "Cost-model target", [{::llvm::cl::values(
