@@ -197,7 +197,7 @@ LATHE_ALWAYS_INLINE void csrRowsImpl(const Index *rowPtr, const Index *colIdx,
     float *yRow = y + i * ldy;
     int64_t f0 = 0;
     for (; f0 + 64 <= f; f0 += 64)
-      csrRowBlock<64, 4>(begin, end, colIdx, vals, x, ldx, yRow, f0);
+      csrRowBlock<64, 2>(begin, end, colIdx, vals, x, ldx, yRow, f0);
     for (; f0 + 32 <= f; f0 += 32)
       csrRowBlock<32, 4>(begin, end, colIdx, vals, x, ldx, yRow, f0);
     for (; f0 + 16 <= f; f0 += 16)
