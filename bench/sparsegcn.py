@@ -22,11 +22,16 @@ flagged constant so tile plans are built once, outside the timing):
   sparse     all-sparse: the tiled kernel on the same (reordered) matrix and tile size, every
              non-empty tile sparse
   dense      all-dense: the same, every non-empty tile dense (oneDNN sgemm; empty tiles skipped)
-Each of the three is timed on its own; none is ever set to another's time.
+  rcm        (for reference) the all-sparse tiled kernel on the RCM-ordered matrix with its
+             permutation operand: the ordering's locality gain minus the per-call gather of X
+             and scatter of Y
+Each is timed on its own; none is ever set to another's time.
 Peers (same X, outputs checked first):
   mkl        Intel MKL's sparse x dense product through sparse_dot_mkl (PyPI, installed with mkl
              into the virtual environment .venv-sparsegcn that this script creates with
-             --system-site-packages and re-runs itself in), 2 threads, Â in CSR as given
+             --system-site-packages and re-runs itself in), Â in CSR as given; timed on 2 threads
+             and on 1 (MKL's 2 threads meet at every call, which on a loaded machine can take
+             milliseconds): the faster is the baseline
   scipy      scipy.sparse CSR @ X: single-threaded (scipy has no threaded SpMM)
   torch      Debian's torch.sparse.mm (PyTorch 1.13), 2 threads, the faster of COO and CSR
 Lathe uses 2 threads (lathe_rt_set_num_threads). MKL runs on GNU OpenMP (MKL_THREADING_LAYER=GNU),
@@ -46,7 +51,8 @@ accuracy differs from PyTorch's by more than 0.005 or its logits are outside the
 The last line is
   RESULT min_speedup_vs_mkl=... min_speedup_vs_scipy=... min_speedup_vs_torch=...
          best_real_hybrid_vs_best_single=... worst_real_hybrid_vs_best_single=...
-speedup_vs_X = t_X / t_hybrid, minimum over every input and width; hybrid_vs_best_single =
+speedup_vs_X = t_X / t_hybrid, minimum over every input and width (MKL: the faster of its 1- and
+2-thread times); hybrid_vs_best_single =
 min(t_sparse, t_dense) / t_hybrid per input and width (> 1: the hybrid is faster than the
 better single engine), the largest and the smallest over all of them.
 """
@@ -378,6 +384,7 @@ def run(args, rt):
             for r in hist_rows[-4:]:
                 print(f"    {r[1]:<9} {r[2]:>7}  {r[3][0]:>6}  "
                       + "  ".join(f"{c:>9}" for c in r[3][1:]) + f"  {r[4]:.3f}")
+            rcm_graph = (permuted(a, orders["rcm"][1]), orders["rcm"][1].astype(np.int32))
             coo = a.tocoo()
             t_coo = torch.sparse_coo_tensor(np.vstack([coo.row, coo.col]).astype(np.int64),
                                             coo.data, (n, n)).coalesce()
@@ -402,19 +409,29 @@ def run(args, rt):
                                          flags=lathe_spmm.CONST_A, perm=perm32)
                 hybrid = (rt.csr_call(a, x, ys["hybrid"], flags=lathe_spmm.CONST_A)
                           if dec["classes"] is None else tiled(ys["hybrid"], dec["classes"]))
+                # The CSR kernel on the RCM order (the ordering that localises X best),
+                # with the per-call gather of X and scatter of Y a permutation costs.
+                rcm_b, rcm_perm = rcm_graph
+                ys["rcm"] = lathe_spmm.aligned_empty((n, f))
                 fns = {"hybrid": hybrid,
                        "sparse": tiled(ys["sparse"], nonempty),
+                       "rcm": rt.tiled_call(rcm_b, x, ys["rcm"], tile,
+                                            classes=nonempty_tiles(rcm_b, tile),
+                                            flags=lathe_spmm.CONST_A, perm=rcm_perm),
                        "dense": tiled(ys["dense"], (nonempty * 2).astype(np.int8)),
-                       "mkl": lambda: dot_product_mkl(a, x),
+                       "mkl2": lambda: (mkl_if.mkl_set_num_threads(THREADS),
+                                        dot_product_mkl(a, x))[1],
+                       "mkl1": lambda: (mkl_if.mkl_set_num_threads(1),
+                                        dot_product_mkl(a, x))[1],
                        "scipy": lambda: a @ x,
                        "torch_coo": lambda: torch.sparse.mm(t_coo, xt),
                        "torch_csr": lambda: torch.sparse.mm(t_csr, xt)}
                 where = f"{name}, F={f}"
-                for k in ["hybrid", "sparse", "dense"]:
+                for k in ["hybrid", "sparse", "dense", "rcm"]:
                     fns[k]()
                     rt.check()
                     check(f"Lathe {k}", ys[k], ref, where)
-                for k in ["mkl", "scipy"]:
+                for k in ["mkl2", "mkl1", "scipy"]:
                     check(k, fns[k](), ref, where)
                 for k in ["torch_coo", "torch_csr"]:
                     check(k, fns[k]().numpy(), ref, where)
@@ -423,6 +440,10 @@ def run(args, rt):
                 # cell's plans before the next.
                 rt.lib.lathe_rt_spmm_clear_plans()
                 t["torch"] = min(t.pop("torch_coo"), t.pop("torch_csr"))
+                # MKL's own 2 threads wait for each other at every call (a fork-join), which
+                # on a loaded machine can take milliseconds; its 1-thread time is kept too and
+                # the faster of the two is the baseline.
+                t["mkl"] = min(t["mkl2"], t["mkl1"])
                 classes = dec["classes"] if dec["classes"] is not None else nonempty
                 hist = [int((classes == c).sum()) for c in range(3)]
                 rows.append(dict(name=name, f=f, t=t, tile=tile, hist=hist,
@@ -446,14 +467,17 @@ def run(args, rt):
     print(f"CPU: {common.cpu_name()}. Times in ms, medians of interleaved rounds; Lathe, MKL "
           f"and torch on {THREADS} threads, scipy on 1.\n")
     print("| input | F | tile, classes e/s/d | reorder | hybrid | all-sparse | all-dense | "
-          "MKL | scipy (1 thr) | torch | vs MKL | best single / hybrid |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "sparse, RCM order | MKL 2 thr | MKL 1 thr | scipy (1 thr) | torch | vs MKL | "
+          "best single / hybrid |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         t = r["t"]
         ms = lambda k: f"{t[k] * 1e3:.4g}"  # noqa: E731
         cls = "kept" if r["kept"] else "/".join(map(str, r["hist"]))
         print(f"| {r['name']} | {r['f']} | {r['tile']}, {cls} | {r['reorder'].split(' ')[0]} | "
-              f"{ms('hybrid')} | {ms('sparse')} | {ms('dense')} | {ms('mkl')} | {ms('scipy')} | "
+              f"{ms('hybrid')} | {ms('sparse')} | {ms('dense')} | {ms('rcm')} | {ms('mkl2')} | "
+              f"{ms('mkl1')} | "
+              f"{ms('scipy')} | "
               f"{ms('torch')} | {t['mkl'] / t['hybrid']:.2f} | "
               f"{min(t['sparse'], t['dense']) / t['hybrid']:.3f} |")
     print(f"\nTile-density histograms at T = {HIST_TILE} (tiles per bin of nnz / tile area; "

@@ -570,9 +570,8 @@ int64_t denseTileNnz(int64_t n, const std::vector<int64_t> &rowPtr,
 template <typename Index>
 std::shared_ptr<TilePlan>
 buildReorderedPlan(const Array1D<Index> &rowPtr, const Array1D<Index> &colIdx,
-                   const Array1D<float> &values, int64_t order,
-                   int64_t numRows, int64_t numCols, int64_t tileSize,
-                   double threshold) {
+                   const Array1D<float> &values, int64_t order, int64_t numRows,
+                   int64_t numCols, int64_t tileSize, double threshold) {
   namespace go = lathe::graph_order;
   if (order < LATHE_ORDER_DEGREE || order > LATHE_ORDER_AUTO)
     fail(LATHE_ERR_INVALID, "unknown node ordering ", order,
@@ -609,8 +608,8 @@ buildReorderedPlan(const Array1D<Index> &rowPtr, const Array1D<Index> &colIdx,
     }
   }
   if (order == LATHE_ORDER_AUTO && bestDense == 0)
-    return buildPlan<Index>(rowPtr, colIdx, values, nullptr, 0, nullptr, numRows,
-                     numCols, tileSize, threshold);
+    return buildPlan<Index>(rowPtr, colIdx, values, nullptr, 0, nullptr,
+                            numRows, numCols, tileSize, threshold);
   Array1D<int64_t> rp(bestRowPtr.data(), n + 1),
       ci(bestColIdx.data(), static_cast<int64_t>(bestColIdx.size())),
       perm(bestPerm.data(), n);
@@ -650,8 +649,7 @@ void runPlan(const TilePlan &plan, const Matrix &x, const Matrix &y) {
   const int64_t tileRows = static_cast<int64_t>(plan.blocks.size());
   // Permuted execution works on gathered copies of x and y.
   ScratchBuffer xpBuf, ypBuf;
-  std::unique_lock<std::mutex> scratchLock(plan.scratchMutex,
-                                           std::defer_lock);
+  std::unique_lock<std::mutex> scratchLock(plan.scratchMutex, std::defer_lock);
   const float *xd = x.data;
   int64_t ldx = x.ld;
   float *yd = y.data;
@@ -819,13 +817,11 @@ void spmmTiled(int64_t rRp, void *rp, int64_t rCi, void *ci, int64_t rV,
         fail(LATHE_ERR_INVALID,
              "a node reordering flag needs runtime classification "
              "(LATHE_SPMM_CLASSIFY) and no permutation operand");
-      plan = buildReorderedPlan(rowPtr, colIdx, values, order, numRows,
-                                numCols, tileSize,
-                                double(thresholdPpm) * 1e-6);
+      plan = buildReorderedPlan(rowPtr, colIdx, values, order, numRows, numCols,
+                                tileSize, double(thresholdPpm) * 1e-6);
     } else {
-      plan = buildPlan(rowPtr, colIdx, values, classes, numClasses,
-                       perm.get(), numRows, numCols, tileSize,
-                       double(thresholdPpm) * 1e-6);
+      plan = buildPlan(rowPtr, colIdx, values, classes, numClasses, perm.get(),
+                       numRows, numCols, tileSize, double(thresholdPpm) * 1e-6);
     }
     if (cacheable) {
       std::lock_guard<std::mutex> lock(plans.mutex);
@@ -971,16 +967,16 @@ extern "C" int lathe_rt_graph_order(int64_t order, int64_t n,
       fail(LATHE_ERR_INVALID, "unknown node ordering ", order,
            " (expected 0-3: none, degree, rcm, cluster)");
     if (n <= 0 || !rowPtr || !colIdx || !perm)
-      fail(LATHE_ERR_INVALID, "expected a non-empty graph and non-null "
-                              "arrays, got n = ",
+      fail(LATHE_ERR_INVALID,
+           "expected a non-empty graph and non-null "
+           "arrays, got n = ",
            n);
     auto run = [&](auto *rp, auto *ci) {
       using Index = std::remove_const_t<std::remove_pointer_t<decltype(rp)>>;
       Array1D<Index> r(rp, n + 1), c(ci, rp[n] >= 0 ? int64_t(rp[n]) : 0);
       validateCsr("lathe_rt_graph_order", r, c, c.size, n, n);
       std::vector<int64_t> p = lathe::graph_order::compute(
-          static_cast<lathe::graph_order::Order>(order), n, rp, ci,
-          maxCluster);
+          static_cast<lathe::graph_order::Order>(order), n, rp, ci, maxCluster);
       std::copy(p.begin(), p.end(), perm);
     };
     if (index32)

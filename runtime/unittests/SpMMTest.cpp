@@ -291,7 +291,8 @@ TEST(SpMMTiled, Permutation) {
 }
 
 /// `a` with its nodes renamed by a random permutation (seed `seed`).
-template <typename Index> Csr<Index> shuffled(const Csr<Index> &a, unsigned seed) {
+template <typename Index>
+Csr<Index> shuffled(const Csr<Index> &a, unsigned seed) {
   std::vector<int64_t> perm(size_t(a.n));
   std::iota(perm.begin(), perm.end(), 0);
   std::mt19937 gen(seed);
@@ -409,8 +410,8 @@ TEST(GraphOrder, PermutationsAndTheirEffectI64) { checkOrders<int64_t>(); }
 TEST(GraphOrder, BadInputIsAnError) {
   Csr<int64_t> a = randomGraph<int64_t>(20, 0.2, 0, 0., 54);
   std::vector<int64_t> perm(size_t(a.n));
-  EXPECT_NE(lathe_rt_graph_order(7, a.n, a.rowPtr.data(), a.colIdx.data(), 0,
-                                 8, perm.data()),
+  EXPECT_NE(lathe_rt_graph_order(7, a.n, a.rowPtr.data(), a.colIdx.data(), 0, 8,
+                                 perm.data()),
             0);
   EXPECT_NE(takePending().find("unknown node ordering 7"), std::string::npos);
   a.colIdx[3] = 99;
@@ -462,7 +463,8 @@ TEST(SpMMErrors, ReorderNeedsRuntimeClassification) {
   EXPECT_NE(takePending().find("needs runtime classification"),
             std::string::npos);
   runTiled(a, x, 4, 16, 0.5, (std::vector<int8_t> *)nullptr,
-           (std::vector<int64_t> *)nullptr, int64_t(6) << LATHE_SPMM_REORDER_SHIFT);
+           (std::vector<int64_t> *)nullptr,
+           int64_t(6) << LATHE_SPMM_REORDER_SHIFT);
   EXPECT_NE(takePending().find("unknown node ordering 6"), std::string::npos);
 }
 

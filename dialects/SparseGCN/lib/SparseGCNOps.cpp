@@ -151,9 +151,8 @@ LogicalResult TiledAggregateOp::verify() {
              << permType;
   }
   if (std::optional<StringRef> reorder = getReorder()) {
-    if (!llvm::is_contained(ArrayRef<StringRef>{"degree", "rcm", "cluster",
-                                                "auto"},
-                            *reorder))
+    if (!llvm::is_contained(
+            ArrayRef<StringRef>{"degree", "rcm", "cluster", "auto"}, *reorder))
       return emitOpError("has reorder = \"")
              << *reorder
              << "\"; expected \"degree\", \"rcm\", \"cluster\" or \"auto\"";

@@ -311,10 +311,9 @@ struct SparseGCNTile
       note("dense_threshold", b.getF64FloatAttr(threshold));
       noteRule(t);
       if (reorder != NodeReorder::None)
-        note("reorder",
-             b.getStringAttr(stringifyNodeReorder(reorder) +
-                             " (deferred to the runtime, with the "
-                             "classification)"));
+        note("reorder", b.getStringAttr(stringifyNodeReorder(reorder) +
+                                        " (deferred to the runtime, with the "
+                                        "classification)"));
       tiled = TiledAggregateOp::create(
           b, loc, op.getResultTypes(), rowPtr, colIdx, values, Value(),
           op.getFeatures(), op.getInit(), op.getNumRowsAttr(),
@@ -353,14 +352,15 @@ struct SparseGCNTile
           else if (kind == go::Order::RCM)
             shared = go::rcmOrder(pattern);
           for (int64_t t : sizes) {
-            std::vector<int64_t> order =
-                kind == go::Order::Cluster ? go::clusterOrder(pattern, t)
-                                           : shared;
-            Tiling candidate = classify(permute(*csr, order), t,
-                                        thresholdFor(model, t, width), model,
-                                        timeWidth);
+            std::vector<int64_t> order = kind == go::Order::Cluster
+                                             ? go::clusterOrder(pattern, t)
+                                             : shared;
+            Tiling candidate =
+                classify(permute(*csr, order), t, thresholdFor(model, t, width),
+                         model, timeWidth);
             candidate.hybridSeconds += permuteSeconds;
-            if (!kindBest || candidate.hybridSeconds < kindBest->hybridSeconds) {
+            if (!kindBest ||
+                candidate.hybridSeconds < kindBest->hybridSeconds) {
               kindBest = std::move(candidate);
               kindOrder = std::move(order);
             }
@@ -383,10 +383,11 @@ struct SparseGCNTile
                                  .str()));
         bool gain = bestReordered->hybridSeconds < tiling.hybridSeconds;
         if (gain || forceReorder) {
-          reorderNote = (Twine(go::name(bestKind)) +
-                         (gain ? " (applied)"
-                               : " (applied: force-reorder, no predicted gain)"))
-                            .str();
+          reorderNote =
+              (Twine(go::name(bestKind)) +
+               (gain ? " (applied)"
+                     : " (applied: force-reorder, no predicted gain)"))
+                  .str();
           Csr permuted = permute(*csr, bestOrder);
           Type indexType = cast<ShapedType>(rowPtr.getType()).getElementType();
           rowPtr = indexConstant(b, loc, indexType, permuted.rowPtr);

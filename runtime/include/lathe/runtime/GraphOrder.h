@@ -1,4 +1,5 @@
-//===- GraphOrder.h - Node orderings for tiled graph aggregation -*- C++ -*-===//
+//===- GraphOrder.h - Node orderings for tiled graph aggregation -*- C++
+//-*-===//
 //
 // Header-only, standard C++ only (no MLIR, no runtime state): the node
 // orderings that sparsegcn-tile applies to a constant adjacency at compile
@@ -147,9 +148,8 @@ inline std::vector<int64_t> clusterOrder(const Pattern &p, int64_t maxCluster,
                                          int sweeps = 8) {
   int64_t n = p.n;
   std::vector<int64_t> rcm = rcmOrder(p);
-  std::vector<int64_t> label(static_cast<size_t>(n)), size(
-                                                          static_cast<size_t>(n),
-                                                          1);
+  std::vector<int64_t> label(static_cast<size_t>(n)),
+      size(static_cast<size_t>(n), 1);
   std::iota(label.begin(), label.end(), 0);
   std::vector<int64_t> votes(static_cast<size_t>(n), 0), touched;
   maxCluster = std::max<int64_t>(1, maxCluster);
@@ -166,8 +166,8 @@ inline std::vector<int64_t> clusterOrder(const Pattern &p, int64_t maxCluster,
       for (int64_t l : touched) {
         if (l == own || size[l] >= maxCluster)
           continue;
-        if (votes[l] > bestVotes || (votes[l] == bestVotes && best != own &&
-                                     l < best)) {
+        if (votes[l] > bestVotes ||
+            (votes[l] == bestVotes && best != own && l < best)) {
           best = l;
           bestVotes = votes[l];
         }

@@ -45,7 +45,8 @@ enum {
 };
 
 /// Node orderings (lathe_rt_graph_order, LATHE_SPMM_REORDER_*): the same
-/// algorithms as sparsegcn-tile's `reorder` option (lathe/runtime/GraphOrder.h).
+/// algorithms as sparsegcn-tile's `reorder` option
+/// (lathe/runtime/GraphOrder.h).
 enum {
   LATHE_ORDER_NONE = 0,
   /// Decreasing degree.
