@@ -1,51 +1,66 @@
 #!/usr/bin/python3
-"""bench/sparsegcn: H-GCN's saving measured here: density-tiled graph aggregation Y = Â·X.
+"""bench/sparsegcn: H-GCN's graph aggregation Y = Â·X on real graphs against real peers.
 
-    /usr/bin/python3 bench/sparsegcn.py              (from the repository root, after the build)
+    bench/sparsegcn                                   (repository root, after the build; no args)
     /usr/bin/python3 bench/sparsegcn.py --calibrate --threads 1  (re-measures the cost-model table)
 
-Reads Cora from ../shared/data/cora or $LATHE_DATA/cora (exits non-zero naming both paths when
-neither exists); tools and the runtime from $LATHE_BUILD_DIR or ./build.
+Inputs (../shared/data or $LATHE_DATA; a missing one is an error naming the path), all used as
+graphs: the symmetrised 0/1 pattern without self loops, GCN-normalised Â = D^-1/2 (A+I) D^-1/2,
+f32:
+  cora      LINQS Cora, 2708 nodes          citeseer  LINQS CiteSeer, 3312 nodes
+  pubmed    PubMed-Diabetes citations (edges only), 19717 nodes
+  bcsstk13  SuiteSparse HB/bcsstk13 (FEM stiffness pattern), 2003 nodes
+  jagmesh7  SuiteSparse HB/jagmesh7 (finite-element mesh), 1138 nodes
+Feature widths F = 16, 64, 256 (X random normal, 64-byte aligned like the runtime's buffers).
 
-Graphs (all GCN-normalised, Â = D^-1/2 (A+I) D^-1/2): Cora; CiteSeer- and PubMed-sized
-power-law graphs (Chung-Lu, same node and undirected edge counts: 3327/4552, 19717/44324);
-a planted-community graph (4096 nodes, communities of 128 consecutive nodes, p_in = 0.5, about
-2 random edges per node between communities): the graph with dense blocks.
+What Lathe runs: `lathe-opt --sparsegcn-tile="reorder=auto"` on a module holding Â as constants,
+its decision parsed from the output IR (reordering, tile size, tile classes), then the runtime
+entry points that lathe-run calls, through ctypes (build/lib/libLatheRuntime.so, the adjacency
+flagged constant so tile plans are built once, outside the timing):
+  hybrid     the pass's choice: the CSR kernel where it kept sparsegcn.aggregate (no dense
+             tile), else the tiled kernel with its classes and permutation
+  sparse     all-sparse: the tiled kernel on the same (reordered) matrix and tile size, every
+             non-empty tile sparse
+  dense      all-dense: the same, every non-empty tile dense (oneDNN sgemm; empty tiles skipped)
+  rcm        (for reference) the all-sparse tiled kernel on the RCM-ordered matrix with its
+             permutation operand: the ordering's locality gain minus the per-call gather of X
+             and scatter of Y
+Each is timed on its own; none is ever set to another's time.
+Peers (same X, outputs checked first):
+  mkl        Intel MKL's sparse x dense product through sparse_dot_mkl (PyPI, installed with mkl
+             into the virtual environment .venv-sparsegcn that this script creates with
+             --system-site-packages and re-runs itself in), Â in CSR as given; timed on 2 threads
+             and on 1 (MKL's 2 threads meet at every call, which on a loaded machine can take
+             milliseconds): the faster is the baseline
+  scipy      scipy.sparse CSR @ X: single-threaded (scipy has no threaded SpMM)
+  torch      Debian's torch.sparse.mm (PyTorch 1.13), 2 threads, the faster of COO and CSR
+Lathe uses 2 threads (lathe_rt_set_num_threads). MKL runs on GNU OpenMP (MKL_THREADING_LAYER=GNU),
+the runtime torch uses, so that no two OpenMP runtimes spin against each other on the cores.
 
-Methods, each at feature widths 16, 64 and 256, all f32, all on both cores (--threads, default
-2: torch's intra-op threads, Lathe's kernel threads) except scipy, which is single-threaded:
-  torch      torch.sparse.mm, the fastest of a COO and a CSR adjacency on 1 and 2 threads
-  scipy      scipy.sparse CSR @ X
-  dense      torch.mm on the dense adjacency (the matrix engine on everything, no tiling)
-  hybrid     what lathe-run executes after `lathe-opt --sparsegcn-tile` (run on a module holding
-             the CSR as constants; its decision is parsed from the output IR): the tiled kernel
-             (lathe_rt_spmm_tiled_f32) with the tile size and classes the pass chose, or, where
-             no tile is dense and the pass keeps sparsegcn.aggregate, the CSR kernel
-             (lathe_rt_spmm_csr_f32)
-  sparse     Lathe all-sparse: the tiled kernel at the pass's tile size, every non-empty tile
-             sparse
-  alldense   Lathe all-dense: every non-empty tile dense (oneDNN sgemm), empty tiles skipped
-The Lathe kernels are timed through a ctypes harness on build/lib/libLatheRuntime.so (the same
-entry points the compiled code calls; the adjacency is flagged constant, as lathe-run flags a
-constant or lathe.weight adjacency, so tile plans are built once, outside the timing; X and the
-outputs are 64-byte aligned like every buffer of compiled code: numpy's own large arrays start
-16 bytes into a page, which slows the CSR kernel by up to 2x at F >= 64 and made earlier runs
-misjudge the engines). Each
-time is the fastest single call over 11 rounds of calls filling 50 ms each, rounds interleaved
-across the methods (see best_times for why single calls; the dense-adjacency GEMM: the best of
-3 calls, one call on the PubMed-sized graph, where it takes seconds). Where the pass chose no
-dense tile, the hybrid is the sparse engine on every non-zero, as all-sparse is, and is timed once. Outputs are checked against a float64 scipy product
-(compare_npy's tolerance) before they are timed.
+Timing: R interleaved rounds; in each round every method runs a few single calls (as many as fill
+about 3 ms, at least one); the time is the median of all calls. The all-dense engine on the
+larger graphs takes up to seconds a call: it gets 3 calls outside the rounds.
+Checks before timing: every method's output against a float64 scipy product,
+|out - ref| <= 1e-4 (|ref| + 0.1 max|ref|) elementwise; a failure stops the benchmark.
+Reordering: the cost of each ordering (the runtime's lathe_rt_graph_order: the same code the pass
+runs) is timed, and each input's tile-density histogram (T = 32) is printed before and after each
+ordering. Accuracy: 2-layer GCNs on Cora and CiteSeer trained with PyTorch
+(scripts/sparsegcn/train_gcn.py) and run by lathe-run; the benchmark fails when Lathe's test
+accuracy differs from PyTorch's by more than 0.005 or its logits are outside the tolerance above.
 
 The last line is
-  RESULT min_speedup_vs_torch=... min_speedup_vs_scipy=... hybrid_vs_best_single=... accuracy_delta=...
-speedups: min over graphs at widths >= 64 of t_method / t_hybrid; hybrid_vs_best_single: max over
-graphs and widths of t_hybrid / min(t_sparse, t_alldense); accuracy_delta: Lathe - PyTorch test
-accuracy of the 2-layer GCN on Cora (scripts/sparsegcn/train_gcn.py, then lathe-run).
+  RESULT min_speedup_vs_mkl=... min_speedup_vs_scipy=... min_speedup_vs_torch=...
+         best_real_hybrid_vs_best_single=... worst_real_hybrid_vs_best_single=...
+speedup_vs_X = t_X / t_hybrid, minimum over every input and width (MKL: the faster of its 1- and
+2-thread times); hybrid_vs_best_single =
+min(t_sparse, t_dense) / t_hybrid per input and width (> 1: the hybrid is faster than the
+better single engine), the largest and the smallest over all of them.
 """
 import argparse
+import glob
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -56,11 +71,22 @@ import scipy.sparse as sp
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "scripts", "sparsegcn"))
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+import common  # noqa: E402
 import graphs  # noqa: E402
 import lathe_spmm  # noqa: E402
 
 WIDTHS = [16, 64, 256]
-RTOL, FLOOR = 1e-4, 0.1
+THREADS = 2
+HIST_TILE = 32
+# Density bins of the tile histogram: empty, then [lo, hi) of nnz / tile area.
+HIST_BINS = [0.0, 1 / 64, 1 / 16, 1 / 4, 1 / 2, 1.0 + 1e-9]
+HIST_LABELS = ["<1/64", "1/64-1/16", "1/16-1/4", "1/4-1/2", ">=1/2"]
+VENV_MARK = "LATHE_SPARSEGCN_IN_VENV"
+
+
+def fail(msg):
+    sys.exit(f"bench/sparsegcn: {msg}")
 
 
 def build_dir():
@@ -70,8 +96,416 @@ def build_dir():
 def tool(name):
     path = os.path.join(build_dir(), "bin", name)
     if not os.access(path, os.X_OK):
-        sys.exit(f"bench/sparsegcn: {path} not found: build first (or set LATHE_BUILD_DIR)")
+        fail(f"{path} not found: build first (or set LATHE_BUILD_DIR)")
     return path
+
+
+# ------------------------------------------------------------------------------------------
+# The MKL peer's environment
+# ------------------------------------------------------------------------------------------
+PROBE = ("import glob, os, sys; os.environ['MKL_RT'] = sorted(glob.glob(sys.prefix + "
+         "'/lib/libmkl_rt.so*'))[-1]; import sparse_dot_mkl, torch, scipy")
+
+
+def enter_venv():
+    """Re-runs this script in .venv-sparsegcn (Debian's Python with its numpy/scipy/torch, plus
+    sparse_dot_mkl and mkl from PyPI), creating it the first time."""
+    if os.environ.get(VENV_MARK):
+        return
+    root = os.environ.get("LATHE_SPARSEGCN_VENV", os.path.join(ROOT, ".venv-sparsegcn"))
+    py = os.path.join(root, "bin", "python")
+    if not os.access(py, os.X_OK):
+        print(f"peers: creating {root} (one time; --system-site-packages keeps Debian's "
+              "numpy, scipy and torch)", flush=True)
+        p = subprocess.run(["/usr/bin/python3", "-m", "venv", "--system-site-packages", root],
+                           capture_output=True, text=True)
+        if p.returncode != 0:
+            fail(f"python3 -m venv {root} failed (Debian: apt-get install python3-venv):\n"
+                 f"{p.stderr.strip()}")
+    try:
+        common.ensure_venv(root, ["sparse_dot_mkl", "mkl"], PROBE,
+                           log=lambda m: print(m, flush=True))
+    except common.BenchError as e:
+        fail(f"the MKL peer could not be installed: {e}")
+    libs = sorted(glob.glob(os.path.join(root, "lib", "libmkl_rt.so*")))
+    env = dict(os.environ)
+    # MKL_THREADING_LAYER=GNU: MKL runs on libgomp, torch's OpenMP runtime, instead of Intel's
+    # libiomp5. With two OpenMP runtimes in one process, each one's spinning idle threads
+    # took the 2 cores from the other: MKL's median call on jagmesh7 (F = 64) went from
+    # 0.04 ms to 16 ms after torch had run.
+    # OMP_WAIT_POLICY=PASSIVE: idle OpenMP threads sleep instead of spinning, so a method
+    # timed right after torch or MKL does not share the cores with their spinning threads
+    # (torch's own median also improved: 0.12 vs 0.16 ms on jagmesh7, F = 64).
+    env.update({VENV_MARK: "1", "MKL_RT": libs[-1], "MKL_NUM_THREADS": str(THREADS),
+                "MKL_THREADING_LAYER": "GNU", "OMP_WAIT_POLICY": "PASSIVE"})
+    sys.stdout.flush()
+    os.execve(py, [py, os.path.abspath(__file__)] + sys.argv[1:], env)
+
+
+# ------------------------------------------------------------------------------------------
+# Inputs
+# ------------------------------------------------------------------------------------------
+def load_inputs():
+    """{name: Â (f32 CSR, int32 indices)} in the order of the tables."""
+    need = {"cora": "cora/cora.cites", "citeseer": "citeseer/citeseer.cites",
+            "pubmed": "pubmed/Pubmed-Diabetes.DIRECTED.cites.tab",
+            "bcsstk13": "suitesparse/bcsstk13.mtx", "jagmesh7": "suitesparse/jagmesh7.mtx"}
+    dirs = {}
+    for name, rel in need.items():
+        folder = rel.split("/")[0]
+        d = graphs.data_dir(folder)
+        if d is None or not os.path.exists(os.path.join(d, os.path.basename(rel))):
+            places = [os.path.join(os.path.dirname(ROOT), "shared", "data", rel)]
+            if os.environ.get("LATHE_DATA"):
+                places.append(os.path.join(os.environ["LATHE_DATA"], rel))
+            fail(f"{name} not found at " + " or ".join(places) +
+                 " (set LATHE_DATA to the folder holding it)")
+        dirs[name] = d
+    adj = {"cora": graphs.load_cora(dirs["cora"])[2],
+           "citeseer": graphs.load_citeseer(dirs["citeseer"])[2],
+           "pubmed": graphs.load_pubmed(dirs["pubmed"]),
+           "bcsstk13": graphs.load_mtx(os.path.join(dirs["bcsstk13"], "bcsstk13.mtx")),
+           "jagmesh7": graphs.load_mtx(os.path.join(dirs["jagmesh7"], "jagmesh7.mtx"))}
+    out = {}
+    for name, a in adj.items():
+        a = graphs.gcn_normalize(a)
+        a.indptr, a.indices = a.indptr.astype(np.int32), a.indices.astype(np.int32)
+        out[name] = a
+    return out, dirs
+
+
+def permuted(a, perm):
+    """P Â Pᵀ (row i is node perm[i]) with int32 indices, sorted."""
+    b = a[perm][:, perm].tocsr()
+    b.sort_indices()
+    b.indptr, b.indices = b.indptr.astype(np.int32), b.indices.astype(np.int32)
+    return b
+
+
+def density_histogram(a, t):
+    """[empty, counts per HIST_LABELS bin], max density of the tiles of a at tile size t."""
+    n = a.shape[0]
+    g = (n + t - 1) // t
+    coo = a.tocoo()
+    counts = np.bincount((coo.row // t) * g + coo.col // t, minlength=g * g)
+    sizes = np.minimum(t, n - np.arange(g) * t)
+    dens = counts / np.outer(sizes, sizes).ravel()
+    nz = dens[counts > 0]
+    hist = np.histogram(nz, bins=HIST_BINS)[0]
+    return [int((counts == 0).sum())] + [int(h) for h in hist], float(nz.max())
+
+
+# ------------------------------------------------------------------------------------------
+# sparsegcn-tile's decision
+# ------------------------------------------------------------------------------------------
+def hex_dense(a):
+    return '"0x' + np.ascontiguousarray(a).tobytes().hex().upper() + '"'
+
+
+def parse_dense(text, name, dtype):
+    """The values of `%name = arith.constant dense<...>` in lathe-opt's output."""
+    m = re.search(rf"%{re.escape(name)} = arith.constant dense<([^>]*)>", text)
+    body = m.group(1).strip()
+    if body.startswith('"0x'):
+        return np.frombuffer(bytes.fromhex(body[3:-1]), dtype=dtype).copy()
+    return np.array([int(v) for v in body.strip("[]").split(",")], dtype=dtype)
+
+
+def pass_decision(a, width, tmp, tag):
+    """dict(tile, classes (int8 or None when kept), perm (or None), decision text)."""
+    n, nnz = a.shape[0], a.nnz
+    src = os.path.join(tmp, f"{tag}.mlir")
+    with open(src, "w") as f:
+        f.write(f"""func.func @agg(%x: tensor<{n}x{width}xf32>) -> tensor<{n}x{width}xf32> {{
+  %rp = arith.constant dense<{hex_dense(a.indptr.astype(np.int64))}> : tensor<{n + 1}xi64>
+  %ci = arith.constant dense<{hex_dense(a.indices.astype(np.int64))}> : tensor<{nnz}xi64>
+  %v = arith.constant dense<{hex_dense(a.data.astype(np.float32))}> : tensor<{nnz}xf32>
+  %e = tensor.empty() : tensor<{n}x{width}xf32>
+  %y = sparsegcn.aggregate csr(%rp, %ci, %v : tensor<{n + 1}xi64>, tensor<{nnz}xi64>, tensor<{nnz}xf32>) [{n}, {n}]
+         ins(%x : tensor<{n}x{width}xf32>) outs(%e : tensor<{n}x{width}xf32>) -> tensor<{n}x{width}xf32>
+  return %y : tensor<{n}x{width}xf32>
+}}
+""")
+    t0 = time.perf_counter()
+    out = subprocess.run([tool("lathe-opt"), src, "--sparsegcn-tile=reorder=auto"],
+                         capture_output=True, text=True)
+    compile_s = time.perf_counter() - t0
+    if out.returncode != 0:
+        fail(f"lathe-opt --sparsegcn-tile failed on {tag}:\n{out.stderr.strip()}")
+    text = out.stdout
+    decision = re.search(r"lathe.decision = \{([^}]*)\}", text).group(1)
+    res = {"decision": decision, "compile_s": compile_s,
+           "tile": int(re.search(r"tile_size = (\d+) : i64", decision).group(1)),
+           "classes": None, "perm": None,
+           "reorder": re.search(r'reorder = "([^"]*)"', decision).group(1),
+           "predicted": re.search(r'reorder_predicted = "([^"]*)"', decision).group(1)}
+    m = re.search(r"sparsegcn.tiled_aggregate.*?permutation\(%([\w]+) :", text, re.S)
+    if m:
+        res["perm"] = parse_dense(text, m.group(1), np.int64)
+    if "sparsegcn.tiled_aggregate" in text:
+        res["classes"] = np.array(
+            [int(c) for c in re.search(r"tile_classes = array<i8: ([^>]*)>", text)
+             .group(1).split(",")], np.int8)
+    return res
+
+
+def nonempty_tiles(a, tile):
+    g = (a.shape[0] + tile - 1) // tile
+    coo = a.tocoo()
+    counts = np.bincount((coo.row // tile) * g + coo.col // tile, minlength=g * g)
+    return (counts > 0).astype(np.int8)
+
+
+# ------------------------------------------------------------------------------------------
+# Timing
+# ------------------------------------------------------------------------------------------
+def interleaved_medians(fns, rounds, fill=0.003, slow=0.05):
+    """{name: median seconds of single calls}: `rounds` rounds, each running every method
+    (in an order rotated from round to round, one untimed call first) for as many timed calls
+    as fill `fill` seconds. Methods slower than `slow` a call get 3 calls after the rounds
+    instead."""
+    reps, samples, slow_ones = {}, {k: [] for k in fns}, []
+    for name, fn in fns.items():
+        fn()
+        t0 = time.perf_counter()
+        fn()
+        one = time.perf_counter() - t0
+        if one > slow:
+            slow_ones.append(name)
+        reps[name] = int(min(max(1, fill / max(one, 1e-7)), 200))
+    names = [k for k in fns if k not in slow_ones]
+    for r in range(rounds):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            fn = fns[name]
+            fn()
+            for _ in range(reps[name]):
+                t0 = time.perf_counter()
+                fn()
+                samples[name].append(time.perf_counter() - t0)
+    for name in slow_ones:
+        for _ in range(3):
+            t0 = time.perf_counter()
+            fns[name]()
+            samples[name].append(time.perf_counter() - t0)
+    return {k: statistics.median(v) for k, v in samples.items()}
+
+
+def time_orderings(rt, a, tile):
+    """{kind: (median ms of lathe_rt_graph_order, perm)} for the three orderings."""
+    out = {}
+    for kind in ["degree", "rcm", "cluster"]:
+        ts = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            perm = rt.graph_order(kind, a, tile)
+            ts.append(time.perf_counter() - t0)
+        out[kind] = (statistics.median(ts) * 1e3, perm)
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+# Accuracy
+# ------------------------------------------------------------------------------------------
+def gcn_accuracy(tmp, dataset, data):
+    """(lathe accuracy, pytorch accuracy) of the 2-layer GCN on `dataset`; fails the benchmark
+    when they differ by more than 0.005 or the logits are outside the tolerance."""
+    d = os.path.join(tmp, f"gcn-{dataset}")
+    subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "scripts", "sparsegcn", "train_gcn.py"),
+                    "--dataset", dataset, "--data", data, "--out", d], check=True)
+    out = os.path.join(d, "out.npy")
+    p = subprocess.run([tool("lathe-run"), os.path.join(d, "gcn.mlir"),
+                        f"--input={os.path.join(d, 'x.npy')}", f"--output={out}"],
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        fail(f"lathe-run failed on the {dataset} GCN:\n{p.stderr.strip()}")
+    logits = np.load(out)
+    ref = np.load(os.path.join(d, "ref_logits.npy"))
+    ok, err = common.within_tolerance(logits, ref)
+    labels = np.load(os.path.join(d, "labels.npy"))
+    import json
+    with open(os.path.join(d, "split.json")) as f:
+        test = np.array(json.load(f)["test"])
+    acc = float((logits[test].argmax(1) == labels[test]).mean())
+    with open(os.path.join(d, "ref_accuracy.txt")) as f:
+        ref_acc = float(f.read())
+    print(f"  {dataset}: test accuracy lathe-run {acc:.4f}, PyTorch {ref_acc:.4f} "
+          f"(delta {acc - ref_acc:+.4f}); logits max |err| {err:.2e}", flush=True)
+    if not ok:
+        fail(f"{dataset} GCN logits differ from PyTorch's beyond the tolerance (max |err| {err})")
+    if abs(acc - ref_acc) > 0.005:
+        fail(f"{dataset} GCN accuracy differs from PyTorch's by {acc - ref_acc:+.4f} (> 0.005)")
+    return acc, ref_acc
+
+
+# ------------------------------------------------------------------------------------------
+# The benchmark
+# ------------------------------------------------------------------------------------------
+def check(name, out, ref, where):
+    ok, err = common.within_tolerance(out, ref)
+    if not ok:
+        fail(f"{name} output wrong on {where} (max |err| {err:.3e})")
+
+
+def run(args, rt):
+    import torch
+    from sparse_dot_mkl import dot_product_mkl
+    import sparse_dot_mkl._mkl_interface as mkl_if
+    mkl_if.mkl_set_num_threads(THREADS)
+    torch.set_num_threads(THREADS)
+    rt.lib.lathe_rt_set_num_threads(THREADS)
+    import sparse_dot_mkl
+    print(f"CPU: {common.cpu_name()}, {os.cpu_count()} cores; load average "
+          f"{os.getloadavg()[0]:.1f} at the start", flush=True)
+    print(f"threads: Lathe {THREADS}, MKL {mkl_if.mkl_get_max_threads()} (sparse_dot_mkl "
+          f"{sparse_dot_mkl.__version__}), torch {torch.get_num_threads()} "
+          f"(PyTorch {torch.__version__}), scipy 1", flush=True)
+    inputs, dirs = load_inputs()
+    if args.graphs:
+        inputs = {k: v for k, v in inputs.items() if k in args.graphs.split(",")}
+    widths = [int(w) for w in args.widths.split(",")] if args.widths else WIDTHS
+    rows, hist_rows, order_rows = [], [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, a in inputs.items():
+            n = a.shape[0]
+            print(f"\n{name}: {n} nodes, {a.nnz} non-zeros in Â (density {a.nnz / n / n:.2e})",
+                  flush=True)
+            orders = time_orderings(rt, a, HIST_TILE)
+            hist0, max0 = density_histogram(a, HIST_TILE)
+            hist_rows.append((name, "original", "-", hist0, max0))
+            for kind, (ms, perm) in orders.items():
+                if sorted(perm.tolist()) != list(range(n)):
+                    fail(f"lathe_rt_graph_order({kind}) on {name} is not a permutation")
+                h, mx = density_histogram(permuted(a, perm), HIST_TILE)
+                hist_rows.append((name, kind, f"{ms:.2f}", h, mx))
+            print(f"  tile-density histogram at T={HIST_TILE} (tiles per density bin; ordering "
+                  "cost = lathe_rt_graph_order, median of 5):")
+            print("    order     cost ms   empty  " + "  ".join(f"{l:>9}" for l in HIST_LABELS)
+                  + "  max density")
+            for r in hist_rows[-4:]:
+                print(f"    {r[1]:<9} {r[2]:>7}  {r[3][0]:>6}  "
+                      + "  ".join(f"{c:>9}" for c in r[3][1:]) + f"  {r[4]:.3f}")
+            rcm_graph = (permuted(a, orders["rcm"][1]), orders["rcm"][1].astype(np.int32))
+            coo = a.tocoo()
+            t_coo = torch.sparse_coo_tensor(np.vstack([coo.row, coo.col]).astype(np.int64),
+                                            coo.data, (n, n)).coalesce()
+            t_csr = t_coo.to_sparse_csr()
+            a64 = a.astype(np.float64)
+            for f in widths:
+                dec = pass_decision(a, f, tmp, f"{name}-{f}")
+                tile = dec["tile"]
+                b = a if dec["perm"] is None else permuted(a, dec["perm"])
+                perm32 = None if dec["perm"] is None else dec["perm"].astype(np.int32)
+                nonempty = nonempty_tiles(b, tile)
+                order_rows.append((name, f, dec["reorder"], dec["predicted"],
+                                   dec["compile_s"]))
+                x = lathe_spmm.aligned_copy(
+                    np.random.default_rng(f).standard_normal((n, f)).astype(np.float32))
+                ref = a64 @ x.astype(np.float64)
+                xt = torch.from_numpy(x)
+                ys = {k: lathe_spmm.aligned_empty((n, f)) for k in ["hybrid", "sparse", "dense"]}
+
+                def tiled(y, classes):
+                    return rt.tiled_call(b, x, y, tile, classes=classes,
+                                         flags=lathe_spmm.CONST_A, perm=perm32)
+                hybrid = (rt.csr_call(a, x, ys["hybrid"], flags=lathe_spmm.CONST_A)
+                          if dec["classes"] is None else tiled(ys["hybrid"], dec["classes"]))
+                # The CSR kernel on the RCM order (the ordering that localises X best),
+                # with the per-call gather of X and scatter of Y a permutation costs.
+                rcm_b, rcm_perm = rcm_graph
+                ys["rcm"] = lathe_spmm.aligned_empty((n, f))
+                fns = {"hybrid": hybrid,
+                       "sparse": tiled(ys["sparse"], nonempty),
+                       "rcm": rt.tiled_call(rcm_b, x, ys["rcm"], tile,
+                                            classes=nonempty_tiles(rcm_b, tile),
+                                            flags=lathe_spmm.CONST_A, perm=rcm_perm),
+                       "dense": tiled(ys["dense"], (nonempty * 2).astype(np.int8)),
+                       "mkl2": lambda: (mkl_if.mkl_set_num_threads(THREADS),
+                                        dot_product_mkl(a, x))[1],
+                       "mkl1": lambda: (mkl_if.mkl_set_num_threads(1),
+                                        dot_product_mkl(a, x))[1],
+                       "scipy": lambda: a @ x,
+                       "torch_coo": lambda: torch.sparse.mm(t_coo, xt),
+                       "torch_csr": lambda: torch.sparse.mm(t_csr, xt)}
+                where = f"{name}, F={f}"
+                for k in ["hybrid", "sparse", "dense", "rcm"]:
+                    fns[k]()
+                    rt.check()
+                    check(f"Lathe {k}", ys[k], ref, where)
+                for k in ["mkl2", "mkl1", "scipy"]:
+                    check(k, fns[k](), ref, where)
+                for k in ["torch_coo", "torch_csr"]:
+                    check(k, fns[k]().numpy(), ref, where)
+                t = interleaved_medians(fns, args.rounds)
+                # The all-dense plan of PubMed holds ~250 MB of dense blocks: drop each
+                # cell's plans before the next.
+                rt.lib.lathe_rt_spmm_clear_plans()
+                t["torch"] = min(t.pop("torch_coo"), t.pop("torch_csr"))
+                # MKL's own 2 threads wait for each other at every call (a fork-join), which
+                # on a loaded machine can take milliseconds; its 1-thread time is kept too and
+                # the faster of the two is the baseline.
+                t["mkl"] = min(t["mkl2"], t["mkl1"])
+                classes = dec["classes"] if dec["classes"] is not None else nonempty
+                hist = [int((classes == c).sum()) for c in range(3)]
+                rows.append(dict(name=name, f=f, t=t, tile=tile, hist=hist,
+                                 kept=dec["classes"] is None, reorder=dec["reorder"]))
+                best_single = min(t["sparse"], t["dense"])
+                print(f"  F={f:<3} tile {tile}, tiles empty/sparse/dense {hist[0]}/{hist[1]}/"
+                      f"{hist[2]}{' (kept sparsegcn.aggregate)' if dec['classes'] is None else ''};"
+                      f" reorder: {dec['reorder']}", flush=True)
+                print("        " + "  ".join(f"{k} {v * 1e3:.4f}" for k, v in t.items()) + " ms")
+                print(f"        hybrid: x{t['mkl'] / t['hybrid']:.2f} vs MKL, "
+                      f"x{t['scipy'] / t['hybrid']:.2f} vs scipy, x{t['torch'] / t['hybrid']:.2f}"
+                      f" vs torch; best single / hybrid = {best_single / t['hybrid']:.3f}",
+                      flush=True)
+        accuracy = {}
+        if not args.no_accuracy:
+            print("\nGCN accuracy (PyTorch-trained 2-layer GCN run by lathe-run):", flush=True)
+            for ds in ["cora", "citeseer"]:
+                accuracy[ds] = gcn_accuracy(tmp, ds, dirs[ds])
+
+    print("\n## Tables (markdown)\n")
+    print(f"CPU: {common.cpu_name()}. Times in ms, medians of interleaved rounds; Lathe, MKL "
+          f"and torch on {THREADS} threads, scipy on 1.\n")
+    print("| input | F | tile, classes e/s/d | reorder | hybrid | all-sparse | all-dense | "
+          "sparse, RCM order | MKL 2 thr | MKL 1 thr | scipy (1 thr) | torch | vs MKL | "
+          "best single / hybrid |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        t = r["t"]
+        ms = lambda k: f"{t[k] * 1e3:.4g}"  # noqa: E731
+        cls = "kept" if r["kept"] else "/".join(map(str, r["hist"]))
+        print(f"| {r['name']} | {r['f']} | {r['tile']}, {cls} | {r['reorder'].split(' ')[0]} | "
+              f"{ms('hybrid')} | {ms('sparse')} | {ms('dense')} | {ms('rcm')} | {ms('mkl2')} | "
+              f"{ms('mkl1')} | "
+              f"{ms('scipy')} | "
+              f"{ms('torch')} | {t['mkl'] / t['hybrid']:.2f} | "
+              f"{min(t['sparse'], t['dense']) / t['hybrid']:.3f} |")
+    print(f"\nTile-density histograms at T = {HIST_TILE} (tiles per bin of nnz / tile area; "
+          "cost: lathe_rt_graph_order, ms):\n")
+    print("| input | order | cost ms | empty | " + " | ".join(HIST_LABELS) + " | max density |")
+    print("|---|---|---|---|" + "---|" * len(HIST_LABELS) + "---|")
+    for r in hist_rows:
+        print(f"| {r[0]} | {r[1]} | {r[2]} | {r[3][0]} | " + " | ".join(map(str, r[3][1:]))
+              + f" | {r[4]:.3f} |")
+    print("\nsparsegcn-tile reorder=auto (predicted hybrid time per ordering at its best tile "
+          "size, including the permutation's gather/scatter):\n")
+    print("| input | F | decision | predicted | lathe-opt s |")
+    print("|---|---|---|---|---|")
+    for r in order_rows:
+        print(f"| {r[0]} | {r[1]} | {r[2]} | {r[3]} | {r[4]:.2f} |")
+    if accuracy:
+        print("\n| GCN | lathe-run test accuracy | PyTorch |\n|---|---|---|")
+        for ds, (acc, ref_acc) in accuracy.items():
+            print(f"| {ds} | {acc:.4f} | {ref_acc:.4f} |")
+
+    sp_mkl = min(r["t"]["mkl"] / r["t"]["hybrid"] for r in rows)
+    sp_scipy = min(r["t"]["scipy"] / r["t"]["hybrid"] for r in rows)
+    sp_torch = min(r["t"]["torch"] / r["t"]["hybrid"] for r in rows)
+    vs_single = [min(r["t"]["sparse"], r["t"]["dense"]) / r["t"]["hybrid"] for r in rows]
+    print(f"\nload average at the end {os.getloadavg()[0]:.1f}")
+    print(f"RESULT min_speedup_vs_mkl={sp_mkl:.2f} min_speedup_vs_scipy={sp_scipy:.2f} "
+          f"min_speedup_vs_torch={sp_torch:.2f} best_real_hybrid_vs_best_single="
+          f"{max(vs_single):.3f} worst_real_hybrid_vs_best_single={min(vs_single):.3f}")
 
 
 def best_times(fns, rounds=7, fill=0.05):
@@ -95,51 +529,6 @@ def best_times(fns, rounds=7, fill=0.05):
                 fn()
                 best[name] = min(best[name], time.perf_counter() - t0)
     return best
-
-
-def close(out, ref):
-    err = np.abs(out.astype(np.float64) - ref)
-    return bool(np.all(err <= RTOL * (np.abs(ref) + FLOOR * np.abs(ref).max())))
-
-
-def hex_dense(a):
-    return '"0x' + np.ascontiguousarray(a).tobytes().hex().upper() + '"'
-
-
-def pass_decision(csr, width, tmp, tag):
-    """(tile size, int8 classes, decision text) that sparsegcn-tile chooses."""
-    n, nnz = csr.shape[0], csr.nnz
-    src = os.path.join(tmp, f"{tag}.mlir")
-    with open(src, "w") as f:
-        f.write(f"""func.func @agg(%x: tensor<{n}x{width}xf32>) -> tensor<{n}x{width}xf32> {{
-  %rp = arith.constant dense<{hex_dense(csr.indptr.astype(np.int64))}> : tensor<{n + 1}xi64>
-  %ci = arith.constant dense<{hex_dense(csr.indices.astype(np.int64))}> : tensor<{nnz}xi64>
-  %v = arith.constant dense<{hex_dense(csr.data.astype(np.float32))}> : tensor<{nnz}xf32>
-  %e = tensor.empty() : tensor<{n}x{width}xf32>
-  %y = sparsegcn.aggregate csr(%rp, %ci, %v : tensor<{n + 1}xi64>, tensor<{nnz}xi64>, tensor<{nnz}xf32>) [{n}, {n}]
-         ins(%x : tensor<{n}x{width}xf32>) outs(%e : tensor<{n}x{width}xf32>) -> tensor<{n}x{width}xf32>
-  return %y : tensor<{n}x{width}xf32>
-}}
-""")
-    out = subprocess.run([tool("lathe-opt"), src, "--sparsegcn-tile"], check=True,
-                         capture_output=True, text=True).stdout
-    decision = re.search(r"lathe.decision = \{([^}]*)\}", out).group(1)
-    tile = int(re.search(r"tile_size = (\d+) : i64", decision).group(1))
-    if "sparsegcn.tiled_aggregate" not in out:
-        # No dense tile: the pass kept sparsegcn.aggregate (the CSR kernel, no tile plan).
-        return tile, None, decision
-    classes = np.array([int(c) for c in
-                        re.search(r"tile_classes = array<i8: ([^>]*)>", out).group(1).split(",")],
-                       np.int8)
-    return tile, classes, decision
-
-
-def nonempty_tiles(csr, tile):
-    """int8 per tile (row-major): 1 where the tile holds a non-zero, else 0."""
-    g = (csr.shape[0] + tile - 1) // tile
-    coo = csr.tocoo()
-    counts = np.bincount((coo.row // tile) * g + coo.col // tile, minlength=g * g)
-    return (counts > 0).astype(np.int8)
 
 
 CAL_TILES = [32, 64, 128, 256]
@@ -213,161 +602,33 @@ def calibrate(rt, rounds):
         print(f"constexpr double {name}[] = {{{fmt(whole[label, f] for f in CAL_WIDTHS)}}};")
 
 
-def gcn_accuracy_delta(tmp, cora):
-    d = os.path.join(tmp, "gcn")
-    subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "sparsegcn", "train_gcn.py"),
-                    "--data", cora, "--out", d], check=True)
-    out = os.path.join(d, "out.npy")
-    subprocess.run([tool("lathe-run"), os.path.join(d, "gcn.mlir"),
-                    f"--input={os.path.join(d, 'x.npy')}", f"--output={out}"], check=True,
-                   stdout=subprocess.DEVNULL)
-    res = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "sparsegcn", "accuracy.py"),
-                          out, d, "--max-delta", "1"], capture_output=True, text=True, check=True)
-    print(res.stdout.strip())
-    return float(re.search(r"delta ([-+0-9.]+)", res.stdout).group(1))
-
-
 def main():
-    p = argparse.ArgumentParser(description="H-GCN aggregation benchmark")
-    p.add_argument("--calibrate", action="store_true")
-    p.add_argument("--rounds", type=int, default=7, help="timing rounds per calibration cell")
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--graphs", help="comma-separated subset (for development; RESULT then "
-                   "covers only these)")
+    p = argparse.ArgumentParser(description="H-GCN aggregation on real graphs vs MKL, scipy, "
+                                "torch (no arguments: the full benchmark)")
+    p.add_argument("--calibrate", action="store_true",
+                   help="re-measure the cost-model table instead (Debian's Python, no peers)")
+    p.add_argument("--threads", type=int, default=1, help="threads of --calibrate")
+    p.add_argument("--rounds", type=int, default=9,
+                   help="interleaved timing rounds (calibration: rounds per cell)")
+    p.add_argument("--graphs", help="comma-separated subset (development; RESULT then covers "
+                   "only these)")
     p.add_argument("--widths", help="comma-separated subset of 16,64,256")
-    p.add_argument("--no-accuracy", action="store_true", help="skip the Cora GCN run")
+    p.add_argument("--no-accuracy", action="store_true", help="skip the GCN accuracy runs")
     args = p.parse_args()
-
-    cora = graphs.cora_dir()
-    if cora is None:
-        places = [os.path.join(os.path.dirname(ROOT), "shared", "data", "cora")]
-        if os.environ.get("LATHE_DATA"):
-            places.append(os.path.join(os.environ["LATHE_DATA"], "cora"))
-        sys.exit("bench/sparsegcn: Cora not found at " + " or ".join(places) +
-                 " (set LATHE_DATA to the folder holding cora/)")
     lib = lathe_spmm.find_library(build_dir())
     if not os.path.exists(lib):
-        sys.exit(f"bench/sparsegcn: {lib} not found: build first (or set LATHE_BUILD_DIR)")
-    rt = lathe_spmm.Runtime(lib)
-    import torch
-    torch.set_num_threads(args.threads)
-    rt.lib.lathe_rt_set_num_threads(args.threads)
+        fail(f"{lib} not found: build first (or set LATHE_BUILD_DIR)")
     if args.calibrate:
+        import torch
+        torch.set_num_threads(args.threads)
+        rt = lathe_spmm.Runtime(lib)
+        rt.lib.lathe_rt_set_num_threads(args.threads)
         calibrate(rt, args.rounds)
         return
-
-    print("building graphs ...", flush=True)
-    _, _, cora_adj = graphs.load_cora(cora)
-    gs = {
-        "cora": graphs.gcn_normalize(cora_adj),
-        "citeseer-size": graphs.gcn_normalize(graphs.power_law_graph(3327, 4552, seed=1)),
-        "pubmed-size": graphs.gcn_normalize(graphs.power_law_graph(19717, 44324, seed=2)),
-        "planted-blocks": graphs.gcn_normalize(graphs.planted_communities(4096, 128, 0.5, 2.0, 3)),
-    }
-    if args.graphs:
-        gs = {k: v for k, v in gs.items() if k in args.graphs.split(",")}
-    widths = [int(w) for w in args.widths.split(",")] if args.widths else WIDTHS
-    rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for name, a in gs.items():
-            n = a.shape[0]
-            a32 = a.copy()
-            a32.indptr, a32.indices = a.indptr.astype(np.int32), a.indices.astype(np.int32)
-            coo = a.tocoo()
-            t_coo = torch.sparse_coo_tensor(np.vstack([coo.row, coo.col]), coo.data,
-                                            (n, n)).coalesce()
-            t_csr = t_coo.to_sparse_csr()
-            t_dense = torch.from_numpy(a.toarray())
-            print(f"\n{name}: {n} nodes, {a.nnz} non-zeros (density {a.nnz / n / n:.2e})",
-                  flush=True)
-            for f in widths:
-                tile, classes, decision = pass_decision(a, f, tmp, f"{name}-{f}")
-                nonempty = nonempty_tiles(a, tile)
-                kept = classes is None
-                if kept:
-                    classes = nonempty
-                # X and the outputs 64-byte aligned, as the runtime's allocator gives them to
-                # compiled code (and the same X for every method).
-                x = lathe_spmm.aligned_copy(
-                    np.random.default_rng(f).standard_normal((n, f)).astype(np.float32))
-                ref = a.astype(np.float64) @ x.astype(np.float64)
-                xt = torch.from_numpy(x)
-                ys = {k: lathe_spmm.aligned_empty((n, f)) for k in ["hybrid", "sparse", "alldense"]}
-                calls = {
-                    # What lathe-run executes: the CSR kernel where the pass kept the op.
-                    "hybrid": (rt.csr_call(a32, x, ys["hybrid"], flags=lathe_spmm.CONST_A)
-                               if kept else
-                               rt.tiled_call(a32, x, ys["hybrid"], tile, classes=classes,
-                                             flags=lathe_spmm.CONST_A)),
-                    "sparse": rt.tiled_call(a32, x, ys["sparse"], tile, classes=nonempty,
-                                            flags=lathe_spmm.CONST_A),
-                    "alldense": rt.tiled_call(a32, x, ys["alldense"], tile,
-                                              classes=(nonempty * 2).astype(np.int8),
-                                              flags=lathe_spmm.CONST_A),
-                }
-                for k, c in calls.items():
-                    c()
-                    rt.check()
-                    if not close(ys[k], ref):
-                        sys.exit(f"bench/sparsegcn: Lathe {k} output wrong on {name}, F={f}")
-                for k, out in [("torch", torch.sparse.mm(t_coo, xt).numpy()),
-                               ("scipy", a @ x), ("dense", torch.mm(t_dense, xt).numpy())]:
-                    if not close(out, ref):
-                        print(f"  (note: {k} differs from the float64 reference beyond tolerance)")
-                fns = dict(calls)
-                # Without dense tiles the hybrid is the sparse engine on every non-zero, which
-                # is what all-sparse measures: time it once (timing it twice only measures the
-                # load of the machine).
-                same_plan = not (classes == 2).any()
-                if same_plan:
-                    del fns["sparse"]
-                # torch: COO and CSR, on 1 thread and on --threads (torch's OpenMP join
-                # stalls when the cores are busy; the faster of the four is the baseline).
-                for tn in sorted({1, args.threads}):
-                    for fmt, tensor in [("coo", t_coo), ("csr", t_csr)]:
-                        def call(tensor=tensor, tn=tn):
-                            torch.set_num_threads(tn)
-                            return torch.sparse.mm(tensor, xt)
-                        fns[f"torch_{fmt}{tn}"] = call
-                fns["scipy"] = lambda: a @ x
-                t = best_times(fns, rounds=11)
-                if same_plan:
-                    t["sparse"] = t["hybrid"]
-                t["torch"] = min(t.pop(k) for k in list(t) if k.startswith("torch_"))
-                torch.set_num_threads(args.threads)
-                # The dense adjacency is the slow baseline (1.5 GB and seconds per call on the
-                # PubMed-sized graph): fewer rounds, outside the interleaving.
-                if n > 10000:
-                    t0 = time.perf_counter()
-                    torch.mm(t_dense, xt)
-                    t["dense"] = time.perf_counter() - t0
-                else:
-                    t["dense"] = best_times({"dense": lambda: torch.mm(t_dense, xt)},
-                                            rounds=3, fill=0.0)["dense"]
-                hist = {"empty": int((classes == 0).sum()), "sparse": int((classes == 1).sum()),
-                        "dense": int((classes == 2).sum())}
-                rows.append((name, f, t, hist, tile))
-                print(f"  F={f:<3} tile {tile:<3} tiles empty/sparse/dense "
-                      f"{hist['empty']}/{hist['sparse']}/{hist['dense']}"
-                      + ("  (no dense tile: the pass kept the CSR kernel = all-sparse, timed once)"
-                         if same_plan else ""), flush=True)
-                print("        " + "  ".join(f"{k} {v * 1e3:8.3f} ms" for k, v in t.items()))
-                best_single = min(t["sparse"], t["alldense"])
-                print(f"        hybrid speedup: x{t['torch'] / t['hybrid']:.2f} vs torch, "
-                      f"x{t['scipy'] / t['hybrid']:.2f} vs scipy, x{t['dense'] / t['hybrid']:.2f} "
-                      f"vs dense GEMM; hybrid / best single engine = "
-                      f"{t['hybrid'] / best_single:.3f}", flush=True)
-        acc_delta = float("nan")
-        if not args.no_accuracy:
-            print("\nCora GCN accuracy (PyTorch vs lathe-run):", flush=True)
-            acc_delta = gcn_accuracy_delta(tmp, cora)
-
-    wide = [r for r in rows if r[1] >= 64] or rows
-    min_torch = min(r[2]["torch"] / r[2]["hybrid"] for r in wide)
-    min_scipy = min(r[2]["scipy"] / r[2]["hybrid"] for r in wide)
-    worst = max(r[2]["hybrid"] / min(r[2]["sparse"], r[2]["alldense"]) for r in rows)
-    print(f"RESULT min_speedup_vs_torch={min_torch:.2f} min_speedup_vs_scipy={min_scipy:.2f} "
-          f"hybrid_vs_best_single={worst:.3f} accuracy_delta={acc_delta:+.4f}")
+    t0 = time.time()
+    enter_venv()
+    run(args, lathe_spmm.Runtime(lib))
+    print(f"(benchmark took {time.time() - t0:.0f} s)")
 
 
 if __name__ == "__main__":

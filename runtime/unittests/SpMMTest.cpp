@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <set>
 
 using namespace lathe::test;
 
@@ -247,14 +248,17 @@ TEST(SpMMTiled, PlanMemoryIsCounted) {
   EXPECT_EQ(lathe_rt_mem_current(), before);
 
   // With a permutation the plan holds it too (numRows int64), and the
-  // permuted copies of X and Y are scratch: counted at the peak, then gone.
+  // permuted copies of X and Y, which it keeps for the next call.
   std::vector<int32_t> perm(size_t(a.n));
   std::iota(perm.rbegin(), perm.rend(), 0);
   lathe_rt_mem_reset_peak();
   runTiled(a, x, f, tile, 0., &classes, &perm, LATHE_SPMM_CONST_A);
   EXPECT_EQ(takePending(), "");
-  EXPECT_EQ(lathe_rt_mem_current() - before, expected + a.n * 8);
-  EXPECT_GE(lathe_rt_mem_peak() - before, expected + a.n * 8 + 2 * a.n * f * 4);
+  int64_t withPerm = expected + a.n * 8 + 2 * a.n * f * 4;
+  EXPECT_EQ(lathe_rt_mem_current() - before, withPerm);
+  EXPECT_GE(lathe_rt_mem_peak() - before, withPerm);
+  runTiled(a, x, f, tile, 0., &classes, &perm, LATHE_SPMM_CONST_A);
+  EXPECT_EQ(lathe_rt_mem_current() - before, withPerm);
   lathe_rt_spmm_clear_plans();
   EXPECT_EQ(lathe_rt_mem_current(), before);
 }
@@ -284,6 +288,184 @@ TEST(SpMMTiled, Permutation) {
   std::vector<float> x = randomVector(size_t(a.n * f), 11);
   expectClose(runTiled(b, x, f, 10, 0.4, nullptr, &perm), reference(a, x, f));
   EXPECT_EQ(takePending(), "");
+}
+
+/// `a` with its nodes renamed by a random permutation (seed `seed`).
+template <typename Index>
+Csr<Index> shuffled(const Csr<Index> &a, unsigned seed) {
+  std::vector<int64_t> perm(size_t(a.n));
+  std::iota(perm.begin(), perm.end(), 0);
+  std::mt19937 gen(seed);
+  std::shuffle(perm.begin(), perm.end(), gen);
+  std::vector<int64_t> inv(perm.size());
+  for (size_t i = 0; i < perm.size(); ++i)
+    inv[perm[i]] = static_cast<int64_t>(i);
+  Csr<Index> b;
+  b.n = a.n;
+  b.rowPtr.push_back(0);
+  std::vector<std::pair<Index, float>> row;
+  for (int64_t i = 0; i < a.n; ++i) {
+    row.clear();
+    for (Index k = a.rowPtr[perm[i]]; k < a.rowPtr[perm[i] + 1]; ++k)
+      row.emplace_back(static_cast<Index>(inv[a.colIdx[k]]), a.values[k]);
+    std::sort(row.begin(), row.end());
+    for (auto [c, v] : row) {
+      b.colIdx.push_back(c);
+      b.values.push_back(v);
+    }
+    b.rowPtr.push_back(static_cast<Index>(b.colIdx.size()));
+  }
+  return b;
+}
+
+template <typename Index>
+std::vector<int64_t> graphOrder(const Csr<Index> &a, int64_t order,
+                                int64_t maxCluster = 32) {
+  std::vector<int64_t> perm(size_t(a.n), -1);
+  EXPECT_EQ(lathe_rt_graph_order(order, a.n, a.rowPtr.data(), a.colIdx.data(),
+                                 sizeof(Index) == 4, maxCluster, perm.data()),
+            0);
+  return perm;
+}
+
+/// Tiles of `a` (after the ordering `perm`) with density >= threshold.
+template <typename Index>
+int64_t denseTiles(const Csr<Index> &a, const std::vector<int64_t> &perm,
+                   int64_t t, double threshold) {
+  std::vector<int64_t> inv(perm.size());
+  for (size_t i = 0; i < perm.size(); ++i)
+    inv[perm[i]] = static_cast<int64_t>(i);
+  int64_t tiles = (a.n + t - 1) / t;
+  std::vector<int64_t> counts(size_t(tiles * tiles));
+  for (int64_t i = 0; i < a.n; ++i)
+    for (Index k = a.rowPtr[i]; k < a.rowPtr[i + 1]; ++k)
+      ++counts[(inv[i] / t) * tiles + inv[a.colIdx[k]] / t];
+  return std::count_if(counts.begin(), counts.end(), [&](int64_t c) {
+    return c >= threshold * double(t * t);
+  });
+}
+
+template <typename Index>
+int64_t bandwidth(const Csr<Index> &a, const std::vector<int64_t> &perm) {
+  std::vector<int64_t> inv(perm.size());
+  for (size_t i = 0; i < perm.size(); ++i)
+    inv[perm[i]] = static_cast<int64_t>(i);
+  int64_t bw = 0;
+  for (int64_t i = 0; i < a.n; ++i)
+    for (Index k = a.rowPtr[i]; k < a.rowPtr[i + 1]; ++k)
+      bw = std::max<int64_t>(bw, std::abs(inv[i] - inv[a.colIdx[k]]));
+  return bw;
+}
+
+template <typename Index> void checkOrders() {
+  // Eight communities of 32 nodes (70 % inside, 0.2 % outside), shuffled.
+  Csr<Index> a = shuffled(randomGraph<Index>(256, 0.002, 32, 0.7, 51), 52);
+  std::vector<int64_t> identity(size_t(a.n));
+  std::iota(identity.begin(), identity.end(), 0);
+  EXPECT_EQ(graphOrder(a, LATHE_ORDER_NONE), identity);
+  for (int64_t order :
+       {LATHE_ORDER_DEGREE, LATHE_ORDER_RCM, LATHE_ORDER_CLUSTER}) {
+    std::vector<int64_t> perm = graphOrder(a, order);
+    std::vector<int64_t> sorted = perm;
+    std::sort(sorted.begin(), sorted.end());
+    EXPECT_EQ(sorted, identity) << "order " << order;
+  }
+  // Shuffled, no 32-tile reaches half density; clustered, most communities
+  // fill one (a community split over two tiles may fill neither).
+  EXPECT_EQ(denseTiles(a, identity, 32, 0.5), 0);
+  EXPECT_GE(denseTiles(a, graphOrder(a, LATHE_ORDER_CLUSTER), 32, 0.5), 6);
+  // RCM recovers a shuffled band matrix's band (up to a factor).
+  Csr<Index> band;
+  band.n = 300;
+  band.rowPtr.push_back(0);
+  for (int64_t i = 0; i < band.n; ++i) {
+    for (int64_t j = std::max<int64_t>(0, i - 3);
+         j <= std::min<int64_t>(band.n - 1, i + 3); ++j) {
+      band.colIdx.push_back(static_cast<Index>(j));
+      band.values.push_back(1.f);
+    }
+    band.rowPtr.push_back(static_cast<Index>(band.colIdx.size()));
+  }
+  Csr<Index> mixed = shuffled(band, 53);
+  EXPECT_GT(bandwidth(mixed, identity), 100);
+  EXPECT_LE(bandwidth(mixed, graphOrder(mixed, LATHE_ORDER_RCM)), 12);
+  // Decreasing degree in the symmetrised pattern (A + A^T, no loops).
+  std::vector<std::set<int64_t>> neighbours(size_t(a.n));
+  for (int64_t i = 0; i < a.n; ++i)
+    for (Index k = a.rowPtr[i]; k < a.rowPtr[i + 1]; ++k)
+      if (a.colIdx[k] != i) {
+        neighbours[i].insert(a.colIdx[k]);
+        neighbours[a.colIdx[k]].insert(i);
+      }
+  std::vector<int64_t> byDegree = graphOrder(a, LATHE_ORDER_DEGREE);
+  for (size_t i = 1; i < byDegree.size(); ++i)
+    EXPECT_GE(neighbours[byDegree[i - 1]].size(),
+              neighbours[byDegree[i]].size())
+        << "position " << i;
+}
+
+TEST(GraphOrder, PermutationsAndTheirEffectI32) { checkOrders<int32_t>(); }
+TEST(GraphOrder, PermutationsAndTheirEffectI64) { checkOrders<int64_t>(); }
+
+TEST(GraphOrder, BadInputIsAnError) {
+  Csr<int64_t> a = randomGraph<int64_t>(20, 0.2, 0, 0., 54);
+  std::vector<int64_t> perm(size_t(a.n));
+  EXPECT_NE(lathe_rt_graph_order(7, a.n, a.rowPtr.data(), a.colIdx.data(), 0, 8,
+                                 perm.data()),
+            0);
+  EXPECT_NE(takePending().find("unknown node ordering 7"), std::string::npos);
+  a.colIdx[3] = 99;
+  EXPECT_NE(lathe_rt_graph_order(LATHE_ORDER_RCM, a.n, a.rowPtr.data(),
+                                 a.colIdx.data(), 0, 8, perm.data()),
+            0);
+  EXPECT_NE(takePending().find("column index 99"), std::string::npos);
+}
+
+// The tiled kernel reorders the adjacency itself (an adjacency known only
+// at run time): every ordering gives A x in the original node order, with
+// and without a cached plan.
+template <typename Index> void checkRuntimeReorder() {
+  Csr<Index> a = shuffled(randomGraph<Index>(256, 0.002, 32, 0.7, 61), 62);
+  Csr<Index> plain = randomGraph<Index>(200, 0.01, 0, 0., 63);
+  for (int64_t f : {7, 64}) {
+    std::vector<float> x = randomVector(size_t(a.n * f), 64);
+    std::vector<float> px = randomVector(size_t(plain.n * f), 65);
+    for (int64_t order : {LATHE_ORDER_DEGREE, LATHE_ORDER_RCM,
+                          LATHE_ORDER_CLUSTER, LATHE_ORDER_AUTO}) {
+      SCOPED_TRACE(testing::Message() << "f=" << f << " order=" << order);
+      int64_t flags = order << LATHE_SPMM_REORDER_SHIFT;
+      for (int repeat = 0; repeat < 2; ++repeat) {
+        expectClose(runTiled(a, x, f, 32, 0.5, (std::vector<int8_t> *)nullptr,
+                             (std::vector<Index> *)nullptr,
+                             flags | LATHE_SPMM_CONST_A),
+                    reference(a, x, f));
+        // No ordering gives a dense tile here (auto then keeps A as it is).
+        expectClose(runTiled(plain, px, f, 32, 0.5,
+                             (std::vector<int8_t> *)nullptr,
+                             (std::vector<Index> *)nullptr, flags),
+                    reference(plain, px, f));
+        EXPECT_EQ(takePending(), "");
+      }
+    }
+  }
+  lathe_rt_spmm_clear_plans();
+}
+
+TEST(SpMMTiled, RuntimeReorderI32) { checkRuntimeReorder<int32_t>(); }
+TEST(SpMMTiled, RuntimeReorderI64) { checkRuntimeReorder<int64_t>(); }
+
+TEST(SpMMErrors, ReorderNeedsRuntimeClassification) {
+  Csr<int64_t> a = randomGraph<int64_t>(16, 0.2, 0, 0., 66);
+  std::vector<float> x = randomVector(size_t(a.n * 4), 67);
+  std::vector<int8_t> classes(1, LATHE_TILE_SPARSE);
+  runTiled(a, x, 4, 16, 0.5, &classes, (std::vector<int64_t> *)nullptr,
+           int64_t(LATHE_ORDER_RCM) << LATHE_SPMM_REORDER_SHIFT);
+  EXPECT_NE(takePending().find("needs runtime classification"),
+            std::string::npos);
+  runTiled(a, x, 4, 16, 0.5, (std::vector<int8_t> *)nullptr,
+           (std::vector<int64_t> *)nullptr,
+           int64_t(6) << LATHE_SPMM_REORDER_SHIFT);
+  EXPECT_NE(takePending().find("unknown node ordering 6"), std::string::npos);
 }
 
 // Big enough for the parallel path (> 2^20 flops), repeated to shake out

@@ -8,6 +8,8 @@
 - planted_communities(...): dense diagonal blocks (communities, nodes contiguous) plus sparse
   background edges: the graph where tiles really are dense.
 - small_graph(): a deterministic 64-node graph for tests that need no external data.
+- data_dir(name), load_citeseer(dir), load_pubmed(dir), load_mtx(path): the other real inputs
+  of bench/sparsegcn (../shared/data or $LATHE_DATA), as symmetric 0/1 adjacencies.
 """
 import gzip
 import os
@@ -27,6 +29,94 @@ def cora_dir(explicit=None):
         if c and os.path.exists(os.path.join(c, "cora.cites")):
             return c
     return None
+
+
+def data_dir(name, explicit=None):
+    """The folder `name` (cora, citeseer, pubmed, suitesparse): `explicit`, else
+    $LATHE_DATA/name, else ../shared/data/name; None when none exists."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    candidates = [explicit] if explicit else []
+    if os.environ.get("LATHE_DATA"):
+        candidates.append(os.path.join(os.environ["LATHE_DATA"], name))
+    candidates.append(os.path.join(os.path.dirname(root), "shared", "data", name))
+    for c in candidates:
+        if c and os.path.isdir(c) and os.listdir(c):
+            return c
+    return None
+
+
+def _symmetric(rows, cols, n):
+    """Symmetric 0/1 CSR without self loops from edge lists."""
+    rows, cols = np.asarray(rows, np.int64), np.asarray(cols, np.int64)
+    keep = rows != cols
+    rows, cols = rows[keep], cols[keep]
+    adj = sp.csr_matrix((np.ones(2 * len(rows), np.float32),
+                         (np.concatenate([rows, cols]), np.concatenate([cols, rows]))),
+                        shape=(n, n))
+    adj.data[:] = 1.0
+    adj.eliminate_zeros()
+    adj.sort_indices()
+    return adj
+
+
+def load_linqs(path, name):
+    """(features, labels, adjacency) of a LINQS citation data set NAME.content[.gz] +
+    NAME.cites (Cora, CiteSeer): nodes in .content order, classes in sorted name order,
+    citations to papers absent from .content dropped."""
+    content = os.path.join(path, f"{name}.content")
+    opener = open
+    if not os.path.exists(content):
+        content += ".gz"
+        opener = gzip.open
+    ids, feats, names = [], [], []
+    with opener(content, "rt") as f:
+        for line in f:
+            parts = line.split()
+            if not parts:
+                continue
+            ids.append(parts[0])
+            feats.append(np.array(parts[1:-1], dtype=np.float32))
+            names.append(parts[-1])
+    index = {pid: i for i, pid in enumerate(ids)}
+    classes = sorted(set(names))
+    labels = np.array([classes.index(c) for c in names], dtype=np.int64)
+    rows, cols = [], []
+    with open(os.path.join(path, f"{name}.cites")) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) != 2 or parts[0] not in index or parts[1] not in index:
+                continue
+            rows.append(index[parts[0]])
+            cols.append(index[parts[1]])
+    return np.stack(feats), labels, _symmetric(rows, cols, len(ids))
+
+
+def load_citeseer(path):
+    return load_linqs(path, "citeseer")
+
+
+def load_pubmed(path):
+    """Symmetric adjacency of PubMed-Diabetes from its DIRECTED.cites.tab (edges only;
+    nodes numbered in order of first appearance)."""
+    index = {}
+    rows, cols = [], []
+    with open(os.path.join(path, "Pubmed-Diabetes.DIRECTED.cites.tab")) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) != 4 or parts[2] != "|":
+                continue
+            a, b = (index.setdefault(p.split(":", 1)[1], len(index)) for p in
+                    (parts[1], parts[3]))
+            rows.append(a)
+            cols.append(b)
+    return _symmetric(rows, cols, len(index))
+
+
+def load_mtx(path):
+    """The symmetric 0/1 pattern of a Matrix Market file (off-diagonal entries)."""
+    import scipy.io
+    m = sp.coo_matrix(scipy.io.mmread(path))
+    return _symmetric(m.row, m.col, m.shape[0])
 
 
 def load_cora(path):

@@ -12,6 +12,9 @@ INDEX32 = 1 << 0
 CONST_A = 1 << 1
 CLASSIFY = 1 << 2
 PERMUTED = 1 << 3
+REORDER_SHIFT = 4
+# Node orderings (LATHE_ORDER_*); AUTO only as a tiled-kernel flag.
+ORDERS = {"none": 0, "degree": 1, "rcm": 2, "cluster": 3, "auto": 4}
 
 
 def aligned_empty(shape, dtype=np.float32, align=64):
@@ -49,6 +52,8 @@ class Runtime:
         self.lib.lathe_rt_spmm_tiled_f32.argtypes = [i64, vp] * 7 + [i64] * 5
         self.lib.lathe_rt_take_pending_error.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
         self.lib.lathe_rt_take_pending_error.restype = ctypes.c_int
+        self.lib.lathe_rt_graph_order.argtypes = [i64, i64, vp, vp, ctypes.c_int, i64, vp]
+        self.lib.lathe_rt_graph_order.restype = ctypes.c_int
         self._keep = []
 
     def _desc(self, a):
@@ -70,6 +75,20 @@ class Runtime:
         if self.lib.lathe_rt_take_pending_error(buf, 1024):
             raise RuntimeError(buf.value.decode())
 
+    def graph_order(self, kind, csr, max_cluster=64):
+        """perm (int64 [n]) of the runtime's ordering `kind` ("degree", "rcm", "cluster");
+        perm[i] is the node placed at position i."""
+        n = csr.shape[0]
+        rp, ci = csr.indptr, csr.indices
+        index32 = rp.dtype == np.int32
+        if not index32:
+            rp, ci = rp.astype(np.int64), ci.astype(np.int64)
+        perm = np.empty(n, np.int64)
+        if self.lib.lathe_rt_graph_order(ORDERS[kind], n, rp.ctypes.data, ci.ctypes.data,
+                                         int(index32), max_cluster, perm.ctypes.data):
+            self.check()
+        return perm
+
     def csr_call(self, csr, x, y, flags=0):
         """Returns a zero-argument callable that runs lathe_rt_spmm_csr_f32 into y."""
         rp, ci, v = csr.indptr, csr.indices, csr.data
@@ -80,19 +99,24 @@ class Runtime:
         fn = self.lib.lathe_rt_spmm_csr_f32
         return lambda: fn(*args)
 
-    def tiled_call(self, csr, x, y, tile, threshold=None, classes=None, flags=0):
+    def tiled_call(self, csr, x, y, tile, threshold=None, classes=None, flags=0, perm=None):
         """Callable running lathe_rt_spmm_tiled_f32 with the given classes (int8 array) or,
-        when classes is None, runtime classification at `threshold`."""
+        when classes is None, runtime classification at `threshold`. With `perm` (index
+        array, the type of csr's indices), csr is P A Pᵀ and row i is node perm[i]."""
         rp, ci, v = csr.indptr, csr.indices, csr.data
         if rp.dtype == np.int32:
             flags |= INDEX32
+        if perm is not None:
+            flags |= PERMUTED
+            perm = np.ascontiguousarray(perm, dtype=rp.dtype)
+            self._keep.append(perm)
         if classes is None:
             flags |= CLASSIFY
             classes = np.zeros(1, np.int8)
         ppm = int(round((threshold or 0.0) * 1e6))
         args = [*self._desc(rp), *self._desc(ci), *self._desc(v), *self._desc(classes),
-                *self._desc(rp), *self._desc(x), *self._desc(y), csr.shape[0], csr.shape[1],
-                tile, ppm, flags]
+                *self._desc(rp if perm is None else perm), *self._desc(x), *self._desc(y),
+                csr.shape[0], csr.shape[1], tile, ppm, flags]
         self._keep.append(classes)
         fn = self.lib.lathe_rt_spmm_tiled_f32
         return lambda: fn(*args)

@@ -2,19 +2,22 @@
 """Trains Kipf & Welling's 2-layer GCN with Debian's PyTorch and writes it for Lathe.
 
     /usr/bin/python3 scripts/sparsegcn/train_gcn.py --data ../shared/data/cora --out DIR
+    /usr/bin/python3 scripts/sparsegcn/train_gcn.py --dataset citeseer --out DIR
     /usr/bin/python3 scripts/sparsegcn/train_gcn.py --synthetic --out DIR
 
 Model: logits = Â · (relu(Â · (X W1) + b1) W2) + b2, Â = D^-1/2 (A + I) D^-1/2, 16 hidden
 units, dropout 0.5 on the input (sparse dropout on Cora's sparse features) and hidden layer,
 Adam (lr 0.01, weight decay 5e-4), 200 epochs.
 Cora: rows of X normalised to sum 1, the standard split of the issue (train: nodes 0-139,
-validation 200-499, test 500-1499, in cora.content order). --synthetic: a 64-node graph with
+validation 200-499, test 500-1499, in cora.content order). CiteSeer (--dataset citeseer; the raw
+LINQS release has no standard split): 20 training nodes per class, 500 validation and 1000 test
+nodes drawn by a seeded permutation (seed 0, independent of --seed). --synthetic: a 64-node graph with
 two dense communities (scripts/sparsegcn/graphs.small_graph), features drawn around a class
 mean, the same model; no external data.
 
 Writes into DIR:
   gcn.mlir         @main(%x: tensor<NxFxf32>) -> tensor<NxCxf32>: linalg.matmul for X·W,
-                   sparsegcn.aggregate for Â·H, linalg.generic for bias (+ ReLU). Cora: Â's CSR
+                   sparsegcn.aggregate for Â·H, linalg.generic for bias (+ ReLU). Cora, CiteSeer: Â's CSR
                    (int64 row_ptr/col_idx, f32 values) and the weights as lathe.weight from
                    gcn_weights.h5; --synthetic: everything as dense constants, so that
                    sparsegcn-tile sees the adjacency.
@@ -137,7 +140,9 @@ def synthetic_data(seed=0):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--data", help="Cora folder (cora.content[.gz], cora.cites)")
+    p.add_argument("--data", help="the data set's folder (NAME.content[.gz], NAME.cites); "
+                   "default $LATHE_DATA/NAME or ../shared/data/NAME")
+    p.add_argument("--dataset", choices=["cora", "citeseer"], default="cora")
     p.add_argument("--synthetic", action="store_true", help="the small generated graph")
     p.add_argument("--out", required=True)
     p.add_argument("--epochs", type=int, default=200)
@@ -149,6 +154,18 @@ def main():
     if args.synthetic:
         x, labels, adj, train, val, test = synthetic_data(args.seed)
         test_range = [int(i) for i in test]
+    elif args.dataset == "citeseer":
+        path = graphs.data_dir("citeseer", args.data)
+        if path is None or not os.path.exists(os.path.join(path, "citeseer.cites")):
+            sys.exit(f"train_gcn.py: CiteSeer not found at "
+                     f"{args.data or '../shared/data/citeseer'} (nor $LATHE_DATA/citeseer)")
+        x, labels, adj = graphs.load_citeseer(path)
+        x = x / np.maximum(x.sum(axis=1, keepdims=True), 1.0)
+        order = np.random.default_rng(0).permutation(len(labels))
+        train = np.concatenate([order[labels[order] == c][:20]
+                                for c in range(int(labels.max()) + 1)])
+        rest = order[~np.isin(order, train)]
+        val, test = rest[:500], rest[500:1500]
     else:
         path = graphs.cora_dir(args.data)
         if path is None:
@@ -157,7 +174,6 @@ def main():
         x, labels, adj = graphs.load_cora(path)
         x = x / np.maximum(x.sum(axis=1, keepdims=True), 1.0)
         train, val, test = np.arange(140), np.arange(200, 500), np.arange(500, 1500)
-        test_range = [500, 1500]
     ahat = graphs.gcn_normalize(adj)
     n, f = x.shape
     c = int(labels.max()) + 1
@@ -207,7 +223,7 @@ def main():
             return (f'lathe.weight #lathe.external<"gcn_weights.h5", "{datasets[name]}"> : '
                     f"{tensor_type(shape, dtype)}")
     with open(os.path.join(args.out, "gcn.mlir"), "w") as fh:
-        fh.write(f"// 2-layer GCN ({'synthetic 64-node graph' if args.synthetic else 'Cora'}), "
+        fh.write(f"// 2-layer GCN ({'synthetic 64-node graph' if args.synthetic else args.dataset}), "
                  f"written by scripts/sparsegcn/train_gcn.py; PyTorch test accuracy {acc:.4f}\n")
         fh.write(emit_mlir(n, f, h, c, ahat.nnz, source))
     np.save(os.path.join(args.out, "x.npy"), x.astype(np.float32))

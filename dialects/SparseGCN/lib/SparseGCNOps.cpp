@@ -150,6 +150,17 @@ LogicalResult TiledAggregateOp::verify() {
              << getRows() << " elements of row_ptr's element type, got "
              << permType;
   }
+  if (std::optional<StringRef> reorder = getReorder()) {
+    if (!llvm::is_contained(
+            ArrayRef<StringRef>{"degree", "rcm", "cluster", "auto"}, *reorder))
+      return emitOpError("has reorder = \"")
+             << *reorder
+             << "\"; expected \"degree\", \"rcm\", \"cluster\" or \"auto\"";
+    if (getTileClasses() || getPermutation())
+      return emitOpError("has a run-time reorder together with tile_classes "
+                         "or a permutation: the reordering is the runtime's "
+                         "only when it also classifies the tiles");
+  }
   if (std::optional<int64_t> sparseNnz = getSparseNnz()) {
     if (*sparseNnz < 0 || (!ShapedType::isDynamic(getNumNonZeros()) &&
                            *sparseNnz > getNumNonZeros()))

@@ -16,6 +16,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/SymbolTable.h"
+#include "llvm/ADT/StringSwitch.h"
 
 #include <cmath>
 
@@ -92,6 +93,13 @@ void lowerTiled(ModuleOp module, SymbolTable &symbols, TiledAggregateOp op,
     classes = memref::AllocaOp::create(
         rewriter, loc, MemRefType::get({1}, rewriter.getI8Type()));
   }
+  if (std::optional<StringRef> reorder = op.getReorder())
+    flags |= int64_t(llvm::StringSwitch<int>(*reorder)
+                         .Case("degree", LATHE_ORDER_DEGREE)
+                         .Case("rcm", LATHE_ORDER_RCM)
+                         .Case("cluster", LATHE_ORDER_CLUSTER)
+                         .Default(LATHE_ORDER_AUTO))
+             << LATHE_SPMM_REORDER_SHIFT;
   if (perm)
     flags |= LATHE_SPMM_PERMUTED;
   else

@@ -197,3 +197,19 @@ func.func @transpose_index_types(%rp: tensor<5xi64>, %ci: tensor<6xi64>, %v: ten
   %t:3 = sparsegcn.transpose csr(%rp, %ci, %v : tensor<5xi64>, tensor<6xi64>, tensor<6xf32>) [4, 4] outs(%e0, %e1, %e2 : tensor<5xi32>, tensor<6xi64>, tensor<6xf32>) -> tensor<5xi32>, tensor<6xi64>, tensor<6xf32>
   return
 }
+
+// -----
+
+func.func @tiled_bad_reorder(%rp: tensor<5xi64>, %ci: tensor<6xi64>, %v: tensor<6xf32>, %x: tensor<4x16xf32>, %e: tensor<4x16xf32>) -> tensor<4x16xf32> {
+  // expected-error @+1 {{has reorder = "random"; expected "degree", "rcm", "cluster" or "auto"}}
+  %y = sparsegcn.tiled_aggregate csr(%rp, %ci, %v : tensor<5xi64>, tensor<6xi64>, tensor<6xf32>) [4, 4] tile 2 ins(%x : tensor<4x16xf32>) outs(%e : tensor<4x16xf32>) {reorder = "random"} -> tensor<4x16xf32>
+  return %y : tensor<4x16xf32>
+}
+
+// -----
+
+func.func @tiled_reorder_with_classes(%rp: tensor<5xi64>, %ci: tensor<6xi64>, %v: tensor<6xf32>, %x: tensor<4x16xf32>, %e: tensor<4x16xf32>) -> tensor<4x16xf32> {
+  // expected-error @+1 {{has a run-time reorder together with tile_classes or a permutation}}
+  %y = sparsegcn.tiled_aggregate csr(%rp, %ci, %v : tensor<5xi64>, tensor<6xi64>, tensor<6xf32>) [4, 4] tile 2 ins(%x : tensor<4x16xf32>) outs(%e : tensor<4x16xf32>) {tile_classes = array<i8: 1, 1, 1, 1>, reorder = "rcm"} -> tensor<4x16xf32>
+  return %y : tensor<4x16xf32>
+}

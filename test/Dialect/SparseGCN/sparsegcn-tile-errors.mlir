@@ -8,7 +8,7 @@
 // TILE0: sparsegcn-tile: tile-size must be positive (or -1 to let the cost model choose), got 0
 // TILE: sparsegcn-tile: tile-size must be positive (or -1 to let the cost model choose), got -2
 // TARGET: for the --target option: unknown value 'tpu' (expected one of: cpu)
-// REORDER: for the --reorder option: unknown value 'random' (expected one of: none, degree, rcm)
+// REORDER: for the --reorder option: unknown value 'random' (expected one of: none, degree, rcm, cluster, auto)
 // THRESHOLD: sparsegcn-tile: dense-threshold is a density in [0, 1] (or < 0 for the cost model), got 2
 
 func.func @out_of_range(%x: tensor<4x16xf32>) -> tensor<4x16xf32> {

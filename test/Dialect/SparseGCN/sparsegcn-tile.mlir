@@ -3,6 +3,9 @@
 // RUN: %python %S/Inputs/clique_graph.py | lathe-opt --sparsegcn-tile="tile-size=32 reorder=degree" | FileCheck %s --check-prefix=DEGREE
 // RUN: %python %S/Inputs/clique_graph.py | lathe-opt --sparsegcn-tile="tile-size=32 reorder=rcm" | FileCheck %s --check-prefix=RCM
 // RUN: %python %S/Inputs/clique_graph.py | lathe-opt --sparsegcn-tile="tile-size=32" | FileCheck %s --check-prefix=NOREORDER
+// RUN: %python %S/Inputs/clique_graph.py | lathe-opt --sparsegcn-tile="tile-size=32 reorder=cluster" | FileCheck %s --check-prefix=CLUSTER
+// RUN: %python %S/Inputs/clique_graph.py | lathe-opt --sparsegcn-tile="tile-size=32 reorder=auto" | FileCheck %s --check-prefix=AUTO
+// RUN: lathe-opt %s --split-input-file --sparsegcn-tile="reorder=cluster" | FileCheck %s --check-prefix=DEFERRED
 
 // A 4-node graph: rows 0-1 x cols 0-1 full (dense at 0.5), (2,0) and (3,3)
 // alone in their tiles (sparse), tile (0,1) empty.
@@ -42,6 +45,12 @@ func.func @constant_csr(%x: tensor<4x16xf32>) -> tensor<4x16xf32> {
 // MODEL-LABEL: func.func @runtime_csr
 // MODEL: sparsegcn.tiled_aggregate {{.*}} tile 64 ins
 // MODEL-SAME: classification = "deferred-to-runtime"
+// MODEL-NOT: reorder = "
+// A reordering is deferred with the classification: the op asks the runtime.
+// DEFERRED-LABEL: func.func @runtime_csr
+// DEFERRED: sparsegcn.tiled_aggregate
+// DEFERRED-SAME: reorder = "cluster (deferred to the runtime, with the classification)"
+// DEFERRED-SAME: reorder = "cluster"}
 func.func @runtime_csr(%rp: tensor<5xi32>, %ci: tensor<6xi32>, %v: tensor<6xf32>, %x: tensor<4x16xf32>) -> tensor<4x16xf32> {
   %e = tensor.empty() : tensor<4x16xf32>
   %y = sparsegcn.aggregate csr(%rp, %ci, %v : tensor<5xi32>, tensor<6xi32>, tensor<6xf32>) [4, 4]
@@ -59,6 +68,17 @@ func.func @runtime_csr(%rp: tensor<5xi32>, %ci: tensor<6xi32>, %v: tensor<6xf32>
 // RCM: sparsegcn.tiled_aggregate {{.*}} permutation(
 // RCM-SAME: reorder = "rcm (applied)"
 // RCM-SAME: tiles_dense = 1 : i64
+// CLUSTER-LABEL: func.func @clique
+// CLUSTER: sparsegcn.tiled_aggregate {{.*}} permutation(
+// CLUSTER-SAME: reorder = "cluster (applied)"
+// CLUSTER-SAME: reorder_predicted = "none {{[0-9.]+}} us, cluster {{[0-9.]+}} us (1 dense tiles)"
+// CLUSTER-SAME: tiles_dense = 1 : i64
+// With auto every ordering is priced; on a tie the first (degree) is kept.
+// AUTO-LABEL: func.func @clique
+// AUTO: sparsegcn.tiled_aggregate {{.*}} permutation(
+// AUTO-SAME: reorder = "degree (applied)"
+// AUTO-SAME: reorder_predicted = "none {{.*}}, degree {{.*}}, rcm {{.*}}, cluster {{.*}}"
+// AUTO-SAME: tiles_dense = 1 : i64
 // NOREORDER-LABEL: func.func @clique
 // NOREORDER-NOT: permutation(
 // NOREORDER: tiles_dense = 0 : i64, tiles_empty = 0 : i64, tiles_sparse = 4 : i64

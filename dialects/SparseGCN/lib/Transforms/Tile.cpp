@@ -11,8 +11,9 @@
 #include "mlir/IR/Matchers.h"
 #include "llvm/Support/FormatVariadic.h"
 
+#include "lathe/runtime/GraphOrder.h"
+
 #include <algorithm>
-#include <deque>
 #include <numeric>
 
 namespace mlir::lathe::sparsegcn {
@@ -135,89 +136,32 @@ Tiling classify(const Csr &csr, int64_t t, double threshold,
 // Reordering
 //===----------------------------------------------------------------------===//
 
-/// perm[i] = the node placed at position i.
-std::vector<int64_t> degreeOrder(const Csr &csr) {
-  std::vector<int64_t> perm(static_cast<size_t>(csr.n));
-  std::iota(perm.begin(), perm.end(), 0);
-  std::stable_sort(perm.begin(), perm.end(), [&](int64_t a, int64_t b) {
-    return csr.rowPtr[a + 1] - csr.rowPtr[a] >
-           csr.rowPtr[b + 1] - csr.rowPtr[b];
-  });
-  return perm;
-}
+namespace go = ::lathe::graph_order;
 
-/// Reverse Cuthill–McKee on the symmetrised pattern.
-std::vector<int64_t> rcmOrder(const Csr &csr) {
-  int64_t n = csr.n;
-  std::vector<std::vector<int64_t>> adj(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t k = csr.rowPtr[i]; k < csr.rowPtr[i + 1]; ++k) {
-      int64_t j = csr.colIdx[k];
-      if (i == j)
-        continue;
-      adj[i].push_back(j);
-      adj[j].push_back(i);
-    }
-  std::vector<int64_t> degree(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) {
-    std::sort(adj[i].begin(), adj[i].end());
-    adj[i].erase(std::unique(adj[i].begin(), adj[i].end()), adj[i].end());
-    degree[i] = static_cast<int64_t>(adj[i].size());
+/// The orderings `reorder` asks to try (auto: all of them).
+SmallVector<go::Order> reorderCandidates(NodeReorder reorder) {
+  switch (reorder) {
+  case NodeReorder::None:
+    return {};
+  case NodeReorder::Degree:
+    return {go::Order::Degree};
+  case NodeReorder::RCM:
+    return {go::Order::RCM};
+  case NodeReorder::Cluster:
+    return {go::Order::Cluster};
+  case NodeReorder::Auto:
+    return {go::Order::Degree, go::Order::RCM, go::Order::Cluster};
   }
-  std::vector<int64_t> byDegree(static_cast<size_t>(n));
-  std::iota(byDegree.begin(), byDegree.end(), 0);
-  std::stable_sort(byDegree.begin(), byDegree.end(),
-                   [&](int64_t a, int64_t b) { return degree[a] < degree[b]; });
-  std::vector<char> visited(static_cast<size_t>(n), 0);
-  std::vector<int64_t> order;
-  order.reserve(static_cast<size_t>(n));
-  for (int64_t start : byDegree) {
-    if (visited[start])
-      continue;
-    std::deque<int64_t> queue{start};
-    visited[start] = 1;
-    while (!queue.empty()) {
-      int64_t v = queue.front();
-      queue.pop_front();
-      order.push_back(v);
-      std::vector<int64_t> next;
-      for (int64_t w : adj[v])
-        if (!visited[w]) {
-          visited[w] = 1;
-          next.push_back(w);
-        }
-      std::stable_sort(next.begin(), next.end(), [&](int64_t a, int64_t b) {
-        return degree[a] < degree[b];
-      });
-      queue.insert(queue.end(), next.begin(), next.end());
-    }
-  }
-  std::reverse(order.begin(), order.end());
-  return order;
+  llvm_unreachable("unknown sparsegcn-tile reorder");
 }
 
 /// B = P A Pᵀ: row i of B is node perm[i], column j is node perm[j].
 Csr permute(const Csr &a, ArrayRef<int64_t> perm) {
-  std::vector<int64_t> inv(perm.size());
-  for (size_t i = 0; i < perm.size(); ++i)
-    inv[perm[i]] = static_cast<int64_t>(i);
   Csr b;
   b.n = a.n;
-  b.rowPtr.push_back(0);
-  std::vector<std::pair<int64_t, float>> row;
-  for (int64_t i = 0; i < a.n; ++i) {
-    int64_t node = perm[i];
-    row.clear();
-    for (int64_t k = a.rowPtr[node]; k < a.rowPtr[node + 1]; ++k)
-      row.emplace_back(inv[a.colIdx[k]], a.values[k]);
-    std::sort(row.begin(), row.end(),
-              [](auto &x, auto &y) { return x.first < y.first; });
-    for (auto [c, v] : row) {
-      b.colIdx.push_back(c);
-      b.values.push_back(v);
-    }
-    b.rowPtr.push_back(static_cast<int64_t>(b.colIdx.size()));
-  }
+  go::permute(a.n, a.rowPtr.data(), a.colIdx.data(), a.values.data(),
+              std::vector<int64_t>(perm.begin(), perm.end()), b.rowPtr,
+              b.colIdx, b.values);
   return b;
 }
 
@@ -240,7 +184,7 @@ Value indexConstant(OpBuilder &b, Location loc, Type elementType,
 //===----------------------------------------------------------------------===//
 
 struct SparseGCNTile
-    : public lathe::sparsegcn::impl::SparseGCNTileBase<SparseGCNTile> {
+    : public mlir::lathe::sparsegcn::impl::SparseGCNTileBase<SparseGCNTile> {
   using Base::Base;
 
   void runOnOperation() override {
@@ -286,6 +230,21 @@ struct SparseGCNTile
                                         : model.denseThreshold(t, width);
   }
 
+  /// The tile sizes to try on an n-node graph: the option's, else the
+  /// model's, the graph's size standing for those beyond it.
+  SmallVector<int64_t> tileCandidates(int64_t n,
+                                      const TileCostModel &model) const {
+    if (tileSize > 0)
+      return {tileSize};
+    SmallVector<int64_t> candidates;
+    for (int64_t t : model.getTileSizes())
+      if (t < n)
+        candidates.push_back(t);
+    if (candidates.size() < model.getTileSizes().size())
+      candidates.push_back(n);
+    return candidates;
+  }
+
   /// Best tiling of `csr` (the given tile size, or the cheapest predicted).
   /// `width` may be dynamic; `timeWidth` is the width times are predicted at.
   Tiling bestTiling(const Csr &csr, const TileCostModel &model, int64_t width,
@@ -293,16 +252,8 @@ struct SparseGCNTile
     if (tileSize > 0)
       return classify(csr, tileSize, thresholdFor(model, tileSize, width),
                       model, timeWidth);
-    // Tiles larger than the graph are the graph: try the graph's size
-    // instead of the candidates beyond it.
-    SmallVector<int64_t> candidates;
-    for (int64_t t : model.getTileSizes())
-      if (t < csr.n)
-        candidates.push_back(t);
-    if (candidates.size() < model.getTileSizes().size())
-      candidates.push_back(csr.n);
     std::optional<Tiling> best;
-    for (int64_t t : candidates) {
+    for (int64_t t : tileCandidates(csr.n, model)) {
       Tiling tiling =
           classify(csr, t, thresholdFor(model, t, width), model, timeWidth);
       if (!best || tiling.hybridSeconds < best->hybridSeconds)
@@ -361,25 +312,83 @@ struct SparseGCNTile
       noteRule(t);
       if (reorder != NodeReorder::None)
         note("reorder", b.getStringAttr(stringifyNodeReorder(reorder) +
-                                        " skipped: adjacency not visible"));
+                                        " (deferred to the runtime, with the "
+                                        "classification)"));
       tiled = TiledAggregateOp::create(
           b, loc, op.getResultTypes(), rowPtr, colIdx, values, Value(),
           op.getFeatures(), op.getInit(), op.getNumRowsAttr(),
           op.getNumColsAttr(), b.getI64IntegerAttr(t), DenseI8ArrayAttr(),
           b.getF64FloatAttr(threshold), IntegerAttr(),
-          b.getStringAttr("onednn_sgemm"), b.getStringAttr("csr_spmm"));
+          b.getStringAttr("onednn_sgemm"), b.getStringAttr("csr_spmm"),
+          reorder == NodeReorder::None
+              ? StringAttr()
+              : b.getStringAttr(stringifyNodeReorder(reorder)));
     } else {
       if (failed(validateCsr(op, *csr)))
         return failure();
       Tiling tiling = bestTiling(*csr, model, width, timeWidth);
       std::string reorderNote = "none";
-      if (reorder != NodeReorder::None) {
-        std::vector<int64_t> order =
-            reorder == NodeReorder::Degree ? degreeOrder(*csr) : rcmOrder(*csr);
-        Csr permuted = permute(*csr, order);
-        Tiling reordered = bestTiling(permuted, model, width, timeWidth);
-        if (reordered.hybridSeconds < tiling.hybridSeconds) {
-          reorderNote = (stringifyNodeReorder(reorder) + " (applied)").str();
+      SmallVector<go::Order> candidates = reorderCandidates(reorder);
+      if (!candidates.empty()) {
+        // Each ordering with each tile size (cluster orderings depend on
+        // it: clusters hold at most one tile of nodes). A permutation costs
+        // a gather of X and a scatter of Y per call, priced as the sparse
+        // engine with one non-zero per row, each.
+        double permuteSeconds =
+            2.0 * model.sparseSeconds(csr->n, timeWidth, csr->n);
+        go::Pattern pattern =
+            go::symmetrise(csr->n, csr->rowPtr.data(), csr->colIdx.data());
+        std::string tried;
+        std::optional<Tiling> bestReordered;
+        std::vector<int64_t> bestOrder;
+        go::Order bestKind = go::Order::None;
+        for (go::Order kind : candidates) {
+          SmallVector<int64_t> sizes = tileCandidates(csr->n, model);
+          std::optional<Tiling> kindBest;
+          std::vector<int64_t> kindOrder;
+          std::vector<int64_t> shared;
+          if (kind == go::Order::Degree)
+            shared = go::degreeOrder(pattern);
+          else if (kind == go::Order::RCM)
+            shared = go::rcmOrder(pattern);
+          for (int64_t t : sizes) {
+            std::vector<int64_t> order = kind == go::Order::Cluster
+                                             ? go::clusterOrder(pattern, t)
+                                             : shared;
+            Tiling candidate =
+                classify(permute(*csr, order), t, thresholdFor(model, t, width),
+                         model, timeWidth);
+            candidate.hybridSeconds += permuteSeconds;
+            if (!kindBest ||
+                candidate.hybridSeconds < kindBest->hybridSeconds) {
+              kindBest = std::move(candidate);
+              kindOrder = std::move(order);
+            }
+          }
+          tried += llvm::formatv("{0}{1} {2:F3} us ({3} dense tiles)",
+                                 tried.empty() ? "" : ", ", go::name(kind),
+                                 kindBest->hybridSeconds * 1e6,
+                                 kindBest->histogram[2])
+                       .str();
+          if (!bestReordered ||
+              kindBest->hybridSeconds < bestReordered->hybridSeconds) {
+            bestReordered = std::move(kindBest);
+            bestOrder = std::move(kindOrder);
+            bestKind = kind;
+          }
+        }
+        note("reorder_predicted",
+             b.getStringAttr(llvm::formatv("none {0:F3} us, {1}",
+                                           tiling.hybridSeconds * 1e6, tried)
+                                 .str()));
+        bool gain = bestReordered->hybridSeconds < tiling.hybridSeconds;
+        if (gain || forceReorder) {
+          reorderNote =
+              (Twine(go::name(bestKind)) +
+               (gain ? " (applied)"
+                     : " (applied: force-reorder, no predicted gain)"))
+                  .str();
+          Csr permuted = permute(*csr, bestOrder);
           Type indexType = cast<ShapedType>(rowPtr.getType()).getElementType();
           rowPtr = indexConstant(b, loc, indexType, permuted.rowPtr);
           colIdx = indexConstant(b, loc, indexType, permuted.colIdx);
@@ -389,10 +398,10 @@ struct SparseGCNTile
               b, loc, valuesType,
               DenseElementsAttr::get(valuesType,
                                      ArrayRef<float>(permuted.values)));
-          perm = indexConstant(b, loc, indexType, order);
-          tiling = std::move(reordered);
+          perm = indexConstant(b, loc, indexType, bestOrder);
+          tiling = std::move(*bestReordered);
         } else {
-          reorderNote = (stringifyNodeReorder(reorder) +
+          reorderNote = (Twine(stringifyNodeReorder(reorder)) +
                          " (not applied: no predicted gain)")
                             .str();
         }
@@ -431,7 +440,8 @@ struct SparseGCNTile
           b.getDenseI8ArrayAttr(tiling.classes),
           b.getF64FloatAttr(tiling.threshold),
           b.getI64IntegerAttr(tiling.sparseNnz),
-          b.getStringAttr("onednn_sgemm"), b.getStringAttr("csr_spmm"));
+          b.getStringAttr("onednn_sgemm"), b.getStringAttr("csr_spmm"),
+          StringAttr());
     }
     tiled->setAttr(kDecisionAttr, b.getDictionaryAttr(decision));
     op.replaceAllUsesWith(tiled.getResult());
@@ -458,6 +468,10 @@ StringRef mlir::lathe::sparsegcn::stringifyNodeReorder(NodeReorder reorder) {
     return "degree";
   case NodeReorder::RCM:
     return "rcm";
+  case NodeReorder::Cluster:
+    return "cluster";
+  case NodeReorder::Auto:
+    return "auto";
   }
   llvm_unreachable("unknown sparsegcn-tile reorder");
 }

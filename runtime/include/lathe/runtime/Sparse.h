@@ -37,6 +37,29 @@ enum {
   LATHE_SPMM_CLASSIFY = 1 << 2,
   /// A permutation operand is given (see lathe_rt_spmm_tiled_f32).
   LATHE_SPMM_PERMUTED = 1 << 3,
+  /// Bits 4-6: a node ordering the tiled kernel applies to the adjacency
+  /// itself when it builds its plan (with LATHE_SPMM_CLASSIFY, without
+  /// LATHE_SPMM_PERMUTED): LATHE_ORDER_* << LATHE_SPMM_REORDER_SHIFT.
+  LATHE_SPMM_REORDER_SHIFT = 4,
+  LATHE_SPMM_REORDER_MASK = 7 << 4,
+};
+
+/// Node orderings (lathe_rt_graph_order, LATHE_SPMM_REORDER_*): the same
+/// algorithms as sparsegcn-tile's `reorder` option
+/// (lathe/runtime/GraphOrder.h).
+enum {
+  LATHE_ORDER_NONE = 0,
+  /// Decreasing degree.
+  LATHE_ORDER_DEGREE = 1,
+  /// Reverse Cuthill-McKee on the symmetrised pattern.
+  LATHE_ORDER_RCM = 2,
+  /// Size-bounded label-propagation clusters (at most one tile of nodes
+  /// each), placed contiguously.
+  LATHE_ORDER_CLUSTER = 3,
+  /// The tiled kernel only: of degree, rcm and cluster, the ordering that
+  /// puts the most non-zeros into dense tiles; none when no ordering gives a
+  /// dense tile (a permutation costs a gather of x and a scatter of y).
+  LATHE_ORDER_AUTO = 4,
 };
 
 /// Tile classes (one int8 per tile, row-major over the tile grid).
@@ -75,6 +98,11 @@ void lathe_rt_spmm_tiled_f32(int64_t rankRowPtr, void *rowPtr,
                              int64_t numCols, int64_t tileSize,
                              int64_t thresholdPpm, int64_t flags);
 
+/// With LATHE_SPMM_REORDER_* (and LATHE_SPMM_CLASSIFY) in flags, the plan
+/// is built for P A P^T with the ordering the flag names, and executed as
+/// with a permutation operand; the plan (and so the ordering's cost) is
+/// cached like any plan of a constant adjacency.
+
 /// The same kernels with 32-bit row_ptr / col_idx / permutation (the
 /// LATHE_SPMM_INDEX32 flag implied); generated code calls these for i32
 /// index memrefs.
@@ -110,6 +138,16 @@ void lathe_rt_csr_transpose_i32(int64_t rankRowPtr, void *rowPtr,
                                 int64_t rankTColIdx, void *tColIdx,
                                 int64_t rankTValues, void *tValues,
                                 int64_t numRows, int64_t numCols);
+
+/// perm [n] int64 (out): the ordering `order` (LATHE_ORDER_DEGREE, _RCM or
+/// _CLUSTER; _NONE gives the identity) of the n x n CSR matrix row_ptr
+/// [n+1], col_idx [row_ptr[n]] (int32 when index32 is non-zero, else
+/// int64); perm[i] is the node placed at position i. maxCluster bounds the
+/// clusters of LATHE_ORDER_CLUSTER (the tiled kernel uses its tile size).
+/// Returns 0, or non-zero with the pending error set (bad order, bad CSR).
+int lathe_rt_graph_order(int64_t order, int64_t n, const void *rowPtr,
+                         const void *colIdx, int index32, int64_t maxCluster,
+                         int64_t *perm);
 
 /// Drops the current session's cached tile plans and validated constant
 /// adjacencies (destroying the session does too; within a session, call it

@@ -26,11 +26,11 @@ namespace lathe::sparsegcn {
 enum class TileTarget { CPU };
 
 /// sparsegcn-tile's `reorder`: the node reordering tried before tiling.
-enum class NodeReorder { None, Degree, RCM };
+enum class NodeReorder { None, Degree, RCM, Cluster, Auto };
 
 /// "cpu".
 StringRef stringifyTileTarget(TileTarget target);
-/// "none", "degree" or "rcm".
+/// "none", "degree", "rcm", "cluster" or "auto".
 StringRef stringifyNodeReorder(NodeReorder reorder);
 
 } // namespace lathe::sparsegcn

@@ -12,9 +12,12 @@ def SparseGCNTile : Pass<"sparsegcn-tile", "func::FuncOp"> {
 
     When the CSR operands are `arith.constant`s, the pass sees the adjacency:
     it optionally reorders nodes (`reorder=degree` sorts by decreasing
-    degree, `reorder=rcm` is reverse Cuthill–McKee; both keep the order when
-    it does not increase the number of non-zeros in dense tiles), splits the
-    matrix into `tile-size` tiles and classifies each as empty, sparse or
+    degree, `reorder=rcm` is reverse Cuthill–McKee, `reorder=cluster` places
+    size-bounded label-propagation clusters of at most one tile contiguously,
+    `reorder=auto` tries all three; an ordering is applied only when the
+    cost model predicts the reordered tiling, including the per-call gather
+    of X and scatter of Y, to be faster than the original order's), splits
+    the matrix into `tile-size` tiles and classifies each as empty, sparse or
     dense. A tile is dense when its density reaches the threshold at which
     the target's dense GEMM beats its sparse kernel at the op's feature
     width F, with a safety margin (the cost model in CostModel.h: measured
@@ -29,7 +32,10 @@ def SparseGCNTile : Pass<"sparsegcn-tile", "func::FuncOp"> {
     When the adjacency is not visible (`lathe.weight` from HDF5, function
     arguments) the op is still tiled, without `tile_classes`: the runtime
     classifies tiles once with the same threshold, and the decision records
-    that the classification was deferred.
+    that the classification was deferred. A `reorder` other than `none` is
+    then deferred as well (the op's `reorder` attribute): the runtime
+    reorders the adjacency when it builds its tile plan (`auto` there: the
+    ordering with the most non-zeros in dense tiles, none without any).
 
     Every rewritten op carries a `lathe.decision` dictionary: tile size,
     threshold and where it came from, the tile-class histogram, the
@@ -51,7 +57,14 @@ def SparseGCNTile : Pass<"sparsegcn-tile", "func::FuncOp"> {
              clEnumValN(::mlir::lathe::sparsegcn::NodeReorder::Degree,
                         "degree", "by descending degree"),
              clEnumValN(::mlir::lathe::sparsegcn::NodeReorder::RCM, "rcm",
-                        "reverse Cuthill-McKee"))}]>,
+                        "reverse Cuthill-McKee"),
+             clEnumValN(::mlir::lathe::sparsegcn::NodeReorder::Cluster,
+                        "cluster", "size-bounded label-propagation clusters"),
+             clEnumValN(::mlir::lathe::sparsegcn::NodeReorder::Auto, "auto",
+                        "the best predicted of degree, rcm and cluster"))}]>,
+    Option<"forceReorder", "force-reorder", "bool", /*default=*/"false",
+           "Apply the best predicted ordering even when the cost model "
+           "predicts no gain (tests, benchmarks of the ordering)">,
     Option<"target", "target", "::mlir::lathe::sparsegcn::TileTarget",
            /*default=*/"::mlir::lathe::sparsegcn::TileTarget::CPU",
            "Cost-model target", [{::llvm::cl::values(

@@ -108,6 +108,12 @@ def SparseGCN_TiledAggregateOp : SparseGCN_AggregateBase<"tiled_aggregate"> {
     node `permutation[i]`), so that non-zeros are packed into dense tiles;
     the result is still in the original node order.
 
+    `reorder` (optional, only without `tile_classes` and `permutation`:
+    `"degree"`, `"rcm"`, `"cluster"` or `"auto"`) asks the runtime to reorder
+    the adjacency itself when it classifies the tiles (the adjacency was not
+    visible to the compiler); `"auto"` keeps the ordering that puts the most
+    non-zeros into dense tiles, or none when no ordering gives a dense tile.
+
     `sparse_nnz` (optional) is the number of non-zeros in sparse tiles, used
     for the FLOP count: 2·nnz·F over sparse tiles plus 2·T·T·F per dense tile.
 
@@ -133,7 +139,8 @@ def SparseGCN_TiledAggregateOp : SparseGCN_AggregateBase<"tiled_aggregate"> {
                        DefaultValuedAttr<F64Attr, "0.5">:$dense_threshold,
                        OptionalAttr<I64Attr>:$sparse_nnz,
                        DefaultValuedStrAttr<StrAttr, "onednn_sgemm">:$dense_engine,
-                       DefaultValuedStrAttr<StrAttr, "csr_spmm">:$sparse_engine);
+                       DefaultValuedStrAttr<StrAttr, "csr_spmm">:$sparse_engine,
+                       OptionalAttr<StrAttr>:$reorder);
   let results = (outs Variadic<AnyRankedTensor>:$result);
   let assemblyFormat = [{
     `csr` `(` $row_ptr `,` $col_idx `,` $values `:` type($row_ptr) `,`
