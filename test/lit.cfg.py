@@ -42,6 +42,7 @@ if os.path.isdir(os.path.join(shared_data, "cora")):
 from lit.llvm.subst import ToolSubst
 target_cpu = os.environ.get("LATHE_TEST_TARGET_CPU")
 tools = ["lathe-opt", "lathe-compile",
+         ToolSubst("lathe-compress", extra_args=["--target-cpu=" + target_cpu] if target_cpu else None),
          ToolSubst("lathe-train", extra_args=["--target-cpu=" + target_cpu] if target_cpu else None),
          ToolSubst("lathe-run", extra_args=["--target-cpu=" + target_cpu] if target_cpu else None)]
 llvm_config.add_tool_substitutions(tools, [config.lathe_tools_dir])

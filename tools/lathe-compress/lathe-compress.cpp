@@ -1,0 +1,109 @@
+//===- lathe-compress.cpp - Low-rank compression within an accuracy budget ===//
+//
+// Parses flags and hands them to the driver library (lib/Driver/Compress.cpp).
+//
+//===----------------------------------------------------------------------===//
+
+#include "lathe/Driver/Compress.h"
+#include "lathe/InitAllDialects.h"
+#include "lathe/InitAllPasses.h"
+#include "lathe/Support/CommandLine.h"
+#include "lathe/Support/ToolInfo.h"
+
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+
+namespace cl = llvm::cl;
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  mlir::lathe::hidePreregisteredOptions();
+  mlir::lathe::removePreregisteredOption("threads");
+  mlir::lathe::setToolVersionPrinter("lathe-compress");
+  static cl::OptionCategory cat("Compression");
+  mlir::lathe::CompressOptions d;
+  cl::opt<std::string> inputFile(cl::Positional,
+                                 cl::desc("<model .mlir with @main>"),
+                                 cl::Required, cl::cat(cat));
+  cl::opt<std::string> output("o", cl::desc("Write the compressed model here"),
+                              cl::value_desc("file"), cl::cat(cat));
+  cl::opt<std::string> entry("entry", cl::desc("The model's function"),
+                             cl::init(d.entry), cl::cat(cat));
+  cl::opt<std::string> valData(
+      "val-data",
+      cl::desc("Validation data: HDF5 with one dataset per argument of the "
+               "entry (lathe.name, else input0, input1, ...) and the labels"),
+      cl::cat(cat));
+  cl::opt<std::string> labels("labels",
+                              cl::desc("Dataset of the integer classes"),
+                              cl::init(d.labels), cl::cat(cat));
+  cl::opt<double> maxDrop(
+      "max-accuracy-drop",
+      cl::desc("Largest allowed drop of validation accuracy (0.005 = 0.5 pt)"),
+      cl::init(d.maxAccuracyDrop), cl::cat(cat));
+  cl::opt<std::string> target(
+      "target",
+      cl::desc("Latency table of lowrank-select-ranks: cpu (bundled) or a "
+               "JSON file (lathe-calibrate)"),
+      cl::init(d.target), cl::cat(cat));
+  cl::opt<int64_t> batch(
+      "batch",
+      cl::desc("Rows a dynamic batch is priced and timed at (default: 64, "
+               "or fewer validation samples)"),
+      cl::init(0), cl::cat(cat));
+  cl::list<std::string> norms(
+      "error-norms",
+      cl::desc("Error norms of the max-error sweeps (default "
+               "spectral,relative,frobenius)"),
+      cl::CommaSeparated, cl::cat(cat));
+  cl::opt<std::string> objective(
+      "objective",
+      cl::desc("What 'cheapest' means: latency (the table's prediction) or "
+               "flops"),
+      cl::init(d.objective), cl::cat(cat));
+  cl::opt<int> repeat("repeat", cl::desc("Timed calls (median)"),
+                      cl::init(d.repeat), cl::cat(cat));
+  cl::opt<int> threads("threads", cl::desc("Threads (>= 1)"), cl::init(0),
+                       cl::cat(cat));
+  cl::opt<std::string> targetCpu("target-cpu",
+                                 cl::desc("host (default) or an LLVM CPU name"),
+                                 cl::init("host"), cl::cat(cat));
+
+  mlir::registerMLIRContextCLOptions();
+  mlir::registerPassManagerCLOptions();
+  mlir::lathe::registerAllPasses();
+  mlir::lathe::hideUnrelatedOptions({&cat});
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "lathe-compress: low-rank compression within a validation-accuracy "
+      "budget\n\n"
+      "  lathe-compress model.mlir --val-data=val.h5 "
+      "--max-accuracy-drop=0.005 -o small.mlir\n\n"
+      "Exit status: 0 written; 1 bad input, nothing factorizable, or no\n"
+      "operating point within the budget.\n");
+
+  mlir::DialectRegistry registry;
+  mlir::lathe::registerAllDialects(registry);
+  mlir::lathe::registerAllTranslations(registry);
+
+  mlir::lathe::CompressOptions o;
+  o.inputFile = inputFile;
+  o.outputFile = output;
+  o.entry = entry;
+  o.valDataFile = valData;
+  o.labels = labels;
+  o.maxAccuracyDrop = maxDrop;
+  o.target = target;
+  o.batch = batch;
+  if (!norms.empty())
+    o.errorNorms.assign(norms.begin(), norms.end());
+  o.objective = objective;
+  o.repeat = repeat;
+  o.threads = threads;
+  o.threadsGiven = threads.getNumOccurrences() > 0;
+  o.targetCpu = targetCpu;
+  return mlir::lathe::compressMain(o, registry);
+}
