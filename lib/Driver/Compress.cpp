@@ -38,6 +38,7 @@
 #include <chrono>
 #include <cstring>
 #include <map>
+#include <set>
 #include <tuple>
 
 using namespace mlir;
@@ -139,11 +140,13 @@ int64_t modelFlops(ModuleOp module, int64_t batch) {
 
 /// Why lowrank-select-ranks left a matmul or convolution without a decision
 /// (the pass skips shapes it cannot price without a remark).
-std::vector<std::string> explainUndecided(ModuleOp module) {
+std::vector<std::string>
+explainUndecided(ModuleOp module, const std::set<std::string> &remarked) {
   std::vector<std::string> reasons;
   module.walk([&](Operation *op) {
     if (!isa<linalg::MatmulOp, linalg::Conv2DNchwFchwOp>(op) ||
-        op->hasAttr("lathe.decision"))
+        op->hasAttr("lathe.decision") ||
+        remarked.count(locString(op->getLoc())))
       return;
     bool conv = isa<linalg::Conv2DNchwFchwOp>(op);
     std::string what =
@@ -545,15 +548,23 @@ int mlir::lathe::compressMain(const CompressOptions &o,
         cand.layers.push_back(l);
       });
       if (skipped.empty()) {
-        skipped = explainUndecided(*cand.module);
+        std::set<std::string> remarked;
+        for (const std::string &r : remarks)
+          remarked.insert(r.substr(0, r.find(": ")));
+        skipped = explainUndecided(*cand.module, remarked);
         for (const std::string &r : remarks)
           if (StringRef(r).contains("left") ||
               StringRef(r).contains("no rank") ||
               StringRef(r).contains("skipped") || StringRef(r).contains("not "))
             skipped.push_back(r);
       }
-      if (!cand.layers.empty())
-        anyCandidateLayer = true;
+      // A layer with candidate ranks: decided, and no "no rank" remark.
+      for (const LayerChoice &l : cand.layers)
+        if (llvm::none_of(remarks, [&](const std::string &r) {
+              return StringRef(r).starts_with(l.where + ": ") &&
+                     StringRef(r).contains("no rank");
+            }))
+          anyCandidateLayer = true;
       if (cand.key.empty() || llvm::all_of(cand.layers, [](auto &l) {
             return l.action == "dense";
           }))
@@ -569,14 +580,26 @@ int mlir::lathe::compressMain(const CompressOptions &o,
     std::string why;
     for (const std::string &s : skipped)
       why += "\n  " + s;
-    if (!anyCandidateLayer && why.empty())
+    if (anyCandidateLayer)
+      return fail(
+          llvm::formatv("no operating point of the sweep (max-error up to {0} "
+                        "in the {1} norm(s), target {2}, batch {3}) factorizes "
+                        "a layer of '{4}': every layer with candidate ranks "
+                        "stays dense because no candidate is both within the "
+                        "error bound and predicted faster",
+                        kErrors[std::size(kErrors) - 1],
+                        llvm::join(o.errorNorms, ", "), o.target, pricedBatch,
+                        o.inputFile)
+              .str() +
+          why);
+    if (why.empty())
       why = "\n  (no linalg.matmul with a constant weight and no "
             "linalg.conv_2d_nchw_fchw with a constant filter)";
     return fail("no layer of '" + o.inputFile +
                 "' can be factorized at any operating point; per layer:" + why);
   }
   for (const std::string &s : skipped)
-    os << "skipped: " << s << "\n";
+    os << "not factorized: " << s << "\n";
   Evaluation dense;
   if (!c.evaluate(*module, dense))
     return fail("cannot run the dense model: " + c.error);

@@ -1,11 +1,14 @@
 """Data files for lathe-compress tests on the digits MLP.
 
 usage: compress_data.py OUTDIR
-Writes OUTDIR/val.h5 (the last 300 images of the digits training split, dataset
-'input0' [300, 64] f32 and 'labels' [300] i64: the example MLP's @main has no
-lathe.name, so its argument is input0), and bad files for the error tests:
-nox.h5 (no 'input0'), badlabels.h5 (labels [300, 1]), fewlabels.h5 (299
-labels), floatlabels.h5 (f32 labels), wrongshape.h5 (input0 [300, 32]).
+Writes OUTDIR/val.h5: the 360 images of the digits split that the example MLP
+(scripts/gen_examples.py) was not trained on, as dataset 'input0' [360, 64]
+f32 (its @main has no lathe.name, so its argument is input0) and 'labels'
+[360] i64; the same as val_x.npy / val_y.npy; and bad files for the error
+tests: nox.h5 (no 'input0'), badlabels.h5 (labels [360, 1]), fewlabels.h5
+(359 labels), floatlabels.h5 (f32 labels), wrongshape.h5 (input0 [360, 32]),
+img.h5 (the images as [360, 1, 8, 8] under 'img'); identity.mlir and ident.h5,
+a model that every factorization makes worse (below).
 """
 import os
 import sys
@@ -17,8 +20,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "..", "sc
 from training import digits_split  # noqa: E402
 
 d = sys.argv[1]
-x_tr, _, y_tr, _ = digits_split()
-x, y = x_tr[-300:].astype(np.float32), y_tr[-300:].astype(np.int64)
+_, x_te, _, y_te = digits_split()
+x, y = x_te.astype(np.float32), y_te.astype(np.int64)
 with h5py.File(f"{d}/val.h5", "w") as f:
     f["input0"], f["labels"] = x, y
 with h5py.File(f"{d}/nox.h5", "w") as f:
@@ -26,10 +29,32 @@ with h5py.File(f"{d}/nox.h5", "w") as f:
 with h5py.File(f"{d}/badlabels.h5", "w") as f:
     f["input0"], f["labels"] = x, y.reshape(-1, 1)
 with h5py.File(f"{d}/fewlabels.h5", "w") as f:
-    f["input0"], f["labels"] = x, y[:299]
+    f["input0"], f["labels"] = x, y[:-1]
 with h5py.File(f"{d}/floatlabels.h5", "w") as f:
     f["input0"], f["labels"] = x, y.astype(np.float32)
 with h5py.File(f"{d}/wrongshape.h5", "w") as f:
     f["input0"], f["labels"] = x[:, :32], y
 np.save(f"{d}/val_x.npy", x)
 np.save(f"{d}/val_y.npy", y)
+with h5py.File(f"{d}/img.h5", "w") as f:
+    f["img"], f["labels"] = x.reshape(-1, 1, 8, 8), y
+# A model no factorization keeps accurate: logits = x · I (64 classes, a flat
+# spectrum), labels = argmax(x).
+rng = np.random.default_rng(0)
+xi = rng.standard_normal((360, 64)).astype(np.float32)
+with h5py.File(f"{d}/ident.h5", "w") as f:
+    f["input0"], f["labels"] = xi, xi.argmax(1).astype(np.int64)
+eye = ", ".join("[" + ", ".join("1.0" if i == j else "0.0" for j in range(64)) + "]"
+                for i in range(64))
+with open(f"{d}/identity.mlir", "w") as f:
+    f.write(f"""func.func @main(%x: tensor<?x64xf32>) -> tensor<?x64xf32> {{
+  %c0 = arith.constant 0 : index
+  %n = tensor.dim %x, %c0 : tensor<?x64xf32>
+  %w = arith.constant dense<[{eye}]> : tensor<64x64xf32>
+  %e = tensor.empty(%n) : tensor<?x64xf32>
+  %z = arith.constant 0.0 : f32
+  %f = linalg.fill ins(%z : f32) outs(%e : tensor<?x64xf32>) -> tensor<?x64xf32>
+  %y = linalg.matmul ins(%x, %w : tensor<?x64xf32>, tensor<64x64xf32>) outs(%f : tensor<?x64xf32>) -> tensor<?x64xf32>
+  return %y : tensor<?x64xf32>
+}}
+""")
