@@ -222,7 +222,8 @@ LogicalResult inlineWeights(ModuleOp module, StringRef baseDir,
   return success();
 }
 
-/// Copies rows [begin, begin + count) of `src` (samples along dim 0).
+/// Copies rows [begin, begin + count) of `src` (samples along dim 0); rows
+/// past the end of `src` are zeros (a static batch's last, partial chunk).
 bool sliceRows(const HostTensor &src, int64_t begin, int64_t count,
                HostTensor &dst, std::string &error) {
   SmallVector<int64_t> shape(src.t.shape, src.t.shape + src.t.rank);
@@ -233,8 +234,11 @@ bool sliceRows(const HostTensor &src, int64_t begin, int64_t count,
     return false;
   }
   size_t row = src.numBytes() / std::max<int64_t>(src.t.shape[0], 1);
+  int64_t present = std::min(count, src.t.shape[0] - begin);
   std::memcpy(dst.t.data, static_cast<const char *>(src.t.data) + begin * row,
-              row * count);
+              row * present);
+  std::memset(static_cast<char *>(dst.t.data) + row * present, 0,
+              row * (count - present));
   return true;
 }
 
@@ -286,8 +290,7 @@ public:
       return false;
     int64_t correct = 0, counted = 0;
     std::vector<HostTensor> results;
-    for (int64_t begin = 0; begin + runBatch <= val.samples;
-         begin += runBatch) {
+    for (int64_t begin = 0; begin < val.samples; begin += runBatch) {
       std::vector<HostTensor> chunk(val.inputs.size());
       std::vector<const lathe_host_tensor *> views;
       for (size_t k = 0; k < val.inputs.size(); ++k) {
@@ -343,7 +346,9 @@ public:
       return false;
     }
     const HostTensor &logits = results[0];
-    int64_t rows = logits.t.shape[0], classes = logits.t.shape[1];
+    // Padding rows of the last chunk are not counted.
+    int64_t rows = std::min(logits.t.shape[0], val.samples - begin),
+            classes = logits.t.shape[1];
     const auto *l = static_cast<const float *>(logits.t.data);
     for (int64_t r = 0; r < rows; ++r) {
       int64_t best = 0;
@@ -471,10 +476,6 @@ int mlir::lathe::compressMain(const CompressOptions &o,
   }
   if (c.val.samples == 0)
     return fail("'" + o.valDataFile + "' has no samples");
-  if (staticBatch > c.val.samples)
-    return fail("@" + o.entry + " takes a static batch of " +
-                llvm::Twine(staticBatch) + " but '" + o.valDataFile +
-                "' has only " + llvm::Twine(c.val.samples) + " samples");
   c.runBatch = staticBatch ? staticBatch : c.val.samples;
   int64_t pricedBatch =
       staticBatch ? staticBatch
