@@ -72,10 +72,28 @@ int main(int argc, char **argv) {
                                  cl::desc("host (default) or an LLVM CPU name"),
                                  cl::init("host"), cl::cat(cat));
 
+  static cl::OptionCategory ftCat("Fine-tuning");
+  cl::opt<bool> finetune(
+      "finetune",
+      cl::desc("Fine-tune every tried factorized model (factors, biases and "
+               "dense layers) with lathe-train's library before measuring it"),
+      cl::cat(ftCat));
+  cl::opt<std::string> trainData(
+      "train-data",
+      cl::desc("Training data for --finetune (the --val-data datasets)"),
+      cl::cat(ftCat));
+  cl::opt<int64_t> steps("steps", cl::desc("Fine-tuning steps"),
+                         cl::init(d.steps), cl::cat(ftCat));
+  cl::opt<int64_t> ftBatch(
+      "finetune-batch",
+      cl::desc("Samples per fine-tuning step (a static batch wins)"),
+      cl::init(d.finetuneBatch), cl::cat(ftCat));
+  cl::opt<double> lr("lr", cl::desc("Fine-tuning learning rate (AdamW)"),
+                     cl::init(d.lr), cl::cat(ftCat));
   mlir::registerMLIRContextCLOptions();
   mlir::registerPassManagerCLOptions();
   mlir::lathe::registerAllPasses();
-  mlir::lathe::hideUnrelatedOptions({&cat});
+  mlir::lathe::hideUnrelatedOptions({&cat, &ftCat});
   cl::ParseCommandLineOptions(
       argc, argv,
       "lathe-compress: low-rank compression within a validation-accuracy "
@@ -105,5 +123,10 @@ int main(int argc, char **argv) {
   o.threads = threads;
   o.threadsGiven = threads.getNumOccurrences() > 0;
   o.targetCpu = targetCpu;
+  o.finetune = finetune;
+  o.trainDataFile = trainData;
+  o.steps = steps;
+  o.finetuneBatch = ftBatch;
+  o.lr = lr;
   return mlir::lathe::compressMain(o, registry);
 }

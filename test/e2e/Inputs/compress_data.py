@@ -7,7 +7,8 @@ f32 (its @main has no lathe.name, so its argument is input0) and 'labels'
 [360] i64; the same as val_x.npy / val_y.npy; and bad files for the error
 tests: nox.h5 (no 'input0'), badlabels.h5 (labels [360, 1]), fewlabels.h5
 (359 labels), floatlabels.h5 (f32 labels), wrongshape.h5 (input0 [360, 32]),
-img.h5 (the images as [360, 1, 8, 8] under 'img'); identity.mlir and ident.h5,
+img.h5 (the images as [360, 1, 8, 8] under 'img'); train.h5 (the training
+split, for --finetune); identity.mlir and ident.h5,
 a model that every factorization makes worse (below).
 """
 import os
@@ -20,8 +21,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "..", "sc
 from training import digits_split  # noqa: E402
 
 d = sys.argv[1]
-_, x_te, _, y_te = digits_split()
+x_tr, x_te, y_tr, y_te = digits_split()
 x, y = x_te.astype(np.float32), y_te.astype(np.int64)
+with h5py.File(f"{d}/train.h5", "w") as f:
+    f["input0"], f["labels"] = x_tr.astype(np.float32), y_tr.astype(np.int64)
 with h5py.File(f"{d}/val.h5", "w") as f:
     f["input0"], f["labels"] = x, y
 with h5py.File(f"{d}/nox.h5", "w") as f:
