@@ -1,8 +1,25 @@
 #!/usr/bin/python3
-"""lowrank (HALOC) benchmark: FLOPs, predicted and measured latency, accuracy vs max-error.
+"""lowrank (HALOC) benchmark: lathe-compress on normally trained models, and the max-error study.
 
-usage: /usr/bin/python3 bench/lowrank.py [--models DIR] [--sweep 0.01,0.05,...] [--repeat N]
-                                         [--models-only mlp,wide,cnn] [--no-baselines]
+usage: /usr/bin/python3 bench/lowrank.py [--mode compress|sweep] [--models DIR] [--repeat N]
+                                         [--models-only mlp,cnn] [--target calibrate|cpu|FILE.json]
+                                         [--max-accuracy-drop 0.005] [--objective latency|flops]
+                                         [--finetune-steps N]
+
+--mode=compress (the default) uses Lathe the way HALOC-style compression is used: the digits
+MLP 64-256-256-10 (dynamic batch) and CNN conv(1->32) conv(32->64) fc(1024->10) (static batch
+64) are trained normally (Adam, lr 1e-3, 30 epochs, no weight decay) on the digits training
+split minus a stratified 20 % validation split; `lathe-calibrate` measures each model's
+latency table (--target=calibrate); `lathe-compress --val-data=val.h5
+--max-accuracy-drop=0.005` picks the ranks on the validation split (optionally fine-tuning,
+--finetune-steps); then lathe-run re-measures the latency at batch 64 (interleaved rounds,
+best of each) and, only at the end, the accuracy of the dense and compressed models on the
+360-image test split. Ends with
+  RESULT mlp_flops_kept=… mlp_test_acc_delta=… cnn_flops_kept=… cnn_test_acc_delta=… cnn_speedup=…
+(flops_kept: lathe-compress's count of matmul/convolution FLOPs at batch 64; test_acc_delta:
+compressed minus dense test accuracy, a fraction; cnn_speedup: dense / compressed latency).
+
+--mode=sweep is the older study below: every number in it is chosen on the test split.
 
 Models (scripts/lowrank/gen_models.py, generated into DIR when missing; the wide model's
 training takes minutes on a busy 2-core machine): the foundation's digits MLP
@@ -222,8 +239,8 @@ def compress_models(outdir, epochs):
     """The digits MLP (64-256-256-10, dynamic batch) and CNN (conv 1->32, conv 32->64,
     fc 1024->10, static batch 64) trained normally (Adam, lr 1e-3, no weight decay) on the
     digits training split minus a stratified 20 % validation split (seed 1). Writes
-    OUTDIR/{mlp,cnn}.mlir, val.h5 and val_img.h5 (validation data, 'x' / 'input0' and
-    'labels'), test_x.npy, test_y.npy. Returns the PyTorch test accuracies."""
+    OUTDIR/{mlp,cnn}.mlir, val.h5 and train.h5 (validation and training data, 'input0'
+    and 'labels'), test_x.npy, test_y.npy. Returns the PyTorch test accuracies."""
     import h5py
     import torch
     sys.path.insert(0, os.path.join(ROOT, "scripts"))
@@ -250,6 +267,8 @@ def compress_models(outdir, epochs):
     # The MLP's argument has no lathe.name (input0); the CNN's is %x, emitted without one too.
     with h5py.File(os.path.join(outdir, "val.h5"), "w") as f:
         f["input0"], f["labels"] = x_val.astype(np.float32), y_val.astype(np.int64)
+    with h5py.File(os.path.join(outdir, "train.h5"), "w") as f:
+        f["input0"], f["labels"] = x_fit.astype(np.float32), y_fit.astype(np.int64)
     np.save(os.path.join(outdir, "test_x.npy"), x_te.astype(np.float32))
     np.save(os.path.join(outdir, "test_y.npy"), y_te.astype(np.int64))
     print(f"  trained on {len(x_fit)} images, validation {len(x_val)}, test {len(x_te)} "
@@ -299,6 +318,9 @@ def compress_main(args):
             cmd = [tool("lathe-compress"), dense, f"--val-data={os.path.join(outdir, 'val.h5')}",
                    f"--max-accuracy-drop={args.max_accuracy_drop}", f"--target={target}",
                    f"--objective={args.objective}", f"--threads={THREADS}", "-o", small]
+            if args.finetune_steps:
+                cmd += ["--finetune", f"--train-data={os.path.join(outdir, 'train.h5')}",
+                        f"--steps={args.finetune_steps}", f"--lr={args.finetune_lr}"]
             print("  " + " ".join(cmd), flush=True)
             out = run(cmd).stdout
             print("\n".join("    " + l for l in out.splitlines()), flush=True)
@@ -315,17 +337,19 @@ def compress_main(args):
             batch = None if name == "mlp" else 64
             acc_d = float((run_chunks(dense, x_te, batch, tmp, f"{name}_dte").argmax(1) == y_te).mean())
             acc_s = float((run_chunks(small, x_te, batch, tmp, f"{name}_ste").argmax(1) == y_te).mean())
-            res[name] = dict(kept=kept, run_kept=flops["small"] / flops["dense"],
+            res[name] = dict(kept=kept,
+                             run_kept=flops["small"] / flops["dense"] if flops["dense"] else float("nan"),
                              delta=acc_s - acc_d, speedup=best["dense"] / best["small"],
                              acc_d=acc_d, acc_s=acc_s, ms_d=best["dense"], ms_s=best["small"])
             print(f"== {name}: flops kept {kept:.3f} (lathe-run's count at batch 64: "
-                  f"{res[name]['run_kept']:.3f}), b64 latency {best['dense']:.4f} -> "
+                  f"{res[name]['run_kept']:.3f}; nan: dynamic batch, not counted), b64 latency {best['dense']:.4f} -> "
                   f"{best['small']:.4f} ms ({STAT} of {args.repeat}, best of {args.rounds} "
                   f"rounds: {res[name]['speedup']:.2f}x), test accuracy {acc_d:.4f} -> "
                   f"{acc_s:.4f} (PyTorch dense {torch_acc[name]:.4f}; {len(y_te)} images)",
                   flush=True)
     print(f"(target={TARGET}, objective={args.objective}, {THREADS} thread(s), "
-          f"max-accuracy-drop={args.max_accuracy_drop} on validation data)")
+          f"max-accuracy-drop={args.max_accuracy_drop} on validation data, "
+          f"fine-tuning {args.finetune_steps or 'off'})")
     keys = []
     if "mlp" in res:
         keys += [f"mlp_flops_kept={res['mlp']['kept']:.4f}",
@@ -365,6 +389,9 @@ def main():
     ap.add_argument("--max-accuracy-drop", type=float, default=0.005)
     ap.add_argument("--objective", choices=["latency", "flops"], default="latency")
     ap.add_argument("--epochs", type=int, default=30, help="training epochs (--mode=compress)")
+    ap.add_argument("--finetune-steps", type=int, default=0,
+                    help="lathe-compress --finetune --steps=N on the training part (0: off)")
+    ap.add_argument("--finetune-lr", type=float, default=1e-4)
     ap.add_argument("--rounds", type=int, default=3,
                     help="interleaved dense/compressed timing rounds (--mode=compress)")
     args = ap.parse_args()
