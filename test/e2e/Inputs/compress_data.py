@@ -9,7 +9,8 @@ tests: nox.h5 (no 'input0'), badlabels.h5 (labels [360, 1]), fewlabels.h5
 (359 labels), floatlabels.h5 (f32 labels), wrongshape.h5 (input0 [360, 32]),
 img.h5 (the images as [360, 1, 8, 8] under 'img'); train.h5 (the training
 split, for --finetune); identity.mlir and ident.h5,
-a model that every factorization makes worse (below).
+a model that every factorization makes worse (below), and identity_b256.mlir, the
+same at a static batch of 256.
 """
 import os
 import sys
@@ -49,15 +50,17 @@ with h5py.File(f"{d}/ident.h5", "w") as f:
     f["input0"], f["labels"] = xi, xi.argmax(1).astype(np.int64)
 eye = ", ".join("[" + ", ".join("1.0" if i == j else "0.0" for j in range(64)) + "]"
                 for i in range(64))
-with open(f"{d}/identity.mlir", "w") as f:
-    f.write(f"""func.func @main(%x: tensor<?x64xf32>) -> tensor<?x64xf32> {{
-  %c0 = arith.constant 0 : index
-  %n = tensor.dim %x, %c0 : tensor<?x64xf32>
-  %w = arith.constant dense<[{eye}]> : tensor<64x64xf32>
-  %e = tensor.empty(%n) : tensor<?x64xf32>
+for name, n in (("identity", "?"), ("identity_b256", "256")):
+    dim = (" %c0 = arith.constant 0 : index\n  %n = tensor.dim %x, %c0 : tensor<?x64xf32>\n"
+           if n == "?" else "")
+    empty = "tensor.empty(%n)" if n == "?" else "tensor.empty()"
+    with open(f"{d}/{name}.mlir", "w") as f:
+        f.write(f"""func.func @main(%x: tensor<{n}x64xf32>) -> tensor<{n}x64xf32> {{
+ {dim}  %w = arith.constant dense<[{eye}]> : tensor<64x64xf32>
+  %e = {empty} : tensor<{n}x64xf32>
   %z = arith.constant 0.0 : f32
-  %f = linalg.fill ins(%z : f32) outs(%e : tensor<?x64xf32>) -> tensor<?x64xf32>
-  %y = linalg.matmul ins(%x, %w : tensor<?x64xf32>, tensor<64x64xf32>) outs(%f : tensor<?x64xf32>) -> tensor<?x64xf32>
-  return %y : tensor<?x64xf32>
+  %f = linalg.fill ins(%z : f32) outs(%e : tensor<{n}x64xf32>) -> tensor<{n}x64xf32>
+  %y = linalg.matmul ins(%x, %w : tensor<{n}x64xf32>, tensor<64x64xf32>) outs(%f : tensor<{n}x64xf32>) -> tensor<{n}x64xf32>
+  return %y : tensor<{n}x64xf32>
 }}
 """)
