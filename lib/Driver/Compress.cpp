@@ -39,7 +39,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
-#include <map>
 #include <set>
 #include <tuple>
 
@@ -523,11 +522,6 @@ public:
       return -1;
     }
   }
-};
-
-/// The remarks and warnings lowrank-select-ranks emits, with their ops.
-struct Remarks {
-  std::vector<std::string> lines;
 };
 
 } // namespace
