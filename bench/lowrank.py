@@ -338,7 +338,8 @@ def compress_main(args):
             acc_d = float((run_chunks(dense, x_te, batch, tmp, f"{name}_dte").argmax(1) == y_te).mean())
             acc_s = float((run_chunks(small, x_te, batch, tmp, f"{name}_ste").argmax(1) == y_te).mean())
             res[name] = dict(kept=kept,
-                             run_kept=flops["small"] / flops["dense"] if flops["dense"] else float("nan"),
+                             run_kept=(flops["small"] / flops["dense"] if flops["dense"] and flops["small"]
+                                       else float("nan")),
                              delta=acc_s - acc_d, speedup=best["dense"] / best["small"],
                              acc_d=acc_d, acc_s=acc_s, ms_d=best["dense"], ms_s=best["small"])
             print(f"== {name}: flops kept {kept:.3f} (lathe-run's count at batch 64: "

@@ -840,7 +840,7 @@ int mlir::lathe::compressMain(const CompressOptions &o,
 
   if (chosen->finetuned)
     os << llvm::formatv("fine-tuned: val_accuracy {0:f4} before, {1:f4} after "
-                        "({2} steps of AdamW, lr {3})\n",
+                        "({2} steps of AdamW, lr {3:e1})\n",
                         chosen->accuracyBeforeFinetune, chosenEval.accuracy,
                         o.steps, o.lr);
   std::string writeError;
