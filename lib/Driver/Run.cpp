@@ -7,6 +7,9 @@
 #include "lathe/Driver/Executable.h"
 #include "lathe/Driver/HostTensors.h"
 #include "lathe/Driver/Ranks.h"
+#ifdef LATHE_HAS_CUDA
+#include "lathe/Driver/RunCUDA.h"
+#endif
 #include "lathe/Interfaces/FlopsInterface.h"
 #include "lathe/Support/ParseGuard.h"
 #include "lathe/Target/CPU/Pipeline.h"
@@ -205,8 +208,17 @@ static int64_t countFlopsAtInputShapes(ModuleOp module, StringRef entry,
 
 int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
   Clock::time_point compileStart = Clock::now();
+  if (options.backend == "cuda" || options.compileTo == "ptx") {
+#ifdef LATHE_HAS_CUDA
+    return runCudaMain(options, registry);
+#else
+    return fail("--backend=cuda: this lathe-run was built without the CUDA "
+                "target (no CUDA toolkit at configure time)");
+#endif
+  }
   if (options.backend != "cpu")
-    return fail("unknown backend '" + options.backend + "' (available: cpu)");
+    return fail("unknown backend '" + options.backend +
+                "' (available: cpu, cuda)");
   if (options.pipeline != "default" && options.pipeline != "reference")
     return fail("unknown pipeline '" + options.pipeline +
                 "' (expected default or reference)");

@@ -32,7 +32,7 @@ int main(int argc, char **argv) {
                                  cl::Required, cl::cat(category));
   cl::opt<std::string> entry("entry", cl::desc("Function to call"),
                              cl::init("main"), cl::cat(category));
-  cl::opt<std::string> backend("backend", cl::desc("Backend: cpu"),
+  cl::opt<std::string> backend("backend", cl::desc("Backend: cpu or cuda"),
                                cl::init("cpu"), cl::cat(category));
   cl::list<std::string> inputs(
       "input",
