@@ -8,7 +8,18 @@
 #include "lathe/Target/CUDA/Pipeline.h"
 #include "lathe/runtime/CUDA.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/Target/TargetOptions.h"
+#include "llvm/TargetParser/Triple.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
@@ -66,6 +77,50 @@ int mlir::lathe::loadCudaRuntime(std::string &error) {
   return 1;
 }
 
+/// The host code of a module after the CUDA pipeline as a position-
+/// independent x86-64 object (generic x86-64-v2, so it runs on the GPU
+/// machine whatever its CPU), PTX/cubin and constants inside: linked into a
+/// shared library with libLatheRuntimeCUDA.so, it runs without LLVM or MLIR.
+static LogicalResult emitHostObject(ModuleOp module, std::string &object,
+                                    std::string &error) {
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  llvm::Triple triple("x86_64-unknown-linux-gnu");
+  std::string lookupError;
+  const llvm::Target *target =
+      llvm::TargetRegistry::lookupTarget(triple, lookupError);
+  if (!target) {
+    error = "no x86-64 target: " + lookupError;
+    return failure();
+  }
+  std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
+      triple, "x86-64-v2", "", llvm::TargetOptions(), llvm::Reloc::PIC_));
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule =
+      translateModuleToLLVMIR(module, llvmContext, "lathe-cuda");
+  if (!llvmModule) {
+    error = "translation of the host code to LLVM IR failed";
+    return failure();
+  }
+  ExecutionEngine::setupTargetTripleAndDataLayout(llvmModule.get(), tm.get());
+  auto optimize = makeOptimizingTransformer(2, 0, tm.get());
+  if (llvm::Error err = optimize(llvmModule.get())) {
+    error = "LLVM optimization failed: " + llvm::toString(std::move(err));
+    return failure();
+  }
+  llvm::SmallVector<char, 0> buffer;
+  llvm::raw_svector_ostream os(buffer);
+  llvm::legacy::PassManager codegen;
+  if (tm->addPassesToEmitFile(codegen, os, nullptr,
+                              llvm::CodeGenFileType::ObjectFile)) {
+    error = "the target cannot emit object files";
+    return failure();
+  }
+  codegen.run(*llvmModule);
+  object.assign(buffer.begin(), buffer.end());
+  return success();
+}
+
 int mlir::lathe::runCudaMain(const RunOptions &options,
                              DialectRegistry &registry) {
   if (options.pipeline != "default")
@@ -75,12 +130,13 @@ int mlir::lathe::runCudaMain(const RunOptions &options,
                 "with --lathe-cuda-<phase>)");
   std::optional<CudaPhase> lastPhase;
   bool printPtx = options.compileTo == "ptx";
-  if (!options.compileTo.empty() && !printPtx) {
+  bool printObject = options.compileTo == "object";
+  if (!options.compileTo.empty() && !printPtx && !printObject) {
     lastPhase = symbolizeCudaPhase(options.compileTo);
     if (!lastPhase)
       return fail("unknown phase '" + options.compileTo +
                   "' for --backend=cuda (expected one of: " +
-                  getCudaPhaseList() + ", ptx)");
+                  getCudaPhaseList() + ", ptx, object)");
   }
   if (options.compileTo.empty()) {
     // Running needs a device before anything is compiled.
@@ -104,9 +160,24 @@ int mlir::lathe::runCudaMain(const RunOptions &options,
   if (failed(applyPassManagerCLOptions(pm)))
     return fail("invalid pass manager options");
   CudaPipelineOptions pipelineOptions;
+  if (printObject) {
+    // A cubin (ptxas here): the machine that runs it compiles nothing. The
+    // public functions get C interfaces (_mlir_ciface_<name>) for loaders.
+    pipelineOptions.format = "bin";
+    for (auto func : module->getOps<func::FuncOp>())
+      if (func.isPublic() && !func.isExternal())
+        func->setAttr("llvm.emit_c_interface", UnitAttr::get(&context));
+  }
   buildCudaPipeline(pm, pipelineOptions, lastPhase);
   if (failed(pm.run(*module)))
     return fail("the CUDA pipeline failed on '" + options.inputFile + "'");
+  if (printObject) {
+    std::string object, error;
+    if (failed(emitHostObject(*module, object, error)))
+      return fail(error);
+    llvm::outs() << object;
+    return 0;
+  }
   if (!printPtx) {
     module->print(llvm::outs());
     llvm::outs() << "\n";

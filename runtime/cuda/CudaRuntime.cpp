@@ -275,6 +275,21 @@ const char *lathe_cuda_device_description(void) {
 
 int lathe_cuda_compute_capability(void) { return computeCapability; }
 
+double lathe_cuda_peak_bandwidth(void) {
+  if (lathe_cuda_init() != LATHE_CUDA_OK)
+    return 0;
+  CUdevice device;
+  int clockKHz = 0, busBits = 0;
+  if (drv.deviceGet(&device, 0) ||
+      drv.deviceGetAttribute(&clockKHz, CU_DEVICE_ATTRIBUTE_MEMORY_CLOCK_RATE,
+                             device) ||
+      drv.deviceGetAttribute(
+          &busBits, CU_DEVICE_ATTRIBUTE_GLOBAL_MEMORY_BUS_WIDTH, device))
+    return 0;
+  // Double data rate.
+  return 2.0 * clockKHz * 1e3 * busBits / 8.0;
+}
+
 int lathe_cuda_alloc(size_t bytes, void **ptr) {
   *ptr = nullptr;
   if (lathe_cuda_init() != LATHE_CUDA_OK)

@@ -16,6 +16,8 @@
 #include <cublasLt.h>
 #include <dlfcn.h>
 
+#include <chrono>
+#include <map>
 #include <mutex>
 #include <string>
 
@@ -49,6 +51,18 @@ struct CublasLt {
 
 CublasLt lt;
 std::once_flag ltOnce;
+
+/// What one matmul shape needs from cuBLASLt, made on its first call.
+struct Plan {
+  bool made = false, ok = false;
+  cublasLtMatmulDesc_t desc = nullptr;
+  cublasLtMatrixLayout_t lA = nullptr, lB = nullptr, lD = nullptr,
+                         lR = nullptr;
+  cublasLtMatmulAlgo_t algo = {};
+};
+std::mutex planMutex;
+std::map<std::string, Plan> plans;
+thread_local Plan *lastPlan = nullptr;
 bool allowTf32 = false;
 
 bool loadCublasLt() {
@@ -176,51 +190,75 @@ void matmul(int64_t rankA, void *a, int64_t rankB, void *b, int64_t rankBias,
   for (int64_t i = 0; i + 1 < nb; ++i)
     outer *= C.size(i);
 
-  cublasLtMatmulDesc_t desc = nullptr;
-  cublasComputeType_t compute =
-      allowTf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
-  lt.descCreate(&desc, compute, CUDA_R_32F);
-  lt.descSet(desc, CUBLASLT_MATMUL_DESC_TRANSA, &opB.op, sizeof(opB.op));
-  lt.descSet(desc, CUBLASLT_MATMUL_DESC_TRANSB, &opA.op, sizeof(opA.op));
-  lt.descSet(desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue,
-             sizeof(epilogue));
-  if (hasBias) {
-    const float *biasPtr = Bias.data;
-    lt.descSet(desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &biasPtr,
-               sizeof(biasPtr));
+  // The plan (descriptors, layouts, algorithm) of this shape, strides,
+  // epilogue and precision, made once per process.
+  std::string key;
+  for (const View *v : {&A, &B, &C, &R}) {
+    for (int64_t i = 0; i < v->rank; ++i)
+      key += std::to_string(v->size(i)) + "/" + std::to_string(v->stride(i)) +
+             ",";
+    key += ";";
   }
-  auto layout = [&](const Operand &o, int64_t stride) {
-    cublasLtMatrixLayout_t l = nullptr;
-    lt.layoutCreate(&l, CUDA_R_32F, o.rows, o.cols, o.ld);
-    int32_t count = int32_t(batch);
-    lt.layoutSet(l, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &count,
-                 sizeof(count));
-    lt.layoutSet(l, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &stride,
-                 sizeof(stride));
-    return l;
-  };
-  cublasLtMatrixLayout_t lB =
-      layout(opB, nb ? batchStride(B, rankB, nb - 1) : 0);
-  cublasLtMatrixLayout_t lA =
-      layout(opA, nb ? batchStride(A, rankA, nb - 1) : 0);
-  cublasLtMatrixLayout_t lD = layout(opD, nb ? C.stride(nb - 1) : 0);
-  cublasLtMatrixLayout_t lR =
-      residualInLt ? layout(opR, nb ? R.stride(nb - 1) : 0) : lD;
-
-  cublasLtMatmulPreference_t pref = nullptr;
-  lt.prefCreate(&pref);
-  lt.prefSet(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
-             &lt.workspaceBytes, sizeof(lt.workspaceBytes));
-  cublasLtMatmulHeuristicResult_t result = {};
-  int found = 0;
-  cublasStatus_t status = lt.heuristic(lt.handle, desc, lB, lA, lR, lD, pref,
-                                       1, &result, &found);
+  key += std::to_string(flags) + ";" + std::to_string(allowTf32) + ";" +
+         std::to_string(residualInLt) + ";" + std::to_string(int(epilogue));
+  Plan *plan;
+  {
+    std::lock_guard<std::mutex> lock(planMutex);
+    Plan &slot = plans[key];
+    if (!slot.made) {
+      slot.made = true;
+      cublasComputeType_t compute =
+          allowTf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+      lt.descCreate(&slot.desc, compute, CUDA_R_32F);
+      lt.descSet(slot.desc, CUBLASLT_MATMUL_DESC_TRANSA, &opB.op,
+                 sizeof(opB.op));
+      lt.descSet(slot.desc, CUBLASLT_MATMUL_DESC_TRANSB, &opA.op,
+                 sizeof(opA.op));
+      lt.descSet(slot.desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue,
+                 sizeof(epilogue));
+      auto layout = [&](const Operand &o, int64_t stride) {
+        cublasLtMatrixLayout_t l = nullptr;
+        lt.layoutCreate(&l, CUDA_R_32F, o.rows, o.cols, o.ld);
+        int32_t count = int32_t(batch);
+        lt.layoutSet(l, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &count,
+                     sizeof(count));
+        lt.layoutSet(l, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &stride,
+                     sizeof(stride));
+        return l;
+      };
+      slot.lB = layout(opB, nb ? batchStride(B, rankB, nb - 1) : 0);
+      slot.lA = layout(opA, nb ? batchStride(A, rankA, nb - 1) : 0);
+      slot.lD = layout(opD, nb ? C.stride(nb - 1) : 0);
+      slot.lR = residualInLt ? layout(opR, nb ? R.stride(nb - 1) : 0) : slot.lD;
+      cublasLtMatmulPreference_t pref = nullptr;
+      lt.prefCreate(&pref);
+      lt.prefSet(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
+                 &lt.workspaceBytes, sizeof(lt.workspaceBytes));
+      cublasLtMatmulHeuristicResult_t result = {};
+      int found = 0;
+      cublasStatus_t status =
+          lt.heuristic(lt.handle, slot.desc, slot.lB, slot.lA, slot.lR,
+                       slot.lD, pref, 1, &result, &found);
+      lt.prefDestroy(pref);
+      slot.ok = status == CUBLAS_STATUS_SUCCESS && found > 0;
+      slot.algo = result.algo;
+    }
+    plan = &slot;
+  }
+  lastPlan = plan;
   float beta = residualInLt ? 1.0f : 0.0f;
-  if (status != CUBLAS_STATUS_SUCCESS || found == 0) {
+  if (!plan->ok) {
     setPending("lathe_cuda_matmul_f32: cuBLASLt found no algorithm for " +
                std::to_string(M) + "x" + std::to_string(K) + " * " +
                std::to_string(K) + "x" + std::to_string(N));
-  } else {
+    return;
+  }
+  if (hasBias) {
+    const float *biasPtr = Bias.data;
+    lt.descSet(plan->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &biasPtr,
+               sizeof(biasPtr));
+  }
+  {
     TimedRegion timed("matmul");
     for (int64_t o = 0; o < outer; ++o) {
       // Offsets of the outer batch index o in every operand.
@@ -235,10 +273,10 @@ void matmul(int64_t rankA, void *a, int64_t rankB, void *b, int64_t rankBias,
           offR += idx * R.stride(i);
       }
       const float *in = residualInLt ? R.data + offR : C.data + offC;
-      status = lt.matmul(lt.handle, desc, &alpha, B.data + offB, lB,
-                         A.data + offA, lA, &beta, in, lR, C.data + offC, lD,
-                         &result.algo, lt.workspace, lt.workspaceBytes,
-                         theStream());
+      cublasStatus_t status = lt.matmul(
+          lt.handle, plan->desc, &alpha, B.data + offB, plan->lB,
+          A.data + offA, plan->lA, &beta, in, plan->lR, C.data + offC,
+          plan->lD, &plan->algo, lt.workspace, lt.workspaceBytes, theStream());
       if (status != CUBLAS_STATUS_SUCCESS) {
         setPending("lathe_cuda_matmul_f32: cublasLtMatmul failed (status " +
                    std::to_string(int(status)) + ")");
@@ -246,13 +284,6 @@ void matmul(int64_t rankA, void *a, int64_t rankB, void *b, int64_t rankBias,
       }
     }
   }
-  lt.prefDestroy(pref);
-  if (lR != lD)
-    lt.layoutDestroy(lR);
-  lt.layoutDestroy(lD);
-  lt.layoutDestroy(lA);
-  lt.layoutDestroy(lB);
-  lt.descDestroy(desc);
   if ((!actInLt) || (hasRes && !residualInLt)) {
     // act(...) and/or + residual over C's [batch..., M, N] (batches fused
     // when C is dense in them; 2-D views otherwise).
@@ -405,3 +436,81 @@ void lathe_cuda_pool2d_f32(int64_t rankIn, void *in, int64_t rankOut,
 }
 
 } // extern "C"
+
+namespace {
+
+/// A memref descriptor of rank R for the benchmark's calls.
+template <int R> struct Desc {
+  float *allocated, *aligned;
+  int64_t offset;
+  int64_t sizes[R], strides[R];
+};
+
+double elapsedMs(CUevent start, CUevent end) {
+  float ms = 0;
+  drv.eventSynchronize(end);
+  drv.eventElapsedTime(&ms, start, end);
+  return ms;
+}
+
+} // namespace
+
+extern "C" int lathe_cuda_bench_matmul(int64_t batch, int64_t M, int64_t N,
+                                       int64_t K, int64_t flags, int iters,
+                                       double *latheMs, double *cublasLtMs) {
+  *latheMs = *cublasLtMs = 0;
+  if (lathe_cuda_init() != LATHE_CUDA_OK || !loadCublasLt())
+    return LATHE_CUDA_ERROR;
+  void *a, *b, *bias, *res, *c;
+  if (lathe_cuda_alloc(batch * M * K * 4, &a) ||
+      lathe_cuda_alloc(N * K * 4, &b) || lathe_cuda_alloc(N * 4, &bias) ||
+      lathe_cuda_alloc(batch * M * N * 4, &res) ||
+      lathe_cuda_alloc(batch * M * N * 4, &c))
+    return LATHE_CUDA_OUT_OF_MEMORY;
+  // 0.01f everywhere: the values do not matter for the time.
+  for (auto [p, n] : {std::pair<void *, int64_t>{a, batch * M * K},
+                      {b, N * K}, {bias, N}, {res, batch * M * N}})
+    drv.memsetD32Async(reinterpret_cast<CUdeviceptr>(p), 0x3c23d70a, n,
+                       theStream());
+  auto *fa = static_cast<float *>(a), *fb = static_cast<float *>(b),
+       *fbias = static_cast<float *>(bias), *fres = static_cast<float *>(res),
+       *fc = static_cast<float *>(c);
+  // A [batch, M, K]; B the transposed view of a [N, K] weight (as
+  // transpose_rhs linear layers have it); C and residual [batch, M, N].
+  Desc<3> A3 = {fa, fa, 0, {batch, M, K}, {M * K, K, 1}};
+  Desc<3> C3 = {fc, fc, 0, {batch, M, N}, {M * N, N, 1}};
+  Desc<3> R3 = {fres, fres, 0, {batch, M, N}, {M * N, N, 1}};
+  Desc<2> B2 = {fb, fb, 0, {K, N}, {1, K}};
+  Desc<1> Bias1 = {fbias, fbias, 0, {N}, {1}};
+  auto call = [&] {
+    lathe_cuda_matmul_f32(3, &A3, 2, &B2, 1, &Bias1, 3, &R3, 3, &C3, flags);
+  };
+  call(); // makes the plan
+  Plan *plan = lastPlan;
+  if (!plan || !plan->ok || lathe_cuda_synchronize() != LATHE_CUDA_OK)
+    return LATHE_CUDA_ERROR;
+  CUevent e0, e1, e2;
+  drv.eventCreate(&e0, CU_EVENT_DEFAULT);
+  drv.eventCreate(&e1, CU_EVENT_DEFAULT);
+  drv.eventCreate(&e2, CU_EVENT_DEFAULT);
+  drv.eventRecord(e0, theStream());
+  for (int i = 0; i < iters; ++i)
+    call();
+  drv.eventRecord(e1, theStream());
+  int act = int((flags >> kActShift) & 0xff);
+  bool residualInLt = (flags & kHasResidual) && act == kActNone;
+  float alpha = 1.0f, beta = residualInLt ? 1.0f : 0.0f;
+  const float *biasPtr = fbias;
+  lt.descSet(plan->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &biasPtr,
+             sizeof(biasPtr));
+  for (int i = 0; i < iters; ++i)
+    lt.matmul(lt.handle, plan->desc, &alpha, fb, plan->lB, fa, plan->lA,
+              &beta, residualInLt ? fres : fc, plan->lR, fc, plan->lD,
+              &plan->algo, lt.workspace, lt.workspaceBytes, theStream());
+  drv.eventRecord(e2, theStream());
+  *latheMs = elapsedMs(e0, e1) / iters;
+  *cublasLtMs = elapsedMs(e1, e2) / iters;
+  for (void *p : {a, b, bias, res, c})
+    lathe_cuda_free(p);
+  return LATHE_CUDA_OK;
+}

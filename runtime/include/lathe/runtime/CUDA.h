@@ -121,6 +121,17 @@ void lathe_cuda_pool2d_f32(int64_t rankIn, void *in, int64_t rankOut,
                            int64_t strideW, int64_t dilationH,
                            int64_t dilationW, int64_t flags);
 
+/* The GPU check's matmul comparison: `iters` calls of lathe_cuda_matmul_f32
+ * on [batch, M, K] x [K, N] (B a transposed [N, K] weight) with `flags`
+ * (bias, residual, activation) against the same cuBLASLt plan called
+ * directly; mean milliseconds of each. */
+int lathe_cuda_bench_matmul(int64_t batch, int64_t M, int64_t N, int64_t K,
+                            int64_t flags, int iters, double *latheMs,
+                            double *cublasLtMs);
+/* The device's memory bandwidth from its clock and bus width (bytes/s);
+ * 0 when unknown. */
+double lathe_cuda_peak_bandwidth(void);
+
 /* Collectives over NCCL (libnccl.so.2, loaded on first use), in place on
  * device buffers of f32, on the runtime's stream. A communicator is made by
  * lathe_cuda_nccl_init from an id that rank 0 made
