@@ -96,18 +96,21 @@ struct LatheCUDACheckContract
     Operation *first = nullptr;
     std::string why;
     int64_t others = 0;
-    getOperation().walk([&](Operation *op) {
+    // Pre-order, skipping what is inside an offending op: the op a user
+    // wrote is named, not something in its body.
+    getOperation().walk<WalkOrder::PreOrder>([&](Operation *op) {
       if (op == getOperation().getOperation())
-        return;
+        return WalkResult::advance();
       std::string reason = violation(*parsed, op);
       if (reason.empty())
-        return;
+        return WalkResult::advance();
       if (!first) {
         first = op;
         why = reason;
       } else {
         ++others;
       }
+      return WalkResult::skip();
     });
     if (*parsed == CudaPhase::Binary && !first) {
       auto binaries = llvm::to_vector(getOperation().getOps<gpu::BinaryOp>());

@@ -74,7 +74,7 @@ struct LatheCUDATileParallelLoops
   void runOnOperation() override {
     if (threads < 1 || threads > 1024) {
       getOperation().emitError() << "lathe-cuda-tile-parallel-loops: threads="
-                                 << threads << " is outside [1, 1024]";
+                                 << static_cast<int64_t>(threads) << " is outside [1, 1024]";
       return signalPassFailure();
     }
     SmallVector<scf::ParallelOp> outermost;
