@@ -5,6 +5,8 @@
 // Built only with the CUDA target (LATHE_CUDA: a CUDA toolkit was found).
 #ifdef LATHE_HAS_CUDA
 
+#include "lathe/Driver/Executable.h"
+#include "lathe/Driver/HostTensors.h"
 #include "lathe/Target/CUDA/Pipeline.h"
 #include "lathe/runtime/CUDA.h"
 
@@ -30,6 +32,9 @@
 
 #include <dlfcn.h>
 
+#include <chrono>
+#include <vector>
+
 using namespace mlir;
 using namespace mlir::lathe;
 
@@ -51,10 +56,18 @@ static std::string cudaRuntimePath() {
   return std::string(path);
 }
 
+static void *cudaRuntime = nullptr;
+
+/// An entry point of the loaded CUDA runtime.
+template <typename T> static T rt(const char *name) {
+  return reinterpret_cast<T>(dlsym(cudaRuntime, name));
+}
+
 int mlir::lathe::loadCudaRuntime(std::string &error) {
   std::string path = cudaRuntimePath();
   // RTLD_GLOBAL: generated code resolves mgpu* and lathe_cuda_* from it.
   void *handle = dlopen(path.c_str(), RTLD_NOW | RTLD_GLOBAL);
+  cudaRuntime = handle;
   if (!handle) {
     error = "cannot load the CUDA runtime library '" + path + "': " +
             dlerror();
@@ -121,6 +134,161 @@ static LogicalResult emitHostObject(ModuleOp module, std::string &object,
   return success();
 }
 
+/// Device buffers of the runtime, freed on every path.
+struct DeviceBuffers {
+  std::vector<void *> blocks;
+  ~DeviceBuffers() {
+    auto freeFn = rt<void (*)(void *)>("lathe_cuda_free");
+    for (void *p : blocks)
+      freeFn(p);
+  }
+};
+
+/// Runs the entry (compiled by the CUDA pipeline) on the device: inputs are
+/// copied to the device, results back; --repeat times the calls.
+static int executeOnDevice(ModuleOp module, FunctionType fnType,
+                           const RunOptions &options) {
+  auto alloc = rt<int (*)(size_t, void **)>("lathe_cuda_alloc");
+  auto toDevice =
+      rt<int (*)(void *, const void *, size_t)>("lathe_cuda_copy_to_device");
+  auto toHost =
+      rt<int (*)(void *, const void *, size_t)>("lathe_cuda_copy_to_host");
+  auto sync = rt<int (*)()>("lathe_cuda_synchronize");
+  auto lastError = rt<const char *(*)()>("lathe_cuda_last_error");
+  auto pending = rt<const char *(*)()>("lathe_cuda_take_pending_error");
+  auto freeFn = rt<void (*)(void *)>("lathe_cuda_free");
+  auto peak = rt<int64_t (*)()>("lathe_cuda_peak_bytes");
+  for (Type type : llvm::concat<const Type>(fnType.getInputs(),
+                                            fnType.getResults())) {
+    auto tensor = dyn_cast<RankedTensorType>(type);
+    if (!tensor || !tensor.getElementType().isF32())
+      return fail("--backend=cuda runs functions on f32 tensors only; @" +
+                  options.entry + " has " +
+                  [&] {
+                    std::string s;
+                    llvm::raw_string_ostream os(s);
+                    os << type;
+                    return s;
+                  }());
+  }
+  // Inputs, on the device.
+  size_t numArgs = fnType.getNumInputs();
+  std::vector<HostTensor> inputs(numArgs);
+  DeviceBuffers buffers;
+  std::vector<std::vector<int64_t>> argDescs(numArgs);
+  for (size_t i = 0; i < numArgs; ++i) {
+    auto type = cast<RankedTensorType>(fnType.getInput(i));
+    std::string error;
+    if (i < options.inputs.size()) {
+      if (!readTensorFile(options.inputs[i], inputs[i], error) ||
+          !checkMatchesType(inputs[i], type, error))
+        return fail("input #" + llvm::Twine(i) + ": " + error);
+    } else if (!options.fillMissing) {
+      return fail("missing input for argument #" + llvm::Twine(i) + " of @" +
+                  options.entry + "; pass --input=FILE or --fill-missing");
+    } else if (!fillRandom(type, options.seed + i, inputs[i], error)) {
+      return fail("argument #" + llvm::Twine(i) + ": " + error);
+    }
+    void *device = nullptr;
+    if (alloc(inputs[i].numBytes(), &device) ||
+        toDevice(device, inputs[i].t.data, inputs[i].numBytes()))
+      return fail(llvm::Twine("--backend=cuda: ") + lastError());
+    buffers.blocks.push_back(device);
+    // {allocated, aligned, offset, sizes, strides}
+    std::vector<int64_t> &desc = argDescs[i];
+    int64_t rank = inputs[i].t.rank;
+    desc.assign(3 + 2 * rank, 0);
+    desc[0] = desc[1] = reinterpret_cast<int64_t>(device);
+    int64_t stride = 1;
+    for (int64_t d = rank - 1; d >= 0; --d) {
+      desc[3 + d] = inputs[i].t.shape[d];
+      desc[3 + rank + d] = stride;
+      stride *= inputs[i].t.shape[d];
+    }
+  }
+  // Results: one descriptor after the other (the C interface's struct).
+  size_t resultWords = 0;
+  for (Type type : fnType.getResults())
+    resultWords += 3 + 2 * cast<RankedTensorType>(type).getRank();
+
+  ExecutionEngineOptions engineOptions;
+  // Held by function_ref in the options: it must outlive create().
+  auto optimize = makeOptimizingTransformer(2, 0, nullptr);
+  engineOptions.transformer = optimize;
+  auto engine = ExecutionEngine::create(module, engineOptions);
+  if (!engine)
+    return fail("--backend=cuda: cannot JIT the host code: " +
+                llvm::toString(engine.takeError()));
+  std::string symbol = "_mlir_ciface_" + options.entry;
+  std::vector<int64_t> result(resultWords, 0);
+  void *resultPtr = result.data();
+  std::vector<void *> argPtrs;
+  for (auto &desc : argDescs)
+    argPtrs.push_back(desc.data());
+  std::vector<void *> packed;
+  if (fnType.getNumResults())
+    packed.push_back(&resultPtr);
+  for (void *&p : argPtrs)
+    packed.push_back(&p);
+  auto call = [&]() -> int {
+    if (llvm::Error err = (*engine)->invokePacked(symbol, packed))
+      return fail("--backend=cuda: " + llvm::toString(std::move(err)));
+    if (sync())
+      return fail(llvm::Twine("--backend=cuda: ") + lastError());
+    if (const char *message = pending())
+      return fail(llvm::Twine("--backend=cuda: ") + message);
+    return 0;
+  };
+  auto freeResults = [&] {
+    size_t at = 0;
+    for (Type type : fnType.getResults()) {
+      freeFn(reinterpret_cast<void *>(result[at]));
+      at += 3 + 2 * cast<RankedTensorType>(type).getRank();
+    }
+  };
+  if (int rc = call())
+    return rc;
+  // Copy the results out (dense, identity layout from gpu.alloc).
+  size_t at = 0;
+  for (auto [i, type] : llvm::enumerate(fnType.getResults())) {
+    auto tensor = cast<RankedTensorType>(type);
+    int64_t rank = tensor.getRank();
+    HostTensor out;
+    std::vector<int64_t> shape(result.begin() + at + 3,
+                               result.begin() + at + 3 + rank);
+    if (lathe_host_tensor_alloc(&out.t, LATHE_F32, int32_t(rank),
+                                shape.data()) != LATHE_OK)
+      return fail("out of host memory for result #" + llvm::Twine(i));
+    float *data = reinterpret_cast<float *>(result[at + 1]) + result[at + 2];
+    if (toHost(out.t.data, data, out.numBytes()))
+      return fail(llvm::Twine("--backend=cuda: ") + lastError());
+    if (i < options.outputs.size()) {
+      std::string error;
+      if (!writeTensorFile(options.outputs[i], out, error))
+        return fail(error);
+    }
+    llvm::outs() << "result #" << i << ": " << summarize(out) << "\n";
+    at += 3 + 2 * rank;
+  }
+  freeResults();
+  if (options.repeat > 0) {
+    auto start = std::chrono::steady_clock::now();
+    for (int64_t r = 0; r < options.repeat; ++r) {
+      if (int rc = call())
+        return rc;
+      freeResults();
+    }
+    double ms = std::chrono::duration<double, std::milli>(
+                    std::chrono::steady_clock::now() - start)
+                    .count();
+    llvm::outs() << llvm::format("mean %.4f ms over %lld calls on the GPU\n",
+                                 ms / options.repeat,
+                                 (long long)options.repeat);
+  }
+  llvm::outs() << "peak device memory " << peak() << " bytes\n";
+  return 0;
+}
+
 int mlir::lathe::runCudaMain(const RunOptions &options,
                              DialectRegistry &registry) {
   if (options.pipeline != "default")
@@ -143,11 +311,7 @@ int mlir::lathe::runCudaMain(const RunOptions &options,
     std::string error;
     if (loadCudaRuntime(error))
       return fail("--backend=cuda: " + error);
-    return fail("--backend=cuda: running on the device is not wired into "
-                "lathe-run yet; --compile-to=ptx and scripts/gpu-check.sh "
-                "are the CUDA paths that exist (docs/Targets/CUDA.md)");
   }
-
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
   llvm::SourceMgr sourceMgr;
@@ -160,7 +324,14 @@ int mlir::lathe::runCudaMain(const RunOptions &options,
   if (failed(applyPassManagerCLOptions(pm)))
     return fail("invalid pass manager options");
   CudaPipelineOptions pipelineOptions;
-  if (printObject) {
+  bool execute = options.compileTo.empty();
+  FunctionType fnType = FunctionType::get(&context, {}, {});
+  if (execute) {
+    std::string entryError;
+    if (failed(getEntrySignature(*module, options.entry, fnType, entryError)))
+      return fail(entryError + " in '" + options.inputFile + "'");
+  }
+  if (printObject || execute) {
     // A cubin (ptxas here): the machine that runs it compiles nothing. The
     // public functions get C interfaces (_mlir_ciface_<name>) for loaders.
     pipelineOptions.format = "bin";
@@ -171,6 +342,8 @@ int mlir::lathe::runCudaMain(const RunOptions &options,
   buildCudaPipeline(pm, pipelineOptions, lastPhase);
   if (failed(pm.run(*module)))
     return fail("the CUDA pipeline failed on '" + options.inputFile + "'");
+  if (execute)
+    return executeOnDevice(*module, fnType, options);
   if (printObject) {
     std::string object, error;
     if (failed(emitHostObject(*module, object, error)))
