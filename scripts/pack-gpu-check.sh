@@ -79,6 +79,7 @@ matmul 1 1024 256 256 3 200
 matmul 1 1024 1024 256 257 200
 matmul 1 1024 256 1024 3 200
 matmul 32 128 128 64 0 200
+nccl 1048576
 M
 
 cp "$BUILD/lib/libLatheRuntimeCUDA.so" "$BIN/lathe-gpu-check" "$OUT/"

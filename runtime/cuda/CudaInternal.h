@@ -47,6 +47,8 @@ extern Driver drv;
 
 /// "CUDA_ERROR_X: text".
 std::string describe(CUresult r);
+/// Sets this thread's lathe_cuda_last_error().
+void setLastError(const std::string &message);
 /// Records the first error of a call that cannot return a status.
 void setPending(const std::string &message);
 /// True on success; otherwise records "what: error" as pending.

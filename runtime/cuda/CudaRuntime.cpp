@@ -194,6 +194,10 @@ std::string lathe_cuda::describe(CUresult r) {
   return s;
 }
 
+void lathe_cuda::setLastError(const std::string &message) {
+  lastError = message;
+}
+
 void lathe_cuda::setPending(const std::string &message) {
   std::lock_guard<std::mutex> lock(pendingMutex);
   if (!hasPending) {

@@ -10,6 +10,8 @@
 //   model <name> <lib.so> <input.npy> <reference.npy> <iters>
 //   eltwise <name> <lib.so> <elements> <iters>
 //   matmul <batch> <M> <N> <K> <flags> <iters>
+//   nccl <elements>      (single-rank all-gather, reduce-scatter, all-to-all:
+//                         each must give back its input)
 
 #include "lathe/runtime/CUDA.h"
 
@@ -239,6 +241,44 @@ int main(int argc, char **argv) {
       }
       ok &= pendingOk(name.c_str());
       lathe_cuda_free(dx);
+    } else if (kind == "nccl") {
+      size_t count = 0;
+      ss >> count;
+      char id[128];
+      lathe_cuda_comm *comm = nullptr;
+      std::vector<float> x(count), y(count);
+      for (size_t i = 0; i < count; ++i)
+        x[i] = float(i % 977) * 0.25f;
+      void *dx = nullptr, *dy = nullptr;
+      bool good = lathe_cuda_nccl_unique_id(id) == LATHE_CUDA_OK &&
+                  lathe_cuda_nccl_init(id, 1, 0, &comm) == LATHE_CUDA_OK &&
+                  lathe_cuda_alloc(count * 4, &dx) == LATHE_CUDA_OK &&
+                  lathe_cuda_alloc(count * 4, &dy) == LATHE_CUDA_OK &&
+                  lathe_cuda_copy_to_device(dx, x.data(), count * 4) ==
+                      LATHE_CUDA_OK;
+      const char *names[3] = {"all_gather", "reduce_scatter", "all_to_all"};
+      for (int c = 0; good && c < 3; ++c) {
+        auto *s = static_cast<const float *>(dx);
+        auto *d = static_cast<float *>(dy);
+        int st = c == 0   ? lathe_cuda_all_gather_f32(comm, s, d, count)
+                 : c == 1 ? lathe_cuda_reduce_scatter_f32(comm, s, d, count)
+                          : lathe_cuda_all_to_all_f32(comm, s, d, count);
+        std::fill(y.begin(), y.end(), -1.f);
+        good = st == LATHE_CUDA_OK &&
+               lathe_cuda_copy_to_host(y.data(), dy, count * 4) ==
+                   LATHE_CUDA_OK;
+        bool same = good && y == x;
+        std::printf("nccl %s (1 rank, %zu floats): %s\n", names[c], count,
+                    same ? "ok" : "MISMATCH");
+        good = same;
+      }
+      if (!good) {
+        std::printf("nccl: error: %s\n", lathe_cuda_last_error());
+        ok = false;
+      }
+      lathe_cuda_free(dx);
+      lathe_cuda_free(dy);
+      lathe_cuda_nccl_destroy(comm);
     } else if (kind == "matmul") {
       int64_t batch, m, n, k, flags;
       int iters;

@@ -41,11 +41,8 @@ struct Nccl {
   bool ok = false;
 } nccl;
 std::once_flag ncclOnce;
-thread_local std::string ncclError;
-
 int fail(const std::string &message) {
-  ncclError = message;
-  setPending(message);
+  setLastError(message);
   return LATHE_CUDA_ERROR;
 }
 
@@ -84,10 +81,8 @@ int result(ncclResult_t r, const char *what) {
 }
 
 bool ready(lathe_cuda_comm *comm) {
-  if (lathe_cuda_init() != LATHE_CUDA_OK) {
-    fail(lathe_cuda_last_error());
-    return false;
-  }
+  if (lathe_cuda_init() != LATHE_CUDA_OK)
+    return false; // its message is the last error
   if (!loadNccl()) {
     fail(nccl.error);
     return false;
