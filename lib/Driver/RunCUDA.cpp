@@ -14,21 +14,21 @@
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/TargetRegistry.h"
-#include "llvm/Support/TargetSelect.h"
-#include "llvm/Target/TargetMachine.h"
-#include "llvm/Target/TargetOptions.h"
-#include "llvm/TargetParser/Triple.h"
-#include "mlir/IR/MLIRContext.h"
-#include "mlir/Parser/Parser.h"
-#include "mlir/Pass/PassManager.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/Target/TargetOptions.h"
+#include "llvm/TargetParser/Triple.h"
 
 #include <dlfcn.h>
 
@@ -50,8 +50,8 @@ static std::string cudaRuntimePath() {
     return path;
   static int anchor;
   std::string exe = llvm::sys::fs::getMainExecutable("lathe-run", &anchor);
-  llvm::SmallString<256> path(llvm::sys::path::parent_path(
-      llvm::sys::path::parent_path(exe)));
+  llvm::SmallString<256> path(
+      llvm::sys::path::parent_path(llvm::sys::path::parent_path(exe)));
   llvm::sys::path::append(path, "lib", "libLatheRuntimeCUDA.so");
   return std::string(path);
 }
@@ -69,8 +69,7 @@ int mlir::lathe::loadCudaRuntime(std::string &error) {
   void *handle = dlopen(path.c_str(), RTLD_NOW | RTLD_GLOBAL);
   cudaRuntime = handle;
   if (!handle) {
-    error = "cannot load the CUDA runtime library '" + path + "': " +
-            dlerror();
+    error = "cannot load the CUDA runtime library '" + path + "': " + dlerror();
     return 1;
   }
   auto init = reinterpret_cast<int (*)()>(dlsym(handle, "lathe_cuda_init"));
@@ -158,13 +157,12 @@ static int executeOnDevice(ModuleOp module, FunctionType fnType,
   auto pending = rt<const char *(*)()>("lathe_cuda_take_pending_error");
   auto freeFn = rt<void (*)(void *)>("lathe_cuda_free");
   auto peak = rt<int64_t (*)()>("lathe_cuda_peak_bytes");
-  for (Type type : llvm::concat<const Type>(fnType.getInputs(),
-                                            fnType.getResults())) {
+  for (Type type :
+       llvm::concat<const Type>(fnType.getInputs(), fnType.getResults())) {
     auto tensor = dyn_cast<RankedTensorType>(type);
     if (!tensor || !tensor.getElementType().isF32())
       return fail("--backend=cuda runs functions on f32 tensors only; @" +
-                  options.entry + " has " +
-                  [&] {
+                  options.entry + " has " + [&] {
                     std::string s;
                     llvm::raw_string_ostream os(s);
                     os << type;

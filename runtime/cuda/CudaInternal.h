@@ -27,8 +27,7 @@ struct Driver {
   decltype(&::cuStreamWaitEvent) streamWaitEvent = nullptr;
   decltype(&::cuMemAlloc_v2) memAlloc = nullptr;
   decltype(&::cuMemFree_v2) memFree = nullptr;
-  CUresult (*memcpyAsync)(CUdeviceptr, CUdeviceptr, size_t,
-                          CUstream) = nullptr;
+  CUresult (*memcpyAsync)(CUdeviceptr, CUdeviceptr, size_t, CUstream) = nullptr;
   CUresult (*memsetD32Async)(CUdeviceptr, unsigned int, size_t,
                              CUstream) = nullptr;
   CUresult (*memsetD16Async)(CUdeviceptr, unsigned short, size_t,

@@ -106,8 +106,7 @@ int doInit() {
       r == CUDA_ERROR_NOT_INITIALIZED || r == CUDA_ERROR_INVALID_DEVICE ||
       r == CUDA_ERROR_SYSTEM_DRIVER_MISMATCH ||
       r == CUDA_ERROR_COMPAT_NOT_SUPPORTED_ON_DEVICE)
-    return setError(LATHE_CUDA_NO_DEVICE, "cuInit: %s",
-                    describe(r).c_str());
+    return setError(LATHE_CUDA_NO_DEVICE, "cuInit: %s", describe(r).c_str());
   if (r != CUDA_SUCCESS)
     return setError(LATHE_CUDA_ERROR, "cuInit: %s", describe(r).c_str());
   int count = 0;
@@ -137,8 +136,8 @@ int doInit() {
   deviceDescription = text;
   if ((r = drv.moduleLoadData(&ownKernels, ownKernelImage())))
     return setError(LATHE_CUDA_ERROR,
-                    "loading Lathe's own kernels for sm_%d%d: %s", major,
-                    minor, describe(r).c_str());
+                    "loading Lathe's own kernels for sm_%d%d: %s", major, minor,
+                    describe(r).c_str());
   return LATHE_CUDA_OK;
 }
 
@@ -217,8 +216,7 @@ CUstream lathe_cuda::theStream() { return stream; }
 
 CUfunction lathe_cuda::ownKernel(const char *name) {
   CUfunction fn = nullptr;
-  if (!ownKernels ||
-      !check(drv.moduleGetFunction(&fn, ownKernels, name), name))
+  if (!ownKernels || !check(drv.moduleGetFunction(&fn, ownKernels, name), name))
     return nullptr;
   return fn;
 }
@@ -226,9 +224,9 @@ CUfunction lathe_cuda::ownKernel(const char *name) {
 void lathe_cuda::launch(const char *name, CUfunction fn, unsigned grid,
                         unsigned block, void **params) {
   TimedRegion timed(name);
-  check(drv.launchKernel(fn, grid, 1, 1, block, 1, 1, 0, stream, params,
-                         nullptr),
-        name);
+  check(
+      drv.launchKernel(fn, grid, 1, 1, block, 1, 1, 0, stream, params, nullptr),
+      name);
 }
 
 lathe_cuda::TimedRegion::TimedRegion(const char *name) {
@@ -372,9 +370,9 @@ void lathe_cuda_release_cached(void) {
 int lathe_cuda_copy_to_device(void *dst, const void *src, size_t bytes) {
   if (lathe_cuda_init() != LATHE_CUDA_OK)
     return LATHE_CUDA_ERROR;
-  CUresult r = drv.memcpyAsync(reinterpret_cast<CUdeviceptr>(dst),
-                               reinterpret_cast<CUdeviceptr>(src), bytes,
-                               stream);
+  CUresult r =
+      drv.memcpyAsync(reinterpret_cast<CUdeviceptr>(dst),
+                      reinterpret_cast<CUdeviceptr>(src), bytes, stream);
   if (r != CUDA_SUCCESS)
     return setError(LATHE_CUDA_ERROR, "copy to the device: %s",
                     describe(r).c_str());
@@ -384,9 +382,9 @@ int lathe_cuda_copy_to_device(void *dst, const void *src, size_t bytes) {
 int lathe_cuda_copy_to_host(void *dst, const void *src, size_t bytes) {
   if (lathe_cuda_init() != LATHE_CUDA_OK)
     return LATHE_CUDA_ERROR;
-  CUresult r = drv.memcpyAsync(reinterpret_cast<CUdeviceptr>(dst),
-                               reinterpret_cast<CUdeviceptr>(src), bytes,
-                               stream);
+  CUresult r =
+      drv.memcpyAsync(reinterpret_cast<CUdeviceptr>(dst),
+                      reinterpret_cast<CUdeviceptr>(src), bytes, stream);
   if (r == CUDA_SUCCESS)
     r = drv.streamSynchronize(stream);
   if (r != CUDA_SUCCESS)
@@ -419,8 +417,7 @@ int lathe_cuda_module_load(const void *image, size_t, void **module) {
 
 int lathe_cuda_module_function(void *module, const char *name, void **fn) {
   CUfunction f = nullptr;
-  CUresult r =
-      drv.moduleGetFunction(&f, static_cast<CUmodule>(module), name);
+  CUresult r = drv.moduleGetFunction(&f, static_cast<CUmodule>(module), name);
   if (r != CUDA_SUCCESS)
     return setError(LATHE_CUDA_ERROR, "kernel '%s': %s", name,
                     describe(r).c_str());
@@ -501,9 +498,8 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
   if (!function)
     return;
   TimedRegion timed("generated");
-  check(drv.launchKernel(static_cast<CUfunction>(function), gridX, gridY,
-                         gridZ, blockX, blockY, blockZ, smem, stream, params,
-                         extra),
+  check(drv.launchKernel(static_cast<CUfunction>(function), gridX, gridY, gridZ,
+                         blockX, blockY, blockZ, smem, stream, params, extra),
         "cuLaunchKernel (generated kernel)");
 }
 

@@ -38,9 +38,8 @@ bool haveDevice() {
 TEST(CudaRuntime, LoadsWithoutLinkingCuda) {
   ASSERT_NE(api().lib, nullptr) << dlerror();
   for (const char *name :
-       {"lathe_cuda_init", "mgpuModuleLoad", "mgpuLaunchKernel",
-        "mgpuMemAlloc", "mgpuMemcpy", "lathe_cuda_matmul_f32",
-        "lathe_cuda_all_to_all_f32"})
+       {"lathe_cuda_init", "mgpuModuleLoad", "mgpuLaunchKernel", "mgpuMemAlloc",
+        "mgpuMemcpy", "lathe_cuda_matmul_f32", "lathe_cuda_all_to_all_f32"})
     EXPECT_NE(dlsym(api().lib, name), nullptr) << name;
 }
 
@@ -91,13 +90,17 @@ TEST(CudaRuntime, NcclSingleRankAllToAllIsIdentity) {
   if (!haveDevice())
     GTEST_SKIP() << "no CUDA device";
   auto uid = api().get<int (*)(char *)>("lathe_cuda_nccl_unique_id");
-  auto initComm = api().get<int (*)(const char *, int, int, lathe_cuda_comm **)>(
-      "lathe_cuda_nccl_init");
-  auto a2a = api().get<int (*)(lathe_cuda_comm *, const float *, float *, size_t)>(
-      "lathe_cuda_all_to_all_f32");
+  auto initComm =
+      api().get<int (*)(const char *, int, int, lathe_cuda_comm **)>(
+          "lathe_cuda_nccl_init");
+  auto a2a =
+      api().get<int (*)(lathe_cuda_comm *, const float *, float *, size_t)>(
+          "lathe_cuda_all_to_all_f32");
   auto alloc = api().get<int (*)(size_t, void **)>("lathe_cuda_alloc");
-  auto toDev = api().get<int (*)(void *, const void *, size_t)>("lathe_cuda_copy_to_device");
-  auto toHost = api().get<int (*)(void *, const void *, size_t)>("lathe_cuda_copy_to_host");
+  auto toDev = api().get<int (*)(void *, const void *, size_t)>(
+      "lathe_cuda_copy_to_device");
+  auto toHost = api().get<int (*)(void *, const void *, size_t)>(
+      "lathe_cuda_copy_to_host");
   char id[128];
   ASSERT_EQ(uid(id), LATHE_CUDA_OK);
   lathe_cuda_comm *comm = nullptr;

@@ -152,9 +152,9 @@ int main(int argc, char **argv) {
       else
         ss >> name >> lib >> elements >> iters;
       void *handle = dlopen((dir + lib).c_str(), RTLD_NOW | RTLD_LOCAL);
-      auto entry = handle ? reinterpret_cast<Entry>(
-                                dlsym(handle, "_mlir_ciface_main"))
-                          : nullptr;
+      auto entry =
+          handle ? reinterpret_cast<Entry>(dlsym(handle, "_mlir_ciface_main"))
+                 : nullptr;
       if (!entry) {
         std::printf("%s: error: cannot load %s: %s\n", name.c_str(),
                     lib.c_str(), dlerror());
@@ -163,8 +163,8 @@ int main(int argc, char **argv) {
       }
       Array x, r;
       std::string error;
-      if (kind == "model" && (!readNpy(dir + input, x, error) ||
-                              !readNpy(dir + ref, r, error))) {
+      if (kind == "model" &&
+          (!readNpy(dir + input, x, error) || !readNpy(dir + ref, r, error))) {
         std::printf("%s: error: %s\n", name.c_str(), error.c_str());
         ok = false;
         continue;
@@ -250,12 +250,12 @@ int main(int argc, char **argv) {
       for (size_t i = 0; i < count; ++i)
         x[i] = float(i % 977) * 0.25f;
       void *dx = nullptr, *dy = nullptr;
-      bool good = lathe_cuda_nccl_unique_id(id) == LATHE_CUDA_OK &&
-                  lathe_cuda_nccl_init(id, 1, 0, &comm) == LATHE_CUDA_OK &&
-                  lathe_cuda_alloc(count * 4, &dx) == LATHE_CUDA_OK &&
-                  lathe_cuda_alloc(count * 4, &dy) == LATHE_CUDA_OK &&
-                  lathe_cuda_copy_to_device(dx, x.data(), count * 4) ==
-                      LATHE_CUDA_OK;
+      bool good =
+          lathe_cuda_nccl_unique_id(id) == LATHE_CUDA_OK &&
+          lathe_cuda_nccl_init(id, 1, 0, &comm) == LATHE_CUDA_OK &&
+          lathe_cuda_alloc(count * 4, &dx) == LATHE_CUDA_OK &&
+          lathe_cuda_alloc(count * 4, &dy) == LATHE_CUDA_OK &&
+          lathe_cuda_copy_to_device(dx, x.data(), count * 4) == LATHE_CUDA_OK;
       const char *names[3] = {"all_gather", "reduce_scatter", "all_to_all"};
       for (int c = 0; good && c < 3; ++c) {
         auto *s = static_cast<const float *>(dx);
@@ -264,9 +264,9 @@ int main(int argc, char **argv) {
                  : c == 1 ? lathe_cuda_reduce_scatter_f32(comm, s, d, count)
                           : lathe_cuda_all_to_all_f32(comm, s, d, count);
         std::fill(y.begin(), y.end(), -1.f);
-        good = st == LATHE_CUDA_OK &&
-               lathe_cuda_copy_to_host(y.data(), dy, count * 4) ==
-                   LATHE_CUDA_OK;
+        good =
+            st == LATHE_CUDA_OK &&
+            lathe_cuda_copy_to_host(y.data(), dy, count * 4) == LATHE_CUDA_OK;
         bool same = good && y == x;
         std::printf("nccl %s (1 rank, %zu floats): %s\n", names[c], count,
                     same ? "ok" : "MISMATCH");
@@ -287,9 +287,9 @@ int main(int argc, char **argv) {
       if (lathe_cuda_bench_matmul(batch, m, n, k, flags, iters, &latheMs,
                                   &ltMs) != LATHE_CUDA_OK ||
           !pendingOk("matmul")) {
-        std::printf("matmul %lldx%lldx%lldx%lld: error: %s\n",
-                    (long long)batch, (long long)m, (long long)n,
-                    (long long)k, lathe_cuda_last_error());
+        std::printf("matmul %lldx%lldx%lldx%lld: error: %s\n", (long long)batch,
+                    (long long)m, (long long)n, (long long)k,
+                    lathe_cuda_last_error());
         ok = false;
         continue;
       }

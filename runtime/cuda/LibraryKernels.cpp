@@ -56,8 +56,7 @@ std::once_flag ltOnce;
 struct Plan {
   bool made = false, ok = false;
   cublasLtMatmulDesc_t desc = nullptr;
-  cublasLtMatrixLayout_t lA = nullptr, lB = nullptr, lD = nullptr,
-                         lR = nullptr;
+  cublasLtMatrixLayout_t lA = nullptr, lB = nullptr, lD = nullptr, lR = nullptr;
   cublasLtMatmulAlgo_t algo = {};
 };
 std::mutex planMutex;
@@ -116,8 +115,7 @@ struct Operand {
 
 /// A row-major [r, c] view with strides (sr, sc) read as the column-major
 /// c x r matrix (its transpose), as op(stored).
-bool asTransposed(int64_t r, int64_t c, int64_t sr, int64_t sc,
-                  Operand &out) {
+bool asTransposed(int64_t r, int64_t c, int64_t sr, int64_t sc, Operand &out) {
   if (sc == 1 || c == 1) {
     out = {CUBLAS_OP_N, uint64_t(c), uint64_t(r), std::max(sr, c)};
     return true;
@@ -135,7 +133,7 @@ void epilogueKernel(float *c, const float *res, int64_t batch, int64_t rows,
   CUfunction fn = ownKernel("lathe_epilogue");
   if (!fn)
     return;
-  void *params[] = {&c,  &res, &batch, &rows, &cols, &cb,  &cr,
+  void *params[] = {&c,  &res, &batch, &rows, &cols, &cb,    &cr,
                     &cc, &rb,  &rr,    &rc,   &act,  &hasRes};
   int64_t n = batch * rows * cols;
   unsigned grid = unsigned(std::min<int64_t>((n + 255) / 256, 65535));
@@ -143,14 +141,13 @@ void epilogueKernel(float *c, const float *res, int64_t batch, int64_t rows,
 }
 
 void matmul(int64_t rankA, void *a, int64_t rankB, void *b, int64_t rankBias,
-            void *bias, int64_t rankRes, void *residual, int64_t rankC,
-            void *c, float alpha, int64_t flags) {
+            void *bias, int64_t rankRes, void *residual, int64_t rankC, void *c,
+            float alpha, int64_t flags) {
   if (!loadCublasLt())
     return;
   View A = view(rankA, a), B = view(rankB, b), C = view(rankC, c);
   View R = view(rankRes, residual), Bias = view(rankBias, bias);
-  int64_t M = C.size(rankC - 2), N = C.size(rankC - 1),
-          K = A.size(rankA - 1);
+  int64_t M = C.size(rankC - 2), N = C.size(rankC - 1), K = A.size(rankA - 1);
   int act = int((flags >> kActShift) & 0xff);
   bool hasBias = flags & kHasBias, hasRes = flags & kHasResidual;
   if (C.stride(rankC - 1) != 1 && N != 1) {
@@ -195,8 +192,8 @@ void matmul(int64_t rankA, void *a, int64_t rankB, void *b, int64_t rankBias,
   std::string key;
   for (const View *v : {&A, &B, &C, &R}) {
     for (int64_t i = 0; i < v->rank; ++i)
-      key += std::to_string(v->size(i)) + "/" + std::to_string(v->stride(i)) +
-             ",";
+      key +=
+          std::to_string(v->size(i)) + "/" + std::to_string(v->stride(i)) + ",";
     key += ";";
   }
   key += std::to_string(flags) + ";" + std::to_string(allowTf32) + ";" +
@@ -237,8 +234,8 @@ void matmul(int64_t rankA, void *a, int64_t rankB, void *b, int64_t rankBias,
       cublasLtMatmulHeuristicResult_t result = {};
       int found = 0;
       cublasStatus_t status =
-          lt.heuristic(lt.handle, slot.desc, slot.lB, slot.lA, slot.lR,
-                       slot.lD, pref, 1, &result, &found);
+          lt.heuristic(lt.handle, slot.desc, slot.lB, slot.lA, slot.lR, slot.lD,
+                       pref, 1, &result, &found);
       lt.prefDestroy(pref);
       slot.ok = status == CUBLAS_STATUS_SUCCESS && found > 0;
       slot.algo = result.algo;
@@ -274,9 +271,9 @@ void matmul(int64_t rankA, void *a, int64_t rankB, void *b, int64_t rankBias,
       }
       const float *in = residualInLt ? R.data + offR : C.data + offC;
       cublasStatus_t status = lt.matmul(
-          lt.handle, plan->desc, &alpha, B.data + offB, plan->lB,
-          A.data + offA, plan->lA, &beta, in, plan->lR, C.data + offC,
-          plan->lD, &plan->algo, lt.workspace, lt.workspaceBytes, theStream());
+          lt.handle, plan->desc, &alpha, B.data + offB, plan->lB, A.data + offA,
+          plan->lA, &beta, in, plan->lR, C.data + offC, plan->lD, &plan->algo,
+          lt.workspace, lt.workspaceBytes, theStream());
       if (status != CUBLAS_STATUS_SUCCESS) {
         setPending("lathe_cuda_matmul_f32: cublasLtMatmul failed (status " +
                    std::to_string(int(status)) + ")");
@@ -288,12 +285,13 @@ void matmul(int64_t rankA, void *a, int64_t rankB, void *b, int64_t rankBias,
     // act(...) and/or + residual over C's [batch..., M, N] (batches fused
     // when C is dense in them; 2-D views otherwise).
     int64_t batches = outer * batch;
-    int64_t cb = M * C.stride(rankC - 2), rb = hasRes ? M * R.stride(rankRes - 2) : 0;
+    int64_t cb = M * C.stride(rankC - 2),
+            rb = hasRes ? M * R.stride(rankRes - 2) : 0;
     epilogueKernel(C.data, hasRes ? R.data : C.data, batches, M, N, cb,
                    C.stride(rankC - 2), 1, rb,
                    hasRes ? R.stride(rankRes - 2) : 0,
-                   hasRes ? R.stride(rankRes - 1) : 0,
-                   actInLt ? kActNone : act, hasRes ? 1 : 0);
+                   hasRes ? R.stride(rankRes - 1) : 0, actInLt ? kActNone : act,
+                   hasRes ? 1 : 0);
   }
 }
 
@@ -308,8 +306,8 @@ struct ConvParams {
 void conv(int64_t rankIn, void *in, int64_t rankFilter, void *filter,
           int64_t rankBias, void *bias, int64_t rankOut, void *out,
           int64_t layout, int64_t strideH, int64_t strideW, int64_t padTop,
-          int64_t padLeft, int64_t dilationH, int64_t dilationW,
-          int64_t flags, const int64_t *pool) {
+          int64_t padLeft, int64_t dilationH, int64_t dilationW, int64_t flags,
+          const int64_t *pool) {
   if (layout & ~int64_t(1)) {
     setPending("lathe_cuda_conv2d_f32: blocked layouts are CPU-only");
     return;
@@ -374,8 +372,8 @@ void lathe_cuda_matmul_f32(int64_t rankA, void *a, int64_t rankB, void *b,
                            int64_t rankBias, void *bias, int64_t rankRes,
                            void *residual, int64_t rankC, void *c,
                            int64_t flags) {
-  matmul(rankA, a, rankB, b, rankBias, bias, rankRes, residual, rankC, c,
-         1.0f, flags);
+  matmul(rankA, a, rankB, b, rankBias, bias, rankRes, residual, rankC, c, 1.0f,
+         flags);
 }
 
 void lathe_cuda_matmul_scaled_f32(int64_t rankA, void *a, int64_t rankB,
@@ -383,8 +381,8 @@ void lathe_cuda_matmul_scaled_f32(int64_t rankA, void *a, int64_t rankB,
                                   int64_t rankRes, void *residual,
                                   int64_t rankC, void *c, float alpha,
                                   int64_t flags) {
-  matmul(rankA, a, rankB, b, rankBias, bias, rankRes, residual, rankC, c,
-         alpha, flags);
+  matmul(rankA, a, rankB, b, rankBias, bias, rankRes, residual, rankC, c, alpha,
+         flags);
 }
 
 void lathe_cuda_conv2d_f32(int64_t rankIn, void *in, int64_t rankFilter,
@@ -394,8 +392,7 @@ void lathe_cuda_conv2d_f32(int64_t rankIn, void *in, int64_t rankFilter,
                            int64_t padLeft, int64_t dilationH,
                            int64_t dilationW, int64_t flags) {
   conv(rankIn, in, rankFilter, filter, rankBias, bias, rankOut, out, layout,
-       strideH, strideW, padTop, padLeft, dilationH, dilationW, flags,
-       nullptr);
+       strideH, strideW, padTop, padLeft, dilationH, dilationW, flags, nullptr);
 }
 
 void lathe_cuda_conv2d_pool_f32(
@@ -403,19 +400,19 @@ void lathe_cuda_conv2d_pool_f32(
     int64_t rankBias, void *bias, int64_t rankOut, void *out, int64_t layout,
     int64_t strideH, int64_t strideW, int64_t padTop, int64_t padLeft,
     int64_t dilationH, int64_t dilationW, int64_t flags, int64_t poolKind,
-    int64_t windowH, int64_t windowW, int64_t poolStrideH,
-    int64_t poolStrideW, int64_t poolDilationH, int64_t poolDilationW) {
+    int64_t windowH, int64_t windowW, int64_t poolStrideH, int64_t poolStrideW,
+    int64_t poolDilationH, int64_t poolDilationW) {
   int64_t pool[7] = {poolKind,    windowH,       windowW,      poolStrideH,
                      poolStrideW, poolDilationH, poolDilationW};
   conv(rankIn, in, rankFilter, filter, rankBias, bias, rankOut, out, layout,
        strideH, strideW, padTop, padLeft, dilationH, dilationW, flags, pool);
 }
 
-void lathe_cuda_pool2d_f32(int64_t rankIn, void *in, int64_t rankOut,
-                           void *out, int64_t layout, int64_t /*kind*/,
-                           int64_t windowH, int64_t windowW, int64_t strideH,
-                           int64_t strideW, int64_t dilationH,
-                           int64_t dilationW, int64_t flags) {
+void lathe_cuda_pool2d_f32(int64_t rankIn, void *in, int64_t rankOut, void *out,
+                           int64_t layout, int64_t /*kind*/, int64_t windowH,
+                           int64_t windowW, int64_t strideH, int64_t strideW,
+                           int64_t dilationH, int64_t dilationW,
+                           int64_t flags) {
   View I = view(rankIn, in), O = view(rankOut, out);
   int nhwc = int(layout & 1), accumulate = int(flags & 1);
   int64_t n = I.size(0), c = nhwc ? I.size(3) : I.size(1),
@@ -426,10 +423,10 @@ void lathe_cuda_pool2d_f32(int64_t rankIn, void *in, int64_t rankOut,
   CUfunction fn = ownKernel("lathe_pool2d");
   if (!fn)
     return;
-  void *params[] = {&src,     &dst,    &n,       &c,       &h,
-                    &w,       &oh,     &ow,      &windowH, &windowW,
-                    &strideH, &strideW, &dilationH, &dilationW, &nhwc,
-                    &accumulate};
+  void *params[] = {&src,       &dst,       &n,       &c,
+                    &h,         &w,         &oh,      &ow,
+                    &windowH,   &windowW,   &strideH, &strideW,
+                    &dilationH, &dilationW, &nhwc,    &accumulate};
   int64_t total = n * c * oh * ow;
   unsigned grid = unsigned(std::min<int64_t>((total + 255) / 256, 65535));
   launch("pool2d", fn, grid ? grid : 1, 256, params);
@@ -469,7 +466,9 @@ extern "C" int lathe_cuda_bench_matmul(int64_t batch, int64_t M, int64_t N,
     return LATHE_CUDA_OUT_OF_MEMORY;
   // 0.01f everywhere: the values do not matter for the time.
   for (auto [p, n] : {std::pair<void *, int64_t>{a, batch * M * K},
-                      {b, N * K}, {bias, N}, {res, batch * M * N}})
+                      {b, N * K},
+                      {bias, N},
+                      {res, batch * M * N}})
     drv.memsetD32Async(reinterpret_cast<CUdeviceptr>(p), 0x3c23d70a, n,
                        theStream());
   auto *fa = static_cast<float *>(a), *fb = static_cast<float *>(b),
@@ -504,9 +503,9 @@ extern "C" int lathe_cuda_bench_matmul(int64_t batch, int64_t M, int64_t N,
   lt.descSet(plan->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &biasPtr,
              sizeof(biasPtr));
   for (int i = 0; i < iters; ++i)
-    lt.matmul(lt.handle, plan->desc, &alpha, fb, plan->lB, fa, plan->lA,
-              &beta, residualInLt ? fres : fc, plan->lR, fc, plan->lD,
-              &plan->algo, lt.workspace, lt.workspaceBytes, theStream());
+    lt.matmul(lt.handle, plan->desc, &alpha, fb, plan->lB, fa, plan->lA, &beta,
+              residualInLt ? fres : fc, plan->lR, fc, plan->lD, &plan->algo,
+              lt.workspace, lt.workspaceBytes, theStream());
   drv.eventRecord(e2, theStream());
   *latheMs = elapsedMs(e0, e1) / iters;
   *cublasLtMs = elapsedMs(e1, e2) / iters;

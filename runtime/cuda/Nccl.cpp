@@ -156,9 +156,9 @@ int lathe_cuda_all_gather_f32(lathe_cuda_comm *comm, const float *send,
   if (!ready(comm))
     return LATHE_CUDA_ERROR;
   TimedRegion timed("nccl_all_gather");
-  return result(nccl.allGather(send, recv, count, ncclFloat32, comm->comm,
-                               theStream()),
-                "ncclAllGather");
+  return result(
+      nccl.allGather(send, recv, count, ncclFloat32, comm->comm, theStream()),
+      "ncclAllGather");
 }
 
 int lathe_cuda_reduce_scatter_f32(lathe_cuda_comm *comm, const float *send,
@@ -181,9 +181,9 @@ int lathe_cuda_all_gather_bytes(lathe_cuda_comm *comm, const void *send,
   if (!ready(comm))
     return LATHE_CUDA_ERROR;
   TimedRegion timed("nccl_all_gather");
-  return result(nccl.allGather(send, recv, bytes, ncclChar, comm->comm,
-                               theStream()),
-                "ncclAllGather (bytes)");
+  return result(
+      nccl.allGather(send, recv, bytes, ncclChar, comm->comm, theStream()),
+      "ncclAllGather (bytes)");
 }
 
 int lathe_cuda_all_to_all_bytes(lathe_cuda_comm *comm, const void *send,

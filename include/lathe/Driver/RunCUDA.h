@@ -15,10 +15,10 @@ namespace lathe {
 /// pipeline; `--compile-to=<cuda phase>` prints the IR after that phase,
 /// `--compile-to=ptx` the one PTX module, `--compile-to=object` the host
 /// code as a PIC x86-64 object with the cubin inside (for
-/// scripts/pack-gpu-check.sh until lathe-compile --backend=cuda exists). Running needs a device: the CUDA
-/// runtime library (libLatheRuntimeCUDA.so, loaded here and nowhere else)
-/// decides, and without one this is `lathe-run: error: --backend=cuda: no
-/// CUDA device (...)`, exit 1.
+/// scripts/pack-gpu-check.sh until lathe-compile --backend=cuda exists).
+/// Running needs a device: the CUDA runtime library (libLatheRuntimeCUDA.so,
+/// loaded here and nowhere else) decides, and without one this is `lathe-run:
+/// error: --backend=cuda: no CUDA device (...)`, exit 1.
 int runCudaMain(const RunOptions &options, DialectRegistry &registry);
 
 /// Loads libLatheRuntimeCUDA.so (beside the tool's lib/ folder) and

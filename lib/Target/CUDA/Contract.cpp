@@ -66,8 +66,9 @@ std::string violation(CudaPhase phase, Operation *op) {
       return "no linalg op";
     if (isa<scf::ParallelOp>(op))
       return "no scf.parallel outside a GPU kernel";
-    if (!inKernel && isa<memref::LoadOp, memref::StoreOp, memref::CopyOp,
-                         memref::AllocOp>(op))
+    if (!inKernel &&
+        isa<memref::LoadOp, memref::StoreOp, memref::CopyOp, memref::AllocOp>(
+            op))
       return "no host access to memory (host code handles device buffers "
              "only)";
     return "";
@@ -122,9 +123,8 @@ struct LatheCUDACheckContract
     if (!first)
       return;
     InFlightDiagnostic diag =
-        first->emitError()
-        << "CUDA phase '" << phase << "' must leave " << why << ", but "
-        << first->getName() << " remains";
+        first->emitError() << "CUDA phase '" << phase << "' must leave " << why
+                           << ", but " << first->getName() << " remains";
     if (others)
       diag.attachNote() << others << " other op(s) break the contract too";
     signalPassFailure();

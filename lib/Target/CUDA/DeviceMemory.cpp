@@ -27,9 +27,9 @@ namespace {
 
 /// The kernels runtime/cuda implements with the CPU runtime's ABI.
 bool isCudaRuntimeKernel(StringRef name) {
-  static const llvm::StringSet<> kernels = {
-      "matmul_f32", "matmul_scaled_f32", "conv2d_f32", "conv2d_pool_f32",
-      "pool2d_f32"};
+  static const llvm::StringSet<> kernels = {"matmul_f32", "matmul_scaled_f32",
+                                            "conv2d_f32", "conv2d_pool_f32",
+                                            "pool2d_f32"};
   return kernels.contains(name);
 }
 

@@ -77,8 +77,9 @@ struct ExpandLayerNorm : public OpRewritePattern<LayerNormOp> {
             reduceIters,
             [](OpBuilder &b, Location l, ValueRange args) {
               linalg::YieldOp::create(
-                  b, l, ValueRange{arith::AddFOp::create(b, l, args[1], args[0])
-                                       .getResult()});
+                  b, l,
+                  ValueRange{arith::AddFOp::create(b, l, args[1], args[0])
+                                 .getResult()});
             })
             .getResult(0);
     // sq_r = sum_j (x[r, j] - sum_r / n)^2
@@ -92,8 +93,9 @@ struct ExpandLayerNorm : public OpRewritePattern<LayerNormOp> {
               Value d = arith::SubFOp::create(b, l, args[0], mean);
               Value dd = arith::MulFOp::create(b, l, d, d);
               linalg::YieldOp::create(
-                  b, l, ValueRange{arith::AddFOp::create(b, l, args[2], dd)
-                                       .getResult()});
+                  b, l,
+                  ValueRange{
+                      arith::AddFOp::create(b, l, args[2], dd).getResult()});
             })
             .getResult(0);
     // y = (x - mean) * rsqrt(sq / n + eps) [* gamma] [+ beta]
@@ -114,8 +116,7 @@ struct ExpandLayerNorm : public OpRewritePattern<LayerNormOp> {
     Value init = op.getInit();
     auto result = linalg::GenericOp::create(
         rewriter, loc, init.getType(), inputs, ValueRange{init}, maps,
-        parallelIters,
-        [&](OpBuilder &b, Location l, ValueRange args) {
+        parallelIters, [&](OpBuilder &b, Location l, ValueRange args) {
           Value mean = arith::DivFOp::create(b, l, args[1], n);
           Value var = arith::DivFOp::create(b, l, args[2], n);
           Value inv = math::RsqrtOp::create(

@@ -73,8 +73,9 @@ struct LatheCUDATileParallelLoops
 
   void runOnOperation() override {
     if (threads < 1 || threads > 1024) {
-      getOperation().emitError() << "lathe-cuda-tile-parallel-loops: threads="
-                                 << static_cast<int64_t>(threads) << " is outside [1, 1024]";
+      getOperation().emitError()
+          << "lathe-cuda-tile-parallel-loops: threads="
+          << static_cast<int64_t>(threads) << " is outside [1, 1024]";
       return signalPassFailure();
     }
     SmallVector<scf::ParallelOp> outermost;

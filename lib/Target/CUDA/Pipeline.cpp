@@ -184,8 +184,7 @@ void mlir::lathe::buildCudaPipeline(OpPassManager &pm,
   }
 }
 
-LogicalResult mlir::lathe::getGpuBinaryBlob(ModuleOp module,
-                                            std::string &blob,
+LogicalResult mlir::lathe::getGpuBinaryBlob(ModuleOp module, std::string &blob,
                                             std::string &error) {
   auto binaries = llvm::to_vector(module.getOps<gpu::BinaryOp>());
   if (binaries.size() != 1) {

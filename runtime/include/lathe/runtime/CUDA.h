@@ -1,4 +1,5 @@
-/*===- CUDA.h - Lathe's CUDA runtime (libLatheRuntimeCUDA.so) ------*- C -*-===//
+/*===- CUDA.h - Lathe's CUDA runtime (libLatheRuntimeCUDA.so) ------*- C
+ * -*-===//
  *
  * A separate library, loaded (dlopen) only by `lathe-run --backend=cuda` and
  * the GPU-check programs; nothing here is linked into the CPU tools. It
@@ -113,13 +114,12 @@ void lathe_cuda_conv2d_pool_f32(
     int64_t rankBias, void *bias, int64_t rankOut, void *out, int64_t layout,
     int64_t strideH, int64_t strideW, int64_t padTop, int64_t padLeft,
     int64_t dilationH, int64_t dilationW, int64_t flags, int64_t poolKind,
-    int64_t windowH, int64_t windowW, int64_t poolStrideH,
-    int64_t poolStrideW, int64_t poolDilationH, int64_t poolDilationW);
-void lathe_cuda_pool2d_f32(int64_t rankIn, void *in, int64_t rankOut,
-                           void *out, int64_t layout, int64_t kind,
-                           int64_t windowH, int64_t windowW, int64_t strideH,
-                           int64_t strideW, int64_t dilationH,
-                           int64_t dilationW, int64_t flags);
+    int64_t windowH, int64_t windowW, int64_t poolStrideH, int64_t poolStrideW,
+    int64_t poolDilationH, int64_t poolDilationW);
+void lathe_cuda_pool2d_f32(int64_t rankIn, void *in, int64_t rankOut, void *out,
+                           int64_t layout, int64_t kind, int64_t windowH,
+                           int64_t windowW, int64_t strideH, int64_t strideW,
+                           int64_t dilationH, int64_t dilationW, int64_t flags);
 
 /* The GPU check's matmul comparison: `iters` calls of lathe_cuda_matmul_f32
  * on [batch, M, K] x [K, N] (B a transposed [N, K] weight) with `flags`
@@ -155,7 +155,7 @@ int lathe_cuda_all_to_all_f32(lathe_cuda_comm *comm, const float *send,
 int lathe_cuda_all_gather_bytes(lathe_cuda_comm *comm, const void *send,
                                 void *recv, size_t bytes);
 int lathe_cuda_all_to_all_bytes(lathe_cuda_comm *comm, const void *send,
-                                 void *recv, size_t bytes);
+                                void *recv, size_t bytes);
 
 #ifdef __cplusplus
 }
