@@ -318,6 +318,17 @@ int mlir::lathe::runCudaMain(const RunOptions &options,
       parseSourceFile<ModuleOp>(options.inputFile, sourceMgr, &context);
   if (!module)
     return fail("could not parse or verify '" + options.inputFile + "'");
+  // External weights are bound by the CPU driver; on this target they
+  // would read as zeros.
+  bool externalWeights = false;
+  module->walk([&](Operation *op) {
+    if (op->getName().getStringRef() == "lathe.weight")
+      externalWeights = true;
+  });
+  if (externalWeights && (options.compileTo.empty() || printObject))
+    return fail("--backend=cuda does not load external (HDF5) weights "
+                "(lathe.weight) yet: inline them as constants or run on the "
+                "CPU backend");
   PassManager pm = PassManager::on<ModuleOp>(&context);
   if (failed(applyPassManagerCLOptions(pm)))
     return fail("invalid pass manager options");

@@ -284,7 +284,23 @@ void matmul(int64_t rankA, void *a, int64_t rankB, void *b, int64_t rankBias,
   if ((!actInLt) || (hasRes && !residualInLt)) {
     // act(...) and/or + residual over C's [batch..., M, N] (batches fused
     // when C is dense in them; 2-D views otherwise).
+    // The batch dimensions must be dense in C and the residual (they are
+    // for every matmul with an epilogue that kernel formation makes).
     int64_t batches = outer * batch;
+    for (int64_t i = 0; i < nb; ++i) {
+      int64_t inner = i + 1 < nb ? C.size(i + 1) * C.stride(i + 1)
+                                 : M * C.stride(rankC - 2);
+      int64_t innerR =
+          !hasRes ? 0
+          : i + 1 < nb ? R.size(i + 1) * R.stride(i + 1)
+                       : M * R.stride(rankRes - 2);
+      if (C.stride(i) != inner || (hasRes && R.stride(i) != innerR)) {
+        setPending("lathe_cuda_matmul_f32: an activation or residual on a "
+                   "matmul whose batch dimensions are strided is not "
+                   "supported yet");
+        return;
+      }
+    }
     int64_t cb = M * C.stride(rankC - 2),
             rb = hasRes ? M * R.stride(rankRes - 2) : 0;
     epilogueKernel(C.data, hasRes ? R.data : C.data, batches, M, N, cb,
