@@ -216,9 +216,14 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
                 "target (no CUDA toolkit at configure time)");
 #endif
   }
+#ifdef LATHE_HAS_CUDA
+  const char *backends = "cpu, cuda";
+#else
+  const char *backends = "cpu";
+#endif
   if (options.backend != "cpu")
-    return fail("unknown backend '" + options.backend +
-                "' (available: cpu, cuda)");
+    return fail("unknown backend '" + options.backend + "' (available: " +
+                backends + ")");
   if (options.pipeline != "default" && options.pipeline != "reference")
     return fail("unknown pipeline '" + options.pipeline +
                 "' (expected default or reference)");
