@@ -22,6 +22,10 @@
 #include "lathe/Target/CPU/Passes.h"
 #include "lathe/Target/CPU/Pipeline.h"
 #include "lathe/Transforms/Passes.h"
+#ifdef LATHE_HAS_CUDA
+#include "lathe/Target/CUDA/Passes.h"
+#include "lathe/Target/CUDA/Pipeline.h"
+#endif
 
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
@@ -44,6 +48,12 @@ void mlir::lathe::registerAllDialects(DialectRegistry &registry) {
   qcomm::registerBufferizableOpInterfaceExternalModels(registry);
   registry.insert<seqshard::SeqShardDialect>();
   registerUpstreamFlopsModels(registry);
+#ifdef LATHE_HAS_CUDA
+  // The CUDA target's 'binary' phase translates gpu.modules to LLVM IR
+  // inside a pass (gpu-module-to-binary), so every tool that runs it needs
+  // the translations, lathe-opt included.
+  registerAllTranslations(registry);
+#endif
 }
 
 void mlir::lathe::registerAllTranslations(DialectRegistry &registry) {
@@ -61,4 +71,8 @@ void mlir::lathe::registerAllPasses() {
   train::registerTrainPasses();
   qcomm::registerQCommPasses();
   registerCpuPipelines();
+#ifdef LATHE_HAS_CUDA
+  registerLatheCUDAPasses();
+  registerCudaPipelines();
+#endif
 }

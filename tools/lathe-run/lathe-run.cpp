@@ -41,7 +41,7 @@ int main(int argc, char **argv) {
                                  cl::Required, cl::cat(ioCat));
   cl::opt<std::string> entry("entry", cl::desc("Function to call"),
                              cl::init("main"), cl::cat(ioCat));
-  cl::opt<std::string> backend("backend", cl::desc("Backend: cpu"),
+  cl::opt<std::string> backend("backend", cl::desc("Backend: cpu or cuda"),
                                cl::init("cpu"), cl::cat(compileCat));
   cl::list<std::string> inputs(
       "input",
