@@ -18,6 +18,9 @@
 #include "lathe/Dialect/SparseGCN/SparseGCNOps.h"
 #include "lathe/Dialect/Train/Passes.h"
 #include "lathe/Interfaces/FlopsInterface.h"
+#include "lathe/Target/Accel/IR/AccelOps.h"
+#include "lathe/Target/Accel/Passes.h"
+#include "lathe/Target/Accel/Pipeline.h"
 #include "lathe/Target/CPU/Collectives.h"
 #include "lathe/Target/CPU/Passes.h"
 #include "lathe/Target/CPU/Pipeline.h"
@@ -44,6 +47,7 @@ void mlir::lathe::registerAllDialects(DialectRegistry &registry) {
   qcomm::registerBufferizableOpInterfaceExternalModels(registry);
   registry.insert<seqshard::SeqShardDialect>();
   registerUpstreamFlopsModels(registry);
+  registry.insert<accel::AccelDialect>();
 }
 
 void mlir::lathe::registerAllTranslations(DialectRegistry &registry) {
@@ -61,4 +65,6 @@ void mlir::lathe::registerAllPasses() {
   train::registerTrainPasses();
   qcomm::registerQCommPasses();
   registerCpuPipelines();
+  registerLatheAccelPasses();
+  registerAccelPipelines();
 }
