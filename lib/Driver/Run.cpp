@@ -205,8 +205,11 @@ static int64_t countFlopsAtInputShapes(ModuleOp module, StringRef entry,
 
 int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
   Clock::time_point compileStart = Clock::now();
+  if (options.backend == "accel")
+    return runAccelMain(options, registry);
   if (options.backend != "cpu")
-    return fail("unknown backend '" + options.backend + "' (available: cpu)");
+    return fail("unknown backend '" + options.backend +
+                "' (available: cpu, accel)");
   if (options.pipeline != "default" && options.pipeline != "reference")
     return fail("unknown pipeline '" + options.pipeline +
                 "' (expected default or reference)");

@@ -32,7 +32,7 @@ int main(int argc, char **argv) {
                                  cl::Required, cl::cat(category));
   cl::opt<std::string> entry("entry", cl::desc("Function to call"),
                              cl::init("main"), cl::cat(category));
-  cl::opt<std::string> backend("backend", cl::desc("Backend: cpu"),
+  cl::opt<std::string> backend("backend", cl::desc("Backend: cpu, or accel (simulated device, see --accel-config)"),
                                cl::init("cpu"), cl::cat(category));
   cl::list<std::string> inputs(
       "input",
@@ -108,6 +108,25 @@ int main(int argc, char **argv) {
                "compiles, writes the outputs and the report"),
       cl::init(0), cl::cat(category));
 
+  cl::opt<std::string> accelConfig(
+      "accel-config",
+      cl::desc("--backend=accel: device description (configs/accel/*.json)"),
+      cl::cat(category));
+  cl::opt<std::string> accelPolicy(
+      "accel-policy",
+      cl::desc("--backend=accel: placement, cost (default), all-mme or "
+               "all-tpc"),
+      cl::init("cost"), cl::cat(category));
+  cl::opt<std::string> accelTrace(
+      "accel-trace",
+      cl::desc("--backend=accel: write the simulated engine timelines as a "
+               "Chrome trace (Perfetto) here"),
+      cl::cat(category));
+  cl::opt<bool> accelTimingOnly(
+      "accel-timing-only",
+      cl::desc("--backend=accel: simulate only; skip the functional run"),
+      cl::init(false), cl::cat(category));
+
   mlir::registerAsmPrinterCLOptions();
   mlir::registerMLIRContextCLOptions();
   mlir::registerPassManagerCLOptions();
@@ -144,5 +163,9 @@ int main(int argc, char **argv) {
   options.seed = seed;
   options.ranks = ranks;
   options.commandLine.assign(argv + 1, argv + argc);
+  options.accelConfig = accelConfig;
+  options.accelPolicy = accelPolicy;
+  options.accelTrace = accelTrace;
+  options.accelTimingOnly = accelTimingOnly;
   return mlir::lathe::runMain(options, registry);
 }

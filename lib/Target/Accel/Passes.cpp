@@ -245,6 +245,13 @@ Tiled tile(const Work &w, bool onMme, const Device &d, int64_t buffers,
       }
     }
     auto count = [&] { return w.batch * ceilDiv(w.m, tm) * ceilDiv(w.n, tn); };
+    // At least one tile per matrix engine, so a product uses them all.
+    while (onMme && count() < d.mmeCount && std::max(tm, tn) > 1) {
+      if (tn >= tm)
+        tn = ceilDiv(tn, 2);
+      else
+        tm = ceilDiv(tm, 2);
+    }
     while (count() > kMaxTiles && (tm < w.m || tn < w.n)) {
       tm = std::min(w.m, tm * 2);
       tn = std::min(w.n, tn * 2);

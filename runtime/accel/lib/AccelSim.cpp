@@ -72,6 +72,10 @@ int64_t hbmCycles(const Device &device, int64_t bytes) {
   return ceilD(double(bytes) / device.hbmBytesPerCycle);
 }
 
+int64_t dmaBusyCycles(const Device &d, int64_t bytes) {
+  return std::max(ceilD(double(bytes) / d.dmaBytesPerCycle), hbmCycles(d, bytes));
+}
+
 int64_t tileCycles(const Device &d, const Op &op) {
   int64_t lanes = op.f32 ? d.tpcLanesF32() : 2 * d.tpcLanesF32();
   switch (op.kind) {
@@ -96,9 +100,7 @@ int64_t tileCycles(const Device &d, const Op &op) {
            d.tpcStartupCycles;
   case OpKind::DmaLoad:
   case OpKind::DmaStore:
-    return d.hbmLatencyCycles +
-           std::max(ceilD(double(op.bytes) / d.dmaBytesPerCycle),
-                    hbmCycles(d, op.bytes));
+    return d.hbmLatencyCycles + dmaBusyCycles(d, op.bytes);
   case OpKind::SparseSpMM:
     if (d.sparseMacsPerCycle <= 0)
       return 0;
@@ -210,8 +212,10 @@ bool simulate(const Device &d, const Program &program, Result &result,
       for (int j : members[op.group]) {
         if (j == i)
           continue;
-        if (op.kind == OpKind::DmaLoad && j == c && t >= op.buffers)
-          need(state[c].end[t - op.buffers], c, t - op.buffers);
+        // Each engine of the compute op's kind has `buffers` buffers.
+        int64_t slots = op.buffers * count[int(engineOf(ops[c].kind))];
+        if (op.kind == OpKind::DmaLoad && j == c && t >= slots)
+          need(state[c].end[t - slots], c, t - slots);
         if (i == c && ops[j].kind == OpKind::DmaLoad)
           need(state[j].end[t], j, t);
         if (op.kind == OpKind::DmaStore && j == c)
@@ -237,11 +241,14 @@ bool simulate(const Device &d, const Program &program, Result &result,
     int64_t prevFree = freeAt[e];
     if (ready > prevFree && root >= 0 && root != int(kind))
       result.engines[e].waitCycles[root] += ready - prevFree;
-    int64_t dur = tileCycles(d, op);
-    int64_t end = start + dur;
-    result.engines[e].slices.push_back({i, t, start, end});
+    int64_t end = start + tileCycles(d, op);
+    // A DMA engine is busy for the transfer only; the HBM latency overlaps
+    // the next transfers (requests are pipelined).
+    int64_t dur = kind == EngineKind::DMA ? dmaBusyCycles(d, op.bytes)
+                                          : end - start;
+    result.engines[e].slices.push_back({i, t, start, start + dur});
     result.engines[e].busyCycles += dur;
-    freeAt[e] = end;
+    freeAt[e] = start + dur;
     if (kind == EngineKind::DMA) {
       result.engines[hbm].slices.push_back({i, t, start, start + hbmBusy});
       result.engines[hbm].busyCycles += hbmBusy;
@@ -252,6 +259,7 @@ bool simulate(const Device &d, const Program &program, Result &result,
     state[i].end[t] = end;
     state[i].root[t] = static_cast<unsigned char>(
         ready > prevFree && root >= 0 ? root : int(kind));
+    (void)dur;
     if (t == 0)
       result.opStart[i] = start;
     result.opEnd[i] = std::max(result.opEnd[i], end);
@@ -270,18 +278,24 @@ bool simulate(const Device &d, const Program &program, Result &result,
     }
     int64_t tiles = ops[list.front()].tiles;
     std::vector<int> loads, rest;
-    for (int j : list)
+    int compute = -1;
+    for (int j : list) {
       (ops[j].kind == OpKind::DmaLoad ? loads : rest).push_back(j);
-    // With two or more buffers the loads run one tile ahead (prefetch): the
-    // load of tile t + 1 is issued before the compute of tile t.
-    bool prefetch = !loads.empty() && ops[loads.front()].buffers >= 2;
+      if (engineOf(ops[j].kind) != EngineKind::DMA)
+        compute = j;
+    }
+    // Loads run ahead of the compute as far as the buffers allow: with B
+    // buffers on each of E engines, the load of tile t + E*B - 1 is issued
+    // before the compute of tile t (B = 1: no overlap on an engine).
+    int64_t window = 1;
+    if (!loads.empty() && compute >= 0)
+      window = ops[loads.front()].buffers *
+               count[int(engineOf(ops[compute].kind))];
+    int64_t nextLoad = 0;
     for (int64_t t = 0; t < tiles; ++t) {
-      if (!prefetch || t == 0)
+      for (; nextLoad < tiles && nextLoad <= t + window - 1; ++nextLoad)
         for (int j : loads)
-          schedule(j, t);
-      if (prefetch && t + 1 < tiles)
-        for (int j : loads)
-          schedule(j, t + 1);
+          schedule(j, nextLoad);
       for (int j : rest)
         schedule(j, t);
     }

@@ -84,9 +84,11 @@ TEST(AccelSimCost, DmaAndSparse) {
   Op load;
   load.kind = OpKind::DmaLoad;
   load.bytes = 64;
-  // latency 5 + max(64/8 = 8 on the engine, 64/4 = 16 on HBM) = 21.
+  // latency 5 + max(64/8 = 8 on the engine, 64/4 = 16 on HBM) = 21; the
+  // engine and HBM are busy 16 of those.
   EXPECT_EQ(tileCycles(d, load), 21);
   EXPECT_EQ(hbmCycles(d, 64), 16);
+  EXPECT_EQ(dmaBusyCycles(d, 64), 16);
   Op spmm;
   spmm.kind = OpKind::SparseSpMM;
   spmm.nnz = 10;
@@ -124,23 +126,28 @@ Program pipeline(int64_t buffers) {
 
 TEST(AccelSimTimeline, DoubleBuffering) {
   Device d = tinyDevice();
-  // Tile costs: load 21 (HBM 16), compute 4 + 8 = 12, store 5 + max(4, 8)
-  // = 13 (HBM 8).
-  // Double buffered, loads one tile ahead:
-  //   L0 DMA0 [0,21] HBM [0,16]; L1 DMA1 [16,37] HBM [16,32];
-  //   C0 [21,33]; S0 DMA0 [33,46] HBM [33,41];
-  //   L2 (needs C0) DMA1 [41,62] HBM [41,57]; C1 [37,49];
-  //   S1 DMA0 [57,70] HBM [57,65]; C2 [62,74]; S2 DMA1 [74,87].
+  // Tile costs: load busy max(64/8, 64/4) = 16 on its DMA engine and HBM,
+  // done 5 (latency) later = 21; compute 4 + 8 = 12; store busy max(4, 8)
+  // = 8 (HBM 8), done at 13. Double buffered on the one MME: loads run up
+  // to one tile ahead, the load of tile t waits for the compute of t - 2.
+  //   L0 DMA0 busy [0,16] done 21, HBM [0,16]
+  //   L1 DMA1 (HBM free at 16) busy [16,32] done 37, HBM [16,32]
+  //   C0 [21,33]; S0 DMA0 (HBM free at 32) busy [33,41] done 46
+  //   L2 (needs C0) DMA1 (HBM free at 41) busy [41,57] done 62
+  //   C1 [37,49]; S1 DMA0 (HBM free at 57) busy [57,65] done 70
+  //   C2 [62,74]; S2 DMA1 [74,82] done 87.
   Result r;
   std::string error;
   ASSERT_TRUE(simulate(d, pipeline(2), r, error)) << error;
   EXPECT_EQ(r.totalCycles, 87);
   EXPECT_EQ(r.bytesLoaded, 3 * 64);
   EXPECT_EQ(r.bytesStored, 3 * 32);
-  // Single buffered, in tile order:
-  //   L0 [0,21]; C0 [21,33]; S0 [33,46] HBM [33,41]; L1 (needs C0) HBM
-  //   free at 41: [41,62]; C1 [62,74]; S1 [74,87] HBM [74,82];
-  //   L2 (needs C1) [82,103]; C2 [103,115]; S2 [115,128].
+  // Single buffered, in tile order (the load of tile t waits for the
+  // compute of t - 1):
+  //   L0 [0,16] done 21; C0 [21,33]; S0 DMA1 [33,41] done 46, HBM [33,41]
+  //   L1 DMA0 (HBM free at 41) [41,57] done 62; C1 [62,74]
+  //   S1 DMA1 [74,82] done 87; L2 (needs C1, HBM free at 82) [82,98] done
+  //   103; C2 [103,115]; S2 [115,123] done 128.
   ASSERT_TRUE(simulate(d, pipeline(1), r, error)) << error;
   EXPECT_EQ(r.totalCycles, 128);
 }

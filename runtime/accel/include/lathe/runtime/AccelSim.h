@@ -85,7 +85,8 @@ const char *opKindName(OpKind kind);
 /// of one tile. Ops of the same `group` (one compute op with its loads and
 /// stores) depend on each other tile by tile: compute tile i needs load tile
 /// i, store tile i needs compute tile i, and load tile i needs compute tile
-/// i - `buffers` done (its buffer free: 2 = double buffering). Every other
+/// i - `buffers` * E done, E the number of engines of the compute op's kind
+/// (each has `buffers` buffers: 2 = double buffering). Every other
 /// dependency is on the whole op.
 struct Op {
   OpKind kind = OpKind::TpcElementwise;
@@ -108,13 +109,17 @@ struct Program {
   std::vector<Op> ops;
 };
 
-/// Cycles one tile of `op` takes on its engine (DMA: the engine's time; the
-/// HBM occupancy is hbmCycles). Matrix engine: ceil(m/rows) * ceil(n/cols)
+/// Cycles from the start of one tile of `op` to its completion (DMA: the HBM
+/// latency plus the transfer; the engine itself is busy dmaBusyCycles and
+/// HBM hbmCycles). Matrix engine: ceil(m/rows) * ceil(n/cols)
 /// passes of k cycles each (divided by mmeF32Rate for f32) plus the fill;
 /// vector core: instructions / lanes plus the start-up.
 int64_t tileCycles(const Device &device, const Op &op);
 /// Cycles one DMA tile occupies HBM.
 int64_t hbmCycles(const Device &device, int64_t bytes);
+/// Cycles one DMA tile occupies its engine: the transfer at the slower of the
+/// engine's and HBM's bandwidth.
+int64_t dmaBusyCycles(const Device &device, int64_t bytes);
 /// The engine an op kind runs on.
 EngineKind engineOf(OpKind kind);
 
