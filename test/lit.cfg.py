@@ -19,6 +19,7 @@ llvm_config.with_environment("PATH", config.lathe_tools_dir, append_path=True)
 # Debian's /usr/bin/python3, which has numpy, torch and h5py.
 config.substitutions.append(("%scripts", os.path.join(config.lathe_src_root, "scripts")))
 config.substitutions.append(("%examples", config.lathe_examples_dir))
+config.substitutions.append(("%accel_configs", os.path.join(config.lathe_src_root, "configs", "accel")))
 config.substitutions.append(("%inputs", os.path.join(config.test_source_root, "Inputs")))
 shared_data = os.path.join(os.path.dirname(config.lathe_src_root), "shared", "data")
 config.substitutions.append(("%shared_data", shared_data))

@@ -402,6 +402,8 @@ struct Place : public mlir::lathe::impl::AccelPlaceBase<Place> {
         continue;
       // Estimated time each value is ready and each engine kind is free.
       llvm::DenseMap<Value, int64_t> ready;
+      // Values on chip (as accel-tile decides): they need no loads.
+      llvm::DenseSet<Value> onChip;
       int64_t mmeFree = 0, tpcFree = 0;
       WalkResult walk = func.walk([&](Operation *op) {
         if (op == func)
@@ -416,17 +418,22 @@ struct Place : public mlir::lathe::impl::AccelPlaceBase<Place> {
           at = std::max(at, ready.lookup(v));
         if (work->kind == WorkKind::View) {
           ready[work->result] = at;
+          if (onChip.contains(work->inputs.front()))
+            onChip.insert(work->result);
           return WalkResult::advance();
         }
-        SmallVector<bool> notResident(work->inputs.size(), false);
+        SmallVector<bool> resident;
+        for (Value v : work->inputs)
+          resident.push_back(onChip.contains(v));
         bool out = residentResult(work->result, *device);
-        int64_t tpc = cost(tile(*work, false, *device, 2, notResident, out),
-                           *device);
-        int64_t mme = canRunOnMme(*work)
-                          ? cost(tile(*work, true, *device, 2, notResident,
-                                      out),
-                                 *device)
-                          : -1;
+        if (out)
+          onChip.insert(work->result);
+        int64_t tpc =
+            cost(tile(*work, false, *device, 2, resident, out), *device);
+        int64_t mme =
+            canRunOnMme(*work)
+                ? cost(tile(*work, true, *device, 2, resident, out), *device)
+                : -1;
         bool onMme = false;
         StringRef reason = "only the vector cores run it";
         if (mme >= 0) {
