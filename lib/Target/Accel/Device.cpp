@@ -341,3 +341,80 @@ bool mlir::lathe::buildAccelProgram(Operation *program,
   }
   return true;
 }
+
+bool mlir::lathe::parseAccelProgramJson(llvm::StringRef json,
+                                        ::lathe::accel::Program &out,
+                                        std::string &error) {
+  using namespace ::lathe::accel;
+  llvm::Expected<llvm::json::Value> parsed = llvm::json::parse(json);
+  if (!parsed) {
+    error = "not valid JSON: " + llvm::toString(parsed.takeError());
+    return false;
+  }
+  const llvm::json::Object *root = parsed->getAsObject();
+  const llvm::json::Array *ops = root ? root->getArray("ops") : nullptr;
+  if (!ops) {
+    error = "expected an object with an \"ops\" array";
+    return false;
+  }
+  static const std::pair<const char *, OpKind> kinds[] = {
+      {"mme_matmul", OpKind::MmeMatmul},
+      {"tpc_matmul", OpKind::TpcMatmul},
+      {"tpc_elementwise", OpKind::TpcElementwise},
+      {"tpc_softmax", OpKind::TpcSoftmax},
+      {"tpc_layernorm", OpKind::TpcLayerNorm},
+      {"tpc_reduce", OpKind::TpcReduce},
+      {"dma_load", OpKind::DmaLoad},
+      {"dma_store", OpKind::DmaStore},
+      {"sparse_spmm", OpKind::SparseSpMM}};
+  out.ops.clear();
+  for (auto [i, value] : llvm::enumerate(*ops)) {
+    const llvm::json::Object *o = value.getAsObject();
+    std::string where = "ops[" + std::to_string(i) + "]";
+    if (!o) {
+      error = where + " is not an object";
+      return false;
+    }
+    ::lathe::accel::Op op;
+    std::optional<llvm::StringRef> kind = o->getString("kind");
+    bool known = false;
+    for (auto [name, k] : kinds)
+      if (kind && *kind == name) {
+        op.kind = k;
+        known = true;
+      }
+    if (!known) {
+      error = where + ".kind is missing or unknown";
+      return false;
+    }
+    auto integer = [&](llvm::StringRef key, int64_t &field) {
+      if (auto v = o->getInteger(key))
+        field = *v;
+    };
+    integer("tiles", op.tiles);
+    integer("buffers", op.buffers);
+    integer("m", op.m);
+    integer("n", op.n);
+    integer("k", op.k);
+    integer("rows", op.rows);
+    integer("cols", op.cols);
+    integer("elements", op.elements);
+    integer("bytes", op.bytes);
+    integer("nnz", op.nnz);
+    int64_t group = -1;
+    integer("group", group);
+    op.group = static_cast<int>(group);
+    if (auto v = o->getNumber("ops_per_element"))
+      op.opsPerElement = *v;
+    if (auto v = o->getString("element_type"))
+      op.f32 = *v != "bf16";
+    if (auto v = o->getString("name"))
+      op.name = v->str();
+    if (const llvm::json::Array *deps = o->getArray("deps"))
+      for (const llvm::json::Value &d : *deps)
+        if (auto v = d.getAsInteger())
+          op.deps.push_back(static_cast<int>(*v));
+    out.ops.push_back(std::move(op));
+  }
+  return true;
+}

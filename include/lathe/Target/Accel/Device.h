@@ -38,6 +38,13 @@ DictionaryAttr getAccelDeviceAttr(ModuleOp module);
 bool buildAccelProgram(Operation *program, ::lathe::accel::Program &out,
                        std::string &error);
 
+/// A program written as JSON ({"ops": [{"kind": "mme_matmul", "tiles": 4,
+/// "m": 64, "n": 64, "k": 64, "deps": [0], "group": 1}, ...]}: the fields of
+/// ::lathe::accel::Op in snake case), for programs no compiler pass makes
+/// (bench/accel's H-GCN tiles).
+bool parseAccelProgramJson(llvm::StringRef json, ::lathe::accel::Program &out,
+                           std::string &error);
+
 } // namespace lathe
 } // namespace mlir
 
