@@ -116,10 +116,14 @@ int mlir::lathe::runAccelMain(const RunOptions &options,
     return fail("--backend=accel takes none of --compile-to, --pass-pipeline, "
                 "--pipeline=reference or --ranks (lathe-opt "
                 "--lathe-accel-pipeline prints the engine IR)");
+  if (options.accelMmeType != "f32" && options.accelMmeType != "bf16")
+    return fail("unknown --accel-mme-type '" + options.accelMmeType +
+                "' (expected f32 or bf16)");
   ::lathe::accel::Device device;
   std::string error;
   if (!loadAccelDevice(options.accelConfig, device, error))
     return fail(error);
+  device.mmeBf16 = options.accelMmeType == "bf16";
 
   // Compile for the device and simulate.
   MLIRContext context(registry);
@@ -139,6 +143,7 @@ int mlir::lathe::runAccelMain(const RunOptions &options,
   AccelPipelineOptions pipelineOptions;
   pipelineOptions.config = options.accelConfig;
   pipelineOptions.policy = options.accelPolicy;
+  pipelineOptions.mmeType = options.accelMmeType;
   buildAccelPipeline(pm, pipelineOptions);
   if (failed(pm.run(*module)))
     return fail("compilation of '" + options.inputFile +
@@ -208,9 +213,10 @@ int mlir::lathe::runAccelMain(const RunOptions &options,
       device.clockGHz);
   llvm::outs() << llvm::formatv(
       "placement: {0} op(s) on the matrix engines, {1} on the vector cores; "
-      "bytes loaded {2}, stored {3}; MME wait on TPC {4:f3} of the time\n",
+      "bytes loaded {2}, stored {3}; MMEs idle while TPCs busy {4:f3} of the "
+      "time (charged to TPC waits: {5:f3})\n",
       onMme, onTpc, result.bytesLoaded, result.bytesStored,
-      result.mmeWaitShareOnTpc);
+      result.mmeIdleWhileTpcBusy, result.mmeWaitShareOnTpc);
   llvm::json::Array engines;
   std::string busyLine;
   for (const auto &e : result.engines) {
@@ -260,12 +266,14 @@ int mlir::lathe::runAccelMain(const RunOptions &options,
         {"device", device.name},
         {"config", options.accelConfig},
         {"policy", options.accelPolicy},
+        {"mme_element_type", options.accelMmeType},
         {"clock_ghz", device.clockGHz},
         {"total_cycles", result.totalCycles},
         {"latency_us", result.timeUs},
         {"bytes_loaded", result.bytesLoaded},
         {"bytes_stored", result.bytesStored},
         {"mme_wait_share_on_tpc", result.mmeWaitShareOnTpc},
+        {"mme_idle_while_tpc_busy", result.mmeIdleWhileTpcBusy},
         {"engine_ops", static_cast<int64_t>(sim.ops.size())},
         {"engines", std::move(engines)},
         {"placement", std::move(placement)},

@@ -127,6 +127,12 @@ int main(int argc, char **argv) {
       cl::desc("--backend=accel: simulate only; skip the functional run"),
       cl::init(false), cl::cat(category));
 
+  cl::opt<std::string> accelMmeType(
+      "accel-mme-type",
+      cl::desc("--backend=accel: simulate matrix-engine products at f32 "
+               "(default) or bf16 (timing only; results stay f32)"),
+      cl::init("f32"), cl::cat(category));
+
   mlir::registerAsmPrinterCLOptions();
   mlir::registerMLIRContextCLOptions();
   mlir::registerPassManagerCLOptions();
@@ -167,5 +173,6 @@ int main(int argc, char **argv) {
   options.accelPolicy = accelPolicy;
   options.accelTrace = accelTrace;
   options.accelTimingOnly = accelTimingOnly;
+  options.accelMmeType = accelMmeType;
   return mlir::lathe::runMain(options, registry);
 }

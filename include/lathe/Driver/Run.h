@@ -62,6 +62,9 @@ struct RunOptions {
   std::string accelPolicy = "cost";
   std::string accelTrace;
   bool accelTimingOnly = false;
+  /// Element type of the simulated matrix-engine products (f32 or bf16);
+  /// timing only, the functional results stay f32.
+  std::string accelMmeType = "f32";
 };
 
 /// The largest --repeat accepted (a typo such as 2147483647 would otherwise

@@ -192,6 +192,8 @@ DictionaryAttr mlir::lathe::accelDeviceToAttr(MLIRContext *ctx,
   i("mme_cols", d.mmeCols);
   f("mme_f32_rate", d.mmeF32Rate);
   i("mme_fill_cycles", d.mmeFillCycles);
+  attrs.push_back(b.getNamedAttr(
+      "mme_element_type", b.getStringAttr(d.mmeBf16 ? "bf16" : "f32")));
   i("tpc_count", d.tpcCount);
   i("tpc_simd_bytes", d.tpcSimdBytes);
   i("tpc_local_memory_bytes", d.tpcLocalMemoryBytes);
@@ -222,6 +224,8 @@ Device mlir::lathe::accelDeviceFromAttr(DictionaryAttr attr) {
   };
   if (auto name = attr.getAs<StringAttr>("name"))
     d.name = name.str();
+  if (auto type = attr.getAs<StringAttr>("mme_element_type"))
+    d.mmeBf16 = type.getValue() == "bf16";
   f("clock_ghz", d.clockGHz);
   i("mme_count", d.mmeCount);
   i("mme_rows", d.mmeRows);

@@ -227,24 +227,42 @@ Tiled tile(const Work &w, bool onMme, const Device &d, int64_t buffers,
       inputBytes += bytesOf(v);
   int64_t outBytes = residentOut ? 0 : bytesOf(w.result);
   if (w.kind == WorkKind::Matmul) {
-    int64_t tm = w.m, tn = w.n;
+    int64_t tm = w.m, tn = w.n, tk = w.k;
+    auto fits = [&](int64_t budget) {
+      return buffers * (tm + tn) * tk * f + tm * tn * f <= budget;
+    };
     if (onMme) {
+      // Output blocks of at least the array's size where the product has
+      // them (smaller ones waste passes); the reduction is split (partial
+      // sums stay in the output block) before the blocks shrink below it.
       int64_t budget = d.sramBytes / 2 / std::max<int64_t>(1, d.mmeCount);
-      for (int64_t x = 8 * d.mmeRows; x >= 1; x /= 2) {
+      bool found = false;
+      for (int64_t x = 8 * d.mmeRows; x >= 1 && !found; x /= 2) {
         tm = std::min(w.m, x);
         tn = std::min(w.n, x);
-        if (buffers * (tm + tn) * w.k * f + tm * tn * f <= budget)
-          break;
+        int64_t minK = x >= d.mmeRows ? std::min<int64_t>(w.k, 64) : w.k;
+        for (tk = w.k; tk >= minK; tk = tk > 1 ? (tk + 1) / 2 : 0) {
+          if (fits(budget)) {
+            found = true;
+            break;
+          }
+          if (tk == 1)
+            break;
+        }
       }
+      if (!found)
+        tk = std::min<int64_t>(w.k, 64);
     } else {
       for (int64_t x = 256; x >= 1; x /= 2) {
         tm = std::min(w.m, x);
         tn = std::min(w.n, x);
-        if (buffers * (tm + tn) * w.k * f + tm * tn * f <= d.tpcLocalMemoryBytes)
+        if (fits(d.tpcLocalMemoryBytes))
           break;
       }
     }
-    auto count = [&] { return w.batch * ceilDiv(w.m, tm) * ceilDiv(w.n, tn); };
+    auto count = [&] {
+      return w.batch * ceilDiv(w.m, tm) * ceilDiv(w.n, tn) * ceilDiv(w.k, tk);
+    };
     // At least one tile per matrix engine, so a product uses them all.
     while (onMme && count() < d.mmeCount && std::max(tm, tn) > 1) {
       if (tn >= tm)
@@ -258,9 +276,10 @@ Tiled tile(const Work &w, bool onMme, const Device &d, int64_t buffers,
     }
     tiles = count();
     t.op.kind = onMme ? OpKind::MmeMatmul : OpKind::TpcMatmul;
+    t.op.f32 = !(onMme && d.mmeBf16);
     t.op.m = tm;
     t.op.n = tn;
-    t.op.k = w.k;
+    t.op.k = tk;
     // Operand blocks are read once per tile of the other dimension.
     int64_t load = 0;
     for (auto [i, v] : llvm::enumerate(w.inputs)) {
@@ -375,6 +394,13 @@ struct AttachDevice
       getOperation().emitError() << error;
       return signalPassFailure();
     }
+    if (mmeType != "f32" && mmeType != "bf16") {
+      getOperation().emitError() << "accel-attach-device: mme-type must be "
+                                    "f32 or bf16, got '"
+                                 << mmeType << "'";
+      return signalPassFailure();
+    }
+    device.mmeBf16 = mmeType == "bf16";
     getOperation()->setAttr(kAccelDeviceAttr,
                             accelDeviceToAttr(&getContext(), device));
   }
@@ -570,7 +596,7 @@ struct TilePass : public mlir::lathe::impl::AccelTileBase<TilePass> {
           done = accel::MmeMatmulOp::create(
               b, loc, tokenType, computeDeps, tiles, b.getI64IntegerAttr(t.op.m),
               b.getI64IntegerAttr(t.op.n), b.getI64IntegerAttr(t.op.k),
-              b.getStringAttr("f32"), g, sourceAttr);
+              b.getStringAttr(t.op.f32 ? "f32" : "bf16"), g, sourceAttr);
           break;
         case OpKind::TpcMatmul:
           done = accel::TpcMatmulOp::create(

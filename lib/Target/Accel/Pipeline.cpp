@@ -13,8 +13,13 @@ using namespace mlir::lathe;
 
 void mlir::lathe::buildAccelPipeline(OpPassManager &pm,
                                      const AccelPipelineOptions &options) {
-  buildCpuPipeline(pm, CpuPipelineOptions(), CpuPhase::Kernels);
-  pm.addPass(createAccelAttachDevice({options.config}));
+  // Attention stays matmul + softmax + matmul: the products go to the
+  // matrix engines and the softmax to the vector cores, as on the device
+  // (the CPU's fused chunked-attention kernel has no engine op).
+  CpuPipelineOptions cpu;
+  cpu.raiseAttention = false;
+  buildCpuPipeline(pm, cpu, CpuPhase::Kernels);
+  pm.addPass(createAccelAttachDevice({options.config, options.mmeType}));
   pm.addPass(createAccelPlace({options.policy}));
   pm.addPass(createAccelTile({options.buffers}));
   pm.addPass(createAccelSchedule());

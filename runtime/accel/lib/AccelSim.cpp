@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <iterator>
 #include <map>
 #include <sstream>
 
@@ -111,6 +112,38 @@ int64_t tileCycles(const Device &d, const Op &op) {
 }
 
 namespace {
+/// Busy intervals of one engine: start -> (end, the engine kind whose work
+/// it is).
+struct Calendar {
+  std::map<int64_t, std::pair<int64_t, int>> busy;
+
+  /// The first time >= t at which the engine is free for `len` cycles.
+  int64_t earliest(int64_t t, int64_t len) const {
+    auto it = busy.upper_bound(t);
+    if (it != busy.begin()) {
+      auto prev = std::prev(it);
+      if (prev->second.first > t)
+        t = prev->second.first;
+    }
+    for (; it != busy.end() && it->first < t + len; ++it)
+      if (it->second.first > t)
+        t = it->second.first;
+    return t;
+  }
+  /// Whose work the interval that ends at t is (-1: none).
+  int ownerEndingAt(int64_t t) const {
+    auto it = busy.lower_bound(t);
+    if (it == busy.begin())
+      return -1;
+    auto prev = std::prev(it);
+    return prev->second.first == t ? prev->second.second : -1;
+  }
+  void add(int64_t start, int64_t end, int owner) {
+    if (end > start)
+      busy[start] = {end, owner};
+  }
+};
+
 struct TileState {
   std::vector<int64_t> end;       // per tile
   std::vector<unsigned char> root; // engine kind that decided its start
@@ -142,7 +175,7 @@ bool simulate(const Device &d, const Program &program, Result &result,
   addEngines(EngineKind::DMA, std::max<int64_t>(d.dmaCount, 1));
   addEngines(EngineKind::HBM, 1);
   addEngines(EngineKind::Sparse, 1);
-  std::vector<int64_t> freeAt(result.engines.size(), 0);
+  std::vector<Calendar> calendars(result.engines.size());
 
   for (size_t i = 0; i < n; ++i) {
     for (int dep : ops[i].deps)
@@ -196,13 +229,22 @@ bool simulate(const Device &d, const Program &program, Result &result,
     // Ready time and what decided it.
     int64_t ready = 0;
     int root = -1;
+    // What an op waits for: the engine of the producing op; for a
+    // transfer of another group, the engine of that group's compute op (its
+    // transfers are part of its work); for a transfer of the op's own group,
+    // whatever held that transfer up.
     auto need = [&](int64_t time, int depOp, int64_t depTile) {
       if (time < ready)
         return;
       ready = time;
-      EngineKind depKind = engineOf(ops[depOp].kind);
-      root = depKind == EngineKind::DMA ? state[depOp].root[depTile]
-                                        : int(depKind);
+      const Op &dep = ops[depOp];
+      EngineKind depKind = engineOf(dep.kind);
+      if (depKind != EngineKind::DMA)
+        root = int(depKind);
+      else if (dep.group >= 0 && dep.group != op.group)
+        root = int(engineOf(ops[computeOf[dep.group]].kind));
+      else
+        root = state[depOp].root[depTile];
     };
     for (int dep : op.deps)
       if (ops[dep].group < 0 || ops[dep].group != op.group)
@@ -222,44 +264,57 @@ bool simulate(const Device &d, const Program &program, Result &result,
           need(state[c].end[t], c, t);
       }
     }
-    // The engine of this kind that is free first.
-    int e = first[int(kind)];
-    for (int k = first[int(kind)]; k < first[int(kind)] + count[int(kind)]; ++k)
-      if (freeAt[k] < freeAt[e])
-        e = k;
-    int64_t start = std::max(ready, freeAt[e]);
+    // Every engine keeps a calendar of busy intervals: a tile takes the
+    // earliest gap at or after its ready time on any engine of its kind (a
+    // later-issued tile may use a gap an earlier one left). A DMA tile also
+    // needs HBM for its transfer at the same time; HBM serves one transfer at
+    // a time at its full bandwidth.
     int hbm = first[int(EngineKind::HBM)];
-    int64_t hbmBusy = 0;
-    if (kind == EngineKind::DMA) {
-      hbmBusy = hbmCycles(d, op.bytes);
-      if (freeAt[hbm] > start) {
-        start = freeAt[hbm];
-        ready = std::max(ready, start);
-        root = int(EngineKind::HBM);
+    bool dma = kind == EngineKind::DMA;
+    int64_t dur = dma ? dmaBusyCycles(d, op.bytes) : tileCycles(d, op);
+    int64_t hbmBusy = dma ? hbmCycles(d, op.bytes) : 0;
+    int e = -1;
+    int64_t start = 0;
+    for (int k = first[int(kind)]; k < first[int(kind)] + count[int(kind)];
+         ++k) {
+      int64_t at = ready;
+      for (;;) {
+        at = calendars[k].earliest(at, dur);
+        if (!dma || hbmBusy == 0)
+          break;
+        int64_t h = calendars[hbm].earliest(at, hbmBusy);
+        if (h == at)
+          break;
+        at = h;
+      }
+      if (e < 0 || at < start) {
+        e = k;
+        start = at;
       }
     }
-    int64_t prevFree = freeAt[e];
-    if (ready > prevFree && root >= 0 && root != int(kind))
-      result.engines[e].waitCycles[root] += ready - prevFree;
-    int64_t end = start + tileCycles(d, op);
-    // A DMA engine is busy for the transfer only; the HBM latency overlaps
-    // the next transfers (requests are pipelined).
-    int64_t dur = kind == EngineKind::DMA ? dmaBusyCycles(d, op.bytes)
-                                          : end - start;
-    result.engines[e].slices.push_back({i, t, start, start + dur});
+    // Why the tile did not start earlier: its input (root), or, for a
+    // transfer held up by HBM, the work whose transfer held it.
+    int cause = root >= 0 ? root : int(kind);
+    if (dma && start > ready) {
+      int holder = calendars[hbm].ownerEndingAt(start);
+      cause = holder >= 0 ? holder : int(EngineKind::HBM);
+    }
+    int64_t end = start + (dma ? tileCycles(d, op) : dur);
+    int owner = op.group >= 0 ? int(engineOf(ops[computeOf[op.group]].kind))
+                              : cause;
+    calendars[e].add(start, start + dur, owner);
+    result.engines[e].slices.push_back({i, t, start, start + dur, cause});
     result.engines[e].busyCycles += dur;
-    freeAt[e] = start + dur;
-    if (kind == EngineKind::DMA) {
-      result.engines[hbm].slices.push_back({i, t, start, start + hbmBusy});
+    if (dma) {
+      calendars[hbm].add(start, start + hbmBusy, owner);
+      result.engines[hbm].slices.push_back(
+          {i, t, start, start + hbmBusy, cause});
       result.engines[hbm].busyCycles += hbmBusy;
-      freeAt[hbm] = start + hbmBusy;
       (op.kind == OpKind::DmaLoad ? result.bytesLoaded : result.bytesStored) +=
           op.bytes;
     }
     state[i].end[t] = end;
-    state[i].root[t] = static_cast<unsigned char>(
-        ready > prevFree && root >= 0 ? root : int(kind));
-    (void)dur;
+    state[i].root[t] = static_cast<unsigned char>(cause);
     if (t == 0)
       result.opStart[i] = start;
     result.opEnd[i] = std::max(result.opEnd[i], end);
@@ -300,6 +355,50 @@ bool simulate(const Device &d, const Program &program, Result &result,
         schedule(j, t);
     }
   }
+  // Idle time before each slice, charged to what that slice waited for.
+  for (EngineTimeline &engine : result.engines) {
+    std::sort(engine.slices.begin(), engine.slices.end(),
+              [](const Slice &a, const Slice &b) { return a.start < b.start; });
+    int64_t freeSince = 0;
+    for (const Slice &s : engine.slices) {
+      if (s.start > freeSince && s.cause >= 0 && s.cause != int(engine.kind))
+        engine.waitCycles[s.cause] += s.start - freeSince;
+      freeSince = std::max(freeSince, s.end);
+    }
+  }
+  // Time no matrix engine is busy while some vector core is: the MMEs idle
+  // while vector-core work runs (the two busy unions compared).
+  auto busyUnion = [&](EngineKind kind) {
+    std::vector<std::pair<int64_t, int64_t>> spans;
+    for (const EngineTimeline &engine : result.engines)
+      if (engine.kind == kind)
+        for (const Slice &s : engine.slices)
+          if (s.end > s.start)
+            spans.push_back({s.start, s.end});
+    std::sort(spans.begin(), spans.end());
+    std::vector<std::pair<int64_t, int64_t>> merged;
+    for (auto span : spans) {
+      if (!merged.empty() && span.first <= merged.back().second)
+        merged.back().second = std::max(merged.back().second, span.second);
+      else
+        merged.push_back(span);
+    }
+    return merged;
+  };
+  auto mmeBusy = busyUnion(EngineKind::MME);
+  auto tpcBusy = busyUnion(EngineKind::TPC);
+  int64_t tpcOnly = 0;
+  size_t m = 0;
+  for (auto [a, b] : tpcBusy) {
+    int64_t covered = 0;
+    while (m < mmeBusy.size() && mmeBusy[m].second <= a)
+      ++m;
+    for (size_t k = m; k < mmeBusy.size() && mmeBusy[k].first < b; ++k)
+      covered += std::min(b, mmeBusy[k].second) - std::max(a, mmeBusy[k].first);
+    tpcOnly += (b - a) - covered;
+  }
+  if (result.totalCycles > 0)
+    result.mmeIdleWhileTpcBusy = double(tpcOnly) / double(result.totalCycles);
   result.timeUs = double(result.totalCycles) / (d.clockGHz * 1e3);
   double share = 0;
   int mmes = count[int(EngineKind::MME)];

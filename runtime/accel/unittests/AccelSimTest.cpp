@@ -173,6 +173,8 @@ TEST(AccelSimTimeline, MmeWaitsOnTpc) {
   EXPECT_EQ(r.engines[0].name, "MME0");
   EXPECT_EQ(r.engines[0].waitCycles[int(EngineKind::TPC)], 50);
   EXPECT_NEAR(r.mmeWaitShareOnTpc, 50.0 / 138.0, 1e-12);
+  // No MME is busy during the softmax's 50 cycles.
+  EXPECT_NEAR(r.mmeIdleWhileTpcBusy, 50.0 / 138.0, 1e-12);
   EXPECT_NEAR(busyFraction(r, r.engines[0]), 88.0 / 138.0, 1e-12);
   // 1 us per 1000 cycles at 1 GHz.
   EXPECT_NEAR(r.timeUs, 0.138, 1e-12);
@@ -193,8 +195,10 @@ TEST(AccelSimTimeline, TilesSpreadOverCores) {
   Result r;
   std::string error;
   ASSERT_TRUE(simulate(d, p, r, error)) << error;
-  // 18 cycles a tile; two cores: [0,18] [0,18] then [18,36].
+  // 18 cycles a tile; two cores: [0,18] [0,18] then [18,36]. No MME works:
+  // the MMEs are idle the whole time the cores are busy.
   EXPECT_EQ(r.totalCycles, 36);
+  EXPECT_NEAR(r.mmeIdleWhileTpcBusy, 1.0, 1e-12);
 }
 
 TEST(AccelSimErrors, BadPrograms) {

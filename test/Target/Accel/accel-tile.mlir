@@ -30,16 +30,17 @@ func.func @attention_like(%a: tensor<128x64xf32>, %b: tensor<64x128xf32>) -> ten
 }
 
 // A 512x512 by 512x512 product: tiles of the MME's SRAM share (512 KiB)
-// with two buffers of each operand block and the result block:
-// 256x256 needs 2 * (256 + 256) * 512 * 4 + 256 * 256 * 4 = 2359296 B,
-// 128x128 1114112 B, 64x64 540672 B, 32x32 266240 B: 32x32, 256 tiles. %a
-// is re-read once per column of tiles and %b once per row (16 times each):
-// 2 * 16 * 1 MiB / 256 tiles = 131072 B a tile; the 1 MiB result goes back
-// to HBM, 4096 B a tile.
+// holding two buffers of each operand block and the result block. Output
+// blocks stay at least the array's size (32) and the reduction is split
+// first: 256x256 blocks with k = 512 need 2 * (256 + 256) * 512 * 4 +
+// 256 * 256 * 4 = 2359296 B, k = 256 1310720 B, k = 128 786432 B, k = 64
+// 524288 B: fits. 2 * 2 * 8 = 32 tiles. %a is read once per column of
+// blocks and %b once per row (twice each): 4 MiB / 32 = 131072 B a tile;
+// the 1 MiB result goes back to HBM, 32768 B a tile.
 // CHECK-LABEL: accel.program "large"
-// CHECK: accel.dma_load() {bytes = 131072 : i64, group = 0 : i64, source = "lathe.matmul#0", tiles = 256 : i64}
-// CHECK: accel.mme_matmul(%{{.*}}) {group = 0 : i64, k = 512 : i64, m = 32 : i64, n = 32 : i64, source = "lathe.matmul#0", tiles = 256 : i64}
-// CHECK: accel.dma_store(%{{.*}}) {bytes = 4096 : i64, group = 0 : i64, source = "lathe.matmul#0", tiles = 256 : i64}
+// CHECK: accel.dma_load() {bytes = 131072 : i64, group = 0 : i64, source = "lathe.matmul#0", tiles = 32 : i64}
+// CHECK: accel.mme_matmul(%{{.*}}) {group = 0 : i64, k = 64 : i64, m = 256 : i64, n = 256 : i64, source = "lathe.matmul#0", tiles = 32 : i64}
+// CHECK: accel.dma_store(%{{.*}}) {bytes = 32768 : i64, group = 0 : i64, source = "lathe.matmul#0", tiles = 32 : i64}
 func.func @large(%a: tensor<512x512xf32>, %b: tensor<512x512xf32>) -> tensor<512x512xf32> {
   %e = tensor.empty() : tensor<512x512xf32>
   %0 = lathe.matmul ins(%a, %b : tensor<512x512xf32>, tensor<512x512xf32>) outs(%e : tensor<512x512xf32>) -> tensor<512x512xf32>

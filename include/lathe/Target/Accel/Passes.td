@@ -22,6 +22,9 @@ def AccelAttachDevice : Pass<"accel-attach-device", "ModuleOp"> {
   let options = [
     Option<"config", "config", "std::string", /*default=*/"\"\"",
            "Device description (JSON)">,
+    Option<"mmeType", "mme-type", "std::string", /*default=*/"\"f32\"",
+           "Element type the matrix engines run products at: f32 or bf16 "
+           "(timing only)">,
   ];
 }
 

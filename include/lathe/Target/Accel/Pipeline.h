@@ -16,13 +16,17 @@ struct AccelPipelineOptions
   Option<std::string> policy{*this, "policy",
                              llvm::cl::desc("cost, all-mme or all-tpc"),
                              llvm::cl::init("cost")};
+  Option<std::string> mmeType{
+      *this, "mme-type",
+      llvm::cl::desc("Matrix engines run products at f32 or bf16 (timing)"),
+      llvm::cl::init("f32")};
   Option<int64_t> buffers{*this, "buffers",
                           llvm::cl::desc("Buffers per tile (2 = double)"),
                           llvm::cl::init(2)};
 };
 
 /// The CPU target's `import` and `kernels` phases (the same kernel ops on
-/// tensors), then accel-attach-device, accel-place, accel-tile and
+/// tensors; attention is not raised to memred's fused kernel), then accel-attach-device, accel-place, accel-tile and
 /// accel-schedule: the module keeps its functions (for functional
 /// execution) and gains one accel.program per function.
 void buildAccelPipeline(OpPassManager &pm, const AccelPipelineOptions &options);

@@ -36,6 +36,9 @@ struct Device {
   double mmeF32Rate = 1.0;
   /// Cycles to fill and drain the array once per tile.
   int64_t mmeFillCycles = 0;
+  /// Products on the matrix engines run at bf16 (timing only: lathe-run's
+  /// functional results stay f32); from accel-attach-device{mme-type=bf16}.
+  bool mmeBf16 = false;
   // Vector cores.
   int64_t tpcCount = 1;
   int64_t tpcSimdBytes = 256;
@@ -128,6 +131,9 @@ struct Slice {
   int op;
   int64_t tile;
   int64_t start, end;
+  /// The EngineKind this tile waited for before it could start (its input's
+  /// producer, or whose transfer held HBM); -1: nothing.
+  int cause = -1;
 };
 
 struct EngineTimeline {
@@ -136,7 +142,11 @@ struct EngineTimeline {
   std::vector<Slice> slices;
   int64_t busyCycles = 0;
   /// Cycles this engine sat idle with work ready except for an input that
-  /// another engine kind was still producing, by that kind.
+  /// another engine kind was still producing, by that kind. A transfer of
+  /// another group counts as the work of that group's compute engine (the
+  /// matrix engine waiting for a softmax's results to come back from HBM
+  /// waits on the vector cores); a transfer of the op's own group counts as
+  /// whatever held it up (DMA, HBM, or the producer of what it loads).
   int64_t waitCycles[5] = {0, 0, 0, 0, 0};
 };
 
@@ -150,11 +160,18 @@ struct Result {
   /// Fraction of the total time the matrix engines (together: any of them
   /// busy counts as busy) sat idle waiting on vector-core work.
   double mmeWaitShareOnTpc = 0;
+  /// Fraction of the total time in which no matrix engine is busy while at
+  /// least one vector core is: the MMEs idle while vector-core work runs.
+  double mmeIdleWhileTpcBusy = 0;
 };
 
 /// Simulates `program` on `device`. Ops must be in an order in which every
 /// dependency comes first (the accel-schedule pass's order); returns false
-/// with `error` otherwise.
+/// with `error` otherwise. Tiles are placed in program order, each in the
+/// earliest gap of an engine of its kind at or after the time its inputs
+/// are ready (engines keep calendars, so a later op can use an idle gap an
+/// earlier one left); idle time before a tile is charged to what it waited
+/// for (EngineTimeline::waitCycles).
 bool simulate(const Device &device, const Program &program, Result &result,
               std::string &error);
 
