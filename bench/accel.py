@@ -348,9 +348,11 @@ def gcn(tmp):
         dense = nnz >= breakeven * t * t
         sim["threshold"] = simulate_program(gcn_program(nnz[dense], nnz[~dense], t, f, n),
                                             os.path.join(tmp, f"{name}-t.json"))
-        # Hybrid: the densest tiles go to the dense engine up to the split that balances the two
-        # engines (the engines run concurrently), never below... the split is searched over the
-        # density order, so every dense tile is denser than every sparse one.
+        # Hybrid: tiles in density order (densest first) go to the dense engine up to the
+        # split that balances the two engines, which run concurrently (each tile's cost on
+        # each engine from the device's numbers, transfers left to the simulation), so every
+        # dense-engine tile is denser than every sparse-engine one. "threshold" is the plain
+        # per-tile rule (dense where the tile alone is cheaper there).
         best_k, best_est = 0, None
         sparse_cost = np.ceil(nnz * f / macs) + sstart
         suffix = np.concatenate([np.cumsum(sparse_cost[::-1])[::-1], [0.0]])
