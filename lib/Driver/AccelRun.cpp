@@ -163,13 +163,15 @@ int mlir::lathe::runAccelMain(const RunOptions &options,
 
   // Placement decisions, for the report.
   llvm::json::Array placement;
-  int64_t onMme = 0, onTpc = 0;
+  int64_t onMme = 0, onTpc = 0, onBoth = 0;
   if (auto func = module->lookupSymbol<func::FuncOp>(options.entry))
     func.walk([&](Operation *op) {
       auto engine = op->getAttrOfType<StringAttr>("accel.engine");
       if (!engine)
         return;
-      (engine.getValue() == "mme" ? onMme : onTpc)++;
+      (engine.getValue() == "mme"   ? onMme
+       : engine.getValue() == "tpc" ? onTpc
+                                    : onBoth)++;
       llvm::json::Object d{{"op", op->getName().getStringRef().str()},
                            {"loc", locString(op->getLoc())},
                            {"engine", engine.getValue().str()}};
@@ -177,6 +179,8 @@ int mlir::lathe::runAccelMain(const RunOptions &options,
         d["mme_cycles"] = c.getInt();
       if (auto c = op->getAttrOfType<IntegerAttr>("accel.tpc_cycles"))
         d["tpc_cycles"] = c.getInt();
+      if (auto f = op->getAttrOfType<FloatAttr>("accel.tpc_fraction"))
+        d["tpc_fraction"] = f.getValueAsDouble();
       if (auto r = op->getAttrOfType<StringAttr>("accel.reason"))
         d["reason"] = r.getValue().str();
       placement.push_back(std::move(d));
@@ -212,11 +216,11 @@ int mlir::lathe::runAccelMain(const RunOptions &options,
       device.name, options.accelPolicy, result.totalCycles, result.timeUs,
       device.clockGHz);
   llvm::outs() << llvm::formatv(
-      "placement: {0} op(s) on the matrix engines, {1} on the vector cores; "
-      "bytes loaded {2}, stored {3}; MMEs idle while TPCs busy {4:f3} of the "
-      "time (charged to TPC waits: {5:f3})\n",
+      "placement: {0} op(s) on the matrix engines, {1} on the vector cores, "
+      "{6} split between them; bytes loaded {2}, stored {3}; MMEs idle while "
+      "TPCs busy {4:f3} of the time (charged to TPC waits: {5:f3})\n",
       onMme, onTpc, result.bytesLoaded, result.bytesStored,
-      result.mmeIdleWhileTpcBusy, result.mmeWaitShareOnTpc);
+      result.mmeIdleWhileTpcBusy, result.mmeWaitShareOnTpc, onBoth);
   llvm::json::Array engines;
   std::string busyLine;
   for (const auto &e : result.engines) {

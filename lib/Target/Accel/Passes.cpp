@@ -57,7 +57,39 @@ struct Work {
   double ops = 1;
   SmallVector<Value> inputs;
   Value result;
+  /// Positions of a product's bias and residual in `inputs` (-1: none).
+  int bias = -1, residual = -1;
+  /// A product split between the engines: this part's share of the rows
+  /// (of the left operand, the residual and the result) or of the columns
+  /// (of the right operand, the bias, the residual and the result).
+  double rowShare = 1, colShare = 1;
 };
+
+/// The part of a product on one engine kind: `share` of its rows (or of its
+/// columns).
+Work productPart(const Work &w, double share, bool columns) {
+  Work part = w;
+  if (columns) {
+    part.n = std::max<int64_t>(1, std::llround(double(w.n) * share));
+    part.colShare = share;
+  } else {
+    part.m = std::max<int64_t>(1, std::llround(double(w.m) * share));
+    part.rowShare = share;
+  }
+  return part;
+}
+
+/// The MME's and the vector cores' parts of a product with a `tpcShare` of
+/// its rows (or columns) on the cores; the two parts cover it exactly.
+std::pair<Work, Work> splitProduct(const Work &w, double tpcShare,
+                                   bool columns) {
+  Work mme = productPart(w, 1 - tpcShare, columns);
+  int64_t total = columns ? w.n : w.m;
+  int64_t rest = std::max<int64_t>(1, total - (columns ? mme.n : mme.m));
+  Work tpc = productPart(w, double(rest) / double(total), columns);
+  (columns ? tpc.n : tpc.m) = rest;
+  return {mme, tpc};
+}
 
 int64_t elementsOf(Type type) {
   auto shaped = dyn_cast<ShapedType>(type);
@@ -127,10 +159,15 @@ FailureOr<Work> describe(Operation *op) {
     w.m = sizes[1];
     w.n = sizes[2];
     w.k = sizes[3];
-    w.inputs.clear();
-    for (Value v : {mm.getLhs(), mm.getRhs(), mm.getBias(), mm.getResidual()})
-      if (v)
-        w.inputs.push_back(v);
+    w.inputs = {mm.getLhs(), mm.getRhs()};
+    if (Value bias = mm.getBias()) {
+      w.bias = static_cast<int>(w.inputs.size());
+      w.inputs.push_back(bias);
+    }
+    if (Value residual = mm.getResidual()) {
+      w.residual = static_cast<int>(w.inputs.size());
+      w.inputs.push_back(residual);
+    }
     return w;
   }
   if (auto conv = dyn_cast<mlir::lathe::Conv2DOp>(op)) {
@@ -144,10 +181,11 @@ FailureOr<Work> describe(Operation *op) {
     w.n = conv.isNhwc() ? filter.getDimSize(3) : filter.getDimSize(0);
     w.k = filter.getNumElements() / std::max<int64_t>(1, w.n);
     w.m = std::max<int64_t>(1, *flops / std::max<int64_t>(1, 2 * w.n * w.k));
-    w.inputs.clear();
-    for (Value v : {conv.getInput(), conv.getFilter(), conv.getBias()})
-      if (v)
-        w.inputs.push_back(v);
+    w.inputs = {conv.getInput(), conv.getFilter()};
+    if (Value bias = conv.getBias()) {
+      w.bias = 2;
+      w.inputs.push_back(bias);
+    }
     return w;
   }
   if (isa<linalg::MatmulOp, linalg::BatchMatmulOp>(op)) {
@@ -225,7 +263,10 @@ Tiled tile(const Work &w, bool onMme, const Device &d, int64_t buffers,
   for (auto [i, v] : llvm::enumerate(w.inputs))
     if (!resident[i])
       inputBytes += bytesOf(v);
-  int64_t outBytes = residentOut ? 0 : bytesOf(w.result);
+  int64_t outBytes =
+      residentOut ? 0
+                  : std::llround(double(bytesOf(w.result)) * w.rowShare *
+                                 w.colShare);
   if (w.kind == WorkKind::Matmul) {
     int64_t tm = w.m, tn = w.n, tk = w.k;
     auto fits = [&](int64_t budget) {
@@ -286,6 +327,13 @@ Tiled tile(const Work &w, bool onMme, const Device &d, int64_t buffers,
       if (resident[i])
         continue;
       int64_t b = bytesOf(v);
+      // Each operand is read for this part's rows and columns only.
+      int idx = static_cast<int>(i);
+      double share = idx == 0                  ? w.rowShare
+                     : idx == 1 || idx == w.bias ? w.colShare
+                     : idx == w.residual ? w.rowShare * w.colShare
+                                         : 1.0;
+      b = std::llround(double(b) * share);
       if (i == 0)
         b *= ceilDiv(w.n, tn);
       else if (i == 1)
@@ -331,7 +379,12 @@ Tiled tile(const Work &w, bool onMme, const Device &d, int64_t buffers,
 /// Cycles the op keeps its engine kind busy: its tiles spread over the
 /// engines of that kind, or its transfers at the HBM bandwidth when those
 /// take longer (they overlap the compute when double buffered).
-int64_t cost(const Tiled &t, const Device &d) {
+struct Cost {
+  int64_t compute = 0, transfer = 0;
+  int64_t total() const { return std::max(compute, transfer); }
+};
+
+Cost costOf(const Tiled &t, const Device &d) {
   int64_t engines = ::lathe::accel::engineOf(t.op.kind) ==
                             ::lathe::accel::EngineKind::MME
                         ? d.mmeCount
@@ -340,8 +393,10 @@ int64_t cost(const Tiled &t, const Device &d) {
   int64_t compute = waves * ::lathe::accel::tileCycles(d, t.op);
   int64_t transfer = ::lathe::accel::hbmCycles(
       d, (t.loadBytes + t.storeBytes) * t.op.tiles);
-  return std::max(compute, transfer);
+  return {compute, transfer};
 }
+
+int64_t cost(const Tiled &t, const Device &d) { return costOf(t, d).total(); }
 
 bool canRunOnMme(const Work &w) { return w.kind == WorkKind::Matmul; }
 
@@ -454,13 +509,20 @@ struct Place : public mlir::lathe::impl::AccelPlaceBase<Place> {
         bool out = residentResult(work->result, *device);
         if (out)
           onChip.insert(work->result);
-        int64_t tpc =
-            cost(tile(*work, false, *device, 2, resident, out), *device);
-        int64_t mme =
-            canRunOnMme(*work)
-                ? cost(tile(*work, true, *device, 2, resident, out), *device)
-                : -1;
+        Cost tpcCost =
+            costOf(tile(*work, false, *device, 2, resident, out), *device);
+        int64_t tpc = tpcCost.total();
+        Cost mmeCost;
+        int64_t mme = -1;
+        if (canRunOnMme(*work)) {
+          mmeCost =
+              costOf(tile(*work, true, *device, 2, resident, out), *device);
+          mme = mmeCost.total();
+        }
         bool onMme = false;
+        double split = 0;
+        int64_t splitMme = 0, splitTpc = 0;
+        bool splitColumns = false;
         StringRef reason = "only the vector cores run it";
         if (mme >= 0) {
           if (policy == "all-mme") {
@@ -469,20 +531,72 @@ struct Place : public mlir::lathe::impl::AccelPlaceBase<Place> {
           } else if (policy == "all-tpc") {
             reason = "policy all-tpc";
           } else {
-            int64_t mmeFinish = std::max(at, mmeFree) + mme;
-            int64_t tpcFinish = std::max(at, tpcFree) + tpc;
+            int64_t mmeStart = std::max(at, mmeFree);
+            int64_t tpcStart = std::max(at, tpcFree);
+            int64_t mmeFinish = mmeStart + mme;
+            int64_t tpcFinish = tpcStart + tpc;
             onMme = mmeFinish <= tpcFinish;
             reason = onMme ? (mme <= tpc ? "cheaper on the matrix engine"
                                          : "finishes first on the matrix engine")
                            : (tpc < mme ? "cheaper on the vector cores"
                                         : "finishes first on the vector cores "
                                           "(matrix engine busy)");
+            // Sharing the output blocks so that both engine kinds finish
+            // their compute together: a fraction f on the vector cores. Only
+            // for products whose parts are compute-bound on both (the parts
+            // share HBM, so their transfers add up) and when it saves at
+            // least 10%.
+            double f = double(mmeStart + mmeCost.compute - tpcStart) /
+                       double(mmeCost.compute + tpcCost.compute);
+            if (f > 0.02 && f < 0.98) {
+              // Each part tiled on its own rows (or columns, whichever
+              // finishes first); both share HBM, so their transfers add up.
+              Cost m, c;
+              bool columns = false;
+              for (bool cols : {false, true}) {
+                auto [mp, cp] = splitProduct(*work, f, cols);
+                Cost mi =
+                    costOf(tile(mp, true, *device, 2, resident, out), *device);
+                Cost ci =
+                    costOf(tile(cp, false, *device, 2, resident, out), *device);
+                auto end = [&](const Cost &x, const Cost &y) {
+                  return std::max<int64_t>({mmeStart + x.compute,
+                                            tpcStart + y.compute,
+                                            at + x.transfer + y.transfer});
+                };
+                if (!cols || end(mi, ci) < end(m, c)) {
+                  m = mi;
+                  c = ci;
+                  columns = cols;
+                }
+              }
+              int64_t both = std::max<int64_t>(
+                  {mmeStart + m.compute, tpcStart + c.compute,
+                   at + m.transfer + c.transfer});
+              if (both * 10 < std::min(mmeFinish, tpcFinish) * 9) {
+                split = f;
+                splitColumns = columns;
+                splitMme = m.compute;
+                splitTpc = c.compute;
+                reason = "split between the engines: both finish sooner";
+              }
+            }
           }
         }
-        int64_t &free = onMme ? mmeFree : tpcFree;
-        free = std::max(at, free) + (onMme ? mme : tpc);
-        ready[work->result] = free;
-        op->setAttr("accel.engine", b.getStringAttr(onMme ? "mme" : "tpc"));
+        if (split > 0) {
+          mmeFree = std::max(at, mmeFree) + splitMme;
+          tpcFree = std::max(at, tpcFree) + splitTpc;
+          ready[work->result] = std::max(mmeFree, tpcFree);
+          op->setAttr("accel.tpc_fraction", b.getF64FloatAttr(split));
+          op->setAttr("accel.split", b.getStringAttr(splitColumns ? "columns"
+                                                                  : "rows"));
+        } else {
+          int64_t &free = onMme ? mmeFree : tpcFree;
+          free = std::max(at, free) + (onMme ? mme : tpc);
+          ready[work->result] = free;
+        }
+        op->setAttr("accel.engine",
+                    b.getStringAttr(split > 0 ? "split" : onMme ? "mme" : "tpc"));
         if (mme >= 0)
           op->setAttr("accel.mme_cycles", b.getI64IntegerAttr(mme));
         op->setAttr("accel.tpc_cycles", b.getI64IntegerAttr(tpc));
@@ -526,7 +640,7 @@ struct TilePass : public mlir::lathe::impl::AccelTileBase<TilePass> {
       program.getBody().push_back(body);
       b.setInsertionPointToEnd(body);
       // The token after which a value is readable, and whether it is on chip.
-      llvm::DenseMap<Value, Value> tokenOf;
+      llvm::DenseMap<Value, SmallVector<Value, 2>> tokenOf;
       llvm::DenseSet<Value> onChip;
       int64_t group = 0, index = 0;
       auto tokenType = accel::TokenType::get(&getContext());
@@ -540,8 +654,8 @@ struct TilePass : public mlir::lathe::impl::AccelTileBase<TilePass> {
           return WalkResult::advance();
         if (work->kind == WorkKind::View) {
           Value src = work->inputs.front();
-          if (Value t = tokenOf.lookup(src))
-            tokenOf[work->result] = t;
+          if (tokenOf.count(src))
+            tokenOf[work->result] = tokenOf[src];
           if (onChip.contains(src))
             onChip.insert(work->result);
           return WalkResult::advance();
@@ -552,93 +666,128 @@ struct TilePass : public mlir::lathe::impl::AccelTileBase<TilePass> {
           return WalkResult::interrupt();
         }
         bool onMme = engine.getValue() == "mme";
-        if (onMme && !canRunOnMme(*work)) {
+        bool split = engine.getValue() == "split";
+        if ((onMme || split) && !canRunOnMme(*work)) {
           op->emitOpError() << "is placed on the matrix engine, which runs "
                                "only products and convolutions";
           return WalkResult::interrupt();
+        }
+        double tpcShare = 0;
+        if (split) {
+          auto share = op->getAttrOfType<FloatAttr>("accel.tpc_fraction");
+          if (!share || share.getValueAsDouble() <= 0 ||
+              share.getValueAsDouble() >= 1) {
+            op->emitOpError() << "is split between the engines but has no "
+                                 "accel.tpc_fraction in (0, 1)";
+            return WalkResult::interrupt();
+          }
+          tpcShare = share.getValueAsDouble();
         }
         SmallVector<bool> resident;
         for (Value v : work->inputs)
           resident.push_back(onChip.contains(v));
         bool out = residentResult(work->result, *device);
-        Tiled t = tile(*work, onMme, *device, buffers, resident, out);
         std::string source =
             (op->getName().getStringRef() + "#" + Twine(index++)).str();
         auto sourceAttr = b.getStringAttr(source);
         Location loc = op->getLoc();
         // Tokens of the producers this op waits for: of the loaded inputs
         // (their stores) on its loads, of the on-chip ones on the compute.
-        SmallVector<Value> loadDeps, computeDeps;
+        SmallVector<Value> loadDeps, inputDeps;
         for (auto [i, v] : llvm::enumerate(work->inputs)) {
-          Value tok = tokenOf.lookup(v);
-          if (!tok)
+          auto it = tokenOf.find(v);
+          if (it == tokenOf.end())
             continue;
-          SmallVector<Value> &list = resident[i] ? computeDeps : loadDeps;
-          if (!llvm::is_contained(list, tok))
-            list.push_back(tok);
+          SmallVector<Value> &list = resident[i] ? inputDeps : loadDeps;
+          for (Value tok : it->second)
+            if (!llvm::is_contained(list, tok))
+              list.push_back(tok);
         }
-        auto groupAttr = b.getI64IntegerAttr(group);
-        bool grouped = t.loadBytes > 0 || t.storeBytes > 0;
-        IntegerAttr g = grouped ? groupAttr : IntegerAttr();
-        if (t.loadBytes > 0) {
-          auto load = accel::DmaLoadOp::create(
-              b, loc, tokenType, loadDeps, b.getI64IntegerAttr(t.op.tiles),
-              b.getI64IntegerAttr(t.loadBytes),
-              b.getI64IntegerAttr(buffers), g, sourceAttr);
-          computeDeps.push_back(load);
+        // One group: its loads, the compute op, its stores.
+        auto emit = [&](const Tiled &t) -> Value {
+          bool grouped = t.loadBytes > 0 || t.storeBytes > 0;
+          IntegerAttr g = grouped ? b.getI64IntegerAttr(group) : IntegerAttr();
+          if (grouped)
+            ++group;
+          SmallVector<Value> computeDeps(inputDeps);
+          if (t.loadBytes > 0) {
+            auto load = accel::DmaLoadOp::create(
+                b, loc, tokenType, loadDeps, b.getI64IntegerAttr(t.op.tiles),
+                b.getI64IntegerAttr(t.loadBytes), b.getI64IntegerAttr(buffers),
+                g, sourceAttr);
+            computeDeps.push_back(load);
+          } else {
+            computeDeps.append(loadDeps.begin(), loadDeps.end());
+          }
+          auto tiles = b.getI64IntegerAttr(t.op.tiles);
+          Value done;
+          switch (t.op.kind) {
+          case OpKind::MmeMatmul:
+            done = accel::MmeMatmulOp::create(
+                b, loc, tokenType, computeDeps, tiles,
+                b.getI64IntegerAttr(t.op.m), b.getI64IntegerAttr(t.op.n),
+                b.getI64IntegerAttr(t.op.k),
+                b.getStringAttr(t.op.f32 ? "f32" : "bf16"), g, sourceAttr);
+            break;
+          case OpKind::TpcMatmul:
+            done = accel::TpcMatmulOp::create(
+                b, loc, tokenType, computeDeps, tiles,
+                b.getI64IntegerAttr(t.op.m), b.getI64IntegerAttr(t.op.n),
+                b.getI64IntegerAttr(t.op.k), b.getStringAttr("f32"), g,
+                sourceAttr);
+            break;
+          case OpKind::TpcSoftmax:
+            done = accel::TpcSoftmaxOp::create(
+                b, loc, tokenType, computeDeps, tiles,
+                b.getI64IntegerAttr(t.op.rows), b.getI64IntegerAttr(t.op.cols),
+                g, sourceAttr);
+            break;
+          case OpKind::TpcLayerNorm:
+            done = accel::TpcLayerNormOp::create(
+                b, loc, tokenType, computeDeps, tiles,
+                b.getI64IntegerAttr(t.op.rows), b.getI64IntegerAttr(t.op.cols),
+                g, sourceAttr);
+            break;
+          case OpKind::TpcReduce:
+            done = accel::TpcReduceOp::create(
+                b, loc, tokenType, computeDeps, tiles,
+                b.getI64IntegerAttr(t.op.elements),
+                b.getF64FloatAttr(t.op.opsPerElement), g, sourceAttr);
+            break;
+          default:
+            done = accel::TpcElementwiseOp::create(
+                b, loc, tokenType, computeDeps, tiles,
+                b.getI64IntegerAttr(t.op.elements),
+                b.getF64FloatAttr(t.op.opsPerElement), g, sourceAttr);
+            break;
+          }
+          if (t.storeBytes > 0)
+            done = accel::DmaStoreOp::create(
+                b, loc, tokenType, ValueRange{done}, tiles,
+                b.getI64IntegerAttr(t.storeBytes), g, sourceAttr);
+          return done;
+        };
+        SmallVector<Value, 2> done;
+        if (split) {
+          // The rows (or columns, accel.split) are shared out: a
+          // `tpc_fraction` of them to the vector cores, the rest to the
+          // MMEs, each part tiled for its engine.
+          auto dim = op->getAttrOfType<StringAttr>("accel.split");
+          bool columns = dim && dim.getValue() == "columns";
+          auto [mp, cp] = splitProduct(*work, tpcShare, columns);
+          Tiled m = tile(mp, true, *device, buffers, resident, out);
+          Tiled c = tile(cp, false, *device, buffers, resident, out);
+          done.push_back(emit(m));
+          done.push_back(emit(c));
+          if (m.storeBytes == 0)
+            onChip.insert(work->result);
         } else {
-          computeDeps.append(loadDeps.begin(), loadDeps.end());
+          Tiled t = tile(*work, onMme, *device, buffers, resident, out);
+          done.push_back(emit(t));
+          if (t.storeBytes == 0)
+            onChip.insert(work->result);
         }
-        auto tiles = b.getI64IntegerAttr(t.op.tiles);
-        Value done;
-        switch (t.op.kind) {
-        case OpKind::MmeMatmul:
-          done = accel::MmeMatmulOp::create(
-              b, loc, tokenType, computeDeps, tiles, b.getI64IntegerAttr(t.op.m),
-              b.getI64IntegerAttr(t.op.n), b.getI64IntegerAttr(t.op.k),
-              b.getStringAttr(t.op.f32 ? "f32" : "bf16"), g, sourceAttr);
-          break;
-        case OpKind::TpcMatmul:
-          done = accel::TpcMatmulOp::create(
-              b, loc, tokenType, computeDeps, tiles, b.getI64IntegerAttr(t.op.m),
-              b.getI64IntegerAttr(t.op.n), b.getI64IntegerAttr(t.op.k),
-              b.getStringAttr("f32"), g, sourceAttr);
-          break;
-        case OpKind::TpcSoftmax:
-          done = accel::TpcSoftmaxOp::create(
-              b, loc, tokenType, computeDeps, tiles,
-              b.getI64IntegerAttr(t.op.rows), b.getI64IntegerAttr(t.op.cols), g,
-              sourceAttr);
-          break;
-        case OpKind::TpcLayerNorm:
-          done = accel::TpcLayerNormOp::create(
-              b, loc, tokenType, computeDeps, tiles,
-              b.getI64IntegerAttr(t.op.rows), b.getI64IntegerAttr(t.op.cols), g,
-              sourceAttr);
-          break;
-        case OpKind::TpcReduce:
-          done = accel::TpcReduceOp::create(
-              b, loc, tokenType, computeDeps, tiles,
-              b.getI64IntegerAttr(t.op.elements),
-              b.getF64FloatAttr(t.op.opsPerElement), g, sourceAttr);
-          break;
-        default:
-          done = accel::TpcElementwiseOp::create(
-              b, loc, tokenType, computeDeps, tiles,
-              b.getI64IntegerAttr(t.op.elements),
-              b.getF64FloatAttr(t.op.opsPerElement), g, sourceAttr);
-          break;
-        }
-        if (t.storeBytes > 0)
-          done = accel::DmaStoreOp::create(b, loc, tokenType, ValueRange{done},
-                                           tiles,
-                                           b.getI64IntegerAttr(t.storeBytes),
-                                           g, sourceAttr);
-        else
-          onChip.insert(work->result);
         tokenOf[work->result] = done;
-        if (grouped)
-          ++group;
         return WalkResult::advance();
       });
       if (walk.wasInterrupted())

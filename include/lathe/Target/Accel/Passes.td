@@ -41,7 +41,11 @@ def AccelPlace : Pass<"accel-place", "ModuleOp"> {
     engine kind is already busy and to the time its inputs are ready, in
     program order (a greedy earliest-finish list schedule). So small or
     skinny products that waste a systolic array's passes, and products that
-    would queue behind a busy matrix engine, go to the vector cores.
+    would queue behind a busy matrix engine, go to the vector cores. When
+    sharing a compute-bound product's output blocks between both kinds (a
+    fraction f on the vector cores, chosen so that both finish together)
+    finishes at least 10% sooner than either alone, the op is split:
+    `accel.engine = "split"` with `accel.tpc_fraction = f`.
     `all-mme` puts every op that can run on the MME there; `all-tpc` puts
     everything on the vector cores. The decision is the op's
     `accel.engine` attribute, with `accel.mme_cycles` / `accel.tpc_cycles`.
