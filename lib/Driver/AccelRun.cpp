@@ -83,8 +83,8 @@ LogicalResult specializeToInputs(ModuleOp module, StringRef entry,
   }
   if (!changed)
     return success();
-  func.setFunctionType(FunctionType::get(
-      module.getContext(), argTypes, func.getFunctionType().getResults()));
+  func.setFunctionType(FunctionType::get(module.getContext(), argTypes,
+                                         func.getFunctionType().getResults()));
   PassManager pm(module.getContext());
   pm.addPass(createCanonicalizerPass());
   if (failed(pm.run(module))) {

@@ -26,15 +26,13 @@ static int fail(const llvm::Twine &message) {
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   static cl::OptionCategory category("lathe-accel-sim options");
-  cl::opt<std::string> programFile(cl::Positional,
-                                   cl::desc("<program.json>"), cl::Required,
-                                   cl::cat(category));
+  cl::opt<std::string> programFile(cl::Positional, cl::desc("<program.json>"),
+                                   cl::Required, cl::cat(category));
   cl::opt<std::string> config("accel-config",
                               cl::desc("Device description (JSON)"),
                               cl::Required, cl::cat(category));
-  cl::opt<std::string> trace("accel-trace",
-                             cl::desc("Write a Chrome trace here"),
-                             cl::cat(category));
+  cl::opt<std::string> trace(
+      "accel-trace", cl::desc("Write a Chrome trace here"), cl::cat(category));
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(argc, argv,
                               "lathe-accel-sim: simulate an engine program\n");

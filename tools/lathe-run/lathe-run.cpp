@@ -32,8 +32,10 @@ int main(int argc, char **argv) {
                                  cl::Required, cl::cat(category));
   cl::opt<std::string> entry("entry", cl::desc("Function to call"),
                              cl::init("main"), cl::cat(category));
-  cl::opt<std::string> backend("backend", cl::desc("Backend: cpu, or accel (simulated device, see --accel-config)"),
-                               cl::init("cpu"), cl::cat(category));
+  cl::opt<std::string> backend(
+      "backend",
+      cl::desc("Backend: cpu, or accel (simulated device, see --accel-config)"),
+      cl::init("cpu"), cl::cat(category));
   cl::list<std::string> inputs(
       "input",
       cl::desc("Input for the next argument: FILE.npy or "

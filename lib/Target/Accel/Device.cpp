@@ -59,8 +59,8 @@ public:
     return true;
   }
   bool fail(llvm::StringRef key, llvm::StringRef what) {
-    error = "'" + path + (path.empty() ? "" : ".") + key.str() + "' " +
-            what.str();
+    error =
+        "'" + path + (path.empty() ? "" : ".") + key.str() + "' " + what.str();
     return false;
   }
   void use(llvm::StringRef key) { used.insert(key.str()); }
@@ -111,7 +111,8 @@ bool mlir::lathe::parseAccelDevice(llvm::StringRef json, Device &d,
       !m.noUnknownKeys())
     return false;
   if (d.mmeF32Rate > 1)
-    return m.fail("f32_rate", "must be at most 1 (f32 is never faster than bf16)");
+    return m.fail("f32_rate",
+                  "must be at most 1 (f32 is never faster than bf16)");
   const llvm::json::Object *tpc = section("tpc", true);
   if (!tpc)
     return false;
@@ -142,7 +143,8 @@ bool mlir::lathe::parseAccelDevice(llvm::StringRef json, Device &d,
       !h.number("latency_ns", latencyNs, true, false) || !h.noUnknownKeys())
     return false;
   d.hbmBytesPerCycle = bytesPerSecond / (d.clockGHz * 1e9);
-  d.hbmLatencyCycles = static_cast<int64_t>(std::llround(latencyNs * d.clockGHz));
+  d.hbmLatencyCycles =
+      static_cast<int64_t>(std::llround(latencyNs * d.clockGHz));
   const llvm::json::Object *dma = section("dma", true);
   if (!dma)
     return false;
@@ -192,8 +194,8 @@ DictionaryAttr mlir::lathe::accelDeviceToAttr(MLIRContext *ctx,
   i("mme_cols", d.mmeCols);
   f("mme_f32_rate", d.mmeF32Rate);
   i("mme_fill_cycles", d.mmeFillCycles);
-  attrs.push_back(b.getNamedAttr(
-      "mme_element_type", b.getStringAttr(d.mmeBf16 ? "bf16" : "f32")));
+  attrs.push_back(b.getNamedAttr("mme_element_type",
+                                 b.getStringAttr(d.mmeBf16 ? "bf16" : "f32")));
   i("tpc_count", d.tpcCount);
   i("tpc_simd_bytes", d.tpcSimdBytes);
   i("tpc_local_memory_bytes", d.tpcLocalMemoryBytes);
@@ -266,7 +268,8 @@ bool mlir::lathe::buildAccelProgram(Operation *program,
       sim.group = g ? static_cast<int>(*g) : -1;
     };
     auto source = [&](std::optional<StringRef> s) {
-      sim.name = (op.getName().stripDialect() + (s ? ":" + s->str() : "")).str();
+      sim.name =
+          (op.getName().stripDialect() + (s ? ":" + s->str() : "")).str();
     };
     if (auto o = dyn_cast<accel::DmaLoadOp>(op)) {
       sim.kind = OpKind::DmaLoad;

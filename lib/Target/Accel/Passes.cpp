@@ -47,7 +47,15 @@ namespace {
 // What a tensor op asks of the device
 //===----------------------------------------------------------------------===//
 
-enum class WorkKind { None, View, Matmul, Softmax, LayerNorm, Elementwise, Reduce };
+enum class WorkKind {
+  None,
+  View,
+  Matmul,
+  Softmax,
+  LayerNorm,
+  Elementwise,
+  Reduce
+};
 
 struct Work {
   WorkKind kind = WorkKind::None;
@@ -108,9 +116,9 @@ int64_t bytesOf(Value v) {
 }
 
 bool isTranscendental(Operation *op) {
-  return isa<math::ExpOp, math::TanhOp, math::ErfOp, math::LogOp,
-             math::SqrtOp, math::RsqrtOp, math::PowFOp, math::Exp2Op,
-             math::Log1pOp, math::ExpM1Op>(op);
+  return isa<math::ExpOp, math::TanhOp, math::ErfOp, math::LogOp, math::SqrtOp,
+             math::RsqrtOp, math::PowFOp, math::Exp2Op, math::Log1pOp,
+             math::ExpM1Op>(op);
 }
 
 /// Fails (with a diagnostic) on dynamic sizes.
@@ -246,7 +254,7 @@ constexpr int64_t kMaxTiles = 1 << 16;
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 struct Tiled {
-  SimOp op;          ///< one tile
+  SimOp op;               ///< one tile
   int64_t loadBytes = 0;  ///< per tile
   int64_t storeBytes = 0; ///< per tile
 };
@@ -258,15 +266,17 @@ Tiled tile(const Work &w, bool onMme, const Device &d, int64_t buffers,
   Tiled t;
   int64_t f = 4;
   int64_t tiles = 1;
-  auto spread = [&](int64_t total) { return total ? ceilDiv(total, tiles) : 0; };
+  auto spread = [&](int64_t total) {
+    return total ? ceilDiv(total, tiles) : 0;
+  };
   int64_t inputBytes = 0;
   for (auto [i, v] : llvm::enumerate(w.inputs))
     if (!resident[i])
       inputBytes += bytesOf(v);
   int64_t outBytes =
-      residentOut ? 0
-                  : std::llround(double(bytesOf(w.result)) * w.rowShare *
-                                 w.colShare);
+      residentOut
+          ? 0
+          : std::llround(double(bytesOf(w.result)) * w.rowShare * w.colShare);
   if (w.kind == WorkKind::Matmul) {
     int64_t tm = w.m, tn = w.n, tk = w.k;
     auto fits = [&](int64_t budget) {
@@ -329,10 +339,10 @@ Tiled tile(const Work &w, bool onMme, const Device &d, int64_t buffers,
       int64_t b = bytesOf(v);
       // Each operand is read for this part's rows and columns only.
       int idx = static_cast<int>(i);
-      double share = idx == 0                  ? w.rowShare
+      double share = idx == 0                    ? w.rowShare
                      : idx == 1 || idx == w.bias ? w.colShare
-                     : idx == w.residual ? w.rowShare * w.colShare
-                                         : 1.0;
+                     : idx == w.residual         ? w.rowShare * w.colShare
+                                                 : 1.0;
       b = std::llround(double(b) * share);
       if (i == 0)
         b *= ceilDiv(w.n, tn);
@@ -348,14 +358,15 @@ Tiled tile(const Work &w, bool onMme, const Device &d, int64_t buffers,
   int64_t streams = static_cast<int64_t>(w.inputs.size()) + 1;
   if (w.kind == WorkKind::Softmax || w.kind == WorkKind::LayerNorm) {
     int64_t rowBytes = w.cols * f;
-    int64_t r = std::max<int64_t>(
-        1, d.tpcLocalMemoryBytes / std::max<int64_t>(1, buffers * 2 * rowBytes));
+    int64_t r =
+        std::max<int64_t>(1, d.tpcLocalMemoryBytes /
+                                 std::max<int64_t>(1, buffers * 2 * rowBytes));
     r = std::min(r, w.rows);
     while (ceilDiv(w.rows, r) > kMaxTiles)
       r *= 2;
     tiles = ceilDiv(w.rows, r);
-    t.op.kind = w.kind == WorkKind::Softmax ? OpKind::TpcSoftmax
-                                            : OpKind::TpcLayerNorm;
+    t.op.kind =
+        w.kind == WorkKind::Softmax ? OpKind::TpcSoftmax : OpKind::TpcLayerNorm;
     t.op.rows = r;
     t.op.cols = w.cols;
   } else {
@@ -365,8 +376,8 @@ Tiled tile(const Work &w, bool onMme, const Device &d, int64_t buffers,
     while (ceilDiv(w.elements, e) > kMaxTiles)
       e *= 2;
     tiles = std::max<int64_t>(1, ceilDiv(w.elements, e));
-    t.op.kind = w.kind == WorkKind::Reduce ? OpKind::TpcReduce
-                                           : OpKind::TpcElementwise;
+    t.op.kind =
+        w.kind == WorkKind::Reduce ? OpKind::TpcReduce : OpKind::TpcElementwise;
     t.op.elements = e;
     t.op.opsPerElement = w.ops;
   }
@@ -385,14 +396,14 @@ struct Cost {
 };
 
 Cost costOf(const Tiled &t, const Device &d) {
-  int64_t engines = ::lathe::accel::engineOf(t.op.kind) ==
-                            ::lathe::accel::EngineKind::MME
-                        ? d.mmeCount
-                        : d.tpcCount;
+  int64_t engines =
+      ::lathe::accel::engineOf(t.op.kind) == ::lathe::accel::EngineKind::MME
+          ? d.mmeCount
+          : d.tpcCount;
   int64_t waves = ceilDiv(t.op.tiles, std::max<int64_t>(1, engines));
   int64_t compute = waves * ::lathe::accel::tileCycles(d, t.op);
-  int64_t transfer = ::lathe::accel::hbmCycles(
-      d, (t.loadBytes + t.storeBytes) * t.op.tiles);
+  int64_t transfer =
+      ::lathe::accel::hbmCycles(d, (t.loadBytes + t.storeBytes) * t.op.tiles);
   return {compute, transfer};
 }
 
@@ -469,9 +480,8 @@ struct Place : public mlir::lathe::impl::AccelPlaceBase<Place> {
   using Base::Base;
   void runOnOperation() override {
     if (policy != "cost" && policy != "all-mme" && policy != "all-tpc") {
-      getOperation().emitError()
-          << "accel-place: unknown policy '" << policy
-          << "' (expected cost, all-mme or all-tpc)";
+      getOperation().emitError() << "accel-place: unknown policy '" << policy
+                                 << "' (expected cost, all-mme or all-tpc)";
       return signalPassFailure();
     }
     FailureOr<Device> device = deviceOf(getOperation(), *this);
@@ -536,11 +546,12 @@ struct Place : public mlir::lathe::impl::AccelPlaceBase<Place> {
             int64_t mmeFinish = mmeStart + mme;
             int64_t tpcFinish = tpcStart + tpc;
             onMme = mmeFinish <= tpcFinish;
-            reason = onMme ? (mme <= tpc ? "cheaper on the matrix engine"
-                                         : "finishes first on the matrix engine")
-                           : (tpc < mme ? "cheaper on the vector cores"
-                                        : "finishes first on the vector cores "
-                                          "(matrix engine busy)");
+            reason = onMme
+                         ? (mme <= tpc ? "cheaper on the matrix engine"
+                                       : "finishes first on the matrix engine")
+                         : (tpc < mme ? "cheaper on the vector cores"
+                                      : "finishes first on the vector cores "
+                                        "(matrix engine busy)");
             // Sharing the output blocks so that both engine kinds finish
             // their compute together: a fraction f on the vector cores. Only
             // for products whose parts are compute-bound on both (the parts
@@ -570,9 +581,9 @@ struct Place : public mlir::lathe::impl::AccelPlaceBase<Place> {
                   columns = cols;
                 }
               }
-              int64_t both = std::max<int64_t>(
-                  {mmeStart + m.compute, tpcStart + c.compute,
-                   at + m.transfer + c.transfer});
+              int64_t both =
+                  std::max<int64_t>({mmeStart + m.compute, tpcStart + c.compute,
+                                     at + m.transfer + c.transfer});
               if (both * 10 < std::min(mmeFinish, tpcFinish) * 9) {
                 split = f;
                 splitColumns = columns;
@@ -588,15 +599,16 @@ struct Place : public mlir::lathe::impl::AccelPlaceBase<Place> {
           tpcFree = std::max(at, tpcFree) + splitTpc;
           ready[work->result] = std::max(mmeFree, tpcFree);
           op->setAttr("accel.tpc_fraction", b.getF64FloatAttr(split));
-          op->setAttr("accel.split", b.getStringAttr(splitColumns ? "columns"
-                                                                  : "rows"));
+          op->setAttr("accel.split",
+                      b.getStringAttr(splitColumns ? "columns" : "rows"));
         } else {
           int64_t &free = onMme ? mmeFree : tpcFree;
           free = std::max(at, free) + (onMme ? mme : tpc);
           ready[work->result] = free;
         }
-        op->setAttr("accel.engine",
-                    b.getStringAttr(split > 0 ? "split" : onMme ? "mme" : "tpc"));
+        op->setAttr("accel.engine", b.getStringAttr(split > 0 ? "split"
+                                                    : onMme   ? "mme"
+                                                              : "tpc"));
         if (mme >= 0)
           op->setAttr("accel.mme_cycles", b.getI64IntegerAttr(mme));
         op->setAttr("accel.tpc_cycles", b.getI64IntegerAttr(tpc));
@@ -626,7 +638,8 @@ struct TilePass : public mlir::lathe::impl::AccelTileBase<TilePass> {
       return signalPassFailure();
     }
     // Tiling again replaces the programs of an earlier run.
-    for (auto old : llvm::make_early_inc_range(module.getOps<accel::ProgramOp>()))
+    for (auto old :
+         llvm::make_early_inc_range(module.getOps<accel::ProgramOp>()))
       old.erase();
     SmallVector<func::FuncOp> funcs(module.getOps<func::FuncOp>());
     for (func::FuncOp func : funcs) {
@@ -634,8 +647,8 @@ struct TilePass : public mlir::lathe::impl::AccelTileBase<TilePass> {
         continue;
       OpBuilder b(func.getContext());
       b.setInsertionPointAfter(func);
-      auto program = accel::ProgramOp::create(b, func.getLoc(),
-                                              func.getSymName());
+      auto program =
+          accel::ProgramOp::create(b, func.getLoc(), func.getSymName());
       Block *body = new Block();
       program.getBody().push_back(body);
       b.setInsertionPointToEnd(body);
@@ -841,13 +854,13 @@ struct Schedule : public mlir::lathe::impl::AccelScheduleBase<Schedule> {
       for (size_t i = 0; i < ops.size(); ++i) {
         const SimOp &op = sim.ops[i];
         auto kind = ::lathe::accel::engineOf(op.kind);
-        int64_t engines = kind == ::lathe::accel::EngineKind::MME
-                              ? device->mmeCount
-                          : kind == ::lathe::accel::EngineKind::DMA
-                              ? device->dmaCount
-                              : device->tpcCount;
-        unitCost[unitOf[i]] += ceilDiv(op.tiles, std::max<int64_t>(1, engines)) *
-                               ::lathe::accel::tileCycles(*device, op);
+        int64_t engines =
+            kind == ::lathe::accel::EngineKind::MME   ? device->mmeCount
+            : kind == ::lathe::accel::EngineKind::DMA ? device->dmaCount
+                                                      : device->tpcCount;
+        unitCost[unitOf[i]] +=
+            ceilDiv(op.tiles, std::max<int64_t>(1, engines)) *
+            ::lathe::accel::tileCycles(*device, op);
         for (int dep : op.deps)
           if (unitOf[dep] != unitOf[i]) {
             preds[unitOf[i]].insert(unitOf[dep]);

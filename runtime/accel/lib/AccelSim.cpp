@@ -1,4 +1,5 @@
-//===- AccelSim.cpp - Cycle-approximate simulator of an MME+TPC device -----===//
+//===- AccelSim.cpp - Cycle-approximate simulator of an MME+TPC device
+//-----===//
 
 #include "lathe/runtime/AccelSim.h"
 
@@ -66,15 +67,20 @@ EngineKind engineOf(OpKind kind) {
   }
 }
 
-static int64_t ceilDiv(int64_t a, int64_t b) { return b <= 0 ? a : (a + b - 1) / b; }
-static int64_t ceilD(double x) { return static_cast<int64_t>(std::ceil(x - 1e-9)); }
+static int64_t ceilDiv(int64_t a, int64_t b) {
+  return b <= 0 ? a : (a + b - 1) / b;
+}
+static int64_t ceilD(double x) {
+  return static_cast<int64_t>(std::ceil(x - 1e-9));
+}
 
 int64_t hbmCycles(const Device &device, int64_t bytes) {
   return ceilD(double(bytes) / device.hbmBytesPerCycle);
 }
 
 int64_t dmaBusyCycles(const Device &d, int64_t bytes) {
-  return std::max(ceilD(double(bytes) / d.dmaBytesPerCycle), hbmCycles(d, bytes));
+  return std::max(ceilD(double(bytes) / d.dmaBytesPerCycle),
+                  hbmCycles(d, bytes));
 }
 
 int64_t tileCycles(const Device &d, const Op &op) {
@@ -145,7 +151,7 @@ struct Calendar {
 };
 
 struct TileState {
-  std::vector<int64_t> end;       // per tile
+  std::vector<int64_t> end;        // per tile
   std::vector<unsigned char> root; // engine kind that decided its start
 };
 } // namespace
@@ -186,8 +192,8 @@ bool simulate(const Device &d, const Program &program, Result &result,
         return false;
       }
     if (ops[i].tiles < 1) {
-      error = "op #" + std::to_string(i) + " (" + ops[i].name +
-              ") has no tiles";
+      error =
+          "op #" + std::to_string(i) + " (" + ops[i].name + ") has no tiles";
       return false;
     }
     if (ops[i].kind == OpKind::SparseSpMM && d.sparseMacsPerCycle <= 0) {
@@ -300,8 +306,8 @@ bool simulate(const Device &d, const Program &program, Result &result,
       cause = holder >= 0 ? holder : int(EngineKind::HBM);
     }
     int64_t end = start + (dma ? tileCycles(d, op) : dur);
-    int owner = op.group >= 0 ? int(engineOf(ops[computeOf[op.group]].kind))
-                              : cause;
+    int owner =
+        op.group >= 0 ? int(engineOf(ops[computeOf[op.group]].kind)) : cause;
     calendars[e].add(start, start + dur, owner);
     result.engines[e].slices.push_back({i, t, start, start + dur, cause});
     result.engines[e].busyCycles += dur;
@@ -344,8 +350,8 @@ bool simulate(const Device &d, const Program &program, Result &result,
     // before the compute of tile t (B = 1: no overlap on an engine).
     int64_t window = 1;
     if (!loads.empty() && compute >= 0)
-      window = ops[loads.front()].buffers *
-               count[int(engineOf(ops[compute].kind))];
+      window =
+          ops[loads.front()].buffers * count[int(engineOf(ops[compute].kind))];
     int64_t nextLoad = 0;
     for (int64_t t = 0; t < tiles; ++t) {
       for (; nextLoad < tiles && nextLoad <= t + window - 1; ++nextLoad)

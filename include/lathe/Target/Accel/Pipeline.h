@@ -9,8 +9,7 @@ namespace mlir {
 class OpPassManager;
 namespace lathe {
 
-struct AccelPipelineOptions
-    : public PassPipelineOptions<AccelPipelineOptions> {
+struct AccelPipelineOptions : public PassPipelineOptions<AccelPipelineOptions> {
   Option<std::string> config{*this, "config",
                              llvm::cl::desc("Device description (JSON)")};
   Option<std::string> policy{*this, "policy",
@@ -26,9 +25,10 @@ struct AccelPipelineOptions
 };
 
 /// The CPU target's `import` and `kernels` phases (the same kernel ops on
-/// tensors; attention is not raised to memred's fused kernel), then accel-attach-device, accel-place, accel-tile and
-/// accel-schedule: the module keeps its functions (for functional
-/// execution) and gains one accel.program per function.
+/// tensors; attention is not raised to memred's fused kernel), then
+/// accel-attach-device, accel-place, accel-tile and accel-schedule: the module
+/// keeps its functions (for functional execution) and gains one accel.program
+/// per function.
 void buildAccelPipeline(OpPassManager &pm, const AccelPipelineOptions &options);
 
 /// Registers `lathe-accel-pipeline`.

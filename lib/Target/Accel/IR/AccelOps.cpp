@@ -26,12 +26,12 @@ void AccelDialect::initialize() {
 
 /// Tile counts are at least 1 and every size is positive: a zero-sized
 /// tile has no cost the simulator could count.
-static LogicalResult verifySizes(Operation *op,
-                                 ArrayRef<std::pair<StringRef, int64_t>> sizes) {
+static LogicalResult
+verifySizes(Operation *op, ArrayRef<std::pair<StringRef, int64_t>> sizes) {
   for (auto [name, value] : sizes)
     if (value < 1)
-      return op->emitOpError() << "expects '" << name
-                               << "' to be at least 1, got " << value;
+      return op->emitOpError()
+             << "expects '" << name << "' to be at least 1, got " << value;
   return success();
 }
 
@@ -46,8 +46,8 @@ LogicalResult DmaStoreOp::verify() {
 static LogicalResult verifyMatmul(Operation *op, int64_t tiles, int64_t m,
                                   int64_t n, int64_t k, StringRef type) {
   if (type != "f32" && type != "bf16")
-    return op->emitOpError() << "expects element_type f32 or bf16, got '"
-                             << type << "'";
+    return op->emitOpError()
+           << "expects element_type f32 or bf16, got '" << type << "'";
   return verifySizes(op, {{"tiles", tiles}, {"m", m}, {"n", n}, {"k", k}});
 }
 LogicalResult MmeMatmulOp::verify() {
@@ -71,14 +71,12 @@ LogicalResult TpcReduceOp::verify() {
                      {{"tiles", getTiles()}, {"elements", getElements()}});
 }
 LogicalResult TpcSoftmaxOp::verify() {
-  return verifySizes(*this, {{"tiles", getTiles()},
-                             {"rows", getRows()},
-                             {"cols", getCols()}});
+  return verifySizes(
+      *this, {{"tiles", getTiles()}, {"rows", getRows()}, {"cols", getCols()}});
 }
 LogicalResult TpcLayerNormOp::verify() {
-  return verifySizes(*this, {{"tiles", getTiles()},
-                             {"rows", getRows()},
-                             {"cols", getCols()}});
+  return verifySizes(
+      *this, {{"tiles", getTiles()}, {"rows", getRows()}, {"cols", getCols()}});
 }
 
 #define GET_OP_CLASSES

@@ -1,4 +1,5 @@
-//===- AccelSim.h - Cycle-approximate simulator of an MME+TPC device -------===//
+//===- AccelSim.h - Cycle-approximate simulator of an MME+TPC device
+//-------===//
 //
 // The timing half of Lathe's accelerator target (docs/Targets/Accel.md): a
 // device description (the numbers of configs/accel/*.json), the cost of one
@@ -63,7 +64,9 @@ struct Device {
   double sparseMacsPerCycle = 0;
   int64_t sparseStartupCycles = 0;
 
-  int64_t tpcLanesF32() const { return tpcSimdBytes / 4 > 0 ? tpcSimdBytes / 4 : 1; }
+  int64_t tpcLanesF32() const {
+    return tpcSimdBytes / 4 > 0 ? tpcSimdBytes / 4 : 1;
+  }
 };
 
 /// The engine kinds that have timelines.
@@ -72,15 +75,15 @@ const char *engineKindName(EngineKind kind);
 
 /// What one engine op does (the `accel` dialect's ops, lib/Target/Accel/IR).
 enum class OpKind {
-  MmeMatmul,     ///< [tm x tk] * [tk x tn] per tile on a matrix engine
-  TpcMatmul,     ///< the same on a vector core
-  TpcElementwise,///< `elements` elements, `opsPerElement` instructions each
-  TpcSoftmax,    ///< `rows` rows of `cols`
-  TpcLayerNorm,  ///< `rows` rows of `cols`
-  TpcReduce,     ///< `elements` inputs
-  DmaLoad,       ///< `bytes` HBM -> SRAM per tile
-  DmaStore,      ///< `bytes` SRAM -> HBM per tile
-  SparseSpMM,    ///< `nnz` non-zeros times `cols` features on the sparse engine
+  MmeMatmul,      ///< [tm x tk] * [tk x tn] per tile on a matrix engine
+  TpcMatmul,      ///< the same on a vector core
+  TpcElementwise, ///< `elements` elements, `opsPerElement` instructions each
+  TpcSoftmax,     ///< `rows` rows of `cols`
+  TpcLayerNorm,   ///< `rows` rows of `cols`
+  TpcReduce,      ///< `elements` inputs
+  DmaLoad,        ///< `bytes` HBM -> SRAM per tile
+  DmaStore,       ///< `bytes` SRAM -> HBM per tile
+  SparseSpMM, ///< `nnz` non-zeros times `cols` features on the sparse engine
 };
 const char *opKindName(OpKind kind);
 
