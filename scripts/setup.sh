@@ -14,7 +14,7 @@ PACKAGES=(
   libonnx-dev libprotobuf-dev protobuf-compiler
   libgtest-dev libgmock-dev libbenchmark-dev
   python3-numpy python3-scipy python3-torch python3-h5py python3-onnx python3-sklearn
-  python3-venv python3-dev pybind11-dev python3-pytest python3-matplotlib fortunes
+  python3-venv python3-dev pybind11-dev python3-pytest python3-matplotlib pkgconf fortunes
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

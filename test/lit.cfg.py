@@ -17,10 +17,22 @@ llvm_config.with_environment("PATH", config.lathe_tools_dir, append_path=True)
 
 # %python (from use_default_substitutions) is CMake's Python3_EXECUTABLE:
 # Debian's /usr/bin/python3, which has numpy, torch and h5py.
+config.substitutions.append(("%lathe_src", config.lathe_src_root))
 config.substitutions.append(("%scripts", os.path.join(config.lathe_src_root, "scripts")))
 config.substitutions.append(("%examples", config.lathe_examples_dir))
 config.substitutions.append(("%accel_configs", os.path.join(config.lathe_src_root, "configs", "accel")))
 config.substitutions.append(("%inputs", os.path.join(config.test_source_root, "Inputs")))
+# The build tree (installing the runtime, building examples/), and how to
+# compile programs against its runtime: the build's compilers, and in a
+# sanitizer build (LATHE_SANITIZE) the sanitizer flags the runtime needs.
+config.substitutions.append(("%lathe_build", config.lathe_obj_root))
+config.substitutions.append(("%lathe_cc", config.lathe_cc))
+config.substitutions.append(("%lathe_cxx", config.lathe_cxx))
+sanitize_flags = ""
+if config.lathe_sanitize.upper() in ("ON", "1", "TRUE", "YES"):
+    config.available_features.add("sanitize")
+    sanitize_flags = "-fsanitize=address,undefined"
+config.substitutions.append(("%sanitize_flags", sanitize_flags))
 shared_data = os.path.join(os.path.dirname(config.lathe_src_root), "shared", "data")
 config.substitutions.append(("%shared_data", shared_data))
 if os.path.isdir(os.path.join(shared_data, "cora")):
@@ -30,7 +42,7 @@ if os.path.isdir(os.path.join(shared_data, "cora")):
 # its JIT capped to that CPU (docs/Testing.md: tests on any x86-64 CPU).
 from lit.llvm.subst import ToolSubst
 target_cpu = os.environ.get("LATHE_TEST_TARGET_CPU")
-tools = ["lathe-opt",
+tools = ["lathe-opt", "lathe-compile",
          ToolSubst("lathe-train", extra_args=["--target-cpu=" + target_cpu] if target_cpu else None),
          ToolSubst("lathe-run", extra_args=["--target-cpu=" + target_cpu] if target_cpu else None)]
 llvm_config.add_tool_substitutions(tools, [config.lathe_tools_dir])

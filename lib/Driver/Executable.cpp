@@ -3,6 +3,7 @@
 #include "lathe/Driver/Executable.h"
 
 #include "lathe/Dialect/Lathe/LatheOps.h"
+#include "lathe/runtime/ModelFormat.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -13,6 +14,7 @@
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/ADT/StringMap.h"
 #include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/ExecutionEngine/Orc/LLJIT.h"
@@ -334,6 +336,74 @@ LogicalResult externalizeConstants(ModuleOp module, int64_t minBytes,
   return success();
 }
 
+/// Replaces every use of the globals `symbols` (constants kept as data,
+/// external weights) by a load from one slot of a table of pointers,
+/// LATHE_MODEL_CONSTANT_TABLE, that the loader fills, and erases the globals.
+/// A shared library built this way has no undefined data symbols: it is
+/// loaded with dlopen alone.
+LogicalResult routeThroughTable(ModuleOp module, ArrayRef<std::string> symbols,
+                                std::string &error) {
+  MLIRContext *ctx = module.getContext();
+  llvm::StringMap<int64_t> slots;
+  for (auto [i, symbol] : llvm::enumerate(symbols))
+    slots[symbol] = i;
+  Location loc = module.getLoc();
+  OpBuilder builder(ctx);
+  builder.setInsertionPointToStart(module.getBody());
+  auto ptrType = LLVM::LLVMPointerType::get(ctx);
+  auto tableType =
+      LLVM::LLVMArrayType::get(ptrType, std::max<size_t>(symbols.size(), 1));
+  auto table = LLVM::GlobalOp::create(
+      builder, loc, tableType, /*isConstant=*/false, LLVM::Linkage::External,
+      LATHE_MODEL_CONSTANT_TABLE, Attribute(), /*alignment=*/64);
+  {
+    OpBuilder::InsertionGuard guard(builder);
+    Block *init = builder.createBlock(&table.getInitializerRegion());
+    builder.setInsertionPointToStart(init);
+    Value zero = LLVM::ZeroOp::create(builder, loc, tableType);
+    LLVM::ReturnOp::create(builder, loc, zero);
+  }
+  // Its length, for the loader to check against the file's metadata.
+  auto i64 = builder.getI64Type();
+  LLVM::GlobalOp::create(builder, loc, i64, /*isConstant=*/true,
+                         LLVM::Linkage::External,
+                         LATHE_MODEL_CONSTANT_TABLE "_size",
+                         builder.getI64IntegerAttr(symbols.size()),
+                         /*alignment=*/8);
+
+  SmallVector<LLVM::AddressOfOp> uses;
+  module.walk([&](LLVM::AddressOfOp op) {
+    if (slots.count(op.getGlobalName()))
+      uses.push_back(op);
+  });
+  for (LLVM::AddressOfOp op : uses) {
+    if (!op->getParentOfType<LLVM::LLVMFuncOp>()) {
+      error = "the constant @" + op.getGlobalName().str() +
+              " is used outside a function; lathe-compile cannot keep it as "
+              "data";
+      return failure();
+    }
+    builder.setInsertionPoint(op);
+    Value base = LLVM::AddressOfOp::create(builder, op.getLoc(), table);
+    Value slot = LLVM::GEPOp::create(
+        builder, op.getLoc(), ptrType, tableType, base,
+        ArrayRef<LLVM::GEPArg>{
+            0, static_cast<int32_t>(slots.lookup(op.getGlobalName()))});
+    // Written once by the loader, before any call.
+    Value pointer = LLVM::LoadOp::create(builder, op.getLoc(), ptrType, slot,
+                                         /*alignment=*/8, /*isVolatile=*/false,
+                                         /*isNonTemporal=*/false,
+                                         /*isInvariant=*/true);
+    op.replaceAllUsesWith(pointer);
+    op.erase();
+  }
+  for (auto global :
+       llvm::make_early_inc_range(module.getOps<LLVM::GlobalOp>()))
+    if (slots.count(global.getSymName()))
+      global.erase();
+  return success();
+}
+
 /// `_mlir_NAME(void **args)` for every function defined in the module: the
 /// packed calling convention Invocation uses (each argument word through a
 /// pointer, then a pointer to the result).
@@ -394,10 +464,42 @@ targetMachineBuilder(const ExecutableOptions &options) {
     tmBuilder->getFeatures() = llvm::SubtargetFeatures();
   }
   tmBuilder->setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
+  if (options.sharedLibrary)
+    tmBuilder->setRelocationModel(llvm::Reloc::PIC_);
   return tmBuilder;
 }
 
 } // namespace
+
+LogicalResult mlir::lathe::describeTargetFeatures(
+    const ExecutableOptions &options, std::string &triple, std::string &cpu,
+    std::vector<std::string> &features, std::string &error) {
+  auto tmBuilder = targetMachineBuilder(options);
+  if (!tmBuilder) {
+    error = llvm::toString(tmBuilder.takeError());
+    return failure();
+  }
+  auto tm = tmBuilder->createTargetMachine();
+  if (!tm) {
+    error = "cannot create a target machine: " + llvm::toString(tm.takeError());
+    return failure();
+  }
+  const llvm::MCSubtargetInfo *info = (*tm)->getMCSubtargetInfo();
+  triple = (*tm)->getTargetTriple().str();
+  cpu = (*tm)->getTargetCPU().str();
+  features.clear();
+  for (int i = 0; const char *name = lathe_model_cpu_feature(i); ++i) {
+    // checkFeatures aborts on a name LLVM does not know.
+    bool known = llvm::any_of(info->getAllProcessorFeatures(),
+                              [&](const llvm::SubtargetFeatureKV &kv) {
+                                return StringRef(kv.Key) == name;
+                              });
+    if (known && info->checkFeatures(("+" + StringRef(name)).str()))
+      features.push_back(name);
+  }
+  llvm::sort(features);
+  return success();
+}
 
 std::string mlir::lathe::describeTarget(const ExecutableOptions &options) {
   auto tmBuilder = targetMachineBuilder(options);
@@ -426,6 +528,14 @@ LogicalResult mlir::lathe::compileModule(ModuleOp module,
   if (failed(
           externalizeConstants(module, options.minDataBytes, compiled, error)))
     return failure();
+  if (options.sharedLibrary) {
+    compiled.table.clear();
+    for (const ConstantSlice &slice : compiled.constants)
+      compiled.table.push_back(slice.symbol);
+    llvm::append_range(compiled.table, options.tableSymbols);
+    if (failed(routeThroughTable(module, compiled.table, error)))
+      return failure();
+  }
 
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule =

@@ -6,9 +6,11 @@
 #include "lathe/Driver/CompileCache.h"
 #include "lathe/Driver/Executable.h"
 #include "lathe/Driver/HostTensors.h"
+#include "lathe/Driver/Observe.h"
 #include "lathe/Driver/Ranks.h"
 #include "lathe/Interfaces/FlopsInterface.h"
 #include "lathe/Support/ParseGuard.h"
+#include "lathe/Support/Progress.h"
 #include "lathe/Target/CPU/Pipeline.h"
 #include "lathe/runtime/Comm.h"
 #include "lathe/runtime/Runtime.h"
@@ -35,6 +37,7 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/TargetSelect.h"
@@ -204,6 +207,9 @@ static int64_t countFlopsAtInputShapes(ModuleOp module, StringRef entry,
 }
 
 int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
+  // Compiled ahead of time by lathe-compile: loaded, not compiled.
+  if (isModelArtifact(options.inputFile))
+    return runArtifactMain(options);
   Clock::time_point compileStart = Clock::now();
   if (options.backend == "accel")
     return runAccelMain(options, registry);
@@ -222,6 +228,7 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
     return fail("--threads must be at least 1, got " +
                 llvm::Twine(options.threads));
   CpuPipelineOptions pipelineOptions;
+  pipelineOptions.trace = !options.tracePath.empty();
   {
     std::string fastMathError;
     if (failed(parseFastMath(options.fastMath, pipelineOptions, fastMathError)))
@@ -267,8 +274,27 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
   llvm::SourceMgr sourceMgr;
   SourceMgrDiagnosticHandler diagHandler(sourceMgr, &context);
   std::string errorMessage;
-  OwningOpRef<ModuleOp> module = parseFileOrExit(
-      options.inputFile, &context, sourceMgr, "lathe-run", errorMessage);
+  OwningOpRef<ModuleOp> module;
+  if (StringRef(options.inputFile).ends_with_insensitive(".onnx")) {
+    // Imported as lathe-import-onnx does (weights inside the module); the
+    // file's bytes key the compile cache.
+    if (!options.importOnnx)
+      return fail("'" + options.inputFile +
+                  "' is an ONNX model, and this Lathe was built without the "
+                  "ONNX importer (libonnx-dev)");
+    auto buffer = llvm::MemoryBuffer::getFile(options.inputFile);
+    if (!buffer)
+      return fail("cannot open '" + options.inputFile +
+                  "': " + buffer.getError().message());
+    sourceMgr.AddNewSourceBuffer(std::move(*buffer), llvm::SMLoc());
+    std::string importError;
+    module = options.importOnnx(context, options.inputFile, importError);
+    if (!module)
+      return fail(importError);
+  } else {
+    module = parseFileOrExit(options.inputFile, &context, sourceMgr,
+                             "lathe-run", errorMessage);
+  }
   if (!module && !errorMessage.empty())
     return fail("cannot open '" + options.inputFile + "': " + errorMessage);
   if (!module)
@@ -386,7 +412,8 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
     cacheKey = CompileCache::makeKey(
         {"lathe-run", CompileCache::binaryIdentity(),
          describeTarget(executableOptions), options.pipeline,
-         options.passPipeline, options.fastMath, minBytes, inputBytes});
+         options.passPipeline, options.fastMath, minBytes,
+         pipelineOptions.trace ? "trace" : "", inputBytes});
   }
   OwningOpRef<ModuleOp> bufferized;
   CompiledModule compiled;
@@ -473,11 +500,30 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
     return false;
   };
 
+  // --trace records every call; --memory-timeline the first.
+  std::vector<TracedCall> tracedCalls;
+  bool tracing = !options.tracePath.empty() && root;
+  bool timeline = !options.memoryTimelinePath.empty() && root;
+  if (tracing)
+    lathe_rt_trace_enable(1);
+  auto tracedInvoke = [&](llvm::StringRef name) -> bool {
+    int64_t start = tracing ? traceClockNs() : 0;
+    bool ok = invoke();
+    if (tracing)
+      tracedCalls.push_back({name.str(), start, traceClockNs() - start});
+    return ok;
+  };
+
   // The first call is the one whose results are kept (and the warm-up).
   lathe_rt_mem_reset_peak();
   lathe_rt_profile_reset();
   lathe_rt_comm_reset_counters();
-  if (!invoke())
+  if (timeline)
+    lathe_rt_mem_timeline_enable(1);
+  bool firstOk = tracedInvoke("call #0 (results kept)");
+  if (timeline)
+    lathe_rt_mem_timeline_enable(0);
+  if (!firstOk)
     return 1;
   // The bytes this rank handed to each collective during that call.
   llvm::json::Array comm;
@@ -516,11 +562,12 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
   // SIGINT during the timed calls ends them: the report says how many ran.
   interrupted = 0;
   auto previousHandler = std::signal(SIGINT, onInterrupt);
-  Clock::time_point loopStart = Clock::now();
-  double nextProgressMs = 2000;
+  std::optional<Progress> progress;
+  if (options.repeat > 0 && root)
+    progress.emplace("lathe-run", "timed calls", options.repeat);
   for (int r = 0; r < options.repeat && !interrupted; ++r) {
     Clock::time_point start = Clock::now();
-    bool ok = invoke();
+    bool ok = tracedInvoke("call #" + std::to_string(r + 1));
     timesMs.push_back(msSince(start));
     invocation->freeResults();
     if (!ok) {
@@ -534,18 +581,29 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
       kernelCallMs[k].push_back(after[k] - (k < before.size() ? before[k] : 0));
     }
     before = std::move(after);
-    // Long runs say how far they are, every 2 s, on stderr.
-    double elapsedMs = msSince(loopStart);
-    if (elapsedMs >= nextProgressMs && r + 1 < options.repeat) {
-      llvm::errs() << llvm::formatv(
-          "lathe-run: {0} of {1} timed calls in {2:f1} s (about {3:f0} s "
-          "left; Ctrl-C stops and writes the report)\n",
-          r + 1, options.repeat, elapsedMs / 1000,
-          elapsedMs / (r + 1) * (options.repeat - r - 1) / 1000);
-      nextProgressMs = elapsedMs + 2000;
-    }
+    // Long runs say how far they are on stderr: a bar on a terminal, a line
+    // every few seconds elsewhere.
+    if (progress && r + 1 < options.repeat)
+      progress->update(r + 1, "Ctrl-C stops and writes the report");
   }
+  if (progress)
+    progress->finish();
   std::signal(SIGINT, previousHandler);
+  if (tracing) {
+    lathe_rt_trace_enable(0);
+    if (!writeChromeTrace(options.tracePath,
+                          "lathe-run " + options.inputFile + " @" +
+                              options.entry,
+                          tracedCalls, error))
+      return fail(error);
+  }
+  int64_t timelinePeak = 0;
+  if (timeline &&
+      !writeMemoryTimeline(options.memoryTimelinePath,
+                           "live bytes over one call of @" + options.entry +
+                               " (" + options.inputFile + ")",
+                           timelinePeak, error))
+    return fail(error);
   int callsDone = static_cast<int>(timesMs.size());
   if (interrupted)
     llvm::errs() << "lathe-run: interrupted after " << callsDone << " of "
@@ -675,6 +733,14 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
         {"decisions", decisionsSeen->take()},
         {"ranks", std::max<int64_t>(options.ranks, 1)},
         {"comm", std::move(comm)},
+        {"trace", options.tracePath.empty()
+                      ? llvm::json::Value(nullptr)
+                      : llvm::json::Value(options.tracePath)},
+        {"memory_timeline", options.memoryTimelinePath.empty()
+                                ? llvm::json::Value(nullptr)
+                                : llvm::json::Value(llvm::json::Object{
+                                      {"path", options.memoryTimelinePath},
+                                      {"peak_bytes", timelinePeak}})},
     };
     std::error_code ec;
     llvm::raw_fd_ostream os(options.reportPath, ec);

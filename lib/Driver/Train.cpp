@@ -20,6 +20,7 @@
 #include "lathe/Driver/HostTensors.h"
 #include "lathe/Driver/Ranks.h"
 #include "lathe/Support/ParseGuard.h"
+#include "lathe/Support/Progress.h"
 #include "lathe/Target/CPU/Pipeline.h"
 #include "lathe/Transforms/Passes.h"
 #include "lathe/runtime/Comm.h"
@@ -694,7 +695,11 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
       log->flush();
     }
   };
-  bool terminal = ::isatty(2) && root;
+  // Progress on stderr (rank 0): a bar on a terminal, a line every few
+  // seconds elsewhere.
+  std::optional<Progress> progress;
+  if (root)
+    progress.emplace("lathe-train", "steps", totalSteps, /*quietSeconds=*/0.5);
 
   // Validation: mean loss over full batches, and the accuracy of
   // @loss_predict's argmax when the labels are integers.
@@ -902,28 +907,24 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
       record["comm"] = std::move(comm);
     }
     emit(std::move(record));
-    if (terminal) {
-      double elapsed =
-          std::chrono::duration<double>(Clock::now() - start).count();
-      llvm::errs() << llvm::formatv(
-          "\rstep {0}/{1} epoch {2} loss {3:f4}  ETA {4:f0} s   ", k + 1,
-          totalSteps, epoch, lastLoss,
-          elapsed / (k + 1) * (totalSteps - k - 1));
-    }
+    if (progress)
+      progress->update(
+          k + 1,
+          llvm::formatv("epoch {0}, loss {1:f4}", epoch, lastLoss).str());
     bool epochEnd = inEpoch + 1 == stepsPerEpoch || k + 1 == totalSteps;
     if (!checkpointFile.empty() &&
         (o.checkpointEvery > 0 ? (k + 1) % o.checkpointEvery == 0 : epochEnd) &&
         !saveCheckpoint(k + 1))
       return fail("checkpoint after step " + llvm::Twine(k) + ": " + error);
     if (epochEnd && !valData.empty()) {
-      if (terminal)
-        llvm::errs() << "\n";
+      if (progress)
+        progress->finish();
       if (!validate(epoch))
         return fail("validation: " + error);
     }
   }
-  if (terminal)
-    llvm::errs() << "\n";
+  if (progress)
+    progress->finish();
   double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   say() << llvm::formatv("trained {0} steps ({1} samples each) in "
                          "{2:f2} s; final loss {3:f6}\n",

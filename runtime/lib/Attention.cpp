@@ -425,6 +425,9 @@ void chunkedAttention(int64_t rankQ, void *qDesc, int64_t rankK, void *kDesc,
                       int64_t kvChunk, int64_t numBiases) {
   static const int profileKind = getProfileKind("attention");
   ProfileScope profile(profileKind);
+  if (traceEnabled())
+    profile.setDetail(describeOperands(
+        {{rankQ, qDesc}, {rankK, kDesc}, {rankV, vDesc}, {rankO, oDesc}}));
   constexpr const char *kName = "chunked attention";
   AttentionShapes shapes(kName, rankQ, qDesc, rankK, kDesc, rankV, vDesc,
                          rankB0, b0Desc, rankB1, b1Desc, numBiases);

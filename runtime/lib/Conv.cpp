@@ -406,6 +406,9 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
   static const int profileKindBf16 = getProfileKind("conv2d_bf16");
   static const int pooledKindBf16 = getProfileKind("conv2d_pool_bf16");
   ProfileScope scope(pool ? pooledKind : profileKind);
+  if (traceEnabled())
+    scope.setDetail(describeOperands(
+        {{rankIn, inDesc}, {rankFilter, filterDesc}, {rankOut, outDesc}}));
   applyThreadSettings();
 
   if (flags & ~kKnownFlags)

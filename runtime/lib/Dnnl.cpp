@@ -278,6 +278,50 @@ bool lathe::rt::isReference(const dnnl::primitive_desc_base &pd) {
   return std::string(pd.impl_info_str()).rfind("ref", 0) == 0;
 }
 
+extern "C" const char *lathe_rt_dnnl_description(void) {
+  static const std::string text = [] {
+    std::string isaName;
+    try {
+      switch (dnnl::get_effective_cpu_isa()) {
+      case dnnl::cpu_isa::sse41:
+        isaName = "sse41";
+        break;
+      case dnnl::cpu_isa::avx:
+        isaName = "avx";
+        break;
+      case dnnl::cpu_isa::avx2:
+        isaName = "avx2";
+        break;
+      case dnnl::cpu_isa::avx2_vnni:
+        isaName = "avx2_vnni";
+        break;
+      case dnnl::cpu_isa::avx512_core:
+        isaName = "avx512_core";
+        break;
+      case dnnl::cpu_isa::avx512_core_vnni:
+        isaName = "avx512_core_vnni";
+        break;
+      case dnnl::cpu_isa::avx512_core_bf16:
+        isaName = "avx512_core_bf16";
+        break;
+      case dnnl::cpu_isa::avx512_core_amx:
+        isaName = "avx512_core_amx";
+        break;
+      default:
+        isaName = "other";
+        break;
+      }
+    } catch (...) {
+      isaName = "unknown";
+    }
+    const dnnl_version_t *v = dnnl_version();
+    return "oneDNN " + std::to_string(v->major) + "." +
+           std::to_string(v->minor) + "." + std::to_string(v->patch) +
+           " (ISA " + isaName + ")";
+  }();
+  return text.c_str();
+}
+
 extern "C" int lathe_rt_cpu_has_bf16(void) {
   static const int has = [] {
     dnnl::cpu_isa isa = dnnl::get_effective_cpu_isa();

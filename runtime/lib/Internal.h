@@ -18,6 +18,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <initializer_list>
 #include <new>
 #include <sstream>
 #include <stdexcept>
@@ -159,25 +160,50 @@ private:
 int getProfileKind(const char *name);
 void addProfileSample(int kind, int64_t ns, int64_t calls = 1);
 
-/// Times a scope into a profile kind.
+/// True while lathe_rt_trace_enable(1) is in force: kernels then also record
+/// one trace event per call.
+bool traceEnabled();
+/// Records one trace event (times on the steady clock).
+void recordTraceEvent(const char *name, const char *category,
+                      std::string detail,
+                      std::chrono::steady_clock::time_point start,
+                      std::chrono::steady_clock::time_point end);
+/// "f32[64x128] f32[128x256] -> f32[64x256], 229376 bytes" for the memref
+/// descriptors of a kernel call (inputs, then `numOutputs` outputs); null
+/// descriptors are skipped.
+std::string
+describeOperands(std::initializer_list<std::pair<int64_t, void *>> operands,
+                 int numOutputs = 1, int64_t elementBytes = 4);
+
+/// Adds a sample to the memory timeline while it is on.
+void recordMemorySample(int64_t liveBytes);
+
+/// Times a scope into a profile kind, and into the trace while tracing.
 class ProfileScope {
 public:
   explicit ProfileScope(int kind)
       : kind(kind), start(std::chrono::steady_clock::now()) {}
   ~ProfileScope() {
-    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                  std::chrono::steady_clock::now() - start)
+    auto end = std::chrono::steady_clock::now();
+    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(end - start)
                   .count();
     addProfileSample(kind, ns);
+    if (traceEnabled())
+      recordTrace(end);
   }
   /// Counts the scope under another kind (decided after it started).
   void setKind(int newKind) { kind = newKind; }
+  /// Shapes and bytes for the trace event (set only while tracing).
+  void setDetail(std::string text) { detail = std::move(text); }
   ProfileScope(const ProfileScope &) = delete;
   ProfileScope &operator=(const ProfileScope &) = delete;
 
 private:
+  void recordTrace(std::chrono::steady_clock::time_point end) noexcept;
+
   int kind;
   std::chrono::steady_clock::time_point start;
+  std::string detail;
 };
 
 /// Applies the current session's thread count (lathe_rt_set_num_threads) to

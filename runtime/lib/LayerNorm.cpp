@@ -50,6 +50,8 @@ void layerNorm(int64_t rankX, void *xDesc, int64_t rankGamma, void *gammaDesc,
                float eps, int64_t flags) {
   static const int profileKind = getProfileKind("layer_norm");
   ProfileScope scope(profileKind);
+  if (traceEnabled())
+    scope.setDetail(describeOperands({{rankX, xDesc}, {rankOut, outDesc}}));
   applyThreadSettings();
 
   if (flags & ~int64_t(LATHE_LN_HAS_GAMMA | LATHE_LN_HAS_BETA))

@@ -195,6 +195,13 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
   static const int profileKind = getProfileKind("matmul");
   static const int profileKindBf16 = getProfileKind("matmul_bf16");
   ProfileScope scope(profileKind);
+  if (traceEnabled())
+    scope.setDetail(describeOperands(
+        {{rankA, aDesc},
+         {rankB, bDesc},
+         {rankBias, (flags & LATHE_MM_HAS_BIAS) ? biasDesc : nullptr},
+         {rankRes, (flags & LATHE_MM_HAS_RESIDUAL) ? resDesc : nullptr},
+         {rankC, cDesc}}));
   applyThreadSettings();
 
   if (flags & ~kKnownFlags)

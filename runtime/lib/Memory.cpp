@@ -79,6 +79,7 @@ void *allocate(size_t alignment, size_t size) noexcept {
     return nullptr;
   }
   counters->add(static_cast<int64_t>(size));
+  recordMemorySample(counters->current.load(std::memory_order_relaxed));
   return p;
 }
 
@@ -99,6 +100,7 @@ void deallocate(void *ptr) noexcept {
   }
   std::free(ptr);
   block.counters->sub(static_cast<int64_t>(block.size));
+  recordMemorySample(block.counters->current.load(std::memory_order_relaxed));
 }
 
 size_t normalizeAlignment(size_t alignment) {

@@ -67,6 +67,8 @@ void pool2d(int64_t rankIn, void *inDesc, int64_t rankOut, void *outDesc,
             int64_t dilationW, int64_t flags) {
   static const int profileKind = getProfileKind("pool2d");
   ProfileScope scope(profileKind);
+  if (traceEnabled())
+    scope.setDetail(describeOperands({{rankIn, inDesc}, {rankOut, outDesc}}));
   applyThreadSettings();
 
   if (flags & ~kKnownFlags)

@@ -135,6 +135,8 @@ void softmax(int64_t rankIn, void *inDesc, int64_t rankOut, void *outDesc,
              int64_t axis) {
   static const int profileKind = getProfileKind("softmax");
   ProfileScope scope(profileKind);
+  if (traceEnabled())
+    scope.setDetail(describeOperands({{rankIn, inDesc}, {rankOut, outDesc}}));
   applyThreadSettings();
 
   MemRefView inView = decodeMemRef(rankIn, inDesc, "input");

@@ -17,6 +17,8 @@
 #include "lathe/InitAllDialects.h"
 #include "lathe/Support/CommandLine.h"
 #include "lathe/Support/ParseGuard.h"
+#include "lathe/Support/Progress.h"
+#include "lathe/Support/ToolInfo.h"
 #include "lathe/runtime/Runtime.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -256,12 +258,15 @@ int main(int argc, char **argv) {
       cl::desc("The runtime's thread count as in lathe-run (>= 1; default: "
                "OpenMP's, OMP_NUM_THREADS)"),
       cl::init(0), cl::cat(category));
-  cl::HideUnrelatedOptions(category);
+  mlir::lathe::setToolVersionPrinter("lathe-calibrate");
+  mlir::lathe::hideUnrelatedOptions({&category});
   cl::ParseCommandLineOptions(
       argc, argv,
       "lathe-calibrate: measure the oneDNN matmul and convolution latencies "
       "of a model's lowrank candidates and write a lowrank target "
-      "description\n");
+      "description\n\n"
+      "  lathe-calibrate model.mlir --batches=1,32 -o target.json\n\n"
+      "Exit status: 0 written; 1 bad input or a failed measurement.\n");
   int threads = threadsOption;
 
   if (outputFile.empty())
@@ -368,6 +373,10 @@ int main(int argc, char **argv) {
                << convs.size() << " convolutions, " << usedThreads
                << " thread(s), " << repeat << " calls each (" << stat << ")\n";
 
+  // A bar on a terminal; a line every few seconds elsewhere.
+  mlir::lathe::Progress progress("lathe-calibrate", "shapes",
+                                 static_cast<int64_t>(total),
+                                 /*quietSeconds=*/0.0);
   llvm::json::Array matmulRows, convRows;
   double peakGflops = 0, bandwidth = 0, overhead = 1e30;
   for (auto [m, n, k] : matmuls) {
@@ -383,9 +392,10 @@ int main(int argc, char **argv) {
     peakGflops = std::max(peakGflops, flops / (us * 1e3));
     bandwidth = std::max(bandwidth, bytes / (us * 1e3));
     overhead = std::min(overhead, us);
-    llvm::errs() << "[" << ++done << "/" << total << "] matmul M=" << m
-                 << " N=" << n << " K=" << k << ": " << llvm::format("%.2f", us)
-                 << " us\n";
+    progress.update(
+        static_cast<int64_t>(++done),
+        llvm::formatv("matmul M={0} N={1} K={2}: {3:f2} us", m, n, k, us)
+            .str());
   }
   for (const auto &key : convs) {
     ConvShape s{key[0], key[1], key[2], key[3], key[4], key[5],
@@ -410,11 +420,13 @@ int main(int argc, char **argv) {
                            {"dw", s.dw},
                            {"us", std::round(us * 1000) / 1000}});
     overhead = std::min(overhead, us);
-    llvm::errs() << "[" << ++done << "/" << total << "] conv N=" << s.n
-                 << " C=" << s.c << " " << s.h << "x" << s.w << " F=" << s.f
-                 << " " << s.kh << "x" << s.kw << ": "
-                 << llvm::format("%.2f", us) << " us\n";
+    progress.update(
+        static_cast<int64_t>(++done),
+        llvm::formatv("conv N={0} C={1} {2}x{3} F={4} {5}x{6}: {7:f2} us", s.n,
+                      s.c, s.h, s.w, s.f, s.kh, s.kw, us)
+            .str());
   }
+  progress.finish();
   // The roofline for shapes not in the tables: the best throughput and
   // bandwidth any measured matmul reached, the cheapest call as overhead.
   if (matmuls.empty()) {

@@ -7,6 +7,7 @@
 
 #include "lathe/Import/ONNX/ImportONNX.h"
 #include "lathe/Support/CommandLine.h"
+#include "lathe/Support/ToolInfo.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/MLIRContext.h"
@@ -72,9 +73,14 @@ int main(int argc, char **argv) {
   cl::list<std::string> dimSpecs(
       "dim", cl::desc("Pin a symbolic dimension: NAME=SIZE (repeatable)"),
       cl::value_desc("NAME=SIZE"), cl::cat(category));
-  cl::HideUnrelatedOptions(category);
-  cl::ParseCommandLineOptions(argc, argv,
-                              "lathe-import-onnx: ONNX model to Lathe IR\n");
+  mlir::lathe::setToolVersionPrinter("lathe-import-onnx");
+  mlir::lathe::hideUnrelatedOptions({&category});
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "lathe-import-onnx: ONNX model to Lathe IR\n\n"
+      "  lathe-import-onnx model.onnx --weights=w.h5 -o model.mlir\n\n"
+      "Exit status: 0 imported; 1 unreadable model, unsupported operator or\n"
+      "attribute (named in the message), or an unwritable output.\n");
 
   mlir::lathe::ONNXImportOptions options;
   if (!parseDims(dimSpecs, options.dims))

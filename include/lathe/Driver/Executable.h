@@ -62,6 +62,13 @@ struct ExecutableOptions {
   /// Constant globals of at least this many bytes are kept as data beside
   /// the compiled code instead of going through LLVM (see CompiledModule).
   int64_t minDataBytes = 512;
+  /// Code for a shared library (lathe-compile) instead of the JIT:
+  /// position-independent, and every constant kept as data, as well as the
+  /// globals named in `tableSymbols` (external weights), is reached through
+  /// a table of pointers, `__lathe_constant_table`, that the loader fills
+  /// (Model.h); the library then needs no symbols bound at load.
+  bool sharedLibrary = false;
+  std::vector<std::string> tableSymbols;
 };
 
 /// Bytes that back a compiled module's large constants: 64-byte aligned,
@@ -107,6 +114,9 @@ struct CompiledModule {
   std::unique_ptr<llvm::MemoryBuffer> object;
   std::vector<ConstantSlice> constants;
   ConstantData data;
+  /// With ExecutableOptions::sharedLibrary: the globals in the order of the
+  /// constant table (`constants`, then the options' `tableSymbols`).
+  std::vector<std::string> table;
 
   CompiledModule();
   ~CompiledModule();
@@ -119,6 +129,14 @@ struct CompiledModule {
 /// `options`.
 LogicalResult compileModule(ModuleOp module, const ExecutableOptions &options,
                             CompiledModule &compiled, std::string &error);
+
+/// What the code for `options` may use: the LLVM triple and CPU name, and
+/// the features among lathe_model_cpu_feature's (ModelFormat.h) the CPU has,
+/// sorted.
+LogicalResult describeTargetFeatures(const ExecutableOptions &options,
+                                     std::string &triple, std::string &cpu,
+                                     std::vector<std::string> &features,
+                                     std::string &error);
 
 /// The identity of the code `options` would produce on this machine: the
 /// LLVM CPU name and its features (part of the compile cache's key).

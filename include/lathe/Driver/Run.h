@@ -3,12 +3,18 @@
 #ifndef LATHE_DRIVER_RUN_H
 #define LATHE_DRIVER_RUN_H
 
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "llvm/ADT/StringRef.h"
+
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
 namespace mlir {
 class DialectRegistry;
+class MLIRContext;
 namespace lathe {
 
 struct RunOptions {
@@ -22,6 +28,15 @@ struct RunOptions {
   /// kMaxRepeat.
   int repeat = 0;
   std::string reportPath;
+  /// Imports a model file that is not MLIR (an .onnx file); null in builds
+  /// without an importer. Returns null with `error` set on failure.
+  std::function<OwningOpRef<ModuleOp>(MLIRContext &, const std::string &,
+                                      std::string &)>
+      importOnnx;
+  /// Chrome trace of every call (kernels, generated-code regions), or "".
+  std::string tracePath;
+  /// PNG of the allocator's live bytes over the first call, or "".
+  std::string memoryTimelinePath;
   /// Stop after this phase of the backend pipeline and print the IR.
   std::string compileTo;
   /// Replaces the backend pipeline (must end in the LLVM dialect).
@@ -78,6 +93,14 @@ int runMain(const RunOptions &options, DialectRegistry &registry);
 /// runMain for --backend=accel (lib/Driver/AccelRun.cpp): simulate on the
 /// device, compute the results with the host kernels.
 int runAccelMain(const RunOptions &options, DialectRegistry &registry);
+
+/// True for a file lathe-compile wrote (by its name, FILE.lathe, or its
+/// header).
+bool isModelArtifact(llvm::StringRef path);
+
+/// lathe-run on a .lathe file: loads it with the runtime's Model.h API (no
+/// compilation) and runs it as runMain runs a module.
+int runArtifactMain(const RunOptions &options);
 
 } // namespace lathe
 } // namespace mlir

@@ -19,6 +19,8 @@
 #include "lathe/Target/CPU/Passes.h"
 #include "lathe/Target/CPU/RuntimeCalls.h"
 
+#include "ContiguousCopy.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/BufferizableOpInterface.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -37,6 +39,7 @@ namespace mlir::lathe {
 
 using namespace mlir;
 using namespace mlir::bufferization;
+using namespace mlir::lathe;
 
 FailureOr<int64_t> mlir::lathe::packGrid(shard::GridOp grid) {
   ArrayRef<int64_t> shape = grid.getShape();
@@ -83,18 +86,9 @@ FailureOr<Value> contiguousBuffer(RewriterBase &rewriter, Location loc,
   FailureOr<Value> buffer = getBuffer(rewriter, value, options, state);
   if (failed(buffer))
     return failure();
-  auto type = cast<MemRefType>(buffer->getType());
-  if (type.getLayout().isIdentity())
+  if (isDenseRowMajor(cast<MemRefType>(buffer->getType())))
     return buffer;
-  auto dense = MemRefType::get(type.getShape(), type.getElementType());
-  SmallVector<Value> sizes;
-  for (int64_t d = 0; d < type.getRank(); ++d)
-    if (type.isDynamicDim(d))
-      sizes.push_back(memref::DimOp::create(rewriter, loc, *buffer, d));
-  Value copy = memref::AllocOp::create(rewriter, loc, dense, sizes,
-                                       rewriter.getI64IntegerAttr(64));
-  memref::CopyOp::create(rewriter, loc, *buffer, copy);
-  return copy;
+  return copyToDenseBuffer(rewriter, loc, *buffer);
 }
 
 /// One runtime call `(grid, group, in, out)` into a new

@@ -11,6 +11,8 @@
 #include "lathe/Dialect/QComm/QCommOps.h"
 #include "lathe/Target/CPU/Passes.h"
 #include "lathe/Target/CPU/RuntimeCalls.h"
+
+#include "ContiguousCopy.h"
 #include "lathe/runtime/Quant.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -26,6 +28,7 @@ namespace mlir::lathe {
 } // namespace mlir::lathe
 
 using namespace mlir;
+using namespace mlir::lathe;
 using namespace mlir::lathe::qcomm;
 
 namespace {
@@ -46,19 +49,10 @@ public:
       : rewriter(rewriter), op(op) {}
 
   Value get(Value buffer, bool isInit) {
-    auto type = cast<MemRefType>(buffer.getType());
-    if (type.getLayout().isIdentity() ||
-        memref::isStaticShapeAndContiguousRowMajor(type))
+    if (isDenseRowMajor(cast<MemRefType>(buffer.getType())))
       return buffer;
-    Location loc = op->getLoc();
     rewriter.setInsertionPoint(op);
-    SmallVector<Value> dynamicSizes;
-    for (int64_t d = 0; d < type.getRank(); ++d)
-      if (type.isDynamicDim(d))
-        dynamicSizes.push_back(memref::DimOp::create(rewriter, loc, buffer, d));
-    auto copyType = MemRefType::get(type.getShape(), type.getElementType());
-    Value copy = memref::AllocOp::create(rewriter, loc, copyType, dynamicSizes);
-    memref::CopyOp::create(rewriter, loc, buffer, copy);
+    Value copy = copyToDenseBuffer(rewriter, op->getLoc(), buffer);
     copies.push_back({copy, isInit ? buffer : Value()});
     return copy;
   }

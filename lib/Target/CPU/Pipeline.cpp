@@ -128,13 +128,15 @@ void addBufferizePasses(OpPassManager &pm) {
   pm.addPass(createCanonicalizerPass());
 }
 
-void addRuntimeCallPasses(OpPassManager &pm) {
+void addRuntimeCallPasses(OpPassManager &pm, bool trace) {
   pm.addPass(createLatheCPULowerToRuntime());
   pm.addPass(createLatheCPULowerSparseGCN());
   pm.addPass(createLatheCPULowerMemRed());
   pm.addPass(createLatheCPULowerCollectives());
   pm.addPass(createLatheCPULowerQComm());
   pm.addPass(createCanonicalizerPass());
+  if (trace)
+    pm.addPass(createLatheCPUInstrumentTrace());
 }
 
 /// Lowering of everything that is left once kernels became runtime calls.
@@ -176,7 +178,7 @@ void addPhasePasses(OpPassManager &pm, CpuPhase phase,
   case CpuPhase::Bufferize:
     return addBufferizePasses(pm);
   case CpuPhase::RuntimeCalls:
-    return addRuntimeCallPasses(pm);
+    return addRuntimeCallPasses(pm, options.trace);
   case CpuPhase::Loops:
     pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
     return;

@@ -14,6 +14,8 @@
 
 #include "lathe/Target/CPU/Passes.h"
 
+#include "MessageTable.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -41,58 +43,6 @@ namespace {
 
 constexpr StringLiteral kIndexCheckFailed = "lathe_rt_index_check_failed";
 constexpr StringLiteral kAssertFailed = "lathe_rt_assert_failed";
-
-/// Messages of one module: NUL-terminated private constant i8 globals (one
-/// per text), and the runtime functions that take them.
-class MessageTable {
-public:
-  explicit MessageTable(ModuleOp module) : module(module), symbols(module) {}
-
-  /// A `memref<*xi8>` holding `text`.
-  Value get(OpBuilder &b, Location loc, StringRef text) {
-    auto i8 = b.getI8Type();
-    SmallVector<int8_t> bytes(text.begin(), text.end());
-    bytes.push_back(0);
-    auto type = MemRefType::get({(int64_t)bytes.size()}, i8);
-    auto value = DenseElementsAttr::get(
-        RankedTensorType::get({(int64_t)bytes.size()}, i8),
-        ArrayRef<int8_t>(bytes));
-    memref::GlobalOp global;
-    for (auto g : module.getOps<memref::GlobalOp>())
-      if (g.getConstant() && g.getType() == type &&
-          g.getInitialValue() == Attribute(value) &&
-          g.getSymName().starts_with("__lathe_check_msg")) {
-        global = g;
-        break;
-      }
-    if (!global) {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(module.getBody());
-      global = memref::GlobalOp::create(
-          b, loc, b.getStringAttr("__lathe_check_msg"),
-          b.getStringAttr("private"), TypeAttr::get(type), value,
-          b.getUnitAttr(), IntegerAttr());
-      symbols.insert(global); // renamed to a unique __lathe_check_msg_N
-    }
-    Value msg = memref::GetGlobalOp::create(b, loc, type, global.getSymName());
-    return memref::CastOp::create(b, loc, UnrankedMemRefType::get(i8, 0), msg);
-  }
-
-  /// Declares `name` (privately, at the start of the module) on first use.
-  void declare(OpBuilder &b, Location loc, StringRef name, FunctionType type) {
-    if (symbols.lookup(name))
-      return;
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(module.getBody());
-    auto fn = func::FuncOp::create(b, loc, name, type);
-    fn.setPrivate();
-    symbols.insert(fn);
-  }
-
-private:
-  ModuleOp module;
-  SymbolTable symbols;
-};
 
 //===----------------------------------------------------------------------===//
 // Index guards

@@ -41,9 +41,9 @@ func.func @kernels(%x: memref<256xf32>, %q: memref<128xi8>, %s: memref<4xf32>, %
 // CHECK-LABEL: func.func @strided
 // CHECK-SAME: (%[[M:.*]]: memref<64x2xf32>)
 // CHECK: %[[COL:.*]] = memref.subview %[[M]]
-// CHECK: %[[IN:.*]] = memref.alloc() : memref<64xf32>
+// CHECK: %[[IN:.*]] = memref.alloc() {{.*}}: memref<64xf32>
 // CHECK: memref.copy %[[COL]], %[[IN]]
-// CHECK: %[[OUT:.*]] = memref.alloc() : memref<64xf32>
+// CHECK: %[[OUT:.*]] = memref.alloc() {{.*}}: memref<64xf32>
 // CHECK: memref.copy %[[COL]], %[[OUT]]
 // CHECK: call @lathe_rt_hadamard32_f32
 // CHECK: memref.dealloc %[[IN]]

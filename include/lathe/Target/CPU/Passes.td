@@ -260,6 +260,32 @@ def LatheCPUGuardIndices : Pass<"lathe-cpu-guard-indices", "ModuleOp"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def LatheCPUInstrumentTrace
+    : Pass<"lathe-cpu-instrument-trace", "ModuleOp"> {
+  let summary = "Mark each region of generated code for the trace";
+  let description = [{
+    Wraps every top-level structured op of generated code (a `linalg` op on
+    buffers, a `memref.copy`) in calls to `lathe_rt_trace_region_begin` and
+    `lathe_rt_trace_region_end`, which record one Chrome trace event per
+    execution while the runtime's tracing is on (`lathe-run --trace`). The
+    event's name is the op and its source location; its detail, the operand
+    shapes and the bytes they span. Kernel calls into the runtime are traced
+    by the runtime itself and are left alone. Runs at the end of the
+    'runtime-calls' phase, only when the pipeline's `trace` option is set
+    (a traced module is compiled, and cached, separately).
+
+    ```mlir
+    linalg.generic ... ins(%a : memref<4x8xf32>) outs(%b : memref<4x8xf32>)
+    // becomes
+    call @lathe_rt_trace_region_begin(%name) : (memref<*xi8>) -> ()
+    linalg.generic ... ins(%a : memref<4x8xf32>) outs(%b : memref<4x8xf32>)
+    call @lathe_rt_trace_region_end(%name) : (memref<*xi8>) -> ()
+    ```
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 def LatheCPULowerAsserts : Pass<"lathe-cpu-lower-asserts", "ModuleOp"> {
   let summary = "Lower cf.assert to a call into the runtime that reports its "
                 "message";

@@ -50,6 +50,12 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
                      "per-batch score matrix has fewer elements stays "
                      "matmul + softmax"),
       llvm::cl::init(262144)};
+  /// lathe-cpu-instrument-trace at the end of the 'runtime-calls' phase.
+  Option<bool> trace{
+      *this, "trace",
+      llvm::cl::desc("Mark each region of generated code for the runtime's "
+                     "trace (lathe-run --trace)"),
+      llvm::cl::init(false)};
 
   /// "reassoc,contract", "reassoc", "contract" or "none".
   std::string fastMathName() const;

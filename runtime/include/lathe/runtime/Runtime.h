@@ -60,6 +60,8 @@ typedef enum lathe_status {
   LATHE_ERR_BACKEND = 5, ///< oneDNN / HDF5 library error
   LATHE_ERR_OOM = 6,     ///< allocation failed
   LATHE_ERR_INVALID = 7, ///< invalid argument
+  LATHE_ERR_CPU = 8,     ///< code compiled for CPU features this CPU lacks
+  LATHE_ERR_CHECK = 9,   ///< a run-time check of generated code failed
 } lathe_status;
 
 /// Message of the last failed call on this thread ("" if none), whichever
@@ -98,6 +100,10 @@ typedef struct lathe_rt_session_options {
 /// 1 when oneDNN may use bf16 instructions on this CPU (its effective ISA,
 /// ONEDNN_MAX_CPU_ISA included, has AVX512-BF16 or AMX-BF16), else 0.
 int lathe_rt_cpu_has_bf16(void);
+
+/// "oneDNN 2.6.3 (ISA avx512_core_amx)": the oneDNN library loaded and the
+/// instruction set it dispatches to here (ONEDNN_MAX_CPU_ISA included).
+const char *lathe_rt_dnnl_description(void);
 
 /// Fills `options` with the defaults (num_threads 0, f32). Any thread.
 void lathe_rt_session_options_init(lathe_rt_session_options *options);
@@ -233,6 +239,38 @@ int64_t lathe_rt_profile_calls(int index);
 /// Adds `calls` calls taking `ns` nanoseconds in total to kind `name`
 /// (registering it), for time measured outside the runtime's kernels.
 void lathe_rt_profile_add(const char *name, int64_t ns, int64_t calls);
+
+/// Tracing: while enabled, every kernel call and every region of generated
+/// code that lathe-cpu-instrument-trace marked becomes one event (the driver
+/// writes them as Chrome trace events). Enabling clears earlier events and
+/// restarts the clock. Process-wide; any thread.
+typedef struct lathe_rt_trace_record {
+  const char *name;     /* kernel kind or generated-code region */
+  const char *category; /* "kernel" or "generated" */
+  const char *detail;   /* operand shapes and bytes */
+  int64_t start_ns;     /* since lathe_rt_trace_enable(1) */
+  int64_t duration_ns;
+  int64_t thread; /* OS thread id */
+} lathe_rt_trace_record;
+void lathe_rt_trace_enable(int enable);
+/// Nanoseconds since tracing (or the memory timeline) was last enabled.
+int64_t lathe_rt_trace_clock_ns(void);
+int64_t lathe_rt_trace_count(void);
+/// Fills `out` with event `index` (its strings live until the next enable).
+/// Returns 0 when `index` is out of range.
+int lathe_rt_trace_get(int64_t index, lathe_rt_trace_record *out);
+/// Called by generated code around a region; `name` is a rank-1 i8 memref
+/// holding "<name>|<detail>".
+void lathe_rt_trace_region_begin(int64_t rank, void *name);
+void lathe_rt_trace_region_end(int64_t rank, void *name);
+
+/// Memory timeline: while enabled, each allocation and free adds a sample
+/// (time since enabling, bytes live in the allocating session). Enabling
+/// clears earlier samples.
+void lathe_rt_mem_timeline_enable(int enable);
+int64_t lathe_rt_mem_timeline_count(void);
+int lathe_rt_mem_timeline_sample(int64_t index, int64_t *time_ns,
+                                 int64_t *live_bytes);
 
 //===----------------------------------------------------------------------===//
 // Kernels called from generated code (f32). Shapes and strides come from the

@@ -1,0 +1,423 @@
+//===- Compile.cpp - lathe-compile: a module into a .lathe file -----------===//
+//
+// The module goes through the same CPU pipeline as in lathe-run, is compiled
+// to a position-independent object whose large constants are reached through
+// a table of pointers (compileModule with sharedLibrary), linked by lld into
+// a shared library against the runtime library, and written with its
+// constants, its signature and the CPU features it was compiled for into one
+// file (runtime/include/lathe/runtime/ModelFormat.h, docs/Deploy.md).
+//
+//===----------------------------------------------------------------------===//
+
+#include "lathe/Driver/Compile.h"
+
+#include "lathe/Driver/Executable.h"
+#include "lathe/Driver/HostTensors.h"
+#include "lathe/Support/ParseGuard.h"
+#include "lathe/Support/ToolInfo.h"
+#include "lathe/Target/CPU/Pipeline.h"
+#include "lathe/runtime/ModelFormat.h"
+#include "lathe/runtime/Runtime.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cstring>
+#include <dlfcn.h>
+#include <unistd.h>
+
+using namespace mlir;
+using namespace mlir::lathe;
+
+namespace {
+
+int fail(const llvm::Twine &message) {
+  llvm::errs() << "lathe-compile: error: " << message << "\n";
+  return 1;
+}
+
+uint64_t alignTo(uint64_t value, uint64_t align) {
+  return (value + align - 1) / align * align;
+}
+
+/// The file a symbol of this process was loaded from, or "".
+std::string libraryOf(const void *address) {
+  Dl_info info;
+  if (!address || !::dladdr(address, &info) || !info.dli_fname)
+    return "";
+  return info.dli_fname;
+}
+
+/// ld.lld: the one found when Lathe was configured, else on PATH.
+std::string findLinker() {
+#ifdef LATHE_LLD_PATH
+  if (llvm::sys::fs::can_execute(LATHE_LLD_PATH))
+    return LATHE_LLD_PATH;
+#endif
+  for (llvm::StringRef name : {"ld.lld-22", "ld.lld"})
+    if (auto path = llvm::sys::findProgramByName(
+            name, {"/usr/lib/llvm-22/bin", "/usr/bin"}))
+      return *path;
+  for (llvm::StringRef name : {"ld.lld-22", "ld.lld"})
+    if (auto path = llvm::sys::findProgramByName(name))
+      return *path;
+  return "";
+}
+
+/// Removes the files it names when it goes out of scope.
+struct TempFiles {
+  std::vector<std::string> paths;
+  ~TempFiles() {
+    for (const std::string &path : paths)
+      llvm::sys::fs::remove(path);
+  }
+  bool create(llvm::StringRef suffix, std::string &path, std::string &error) {
+    llvm::SmallString<256> p;
+    if (std::error_code ec =
+            llvm::sys::fs::createTemporaryFile("lathe-compile", suffix, p)) {
+      error = "cannot create a temporary file: " + ec.message();
+      return false;
+    }
+    path = p.str().str();
+    paths.push_back(path);
+    return true;
+  }
+};
+
+/// Links `object` into a shared library against the Lathe runtime (and
+/// libomp, libm, libc, for the calls generated code makes); every symbol must
+/// resolve (`-z defs`), so a module that needs anything else fails here rather
+/// than at load.
+bool linkSharedLibrary(llvm::StringRef object, std::string &library,
+                       std::string &error) {
+  std::string lld = findLinker();
+  if (lld.empty()) {
+    error = "cannot find ld.lld (install lld-22)";
+    return false;
+  }
+  std::vector<std::string> libraries;
+  for (const char *symbol :
+       {"lathe_rt_alloc", "__kmpc_fork_call", "expf", "memcpy"}) {
+    std::string path = libraryOf(::dlsym(RTLD_DEFAULT, symbol));
+    if (path.empty() && std::strcmp(symbol, "lathe_rt_alloc") == 0)
+      path = libraryOf(reinterpret_cast<const void *>(&lathe_rt_alloc));
+    if (path.empty()) {
+      error = std::string("cannot find the library that provides ") + symbol +
+              " in this process";
+      return false;
+    }
+    if (llvm::find(libraries, path) == libraries.end())
+      libraries.push_back(path);
+  }
+  TempFiles temps;
+  std::string output, log;
+  if (!temps.create("so", output, error) || !temps.create("log", log, error))
+    return false;
+  std::vector<std::string> args = {lld,
+                                   "-shared",
+                                   "-o",
+                                   output,
+                                   object.str(),
+                                   "-z",
+                                   "defs",
+                                   "-z",
+                                   "now",
+                                   "-z",
+                                   "relro",
+                                   "-z",
+                                   "noexecstack",
+                                   "-Bsymbolic",
+                                   "--as-needed",
+                                   "--eh-frame-hdr",
+                                   "--hash-style=gnu",
+                                   "-soname",
+                                   "lathe-model.so"};
+  llvm::append_range(args, libraries);
+  std::vector<llvm::StringRef> argRefs(args.begin(), args.end());
+  std::optional<llvm::StringRef> redirects[] = {
+      std::nullopt, llvm::StringRef(log), llvm::StringRef(log)};
+  std::string execError;
+  int rc = llvm::sys::ExecuteAndWait(lld, argRefs, std::nullopt, redirects, 0,
+                                     0, &execError);
+  if (rc != 0) {
+    auto text = llvm::MemoryBuffer::getFile(log);
+    error = "linking the shared library with " + lld + " failed" +
+            (execError.empty() ? "" : ": " + execError) +
+            (text ? ":\n" + (*text)->getBuffer().rtrim().str() : "");
+    return false;
+  }
+  auto bytes = llvm::MemoryBuffer::getFile(output, /*IsText=*/false,
+                                           /*RequiresNullTerminator=*/false);
+  if (!bytes) {
+    error = "cannot read the linked library: " + bytes.getError().message();
+    return false;
+  }
+  library = (*bytes)->getBuffer().str();
+  return true;
+}
+
+/// One line of the metadata's signature: `DTYPE RANK DIMS... NAME`.
+bool signatureLine(llvm::raw_ostream &os, llvm::StringRef kind, Type type,
+                   llvm::StringRef name, std::string &error) {
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  std::optional<lathe_dtype> dtype =
+      tensor ? dtypeFor(tensor.getElementType()) : std::nullopt;
+  if (!dtype) {
+    std::string s;
+    llvm::raw_string_ostream typeOs(s);
+    typeOs << type;
+    error = (kind + " '" + name + "' has type " + s +
+             "; a .lathe entry takes and returns ranked tensors of a runtime "
+             "dtype (f32, f64, f16, bf16, i64, i32, i16, i8, ui8, i1)")
+                .str();
+    return false;
+  }
+  if (tensor.getRank() > LATHE_MAX_RANK) {
+    error =
+        (kind + " '" + name + "' has rank " + llvm::Twine(tensor.getRank()) +
+         "; at most " + llvm::Twine(LATHE_MAX_RANK) + " is supported")
+            .str();
+    return false;
+  }
+  os << kind << " " << lathe_dtype_name(*dtype) << " " << tensor.getRank();
+  for (int64_t dim : tensor.getShape())
+    os << " " << (ShapedType::isDynamic(dim) ? int64_t(-1) : dim);
+  std::string clean = name.str();
+  for (char &c : clean)
+    if (c == '\n' || c == '\r')
+      c = ' ';
+  os << " " << clean << "\n";
+  return true;
+}
+
+} // namespace
+
+OwningOpRef<ModuleOp>
+mlir::lathe::parseCompileInput(const CompileOptions &options,
+                               MLIRContext &context) {
+  llvm::SourceMgr sourceMgr;
+  SourceMgrDiagnosticHandler handler(sourceMgr, &context);
+  std::string openError;
+  OwningOpRef<ModuleOp> module = parseFileOrExit(
+      options.inputFile, &context, sourceMgr, "lathe-compile", openError);
+  if (!module && !openError.empty())
+    fail("cannot open '" + options.inputFile + "': " + openError);
+  else if (!module)
+    fail("could not parse or verify '" + options.inputFile + "'");
+  return module;
+}
+
+int mlir::lathe::compileMain(const CompileOptions &options, ModuleOp module) {
+  if (options.backend != "cpu")
+    return fail("unknown backend '" + options.backend + "' (available: cpu)");
+  if (options.precision != "f32" && options.precision != "bf16")
+    return fail("--precision=" + options.precision +
+                ": expected f32 or bf16 (int8 is not implemented yet)");
+  if (options.outputFile.empty())
+    return fail("no output file: pass -o FILE.lathe");
+  CpuPipelineOptions pipelineOptions;
+  std::string error;
+  if (failed(parseFastMath(options.fastMath, pipelineOptions, error)))
+    return fail("--fast-math=" + options.fastMath + ": " + error);
+  {
+    llvm::SmallString<256> dir(options.outputFile);
+    llvm::sys::path::remove_filename(dir);
+    if (!dir.empty() && !llvm::sys::fs::is_directory(dir))
+      return fail("cannot write '" + options.outputFile + "': directory '" +
+                  dir + "' does not exist");
+  }
+
+  // The signature, with the names an importer gave the arguments.
+  FunctionType signature;
+  if (failed(getEntrySignature(module, options.entry, signature, error)))
+    return fail(error + " in '" + options.inputFile + "'");
+  auto func = module.lookupSymbol<func::FuncOp>(options.entry);
+  std::string metadata;
+  llvm::raw_string_ostream meta(metadata);
+  auto nameOf = [&](bool input, unsigned i) -> std::string {
+    StringAttr name;
+    if (func)
+      name = input ? func.getArgAttrOfType<StringAttr>(i, "onnx.name")
+                   : func.getResultAttrOfType<StringAttr>(i, "onnx.name");
+    if (name && !name.getValue().empty())
+      return name.getValue().str();
+    return (input ? "input" : "output") + std::to_string(i);
+  };
+  std::string signatureText;
+  llvm::raw_string_ostream signatureOs(signatureText);
+  for (auto [i, type] : llvm::enumerate(signature.getInputs()))
+    if (!signatureLine(signatureOs, "input", type, nameOf(true, i), error))
+      return fail(error);
+  for (auto [i, type] : llvm::enumerate(signature.getResults()))
+    if (!signatureLine(signatureOs, "output", type, nameOf(false, i), error))
+      return fail(error);
+
+  // External weights go into the file: read them now.
+  llvm::SmallString<256> baseDir(options.inputFile);
+  llvm::sys::path::remove_filename(baseDir);
+  if (baseDir.empty())
+    baseDir = ".";
+  std::vector<ExternalWeight> weights;
+  collectExternalWeights(module, baseDir, weights);
+  std::vector<HostTensor> weightData(weights.size());
+  for (auto [w, data] : llvm::zip(weights, weightData)) {
+    if (lathe_h5_read(w.path.c_str(), w.dataset.c_str(), &data.t) != LATHE_OK)
+      return fail("external weight " + w.dataset + " of '" + w.path +
+                  "': " + lathe_rt_last_error());
+    if (!checkMatchesType(data, w.type, error))
+      return fail("external weight " + w.dataset + " of '" + w.path +
+                  "': " + error);
+  }
+
+  PassManager pm = PassManager::on<ModuleOp>(module.getContext());
+  if (failed(buildCpuPipeline(pm, "", error, pipelineOptions)))
+    return fail("bad pipeline: " + error);
+  if (failed(pm.run(module)))
+    return fail("compilation of '" + options.inputFile + "' failed");
+  auto entry = module.lookupSymbol<LLVM::LLVMFuncOp>(options.entry);
+  if (!entry || entry.isExternal())
+    return fail("@" + options.entry + " is not a function after compilation");
+
+  ExecutableOptions executableOptions;
+  executableOptions.targetCpu = options.targetCpu;
+  executableOptions.sharedLibrary = true;
+  for (const ExternalWeight &w : weights)
+    executableOptions.tableSymbols.push_back(w.symbol);
+  std::string triple, cpu;
+  std::vector<std::string> features;
+  if (failed(describeTargetFeatures(executableOptions, triple, cpu, features,
+                                    error)))
+    return fail((options.targetCpu != "host"
+                     ? "--cpu=" + options.targetCpu + ": "
+                     : std::string()) +
+                error);
+  CompiledModule compiled;
+  if (failed(compileModule(module, executableOptions, compiled, error)))
+    return fail(error);
+
+  TempFiles temps;
+  std::string objectPath, library;
+  if (!temps.create("o", objectPath, error))
+    return fail(error);
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(objectPath, ec);
+    if (!ec) {
+      os << compiled.object->getBuffer();
+      os.close();
+      ec = os.error();
+    }
+    if (ec)
+      return fail("cannot write '" + objectPath + "': " + ec.message());
+  }
+  if (!linkSharedLibrary(objectPath, library, error))
+    return fail(error);
+
+  // DATA: the constants as compileModule laid them out, then the weights.
+  struct Piece {
+    const char *bytes;
+    uint64_t offset, size;
+  };
+  std::vector<Piece> data;
+  uint64_t dataSize = compiled.data.size();
+  if (dataSize)
+    data.push_back({compiled.data.data(), 0, dataSize});
+  meta << "lathe-model 1\n"
+       << "entry " << options.entry << "\n"
+       << "symbol _mlir_" << options.entry << "\n"
+       << "target " << triple << " " << cpu << "\n"
+       << "cpu_features " << llvm::join(features, ",") << "\n"
+       << "precision " << options.precision << "\n"
+       << "fast_math " << pipelineOptions.fastMathName() << "\n"
+       << "source " << llvm::sys::path::filename(options.inputFile) << "\n"
+       << "lathe_version " << getLatheVersion() << "\n"
+       << signatureText;
+  for (const ConstantSlice &slice : compiled.constants)
+    meta << "constant " << slice.offset << " " << slice.size << " "
+         << slice.symbol << "\n";
+  for (auto [w, tensor] : llvm::zip(weights, weightData)) {
+    uint64_t offset = alignTo(dataSize, 64);
+    data.push_back({static_cast<const char *>(tensor.t.data), offset,
+                    static_cast<uint64_t>(tensor.numBytes())});
+    meta << "constant " << offset << " " << tensor.numBytes() << " " << w.symbol
+         << "\n";
+    dataSize = offset + tensor.numBytes();
+  }
+
+  // Header, section table, then META, CODE and DATA at page boundaries.
+  lathe_model_section sections[3] = {};
+  std::memcpy(sections[0].kind, "META", 4);
+  std::memcpy(sections[1].kind, "CODE", 4);
+  std::memcpy(sections[2].kind, "DATA", 4);
+  uint64_t at = sizeof(lathe_model_file_header) + sizeof(sections);
+  sections[0].size = metadata.size();
+  sections[1].size = library.size();
+  sections[2].size = dataSize;
+  for (lathe_model_section &s : sections) {
+    s.offset = alignTo(at, LATHE_MODEL_SECTION_ALIGN);
+    at = s.offset + s.size;
+  }
+  sections[0].checksum = lathe_model_checksum(metadata.data(), metadata.size());
+  sections[1].checksum = lathe_model_checksum(library.data(), library.size());
+  lathe_model_file_header header = {};
+  std::memcpy(header.magic, LATHE_MODEL_MAGIC, 8);
+  header.format_version = LATHE_MODEL_FORMAT_VERSION;
+  header.num_sections = 3;
+  header.file_size = at;
+
+  // Written under a private name, then renamed: never a partial file.
+  std::string temp = options.outputFile + ".tmp-" + std::to_string(::getpid());
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(temp, ec);
+    if (ec)
+      return fail("cannot write '" + options.outputFile + "': " + ec.message());
+    uint64_t written = 0;
+    auto padTo = [&](uint64_t offset) {
+      os.write_zeros(offset - written);
+      written = offset;
+    };
+    auto put = [&](const char *bytes, uint64_t size) {
+      os.write(bytes, size);
+      written += size;
+    };
+    put(reinterpret_cast<const char *>(&header), sizeof(header));
+    put(reinterpret_cast<const char *>(sections), sizeof(sections));
+    padTo(sections[0].offset);
+    put(metadata.data(), metadata.size());
+    padTo(sections[1].offset);
+    put(library.data(), library.size());
+    for (const Piece &piece : data) {
+      padTo(sections[2].offset + piece.offset);
+      put(piece.bytes, piece.size);
+    }
+    padTo(at);
+    os.close();
+    if (os.has_error()) {
+      std::string why = os.error().message();
+      os.clear_error();
+      llvm::sys::fs::remove(temp);
+      return fail("cannot write '" + options.outputFile + "': " + why);
+    }
+  }
+  if (std::error_code ec = llvm::sys::fs::rename(temp, options.outputFile)) {
+    llvm::sys::fs::remove(temp);
+    return fail("cannot write '" + options.outputFile + "': " + ec.message());
+  }
+  llvm::outs() << llvm::formatv(
+      "wrote {0}: {1} bytes of code, {2} bytes of weights, for {3} {4} ({5})\n",
+      options.outputFile, library.size(), dataSize, triple, cpu,
+      features.empty() ? std::string("no extensions")
+                       : llvm::join(features, ","));
+  return 0;
+}

@@ -1,0 +1,324 @@
+//===- RunArtifact.cpp - lathe-run on a .lathe file -----------------------===//
+//
+// A file compiled by lathe-compile is loaded and run through the runtime's
+// Model.h API, exactly as a program embedding it would: nothing is compiled.
+// Inputs, outputs, --repeat and --report work as for .mlir files; the report
+// says how long loading and the first call took instead of compile time.
+//
+//===----------------------------------------------------------------------===//
+
+#include "lathe/Driver/HostTensors.h"
+#include "lathe/Driver/Observe.h"
+#include "lathe/Driver/Run.h"
+#include "lathe/Support/Progress.h"
+#include "lathe/runtime/Model.h"
+#include "lathe/runtime/ModelFormat.h"
+
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/MLIRContext.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <optional>
+
+using namespace mlir;
+using namespace mlir::lathe;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double msSince(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start)
+      .count();
+}
+
+int fail(const llvm::Twine &message) {
+  llvm::errs() << "lathe-run: error: " << message << "\n";
+  return 1;
+}
+
+/// The element type of a runtime dtype, for --fill-missing.
+Type elementTypeFor(MLIRContext &ctx, lathe_dtype dtype) {
+  switch (dtype) {
+  case LATHE_F32:
+    return Float32Type::get(&ctx);
+  case LATHE_F64:
+    return Float64Type::get(&ctx);
+  case LATHE_F16:
+    return Float16Type::get(&ctx);
+  case LATHE_BF16:
+    return BFloat16Type::get(&ctx);
+  case LATHE_I64:
+    return IntegerType::get(&ctx, 64);
+  case LATHE_I32:
+    return IntegerType::get(&ctx, 32);
+  case LATHE_I16:
+    return IntegerType::get(&ctx, 16);
+  case LATHE_I8:
+    return IntegerType::get(&ctx, 8);
+  case LATHE_U8:
+    return IntegerType::get(&ctx, 8, IntegerType::Unsigned);
+  case LATHE_BOOL:
+    return IntegerType::get(&ctx, 1);
+  default:
+    return Type();
+  }
+}
+
+std::string infoString(const lathe_tensor_info &info) {
+  std::string s = "[";
+  for (int32_t d = 0; d < info.rank; ++d)
+    s += (d ? ", " : "") + (info.dims[d] == LATHE_DYNAMIC_DIM
+                                ? std::string("?")
+                                : std::to_string(info.dims[d]));
+  return s + "] " + lathe_dtype_name(info.dtype);
+}
+
+/// Frees the model (and the outputs it returned) on every path out.
+struct ModelHolder {
+  lathe_model *model = nullptr;
+  std::vector<lathe_host_tensor> outputs;
+  ~ModelHolder() {
+    for (lathe_host_tensor &t : outputs)
+      lathe_host_tensor_free(&t);
+    lathe_model_free(model);
+  }
+};
+
+} // namespace
+
+bool mlir::lathe::isModelArtifact(llvm::StringRef path) {
+  if (path.ends_with(".lathe"))
+    return true;
+  std::ifstream file(path.str(), std::ios::binary);
+  char magic[8] = {};
+  return file.read(magic, sizeof(magic)) &&
+         std::memcmp(magic, LATHE_MODEL_MAGIC, sizeof(magic)) == 0;
+}
+
+int mlir::lathe::runArtifactMain(const RunOptions &options) {
+  // What describes compilation has no meaning for a compiled file.
+  if (!options.compileTo.empty() || !options.passPipeline.empty() ||
+      options.pipeline != "default")
+    return fail("'" + options.inputFile +
+                "' is compiled already: --compile-to, --pass-pipeline and "
+                "--pipeline apply to .mlir files only");
+  if (options.ranks > 1)
+    return fail("--ranks runs .mlir files only");
+  if (options.repeat < 0 || options.repeat > kMaxRepeat)
+    return fail("--repeat must be in [0, " + llvm::Twine(kMaxRepeat) +
+                "], got " + llvm::Twine(options.repeat));
+  if (options.threadsGiven && options.threads < 1)
+    return fail("--threads must be at least 1, got " +
+                llvm::Twine(options.threads));
+
+  // Inputs first: loading is what is timed.
+  std::vector<HostTensor> inputs(options.inputs.size());
+  for (auto [i, spec] : llvm::enumerate(options.inputs)) {
+    std::string error;
+    if (!readTensorFile(spec, inputs[i], error))
+      return fail(llvm::formatv("input #{0}: {1}", i, error));
+  }
+
+  ModelHolder holder;
+  lathe_model_options modelOptions;
+  lathe_model_options_init(&modelOptions);
+  modelOptions.num_threads = options.threadsGiven ? options.threads : 0;
+  Clock::time_point loadStart = Clock::now();
+  if (lathe_model_load_with_options(options.inputFile.c_str(), &modelOptions,
+                                    &holder.model) != LATHE_OK)
+    return fail(lathe_status_message());
+  double loadMs = msSince(loadStart);
+  lathe_model *model = holder.model;
+  const char *entry = lathe_model_metadata(model, "entry");
+  if (options.entry != "main" && entry && options.entry != entry)
+    return fail("--entry=" + options.entry + ": '" + options.inputFile +
+                "' was compiled for @" + entry + " (lathe-compile --entry)");
+
+  int32_t numInputs = lathe_model_num_inputs(model);
+  int32_t numOutputs = lathe_model_num_outputs(model);
+  if (static_cast<int32_t>(inputs.size()) > numInputs)
+    return fail(llvm::formatv("too many inputs: {0} given, but the model "
+                              "takes {1}",
+                              inputs.size(), numInputs));
+  if (static_cast<int32_t>(options.outputs.size()) > numOutputs)
+    return fail(llvm::formatv("too many outputs: {0} given, but the model "
+                              "returns {1}",
+                              options.outputs.size(), numOutputs));
+  inputs.resize(numInputs);
+  MLIRContext context;
+  for (int32_t i = static_cast<int32_t>(options.inputs.size()); i < numInputs;
+       ++i) {
+    lathe_tensor_info info;
+    lathe_model_input_info(model, i, &info);
+    if (!options.fillMissing)
+      return fail(llvm::formatv("missing input for input #{0} ('{1}', "
+                                "expected {2}); pass --input=FILE or "
+                                "--fill-missing",
+                                i, info.name, infoString(info)));
+    std::vector<int64_t> shape(info.dims, info.dims + info.rank);
+    if (llvm::is_contained(shape, LATHE_DYNAMIC_DIM))
+      return fail(llvm::formatv("--fill-missing: input #{0} ('{1}') has "
+                                "dynamic sizes ({2}); pass --input=FILE",
+                                i, info.name, infoString(info)));
+    std::string error;
+    auto type =
+        RankedTensorType::get(shape, elementTypeFor(context, info.dtype));
+    if (!fillRandom(type, options.seed + i, inputs[i], error))
+      return fail(llvm::formatv("input #{0}: {1}", i, error));
+  }
+  std::vector<lathe_host_tensor> views;
+  for (const HostTensor &t : inputs)
+    views.push_back(t.t);
+
+  // The first call: its results are kept.
+  holder.outputs.assign(numOutputs, lathe_host_tensor{});
+  lathe_rt_profile_reset();
+  // --trace records every call (kernel calls; the generated code of a
+  // .lathe file has no region marks), --memory-timeline the first.
+  std::vector<TracedCall> tracedCalls;
+  bool tracing = !options.tracePath.empty();
+  bool timeline = !options.memoryTimelinePath.empty();
+  if (tracing)
+    lathe_rt_trace_enable(1);
+  auto traced = [&](llvm::StringRef name, auto &&call) {
+    int64_t start = tracing ? traceClockNs() : 0;
+    bool ok = call();
+    if (tracing)
+      tracedCalls.push_back({name.str(), start, traceClockNs() - start});
+    return ok;
+  };
+  Clock::time_point firstStart = Clock::now();
+  if (timeline)
+    lathe_rt_mem_timeline_enable(1);
+  bool firstOk = traced("call #0 (results kept)", [&] {
+    return lathe_model_run(model, views.data(), numInputs,
+                           holder.outputs.data(), numOutputs) == LATHE_OK;
+  });
+  if (timeline)
+    lathe_rt_mem_timeline_enable(0);
+  if (!firstOk)
+    return fail(lathe_status_message());
+  double firstMs = msSince(firstStart);
+
+  // Timed calls write into the first call's buffers.
+  std::vector<lathe_host_tensor> scratch(numOutputs);
+  std::vector<HostTensor> scratchOwner(numOutputs);
+  for (int32_t i = 0; i < numOutputs; ++i) {
+    const lathe_host_tensor &first = holder.outputs[i];
+    if (lathe_host_tensor_alloc(&scratchOwner[i].t, first.dtype, first.rank,
+                                first.shape) != LATHE_OK)
+      return fail(lathe_rt_last_error());
+    scratch[i] = scratchOwner[i].t;
+  }
+  if (options.repeat > 0)
+    lathe_rt_profile_reset();
+  std::vector<double> timesMs;
+  std::optional<Progress> progress;
+  if (options.repeat > 0)
+    progress.emplace("lathe-run", "timed calls", options.repeat);
+  for (int r = 0; r < options.repeat; ++r) {
+    Clock::time_point start = Clock::now();
+    if (!traced("call #" + std::to_string(r + 1), [&] {
+          return lathe_model_run(model, views.data(), numInputs, scratch.data(),
+                                 numOutputs) == LATHE_OK;
+        }))
+      return fail(lathe_status_message());
+    timesMs.push_back(msSince(start));
+    if (progress && r + 1 < options.repeat)
+      progress->update(r + 1);
+  }
+  if (progress)
+    progress->finish();
+  std::string observeError;
+  if (tracing) {
+    lathe_rt_trace_enable(0);
+    if (!writeChromeTrace(options.tracePath, "lathe-run " + options.inputFile,
+                          tracedCalls, observeError))
+      return fail(observeError);
+  }
+  int64_t timelinePeak = 0;
+  if (timeline && !writeMemoryTimeline(options.memoryTimelinePath,
+                                       "live bytes over one call (" +
+                                           options.inputFile + ")",
+                                       timelinePeak, observeError))
+    return fail(observeError);
+
+  for (int32_t i = 0; i < numOutputs; ++i) {
+    HostTensor result;
+    result.t = holder.outputs[i];
+    std::string error;
+    llvm::outs() << "result #" << i << ": " << summarize(result) << "\n";
+    bool ok = static_cast<size_t>(i) >= options.outputs.size() ||
+              writeTensorFile(options.outputs[i], result, error);
+    result.t = lathe_host_tensor{}; // still the holder's
+    if (!ok)
+      return fail("output #" + llvm::Twine(i) + ": " + error);
+  }
+  double minMs = 0, medianMs = 0;
+  if (!timesMs.empty()) {
+    std::vector<double> sorted = timesMs;
+    std::sort(sorted.begin(), sorted.end());
+    size_t n = sorted.size();
+    minMs = sorted.front();
+    medianMs =
+        n % 2 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
+    llvm::outs() << llvm::formatv("latency over {0} call(s): min {1:f3} ms, "
+                                  "median {2:f3} ms\n",
+                                  n, minMs, medianMs);
+  }
+  llvm::outs() << llvm::formatv("load {0:f1} ms, first call {1:f1} ms "
+                                "(compiled ahead of time)\n",
+                                loadMs, firstMs);
+
+  if (!options.reportPath.empty()) {
+    auto metadata = [&](const char *key) {
+      const char *value = lathe_model_metadata(model, key);
+      return value ? llvm::json::Value(value) : llvm::json::Value(nullptr);
+    };
+    llvm::json::Object kernels;
+    int repeats = std::max<int>(timesMs.size(), 1);
+    for (int k = 0; k < lathe_rt_profile_count(); ++k)
+      kernels[lathe_rt_profile_name(k)] =
+          llvm::json::Object{{"ms", lathe_rt_profile_ms(k) / repeats},
+                             {"calls", lathe_rt_profile_calls(k) / repeats}};
+    llvm::json::Object report{
+        {"file", options.inputFile},
+        {"artifact", true},
+        {"entry", metadata("entry")},
+        {"backend", "cpu"},
+        {"target", metadata("target")},
+        {"cpu_features", metadata("cpu_features")},
+        {"precision", metadata("precision")},
+        {"load_ms", loadMs},
+        {"first_call_ms", firstMs},
+        {"repeat", options.repeat},
+        {"calls_timed", static_cast<int64_t>(timesMs.size())},
+        {"latency_ms",
+         llvm::json::Object{{"min", minMs}, {"median", medianMs}}},
+        {"kernels", std::move(kernels)},
+        {"trace", options.tracePath.empty()
+                      ? llvm::json::Value(nullptr)
+                      : llvm::json::Value(options.tracePath)},
+        {"memory_timeline", options.memoryTimelinePath.empty()
+                                ? llvm::json::Value(nullptr)
+                                : llvm::json::Value(llvm::json::Object{
+                                      {"path", options.memoryTimelinePath},
+                                      {"peak_bytes", timelinePeak}})},
+    };
+    std::error_code ec;
+    llvm::raw_fd_ostream os(options.reportPath, ec);
+    if (ec)
+      return fail("cannot write report '" + options.reportPath +
+                  "': " + ec.message());
+    os << llvm::formatv("{0:2}", llvm::json::Value(std::move(report))) << "\n";
+  }
+  return 0;
+}
