@@ -222,10 +222,12 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
                 "target (no CUDA toolkit at configure time)");
 #endif
   }
+  if (options.backend == "accel")
+    return runAccelMain(options, registry);
 #ifdef LATHE_HAS_CUDA
-  const char *backends = "cpu, cuda";
+  const char *backends = "cpu, accel, cuda";
 #else
-  const char *backends = "cpu";
+  const char *backends = "cpu, accel";
 #endif
   if (options.backend != "cpu")
     return fail("unknown backend '" + options.backend + "' (available: " +

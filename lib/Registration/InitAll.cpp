@@ -18,6 +18,9 @@
 #include "lathe/Dialect/SparseGCN/SparseGCNOps.h"
 #include "lathe/Dialect/Train/Passes.h"
 #include "lathe/Interfaces/FlopsInterface.h"
+#include "lathe/Target/Accel/IR/AccelOps.h"
+#include "lathe/Target/Accel/Passes.h"
+#include "lathe/Target/Accel/Pipeline.h"
 #include "lathe/Target/CPU/Collectives.h"
 #include "lathe/Target/CPU/Passes.h"
 #include "lathe/Target/CPU/Pipeline.h"
@@ -54,6 +57,7 @@ void mlir::lathe::registerAllDialects(DialectRegistry &registry) {
   // the translations, lathe-opt included.
   registerAllTranslations(registry);
 #endif
+  registry.insert<accel::AccelDialect>();
 }
 
 void mlir::lathe::registerAllTranslations(DialectRegistry &registry) {
@@ -75,4 +79,6 @@ void mlir::lathe::registerAllPasses() {
   registerLatheCUDAPasses();
   registerCudaPipelines();
 #endif
+  registerLatheAccelPasses();
+  registerAccelPipelines();
 }
