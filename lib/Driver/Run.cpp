@@ -230,8 +230,8 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
   const char *backends = "cpu, accel";
 #endif
   if (options.backend != "cpu")
-    return fail("unknown backend '" + options.backend + "' (available: " +
-                backends + ")");
+    return fail("unknown backend '" + options.backend +
+                "' (available: " + backends + ")");
   if (options.pipeline != "default" && options.pipeline != "reference")
     return fail("unknown pipeline '" + options.pipeline +
                 "' (expected default or reference)");

@@ -290,10 +290,9 @@ void matmul(int64_t rankA, void *a, int64_t rankB, void *b, int64_t rankBias,
     for (int64_t i = 0; i < nb; ++i) {
       int64_t inner = i + 1 < nb ? C.size(i + 1) * C.stride(i + 1)
                                  : M * C.stride(rankC - 2);
-      int64_t innerR =
-          !hasRes ? 0
-          : i + 1 < nb ? R.size(i + 1) * R.stride(i + 1)
-                       : M * R.stride(rankRes - 2);
+      int64_t innerR = !hasRes      ? 0
+                       : i + 1 < nb ? R.size(i + 1) * R.stride(i + 1)
+                                    : M * R.stride(rankRes - 2);
       if (C.stride(i) != inner || (hasRes && R.stride(i) != innerR)) {
         setPending("lathe_cuda_matmul_f32: an activation or residual on a "
                    "matmul whose batch dimensions are strided is not "
