@@ -20,6 +20,7 @@ llvm_config.with_environment("PATH", config.lathe_tools_dir, append_path=True)
 config.substitutions.append(("%lathe_src", config.lathe_src_root))
 config.substitutions.append(("%scripts", os.path.join(config.lathe_src_root, "scripts")))
 config.substitutions.append(("%examples", config.lathe_examples_dir))
+config.substitutions.append(("%accel_configs", os.path.join(config.lathe_src_root, "configs", "accel")))
 config.substitutions.append(("%inputs", os.path.join(config.test_source_root, "Inputs")))
 # The build tree (installing the runtime, building examples/), and how to
 # compile programs against its runtime: the build's compilers, and in a
@@ -47,9 +48,16 @@ tools = ["lathe-opt", "lathe-compile",
          ToolSubst("lathe-run", extra_args=["--target-cpu=" + target_cpu] if target_cpu else None)]
 llvm_config.add_tool_substitutions(tools, [config.lathe_tools_dir])
 
-# GPU tests run only where a CUDA device is present.
-if os.path.exists("/dev/nvidia0") or os.path.exists("/dev/nvidiactl"):
-    config.available_features.add("cuda-device")
+# The CUDA target (built when CMake found a CUDA toolkit): `cuda` for tests of
+# the lowering, `ptxas` for tests that assemble its PTX, `cuda-device` for
+# tests that run on a GPU (only where the runtime finds a device).
+if getattr(config, "lathe_cuda", False):
+    config.available_features.add("cuda")
+    if config.lathe_ptxas and os.path.exists(config.lathe_ptxas):
+        config.available_features.add("ptxas")
+        config.substitutions.append(("%ptxas", config.lathe_ptxas))
+    if os.path.exists("/dev/nvidia0") or os.path.exists("/dev/nvidiactl"):
+        config.available_features.add("cuda-device")
 
 # Pass statistics (--mlir-pass-statistics) count only in an LLVM built with
 # them (assertions on, or LLVM_FORCE_ENABLE_STATS); Debian's release build

@@ -226,6 +226,7 @@ int mlir::lathe::compileMain(const CompileOptions &options, ModuleOp module) {
   if (options.outputFile.empty())
     return fail("no output file: pass -o FILE.lathe");
   CpuPipelineOptions pipelineOptions;
+  pipelineOptions.trace = options.trace;
   std::string error;
   if (failed(parseFastMath(options.fastMath, pipelineOptions, error)))
     return fail("--fast-math=" + options.fastMath + ": " + error);
@@ -339,6 +340,7 @@ int mlir::lathe::compileMain(const CompileOptions &options, ModuleOp module) {
        << "cpu_features " << llvm::join(features, ",") << "\n"
        << "precision " << options.precision << "\n"
        << "fast_math " << pipelineOptions.fastMathName() << "\n"
+       << "trace_marks " << (options.trace ? 1 : 0) << "\n"
        << "source " << llvm::sys::path::filename(options.inputFile) << "\n"
        << "lathe_version " << getLatheVersion() << "\n"
        << signatureText;

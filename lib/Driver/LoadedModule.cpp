@@ -90,8 +90,14 @@ LoadedModule::compile(const RunOptions &runOptions, DialectRegistry &registry,
   Clock::time_point compileStart = Clock::now();
   const RunOptions &options = runOptions;
   // lathe-run's checks of its options, in its words.
+  if (options.backend == "accel") {
+    // The simulated device reports simulated time, not a loaded module.
+    error = "backend 'accel' (a simulated device) runs only under lathe-run "
+            "--backend=accel --accel-config=FILE; compile for 'cpu' here";
+    return nullptr;
+  }
   if (options.backend != "cpu") {
-    error = "unknown backend '" + options.backend + "' (available: cpu)";
+    error = "unknown backend '" + options.backend + "' (available: cpu, accel)";
     return nullptr;
   }
   if (options.pipeline != "default" && options.pipeline != "reference") {

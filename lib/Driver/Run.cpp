@@ -8,6 +8,9 @@
 #include "lathe/Driver/HostTensors.h"
 #include "lathe/Driver/Observe.h"
 #include "lathe/Driver/Ranks.h"
+#ifdef LATHE_HAS_CUDA
+#include "lathe/Driver/RunCUDA.h"
+#endif
 #include "lathe/Interfaces/FlopsInterface.h"
 #include "lathe/Support/ParseGuard.h"
 #include "lathe/Support/Progress.h"
@@ -211,8 +214,24 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
   if (isModelArtifact(options.inputFile))
     return runArtifactMain(options);
   Clock::time_point compileStart = Clock::now();
+  if (options.backend == "cuda" || options.compileTo == "ptx") {
+#ifdef LATHE_HAS_CUDA
+    return runCudaMain(options, registry);
+#else
+    return fail("--backend=cuda: this lathe-run was built without the CUDA "
+                "target (no CUDA toolkit at configure time)");
+#endif
+  }
+  if (options.backend == "accel")
+    return runAccelMain(options, registry);
+#ifdef LATHE_HAS_CUDA
+  const char *backends = "cpu, accel, cuda";
+#else
+  const char *backends = "cpu, accel";
+#endif
   if (options.backend != "cpu")
-    return fail("unknown backend '" + options.backend + "' (available: cpu)");
+    return fail("unknown backend '" + options.backend +
+                "' (available: " + backends + ")");
   if (options.pipeline != "default" && options.pipeline != "reference")
     return fail("unknown pipeline '" + options.pipeline +
                 "' (expected default or reference)");

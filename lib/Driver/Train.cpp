@@ -18,6 +18,7 @@
 #include "lathe/Driver/CompileCache.h"
 #include "lathe/Driver/Executable.h"
 #include "lathe/Driver/HostTensors.h"
+#include "lathe/Driver/Observe.h"
 #include "lathe/Driver/Ranks.h"
 #include "lathe/Support/ParseGuard.h"
 #include "lathe/Support/Progress.h"
@@ -163,6 +164,9 @@ void gatherRows(const HostTensor &src, const std::vector<int64_t> &order,
 int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
   if (o.batch < 1)
     return fail("--batch must be >= 1, got " + llvm::Twine(o.batch));
+  if (!o.tracePath.empty() && o.traceSteps < 1)
+    return fail("--trace-steps must be at least 1, got " +
+                llvm::Twine(o.traceSteps));
   if (o.steps < 0 || (o.steps == 0 && o.epochs < 1))
     return fail("--epochs must be >= 1 (or --steps >= 1)");
   if (o.optimizer != "adamw" && o.optimizer != "sgd")
@@ -442,7 +446,8 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
       key = CompileCache::makeKey(
           {"lathe-train", CompileCache::binaryIdentity(),
            describeTarget(exeOptions), std::to_string(exeOptions.minDataBytes),
-           std::to_string(o.attentionMinScores), ir});
+           std::to_string(o.attentionMinScores),
+           o.tracePath.empty() ? "" : "trace", ir});
     }
     if (!key.empty() && cache.lookup(key, compiled, warning)) {
       compiledOk = true;
@@ -452,6 +457,7 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
       PassManager pm = PassManager::on<ModuleOp>(&context);
       CpuPipelineOptions cpu;
       cpu.attentionMinScores = o.attentionMinScores;
+      cpu.trace = !o.tracePath.empty();
       if (failed(buildCpuPipeline(pm, "", error, cpu)))
         return fail("bad pipeline: " + error);
       compiledOk =
@@ -824,6 +830,7 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
   Clock::time_point start = Clock::now();
   std::vector<int64_t> order(samples);
   std::vector<HostTensor> results;
+  std::vector<TracedCall> tracedSteps;
   double lastLoss = NAN;
   for (int64_t k = startStep; k < totalSteps; ++k) {
     int64_t epoch = k / stepsPerEpoch, inEpoch = k % stepsPerEpoch;
@@ -843,8 +850,22 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
                  localBatch, batch[b]);
     *static_cast<float *>(stepTensor.t.data) = float(k);
     Clock::time_point t0 = Clock::now();
+    bool tracing = root && !o.tracePath.empty() && k - startStep < o.traceSteps;
+    if (tracing && k == startStep)
+      lathe_rt_trace_enable(1);
+    int64_t traceStart = tracing ? traceClockNs() : 0;
     if (!step->run(error))
       return fail("step " + llvm::Twine(k) + ": " + error);
+    if (tracing) {
+      tracedSteps.push_back({"step " + std::to_string(k), traceStart,
+                             traceClockNs() - traceStart});
+      if (k + 1 == totalSteps || k + 1 - startStep == o.traceSteps) {
+        lathe_rt_trace_enable(0);
+        if (!writeChromeTrace(o.tracePath, "lathe-train " + o.inputFile,
+                              tracedSteps, error))
+          return fail(error);
+      }
+    }
     if (!step->takeResults(results, error))
       return fail(error);
     double ms =

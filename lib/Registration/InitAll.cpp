@@ -18,10 +18,17 @@
 #include "lathe/Dialect/SparseGCN/SparseGCNOps.h"
 #include "lathe/Dialect/Train/Passes.h"
 #include "lathe/Interfaces/FlopsInterface.h"
+#include "lathe/Target/Accel/IR/AccelOps.h"
+#include "lathe/Target/Accel/Passes.h"
+#include "lathe/Target/Accel/Pipeline.h"
 #include "lathe/Target/CPU/Collectives.h"
 #include "lathe/Target/CPU/Passes.h"
 #include "lathe/Target/CPU/Pipeline.h"
 #include "lathe/Transforms/Passes.h"
+#ifdef LATHE_HAS_CUDA
+#include "lathe/Target/CUDA/Passes.h"
+#include "lathe/Target/CUDA/Pipeline.h"
+#endif
 
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
@@ -44,6 +51,13 @@ void mlir::lathe::registerAllDialects(DialectRegistry &registry) {
   qcomm::registerBufferizableOpInterfaceExternalModels(registry);
   registry.insert<seqshard::SeqShardDialect>();
   registerUpstreamFlopsModels(registry);
+#ifdef LATHE_HAS_CUDA
+  // The CUDA target's 'binary' phase translates gpu.modules to LLVM IR
+  // inside a pass (gpu-module-to-binary), so every tool that runs it needs
+  // the translations, lathe-opt included.
+  registerAllTranslations(registry);
+#endif
+  registry.insert<accel::AccelDialect>();
 }
 
 void mlir::lathe::registerAllTranslations(DialectRegistry &registry) {
@@ -61,4 +75,10 @@ void mlir::lathe::registerAllPasses() {
   train::registerTrainPasses();
   qcomm::registerQCommPasses();
   registerCpuPipelines();
+#ifdef LATHE_HAS_CUDA
+  registerLatheCUDAPasses();
+  registerCudaPipelines();
+#endif
+  registerLatheAccelPasses();
+  registerAccelPipelines();
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Exports a small PyTorch model to ONNX with an input and PyTorch's output.
 
-usage: export_torch.py {mlp,transformer,transformer_relu,cnn,gelu,gelu_tanh} OUTDIR [--batch N]
+usage: export_torch.py {mlp,transformer,transformer_relu,cnn,gelu,gelu_tanh,layernorm,
+                         softmax_rows} OUTDIR [--batch N] [--opset N]
 
 Writes OUTDIR/model.onnx, OUTDIR/x.npy and OUTDIR/ref.npy (PyTorch's output
 for x). The first dimension of the input is exported as the symbolic "batch".
@@ -34,6 +35,19 @@ class GeluModel(torch.nn.Module):
         return torch.nn.functional.gelu(self.fc(x), approximate=self.approximate)
 
 
+class SoftmaxRows(torch.nn.Module):
+    """A softmax written out (ReduceMax, Sub, Exp, ReduceSum, Div in ONNX)."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(64, 32)
+
+    def forward(self, x):
+        y = self.fc(x)
+        e = torch.exp(y - y.amax(-1, keepdim=True))
+        return e / e.sum(-1, keepdim=True)
+
+
 def build(name, batch, gen, xgen):
     if name == "mlp":
         m = torch.nn.Sequential(torch.nn.Linear(64, 128), torch.nn.ReLU(),
@@ -58,6 +72,14 @@ def build(name, batch, gen, xgen):
     elif name in ("gelu", "gelu_tanh"):
         m = GeluModel("none" if name == "gelu" else "tanh")
         x = torch.randn(batch, 16, generator=xgen)
+    elif name == "layernorm":
+        # LayerNormalization from opset 17 on, decomposed before.
+        m = torch.nn.Sequential(torch.nn.Linear(64, 256), torch.nn.GELU(),
+                                torch.nn.LayerNorm(256), torch.nn.Linear(256, 10))
+        x = torch.randn(batch, 64, generator=xgen)
+    elif name == "softmax_rows":
+        m = SoftmaxRows()
+        x = torch.randn(batch, 64, generator=xgen) * 4
     else:
         raise SystemExit(f"unknown model {name}")
     randomize_(m, gen)

@@ -56,6 +56,12 @@ int main(int argc, char **argv) {
       cl::desc("Floating-point freedoms of generated code: reassoc,contract "
                "(default), reassoc, contract or none"),
       cl::init("reassoc,contract"), cl::cat(category));
+  cl::opt<bool> trace(
+      "trace",
+      cl::desc("Mark the regions of generated code for `lathe-run --trace` "
+               "(two runtime calls per region; kernel calls are traced "
+               "either way)"),
+      cl::init(false), cl::cat(category));
   mlir::lathe::registerAllPasses();
   mlir::lathe::hideUnrelatedOptions({&category});
   cl::ParseCommandLineOptions(
@@ -76,6 +82,7 @@ int main(int argc, char **argv) {
   options.precision = precision;
   options.targetCpu = cpu;
   options.fastMath = fastMath;
+  options.trace = trace;
 
   mlir::DialectRegistry registry;
   mlir::lathe::registerAllDialects(registry);

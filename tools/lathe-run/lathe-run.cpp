@@ -41,8 +41,11 @@ int main(int argc, char **argv) {
                                  cl::Required, cl::cat(ioCat));
   cl::opt<std::string> entry("entry", cl::desc("Function to call"),
                              cl::init("main"), cl::cat(ioCat));
-  cl::opt<std::string> backend("backend", cl::desc("Backend: cpu"),
-                               cl::init("cpu"), cl::cat(compileCat));
+  cl::opt<std::string> backend(
+      "backend",
+      cl::desc("Backend: cpu, accel (simulated device, see --accel-config) "
+               "or cuda"),
+      cl::init("cpu"), cl::cat(compileCat));
   cl::list<std::string> inputs(
       "input",
       cl::desc("Input for the next argument: FILE.npy or "
@@ -131,6 +134,31 @@ int main(int argc, char **argv) {
                "compiles, writes the outputs and the report"),
       cl::init(0), cl::cat(runCat));
 
+  cl::opt<std::string> accelConfig(
+      "accel-config",
+      cl::desc("--backend=accel: device description (configs/accel/*.json)"),
+      cl::cat(compileCat));
+  cl::opt<std::string> accelPolicy(
+      "accel-policy",
+      cl::desc("--backend=accel: placement, cost (default), all-mme or "
+               "all-tpc"),
+      cl::init("cost"), cl::cat(compileCat));
+  cl::opt<std::string> accelTrace(
+      "accel-trace",
+      cl::desc("--backend=accel: write the simulated engine timelines as a "
+               "Chrome trace (Perfetto) here"),
+      cl::cat(observeCat));
+  cl::opt<bool> accelTimingOnly(
+      "accel-timing-only",
+      cl::desc("--backend=accel: simulate only; skip the functional run"),
+      cl::init(false), cl::cat(runCat));
+
+  cl::opt<std::string> accelMmeType(
+      "accel-mme-type",
+      cl::desc("--backend=accel: simulate matrix-engine products at f32 "
+               "(default) or bf16 (timing only; results stay f32)"),
+      cl::init("f32"), cl::cat(compileCat));
+
   mlir::registerAsmPrinterCLOptions();
   mlir::registerMLIRContextCLOptions();
   mlir::registerPassManagerCLOptions();
@@ -176,6 +204,11 @@ int main(int argc, char **argv) {
   options.seed = seed;
   options.ranks = ranks;
   options.commandLine.assign(argv + 1, argv + argc);
+  options.accelConfig = accelConfig;
+  options.accelPolicy = accelPolicy;
+  options.accelTrace = accelTrace;
+  options.accelTimingOnly = accelTimingOnly;
+  options.accelMmeType = accelMmeType;
 #ifdef LATHE_HAVE_ONNX
   options.importOnnx = [](mlir::MLIRContext &context, const std::string &path,
                           std::string &error) {

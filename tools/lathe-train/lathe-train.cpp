@@ -109,6 +109,15 @@ int main(int argc, char **argv) {
   cl::opt<std::string> logFile(
       "log", cl::desc("JSON lines: one object per step, one per validation"),
       cl::cat(saveCat));
+  cl::opt<std::string> trace(
+      "trace",
+      cl::desc("Chrome trace (Perfetto) of the first --trace-steps steps: one "
+               "event per step, per kernel call and per region of generated "
+               "code, as lathe-run --trace"),
+      cl::value_desc("trace.json"), cl::cat(saveCat));
+  cl::opt<int64_t> traceSteps("trace-steps",
+                              cl::desc("Steps --trace records (default 10)"),
+                              cl::init(d.traceSteps), cl::cat(saveCat));
   cl::opt<int> threads("threads", cl::desc("Threads (>= 1)"), cl::init(0),
                        cl::cat(runCat));
   cl::opt<int64_t> ranks(
@@ -182,6 +191,8 @@ int main(int argc, char **argv) {
   o.shuffle = shuffle;
   o.savePath = save;
   o.logPath = logFile;
+  o.tracePath = trace;
+  o.traceSteps = traceSteps;
   o.checkpointDir = checkpoint;
   o.checkpointEvery = checkpointEvery;
   o.resume = resume;

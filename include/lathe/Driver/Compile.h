@@ -30,6 +30,10 @@ struct CompileOptions {
   std::string targetCpu = "host";
   /// As lathe-run's --fast-math.
   std::string fastMath = "reassoc,contract";
+  /// Mark the regions of generated code for the runtime's trace
+  /// (lathe-cpu-instrument-trace), so that `lathe-run --trace` on the file
+  /// shows them beside the kernel calls.
+  bool trace = false;
 };
 
 /// Parses `options.inputFile` (.mlir); on failure returns null and prints

@@ -70,6 +70,16 @@ struct RunOptions {
   /// The arguments this process was started with, for restarting under
   /// mpirun.
   std::vector<std::string> commandLine;
+  /// --backend=accel: the device description, the placement policy (cost,
+  /// all-mme, all-tpc), where to write the Chrome trace, and whether to skip
+  /// the functional execution (timing only, for sizes the host cannot run).
+  std::string accelConfig;
+  std::string accelPolicy = "cost";
+  std::string accelTrace;
+  bool accelTimingOnly = false;
+  /// Element type of the simulated matrix-engine products (f32 or bf16);
+  /// timing only, the functional results stay f32.
+  std::string accelMmeType = "f32";
 };
 
 /// The largest --repeat accepted (a typo such as 2147483647 would otherwise
@@ -79,6 +89,10 @@ constexpr int kMaxRepeat = 1000000;
 /// Runs lathe-run with the given options; returns the process exit code.
 /// Diagnostics go to stderr, results and the summary to stdout.
 int runMain(const RunOptions &options, DialectRegistry &registry);
+
+/// runMain for --backend=accel (lib/Driver/AccelRun.cpp): simulate on the
+/// device, compute the results with the host kernels.
+int runAccelMain(const RunOptions &options, DialectRegistry &registry);
 
 /// True for a file lathe-compile wrote (by its name, FILE.lathe, or its
 /// header).

@@ -51,6 +51,10 @@ struct TrainOptions {
   /// Continue from `checkpointDir`'s checkpoint.
   bool resume = false;
   std::string logPath;
+  /// Chrome trace of the first `traceSteps` steps (kernel calls and regions
+  /// of generated code, as lathe-run --trace), or "".
+  std::string tracePath;
+  int64_t traceSteps = 10;
   int threads = 0;
   bool threadsGiven = false;
   std::string targetCpu = "host";

@@ -91,6 +91,12 @@ void addImportPasses(OpPassManager &pm) {
   // kernel formation recognises.
   funcPm.addPass(createLatheRaiseGenerics());
   pm.addPass(train::createTrainLowerToLinalg());
+  // Importers size a result from tensor.dim of its operands (ONNX broadcasts
+  // take arith.minsi of both), so the row statistics of a dynamic-batch
+  // layer norm or softmax would stay live as the source of the batch size
+  // after kernel formation replaced their only data use. Sizes written in
+  // terms of the function's inputs leave them dead.
+  pm.addPass(memref::createResolveRankedShapeTypeResultDimsPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addPass(createLatheCPUGuardIndices());

@@ -1,0 +1,51 @@
+//===- Device.h - Device descriptions of the accelerator target -*- C++ -*-===//
+
+#ifndef LATHE_TARGET_ACCEL_DEVICE_H
+#define LATHE_TARGET_ACCEL_DEVICE_H
+
+#include "lathe/runtime/AccelSim.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/StringRef.h"
+
+#include <string>
+
+namespace mlir {
+namespace lathe {
+
+/// The module attribute that carries the device.
+constexpr llvm::StringLiteral kAccelDeviceAttr = "accel.device";
+
+/// Parses a device description (configs/accel/*.json); on failure returns
+/// false with `error` naming the key and what was wrong.
+bool parseAccelDevice(llvm::StringRef json, ::lathe::accel::Device &device,
+                      std::string &error);
+/// Reads and parses `path`.
+bool loadAccelDevice(llvm::StringRef path, ::lathe::accel::Device &device,
+                     std::string &error);
+
+/// The device as a dictionary attribute (the simulator's field names) and
+/// back.
+DictionaryAttr accelDeviceToAttr(MLIRContext *ctx,
+                                 const ::lathe::accel::Device &device);
+::lathe::accel::Device accelDeviceFromAttr(DictionaryAttr attr);
+/// The device attached to `module` by accel-attach-device, if any.
+DictionaryAttr getAccelDeviceAttr(ModuleOp module);
+
+/// The simulator's program for `program` (ops in program order, tokens as
+/// dependencies). Returns false with `error` for an op it does not know.
+bool buildAccelProgram(Operation *program, ::lathe::accel::Program &out,
+                       std::string &error);
+
+/// A program written as JSON ({"ops": [{"kind": "mme_matmul", "tiles": 4,
+/// "m": 64, "n": 64, "k": 64, "deps": [0], "group": 1}, ...]}: the fields of
+/// ::lathe::accel::Op in snake case), for programs no compiler pass makes
+/// (bench/accel's H-GCN tiles).
+bool parseAccelProgramJson(llvm::StringRef json, ::lathe::accel::Program &out,
+                           std::string &error);
+
+} // namespace lathe
+} // namespace mlir
+
+#endif // LATHE_TARGET_ACCEL_DEVICE_H

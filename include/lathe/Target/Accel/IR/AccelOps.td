@@ -1,0 +1,167 @@
+//===- AccelOps.td - Engine-level ops of the accelerator target -*- tablegen -*-===//
+//
+// The IR the accelerator target lowers to (docs/Targets/Accel.md): one op per
+// engine operation (a matrix-engine product, a vector-core kernel, a DMA
+// transfer), each repeated over `tiles` identical tiles, ordered by tokens.
+// runtime/accel simulates it; the op and attribute names are the simulator's.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LATHE_TARGET_ACCEL_OPS
+#define LATHE_TARGET_ACCEL_OPS
+
+include "mlir/IR/OpBase.td"
+include "mlir/IR/AttrTypeBase.td"
+
+def Accel_Dialect : Dialect {
+  let name = "accel";
+  let summary = "Engine operations of a simulated matrix-engine + vector-core device";
+  let description = [{
+    Engine-level ops of Lathe's accelerator target: `accel.mme_matmul` on a
+    matrix engine (MME), `accel.tpc_*` kernels on the vector cores (TPC),
+    `accel.dma_load` / `accel.dma_store` between HBM and on-chip SRAM, all
+    inside an `accel.program`. Each op stands for `tiles` identical tiles
+    whose sizes are its attributes; a `!accel.token` result is its
+    completion and an operand token is a dependency. Ops with the same
+    `group` (one compute op with its transfers) depend on each other tile by
+    tile, which is how double buffering (`buffers = 2`) is expressed.
+  }];
+  let cppNamespace = "::mlir::lathe::accel";
+  let useDefaultTypePrinterParser = 1;
+}
+
+def Accel_TokenType : TypeDef<Accel_Dialect, "Token"> {
+  let mnemonic = "token";
+  let summary = "Completion of an engine op";
+}
+
+def Accel_ProgramOp : Op<Accel_Dialect, "program",
+    [SingleBlock, NoTerminator, IsolatedFromAbove]> {
+  let summary = "The engine ops of one function, in schedule order";
+  let description = [{
+    Holds the engine ops lowered from the function named `function`, in the
+    order `accel-schedule` issues them (every dependency first).
+
+    ```mlir
+    accel.program "main" {
+      %0 = accel.dma_load() {bytes = 4096 : i64, group = 0 : i64, tiles = 4 : i64}
+      %1 = accel.mme_matmul(%0) {group = 0 : i64, k = 256 : i64, m = 128 : i64, n = 128 : i64, tiles = 4 : i64}
+    }
+    ```
+  }];
+  let arguments = (ins StrAttr:$function);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = "$function attr-dict-with-keyword $body";
+}
+
+class Accel_EngineOp<string mnemonic, string engine> :
+    Op<Accel_Dialect, mnemonic> {
+  let results = (outs Accel_TokenType:$done);
+  let assemblyFormat = "`(` $deps `)` attr-dict";
+  let hasVerifier = 1;
+  string engineDoc = engine;
+}
+
+def Accel_DmaLoadOp : Accel_EngineOp<"dma_load", "dma"> {
+  let summary = "Copy `bytes` per tile from HBM into on-chip SRAM";
+  let description = [{
+    ```mlir
+    %t = accel.dma_load() {bytes = 65536 : i64, buffers = 2 : i64, group = 3 : i64, tiles = 8 : i64}
+    ```
+    With `buffers = 2` the load of tile i waits for the group's compute of
+    tile i - 2 (its buffer is free again), so loads overlap compute.
+  }];
+  let arguments = (ins Variadic<Accel_TokenType>:$deps, I64Attr:$tiles,
+                   I64Attr:$bytes, DefaultValuedAttr<I64Attr, "2">:$buffers,
+                   OptionalAttr<I64Attr>:$group, OptionalAttr<StrAttr>:$source);
+}
+
+def Accel_DmaStoreOp : Accel_EngineOp<"dma_store", "dma"> {
+  let summary = "Copy `bytes` per tile from on-chip SRAM to HBM";
+  let description = [{
+    ```mlir
+    %t = accel.dma_store(%c) {bytes = 65536 : i64, group = 3 : i64, tiles = 8 : i64}
+    ```
+  }];
+  let arguments = (ins Variadic<Accel_TokenType>:$deps, I64Attr:$tiles,
+                   I64Attr:$bytes, OptionalAttr<I64Attr>:$group,
+                   OptionalAttr<StrAttr>:$source);
+}
+
+class Accel_MatmulOp<string mnemonic, string engine>
+    : Accel_EngineOp<mnemonic, engine> {
+  let arguments = (ins Variadic<Accel_TokenType>:$deps, I64Attr:$tiles,
+                   I64Attr:$m, I64Attr:$n, I64Attr:$k,
+                   DefaultValuedAttr<StrAttr, "\"f32\"">:$element_type,
+                   OptionalAttr<I64Attr>:$group, OptionalAttr<StrAttr>:$source);
+}
+
+def Accel_MmeMatmulOp : Accel_MatmulOp<"mme_matmul", "mme"> {
+  let summary = "A [m x k] x [k x n] product per tile on a matrix engine";
+  let description = [{
+    ```mlir
+    %t = accel.mme_matmul(%a, %b) {k = 256 : i64, m = 256 : i64, n = 256 : i64, tiles = 2 : i64}
+    ```
+    Costs ceil(m/rows) * ceil(n/cols) passes of k cycles (divided by the
+    f32 rate for f32) plus the array fill, per tile.
+  }];
+}
+
+def Accel_TpcMatmulOp : Accel_MatmulOp<"tpc_matmul", "tpc"> {
+  let summary = "A [m x k] x [k x n] product per tile on a vector core";
+  let description = [{
+    ```mlir
+    %t = accel.tpc_matmul() {k = 64 : i64, m = 16 : i64, n = 16 : i64, tiles = 32 : i64}
+    ```
+  }];
+}
+
+def Accel_TpcElementwiseOp : Accel_EngineOp<"tpc_elementwise", "tpc"> {
+  let summary = "`elements` elements of `ops_per_element` instructions per tile";
+  let description = [{
+    ```mlir
+    %t = accel.tpc_elementwise(%x) {elements = 4096 : i64, ops_per_element = 2.0 : f64, tiles = 8 : i64}
+    ```
+  }];
+  let arguments = (ins Variadic<Accel_TokenType>:$deps, I64Attr:$tiles,
+                   I64Attr:$elements, F64Attr:$ops_per_element,
+                   OptionalAttr<I64Attr>:$group, OptionalAttr<StrAttr>:$source);
+}
+
+def Accel_TpcReduceOp : Accel_EngineOp<"tpc_reduce", "tpc"> {
+  let summary = "A reduction over `elements` inputs per tile";
+  let description = [{
+    ```mlir
+    %t = accel.tpc_reduce(%x) {elements = 4096 : i64, ops_per_element = 1.0 : f64, tiles = 1 : i64}
+    ```
+  }];
+  let arguments = (ins Variadic<Accel_TokenType>:$deps, I64Attr:$tiles,
+                   I64Attr:$elements, F64Attr:$ops_per_element,
+                   OptionalAttr<I64Attr>:$group, OptionalAttr<StrAttr>:$source);
+}
+
+class Accel_RowOp<string mnemonic> : Accel_EngineOp<mnemonic, "tpc"> {
+  let arguments = (ins Variadic<Accel_TokenType>:$deps, I64Attr:$tiles,
+                   I64Attr:$rows, I64Attr:$cols,
+                   OptionalAttr<I64Attr>:$group, OptionalAttr<StrAttr>:$source);
+}
+
+def Accel_TpcSoftmaxOp : Accel_RowOp<"tpc_softmax"> {
+  let summary = "Softmax over `rows` rows of `cols` per tile on a vector core";
+  let description = [{
+    ```mlir
+    %t = accel.tpc_softmax(%s) {cols = 128 : i64, rows = 16 : i64, tiles = 32 : i64}
+    ```
+  }];
+}
+
+def Accel_TpcLayerNormOp : Accel_RowOp<"tpc_layernorm"> {
+  let summary = "Layer norm over `rows` rows of `cols` per tile on a vector core";
+  let description = [{
+    ```mlir
+    %t = accel.tpc_layernorm(%s) {cols = 256 : i64, rows = 16 : i64, tiles = 8 : i64}
+    ```
+  }];
+}
+
+#endif // LATHE_TARGET_ACCEL_OPS

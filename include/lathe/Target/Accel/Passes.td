@@ -1,0 +1,106 @@
+//===- Passes.td - Accelerator target passes ---------------*- tablegen -*-===//
+
+#ifndef LATHE_TARGET_ACCEL_PASSES
+#define LATHE_TARGET_ACCEL_PASSES
+
+include "mlir/Pass/PassBase.td"
+
+def AccelAttachDevice : Pass<"accel-attach-device", "ModuleOp"> {
+  let summary = "Load a device description (JSON) into the module's accel.device attribute";
+  let description = [{
+    Reads `config` (configs/accel/*.json: clock, matrix engines, vector
+    cores, SRAM, HBM, DMA, optional sparse engine), checks every field and
+    attaches it to the module as `accel.device = {...}` (the simulator's
+    field names, numbers in cycles and bytes). Later passes read only the
+    attribute. A missing file, a malformed one, an unknown or missing key or
+    a non-positive size is an error naming the file and the key.
+
+    ```mlir
+    module attributes {accel.device = {clock_ghz = 1.65 : f64, mme_count = 2 : i64, ...}}
+    ```
+  }];
+  let options = [
+    Option<"config", "config", "std::string", /*default=*/"\"\"",
+           "Device description (JSON)">,
+    Option<"mmeType", "mme-type", "std::string", /*default=*/"\"f32\"",
+           "Element type the matrix engines run products at: f32 or bf16 "
+           "(timing only)">,
+  ];
+}
+
+def AccelPlace : Pass<"accel-place", "ModuleOp"> {
+  let summary = "Assign each compute op to the matrix engine or the vector cores by cost";
+  let description = [{
+    Works on the CPU target's `kernels` output (tensors): `lathe.matmul`,
+    `lathe.conv2d`, `linalg.matmul`/`batch_matmul` can run on either
+    engine; `linalg.softmax`, `lathe.layer_norm`, element-wise and reduction
+    generics and copies run on the vector cores. With `policy=cost` an op
+    that can run on both goes where it would finish first: its cost on
+    each engine (the simulator's tile costs over the tiles accel-tile would
+    make, spread over the engines of that kind) is added to the time that
+    engine kind is already busy and to the time its inputs are ready, in
+    program order (a greedy earliest-finish list schedule). So small or
+    skinny products that waste a systolic array's passes, and products that
+    would queue behind a busy matrix engine, go to the vector cores. When
+    sharing a compute-bound product's output blocks between both kinds (a
+    fraction f on the vector cores, chosen so that both finish together)
+    finishes at least 10% sooner than either alone, the op is split:
+    `accel.engine = "split"` with `accel.tpc_fraction = f`.
+    `all-mme` puts every op that can run on the MME there; `all-tpc` puts
+    everything on the vector cores. The decision is the op's
+    `accel.engine` attribute, with `accel.mme_cycles` / `accel.tpc_cycles`.
+
+    ```mlir
+    %0 = lathe.matmul ... {accel.engine = "mme", accel.mme_cycles = 2560 : i64, accel.tpc_cycles = 43690 : i64}
+    ```
+  }];
+  let options = [
+    Option<"policy", "policy", "std::string", /*default=*/"\"cost\"",
+           "cost, all-mme or all-tpc">,
+  ];
+}
+
+def AccelTile : Pass<"accel-tile", "ModuleOp"> {
+  let summary = "Lower placed ops to engine ops tiled to on-chip memory, with explicit DMA";
+  let description = [{
+    For every function, builds an `accel.program` of the same name. Each
+    placed compute op becomes one engine op over tiles that fit on chip:
+    matrix-engine products in tiles whose operand and result blocks, times
+    `buffers`, fit in the SRAM share of one MME; vector-core kernels in
+    tiles whose rows or elements, times `buffers`, fit in a core's local
+    memory. A tensor that fits in a quarter of the SRAM stays on chip
+    between its producer and its consumers; every other operand (function
+    arguments, weights, large intermediates) is loaded by an
+    `accel.dma_load` per tile of the same `group` and every result that
+    does not stay on chip is written back by an `accel.dma_store`. Loads
+    are double buffered (`buffers = 2`). Tokens follow the tensors'
+    def-use chains (reshapes and slices pass their source's token on).
+
+    ```mlir
+    accel.program "main" {
+      %0 = accel.dma_load() {bytes = 262144 : i64, buffers = 2 : i64, group = 0 : i64, tiles = 1 : i64}
+      %1 = accel.mme_matmul(%0) {group = 0 : i64, k = 256 : i64, m = 128 : i64, n = 256 : i64, tiles = 1 : i64}
+    }
+    ```
+  }];
+  let options = [
+    Option<"buffers", "buffers", "int64_t", /*default=*/"2",
+           "Buffers per operand tile (2 = double buffering)">,
+  ];
+  let dependentDialects = ["::mlir::lathe::accel::AccelDialect"];
+}
+
+def AccelSchedule : Pass<"accel-schedule", "ModuleOp"> {
+  let summary = "Order each accel.program by critical path (list scheduling)";
+  let description = [{
+    Groups (a compute op with its transfers) are issued in list-scheduling
+    order: among the groups whose dependencies are issued, the one with the
+    longest remaining path to the end of the program (its own cost plus
+    the costliest chain of dependants, in the simulator's cycles) goes
+    first. The simulator runs ops in program order on append-only engine
+    timelines, so this order decides which independent work overlaps.
+    Each op gets `accel.priority` (its group's remaining path, cycles).
+  }];
+}
+
+#endif // LATHE_TARGET_ACCEL_PASSES

@@ -1,0 +1,427 @@
+//===- Device.cpp - Device descriptions of the accelerator target ---------===//
+
+#include "lathe/Target/Accel/Device.h"
+
+#include "lathe/Target/Accel/IR/AccelOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+
+#include <cmath>
+#include <set>
+
+using namespace mlir;
+using namespace mlir::lathe;
+using ::lathe::accel::Device;
+
+namespace {
+/// Reads the fields of one JSON object, remembering which keys were used so
+/// unknown keys (typos) are reported.
+class Section {
+public:
+  Section(const llvm::json::Object *object, std::string path,
+          std::string &error)
+      : object(object), path(std::move(path)), error(error) {}
+
+  bool number(llvm::StringRef key, double &out, bool required = true,
+              bool positive = true) {
+    used.insert(key.str());
+    const llvm::json::Value *v = object->get(key);
+    if (!v) {
+      if (required)
+        return fail(key, "is missing");
+      return true;
+    }
+    std::optional<double> d = v->getAsNumber();
+    if (!d || !std::isfinite(*d))
+      return fail(key, "must be a number");
+    if (positive ? *d <= 0 : *d < 0)
+      return fail(key, positive ? "must be positive" : "must not be negative");
+    out = *d;
+    return true;
+  }
+  bool integer(llvm::StringRef key, int64_t &out, bool required = true,
+               bool positive = true) {
+    double d = double(out);
+    if (!number(key, d, required, positive))
+      return false;
+    if (d != std::floor(d))
+      return fail(key, "must be an integer");
+    out = static_cast<int64_t>(d);
+    return true;
+  }
+  bool noUnknownKeys() {
+    for (const auto &kv : *object)
+      if (!used.count(kv.first.str()))
+        return fail(kv.first, "is not a known key");
+    return true;
+  }
+  bool fail(llvm::StringRef key, llvm::StringRef what) {
+    error =
+        "'" + path + (path.empty() ? "" : ".") + key.str() + "' " + what.str();
+    return false;
+  }
+  void use(llvm::StringRef key) { used.insert(key.str()); }
+
+private:
+  const llvm::json::Object *object;
+  std::string path;
+  std::string &error;
+  std::set<std::string> used;
+};
+} // namespace
+
+bool mlir::lathe::parseAccelDevice(llvm::StringRef json, Device &d,
+                                   std::string &error) {
+  llvm::Expected<llvm::json::Value> parsed = llvm::json::parse(json);
+  if (!parsed) {
+    error = "not valid JSON: " + llvm::toString(parsed.takeError());
+    return false;
+  }
+  const llvm::json::Object *root = parsed->getAsObject();
+  if (!root) {
+    error = "the description must be a JSON object";
+    return false;
+  }
+  Section top(root, "", error);
+  top.use("comment");
+  top.use("name");
+  if (auto name = root->getString("name"))
+    d.name = name->str();
+  if (!top.number("clock_ghz", d.clockGHz))
+    return false;
+  auto section = [&](llvm::StringRef key,
+                     bool required) -> const llvm::json::Object * {
+    top.use(key);
+    const llvm::json::Object *o = root->getObject(key);
+    if (!o && required)
+      top.fail(key, root->get(key) ? "must be an object" : "is missing");
+    return o;
+  };
+  const llvm::json::Object *mme = section("mme", true);
+  if (!mme)
+    return false;
+  Section m(mme, "mme", error);
+  m.use("element_types");
+  if (!m.integer("count", d.mmeCount) || !m.integer("rows", d.mmeRows) ||
+      !m.integer("cols", d.mmeCols) || !m.number("f32_rate", d.mmeF32Rate) ||
+      !m.integer("fill_cycles", d.mmeFillCycles, false, false) ||
+      !m.noUnknownKeys())
+    return false;
+  if (d.mmeF32Rate > 1)
+    return m.fail("f32_rate",
+                  "must be at most 1 (f32 is never faster than bf16)");
+  const llvm::json::Object *tpc = section("tpc", true);
+  if (!tpc)
+    return false;
+  Section t(tpc, "tpc", error);
+  if (!t.integer("count", d.tpcCount) ||
+      !t.integer("simd_bytes", d.tpcSimdBytes) ||
+      !t.integer("local_memory_bytes", d.tpcLocalMemoryBytes) ||
+      !t.integer("startup_cycles", d.tpcStartupCycles, false, false) ||
+      !t.number("softmax_ops_per_element", d.tpcSoftmaxOpsPerElement, false) ||
+      !t.number("layernorm_ops_per_element", d.tpcLayerNormOpsPerElement,
+                false) ||
+      !t.number("transcendental_ops", d.tpcTranscendentalOps, false, false) ||
+      !t.noUnknownKeys())
+    return false;
+  const llvm::json::Object *sram = section("sram", true);
+  if (!sram)
+    return false;
+  Section s(sram, "sram", error);
+  if (!s.integer("bytes", d.sramBytes) || !s.noUnknownKeys())
+    return false;
+  const llvm::json::Object *hbm = section("hbm", true);
+  if (!hbm)
+    return false;
+  Section h(hbm, "hbm", error);
+  double bytesPerSecond = 0, latencyNs = 0;
+  if (!h.integer("bytes", d.hbmBytes) ||
+      !h.number("bytes_per_second", bytesPerSecond) ||
+      !h.number("latency_ns", latencyNs, true, false) || !h.noUnknownKeys())
+    return false;
+  d.hbmBytesPerCycle = bytesPerSecond / (d.clockGHz * 1e9);
+  d.hbmLatencyCycles =
+      static_cast<int64_t>(std::llround(latencyNs * d.clockGHz));
+  const llvm::json::Object *dma = section("dma", true);
+  if (!dma)
+    return false;
+  Section dm(dma, "dma", error);
+  if (!dm.integer("count", d.dmaCount) ||
+      !dm.number("bytes_per_cycle", d.dmaBytesPerCycle) || !dm.noUnknownKeys())
+    return false;
+  if (const llvm::json::Object *sparse = section("sparse", false)) {
+    Section sp(sparse, "sparse", error);
+    if (!sp.number("macs_per_cycle", d.sparseMacsPerCycle) ||
+        !sp.integer("startup_cycles", d.sparseStartupCycles, false, false) ||
+        !sp.noUnknownKeys())
+      return false;
+  }
+  return top.noUnknownKeys();
+}
+
+bool mlir::lathe::loadAccelDevice(llvm::StringRef path, Device &device,
+                                  std::string &error) {
+  auto buffer = llvm::MemoryBuffer::getFile(path);
+  if (!buffer) {
+    error = "cannot read device description '" + path.str() +
+            "': " + buffer.getError().message();
+    return false;
+  }
+  if (!parseAccelDevice((*buffer)->getBuffer(), device, error)) {
+    error = "device description '" + path.str() + "': " + error;
+    return false;
+  }
+  return true;
+}
+
+DictionaryAttr mlir::lathe::accelDeviceToAttr(MLIRContext *ctx,
+                                              const Device &d) {
+  Builder b(ctx);
+  SmallVector<NamedAttribute> attrs;
+  auto i = [&](StringRef key, int64_t v) {
+    attrs.push_back(b.getNamedAttr(key, b.getI64IntegerAttr(v)));
+  };
+  auto f = [&](StringRef key, double v) {
+    attrs.push_back(b.getNamedAttr(key, b.getF64FloatAttr(v)));
+  };
+  attrs.push_back(b.getNamedAttr("name", b.getStringAttr(d.name)));
+  f("clock_ghz", d.clockGHz);
+  i("mme_count", d.mmeCount);
+  i("mme_rows", d.mmeRows);
+  i("mme_cols", d.mmeCols);
+  f("mme_f32_rate", d.mmeF32Rate);
+  i("mme_fill_cycles", d.mmeFillCycles);
+  attrs.push_back(b.getNamedAttr("mme_element_type",
+                                 b.getStringAttr(d.mmeBf16 ? "bf16" : "f32")));
+  i("tpc_count", d.tpcCount);
+  i("tpc_simd_bytes", d.tpcSimdBytes);
+  i("tpc_local_memory_bytes", d.tpcLocalMemoryBytes);
+  i("tpc_startup_cycles", d.tpcStartupCycles);
+  f("tpc_softmax_ops_per_element", d.tpcSoftmaxOpsPerElement);
+  f("tpc_layernorm_ops_per_element", d.tpcLayerNormOpsPerElement);
+  f("tpc_transcendental_ops", d.tpcTranscendentalOps);
+  i("sram_bytes", d.sramBytes);
+  i("hbm_bytes", d.hbmBytes);
+  f("hbm_bytes_per_cycle", d.hbmBytesPerCycle);
+  i("hbm_latency_cycles", d.hbmLatencyCycles);
+  i("dma_count", d.dmaCount);
+  f("dma_bytes_per_cycle", d.dmaBytesPerCycle);
+  f("sparse_macs_per_cycle", d.sparseMacsPerCycle);
+  i("sparse_startup_cycles", d.sparseStartupCycles);
+  return b.getDictionaryAttr(attrs);
+}
+
+Device mlir::lathe::accelDeviceFromAttr(DictionaryAttr attr) {
+  Device d;
+  auto i = [&](StringRef key, int64_t &out) {
+    if (auto v = attr.getAs<IntegerAttr>(key))
+      out = v.getInt();
+  };
+  auto f = [&](StringRef key, double &out) {
+    if (auto v = attr.getAs<FloatAttr>(key))
+      out = v.getValueAsDouble();
+  };
+  if (auto name = attr.getAs<StringAttr>("name"))
+    d.name = name.str();
+  if (auto type = attr.getAs<StringAttr>("mme_element_type"))
+    d.mmeBf16 = type.getValue() == "bf16";
+  f("clock_ghz", d.clockGHz);
+  i("mme_count", d.mmeCount);
+  i("mme_rows", d.mmeRows);
+  i("mme_cols", d.mmeCols);
+  f("mme_f32_rate", d.mmeF32Rate);
+  i("mme_fill_cycles", d.mmeFillCycles);
+  i("tpc_count", d.tpcCount);
+  i("tpc_simd_bytes", d.tpcSimdBytes);
+  i("tpc_local_memory_bytes", d.tpcLocalMemoryBytes);
+  i("tpc_startup_cycles", d.tpcStartupCycles);
+  f("tpc_softmax_ops_per_element", d.tpcSoftmaxOpsPerElement);
+  f("tpc_layernorm_ops_per_element", d.tpcLayerNormOpsPerElement);
+  f("tpc_transcendental_ops", d.tpcTranscendentalOps);
+  i("sram_bytes", d.sramBytes);
+  i("hbm_bytes", d.hbmBytes);
+  f("hbm_bytes_per_cycle", d.hbmBytesPerCycle);
+  i("hbm_latency_cycles", d.hbmLatencyCycles);
+  i("dma_count", d.dmaCount);
+  f("dma_bytes_per_cycle", d.dmaBytesPerCycle);
+  f("sparse_macs_per_cycle", d.sparseMacsPerCycle);
+  i("sparse_startup_cycles", d.sparseStartupCycles);
+  return d;
+}
+
+DictionaryAttr mlir::lathe::getAccelDeviceAttr(ModuleOp module) {
+  return module->getAttrOfType<DictionaryAttr>(kAccelDeviceAttr);
+}
+
+bool mlir::lathe::buildAccelProgram(Operation *program,
+                                    ::lathe::accel::Program &out,
+                                    std::string &error) {
+  using namespace ::lathe::accel;
+  out.ops.clear();
+  llvm::DenseMap<Value, int> index;
+  for (Operation &op : program->getRegion(0).front()) {
+    ::lathe::accel::Op sim;
+    auto group = [&](std::optional<uint64_t> g) {
+      sim.group = g ? static_cast<int>(*g) : -1;
+    };
+    auto source = [&](std::optional<StringRef> s) {
+      sim.name =
+          (op.getName().stripDialect() + (s ? ":" + s->str() : "")).str();
+    };
+    if (auto o = dyn_cast<accel::DmaLoadOp>(op)) {
+      sim.kind = OpKind::DmaLoad;
+      sim.tiles = o.getTiles();
+      sim.bytes = o.getBytes();
+      sim.buffers = o.getBuffers();
+      group(o.getGroup());
+      source(o.getSource());
+    } else if (auto o = dyn_cast<accel::DmaStoreOp>(op)) {
+      sim.kind = OpKind::DmaStore;
+      sim.tiles = o.getTiles();
+      sim.bytes = o.getBytes();
+      group(o.getGroup());
+      source(o.getSource());
+    } else if (auto o = dyn_cast<accel::MmeMatmulOp>(op)) {
+      sim.kind = OpKind::MmeMatmul;
+      sim.tiles = o.getTiles();
+      sim.m = o.getM();
+      sim.n = o.getN();
+      sim.k = o.getK();
+      sim.f32 = o.getElementType() == "f32";
+      group(o.getGroup());
+      source(o.getSource());
+    } else if (auto o = dyn_cast<accel::TpcMatmulOp>(op)) {
+      sim.kind = OpKind::TpcMatmul;
+      sim.tiles = o.getTiles();
+      sim.m = o.getM();
+      sim.n = o.getN();
+      sim.k = o.getK();
+      sim.f32 = o.getElementType() == "f32";
+      group(o.getGroup());
+      source(o.getSource());
+    } else if (auto o = dyn_cast<accel::TpcElementwiseOp>(op)) {
+      sim.kind = OpKind::TpcElementwise;
+      sim.tiles = o.getTiles();
+      sim.elements = o.getElements();
+      sim.opsPerElement = o.getOpsPerElement().convertToDouble();
+      group(o.getGroup());
+      source(o.getSource());
+    } else if (auto o = dyn_cast<accel::TpcReduceOp>(op)) {
+      sim.kind = OpKind::TpcReduce;
+      sim.tiles = o.getTiles();
+      sim.elements = o.getElements();
+      sim.opsPerElement = o.getOpsPerElement().convertToDouble();
+      group(o.getGroup());
+      source(o.getSource());
+    } else if (auto o = dyn_cast<accel::TpcSoftmaxOp>(op)) {
+      sim.kind = OpKind::TpcSoftmax;
+      sim.tiles = o.getTiles();
+      sim.rows = o.getRows();
+      sim.cols = o.getCols();
+      group(o.getGroup());
+      source(o.getSource());
+    } else if (auto o = dyn_cast<accel::TpcLayerNormOp>(op)) {
+      sim.kind = OpKind::TpcLayerNorm;
+      sim.tiles = o.getTiles();
+      sim.rows = o.getRows();
+      sim.cols = o.getCols();
+      group(o.getGroup());
+      source(o.getSource());
+    } else {
+      error = "accel.program holds an op the simulator does not know: " +
+              op.getName().getStringRef().str();
+      return false;
+    }
+    for (Value dep : op.getOperands()) {
+      auto it = index.find(dep);
+      if (it == index.end()) {
+        error = "an engine op depends on a token defined outside its program";
+        return false;
+      }
+      sim.deps.push_back(it->second);
+    }
+    index[op.getResult(0)] = static_cast<int>(out.ops.size());
+    out.ops.push_back(std::move(sim));
+  }
+  return true;
+}
+
+bool mlir::lathe::parseAccelProgramJson(llvm::StringRef json,
+                                        ::lathe::accel::Program &out,
+                                        std::string &error) {
+  using namespace ::lathe::accel;
+  llvm::Expected<llvm::json::Value> parsed = llvm::json::parse(json);
+  if (!parsed) {
+    error = "not valid JSON: " + llvm::toString(parsed.takeError());
+    return false;
+  }
+  const llvm::json::Object *root = parsed->getAsObject();
+  const llvm::json::Array *ops = root ? root->getArray("ops") : nullptr;
+  if (!ops) {
+    error = "expected an object with an \"ops\" array";
+    return false;
+  }
+  static const std::pair<const char *, OpKind> kinds[] = {
+      {"mme_matmul", OpKind::MmeMatmul},
+      {"tpc_matmul", OpKind::TpcMatmul},
+      {"tpc_elementwise", OpKind::TpcElementwise},
+      {"tpc_softmax", OpKind::TpcSoftmax},
+      {"tpc_layernorm", OpKind::TpcLayerNorm},
+      {"tpc_reduce", OpKind::TpcReduce},
+      {"dma_load", OpKind::DmaLoad},
+      {"dma_store", OpKind::DmaStore},
+      {"sparse_spmm", OpKind::SparseSpMM}};
+  out.ops.clear();
+  for (auto [i, value] : llvm::enumerate(*ops)) {
+    const llvm::json::Object *o = value.getAsObject();
+    std::string where = "ops[" + std::to_string(i) + "]";
+    if (!o) {
+      error = where + " is not an object";
+      return false;
+    }
+    ::lathe::accel::Op op;
+    std::optional<llvm::StringRef> kind = o->getString("kind");
+    bool known = false;
+    for (auto [name, k] : kinds)
+      if (kind && *kind == name) {
+        op.kind = k;
+        known = true;
+      }
+    if (!known) {
+      error = where + ".kind is missing or unknown";
+      return false;
+    }
+    auto integer = [&](llvm::StringRef key, int64_t &field) {
+      if (auto v = o->getInteger(key))
+        field = *v;
+    };
+    integer("tiles", op.tiles);
+    integer("buffers", op.buffers);
+    integer("m", op.m);
+    integer("n", op.n);
+    integer("k", op.k);
+    integer("rows", op.rows);
+    integer("cols", op.cols);
+    integer("elements", op.elements);
+    integer("bytes", op.bytes);
+    integer("nnz", op.nnz);
+    int64_t group = -1;
+    integer("group", group);
+    op.group = static_cast<int>(group);
+    if (auto v = o->getNumber("ops_per_element"))
+      op.opsPerElement = *v;
+    if (auto v = o->getString("element_type"))
+      op.f32 = *v != "bf16";
+    if (auto v = o->getString("name"))
+      op.name = v->str();
+    if (const llvm::json::Array *deps = o->getArray("deps"))
+      for (const llvm::json::Value &d : *deps)
+        if (auto v = d.getAsInteger())
+          op.deps.push_back(static_cast<int>(*v));
+    out.ops.push_back(std::move(op));
+  }
+  return true;
+}

@@ -1,0 +1,905 @@
+//===- Passes.cpp - Placement, tiling and scheduling for the accelerator --===//
+//
+// accel-attach-device, accel-place, accel-tile and accel-schedule
+// (include/lathe/Target/Accel/Passes.td). Costs come from the simulator's own
+// functions (runtime/accel), so placement and simulation agree.
+//
+//===----------------------------------------------------------------------===//
+
+#include "lathe/Target/Accel/Passes.h"
+
+#include "lathe/Dialect/Lathe/LatheOps.h"
+#include "lathe/Interfaces/FlopsInterface.h"
+#include "lathe/Target/Accel/Device.h"
+#include "lathe/Target/Accel/IR/AccelOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Builders.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
+
+#include <algorithm>
+#include <map>
+
+namespace mlir {
+namespace lathe {
+#define GEN_PASS_DEF_ACCELATTACHDEVICE
+#define GEN_PASS_DEF_ACCELPLACE
+#define GEN_PASS_DEF_ACCELTILE
+#define GEN_PASS_DEF_ACCELSCHEDULE
+#include "lathe/Target/Accel/Passes.h.inc"
+} // namespace lathe
+} // namespace mlir
+
+using namespace mlir;
+using namespace mlir::lathe;
+using ::lathe::accel::Device;
+using ::lathe::accel::OpKind;
+using SimOp = ::lathe::accel::Op;
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// What a tensor op asks of the device
+//===----------------------------------------------------------------------===//
+
+enum class WorkKind {
+  None,
+  View,
+  Matmul,
+  Softmax,
+  LayerNorm,
+  Elementwise,
+  Reduce
+};
+
+struct Work {
+  WorkKind kind = WorkKind::None;
+  int64_t batch = 1, m = 0, n = 0, k = 0;
+  int64_t rows = 0, cols = 0;
+  int64_t elements = 0;
+  double ops = 1;
+  SmallVector<Value> inputs;
+  Value result;
+  /// Positions of a product's bias and residual in `inputs` (-1: none).
+  int bias = -1, residual = -1;
+  /// A product split between the engines: this part's share of the rows
+  /// (of the left operand, the residual and the result) or of the columns
+  /// (of the right operand, the bias, the residual and the result).
+  double rowShare = 1, colShare = 1;
+};
+
+/// The part of a product on one engine kind: `share` of its rows (or of its
+/// columns).
+Work productPart(const Work &w, double share, bool columns) {
+  Work part = w;
+  if (columns) {
+    part.n = std::max<int64_t>(1, std::llround(double(w.n) * share));
+    part.colShare = share;
+  } else {
+    part.m = std::max<int64_t>(1, std::llround(double(w.m) * share));
+    part.rowShare = share;
+  }
+  return part;
+}
+
+/// The MME's and the vector cores' parts of a product with a `tpcShare` of
+/// its rows (or columns) on the cores; the two parts cover it exactly.
+std::pair<Work, Work> splitProduct(const Work &w, double tpcShare,
+                                   bool columns) {
+  Work mme = productPart(w, 1 - tpcShare, columns);
+  int64_t total = columns ? w.n : w.m;
+  int64_t rest = std::max<int64_t>(1, total - (columns ? mme.n : mme.m));
+  Work tpc = productPart(w, double(rest) / double(total), columns);
+  (columns ? tpc.n : tpc.m) = rest;
+  return {mme, tpc};
+}
+
+int64_t elementsOf(Type type) {
+  auto shaped = dyn_cast<ShapedType>(type);
+  if (!shaped || !shaped.hasStaticShape())
+    return -1;
+  return shaped.getNumElements();
+}
+
+int64_t bytesOf(Value v) {
+  auto shaped = dyn_cast<ShapedType>(v.getType());
+  int64_t n = elementsOf(v.getType());
+  if (!shaped || n < 0)
+    return 0;
+  int64_t bits = shaped.getElementType().getIntOrFloatBitWidth();
+  return n * std::max<int64_t>(1, bits / 8);
+}
+
+bool isTranscendental(Operation *op) {
+  return isa<math::ExpOp, math::TanhOp, math::ErfOp, math::LogOp, math::SqrtOp,
+             math::RsqrtOp, math::PowFOp, math::Exp2Op, math::Log1pOp,
+             math::ExpM1Op>(op);
+}
+
+/// Fails (with a diagnostic) on dynamic sizes.
+FailureOr<Work> describe(Operation *op) {
+  Work w;
+  auto tensorResult = [&]() -> Value {
+    for (Value r : op->getResults())
+      if (isa<RankedTensorType>(r.getType()))
+        return r;
+    return Value();
+  };
+  if (isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp, tensor::CastOp,
+          tensor::ExtractSliceOp, tensor::ReshapeOp>(op)) {
+    w.kind = WorkKind::View;
+    w.inputs.push_back(op->getOperand(0));
+    w.result = op->getResult(0);
+    return w;
+  }
+  Value result = tensorResult();
+  if (!result || isa<arith::ConstantOp, tensor::EmptyOp>(op) ||
+      op->hasTrait<OpTrait::ConstantLike>())
+    return w;
+  w.result = result;
+  if (elementsOf(result.getType()) < 0)
+    return op->emitOpError()
+           << "has a dynamic result shape: the accelerator target needs "
+              "static shapes (lathe-run --backend=accel specializes the "
+              "entry to its inputs' shapes)";
+  for (Value v : op->getOperands())
+    if (isa<RankedTensorType>(v.getType()))
+      w.inputs.push_back(v);
+  // Destination operands are written, not read (except an accumulating
+  // convolution's init, which stays).
+  if (auto dps = dyn_cast<DestinationStyleOpInterface>(op)) {
+    w.inputs.clear();
+    for (OpOperand *in : dps.getDpsInputOperands())
+      if (isa<RankedTensorType>(in->get().getType()))
+        w.inputs.push_back(in->get());
+  }
+  if (auto mm = dyn_cast<mlir::lathe::MatmulOp>(op)) {
+    SmallVector<int64_t, 4> sizes = mm.getProblemSizes();
+    if (llvm::any_of(sizes, ShapedType::isDynamic))
+      return op->emitOpError() << "has dynamic sizes";
+    w.kind = WorkKind::Matmul;
+    w.batch = sizes[0];
+    w.m = sizes[1];
+    w.n = sizes[2];
+    w.k = sizes[3];
+    w.inputs = {mm.getLhs(), mm.getRhs()};
+    if (Value bias = mm.getBias()) {
+      w.bias = static_cast<int>(w.inputs.size());
+      w.inputs.push_back(bias);
+    }
+    if (Value residual = mm.getResidual()) {
+      w.residual = static_cast<int>(w.inputs.size());
+      w.inputs.push_back(residual);
+    }
+    return w;
+  }
+  if (auto conv = dyn_cast<mlir::lathe::Conv2DOp>(op)) {
+    auto filter = cast<ShapedType>(conv.getFilter().getType());
+    auto flopsOp = cast<FlopsOpInterface>(op);
+    FailureOr<int64_t> flops = flopsOp.getFlopCount();
+    if (failed(flops) || !filter.hasStaticShape())
+      return op->emitOpError() << "has dynamic sizes";
+    w.kind = WorkKind::Matmul;
+    // Implicit GEMM: [N*OH*OW x C*KH*KW] x [C*KH*KW x F].
+    w.n = conv.isNhwc() ? filter.getDimSize(3) : filter.getDimSize(0);
+    w.k = filter.getNumElements() / std::max<int64_t>(1, w.n);
+    w.m = std::max<int64_t>(1, *flops / std::max<int64_t>(1, 2 * w.n * w.k));
+    w.inputs = {conv.getInput(), conv.getFilter()};
+    if (Value bias = conv.getBias()) {
+      w.bias = 2;
+      w.inputs.push_back(bias);
+    }
+    return w;
+  }
+  if (isa<linalg::MatmulOp, linalg::BatchMatmulOp>(op)) {
+    auto type = cast<ShapedType>(result.getType());
+    FailureOr<int64_t> flops = cast<FlopsOpInterface>(op).getFlopCount();
+    if (failed(flops))
+      return op->emitOpError() << "has dynamic sizes";
+    w.kind = WorkKind::Matmul;
+    w.m = type.getDimSize(type.getRank() - 2);
+    w.n = type.getDimSize(type.getRank() - 1);
+    w.batch = type.getRank() == 3 ? type.getDimSize(0) : 1;
+    w.k = std::max<int64_t>(1, *flops / (2 * w.batch * w.m * w.n));
+    return w;
+  }
+  if (auto softmax = dyn_cast<linalg::SoftmaxOp>(op)) {
+    auto type = cast<ShapedType>(result.getType());
+    w.kind = WorkKind::Softmax;
+    w.cols = type.getDimSize(softmax.getDimension());
+    w.rows = type.getNumElements() / std::max<int64_t>(1, w.cols);
+    return w;
+  }
+  if (isa<mlir::lathe::LayerNormOp>(op)) {
+    auto type = cast<ShapedType>(result.getType());
+    w.kind = WorkKind::LayerNorm;
+    w.cols = type.getDimSize(type.getRank() - 1);
+    w.rows = type.getNumElements() / std::max<int64_t>(1, w.cols);
+    return w;
+  }
+  if (auto generic = dyn_cast<linalg::GenericOp>(op)) {
+    double ops = 0;
+    for (Operation &inner : generic.getBody()->without_terminator())
+      ops += 1 + (isTranscendental(&inner) ? 4 : 0);
+    w.ops = std::max(1.0, ops);
+    SmallVector<int64_t> ranges = generic.getStaticLoopRanges();
+    int64_t domain = 1;
+    for (int64_t r : ranges)
+      domain = ShapedType::isDynamic(r) ? -1 : domain * r;
+    if (domain < 0)
+      return op->emitOpError() << "has dynamic loop ranges";
+    w.elements = domain;
+    w.kind = generic.getNumReductionLoops() ? WorkKind::Reduce
+                                            : WorkKind::Elementwise;
+    return w;
+  }
+  // Every other op with a tensor result is a copy on the vector cores.
+  w.kind = WorkKind::Elementwise;
+  w.elements = elementsOf(result.getType());
+  w.ops = 1;
+  return w;
+}
+
+//===----------------------------------------------------------------------===//
+// Tiling: the engine op of one tile and how many tiles
+//===----------------------------------------------------------------------===//
+
+constexpr int64_t kMaxTiles = 1 << 16;
+
+int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+struct Tiled {
+  SimOp op;               ///< one tile
+  int64_t loadBytes = 0;  ///< per tile
+  int64_t storeBytes = 0; ///< per tile
+};
+
+/// `onMme`: the product runs on a matrix engine. `resident[i]`: input i is
+/// already on chip. `residentOut`: the result stays on chip.
+Tiled tile(const Work &w, bool onMme, const Device &d, int64_t buffers,
+           ArrayRef<bool> resident, bool residentOut) {
+  Tiled t;
+  int64_t f = 4;
+  int64_t tiles = 1;
+  auto spread = [&](int64_t total) {
+    return total ? ceilDiv(total, tiles) : 0;
+  };
+  int64_t inputBytes = 0;
+  for (auto [i, v] : llvm::enumerate(w.inputs))
+    if (!resident[i])
+      inputBytes += bytesOf(v);
+  int64_t outBytes =
+      residentOut
+          ? 0
+          : std::llround(double(bytesOf(w.result)) * w.rowShare * w.colShare);
+  if (w.kind == WorkKind::Matmul) {
+    int64_t tm = w.m, tn = w.n, tk = w.k;
+    auto fits = [&](int64_t budget) {
+      return buffers * (tm + tn) * tk * f + tm * tn * f <= budget;
+    };
+    if (onMme) {
+      // Output blocks of at least the array's size where the product has
+      // them (smaller ones waste passes); the reduction is split (partial
+      // sums stay in the output block) before the blocks shrink below it.
+      int64_t budget = d.sramBytes / 2 / std::max<int64_t>(1, d.mmeCount);
+      bool found = false;
+      for (int64_t x = 8 * d.mmeRows; x >= 1 && !found; x /= 2) {
+        tm = std::min(w.m, x);
+        tn = std::min(w.n, x);
+        int64_t minK = x >= d.mmeRows ? std::min<int64_t>(w.k, 64) : w.k;
+        for (tk = w.k; tk >= minK; tk = tk > 1 ? (tk + 1) / 2 : 0) {
+          if (fits(budget)) {
+            found = true;
+            break;
+          }
+          if (tk == 1)
+            break;
+        }
+      }
+      if (!found)
+        tk = std::min<int64_t>(w.k, 64);
+    } else {
+      for (int64_t x = 256; x >= 1; x /= 2) {
+        tm = std::min(w.m, x);
+        tn = std::min(w.n, x);
+        if (fits(d.tpcLocalMemoryBytes))
+          break;
+      }
+    }
+    auto count = [&] {
+      return w.batch * ceilDiv(w.m, tm) * ceilDiv(w.n, tn) * ceilDiv(w.k, tk);
+    };
+    // At least one tile per matrix engine, so a product uses them all.
+    while (onMme && count() < d.mmeCount && std::max(tm, tn) > 1) {
+      if (tn >= tm)
+        tn = ceilDiv(tn, 2);
+      else
+        tm = ceilDiv(tm, 2);
+    }
+    while (count() > kMaxTiles && (tm < w.m || tn < w.n)) {
+      tm = std::min(w.m, tm * 2);
+      tn = std::min(w.n, tn * 2);
+    }
+    tiles = count();
+    t.op.kind = onMme ? OpKind::MmeMatmul : OpKind::TpcMatmul;
+    t.op.f32 = !(onMme && d.mmeBf16);
+    t.op.m = tm;
+    t.op.n = tn;
+    t.op.k = tk;
+    // Operand blocks are read once per tile of the other dimension.
+    int64_t load = 0;
+    for (auto [i, v] : llvm::enumerate(w.inputs)) {
+      if (resident[i])
+        continue;
+      int64_t b = bytesOf(v);
+      // Each operand is read for this part's rows and columns only.
+      int idx = static_cast<int>(i);
+      double share = idx == 0                    ? w.rowShare
+                     : idx == 1 || idx == w.bias ? w.colShare
+                     : idx == w.residual         ? w.rowShare * w.colShare
+                                                 : 1.0;
+      b = std::llround(double(b) * share);
+      if (i == 0)
+        b *= ceilDiv(w.n, tn);
+      else if (i == 1)
+        b *= ceilDiv(w.m, tm);
+      load += b;
+    }
+    t.op.tiles = tiles;
+    t.loadBytes = spread(load);
+    t.storeBytes = spread(outBytes);
+    return t;
+  }
+  int64_t streams = static_cast<int64_t>(w.inputs.size()) + 1;
+  if (w.kind == WorkKind::Softmax || w.kind == WorkKind::LayerNorm) {
+    int64_t rowBytes = w.cols * f;
+    int64_t r =
+        std::max<int64_t>(1, d.tpcLocalMemoryBytes /
+                                 std::max<int64_t>(1, buffers * 2 * rowBytes));
+    r = std::min(r, w.rows);
+    while (ceilDiv(w.rows, r) > kMaxTiles)
+      r *= 2;
+    tiles = ceilDiv(w.rows, r);
+    t.op.kind =
+        w.kind == WorkKind::Softmax ? OpKind::TpcSoftmax : OpKind::TpcLayerNorm;
+    t.op.rows = r;
+    t.op.cols = w.cols;
+  } else {
+    int64_t e = std::max<int64_t>(
+        1, d.tpcLocalMemoryBytes / std::max<int64_t>(1, buffers * streams * f));
+    e = std::min(e, std::max<int64_t>(1, w.elements));
+    while (ceilDiv(w.elements, e) > kMaxTiles)
+      e *= 2;
+    tiles = std::max<int64_t>(1, ceilDiv(w.elements, e));
+    t.op.kind =
+        w.kind == WorkKind::Reduce ? OpKind::TpcReduce : OpKind::TpcElementwise;
+    t.op.elements = e;
+    t.op.opsPerElement = w.ops;
+  }
+  t.op.tiles = tiles;
+  t.loadBytes = spread(inputBytes);
+  t.storeBytes = spread(outBytes);
+  return t;
+}
+
+/// Cycles the op keeps its engine kind busy: its tiles spread over the
+/// engines of that kind, or its transfers at the HBM bandwidth when those
+/// take longer (they overlap the compute when double buffered).
+struct Cost {
+  int64_t compute = 0, transfer = 0;
+  int64_t total() const { return std::max(compute, transfer); }
+};
+
+Cost costOf(const Tiled &t, const Device &d) {
+  int64_t engines =
+      ::lathe::accel::engineOf(t.op.kind) == ::lathe::accel::EngineKind::MME
+          ? d.mmeCount
+          : d.tpcCount;
+  int64_t waves = ceilDiv(t.op.tiles, std::max<int64_t>(1, engines));
+  int64_t compute = waves * ::lathe::accel::tileCycles(d, t.op);
+  int64_t transfer =
+      ::lathe::accel::hbmCycles(d, (t.loadBytes + t.storeBytes) * t.op.tiles);
+  return {compute, transfer};
+}
+
+int64_t cost(const Tiled &t, const Device &d) { return costOf(t, d).total(); }
+
+bool canRunOnMme(const Work &w) { return w.kind == WorkKind::Matmul; }
+
+FailureOr<Device> deviceOf(ModuleOp module, Pass &pass) {
+  DictionaryAttr attr = getAccelDeviceAttr(module);
+  if (!attr) {
+    module.emitError() << "no accel.device attribute on the module: run "
+                          "accel-attach-device{config=FILE} first";
+    return failure();
+  }
+  return accelDeviceFromAttr(attr);
+}
+
+/// True when `v` (or a reshape or slice of it) is returned: it must end in
+/// HBM.
+bool escapes(Value v) {
+  for (Operation *user : v.getUsers()) {
+    if (isa<func::ReturnOp>(user))
+      return true;
+    if (isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp, tensor::CastOp,
+            tensor::ExtractSliceOp, tensor::ReshapeOp>(user) &&
+        escapes(user->getResult(0)))
+      return true;
+  }
+  return false;
+}
+
+/// A result stays on chip when it fits in a quarter of the SRAM and is not
+/// returned.
+bool residentResult(Value v, const Device &d) {
+  return !escapes(v) && bytesOf(v) <= d.sramBytes / 4;
+}
+
+//===----------------------------------------------------------------------===//
+// accel-attach-device
+//===----------------------------------------------------------------------===//
+
+struct AttachDevice
+    : public mlir::lathe::impl::AccelAttachDeviceBase<AttachDevice> {
+  using Base::Base;
+  void runOnOperation() override {
+    if (config.empty()) {
+      getOperation().emitError()
+          << "accel-attach-device needs config=FILE (configs/accel/*.json)";
+      return signalPassFailure();
+    }
+    Device device;
+    std::string error;
+    if (!loadAccelDevice(config, device, error)) {
+      getOperation().emitError() << error;
+      return signalPassFailure();
+    }
+    if (mmeType != "f32" && mmeType != "bf16") {
+      getOperation().emitError() << "accel-attach-device: mme-type must be "
+                                    "f32 or bf16, got '"
+                                 << mmeType << "'";
+      return signalPassFailure();
+    }
+    device.mmeBf16 = mmeType == "bf16";
+    getOperation()->setAttr(kAccelDeviceAttr,
+                            accelDeviceToAttr(&getContext(), device));
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// accel-place
+//===----------------------------------------------------------------------===//
+
+struct Place : public mlir::lathe::impl::AccelPlaceBase<Place> {
+  using Base::Base;
+  void runOnOperation() override {
+    if (policy != "cost" && policy != "all-mme" && policy != "all-tpc") {
+      getOperation().emitError() << "accel-place: unknown policy '" << policy
+                                 << "' (expected cost, all-mme or all-tpc)";
+      return signalPassFailure();
+    }
+    FailureOr<Device> device = deviceOf(getOperation(), *this);
+    if (failed(device))
+      return signalPassFailure();
+    Builder b(&getContext());
+    for (auto func : getOperation().getOps<func::FuncOp>()) {
+      if (func.isExternal())
+        continue;
+      // Estimated time each value is ready and each engine kind is free.
+      llvm::DenseMap<Value, int64_t> ready;
+      // Values on chip (as accel-tile decides): they need no loads.
+      llvm::DenseSet<Value> onChip;
+      int64_t mmeFree = 0, tpcFree = 0;
+      WalkResult walk = func.walk([&](Operation *op) {
+        if (op == func)
+          return WalkResult::advance();
+        FailureOr<Work> work = describe(op);
+        if (failed(work))
+          return WalkResult::interrupt();
+        if (work->kind == WorkKind::None)
+          return WalkResult::advance();
+        int64_t at = 0;
+        for (Value v : work->inputs)
+          at = std::max(at, ready.lookup(v));
+        if (work->kind == WorkKind::View) {
+          ready[work->result] = at;
+          if (onChip.contains(work->inputs.front()))
+            onChip.insert(work->result);
+          return WalkResult::advance();
+        }
+        SmallVector<bool> resident;
+        for (Value v : work->inputs)
+          resident.push_back(onChip.contains(v));
+        bool out = residentResult(work->result, *device);
+        if (out)
+          onChip.insert(work->result);
+        Cost tpcCost =
+            costOf(tile(*work, false, *device, 2, resident, out), *device);
+        int64_t tpc = tpcCost.total();
+        Cost mmeCost;
+        int64_t mme = -1;
+        if (canRunOnMme(*work)) {
+          mmeCost =
+              costOf(tile(*work, true, *device, 2, resident, out), *device);
+          mme = mmeCost.total();
+        }
+        bool onMme = false;
+        double split = 0;
+        int64_t splitMme = 0, splitTpc = 0;
+        bool splitColumns = false;
+        StringRef reason = "only the vector cores run it";
+        if (mme >= 0) {
+          if (policy == "all-mme") {
+            onMme = true;
+            reason = "policy all-mme";
+          } else if (policy == "all-tpc") {
+            reason = "policy all-tpc";
+          } else {
+            int64_t mmeStart = std::max(at, mmeFree);
+            int64_t tpcStart = std::max(at, tpcFree);
+            int64_t mmeFinish = mmeStart + mme;
+            int64_t tpcFinish = tpcStart + tpc;
+            onMme = mmeFinish <= tpcFinish;
+            reason = onMme
+                         ? (mme <= tpc ? "cheaper on the matrix engine"
+                                       : "finishes first on the matrix engine")
+                         : (tpc < mme ? "cheaper on the vector cores"
+                                      : "finishes first on the vector cores "
+                                        "(matrix engine busy)");
+            // Sharing the output blocks so that both engine kinds finish
+            // their compute together: a fraction f on the vector cores. Only
+            // for products whose parts are compute-bound on both (the parts
+            // share HBM, so their transfers add up) and when it saves at
+            // least 10%.
+            double f = double(mmeStart + mmeCost.compute - tpcStart) /
+                       double(mmeCost.compute + tpcCost.compute);
+            if (f > 0.02 && f < 0.98) {
+              // Each part tiled on its own rows (or columns, whichever
+              // finishes first); both share HBM, so their transfers add up.
+              Cost m, c;
+              bool columns = false;
+              for (bool cols : {false, true}) {
+                auto [mp, cp] = splitProduct(*work, f, cols);
+                Cost mi =
+                    costOf(tile(mp, true, *device, 2, resident, out), *device);
+                Cost ci =
+                    costOf(tile(cp, false, *device, 2, resident, out), *device);
+                auto end = [&](const Cost &x, const Cost &y) {
+                  return std::max<int64_t>({mmeStart + x.compute,
+                                            tpcStart + y.compute,
+                                            at + x.transfer + y.transfer});
+                };
+                if (!cols || end(mi, ci) < end(m, c)) {
+                  m = mi;
+                  c = ci;
+                  columns = cols;
+                }
+              }
+              int64_t both =
+                  std::max<int64_t>({mmeStart + m.compute, tpcStart + c.compute,
+                                     at + m.transfer + c.transfer});
+              if (both * 10 < std::min(mmeFinish, tpcFinish) * 9) {
+                split = f;
+                splitColumns = columns;
+                splitMme = m.compute;
+                splitTpc = c.compute;
+                reason = "split between the engines: both finish sooner";
+              }
+            }
+          }
+        }
+        if (split > 0) {
+          mmeFree = std::max(at, mmeFree) + splitMme;
+          tpcFree = std::max(at, tpcFree) + splitTpc;
+          ready[work->result] = std::max(mmeFree, tpcFree);
+          op->setAttr("accel.tpc_fraction", b.getF64FloatAttr(split));
+          op->setAttr("accel.split",
+                      b.getStringAttr(splitColumns ? "columns" : "rows"));
+        } else {
+          int64_t &free = onMme ? mmeFree : tpcFree;
+          free = std::max(at, free) + (onMme ? mme : tpc);
+          ready[work->result] = free;
+        }
+        op->setAttr("accel.engine", b.getStringAttr(split > 0 ? "split"
+                                                    : onMme   ? "mme"
+                                                              : "tpc"));
+        if (mme >= 0)
+          op->setAttr("accel.mme_cycles", b.getI64IntegerAttr(mme));
+        op->setAttr("accel.tpc_cycles", b.getI64IntegerAttr(tpc));
+        op->setAttr("accel.reason", b.getStringAttr(reason));
+        return WalkResult::advance();
+      });
+      if (walk.wasInterrupted())
+        return signalPassFailure();
+    }
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// accel-tile
+//===----------------------------------------------------------------------===//
+
+struct TilePass : public mlir::lathe::impl::AccelTileBase<TilePass> {
+  using Base::Base;
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    FailureOr<Device> device = deviceOf(module, *this);
+    if (failed(device))
+      return signalPassFailure();
+    if (buffers < 1) {
+      module.emitError() << "accel-tile: buffers must be at least 1, got "
+                         << buffers;
+      return signalPassFailure();
+    }
+    // Tiling again replaces the programs of an earlier run.
+    for (auto old :
+         llvm::make_early_inc_range(module.getOps<accel::ProgramOp>()))
+      old.erase();
+    SmallVector<func::FuncOp> funcs(module.getOps<func::FuncOp>());
+    for (func::FuncOp func : funcs) {
+      if (func.isExternal())
+        continue;
+      OpBuilder b(func.getContext());
+      b.setInsertionPointAfter(func);
+      auto program =
+          accel::ProgramOp::create(b, func.getLoc(), func.getSymName());
+      Block *body = new Block();
+      program.getBody().push_back(body);
+      b.setInsertionPointToEnd(body);
+      // The token after which a value is readable, and whether it is on chip.
+      llvm::DenseMap<Value, SmallVector<Value, 2>> tokenOf;
+      llvm::DenseSet<Value> onChip;
+      int64_t group = 0, index = 0;
+      auto tokenType = accel::TokenType::get(&getContext());
+      WalkResult walk = func.walk([&](Operation *op) -> WalkResult {
+        if (op == func)
+          return WalkResult::advance();
+        FailureOr<Work> work = describe(op);
+        if (failed(work))
+          return WalkResult::interrupt();
+        if (work->kind == WorkKind::None)
+          return WalkResult::advance();
+        if (work->kind == WorkKind::View) {
+          Value src = work->inputs.front();
+          if (tokenOf.count(src))
+            tokenOf[work->result] = tokenOf[src];
+          if (onChip.contains(src))
+            onChip.insert(work->result);
+          return WalkResult::advance();
+        }
+        auto engine = op->getAttrOfType<StringAttr>("accel.engine");
+        if (!engine) {
+          op->emitOpError() << "has no accel.engine: run accel-place first";
+          return WalkResult::interrupt();
+        }
+        bool onMme = engine.getValue() == "mme";
+        bool split = engine.getValue() == "split";
+        if ((onMme || split) && !canRunOnMme(*work)) {
+          op->emitOpError() << "is placed on the matrix engine, which runs "
+                               "only products and convolutions";
+          return WalkResult::interrupt();
+        }
+        double tpcShare = 0;
+        if (split) {
+          auto share = op->getAttrOfType<FloatAttr>("accel.tpc_fraction");
+          if (!share || share.getValueAsDouble() <= 0 ||
+              share.getValueAsDouble() >= 1) {
+            op->emitOpError() << "is split between the engines but has no "
+                                 "accel.tpc_fraction in (0, 1)";
+            return WalkResult::interrupt();
+          }
+          tpcShare = share.getValueAsDouble();
+        }
+        SmallVector<bool> resident;
+        for (Value v : work->inputs)
+          resident.push_back(onChip.contains(v));
+        bool out = residentResult(work->result, *device);
+        std::string source =
+            (op->getName().getStringRef() + "#" + Twine(index++)).str();
+        auto sourceAttr = b.getStringAttr(source);
+        Location loc = op->getLoc();
+        // Tokens of the producers this op waits for: of the loaded inputs
+        // (their stores) on its loads, of the on-chip ones on the compute.
+        SmallVector<Value> loadDeps, inputDeps;
+        for (auto [i, v] : llvm::enumerate(work->inputs)) {
+          auto it = tokenOf.find(v);
+          if (it == tokenOf.end())
+            continue;
+          SmallVector<Value> &list = resident[i] ? inputDeps : loadDeps;
+          for (Value tok : it->second)
+            if (!llvm::is_contained(list, tok))
+              list.push_back(tok);
+        }
+        // One group: its loads, the compute op, its stores.
+        auto emit = [&](const Tiled &t) -> Value {
+          bool grouped = t.loadBytes > 0 || t.storeBytes > 0;
+          IntegerAttr g = grouped ? b.getI64IntegerAttr(group) : IntegerAttr();
+          if (grouped)
+            ++group;
+          SmallVector<Value> computeDeps(inputDeps);
+          if (t.loadBytes > 0) {
+            auto load = accel::DmaLoadOp::create(
+                b, loc, tokenType, loadDeps, b.getI64IntegerAttr(t.op.tiles),
+                b.getI64IntegerAttr(t.loadBytes), b.getI64IntegerAttr(buffers),
+                g, sourceAttr);
+            computeDeps.push_back(load);
+          } else {
+            computeDeps.append(loadDeps.begin(), loadDeps.end());
+          }
+          auto tiles = b.getI64IntegerAttr(t.op.tiles);
+          Value done;
+          switch (t.op.kind) {
+          case OpKind::MmeMatmul:
+            done = accel::MmeMatmulOp::create(
+                b, loc, tokenType, computeDeps, tiles,
+                b.getI64IntegerAttr(t.op.m), b.getI64IntegerAttr(t.op.n),
+                b.getI64IntegerAttr(t.op.k),
+                b.getStringAttr(t.op.f32 ? "f32" : "bf16"), g, sourceAttr);
+            break;
+          case OpKind::TpcMatmul:
+            done = accel::TpcMatmulOp::create(
+                b, loc, tokenType, computeDeps, tiles,
+                b.getI64IntegerAttr(t.op.m), b.getI64IntegerAttr(t.op.n),
+                b.getI64IntegerAttr(t.op.k), b.getStringAttr("f32"), g,
+                sourceAttr);
+            break;
+          case OpKind::TpcSoftmax:
+            done = accel::TpcSoftmaxOp::create(
+                b, loc, tokenType, computeDeps, tiles,
+                b.getI64IntegerAttr(t.op.rows), b.getI64IntegerAttr(t.op.cols),
+                g, sourceAttr);
+            break;
+          case OpKind::TpcLayerNorm:
+            done = accel::TpcLayerNormOp::create(
+                b, loc, tokenType, computeDeps, tiles,
+                b.getI64IntegerAttr(t.op.rows), b.getI64IntegerAttr(t.op.cols),
+                g, sourceAttr);
+            break;
+          case OpKind::TpcReduce:
+            done = accel::TpcReduceOp::create(
+                b, loc, tokenType, computeDeps, tiles,
+                b.getI64IntegerAttr(t.op.elements),
+                b.getF64FloatAttr(t.op.opsPerElement), g, sourceAttr);
+            break;
+          default:
+            done = accel::TpcElementwiseOp::create(
+                b, loc, tokenType, computeDeps, tiles,
+                b.getI64IntegerAttr(t.op.elements),
+                b.getF64FloatAttr(t.op.opsPerElement), g, sourceAttr);
+            break;
+          }
+          if (t.storeBytes > 0)
+            done = accel::DmaStoreOp::create(
+                b, loc, tokenType, ValueRange{done}, tiles,
+                b.getI64IntegerAttr(t.storeBytes), g, sourceAttr);
+          return done;
+        };
+        SmallVector<Value, 2> done;
+        if (split) {
+          // The rows (or columns, accel.split) are shared out: a
+          // `tpc_fraction` of them to the vector cores, the rest to the
+          // MMEs, each part tiled for its engine.
+          auto dim = op->getAttrOfType<StringAttr>("accel.split");
+          bool columns = dim && dim.getValue() == "columns";
+          auto [mp, cp] = splitProduct(*work, tpcShare, columns);
+          Tiled m = tile(mp, true, *device, buffers, resident, out);
+          Tiled c = tile(cp, false, *device, buffers, resident, out);
+          done.push_back(emit(m));
+          done.push_back(emit(c));
+          if (m.storeBytes == 0)
+            onChip.insert(work->result);
+        } else {
+          Tiled t = tile(*work, onMme, *device, buffers, resident, out);
+          done.push_back(emit(t));
+          if (t.storeBytes == 0)
+            onChip.insert(work->result);
+        }
+        tokenOf[work->result] = done;
+        return WalkResult::advance();
+      });
+      if (walk.wasInterrupted())
+        return signalPassFailure();
+    }
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// accel-schedule
+//===----------------------------------------------------------------------===//
+
+struct Schedule : public mlir::lathe::impl::AccelScheduleBase<Schedule> {
+  using Base::Base;
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    FailureOr<Device> device = deviceOf(module, *this);
+    if (failed(device))
+      return signalPassFailure();
+    Builder b(&getContext());
+    for (auto program : module.getOps<accel::ProgramOp>()) {
+      Block &block = program.getBody().front();
+      ::lathe::accel::Program sim;
+      std::string error;
+      if (!buildAccelProgram(program, sim, error)) {
+        program.emitOpError() << error;
+        return signalPassFailure();
+      }
+      SmallVector<Operation *> ops;
+      for (Operation &op : block)
+        ops.push_back(&op);
+      // Units: a group, or an ungrouped op.
+      std::map<int, int> unitOfGroup;
+      SmallVector<int> unitOf(ops.size());
+      SmallVector<SmallVector<int>> members;
+      for (size_t i = 0; i < ops.size(); ++i) {
+        int g = sim.ops[i].group;
+        if (g >= 0 && unitOfGroup.count(g)) {
+          unitOf[i] = unitOfGroup[g];
+        } else {
+          unitOf[i] = static_cast<int>(members.size());
+          members.emplace_back();
+          if (g >= 0)
+            unitOfGroup[g] = unitOf[i];
+        }
+        members[unitOf[i]].push_back(static_cast<int>(i));
+      }
+      size_t units = members.size();
+      SmallVector<int64_t> unitCost(units, 0), level(units, 0);
+      SmallVector<llvm::SmallDenseSet<int, 4>> preds(units), succs(units);
+      for (size_t i = 0; i < ops.size(); ++i) {
+        const SimOp &op = sim.ops[i];
+        auto kind = ::lathe::accel::engineOf(op.kind);
+        int64_t engines =
+            kind == ::lathe::accel::EngineKind::MME   ? device->mmeCount
+            : kind == ::lathe::accel::EngineKind::DMA ? device->dmaCount
+                                                      : device->tpcCount;
+        unitCost[unitOf[i]] +=
+            ceilDiv(op.tiles, std::max<int64_t>(1, engines)) *
+            ::lathe::accel::tileCycles(*device, op);
+        for (int dep : op.deps)
+          if (unitOf[dep] != unitOf[i]) {
+            preds[unitOf[i]].insert(unitOf[dep]);
+            succs[unitOf[dep]].insert(unitOf[i]);
+          }
+      }
+      // Remaining path to the end (units are in a topological order).
+      for (int u = static_cast<int>(units) - 1; u >= 0; --u) {
+        int64_t best = 0;
+        for (int s : succs[u])
+          best = std::max(best, level[s]);
+        level[u] = unitCost[u] + best;
+      }
+      SmallVector<int> missing(units);
+      for (size_t u = 0; u < units; ++u)
+        missing[u] = static_cast<int>(preds[u].size());
+      SmallVector<int> readyUnits, order;
+      for (size_t u = 0; u < units; ++u)
+        if (!missing[u])
+          readyUnits.push_back(static_cast<int>(u));
+      while (!readyUnits.empty()) {
+        auto best = std::max_element(
+            readyUnits.begin(), readyUnits.end(), [&](int a, int c) {
+              return level[a] != level[c] ? level[a] < level[c] : a > c;
+            });
+        int u = *best;
+        readyUnits.erase(best);
+        order.push_back(u);
+        for (int s : succs[u])
+          if (--missing[s] == 0)
+            readyUnits.push_back(s);
+      }
+      for (int u : order)
+        for (int i : members[u]) {
+          ops[i]->moveBefore(&block, block.end());
+          ops[i]->setAttr("accel.priority", b.getI64IntegerAttr(level[u]));
+        }
+    }
+  }
+};
+
+} // namespace

@@ -1,0 +1,134 @@
+//===- Contract.cpp - What each CUDA phase promises to leave --------------===//
+
+#include "lathe/Target/CUDA/Passes.h"
+#include "lathe/Target/CUDA/Pipeline.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/BuiltinOps.h"
+
+namespace mlir::lathe {
+#define GEN_PASS_DEF_LATHECUDACHECKCONTRACT
+#include "lathe/Target/CUDA/Passes.h.inc"
+} // namespace mlir::lathe
+
+using namespace mlir;
+using namespace mlir::lathe;
+
+namespace {
+
+bool hasTensor(Operation *op) {
+  auto isTensor = [](Type t) { return isa<TensorType>(t); };
+  return llvm::any_of(op->getOperandTypes(), isTensor) ||
+         llvm::any_of(op->getResultTypes(), isTensor);
+}
+
+/// Why `op` breaks the contract of `phase`, or empty.
+std::string violation(CudaPhase phase, Operation *op) {
+  StringRef dialect = op->getDialect() ? op->getDialect()->getNamespace() : "";
+  StringRef name = op->getName().getStringRef();
+  bool inKernel = op->getParentOfType<gpu::GPUModuleOp>() ||
+                  op->getParentOfType<gpu::LaunchOp>();
+  switch (phase) {
+  case CudaPhase::Import:
+    if (dialect == "tosa" || dialect == "train")
+      return "no tosa or train op";
+    return "";
+  case CudaPhase::Kernels:
+    if (dialect == "tosa" || dialect == "train" || dialect == "lowrank")
+      return "no tosa, train or lowrank op";
+    if (name == "lathe.layer_norm" || name == "linalg.softmax")
+      return "no layer norm or softmax kernel op (they become generics)";
+    if (dialect == "memred" || dialect == "sparsegcn" || dialect == "qcomm" ||
+        dialect == "shard" || dialect == "seqshard")
+      return "no op of a dialect the CUDA target has no kernel for yet "
+             "(memred, sparsegcn, qcomm, shard, seqshard): run this model on "
+             "the CPU backend";
+    return "";
+  case CudaPhase::Bufferize:
+    if (hasTensor(op))
+      return "no tensor values";
+    return "";
+  case CudaPhase::LibraryCalls:
+    if (hasTensor(op))
+      return "no tensor values";
+    if (dialect == "lathe")
+      return "no lathe op (every kernel op becomes a lathe_cuda_* call)";
+    if (auto call = dyn_cast<func::CallOp>(op))
+      if (call.getCallee().starts_with("lathe_rt_"))
+        return "no call into the CPU runtime";
+    return "";
+  case CudaPhase::GPU:
+    if (dialect == "linalg")
+      return "no linalg op";
+    if (isa<scf::ParallelOp>(op))
+      return "no scf.parallel outside a GPU kernel";
+    if (!inKernel &&
+        isa<memref::LoadOp, memref::StoreOp, memref::CopyOp, memref::AllocOp>(
+            op))
+      return "no host access to memory (host code handles device buffers "
+             "only)";
+    return "";
+  case CudaPhase::Binary:
+    if (isa<ModuleOp, gpu::BinaryOp>(op) || dialect == "llvm")
+      return "";
+    if (dialect == "gpu" && isa<gpu::LaunchFuncOp>(op))
+      return "";
+    return "only the llvm dialect, gpu.launch_func and one gpu.binary";
+  }
+  return "";
+}
+
+struct LatheCUDACheckContract
+    : public lathe::impl::LatheCUDACheckContractBase<LatheCUDACheckContract> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    std::optional<CudaPhase> parsed = symbolizeCudaPhase(phase);
+    if (!parsed) {
+      getOperation().emitError()
+          << "lathe-cuda-check-contract: unknown phase '" << phase
+          << "' (expected one of: " << getCudaPhaseList() << ")";
+      return signalPassFailure();
+    }
+    Operation *first = nullptr;
+    std::string why;
+    int64_t others = 0;
+    // Pre-order, skipping what is inside an offending op: the op a user
+    // wrote is named, not something in its body.
+    getOperation().walk<WalkOrder::PreOrder>([&](Operation *op) {
+      if (op == getOperation().getOperation())
+        return WalkResult::advance();
+      std::string reason = violation(*parsed, op);
+      if (reason.empty())
+        return WalkResult::advance();
+      if (!first) {
+        first = op;
+        why = reason;
+      } else {
+        ++others;
+      }
+      return WalkResult::skip();
+    });
+    if (*parsed == CudaPhase::Binary && !first) {
+      auto binaries = llvm::to_vector(getOperation().getOps<gpu::BinaryOp>());
+      if (binaries.size() > 1) {
+        first = binaries[1];
+        why = "exactly one gpu.binary (lathe-cuda-merge-gpu-modules)";
+      }
+    }
+    if (!first)
+      return;
+    InFlightDiagnostic diag =
+        first->emitError() << "CUDA phase '" << phase << "' must leave " << why
+                           << ", but " << first->getName() << " remains";
+    if (others)
+      diag.attachNote() << others << " other op(s) break the contract too";
+    signalPassFailure();
+  }
+};
+
+} // namespace

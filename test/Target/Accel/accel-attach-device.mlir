@@ -1,0 +1,30 @@
+// A device description becomes the module's accel.device attribute (cycles
+// and bytes: HBM 64e9 B/s at 1 GHz = 64 B/cycle, 100 ns = 100 cycles);
+// a bad description is an error naming the file and the key.
+// RUN: lathe-opt %s --accel-attach-device=config=%S/Inputs/tiny.json | FileCheck %s
+// RUN: lathe-opt %s --accel-attach-device=config=%accel_configs/gaudi2.json | FileCheck %s --check-prefix=GAUDI
+// RUN: lathe-opt %s --accel-attach-device="config=%accel_configs/gaudi2.json mme-type=bf16" | FileCheck %s --check-prefix=BF16
+// RUN: not lathe-opt %s --accel-attach-device="config=%S/Inputs/tiny.json mme-type=f16" 2>&1 | FileCheck %s --check-prefix=BADTYPE
+// RUN: not lathe-opt %s --accel-attach-device 2>&1 | FileCheck %s --check-prefix=NOCONFIG
+// RUN: not lathe-opt %s --accel-attach-device=config=%S/Inputs/missing.json 2>&1 | FileCheck %s --check-prefix=MISSING
+// RUN: not lathe-opt %s --accel-attach-device=config=%S/Inputs/bad-key.json 2>&1 | FileCheck %s --check-prefix=BADKEY
+// RUN: not lathe-opt %s --accel-attach-device=config=%S/Inputs/zero-tpc.json 2>&1 | FileCheck %s --check-prefix=ZERO
+// RUN: not lathe-opt %s --accel-attach-device=config=%S/Inputs/truncated.json 2>&1 | FileCheck %s --check-prefix=JSON
+
+// CHECK: module attributes {accel.device = {clock_ghz = 1.000000e+00 : f64
+// CHECK-SAME: hbm_bytes_per_cycle = 6.400000e+01 : f64, hbm_latency_cycles = 100 : i64
+// CHECK-SAME: mme_cols = 32 : i64, mme_count = 1 : i64
+// CHECK-SAME: name = "tiny"
+// CHECK-SAME: tpc_count = 4 : i64
+// GAUDI: mme_count = 2 : i64, mme_element_type = "f32", mme_f32_rate = 2.500000e-01 : f64
+// GAUDI-SAME: name = "gaudi2"
+// GAUDI-SAME: tpc_count = 24 : i64
+// BF16: mme_element_type = "bf16"
+// BADTYPE: error: accel-attach-device: mme-type must be f32 or bf16, got 'f16'
+// NOCONFIG: error: accel-attach-device needs config=FILE (configs/accel/*.json)
+// MISSING: error: cannot read device description '{{.*}}missing.json': No such file or directory
+// BADKEY: error: device description '{{.*}}bad-key.json': 'mme.cols' is missing
+// ZERO: error: device description '{{.*}}zero-tpc.json': 'tpc.count' must be positive
+// JSON: error: device description '{{.*}}truncated.json': not valid JSON
+module {
+}

@@ -1,0 +1,48 @@
+// accel-tile on the tiny device (Inputs/tiny.json: SRAM 1 MiB, so results up
+// to 256 KiB stay on chip; vector-core local memory 16 KiB).
+// RUN: lathe-opt %s --accel-attach-device=config=%S/Inputs/tiny.json --accel-place --accel-tile | FileCheck %s
+// RUN: lathe-opt %s --accel-attach-device=config=%S/Inputs/tiny.json --accel-place --accel-tile=buffers=1 | FileCheck %s --check-prefix=SINGLE
+// RUN: not lathe-opt %s --accel-attach-device=config=%S/Inputs/tiny.json --accel-tile 2>&1 | FileCheck %s --check-prefix=UNPLACED
+// UNPLACED: error: 'lathe.matmul' op has no accel.engine: run accel-place first
+
+// The product reads %a and %b from HBM: one 128x128 tile on the MME,
+// loading both operands (2 * 32 KiB) in its group. Its result (64 KiB) stays
+// on chip, so the softmax loads nothing and depends on the product directly.
+// The softmax's rows are 128 floats: 16384 / (2 buffers * 2 * 512 B) = 8
+// rows a tile, 16 tiles; its result is returned, so each tile is stored
+// (8 * 512 B = 4096 B).
+// CHECK-LABEL: accel.program "attention_like"
+// CHECK: %[[L:.*]] = accel.dma_load() {bytes = 65536 : i64, group = 0 : i64, source = "lathe.matmul#0", tiles = 1 : i64}
+// CHECK: %[[M:.*]] = accel.mme_matmul(%[[L]]) {group = 0 : i64, k = 64 : i64, m = 128 : i64, n = 128 : i64, source = "lathe.matmul#0", tiles = 1 : i64}
+// CHECK-NOT: accel.dma_store(%[[M]])
+// CHECK: %[[S:.*]] = accel.tpc_softmax(%[[M]]) {cols = 128 : i64, group = 1 : i64, rows = 8 : i64, source = "linalg.softmax#1", tiles = 16 : i64}
+// CHECK: accel.dma_store(%[[S]]) {bytes = 4096 : i64, group = 1 : i64, source = "linalg.softmax#1", tiles = 16 : i64}
+// With one buffer the loads are single buffered and the softmax gets twice
+// the rows per tile.
+// SINGLE-LABEL: accel.program "attention_like"
+// SINGLE: accel.dma_load() {buffers = 1 : i64
+// SINGLE: accel.tpc_softmax({{.*}}) {cols = 128 : i64, group = 1 : i64, rows = 16 : i64, source = "linalg.softmax#1", tiles = 8 : i64}
+func.func @attention_like(%a: tensor<128x64xf32>, %b: tensor<64x128xf32>) -> tensor<128x128xf32> {
+  %e = tensor.empty() : tensor<128x128xf32>
+  %0 = lathe.matmul ins(%a, %b : tensor<128x64xf32>, tensor<64x128xf32>) outs(%e : tensor<128x128xf32>) -> tensor<128x128xf32>
+  %1 = linalg.softmax dimension(1) ins(%0 : tensor<128x128xf32>) outs(%e : tensor<128x128xf32>) -> tensor<128x128xf32>
+  return %1 : tensor<128x128xf32>
+}
+
+// A 512x512 by 512x512 product: tiles of the MME's SRAM share (512 KiB)
+// holding two buffers of each operand block and the result block. Output
+// blocks stay at least the array's size (32) and the reduction is split
+// first: 256x256 blocks with k = 512 need 2 * (256 + 256) * 512 * 4 +
+// 256 * 256 * 4 = 2359296 B, k = 256 1310720 B, k = 128 786432 B, k = 64
+// 524288 B: fits. 2 * 2 * 8 = 32 tiles. %a is read once per column of
+// blocks and %b once per row (twice each): 4 MiB / 32 = 131072 B a tile;
+// the 1 MiB result goes back to HBM, 32768 B a tile.
+// CHECK-LABEL: accel.program "large"
+// CHECK: accel.dma_load() {bytes = 131072 : i64, group = 0 : i64, source = "lathe.matmul#0", tiles = 32 : i64}
+// CHECK: accel.mme_matmul(%{{.*}}) {group = 0 : i64, k = 64 : i64, m = 256 : i64, n = 256 : i64, source = "lathe.matmul#0", tiles = 32 : i64}
+// CHECK: accel.dma_store(%{{.*}}) {bytes = 32768 : i64, group = 0 : i64, source = "lathe.matmul#0", tiles = 32 : i64}
+func.func @large(%a: tensor<512x512xf32>, %b: tensor<512x512xf32>) -> tensor<512x512xf32> {
+  %e = tensor.empty() : tensor<512x512xf32>
+  %0 = lathe.matmul ins(%a, %b : tensor<512x512xf32>, tensor<512x512xf32>) outs(%e : tensor<512x512xf32>) -> tensor<512x512xf32>
+  return %0 : tensor<512x512xf32>
+}

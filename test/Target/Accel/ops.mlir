@@ -1,0 +1,22 @@
+// RUN: lathe-opt %s | lathe-opt | FileCheck %s
+// Every engine op round-trips in its custom form.
+
+// CHECK-LABEL: accel.program "main"
+accel.program "main" {
+  // CHECK: %[[L:.*]] = accel.dma_load() {bytes = 4096 : i64, group = 0 : i64, source = "x", tiles = 2 : i64}
+  %0 = accel.dma_load() {bytes = 4096 : i64, group = 0 : i64, source = "x", tiles = 2 : i64}
+  // CHECK: %[[M:.*]] = accel.mme_matmul(%[[L]]) {group = 0 : i64, k = 64 : i64, m = 32 : i64, n = 32 : i64, tiles = 2 : i64}
+  %1 = accel.mme_matmul(%0) {group = 0 : i64, k = 64 : i64, m = 32 : i64, n = 32 : i64, tiles = 2 : i64}
+  // CHECK: accel.dma_store(%[[M]]) {bytes = 4096 : i64, group = 0 : i64, tiles = 2 : i64}
+  %2 = accel.dma_store(%1) {bytes = 4096 : i64, group = 0 : i64, tiles = 2 : i64}
+  // CHECK: accel.tpc_matmul(%[[M]]) {element_type = "bf16", k = 8 : i64, m = 1 : i64, n = 4 : i64, tiles = 8 : i64}
+  %3 = accel.tpc_matmul(%1) {element_type = "bf16", k = 8 : i64, m = 1 : i64, n = 4 : i64, tiles = 8 : i64}
+  // CHECK: accel.tpc_softmax() {cols = 128 : i64, rows = 4 : i64, tiles = 3 : i64}
+  %4 = accel.tpc_softmax() {cols = 128 : i64, rows = 4 : i64, tiles = 3 : i64}
+  // CHECK: accel.tpc_layernorm(%{{.*}}, %{{.*}}) {cols = 256 : i64, rows = 2 : i64, tiles = 1 : i64}
+  %5 = accel.tpc_layernorm(%3, %4) {cols = 256 : i64, rows = 2 : i64, tiles = 1 : i64}
+  // CHECK: accel.tpc_elementwise() {elements = 100 : i64, ops_per_element = 2.500000e+00 : f64, tiles = 1 : i64}
+  %6 = accel.tpc_elementwise() {elements = 100 : i64, ops_per_element = 2.5 : f64, tiles = 1 : i64}
+  // CHECK: accel.tpc_reduce() {elements = 100 : i64, ops_per_element = 1.000000e+00 : f64, tiles = 1 : i64}
+  %7 = accel.tpc_reduce() {elements = 100 : i64, ops_per_element = 1.0 : f64, tiles = 1 : i64}
+}

@@ -1,0 +1,18 @@
+// REQUIRES: cuda
+// RUN: lathe-opt %s --split-input-file --lathe-cuda-check-contract=phase=gpu --verify-diagnostics
+
+// After the 'gpu' phase host code touches no memory.
+func.func @host_load(%a: memref<4xf32>) -> f32 {
+  %c0 = arith.constant 0 : index
+  // expected-error @below {{CUDA phase 'gpu' must leave no host access to memory (host code handles device buffers only), but memref.load remains}}
+  %v = memref.load %a[%c0] : memref<4xf32>
+  return %v : f32
+}
+
+// -----
+
+func.func @linalg_left(%a: memref<4xf32>, %b: memref<4xf32>) {
+  // expected-error @below {{CUDA phase 'gpu' must leave no linalg op, but linalg.copy remains}}
+  linalg.copy ins(%a : memref<4xf32>) outs(%b : memref<4xf32>)
+  return
+}
