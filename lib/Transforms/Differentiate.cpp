@@ -845,8 +845,7 @@ private:
     auto type = cast<RankedTensorType>(x.getType());
     SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, x);
     std::swap(sizes[0], sizes[1]);
-    Value init =
-        tensor::EmptyOp::create(b, loc, sizes, type.getElementType());
+    Value init = tensor::EmptyOp::create(b, loc, sizes, type.getElementType());
     return linalg::TransposeOp::create(b, loc, x, init,
                                        ArrayRef<int64_t>{1, 0, 2, 3})
         .getResult()
@@ -855,20 +854,21 @@ private:
 
   /// conv_2d_nchw_fchw(x, w) with the given strides and dilations into
   /// zeros: the form kernel formation raises to lathe.conv2d (oneDNN).
-  Value convNchw(Location loc, Value x, Value w, ArrayRef<OpFoldResult> outSizes,
-                 ArrayRef<int64_t> strides, ArrayRef<int64_t> dilations) {
+  Value convNchw(Location loc, Value x, Value w,
+                 ArrayRef<OpFoldResult> outSizes, ArrayRef<int64_t> strides,
+                 ArrayRef<int64_t> dilations) {
     Type elem = getElementTypeOrSelf(x.getType());
     Value empty = tensor::EmptyOp::create(b, loc, outSizes, elem);
-    Value zeros = linalg::FillOp::create(b, loc, floatConst(b, loc, elem, 0.0),
-                                         empty)
-                      .getResult(0);
+    Value zeros =
+        linalg::FillOp::create(b, loc, floatConst(b, loc, elem, 0.0), empty)
+            .getResult(0);
     auto attr = [&](ArrayRef<int64_t> v) {
       return DenseIntElementsAttr::get(
           RankedTensorType::get({2}, b.getI64Type()), v);
     };
-    return linalg::Conv2DNchwFchwOp::create(
-               b, loc, TypeRange{zeros.getType()}, ValueRange{x, w},
-               ValueRange{zeros}, attr(strides), attr(dilations))
+    return linalg::Conv2DNchwFchwOp::create(b, loc, TypeRange{zeros.getType()},
+                                            ValueRange{x, w}, ValueRange{zeros},
+                                            attr(strides), attr(dilations))
         .getResult(0);
   }
 
@@ -921,20 +921,18 @@ private:
       } else {
         SmallVector<OpFoldResult> sizes = {gSizes[0], gSizes[1]};
         for (int i = 0; i < 2; ++i)
-          sizes.push_back(
-              b.getIndexAttr(in[i] + (k[i] - 1) * d[i]));
+          sizes.push_back(b.getIndexAttr(in[i] + (k[i] - 1) * d[i]));
         Value empty = tensor::EmptyOp::create(b, loc, sizes, elem);
         Value zeros =
             linalg::FillOp::create(b, loc, floatConst(b, loc, elem, 0.0), empty)
                 .getResult(0);
-        SmallVector<OpFoldResult> offsets = {
-            b.getIndexAttr(0), b.getIndexAttr(0),
-            b.getIndexAttr((k[0] - 1) * d[0]),
-            b.getIndexAttr((k[1] - 1) * d[1])};
-        SmallVector<OpFoldResult> strides = {b.getIndexAttr(1),
-                                             b.getIndexAttr(1),
-                                             b.getIndexAttr(s[0]),
-                                             b.getIndexAttr(s[1])};
+        SmallVector<OpFoldResult> offsets = {b.getIndexAttr(0),
+                                             b.getIndexAttr(0),
+                                             b.getIndexAttr((k[0] - 1) * d[0]),
+                                             b.getIndexAttr((k[1] - 1) * d[1])};
+        SmallVector<OpFoldResult> strides = {
+            b.getIndexAttr(1), b.getIndexAttr(1), b.getIndexAttr(s[0]),
+            b.getIndexAttr(s[1])};
         spread = tensor::InsertSliceOp::create(b, loc, gout, zeros, offsets,
                                                gSizes, strides);
       }
@@ -956,8 +954,8 @@ private:
                 linalg::YieldOp::create(nb, nl, a[0]);
               })
               .getResult(0);
-      Value dx = convNchw(loc, spread, flipped, tensor::getMixedSizes(b, loc, x),
-                          {1, 1}, d);
+      Value dx = convNchw(loc, spread, flipped,
+                          tensor::getMixedSizes(b, loc, x), {1, 1}, d);
       numBackwardOps += 3;
       addAdjoint(x, dx);
     }
