@@ -502,6 +502,9 @@ private:
                                attn.getKvChunkSize());
     if (isa<linalg::FillOp>(op))
       return success(); // Gradient of a fill value: not a tensor parameter.
+    if (auto conv = dyn_cast<linalg::Conv2DNchwFchwOp>(op);
+        conv && convRuleApplies(conv))
+      return backpropConv(conv);
     if (auto lop = dyn_cast<linalg::LinalgOp>(op))
       return backpropLinalg(lop);
     if (isa<lathe::sparsegcn::AggregateOp, lathe::sparsegcn::TiledAggregateOp>(
@@ -806,6 +809,175 @@ private:
             .getResult(0);
     numBackwardOps += 2;
     addAdjoint(sm.getInput(), dx);
+    return success();
+  }
+
+  /// Whether backpropConv handles `conv`: tensors of one float type, static
+  /// spatial sizes (the flipped filter's map and the padding are constants),
+  /// every output row reached by the windows. Other convolutions take the
+  /// generic rule.
+  static bool convRuleApplies(linalg::Conv2DNchwFchwOp conv) {
+    if (!conv.hasPureTensorSemantics())
+      return false;
+    auto x = dyn_cast<RankedTensorType>(conv.getDpsInputs()[0].getType());
+    auto w = dyn_cast<RankedTensorType>(conv.getDpsInputs()[1].getType());
+    auto y = dyn_cast<RankedTensorType>(conv.getDpsInits()[0].getType());
+    if (!x || !w || !y || !isa<FloatType>(x.getElementType()) ||
+        x.getElementType() != w.getElementType() ||
+        x.getElementType() != y.getElementType())
+      return false;
+    for (int i = 2; i < 4; ++i)
+      if (x.isDynamicDim(i) || w.isDynamicDim(i) || y.isDynamicDim(i))
+        return false;
+    auto s = llvm::to_vector(conv.getStrides().getValues<int64_t>());
+    auto d = llvm::to_vector(conv.getDilations().getValues<int64_t>());
+    for (int i = 0; i < 2; ++i) {
+      int64_t used = (y.getDimSize(2 + i) - 1) * s[i] +
+                     (w.getDimSize(2 + i) - 1) * d[i] + 1;
+      if (y.getDimSize(2 + i) < 1 || used > x.getDimSize(2 + i))
+        return false;
+    }
+    return true;
+  }
+
+  /// `x` with its first two dimensions swapped (NCHW <-> CNHW).
+  Value swapLeadingDims(Location loc, Value x) {
+    auto type = cast<RankedTensorType>(x.getType());
+    SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, x);
+    std::swap(sizes[0], sizes[1]);
+    Value init = tensor::EmptyOp::create(b, loc, sizes, type.getElementType());
+    return linalg::TransposeOp::create(b, loc, x, init,
+                                       ArrayRef<int64_t>{1, 0, 2, 3})
+        .getResult()
+        .front();
+  }
+
+  /// conv_2d_nchw_fchw(x, w) with the given strides and dilations into
+  /// zeros: the form kernel formation raises to lathe.conv2d (oneDNN).
+  Value convNchw(Location loc, Value x, Value w,
+                 ArrayRef<OpFoldResult> outSizes, ArrayRef<int64_t> strides,
+                 ArrayRef<int64_t> dilations) {
+    Type elem = getElementTypeOrSelf(x.getType());
+    Value empty = tensor::EmptyOp::create(b, loc, outSizes, elem);
+    Value zeros =
+        linalg::FillOp::create(b, loc, floatConst(b, loc, elem, 0.0), empty)
+            .getResult(0);
+    auto attr = [&](ArrayRef<int64_t> v) {
+      return DenseIntElementsAttr::get(
+          RankedTensorType::get({2}, b.getI64Type()), v);
+    };
+    return linalg::Conv2DNchwFchwOp::create(b, loc, TypeRange{zeros.getType()},
+                                            ValueRange{x, w}, ValueRange{zeros},
+                                            attr(strides), attr(dilations))
+        .getResult(0);
+  }
+
+  /// The gradients of a convolution (x: N,C,H,W; w: F,C,KH,KW; y: N,F,OH,OW;
+  /// stride s, dilation d) as convolutions, which reach oneDNN like the
+  /// forward one (the generic rule makes scalar loops of them):
+  ///   dx = conv(dy dilated by s and padded by (K-1)d, w flipped in space
+  ///        with F and C swapped), stride 1, dilation d;
+  ///   dw = swap(conv(swap(x), swap(dy)), stride d, dilation s), where
+  ///        swap exchanges the two leading dimensions (the channels act as
+  ///        the batch and the batch as the reduced channel).
+  LogicalResult backpropConv(linalg::Conv2DNchwFchwOp conv) {
+    Location loc = conv.getLoc();
+    MLIRContext *ctx = b.getContext();
+    Value x = conv.getDpsInputs()[0], w = conv.getDpsInputs()[1];
+    Value init = conv.getDpsInits()[0];
+    Value gout = adjoints.lookup(conv->getResult(0));
+    auto xType = cast<RankedTensorType>(x.getType());
+    auto wType = cast<RankedTensorType>(w.getType());
+    auto yType = cast<RankedTensorType>(init.getType());
+    Type elem = xType.getElementType();
+    auto s = llvm::to_vector(conv.getStrides().getValues<int64_t>());
+    auto d = llvm::to_vector(conv.getDilations().getValues<int64_t>());
+    int64_t in[2] = {xType.getDimSize(2), xType.getDimSize(3)};
+    int64_t k[2] = {wType.getDimSize(2), wType.getDimSize(3)};
+    int64_t out[2] = {yType.getDimSize(2), yType.getDimSize(3)};
+    // The input rows and columns the windows reach.
+    int64_t used[2];
+    for (int i = 0; i < 2; ++i)
+      used[i] = (out[i] - 1) * s[i] + (k[i] - 1) * d[i] + 1;
+    // The convolution adds into its init.
+    addAdjoint(init, gout);
+
+    if (active.contains(x)) {
+      // dy spread by the stride and padded by (K-1)d on both sides (and by
+      // the unreached rows and columns below and to the right).
+      SmallVector<OpFoldResult> gSizes = tensor::getMixedSizes(b, loc, gout);
+      Value spread;
+      if (s[0] == 1 && s[1] == 1) {
+        SmallVector<OpFoldResult> low = {b.getIndexAttr(0), b.getIndexAttr(0),
+                                         b.getIndexAttr((k[0] - 1) * d[0]),
+                                         b.getIndexAttr((k[1] - 1) * d[1])};
+        SmallVector<OpFoldResult> high = {
+            b.getIndexAttr(0), b.getIndexAttr(0),
+            b.getIndexAttr((k[0] - 1) * d[0] + in[0] - used[0]),
+            b.getIndexAttr((k[1] - 1) * d[1] + in[1] - used[1])};
+        spread = tensor::PadOp::create(b, loc, Type(), gout, low, high,
+                                       floatConst(b, loc, elem, 0.0))
+                     .getResult();
+      } else {
+        SmallVector<OpFoldResult> sizes = {gSizes[0], gSizes[1]};
+        for (int i = 0; i < 2; ++i)
+          sizes.push_back(b.getIndexAttr(in[i] + (k[i] - 1) * d[i]));
+        Value empty = tensor::EmptyOp::create(b, loc, sizes, elem);
+        Value zeros =
+            linalg::FillOp::create(b, loc, floatConst(b, loc, elem, 0.0), empty)
+                .getResult(0);
+        SmallVector<OpFoldResult> offsets = {b.getIndexAttr(0),
+                                             b.getIndexAttr(0),
+                                             b.getIndexAttr((k[0] - 1) * d[0]),
+                                             b.getIndexAttr((k[1] - 1) * d[1])};
+        SmallVector<OpFoldResult> strides = {
+            b.getIndexAttr(1), b.getIndexAttr(1), b.getIndexAttr(s[0]),
+            b.getIndexAttr(s[1])};
+        spread = tensor::InsertSliceOp::create(b, loc, gout, zeros, offsets,
+                                               gSizes, strides);
+      }
+      // flipped[c, f, i, j] = w[f, c, KH-1-i, KW-1-j].
+      SmallVector<OpFoldResult> wSizes = tensor::getMixedSizes(b, loc, w);
+      std::swap(wSizes[0], wSizes[1]);
+      Value flipInit = tensor::EmptyOp::create(b, loc, wSizes, elem);
+      AffineExpr d0, d1, d2, d3;
+      bindDims(ctx, d0, d1, d2, d3);
+      AffineMap read =
+          AffineMap::get(4, 0, {d1, d0, k[0] - 1 - d2, k[1] - 1 - d3}, ctx);
+      SmallVector<utils::IteratorType> par(4, utils::IteratorType::parallel);
+      Value flipped =
+          linalg::GenericOp::create(
+              b, loc, TypeRange{flipInit.getType()}, ValueRange{w},
+              ValueRange{flipInit},
+              SmallVector<AffineMap>{read, b.getMultiDimIdentityMap(4)}, par,
+              [](OpBuilder &nb, Location nl, ValueRange a) {
+                linalg::YieldOp::create(nb, nl, a[0]);
+              })
+              .getResult(0);
+      Value dx = convNchw(loc, spread, flipped,
+                          tensor::getMixedSizes(b, loc, x), {1, 1}, d);
+      numBackwardOps += 3;
+      addAdjoint(x, dx);
+    }
+
+    if (active.contains(w)) {
+      Value xUsed = x;
+      if (used[0] < in[0] || used[1] < in[1]) {
+        SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, x);
+        sizes[2] = b.getIndexAttr(used[0]);
+        sizes[3] = b.getIndexAttr(used[1]);
+        SmallVector<OpFoldResult> zeros(4, b.getIndexAttr(0));
+        SmallVector<OpFoldResult> ones(4, b.getIndexAttr(1));
+        xUsed = tensor::ExtractSliceOp::create(b, loc, x, zeros, sizes, ones);
+      }
+      SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, w);
+      std::swap(sizes[0], sizes[1]);
+      Value dwSwapped =
+          convNchw(loc, swapLeadingDims(loc, xUsed), swapLeadingDims(loc, gout),
+                   sizes, /*strides=*/d, /*dilations=*/s);
+      numBackwardOps += 4;
+      addAdjoint(w, swapLeadingDims(loc, dwSwapped));
+    }
     return success();
   }
 

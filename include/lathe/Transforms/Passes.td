@@ -152,7 +152,11 @@ def LatheDifferentiate : Pass<"lathe-differentiate", "ModuleOp"> {
     scalar body (arith/math derivatives); reductions must combine by addf or
     max/min; `linalg.softmax`, `tensor.expand_shape`/`collapse_shape`,
     `extract_slice`/`insert_slice`, constant `pad`, `concat` and `cast` have
-    their own rules. `memred.attention` and `memred.chunked_attention` are
+    their own rules, and so does `linalg.conv_2d_nchw_fchw` with static
+    spatial sizes: its input and filter gradients are convolutions (of the
+    spread, padded output gradient with the flipped filter; of the input
+    and output gradient with batch and channels swapped), which reach the
+    same kernels as the forward convolution. `memred.attention` and `memred.chunked_attention` are
     differentiated by `memred.attention_grad` (the forward op gets a
     log-sum-exp result; the backward recomputes the scores block by block,
     so no L x L tensor is stored). Anything else on the path from a

@@ -1,7 +1,8 @@
 // Convolution, ReLU, 2x2 max pooling and an embedding gather (written as the
 // ONNX importer writes Gather: a guarded tensor.extract with a run-time index
-// check): the gradients of the convolution input, of the pooling input and
-// of the table are scatter-adds over the forward iteration space.
+// check): the gradients of the pooling input and of the table are
+// scatter-adds over the forward iteration space; the convolution's are
+// convolutions (its own rule).
 #id4 = affine_map<(n, c, h, w) -> (n, c, h, w)>
 #bias = affine_map<(n, c, h, w) -> (c)>
 #all4 = affine_map<(n, c, h, w) -> ()>
