@@ -138,7 +138,6 @@ class _Popen(subprocess.Popen):
 
 
 def lathe_round(module, d, pair, out=None, repeat=1):
-
     rep = os.path.join(d, "lathe.report.json")
     cmd = [tool("lathe-run"), module, "--threads=2", f"--repeat={repeat}", f"--report={rep}"]
     cmd += [f"--input={d}/{n}.npy" for n in (["q", "k", "v", "mask"] + (["pair"] if pair else []))]
@@ -352,8 +351,8 @@ def main():
                 t0 = time.time()
                 row = bench_seq(py, tmp, seq, a.heads, a.dim, a.rounds, cap, alive, i == 0)
                 rows.append(row)
-                ms = {s: cell(row[s], "ms", lambda v: f"{v:.1f}") for s in ["lathe"] + PEERS}
-                log(f"  L={seq}: lathe {ms['lathe']} ms, jax {ms['jax']} ms, ort {ms['ort']} ms "
+                ms = {s: cell(row[s], "ms", lambda v: f"{v:.1f} ms") for s in ["lathe"] + PEERS}
+                log(f"  L={seq}: lathe {ms['lathe']}, jax {ms['jax']}, ort {ms['ort']} "
                     f"({time.time() - t0:.0f} s)")
     except BenchError as e:
         sys.exit(f"bench/attention: {e}")
