@@ -1,6 +1,9 @@
 #!/usr/bin/python3
 """memred benchmark: naive vs chunked attention (and the AdaCM² stream, see below).
 
+(Lathe's attention against real peers — JAX and onnxruntime, multiple heads, mask and pair
+bias — is bench/attention.py.)
+
 usage (from the repository root, after the build):  /usr/bin/python3 bench/memred.py
       (or bench/memred; tools from $LATHE_BUILD_DIR, else ./build)
 
