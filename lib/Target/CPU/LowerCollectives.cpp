@@ -295,8 +295,23 @@ bool foldSendTranspose(RewriterBase &rewriter, func::CallOp call) {
     return false;
   Value x = transpose.getInput();
   Value xRoot = rootOf(x);
-  if (xRoot == send.getResult() ||
-      llvm::any_of(between, [&](Operation *op) { return touches(op, xRoot); }))
+  // Distinct allocations do not alias; arguments may alias each other, so
+  // with %x in an argument nothing in between may use any argument.
+  auto mayAliasX = [&](Operation *op) {
+    if (touches(op, xRoot))
+      return true;
+    if (xRoot.getDefiningOp<memref::AllocOp>())
+      return false;
+    bool argument = false;
+    op->walk([&](Operation *nested) {
+      for (Value operand : nested->getOperands())
+        if (isa<BaseMemRefType>(operand.getType()) &&
+            isa<BlockArgument>(rootOf(operand)))
+          argument = true;
+    });
+    return argument;
+  };
+  if (xRoot == send.getResult() || llvm::any_of(between, mayAliasX))
     return false;
   auto xType = cast<MemRefType>(x.getType());
   FailureOr<SmallVector<int64_t>> xStrides = staticStrides(xType);
@@ -365,7 +380,9 @@ bool foldReceiveTranspose(RewriterBase &rewriter, func::CallOp call) {
   // (nor the call's send buffer) may use it.
   Value y = transpose.getInit();
   Value yRoot = rootOf(y);
-  if (rootOf(call.getOperand(2)) == yRoot ||
+  // Only a fresh allocation: an argument could alias what is in between.
+  if (!yRoot.getDefiningOp<memref::AllocOp>() ||
+      rootOf(call.getOperand(2)) == yRoot ||
       llvm::any_of(between, [&](Operation *op) { return touches(op, yRoot); }))
     return false;
   FailureOr<SmallVector<int64_t>> yStrides =
