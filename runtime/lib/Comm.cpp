@@ -466,19 +466,28 @@ MPI_Comm communicator(World &w, int64_t packedGrid, int64_t packedGroup,
 // Buffers
 //===----------------------------------------------------------------------===//
 
-/// A contiguous memref operand as bytes.
+/// A memref operand as bytes: contiguous, or (all-to-all only) a strided
+/// view whose sizes and strides (in elements) are kept.
 struct Buffer {
   unsigned char *data = nullptr;
   int64_t elements = 0;
   int64_t bytes = 0;
+  bool contiguous = true;
+  MemRefView view;
 };
 
 Buffer decodeBuffer(int64_t rank, void *descriptor, int64_t elemBytes,
-                    const char *what) {
+                    const char *what, bool allowStrided = false) {
   MemRefView view = decodeMemRef(rank, descriptor, what);
-  if (!view.isContiguous())
+  bool contiguous = view.isContiguous();
+  if (!contiguous && !allowStrided)
     fail(LATHE_ERR_SHAPE, what, " (", shapeString(view),
          ") is not contiguous: collectives need identity-layout buffers");
+  if (!contiguous)
+    for (int64_t d = 0; d < view.rank; ++d)
+      if (view.strides[d] < 0)
+        fail(LATHE_ERR_SHAPE, what, " (", shapeString(view),
+             ") has a negative stride in dimension ", d);
   // decodeMemRef assumes 4-byte elements for the offset; redo it in bytes.
   auto *words = static_cast<const int64_t *>(descriptor);
   unsigned char *aligned;
@@ -487,7 +496,47 @@ Buffer decodeBuffer(int64_t rank, void *descriptor, int64_t elemBytes,
   b.elements = view.numel();
   b.bytes = b.elements * elemBytes;
   b.data = aligned ? aligned + words[2] * elemBytes : nullptr;
+  b.contiguous = contiguous;
+  b.view = view;
   return b;
+}
+
+/// The bytes a strided buffer spans, from its first element.
+int64_t spanBytes(const Buffer &b, int64_t elemBytes) {
+  if (b.contiguous || !b.elements)
+    return b.bytes;
+  int64_t last = 0;
+  for (int64_t d = 0; d < b.view.rank; ++d)
+    last += (b.view.sizes[d] - 1) * b.view.strides[d];
+  return (last + 1) * elemBytes;
+}
+
+/// Copies `in` to `out` (same number of elements, either strided) in
+/// row-major element order.
+void copyStridedBytes(const Buffer &in, const Buffer &out, int64_t elemBytes) {
+  if (!in.elements)
+    return;
+  auto offsetOf = [](const Buffer &b, int64_t linear) {
+    if (b.contiguous)
+      return linear;
+    int64_t offset = 0;
+    for (int64_t d = b.view.rank - 1; d >= 0; --d) {
+      offset += (linear % b.view.sizes[d]) * b.view.strides[d];
+      linear /= b.view.sizes[d];
+    }
+    return offset;
+  };
+  for (int64_t i = 0; i < in.elements; ++i)
+    std::memcpy(out.data + offsetOf(out, i) * elemBytes,
+                in.data + offsetOf(in, i) * elemBytes,
+                static_cast<size_t>(elemBytes));
+}
+
+int floatCount(int64_t elements, const char *what) {
+  if (elements > INT_MAX)
+    fail(LATHE_ERR_SHAPE, what, " has ", elements,
+         " elements: more than MPI's 2^31-1 per call");
+  return static_cast<int>(elements);
 }
 
 bool overlap(const Buffer &a, const Buffer &b) {
@@ -527,12 +576,57 @@ private:
   bool owned = false;
 };
 
-int floatCount(int64_t elements, const char *what) {
-  if (elements > INT_MAX)
-    fail(LATHE_ERR_SHAPE, what, " has ", elements,
-         " elements: more than MPI's 2^31-1 per call");
-  return static_cast<int>(elements);
-}
+/// The MPI datatype of one of the `g` blocks of an all-to-all operand:
+/// contiguous bytes, or for a strided view whose dimension 0 has the `g`
+/// blocks, the nested vectors of dimensions 1..rank-1, resized so block p
+/// starts p · strides[0] elements in. MPI walks the view itself, so no
+/// packed copy of the operand is made here.
+class BlockType {
+public:
+  BlockType(const Buffer &b, int64_t g, int64_t elemBytes, const char *what)
+      : units(b.contiguous ? b.elements / g : 0, elemBytes, what) {
+    if (b.contiguous) {
+      count = units.count;
+      type = units.type;
+      return;
+    }
+    const MemRefView &v = b.view;
+    if (v.rank < 1 || v.sizes[0] != g)
+      fail(LATHE_ERR_SHAPE, what, " (", shapeString(v),
+           ") is strided: its dimension 0 must hold the ", g,
+           " blocks of the all-to-all");
+    MPI_Datatype t;
+    MPI_Type_contiguous(static_cast<int>(elemBytes), MPI_BYTE, &t);
+    for (int64_t d = v.rank - 1; d >= 1; --d) {
+      if (v.sizes[d] > INT_MAX)
+        fail(LATHE_ERR_SHAPE, what, " (", shapeString(v),
+             ") has a dimension over MPI's 2^31-1");
+      MPI_Datatype next;
+      MPI_Type_create_hvector(static_cast<int>(v.sizes[d]), 1,
+                              v.strides[d] * elemBytes, t, &next);
+      MPI_Type_free(&t);
+      t = next;
+    }
+    MPI_Type_create_resized(t, 0, v.strides[0] * elemBytes, &type);
+    MPI_Type_free(&t);
+    MPI_Type_commit(&type);
+    owned = true;
+    count = 1;
+  }
+  ~BlockType() {
+    if (owned)
+      MPI_Type_free(&type);
+  }
+  BlockType(const BlockType &) = delete;
+  BlockType &operator=(const BlockType &) = delete;
+
+  int count = 0;
+  MPI_Datatype type = MPI_BYTE;
+
+private:
+  Units units;
+  bool owned = false;
+};
 
 /// `in` itself, or a copy of it when it overlaps `out` (MPI forbids
 /// aliasing).
@@ -592,8 +686,11 @@ void collective(Kind kind, int64_t packedGrid, int64_t packedGroup,
   std::lock_guard<std::mutex> lock(w.mutex);
   initLocked(w);
   Resolved r = resolve(w, packedGrid, packedGroup);
-  Buffer in = decodeBuffer(rankIn, inDesc, elemBytes, "in");
-  Buffer out = decodeBuffer(rankOut, outDesc, elemBytes, "out");
+  // All-to-alls take strided views: the compiler hands them the permuted
+  // layouts around the exchange instead of packed copies.
+  bool strided = kind == Kind::AllToAll;
+  Buffer in = decodeBuffer(rankIn, inDesc, elemBytes, "in", strided);
+  Buffer out = decodeBuffer(rankOut, outDesc, elemBytes, "out", strided);
   const char *name = kindName(kind);
   int64_t g = r.placement.groupSize;
   auto where = [&] {
@@ -628,8 +725,19 @@ void collective(Kind kind, int64_t packedGrid, int64_t packedGroup,
     break;
   }
 
+  if (!in.contiguous || !out.contiguous) {
+    Buffer inSpan = in, outSpan = out;
+    inSpan.bytes = spanBytes(in, elemBytes);
+    outSpan.bytes = spanBytes(out, elemBytes);
+    if (overlap(inSpan, outSpan))
+      fail(LATHE_ERR_INVALID, where(),
+           ": strided in and out overlap (MPI forbids aliasing)");
+  }
   if (g == 1) {
-    copyBytes(in, out);
+    if (in.contiguous && out.contiguous)
+      copyBytes(in, out);
+    else
+      copyStridedBytes(in, out, elemBytes);
     count(name, packedGroup, in.bytes);
     return;
   }
@@ -647,11 +755,13 @@ void collective(Kind kind, int64_t packedGrid, int64_t packedGroup,
     break;
   }
   case Kind::AllToAll: {
-    Units units(in.elements / g, elemBytes, "in");
-    const unsigned char *send = separate(in, out, scratch);
+    BlockType sendType(in, g, elemBytes, "in");
+    BlockType recvType(out, g, elemBytes, "out");
+    const unsigned char *send =
+        in.contiguous && out.contiguous ? separate(in, out, scratch) : in.data;
     watched(w, site, [&] {
-      return MPI_Alltoall(send, units.count, units.type, out.data, units.count,
-                          units.type, comm);
+      return MPI_Alltoall(send, sendType.count, sendType.type, out.data,
+                          recvType.count, recvType.type, comm);
     });
     break;
   }

@@ -7,7 +7,10 @@
 //   `shard.reduce_scatter` and `shard.all_reduce` on tensors: the input's
 //   buffer (copied when it is not contiguous) and a new allocation for the
 //   result are handed to one runtime call;
-// - `lathe-cpu-lower-collectives` (after bufferization): the process's grid
+// - `lathe-cpu-lower-collectives` (after bufferization): all-to-alls read
+//   and write the strided views around them instead of packed copies (a
+//   linalg.transpose into the send buffer, or out of the receive buffer,
+//   folds into the runtime call's descriptor); the process's grid
 //   coordinates (`shard.process_linear_index`, `shard.process_multi_index`)
 //   from the runtime's rank, and the `shard.grid` symbols erased.
 //
@@ -25,6 +28,7 @@
 #include "mlir/Dialect/Bufferization/IR/BufferizableOpInterface.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Shard/IR/ShardDialect.h"
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
@@ -89,6 +93,342 @@ FailureOr<Value> contiguousBuffer(RewriterBase &rewriter, Location loc,
   if (isDenseRowMajor(cast<MemRefType>(buffer->getType())))
     return buffer;
   return copyToDenseBuffer(rewriter, loc, *buffer);
+}
+
+//===----------------------------------------------------------------------===//
+// All-to-alls on strided views
+//===----------------------------------------------------------------------===//
+
+/// The buffer a chain of views (reshapes, casts, subviews) starts at.
+Value rootOf(Value v) {
+  while (Operation *def = v.getDefiningOp()) {
+    if (auto cast = dyn_cast<memref::CastOp>(def)) {
+      v = cast.getSource();
+      continue;
+    }
+    if (auto view = dyn_cast<ViewLikeOpInterface>(def)) {
+      v = view.getViewSource();
+      continue;
+    }
+    break;
+  }
+  return v;
+}
+
+/// `v` through collapse/expand_shape ops only, back to an identity-layout
+/// static allocation (so every shape on the way reads the allocation in
+/// its row-major order); null otherwise.
+memref::AllocOp reshapedAlloc(Value v) {
+  while (Operation *def = v.getDefiningOp()) {
+    if (auto collapse = dyn_cast<memref::CollapseShapeOp>(def))
+      v = collapse.getSrc();
+    else if (auto expand = dyn_cast<memref::ExpandShapeOp>(def))
+      v = expand.getSrc();
+    else
+      break;
+  }
+  auto alloc = v.getDefiningOp<memref::AllocOp>();
+  if (!alloc || !alloc.getType().getLayout().isIdentity() ||
+      !alloc.getType().hasStaticShape())
+    return nullptr;
+  return alloc;
+}
+
+bool isView(Operation *op) {
+  return isa<memref::CastOp, ViewLikeOpInterface>(op);
+}
+
+/// Whether `op` (or an op nested in it) has an operand viewing `root`.
+bool touches(Operation *op, Value root) {
+  bool found = false;
+  op->walk([&](Operation *nested) {
+    for (Value operand : nested->getOperands())
+      if (isa<BaseMemRefType>(operand.getType()) && rootOf(operand) == root)
+        found = true;
+  });
+  return found;
+}
+
+/// The strides under which the row-major element order of a view of shape
+/// `shape` with `strides` reads as shape `to`; failure when some dimension
+/// of `to` would straddle two dimensions that are not contiguous.
+FailureOr<SmallVector<int64_t>> reshapeStrides(ArrayRef<int64_t> shape,
+                                               ArrayRef<int64_t> strides,
+                                               ArrayRef<int64_t> to) {
+  SmallVector<int64_t> fromSizes, fromStrides;
+  for (auto [size, stride] : llvm::zip(shape, strides))
+    if (size != 1) {
+      fromSizes.push_back(size);
+      fromStrides.push_back(stride);
+    }
+  SmallVector<int64_t> result(to.size(), 1);
+  int64_t j = static_cast<int64_t>(fromSizes.size()) - 1;
+  int64_t rem = j >= 0 ? fromSizes[j] : 1;
+  int64_t cur = j >= 0 ? fromStrides[j] : 1;
+  for (int64_t i = static_cast<int64_t>(to.size()) - 1; i >= 0; --i) {
+    int64_t need = to[i];
+    if (need == 1) {
+      result[i] = cur;
+      continue;
+    }
+    if (rem == 1) {
+      if (--j < 0)
+        return failure();
+      rem = fromSizes[j];
+      cur = fromStrides[j];
+    }
+    result[i] = cur;
+    while (need > 1) {
+      if (rem % need == 0) {
+        cur *= need;
+        rem /= need;
+        need = 1;
+        break;
+      }
+      if (need % rem != 0)
+        return failure();
+      need /= rem;
+      cur *= rem;
+      // The rest of this dimension continues in the next outer one only if
+      // that one starts where this one ends.
+      if (--j < 0 || fromStrides[j] != cur)
+        return failure();
+      rem = fromSizes[j];
+    }
+  }
+  return result;
+}
+
+/// `buffer` (static strides and offset) read as `shape` with `strides`:
+/// the unranked descriptor a runtime call takes.
+FailureOr<Value> stridedOperand(RewriterBase &rewriter, Location loc,
+                                Value buffer, ArrayRef<int64_t> viewShape,
+                                ArrayRef<int64_t> viewStrides,
+                                MemRefType callShape, Type unranked) {
+  auto type = cast<MemRefType>(buffer.getType());
+  FailureOr<SmallVector<int64_t>> strides =
+      reshapeStrides(viewShape, viewStrides, callShape.getShape());
+  if (failed(strides))
+    return failure();
+  SmallVector<int64_t> bufferStrides;
+  int64_t offset;
+  if (failed(type.getStridesAndOffset(bufferStrides, offset)) ||
+      ShapedType::isDynamic(offset))
+    return failure();
+  auto viewType = MemRefType::get(
+      callShape.getShape(), type.getElementType(),
+      StridedLayoutAttr::get(rewriter.getContext(), offset, *strides));
+  Value view = memref::ReinterpretCastOp::create(
+      rewriter, loc, viewType, buffer, offset, callShape.getShape(), *strides);
+  return memref::CastOp::create(rewriter, loc, unranked, view).getResult();
+}
+
+/// Static strides of `type`, or failure.
+FailureOr<SmallVector<int64_t>> staticStrides(MemRefType type) {
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  if (!type.hasStaticShape() ||
+      failed(type.getStridesAndOffset(strides, offset)) ||
+      ShapedType::isDynamic(offset) ||
+      llvm::any_of(strides, ShapedType::isDynamic))
+    return failure();
+  return strides;
+}
+
+/// Erases `alloc` when nothing but views of it and deallocations are left.
+void eraseIfDead(RewriterBase &rewriter, memref::AllocOp alloc) {
+  SmallVector<Operation *> dead;
+  SmallVector<Value> worklist = {alloc.getResult()};
+  while (!worklist.empty()) {
+    Value v = worklist.pop_back_val();
+    for (Operation *user : v.getUsers()) {
+      if (isa<memref::DeallocOp>(user)) {
+        dead.push_back(user);
+      } else if (isView(user) && user->getNumResults() == 1) {
+        dead.push_back(user);
+        worklist.push_back(user->getResult(0));
+      } else {
+        return;
+      }
+    }
+  }
+  // Users before their operands: reverse order of discovery is not
+  // enough when views branch, so drop uses first.
+  for (Operation *op : dead)
+    op->dropAllUses();
+  for (Operation *op : llvm::reverse(dead))
+    rewriter.eraseOp(op);
+  rewriter.eraseOp(alloc);
+}
+
+bool isAllToAllCall(func::CallOp call) {
+  return call.getCallee().starts_with("lathe_rt_comm_all_to_all_") &&
+         call.getNumOperands() == 4;
+}
+
+/// Send side: `linalg.transpose ins(%x) outs(%send)` followed by the
+/// all-to-all reading %send (through reshapes) becomes the all-to-all
+/// reading the permuted view of %x.
+bool foldSendTranspose(RewriterBase &rewriter, func::CallOp call) {
+  auto callCast = call.getOperand(2).getDefiningOp<memref::CastOp>();
+  if (!callCast)
+    return false;
+  auto callShape = dyn_cast<MemRefType>(callCast.getSource().getType());
+  memref::AllocOp send = reshapedAlloc(callCast.getSource());
+  if (!callShape || !send)
+    return false;
+  linalg::TransposeOp transpose;
+  SmallVector<Operation *> between;
+  for (Operation *op = call->getPrevNode(); op; op = op->getPrevNode()) {
+    auto t = dyn_cast<linalg::TransposeOp>(op);
+    if (t && t.hasPureBufferSemantics() && t.getInit() == send.getResult()) {
+      transpose = t;
+      break;
+    }
+    if (isView(op))
+      continue;
+    if (touches(op, send.getResult()))
+      return false;
+    between.push_back(op);
+  }
+  if (!transpose)
+    return false;
+  Value x = transpose.getInput();
+  Value xRoot = rootOf(x);
+  // Distinct allocations do not alias; arguments may alias each other, so
+  // with %x in an argument nothing in between may use any argument.
+  auto mayAliasX = [&](Operation *op) {
+    if (touches(op, xRoot))
+      return true;
+    if (xRoot.getDefiningOp<memref::AllocOp>())
+      return false;
+    bool argument = false;
+    op->walk([&](Operation *nested) {
+      for (Value operand : nested->getOperands())
+        if (isa<BaseMemRefType>(operand.getType()) &&
+            isa<BlockArgument>(rootOf(operand)))
+          argument = true;
+    });
+    return argument;
+  };
+  if (xRoot == send.getResult() || llvm::any_of(between, mayAliasX))
+    return false;
+  auto xType = cast<MemRefType>(x.getType());
+  FailureOr<SmallVector<int64_t>> xStrides = staticStrides(xType);
+  if (failed(xStrides))
+    return false;
+  // Dimension i of the transpose's result is dimension perm[i] of %x.
+  SmallVector<int64_t> viewStrides;
+  for (int64_t p : transpose.getPermutation())
+    viewStrides.push_back((*xStrides)[p]);
+  rewriter.setInsertionPoint(call);
+  FailureOr<Value> operand =
+      stridedOperand(rewriter, call.getLoc(), x, send.getType().getShape(),
+                     viewStrides, callShape, callCast.getType());
+  if (failed(operand))
+    return false;
+  rewriter.modifyOpInPlace(call, [&] { call->setOperand(2, *operand); });
+  rewriter.eraseOp(transpose);
+  eraseIfDead(rewriter, send);
+  return true;
+}
+
+/// Receive side: the all-to-all writing %recv, then
+/// `linalg.transpose ins(%recv reshaped) outs(%y)` as %recv's only reader,
+/// becomes the all-to-all writing the inversely permuted view of %y.
+bool foldReceiveTranspose(RewriterBase &rewriter, func::CallOp call) {
+  auto callCast = call.getOperand(3).getDefiningOp<memref::CastOp>();
+  if (!callCast)
+    return false;
+  auto callShape = dyn_cast<MemRefType>(callCast.getSource().getType());
+  memref::AllocOp recv = reshapedAlloc(callCast.getSource());
+  if (!callShape || !recv)
+    return false;
+  linalg::TransposeOp transpose;
+  SmallVector<Operation *> between;
+  for (Operation *op = call->getNextNode(); op; op = op->getNextNode()) {
+    if (isView(op))
+      continue;
+    if (!touches(op, recv.getResult())) {
+      between.push_back(op);
+      continue;
+    }
+    auto t = dyn_cast<linalg::TransposeOp>(op);
+    if (!t || !t.hasPureBufferSemantics() ||
+        reshapedAlloc(t.getInput()) != recv ||
+        rootOf(t.getInit()) == recv.getResult())
+      return false;
+    transpose = t;
+    break;
+  }
+  if (!transpose)
+    return false;
+  // Nothing else may read %recv: every user is a view, a deallocation, this
+  // call or the transpose.
+  SmallVector<Value> worklist = {recv.getResult()};
+  while (!worklist.empty()) {
+    Value v = worklist.pop_back_val();
+    for (Operation *user : v.getUsers()) {
+      if (isView(user) && user->getNumResults() == 1)
+        worklist.push_back(user->getResult(0));
+      else if (!isa<memref::DeallocOp>(user) && user != call &&
+               user != transpose.getOperation())
+        return false;
+    }
+  }
+  // %y is written at the call now, earlier than before: nothing in between
+  // (nor the call's send buffer) may use it.
+  Value y = transpose.getInit();
+  Value yRoot = rootOf(y);
+  // Only a fresh allocation: an argument could alias what is in between.
+  if (!yRoot.getDefiningOp<memref::AllocOp>() ||
+      rootOf(call.getOperand(2)) == yRoot ||
+      llvm::any_of(between, [&](Operation *op) { return touches(op, yRoot); }))
+    return false;
+  FailureOr<SmallVector<int64_t>> yStrides =
+      staticStrides(cast<MemRefType>(y.getType()));
+  if (failed(yStrides))
+    return false;
+  // %y (and the views it is made of) may be defined after the call: those
+  // ops move before it when their own operands allow.
+  SmallVector<Operation *> toMove;
+  for (Value v = y; Operation *def = v.getDefiningOp();) {
+    if (def->getBlock() != call->getBlock() || def->isBeforeInBlock(call))
+      break;
+    if (def->getNumRegions() ||
+        (!isMemoryEffectFree(def) && !isa<memref::AllocOp>(def)))
+      return false;
+    toMove.push_back(def);
+    if (isa<memref::AllocOp>(def))
+      break;
+    if (!isView(def))
+      return false;
+    v = def->getOperand(0);
+  }
+  for (Operation *def : toMove)
+    for (Value operand : def->getOperands())
+      if (Operation *od = operand.getDefiningOp();
+          od && od->getBlock() == call->getBlock() &&
+          !od->isBeforeInBlock(call) && !llvm::is_contained(toMove, od))
+        return false;
+  for (Operation *def : llvm::reverse(toMove))
+    def->moveBefore(call);
+  // Dimension perm[i] of the transpose's input is dimension i of %y.
+  ArrayRef<int64_t> perm = transpose.getPermutation();
+  auto inType = cast<MemRefType>(transpose.getInput().getType());
+  SmallVector<int64_t> viewStrides(perm.size());
+  for (auto [i, p] : llvm::enumerate(perm))
+    viewStrides[p] = (*yStrides)[i];
+  rewriter.setInsertionPoint(call);
+  FailureOr<Value> operand =
+      stridedOperand(rewriter, call.getLoc(), y, inType.getShape(), viewStrides,
+                     callShape, callCast.getType());
+  if (failed(operand))
+    return false;
+  rewriter.modifyOpInPlace(call, [&] { call->setOperand(3, *operand); });
+  rewriter.eraseOp(transpose);
+  eraseIfDead(rewriter, recv);
+  return true;
 }
 
 /// One runtime call `(grid, group, in, out)` into a new
@@ -214,6 +554,15 @@ struct LatheCPULowerCollectives
   void runOnOperation() override {
     ModuleOp module = getOperation();
     IRRewriter rewriter(&getContext());
+    SmallVector<func::CallOp> allToAlls;
+    module.walk([&](func::CallOp call) {
+      if (isAllToAllCall(call))
+        allToAlls.push_back(call);
+    });
+    for (func::CallOp call : allToAlls) {
+      foldSendTranspose(rewriter, call);
+      foldReceiveTranspose(rewriter, call);
+    }
     bool failedAny = false;
     SmallVector<Operation *> indices;
     module.walk([&](Operation *op) {

@@ -150,7 +150,13 @@ def LatheCPULowerCollectives
     collectives of the upstream `shard` dialect bufferize into calls of the
     runtime's multi-rank layer (`lathe_rt_comm_all_gather_<type>`, `_all_to_all_<type>`,
     `_reduce_scatter_sum_f32`, `_all_reduce_sum_f32`: Open MPI underneath,
-    see runtime/include/lathe/runtime/Comm.h); this pass lowers what is left:
+    see runtime/include/lathe/runtime/Comm.h). This pass first lets each
+    all-to-all read and write strided views: a `linalg.transpose` that packs
+    its send buffer (when nothing in between writes the transpose's input)
+    or unpacks its receive buffer (the receive buffer's only reader, with
+    nothing in between touching the destination) folds into the runtime
+    call's descriptor, and the packed buffer goes away. Then it lowers what
+    is left:
     `shard.process_linear_index` becomes the runtime's world rank and
     `shard.process_multi_index` its row-major grid coordinates, and the
     `shard.grid` symbols are erased. A collective still present (on memrefs)

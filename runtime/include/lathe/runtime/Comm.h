@@ -26,7 +26,9 @@
 //
 // Memref operands follow Runtime.h's (int64_t rank, void *descriptor)
 // convention (see Sparse.h); collectives need contiguous (identity-layout)
-// buffers. Failures of argument checks (sizes, layouts, a grid that does not
+// buffers, except the all-to-all, which also takes strided views whose
+// dimension 0 holds the G blocks (MPI derived datatypes walk them: no packed
+// copy). Failures of argument checks (sizes, layouts, a grid that does not
 // match the world) become the pending error (lathe_rt_take_pending_error) and
 // leave the output unspecified. Every rank checks the same things, so all
 // ranks fail alike and none waits for the others.
