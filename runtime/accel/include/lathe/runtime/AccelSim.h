@@ -109,6 +109,9 @@ struct Op {
   int64_t bytes = 0;
   int64_t nnz = 0;
   bool f32 = true;
+  /// What the op computes (an index into the ExecOps given to execute(),
+  /// AccelExec.h; -1: timing only). A transfer names its group's compute op.
+  int exec = -1;
 };
 
 struct Program {
