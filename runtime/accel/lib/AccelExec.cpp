@@ -292,6 +292,25 @@ bool checkPayload(const Op &op, const ExecOp &e, std::string &error) {
   return true;
 }
 
+float activate(ExecOp::Activation a, float x) {
+  switch (a) {
+  case ExecOp::Activation::None:
+    return x;
+  case ExecOp::Activation::Relu:
+    return x > 0 ? x : 0.0f;
+  case ExecOp::Activation::Gelu:
+    return 0.5f * x * (1.0f + std::erf(x * 0.70710678118654752f));
+  case ExecOp::Activation::GeluTanh:
+    return 0.5f * x *
+           (1.0f + std::tanh(0.79788456080286536f * (x + 0.044715f * x * x * x)));
+  case ExecOp::Activation::Sigmoid:
+    return 1.0f / (1.0f + std::exp(-x));
+  case ExecOp::Activation::Tanh:
+    return std::tanh(x);
+  }
+  return x;
+}
+
 /// One compute tile. Reads SRAM, writes SRAM.
 void computeTile(const Op &op, const ExecOp &e, const Tiling &t, int64_t tile,
                  Memory &m) {
@@ -321,10 +340,13 @@ void computeTile(const Op &op, const ExecOp &e, const Tiling &t, int64_t tile,
       }
       out[o] += a * b;
       if (idx[3] == kEnd - 1) {
+        float y = e.alpha * out[o];
         if (e.bias >= 0)
-          out[o] += in(e.bias, idx);
+          y += in(e.bias, idx);
+        y = activate(e.activation, y);
         if (e.residual >= 0)
-          out[o] += in(e.residual, idx);
+          y += in(e.residual, idx);
+        out[o] = y;
       }
     });
     return;

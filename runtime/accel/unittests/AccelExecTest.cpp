@@ -110,6 +110,30 @@ TEST(AccelExec, MmeMatmulBf16OperandsF32Accumulation) {
   runMatmul(OpKind::MmeMatmul, true);
 }
 
+/// relu(2 * a.b + bias) + residual, so the epilogue's order is checked.
+TEST(AccelExec, MatmulEpilogue) {
+  Memory m;
+  ExecOp e;
+  e.domain = {1, 1, 2, 2};
+  e.inputs.push_back({addInput(m, {1, 2}), 0, {0, 0, 0, 1}});
+  e.inputs.push_back({addInput(m, {1, -1, 1, -1}), 0, {0, 0, 1, 2}});
+  e.inputs.push_back({addInput(m, {0.5f, 0.5f}), 0, {0, 0, 1, 0}});
+  e.inputs.push_back({addInput(m, {10, 20}), 0, {0, 0, 1, 0}});
+  e.bias = 2;
+  e.residual = 3;
+  e.alpha = 2;
+  e.activation = ExecOp::Activation::Relu;
+  e.output = {m.add(2), 0, {0, 0, 1, 0}};
+  Op op = makeOp(OpKind::TpcMatmul, 0, 2, 0);
+  op.m = op.n = 1;
+  op.k = 2;
+  std::string error;
+  ASSERT_TRUE(execute(grouped(op), {e}, m, error)) << error;
+  // a.b = 3 and -3: relu(6.5) + 10, relu(-5.5) + 20.
+  EXPECT_EQ(m.hbm[e.output.buffer][0], 16.5f);
+  EXPECT_EQ(m.hbm[e.output.buffer][1], 20.0f);
+}
+
 TEST(AccelExec, Bf16Rounding) {
   EXPECT_EQ(roundToBf16(1.0f), 1.0f);
   // 1 + 2^-8 is halfway between 1 and 1 + 2^-7: ties to even (1).

@@ -85,6 +85,10 @@ struct ExecOp {
   // Products ([B, M, N, K]): inputs 0 and 1 are the operands; `bias` and
   // `residual` index the inputs added to each output element (-1: none).
   int bias = -1, residual = -1;
+  /// out = activation(alpha * sum + bias) + residual.
+  float alpha = 1.0f;
+  enum class Activation { None, Relu, Gelu, GeluTanh, Sigmoid, Tanh };
+  Activation activation = Activation::None;
   // Row kernels ([rows, cols]): input 0 the rows; layer norm's `gamma` and
   // `beta` index inputs (-1: none) and `epsilon`.
   int gamma = -1, beta = -1;
