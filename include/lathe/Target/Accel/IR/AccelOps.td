@@ -44,7 +44,9 @@ def Accel_ProgramOp : Op<Accel_Dialect, "program",
     lists the data the ops' `accesses` name, one dictionary per buffer:
     `elements`, and `arg` (the function argument it holds), `result` (the
     function result it holds) or `value` (a constant's elements) where they
-    apply; without it the program is timing only.
+    apply; without it the program is timing only, and `not_executable`
+    says why (the first op whose data semantics the engine ops cannot
+    express).
 
     ```mlir
     accel.program "main" {
@@ -53,7 +55,8 @@ def Accel_ProgramOp : Op<Accel_Dialect, "program",
     }
     ```
   }];
-  let arguments = (ins StrAttr:$function, OptionalAttr<ArrayAttr>:$buffers);
+  let arguments = (ins StrAttr:$function, OptionalAttr<ArrayAttr>:$buffers,
+                       OptionalAttr<StrAttr>:$not_executable);
   let regions = (region SizedRegion<1>:$body);
   let assemblyFormat = "$function attr-dict-with-keyword $body";
 }
