@@ -440,7 +440,7 @@ bool AccelDataBuilder::compute(Operation *op, OpData &d) {
     return rows(op, sm.getInput(), sm.getDimension(), d);
   }
   if (auto ln = dyn_cast<lathe::LayerNormOp>(op)) {
-    d.kind = "rows";
+    d.kind = "layernorm";
     if (!rows(op, ln.getInput(), type.getRank() - 1, d))
       return false;
     d.epsilon = ln.getEpsilon().convertToFloat();
@@ -576,7 +576,7 @@ void AccelDataBuilder::attach(Operation *engineOp, const OpData &d,
     roles.push_back(
         b.getNamedAttr("activation", b.getStringAttr(d.activation)));
   }
-  if (d.kind == "rows")
+  if (d.kind == "layernorm")
     roles.push_back(b.getNamedAttr("epsilon", b.getF32FloatAttr(d.epsilon)));
   if (d.result >= 0)
     roles.push_back(b.getNamedAttr("result", b.getI64IntegerAttr(d.result)));
