@@ -24,16 +24,16 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinOps.h"
-#include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Transforms/Passes.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
-#include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <cmath>
@@ -250,8 +250,7 @@ int mlir::lathe::runAccelMain(const RunOptions &options,
       int id = memory.add(b.elements);
       numResults = std::max(numResults, b.result + 1);
       if (b.arg >= 0) {
-        auto type =
-            cast<RankedTensorType>(func.getArgumentTypes()[b.arg]);
+        auto type = cast<RankedTensorType>(func.getArgumentTypes()[b.arg]);
         HostTensor input;
         if (static_cast<size_t>(b.arg) < options.inputs.size()) {
           if (!readTensorFile(options.inputs[b.arg], input, error))

@@ -75,8 +75,7 @@ bool AccelDataBuilder::layoutOf(Value v, Layout &out, Operation *user) {
                           describeOp(v.getDefiningOp()) + ")");
   }
   buffers.push_back(b);
-  Layout l{static_cast<int>(buffers.size()) - 1, 0,
-           rowMajor(type.getShape())};
+  Layout l{static_cast<int>(buffers.size()) - 1, 0, rowMajor(type.getShape())};
   layouts[v] = l;
   out = l;
   return true;
@@ -394,8 +393,7 @@ bool AccelDataBuilder::generic(linalg::GenericOp g, OpData &d) {
       auto p = cmp.getPredicate();
       if (p == arith::CmpFPredicate::OGT || p == arith::CmpFPredicate::UGT)
         name = "cmpgt";
-      else if (p == arith::CmpFPredicate::OLT ||
-               p == arith::CmpFPredicate::ULT)
+      else if (p == arith::CmpFPredicate::OLT || p == arith::CmpFPredicate::ULT)
         name = "cmplt";
       else
         return fail(g, "compares with a predicate the payload does not have "
@@ -508,8 +506,8 @@ ArrayAttr AccelDataBuilder::buffersAttr(MLIRContext *ctx) {
   SmallVector<Attribute> list;
   for (const Buffer &buf : buffers) {
     SmallVector<NamedAttribute> fields;
-    fields.push_back(b.getNamedAttr("elements",
-                                    b.getI64IntegerAttr(buf.elements)));
+    fields.push_back(
+        b.getNamedAttr("elements", b.getI64IntegerAttr(buf.elements)));
     if (buf.arg >= 0)
       fields.push_back(b.getNamedAttr("arg", b.getI64IntegerAttr(buf.arg)));
     if (buf.result >= 0)

@@ -175,8 +175,8 @@ bool checkAccess(const Op &op, const ExecOp &e, const Access &a,
   if (a.buffer < 0 || a.buffer >= static_cast<int>(m.sizes.size()) ||
       a.strides.size() != rank) {
     error = op.name + ": an operand names no buffer or has " +
-            std::to_string(a.strides.size()) + " strides for a domain of rank " +
-            std::to_string(rank);
+            std::to_string(a.strides.size()) +
+            " strides for a domain of rank " + std::to_string(rank);
     return false;
   }
   int64_t lo = a.offset, hi = a.offset;
@@ -222,12 +222,14 @@ float apply(const std::vector<Instr> &code, int result,
       r = a / b;
       break;
     case Prim::Max:
-      r = std::isnan(a) || std::isnan(b) ? std::numeric_limits<float>::quiet_NaN()
-                                         : std::max(a, b);
+      r = std::isnan(a) || std::isnan(b)
+              ? std::numeric_limits<float>::quiet_NaN()
+              : std::max(a, b);
       break;
     case Prim::Min:
-      r = std::isnan(a) || std::isnan(b) ? std::numeric_limits<float>::quiet_NaN()
-                                         : std::min(a, b);
+      r = std::isnan(a) || std::isnan(b)
+              ? std::numeric_limits<float>::quiet_NaN()
+              : std::min(a, b);
       break;
     case Prim::Neg:
       r = -a;
@@ -302,7 +304,8 @@ float activate(ExecOp::Activation a, float x) {
     return 0.5f * x * (1.0f + std::erf(x * 0.70710678118654752f));
   case ExecOp::Activation::GeluTanh:
     return 0.5f * x *
-           (1.0f + std::tanh(0.79788456080286536f * (x + 0.044715f * x * x * x)));
+           (1.0f +
+            std::tanh(0.79788456080286536f * (x + 0.044715f * x * x * x)));
   case ExecOp::Activation::Sigmoid:
     return 1.0f / (1.0f + std::exp(-x));
   case ExecOp::Activation::Tanh:

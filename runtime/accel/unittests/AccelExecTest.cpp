@@ -227,9 +227,9 @@ TEST(AccelExec, Elementwise) {
   e.inputs.push_back({addInput(m, x), 0, {C, 1}});
   e.inputs.push_back({addInput(m, y), 0, {0, 1}});
   e.output = {m.add(R * C), 0, {C, 1}};
-  e.payload = {{Prim::Input, 0},          {Prim::Input, 1},
-               {Prim::Add, 0, 1},         {Prim::Const, -1, -1, -1, 0.0f},
-               {Prim::Max, 2, 3},         {Prim::Tanh, 0},
+  e.payload = {{Prim::Input, 0},  {Prim::Input, 1},
+               {Prim::Add, 0, 1}, {Prim::Const, -1, -1, -1, 0.0f},
+               {Prim::Max, 2, 3}, {Prim::Tanh, 0},
                {Prim::Mul, 4, 5}};
   e.result = 6;
   Op op = makeOp(OpKind::TpcElementwise, 0, 4, 0);
@@ -257,8 +257,8 @@ TEST(AccelExec, Reduce) {
   e.inputs.push_back({addInput(m, init), 0, {1, 0}});
   e.init = 1;
   e.output = {m.add(R), 0, {1, 0}};
-  e.payload = {{Prim::Input, 0}, {Prim::Mul, 0, 0}, {Prim::Input, 2},
-               {Prim::Add, 1, 2}};
+  e.payload = {
+      {Prim::Input, 0}, {Prim::Mul, 0, 0}, {Prim::Input, 2}, {Prim::Add, 1, 2}};
   e.result = 3;
   Op op = makeOp(OpKind::TpcReduce, 0, 10, 0);
   op.elements = 3;
