@@ -108,10 +108,30 @@ bool tilingOf(const Op &op, const ExecOp &e, Tiling &t, std::string &error) {
   return true;
 }
 
+/// The half-open box of tile `tile` of a box tiling, without the domain
+/// offset.
+void tileBox(const ExecOp &e, const Tiling &t, int64_t tile,
+             std::vector<int64_t> &lo, std::vector<int64_t> &hi) {
+  size_t rank = e.domain.size();
+  lo.assign(rank, 0);
+  hi.assign(rank, 0);
+  int64_t rest = tile;
+  for (size_t i = rank; i-- > 0;) {
+    int64_t count = ceilDiv(e.domain[i], t.tileSizes[i]);
+    int64_t c = rest % count;
+    rest /= count;
+    lo[i] = c * t.tileSizes[i];
+    hi[i] = std::min(e.domain[i], lo[i] + t.tileSizes[i]);
+  }
+}
+
 /// Calls `fn` with the domain index (offset included) of every point of
-/// tile `tile`, in row-major order.
+/// tile `tile`, in row-major order. With `only`, a box tiling visits one
+/// point along each dimension `only` does not move in (what a transfer of
+/// that operand needs).
 void forEachPoint(const ExecOp &e, const Tiling &t, int64_t tile,
-                  const std::function<void(const int64_t *)> &fn) {
+                  const std::function<void(const int64_t *)> &fn,
+                  const Access *only = nullptr) {
   size_t rank = e.domain.size();
   std::vector<int64_t> idx(rank, 0), lo(rank, 0), hi(rank, 0);
   auto offset = [&](size_t i) {
@@ -132,18 +152,13 @@ void forEachPoint(const ExecOp &e, const Tiling &t, int64_t tile,
     }
     return;
   }
-  // Tile coordinates, last dimension fastest.
-  int64_t rest = tile;
-  for (size_t i = rank; i-- > 0;) {
-    int64_t count = ceilDiv(e.domain[i], t.tileSizes[i]);
-    int64_t c = rest % count;
-    rest /= count;
-    lo[i] = c * t.tileSizes[i];
-    hi[i] = std::min(e.domain[i], lo[i] + t.tileSizes[i]);
-  }
-  for (size_t i = 0; i < rank; ++i)
+  tileBox(e, t, tile, lo, hi);
+  for (size_t i = 0; i < rank; ++i) {
     if (lo[i] >= hi[i])
       return;
+    if (only && only->strides[i] == 0)
+      hi[i] = lo[i] + 1;
+  }
   std::vector<int64_t> cur(lo);
   while (true) {
     for (size_t i = 0; i < rank; ++i)
@@ -330,28 +345,46 @@ void computeTile(const Op &op, const ExecOp &e, const Tiling &t, int64_t tile,
     // K is the last dimension: a tile's first K point starts the partial
     // sums when it is the first K block, its last finishes them when it is
     // the last.
-    int64_t kOff = e.domainOffset.size() > 3 ? e.domainOffset[3] : 0;
-    int64_t kEnd = kOff + e.domain[3];
-    forEachPoint(e, t, tile, [&](const int64_t *idx) {
-      int64_t o = at(e.output, idx, rank);
-      if (idx[3] == kOff)
-        out[o] = 0;
-      float a = in(0, idx), b = in(1, idx);
-      if (bf16) {
-        a = roundToBf16(a);
-        b = roundToBf16(b);
-      }
-      out[o] += a * b;
-      if (idx[3] == kEnd - 1) {
-        float y = e.alpha * out[o];
-        if (e.bias >= 0)
-          y += in(e.bias, idx);
-        y = activate(e.activation, y);
-        if (e.residual >= 0)
-          y += in(e.residual, idx);
-        out[o] = y;
-      }
-    });
+    std::vector<int64_t> lo, hi;
+    tileBox(e, t, tile, lo, hi);
+    int64_t off[4];
+    for (size_t i = 0; i < 4; ++i) {
+      off[i] = i < e.domainOffset.size() ? e.domainOffset[i] : 0;
+      lo[i] += off[i];
+      hi[i] += off[i];
+    }
+    bool first = lo[3] == off[3], last = hi[3] == off[3] + e.domain[3];
+    const Access &A = e.inputs[0], &B = e.inputs[1], &C = e.output;
+    const std::vector<float> &a = m.sram[A.buffer], &b = m.sram[B.buffer];
+    int64_t idx[4];
+    for (idx[0] = lo[0]; idx[0] < hi[0]; ++idx[0])
+      for (idx[1] = lo[1]; idx[1] < hi[1]; ++idx[1])
+        for (idx[2] = lo[2]; idx[2] < hi[2]; ++idx[2]) {
+          idx[3] = lo[3];
+          int64_t o = at(C, idx, rank);
+          int64_t ai = at(A, idx, rank), bi = at(B, idx, rank);
+          float acc = first ? 0.0f : out[o];
+          for (int64_t k = lo[3]; k < hi[3]; ++k) {
+            float x = a[ai], y = b[bi];
+            if (bf16) {
+              x = roundToBf16(x);
+              y = roundToBf16(y);
+            }
+            acc += x * y;
+            ai += A.strides[3];
+            bi += B.strides[3];
+          }
+          if (last) {
+            idx[3] = hi[3] - 1;
+            acc *= e.alpha;
+            if (e.bias >= 0)
+              acc += in(e.bias, idx);
+            acc = activate(e.activation, acc);
+            if (e.residual >= 0)
+              acc += in(e.residual, idx);
+          }
+          out[o] = acc;
+        }
     return;
   }
   case OpKind::TpcSoftmax:
@@ -512,20 +545,26 @@ bool execute(const Program &program, const std::vector<ExecOp> &execs,
             continue;
           std::vector<float> &from = memory.hbm[a.buffer];
           std::vector<float> &to = memory.sram[a.buffer];
-          forEachPoint(e, t, tile, [&](const int64_t *idx) {
-            int64_t o = at(a, idx, rank);
-            to[o] = from[o];
-          });
+          forEachPoint(
+              e, t, tile,
+              [&](const int64_t *idx) {
+                int64_t o = at(a, idx, rank);
+                to[o] = from[o];
+              },
+              &a);
         }
         continue;
       }
       const Access &a = e.output;
       std::vector<float> &from = memory.sram[a.buffer];
       std::vector<float> &to = memory.hbm[a.buffer];
-      forEachPoint(e, t, tile, [&](const int64_t *idx) {
-        int64_t o = at(a, idx, rank);
-        to[o] = from[o];
-      });
+      forEachPoint(
+          e, t, tile,
+          [&](const int64_t *idx) {
+            int64_t o = at(a, idx, rank);
+            to[o] = from[o];
+          },
+          &a);
     }
   }
   return true;
