@@ -395,8 +395,8 @@ def gcn(tmp):
 def main():
     t0 = time.time()
     os.makedirs(OUT, exist_ok=True)
-    print("bench/accel: simulated devices (runtime/accel); the host only computes the functional "
-          "results")
+    print("bench/accel: simulated devices (runtime/accel); the host executes the engine programs "
+          "(functional results) and the CPU reference")
     print(f"host CPU: {cpu_name()}")
     print(f"devices: {GAUDI}, {VERSAL}")
     with tempfile.TemporaryDirectory() as tmp:

@@ -37,8 +37,9 @@ struct Device {
   double mmeF32Rate = 1.0;
   /// Cycles to fill and drain the array once per tile.
   int64_t mmeFillCycles = 0;
-  /// Products on the matrix engines run at bf16 (timing only: lathe-run's
-  /// functional results stay f32); from accel-attach-device{mme-type=bf16}.
+  /// Products on the matrix engines run at bf16 (their rate here; bf16
+  /// operands with f32 accumulation in AccelExec); from
+  /// accel-attach-device{mme-type=bf16}.
   bool mmeBf16 = false;
   // Vector cores.
   int64_t tpcCount = 1;
