@@ -4,9 +4,10 @@
 // module with lathe-accel-pipeline for the device of --accel-config, runs the
 // engine program of the entry on the simulator (runtime/accel) for the
 // simulated latency, per-engine busy time, waits, bytes moved and a Chrome
-// trace, and computes the results functionally with the host kernels (the
-// CPU backend's kernels of the same kernel ops; the tiled program itself is
-// not executed element by element).
+// trace, and executes the same engine program on the data (runtime/accel's
+// AccelExec: every DMA transfer, product and vector-core kernel tile by tile
+// in schedule order) for the results. The CPU backend runs the module too,
+// only as the reference the report's max_rel_err_vs_cpu measures against.
 //
 //===----------------------------------------------------------------------===//
 
@@ -23,6 +24,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Transforms/Passes.h"
@@ -30,8 +32,13 @@
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
+
+#include <cmath>
+#include <fcntl.h>
+#include <unistd.h>
 
 using namespace mlir;
 using namespace mlir::lathe;
@@ -92,6 +99,45 @@ LogicalResult specializeToInputs(ModuleOp module, StringRef entry,
     return failure();
   }
   return success();
+}
+
+/// The f32 elements of a constant.
+bool constantData(ElementsAttr value, std::vector<float> &out) {
+  if (auto res = dyn_cast<DenseF32ResourceElementsAttr>(value)) {
+    std::optional<ArrayRef<float>> data = res.tryGetAsArrayRef();
+    if (!data)
+      return false;
+    out.assign(data->begin(), data->end());
+    return true;
+  }
+  if (auto dense = dyn_cast<DenseElementsAttr>(value)) {
+    if (!dense.getElementType().isF32())
+      return false;
+    out.clear();
+    for (float x : dense.getValues<float>())
+      out.push_back(x);
+    return true;
+  }
+  return false;
+}
+
+/// Runs `fn` with stdout sent to /dev/null (the CPU reference run prints its
+/// own result lines, which are not lathe-run --backend=accel's results).
+int withoutStdout(llvm::function_ref<int()> fn) {
+  llvm::outs().flush();
+  fflush(stdout);
+  int saved = dup(1);
+  int null = open("/dev/null", O_WRONLY);
+  if (saved < 0 || null < 0)
+    return fn();
+  dup2(null, 1);
+  close(null);
+  int rc = fn();
+  llvm::outs().flush();
+  fflush(stdout);
+  dup2(saved, 1);
+  close(saved);
+  return rc;
 }
 
 std::string locString(Location loc) {
@@ -186,27 +232,131 @@ int mlir::lathe::runAccelMain(const RunOptions &options,
       placement.push_back(std::move(d));
     });
 
-  // Functional results from the host kernels.
+  std::string hostReportPath;
+  // Functional results: the engine program executed on the data.
   llvm::json::Object report;
   int rc = 0;
-  std::string hostReport;
+  double maxRelErr = -1;
+  std::vector<HostTensor> results;
   if (!options.accelTimingOnly) {
+    std::vector<::lathe::accel::ExecOp> execs;
+    std::vector<AccelBufferInfo> buffers;
+    if (!buildAccelExec(program, sim, execs, buffers, error))
+      return fail(error + " (--accel-timing-only simulates the timing alone)");
+    auto func = module->lookupSymbol<func::FuncOp>(options.entry);
+    ::lathe::accel::Memory memory;
+    int numResults = 0;
+    for (const AccelBufferInfo &b : buffers) {
+      int id = memory.add(b.elements);
+      numResults = std::max(numResults, b.result + 1);
+      if (b.arg >= 0) {
+        auto type = cast<RankedTensorType>(func.getArgumentTypes()[b.arg]);
+        HostTensor input;
+        if (static_cast<size_t>(b.arg) < options.inputs.size()) {
+          if (!readTensorFile(options.inputs[b.arg], input, error))
+            return fail("input #" + llvm::Twine(b.arg) + ": " + error);
+        } else if (options.fillMissing) {
+          if (!fillRandom(type, options.seed + b.arg, input, error))
+            return fail(error);
+        } else {
+          return fail(llvm::formatv("argument #{0} of @{1} has no --input",
+                                    b.arg, options.entry));
+        }
+        if (input.t.dtype != LATHE_F32 || input.numElements() != b.elements)
+          return fail(llvm::formatv("input #{0} must be float32 with {1} "
+                                    "elements, got {2}",
+                                    b.arg, b.elements, summarize(input)));
+        const float *data = static_cast<const float *>(input.t.data);
+        memory.hbm[id].assign(data, data + b.elements);
+      } else if (b.value) {
+        if (!constantData(b.value, memory.hbm[id]) ||
+            static_cast<int64_t>(memory.hbm[id].size()) != b.elements)
+          return fail("a constant of @" + options.entry +
+                      " is not f32 data the simulator can read");
+      }
+    }
+    if (!::lathe::accel::execute(sim, execs, memory, error))
+      return fail("execution of the engine program failed: " + error);
+    auto returned =
+        cast<func::ReturnOp>(func.getBody().front().getTerminator());
+    results.resize(numResults);
+    for (auto [id, b] : llvm::enumerate(buffers)) {
+      if (b.result < 0)
+        continue;
+      // The returned value's static shape (through casts to dynamic types).
+      Value v = returned.getOperand(b.result);
+      while (auto castOp = v.getDefiningOp<tensor::CastOp>())
+        v = castOp.getSource();
+      auto type = cast<RankedTensorType>(v.getType());
+      HostTensor &t = results[b.result];
+      if (lathe_host_tensor_alloc(&t.t, LATHE_F32, type.getRank(),
+                                  type.getShape().data()) != LATHE_OK)
+        return fail("out of memory for result #" + llvm::Twine(b.result));
+      std::copy(memory.hbm[id].begin(), memory.hbm[id].end(),
+                static_cast<float *>(t.t.data));
+    }
+    for (auto [i, t] : llvm::enumerate(results)) {
+      if (!t.t.data)
+        return fail(llvm::formatv("result #{0} of @{1} is not in the engine "
+                                  "program's buffers",
+                                  i, options.entry));
+      llvm::outs() << "result #" << i << ": " << summarize(t) << "\n";
+      if (i < options.outputs.size() &&
+          !writeTensorFile(options.outputs[i], t, error))
+        return fail("output #" + llvm::Twine(i) + ": " + error);
+    }
+
+    // The reference: the CPU backend on the same inputs, compared here.
+    llvm::SmallString<128> dir;
+    if (llvm::sys::fs::createUniqueDirectory("lathe-accel-ref", dir))
+      return fail("cannot create a folder for the CPU reference");
     RunOptions cpu = options;
     cpu.backend = "cpu";
-    if (!options.reportPath.empty())
-      hostReport = options.reportPath + ".host.json";
-    cpu.reportPath = hostReport;
-    rc = runMain(cpu, registry);
-    if (rc != 0)
-      return rc;
-    if (!hostReport.empty()) {
-      auto buffer = llvm::MemoryBuffer::getFile(hostReport);
-      if (buffer)
-        if (auto parsed = llvm::json::parse((*buffer)->getBuffer()))
-          if (auto *object = parsed->getAsObject())
-            report = std::move(*object);
-      llvm::sys::fs::remove(hostReport);
+    cpu.outputs.clear();
+    for (size_t i = 0; i < results.size(); ++i) {
+      llvm::SmallString<128> path(dir);
+      llvm::sys::path::append(path, "ref" + llvm::Twine(i) + ".npy");
+      cpu.outputs.push_back(path.str().str());
     }
+    hostReportPath = (dir + "/host.json").str();
+    cpu.reportPath = hostReportPath;
+    rc = withoutStdout([&] { return runMain(cpu, registry); });
+    if (rc != 0)
+      return fail("the CPU reference run failed");
+    maxRelErr = 0;
+    for (size_t i = 0; i < results.size(); ++i) {
+      HostTensor ref;
+      if (!readTensorFile(cpu.outputs[i], ref, error))
+        return fail("CPU reference #" + llvm::Twine(i) + ": " + error);
+      if (ref.numElements() != results[i].numElements() ||
+          ref.t.dtype != LATHE_F32)
+        return fail("CPU reference #" + llvm::Twine(i) +
+                    " differs in shape or type");
+      const float *a = static_cast<const float *>(results[i].t.data);
+      const float *r = static_cast<const float *>(ref.t.data);
+      // Normwise: the largest difference over the largest reference
+      // magnitude (bench/accel.py's rel_err); NaN on one side only is
+      // infinite.
+      double diff = 0, scale = 0;
+      for (int64_t j = 0; j < ref.numElements(); ++j) {
+        if (std::isnan(a[j]) != std::isnan(r[j]))
+          diff = INFINITY;
+        else if (!std::isnan(a[j]))
+          diff = std::max(diff, std::fabs(double(a[j]) - double(r[j])));
+        scale = std::max(scale, std::fabs(double(r[j])));
+      }
+      maxRelErr = std::max(maxRelErr, diff / std::max(scale, 1e-30));
+    }
+    auto buffer = llvm::MemoryBuffer::getFile(hostReportPath);
+    if (buffer)
+      if (auto parsed = llvm::json::parse((*buffer)->getBuffer()))
+        if (auto *object = parsed->getAsObject())
+          report = std::move(*object);
+    llvm::sys::fs::remove_directories(dir);
+    llvm::outs() << llvm::formatv(
+        "functional: the engine program executed tile by tile; max relative "
+        "error against the CPU backend {0:e}\n",
+        maxRelErr);
   }
 
   double simulatedMs = result.timeUs / 1e3;
@@ -253,8 +403,8 @@ int mlir::lathe::runAccelMain(const RunOptions &options,
     if (report.empty())
       report = llvm::json::Object{{"file", options.inputFile},
                                   {"entry", options.entry}};
-    // The host's wall times measure the functional execution, not the
-    // device: they move under host_functional.
+    // The host's wall times measure the CPU reference run, not the device:
+    // they move under host_reference.
     llvm::json::Object host;
     for (const char *key : {"latency_ms", "kernels", "compile_ms",
                             "peak_memory_bytes", "calls_timed"})
@@ -262,7 +412,7 @@ int mlir::lathe::runAccelMain(const RunOptions &options,
         host[key] = std::move(*v);
         report.erase(key);
       }
-    report["host_functional"] = std::move(host);
+    report["host_reference"] = std::move(host);
     report["backend"] = "accel";
     report["latency_kind"] = "simulated";
     report["simulated_latency_ms"] = simulatedMs;
@@ -283,8 +433,9 @@ int mlir::lathe::runAccelMain(const RunOptions &options,
         {"placement", std::move(placement)},
         {"functional", options.accelTimingOnly
                            ? "skipped (--accel-timing-only)"
-                           : "host kernels (CPU backend) on the same kernel "
-                             "ops"}};
+                           : "engine program executed tile by tile"}};
+    if (maxRelErr >= 0)
+      report["max_rel_err_vs_cpu"] = maxRelErr;
     std::error_code ec;
     llvm::raw_fd_ostream os(options.reportPath, ec);
     if (ec)

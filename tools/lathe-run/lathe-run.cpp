@@ -150,13 +150,14 @@ int main(int argc, char **argv) {
       cl::cat(observeCat));
   cl::opt<bool> accelTimingOnly(
       "accel-timing-only",
-      cl::desc("--backend=accel: simulate only; skip the functional run"),
+      cl::desc("--backend=accel: simulate only; skip executing the engine "
+               "program and the CPU reference run"),
       cl::init(false), cl::cat(runCat));
 
   cl::opt<std::string> accelMmeType(
       "accel-mme-type",
-      cl::desc("--backend=accel: simulate matrix-engine products at f32 "
-               "(default) or bf16 (timing only; results stay f32)"),
+      cl::desc("--backend=accel: matrix-engine products at f32 (default) or "
+               "bf16 (bf16 operands, f32 accumulation; timed at that rate)"),
       cl::init("f32"), cl::cat(compileCat));
 
   mlir::registerAsmPrinterCLOptions();

@@ -77,8 +77,9 @@ struct RunOptions {
   std::string accelPolicy = "cost";
   std::string accelTrace;
   bool accelTimingOnly = false;
-  /// Element type of the simulated matrix-engine products (f32 or bf16);
-  /// timing only, the functional results stay f32.
+  /// Element type of the simulated matrix-engine products (f32 or bf16):
+  /// their timing, and bf16-rounded operands with f32 accumulation in the
+  /// executed program.
   std::string accelMmeType = "f32";
 };
 
@@ -91,7 +92,8 @@ constexpr int kMaxRepeat = 1000000;
 int runMain(const RunOptions &options, DialectRegistry &registry);
 
 /// runMain for --backend=accel (lib/Driver/AccelRun.cpp): simulate on the
-/// device, compute the results with the host kernels.
+/// device and execute its engine program for the results; the CPU backend
+/// runs as the reference for max_rel_err_vs_cpu.
 int runAccelMain(const RunOptions &options, DialectRegistry &registry);
 
 /// True for a file lathe-compile wrote (by its name, FILE.lathe, or its

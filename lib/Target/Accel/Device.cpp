@@ -10,6 +10,7 @@
 #include "llvm/Support/MemoryBuffer.h"
 
 #include <cmath>
+#include <map>
 #include <set>
 
 using namespace mlir;
@@ -345,6 +346,173 @@ bool mlir::lathe::buildAccelProgram(Operation *program,
     }
     index[op.getResult(0)] = static_cast<int>(out.ops.size());
     out.ops.push_back(std::move(sim));
+  }
+  return true;
+}
+
+bool mlir::lathe::buildAccelExec(Operation *program,
+                                 ::lathe::accel::Program &sim,
+                                 std::vector<::lathe::accel::ExecOp> &execs,
+                                 std::vector<AccelBufferInfo> &buffers,
+                                 std::string &error) {
+  using namespace ::lathe::accel;
+  auto prog = cast<accel::ProgramOp>(program);
+  if (auto why = prog.getNotExecutable()) {
+    error = "the engine program of @" + prog.getFunction().str() +
+            " cannot be executed: " + why->str();
+    return false;
+  }
+  ArrayAttr bufs = prog.getBuffersAttr();
+  if (!bufs) {
+    error = "the engine program of @" + prog.getFunction().str() +
+            " has no buffers (timing only)";
+    return false;
+  }
+  buffers.clear();
+  for (Attribute a : bufs) {
+    auto d = dyn_cast<DictionaryAttr>(a);
+    auto elements = d ? d.getAs<IntegerAttr>("elements") : nullptr;
+    if (!elements) {
+      error = "accel.program: a buffer without 'elements'";
+      return false;
+    }
+    AccelBufferInfo info;
+    info.elements = elements.getInt();
+    if (auto x = d.getAs<IntegerAttr>("arg"))
+      info.arg = static_cast<int>(x.getInt());
+    if (auto x = d.getAs<IntegerAttr>("result"))
+      info.result = static_cast<int>(x.getInt());
+    info.value = d.getAs<ElementsAttr>("value");
+    buffers.push_back(info);
+  }
+  auto prim = [](StringRef name, Prim &p) {
+    static const std::pair<const char *, Prim> table[] = {
+        {"input", Prim::Input}, {"const", Prim::Const},   {"add", Prim::Add},
+        {"sub", Prim::Sub},     {"mul", Prim::Mul},       {"div", Prim::Div},
+        {"max", Prim::Max},     {"min", Prim::Min},       {"neg", Prim::Neg},
+        {"abs", Prim::Abs},     {"exp", Prim::Exp},       {"log", Prim::Log},
+        {"tanh", Prim::Tanh},   {"erf", Prim::Erf},       {"sqrt", Prim::Sqrt},
+        {"rsqrt", Prim::Rsqrt}, {"select", Prim::Select}, {"cmpgt", Prim::CmpGt},
+        {"cmplt", Prim::CmpLt}};
+    for (auto &[n, v] : table)
+      if (name == n) {
+        p = v;
+        return true;
+      }
+    return false;
+  };
+  execs.clear();
+  std::map<int, int> execOfGroup;
+  size_t i = 0;
+  for (Operation &op : prog.getBody().front()) {
+    ::lathe::accel::Op &s = sim.ops[i++];
+    if (isa<accel::DmaLoadOp, accel::DmaStoreOp>(op))
+      continue;
+    auto domain = op.getAttrOfType<DenseI64ArrayAttr>("domain");
+    auto accesses = op.getAttrOfType<ArrayAttr>("accesses");
+    auto roles = op.getAttrOfType<DictionaryAttr>("roles");
+    if (!domain || !accesses || accesses.empty() || !roles) {
+      error = s.name + ": no data semantics (domain, accesses, roles)";
+      return false;
+    }
+    ExecOp e;
+    e.domain.assign(domain.asArrayRef().begin(), domain.asArrayRef().end());
+    if (auto off = op.getAttrOfType<DenseI64ArrayAttr>("domain_offset"))
+      e.domainOffset.assign(off.asArrayRef().begin(), off.asArrayRef().end());
+    for (auto [j, a] : llvm::enumerate(accesses)) {
+      auto v = dyn_cast<DenseI64ArrayAttr>(a);
+      if (!v || v.size() != static_cast<int64_t>(3 + e.domain.size())) {
+        error = s.name + ": an access is not [buffer, offset, loaded, "
+                         "strides...] over the domain";
+        return false;
+      }
+      ArrayRef<int64_t> x = v.asArrayRef();
+      Access acc;
+      acc.buffer = static_cast<int>(x[0]);
+      acc.offset = x[1];
+      acc.loaded = x[2] != 0;
+      acc.strides.assign(x.begin() + 3, x.end());
+      if (j == 0)
+        e.output = acc;
+      else
+        e.inputs.push_back(acc);
+    }
+    auto role = [&](StringRef name, int &out) {
+      if (auto x = roles.getAs<IntegerAttr>(name))
+        out = static_cast<int>(x.getInt());
+    };
+    role("bias", e.bias);
+    role("residual", e.residual);
+    role("gamma", e.gamma);
+    role("beta", e.beta);
+    role("init", e.init);
+    role("result", e.result);
+    if (auto x = roles.getAs<FloatAttr>("alpha"))
+      e.alpha = static_cast<float>(x.getValueAsDouble());
+    if (auto x = roles.getAs<FloatAttr>("epsilon"))
+      e.epsilon = static_cast<float>(x.getValueAsDouble());
+    if (auto x = roles.getAs<StringAttr>("activation")) {
+      StringRef a = x.getValue();
+      using A = ExecOp::Activation;
+      if (a == "none")
+        e.activation = A::None;
+      else if (a == "relu")
+        e.activation = A::Relu;
+      else if (a == "gelu")
+        e.activation = A::Gelu;
+      else if (a == "gelu_tanh")
+        e.activation = A::GeluTanh;
+      else if (a == "sigmoid")
+        e.activation = A::Sigmoid;
+      else if (a == "tanh")
+        e.activation = A::Tanh;
+      else {
+        error = s.name + ": unknown activation '" + a.str() + "'";
+        return false;
+      }
+    }
+    if (auto payload = op.getAttrOfType<ArrayAttr>("payload")) {
+      for (Attribute a : payload) {
+        SmallVector<StringRef> words;
+        cast<StringAttr>(a).getValue().split(words, ' ', -1, false);
+        Instr in;
+        if (words.empty() || !prim(words[0], in.prim)) {
+          error = s.name + ": unknown payload instruction '" +
+                  cast<StringAttr>(a).getValue().str() + "'";
+          return false;
+        }
+        if (in.prim == Prim::Const) {
+          double v = 0;
+          if (words.size() != 2 || words[1].getAsDouble(v)) {
+            error = s.name + ": bad constant in the payload";
+            return false;
+          }
+          in.value = static_cast<float>(v);
+        } else {
+          int *slots[] = {&in.a, &in.b, &in.c};
+          for (size_t w = 1; w < words.size() && w <= 3; ++w)
+            if (words[w].getAsInteger(10, *slots[w - 1])) {
+              error = s.name + ": bad operand in the payload";
+              return false;
+            }
+        }
+        e.payload.push_back(in);
+      }
+    }
+    s.exec = static_cast<int>(execs.size());
+    if (s.group >= 0)
+      execOfGroup[s.group] = s.exec;
+    execs.push_back(std::move(e));
+  }
+  for (::lathe::accel::Op &s : sim.ops) {
+    if (s.kind != OpKind::DmaLoad && s.kind != OpKind::DmaStore)
+      continue;
+    auto it = execOfGroup.find(s.group);
+    if (it == execOfGroup.end()) {
+      error = s.name + ": a transfer without a compute op in its group";
+      return false;
+    }
+    s.exec = it->second;
   }
   return true;
 }

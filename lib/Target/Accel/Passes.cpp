@@ -8,6 +8,8 @@
 
 #include "lathe/Target/Accel/Passes.h"
 
+#include "ExecData.h"
+
 #include "lathe/Dialect/Lathe/LatheOps.h"
 #include "lathe/Interfaces/FlopsInterface.h"
 #include "lathe/Target/Accel/Device.h"
@@ -648,7 +650,9 @@ struct TilePass : public mlir::lathe::impl::AccelTileBase<TilePass> {
       OpBuilder b(func.getContext());
       b.setInsertionPointAfter(func);
       auto program =
-          accel::ProgramOp::create(b, func.getLoc(), func.getSymName());
+          accel::ProgramOp::create(b, func.getLoc(), func.getSymName(),
+                                   /*buffers=*/nullptr,
+                                   /*not_executable=*/nullptr);
       Block *body = new Block();
       program.getBody().push_back(body);
       b.setInsertionPointToEnd(body);
@@ -657,6 +661,8 @@ struct TilePass : public mlir::lathe::impl::AccelTileBase<TilePass> {
       llvm::DenseSet<Value> onChip;
       int64_t group = 0, index = 0;
       auto tokenType = accel::TokenType::get(&getContext());
+      // What each engine op computes, for lathe-run's functional execution.
+      AccelDataBuilder data(func);
       WalkResult walk = func.walk([&](Operation *op) -> WalkResult {
         if (op == func)
           return WalkResult::advance();
@@ -666,6 +672,8 @@ struct TilePass : public mlir::lathe::impl::AccelTileBase<TilePass> {
         if (work->kind == WorkKind::None)
           return WalkResult::advance();
         if (work->kind == WorkKind::View) {
+          if (data.reason.empty())
+            data.view(op);
           Value src = work->inputs.front();
           if (tokenOf.count(src))
             tokenOf[work->result] = tokenOf[src];
@@ -700,6 +708,9 @@ struct TilePass : public mlir::lathe::impl::AccelTileBase<TilePass> {
         for (Value v : work->inputs)
           resident.push_back(onChip.contains(v));
         bool out = residentResult(work->result, *device);
+        AccelDataBuilder::OpData opData;
+        bool executable = data.reason.empty() && data.compute(op, opData);
+        Operation *computeOp = nullptr;
         std::string source =
             (op->getName().getStringRef() + "#" + Twine(index++)).str();
         auto sourceAttr = b.getStringAttr(source);
@@ -740,40 +751,41 @@ struct TilePass : public mlir::lathe::impl::AccelTileBase<TilePass> {
                 b, loc, tokenType, computeDeps, tiles,
                 b.getI64IntegerAttr(t.op.m), b.getI64IntegerAttr(t.op.n),
                 b.getI64IntegerAttr(t.op.k),
-                b.getStringAttr(t.op.f32 ? "f32" : "bf16"), g, sourceAttr);
+                b.getStringAttr(t.op.f32 ? "f32" : "bf16"), g, sourceAttr, nullptr, nullptr, nullptr, nullptr, nullptr);
             break;
           case OpKind::TpcMatmul:
             done = accel::TpcMatmulOp::create(
                 b, loc, tokenType, computeDeps, tiles,
                 b.getI64IntegerAttr(t.op.m), b.getI64IntegerAttr(t.op.n),
                 b.getI64IntegerAttr(t.op.k), b.getStringAttr("f32"), g,
-                sourceAttr);
+                sourceAttr, nullptr, nullptr, nullptr, nullptr, nullptr);
             break;
           case OpKind::TpcSoftmax:
             done = accel::TpcSoftmaxOp::create(
                 b, loc, tokenType, computeDeps, tiles,
                 b.getI64IntegerAttr(t.op.rows), b.getI64IntegerAttr(t.op.cols),
-                g, sourceAttr);
+                g, sourceAttr, nullptr, nullptr, nullptr, nullptr, nullptr);
             break;
           case OpKind::TpcLayerNorm:
             done = accel::TpcLayerNormOp::create(
                 b, loc, tokenType, computeDeps, tiles,
                 b.getI64IntegerAttr(t.op.rows), b.getI64IntegerAttr(t.op.cols),
-                g, sourceAttr);
+                g, sourceAttr, nullptr, nullptr, nullptr, nullptr, nullptr);
             break;
           case OpKind::TpcReduce:
             done = accel::TpcReduceOp::create(
                 b, loc, tokenType, computeDeps, tiles,
                 b.getI64IntegerAttr(t.op.elements),
-                b.getF64FloatAttr(t.op.opsPerElement), g, sourceAttr);
+                b.getF64FloatAttr(t.op.opsPerElement), g, sourceAttr, nullptr, nullptr, nullptr, nullptr, nullptr);
             break;
           default:
             done = accel::TpcElementwiseOp::create(
                 b, loc, tokenType, computeDeps, tiles,
                 b.getI64IntegerAttr(t.op.elements),
-                b.getF64FloatAttr(t.op.opsPerElement), g, sourceAttr);
+                b.getF64FloatAttr(t.op.opsPerElement), g, sourceAttr, nullptr, nullptr, nullptr, nullptr, nullptr);
             break;
           }
+          computeOp = done.getDefiningOp();
           if (t.storeBytes > 0)
             done = accel::DmaStoreOp::create(
                 b, loc, tokenType, ValueRange{done}, tiles,
@@ -791,12 +803,26 @@ struct TilePass : public mlir::lathe::impl::AccelTileBase<TilePass> {
           Tiled m = tile(mp, true, *device, buffers, resident, out);
           Tiled c = tile(cp, false, *device, buffers, resident, out);
           done.push_back(emit(m));
+          if (executable) {
+            SmallVector<int64_t, 6> dom(opData.domain), off(4, 0);
+            dom[columns ? 2 : 1] = columns ? mp.n : mp.m;
+            data.attach(computeOp, opData, dom, off, onChip);
+          }
           done.push_back(emit(c));
+          if (executable) {
+            SmallVector<int64_t, 6> dom(opData.domain), off(4, 0);
+            dom[columns ? 2 : 1] = columns ? cp.n : cp.m;
+            off[columns ? 2 : 1] = columns ? mp.n : mp.m;
+            data.attach(computeOp, opData, dom, off, onChip);
+          }
           if (m.storeBytes == 0)
             onChip.insert(work->result);
         } else {
           Tiled t = tile(*work, onMme, *device, buffers, resident, out);
           done.push_back(emit(t));
+          if (executable)
+            data.attach(computeOp, opData, opData.domain,
+                        SmallVector<int64_t>(opData.domain.size(), 0), onChip);
           if (t.storeBytes == 0)
             onChip.insert(work->result);
         }
@@ -805,6 +831,12 @@ struct TilePass : public mlir::lathe::impl::AccelTileBase<TilePass> {
       });
       if (walk.wasInterrupted())
         return signalPassFailure();
+      if (data.reason.empty())
+        data.results();
+      if (data.reason.empty())
+        program.setBuffersAttr(data.buffersAttr(&getContext()));
+      else
+        program.setNotExecutableAttr(b.getStringAttr(data.reason));
     }
   }
 };

@@ -18,8 +18,10 @@
 // ALLMME: lathe.matmul
 // ALLMME-SAME: accel.engine = "mme"
 // The two parts are groups of their own; the consumer waits for both.
-// TILE: %[[M:.*]] = accel.mme_matmul(%{{.*}}) {k = 64 : i64, m = 32 : i64, n = 64 : i64, source = "lathe.matmul#2", tiles = 1 : i64}
-// TILE: %[[T:.*]] = accel.tpc_matmul(%{{.*}}) {k = 64 : i64, m = 8 : i64, n = 8 : i64, source = "lathe.matmul#2", tiles = 32 : i64}
+// Each part executes its own rows of the product: the MME rows [0, 32), the
+// vector cores rows [32, 64) (domain_offset), both into the same buffer.
+// TILE: %[[M:.*]] = accel.mme_matmul(%{{.*}}) {{.*}}domain = array<i64: 1, 32, 64, 64>, k = 64 : i64, m = 32 : i64, n = 64 : i64, {{.*}}source = "lathe.matmul#2", tiles = 1 : i64}
+// TILE: %[[T:.*]] = accel.tpc_matmul(%{{.*}}) {{.*}}domain = array<i64: 1, 32, 64, 64>, domain_offset = array<i64: 0, 32, 0, 0>, k = 64 : i64, m = 8 : i64, n = 8 : i64, {{.*}}source = "lathe.matmul#2", tiles = 32 : i64}
 // TILE: accel.tpc_softmax(%[[M]], %[[T]])
 func.func @even(%x: tensor<64x64xf32>, %y: tensor<64x64xf32>) -> tensor<64x64xf32> {
   %e = tensor.empty() : tensor<64x64xf32>
@@ -35,3 +37,9 @@ func.func @even(%x: tensor<64x64xf32>, %y: tensor<64x64xf32>) -> tensor<64x64xf3
 // RUN: lathe-run %s --entry=even --backend=accel --accel-config=%S/Inputs/even.json --accel-timing-only --accel-policy=all-mme > %t.mme
 // RUN: lathe-run %s --entry=even --backend=accel --accel-config=%S/Inputs/even.json --accel-timing-only --accel-policy=all-tpc > %t.tpc
 // RUN: %python -c "import re,sys; c=[int(re.search(r': (\d+) cycles', open(f).read()).group(1)) for f in sys.argv[1:]]; assert c[0] < c[1] and c[0] < c[2], c" %t.cost %t.mme %t.tpc
+
+// Executed, the split program computes what the CPU backend does.
+// RUN: lathe-run %s --entry=even --backend=accel --accel-config=%S/Inputs/even.json --fill-missing --report=%t.json | FileCheck %s --check-prefix=EXEC
+// EXEC: functional: the engine program executed tile by tile
+// EXEC: placement: 0 op(s) on the matrix engines, 3 on the vector cores, 1 split between them
+// RUN: %python -c "import json,sys; e=json.load(open(sys.argv[1]))['max_rel_err_vs_cpu']; assert e < 1e-4, e" %t.json

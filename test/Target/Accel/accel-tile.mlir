@@ -11,17 +11,24 @@
 // The softmax's rows are 128 floats: 16384 / (2 buffers * 2 * 512 B) = 8
 // rows a tile, 16 tiles; its result is returned, so each tile is stored
 // (8 * 512 B = 4096 B).
-// CHECK-LABEL: accel.program "attention_like"
+// What the engine ops compute (for lathe-run's functional execution): the
+// buffers are the arguments, the product's result and the softmax's result
+// (returned). The product runs over [B, M, N, K] = [1, 128, 128, 64]; its
+// accesses are [buffer, offset, loaded, strides over B, M, N, K], output
+// first: buffer 2 at [0, 128, 1, 0], %a (buffer 0, loaded) at [0, 64, 0, 1],
+// %b (buffer 1, loaded) at [0, 0, 1, 128]. The softmax runs over [rows,
+// cols] and reads the product's buffer on chip (loaded = 0).
+// CHECK-LABEL: accel.program "attention_like" attributes {buffers = [{arg = 0 : i64, elements = 8192 : i64}, {arg = 1 : i64, elements = 8192 : i64}, {elements = 16384 : i64}, {elements = 16384 : i64, result = 0 : i64}]}
 // CHECK: %[[L:.*]] = accel.dma_load() {bytes = 65536 : i64, group = 0 : i64, source = "lathe.matmul#0", tiles = 1 : i64}
-// CHECK: %[[M:.*]] = accel.mme_matmul(%[[L]]) {group = 0 : i64, k = 64 : i64, m = 128 : i64, n = 128 : i64, source = "lathe.matmul#0", tiles = 1 : i64}
+// CHECK: %[[M:.*]] = accel.mme_matmul(%[[L]]) {accesses = [array<i64: 2, 0, 0, 0, 128, 1, 0>, array<i64: 0, 0, 1, 0, 64, 0, 1>, array<i64: 1, 0, 1, 0, 0, 1, 128>], domain = array<i64: 1, 128, 128, 64>, group = 0 : i64, k = 64 : i64, m = 128 : i64, n = 128 : i64, roles = {activation = "none", alpha = 1.000000e+00 : f32}, source = "lathe.matmul#0", tiles = 1 : i64}
 // CHECK-NOT: accel.dma_store(%[[M]])
-// CHECK: %[[S:.*]] = accel.tpc_softmax(%[[M]]) {cols = 128 : i64, group = 1 : i64, rows = 8 : i64, source = "linalg.softmax#1", tiles = 16 : i64}
+// CHECK: %[[S:.*]] = accel.tpc_softmax(%[[M]]) {accesses = [array<i64: 3, 0, 0, 128, 1>, array<i64: 2, 0, 0, 128, 1>], cols = 128 : i64, domain = array<i64: 128, 128>, group = 1 : i64, roles = {}, rows = 8 : i64, source = "linalg.softmax#1", tiles = 16 : i64}
 // CHECK: accel.dma_store(%[[S]]) {bytes = 4096 : i64, group = 1 : i64, source = "linalg.softmax#1", tiles = 16 : i64}
 // With one buffer the loads are single buffered and the softmax gets twice
 // the rows per tile.
 // SINGLE-LABEL: accel.program "attention_like"
 // SINGLE: accel.dma_load() {buffers = 1 : i64
-// SINGLE: accel.tpc_softmax({{.*}}) {cols = 128 : i64, group = 1 : i64, rows = 16 : i64, source = "linalg.softmax#1", tiles = 8 : i64}
+// SINGLE: accel.tpc_softmax({{.*}}) {{.*}}cols = 128 : i64, {{.*}}group = 1 : i64, {{.*}}rows = 16 : i64, source = "linalg.softmax#1", tiles = 8 : i64}
 func.func @attention_like(%a: tensor<128x64xf32>, %b: tensor<64x128xf32>) -> tensor<128x128xf32> {
   %e = tensor.empty() : tensor<128x128xf32>
   %0 = lathe.matmul ins(%a, %b : tensor<128x64xf32>, tensor<64x128xf32>) outs(%e : tensor<128x128xf32>) -> tensor<128x128xf32>
@@ -39,7 +46,7 @@ func.func @attention_like(%a: tensor<128x64xf32>, %b: tensor<64x128xf32>) -> ten
 // the 1 MiB result goes back to HBM, 32768 B a tile.
 // CHECK-LABEL: accel.program "large"
 // CHECK: accel.dma_load() {bytes = 131072 : i64, group = 0 : i64, source = "lathe.matmul#0", tiles = 32 : i64}
-// CHECK: accel.mme_matmul(%{{.*}}) {group = 0 : i64, k = 64 : i64, m = 256 : i64, n = 256 : i64, source = "lathe.matmul#0", tiles = 32 : i64}
+// CHECK: accel.mme_matmul(%{{.*}}) {{.*}}group = 0 : i64, k = 64 : i64, m = 256 : i64, n = 256 : i64, {{.*}}source = "lathe.matmul#0", tiles = 32 : i64}
 // CHECK: accel.dma_store(%{{.*}}) {bytes = 32768 : i64, group = 0 : i64, source = "lathe.matmul#0", tiles = 32 : i64}
 func.func @large(%a: tensor<512x512xf32>, %b: tensor<512x512xf32>) -> tensor<512x512xf32> {
   %e = tensor.empty() : tensor<512x512xf32>

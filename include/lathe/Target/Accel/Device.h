@@ -3,6 +3,7 @@
 #ifndef LATHE_TARGET_ACCEL_DEVICE_H
 #define LATHE_TARGET_ACCEL_DEVICE_H
 
+#include "lathe/runtime/AccelExec.h"
 #include "lathe/runtime/AccelSim.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
@@ -37,6 +38,22 @@ DictionaryAttr getAccelDeviceAttr(ModuleOp module);
 /// dependencies). Returns false with `error` for an op it does not know.
 bool buildAccelProgram(Operation *program, ::lathe::accel::Program &out,
                        std::string &error);
+
+/// A buffer of an executable program (accel.program's `buffers`).
+struct AccelBufferInfo {
+  int64_t elements = 0;
+  int arg = -1, result = -1;
+  ElementsAttr value;
+};
+
+/// The data semantics of `program` (built by buildAccelProgram into
+/// `sim`): one ExecOp per compute op, Op::exec set on every op (a transfer
+/// names its group's compute op), and the buffers. Returns false with
+/// `error` when the program is timing only (its `not_executable` reason) or
+/// malformed.
+bool buildAccelExec(Operation *program, ::lathe::accel::Program &sim,
+                    std::vector<::lathe::accel::ExecOp> &execs,
+                    std::vector<AccelBufferInfo> &buffers, std::string &error);
 
 /// A program written as JSON ({"ops": [{"kind": "mme_matmul", "tiles": 4,
 /// "m": 64, "n": 64, "k": 64, "deps": [0], "group": 1}, ...]}: the fields of

@@ -40,7 +40,13 @@ def Accel_ProgramOp : Op<Accel_Dialect, "program",
   let summary = "The engine ops of one function, in schedule order";
   let description = [{
     Holds the engine ops lowered from the function named `function`, in the
-    order `accel-schedule` issues them (every dependency first).
+    order `accel-schedule` issues them (every dependency first). `buffers`
+    lists the data the ops' `accesses` name, one dictionary per buffer:
+    `elements`, and `arg` (the function argument it holds), `result` (the
+    function result it holds) or `value` (a constant's elements) where they
+    apply; without it the program is timing only, and `not_executable`
+    says why (the first op whose data semantics the engine ops cannot
+    express).
 
     ```mlir
     accel.program "main" {
@@ -49,10 +55,25 @@ def Accel_ProgramOp : Op<Accel_Dialect, "program",
     }
     ```
   }];
-  let arguments = (ins StrAttr:$function);
+  let arguments = (ins StrAttr:$function, OptionalAttr<ArrayAttr>:$buffers,
+                       OptionalAttr<StrAttr>:$not_executable);
   let regions = (region SizedRegion<1>:$body);
   let assemblyFormat = "$function attr-dict-with-keyword $body";
 }
+
+// What a compute op computes, for functional execution (runtime/accel's
+// AccelExec.h): the iteration `domain` of this op's part (starting at
+// `domain_offset`), one access per operand as [buffer, offset, loaded,
+// stride per domain dimension...] with the output first, the `roles` of
+// inputs (bias, residual, gamma, beta, init: input positions; alpha,
+// epsilon: f32; activation: a string) and an element-wise `payload` (one
+// instruction per string: "input I", "const V", "add A B", "select C A B", ...).
+// Absent: the op is timing only.
+defvar Accel_ExecArgs = (ins OptionalAttr<DenseI64ArrayAttr>:$domain,
+                             OptionalAttr<DenseI64ArrayAttr>:$domain_offset,
+                             OptionalAttr<ArrayAttr>:$accesses,
+                             OptionalAttr<DictionaryAttr>:$roles,
+                             OptionalAttr<StrArrayAttr>:$payload);
 
 class Accel_EngineOp<string mnemonic, string engine> :
     Op<Accel_Dialect, mnemonic> {
@@ -90,10 +111,11 @@ def Accel_DmaStoreOp : Accel_EngineOp<"dma_store", "dma"> {
 
 class Accel_MatmulOp<string mnemonic, string engine>
     : Accel_EngineOp<mnemonic, engine> {
-  let arguments = (ins Variadic<Accel_TokenType>:$deps, I64Attr:$tiles,
+  let arguments = !con((ins Variadic<Accel_TokenType>:$deps, I64Attr:$tiles,
                    I64Attr:$m, I64Attr:$n, I64Attr:$k,
                    DefaultValuedAttr<StrAttr, "\"f32\"">:$element_type,
-                   OptionalAttr<I64Attr>:$group, OptionalAttr<StrAttr>:$source);
+                   OptionalAttr<I64Attr>:$group, OptionalAttr<StrAttr>:$source),
+                   Accel_ExecArgs);
 }
 
 def Accel_MmeMatmulOp : Accel_MatmulOp<"mme_matmul", "mme"> {
@@ -123,9 +145,10 @@ def Accel_TpcElementwiseOp : Accel_EngineOp<"tpc_elementwise", "tpc"> {
     %t = accel.tpc_elementwise(%x) {elements = 4096 : i64, ops_per_element = 2.0 : f64, tiles = 8 : i64}
     ```
   }];
-  let arguments = (ins Variadic<Accel_TokenType>:$deps, I64Attr:$tiles,
+  let arguments = !con((ins Variadic<Accel_TokenType>:$deps, I64Attr:$tiles,
                    I64Attr:$elements, F64Attr:$ops_per_element,
-                   OptionalAttr<I64Attr>:$group, OptionalAttr<StrAttr>:$source);
+                   OptionalAttr<I64Attr>:$group, OptionalAttr<StrAttr>:$source),
+                   Accel_ExecArgs);
 }
 
 def Accel_TpcReduceOp : Accel_EngineOp<"tpc_reduce", "tpc"> {
@@ -135,15 +158,17 @@ def Accel_TpcReduceOp : Accel_EngineOp<"tpc_reduce", "tpc"> {
     %t = accel.tpc_reduce(%x) {elements = 4096 : i64, ops_per_element = 1.0 : f64, tiles = 1 : i64}
     ```
   }];
-  let arguments = (ins Variadic<Accel_TokenType>:$deps, I64Attr:$tiles,
+  let arguments = !con((ins Variadic<Accel_TokenType>:$deps, I64Attr:$tiles,
                    I64Attr:$elements, F64Attr:$ops_per_element,
-                   OptionalAttr<I64Attr>:$group, OptionalAttr<StrAttr>:$source);
+                   OptionalAttr<I64Attr>:$group, OptionalAttr<StrAttr>:$source),
+                   Accel_ExecArgs);
 }
 
 class Accel_RowOp<string mnemonic> : Accel_EngineOp<mnemonic, "tpc"> {
-  let arguments = (ins Variadic<Accel_TokenType>:$deps, I64Attr:$tiles,
+  let arguments = !con((ins Variadic<Accel_TokenType>:$deps, I64Attr:$tiles,
                    I64Attr:$rows, I64Attr:$cols,
-                   OptionalAttr<I64Attr>:$group, OptionalAttr<StrAttr>:$source);
+                   OptionalAttr<I64Attr>:$group, OptionalAttr<StrAttr>:$source),
+                   Accel_ExecArgs);
 }
 
 def Accel_TpcSoftmaxOp : Accel_RowOp<"tpc_softmax"> {

@@ -37,8 +37,9 @@ struct Device {
   double mmeF32Rate = 1.0;
   /// Cycles to fill and drain the array once per tile.
   int64_t mmeFillCycles = 0;
-  /// Products on the matrix engines run at bf16 (timing only: lathe-run's
-  /// functional results stay f32); from accel-attach-device{mme-type=bf16}.
+  /// Products on the matrix engines run at bf16 (their rate here; bf16
+  /// operands with f32 accumulation in AccelExec); from
+  /// accel-attach-device{mme-type=bf16}.
   bool mmeBf16 = false;
   // Vector cores.
   int64_t tpcCount = 1;
@@ -109,6 +110,9 @@ struct Op {
   int64_t bytes = 0;
   int64_t nnz = 0;
   bool f32 = true;
+  /// What the op computes (an index into the ExecOps given to execute(),
+  /// AccelExec.h; -1: timing only). A transfer names its group's compute op.
+  int exec = -1;
 };
 
 struct Program {

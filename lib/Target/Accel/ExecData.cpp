@@ -1,0 +1,585 @@
+//===- ExecData.cpp - What each engine op computes, for execution ---------===//
+//
+// accel-tile's data half (docs/Targets/Accel.md, "What is simulated"): the
+// buffers a function's values live in and, for each compute op, its
+// iteration domain, one strided access per operand, its epilogue or
+// element-wise payload. The attributes it produces are the `accel` ops'
+// domain / accesses / roles / payload (AccelOps.td), which runtime/accel's
+// AccelExec executes.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ExecData.h"
+
+#include "lathe/Dialect/Lathe/LatheOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/AffineExpr.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "llvm/Support/FormatVariadic.h"
+
+using namespace mlir;
+using namespace mlir::lathe;
+
+namespace {
+SmallVector<int64_t> rowMajor(ArrayRef<int64_t> shape) {
+  SmallVector<int64_t> s(shape.size(), 1);
+  for (int64_t i = static_cast<int64_t>(shape.size()) - 2; i >= 0; --i)
+    s[i] = s[i + 1] * shape[i + 1];
+  return s;
+}
+
+std::string describeOp(Operation *op) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << "'" << op->getName() << "' at " << op->getLoc();
+  return s;
+}
+} // namespace
+
+AccelDataBuilder::AccelDataBuilder(func::FuncOp func) : func(func) {}
+
+bool AccelDataBuilder::fail(Operation *op, const Twine &why) {
+  if (reason.empty())
+    reason = (describeOp(op) + ": " + why).str();
+  return false;
+}
+
+bool AccelDataBuilder::layoutOf(Value v, Layout &out, Operation *user) {
+  auto it = layouts.find(v);
+  if (it != layouts.end()) {
+    out = it->second;
+    return true;
+  }
+  auto type = dyn_cast<RankedTensorType>(v.getType());
+  if (!type || !type.hasStaticShape() || !type.getElementType().isF32())
+    return fail(user, "reads a value that is not a static f32 tensor (the "
+                      "accelerator executes f32 only)");
+  Buffer b;
+  b.elements = type.getNumElements();
+  if (auto arg = dyn_cast<BlockArgument>(v)) {
+    if (arg.getOwner()->getParentOp() != func)
+      return fail(user, "reads a block argument that is not the function's");
+    b.arg = static_cast<int>(arg.getArgNumber());
+  } else if (auto cst = v.getDefiningOp<arith::ConstantOp>()) {
+    b.value = dyn_cast<ElementsAttr>(cst.getValue());
+    if (!b.value)
+      return fail(user, "reads a constant that is not an elements attribute");
+  } else {
+    return fail(user, "reads a value no engine op produces (defined by " +
+                          describeOp(v.getDefiningOp()) + ")");
+  }
+  buffers.push_back(b);
+  Layout l{static_cast<int>(buffers.size()) - 1, 0, rowMajor(type.getShape())};
+  layouts[v] = l;
+  out = l;
+  return true;
+}
+
+bool AccelDataBuilder::view(Operation *op) {
+  Value src = op->getOperand(0), res = op->getResult(0);
+  // A view of what no engine op produces (a destination's tensor.empty) has
+  // no data: only a read of it is an error.
+  if (!layouts.count(src) && !isa<BlockArgument>(src) &&
+      !src.getDefiningOp<arith::ConstantOp>())
+    return true;
+  Layout in;
+  if (!layoutOf(src, in, op))
+    return false;
+  // A cast changes the type only (the entry's specialization casts static
+  // values back to the declared dynamic types).
+  if (isa<tensor::CastOp>(op)) {
+    layouts[res] = in;
+    return true;
+  }
+  auto srcType = cast<RankedTensorType>(src.getType());
+  auto resType = cast<RankedTensorType>(res.getType());
+  if (!resType.hasStaticShape())
+    return fail(op, "has a dynamic result shape");
+  if (auto slice = dyn_cast<tensor::ExtractSliceOp>(op)) {
+    if (!slice.hasUnitStride() || !slice.getStaticOffsets().size() ||
+        llvm::any_of(slice.getStaticOffsets(), ShapedType::isDynamic))
+      return fail(op, "is a slice with dynamic offsets or non-unit strides");
+    Layout out{in.buffer, in.offset, {}};
+    llvm::SmallBitVector dropped = slice.getDroppedDims();
+    for (auto [i, o] : llvm::enumerate(slice.getStaticOffsets())) {
+      out.offset += o * in.strides[i];
+      if (!dropped.test(i))
+        out.strides.push_back(in.strides[i]);
+    }
+    layouts[res] = out;
+    return true;
+  }
+  // Reshapes and casts keep the elements in place when the source is
+  // contiguous.
+  if (in.strides != rowMajor(srcType.getShape()))
+    return fail(op, "reshapes a strided view (the engine program addresses "
+                    "reshapes of contiguous values only)");
+  layouts[res] = Layout{in.buffer, in.offset, rowMajor(resType.getShape())};
+  return true;
+}
+
+int AccelDataBuilder::newOutput(Value result) {
+  auto type = cast<RankedTensorType>(result.getType());
+  Buffer b;
+  b.elements = type.getNumElements();
+  buffers.push_back(b);
+  int id = static_cast<int>(buffers.size()) - 1;
+  layouts[result] = Layout{id, 0, rowMajor(type.getShape())};
+  return id;
+}
+
+/// Strides of a value read through an affine map over the domain: the sum
+/// over the map's results of coefficient * the value's stride.
+static bool mapStrides(AffineMap map, const AccelDataBuilder::Layout &l,
+                       SmallVector<int64_t> &strides, int64_t &offset) {
+  strides.assign(map.getNumDims(), 0);
+  offset = l.offset;
+  for (auto [i, expr] : llvm::enumerate(map.getResults())) {
+    int64_t s = l.strides[i];
+    std::function<bool(AffineExpr, int64_t)> add = [&](AffineExpr e,
+                                                       int64_t coef) -> bool {
+      if (auto d = dyn_cast<AffineDimExpr>(e)) {
+        strides[d.getPosition()] += coef * s;
+        return true;
+      }
+      if (auto c = dyn_cast<AffineConstantExpr>(e)) {
+        offset += coef * c.getValue() * s;
+        return true;
+      }
+      auto bin = dyn_cast<AffineBinaryOpExpr>(e);
+      if (!bin)
+        return false;
+      if (e.getKind() == AffineExprKind::Add)
+        return add(bin.getLHS(), coef) && add(bin.getRHS(), coef);
+      if (e.getKind() == AffineExprKind::Mul) {
+        if (auto c = dyn_cast<AffineConstantExpr>(bin.getRHS()))
+          return add(bin.getLHS(), coef * c.getValue());
+        if (auto c = dyn_cast<AffineConstantExpr>(bin.getLHS()))
+          return add(bin.getRHS(), coef * c.getValue());
+      }
+      return false;
+    };
+    if (!add(expr, 1))
+      return false;
+  }
+  return true;
+}
+
+bool AccelDataBuilder::matmul(lathe::MatmulOp mm, OpData &d) {
+  SmallVector<int64_t, 4> sizes = mm.getProblemSizes();
+  d.domain.assign(sizes.begin(), sizes.end());
+  // Logical strides of an operand: the value's strides through the
+  // permutation, then the transpose of the last two.
+  auto logical = [&](Value v, std::optional<ArrayRef<int64_t>> perm,
+                     bool transpose, SmallVector<int64_t> &strides,
+                     SmallVector<int64_t> &shape, int64_t &offset) -> bool {
+    Layout l;
+    if (!layoutOf(v, l, mm))
+      return false;
+    auto type = cast<RankedTensorType>(v.getType());
+    strides.clear();
+    shape.clear();
+    for (int64_t i = 0; i < type.getRank(); ++i) {
+      int64_t p = perm ? (*perm)[i] : i;
+      strides.push_back(l.strides[p]);
+      shape.push_back(type.getDimSize(p));
+    }
+    if (transpose && strides.size() >= 2) {
+      std::swap(strides[strides.size() - 1], strides[strides.size() - 2]);
+      std::swap(shape[shape.size() - 1], shape[shape.size() - 2]);
+    }
+    offset = l.offset;
+    return true;
+  };
+  // One stride for the batch dimensions (all but the last two).
+  auto batchStride = [&](ArrayRef<int64_t> strides, ArrayRef<int64_t> shape,
+                         int64_t &out) -> bool {
+    out = 0;
+    int64_t span = 1;
+    bool first = true;
+    for (int64_t i = static_cast<int64_t>(shape.size()) - 3; i >= 0; --i) {
+      if (shape[i] == 1)
+        continue;
+      if (first) {
+        out = strides[i];
+        first = false;
+      } else if (strides[i] != out * span) {
+        return false;
+      }
+      span *= shape[i];
+    }
+    return true;
+  };
+  auto perm = [](std::optional<ArrayRef<int64_t>> p) { return p; };
+  SmallVector<int64_t> ls, lsh, rs, rsh, os, osh;
+  int64_t lo, ro, lb, rb, ob;
+  if (!logical(mm.getLhs(), perm(mm.getLhsPerm()), mm.getTransposeLhs(), ls,
+               lsh, lo) ||
+      !logical(mm.getRhs(), perm(mm.getRhsPerm()), mm.getTransposeRhs(), rs,
+               rsh, ro))
+    return false;
+  if (!batchStride(ls, lsh, lb) || !batchStride(rs, rsh, rb))
+    return fail(mm, "has batch dimensions that no single stride addresses");
+  size_t lr = ls.size(), rr = rs.size();
+  d.inputs.push_back({mm.getLhs(), {}, lo, {lb, ls[lr - 2], 0, ls[lr - 1]}});
+  d.inputs.push_back({mm.getRhs(), {}, ro, {rb, 0, rs[rr - 1], rs[rr - 2]}});
+  if (Value bias = mm.getBias()) {
+    Layout l;
+    if (!layoutOf(bias, l, mm))
+      return false;
+    d.bias = static_cast<int>(d.inputs.size());
+    d.inputs.push_back({bias, {}, l.offset, {0, 0, l.strides.back(), 0}});
+  }
+  // The output: a new contiguous buffer read through init_perm.
+  int out = newOutput(mm->getResult(0));
+  Layout ol = layouts[mm->getResult(0)];
+  auto initType = cast<RankedTensorType>(mm.getInit().getType());
+  auto ip = mm.getInitPerm();
+  os.clear();
+  osh.clear();
+  for (int64_t i = 0; i < initType.getRank(); ++i) {
+    int64_t p = ip ? (*ip)[i] : i;
+    os.push_back(ol.strides[p]);
+    osh.push_back(initType.getDimSize(p));
+  }
+  if (!batchStride(os, osh, ob))
+    return fail(mm, "has an output whose batch dimensions no single stride "
+                    "addresses");
+  size_t orank = os.size();
+  d.output = {Value(), out, 0, {ob, os[orank - 2], os[orank - 1], 0}};
+  if (Value residual = mm.getResidual()) {
+    SmallVector<int64_t> rsd, rshape;
+    int64_t roff, rbs;
+    if (!logical(residual, perm(ip), false, rsd, rshape, roff))
+      return false;
+    if (!batchStride(rsd, rshape, rbs))
+      return fail(mm, "has a residual whose batch dimensions no single "
+                      "stride addresses");
+    d.residual = static_cast<int>(d.inputs.size());
+    d.inputs.push_back({residual,
+                        {},
+                        roff,
+                        {rbs, rsd[rsd.size() - 2], rsd[rsd.size() - 1], 0}});
+  }
+  d.alpha = mm.getAlpha().convertToFloat();
+  d.activation = mm.getActivation().str();
+  return true;
+}
+
+bool AccelDataBuilder::rows(Operation *op, Value input, int64_t dim,
+                            OpData &d) {
+  auto type = cast<RankedTensorType>(input.getType());
+  if (dim != type.getRank() - 1)
+    return fail(op, "normalizes a dimension other than the last (the row "
+                    "kernels take rows of contiguous elements)");
+  Layout l;
+  if (!layoutOf(input, l, op))
+    return false;
+  if (l.strides != rowMajor(type.getShape()))
+    return fail(op, "reads a strided view (the row kernels take contiguous "
+                    "rows)");
+  int64_t cols = type.getDimSize(dim);
+  d.domain = {type.getNumElements() / std::max<int64_t>(1, cols), cols};
+  d.inputs.push_back({input, {}, l.offset, {cols, 1}});
+  int out = newOutput(op->getResult(0));
+  d.output = {Value(), out, 0, {cols, 1}};
+  return true;
+}
+
+bool AccelDataBuilder::generic(linalg::GenericOp g, OpData &d) {
+  if (g.getNumDpsInits() != 1)
+    return fail(g, "has more than one output");
+  SmallVector<int64_t> ranges = g.getStaticLoopRanges();
+  d.domain.assign(ranges.begin(), ranges.end());
+  SmallVector<AffineMap> maps = g.getIndexingMapsArray();
+  unsigned numIns = g.getNumDpsInputs();
+  for (unsigned i = 0; i < numIns; ++i) {
+    Value v = g.getDpsInputOperand(i)->get();
+    if (!isa<RankedTensorType>(v.getType()))
+      return fail(g, "has a scalar input (the payload takes tensors only)");
+    Layout l;
+    if (!layoutOf(v, l, g))
+      return false;
+    InputData in{v, {}, 0, {}};
+    if (!mapStrides(maps[i], l, in.strides, in.offset))
+      return fail(g, "has an indexing map that is not a sum of dimensions "
+                     "times constants");
+    d.inputs.push_back(in);
+  }
+  Block *body = g.getBody();
+  Value init = g.getDpsInitOperand(0)->get();
+  bool readsOut = !body->getArgument(numIns).use_empty();
+  bool reduction = g.getNumReductionLoops() > 0;
+  int out = newOutput(g->getResult(0));
+  Layout ol = layouts[g->getResult(0)];
+  d.output = {Value(), out, 0, {}};
+  if (!mapStrides(maps[numIns], ol, d.output.strides, d.output.offset))
+    return fail(g, "has an output indexing map that is not a sum of "
+                   "dimensions times constants");
+  if (readsOut || reduction) {
+    Layout il;
+    if (!layoutOf(init, il, g))
+      return false;
+    InputData in{init, {}, 0, {}};
+    if (!mapStrides(maps[numIns], il, in.strides, in.offset))
+      return fail(g, "has an output indexing map that is not a sum of "
+                     "dimensions times constants");
+    d.init = static_cast<int>(d.inputs.size());
+    d.inputs.push_back(in);
+  }
+  // The payload: one instruction per op of the body.
+  int outArg = static_cast<int>(d.inputs.size());
+  llvm::DenseMap<Value, int> num;
+  auto emit = [&](std::string s) {
+    d.payload.push_back(std::move(s));
+    return static_cast<int>(d.payload.size()) - 1;
+  };
+  for (unsigned i = 0; i < numIns; ++i)
+    num[body->getArgument(i)] = emit("input " + std::to_string(i));
+  num[body->getArgument(numIns)] = emit("input " + std::to_string(outArg));
+  auto ref = [&](Value v, int &out) {
+    auto it = num.find(v);
+    if (it == num.end())
+      return false;
+    out = it->second;
+    return true;
+  };
+  for (Operation &inner : body->without_terminator()) {
+    std::string name;
+    if (auto c = dyn_cast<arith::ConstantOp>(inner)) {
+      auto f = dyn_cast<FloatAttr>(c.getValue());
+      if (!f)
+        return fail(g, "has a non-float constant in its payload");
+      num[c] = emit(llvm::formatv("const {0}", f.getValueAsDouble()).str());
+      continue;
+    }
+    if (isa<arith::AddFOp>(inner))
+      name = "add";
+    else if (isa<arith::SubFOp>(inner))
+      name = "sub";
+    else if (isa<arith::MulFOp>(inner))
+      name = "mul";
+    else if (isa<arith::DivFOp>(inner))
+      name = "div";
+    else if (isa<arith::MaximumFOp, arith::MaxNumFOp>(inner))
+      name = "max";
+    else if (isa<arith::MinimumFOp, arith::MinNumFOp>(inner))
+      name = "min";
+    else if (isa<arith::NegFOp>(inner))
+      name = "neg";
+    else if (isa<math::AbsFOp>(inner))
+      name = "abs";
+    else if (isa<math::ExpOp>(inner))
+      name = "exp";
+    else if (isa<math::LogOp>(inner))
+      name = "log";
+    else if (isa<math::TanhOp>(inner))
+      name = "tanh";
+    else if (isa<math::ErfOp>(inner))
+      name = "erf";
+    else if (isa<math::SqrtOp>(inner))
+      name = "sqrt";
+    else if (isa<math::RsqrtOp>(inner))
+      name = "rsqrt";
+    else if (isa<arith::SelectOp>(inner))
+      name = "select";
+    else if (auto cmp = dyn_cast<arith::CmpFOp>(inner)) {
+      auto p = cmp.getPredicate();
+      if (p == arith::CmpFPredicate::OGT || p == arith::CmpFPredicate::UGT)
+        name = "cmpgt";
+      else if (p == arith::CmpFPredicate::OLT || p == arith::CmpFPredicate::ULT)
+        name = "cmplt";
+      else
+        return fail(g, "compares with a predicate the payload does not have "
+                       "(only >, <)");
+    } else {
+      return fail(g, "has '" + inner.getName().getStringRef() +
+                         "' in its payload, which the vector-core "
+                         "instruction set of the engine program lacks");
+    }
+    std::string s = name;
+    for (Value operand : inner.getOperands()) {
+      int x;
+      if (!ref(operand, x))
+        return fail(g, "uses a value from outside its body in the payload");
+      s += " " + std::to_string(x);
+    }
+    num[inner.getResult(0)] = emit(s);
+  }
+  auto yield = cast<linalg::YieldOp>(body->getTerminator());
+  if (!ref(yield.getOperand(0), d.result))
+    return fail(g, "yields a value from outside its body");
+  return true;
+}
+
+bool AccelDataBuilder::compute(Operation *op, OpData &d) {
+  Value result;
+  for (Value r : op->getResults())
+    if (isa<RankedTensorType>(r.getType()))
+      result = r;
+  auto type = result ? dyn_cast<RankedTensorType>(result.getType()) : nullptr;
+  if (!type || !type.getElementType().isF32())
+    return fail(op, "has a result that is not an f32 tensor (the accelerator "
+                    "executes f32 only)");
+  if (op->getNumResults() != 1)
+    return fail(op, "has more than one result");
+  if (auto mm = dyn_cast<lathe::MatmulOp>(op)) {
+    d.kind = "matmul";
+    return matmul(mm, d);
+  }
+  if (auto sm = dyn_cast<linalg::SoftmaxOp>(op)) {
+    d.kind = "rows";
+    return rows(op, sm.getInput(), sm.getDimension(), d);
+  }
+  if (auto ln = dyn_cast<lathe::LayerNormOp>(op)) {
+    d.kind = "layernorm";
+    if (!rows(op, ln.getInput(), type.getRank() - 1, d))
+      return false;
+    d.epsilon = ln.getEpsilon().convertToFloat();
+    int64_t cols = d.domain[1];
+    for (auto [v, role] : {std::make_pair(ln.getGamma(), &d.gamma),
+                           std::make_pair(ln.getBeta(), &d.beta)}) {
+      if (!v)
+        continue;
+      Layout l;
+      if (!layoutOf(v, l, op))
+        return false;
+      if (cast<RankedTensorType>(v.getType()).getNumElements() != cols)
+        return fail(op, "has a gamma or beta that is not one row");
+      *role = static_cast<int>(d.inputs.size());
+      d.inputs.push_back({v, {}, l.offset, {0, l.strides.back()}});
+    }
+    return true;
+  }
+  if (auto g = dyn_cast<linalg::GenericOp>(op)) {
+    d.kind = "generic";
+    return generic(g, d);
+  }
+  if (auto fill = dyn_cast<linalg::FillOp>(op)) {
+    d.kind = "generic";
+    auto cst = fill.getInputs()[0].getDefiningOp<arith::ConstantOp>();
+    auto f = cst ? dyn_cast<FloatAttr>(cst.getValue()) : nullptr;
+    if (!f)
+      return fail(op, "fills with a value that is not a float constant");
+    d.domain.assign(type.getShape().begin(), type.getShape().end());
+    int out = newOutput(result);
+    d.output = {Value(), out, 0, {}};
+    d.output.strides.assign(layouts[result].strides.begin(),
+                            layouts[result].strides.end());
+    d.payload = {llvm::formatv("const {0}", f.getValueAsDouble()).str()};
+    d.result = 0;
+    return true;
+  }
+  if (auto tr = dyn_cast<linalg::TransposeOp>(op)) {
+    d.kind = "generic";
+    Layout l;
+    if (!layoutOf(tr.getInput(), l, op))
+      return false;
+    d.domain.assign(type.getShape().begin(), type.getShape().end());
+    SmallVector<int64_t> strides;
+    for (int64_t p : tr.getPermutation())
+      strides.push_back(l.strides[p]);
+    d.inputs.push_back({tr.getInput(), {}, l.offset, strides});
+    int out = newOutput(result);
+    d.output = {Value(), out, 0, {}};
+    d.output.strides.assign(layouts[result].strides.begin(),
+                            layouts[result].strides.end());
+    d.payload = {"input 0"};
+    d.result = 0;
+    return true;
+  }
+  if (isa<lathe::Conv2DOp>(op))
+    return fail(op, "is a convolution: the engine program runs it as an "
+                    "implicit GEMM whose im2col gather the accel ops cannot "
+                    "express");
+  return fail(op, "has no engine-op data semantics");
+}
+
+ArrayAttr AccelDataBuilder::buffersAttr(MLIRContext *ctx) {
+  Builder b(ctx);
+  SmallVector<Attribute> list;
+  for (const Buffer &buf : buffers) {
+    SmallVector<NamedAttribute> fields;
+    fields.push_back(
+        b.getNamedAttr("elements", b.getI64IntegerAttr(buf.elements)));
+    if (buf.arg >= 0)
+      fields.push_back(b.getNamedAttr("arg", b.getI64IntegerAttr(buf.arg)));
+    if (buf.result >= 0)
+      fields.push_back(
+          b.getNamedAttr("result", b.getI64IntegerAttr(buf.result)));
+    if (buf.value)
+      fields.push_back(b.getNamedAttr("value", buf.value));
+    list.push_back(b.getDictionaryAttr(fields));
+  }
+  return b.getArrayAttr(list);
+}
+
+bool AccelDataBuilder::results() {
+  auto ret = cast<func::ReturnOp>(func.getBody().front().getTerminator());
+  for (auto [i, returned] : llvm::enumerate(ret.getOperands())) {
+    Value v = returned;
+    while (auto castOp = v.getDefiningOp<tensor::CastOp>())
+      v = castOp.getSource();
+    Layout l;
+    if (!layoutOf(v, l, ret))
+      return false;
+    auto type = cast<RankedTensorType>(v.getType());
+    if (l.offset != 0 || l.strides != rowMajor(type.getShape()) ||
+        buffers[l.buffer].elements != type.getNumElements())
+      return fail(ret, "returns a strided or partial view of a buffer");
+    if (buffers[l.buffer].result >= 0 || buffers[l.buffer].arg >= 0 ||
+        buffers[l.buffer].value)
+      return fail(ret, "returns an argument, a constant or one value twice "
+                       "(nothing for the engines to compute)");
+    buffers[l.buffer].result = static_cast<int>(i);
+  }
+  return true;
+}
+
+void AccelDataBuilder::attach(Operation *engineOp, const OpData &d,
+                              ArrayRef<int64_t> domain,
+                              ArrayRef<int64_t> offset,
+                              const llvm::DenseSet<Value> &onChip) {
+  Builder b(engineOp->getContext());
+  engineOp->setAttr("domain", b.getDenseI64ArrayAttr(domain));
+  if (llvm::any_of(offset, [](int64_t x) { return x != 0; }))
+    engineOp->setAttr("domain_offset", b.getDenseI64ArrayAttr(offset));
+  SmallVector<Attribute> accesses;
+  auto access = [&](int buffer, int64_t off, bool loaded,
+                    ArrayRef<int64_t> strides) {
+    SmallVector<int64_t> v{buffer, off, loaded ? 1 : 0};
+    v.append(strides.begin(), strides.end());
+    accesses.push_back(b.getDenseI64ArrayAttr(v));
+  };
+  access(d.output.buffer, d.output.offset, false, d.output.strides);
+  for (const InputData &in : d.inputs)
+    access(layouts.lookup(in.value).buffer, in.offset,
+           !onChip.contains(in.value), in.strides);
+  engineOp->setAttr("accesses", b.getArrayAttr(accesses));
+  SmallVector<NamedAttribute> roles;
+  for (auto [name, idx] :
+       {std::make_pair("bias", d.bias), std::make_pair("residual", d.residual),
+        std::make_pair("gamma", d.gamma), std::make_pair("beta", d.beta),
+        std::make_pair("init", d.init)})
+    if (idx >= 0)
+      roles.push_back(b.getNamedAttr(name, b.getI64IntegerAttr(idx)));
+  if (d.kind == "matmul") {
+    roles.push_back(b.getNamedAttr("alpha", b.getF32FloatAttr(d.alpha)));
+    roles.push_back(
+        b.getNamedAttr("activation", b.getStringAttr(d.activation)));
+  }
+  if (d.kind == "layernorm")
+    roles.push_back(b.getNamedAttr("epsilon", b.getF32FloatAttr(d.epsilon)));
+  if (d.result >= 0)
+    roles.push_back(b.getNamedAttr("result", b.getI64IntegerAttr(d.result)));
+  engineOp->setAttr("roles", b.getDictionaryAttr(roles));
+  if (!d.payload.empty())
+    engineOp->setAttr("payload", b.getStrArrayAttr(SmallVector<StringRef>(
+                                     d.payload.begin(), d.payload.end())));
+}

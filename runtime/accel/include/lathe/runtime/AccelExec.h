@@ -1,0 +1,129 @@
+//===- AccelExec.h - Functional execution of an engine program --*- C++ -*-===//
+//
+// The functional half of Lathe's accelerator target (docs/Targets/Accel.md):
+// runs the engine ops of a Program (AccelSim.h) on real f32 data, op by op in
+// program (schedule) order and tile by tile, with host arrays standing in for
+// the device's memories. Every buffer has an HBM copy and an SRAM copy; SRAM
+// starts as NaN. dma_load tile i copies what compute tile i reads of each
+// input from HBM to SRAM, the compute tile reads SRAM and writes SRAM, and
+// dma_store tile i copies what the compute tile wrote back to HBM. A missing
+// or misplaced transfer therefore shows up as NaN or stale data in the
+// results. Plain C++: no MLIR, no LLVM.
+//
+// What an op computes (ExecOp) is an iteration domain with one strided
+// access per operand: element (i0, i1, ...) of the domain reads or writes
+// buffer[offset + sum(strides[d] * i_d)]. Matrix products use the domain
+// [B, M, N, K], row kernels [rows, cols], element-wise kernels and reductions
+// the loops of the op they came from.
+//
+// Thread safety: execute() is reentrant; a Memory is not shared between
+// threads.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LATHE_RUNTIME_ACCELEXEC_H
+#define LATHE_RUNTIME_ACCELEXEC_H
+
+#include "lathe/runtime/AccelSim.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace lathe {
+namespace accel {
+
+/// One operand of an ExecOp: a buffer and its strides over the op's domain.
+struct Access {
+  int buffer = -1;
+  int64_t offset = 0;
+  std::vector<int64_t> strides; ///< one per domain dimension (0: broadcast)
+  /// The group's dma_load brings it from HBM (false: it is on chip already,
+  /// written there by its producer).
+  bool loaded = true;
+};
+
+/// One instruction of an element-wise payload. Values are numbered by
+/// instruction; `a`, `b`, `c` name earlier instructions. `Input` reads the
+/// op's input `a` at the current point (a == inputs.size(): the output's
+/// current value, as in a reduction's accumulator).
+enum class Prim {
+  Input,
+  Const,
+  Add,
+  Sub,
+  Mul,
+  Div,
+  Max,
+  Min,
+  Neg,
+  Abs,
+  Exp,
+  Log,
+  Tanh,
+  Erf,
+  Sqrt,
+  Rsqrt,
+  Select, ///< a != 0 ? b : c
+  CmpGt,  ///< a > b ? 1 : 0
+  CmpLt,  ///< a < b ? 1 : 0
+};
+struct Instr {
+  Prim prim = Prim::Const;
+  int a = -1, b = -1, c = -1;
+  float value = 0; ///< Const
+};
+
+/// The data semantics of a compute engine op.
+struct ExecOp {
+  /// Sizes of this op's part of the iteration domain, and where the part
+  /// starts (a product split between the engines runs a box of it each).
+  std::vector<int64_t> domain;
+  std::vector<int64_t> domainOffset;
+  std::vector<Access> inputs;
+  Access output;
+  // Products ([B, M, N, K]): inputs 0 and 1 are the operands; `bias` and
+  // `residual` index the inputs added to each output element (-1: none).
+  int bias = -1, residual = -1;
+  /// out = activation(alpha * sum + bias) + residual.
+  float alpha = 1.0f;
+  enum class Activation { None, Relu, Gelu, GeluTanh, Sigmoid, Tanh };
+  Activation activation = Activation::None;
+  // Row kernels ([rows, cols]): input 0 the rows; layer norm's `gamma` and
+  // `beta` index inputs (-1: none) and `epsilon`.
+  int gamma = -1, beta = -1;
+  float epsilon = 1e-5f;
+  /// Element-wise kernels and reductions: the payload; the value of
+  /// instruction `result` is written to the output at each point.
+  std::vector<Instr> payload;
+  int result = -1;
+  /// Element-wise kernels and reductions: input copied into the output
+  /// before the first tile (a reduction's initial value; -1: none).
+  int init = -1;
+};
+
+/// The data of a program: a shape per buffer, and which buffers the
+/// program's arguments and results are.
+struct Memory {
+  std::vector<std::vector<float>> hbm, sram;
+  std::vector<int64_t> sizes;
+  /// Adds a buffer of `elements` f32, NaN in both memories; returns its id.
+  int add(int64_t elements);
+};
+
+/// Runs `program` (whose ops reference `execs` through Op::exec) on
+/// `memory`. Ops run in program order; each op's tiles in order. Returns
+/// false with `error` on an inconsistent program (a tile count that does not
+/// match the domain and tile sizes, an access out of its buffer, an op with
+/// no data semantics).
+bool execute(const Program &program, const std::vector<ExecOp> &execs,
+             Memory &memory, std::string &error);
+
+/// Rounds to the nearest bf16 (ties to even), as the matrix engine sees its
+/// operands when products run at bf16.
+float roundToBf16(float x);
+
+} // namespace accel
+} // namespace lathe
+
+#endif // LATHE_RUNTIME_ACCELEXEC_H

@@ -1,0 +1,574 @@
+//===- AccelExec.cpp - Functional execution of an engine program ----------===//
+
+#include "lathe/runtime/AccelExec.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <limits>
+
+namespace lathe {
+namespace accel {
+
+int Memory::add(int64_t elements) {
+  float nan = std::numeric_limits<float>::quiet_NaN();
+  hbm.emplace_back(static_cast<size_t>(elements), nan);
+  sram.emplace_back(static_cast<size_t>(elements), nan);
+  sizes.push_back(elements);
+  return static_cast<int>(sizes.size()) - 1;
+}
+
+float roundToBf16(float x) {
+  if (std::isnan(x))
+    return x;
+  uint32_t bits;
+  std::memcpy(&bits, &x, 4);
+  uint32_t lsb = (bits >> 16) & 1u;
+  bits += 0x7fffu + lsb;
+  bits &= 0xffff0000u;
+  float r;
+  std::memcpy(&r, &bits, 4);
+  return r;
+}
+
+namespace {
+
+int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+bool isTransfer(OpKind k) {
+  return k == OpKind::DmaLoad || k == OpKind::DmaStore;
+}
+
+/// The domain points of one tile of a compute op, as half-open ranges per
+/// dimension (products, row kernels) or a linear range of the row-major
+/// domain (element-wise kernels, reductions).
+struct Tiling {
+  bool linear = false;
+  int64_t tiles = 0;
+  // Box tiling: tile sizes per dimension.
+  std::vector<int64_t> tileSizes;
+  // Linear tiling: elements per tile.
+  int64_t chunk = 0;
+};
+
+bool tilingOf(const Op &op, const ExecOp &e, Tiling &t, std::string &error) {
+  const std::vector<int64_t> &d = e.domain;
+  switch (op.kind) {
+  case OpKind::MmeMatmul:
+  case OpKind::TpcMatmul:
+    if (d.size() != 4) {
+      error = op.name + ": a product needs the domain [B, M, N, K]";
+      return false;
+    }
+    if (op.m < 1 || op.n < 1 || op.k < 1) {
+      error = op.name + ": a product needs tile sizes m, n, k >= 1";
+      return false;
+    }
+    t.tileSizes = {1, op.m, op.n, op.k};
+    break;
+  case OpKind::TpcSoftmax:
+  case OpKind::TpcLayerNorm:
+    if (d.size() != 2 || op.cols != d[1] || op.rows < 1) {
+      error = op.name + ": a row kernel needs the domain [rows, cols] with "
+                        "cols equal to the op's";
+      return false;
+    }
+    t.tileSizes = {op.rows, op.cols};
+    break;
+  case OpKind::TpcElementwise:
+  case OpKind::TpcReduce:
+    if (op.elements < 1) {
+      error = op.name + ": needs elements >= 1";
+      return false;
+    }
+    t.linear = true;
+    t.chunk = op.elements;
+    break;
+  default:
+    error = op.name + ": no functional model for this op kind";
+    return false;
+  }
+  if (t.linear) {
+    int64_t total = 1;
+    for (int64_t s : d)
+      total *= s;
+    t.tiles = std::max<int64_t>(1, ceilDiv(total, t.chunk));
+  } else {
+    t.tiles = 1;
+    for (size_t i = 0; i < d.size(); ++i)
+      t.tiles *= ceilDiv(d[i], t.tileSizes[i]);
+  }
+  if (t.tiles != op.tiles) {
+    error = op.name + ": " + std::to_string(op.tiles) +
+            " tiles, but its domain and tile sizes make " +
+            std::to_string(t.tiles);
+    return false;
+  }
+  return true;
+}
+
+/// The half-open box of tile `tile` of a box tiling, without the domain
+/// offset.
+void tileBox(const ExecOp &e, const Tiling &t, int64_t tile,
+             std::vector<int64_t> &lo, std::vector<int64_t> &hi) {
+  size_t rank = e.domain.size();
+  lo.assign(rank, 0);
+  hi.assign(rank, 0);
+  int64_t rest = tile;
+  for (size_t i = rank; i-- > 0;) {
+    int64_t count = ceilDiv(e.domain[i], t.tileSizes[i]);
+    int64_t c = rest % count;
+    rest /= count;
+    lo[i] = c * t.tileSizes[i];
+    hi[i] = std::min(e.domain[i], lo[i] + t.tileSizes[i]);
+  }
+}
+
+/// Calls `fn` with the domain index (offset included) of every point of
+/// tile `tile`, in row-major order. With `only`, a box tiling visits one
+/// point along each dimension `only` does not move in (what a transfer of
+/// that operand needs).
+void forEachPoint(const ExecOp &e, const Tiling &t, int64_t tile,
+                  const std::function<void(const int64_t *)> &fn,
+                  const Access *only = nullptr) {
+  size_t rank = e.domain.size();
+  std::vector<int64_t> idx(rank, 0), lo(rank, 0), hi(rank, 0);
+  auto offset = [&](size_t i) {
+    return i < e.domainOffset.size() ? e.domainOffset[i] : 0;
+  };
+  if (t.linear) {
+    int64_t total = 1;
+    for (int64_t s : e.domain)
+      total *= s;
+    int64_t begin = tile * t.chunk, end = std::min(total, begin + t.chunk);
+    for (int64_t l = begin; l < end; ++l) {
+      int64_t rest = l;
+      for (size_t i = rank; i-- > 0;) {
+        idx[i] = rest % e.domain[i] + offset(i);
+        rest /= e.domain[i];
+      }
+      fn(idx.data());
+    }
+    return;
+  }
+  tileBox(e, t, tile, lo, hi);
+  for (size_t i = 0; i < rank; ++i) {
+    if (lo[i] >= hi[i])
+      return;
+    if (only && only->strides[i] == 0)
+      hi[i] = lo[i] + 1;
+  }
+  std::vector<int64_t> cur(lo);
+  while (true) {
+    for (size_t i = 0; i < rank; ++i)
+      idx[i] = cur[i] + offset(i);
+    fn(idx.data());
+    size_t i = rank;
+    while (i-- > 0) {
+      if (++cur[i] < hi[i])
+        break;
+      cur[i] = lo[i];
+    }
+    if (i == static_cast<size_t>(-1))
+      return;
+  }
+}
+
+int64_t at(const Access &a, const int64_t *idx, size_t rank) {
+  int64_t o = a.offset;
+  for (size_t i = 0; i < rank; ++i)
+    o += a.strides[i] * idx[i];
+  return o;
+}
+
+/// Checks that every access stays inside its buffer (the extreme points of
+/// the op's part of the domain).
+bool checkAccess(const Op &op, const ExecOp &e, const Access &a,
+                 const Memory &m, std::string &error) {
+  size_t rank = e.domain.size();
+  if (a.buffer < 0 || a.buffer >= static_cast<int>(m.sizes.size()) ||
+      a.strides.size() != rank) {
+    error = op.name + ": an operand names no buffer or has " +
+            std::to_string(a.strides.size()) +
+            " strides for a domain of rank " + std::to_string(rank);
+    return false;
+  }
+  int64_t lo = a.offset, hi = a.offset;
+  for (size_t i = 0; i < rank; ++i) {
+    int64_t first = i < e.domainOffset.size() ? e.domainOffset[i] : 0;
+    int64_t last = first + e.domain[i] - 1;
+    int64_t x = a.strides[i] * first, y = a.strides[i] * last;
+    lo += std::min(x, y);
+    hi += std::max(x, y);
+  }
+  if (lo < 0 || hi >= m.sizes[a.buffer]) {
+    error = op.name + ": an operand reads or writes outside its buffer";
+    return false;
+  }
+  return true;
+}
+
+float apply(const std::vector<Instr> &code, int result,
+            const std::vector<float> &in, std::vector<float> &v) {
+  v.resize(code.size());
+  for (size_t i = 0; i < code.size(); ++i) {
+    const Instr &x = code[i];
+    float a = x.a >= 0 && x.prim != Prim::Input ? v[x.a] : 0;
+    float b = x.b >= 0 ? v[x.b] : 0;
+    float r = 0;
+    switch (x.prim) {
+    case Prim::Input:
+      r = in[x.a];
+      break;
+    case Prim::Const:
+      r = x.value;
+      break;
+    case Prim::Add:
+      r = a + b;
+      break;
+    case Prim::Sub:
+      r = a - b;
+      break;
+    case Prim::Mul:
+      r = a * b;
+      break;
+    case Prim::Div:
+      r = a / b;
+      break;
+    case Prim::Max:
+      r = std::isnan(a) || std::isnan(b)
+              ? std::numeric_limits<float>::quiet_NaN()
+              : std::max(a, b);
+      break;
+    case Prim::Min:
+      r = std::isnan(a) || std::isnan(b)
+              ? std::numeric_limits<float>::quiet_NaN()
+              : std::min(a, b);
+      break;
+    case Prim::Neg:
+      r = -a;
+      break;
+    case Prim::Abs:
+      r = std::fabs(a);
+      break;
+    case Prim::Exp:
+      r = std::exp(a);
+      break;
+    case Prim::Log:
+      r = std::log(a);
+      break;
+    case Prim::Tanh:
+      r = std::tanh(a);
+      break;
+    case Prim::Erf:
+      r = std::erf(a);
+      break;
+    case Prim::Sqrt:
+      r = std::sqrt(a);
+      break;
+    case Prim::Rsqrt:
+      r = 1.0f / std::sqrt(a);
+      break;
+    case Prim::Select:
+      r = a != 0 ? b : v[x.c];
+      break;
+    case Prim::CmpGt:
+      r = a > b ? 1.0f : 0.0f;
+      break;
+    case Prim::CmpLt:
+      r = a < b ? 1.0f : 0.0f;
+      break;
+    }
+    v[i] = r;
+  }
+  return v[result];
+}
+
+bool checkPayload(const Op &op, const ExecOp &e, std::string &error) {
+  int n = static_cast<int>(e.payload.size());
+  if (e.result < 0 || e.result >= n) {
+    error = op.name + ": no payload result";
+    return false;
+  }
+  for (int i = 0; i < n; ++i) {
+    const Instr &x = e.payload[i];
+    if (x.prim == Prim::Input) {
+      if (x.a < 0 || x.a > static_cast<int>(e.inputs.size())) {
+        error = op.name + ": a payload reads an input it does not have";
+        return false;
+      }
+      continue;
+    }
+    for (int o : {x.a, x.b, x.c})
+      if (o >= i) {
+        error = op.name + ": a payload instruction reads a later one";
+        return false;
+      }
+  }
+  return true;
+}
+
+float activate(ExecOp::Activation a, float x) {
+  switch (a) {
+  case ExecOp::Activation::None:
+    return x;
+  case ExecOp::Activation::Relu:
+    return x > 0 ? x : 0.0f;
+  case ExecOp::Activation::Gelu:
+    return 0.5f * x * (1.0f + std::erf(x * 0.70710678118654752f));
+  case ExecOp::Activation::GeluTanh:
+    return 0.5f * x *
+           (1.0f +
+            std::tanh(0.79788456080286536f * (x + 0.044715f * x * x * x)));
+  case ExecOp::Activation::Sigmoid:
+    return 1.0f / (1.0f + std::exp(-x));
+  case ExecOp::Activation::Tanh:
+    return std::tanh(x);
+  }
+  return x;
+}
+
+/// One compute tile. Reads SRAM, writes SRAM.
+void computeTile(const Op &op, const ExecOp &e, const Tiling &t, int64_t tile,
+                 Memory &m) {
+  size_t rank = e.domain.size();
+  auto in = [&](int i, const int64_t *idx) {
+    const Access &a = e.inputs[i];
+    return m.sram[a.buffer][at(a, idx, rank)];
+  };
+  std::vector<float> &out = m.sram[e.output.buffer];
+  switch (op.kind) {
+  case OpKind::MmeMatmul:
+  case OpKind::TpcMatmul: {
+    bool bf16 = op.kind == OpKind::MmeMatmul && !op.f32;
+    // K is the last dimension: a tile's first K point starts the partial
+    // sums when it is the first K block, its last finishes them when it is
+    // the last.
+    std::vector<int64_t> lo, hi;
+    tileBox(e, t, tile, lo, hi);
+    int64_t off[4];
+    for (size_t i = 0; i < 4; ++i) {
+      off[i] = i < e.domainOffset.size() ? e.domainOffset[i] : 0;
+      lo[i] += off[i];
+      hi[i] += off[i];
+    }
+    bool first = lo[3] == off[3], last = hi[3] == off[3] + e.domain[3];
+    const Access &A = e.inputs[0], &B = e.inputs[1], &C = e.output;
+    const std::vector<float> &a = m.sram[A.buffer], &b = m.sram[B.buffer];
+    int64_t idx[4];
+    for (idx[0] = lo[0]; idx[0] < hi[0]; ++idx[0])
+      for (idx[1] = lo[1]; idx[1] < hi[1]; ++idx[1])
+        for (idx[2] = lo[2]; idx[2] < hi[2]; ++idx[2]) {
+          idx[3] = lo[3];
+          int64_t o = at(C, idx, rank);
+          int64_t ai = at(A, idx, rank), bi = at(B, idx, rank);
+          float acc = first ? 0.0f : out[o];
+          for (int64_t k = lo[3]; k < hi[3]; ++k) {
+            float x = a[ai], y = b[bi];
+            if (bf16) {
+              x = roundToBf16(x);
+              y = roundToBf16(y);
+            }
+            acc += x * y;
+            ai += A.strides[3];
+            bi += B.strides[3];
+          }
+          if (last) {
+            idx[3] = hi[3] - 1;
+            acc *= e.alpha;
+            if (e.bias >= 0)
+              acc += in(e.bias, idx);
+            acc = activate(e.activation, acc);
+            if (e.residual >= 0)
+              acc += in(e.residual, idx);
+          }
+          out[o] = acc;
+        }
+    return;
+  }
+  case OpKind::TpcSoftmax:
+  case OpKind::TpcLayerNorm: {
+    int64_t cols = e.domain[1];
+    int64_t rowOff = e.domainOffset.size() > 0 ? e.domainOffset[0] : 0;
+    int64_t colOff = e.domainOffset.size() > 1 ? e.domainOffset[1] : 0;
+    int64_t lo = tile * op.rows, hi = std::min(e.domain[0], lo + op.rows);
+    std::vector<float> x(cols);
+    int64_t idx[2];
+    for (int64_t r = lo; r < hi; ++r) {
+      idx[0] = r + rowOff;
+      for (int64_t c = 0; c < cols; ++c) {
+        idx[1] = c + colOff;
+        x[c] = in(0, idx);
+      }
+      if (op.kind == OpKind::TpcSoftmax) {
+        float mx = -std::numeric_limits<float>::infinity();
+        for (float v : x)
+          mx = std::max(mx, v);
+        float sum = 0;
+        for (float &v : x) {
+          v = std::exp(v - mx);
+          sum += v;
+        }
+        for (float &v : x)
+          v /= sum;
+      } else {
+        float mean = 0, var = 0;
+        for (float v : x)
+          mean += v;
+        mean /= float(cols);
+        for (float v : x)
+          var += (v - mean) * (v - mean);
+        var /= float(cols);
+        float inv = 1.0f / std::sqrt(var + e.epsilon);
+        for (int64_t c = 0; c < cols; ++c) {
+          idx[1] = c + colOff;
+          float y = (x[c] - mean) * inv;
+          if (e.gamma >= 0)
+            y *= in(e.gamma, idx);
+          if (e.beta >= 0)
+            y += in(e.beta, idx);
+          x[c] = y;
+        }
+      }
+      for (int64_t c = 0; c < cols; ++c) {
+        idx[1] = c + colOff;
+        out[at(e.output, idx, rank)] = x[c];
+      }
+    }
+    return;
+  }
+  default: {
+    // Element-wise kernels and reductions: the payload at each point; the
+    // output's current value is input #inputs.size().
+    size_t n = e.inputs.size();
+    std::vector<float> args(n + 1), scratch;
+    forEachPoint(e, t, tile, [&](const int64_t *idx) {
+      int64_t o = at(e.output, idx, rank);
+      if (e.init >= 0) {
+        bool first = true;
+        for (size_t d = 0; d < rank && first; ++d)
+          if (e.output.strides[d] == 0 &&
+              idx[d] != (d < e.domainOffset.size() ? e.domainOffset[d] : 0))
+            first = false;
+        if (first)
+          out[o] = in(e.init, idx);
+      }
+      for (size_t i = 0; i < n; ++i)
+        args[i] = in(static_cast<int>(i), idx);
+      args[n] = out[o];
+      out[o] = apply(e.payload, e.result, args, scratch);
+    });
+    return;
+  }
+  }
+}
+
+} // namespace
+
+bool execute(const Program &program, const std::vector<ExecOp> &execs,
+             Memory &memory, std::string &error) {
+  // The compute op of each group, for its transfers.
+  std::vector<Tiling> tilings(program.ops.size());
+  for (size_t i = 0; i < program.ops.size(); ++i) {
+    const Op &op = program.ops[i];
+    if (op.exec < 0 || op.exec >= static_cast<int>(execs.size())) {
+      error = op.name + " (" + opKindName(op.kind) +
+              "): the op carries no data semantics, so the program cannot "
+              "be executed";
+      return false;
+    }
+    if (isTransfer(op.kind))
+      continue;
+    const ExecOp &e = execs[op.exec];
+    if (!tilingOf(op, e, tilings[i], error))
+      return false;
+    if (e.domainOffset.size() > e.domain.size()) {
+      error = op.name + ": domain offset of the wrong rank";
+      return false;
+    }
+    for (const Access &a : e.inputs)
+      if (!checkAccess(op, e, a, memory, error))
+        return false;
+    if (!checkAccess(op, e, e.output, memory, error))
+      return false;
+    if ((op.kind == OpKind::TpcElementwise || op.kind == OpKind::TpcReduce) &&
+        !checkPayload(op, e, error))
+      return false;
+    int n = static_cast<int>(e.inputs.size());
+    for (int x : {e.bias, e.residual, e.gamma, e.beta, e.init})
+      if (x >= n) {
+        error = op.name + ": names an input it does not have";
+        return false;
+      }
+    if ((op.kind == OpKind::MmeMatmul || op.kind == OpKind::TpcMatmul) &&
+        n < 2) {
+      error = op.name + ": a product needs two operands";
+      return false;
+    }
+    if ((op.kind == OpKind::TpcSoftmax || op.kind == OpKind::TpcLayerNorm) &&
+        n < 1) {
+      error = op.name + ": a row kernel needs an input";
+      return false;
+    }
+  }
+  for (size_t i = 0; i < program.ops.size(); ++i) {
+    const Op &op = program.ops[i];
+    const ExecOp &e = execs[op.exec];
+    if (!isTransfer(op.kind)) {
+      for (int64_t tile = 0; tile < op.tiles; ++tile)
+        computeTile(op, e, tilings[i], tile, memory);
+      continue;
+    }
+    // A transfer moves what its group's compute op reads (load) or writes
+    // (store), tile by tile.
+    int compute = -1;
+    for (size_t j = 0; j < program.ops.size(); ++j)
+      if (!isTransfer(program.ops[j].kind) &&
+          program.ops[j].group == op.group && op.group >= 0)
+        compute = static_cast<int>(j);
+    if (compute < 0 || program.ops[compute].exec != op.exec) {
+      error = op.name + ": a transfer without its group's compute op";
+      return false;
+    }
+    const Tiling &t = tilings[compute];
+    if (op.tiles != t.tiles) {
+      error = op.name + ": a transfer with a different tile count from its "
+                        "compute op";
+      return false;
+    }
+    size_t rank = e.domain.size();
+    for (int64_t tile = 0; tile < op.tiles; ++tile) {
+      if (op.kind == OpKind::DmaLoad) {
+        for (const Access &a : e.inputs) {
+          if (!a.loaded)
+            continue;
+          std::vector<float> &from = memory.hbm[a.buffer];
+          std::vector<float> &to = memory.sram[a.buffer];
+          forEachPoint(
+              e, t, tile,
+              [&](const int64_t *idx) {
+                int64_t o = at(a, idx, rank);
+                to[o] = from[o];
+              },
+              &a);
+        }
+        continue;
+      }
+      const Access &a = e.output;
+      std::vector<float> &from = memory.sram[a.buffer];
+      std::vector<float> &to = memory.hbm[a.buffer];
+      forEachPoint(
+          e, t, tile,
+          [&](const int64_t *idx) {
+            int64_t o = at(a, idx, rank);
+            to[o] = from[o];
+          },
+          &a);
+    }
+  }
+  return true;
+}
+
+} // namespace accel
+} // namespace lathe
