@@ -387,12 +387,15 @@ bool mlir::lathe::buildAccelExec(Operation *program,
   }
   auto prim = [](StringRef name, Prim &p) {
     static const std::pair<const char *, Prim> table[] = {
-        {"input", Prim::Input}, {"const", Prim::Const},   {"add", Prim::Add},
-        {"sub", Prim::Sub},     {"mul", Prim::Mul},       {"div", Prim::Div},
-        {"max", Prim::Max},     {"min", Prim::Min},       {"neg", Prim::Neg},
-        {"abs", Prim::Abs},     {"exp", Prim::Exp},       {"log", Prim::Log},
-        {"tanh", Prim::Tanh},   {"erf", Prim::Erf},       {"sqrt", Prim::Sqrt},
-        {"rsqrt", Prim::Rsqrt}, {"select", Prim::Select}, {"cmpgt", Prim::CmpGt},
+        {"input", Prim::Input},   {"const", Prim::Const},
+        {"add", Prim::Add},       {"sub", Prim::Sub},
+        {"mul", Prim::Mul},       {"div", Prim::Div},
+        {"max", Prim::Max},       {"min", Prim::Min},
+        {"neg", Prim::Neg},       {"abs", Prim::Abs},
+        {"exp", Prim::Exp},       {"log", Prim::Log},
+        {"tanh", Prim::Tanh},     {"erf", Prim::Erf},
+        {"sqrt", Prim::Sqrt},     {"rsqrt", Prim::Rsqrt},
+        {"select", Prim::Select}, {"cmpgt", Prim::CmpGt},
         {"cmplt", Prim::CmpLt}};
     for (auto &[n, v] : table)
       if (name == n) {

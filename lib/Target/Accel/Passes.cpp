@@ -751,7 +751,8 @@ struct TilePass : public mlir::lathe::impl::AccelTileBase<TilePass> {
                 b, loc, tokenType, computeDeps, tiles,
                 b.getI64IntegerAttr(t.op.m), b.getI64IntegerAttr(t.op.n),
                 b.getI64IntegerAttr(t.op.k),
-                b.getStringAttr(t.op.f32 ? "f32" : "bf16"), g, sourceAttr, nullptr, nullptr, nullptr, nullptr, nullptr);
+                b.getStringAttr(t.op.f32 ? "f32" : "bf16"), g, sourceAttr,
+                nullptr, nullptr, nullptr, nullptr, nullptr);
             break;
           case OpKind::TpcMatmul:
             done = accel::TpcMatmulOp::create(
@@ -776,13 +777,15 @@ struct TilePass : public mlir::lathe::impl::AccelTileBase<TilePass> {
             done = accel::TpcReduceOp::create(
                 b, loc, tokenType, computeDeps, tiles,
                 b.getI64IntegerAttr(t.op.elements),
-                b.getF64FloatAttr(t.op.opsPerElement), g, sourceAttr, nullptr, nullptr, nullptr, nullptr, nullptr);
+                b.getF64FloatAttr(t.op.opsPerElement), g, sourceAttr, nullptr,
+                nullptr, nullptr, nullptr, nullptr);
             break;
           default:
             done = accel::TpcElementwiseOp::create(
                 b, loc, tokenType, computeDeps, tiles,
                 b.getI64IntegerAttr(t.op.elements),
-                b.getF64FloatAttr(t.op.opsPerElement), g, sourceAttr, nullptr, nullptr, nullptr, nullptr, nullptr);
+                b.getF64FloatAttr(t.op.opsPerElement), g, sourceAttr, nullptr,
+                nullptr, nullptr, nullptr, nullptr);
             break;
           }
           computeOp = done.getDefiningOp();
