@@ -19,7 +19,9 @@ silently:
              `%examples`, `%inputs`, `%lathe_src` as in test/lit.cfg.py.
   cpp, c     must start with `// file: NAME`: written to NAME for a later
              block to build.
-  json       must parse as JSON.
+  json       must parse as JSON; with an `output-of` marker, every key it
+             shows (through nested objects) must be in the JSON the command
+             prints (values are not compared).
   text       output or an illustration (a diagram, a usage synopsis, recorded
              benchmark numbers): not run. Marked `output` (or `output-of`), its
              lines must appear, in order, in what the last example printed (or
@@ -36,8 +38,8 @@ line; a marker anywhere else fails the page):
                                            first: data files the example reads.
   <!-- doc-test: output -->               (text) check against the output of
                                            the last example that ran.
-  <!-- doc-test: output-of COMMAND -->    (text) run COMMAND (bash) and check
-                                           against its output.
+  <!-- doc-test: output-of COMMAND -->    (text, json) run COMMAND (bash) and
+                                           check against its output.
   <!-- doc-test: lit-dir DIR -->          (lit, mlir) `%S` is SOURCE_DIR/DIR.
 
 The scratch folder looks like the repository root: `build`, `scripts`, `test`,
@@ -165,6 +167,21 @@ def check_output(expected, output):
             return line
         at += 1
     return None
+
+
+def missing_keys(shown, real, path):
+    """The keys of `shown` (recursively, through objects) that `real` lacks."""
+    if not isinstance(shown, dict):
+        return []
+    if not isinstance(real, dict):
+        return [path or "(top)"]
+    missing = []
+    for key, value in shown.items():
+        if key not in real:
+            missing.append(path + key)
+        else:
+            missing += missing_keys(value, real[key], path + key + ".")
+    return missing
 
 
 def main():
@@ -295,9 +312,22 @@ def main():
             continue
         if kind == "json":
             try:
-                json.loads(body)
+                shown = json.loads(body)
             except ValueError as e:
                 fail("%s: the json block does not parse: %s" % (where, e))
+            if "output-of" in marks:
+                out = run(["bash", "-euo", "pipefail", "-c", marks["output-of"]],
+                          "the output-of command at %s" % where)
+                try:
+                    real = json.loads(out)
+                except ValueError as e:
+                    fail("%s: the output-of command did not print JSON: %s\n%s"
+                         % (where, e, out[-3000:]))
+                missing = missing_keys(shown, real, "")
+                if missing:
+                    fail("%s: the JSON shown has keys the command's JSON lacks:"
+                         " %s\n--- it printed ---\n%s" %
+                         (where, ", ".join(missing), out[-6000:]))
             checked += 1
             continue
         if kind == "text":
