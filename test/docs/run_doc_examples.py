@@ -43,7 +43,8 @@ line; a marker anywhere else fails the page):
   <!-- doc-test: lit-dir DIR -->          (lit, mlir) `%S` is SOURCE_DIR/DIR.
 
 The scratch folder looks like the repository root: `build`, `scripts`, `test`,
-`examples`, `python`, `configs`, `bench` and `docs` are links to the real ones,
+`examples`, `configs`, `bench` and `docs` are links to the real ones (`python`
+a copy, since installing it writes beside it),
 so examples are written as a user types them there; the tools are also on PATH
 and the package on PYTHONPATH. Any example that fails fails the page, with its
 text and output.
@@ -201,10 +202,15 @@ def main():
     os.makedirs(scratch)
     scratch = os.path.abspath(scratch)
     os.symlink(build, os.path.join(scratch, "build"))
-    for d in ("scripts", "test", "examples", "python", "configs", "bench",
-              "docs"):
+    for d in ("scripts", "test", "examples", "configs", "bench", "docs"):
         if os.path.exists(os.path.join(source, d)):
             os.symlink(os.path.join(source, d), os.path.join(scratch, d))
+    # A copy: `pip install ./python` writes build/ and *.egg-info beside it.
+    if os.path.exists(os.path.join(source, "python")):
+        shutil.copytree(os.path.join(source, "python"),
+                        os.path.join(scratch, "python"),
+                        ignore=shutil.ignore_patterns("build", "*.egg-info",
+                                                      "__pycache__"))
     shim = os.path.join(scratch, ".bin")
     os.makedirs(shim)
     os.symlink(sys.executable, os.path.join(shim, "python3"))
