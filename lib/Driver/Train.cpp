@@ -477,7 +477,7 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
   }
   CompiledModule compiled;
   bool compiledOk = true;
-  if (root) {
+  auto compileStep = [&] {
     // The compile cache (as lathe-run's): keyed by the training step's IR
     // before the CPU pipeline, which the options above are all baked into.
     CompileCache cache(o.noCache ? "" : CompileCache::defaultDir(),
@@ -502,8 +502,11 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
       CpuPipelineOptions cpu;
       cpu.attentionMinScores = o.attentionMinScores;
       cpu.trace = !o.tracePath.empty();
-      if (failed(buildCpuPipeline(pm, "", error, cpu)))
-        return fail("bad pipeline: " + error);
+      if (failed(buildCpuPipeline(pm, "", error, cpu))) {
+        compiledOk = false;
+        error = "bad pipeline: " + error;
+        return;
+      }
       compiledOk =
           succeeded(pm.run(*module)) &&
           succeeded(compileModule(*module, exeOptions, compiled, error));
@@ -512,7 +515,11 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
       if (compiledOk && !key.empty() && !cache.store(key, compiled, warning))
         llvm::errs() << "lathe-train: warning: " << warning << "\n";
     }
-  }
+  };
+  if (o.ranks == 1)
+    compileStep();
+  else if (!runOnRankZero(compileStep, error))
+    return fail(error);
   if (o.ranks > 1 && !broadcastCompiledModule(compiled, compiledOk, error))
     return fail(error);
   if (!compiledOk)
