@@ -139,8 +139,9 @@ struct RaiseCopyToExtractSlice : OpRewritePattern<linalg::GenericOp> {
 
 class Sharder {
 public:
-  Sharder(func::FuncOp func, int64_t degree)
-      : func(func), p(degree), b(func.getContext()),
+  Sharder(func::FuncOp func, int64_t degree, bool gatherResults)
+      : func(func), p(degree), gatherResults(gatherResults),
+        b(func.getContext()),
         grid(FlatSymbolRefAttr::get(func.getContext(), kGridName)) {}
 
   LogicalResult run(int64_t seqArg, int64_t seqDim);
@@ -148,6 +149,7 @@ public:
 private:
   func::FuncOp func;
   int64_t p;
+  bool gatherResults;
   OpBuilder b;
   FlatSymbolRefAttr grid;
   IRMapping map;
@@ -797,11 +799,39 @@ template <typename OpTy> LogicalResult Sharder::visitAttention(OpTy op) {
 
 LogicalResult Sharder::visitReturn(func::ReturnOp op) {
   SmallVector<Value> results;
+  SmallVector<int64_t> keptDims;
   for (Value v : op.getOperands()) {
     Value m = map.lookupOrDefault(v);
-    results.push_back(dimOf(m) >= 0 ? gather(op.getLoc(), m) : m);
+    Shard s = shardOf(m);
+    keptDims.push_back(-1);
+    if (s.dim < 0) {
+      results.push_back(m);
+      continue;
+    }
+    if (gatherResults) {
+      results.push_back(gather(op.getLoc(), m));
+      continue;
+    }
+    // The rank's block of one dimension (a strided part of a dimension
+    // that merges the sequence with others is not a block).
+    if (s.merged())
+      return op.emitOpError()
+             << kPass << "result #" << results.size()
+             << " merges the sequence with other dimensions; it cannot stay "
+                "sharded (gather-results=true gathers it)";
+    keptDims.back() = s.dim;
+    results.push_back(m);
   }
   func::ReturnOp::create(b, op.getLoc(), results);
+  if (gatherResults)
+    return success();
+  // The results' types are now the rank's blocks.
+  func.setType(FunctionType::get(func.getContext(), func.getArgumentTypes(),
+                                 ValueRange(results).getTypes()));
+  // Per result: the dimension each rank returns its block of, -1 when it is
+  // whole (a function attribute: result attributes of a dialect would reach
+  // the LLVM translation).
+  func->setAttr("seqshard.sharded_results", b.getDenseI64ArrayAttr(keptDims));
   return success();
 }
 
@@ -871,7 +901,7 @@ struct SeqShardUlysses
       module.emitError() << kPass << "hadamard needs quantize=4 or 8";
       return signalPassFailure();
     }
-    Sharder sharder(func, degree);
+    Sharder sharder(func, degree, gatherResults);
     if (failed(sharder.run(seqArg, seqDim)))
       return signalPassFailure();
     if (quantize != 0) {
