@@ -111,7 +111,10 @@ tensor::ExtractOp guardedExtract(scf::IfOp ifOp) {
     return {};
   Block &thenBlock = ifOp.getThenRegion().front();
   Block &elseBlock = ifOp.getElseRegion().front();
-  if (!llvm::hasNItems(thenBlock, 2) || !llvm::hasNItems(elseBlock, 2))
+  // The else branch's constant may have been hoisted out of the body (by a
+  // greedy rewrite's folding).
+  if (!llvm::hasNItems(thenBlock, 2) ||
+      !(llvm::hasNItems(elseBlock, 2) || llvm::hasNItems(elseBlock, 1)))
     return {};
   auto extract = dyn_cast<tensor::ExtractOp>(thenBlock.front());
   auto thenYield = cast<scf::YieldOp>(thenBlock.getTerminator());

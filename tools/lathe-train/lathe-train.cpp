@@ -135,6 +135,13 @@ int main(int argc, char **argv) {
       cl::desc("Communication of weights and gradients: fp32, sdp4bit, qw or "
                "zeropp"),
       cl::init(d.comm), cl::cat(runCat));
+  cl::opt<bool> seqParallel(
+      "seq-parallel",
+      cl::desc("With --ranks=P: sequence parallelism (DeepSpeed-Ulysses, "
+               "seqshard-ulysses{degree=P}) instead of data parallelism: "
+               "every rank holds the whole parameters and batch and 1/P of "
+               "the sequence (dimension 1 of the first data argument)"),
+      cl::init(false), cl::cat(runCat));
   cl::opt<int64_t> attentionMinScores(
       "attention-min-scores",
       cl::desc("Fuse attention with at least this many scores (Lq*Lk) per "
@@ -203,6 +210,7 @@ int main(int argc, char **argv) {
   o.ranks = ranks;
   o.ranksPerNode = ranksPerNode;
   o.comm = comm;
+  o.seqParallel = seqParallel;
   o.attentionMinScores = attentionMinScores;
   o.commandLine.assign(argv + 1, argv + argc);
   return mlir::lathe::trainMain(o, registry);

@@ -318,7 +318,11 @@ def SeqShardUlysses : Pass<"seqshard-ulysses", "ModuleOp"> {
       `seqshard.scatter_heads` of q, k and v (whole sequence, H/P heads),
       the attention on those heads (biases keep the whole sequence and take
       the rank's heads), and `seqshard.gather_heads` of its output;
-    - each returned value with the sequence is all-gathered along it.
+    - each returned value with the sequence is all-gathered along it; with
+      `gather-results=false` each rank returns its block instead (the
+      result type has N/P positions and the function attribute
+      `seqshard.sharded_results` lists, per result, the dimension of the
+      block or -1 for a whole one), so no rank holds the whole output.
 
     `quantize=8` (or 4) marks every all-to-all `quant_bits`, with
     `quant-group-size` values per f32 scale and `hadamard`: the all-to-alls
@@ -341,6 +345,9 @@ def SeqShardUlysses : Pass<"seqshard-ulysses", "ModuleOp"> {
            "Its sequence dimension (1: [batch, seq, ...], 0: [seq, ...])">,
     Option<"raiseAttention", "raise-attention", "bool", /*default=*/"true",
            "Raise linalg attention to memred.attention first">,
+    Option<"gatherResults", "gather-results", "bool", /*default=*/"true",
+           "All-gather each returned value with the sequence (false: each "
+           "rank returns its block, listed in seqshard.sharded_results)">,
     Option<"quantize", "quantize", "int64_t", /*default=*/"0",
            "Quantize the all-to-alls to this many bits (4 or 8; 0: f32)">,
     Option<"quantGroupSize", "quant-group-size", "int64_t",
