@@ -153,7 +153,12 @@ void addRuntimeCallPasses(OpPassManager &pm, bool trace) {
 /// Ends with the floating-point freedoms of generated code.
 void addLLVMPasses(OpPassManager &pm, bool fpReassoc, bool fpContract) {
   pm.addPass(createLatheCPULowerAsserts());
+  // One parallel dimension or a few, with loops inside, rather than
+  // OpenMP's collapsed (index-dividing, unvectorizable) loop nest.
+  pm.addPass(createLatheCPUNestParallelLoops());
   pm.addPass(createConvertSCFToOpenMPPass());
+  // Small loops on the calling thread: a fork/join costs more than they do.
+  pm.addPass(createLatheCPUSerializeSmallLoops());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   FinalizeMemRefToLLVMConversionPassOptions memrefToLLVM;

@@ -24,6 +24,9 @@ class TensorDialect;
 namespace scf {
 class SCFDialect;
 }
+namespace omp {
+class OpenMPDialect;
+}
 namespace lathe {
 class LatheDialect;
 

@@ -322,6 +322,77 @@ def LatheCPULowerAsserts : Pass<"lathe-cpu-lower-asserts", "ModuleOp"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def LatheCPUNestParallelLoops
+    : Pass<"lathe-cpu-nest-parallel-loops", "ModuleOp"> {
+  let summary = "Run the inner dimensions of scf.parallel loops as scf.for";
+  let description = [{
+    `convert-scf-to-openmp` turns a multi-dimensional `scf.parallel` into one
+    `omp.loop_nest ... collapse(n)`: a single linearized loop that recovers
+    every index with divisions on each iteration, and whose innermost
+    dimension is no loop LLVM can vectorize. This pass keeps the leading
+    dimensions parallel, until their static trip counts multiply to at
+    least `min-trips` (a dynamic dimension ends the parallel prefix), and
+    runs the remaining ones as an `scf.for` nest inside. Loops with
+    reductions are left alone. Runs right before `convert-scf-to-openmp`.
+
+    ```mlir
+    scf.parallel (%n, %c, %h) = (%c0, %c0, %c0) to (%N, %c16, %c8) step (...) {
+      ...
+    }
+    // becomes
+    scf.parallel (%n) = (%c0) to (%N) step (%c1) {
+      scf.for %c = %c0 to %c16 step %c1 {
+        scf.for %h = %c0 to %c8 step %c1 { ... }
+      }
+    }
+    ```
+  }];
+  let options = [
+    Option<"minTrips", "min-trips", "int64_t", /*default=*/"16",
+           "Iterations the parallel dimensions must reach before the "
+           "remaining ones become sequential">
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect"];
+}
+
+def LatheCPUSerializeSmallLoops
+    : Pass<"lathe-cpu-serialize-small-loops", "ModuleOp"> {
+  let summary = "Run OpenMP parallel regions with little work on the "
+                "calling thread";
+  let description = [{
+    Every `omp.parallel` made from an `scf.parallel` forks and joins the
+    thread team, whatever the size of its loop. On a small loop that costs
+    more than the loop (a few microseconds with idle cores, a whole time
+    slice when a team thread is descheduled on a loaded machine). This pass
+    gives each `omp.parallel` whose work-shared loop bounds are defined
+    outside it an `if` clause: the loop's innermost iterations (its trip
+    count times those of the `scf.for` loops in its body, computed at run
+    time for loops whose bounds are defined outside the region, else 16 for
+    a dynamic inner loop) must reach `min-work`, else the region runs serialized on
+    the calling thread. The default, 131072 iterations (512 KiB of f32), is
+    where XLA's simple CPU cost model starts giving an op a second thread (256 KiB
+    of output per thread). The condition is folded when the bounds are
+    constants. Runs right after `convert-scf-to-openmp`.
+
+    ```mlir
+    omp.parallel {
+      omp.wsloop { omp.loop_nest (%i) : index = (%c0) to (%n) step (%c1) { ... } }
+    }
+    // becomes
+    %work = arith.muli %n, %c64 : index       // trip count x inner iterations
+    %big = arith.cmpi sge, %work, %min : index
+    omp.parallel if(%big) { ... }
+    ```
+  }];
+  let options = [
+    Option<"minWork", "min-work", "int64_t", /*default=*/"131072",
+           "Innermost loop iterations below which a parallel region runs "
+           "on the calling thread (0: never)">
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::omp::OpenMPDialect"];
+}
+
 def LatheCheckContract : Pass<"lathe-check-contract", "ModuleOp"> {
   let summary = "Verify the module is in the form a CPU phase promises";
   let description = [{
