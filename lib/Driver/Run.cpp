@@ -4,6 +4,7 @@
 
 #include "lathe/Dialect/Lathe/LatheOps.h"
 #include "lathe/Driver/CompileCache.h"
+#include "lathe/Driver/CpuCompile.h"
 #include "lathe/Driver/Executable.h"
 #include "lathe/Driver/HostTensors.h"
 #include "lathe/Driver/Observe.h"
@@ -222,27 +223,19 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
 #else
   const char *backends = "cpu, accel";
 #endif
-  if (options.backend != "cpu")
-    return fail("unknown backend '" + options.backend +
-                "' (available: " + backends + ")");
-  if (options.pipeline != "default" && options.pipeline != "reference")
-    return fail("unknown pipeline '" + options.pipeline +
-                "' (expected default or reference)");
+  CpuPipelineOptions pipelineOptions;
+  ExecutableOptions executableOptions;
+  {
+    std::string optionError;
+    if (failed(checkCpuCompileOptions(options, backends, pipelineOptions,
+                                      executableOptions, optionError)))
+      return fail(optionError);
+  }
   if (options.repeat < 0)
     return fail("--repeat must be >= 0, got " + llvm::Twine(options.repeat));
   if (options.repeat > kMaxRepeat)
     return fail("--repeat=" + llvm::Twine(options.repeat) +
                 " is above the cap of " + llvm::Twine(kMaxRepeat) + " calls");
-  if (options.threadsGiven && options.threads < 1)
-    return fail("--threads must be at least 1, got " +
-                llvm::Twine(options.threads));
-  CpuPipelineOptions pipelineOptions;
-  pipelineOptions.trace = !options.tracePath.empty();
-  {
-    std::string fastMathError;
-    if (failed(parseFastMath(options.fastMath, pipelineOptions, fastMathError)))
-      return fail("--fast-math=" + options.fastMath + ": " + fastMathError);
-  }
   for (const std::string &spec : options.outputs)
     if (!isWritableTensorSpec(spec))
       return fail("--output '" + spec +
@@ -388,11 +381,6 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
     }
   }
 
-  // Compile, or load the compiled module from the cache. A run that asks for
-  // the report (which describes the compilation) or for IR compiles anyway.
-  ExecutableOptions executableOptions;
-  executableOptions.targetCpu = options.targetCpu;
-  executableOptions.threads = options.threadsGiven ? options.threads : 0;
   if (distributed && !options.threadsGiven) {
     // The ranks share this machine's cores (more threads than cores makes
     // every collective wait for descheduled threads).
@@ -401,16 +389,10 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
     executableOptions.threads = static_cast<int>(std::max<int64_t>(
         1, int64_t(std::thread::hardware_concurrency()) / localRanks));
   }
-  if (options.precision == "bf16") {
-    executableOptions.precision = LATHE_PRECISION_BF16;
-    if (!lathe_rt_cpu_has_bf16())
-      llvm::errs() << "lathe-run: note: oneDNN has no bf16 instructions "
-                      "(AVX512-BF16, AMX-BF16) on this CPU: "
-                      "--precision=bf16 runs in f32\n";
-  } else if (options.precision != "f32") {
-    return fail("--precision=" + options.precision +
-                ": expected f32 or bf16 (int8 is not implemented yet)");
-  }
+  noteIfBf16Unavailable("lathe-run", executableOptions);
+
+  // Compile, or load the compiled module from the cache. A run that asks for
+  // the report (which describes the compilation) or for IR compiles anyway.
   CompileCache cache(options.noCache ? "" : options.cacheDir,
                      CompileCache::defaultMaxBytes());
   std::string cacheKey, cacheWarning;
@@ -440,7 +422,6 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
       if (failed(applyPassManagerCLOptions(pm)))
         return fail("invalid pass manager options");
       applyDefaultTimingPassManagerCLOptions(pm);
-      LogicalResult built = success();
       // The report's static peak prediction works on the module as it leaves
       // the 'bufferize' phase: a copy taken then, not a second compilation.
       PhaseCallback onPhaseEnd;
@@ -449,20 +430,10 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
           if (phase == CpuPhase::Bufferize && !bufferized)
             bufferized = module.clone();
         };
-      if (!options.passPipeline.empty()) {
-        StringRef text = options.passPipeline;
-        if (text.consume_front("builtin.module(") && text.consume_back(")")) {
-        }
-        llvm::raw_string_ostream os(error);
-        built = parsePassPipeline(text, pm, os);
-      } else if (options.pipeline == "reference") {
-        buildReferencePipeline(pm);
-      } else {
-        built = buildCpuPipeline(pm, options.compileTo, error, pipelineOptions,
-                                 std::move(onPhaseEnd));
-      }
-      if (failed(built))
-        return fail("bad pipeline: " + error);
+      if (failed(buildRunPipeline(pm, options, options.compileTo,
+                                  pipelineOptions, std::move(onPhaseEnd),
+                                  error)))
+        return fail(error);
       pm.addInstrumentation(std::move(decisionCollector));
       if (failed(pm.run(*module)))
         return fail("compilation of '" + options.inputFile + "' failed");
