@@ -15,7 +15,6 @@
 
 #include "lathe/Dialect/LowRank/LatencyModel.h"
 #include "lathe/InitAllDialects.h"
-#include "lathe/Support/CommandLine.h"
 #include "lathe/Support/ParseGuard.h"
 #include "lathe/Support/Progress.h"
 #include "lathe/Support/ToolInfo.h"
@@ -252,16 +251,15 @@ int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   // libLLVM's int --threads is replaced by this tool's own (declared here,
   // after libLLVM's is unregistered: a global would clash with it).
-  mlir::lathe::removePreregisteredOption("threads");
+  mlir::lathe::initTool("lathe-calibrate", mlir::lathe::ToolOwns::Threads,
+                        {&category});
   cl::opt<int> threadsOption(
       "threads",
       cl::desc("The runtime's thread count as in lathe-run (>= 1; default: "
                "OpenMP's, OMP_NUM_THREADS)"),
       cl::init(0), cl::cat(category));
-  mlir::lathe::setToolVersionPrinter("lathe-calibrate");
-  mlir::lathe::hideUnrelatedOptions({&category});
-  cl::ParseCommandLineOptions(
-      argc, argv,
+  mlir::lathe::parseToolOptions(
+      argc, argv, {&category},
       "lathe-calibrate: measure the oneDNN matmul and convolution latencies "
       "of a model's lowrank candidates and write a lowrank target "
       "description\n\n"

@@ -7,7 +7,6 @@
 #include "lathe/Driver/Compress.h"
 #include "lathe/InitAllDialects.h"
 #include "lathe/InitAllPasses.h"
-#include "lathe/Support/CommandLine.h"
 #include "lathe/Support/ToolInfo.h"
 
 #include "mlir/IR/DialectRegistry.h"
@@ -20,9 +19,7 @@ namespace cl = llvm::cl;
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
-  mlir::lathe::hidePreregisteredOptions();
-  mlir::lathe::removePreregisteredOption("threads");
-  mlir::lathe::setToolVersionPrinter("lathe-compress");
+  mlir::lathe::initTool("lathe-compress", mlir::lathe::ToolOwns::Threads);
   static cl::OptionCategory cat("Compression");
   mlir::lathe::CompressOptions d;
   cl::opt<std::string> inputFile(cl::Positional,
@@ -93,9 +90,8 @@ int main(int argc, char **argv) {
   mlir::registerMLIRContextCLOptions();
   mlir::registerPassManagerCLOptions();
   mlir::lathe::registerAllPasses();
-  mlir::lathe::hideUnrelatedOptions({&cat, &ftCat});
-  cl::ParseCommandLineOptions(
-      argc, argv,
+  mlir::lathe::parseToolOptions(
+      argc, argv, {&cat, &ftCat},
       "lathe-compress: low-rank compression within a validation-accuracy "
       "budget\n\n"
       "  lathe-compress model.mlir --val-data=val.h5 "
