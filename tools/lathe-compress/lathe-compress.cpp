@@ -43,8 +43,9 @@ int main(int argc, char **argv) {
       cl::init(d.maxAccuracyDrop), cl::cat(cat));
   cl::opt<std::string> target(
       "target",
-      cl::desc("Latency table of lowrank-select-ranks: cpu (bundled) or a "
-               "JSON file (lathe-calibrate)"),
+      cl::desc("Target of lowrank-select-ranks: cpu (the shipped default) "
+               "or a JSON target description (lathe-calibrate), attached to "
+               "the module as #lathe.target"),
       cl::init(d.target), cl::cat(cat));
   cl::opt<int64_t> batch(
       "batch",

@@ -364,4 +364,29 @@ def SeqShardUlysses : Pass<"seqshard-ulysses", "ModuleOp"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def LatheAttachTarget : Pass<"lathe-attach-target", "ModuleOp"> {
+  let summary = "Attach a JSON target description to the module as "
+                "lathe.target";
+  let description = [{
+    Reads a target description (the JSON that `lathe-calibrate` writes; see
+    docs/Architecture.md, "The target in the IR") once, before any module is
+    visited, and sets it as the module's `lathe.target` attribute
+    (`#lathe.target<...>`), replacing one already attached. Passes that
+    price kernels (`lowrank-select-ranks`, `sparsegcn-tile`,
+    `memred-bound-memory`, ...) read their tables from that attribute; none
+    of them reads a file. Run it first:
+
+    ```
+    lathe-opt model.mlir --lathe-attach-target=my-cpu.json --lowrank-select-ranks
+    ```
+    A bare path is the same as `file=PATH`. A file that cannot be read or
+    parsed is an error naming the file and the key.
+  }];
+  let options = [
+    Option<"file", "file", "std::string", "\"\"",
+           "The JSON target description to attach">,
+  ];
+  let dependentDialects = ["::mlir::lathe::LatheDialect"];
+}
+
 #endif // LATHE_TRANSFORMS_PASSES

@@ -2,6 +2,7 @@
 
 #include "lathe/Dialect/MemRed/MemRedOps.h"
 #include "lathe/Dialect/MemRed/Passes.h"
+#include "lathe/Interfaces/Target.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -502,11 +503,18 @@ struct MemRedBoundMemory
                           "GiB suffix, e.g. budget=64MiB)";
       return signalPassFailure();
     }
-    if (workers < 1) {
+    FailureOr<int64_t> targetWorkers =
+        workers == -1
+            ? mlir::lathe::getTargetInteger(func, "memred", "workers", 1)
+            : FailureOr<int64_t>(workers);
+    if (failed(targetWorkers))
+      return signalPassFailure();
+    if (*targetWorkers < 1) {
       func.emitError() << "memred-bound-memory: expects workers >= 1, got "
-                       << static_cast<int64_t>(workers);
+                       << *targetWorkers;
       return signalPassFailure();
     }
+    int64_t workers = *targetWorkers;
     for (auto [name, value] : {std::pair<StringRef, double>{"recent", recent},
                                {"keep", keep},
                                {"depth-decay", depthDecay}})

@@ -6,6 +6,7 @@
 include "lathe/Dialect/Lathe/LatheBase.td"
 include "mlir/IR/BuiltinAttributeInterfaces.td"
 include "lathe/Interfaces/FlopsInterface.td"
+include "lathe/Interfaces/TargetInterface.td"
 include "mlir/Interfaces/DestinationStyleOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 
@@ -31,6 +32,38 @@ def Lathe_ExternalWeightAttr
                         StringRefParameter<"dataset name">:$dataset,
                         AttributeSelfTypeParameter<"">:$type);
   let assemblyFormat = "`<` $path `,` $dataset `>`";
+}
+
+def Lathe_TargetAttr
+    : Lathe_Attr<"Target", "target",
+                 [DeclareAttrInterfaceMethods<Lathe_TargetAttrInterface>]> {
+  let summary = "The device a module is compiled for and its cost tables";
+  let description = [{
+    Attached to the module as `lathe.target`. Carries the device's name, the
+    threads its tables were measured with (0: not fixed), its ISA features
+    and its measured cost tables, one dictionary per consumer: `lowrank`
+    (lowrank-select-ranks' latency model), `sparsegcn` (sparsegcn-tile's
+    dense and sparse engine rates), `memred` (the attention kernel's workers,
+    the size from which attention is raised). Passes read the tables through
+    `TargetAttrInterface` (`lathe/Interfaces/Target.h`); a module without the
+    attribute, or a target without a table, uses the table of the target's
+    shipped default (lib/Target/CPU for `cpu`). The tools attach it from a
+    JSON target description (`lathe-opt --lathe-attach-target=FILE`,
+    `lathe-compress --target=FILE`); `lathe-calibrate` writes one.
+
+    ```mlir
+    module attributes {lathe.target = #lathe.target<name = "cpu-fast",
+        threads = 1, features = ["avx512f"],
+        tables = {lowrank = {peak_gflops = 100 : i64, bandwidth_gbps = 1000 : i64}}>} {
+    }
+    ```
+  }];
+  let parameters = (ins StringRefParameter<"device name">:$name,
+                        "int64_t":$threads,
+                        "::mlir::ArrayAttr":$features,
+                        "::mlir::DictionaryAttr":$tables);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
 }
 
 //===----------------------------------------------------------------------===//
