@@ -285,6 +285,8 @@ struct RecurrentMatch {
   Value initialH, initialC;
   SmallVector<int64_t> gates;
   int64_t hidden = 0;
+  /// How many dimensions of `input` after the first make up the batch.
+  int64_t batchDims = 1;
   /// GRU without linear_before_reset: the slice of R's z/r rows; R is the
   /// [3H, H] slice from the same offsets.
   tensor::ExtractSliceOp gruRows;
@@ -494,17 +496,36 @@ private:
     linalg::MatmulOp inProj = plainMatmul(c.xw);
     auto collapse =
         inProj.getInputs()[0].getDefiningOp<tensor::CollapseShapeOp>();
-    // [T, N, ...] read as [T*N, I]: a rank > 3 source (the [T, N, D, H]
-    // output of a bidirectional layer below) is collapsed to [T, N, I].
+    // [T, N..., I...] read as [T*N, I]: the source is viewed as [T, N, I]
+    // (the [T, D, N, H] output of the layer below, whose unit or
+    // bidirectional D joins N or I).
     SmallVector<ReassociationIndices> reassoc;
     if (collapse)
       reassoc = collapse.getReassociationIndices();
-    if (!collapse || collapse.getSrcType().getRank() < 3 ||
-        reassoc.size() != 2 || reassoc[0] != ReassociationIndices{0, 1})
+    if (!collapse || reassoc.size() != 2 || reassoc[0].size() < 2 ||
+        reassoc[0][0] != 0)
       return (why = "input projection does not read [T, N, I]", failure());
     m.input = collapse.getSrc();
+    m.batchDims = reassoc[0].size() - 1;
+    auto srcType = cast<RankedTensorType>(m.input.getType());
+    int64_t batchStatic = 1;
+    std::optional<int64_t> dynamicBatchDim;
+    for (int64_t i = 1; i <= m.batchDims; ++i) {
+      if (srcType.isDynamicDim(i)) {
+        if (dynamicBatchDim)
+          return (why = "more than one dynamic batch dimension", failure());
+        dynamicBatchDim = i;
+      } else {
+        batchStatic *= srcType.getDimSize(i);
+      }
+    }
+    int64_t n0 = cast<ShapedType>(c.h0.getType()).getDimSize(0);
+    bool batchOk = dynamicBatchDim ? batchStatic == 1 &&
+                                         sameDim(c.h0, 0, m.input,
+                                                 *dynamicBatchDim)
+                                   : n0 == batchStatic;
     if (!isSizeOf(getAsOpFoldResult(loop.getUpperBound()), m.input, 0) ||
-        !sameDim(c.h0, 0, m.input, 1))
+        !batchOk)
       return (why = "loop does not cover the sequence", failure());
     FailureOr<Value> inBias = rowBias(inProj.getOutputs()[0]);
     if (failed(inBias))
@@ -746,13 +767,15 @@ private:
     Location loc = loop.getLoc();
     rewriter.setInsertionPoint(loop);
     int64_t rank = cast<ShapedType>(m.input.getType()).getRank();
-    if (rank > 3) {
-      ReassociationIndices features;
-      for (int64_t i = 2; i < rank; ++i)
+    if (rank != 3 || m.batchDims != 1) {
+      ReassociationIndices batchGroup, features;
+      for (int64_t i = 1; i <= m.batchDims; ++i)
+        batchGroup.push_back(i);
+      for (int64_t i = m.batchDims + 1; i < rank; ++i)
         features.push_back(i);
       m.input = tensor::CollapseShapeOp::create(
           rewriter, loc, m.input,
-          SmallVector<ReassociationIndices>{{0}, {1}, features});
+          SmallVector<ReassociationIndices>{{0}, batchGroup, features});
     }
     int64_t g = static_cast<int64_t>(m.gates.size()), hid = m.hidden;
     Type f32 = rewriter.getF32Type();
