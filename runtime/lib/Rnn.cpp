@@ -16,8 +16,9 @@
 // into oneDNN's [G, H] (LBR GRU: [4, H], the candidate's recurrent bias
 // apart), which is small.
 //
-// x, h0, c0, y, hT and cT are used in place when they are dense, and staged
-// through dense copies otherwise (a direction's slice of a bidirectional
+// With LATHE_RNN_BATCH_FIRST x and y are batch-major ([N, T, C], oneDNN's
+// ntc). x, h0, c0, y, hT and cT are used in place when they are dense, and
+// staged through dense copies otherwise (a direction's slice of a bidirectional
 // [T, 2, N, H] Y is strided).
 //
 //===----------------------------------------------------------------------===//
@@ -25,6 +26,7 @@
 #include "Dnnl.h"
 
 #include <cstring>
+#include <dlfcn.h>
 
 using namespace lathe::rt;
 using dnnl::memory;
@@ -34,7 +36,7 @@ namespace {
 constexpr const char *kKernel = "lathe_rt_rnn_f32";
 constexpr int64_t kKnownFlags = LATHE_RNN_CELL_MASK | LATHE_RNN_REVERSE |
                                 LATHE_RNN_HAS_RECURRENT_BIAS |
-                                LATHE_RNN_CONST_WEIGHTS;
+                                LATHE_RNN_CONST_WEIGHTS | LATHE_RNN_BATCH_FIRST;
 
 struct Entry {
   dnnl::primitive prim;
@@ -44,13 +46,50 @@ struct Entry {
   PackedWeights packed;
 };
 
+/// Runs the enclosed primitive on one OpenMP thread, restoring the count.
+/// A layer whose per-step recurrent product is small (a few hundred
+/// thousand multiply-adds: batch 4, hidden 128) gains nothing from a second
+/// thread, whose barrier every step costs more than its half of the step,
+/// and on a loaded machine a waiting thread costs milliseconds.
+class SingleThreadScope {
+public:
+  explicit SingleThreadScope(bool active) {
+    using Get = int (*)();
+    static auto get =
+        reinterpret_cast<Get>(dlsym(RTLD_DEFAULT, "omp_get_max_threads"));
+    static auto set =
+        reinterpret_cast<Set>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"));
+    if (!active || !get || !set)
+      return;
+    previous = get();
+    if (previous > 1) {
+      setFn = set;
+      set(1);
+    }
+  }
+  ~SingleThreadScope() {
+    if (setFn)
+      setFn(previous);
+  }
+  SingleThreadScope(const SingleThreadScope &) = delete;
+  SingleThreadScope &operator=(const SingleThreadScope &) = delete;
+
+private:
+  using Set = void (*)(int);
+  Set setFn = nullptr;
+  int previous = 0;
+};
+
+/// Per-step recurrent multiply-adds below which one thread runs the layer.
+constexpr int64_t kSingleThreadStepMacs = int64_t(1) << 20;
+
 PrimitiveCache<Entry> &cache() {
   return currentSession().cache<PrimitiveCache<Entry>>(CacheSlot::Rnn);
 }
 
 struct Problem {
   int cell = LATHE_RNN_LSTM;
-  bool reverse = false;
+  bool reverse = false, batchFirst = false;
   int64_t t = 0, n = 0, in = 0, h = 0, g = 0;
 };
 
@@ -58,9 +97,10 @@ std::shared_ptr<Entry> build(const Problem &p) {
   auto e = std::make_shared<Entry>();
   using tag = memory::format_tag;
   const auto f32 = memory::data_type::f32;
-  e->xMd = memory::desc({p.t, p.n, p.in}, f32, tag::tnc);
+  tag seqTag = p.batchFirst ? tag::ntc : tag::tnc;
+  e->xMd = memory::desc({p.t, p.n, p.in}, f32, seqTag);
   e->stateMd = memory::desc({1, 1, p.n, p.h}, f32, tag::ldnc);
-  e->yMd = memory::desc({p.t, p.n, p.h}, f32, tag::tnc);
+  e->yMd = memory::desc({p.t, p.n, p.h}, f32, seqTag);
   e->wPlainMd = memory::desc({1, 1, p.in, p.g, p.h}, f32, tag::ldigo);
   e->rPlainMd = memory::desc({1, 1, p.h, p.g, p.h}, f32, tag::ldigo);
   memory::desc wAny({1, 1, p.in, p.g, p.h}, f32, tag::any);
@@ -81,8 +121,7 @@ std::shared_ptr<Entry> build(const Problem &p) {
   };
   if (p.cell == LATHE_RNN_LSTM) {
     dnnl::lstm_forward::desc d(prop, dir, e->xMd, e->stateMd, e->stateMd, wAny,
-                               rAny, e->biasMd, e->yMd, e->stateMd,
-                               e->stateMd);
+                               rAny, e->biasMd, e->yMd, e->stateMd, e->stateMd);
     dnnl::lstm_forward::primitive_desc pd(d, attr, eng);
     finish(pd, dnnl::lstm_forward(pd));
   } else if (p.cell == LATHE_RNN_GRU) {
@@ -101,13 +140,13 @@ std::shared_ptr<Entry> build(const Problem &p) {
 
 /// `src` [G*H, K] (rows in gate blocks) as a dense ldigo [K, G, H] buffer
 /// with gate g of the cell taken from block gates[g].
-void toLdigo(const MemRefView &src, const int64_t *gates, int64_t g,
-             int64_t h, float *dst) {
+void toLdigo(const MemRefView &src, const int64_t *gates, int64_t g, int64_t h,
+             float *dst) {
   int64_t k = src.sizes[1];
   for (int64_t i = 0; i < k; ++i)
     for (int64_t gi = 0; gi < g; ++gi) {
-      const float *row = src.data + gates[gi] * h * src.strides[0] +
-                         i * src.strides[1];
+      const float *row =
+          src.data + gates[gi] * h * src.strides[0] + i * src.strides[1];
       float *out = dst + (i * g + gi) * h;
       for (int64_t o = 0; o < h; ++o)
         out[o] = row[o * src.strides[0]];
@@ -173,8 +212,7 @@ void expectShape(const MemRefView &v, std::initializer_list<int64_t> shape,
     std::string want = "[";
     for (int64_t s : shape)
       want += (want.size() > 1 ? "x" : "") + std::to_string(s);
-    fail(LATHE_ERR_SHAPE, what, " ", shapeString(v), " should be ", want,
-         "]");
+    fail(LATHE_ERR_SHAPE, what, " ", shapeString(v), " should be ", want, "]");
   }
 }
 
@@ -196,6 +234,7 @@ void rnn(int64_t rankX, void *xDesc, int64_t rankW, void *wDesc, int64_t rankR,
     fail(LATHE_ERR_INVALID, "unknown cell ", p.cell);
   bool lstm = p.cell == LATHE_RNN_LSTM;
   p.reverse = flags & LATHE_RNN_REVERSE;
+  p.batchFirst = flags & LATHE_RNN_BATCH_FIRST;
   bool hasRb = flags & LATHE_RNN_HAS_RECURRENT_BIAS;
   bool constW = flags & LATHE_RNN_CONST_WEIGHTS;
   p.g = lstm ? 4 : 3;
@@ -217,17 +256,21 @@ void rnn(int64_t rankX, void *xDesc, int64_t rankW, void *wDesc, int64_t rankR,
   MemRefView y = decodeMemRef(rankY, yDesc, "y");
   MemRefView hT = decodeMemRef(rankHT, hTDesc, "hT");
   if (x.rank != 3 || r.rank != 2)
-    fail(LATHE_ERR_SHAPE, "x ", shapeString(x), " must be [T, N, I] and R ",
-         shapeString(r), " [G*H, H]");
-  p.t = x.sizes[0];
-  p.n = x.sizes[1];
+    fail(LATHE_ERR_SHAPE, "x ", shapeString(x),
+         " must be [T, N, I] ([N, T, I] batch-first) and R ", shapeString(r),
+         " [G*H, H]");
+  p.t = x.sizes[p.batchFirst ? 1 : 0];
+  p.n = x.sizes[p.batchFirst ? 0 : 1];
   p.in = x.sizes[2];
   p.h = r.sizes[1];
   expectShape(w, {p.g * p.h, p.in}, "W");
   expectShape(r, {p.g * p.h, p.h}, "R");
   expectShape(b, {p.g * p.h}, "bias");
   expectShape(h0, {p.n, p.h}, "h0");
-  expectShape(y, {p.t, p.n, p.h}, "y");
+  if (p.batchFirst)
+    expectShape(y, {p.n, p.t, p.h}, "y");
+  else
+    expectShape(y, {p.t, p.n, p.h}, "y");
   expectShape(hT, {p.n, p.h}, "hT");
   MemRefView rb, c0, cT;
   if (hasRb) {
@@ -249,10 +292,15 @@ void rnn(int64_t rankX, void *xDesc, int64_t rankW, void *wDesc, int64_t rankR,
     return;
   }
 
-  std::vector<int64_t> key = {flags & ~LATHE_RNN_HAS_RECURRENT_BIAS,
-                              gatesCode, p.t, p.n, p.in, p.h};
-  std::shared_ptr<Entry> e =
-      cache().getOrCreate(key, [&] { return build(p); });
+  std::vector<int64_t> key = {
+      flags & ~LATHE_RNN_HAS_RECURRENT_BIAS, gatesCode, p.t, p.n, p.in, p.h};
+  // Primitives size their thread partitioning when they are created: both
+  // creation and execution see the same thread count.
+  bool singleThread = p.n * p.g * p.h * p.h < kSingleThreadStepMacs;
+  std::shared_ptr<Entry> e = cache().getOrCreate(key, [&] {
+    SingleThreadScope single(singleThread);
+    return build(p);
+  });
 
   // oneDNN's bias [G, H] (LBR GRU: u, r, o, then o's recurrent bias).
   int64_t biasGates = p.cell == LATHE_RNN_LBR_GRU ? 4 : p.g;
@@ -323,8 +371,11 @@ void rnn(int64_t rankX, void *xDesc, int64_t rankW, void *wDesc, int64_t rankR,
   }
   UserScratchpad scratchpad(e->scratchMd);
   scratchpad.addTo(args, eng);
-  e->prim.execute(cpuStream(), args);
-  cpuStream().wait();
+  {
+    SingleThreadScope single(singleThread);
+    e->prim.execute(cpuStream(), args);
+    cpuStream().wait();
+  }
 
   auto settle = [](float *tmp, float *dst, int64_t count) {
     if (tmp != dst)
@@ -344,14 +395,12 @@ void rnn(int64_t rankX, void *xDesc, int64_t rankW, void *wDesc, int64_t rankR,
 
 } // namespace
 
-extern "C" void lathe_rt_rnn_f32(int64_t rankX, void *x, int64_t rankW,
-                                 void *w, int64_t rankR, void *r,
-                                 int64_t rankB, void *bias, int64_t rankRb,
-                                 void *recurrentBias, int64_t rankH0, void *h0,
-                                 int64_t rankC0, void *c0, int64_t rankY,
-                                 void *y, int64_t rankHT, void *hT,
-                                 int64_t rankCT, void *cT, int64_t flags,
-                                 int64_t gates) {
+extern "C" void
+lathe_rt_rnn_f32(int64_t rankX, void *x, int64_t rankW, void *w, int64_t rankR,
+                 void *r, int64_t rankB, void *bias, int64_t rankRb,
+                 void *recurrentBias, int64_t rankH0, void *h0, int64_t rankC0,
+                 void *c0, int64_t rankY, void *y, int64_t rankHT, void *hT,
+                 int64_t rankCT, void *cT, int64_t flags, int64_t gates) {
   guardKernel(kKernel, [&] {
     rnn(rankX, x, rankW, w, rankR, r, rankB, bias, rankRb, recurrentBias,
         rankH0, h0, rankC0, c0, rankY, y, rankHT, hT, rankCT, cT, flags, gates);

@@ -69,7 +69,8 @@ void reference(const RnnCase &c, const std::vector<float> &x,
             double acc = b[k[1] * hid + i] +
                          (c.recurrentBias ? rb[k[1] * hid + i] : 0.0);
             for (int64_t j = 0; j < c.in; ++j)
-              acc += x[(t * c.n + n) * c.in + j] * w[(k[1] * hid + i) * c.in + j];
+              acc +=
+                  x[(t * c.n + n) * c.in + j] * w[(k[1] * hid + i) * c.in + j];
             for (int64_t j = 0; j < hid; ++j)
               acc += h[n * hid + j] * r[(k[1] * hid + i) * hid + j];
             rh[n * hid + i] = sigmoid(acc) * h[n * hid + i];
@@ -98,8 +99,8 @@ protected:
   /// Runs `c` twice (the second call reuses the primitive and, with
   /// constant weights, the packed weights); y is written into direction 1
   /// of a [T, 2, N, H] buffer when `stridedY`.
-  void check(const RnnCase &c, bool constWeights, bool stridedY,
-             unsigned seed) {
+  void check(const RnnCase &c, bool constWeights, bool stridedY, unsigned seed,
+             bool batchFirst = false) {
     int64_t g = c.cell == LATHE_RNN_LSTM ? 4 : 3, hid = c.h;
     auto x = randomVector(c.t * c.n * c.in, seed);
     auto w = randomVector(g * hid * c.in, seed + 1, -0.5f, 0.5f);
@@ -111,20 +112,29 @@ protected:
     std::vector<double> yRef, hRef, cRef;
     reference(c, x, w, r, b, rb, h0, c0, yRef, hRef, cRef);
 
+    // Batch-first: x as [N, T, I], y as [N, T, H].
+    std::vector<float> xb(x.size());
+    for (int64_t t = 0; t < c.t; ++t)
+      for (int64_t n = 0; n < c.n; ++n)
+        for (int64_t i = 0; i < c.in; ++i)
+          xb[(n * c.t + t) * c.in + i] = x[(t * c.n + n) * c.in + i];
     int64_t dirs = stridedY ? 2 : 1;
     std::vector<float> y(c.t * dirs * c.n * hid, -7.f), hT(c.n * hid),
         cT(c.n * hid);
-    MemRef mx(x.data(), {c.t, c.n, c.in}), mw(w.data(), {g * hid, c.in}),
-        mr(r.data(), {g * hid, hid}), mb(b.data(), {g * hid}),
-        mrb(rb.data(), {g * hid}), mh0(h0.data(), {c.n, hid}),
-        mc0(c0.data(), {c.n, hid}), mhT(hT.data(), {c.n, hid}),
-        mcT(cT.data(), {c.n, hid});
-    MemRef my = stridedY ? MemRef(y.data(), {c.t, c.n, hid},
-                                  {2 * c.n * hid, hid, 1}, c.n * hid)
-                         : MemRef(y.data(), {c.t, c.n, hid});
+    MemRef mx = batchFirst ? MemRef(xb.data(), {c.n, c.t, c.in})
+                           : MemRef(x.data(), {c.t, c.n, c.in});
+    MemRef mw(w.data(), {g * hid, c.in}), mr(r.data(), {g * hid, hid}),
+        mb(b.data(), {g * hid}), mrb(rb.data(), {g * hid}),
+        mh0(h0.data(), {c.n, hid}), mc0(c0.data(), {c.n, hid}),
+        mhT(hT.data(), {c.n, hid}), mcT(cT.data(), {c.n, hid});
+    MemRef my = batchFirst ? MemRef(y.data(), {c.n, c.t, hid})
+                : stridedY ? MemRef(y.data(), {c.t, c.n, hid},
+                                    {2 * c.n * hid, hid, 1}, c.n * hid)
+                           : MemRef(y.data(), {c.t, c.n, hid});
     int64_t flags = c.cell | (c.reverse ? LATHE_RNN_REVERSE : 0) |
                     (c.recurrentBias ? LATHE_RNN_HAS_RECURRENT_BIAS : 0) |
-                    (constWeights ? LATHE_RNN_CONST_WEIGHTS : 0);
+                    (constWeights ? LATHE_RNN_CONST_WEIGHTS : 0) |
+                    (batchFirst ? LATHE_RNN_BATCH_FIRST : 0);
     int64_t gates = 0;
     for (size_t i = 0; i < c.gates.size(); ++i)
       gates |= c.gates[i] << (4 * i);
@@ -135,7 +145,9 @@ protected:
       ASSERT_EQ(takePending(), "");
       for (int64_t t = 0; t < c.t; ++t)
         for (int64_t i = 0; i < c.n * hid; ++i) {
-          float got = y[(t * dirs + dirs - 1) * c.n * hid + i];
+          int64_t n = i / hid, o = i % hid;
+          float got = batchFirst ? y[(n * c.t + t) * hid + o]
+                                 : y[(t * dirs + dirs - 1) * c.n * hid + i];
           ASSERT_NEAR(got, yRef[t * c.n * hid + i], 2e-5) << "t=" << t;
           if (stridedY)
             ASSERT_EQ(y[t * dirs * c.n * hid + i], -7.f);
@@ -169,13 +181,20 @@ TEST_F(RnnTest, LinearBeforeResetGru) {
         51);
 }
 
+TEST_F(RnnTest, BatchFirst) {
+  check({LATHE_RNN_LSTM, false, 5, 3, 4, 6, {0, 2, 3, 1}, true}, true, false,
+        61, /*batchFirst=*/true);
+  check({LATHE_RNN_LBR_GRU, true, 4, 2, 3, 5, {0, 1, 2}, true}, false, false,
+        71, /*batchFirst=*/true);
+}
+
 TEST_F(RnnTest, BadGatesAreAnError) {
   std::vector<float> v(64, 0.f);
   MemRef x(v.data(), {1, 1, 1}), w(v.data(), {3, 1}), r(v.data(), {3, 1}),
       b(v.data(), {3}), h(v.data(), {1, 1}), y(v.data(), {1, 1, 1});
   lathe_rt_rnn_f32(3, x.desc(), 2, w.desc(), 2, r.desc(), 1, b.desc(), 1,
-                   b.desc(), 2, h.desc(), 2, h.desc(), 3, y.desc(), 2,
-                   h.desc(), 2, h.desc(), LATHE_RNN_GRU, 0x011);
+                   b.desc(), 2, h.desc(), 2, h.desc(), 3, y.desc(), 2, h.desc(),
+                   2, h.desc(), LATHE_RNN_GRU, 0x011);
   std::string msg = takePending();
   EXPECT_NE(msg.find("lathe_rt_rnn_f32"), std::string::npos) << msg;
   EXPECT_NE(msg.find("permutation"), std::string::npos) << msg;

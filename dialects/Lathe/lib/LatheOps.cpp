@@ -489,29 +489,28 @@ LogicalResult RnnOp::verify() {
                             : "expects no initial_c for a GRU");
   if (buffers ? !getResult().empty()
               : getResult().getTypes() != getInits().getTypes())
-    return emitOpError(buffers
-                           ? "on memrefs has no results"
-                           : "on tensors returns one result per init, of "
-                             "its type");
+    return emitOpError(buffers ? "on memrefs has no results"
+                               : "on tensors returns one result per init, of "
+                                 "its type");
   ArrayRef<int64_t> gates = getGates();
   SmallVector<bool> seen(g, false);
   if (static_cast<int64_t>(gates.size()) != g)
-    return emitOpError("expects ") << g << " gate blocks, got "
-                                   << gates.size();
+    return emitOpError("expects ") << g << " gate blocks, got " << gates.size();
   for (int64_t k : gates) {
     if (k < 0 || k >= g || seen[k])
-      return emitOpError("expects gates to be a permutation of 0..")
-             << g - 1;
+      return emitOpError("expects gates to be a permutation of 0..") << g - 1;
     seen[k] = true;
   }
-  auto shape = [](Value v) {
-    return cast<ShapedType>(v.getType()).getShape();
-  };
+  auto shape = [](Value v) { return cast<ShapedType>(v.getType()).getShape(); };
   ArrayRef<int64_t> x = shape(getInput()), w = shape(getWeights()),
                     r = shape(getRecurrentWeights());
   if (x.size() != 3 || w.size() != 2 || r.size() != 2)
-    return emitOpError("expects input [T, N, I], weights [G*H, I] and "
-                       "recurrent_weights [G*H, H]");
+    return emitOpError("expects input [T, N, I] ([N, T, I] with batch_first), "
+                       "weights [G*H, I] and recurrent_weights [G*H, H]");
+  // Sizes as [T, N, I] whatever the layout.
+  SmallVector<int64_t> tni = {x[0], x[1], x[2]};
+  if (getBatchFirst())
+    std::swap(tni[0], tni[1]);
   int64_t h = r[1];
   if (ShapedType::isDynamic(h) || ShapedType::isDynamic(r[0]) ||
       r[0] != g * h || sizesConflict(w[0], g * h) || sizesConflict(w[1], x[2]))
@@ -528,20 +527,22 @@ LogicalResult RnnOp::verify() {
   auto expect = [&](Value v, ArrayRef<int64_t> want,
                     StringRef what) -> LogicalResult {
     ArrayRef<int64_t> s = shape(v);
-    if (s.size() != want.size() ||
-        llvm::any_of(llvm::zip(s, want), [](auto p) {
+    if (s.size() != want.size() || llvm::any_of(llvm::zip(s, want), [](auto p) {
           return sizesConflict(std::get<0>(p), std::get<1>(p));
         }))
-      return emitOpError("expects ") << what << " of shape [T, N, H] / [N, H]";
+      return emitOpError("expects ")
+             << what << " of shape [T, N, H] ([N, T, H] with batch_first) / "
+             << "[N, H]";
     return success();
   };
-  if (failed(expect(getInitialH(), {x[1], h}, "initial_h")) ||
-      (getInitialC() && failed(expect(getInitialC(), {x[1], h}, "initial_c"))))
+  if (failed(expect(getInitialH(), {tni[1], h}, "initial_h")) ||
+      (getInitialC() &&
+       failed(expect(getInitialC(), {tni[1], h}, "initial_c"))))
     return failure();
   if (failed(expect(getInits()[0], {x[0], x[1], h}, "y")))
     return failure();
   for (Value v : getInits().drop_front())
-    if (failed(expect(v, {x[1], h}, "the final states")))
+    if (failed(expect(v, {tni[1], h}, "the final states")))
       return failure();
   return success();
 }

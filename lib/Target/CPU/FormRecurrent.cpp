@@ -83,8 +83,8 @@ static std::pair<Value, int64_t> sizeOrigin(Value v, int64_t dim) {
         break;
       OpFoldResult size = slice.getMixedSizes()[srcDim];
       auto sizeValue = dyn_cast<Value>(size);
-      auto dimOp =
-          sizeValue ? sizeValue.getDefiningOp<tensor::DimOp>() : tensor::DimOp();
+      auto dimOp = sizeValue ? sizeValue.getDefiningOp<tensor::DimOp>()
+                             : tensor::DimOp();
       std::optional<int64_t> index =
           dimOp ? getConstantIntValue(dimOp.getIndex()) : std::nullopt;
       if (!index)
@@ -94,9 +94,8 @@ static std::pair<Value, int64_t> sizeOrigin(Value v, int64_t dim) {
       continue;
     }
     auto result = dyn_cast<OpResult>(v);
-    auto dps =
-        result ? dyn_cast<DestinationStyleOpInterface>(result.getOwner())
-               : DestinationStyleOpInterface();
+    auto dps = result ? dyn_cast<DestinationStyleOpInterface>(result.getOwner())
+                      : DestinationStyleOpInterface();
     if (dps && dps.hasPureTensorSemantics()) {
       v = dps.getDpsInits()[result.getResultNumber()];
       continue;
@@ -140,8 +139,8 @@ struct SliceBlock {
 static SliceBlock resolveBlock(Value v, MLIRContext *ctx) {
   SliceBlock block{v, IntegerAttr::get(IndexType::get(ctx), 0), 0};
   while (auto slice = block.source.getDefiningOp<tensor::ExtractSliceOp>()) {
-    if (slice.getSourceType().getRank() != 2 || slice.getType().getRank() != 2 ||
-        !slice.hasUnitStride())
+    if (slice.getSourceType().getRank() != 2 ||
+        slice.getType().getRank() != 2 || !slice.hasUnitStride())
       break;
     SmallVector<OpFoldResult> offsets = slice.getMixedOffsets();
     std::optional<int64_t> col = getConstantIntValue(offsets[1]);
@@ -178,6 +177,26 @@ static FailureOr<Value> rowBias(Value init) {
   if (body.getTerminator()->getOperand(0) != body.getArgument(0))
     return failure();
   return generic.getDpsInputs()[0];
+}
+
+/// The two [K] vectors an element-wise linalg.generic adds, if `v` is one.
+static std::optional<std::pair<Value, Value>> vectorSum(Value v) {
+  auto generic = v ? v.getDefiningOp<linalg::GenericOp>() : linalg::GenericOp();
+  if (!generic || !generic.hasPureTensorSemantics() ||
+      generic.getNumDpsInputs() != 2 || generic.getNumDpsInits() != 1 ||
+      generic.getNumLoops() != 1 || generic.getNumParallelLoops() != 1 ||
+      !llvm::all_of(generic.getIndexingMapsArray(),
+                    [](AffineMap m) { return m.isIdentity(); }))
+    return std::nullopt;
+  Block &body = generic.getRegion().front();
+  auto add = body.getTerminator()->getOperand(0).getDefiningOp<arith::AddFOp>();
+  if (!add || &body.front() != add.getOperation())
+    return std::nullopt;
+  Value a = body.getArgument(0), b = body.getArgument(1);
+  if (!((add.getLhs() == a && add.getRhs() == b) ||
+        (add.getLhs() == b && add.getRhs() == a)))
+    return std::nullopt;
+  return std::pair(generic.getDpsInputs()[0], generic.getDpsInputs()[1]);
 }
 
 /// A plain linalg.matmul on tensors: lhs [M, K], rhs [K, N].
@@ -313,8 +332,8 @@ private:
   struct Ctx {
     scf::ForOp loop;
     Value iv, t, h, h0, c, y;
-    Value xw;              // the input projection (outside the loop)
-    OpFoldResult xwRow;    // its row offset at step t
+    Value xw;           // the input projection (outside the loop)
+    OpFoldResult xwRow; // its row offset at step t
     int64_t hidden = 0;
   };
 
@@ -346,8 +365,8 @@ private:
 
   /// The gate block of the input projection (at step t) or of `proj` (the
   /// recurrent projection, rows from 0) that `operand` is, in units of H.
-  static std::optional<int64_t> blockOf(const Ctx &c, Value operand,
-                                        Value proj, bool input) {
+  static std::optional<int64_t> blockOf(const Ctx &c, Value operand, Value proj,
+                                        bool input) {
     if (!operand)
       return std::nullopt;
     auto type = cast<RankedTensorType>(operand.getType());
@@ -362,9 +381,8 @@ private:
   }
 
   /// v = input block k + recurrent block k (either order): returns k.
-  static std::optional<int64_t> preactivation(const Ctx &c,
-                                              const GateBody &body, Value v,
-                                              Value proj) {
+  static std::optional<int64_t>
+  preactivation(const Ctx &c, const GateBody &body, Value v, Value proj) {
     std::optional<int64_t> k;
     GateBody::binary<arith::AddFOp>(v, [&](Value a, Value b) {
       std::optional<int64_t> ka = blockOf(c, body.operand(a), c.xw, true);
@@ -417,8 +435,7 @@ private:
     // The new h, and where the loop writes it into Y.
     Value hNew = yield.getOperand(0);
     if (auto copy = hNew.getDefiningOp<linalg::CopyOp>();
-        copy && copy.hasPureTensorSemantics() &&
-        copy.getOutputs()[0] == c.h)
+        copy && copy.hasPureTensorSemantics() && copy.getOutputs()[0] == c.h)
       hNew = copy.getInputs()[0];
     auto lastArg = loop.getRegionIterArgs().back();
     auto yType = dyn_cast<RankedTensorType>(lastArg.getType());
@@ -431,8 +448,8 @@ private:
       c.c = loop.getRegionIterArgs()[1];
     Value t;
     if (m.hasY) {
-      auto insert = yield.getOperands().back().getDefiningOp<
-          tensor::InsertSliceOp>();
+      auto insert =
+          yield.getOperands().back().getDefiningOp<tensor::InsertSliceOp>();
       if (!insert || insert.getDest() != lastArg ||
           insert.getSource() != yield.getOperand(0) || !insert.hasUnitStride())
         return failure();
@@ -461,7 +478,8 @@ private:
     // matmul defined outside the loop.
     for (Value in : gates.getDpsInputs()) {
       SliceBlock b = resolveBlock(in, getContext());
-      if (plainMatmul(b.source) && !loop->isAncestor(b.source.getDefiningOp()) &&
+      if (plainMatmul(b.source) &&
+          !loop->isAncestor(b.source.getDefiningOp()) &&
           !isConstantIntValue(b.row, 0)) {
         c.xw = b.source;
         c.xwRow = b.row;
@@ -520,10 +538,10 @@ private:
       }
     }
     int64_t n0 = cast<ShapedType>(c.h0.getType()).getDimSize(0);
-    bool batchOk = dynamicBatchDim ? batchStatic == 1 &&
-                                         sameDim(c.h0, 0, m.input,
-                                                 *dynamicBatchDim)
-                                   : n0 == batchStatic;
+    bool batchOk =
+        dynamicBatchDim
+            ? batchStatic == 1 && sameDim(c.h0, 0, m.input, *dynamicBatchDim)
+            : n0 == batchStatic;
     if (!isSizeOf(getAsOpFoldResult(loop.getUpperBound()), m.input, 0) ||
         !batchOk)
       return (why = "loop does not cover the sequence", failure());
@@ -535,7 +553,8 @@ private:
     m.gates.clear();
     if (lstm) {
       if (hIndex != 0 || gates.getNumDpsInits() != 2 ||
-          gates.getDpsInits()[1] != c.c || yield.getOperand(1) != gates.getResult(1))
+          gates.getDpsInits()[1] != c.c ||
+          yield.getOperand(1) != gates.getResult(1))
         return failure();
       Value hr;
       for (Value in : gates.getDpsInputs()) {
@@ -550,12 +569,13 @@ private:
       Value cNew = body.yielded(1);
       std::optional<int64_t> ki, kf, kg, ko;
       bool ok = GateBody::binary<arith::AddFOp>(cNew, [&](Value p, Value q) {
-        bool forget = GateBody::binary<arith::MulFOp>(p, [&](Value s, Value cc) {
-          kf = body.operand(cc) == c.c
-                   ? preactivation(c, body, GateBody::sigmoidOf(s), hr)
-                   : std::nullopt;
-          return kf.has_value();
-        });
+        bool forget =
+            GateBody::binary<arith::MulFOp>(p, [&](Value s, Value cc) {
+              kf = body.operand(cc) == c.c
+                       ? preactivation(c, body, GateBody::sigmoidOf(s), hr)
+                       : std::nullopt;
+              return kf.has_value();
+            });
         bool input = GateBody::binary<arith::MulFOp>(q, [&](Value s, Value g) {
           ki = preactivation(c, body, GateBody::sigmoidOf(s), hr);
           kg = preactivation(c, body, GateBody::tanhOf(g), hr);
@@ -667,8 +687,7 @@ private:
           return (why = "recurrent projection accumulates", failure());
         std::optional<int64_t> kzLocal = preactivation(
             c, firstBody,
-            GateBody::sigmoidOf(
-                firstBody.yielded(zResult.getResultNumber())),
+            GateBody::sigmoidOf(firstBody.yielded(zResult.getResultNumber())),
             hzr);
         std::optional<int64_t> krLocal;
         GateBody::binary<arith::MulFOp>(
@@ -676,8 +695,8 @@ private:
             [&](Value s, Value hv) {
               if (firstBody.operand(hv) != c.h)
                 return false;
-              krLocal = preactivation(c, firstBody, GateBody::sigmoidOf(s),
-                                      hzr);
+              krLocal =
+                  preactivation(c, firstBody, GateBody::sigmoidOf(s), hzr);
               return krLocal.has_value();
             });
         std::optional<int64_t> kx = blockOf(c, body.operand(xh), c.xw, true);
@@ -706,6 +725,12 @@ private:
     }
     if (m.gruRows)
       m.recurrentWeights = Value();
+    // Biases added before the input projection (W's and R's, as the importer
+    // writes them) go in apart: the runtime adds them into oneDNN's bias,
+    // and no generated loop runs for the sum.
+    if (m.cell != "lbr_gru" && !m.recurrentBias)
+      if (std::optional<std::pair<Value, Value>> sum = vectorSum(m.bias))
+        std::tie(m.bias, m.recurrentBias) = *sum;
     // Every gate reads a different block.
     SmallVector<int64_t> sorted(m.gates);
     llvm::sort(sorted);
@@ -735,8 +760,8 @@ private:
   /// rows [H, H] of R, when they are adjacent slices of one tensor (zr
   /// first), become one [3H, H] slice of it.
   static LogicalResult joinGruWeights(tensor::ExtractSliceOp zr,
-                               tensor::ExtractSliceOp h, int64_t hid,
-                               RecurrentMatch &m) {
+                                      tensor::ExtractSliceOp h, int64_t hid,
+                                      RecurrentMatch &m) {
     if (zr.getSource() != h.getSource() || !zr.hasUnitStride() ||
         !h.hasUnitStride())
       return failure();
@@ -744,8 +769,9 @@ private:
     int64_t rank = srcType.getRank();
     if (rank < 2 || srcType.getDimSize(rank - 1) != hid)
       return failure();
-    SmallVector<OpFoldResult> zo = zr.getMixedOffsets(), ho = h.getMixedOffsets(),
-                              zs = zr.getMixedSizes(), hs = h.getMixedSizes();
+    SmallVector<OpFoldResult> zo = zr.getMixedOffsets(),
+                              ho = h.getMixedOffsets(), zs = zr.getMixedSizes(),
+                              hs = h.getMixedSizes();
     std::optional<int64_t> zRow = getConstantIntValue(zo[rank - 2]),
                            hRow = getConstantIntValue(ho[rank - 2]);
     if (!zRow || !hRow || *zRow != 0 || *hRow != 2 * hid ||
@@ -808,12 +834,12 @@ private:
     if (m.cell == "lstm")
       inits.push_back(
           tensor::EmptyOp::create(rewriter, loc, {batch, hidF}, f32));
-    auto rnn = RnnOp::create(
-        rewriter, loc, ValueRange(inits).getTypes(),
-        rewriter.getStringAttr(m.cell), m.input, weights, recurrent, bias,
-        m.recurrentBias, m.initialH, m.initialC, inits,
-        rewriter.getDenseI64ArrayAttr(m.gates),
-        m.reverse ? rewriter.getUnitAttr() : UnitAttr());
+    auto rnn =
+        RnnOp::create(rewriter, loc, ValueRange(inits).getTypes(),
+                      rewriter.getStringAttr(m.cell), m.input, weights,
+                      recurrent, bias, m.recurrentBias, m.initialH, m.initialC,
+                      inits, rewriter.getDenseI64ArrayAttr(m.gates),
+                      m.reverse ? rewriter.getUnitAttr() : UnitAttr());
     SmallVector<Value> results = {rnn.getResult()[1]};
     if (m.cell == "lstm")
       results.push_back(rnn.getResult()[2]);
@@ -829,6 +855,104 @@ private:
           SmallVector<OpFoldResult>(4, one)));
     }
     rewriter.replaceOp(loop, results);
+  }
+};
+
+/// A lathe.rnn whose input is a [1, 0, 2] transpose of [N, T, I] and whose
+/// y only reaches a transpose to batch-major order (through the insertion
+/// into a [T, 1, N, H] Y of one direction) reads and writes the batch-major
+/// tensors itself (`batch_first`): both copies go.
+struct FoldBatchFirstIntoRnn : public OpRewritePattern<RnnOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(RnnOp op,
+                                PatternRewriter &rewriter) const override {
+    if (op.getBatchFirst() || op.hasPureBufferSemantics())
+      return failure();
+    auto inT = op.getInput().getDefiningOp<linalg::TransposeOp>();
+    if (!inT || inT.getPermutation() != ArrayRef<int64_t>{1, 0, 2})
+      return rewriter.notifyMatchFailure(op, "input is not transposed");
+    Value y = op.getResult()[0];
+    if (!y.hasOneUse())
+      return rewriter.notifyMatchFailure(op, "y has several uses");
+    auto insert = dyn_cast<tensor::InsertSliceOp>(*y.getUsers().begin());
+    auto yType = insert ? insert.getDestType() : RankedTensorType();
+    if (!insert || insert.getSource() != y || yType.getRank() != 4 ||
+        yType.getDimSize(1) != 1 ||
+        !insert.getDest().getDefiningOp<tensor::EmptyOp>() ||
+        !insert->hasOneUse() ||
+        !llvm::all_of(insert.getMixedOffsets(),
+                      [](OpFoldResult o) { return isConstantIntValue(o, 0); }))
+      return rewriter.notifyMatchFailure(op, "y is not all of a [T, 1, N, H]");
+    // Either a rank-4 transpose whose order of T (0), N (2) and H (3) is
+    // N, T, H (the unit dimension anywhere), or a collapse of the unit
+    // dimension followed by a [1, 0, 2] transpose.
+    Operation *user = *insert->getUsers().begin();
+    linalg::TransposeOp outT;
+    tensor::CollapseShapeOp squeeze;
+    int64_t unitPos = -1;
+    if ((squeeze = dyn_cast<tensor::CollapseShapeOp>(user))) {
+      if (squeeze.getResultType() != y.getType() || !squeeze->hasOneUse())
+        return rewriter.notifyMatchFailure(op, "Y is not squeezed");
+      outT = dyn_cast<linalg::TransposeOp>(*squeeze->getUsers().begin());
+      if (!outT || outT.getPermutation() != ArrayRef<int64_t>{1, 0, 2})
+        return rewriter.notifyMatchFailure(op, "Y is not transposed");
+    } else {
+      outT = dyn_cast<linalg::TransposeOp>(user);
+      if (!outT)
+        return rewriter.notifyMatchFailure(op, "Y is not transposed");
+      SmallVector<int64_t> order;
+      for (auto [i, d] : llvm::enumerate(outT.getPermutation())) {
+        if (d == 1)
+          unitPos = i;
+        else
+          order.push_back(d);
+      }
+      if (order != SmallVector<int64_t>{2, 0, 3})
+        return rewriter.notifyMatchFailure(op,
+                                           "Y is not transposed to [N, T, H]");
+    }
+    if (!cast<RankedTensorType>(outT.getResult()[0].getType()).hasStaticShape())
+      return rewriter.notifyMatchFailure(op, "dynamic shapes");
+    Location loc = op.getLoc();
+    Value input = inT.getInput();
+    OpFoldResult batch = tensor::getMixedSize(rewriter, loc, input, 0);
+    OpFoldResult seq = tensor::getMixedSize(rewriter, loc, input, 1);
+    int64_t hid =
+        cast<ShapedType>(op.getRecurrentWeights().getType()).getDimSize(1);
+    SmallVector<Value> inits(op.getInits());
+    inits[0] = tensor::EmptyOp::create(rewriter, loc,
+                                       {batch, seq, rewriter.getIndexAttr(hid)},
+                                       rewriter.getF32Type());
+    auto folded = RnnOp::create(
+        rewriter, loc, ValueRange(inits).getTypes(), op.getCellAttr(), input,
+        op.getWeights(), op.getRecurrentWeights(), op.getBias(),
+        op.getRecurrentBias(), op.getInitialH(), op.getInitialC(), inits,
+        op.getGatesAttr(), op.getReverseAttr(), rewriter.getUnitAttr());
+    Value result = folded.getResult()[0];
+    if (!squeeze) {
+      // [N, T, H] with the unit dimension where the transpose put it.
+      SmallVector<ReassociationIndices> reassoc;
+      for (int64_t i = 0; i < 4; ++i)
+        if (i != unitPos)
+          reassoc.push_back({i});
+      if (unitPos == 0)
+        reassoc.front().insert(reassoc.front().begin(), 0);
+      else
+        reassoc[unitPos - 1].push_back(unitPos);
+      result = tensor::ExpandShapeOp::create(
+          rewriter, loc, cast<RankedTensorType>(outT.getResult()[0].getType()),
+          result, reassoc);
+    }
+    rewriter.replaceOp(outT, result);
+    if (squeeze)
+      rewriter.eraseOp(squeeze);
+    rewriter.eraseOp(insert);
+    for (auto [from, to] : llvm::zip(op.getResult().drop_front(),
+                                     folded.getResult().drop_front()))
+      rewriter.replaceAllUsesWith(from, to);
+    rewriter.eraseOp(op);
+    return success();
   }
 };
 
@@ -849,5 +973,5 @@ struct LatheCPUFormRecurrent
 } // namespace
 
 void mlir::lathe::populateFormRecurrentPatterns(RewritePatternSet &patterns) {
-  patterns.add<FormRecurrent>(patterns.getContext());
+  patterns.add<FormRecurrent, FoldBatchFirstIntoRnn>(patterns.getContext());
 }

@@ -39,6 +39,8 @@ struct LatheCPULowerRecurrent
                           .Default(LATHE_RNN_LSTM);
       if (op.getReverse())
         flags |= LATHE_RNN_REVERSE;
+      if (op.getBatchFirst())
+        flags |= LATHE_RNN_BATCH_FIRST;
       if (op.getRecurrentBias())
         flags |= LATHE_RNN_HAS_RECURRENT_BIAS;
       if (isConstantBuffer(op.getWeights()) &&
@@ -54,9 +56,8 @@ struct LatheCPULowerRecurrent
       ValueRange inits = op.getInits();
       Value cT = inits.size() > 2 ? inits[2] : inits[1];
       emitRuntimeCall(module, rewriter, op.getLoc(), "lathe_rt_rnn_f32",
-                      {op.getInput(), op.getWeights(),
-                       op.getRecurrentWeights(), op.getBias(), rb, h0, c0,
-                       inits[0], inits[1], cT},
+                      {op.getInput(), op.getWeights(), op.getRecurrentWeights(),
+                       op.getBias(), rb, h0, c0, inits[0], inits[1], cT},
                       {flags, gates});
       rewriter.eraseOp(op);
       ++numCalls;

@@ -33,7 +33,7 @@ func.func @weights_shape(%x: tensor<2x1x3xf32>, %w: tensor<12x5xf32>, %r: tensor
 // -----
 
 func.func @y_shape(%x: tensor<2x1x3xf32>, %w: tensor<12x3xf32>, %r: tensor<12x4xf32>, %b: tensor<12xf32>, %h0: tensor<1x4xf32>, %y: tensor<3x1x4xf32>) {
-  // expected-error @+1 {{expects y of shape [T, N, H] / [N, H]}}
+  // expected-error @+1 {{expects y of shape [T, N, H] ([N, T, H] with batch_first) / [N, H]}}
   %0:2 = lathe.rnn "gru" ins(%x, %w, %r : tensor<2x1x3xf32>, tensor<12x3xf32>, tensor<12x4xf32>) bias(%b : tensor<12xf32>) initial_h(%h0 : tensor<1x4xf32>) outs(%y, %h0 : tensor<3x1x4xf32>, tensor<1x4xf32>) {gates = array<i64: 0, 1, 2>} -> tensor<3x1x4xf32>, tensor<1x4xf32>
   return
 }

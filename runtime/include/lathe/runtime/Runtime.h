@@ -431,10 +431,11 @@ enum {
   LATHE_RNN_LSTM = 0,
   LATHE_RNN_GRU = 1,
   LATHE_RNN_LBR_GRU = 2,
-  LATHE_RNN_CELL_MASK = 0xF,         ///< bits 0..3: the cell
-  LATHE_RNN_REVERSE = 1 << 4,        ///< steps from T-1 down to 0
+  LATHE_RNN_CELL_MASK = 0xF,  ///< bits 0..3: the cell
+  LATHE_RNN_REVERSE = 1 << 4, ///< steps from T-1 down to 0
   LATHE_RNN_HAS_RECURRENT_BIAS = 1 << 5,
-  LATHE_RNN_CONST_WEIGHTS = 1 << 6,  ///< W and R may be reordered once
+  LATHE_RNN_CONST_WEIGHTS = 1 << 6, ///< W and R may be reordered once
+  LATHE_RNN_BATCH_FIRST = 1 << 7,   ///< x is [N, T, I] and y [N, T, H]
 };
 
 /// One direction of an LSTM / GRU layer (lathe.rnn): x [T, N, I], W [G*H, I],

@@ -330,6 +330,10 @@ def Lathe_RnnOp : Lathe_Op<"rnn", [
     overwrites them. Destination style, on tensors or memrefs like
     `lathe.matmul`.
 
+    With `batch_first`, `input` is [N, T, I] and `y` is [N, T, H] (what a
+    PyTorch `batch_first` layer reads and writes, so the transposes around
+    the op fold into it).
+
     `lathe-cpu-form-recurrent` forms it from the scf.for loops the ONNX
     importer writes for LSTM and GRU; the CPU backend runs it as one oneDNN
     RNN primitive (lstm_forward, gru_forward or lbr_gru_forward) whose
@@ -354,7 +358,8 @@ def Lathe_RnnOp : Lathe_Op<"rnn", [
                        Optional<Lathe_RankedTensorOrMemRef>:$initial_c,
                        Variadic<Lathe_RankedTensorOrMemRef>:$inits,
                        DenseI64ArrayAttr:$gates,
-                       UnitAttr:$reverse);
+                       UnitAttr:$reverse,
+                       UnitAttr:$batch_first);
   let results = (outs Variadic<AnyRankedTensor>:$result);
   let assemblyFormat = [{
     $cell `ins` `(` $input `,` $weights `,` $recurrent_weights `:`
