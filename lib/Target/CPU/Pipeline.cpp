@@ -116,6 +116,7 @@ void addKernelPasses(OpPassManager &pm, const CpuPipelineOptions &options) {
     funcPm.addPass(memred::createMemRedRaiseAttention(attention));
   }
   funcPm.addPass(sparsegcn::createSparseGCNTile());
+  funcPm.addPass(createLatheCPUFormRecurrent());
   funcPm.addPass(createLatheCPUFormKernels());
   funcPm.addPass(createLatheCPUChainConvs());
   pm.addPass(createLatheFuseElementwise());
@@ -136,6 +137,7 @@ void addBufferizePasses(OpPassManager &pm) {
 
 void addRuntimeCallPasses(OpPassManager &pm, bool trace) {
   pm.addPass(createLatheCPULowerToRuntime());
+  pm.addPass(createLatheCPULowerRecurrent());
   pm.addPass(createLatheCPULowerSparseGCN());
   pm.addPass(createLatheCPULowerMemRed());
   pm.addPass(createLatheCPULowerCollectives());

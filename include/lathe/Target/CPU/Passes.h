@@ -52,6 +52,10 @@ void populateFoldConvAffinePatterns(RewritePatternSet &patterns);
 /// linalg.softmax or lathe.layer_norm.
 void populateFormRowKernelPatterns(RewritePatternSet &patterns);
 
+/// Patterns of lathe-cpu-form-recurrent (FormRecurrent.cpp): scf.for loops
+/// that compute an LSTM or GRU direction become lathe.rnn.
+void populateFormRecurrentPatterns(RewritePatternSet &patterns);
+
 /// Patterns of lathe-cpu-guard-indices (RuntimeChecks.cpp): a tensor.extract
 /// or tensor.insert with a data-dependent index is checked at run time
 /// (lathe_rt_index_check_failed) and skipped when out of range. Needs a

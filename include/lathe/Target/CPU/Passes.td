@@ -440,4 +440,51 @@ def LatheCheckContract : Pass<"lathe-check-contract", "ModuleOp"> {
   ];
 }
 
+def LatheCPUFormRecurrent : Pass<"lathe-cpu-form-recurrent", "func::FuncOp"> {
+  let summary = "Raise the loops of LSTM and GRU layers to lathe.rnn";
+  let description = [{
+    Works on tensors, before `lathe-cpu-form-kernels` (which would otherwise
+    turn the loops' matmuls into per-step library calls). An `scf.for` over
+    a sequence that carries an RNN state becomes one `lathe.rnn` when its
+    dataflow is that of a cell oneDNN runs:
+    - an input projection `linalg.matmul` of `collapse_shape(x [T, N, I])`
+      outside the loop (accumulating into a zero fill or a bias broadcast
+      over rows), read in the loop at rows `t * N` with `t` the induction
+      variable or `T - 1 - i` (reverse), the loop running over all T steps;
+    - per step, a recurrent projection `linalg.matmul` of the carried h;
+    - an element-wise generic whose yielded state is, element for element,
+      the LSTM cell (`c' = σ(f) c + σ(i) tanh(g)`, `h' = σ(o) tanh(c')`),
+      the linear-before-reset GRU (`h̃ = tanh(x_h + σ(r) (h R_hᵀ + rb_h))`)
+      or, with a second matmul of `σ(r) h` and a second generic, the GRU
+      (`h̃ = tanh(x_h + (σ(r) h) R_hᵀ)`), with `h' = h̃ + σ(z) (h - h̃)`;
+      σ spelled `1 / (1 + exp(-v))`, operands of adds and muls in either
+      order; each gate reads the same column block of both projections;
+    - optionally the new h inserted into a [T, D, N, H] Y at step `t`.
+    Loops with anything else in their arithmetic (LSTM peepholes, other
+    activations, clips) stay as they are.
+  }];
+  let statistics = [
+    Statistic<"numRnns", "rnns", "lathe.rnn ops formed">,
+  ];
+  let dependentDialects = ["::mlir::lathe::LatheDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
+def LatheCPULowerRecurrent : Pass<"lathe-cpu-lower-recurrent", "ModuleOp"> {
+  let summary = "Lower lathe.rnn on memrefs to calls into the Lathe runtime";
+  let description = [{
+    Runs after bufferization, beside `lathe-cpu-lower-to-runtime`: each
+    `lathe.rnn` becomes `lathe_rt_rnn_f32` (oneDNN's lstm_forward,
+    gru_forward or lbr_gru_forward); weights that are (views of)
+    `memref.get_global` are flagged constant so the runtime reorders them
+    into the primitive's layout once per session.
+  }];
+  let statistics = [
+    Statistic<"numCalls", "calls", "lathe.rnn ops lowered to runtime calls">,
+  ];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 #endif // LATHE_TARGET_CPU_PASSES
