@@ -174,8 +174,9 @@ def LatheCPULowerMemRed : Pass<"lathe-cpu-lower-memred", "ModuleOp"> {
     `lathe_rt_chunked_attention_f32` (blocked online-softmax kernel; chunk
     sizes 0 for `memred.attention` let the runtime choose),
     `memred.cross_modal_reduce` becomes `lathe_rt_cross_modal_reduce_f32`,
-    `memred.bank_append` becomes `lathe_rt_bank_append_f32` (which returns
-    the new count as i64).
+    `memred.bank_append` becomes `lathe_rt_bank_append_policy_f32` (which
+    returns the new count as i64; the policy as its code, the seed, and the
+    step or 0).
     Unused bias slots are passed as the query (ignored by the runtime).
     A module without memred ops is left unchanged.
   }];
