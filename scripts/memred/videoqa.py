@@ -59,11 +59,11 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 
-FULL = dict(frames=64, tokens=4, feat=32, width=32, queries=4, layers=2, hidden=128,
+FULL = dict(frames=32, tokens=4, feat=32, width=32, queries=4, layers=2, hidden=128,
             colors=6, shapes=6, events=6, per_episode=4, noise=0.6)
 TINY = dict(FULL, frames=12, feat=16, width=16, queries=2, hidden=16)
 QTYPES = 3
-TRAIN = dict(steps=1500, batch=128, lr=3e-3, seed=0)
+TRAIN = dict(steps=900, batch=64, lr=1e-2, seed=0, short=8, short_steps=300)
 RENDER_SEED = 20261207
 
 
@@ -90,7 +90,8 @@ def render_tables(cfg):
     def emb(n):
         return rng.standard_normal((n, d)) / math.sqrt(d) * 2.0
 
-    return dict(color=emb(cfg["colors"]), shape=emb(cfg["shapes"]), event=emb(cfg["events"]),
+    return dict(color=emb(cfg["colors"]), shape=emb(cfg["shapes"]),
+                event=2.0 * emb(cfg["events"]),
                 cell=emb(cfg["tokens"]), bg=emb(1)[0],
                 time=rng.standard_normal((8, d)) / math.sqrt(8 * d) * 2.0)
 
@@ -101,46 +102,42 @@ def time_code(t, frames):
     return np.concatenate([np.cos(a), np.sin(a)])
 
 
-def make_episodes(n, seed, cfg):
-    """frames [n, T, F, D] f32, text [n, 2, V] f32, answers [n], qtype [n], target [n]."""
+def make_episodes(n, seed, cfg, frames=None):
+    """frames [n, T, F, D] f32, text [n, 2, V] f32, answers [n], qtype [n], target [n].
+    `frames` < T makes shorter episodes (the training curriculum; same time code)."""
     tab = render_tables(cfg)
     rng = np.random.default_rng(seed)
-    t_, f_, d = cfg["frames"], cfg["tokens"], cfg["feat"]
-    frames = np.empty((n, t_, f_, d), np.float32)
+    t_, f_, d = frames or cfg["frames"], cfg["tokens"], cfg["feat"]
+    k = cfg["per_episode"]
+    tcode = np.stack([time_code(t, cfg["frames"]) @ tab["time"] for t in range(t_)])
+    x = np.broadcast_to(tab["cell"][None, None] + tcode[None, :, None], (n, t_, f_, d)).copy()
+    color = rng.integers(cfg["colors"], size=(n, t_))
+    shape = rng.integers(cfg["shapes"], size=(n, t_))
+    cell = rng.integers(f_, size=(n, t_))
+    ev_types = np.argsort(rng.random((n, cfg["events"])), 1)[:, :k]
+    ev_times = np.argsort(rng.random((n, t_)), 1)[:, :k]
+    obj = tab["color"][color] + tab["shape"][shape]  # [n, T, D]
+    rows = np.arange(n)[:, None]
+    obj[rows, ev_times] += tab["event"][ev_types]
+    is_obj = np.zeros((n, t_, f_), bool)
+    is_obj[rows, np.arange(t_)[None], cell] = True
+    x += np.where(is_obj[..., None], obj[:, :, None, :], tab["bg"])
+    x += rng.standard_normal(x.shape) * cfg["noise"] / math.sqrt(d)
+    qtype = rng.integers(QTYPES, size=n)
+    pick = np.argsort(rng.random((n, k)), 1)[:, :2]
+    a_ev, b_ev = ev_types[rows, pick][:, 0], ev_types[rows, pick][:, 1]
+    a_t, b_t = ev_times[rows, pick][:, 0], ev_times[rows, pick][:, 1]
+    r = np.arange(n)
+    nc, ns = cfg["colors"], cfg["shapes"]
+    ans = np.where(qtype == 0, color[r, a_t],
+                   np.where(qtype == 1, nc + shape[r, a_t], nc + ns + (a_t > b_t)))
+    target = np.where(qtype == 2, np.maximum(a_t, b_t), a_t)
+    second = np.where(qtype == 2, b_ev, a_ev)
     text = np.zeros((n, 2, vocab(cfg)), np.float32)
-    ans = np.empty(n, np.int64)
-    qtype = np.empty(n, np.int64)
-    target = np.empty(n, np.int64)
-    tcode = np.stack([time_code(t, t_) @ tab["time"] for t in range(t_)])
-    base = tab["cell"][None, :, :] + tcode[:, None, :]  # [T, F, D]
-    for e in range(n):
-        color = rng.integers(cfg["colors"], size=t_)
-        shape = rng.integers(cfg["shapes"], size=t_)
-        cell = rng.integers(f_, size=t_)
-        ev_types = rng.choice(cfg["events"], cfg["per_episode"], replace=False)
-        ev_times = rng.choice(t_, cfg["per_episode"], replace=False)
-        obj = tab["color"][color] + tab["shape"][shape]  # [T, D]
-        obj[ev_times] += tab["event"][ev_types]
-        x = base + tab["bg"]
-        x[np.arange(t_), cell] = base[np.arange(t_), cell] + obj
-        x += rng.standard_normal(x.shape) * cfg["noise"] / math.sqrt(d)
-        frames[e] = x
-        q = int(rng.integers(QTYPES))
-        i, j = rng.choice(cfg["per_episode"], 2, replace=False)
-        a_ev, a_t, b_ev, b_t = int(ev_types[i]), int(ev_times[i]), int(ev_types[j]), int(ev_times[j])
-        if q == 2:
-            ans[e] = cfg["colors"] + cfg["shapes"] + (0 if a_t < b_t else 1)
-            target[e] = max(a_t, b_t)
-            evs = (a_ev, b_ev)
-        else:
-            ans[e] = color[a_t] if q == 0 else cfg["colors"] + shape[a_t]
-            target[e] = a_t
-            evs = (a_ev, a_ev)
-        for r in range(2):
-            text[e, r, q] = 1.0
-            text[e, r, QTYPES + evs[r]] = 1.0
-        qtype[e] = q
-    return frames, text, ans, qtype, target
+    text[r, :, qtype] = 1.0
+    text[r, 0, QTYPES + a_ev] = 1.0
+    text[r, 1, QTYPES + second] = 1.0
+    return x.astype(np.float32), text, ans.astype(np.int64), qtype, target
 
 
 # ---------------------------------------------------------------------------------------
@@ -200,13 +197,14 @@ def train(cfg, log=print):
     opt = torch.optim.Adam(w.values(), lr=TRAIN["lr"])
     seed = 1_000_000
     for step in range(TRAIN["steps"]):
-        fr, tx, an, _, _ = make_episodes(TRAIN["batch"], seed + step, cfg)
+        short = TRAIN["short"] if step < TRAIN["short_steps"] else None
+        fr, tx, an, _, _ = make_episodes(TRAIN["batch"], seed + step, cfg, short)
         logits = forward_full(torch, w, torch.tensor(fr), torch.tensor(tx), cfg)
         loss = torch.nn.functional.cross_entropy(logits, torch.tensor(an))
         opt.zero_grad()
         loss.backward()
         opt.step()
-        if step % 250 == 0 or step == TRAIN["steps"] - 1:
+        if step % 150 == 0 or step == TRAIN["steps"] - 1:
             acc = (logits.argmax(-1) == torch.tensor(an)).float().mean().item()
             log(f"  train step {step}: loss {loss.item():.4f}, batch accuracy {acc:.3f}")
     return {k: v.detach().numpy().astype(np.float32) for k, v in w.items()}

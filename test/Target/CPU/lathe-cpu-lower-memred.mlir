@@ -93,10 +93,9 @@ func.func @tensors(%q: tensor<1x8x4xf32>) -> tensor<1x8x4xf32> {
 // CHECK-DAG: %[[R:.*]] = arith.constant 1.000000e-01 : f64
 // CHECK-DAG: %[[K:.*]] = arith.constant 2.000000e-01 : f64
 // CHECK-DAG: %[[S:.*]] = arith.constant 3.500000e-01 : f32
-// CHECK-DAG: %[[P:.*]] = arith.constant 0 : i64
-// CHECK-DAG: %[[SD:.*]] = arith.constant 0 : i64
-// CHECK-DAG: %[[ST:.*]] = arith.constant 0 : i64
-// CHECK: %[[C:.*]] = call @lathe_rt_bank_append_policy_f32(%[[UF]], %[[UQ]], %[[UB]], %[[N64]], %[[R]], %[[K]], %[[S]], %[[P]], %[[SD]], %[[ST]]) : (memref<*xf32>, memref<*xf32>, memref<*xf32>, i64, f64, f64, f32, i64, i64, i64) -> i64
+// The policy (adacm2: 0), the seed and the step (none: 0).
+// CHECK-DAG: %[[ZERO:.*]] = arith.constant 0 : i64
+// CHECK: %[[C:.*]] = call @lathe_rt_bank_append_policy_f32(%[[UF]], %[[UQ]], %[[UB]], %[[N64]], %[[R]], %[[K]], %[[S]], %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}) : (memref<*xf32>, memref<*xf32>, memref<*xf32>, i64, f64, f64, f32, i64, i64, i64) -> i64
 // CHECK: %[[CI:.*]] = arith.index_cast %[[C]] : i64 to index
 // CHECK: return %[[CI]]
 func.func @bank(%f: memref<8x24xf32>, %q: memref<2x3x8xf32>, %b: memref<40x24xf32>, %n: index) -> index {

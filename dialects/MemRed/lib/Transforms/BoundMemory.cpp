@@ -4,6 +4,7 @@
 #include "lathe/Dialect/MemRed/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -266,10 +267,15 @@ void rewriteLoop(scf::ForOp loop, MutableArrayRef<StreamCache> caches,
     }
   unsigned firstBank = inits.size();
   Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
+  // bufferization.alloc_tensor, not tensor.empty: two banks of one type
+  // would otherwise be CSE'd into one empty tensor, which bufferization then
+  // gives both loop-carried banks as one buffer (its contents are undefined,
+  // so no copy is made) and the layers overwrite each other's rows.
   for (StreamCache &c : caches) {
-    inits.push_back(tensor::EmptyOp::create(
-        rewriter, loc, ArrayRef<int64_t>{c.capacity, c.width},
-        rewriter.getF32Type()));
+    inits.push_back(bufferization::AllocTensorOp::create(
+        rewriter, loc,
+        RankedTensorType::get({c.capacity, c.width}, rewriter.getF32Type()),
+        ValueRange{}));
     inits.push_back(zero);
   }
   auto newLoop =

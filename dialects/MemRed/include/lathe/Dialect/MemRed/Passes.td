@@ -116,6 +116,7 @@ def MemRedBoundMemory : Pass<"memred-bound-memory", "func::FuncOp"> {
   ];
   let dependentDialects = ["::mlir::lathe::memred::MemRedDialect",
                            "::mlir::arith::ArithDialect",
+                           "::mlir::bufferization::BufferizationDialect",
                            "::mlir::scf::SCFDialect",
                            "::mlir::tensor::TensorDialect"];
 }
