@@ -179,7 +179,12 @@ def forward_full(torch, w, frames, text, cfg):
 
 
 def cache_key(cfg):
-    src = open(os.path.abspath(__file__), "rb").read()
+    """Hash of what the trained weights depend on: the task generator, the model, the
+    training loop and their settings (not the rest of this file)."""
+    import inspect
+    fns = [render_tables, time_code, make_episodes, weight_shapes, random_weights,
+           forward_full, train]
+    src = "".join(inspect.getsource(f) for f in fns).encode()
     blob = src + json.dumps([cfg, TRAIN, RENDER_SEED], sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:12]
 

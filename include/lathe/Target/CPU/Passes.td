@@ -323,6 +323,42 @@ def LatheCPULowerAsserts : Pass<"lathe-cpu-lower-asserts", "ModuleOp"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def LatheCPUScopeRuntimeCalls
+    : Pass<"lathe-cpu-scope-runtime-calls", "ModuleOp"> {
+  let summary = "Give each runtime call inside a loop its own stack scope";
+  let description = [{
+    A runtime call passes its buffers as unranked memrefs; lowering the
+    `memref.cast` to an unranked memref allocates the ranked descriptor on
+    the stack (`llvm.alloca`) where the cast is. Inside a loop that alloca
+    runs every iteration and its space is only given back when the function
+    returns, so a loop with runtime calls grew the stack by their
+    descriptors every iteration (a streaming model of 16k frame steps with
+    eight calls each overflowed the 8 MiB stack). This pass wraps each
+    `func.call` that is nested in a region (a loop or a branch) and takes
+    unranked memrefs made by `memref.cast`, together with fresh copies of
+    those casts, in a `memref.alloca_scope` (lowered to `stacksave` /
+    `stackrestore`), so the stack used per call is returned at once. Runs
+    first in the CPU pipeline's `llvm` phase (after `lathe-cpu-lower-asserts`,
+    while loops are still `scf`); the phase then lowers `scf` to `cf` before
+    the memref lowering, because a scope's lowering splits its block.
+
+    ```mlir
+    scf.for %i = %c0 to %n step %c1 {
+      %u = memref.cast %buf : memref<8xf32> to memref<*xf32>
+      func.call @lathe_rt_kernel(%u) : (memref<*xf32>) -> ()
+    }
+    // becomes
+    scf.for %i = %c0 to %n step %c1 {
+      memref.alloca_scope {
+        %u = memref.cast %buf : memref<8xf32> to memref<*xf32>
+        func.call @lathe_rt_kernel(%u) : (memref<*xf32>) -> ()
+      }
+    }
+    ```
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
 def LatheCheckContract : Pass<"lathe-check-contract", "ModuleOp"> {
   let summary = "Verify the module is in the form a CPU phase promises";
   let description = [{
