@@ -2,13 +2,18 @@
 //
 // Lowering a ranked-to-unranked memref.cast allocates the descriptor on the
 // stack; in a loop that space is never given back before the function
-// returns. Each runtime call in a region gets a memref.alloca_scope.
+// returns. Each runtime call in a region saves and restores the stack
+// pointer around itself (llvm.intr.stacksave / stackrestore; not
+// memref.alloca_scope, whose lowering splits blocks and so must run after
+// scf is lowered to cf, while convert-scf-to-openmp's own scopes must be
+// lowered before).
 //
 //===----------------------------------------------------------------------===//
 
 #include "lathe/Target/CPU/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/IRMapping.h"
@@ -41,25 +46,21 @@ struct LatheCPUScopeRuntimeCalls
     SmallVector<func::CallOp> calls;
     getOperation().walk([&](func::CallOp call) {
       if (!isa<func::FuncOp>(call->getParentOp()) &&
-          !call->getParentOfType<memref::AllocaScopeOp>() &&
           !unrankedCasts(call).empty())
         calls.push_back(call);
     });
     IRRewriter rewriter(&getContext());
+    auto ptr = LLVM::LLVMPointerType::get(&getContext());
     for (func::CallOp call : calls) {
       SmallVector<memref::CastOp> casts = unrankedCasts(call);
       rewriter.setInsertionPoint(call);
-      auto scope = memref::AllocaScopeOp::create(rewriter, call.getLoc(),
-                                                 call.getResultTypes());
-      Block *body = rewriter.createBlock(&scope.getBodyRegion());
-      rewriter.setInsertionPointToStart(body);
+      Value sp = LLVM::StackSaveOp::create(rewriter, call.getLoc(), ptr);
       IRMapping map;
       for (memref::CastOp cast : casts)
         map.map(cast.getResult(), rewriter.clone(*cast)->getResult(0));
       Operation *inner = rewriter.clone(*call, map);
-      memref::AllocaScopeReturnOp::create(rewriter, call.getLoc(),
-                                          inner->getResults());
-      rewriter.replaceOp(call, scope.getResults());
+      LLVM::StackRestoreOp::create(rewriter, call.getLoc(), sp);
+      rewriter.replaceOp(call, inner->getResults());
       for (memref::CastOp cast : casts)
         if (cast->use_empty())
           rewriter.eraseOp(cast);

@@ -336,11 +336,12 @@ def LatheCPUScopeRuntimeCalls
     eight calls each overflowed the 8 MiB stack). This pass wraps each
     `func.call` that is nested in a region (a loop or a branch) and takes
     unranked memrefs made by `memref.cast`, together with fresh copies of
-    those casts, in a `memref.alloca_scope` (lowered to `stacksave` /
-    `stackrestore`), so the stack used per call is returned at once. Runs
-    first in the CPU pipeline's `llvm` phase (after `lathe-cpu-lower-asserts`,
-    while loops are still `scf`); the phase then lowers `scf` to `cf` before
-    the memref lowering, because a scope's lowering splits its block.
+    those casts, between `llvm.intr.stacksave` and `llvm.intr.stackrestore`,
+    so the stack used per call is returned at once. (Not a
+    `memref.alloca_scope`: its lowering splits its block, which an `scf`
+    body cannot hold, and `convert-scf-to-openmp` makes scopes that must be
+    lowered before `scf` is.) Runs in the CPU pipeline's `llvm` phase after
+    `lathe-cpu-lower-asserts`, while loops are still `scf`.
 
     ```mlir
     scf.for %i = %c0 to %n step %c1 {
@@ -349,14 +350,14 @@ def LatheCPUScopeRuntimeCalls
     }
     // becomes
     scf.for %i = %c0 to %n step %c1 {
-      memref.alloca_scope {
-        %u = memref.cast %buf : memref<8xf32> to memref<*xf32>
-        func.call @lathe_rt_kernel(%u) : (memref<*xf32>) -> ()
-      }
+      %sp = llvm.intr.stacksave : !llvm.ptr
+      %u = memref.cast %buf : memref<8xf32> to memref<*xf32>
+      func.call @lathe_rt_kernel(%u) : (memref<*xf32>) -> ()
+      llvm.intr.stackrestore %sp : !llvm.ptr
     }
     ```
   }];
-  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
 def LatheCheckContract : Pass<"lathe-check-contract", "ModuleOp"> {
