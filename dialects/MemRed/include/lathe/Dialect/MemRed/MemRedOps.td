@@ -374,7 +374,7 @@ def MemRed_BankAppendOp : MemRed_Op<"bank_append", [
     memrefs (where only the new count is returned). `memred-bound-memory`
     creates it from an unbounded streaming cache (a loop-carried tensor
     growing by `tensor.concat` each frame); it lowers to
-    `lathe_rt_bank_append_f32`.
+    `lathe_rt_bank_append_policy_f32`.
 
     ```mlir
     %bank1, %n1 = memred.bank_append ins(%frame : tensor<16x32xf32>)
