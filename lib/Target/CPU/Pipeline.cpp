@@ -155,6 +155,7 @@ void addRuntimeCallPasses(OpPassManager &pm, bool trace) {
 /// Ends with the floating-point freedoms of generated code.
 void addLLVMPasses(OpPassManager &pm, bool fpReassoc, bool fpContract) {
   pm.addPass(createLatheCPULowerAsserts());
+  pm.addPass(createLatheCPUScopeRuntimeCalls());
   // One parallel dimension or a few, with loops inside, rather than
   // OpenMP's collapsed (index-dividing, unvectorizable) loop nest.
   pm.addPass(createLatheCPUNestParallelLoops());

@@ -127,8 +127,9 @@ void walkBlock(Block &block, Estimate &e, int64_t workers) {
       transient = attentionGradScratch(grad, workers);
     if (auto bank = dyn_cast<BankAppendOp>(op);
         bank && bank.hasPureBufferSemantics())
-      transient = BankAppendOp::getScratchBytes(bank.getCapacity() +
-                                                bank.getFrameRows());
+      transient = BankAppendOp::getScratchBytes(
+          bank.getCapacity() + bank.getFrameRows(), bank.getFrameRows(),
+          bank.getRowWidth(), bank.getPolicy());
     e.peak = std::max(e.peak, e.live + transient);
     for (Region &region : op.getRegions())
       for (Block &inner : region)

@@ -174,8 +174,9 @@ def LatheCPULowerMemRed : Pass<"lathe-cpu-lower-memred", "ModuleOp"> {
     `lathe_rt_chunked_attention_f32` (blocked online-softmax kernel; chunk
     sizes 0 for `memred.attention` let the runtime choose),
     `memred.cross_modal_reduce` becomes `lathe_rt_cross_modal_reduce_f32`,
-    `memred.bank_append` becomes `lathe_rt_bank_append_f32` (which returns
-    the new count as i64).
+    `memred.bank_append` becomes `lathe_rt_bank_append_policy_f32` (which
+    returns the new count as i64; the policy as its code, the seed, and the
+    step or 0).
     Unused bias slots are passed as the query (ignored by the runtime).
     A module without memred ops is left unchanged.
   }];
@@ -391,6 +392,43 @@ def LatheCPUSerializeSmallLoops
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::omp::OpenMPDialect"];
+}
+
+def LatheCPUScopeRuntimeCalls
+    : Pass<"lathe-cpu-scope-runtime-calls", "ModuleOp"> {
+  let summary = "Give each runtime call inside a loop its own stack scope";
+  let description = [{
+    A runtime call passes its buffers as unranked memrefs; lowering the
+    `memref.cast` to an unranked memref allocates the ranked descriptor on
+    the stack (`llvm.alloca`) where the cast is. Inside a loop that alloca
+    runs every iteration and its space is only given back when the function
+    returns, so a loop with runtime calls grew the stack by their
+    descriptors every iteration (a streaming model of 16k frame steps with
+    eight calls each overflowed the 8 MiB stack). This pass wraps each
+    `func.call` that is nested in a region (a loop or a branch) and takes
+    unranked memrefs made by `memref.cast`, together with fresh copies of
+    those casts, between `llvm.intr.stacksave` and `llvm.intr.stackrestore`,
+    so the stack used per call is returned at once. (Not a
+    `memref.alloca_scope`: its lowering splits its block, which an `scf`
+    body cannot hold, and `convert-scf-to-openmp` makes scopes that must be
+    lowered before `scf` is.) Runs in the CPU pipeline's `llvm` phase after
+    `lathe-cpu-lower-asserts`, while loops are still `scf`.
+
+    ```mlir
+    scf.for %i = %c0 to %n step %c1 {
+      %u = memref.cast %buf : memref<8xf32> to memref<*xf32>
+      func.call @lathe_rt_kernel(%u) : (memref<*xf32>) -> ()
+    }
+    // becomes
+    scf.for %i = %c0 to %n step %c1 {
+      %sp = llvm.intr.stacksave : !llvm.ptr
+      %u = memref.cast %buf : memref<8xf32> to memref<*xf32>
+      func.call @lathe_rt_kernel(%u) : (memref<*xf32>) -> ()
+      llvm.intr.stackrestore %sp : !llvm.ptr
+    }
+    ```
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
 def LatheCheckContract : Pass<"lathe-check-contract", "ModuleOp"> {

@@ -86,6 +86,16 @@ def MemRedBoundMemory : Pass<"memred-bound-memory", "func::FuncOp"> {
     smallest banks is an error, and a growing cache of another shape gets a
     warning naming why it was left alone. The attention that reads a bank
     is then bounded like any other, with the capacity as its key length.
+
+    `policy` chooses how a full bank is reduced (every policy keeps the
+    same number of rows, so all use the same memory; see
+    `memred.bank_append`): `adacm2` (by the queries' cross-attention, the
+    default), `recent` (the newest rows), `random` (the newest
+    ceil(recent · n), the rest drawn with `seed`, anew at every frame:
+    the op's step is the frame loop's iteration plus 2^20 times that of
+    each enclosing scf.for, so every stream of a batch draws differently)
+    or `merge` (MA-LMM: the most similar adjacent rows are averaged). The
+    budget counts each policy's own reduction scratch.
   }];
   let options = [
     Option<"budget", "budget", "std::string", /*default=*/"\"\"",
@@ -102,9 +112,15 @@ def MemRedBoundMemory : Pass<"memred-bound-memory", "func::FuncOp"> {
     Option<"depthDecay", "depth-decay", "double", /*default=*/"0.75",
            "Streaming banks: layer l keeps keep * depth-decay^l and gets a "
            "capacity share proportional to depth-decay^l">,
+    Option<"policy", "policy", "std::string", /*default=*/"\"adacm2\"",
+           "Streaming banks: how a full bank is reduced (adacm2, recent, "
+           "random or merge)">,
+    Option<"seed", "seed", "int64_t", /*default=*/"0",
+           "Streaming banks: the random policy's seed">,
   ];
   let dependentDialects = ["::mlir::lathe::memred::MemRedDialect",
                            "::mlir::arith::ArithDialect",
+                           "::mlir::bufferization::BufferizationDialect",
                            "::mlir::scf::SCFDialect",
                            "::mlir::tensor::TensorDialect"];
 }
