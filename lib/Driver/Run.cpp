@@ -450,7 +450,16 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
     }
     return 0;
   };
-  int compileRc = root ? compile() : 0;
+  int compileRc = 0;
+  if (distributed) {
+    // A slow compilation on rank 0 is not a stalled rank: it sends a
+    // heartbeat the others' communication watchdog sees.
+    std::string waitError;
+    if (!runOnRankZero([&] { compileRc = compile(); }, waitError))
+      return fail(waitError);
+  } else if (root) {
+    compileRc = compile();
+  }
   if (distributed) {
     // The other ranks load rank 0's object: compiled once.
     std::string sendError;
