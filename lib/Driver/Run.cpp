@@ -6,6 +6,7 @@
 #include "lathe/Driver/CompileCache.h"
 #include "lathe/Driver/Executable.h"
 #include "lathe/Driver/HostTensors.h"
+#include "lathe/Driver/Int8.h"
 #include "lathe/Driver/Observe.h"
 #include "lathe/Driver/Ranks.h"
 #ifdef LATHE_HAS_CUDA
@@ -414,9 +415,39 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
       llvm::errs() << "lathe-run: note: oneDNN has no bf16 instructions "
                       "(AVX512-BF16, AMX-BF16) on this CPU: "
                       "--precision=bf16 runs in f32\n";
+  } else if (options.precision == "int8") {
+    if (options.calibrationData.empty())
+      return fail("--precision=int8 needs --calibration-data=FILE.h5 (one "
+                  "dataset per argument of @" +
+                  options.entry +
+                  ", named after it, samples along the first dimension)");
+    if (options.pipeline == "reference" || !options.passPipeline.empty())
+      return fail("--precision=int8 needs the default CPU pipeline");
+    if (!lathe_rt_cpu_has_int8_dot())
+      llvm::errs() << "lathe-run: note: oneDNN has no int8 dot-product "
+                      "instructions (AVX-VNNI, AVX512-VNNI, AMX-INT8) on this "
+                      "CPU: --precision=int8 runs on its slower AVX2 int8 "
+                      "code\n";
   } else if (options.precision != "f32") {
     return fail("--precision=" + options.precision +
-                ": expected f32 or bf16 (int8 is not implemented yet)");
+                ": expected f32, bf16 or int8");
+  }
+  if (!options.calibrationData.empty() && options.precision != "int8")
+    return fail("--calibration-data is only used with --precision=int8");
+  // int8: calibrate a copy of the module in f32 first; its ranges become
+  // the pipeline's int8-ranges (and part of the cache key).
+  Int8Calibration calibration;
+  std::string int8Key;
+  if (options.precision == "int8") {
+    std::string calibrationError;
+    if (failed(calibrateInt8(*module, options.entry, options.calibrationData,
+                             pipelineOptions, executableOptions, weights,
+                             calibration, calibrationError)))
+      return fail(calibrationError);
+    pipelineOptions.int8Ranges = calibration.ranges;
+    llvm::raw_string_ostream os(int8Key);
+    for (double v : calibration.ranges)
+      os << llvm::formatv("{0:e9},", v);
   }
   CompileCache cache(options.noCache ? "" : options.cacheDir,
                      CompileCache::defaultMaxBytes());
@@ -429,7 +460,7 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
         {"lathe-run", CompileCache::binaryIdentity(),
          describeTarget(executableOptions), options.pipeline,
          options.passPipeline, options.fastMath, minBytes,
-         pipelineOptions.trace ? "trace" : "", inputBytes});
+         pipelineOptions.trace ? "trace" : "", int8Key, inputBytes});
   }
   OwningOpRef<ModuleOp> bufferized;
   CompiledModule compiled;
@@ -561,6 +592,19 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
   if (!invocation->takeResults(results, error))
     return fail(error);
   int64_t peakBytes = lathe_rt_mem_peak();
+  // int8: the same module on the first calibration batch, against f32.
+  std::vector<HostTensor> int8Results;
+  if (options.precision == "int8") {
+    std::vector<const lathe_host_tensor *> views;
+    for (const HostTensor &input : calibration.firstInputs)
+      views.push_back(&input.t);
+    std::unique_ptr<Invocation> check =
+        executable->prepare(options.entry, fnType, views, error);
+    if (!check || !check->run(error) || !check->takeResults(int8Results, error))
+      return fail("int8 run on the first calibration batch: " + error);
+    // That check is not part of the calls measured.
+    lathe_rt_mem_reset_peak();
+  }
 
   std::vector<double> timesMs;
   // Per kernel kind, its time in each timed call (the profile counters are
@@ -652,6 +696,8 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
                                   "median {2:f3} ms\n",
                                   n, minMs, medianMs);
   }
+  if (options.precision == "int8")
+    llvm::outs() << int8Summary(calibration, int8Results) << "\n";
   const char *cacheState = cacheKey.empty() ? "" : cacheHit ? " (cached)" : "";
   llvm::outs() << llvm::formatv(
       "compile {0:f1} ms{4}, peak memory {1} bytes, "
@@ -714,11 +760,20 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
                                                   : options.passPipeline},
         {"compile_ms", compileMs},
         {"precision",
-         llvm::json::Object{{"requested", options.precision},
-                            {"effective", options.precision == "bf16" &&
-                                                  lathe_rt_cpu_has_bf16()
-                                              ? "bf16"
-                                              : "f32"}}},
+         llvm::json::Object{
+             {"requested", options.precision},
+             {"effective",
+              options.precision == "int8"
+                  ? (lathe_rt_cpu_has_int8_dot()
+                         ? "int8"
+                         : "int8 (no VNNI/AMX-INT8: oneDNN's slower AVX2 "
+                           "int8 code)")
+              : options.precision == "bf16" && lathe_rt_cpu_has_bf16()
+                  ? "bf16"
+                  : "f32"}}},
+        {"int8", options.precision == "int8"
+                     ? llvm::json::Value(int8Report(calibration, int8Results))
+                     : llvm::json::Value(nullptr)},
         {"compile_cache", cacheKey.empty() ? "off"
                           : cacheHit       ? "hit"
                                            : "miss"},

@@ -134,14 +134,21 @@ void addBufferizePasses(OpPassManager &pm) {
   pm.addPass(createCanonicalizerPass());
 }
 
-void addRuntimeCallPasses(OpPassManager &pm, bool trace) {
+void addRuntimeCallPasses(OpPassManager &pm,
+                          const CpuPipelineOptions &options) {
+  if (options.int8Calibrate || !options.int8Ranges.empty()) {
+    LatheCPUQuantizeInt8Options int8;
+    int8.calibrate = options.int8Calibrate;
+    int8.ranges = llvm::to_vector(options.int8Ranges);
+    pm.addPass(createLatheCPUQuantizeInt8(int8));
+  }
   pm.addPass(createLatheCPULowerToRuntime());
   pm.addPass(createLatheCPULowerSparseGCN());
   pm.addPass(createLatheCPULowerMemRed());
   pm.addPass(createLatheCPULowerCollectives());
   pm.addPass(createLatheCPULowerQComm());
   pm.addPass(createCanonicalizerPass());
-  if (trace)
+  if (options.trace)
     pm.addPass(createLatheCPUInstrumentTrace());
 }
 
@@ -184,7 +191,7 @@ void addPhasePasses(OpPassManager &pm, CpuPhase phase,
   case CpuPhase::Bufferize:
     return addBufferizePasses(pm);
   case CpuPhase::RuntimeCalls:
-    return addRuntimeCallPasses(pm, options.trace);
+    return addRuntimeCallPasses(pm, options);
   case CpuPhase::Loops:
     pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
     return;
