@@ -96,6 +96,32 @@ Int8Weights lathe::rt::quantizeWeights(const Operand &w, size_t channelDim,
   return q;
 }
 
+namespace {
+/// The loop of quantizeDense for one output type: clamping first keeps the
+/// value within 2^22, where adding and subtracting 1.5 * 2^23 rounds to the
+/// nearest integer, ties to even (the default rounding mode; the runtime is
+/// built without -ffast-math, so the compiler keeps the two additions), and
+/// vectorizes.
+template <typename T>
+void quantizeRange(const float *x, int64_t begin, int64_t end, float inv,
+                   float lo, float hi, T *q) {
+  constexpr float kMagic = 12582912.f; // 1.5 * 2^23
+  for (int64_t i = begin; i < end; ++i) {
+    float v = std::min(std::max(x[i] * inv, lo), hi);
+    q[i] = static_cast<T>((v + kMagic) - kMagic);
+  }
+}
+} // namespace
+
+void lathe::rt::quantizeDense(const float *x, int64_t n, const Int8Input &input,
+                              void *out) {
+  float inv = 1.f / input.scale;
+  if (input.isSigned)
+    quantizeRange(x, 0, n, inv, -128.f, 127.f, static_cast<int8_t *>(out));
+  else
+    quantizeRange(x, 0, n, inv, 0.f, 255.f, static_cast<uint8_t *>(out));
+}
+
 float lathe::rt::int8WeightMax(const Int8Input &input, bool convolution) {
   if (lathe_rt_cpu_has_int8_dot() || (convolution && input.isSigned))
     return 127.f;

@@ -55,6 +55,13 @@ Int8Weights quantizeWeights(const Operand &w, size_t channelDim, float qmax,
 /// weights adjustment scale) and 127 keeps that to one rounding.
 float int8WeightMax(const Int8Input &input, bool convolution);
 
+/// Quantizes `n` dense f32 values to `input`'s type at `out`:
+/// saturate(round-half-even(x / scale)), as oneDNN's reorder with an output
+/// scale of 1 / scale does, without a primitive call (which costs as much as
+/// a small kernel's product).
+void quantizeDense(const float *x, int64_t n, const Int8Input &input,
+                   void *out);
+
 /// Records how kernel site `site` ran in the current session (the text
 /// lathe_rt_int8_site_info returns). Sites < 0 are not recorded.
 void recordInt8Site(int64_t site, const std::string &text);

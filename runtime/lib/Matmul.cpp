@@ -76,6 +76,8 @@ struct Entry {
   /// bMd); the bias is divided by `outScales` (per column) each call.
   bool int8 = false;
   Int8Input in8;
+  /// A reaches the quantization dense (quantizeDense; else `quantizeA`).
+  bool denseA = false;
   dnnl::reorder quantizeA;
   ScratchBuffer int8B;
   std::vector<float> outScales;
@@ -181,6 +183,7 @@ std::shared_ptr<Entry> build(const Problem &p, bool allDense) {
     qattr.set_output_scales(0, {1.f / p.in8.scale});
     e->quantizeA = dnnl::reorder(dnnl::reorder::primitive_desc(
         engine, e->aUserMd, engine, e->aMd, qattr));
+    e->denseA = e->copyA || p.a.isDenseRowMajor();
     e->int8B = ScratchBuffer(e->bMd.get_size());
     memory::desc plain(p.b.dims, memory::data_type::s8, denseStrides(p.b.dims));
     reorder(plain, w8.values.data(), e->bMd, e->int8B.get());
@@ -455,9 +458,13 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
     aPtr = static_cast<float *>(toBf16(e->aUserMd, aPtr, e->aMd, sa16));
   if (e->int8) {
     sa16 = ScratchBuffer(e->aMd.get_size());
-    dnnl::engine &engine = cpuEngine();
-    memory from(e->aUserMd, engine, aPtr), to(e->aMd, engine, sa16.get());
-    e->quantizeA.execute(cpuStream(), from, to);
+    if (e->denseA) {
+      quantizeDense(aPtr, p.a.numel(), e->in8, sa16.get());
+    } else {
+      dnnl::engine &engine = cpuEngine();
+      memory from(e->aUserMd, engine, aPtr), to(e->aMd, engine, sa16.get());
+      e->quantizeA.execute(cpuStream(), from, to);
+    }
     aPtr = sa16.floats();
   }
   float *bPtr;
