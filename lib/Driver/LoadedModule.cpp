@@ -128,9 +128,13 @@ LoadedModule::compile(const RunOptions &runOptions, DialectRegistry &registry,
       llvm::errs() << "lathe: note: oneDNN has no bf16 instructions "
                       "(AVX512-BF16, AMX-BF16) on this CPU: "
                       "--precision=bf16 runs in f32\n";
+  } else if (options.precision == "int8") {
+    error = "--precision=int8 needs calibration data, which only lathe-run "
+            "takes so far (--calibration-data=FILE.h5)";
+    return nullptr;
   } else if (options.precision != "f32") {
-    error = "--precision=" + options.precision +
-            ": expected f32 or bf16 (int8 is not implemented yet)";
+    // The same message as lathe-run's.
+    error = "--precision=" + options.precision + ": expected f32, bf16 or int8";
     return nullptr;
   }
 
