@@ -110,8 +110,9 @@ def select(src, dst, budget, strategy, target):
         option = f"{budget[0]}={budget[1]!r}"
     else:
         option = f"max-error={budget}"
-    run([tool("lathe-opt"), src, f"--lowrank-select-ranks={option} batch=64 "
-         f"strategy={strategy} error-norm={ERROR_NORM} target={target}", "-o", dst])
+    attach = [] if target == "cpu" else [f"--lathe-attach-target={target}"]
+    run([tool("lathe-opt"), src, *attach, f"--lowrank-select-ranks={option} batch=64 "
+         f"strategy={strategy} error-norm={ERROR_NORM}", "-o", dst])
 
 
 def calibrate(mlir, out, repeat):

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""memred benchmark: naive vs chunked attention (and the AdaCM² stream, see below).
+"""memred benchmark: naive vs chunked attention, and AdaCM² on a video-question task.
 
 (Lathe's attention against real peers — JAX and onnxruntime, multiple heads, mask and pair
 bias — is bench/attention.py.)
@@ -21,32 +21,33 @@ a warm-up; peak = the runtime allocator's high-water mark (every buffer generate
 runtime allocate; caller-owned inputs are not counted). Error = max|chunked - naive| /
 max|naive| on the same inputs.
 
-AdaCM² stream (scripts/memred/stream_bench.py, see its docstring): a streaming Q-Former-style
-model (3 layers, width 256, 8 learnable queries + a text token, 32 visual tokens per frame)
-trained on a synthetic retrieval task by scripts/memred/stream_qformer.py (weights cached in
-$LATHE_BUILD_DIR/memred/; trained on the CPU first when missing, 120 steps); per-layer banks
-bounded to 512 tokens and reduced with the runtime's lathe_rt_cross_modal_reduce_f32 (recent
-0.1, keep 0.1) vs no reduction, keep-recent-only and random-keep at the same memory. Accuracy
-at T = 512 (32 episodes, the same for every policy); bank peak memory for T = 64 ... 1024.
-
 IR stream (scripts/memred/gen_stream.py): the streaming loop written in MLIR, an scf.for
 over T frames with 3 layers whose caches of 32 visual tokens per frame (width 64, 9 query
-rows; the Q-Former's 3 layers, 32 tokens and 9 rows, a quarter of its width so that the
-unbounded run stays short) grow by tensor.concat, each read by cross-attention. banked =
+rows, random weights) grow by tensor.concat, each read by cross-attention. banked =
 after `memred-bound-memory{budget=IR_BUDGET}` (memred.bank_append banks, recent 0.1, keep
-0.1 in layer 0, less deeper; 512 KiB is about the Q-Former AdaCM² banks' rows at this
-width); unbounded = the same module with the caches growing (its loop returns new
-allocations, so it is bufferized with allow-return-allocs-from-loops). Both run by
-lathe-run on the same random inputs: peak = the runtime allocator's high-water mark of
+0.1 in layer 0, less deeper); unbounded = the same module with the caches growing (its loop
+returns new allocations, so it is bufferized with allow-return-allocs-from-loops). Both run
+by lathe-run on the same random inputs: peak = the runtime allocator's high-water mark of
 the whole program, latency = one timed call after the warm-up, for T = 64 ... 1024 (the
-unbounded one up to 512, timed up to 128: it copies its caches every frame). The banked outputs are checked against the numpy model
-scripts/memred/stream_ref.py at T = 64. stream_peak_reduction in the RESULT line is this
-measurement at T = 512 (the Q-Former's bank-bytes figure from Python is printed beside it;
-the accuracy deltas are the Q-Former's).
+unbounded one up to 512, timed up to 128: it copies its caches every frame). The banked
+outputs are checked against the numpy model scripts/memred/stream_ref.py at T = 64.
+stream_peak_reduction in the RESULT line is this measurement at T = 512.
 
-The RESULT line is taken at L = 8192 and T = 512:
+AdaCM² accuracy (scripts/memred/videoqa_bench.py, see its docstring and videoqa.py's): a
+procedurally generated video-question task (colour / shape of the object when an event
+happened, order of two events; targets uniform over the stream), a streaming Q-Former-style
+model trained with the answer's cross-entropy only (PyTorch; weights cached in
+$LATHE_BUILD_DIR/memred/, trained on the first run), compiled by Lathe: one MLIR module runs
+all 512 evaluation episodes (an episode loop around the frame loop), memred-bound-memory
+bounds each layer's cache with a budget and a policy (adacm2, recent, random, merge), and
+lathe-run runs it. The full-memory run is checked against PyTorch first. Accuracy with 95%
+Wilson intervals at 5 budgets for the four policies, plus full memory.
+
+The RESULT line is taken at L = 8192 and T = 512 (stream_peak_reduction), and the budgets of
+videoqa_bench.py:
   RESULT attn_peak_reduction=... attn_max_rel_err=... attn_speedup=... stream_peak_reduction=...
-         stream_accuracy_delta=... recent_only_accuracy_delta=... random_keep_accuracy_delta=...
+         full_acc=... adacm2_acc_at_2KiB=... recent_only_acc_at_2KiB=...
+         random_keep_acc_at_2KiB=... merge_acc_at_2KiB=... (and 4, 8, 16, 24 KiB)
 (stream fields are `nan`, with the reason printed, when the stream part fails).
 """
 import json
@@ -133,12 +134,8 @@ def attention(tmp):
 
 
 def stream(tmp):
-    """The AdaCM² streaming part, when its script exists: returns a dict of RESULT fields."""
-    script = os.path.join(ROOT, "scripts", "memred", "stream_bench.py")
-    if not os.path.exists(script):
-        print("stream: scripts/memred/stream_bench.py does not exist (the streaming Q-Former "
-              "model is not implemented): stream fields are nan")
-        return {}
+    """The AdaCM² part (scripts/memred/videoqa_bench.py): returns a dict of RESULT fields."""
+    script = os.path.join(ROOT, "scripts", "memred", "videoqa_bench.py")
     p = subprocess.run([sys.executable, script, "--tmp", tmp], text=True, capture_output=True)
     sys.stdout.write(p.stdout)
     if p.returncode != 0:
@@ -147,6 +144,20 @@ def stream(tmp):
         return {}
     m = re.search(r"^STREAM (.*)$", p.stdout, re.M)
     return dict(kv.split("=") for kv in m.group(1).split()) if m else {}
+
+
+# The budgets of scripts/memred/videoqa_bench.py (its RESULT keys).
+STREAM_BUDGETS_KIB = [2, 4, 8, 16, 24]
+
+
+def cpu_name():
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return f"{line.split(':', 1)[1].strip()}, {os.cpu_count()} cores"
+    except OSError:
+        pass
+    return "unknown"
 
 
 IR_T = [64, 128, 256, 512, 1024]
@@ -235,15 +246,14 @@ def main():
               ("attn_max_rel_err", f"{r['err']:.2e}"),
               ("attn_speedup", f"{r['naive_ms'] / r['chunked_ms']:.2f}")]
     ir = ir_rows.get(RESULT_T, {})
-    if "unbounded_peak" in ir:
-        if "stream_peak_reduction" in s:
-            print(f"stream peak reduction at T={RESULT_T}: Q-Former banks (Python, bank bytes) "
-                  f"{s['stream_peak_reduction']}; IR stream (lathe-run, whole program) "
-                  f"{1 - ir['banked_peak'] / ir['unbounded_peak']:.4f} (the RESULT value)")
-        s["stream_peak_reduction"] = f"{1 - ir['banked_peak'] / ir['unbounded_peak']:.4f}"
-    for key in ["stream_peak_reduction", "stream_accuracy_delta", "recent_only_accuracy_delta",
-                "random_keep_accuracy_delta"]:
+    fields.append(("stream_peak_reduction",
+                   f"{1 - ir['banked_peak'] / ir['unbounded_peak']:.4f}"
+                   if "unbounded_peak" in ir else "nan"))
+    keys = ["full_acc"] + [f"{p}_acc_at_{kib}KiB" for kib in STREAM_BUDGETS_KIB
+                           for p in ("adacm2", "recent_only", "random_keep", "merge")]
+    for key in keys:
         fields.append((key, s.get(key, "nan")))
+    print(f"CPU: {cpu_name()}")
     print("RESULT " + " ".join(f"{k}={v}" for k, v in fields))
 
 

@@ -641,6 +641,17 @@ int mlir::lathe::compressMain(const CompressOptions &o,
   if (failed(inlineWeights(*module, baseDir, error)))
     return fail(error);
 
+  // The target is read once and travels in the IR: lowrank-select-ranks
+  // prices candidates with the attribute's table ("cpu": none attached, the
+  // shipped default).
+  if (o.target != "cpu") {
+    FailureOr<mlir::lathe::TargetAttr> target =
+        mlir::lathe::readTargetDescription(&context, o.target, error);
+    if (failed(target))
+      return fail("--target: " + error);
+    (*module)->setAttr(mlir::lathe::kTargetAttrName, *target);
+  }
+
   llvm::raw_ostream &os = llvm::outs();
   int64_t denseFlops = modelFlops(*module, pricedBatch);
 
@@ -657,6 +668,10 @@ int mlir::lathe::compressMain(const CompressOptions &o,
                                    "batch={3}",
                                    e, norm, o.target, pricedBatch)
                          .str();
+      std::string passOptions =
+          llvm::formatv("max-error={0} error-norm={1} batch={2}", e, norm,
+                        pricedBatch)
+              .str();
       cand.module = module->clone();
       std::vector<std::string> remarks;
       std::string firstError;
@@ -671,9 +686,8 @@ int mlir::lathe::compressMain(const CompressOptions &o,
           return success();
         });
         PassManager pm = PassManager::on<ModuleOp>(&context);
-        if (failed(
-                parsePassPipeline("lowrank-select-ranks{" + cand.options + "}",
-                                  pm, llvm::errs())))
+        if (failed(parsePassPipeline(
+                "lowrank-select-ranks{" + passOptions + "}", pm, llvm::errs())))
           return fail("cannot build lowrank-select-ranks{" + cand.options +
                       "}");
         if (failed(pm.run(*cand.module)))

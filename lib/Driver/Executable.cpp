@@ -1,6 +1,7 @@
 //===- Executable.cpp - A compiled module, callable from C++ --------------===//
 
 #include "lathe/Driver/Executable.h"
+#include "lathe/Support/MemRefDescriptor.h"
 
 #include "lathe/Dialect/Lathe/LatheOps.h"
 #include "lathe/runtime/ModelFormat.h"
@@ -721,17 +722,9 @@ Executable::prepare(StringRef entry, FunctionType type,
   // Packed arguments: a pointer to every descriptor field ({allocated,
   // aligned, offset, sizes[rank], strides[rank]}, 8 bytes each), then a
   // pointer to the results (one descriptor, or a struct of descriptors).
-  for (const lathe_host_tensor *t : inputs) {
-    std::vector<int64_t> words(3 + 2 * t->rank, 0);
-    words[0] = words[1] = reinterpret_cast<int64_t>(t->data);
-    int64_t stride = 1;
-    for (int r = t->rank - 1; r >= 0; --r) {
-      words[3 + r] = t->shape[r];
-      words[3 + t->rank + r] = stride;
-      stride *= t->shape[r];
-    }
-    call->argWords.push_back(std::move(words));
-  }
+  for (const lathe_host_tensor *t : inputs)
+    call->argWords.push_back(makeMemRefDescriptor(
+        t->data, std::vector<int64_t>(t->shape, t->shape + t->rank)));
   for (std::vector<int64_t> &words : call->argWords)
     for (int64_t &word : words)
       call->packedArgs.push_back(&word);

@@ -3,15 +3,14 @@
 #include "lathe/Driver/LoadedModule.h"
 
 #include "lathe/Driver/CompileCache.h"
+#include "lathe/Driver/CpuCompile.h"
 #include "lathe/Interfaces/FlopsInterface.h"
 #include "lathe/Support/ParseGuard.h"
-#include "lathe/Target/CPU/Pipeline.h"
 #include "lathe/runtime/Runtime.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Pass/PassManager.h"
-#include "mlir/Pass/PassRegistry.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
@@ -96,47 +95,18 @@ LoadedModule::compile(const RunOptions &runOptions, DialectRegistry &registry,
             "--backend=accel --accel-config=FILE; compile for 'cpu' here";
     return nullptr;
   }
-  if (options.backend != "cpu") {
-    error = "unknown backend '" + options.backend + "' (available: cpu, accel)";
-    return nullptr;
-  }
-  if (options.pipeline != "default" && options.pipeline != "reference") {
-    error = "unknown pipeline '" + options.pipeline +
-            "' (expected default or reference)";
-    return nullptr;
-  }
-  if (options.threadsGiven && options.threads < 1) {
-    error =
-        "--threads must be at least 1, got " + std::to_string(options.threads);
-    return nullptr;
-  }
+  // The Python package runs on the CPU only.
   CpuPipelineOptions pipelineOptions;
-  {
-    std::string fastMathError;
-    if (failed(
-            parseFastMath(options.fastMath, pipelineOptions, fastMathError))) {
-      error = "--fast-math=" + options.fastMath + ": " + fastMathError;
-      return nullptr;
-    }
-  }
   ExecutableOptions executableOptions;
-  executableOptions.targetCpu = options.targetCpu;
-  executableOptions.threads = options.threadsGiven ? options.threads : 0;
-  if (options.precision == "bf16") {
-    executableOptions.precision = LATHE_PRECISION_BF16;
-    if (!lathe_rt_cpu_has_bf16())
-      llvm::errs() << "lathe: note: oneDNN has no bf16 instructions "
-                      "(AVX512-BF16, AMX-BF16) on this CPU: "
-                      "--precision=bf16 runs in f32\n";
-  } else if (options.precision == "int8") {
+  if (failed(checkCpuCompileOptions(options, "cpu, accel", pipelineOptions,
+                                    executableOptions, error)))
+    return nullptr;
+  if (options.precision == "int8") {
     error = "--precision=int8 needs calibration data, which only lathe-run "
             "takes so far (--calibration-data=FILE.h5)";
     return nullptr;
-  } else if (options.precision != "f32") {
-    // The same message as lathe-run's.
-    error = "--precision=" + options.precision + ": expected f32, bf16 or int8";
-    return nullptr;
   }
+  noteIfBf16Unavailable("lathe", executableOptions);
 
   std::unique_ptr<LoadedModule> loaded(new LoadedModule());
   loaded->options = options;
@@ -274,23 +244,9 @@ LoadedModule::compile(const RunOptions &runOptions, DialectRegistry &registry,
     llvm::errs() << "lathe: warning: " << cacheWarning << "\n";
   if (!cacheHit) {
     PassManager pm = PassManager::on<ModuleOp>(&context);
-    LogicalResult built = success();
-    std::string pipelineError;
-    if (!options.passPipeline.empty()) {
-      StringRef text = options.passPipeline;
-      if (text.consume_front("builtin.module(") && text.consume_back(")")) {
-      }
-      llvm::raw_string_ostream os(pipelineError);
-      built = parsePassPipeline(text, pm, os);
-    } else if (options.pipeline == "reference") {
-      buildReferencePipeline(pm);
-    } else {
-      built = buildCpuPipeline(pm, "", pipelineError, pipelineOptions);
-    }
-    if (failed(built)) {
-      error = "bad pipeline: " + pipelineError;
+    if (failed(buildRunPipeline(pm, options, /*compileTo=*/"", pipelineOptions,
+                                nullptr, error)))
       return nullptr;
-    }
     if (failed(pm.run(*module))) {
       error =
           withDiagnostics("compilation of '" + options.inputFile + "' failed");

@@ -2,6 +2,7 @@
 
 #include "lathe/Driver/Observe.h"
 
+#include "lathe/Support/Progress.h"
 #include "lathe/runtime/Runtime.h"
 
 #include "llvm/Support/FileSystem.h"
@@ -10,7 +11,11 @@
 #include "llvm/Support/Program.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
+#include <chrono>
+#include <csignal>
 #include <cstdlib>
+#include <optional>
 #include <vector>
 
 #include <sys/syscall.h>
@@ -147,5 +152,131 @@ bool mlir::lathe::writeMemoryTimeline(llvm::StringRef path,
                 .str();
     return false;
   }
+  return true;
+}
+
+namespace {
+/// Set by SIGINT while interruptible timed calls run: the loop stops after
+/// the current call.
+volatile std::sig_atomic_t interrupted = 0;
+void onInterrupt(int) { interrupted = 1; }
+} // namespace
+
+double mlir::lathe::medianOf(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  size_t n = values.size();
+  if (n == 0)
+    return 0.0;
+  return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+}
+
+double ObservedCalls::minMs() const {
+  return timesMs.empty() ? 0.0
+                         : *std::min_element(timesMs.begin(), timesMs.end());
+}
+
+double ObservedCalls::medianMs() const { return medianOf(timesMs); }
+
+void ObservedCalls::printLatency(llvm::raw_ostream &os) const {
+  if (timesMs.empty())
+    return;
+  os << llvm::formatv("latency over {0} call(s): min {1:f3} ms, "
+                      "median {2:f3} ms\n",
+                      timesMs.size(), minMs(), medianMs());
+}
+
+void ObservedCalls::addToReport(llvm::json::Object &report,
+                                const CallObservation &how) const {
+  auto pathOrNull = [](const std::string &path) {
+    return path.empty() ? llvm::json::Value(nullptr) : llvm::json::Value(path);
+  };
+  report["calls_timed"] = static_cast<int64_t>(timesMs.size());
+  report["latency_ms"] =
+      llvm::json::Object{{"min", minMs()}, {"median", medianMs()}};
+  report["trace"] = pathOrNull(how.tracePath);
+  report["memory_timeline"] = how.memoryTimelinePath.empty()
+                                  ? llvm::json::Value(nullptr)
+                                  : llvm::json::Value(llvm::json::Object{
+                                        {"path", how.memoryTimelinePath},
+                                        {"peak_bytes", timelinePeakBytes}});
+}
+
+bool mlir::lathe::observeCalls(
+    const CallObservation &how, llvm::function_ref<bool(int call)> runCall,
+    llvm::function_ref<bool()> afterFirstCall,
+    llvm::function_ref<void(int call)> afterTimedCall, ObservedCalls &observed,
+    std::string &error) {
+  using Clock = std::chrono::steady_clock;
+  auto msSince = [](Clock::time_point start) {
+    return std::chrono::duration<double, std::milli>(Clock::now() - start)
+        .count();
+  };
+  observed = ObservedCalls();
+  std::vector<TracedCall> tracedCalls;
+  bool tracing = !how.tracePath.empty();
+  bool timeline = !how.memoryTimelinePath.empty();
+  if (tracing)
+    lathe_rt_trace_enable(1);
+  auto traced = [&](int call, llvm::StringRef name) {
+    int64_t start = tracing ? traceClockNs() : 0;
+    bool ok = runCall(call);
+    if (tracing)
+      tracedCalls.push_back({name.str(), start, traceClockNs() - start});
+    return ok;
+  };
+
+  if (timeline)
+    lathe_rt_mem_timeline_enable(1);
+  Clock::time_point firstStart = Clock::now();
+  bool firstOk = traced(0, "call #0 (results kept)");
+  observed.firstMs = msSince(firstStart);
+  if (timeline)
+    lathe_rt_mem_timeline_enable(0);
+  if (!firstOk || !afterFirstCall())
+    return false;
+
+  interrupted = 0;
+  using Handler = void (*)(int);
+  Handler previousHandler =
+      how.stopOnInterrupt ? std::signal(SIGINT, onInterrupt) : nullptr;
+  std::optional<Progress> progress;
+  if (how.repeat > 0 && how.showProgress)
+    progress.emplace(how.tool, "timed calls", how.repeat);
+  for (int r = 0; r < how.repeat && !interrupted; ++r) {
+    Clock::time_point start = Clock::now();
+    bool ok = traced(r + 1, "call #" + std::to_string(r + 1));
+    observed.timesMs.push_back(msSince(start));
+    if (!ok) {
+      if (how.stopOnInterrupt)
+        std::signal(SIGINT, previousHandler);
+      return false;
+    }
+    afterTimedCall(r + 1);
+    // Long runs say how far they are on stderr: a bar on a terminal, a line
+    // every few seconds elsewhere.
+    if (progress && r + 1 < how.repeat)
+      progress->update(r + 1, how.stopOnInterrupt
+                                  ? "Ctrl-C stops and writes the report"
+                                  : "");
+  }
+  if (progress)
+    progress->finish();
+  if (how.stopOnInterrupt)
+    std::signal(SIGINT, previousHandler);
+  observed.interrupted = interrupted;
+
+  if (tracing) {
+    lathe_rt_trace_enable(0);
+    if (!writeChromeTrace(how.tracePath, how.traceProcess, tracedCalls, error))
+      return false;
+  }
+  if (timeline &&
+      !writeMemoryTimeline(how.memoryTimelinePath, how.timelineTitle,
+                           observed.timelinePeakBytes, error))
+    return false;
+  if (observed.interrupted)
+    llvm::errs() << how.tool << ": interrupted after "
+                 << observed.timesMs.size() << " of " << how.repeat
+                 << " timed calls\n";
   return true;
 }

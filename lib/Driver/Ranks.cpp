@@ -8,8 +8,12 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Program.h"
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
+#include <thread>
 #include <unistd.h>
 
 using namespace mlir;
@@ -79,6 +83,42 @@ std::string commError(const char *what) {
 }
 
 } // namespace
+
+bool mlir::lathe::runOnRankZero(llvm::function_ref<void()> work,
+                                std::string &error) {
+  if (lathe_rt_comm_rank() != 0) {
+    for (int64_t done = 0; !done;)
+      if (lathe_rt_comm_broadcast_bytes(&done, sizeof(done), 0) != 0) {
+        error = commError("cannot wait for rank 0");
+        return false;
+      }
+    return true;
+  }
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool finished = false, sent = true;
+  std::thread heartbeat([&] {
+    std::unique_lock<std::mutex> lock(mutex);
+    for (int64_t done = 0; !done && sent;) {
+      cv.wait_for(lock, std::chrono::seconds(1), [&] { return finished; });
+      done = finished;
+      lock.unlock();
+      bool ok = lathe_rt_comm_broadcast_bytes(&done, sizeof(done), 0) == 0;
+      lock.lock();
+      sent = ok;
+    }
+  });
+  work();
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    finished = true;
+  }
+  cv.notify_one();
+  heartbeat.join();
+  if (!sent)
+    error = commError("cannot tell the other ranks that rank 0 is working");
+  return sent;
+}
 
 bool mlir::lathe::broadcastCompiledModule(CompiledModule &compiled, bool ok,
                                           std::string &error) {

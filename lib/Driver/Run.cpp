@@ -4,6 +4,7 @@
 
 #include "lathe/Dialect/Lathe/LatheOps.h"
 #include "lathe/Driver/CompileCache.h"
+#include "lathe/Driver/CpuCompile.h"
 #include "lathe/Driver/Executable.h"
 #include "lathe/Driver/HostTensors.h"
 #include "lathe/Driver/Int8.h"
@@ -14,7 +15,6 @@
 #endif
 #include "lathe/Interfaces/FlopsInterface.h"
 #include "lathe/Support/ParseGuard.h"
-#include "lathe/Support/Progress.h"
 #include "lathe/Target/CPU/Pipeline.h"
 #include "lathe/runtime/Comm.h"
 #include "lathe/runtime/Runtime.h"
@@ -50,7 +50,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <csignal>
 #include <cstring>
 #include <functional>
 #include <mutex>
@@ -150,11 +149,6 @@ private:
   llvm::json::Array decisions;
 };
 
-/// Set by SIGINT while timed calls run: the loop stops after the current
-/// call, and the report of the calls done is written.
-volatile std::sig_atomic_t interrupted = 0;
-void onInterrupt(int) { interrupted = 1; }
-
 /// True when `spec` names a file lathe-run can write: FILE.npy, or an HDF5
 /// dataset FILE.h5:/dataset (.hdf5, .he5 too).
 bool isWritableTensorSpec(StringRef spec) {
@@ -230,27 +224,19 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
 #else
   const char *backends = "cpu, accel";
 #endif
-  if (options.backend != "cpu")
-    return fail("unknown backend '" + options.backend +
-                "' (available: " + backends + ")");
-  if (options.pipeline != "default" && options.pipeline != "reference")
-    return fail("unknown pipeline '" + options.pipeline +
-                "' (expected default or reference)");
+  CpuPipelineOptions pipelineOptions;
+  ExecutableOptions executableOptions;
+  {
+    std::string optionError;
+    if (failed(checkCpuCompileOptions(options, backends, pipelineOptions,
+                                      executableOptions, optionError)))
+      return fail(optionError);
+  }
   if (options.repeat < 0)
     return fail("--repeat must be >= 0, got " + llvm::Twine(options.repeat));
   if (options.repeat > kMaxRepeat)
     return fail("--repeat=" + llvm::Twine(options.repeat) +
                 " is above the cap of " + llvm::Twine(kMaxRepeat) + " calls");
-  if (options.threadsGiven && options.threads < 1)
-    return fail("--threads must be at least 1, got " +
-                llvm::Twine(options.threads));
-  CpuPipelineOptions pipelineOptions;
-  pipelineOptions.trace = !options.tracePath.empty();
-  {
-    std::string fastMathError;
-    if (failed(parseFastMath(options.fastMath, pipelineOptions, fastMathError)))
-      return fail("--fast-math=" + options.fastMath + ": " + fastMathError);
-  }
   for (const std::string &spec : options.outputs)
     if (!isWritableTensorSpec(spec))
       return fail("--output '" + spec +
@@ -396,11 +382,6 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
     }
   }
 
-  // Compile, or load the compiled module from the cache. A run that asks for
-  // the report (which describes the compilation) or for IR compiles anyway.
-  ExecutableOptions executableOptions;
-  executableOptions.targetCpu = options.targetCpu;
-  executableOptions.threads = options.threadsGiven ? options.threads : 0;
   if (distributed && !options.threadsGiven) {
     // The ranks share this machine's cores (more threads than cores makes
     // every collective wait for descheduled threads).
@@ -409,13 +390,8 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
     executableOptions.threads = static_cast<int>(std::max<int64_t>(
         1, int64_t(std::thread::hardware_concurrency()) / localRanks));
   }
-  if (options.precision == "bf16") {
-    executableOptions.precision = LATHE_PRECISION_BF16;
-    if (!lathe_rt_cpu_has_bf16())
-      llvm::errs() << "lathe-run: note: oneDNN has no bf16 instructions "
-                      "(AVX512-BF16, AMX-BF16) on this CPU: "
-                      "--precision=bf16 runs in f32\n";
-  } else if (options.precision == "int8") {
+  noteIfBf16Unavailable("lathe-run", executableOptions);
+  if (options.precision == "int8") {
     if (options.calibrationData.empty())
       return fail("--precision=int8 needs --calibration-data=FILE.h5 (one "
                   "dataset per argument of @" +
@@ -428,9 +404,6 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
                       "instructions (AVX-VNNI, AVX512-VNNI, AMX-INT8) on this "
                       "CPU: --precision=int8 runs on its slower AVX2 int8 "
                       "code\n";
-  } else if (options.precision != "f32") {
-    return fail("--precision=" + options.precision +
-                ": expected f32, bf16 or int8");
   }
   if (!options.calibrationData.empty() && options.precision != "int8")
     return fail("--calibration-data is only used with --precision=int8");
@@ -449,6 +422,9 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
     for (double v : calibration.ranges)
       os << llvm::formatv("{0:e9},", v);
   }
+
+  // Compile, or load the compiled module from the cache. A run that asks for
+  // the report (which describes the compilation) or for IR compiles anyway.
   CompileCache cache(options.noCache ? "" : options.cacheDir,
                      CompileCache::defaultMaxBytes());
   std::string cacheKey, cacheWarning;
@@ -478,7 +454,6 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
       if (failed(applyPassManagerCLOptions(pm)))
         return fail("invalid pass manager options");
       applyDefaultTimingPassManagerCLOptions(pm);
-      LogicalResult built = success();
       // The report's static peak prediction works on the module as it leaves
       // the 'bufferize' phase: a copy taken then, not a second compilation.
       PhaseCallback onPhaseEnd;
@@ -487,20 +462,10 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
           if (phase == CpuPhase::Bufferize && !bufferized)
             bufferized = module.clone();
         };
-      if (!options.passPipeline.empty()) {
-        StringRef text = options.passPipeline;
-        if (text.consume_front("builtin.module(") && text.consume_back(")")) {
-        }
-        llvm::raw_string_ostream os(error);
-        built = parsePassPipeline(text, pm, os);
-      } else if (options.pipeline == "reference") {
-        buildReferencePipeline(pm);
-      } else {
-        built = buildCpuPipeline(pm, options.compileTo, error, pipelineOptions,
-                                 std::move(onPhaseEnd));
-      }
-      if (failed(built))
-        return fail("bad pipeline: " + error);
+      if (failed(buildRunPipeline(pm, options, options.compileTo,
+                                  pipelineOptions, std::move(onPhaseEnd),
+                                  error)))
+        return fail(error);
       pm.addInstrumentation(std::move(decisionCollector));
       if (failed(pm.run(*module)))
         return fail("compilation of '" + options.inputFile + "' failed");
@@ -539,42 +504,51 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
   if (!invocation)
     return fail(error);
   double compileMs = msSince(compileStart);
-  auto invoke = [&]() -> bool {
-    std::string callError;
-    if (invocation->run(callError))
-      return true;
-    llvm::errs() << "lathe-run: error: " << callError << "\n";
-    return false;
-  };
-
-  // --trace records every call; --memory-timeline the first.
-  std::vector<TracedCall> tracedCalls;
-  bool tracing = !options.tracePath.empty() && root;
-  bool timeline = !options.memoryTimelinePath.empty() && root;
-  if (tracing)
-    lathe_rt_trace_enable(1);
-  auto tracedInvoke = [&](llvm::StringRef name) -> bool {
-    int64_t start = tracing ? traceClockNs() : 0;
-    bool ok = invoke();
-    if (tracing)
-      tracedCalls.push_back({name.str(), start, traceClockNs() - start});
-    return ok;
-  };
 
   // The first call is the one whose results are kept (and the warm-up).
+  // --trace records every call; --memory-timeline the first.
   lathe_rt_mem_reset_peak();
   lathe_rt_profile_reset();
   lathe_rt_comm_reset_counters();
-  if (timeline)
-    lathe_rt_mem_timeline_enable(1);
-  bool firstOk = tracedInvoke("call #0 (results kept)");
-  if (timeline)
-    lathe_rt_mem_timeline_enable(0);
-  if (!firstOk)
-    return 1;
-  // The bytes this rank handed to each collective during that call.
+  CallObservation how;
+  how.tool = "lathe-run";
+  how.repeat = options.repeat;
+  if (root) {
+    how.tracePath = options.tracePath;
+    how.memoryTimelinePath = options.memoryTimelinePath;
+  }
+  how.traceProcess = "lathe-run " + options.inputFile + " @" + options.entry;
+  how.timelineTitle = "live bytes over one call of @" + options.entry + " (" +
+                      options.inputFile + ")";
+  how.showProgress = root;
+  // SIGINT during the timed calls ends them: the report says how many ran.
+  how.stopOnInterrupt = true;
+  auto runCall = [&](int call) {
+    std::string callError;
+    bool ok = invocation->run(callError);
+    if (!ok)
+      llvm::errs() << "lathe-run: error: " << callError << "\n";
+    if (call > 0)
+      invocation->freeResults();
+    return ok;
+  };
+
+  // The bytes this rank handed to each collective during the first call.
   llvm::json::Array comm;
-  {
+  std::vector<HostTensor> results;
+  std::vector<HostTensor> int8Results;
+  int64_t peakBytes = 0;
+  // Per kernel kind, its time in each timed call (the profile counters are
+  // cumulative; read after every call), so the report can give medians.
+  std::vector<std::vector<double>> kernelCallMs;
+  auto profileMs = [] {
+    std::vector<double> ms(lathe_rt_profile_count());
+    for (size_t k = 0; k < ms.size(); ++k)
+      ms[k] = lathe_rt_profile_ms(static_cast<int>(k));
+    return ms;
+  };
+  std::vector<double> before;
+  auto afterFirstCall = [&] {
     lathe_comm_counter counters[32];
     int64_t n = std::min<int64_t>(lathe_rt_comm_counters(counters, 32), 32);
     for (int64_t c = 0; c < n; ++c) {
@@ -587,87 +561,48 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
           {"calls", counters[c].calls},
           {"bytes", counters[c].bytes}});
     }
-  }
-  std::vector<HostTensor> results;
-  if (!invocation->takeResults(results, error))
-    return fail(error);
-  int64_t peakBytes = lathe_rt_mem_peak();
-  // int8: the same module on the first calibration batch, against f32.
-  std::vector<HostTensor> int8Results;
-  if (options.precision == "int8") {
-    std::vector<const lathe_host_tensor *> views;
-    for (const HostTensor &input : calibration.firstInputs)
-      views.push_back(&input.t);
-    std::unique_ptr<Invocation> check =
-        executable->prepare(options.entry, fnType, views, error);
-    if (!check || !check->run(error) || !check->takeResults(int8Results, error))
-      return fail("int8 run on the first calibration batch: " + error);
-    // That check is not part of the calls measured.
-    lathe_rt_mem_reset_peak();
-  }
-
-  std::vector<double> timesMs;
-  // Per kernel kind, its time in each timed call (the profile counters are
-  // cumulative; read after every call), so the report can give medians.
-  std::vector<std::vector<double>> kernelCallMs;
-  auto profileMs = [] {
-    std::vector<double> ms(lathe_rt_profile_count());
-    for (size_t k = 0; k < ms.size(); ++k)
-      ms[k] = lathe_rt_profile_ms(static_cast<int>(k));
-    return ms;
-  };
-  if (options.repeat > 0)
-    lathe_rt_profile_reset();
-  std::vector<double> before = profileMs();
-  // SIGINT during the timed calls ends them: the report says how many ran.
-  interrupted = 0;
-  auto previousHandler = std::signal(SIGINT, onInterrupt);
-  std::optional<Progress> progress;
-  if (options.repeat > 0 && root)
-    progress.emplace("lathe-run", "timed calls", options.repeat);
-  for (int r = 0; r < options.repeat && !interrupted; ++r) {
-    Clock::time_point start = Clock::now();
-    bool ok = tracedInvoke("call #" + std::to_string(r + 1));
-    timesMs.push_back(msSince(start));
-    invocation->freeResults();
-    if (!ok) {
-      std::signal(SIGINT, previousHandler);
-      return 1;
+    if (!invocation->takeResults(results, error)) {
+      fail(error);
+      return false;
     }
+    peakBytes = lathe_rt_mem_peak();
+    // int8: the same module on the first calibration batch, against f32.
+    if (options.precision == "int8") {
+      std::vector<const lathe_host_tensor *> views;
+      for (const HostTensor &input : calibration.firstInputs)
+        views.push_back(&input.t);
+      std::unique_ptr<Invocation> check =
+          executable->prepare(options.entry, fnType, views, error);
+      if (!check || !check->run(error) ||
+          !check->takeResults(int8Results, error)) {
+        fail("int8 run on the first calibration batch: " + error);
+        return false;
+      }
+      // That check is not part of the calls measured.
+      lathe_rt_mem_reset_peak();
+    }
+    if (options.repeat > 0)
+      lathe_rt_profile_reset();
+    before = profileMs();
+    return true;
+  };
+  auto afterTimedCall = [&](int call) {
     std::vector<double> after = profileMs();
     kernelCallMs.resize(after.size());
     for (size_t k = 0; k < after.size(); ++k) {
-      kernelCallMs[k].resize(r, 0.0); // kinds registered during this call
+      // Kinds registered during this call.
+      kernelCallMs[k].resize(call - 1, 0.0);
       kernelCallMs[k].push_back(after[k] - (k < before.size() ? before[k] : 0));
     }
     before = std::move(after);
-    // Long runs say how far they are on stderr: a bar on a terminal, a line
-    // every few seconds elsewhere.
-    if (progress && r + 1 < options.repeat)
-      progress->update(r + 1, "Ctrl-C stops and writes the report");
-  }
-  if (progress)
-    progress->finish();
-  std::signal(SIGINT, previousHandler);
-  if (tracing) {
-    lathe_rt_trace_enable(0);
-    if (!writeChromeTrace(options.tracePath,
-                          "lathe-run " + options.inputFile + " @" +
-                              options.entry,
-                          tracedCalls, error))
-      return fail(error);
-  }
-  int64_t timelinePeak = 0;
-  if (timeline &&
-      !writeMemoryTimeline(options.memoryTimelinePath,
-                           "live bytes over one call of @" + options.entry +
-                               " (" + options.inputFile + ")",
-                           timelinePeak, error))
-    return fail(error);
-  int callsDone = static_cast<int>(timesMs.size());
-  if (interrupted)
-    llvm::errs() << "lathe-run: interrupted after " << callsDone << " of "
-                 << options.repeat << " timed calls\n";
+  };
+  ObservedCalls observed;
+  std::string observeError;
+  if (!observeCalls(how, runCall, afterFirstCall, afterTimedCall, observed,
+                    observeError))
+    return observeError.empty() ? 1 : fail(observeError);
+  bool interrupted = observed.interrupted;
+  int callsDone = static_cast<int>(observed.timesMs.size());
   peakBytes = std::max(peakBytes, lathe_rt_mem_peak());
 
   // Every rank holds the results; rank 0 speaks for them.
@@ -680,22 +615,7 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
       return fail("output #" + llvm::Twine(i) + ": " + error);
   }
 
-  auto median = [](std::vector<double> values) {
-    std::sort(values.begin(), values.end());
-    size_t n = values.size();
-    if (n == 0)
-      return 0.0;
-    return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
-  };
-  double minMs = 0, medianMs = 0;
-  if (!timesMs.empty()) {
-    minMs = *std::min_element(timesMs.begin(), timesMs.end());
-    size_t n = timesMs.size();
-    medianMs = median(timesMs);
-    llvm::outs() << llvm::formatv("latency over {0} call(s): min {1:f3} ms, "
-                                  "median {2:f3} ms\n",
-                                  n, minMs, medianMs);
-  }
+  observed.printLatency(llvm::outs());
   if (options.precision == "int8")
     llvm::outs() << int8Summary(calibration, int8Results) << "\n";
   const char *cacheState = cacheKey.empty() ? "" : cacheHit ? " (cached)" : "";
@@ -714,7 +634,7 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
       // too. Without --repeat, the one call.
       double meanMs = lathe_rt_profile_ms(k) / repeats;
       double ms = static_cast<size_t>(k) < kernelCallMs.size()
-                      ? median(kernelCallMs[k])
+                      ? medianOf(kernelCallMs[k])
                       : meanMs;
       kernelMs += ms;
       kernels[lathe_rt_profile_name(k)] =
@@ -722,9 +642,9 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
                              {"mean_ms", meanMs},
                              {"calls", lathe_rt_profile_calls(k) / repeats}};
     }
-    if (!timesMs.empty())
+    if (!observed.timesMs.empty())
       kernels["generated_code"] = llvm::json::Object{
-          {"ms", std::max(0.0, medianMs - kernelMs)}, {"calls", 1}};
+          {"ms", std::max(0.0, observed.medianMs() - kernelMs)}, {"calls", 1}};
     // memred-estimate-peak-memory (buffer liveness after bufferization plus
     // the memred kernels' scratch) on the entry, beside the measured peak.
     std::optional<int64_t> estimateBytes;
@@ -779,8 +699,7 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
                                            : "miss"},
         {"constant_data_bytes", static_cast<int64_t>(constantBytes)},
         {"repeat", options.repeat},
-        {"calls_timed", callsDone},
-        {"interrupted", static_cast<bool>(interrupted)},
+        {"interrupted", interrupted},
         {"target_cpu", options.targetCpu},
         {"fast_math",
          options.passPipeline.empty()
@@ -788,8 +707,6 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
                                      ? std::string("none")
                                      : pipelineOptions.fastMathName())
              : llvm::json::Value(nullptr)},
-        {"latency_ms",
-         llvm::json::Object{{"min", minMs}, {"median", medianMs}}},
         {"flops", flops},
         {"flops_complete", flopsComplete},
         {"flops_at_input_shapes", flopsAtInputShapes},
@@ -804,15 +721,8 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
         {"decisions", decisionsSeen->take()},
         {"ranks", std::max<int64_t>(options.ranks, 1)},
         {"comm", std::move(comm)},
-        {"trace", options.tracePath.empty()
-                      ? llvm::json::Value(nullptr)
-                      : llvm::json::Value(options.tracePath)},
-        {"memory_timeline", options.memoryTimelinePath.empty()
-                                ? llvm::json::Value(nullptr)
-                                : llvm::json::Value(llvm::json::Object{
-                                      {"path", options.memoryTimelinePath},
-                                      {"peak_bytes", timelinePeak}})},
     };
+    observed.addToReport(report, how);
     std::error_code ec;
     llvm::raw_fd_ostream os(options.reportPath, ec);
     if (ec)

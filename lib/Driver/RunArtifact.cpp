@@ -10,7 +10,6 @@
 #include "lathe/Driver/HostTensors.h"
 #include "lathe/Driver/Observe.h"
 #include "lathe/Driver/Run.h"
-#include "lathe/Support/Progress.h"
 #include "lathe/runtime/Model.h"
 #include "lathe/runtime/ModelFormat.h"
 
@@ -25,7 +24,6 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
-#include <optional>
 
 using namespace mlir;
 using namespace mlir::lathe;
@@ -178,78 +176,48 @@ int mlir::lathe::runArtifactMain(const RunOptions &options) {
   for (const HostTensor &t : inputs)
     views.push_back(t.t);
 
-  // The first call: its results are kept.
+  // The first call's results are kept; the timed calls write into buffers
+  // of their own. --trace records every call (kernel calls; the generated
+  // code of a .lathe file has no region marks), --memory-timeline the first.
   holder.outputs.assign(numOutputs, lathe_host_tensor{});
-  lathe_rt_profile_reset();
-  // --trace records every call (kernel calls; the generated code of a
-  // .lathe file has no region marks), --memory-timeline the first.
-  std::vector<TracedCall> tracedCalls;
-  bool tracing = !options.tracePath.empty();
-  bool timeline = !options.memoryTimelinePath.empty();
-  if (tracing)
-    lathe_rt_trace_enable(1);
-  auto traced = [&](llvm::StringRef name, auto &&call) {
-    int64_t start = tracing ? traceClockNs() : 0;
-    bool ok = call();
-    if (tracing)
-      tracedCalls.push_back({name.str(), start, traceClockNs() - start});
-    return ok;
-  };
-  Clock::time_point firstStart = Clock::now();
-  if (timeline)
-    lathe_rt_mem_timeline_enable(1);
-  bool firstOk = traced("call #0 (results kept)", [&] {
-    return lathe_model_run(model, views.data(), numInputs,
-                           holder.outputs.data(), numOutputs) == LATHE_OK;
-  });
-  if (timeline)
-    lathe_rt_mem_timeline_enable(0);
-  if (!firstOk)
-    return fail(lathe_status_message());
-  double firstMs = msSince(firstStart);
-
-  // Timed calls write into the first call's buffers.
   std::vector<lathe_host_tensor> scratch(numOutputs);
   std::vector<HostTensor> scratchOwner(numOutputs);
-  for (int32_t i = 0; i < numOutputs; ++i) {
-    const lathe_host_tensor &first = holder.outputs[i];
-    if (lathe_host_tensor_alloc(&scratchOwner[i].t, first.dtype, first.rank,
-                                first.shape) != LATHE_OK)
-      return fail(lathe_rt_last_error());
-    scratch[i] = scratchOwner[i].t;
-  }
-  if (options.repeat > 0)
-    lathe_rt_profile_reset();
-  std::vector<double> timesMs;
-  std::optional<Progress> progress;
-  if (options.repeat > 0)
-    progress.emplace("lathe-run", "timed calls", options.repeat);
-  for (int r = 0; r < options.repeat; ++r) {
-    Clock::time_point start = Clock::now();
-    if (!traced("call #" + std::to_string(r + 1), [&] {
-          return lathe_model_run(model, views.data(), numInputs, scratch.data(),
-                                 numOutputs) == LATHE_OK;
-        }))
-      return fail(lathe_status_message());
-    timesMs.push_back(msSince(start));
-    if (progress && r + 1 < options.repeat)
-      progress->update(r + 1);
-  }
-  if (progress)
-    progress->finish();
+  lathe_rt_profile_reset();
+  CallObservation how;
+  how.tool = "lathe-run";
+  how.repeat = options.repeat;
+  how.tracePath = options.tracePath;
+  how.traceProcess = "lathe-run " + options.inputFile;
+  how.memoryTimelinePath = options.memoryTimelinePath;
+  how.timelineTitle = "live bytes over one call (" + options.inputFile + ")";
+  auto runCall = [&](int call) {
+    lathe_host_tensor *outputs =
+        call == 0 ? holder.outputs.data() : scratch.data();
+    if (lathe_model_run(model, views.data(), numInputs, outputs, numOutputs) ==
+        LATHE_OK)
+      return true;
+    fail(lathe_status_message());
+    return false;
+  };
+  auto allocScratch = [&] {
+    for (int32_t i = 0; i < numOutputs; ++i) {
+      const lathe_host_tensor &first = holder.outputs[i];
+      if (lathe_host_tensor_alloc(&scratchOwner[i].t, first.dtype, first.rank,
+                                  first.shape) != LATHE_OK) {
+        fail(lathe_rt_last_error());
+        return false;
+      }
+      scratch[i] = scratchOwner[i].t;
+    }
+    if (options.repeat > 0)
+      lathe_rt_profile_reset();
+    return true;
+  };
+  ObservedCalls observed;
   std::string observeError;
-  if (tracing) {
-    lathe_rt_trace_enable(0);
-    if (!writeChromeTrace(options.tracePath, "lathe-run " + options.inputFile,
-                          tracedCalls, observeError))
-      return fail(observeError);
-  }
-  int64_t timelinePeak = 0;
-  if (timeline && !writeMemoryTimeline(options.memoryTimelinePath,
-                                       "live bytes over one call (" +
-                                           options.inputFile + ")",
-                                       timelinePeak, observeError))
-    return fail(observeError);
+  if (!observeCalls(
+          how, runCall, allocScratch, [](int) {}, observed, observeError))
+    return observeError.empty() ? 1 : fail(observeError);
 
   for (int32_t i = 0; i < numOutputs; ++i) {
     HostTensor result;
@@ -262,21 +230,10 @@ int mlir::lathe::runArtifactMain(const RunOptions &options) {
     if (!ok)
       return fail("output #" + llvm::Twine(i) + ": " + error);
   }
-  double minMs = 0, medianMs = 0;
-  if (!timesMs.empty()) {
-    std::vector<double> sorted = timesMs;
-    std::sort(sorted.begin(), sorted.end());
-    size_t n = sorted.size();
-    minMs = sorted.front();
-    medianMs =
-        n % 2 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
-    llvm::outs() << llvm::formatv("latency over {0} call(s): min {1:f3} ms, "
-                                  "median {2:f3} ms\n",
-                                  n, minMs, medianMs);
-  }
+  observed.printLatency(llvm::outs());
   llvm::outs() << llvm::formatv("load {0:f1} ms, first call {1:f1} ms "
                                 "(compiled ahead of time)\n",
-                                loadMs, firstMs);
+                                loadMs, observed.firstMs);
 
   if (!options.reportPath.empty()) {
     auto metadata = [&](const char *key) {
@@ -284,7 +241,7 @@ int mlir::lathe::runArtifactMain(const RunOptions &options) {
       return value ? llvm::json::Value(value) : llvm::json::Value(nullptr);
     };
     llvm::json::Object kernels;
-    int repeats = std::max<int>(timesMs.size(), 1);
+    int repeats = std::max<int>(observed.timesMs.size(), 1);
     for (int k = 0; k < lathe_rt_profile_count(); ++k)
       kernels[lathe_rt_profile_name(k)] =
           llvm::json::Object{{"ms", lathe_rt_profile_ms(k) / repeats},
@@ -298,21 +255,11 @@ int mlir::lathe::runArtifactMain(const RunOptions &options) {
         {"cpu_features", metadata("cpu_features")},
         {"precision", metadata("precision")},
         {"load_ms", loadMs},
-        {"first_call_ms", firstMs},
+        {"first_call_ms", observed.firstMs},
         {"repeat", options.repeat},
-        {"calls_timed", static_cast<int64_t>(timesMs.size())},
-        {"latency_ms",
-         llvm::json::Object{{"min", minMs}, {"median", medianMs}}},
         {"kernels", std::move(kernels)},
-        {"trace", options.tracePath.empty()
-                      ? llvm::json::Value(nullptr)
-                      : llvm::json::Value(options.tracePath)},
-        {"memory_timeline", options.memoryTimelinePath.empty()
-                                ? llvm::json::Value(nullptr)
-                                : llvm::json::Value(llvm::json::Object{
-                                      {"path", options.memoryTimelinePath},
-                                      {"peak_bytes", timelinePeak}})},
     };
+    observed.addToReport(report, how);
     std::error_code ec;
     llvm::raw_fd_ostream os(options.reportPath, ec);
     if (ec)

@@ -1,6 +1,7 @@
 //===- RunCUDA.cpp - lathe-run --backend=cuda -----------------------------===//
 
 #include "lathe/Driver/RunCUDA.h"
+#include "lathe/Support/MemRefDescriptor.h"
 
 // Built only with the CUDA target (LATHE_CUDA: a CUDA toolkit was found).
 #ifdef LATHE_HAS_CUDA
@@ -192,17 +193,9 @@ static int executeOnDevice(ModuleOp module, FunctionType fnType,
         toDevice(device, inputs[i].t.data, inputs[i].numBytes()))
       return fail(llvm::Twine("--backend=cuda: ") + lastError());
     buffers.blocks.push_back(device);
-    // {allocated, aligned, offset, sizes, strides}
-    std::vector<int64_t> &desc = argDescs[i];
-    int64_t rank = inputs[i].t.rank;
-    desc.assign(3 + 2 * rank, 0);
-    desc[0] = desc[1] = reinterpret_cast<int64_t>(device);
-    int64_t stride = 1;
-    for (int64_t d = rank - 1; d >= 0; --d) {
-      desc[3 + d] = inputs[i].t.shape[d];
-      desc[3 + rank + d] = stride;
-      stride *= inputs[i].t.shape[d];
-    }
+    argDescs[i] = makeMemRefDescriptor(
+        device, std::vector<int64_t>(inputs[i].t.shape,
+                                     inputs[i].t.shape + inputs[i].t.rank));
   }
   // Results: one descriptor after the other (the C interface's struct).
   size_t resultWords = 0;

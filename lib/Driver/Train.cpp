@@ -198,19 +198,32 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
   if (o.comm != "fp32" && o.comm != "sdp4bit" && o.comm != "qw" &&
       o.comm != "zeropp")
     return fail("--comm=" + o.comm + ": expected fp32, sdp4bit, qw or zeropp");
-  if (o.batch % o.ranks != 0)
+  if (o.seqParallel && o.comm != "fp32")
+    return fail("--seq-parallel shards the sequence and keeps the whole "
+                "parameters on every rank; --comm=" +
+                o.comm +
+                " quantizes the weights and gradients of sharded data "
+                "parallelism: use one or the other");
+  if (o.seqParallel && o.ranksPerNode > 0)
+    return fail("--ranks-per-node is for sharded data parallelism; "
+                "--seq-parallel shards the sequence over one flat group of "
+                "--ranks=" +
+                llvm::Twine(o.ranks) + " ranks");
+  if (!o.seqParallel && o.batch % o.ranks != 0)
     return fail("--batch=" + llvm::Twine(o.batch) +
                 " must be a multiple of --ranks=" + llvm::Twine(o.ranks) +
                 " (each rank takes an equal part of every batch)");
-  // Sharded data parallelism: the ranks are Open MPI processes. Started
-  // without mpirun, lathe-train starts itself under it.
-  bool sharded = o.ranks > 1 || o.comm != "fp32";
+  // Sharded data parallelism (or, with --seq-parallel, sequence
+  // parallelism): the ranks are Open MPI processes. Started without mpirun,
+  // lathe-train starts itself under it. `sharded` is data parallelism: the
+  // optimizer state is split over the ranks.
+  bool sharded = !o.seqParallel && (o.ranks > 1 || o.comm != "fp32");
   if (o.ranks > 1 && !launchedByMpirun()) {
     std::string launchError;
     relaunchUnderMpirun(o.ranks, o.commandLine, launchError);
     return fail(launchError);
   }
-  if (sharded || launchedByMpirun()) {
+  if (sharded || o.ranks > 1 || launchedByMpirun()) {
     if (lathe_rt_comm_init() != 0)
       return fail(llvm::Twine("cannot start the multi-rank runtime: ") +
                   lathe_rt_last_error());
@@ -223,7 +236,9 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
       worldRank = lathe_rt_comm_rank();
   }
   bool root = worldRank <= 0;
-  int64_t localBatch = o.batch / o.ranks;
+  // Sequence parallelism: every rank takes the whole batch (and its part of
+  // each sequence).
+  int64_t localBatch = o.seqParallel ? o.batch : o.batch / o.ranks;
 
   std::string error;
   MLIRContext context(registry);
@@ -232,6 +247,13 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
   context.printOpOnDiagnostic(false);
   llvm::SourceMgr sourceMgr;
   SourceMgrDiagnosticHandler diagHandler(sourceMgr, &context);
+  // Every rank compiles the same module into the same errors: rank 0 prints
+  // them.
+  if (worldRank > 0)
+    context.getDiagEngine().registerHandler(
+        [](Diagnostic &) { return success(); });
+  std::string seeAbove =
+      worldRank > 0 ? "(rank 0 prints the error)" : "(see the error above)";
   OwningOpRef<ModuleOp> module =
       parseFileOrExit(o.inputFile, &context, sourceMgr, "lathe-train", error);
   if (!module && !error.empty())
@@ -252,7 +274,7 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
     appendOptions.frozen.assign(o.frozen.begin(), o.frozen.end());
     pm.addPass(createLatheAppendLoss(appendOptions));
     if (failed(pm.run(*module)))
-      return fail("cannot build @loss from @main (see the error above)");
+      return fail("cannot build @loss from @main " + seeAbove);
   } else if (!o.loss.empty()) {
     return fail("--loss given, but '" + o.inputFile +
                 "' already has a @loss function");
@@ -282,6 +304,15 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
     (args[i].param ? params : batchArgs).push_back(i);
   if (params.empty())
     return fail("@loss has no argument marked lathe.param: nothing to train");
+  if (o.seqParallel &&
+      (batchArgs.empty() || args[batchArgs.front()].type.getRank() < 2))
+    return fail(
+        "--seq-parallel shards dimension 1 (the sequence) of @loss's first "
+        "data argument, but " +
+        (batchArgs.empty()
+             ? std::string("@loss has none")
+             : "'" + args[batchArgs.front()].name + "' has rank " +
+                   std::to_string(args[batchArgs.front()].type.getRank())));
 
   // Data: one dataset per batch argument, samples along dimension 0.
   auto readData = [&](const std::string &fileName, std::vector<HostTensor> &out,
@@ -334,9 +365,10 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
       return fail("argument '" + args[i].name + "' has a static batch of " +
                   llvm::Twine(args[i].type.getDimSize(0)) +
                   ", but --batch=" + llvm::Twine(o.batch) +
-                  (o.ranks > 1 ? " gives each of the " + llvm::Twine(o.ranks) +
-                                     " ranks " + llvm::Twine(localBatch)
-                               : llvm::Twine("")));
+                  (o.ranks > 1 && !o.seqParallel
+                       ? " gives each of the " + llvm::Twine(o.ranks) +
+                             " ranks " + llvm::Twine(localBatch)
+                       : llvm::Twine("")));
   if (samples < o.batch)
     return fail("'" + o.dataFile + "' has " + llvm::Twine(samples) +
                 " samples, fewer than --batch=" + llvm::Twine(o.batch));
@@ -355,6 +387,18 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
   bool hasPredict = bool(module->lookupSymbol<func::FuncOp>("loss_predict"));
   {
     PassManager pm = PassManager::on<ModuleOp>(&context);
+    if (o.seqParallel) {
+      // Activations sharded along the sequence, the Ulysses all-to-alls
+      // around each attention; lathe-differentiate then swaps the axes of
+      // each all-to-all in the backward and all-reduces the gradients of
+      // the (replicated) parameters.
+      SeqShardUlyssesOptions ulysses;
+      ulysses.degree = o.ranks;
+      ulysses.function = "loss";
+      ulysses.seqArg = batchArgs.front();
+      ulysses.seqDim = 1;
+      pm.addPass(createSeqShardUlysses(ulysses));
+    }
     // Attention as memred ops first, so that its gradient is
     // memred.attention_grad (scores recomputed block by block) rather than
     // the linalg backward, which stores the L x L probabilities.
@@ -395,7 +439,7 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
       }
     }
     if (failed(pm.run(*module)))
-      return fail("cannot build the training step (see the error above)");
+      return fail("cannot build the training step " + seeAbove);
   }
   FunctionType stepType, lossType, predictType;
   if (failed(getEntrySignature(*module, "loss_train_step", stepType, error)) ||
@@ -433,7 +477,7 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
   }
   CompiledModule compiled;
   bool compiledOk = true;
-  if (root) {
+  auto compileStep = [&] {
     // The compile cache (as lathe-run's): keyed by the training step's IR
     // before the CPU pipeline, which the options above are all baked into.
     CompileCache cache(o.noCache ? "" : CompileCache::defaultDir(),
@@ -458,8 +502,11 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
       CpuPipelineOptions cpu;
       cpu.attentionMinScores = o.attentionMinScores;
       cpu.trace = !o.tracePath.empty();
-      if (failed(buildCpuPipeline(pm, "", error, cpu)))
-        return fail("bad pipeline: " + error);
+      if (failed(buildCpuPipeline(pm, "", error, cpu))) {
+        compiledOk = false;
+        error = "bad pipeline: " + error;
+        return;
+      }
       compiledOk =
           succeeded(pm.run(*module)) &&
           succeeded(compileModule(*module, exeOptions, compiled, error));
@@ -468,7 +515,11 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
       if (compiledOk && !key.empty() && !cache.store(key, compiled, warning))
         llvm::errs() << "lathe-train: warning: " << warning << "\n";
     }
-  }
+  };
+  if (o.ranks == 1)
+    compileStep();
+  else if (!runOnRankZero(compileStep, error))
+    return fail(error);
   if (o.ranks > 1 && !broadcastCompiledModule(compiled, compiledOk, error))
     return fail(error);
   if (!compiledOk)
@@ -571,6 +622,9 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
       o.checkpointDir.empty() ? "" : o.checkpointDir + "/checkpoint.h5";
   std::vector<std::vector<float>> gathered;
   auto saveCheckpoint = [&](int64_t nextStep) -> bool {
+    // Sequence parallelism: every rank holds the same parameters and state.
+    if (o.seqParallel && !root)
+      return true;
     if (sharded) {
       // Every rank hands in its shards; rank 0 writes.
       gathered.resize(state.size());
@@ -846,7 +900,9 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
     for (size_t b = 0; b < batch.size(); ++b)
       gatherRows(data[b], order,
                  inEpoch * o.batch +
-                     std::max<int64_t>(worldRank, 0) * localBatch,
+                     (o.seqParallel
+                          ? 0
+                          : std::max<int64_t>(worldRank, 0) * localBatch),
                  localBatch, batch[b]);
     *static_cast<float *>(stepTensor.t.data) = float(k);
     Clock::time_point t0 = Clock::now();
@@ -913,7 +969,7 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
         {"step", k},        {"epoch", epoch},
         {"loss", lastLoss}, {"lr", learningRate(o, k, totalSteps)},
         {"ms", ms},         {"samples_per_s", o.batch / (ms / 1000)}};
-    if (sharded) {
+    if (sharded || o.seqParallel) {
       // The bytes this rank handed to each collective during the step.
       lathe_comm_counter counters[32];
       int64_t n = std::min<int64_t>(lathe_rt_comm_counters(counters, 32), 32);

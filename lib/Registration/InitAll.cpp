@@ -24,6 +24,7 @@
 #include "lathe/Target/CPU/Collectives.h"
 #include "lathe/Target/CPU/Passes.h"
 #include "lathe/Target/CPU/Pipeline.h"
+#include "lathe/Target/CPU/Target.h"
 #include "lathe/Transforms/Passes.h"
 #ifdef LATHE_HAS_CUDA
 #include "lathe/Target/CUDA/Passes.h"
@@ -51,6 +52,9 @@ void mlir::lathe::registerAllDialects(DialectRegistry &registry) {
   qcomm::registerBufferizableOpInterfaceExternalModels(registry);
   registry.insert<seqshard::SeqShardDialect>();
   registerUpstreamFlopsModels(registry);
+  // The targets' shipped defaults: the cost tables of a module without a
+  // #lathe.target (every tool that registers the dialects runs passes).
+  registerCpuTarget();
 #ifdef LATHE_HAS_CUDA
   // The CUDA target's 'binary' phase translates gpu.modules to LLVM IR
   // inside a pass (gpu-module-to-binary), so every tool that runs it needs

@@ -2,6 +2,8 @@
 
 #include "lathe/Support/ToolInfo.h"
 
+#include "lathe/Support/CommandLine.h"
+
 #include "lathe/runtime/Runtime.h"
 
 #include "llvm/ADT/StringMap.h"
@@ -67,4 +69,21 @@ void mlir::lathe::hideUnrelatedOptions(
     if (!related)
       option->setHiddenFlag(llvm::cl::Hidden);
   }
+}
+
+void mlir::lathe::initTool(
+    llvm::StringRef name, ToolOwns owns,
+    llvm::ArrayRef<const llvm::cl::OptionCategory *> keep) {
+  hidePreregisteredOptions({}, keep);
+  if (owns == ToolOwns::Threads)
+    removePreregisteredOption("threads");
+  setToolVersionPrinter(name);
+}
+
+void mlir::lathe::parseToolOptions(
+    int argc, char **argv,
+    llvm::ArrayRef<const llvm::cl::OptionCategory *> categories,
+    llvm::StringRef overview) {
+  hideUnrelatedOptions(categories);
+  llvm::cl::ParseCommandLineOptions(argc, argv, overview);
 }

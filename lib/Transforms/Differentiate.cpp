@@ -111,7 +111,10 @@ tensor::ExtractOp guardedExtract(scf::IfOp ifOp) {
     return {};
   Block &thenBlock = ifOp.getThenRegion().front();
   Block &elseBlock = ifOp.getElseRegion().front();
-  if (!llvm::hasNItems(thenBlock, 2) || !llvm::hasNItems(elseBlock, 2))
+  // The else branch's constant may have been hoisted out of the body (by a
+  // greedy rewrite's folding).
+  if (!llvm::hasNItems(thenBlock, 2) ||
+      !(llvm::hasNItems(elseBlock, 2) || llvm::hasNItems(elseBlock, 1)))
     return {};
   auto extract = dyn_cast<tensor::ExtractOp>(thenBlock.front());
   auto thenYield = cast<scf::YieldOp>(thenBlock.getTerminator());
@@ -505,6 +508,9 @@ private:
     if (auto conv = dyn_cast<linalg::Conv2DNchwFchwOp>(op);
         conv && convRuleApplies(conv))
       return backpropConv(conv);
+    if (auto pool = dyn_cast<linalg::PoolingNchwMaxOp>(op);
+        pool && maxPoolRuleApplies(pool))
+      return backpropMaxPool(pool);
     if (auto lop = dyn_cast<linalg::LinalgOp>(op))
       return backpropLinalg(lop);
     if (isa<lathe::sparsegcn::AggregateOp, lathe::sparsegcn::TiledAggregateOp>(
@@ -978,6 +984,231 @@ private:
       numBackwardOps += 4;
       addAdjoint(w, swapLeadingDims(loc, dwSwapped));
     }
+    return success();
+  }
+
+  /// backpropMaxPool for windows that tile the input exactly (stride =
+  /// window, no dilation, every row and column in a window): one generic
+  /// over (n, c, oh, ow, i, j) writes [N, C, OH, KH, OW, KW], which is the
+  /// input's shape collapsed. The window's elements are operands read at
+  /// constant offsets (affine maps, no gathers), and the first maximal one
+  /// does not depend on (i, j), so it is computed once per window.
+  Value tiledMaxPoolGrad(Location loc, Value x, Value y, Value gout,
+                         const int64_t k[2]) {
+    MLIRContext *ctx = b.getContext();
+    auto xType = cast<RankedTensorType>(x.getType());
+    Type elem = xType.getElementType();
+    AffineExpr n, c, oh, ow, i, j;
+    bindDims(ctx, n, c, oh, ow, i, j);
+    SmallVector<Value> ins;
+    SmallVector<AffineMap> maps;
+    for (int64_t wi = 0; wi < k[0]; ++wi)
+      for (int64_t wj = 0; wj < k[1]; ++wj) {
+        ins.push_back(x);
+        maps.push_back(
+            AffineMap::get(6, 0, {n, c, oh * k[0] + wi, ow * k[1] + wj}, ctx));
+      }
+    AffineMap window = AffineMap::get(6, 0, {n, c, oh, ow}, ctx);
+    ins.push_back(y);
+    maps.push_back(window);
+    ins.push_back(gout);
+    maps.push_back(window);
+    maps.push_back(AffineMap::get(6, 0, {n, c, oh, i, ow, j}, ctx));
+    SmallVector<OpFoldResult> xSizes = tensor::getMixedSizes(b, loc, x);
+    auto ySizes = cast<RankedTensorType>(y.getType()).getShape();
+    SmallVector<OpFoldResult> sizes = {xSizes[0],
+                                       xSizes[1],
+                                       b.getIndexAttr(ySizes[2]),
+                                       b.getIndexAttr(k[0]),
+                                       b.getIndexAttr(ySizes[3]),
+                                       b.getIndexAttr(k[1])};
+    Value init = tensor::EmptyOp::create(b, loc, sizes, elem);
+    SmallVector<utils::IteratorType> par(6, utils::IteratorType::parallel);
+    int64_t count = k[0] * k[1];
+    Value tiles =
+        linalg::GenericOp::create(
+            b, loc, TypeRange{init.getType()}, ins, ValueRange{init}, maps, par,
+            [&](OpBuilder &nb, Location nl, ValueRange a) {
+              auto cst = [&](int64_t v) -> Value {
+                return arith::ConstantIndexOp::create(nb, nl, v);
+              };
+              Value yv = a[count], g = a[count + 1];
+              // The first window element equal to the maximum (count if
+              // none: a NaN maximum), in the forward loop order.
+              Value first = cst(count);
+              for (int64_t p = count - 1; p >= 0; --p) {
+                Value hit = arith::CmpFOp::create(
+                    nb, nl, arith::CmpFPredicate::OEQ, a[p], yv);
+                first = arith::SelectOp::create(nb, nl, hit, cst(p), first);
+              }
+              Value here = arith::AddIOp::create(
+                  nb, nl,
+                  arith::MulIOp::create(
+                      nb, nl, linalg::IndexOp::create(nb, nl, 4), cst(k[1])),
+                  linalg::IndexOp::create(nb, nl, 5));
+              Value take = arith::CmpIOp::create(
+                  nb, nl, arith::CmpIPredicate::eq, first, here);
+              linalg::YieldOp::create(
+                  nb, nl,
+                  arith::SelectOp::create(nb, nl, take, g,
+                                          floatConst(nb, nl, elem, 0.0))
+                      .getResult());
+            })
+            .getResult(0);
+    return tensor::CollapseShapeOp::create(
+        b, loc, xType, tiles,
+        SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}, {4, 5}});
+  }
+
+  /// Whether backpropMaxPool handles `pool`: tensors of one float type,
+  /// static spatial sizes and window, windows that do not overlap (stride
+  /// >= the dilated window), at most 16 window elements, and an init that
+  /// does not depend on a parameter. Other poolings take the generic rule
+  /// (a scalar scatter).
+  bool maxPoolRuleApplies(linalg::PoolingNchwMaxOp pool) {
+    if (!pool.hasPureTensorSemantics())
+      return false;
+    auto x = dyn_cast<RankedTensorType>(pool.getDpsInputs()[0].getType());
+    auto win = dyn_cast<RankedTensorType>(pool.getDpsInputs()[1].getType());
+    auto y = dyn_cast<RankedTensorType>(pool.getDpsInits()[0].getType());
+    if (!x || !win || !y || !isa<FloatType>(x.getElementType()) ||
+        x.getElementType() != y.getElementType() || x.getRank() != 4 ||
+        win.getRank() != 2 || !win.hasStaticShape() ||
+        active.contains(pool.getDpsInits()[0]))
+      return false;
+    if (win.getNumElements() > 16 || win.getNumElements() < 1)
+      return false;
+    auto s = llvm::to_vector(pool.getStrides().getValues<int64_t>());
+    auto d = llvm::to_vector(pool.getDilations().getValues<int64_t>());
+    for (int i = 0; i < 2; ++i) {
+      if (x.isDynamicDim(2 + i) || y.isDynamicDim(2 + i))
+        return false;
+      int64_t k = win.getDimSize(i);
+      if (s[i] < (k - 1) * d[i] + 1 || y.getDimSize(2 + i) < 1 ||
+          (y.getDimSize(2 + i) - 1) * s[i] + (k - 1) * d[i] + 1 >
+              x.getDimSize(2 + i))
+        return false;
+    }
+    return true;
+  }
+
+  /// The gradient of a max pooling whose windows do not overlap, gathered
+  /// rather than scattered: one parallel element-wise op over the input.
+  /// Each input element lies in at most one window; it receives the
+  /// window's output gradient if it equals the window's maximum and no
+  /// element before it in the window (row-major, the forward loop order)
+  /// does, as the generic rule (and PyTorch, and XLA's select-and-scatter)
+  /// decide. Elements in no window get zero.
+  LogicalResult backpropMaxPool(linalg::PoolingNchwMaxOp pool) {
+    Value x = pool.getDpsInputs()[0];
+    Value y = pool->getResult(0);
+    Value gout = adjoints.lookup(y);
+    if (!gout || !active.contains(x))
+      return success();
+    Location loc = pool.getLoc();
+    auto xType = cast<RankedTensorType>(x.getType());
+    auto yType = cast<RankedTensorType>(y.getType());
+    auto winType = cast<RankedTensorType>(pool.getDpsInputs()[1].getType());
+    Type elem = xType.getElementType();
+    auto s = llvm::to_vector(pool.getStrides().getValues<int64_t>());
+    auto d = llvm::to_vector(pool.getDilations().getValues<int64_t>());
+    int64_t k[2] = {winType.getDimSize(0), winType.getDimSize(1)};
+    int64_t outSize[2] = {yType.getDimSize(2), yType.getDimSize(3)};
+    if (s[0] == k[0] && s[1] == k[1] && d[0] == 1 && d[1] == 1 &&
+        outSize[0] * k[0] == xType.getDimSize(2) &&
+        outSize[1] * k[1] == xType.getDimSize(3)) {
+      addAdjoint(x, tiledMaxPoolGrad(loc, x, y, gout, k));
+      ++numBackwardOps;
+      return success();
+    }
+
+    Value init =
+        tensor::EmptyOp::create(b, loc, tensor::getMixedSizes(b, loc, x), elem);
+    AffineMap id = b.getMultiDimIdentityMap(4);
+    SmallVector<utils::IteratorType> par(4, utils::IteratorType::parallel);
+    Value dx =
+        linalg::GenericOp::create(
+            b, loc, TypeRange{xType}, ValueRange{x}, ValueRange{init},
+            SmallVector<AffineMap>{id, id}, par,
+            [&](OpBuilder &nb, Location nl, ValueRange a) {
+              auto cst = [&](int64_t v) -> Value {
+                return arith::ConstantIndexOp::create(nb, nl, v);
+              };
+              Value n = linalg::IndexOp::create(nb, nl, 0);
+              Value c = linalg::IndexOp::create(nb, nl, 1);
+              Value inWindow;
+              Value q[2], pos[2];
+              for (int i = 0; i < 2; ++i) {
+                Value h = linalg::IndexOp::create(nb, nl, 2 + i);
+                Value qi = arith::DivUIOp::create(nb, nl, h, cst(s[i]));
+                Value r = arith::RemUIOp::create(nb, nl, h, cst(s[i]));
+                pos[i] = arith::DivUIOp::create(nb, nl, r, cst(d[i]));
+                Value ok = arith::AndIOp::create(
+                    nb, nl,
+                    arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ult, qi,
+                                          cst(outSize[i])),
+                    arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ult,
+                                          pos[i], cst(k[i])));
+                if (d[i] > 1)
+                  ok = arith::AndIOp::create(
+                      nb, nl, ok,
+                      arith::CmpIOp::create(
+                          nb, nl, arith::CmpIPredicate::eq,
+                          arith::RemUIOp::create(nb, nl, r, cst(d[i])),
+                          cst(0)));
+                inWindow =
+                    inWindow ? arith::AndIOp::create(nb, nl, inWindow, ok) : ok;
+                // Clamped, so that the reads below stay in bounds for the
+                // elements in no window (whose result is zero anyway).
+                q[i] = arith::MinUIOp::create(nb, nl, qi, cst(outSize[i] - 1));
+              }
+              Value yv = tensor::ExtractOp::create(
+                  nb, nl, y, ValueRange{n, c, q[0], q[1]});
+              Value g = tensor::ExtractOp::create(nb, nl, gout,
+                                                  ValueRange{n, c, q[0], q[1]});
+              Value self = arith::CmpFOp::create(
+                  nb, nl, arith::CmpFPredicate::OEQ, a[0], yv);
+              Value order = arith::AddIOp::create(
+                  nb, nl, arith::MulIOp::create(nb, nl, pos[0], cst(k[1])),
+                  pos[1]);
+              Value row0 = arith::MulIOp::create(nb, nl, q[0], cst(s[0]));
+              Value col0 = arith::MulIOp::create(nb, nl, q[1], cst(s[1]));
+              // An earlier element of the window that equals the maximum.
+              Value earlier;
+              for (int64_t i = 0; i < k[0]; ++i)
+                for (int64_t j = 0; j < k[1]; ++j) {
+                  if (i * k[1] + j == k[0] * k[1] - 1)
+                    continue; // Nothing comes after the last element.
+                  Value row =
+                      arith::AddIOp::create(nb, nl, row0, cst(i * d[0]));
+                  Value col =
+                      arith::AddIOp::create(nb, nl, col0, cst(j * d[1]));
+                  Value xv = tensor::ExtractOp::create(
+                      nb, nl, x, ValueRange{n, c, row, col});
+                  Value hit = arith::AndIOp::create(
+                      nb, nl,
+                      arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OEQ,
+                                            xv, yv),
+                      arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ugt,
+                                            order, cst(i * k[1] + j)));
+                  earlier = earlier ? arith::OrIOp::create(nb, nl, earlier, hit)
+                                    : hit;
+                }
+              Value take = arith::AndIOp::create(nb, nl, inWindow, self);
+              if (earlier) {
+                Value notEarlier = arith::XOrIOp::create(
+                    nb, nl, earlier,
+                    arith::ConstantOp::create(nb, nl, nb.getBoolAttr(true)));
+                take = arith::AndIOp::create(nb, nl, take, notEarlier);
+              }
+              Value zero = floatConst(nb, nl, elem, 0.0);
+              linalg::YieldOp::create(
+                  nb, nl,
+                  arith::SelectOp::create(nb, nl, take, g, zero).getResult());
+            })
+            .getResult(0);
+    ++numBackwardOps;
+    addAdjoint(x, dx);
     return success();
   }
 
@@ -1555,6 +1786,62 @@ private:
   SmallVector<Operation *> replacedForward;
 };
 
+/// Inputs of generics read through constant-0 results on unit dimensions
+/// (an importer's bias broadcast: tensor<16x1x1xf32> read at (d1, 0, 0))
+/// become collapse_shapes read through the remaining results ((d1) on
+/// tensor<16xf32>): the same values, but a projected permutation, whose
+/// gradient is a reduction generic instead of a scalar scatter loop.
+void collapseUnitConstantReads(func::FuncOp fn) {
+  fn.walk([](linalg::GenericOp op) {
+    if (!op.hasPureTensorSemantics())
+      return;
+    SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+    bool changed = false;
+    OpBuilder b(op);
+    for (OpOperand *in : op.getDpsInputOperands()) {
+      auto type = dyn_cast<RankedTensorType>(in->get().getType());
+      if (!type || type.getRank() == 0)
+        continue;
+      AffineMap map = maps[in->getOperandNumber()];
+      SmallVector<AffineExpr> kept;
+      SmallVector<int64_t> keptSizes;
+      SmallVector<ReassociationIndices> groups;
+      ReassociationIndices pending;
+      bool dropped = false, ok = true;
+      for (auto [i, e] : llvm::enumerate(map.getResults())) {
+        pending.push_back(i);
+        auto c = dyn_cast<AffineConstantExpr>(e);
+        if (c && c.getValue() == 0 && type.getDimSize(i) == 1) {
+          dropped = true;
+          continue;
+        }
+        if (c) {
+          ok = false;
+          break;
+        }
+        kept.push_back(e);
+        keptSizes.push_back(type.getDimSize(i));
+        groups.push_back(pending);
+        pending.clear();
+      }
+      if (!ok || !dropped)
+        continue;
+      if (!pending.empty() && !groups.empty())
+        groups.back().append(pending.begin(), pending.end());
+      auto collapsedType =
+          RankedTensorType::get(keptSizes, type.getElementType());
+      Value collapsed = tensor::CollapseShapeOp::create(
+          b, op.getLoc(), collapsedType, in->get(), groups);
+      in->set(collapsed);
+      maps[in->getOperandNumber()] =
+          AffineMap::get(map.getNumDims(), 0, kept, op.getContext());
+      changed = true;
+    }
+    if (changed)
+      op.setIndexingMapsAttr(b.getAffineMapArrayAttr(maps));
+  });
+}
+
 struct LatheDifferentiate
     : public lathe::impl::LatheDifferentiateBase<LatheDifferentiate> {
   using Base::Base;
@@ -1584,6 +1871,7 @@ struct LatheDifferentiate
       grad.setSymName((fn.getSymName() + "_grad").str());
       grad->removeAttr("lathe.signature");
       symbols.insert(grad, std::next(Block::iterator(fn)));
+      collapseUnitConstantReads(grad);
       Differentiator d(grad);
       if (failed(d.run()))
         return signalPassFailure();

@@ -9,7 +9,10 @@
 //
 // The function is rebuilt op by op into a new block; a value of the new
 // block is either replicated (every rank holds all of it) or sharded along
-// one dimension (rank k holds block k of it), as `shardDim` records.
+// one dimension, as `shards` records: that dimension is [outer, M, inner]
+// flattened (outer = inner = 1 unless the sequence was merged with other
+// dimensions, e.g. [batch, seq, h] collapsed into [batch * seq, h] for a
+// matmul) and rank k holds [outer, block k of M, inner] of it.
 //
 //===----------------------------------------------------------------------===//
 
@@ -44,10 +47,101 @@ namespace {
 constexpr StringLiteral kGridName = "seqshard";
 constexpr StringLiteral kPass = "seqshard-ulysses: ";
 
+/// How a value of the rebuilt function is distributed: replicated (dim < 0)
+/// or sharded along `dim`, which reads as [outer, M, inner] of which each
+/// rank holds [outer, M / P, inner].
+struct Shard {
+  int64_t dim = -1;
+  int64_t outer = 1;
+  int64_t inner = 1;
+  bool merged() const { return outer != 1 || inner != 1; }
+  bool sameSplit(const Shard &o) const {
+    return outer == o.outer && inner == o.inner;
+  }
+  Shard at(int64_t d) const { return {d, outer, inner}; }
+};
+
+/// A `linalg.generic` that only copies a box of one tensor (the ONNX
+/// importer's Split and Slice: `tensor.extract %src[i0 + c0, i1 + c1, ...]`
+/// of the loop indices, with constant offsets) as the
+/// `tensor.extract_slice` it is, so that the sequence can be followed
+/// through it.
+struct RaiseCopyToExtractSlice : OpRewritePattern<linalg::GenericOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(linalg::GenericOp op,
+                                PatternRewriter &rewriter) const override {
+    if (op.getNumDpsInputs() != 0 || op.getNumDpsInits() != 1 ||
+        !op.hasPureTensorSemantics() ||
+        !op.getIndexingMapsArray()[0].isIdentity() ||
+        op.getNumReductionLoops() != 0)
+      return failure();
+    Block &body = op.getRegion().front();
+    auto yield = cast<linalg::YieldOp>(body.getTerminator());
+    auto extract = yield.getValues()[0].getDefiningOp<tensor::ExtractOp>();
+    auto resultType = cast<RankedTensorType>(op.getResult(0).getType());
+    if (!extract || extract->getBlock() != &body ||
+        extract.getTensor().getParentBlock() == &body ||
+        extract.getTensor().getType().getRank() != resultType.getRank() ||
+        !resultType.hasStaticShape())
+      return failure();
+    // Each index: linalg.index d (of its own dimension) [* 1] [+ constant].
+    SmallVector<int64_t> offsets;
+    for (auto [d, index] : llvm::enumerate(extract.getIndices())) {
+      Value v = index;
+      int64_t offset = 0;
+      while (true) {
+        if (auto add = v.getDefiningOp<arith::AddIOp>()) {
+          std::optional<int64_t> c = getConstantIntValue(add.getRhs());
+          Value other = add.getLhs();
+          if (!c) {
+            c = getConstantIntValue(add.getLhs());
+            other = add.getRhs();
+          }
+          if (!c)
+            return failure();
+          offset += *c;
+          v = other;
+          continue;
+        }
+        if (auto mul = v.getDefiningOp<arith::MulIOp>()) {
+          if (getConstantIntValue(mul.getRhs()) == 1) {
+            v = mul.getLhs();
+            continue;
+          }
+          if (getConstantIntValue(mul.getLhs()) == 1) {
+            v = mul.getRhs();
+            continue;
+          }
+          return failure();
+        }
+        break;
+      }
+      auto loop = v.getDefiningOp<linalg::IndexOp>();
+      if (!loop || loop.getDim() != d)
+        return failure();
+      offsets.push_back(offset);
+    }
+    // Nothing else in the body has an effect.
+    for (Operation &inner : body.without_terminator())
+      if (!isPure(&inner) && &inner != extract.getOperation())
+        return failure();
+    SmallVector<OpFoldResult> offs, sizes, strides;
+    for (auto [d, o] : llvm::enumerate(offsets)) {
+      offs.push_back(rewriter.getIndexAttr(o));
+      sizes.push_back(rewriter.getIndexAttr(resultType.getDimSize(d)));
+      strides.push_back(rewriter.getIndexAttr(1));
+    }
+    rewriter.replaceOpWithNewOp<tensor::ExtractSliceOp>(
+        op, resultType, extract.getTensor(), offs, sizes, strides);
+    return success();
+  }
+};
+
 class Sharder {
 public:
-  Sharder(func::FuncOp func, int64_t degree)
-      : func(func), p(degree), b(func.getContext()),
+  Sharder(func::FuncOp func, int64_t degree, bool gatherResults)
+      : func(func), p(degree), gatherResults(gatherResults),
+        b(func.getContext()),
         grid(FlatSymbolRefAttr::get(func.getContext(), kGridName)) {}
 
   LogicalResult run(int64_t seqArg, int64_t seqDim);
@@ -55,20 +149,62 @@ public:
 private:
   func::FuncOp func;
   int64_t p;
+  bool gatherResults;
   OpBuilder b;
   FlatSymbolRefAttr grid;
   IRMapping map;
-  DenseMap<Value, int64_t> shardDim;
+  DenseMap<Value, Shard> shards;
   Value rank;
 
-  int64_t dimOf(Value v) const {
-    auto it = shardDim.find(v);
-    return it == shardDim.end() ? -1 : it->second;
+  Shard shardOf(Value v) const {
+    auto it = shards.find(v);
+    return it == shards.end() ? Shard() : it->second;
   }
-  Value setDim(Value v, int64_t dim) {
-    if (dim >= 0)
-      shardDim[v] = dim;
+  int64_t dimOf(Value v) const { return shardOf(v).dim; }
+  Value setShard(Value v, Shard s) {
+    if (s.dim >= 0)
+      shards[v] = s;
     return v;
+  }
+  Value setDim(Value v, int64_t dim) { return setShard(v, Shard{dim}); }
+
+  /// `v` with dimension `dim` split into [outer, size / (outer * inner),
+  /// inner].
+  Value splitDim(Location loc, Value v, int64_t dim, int64_t outer,
+                 int64_t inner) {
+    auto type = cast<RankedTensorType>(v.getType());
+    SmallVector<int64_t> shape;
+    SmallVector<ReassociationIndices> groups;
+    for (int64_t d = 0; d < type.getRank(); ++d) {
+      if (d != dim) {
+        groups.push_back({static_cast<int64_t>(shape.size())});
+        shape.push_back(type.getDimSize(d));
+        continue;
+      }
+      int64_t at = shape.size();
+      groups.push_back({at, at + 1, at + 2});
+      shape.append({outer, type.getDimSize(d) / (outer * inner), inner});
+    }
+    return tensor::ExpandShapeOp::create(b, loc, type.clone(shape), v, groups);
+  }
+  /// The inverse of splitDim.
+  Value mergeDim(Location loc, Value v, int64_t dim) {
+    auto type = cast<RankedTensorType>(v.getType());
+    SmallVector<int64_t> shape;
+    SmallVector<ReassociationIndices> groups;
+    for (int64_t d = 0; d < type.getRank(); ++d) {
+      if (d == dim) {
+        groups.push_back({d, d + 1, d + 2});
+        shape.push_back(type.getDimSize(d) * type.getDimSize(d + 1) *
+                        type.getDimSize(d + 2));
+        d += 2;
+        continue;
+      }
+      groups.push_back({d});
+      shape.push_back(type.getDimSize(d));
+    }
+    return tensor::CollapseShapeOp::create(b, loc, type.clone(shape), v,
+                                           groups);
   }
 
   /// `type` with dimension `dim` divided by P.
@@ -82,6 +218,16 @@ private:
   Value blockStart(Location loc, int64_t size) {
     return arith::MulIOp::create(
         b, loc, rank, arith::ConstantIndexOp::create(b, loc, size / p));
+  }
+
+  /// This rank's part of replicated `v` as `s` distributes it.
+  Value slice(Location loc, Value v, Shard s) {
+    if (!s.merged())
+      return slice(loc, v, s.dim);
+    Value split = splitDim(loc, v, s.dim, s.outer, s.inner);
+    Value part = slice(loc, split, s.dim + 1);
+    shards.erase(part);
+    return setShard(mergeDim(loc, part, s.dim), s);
   }
 
   /// This rank's block of replicated `v` along `dim`.
@@ -98,22 +244,22 @@ private:
         dim);
   }
 
-  /// The rank's block of an init: a smaller tensor.empty (filled as before)
+  /// The rank's part of an init: a smaller tensor.empty (filled as before)
   /// when it is one, a slice otherwise.
-  Value shardInit(Location loc, Value v, int64_t dim) {
+  Value shardInit(Location loc, Value v, Shard s) {
     if (auto empty = v.getDefiningOp<tensor::EmptyOp>())
-      return setDim(tensor::EmptyOp::create(
-                        b, loc, shrink(empty.getType(), dim), ValueRange{}),
-                    dim);
+      return setShard(tensor::EmptyOp::create(
+                          b, loc, shrink(empty.getType(), s.dim), ValueRange{}),
+                      s);
     if (auto fill = v.getDefiningOp<linalg::FillOp>())
       if (auto empty = fill.getOutputs()[0].getDefiningOp<tensor::EmptyOp>()) {
-        Value e = tensor::EmptyOp::create(b, loc, shrink(empty.getType(), dim),
-                                          ValueRange{});
-        return setDim(
+        Value e = tensor::EmptyOp::create(
+            b, loc, shrink(empty.getType(), s.dim), ValueRange{});
+        return setShard(
             linalg::FillOp::create(b, loc, fill.getInputs()[0], e).getResult(0),
-            dim);
+            s);
       }
-    return slice(loc, v, dim);
+    return slice(loc, v, s);
   }
 
   Value transpose(Location loc, Value x, ArrayRef<int64_t> perm) {
@@ -131,7 +277,14 @@ private:
   /// to the front and back when it is not the outermost of size > 1: the
   /// CPU target gathers contiguous blocks).
   Value gather(Location loc, Value v) {
-    int64_t dim = dimOf(v);
+    Shard s = shardOf(v);
+    if (s.merged()) {
+      // [outer, M/P, inner] -> gather the middle -> merge again.
+      Value split = splitDim(loc, v, s.dim, s.outer, s.inner);
+      setDim(split, s.dim + 1);
+      return mergeDim(loc, gather(loc, split), s.dim);
+    }
+    int64_t dim = s.dim;
     auto type = cast<RankedTensorType>(v.getType());
     bool outermost = llvm::all_of(type.getShape().take_front(dim),
                                   [](int64_t s) { return s == 1; });
@@ -156,6 +309,7 @@ private:
   LogicalResult visit(Operation *op);
   LogicalResult visitLinalg(linalg::LinalgOp op);
   LogicalResult visitReshape(Operation *op);
+  LogicalResult visitExtractSlice(tensor::ExtractSliceOp op);
   LogicalResult visitElementwise(Operation *op);
   LogicalResult visitSoftmax(linalg::SoftmaxOp op);
   template <typename OpTy> LogicalResult visitAttention(OpTy op);
@@ -243,6 +397,8 @@ LogicalResult Sharder::visit(Operation *op) {
     return visitLinalg(l);
   if (isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp>(op))
     return visitReshape(op);
+  if (auto e = dyn_cast<tensor::ExtractSliceOp>(op))
+    return visitExtractSlice(e);
   if (op->hasTrait<OpTrait::Elementwise>() && op->getNumRegions() == 0)
     return visitElementwise(op);
   return fail(op, "does not know how the sequence dimension flows through "
@@ -253,12 +409,19 @@ LogicalResult Sharder::visitLinalg(linalg::LinalgOp op) {
   if (!op.hasPureTensorSemantics())
     return fail(op, "expects linalg ops on tensors");
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-  // The loop the sequence runs along.
+  // The loop the sequence runs along, and how it is split (the same for
+  // every operand that reads it).
   int64_t loop = -1;
+  Shard split;
   for (OpOperand &operand : op->getOpOperands()) {
-    int64_t dim = dimOf(map.lookupOrDefault(operand.get()));
+    Shard s = shardOf(map.lookupOrDefault(operand.get()));
+    int64_t dim = s.dim;
     if (dim < 0)
       continue;
+    if (loop >= 0 && !split.sameSplit(s))
+      return fail(op, "reads operands whose sequence is merged with other "
+                      "dimensions in different ways");
+    split = s;
     AffineMap m = maps[operand.getOperandNumber()];
     auto expr = dyn_cast<AffineDimExpr>(m.getResult(dim));
     if (!expr)
@@ -310,8 +473,8 @@ LogicalResult Sharder::visitLinalg(linalg::LinalgOp op) {
       return fail(op, "reads the sequence of operand #")
              << operand.getOperandNumber() << " outside the sequence loop";
     if (dim < 0 && at >= 0)
-      v = op.isDpsInit(&operand) ? shardInit(op.getLoc(), v, at)
-                                 : slice(op.getLoc(), v, at);
+      v = op.isDpsInit(&operand) ? shardInit(op.getLoc(), v, split.at(at))
+                                 : slice(op.getLoc(), v, split.at(at));
     local.map(operand.get(), v);
   }
   Value start = blockStart(op.getLoc(), loopSize);
@@ -320,12 +483,20 @@ LogicalResult Sharder::visitLinalg(linalg::LinalgOp op) {
     auto dps = cast<DestinationStyleOpInterface>(clone);
     Value init = dps.getDpsInits()[i];
     result.setType(init.getType());
-    setDim(result, dimOf(init));
+    setShard(result, shardOf(init));
     if (dimOf(init) < 0)
       return fail(op, "result #") << i << " does not keep the sequence";
     map.map(op->getResult(i), result);
   }
   // Positions read by the body are global positions.
+  bool mergedIndex = false;
+  clone->walk([&](linalg::IndexOp index) {
+    if (static_cast<int64_t>(index.getDim()) == loop && split.merged())
+      mergedIndex = true;
+  });
+  if (mergedIndex)
+    return fail(op, "reads the positions (linalg.index) of a sequence merged "
+                    "with other dimensions");
   clone->walk([&](linalg::IndexOp index) {
     if (static_cast<int64_t>(index.getDim()) != loop)
       return;
@@ -339,84 +510,133 @@ LogicalResult Sharder::visitLinalg(linalg::LinalgOp op) {
 
 LogicalResult Sharder::visitReshape(Operation *op) {
   Value src = map.lookupOrDefault(op->getOperand(0));
-  int64_t dim = dimOf(src);
+  Shard from = shardOf(src);
   auto srcType = cast<RankedTensorType>(src.getType());
   auto resultType = cast<RankedTensorType>(op->getResult(0).getType());
   SmallVector<int64_t> shape(resultType.getShape());
-  int64_t newDim = -1;
+  // Global sizes: the source's dimension is [outer, M, inner].
+  int64_t seq = srcType.getDimSize(from.dim) * p / (from.outer * from.inner);
+  Shard to;
   if (auto expand = dyn_cast<tensor::ExpandShapeOp>(op)) {
-    ReassociationIndices group = expand.getReassociationIndices()[dim];
-    // Block k of the source dimension is block k of the group's outermost
-    // dimension of size > 1.
-    for (int64_t d : group)
-      if (shape[d] != 1) {
-        newDim = d;
+    ReassociationIndices group = expand.getReassociationIndices()[from.dim];
+    int64_t before = 1;
+    for (int64_t d : group) {
+      int64_t size = shape[d];
+      // The whole sequence inside dimension d: [outer', M, inner'].
+      if (size != 1 && from.outer % before == 0 &&
+          size % (from.outer / before * seq) == 0 &&
+          from.inner % (size / (from.outer / before * seq)) == 0) {
+        to = {d, from.outer / before, size / (from.outer / before * seq)};
         break;
       }
-    if (newDim < 0 || shape[newDim] % p != 0)
+      // Dimension d is the outer part of the sequence (block k of M is
+      // block k of it).
+      if (size != 1 && before == from.outer && seq % size == 0 &&
+          size % p == 0) {
+        to = {d, 1, 1};
+        break;
+      }
+      before *= size;
+      if (before > from.outer)
+        break;
+    }
+    if (to.dim < 0)
       return fail(op, "splits the sequence into dimensions whose outermost "
                       "is not divisible by the degree");
-    shape[newDim] /= p;
-    auto type = resultType.clone(shape);
-    Value v = tensor::ExpandShapeOp::create(b, op->getLoc(), type, src,
-                                            expand.getReassociationIndices());
-    map.map(op->getResult(0), setDim(v, newDim));
+    shape[to.dim] /= p;
+    Value v =
+        tensor::ExpandShapeOp::create(b, op->getLoc(), resultType.clone(shape),
+                                      src, expand.getReassociationIndices());
+    map.map(op->getResult(0), setShard(v, to));
     return success();
   }
+  // Collapsing merges the sequence with its neighbours: they become part of
+  // the outer and inner factors.
   auto collapse = cast<tensor::CollapseShapeOp>(op);
   for (auto [g, group] : llvm::enumerate(collapse.getReassociationIndices())) {
-    if (!llvm::is_contained(group, dim))
+    if (!llvm::is_contained(group, from.dim))
       continue;
+    to = {static_cast<int64_t>(g), from.outer, from.inner};
     for (int64_t d : group) {
-      if (d == dim)
-        break;
-      if (srcType.getDimSize(d) != 1)
-        return fail(op, "merges the sequence with an outer dimension of "
-                        "size > 1");
+      if (d < from.dim)
+        to.outer *= srcType.getDimSize(d);
+      else if (d > from.dim)
+        to.inner *= srcType.getDimSize(d);
     }
-    newDim = g;
   }
-  shape[newDim] /= p;
+  shape[to.dim] /= p;
   Value v =
       tensor::CollapseShapeOp::create(b, op->getLoc(), resultType.clone(shape),
                                       src, collapse.getReassociationIndices());
-  map.map(op->getResult(0), setDim(v, newDim));
+  map.map(op->getResult(0), setShard(v, to));
+  return success();
+}
+
+LogicalResult Sharder::visitExtractSlice(tensor::ExtractSliceOp op) {
+  Value src = map.lookupOrDefault(op.getSource());
+  Shard s = shardOf(src);
+  if (dimOf(src) < 0)
+    return fail(op, "expects a sequence-sharded source");
+  auto srcType = op.getSourceType();
+  if (op.getResultType().getRank() != srcType.getRank() ||
+      !op.hasUnitStride() ||
+      getConstantIntValue(op.getMixedOffsets()[s.dim]) != 0 ||
+      getConstantIntValue(op.getMixedSizes()[s.dim]) !=
+          srcType.getDimSize(s.dim))
+    return fail(op, "takes part of the sequence dimension (a slice must "
+                    "keep all of it, rank and unit strides)");
+  for (Value v : op.getOffsets())
+    if (dimOf(map.lookupOrDefault(v)) >= 0)
+      return fail(op, "has offsets computed from the sharded sequence");
+  SmallVector<OpFoldResult> mixedSizes = op.getMixedSizes();
+  mixedSizes[s.dim] = b.getIndexAttr(srcType.getDimSize(s.dim) / p);
+  auto offsetsIn = op.getMixedOffsets();
+  for (OpFoldResult &o : offsetsIn)
+    if (auto v = dyn_cast<Value>(o))
+      o = map.lookupOrDefault(v);
+  for (OpFoldResult &o : mixedSizes)
+    if (auto v = dyn_cast<Value>(o))
+      o = map.lookupOrDefault(v);
+  Value v = tensor::ExtractSliceOp::create(b, op.getLoc(), src, offsetsIn,
+                                           mixedSizes, op.getMixedStrides());
+  map.map(op.getResult(), setShard(v, s));
   return success();
 }
 
 LogicalResult Sharder::visitElementwise(Operation *op) {
-  int64_t dim = -1;
+  Shard s;
   for (Value v : op->getOperands())
-    dim = std::max(dim, dimOf(map.lookupOrDefault(v)));
+    if (Shard o = shardOf(map.lookupOrDefault(v)); o.dim > s.dim)
+      s = o;
   IRMapping local = map;
   for (Value v : op->getOperands()) {
     Value m = map.lookupOrDefault(v);
-    int64_t d = dimOf(m);
-    if (d >= 0 && d != dim)
+    Shard o = shardOf(m);
+    if (o.dim >= 0 && (o.dim != s.dim || !o.sameSplit(s)))
       return fail(op, "combines operands sharded along different dimensions");
-    if (d < 0 && isa<RankedTensorType>(m.getType()))
-      m = slice(op->getLoc(), m, dim);
+    if (o.dim < 0 && isa<RankedTensorType>(m.getType()))
+      m = slice(op->getLoc(), m, s);
     local.map(v, m);
   }
   Operation *clone = b.clone(*op, local);
   for (auto [i, result] : llvm::enumerate(clone->getResults())) {
-    result.setType(shrink(cast<RankedTensorType>(result.getType()), dim));
-    map.map(op->getResult(i), setDim(result, dim));
+    result.setType(shrink(cast<RankedTensorType>(result.getType()), s.dim));
+    map.map(op->getResult(i), setShard(result, s));
   }
   return success();
 }
 
 LogicalResult Sharder::visitSoftmax(linalg::SoftmaxOp op) {
   Value in = map.lookupOrDefault(op.getInput());
-  int64_t dim = dimOf(in);
-  if (dim < 0 || static_cast<int64_t>(op.getDimension()) == dim)
+  Shard shard = shardOf(in);
+  if (shard.dim < 0 || static_cast<int64_t>(op.getDimension()) == shard.dim)
     return fail(op, "normalizes over the sequence dimension");
   Value init = map.lookupOrDefault(op.getOutput());
   if (dimOf(init) < 0)
-    init = shardInit(op.getLoc(), init, dim);
+    init = shardInit(op.getLoc(), init, shard);
   auto s = linalg::SoftmaxOp::create(b, op.getLoc(), init.getType(), in, init,
                                      op.getDimension());
-  map.map(op.getResult()[0], setDim(s.getResult()[0], dim));
+  map.map(op.getResult()[0], setShard(s.getResult()[0], shard));
   return success();
 }
 
@@ -428,21 +648,40 @@ template <typename OpTy> LogicalResult Sharder::visitAttention(OpTy op) {
   auto qType = cast<RankedTensorType>(q.getType());
   int64_t rank = qType.getRank();
   // Rank 3 ([batch * heads, sequence, dim], as memred raises linalg
-  // attention): the heads come from collapsing [batch, heads, ...].
+  // attention): the heads come from collapsing [batch, heads, ...] when
+  // that is where q, k and v come from; otherwise (e.g. PyTorch's
+  // MultiheadAttention, which reshapes [seq, batch, h] into [seq, batch *
+  // heads, d]) the batch * heads independent problems are scattered as if
+  // they were heads: [G, N/P, D] is read as [1, G, N/P, D].
   bool merged = rank == 3;
+  bool grouped = false;
   if (merged) {
-    auto unmerge = [&](Value &x) {
+    auto unmerged = [&](Value x) -> Value {
       auto c = x.getDefiningOp<tensor::CollapseShapeOp>();
       if (!c || c.getSrcType().getRank() != 4 || dimOf(c.getSrc()) != 2 ||
+          shardOf(c.getSrc()).merged() ||
           c.getReassociationIndices() !=
               SmallVector<ReassociationIndices>{{0, 1}, {2}, {3}})
-        return false;
-      x = c.getSrc();
-      return true;
+        return {};
+      return c.getSrc();
     };
-    if (!unmerge(q) || !unmerge(k) || !unmerge(v))
-      return fail(op, "expects rank-3 query, key and value collapsed from "
-                      "[batch, heads, sequence, dim] (to find the heads)");
+    Value uq = unmerged(q), uk = unmerged(k), uv = unmerged(v);
+    if (uq && uk && uv) {
+      q = uq, k = uk, v = uv;
+    } else {
+      grouped = true;
+      auto lift = [&](Value x) -> Value {
+        if (dimOf(x) != 1 || shardOf(x).merged())
+          return x;
+        auto t = cast<RankedTensorType>(x.getType());
+        Value e = tensor::ExpandShapeOp::create(
+            b, loc,
+            t.clone({1, t.getDimSize(0), t.getDimSize(1), t.getDimSize(2)}), x,
+            SmallVector<ReassociationIndices>{{0, 1}, {2}, {3}});
+        return setDim(e, 2);
+      };
+      q = lift(q), k = lift(k), v = lift(v);
+    }
     qType = cast<RankedTensorType>(q.getType());
   } else if (rank != 4) {
     return fail(op, "expects [batch, heads, sequence, dim] operands (rank "
@@ -450,7 +689,7 @@ template <typename OpTy> LogicalResult Sharder::visitAttention(OpTy op) {
            << rank;
   }
   for (Value x : {q, k, v})
-    if (dimOf(x) != 2)
+    if (dimOf(x) != 2 || shardOf(x).merged())
       return fail(op, "expects query, key and value sharded along the "
                       "sequence (dimension 2 of [batch, heads, sequence, "
                       "dim])");
@@ -462,6 +701,9 @@ template <typename OpTy> LogicalResult Sharder::visitAttention(OpTy op) {
   int64_t kvHeads = cast<RankedTensorType>(k.getType()).getDimSize(1);
   int64_t n = op.getQueryLength();
   std::string why = seqshard::checkUlyssesShape(p, n, heads, kvHeads);
+  if (!why.empty() && grouped)
+    return fail(op, "(rank-3 attention whose batch x heads = ")
+           << heads << " count as the heads) " << why;
   if (!why.empty())
     return fail(op, why);
   if (kvHeads != heads)
@@ -497,19 +739,21 @@ template <typename OpTy> LogicalResult Sharder::visitAttention(OpTy op) {
     Value m = map.lookupOrDefault(bias);
     auto bt = cast<RankedTensorType>(m.getType());
     if (merged) {
-      if (bt.getRank() != 3 || bt.getDimSize(0) != 1)
+      if (bt.getRank() != 3 ||
+          (bt.getDimSize(0) != 1 && !(grouped && bt.getDimSize(0) == heads)))
         return fail(op, "expects the biases of rank-3 attention to be "
                         "shared by all batch elements and heads ([1, Lq, "
                         "Lk])");
       m = tensor::ExpandShapeOp::create(
           b, loc,
-          RankedTensorType::get({1, 1, bt.getDimSize(1), bt.getDimSize(2)},
-                                bt.getElementType()),
+          RankedTensorType::get(
+              {1, bt.getDimSize(0), bt.getDimSize(1), bt.getDimSize(2)},
+              bt.getElementType()),
           m, SmallVector<ReassociationIndices>{{0, 1}, {2}, {3}});
       bt = cast<RankedTensorType>(m.getType());
     }
     if (bt.getRank() == 4 && bt.getDimSize(1) == heads && heads > 1)
-      m = slice(loc, m, 1), shardDim.erase(m);
+      m = slice(loc, m, 1), shards.erase(m);
     local.map(bias, m);
   }
   Value init = map.lookupOrDefault(op.getInit());
@@ -555,11 +799,39 @@ template <typename OpTy> LogicalResult Sharder::visitAttention(OpTy op) {
 
 LogicalResult Sharder::visitReturn(func::ReturnOp op) {
   SmallVector<Value> results;
+  SmallVector<int64_t> keptDims;
   for (Value v : op.getOperands()) {
     Value m = map.lookupOrDefault(v);
-    results.push_back(dimOf(m) >= 0 ? gather(op.getLoc(), m) : m);
+    Shard s = shardOf(m);
+    keptDims.push_back(-1);
+    if (s.dim < 0) {
+      results.push_back(m);
+      continue;
+    }
+    if (gatherResults) {
+      results.push_back(gather(op.getLoc(), m));
+      continue;
+    }
+    // The rank's block of one dimension (a strided part of a dimension
+    // that merges the sequence with others is not a block).
+    if (s.merged())
+      return op.emitOpError()
+             << kPass << "result #" << results.size()
+             << " merges the sequence with other dimensions; it cannot stay "
+                "sharded (gather-results=true gathers it)";
+    keptDims.back() = s.dim;
+    results.push_back(m);
   }
   func::ReturnOp::create(b, op.getLoc(), results);
+  if (gatherResults)
+    return success();
+  // The results' types are now the rank's blocks.
+  func.setType(FunctionType::get(func.getContext(), func.getArgumentTypes(),
+                                 ValueRange(results).getTypes()));
+  // Per result: the dimension each rank returns its block of, -1 when it is
+  // whole (a function attribute: result attributes of a dialect would reach
+  // the LLVM translation).
+  func->setAttr("seqshard.sharded_results", b.getDenseI64ArrayAttr(keptDims));
   return success();
 }
 
@@ -599,6 +871,22 @@ struct SeqShardUlysses
       shard::GridOp::create(b, module.getLoc(), kGridName,
                             ArrayRef<int64_t>{degree});
     }
+    {
+      // The importer's forms: reshapes through a flat tensor, slices as
+      // copies.
+      RewritePatternSet patterns(&getContext());
+      patterns.add<RaiseCopyToExtractSlice>(&getContext());
+      tensor::CollapseShapeOp::getCanonicalizationPatterns(patterns,
+                                                           &getContext());
+      tensor::ExpandShapeOp::getCanonicalizationPatterns(patterns,
+                                                         &getContext());
+      // Without folding and constant hoisting: lathe-differentiate reads
+      // the bodies of guarded reads (the importer's Gather) as written.
+      GreedyRewriteConfig config;
+      config.enableFolding(false).enableConstantCSE(false);
+      config.setRegionSimplificationLevel(GreedySimplifyRegionLevel::Disabled);
+      (void)applyPatternsGreedily(func, std::move(patterns), config);
+    }
     if (raiseAttention) {
       RewritePatternSet patterns(&getContext());
       memred::populateRaiseAttentionPatterns(patterns);
@@ -613,7 +901,7 @@ struct SeqShardUlysses
       module.emitError() << kPass << "hadamard needs quantize=4 or 8";
       return signalPassFailure();
     }
-    Sharder sharder(func, degree);
+    Sharder sharder(func, degree, gatherResults);
     if (failed(sharder.run(seqArg, seqDim)))
       return signalPassFailure();
     if (quantize != 0) {

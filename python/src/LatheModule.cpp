@@ -19,6 +19,8 @@
 #include "lathe/runtime/Runtime.h"
 
 #include "mlir/IR/DialectRegistry.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <pybind11/numpy.h>
@@ -28,6 +30,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <mutex>
 #include <thread>
 #include <unistd.h>
@@ -424,38 +427,110 @@ std::unique_ptr<PyArtifact> loadArtifact(const std::string &path, int threads) {
   return std::make_unique<PyArtifact>(model, path, ms);
 }
 
+/// One keyword of lathe.compile's options or lathe.train's: its name and
+/// what it sets. The Python side (python/lathe/__init__.py) has already
+/// checked the value's type against its own table of the same names.
+template <typename Options> struct Keyword {
+  const char *name;
+  std::function<void(Options &, py::handle)> set;
+};
+
+/// A keyword that sets `member` to the value.
+template <typename Options, typename T>
+Keyword<Options> field(const char *name, T Options::*member) {
+  return {name,
+          [member](Options &o, py::handle v) { o.*member = v.cast<T>(); }};
+}
+
+/// `threads`: the count, and that it was given.
+template <typename Options> Keyword<Options> threadsField() {
+  return {"threads", [](Options &o, py::handle v) {
+            o.threads = v.cast<int>();
+            o.threadsGiven = true;
+          }};
+}
+
+/// Sets `o` from `opts` through `table`; an unknown keyword is an error that
+/// names it and lists the known ones.
+template <typename Options>
+void applyKeywords(const std::vector<Keyword<Options>> &table,
+                   const py::dict &opts, Options &o) {
+  for (auto item : opts) {
+    std::string key = py::str(item.first);
+    auto it = llvm::find_if(
+        table, [&](const Keyword<Options> &k) { return key == k.name; });
+    if (it == table.end()) {
+      std::vector<std::string> names;
+      for (const Keyword<Options> &k : table)
+        names.push_back(k.name);
+      llvm::sort(names);
+      throw LatheError("unknown option '" + key +
+                       "' (expected one of: " + llvm::join(names, ", ") + ")");
+    }
+    it->set(o, item.second);
+  }
+}
+
+/// lathe.compile's keywords (backend and precision are its arguments).
+const std::vector<Keyword<RunOptions>> &compileKeywords() {
+  using O = RunOptions;
+  static const std::vector<Keyword<O>> table = {
+      field("entry", &O::entry),
+      field("backend", &O::backend),
+      field("precision", &O::precision),
+      field("pipeline", &O::pipeline),
+      field("pass_pipeline", &O::passPipeline),
+      field("fast_math", &O::fastMath),
+      field("target_cpu", &O::targetCpu),
+      field("cache_dir", &O::cacheDir),
+      field("no_cache", &O::noCache),
+      threadsField<O>(),
+  };
+  return table;
+}
+
+/// lathe.train's keywords: lathe-train's flags with underscores.
+const std::vector<Keyword<TrainOptions>> &trainKeywords() {
+  using O = TrainOptions;
+  static const std::vector<Keyword<O>> table = {
+      field("loss", &O::loss),
+      field("labels", &O::labels),
+      field("freeze", &O::frozen),
+      field("params", &O::paramsFile),
+      field("data", &O::dataFile),
+      field("val_data", &O::valDataFile),
+      field("batch", &O::batch),
+      field("epochs", &O::epochs),
+      field("steps", &O::steps),
+      field("optimizer", &O::optimizer),
+      field("lr", &O::lr),
+      field("min_lr", &O::minLr),
+      field("schedule", &O::schedule),
+      field("warmup_steps", &O::warmupSteps),
+      field("momentum", &O::momentum),
+      field("weight_decay", &O::weightDecay),
+      field("clip_norm", &O::clipNorm),
+      field("seed", &O::seed),
+      field("shuffle", &O::shuffle),
+      field("save", &O::savePath),
+      field("checkpoint", &O::checkpointDir),
+      field("checkpoint_every", &O::checkpointEvery),
+      field("resume", &O::resume),
+      field("log", &O::logPath),
+      threadsField<O>(),
+      field("target_cpu", &O::targetCpu),
+      field("no_cache", &O::noCache),
+      field("attention_min_scores", &O::attentionMinScores),
+  };
+  return table;
+}
+
 std::unique_ptr<PyModule> compileFile(const std::string &path,
                                       const py::dict &opts) {
   RunOptions o;
   o.inputFile = path;
   o.cacheDir = CompileCache::defaultDir();
-  for (auto item : opts) {
-    std::string key = py::str(item.first);
-    py::handle v = item.second;
-    if (key == "entry")
-      o.entry = v.cast<std::string>();
-    else if (key == "backend")
-      o.backend = v.cast<std::string>();
-    else if (key == "precision")
-      o.precision = v.cast<std::string>();
-    else if (key == "pipeline")
-      o.pipeline = v.cast<std::string>();
-    else if (key == "pass_pipeline")
-      o.passPipeline = v.cast<std::string>();
-    else if (key == "fast_math")
-      o.fastMath = v.cast<std::string>();
-    else if (key == "target_cpu")
-      o.targetCpu = v.cast<std::string>();
-    else if (key == "cache_dir")
-      o.cacheDir = v.cast<std::string>();
-    else if (key == "no_cache")
-      o.noCache = v.cast<bool>();
-    else if (key == "threads") {
-      o.threads = v.cast<int>();
-      o.threadsGiven = true;
-    } else
-      throw LatheError("unknown option '" + key + "'");
-  }
+  applyKeywords(compileKeywords(), opts, o);
   ModelImporter importer;
 #ifdef LATHE_HAVE_ONNX_IMPORT
   importer = [](mlir::MLIRContext &context, const std::string &file,
@@ -529,69 +604,7 @@ template <typename Fn> std::string teeStderr(Fn fn) {
 py::tuple train(const std::string &path, const py::dict &opts) {
   TrainOptions o;
   o.inputFile = path;
-  for (auto item : opts) {
-    std::string key = py::str(item.first);
-    py::handle v = item.second;
-    if (key == "loss")
-      o.loss = v.cast<std::string>();
-    else if (key == "labels")
-      o.labels = v.cast<std::string>();
-    else if (key == "freeze")
-      o.frozen = v.cast<std::vector<std::string>>();
-    else if (key == "params")
-      o.paramsFile = v.cast<std::string>();
-    else if (key == "data")
-      o.dataFile = v.cast<std::string>();
-    else if (key == "val_data")
-      o.valDataFile = v.cast<std::string>();
-    else if (key == "batch")
-      o.batch = v.cast<int64_t>();
-    else if (key == "epochs")
-      o.epochs = v.cast<int64_t>();
-    else if (key == "steps")
-      o.steps = v.cast<int64_t>();
-    else if (key == "optimizer")
-      o.optimizer = v.cast<std::string>();
-    else if (key == "lr")
-      o.lr = v.cast<double>();
-    else if (key == "min_lr")
-      o.minLr = v.cast<double>();
-    else if (key == "schedule")
-      o.schedule = v.cast<std::string>();
-    else if (key == "warmup_steps")
-      o.warmupSteps = v.cast<int64_t>();
-    else if (key == "momentum")
-      o.momentum = v.cast<double>();
-    else if (key == "weight_decay")
-      o.weightDecay = v.cast<double>();
-    else if (key == "clip_norm")
-      o.clipNorm = v.cast<double>();
-    else if (key == "seed")
-      o.seed = v.cast<uint64_t>();
-    else if (key == "shuffle")
-      o.shuffle = v.cast<bool>();
-    else if (key == "save")
-      o.savePath = v.cast<std::string>();
-    else if (key == "checkpoint")
-      o.checkpointDir = v.cast<std::string>();
-    else if (key == "checkpoint_every")
-      o.checkpointEvery = v.cast<int64_t>();
-    else if (key == "resume")
-      o.resume = v.cast<bool>();
-    else if (key == "log")
-      o.logPath = v.cast<std::string>();
-    else if (key == "threads") {
-      o.threads = v.cast<int>();
-      o.threadsGiven = true;
-    } else if (key == "target_cpu")
-      o.targetCpu = v.cast<std::string>();
-    else if (key == "no_cache")
-      o.noCache = v.cast<bool>();
-    else if (key == "attention_min_scores")
-      o.attentionMinScores = v.cast<int64_t>();
-    else
-      throw LatheError("unknown option '" + key + "'");
-  }
+  applyKeywords(trainKeywords(), opts, o);
   mlir::DialectRegistry &registry = getRegistry();
   int rc = 0;
   std::string text;

@@ -958,9 +958,67 @@ void crossModalReduce(int64_t rankQ, void *qDesc, int64_t rankK, void *kDesc,
 // Streaming memory bank
 //===----------------------------------------------------------------------===//
 
+/// memred.bank_append's policies (BankAppendOp::getPolicyCode).
+enum BankPolicy : int64_t {
+  kPolicyAdaCM2 = 0,
+  kPolicyRecent = 1,
+  kPolicyRandom = 2,
+  kPolicyMerge = 3
+};
+
+uint64_t splitmix64(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+/// The random policy: the newest ceil(recent · n) rows and the older rows
+/// with the highest priority splitmix64(key + j) (ties: the newer).
+void selectRandom(int64_t n, double recent, int64_t m, int64_t seed,
+                  int64_t step, ReduceScratch &work) {
+  uint64_t key = splitmix64(splitmix64(static_cast<uint64_t>(seed)) ^
+                            static_cast<uint64_t>(step));
+  int64_t recentCount = std::min<int64_t>(
+      n, static_cast<int64_t>(std::ceil(recent * double(n) - 1e-9)));
+  int64_t older = n - recentCount, keepCount = m - recentCount;
+  // The priorities go in the score slots (as u64 bits: compared as such).
+  auto *priority = reinterpret_cast<uint64_t *>(work.total);
+  int64_t *order = work.order;
+  for (int64_t j = 0; j < older; ++j) {
+    priority[j] = splitmix64(key + static_cast<uint64_t>(j));
+    order[j] = j;
+  }
+  std::sort(order, order + older, [&](int64_t a, int64_t b) {
+    if (priority[a] != priority[b])
+      return priority[a] > priority[b];
+    return a > b;
+  });
+  std::fill(work.kept, work.kept + n, 0);
+  for (int64_t j = 0; j < keepCount; ++j)
+    work.kept[order[j]] = 1;
+  for (int64_t j = older; j < n; ++j)
+    work.kept[j] = 1;
+}
+
+/// Cosine similarity in f64 (0 when a row is all zeros).
+double cosine(const float *a, int64_t sa, const float *b, int64_t sb,
+              int64_t c) {
+  double dot = 0, na = 0, nb = 0;
+  for (int64_t e = 0; e < c; ++e) {
+    double x = a[e * sa], y = b[e * sb];
+    dot += x * y;
+    na += x * x;
+    nb += y * y;
+  }
+  double den = std::sqrt(na) * std::sqrt(nb);
+  return den > 0 ? dot / den : 0.0;
+}
+
 int64_t bankAppend(int64_t rankF, void *fDesc, int64_t rankQ, void *qDesc,
                    int64_t rankB, void *bDesc, int64_t count, double recent,
-                   double keep, float scale) {
+                   double keep, float scale, int64_t policy, int64_t seed,
+                   int64_t step) {
   static const int profileKind = getProfileKind("bank_append");
   ProfileScope profile(profileKind);
   constexpr const char *kName = "bank append";
@@ -1008,6 +1066,74 @@ int64_t bankAppend(int64_t rankF, void *fDesc, int64_t rankQ, void *qDesc,
   if (m > cap)
     fail(LATHE_ERR_INVALID, kName, ": keeps ", m, " of ", n,
          " rows, more than the capacity ", cap);
+  if (policy < kPolicyAdaCM2 || policy > kPolicyMerge)
+    fail(LATHE_ERR_INVALID, kName, ": unknown policy ", policy,
+         " (0 adacm2, 1 recent, 2 random, 3 merge)");
+  if (policy == kPolicyRecent) {
+    // The newest m rows move to the front (row n - m + i lands at i <= it).
+    for (int64_t i = 0; i < m; ++i)
+      copyRow(n - m + i, i);
+    return m;
+  }
+  if (policy == kPolicyMerge) {
+    // The frame is copied to scratch so that every row is writable: row j
+    // lives in the bank (j < count) or in the copy. A merge writes the
+    // average into the older row's slot and unlinks the newer one.
+    ScratchBuffer scratch(24 * n + 4 * frameRows * c);
+    char *base = static_cast<char *>(scratch.get());
+    auto *sim = reinterpret_cast<double *>(base);
+    auto *next = reinterpret_cast<int64_t *>(base + 8 * n);
+    auto *prev = reinterpret_cast<int64_t *>(base + 16 * n);
+    auto *copy = reinterpret_cast<float *>(base + 24 * n);
+    for (int64_t i = 0; i < frameRows; ++i)
+      for (int64_t e = 0; e < c; ++e)
+        copy[i * c + e] = f.data[i * f.strides[0] + e * f.strides[1]];
+    auto slot = [&](int64_t j) {
+      return j < count ? b.data + j * b.strides[0] : copy + (j - count) * c;
+    };
+    auto slotStride = [&](int64_t j) { return j < count ? b.strides[1] : 1; };
+    auto simOf = [&](int64_t a, int64_t z) {
+      return cosine(slot(a), slotStride(a), slot(z), slotStride(z), c);
+    };
+    for (int64_t j = 0; j < n; ++j) {
+      next[j] = j + 1 < n ? j + 1 : -1;
+      prev[j] = j - 1;
+    }
+    // sim[j]: similarity of row j and the row after it (when there is one).
+    for (int64_t j = 0; j + 1 < n; ++j)
+      sim[j] = simOf(j, j + 1);
+    for (int64_t rows = n; rows > m; --rows) {
+      int64_t best = -1;
+      for (int64_t j = 0; j >= 0 && next[j] >= 0; j = next[j])
+        if (best < 0 || sim[j] > sim[best])
+          best = j;
+      int64_t z = next[best];
+      float *dst = slot(best);
+      const float *src = slot(z);
+      int64_t ds = slotStride(best), ss = slotStride(z);
+      for (int64_t e = 0; e < c; ++e)
+        dst[e * ds] = (dst[e * ds] + src[e * ss]) * 0.5f;
+      next[best] = next[z];
+      if (next[z] >= 0)
+        prev[next[z]] = best;
+      if (next[best] >= 0)
+        sim[best] = simOf(best, next[best]);
+      if (prev[best] >= 0)
+        sim[prev[best]] = simOf(prev[best], best);
+    }
+    // Survivors move to the front in order; a bank slot j lands at out <= j.
+    int64_t out = 0;
+    for (int64_t j = 0; j >= 0; j = next[j], ++out) {
+      if (j < count && out == j)
+        continue;
+      const float *src = slot(j);
+      int64_t ss = slotStride(j);
+      float *dst = b.data + out * b.strides[0];
+      for (int64_t e = 0; e < c; ++e)
+        dst[e * b.strides[1]] = src[e * ss];
+    }
+    return m;
+  }
   RowOperand qs(q);
   ScratchBuffer scratch(n * kReduceScratchPerRow);
   ReduceScratch work(scratch, n);
@@ -1015,7 +1141,10 @@ int64_t bankAppend(int64_t rankF, void *fDesc, int64_t rankQ, void *qDesc,
     int64_t cs = colStrideOf(j);
     return KeyRow{rowOf(j) + h * d * cs, cs};
   };
-  selectKept(qs, heads, lq, d, n, keyOf, recent, m, scale, work);
+  if (policy == kPolicyRandom)
+    selectRandom(n, recent, m, seed, step, work);
+  else
+    selectKept(qs, heads, lq, d, n, keyOf, recent, m, scale, work);
   // Kept rows move to the front in order: row j lands at out <= j, so
   // earlier bank rows are never overwritten before they are read.
   int64_t out = 0;
@@ -1089,7 +1218,19 @@ extern "C" int64_t lathe_rt_bank_append_f32(int64_t rankF, void *frame,
   int64_t newCount = count;
   guardKernel("lathe_rt_bank_append_f32", [&] {
     newCount = bankAppend(rankF, frame, rankQ, queries, rankB, bank, count,
-                          recent, keep, scale);
+                          recent, keep, scale, kPolicyAdaCM2, 0, 0);
+  });
+  return newCount;
+}
+
+extern "C" int64_t lathe_rt_bank_append_policy_f32(
+    int64_t rankF, void *frame, int64_t rankQ, void *queries, int64_t rankB,
+    void *bank, int64_t count, double recent, double keep, float scale,
+    int64_t policy, int64_t seed, int64_t step) {
+  int64_t newCount = count;
+  guardKernel("lathe_rt_bank_append_policy_f32", [&] {
+    newCount = bankAppend(rankF, frame, rankQ, queries, rankB, bank, count,
+                          recent, keep, scale, policy, seed, step);
   });
   return newCount;
 }

@@ -458,7 +458,6 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
   if (traceEnabled())
     scope.setDetail(describeOperands(
         {{rankIn, inDesc}, {rankFilter, filterDesc}, {rankOut, outDesc}}));
-  applyThreadSettings();
 
   if (flags & ~kKnownFlags)
     fail(LATHE_ERR_INVALID, "unknown flag bits 0x", std::hex,
@@ -534,6 +533,9 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
          " F=", p.dst.dims[1]);
   if (kh == 0 || kw == 0)
     fail(LATHE_ERR_SHAPE, "filter ", shapeString(filter), " is empty");
+  KernelThreads threads(2.0 * double(n) * double(f) * double(c) * double(kh) *
+                        double(kw) * double(p.dst.dims[2]) *
+                        double(p.dst.dims[3]));
   if (p.hasBias) {
     MemRefView bias = decodeMemRef(rankBias, biasDesc, "bias");
     if (bias.rank != 1 || bias.sizes[0] != f)

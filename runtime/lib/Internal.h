@@ -211,6 +211,29 @@ private:
 /// was last set to another count.
 void applyThreadSettings();
 
+/// Kernels with fewer floating-point operations than this run on the calling
+/// thread: a fork/join of the OpenMP team costs microseconds with idle cores
+/// and a scheduler time slice when a team thread is descheduled (a loaded
+/// machine), more than such a kernel gains from a second thread.
+constexpr double kMinParallelFlops = 16.0 * 1024 * 1024;
+
+/// applyThreadSettings for a kernel of `flops` operations: one thread below
+/// kMinParallelFlops, else the session's count.
+void applyThreadSettings(double flops);
+
+/// The thread count of one kernel call of `flops` operations, from before
+/// its oneDNN primitive is built (oneDNN fixes a primitive's thread count
+/// when it is created, and its primitive cache keys on that count) to its
+/// end, where the session's count is restored: generated code shares the
+/// OpenMP runtime, and its parallel loops must not inherit one thread.
+class KernelThreads {
+public:
+  explicit KernelThreads(double flops) { applyThreadSettings(flops); }
+  ~KernelThreads() { applyThreadSettings(); }
+  KernelThreads(const KernelThreads &) = delete;
+  KernelThreads &operator=(const KernelThreads &) = delete;
+};
+
 } // namespace lathe::rt
 
 #endif // LATHE_RUNTIME_LIB_INTERNAL_H

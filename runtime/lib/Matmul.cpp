@@ -281,7 +281,6 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
          {rankBias, (flags & LATHE_MM_HAS_BIAS) ? biasDesc : nullptr},
          {rankRes, (flags & LATHE_MM_HAS_RESIDUAL) ? resDesc : nullptr},
          {rankC, cDesc}}));
-  applyThreadSettings();
 
   if (flags & ~kKnownFlags)
     fail(LATHE_ERR_INVALID, "unknown flag bits 0x", std::hex,
@@ -320,6 +319,10 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
   if (c.sizes[c.rank - 2] != m || c.sizes[c.rank - 1] != n)
     fail(LATHE_ERR_SHAPE, "C ", shapeString(c), " should be [", m, "x", n,
          "] for A ", shapeString(a), " and B ", shapeString(b));
+  double batches = 1;
+  for (int64_t d = 0; d + 2 < outRank; ++d)
+    batches *= double(c.sizes[d]);
+  KernelThreads threads(2.0 * batches * double(m) * double(n) * double(k));
   for (int64_t d = 0; d + 2 < outRank; ++d) {
     int64_t batch = c.sizes[d];
     for (const MemRefView *v : {&a, &b})

@@ -69,7 +69,6 @@ void pool2d(int64_t rankIn, void *inDesc, int64_t rankOut, void *outDesc,
   ProfileScope scope(profileKind);
   if (traceEnabled())
     scope.setDetail(describeOperands({{rankIn, inDesc}, {rankOut, outDesc}}));
-  applyThreadSettings();
 
   if (flags & ~kKnownFlags)
     fail(LATHE_ERR_INVALID, "unknown flag bits 0x", std::hex,
@@ -91,6 +90,8 @@ void pool2d(int64_t rankIn, void *inDesc, int64_t rankOut, void *outDesc,
     fail(LATHE_ERR_SHAPE, "input ", shapeString(in), " and output ",
          shapeString(out), " differ in batch or channels (",
          layout == 1 ? "NHWC" : "NCHW", ")");
+  KernelThreads threads(double(dst.numel()) * double(windowH) *
+                        double(windowW));
   if (dst.numel() == 0)
     return;
   for (int dim = 0; dim < 2; ++dim) {

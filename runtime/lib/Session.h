@@ -63,6 +63,7 @@ enum class CacheSlot {
   SpMMPlans,
   SpMMValidated,
   Int8Sites,
+  Rnn,
   Count
 };
 

@@ -45,7 +45,13 @@ GetMaxThreadsFn ompGetMaxThreads() {
 } // namespace
 
 void lathe::rt::applyThreadSettings() {
+  applyThreadSettings(kMinParallelFlops);
+}
+
+void lathe::rt::applyThreadSettings(double flops) {
   int n = currentSession().numThreads.load(std::memory_order_relaxed);
+  if (flops < kMinParallelFlops)
+    n = 1;
   if (n == appliedThreads)
     return;
   SetNumThreadsFn set = ompSetNumThreads();

@@ -2,6 +2,7 @@
 
 #include "TestUtils.h"
 
+#include <dlfcn.h>
 #include <functional>
 
 using namespace lathe::test;
@@ -394,3 +395,28 @@ TEST_F(MatmulErrorTest, BadArgumentsNeverCrash) {
 }
 
 } // namespace
+
+// A matmul below the runtime's parallel threshold runs on one OpenMP thread
+// (kMinParallelFlops), one above it on the session's count; either way the
+// calling thread's OpenMP count is the session's again afterwards, since
+// generated code shares the OpenMP runtime and must not inherit one thread.
+TEST_F(MatmulTest, SmallKernelsRestoreTheThreadCount) {
+  using GetMaxThreadsFn = int (*)();
+  auto getMax = reinterpret_cast<GetMaxThreadsFn>(
+      dlsym(RTLD_DEFAULT, "omp_get_max_threads"));
+  ASSERT_NE(getMax, nullptr);
+  int saved = lathe_rt_get_num_threads();
+  lathe_rt_set_num_threads(2);
+  for (auto [m, k, n] : {std::tuple<int64_t, int64_t, int64_t>{8, 8, 8},
+                         {512, 256, 256},
+                         {3, 5, 7}}) {
+    auto a = randomVector(m * k, 3), b = randomVector(k * n, 4);
+    std::vector<float> c(m * n, 0.f);
+    MemRef ma(a.data(), {m, k}), mb(b.data(), {k, n}), mc(c.data(), {m, n});
+    matmul(ma, mb, mc);
+    expectClose(c, refMatmul(1, m, k, n, rowMajor(a, m, k), rowMajor(b, k, n)));
+    EXPECT_EQ(getMax(), 2) << m << "x" << k << "x" << n;
+    EXPECT_EQ(lathe_rt_get_num_threads(), 2);
+  }
+  lathe_rt_set_num_threads(saved);
+}

@@ -155,7 +155,8 @@ class Reference:
 
 def run_pass(lathe_opt, mlir, target, option, norm):
     p = subprocess.run([lathe_opt, mlir, "--mlir-elide-elementsattrs-if-larger=4",
-                        f"--lowrank-select-ranks={option} target={target} error-norm={norm}"],
+                        f"--lathe-attach-target={target}",
+                        f"--lowrank-select-ranks={option} error-norm={norm}"],
                        capture_output=True, text=True)
     if p.returncode != 0:
         sys.exit(f"lathe-opt failed for {option} {norm}:\n{p.stderr[-2000:]}")

@@ -40,8 +40,9 @@ def decisions(text):
 def select(args, option, strategy):
     p = subprocess.run([args.lathe_opt, os.path.join(args.model, "model_b64.mlir"),
                         "--mlir-elide-elementsattrs-if-larger=8",
+                        *([] if args.target == "cpu" else [f"--lathe-attach-target={args.target}"]),
                         f"--lowrank-select-ranks={option} batch=64 strategy={strategy} "
-                        f"error-norm={args.error_norm} target={args.target}"],
+                        f"error-norm={args.error_norm}"],
                        capture_output=True, text=True)
     if p.returncode != 0:
         sys.exit(f"lathe-opt failed: {option} {strategy}\n{p.stderr[-2000:]}")

@@ -121,38 +121,7 @@ def load_mtx(path):
 
 def load_cora(path):
     """(features [N,1433] f32, labels [N] i64, symmetric 0/1 adjacency CSR without self loops)."""
-    content = os.path.join(path, "cora.content")
-    opener = open
-    if not os.path.exists(content):
-        content += ".gz"
-        opener = gzip.open
-    ids, feats, names = [], [], []
-    with opener(content, "rt") as f:
-        for line in f:
-            parts = line.split()
-            if not parts:
-                continue
-            ids.append(parts[0])
-            feats.append(np.array(parts[1:-1], dtype=np.float32))
-            names.append(parts[-1])
-    index = {pid: i for i, pid in enumerate(ids)}
-    classes = sorted(set(names))
-    labels = np.array([classes.index(c) for c in names], dtype=np.int64)
-    rows, cols = [], []
-    with open(os.path.join(path, "cora.cites")) as f:
-        for line in f:
-            parts = line.split()
-            if len(parts) != 2 or parts[0] not in index or parts[1] not in index:
-                continue
-            a, b = index[parts[0]], index[parts[1]]
-            if a != b:
-                rows += [a, b]
-                cols += [b, a]
-    n = len(ids)
-    adj = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(n, n))
-    adj.data[:] = 1.0  # duplicates summed -> back to 0/1
-    adj.eliminate_zeros()
-    return np.stack(feats), labels, adj
+    return load_linqs(path, "cora")
 
 
 def gcn_normalize(adj):
@@ -184,9 +153,7 @@ def power_law_graph(n, m, seed, exponent=2.5):
                 if len(edges) == m:
                     break
     e = np.array(sorted(edges), dtype=np.int64)
-    rows = np.concatenate([e[:, 0], e[:, 1]])
-    cols = np.concatenate([e[:, 1], e[:, 0]])
-    return sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(n, n))
+    return _symmetric(e[:, 0], e[:, 1], n)
 
 
 def planted_communities(n=4096, size=128, p_in=0.3, avg_out=2.0, seed=0):
@@ -203,14 +170,7 @@ def planted_communities(n=4096, size=128, p_in=0.3, avg_out=2.0, seed=0):
     m_out = int(avg_out * n / 2)
     rows.append(rng.integers(0, n, m_out))
     cols.append(rng.integers(0, n, m_out))
-    r = np.concatenate(rows)
-    c = np.concatenate(cols)
-    keep = r != c
-    r, c = r[keep], c[keep]
-    adj = sp.csr_matrix((np.ones(2 * len(r), np.float32),
-                         (np.concatenate([r, c]), np.concatenate([c, r]))), shape=(n, n))
-    adj.data[:] = 1.0
-    return adj
+    return _symmetric(np.concatenate(rows), np.concatenate(cols), n)
 
 
 def small_graph():

@@ -2,7 +2,7 @@
 """Data and models for training on sklearn's digits with lathe-train.
 
 usage: make_digits.py DIR
-Writes DIR/train.h5 and DIR/test.h5 (datasets x [N, 64] f32 in [0, 1] and
+Writes (DIR is created when missing) DIR/train.h5 and DIR/test.h5 (datasets x [N, 64] f32 in [0, 1] and
 labels [N] i64; the 360-image test split of scripts/training.py's
 digits_split, seed 0), the same images as [N, 1, 8, 8] in DIR/train_img.h5 and
 DIR/test_img.h5, and two PyTorch models exported to ONNX with PyTorch's
@@ -20,6 +20,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from training import digits_split  # noqa: E402
 
 d = sys.argv[1]
+os.makedirs(d, exist_ok=True)
 x_tr, x_te, y_tr, y_te = digits_split()
 for name, x, y in (("train", x_tr, y_tr), ("test", x_te, y_te)):
     with h5py.File(f"{d}/{name}.h5", "w") as f:

@@ -68,3 +68,42 @@ func.func @main(%x: tensor<1x8x16xf32>) -> tensor<1x8x16xf32> {
   } -> tensor<1x8x16xf32>
   return %r : tensor<1x8x16xf32>
 }
+
+// -----
+
+// Positions of a sequence merged with the batch ([B·N] rows) are not the
+// loop index plus an offset.
+func.func @main(%x: tensor<2x8x16xf32>) -> tensor<16x16xf32> {
+  %rows = tensor.collapse_shape %x [[0, 1], [2]] : tensor<2x8x16xf32> into tensor<16x16xf32>
+  %e = tensor.empty() : tensor<16x16xf32>
+  // expected-error @+1 {{seqshard-ulysses: reads the positions (linalg.index) of a sequence merged with other dimensions}}
+  %r = linalg.generic {indexing_maps = [affine_map<(r, c) -> (r, c)>, affine_map<(r, c) -> (r, c)>], iterator_types = ["parallel", "parallel"]} ins(%rows : tensor<16x16xf32>) outs(%e : tensor<16x16xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %i = linalg.index 0 : index
+    %ii = arith.index_cast %i : index to i64
+    %f = arith.sitofp %ii : i64 to f32
+    %s = arith.addf %a, %f : f32
+    linalg.yield %s : f32
+  } -> tensor<16x16xf32>
+  return %r : tensor<16x16xf32>
+}
+
+// -----
+
+// A slice that cuts the sequence.
+func.func @main(%x: tensor<1x8x16xf32>) -> tensor<1x4x16xf32> {
+  // expected-error @+1 {{seqshard-ulysses: takes part of the sequence dimension (a slice must keep all of it, rank and unit strides)}}
+  %s = tensor.extract_slice %x[0, 2, 0] [1, 4, 16] [1, 1, 1] : tensor<1x8x16xf32> to tensor<1x4x16xf32>
+  return %s : tensor<1x4x16xf32>
+}
+
+// -----
+
+// Rank-3 attention without a [B, H, ...] source: its 3 batch x heads
+// problems count as the heads.
+func.func @main(%q: tensor<3x8x4xf32>) -> tensor<3x8x4xf32> {
+  %i = tensor.empty() : tensor<3x8x4xf32>
+  // expected-error @+1 {{seqshard-ulysses: (rank-3 attention whose batch x heads = 3 count as the heads) the 3 attention heads are not divisible by the degree 2}}
+  %a = memred.attention ins(%q, %q, %q : tensor<3x8x4xf32>, tensor<3x8x4xf32>, tensor<3x8x4xf32>) outs(%i : tensor<3x8x4xf32>) scale(0.5) -> tensor<3x8x4xf32>
+  return %a : tensor<3x8x4xf32>
+}

@@ -124,3 +124,19 @@ func.func @main(%x: tensor<?xf32>, %y: tensor<?xf32>) -> tensor<?xf32> {
     with pytest.raises(lathe.Error, match="mismatched size for broadcast"):
         m(np.ones(3, np.float32), np.ones(4, np.float32))
     np.testing.assert_array_equal(m(np.ones(3, np.float32), np.ones(3, np.float32)), [2, 2, 2])
+
+
+@pytest.mark.parametrize("entry,python_names", [
+    (lathe._native.compile_file, set(lathe._COMPILE_OPTIONS) | {"backend", "precision"}),
+    (lathe._native.train, set(lathe._TRAIN_OPTIONS)),
+])
+def test_native_keyword_tables(entry, python_names):
+    """The extension's keyword tables: an unknown keyword is an error that
+    names it and lists the known ones, which are the Python side's."""
+    with pytest.raises(lathe.Error) as e:
+        entry("unused.mlir", {"bogus_option": 1})
+    head, _, listed = message(e).partition(" (expected one of: ")
+    assert head == "unknown option 'bogus_option'"
+    names = listed.rstrip(")").split(", ")
+    assert names == sorted(names)
+    assert set(names) == python_names

@@ -11,7 +11,6 @@
 #include "lathe/Driver/Compile.h"
 #include "lathe/InitAllDialects.h"
 #include "lathe/InitAllPasses.h"
-#include "lathe/Support/CommandLine.h"
 #include "lathe/Support/ToolInfo.h"
 #ifdef LATHE_HAVE_ONNX
 #include "lathe/Import/ONNX/ImportONNX.h"
@@ -27,8 +26,7 @@ namespace cl = llvm::cl;
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
-  mlir::lathe::hidePreregisteredOptions();
-  mlir::lathe::setToolVersionPrinter("lathe-compile");
+  mlir::lathe::initTool("lathe-compile");
   static cl::OptionCategory category("lathe-compile options");
   cl::opt<std::string> inputFile(cl::Positional,
                                  cl::desc("<model .mlir or .onnx>"),
@@ -63,9 +61,8 @@ int main(int argc, char **argv) {
                "either way)"),
       cl::init(false), cl::cat(category));
   mlir::lathe::registerAllPasses();
-  mlir::lathe::hideUnrelatedOptions({&category});
-  cl::ParseCommandLineOptions(
-      argc, argv,
+  mlir::lathe::parseToolOptions(
+      argc, argv, {&category},
       "lathe-compile: compile a model ahead of time into a .lathe file\n\n"
       "  lathe-compile model.mlir|model.onnx -o model.lathe [--cpu=NAME]\n\n"
       "The file holds native code for one CPU, the weights and the signature;\n"

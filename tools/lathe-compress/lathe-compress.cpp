@@ -7,7 +7,6 @@
 #include "lathe/Driver/Compress.h"
 #include "lathe/InitAllDialects.h"
 #include "lathe/InitAllPasses.h"
-#include "lathe/Support/CommandLine.h"
 #include "lathe/Support/ToolInfo.h"
 
 #include "mlir/IR/DialectRegistry.h"
@@ -20,9 +19,7 @@ namespace cl = llvm::cl;
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
-  mlir::lathe::hidePreregisteredOptions();
-  mlir::lathe::removePreregisteredOption("threads");
-  mlir::lathe::setToolVersionPrinter("lathe-compress");
+  mlir::lathe::initTool("lathe-compress", mlir::lathe::ToolOwns::Threads);
   static cl::OptionCategory cat("Compression");
   mlir::lathe::CompressOptions d;
   cl::opt<std::string> inputFile(cl::Positional,
@@ -46,8 +43,9 @@ int main(int argc, char **argv) {
       cl::init(d.maxAccuracyDrop), cl::cat(cat));
   cl::opt<std::string> target(
       "target",
-      cl::desc("Latency table of lowrank-select-ranks: cpu (bundled) or a "
-               "JSON file (lathe-calibrate)"),
+      cl::desc("Target of lowrank-select-ranks: cpu (the shipped default) "
+               "or a JSON target description (lathe-calibrate), attached to "
+               "the module as #lathe.target"),
       cl::init(d.target), cl::cat(cat));
   cl::opt<int64_t> batch(
       "batch",
@@ -93,9 +91,8 @@ int main(int argc, char **argv) {
   mlir::registerMLIRContextCLOptions();
   mlir::registerPassManagerCLOptions();
   mlir::lathe::registerAllPasses();
-  mlir::lathe::hideUnrelatedOptions({&cat, &ftCat});
-  cl::ParseCommandLineOptions(
-      argc, argv,
+  mlir::lathe::parseToolOptions(
+      argc, argv, {&cat, &ftCat},
       "lathe-compress: low-rank compression within a validation-accuracy "
       "budget\n\n"
       "  lathe-compress model.mlir --val-data=val.h5 "

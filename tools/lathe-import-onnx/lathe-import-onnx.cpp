@@ -6,7 +6,6 @@
 //===----------------------------------------------------------------------===//
 
 #include "lathe/Import/ONNX/ImportONNX.h"
-#include "lathe/Support/CommandLine.h"
 #include "lathe/Support/ToolInfo.h"
 
 #include "mlir/IR/AsmState.h"
@@ -53,7 +52,7 @@ static bool checkParentDir(StringRef path, StringRef what) {
 
 int main(int argc, char **argv) {
   InitLLVM y(argc, argv);
-  mlir::lathe::hidePreregisteredOptions();
+  mlir::lathe::initTool("lathe-import-onnx");
   static cl::OptionCategory category("lathe-import-onnx options");
   cl::opt<std::string> input(cl::Positional, cl::desc("<model.onnx>"),
                              cl::Required, cl::cat(category));
@@ -73,10 +72,8 @@ int main(int argc, char **argv) {
   cl::list<std::string> dimSpecs(
       "dim", cl::desc("Pin a symbolic dimension: NAME=SIZE (repeatable)"),
       cl::value_desc("NAME=SIZE"), cl::cat(category));
-  mlir::lathe::setToolVersionPrinter("lathe-import-onnx");
-  mlir::lathe::hideUnrelatedOptions({&category});
-  cl::ParseCommandLineOptions(
-      argc, argv,
+  mlir::lathe::parseToolOptions(
+      argc, argv, {&category},
       "lathe-import-onnx: ONNX model to Lathe IR\n\n"
       "  lathe-import-onnx model.onnx --weights=w.h5 -o model.mlir\n\n"
       "Exit status: 0 imported; 1 unreadable model, unsupported operator or\n"

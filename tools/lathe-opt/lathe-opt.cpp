@@ -2,15 +2,13 @@
 
 #include "lathe/InitAllDialects.h"
 #include "lathe/InitAllPasses.h"
-#include "lathe/Support/CommandLine.h"
 #include "lathe/Support/ToolInfo.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 
 int main(int argc, char **argv) {
-  mlir::lathe::hidePreregisteredOptions();
-  mlir::lathe::setToolVersionPrinter("lathe-opt");
+  mlir::lathe::initTool("lathe-opt");
   mlir::DialectRegistry registry;
   mlir::lathe::registerAllDialects(registry);
   mlir::lathe::registerAllPasses();

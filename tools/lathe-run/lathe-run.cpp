@@ -8,7 +8,6 @@
 #include "lathe/Driver/Run.h"
 #include "lathe/InitAllDialects.h"
 #include "lathe/InitAllPasses.h"
-#include "lathe/Support/CommandLine.h"
 #include "lathe/Support/ToolInfo.h"
 #ifdef LATHE_HAVE_ONNX
 #include "lathe/Import/ONNX/ImportONNX.h"
@@ -29,9 +28,7 @@ int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   // libLLVM's own options are not lathe-run's; its --threads is replaced by
   // lathe-run's own below.
-  mlir::lathe::hidePreregisteredOptions();
-  mlir::lathe::removePreregisteredOption("threads");
-  mlir::lathe::setToolVersionPrinter("lathe-run");
+  mlir::lathe::initTool("lathe-run", mlir::lathe::ToolOwns::Threads);
   static cl::OptionCategory ioCat("Inputs and outputs");
   static cl::OptionCategory compileCat("Compilation");
   static cl::OptionCategory runCat("Execution");
@@ -174,10 +171,8 @@ int main(int argc, char **argv) {
   mlir::registerDefaultTimingManagerCLOptions();
   mlir::lathe::registerAllPasses();
   // MLIR's own flags (IR printing, timing, ...) under --help-hidden.
-  mlir::lathe::hideUnrelatedOptions(
-      {&ioCat, &compileCat, &runCat, &observeCat});
-  cl::ParseCommandLineOptions(
-      argc, argv,
+  mlir::lathe::parseToolOptions(
+      argc, argv, {&ioCat, &compileCat, &runCat, &observeCat},
       "lathe-run: compile and execute an MLIR module\n\n"
       "  lathe-run model.mlir --input=x.npy --output=y.npy [--repeat=N]\n\n"
       "Exit status: 0 success; 1 bad input, compile or run-time error;\n"

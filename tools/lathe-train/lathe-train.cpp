@@ -7,7 +7,6 @@
 #include "lathe/Driver/Train.h"
 #include "lathe/InitAllDialects.h"
 #include "lathe/InitAllPasses.h"
-#include "lathe/Support/CommandLine.h"
 #include "lathe/Support/ToolInfo.h"
 
 #include "mlir/IR/DialectRegistry.h"
@@ -20,9 +19,7 @@ namespace cl = llvm::cl;
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
-  mlir::lathe::hidePreregisteredOptions();
-  mlir::lathe::removePreregisteredOption("threads");
-  mlir::lathe::setToolVersionPrinter("lathe-train");
+  mlir::lathe::initTool("lathe-train", mlir::lathe::ToolOwns::Threads);
   static cl::OptionCategory modelCat("Model and data");
   static cl::OptionCategory optimCat("Optimization");
   static cl::OptionCategory saveCat("Checkpoints, weights and logs");
@@ -135,6 +132,13 @@ int main(int argc, char **argv) {
       cl::desc("Communication of weights and gradients: fp32, sdp4bit, qw or "
                "zeropp"),
       cl::init(d.comm), cl::cat(runCat));
+  cl::opt<bool> seqParallel(
+      "seq-parallel",
+      cl::desc("With --ranks=P: sequence parallelism (DeepSpeed-Ulysses, "
+               "seqshard-ulysses{degree=P}) instead of data parallelism: "
+               "every rank holds the whole parameters and batch and 1/P of "
+               "the sequence (dimension 1 of the first data argument)"),
+      cl::init(false), cl::cat(runCat));
   cl::opt<int64_t> attentionMinScores(
       "attention-min-scores",
       cl::desc("Fuse attention with at least this many scores (Lq*Lk) per "
@@ -155,9 +159,8 @@ int main(int argc, char **argv) {
   mlir::registerMLIRContextCLOptions();
   mlir::registerPassManagerCLOptions();
   mlir::lathe::registerAllPasses();
-  mlir::lathe::hideUnrelatedOptions({&modelCat, &optimCat, &saveCat, &runCat});
-  cl::ParseCommandLineOptions(
-      argc, argv,
+  mlir::lathe::parseToolOptions(
+      argc, argv, {&modelCat, &optimCat, &saveCat, &runCat},
       "lathe-train: train a model compiled by Lathe\n\n"
       "  lathe-train model.mlir --data=train.h5 --epochs=3 --save=w.h5\n\n"
       "Exit status: 0 trained; 1 bad input, compile error, or a loss or\n"
@@ -203,6 +206,7 @@ int main(int argc, char **argv) {
   o.ranks = ranks;
   o.ranksPerNode = ranksPerNode;
   o.comm = comm;
+  o.seqParallel = seqParallel;
   o.attentionMinScores = attentionMinScores;
   o.commandLine.assign(argv + 1, argv + argc);
   return mlir::lathe::trainMain(o, registry);

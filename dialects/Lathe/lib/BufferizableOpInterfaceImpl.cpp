@@ -63,5 +63,6 @@ void mlir::lathe::registerBufferizableOpInterfaceExternalModels(
     MatmulOp::attachInterface<DpsKernelBufferization<MatmulOp>>(*ctx);
     LayerNormOp::attachInterface<DpsKernelBufferization<LayerNormOp>>(*ctx);
     Conv2DOp::attachInterface<DpsKernelBufferization<Conv2DOp>>(*ctx);
+    RnnOp::attachInterface<DpsKernelBufferization<RnnOp>>(*ctx);
   });
 }

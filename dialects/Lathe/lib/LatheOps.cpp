@@ -458,3 +458,115 @@ static void printWeightSource(OpAsmPrinter &printer, Operation *,
 
 #define GET_OP_CLASSES
 #include "lathe/Dialect/Lathe/LatheOps.cpp.inc"
+
+//===----------------------------------------------------------------------===//
+// RnnOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult RnnOp::verify() {
+  StringRef cell = getCell();
+  if (cell != "lstm" && cell != "gru" && cell != "lbr_gru")
+    return emitOpError("expects cell 'lstm', 'gru' or 'lbr_gru', got '")
+           << cell << "'";
+  bool lstm = isLstm();
+  int64_t g = getNumGates();
+  bool buffers = hasPureBufferSemantics();
+  for (Value v : getOperands()) {
+    auto type = cast<ShapedType>(v.getType());
+    if (isa<MemRefType>(type) != buffers)
+      return emitOpError("expects all operands to be tensors or all to be "
+                         "memrefs");
+    if (!type.getElementType().isF32())
+      return emitOpError("supports f32 operands only, got ") << type;
+  }
+  size_t numInits = lstm ? 3 : 2;
+  if (getInits().size() != numInits)
+    return emitOpError("expects ")
+           << numInits << " inits (y, final h" << (lstm ? ", final c" : "")
+           << ") for cell '" << cell << "', got " << getInits().size();
+  if (lstm != (getInitialC() != nullptr))
+    return emitOpError(lstm ? "expects initial_c for an LSTM"
+                            : "expects no initial_c for a GRU");
+  if (buffers ? !getResult().empty()
+              : getResult().getTypes() != getInits().getTypes())
+    return emitOpError(buffers ? "on memrefs has no results"
+                               : "on tensors returns one result per init, of "
+                                 "its type");
+  ArrayRef<int64_t> gates = getGates();
+  SmallVector<bool> seen(g, false);
+  if (static_cast<int64_t>(gates.size()) != g)
+    return emitOpError("expects ") << g << " gate blocks, got " << gates.size();
+  for (int64_t k : gates) {
+    if (k < 0 || k >= g || seen[k])
+      return emitOpError("expects gates to be a permutation of 0..") << g - 1;
+    seen[k] = true;
+  }
+  auto shape = [](Value v) { return cast<ShapedType>(v.getType()).getShape(); };
+  ArrayRef<int64_t> x = shape(getInput()), w = shape(getWeights()),
+                    r = shape(getRecurrentWeights());
+  if (x.size() != 3 || w.size() != 2 || r.size() != 2)
+    return emitOpError("expects input [T, N, I] ([N, T, I] with batch_first), "
+                       "weights [G*H, I] and recurrent_weights [G*H, H]");
+  // Sizes as [T, N, I] whatever the layout.
+  SmallVector<int64_t> tni = {x[0], x[1], x[2]};
+  if (getBatchFirst())
+    std::swap(tni[0], tni[1]);
+  int64_t h = r[1];
+  if (ShapedType::isDynamic(h) || ShapedType::isDynamic(r[0]) ||
+      r[0] != g * h || sizesConflict(w[0], g * h) || sizesConflict(w[1], x[2]))
+    return emitOpError("expects recurrent_weights [")
+           << g << "*H, H] and weights [" << g << "*H, " << x[2]
+           << "] of static H";
+  for (Value b : {getBias(), getRecurrentBias()}) {
+    if (!b)
+      continue;
+    ArrayRef<int64_t> s = shape(b);
+    if (s.size() != 1 || sizesConflict(s[0], g * h))
+      return emitOpError("expects biases of shape [") << g * h << "]";
+  }
+  auto expect = [&](Value v, ArrayRef<int64_t> want,
+                    StringRef what) -> LogicalResult {
+    ArrayRef<int64_t> s = shape(v);
+    if (s.size() != want.size() || llvm::any_of(llvm::zip(s, want), [](auto p) {
+          return sizesConflict(std::get<0>(p), std::get<1>(p));
+        }))
+      return emitOpError("expects ")
+             << what << " of shape [T, N, H] ([N, T, H] with batch_first) / "
+             << "[N, H]";
+    return success();
+  };
+  if (failed(expect(getInitialH(), {tni[1], h}, "initial_h")) ||
+      (getInitialC() &&
+       failed(expect(getInitialC(), {tni[1], h}, "initial_c"))))
+    return failure();
+  if (failed(expect(getInits()[0], {x[0], x[1], h}, "y")))
+    return failure();
+  for (Value v : getInits().drop_front())
+    if (failed(expect(v, {tni[1], h}, "the final states")))
+      return failure();
+  return success();
+}
+
+FailureOr<int64_t> RnnOp::getFlopCount() {
+  auto x = cast<ShapedType>(getInput().getType());
+  int64_t h = cast<ShapedType>(getRecurrentWeights().getType()).getDimSize(1);
+  if (!x.hasStaticShape())
+    return failure();
+  int64_t t = x.getDimSize(0), n = x.getDimSize(1), in = x.getDimSize(2);
+  // The two projections per step; the gates' element-wise work is small.
+  return 2 * t * n * getNumGates() * h * (in + h);
+}
+
+void RnnOp::getEffects(
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+        &effects) {
+  if (!hasPureBufferSemantics())
+    return;
+  for (OpOperand &operand : getOperation()->getOpOperands()) {
+    effects.emplace_back(MemoryEffects::Read::get(), &operand,
+                         SideEffects::DefaultResource::get());
+    if (llvm::is_contained(getInits(), operand.get()))
+      effects.emplace_back(MemoryEffects::Write::get(), &operand,
+                           SideEffects::DefaultResource::get());
+  }
+}

@@ -1,6 +1,18 @@
 //===- LatencyModelTest.cpp - lowrank target latency models ---------------===//
+//
+// The model is read from a `lowrank` table (a dictionary, as the module's
+// #lathe.target carries it); tables are written here in attribute syntax.
+//
+//===----------------------------------------------------------------------===//
 
 #include "lathe/Dialect/LowRank/LatencyModel.h"
+#include "lathe/Interfaces/Target.h"
+
+#include "mlir/AsmParser/AsmParser.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
 
 #include <gtest/gtest.h>
 
@@ -9,11 +21,35 @@ using namespace mlir::lowrank;
 
 namespace {
 
-TEST(LatencyModel, BundledCpuIsARoofline) {
+/// Reads `table` (a dictionary in attribute syntax) as the lowrank table of
+/// a target named "t"; `error` gets the diagnostic on failure.
+FailureOr<LatencyModel> readTable(const char *table, std::string &error) {
+  static MLIRContext context;
+  error.clear();
+  ScopedDiagnosticHandler handler(&context, [&](Diagnostic &d) {
+    error = d.str();
+    return success();
+  });
+  auto dict = dyn_cast_or_null<DictionaryAttr>(parseAttribute(table, &context));
+  if (!dict) {
+    error = "not a dictionary";
+    return failure();
+  }
+  OpBuilder b(&context);
+  OwningOpRef<ModuleOp> module = ModuleOp::create(b.getUnknownLoc());
+  return readLatencyModel(lathe::TargetTable(*module, "t", "lowrank", dict));
+}
+
+/// The CPU's shipped roofline (lib/Target/CPU/Target.cpp).
+const char *kCpu = "{peak_gflops = 155.0, bandwidth_gbps = 30.0, "
+                   "call_overhead_us = 3.0, min_efficient_dim = 16, "
+                   "granularity = 16}";
+
+TEST(LatencyModel, CpuRooflineIsMonotone) {
   std::string error;
-  FailureOr<LatencyModel> model = getLatencyModel("cpu", error);
+  FailureOr<LatencyModel> model = readTable(kCpu, error);
   ASSERT_TRUE(succeeded(model)) << error;
-  EXPECT_EQ(model->name, "cpu");
+  EXPECT_EQ(model->name, "t");
   EXPECT_EQ(model->granularity, 16);
   // Monotone in every size, and never below the per-call overhead.
   double small = model->matmulUs(64, 64, 64);
@@ -29,8 +65,8 @@ TEST(LatencyModel, BundledCpuIsARoofline) {
 
 TEST(LatencyModel, SkinnyGemmsPayTheEfficiencyRamp) {
   std::string error;
-  FailureOr<LatencyModel> model = getLatencyModel("cpu", error);
-  ASSERT_TRUE(succeeded(model));
+  FailureOr<LatencyModel> model = readTable(kCpu, error);
+  ASSERT_TRUE(succeeded(model)) << error;
   // Halving N below minEfficientDim does not halve the compute time.
   int64_t d = model->minEfficientDim;
   double half = model->matmulUs(4096, d / 2, 1024) - model->callOverheadUs;
@@ -40,11 +76,10 @@ TEST(LatencyModel, SkinnyGemmsPayTheEfficiencyRamp) {
 
 TEST(LatencyModel, MeasuredEntriesOverrideTheRoofline) {
   std::string error;
-  FailureOr<LatencyModel> model = parseLatencyModel(
-      R"({"name": "t", "peak_gflops": 10, "bandwidth_gbps": 1,
-          "call_overhead_us": 0, "granularity": 8,
-          "matmul": [{"m": 2, "n": 3, "k": 4, "us": 7.5}]})",
-      error);
+  FailureOr<LatencyModel> model =
+      readTable("{peak_gflops = 10, bandwidth_gbps = 1, call_overhead_us = 0, "
+                "granularity = 8, matmul = [{m = 2, n = 3, k = 4, us = 7.5}]}",
+                error);
   ASSERT_TRUE(succeeded(model)) << error;
   EXPECT_EQ(model->name, "t");
   EXPECT_EQ(model->granularity, 8);
@@ -52,36 +87,43 @@ TEST(LatencyModel, MeasuredEntriesOverrideTheRoofline) {
   EXPECT_NE(model->matmulUs(3, 3, 4), 7.5);
 }
 
-TEST(LatencyModel, BadDescriptionsFailWithAReason) {
+TEST(LatencyModel, BadTablesNameTheKey) {
   std::string error;
-  EXPECT_TRUE(failed(parseLatencyModel("{", error)));
-  EXPECT_NE(error.find("malformed JSON"), std::string::npos) << error;
-  EXPECT_TRUE(failed(parseLatencyModel("[1, 2]", error)));
-  EXPECT_NE(error.find("expected a JSON object"), std::string::npos) << error;
-  EXPECT_TRUE(failed(parseLatencyModel(R"({"bandwidth_gbps": 1})", error)));
-  EXPECT_NE(error.find("peak_gflops"), std::string::npos) << error;
-  EXPECT_TRUE(failed(parseLatencyModel(
-      R"({"peak_gflops": 1, "bandwidth_gbps": 1, "call_overhead_us": -1})",
-      error)));
-  EXPECT_NE(error.find("non-negative"), std::string::npos) << error;
-  EXPECT_TRUE(failed(parseLatencyModel(
-      R"({"peak_gflops": 1, "bandwidth_gbps": 1, "matmul": [{"m": 1}]})",
-      error)));
-  EXPECT_NE(error.find("{m, n, k, us}"), std::string::npos) << error;
-  EXPECT_TRUE(failed(getLatencyModel("tpu", error)));
-  EXPECT_NE(error.find("unknown target 'tpu'"), std::string::npos) << error;
-  EXPECT_TRUE(failed(getLatencyModel("/nonexistent/t.json", error)));
-  EXPECT_NE(error.find("cannot read"), std::string::npos) << error;
+  EXPECT_TRUE(failed(readTable("{bandwidth_gbps = 1}", error)));
+  EXPECT_NE(error.find("target 't': table 'lowrank': key 'peak_gflops': "
+                       "missing (expected a positive number)"),
+            std::string::npos)
+      << error;
+  EXPECT_TRUE(
+      failed(readTable("{peak_gflops = \"fast\", bandwidth_gbps = 1}", error)));
+  EXPECT_NE(error.find("key 'peak_gflops': expected a positive number, got "
+                       "\"fast\""),
+            std::string::npos)
+      << error;
+  EXPECT_TRUE(failed(readTable(
+      "{peak_gflops = 1, bandwidth_gbps = 1, call_overhead_us = -1}", error)));
+  EXPECT_NE(error.find("key 'call_overhead_us': expected a non-negative"),
+            std::string::npos)
+      << error;
+  EXPECT_TRUE(failed(readTable(
+      "{peak_gflops = 1, bandwidth_gbps = 1, granularity = 2.5}", error)));
+  EXPECT_NE(error.find("key 'granularity': expected an integer >= 1"),
+            std::string::npos)
+      << error;
+  EXPECT_TRUE(failed(readTable(
+      "{peak_gflops = 1, bandwidth_gbps = 1, matmul = [{m = 1}]}", error)));
+  EXPECT_NE(error.find("key 'matmul': entry 0: expected {m, n, k, us}"),
+            std::string::npos)
+      << error;
 }
 
 TEST(LatencyModel, MeasuredConvolutionsOverrideTheIm2colEstimate) {
   std::string error;
-  FailureOr<LatencyModel> model = parseLatencyModel(
-      R"({"peak_gflops": 10, "bandwidth_gbps": 1,
-          "conv": [{"n": 2, "c": 3, "h": 9, "w": 9, "f": 4, "kh": 3, "kw": 3,
-                    "sh": 2, "sw": 2, "us": 11.5},
-                   {"n": 2, "c": 3, "h": 9, "w": 9, "f": 4, "kh": 3, "kw": 3,
-                    "us": 12.5}]})",
+  FailureOr<LatencyModel> model = readTable(
+      "{peak_gflops = 10, bandwidth_gbps = 1, conv = ["
+      "{n = 2, c = 3, h = 9, w = 9, f = 4, kh = 3, kw = 3, sh = 2, sw = 2, "
+      "us = 11.5}, "
+      "{n = 2, c = 3, h = 9, w = 9, f = 4, kh = 3, kw = 3, us = 12.5}]}",
       error);
   ASSERT_TRUE(succeeded(model)) << error;
   ConvShape strided{2, 3, 9, 9, 4, 3, 3, 2, 2, 1, 1};
@@ -120,29 +162,29 @@ TEST(LatencyModel, TuckerShapesAreWhatLowrankLowerEmits) {
 
 TEST(LatencyModel, BadConvEntriesFailWithAReason) {
   std::string error;
-  EXPECT_TRUE(failed(parseLatencyModel(
-      R"({"peak_gflops": 1, "bandwidth_gbps": 1, "conv": 3})", error)));
-  EXPECT_NE(error.find("\"conv\" to be an array"), std::string::npos) << error;
+  EXPECT_TRUE(failed(
+      readTable("{peak_gflops = 1, bandwidth_gbps = 1, conv = 3}", error)));
+  EXPECT_NE(error.find("key 'conv': expected an array of dictionaries"),
+            std::string::npos)
+      << error;
   // Missing "f".
-  EXPECT_TRUE(failed(parseLatencyModel(
-      R"({"peak_gflops": 1, "bandwidth_gbps": 1,
-          "conv": [{"n": 1, "c": 1, "h": 3, "w": 3, "kh": 1, "kw": 1,
-                    "us": 1}]})",
-      error)));
-  EXPECT_NE(error.find("(entry 0)"), std::string::npos) << error;
+  EXPECT_TRUE(failed(
+      readTable("{peak_gflops = 1, bandwidth_gbps = 1, conv = [{n = 1, c = 1, "
+                "h = 3, w = 3, kh = 1, kw = 1, us = 1}]}",
+                error)));
+  EXPECT_NE(error.find("key 'conv': entry 0:"), std::string::npos) << error;
   // The window does not fit; a negative latency; a fractional size.
-  for (
-      const char *entry :
-      {R"({"n": 1, "c": 1, "h": 2, "w": 3, "f": 1, "kh": 3, "kw": 1, "us": 1})",
-       R"({"n": 1, "c": 1, "h": 3, "w": 3, "f": 1, "kh": 1, "kw": 1, "us": -1})",
-       R"({"n": 1.5, "c": 1, "h": 3, "w": 3, "f": 1, "kh": 1, "kw": 1, "us": 1})",
-       R"({"n": 1, "c": 1, "h": 3, "w": 3, "f": 1, "kh": 1, "kw": 1, "sh": 0,
-            "us": 1})"}) {
-    std::string json =
-        std::string(R"({"peak_gflops": 1, "bandwidth_gbps": 1, "conv": [)") +
-        entry + "]}";
-    EXPECT_TRUE(failed(parseLatencyModel(json, error))) << entry;
-    EXPECT_NE(error.find("\"conv\" entry"), std::string::npos) << error;
+  for (const char *entry :
+       {"{n = 1, c = 1, h = 2, w = 3, f = 1, kh = 3, kw = 1, us = 1}",
+        "{n = 1, c = 1, h = 3, w = 3, f = 1, kh = 1, kw = 1, us = -1}",
+        "{n = 1.5, c = 1, h = 3, w = 3, f = 1, kh = 1, kw = 1, us = 1}",
+        "{n = 1, c = 1, h = 3, w = 3, f = 1, kh = 1, kw = 1, sh = 0, us = "
+        "1}"}) {
+    std::string table =
+        std::string("{peak_gflops = 1, bandwidth_gbps = 1, conv = [") + entry +
+        "]}";
+    EXPECT_TRUE(failed(readTable(table.c_str(), error))) << entry;
+    EXPECT_NE(error.find("key 'conv': entry 0:"), std::string::npos) << error;
   }
 }
 

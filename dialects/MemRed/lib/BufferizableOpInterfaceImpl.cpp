@@ -31,8 +31,9 @@ struct BankAppendBufferization
     rewriter.setInsertionPoint(op);
     auto newOp = BankAppendOp::create(
         rewriter, op->getLoc(), TypeRange{rewriter.getIndexType()}, buffers[0],
-        buffers[1], buffers[2], bankOp.getCount(), bankOp.getRecentAttr(),
-        bankOp.getKeepAttr(), bankOp.getScaleAttr());
+        buffers[1], buffers[2], bankOp.getCount(), bankOp.getStep(),
+        bankOp.getRecentAttr(), bankOp.getKeepAttr(), bankOp.getScaleAttr(),
+        bankOp.getPolicyAttr(), bankOp.getSeedAttr());
     newOp->setDiscardableAttrs(op->getDiscardableAttrDictionary());
     bufferization::replaceOpWithBufferizedValues(
         rewriter, op, {buffers[2], newOp.getNewCount()});

@@ -6,6 +6,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/DialectImplementation.h"
+#include "llvm/ADT/StringSwitch.h"
 
 #include <cmath>
 
@@ -493,6 +494,14 @@ LogicalResult BankAppendOp::verify() {
            << bankType << " and the new count";
   if (failed(verifySelection(*this, getRecent(), getKeep(), getScale())))
     return failure();
+  if (getPolicyCode(getPolicy()) < 0)
+    return emitOpError("expects policy \"adacm2\", \"recent\", \"random\" "
+                       "or \"merge\", got \"")
+           << getPolicy() << "\"";
+  if ((getPolicy() == "random") != static_cast<bool>(getStep()))
+    return emitOpError(getStep() ? "takes a step only with policy \"random\""
+                                 : "with policy \"random\" needs a step "
+                                   "(the draw's key, e.g. the frame index)");
   double recent = getRecent().convertToDouble();
   double keep = getKeep().convertToDouble();
   auto ft = cast<ShapedType>(getFrame().getType());
@@ -530,7 +539,23 @@ LogicalResult BankAppendOp::verify() {
   return success();
 }
 
-int64_t BankAppendOp::getScratchBytes(int64_t rows) { return 21 * rows; }
+int64_t BankAppendOp::getPolicyCode(StringRef policy) {
+  return llvm::StringSwitch<int64_t>(policy)
+      .Case("adacm2", 0)
+      .Case("recent", 1)
+      .Case("random", 2)
+      .Case("merge", 3)
+      .Default(-1);
+}
+
+int64_t BankAppendOp::getScratchBytes(int64_t rows, int64_t frameRows,
+                                      int64_t width, StringRef policy) {
+  if (policy == "recent")
+    return 0;
+  if (policy == "merge")
+    return 24 * rows + 4 * frameRows * width;
+  return 21 * rows;
+}
 
 /// The reduction on a full bank (capacity + F rows): an upper bound, since
 /// appends that fit only copy.

@@ -28,7 +28,8 @@ struct CompressOptions {
   std::string labels = "labels";
   /// Largest allowed drop of validation accuracy (fraction, 0.005 = 0.5 pt).
   double maxAccuracyDrop = 0.005;
-  /// Target of lowrank-select-ranks: `cpu` or a JSON latency table.
+  /// Target of lowrank-select-ranks: `cpu` (the shipped default) or a JSON
+  /// target description, read once and attached as `#lathe.target`.
   std::string target = "cpu";
   /// Rows the latency table prices a dynamic batch at (0: the validation
   /// batch, at most 64).

@@ -15,6 +15,7 @@
 #include "lathe/Driver/Executable.h"
 
 #include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
 
 #include <cstdint>
 #include <string>
@@ -31,6 +32,13 @@ bool launchedByMpirun();
 /// fails, with `error` set.
 void relaunchUnderMpirun(int64_t ranks, llvm::ArrayRef<std::string> arguments,
                          std::string &error);
+
+/// Runs `work` on rank 0 while the other ranks wait for it: rank 0
+/// broadcasts a heartbeat every second until `work` returns, so that a long
+/// compilation is not taken for a stalled rank by the communication
+/// watchdog (LATHE_COMM_TIMEOUT). Collective: every rank calls it; `work` is
+/// called on rank 0 only. False (with `error`) when a broadcast failed.
+bool runOnRankZero(llvm::function_ref<void()> work, std::string &error);
 
 /// Rank 0 (`compiled` filled, `ok` saying whether compilation succeeded)
 /// sends its compiled module; the other ranks receive it into `compiled`.

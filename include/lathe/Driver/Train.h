@@ -72,6 +72,12 @@ struct TrainOptions {
   /// (4-bit weights, SDP4Bit's ablation), zeropp (ZeRO++: 8-bit weights,
   /// 4-bit gradients on both hops).
   std::string comm = "fp32";
+  /// Sequence parallelism (DeepSpeed-Ulysses) over the `ranks` instead of
+  /// data parallelism: every rank holds the whole parameters and the whole
+  /// batch, @loss is sharded along dimension 1 of its first batch argument
+  /// by seqshard-ulysses before differentiation, and the parameter
+  /// gradients are all-reduced (summed) over the ranks.
+  bool seqParallel = false;
   /// memred-raise-attention's min-scores, before lathe-differentiate and in
   /// the CPU pipeline: attention with at least this many scores (Lq·Lk) per
   /// batch element becomes memred.attention, whose backward

@@ -9,6 +9,7 @@
 #ifndef LATHE_SUPPORT_COMMANDLINE_H
 #define LATHE_SUPPORT_COMMANDLINE_H
 
+#include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/CommandLine.h"
 
@@ -16,14 +17,18 @@
 
 namespace mlir::lathe {
 
-/// Marks every option registered so far, except `keep` and --help/--version,
-/// as really hidden: absent from --help and from "did you mean" suggestions,
-/// still accepted when spelled exactly. Call first thing in main, before the
-/// tool registers its own options.
-inline void
-hidePreregisteredOptions(std::initializer_list<llvm::StringRef> keep = {}) {
+/// Marks every option registered so far, except `keep`, those in
+/// `keepCategories` and --help/--version, as really hidden: absent from --help
+/// and from "did you mean" suggestions, still accepted when spelled exactly.
+/// Call first thing in main, before the tool registers its own options.
+inline void hidePreregisteredOptions(
+    std::initializer_list<llvm::StringRef> keep = {},
+    llvm::ArrayRef<const llvm::cl::OptionCategory *> keepCategories = {}) {
   for (auto &[name, option] : llvm::cl::getRegisteredOptions()) {
-    if (name == "help" || name == "version" || llvm::is_contained(keep, name))
+    if (name == "help" || name == "version" || llvm::is_contained(keep, name) ||
+        llvm::any_of(option->Categories, [&](auto *category) {
+          return llvm::is_contained(keepCategories, category);
+        }))
       continue;
     option->setHiddenFlag(llvm::cl::ReallyHidden);
   }

@@ -41,6 +41,7 @@ class SeqShardDialect;
 namespace memred {
 class MemRedDialect;
 }
+class LatheDialect;
 
 #define GEN_PASS_DECL
 #include "lathe/Transforms/Passes.h.inc"
@@ -48,6 +49,10 @@ class MemRedDialect;
 /// Patterns of lathe-raise-generics: linalg.generic contractions and
 /// convolutions (by their maps and mul-add payload) become named linalg ops.
 void populateRaiseGenericsPatterns(RewritePatternSet &patterns);
+
+/// lathe-attach-target with a target the caller read already (the tools read
+/// `--target=FILE` once with readTargetDescription).
+std::unique_ptr<Pass> createLatheAttachTarget(Attribute target);
 
 #define GEN_PASS_REGISTRATION
 #include "lathe/Transforms/Passes.h.inc"

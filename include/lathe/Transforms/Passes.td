@@ -318,7 +318,11 @@ def SeqShardUlysses : Pass<"seqshard-ulysses", "ModuleOp"> {
       `seqshard.scatter_heads` of q, k and v (whole sequence, H/P heads),
       the attention on those heads (biases keep the whole sequence and take
       the rank's heads), and `seqshard.gather_heads` of its output;
-    - each returned value with the sequence is all-gathered along it.
+    - each returned value with the sequence is all-gathered along it; with
+      `gather-results=false` each rank returns its block instead (the
+      result type has N/P positions and the function attribute
+      `seqshard.sharded_results` lists, per result, the dimension of the
+      block or -1 for a whole one), so no rank holds the whole output.
 
     `quantize=8` (or 4) marks every all-to-all `quant_bits`, with
     `quant-group-size` values per f32 scale and `hadamard`: the all-to-alls
@@ -341,6 +345,9 @@ def SeqShardUlysses : Pass<"seqshard-ulysses", "ModuleOp"> {
            "Its sequence dimension (1: [batch, seq, ...], 0: [seq, ...])">,
     Option<"raiseAttention", "raise-attention", "bool", /*default=*/"true",
            "Raise linalg attention to memred.attention first">,
+    Option<"gatherResults", "gather-results", "bool", /*default=*/"true",
+           "All-gather each returned value with the sequence (false: each "
+           "rank returns its block, listed in seqshard.sharded_results)">,
     Option<"quantize", "quantize", "int64_t", /*default=*/"0",
            "Quantize the all-to-alls to this many bits (4 or 8; 0: f32)">,
     Option<"quantGroupSize", "quant-group-size", "int64_t",
@@ -355,6 +362,31 @@ def SeqShardUlysses : Pass<"seqshard-ulysses", "ModuleOp"> {
                            "::mlir::arith::ArithDialect",
                            "::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect"];
+}
+
+def LatheAttachTarget : Pass<"lathe-attach-target", "ModuleOp"> {
+  let summary = "Attach a JSON target description to the module as "
+                "lathe.target";
+  let description = [{
+    Reads a target description (the JSON that `lathe-calibrate` writes; see
+    docs/Architecture.md, "The target in the IR") once, before any module is
+    visited, and sets it as the module's `lathe.target` attribute
+    (`#lathe.target<...>`), replacing one already attached. Passes that
+    price kernels (`lowrank-select-ranks`, `sparsegcn-tile`,
+    `memred-bound-memory`, ...) read their tables from that attribute; none
+    of them reads a file. Run it first:
+
+    ```
+    lathe-opt model.mlir --lathe-attach-target=my-cpu.json --lowrank-select-ranks
+    ```
+    A bare path is the same as `file=PATH`. A file that cannot be read or
+    parsed is an error naming the file and the key.
+  }];
+  let options = [
+    Option<"file", "file", "std::string", "\"\"",
+           "The JSON target description to attach">,
+  ];
+  let dependentDialects = ["::mlir::lathe::LatheDialect"];
 }
 
 #endif // LATHE_TRANSFORMS_PASSES

@@ -12,12 +12,57 @@
 #include <cmath>
 #include <map>
 #include <set>
+#include <type_traits>
+#include <variant>
 
 using namespace mlir;
 using namespace mlir::lathe;
 using ::lathe::accel::Device;
 
 namespace {
+/// A number of a device description: the section of the JSON description
+/// holding it ("" for the top level), its key there, and the member of Device
+/// it sets; the module attribute's key is "<section>_<key>". `derived`
+/// numbers are not in the JSON (it gives them in other units: hbm).
+struct DeviceNumber {
+  const char *section;
+  const char *key;
+  std::variant<int64_t Device::*, double Device::*> member;
+  bool required = true;
+  bool positive = true;
+  bool derived = false;
+};
+
+const DeviceNumber kDeviceNumbers[] = {
+    {"", "clock_ghz", &Device::clockGHz},
+    {"mme", "count", &Device::mmeCount},
+    {"mme", "rows", &Device::mmeRows},
+    {"mme", "cols", &Device::mmeCols},
+    {"mme", "f32_rate", &Device::mmeF32Rate},
+    {"mme", "fill_cycles", &Device::mmeFillCycles, false, false},
+    {"tpc", "count", &Device::tpcCount},
+    {"tpc", "simd_bytes", &Device::tpcSimdBytes},
+    {"tpc", "local_memory_bytes", &Device::tpcLocalMemoryBytes},
+    {"tpc", "startup_cycles", &Device::tpcStartupCycles, false, false},
+    {"tpc", "softmax_ops_per_element", &Device::tpcSoftmaxOpsPerElement, false},
+    {"tpc", "layernorm_ops_per_element", &Device::tpcLayerNormOpsPerElement,
+     false},
+    {"tpc", "transcendental_ops", &Device::tpcTranscendentalOps, false, false},
+    {"sram", "bytes", &Device::sramBytes},
+    {"hbm", "bytes", &Device::hbmBytes},
+    {"hbm", "bytes_per_cycle", &Device::hbmBytesPerCycle, true, true, true},
+    {"hbm", "latency_cycles", &Device::hbmLatencyCycles, true, true, true},
+    {"dma", "count", &Device::dmaCount},
+    {"dma", "bytes_per_cycle", &Device::dmaBytesPerCycle},
+    {"sparse", "macs_per_cycle", &Device::sparseMacsPerCycle},
+    {"sparse", "startup_cycles", &Device::sparseStartupCycles, false, false},
+};
+
+std::string attrKey(const DeviceNumber &number) {
+  return *number.section ? std::string(number.section) + "_" + number.key
+                         : std::string(number.key);
+}
+
 /// Reads the fields of one JSON object, remembering which keys were used so
 /// unknown keys (typos) are reported.
 class Section {
@@ -26,8 +71,11 @@ public:
           std::string &error)
       : object(object), path(std::move(path)), error(error) {}
 
-  bool number(llvm::StringRef key, double &out, bool required = true,
-              bool positive = true) {
+  /// Reads `key` into `out` (a double, or an int64_t that must be integral);
+  /// a missing key that is not `required` leaves `out` alone.
+  template <typename T>
+  bool read(llvm::StringRef key, T &out, bool required = true,
+            bool positive = true) {
     used.insert(key.str());
     const llvm::json::Value *v = object->get(key);
     if (!v) {
@@ -40,17 +88,22 @@ public:
       return fail(key, "must be a number");
     if (positive ? *d <= 0 : *d < 0)
       return fail(key, positive ? "must be positive" : "must not be negative");
-    out = *d;
+    if (std::is_integral_v<T> && *d != std::floor(*d))
+      return fail(key, "must be an integer");
+    out = static_cast<T>(*d);
     return true;
   }
-  bool integer(llvm::StringRef key, int64_t &out, bool required = true,
-               bool positive = true) {
-    double d = double(out);
-    if (!number(key, d, required, positive))
-      return false;
-    if (d != std::floor(d))
-      return fail(key, "must be an integer");
-    out = static_cast<int64_t>(d);
+  /// Reads the section's numbers of kDeviceNumbers into `d`, in order.
+  bool readNumbers(llvm::StringRef section, Device &d) {
+    for (const DeviceNumber &number : kDeviceNumbers)
+      if (section == number.section && !number.derived &&
+          !std::visit(
+              [&](auto member) {
+                return read(number.key, d.*member, number.required,
+                            number.positive);
+              },
+              number.member))
+        return false;
     return true;
   }
   bool noUnknownKeys() {
@@ -91,76 +144,43 @@ bool mlir::lathe::parseAccelDevice(llvm::StringRef json, Device &d,
   top.use("name");
   if (auto name = root->getString("name"))
     d.name = name->str();
-  if (!top.number("clock_ghz", d.clockGHz))
+  if (!top.readNumbers("", d))
     return false;
-  auto section = [&](llvm::StringRef key,
-                     bool required) -> const llvm::json::Object * {
+  // A section: its numbers, then `more` (its other keys), then no unknown
+  // key. An optional section that is not an object is passed over.
+  auto section = [&](llvm::StringRef key, bool required,
+                     llvm::function_ref<bool(Section &)> more) {
     top.use(key);
     const llvm::json::Object *o = root->getObject(key);
-    if (!o && required)
-      top.fail(key, root->get(key) ? "must be an object" : "is missing");
-    return o;
+    if (!o)
+      return !required ||
+             top.fail(key, root->get(key) ? "must be an object" : "is missing");
+    Section s(o, key.str(), error);
+    return s.readNumbers(key, d) && more(s) && s.noUnknownKeys();
   };
-  const llvm::json::Object *mme = section("mme", true);
-  if (!mme)
+  auto nothingMore = [](Section &) { return true; };
+  if (!section("mme", true, [](Section &s) {
+        s.use("element_types");
+        return true;
+      }))
     return false;
-  Section m(mme, "mme", error);
-  m.use("element_types");
-  if (!m.integer("count", d.mmeCount) || !m.integer("rows", d.mmeRows) ||
-      !m.integer("cols", d.mmeCols) || !m.number("f32_rate", d.mmeF32Rate) ||
-      !m.integer("fill_cycles", d.mmeFillCycles, false, false) ||
-      !m.noUnknownKeys())
+  if (d.mmeF32Rate > 1) {
+    error = "'mme.f32_rate' must be at most 1 (f32 is never faster than bf16)";
     return false;
-  if (d.mmeF32Rate > 1)
-    return m.fail("f32_rate",
-                  "must be at most 1 (f32 is never faster than bf16)");
-  const llvm::json::Object *tpc = section("tpc", true);
-  if (!tpc)
-    return false;
-  Section t(tpc, "tpc", error);
-  if (!t.integer("count", d.tpcCount) ||
-      !t.integer("simd_bytes", d.tpcSimdBytes) ||
-      !t.integer("local_memory_bytes", d.tpcLocalMemoryBytes) ||
-      !t.integer("startup_cycles", d.tpcStartupCycles, false, false) ||
-      !t.number("softmax_ops_per_element", d.tpcSoftmaxOpsPerElement, false) ||
-      !t.number("layernorm_ops_per_element", d.tpcLayerNormOpsPerElement,
-                false) ||
-      !t.number("transcendental_ops", d.tpcTranscendentalOps, false, false) ||
-      !t.noUnknownKeys())
-    return false;
-  const llvm::json::Object *sram = section("sram", true);
-  if (!sram)
-    return false;
-  Section s(sram, "sram", error);
-  if (!s.integer("bytes", d.sramBytes) || !s.noUnknownKeys())
-    return false;
-  const llvm::json::Object *hbm = section("hbm", true);
-  if (!hbm)
-    return false;
-  Section h(hbm, "hbm", error);
+  }
   double bytesPerSecond = 0, latencyNs = 0;
-  if (!h.integer("bytes", d.hbmBytes) ||
-      !h.number("bytes_per_second", bytesPerSecond) ||
-      !h.number("latency_ns", latencyNs, true, false) || !h.noUnknownKeys())
+  if (!section("tpc", true, nothingMore) ||
+      !section("sram", true, nothingMore) ||
+      !section("hbm", true, [&](Section &s) {
+        return s.read("bytes_per_second", bytesPerSecond) &&
+               s.read("latency_ns", latencyNs, true, false);
+      }))
     return false;
   d.hbmBytesPerCycle = bytesPerSecond / (d.clockGHz * 1e9);
   d.hbmLatencyCycles =
       static_cast<int64_t>(std::llround(latencyNs * d.clockGHz));
-  const llvm::json::Object *dma = section("dma", true);
-  if (!dma)
-    return false;
-  Section dm(dma, "dma", error);
-  if (!dm.integer("count", d.dmaCount) ||
-      !dm.number("bytes_per_cycle", d.dmaBytesPerCycle) || !dm.noUnknownKeys())
-    return false;
-  if (const llvm::json::Object *sparse = section("sparse", false)) {
-    Section sp(sparse, "sparse", error);
-    if (!sp.number("macs_per_cycle", d.sparseMacsPerCycle) ||
-        !sp.integer("startup_cycles", d.sparseStartupCycles, false, false) ||
-        !sp.noUnknownKeys())
-      return false;
-  }
-  return top.noUnknownKeys();
+  return section("dma", true, nothingMore) &&
+         section("sparse", false, nothingMore) && top.noUnknownKeys();
 }
 
 bool mlir::lathe::loadAccelDevice(llvm::StringRef path, Device &device,
@@ -182,74 +202,41 @@ DictionaryAttr mlir::lathe::accelDeviceToAttr(MLIRContext *ctx,
                                               const Device &d) {
   Builder b(ctx);
   SmallVector<NamedAttribute> attrs;
-  auto i = [&](StringRef key, int64_t v) {
-    attrs.push_back(b.getNamedAttr(key, b.getI64IntegerAttr(v)));
-  };
-  auto f = [&](StringRef key, double v) {
-    attrs.push_back(b.getNamedAttr(key, b.getF64FloatAttr(v)));
-  };
   attrs.push_back(b.getNamedAttr("name", b.getStringAttr(d.name)));
-  f("clock_ghz", d.clockGHz);
-  i("mme_count", d.mmeCount);
-  i("mme_rows", d.mmeRows);
-  i("mme_cols", d.mmeCols);
-  f("mme_f32_rate", d.mmeF32Rate);
-  i("mme_fill_cycles", d.mmeFillCycles);
   attrs.push_back(b.getNamedAttr("mme_element_type",
                                  b.getStringAttr(d.mmeBf16 ? "bf16" : "f32")));
-  i("tpc_count", d.tpcCount);
-  i("tpc_simd_bytes", d.tpcSimdBytes);
-  i("tpc_local_memory_bytes", d.tpcLocalMemoryBytes);
-  i("tpc_startup_cycles", d.tpcStartupCycles);
-  f("tpc_softmax_ops_per_element", d.tpcSoftmaxOpsPerElement);
-  f("tpc_layernorm_ops_per_element", d.tpcLayerNormOpsPerElement);
-  f("tpc_transcendental_ops", d.tpcTranscendentalOps);
-  i("sram_bytes", d.sramBytes);
-  i("hbm_bytes", d.hbmBytes);
-  f("hbm_bytes_per_cycle", d.hbmBytesPerCycle);
-  i("hbm_latency_cycles", d.hbmLatencyCycles);
-  i("dma_count", d.dmaCount);
-  f("dma_bytes_per_cycle", d.dmaBytesPerCycle);
-  f("sparse_macs_per_cycle", d.sparseMacsPerCycle);
-  i("sparse_startup_cycles", d.sparseStartupCycles);
+  for (const DeviceNumber &number : kDeviceNumbers) {
+    Attribute value = std::visit(
+        [&](auto member) -> Attribute {
+          if constexpr (std::is_integral_v<std::decay_t<decltype(d.*member)>>)
+            return b.getI64IntegerAttr(d.*member);
+          else
+            return b.getF64FloatAttr(d.*member);
+        },
+        number.member);
+    attrs.push_back(b.getNamedAttr(attrKey(number), value));
+  }
   return b.getDictionaryAttr(attrs);
 }
 
 Device mlir::lathe::accelDeviceFromAttr(DictionaryAttr attr) {
   Device d;
-  auto i = [&](StringRef key, int64_t &out) {
-    if (auto v = attr.getAs<IntegerAttr>(key))
-      out = v.getInt();
-  };
-  auto f = [&](StringRef key, double &out) {
-    if (auto v = attr.getAs<FloatAttr>(key))
-      out = v.getValueAsDouble();
-  };
   if (auto name = attr.getAs<StringAttr>("name"))
     d.name = name.str();
   if (auto type = attr.getAs<StringAttr>("mme_element_type"))
     d.mmeBf16 = type.getValue() == "bf16";
-  f("clock_ghz", d.clockGHz);
-  i("mme_count", d.mmeCount);
-  i("mme_rows", d.mmeRows);
-  i("mme_cols", d.mmeCols);
-  f("mme_f32_rate", d.mmeF32Rate);
-  i("mme_fill_cycles", d.mmeFillCycles);
-  i("tpc_count", d.tpcCount);
-  i("tpc_simd_bytes", d.tpcSimdBytes);
-  i("tpc_local_memory_bytes", d.tpcLocalMemoryBytes);
-  i("tpc_startup_cycles", d.tpcStartupCycles);
-  f("tpc_softmax_ops_per_element", d.tpcSoftmaxOpsPerElement);
-  f("tpc_layernorm_ops_per_element", d.tpcLayerNormOpsPerElement);
-  f("tpc_transcendental_ops", d.tpcTranscendentalOps);
-  i("sram_bytes", d.sramBytes);
-  i("hbm_bytes", d.hbmBytes);
-  f("hbm_bytes_per_cycle", d.hbmBytesPerCycle);
-  i("hbm_latency_cycles", d.hbmLatencyCycles);
-  i("dma_count", d.dmaCount);
-  f("dma_bytes_per_cycle", d.dmaBytesPerCycle);
-  f("sparse_macs_per_cycle", d.sparseMacsPerCycle);
-  i("sparse_startup_cycles", d.sparseStartupCycles);
+  for (const DeviceNumber &number : kDeviceNumbers)
+    std::visit(
+        [&](auto member) {
+          Attribute value = attr.get(attrKey(number));
+          if constexpr (std::is_integral_v<std::decay_t<decltype(d.*member)>>) {
+            if (auto v = dyn_cast_or_null<IntegerAttr>(value))
+              d.*member = v.getInt();
+          } else if (auto v = dyn_cast_or_null<FloatAttr>(value)) {
+            d.*member = v.getValueAsDouble();
+          }
+        },
+        number.member);
   return d;
 }
 
@@ -265,72 +252,53 @@ bool mlir::lathe::buildAccelProgram(Operation *program,
   llvm::DenseMap<Value, int> index;
   for (Operation &op : program->getRegion(0).front()) {
     ::lathe::accel::Op sim;
-    auto group = [&](std::optional<uint64_t> g) {
-      sim.group = g ? static_cast<int>(*g) : -1;
-    };
-    auto source = [&](std::optional<StringRef> s) {
+    // What every engine op has, then what each kind adds.
+    auto common = [&](auto o, OpKind kind) {
+      sim.kind = kind;
+      sim.tiles = o.getTiles();
+      std::optional<uint64_t> group = o.getGroup();
+      sim.group = group ? static_cast<int>(*group) : -1;
+      std::optional<StringRef> source = o.getSource();
       sim.name =
-          (op.getName().stripDialect() + (s ? ":" + s->str() : "")).str();
+          (op.getName().stripDialect() + (source ? ":" + source->str() : ""))
+              .str();
+    };
+    auto product = [&](auto o, OpKind kind) {
+      common(o, kind);
+      sim.m = o.getM();
+      sim.n = o.getN();
+      sim.k = o.getK();
+      sim.f32 = o.getElementType() == "f32";
+    };
+    auto perElement = [&](auto o, OpKind kind) {
+      common(o, kind);
+      sim.elements = o.getElements();
+      sim.opsPerElement = o.getOpsPerElement().convertToDouble();
+    };
+    auto perRow = [&](auto o, OpKind kind) {
+      common(o, kind);
+      sim.rows = o.getRows();
+      sim.cols = o.getCols();
     };
     if (auto o = dyn_cast<accel::DmaLoadOp>(op)) {
-      sim.kind = OpKind::DmaLoad;
-      sim.tiles = o.getTiles();
+      common(o, OpKind::DmaLoad);
       sim.bytes = o.getBytes();
       sim.buffers = o.getBuffers();
-      group(o.getGroup());
-      source(o.getSource());
     } else if (auto o = dyn_cast<accel::DmaStoreOp>(op)) {
-      sim.kind = OpKind::DmaStore;
-      sim.tiles = o.getTiles();
+      common(o, OpKind::DmaStore);
       sim.bytes = o.getBytes();
-      group(o.getGroup());
-      source(o.getSource());
     } else if (auto o = dyn_cast<accel::MmeMatmulOp>(op)) {
-      sim.kind = OpKind::MmeMatmul;
-      sim.tiles = o.getTiles();
-      sim.m = o.getM();
-      sim.n = o.getN();
-      sim.k = o.getK();
-      sim.f32 = o.getElementType() == "f32";
-      group(o.getGroup());
-      source(o.getSource());
+      product(o, OpKind::MmeMatmul);
     } else if (auto o = dyn_cast<accel::TpcMatmulOp>(op)) {
-      sim.kind = OpKind::TpcMatmul;
-      sim.tiles = o.getTiles();
-      sim.m = o.getM();
-      sim.n = o.getN();
-      sim.k = o.getK();
-      sim.f32 = o.getElementType() == "f32";
-      group(o.getGroup());
-      source(o.getSource());
+      product(o, OpKind::TpcMatmul);
     } else if (auto o = dyn_cast<accel::TpcElementwiseOp>(op)) {
-      sim.kind = OpKind::TpcElementwise;
-      sim.tiles = o.getTiles();
-      sim.elements = o.getElements();
-      sim.opsPerElement = o.getOpsPerElement().convertToDouble();
-      group(o.getGroup());
-      source(o.getSource());
+      perElement(o, OpKind::TpcElementwise);
     } else if (auto o = dyn_cast<accel::TpcReduceOp>(op)) {
-      sim.kind = OpKind::TpcReduce;
-      sim.tiles = o.getTiles();
-      sim.elements = o.getElements();
-      sim.opsPerElement = o.getOpsPerElement().convertToDouble();
-      group(o.getGroup());
-      source(o.getSource());
+      perElement(o, OpKind::TpcReduce);
     } else if (auto o = dyn_cast<accel::TpcSoftmaxOp>(op)) {
-      sim.kind = OpKind::TpcSoftmax;
-      sim.tiles = o.getTiles();
-      sim.rows = o.getRows();
-      sim.cols = o.getCols();
-      group(o.getGroup());
-      source(o.getSource());
+      perRow(o, OpKind::TpcSoftmax);
     } else if (auto o = dyn_cast<accel::TpcLayerNormOp>(op)) {
-      sim.kind = OpKind::TpcLayerNorm;
-      sim.tiles = o.getTiles();
-      sim.rows = o.getRows();
-      sim.cols = o.getCols();
-      group(o.getGroup());
-      source(o.getSource());
+      perRow(o, OpKind::TpcLayerNorm);
     } else {
       error = "accel.program holds an op the simulator does not know: " +
               op.getName().getStringRef().str();

@@ -45,6 +45,12 @@ using SimOp = ::lathe::accel::Op;
 
 namespace {
 
+/// Names a type for a generic lambda (C++17 lambdas take no template
+/// parameters).
+template <typename T> struct Tag {
+  using type = T;
+};
+
 //===----------------------------------------------------------------------===//
 // What a tensor op asks of the device
 //===----------------------------------------------------------------------===//
@@ -744,48 +750,41 @@ struct TilePass : public mlir::lathe::impl::AccelTileBase<TilePass> {
             computeDeps.append(loadDeps.begin(), loadDeps.end());
           }
           auto tiles = b.getI64IntegerAttr(t.op.tiles);
+          auto i64 = [&](int64_t v) { return b.getI64IntegerAttr(v); };
+          // The engine ops differ in their shape attributes only; their data
+          // semantics come later (data.attach).
+          auto create = [&](auto opTag, auto... shape) -> Value {
+            using OpTy = typename decltype(opTag)::type;
+            return OpTy::create(b, loc, tokenType, computeDeps, tiles, shape...,
+                                g, sourceAttr, nullptr, nullptr, nullptr,
+                                nullptr, nullptr);
+          };
           Value done;
           switch (t.op.kind) {
           case OpKind::MmeMatmul:
-            done = accel::MmeMatmulOp::create(
-                b, loc, tokenType, computeDeps, tiles,
-                b.getI64IntegerAttr(t.op.m), b.getI64IntegerAttr(t.op.n),
-                b.getI64IntegerAttr(t.op.k),
-                b.getStringAttr(t.op.f32 ? "f32" : "bf16"), g, sourceAttr,
-                nullptr, nullptr, nullptr, nullptr, nullptr);
+            done =
+                create(Tag<accel::MmeMatmulOp>(), i64(t.op.m), i64(t.op.n),
+                       i64(t.op.k), b.getStringAttr(t.op.f32 ? "f32" : "bf16"));
             break;
           case OpKind::TpcMatmul:
-            done = accel::TpcMatmulOp::create(
-                b, loc, tokenType, computeDeps, tiles,
-                b.getI64IntegerAttr(t.op.m), b.getI64IntegerAttr(t.op.n),
-                b.getI64IntegerAttr(t.op.k), b.getStringAttr("f32"), g,
-                sourceAttr, nullptr, nullptr, nullptr, nullptr, nullptr);
+            done = create(Tag<accel::TpcMatmulOp>(), i64(t.op.m), i64(t.op.n),
+                          i64(t.op.k), b.getStringAttr("f32"));
             break;
           case OpKind::TpcSoftmax:
-            done = accel::TpcSoftmaxOp::create(
-                b, loc, tokenType, computeDeps, tiles,
-                b.getI64IntegerAttr(t.op.rows), b.getI64IntegerAttr(t.op.cols),
-                g, sourceAttr, nullptr, nullptr, nullptr, nullptr, nullptr);
+            done = create(Tag<accel::TpcSoftmaxOp>(), i64(t.op.rows),
+                          i64(t.op.cols));
             break;
           case OpKind::TpcLayerNorm:
-            done = accel::TpcLayerNormOp::create(
-                b, loc, tokenType, computeDeps, tiles,
-                b.getI64IntegerAttr(t.op.rows), b.getI64IntegerAttr(t.op.cols),
-                g, sourceAttr, nullptr, nullptr, nullptr, nullptr, nullptr);
+            done = create(Tag<accel::TpcLayerNormOp>(), i64(t.op.rows),
+                          i64(t.op.cols));
             break;
           case OpKind::TpcReduce:
-            done = accel::TpcReduceOp::create(
-                b, loc, tokenType, computeDeps, tiles,
-                b.getI64IntegerAttr(t.op.elements),
-                b.getF64FloatAttr(t.op.opsPerElement), g, sourceAttr, nullptr,
-                nullptr, nullptr, nullptr, nullptr);
+            done = create(Tag<accel::TpcReduceOp>(), i64(t.op.elements),
+                          b.getF64FloatAttr(t.op.opsPerElement));
             break;
           default:
-            done = accel::TpcElementwiseOp::create(
-                b, loc, tokenType, computeDeps, tiles,
-                b.getI64IntegerAttr(t.op.elements),
-                b.getF64FloatAttr(t.op.opsPerElement), g, sourceAttr, nullptr,
-                nullptr, nullptr, nullptr, nullptr);
+            done = create(Tag<accel::TpcElementwiseOp>(), i64(t.op.elements),
+                          b.getF64FloatAttr(t.op.opsPerElement));
             break;
           }
           computeOp = done.getDefiningOp();
@@ -805,19 +804,19 @@ struct TilePass : public mlir::lathe::impl::AccelTileBase<TilePass> {
           auto [mp, cp] = splitProduct(*work, tpcShare, columns);
           Tiled m = tile(mp, true, *device, buffers, resident, out);
           Tiled c = tile(cp, false, *device, buffers, resident, out);
-          done.push_back(emit(m));
-          if (executable) {
+          // Each part's data semantics: its share of the rows (columns),
+          // from `start`.
+          auto emitPart = [&](const Tiled &part, int64_t size, int64_t start) {
+            done.push_back(emit(part));
+            if (!executable)
+              return;
             SmallVector<int64_t, 6> dom(opData.domain), off(4, 0);
-            dom[columns ? 2 : 1] = columns ? mp.n : mp.m;
+            dom[columns ? 2 : 1] = size;
+            off[columns ? 2 : 1] = start;
             data.attach(computeOp, opData, dom, off, onChip);
-          }
-          done.push_back(emit(c));
-          if (executable) {
-            SmallVector<int64_t, 6> dom(opData.domain), off(4, 0);
-            dom[columns ? 2 : 1] = columns ? cp.n : cp.m;
-            off[columns ? 2 : 1] = columns ? mp.n : mp.m;
-            data.attach(computeOp, opData, dom, off, onChip);
-          }
+          };
+          emitPart(m, columns ? mp.n : mp.m, 0);
+          emitPart(c, columns ? cp.n : cp.m, columns ? mp.n : mp.m);
           if (m.storeBytes == 0)
             onChip.insert(work->result);
         } else {

@@ -96,7 +96,8 @@ void lowerReduce(ModuleOp module, CrossModalReduceOp op, IRRewriter &rewriter) {
   rewriter.eraseOp(op);
 }
 
-/// memref.bank_append -> `%n = call @lathe_rt_bank_append_f32(...) -> i64`
+/// memref.bank_append -> `%n = call @lathe_rt_bank_append_policy_f32(...)
+/// -> i64`
 /// (the one memred kernel with a result: the new count).
 void lowerBankAppend(ModuleOp module, BankAppendOp op, IRRewriter &rewriter) {
   rewriter.setInsertionPoint(op);
@@ -106,11 +107,17 @@ void lowerBankAppend(ModuleOp module, BankAppendOp op, IRRewriter &rewriter) {
   Value recent = arith::ConstantOp::create(rewriter, loc, op.getRecentAttr());
   Value keep = arith::ConstantOp::create(rewriter, loc, op.getKeepAttr());
   Value scale = arith::ConstantOp::create(rewriter, loc, op.getScaleAttr());
-  Value newCount =
-      lathe::emitRuntimeCall(module, rewriter, loc, "lathe_rt_bank_append_f32",
-                             {op.getFrame(), op.getQueries(), op.getBank(),
-                              count, recent, keep, scale},
-                             rewriter.getI64Type())[0];
+  Value step = op.getStep() ? arith::IndexCastOp::create(rewriter, loc,
+                                                         rewriter.getI64Type(),
+                                                         op.getStep())
+                                  .getResult()
+                            : i64(rewriter, loc, 0);
+  Value newCount = lathe::emitRuntimeCall(
+      module, rewriter, loc, "lathe_rt_bank_append_policy_f32",
+      {op.getFrame(), op.getQueries(), op.getBank(), count, recent, keep, scale,
+       i64(rewriter, loc, BankAppendOp::getPolicyCode(op.getPolicy())),
+       i64(rewriter, loc, op.getSeed()), step},
+      rewriter.getI64Type())[0];
   newCount = arith::IndexCastOp::create(rewriter, loc, rewriter.getIndexType(),
                                         newCount);
   rewriter.replaceOp(op, newCount);

@@ -116,6 +116,7 @@ void addKernelPasses(OpPassManager &pm, const CpuPipelineOptions &options) {
     funcPm.addPass(memred::createMemRedRaiseAttention(attention));
   }
   funcPm.addPass(sparsegcn::createSparseGCNTile());
+  funcPm.addPass(createLatheCPUFormRecurrent());
   funcPm.addPass(createLatheCPUFormKernels());
   funcPm.addPass(createLatheCPUChainConvs());
   pm.addPass(createLatheFuseElementwise());
@@ -143,6 +144,7 @@ void addRuntimeCallPasses(OpPassManager &pm,
     pm.addPass(createLatheCPUQuantizeInt8(int8));
   }
   pm.addPass(createLatheCPULowerToRuntime());
+  pm.addPass(createLatheCPULowerRecurrent());
   pm.addPass(createLatheCPULowerSparseGCN());
   pm.addPass(createLatheCPULowerMemRed());
   pm.addPass(createLatheCPULowerCollectives());
@@ -160,7 +162,13 @@ void addRuntimeCallPasses(OpPassManager &pm,
 /// Ends with the floating-point freedoms of generated code.
 void addLLVMPasses(OpPassManager &pm, bool fpReassoc, bool fpContract) {
   pm.addPass(createLatheCPULowerAsserts());
+  pm.addPass(createLatheCPUScopeRuntimeCalls());
+  // One parallel dimension or a few, with loops inside, rather than
+  // OpenMP's collapsed (index-dividing, unvectorizable) loop nest.
+  pm.addPass(createLatheCPUNestParallelLoops());
   pm.addPass(createConvertSCFToOpenMPPass());
+  // Small loops on the calling thread: a fork/join costs more than they do.
+  pm.addPass(createLatheCPUSerializeSmallLoops());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   FinalizeMemRefToLLVMConversionPassOptions memrefToLLVM;

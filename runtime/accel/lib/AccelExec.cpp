@@ -538,26 +538,12 @@ bool execute(const Program &program, const std::vector<ExecOp> &execs,
       return false;
     }
     size_t rank = e.domain.size();
-    for (int64_t tile = 0; tile < op.tiles; ++tile) {
-      if (op.kind == OpKind::DmaLoad) {
-        for (const Access &a : e.inputs) {
-          if (!a.loaded)
-            continue;
-          std::vector<float> &from = memory.hbm[a.buffer];
-          std::vector<float> &to = memory.sram[a.buffer];
-          forEachPoint(
-              e, t, tile,
-              [&](const int64_t *idx) {
-                int64_t o = at(a, idx, rank);
-                to[o] = from[o];
-              },
-              &a);
-        }
-        continue;
-      }
-      const Access &a = e.output;
-      std::vector<float> &from = memory.sram[a.buffer];
-      std::vector<float> &to = memory.hbm[a.buffer];
+    bool load = op.kind == OpKind::DmaLoad;
+    // The points of `a` in the tile, from HBM to SRAM (load) or back.
+    auto copy = [&](const Access &a, int64_t tile) {
+      std::vector<float> &hbm = memory.hbm[a.buffer];
+      std::vector<float> &sram = memory.sram[a.buffer];
+      std::vector<float> &from = load ? hbm : sram, &to = load ? sram : hbm;
       forEachPoint(
           e, t, tile,
           [&](const int64_t *idx) {
@@ -565,6 +551,15 @@ bool execute(const Program &program, const std::vector<ExecOp> &execs,
             to[o] = from[o];
           },
           &a);
+    };
+    for (int64_t tile = 0; tile < op.tiles; ++tile) {
+      if (!load) {
+        copy(e.output, tile);
+        continue;
+      }
+      for (const Access &a : e.inputs)
+        if (a.loaded)
+          copy(a, tile);
     }
   }
   return true;

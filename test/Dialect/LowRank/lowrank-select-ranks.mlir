@@ -1,27 +1,27 @@
 // RUN: lathe-opt %s --split-input-file --lowrank-select-ranks="max-error=0.01" 2>/dev/null | FileCheck %s
 // RUN: lathe-opt %s --split-input-file --lowrank-select-ranks="max-error=0.01" 2>&1 >/dev/null | FileCheck %s --check-prefix=REMARK
-// RUN: lathe-opt %s --split-input-file --lowrank-select-ranks="max-error=0.1 target=%S/Inputs/flat.json" 2>/dev/null | FileCheck %s --check-prefix=FLAT
-// RUN: lathe-opt %s --split-input-file --lowrank-select-ranks="max-error=0.1 target=%S/Inputs/flat.json min-saving=0.9" 2>/dev/null | FileCheck %s --check-prefix=MINSAVE
+// RUN: lathe-opt %s --split-input-file --lathe-attach-target=%S/Inputs/flat.json --lowrank-select-ranks="max-error=0.1" 2>/dev/null | FileCheck %s --check-prefix=FLAT
+// RUN: lathe-opt %s --split-input-file --lathe-attach-target=%S/Inputs/flat.json --lowrank-select-ranks="max-error=0.1 min-saving=0.9" 2>/dev/null | FileCheck %s --check-prefix=MINSAVE
 // The baselines on the same budget: a per-layer threshold (0.1 of each layer's own norm)
 // cannot touch %a (dropping 1.0 of its 101 energy is a 10% relative error, over 0.1² of
 // its own energy) but keeps rank 2; one uniform rank for both layers must be 3 or more
 // for %b's flat spectrum, which then fits no budget, so everything stays dense.
 // Measured latencies in a target description take precedence over its roofline: only
 // rank 32 is cheap on the "table" target (every other shape pays a 1 ms call overhead).
-// RUN: lathe-opt %s --split-input-file --lowrank-select-ranks="max-error=0.01 target=%S/Inputs/table.json" 2>/dev/null | FileCheck %s --check-prefix=TABLE
+// RUN: lathe-opt %s --split-input-file --lathe-attach-target=%S/Inputs/table.json --lowrank-select-ranks="max-error=0.01" 2>/dev/null | FileCheck %s --check-prefix=TABLE
 // Measured convolutions price Tucker-2 candidates: only the three convolutions
 // of rank 16 of @conv are cheap on "conv-table" (rank 8 would be the cheaper
 // choice under its roofline), at batch 1 (priced) and 64 (also recorded).
-// RUN: lathe-opt %s --split-input-file --lowrank-select-ranks="max-error=0.01 target=%S/Inputs/conv-table.json" 2>/dev/null | FileCheck %s --check-prefix=CONVTABLE
+// RUN: lathe-opt %s --split-input-file --lathe-attach-target=%S/Inputs/conv-table.json --lowrank-select-ranks="max-error=0.01" 2>/dev/null | FileCheck %s --check-prefix=CONVTABLE
 // error-norm=spectral: (σ_{r+1}/σ_1)² per layer; %a at rank 2 costs (0.1/10)² = 1e-4 of the
 // 0.05² budget, rank 1 would cost 1e-2.
-// RUN: lathe-opt %s --split-input-file --lowrank-select-ranks="max-error=0.05 target=%S/Inputs/flat.json error-norm=spectral" 2>/dev/null | FileCheck %s --check-prefix=SPECTRAL
+// RUN: lathe-opt %s --split-input-file --lathe-attach-target=%S/Inputs/flat.json --lowrank-select-ranks="max-error=0.05 error-norm=spectral" 2>/dev/null | FileCheck %s --check-prefix=SPECTRAL
 // error-norm=relative: Σ_l ‖W_l − Ŵ_l‖² / ‖W_l‖² within 0.1²: %a at rank 1 drops 1.0105 of its
 // 101.0105 (0.010004, over the budget, where the energy-weighted norm allowed it against the
 // total 109.0105), at rank 2 0.0105 (1.04e-4: model error 0.0102); %b drops at least 1/8.
-// RUN: lathe-opt %s --split-input-file --lowrank-select-ranks="max-error=0.1 target=%S/Inputs/flat.json error-norm=relative" 2>/dev/null | FileCheck %s --check-prefix=RELATIVE
-// RUN: lathe-opt %s --split-input-file --lowrank-select-ranks="max-error=0.1 target=%S/Inputs/flat.json strategy=threshold" 2>/dev/null | FileCheck %s --check-prefix=THRESHOLD
-// RUN: lathe-opt %s --split-input-file --lowrank-select-ranks="max-error=0.1 target=%S/Inputs/flat.json strategy=uniform" 2>/dev/null | FileCheck %s --check-prefix=UNIFORM
+// RUN: lathe-opt %s --split-input-file --lathe-attach-target=%S/Inputs/flat.json --lowrank-select-ranks="max-error=0.1 error-norm=relative" 2>/dev/null | FileCheck %s --check-prefix=RELATIVE
+// RUN: lathe-opt %s --split-input-file --lathe-attach-target=%S/Inputs/flat.json --lowrank-select-ranks="max-error=0.1 strategy=threshold" 2>/dev/null | FileCheck %s --check-prefix=THRESHOLD
+// RUN: lathe-opt %s --split-input-file --lathe-attach-target=%S/Inputs/flat.json --lowrank-select-ranks="max-error=0.1 strategy=uniform" 2>/dev/null | FileCheck %s --check-prefix=UNIFORM
 // max-latency: the least model error whose predicted latency is within the fraction of the
 // dense layers'. On "flat" @global's layers cost 4 units dense and r units at rank r (r <= 3).
 // Spectral errors: %a rank r costs (σ_{r+1}/σ_1)² = 1e-2, 1e-4, 1e-6, %b (flat) 1 at any rank.
@@ -31,11 +31,11 @@
 // %a 1.0105, 0.0105, 0.0005 at rank 1, 2, 3; %b 8 − r; total energy 109.0105): the same
 // choice, model error sqrt(0.0105 / 109.0105) = 0.0098. At 0.1 nothing fits: a warning, and
 // the fastest choice (rank 1 + rank 1, 2 units).
-// RUN: lathe-opt %s --split-input-file --lowrank-select-ranks="max-latency=0.5 error-norm=spectral target=%S/Inputs/flat.json" 2>/dev/null | FileCheck %s --check-prefix=LAT50
-// RUN: lathe-opt %s --split-input-file --lowrank-select-ranks="max-latency=0.75 error-norm=spectral target=%S/Inputs/flat.json" 2>/dev/null | FileCheck %s --check-prefix=LAT75
-// RUN: lathe-opt %s --split-input-file --lowrank-select-ranks="max-latency=0.75 target=%S/Inputs/flat.json" 2>&1 >/dev/null | FileCheck %s --check-prefix=LAT75F-REMARK
-// RUN: lathe-opt %s --split-input-file --lowrank-select-ranks="max-latency=0.75 target=%S/Inputs/flat.json" 2>/dev/null | FileCheck %s --check-prefix=LAT75F
-// RUN: lathe-opt %s --split-input-file --lowrank-select-ranks="max-latency=0.1 target=%S/Inputs/flat.json" 2>&1 | FileCheck %s --check-prefix=LAT10
+// RUN: lathe-opt %s --split-input-file --lathe-attach-target=%S/Inputs/flat.json --lowrank-select-ranks="max-latency=0.5 error-norm=spectral" 2>/dev/null | FileCheck %s --check-prefix=LAT50
+// RUN: lathe-opt %s --split-input-file --lathe-attach-target=%S/Inputs/flat.json --lowrank-select-ranks="max-latency=0.75 error-norm=spectral" 2>/dev/null | FileCheck %s --check-prefix=LAT75
+// RUN: lathe-opt %s --split-input-file --lathe-attach-target=%S/Inputs/flat.json --lowrank-select-ranks="max-latency=0.75" 2>&1 >/dev/null | FileCheck %s --check-prefix=LAT75F-REMARK
+// RUN: lathe-opt %s --split-input-file --lathe-attach-target=%S/Inputs/flat.json --lowrank-select-ranks="max-latency=0.75" 2>/dev/null | FileCheck %s --check-prefix=LAT75F
+// RUN: lathe-opt %s --split-input-file --lathe-attach-target=%S/Inputs/flat.json --lowrank-select-ranks="max-latency=0.1" 2>&1 | FileCheck %s --check-prefix=LAT10
 
 // Bad options and bad inputs: a diagnostic and a pass failure, each.
 // RUN: not lathe-opt %s --lowrank-select-ranks="max-latency=0" 2>&1 | FileCheck %s --check-prefix=ERR-LAT
@@ -51,13 +51,12 @@
 // RUN: not lathe-opt %s --lowrank-select-ranks="batch=-2" 2>&1 | FileCheck %s --check-prefix=ERR-BATCH
 // RUN: not lathe-opt %s --lowrank-select-ranks="strategy=random" 2>&1 | FileCheck %s --check-prefix=ERR-STRATEGY
 // RUN: not lathe-opt %s --lowrank-select-ranks="error-norm=nuclear" 2>&1 | FileCheck %s --check-prefix=ERR-NORM
-// RUN: not lathe-opt %s --lowrank-select-ranks="target=tpu" 2>&1 | FileCheck %s --check-prefix=ERR-TARGET
-// RUN: not lathe-opt %s --lowrank-select-ranks="target=%S/Inputs/missing.json" 2>&1 | FileCheck %s --check-prefix=ERR-MISSING
-// RUN: not lathe-opt %s --lowrank-select-ranks="target=%S/Inputs/malformed.json" 2>&1 | FileCheck %s --check-prefix=ERR-MALFORMED
-// RUN: not lathe-opt %s --lowrank-select-ranks="target=%S/Inputs/incomplete.json" 2>&1 | FileCheck %s --check-prefix=ERR-INCOMPLETE
-// RUN: not lathe-opt %s --lowrank-select-ranks="target=%S/Inputs/bad-table.json" 2>&1 | FileCheck %s --check-prefix=ERR-TABLE
-// RUN: not lathe-opt %s --lowrank-select-ranks="target=%S/Inputs/bad-conv-table.json" 2>&1 | FileCheck %s --check-prefix=ERR-CONV
-// RUN: not lathe-opt %s --lowrank-select-ranks="target=%S/Inputs/conv-not-array.json" 2>&1 | FileCheck %s --check-prefix=ERR-CONV-ARRAY
+// RUN: not lathe-opt %s --lathe-attach-target=%S/Inputs/missing.json --lowrank-select-ranks 2>&1 | FileCheck %s --check-prefix=ERR-MISSING
+// RUN: not lathe-opt %s --lathe-attach-target=%S/Inputs/malformed.json --lowrank-select-ranks 2>&1 | FileCheck %s --check-prefix=ERR-MALFORMED
+// RUN: not lathe-opt %s --lathe-attach-target=%S/Inputs/incomplete.json --lowrank-select-ranks 2>&1 | FileCheck %s --check-prefix=ERR-INCOMPLETE
+// RUN: not lathe-opt %s --lathe-attach-target=%S/Inputs/bad-table.json --lowrank-select-ranks 2>&1 | FileCheck %s --check-prefix=ERR-TABLE
+// RUN: not lathe-opt %s --lathe-attach-target=%S/Inputs/bad-conv-table.json --lowrank-select-ranks 2>&1 | FileCheck %s --check-prefix=ERR-CONV
+// RUN: not lathe-opt %s --lathe-attach-target=%S/Inputs/conv-not-array.json --lowrank-select-ranks 2>&1 | FileCheck %s --check-prefix=ERR-CONV-ARRAY
 // RUN: not lathe-opt %S/Inputs/nan-weight.mlir --lowrank-select-ranks 2>&1 | FileCheck %s --check-prefix=ERR-NAN
 // RUN: not lathe-opt %S/Inputs/inf-weight.mlir --lowrank-select-ranks 2>&1 | FileCheck %s --check-prefix=ERR-NAN
 // ERR-MAX: error: lowrank-select-ranks: max-error must be in [0, 1), got
@@ -69,13 +68,12 @@
 // ERR-BATCH: error: lowrank-select-ranks: batch must be >= 0, got -2
 // ERR-NORM: for the --error-norm option: unknown value 'nuclear' (expected one of: frobenius, relative, spectral)
 // ERR-STRATEGY: for the --strategy option: unknown value 'random' (expected one of: global, uniform, threshold)
-// ERR-TARGET: error: lowrank-select-ranks: unknown target 'tpu' (expected 'cpu' or the path of a JSON target description)
-// ERR-MISSING: error: lowrank-select-ranks: cannot read target description '{{.*}}missing.json'
-// ERR-MALFORMED: error: lowrank-select-ranks: target description '{{.*}}malformed.json': malformed JSON
-// ERR-INCOMPLETE: error: lowrank-select-ranks: target description '{{.*}}incomplete.json': expected a positive number for "peak_gflops"
-// ERR-TABLE: error: lowrank-select-ranks: target description '{{.*}}bad-table.json': expected every "matmul" entry to be {m, n, k, us}
-// ERR-CONV: error: lowrank-select-ranks: target description '{{.*}}bad-conv-table.json': expected every "conv" entry to be {n, c, h, w, f, kh, kw, us} (optional sh, sw, dh, dw) with positive sizes, a window that fits the input and a non-negative latency (entry 1)
-// ERR-CONV-ARRAY: error: lowrank-select-ranks: target description '{{.*}}conv-not-array.json': expected "conv" to be an array
+// ERR-MISSING: error: lathe-attach-target: cannot read target description '{{.*}}missing.json'
+// ERR-MALFORMED: error: lathe-attach-target: target description '{{.*}}malformed.json': malformed JSON
+// ERR-INCOMPLETE: error: target 'incomplete': table 'lowrank': key 'peak_gflops': missing (expected a positive number)
+// ERR-TABLE: error: target 'bad-table': table 'lowrank': key 'matmul': entry 0: expected {m, n, k, us} with positive sizes and a non-negative latency, got {k = 256 : i64, m = 64 : i64, n = 256 : i64}
+// ERR-CONV: error: target '{{.*}}': table 'lowrank': key 'conv': entry 1: expected {n, c, h, w, f, kh, kw, us} (optional sh, sw, dh, dw) with positive sizes, a window that fits the input and a non-negative latency
+// ERR-CONV-ARRAY: error: target '{{.*}}': table 'lowrank': key 'conv': expected an array of dictionaries
 // ERR-NAN: error: has a constant weight with NaN or Inf values; lowrank-select-ranks cannot factorize it
 
 // A rank-1 weight (a splat) used transposed, [N, K] = [256, 256], with a

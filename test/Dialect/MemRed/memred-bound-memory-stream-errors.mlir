@@ -1,6 +1,7 @@
 // RUN: lathe-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(memred-bound-memory{budget=1GiB}))' --verify-diagnostics
 // RUN: not lathe-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(memred-bound-memory{budget=1KiB}))' --mlir-print-op-on-diagnostic=false 2>&1 | FileCheck %s --check-prefix=SMALL
 // RUN: not lathe-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(memred-bound-memory{budget=1MiB keep=0}))' 2>&1 | FileCheck %s --check-prefix=KEEP
+// RUN: not lathe-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(memred-bound-memory{budget=1MiB policy=lru}))' 2>&1 | FileCheck %s --check-prefix=POLICY
 // RUN: not lathe-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(memred-bound-memory{budget=1MiB recent=1.5}))' 2>&1 | FileCheck %s --check-prefix=RECENT
 // RUN: not lathe-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(memred-bound-memory{budget=1MiB depth-decay=-1}))' 2>&1 | FileCheck %s --check-prefix=DECAY
 // RUN: not lathe-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(memred-bound-memory{budget=1MiB recent=1 keep=1}))' --mlir-print-op-on-diagnostic=false 2>&1 | FileCheck %s --check-prefix=NEVER
@@ -9,6 +10,7 @@
 // bytes); its reduction of 32 rows needs 21 * 32 = 672 bytes of scratch.
 // SMALL: error: memred-bound-memory: the streaming caches cannot be bounded to 1024 bytes: the smallest banks (16 rows of 32 floats, one 16-row frame each plus the reduction's room) and the reduction's scratch need 2720 bytes; raise the budget
 // KEEP: error: memred-bound-memory: expects keep in (0, 1], got 0
+// POLICY: error: memred-bound-memory: unknown policy 'lru' (expected adacm2, recent, random or merge)
 // RECENT: error: memred-bound-memory: expects recent in (0, 1], got 1.5
 // DECAY: error: memred-bound-memory: expects depth-decay in (0, 1], got -1
 // NEVER: error: memred-bound-memory: with recent 1.000000e+00 and keep 1.000000e+00 a full bank never shrinks below its capacity (lower recent or keep)

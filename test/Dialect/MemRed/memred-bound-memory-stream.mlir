@@ -1,18 +1,21 @@
 // RUN: lathe-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(memred-bound-memory{budget=32KiB}))' | FileCheck %s
 // RUN: lathe-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(memred-bound-memory{budget=32KiB keep=0.2 depth-decay=0.5}))' | FileCheck %s --check-prefix=DECAY
+// RUN: lathe-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(memred-bound-memory{budget=32KiB policy=random seed=9}))' | FileCheck %s --check-prefix=RANDOM
+// RUN: lathe-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(memred-bound-memory{budget=32KiB policy=merge}))' | FileCheck %s --check-prefix=MERGE
+// RUN: lathe-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(memred-bound-memory{budget=32KiB policy=recent}))' | FileCheck %s --check-prefix=RECENT
 
 // Two layers whose caches grow by a 16-row frame per iteration. Budget
 // 32 KiB = banks (C = 32: 128 bytes a row) + the larger reduction's scratch
 // (21 bytes a row of bank + frame): layer 1 gets 0.75 of layer 0's rows and
 // keeps 0.075 instead of 0.1. 132 * 128 + 99 * 128 + 21 * (132 + 16) = 32676.
 // CHECK-LABEL: func.func @two_layers
-// CHECK: %[[B0:[0-9]+]] = tensor.empty() : tensor<132x32xf32>
-// CHECK: %[[B1:[0-9]+]] = tensor.empty() : tensor<99x32xf32>
+// CHECK: %[[B0:[0-9]+]] = bufferization.alloc_tensor() : tensor<132x32xf32>
+// CHECK: %[[B1:[0-9]+]] = bufferization.alloc_tensor() : tensor<99x32xf32>
 // CHECK: %[[R:[0-9]+]]:6 = scf.for %[[T:[a-z0-9_]+]] = {{.*}} iter_args(%[[S0:[a-z0-9_]+]] = %{{[a-z0-9_]+}}, %[[S1:[a-z0-9_]+]] = %{{[a-z0-9_]+}}, %[[BANK0:[a-z0-9_]+]] = %[[B0]], %[[N0:[a-z0-9_]+]] = %[[ZERO:[a-z0-9_]+]], %[[BANK1:[a-z0-9_]+]] = %[[B1]], %[[N1:[a-z0-9_]+]] = %[[ZERO]]) -> (tensor<4x32xf32>, tensor<4x32xf32>, tensor<132x32xf32>, index, tensor<99x32xf32>, index)
 // CHECK:   %[[F:[a-z0-9_]+]] = tensor.extract_slice %{{.*}}[%[[T]], 0, 0] [1, 16, 32]
 // CHECK-NOT: tensor.concat
 // CHECK:   %[[NB0:[a-z0-9_]+]], %[[NN0:[a-z0-9_]+]] = memred.bank_append ins(%[[F]] : tensor<16x32xf32>) queries(%[[Q:[a-z0-9_]+]] : tensor<4x32xf32>) outs(%[[BANK0]] : tensor<132x32xf32>) count(%[[N0]]) recent(1.000000e-01) keep(1.000000e-01) scale(0.176776692)
-// CHECK-SAME: lathe.decision = {action = "bounded streaming cache", bank_bytes = 16896 : i64, budget_bytes = 32768 : i64, capacity = 132 : i64, frame_rows = 16 : i64, keep = 1.000000e-01 : f64, layer = 0 : i64, pass = "memred-bound-memory", recent = 1.000000e-01 : f64, scratch_bytes = 3108 : i64, total_bytes = 32676 : i64, unbounded_bytes = 131072 : i64}
+// CHECK-SAME: lathe.decision = {action = "bounded streaming cache", bank_bytes = 16896 : i64, budget_bytes = 32768 : i64, capacity = 132 : i64, frame_rows = 16 : i64, keep = 1.000000e-01 : f64, layer = 0 : i64, pass = "memred-bound-memory", policy = "adacm2", recent = 1.000000e-01 : f64, scratch_bytes = 3108 : i64, total_bytes = 32676 : i64, unbounded_bytes = 131072 : i64}
 // CHECK:   %[[K0:[a-z0-9_]+]] = tensor.extract_slice %[[NB0]][0, 0] [%[[NN0]], 32] [1, 1] : tensor<132x32xf32> to tensor<?x32xf32>
 // CHECK:   %[[A0:[0-9]+]] = memred.attention ins(%[[Q]], %[[K0]], %[[K0]] : {{.*}}) outs(%[[S0]] : tensor<4x32xf32>)
 // CHECK-SAME: action = "kept: scores fit", budget_bytes = 32768 : i64, key_rows_bound = 132 : i64
@@ -25,6 +28,23 @@
 // The cache read after the loop is the final bank's valid rows.
 // CHECK: %[[LAST:[a-z0-9_]+]] = tensor.extract_slice %[[R]]#2[0, 0] [%[[R]]#3, 32] [1, 1]
 // CHECK: return %[[R]]#0, %[[R]]#1, %[[LAST]]
+// The other policies: the same fractions, each policy's scratch paid from
+// the budget. random draws per frame (step = the loop's iteration); merge
+// copies a frame and keeps a similarity and two links per row
+// (24 * 138 + 4 * 16 * 32 = 5360 bytes: fewer rows); recent needs none.
+// RANDOM-LABEL: func.func @two_layers
+// RANDOM: scf.for %[[T:[a-z0-9_]+]] =
+// RANDOM: memred.bank_append {{.*}} count(%{{.*}}) step(%[[T]]) {{.*}} policy("random") seed(9)
+// RANDOM-SAME: capacity = 132 : i64
+// RANDOM: memred.bank_append {{.*}} step(%[[T]]) {{.*}} policy("random") seed(9)
+// MERGE-LABEL: func.func @two_layers
+// MERGE: memred.bank_append {{.*}} policy("merge")
+// MERGE-SAME: capacity = 122 : i64
+// MERGE-SAME: scratch_bytes = 5360 : i64
+// RECENT-LABEL: func.func @two_layers
+// RECENT: memred.bank_append {{.*}} policy("recent")
+// RECENT-SAME: capacity = 146 : i64
+// RECENT-SAME: scratch_bytes = 0 : i64
 // DECAY-LABEL: func.func @two_layers
 // DECAY: memred.bank_append {{.*}}keep(2.000000e-01)
 // DECAY: memred.bank_append {{.*}}keep(1.000000e-01)

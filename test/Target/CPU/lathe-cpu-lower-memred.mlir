@@ -4,7 +4,7 @@
 // CHECK-DAG: func.func private @lathe_rt_cross_modal_reduce_f32(memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, f64, f64, f32)
 // CHECK-DAG: func.func private @lathe_rt_chunked_attention_lse_f32(memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, f32, i64, i64, i64)
 // CHECK-DAG: func.func private @lathe_rt_chunked_attention_backward_f32(memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, f32, i64, i64, i64, i64)
-// CHECK-DAG: func.func private @lathe_rt_bank_append_f32(memref<*xf32>, memref<*xf32>, memref<*xf32>, i64, f64, f64, f32) -> i64
+// CHECK-DAG: func.func private @lathe_rt_bank_append_policy_f32(memref<*xf32>, memref<*xf32>, memref<*xf32>, i64, f64, f64, f32, i64, i64, i64) -> i64
 
 // CHECK-LABEL: func.func @attention
 // CHECK-SAME: (%[[Q:.*]]: memref<4x128x64xf32>, %[[K:.*]]: memref<4x128x64xf32>, %[[V:.*]]: memref<4x128x64xf32>, %[[O:.*]]: memref<4x128x64xf32>)
@@ -93,7 +93,9 @@ func.func @tensors(%q: tensor<1x8x4xf32>) -> tensor<1x8x4xf32> {
 // CHECK-DAG: %[[R:.*]] = arith.constant 1.000000e-01 : f64
 // CHECK-DAG: %[[K:.*]] = arith.constant 2.000000e-01 : f64
 // CHECK-DAG: %[[S:.*]] = arith.constant 3.500000e-01 : f32
-// CHECK: %[[C:.*]] = call @lathe_rt_bank_append_f32(%[[UF]], %[[UQ]], %[[UB]], %[[N64]], %[[R]], %[[K]], %[[S]]) : (memref<*xf32>, memref<*xf32>, memref<*xf32>, i64, f64, f64, f32) -> i64
+// The policy (adacm2: 0), the seed and the step (none: 0).
+// CHECK-DAG: %[[ZERO:.*]] = arith.constant 0 : i64
+// CHECK: %[[C:.*]] = call @lathe_rt_bank_append_policy_f32(%[[UF]], %[[UQ]], %[[UB]], %[[N64]], %[[R]], %[[K]], %[[S]], %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}) : (memref<*xf32>, memref<*xf32>, memref<*xf32>, i64, f64, f64, f32, i64, i64, i64) -> i64
 // CHECK: %[[CI:.*]] = arith.index_cast %[[C]] : i64 to index
 // CHECK: return %[[CI]]
 func.func @bank(%f: memref<8x24xf32>, %q: memref<2x3x8xf32>, %b: memref<40x24xf32>, %n: index) -> index {

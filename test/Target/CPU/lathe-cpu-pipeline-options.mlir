@@ -7,7 +7,7 @@
 
 // DEFAULT: lathe-cpu-guard-indices,
 // DEFAULT-NEXT: lathe-check-contract{phase=import},
-// DEFAULT: memred-raise-attention{min-scores=262144},
+// DEFAULT: memred-raise-attention{min-scores=-1},
 // DEFAULT: lathe-check-contract{phase=kernels},
 // DEFAULT: lathe-check-contract{phase=bufferize},
 // DEFAULT: lathe-check-contract{phase=runtime-calls},

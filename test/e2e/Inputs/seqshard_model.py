@@ -3,6 +3,8 @@
 usage: seqshard_model.py OUT_DIR [--layers=2] [--batch=2] [--seq=256]
                          [--hidden=64] [--heads=4] [--seed=0]
                          [--mask=causal|none] [--no-ref]
+       seqshard_model.py OUT_DIR --train [--h5] [same options]
+       seqshard_model.py OUT_DIR --check-logs A.jsonl B.jsonl [--tol=1e-5]
        seqshard_model.py OUT_DIR --check A.npy B.npy [--tol=1e-5]
        seqshard_model.py OUT_DIR --check-comm REPORT.json --ranks=P
                          [--quant-bits=8 --quant-group=128]
@@ -20,7 +22,10 @@ of B * N/P * h f32 values each per rank (every rank's send buffer, its own
 block included), and one all-gather of the output. With --quant-bits the
 all-to-alls are quantized (seqshard-ulysses quantize=...): each sends
 B * N/P * h * bits / 8 bytes and 4 bytes per group of --quant-group values
-(two calls: bytes and scales).
+(two calls: bytes and scales). --train writes @loss(params..., x, t) =
+mean((y - t)^2) with the weights as lathe.param arguments (p0.npy ...);
+--h5 also params.h5 and data.h5 for lathe-train; --check-logs compares the
+losses of two lathe-train --log files (the first sequence-parallel).
 """
 
 import json
@@ -196,8 +201,10 @@ def build(B, N, C, H, L, seed, causal=True, reference=True, train=False):
                          ["%d = arith.subf %a0, %a1 : f32", "%q = arith.mulf %d, %d : f32",
                           "%m = arith.mulf %q, %cmean : f32", "%s = arith.addf %o0, %m : f32",
                           "linalg.yield %s : f32"], ())
-        args = [f"%p{i}: {ty(a.shape)} {{lathe.param}}" for i, a in enumerate(g.params)]
-        head = [f"  func.func @loss({', '.join(args + [f'%x: {X}', f'%t: {X}'])}) -> tensor<f32> {{",
+        args = [f'%p{i}: {ty(a.shape)} {{lathe.param, lathe.name = "p{i}"}}'
+                for i, a in enumerate(g.params)]
+        data = [f'%x: {X} {{lathe.name = "x"}}', f'%t: {X} {{lathe.name = "t"}}']
+        head = [f"  func.func @loss({', '.join(args + data)}) -> tensor<f32> {{",
                 f"    %cmean = arith.constant {1.0 / (B * N * C):.8e} : f32"]
         ret, rty = loss, "tensor<f32>"
     else:
@@ -281,6 +288,24 @@ def check_train(a, b, tol):
     assert lb[-1] < lb[0], f"the loss did not fall: {lb}"
 
 
+def check_logs(a, b, tol, layers):
+    """--check-logs A.jsonl B.jsonl: lathe-train's losses of a sequence-
+    parallel run (A) against single-rank training (B), every step within
+    `tol` relative; A's all-to-alls: 8 per layer and step (4 forward, their
+    adjoints in the backward)."""
+    la = [json.loads(line) for line in open(a)]
+    lb = [json.loads(line) for line in open(b)]
+    assert len(la) == len(lb) and la, (len(la), len(lb))
+    diff = max(abs(x["loss"] - y["loss"]) / abs(y["loss"]) for x, y in zip(la, lb))
+    print(f"{len(la)} losses: max_rel_diff={diff:.3e} (tolerance {tol:g}); "
+          f"{lb[0]['loss']:.6f} -> {lb[-1]['loss']:.6f}")
+    assert diff <= tol, [(x["loss"], y["loss"]) for x, y in zip(la, lb)]
+    assert lb[-1]["loss"] < lb[0]["loss"], "the loss did not fall"
+    for e in la:
+        a2a = [c for c in e["comm"] if c["collective"] == "all_to_all"]
+        assert len(a2a) == 1 and a2a[0]["calls"] == 8 * layers, e["comm"]
+
+
 def main():
     out = sys.argv[1]
     if "--check" in sys.argv:
@@ -318,6 +343,10 @@ def main():
     if "--sgd" in sys.argv:
         sgd(out, sys.argv[sys.argv.index("--sgd") + 1])
         return
+    if "--check-logs" in sys.argv:
+        i = sys.argv.index("--check-logs")
+        check_logs(sys.argv[i + 1], sys.argv[i + 2], arg("tol", 1e-5), arg("layers", 2))
+        return
     if "--check-train" in sys.argv:
         i = sys.argv.index("--check-train")
         check_train(sys.argv[i + 1], sys.argv[i + 2], arg("tol", 1e-5))
@@ -332,6 +361,15 @@ def main():
         for i, a in enumerate(params):
             np.save(out + f"/p{i}.npy", a)
         open(out + "/params.txt", "w").write(str(len(params)))
+        if "--h5" in sys.argv:
+            # For lathe-train: the parameters (--params) and one batch of
+            # data (--data), datasets named after @loss's arguments.
+            import h5py
+            with h5py.File(out + "/params.h5", "w") as f:
+                for i, a in enumerate(params):
+                    f[f"p{i}"] = a
+            with h5py.File(out + "/data.h5", "w") as f:
+                f["x"], f["t"] = x, t
         return
     text, x, ref = build(B, N, C, H, L, arg("seed", 0), arg("mask", "causal") != "none",
                          "--no-ref" not in sys.argv)

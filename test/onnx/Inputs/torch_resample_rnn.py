@@ -90,6 +90,11 @@ MODELS = {
     "gru_bidir2": lambda: rnn_case(torch.nn.GRU, 5, 3, 4, 6, num_layers=2, bidirectional=True),
     "gru_state_bf": lambda: rnn_case(torch.nn.GRU, 4, 2, 3, 5, state_inputs=True,
                                      batch_first=True, bidirectional=True),
+    # One layer, one direction, no initial state; two layers with states.
+    "lstm_1l": lambda: rnn_case(torch.nn.LSTM, 7, 3, 8, 16),
+    "gru_1l": lambda: rnn_case(torch.nn.GRU, 7, 3, 8, 16),
+    "lstm_2l_state": lambda: rnn_case(torch.nn.LSTM, 6, 4, 5, 9, state_inputs=True, num_layers=2),
+    "gru_2l_state": lambda: rnn_case(torch.nn.GRU, 6, 4, 5, 9, state_inputs=True, num_layers=2),
 }
 
 

@@ -2,9 +2,11 @@
 
 #include "lathe/Dialect/LowRank/LatencyModel.h"
 
-#include "llvm/ADT/Twine.h"
-#include "llvm/Support/JSON.h"
-#include "llvm/Support/MemoryBuffer.h"
+#include "lathe/Interfaces/Target.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/Operation.h"
 
 #include <algorithm>
 #include <cmath>
@@ -78,171 +80,113 @@ double LatencyModel::convUs(const ConvShape &s) const {
   return matmulUs(s.n * s.outH() * s.outW(), s.f, s.c * s.kh * s.kw);
 }
 
-/// The bundled CPU table: the roofline fitted to lathe-run timings of
-/// one-matmul modules (the script lathe-calibrate replaced) on this project's
-/// CPU machine (AVX-512, oneDNN 2.6 brgemm f32, one thread, M = 64, 81 shapes
-/// from 16 to 1024; 2026-11-27): within ~15% of the measured table on the
-/// shapes checked (64x256x256: 57 us predicted, 50 us measured). It has no
-/// convolution entries: convolutions are priced as implicit GEMMs, which
-/// underestimates oneDNN's small NCHW convolutions 3-10x; lathe-calibrate
-/// measures them. See docs/Dialects/LowRank.md.
-static LatencyModel getBundledCpuModel() {
+FailureOr<LatencyModel>
+mlir::lowrank::readLatencyModel(const lathe::TargetTable &t) {
   LatencyModel model;
-  model.name = "cpu";
-  model.provenance = "bundled: roofline fitted to lathe-run measurements of "
-                     "oneDNN f32 matmuls, 1 thread, AVX-512 "
-                     "(docs/Dialects/LowRank.md)";
-  model.peakGflops = 155.0;
-  model.bandwidthGBs = 30.0;
-  model.callOverheadUs = 3.0;
-  model.minEfficientDim = 16;
-  model.granularity = 16;
-  return model;
-}
+  model.name = t.getTargetName().str();
+  if (auto provenance = t.getDictionary().getAs<StringAttr>("provenance"))
+    model.provenance = provenance.str();
+  FailureOr<double> peak = t.getNumber("peak_gflops");
+  if (failed(peak))
+    return failure();
+  FailureOr<double> bandwidth = t.getNumber("bandwidth_gbps");
+  if (failed(bandwidth))
+    return failure();
+  FailureOr<double> overhead =
+      t.getNumber("call_overhead_us", 0.0, /*strict=*/false, 0.0);
+  if (failed(overhead))
+    return failure();
+  FailureOr<int64_t> minDim = t.getInteger("min_efficient_dim", 1, 1);
+  if (failed(minDim))
+    return failure();
+  FailureOr<int64_t> granularity = t.getInteger("granularity", 1, 1);
+  if (failed(granularity))
+    return failure();
+  model.peakGflops = *peak;
+  model.bandwidthGBs = *bandwidth;
+  model.callOverheadUs = *overhead;
+  model.minEfficientDim = *minDim;
+  model.granularity = *granularity;
 
-FailureOr<LatencyModel> mlir::lowrank::parseLatencyModel(StringRef json,
-                                                         std::string &error) {
-  llvm::Expected<llvm::json::Value> parsed = llvm::json::parse(json);
-  if (!parsed) {
-    error = "malformed JSON: " + llvm::toString(parsed.takeError());
-    return failure();
-  }
-  const llvm::json::Object *object = parsed->getAsObject();
-  if (!object) {
-    error = "expected a JSON object";
-    return failure();
-  }
-  LatencyModel model;
-  auto number = [&](StringRef key, double &out,
-                    bool allowZero = false) -> LogicalResult {
-    std::optional<double> v = object->getNumber(key);
-    if (!v || !std::isfinite(*v) || *v < 0 || (*v == 0 && !allowZero)) {
-      error = ("expected a " + Twine(allowZero ? "non-negative" : "positive") +
-               " number for \"" + key + "\"")
-                  .str();
-      return failure();
-    }
-    out = *v;
-    return success();
+  auto integer = [](DictionaryAttr row,
+                    StringRef key) -> std::optional<int64_t> {
+    auto i = row.getAs<IntegerAttr>(key);
+    if (!i || i.getType().isInteger(1))
+      return std::nullopt;
+    return i.getInt();
   };
-  if (failed(number("peak_gflops", model.peakGflops)) ||
-      failed(number("bandwidth_gbps", model.bandwidthGBs)))
+  auto latency = [](DictionaryAttr row) -> std::optional<double> {
+    Attribute us = row.get("us");
+    std::optional<double> v;
+    if (auto i = dyn_cast_or_null<IntegerAttr>(us))
+      v = static_cast<double>(i.getInt());
+    else if (auto f = dyn_cast_or_null<FloatAttr>(us))
+      v = f.getValueAsDouble();
+    if (v && (!std::isfinite(*v) || *v < 0))
+      return std::nullopt;
+    return v;
+  };
+  FailureOr<SmallVector<DictionaryAttr>> matmuls = t.getRows("matmul");
+  if (failed(matmuls))
     return failure();
-  double overhead = 0, minDim = 1, granularity = 1;
-  if (object->get("call_overhead_us") &&
-      failed(number("call_overhead_us", overhead, /*allowZero=*/true)))
-    return failure();
-  if (object->get("min_efficient_dim") &&
-      failed(number("min_efficient_dim", minDim)))
-    return failure();
-  if (object->get("granularity") && failed(number("granularity", granularity)))
-    return failure();
-  model.callOverheadUs = overhead;
-  model.minEfficientDim = static_cast<int64_t>(minDim);
-  model.granularity = static_cast<int64_t>(granularity);
-  if (std::optional<StringRef> name = object->getString("name"))
-    model.name = name->str();
-  else
-    model.name = "custom";
-  if (std::optional<StringRef> provenance = object->getString("provenance"))
-    model.provenance = provenance->str();
-  if (const llvm::json::Value *table = object->get("matmul")) {
-    const llvm::json::Array *rows = table->getAsArray();
-    if (!rows) {
-      error = "expected \"matmul\" to be an array of {m, n, k, us}";
-      return failure();
-    }
-    for (const llvm::json::Value &row : *rows) {
-      const llvm::json::Object *entry = row.getAsObject();
-      std::optional<int64_t> m, n, k;
-      std::optional<double> us;
-      if (entry) {
-        m = entry->getInteger("m");
-        n = entry->getInteger("n");
-        k = entry->getInteger("k");
-        us = entry->getNumber("us");
-      }
-      if (!m || !n || !k || !us || *m <= 0 || *n <= 0 || *k <= 0 ||
-          !std::isfinite(*us) || *us < 0) {
-        error = "expected every \"matmul\" entry to be {m, n, k, us} with "
-                "positive sizes and a non-negative latency";
-        return failure();
-      }
-      model.measured[{*m, *n, *k}] = *us;
-    }
+  for (auto [index, row] : llvm::enumerate(*matmuls)) {
+    std::optional<int64_t> m = integer(row, "m"), n = integer(row, "n"),
+                           k = integer(row, "k");
+    std::optional<double> us = latency(row);
+    if (!m || !n || !k || !us || *m <= 0 || *n <= 0 || *k <= 0)
+      return t.emitKeyError("matmul")
+             << "entry " << index
+             << ": expected {m, n, k, us} with positive sizes and a "
+                "non-negative latency, got "
+             << row;
+    model.measured[{*m, *n, *k}] = *us;
   }
-  if (const llvm::json::Value *table = object->get("conv")) {
-    const llvm::json::Array *rows = table->getAsArray();
-    const char *expected =
-        "expected every \"conv\" entry to be {n, c, h, w, f, kh, kw, us} "
-        "(optional sh, sw, dh, dw) with positive sizes, a window that fits "
-        "the input and a non-negative latency";
-    if (!rows) {
-      error = "expected \"conv\" to be an array of {n, c, h, w, f, kh, kw, "
-              "us}";
-      return failure();
-    }
-    for (size_t index = 0; index < rows->size(); ++index) {
-      const llvm::json::Object *entry = (*rows)[index].getAsObject();
-      auto fail = [&]() {
-        error = (Twine(expected) + " (entry " + Twine(index) + ")").str();
-        return failure();
-      };
-      if (!entry)
-        return fail();
-      ConvShape shape;
-      struct Field {
-        const char *key;
-        int64_t *out;
-        bool required;
-      } fields[] = {{"n", &shape.n, true},    {"c", &shape.c, true},
-                    {"h", &shape.h, true},    {"w", &shape.w, true},
-                    {"f", &shape.f, true},    {"kh", &shape.kh, true},
-                    {"kw", &shape.kw, true},  {"sh", &shape.sh, false},
-                    {"sw", &shape.sw, false}, {"dh", &shape.dh, false},
-                    {"dw", &shape.dw, false}};
-      for (const Field &field : fields) {
-        const llvm::json::Value *v = entry->get(field.key);
-        if (!v) {
-          if (field.required)
-            return fail();
-          continue;
-        }
-        std::optional<int64_t> i = v->getAsInteger();
-        if (!i)
+  FailureOr<SmallVector<DictionaryAttr>> convs = t.getRows("conv");
+  if (failed(convs))
+    return failure();
+  for (auto [index, row] : llvm::enumerate(*convs)) {
+    auto fail = [&]() {
+      return t.emitKeyError("conv")
+             << "entry " << index
+             << ": expected {n, c, h, w, f, kh, kw, us} (optional sh, sw, "
+                "dh, dw) with positive sizes, a window that fits the input "
+                "and a non-negative latency, got "
+             << row;
+    };
+    ConvShape shape;
+    struct Field {
+      const char *key;
+      int64_t *out;
+      bool required;
+    } fields[] = {{"n", &shape.n, true},    {"c", &shape.c, true},
+                  {"h", &shape.h, true},    {"w", &shape.w, true},
+                  {"f", &shape.f, true},    {"kh", &shape.kh, true},
+                  {"kw", &shape.kw, true},  {"sh", &shape.sh, false},
+                  {"sw", &shape.sw, false}, {"dh", &shape.dh, false},
+                  {"dw", &shape.dw, false}};
+    for (const Field &field : fields) {
+      if (!row.get(field.key)) {
+        if (field.required)
           return fail();
-        *field.out = *i;
+        continue;
       }
-      std::optional<double> us = entry->getNumber("us");
-      if (!us || !std::isfinite(*us) || *us < 0 || !shape.isValid())
+      std::optional<int64_t> i = integer(row, field.key);
+      if (!i)
         return fail();
-      model.measuredConv[shape.key()] = *us;
+      *field.out = *i;
     }
+    std::optional<double> us = latency(row);
+    if (!us || !shape.isValid())
+      return fail();
+    model.measuredConv[shape.key()] = *us;
   }
   return model;
 }
 
-FailureOr<LatencyModel> mlir::lowrank::getLatencyModel(StringRef target,
-                                                       std::string &error) {
-  if (target == "cpu")
-    return getBundledCpuModel();
-  if (!target.ends_with(".json")) {
-    error = ("unknown target '" + target +
-             "' (expected 'cpu' or the path of a JSON target description)")
-                .str();
+FailureOr<LatencyModel> mlir::lowrank::readLatencyModel(Operation *op) {
+  FailureOr<lathe::TargetTable> table =
+      lathe::TargetTable::lookup(op, "lowrank");
+  if (failed(table))
     return failure();
-  }
-  llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> file =
-      llvm::MemoryBuffer::getFile(target);
-  if (!file) {
-    error = ("cannot read target description '" + target +
-             "': " + file.getError().message())
-                .str();
-    return failure();
-  }
-  FailureOr<LatencyModel> model =
-      parseLatencyModel((*file)->getBuffer(), error);
-  if (failed(model))
-    error = ("target description '" + target + "': " + error).str();
-  return model;
+  return readLatencyModel(*table);
 }

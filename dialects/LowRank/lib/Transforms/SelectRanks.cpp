@@ -9,6 +9,7 @@
 
 #include "lathe/Dialect/LowRank/Allocation.h"
 #include "lathe/Dialect/LowRank/LatencyModel.h"
+#include "lathe/Dialect/LowRank/Layers.h"
 #include "lathe/Dialect/LowRank/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -218,26 +219,12 @@ LogicalResult SelectRanksPass::analyseLinear(linalg::MatmulOp op,
                                              const LatencyModel &model,
                                              int64_t g,
                                              std::vector<Layer> &layers) {
-  if (op.getNumDpsInputs() != 2 || op->getNumResults() != 1)
+  std::optional<LinearLayerShape> shape = matchLinearLayer(op);
+  if (!shape)
     return success();
   Value lhs = op.getDpsInputs()[0], rhs = op.getDpsInputs()[1];
-  auto lhsType = dyn_cast<RankedTensorType>(lhs.getType());
-  auto rhsType = dyn_cast<RankedTensorType>(rhs.getType());
-  if (!lhsType || !rhsType || !lhsType.getElementType().isF32() ||
-      !rhsType.getElementType().isF32() || !rhsType.hasStaticShape() ||
-      rhsType.getNumElements() == 0)
-    return success();
-  MLIRContext *ctx = op.getContext();
-  auto map = [&](unsigned a, unsigned b) {
-    return AffineMap::get(
-        3, 0, {getAffineDimExpr(a, ctx), getAffineDimExpr(b, ctx)}, ctx);
-  };
-  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-  if (maps[0] != map(0, 2) || maps[2] != map(0, 1))
-    return success();
-  bool transposed = maps[1] == map(1, 2);
-  if (!transposed && maps[1] != map(2, 1))
-    return success();
+  auto lhsType = cast<RankedTensorType>(lhs.getType());
+  bool transposed = shape->transposed;
   if (!isZeroFill(op.getDpsInits()[0])) {
     op->emitRemark("lowrank-select-ranks: accumulating matmul left dense");
     return success();
@@ -253,8 +240,8 @@ LogicalResult SelectRanksPass::analyseLinear(linalg::MatmulOp op,
   Layer layer;
   layer.op = op;
   layer.biasAdd = matchBiasAdd(op->getResult(0), 1);
-  layer.n = transposed ? rhsType.getDimSize(0) : rhsType.getDimSize(1);
-  layer.k = transposed ? rhsType.getDimSize(1) : rhsType.getDimSize(0);
+  layer.n = shape->n;
+  layer.k = shape->k;
   std::vector<double> w(layer.n * layer.k);
   for (int64_t i = 0; i < layer.n; ++i)
     for (int64_t j = 0; j < layer.k; ++j)
@@ -283,15 +270,10 @@ LogicalResult SelectRanksPass::analyseLinear(linalg::MatmulOp op,
 LogicalResult SelectRanksPass::analyseConv(linalg::Conv2DNchwFchwOp op,
                                            const LatencyModel &model, int64_t g,
                                            std::vector<Layer> &layers) {
-  Value input = op.getDpsInputs()[0], filter = op.getDpsInputs()[1];
-  auto inType = dyn_cast<RankedTensorType>(input.getType());
-  auto fType = dyn_cast<RankedTensorType>(filter.getType());
-  auto resType = dyn_cast<RankedTensorType>(op->getResult(0).getType());
-  if (!inType || !fType || !resType || !fType.getElementType().isF32() ||
-      !inType.getElementType().isF32() || !fType.hasStaticShape() ||
-      !resType.hasStaticShape() || !inType.hasStaticShape() ||
-      fType.getNumElements() == 0)
+  std::optional<ConvShape> shape = matchConvLayer(op);
+  if (!shape)
     return success();
+  Value filter = op.getDpsInputs()[1];
   if (!isZeroFill(op.getDpsInits()[0])) {
     op->emitRemark("lowrank-select-ranks: accumulating convolution left "
                    "dense");
@@ -310,11 +292,11 @@ LogicalResult SelectRanksPass::analyseConv(linalg::Conv2DNchwFchwOp op,
   layer.op = op;
   layer.isConv = true;
   layer.biasAdd = matchBiasAdd(op->getResult(0), 1);
-  int64_t cout = fType.getDimSize(0), cin = fType.getDimSize(1);
+  int64_t cout = shape->f, cin = shape->c;
   layer.n = cout;
   layer.k = cin;
-  layer.kh = fType.getDimSize(2);
-  layer.kw = fType.getDimSize(3);
+  layer.kh = shape->kh;
+  layer.kw = shape->kw;
   int64_t win = layer.kh * layer.kw;
   // Mode-0 unfolding [Cout, Cin·win] is W itself; mode-1 is [Cin, Cout·win].
   std::vector<double> w1(cin * cout * win);
@@ -357,20 +339,9 @@ LogicalResult SelectRanksPass::analyseConv(linalg::Conv2DNchwFchwOp op,
       }
   for (double v : w)
     layer.energy += v * v;
-  int64_t nBatch = batch > 0 ? batch : inType.getDimSize(0);
-  auto strides = llvm::to_vector(op.getStrides().getValues<int64_t>());
-  auto dilations = llvm::to_vector(op.getDilations().getValues<int64_t>());
-  layer.conv = {nBatch,
-                cin,
-                inType.getDimSize(2),
-                inType.getDimSize(3),
-                cout,
-                layer.kh,
-                layer.kw,
-                strides[0],
-                strides[1],
-                dilations[0],
-                dilations[1]};
+  int64_t nBatch = batch > 0 ? batch : shape->n;
+  layer.conv = *shape;
+  layer.conv.n = nBatch;
   layer.denseUs = layer.denseUsAt(model, nBatch);
   for (int64_t r : tuckerCandidateRanks(cout, cin, win, g)) {
     // Energy kept by the leading [r, r] block of the core (the projections
@@ -692,12 +663,9 @@ LogicalResult SelectRanksPass::validateOptions(const LatencyModel &model) {
 }
 
 void SelectRanksPass::runOnOperation() {
-  std::string error;
-  FailureOr<LatencyModel> model = getLatencyModel(target, error);
-  if (failed(model)) {
-    mlir::emitError(getOperation().getLoc(), "lowrank-select-ranks: ") << error;
+  FailureOr<LatencyModel> model = readLatencyModel(getOperation());
+  if (failed(model))
     return signalPassFailure();
-  }
   if (failed(validateOptions(*model)))
     return signalPassFailure();
   int64_t g = granularity > 0 ? granularity : model->granularity;

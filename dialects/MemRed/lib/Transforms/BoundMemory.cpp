@@ -2,8 +2,10 @@
 
 #include "lathe/Dialect/MemRed/MemRedOps.h"
 #include "lathe/Dialect/MemRed/Passes.h"
+#include "lathe/Interfaces/Target.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -210,24 +212,46 @@ LogicalResult matchStreamCache(scf::ForOp loop, unsigned index,
 int64_t rowBytes(const StreamCache &c) { return 4 * c.width; }
 
 /// Runtime scratch of one reduction of a full bank plus a frame.
-int64_t reduceScratch(const StreamCache &c, int64_t capacity) {
-  return BankAppendOp::getScratchBytes(capacity + c.frameRows);
+int64_t reduceScratch(const StreamCache &c, int64_t capacity,
+                      StringRef policy) {
+  return BankAppendOp::getScratchBytes(capacity + c.frameRows, c.frameRows,
+                                       c.width, policy);
 }
 
 /// Bytes of the banks plus the largest reduction's scratch (one at a time).
-int64_t bankCost(ArrayRef<StreamCache> caches, ArrayRef<int64_t> caps) {
+int64_t bankCost(ArrayRef<StreamCache> caches, ArrayRef<int64_t> caps,
+                 StringRef policy) {
   int64_t banks = 0, scratch = 0;
   for (auto [c, cap] : llvm::zip(caches, caps)) {
     banks += cap * rowBytes(c);
-    scratch = std::max(scratch, reduceScratch(c, cap));
+    scratch = std::max(scratch, reduceScratch(c, cap, policy));
   }
   return banks + scratch;
+}
+
+/// The random policy's step: the frame loop's iteration, with the
+/// iterations of the scf.for loops around it in the higher bits
+/// (iv + 2^20 · outer iv + 2^40 · the next one out ...), so that each
+/// reduction of each stream draws anew.
+Value randomStep(scf::ForOp loop, IRRewriter &rewriter, Location loc) {
+  Value key = loop.getInductionVar();
+  int64_t shift = 20;
+  for (auto outer = loop->getParentOfType<scf::ForOp>(); outer && shift < 63;
+       outer = outer->getParentOfType<scf::ForOp>(), shift += 20) {
+    Value mult =
+        arith::ConstantIndexOp::create(rewriter, loc, int64_t(1) << shift);
+    Value scaled =
+        arith::MulIOp::create(rewriter, loc, outer.getInductionVar(), mult);
+    key = arith::AddIOp::create(rewriter, loc, key, scaled);
+  }
+  return key;
 }
 
 /// Rewrites `loop`, whose caches are `caches` (all of this loop), to carry a
 /// bank [capacity, C] and a count per cache instead.
 void rewriteLoop(scf::ForOp loop, MutableArrayRef<StreamCache> caches,
-                 double recent, int64_t budgetBytes, int64_t totalBytes,
+                 double recent, StringRef policy, int64_t seed,
+                 int64_t budgetBytes, int64_t totalBytes,
                  IRRewriter &rewriter) {
   Builder b(loop.getContext());
   Location loc = loop.getLoc();
@@ -244,10 +268,15 @@ void rewriteLoop(scf::ForOp loop, MutableArrayRef<StreamCache> caches,
     }
   unsigned firstBank = inits.size();
   Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
+  // bufferization.alloc_tensor, not tensor.empty: two banks of one type
+  // would otherwise be CSE'd into one empty tensor, which bufferization then
+  // gives both loop-carried banks as one buffer (its contents are undefined,
+  // so no copy is made) and the layers overwrite each other's rows.
   for (StreamCache &c : caches) {
-    inits.push_back(tensor::EmptyOp::create(
-        rewriter, loc, ArrayRef<int64_t>{c.capacity, c.width},
-        rewriter.getF32Type()));
+    inits.push_back(bufferization::AllocTensorOp::create(
+        rewriter, loc,
+        RankedTensorType::get({c.capacity, c.width}, rewriter.getF32Type()),
+        ValueRange{}));
     inits.push_back(zero);
   }
   auto newLoop =
@@ -277,10 +306,14 @@ void rewriteLoop(scf::ForOp loop, MutableArrayRef<StreamCache> caches,
     Value count = newLoop.getRegionIterArgs()[firstBank + 2 * n + 1];
     rewriter.setInsertionPoint(c.attention);
     Location aloc = c.attention.getLoc();
+    Value step =
+        policy == "random" ? randomStep(newLoop, rewriter, aloc) : Value();
     auto append = BankAppendOp::create(
         rewriter, aloc, TypeRange{bank.getType(), rewriter.getIndexType()},
-        c.frame, c.attention.getQuery(), bank, count, b.getF64FloatAttr(recent),
-        b.getF64FloatAttr(c.keep), c.attention.getScaleAttr());
+        c.frame, c.attention.getQuery(), bank, count, step,
+        b.getF64FloatAttr(recent), b.getF64FloatAttr(c.keep),
+        c.attention.getScaleAttr(), b.getStringAttr(policy),
+        b.getI64IntegerAttr(seed));
     SmallVector<NamedAttribute> decision = {
         b.getNamedAttr("pass", b.getStringAttr("memred-bound-memory")),
         b.getNamedAttr("action", b.getStringAttr("bounded streaming cache")),
@@ -288,11 +321,12 @@ void rewriteLoop(scf::ForOp loop, MutableArrayRef<StreamCache> caches,
         b.getNamedAttr("capacity", b.getI64IntegerAttr(c.capacity)),
         b.getNamedAttr("frame_rows", b.getI64IntegerAttr(c.frameRows)),
         b.getNamedAttr("recent", b.getF64FloatAttr(recent)),
+        b.getNamedAttr("policy", b.getStringAttr(policy)),
         b.getNamedAttr("keep", b.getF64FloatAttr(c.keep)),
         b.getNamedAttr("bank_bytes",
                        b.getI64IntegerAttr(c.capacity * rowBytes(c))),
-        b.getNamedAttr("scratch_bytes",
-                       b.getI64IntegerAttr(reduceScratch(c, c.capacity))),
+        b.getNamedAttr("scratch_bytes", b.getI64IntegerAttr(reduceScratch(
+                                            c, c.capacity, policy))),
         b.getNamedAttr("total_bytes", b.getI64IntegerAttr(totalBytes)),
         b.getNamedAttr("budget_bytes", b.getI64IntegerAttr(budgetBytes))};
     if (c.finalRows >= 0)
@@ -453,7 +487,7 @@ struct MemRedBoundMemory
       return caps;
     };
     SmallVector<int64_t> minCaps = capsFor(0);
-    int64_t minBytes = bankCost(caches, minCaps);
+    int64_t minBytes = bankCost(caches, minCaps, policy);
     if (minBytes > budgetBytes) {
       InFlightDiagnostic diag =
           caches.front().loop.emitError()
@@ -471,7 +505,7 @@ struct MemRedBoundMemory
     int64_t lo = 0, hi = budgetBytes / 4 + 1;
     while (lo < hi) {
       int64_t mid = lo + (hi - lo + 1) / 2;
-      if (bankCost(caches, capsFor(mid)) <= budgetBytes)
+      if (bankCost(caches, capsFor(mid), policy) <= budgetBytes)
         lo = mid;
       else
         hi = mid - 1;
@@ -479,7 +513,7 @@ struct MemRedBoundMemory
     SmallVector<int64_t> caps = capsFor(lo);
     for (auto [c, cap] : llvm::zip(caches, caps))
       c.capacity = cap;
-    int64_t total = bankCost(caches, caps);
+    int64_t total = bankCost(caches, caps, policy);
     // One rewrite per loop, with all of its caches.
     for (size_t i = 0; i < caches.size();) {
       size_t j = i;
@@ -487,7 +521,7 @@ struct MemRedBoundMemory
         ++j;
       rewriteLoop(caches[i].loop,
                   MutableArrayRef<StreamCache>(caches).slice(i, j - i), recent,
-                  budgetBytes, total, rewriter);
+                  policy, seed, budgetBytes, total, rewriter);
       i = j;
     }
     return success();
@@ -502,11 +536,18 @@ struct MemRedBoundMemory
                           "GiB suffix, e.g. budget=64MiB)";
       return signalPassFailure();
     }
-    if (workers < 1) {
+    FailureOr<int64_t> targetWorkers =
+        workers == -1
+            ? mlir::lathe::getTargetInteger(func, "memred", "workers", 1)
+            : FailureOr<int64_t>(workers);
+    if (failed(targetWorkers))
+      return signalPassFailure();
+    if (*targetWorkers < 1) {
       func.emitError() << "memred-bound-memory: expects workers >= 1, got "
-                       << static_cast<int64_t>(workers);
+                       << *targetWorkers;
       return signalPassFailure();
     }
+    int64_t workers = *targetWorkers;
     for (auto [name, value] : {std::pair<StringRef, double>{"recent", recent},
                                {"keep", keep},
                                {"depth-decay", depthDecay}})
@@ -515,6 +556,11 @@ struct MemRedBoundMemory
                          << " in (0, 1], got " << value;
         return signalPassFailure();
       }
+    if (BankAppendOp::getPolicyCode(policy) < 0) {
+      func.emitError() << "memred-bound-memory: unknown policy '" << policy
+                       << "' (expected adacm2, recent, random or merge)";
+      return signalPassFailure();
+    }
     IRRewriter rewriter(&getContext());
     if (failed(boundStreams(func, *budgetBytes, rewriter)))
       return signalPassFailure();

@@ -2,6 +2,7 @@
 
 #include "lathe/Dialect/MemRed/MemRedOps.h"
 #include "lathe/Dialect/MemRed/Passes.h"
+#include "lathe/Interfaces/Target.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -126,8 +127,9 @@ void walkBlock(Block &block, Estimate &e, int64_t workers) {
       transient = attentionGradScratch(grad, workers);
     if (auto bank = dyn_cast<BankAppendOp>(op);
         bank && bank.hasPureBufferSemantics())
-      transient = BankAppendOp::getScratchBytes(bank.getCapacity() +
-                                                bank.getFrameRows());
+      transient = BankAppendOp::getScratchBytes(
+          bank.getCapacity() + bank.getFrameRows(), bank.getFrameRows(),
+          bank.getRowWidth(), bank.getPolicy());
     e.peak = std::max(e.peak, e.live + transient);
     for (Region &region : op.getRegions())
       for (Block &inner : region)
@@ -162,7 +164,13 @@ struct MemRedEstimatePeakMemory
   using MemRedEstimatePeakMemoryBase::MemRedEstimatePeakMemoryBase;
 
   void runOnOperation() override {
-    int64_t w = workers;
+    FailureOr<int64_t> targetWorkers =
+        workers == -1 ? mlir::lathe::getTargetInteger(getOperation(), "memred",
+                                                      "workers", 1)
+                      : FailureOr<int64_t>(workers);
+    if (failed(targetWorkers))
+      return signalPassFailure();
+    int64_t w = *targetWorkers;
     if (w < 1) {
       getOperation().emitError()
           << "memred-estimate-peak-memory: expects workers >= 1, got " << w;

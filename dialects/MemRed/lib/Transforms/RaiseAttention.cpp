@@ -2,6 +2,7 @@
 
 #include "lathe/Dialect/MemRed/MemRedOps.h"
 #include "lathe/Dialect/MemRed/Passes.h"
+#include "lathe/Interfaces/Target.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -539,8 +540,23 @@ struct MemRedRaiseAttention
   using Base::Base;
 
   void runOnOperation() override {
+    FailureOr<int64_t> scores =
+        minScores == -1
+            ? mlir::lathe::getTargetInteger(getOperation(), "memred",
+                                            "attention_min_scores",
+                                            /*min=*/0)
+            : FailureOr<int64_t>(minScores);
+    if (failed(scores))
+      return signalPassFailure();
+    if (*scores < 0) {
+      getOperation().emitError()
+          << "memred-raise-attention: expects min-scores >= 0 (or -1: the "
+             "target's), got "
+          << *scores;
+      return signalPassFailure();
+    }
     RewritePatternSet patterns(&getContext());
-    populateRaiseAttentionPatterns(patterns, minScores);
+    populateRaiseAttentionPatterns(patterns, *scores);
     // Only the raise: no folding or constant hoisting elsewhere in the
     // function (lathe-train runs this before lathe-differentiate, whose
     // rules expect the importer's forms, e.g. constants inside guarded

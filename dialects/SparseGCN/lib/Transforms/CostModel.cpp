@@ -1,19 +1,4 @@
-//===- CostModel.cpp - Measured dense/sparse throughput tables ------------===//
-//
-// Provenance of the "cpu" table: measured on this machine (2 cores of an
-// AVX-512 Xeon, 48 KiB L1d and 2 MiB L2 per core, Debian 12, oneDNN 2.6.3) by
-//   /usr/bin/python3 bench/sparsegcn.py --calibrate --threads 1
-// which times the runtime's own kernels through ctypes, on 64-byte-aligned
-// X and Y as the runtime's allocator hands them to compiled code: for every
-// tile size T and width F, interleaved, the tiled kernel on a block-diagonal
-// matrix of fully dense T x T tiles (its dense engine: oneDNN sgemm on
-// gathered blocks) and on random 50%-dense T x T diagonal tiles classified
-// sparse (its sparse engine, the CSR kernel, on block-local non-zeros); then
-// the CSR kernel on random graphs. Rates are GFLOP/s of useful work (2·T²·F
-// resp. 2·nnz·F per second). Re-run the calibration and paste its table here
-// when the machine or the kernels change.
-//
-//===----------------------------------------------------------------------===//
+//===- CostModel.cpp - Dense/sparse tile cost from measured rates --------===//
 
 #include "lathe/Dialect/SparseGCN/CostModel.h"
 
@@ -24,46 +9,6 @@ using namespace mlir;
 using namespace mlir::lathe::sparsegcn;
 
 namespace {
-// clang-format off
-constexpr int64_t kCpuTileSizes[] = {32, 64, 128, 256};
-constexpr int64_t kCpuWidths[] = {16, 32, 64, 128, 256};
-// GFLOP/s, one calibration run of 2026-11-27 23:32 UTC with --threads 1 (the
-// 2-core machine was shared with other builds, load average 10: absolute
-// rates carry +-30% noise, the dense/sparse ratio of a cell, timed
-// interleaved, about +-7% between runs). One thread: both engines split the
-// same tile rows over threads, so their ratio does not depend on the count.
-constexpr double kCpuGemm[] = {
-    // F =       16     32     64    128    256
-    /*T=32 */  39.4,  68.5,  75.9,  90.6,  98.5,
-    /*T=64 */  78.8,  84.2, 106.4, 117.5, 121.4,
-    /*T=128*/  97.1, 130.5, 133.3, 143.5, 113.4,
-    /*T=256*/ 116.1, 148.5, 145.2, 146.7, 117.9,
-};
-// Random 50%-dense T x T diagonal tiles (4096 nodes).
-constexpr double kCpuSpmmLocal[] = {
-    /*T=32 */  42.3,  61.4,  59.1,  64.4,  67.8,
-    /*T=64 */  47.3,  50.9,  73.4,  76.8,  65.7,
-    /*T=128*/  48.3,  71.1,  88.1,  72.6,  44.0,
-    /*T=256*/  55.8,  79.0,  74.4,  51.6,  28.4,
-};
-// Random graphs of degree 8: 2048 nodes (X in the cache), 16384 (streamed).
-constexpr double kCpuSpmmResident[] = {31.7, 42.4, 45.4, 42.5, 27.5};
-constexpr double kCpuSpmmStreamed[] = {16.1, 22.6, 18.7, 13.1, 10.8};
-// clang-format on
-
-/// L2 per core of the calibration machine (2 MiB).
-constexpr int64_t kCpuCacheBytes = int64_t(2) << 20;
-
-/// A tile goes to the GEMM only when predicted >= 15% faster there: twice the
-/// run-to-run spread of the measured ratios.
-constexpr double kCpuSafetyMargin = 1.15;
-
-const TileCostTable kCpuTable = {
-    "cpu",           kCpuTileSizes,    kCpuWidths,       kCpuGemm,
-    kCpuSpmmLocal,   kCpuSpmmResident, kCpuSpmmStreamed, kCpuCacheBytes,
-    kCpuSafetyMargin};
-const TileCostModel kCpuModel(kCpuTable);
-
 /// Index of the nearest measured entry and the log-linear weight toward the
 /// next one.
 std::pair<size_t, double> interpolate(ArrayRef<int64_t> points, int64_t v) {
@@ -86,12 +31,6 @@ double byWidth(ArrayRef<int64_t> widths, ArrayRef<double> values,
   return w == 0.0 ? values[i] : values[i] * (1 - w) + values[i + 1] * w;
 }
 } // namespace
-
-const TileCostModel *TileCostModel::lookup(StringRef target) {
-  if (target == "cpu")
-    return &kCpuModel;
-  return nullptr;
-}
 
 /// A [tile size][width] table at (tileSize, width), interpolated in both.
 static double byTileAndWidth(const TileCostTable &table,

@@ -3,6 +3,7 @@
 #include "lathe/Dialect/SparseGCN/CostModel.h"
 #include "lathe/Dialect/SparseGCN/Passes.h"
 #include "lathe/Dialect/SparseGCN/SparseGCNOps.h"
+#include "lathe/Interfaces/Target.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -188,13 +189,6 @@ struct SparseGCNTile
   using Base::Base;
 
   void runOnOperation() override {
-    const TileCostModel *model =
-        TileCostModel::lookup(stringifyTileTarget(target));
-    if (!model) {
-      getOperation().emitError("sparsegcn-tile: no cost model for target '")
-          << stringifyTileTarget(target) << "'";
-      return signalPassFailure();
-    }
     if (tileSize == 0 || tileSize < -1) {
       getOperation().emitError("sparsegcn-tile: tile-size must be positive "
                                "(or -1 to let the cost model choose), got ")
@@ -214,8 +208,14 @@ struct SparseGCNTile
       if (!op.hasPureBufferSemantics() && !op->hasAttr(kDecisionAttr))
         ops.push_back(op);
     });
+    if (ops.empty())
+      return;
+    FailureOr<TileCostTable> table = readTileCostTable(getOperation());
+    if (failed(table))
+      return signalPassFailure();
+    TileCostModel model(std::move(*table));
     for (AggregateOp op : ops)
-      if (failed(rewrite(op, *model)))
+      if (failed(rewrite(op, model)))
         return signalPassFailure();
   }
 
@@ -452,14 +452,6 @@ struct SparseGCNTile
 
 } // namespace
 
-StringRef mlir::lathe::sparsegcn::stringifyTileTarget(TileTarget target) {
-  switch (target) {
-  case TileTarget::CPU:
-    return "cpu";
-  }
-  llvm_unreachable("unknown sparsegcn-tile target");
-}
-
 StringRef mlir::lathe::sparsegcn::stringifyNodeReorder(NodeReorder reorder) {
   switch (reorder) {
   case NodeReorder::None:
@@ -474,4 +466,52 @@ StringRef mlir::lathe::sparsegcn::stringifyNodeReorder(NodeReorder reorder) {
     return "auto";
   }
   llvm_unreachable("unknown sparsegcn-tile reorder");
+}
+
+FailureOr<TileCostTable>
+mlir::lathe::sparsegcn::readTileCostTable(Operation *op) {
+  FailureOr<TargetTable> found = TargetTable::lookup(op, "sparsegcn");
+  if (failed(found))
+    return failure();
+  const TargetTable &t = *found;
+  TileCostTable table;
+  table.name = t.getTargetName().str();
+  FailureOr<SmallVector<int64_t>> tiles = t.getIncreasingIntegers("tile_sizes");
+  if (failed(tiles))
+    return failure();
+  FailureOr<SmallVector<int64_t>> widths = t.getIncreasingIntegers("widths");
+  if (failed(widths))
+    return failure();
+  int64_t nt = tiles->size(), nw = widths->size();
+  FailureOr<SmallVector<double>> gemm = t.getNumbers("gemm_gflops", nt * nw);
+  if (failed(gemm))
+    return failure();
+  FailureOr<SmallVector<double>> local =
+      t.getNumbers("spmm_local_gflops", nt * nw);
+  if (failed(local))
+    return failure();
+  FailureOr<SmallVector<double>> resident =
+      t.getNumbers("spmm_resident_gflops", nw);
+  if (failed(resident))
+    return failure();
+  FailureOr<SmallVector<double>> streamed =
+      t.getNumbers("spmm_streamed_gflops", nw);
+  if (failed(streamed))
+    return failure();
+  FailureOr<int64_t> cache = t.getInteger("cache_bytes", 1);
+  if (failed(cache))
+    return failure();
+  FailureOr<double> margin =
+      t.getNumber("safety_margin", 1.0, /*strict=*/false);
+  if (failed(margin))
+    return failure();
+  table.tileSizes.assign(tiles->begin(), tiles->end());
+  table.widths.assign(widths->begin(), widths->end());
+  table.gemm.assign(gemm->begin(), gemm->end());
+  table.spmmLocal.assign(local->begin(), local->end());
+  table.spmmResident.assign(resident->begin(), resident->end());
+  table.spmmStreamed.assign(streamed->begin(), streamed->end());
+  table.cacheBytes = *cache;
+  table.safetyMargin = *margin;
+  return table;
 }

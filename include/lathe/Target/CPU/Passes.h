@@ -24,6 +24,9 @@ class TensorDialect;
 namespace scf {
 class SCFDialect;
 }
+namespace omp {
+class OpenMPDialect;
+}
 namespace lathe {
 class LatheDialect;
 
@@ -48,6 +51,10 @@ void populateFoldConvAffinePatterns(RewritePatternSet &patterns);
 /// compute a softmax or a layer norm over the last dimension become
 /// linalg.softmax or lathe.layer_norm.
 void populateFormRowKernelPatterns(RewritePatternSet &patterns);
+
+/// Patterns of lathe-cpu-form-recurrent (FormRecurrent.cpp): scf.for loops
+/// that compute an LSTM or GRU direction become lathe.rnn.
+void populateFormRecurrentPatterns(RewritePatternSet &patterns);
 
 /// Patterns of lathe-cpu-guard-indices (RuntimeChecks.cpp): a tensor.extract
 /// or tensor.insert with a data-dependent index is checked at run time

@@ -218,8 +218,9 @@ def LatheCPULowerMemRed : Pass<"lathe-cpu-lower-memred", "ModuleOp"> {
     `lathe_rt_chunked_attention_f32` (blocked online-softmax kernel; chunk
     sizes 0 for `memred.attention` let the runtime choose),
     `memred.cross_modal_reduce` becomes `lathe_rt_cross_modal_reduce_f32`,
-    `memred.bank_append` becomes `lathe_rt_bank_append_f32` (which returns
-    the new count as i64).
+    `memred.bank_append` becomes `lathe_rt_bank_append_policy_f32` (which
+    returns the new count as i64; the policy as its code, the seed, and the
+    step or 0).
     Unused bias slots are passed as the query (ignored by the runtime).
     A module without memred ops is left unchanged.
   }];
@@ -366,6 +367,114 @@ def LatheCPULowerAsserts : Pass<"lathe-cpu-lower-asserts", "ModuleOp"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def LatheCPUNestParallelLoops
+    : Pass<"lathe-cpu-nest-parallel-loops", "ModuleOp"> {
+  let summary = "Run the inner dimensions of scf.parallel loops as scf.for";
+  let description = [{
+    `convert-scf-to-openmp` turns a multi-dimensional `scf.parallel` into one
+    `omp.loop_nest ... collapse(n)`: a single linearized loop that recovers
+    every index with divisions on each iteration, and whose innermost
+    dimension is no loop LLVM can vectorize. This pass keeps the leading
+    dimensions parallel, until their static trip counts multiply to at
+    least `min-trips` (a dynamic dimension ends the parallel prefix), and
+    runs the remaining ones as an `scf.for` nest inside. Loops with
+    reductions are left alone. Runs right before `convert-scf-to-openmp`.
+
+    ```mlir
+    scf.parallel (%n, %c, %h) = (%c0, %c0, %c0) to (%N, %c16, %c8) step (...) {
+      ...
+    }
+    // becomes
+    scf.parallel (%n) = (%c0) to (%N) step (%c1) {
+      scf.for %c = %c0 to %c16 step %c1 {
+        scf.for %h = %c0 to %c8 step %c1 { ... }
+      }
+    }
+    ```
+  }];
+  let options = [
+    Option<"minTrips", "min-trips", "int64_t", /*default=*/"16",
+           "Iterations the parallel dimensions must reach before the "
+           "remaining ones become sequential">
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect"];
+}
+
+def LatheCPUSerializeSmallLoops
+    : Pass<"lathe-cpu-serialize-small-loops", "ModuleOp"> {
+  let summary = "Run OpenMP parallel regions with little work on the "
+                "calling thread";
+  let description = [{
+    Every `omp.parallel` made from an `scf.parallel` forks and joins the
+    thread team, whatever the size of its loop. On a small loop that costs
+    more than the loop (a few microseconds with idle cores, a whole time
+    slice when a team thread is descheduled on a loaded machine). This pass
+    gives each `omp.parallel` whose work-shared loop bounds are defined
+    outside it an `if` clause: the loop's innermost iterations (its trip
+    count times those of the `scf.for` loops in its body, computed at run
+    time for loops whose bounds are defined outside the region, else 16 for
+    a dynamic inner loop) must reach `min-work`, else the region runs serialized on
+    the calling thread. The default, 131072 iterations (512 KiB of f32), is
+    where XLA's simple CPU cost model starts giving an op a second thread (256 KiB
+    of output per thread). The condition is folded when the bounds are
+    constants. Runs right after `convert-scf-to-openmp`.
+
+    ```mlir
+    omp.parallel {
+      omp.wsloop { omp.loop_nest (%i) : index = (%c0) to (%n) step (%c1) { ... } }
+    }
+    // becomes
+    %work = arith.muli %n, %c64 : index       // trip count x inner iterations
+    %big = arith.cmpi sge, %work, %min : index
+    omp.parallel if(%big) { ... }
+    ```
+  }];
+  let options = [
+    Option<"minWork", "min-work", "int64_t", /*default=*/"131072",
+           "Innermost loop iterations below which a parallel region runs "
+           "on the calling thread (0: never)">
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::omp::OpenMPDialect"];
+}
+
+def LatheCPUScopeRuntimeCalls
+    : Pass<"lathe-cpu-scope-runtime-calls", "ModuleOp"> {
+  let summary = "Give each runtime call inside a loop its own stack scope";
+  let description = [{
+    A runtime call passes its buffers as unranked memrefs; lowering the
+    `memref.cast` to an unranked memref allocates the ranked descriptor on
+    the stack (`llvm.alloca`) where the cast is. Inside a loop that alloca
+    runs every iteration and its space is only given back when the function
+    returns, so a loop with runtime calls grew the stack by their
+    descriptors every iteration (a streaming model of 16k frame steps with
+    eight calls each overflowed the 8 MiB stack). This pass wraps each
+    `func.call` that is nested in a region (a loop or a branch) and takes
+    unranked memrefs made by `memref.cast`, together with fresh copies of
+    those casts, between `llvm.intr.stacksave` and `llvm.intr.stackrestore`,
+    so the stack used per call is returned at once. (Not a
+    `memref.alloca_scope`: its lowering splits its block, which an `scf`
+    body cannot hold, and `convert-scf-to-openmp` makes scopes that must be
+    lowered before `scf` is.) Runs in the CPU pipeline's `llvm` phase after
+    `lathe-cpu-lower-asserts`, while loops are still `scf`.
+
+    ```mlir
+    scf.for %i = %c0 to %n step %c1 {
+      %u = memref.cast %buf : memref<8xf32> to memref<*xf32>
+      func.call @lathe_rt_kernel(%u) : (memref<*xf32>) -> ()
+    }
+    // becomes
+    scf.for %i = %c0 to %n step %c1 {
+      %sp = llvm.intr.stacksave : !llvm.ptr
+      %u = memref.cast %buf : memref<8xf32> to memref<*xf32>
+      func.call @lathe_rt_kernel(%u) : (memref<*xf32>) -> ()
+      llvm.intr.stackrestore %sp : !llvm.ptr
+    }
+    ```
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 def LatheCheckContract : Pass<"lathe-check-contract", "ModuleOp"> {
   let summary = "Verify the module is in the form a CPU phase promises";
   let description = [{
@@ -411,6 +520,53 @@ def LatheCheckContract : Pass<"lathe-check-contract", "ModuleOp"> {
              clEnumValN(::mlir::lathe::CpuPhase::LLVM, "llvm",
                         "only llvm and omp"))}]>,
   ];
+}
+
+def LatheCPUFormRecurrent : Pass<"lathe-cpu-form-recurrent", "func::FuncOp"> {
+  let summary = "Raise the loops of LSTM and GRU layers to lathe.rnn";
+  let description = [{
+    Works on tensors, before `lathe-cpu-form-kernels` (which would otherwise
+    turn the loops' matmuls into per-step library calls). An `scf.for` over
+    a sequence that carries an RNN state becomes one `lathe.rnn` when its
+    dataflow is that of a cell oneDNN runs:
+    - an input projection `linalg.matmul` of `collapse_shape(x [T, N, I])`
+      outside the loop (accumulating into a zero fill or a bias broadcast
+      over rows), read in the loop at rows `t * N` with `t` the induction
+      variable or `T - 1 - i` (reverse), the loop running over all T steps;
+    - per step, a recurrent projection `linalg.matmul` of the carried h;
+    - an element-wise generic whose yielded state is, element for element,
+      the LSTM cell (`c' = σ(f) c + σ(i) tanh(g)`, `h' = σ(o) tanh(c')`),
+      the linear-before-reset GRU (`h̃ = tanh(x_h + σ(r) (h R_hᵀ + rb_h))`)
+      or, with a second matmul of `σ(r) h` and a second generic, the GRU
+      (`h̃ = tanh(x_h + (σ(r) h) R_hᵀ)`), with `h' = h̃ + σ(z) (h - h̃)`;
+      σ spelled `1 / (1 + exp(-v))`, operands of adds and muls in either
+      order; each gate reads the same column block of both projections;
+    - optionally the new h inserted into a [T, D, N, H] Y at step `t`.
+    Loops with anything else in their arithmetic (LSTM peepholes, other
+    activations, clips) stay as they are.
+  }];
+  let statistics = [
+    Statistic<"numRnns", "rnns", "lathe.rnn ops formed">,
+  ];
+  let dependentDialects = ["::mlir::lathe::LatheDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
+def LatheCPULowerRecurrent : Pass<"lathe-cpu-lower-recurrent", "ModuleOp"> {
+  let summary = "Lower lathe.rnn on memrefs to calls into the Lathe runtime";
+  let description = [{
+    Runs after bufferization, beside `lathe-cpu-lower-to-runtime`: each
+    `lathe.rnn` becomes `lathe_rt_rnn_f32` (oneDNN's lstm_forward,
+    gru_forward or lbr_gru_forward); weights that are (views of)
+    `memref.get_global` are flagged constant so the runtime reorders them
+    into the primitive's layout once per session.
+  }];
+  let statistics = [
+    Statistic<"numCalls", "calls", "lathe.rnn ops lowered to runtime calls">,
+  ];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
 }
 
 #endif // LATHE_TARGET_CPU_PASSES

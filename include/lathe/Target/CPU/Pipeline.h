@@ -48,8 +48,10 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       *this, "attention-min-scores",
       llvm::cl::desc("memred-raise-attention's min-scores: attention whose "
                      "per-batch score matrix has fewer elements stays "
-                     "matmul + softmax"),
-      llvm::cl::init(262144)};
+                     "matmul + softmax; -1 (the default): the target's "
+                     "attention_min_scores (262144 on the shipped CPU "
+                     "target)"),
+      llvm::cl::init(-1)};
   /// lathe-cpu-instrument-trace at the end of the 'runtime-calls' phase.
   Option<bool> trace{
       *this, "trace",

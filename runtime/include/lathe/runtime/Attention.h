@@ -109,6 +109,17 @@ int64_t lathe_rt_bank_append_f32(int64_t rankF, void *frame, int64_t rankQ,
                                  int64_t count, double recent, double keep,
                                  float scale);
 
+/// lathe_rt_bank_append_f32 with a reduction policy (memred.bank_append's
+/// `policy`): 0 adacm2 (as above), 1 recent (the newest rows), 2 random
+/// (the newest ceil(recent · n) rows plus older rows by the priority
+/// splitmix64(splitmix64(splitmix64(seed) ^ step) + j), highest first),
+/// 3 merge (MA-LMM: average the most cosine-similar adjacent pair until the
+/// kept count remains). Every policy keeps the same number of rows.
+int64_t lathe_rt_bank_append_policy_f32(
+    int64_t rankF, void *frame, int64_t rankQ, void *queries, int64_t rankB,
+    void *bank, int64_t count, double recent, double keep, float scale,
+    int64_t policy, int64_t seed, int64_t step);
+
 /// The number of tokens lathe_rt_cross_modal_reduce_f32 keeps out of n
 /// (R + K above), or -1 for fractions outside (0, 1] or n < 0.
 int64_t lathe_rt_cross_modal_kept_count(int64_t n, double recent, double keep);

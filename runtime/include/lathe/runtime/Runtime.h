@@ -482,6 +482,33 @@ void lathe_rt_conv2d_pool_int8_f32(
     int64_t poolKind, int64_t poolWindowH, int64_t poolWindowW,
     int64_t poolStrideH, int64_t poolStrideW, int64_t poolDilationH,
     int64_t poolDilationW, int64_t site);
+/// Cells and flags of lathe_rt_rnn_f32.
+enum {
+  LATHE_RNN_LSTM = 0,
+  LATHE_RNN_GRU = 1,
+  LATHE_RNN_LBR_GRU = 2,
+  LATHE_RNN_CELL_MASK = 0xF,  ///< bits 0..3: the cell
+  LATHE_RNN_REVERSE = 1 << 4, ///< steps from T-1 down to 0
+  LATHE_RNN_HAS_RECURRENT_BIAS = 1 << 5,
+  LATHE_RNN_CONST_WEIGHTS = 1 << 6, ///< W and R may be reordered once
+  LATHE_RNN_BATCH_FIRST = 1 << 7,   ///< x is [N, T, I] and y [N, T, H]
+};
+
+/// One direction of an LSTM / GRU layer (lathe.rnn): x [T, N, I], W [G*H, I],
+/// R [G*H, H], bias [G*H] (added to the input projection), recurrent bias
+/// [G*H] (to the recurrent one; ignored without
+/// LATHE_RNN_HAS_RECURRENT_BIAS), h0 / c0 [N, H] in; y [T, N, H], hT / cT
+/// [N, H] out (c0 and cT only for an LSTM; pass any memref otherwise).
+/// `gates` holds, 4 bits per gate from bit 0, the block of W, R and the
+/// biases holding each gate of the cell in its canonical order (LSTM i, f,
+/// c, o; GRU z, r, h). Runs oneDNN's lstm_forward, gru_forward or
+/// lbr_gru_forward.
+void lathe_rt_rnn_f32(int64_t rankX, void *x, int64_t rankW, void *w,
+                      int64_t rankR, void *r, int64_t rankB, void *bias,
+                      int64_t rankRb, void *recurrentBias, int64_t rankH0,
+                      void *h0, int64_t rankC0, void *c0, int64_t rankY,
+                      void *y, int64_t rankHT, void *hT, int64_t rankCT,
+                      void *cT, int64_t flags, int64_t gates);
 
 /// Drops every cached oneDNN primitive and every pre-packed constant weight
 /// (LATHE_MM_CONST_B) of the current session, and its other caches keyed by

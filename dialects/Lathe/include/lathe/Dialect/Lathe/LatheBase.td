@@ -18,6 +18,8 @@ def Lathe_Dialect : Dialect {
     qcomm, seqshard, memred, sparsegcn) live in their own folders.
   }];
   let useDefaultAttributePrinterParser = 1;
+  // `lathe.target` on an op must be a #lathe.target.
+  let hasOperationAttrVerify = 1;
 }
 
 class Lathe_Op<string mnemonic, list<Trait> traits = []>

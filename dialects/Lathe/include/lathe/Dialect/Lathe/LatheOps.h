@@ -4,6 +4,7 @@
 #define LATHE_DIALECT_LATHE_LATHEOPS_H
 
 #include "lathe/Interfaces/FlopsInterface.h"
+#include "lathe/Interfaces/Target.h"
 #include "mlir/Bytecode/BytecodeOpInterface.h"
 #include "mlir/IR/BuiltinAttributeInterfaces.h"
 #include "mlir/IR/Dialect.h"
@@ -34,6 +35,22 @@ std::string getExternalWeightSymbol(ExternalWeightAttr source, Type type);
 /// external source.
 inline constexpr llvm::StringLiteral kExternalSourceAttrName =
     "lathe.external_source";
+
+/// Parses a JSON target description into a #lathe.target (see
+/// docs/Architecture.md, "The target in the IR"): an object with "name",
+/// "threads", "features" and one object per cost table ("lowrank",
+/// "sparsegcn", "memred", ...). Objects become dictionaries, arrays of
+/// numbers dense arrays (i64 when every element is an integer, else f64),
+/// other arrays lists. A file written for lowrank-select-ranks alone (its
+/// keys at the top level, as lathe-calibrate wrote them before) is read as
+/// the "lowrank" table. On failure `error` names the offending key.
+FailureOr<TargetAttr> parseTargetDescription(MLIRContext *context,
+                                             StringRef json,
+                                             std::string &error);
+
+/// Reads `path` and parses it as above; `error` names the file.
+FailureOr<TargetAttr> readTargetDescription(MLIRContext *context,
+                                            StringRef path, std::string &error);
 } // namespace lathe
 } // namespace mlir
 

@@ -6,6 +6,7 @@
 include "lathe/Dialect/Lathe/LatheBase.td"
 include "mlir/IR/BuiltinAttributeInterfaces.td"
 include "lathe/Interfaces/FlopsInterface.td"
+include "lathe/Interfaces/TargetInterface.td"
 include "mlir/Interfaces/DestinationStyleOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 
@@ -31,6 +32,38 @@ def Lathe_ExternalWeightAttr
                         StringRefParameter<"dataset name">:$dataset,
                         AttributeSelfTypeParameter<"">:$type);
   let assemblyFormat = "`<` $path `,` $dataset `>`";
+}
+
+def Lathe_TargetAttr
+    : Lathe_Attr<"Target", "target",
+                 [DeclareAttrInterfaceMethods<Lathe_TargetAttrInterface>]> {
+  let summary = "The device a module is compiled for and its cost tables";
+  let description = [{
+    Attached to the module as `lathe.target`. Carries the device's name, the
+    threads its tables were measured with (0: not fixed), its ISA features
+    and its measured cost tables, one dictionary per consumer: `lowrank`
+    (lowrank-select-ranks' latency model), `sparsegcn` (sparsegcn-tile's
+    dense and sparse engine rates), `memred` (the attention kernel's workers,
+    the size from which attention is raised). Passes read the tables through
+    `TargetAttrInterface` (`lathe/Interfaces/Target.h`); a module without the
+    attribute, or a target without a table, uses the table of the target's
+    shipped default (lib/Target/CPU for `cpu`). The tools attach it from a
+    JSON target description (`lathe-opt --lathe-attach-target=FILE`,
+    `lathe-compress --target=FILE`); `lathe-calibrate` writes one.
+
+    ```mlir
+    module attributes {lathe.target = #lathe.target<name = "cpu-fast",
+        threads = 1, features = ["avx512f"],
+        tables = {lowrank = {peak_gflops = 100 : i64, bandwidth_gbps = 1000 : i64}}>} {
+    }
+    ```
+  }];
+  let parameters = (ins StringRefParameter<"device name">:$name,
+                        "int64_t":$threads,
+                        "::mlir::ArrayAttr":$features,
+                        "::mlir::DictionaryAttr":$tables);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
 }
 
 //===----------------------------------------------------------------------===//
@@ -293,6 +326,94 @@ def Lathe_Conv2DOp : Lathe_Op<"conv2d", [
     int64_t getInputSpan(unsigned dim);
     /// The block sizes supported for input_block / output_block.
     static constexpr int64_t kChannelBlock = 16;
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// lathe.rnn
+//===----------------------------------------------------------------------===//
+
+def Lathe_RnnOp : Lathe_Op<"rnn", [
+    AttrSizedOperandSegments,
+    DestinationStyleOpInterface,
+    DeclareOpInterfaceMethods<Lathe_FlopsOpInterface>,
+    DeclareOpInterfaceMethods<MemoryEffectsOpInterface>]> {
+  let summary = "One direction of an LSTM or GRU layer over a whole sequence";
+  let description = [{
+    Runs a recurrent cell over the T steps of `input` [T, N, I] (in reverse
+    time order with `reverse`), from the state `initial_h` [N, H] (and, for
+    an LSTM, `initial_c` [N, H]). `weights` [G*H, I] and `recurrent_weights`
+    [G*H, H] hold G gate blocks of H rows each (the ONNX and PyTorch layout);
+    `gates` names, for each gate of the cell in its canonical order, the
+    block that holds it: LSTM (G = 4) i, f, c, o; GRU (G = 3) z (update),
+    r (reset), h (candidate). With x_t the input at step t, h the state,
+    block k of a product written [k]:
+
+    - `cell = "lstm"`: i = σ(x·W[i]ᵀ + h·R[i]ᵀ + b[i] + rb[i]), likewise
+      f, o; c̃ = tanh(... [c]); c' = f ⊙ c + i ⊙ c̃; h' = o ⊙ tanh(c').
+    - `cell = "gru"`: z, r as above; h̃ = tanh(x·W[h]ᵀ + b[h] +
+      (r ⊙ h)·R[h]ᵀ + rb[h]); h' = (1 - z) ⊙ h̃ + z ⊙ h.
+    - `cell = "lbr_gru"` (linear before reset): h̃ = tanh(x·W[h]ᵀ + b[h] +
+      r ⊙ (h·R[h]ᵀ + rb[h])).
+
+    `bias` [G*H] is added to the input projection and `recurrent_bias`
+    [G*H] (optional, zero without it) to the recurrent one. The inits are
+    `y` [T, N, H] (the state after each step, at that step's index),
+    the final h [N, H] and, for an LSTM, the final c [N, H]; the op
+    overwrites them. Destination style, on tensors or memrefs like
+    `lathe.matmul`.
+
+    With `batch_first`, `input` is [N, T, I] and `y` is [N, T, H] (what a
+    PyTorch `batch_first` layer reads and writes, so the transposes around
+    the op fold into it).
+
+    `lathe-cpu-form-recurrent` forms it from the scf.for loops the ONNX
+    importer writes for LSTM and GRU; the CPU backend runs it as one oneDNN
+    RNN primitive (lstm_forward, gru_forward or lbr_gru_forward) whose
+    constant weights are reordered once per session.
+
+    ```mlir
+    %y, %h, %c = lathe.rnn "lstm" ins(%x, %w, %r : tensor<32x4x64xf32>,
+           tensor<512x64xf32>, tensor<512x128xf32>) bias(%b : tensor<512xf32>)
+           initial_h(%h0 : tensor<4x128xf32>) initial_c(%c0 : tensor<4x128xf32>)
+           outs(%ye, %he, %ce : tensor<32x4x128xf32>, tensor<4x128xf32>,
+                tensor<4x128xf32>) {gates = array<i64: 0, 2, 3, 1>}
+           -> tensor<32x4x128xf32>, tensor<4x128xf32>, tensor<4x128xf32>
+    ```
+  }];
+  let arguments = (ins StrAttr:$cell,
+                       Lathe_RankedTensorOrMemRef:$input,
+                       Lathe_RankedTensorOrMemRef:$weights,
+                       Lathe_RankedTensorOrMemRef:$recurrent_weights,
+                       Lathe_RankedTensorOrMemRef:$bias,
+                       Optional<Lathe_RankedTensorOrMemRef>:$recurrent_bias,
+                       Lathe_RankedTensorOrMemRef:$initial_h,
+                       Optional<Lathe_RankedTensorOrMemRef>:$initial_c,
+                       Variadic<Lathe_RankedTensorOrMemRef>:$inits,
+                       DenseI64ArrayAttr:$gates,
+                       UnitAttr:$reverse,
+                       UnitAttr:$batch_first);
+  let results = (outs Variadic<AnyRankedTensor>:$result);
+  let assemblyFormat = [{
+    $cell `ins` `(` $input `,` $weights `,` $recurrent_weights `:`
+      type($input) `,` type($weights) `,` type($recurrent_weights) `)`
+    `bias` `(` $bias `:` type($bias) `)`
+    (`recurrent_bias` `(` $recurrent_bias^ `:` type($recurrent_bias) `)`)?
+    `initial_h` `(` $initial_h `:` type($initial_h) `)`
+    (`initial_c` `(` $initial_c^ `:` type($initial_c) `)`)?
+    `outs` `(` $inits `:` type($inits) `)` attr-dict (`->` type($result)^)?
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    ::mlir::MutableOperandRange getDpsInitsMutable() {
+      return getInitsMutable();
+    }
+    bool hasPureBufferSemantics() {
+      return ::llvm::isa<::mlir::MemRefType>(getInits().front().getType());
+    }
+    bool isLstm() { return getCell() == "lstm"; }
+    /// Gates of the cell: 4 for an LSTM, 3 for a GRU.
+    int64_t getNumGates() { return isLstm() ? 4 : 3; }
   }];
 }
 

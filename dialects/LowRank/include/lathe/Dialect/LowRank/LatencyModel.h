@@ -3,7 +3,8 @@
 // What lowrank-select-ranks prices candidate ranks with. A target is a
 // roofline (sustained f32 matmul throughput, memory bandwidth, per-call
 // overhead, an efficiency ramp for small dimensions), optionally overridden
-// by measured latencies for exact shapes.
+// by measured latencies for exact shapes: the `lowrank` table of the
+// module's #lathe.target.
 //
 //===----------------------------------------------------------------------===//
 
@@ -18,6 +19,13 @@
 #include <string>
 #include <tuple>
 #include <vector>
+
+namespace mlir {
+class Operation;
+namespace lathe {
+class TargetTable;
+} // namespace lathe
+} // namespace mlir
 
 namespace mlir::lowrank {
 
@@ -85,12 +93,13 @@ struct LatencyModel {
   }
 };
 
-/// The model for `target`: "cpu" (bundled), or the path of a JSON target
-/// description. On failure `error` says why.
-FailureOr<LatencyModel> getLatencyModel(StringRef target, std::string &error);
+/// The model of the target `op` is compiled for: the `lowrank` table of its
+/// module's `#lathe.target`, else the shipped default's (see
+/// docs/Dialects/LowRank.md for the keys). Emits an error naming the key.
+FailureOr<LatencyModel> readLatencyModel(Operation *op);
 
-/// Parses a JSON target description (see docs/Dialects/LowRank.md).
-FailureOr<LatencyModel> parseLatencyModel(StringRef json, std::string &error);
+/// The model of one `lowrank` table.
+FailureOr<LatencyModel> readLatencyModel(const lathe::TargetTable &table);
 
 } // namespace mlir::lowrank
 

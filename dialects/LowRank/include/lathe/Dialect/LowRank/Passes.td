@@ -17,7 +17,9 @@ def LowRankSelectRanks : Pass<"lowrank-select-ranks", "ModuleOp"> {
     SVD of the weight (LAPACKE, double precision; for a convolution the SVDs
     of the two channel unfoldings, Tucker-2 by HOSVD with a tied rank),
     prices the candidate ranks (multiples of `granularity`) with the target's
-    latency model, and allocates ranks over the whole module at once
+    latency model (the `lowrank` table of the module's `#lathe.target`, else
+    the CPU's shipped roofline; attach a measured one with
+    `--lathe-attach-target=FILE`), and allocates ranks over the whole module at once
     (`strategy=global`): the choice of one rank (or dense) per layer with the
     least predicted latency whose model-level error is within `max-error`,
     or, with `max-latency`, the one with the least model-level error whose
@@ -53,9 +55,6 @@ def LowRankSelectRanks : Pass<"lowrank-select-ranks", "ModuleOp"> {
            "model-level error within it. 0 (the default): no latency "
            "budget, max-error drives the search. Not together with "
            "max-error">,
-    Option<"target", "target", "std::string", "\"cpu\"",
-           "Latency model: `cpu` (bundled table) or the path of a JSON "
-           "target description">,
     Option<"granularity", "granularity", "int64_t", "-1",
            "Candidate ranks are multiples of this (default: the target's)">,
     Option<"minSaving", "min-saving", "double", "0.0",

@@ -347,37 +347,64 @@ def MemRed_BankAppendOp : MemRed_Op<"bank_append", [
       (ties: the newer), in order. The kept rows start the new bank and the
       new count is their number.
 
-    The verifier requires that a full bank taking a frame reduces to at most
-    `capacity` rows, so the bank never overflows. `count` outside
-    [0, capacity] is a runtime error.
+    `policy` chooses how the n rows are reduced; every policy keeps
+    m = ceil(recent · n) + ceil(keep · (n − ceil(recent · n))) rows, so all
+    use the same memory:
+
+    - `adacm2` (the default): as above, the newest rows whole plus the
+      older rows the queries attend to most;
+    - `recent`: the newest m rows (keep-recent-only);
+    - `random`: the newest ceil(recent · n) rows plus older rows chosen at
+      random: row j's priority is splitmix64(key + j) with
+      key = splitmix64(splitmix64(`seed`) ^ `step`) (64-bit wrap-around),
+      the highest priorities are kept (ties: the newer). `step` (an index,
+      e.g. the frame loop's iteration) makes each reduction draw anew; it
+      is required by this policy and only allowed with it;
+    - `merge` (MA-LMM's memory bank compression): while more than m rows
+      remain, the adjacent pair (j, j + 1) with the highest cosine
+      similarity (f64; 0 when a row is all zeros; ties: the older pair)
+      is replaced by its average (a + b) · 0.5 (f32), in place.
+
+    The queries are read only by `adacm2`. The verifier requires that a
+    full bank taking a frame reduces to at most `capacity` rows, so the
+    bank never overflows. `count` outside [0, capacity] is a runtime
+    error.
 
     The op is in destination style: `bank` is the init, updated in place on
     memrefs (where only the new count is returned). `memred-bound-memory`
     creates it from an unbounded streaming cache (a loop-carried tensor
     growing by `tensor.concat` each frame); it lowers to
-    `lathe_rt_bank_append_f32`.
+    `lathe_rt_bank_append_policy_f32`.
 
     ```mlir
     %bank1, %n1 = memred.bank_append ins(%frame : tensor<16x32xf32>)
         queries(%q : tensor<4x32xf32>) outs(%bank : tensor<96x32xf32>)
         count(%n) recent(0.25) keep(0.25) scale(0.176776695)
         -> tensor<96x32xf32>, index
+    %bank2, %n2 = memred.bank_append ins(%frame : tensor<16x32xf32>)
+        queries(%q : tensor<4x32xf32>) outs(%bank : tensor<96x32xf32>)
+        count(%n) step(%t) recent(0.25) keep(0.25) scale(0.176776695)
+        policy("random") seed(7) -> tensor<96x32xf32>, index
     ```
   }];
   let arguments = (ins MemRed_TensorOrMemRef:$frame,
                        MemRed_TensorOrMemRef:$queries,
                        MemRed_TensorOrMemRef:$bank,
                        Index:$count,
+                       Optional<Index>:$step,
                        F64Attr:$recent,
                        F64Attr:$keep,
-                       F32Attr:$scale);
+                       F32Attr:$scale,
+                       DefaultValuedStrAttr<StrAttr, "adacm2">:$policy,
+                       DefaultValuedAttr<I64Attr, "0">:$seed);
   let results = (outs Variadic<AnyRankedTensor>:$result, Index:$new_count);
   let assemblyFormat = [{
     `ins` `(` $frame `:` type($frame) `)`
     `queries` `(` $queries `:` type($queries) `)`
     `outs` `(` $bank `:` type($bank) `)`
-    `count` `(` $count `)`
+    `count` `(` $count `)` (`step` `(` $step^ `)`)?
     `recent` `(` $recent `)` `keep` `(` $keep `)` `scale` `(` $scale `)`
+    (`policy` `(` $policy^ `)`)? (`seed` `(` $seed^ `)`)?
     attr-dict `->` type(results)
   }];
   let hasVerifier = 1;
@@ -397,9 +424,15 @@ def MemRed_BankAppendOp : MemRed_Op<"bank_append", [
     int64_t getRowWidth() {
       return ::llvm::cast<::mlir::ShapedType>(getBank().getType()).getDimSize(1);
     }
-    /// Runtime scratch of lathe_rt_bank_append_f32 reducing `rows` rows
-    /// (per row: an f64 score, an f32 softmax entry, an i64 index, a flag).
-    static int64_t getScratchBytes(int64_t rows);
+    /// Runtime scratch of lathe_rt_bank_append_policy_f32 reducing `rows`
+    /// rows of `width` floats, `frameRows` of them a frame's, with `policy`
+    /// (adacm2 and random, per row: an f64 score, an f32 softmax entry, an
+    /// i64 index, a flag; recent: none; merge: per row an f64 similarity and
+    /// two i64 links, plus a copy of the frame).
+    static int64_t getScratchBytes(int64_t rows, int64_t frameRows,
+                                   int64_t width, ::llvm::StringRef policy);
+    /// The runtime's code of a policy name, or -1 for an unknown one.
+    static int64_t getPolicyCode(::llvm::StringRef policy);
   }];
 }
 

@@ -18,6 +18,9 @@ class MemRefDialect;
 namespace arith {
 class ArithDialect;
 }
+namespace bufferization {
+class BufferizationDialect;
+}
 namespace tensor {
 class TensorDialect;
 }

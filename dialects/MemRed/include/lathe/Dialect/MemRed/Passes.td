@@ -33,12 +33,14 @@ def MemRedRaiseAttention : Pass<"memred-raise-attention", "func::FuncOp"> {
     statically smaller in linalg, where the CPU backend runs it as oneDNN
     batch-matmuls and softmax: measured here, that was faster at L = 128
     (bench/peers), while the fused kernel was 2.7x faster at L = 1024
-    (bench/memred). The CPU pipeline uses 512·512.
+    (bench/memred). `min-scores=-1` takes the size from the `memred` table
+    of the module's `#lathe.target` (`attention_min_scores`; the CPU's
+    shipped default is 512·512), which is what the CPU pipeline does.
   }];
   let options = [
     Option<"minScores", "min-scores", "int64_t", /*default=*/"0",
            "Raise only attention with at least this many scores (Lq*Lk) per "
-           "batch; 0 raises all">,
+           "batch; 0 raises all; -1: the target's attention_min_scores">,
   ];
   let dependentDialects = ["::mlir::lathe::memred::MemRedDialect",
                            "::mlir::linalg::LinalgDialect",
@@ -84,12 +86,24 @@ def MemRedBoundMemory : Pass<"memred-bound-memory", "func::FuncOp"> {
     smallest banks is an error, and a growing cache of another shape gets a
     warning naming why it was left alone. The attention that reads a bank
     is then bounded like any other, with the capacity as its key length.
+
+    `policy` chooses how a full bank is reduced (every policy keeps the
+    same number of rows, so all use the same memory; see
+    `memred.bank_append`): `adacm2` (by the queries' cross-attention, the
+    default), `recent` (the newest rows), `random` (the newest
+    ceil(recent · n), the rest drawn with `seed`, anew at every frame:
+    the op's step is the frame loop's iteration plus 2^20 times that of
+    each enclosing scf.for, so every stream of a batch draws differently)
+    or `merge` (MA-LMM: the most similar adjacent rows are averaged). The
+    budget counts each policy's own reduction scratch.
   }];
   let options = [
     Option<"budget", "budget", "std::string", /*default=*/"\"\"",
            "Memory budget for attention scores: bytes or KiB/MiB/GiB">,
-    Option<"workers", "workers", "int64_t", /*default=*/"2",
-           "Workers that each hold one score block (the CPU's threads)">,
+    Option<"workers", "workers", "int64_t", /*default=*/"-1",
+           "Workers that each hold one score block (the CPU's threads); "
+           "-1: the target's (the `memred` table's `workers`, 2 on the "
+           "shipped CPU target)">,
     Option<"recent", "recent", "double", /*default=*/"0.1",
            "Streaming banks: fraction of the newest rows kept whole">,
     Option<"keep", "keep", "double", /*default=*/"0.1",
@@ -98,9 +112,15 @@ def MemRedBoundMemory : Pass<"memred-bound-memory", "func::FuncOp"> {
     Option<"depthDecay", "depth-decay", "double", /*default=*/"0.75",
            "Streaming banks: layer l keeps keep * depth-decay^l and gets a "
            "capacity share proportional to depth-decay^l">,
+    Option<"policy", "policy", "std::string", /*default=*/"\"adacm2\"",
+           "Streaming banks: how a full bank is reduced (adacm2, recent, "
+           "random or merge)">,
+    Option<"seed", "seed", "int64_t", /*default=*/"0",
+           "Streaming banks: the random policy's seed">,
   ];
   let dependentDialects = ["::mlir::lathe::memred::MemRedDialect",
                            "::mlir::arith::ArithDialect",
+                           "::mlir::bufferization::BufferizationDialect",
                            "::mlir::scf::SCFDialect",
                            "::mlir::tensor::TensorDialect"];
 }
@@ -125,8 +145,9 @@ def MemRedEstimatePeakMemory
     `peak_memory_bytes` (the runtime allocator's high-water mark).
   }];
   let options = [
-    Option<"workers", "workers", "int64_t", /*default=*/"2",
-           "Threads running attention blocks at once">,
+    Option<"workers", "workers", "int64_t", /*default=*/"-1",
+           "Threads running attention blocks at once; -1: the target's (the "
+           "`memred` table's `workers`, 2 on the shipped CPU target)">,
   ];
   let dependentDialects = ["::mlir::memref::MemRefDialect"];
 }

@@ -13,8 +13,8 @@
 // safety margin (> 1): near the break-even both engines cost about the same,
 // and a misprediction there (noise in the table, another machine's cache)
 // would otherwise send tiles to the slower engine.
-// Rates are GFLOP/s of useful work, measured on the target (see CostModel.cpp
-// for the table and its provenance).
+// Rates are GFLOP/s of useful work, measured on the target (the CPU's table
+// and its provenance are in lib/Target/CPU/Target.cpp).
 //
 //===----------------------------------------------------------------------===//
 
@@ -25,37 +25,39 @@
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/StringRef.h"
 
+#include <string>
+#include <vector>
+
 namespace mlir::lathe::sparsegcn {
 
-/// Measured throughput of a target's two engines.
+/// Measured throughput of a target's two engines: the `sparsegcn` table of
+/// the module's `#lathe.target` (see readTileCostTable in Passes.h; the CPU's
+/// shipped table is in lib/Target/CPU/Target.cpp).
 struct TileCostTable {
-  StringRef name;
-  /// Tile sizes and feature widths the table was measured at.
-  ArrayRef<int64_t> tileSizes;
-  ArrayRef<int64_t> widths;
+  std::string name;
+  /// Tile sizes and feature widths the table was measured at (increasing).
+  std::vector<int64_t> tileSizes;
+  std::vector<int64_t> widths;
   /// Dense engine, [tile size][width].
-  ArrayRef<double> gemm;
+  std::vector<double> gemm;
   /// Sparse engine on the non-zeros of one tile (X rows within a window of
   /// T rows, cache-resident), [tile size][width]: what a dense tile competes
   /// with. Measured together with `gemm` (interleaved), so that their ratio
   /// holds even when the machine's load inflates both.
-  ArrayRef<double> spmmLocal;
+  std::vector<double> spmmLocal;
   /// Sparse engine on scattered non-zeros with X in the cache / streamed
   /// from memory, [width]; predictions interpolate between them by the size
   /// of X relative to cacheBytes.
-  ArrayRef<double> spmmResident;
-  ArrayRef<double> spmmStreamed;
-  int64_t cacheBytes;
+  std::vector<double> spmmResident;
+  std::vector<double> spmmStreamed;
+  int64_t cacheBytes = 0;
   /// Factor (>= 1) on the break-even density below which a tile stays sparse.
-  double safetyMargin;
+  double safetyMargin = 1.0;
 };
 
 class TileCostModel {
 public:
-  /// The model of a named target ("cpu"), or null if unknown.
-  static const TileCostModel *lookup(StringRef target);
-
-  explicit TileCostModel(const TileCostTable &table) : table(table) {}
+  explicit TileCostModel(TileCostTable table) : table(std::move(table)) {}
 
   StringRef getName() const { return table.name; }
   /// Tile sizes the dense engine is measured at (and prefers).
@@ -84,7 +86,7 @@ public:
   double denseSeconds(int64_t elements, int64_t tileSize, int64_t width) const;
 
 private:
-  const TileCostTable &table;
+  TileCostTable table;
 };
 
 } // namespace mlir::lathe::sparsegcn

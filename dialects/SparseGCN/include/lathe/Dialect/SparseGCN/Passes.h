@@ -21,22 +21,17 @@ namespace tensor {
 class TensorDialect;
 }
 namespace lathe::sparsegcn {
-
-/// sparsegcn-tile's `target`: whose cost model prices the tiles.
-enum class TileTarget { CPU };
+struct TileCostTable;
 
 /// sparsegcn-tile's `reorder`: the node reordering tried before tiling.
 enum class NodeReorder { None, Degree, RCM, Cluster, Auto };
 
-/// "cpu".
-StringRef stringifyTileTarget(TileTarget target);
 /// "none", "degree", "rcm", "cluster" or "auto".
 StringRef stringifyNodeReorder(NodeReorder reorder);
 
 } // namespace lathe::sparsegcn
 } // namespace mlir
 
-LATHE_ENUM_OPTION_PARSER(::mlir::lathe::sparsegcn::TileTarget)
 LATHE_ENUM_OPTION_PARSER(::mlir::lathe::sparsegcn::NodeReorder)
 
 namespace mlir {
@@ -44,6 +39,13 @@ namespace lathe::sparsegcn {
 
 #define GEN_PASS_DECL
 #include "lathe/Dialect/SparseGCN/Passes.h.inc"
+
+/// The `sparsegcn` table of the target `op` is compiled for (its
+/// `#lathe.target`, else the shipped default): tile_sizes, widths (strictly
+/// increasing integers), gemm_gflops and spmm_local_gflops ([tile size]
+/// [width]), spmm_resident_gflops and spmm_streamed_gflops ([width]),
+/// cache_bytes, safety_margin (>= 1). Emits an error naming the key.
+FailureOr<TileCostTable> readTileCostTable(Operation *op);
 
 #define GEN_PASS_REGISTRATION
 #include "lathe/Dialect/SparseGCN/Passes.h.inc"

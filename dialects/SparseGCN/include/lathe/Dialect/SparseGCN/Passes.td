@@ -20,9 +20,10 @@ def SparseGCNTile : Pass<"sparsegcn-tile", "func::FuncOp"> {
     the matrix into `tile-size` tiles and classifies each as empty, sparse or
     dense. A tile is dense when its density reaches the threshold at which
     the target's dense GEMM beats its sparse kernel at the op's feature
-    width F, with a safety margin (the cost model in CostModel.h: measured
-    throughput tables of this CPU; for a dynamic F the largest threshold
-    over the calibrated widths), unless `dense-threshold` overrides it.
+    width F, with a safety margin (the cost model in CostModel.h, priced
+    with the `sparsegcn` table of the module's `#lathe.target`, else the
+    CPU's shipped table; for a dynamic F the largest threshold over the
+    calibrated widths), unless `dense-threshold` overrides it.
     `tile-size=-1` (the default) lets the cost model choose among the
     target's preferred tile sizes. When no tile is dense, the op stays a
     `sparsegcn.aggregate` (the CSR kernel needs no tile plan) and only gets
@@ -41,8 +42,9 @@ def SparseGCNTile : Pass<"sparsegcn-tile", "func::FuncOp"> {
     threshold and where it came from, the tile-class histogram, the
     predicted time of hybrid, all-sparse and all-dense execution, the
     reordering. A `tile-size` of 0 (or below -1), a `dense-threshold` above
-    1, an unknown `target` or `reorder` is a command-line error naming the allowed
-    values.
+    1 or an unknown `reorder` is a command-line error naming the allowed
+    values; a `sparsegcn` table with a missing or ill-typed key is an error
+    naming the key.
   }];
   let options = [
     Option<"tileSize", "tile-size", "int64_t", /*default=*/"-1",
@@ -65,11 +67,6 @@ def SparseGCNTile : Pass<"sparsegcn-tile", "func::FuncOp"> {
     Option<"forceReorder", "force-reorder", "bool", /*default=*/"false",
            "Apply the best predicted ordering even when the cost model "
            "predicts no gain (tests, benchmarks of the ordering)">,
-    Option<"target", "target", "::mlir::lathe::sparsegcn::TileTarget",
-           /*default=*/"::mlir::lathe::sparsegcn::TileTarget::CPU",
-           "Cost-model target", [{::llvm::cl::values(
-             clEnumValN(::mlir::lathe::sparsegcn::TileTarget::CPU, "cpu",
-                        "the bundled CPU tables"))}]>,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::tensor::TensorDialect"];

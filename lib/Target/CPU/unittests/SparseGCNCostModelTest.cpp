@@ -1,23 +1,42 @@
-//===- CostModelTest.cpp - sparsegcn tile cost model ----------------------===//
+//===- SparseGCNCostModelTest.cpp - sparsegcn's model on the CPU's table --===//
+//
+// sparsegcn-tile's cost model with the CPU's shipped `sparsegcn` table, read
+// the way the pass reads it: from a module without #lathe.target.
+//
+//===----------------------------------------------------------------------===//
 
 #include "lathe/Dialect/SparseGCN/CostModel.h"
+#include "lathe/Dialect/SparseGCN/Passes.h"
+#include "lathe/Target/CPU/Target.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
 
 #include "gtest/gtest.h"
 
+using namespace mlir;
 using namespace mlir::lathe::sparsegcn;
 
 namespace {
 
 const TileCostModel &cpu() {
-  const TileCostModel *model = TileCostModel::lookup("cpu");
-  EXPECT_NE(model, nullptr);
-  return *model;
+  static const TileCostModel model = [] {
+    mlir::lathe::registerCpuTarget();
+    static MLIRContext context;
+    OpBuilder b(&context);
+    OwningOpRef<ModuleOp> module = ModuleOp::create(b.getUnknownLoc());
+    FailureOr<TileCostTable> table = readTileCostTable(*module);
+    EXPECT_TRUE(succeeded(table));
+    return TileCostModel(succeeded(table) ? *table : TileCostTable());
+  }();
+  return model;
 }
 
-TEST(TileCostModel, KnownTargetsOnly) {
-  EXPECT_NE(TileCostModel::lookup("cpu"), nullptr);
-  EXPECT_EQ(TileCostModel::lookup("tpu"), nullptr);
+TEST(TileCostModel, DefaultIsTheCpuTable) {
   EXPECT_EQ(cpu().getName(), "cpu");
+  EXPECT_EQ(cpu().getTileSizes().size(), 4u);
+  EXPECT_EQ(cpu().getWidths().size(), 5u);
 }
 
 TEST(TileCostModel, ThresholdIsADensity) {

@@ -1,0 +1,128 @@
+//===- Target.cpp - The CPU target's shipped default ----------------------===//
+//
+// The cost tables a module without `#lathe.target` gets. Each table is what
+// one consumer reads (docs/Architecture.md, "The target in the IR"); a
+// calibrated target description (lathe-calibrate) replaces them per table.
+//
+//===----------------------------------------------------------------------===//
+
+#include "lathe/Target/CPU/Target.h"
+
+#include "lathe/Interfaces/Target.h"
+
+#include "mlir/IR/Builders.h"
+
+using namespace mlir;
+using namespace mlir::lathe;
+
+namespace {
+
+/// lowrank-select-ranks' latency model: the roofline fitted to lathe-run
+/// timings of one-matmul modules on this project's CPU machine (AVX-512,
+/// oneDNN 2.6 brgemm f32, one thread, M = 64, 81 shapes from 16 to 1024;
+/// 2026-11-27): within ~15% of the measured table on the shapes checked
+/// (64x256x256: 57 us predicted, 50 us measured). It has no convolution
+/// entries: convolutions are priced as implicit GEMMs, which underestimates
+/// oneDNN's small NCHW convolutions 3-10x; lathe-calibrate measures them.
+/// See docs/Dialects/LowRank.md.
+DictionaryAttr lowRankTable(Builder &b) {
+  return b.getDictionaryAttr({
+      b.getNamedAttr("provenance",
+                     b.getStringAttr("bundled: roofline fitted to lathe-run "
+                                     "measurements of oneDNN f32 matmuls, 1 "
+                                     "thread, AVX-512 "
+                                     "(docs/Dialects/LowRank.md)")),
+      b.getNamedAttr("peak_gflops", b.getF64FloatAttr(155.0)),
+      b.getNamedAttr("bandwidth_gbps", b.getF64FloatAttr(30.0)),
+      b.getNamedAttr("call_overhead_us", b.getF64FloatAttr(3.0)),
+      b.getNamedAttr("min_efficient_dim", b.getI64IntegerAttr(16)),
+      b.getNamedAttr("granularity", b.getI64IntegerAttr(16)),
+  });
+}
+
+/// sparsegcn-tile's rates, measured on this machine (2 cores of an AVX-512
+/// Xeon, 48 KiB L1d and 2 MiB L2 per core, Debian 12, oneDNN 2.6.3) by
+///   /usr/bin/python3 bench/sparsegcn.py --calibrate --threads 1
+/// which times the runtime's own kernels through ctypes, on 64-byte-aligned
+/// X and Y as the runtime's allocator hands them to compiled code: for every
+/// tile size T and width F, interleaved, the tiled kernel on a block-diagonal
+/// matrix of fully dense T x T tiles (its dense engine: oneDNN sgemm on
+/// gathered blocks) and on random 50%-dense T x T diagonal tiles classified
+/// sparse (its sparse engine, the CSR kernel, on block-local non-zeros); then
+/// the CSR kernel on random graphs. Rates are GFLOP/s of useful work (2·T²·F
+/// resp. 2·nnz·F per second), one calibration run of 2026-11-27 23:32 UTC
+/// with --threads 1 (the 2-core machine was shared with other builds, load
+/// average 10: absolute rates carry +-30% noise, the dense/sparse ratio of a
+/// cell, timed interleaved, about +-7% between runs). One thread: both
+/// engines split the same tile rows over threads, so their ratio does not
+/// depend on the count. Re-run the calibration and paste its table here when
+/// the machine or the kernels change.
+DictionaryAttr sparseGCNTable(Builder &b) {
+  // clang-format off
+  static const int64_t tileSizes[] = {32, 64, 128, 256};
+  static const int64_t widths[] = {16, 32, 64, 128, 256};
+  static const double gemm[] = {
+      // F =       16     32     64    128    256
+      /*T=32 */  39.4,  68.5,  75.9,  90.6,  98.5,
+      /*T=64 */  78.8,  84.2, 106.4, 117.5, 121.4,
+      /*T=128*/  97.1, 130.5, 133.3, 143.5, 113.4,
+      /*T=256*/ 116.1, 148.5, 145.2, 146.7, 117.9,
+  };
+  // Random 50%-dense T x T diagonal tiles (4096 nodes).
+  static const double spmmLocal[] = {
+      /*T=32 */  42.3,  61.4,  59.1,  64.4,  67.8,
+      /*T=64 */  47.3,  50.9,  73.4,  76.8,  65.7,
+      /*T=128*/  48.3,  71.1,  88.1,  72.6,  44.0,
+      /*T=256*/  55.8,  79.0,  74.4,  51.6,  28.4,
+  };
+  // Random graphs of degree 8: 2048 nodes (X in the cache), 16384 (streamed).
+  static const double spmmResident[] = {31.7, 42.4, 45.4, 42.5, 27.5};
+  static const double spmmStreamed[] = {16.1, 22.6, 18.7, 13.1, 10.8};
+  // clang-format on
+  return b.getDictionaryAttr({
+      b.getNamedAttr("tile_sizes", b.getDenseI64ArrayAttr(tileSizes)),
+      b.getNamedAttr("widths", b.getDenseI64ArrayAttr(widths)),
+      b.getNamedAttr("gemm_gflops", b.getDenseF64ArrayAttr(gemm)),
+      b.getNamedAttr("spmm_local_gflops", b.getDenseF64ArrayAttr(spmmLocal)),
+      b.getNamedAttr("spmm_resident_gflops",
+                     b.getDenseF64ArrayAttr(spmmResident)),
+      b.getNamedAttr("spmm_streamed_gflops",
+                     b.getDenseF64ArrayAttr(spmmStreamed)),
+      // L2 per core of the calibration machine (2 MiB).
+      b.getNamedAttr("cache_bytes", b.getI64IntegerAttr(int64_t(2) << 20)),
+      // A tile goes to the GEMM only when predicted >= 15% faster there:
+      // twice the run-to-run spread of the measured ratios.
+      b.getNamedAttr("safety_margin", b.getF64FloatAttr(1.15)),
+  });
+}
+
+/// memred's attention kernel: `workers` blocks of scores in flight (the
+/// runtime's team on this project's 2-core machine), and the per-batch
+/// score count (Lq·Lk) from which the CPU pipeline raises attention to
+/// memred.attention (below it, matmul + softmax through oneDNN is faster).
+DictionaryAttr memRedTable(Builder &b) {
+  return b.getDictionaryAttr({
+      b.getNamedAttr("workers", b.getI64IntegerAttr(2)),
+      b.getNamedAttr("attention_min_scores", b.getI64IntegerAttr(262144)),
+  });
+}
+
+} // namespace
+
+DictionaryAttr mlir::lathe::getCpuDefaultTables(MLIRContext *context) {
+  Builder b(context);
+  return b.getDictionaryAttr({
+      b.getNamedAttr("lowrank", lowRankTable(b)),
+      b.getNamedAttr("memred", memRedTable(b)),
+      b.getNamedAttr("sparsegcn", sparseGCNTable(b)),
+  });
+}
+
+void mlir::lathe::registerCpuTarget() {
+  TargetDefault cpu;
+  cpu.name = kDefaultTargetName.str();
+  cpu.threads = 0;
+  cpu.features = {"avx512f"};
+  cpu.tables = getCpuDefaultTables;
+  registerTargetDefault(std::move(cpu));
+}

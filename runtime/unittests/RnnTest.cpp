@@ -1,0 +1,203 @@
+//===- RnnTest.cpp - lathe_rt_rnn_f32 against a naive reference ----------===//
+
+#include "TestUtils.h"
+
+#include <cmath>
+
+using namespace lathe::test;
+
+namespace {
+
+double sigmoid(double v) { return 1.0 / (1.0 + std::exp(-v)); }
+
+struct RnnCase {
+  int cell;
+  bool reverse;
+  int64_t t, n, in, h;
+  std::vector<int64_t> gates; // block of each canonical gate
+  bool recurrentBias;
+};
+
+/// The lathe.rnn semantics in double: returns y [T, N, H], hT, cT.
+void reference(const RnnCase &c, const std::vector<float> &x,
+               const std::vector<float> &w, const std::vector<float> &r,
+               const std::vector<float> &b, const std::vector<float> &rb,
+               const std::vector<float> &h0, const std::vector<float> &c0,
+               std::vector<double> &y, std::vector<double> &hT,
+               std::vector<double> &cT) {
+  int64_t g = c.cell == LATHE_RNN_LSTM ? 4 : 3, hid = c.h;
+  std::vector<double> h(h0.begin(), h0.end()), cs(c0.begin(), c0.end());
+  y.assign(c.t * c.n * hid, 0);
+  for (int64_t s = 0; s < c.t; ++s) {
+    int64_t t = c.reverse ? c.t - 1 - s : s;
+    std::vector<double> hn(c.n * hid), cn(c.n * hid);
+    for (int64_t n = 0; n < c.n; ++n)
+      for (int64_t o = 0; o < hid; ++o) {
+        // Projections of block k at output o, with or without h scaled.
+        auto xproj = [&](int64_t k) {
+          double acc = b[k * hid + o];
+          for (int64_t i = 0; i < c.in; ++i)
+            acc += x[(t * c.n + n) * c.in + i] * w[(k * hid + o) * c.in + i];
+          return acc;
+        };
+        auto hproj = [&](int64_t k, const std::vector<double> &hv) {
+          double acc = c.recurrentBias ? rb[k * hid + o] : 0.0;
+          for (int64_t i = 0; i < hid; ++i)
+            acc += hv[n * hid + i] * r[(k * hid + o) * hid + i];
+          return acc;
+        };
+        const std::vector<int64_t> &k = c.gates;
+        if (c.cell == LATHE_RNN_LSTM) {
+          double ig = sigmoid(xproj(k[0]) + hproj(k[0], h));
+          double fg = sigmoid(xproj(k[1]) + hproj(k[1], h));
+          double cg = std::tanh(xproj(k[2]) + hproj(k[2], h));
+          double og = sigmoid(xproj(k[3]) + hproj(k[3], h));
+          double cv = fg * cs[n * hid + o] + ig * cg;
+          cn[n * hid + o] = cv;
+          hn[n * hid + o] = og * std::tanh(cv);
+          continue;
+        }
+        double z = sigmoid(xproj(k[0]) + hproj(k[0], h));
+        double hc;
+        if (c.cell == LATHE_RNN_LBR_GRU) {
+          double rg = sigmoid(xproj(k[1]) + hproj(k[1], h));
+          hc = std::tanh(xproj(k[2]) + rg * hproj(k[2], h));
+        } else {
+          // (r ⊙ h) R_h^T needs r for every hidden unit of this row.
+          std::vector<double> rh(c.n * hid, 0);
+          for (int64_t i = 0; i < hid; ++i) {
+            double acc = b[k[1] * hid + i] +
+                         (c.recurrentBias ? rb[k[1] * hid + i] : 0.0);
+            for (int64_t j = 0; j < c.in; ++j)
+              acc +=
+                  x[(t * c.n + n) * c.in + j] * w[(k[1] * hid + i) * c.in + j];
+            for (int64_t j = 0; j < hid; ++j)
+              acc += h[n * hid + j] * r[(k[1] * hid + i) * hid + j];
+            rh[n * hid + i] = sigmoid(acc) * h[n * hid + i];
+          }
+          hc = std::tanh(xproj(k[2]) + hproj(k[2], rh));
+        }
+        hn[n * hid + o] = (1 - z) * hc + z * h[n * hid + o];
+      }
+    h = hn;
+    if (c.cell == LATHE_RNN_LSTM)
+      cs = cn;
+    std::copy(h.begin(), h.end(), y.begin() + t * c.n * hid);
+  }
+  hT = h;
+  cT = cs;
+}
+
+class RnnTest : public ::testing::Test {
+protected:
+  void SetUp() override { ASSERT_EQ(takePending(), ""); }
+  void TearDown() override {
+    EXPECT_EQ(takePending(), "");
+    lathe_rt_clear_caches();
+  }
+
+  /// Runs `c` twice (the second call reuses the primitive and, with
+  /// constant weights, the packed weights); y is written into direction 1
+  /// of a [T, 2, N, H] buffer when `stridedY`.
+  void check(const RnnCase &c, bool constWeights, bool stridedY, unsigned seed,
+             bool batchFirst = false) {
+    int64_t g = c.cell == LATHE_RNN_LSTM ? 4 : 3, hid = c.h;
+    auto x = randomVector(c.t * c.n * c.in, seed);
+    auto w = randomVector(g * hid * c.in, seed + 1, -0.5f, 0.5f);
+    auto r = randomVector(g * hid * hid, seed + 2, -0.5f, 0.5f);
+    auto b = randomVector(g * hid, seed + 3);
+    auto rb = randomVector(g * hid, seed + 4);
+    auto h0 = randomVector(c.n * hid, seed + 5);
+    auto c0 = randomVector(c.n * hid, seed + 6);
+    std::vector<double> yRef, hRef, cRef;
+    reference(c, x, w, r, b, rb, h0, c0, yRef, hRef, cRef);
+
+    // Batch-first: x as [N, T, I], y as [N, T, H].
+    std::vector<float> xb(x.size());
+    for (int64_t t = 0; t < c.t; ++t)
+      for (int64_t n = 0; n < c.n; ++n)
+        for (int64_t i = 0; i < c.in; ++i)
+          xb[(n * c.t + t) * c.in + i] = x[(t * c.n + n) * c.in + i];
+    int64_t dirs = stridedY ? 2 : 1;
+    std::vector<float> y(c.t * dirs * c.n * hid, -7.f), hT(c.n * hid),
+        cT(c.n * hid);
+    MemRef mx = batchFirst ? MemRef(xb.data(), {c.n, c.t, c.in})
+                           : MemRef(x.data(), {c.t, c.n, c.in});
+    MemRef mw(w.data(), {g * hid, c.in}), mr(r.data(), {g * hid, hid}),
+        mb(b.data(), {g * hid}), mrb(rb.data(), {g * hid}),
+        mh0(h0.data(), {c.n, hid}), mc0(c0.data(), {c.n, hid}),
+        mhT(hT.data(), {c.n, hid}), mcT(cT.data(), {c.n, hid});
+    MemRef my = batchFirst ? MemRef(y.data(), {c.n, c.t, hid})
+                : stridedY ? MemRef(y.data(), {c.t, c.n, hid},
+                                    {2 * c.n * hid, hid, 1}, c.n * hid)
+                           : MemRef(y.data(), {c.t, c.n, hid});
+    int64_t flags = c.cell | (c.reverse ? LATHE_RNN_REVERSE : 0) |
+                    (c.recurrentBias ? LATHE_RNN_HAS_RECURRENT_BIAS : 0) |
+                    (constWeights ? LATHE_RNN_CONST_WEIGHTS : 0) |
+                    (batchFirst ? LATHE_RNN_BATCH_FIRST : 0);
+    int64_t gates = 0;
+    for (size_t i = 0; i < c.gates.size(); ++i)
+      gates |= c.gates[i] << (4 * i);
+    for (int call = 0; call < 2; ++call) {
+      lathe_rt_rnn_f32(3, mx.desc(), 2, mw.desc(), 2, mr.desc(), 1, mb.desc(),
+                       1, mrb.desc(), 2, mh0.desc(), 2, mc0.desc(), 3,
+                       my.desc(), 2, mhT.desc(), 2, mcT.desc(), flags, gates);
+      ASSERT_EQ(takePending(), "");
+      for (int64_t t = 0; t < c.t; ++t)
+        for (int64_t i = 0; i < c.n * hid; ++i) {
+          int64_t n = i / hid, o = i % hid;
+          float got = batchFirst ? y[(n * c.t + t) * hid + o]
+                                 : y[(t * dirs + dirs - 1) * c.n * hid + i];
+          ASSERT_NEAR(got, yRef[t * c.n * hid + i], 2e-5) << "t=" << t;
+          if (stridedY)
+            ASSERT_EQ(y[t * dirs * c.n * hid + i], -7.f);
+        }
+      for (int64_t i = 0; i < c.n * hid; ++i) {
+        ASSERT_NEAR(hT[i], hRef[i], 2e-5);
+        if (c.cell == LATHE_RNN_LSTM)
+          ASSERT_NEAR(cT[i], cRef[i], 2e-5);
+      }
+    }
+  }
+};
+
+TEST_F(RnnTest, LstmOnnxGateOrder) {
+  // ONNX keeps the LSTM gates as i, o, f, c: blocks 0, 2, 3, 1 in i, f, c, o.
+  check({LATHE_RNN_LSTM, false, 5, 3, 4, 6, {0, 2, 3, 1}, false}, true, false,
+        1);
+  check({LATHE_RNN_LSTM, true, 4, 2, 3, 5, {1, 0, 3, 2}, true}, false, true,
+        11);
+}
+
+TEST_F(RnnTest, Gru) {
+  check({LATHE_RNN_GRU, false, 6, 2, 5, 7, {0, 1, 2}, false}, true, false, 21);
+  check({LATHE_RNN_GRU, true, 3, 4, 2, 3, {2, 0, 1}, true}, false, true, 31);
+}
+
+TEST_F(RnnTest, LinearBeforeResetGru) {
+  check({LATHE_RNN_LBR_GRU, false, 5, 3, 4, 8, {0, 1, 2}, true}, true, true,
+        41);
+  check({LATHE_RNN_LBR_GRU, true, 1, 1, 3, 4, {1, 2, 0}, false}, false, false,
+        51);
+}
+
+TEST_F(RnnTest, BatchFirst) {
+  check({LATHE_RNN_LSTM, false, 5, 3, 4, 6, {0, 2, 3, 1}, true}, true, false,
+        61, /*batchFirst=*/true);
+  check({LATHE_RNN_LBR_GRU, true, 4, 2, 3, 5, {0, 1, 2}, true}, false, false,
+        71, /*batchFirst=*/true);
+}
+
+TEST_F(RnnTest, BadGatesAreAnError) {
+  std::vector<float> v(64, 0.f);
+  MemRef x(v.data(), {1, 1, 1}), w(v.data(), {3, 1}), r(v.data(), {3, 1}),
+      b(v.data(), {3}), h(v.data(), {1, 1}), y(v.data(), {1, 1, 1});
+  lathe_rt_rnn_f32(3, x.desc(), 2, w.desc(), 2, r.desc(), 1, b.desc(), 1,
+                   b.desc(), 2, h.desc(), 2, h.desc(), 3, y.desc(), 2, h.desc(),
+                   2, h.desc(), LATHE_RNN_GRU, 0x011);
+  std::string msg = takePending();
+  EXPECT_NE(msg.find("lathe_rt_rnn_f32"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("permutation"), std::string::npos) << msg;
+}
+
+} // namespace
