@@ -278,7 +278,7 @@ def run_model(name, d, steps, batch, frozen, jax_py):
 def timing_rounds(name, d, batch, frozen, jax_py, r):
     """Adds TIMING_ROUNDS short interleaved runs per side to r's step times."""
     freeze = [f"--freeze={','.join(frozen)}"] if frozen else []
-    steps = TIMING_STEPS[name]
+    steps = min(TIMING_STEPS[name], len(r["lathe_loss"]))
     lathe_runs, jax_runs = [r["lathe_ms"]], [r["jax_ms"]]
     for k in range(TIMING_ROUNDS):
         def lathe():
