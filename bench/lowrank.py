@@ -2,20 +2,27 @@
 """lowrank (HALOC) benchmark: lathe-compress on normally trained models, and the max-error study.
 
 usage: /usr/bin/python3 bench/lowrank.py [--mode compress|sweep] [--models DIR] [--repeat N]
-                                         [--models-only mlp,cnn] [--target calibrate|cpu|FILE.json]
-                                         [--max-accuracy-drop 0.005] [--objective latency|flops]
-                                         [--finetune-steps N]
+                                         [--models-only mlp,cnn,cnn32]
+                                         [--target calibrate|cpu|FILE.json]
+                                         [--max-accuracy-drop 0.005]
+                                         [--objective latency|flops|measured]
+                                         [--finetune-steps N] [--cnn32-epochs 15]
 
 --mode=compress (the default) uses Lathe the way HALOC-style compression is used: the digits
 MLP 64-256-256-10 (dynamic batch) and CNN conv(1->32) conv(32->64) fc(1024->10) (static batch
 64) are trained normally (Adam, lr 1e-3, 30 epochs, no weight decay) on the digits training
-split minus a stratified 20 % validation split; `lathe-calibrate` measures each model's
+split minus a stratified 20 % validation split; so is the larger CNN32 (gen_models.CNN32:
+conv(1->32) pool conv(32->64) conv(64->64) pool conv(64->64) fc(576->10), static batch 64)
+on the same images upsampled to 32x32 (bilinear), 15 epochs, its weights cached in
+DIR/compress/cnn32_weights.npz (the training takes minutes; a cached run skips it);
+`lathe-calibrate` measures each model's
 latency table (--target=calibrate); `lathe-compress --val-data=val.h5
 --max-accuracy-drop=0.005` picks the ranks on the validation split (optionally fine-tuning,
 --finetune-steps); then lathe-run re-measures the latency at batch 64 (interleaved rounds,
 best of each) and, only at the end, the accuracy of the dense and compressed models on the
 360-image test split. Ends with
   RESULT mlp_flops_kept=… mlp_test_acc_delta=… cnn_flops_kept=… cnn_test_acc_delta=… cnn_speedup=…
+         cnn32_flops_kept=… cnn32_test_acc_delta=… cnn32_speedup=…
 (flops_kept: lathe-compress's count of matmul/convolution FLOPs at batch 64; test_acc_delta:
 compressed minus dense test accuracy, a fraction; cnn_speedup: dense / compressed latency).
 
@@ -236,12 +243,47 @@ def equal_latency_table(results, eq, base, best64):
 # ---------------------------------------------------------------------------------------
 # --mode=compress (the default): lathe-compress the way HALOC-style compression is used.
 # ---------------------------------------------------------------------------------------
-def compress_models(outdir, epochs):
+CNN32_RECIPE = "cnn32 v1: Adam lr 1e-3, batch 32, seed 0, no weight decay"
+
+
+def train_cnn32(outdir, x_fit, y_fit, epochs):
+    """The larger CNN (gen_models.CNN32, digits upsampled to 32x32), trained normally; the
+    weights are cached in OUTDIR/cnn32_weights.npz with the recipe and the epoch count, so
+    a second run skips the training (minutes on a busy 2-core machine)."""
+    import time
+    import torch
+    import gen_models
+    from training import fit_classifier, setup_torch
+    cache = os.path.join(outdir, "cnn32_weights.npz")
+    recipe = f"{CNN32_RECIPE}, {epochs} epochs, {len(x_fit)} images"
+    model = gen_models.CNN32()
+    if os.path.exists(cache):
+        z = np.load(cache)
+        if str(z["recipe"]) == recipe:
+            model.load_state_dict({k: torch.from_numpy(z[k]) for k in model.state_dict()})
+            model.eval()
+            print(f"  cnn32: weights from the cache {cache} ({recipe})", flush=True)
+            return model
+    setup_torch(0)
+    model = gen_models.CNN32()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    t0 = time.time()
+    fit_classifier(model, opt, gen_models.upsample32(x_fit), y_fit, epochs=epochs, seed=0)
+    params = {k: v.detach().numpy() for k, v in model.state_dict().items()}
+    np.savez(cache, recipe=np.array(recipe), **params)
+    print(f"  cnn32: trained in {time.time() - t0:.0f} s ({recipe}); cached in {cache}",
+          flush=True)
+    return model
+
+
+def compress_models(outdir, epochs, names, cnn32_epochs):
     """The digits MLP (64-256-256-10, dynamic batch) and CNN (conv 1->32, conv 32->64,
     fc 1024->10, static batch 64) trained normally (Adam, lr 1e-3, no weight decay) on the
-    digits training split minus a stratified 20 % validation split (seed 1). Writes
-    OUTDIR/{mlp,cnn}.mlir, val.h5 and train.h5 (validation and training data, 'input0'
-    and 'labels'), test_x.npy, test_y.npy. Returns the PyTorch test accuracies."""
+    digits training split minus a stratified 20 % validation split (seed 1), and the larger
+    CNN32 on the same images upsampled to 32x32 (gen_models.CNN32: four convolutions up to
+    64 channels, static batch 64; cached). Writes OUTDIR/{mlp,cnn,cnn32}.mlir and per model
+    OUTDIR/{name}_{val,train}.h5 (validation and training data, 'input0' and 'labels'),
+    {name}_test_x.npy; test_y.npy. Returns the PyTorch test accuracies."""
     import h5py
     import torch
     sys.path.insert(0, os.path.join(ROOT, "scripts"))
@@ -255,22 +297,28 @@ def compress_models(outdir, epochs):
                                                   stratify=y_tr)
     acc = {}
     for name, make, emit in (("mlp", gen_examples.MLP, lambda p: gen_examples.emit_mlp(p)),
-                             ("cnn", gen_models.CNN, lambda p: gen_models.emit_cnn(p, 64))):
-        setup_torch(0)
-        model = make()
-        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-        fit_classifier(model, opt, x_fit, y_fit, epochs=epochs, seed=0)
+                             ("cnn", gen_models.CNN, lambda p: gen_models.emit_cnn(p, 64)),
+                             ("cnn32", None, lambda p: gen_models.emit_cnn32(p, 64))):
+        if name not in names:
+            continue
+        up = gen_models.upsample32 if name == "cnn32" else (lambda x: x)
+        if name == "cnn32":
+            model = train_cnn32(outdir, x_fit, y_fit, cnn32_epochs)
+        else:
+            setup_torch(0)
+            model = make()
+            opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+            fit_classifier(model, opt, x_fit, y_fit, epochs=epochs, seed=0)
         params = {k: v.detach().numpy().astype(np.float32) for k, v in model.state_dict().items()}
         with open(os.path.join(outdir, f"{name}.mlir"), "w") as f:
             f.write(emit(params))
         with torch.no_grad():
-            acc[name] = float((model(torch.from_numpy(x_te)).argmax(1).numpy() == y_te).mean())
-    # The MLP's argument has no lathe.name (input0); the CNN's is %x, emitted without one too.
-    with h5py.File(os.path.join(outdir, "val.h5"), "w") as f:
-        f["input0"], f["labels"] = x_val.astype(np.float32), y_val.astype(np.int64)
-    with h5py.File(os.path.join(outdir, "train.h5"), "w") as f:
-        f["input0"], f["labels"] = x_fit.astype(np.float32), y_fit.astype(np.int64)
-    np.save(os.path.join(outdir, "test_x.npy"), x_te.astype(np.float32))
+            acc[name] = float((model(torch.from_numpy(up(x_te))).argmax(1).numpy() == y_te).mean())
+        # The entry's argument has no lathe.name: its dataset is input0.
+        for split, x, y in (("val", x_val, y_val), ("train", x_fit, y_fit)):
+            with h5py.File(os.path.join(outdir, f"{name}_{split}.h5"), "w") as f:
+                f["input0"], f["labels"] = up(x).astype(np.float32), y.astype(np.int64)
+        np.save(os.path.join(outdir, f"{name}_test_x.npy"), up(x_te).astype(np.float32))
     np.save(os.path.join(outdir, "test_y.npy"), y_te.astype(np.int64))
     print(f"  trained on {len(x_fit)} images, validation {len(x_val)}, test {len(x_te)} "
           f"(held back until the end)", flush=True)
@@ -302,25 +350,27 @@ def compress_main(args):
     import re
     outdir = os.path.join(args.models, "compress")
     os.makedirs(outdir, exist_ok=True)
-    names = [n for n in args.models_only.split(",") if n in ("mlp", "cnn")]
-    torch_acc = compress_models(outdir, args.epochs)
-    x_te = np.load(os.path.join(outdir, "test_x.npy"))
+    names = [n for n in (args.models_only or "mlp,cnn,cnn32").split(",")
+             if n in ("mlp", "cnn", "cnn32")]
+    torch_acc = compress_models(outdir, args.epochs, names, args.cnn32_epochs)
     y_te = np.load(os.path.join(outdir, "test_y.npy"))
     res = {}
     with tempfile.TemporaryDirectory(prefix="lowrank-compress-") as tmp:
-        x64 = os.path.join(tmp, "x64.npy")
-        np.save(x64, x_te[:64])
         for name in names:
+            x_te = np.load(os.path.join(outdir, f"{name}_test_x.npy"))
+            x64 = os.path.join(tmp, f"{name}_x64.npy")
+            np.save(x64, x_te[:64])
             dense = os.path.join(outdir, f"{name}.mlir")
             small = os.path.join(outdir, f"{name}_small.mlir")
             target = TARGET
             if TARGET == "calibrate":
                 target = calibrate(dense, os.path.join(outdir, f"{name}_target.json"), args.repeat)
-            cmd = [tool("lathe-compress"), dense, f"--val-data={os.path.join(outdir, 'val.h5')}",
+            cmd = [tool("lathe-compress"), dense,
+                   f"--val-data={os.path.join(outdir, name + '_val.h5')}",
                    f"--max-accuracy-drop={args.max_accuracy_drop}", f"--target={target}",
                    f"--objective={args.objective}", f"--threads={THREADS}", "-o", small]
             if args.finetune_steps:
-                cmd += ["--finetune", f"--train-data={os.path.join(outdir, 'train.h5')}",
+                cmd += ["--finetune", f"--train-data={os.path.join(outdir, name + '_train.h5')}",
                         f"--steps={args.finetune_steps}", f"--lr={args.finetune_lr}"]
             print("  " + " ".join(cmd), flush=True)
             out = run(cmd).stdout
@@ -360,6 +410,10 @@ def compress_main(args):
         keys += [f"cnn_flops_kept={res['cnn']['kept']:.4f}",
                  f"cnn_test_acc_delta={res['cnn']['delta']:.4f}",
                  f"cnn_speedup={res['cnn']['speedup']:.3f}"]
+    if "cnn32" in res:
+        keys += [f"cnn32_flops_kept={res['cnn32']['kept']:.4f}",
+                 f"cnn32_test_acc_delta={res['cnn32']['delta']:.4f}",
+                 f"cnn32_speedup={res['cnn32']['speedup']:.3f}"]
     print("RESULT " + " ".join(keys))
 
 
@@ -368,7 +422,9 @@ def main():
     ap.add_argument("--models", default=os.path.join(build_dir(), "lowrank-models"))
     ap.add_argument("--sweep", default="0.01,0.05,0.1,0.2,0.3")
     ap.add_argument("--repeat", type=int, default=50)
-    ap.add_argument("--models-only", default="mlp,wide,cnn")
+    ap.add_argument("--models-only", default=None,
+                    help="comma-separated models (default: mlp,cnn,cnn32 for --mode=compress, "
+                         "mlp,wide,cnn for --mode=sweep)")
     ap.add_argument("--no-baselines", action="store_true")
     ap.add_argument("--threads", type=int, default=1,
                     help="lathe-run --threads (and OMP_NUM_THREADS); 1 by default: on a shared "
@@ -389,8 +445,11 @@ def main():
                          "chosen on validation data, test accuracy at the end; sweep: the older "
                          "max-error study on the test split (its numbers are chosen on test data)")
     ap.add_argument("--max-accuracy-drop", type=float, default=0.005)
-    ap.add_argument("--objective", choices=["latency", "flops"], default="latency")
-    ap.add_argument("--epochs", type=int, default=30, help="training epochs (--mode=compress)")
+    ap.add_argument("--objective", choices=["latency", "flops", "measured"], default="latency")
+    ap.add_argument("--epochs", type=int, default=30,
+                    help="training epochs of the MLP and the small CNN (--mode=compress)")
+    ap.add_argument("--cnn32-epochs", type=int, default=15,
+                    help="training epochs of the larger CNN (--mode=compress; cached)")
     ap.add_argument("--finetune-steps", type=int, default=0,
                     help="lathe-compress --finetune --steps=N on the training part (0: off)")
     ap.add_argument("--finetune-lr", type=float, default=1e-4)
@@ -407,7 +466,7 @@ def main():
     os.environ["OMP_NUM_THREADS"] = str(THREADS)
     if args.mode == "compress":
         return compress_main(args)
-    names = args.models_only.split(",")
+    names = (args.models_only or "mlp,wide,cnn").split(",")
     missing = [n for n in names if not os.path.exists(os.path.join(args.models, n, "model_b360.mlir"))]
     if missing:
         mlp_h5 = os.path.join(build_dir(), "examples", "mlp", "mlp_weights.h5")

@@ -537,8 +537,10 @@ int mlir::lathe::compressMain(const CompressOptions &o,
     return fail(llvm::formatv("--max-accuracy-drop must be in [0, 1), got {0}",
                               o.maxAccuracyDrop)
                     .str());
-  if (o.objective != "latency" && o.objective != "flops")
-    return fail("--objective=" + o.objective + ": expected latency or flops");
+  if (o.objective != "latency" && o.objective != "flops" &&
+      o.objective != "measured")
+    return fail("--objective=" + o.objective +
+                ": expected latency, flops or measured");
   if (o.repeat < 1)
     return fail("--repeat must be >= 1");
   if (o.batch < 0)
@@ -786,10 +788,19 @@ int mlir::lathe::compressMain(const CompressOptions &o,
                       "(batch {3}) val_accuracy {4:f4} ({5}/{6})\n",
                       denseFlops, denseUs, dense.measuredUs, c.timingBatch,
                       dense.accuracy, dense.correct, dense.counted);
-  os << llvm::formatv("{0} operating point(s); trying the cheapest first "
-                      "(by {1}), budget: val_accuracy >= {2:f4}\n",
-                      candidates.size(), o.objective,
+  os << llvm::formatv("{0} operating point(s); {1}, budget: val_accuracy "
+                      ">= {2:f4}\n",
+                      candidates.size(),
+                      o.objective == "measured"
+                          ? "running all (in order of predicted latency), "
+                            "keeping the fastest measured"
+                          : "trying the cheapest first (by " + o.objective +
+                                ")",
                       dense.accuracy - o.maxAccuracyDrop);
+  // --objective=measured: every candidate is run, and the one with the least
+  // measured latency among those within the accuracy budget is written;
+  // otherwise the first (cheapest by the objective) within the budget.
+  bool byMeasured = o.objective == "measured";
   Candidate *chosen = nullptr;
   Evaluation chosenEval;
   for (size_t i : order) {
@@ -817,17 +828,32 @@ int mlir::lathe::compressMain(const CompressOptions &o,
     }
     bool ok = dense.accuracy - e.accuracy <= o.maxAccuracyDrop + 1e-12;
     os << llvm::formatv(
-        "  ranks [{0}] flops {1:f3} predicted {2:f3} "
-        "val_accuracy {3:f4}{4} ({5}) {6}\n",
+        "  ranks [{0}] flops {1:f3} predicted {2:f3} measured {3:f3} "
+        "val_accuracy {4:f4}{5} ({6}) {7}\n",
         StringRef(cand.key).drop_back(), double(cand.flops) / denseFlops,
         cand.predictedUs / denseUs,
+        e.measuredUs / std::max(dense.measuredUs, 1e-9),
         cand.finetuned ? cand.accuracyBeforeFinetune : e.accuracy, tunedNote,
         cand.options, ok ? "accepted" : "rejected");
-    if (ok) {
+    if (!ok)
+      continue;
+    if (!chosen || e.measuredUs < chosenEval.measuredUs) {
       chosen = &cand;
       chosenEval = e;
-      break;
     }
+    if (!byMeasured)
+      break;
+  }
+  if (chosen && byMeasured) {
+    if (chosenEval.measuredUs >= dense.measuredUs)
+      return fail(llvm::formatv("no operating point within the accuracy "
+                                "budget was measured faster than the dense "
+                                "model ({0:f1} us at best, dense {1:f1} us); "
+                                "nothing written",
+                                chosenEval.measuredUs, dense.measuredUs)
+                      .str());
+    os << llvm::formatv("chosen by measured latency: ranks [{0}]\n",
+                        StringRef(chosen->key).drop_back());
   }
   if (!chosen)
     return fail(llvm::formatv("no operating point keeps the validation "

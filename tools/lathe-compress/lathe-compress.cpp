@@ -59,8 +59,9 @@ int main(int argc, char **argv) {
       cl::CommaSeparated, cl::cat(cat));
   cl::opt<std::string> objective(
       "objective",
-      cl::desc("What 'cheapest' means: latency (the table's prediction) or "
-               "flops"),
+      cl::desc("What 'cheapest' means: latency (the table's prediction), "
+               "flops, or measured (run every candidate, keep the fastest "
+               "measured within the budget)"),
       cl::init(d.objective), cl::cat(cat));
   cl::opt<int> repeat("repeat", cl::desc("Timed calls (median)"),
                       cl::init(d.repeat), cl::cat(cat));

@@ -118,6 +118,25 @@ bool isLegacyLowRankKey(StringRef key) {
 
 } // namespace
 
+FailureOr<DictionaryAttr> mlir::lathe::parseCostTable(MLIRContext *context,
+                                                      StringRef json,
+                                                      std::string &error) {
+  llvm::Expected<llvm::json::Value> parsed = llvm::json::parse(json);
+  if (!parsed) {
+    error = "malformed JSON: " + llvm::toString(parsed.takeError());
+    return failure();
+  }
+  if (!parsed->getAsObject()) {
+    error = "expected a JSON object";
+    return failure();
+  }
+  Builder b(context);
+  FailureOr<Attribute> table = toAttribute(b, *parsed, "", error);
+  if (failed(table))
+    return failure();
+  return cast<DictionaryAttr>(*table);
+}
+
 FailureOr<TargetAttr> mlir::lathe::parseTargetDescription(MLIRContext *context,
                                                           StringRef json,
                                                           std::string &error) {

@@ -36,7 +36,9 @@ struct CompressOptions {
   int64_t batch = 0;
   /// Error norms whose max-error sweeps make the operating points.
   std::vector<std::string> errorNorms = {"spectral", "relative", "frobenius"};
-  /// `latency` (the table's prediction) or `flops`: what "cheapest" means.
+  /// `latency` (the table's prediction) or `flops`: what "cheapest" means;
+  /// `measured`: every candidate is run and the fastest measured one within
+  /// the accuracy budget is written (if faster than the dense model).
   std::string objective = "latency";
   /// Timed calls for the measured latency (median).
   int repeat = 20;

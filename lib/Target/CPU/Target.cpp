@@ -8,36 +8,32 @@
 
 #include "lathe/Target/CPU/Target.h"
 
+#include "lathe/Dialect/Lathe/LatheOps.h"
 #include "lathe/Interfaces/Target.h"
 
 #include "mlir/IR/Builders.h"
+#include "llvm/Support/ErrorHandling.h"
 
 using namespace mlir;
 using namespace mlir::lathe;
 
 namespace {
 
-/// lowrank-select-ranks' latency model: the roofline fitted to lathe-run
-/// timings of one-matmul modules on this project's CPU machine (AVX-512,
-/// oneDNN 2.6 brgemm f32, one thread, M = 64, 81 shapes from 16 to 1024;
-/// 2026-11-27): within ~15% of the measured table on the shapes checked
-/// (64x256x256: 57 us predicted, 50 us measured). It has no convolution
-/// entries: convolutions are priced as implicit GEMMs, which underestimates
-/// oneDNN's small NCHW convolutions 3-10x; lathe-calibrate measures them.
-/// See docs/Dialects/LowRank.md.
+/// lowrank-select-ranks' latency table: the JSON target description that
+/// scripts/recalibrate_cpu_target.py generates from lathe-calibrate
+/// measurements (a fitted roofline plus the measured rows); see
+/// docs/Dialects/LowRank.md, "The cost model".
 DictionaryAttr lowRankTable(Builder &b) {
-  return b.getDictionaryAttr({
-      b.getNamedAttr("provenance",
-                     b.getStringAttr("bundled: roofline fitted to lathe-run "
-                                     "measurements of oneDNN f32 matmuls, 1 "
-                                     "thread, AVX-512 "
-                                     "(docs/Dialects/LowRank.md)")),
-      b.getNamedAttr("peak_gflops", b.getF64FloatAttr(155.0)),
-      b.getNamedAttr("bandwidth_gbps", b.getF64FloatAttr(30.0)),
-      b.getNamedAttr("call_overhead_us", b.getF64FloatAttr(3.0)),
-      b.getNamedAttr("min_efficient_dim", b.getI64IntegerAttr(16)),
-      b.getNamedAttr("granularity", b.getI64IntegerAttr(16)),
-  });
+  static const char kJson[] =
+#include "CpuLowRankTable.inc"
+      ;
+  std::string error;
+  FailureOr<DictionaryAttr> table =
+      parseCostTable(b.getContext(), kJson, error);
+  if (failed(table))
+    llvm::report_fatal_error(
+        llvm::Twine("lib/Target/CPU/CpuLowRankTable.inc: ") + error);
+  return *table;
 }
 
 /// sparsegcn-tile's rates, measured on this machine (2 cores of an AVX-512

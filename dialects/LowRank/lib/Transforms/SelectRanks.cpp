@@ -599,13 +599,23 @@ void SelectRanksPass::rewrite(Layer &layer, const LatencyModel &model) {
   }
   replacement->setAttr("lathe.decision",
                        decisionDict(r, kept, cand.latencyUs, "factorize"));
-  replacement->emitRemark()
-      << "lowrank-select-ranks: rank " << r << " of " << fullRank
-      << (layer.isConv ? " (Tucker-2)" : "") << ", energy kept "
-      << llvm::formatv("{0:f4}", kept) << ", predicted latency "
-      << llvm::formatv("{0:f2}", layer.denseUs) << " -> "
-      << llvm::formatv("{0:f2}", cand.latencyUs) << " us on '" << model.name
-      << "'";
+  // Name what the rank truncates and the energy dropped: a Tucker-2 rank of
+  // min(Cin, Cout) still truncates the larger channel mode, so "rank r of r"
+  // would read as lossless.
+  InFlightDiagnostic remark = replacement->emitRemark();
+  remark << "lowrank-select-ranks: rank " << r;
+  if (layer.isConv)
+    remark << " (Tucker-2: " << r << " of " << layer.k << " input channels, "
+           << r << " of " << layer.n << " output channels)";
+  else
+    remark << " of " << fullRank;
+  remark << ", energy kept " << llvm::formatv("{0:f4}", kept) << " ("
+         << llvm::formatv("{0:f2}", 100.0 * (1.0 - kept))
+         << " % of the weight's energy dropped), predicted latency "
+         << llvm::formatv("{0:f2}", layer.denseUs) << " -> "
+         << llvm::formatv("{0:f2}", cand.latencyUs) << " us on '" << model.name
+         << "'";
+  remark.report();
   last->getResult(0).replaceAllUsesWith(replacement->getResult(0));
   Operation *fill = cast<linalg::LinalgOp>(op).getDpsInits()[0].getDefiningOp();
   if (layer.biasAdd)

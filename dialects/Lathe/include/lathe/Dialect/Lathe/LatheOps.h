@@ -48,6 +48,12 @@ FailureOr<TargetAttr> parseTargetDescription(MLIRContext *context,
                                              StringRef json,
                                              std::string &error);
 
+/// Parses one cost table (a JSON object, converted like a table of a target
+/// description) into a dictionary, without creating a TargetAttr: for tables
+/// shipped in the compiler (lib/Target/CPU/CpuLowRankTable.inc).
+FailureOr<DictionaryAttr> parseCostTable(MLIRContext *context, StringRef json,
+                                         std::string &error);
+
 /// Reads `path` and parses it as above; `error` names the file.
 FailureOr<TargetAttr> readTargetDescription(MLIRContext *context,
                                             StringRef path, std::string &error);
