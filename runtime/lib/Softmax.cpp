@@ -303,7 +303,7 @@ void applyMaskRows(const MemRefView &in, const MaskView &mask,
 
 /// Rows per block of the fused kernel: a block of masked rows is still in
 /// the core's cache when the softmax reads it back.
-constexpr int64_t kMaskedBlockBytes = 128 * 1024;
+constexpr int64_t kMaskedBlockBytes = 256 * 1024;
 
 void maskedSoftmax(int64_t rankIn, void *inDesc, int64_t rankMask,
                    void *maskDesc, int64_t rankOut, void *outDesc, float fill,
