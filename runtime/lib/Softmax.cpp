@@ -7,11 +7,14 @@
 //===----------------------------------------------------------------------===//
 
 #include "Dnnl.h"
+#include "Parallel.h"
 
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstring>
 #include <limits>
+#include <optional>
 
 using namespace lathe::rt;
 using dnnl::memory;
@@ -19,6 +22,7 @@ using dnnl::memory;
 namespace {
 
 constexpr const char *kKernel = "lathe_rt_softmax_f32";
+constexpr const char *kMaskedKernel = "lathe_rt_masked_softmax_f32";
 
 struct Entry {
   dnnl::softmax_v2_forward prim;
@@ -131,16 +135,11 @@ bool needsExactSoftmax(const MemRefView &in, int64_t axis) {
   return false;
 }
 
-void softmax(int64_t rankIn, void *inDesc, int64_t rankOut, void *outDesc,
-             int64_t axis) {
-  static const int profileKind = getProfileKind("softmax");
-  ProfileScope scope(profileKind);
-  if (traceEnabled())
-    scope.setDetail(describeOperands({{rankIn, inDesc}, {rankOut, outDesc}}));
-  applyThreadSettings();
-
-  MemRefView inView = decodeMemRef(rankIn, inDesc, "input");
-  MemRefView outView = decodeMemRef(rankOut, outDesc, "output");
+/// Checks that `in` and `out` have one shape and `axis` is in range; returns
+/// the axis made non-negative, or nothing for a 0-d softmax (out = 1, done).
+std::optional<int64_t> checkSoftmaxOperands(const MemRefView &inView,
+                                            const MemRefView &outView,
+                                            int64_t axis) {
   bool same = inView.rank == outView.rank;
   for (int64_t i = 0; same && i < inView.rank; ++i)
     same = inView.sizes[i] == outView.sizes[i];
@@ -154,13 +153,18 @@ void softmax(int64_t rankIn, void *inDesc, int64_t rankOut, void *outDesc,
       fail(LATHE_ERR_INVALID, "axis ", axis,
            " is out of range for a 0-d input");
     *outView.data = 1.f;
-    return;
+    return std::nullopt;
   }
   if (axis < -rank || axis >= rank)
     fail(LATHE_ERR_INVALID, "axis ", axis, " is out of range for input ",
          shapeString(inView));
-  if (axis < 0)
-    axis += rank;
+  return axis < 0 ? axis + rank : axis;
+}
+
+/// out = softmax(in) along `axis` (in range, non-negative) on oneDNN, or on
+/// the exact path when the data needs it.
+void runSoftmax(const MemRefView &inView, const MemRefView &outView,
+                int64_t axis) {
   if (inView.numel() == 0)
     return;
 
@@ -218,9 +222,156 @@ void softmax(int64_t rankIn, void *inDesc, int64_t rankOut, void *outDesc,
     copyStrided(out.denseView(outPtr), out.view());
 }
 
+void softmax(int64_t rankIn, void *inDesc, int64_t rankOut, void *outDesc,
+             int64_t axis) {
+  static const int profileKind = getProfileKind("softmax");
+  ProfileScope scope(profileKind);
+  if (traceEnabled())
+    scope.setDetail(describeOperands({{rankIn, inDesc}, {rankOut, outDesc}}));
+  applyThreadSettings();
+
+  MemRefView inView = decodeMemRef(rankIn, inDesc, "input");
+  MemRefView outView = decodeMemRef(rankOut, outDesc, "output");
+  if (std::optional<int64_t> a = checkSoftmaxOperands(inView, outView, axis))
+    runSoftmax(inView, outView, *a);
+}
+
+/// A boolean (i1, one byte per element) mask read through a broadcast onto
+/// the input's dimensions: element (i0, ..., in) of the input reads byte
+/// data[sum_d index_d * strides[d]].
+struct MaskView {
+  const uint8_t *data = nullptr;
+  std::array<int64_t, LATHE_MAX_RANK> strides{};
+};
+
+MaskView broadcastMask(int64_t rankMask, void *maskDesc, int64_t maskDims,
+                       const MemRefView &in) {
+  MemRefView view = decodeMemRef(rankMask, maskDesc, "mask");
+  // decodeMemRef counts the offset in floats; the mask's elements are bytes.
+  const auto *words = static_cast<const int64_t *>(maskDesc);
+  const uint8_t *aligned;
+  std::memcpy(&aligned, &words[1], sizeof(aligned));
+  MaskView mask;
+  mask.data = aligned ? aligned + words[2] : nullptr;
+  for (int64_t i = 0; i < view.rank; ++i) {
+    int64_t d = (maskDims >> (4 * i)) & 0xF;
+    if (d == 0xF) {
+      if (view.sizes[i] != 1)
+        fail(LATHE_ERR_SHAPE, "mask ", shapeString(view), " dimension ", i,
+             " is broadcast but has size ", view.sizes[i]);
+      continue;
+    }
+    if (d >= in.rank || view.sizes[i] != in.sizes[d])
+      fail(LATHE_ERR_SHAPE, "mask ", shapeString(view), " dimension ", i,
+           " does not match input ", shapeString(in), " dimension ", d);
+    mask.strides[d] += view.strides[i];
+  }
+  if (!mask.data && in.numel() != 0)
+    fail(LATHE_ERR_INVALID, "mask has a null data pointer");
+  return mask;
+}
+
+/// out[r] = mask[r] == maskedWhen ? fill : in[r] for the rows [begin, end) of
+/// the last dimension (rows numbered over the leading dimensions, row-major).
+void applyMaskRows(const MemRefView &in, const MaskView &mask,
+                   const MemRefView &out, float fill, bool maskedWhen,
+                   int64_t begin, int64_t end) {
+  int64_t rank = in.rank, last = rank - 1, len = in.sizes[last];
+  int64_t is = in.strides[last], os = out.strides[last],
+          ms = mask.strides[last];
+  for (int64_t r = begin; r < end; ++r) {
+    int64_t io = 0, oo = 0, mo = 0;
+    for (int64_t d = last, rest = r; d-- > 0;) {
+      int64_t i = rest % in.sizes[d];
+      rest /= in.sizes[d];
+      io += i * in.strides[d];
+      oo += i * out.strides[d];
+      mo += i * mask.strides[d];
+    }
+    const float *x = in.data + io;
+    float *y = out.data + oo;
+    const uint8_t *m = mask.data + mo;
+    if (is == 1 && os == 1 && ms == 1) {
+      for (int64_t j = 0; j < len; ++j)
+        y[j] = ((m[j] & 1) != 0) == maskedWhen ? fill : x[j];
+      continue;
+    }
+    for (int64_t j = 0; j < len; ++j)
+      y[j * os] = ((m[j * ms] & 1) != 0) == maskedWhen ? fill : x[j * is];
+  }
+}
+
+/// Rows per block of the fused kernel: a block of masked rows is still in
+/// the core's cache when the softmax reads it back.
+constexpr int64_t kMaskedBlockBytes = 256 * 1024;
+
+void maskedSoftmax(int64_t rankIn, void *inDesc, int64_t rankMask,
+                   void *maskDesc, int64_t rankOut, void *outDesc, float fill,
+                   int64_t axis, int64_t maskDims, bool maskedWhen) {
+  static const int profileKind = getProfileKind("softmax");
+  ProfileScope scope(profileKind);
+  if (traceEnabled())
+    scope.setDetail(describeOperands(
+        {{rankIn, inDesc}, {rankMask, maskDesc}, {rankOut, outDesc}}));
+  applyThreadSettings();
+
+  MemRefView inView = decodeMemRef(rankIn, inDesc, "input");
+  MemRefView outView = decodeMemRef(rankOut, outDesc, "output");
+  std::optional<int64_t> a = checkSoftmaxOperands(inView, outView, axis);
+  if (!a || inView.numel() == 0)
+    return;
+  MaskView mask = broadcastMask(rankMask, maskDesc, maskDims, inView);
+  // Rows of `in` read later may not be overwritten first: a partial overlap
+  // is staged (exactly in place is fine, element for element).
+  Operand in = toOperand(inView), out = toOperand(outView);
+  ScratchBuffer staged;
+  if (overlaps(in, out) &&
+      !(in.data == out.data && in.strides == out.strides)) {
+    staged = ScratchBuffer(static_cast<size_t>(in.numel()) * sizeof(float));
+    MemRefView dense = in.denseView(staged.floats());
+    copyStrided(inView, dense);
+    inView = dense;
+  }
+  int64_t rank = inView.rank, len = inView.sizes[rank - 1];
+  int64_t rows = inView.numel() / len;
+  // Softmax along the last dimension of a row-major output: blocks of rows,
+  // each masked and normalised while in cache, on the session's threads.
+  if (*a == rank - 1 && outView.isContiguous() && rows > 1) {
+    int64_t blockRows = std::max<int64_t>(
+        1, kMaskedBlockBytes / (len * static_cast<int64_t>(sizeof(float))));
+    int64_t blocks = (rows + blockRows - 1) / blockRows;
+    parallelChunks(
+        blocks, 1, inView.numel() * 3 * sizeof(float),
+        [&](int64_t begin, int64_t end) {
+          for (int64_t b = begin; b < end; ++b) {
+            int64_t r0 = b * blockRows, r1 = std::min(rows, r0 + blockRows);
+            applyMaskRows(inView, mask, outView, fill, maskedWhen, r0, r1);
+            MemRefView block;
+            block.rank = 2;
+            block.data = outView.data + r0 * len;
+            block.sizes = {r1 - r0, len};
+            block.strides = {len, 1};
+            runSoftmax(block, block, 1);
+          }
+        });
+    return;
+  }
+  applyMaskRows(inView, mask, outView, fill, maskedWhen, 0, rows);
+  runSoftmax(outView, outView, *a);
+}
+
 } // namespace
 
 extern "C" void lathe_rt_softmax_f32(int64_t rankIn, void *in, int64_t rankOut,
                                      void *out, int64_t axis) {
   guardKernel(kKernel, [&] { softmax(rankIn, in, rankOut, out, axis); });
+}
+
+extern "C" void lathe_rt_masked_softmax_f32(
+    int64_t rankIn, void *in, int64_t rankMask, void *mask, int64_t rankOut,
+    void *out, float fill, int64_t axis, int64_t maskDims, int64_t maskedWhen) {
+  guardKernel(kMaskedKernel, [&] {
+    maskedSoftmax(rankIn, in, rankMask, mask, rankOut, out, fill, axis,
+                  maskDims, maskedWhen != 0);
+  });
 }

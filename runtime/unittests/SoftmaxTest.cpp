@@ -3,6 +3,8 @@
 #include "TestUtils.h"
 
 #include <algorithm>
+#include <functional>
+#include <limits>
 
 using namespace lathe::test;
 
@@ -111,6 +113,98 @@ TEST_F(SoftmaxTest, EdgeCasesAndErrors) {
   MemRef my2(y.data(), {2, 2});
   lathe_rt_softmax_f32(2, mx.desc(), 2, my2.desc(), 2);
   EXPECT_NE(takePending().find("axis"), std::string::npos);
+}
+
+/// softmax(where(mask == maskedWhen, fill, x)) along the last dimension, in
+/// double; `maskAt(flat index of x)` reads the broadcast mask.
+std::vector<double> refMaskedSoftmax(const std::vector<float> &x, int64_t len,
+                                     const std::function<bool(int64_t)> &maskAt,
+                                     bool maskedWhen, float fill) {
+  std::vector<float> masked(x.size());
+  for (size_t i = 0; i < x.size(); ++i)
+    masked[i] = maskAt(static_cast<int64_t>(i)) == maskedWhen ? fill : x[i];
+  return refSoftmax(masked, {static_cast<int64_t>(x.size()) / len, len}, 1);
+}
+
+/// Attention scores [B, H, L, S] with a padding mask [B, S] (true = masked,
+/// -inf), over enough rows for several cache blocks and both threads.
+TEST_F(SoftmaxTest, MaskedPaddingMaskBroadcastOverHeadsAndRows) {
+  const int64_t b = 4, h = 8, l = 64, s = 128;
+  auto x = randomVector(b * h * l * s, 40, -4.f, 4.f);
+  std::vector<uint8_t> mask(b * s);
+  for (int64_t i = 0; i < b; ++i)
+    for (int64_t j = 0; j < s; ++j)
+      mask[i * s + j] = j >= s - 16 * (i + 1); // the last 16(i+1) keys padded
+  auto maskAt = [&](int64_t flat) {
+    return mask[(flat / (h * l * s)) * s + flat % s] != 0;
+  };
+  const float ninf = -std::numeric_limits<float>::infinity();
+  auto ref = refMaskedSoftmax(x, s, maskAt, true, ninf);
+  std::vector<float> y(x.size(), 7.f);
+  MemRef mx(x.data(), {b, h, l, s}), my(y.data(), {b, h, l, s}),
+      mm(reinterpret_cast<float *>(mask.data()), {b, s});
+  // Mask dimension 0 is input dimension 0, mask dimension 1 is dimension 3.
+  lathe_rt_masked_softmax_f32(4, mx.desc(), 2, mm.desc(), 4, my.desc(), ninf, 3,
+                              0 | 3 << 4, 1);
+  EXPECT_EQ(takePending(), "");
+  expectClose(y, ref, 1e-5);
+  // Masked keys get exactly 0.
+  EXPECT_EQ(y[s - 1], 0.f);
+
+  // In place.
+  std::vector<float> z = x;
+  MemRef mz(z.data(), {b, h, l, s});
+  lathe_rt_masked_softmax_f32(4, mz.desc(), 2, mm.desc(), 4, mz.desc(), ninf, 3,
+                              0 | 3 << 4, 1);
+  EXPECT_EQ(takePending(), "");
+  expectClose(z, ref, 1e-5);
+}
+
+/// A causal mask [1, 1, L, L] (true = keep, the tril buffer), unit
+/// dimensions broadcast, a finite fill; a strided input; and a row with
+/// every key masked by -inf, which is NaN as in the reference pipeline.
+TEST_F(SoftmaxTest, MaskedCausalKeepWhereTrueAndFullyMaskedRow) {
+  const int64_t h = 3, l = 10;
+  auto x = randomVector(h * l * l, 41, -3.f, 3.f);
+  std::vector<uint8_t> tril(l * l);
+  for (int64_t i = 0; i < l; ++i)
+    for (int64_t j = 0; j < l; ++j)
+      tril[i * l + j] = j <= i;
+  auto maskAt = [&](int64_t flat) { return tril[flat % (l * l)] != 0; };
+  auto ref = refMaskedSoftmax(x, l, maskAt, false, -1e9f);
+  // The input read through a padded row stride.
+  std::vector<float> padded(h * l * 16, 99.f);
+  for (int64_t r = 0; r < h * l; ++r)
+    std::copy(x.begin() + r * l, x.begin() + (r + 1) * l,
+              padded.begin() + r * 16);
+  std::vector<float> y(x.size(), 7.f);
+  MemRef mp(padded.data(), {h, l, l}, {l * 16, 16, 1}), my(y.data(), {h, l, l}),
+      mm(reinterpret_cast<float *>(tril.data()), {1, l, l});
+  lathe_rt_masked_softmax_f32(3, mp.desc(), 3, mm.desc(), 3, my.desc(), -1e9f,
+                              2, 0xF | 1 << 4 | 2 << 8, 0);
+  EXPECT_EQ(takePending(), "");
+  expectClose(y, ref, 1e-5);
+
+  // Every key masked by -inf: no finite score in any row.
+  std::vector<uint8_t> none(l * l, 0);
+  MemRef mn(reinterpret_cast<float *>(none.data()), {l, l});
+  const float ninf = -std::numeric_limits<float>::infinity();
+  lathe_rt_masked_softmax_f32(3, mp.desc(), 2, mn.desc(), 3, my.desc(), ninf, 2,
+                              1 | 2 << 4, 0);
+  EXPECT_EQ(takePending(), "");
+  for (float v : y)
+    EXPECT_TRUE(std::isnan(v));
+}
+
+/// A mask whose size does not match the input is an error, not a crash.
+TEST_F(SoftmaxTest, MaskedRejectsMismatchedMask) {
+  std::vector<float> x(2 * 4), y(2 * 4);
+  std::vector<uint8_t> mask(3);
+  MemRef mx(x.data(), {2, 4}), my(y.data(), {2, 4}),
+      mm(reinterpret_cast<float *>(mask.data()), {3});
+  lathe_rt_masked_softmax_f32(2, mx.desc(), 1, mm.desc(), 2, my.desc(), 0.f, 1,
+                              1, 1);
+  EXPECT_NE(takePending().find("mask"), std::string::npos);
 }
 
 } // namespace

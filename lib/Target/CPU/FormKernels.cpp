@@ -5,6 +5,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "MatchActivation.h"
+
 #include "lathe/Dialect/Lathe/LatheOps.h"
 #include "lathe/Target/CPU/Passes.h"
 
@@ -261,12 +263,15 @@ static bool isReluSelect(arith::CmpFOp cmp, arith::SelectOp select, Value x) {
 
 /// Walks the body of an element-wise generic as a chain that starts at block
 /// argument `start`: every op must consume the running value and be a ReLU
-/// (max with 0, or compare+select) or an add of another input of the generic.
-/// `onRelu()` / `onAdd(input index)` accept or refuse each step (setting
-/// `why`); the body must yield the chain's end.
-static LogicalResult walkEpilogueChain(
-    linalg::GenericOp op, unsigned start, function_ref<LogicalResult()> onRelu,
-    function_ref<LogicalResult(unsigned input)> onAdd, const char *&why) {
+/// (max with 0, or compare+select), a GELU (erf or tanh form, a run of ops
+/// that matchGeluRun recognises) or an add of another input of the generic.
+/// `onActivation(name)` / `onAdd(input index)` accept or refuse each step
+/// (setting `why`); the body must yield the chain's end.
+static LogicalResult
+walkEpilogueChain(linalg::GenericOp op, unsigned start,
+                  function_ref<LogicalResult(StringRef)> onActivation,
+                  function_ref<LogicalResult(unsigned input)> onAdd,
+                  const char *&why) {
   Block &body = op.getRegion().front();
   unsigned numInputs = op.getNumDpsInputs();
   Value current = body.getArgument(start);
@@ -282,10 +287,18 @@ static LogicalResult walkEpilogueChain(
         why = "unsupported compare";
         return failure();
       }
-      if (failed(onRelu()))
+      if (failed(onActivation("relu")))
         return failure();
       current = select.getResult();
       ++i;
+      continue;
+    }
+    if (std::optional<ActivationMatch> gelu =
+            matchGeluRun(ArrayRef(ops).drop_front(i), current)) {
+      if (failed(onActivation(gelu->name)))
+        return failure();
+      current = gelu->result;
+      i += gelu->numOps - 1;
       continue;
     }
     if (inner.getNumOperands() != 2 || inner.getNumResults() != 1) {
@@ -311,7 +324,7 @@ static LogicalResult walkEpilogueChain(
     } else if (isa<arith::MaximumFOp>(inner) &&
                matchPattern(other, m_AnyZeroFloat())) {
       // (Not arith.maxnumf: it maps NaN to 0, the fused ReLU keeps NaN.)
-      if (failed(onRelu()))
+      if (failed(onActivation("relu")))
         return failure();
     } else {
       why = "unsupported epilogue op";
@@ -327,8 +340,9 @@ static LogicalResult walkEpilogueChain(
 }
 
 /// An element-wise linalg.generic whose only job on a single-use
-/// lathe.matmul result is `+ bias[n]`, ReLU or `+ residual` is absorbed into
-/// the matmul's epilogue: C = act(A·B + bias) + residual.
+/// lathe.matmul result is `+ bias[n]`, ReLU, GELU (erf or tanh form) or
+/// `+ residual` is absorbed into the matmul's epilogue:
+/// C = act(A·B + bias) + residual.
 struct FuseEpilogueIntoMatmul : public OpRewritePattern<linalg::GenericOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -362,12 +376,12 @@ struct FuseEpilogueIntoMatmul : public OpRewritePattern<linalg::GenericOp> {
     std::string activation = matmul.getActivation().str();
     int64_t rank = cast<ShapedType>(op.getResult(0).getType()).getRank();
     const char *why = "";
-    auto onRelu = [&]() -> LogicalResult {
+    auto onActivation = [&](StringRef name) -> LogicalResult {
       if (activation != "none" || residual) {
         why = "activation out of order";
         return failure();
       }
-      activation = "relu";
+      activation = name.str();
       return success();
     };
     auto onAdd = [&](unsigned input) -> LogicalResult {
@@ -388,7 +402,7 @@ struct FuseEpilogueIntoMatmul : public OpRewritePattern<linalg::GenericOp> {
       }
       return success();
     };
-    if (failed(walkEpilogueChain(op, *mmIndex, onRelu, onAdd, why)))
+    if (failed(walkEpilogueChain(op, *mmIndex, onActivation, onAdd, why)))
       return rewriter.notifyMatchFailure(op, why);
     if (bias && matmul.getAlpha().convertToFloat() != 1.0f)
       return rewriter.notifyMatchFailure(op, "alpha with a bias");
@@ -477,7 +491,8 @@ static Value asChannelBias(PatternRewriter &rewriter, Location loc,
 /// An element-wise linalg.generic whose only job on a single-use
 /// lathe.conv2d result (not pooled yet) is `+ bias[channel]`, `+ residual`
 /// (a tensor of the result's type, read element for element) and/or ReLU
-/// (max with 0, or compare+select), adds before the ReLU, is absorbed into
+/// (max with 0, or compare+select) or GELU, adds before the activation, is
+/// absorbed into
 /// the convolution: one oneDNN convolution with bias, a sum post-op (the
 /// residual becomes the convolution's `init`, `accumulate`) and an eltwise
 /// post-op.
@@ -514,12 +529,12 @@ struct FuseEpilogueIntoConv : public OpRewritePattern<linalg::GenericOp> {
     Value bias = conv.getBias();
     std::string activation = conv.getActivation().str();
     const char *why = "";
-    auto onRelu = [&]() -> LogicalResult {
+    auto onActivation = [&](StringRef name) -> LogicalResult {
       if (activation != "none") {
         why = "second activation";
         return failure();
       }
-      activation = "relu";
+      activation = name.str();
       return success();
     };
     std::optional<unsigned> biasInput, residualInput;
@@ -549,7 +564,7 @@ struct FuseEpilogueIntoConv : public OpRewritePattern<linalg::GenericOp> {
       biasInput = input;
       return success();
     };
-    if (failed(walkEpilogueChain(op, *convIndex, onRelu, onAdd, why)))
+    if (failed(walkEpilogueChain(op, *convIndex, onActivation, onAdd, why)))
       return rewriter.notifyMatchFailure(op, why);
     // Only now may IR be created (asChannelBias creates nothing on failure).
     if (biasInput) {

@@ -161,12 +161,102 @@ static void lowerLayerNorm(LayerNormOp op, RuntimeCallBuilder &calls,
   rewriter.eraseOp(op);
 }
 
+/// The masking that attention applies right before its softmax: an
+/// element-wise linalg.generic, the op right before the softmax, that writes
+/// the softmax's input, a buffer of its own (an allocation nothing else
+/// reads), with `select(mask, fill, x)` or `select(mask, x, fill)`: `x` an
+/// f32 input read element for element, `mask` an i1 input broadcast onto the
+/// loop dimensions (each of its dimensions a loop dimension, or a unit
+/// dimension read at 0), `fill` a float constant. Causal masks (a constant
+/// `tril`), padding masks ([batch, keys]) and -inf or finite fills take this
+/// form.
+struct SoftmaxMask {
+  linalg::GenericOp op;
+  Value x, mask;
+  FloatAttr fill;
+  bool maskedWhen;  // The mask value that selects `fill`.
+  int64_t maskDims; // 4 bits per mask dimension: loop dimension or 0xF.
+};
+
+static std::optional<SoftmaxMask> matchSoftmaxMask(linalg::SoftmaxOp softmax) {
+  auto op = dyn_cast_or_null<linalg::GenericOp>(softmax->getPrevNode());
+  if (!op || !op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
+      op.getNumDpsInits() != 1 ||
+      op.getNumParallelLoops() != op.getNumLoops() || op.getNumLoops() > 15)
+    return std::nullopt;
+  Value buffer = op.getDpsInits()[0];
+  if (buffer != softmax.getInput() || !buffer.getDefiningOp<memref::AllocOp>())
+    return std::nullopt;
+  for (Operation *user : buffer.getUsers())
+    if (user != op && user != softmax && !isa<memref::DeallocOp>(user))
+      return std::nullopt;
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  if (!maps[2].isIdentity())
+    return std::nullopt;
+  Block &body = op.getRegion().front();
+  auto select = dyn_cast<arith::SelectOp>(&body.front());
+  if (!select || select->getNextNode() != body.getTerminator() ||
+      body.getTerminator()->getOperand(0) != select.getResult())
+    return std::nullopt;
+  auto maskArg = dyn_cast<BlockArgument>(select.getCondition());
+  if (!maskArg || maskArg.getOwner() != &body || maskArg.getArgNumber() >= 2)
+    return std::nullopt;
+  unsigned maskIndex = maskArg.getArgNumber(), xIndex = 1 - maskIndex;
+  SoftmaxMask match;
+  match.op = op;
+  match.mask = op.getDpsInputs()[maskIndex];
+  match.x = op.getDpsInputs()[xIndex];
+  Value xArg = body.getArgument(xIndex);
+  Value other;
+  if (select.getTrueValue() == xArg) {
+    match.maskedWhen = false;
+    other = select.getFalseValue();
+  } else if (select.getFalseValue() == xArg) {
+    match.maskedWhen = true;
+    other = select.getTrueValue();
+  } else {
+    return std::nullopt;
+  }
+  if (!matchPattern(other, m_Constant(&match.fill)) ||
+      !maps[xIndex].isIdentity())
+    return std::nullopt;
+  auto maskType = dyn_cast<MemRefType>(match.mask.getType());
+  if (!maskType || !maskType.getElementType().isInteger(1) ||
+      !isF32Memref(match.x))
+    return std::nullopt;
+  match.maskDims = 0;
+  for (auto [i, expr] : llvm::enumerate(maps[maskIndex].getResults())) {
+    int64_t dim;
+    if (auto d = dyn_cast<AffineDimExpr>(expr)) {
+      dim = d.getPosition();
+    } else if (auto c = dyn_cast<AffineConstantExpr>(expr);
+               c && c.getValue() == 0 && maskType.getDimSize(i) == 1) {
+      dim = 0xF;
+    } else {
+      return std::nullopt;
+    }
+    match.maskDims |= dim << (4 * i);
+  }
+  return match;
+}
+
 static void lowerSoftmax(linalg::SoftmaxOp op, RuntimeCallBuilder &calls,
                          IRRewriter &rewriter) {
   rewriter.setInsertionPoint(op);
+  int64_t axis = static_cast<int64_t>(op.getDimension());
+  if (std::optional<SoftmaxMask> mask = matchSoftmaxMask(op)) {
+    Value fill = arith::ConstantOp::create(
+        rewriter, op.getLoc(),
+        rewriter.getF32FloatAttr(mask->fill.getValueAsDouble()));
+    calls.call(rewriter, op.getLoc(), "lathe_rt_masked_softmax_f32",
+               {mask->x, mask->mask, op.getOutput(), fill},
+               {axis, mask->maskDims, mask->maskedWhen});
+    rewriter.eraseOp(op);
+    rewriter.eraseOp(mask->op);
+    return;
+  }
   calls.call(rewriter, op.getLoc(), "lathe_rt_softmax_f32",
-             {op.getInput(), op.getOutput()},
-             {static_cast<int64_t>(op.getDimension())});
+             {op.getInput(), op.getOutput()}, {axis});
   rewriter.eraseOp(op);
 }
 

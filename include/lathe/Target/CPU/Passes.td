@@ -19,8 +19,14 @@ def LatheCPUFormKernels : Pass<"lathe-cpu-form-kernels", "func::FuncOp"> {
     - an accumulating matmul (outs not a zero fill) keeps its accumulator as
       the `residual`;
     - element-wise `linalg.generic` consumers that add a bias broadcast over
-      rows, apply ReLU, or add a same-shape residual are absorbed into the
-      matmul's epilogue (oneDNN post-ops), one consumer at a time;
+      rows, apply ReLU or GELU, or add a same-shape residual are absorbed
+      into the matmul's epilogue (oneDNN post-ops), one consumer at a time.
+      GELU is recognised by its algebra, not its spelling: a run of
+      +, -, *, / by constants, fma and integer powers around one `math.erf`
+      or `math.tanh` is brought to a polynomial in x and that function and
+      compared with `0.5 x (1 + erf(x / sqrt(2)))` (`gelu`) and
+      `0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))` (`gelu_tanh`),
+      coefficients equal up to 1e-6 relative;
     - attention heads split or merged by `expand_shape` + rank-4
       `linalg.transpose` + `collapse_shape` become rank-4 `lathe.matmul`s
       that read and write the [batch, seq, heads, dim] layout in place
@@ -40,7 +46,8 @@ def LatheCPUFormKernels : Pass<"lathe-cpu-form-kernels", "func::FuncOp"> {
     - f32 `linalg.conv_2d_nchw_fchw` / `conv_2d_nhwc_hwcf` from a zero fill
       become `lathe.conv2d`; element-wise consumers that add a per-channel
       bias (rank 1, or `[F,1,1]` read at the channel loop as ONNX importers
-      write it) and/or apply ReLU (maximumf or compare+select) are absorbed
+      write it) and/or apply ReLU (maximumf or compare+select) or GELU (as
+      for matmuls) are absorbed
       as its bias and activation; an added same-shape tensor (a residual
       connection, before any ReLU) becomes its init with `accumulate`; a
       per-channel affine function of constants applied to its result
@@ -128,6 +135,11 @@ def LatheCPULowerToRuntime : Pass<"lathe-cpu-lower-to-runtime", "ModuleOp"> {
     goes); any other runs into a temporary added to the output afterwards. A matmul whose right operand is (a view of) a
     `memref.get_global` is flagged constant so the
     runtime pre-packs it once.
+    A softmax whose input the op right before writes, a buffer of its own,
+    with `select(mask, fill, x)` or `select(mask, x, fill)` (an i1 mask
+    broadcast onto the loop dimensions, a float constant fill: causal and
+    padding masks of attention) becomes one `lathe_rt_masked_softmax_f32`
+    call, and the select goes.
     `lathe.conv2d` becomes `lathe_rt_conv2d_f32` (bias and activation as
     post-ops; a constant filter is pre-packed once) or, with a pooling
     epilogue, `lathe_rt_conv2d_pool_f32`. f32 `linalg.pooling_{nchw,nhwc}_max`

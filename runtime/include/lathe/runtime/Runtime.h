@@ -333,6 +333,16 @@ void lathe_rt_layer_norm_f32(int64_t rankX, void *x, int64_t rankGamma,
 void lathe_rt_softmax_f32(int64_t rankIn, void *in, int64_t rankOut, void *out,
                           int64_t axis);
 
+/// out = softmax(where(mask == maskedWhen, fill, in)) along `axis`: masked
+/// and causal attention in one pass over cache-sized blocks of rows. `mask`
+/// is boolean (one byte per element, 0 or 1) and broadcast onto in's
+/// dimensions: its dimension i is in's dimension (maskDims >> 4i) & 0xF, or a
+/// unit dimension when that is 0xF. out has in's shape (it may be in itself).
+void lathe_rt_masked_softmax_f32(int64_t rankIn, void *in, int64_t rankMask,
+                                 void *mask, int64_t rankOut, void *out,
+                                 float fill, int64_t axis, int64_t maskDims,
+                                 int64_t maskedWhen);
+
 /// `layout` of the convolution calls: NCHW input / FCHW filter / NCHW output,
 /// or NHWC input / HWCF filter / NHWC output; with NCHW, the input and/or the
 /// output may instead be channel-blocked (oneDNN's nChw16c): a rank-5
