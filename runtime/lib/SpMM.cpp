@@ -260,41 +260,94 @@ void csrRows(const int64_t *rowPtr, const int64_t *colIdx, const float *vals,
 /// block), where the CSR kernel loads a row of x once per non-zero; the 4 x W
 /// accumulators stay in registers across blocks and CSR non-zeros, and y is
 /// written once.
-template <int W>
-LATHE_ALWAYS_INLINE void
+/// Vectors of 16, 8 and 4 floats (GCC/Clang vector extensions): written
+/// once, lowered to zmm, ymm or xmm registers by each variant's target.
+typedef float Vec16 __attribute__((vector_size(64), aligned(4)));
+typedef float Vec8 __attribute__((vector_size(32), aligned(4)));
+typedef float Vec4 __attribute__((vector_size(16), aligned(4)));
+
+template <typename V> LATHE_ALWAYS_INLINE V loadVec(const float *p) {
+  V v;
+  __builtin_memcpy(&v, p, sizeof(V));
+  return v;
+}
+
+/// Four rows of y, columns [f0, f0 + NV * lanes(V)): the tile row's dense
+/// 4 x 4 blocks (row-major, block b at blockVals + 16 b, first column
+/// blockCol[b]), then each row's remaining non-zeros (the filtered CSR). Per
+/// block, each of its four rows of x is loaded once and used by four FMAs
+/// (one per row of the block), where the CSR kernel loads a row of x once
+/// per non-zero; the 4 x NV accumulators stay in registers across blocks
+/// and CSR non-zeros, and y is written once. Explicit vectors: written as
+/// loops over scalars, the compiler unrolled them into scalar FMAs.
+template <typename V, int NV>
+LATHE_ALWAYS_INLINE bool
 microRowBlock(const int32_t *blockCol, const float *blockVals, int64_t nb,
               const int32_t *rowPtr, const int32_t *colIdx, const float *vals,
               int64_t r0, int64_t rows, const float *x, int64_t ldx, float *y,
               int64_t ldy, int64_t f0) {
   constexpr int B = LATHE_SPMM_MICRO_TILE;
-  float acc[B][W];
-  for (int i = 0; i < B; ++i)
-    for (int j = 0; j < W; ++j)
-      acc[i][j] = 0.f;
+  constexpr int L = sizeof(V) / sizeof(float);
+  // With one vector per row, a block's four FMAs into a row would wait for
+  // each other (4 cycles of latency each): two sets take even and odd
+  // columns of the block (and alternate non-zeros of the CSR rest).
+  constexpr int S = NV == 1 ? 2 : 1;
+  V acc[S][B][NV];
+  for (int u = 0; u < S; ++u)
+    for (int i = 0; i < B; ++i)
+      for (int v = 0; v < NV; ++v)
+        acc[u][i][v] = V{} * 0.f;
   for (int64_t b = 0; b < nb; ++b) {
     const float *a = blockVals + b * B * B;
     const float *xb = x + static_cast<int64_t>(blockCol[b]) * ldx + f0;
     for (int c = 0; c < B; ++c) {
-      const float *xr = xb + c * ldx;
+      V xv[NV];
+      for (int v = 0; v < NV; ++v)
+        xv[v] = loadVec<V>(xb + c * ldx + v * L);
       for (int i = 0; i < B; ++i) {
-        const float v = a[i * B + c];
-        for (int j = 0; j < W; ++j)
-          acc[i][j] += v * xr[j];
+        const float s = a[i * B + c];
+        for (int v = 0; v < NV; ++v)
+          acc[c % S][i][v] += s * xv[v];
       }
     }
   }
+  // The rows' remaining non-zeros, the four rows interleaved so that their
+  // accumulators form independent chains.
+  int64_t begin[B], len[B], maxLen = 0;
+  for (int i = 0; i < B; ++i) {
+    begin[i] = i < rows ? rowPtr[r0 + i] : 0;
+    len[i] = i < rows ? rowPtr[r0 + i + 1] - begin[i] : 0;
+    maxLen = std::max(maxLen, len[i]);
+  }
+  for (int64_t k = 0; k < maxLen; ++k) {
+    for (int i = 0; i < B; ++i) {
+      if (k >= len[i])
+        continue;
+      const float s = vals[begin[i] + k];
+      const float *xr = x + static_cast<int64_t>(colIdx[begin[i] + k]) * ldx + f0;
+      for (int v = 0; v < NV; ++v)
+        acc[k % S][i][v] += s * loadVec<V>(xr + v * L);
+    }
+  }
+  // NaN or Inf in a sum (x - x is then NaN, which compares unequal to 0).
+  V bad = V{} * 0.f;
   for (int i = 0; i < B; ++i) {
     if (i >= rows)
       break;
-    for (int64_t k = rowPtr[r0 + i]; k < rowPtr[r0 + i + 1]; ++k) {
-      const float v = vals[k];
-      const float *xr = x + static_cast<int64_t>(colIdx[k]) * ldx + f0;
-      for (int j = 0; j < W; ++j)
-        acc[i][j] += v * xr[j];
+    for (int v = 0; v < NV; ++v) {
+      V sum = acc[0][i][v];
+      if constexpr (S > 1)
+        sum += acc[1][i][v];
+      bad += sum - sum;
+      __builtin_memcpy(y + (r0 + i) * ldy + f0 + v * L, &sum, sizeof(V));
     }
-    for (int j = 0; j < W; ++j)
-      y[(r0 + i) * ldy + f0 + j] = acc[i][j];
   }
+  float lanes[L];
+  __builtin_memcpy(lanes, &bad, sizeof(V));
+  bool nonFinite = false;
+  for (int l = 0; l < L; ++l)
+    nonFinite |= lanes[l] != 0.f;
+  return nonFinite;
 }
 
 /// The operands of the micro-tile engine on one plan.
@@ -307,33 +360,54 @@ struct MicroArgs {
   int64_t ldx;
   float *y;
   int64_t ldy, f, numRows;
+  /// Per tile row: set when a sum of the kernel is NaN or Inf.
+  char *nonFinite;
 };
 
 /// Tile rows [tr0, tr1), widest register block first (WMax fits the
 /// variant's register file: 4 x WMax accumulators).
-template <int WMax>
+/// Tile rows [tr0, tr1), widest register block first: NV vectors of V (the
+/// variant's widest) per row, then one V, then narrower vectors and single
+/// columns.
+template <typename V, int NV>
 LATHE_ALWAYS_INLINE void microRowsImpl(const MicroArgs &m, int64_t tr0,
                                        int64_t tr1) {
   constexpr int B = LATHE_SPMM_MICRO_TILE;
+  constexpr int L = sizeof(V) / sizeof(float);
   for (int64_t tr = tr0; tr < tr1; ++tr) {
     int64_t r0 = tr * B, rows = std::min<int64_t>(B, m.numRows - r0);
     int64_t b0 = m.blockPtr[tr], nb = m.blockPtr[tr + 1] - b0;
     const int32_t *bc = m.blockCol + b0;
     const float *bv = m.blockVals + b0 * B * B;
+    if (nb == 0) {
+      // No block in this tile row: the CSR kernel's own register blocking.
+      csrRowsImpl(m.rowPtr, m.colIdx, m.vals, m.x, m.ldx, m.y, m.ldy, m.f, r0,
+                  r0 + rows);
+      continue;
+    }
     int64_t f0 = 0;
-    auto run = [&](auto width) {
-      constexpr int w = decltype(width)::value;
-      for (; f0 + w <= m.f; f0 += w)
-        microRowBlock<w>(bc, bv, nb, m.rowPtr, m.colIdx, m.vals, r0, rows, m.x,
-                         m.ldx, m.y, m.ldy, f0);
-    };
-    run(std::integral_constant<int, WMax>());
-    if constexpr (WMax > 16)
-      run(std::integral_constant<int, 16>());
-    if constexpr (WMax > 8)
-      run(std::integral_constant<int, 8>());
-    run(std::integral_constant<int, 4>());
-    run(std::integral_constant<int, 1>());
+    bool bad = false;
+    // No lambdas here: a lambda's body would not inherit the variant's
+    // target attribute.
+    for (; f0 + NV * L <= m.f; f0 += NV * L)
+      bad |= microRowBlock<V, NV>(bc, bv, nb, m.rowPtr, m.colIdx, m.vals, r0, rows,
+                           m.x, m.ldx, m.y, m.ldy, f0);
+    if constexpr (NV > 1)
+      for (; f0 + L <= m.f; f0 += L)
+        bad |= microRowBlock<V, 1>(bc, bv, nb, m.rowPtr, m.colIdx, m.vals, r0, rows,
+                            m.x, m.ldx, m.y, m.ldy, f0);
+    if constexpr (L > 8)
+      for (; f0 + 8 <= m.f; f0 += 8)
+        bad |= microRowBlock<Vec8, 1>(bc, bv, nb, m.rowPtr, m.colIdx, m.vals, r0,
+                               rows, m.x, m.ldx, m.y, m.ldy, f0);
+    if constexpr (L > 4)
+      for (; f0 + 4 <= m.f; f0 += 4)
+        bad |= microRowBlock<Vec4, 1>(bc, bv, nb, m.rowPtr, m.colIdx, m.vals, r0,
+                               rows, m.x, m.ldx, m.y, m.ldy, f0);
+    for (; f0 < m.f; ++f0)
+      bad |= microRowBlock<float, 1>(bc, bv, nb, m.rowPtr, m.colIdx, m.vals, r0, rows,
+                              m.x, m.ldx, m.y, m.ldy, f0);
+    m.nonFinite[tr] = bad;
   }
 }
 
@@ -343,14 +417,14 @@ LATHE_ALWAYS_INLINE void microRowsImpl(const MicroArgs &m, int64_t tr0,
 // leaves room for x and the broadcast block values.
 __attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma"))) void
 microRowsAvx512(const MicroArgs &m, int64_t tr0, int64_t tr1) {
-  microRowsImpl<64>(m, tr0, tr1);
+  microRowsImpl<Vec16, 4>(m, tr0, tr1);
 }
 __attribute__((target("avx2,fma"))) void
 microRowsAvx2(const MicroArgs &m, int64_t tr0, int64_t tr1) {
-  microRowsImpl<16>(m, tr0, tr1);
+  microRowsImpl<Vec8, 2>(m, tr0, tr1);
 }
 void microRowsBaseline(const MicroArgs &m, int64_t tr0, int64_t tr1) {
-  microRowsImpl<8>(m, tr0, tr1);
+  microRowsImpl<Vec4, 2>(m, tr0, tr1);
 }
 
 std::atomic<int> microIsaCap{-1};
@@ -851,82 +925,46 @@ PlanCache &planCache() {
 /// The micro-tile engine's execution of `plan` (tile rows of 4 over the
 /// threads). A dense block holds A's absent entries as zeros, and 0 * NaN
 /// is NaN where the aggregation sums stored entries only: a tile row whose
-/// blocks read a row of x holding NaN or Inf runs on the stored entries one
-/// by one instead (a scan of the x rows the blocks read, once per call).
+/// sums come out NaN or Inf (checked in the kernel's registers) is
+/// recomputed on the stored entries one by one. (Scanning x instead cost a
+/// pass over it per call.)
 void runMicro(const TilePlan &plan, const float *xd, int64_t ldx, float *yd,
               int64_t ldy, int64_t f) {
   constexpr int64_t B = LATHE_SPMM_MICRO_TILE;
   const int64_t tileRows = (plan.numRows + B - 1) / B;
-  const int64_t tileCols = (plan.numCols + B - 1) / B;
-  std::vector<char> nonFinite;
-  if (plan.blockCol.size() != 0) {
-    nonFinite.assign(static_cast<size_t>(tileCols), 0);
-    std::vector<char> used(static_cast<size_t>(tileCols), 0);
-    for (size_t b = 0; b < plan.blockCol.size(); ++b)
-      used[plan.blockCol[b] / B] = 1;
-    for (int64_t tc = 0; tc < tileCols; ++tc) {
-      if (!used[tc])
-        continue;
-      bool finite = true;
-      for (int64_t c = tc * B; finite && c < (tc + 1) * B; ++c)
-        finite = allFinite(maxAbs(xd + c * ldx, f));
-      nonFinite[tc] = !finite;
-    }
-  }
-  MicroArgs m{plan.blockPtr.data(),
-              plan.blockCol.data(),
-              plan.blockVals.data(),
-              plan.rowPtr.data(),
-              plan.colIdx.data(),
-              plan.values.data(),
-              xd,
-              ldx,
-              yd,
-              ldy,
-              f,
-              plan.numRows};
+  std::vector<char> nonFinite(static_cast<size_t>(tileRows), 0);
+  MicroArgs m{plan.blockPtr.data(), plan.blockCol.data(),
+              plan.blockVals.data(), plan.rowPtr.data(),
+              plan.colIdx.data(), plan.values.data(), xd, ldx, yd, ldy, f,
+              plan.numRows, nonFinite.data()};
   const int isa = microIsa();
   int64_t avg = std::max<int64_t>(1, 2 * plan.flopsPerColumn / tileRows);
-  int64_t grain = std::clamp<int64_t>(4096 / (avg * std::max<int64_t>(1, f)), 1,
-                                      std::max<int64_t>(1, tileRows / 32));
-  parallelChunks(tileRows, grain, 2 * plan.flopsPerColumn * f,
-                 [&](int64_t tr0, int64_t tr1) {
-                   for (int64_t tr = tr0; tr < tr1;) {
-                     // Runs of tile rows whose blocks read finite x go to the
-                     // kernel.
-                     int64_t end = tr;
-                     auto seesNonFinite = [&](int64_t row) {
-                       for (int32_t b = plan.blockPtr[row];
-                            b < plan.blockPtr[row + 1]; ++b)
-                         if (nonFinite[plan.blockCol[b] / B])
-                           return true;
-                       return false;
-                     };
-                     while (end < tr1 && !seesNonFinite(end))
-                       ++end;
-                     if (end > tr) {
-                       microRows(isa, m, tr, end);
-                       tr = end;
-                       continue;
-                     }
-                     int64_t r0 = tr * B, r1 = std::min(plan.numRows, r0 + B);
-                     csrRows(plan.rowPtr.data(), plan.colIdx.data(),
-                             plan.values.data(), xd, ldx, yd, ldy, f, r0, r1);
-                     for (int32_t b = plan.blockPtr[tr];
-                          b < plan.blockPtr[tr + 1]; ++b)
-                       for (int64_t i = 0; i < B; ++i)
-                         for (int64_t j = 0; j < B; ++j) {
-                           float a = plan.blockVals[b * B * B + i * B + j];
-                           if (a == 0.f)
-                             continue;
-                           const float *xr = xd + (plan.blockCol[b] + j) * ldx;
-                           float *yr = yd + (r0 + i) * ldy;
-                           for (int64_t c = 0; c < f; ++c)
-                             yr[c] += a * xr[c];
-                         }
-                     ++tr;
-                   }
-                 });
+  int64_t grain =
+      std::clamp<int64_t>(16384 / (avg * std::max<int64_t>(1, f)), 1,
+                          std::max<int64_t>(1, tileRows / 32));
+  parallelChunks(
+      tileRows, grain, 2 * plan.flopsPerColumn * f,
+      [&](int64_t tr0, int64_t tr1) {
+        microRows(isa, m, tr0, tr1);
+        for (int64_t tr = tr0; tr < tr1; ++tr) {
+          if (!nonFinite[tr])
+            continue;
+          int64_t r0 = tr * B, r1 = std::min(plan.numRows, r0 + B);
+          csrRows(plan.rowPtr.data(), plan.colIdx.data(), plan.values.data(),
+                  xd, ldx, yd, ldy, f, r0, r1);
+          for (int32_t b = plan.blockPtr[tr]; b < plan.blockPtr[tr + 1]; ++b)
+            for (int64_t i = 0; i < B; ++i)
+              for (int64_t j = 0; j < B; ++j) {
+                float a = plan.blockVals[b * B * B + i * B + j];
+                if (a == 0.f)
+                  continue;
+                const float *xr = xd + (plan.blockCol[b] + j) * ldx;
+                float *yr = yd + (r0 + i) * ldy;
+                for (int64_t c = 0; c < f; ++c)
+                  yr[c] += a * xr[c];
+              }
+        }
+      });
 }
 
 void runPlan(const TilePlan &plan, const Matrix &x, const Matrix &y) {
