@@ -295,8 +295,8 @@ microRowBlock(const int32_t *blockCol, const float *blockVals, int64_t nb,
   V acc[S][B][NV];
   for (int i = 0; i < B; ++i)
     for (int v = 0; v < NV; ++v) {
-      acc[0][i][v] = i < rows ? loadVec<V>(y + (r0 + i) * ldy + f0 + v * L)
-                              : V{} * 0.f;
+      acc[0][i][v] =
+          i < rows ? loadVec<V>(y + (r0 + i) * ldy + f0 + v * L) : V{} * 0.f;
       if constexpr (S > 1)
         acc[1][i][v] = V{} * 0.f;
     }
@@ -376,8 +376,8 @@ LATHE_ALWAYS_INLINE void microRowsImpl(const MicroArgs &m, int64_t tr0,
                                   f0);
     if constexpr (NV > 1)
       for (; f0 + L <= m.f; f0 += L)
-        bad |= microRowBlock<V, 1>(bc, bv, nb, r0, rows, m.x, m.ldx, m.y,
-                                   m.ldy, f0);
+        bad |= microRowBlock<V, 1>(bc, bv, nb, r0, rows, m.x, m.ldx, m.y, m.ldy,
+                                   f0);
     if constexpr (L > 8)
       for (; f0 + 8 <= m.f; f0 += 8)
         bad |= microRowBlock<Vec8, 1>(bc, bv, nb, r0, rows, m.x, m.ldx, m.y,
@@ -915,38 +915,46 @@ void runMicro(const TilePlan &plan, const float *xd, int64_t ldx, float *yd,
   constexpr int64_t B = LATHE_SPMM_MICRO_TILE;
   const int64_t tileRows = (plan.numRows + B - 1) / B;
   std::vector<char> nonFinite(static_cast<size_t>(tileRows), 0);
-  MicroArgs m{plan.blockPtr.data(), plan.blockCol.data(),
-              plan.blockVals.data(), plan.rowPtr.data(),
-              plan.colIdx.data(), plan.values.data(), xd, ldx, yd, ldy, f,
-              plan.numRows, nonFinite.data()};
+  MicroArgs m{plan.blockPtr.data(),
+              plan.blockCol.data(),
+              plan.blockVals.data(),
+              plan.rowPtr.data(),
+              plan.colIdx.data(),
+              plan.values.data(),
+              xd,
+              ldx,
+              yd,
+              ldy,
+              f,
+              plan.numRows,
+              nonFinite.data()};
   const int isa = microIsa();
   int64_t avg = std::max<int64_t>(1, 2 * plan.flopsPerColumn / tileRows);
-  int64_t grain =
-      std::clamp<int64_t>(16384 / (avg * std::max<int64_t>(1, f)), 1,
-                          std::max<int64_t>(1, tileRows / 32));
-  parallelChunks(
-      tileRows, grain, 2 * plan.flopsPerColumn * f,
-      [&](int64_t tr0, int64_t tr1) {
-        microRows(isa, m, tr0, tr1);
-        for (int64_t tr = tr0; tr < tr1; ++tr) {
-          if (!nonFinite[tr])
-            continue;
-          int64_t r0 = tr * B, r1 = std::min(plan.numRows, r0 + B);
-          csrRows(plan.rowPtr.data(), plan.colIdx.data(), plan.values.data(),
-                  xd, ldx, yd, ldy, f, r0, r1);
-          for (int32_t b = plan.blockPtr[tr]; b < plan.blockPtr[tr + 1]; ++b)
-            for (int64_t i = 0; i < B; ++i)
-              for (int64_t j = 0; j < B; ++j) {
-                float a = plan.blockVals[b * B * B + i * B + j];
-                if (a == 0.f)
-                  continue;
-                const float *xr = xd + (plan.blockCol[b] + j) * ldx;
-                float *yr = yd + (r0 + i) * ldy;
-                for (int64_t c = 0; c < f; ++c)
-                  yr[c] += a * xr[c];
-              }
-        }
-      });
+  int64_t grain = std::clamp<int64_t>(16384 / (avg * std::max<int64_t>(1, f)),
+                                      1, std::max<int64_t>(1, tileRows / 32));
+  parallelChunks(tileRows, grain, 2 * plan.flopsPerColumn * f,
+                 [&](int64_t tr0, int64_t tr1) {
+                   microRows(isa, m, tr0, tr1);
+                   for (int64_t tr = tr0; tr < tr1; ++tr) {
+                     if (!nonFinite[tr])
+                       continue;
+                     int64_t r0 = tr * B, r1 = std::min(plan.numRows, r0 + B);
+                     csrRows(plan.rowPtr.data(), plan.colIdx.data(),
+                             plan.values.data(), xd, ldx, yd, ldy, f, r0, r1);
+                     for (int32_t b = plan.blockPtr[tr];
+                          b < plan.blockPtr[tr + 1]; ++b)
+                       for (int64_t i = 0; i < B; ++i)
+                         for (int64_t j = 0; j < B; ++j) {
+                           float a = plan.blockVals[b * B * B + i * B + j];
+                           if (a == 0.f)
+                             continue;
+                           const float *xr = xd + (plan.blockCol[b] + j) * ldx;
+                           float *yr = yd + (r0 + i) * ldy;
+                           for (int64_t c = 0; c < f; ++c)
+                             yr[c] += a * xr[c];
+                         }
+                   }
+                 });
 }
 
 void runPlan(const TilePlan &plan, const Matrix &x, const Matrix &y) {

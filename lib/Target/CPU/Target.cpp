@@ -103,7 +103,8 @@ DictionaryAttr sparseGCNTable(Builder &b) {
       // A tile goes to the GEMM only when predicted >= 15% faster there:
       // twice the run-to-run spread of the measured ratios.
       b.getNamedAttr("safety_margin", b.getF64FloatAttr(1.15)),
-      b.getNamedAttr("micro_tile", b.getI64IntegerAttr(int64_t(LATHE_SPMM_MICRO_TILE))),
+      b.getNamedAttr("micro_tile",
+                     b.getI64IntegerAttr(int64_t(LATHE_SPMM_MICRO_TILE))),
       b.getNamedAttr("micro_gflops", b.getDenseF64ArrayAttr(microGemm)),
       b.getNamedAttr("micro_csr_gflops", b.getDenseF64ArrayAttr(microCsr)),
   });

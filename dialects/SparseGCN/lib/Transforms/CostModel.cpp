@@ -114,6 +114,6 @@ double TileCostModel::microThresholdAnyWidth() const {
 
 double TileCostModel::microSeconds(int64_t elements, int64_t width,
                                    int64_t numCols) const {
-  return 2.0 * double(elements) * microBreakEvenDensity(width) *
-         double(width) / (spmmGflops(width, numCols) * 1e9);
+  return 2.0 * double(elements) * microBreakEvenDensity(width) * double(width) /
+         (spmmGflops(width, numCols) * 1e9);
 }
