@@ -3,6 +3,8 @@
 
     bench/sparsegcn                                   (repository root, after the build; no args)
     /usr/bin/python3 bench/sparsegcn.py --calibrate --threads 1  (re-measures the cost-model table)
+    /usr/bin/python3 bench/sparsegcn.py --calibrate-micro        (only the micro-tile engine's rows)
+    /usr/bin/python3 bench/sparsegcn.py --micro-sweep            (micro-tile engine vs CSR, CPU time)
 
 Inputs (../shared/data or $LATHE_DATA; a missing one is an error naming the path), all used as
 graphs: the symmetrised 0/1 pattern without self loops, GCN-normalised Â = D^-1/2 (A+I) D^-1/2,
@@ -687,6 +689,48 @@ def calibrate_micro(rt, rounds):
     print(f"static const double microCsr[] = {{{fmt(csr[f] for f in CAL_WIDTHS)}}};")
 
 
+def micro_sweep(rt, names, widths, thresholds, rounds):
+    """The micro-tile engine against the CSR kernel on real inputs, one thread, in CPU time
+    per call (time.thread_time over batches of calls: robust to the other jobs' preemption
+    on a shared machine, not to their cache traffic), best of `rounds` interleaved batches:
+    the CSR kernel, then the tiled kernel with LATHE_SPMM_MICRO classifying micro tiles at
+    each threshold (> 1: no dense tile, the micro plan's own overhead)."""
+    rt.lib.lathe_rt_set_num_threads(1)
+    inputs, _ = load_inputs()
+    print(f"CPU time per call, us, one thread, best of {rounds} interleaved batches "
+          f"(load average {os.getloadavg()[0]:.0f}):\n")
+    print("| input | F | CSR | " + " | ".join(f"micro >= {t:g}" for t in thresholds) + " |")
+    print("|---|---|---|" + "---|" * len(thresholds))
+    for name in names:
+        a = inputs[name]
+        n = a.shape[0]
+        for f in widths:
+            x = lathe_spmm.aligned_copy(
+                np.random.default_rng(f).standard_normal((n, f)).astype(np.float32))
+            ys = [lathe_spmm.aligned_empty((n, f)) for _ in range(len(thresholds) + 1)]
+            fns = {"csr": rt.csr_call(a, x, ys[0], flags=lathe_spmm.CONST_A)}
+            for i, t in enumerate(thresholds):
+                fns[t] = rt.tiled_call(a, x, ys[i + 1], lathe_spmm.MICRO_TILE, threshold=t,
+                                       flags=lathe_spmm.CONST_A | lathe_spmm.MICRO)
+            ref = a.astype(np.float64) @ x.astype(np.float64)
+            for (k, fn), y in zip(fns.items(), ys):
+                fn()
+                rt.check()
+                check(f"micro sweep {k}", y, ref, f"{name}, F={f}")
+            reps = max(20, int(2e8 / (a.nnz * f)))
+            best = {k: float("inf") for k in fns}
+            for _ in range(rounds):
+                for k, fn in fns.items():
+                    t0 = time.thread_time()
+                    for _ in range(reps):
+                        fn()
+                    best[k] = min(best[k], (time.thread_time() - t0) / reps)
+            rt.lib.lathe_rt_spmm_clear_plans()
+            print(f"| {name} | {f} | {best['csr'] * 1e6:.1f} | " +
+                  " | ".join(f"{best[t] * 1e6:.1f} ({best['csr'] / best[t]:.2f}x)"
+                             for t in thresholds) + " |", flush=True)
+
+
 def main():
     p = argparse.ArgumentParser(description="H-GCN aggregation on real graphs vs MKL, scipy, "
                                 "torch (no arguments: the full benchmark)")
@@ -694,6 +738,9 @@ def main():
                    help="re-measure the cost-model table instead (Debian's Python, no peers)")
     p.add_argument("--calibrate-micro", action="store_true",
                    help="re-measure only the micro-tile engine's rows of the table")
+    p.add_argument("--micro-sweep", action="store_true",
+                   help="the micro-tile engine against the CSR kernel at several thresholds "
+                   "(CPU time, one thread; --graphs, --widths)")
     p.add_argument("--threads", type=int, default=1, help="threads of --calibrate")
     p.add_argument("--rounds", type=int, default=9,
                    help="interleaved timing rounds (calibration: rounds per cell)")
@@ -713,6 +760,11 @@ def main():
         if args.calibrate:
             calibrate(rt, args.rounds)
         calibrate_micro(rt, args.rounds)
+        return
+    if args.micro_sweep:
+        micro_sweep(lathe_spmm.Runtime(lib), (args.graphs or "bcsstk13,jagmesh7").split(","),
+                    [int(w) for w in (args.widths or "16,64,256").split(",")],
+                    [1.01, 1.0, 0.875, 0.75, 0.625], 7)
         return
     t0 = time.time()
     enter_venv()
