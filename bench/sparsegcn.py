@@ -3,6 +3,8 @@
 
     bench/sparsegcn                                   (repository root, after the build; no args)
     /usr/bin/python3 bench/sparsegcn.py --calibrate --threads 1  (re-measures the cost-model table)
+    /usr/bin/python3 bench/sparsegcn.py --calibrate-micro        (only the micro-tile engine's rows)
+    /usr/bin/python3 bench/sparsegcn.py --micro-sweep            (micro-tile engine vs CSR, CPU time)
 
 Inputs (../shared/data or $LATHE_DATA; a missing one is an error naming the path), all used as
 graphs: the symmetrised 0/1 pattern without self loops, GCN-normalised Â = D^-1/2 (A+I) D^-1/2,
@@ -18,10 +20,14 @@ its decision parsed from the output IR (reordering, tile size, tile classes), th
 entry points that lathe-run calls, through ctypes (build/lib/libLatheRuntime.so, the adjacency
 flagged constant so tile plans are built once, outside the timing):
   hybrid     the pass's choice: the CSR kernel where it kept sparsegcn.aggregate (no dense
-             tile), else the tiled kernel with its classes and permutation
+             tile), the tiled kernel with its classes and permutation where it chose T x T
+             tiles for oneDNN's sgemm, or the tiled kernel with the micro-tile engine
+             (LATHE_SPMM_MICRO, T = 4, the runtime classifying at the pass's threshold) where
+             it chose that engine
   sparse     all-sparse: the tiled kernel on the same (reordered) matrix and tile size, every
              non-empty tile sparse
-  dense      all-dense: the same, every non-empty tile dense (oneDNN sgemm; empty tiles skipped)
+  dense      all-dense: the same, every non-empty tile dense (oneDNN sgemm, or the micro-tile
+             engine where the pass chose it; empty tiles skipped)
   rcm        (for reference) the all-sparse tiled kernel on the RCM-ordered matrix with its
              permutation operand: the ordering's locality gain minus the per-call gather of X
              and scatter of Y
@@ -212,7 +218,8 @@ def parse_dense(text, name, dtype):
 
 
 def pass_decision(a, width, tmp, tag):
-    """dict(tile, classes (int8 or None when kept), perm (or None), decision text)."""
+    """dict(tile, classes (int8 or None when kept or micro), micro (the micro-tile engine's
+    threshold, or None), perm (or None), decision text)."""
     n, nnz = a.shape[0], a.nnz
     src = os.path.join(tmp, f"{tag}.mlir")
     with open(src, "w") as f:
@@ -236,17 +243,34 @@ def pass_decision(a, width, tmp, tag):
     decision = re.search(r"lathe.decision = \{([^}]*)\}", text).group(1)
     res = {"decision": decision, "compile_s": compile_s,
            "tile": int(re.search(r"tile_size = (\d+) : i64", decision).group(1)),
-           "classes": None, "perm": None,
+           "classes": None, "perm": None, "micro": None,
+           "micro_tiles_dense": int(re.search(r"micro_tiles_dense = (\d+)", decision).group(1))
+           if "micro_tiles_dense" in decision else 0,
            "reorder": re.search(r'reorder = "([^"]*)"', decision).group(1),
            "predicted": re.search(r'reorder_predicted = "([^"]*)"', decision).group(1)}
     m = re.search(r"sparsegcn.tiled_aggregate.*?permutation\(%([\w]+) :", text, re.S)
     if m:
         res["perm"] = parse_dense(text, m.group(1), np.int64)
-    if "sparsegcn.tiled_aggregate" in text:
+    if 'dense_engine = "micro_bsr"' in text:
+        res["micro"] = float(re.search(r"dense_threshold = ([-+.e\d]+)", decision).group(1))
+    elif "sparsegcn.tiled_aggregate" in text:
         res["classes"] = np.array(
             [int(c) for c in re.search(r"tile_classes = array<i8: ([^>]*)>", text)
              .group(1).split(",")], np.int8)
     return res
+
+
+def micro_classes(a, tile, threshold):
+    """The tile classes the runtime derives for the micro-tile engine (LATHE_SPMM_MICRO with
+    runtime classification): dense for whole tiles of density >= threshold."""
+    n = a.shape[0]
+    g = (n + tile - 1) // tile
+    coo = a.tocoo()
+    counts = np.bincount((coo.row // tile) * g + coo.col // tile, minlength=g * g)
+    whole = np.zeros((g, g), bool)
+    whole[: n // tile, : n // tile] = True
+    dense = whole.ravel() & (counts > 0) & (counts >= threshold * tile * tile - 1e-9)
+    return np.where(dense, 2, (counts > 0).astype(np.int8)).astype(np.int8)
 
 
 def nonempty_tiles(a, tile):
@@ -407,8 +431,19 @@ def run(args, rt):
                 def tiled(y, classes):
                     return rt.tiled_call(b, x, y, tile, classes=classes,
                                          flags=lathe_spmm.CONST_A, perm=perm32)
-                hybrid = (rt.csr_call(a, x, ys["hybrid"], flags=lathe_spmm.CONST_A)
-                          if dec["classes"] is None else tiled(ys["hybrid"], dec["classes"]))
+                micro = dec["micro"] is not None
+                kept = dec["classes"] is None and not micro
+                # With the micro-tile engine the single engines are the CSR kernel and the
+                # micro-tile engine on every non-empty tile (both in the tiled kernel at T = 4).
+                dense_flags = lathe_spmm.CONST_A | (lathe_spmm.MICRO if micro else 0)
+                if micro:
+                    hybrid = rt.tiled_call(b, x, ys["hybrid"], tile, threshold=dec["micro"],
+                                           flags=lathe_spmm.CONST_A | lathe_spmm.MICRO,
+                                           perm=perm32)
+                elif kept:
+                    hybrid = rt.csr_call(a, x, ys["hybrid"], flags=lathe_spmm.CONST_A)
+                else:
+                    hybrid = tiled(ys["hybrid"], dec["classes"])
                 # The CSR kernel on the RCM order (the ordering that localises X best),
                 # with the per-call gather of X and scatter of Y a permutation costs.
                 rcm_b, rcm_perm = rcm_graph
@@ -418,7 +453,9 @@ def run(args, rt):
                        "rcm": rt.tiled_call(rcm_b, x, ys["rcm"], tile,
                                             classes=nonempty_tiles(rcm_b, tile),
                                             flags=lathe_spmm.CONST_A, perm=rcm_perm),
-                       "dense": tiled(ys["dense"], (nonempty * 2).astype(np.int8)),
+                       "dense": rt.tiled_call(b, x, ys["dense"], tile,
+                                              classes=(nonempty * 2).astype(np.int8),
+                                              flags=dense_flags, perm=perm32),
                        "mkl2": lambda: (mkl_if.mkl_set_num_threads(THREADS),
                                         dot_product_mkl(a, x))[1],
                        "mkl1": lambda: (mkl_if.mkl_set_num_threads(1),
@@ -444,13 +481,16 @@ def run(args, rt):
                 # on a loaded machine can take milliseconds; its 1-thread time is kept too and
                 # the faster of the two is the baseline.
                 t["mkl"] = min(t["mkl2"], t["mkl1"])
-                classes = dec["classes"] if dec["classes"] is not None else nonempty
+                classes = (micro_classes(b, tile, dec["micro"]) if micro else
+                           dec["classes"] if dec["classes"] is not None else nonempty)
                 hist = [int((classes == c).sum()) for c in range(3)]
                 rows.append(dict(name=name, f=f, t=t, tile=tile, hist=hist,
-                                 kept=dec["classes"] is None, reorder=dec["reorder"]))
+                                 kept=kept, micro=micro, reorder=dec["reorder"],
+                                 micro_dense=dec["micro_tiles_dense"]))
                 best_single = min(t["sparse"], t["dense"])
                 print(f"  F={f:<3} tile {tile}, tiles empty/sparse/dense {hist[0]}/{hist[1]}/"
-                      f"{hist[2]}{' (kept sparsegcn.aggregate)' if dec['classes'] is None else ''};"
+                      f"{hist[2]}{' (kept sparsegcn.aggregate)' if kept else ''}"
+                      f"{' (micro-tile engine)' if micro else ''};"
                       f" reorder: {dec['reorder']}", flush=True)
                 print("        " + "  ".join(f"{k} {v * 1e3:.4f}" for k, v in t.items()) + " ms")
                 print(f"        hybrid: x{t['mkl'] / t['hybrid']:.2f} vs MKL, "
@@ -473,7 +513,8 @@ def run(args, rt):
     for r in rows:
         t = r["t"]
         ms = lambda k: f"{t[k] * 1e3:.4g}"  # noqa: E731
-        cls = "kept" if r["kept"] else "/".join(map(str, r["hist"]))
+        cls = ("kept" if r["kept"] else
+               ("micro " if r["micro"] else "") + "/".join(map(str, r["hist"])))
         print(f"| {r['name']} | {r['f']} | {r['tile']}, {cls} | {r['reorder'].split(' ')[0]} | "
               f"{ms('hybrid')} | {ms('sparse')} | {ms('dense')} | {ms('rcm')} | {ms('mkl2')} | "
               f"{ms('mkl1')} | "
@@ -602,11 +643,104 @@ def calibrate(rt, rounds):
         print(f"constexpr double {name}[] = {{{fmt(whole[label, f] for f in CAL_WIDTHS)}}};")
 
 
+def calibrate_micro(rt, rounds):
+    """Prints the micro-tile engine's rows of the table (lib/Target/CPU/Target.cpp): on a
+    2048-node matrix whose every tile row of 4 holds 10 full 4 x 4 tiles at random tile
+    columns (82k non-zeros, about bcsstk13's count), interleaved rounds (best_times) of
+      micro   the tiled kernel with LATHE_SPMM_MICRO, every tile dense (the register-blocked
+              4 x 4 engine), and
+      csr     the CSR kernel on the same non-zeros,
+    on 64-byte-aligned X and Y. Rates are GFLOP/s of 2·nnz·F; their ratio csr / micro is
+    the micro engine's break-even density (a 4 x 4 tile with that share of its 16 entries
+    stored costs the same on both engines)."""
+    n, per_row, b = 2048, 10, lathe_spmm.MICRO_TILE
+    rng = np.random.default_rng(1)
+    g = n // b
+    rows, cols = [], []
+    for tr in range(g):
+        for tc in rng.choice(g, per_row, replace=False):
+            r, c = np.meshgrid(np.arange(b) + tr * b, np.arange(b) + tc * b, indexing="ij")
+            rows.append(r.ravel())
+            cols.append(c.ravel())
+    rows, cols = np.concatenate(rows), np.concatenate(cols)
+    a = sp.csr_matrix((rng.random(rows.size).astype(np.float32) + 0.5, (rows, cols)),
+                      shape=(n, n))
+    a.sum_duplicates()
+    a.indptr, a.indices = a.indptr.astype(np.int32), a.indices.astype(np.int32)
+    micro, csr = {}, {}
+    print(f"micro-tile engine: {n} nodes, {a.nnz} non-zeros in full 4 x 4 tiles; threads "
+          f"{rt.lib.lathe_rt_get_num_threads()}; columns: micro GFLOP/s, CSR GFLOP/s, "
+          "break-even density", flush=True)
+    for f in CAL_WIDTHS:
+        x = lathe_spmm.aligned_copy(rng.random((n, f), np.float32))
+        ym, yc = lathe_spmm.aligned_empty((n, f)), lathe_spmm.aligned_empty((n, f))
+        fns = {"micro": rt.tiled_call(a, x, ym, b, threshold=0.0,
+                                      flags=lathe_spmm.CONST_A | lathe_spmm.MICRO),
+               "csr": rt.csr_call(a, x, yc, flags=lathe_spmm.CONST_A)}
+        s = best_times(fns, rounds=rounds)
+        rt.check()
+        micro[f] = 2 * a.nnz * f / s["micro"] / 1e9
+        csr[f] = 2 * a.nnz * f / s["csr"] / 1e9
+        print(f"  F={f:<4} {micro[f]:7.1f} {csr[f]:7.1f} {csr[f] / micro[f]:6.3f}", flush=True)
+    rt.lib.lathe_rt_spmm_clear_plans()
+    fmt = lambda vals: ", ".join(f"{v:.1f}" for v in vals)  # noqa: E731
+    print("\n// Paste into Target.cpp (sparseGCNTable):")
+    print(f"static const double microGemm[] = {{{fmt(micro[f] for f in CAL_WIDTHS)}}};")
+    print(f"static const double microCsr[] = {{{fmt(csr[f] for f in CAL_WIDTHS)}}};")
+
+
+def micro_sweep(rt, names, widths, thresholds, rounds):
+    """The micro-tile engine against the CSR kernel on real inputs, one thread, in CPU time
+    per call (time.thread_time over batches of calls: robust to the other jobs' preemption
+    on a shared machine, not to their cache traffic), best of `rounds` interleaved batches:
+    the CSR kernel, then the tiled kernel with LATHE_SPMM_MICRO classifying micro tiles at
+    each threshold (> 1: no dense tile, the micro plan's own overhead)."""
+    rt.lib.lathe_rt_set_num_threads(1)
+    inputs, _ = load_inputs()
+    print(f"CPU time per call, us, one thread, best of {rounds} interleaved batches "
+          f"(load average {os.getloadavg()[0]:.0f}):\n")
+    print("| input | F | CSR | " + " | ".join(f"micro >= {t:g}" for t in thresholds) + " |")
+    print("|---|---|---|" + "---|" * len(thresholds))
+    for name in names:
+        a = inputs[name]
+        n = a.shape[0]
+        for f in widths:
+            x = lathe_spmm.aligned_copy(
+                np.random.default_rng(f).standard_normal((n, f)).astype(np.float32))
+            ys = [lathe_spmm.aligned_empty((n, f)) for _ in range(len(thresholds) + 1)]
+            fns = {"csr": rt.csr_call(a, x, ys[0], flags=lathe_spmm.CONST_A)}
+            for i, t in enumerate(thresholds):
+                fns[t] = rt.tiled_call(a, x, ys[i + 1], lathe_spmm.MICRO_TILE, threshold=t,
+                                       flags=lathe_spmm.CONST_A | lathe_spmm.MICRO)
+            ref = a.astype(np.float64) @ x.astype(np.float64)
+            for (k, fn), y in zip(fns.items(), ys):
+                fn()
+                rt.check()
+                check(f"micro sweep {k}", y, ref, f"{name}, F={f}")
+            reps = max(20, int(2e8 / (a.nnz * f)))
+            best = {k: float("inf") for k in fns}
+            for _ in range(rounds):
+                for k, fn in fns.items():
+                    t0 = time.thread_time()
+                    for _ in range(reps):
+                        fn()
+                    best[k] = min(best[k], (time.thread_time() - t0) / reps)
+            rt.lib.lathe_rt_spmm_clear_plans()
+            print(f"| {name} | {f} | {best['csr'] * 1e6:.1f} | " +
+                  " | ".join(f"{best[t] * 1e6:.1f} ({best['csr'] / best[t]:.2f}x)"
+                             for t in thresholds) + " |", flush=True)
+
+
 def main():
     p = argparse.ArgumentParser(description="H-GCN aggregation on real graphs vs MKL, scipy, "
                                 "torch (no arguments: the full benchmark)")
     p.add_argument("--calibrate", action="store_true",
                    help="re-measure the cost-model table instead (Debian's Python, no peers)")
+    p.add_argument("--calibrate-micro", action="store_true",
+                   help="re-measure only the micro-tile engine's rows of the table")
+    p.add_argument("--micro-sweep", action="store_true",
+                   help="the micro-tile engine against the CSR kernel at several thresholds "
+                   "(CPU time, one thread; --graphs, --widths)")
     p.add_argument("--threads", type=int, default=1, help="threads of --calibrate")
     p.add_argument("--rounds", type=int, default=9,
                    help="interleaved timing rounds (calibration: rounds per cell)")
@@ -618,12 +752,19 @@ def main():
     lib = lathe_spmm.find_library(build_dir())
     if not os.path.exists(lib):
         fail(f"{lib} not found: build first (or set LATHE_BUILD_DIR)")
-    if args.calibrate:
+    if args.calibrate or args.calibrate_micro:
         import torch
         torch.set_num_threads(args.threads)
         rt = lathe_spmm.Runtime(lib)
         rt.lib.lathe_rt_set_num_threads(args.threads)
-        calibrate(rt, args.rounds)
+        if args.calibrate:
+            calibrate(rt, args.rounds)
+        calibrate_micro(rt, args.rounds)
+        return
+    if args.micro_sweep:
+        micro_sweep(lathe_spmm.Runtime(lib), (args.graphs or "bcsstk13,jagmesh7").split(","),
+                    [int(w) for w in (args.widths or "16,64,256").split(",")],
+                    [1.01, 1.0, 0.875, 0.75, 0.625], 7)
         return
     t0 = time.time()
     enter_venv()

@@ -249,6 +249,195 @@ void csrRows(const int64_t *rowPtr, const int64_t *colIdx, const float *vals,
   csrRows64(rowPtr, colIdx, vals, x, ldx, y, ldy, f, r0, r1);
 }
 
+//===----------------------------------------------------------------------===//
+// The micro-tile engine (LATHE_SPMM_MICRO)
+//===----------------------------------------------------------------------===//
+
+/// Four rows of y, columns [f0, f0+W): the tile row's dense 4 x 4 blocks
+/// (row-major, block b at blockVals + 16 b, first column blockCol[b]), then
+/// each row's remaining non-zeros (the filtered CSR). Per block, each of its
+/// four rows of x is loaded once and used by four FMAs (one per row of the
+/// block), where the CSR kernel loads a row of x once per non-zero; the 4 x W
+/// accumulators stay in registers across blocks and CSR non-zeros, and y is
+/// written once.
+/// Vectors of 16, 8 and 4 floats (GCC/Clang vector extensions): written
+/// once, lowered to zmm, ymm or xmm registers by each variant's target.
+typedef float Vec16 __attribute__((vector_size(64), aligned(4)));
+typedef float Vec8 __attribute__((vector_size(32), aligned(4)));
+typedef float Vec4 __attribute__((vector_size(16), aligned(4)));
+
+template <typename V> LATHE_ALWAYS_INLINE V loadVec(const float *p) {
+  V v;
+  __builtin_memcpy(&v, p, sizeof(V));
+  return v;
+}
+
+/// Adds the tile row's dense 4 x 4 blocks (row-major, block b at blockVals +
+/// 16 b, first column blockCol[b]) to four rows of y, columns [f0, f0 + NV *
+/// lanes(V)), which hold the CSR kernel's sum over the rows' other
+/// non-zeros. Per block, each of its four rows of x is loaded once and used
+/// by four FMAs (one per row of the block), where the CSR kernel loads a row
+/// of x once per non-zero. Returns whether a sum is NaN or Inf. Explicit
+/// vectors: written as loops over scalars, the compiler unrolled them into
+/// scalar FMAs. (The rest was first summed here too, interleaving the four
+/// rows; at F = 16 that ran 1.3x slower than the CSR kernel's own loop.)
+template <typename V, int NV>
+LATHE_ALWAYS_INLINE bool
+microRowBlock(const int32_t *blockCol, const float *blockVals, int64_t nb,
+              int64_t r0, int64_t rows, const float *x, int64_t ldx, float *y,
+              int64_t ldy, int64_t f0) {
+  constexpr int B = LATHE_SPMM_MICRO_TILE;
+  constexpr int L = sizeof(V) / sizeof(float);
+  // With one vector per row, a block's four FMAs into a row would wait for
+  // each other (4 cycles of latency each): two sets take even and odd
+  // columns of the block (and alternate non-zeros of the CSR rest).
+  constexpr int S = NV == 1 ? 2 : 1;
+  V acc[S][B][NV];
+  for (int i = 0; i < B; ++i)
+    for (int v = 0; v < NV; ++v) {
+      acc[0][i][v] =
+          i < rows ? loadVec<V>(y + (r0 + i) * ldy + f0 + v * L) : V{} * 0.f;
+      if constexpr (S > 1)
+        acc[1][i][v] = V{} * 0.f;
+    }
+  for (int64_t b = 0; b < nb; ++b) {
+    const float *a = blockVals + b * B * B;
+    const float *xb = x + static_cast<int64_t>(blockCol[b]) * ldx + f0;
+    for (int c = 0; c < B; ++c) {
+      V xv[NV];
+      for (int v = 0; v < NV; ++v)
+        xv[v] = loadVec<V>(xb + c * ldx + v * L);
+      for (int i = 0; i < B; ++i) {
+        const float s = a[i * B + c];
+        for (int v = 0; v < NV; ++v)
+          acc[c % S][i][v] += s * xv[v];
+      }
+    }
+  }
+  // NaN or Inf in a sum (x - x is then NaN, which compares unequal to 0).
+  V bad = V{} * 0.f;
+  for (int i = 0; i < B; ++i) {
+    if (i >= rows)
+      break;
+    for (int v = 0; v < NV; ++v) {
+      V sum = acc[0][i][v];
+      if constexpr (S > 1)
+        sum += acc[1][i][v];
+      bad += sum - sum;
+      __builtin_memcpy(y + (r0 + i) * ldy + f0 + v * L, &sum, sizeof(V));
+    }
+  }
+  float lanes[L];
+  __builtin_memcpy(lanes, &bad, sizeof(V));
+  bool nonFinite = false;
+  for (int l = 0; l < L; ++l)
+    nonFinite |= lanes[l] != 0.f;
+  return nonFinite;
+}
+
+/// The operands of the micro-tile engine on one plan.
+struct MicroArgs {
+  const int32_t *blockPtr, *blockCol;
+  const float *blockVals;
+  const int32_t *rowPtr, *colIdx;
+  const float *vals;
+  const float *x;
+  int64_t ldx;
+  float *y;
+  int64_t ldy, f, numRows;
+  /// Per tile row: set when a sum of the kernel is NaN or Inf.
+  char *nonFinite;
+};
+
+/// Tile rows [tr0, tr1): the CSR kernel on their rows' filtered non-zeros,
+/// then each tile row's blocks, widest register block first: NV vectors of
+/// V (the variant's widest) per row, then one V, then narrower vectors and
+/// single columns.
+template <typename V, int NV>
+LATHE_ALWAYS_INLINE void microRowsImpl(const MicroArgs &m, int64_t tr0,
+                                       int64_t tr1) {
+  constexpr int B = LATHE_SPMM_MICRO_TILE;
+  constexpr int L = sizeof(V) / sizeof(float);
+  csrRowsImpl(m.rowPtr, m.colIdx, m.vals, m.x, m.ldx, m.y, m.ldy, m.f, tr0 * B,
+              std::min(m.numRows, tr1 * B));
+  for (int64_t tr = tr0; tr < tr1; ++tr) {
+    int64_t r0 = tr * B, rows = std::min<int64_t>(B, m.numRows - r0);
+    int64_t b0 = m.blockPtr[tr], nb = m.blockPtr[tr + 1] - b0;
+    if (nb == 0)
+      continue;
+    const int32_t *bc = m.blockCol + b0;
+    const float *bv = m.blockVals + b0 * B * B;
+    int64_t f0 = 0;
+    bool bad = false;
+    // No lambdas here: a lambda's body would not inherit the variant's
+    // target attribute.
+    for (; f0 + NV * L <= m.f; f0 += NV * L)
+      bad |= microRowBlock<V, NV>(bc, bv, nb, r0, rows, m.x, m.ldx, m.y, m.ldy,
+                                  f0);
+    if constexpr (NV > 1)
+      for (; f0 + L <= m.f; f0 += L)
+        bad |= microRowBlock<V, 1>(bc, bv, nb, r0, rows, m.x, m.ldx, m.y, m.ldy,
+                                   f0);
+    if constexpr (L > 8)
+      for (; f0 + 8 <= m.f; f0 += 8)
+        bad |= microRowBlock<Vec8, 1>(bc, bv, nb, r0, rows, m.x, m.ldx, m.y,
+                                      m.ldy, f0);
+    if constexpr (L > 4)
+      for (; f0 + 4 <= m.f; f0 += 4)
+        bad |= microRowBlock<Vec4, 1>(bc, bv, nb, r0, rows, m.x, m.ldx, m.y,
+                                      m.ldy, f0);
+    for (; f0 < m.f; ++f0)
+      bad |= microRowBlock<float, 1>(bc, bv, nb, r0, rows, m.x, m.ldx, m.y,
+                                     m.ldy, f0);
+    m.nonFinite[tr] = bad;
+  }
+}
+
+// One variant per instruction set, chosen by microIsa() rather than by
+// target_clones so that tests can cap it. 4 x 64 floats are 16 zmm
+// accumulators (of 32); AVX2 has 16 ymm registers in all, so 4 x 16 (8 ymm)
+// leaves room for x and the broadcast block values.
+__attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma"))) void
+microRowsAvx512(const MicroArgs &m, int64_t tr0, int64_t tr1) {
+  microRowsImpl<Vec16, 4>(m, tr0, tr1);
+}
+__attribute__((target("avx2,fma"))) void
+microRowsAvx2(const MicroArgs &m, int64_t tr0, int64_t tr1) {
+  microRowsImpl<Vec8, 2>(m, tr0, tr1);
+}
+void microRowsBaseline(const MicroArgs &m, int64_t tr0, int64_t tr1) {
+  microRowsImpl<Vec4, 2>(m, tr0, tr1);
+}
+
+std::atomic<int> microIsaCap{-1};
+
+int cpuMicroIsa() {
+  static const int isa = [] {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") &&
+        __builtin_cpu_supports("avx512vl") &&
+        __builtin_cpu_supports("avx512dq"))
+      return int(LATHE_SPMM_ISA_AVX512);
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+      return int(LATHE_SPMM_ISA_AVX2);
+    return int(LATHE_SPMM_ISA_BASELINE);
+  }();
+  return isa;
+}
+
+int microIsa() {
+  int cap = microIsaCap.load(std::memory_order_relaxed);
+  return cap < 0 ? cpuMicroIsa() : std::min(cap, cpuMicroIsa());
+}
+
+void microRows(int isa, const MicroArgs &m, int64_t tr0, int64_t tr1) {
+  if (isa >= LATHE_SPMM_ISA_AVX512)
+    return microRowsAvx512(m, tr0, tr1);
+  if (isa == LATHE_SPMM_ISA_AVX2)
+    return microRowsAvx2(m, tr0, tr1);
+  microRowsBaseline(m, tr0, tr1);
+}
+
 /// Rows per chunk: enough work per chunk to amortise the hand-out, enough
 /// chunks to balance skewed degree distributions.
 int64_t rowGrain(int64_t rows, int64_t nnz, int64_t f) {
@@ -412,8 +601,14 @@ struct TilePlan {
   /// nodes).
   CountedArray<int32_t> rowPtr, colIdx;
   CountedArray<float> values;
-  /// Dense blocks per tile row.
+  /// Dense blocks per tile row (sgemm engine).
   std::vector<std::vector<DenseBlock>> blocks;
+  /// The micro-tile engine (LATHE_SPMM_MICRO): dense 4 x 4 tiles as
+  /// block-sparse rows, blockPtr [tileRows + 1] into blockCol (first column
+  /// of each tile) and blockVals (16 floats per tile, row-major).
+  bool micro = false;
+  CountedArray<int32_t> blockPtr, blockCol;
+  CountedArray<float> blockVals;
   /// Permutation (stored row i is node perm[i]); empty if none.
   CountedArray<int64_t> perm;
   int64_t histogram[3] = {0, 0, 0};
@@ -433,9 +628,13 @@ std::shared_ptr<TilePlan>
 buildPlan(const Array1D<Index> &rowPtr, const Array1D<Index> &colIdx,
           const Array1D<float> &values, const int8_t *classes,
           int64_t numClasses, const Array1D<Index> *perm, int64_t numRows,
-          int64_t numCols, int64_t tileSize, double threshold) {
+          int64_t numCols, int64_t tileSize, double threshold,
+          bool micro = false) {
   validateCsr("lathe_rt_spmm_tiled_f32", rowPtr, colIdx, values.size, numRows,
               numCols);
+  if (micro && tileSize != LATHE_SPMM_MICRO_TILE)
+    fail(LATHE_ERR_INVALID, "the micro-tile engine needs tiles of ",
+         int(LATHE_SPMM_MICRO_TILE), ", got a tile size of ", tileSize);
   if (numCols >= (int64_t(1) << 31))
     fail(LATHE_ERR_SHAPE,
          "the tiled kernel supports graphs of fewer than "
@@ -445,6 +644,7 @@ buildPlan(const Array1D<Index> &rowPtr, const Array1D<Index> &colIdx,
   plan->numRows = numRows;
   plan->numCols = numCols;
   plan->tileSize = tileSize;
+  plan->micro = micro;
   const int64_t t = tileSize;
   const int64_t tileRows = (numRows + t - 1) / t;
   const int64_t tileCols = (numCols + t - 1) / t;
@@ -474,6 +674,7 @@ buildPlan(const Array1D<Index> &rowPtr, const Array1D<Index> &colIdx,
   std::vector<int64_t> counts(static_cast<size_t>(tileCols));
   std::vector<int8_t> rowClasses(static_cast<size_t>(tileCols));
   int64_t sparseNnz = 0;
+  std::vector<int32_t> microPtr = {0}, microCols;
   for (int64_t tr = 0; tr < tileRows; ++tr) {
     int64_t r0 = tr * t, r1 = std::min(numRows, r0 + t);
     std::fill(counts.begin(), counts.end(), 0);
@@ -497,10 +698,22 @@ buildPlan(const Array1D<Index> &rowPtr, const Array1D<Index> &colIdx,
             : density >= threshold ? LATHE_TILE_DENSE
                                    : LATHE_TILE_SPARSE;
       }
+      // The micro-tile engine's blocks are whole 4 x 4 tiles: a border tile
+      // (fewer rows or columns) runs as sparse.
+      if (micro && c == LATHE_TILE_DENSE &&
+          (r1 - r0 != t || std::min(numCols, (tc + 1) * t) - tc * t != t))
+        c = LATHE_TILE_SPARSE;
       rowClasses[tc] = c;
       ++plan->histogram[c];
       if (c != LATHE_TILE_DENSE)
         sparseNnz += counts[tc];
+    }
+    if (micro) {
+      for (int64_t tc = 0; tc < tileCols; ++tc)
+        if (rowClasses[tc] == LATHE_TILE_DENSE)
+          microCols.push_back(static_cast<int32_t>(tc * t));
+      microPtr.push_back(static_cast<int32_t>(microCols.size()));
+      continue;
     }
     auto &blocks = plan->blocks[tr];
     for (int64_t tc = 0; tc < tileCols; ++tc) {
@@ -526,6 +739,37 @@ buildPlan(const Array1D<Index> &rowPtr, const Array1D<Index> &colIdx,
   // Per tile column of the current tile row: its dense block, or -1.
   std::vector<int64_t> blockOf(static_cast<size_t>(tileCols), -1);
   int64_t next = 0;
+  if (micro) {
+    plan->blockPtr = CountedArray<int32_t>(microPtr.size());
+    std::copy(microPtr.begin(), microPtr.end(), plan->blockPtr.data());
+    plan->blockCol = CountedArray<int32_t>(microCols.size());
+    std::copy(microCols.begin(), microCols.end(), plan->blockCol.data());
+    plan->blockVals = CountedArray<float>(microCols.size() * t * t);
+    for (int64_t tr = 0; tr < tileRows; ++tr) {
+      int64_t r0 = tr * t, r1 = std::min(numRows, r0 + t);
+      for (int32_t bi = microPtr[tr]; bi < microPtr[tr + 1]; ++bi)
+        blockOf[microCols[bi] / t] = bi;
+      for (int64_t i = r0; i < r1; ++i) {
+        for (int64_t k = rowPtr.ptr[i]; k < rowPtr.ptr[i + 1]; ++k) {
+          int64_t c = colIdx.ptr[k];
+          if (int64_t bi = blockOf[c / t]; bi >= 0) {
+            plan->blockVals[bi * t * t + (i - r0) * t + (c - c / t * t)] +=
+                values.ptr[k];
+          } else {
+            plan->colIdx[next] = static_cast<int32_t>(c);
+            plan->values[next] = values.ptr[k];
+            ++next;
+          }
+        }
+        plan->rowPtr[i + 1] = static_cast<int32_t>(next);
+      }
+      for (int32_t bi = microPtr[tr]; bi < microPtr[tr + 1]; ++bi)
+        blockOf[microCols[bi] / t] = -1;
+    }
+    plan->flopsPerColumn =
+        sparseNnz + static_cast<int64_t>(plan->blockVals.size());
+    return plan;
+  }
   for (int64_t tr = 0; tr < tileRows; ++tr) {
     int64_t r0 = tr * t, r1 = std::min(numRows, r0 + t);
     auto &blocks = plan->blocks[tr];
@@ -586,7 +830,8 @@ template <typename Index>
 std::shared_ptr<TilePlan>
 buildReorderedPlan(const Array1D<Index> &rowPtr, const Array1D<Index> &colIdx,
                    const Array1D<float> &values, int64_t order, int64_t numRows,
-                   int64_t numCols, int64_t tileSize, double threshold) {
+                   int64_t numCols, int64_t tileSize, double threshold,
+                   bool micro) {
   namespace go = lathe::graph_order;
   if (order < LATHE_ORDER_DEGREE || order > LATHE_ORDER_AUTO)
     fail(LATHE_ERR_INVALID, "unknown node ordering ", order,
@@ -624,13 +869,13 @@ buildReorderedPlan(const Array1D<Index> &rowPtr, const Array1D<Index> &colIdx,
   }
   if (order == LATHE_ORDER_AUTO && bestDense == 0)
     return buildPlan<Index>(rowPtr, colIdx, values, nullptr, 0, nullptr,
-                            numRows, numCols, tileSize, threshold);
+                            numRows, numCols, tileSize, threshold, micro);
   Array1D<int64_t> rp(bestRowPtr.data(), n + 1),
       ci(bestColIdx.data(), static_cast<int64_t>(bestColIdx.size())),
       perm(bestPerm.data(), n);
   Array1D<float> v(bestValues.data(), static_cast<int64_t>(bestValues.size()));
   return buildPlan(rp, ci, v, nullptr, 0, &perm, numRows, numCols, tileSize,
-                   threshold);
+                   threshold, micro);
 }
 
 struct VecHash {
@@ -657,6 +902,59 @@ struct PlanCache : SessionCache {
 };
 PlanCache &planCache() {
   return currentSession().cache<PlanCache>(CacheSlot::SpMMPlans);
+}
+
+/// The micro-tile engine's execution of `plan` (tile rows of 4 over the
+/// threads). A dense block holds A's absent entries as zeros, and 0 * NaN
+/// is NaN where the aggregation sums stored entries only: a tile row whose
+/// sums come out NaN or Inf (checked in the kernel's registers) is
+/// recomputed on the stored entries one by one. (Scanning x instead cost a
+/// pass over it per call.)
+void runMicro(const TilePlan &plan, const float *xd, int64_t ldx, float *yd,
+              int64_t ldy, int64_t f) {
+  constexpr int64_t B = LATHE_SPMM_MICRO_TILE;
+  const int64_t tileRows = (plan.numRows + B - 1) / B;
+  std::vector<char> nonFinite(static_cast<size_t>(tileRows), 0);
+  MicroArgs m{plan.blockPtr.data(),
+              plan.blockCol.data(),
+              plan.blockVals.data(),
+              plan.rowPtr.data(),
+              plan.colIdx.data(),
+              plan.values.data(),
+              xd,
+              ldx,
+              yd,
+              ldy,
+              f,
+              plan.numRows,
+              nonFinite.data()};
+  const int isa = microIsa();
+  int64_t avg = std::max<int64_t>(1, 2 * plan.flopsPerColumn / tileRows);
+  int64_t grain = std::clamp<int64_t>(16384 / (avg * std::max<int64_t>(1, f)),
+                                      1, std::max<int64_t>(1, tileRows / 32));
+  parallelChunks(tileRows, grain, 2 * plan.flopsPerColumn * f,
+                 [&](int64_t tr0, int64_t tr1) {
+                   microRows(isa, m, tr0, tr1);
+                   for (int64_t tr = tr0; tr < tr1; ++tr) {
+                     if (!nonFinite[tr])
+                       continue;
+                     int64_t r0 = tr * B, r1 = std::min(plan.numRows, r0 + B);
+                     csrRows(plan.rowPtr.data(), plan.colIdx.data(),
+                             plan.values.data(), xd, ldx, yd, ldy, f, r0, r1);
+                     for (int32_t b = plan.blockPtr[tr];
+                          b < plan.blockPtr[tr + 1]; ++b)
+                       for (int64_t i = 0; i < B; ++i)
+                         for (int64_t j = 0; j < B; ++j) {
+                           float a = plan.blockVals[b * B * B + i * B + j];
+                           if (a == 0.f)
+                             continue;
+                           const float *xr = xd + (plan.blockCol[b] + j) * ldx;
+                           float *yr = yd + (r0 + i) * ldy;
+                           for (int64_t c = 0; c < f; ++c)
+                             yr[c] += a * xr[c];
+                         }
+                   }
+                 });
 }
 
 void runPlan(const TilePlan &plan, const Matrix &x, const Matrix &y) {
@@ -699,66 +997,71 @@ void runPlan(const TilePlan &plan, const Matrix &x, const Matrix &y) {
     yd = yp;
     ldy = f;
   }
-  // A dense block holds A's absent entries as zeros, which sgemm multiplies
-  // (0 * NaN and 0 * Inf are NaN); the aggregation sums stored entries only.
-  // Blocks whose rows of x hold NaN or Inf (a scan of x, once per tile of
-  // rows, only when the plan has dense blocks) skip the zeros instead.
-  std::vector<char> nonFiniteTile;
-  if (plan.histogram[LATHE_TILE_DENSE] > 0) {
-    int64_t tileCols = (plan.numCols + t - 1) / t;
-    nonFiniteTile.assign(static_cast<size_t>(tileCols), 0);
-    for (int64_t tc = 0; tc < tileCols; ++tc) {
-      int64_t c0 = tc * t, c1 = std::min(plan.numCols, c0 + t);
-      bool finite = true;
-      if (ldx == f)
-        finite = allFinite(maxAbs(xd + c0 * ldx, (c1 - c0) * f));
-      for (int64_t c = c0; ldx != f && finite && c < c1; ++c)
-        finite = allFinite(maxAbs(xd + c * ldx, f));
-      nonFiniteTile[tc] = !finite;
+  if (plan.micro) {
+    runMicro(plan, xd, ldx, yd, ldy, f);
+  } else {
+    // A dense block holds A's absent entries as zeros, which sgemm multiplies
+    // (0 * NaN and 0 * Inf are NaN); the aggregation sums stored entries only.
+    // Blocks whose rows of x hold NaN or Inf (a scan of x, once per tile of
+    // rows, only when the plan has dense blocks) skip the zeros instead.
+    std::vector<char> nonFiniteTile;
+    if (plan.histogram[LATHE_TILE_DENSE] > 0) {
+      int64_t tileCols = (plan.numCols + t - 1) / t;
+      nonFiniteTile.assign(static_cast<size_t>(tileCols), 0);
+      for (int64_t tc = 0; tc < tileCols; ++tc) {
+        int64_t c0 = tc * t, c1 = std::min(plan.numCols, c0 + t);
+        bool finite = true;
+        if (ldx == f)
+          finite = allFinite(maxAbs(xd + c0 * ldx, (c1 - c0) * f));
+        for (int64_t c = c0; ldx != f && finite && c < c1; ++c)
+          finite = allFinite(maxAbs(xd + c * ldx, f));
+        nonFiniteTile[tc] = !finite;
+      }
     }
-  }
-  auto blockSeesNonFinite = [&](const DenseBlock &b) {
-    if (nonFiniteTile.empty())
+    auto blockSeesNonFinite = [&](const DenseBlock &b) {
+      if (nonFiniteTile.empty())
+        return false;
+      for (int64_t tc = b.col0 / t; tc * t < b.col0 + b.width; ++tc)
+        if (nonFiniteTile[tc])
+          return true;
       return false;
-    for (int64_t tc = b.col0 / t; tc * t < b.col0 + b.width; ++tc)
-      if (nonFiniteTile[tc])
-        return true;
-    return false;
-  };
-  std::atomic<int> gemmError{0};
-  parallelChunks(
-      tileRows, 1, 2 * plan.flopsPerColumn * f, [&](int64_t tr0, int64_t tr1) {
-        for (int64_t tr = tr0; tr < tr1; ++tr) {
-          int64_t r0 = tr * t, r1 = std::min(plan.numRows, r0 + t);
-          csrRows(plan.rowPtr.data(), plan.colIdx.data(), plan.values.data(),
-                  xd, ldx, yd, ldy, f, r0, r1);
-          for (const DenseBlock &b : plan.blocks[tr]) {
-            if (blockSeesNonFinite(b)) {
-              for (int64_t r = r0; r < r1; ++r)
-                for (int64_t j = 0; j < b.width; ++j) {
-                  float a = b.values[(r - r0) * b.width + j];
-                  if (a == 0.f)
-                    continue;
-                  const float *xr = xd + (b.col0 + j) * ldx;
-                  float *yr = yd + r * ldy;
-                  for (int64_t c = 0; c < f; ++c)
-                    yr[c] += a * xr[c];
-                }
-              continue;
-            }
-            dnnl_status_t status = dnnl_sgemm(
-                'N', 'N', r1 - r0, f, b.width, 1.f, b.values.data(), b.width,
-                xd + b.col0 * ldx, ldx, 1.f, yd + r0 * ldy, ldy);
-            if (status != dnnl_success)
-              gemmError.store(static_cast<int>(status));
-          }
-        }
-      });
-  if (int status = gemmError.load())
-    fail(LATHE_ERR_BACKEND,
-         "oneDNN sgemm failed on a dense tile block "
-         "(dnnl_status ",
-         status, ")");
+    };
+    std::atomic<int> gemmError{0};
+    parallelChunks(tileRows, 1, 2 * plan.flopsPerColumn * f,
+                   [&](int64_t tr0, int64_t tr1) {
+                     for (int64_t tr = tr0; tr < tr1; ++tr) {
+                       int64_t r0 = tr * t, r1 = std::min(plan.numRows, r0 + t);
+                       csrRows(plan.rowPtr.data(), plan.colIdx.data(),
+                               plan.values.data(), xd, ldx, yd, ldy, f, r0, r1);
+                       for (const DenseBlock &b : plan.blocks[tr]) {
+                         if (blockSeesNonFinite(b)) {
+                           for (int64_t r = r0; r < r1; ++r)
+                             for (int64_t j = 0; j < b.width; ++j) {
+                               float a = b.values[(r - r0) * b.width + j];
+                               if (a == 0.f)
+                                 continue;
+                               const float *xr = xd + (b.col0 + j) * ldx;
+                               float *yr = yd + r * ldy;
+                               for (int64_t c = 0; c < f; ++c)
+                                 yr[c] += a * xr[c];
+                             }
+                           continue;
+                         }
+                         dnnl_status_t status = dnnl_sgemm(
+                             'N', 'N', r1 - r0, f, b.width, 1.f,
+                             b.values.data(), b.width, xd + b.col0 * ldx, ldx,
+                             1.f, yd + r0 * ldy, ldy);
+                         if (status != dnnl_success)
+                           gemmError.store(static_cast<int>(status));
+                       }
+                     }
+                   });
+    if (int status = gemmError.load())
+      fail(LATHE_ERR_BACKEND,
+           "oneDNN sgemm failed on a dense tile block "
+           "(dnnl_status ",
+           status, ")");
+  }
   if (plan.perm.size() != 0) {
     parallelChunks(plan.numRows, 256, plan.numRows * f,
                    [&](int64_t i0, int64_t i1) {
@@ -833,10 +1136,12 @@ void spmmTiled(int64_t rRp, void *rp, int64_t rCi, void *ci, int64_t rV,
              "a node reordering flag needs runtime classification "
              "(LATHE_SPMM_CLASSIFY) and no permutation operand");
       plan = buildReorderedPlan(rowPtr, colIdx, values, order, numRows, numCols,
-                                tileSize, double(thresholdPpm) * 1e-6);
+                                tileSize, double(thresholdPpm) * 1e-6,
+                                (flags & LATHE_SPMM_MICRO) != 0);
     } else {
       plan = buildPlan(rowPtr, colIdx, values, classes, numClasses, perm.get(),
-                       numRows, numCols, tileSize, double(thresholdPpm) * 1e-6);
+                       numRows, numCols, tileSize, double(thresholdPpm) * 1e-6,
+                       (flags & LATHE_SPMM_MICRO) != 0);
     }
     if (cacheable) {
       std::lock_guard<std::mutex> lock(plans.mutex);
@@ -1003,6 +1308,11 @@ extern "C" int lathe_rt_graph_order(int64_t order, int64_t n,
     status = 0;
   });
   return status;
+}
+
+extern "C" int lathe_rt_spmm_set_max_isa(int maxIsa) {
+  microIsaCap.store(maxIsa < 0 ? -1 : maxIsa);
+  return microIsa();
 }
 
 extern "C" void lathe_rt_spmm_clear_plans(void) {

@@ -5,6 +5,9 @@
 #include "TestUtils.h"
 
 #include <algorithm>
+#include <cmath>
+#include <functional>
+#include <limits>
 #include <numeric>
 #include <set>
 
@@ -602,6 +605,194 @@ template <typename Index> void checkTranspose() {
   EXPECT_EQ(back.rowPtr, a.rowPtr);
   EXPECT_EQ(back.colIdx, a.colIdx);
   EXPECT_EQ(back.values, a.values);
+}
+
+//===----------------------------------------------------------------------===//
+// The micro-tile engine (LATHE_SPMM_MICRO)
+//===----------------------------------------------------------------------===//
+
+/// A graph of `n` nodes with background edges (probability `p`) and planted
+/// 4 x 4 tiles (a tile is planted with probability `planted`, then each of
+/// its entries with probability 0.8), including tiles on the border when n
+/// is not a multiple of 4.
+template <typename Index>
+Csr<Index> microGraph(int64_t n, double p, double planted, unsigned seed) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<double> u(0., 1.);
+  int64_t tiles = (n + 3) / 4;
+  std::vector<char> plant(size_t(tiles * tiles));
+  for (char &c : plant)
+    c = u(gen) < planted;
+  Csr<Index> a;
+  a.n = n;
+  a.rowPtr.push_back(0);
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t j = 0; j < n; ++j) {
+      bool inPlanted = plant[(i / 4) * tiles + j / 4];
+      if (u(gen) < (inPlanted ? 0.8 : p)) {
+        a.colIdx.push_back(static_cast<Index>(j));
+        a.values.push_back(static_cast<float>(u(gen) - 0.5));
+      }
+    }
+    a.rowPtr.push_back(static_cast<Index>(a.colIdx.size()));
+  }
+  return a;
+}
+
+/// Full 4 x 4 tiles (wholly inside the matrix) of density >= threshold.
+template <typename Index>
+int64_t microDenseTiles(const Csr<Index> &a, double threshold) {
+  int64_t tiles = (a.n + 3) / 4, dense = 0;
+  std::vector<int64_t> counts(size_t(tiles * tiles));
+  for (int64_t i = 0; i < a.n; ++i)
+    for (Index k = a.rowPtr[i]; k < a.rowPtr[i + 1]; ++k)
+      ++counts[(i / 4) * tiles + a.colIdx[k] / 4];
+  for (int64_t tr = 0; tr < tiles; ++tr)
+    for (int64_t tc = 0; tc < tiles; ++tc)
+      if ((tr + 1) * 4 <= a.n && (tc + 1) * 4 <= a.n &&
+          counts[tr * tiles + tc] > 0 &&
+          double(counts[tr * tiles + tc]) >= threshold * 16)
+        ++dense;
+  return dense;
+}
+
+/// Runs `body` once per instruction-set variant of the micro-tile engine
+/// this CPU can run (the cap lowers the variant, never raises it), then
+/// removes the cap.
+void forEachMicroIsa(const std::function<void(int)> &body) {
+  int best = lathe_rt_spmm_set_max_isa(-1);
+  for (int isa = LATHE_SPMM_ISA_BASELINE; isa <= best; ++isa) {
+    SCOPED_TRACE(testing::Message() << "isa=" << isa);
+    EXPECT_EQ(lathe_rt_spmm_set_max_isa(isa), isa);
+    body(isa);
+  }
+  lathe_rt_spmm_set_max_isa(-1);
+}
+
+// Every register block of every variant (64/16/8, 4, 1 columns), border
+// tiles (n = 203), tile rows with and without blocks, against the
+// double-precision reference.
+template <typename Index> void checkMicro() {
+  Csr<Index> a = microGraph<Index>(203, 0.02, 0.08, 51);
+  ASSERT_GT(microDenseTiles(a, 0.5), 20);
+  forEachMicroIsa([&](int) {
+    for (int64_t f : {1, 3, 4, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100,
+                      130, 256}) {
+      SCOPED_TRACE(testing::Message() << "f=" << f);
+      std::vector<float> x = randomVector(size_t(a.n * f), 52 + f);
+      for (double threshold : {0.5, 0.0}) {
+        expectClose(runTiled(a, x, f, LATHE_SPMM_MICRO_TILE, threshold, nullptr,
+                             (std::vector<Index> *)nullptr, LATHE_SPMM_MICRO),
+                    reference(a, x, f));
+        EXPECT_EQ(takePending(), "");
+      }
+    }
+  });
+}
+
+TEST(SpMMMicro, MatchesReferenceEveryIsaI32) { checkMicro<int32_t>(); }
+TEST(SpMMMicro, MatchesReferenceEveryIsaI64) { checkMicro<int64_t>(); }
+
+// The plan holds one 16-float block per dense full tile (border tiles stay
+// sparse), the filtered CSR of the rest and the block-row pointers; given
+// classes and a permutation work as with the sgemm engine.
+TEST(SpMMMicro, PlanHoldsTheDenseTilesAsBlocks) {
+  lathe_rt_spmm_clear_plans();
+  Csr<int32_t> a = microGraph<int32_t>(66, 0.03, 0.1, 61);
+  int64_t f = 12, tiles = 17;
+  int64_t dense = microDenseTiles(a, 0.6);
+  ASSERT_GT(dense, 5);
+  int64_t denseNnz = 0;
+  std::vector<int64_t> counts(size_t(tiles * tiles));
+  for (int64_t i = 0; i < a.n; ++i)
+    for (int32_t k = a.rowPtr[i]; k < a.rowPtr[i + 1]; ++k)
+      ++counts[(i / 4) * tiles + a.colIdx[k] / 4];
+  for (int64_t tr = 0; tr < tiles; ++tr)
+    for (int64_t tc = 0; tc < tiles; ++tc)
+      if (tr < 16 && tc < 16 && counts[tr * tiles + tc] >= 0.6 * 16)
+        denseNnz += counts[tr * tiles + tc];
+  int64_t sparseNnz = a.rowPtr[a.n] - denseNnz;
+  int64_t expected = (a.n + 1) * 4 + sparseNnz * 8 + (tiles + 1) * 4 +
+                     dense * 4 + dense * 16 * 4;
+  std::vector<float> x = randomVector(size_t(a.n * f), 62);
+  int64_t before = lathe_rt_mem_current();
+  expectClose(runTiled(a, x, f, 4, 0.6, nullptr,
+                       (std::vector<int32_t> *)nullptr,
+                       LATHE_SPMM_MICRO | LATHE_SPMM_CONST_A),
+              reference(a, x, f));
+  EXPECT_EQ(takePending(), "");
+  EXPECT_EQ(lathe_rt_mem_current() - before, expected);
+  lathe_rt_spmm_clear_plans();
+
+  // Given classes: every non-empty tile dense (border ones run as sparse).
+  std::vector<int8_t> classes(counts.size());
+  for (size_t t = 0; t < counts.size(); ++t)
+    classes[t] = counts[t] ? LATHE_TILE_DENSE : LATHE_TILE_EMPTY;
+  std::vector<int32_t> perm(size_t(a.n));
+  std::iota(perm.rbegin(), perm.rend(), 0);
+  forEachMicroIsa([&](int) {
+    expectClose(runTiled(a, x, f, 4, 0., &classes,
+                         (std::vector<int32_t> *)nullptr, LATHE_SPMM_MICRO),
+                reference(a, x, f));
+    // P A P^T with the reversal: y[perm[i]] = (A x)[i] in node order.
+    std::vector<float> y =
+        runTiled(a, x, f, 4, 0.5, nullptr, &perm, LATHE_SPMM_MICRO);
+    EXPECT_EQ(takePending(), "");
+    std::vector<double> ref(size_t(a.n * f));
+    // Stored row i is node perm[i]: node p's row holds A[i, j] at column
+    // perm[j], i.e. y[perm[i]] = sum_j A[i, j] x[perm[j]].
+    for (int64_t i = 0; i < a.n; ++i)
+      for (int32_t k = a.rowPtr[i]; k < a.rowPtr[i + 1]; ++k)
+        for (int64_t c = 0; c < f; ++c)
+          ref[perm[i] * f + c] +=
+              double(a.values[k]) * x[perm[a.colIdx[k]] * f + c];
+    expectClose(y, ref);
+  });
+}
+
+// A dense block stores absent entries as zeros: NaN or Inf in a row of x
+// must reach only the rows whose stored entries read it.
+TEST(SpMMMicro, NonFiniteFeaturesOnlyWhereStored) {
+  Csr<int32_t> a;
+  a.n = 8;
+  // Rows 0-3 x columns 0-3: full but for (1, 2); row 5 reads column 2.
+  a.rowPtr = {0};
+  for (int32_t i = 0; i < 8; ++i) {
+    for (int32_t j = 0; j < 8; ++j) {
+      bool stored = (i < 4 && j < 4 && !(i == 1 && j == 2)) ||
+                    (i == 5 && j == 2) || (i == j && i >= 4);
+      if (stored) {
+        a.colIdx.push_back(j);
+        a.values.push_back(0.5f + 0.1f * float(i + j));
+      }
+    }
+    a.rowPtr.push_back(static_cast<int32_t>(a.colIdx.size()));
+  }
+  int64_t f = 20;
+  std::vector<float> x = randomVector(size_t(a.n * f), 71);
+  x[2 * f + 3] = std::numeric_limits<float>::quiet_NaN();
+  x[2 * f + 7] = std::numeric_limits<float>::infinity();
+  forEachMicroIsa([&](int) {
+    std::vector<float> y =
+        runTiled(a, x, f, 4, 0.5, nullptr, (std::vector<int32_t> *)nullptr,
+                 LATHE_SPMM_MICRO);
+    EXPECT_EQ(takePending(), "");
+    for (int64_t i = 0; i < a.n; ++i) {
+      bool readsColumn2 = (i < 4 && i != 1) || i == 5;
+      EXPECT_EQ(std::isnan(y[i * f + 3]), readsColumn2) << "row " << i;
+      EXPECT_EQ(std::isinf(y[i * f + 7]), readsColumn2) << "row " << i;
+      EXPECT_TRUE(std::isfinite(y[i * f + 0])) << "row " << i;
+    }
+  });
+}
+
+TEST(SpMMErrors, MicroEngineNeedsItsTileSize) {
+  Csr<int64_t> a = randomGraph<int64_t>(20, 0.2, 0, 0., 20);
+  std::vector<float> x = randomVector(size_t(a.n * 4), 21);
+  runTiled(a, x, 4, 8, 0.5, nullptr, (std::vector<int64_t> *)nullptr,
+           LATHE_SPMM_MICRO);
+  EXPECT_NE(takePending().find("micro-tile engine needs tiles of 4"),
+            std::string::npos);
 }
 
 } // namespace

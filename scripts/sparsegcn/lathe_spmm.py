@@ -11,6 +11,8 @@ import numpy as np
 INDEX32 = 1 << 0
 CONST_A = 1 << 1
 CLASSIFY = 1 << 2
+MICRO = 1 << 7  # LATHE_SPMM_MICRO
+MICRO_TILE = 4  # LATHE_SPMM_MICRO_TILE
 PERMUTED = 1 << 3
 REORDER_SHIFT = 4
 # Node orderings (LATHE_ORDER_*); AUTO only as a tiled-kernel flag.

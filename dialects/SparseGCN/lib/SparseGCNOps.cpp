@@ -136,6 +136,15 @@ LogicalResult TiledAggregateOp::verify() {
                << static_cast<int>(c)
                << " (expected 0 = empty, 1 = sparse or 2 = dense)";
   }
+  StringRef engine = getDenseEngine();
+  if (engine != "onednn_sgemm" && engine != "micro_bsr")
+    return emitOpError("has dense_engine = \"")
+           << engine << "\"; expected \"onednn_sgemm\" or \"micro_bsr\"";
+  if (engine == "micro_bsr" && getTile() != kMicroTile)
+    return emitOpError("runs dense tiles on the micro-tile engine, whose "
+                       "tiles are ")
+           << kMicroTile << " x " << kMicroTile << ", but has tile size "
+           << getTile();
   double threshold = getDenseThreshold().convertToDouble();
   if (!(threshold >= 0.0))
     return emitOpError("expects a non-negative dense_threshold, got ")

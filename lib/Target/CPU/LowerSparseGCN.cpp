@@ -28,6 +28,9 @@ namespace mlir::lathe {
 using namespace mlir;
 using namespace mlir::lathe::sparsegcn;
 
+static_assert(mlir::lathe::sparsegcn::kMicroTile == LATHE_SPMM_MICRO_TILE,
+              "the dialect's micro tile must be the runtime's");
+
 namespace {
 
 /// "_i32" for 32-bit indices; the runtime exports both spellings.
@@ -100,6 +103,8 @@ void lowerTiled(ModuleOp module, SymbolTable &symbols, TiledAggregateOp op,
                          .Case("cluster", LATHE_ORDER_CLUSTER)
                          .Default(LATHE_ORDER_AUTO))
              << LATHE_SPMM_REORDER_SHIFT;
+  if (op.getDenseEngine() == "micro_bsr")
+    flags |= LATHE_SPMM_MICRO;
   if (perm)
     flags |= LATHE_SPMM_PERMUTED;
   else

@@ -10,6 +10,7 @@
 
 #include "lathe/Dialect/Lathe/LatheOps.h"
 #include "lathe/Interfaces/Target.h"
+#include "lathe/runtime/Sparse.h"
 
 #include "mlir/IR/Builders.h"
 #include "llvm/Support/ErrorHandling.h"
@@ -74,6 +75,15 @@ DictionaryAttr sparseGCNTable(Builder &b) {
   // Random graphs of degree 8: 2048 nodes (X in the cache), 16384 (streamed).
   static const double spmmResident[] = {31.7, 42.4, 45.4, 42.5, 27.5};
   static const double spmmStreamed[] = {16.1, 22.6, 18.7, 13.1, 10.8};
+  // The micro-tile engine (LATHE_SPMM_MICRO) on a 2048-node matrix of full
+  // 4 x 4 tiles (10 per tile row, 82k non-zeros), and the CSR kernel on the
+  // same non-zeros, timed interleaved by
+  //   /usr/bin/python3 bench/sparsegcn.py --calibrate-micro --threads 1
+  // (2026-12-07 07:16 UTC, one thread, load average 25): GFLOP/s of 2·nnz·F.
+  // Break-even densities 0.75-1.01 (with the safety margin: only tiles with
+  // at least 14 or all 16 entries stored go to the micro-tile engine).
+  static const double microGemm[] = {98.8, 106.7, 155.7, 121.9, 85.2};
+  static const double microCsr[] = {77.9, 104.3, 117.1, 123.2, 76.3};
   // clang-format on
   return b.getDictionaryAttr({
       b.getNamedAttr("tile_sizes", b.getDenseI64ArrayAttr(tileSizes)),
@@ -89,6 +99,10 @@ DictionaryAttr sparseGCNTable(Builder &b) {
       // A tile goes to the GEMM only when predicted >= 15% faster there:
       // twice the run-to-run spread of the measured ratios.
       b.getNamedAttr("safety_margin", b.getF64FloatAttr(1.15)),
+      b.getNamedAttr("micro_tile",
+                     b.getI64IntegerAttr(int64_t(LATHE_SPMM_MICRO_TILE))),
+      b.getNamedAttr("micro_gflops", b.getDenseF64ArrayAttr(microGemm)),
+      b.getNamedAttr("micro_csr_gflops", b.getDenseF64ArrayAttr(microCsr)),
   });
 }
 

@@ -213,3 +213,23 @@ func.func @tiled_reorder_with_classes(%rp: tensor<5xi64>, %ci: tensor<6xi64>, %v
   %y = sparsegcn.tiled_aggregate csr(%rp, %ci, %v : tensor<5xi64>, tensor<6xi64>, tensor<6xf32>) [4, 4] tile 2 ins(%x : tensor<4x16xf32>) outs(%e : tensor<4x16xf32>) {tile_classes = array<i8: 1, 1, 1, 1>, reorder = "rcm"} -> tensor<4x16xf32>
   return %y : tensor<4x16xf32>
 }
+
+// -----
+
+func.func @unknown_dense_engine(%rp: tensor<5xi64>, %ci: tensor<6xi64>, %v: tensor<6xf32>, %x: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %e = tensor.empty() : tensor<4x8xf32>
+  // expected-error @+1 {{has dense_engine = "cublas"; expected "onednn_sgemm" or "micro_bsr"}}
+  %y = sparsegcn.tiled_aggregate csr(%rp, %ci, %v : tensor<5xi64>, tensor<6xi64>, tensor<6xf32>) [4, 4] tile 2
+         ins(%x : tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {dense_engine = "cublas"} -> tensor<4x8xf32>
+  return %y : tensor<4x8xf32>
+}
+
+// -----
+
+func.func @micro_engine_tile(%rp: tensor<9xi64>, %ci: tensor<6xi64>, %v: tensor<6xf32>, %x: tensor<8x8xf32>) -> tensor<8x8xf32> {
+  %e = tensor.empty() : tensor<8x8xf32>
+  // expected-error @+1 {{runs dense tiles on the micro-tile engine, whose tiles are 4 x 4, but has tile size 8}}
+  %y = sparsegcn.tiled_aggregate csr(%rp, %ci, %v : tensor<9xi64>, tensor<6xi64>, tensor<6xf32>) [8, 8] tile 8
+         ins(%x : tensor<8x8xf32>) outs(%e : tensor<8x8xf32>) {dense_engine = "micro_bsr"} -> tensor<8x8xf32>
+  return %y : tensor<8x8xf32>
+}

@@ -95,3 +95,25 @@ double TileCostModel::denseSeconds(int64_t elements, int64_t tileSize,
   return 2.0 * double(elements) * double(width) /
          (gemmGflops(tileSize, width) * 1e9);
 }
+
+double TileCostModel::microBreakEvenDensity(int64_t width) const {
+  return byWidth(table.widths, table.microCsr, width) /
+         byWidth(table.widths, table.microGemm, width);
+}
+
+double TileCostModel::microThreshold(int64_t width) const {
+  return std::min(1.0, table.safetyMargin * microBreakEvenDensity(width));
+}
+
+double TileCostModel::microThresholdAnyWidth() const {
+  double threshold = 0.0;
+  for (int64_t width : table.widths)
+    threshold = std::max(threshold, microThreshold(width));
+  return threshold;
+}
+
+double TileCostModel::microSeconds(int64_t elements, int64_t width,
+                                   int64_t numCols) const {
+  return 2.0 * double(elements) * microBreakEvenDensity(width) * double(width) /
+         (spmmGflops(width, numCols) * 1e9);
+}

@@ -15,6 +15,7 @@
 #include "lathe/runtime/GraphOrder.h"
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 
 namespace mlir::lathe::sparsegcn {
@@ -31,6 +32,11 @@ namespace {
 /// threshold then holds at every calibrated width, see thresholdFor).
 constexpr int64_t kDefaultWidth = 64;
 constexpr llvm::StringLiteral kDecisionAttr = "lathe.decision";
+/// Smallest predicted gain (a fraction of the best tiling's time) for which
+/// the micro-tile engine replaces it: its plan is a second copy of the
+/// adjacency, built on the first call. Without it a planted-community graph
+/// at F = 64 switched for 8 chance-dense micro tiles and a predicted 0.05 %.
+constexpr double kMinMicroGain = 0.02;
 /// Tile size used when the adjacency is not visible at compile time.
 constexpr int64_t kDeferredTileSize = 64;
 
@@ -131,6 +137,47 @@ Tiling classify(const Csr &csr, int64_t t, double threshold,
   tiling.allDenseSeconds =
       model.denseSeconds(tiling.nonEmptyElements, t, width);
   return tiling;
+}
+
+/// The classification of an adjacency into micro tiles (the micro-tile
+/// engine): counted one tile row at a time, as the (n/b)² tile grid of a
+/// large graph does not fit in memory.
+struct MicroTiling {
+  int64_t tile = 0;
+  double threshold = 0;
+  int64_t tilesNonEmpty = 0, tilesDense = 0, denseNnz = 0;
+  double hybridSeconds = 0;
+};
+
+MicroTiling classifyMicro(const Csr &csr, const TileCostModel &model,
+                          double threshold, int64_t width) {
+  MicroTiling micro;
+  const int64_t b = model.getMicroTile(), n = csr.n;
+  micro.tile = b;
+  micro.threshold = threshold;
+  std::vector<int64_t> counts(static_cast<size_t>((n + b - 1) / b), 0);
+  std::vector<int64_t> touched;
+  for (int64_t r0 = 0; r0 < n; r0 += b) {
+    int64_t r1 = std::min(n, r0 + b);
+    for (int64_t k = csr.rowPtr[r0]; k < csr.rowPtr[r1]; ++k)
+      if (counts[csr.colIdx[k] / b]++ == 0)
+        touched.push_back(csr.colIdx[k] / b);
+    for (int64_t tc : touched) {
+      ++micro.tilesNonEmpty;
+      // Only whole tiles are blocks (the runtime runs border tiles sparse).
+      bool whole = r1 - r0 == b && (tc + 1) * b <= n;
+      if (whole && double(counts[tc]) >= threshold * double(b * b)) {
+        ++micro.tilesDense;
+        micro.denseNnz += counts[tc];
+      }
+      counts[tc] = 0;
+    }
+    touched.clear();
+  }
+  micro.hybridSeconds =
+      model.sparseSeconds(csr.nnz() - micro.denseNnz, width, n) +
+      model.microSeconds(micro.tilesDense * b * b, width, n);
+  return micro;
 }
 
 //===----------------------------------------------------------------------===//
@@ -328,13 +375,16 @@ struct SparseGCNTile
         return failure();
       Tiling tiling = bestTiling(*csr, model, width, timeWidth);
       std::string reorderNote = "none";
+      // The matrix the chosen order leaves (the reordered one, if applied).
+      std::optional<Csr> reordered;
+      double permuteSeconds = 0;
       SmallVector<go::Order> candidates = reorderCandidates(reorder);
       if (!candidates.empty()) {
         // Each ordering with each tile size (cluster orderings depend on
         // it: clusters hold at most one tile of nodes). A permutation costs
         // a gather of X and a scatter of Y per call, priced as the sparse
         // engine with one non-zero per row, each.
-        double permuteSeconds =
+        double candidatePermuteSeconds =
             2.0 * model.sparseSeconds(csr->n, timeWidth, csr->n);
         go::Pattern pattern =
             go::symmetrise(csr->n, csr->rowPtr.data(), csr->colIdx.data());
@@ -358,7 +408,7 @@ struct SparseGCNTile
             Tiling candidate =
                 classify(permute(*csr, order), t, thresholdFor(model, t, width),
                          model, timeWidth);
-            candidate.hybridSeconds += permuteSeconds;
+            candidate.hybridSeconds += candidatePermuteSeconds;
             if (!kindBest ||
                 candidate.hybridSeconds < kindBest->hybridSeconds) {
               kindBest = std::move(candidate);
@@ -388,7 +438,9 @@ struct SparseGCNTile
                (gain ? " (applied)"
                      : " (applied: force-reorder, no predicted gain)"))
                   .str();
-          Csr permuted = permute(*csr, bestOrder);
+          reordered = permute(*csr, bestOrder);
+          permuteSeconds = candidatePermuteSeconds;
+          const Csr &permuted = *reordered;
           Type indexType = cast<ShapedType>(rowPtr.getType()).getElementType();
           rowPtr = indexConstant(b, loc, indexType, permuted.rowPtr);
           colIdx = indexConstant(b, loc, indexType, permuted.colIdx);
@@ -405,6 +457,80 @@ struct SparseGCNTile
                          " (not applied: no predicted gain)")
                             .str();
         }
+      }
+      // The micro-tile engine, on the matrix in the chosen order, when the
+      // tiling is the cost model's own.
+      std::optional<MicroTiling> micro;
+      std::string microRejected;
+      if (microTiles && model.getMicroTile() > 0 && tileSize < 0 &&
+          denseThreshold < 0) {
+        double threshold = dynamicWidth ? model.microThresholdAnyWidth()
+                                        : model.microThreshold(width);
+        // A whole number of entries per tile, so that the runtime's
+        // classification (a threshold in ppm) makes the same choice.
+        int64_t area = model.getMicroTile() * model.getMicroTile();
+        threshold = std::ceil(threshold * double(area) - 1e-9) / double(area);
+        micro = classifyMicro(reordered ? *reordered : *csr, model, threshold,
+                              timeWidth);
+        micro->hybridSeconds += permuteSeconds;
+        note("micro_tile", b.getI64IntegerAttr(micro->tile));
+        if (!dynamicWidth)
+          note("micro_break_even_density",
+               b.getF64FloatAttr(model.microBreakEvenDensity(width)));
+        note("micro_threshold", b.getF64FloatAttr(threshold));
+        note("micro_tiles_dense", b.getI64IntegerAttr(micro->tilesDense));
+        note("micro_nnz_dense", b.getI64IntegerAttr(micro->denseNnz));
+        note("predicted_us_micro_hybrid",
+             b.getF64FloatAttr(micro->hybridSeconds * 1e6));
+        if (micro->tilesDense > 0 &&
+            micro->hybridSeconds > (1.0 - kMinMicroGain) * tiling.hybridSeconds)
+          microRejected =
+              llvm::formatv(
+                  "; the micro-tile engine's predicted gain "
+                  "({0:F1} %) is below {1:F0} %",
+                  100.0 * (1.0 - micro->hybridSeconds / tiling.hybridSeconds),
+                  100.0 * kMinMicroGain)
+                  .str();
+        if (micro->tilesDense == 0 || !microRejected.empty())
+          micro.reset();
+      }
+      if (micro) {
+        note("classification",
+             b.getStringAttr("compile-time analysis; the runtime applies "
+                             "micro_threshold to the micro tiles"));
+        note("tile_size", b.getI64IntegerAttr(micro->tile));
+        note("tile_size_source", b.getStringAttr("cost-model"));
+        note("dense_engine", b.getStringAttr("micro_bsr"));
+        note("dense_threshold", b.getF64FloatAttr(micro->threshold));
+        note("threshold_source", b.getStringAttr("cost-model"));
+        note("safety_margin", b.getF64FloatAttr(model.getSafetyMargin()));
+        note("threshold_rule",
+             b.getStringAttr("min(1, safety_margin * "
+                             "micro_break_even_density), rounded up to "
+                             "whole entries"));
+        note("nnz", b.getI64IntegerAttr(csr->nnz()));
+        note("nnz_sparse", b.getI64IntegerAttr(csr->nnz() - micro->denseNnz));
+        note("predicted_us_hybrid",
+             b.getF64FloatAttr(micro->hybridSeconds * 1e6));
+        note("predicted_us_best_tiling",
+             b.getF64FloatAttr(tiling.hybridSeconds * 1e6));
+        note("predicted_us_all_sparse",
+             b.getF64FloatAttr(tiling.allSparseSeconds * 1e6));
+        note("reorder", b.getStringAttr(reorderNote));
+        note("result",
+             b.getStringAttr("micro-tile engine on dense micro tiles, CSR "
+                             "on the rest"));
+        tiled = TiledAggregateOp::create(
+            b, loc, op.getResultTypes(), rowPtr, colIdx, values, perm,
+            op.getFeatures(), op.getInit(), op.getNumRowsAttr(),
+            op.getNumColsAttr(), b.getI64IntegerAttr(micro->tile),
+            DenseI8ArrayAttr(), b.getF64FloatAttr(micro->threshold),
+            IntegerAttr(), b.getStringAttr("micro_bsr"),
+            b.getStringAttr("csr_spmm"), StringAttr());
+        tiled->setAttr(kDecisionAttr, b.getDictionaryAttr(decision));
+        op.replaceAllUsesWith(tiled.getResult());
+        op.erase();
+        return success();
       }
       note("classification", b.getStringAttr("compile-time"));
       note("tile_size", b.getI64IntegerAttr(tiling.tileSize));
@@ -429,7 +555,8 @@ struct SparseGCNTile
         // non-zero: keep the plain op, which runs it without a tile plan
         // (a second copy of the adjacency) or its construction.
         note("result", b.getStringAttr("kept sparsegcn.aggregate: no tile "
-                                       "reaches the dense threshold"));
+                                       "reaches the dense threshold" +
+                                       microRejected));
         op->setAttr(kDecisionAttr, b.getDictionaryAttr(decision));
         return success();
       }
@@ -505,6 +632,23 @@ mlir::lathe::sparsegcn::readTileCostTable(Operation *op) {
       t.getNumber("safety_margin", 1.0, /*strict=*/false);
   if (failed(margin))
     return failure();
+  // The micro-tile engine is optional: a table without `micro_tile` has
+  // none (the pass then never picks it).
+  if (t.has("micro_tile")) {
+    FailureOr<int64_t> micro = t.getInteger("micro_tile", 1);
+    if (failed(micro))
+      return failure();
+    FailureOr<SmallVector<double>> microGemm = t.getNumbers("micro_gflops", nw);
+    if (failed(microGemm))
+      return failure();
+    FailureOr<SmallVector<double>> microCsr =
+        t.getNumbers("micro_csr_gflops", nw);
+    if (failed(microCsr))
+      return failure();
+    table.microTile = *micro;
+    table.microGemm.assign(microGemm->begin(), microGemm->end());
+    table.microCsr.assign(microCsr->begin(), microCsr->end());
+  }
   table.tileSizes.assign(tiles->begin(), tiles->end());
   table.widths.assign(widths->begin(), widths->end());
   table.gemm.assign(gemm->begin(), gemm->end());

@@ -42,6 +42,26 @@ enum {
   /// LATHE_SPMM_PERMUTED): LATHE_ORDER_* << LATHE_SPMM_REORDER_SHIFT.
   LATHE_SPMM_REORDER_SHIFT = 4,
   LATHE_SPMM_REORDER_MASK = 7 << 4,
+  /// The tiled kernel's dense tiles run the micro-tile engine instead of
+  /// oneDNN's sgemm: tileSize must be LATHE_SPMM_MICRO_TILE, only tiles that
+  /// lie wholly inside the matrix can be dense (a border tile classified
+  /// dense runs as sparse), and each dense tile is stored as a 4 x 4 block
+  /// (block-sparse rows) that a register-blocked kernel multiplies with 4
+  /// rows of x at a time (each row of x loaded once per block instead of
+  /// once per non-zero), fused with the CSR kernel on the tile row's other
+  /// non-zeros.
+  LATHE_SPMM_MICRO = 1 << 7,
+};
+
+/// The edge of the micro-tile engine's blocks (LATHE_SPMM_MICRO).
+enum { LATHE_SPMM_MICRO_TILE = 4 };
+
+/// Instruction-set variants of the micro-tile engine, chosen at run time
+/// from the CPU's features (lathe_rt_spmm_set_max_isa caps the choice).
+enum {
+  LATHE_SPMM_ISA_BASELINE = 0,
+  LATHE_SPMM_ISA_AVX2 = 1,
+  LATHE_SPMM_ISA_AVX512 = 2,
 };
 
 /// Node orderings (lathe_rt_graph_order, LATHE_SPMM_REORDER_*): the same
@@ -148,6 +168,14 @@ void lathe_rt_csr_transpose_i32(int64_t rankRowPtr, void *rowPtr,
 int lathe_rt_graph_order(int64_t order, int64_t n, const void *rowPtr,
                          const void *colIdx, int index32, int64_t maxCluster,
                          int64_t *perm);
+
+/// Caps the micro-tile engine's instruction set at `maxIsa`
+/// (LATHE_SPMM_ISA_*; a negative value removes the cap) for the whole
+/// process, and returns the variant now in use: the lower of the cap and
+/// what the CPU supports. Tests use it to run the AVX2 and baseline variants
+/// on an AVX-512 CPU. Any thread (an atomic; calls in flight keep the
+/// variant they started with).
+int lathe_rt_spmm_set_max_isa(int maxIsa);
 
 /// Drops the current session's cached tile plans and validated constant
 /// adjacencies (destroying the session does too; within a session, call it

@@ -51,6 +51,12 @@ struct TileCostTable {
   std::vector<double> spmmResident;
   std::vector<double> spmmStreamed;
   int64_t cacheBytes = 0;
+  /// The micro-tile engine (optional; microTile = 0 when the target has
+  /// none): its edge, and per width its rate on full microTile² tiles and
+  /// the CSR kernel's rate on the same non-zeros, measured together.
+  int64_t microTile = 0;
+  std::vector<double> microGemm;
+  std::vector<double> microCsr;
   /// Factor (>= 1) on the break-even density below which a tile stays sparse.
   double safetyMargin = 1.0;
 };
@@ -84,6 +90,21 @@ public:
   double sparseSeconds(int64_t nnz, int64_t width, int64_t numCols) const;
   /// Predicted seconds for dense tiles covering `elements` matrix entries.
   double denseSeconds(int64_t elements, int64_t tileSize, int64_t width) const;
+
+  /// The micro-tile engine's edge, 0 when the target has none.
+  int64_t getMicroTile() const { return table.microTile; }
+  /// Density of a micro tile at which it costs the same on the micro-tile
+  /// engine and on the CSR kernel: csr rate / micro rate, both measured on
+  /// the same full micro tiles.
+  double microBreakEvenDensity(int64_t width) const;
+  /// The micro tile's dense threshold: min(1, margin * break-even); for a
+  /// dynamic width the largest over the calibrated widths.
+  double microThreshold(int64_t width) const;
+  double microThresholdAnyWidth() const;
+  /// Predicted seconds of the micro-tile engine on dense micro tiles
+  /// covering `elements` entries of an `numCols`-node graph: the CSR
+  /// kernel's time on elements · break-even non-zeros of that graph.
+  double microSeconds(int64_t elements, int64_t width, int64_t numCols) const;
 
 private:
   TileCostTable table;

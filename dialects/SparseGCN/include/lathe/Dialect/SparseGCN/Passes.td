@@ -38,6 +38,20 @@ def SparseGCNTile : Pass<"sparsegcn-tile", "func::FuncOp"> {
     reorders the adjacency when it builds its tile plan (`auto` there: the
     ordering with the most non-zeros in dense tiles, none without any).
 
+    When the target's `sparsegcn` table describes a micro-tile engine
+    (`micro_tile`, `micro_gflops`, `micro_csr_gflops`: register-blocked
+    4 × 4 dense tiles, fused with the CSR kernel on the rest) and the tile
+    size and threshold are the cost model's, the pass also classifies the
+    (possibly reordered) adjacency into micro tiles: a micro tile is dense
+    when its density reaches the micro engine's break-even against the CSR
+    kernel at the op's width times the safety margin. When the predicted
+    time of that hybrid beats the best T × T tiling's, the op becomes a
+    `tiled_aggregate` with `tile_size` 4 and `dense_engine = "micro_bsr"`
+    (no `tile_classes`: at T = 4 they would be (n/4)² bytes; the runtime
+    applies the same threshold, rounded up to a whole number of entries per
+    tile, when it builds its plan). `micro-tiles=false` leaves the micro
+    engine out.
+
     Every rewritten op carries a `lathe.decision` dictionary: tile size,
     threshold and where it came from, the tile-class histogram, the
     predicted time of hybrid, all-sparse and all-dense execution, the
@@ -64,6 +78,10 @@ def SparseGCNTile : Pass<"sparsegcn-tile", "func::FuncOp"> {
                         "cluster", "size-bounded label-propagation clusters"),
              clEnumValN(::mlir::lathe::sparsegcn::NodeReorder::Auto, "auto",
                         "the best predicted of degree, rcm and cluster"))}]>,
+    Option<"microTiles", "micro-tiles", "bool", /*default=*/"true",
+           "Consider the target's micro-tile engine (register-blocked "
+           "small dense tiles) when tile-size and dense-threshold are left "
+           "to the cost model">,
     Option<"forceReorder", "force-reorder", "bool", /*default=*/"false",
            "Apply the best predicted ordering even when the cost model "
            "predicts no gain (tests, benchmarks of the ordering)">,

@@ -26,6 +26,10 @@ namespace lathe::sparsegcn {
 /// numbers).
 enum class TileClass : int8_t { Empty = 0, Sparse = 1, Dense = 2 };
 
+/// The tile edge of the micro-tile engine (`dense_engine = "micro_bsr"`;
+/// the runtime's LATHE_SPMM_MICRO_TILE, checked in LowerSparseGCN.cpp).
+constexpr int64_t kMicroTile = 4;
+
 /// The CSR arrays of the transpose of the numRows x numCols matrix given by
 /// rowPtr, colIdx and values (a counting sort by column: column indices come
 /// out increasing within each row of the transpose). Fails, saying why in

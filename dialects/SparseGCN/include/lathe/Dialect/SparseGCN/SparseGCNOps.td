@@ -114,6 +114,13 @@ def SparseGCN_TiledAggregateOp : SparseGCN_AggregateBase<"tiled_aggregate"> {
     visible to the compiler); `"auto"` keeps the ordering that puts the most
     non-zeros into dense tiles, or none when no ordering gives a dense tile.
 
+    `dense_engine` is `"onednn_sgemm"` (dense tiles gathered into blocks
+    for a GEMM) or `"micro_bsr"`, the micro-tile engine: 4 × 4 tiles only
+    (`tile_size` 4), each dense tile stored as a 4 × 4 block and multiplied
+    by a register-blocked kernel fused with the CSR kernel on the tile
+    row's other non-zeros; border tiles (fewer than 4 rows or columns) run
+    as sparse.
+
     `sparse_nnz` (optional) is the number of non-zeros in sparse tiles, used
     for the FLOP count: 2·nnz·F over sparse tiles plus 2·T·T·F per dense tile.
 
