@@ -10,6 +10,7 @@
 #include "llvm/Support/MemoryBuffer.h"
 
 #include <cmath>
+#include <limits>
 #include <map>
 #include <set>
 #include <type_traits>
@@ -422,6 +423,13 @@ bool mlir::lathe::buildAccelExec(Operation *program,
       e.alpha = static_cast<float>(x.getValueAsDouble());
     if (auto x = roles.getAs<FloatAttr>("epsilon"))
       e.epsilon = static_cast<float>(x.getValueAsDouble());
+    if (auto x = roles.getAs<DenseI64ArrayAttr>("conv")) {
+      e.conv.assign(x.asArrayRef().begin(), x.asArrayRef().end());
+      if (e.conv.size() != 20) {
+        error = s.name + ": a convolution's geometry is not 20 numbers";
+        return false;
+      }
+    }
     if (auto x = roles.getAs<StringAttr>("activation")) {
       StringRef a = x.getValue();
       using A = ExecOp::Activation;
@@ -454,7 +462,11 @@ bool mlir::lathe::buildAccelExec(Operation *program,
         }
         if (in.prim == Prim::Const) {
           double v = 0;
-          if (words.size() != 2 || words[1].getAsDouble(v)) {
+          // Infinities are spelled inf / -inf (a max pooling's init).
+          if (words.size() == 2 && (words[1] == "inf" || words[1] == "-inf"))
+            v = words[1] == "inf" ? std::numeric_limits<double>::infinity()
+                                  : -std::numeric_limits<double>::infinity();
+          else if (words.size() != 2 || words[1].getAsDouble(v)) {
             error = s.name + ": bad constant in the payload";
             return false;
           }

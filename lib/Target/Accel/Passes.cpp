@@ -207,10 +207,14 @@ FailureOr<Work> describe(Operation *op) {
     if (failed(flops) || !filter.hasStaticShape())
       return op->emitOpError() << "has dynamic sizes";
     w.kind = WorkKind::Matmul;
-    // Implicit GEMM: [N*OH*OW x C*KH*KW] x [C*KH*KW x F].
+    // Implicit GEMM: [N*OH*OW x C*KH*KW] x [C*KH*KW x F] (with a fused
+    // pooling, which the accelerator pipeline does not form, the rows the
+    // pooling reads, from the flop count).
     w.n = conv.isNhwc() ? filter.getDimSize(3) : filter.getDimSize(0);
     w.k = filter.getNumElements() / std::max<int64_t>(1, w.n);
     w.m = std::max<int64_t>(1, *flops / std::max<int64_t>(1, 2 * w.n * w.k));
+    if (!conv.hasPool() && !conv.getInputBlock() && !conv.getOutputBlock())
+      w.m = elementsOf(result.getType()) / std::max<int64_t>(1, w.n);
     w.inputs = {conv.getInput(), conv.getFilter()};
     if (Value bias = conv.getBias()) {
       w.bias = 2;
@@ -244,6 +248,21 @@ FailureOr<Work> describe(Operation *op) {
     w.rows = type.getNumElements() / std::max<int64_t>(1, w.cols);
     return w;
   }
+  if (isa<linalg::PoolingNchwMaxOp, linalg::PoolingNhwcMaxOp>(op)) {
+    // A max over each window: one op per window element; the image and the
+    // running maximum's init are read (the window operand only shapes it).
+    auto dps = cast<DestinationStyleOpInterface>(op);
+    Value window = dps.getDpsInputOperand(1)->get();
+    int64_t windowElements = elementsOf(window.getType());
+    if (windowElements < 0)
+      return op->emitOpError() << "has a dynamic window";
+    w.kind = WorkKind::Reduce;
+    w.elements = elementsOf(result.getType()) * windowElements;
+    w.ops = 1;
+    w.inputs = {dps.getDpsInputOperand(0)->get(),
+                dps.getDpsInitOperand(0)->get()};
+    return w;
+  }
   if (auto generic = dyn_cast<linalg::GenericOp>(op)) {
     double ops = 0;
     for (Operation &inner : generic.getBody()->without_terminator())
@@ -258,6 +277,14 @@ FailureOr<Work> describe(Operation *op) {
     w.elements = domain;
     w.kind = generic.getNumReductionLoops() ? WorkKind::Reduce
                                             : WorkKind::Elementwise;
+    // A reduction (or a body that reads its output) starts from its init:
+    // that is read too, and its producer must come first.
+    if (generic.getNumDpsInits() == 1 &&
+        (generic.getNumReductionLoops() ||
+         !generic.getBody()
+              ->getArgument(generic.getNumDpsInputs())
+              .use_empty()))
+      w.inputs.push_back(generic.getDpsInitOperand(0)->get());
     return w;
   }
   // Every other op with a tensor result is a copy on the vector cores.
