@@ -2,6 +2,8 @@
 
 #include "lathe/Target/Accel/Device.h"
 
+#include "lathe/Dialect/Lathe/LatheOps.h"
+#include "lathe/Interfaces/Target.h"
 #include "lathe/Target/Accel/IR/AccelOps.h"
 
 #include "mlir/IR/Builders.h"
@@ -242,7 +244,34 @@ Device mlir::lathe::accelDeviceFromAttr(DictionaryAttr attr) {
 }
 
 DictionaryAttr mlir::lathe::getAccelDeviceAttr(ModuleOp module) {
-  return module->getAttrOfType<DictionaryAttr>(kAccelDeviceAttr);
+  TargetAttrInterface target = getAttachedTarget(module);
+  if (!target || !target.getTargetTables())
+    return nullptr;
+  return dyn_cast_or_null<DictionaryAttr>(
+      target.getTargetTables().get(kAccelDeviceTable));
+}
+
+void mlir::lathe::setAccelDeviceAttr(ModuleOp module, DictionaryAttr device) {
+  MLIRContext *ctx = module.getContext();
+  Builder b(ctx);
+  StringRef name = "accel";
+  if (auto n = dyn_cast_or_null<StringAttr>(device.get("name")))
+    name = n.getValue();
+  int64_t threads = 0;
+  ArrayAttr features = b.getArrayAttr({});
+  NamedAttrList tables;
+  if (auto attached =
+          dyn_cast_or_null<TargetAttr>(module->getAttr(kTargetAttrName))) {
+    name = attached.getName();
+    threads = attached.getThreads();
+    if (attached.getFeatures())
+      features = attached.getFeatures();
+    if (attached.getTables())
+      tables.append(attached.getTables().getValue());
+  }
+  tables.set(kAccelDeviceTable, device);
+  module->setAttr(kTargetAttrName, TargetAttr::get(ctx, name, threads, features,
+                                                   tables.getDictionary(ctx)));
 }
 
 bool mlir::lathe::buildAccelProgram(Operation *program,

@@ -12,6 +12,7 @@
 
 #include "lathe/Dialect/Lathe/LatheOps.h"
 #include "lathe/Interfaces/FlopsInterface.h"
+#include "lathe/Interfaces/Target.h"
 #include "lathe/Target/Accel/Device.h"
 #include "lathe/Target/Accel/IR/AccelOps.h"
 
@@ -497,13 +498,19 @@ Cost costOf(const Tiled &t, const Device &d) {
 bool canRunOnMme(const Work &w) { return w.kind == WorkKind::Matmul; }
 
 FailureOr<Device> deviceOf(ModuleOp module, Pass &pass) {
-  DictionaryAttr attr = getAccelDeviceAttr(module);
-  if (!attr) {
-    module.emitError() << "no accel.device attribute on the module: run "
-                          "accel-attach-device{config=FILE} first";
+  // The device is the `accel` table of the module's target, looked up as
+  // every pass looks up its table (TargetTable); a target without it (or no
+  // target: the CPU's default) has no device.
+  if (!getAccelDeviceAttr(module)) {
+    module.emitError() << "the module's target has no 'accel' table (no "
+                          "device): run accel-attach-device{config=FILE} "
+                          "first";
     return failure();
   }
-  return accelDeviceFromAttr(attr);
+  FailureOr<TargetTable> table = TargetTable::lookup(module, kAccelDeviceTable);
+  if (failed(table))
+    return failure();
+  return accelDeviceFromAttr(table->getDictionary());
 }
 
 /// True when `v` (or a reshape or slice of it) is returned: it must end in
@@ -552,8 +559,8 @@ struct AttachDevice
       return signalPassFailure();
     }
     device.mmeBf16 = mmeType == "bf16";
-    getOperation()->setAttr(kAccelDeviceAttr,
-                            accelDeviceToAttr(&getContext(), device));
+    setAccelDeviceAttr(getOperation(),
+                       accelDeviceToAttr(&getContext(), device));
   }
 };
 

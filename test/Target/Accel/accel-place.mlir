@@ -7,7 +7,7 @@
 // RUN: not lathe-opt %s --accel-attach-device=config=%S/Inputs/tiny.json --accel-place=policy=fastest 2>&1 | FileCheck %s --check-prefix=POLICY
 // RUN: not lathe-opt %s --accel-place 2>&1 | FileCheck %s --check-prefix=NODEVICE
 // POLICY: error: accel-place: unknown policy 'fastest' (expected cost, all-mme or all-tpc)
-// NODEVICE: error: no accel.device attribute on the module: run accel-attach-device{config=FILE} first
+// NODEVICE: error: the module's target has no 'accel' table (no device): run accel-attach-device{config=FILE} first
 
 // A 128x64 by 64x128 product from HBM to HBM.
 // On the MME: one 128x128 tile, ceil(128/32) * ceil(128/32) = 16 passes of k = 64,
