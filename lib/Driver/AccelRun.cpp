@@ -227,6 +227,8 @@ int mlir::lathe::runAccelMain(const RunOptions &options,
         d["tpc_cycles"] = c.getInt();
       if (auto f = op->getAttrOfType<FloatAttr>("accel.tpc_fraction"))
         d["tpc_fraction"] = f.getValueAsDouble();
+      if (auto dim = op->getAttrOfType<StringAttr>("accel.split"))
+        d["split"] = dim.getValue().str();
       if (auto r = op->getAttrOfType<StringAttr>("accel.reason"))
         d["reason"] = r.getValue().str();
       placement.push_back(std::move(d));

@@ -2,6 +2,8 @@
 
 #include "lathe/Target/Accel/Device.h"
 
+#include "lathe/Dialect/Lathe/LatheOps.h"
+#include "lathe/Interfaces/Target.h"
 #include "lathe/Target/Accel/IR/AccelOps.h"
 
 #include "mlir/IR/Builders.h"
@@ -10,6 +12,7 @@
 #include "llvm/Support/MemoryBuffer.h"
 
 #include <cmath>
+#include <limits>
 #include <map>
 #include <set>
 #include <type_traits>
@@ -241,7 +244,34 @@ Device mlir::lathe::accelDeviceFromAttr(DictionaryAttr attr) {
 }
 
 DictionaryAttr mlir::lathe::getAccelDeviceAttr(ModuleOp module) {
-  return module->getAttrOfType<DictionaryAttr>(kAccelDeviceAttr);
+  TargetAttrInterface target = getAttachedTarget(module);
+  if (!target || !target.getTargetTables())
+    return nullptr;
+  return dyn_cast_or_null<DictionaryAttr>(
+      target.getTargetTables().get(kAccelDeviceTable));
+}
+
+void mlir::lathe::setAccelDeviceAttr(ModuleOp module, DictionaryAttr device) {
+  MLIRContext *ctx = module.getContext();
+  Builder b(ctx);
+  StringRef name = "accel";
+  if (auto n = dyn_cast_or_null<StringAttr>(device.get("name")))
+    name = n.getValue();
+  int64_t threads = 0;
+  ArrayAttr features = b.getArrayAttr({});
+  NamedAttrList tables;
+  if (auto attached =
+          dyn_cast_or_null<TargetAttr>(module->getAttr(kTargetAttrName))) {
+    name = attached.getName();
+    threads = attached.getThreads();
+    if (attached.getFeatures())
+      features = attached.getFeatures();
+    if (attached.getTables())
+      tables.append(attached.getTables().getValue());
+  }
+  tables.set(kAccelDeviceTable, device);
+  module->setAttr(kTargetAttrName, TargetAttr::get(ctx, name, threads, features,
+                                                   tables.getDictionary(ctx)));
 }
 
 bool mlir::lathe::buildAccelProgram(Operation *program,
@@ -422,6 +452,13 @@ bool mlir::lathe::buildAccelExec(Operation *program,
       e.alpha = static_cast<float>(x.getValueAsDouble());
     if (auto x = roles.getAs<FloatAttr>("epsilon"))
       e.epsilon = static_cast<float>(x.getValueAsDouble());
+    if (auto x = roles.getAs<DenseI64ArrayAttr>("conv")) {
+      e.conv.assign(x.asArrayRef().begin(), x.asArrayRef().end());
+      if (e.conv.size() != 20) {
+        error = s.name + ": a convolution's geometry is not 20 numbers";
+        return false;
+      }
+    }
     if (auto x = roles.getAs<StringAttr>("activation")) {
       StringRef a = x.getValue();
       using A = ExecOp::Activation;
@@ -454,7 +491,11 @@ bool mlir::lathe::buildAccelExec(Operation *program,
         }
         if (in.prim == Prim::Const) {
           double v = 0;
-          if (words.size() != 2 || words[1].getAsDouble(v)) {
+          // Infinities are spelled inf / -inf (a max pooling's init).
+          if (words.size() == 2 && (words[1] == "inf" || words[1] == "-inf"))
+            v = words[1] == "inf" ? std::numeric_limits<double>::infinity()
+                                  : -std::numeric_limits<double>::infinity();
+          else if (words.size() != 2 || words[1].getAsDouble(v)) {
             error = s.name + ": bad constant in the payload";
             return false;
           }

@@ -23,10 +23,19 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "llvm/Support/FormatVariadic.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace mlir::lathe;
 
 namespace {
+/// A payload constant; infinities as inf / -inf (runtime/accel's spelling).
+std::string constInstr(double v) {
+  if (std::isinf(v))
+    return v > 0 ? "const inf" : "const -inf";
+  return llvm::formatv("const {0}", v).str();
+}
+
 SmallVector<int64_t> rowMajor(ArrayRef<int64_t> shape) {
   SmallVector<int64_t> s(shape.size(), 1);
   for (int64_t i = static_cast<int64_t>(shape.size()) - 2; i >= 0; --i)
@@ -272,6 +281,118 @@ bool AccelDataBuilder::matmul(lathe::MatmulOp mm, OpData &d) {
   return true;
 }
 
+bool AccelDataBuilder::conv(lathe::Conv2DOp op, OpData &d) {
+  if (op.hasPool())
+    return fail(op, "has a fused max pooling (the accelerator pipeline keeps "
+                    "pooling a separate vector-core reduction)");
+  if (op.getAccumulate())
+    return fail(op, "accumulates into its init");
+  if (op.getInputBlock() || op.getOutputBlock())
+    return fail(op, "reads or writes a channel-blocked layout");
+  auto inType = cast<RankedTensorType>(op.getInput().getType());
+  auto fType = cast<RankedTensorType>(op.getFilter().getType());
+  auto outType = cast<RankedTensorType>(op->getResult(0).getType());
+  if (!inType.hasStaticShape() || !fType.hasStaticShape() ||
+      !outType.hasStaticShape())
+    return fail(op, "has dynamic sizes");
+  bool nhwc = op.isNhwc();
+  ArrayRef<int64_t> x = inType.getShape(), w = fType.getShape(),
+                    y = outType.getShape();
+  int64_t n = x[0], c = nhwc ? x[3] : x[1], h = nhwc ? x[1] : x[2],
+          wd = nhwc ? x[2] : x[3];
+  int64_t f = nhwc ? w[3] : w[0], kh = nhwc ? w[0] : w[2],
+          kw = nhwc ? w[1] : w[3];
+  int64_t oh = nhwc ? y[1] : y[2], ow = nhwc ? y[2] : y[3];
+  ArrayRef<int64_t> st = op.getStrides(), dil = op.getDilations(),
+                    pad = op.getPadding();
+  Layout li, lf;
+  if (!layoutOf(op.getInput(), li, op) || !layoutOf(op.getFilter(), lf, op))
+    return false;
+  if (lf.strides != rowMajor(w))
+    return fail(op, "reads a strided view of its filter");
+  if (llvm::any_of(li.strides, [](int64_t s) { return s < 0; }))
+    return fail(op, "reads its image with a negative stride");
+  d.domain = {1, n * oh * ow, f, c * kh * kw};
+  // The image: through the convolution's gather (runtime/accel), no strides.
+  d.inputs.push_back({op.getInput(), {}, li.offset, {0, 0, 0, 0}});
+  // The filter as a [C*KH*KW, F] operand: [F, C, KH, KW] or [KH, KW, C, F].
+  d.inputs.push_back({op.getFilter(),
+                      {},
+                      lf.offset,
+                      nhwc ? SmallVector<int64_t, 6>{0, 0, 1, f}
+                           : SmallVector<int64_t, 6>{0, 0, c * kh * kw, 1}});
+  if (Value bias = op.getBias()) {
+    Layout l;
+    if (!layoutOf(bias, l, op))
+      return false;
+    d.bias = static_cast<int>(d.inputs.size());
+    d.inputs.push_back({bias, {}, l.offset, {0, 0, l.strides.back(), 0}});
+  }
+  int out = newOutput(op->getResult(0));
+  d.output = {Value(), out, 0, {0, 0, 0, 0}};
+  d.conv = {
+      n,     c,     h,      wd,     f,      kh,     kw,   oh,           ow,
+      st[0], st[1], dil[0], dil[1], pad[0], pad[1], nhwc, li.strides[0]};
+  // The image's strides along c, h, w (the gather takes views, e.g. a crop).
+  for (int dim : nhwc ? std::initializer_list<int>{3, 1, 2}
+                      : std::initializer_list<int>{1, 2, 3})
+    d.conv.push_back(li.strides[dim]);
+  d.activation = op.getActivation().str();
+  return true;
+}
+
+bool AccelDataBuilder::pool(Operation *op, bool nhwc, OpData &d) {
+  auto dps = cast<DestinationStyleOpInterface>(op);
+  Value input = dps.getDpsInputOperand(0)->get();
+  Value window = dps.getDpsInputOperand(1)->get();
+  Value init = dps.getDpsInitOperand(0)->get();
+  auto inType = cast<RankedTensorType>(input.getType());
+  auto winType = cast<RankedTensorType>(window.getType());
+  auto outType = cast<RankedTensorType>(op->getResult(0).getType());
+  if (!inType.hasStaticShape() || !winType.hasStaticShape() ||
+      !outType.hasStaticShape())
+    return fail(op, "has dynamic sizes");
+  auto attrValues = [&](StringRef name, SmallVector<int64_t, 2> &v) {
+    auto a = op->getAttrOfType<DenseIntElementsAttr>(name);
+    v.assign({1, 1});
+    if (a && a.getNumElements() == 2)
+      v.assign(a.getValues<int64_t>().begin(), a.getValues<int64_t>().end());
+  };
+  SmallVector<int64_t, 2> st, dil;
+  attrValues("strides", st);
+  attrValues("dilations", dil);
+  Layout li, lo;
+  if (!layoutOf(input, li, op) || !layoutOf(init, lo, op))
+    return false;
+  // Loops [N, C, OH, OW, KH, KW] (nchw) or [N, OH, OW, C, KH, KW] (nhwc);
+  // the result is the maximum over the window dimensions.
+  ArrayRef<int64_t> y = outType.getShape(), win = winType.getShape();
+  d.domain.assign(y.begin(), y.end());
+  d.domain.append({win[0], win[1]});
+  int hDim = nhwc ? 1 : 2, wDim = nhwc ? 2 : 3;
+  auto windowed = [&](const Layout &l) {
+    SmallVector<int64_t, 6> s(l.strides.begin(), l.strides.end());
+    s[hDim] *= st[0];
+    s[wDim] *= st[1];
+    s.append({dil[0] * l.strides[hDim], dil[1] * l.strides[wDim]});
+    return s;
+  };
+  d.inputs.push_back({input, {}, li.offset, windowed(li)});
+  auto flat = [](const Layout &l) {
+    SmallVector<int64_t, 6> s(l.strides.begin(), l.strides.end());
+    s.append({0, 0});
+    return s;
+  };
+  d.init = 1;
+  d.inputs.push_back({init, {}, lo.offset, flat(lo)});
+  int out = newOutput(op->getResult(0));
+  d.output = {Value(), out, 0, flat(layouts[op->getResult(0)])};
+  // max(image, running maximum): the running maximum is input #2.
+  d.payload = {"input 0", "input 2", "max 0 1"};
+  d.result = 2;
+  return true;
+}
+
 bool AccelDataBuilder::rows(Operation *op, Value input, int64_t dim,
                             OpData &d) {
   auto type = cast<RankedTensorType>(input.getType());
@@ -356,7 +477,7 @@ bool AccelDataBuilder::generic(linalg::GenericOp g, OpData &d) {
       auto f = dyn_cast<FloatAttr>(c.getValue());
       if (!f)
         return fail(g, "has a non-float constant in its payload");
-      num[c] = emit(llvm::formatv("const {0}", f.getValueAsDouble()).str());
+      num[c] = emit(constInstr(f.getValueAsDouble()));
       continue;
     }
     if (isa<arith::AddFOp>(inner))
@@ -472,7 +593,7 @@ bool AccelDataBuilder::compute(Operation *op, OpData &d) {
     d.output = {Value(), out, 0, {}};
     d.output.strides.assign(layouts[result].strides.begin(),
                             layouts[result].strides.end());
-    d.payload = {llvm::formatv("const {0}", f.getValueAsDouble()).str()};
+    d.payload = {constInstr(f.getValueAsDouble())};
     d.result = 0;
     return true;
   }
@@ -494,10 +615,14 @@ bool AccelDataBuilder::compute(Operation *op, OpData &d) {
     d.result = 0;
     return true;
   }
-  if (isa<lathe::Conv2DOp>(op))
-    return fail(op, "is a convolution: the engine program runs it as an "
-                    "implicit GEMM whose im2col gather the accel ops cannot "
-                    "express");
+  if (auto c = dyn_cast<lathe::Conv2DOp>(op)) {
+    d.kind = "matmul";
+    return conv(c, d);
+  }
+  if (isa<linalg::PoolingNchwMaxOp, linalg::PoolingNhwcMaxOp>(op)) {
+    d.kind = "generic";
+    return pool(op, isa<linalg::PoolingNhwcMaxOp>(op), d);
+  }
   return fail(op, "has no engine-op data semantics");
 }
 
@@ -574,6 +699,8 @@ void AccelDataBuilder::attach(Operation *engineOp, const OpData &d,
     roles.push_back(
         b.getNamedAttr("activation", b.getStringAttr(d.activation)));
   }
+  if (!d.conv.empty())
+    roles.push_back(b.getNamedAttr("conv", b.getDenseI64ArrayAttr(d.conv)));
   if (d.kind == "layernorm")
     roles.push_back(b.getNamedAttr("epsilon", b.getF32FloatAttr(d.epsilon)));
   if (d.result >= 0)

@@ -20,6 +20,7 @@
 namespace mlir {
 namespace lathe {
 class MatmulOp;
+class Conv2DOp;
 
 class AccelDataBuilder {
 public:
@@ -52,6 +53,8 @@ public:
     std::string activation = "none";
     SmallVector<std::string> payload;
     int result = -1;
+    /// A convolution's geometry (runtime/accel's ExecOp::conv), or empty.
+    SmallVector<int64_t, 16> conv;
   };
 
   explicit AccelDataBuilder(func::FuncOp func);
@@ -76,6 +79,8 @@ private:
   bool matmul(MatmulOp mm, OpData &d);
   bool rows(Operation *op, Value input, int64_t dim, OpData &d);
   bool generic(linalg::GenericOp g, OpData &d);
+  bool conv(Conv2DOp op, OpData &d);
+  bool pool(Operation *op, bool nhwc, OpData &d);
 
   func::FuncOp func;
   llvm::DenseMap<Value, Layout> layouts;

@@ -12,6 +12,7 @@
 
 #include "lathe/Dialect/Lathe/LatheOps.h"
 #include "lathe/Interfaces/FlopsInterface.h"
+#include "lathe/Interfaces/Target.h"
 #include "lathe/Target/Accel/Device.h"
 #include "lathe/Target/Accel/IR/AccelOps.h"
 
@@ -76,34 +77,48 @@ struct Work {
   /// Positions of a product's bias and residual in `inputs` (-1: none).
   int bias = -1, residual = -1;
   /// A product split between the engines: this part's share of the rows
-  /// (of the left operand, the residual and the result) or of the columns
-  /// (of the right operand, the bias, the residual and the result).
-  double rowShare = 1, colShare = 1;
+  /// (of the left operand, the residual and the result), of the columns
+  /// (of the right operand, the bias, the residual and the result) or of
+  /// the batch (attention's heads: of everything but the bias).
+  double rowShare = 1, colShare = 1, batchShare = 1;
 };
 
-/// The part of a product on one engine kind: `share` of its rows (or of its
-/// columns).
-Work productPart(const Work &w, double share, bool columns) {
+/// The dimension a product is shared along between the engine kinds.
+enum class SplitDim { Rows, Columns, Batch };
+
+StringRef splitDimName(SplitDim dim) {
+  return dim == SplitDim::Rows      ? "rows"
+         : dim == SplitDim::Columns ? "columns"
+                                    : "batch";
+}
+
+int64_t &extentOf(Work &w, SplitDim dim) {
+  return dim == SplitDim::Rows ? w.m : dim == SplitDim::Columns ? w.n : w.batch;
+}
+
+/// The part of a product on one engine kind: `share` of its rows, columns
+/// or batch.
+Work productPart(const Work &w, double share, SplitDim dim) {
   Work part = w;
-  if (columns) {
-    part.n = std::max<int64_t>(1, std::llround(double(w.n) * share));
-    part.colShare = share;
-  } else {
-    part.m = std::max<int64_t>(1, std::llround(double(w.m) * share));
-    part.rowShare = share;
-  }
+  int64_t total = extentOf(part, dim);
+  extentOf(part, dim) =
+      std::max<int64_t>(1, std::llround(double(total) * share));
+  (dim == SplitDim::Rows      ? part.rowShare
+   : dim == SplitDim::Columns ? part.colShare
+                              : part.batchShare) = share;
   return part;
 }
 
 /// The MME's and the vector cores' parts of a product with a `tpcShare` of
-/// its rows (or columns) on the cores; the two parts cover it exactly.
+/// its rows, columns or batch on the cores; the two parts cover it exactly.
 std::pair<Work, Work> splitProduct(const Work &w, double tpcShare,
-                                   bool columns) {
-  Work mme = productPart(w, 1 - tpcShare, columns);
-  int64_t total = columns ? w.n : w.m;
-  int64_t rest = std::max<int64_t>(1, total - (columns ? mme.n : mme.m));
-  Work tpc = productPart(w, double(rest) / double(total), columns);
-  (columns ? tpc.n : tpc.m) = rest;
+                                   SplitDim dim) {
+  Work mme = productPart(w, 1 - tpcShare, dim);
+  Work whole = w;
+  int64_t total = extentOf(whole, dim);
+  int64_t rest = std::max<int64_t>(1, total - extentOf(mme, dim));
+  Work tpc = productPart(w, double(rest) / double(total), dim);
+  extentOf(tpc, dim) = rest;
   return {mme, tpc};
 }
 
@@ -193,10 +208,14 @@ FailureOr<Work> describe(Operation *op) {
     if (failed(flops) || !filter.hasStaticShape())
       return op->emitOpError() << "has dynamic sizes";
     w.kind = WorkKind::Matmul;
-    // Implicit GEMM: [N*OH*OW x C*KH*KW] x [C*KH*KW x F].
+    // Implicit GEMM: [N*OH*OW x C*KH*KW] x [C*KH*KW x F] (with a fused
+    // pooling, which the accelerator pipeline does not form, the rows the
+    // pooling reads, from the flop count).
     w.n = conv.isNhwc() ? filter.getDimSize(3) : filter.getDimSize(0);
     w.k = filter.getNumElements() / std::max<int64_t>(1, w.n);
     w.m = std::max<int64_t>(1, *flops / std::max<int64_t>(1, 2 * w.n * w.k));
+    if (!conv.hasPool() && !conv.getInputBlock() && !conv.getOutputBlock())
+      w.m = elementsOf(result.getType()) / std::max<int64_t>(1, w.n);
     w.inputs = {conv.getInput(), conv.getFilter()};
     if (Value bias = conv.getBias()) {
       w.bias = 2;
@@ -230,6 +249,21 @@ FailureOr<Work> describe(Operation *op) {
     w.rows = type.getNumElements() / std::max<int64_t>(1, w.cols);
     return w;
   }
+  if (isa<linalg::PoolingNchwMaxOp, linalg::PoolingNhwcMaxOp>(op)) {
+    // A max over each window: one op per window element; the image and the
+    // running maximum's init are read (the window operand only shapes it).
+    auto dps = cast<DestinationStyleOpInterface>(op);
+    Value window = dps.getDpsInputOperand(1)->get();
+    int64_t windowElements = elementsOf(window.getType());
+    if (windowElements < 0)
+      return op->emitOpError() << "has a dynamic window";
+    w.kind = WorkKind::Reduce;
+    w.elements = elementsOf(result.getType()) * windowElements;
+    w.ops = 1;
+    w.inputs = {dps.getDpsInputOperand(0)->get(),
+                dps.getDpsInitOperand(0)->get()};
+    return w;
+  }
   if (auto generic = dyn_cast<linalg::GenericOp>(op)) {
     double ops = 0;
     for (Operation &inner : generic.getBody()->without_terminator())
@@ -244,6 +278,14 @@ FailureOr<Work> describe(Operation *op) {
     w.elements = domain;
     w.kind = generic.getNumReductionLoops() ? WorkKind::Reduce
                                             : WorkKind::Elementwise;
+    // A reduction (or a body that reads its output) starts from its init:
+    // that is read too, and its producer must come first.
+    if (generic.getNumDpsInits() == 1 &&
+        (generic.getNumReductionLoops() ||
+         !generic.getBody()
+              ->getArgument(generic.getNumDpsInputs())
+              .use_empty()))
+      w.inputs.push_back(generic.getDpsInitOperand(0)->get());
     return w;
   }
   // Every other op with a tensor result is a copy on the vector cores.
@@ -281,10 +323,10 @@ Tiled tile(const Work &w, bool onMme, const Device &d, int64_t buffers,
   for (auto [i, v] : llvm::enumerate(w.inputs))
     if (!resident[i])
       inputBytes += bytesOf(v);
-  int64_t outBytes =
-      residentOut
-          ? 0
-          : std::llround(double(bytesOf(w.result)) * w.rowShare * w.colShare);
+  int64_t outBytes = residentOut
+                         ? 0
+                         : std::llround(double(bytesOf(w.result)) * w.rowShare *
+                                        w.colShare * w.batchShare);
   if (w.kind == WorkKind::Matmul) {
     int64_t tm = w.m, tn = w.n, tk = w.k;
     auto fits = [&](int64_t budget) {
@@ -312,12 +354,48 @@ Tiled tile(const Work &w, bool onMme, const Device &d, int64_t buffers,
       if (!found)
         tk = std::min<int64_t>(w.k, 64);
     } else {
-      for (int64_t x = 256; x >= 1; x /= 2) {
-        tm = std::min(w.m, x);
-        tn = std::min(w.n, x);
-        if (fits(d.tpcLocalMemoryBytes))
+      // The output block that finishes first over all the cores (waves of
+      // tiles times a tile's cycles, or the transfers when those take
+      // longer): the largest block that fits a core's local memory can
+      // leave most cores idle on a small product.
+      int64_t best = -1, bm = 1, bn = 1;
+      int64_t cores = std::max<int64_t>(1, d.tpcCount);
+      for (int64_t x = std::min<int64_t>(256, w.m);; x = (x + 1) / 2) {
+        for (int64_t y = std::min<int64_t>(256, w.n);; y = (y + 1) / 2) {
+          tm = x;
+          tn = y;
+          if (fits(d.tpcLocalMemoryBytes) || (x == 1 && y == 1)) {
+            SimOp probe;
+            probe.kind = OpKind::TpcMatmul;
+            probe.m = x;
+            probe.n = y;
+            probe.k = tk;
+            int64_t count = w.batch * ceilDiv(w.m, x) * ceilDiv(w.n, y);
+            int64_t compute =
+                ceilDiv(count, cores) * ::lathe::accel::tileCycles(d, probe);
+            // Operand blocks are re-read once per block of the other
+            // dimension.
+            int64_t bytes = outBytes;
+            for (auto [i, v] : llvm::enumerate(w.inputs))
+              if (!resident[i])
+                bytes += bytesOf(v) * (i == 0   ? ceilDiv(w.n, y)
+                                       : i == 1 ? ceilDiv(w.m, x)
+                                                : 1);
+            int64_t c = std::max(compute, ::lathe::accel::hbmCycles(d, bytes));
+            if (best < 0 || c < best) {
+              best = c;
+              bm = x;
+              bn = y;
+            }
+          }
+          if (y == 1)
+            break;
+        }
+        if (x == 1)
           break;
       }
+      tm = bm;
+      tn = bn;
     }
     auto count = [&] {
       return w.batch * ceilDiv(w.m, tm) * ceilDiv(w.n, tn) * ceilDiv(w.k, tk);
@@ -347,10 +425,12 @@ Tiled tile(const Work &w, bool onMme, const Device &d, int64_t buffers,
       int64_t b = bytesOf(v);
       // Each operand is read for this part's rows and columns only.
       int idx = static_cast<int>(i);
-      double share = idx == 0                    ? w.rowShare
-                     : idx == 1 || idx == w.bias ? w.colShare
-                     : idx == w.residual         ? w.rowShare * w.colShare
-                                                 : 1.0;
+      double share = idx == 0        ? w.rowShare * w.batchShare
+                     : idx == w.bias ? w.colShare
+                     : idx == 1      ? w.colShare * w.batchShare
+                     : idx == w.residual
+                         ? w.rowShare * w.colShare * w.batchShare
+                         : 1.0;
       b = std::llround(double(b) * share);
       if (i == 0)
         b *= ceilDiv(w.n, tn);
@@ -415,18 +495,22 @@ Cost costOf(const Tiled &t, const Device &d) {
   return {compute, transfer};
 }
 
-int64_t cost(const Tiled &t, const Device &d) { return costOf(t, d).total(); }
-
 bool canRunOnMme(const Work &w) { return w.kind == WorkKind::Matmul; }
 
 FailureOr<Device> deviceOf(ModuleOp module, Pass &pass) {
-  DictionaryAttr attr = getAccelDeviceAttr(module);
-  if (!attr) {
-    module.emitError() << "no accel.device attribute on the module: run "
-                          "accel-attach-device{config=FILE} first";
+  // The device is the `accel` table of the module's target, looked up as
+  // every pass looks up its table (TargetTable); a target without it (or no
+  // target: the CPU's default) has no device.
+  if (!getAccelDeviceAttr(module)) {
+    module.emitError() << "the module's target has no 'accel' table (no "
+                          "device): run accel-attach-device{config=FILE} "
+                          "first";
     return failure();
   }
-  return accelDeviceFromAttr(attr);
+  FailureOr<TargetTable> table = TargetTable::lookup(module, kAccelDeviceTable);
+  if (failed(table))
+    return failure();
+  return accelDeviceFromAttr(table->getDictionary());
 }
 
 /// True when `v` (or a reshape or slice of it) is returned: it must end in
@@ -475,8 +559,8 @@ struct AttachDevice
       return signalPassFailure();
     }
     device.mmeBf16 = mmeType == "bf16";
-    getOperation()->setAttr(kAccelDeviceAttr,
-                            accelDeviceToAttr(&getContext(), device));
+    setAccelDeviceAttr(getOperation(),
+                       accelDeviceToAttr(&getContext(), device));
   }
 };
 
@@ -540,7 +624,7 @@ struct Place : public mlir::lathe::impl::AccelPlaceBase<Place> {
         bool onMme = false;
         double split = 0;
         int64_t splitMme = 0, splitTpc = 0;
-        bool splitColumns = false;
+        SplitDim splitDim = SplitDim::Rows;
         StringRef reason = "only the vector cores run it";
         if (mme >= 0) {
           if (policy == "all-mme") {
@@ -560,41 +644,39 @@ struct Place : public mlir::lathe::impl::AccelPlaceBase<Place> {
                          : (tpc < mme ? "cheaper on the vector cores"
                                       : "finishes first on the vector cores "
                                         "(matrix engine busy)");
-            // Sharing the output blocks so that both engine kinds finish
-            // their compute together: a fraction f on the vector cores. Only
-            // for products whose parts are compute-bound on both (the parts
-            // share HBM, so their transfers add up) and when it saves at
-            // least 10%.
+            // Sharing the product so that both engine kinds work on it at
+            // once: a fraction f of its rows or columns (f chosen so that
+            // both finish their compute together), or whole members of its
+            // batch (attention's heads: each count tried), on the vector
+            // cores. The parts share HBM, so their transfers add up. Taken
+            // when it finishes at least 10% sooner than either engine alone
+            // (the margin covers what the estimate leaves out).
             double f = double(mmeStart + mmeCost.compute - tpcStart) /
                        double(mmeCost.compute + tpcCost.compute);
+            SmallVector<std::pair<SplitDim, double>> candidates;
             if (f > 0.02 && f < 0.98) {
-              // Each part tiled on its own rows (or columns, whichever
-              // finishes first); both share HBM, so their transfers add up.
-              Cost m, c;
-              bool columns = false;
-              for (bool cols : {false, true}) {
-                auto [mp, cp] = splitProduct(*work, f, cols);
-                Cost mi =
-                    costOf(tile(mp, true, *device, 2, resident, out), *device);
-                Cost ci =
-                    costOf(tile(cp, false, *device, 2, resident, out), *device);
-                auto end = [&](const Cost &x, const Cost &y) {
-                  return std::max<int64_t>({mmeStart + x.compute,
-                                            tpcStart + y.compute,
-                                            at + x.transfer + y.transfer});
-                };
-                if (!cols || end(mi, ci) < end(m, c)) {
-                  m = mi;
-                  c = ci;
-                  columns = cols;
-                }
-              }
+              candidates.push_back({SplitDim::Rows, f});
+              candidates.push_back({SplitDim::Columns, f});
+            }
+            for (int64_t h = 1; h < work->batch && h <= 64; ++h)
+              candidates.push_back(
+                  {SplitDim::Batch, double(h) / double(work->batch)});
+            int64_t bestEnd = -1;
+            for (auto [dim, share] : candidates) {
+              auto [mp, cp] = splitProduct(*work, share, dim);
+              Cost m =
+                  costOf(tile(mp, true, *device, 2, resident, out), *device);
+              Cost c =
+                  costOf(tile(cp, false, *device, 2, resident, out), *device);
               int64_t both =
                   std::max<int64_t>({mmeStart + m.compute, tpcStart + c.compute,
                                      at + m.transfer + c.transfer});
+              if (bestEnd >= 0 && both >= bestEnd)
+                continue;
+              bestEnd = both;
               if (both * 10 < std::min(mmeFinish, tpcFinish) * 9) {
-                split = f;
-                splitColumns = columns;
+                split = share;
+                splitDim = dim;
                 splitMme = m.compute;
                 splitTpc = c.compute;
                 reason = "split between the engines: both finish sooner";
@@ -607,8 +689,7 @@ struct Place : public mlir::lathe::impl::AccelPlaceBase<Place> {
           tpcFree = std::max(at, tpcFree) + splitTpc;
           ready[work->result] = std::max(mmeFree, tpcFree);
           op->setAttr("accel.tpc_fraction", b.getF64FloatAttr(split));
-          op->setAttr("accel.split",
-                      b.getStringAttr(splitColumns ? "columns" : "rows"));
+          op->setAttr("accel.split", b.getStringAttr(splitDimName(splitDim)));
         } else {
           int64_t &free = onMme ? mmeFree : tpcFree;
           free = std::max(at, free) + (onMme ? mme : tpc);
@@ -796,27 +877,32 @@ struct TilePass : public mlir::lathe::impl::AccelTileBase<TilePass> {
         };
         SmallVector<Value, 2> done;
         if (split) {
-          // The rows (or columns, accel.split) are shared out: a
+          // The rows, columns or batch (accel.split) are shared out: a
           // `tpc_fraction` of them to the vector cores, the rest to the
           // MMEs, each part tiled for its engine.
-          auto dim = op->getAttrOfType<StringAttr>("accel.split");
-          bool columns = dim && dim.getValue() == "columns";
-          auto [mp, cp] = splitProduct(*work, tpcShare, columns);
+          auto dimAttr = op->getAttrOfType<StringAttr>("accel.split");
+          StringRef dimName = dimAttr ? dimAttr.getValue() : "rows";
+          SplitDim dim = dimName == "columns" ? SplitDim::Columns
+                         : dimName == "batch" ? SplitDim::Batch
+                                              : SplitDim::Rows;
+          // The domain [B, M, N, K] dimension of the split.
+          int d = dim == SplitDim::Batch ? 0 : dim == SplitDim::Rows ? 1 : 2;
+          auto [mp, cp] = splitProduct(*work, tpcShare, dim);
           Tiled m = tile(mp, true, *device, buffers, resident, out);
           Tiled c = tile(cp, false, *device, buffers, resident, out);
-          // Each part's data semantics: its share of the rows (columns),
-          // from `start`.
+          // Each part's data semantics: its share of the dimension, from
+          // `start`.
           auto emitPart = [&](const Tiled &part, int64_t size, int64_t start) {
             done.push_back(emit(part));
             if (!executable)
               return;
             SmallVector<int64_t, 6> dom(opData.domain), off(4, 0);
-            dom[columns ? 2 : 1] = size;
-            off[columns ? 2 : 1] = start;
+            dom[d] = size;
+            off[d] = start;
             data.attach(computeOp, opData, dom, off, onChip);
           };
-          emitPart(m, columns ? mp.n : mp.m, 0);
-          emitPart(c, columns ? cp.n : cp.m, columns ? mp.n : mp.m);
+          emitPart(m, extentOf(mp, dim), 0);
+          emitPart(c, extentOf(cp, dim), extentOf(mp, dim));
           if (m.storeBytes == 0)
             onChip.insert(work->result);
         } else {

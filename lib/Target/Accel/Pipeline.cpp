@@ -18,6 +18,11 @@ void mlir::lathe::buildAccelPipeline(OpPassManager &pm,
   // (the CPU's fused chunked-attention kernel has no engine op).
   CpuPipelineOptions cpu;
   cpu.raiseAttention = false;
+  // A convolution is a product on the matrix engine and a max pooling a
+  // reduction on the vector cores, in plain layouts: the CPU kernel's pooling
+  // epilogue and channel-blocked maps are oneDNN's, not the device's.
+  cpu.fusePooling = false;
+  cpu.blockChannels = false;
   buildCpuPipeline(pm, cpu, CpuPhase::Kernels);
   pm.addPass(createAccelAttachDevice({options.config, options.mmeType}));
   pm.addPass(createAccelPlace({options.policy}));

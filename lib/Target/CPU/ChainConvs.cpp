@@ -249,6 +249,7 @@ bool blockOutput(IRRewriter &rewriter, Conv2DOp conv) {
 
 struct LatheCPUChainConvs
     : public lathe::impl::LatheCPUChainConvsBase<LatheCPUChainConvs> {
+  using Base::Base;
   void runOnOperation() override {
     SmallVector<Conv2DOp> convs;
     getOperation().walk([&](Conv2DOp op) { convs.push_back(op); });
@@ -270,7 +271,7 @@ struct LatheCPUChainConvs
     // blocked input when their own output becomes blocked (attributes are
     // copied).
     for (Conv2DOp conv : convs)
-      if (blockOutput(rewriter, conv))
+      if (blockChannels && blockOutput(rewriter, conv))
         ++numConvsBlocked;
   }
 };

@@ -649,12 +649,15 @@ struct FusePoolIntoConv : public OpRewritePattern<PoolOp> {
   }
 };
 
-static void populateFormConvKernelPatterns(RewritePatternSet &patterns) {
+static void populateFormConvKernelPatterns(RewritePatternSet &patterns,
+                                           bool fusePooling) {
   patterns.add<RaiseConv<linalg::Conv2DNchwFchwOp>,
-               RaiseConv<linalg::Conv2DNhwcHwcfOp>, FuseEpilogueIntoConv,
-               FusePoolIntoConv<linalg::PoolingNchwMaxOp>,
-               FusePoolIntoConv<linalg::PoolingNhwcMaxOp>>(
+               RaiseConv<linalg::Conv2DNhwcHwcfOp>, FuseEpilogueIntoConv>(
       patterns.getContext());
+  if (fusePooling)
+    patterns.add<FusePoolIntoConv<linalg::PoolingNchwMaxOp>,
+                 FusePoolIntoConv<linalg::PoolingNhwcMaxOp>>(
+        patterns.getContext());
 }
 
 /// What a function holds of the kernels lathe-cpu-form-kernels forms (for
@@ -685,13 +688,14 @@ struct KernelCounts {
 
 struct LatheCPUFormKernels
     : public lathe::impl::LatheCPUFormKernelsBase<LatheCPUFormKernels> {
+  using Base::Base;
   void runOnOperation() override {
     KernelCounts before(getOperation());
     RewritePatternSet patterns(&getContext());
     populateFormMatmulKernelPatterns(patterns);
     populateFoldLayoutIntoMatmulPatterns(patterns);
     populateFormRowKernelPatterns(patterns);
-    populateFormConvKernelPatterns(patterns);
+    populateFormConvKernelPatterns(patterns, fusePooling);
     populateFoldConvAffinePatterns(patterns);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();

@@ -117,8 +117,12 @@ void addKernelPasses(OpPassManager &pm, const CpuPipelineOptions &options) {
   }
   funcPm.addPass(sparsegcn::createSparseGCNTile());
   funcPm.addPass(createLatheCPUFormRecurrent());
-  funcPm.addPass(createLatheCPUFormKernels());
-  funcPm.addPass(createLatheCPUChainConvs());
+  LatheCPUFormKernelsOptions kernels;
+  kernels.fusePooling = options.fusePooling;
+  funcPm.addPass(createLatheCPUFormKernels(kernels));
+  LatheCPUChainConvsOptions chain;
+  chain.blockChannels = options.blockChannels;
+  funcPm.addPass(createLatheCPUChainConvs(chain));
   pm.addPass(createLatheFuseElementwise());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

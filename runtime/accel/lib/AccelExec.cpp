@@ -182,6 +182,53 @@ int64_t at(const Access &a, const int64_t *idx, size_t rank) {
   return o;
 }
 
+/// The geometry of a convolution run as an implicit GEMM (ExecOp::conv).
+struct ConvGeometry {
+  int64_t n, c, h, w, f, kh, kw, oh, ow, sh, sw, dh, dw, pt, pl;
+  bool nhwc;
+  /// The image's element strides along n, c, h, w.
+  int64_t xn, xc, xh, xw;
+  explicit ConvGeometry(const std::vector<int64_t> &v)
+      : n(v[0]), c(v[1]), h(v[2]), w(v[3]), f(v[4]), kh(v[5]), kw(v[6]),
+        oh(v[7]), ow(v[8]), sh(v[9]), sw(v[10]), dh(v[11]), dw(v[12]),
+        pt(v[13]), pl(v[14]), nhwc(v[15] != 0), xn(v[16]), xc(v[17]), xh(v[18]),
+        xw(v[19]) {}
+  /// One past the last image element (relative to its offset).
+  int64_t imageSpan() const {
+    return (n - 1) * xn + (c - 1) * xc + (h - 1) * xh + (w - 1) * xw + 1;
+  }
+  /// The image element product row `m` reads at reduction index `k`
+  /// (relative to the image's offset), or -1 where that is padding.
+  int64_t input(int64_t m, int64_t k) const {
+    int64_t img = m / (oh * ow), y = (m / ow) % oh, x = m % ow;
+    int64_t ch, i, j;
+    if (nhwc) {
+      i = k / (kw * c);
+      j = (k / c) % kw;
+      ch = k % c;
+    } else {
+      ch = k / (kh * kw);
+      i = (k / kw) % kh;
+      j = k % kw;
+    }
+    int64_t ih = y * sh + i * dh - pt, iw = x * sw + j * dw - pl;
+    if (ih < 0 || ih >= h || iw < 0 || iw >= w)
+      return -1;
+    return img * xn + ch * xc + ih * xh + iw * xw;
+  }
+  /// The output element of product row `m`, column (filter) `fo`.
+  int64_t output(int64_t m, int64_t fo) const {
+    if (nhwc)
+      return m * f + fo;
+    return (m / (oh * ow) * f + fo) * (oh * ow) + m % (oh * ow);
+  }
+  bool valid() const {
+    return n > 0 && c > 0 && h > 0 && w > 0 && f > 0 && kh > 0 && kw > 0 &&
+           oh > 0 && ow > 0 && sh > 0 && sw > 0 && dh > 0 && dw > 0 &&
+           pt >= 0 && pl >= 0 && xn >= 0 && xc >= 0 && xh >= 0 && xw >= 0;
+  }
+};
+
 /// Checks that every access stays inside its buffer (the extreme points of
 /// the op's part of the domain).
 bool checkAccess(const Op &op, const ExecOp &e, const Access &a,
@@ -357,6 +404,39 @@ void computeTile(const Op &op, const ExecOp &e, const Tiling &t, int64_t tile,
     const Access &A = e.inputs[0], &B = e.inputs[1], &C = e.output;
     const std::vector<float> &a = m.sram[A.buffer], &b = m.sram[B.buffer];
     int64_t idx[4];
+    if (!e.conv.empty()) {
+      // The image operand through the im2col gather (padding reads 0), the
+      // output through the convolution's layout.
+      ConvGeometry g(e.conv);
+      idx[0] = lo[0];
+      for (idx[1] = lo[1]; idx[1] < hi[1]; ++idx[1])
+        for (idx[2] = lo[2]; idx[2] < hi[2]; ++idx[2]) {
+          idx[3] = lo[3];
+          int64_t o = C.offset + g.output(idx[1], idx[2]);
+          int64_t bi = at(B, idx, rank);
+          float acc = first ? 0.0f : out[o];
+          for (int64_t k = lo[3]; k < hi[3]; ++k, bi += B.strides[3]) {
+            int64_t ai = g.input(idx[1], k);
+            float x = ai < 0 ? 0.0f : a[A.offset + ai], y = b[bi];
+            if (bf16) {
+              x = roundToBf16(x);
+              y = roundToBf16(y);
+            }
+            acc += x * y;
+          }
+          if (last) {
+            idx[3] = hi[3] - 1;
+            acc *= e.alpha;
+            if (e.bias >= 0)
+              acc += in(e.bias, idx);
+            acc = activate(e.activation, acc);
+            if (e.residual >= 0)
+              acc += in(e.residual, idx);
+          }
+          out[o] = acc;
+        }
+      return;
+    }
     for (idx[0] = lo[0]; idx[0] < hi[0]; ++idx[0])
       for (idx[1] = lo[1]; idx[1] < hi[1]; ++idx[1])
         for (idx[2] = lo[2]; idx[2] < hi[2]; ++idx[2]) {
@@ -506,6 +586,32 @@ bool execute(const Program &program, const std::vector<ExecOp> &execs,
       error = op.name + ": a product needs two operands";
       return false;
     }
+    if (!e.conv.empty()) {
+      if (op.kind != OpKind::MmeMatmul && op.kind != OpKind::TpcMatmul) {
+        error = op.name + ": only a product can be a convolution";
+        return false;
+      }
+      if (e.conv.size() != 20 || !ConvGeometry(e.conv).valid()) {
+        error = op.name + ": a convolution needs 20 geometry numbers, sizes "
+                          "positive and paddings and strides not negative";
+        return false;
+      }
+      ConvGeometry g(e.conv);
+      if (e.domain[0] != 1 || e.domain[1] > g.n * g.oh * g.ow ||
+          e.domain[2] > g.f || e.domain[3] != g.c * g.kh * g.kw) {
+        error = op.name + ": a convolution's domain is not [1, N*OH*OW, F, "
+                          "C*KH*KW]";
+        return false;
+      }
+      const Access &img = e.inputs[0], &y = e.output;
+      if (img.offset < 0 || y.offset < 0 ||
+          img.offset + g.imageSpan() > memory.sizes[img.buffer] ||
+          y.offset + g.n * g.f * g.oh * g.ow > memory.sizes[y.buffer]) {
+        error = op.name + ": a convolution's image or output does not fit "
+                          "its buffer";
+        return false;
+      }
+    }
     if ((op.kind == OpKind::TpcSoftmax || op.kind == OpKind::TpcLayerNorm) &&
         n < 1) {
       error = op.name + ": a row kernel needs an input";
@@ -552,14 +658,45 @@ bool execute(const Program &program, const std::vector<ExecOp> &execs,
           },
           &a);
     };
+    // A convolution's image and output: the elements the tile's rows read
+    // (through the gather) or write.
+    auto convCopy = [&](const Access &a, int64_t tile, bool image) {
+      ConvGeometry g(e.conv);
+      std::vector<float> &hbm = memory.hbm[a.buffer];
+      std::vector<float> &sram = memory.sram[a.buffer];
+      std::vector<float> &from = load ? hbm : sram, &to = load ? sram : hbm;
+      std::vector<int64_t> lo, hi;
+      tileBox(e, t, tile, lo, hi);
+      auto off = [&](size_t i) {
+        return i < e.domainOffset.size() ? e.domainOffset[i] : 0;
+      };
+      int64_t inner = image ? 3 : 2;
+      for (int64_t r = lo[1] + off(1); r < hi[1] + off(1); ++r)
+        for (int64_t x = lo[inner] + off(inner); x < hi[inner] + off(inner);
+             ++x) {
+          int64_t o = image ? g.input(r, x) : g.output(r, x);
+          if (o >= 0)
+            to[a.offset + o] = from[a.offset + o];
+        }
+    };
+    bool conv = !e.conv.empty();
     for (int64_t tile = 0; tile < op.tiles; ++tile) {
       if (!load) {
-        copy(e.output, tile);
+        if (conv)
+          convCopy(e.output, tile, false);
+        else
+          copy(e.output, tile);
         continue;
       }
-      for (const Access &a : e.inputs)
-        if (a.loaded)
+      for (size_t j = 0; j < e.inputs.size(); ++j) {
+        const Access &a = e.inputs[j];
+        if (!a.loaded)
+          continue;
+        if (conv && j == 0)
+          convCopy(a, tile, true);
+        else
           copy(a, tile);
+      }
     }
   }
   return true;

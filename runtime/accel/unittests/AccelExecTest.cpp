@@ -134,6 +134,114 @@ TEST(AccelExec, MatmulEpilogue) {
   EXPECT_EQ(m.hbm[e.output.buffer][1], 20.0f);
 }
 
+/// A convolution as an implicit GEMM with its im2col gather (padding,
+/// stride, dilation) against a direct 7-loop convolution, in both layouts,
+/// with ragged tiles and a split reduction (K = 3 * 3 * 3 = 27 in blocks of
+/// 8), bias and ReLU.
+void runConv(bool nhwc, OpKind kind) {
+  int64_t N = 2, C = 3, H = 7, W = 6, F = 5, KH = 3, KW = 3;
+  int64_t sh = 2, sw = 1, dh = 1, dw = 2, pt = 1, pl = 2, pb = 1, pr = 0;
+  int64_t OH = (H + pt + pb - dh * (KH - 1) - 1) / sh + 1;
+  int64_t OW = (W + pl + pr - dw * (KW - 1) - 1) / sw + 1;
+  Memory m;
+  std::vector<float> x = randomData(N * C * H * W, 11),
+                     w = randomData(F * C * KH * KW, 12),
+                     bias = randomData(F, 13);
+  // Element accessors in the layout under test.
+  auto xi = [&](int64_t n, int64_t c, int64_t h, int64_t wd) {
+    return nhwc ? ((n * H + h) * W + wd) * C + c
+                : ((n * C + c) * H + h) * W + wd;
+  };
+  auto wi = [&](int64_t f, int64_t c, int64_t i, int64_t j) {
+    return nhwc ? ((i * KW + j) * C + c) * F + f
+                : ((f * C + c) * KH + i) * KW + j;
+  };
+  auto yi = [&](int64_t n, int64_t f, int64_t h, int64_t wd) {
+    return nhwc ? ((n * OH + h) * OW + wd) * F + f
+                : ((n * F + f) * OH + h) * OW + wd;
+  };
+  ExecOp e;
+  int64_t M = N * OH * OW, K = C * KH * KW;
+  e.domain = {1, M, F, K};
+  e.inputs.push_back({addInput(m, x), 0, {0, 0, 0, 0}});
+  e.inputs.push_back({addInput(m, w), 0,
+                      nhwc ? std::vector<int64_t>{0, 0, 1, F}
+                           : std::vector<int64_t>{0, 0, K, 1}});
+  e.inputs.push_back({addInput(m, bias), 0, {0, 0, 1, 0}});
+  e.bias = 2;
+  e.activation = ExecOp::Activation::Relu;
+  e.output = {m.add(N * F * OH * OW), 0, {0, 0, 0, 0}};
+  e.conv = {N,
+            C,
+            H,
+            W,
+            F,
+            KH,
+            KW,
+            OH,
+            OW,
+            sh,
+            sw,
+            dh,
+            dw,
+            pt,
+            pl,
+            nhwc, // image strides along n, c, h, w:
+            nhwc ? H * W * C : C * H * W,
+            nhwc ? 1 : H * W,
+            nhwc ? W * C : W,
+            nhwc ? C : 1};
+  Op op = makeOp(kind, 0, 1 * ((M + 6) / 7) * ((F + 1) / 2) * ((K + 7) / 8), 0);
+  op.m = 7;
+  op.n = 2;
+  op.k = 8;
+  std::string error;
+  ASSERT_TRUE(execute(grouped(op), {e}, m, error)) << error;
+  std::vector<double> want(N * F * OH * OW);
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t f = 0; f < F; ++f)
+      for (int64_t oh = 0; oh < OH; ++oh)
+        for (int64_t ow = 0; ow < OW; ++ow) {
+          double s = bias[f];
+          for (int64_t c = 0; c < C; ++c)
+            for (int64_t i = 0; i < KH; ++i)
+              for (int64_t j = 0; j < KW; ++j) {
+                int64_t h = oh * sh + i * dh - pt, wd = ow * sw + j * dw - pl;
+                if (h >= 0 && h < H && wd >= 0 && wd < W)
+                  s += double(x[xi(n, c, h, wd)]) * w[wi(f, c, i, j)];
+              }
+          want[yi(n, f, oh, ow)] = std::max(s, 0.0);
+        }
+  expectNear(m.hbm[e.output.buffer], want, 1e-5);
+}
+
+TEST(AccelExec, ConvNchwPaddedStridedDilated) {
+  runConv(false, OpKind::MmeMatmul);
+}
+TEST(AccelExec, ConvNhwcPaddedStridedDilated) {
+  runConv(true, OpKind::MmeMatmul);
+}
+TEST(AccelExec, ConvOnVectorCores) { runConv(false, OpKind::TpcMatmul); }
+
+/// A convolution's geometry that does not match its domain is an error.
+TEST(AccelExec, ConvBadGeometry) {
+  Memory m;
+  ExecOp e;
+  e.domain = {1, 4, 1, 4};
+  e.inputs.push_back({addInput(m, randomData(16, 1)), 0, {0, 0, 0, 0}});
+  e.inputs.push_back({addInput(m, randomData(4, 2)), 0, {0, 0, 0, 1}});
+  e.output = {m.add(4), 0, {0, 0, 0, 0}};
+  // A 1x1x4x4 image and one 3x3 filter: K must be 1 * 3 * 3 = 9, not 4.
+  e.conv = {1, 1, 4, 4, 1, 3, 3, 2, 2, 1, 1, 1, 1, 0, 0, 0, 16, 16, 4, 1};
+  Op op = makeOp(OpKind::MmeMatmul, 0, 1, 0);
+  op.m = 4;
+  op.n = 1;
+  op.k = 4;
+  std::string error;
+  EXPECT_FALSE(execute(grouped(op), {e}, m, error));
+  EXPECT_NE(error.find("convolution's domain"), std::string::npos) << error;
+}
+
 TEST(AccelExec, Bf16Rounding) {
   EXPECT_EQ(roundToBf16(1.0f), 1.0f);
   // 1 + 2^-8 is halfway between 1 and 1 + 2^-7: ties to even (1).

@@ -1,6 +1,7 @@
-// A device description becomes the module's accel.device attribute (cycles
-// and bytes: HBM 64e9 B/s at 1 GHz = 64 B/cycle, 100 ns = 100 cycles);
-// a bad description is an error naming the file and the key.
+// A device description becomes the `accel` table of the module's target
+// (#lathe.target, looked up like every pass's cost table; cycles and bytes:
+// HBM 64e9 B/s at 1 GHz = 64 B/cycle, 100 ns = 100 cycles); a bad
+// description is an error naming the file and the key.
 // RUN: lathe-opt %s --accel-attach-device=config=%S/Inputs/tiny.json | FileCheck %s
 // RUN: lathe-opt %s --accel-attach-device=config=%accel_configs/gaudi2.json | FileCheck %s --check-prefix=GAUDI
 // RUN: lathe-opt %s --accel-attach-device="config=%accel_configs/gaudi2.json mme-type=bf16" | FileCheck %s --check-prefix=BF16
@@ -10,8 +11,16 @@
 // RUN: not lathe-opt %s --accel-attach-device=config=%S/Inputs/bad-key.json 2>&1 | FileCheck %s --check-prefix=BADKEY
 // RUN: not lathe-opt %s --accel-attach-device=config=%S/Inputs/zero-tpc.json 2>&1 | FileCheck %s --check-prefix=ZERO
 // RUN: not lathe-opt %s --accel-attach-device=config=%S/Inputs/truncated.json 2>&1 | FileCheck %s --check-prefix=JSON
+// An attached target keeps its name, threads, features and other tables and
+// gains the device table; accel-place finds the device there.
+// RUN: lathe-opt %S/Inputs/with-target.mlir --accel-attach-device=config=%S/Inputs/tiny.json --accel-place | FileCheck %s --check-prefix=MERGE
+// MERGE: module attributes {lathe.target = #lathe.target<name = "cpu-fast", threads = 1, features = ["avx512f"], tables = {accel = {clock_ghz = 1.000000e+00 : f64
+// MERGE-SAME: name = "tiny"
+// MERGE-SAME: lowrank = {bandwidth_gbps = 1000 : i64, peak_gflops = 100 : i64}}>}
+// MERGE: lathe.matmul
+// MERGE-SAME: accel.engine = "mme"
 
-// CHECK: module attributes {accel.device = {clock_ghz = 1.000000e+00 : f64
+// CHECK: module attributes {lathe.target = #lathe.target<name = "tiny", threads = 0, features = [], tables = {accel = {clock_ghz = 1.000000e+00 : f64
 // CHECK-SAME: hbm_bytes_per_cycle = 6.400000e+01 : f64, hbm_latency_cycles = 100 : i64
 // CHECK-SAME: mme_cols = 32 : i64, mme_count = 1 : i64
 // CHECK-SAME: name = "tiny"

@@ -7,19 +7,22 @@
 // RUN: not lathe-opt %s --accel-attach-device=config=%S/Inputs/tiny.json --accel-place=policy=fastest 2>&1 | FileCheck %s --check-prefix=POLICY
 // RUN: not lathe-opt %s --accel-place 2>&1 | FileCheck %s --check-prefix=NODEVICE
 // POLICY: error: accel-place: unknown policy 'fastest' (expected cost, all-mme or all-tpc)
-// NODEVICE: error: no accel.device attribute on the module: run accel-attach-device{config=FILE} first
+// NODEVICE: error: the module's target has no 'accel' table (no device): run accel-attach-device{config=FILE} first
 
 // A 128x64 by 64x128 product from HBM to HBM.
 // On the MME: one 128x128 tile, ceil(128/32) * ceil(128/32) = 16 passes of k = 64,
 // + 64 fill = 1088 cycles; its transfers (32 KiB + 32 KiB in, 64 KiB out)
 // take 131072 / 64 = 2048 cycles at the HBM bandwidth: 2048.
-// On the cores: 8x8 tiles (2 * (8 + 8) * 64 * 4 + 8 * 8 * 4 = 8448 B of local memory
-// fit, 16x16 do not), 256 tiles of 8*8*64/16 + 8 = 264 cycles in 64 waves
-// of 4 cores = 16896; the operands are re-read 16 times: (16 + 16) * 32 KiB
-// + 64 KiB = 1114112 B / 64 = 17408 cycles: 17408.
+// On the cores: the output block that finishes first among those that fit
+// the 16 KiB local memory (16x16 does not: 2 * 32 * 64 * 4 + 1024 B).
+// 16x8 (2 * (16 + 8) * 64 * 4 + 512 = 12800 B): 128 tiles of 16*8*64/16 + 8 =
+// 520 cycles in 32 waves of 4 cores = 16640; the left operand is re-read 16
+// times, the right one 8 times: (16 + 8) * 32 KiB + 64 KiB = 851968 B / 64 =
+// 13312 cycles: 16640. (8x8: 256 tiles of 264 cycles in 64 waves = 16896,
+// its transfers (16 + 16) * 32 KiB + 64 KiB take 17408: 17408.)
 // CHECK-LABEL: func.func @big
 // CHECK: lathe.matmul
-// CHECK-SAME: accel.engine = "mme", accel.mme_cycles = 2048 : i64, accel.reason = "cheaper on the matrix engine", accel.tpc_cycles = 17408 : i64
+// CHECK-SAME: accel.engine = "mme", accel.mme_cycles = 2048 : i64, accel.reason = "cheaper on the matrix engine", accel.tpc_cycles = 16640 : i64
 // ALLMME-LABEL: func.func @big
 // ALLMME: accel.engine = "mme"
 // ALLTPC-LABEL: func.func @big
@@ -56,10 +59,12 @@ func.func @skinny(%x: tensor<1x256xf32>, %y: tensor<256x32xf32>) -> tensor<1x32x
 }
 
 // Load-aware: two independent 2048-cycle products keep the one MME busy
-// until 4096 (still before the vector cores' 17408). A small 8x64 by 64x8
+// until 4096 (still before the vector cores' 16640). A small 8x64 by 64x8
 // product is cheaper on the MME (one pass of 64 + 64 = 128 cycles) than on
-// the cores (one 8x8 tile, 8*8*64/16 + 8 = 264), but there it would finish
-// at 4096 + 128, on the idle cores at 264: it goes to the cores.
+// the cores (four 4x4 tiles on the four cores, 4*4*64/16 + 8 = 72 cycles,
+// but the operands read twice each and the result take (2 * 2 KiB + 2 * 2 KiB
+// + 256) / 64 = 132 cycles: 132; one 8x8 tile would take 264), but there it
+// would finish at 4096 + 128, on the idle cores at 132: it goes to the cores.
 // CHECK-LABEL: func.func @busy
 // CHECK: lathe.matmul
 // CHECK-SAME: accel.engine = "mme"

@@ -1,4 +1,11 @@
 // RUN: lathe-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(lathe-cpu-chain-convs))' | FileCheck %s
+// block-channels=false (the accelerator's pipeline): the first convolution
+// still shrinks, nothing is channel-blocked.
+// RUN: lathe-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(lathe-cpu-chain-convs{block-channels=false}))' | FileCheck %s --check-prefix=PLAIN
+// PLAIN-LABEL: func.func @shrink_and_block
+// PLAIN: lathe.conv2d ins(%arg0, %arg1 : tensor<2x3x18x18xf32>, tensor<16x3x3x3xf32>) outs(%{{.*}} : tensor<2x16x7x7xf32>)
+// PLAIN-NOT: _block
+// PLAIN-LABEL: func.func @shrink_to_slice
 
 // Demand: the second conv (3x3, stride 2, 3x3 output) reads 7x7 of the pooled
 // 8x8, so the first computes 7x7 (its convolution 14x14 instead of 16x16); then

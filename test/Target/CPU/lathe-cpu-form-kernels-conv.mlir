@@ -1,4 +1,12 @@
 // RUN: lathe-opt %s --pass-pipeline="builtin.module(func.func(lathe-cpu-form-kernels),canonicalize)" | FileCheck %s
+// fuse-pooling=false (the accelerator's pipeline): the pooling stays a
+// separate op that reads the convolution.
+// RUN: lathe-opt %s --pass-pipeline="builtin.module(func.func(lathe-cpu-form-kernels{fuse-pooling=false}),canonicalize)" | FileCheck %s --check-prefix=NOPOOL
+// NOPOOL-LABEL: func.func @conv_bias_relu_pool
+// NOPOOL: %[[C:.*]] = lathe.conv2d
+// NOPOOL-SAME: activation = "relu"
+// NOPOOL-NOT: pool = "max"
+// NOPOOL: linalg.pooling_nchw_max {{.*}} ins(%[[C]],
 
 #id = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
 #c1 = affine_map<(d0, d1, d2, d3) -> (d1)>

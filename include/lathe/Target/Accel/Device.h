@@ -15,8 +15,10 @@
 namespace mlir {
 namespace lathe {
 
-/// The module attribute that carries the device.
-constexpr llvm::StringLiteral kAccelDeviceAttr = "accel.device";
+/// The device is a cost table of the module's target (`lathe.target =
+/// #lathe.target<..., tables = {accel = {...}}>`, lathe/Interfaces/Target.h),
+/// looked up like every other pass's table.
+constexpr llvm::StringLiteral kAccelDeviceTable = "accel";
 
 /// Parses a device description (configs/accel/*.json); on failure returns
 /// false with `error` naming the key and what was wrong.
@@ -31,8 +33,13 @@ bool loadAccelDevice(llvm::StringRef path, ::lathe::accel::Device &device,
 DictionaryAttr accelDeviceToAttr(MLIRContext *ctx,
                                  const ::lathe::accel::Device &device);
 ::lathe::accel::Device accelDeviceFromAttr(DictionaryAttr attr);
-/// The device attached to `module` by accel-attach-device, if any.
+/// The `accel` table of the target attached to `module` (by
+/// accel-attach-device), or null.
 DictionaryAttr getAccelDeviceAttr(ModuleOp module);
+/// Attaches `device` as the `accel` table of `module`'s target: added to
+/// the attached `lathe.target` (its other tables kept), or a new
+/// `#lathe.target` named after the device.
+void setAccelDeviceAttr(ModuleOp module, DictionaryAttr device);
 
 /// The simulator's program for `program` (ops in program order, tokens as
 /// dependencies). Returns false with `error` for an op it does not know.

@@ -6,17 +6,23 @@
 include "mlir/Pass/PassBase.td"
 
 def AccelAttachDevice : Pass<"accel-attach-device", "ModuleOp"> {
-  let summary = "Load a device description (JSON) into the module's accel.device attribute";
+  let summary = "Load a device description (JSON) into the module's target as its `accel` table";
   let description = [{
     Reads `config` (configs/accel/*.json: clock, matrix engines, vector
     cores, SRAM, HBM, DMA, optional sparse engine), checks every field and
-    attaches it to the module as `accel.device = {...}` (the simulator's
-    field names, numbers in cycles and bytes). Later passes read only the
-    attribute. A missing file, a malformed one, an unknown or missing key or
-    a non-positive size is an error naming the file and the key.
+    attaches it as the `accel` cost table of the module's `lathe.target`
+    (`#lathe.target`, lathe/Interfaces/Target.h; the simulator's field
+    names, numbers in cycles and bytes): added to an attached target (its
+    other tables kept), or a new target named after the device. Later passes
+    look the device up as every pass looks up its table
+    (`TargetTable::lookup(module, "accel")`). A missing file, a malformed
+    one, an unknown or missing key or a non-positive size is an error naming
+    the file and the key.
 
     ```mlir
-    module attributes {accel.device = {clock_ghz = 1.65 : f64, mme_count = 2 : i64, ...}}
+    module attributes {lathe.target = #lathe.target<name = "gaudi2",
+        threads = 0, features = [],
+        tables = {accel = {clock_ghz = 1.65 : f64, mme_count = 2 : i64, ...}}>}
     ```
   }];
   let options = [
@@ -26,6 +32,7 @@ def AccelAttachDevice : Pass<"accel-attach-device", "ModuleOp"> {
            "Element type the matrix engines run products at: f32 or bf16 "
            "(timing only)">,
   ];
+  let dependentDialects = ["::mlir::lathe::LatheDialect"];
 }
 
 def AccelPlace : Pass<"accel-place", "ModuleOp"> {

@@ -65,6 +65,12 @@ def LatheCPUFormKernels : Pass<"lathe-cpu-form-kernels", "func::FuncOp"> {
            {transpose_rhs, activation = "relu"}
     ```
   }];
+  let options = [
+    Option<"fusePooling", "fuse-pooling", "bool", /*default=*/"true",
+           "Fuse a max pooling of a convolution's result into the "
+           "convolution's `pool` epilogue (off for targets whose "
+           "convolution has no pooling epilogue: the accelerator)">,
+  ];
   let statistics = [
     Statistic<"numMatmuls", "matmuls",
               "lathe.matmul ops formed (from linalg matmuls and generics)">,
@@ -112,6 +118,11 @@ def LatheCPUChainConvs : Pass<"lathe-cpu-chain-convs", "func::FuncOp"> {
            outs(%e2 : tensor<8x64x12x12xf32>) {input_block = 16 : i64}
     ```
   }];
+  let options = [
+    Option<"blockChannels", "block-channels", "bool", /*default=*/"true",
+           "Keep maps between chained convolutions channel-blocked (off for "
+           "targets without oneDNN's blocked layouts: the accelerator)">,
+  ];
   let statistics = [
     Statistic<"numPaddingsFolded", "paddings-folded",
               "Zero tensor.pads absorbed as a convolution's padding">,

@@ -52,6 +52,20 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
                      "attention_min_scores (262144 on the shipped CPU "
                      "target)"),
       llvm::cl::init(-1)};
+  /// lathe-cpu-form-kernels' fuse-pooling and lathe-cpu-chain-convs'
+  /// block-channels in the 'kernels' phase: the CPU's convolution kernel has a
+  /// pooling epilogue and a channel-blocked layout; other targets that reuse
+  /// the phase (the accelerator) turn them off.
+  Option<bool> fusePooling{
+      *this, "fuse-pooling",
+      llvm::cl::desc("Fuse max pooling into the convolution it reads in the "
+                     "'kernels' phase"),
+      llvm::cl::init(true)};
+  Option<bool> blockChannels{
+      *this, "block-channels",
+      llvm::cl::desc("Keep maps between convolutions channel-blocked "
+                     "(lathe-cpu-chain-convs) in the 'kernels' phase"),
+      llvm::cl::init(true)};
   /// lathe-cpu-instrument-trace at the end of the 'runtime-calls' phase.
   Option<bool> trace{
       *this, "trace",

@@ -89,6 +89,19 @@ struct ExecOp {
   float alpha = 1.0f;
   enum class Activation { None, Relu, Gelu, GeluTanh, Sigmoid, Tanh };
   Activation activation = Activation::None;
+  /// A convolution as an implicit GEMM (empty: a plain product): the
+  /// product's domain is [1, N*OH*OW, F, C*KH*KW] and input 0 (the image)
+  /// and the output are addressed through the convolution's geometry, not
+  /// strides: [N, C, H, W, F, KH, KW, OH, OW, stride_h, stride_w,
+  /// dilation_h, dilation_w, pad_top, pad_left, nhwc, then the image's
+  /// element strides along N, C, H, W] (the output is a plain [N, F, OH, OW]
+  /// or [N, OH, OW, F] from the access's offset). Row m is image m /
+  /// (OH*OW), output pixel m % (OH*OW); reduction index k is (c, kh, kw) in
+  /// nchw and (kh, kw, c) in nhwc (the filter's [F, C, KH, KW] and
+  /// [KH, KW, C, F] orders, so the filter keeps plain strides); an image
+  /// element outside [0, H) x [0, W) is padding and reads 0 (the im2col
+  /// gather with padding, done in the engine's operand path).
+  std::vector<int64_t> conv;
   // Row kernels ([rows, cols]): input 0 the rows; layer norm's `gamma` and
   // `beta` index inputs (-1: none) and `epsilon`.
   int gamma = -1, beta = -1;
