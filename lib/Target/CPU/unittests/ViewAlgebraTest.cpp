@@ -200,6 +200,12 @@ TEST(ViewAlgebra, BuildLayoutTilesTheSourceWithGaps) {
   EXPECT_FALSE(buildLayout({{2, 1}, {2, 1}}, 4, 0));
   EXPECT_FALSE(buildLayout({{4, 6}, {2, 1}}, 24, 1 * 6));
   EXPECT_FALSE(buildLayout({{5, 1}}, 12, 0));
+  // The second half of a source of 6 is a view from offset 3; from offset 6
+  // it would read past the end.
+  auto half = buildLayout({{3, 1}}, 6, 3);
+  ASSERT_TRUE(half);
+  EXPECT_EQ(half->gapIndex, (SmallVector<int64_t>{1, -1}));
+  EXPECT_FALSE(buildLayout({{3, 1}}, 6, 6));
 }
 
 TEST(ViewAlgebra, InvertAtomsSeesTheProducerFromTheTarget) {
@@ -217,6 +223,8 @@ TEST(ViewAlgebra, InvertAtomsSeesTheProducerFromTheTarget) {
   // Element counts that disagree.
   EXPECT_FALSE(invertAtoms(flatAtoms(targetView), shape, 12));
   EXPECT_FALSE(invertAtoms(flatAtoms(targetView), {2, 3, 5}, 24));
+  // Atoms that read some elements twice and others never.
+  EXPECT_FALSE(invertAtoms({{2, 2}, {2, 2}}, {4}, 4));
 }
 
 TEST(ViewAlgebra, RefineBatchCutsEveryViewAtTheSamePlaces) {
@@ -246,6 +254,12 @@ TEST(ViewAlgebra, RefineBatchCutsEveryViewAtTheSamePlaces) {
       {AtomDim{{6, 1}}, AtomDim{{2, 6}}, AtomDim{{2, 12}}},
       {AtomDim{{4, 1}}, AtomDim{{2, 4}}, AtomDim{{2, 8}}}};
   EXPECT_FALSE(refineBatch(mismatched, 1));
+  // Three runs that are contiguous in no view: more than two batch
+  // dimensions would be left.
+  SmallVector<SmallVector<AtomDim>> threeRuns = {
+      {AtomDim{{2, 1000}, {3, 100}, {4, 1}}, AtomDim{{5, 4}}, AtomDim{{7, 20}}},
+      {AtomDim{{24, 1}}, AtomDim{{5, 24}}, AtomDim{{7, 120}}}};
+  EXPECT_FALSE(refineBatch(threeRuns, 1));
 }
 
 TEST(ViewAlgebra, PlanOperandReadsTheSameElementsInPlace) {
