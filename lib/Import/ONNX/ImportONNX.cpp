@@ -318,7 +318,8 @@ private:
                                             const std::string &what,
                                             bool pinDims);
   FailureOr<TV> importInitializer(Importer &im, const onnx::TensorProto &t);
-  InFlightDiagnostic fail() { return emitError(modelLoc); }
+  /// An error of the model as a whole, reported at the model file.
+  InFlightDiagnostic modelError() { return emitError(modelLoc); }
 
   MLIRContext &ctx;
   /// Where model-level errors are reported: the model file.
@@ -333,15 +334,16 @@ private:
 LogicalResult ModelImporter::load(const std::string &path) {
   modelLoc = FileLineColLoc::get(&ctx, path, 0, 0);
   if (llvm::sys::fs::is_directory(path))
-    return fail() << "'" << path << "' is a directory, not an ONNX model file";
+    return modelError() << "'" << path
+                        << "' is a directory, not an ONNX model file";
   std::ifstream file(path, std::ios::binary);
   if (!file)
-    return fail() << "cannot open '" << path << "'";
+    return modelError() << "cannot open '" << path << "'";
   std::stringstream buffer;
   buffer << file.rdbuf();
   std::string bytes = buffer.str();
   if (bytes.empty())
-    return fail() << "'" << path << "' is empty, not an ONNX model";
+    return modelError() << "'" << path << "' is empty, not an ONNX model";
   // The libonnx/protobuf calls are the only ones that may throw.
   bool parsed = false;
   try {
@@ -350,12 +352,12 @@ LogicalResult ModelImporter::load(const std::string &path) {
     parsed = false;
   }
   if (!parsed)
-    return fail() << "'" << path
-                  << "' is not a valid ONNX model (the protobuf does not "
-                     "parse: truncated or not an ONNX file)";
+    return modelError() << "'" << path
+                        << "' is not a valid ONNX model (the protobuf does not "
+                           "parse: truncated or not an ONNX file)";
   if (!model.has_graph() || model.ir_version() <= 0)
-    return fail() << "'" << path
-                  << "' is not an ONNX model (no graph or IR version)";
+    return modelError() << "'" << path
+                        << "' is not an ONNX model (no graph or IR version)";
   bool checked = true;
   std::string checkerError;
   try {
@@ -369,22 +371,24 @@ LogicalResult ModelImporter::load(const std::string &path) {
   while (!checkerError.empty() &&
          (checkerError.back() == '\n' || checkerError.back() == ' '))
     checkerError.pop_back();
-  return fail() << "'" << path << "' fails the ONNX checker: " << checkerError;
+  return modelError() << "'" << path
+                      << "' fails the ONNX checker: " << checkerError;
 }
 
 FailureOr<RankedTensorType>
 ModelImporter::valueInfoType(const onnx::ValueInfoProto &vi,
                              const std::string &what, bool pinDims) {
   if (!vi.type().has_tensor_type())
-    return fail() << what << " '" << vi.name() << "' is not a tensor";
+    return modelError() << what << " '" << vi.name() << "' is not a tensor";
   const auto &tt = vi.type().tensor_type();
   FailureOr<Type> elt =
       elementTypeOf(modelLoc, tt.elem_type(), what + " '" + vi.name() + "'");
   if (failed(elt))
     return failure();
   if (!tt.has_shape())
-    return fail() << "cannot resolve the shape of " << what << " '" << vi.name()
-                  << "': the model does not declare its rank";
+    return modelError() << "cannot resolve the shape of " << what << " '"
+                        << vi.name()
+                        << "': the model does not declare its rank";
   SmallVector<int64_t> shape;
   for (const auto &d : tt.shape().dim()) {
     if (d.has_dim_value()) {
@@ -470,15 +474,17 @@ OwningOpRef<ModuleOp> ModelImporter::run(const std::string &path) {
     if (imp.domain().empty() || imp.domain() == "ai.onnx")
       opset = imp.version();
   if (opset < 0) {
-    fail() << "the model imports no version of the default ONNX operator set";
+    modelError()
+        << "the model imports no version of the default ONNX operator set";
     return nullptr;
   }
   if (opset < kMinONNXOpset || opset > kMaxONNXOpset) {
-    fail() << llvm::formatv("the model uses ONNX opset {0}; lathe-import-onnx "
-                            "supports opsets {1} to {2} (convert it with "
-                            "onnx.version_converter)",
-                            opset, kMinONNXOpset, kMaxONNXOpset)
-                  .str();
+    modelError() << llvm::formatv(
+                        "the model uses ONNX opset {0}; lathe-import-onnx "
+                        "supports opsets {1} to {2} (convert it with "
+                        "onnx.version_converter)",
+                        opset, kMinONNXOpset, kMaxONNXOpset)
+                        .str();
     return nullptr;
   }
 
@@ -501,7 +507,7 @@ OwningOpRef<ModuleOp> ModelImporter::run(const std::string &path) {
       msg += llvm::formatv("\n  {0} ({1} node{2})", op, count,
                            count == 1 ? "" : "s")
                  .str();
-    fail() << msg;
+    modelError() << msg;
     return nullptr;
   }
 
@@ -549,11 +555,12 @@ OwningOpRef<ModuleOp> ModelImporter::run(const std::string &path) {
       std::string known;
       for (const std::string &d : symbolicDims)
         known += (known.empty() ? "'" : ", '") + d + "'";
-      fail() << "--dim " << name << "=" << size
-             << ": the model has no symbolic dimension named '" << name << "' ("
-             << (known.empty() ? std::string("it has none")
-                               : "its symbolic dimensions: " + known)
-             << ")";
+      modelError() << "--dim " << name << "=" << size
+                   << ": the model has no symbolic dimension named '" << name
+                   << "' ("
+                   << (known.empty() ? std::string("it has none")
+                                     : "its symbolic dimensions: " + known)
+                   << ")";
       return nullptr;
     }
   for (const auto &vi : graph.input()) {
@@ -657,8 +664,8 @@ OwningOpRef<ModuleOp> ModelImporter::run(const std::string &path) {
   for (auto [i, vi] : llvm::enumerate(graph.output())) {
     auto it = im.values.find(vi.name());
     if (it == im.values.end() || !it->second.v) {
-      fail() << "graph output '" << vi.name()
-             << "' is not computed by the graph";
+      modelError() << "graph output '" << vi.name()
+                   << "' is not computed by the graph";
       return nullptr;
     }
     Value v = it->second.v;
@@ -670,9 +677,9 @@ OwningOpRef<ModuleOp> ModelImporter::run(const std::string &path) {
       want = boundaryType(want, true);
     }
     if (want.getElementType() != have.getElementType()) {
-      fail() << "graph output '" << vi.name()
-             << "' is declared with another element type than the graph "
-                "computes";
+      modelError() << "graph output '" << vi.name()
+                   << "' is declared with another element type than the graph "
+                      "computes";
       return nullptr;
     }
     if (want.getRank() == have.getRank() && want != have) {
@@ -685,9 +692,10 @@ OwningOpRef<ModuleOp> ModelImporter::run(const std::string &path) {
         shape.push_back(ShapedType::isDynamic(h) ? w : h);
       }
       if (conflict) {
-        fail() << "graph output '" << vi.name()
-               << "' is declared with shape that disagrees with the computed "
-                  "one";
+        modelError()
+            << "graph output '" << vi.name()
+            << "' is declared with shape that disagrees with the computed "
+               "one";
         return nullptr;
       }
       auto refined = RankedTensorType::get(shape, have.getElementType());

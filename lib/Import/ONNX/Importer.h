@@ -47,8 +47,8 @@ struct TV {
 /// import reports the error as a diagnostic at the current location and
 /// returns failure (LogicalResult, FailureOr); the boundary
 /// (importONNXModel) returns the first error as the import's message. C++
-/// exceptions are caught only around the libonnx/protobuf calls (the
-/// checker), see docs/ONNX.md.
+/// exceptions are caught only around the libonnx/protobuf calls (parsing,
+/// the checker) in ImportONNX.cpp, see docs/ONNX.md.
 
 // --- helpers shared by the handler files ---------------------------------
 
@@ -150,7 +150,9 @@ public:
   Value constantScalar(Type type, double value);
   Value indexValue(OpFoldResult ofr);
   /// `a op b` on index values, folded where possible; `op` is one of
-  /// + - * M (max) m (min) = (equal, 0 or 1). Division is foldDiv.
+  /// + - * / M (max) m (min) = (equal, 0 or 1). '/' only where `b` cannot be
+  /// the constant 0 (a node's output count, a checked stride); foldDiv
+  /// checks.
   OpFoldResult foldBin(OpFoldResult a, OpFoldResult b, char op);
   /// `a / b` (signed); an error when `b` is the constant 0.
   FailureOr<OpFoldResult> foldDiv(OpFoldResult a, OpFoldResult b);
