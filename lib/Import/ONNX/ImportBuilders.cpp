@@ -38,7 +38,7 @@ Value Importer::filled(ArrayRef<OpFoldResult> shape, Value scalar) {
       .getResult(0);
 }
 
-SmallVector<OpFoldResult>
+FailureOr<SmallVector<OpFoldResult>>
 Importer::broadcastShape(ArrayRef<SmallVector<OpFoldResult>> shapes) {
   size_t rank = 0;
   for (const auto &s : shapes)
@@ -59,9 +59,9 @@ Importer::broadcastShape(ArrayRef<SmallVector<OpFoldResult>> shapes) {
       if (*c == 1)
         continue;
       if (stat && *stat != *c)
-        fail(llvm::formatv("{0}: shapes do not broadcast ({1} vs {2})",
-                           nodeDesc(), *stat, *c)
-                 .str());
+        return error(llvm::formatv("{0}: shapes do not broadcast ({1} vs {2})",
+                                   nodeDesc(), *stat, *c)
+                         .str());
       stat = *c;
     }
     if (stat)
@@ -81,17 +81,31 @@ Importer::broadcastShape(ArrayRef<SmallVector<OpFoldResult>> shapes) {
   return out;
 }
 
-Value Importer::elementwise(ArrayRef<Value> inputs, Type outElt, BodyFn body,
-                            std::optional<SmallVector<OpFoldResult>> outShape) {
+Value Importer::mapElements(Value x, Type outElt, BodyFn body) {
+  FailureOr<Value> y = elementwise({x}, outElt, body);
+  assert(succeeded(y) && "one operand always broadcasts to its own shape");
+  return *y;
+}
+
+FailureOr<Value>
+Importer::elementwise(ArrayRef<Value> inputs, Type outElt, BodyFn body,
+                      std::optional<SmallVector<OpFoldResult>> outShape) {
   SmallVector<SmallVector<OpFoldResult>> shapes;
   for (Value v : inputs)
     shapes.push_back(dims(v));
-  SmallVector<OpFoldResult> out = outShape ? *outShape : broadcastShape(shapes);
+  SmallVector<OpFoldResult> out;
   if (outShape) {
     // The inputs must broadcast to the requested shape.
+    out = *outShape;
     shapes.push_back(out);
-    (void)broadcastShape(shapes);
+    if (failed(broadcastShape(shapes)))
+      return failure();
     shapes.pop_back();
+  } else {
+    FailureOr<SmallVector<OpFoldResult>> shape = broadcastShape(shapes);
+    if (failed(shape))
+      return failure();
+    out = *shape;
   }
   int64_t rank = out.size();
   MLIRContext *ctx = b.getContext();
@@ -102,7 +116,8 @@ Value Importer::elementwise(ArrayRef<Value> inputs, Type outElt, BodyFn body,
     auto type = typeOf(v);
     int64_t r = type.getRank();
     if (r > rank)
-      fail(nodeDesc() + ": an operand has a higher rank than the result");
+      return error(nodeDesc() +
+                   ": an operand has a higher rank than the result");
     SmallVector<int64_t> refined(type.getShape());
     SmallVector<Value> oks;
     for (int64_t i = 0; i < r; ++i) {
@@ -116,13 +131,17 @@ Value Importer::elementwise(ArrayRef<Value> inputs, Type outElt, BodyFn body,
           operandName(v) +
           (outShape ? " (result dimension " + std::to_string(j) + ")" : "");
       if (outDim) {
-        oks.push_back(checkDim(d, out[j], what));
+        FailureOr<Value> ok = checkDim(d, out[j], what);
+        if (failed(ok))
+          return failure();
+        oks.push_back(*ok);
         refined[i] = *outDim;
         continue;
       }
       if (outShape) {
         // The caller's sizes (Expand) never exceed the input's.
-        (void)checkDim(d, out[j], what);
+        if (failed(checkDim(d, out[j], what)))
+          return failure();
         continue;
       }
       // Another symbolic size of the same result dimension.
@@ -133,10 +152,11 @@ Value Importer::elementwise(ArrayRef<Value> inputs, Type outElt, BodyFn body,
         if (iw < 0 || !typeOf(w).isDynamicDim(iw))
           continue;
         OpFoldResult e = dim(w, iw);
-        if (e != d)
-          (void)checkDim(d, e,
-                         what + " must equal that of " + operandName(w) +
-                             " (a run-time 1 does not broadcast)");
+        if (e != d &&
+            failed(checkDim(d, e,
+                            what + " must equal that of " + operandName(w) +
+                                " (a run-time 1 does not broadcast)")))
+          return failure();
         break;
       }
     }
@@ -151,8 +171,7 @@ Value Importer::elementwise(ArrayRef<Value> inputs, Type outElt, BodyFn body,
   for (Value v : inputs) {
     auto type = typeOf(v);
     int64_t r = type.getRank();
-    if (r > rank)
-      fail(nodeDesc() + ": an operand has a higher rank than the result");
+    assert(r <= rank && "checked above");
     SmallVector<AffineExpr> exprs;
     for (int64_t i = 0; i < r; ++i) {
       int64_t j = rank - r + i;
@@ -174,7 +193,7 @@ Value Importer::elementwise(ArrayRef<Value> inputs, Type outElt, BodyFn body,
         Value r = body(nb, nl, args.take_front(n));
         linalg::YieldOp::create(nb, nl, r);
       });
-  return op.getResult(0);
+  return Value(op.getResult(0));
 }
 
 static TypedAttr reduceInit(Builder &b, Type t, Importer::ReduceKind kind) {
@@ -269,10 +288,14 @@ Value Importer::reduce(Value x, ArrayRef<int64_t> axes, ReduceKind kind,
             nb, nl, combine(nb, nl, kind, args[1], args[0], unsignedInit));
       });
   Value r = op.getResult(0);
-  return keepDims ? reshape(r, keepShape) : r;
+  if (!keepDims)
+    return r;
+  FailureOr<Value> kept = reshape(r, keepShape);
+  assert(succeeded(kept) && "size-1 dimensions keep the element count");
+  return *kept;
 }
 
-Value Importer::reshape(Value x, ArrayRef<OpFoldResult> shape) {
+FailureOr<Value> Importer::reshape(Value x, ArrayRef<OpFoldResult> shape) {
   OpFoldResult have = b.getIndexAttr(1), want = b.getIndexAttr(1);
   for (OpFoldResult d : dims(x))
     have = foldBin(have, d, '*');
@@ -280,7 +303,10 @@ Value Importer::reshape(Value x, ArrayRef<OpFoldResult> shape) {
     want = foldBin(want, d, '*');
   std::string what = (node ? nodeDesc() + ": " : std::string()) +
                      "the element count of the new shape";
-  Value ok = checkDim(want, have, what);
+  FailureOr<Value> checked = checkDim(want, have, what);
+  if (failed(checked))
+    return failure();
+  Value ok = *checked;
   if (matchPattern(ok, m_One()))
     return reshapeUnchecked(x, shape);
   SmallVector<int64_t> staticShape;
@@ -417,7 +443,7 @@ Value Importer::castScalar(OpBuilder &nb, Location nl, Value x, Type to,
 Value Importer::castTo(Value x, Type elt) {
   if (eltOf(x) == elt)
     return x;
-  return elementwise({x}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
+  return mapElements(x, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
     return castScalar(nb, nl, a[0], elt);
   });
 }
@@ -466,10 +492,10 @@ LogicalResult Importer::importGelu(const std::string &x, const std::string &out,
   Value xv = it->second.v;
   if (!isa<FloatType>(eltOf(xv)))
     return error("GELU on a non-float tensor");
-  Value y = elementwise({xv}, eltOf(xv),
-                        [&](OpBuilder &nb, Location nl, ValueRange a) {
-                          return geluBody(nb, nl, a[0], tanhApprox);
-                        });
+  Value y =
+      mapElements(xv, eltOf(xv), [&](OpBuilder &nb, Location nl, ValueRange a) {
+        return geluBody(nb, nl, a[0], tanhApprox);
+      });
   y.getDefiningOp()->setAttr(
       "lathe.activation", b.getStringAttr(tanhApprox ? "gelu_tanh" : "gelu"));
   TV tv;

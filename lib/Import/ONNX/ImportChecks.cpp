@@ -227,23 +227,30 @@ void Importer::declareRuntime(StringRef name, ArrayRef<Type> args) {
   fn.setPrivate();
 }
 
-Value Importer::checkDim(OpFoldResult given, OpFoldResult expected,
-                         const std::string &what, bool orOne) {
+FailureOr<Value> Importer::checkDim(OpFoldResult given, OpFoldResult expected,
+                                    const std::string &what, bool orOne) {
   return checkSize(given, expected, what,
                    orOne ? SizeRelation::EqualOrOne : SizeRelation::Equal);
 }
 
-Value Importer::checkSize(OpFoldResult given, OpFoldResult expected,
-                          const std::string &what, SizeRelation rel) {
-  bool orOne = rel == SizeRelation::EqualOrOne;
-  bool atMost = rel == SizeRelation::AtMost;
+FailureOr<Value> Importer::checkSize(OpFoldResult given, OpFoldResult expected,
+                                     const std::string &what,
+                                     SizeRelation rel) {
   std::optional<int64_t> g = getConstantIntValue(given),
                          e = getConstantIntValue(expected);
-  if (g && e) {
-    if (*g == *e || (orOne && *g == 1) || (atMost && *g <= *e))
-      return arith::ConstantOp::create(b, loc, b.getBoolAttr(true));
-    fail(llvm::formatv("{0}: expected {1}, given {2}", what, *e, *g).str());
-  }
+  if (!g || !e)
+    return runtimeSizeCheck(given, expected, what, rel);
+  if (*g == *e || (rel == SizeRelation::EqualOrOne && *g == 1) ||
+      (rel == SizeRelation::AtMost && *g <= *e))
+    return Value(arith::ConstantOp::create(b, loc, b.getBoolAttr(true)));
+  return error(
+      llvm::formatv("{0}: expected {1}, given {2}", what, *e, *g).str());
+}
+
+Value Importer::runtimeSizeCheck(OpFoldResult given, OpFoldResult expected,
+                                 const std::string &what, SizeRelation rel) {
+  bool orOne = rel == SizeRelation::EqualOrOne;
+  bool atMost = rel == SizeRelation::AtMost;
   if (provablyEqual(given, expected))
     return arith::ConstantOp::create(b, loc, b.getBoolAttr(true));
   Value gv = indexValue(given), ev = indexValue(expected);
@@ -365,8 +372,9 @@ Value Importer::refineChecked(Value v, RankedTensorType to,
   SmallVector<Value> oks;
   for (int64_t i = 0; i < have.getRank(); ++i)
     if (have.isDynamicDim(i) && !to.isDynamicDim(i))
-      oks.push_back(checkDim(dim(v, i), b.getIndexAttr(to.getDimSize(i)),
-                             what + " dimension " + std::to_string(i)));
+      oks.push_back(runtimeSizeCheck(
+          dim(v, i), b.getIndexAttr(to.getDimSize(i)),
+          what + " dimension " + std::to_string(i), SizeRelation::Equal));
   return guarded(allOf(oks), to, [&] { return v; });
 }
 
@@ -378,14 +386,16 @@ FailureOr<Value> Importer::checkAxes(int i, int64_t rank,
     return error(nodeDesc() + ": no axes give the declared result shape");
   if (type.getRank() != 1 || !type.hasStaticShape() || rank > 60)
     return Value(arith::ConstantOp::create(b, loc, b.getBoolAttr(true)));
-  SmallVector<OpFoldResult> axes = elemsOf(in(i));
+  FailureOr<SmallVector<OpFoldResult>> axes = elemsOf(in(i));
+  if (failed(axes))
+    return failure();
   auto cst = [&](int64_t v) {
     return arith::ConstantIndexOp::create(b, loc, v).getResult();
   };
   // Bit k set for axis k (negative axes count from the end); an axis out of
   // range sets bit 62, which no candidate has.
   Value mask = cst(0);
-  for (OpFoldResult a : axes) {
+  for (OpFoldResult a : *axes) {
     Value ai = indexValue(a);
     Value neg =
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, ai, cst(0));
@@ -438,7 +448,8 @@ std::string Importer::operandName(Value v) const {
   return "an operand";
 }
 
-Value Importer::checkIndicesFitData(Value indices, Value data, int64_t axis) {
+FailureOr<Value> Importer::checkIndicesFitData(Value indices, Value data,
+                                               int64_t axis) {
   return checkSize(dim(indices, axis), dim(data, axis),
                    nodeDesc() + ": dimension " + std::to_string(axis) + " of " +
                        operandName(indices) + " may not exceed that of " +

@@ -32,22 +32,30 @@ LogicalResult Importer::importMatMul(const onnx::NodeProto &n) {
                  std::to_string(ra) + " and " + std::to_string(rb));
   SmallVector<OpFoldResult> da = dims(a), db = dims(bm);
   if (ra == 1) {
-    a = reshape(a, {b.getIndexAttr(1), da[0]});
+    FailureOr<Value> aOr = reshape(a, {b.getIndexAttr(1), da[0]});
+    if (failed(aOr))
+      return failure();
+    a = *aOr;
     da = dims(a);
   }
   if (rb == 1) {
-    bm = reshape(bm, {db[0], b.getIndexAttr(1)});
+    FailureOr<Value> bmOr = reshape(bm, {db[0], b.getIndexAttr(1)});
+    if (failed(bmOr))
+      return failure();
+    bm = *bmOr;
     db = dims(bm);
   }
   int64_t pa = rankOf(a), pb = rankOf(bm);
   // The contracted sizes must agree: a static mismatch is an import
   // error, a symbolic one a run-time check (never a matmul that reads
   // past the shorter operand).
-  (void)checkDim(
-      db[pb - 2], da[pa - 1],
-      nodeDesc() + ": the contracted dimension of input '" + n.input(1) +
-          "' (its " + (rb == 1 ? "only" : "second-to-last") +
-          " dimension) must equal the last dimension of '" + n.input(0) + "'");
+  if (failed(checkDim(db[pb - 2], da[pa - 1],
+                      nodeDesc() + ": the contracted dimension of input '" +
+                          n.input(1) + "' (its " +
+                          (rb == 1 ? "only" : "second-to-last") +
+                          " dimension) must equal the last dimension of '" +
+                          n.input(0) + "'")))
+    return failure();
   Value zero = fc(b, loc, elt, 0);
   Value y, flatY;
   SmallVector<OpFoldResult> outShape;
@@ -57,10 +65,15 @@ LogicalResult Importer::importMatMul(const onnx::NodeProto &n) {
     for (int64_t i = 0; i < pa - 1; ++i)
       rows = foldBin(rows, da[i], '*');
     // An operand that is itself a flat epilogue result is used as it is.
-    Value a2 = pa == 2 ? a
-               : ra == pa && in(0).flat && !in(0).elems
-                   ? in(0).flat
-                   : reshape(a, {rows, da[pa - 1]});
+    Value a2 = a;
+    if (pa != 2 && ra == pa && in(0).flat && !in(0).elems) {
+      a2 = in(0).flat;
+    } else if (pa != 2) {
+      FailureOr<Value> a2Or = reshape(a, {rows, da[pa - 1]});
+      if (failed(a2Or))
+        return failure();
+      a2 = *a2Or;
+    }
     if (a2 != a && a2 == in(0).flat)
       rows = dim(a2, 0);
     Value init = filled({rows, db[1]}, zero);
@@ -71,12 +84,18 @@ LogicalResult Importer::importMatMul(const onnx::NodeProto &n) {
     outShape.push_back(db[1]);
     if (pa != 2) {
       flatY = y;
-      y = reshape(y, outShape);
+      FailureOr<Value> yOr = reshape(y, outShape);
+      if (failed(yOr))
+        return failure();
+      y = *yOr;
     }
   } else {
     SmallVector<OpFoldResult> ba(da.begin(), da.end() - 2),
         bb(db.begin(), db.end() - 2);
-    SmallVector<OpFoldResult> batch = broadcastShape({ba, bb});
+    FailureOr<SmallVector<OpFoldResult>> batchOr = broadcastShape({ba, bb});
+    if (failed(batchOr))
+      return failure();
+    SmallVector<OpFoldResult> batch = *batchOr;
     // Symbolic batch sizes on both sides must agree (the smaller is used).
     for (size_t j = 0; j < batch.size(); ++j) {
       int64_t ia = j + ba.size() - batch.size(),
@@ -84,10 +103,12 @@ LogicalResult Importer::importMatMul(const onnx::NodeProto &n) {
       if (ia < 0 || ib < 0 || getConstantIntValue(ba[ia]) ||
           getConstantIntValue(bb[ib]))
         continue;
-      (void)checkDim(bb[ib], ba[ia],
-                     nodeDesc() + ": batch dimension " + std::to_string(ib) +
-                         " of input '" + n.input(1) + "' must equal that of '" +
-                         n.input(0) + "' (a run-time 1 does not broadcast)");
+      if (failed(checkDim(bb[ib], ba[ia],
+                          nodeDesc() + ": batch dimension " +
+                              std::to_string(ib) + " of input '" + n.input(1) +
+                              "' must equal that of '" + n.input(0) +
+                              "' (a run-time 1 does not broadcast)")))
+        return failure();
     }
     outShape = batch;
     outShape.push_back(da[pa - 2]);
@@ -101,16 +122,27 @@ LogicalResult Importer::importMatMul(const onnx::NodeProto &n) {
       OpFoldResult nb = b.getIndexAttr(1);
       for (OpFoldResult d : batch)
         nb = foldBin(nb, d, '*');
-      Value a3 =
-          batch.size() == 1 ? a : reshape(a, {nb, da[pa - 2], da[pa - 1]});
-      Value b3 =
-          batch.size() == 1 ? bm : reshape(bm, {nb, db[pb - 2], db[pb - 1]});
+      Value a3 = a, b3 = bm;
+      if (batch.size() != 1) {
+        FailureOr<Value> a3Or = reshape(a, {nb, da[pa - 2], da[pa - 1]});
+        if (failed(a3Or))
+          return failure();
+        FailureOr<Value> b3Or = reshape(bm, {nb, db[pb - 2], db[pb - 1]});
+        if (failed(b3Or))
+          return failure();
+        a3 = *a3Or;
+        b3 = *b3Or;
+      }
       Value init = filled({nb, da[pa - 2], db[pb - 1]}, zero);
       y = linalg::BatchMatmulOp::create(b, loc, TypeRange{init.getType()},
                                         ValueRange{a3, b3}, ValueRange{init})
               .getResult(0);
-      if (batch.size() != 1)
-        y = reshape(y, outShape);
+      if (batch.size() != 1) {
+        FailureOr<Value> yOr2 = reshape(y, outShape);
+        if (failed(yOr2))
+          return failure();
+        y = *yOr2;
+      }
     } else {
       // Broadcast batch dimensions: a generic contraction.
       int64_t nbat = batch.size(), loops = nbat + 3;
@@ -165,7 +197,10 @@ LogicalResult Importer::importMatMul(const onnx::NodeProto &n) {
         continue;
       final.push_back(outShape[i]);
     }
-    y = reshape(y, final);
+    FailureOr<Value> yOr3 = reshape(y, final);
+    if (failed(yOr3))
+      return failure();
+    y = *yOr3;
   }
   TV out;
   out.v = y;
@@ -192,11 +227,12 @@ LogicalResult Importer::importGemm(const onnx::NodeProto &n) {
     a = transpose(a, {1, 0});
   SmallVector<OpFoldResult> da = dims(a), db = dims(bm);
   OpFoldResult nDim = tb ? db[0] : db[1];
-  (void)checkDim(tb ? db[1] : db[0], da[1],
-                 nodeDesc() + ": the contracted dimension of B ('" +
-                     n.input(1) + "'" + (tb ? ", transposed" : "") +
-                     ") must equal that of A ('" + n.input(0) + "'" +
-                     (ta ? ", transposed" : "") + ")");
+  if (failed(checkDim(tb ? db[1] : db[0], da[1],
+                      nodeDesc() + ": the contracted dimension of B ('" +
+                          n.input(1) + "'" + (tb ? ", transposed" : "") +
+                          ") must equal that of A ('" + n.input(0) + "'" +
+                          (ta ? ", transposed" : "") + ")")))
+    return failure();
   Value init = filled({da[0], nDim}, fc(b, loc, elt, 0));
   auto mm = linalg::MatmulOp::create(b, loc, TypeRange{init.getType()},
                                      ValueRange{a, bm}, ValueRange{init});
@@ -214,7 +250,7 @@ LogicalResult Importer::importGemm(const onnx::NodeProto &n) {
     SmallVector<Value> ins = {y};
     if (hasC)
       ins.push_back(inV(2));
-    y = elementwise(
+    FailureOr<Value> yOr4 = elementwise(
         ins, elt,
         [&](OpBuilder &nb, Location nl, ValueRange v) {
           Value r = v[0];
@@ -229,6 +265,9 @@ LogicalResult Importer::importGemm(const onnx::NodeProto &n) {
           return r;
         },
         SmallVector<OpFoldResult>{da[0], nDim});
+    if (failed(yOr4))
+      return failure();
+    y = *yOr4;
   }
   setOut(0, y);
   return success();

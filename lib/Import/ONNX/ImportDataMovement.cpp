@@ -35,8 +35,12 @@ LogicalResult Importer::importGatherElements(const onnx::NodeProto &) {
   // same position: indices may not be larger there.
   SmallVector<Value> shapeOks;
   for (int64_t k = 0; k < r; ++k)
-    if (k != axis)
-      shapeOks.push_back(checkIndicesFitData(indices, data, k));
+    if (k != axis) {
+      FailureOr<Value> ok = checkIndicesFitData(indices, data, k);
+      if (failed(ok))
+        return failure();
+      shapeOks.push_back(*ok);
+    }
   Value axisDim = indexValue(dim(data, axis));
   Message msg = indexCheckMessage(nodeDesc());
   auto build = [&]() -> Value {
@@ -69,7 +73,10 @@ LogicalResult Importer::importTile(const onnx::NodeProto &) {
   MLIRContext *ctx = b.getContext();
   Value x = inV(0);
   int64_t r = rankOf(x);
-  SmallVector<OpFoldResult> reps = elemsOf(in(1)), d = dims(x), out;
+  FailureOr<SmallVector<OpFoldResult>> repsOr = elemsOf(in(1));
+  if (failed(repsOr))
+    return failure();
+  SmallVector<OpFoldResult> reps = *repsOr, d = dims(x), out;
   if ((int64_t)reps.size() != r)
     return error(nodeDesc() + ": repeats must have one entry per dimension");
   SmallVector<Value> dv;
@@ -135,8 +142,12 @@ LogicalResult Importer::importConcat(const onnx::NodeProto &n) {
                (t->elems || t->cst) && typeOf(t->v).getNumElements() <= 64;
   if (allElems) {
     SmallVector<OpFoldResult> all;
-    for (TV *t : ins)
-      llvm::append_range(all, elemsOf(*t));
+    for (TV *t : ins) {
+      FailureOr<SmallVector<OpFoldResult>> elems = elemsOf(*t);
+      if (failed(elems))
+        return failure();
+      llvm::append_range(all, *elems);
+    }
     setOut(0, fromElems(all, elt));
     return success();
   }
@@ -191,13 +202,20 @@ LogicalResult Importer::importSplit13(const onnx::NodeProto &n) {
           return error(nodeDesc() + ": the split input has " +
                        std::to_string(st.getNumElements()) + " sizes for " +
                        std::to_string(outs) + " outputs");
-        SmallVector<OpFoldResult> given = elemsOf(in(1));
-        for (int i = 0; i < outs; ++i)
-          splitOks.push_back(checkDim(
-              given[i], b.getIndexAttr((*split)[i]),
-              nodeDesc() + ": element " + std::to_string(i) +
-                  " of the split input '" + n.input(1) +
-                  "' (declared size of output '" + n.output(i) + "')"));
+        FailureOr<SmallVector<OpFoldResult>> givenOr = elemsOf(in(1));
+        if (failed(givenOr))
+          return failure();
+        SmallVector<OpFoldResult> given = *givenOr;
+        for (int i = 0; i < outs; ++i) {
+          FailureOr<Value> ok =
+              checkDim(given[i], b.getIndexAttr((*split)[i]),
+                       nodeDesc() + ": element " + std::to_string(i) +
+                           " of the split input '" + n.input(1) +
+                           "' (declared size of output '" + n.output(i) + "')");
+          if (failed(ok))
+            return failure();
+          splitOks.push_back(*ok);
+        }
       }
     }
   }
@@ -225,14 +243,18 @@ LogicalResult Importer::splitInto(const onnx::NodeProto &n,
       total += s;
     }
     // The parts must cover the dimension (a static mismatch fails here).
-    splitOks.push_back(checkDim(
+    FailureOr<Value> covered = checkDim(
         d, b.getIndexAttr(total),
         nodeDesc() + ": dimension " + std::to_string(axis) + " of input '" +
-            n.input(0) + "' (the sum of the split sizes)"));
+            n.input(0) + "' (the sum of the split sizes)");
+    if (failed(covered))
+      return failure();
+    splitOks.push_back(*covered);
   } else {
     std::optional<int64_t> c = getConstantIntValue(d);
     if (c && *c % outs)
       return error(nodeDesc() + ": the dimension does not split evenly");
+    // A node has at least one output: the divisor is not 0.
     for (int i = 0; i < outs; ++i)
       sizes.push_back(foldBin(d, b.getIndexAttr(outs), '/'));
   }
@@ -256,13 +278,22 @@ LogicalResult Importer::splitInto(const onnx::NodeProto &n,
 LogicalResult Importer::importSlice(const onnx::NodeProto &) {
   TV &x = in(0);
   int64_t r = rankOf(x.v);
-  SmallVector<OpFoldResult> starts = elemsOf(in(1)), ends = elemsOf(in(2));
+  FailureOr<SmallVector<OpFoldResult>> startsOr = elemsOf(in(1));
+  if (failed(startsOr))
+    return failure();
+  FailureOr<SmallVector<OpFoldResult>> endsOr = elemsOf(in(2));
+  if (failed(endsOr))
+    return failure();
+  SmallVector<OpFoldResult> starts = *startsOr, ends = *endsOr;
   size_t n = starts.size();
   if (ends.size() != n)
     return error(nodeDesc() + ": starts and ends differ in length");
   SmallVector<OpFoldResult> axes, steps(n, b.getIndexAttr(1));
   if (hasInput(3)) {
-    for (OpFoldResult a : elemsOf(in(3))) {
+    FailureOr<SmallVector<OpFoldResult>> axesIn = elemsOf(in(3));
+    if (failed(axesIn))
+      return failure();
+    for (OpFoldResult a : *axesIn) {
       if (std::optional<int64_t> c = getConstantIntValue(a)) {
         FailureOr<int64_t> axis = normAxis(*c, r);
         if (failed(axis))
@@ -278,8 +309,12 @@ LogicalResult Importer::importSlice(const onnx::NodeProto &) {
     for (size_t k = 0; k < n; ++k)
       axes.push_back(b.getIndexAttr(k));
   }
-  if (hasInput(4))
-    steps = elemsOf(in(4));
+  if (hasInput(4)) {
+    FailureOr<SmallVector<OpFoldResult>> stepsIn = elemsOf(in(4));
+    if (failed(stepsIn))
+      return failure();
+    steps = *stepsIn;
+  }
   if (axes.size() != n || steps.size() != n)
     return error(nodeDesc() + ": axes/steps differ in length from starts");
   for (OpFoldResult st : steps)
@@ -301,6 +336,8 @@ LogicalResult Importer::importSlice(const onnx::NodeProto &) {
   };
   SmallVector<OpFoldResult> d = dims(x.v), offs, sizes, strides;
   OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
+  // The divisions below are by a step (or its negation): a constant step is
+  // not 0 (checked above).
   for (int64_t i = 0; i < r; ++i) {
     OpFoldResult s = zero, en = d[i], st = one;
     for (size_t k = 0; k < n; ++k) {
@@ -344,10 +381,13 @@ LogicalResult Importer::importSlice(const onnx::NodeProto &) {
       for (int64_t i = 0; i < r; ++i)
         if (!getConstantIntValue(sizes[i])) {
           // The run-time starts/ends must select the declared length.
-          sliceOks.push_back(
+          FailureOr<Value> ok =
               checkDim(sizes[i], (*decl)[i],
                        nodeDesc() + ": the length selected along dimension " +
-                           std::to_string(i) + " (declared result shape)"));
+                           std::to_string(i) + " (declared result shape)");
+          if (failed(ok))
+            return failure();
+          sliceOks.push_back(*ok);
           sizes[i] = (*decl)[i];
         }
   // Shape values keep their elements.
@@ -449,12 +489,19 @@ LogicalResult Importer::importScatterElements(const onnx::NodeProto &) {
   // at its own position, so indices may not be larger than data there.
   SmallVector<Value> shapeOks;
   for (int64_t k = 0; k < r; ++k) {
-    shapeOks.push_back(checkDim(
+    FailureOr<Value> same = checkDim(
         dim(updates, k), dim(indices, k),
         nodeDesc() + ": dimension " + std::to_string(k) + " of " +
-            operandName(updates) + " (that of " + operandName(indices) + ")"));
-    if (k != axis)
-      shapeOks.push_back(checkIndicesFitData(indices, data, k));
+            operandName(updates) + " (that of " + operandName(indices) + ")");
+    if (failed(same))
+      return failure();
+    shapeOks.push_back(*same);
+    if (k != axis) {
+      FailureOr<Value> fits = checkIndicesFitData(indices, data, k);
+      if (failed(fits))
+        return failure();
+      shapeOks.push_back(*fits);
+    }
   }
   Message msg = indexCheckMessage(nodeDesc());
   auto build = [&]() -> Value {
@@ -507,7 +554,10 @@ LogicalResult Importer::importPad(const onnx::NodeProto &) {
   Value x = inV(0);
   int64_t r = rankOf(x);
   std::string mode = attrString("mode", "constant");
-  SmallVector<OpFoldResult> pads = elemsOf(in(1));
+  FailureOr<SmallVector<OpFoldResult>> padsOr = elemsOf(in(1));
+  if (failed(padsOr))
+    return failure();
+  SmallVector<OpFoldResult> pads = *padsOr;
   if ((int64_t)pads.size() != 2 * r)
     return error(nodeDesc() + ": pads must have 2*rank entries");
   for (OpFoldResult p : pads)

@@ -95,10 +95,9 @@ TV Importer::castTensor(const TV &x, Type to, bool toUnsigned) {
   tv.v =
       eltOf(x.v) == to && fromUnsigned == toUnsigned
           ? x.v
-          : elementwise(
-                {x.v}, to, [&](OpBuilder &nb, Location nl, ValueRange a) {
-                  return castScalar(nb, nl, a[0], to, fromUnsigned, toUnsigned);
-                });
+          : mapElements(x.v, to, [&](OpBuilder &nb, Location nl, ValueRange a) {
+              return castScalar(nb, nl, a[0], to, fromUnsigned, toUnsigned);
+            });
   return tv;
 }
 
@@ -116,43 +115,64 @@ LogicalResult Importer::importBinary(const onnx::NodeProto &n) {
   if (shapeLike && typeOf(x.v).hasStaticShape() &&
       typeOf(y.v).hasStaticShape() && typeOf(x.v).getNumElements() <= 64 &&
       typeOf(y.v).getNumElements() <= 64) {
-    SmallVector<OpFoldResult> ex = elemsOf(x), ey = elemsOf(y), out;
+    FailureOr<SmallVector<OpFoldResult>> exOr = elemsOf(x);
+    if (failed(exOr))
+      return failure();
+    FailureOr<SmallVector<OpFoldResult>> eyOr = elemsOf(y);
+    if (failed(eyOr))
+      return failure();
+    SmallVector<OpFoldResult> ex = *exOr, ey = *eyOr, out;
     size_t len = std::max(ex.size(), ey.size());
     if ((ex.size() != len && ex.size() != 1) ||
         (ey.size() != len && ey.size() != 1))
       return error(nodeDesc() + ": shapes do not broadcast");
     char c = op == "Add" ? '+' : op == "Sub" ? '-' : op == "Mul" ? '*' : '/';
-    for (size_t i = 0; i < len; ++i)
-      out.push_back(
-          foldBin(ex[ex.size() == 1 ? 0 : i], ey[ey.size() == 1 ? 0 : i], c));
+    for (size_t i = 0; i < len; ++i) {
+      OpFoldResult xi = ex[ex.size() == 1 ? 0 : i],
+                   yi = ey[ey.size() == 1 ? 0 : i];
+      if (c != '/') {
+        out.push_back(foldBin(xi, yi, c));
+        continue;
+      }
+      FailureOr<OpFoldResult> q = foldDiv(xi, yi);
+      if (failed(q))
+        return failure();
+      out.push_back(*q);
+    }
     setOut(0, fromElems(out, elt, rankOf(x.v) == 0 && rankOf(y.v) == 0));
     return success();
   }
-  if (op == "Add" && importFlatEpilogue(op))
-    return success();
+  if (op == "Add") {
+    FailureOr<bool> flat = importFlatEpilogue(op);
+    if (failed(flat))
+      return failure();
+    if (*flat)
+      return success();
+  }
   Type outElt = isCompare(op) ? b.getI1Type() : elt;
   std::string name = op.str();
-  setOut(0, elementwise({x.v, y.v}, outElt,
-                        [&](OpBuilder &nb, Location nl, ValueRange a) {
-                          return binary(nb, nl, name, a[0], a[1], uns);
-                        }));
-  return success();
+  return setOut(0, elementwise({x.v, y.v}, outElt,
+                               [&](OpBuilder &nb, Location nl, ValueRange a) {
+                                 return binary(nb, nl, name, a[0], a[1], uns);
+                               }));
 }
 
 LogicalResult Importer::importVariadic(const onnx::NodeProto &n) {
   StringRef op = n.op_type();
   SmallVector<Value> ins;
-  for (int i = 0; i < n.input_size(); ++i)
+  for (int i = 0; i < n.input_size(); ++i) {
+    if (failed(requireInput(i)))
+      return failure();
     ins.push_back(inV(i));
+  }
   std::string name = op == "Sum" ? "Add" : op.str();
-  setOut(0, elementwise(ins, eltOf(ins[0]),
-                        [&](OpBuilder &nb, Location nl, ValueRange a) {
-                          Value r = a[0];
-                          for (size_t i = 1; i < a.size(); ++i)
-                            r = binary(nb, nl, name, r, a[i], uns);
-                          return r;
-                        }));
-  return success();
+  return setOut(0, elementwise(ins, eltOf(ins[0]),
+                               [&](OpBuilder &nb, Location nl, ValueRange a) {
+                                 Value r = a[0];
+                                 for (size_t i = 1; i < a.size(); ++i)
+                                   r = binary(nb, nl, name, r, a[i], uns);
+                                 return r;
+                               }));
 }
 
 LogicalResult Importer::importPow(const onnx::NodeProto &) {
@@ -162,20 +182,19 @@ LogicalResult Importer::importPow(const onnx::NodeProto &) {
   auto cy = constFloats(yt);
   if (isF(elt) && cy && cy->size() == 1 && (*cy)[0] == 2.0) {
     setOut(0,
-           elementwise({x}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
+           mapElements(x, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
              return arith::MulFOp::create(nb, nl, a[0], a[0]).getResult();
            }));
     return success();
   }
   Type ft = isF(elt) ? elt : b.getF64Type();
-  setOut(0, elementwise({x, yt.v}, elt,
-                        [&](OpBuilder &nb, Location nl, ValueRange a) {
-                          Value bx = castScalar(nb, nl, a[0], ft);
-                          Value by = castScalar(nb, nl, a[1], ft);
-                          Value r = math::PowFOp::create(nb, nl, bx, by);
-                          return castScalar(nb, nl, r, elt);
-                        }));
-  return success();
+  return setOut(0, elementwise({x, yt.v}, elt,
+                               [&](OpBuilder &nb, Location nl, ValueRange a) {
+                                 Value bx = castScalar(nb, nl, a[0], ft);
+                                 Value by = castScalar(nb, nl, a[1], ft);
+                                 Value r = math::PowFOp::create(nb, nl, bx, by);
+                                 return castScalar(nb, nl, r, elt);
+                               }));
 }
 
 LogicalResult Importer::importActivation(const onnx::NodeProto &n) {
@@ -197,8 +216,8 @@ LogicalResult Importer::importActivation(const onnx::NodeProto &n) {
   Type outElt = isTest ? b.getI1Type() : elt;
   setOut(
       0,
-      elementwise(
-          {x}, outElt, [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+      mapElements(
+          x, outElt, [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
             Value v = a[0];
             auto c = [&](double d) { return fc(nb, nl, elt, d); };
             auto mul = [&](Value p, Value q) {
@@ -307,15 +326,14 @@ LogicalResult Importer::importPRelu(const onnx::NodeProto &) {
   Type elt = eltOf(x);
   if (!isF(elt))
     return error(nodeDesc() + ": needs a float input");
-  setOut(0,
-         elementwise(
+  return setOut(
+      0, elementwise(
              {x, slope}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
                Value neg = arith::CmpFOp::create(
                    nb, nl, arith::CmpFPredicate::OLT, a[0], fc(nb, nl, elt, 0));
                Value m = arith::MulFOp::create(nb, nl, a[0], a[1]);
                return arith::SelectOp::create(nb, nl, neg, m, a[0]).getResult();
              }));
-  return success();
 }
 
 LogicalResult Importer::importMod(const onnx::NodeProto &) {
@@ -324,30 +342,30 @@ LogicalResult Importer::importMod(const onnx::NodeProto &) {
   bool fmod = attrInt("fmod", 0);
   if (isF(elt) && !fmod)
     return error(nodeDesc() + ": float operands need fmod=1");
-  setOut(0, elementwise(
-                {x, y}, elt,
-                [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
-                  if (isF(elt))
-                    return arith::RemFOp::create(nb, nl, a[0], a[1]);
-                  if (uns)
-                    return arith::RemUIOp::create(nb, nl, a[0], a[1]);
-                  Value r = arith::RemSIOp::create(nb, nl, a[0], a[1]);
-                  if (fmod)
-                    return r;
-                  // Python's modulo: the result takes the divisor's sign.
-                  Value zero = fc(nb, nl, elt, 0);
-                  Value rNeg = arith::CmpIOp::create(
-                      nb, nl, arith::CmpIPredicate::slt, r, zero);
-                  Value yNeg = arith::CmpIOp::create(
-                      nb, nl, arith::CmpIPredicate::slt, a[1], zero);
-                  Value nz = arith::CmpIOp::create(
-                      nb, nl, arith::CmpIPredicate::ne, r, zero);
-                  Value fix = arith::AndIOp::create(
-                      nb, nl, nz, arith::XOrIOp::create(nb, nl, rNeg, yNeg));
-                  return arith::SelectOp::create(
-                      nb, nl, fix, arith::AddIOp::create(nb, nl, r, a[1]), r);
-                }));
-  return success();
+  return setOut(
+      0,
+      elementwise({x, y}, elt,
+                  [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+                    if (isF(elt))
+                      return arith::RemFOp::create(nb, nl, a[0], a[1]);
+                    if (uns)
+                      return arith::RemUIOp::create(nb, nl, a[0], a[1]);
+                    Value r = arith::RemSIOp::create(nb, nl, a[0], a[1]);
+                    if (fmod)
+                      return r;
+                    // Python's modulo: the result takes the divisor's sign.
+                    Value zero = fc(nb, nl, elt, 0);
+                    Value rNeg = arith::CmpIOp::create(
+                        nb, nl, arith::CmpIPredicate::slt, r, zero);
+                    Value yNeg = arith::CmpIOp::create(
+                        nb, nl, arith::CmpIPredicate::slt, a[1], zero);
+                    Value nz = arith::CmpIOp::create(
+                        nb, nl, arith::CmpIPredicate::ne, r, zero);
+                    Value fix = arith::AndIOp::create(
+                        nb, nl, nz, arith::XOrIOp::create(nb, nl, rNeg, yNeg));
+                    return arith::SelectOp::create(
+                        nb, nl, fix, arith::AddIOp::create(nb, nl, r, a[1]), r);
+                  }));
 }
 
 LogicalResult Importer::importTrilu(const onnx::NodeProto &) {
@@ -355,43 +373,51 @@ LogicalResult Importer::importTrilu(const onnx::NodeProto &) {
   int64_t r = rankOf(x);
   bool upper = attrInt("upper", 1);
   OpFoldResult k = b.getIndexAttr(0);
-  if (hasInput(1))
-    k = elemsOf(in(1))[0];
+  if (hasInput(1)) {
+    FailureOr<SmallVector<OpFoldResult>> kIn = elemsOf(in(1));
+    if (failed(kIn))
+      return failure();
+    if (kIn->empty())
+      return error(nodeDesc() + ": input 'k' has no element");
+    k = (*kIn)[0];
+  }
   Value kv = indexValue(k);
   Type elt = eltOf(x);
-  setOut(
-      0, elementwise({x}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
-        // Keep j - i >= k (upper) or j - i <= k (lower).
-        Value i = linalg::IndexOp::create(nb, nl, r - 2);
-        Value j = linalg::IndexOp::create(nb, nl, r - 1);
-        Value diff = arith::SubIOp::create(nb, nl, j, i);
-        Value keep = arith::CmpIOp::create(nb, nl,
-                                           upper ? arith::CmpIPredicate::sge
-                                                 : arith::CmpIPredicate::sle,
-                                           diff, kv);
-        return arith::SelectOp::create(nb, nl, keep, a[0], fc(nb, nl, elt, 0))
-            .getResult();
-      }));
+  setOut(0, mapElements(x, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
+           // Keep j - i >= k (upper) or j - i <= k (lower).
+           Value i = linalg::IndexOp::create(nb, nl, r - 2);
+           Value j = linalg::IndexOp::create(nb, nl, r - 1);
+           Value diff = arith::SubIOp::create(nb, nl, j, i);
+           Value keep = arith::CmpIOp::create(nb, nl,
+                                              upper ? arith::CmpIPredicate::sge
+                                                    : arith::CmpIPredicate::sle,
+                                              diff, kv);
+           return arith::SelectOp::create(nb, nl, keep, a[0],
+                                          fc(nb, nl, elt, 0))
+               .getResult();
+         }));
   return success();
 }
 
 LogicalResult Importer::importMean(const onnx::NodeProto &n) {
   SmallVector<Value> ins;
-  for (int i = 0; i < n.input_size(); ++i)
+  for (int i = 0; i < n.input_size(); ++i) {
+    if (failed(requireInput(i)))
+      return failure();
     ins.push_back(inV(i));
+  }
   Type elt = eltOf(ins[0]);
   if (!isF(elt))
     return error(nodeDesc() + ": needs float operands");
   double count = ins.size();
-  setOut(0,
-         elementwise(ins, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
-           Value r = a[0];
-           for (size_t i = 1; i < a.size(); ++i)
-             r = arith::AddFOp::create(nb, nl, r, a[i]);
-           return arith::DivFOp::create(nb, nl, r, fc(nb, nl, elt, count))
-               .getResult();
-         }));
-  return success();
+  return setOut(
+      0, elementwise(ins, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
+        Value r = a[0];
+        for (size_t i = 1; i < a.size(); ++i)
+          r = arith::AddFOp::create(nb, nl, r, a[i]);
+        return arith::DivFOp::create(nb, nl, r, fc(nb, nl, elt, count))
+            .getResult();
+      }));
 }
 
 LogicalResult Importer::importNeg(const onnx::NodeProto &n) {
@@ -407,7 +433,10 @@ LogicalResult Importer::importNeg(const onnx::NodeProto &n) {
 }
 
 LogicalResult Importer::importRelu(const onnx::NodeProto &n) {
-  if (importFlatEpilogue(n.op_type()))
+  FailureOr<bool> flat = importFlatEpilogue(n.op_type());
+  if (failed(flat))
+    return failure();
+  if (*flat)
     return success();
   return importUnary(n);
 }
@@ -424,8 +453,8 @@ LogicalResult Importer::importUnary(const onnx::NodeProto &n) {
   double alpha = attrFloat("alpha", 0.01f);
   setOut(
       0,
-      elementwise(
-          {x}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+      mapElements(
+          x, elt, [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
             Value v = a[0];
             if (name == "Sqrt")
               return math::SqrtOp::create(nb, nl, v);
@@ -480,9 +509,12 @@ LogicalResult Importer::importUnary(const onnx::NodeProto &n) {
 }
 
 LogicalResult Importer::importCast(const onnx::NodeProto &) {
-  MLIRContext *ctx = b.getContext();
   TV &x = in(0);
-  Type to = elementTypeOrFail(ctx, attrInt("to", 0), nodeDesc() + "'s target");
+  FailureOr<Type> toOr =
+      elementTypeOf(loc, attrInt("to", 0), nodeDesc() + "'s target");
+  if (failed(toOr))
+    return failure();
+  Type to = *toOr;
   if (x.elems && isa<IntegerType>(to) && !to.isInteger(1) &&
       isa<IntegerType>(eltOf(x.v))) {
     setOut(0, fromElems(*x.elems, to, rankOf(x.v) == 0));
@@ -494,13 +526,12 @@ LogicalResult Importer::importCast(const onnx::NodeProto &) {
 
 LogicalResult Importer::importWhere(const onnx::NodeProto &) {
   Value c = inV(0), x = inV(1), y = inV(2);
-  setOut(0, elementwise({c, x, y}, eltOf(x),
-                        [&](OpBuilder &nb, Location nl, ValueRange a) {
-                          return arith::SelectOp::create(nb, nl, a[0], a[1],
-                                                         a[2])
-                              .getResult();
-                        }));
-  return success();
+  return setOut(0, elementwise({c, x, y}, eltOf(x),
+                               [&](OpBuilder &nb, Location nl, ValueRange a) {
+                                 return arith::SelectOp::create(nb, nl, a[0],
+                                                                a[1], a[2])
+                                     .getResult();
+                               }));
 }
 
 LogicalResult Importer::importClip(const onnx::NodeProto &) {
@@ -512,7 +543,7 @@ LogicalResult Importer::importClip(const onnx::NodeProto &) {
     ins.push_back(inV(1));
   if (hasMax)
     ins.push_back(inV(2));
-  setOut(
+  return setOut(
       0, elementwise(ins, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
         Value v = a[0];
         int k = 1;
@@ -541,10 +572,9 @@ LogicalResult Importer::importClip(const onnx::NodeProto &) {
         }
         return v;
       }));
-  return success();
 }
 
-bool Importer::importFlatEpilogue(StringRef op) {
+FailureOr<bool> Importer::importFlatEpilogue(StringRef op) {
   TV &x = in(0);
   Type elt = eltOf(x.v);
   if (!isa<Float32Type, Float64Type>(elt))
@@ -552,7 +582,10 @@ bool Importer::importFlatEpilogue(StringRef op) {
   auto addBody = [&](OpBuilder &nb, Location nl, ValueRange a) {
     return arith::AddFOp::create(nb, nl, a[0], a[1]).getResult();
   };
-  auto finish = [&](Value flat, Value like) {
+  auto finish = [&](FailureOr<Value> flatOr, Value like) -> FailureOr<bool> {
+    if (failed(flatOr))
+      return failure();
+    Value flat = *flatOr;
     // The sizes `like` was built with, not tensor.dim ops on it: those would
     // keep the matmul's own expand alive, and kernel formation fuses only
     // into a matmul with one user.
@@ -566,17 +599,20 @@ bool Importer::importFlatEpilogue(StringRef op) {
     for (auto [i, d] : llvm::enumerate(shape))
       if (!typeOf(like).isDynamicDim(i))
         d = b.getIndexAttr(typeOf(like).getDimSize(i));
+    FailureOr<Value> v = reshape(flat, shape);
+    if (failed(v))
+      return failure();
     TV tv;
     tv.flat = flat;
-    tv.v = reshape(flat, shape);
+    tv.v = *v;
     setOut(0, tv);
     return true;
   };
   if (op == "Relu") {
     if (!x.flat || rankOf(x.v) < 3)
       return false;
-    Value r = elementwise(
-        {x.flat}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
+    Value r =
+        mapElements(x.flat, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
           Value zero =
               arith::ConstantOp::create(nb, nl, nb.getFloatAttr(elt, 0));
           return arith::MaximumFOp::create(nb, nl, a[0], zero).getResult();
@@ -604,14 +640,17 @@ bool Importer::importFlatEpilogue(StringRef op) {
       SmallVector<OpFoldResult> od = dims(o.v);
       for (size_t i = 0; i + 1 < od.size(); ++i)
         rows = foldBin(rows, od[i], '*');
-      o2 = reshape(o.v, {rows, od.back()});
+      FailureOr<Value> o2Or = reshape(o.v, {rows, od.back()});
+      if (failed(o2Or))
+        return failure();
+      o2 = *o2Or;
     }
   } else {
     return false;
   }
-  Value r = mIsX ? elementwise({m.flat, o2}, elt, addBody)
-                 : elementwise({o2, m.flat}, elt, addBody);
-  return finish(r, m.v);
+  return finish(mIsX ? elementwise({m.flat, o2}, elt, addBody)
+                     : elementwise({o2, m.flat}, elt, addBody),
+                m.v);
 }
 
 void onnx_import::registerElementwiseOps(OpRegistry &r) {

@@ -51,7 +51,10 @@ LogicalResult Importer::importSoftmax(const onnx::NodeProto &n, bool coerce2D) {
     for (int64_t i = 0; i < r; ++i)
       (i < axis ? outer : inner) =
           foldBin(i < axis ? outer : inner, orig[i], '*');
-    v = reshape(x, {outer, inner});
+    FailureOr<Value> vOr = reshape(x, {outer, inner});
+    if (failed(vOr))
+      return failure();
+    v = *vOr;
     axis = 1;
   }
   Value y;
@@ -62,24 +65,34 @@ LogicalResult Importer::importSoftmax(const onnx::NodeProto &n, bool coerce2D) {
             .getResult()[0];
   } else {
     Value m = reduce(v, {axis}, K::Max, true);
-    Value s =
+    FailureOr<Value> sOr =
         elementwise({v, m}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
           return arith::SubFOp::create(nb, nl, a[0], a[1]).getResult();
         });
+    if (failed(sOr))
+      return failure();
+    Value s = *sOr;
     Value e =
-        elementwise({s}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
+        mapElements(s, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
           return math::ExpOp::create(nb, nl, a[0]).getResult();
         });
     Value sum = reduce(e, {axis}, K::Sum, true);
-    y = elementwise(
+    FailureOr<Value> yOr = elementwise(
         {s, sum}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
           return arith::SubFOp::create(nb, nl, a[0],
                                        math::LogOp::create(nb, nl, a[1]))
               .getResult();
         });
+    if (failed(yOr))
+      return failure();
+    y = *yOr;
   }
-  if (v != x)
-    y = reshape(y, orig);
+  if (v != x) {
+    FailureOr<Value> yOr2 = reshape(y, orig);
+    if (failed(yOr2))
+      return failure();
+    y = *yOr2;
+  }
   setOut(0, y);
   return success();
 }
@@ -106,21 +119,22 @@ LogicalResult Importer::importLayerNormalization(const onnx::NodeProto &) {
     ax.push_back(i);
   Value cnt = countOf(x, ax, elt);
   Value mean = reduce(x, ax, K::Sum, true);
-  mean =
-      elementwise({mean}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
-        return arith::DivFOp::create(nb, nl, a[0], cnt).getResult();
-      });
-  Value d = elementwise(
+  mean = mapElements(mean, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
+    return arith::DivFOp::create(nb, nl, a[0], cnt).getResult();
+  });
+  FailureOr<Value> dOr = elementwise(
       {x, mean}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
         return arith::SubFOp::create(nb, nl, a[0], a[1]).getResult();
       });
-  Value sq =
-      elementwise({d}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
-        return arith::MulFOp::create(nb, nl, a[0], a[0]).getResult();
-      });
+  if (failed(dOr))
+    return failure();
+  Value d = *dOr;
+  Value sq = mapElements(d, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
+    return arith::MulFOp::create(nb, nl, a[0], a[0]).getResult();
+  });
   Value var = reduce(sq, ax, K::Sum, true);
   Value inv =
-      elementwise({var}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
+      mapElements(var, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
         Value v = arith::DivFOp::create(nb, nl, a[0], cnt);
         v = arith::AddFOp::create(nb, nl, v, fc(nb, nl, elt, eps));
         return math::RsqrtOp::create(nb, nl, v).getResult();
@@ -129,13 +143,14 @@ LogicalResult Importer::importLayerNormalization(const onnx::NodeProto &) {
   bool bias = hasInput(2);
   if (bias)
     ins.push_back(inV(2));
-  Value y =
+  FailureOr<Value> y =
       elementwise(ins, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
         Value v = arith::MulFOp::create(
             nb, nl, arith::MulFOp::create(nb, nl, a[0], a[1]), a[2]);
         return bias ? (Value)arith::AddFOp::create(nb, nl, v, a[3]) : v;
       });
-  setOut(0, y);
+  if (failed(setOut(0, y)))
+    return failure();
   if (hasOutput(1))
     setOut(1, mean);
   if (hasOutput(2))
@@ -168,21 +183,26 @@ LogicalResult Importer::importBatchNormalization(const onnx::NodeProto &) {
       ax.push_back(i);
     Value cnt = countOf(x, ax, elt);
     auto divBy = [&](Value v) {
-      return elementwise(
-          {v}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
-            return arith::DivFOp::create(nb, nl, a[0], cnt).getResult();
-          });
+      return mapElements(v, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
+        return arith::DivFOp::create(nb, nl, a[0], cnt).getResult();
+      });
     };
     Value mean = divBy(reduce(x, ax, K::Sum, false));
     SmallVector<OpFoldResult> cshape = {dim(x, 1)};
     for (int64_t i = 2; i < r; ++i)
       cshape.push_back(b.getIndexAttr(1));
-    Value meanB = reshape(mean, cshape);
-    Value sq = elementwise(
+    FailureOr<Value> meanBOr = reshape(mean, cshape);
+    if (failed(meanBOr))
+      return failure();
+    Value meanB = *meanBOr;
+    FailureOr<Value> sqOr = elementwise(
         {x, meanB}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
           Value d = arith::SubFOp::create(nb, nl, a[0], a[1]);
           return arith::MulFOp::create(nb, nl, d, d).getResult();
         });
+    if (failed(sqOr))
+      return failure();
+    Value sq = *sqOr;
     Value var = divBy(reduce(sq, ax, K::Sum, false));
     auto running = [&](Value old, Value cur) {
       return elementwise(
@@ -194,10 +214,10 @@ LogicalResult Importer::importBatchNormalization(const onnx::NodeProto &) {
             return arith::AddFOp::create(nb, nl, o, c).getResult();
           });
     };
-    if (hasOutput(1))
-      setOut(1, running(castTo(inV(3), elt), mean));
-    if (hasOutput(2))
-      setOut(2, running(castTo(inV(4), elt), var));
+    if (hasOutput(1) && failed(setOut(1, running(castTo(inV(3), elt), mean))))
+      return failure();
+    if (hasOutput(2) && failed(setOut(2, running(castTo(inV(4), elt), var))))
+      return failure();
     stats = {mean, var};
   }
   SmallVector<Value> ins = {x};
@@ -206,19 +226,21 @@ LogicalResult Importer::importBatchNormalization(const onnx::NodeProto &) {
     SmallVector<OpFoldResult> shape = dims(p);
     for (int64_t k = 2; k < r; ++k)
       shape.push_back(b.getIndexAttr(1));
-    ins.push_back(reshape(p, shape));
+    FailureOr<Value> pr = reshape(p, shape);
+    if (failed(pr))
+      return failure();
+    ins.push_back(*pr);
   }
-  setOut(0,
-         elementwise(ins, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
-           // (x - mean) * scale / sqrt(var + eps) + bias
-           Value s = arith::AddFOp::create(nb, nl, a[4], fc(nb, nl, elt, eps));
-           s = arith::DivFOp::create(nb, nl, a[1],
-                                     math::SqrtOp::create(nb, nl, s));
-           Value v = arith::MulFOp::create(
-               nb, nl, arith::SubFOp::create(nb, nl, a[0], a[3]), s);
-           return arith::AddFOp::create(nb, nl, v, a[2]).getResult();
-         }));
-  return success();
+  return setOut(
+      0, elementwise(ins, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
+        // (x - mean) * scale / sqrt(var + eps) + bias
+        Value s = arith::AddFOp::create(nb, nl, a[4], fc(nb, nl, elt, eps));
+        s = arith::DivFOp::create(nb, nl, a[1],
+                                  math::SqrtOp::create(nb, nl, s));
+        Value v = arith::MulFOp::create(
+            nb, nl, arith::SubFOp::create(nb, nl, a[0], a[3]), s);
+        return arith::AddFOp::create(nb, nl, v, a[2]).getResult();
+      }));
 }
 
 void onnx_import::registerNormalizationOps(OpRegistry &r) {

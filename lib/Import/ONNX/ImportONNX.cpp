@@ -37,10 +37,6 @@ using namespace mlir;
 using namespace mlir::lathe;
 using namespace mlir::lathe::onnx_import;
 
-void onnx_import::fail(const std::string &message) {
-  throw ImportError{message};
-}
-
 //===----------------------------------------------------------------------===//
 // Element types and tensor data
 //===----------------------------------------------------------------------===//
@@ -114,39 +110,45 @@ static Type mlirElementType(MLIRContext *ctx, int t) {
   }
 }
 
-Type onnx_import::elementTypeOrFail(MLIRContext *ctx, int t,
-                                    const std::string &what) {
-  Type type = mlirElementType(ctx, t);
+FailureOr<Type> onnx_import::elementTypeOf(Location loc, int t,
+                                           const std::string &what) {
+  Type type = mlirElementType(loc.getContext(), t);
   if (!type)
-    fail(what + " has element type " + onnxTypeName(t) +
-         ", which lathe-import-onnx does not support (supported: float, "
-         "double, float16, int8, uint8, int16, int32, int64, bool)");
+    return emitError(loc)
+           << what << " has element type " << onnxTypeName(t)
+           << ", which lathe-import-onnx does not support (supported: float, "
+              "double, float16, int8, uint8, int16, int32, int64, bool)";
   return type;
 }
 
 /// The elements of a TensorProto as a DenseElementsAttr of `type`.
-static DenseElementsAttr tensorData(const onnx::TensorProto &t,
-                                    RankedTensorType type) {
+static FailureOr<DenseElementsAttr>
+tensorData(Location loc, const onnx::TensorProto &t, RankedTensorType type) {
   if (t.data_location() == onnx::TensorProto::EXTERNAL)
-    fail("tensor '" + t.name() +
-         "' keeps its data in an external file, which is not supported");
+    return emitError(loc) << "tensor '" << t.name()
+                          << "' keeps its data in an external file, which is "
+                             "not supported";
   int64_t n = type.getNumElements();
   Type elt = type.getElementType();
   size_t width = elt.isInteger(1) ? 1 : elt.getIntOrFloatBitWidth() / 8;
   std::vector<char> bytes(n * width);
   if (t.has_raw_data()) {
     if (t.raw_data().size() != bytes.size())
-      fail(llvm::formatv("tensor '{0}' has {1} bytes of data, expected {2}",
-                         t.name(), t.raw_data().size(), bytes.size())
-               .str());
+      return emitError(loc)
+             << llvm::formatv("tensor '{0}' has {1} bytes of data, "
+                              "expected {2}",
+                              t.name(), t.raw_data().size(), bytes.size())
+                    .str();
     if (!bytes.empty())
       std::memcpy(bytes.data(), t.raw_data().data(), bytes.size());
   } else {
-    auto check = [&](int64_t have) {
+    auto check = [&](int64_t have) -> LogicalResult {
       if (have != n)
-        fail(llvm::formatv("tensor '{0}' has {1} elements, expected {2}",
-                           t.name(), have, n)
-                 .str());
+        return emitError(loc)
+               << llvm::formatv("tensor '{0}' has {1} elements, expected {2}",
+                                t.name(), have, n)
+                      .str();
+      return success();
     };
     // memcpy from a repeated field's data(): null when the field is empty,
     // and null is undefined behaviour for memcpy even with size 0.
@@ -156,20 +158,24 @@ static DenseElementsAttr tensorData(const onnx::TensorProto &t,
     };
     switch (t.data_type()) {
     case onnx::TensorProto::FLOAT:
-      check(t.float_data_size());
+      if (failed(check(t.float_data_size())))
+        return failure();
       copy(t.float_data().data());
       break;
     case onnx::TensorProto::DOUBLE:
-      check(t.double_data_size());
+      if (failed(check(t.double_data_size())))
+        return failure();
       copy(t.double_data().data());
       break;
     case onnx::TensorProto::INT64:
-      check(t.int64_data_size());
+      if (failed(check(t.int64_data_size())))
+        return failure();
       copy(t.int64_data().data());
       break;
     default: {
       // int32, int16, int8, bool, float16, bfloat16: one int32 each.
-      check(t.int32_data_size());
+      if (failed(check(t.int32_data_size())))
+        return failure();
       for (int64_t i = 0; i < n; ++i) {
         int32_t v = t.int32_data(i);
         std::memcpy(bytes.data() + i * width, &v, width);
@@ -187,15 +193,22 @@ static DenseElementsAttr tensorData(const onnx::TensorProto &t,
       type, ArrayRef<char>(bytes.data(), bytes.size()));
 }
 
-RankedTensorType tensorProtoType(MLIRContext *ctx, const onnx::TensorProto &t) {
-  Type elt = elementTypeOrFail(ctx, t.data_type(), "tensor '" + t.name() + "'");
+static FailureOr<RankedTensorType> tensorProtoType(Location loc,
+                                                   const onnx::TensorProto &t) {
+  FailureOr<Type> elt =
+      elementTypeOf(loc, t.data_type(), "tensor '" + t.name() + "'");
+  if (failed(elt))
+    return failure();
   SmallVector<int64_t> shape(t.dims().begin(), t.dims().end());
-  return RankedTensorType::get(shape, elt);
+  return RankedTensorType::get(shape, *elt);
 }
 
-DenseElementsAttr onnx_import::tensorAttr(MLIRContext *ctx,
-                                          const onnx::TensorProto &t) {
-  return tensorData(t, tensorProtoType(ctx, t));
+FailureOr<DenseElementsAttr>
+onnx_import::tensorAttr(Location loc, const onnx::TensorProto &t) {
+  FailureOr<RankedTensorType> type = tensorProtoType(loc, t);
+  if (failed(type))
+    return failure();
+  return tensorData(loc, t, *type);
 }
 
 //===----------------------------------------------------------------------===//
@@ -206,17 +219,24 @@ namespace {
 /// Writes initializers to an HDF5 file.
 class H5Writer {
 public:
-  explicit H5Writer(const std::string &path) {
-    file = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  /// Creates (truncates) the file at `path`; an error at `loc` when it
+  /// cannot.
+  static FailureOr<std::unique_ptr<H5Writer>> create(Location loc,
+                                                     const std::string &path) {
+    hid_t file =
+        H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (file < 0)
-      fail("cannot create the weights file '" + path + "'");
+      return emitError(loc)
+             << "cannot create the weights file '" << path << "'";
+    return std::unique_ptr<H5Writer>(new H5Writer(file));
   }
   ~H5Writer() {
     if (file >= 0)
       H5Fclose(file);
   }
   /// Writes `attr` as dataset `name` (groups created on the way).
-  void write(const std::string &name, DenseElementsAttr attr) {
+  LogicalResult write(Location loc, const std::string &name,
+                      DenseElementsAttr attr) {
     auto type = cast<RankedTensorType>(attr.getType());
     Type elt = type.getElementType();
     hid_t h5type;
@@ -231,7 +251,8 @@ public:
     else if (elt.isInteger(8))
       h5type = H5T_NATIVE_INT8;
     else
-      fail("cannot write weight '" + name + "' of this element type to HDF5");
+      return emitError(loc) << "cannot write weight '" << name
+                            << "' of this element type to HDF5";
     std::vector<hsize_t> dims(type.getShape().begin(), type.getShape().end());
     hid_t space = H5Screate_simple(dims.size(), dims.data(), nullptr);
     hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
@@ -255,10 +276,13 @@ public:
     H5Pclose(lcpl);
     H5Sclose(space);
     if (status < 0)
-      fail("cannot write dataset '" + name + "' to the weights file");
+      return emitError(loc)
+             << "cannot write dataset '" << name << "' to the weights file";
+    return success();
   }
 
 private:
+  explicit H5Writer(hid_t file) : file(file) {}
   hid_t file = -1;
 };
 } // namespace
@@ -276,189 +300,6 @@ static std::string datasetName(const std::string &name) {
 }
 
 //===----------------------------------------------------------------------===//
-// GELU subgraphs
-//===----------------------------------------------------------------------===//
-
-namespace {
-/// A pattern over the graph: a variable (the GELU input), a scalar constant,
-/// an operator with operand patterns (Add and Mul commute), or alternatives.
-struct Pat {
-  enum Kind { Var, Const, Op, Any } kind;
-  std::string op;
-  double value = 0;
-  std::vector<Pat> kids;
-};
-Pat X() { return {Pat::Var, "", 0, {}}; }
-Pat C(double v) { return {Pat::Const, "", v, {}}; }
-Pat O(const std::string &op, std::vector<Pat> kids) {
-  return {Pat::Op, op, 0, std::move(kids)};
-}
-Pat AnyOf(std::vector<Pat> kids) { return {Pat::Any, "", 0, std::move(kids)}; }
-
-class GraphIndex {
-public:
-  explicit GraphIndex(const onnx::GraphProto &g) : graph(g) {
-    for (int i = 0; i < g.node_size(); ++i) {
-      for (const std::string &o : g.node(i).output())
-        producer[o] = i;
-      for (const std::string &in : g.node(i).input())
-        if (!in.empty())
-          ++uses[in];
-    }
-    for (const auto &o : g.output())
-      uses[o.name()] += 2; // graph outputs must stay
-    for (const auto &t : g.initializer())
-      inits[t.name()] = &t;
-  }
-
-  std::optional<double> scalar(const std::string &name) const {
-    const onnx::TensorProto *t = nullptr;
-    auto p = producer.find(name);
-    if (p != producer.end()) {
-      const onnx::NodeProto &n = graph.node(p->second);
-      if (n.op_type() != "Constant")
-        return std::nullopt;
-      for (const auto &a : n.attribute()) {
-        if (a.name() == "value" && a.has_t())
-          t = &a.t();
-        if (a.name() == "value_float")
-          return a.f();
-      }
-    } else if (auto it = inits.find(name); it != inits.end()) {
-      t = it->second;
-    }
-    if (!t || t->data_type() != onnx::TensorProto::FLOAT)
-      return std::nullopt;
-    int64_t n = 1;
-    for (int64_t d : t->dims())
-      n *= d;
-    if (n != 1)
-      return std::nullopt;
-    if (t->has_raw_data() && t->raw_data().size() == 4) {
-      float f;
-      std::memcpy(&f, t->raw_data().data(), 4);
-      return f;
-    }
-    if (t->float_data_size() == 1)
-      return t->float_data(0);
-    return std::nullopt;
-  }
-
-  /// Matches `p` against the value `name`; interior nodes go to `interior`.
-  bool match(const Pat &p, const std::string &name, std::string &x,
-             std::vector<int> &interior) const {
-    switch (p.kind) {
-    case Pat::Var:
-      if (x.empty()) {
-        x = name;
-        return true;
-      }
-      return x == name;
-    case Pat::Const: {
-      std::optional<double> v = scalar(name);
-      return v && std::fabs(*v - p.value) <= 1e-4 * std::fabs(p.value);
-    }
-    case Pat::Any:
-      for (const Pat &k : p.kids) {
-        std::string x2 = x;
-        std::vector<int> in2 = interior;
-        if (match(k, name, x2, in2)) {
-          x = x2;
-          interior = in2;
-          return true;
-        }
-      }
-      return false;
-    case Pat::Op:
-      break;
-    }
-    auto it = producer.find(name);
-    if (it == producer.end())
-      return false;
-    const onnx::NodeProto &n = graph.node(it->second);
-    if (n.op_type() != p.op || !n.domain().empty() ||
-        n.input_size() != (int)p.kids.size() || n.output_size() != 1)
-      return false;
-    // Every interior value is used only inside the pattern (the root's
-    // output is checked by the caller).
-    if (!interior.empty() && useCount(name) != 1)
-      return false;
-    auto tryOrder = [&](ArrayRef<int> order) {
-      std::string x2 = x;
-      std::vector<int> in2 = interior;
-      in2.push_back(it->second);
-      for (size_t i = 0; i < p.kids.size(); ++i)
-        if (!match(p.kids[i], n.input(order[i]), x2, in2))
-          return false;
-      x = x2;
-      interior = in2;
-      return true;
-    };
-    if (p.kids.size() == 1)
-      return tryOrder({0});
-    if (tryOrder({0, 1}))
-      return true;
-    return (p.op == "Add" || p.op == "Mul") && tryOrder({1, 0});
-  }
-
-  int useCount(const std::string &name) const {
-    auto it = uses.find(name);
-    return it == uses.end() ? 0 : it->second;
-  }
-
-  const onnx::GraphProto &graph;
-  std::map<std::string, int> producer;
-  std::map<std::string, int> uses;
-  std::map<std::string, const onnx::TensorProto *> inits;
-};
-
-struct GeluMatch {
-  std::string x;
-  bool tanhApprox;
-};
-} // namespace
-
-/// Finds PyTorch's GELU subgraphs: 0.5·x·(1 + erf(x/√2)) and
-/// 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), in the operand orders its
-/// exporter uses (and the commuted ones).
-static void findGelus(const GraphIndex &index, std::map<int, GeluMatch> &roots,
-                      std::set<int> &skipped) {
-  Pat erfArg =
-      AnyOf({O("Div", {X(), C(M_SQRT2)}), O("Mul", {X(), C(M_SQRT1_2)})});
-  Pat onePlusErf = O("Add", {O("Erf", {erfArg}), C(1.0)});
-  Pat x3 =
-      AnyOf({O("Mul", {X(), O("Mul", {X(), X()})}),
-             O("Mul", {O("Mul", {X(), X()}), X()}), O("Pow", {X(), C(3.0)})});
-  Pat tanhArg = O("Mul", {O("Add", {X(), O("Mul", {x3, C(0.044715)})}),
-                          C(0.7978845608028654)});
-  Pat onePlusTanh = O("Add", {O("Tanh", {tanhArg}), C(1.0)});
-  auto forms = [](const Pat &onePlus) {
-    return AnyOf({O("Mul", {O("Mul", {X(), onePlus}), C(0.5)}),
-                  O("Mul", {O("Mul", {X(), C(0.5)}), onePlus}),
-                  O("Mul", {X(), O("Mul", {onePlus, C(0.5)})})});
-  };
-  Pat erfGelu = forms(onePlusErf), tanhGelu = forms(onePlusTanh);
-  const onnx::GraphProto &g = index.graph;
-  for (int i = 0; i < g.node_size(); ++i) {
-    const onnx::NodeProto &n = g.node(i);
-    if (n.op_type() != "Mul" || n.output_size() != 1 || skipped.count(i))
-      continue;
-    for (bool tanhApprox : {false, true}) {
-      std::string x;
-      std::vector<int> interior;
-      if (!index.match(tanhApprox ? tanhGelu : erfGelu, n.output(0), x,
-                       interior))
-        continue;
-      roots[i] = {x, tanhApprox};
-      for (int k : interior)
-        if (k != i)
-          skipped.insert(k);
-      break;
-    }
-  }
-}
-
-//===----------------------------------------------------------------------===//
 // The model
 //===----------------------------------------------------------------------===//
 
@@ -468,15 +309,21 @@ public:
   ModelImporter(MLIRContext &ctx, const ONNXImportOptions &options)
       : ctx(ctx), options(options) {}
 
+  /// The module, or null after an error (reported as a diagnostic).
   OwningOpRef<ModuleOp> run(const std::string &path);
 
 private:
-  void load(const std::string &path);
-  RankedTensorType valueInfoType(const onnx::ValueInfoProto &vi,
-                                 const std::string &what, bool pinDims);
-  TV importInitializer(Importer &im, const onnx::TensorProto &t);
+  LogicalResult load(const std::string &path);
+  FailureOr<RankedTensorType> valueInfoType(const onnx::ValueInfoProto &vi,
+                                            const std::string &what,
+                                            bool pinDims);
+  FailureOr<TV> importInitializer(Importer &im, const onnx::TensorProto &t);
+  /// An error of the model as a whole, reported at the model file.
+  InFlightDiagnostic modelError() { return emitError(modelLoc); }
 
   MLIRContext &ctx;
+  /// Where model-level errors are reported: the model file.
+  Location modelLoc = UnknownLoc::get(&ctx);
   const ONNXImportOptions &options;
   onnx::ModelProto model;
   std::unique_ptr<H5Writer> h5;
@@ -484,44 +331,64 @@ private:
 };
 } // namespace
 
-void ModelImporter::load(const std::string &path) {
+LogicalResult ModelImporter::load(const std::string &path) {
+  modelLoc = FileLineColLoc::get(&ctx, path, 0, 0);
   if (llvm::sys::fs::is_directory(path))
-    fail("'" + path + "' is a directory, not an ONNX model file");
+    return modelError() << "'" << path
+                        << "' is a directory, not an ONNX model file";
   std::ifstream file(path, std::ios::binary);
   if (!file)
-    fail("cannot open '" + path + "'");
+    return modelError() << "cannot open '" << path << "'";
   std::stringstream buffer;
   buffer << file.rdbuf();
   std::string bytes = buffer.str();
   if (bytes.empty())
-    fail("'" + path + "' is empty, not an ONNX model");
-  if (!model.ParseFromString(bytes))
-    fail("'" + path +
-         "' is not a valid ONNX model (the protobuf does not parse: "
-         "truncated or not an ONNX file)");
+    return modelError() << "'" << path << "' is empty, not an ONNX model";
+  // The libonnx/protobuf calls are the only ones that may throw.
+  bool parsed = false;
+  try {
+    parsed = model.ParseFromString(bytes);
+  } catch (const std::exception &) {
+    parsed = false;
+  }
+  if (!parsed)
+    return modelError() << "'" << path
+                        << "' is not a valid ONNX model (the protobuf does not "
+                           "parse: truncated or not an ONNX file)";
   if (!model.has_graph() || model.ir_version() <= 0)
-    fail("'" + path + "' is not an ONNX model (no graph or IR version)");
+    return modelError() << "'" << path
+                        << "' is not an ONNX model (no graph or IR version)";
+  bool checked = true;
+  std::string checkerError;
   try {
     onnx::checker::check_model(model);
   } catch (const std::exception &e) {
-    std::string what = e.what();
-    while (!what.empty() && (what.back() == '\n' || what.back() == ' '))
-      what.pop_back();
-    fail("'" + path + "' fails the ONNX checker: " + what);
+    checked = false;
+    checkerError = e.what();
   }
+  if (checked)
+    return success();
+  while (!checkerError.empty() &&
+         (checkerError.back() == '\n' || checkerError.back() == ' '))
+    checkerError.pop_back();
+  return modelError() << "'" << path
+                      << "' fails the ONNX checker: " << checkerError;
 }
 
-RankedTensorType ModelImporter::valueInfoType(const onnx::ValueInfoProto &vi,
-                                              const std::string &what,
-                                              bool pinDims) {
+FailureOr<RankedTensorType>
+ModelImporter::valueInfoType(const onnx::ValueInfoProto &vi,
+                             const std::string &what, bool pinDims) {
   if (!vi.type().has_tensor_type())
-    fail(what + " '" + vi.name() + "' is not a tensor");
+    return modelError() << what << " '" << vi.name() << "' is not a tensor";
   const auto &tt = vi.type().tensor_type();
-  Type elt =
-      elementTypeOrFail(&ctx, tt.elem_type(), what + " '" + vi.name() + "'");
+  FailureOr<Type> elt =
+      elementTypeOf(modelLoc, tt.elem_type(), what + " '" + vi.name() + "'");
+  if (failed(elt))
+    return failure();
   if (!tt.has_shape())
-    fail("cannot resolve the shape of " + what + " '" + vi.name() +
-         "': the model does not declare its rank");
+    return modelError() << "cannot resolve the shape of " << what << " '"
+                        << vi.name()
+                        << "': the model does not declare its rank";
   SmallVector<int64_t> shape;
   for (const auto &d : tt.shape().dim()) {
     if (d.has_dim_value()) {
@@ -537,12 +404,19 @@ RankedTensorType ModelImporter::valueInfoType(const onnx::ValueInfoProto &vi,
     }
     shape.push_back(ShapedType::kDynamic);
   }
-  return RankedTensorType::get(shape, elt);
+  return RankedTensorType::get(shape, *elt);
 }
 
-TV ModelImporter::importInitializer(Importer &im, const onnx::TensorProto &t) {
-  RankedTensorType type = tensorProtoType(&ctx, t);
-  DenseElementsAttr data = tensorData(t, type);
+FailureOr<TV> ModelImporter::importInitializer(Importer &im,
+                                               const onnx::TensorProto &t) {
+  FailureOr<RankedTensorType> typeOr = tensorProtoType(modelLoc, t);
+  if (failed(typeOr))
+    return failure();
+  RankedTensorType type = *typeOr;
+  FailureOr<DenseElementsAttr> dataOr = tensorData(modelLoc, t, type);
+  if (failed(dataOr))
+    return failure();
+  DenseElementsAttr data = *dataOr;
   TV tv;
   int64_t n = type.getNumElements();
   if (n <= 4096)
@@ -554,7 +428,8 @@ TV ModelImporter::importInitializer(Importer &im, const onnx::TensorProto &t) {
       n > 16 || (options.allFloatWeights && (elt.isF32() || elt.isF64()));
   if (h5 && external && h5able) {
     std::string ds = datasetName(t.name());
-    h5->write(ds, data);
+    if (failed(h5->write(modelLoc, ds, data)))
+      return failure();
     auto src = ExternalWeightAttr::get(&ctx, options.weightsRef, ds, type);
     tv.v = WeightOp::create(im.b, im.loc, type, src);
   } else if (n <= 16 || elt.isInteger(1)) {
@@ -579,33 +454,44 @@ TV ModelImporter::importInitializer(Importer &im, const onnx::TensorProto &t) {
   }
   tv.isUnsigned = t.data_type() == onnx::TensorProto::UINT8;
   if (tv.cst && elt.isInteger() && type.getRank() <= 1 && n <= 64 &&
-      !tv.isUnsigned)
-    tv.elems = im.elemsOf(tv);
+      !tv.isUnsigned) {
+    // Cannot fail: a constant 1-D integer tensor of static length.
+    FailureOr<SmallVector<OpFoldResult>> elems = im.elemsOf(tv);
+    if (failed(elems))
+      return failure();
+    tv.elems = *elems;
+  }
   return tv;
 }
 
 OwningOpRef<ModuleOp> ModelImporter::run(const std::string &path) {
-  load(path);
+  if (failed(load(path)))
+    return nullptr;
   const onnx::GraphProto &graph = model.graph();
 
   int64_t opset = -1;
   for (const auto &imp : model.opset_import())
     if (imp.domain().empty() || imp.domain() == "ai.onnx")
       opset = imp.version();
-  if (opset < 0)
-    fail("the model imports no version of the default ONNX operator set");
-  if (opset < kMinONNXOpset || opset > kMaxONNXOpset)
-    fail(llvm::formatv("the model uses ONNX opset {0}; lathe-import-onnx "
-                       "supports opsets {1} to {2} (convert it with "
-                       "onnx.version_converter)",
-                       opset, kMinONNXOpset, kMaxONNXOpset)
-             .str());
+  if (opset < 0) {
+    modelError()
+        << "the model imports no version of the default ONNX operator set";
+    return nullptr;
+  }
+  if (opset < kMinONNXOpset || opset > kMaxONNXOpset) {
+    modelError() << llvm::formatv(
+                        "the model uses ONNX opset {0}; lathe-import-onnx "
+                        "supports opsets {1} to {2} (convert it with "
+                        "onnx.version_converter)",
+                        opset, kMinONNXOpset, kMaxONNXOpset)
+                        .str();
+    return nullptr;
+  }
 
   // Every unsupported operator, with counts, before anything is built.
-  GraphIndex index(graph);
   std::map<int, GeluMatch> gelus;
   std::set<int> skipped;
-  findGelus(index, gelus, skipped);
+  findGelus(graph, gelus, skipped);
   std::map<std::string, int> unsupported;
   for (const auto &n : graph.node()) {
     std::string key = n.domain().empty() || n.domain() == "ai.onnx"
@@ -621,11 +507,17 @@ OwningOpRef<ModuleOp> ModelImporter::run(const std::string &path) {
       msg += llvm::formatv("\n  {0} ({1} node{2})", op, count,
                            count == 1 ? "" : "s")
                  .str();
-    fail(msg);
+    modelError() << msg;
+    return nullptr;
   }
 
-  if (!options.weightsFile.empty())
-    h5 = std::make_unique<H5Writer>(options.weightsFile);
+  if (!options.weightsFile.empty()) {
+    FailureOr<std::unique_ptr<H5Writer>> writer =
+        H5Writer::create(modelLoc, options.weightsFile);
+    if (failed(writer))
+      return nullptr;
+    h5 = std::move(*writer);
+  }
 
   OpBuilder b(&ctx);
   Location loc = NameLoc::get(StringAttr::get(&ctx, graph.name()));
@@ -663,22 +555,31 @@ OwningOpRef<ModuleOp> ModelImporter::run(const std::string &path) {
       std::string known;
       for (const std::string &d : symbolicDims)
         known += (known.empty() ? "'" : ", '") + d + "'";
-      fail("--dim " + name + "=" + std::to_string(size) +
-           ": the model has no symbolic dimension named '" + name + "' (" +
-           (known.empty() ? std::string("it has none")
-                          : "its symbolic dimensions: " + known) +
-           ")");
+      modelError() << "--dim " << name << "=" << size
+                   << ": the model has no symbolic dimension named '" << name
+                   << "' ("
+                   << (known.empty() ? std::string("it has none")
+                                     : "its symbolic dimensions: " + known)
+                   << ")";
+      return nullptr;
     }
   for (const auto &vi : graph.input()) {
     if (initNames.count(vi.name()))
       continue;
-    argTypes.push_back(boundaryType(
-        valueInfoType(vi, "graph input", /*pinDims=*/true), isU8(vi)));
+    FailureOr<RankedTensorType> type =
+        valueInfoType(vi, "graph input", /*pinDims=*/true);
+    if (failed(type))
+      return nullptr;
+    argTypes.push_back(boundaryType(*type, isU8(vi)));
     args.push_back(&vi);
   }
   SmallVector<RankedTensorType> declaredResults;
-  for (const auto &vi : graph.output())
-    declaredResults.push_back(valueInfoType(vi, "graph output", true));
+  for (const auto &vi : graph.output()) {
+    FailureOr<RankedTensorType> type = valueInfoType(vi, "graph output", true);
+    if (failed(type))
+      return nullptr;
+    declaredResults.push_back(*type);
+  }
   // ui8 <-> i8 at the boundary: a generic whose body casts the element.
   auto castElements = [&](Value v, Type to) {
     auto t = cast<RankedTensorType>(v.getType());
@@ -713,8 +614,12 @@ OwningOpRef<ModuleOp> ModelImporter::run(const std::string &path) {
     }
     im.values[vi->name()] = tv;
   }
-  for (const auto &t : graph.initializer())
-    im.values[t.name()] = importInitializer(im, t);
+  for (const auto &t : graph.initializer()) {
+    FailureOr<TV> tv = importInitializer(im, t);
+    if (failed(tv))
+      return nullptr;
+    im.values[t.name()] = *tv;
+  }
   // Declared types of intermediate values and outputs: result shapes for
   // operators whose shape operands (axes, split sizes) come at run time.
   auto declare = [&](const onnx::ValueInfoProto &vi) {
@@ -758,8 +663,11 @@ OwningOpRef<ModuleOp> ModelImporter::run(const std::string &path) {
   SmallVector<Type> resultTypes;
   for (auto [i, vi] : llvm::enumerate(graph.output())) {
     auto it = im.values.find(vi.name());
-    if (it == im.values.end() || !it->second.v)
-      fail("graph output '" + vi.name() + "' is not computed by the graph");
+    if (it == im.values.end() || !it->second.v) {
+      modelError() << "graph output '" << vi.name()
+                   << "' is not computed by the graph";
+      return nullptr;
+    }
     Value v = it->second.v;
     auto have = Importer::typeOf(v);
     RankedTensorType want = declaredResults[i];
@@ -768,9 +676,12 @@ OwningOpRef<ModuleOp> ModelImporter::run(const std::string &path) {
       have = Importer::typeOf(v);
       want = boundaryType(want, true);
     }
-    if (want.getElementType() != have.getElementType())
-      fail("graph output '" + vi.name() +
-           "' is declared with another element type than the graph computes");
+    if (want.getElementType() != have.getElementType()) {
+      modelError() << "graph output '" << vi.name()
+                   << "' is declared with another element type than the graph "
+                      "computes";
+      return nullptr;
+    }
     if (want.getRank() == have.getRank() && want != have) {
       // Keep what is known from either side.
       SmallVector<int64_t> shape;
@@ -780,9 +691,13 @@ OwningOpRef<ModuleOp> ModelImporter::run(const std::string &path) {
           conflict = true;
         shape.push_back(ShapedType::isDynamic(h) ? w : h);
       }
-      if (conflict)
-        fail("graph output '" + vi.name() +
-             "' is declared with shape that disagrees with the computed one");
+      if (conflict) {
+        modelError()
+            << "graph output '" << vi.name()
+            << "' is declared with shape that disagrees with the computed "
+               "one";
+        return nullptr;
+      }
       auto refined = RankedTensorType::get(shape, have.getElementType());
       if (refined != have) {
         im.node = nullptr;
@@ -840,19 +755,10 @@ mlir::lathe::importONNXModel(MLIRContext &context, const std::string &path,
       diagnostic = diag.str();
     return success();
   });
-  try {
-    ModelImporter importer(context, options);
-    OwningOpRef<ModuleOp> module = importer.run(path);
-    if (!module)
-      error = diagnostic.empty() ? "unexpected failure while importing"
-                                 : diagnostic;
-    return module;
-  } catch (const ImportError &e) {
-    error = e.message;
-  } catch (const std::exception &e) {
-    error = std::string("unexpected failure while importing: ") + e.what();
-  } catch (...) {
-    error = "unexpected failure while importing";
-  }
-  return nullptr;
+  ModelImporter importer(context, options);
+  OwningOpRef<ModuleOp> module = importer.run(path);
+  if (!module)
+    error =
+        diagnostic.empty() ? "unexpected failure while importing" : diagnostic;
+  return module;
 }

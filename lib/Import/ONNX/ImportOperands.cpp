@@ -50,19 +50,29 @@ bool Importer::hasOutput(int i) const {
 }
 
 TV &Importer::in(int i) {
-  if (!hasInput(i))
-    fail(nodeDesc() + " lacks its input #" + std::to_string(i));
+  assert(hasInput(i) && "the handler reads an input the node lacks");
   auto it = values.find(node->input(i));
-  if (it == values.end())
-    fail(nodeDesc() + " uses '" + node->input(i) +
-         "', which no node, input or initializer defines");
+  assert(it != values.end() && "importNode checks that inputs are defined");
   return it->second;
+}
+
+LogicalResult Importer::requireInput(int i) {
+  if (hasInput(i))
+    return success();
+  return error(nodeDesc() + " lacks its input #" + std::to_string(i));
 }
 
 void Importer::setOut(int i, Value v) {
   TV tv;
   tv.v = v;
   setOut(i, tv);
+}
+
+LogicalResult Importer::setOut(int i, FailureOr<Value> v) {
+  if (failed(v))
+    return failure();
+  setOut(i, *v);
+  return success();
 }
 
 void Importer::setOut(int i, TV tv) {
@@ -157,15 +167,16 @@ std::optional<SmallVector<double>> Importer::constFloats(const TV &tv) {
   return std::nullopt;
 }
 
-SmallVector<OpFoldResult> Importer::elemsOf(TV &tv) {
+FailureOr<SmallVector<OpFoldResult>> Importer::elemsOf(TV &tv) {
   if (tv.elems)
     return *tv.elems;
   auto type = typeOf(tv.v);
   if (type.getRank() > 1 || !type.hasStaticShape() ||
       !isa<IntegerType>(type.getElementType()) || type.getNumElements() > 64)
-    fail("cannot resolve the result shape of " + nodeDesc() +
-         ": a shape operand is not a 1-D integer tensor of static length "
-         "(its rank, not only its values, must be known at import time)");
+    return error(
+        "cannot resolve the result shape of " + nodeDesc() +
+        ": a shape operand is not a 1-D integer tensor of static length "
+        "(its rank, not only its values, must be known at import time)");
   SmallVector<OpFoldResult> out;
   if (auto ints = constInts(tv)) {
     for (int64_t v : *ints)
@@ -221,7 +232,7 @@ TV Importer::constantTV(DenseElementsAttr attr) {
     tv.cst = attr;
   if (isa<IntegerType>(type.getElementType()) && type.getRank() <= 1 &&
       type.getNumElements() <= 64)
-    elemsOf(tv);
+    (void)elemsOf(tv); // Cannot fail: a constant 1-D integer tensor.
   return tv;
 }
 
@@ -275,8 +286,7 @@ OpFoldResult Importer::foldBin(OpFoldResult x, OpFoldResult y, char op) {
       r = a * c;
       break;
     case '/':
-      if (c == 0)
-        fail(nodeDesc() + " divides a shape value by zero");
+      assert(c != 0 && "foldDiv checks the divisor");
       r = a / c;
       break;
     case 'M':
@@ -337,7 +347,14 @@ OpFoldResult Importer::foldBin(OpFoldResult x, OpFoldResult y, char op) {
         .getResult();
   }
   }
-  fail("internal: bad shape operation");
+  llvm_unreachable("bad shape operation");
+}
+
+FailureOr<OpFoldResult> Importer::foldDiv(OpFoldResult x, OpFoldResult y) {
+  std::optional<int64_t> cy = getConstantIntValue(y);
+  if (cy && *cy == 0)
+    return error(nodeDesc() + " divides a shape value by zero");
+  return foldBin(x, y, '/');
 }
 
 SmallVector<OpFoldResult> Importer::dims(Value v) {
@@ -404,7 +421,7 @@ OpFoldResult Importer::cmp(arith::CmpIPredicate pred, OpFoldResult x,
       r = *cx >= *cy;
       break;
     default:
-      fail("internal: unexpected predicate");
+      llvm_unreachable("unexpected predicate");
     }
     return b.getIndexAttr(r);
   }

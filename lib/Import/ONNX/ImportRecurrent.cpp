@@ -146,21 +146,31 @@ LogicalResult Importer::importRecurrent(const onnx::NodeProto &n) {
         lt.isDynamicDim(0) || lt.getDimSize(0) > 64)
       return error(nodeDesc() + ": input 'sequence_lens' must be a 1-D "
                                 "integer tensor of static length (at most 64)");
-    (void)checkDim(b.getIndexAttr(lt.getDimSize(0)), batch,
-                   nodeDesc() + ": the length of input 'sequence_lens' (the "
-                                "batch size)");
-    SmallVector<OpFoldResult> lens = elemsOf(in(4));
+    if (failed(checkDim(b.getIndexAttr(lt.getDimSize(0)), batch,
+                        nodeDesc() +
+                            ": the length of input 'sequence_lens' (the "
+                            "batch size)")))
+      return failure();
+    FailureOr<SmallVector<OpFoldResult>> lensOr = elemsOf(in(4));
+    if (failed(lensOr))
+      return failure();
+    SmallVector<OpFoldResult> lens = *lensOr;
     for (auto [i, l] : llvm::enumerate(lens))
-      (void)checkDim(l, seq,
-                     nodeDesc() + ": element " + std::to_string(i) +
-                         " of input 'sequence_lens' (only sequences of the "
-                         "full length are supported)");
+      if (failed(
+              checkDim(l, seq,
+                       nodeDesc() + ": element " + std::to_string(i) +
+                           " of input 'sequence_lens' (only sequences of the "
+                           "full length are supported)")))
+        return failure();
   }
 
   Value zero = fc(b, loc, elt, 0.0), one = fc(b, loc, elt, 1.0);
   OpFoldResult hidF = b.getIndexAttr(hid), ghF = b.getIndexAttr(gh);
   OpFoldResult rows = foldBin(seq, batch, '*');
-  Value xFlat = reshape(x, {rows, b.getIndexAttr(inSize)});
+  FailureOr<Value> xFlatOr = reshape(x, {rows, b.getIndexAttr(inSize)});
+  if (failed(xFlatOr))
+    return failure();
+  Value xFlat = *xFlatOr;
   auto o = [&](int64_t v) -> OpFoldResult { return b.getIndexAttr(v); };
   // Row d of a [dirs, ...] tensor, rank-reduced; `off`/`len` on the last dim.
   auto sliceDir = [&](Value t, int64_t d, int64_t off, int64_t len) -> Value {
@@ -180,36 +190,49 @@ LogicalResult Importer::importRecurrent(const onnx::NodeProto &n) {
         b, loc, RankedTensorType::get(shape, tt.getElementType()), t, offs,
         sizes, strides);
   };
+  // Two rows of B (static [gates*hidden], checked above): they broadcast.
   auto add = [&](Value p, Value q) {
-    return elementwise(
-        {p, q}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
+    FailureOr<Value> sum =
+        elementwise({p, q}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
           return arith::AddFOp::create(nb, nl, a[0], a[1]).getResult();
         });
+    assert(succeeded(sum) && "two rows of B have the same static shape");
+    return *sum;
   };
+  // A 1-D `vec` as `m` rows: a broadcast that cannot fail.
   auto broadcastRows = [&](Value vec, OpFoldResult m) {
-    return elementwise(
+    FailureOr<Value> rowsOf = elementwise(
         {vec}, elt, [](OpBuilder &, Location, ValueRange a) { return a[0]; },
         SmallVector<OpFoldResult>{m, dims(vec)[0]});
+    assert(succeeded(rowsOf) && "a vector broadcasts to rows of its length");
+    return *rowsOf;
   };
   // The initial state of direction d: input i's row, or zeros. Its sizes are
   // checked against [dirs, batch, hidden] (layout 0); after a failed check,
   // zeros.
-  auto initialState = [&](int i, int64_t d) -> Value {
+  auto initialState = [&](int i, int64_t d) -> FailureOr<Value> {
     Value zeros = filled({batch, hidF}, zero);
     if (!hasInput(i))
       return zeros;
     Value s = inV(i);
     std::string what = nodeDesc() + ": input '" + n.input(i) + "'";
     if (rankOf(s) != 3 || eltOf(s) != elt)
-      fail(what + " must be a 3-D tensor of X's element type");
+      return error(what + " must be a 3-D tensor of X's element type");
     if (layout == 1) {
       // [batch, dirs, hidden]
       s = transpose(s, {1, 0, 2});
       what += " (transposed for layout 1)";
     }
-    Value ok = allOf({checkDim(dim(s, 0), o(dirs), what + " dimension 0"),
-                      checkDim(dim(s, 1), batch, what + " dimension 1"),
-                      checkDim(dim(s, 2), hidF, what + " dimension 2")});
+    SmallVector<Value> oks;
+    SmallVector<OpFoldResult> wants = {o(dirs), batch, hidF};
+    for (auto [k, want] : llvm::enumerate(wants)) {
+      FailureOr<Value> okK =
+          checkDim(dim(s, k), want, what + " dimension " + std::to_string(k));
+      if (failed(okK))
+        return failure();
+      oks.push_back(*okK);
+    }
+    Value ok = allOf(oks);
     auto build = [&] {
       return tensor::ExtractSliceOp::create(
                  b, loc, cast<RankedTensorType>(zeros.getType()), s,
@@ -227,7 +250,7 @@ LogicalResult Importer::importRecurrent(const onnx::NodeProto &n) {
     scf::YieldOp::create(b, loc, build());
     b.setInsertionPointToStart(ifOp.elseBlock());
     scf::YieldOp::create(b, loc, zeros);
-    return ifOp.getResult(0);
+    return Value(ifOp.getResult(0));
   };
   // A generic over [batch, hidden] into `outs`: the loop's state where the
   // result replaces it (one-shot bufferization wants each yielded value in
@@ -321,9 +344,13 @@ LogicalResult Importer::importRecurrent(const onnx::NodeProto &n) {
     Value xw = matmul(b, loc, xFlat, wdT,
                       inBias ? broadcastRows(inBias, rows)
                              : filled({rows, ghF}, zero));
-    SmallVector<Value> inits = {initialState(5, d)};
-    if (lstm)
-      inits.push_back(initialState(6, d));
+    SmallVector<Value> inits;
+    for (int i = 5; i <= (lstm ? 6 : 5); ++i) {
+      FailureOr<Value> state = initialState(i, d);
+      if (failed(state))
+        return failure();
+      inits.push_back(*state);
+    }
     if (wantY)
       inits.push_back(y);
     Value ub = indexValue(seq);

@@ -73,7 +73,12 @@ LogicalResult Importer::importCumSum(const onnx::NodeProto &) {
     return success();
   }
   // A run-time axis: every candidate, selected by the axis' value.
-  OpFoldResult axisV = elemsOf(in(1))[0];
+  FailureOr<SmallVector<OpFoldResult>> axisIn = elemsOf(in(1));
+  if (failed(axisIn))
+    return failure();
+  if (axisIn->empty())
+    return error(nodeDesc() + ": input 'axis' has no element");
+  OpFoldResult axisV = (*axisIn)[0];
   OpFoldResult axisN =
       select(cmp(arith::CmpIPredicate::slt, axisV, b.getIndexAttr(0)),
              foldBin(axisV, b.getIndexAttr(r), '+'), axisV);
@@ -82,10 +87,13 @@ LogicalResult Importer::importCumSum(const onnx::NodeProto &) {
     Value c =
         cast<Value>(cmp(arith::CmpIPredicate::eq, axisN, b.getIndexAttr(i)));
     Value yi = along(i);
-    y = elementwise(
+    FailureOr<Value> yOr = elementwise(
         {yi, y}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
           return arith::SelectOp::create(nb, nl, c, a[0], a[1]).getResult();
         });
+    if (failed(yOr))
+      return failure();
+    y = *yOr;
   }
   setOut(0, y);
   return success();
@@ -153,7 +161,10 @@ LogicalResult Importer::importArgMaxMin(const onnx::NodeProto &n) {
   if (keep) {
     SmallVector<OpFoldResult> ks = d;
     ks[axis] = b.getIndexAttr(1);
-    y = reshape(y, ks);
+    FailureOr<Value> yOr2 = reshape(y, ks);
+    if (failed(yOr2))
+      return failure();
+    y = *yOr2;
   }
   setOut(0, y);
   return success();
@@ -187,13 +198,16 @@ LogicalResult Importer::importReduceComposite(const onnx::NodeProto &n) {
   if (name == "ReduceLogSumExp") {
     // log(sum(exp(x - m))) + m with m the maximum: no overflow.
     shift = reduce(x, ax, K::Max, true);
-    pre = elementwise({x, shift}, elt,
-                      [&](OpBuilder &nb, Location nl, ValueRange a) {
-                        Value d = arith::SubFOp::create(nb, nl, a[0], a[1]);
-                        return math::ExpOp::create(nb, nl, d).getResult();
-                      });
+    FailureOr<Value> preOr = elementwise(
+        {x, shift}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
+          Value d = arith::SubFOp::create(nb, nl, a[0], a[1]);
+          return math::ExpOp::create(nb, nl, d).getResult();
+        });
+    if (failed(preOr))
+      return failure();
+    pre = *preOr;
   } else if (name != "ReduceLogSum") {
-    pre = elementwise({x}, elt,
+    pre = mapElements(x, elt,
                       [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
                         if (name == "ReduceL1")
                           return f ? (Value)math::AbsFOp::create(nb, nl, a[0])
@@ -203,22 +217,29 @@ LogicalResult Importer::importReduceComposite(const onnx::NodeProto &n) {
   }
   Value s = reduce(pre, ax, K::Sum, true);
   if (name == "ReduceL2" || name == "ReduceLogSum")
-    s = elementwise({s}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
+    s = mapElements(s, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
       return name == "ReduceL2" ? math::SqrtOp::create(nb, nl, a[0]).getResult()
                                 : math::LogOp::create(nb, nl, a[0]).getResult();
     });
-  if (name == "ReduceLogSumExp")
-    s = elementwise({s, shift}, elt,
-                    [&](OpBuilder &nb, Location nl, ValueRange a) {
-                      Value l = math::LogOp::create(nb, nl, a[0]);
-                      return arith::AddFOp::create(nb, nl, l, a[1]).getResult();
-                    });
+  if (name == "ReduceLogSumExp") {
+    FailureOr<Value> sOr = elementwise(
+        {s, shift}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
+          Value l = math::LogOp::create(nb, nl, a[0]);
+          return arith::AddFOp::create(nb, nl, l, a[1]).getResult();
+        });
+    if (failed(sOr))
+      return failure();
+    s = *sOr;
+  }
   if (!keep) {
     SmallVector<OpFoldResult> d = dims(s), out;
     for (int64_t i = 0; i < r; ++i)
       if (!llvm::is_contained(ax, i))
         out.push_back(d[i]);
-    s = reshape(s, out);
+    FailureOr<Value> sOr2 = reshape(s, out);
+    if (failed(sOr2))
+      return failure();
+    s = *sOr2;
   }
   setOut(0, s);
   return success();
@@ -269,7 +290,10 @@ LogicalResult Importer::importReduceSum13(const onnx::NodeProto &n) {
         }
         if (failed(checkAxes(1, r, masks)))
           return failure();
-        SmallVector<OpFoldResult> av = elemsOf(in(1));
+        FailureOr<SmallVector<OpFoldResult>> avOr = elemsOf(in(1));
+        if (failed(avOr))
+          return failure();
+        SmallVector<OpFoldResult> av = *avOr;
         Value y;
         for (const auto &cand : cands) {
           Value yi = reduce(x, cand, K::Sum, false);
@@ -298,11 +322,14 @@ LogicalResult Importer::importReduceSum13(const onnx::NodeProto &n) {
                       arith::ConstantIndexOp::create(b, loc, c)));
             all = arith::AndIOp::create(b, loc, all, any);
           }
-          y = elementwise(
+          FailureOr<Value> yOr3 = elementwise(
               {yi, y}, eltOf(x), [&](OpBuilder &nb, Location nl, ValueRange v) {
                 return arith::SelectOp::create(nb, nl, all, v[0], v[1])
                     .getResult();
               });
+          if (failed(yOr3))
+            return failure();
+          y = *yOr3;
         }
         setOut(0, y);
         return success();
@@ -369,7 +396,7 @@ LogicalResult Importer::reduceAlong(const onnx::NodeProto &n,
   if (op == "ReduceMean") {
     Value cnt = countOf(x, ax, eltOf(x));
     Type elt = eltOf(x);
-    s = elementwise({s}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
+    s = mapElements(s, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
       return isF(elt) ? (Value)arith::DivFOp::create(nb, nl, a[0], cnt)
                       : (Value)arith::DivSIOp::create(nb, nl, a[0], cnt);
     });

@@ -84,7 +84,10 @@ LogicalResult Importer::importResize(const onnx::NodeProto &n) {
         st.getDimSize(0) != r)
       return error(nodeDesc() + ": input 'sizes' needs " + std::to_string(r) +
                    " integer elements, one per input dimension");
-    sizes = elemsOf(in(3));
+    FailureOr<SmallVector<OpFoldResult>> sizesIn = elemsOf(in(3));
+    if (failed(sizesIn))
+      return failure();
+    sizes = *sizesIn;
   } else {
     scales = constFloats(in(2));
     if (!scales)
@@ -114,10 +117,12 @@ LogicalResult Importer::importResize(const onnx::NodeProto &n) {
                        "time (an initializer or a constant) to "
                        "resize dimension " +
                        std::to_string(i));
-        (void)checkDim((*sizes)[i], dim(x, i),
-                       nodeDesc() + ": element " + std::to_string(i) +
-                           " of input 'sizes' (given at run time, so it must "
-                           "keep the input's size)");
+        if (failed(
+                checkDim((*sizes)[i], dim(x, i),
+                         nodeDesc() + ": element " + std::to_string(i) +
+                             " of input 'sizes' (given at run time, so it must "
+                             "keep the input's size)")))
+          return failure();
         outShape.push_back(dim(x, i));
         continue;
       }

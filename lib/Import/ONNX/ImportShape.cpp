@@ -22,9 +22,11 @@ using namespace mlir::lathe;
 using namespace mlir::lathe::onnx_import;
 
 LogicalResult Importer::importConstant(const onnx::NodeProto &) {
-  MLIRContext *ctx = b.getContext();
   if (const auto *a = attr("value")) {
-    TV tv = constantTV(tensorAttr(ctx, a->t()));
+    FailureOr<DenseElementsAttr> value = tensorAttr(loc, a->t());
+    if (failed(value))
+      return failure();
+    TV tv = constantTV(*value);
     tv.isUnsigned = a->t().data_type() == onnx::TensorProto::UINT8;
     setOut(0, tv);
     return success();
@@ -106,12 +108,17 @@ LogicalResult Importer::importSize(const onnx::NodeProto &) {
 }
 
 LogicalResult Importer::importConstantOfShape(const onnx::NodeProto &) {
-  MLIRContext *ctx = b.getContext();
-  SmallVector<OpFoldResult> shape = elemsOf(in(0));
+  FailureOr<SmallVector<OpFoldResult>> shape = elemsOf(in(0));
+  if (failed(shape))
+    return failure();
   Value scalar;
   DenseElementsAttr value;
-  if (const auto *a = attr("value"))
-    value = tensorAttr(ctx, a->t());
+  if (const auto *a = attr("value")) {
+    FailureOr<DenseElementsAttr> v = tensorAttr(loc, a->t());
+    if (failed(v))
+      return failure();
+    value = *v;
+  }
   if (value) {
     Type t = value.getElementType();
     if (isa<FloatType>(t))
@@ -124,7 +131,7 @@ LogicalResult Importer::importConstantOfShape(const onnx::NodeProto &) {
     scalar = fc(b, loc, b.getF32Type(), 0.0);
   }
   TV tv;
-  tv.v = filled(shape, scalar);
+  tv.v = filled(*shape, scalar);
   auto type = typeOf(tv.v);
   if (type.hasStaticShape() && type.getNumElements() <= 4096) {
     if (auto ta = dyn_cast<TypedAttr>(
@@ -132,7 +139,7 @@ LogicalResult Importer::importConstantOfShape(const onnx::NodeProto &) {
       tv.cst = DenseElementsAttr::get(type, ta);
     if (isa<IntegerType>(type.getElementType()) && type.getRank() <= 1 &&
         type.getNumElements() <= 64)
-      elemsOf(tv);
+      (void)elemsOf(tv); // Cannot fail: a constant 1-D integer tensor.
   }
   setOut(0, tv);
   return success();
@@ -181,7 +188,10 @@ LogicalResult Importer::importRange(const onnx::NodeProto &) {
 
 LogicalResult Importer::importExpand(const onnx::NodeProto &n) {
   TV &x = in(0);
-  SmallVector<OpFoldResult> shape = elemsOf(in(1));
+  FailureOr<SmallVector<OpFoldResult>> shapeOr = elemsOf(in(1));
+  if (failed(shapeOr))
+    return failure();
+  SmallVector<OpFoldResult> shape = *shapeOr;
   SmallVector<OpFoldResult> xd = dims(x.v), out;
   int64_t rank = std::max(xd.size(), shape.size());
   int64_t offX = rank - xd.size(), offS = rank - shape.size();
@@ -202,8 +212,8 @@ LogicalResult Importer::importExpand(const onnx::NodeProto &n) {
     if (cd && *cd == 1) {
       out.push_back(ce ? e : foldBin(e, b.getIndexAttr(0), 'M'));
     } else if (cd || (ce && *ce == 1)) {
-      if (cd)
-        (void)checkDim(e, d, what, /*orOne=*/true);
+      if (cd && failed(checkDim(e, d, what, /*orOne=*/true)))
+        return failure();
       out.push_back(d);
     } else if (ce) {
       out.push_back(e); // elementwise checks the input's size against it
@@ -216,18 +226,20 @@ LogicalResult Importer::importExpand(const onnx::NodeProto &n) {
                                 arith::ConstantIndexOp::create(b, loc, 1));
       Value want =
           arith::SelectOp::create(b, loc, isOne, indexValue(d), indexValue(e));
-      (void)checkDim(d, want,
-                     nodeDesc() + ": dimension " + std::to_string(j - offX) +
-                         " of input '" + n.input(0) + "' against element " +
-                         std::to_string(j - offS) + " of " + shapeName +
-                         " (broadcasting a run-time 1 is not supported)");
+      if (failed(checkDim(d, want,
+                          nodeDesc() + ": dimension " +
+                              std::to_string(j - offX) + " of input '" +
+                              n.input(0) + "' against element " +
+                              std::to_string(j - offS) + " of " + shapeName +
+                              " (broadcasting a run-time 1 is not supported)")))
+        return failure();
       out.push_back(foldBin(want, d, 'm'));
     }
   }
-  setOut(0, elementwise(
-                {x.v}, eltOf(x.v),
-                [](OpBuilder &, Location, ValueRange a) { return a[0]; }, out));
-  return success();
+  return setOut(0, elementwise(
+                       {x.v}, eltOf(x.v),
+                       [](OpBuilder &, Location, ValueRange a) { return a[0]; },
+                       out));
 }
 
 LogicalResult Importer::importReshape(const onnx::NodeProto &n) {
@@ -243,8 +255,12 @@ LogicalResult Importer::importReshape(const onnx::NodeProto &n) {
     // The shape's length and elements must give the declared shape.
     std::string shapeName = "the shape input '" + n.input(1) + "'";
     Value spec = inV(1);
-    Value lenOk = checkDim(dim(spec, 0), b.getIndexAttr(decl->size()),
-                           nodeDesc() + ": the length of " + shapeName);
+    FailureOr<Value> lenOkOr =
+        checkDim(dim(spec, 0), b.getIndexAttr(decl->size()),
+                 nodeDesc() + ": the length of " + shapeName);
+    if (failed(lenOkOr))
+      return failure();
+    Value lenOk = *lenOkOr;
     SmallVector<OpFoldResult> xd = dims(x.v);
     bool allowZero = attrInt("allowzero", 0);
     for (size_t k = 0; k < decl->size(); ++k) {
@@ -271,14 +287,17 @@ LogicalResult Importer::importReshape(const onnx::NodeProto &n) {
       if (!allowZero && k < xd.size())
         given = indexValue(select(
             cmp(arith::CmpIPredicate::eq, e, b.getIndexAttr(0)), xd[k], given));
-      (void)checkDim(given, want,
-                     nodeDesc() + ": element " + std::to_string(k) + " of " +
-                         shapeName + " (declared result shape)");
+      if (failed(checkDim(given, want,
+                          nodeDesc() + ": element " + std::to_string(k) +
+                              " of " + shapeName + " (declared result shape)")))
+        return failure();
     }
-    setOut(0, reshape(x.v, *decl));
-    return success();
+    return setOut(0, reshape(x.v, *decl));
   }
-  SmallVector<OpFoldResult> spec = elemsOf(in(1));
+  FailureOr<SmallVector<OpFoldResult>> specOr = elemsOf(in(1));
+  if (failed(specOr))
+    return failure();
+  SmallVector<OpFoldResult> spec = *specOr;
   bool allowZero = attrInt("allowzero", 0);
   SmallVector<OpFoldResult> in = dims(x.v), out;
   int inferAt = -1;
@@ -339,10 +358,17 @@ LogicalResult Importer::importReshape(const onnx::NodeProto &n) {
                               arith::ConstantIndexOp::create(b, loc, 0));
     known = arith::SelectOp::create(b, loc, isZero, one, k).getResult();
   }
-  if (inferAt >= 0)
-    out[inferAt] = foldBin(total, known, '/');
+  if (inferAt >= 0) {
+    FailureOr<OpFoldResult> inferred = foldDiv(total, known);
+    if (failed(inferred))
+      return failure();
+    out[inferAt] = *inferred;
+  }
   for (auto [i, isInfer] : runtimeInfer) {
-    Value inferred = indexValue(foldBin(total, known, '/'));
+    FailureOr<OpFoldResult> inferredSize = foldDiv(total, known);
+    if (failed(inferredSize))
+      return failure();
+    Value inferred = indexValue(*inferredSize);
     out[i] =
         arith::SelectOp::create(b, loc, isInfer, inferred, indexValue(out[i]))
             .getResult();
@@ -352,8 +378,7 @@ LogicalResult Importer::importReshape(const onnx::NodeProto &n) {
     setOut(0, fromElems(*x.elems, eltOf(x.v), out.empty()));
     return success();
   }
-  setOut(0, reshape(x.v, out));
-  return success();
+  return setOut(0, reshape(x.v, out));
 }
 
 LogicalResult Importer::importFlatten(const onnx::NodeProto &) {
@@ -372,8 +397,7 @@ LogicalResult Importer::importFlatten(const onnx::NodeProto &) {
     else
       inner = foldBin(inner, d[i], '*');
   }
-  setOut(0, reshape(x, {outer, inner}));
-  return success();
+  return setOut(0, reshape(x, {outer, inner}));
 }
 
 /// Squeeze-1/11 and Unsqueeze-1/11: the axes are an attribute.
@@ -428,8 +452,7 @@ LogicalResult Importer::importSqueeze13(const onnx::NodeProto &n) {
       if (R <= 16)
         if (failed(checkAxes(1, R, cands)))
           return failure();
-      setOut(0, reshape(x.v, *decl));
-      return success();
+      return setOut(0, reshape(x.v, *decl));
     }
   }
   return squeezeOrUnsqueeze(n, axes);
@@ -478,8 +501,7 @@ Importer::squeezeOrUnsqueeze(const onnx::NodeProto &n,
     setOut(0, fromElems(*x.elems, eltOf(x.v), out.empty()));
     return success();
   }
-  setOut(0, reshape(x.v, out));
-  return success();
+  return setOut(0, reshape(x.v, out));
 }
 
 void onnx_import::registerShapeOps(OpRegistry &r) {

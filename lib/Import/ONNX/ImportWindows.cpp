@@ -147,15 +147,18 @@ LogicalResult Importer::importWindow(const onnx::NodeProto &n) {
     extra[i] = std::max<int64_t>((out - 1) * strides[i] + span - padded, 0);
   }
   // 1-D windows run as 2-D ones with a unit height.
-  auto to2d = [&](Value v) {
+  auto to2d = [&](Value &v) -> LogicalResult {
     SmallVector<OpFoldResult> d = dims(v);
     d.insert(d.begin() + 2, b.getIndexAttr(1));
-    return reshape(v, d);
+    FailureOr<Value> v2 = reshape(v, d);
+    if (failed(v2))
+      return failure();
+    v = *v2;
+    return success();
   };
   if (sp == 1) {
-    x = to2d(x);
-    if (w)
-      w = to2d(w);
+    if (failed(to2d(x)) || (w && failed(to2d(w))))
+      return failure();
     kernel.insert(kernel.begin(), 1);
     strides.insert(strides.begin(), 1);
     dil.insert(dil.begin(), 1);
@@ -203,6 +206,7 @@ LogicalResult Importer::importWindow(const onnx::NodeProto &n) {
   outShape[0] = dp[0];
   for (int64_t i = 0; i < ns; ++i) {
     int64_t span = (kernel[i] - 1) * dil[i] + 1;
+    // checkWindow has checked that strides are >= 1.
     outShape[2 + i] =
         foldBin(foldBin(foldBin(dp[2 + i], b.getIndexAttr(span), '-'),
                         b.getIndexAttr(strides[i]), '/'),
@@ -225,11 +229,18 @@ LogicalResult Importer::importWindow(const onnx::NodeProto &n) {
               .getResult(0);
     } else {
       int64_t cg = wt.getDimSize(1);
-      Value xg = reshape(
+      FailureOr<Value> xgOr = reshape(
           xp, {dp[0], b.getIndexAttr(group), b.getIndexAttr(cg), dp[2], dp[3]});
-      Value wg = reshape(w, {b.getIndexAttr(group), b.getIndexAttr(m / group),
-                             b.getIndexAttr(cg), b.getIndexAttr(kernel[0]),
-                             b.getIndexAttr(kernel[1])});
+      if (failed(xgOr))
+        return failure();
+      Value xg = *xgOr;
+      FailureOr<Value> wgOr =
+          reshape(w, {b.getIndexAttr(group), b.getIndexAttr(m / group),
+                      b.getIndexAttr(cg), b.getIndexAttr(kernel[0]),
+                      b.getIndexAttr(kernel[1])});
+      if (failed(wgOr))
+        return failure();
+      Value wg = *wgOr;
       Value init = filled({dp[0], b.getIndexAttr(group),
                            b.getIndexAttr(m / group), outShape[2], outShape[3]},
                           zero);
@@ -237,15 +248,24 @@ LogicalResult Importer::importWindow(const onnx::NodeProto &n) {
               b, loc, TypeRange{init.getType()}, ValueRange{xg, wg},
               ValueRange{init}, stridesAttr, dilAttr)
               .getResult(0);
-      y = reshape(y, outShape);
+      FailureOr<Value> yOr = reshape(y, outShape);
+      if (failed(yOr))
+        return failure();
+      y = *yOr;
     }
     if (hasInput(2)) {
-      Value bias = reshape(
+      FailureOr<Value> biasOr = reshape(
           inV(2), {b.getIndexAttr(m), b.getIndexAttr(1), b.getIndexAttr(1)});
-      y = elementwise(
+      if (failed(biasOr))
+        return failure();
+      Value bias = *biasOr;
+      FailureOr<Value> yOr2 = elementwise(
           {y, bias}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
             return arith::AddFOp::create(nb, nl, a[0], a[1]).getResult();
           });
+      if (failed(yOr2))
+        return failure();
+      y = *yOr2;
     }
   } else {
     outShape[1] = dp[1];
@@ -356,7 +376,10 @@ LogicalResult Importer::importWindow(const onnx::NodeProto &n) {
       if (sp == 1) {
         SmallVector<OpFoldResult> d = dims(idx);
         d.erase(d.begin() + 2);
-        idx = reshape(idx, d);
+        FailureOr<Value> idxOr = reshape(idx, d);
+        if (failed(idxOr))
+          return failure();
+        idx = *idxOr;
       }
       setOut(1, idx);
     } else if (op == "MaxPool") {
@@ -404,16 +427,22 @@ LogicalResult Importer::importWindow(const onnx::NodeProto &n) {
         Value cinit = filled(cshape, zero);
         count = pool(ones, cinit, false);
       }
-      y = elementwise(
+      FailureOr<Value> yOr3 = elementwise(
           {y, count}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
             return arith::DivFOp::create(nb, nl, a[0], a[1]).getResult();
           });
+      if (failed(yOr3))
+        return failure();
+      y = *yOr3;
     }
   }
   if (sp == 1) {
     SmallVector<OpFoldResult> d = dims(y);
     d.erase(d.begin() + 2);
-    y = reshape(y, d);
+    FailureOr<Value> yOr4 = reshape(y, d);
+    if (failed(yOr4))
+      return failure();
+    y = *yOr4;
   }
   setOut(0, y);
   return success();
@@ -535,8 +564,14 @@ LogicalResult Importer::importConvTranspose(const onnx::NodeProto &n) {
     SmallVector<OpFoldResult> d = dims(x), dw = dims(w);
     d.insert(d.begin() + 2, b.getIndexAttr(1));
     dw.insert(dw.begin() + 2, b.getIndexAttr(1));
-    x = reshape(x, d);
-    w = reshape(w, dw);
+    FailureOr<Value> xOr = reshape(x, d);
+    if (failed(xOr))
+      return failure();
+    x = *xOr;
+    FailureOr<Value> wOr = reshape(w, dw);
+    if (failed(wOr))
+      return failure();
+    w = *wOr;
     for (auto *v : {&kernel, &strides, &dil, &begin, &out})
       v->insert(v->begin(), 1);
     begin[0] = 0;
@@ -594,18 +629,24 @@ LogicalResult Importer::importConvTranspose(const onnx::NodeProto &n) {
   auto dilAttr = b.getI64TensorAttr(dil);
   Value y;
   if (group == 1) {
-    Value w4 =
+    FailureOr<Value> w4 =
         reshape(wf, {b.getIndexAttr(mg), b.getIndexAttr(cg),
                      b.getIndexAttr(kernel[0]), b.getIndexAttr(kernel[1])});
+    if (failed(w4))
+      return failure();
     Value init =
         filled({nDim, b.getIndexAttr(m), convShape[0], convShape[1]}, zero);
     y = linalg::Conv2DNchwFchwOp::create(b, loc, TypeRange{init.getType()},
-                                         ValueRange{spread, w4},
+                                         ValueRange{spread, *w4},
                                          ValueRange{init}, ones, dilAttr)
             .getResult(0);
   } else {
-    Value xg = reshape(spread, {nDim, b.getIndexAttr(group), b.getIndexAttr(cg),
-                                spreadShape[2], spreadShape[3]});
+    FailureOr<Value> xgOr2 =
+        reshape(spread, {nDim, b.getIndexAttr(group), b.getIndexAttr(cg),
+                         spreadShape[2], spreadShape[3]});
+    if (failed(xgOr2))
+      return failure();
+    Value xg = *xgOr2;
     Value init = filled({nDim, b.getIndexAttr(group), b.getIndexAttr(mg),
                          convShape[0], convShape[1]},
                         zero);
@@ -613,7 +654,11 @@ LogicalResult Importer::importConvTranspose(const onnx::NodeProto &n) {
                                            ValueRange{xg, wf}, ValueRange{init},
                                            ones, dilAttr)
             .getResult(0);
-    y = reshape(y, {nDim, b.getIndexAttr(m), convShape[0], convShape[1]});
+    FailureOr<Value> yOr5 =
+        reshape(y, {nDim, b.getIndexAttr(m), convShape[0], convShape[1]});
+    if (failed(yOr5))
+      return failure();
+    y = *yOr5;
   }
   if (crop)
     y = tensor::ExtractSliceOp::create(
@@ -628,17 +673,26 @@ LogicalResult Importer::importConvTranspose(const onnx::NodeProto &n) {
         typeOf(bias).getDimSize(0) != m)
       return error(nodeDesc() + ": the bias must be a 1-D tensor of " +
                    std::to_string(m) + " elements of the input's type");
-    bias = reshape(bias,
-                   {b.getIndexAttr(m), b.getIndexAttr(1), b.getIndexAttr(1)});
-    y = elementwise(
+    FailureOr<Value> biasOr2 = reshape(
+        bias, {b.getIndexAttr(m), b.getIndexAttr(1), b.getIndexAttr(1)});
+    if (failed(biasOr2))
+      return failure();
+    bias = *biasOr2;
+    FailureOr<Value> yOr6 = elementwise(
         {y, bias}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
           return arith::AddFOp::create(nb, nl, a[0], a[1]).getResult();
         });
+    if (failed(yOr6))
+      return failure();
+    y = *yOr6;
   }
   if (sp == 1) {
     SmallVector<OpFoldResult> d = dims(y);
     d.erase(d.begin() + 2);
-    y = reshape(y, d);
+    FailureOr<Value> yOr7 = reshape(y, d);
+    if (failed(yOr7))
+      return failure();
+    y = *yOr7;
   }
   setOut(0, y);
   return success();
@@ -657,8 +711,7 @@ LogicalResult Importer::importGlobalPool(const onnx::NodeProto &n) {
   }
   Value s = reduce(x, ax, K::Sum, true);
   Value cnt = countOf(x, ax, elt);
-  setOut(0,
-         elementwise({s}, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
+  setOut(0, mapElements(s, elt, [&](OpBuilder &nb, Location nl, ValueRange a) {
            return arith::DivFOp::create(nb, nl, a[0], cnt).getResult();
          }));
   return success();

@@ -16,7 +16,9 @@
 #include <onnx/onnx_pb.h>
 
 #include <functional>
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 
 namespace mlir {
@@ -41,20 +43,12 @@ struct TV {
   Value flat;
 };
 
-/// Thrown (inside this library only) when the model cannot be imported; the
-/// boundary (importONNXModel) turns it into an error message. The handlers
-/// and the helpers they check with (normAxis, checkAxes,
-/// axesFromDeclaredShape, checkWindow, importGelu) report errors as
-/// diagnostics and return failure instead; `fail` remains in the model-level
-/// code (ImportONNX.cpp: reading the model, the libonnx checker, initializers
-/// and graph inputs/outputs) and in the value-returning building blocks called
-/// from deep inside handlers (in, elemsOf, foldBin, cmp, checkDim/checkSize,
-/// broadcastShape, elementwise), see docs/ONNX.md.
-struct ImportError {
-  std::string message;
-};
-
-[[noreturn]] void fail(const std::string &message);
+/// Errors: every function of the importer that can meet a model it cannot
+/// import reports the error as a diagnostic at the current location and
+/// returns failure (LogicalResult, FailureOr); the boundary
+/// (importONNXModel) returns the first error as the import's message. C++
+/// exceptions are caught only around the libonnx/protobuf calls (parsing,
+/// the checker) in ImportONNX.cpp, see docs/ONNX.md.
 
 // --- helpers shared by the handler files ---------------------------------
 
@@ -72,11 +66,23 @@ Value binary(OpBuilder &b, Location loc, StringRef op, Value x, Value y,
              bool uns = false);
 /// True for Equal, Less, LessOrEqual, Greater and GreaterOrEqual.
 bool isCompare(StringRef op);
-/// The MLIR element type of ONNX data type `t`; fails naming `what` for a
-/// type the importer does not support.
-Type elementTypeOrFail(MLIRContext *ctx, int t, const std::string &what);
-/// The data of a TensorProto (an initializer, a Constant's value).
-DenseElementsAttr tensorAttr(MLIRContext *ctx, const onnx::TensorProto &t);
+/// The MLIR element type of ONNX data type `t`; an error at `loc` naming
+/// `what` for a type the importer does not support.
+FailureOr<Type> elementTypeOf(Location loc, int t, const std::string &what);
+/// The data of a TensorProto (an initializer, a Constant's value); an error
+/// at `loc` for data the importer cannot read.
+FailureOr<DenseElementsAttr> tensorAttr(Location loc,
+                                        const onnx::TensorProto &t);
+
+/// A GELU subgraph of PyTorch's exporter: `x` is its input.
+struct GeluMatch {
+  std::string x;
+  bool tanhApprox;
+};
+/// Finds PyTorch's GELU subgraphs in `graph`: `roots` maps the index of each
+/// subgraph's last node to its match, `skipped` gets the other nodes.
+void findGelus(const onnx::GraphProto &graph, std::map<int, GeluMatch> &roots,
+               std::set<int> &skipped);
 
 class Importer {
 public:
@@ -99,6 +105,8 @@ public:
   std::optional<SmallVector<OpFoldResult>> staticDeclaredShape(int i);
   /// select(cond, a, b) on index values, folded when cond is constant.
   OpFoldResult select(OpFoldResult cond, OpFoldResult a, OpFoldResult b);
+  /// `a pred b` as an index 0 or 1, folded when both are constant; `pred`
+  /// is one of eq, ne, slt, sle, sgt, sge.
   OpFoldResult cmp(arith::CmpIPredicate pred, OpFoldResult a, OpFoldResult b);
 
   // --- operands and attributes of the node being imported -------------
@@ -111,10 +119,18 @@ public:
                             ArrayRef<int64_t> kernel, ArrayRef<int64_t> strides,
                             ArrayRef<int64_t> dil, ArrayRef<int64_t> pads);
   bool hasInput(int i) const;
+  /// Input #i of the current node. Precondition: hasInput(i) (importNode has
+  /// checked that every named input is defined); a handler that reads an
+  /// input the ONNX schema makes optional or variadic checks it first, with
+  /// hasInput or requireInput.
   TV &in(int i);
+  /// An error ("lacks its input #i") unless the current node has input #i.
+  LogicalResult requireInput(int i);
   Value inV(int i) { return in(i).v; }
   void setOut(int i, Value v);
   void setOut(int i, TV tv);
+  /// setOut of a building block's result: failure when `v` is.
+  LogicalResult setOut(int i, FailureOr<Value> v);
   bool hasOutput(int i) const;
   const onnx::AttributeProto *attr(StringRef name) const;
   int64_t attrInt(StringRef name, int64_t def) const;
@@ -127,13 +143,19 @@ public:
   std::optional<SmallVector<int64_t>> constInts(const TV &tv);
   std::optional<SmallVector<double>> constFloats(const TV &tv);
   /// The elements of a small integer tensor (rank <= 1): known values or
-  /// values extracted at run time.
-  SmallVector<OpFoldResult> elemsOf(TV &tv);
+  /// values extracted at run time; an error when `tv` is not such a tensor.
+  FailureOr<SmallVector<OpFoldResult>> elemsOf(TV &tv);
   TV fromElems(ArrayRef<OpFoldResult> elems, Type eltType, bool scalar = false);
   TV constantTV(DenseElementsAttr attr);
   Value constantScalar(Type type, double value);
   Value indexValue(OpFoldResult ofr);
+  /// `a op b` on index values, folded where possible; `op` is one of
+  /// + - * / M (max) m (min) = (equal, 0 or 1). '/' only where `b` cannot be
+  /// the constant 0 (a node's output count, a checked stride); foldDiv
+  /// checks.
   OpFoldResult foldBin(OpFoldResult a, OpFoldResult b, char op);
+  /// `a / b` (signed); an error when `b` is the constant 0.
+  FailureOr<OpFoldResult> foldDiv(OpFoldResult a, OpFoldResult b);
 
   static RankedTensorType typeOf(Value v) {
     return cast<RankedTensorType>(v.getType());
@@ -150,19 +172,25 @@ public:
   /// `orOne`). On a mismatch at run time the generated code calls
   /// lathe_rt_shape_check_failed, which makes "<what>: expected E, given G"
   /// the pending error that lathe-run reports (non-zero exit). A mismatch of
-  /// two constants fails the import instead. Returns the i1 that holds when
-  /// the check passed (callers keep the computation safe with `guarded`).
-  Value checkDim(OpFoldResult given, OpFoldResult expected,
-                 const std::string &what, bool orOne = false);
+  /// two constants is an error instead ("<what>: expected E, given G").
+  /// Returns the i1 that holds when the check passed (callers keep the
+  /// computation safe with `guarded`).
+  FailureOr<Value> checkDim(OpFoldResult given, OpFoldResult expected,
+                            const std::string &what, bool orOne = false);
   /// How checkSize compares a run-time size with the expected one.
   enum class SizeRelation { Equal, EqualOrOne, AtMost };
   /// checkDim with a choice of relation (AtMost: given <= expected).
-  Value checkSize(OpFoldResult given, OpFoldResult expected,
-                  const std::string &what, SizeRelation rel);
+  FailureOr<Value> checkSize(OpFoldResult given, OpFoldResult expected,
+                             const std::string &what, SizeRelation rel);
+  /// The run-time part of checkSize: never an error at import time (two
+  /// constants that disagree fail the run-time check). refineChecked uses it
+  /// for sizes that are dynamic in the type.
+  Value runtimeSizeCheck(OpFoldResult given, OpFoldResult expected,
+                         const std::string &what, SizeRelation rel);
   /// GatherElements/ScatterElements: along `axis` (not the indexed one) an
   /// element of `indices` addresses `data` at its own position, so indices'
   /// size there may not exceed data's (a run-time check where not static).
-  Value checkIndicesFitData(Value indices, Value data, int64_t axis);
+  FailureOr<Value> checkIndicesFitData(Value indices, Value data, int64_t axis);
   /// A check message: a private constant i8 global of the module.
   struct Message {
     std::string name;
@@ -210,19 +238,26 @@ public:
   // --- building blocks ------------------------------------------------
   Value empty(ArrayRef<OpFoldResult> shape, Type elt);
   Value filled(ArrayRef<OpFoldResult> shape, Value scalar);
-  SmallVector<OpFoldResult>
+  /// The numpy broadcast of `shapes`; an error when two static sizes of a
+  /// dimension differ and neither is 1.
+  FailureOr<SmallVector<OpFoldResult>>
   broadcastShape(ArrayRef<SmallVector<OpFoldResult>> shapes);
   using BodyFn = function_ref<Value(OpBuilder &, Location, ValueRange)>;
   /// An elementwise linalg.generic over `inputs`, numpy-broadcast to
-  /// `outShape` (computed from the inputs when empty and `useShape` false).
-  Value elementwise(ArrayRef<Value> inputs, Type outElt, BodyFn body,
-                    std::optional<SmallVector<OpFoldResult>> outShape = {});
+  /// `outShape` (computed from the inputs when not given); an error when the
+  /// static shapes do not broadcast.
+  FailureOr<Value>
+  elementwise(ArrayRef<Value> inputs, Type outElt, BodyFn body,
+              std::optional<SmallVector<OpFoldResult>> outShape = {});
+  /// elementwise over the one input `x`, which cannot fail.
+  Value mapElements(Value x, Type outElt, BodyFn body);
   enum class ReduceKind { Sum, Max, Min, Prod };
   Value reduce(Value x, ArrayRef<int64_t> axes, ReduceKind kind, bool keepDims);
   /// `x` with `shape`; the element counts are checked at run time unless
-  /// they are known to agree. After a failed check the first dynamic size is
-  /// 0 (an empty view), or, for an all-static shape, the result is zeros.
-  Value reshape(Value x, ArrayRef<OpFoldResult> shape);
+  /// they are known to agree (an error when they are known to differ). After
+  /// a failed check the first dynamic size is 0 (an empty view), or, for an
+  /// all-static shape, the result is zeros.
+  FailureOr<Value> reshape(Value x, ArrayRef<OpFoldResult> shape);
   Value reshapeUnchecked(Value x, ArrayRef<OpFoldResult> shape);
   Value transpose(Value x, ArrayRef<int64_t> perm);
   /// Padding (the Pad operator, whose pads may be run-time values), slicing
@@ -320,7 +355,7 @@ public:
                            bool tanhApprox);
   /// Add (f32/f64) or Relu of a MatMul result with a `flat` form, computed
   /// in the 2-D space: false when the operands do not allow it.
-  bool importFlatEpilogue(StringRef op);
+  FailureOr<bool> importFlatEpilogue(StringRef op);
 };
 
 /// A handler: imports one node (the Importer's current node) or reports an

@@ -55,6 +55,11 @@ LogicalResult Importer::importNode(const onnx::NodeProto &n) {
   if (!handler)
     return error(nodeDesc() + ": operator " + n.op_type() +
                  " is not supported");
+  // The handlers read their inputs with `in`, which takes them as defined.
+  for (const std::string &name : n.input())
+    if (!name.empty() && !values.count(name))
+      return error(nodeDesc() + " uses '" + name +
+                   "', which no node, input or initializer defines");
   uns = false;
   if (hasInput(0)) {
     auto it = values.find(n.input(0));

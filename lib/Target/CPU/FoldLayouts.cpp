@@ -12,6 +12,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "LayoutViews.h"
+
 #include "lathe/Dialect/Lathe/LatheOps.h"
 #include "lathe/Target/CPU/Passes.h"
 
@@ -30,6 +32,7 @@
 
 using namespace mlir;
 using namespace mlir::lathe;
+using namespace mlir::lathe::views;
 
 namespace {
 
@@ -122,20 +125,6 @@ struct ExpandHeadBatch : public OpRewritePattern<MatmulOp> {
   }
 };
 
-/// perm' such that transpose(transpose(x, inner), outer) == transpose(x,
-/// perm').
-static SmallVector<int64_t> compose(ArrayRef<int64_t> inner,
-                                    ArrayRef<int64_t> outer) {
-  SmallVector<int64_t> result;
-  for (int64_t o : outer)
-    result.push_back(inner[o]);
-  return result;
-}
-
-static SmallVector<int64_t> identityPerm(int64_t rank) {
-  return llvm::to_vector(llvm::seq<int64_t>(0, rank));
-}
-
 /// A rank-4 `linalg.transpose` feeding lhs or rhs of a lathe.matmul folds into
 /// `lhs_perm` / `rhs_perm` (the runtime reads the strided view).
 struct FoldOperandTranspose : public OpRewritePattern<MatmulOp> {
@@ -151,9 +140,10 @@ struct FoldOperandTranspose : public OpRewritePattern<MatmulOp> {
       if (!transpose || transpose.getPermutation().size() != 4)
         return std::nullopt;
       SmallVector<int64_t> outer =
-          perm ? llvm::to_vector(perm.asArrayRef()) : identityPerm(4);
-      return std::make_pair(transpose.getInput(),
-                            compose(transpose.getPermutation(), outer));
+          perm ? llvm::to_vector(perm.asArrayRef()) : identityPermutation(4);
+      return std::make_pair(
+          transpose.getInput(),
+          composePermutations(transpose.getPermutation(), outer));
     };
     auto lhs = folded(op.getLhs(), op.getLhsPermAttr());
     auto rhs = folded(op.getRhs(), op.getRhsPermAttr());
@@ -268,725 +258,6 @@ struct FoldScaleIntoAlpha : public OpRewritePattern<linalg::GenericOp> {
     return success();
   }
 };
-
-//===----------------------------------------------------------------------===//
-// Views: what a chain of data movement computes
-//===----------------------------------------------------------------------===//
-//
-// Frontends spell the head split and merge in many ways (PyTorch's exported
-// attention works sequence-first: a transpose of the whole input, slices of
-// the fused q/k/v projection, reshapes to [S, B*H, Dh], transposes of rank 3).
-// Rather than matching spellings, the patterns below compute what a chain of
-// tensor.expand_shape / collapse_shape / extract_slice, linalg.transpose and
-// slicing generics does to the elements of a static source tensor: each
-// dimension of the result is a row-major combination of "atoms" (size,
-// stride in the flat source), plus an element offset. A matmul operand whose
-// dimensions are single atoms is a strided view oneDNN reads in place; the
-// patterns then rebuild it as reshape (+ slice) of the source read through a
-// permutation attribute, so no copy is left.
-
-/// One factor of a dimension: `size` indices `stride` elements apart.
-struct Atom {
-  int64_t size, stride;
-};
-using AtomDim = SmallVector<Atom, 2>;
-
-struct View {
-  Value source;
-  SmallVector<AtomDim> dims; // outer atom first within a dimension
-  int64_t offset = 0;
-  bool copies = false; // the chain has a copy (transpose, slicing generic)
-};
-
-static bool isStatic(Value v) {
-  auto t = dyn_cast<RankedTensorType>(v.getType());
-  return t && t.hasStaticShape();
-}
-
-static int64_t numElements(Value v) {
-  return cast<RankedTensorType>(v.getType()).getNumElements();
-}
-
-/// Drops unit atoms and merges neighbours that are contiguous.
-static AtomDim normalized(ArrayRef<Atom> dim) {
-  AtomDim out;
-  for (Atom a : dim) {
-    if (a.size == 1)
-      continue;
-    if (!out.empty() && out.back().stride == a.stride * a.size)
-      out.back() = {out.back().size * a.size, a.stride};
-    else
-      out.push_back(a);
-  }
-  return out;
-}
-
-static int64_t dimSize(ArrayRef<Atom> dim) {
-  int64_t n = 1;
-  for (Atom a : dim)
-    n *= a.size;
-  return n;
-}
-
-static View baseView(Value v) {
-  View view;
-  view.source = v;
-  auto shape = cast<RankedTensorType>(v.getType()).getShape();
-  int64_t stride = 1;
-  view.dims.resize(shape.size());
-  for (int64_t i = static_cast<int64_t>(shape.size()) - 1; i >= 0; --i) {
-    view.dims[i] = normalized({{shape[i], stride}});
-    stride *= shape[i];
-  }
-  return view;
-}
-
-/// Splits `dim` into row-major dimensions of `sizes`, or nothing when an atom
-/// does not divide.
-static std::optional<SmallVector<AtomDim>> splitDim(ArrayRef<Atom> dim,
-                                                    ArrayRef<int64_t> sizes) {
-  AtomDim atoms = normalized(dim);
-  SmallVector<AtomDim> out(sizes.size());
-  for (int64_t i = static_cast<int64_t>(sizes.size()) - 1; i >= 0; --i) {
-    int64_t remaining = sizes[i];
-    if (remaining <= 0)
-      return std::nullopt;
-    while (remaining > 1) {
-      if (atoms.empty())
-        return std::nullopt;
-      Atom a = atoms.back();
-      if (a.size <= remaining) {
-        if (remaining % a.size)
-          return std::nullopt;
-        out[i].insert(out[i].begin(), a);
-        atoms.pop_back();
-        remaining /= a.size;
-      } else {
-        if (a.size % remaining)
-          return std::nullopt;
-        out[i].insert(out[i].begin(), Atom{remaining, a.stride});
-        atoms.back() = {a.size / remaining, a.stride * remaining};
-        remaining = 1;
-      }
-    }
-  }
-  if (!atoms.empty())
-    return std::nullopt;
-  return out;
-}
-
-/// A generic that only copies a static box of one tensor (how the ONNX
-/// importer spells Slice and Split): out[i] = src[i + c] per dimension, a
-/// constant index where the result dimension has size 1. Returns the source
-/// and the offsets.
-static std::optional<std::pair<Value, SmallVector<int64_t>>>
-matchSliceGeneric(linalg::GenericOp op) {
-  if (!op.hasPureTensorSemantics() || op.getNumDpsInputs() != 0 ||
-      op.getNumDpsInits() != 1 ||
-      op.getNumParallelLoops() != op.getNumLoops() ||
-      !op.getIndexingMapsArray()[0].isIdentity() || !isStatic(op.getResult(0)))
-    return std::nullopt;
-  Block &body = op.getRegion().front();
-  auto yield = body.getTerminator();
-  auto extract = yield->getOperand(0).getDefiningOp<tensor::ExtractOp>();
-  if (!extract || extract->getBlock() != &body ||
-      extract.getTensor().getParentBlock() == &body ||
-      !isStatic(extract.getTensor()))
-    return std::nullopt;
-  for (Operation &inner : body.without_terminator())
-    if (!isa<linalg::IndexOp, arith::AddIOp, arith::ConstantOp,
-             tensor::ExtractOp>(inner) ||
-        (isa<tensor::ExtractOp>(inner) && &inner != extract.getOperation()))
-      return std::nullopt;
-  auto srcShape = extract.getTensor().getType().getShape();
-  auto outShape = cast<RankedTensorType>(op.getResult(0).getType()).getShape();
-  if (srcShape.size() != outShape.size())
-    return std::nullopt;
-  SmallVector<int64_t> offsets;
-  for (auto [j, index] : llvm::enumerate(extract.getIndices())) {
-    auto loopOf = [&](Value v) -> int64_t {
-      auto idx = v.getDefiningOp<linalg::IndexOp>();
-      return idx && idx->getBlock() == &body
-                 ? static_cast<int64_t>(idx.getDim())
-                 : -1;
-    };
-    int64_t loop = -1, c = 0;
-    APInt value;
-    if ((loop = loopOf(index)) >= 0) {
-      c = 0;
-    } else if (matchPattern(index, m_ConstantInt(&value))) {
-      c = value.getSExtValue();
-    } else if (auto add = index.getDefiningOp<arith::AddIOp>()) {
-      for (int side = 0; side < 2 && loop < 0; ++side)
-        if ((loop = loopOf(add->getOperand(side))) >= 0 &&
-            matchPattern(add->getOperand(1 - side), m_ConstantInt(&value)))
-          c = value.getSExtValue();
-        else
-          loop = -1;
-      if (loop < 0)
-        return std::nullopt;
-    } else {
-      return std::nullopt;
-    }
-    if (loop >= 0 ? loop != static_cast<int64_t>(j) : outShape[j] != 1)
-      return std::nullopt;
-    if (c < 0 || c + outShape[j] > srcShape[j])
-      return std::nullopt;
-    offsets.push_back(c);
-  }
-  return std::make_pair(extract.getTensor(), offsets);
-}
-
-static bool isMovement(Operation *op) {
-  if (!op)
-    return false;
-  if (isa<linalg::TransposeOp, tensor::ExpandShapeOp, tensor::CollapseShapeOp,
-          tensor::ExtractSliceOp>(op))
-    return true;
-  auto generic = dyn_cast<linalg::GenericOp>(op);
-  return generic && matchSliceGeneric(generic).has_value();
-}
-
-/// Applies a box (static offsets, unit strides) to `view`; `dropped` dims are
-/// removed afterwards.
-static bool applySlice(View &view, ArrayRef<int64_t> offsets,
-                       ArrayRef<int64_t> sizes,
-                       const llvm::SmallBitVector &dropped) {
-  for (size_t i = 0; i < view.dims.size(); ++i) {
-    AtomDim dim = normalized(view.dims[i]);
-    int64_t full = dimSize(dim);
-    if (offsets[i] == 0 && sizes[i] == full)
-      continue;
-    if (dim.size() != 1)
-      return false; // only a single atom can be cut
-    view.offset += offsets[i] * dim[0].stride;
-    view.dims[i] = normalized({{sizes[i], dim[0].stride}});
-  }
-  SmallVector<AtomDim> kept;
-  for (size_t i = 0; i < view.dims.size(); ++i)
-    if (!dropped.test(i))
-      kept.push_back(view.dims[i]);
-  view.dims = std::move(kept);
-  return true;
-}
-
-/// The view `v` is of the furthest static source that data movement reaches.
-static std::optional<View> traceView(Value v, int depth = 0) {
-  if (!isStatic(v))
-    return std::nullopt;
-  Operation *def = v.getDefiningOp();
-  if (!def || depth > 64 || !isMovement(def))
-    return baseView(v);
-  auto fallback = [&]() -> std::optional<View> { return baseView(v); };
-  if (auto transpose = dyn_cast<linalg::TransposeOp>(def)) {
-    std::optional<View> in = traceView(transpose.getInput(), depth + 1);
-    if (!in)
-      return fallback();
-    View out = *in;
-    out.dims.clear();
-    for (int64_t p : transpose.getPermutation())
-      out.dims.push_back(in->dims[p]);
-    out.copies = true;
-    return out;
-  }
-  if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(def)) {
-    std::optional<View> in = traceView(collapse.getSrc(), depth + 1);
-    if (!in)
-      return fallback();
-    View out = *in;
-    out.dims.clear();
-    for (const ReassociationIndices &group :
-         collapse.getReassociationIndices()) {
-      AtomDim dim;
-      for (int64_t i : group)
-        dim.append(in->dims[i].begin(), in->dims[i].end());
-      out.dims.push_back(normalized(dim));
-    }
-    return out;
-  }
-  if (auto expand = dyn_cast<tensor::ExpandShapeOp>(def)) {
-    std::optional<View> in = traceView(expand.getSrc(), depth + 1);
-    if (!in)
-      return fallback();
-    View out = *in;
-    out.dims.clear();
-    auto shape = expand.getResultType().getShape();
-    for (auto [i, group] : llvm::enumerate(expand.getReassociationIndices())) {
-      SmallVector<int64_t> sizes;
-      for (int64_t d : group)
-        sizes.push_back(shape[d]);
-      auto parts = splitDim(in->dims[i], sizes);
-      if (!parts)
-        return fallback();
-      out.dims.append(parts->begin(), parts->end());
-    }
-    return out;
-  }
-  if (auto slice = dyn_cast<tensor::ExtractSliceOp>(def)) {
-    if (!slice.hasUnitStride() || !isStatic(slice.getSource()) ||
-        ShapedType::isDynamicShape(slice.getStaticOffsets()) ||
-        ShapedType::isDynamicShape(slice.getStaticSizes()))
-      return fallback();
-    std::optional<View> in = traceView(slice.getSource(), depth + 1);
-    if (!in || !applySlice(*in, slice.getStaticOffsets(),
-                           slice.getStaticSizes(), slice.getDroppedDims()))
-      return fallback();
-    return in;
-  }
-  auto generic = cast<linalg::GenericOp>(def);
-  auto match = matchSliceGeneric(generic);
-  std::optional<View> in = traceView(match->first, depth + 1);
-  auto sizes = cast<RankedTensorType>(v.getType()).getShape();
-  if (!in || !applySlice(*in, match->second, sizes,
-                         llvm::SmallBitVector(sizes.size())))
-    return fallback();
-  in->copies = true;
-  return in;
-}
-
-/// Reshapes static `value` to `shape` (one collapse or expand where the
-/// shapes nest, else through rank 1).
-static Value reshapeTo(PatternRewriter &rewriter, Location loc, Value value,
-                       ArrayRef<int64_t> shape) {
-  auto type = cast<RankedTensorType>(value.getType());
-  if (type.getShape() == shape)
-    return value;
-  auto target = RankedTensorType::get(shape, type.getElementType());
-  if (type.getRank() > 0 && !shape.empty()) {
-    if (auto reassoc = getReassociationIndicesForReshape(type, target)) {
-      // An identical reshape already before the insertion point serves.
-      Block *block = rewriter.getInsertionBlock();
-      Block::iterator point = rewriter.getInsertionPoint();
-      for (Operation *user : value.getUsers()) {
-        if (user->getBlock() != block ||
-            user->getResult(0).getType() != target ||
-            (point != block->end() && !user->isBeforeInBlock(&*point)))
-          continue;
-        if (auto e = dyn_cast<tensor::ExpandShapeOp>(user))
-          if (e.getReassociationIndices() == *reassoc)
-            return e.getResult();
-        if (auto c = dyn_cast<tensor::CollapseShapeOp>(user))
-          if (c.getReassociationIndices() == *reassoc)
-            return c.getResult();
-      }
-      if (type.getRank() > target.getRank())
-        return tensor::CollapseShapeOp::create(rewriter, loc, target, value,
-                                               *reassoc);
-      if (type.getRank() < target.getRank())
-        return tensor::ExpandShapeOp::create(rewriter, loc, target, value,
-                                             *reassoc);
-    }
-  }
-  Value flat = value;
-  auto flatType =
-      RankedTensorType::get({type.getNumElements()}, type.getElementType());
-  if (type.getRank() != 1) {
-    SmallVector<ReassociationIndices> all(1);
-    for (int64_t i = 0; i < type.getRank(); ++i)
-      all[0].push_back(i);
-    flat = tensor::CollapseShapeOp::create(rewriter, loc, flatType, value, all);
-  }
-  if (shape.size() == 1)
-    return flat;
-  SmallVector<ReassociationIndices> all(1);
-  for (size_t i = 0; i < shape.size(); ++i)
-    all[0].push_back(static_cast<int64_t>(i));
-  return tensor::ExpandShapeOp::create(rewriter, loc, target, flat, all);
-}
-
-/// How the atoms of a view tile its source: all atoms (the view's and the
-/// "gaps" between them that a slice skips), outer first.
-struct Layout {
-  SmallVector<Atom> atoms;
-  SmallVector<int64_t> gapIndex; // -1 for a view atom, the sliced index else
-  SmallVector<int64_t> viewAtom; // view atom i sits at atoms[viewAtom[i]]
-};
-
-/// `viewAtoms` (no unit atoms) as a tiling of a source of `numel` elements
-/// read from `offset`: fails when atoms overlap or the offset is not a corner
-/// of the gaps.
-static std::optional<Layout> buildLayout(ArrayRef<Atom> viewAtoms,
-                                         int64_t numel, int64_t offset) {
-  SmallVector<int64_t> order = llvm::to_vector(
-      llvm::seq<int64_t>(0, static_cast<int64_t>(viewAtoms.size())));
-  llvm::stable_sort(order, [&](int64_t a, int64_t b) {
-    return viewAtoms[a].stride < viewAtoms[b].stride;
-  });
-  SmallVector<Atom> ascending;
-  SmallVector<int64_t> source; // view atom index or -1
-  int64_t cur = 1;
-  for (int64_t i : order) {
-    Atom a = viewAtoms[i];
-    if (a.size <= 1 || a.stride < cur || a.stride % cur)
-      return std::nullopt;
-    if (a.stride > cur) {
-      ascending.push_back({a.stride / cur, cur});
-      source.push_back(-1);
-    }
-    ascending.push_back(a);
-    source.push_back(i);
-    cur = a.stride * a.size;
-  }
-  if (numel % cur)
-    return std::nullopt;
-  if (numel / cur > 1) {
-    ascending.push_back({numel / cur, cur});
-    source.push_back(-1);
-  }
-  Layout layout;
-  layout.viewAtom.assign(viewAtoms.size(), -1);
-  int64_t rest = offset;
-  for (int64_t i = static_cast<int64_t>(ascending.size()) - 1; i >= 0; --i) {
-    Atom a = ascending[i];
-    int64_t q = rest / a.stride;
-    if (source[i] >= 0) {
-      if (q != 0)
-        return std::nullopt;
-      layout.viewAtom[source[i]] = static_cast<int64_t>(layout.atoms.size());
-      layout.gapIndex.push_back(-1);
-    } else {
-      if (q >= a.size)
-        return std::nullopt;
-      rest -= q * a.stride;
-      layout.gapIndex.push_back(q);
-    }
-    layout.atoms.push_back(a);
-  }
-  if (rest != 0)
-    return std::nullopt;
-  return layout;
-}
-
-/// The source of `view` reshaped to the layout's atoms with the gaps sliced
-/// away: a tensor whose dimensions are the view atoms in source order.
-/// `position[i]` is the dimension holding view atom i.
-static Value materializeLayout(PatternRewriter &rewriter, Location loc,
-                               const View &view, const Layout &layout,
-                               SmallVector<int64_t> &position) {
-  SmallVector<int64_t> shape;
-  for (Atom a : layout.atoms)
-    shape.push_back(a.size);
-  Value value = reshapeTo(rewriter, loc, view.source, shape);
-  SmallVector<int64_t> kept; // layout index of each result dimension
-  for (size_t i = 0; i < layout.atoms.size(); ++i)
-    if (layout.gapIndex[i] < 0)
-      kept.push_back(static_cast<int64_t>(i));
-  if (kept.size() != layout.atoms.size()) {
-    SmallVector<OpFoldResult> offsets, sizes, strides;
-    SmallVector<int64_t> resultShape;
-    for (size_t i = 0; i < layout.atoms.size(); ++i) {
-      bool gap = layout.gapIndex[i] >= 0;
-      offsets.push_back(rewriter.getIndexAttr(gap ? layout.gapIndex[i] : 0));
-      sizes.push_back(rewriter.getIndexAttr(gap ? 1 : layout.atoms[i].size));
-      strides.push_back(rewriter.getIndexAttr(1));
-      if (!gap)
-        resultShape.push_back(layout.atoms[i].size);
-    }
-    auto type = RankedTensorType::get(
-        resultShape, cast<RankedTensorType>(value.getType()).getElementType());
-    value = tensor::ExtractSliceOp::create(rewriter, loc, type, value, offsets,
-                                           sizes, strides);
-  }
-  position.assign(layout.viewAtom.size(), -1);
-  for (size_t i = 0; i < layout.viewAtom.size(); ++i)
-    position[i] = llvm::find(kept, layout.viewAtom[i]) - kept.begin();
-  return value;
-}
-
-/// All atoms of `view`, outer dimension first.
-static SmallVector<Atom> flatAtoms(const View &view) {
-  SmallVector<Atom> atoms;
-  for (const AtomDim &dim : view.dims)
-    for (Atom a : normalized(dim))
-      atoms.push_back(a);
-  return atoms;
-}
-
-/// Builds the value `view` describes with reshapes, at most one slice and one
-/// transpose; nothing when its atoms do not tile the source.
-static Value materializeView(PatternRewriter &rewriter, Location loc,
-                             const View &view) {
-  SmallVector<Atom> atoms = flatAtoms(view);
-  auto layout = buildLayout(atoms, numElements(view.source), view.offset);
-  if (!layout)
-    return {};
-  SmallVector<int64_t> position;
-  Value value = materializeLayout(rewriter, loc, view, *layout, position);
-  bool identity = true;
-  for (size_t i = 0; i < position.size(); ++i)
-    identity &= position[i] == static_cast<int64_t>(i);
-  if (!identity) {
-    auto type = cast<RankedTensorType>(value.getType());
-    SmallVector<int64_t> shape;
-    for (int64_t p : position)
-      shape.push_back(type.getDimSize(p));
-    Value init =
-        tensor::EmptyOp::create(rewriter, loc, shape, type.getElementType());
-    value = linalg::TransposeOp::create(rewriter, loc, value, init, position)
-                ->getResult(0);
-  }
-  SmallVector<int64_t> shape;
-  for (const AtomDim &dim : view.dims)
-    shape.push_back(dimSize(dim));
-  return reshapeTo(rewriter, loc, value, shape);
-}
-
-/// `dims` with dimension i taken from dims[perm[i]] (linalg.transpose).
-static SmallVector<AtomDim> permuted(ArrayRef<AtomDim> dims,
-                                     DenseI64ArrayAttr perm) {
-  if (!perm)
-    return llvm::to_vector(dims);
-  SmallVector<AtomDim> out;
-  for (int64_t p : perm.asArrayRef())
-    out.push_back(dims[p]);
-  return out;
-}
-
-/// Follows single-use data movement (transposes and reshapes) from `value`
-/// and returns the last value; `transposes` tells whether a transpose was
-/// passed.
-static Value forwardChainEnd(Value value, bool &transposes) {
-  transposes = false;
-  while (value.hasOneUse()) {
-    Operation *user = *value.getUsers().begin();
-    if (auto transpose = dyn_cast<linalg::TransposeOp>(user)) {
-      if (transpose.getInput() != value ||
-          !isa<RankedTensorType>(transpose->getResult(0).getType()))
-        break;
-      transposes = true;
-    } else if (!isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp>(user)) {
-      break;
-    }
-    value = user->getResult(0);
-  }
-  return value;
-}
-
-/// `target` (a static value that data movement computes from `produced`
-/// alone, element for element) seen from the other side: the dimensions of
-/// `produced` as atoms over the dense row-major layout of `target`.
-static std::optional<SmallVector<AtomDim>> invertView(Value produced,
-                                                      Value target) {
-  std::optional<View> view = traceView(target);
-  if (!view || view->source != produced || view->offset != 0)
-    return std::nullopt;
-  // Atoms of target in its own order, with their stride in `produced` (c)
-  // and in `target` (f).
-  struct Pair {
-    int64_t size, c, f;
-  };
-  SmallVector<Atom> flat = flatAtoms(*view);
-  SmallVector<Pair> pairs;
-  int64_t f = 1;
-  for (int64_t i = static_cast<int64_t>(flat.size()) - 1; i >= 0; --i) {
-    pairs.insert(pairs.begin(), Pair{flat[i].size, flat[i].stride, f});
-    f *= flat[i].size;
-  }
-  if (f != numElements(produced) || f != numElements(target))
-    return std::nullopt;
-  auto shape = cast<RankedTensorType>(produced.getType()).getShape();
-  SmallVector<int64_t> cStride(shape.size());
-  int64_t s = 1;
-  for (int64_t i = static_cast<int64_t>(shape.size()) - 1; i >= 0; --i) {
-    cStride[i] = s;
-    s *= shape[i];
-  }
-  // Cut atoms that straddle a dimension boundary of `produced`.
-  for (size_t d = 0; d < shape.size(); ++d) {
-    int64_t boundary = cStride[d];
-    for (size_t i = 0; i < pairs.size(); ++i) {
-      Pair p = pairs[i];
-      if (p.c < boundary && boundary < p.c * p.size) {
-        if (boundary % p.c || p.size % (boundary / p.c))
-          return std::nullopt;
-        int64_t q = boundary / p.c;
-        pairs[i] = {p.size / q, p.c * q, p.f * q};
-        pairs.insert(pairs.begin() + i + 1, Pair{q, p.c, p.f});
-      }
-    }
-  }
-  SmallVector<AtomDim> dims(shape.size());
-  for (size_t d = 0; d < shape.size(); ++d) {
-    SmallVector<Pair> mine;
-    for (Pair p : pairs)
-      if (p.c >= cStride[d] && p.c < cStride[d] * shape[d])
-        mine.push_back(p);
-    llvm::sort(mine, [](Pair a, Pair b) { return a.c > b.c; });
-    int64_t expect = cStride[d];
-    for (auto it = mine.rbegin(); it != mine.rend(); ++it) {
-      if (it->c != expect)
-        return std::nullopt;
-      expect *= it->size;
-    }
-    if (expect != cStride[d] * shape[d])
-      return std::nullopt;
-    for (Pair p : mine)
-      dims[d].push_back({p.size, p.f});
-    dims[d] = normalized(dims[d]);
-  }
-  return dims;
-}
-
-/// Splits the batch dimensions of all `views` (the dimensions before the last
-/// two) at the same places and merges what is contiguous in every view;
-/// afterwards each view has exactly two batch dimensions of at most one atom.
-static bool refineBatch(MutableArrayRef<SmallVector<AtomDim>> views,
-                        int64_t numBatch) {
-  SmallVector<SmallVector<Atom>> batch;
-  std::set<int64_t> cuts;
-  int64_t total = -1;
-  for (auto &dims : views) {
-    AtomDim all;
-    for (int64_t i = 0; i < numBatch; ++i)
-      all.append(dims[i].begin(), dims[i].end());
-    all = normalized(all);
-    int64_t p = 1;
-    for (auto it = all.rbegin(); it != all.rend(); ++it) {
-      p *= it->size;
-      cuts.insert(p);
-    }
-    if (total >= 0 && p != total)
-      return false;
-    total = p;
-    batch.push_back(SmallVector<Atom>(all.begin(), all.end()));
-  }
-  cuts.erase(total);
-  int64_t prev = 1;
-  for (int64_t c : cuts) {
-    if (c % prev)
-      return false;
-    prev = c;
-  }
-  if (total % prev)
-    return false;
-  // Refine every view at every cut (inner atom first).
-  for (auto &atoms : batch) {
-    SmallVector<Atom> refined;
-    int64_t p = 1;
-    for (auto it = atoms.rbegin(); it != atoms.rend(); ++it) {
-      Atom a = *it;
-      int64_t end = p * a.size;
-      for (int64_t c : cuts) {
-        if (c <= p || c >= end)
-          continue;
-        int64_t q = c / p;
-        if (c % p || a.size % q)
-          return false;
-        refined.insert(refined.begin(), Atom{q, a.stride});
-        a = {a.size / q, a.stride * q};
-        p = c;
-      }
-      refined.insert(refined.begin(), a);
-      p = end;
-    }
-    atoms = refined;
-  }
-  size_t n = batch.front().size();
-  for (auto &atoms : batch)
-    if (atoms.size() != n)
-      return false;
-  // Runs of factors contiguous in every view.
-  SmallVector<std::pair<size_t, size_t>> runs; // [begin, end)
-  for (size_t i = 0; i < n; ++i) {
-    bool join = !runs.empty() && llvm::all_of(batch, [&](auto &atoms) {
-      return atoms[i - 1].stride == atoms[i].stride * atoms[i].size &&
-             atoms[i - 1].size == batch.front()[i - 1].size;
-    });
-    if (join)
-      runs.back().second = i + 1;
-    else
-      runs.push_back({i, i + 1});
-  }
-  if (runs.size() > 2)
-    return false;
-  for (auto [v, dims] : llvm::enumerate(views)) {
-    SmallVector<AtomDim> out(2 - runs.size());
-    for (auto [b, e] : runs) {
-      int64_t size = 1;
-      for (size_t i = b; i < e; ++i)
-        size *= batch[v][i].size;
-      out.push_back(AtomDim{{size, batch[v][e - 1].stride}});
-    }
-    out.append(dims.begin() + numBatch, dims.end());
-    dims = std::move(out);
-  }
-  return true;
-}
-
-/// How to read a matmul operand whose every dimension is at most one atom:
-/// the source's layout and the permutation from logical to stored
-/// dimensions (unit dimensions are stored first).
-struct OperandPlan {
-  Layout layout;
-  SmallVector<int64_t> perm;
-  SmallVector<int64_t> storedShape;
-};
-
-static std::optional<OperandPlan> planOperand(ArrayRef<AtomDim> dims,
-                                              int64_t numel, int64_t offset) {
-  SmallVector<Atom> atoms;
-  SmallVector<int64_t> atomOf(dims.size(), -1);
-  int64_t units = 0;
-  for (auto [i, dim] : llvm::enumerate(dims)) {
-    AtomDim d = normalized(dim);
-    if (d.size() > 1)
-      return std::nullopt;
-    if (d.empty()) {
-      ++units;
-      continue;
-    }
-    atomOf[i] = static_cast<int64_t>(atoms.size());
-    atoms.push_back(d.front());
-  }
-  auto layout = buildLayout(atoms, numel, offset);
-  if (!layout || atoms.empty())
-    return std::nullopt;
-  OperandPlan plan;
-  plan.layout = *layout;
-  SmallVector<int64_t> kept;
-  for (size_t i = 0; i < layout->atoms.size(); ++i)
-    if (layout->gapIndex[i] < 0)
-      kept.push_back(static_cast<int64_t>(i));
-  plan.storedShape.assign(units, 1);
-  for (int64_t k : kept)
-    plan.storedShape.push_back(layout->atoms[k].size);
-  int64_t nextUnit = 0;
-  for (size_t i = 0; i < dims.size(); ++i) {
-    if (atomOf[i] < 0) {
-      plan.perm.push_back(nextUnit++);
-      continue;
-    }
-    int64_t at = layout->viewAtom[atomOf[i]];
-    plan.perm.push_back(units + (llvm::find(kept, at) - kept.begin()));
-  }
-  return plan;
-}
-
-static Value emitOperand(PatternRewriter &rewriter, Location loc,
-                         const View &view, const OperandPlan &plan) {
-  SmallVector<int64_t> position;
-  Value value = materializeLayout(rewriter, loc, view, plan.layout, position);
-  return reshapeTo(rewriter, loc, value, plan.storedShape);
-}
-
-static DenseI64ArrayAttr permAttr(PatternRewriter &rewriter,
-                                  ArrayRef<int64_t> perm) {
-  for (size_t i = 0; i < perm.size(); ++i)
-    if (perm[i] != static_cast<int64_t>(i))
-      return rewriter.getDenseI64ArrayAttr(perm);
-  return {};
-}
-
-/// Erases the now unused chain from `end` back to `stop` (exclusive).
-static void eraseDeadChain(PatternRewriter &rewriter, Value end,
-                           Operation *stop) {
-  Operation *cur = end.getDefiningOp();
-  while (cur && cur != stop && cur->use_empty()) {
-    Value in = cur->getOperand(0);
-    rewriter.eraseOp(cur);
-    cur = in.getDefiningOp();
-  }
-}
 
 /// A generic that only multiplies (or divides) one tensor element-wise by a
 /// constant (an arith.constant in the body, or a constant splat input such
@@ -1172,7 +443,7 @@ struct MoveRowPermutationToResult : public OpRewritePattern<MatmulOp> {
       return rewriter.notifyMatchFailure(op, "not a pure row permutation");
     int64_t k = cols[0].size;
     int64_t numel = numElements(lhs->source);
-    auto layout = buildLayout(flatAtoms(*lhs), numel, 0);
+    auto layout = buildLayout(flatAtoms(lhs->dims), numel, 0);
     if (!layout ||
         llvm::any_of(layout->gapIndex, [](int64_t g) { return g >= 0; }))
       return rewriter.notifyMatchFailure(op, "lhs is not all of its source");
@@ -1183,7 +454,7 @@ struct MoveRowPermutationToResult : public OpRewritePattern<MatmulOp> {
     for (Atom a : rows)
       resultRows.push_back({a.size, a.stride / k * n});
     result.dims = {resultRows, normalized({{n, 1}})};
-    if (!buildLayout(flatAtoms(result), numel / k * n, 0))
+    if (!buildLayout(flatAtoms(result.dims), numel / k * n, 0))
       return rewriter.notifyMatchFailure(op, "result layout");
 
     Location loc = op.getLoc();
@@ -1226,7 +497,7 @@ struct MoveRowPermutationToLhs : public OpRewritePattern<MatmulOp> {
       return rewriter.notifyMatchFailure(op, "not a view of the result");
     auto initType = cast<RankedTensorType>(op.getInit().getType());
     int64_t m = initType.getDimSize(0), n = initType.getDimSize(1);
-    AtomDim flat = normalized(flatAtoms(*view));
+    AtomDim flat = normalized(flatAtoms(view->dims));
     if (flat.size() < 2 || flat.back().stride != 1 || flat.back().size % n)
       return rewriter.notifyMatchFailure(op, "columns are not kept together");
     if (flat.back().size > n)
@@ -1244,7 +515,7 @@ struct MoveRowPermutationToLhs : public OpRewritePattern<MatmulOp> {
       rows.push_back({a.size, a.stride / n * k});
     }
     lhs.dims = {rows, normalized({{k, 1}})};
-    if (dimSize(rows) != m || !buildLayout(flatAtoms(lhs), m * k, 0))
+    if (dimSize(rows) != m || !buildLayout(flatAtoms(lhs.dims), m * k, 0))
       return rewriter.notifyMatchFailure(op, "lhs layout");
 
     Location loc = op.getLoc();
@@ -1300,9 +571,9 @@ struct FoldViewsIntoBatchedMatmul : public OpRewritePattern<MatmulOp> {
       return rewriter.notifyMatchFailure(op, "nothing to fold");
 
     SmallVector<SmallVector<AtomDim>> views = {
-        permuted(lhs->dims, op.getLhsPermAttr()),
-        permuted(rhs->dims, op.getRhsPermAttr()),
-        permuted(*resultDims, op.getInitPermAttr())};
+        permuted(lhs->dims, permOf(op.getLhsPermAttr())),
+        permuted(rhs->dims, permOf(op.getRhsPermAttr())),
+        permuted(*resultDims, permOf(op.getInitPermAttr()))};
     if (!refineBatch(views, rank - 2))
       return rewriter.notifyMatchFailure(op, "batch layouts do not agree");
     auto lhsPlan = planOperand(views[0], numElements(lhs->source), lhs->offset);
