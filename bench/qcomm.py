@@ -5,8 +5,10 @@ training, against full precision and ZeRO++, on the same training runs.
 The character-level GPT of bench/train (4 layers, width 128, 4 heads,
 sequence 128, byte vocabulary) is trained by lathe-train on the text of
 Debian's fortunes package, 4 Open MPI ranks as 2 nodes x 2 ranks (loopback),
-global batch 8 x 128 characters (2 per rank), AdamW lr 3e-3, the same seed
-and data order, for 300 steps, under four communication schemes:
+global batch 8 x 128 characters (2 per rank), AdamW with SDP4Bit's GPT
+schedule (1% linear warm-up, cosine decay to a tenth of the peak; peak lr
+3e-3), the same seed and data order, for 300 steps, under four communication
+schemes:
 
   fp32     sharded data parallelism in full precision (reduce-scatter of the
            gradients, all-gather of the weights)
@@ -28,6 +30,13 @@ batches / 4 at 150 TFLOP/s per rank, communication = inter-node bytes at
 100 or 25 Gb/s plus intra-node bytes at 300 GB/s, no overlap (a model, not
 a measurement). Then the quantization kernels' throughput
 (lathe-quant-bench) beside a STREAM-like copy on this machine.
+
+The schedule and peak learning rate were chosen on the fp32 run's own
+validation loss only (never on a gap): LATHE_BENCH_QCOMM_LR_SWEEP=1 first
+trains fp32 over the grid of FP32_SWEEP and prints its validation losses.
+Measured (Intel Xeon, 2 cores, load 13-27): constant lr 3e-3 2.5731; cosine
+peak 1.5e-3 2.5369, 3e-3 2.5308, 6e-3 2.5434 (docs/Dialects/QComm.md, "The
+qW ablation").
 
 Run from the repository root after the build: /usr/bin/python3 bench/qcomm.py
 (LATHE_BENCH_QCOMM_STEPS changes the number of steps for a quick look).
@@ -55,7 +64,12 @@ import train as tb  # noqa: E402  (the GPT and the fortunes data of bench/train)
 
 STEPS = int(os.environ.get("LATHE_BENCH_QCOMM_STEPS", "300"))
 RANKS, PER_NODE, BATCH, T = 4, 2, 8, tb.GPT_T
+# SDP4Bit's GPT runs (Megatron-LM): linear warm-up over 1% of the steps,
+# cosine decay to a tenth of the peak learning rate.
 LR = 3e-3
+SCHEDULE, WARMUP, MIN_LR = "cosine", max(1, STEPS // 100), LR / 10
+# (schedule, peak lr) pairs of the optional fp32 sweep.
+FP32_SWEEP = (("constant", 3e-3), ("cosine", 1.5e-3), ("cosine", 3e-3), ("cosine", 6e-3))
 SCHEMES = ("fp32", "sdp4bit", "qw", "zeropp")
 TFLOPS = 150e12           # accelerator rate of the model, per rank
 INTER_GBPS = (100, 25)    # inter-node link, Gb/s
@@ -111,12 +125,13 @@ def step_flops(d, frozen):
     return int(report["flops"])
 
 
-def run_scheme(d, scheme, frozen):
-    logf = f"{d}/{scheme}.jsonl"
+def run_scheme(d, scheme, frozen, schedule=SCHEDULE, lr=LR):
+    logf = f"{d}/{scheme}-{schedule}-{lr}.jsonl"
     cmd = [tool("lathe-train"), f"{d}/model.mlir", "--loss=cross-entropy",
            f"--freeze={','.join(frozen)}", f"--data={d}/train.h5",
            f"--val-data={d}/val.h5", "--shuffle=false", f"--batch={BATCH}",
-           f"--steps={STEPS}", f"--lr={LR}", "--weight-decay=0.01", "--seed=0",
+           f"--steps={STEPS}", f"--lr={lr}", f"--schedule={schedule}",
+           f"--warmup-steps={WARMUP}", f"--min-lr={lr / 10}", "--weight-decay=0.01", "--seed=0",
            f"--ranks={RANKS}", f"--ranks-per-node={PER_NODE}", f"--comm={scheme}",
            f"--log={logf}"]
     t0 = time.time()
@@ -208,6 +223,15 @@ def main():
                 if isinstance(obj, h5py.Dataset) and not name.endswith(".mask"):
                     total += obj.size
             f.visititems(count)
+        if os.environ.get("LATHE_BENCH_QCOMM_LR_SWEEP") == "1":
+            rows = []
+            for schedule, lr in FP32_SWEEP:
+                log(f"fp32 sweep: {schedule} lr {lr:g} ...")
+                r = run_scheme(tmp, "fp32", frozen, schedule, lr)
+                rows.append([schedule, f"{lr:g}", f"{r['val_loss']:.4f}"])
+            table(["schedule", "peak lr", "fp32 val loss"], rows,
+                  title=f"fp32 sweep ({STEPS} steps; load {load_average()})")
+        log(f"schedule: {SCHEDULE}, peak lr {LR:g}, warm-up {WARMUP} steps, final lr {MIN_LR:g}")
         results = {}
         for scheme in SCHEMES:
             log(f"training with --comm={scheme} ...")
