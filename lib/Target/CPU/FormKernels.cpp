@@ -121,7 +121,7 @@ template <typename OpTy> struct RaiseMatmul : public OpRewritePattern<OpTy> {
     auto matmul = MatmulOp::create(
         rewriter, loc, TypeRange{outs.getType()}, op.getInputs()[0],
         op.getInputs()[1], /*bias=*/Value(), residual, init,
-        layout->transposeLhs, layout->transposeRhs, "none");
+        layout->transposeLhs, layout->transposeRhs, Activation::none);
     rewriter.replaceOp(op, matmul.getResults());
     return success();
   }
@@ -154,7 +154,7 @@ struct RaiseGenericMatmul : public OpRewritePattern<linalg::GenericOp> {
     auto matmul = MatmulOp::create(
         rewriter, op.getLoc(), TypeRange{outs.getType()}, op.getDpsInputs()[0],
         op.getDpsInputs()[1], Value(), Value(), fill.getOutputs()[0],
-        layout->transposeLhs, layout->transposeRhs, "none");
+        layout->transposeLhs, layout->transposeRhs, Activation::none);
     rewriter.replaceOp(op, matmul.getResults());
     return success();
   }
@@ -359,15 +359,15 @@ struct FuseEpilogueIntoMatmul : public OpRewritePattern<linalg::GenericOp> {
       return rewriter.notifyMatchFailure(op, "result type differs");
 
     Value bias = matmul.getBias(), residual = matmul.getResidual();
-    std::string activation = matmul.getActivation().str();
+    Activation activation = matmul.getActivation();
     int64_t rank = cast<ShapedType>(op.getResult(0).getType()).getRank();
     const char *why = "";
     auto onRelu = [&]() -> LogicalResult {
-      if (activation != "none" || residual) {
+      if (activation != Activation::none || residual) {
         why = "activation out of order";
         return failure();
       }
-      activation = "relu";
+      activation = Activation::relu;
       return success();
     };
     auto onAdd = [&](unsigned input) -> LogicalResult {
@@ -377,7 +377,7 @@ struct FuseEpilogueIntoMatmul : public OpRewritePattern<linalg::GenericOp> {
           map.getNumResults() == 1 &&
           map.getResult(0) == getAffineDimExpr(rank - 1, op.getContext()) &&
           cast<ShapedType>(operand.getType()).getRank() == 1;
-      if (isBias && !bias && !residual && activation == "none") {
+      if (isBias && !bias && !residual && activation == Activation::none) {
         bias = operand;
       } else if (map.isIdentity() && !residual &&
                  operand.getType() == op.getResult(0).getType()) {
@@ -434,7 +434,7 @@ template <typename ConvOp> struct RaiseConv : public OpRewritePattern<ConvOp> {
     auto conv = Conv2DOp::create(
         rewriter, op.getLoc(), TypeRange{outs.getType()}, op.getDpsInputs()[0],
         op.getDpsInputs()[1], /*bias=*/Value(), fill.getOutputs()[0]);
-    conv.setLayout(nhwc ? "nhwc" : "nchw");
+    conv.setLayout(nhwc ? ConvLayout::nhwc : ConvLayout::nchw);
     conv.setStrides(strides);
     conv.setDilations(dilations);
     rewriter.replaceOp(op, conv.getResults());
@@ -512,20 +512,20 @@ struct FuseEpilogueIntoConv : public OpRewritePattern<linalg::GenericOp> {
 
     unsigned channelDim = conv.isNhwc() ? 3 : 1;
     Value bias = conv.getBias();
-    std::string activation = conv.getActivation().str();
+    Activation activation = conv.getActivation();
     const char *why = "";
     auto onRelu = [&]() -> LogicalResult {
-      if (activation != "none") {
+      if (activation != Activation::none) {
         why = "second activation";
         return failure();
       }
-      activation = "relu";
+      activation = Activation::relu;
       return success();
     };
     std::optional<unsigned> biasInput, residualInput;
     Type resultType = op.getResult(0).getType();
     auto onAdd = [&](unsigned input) -> LogicalResult {
-      if (activation != "none") {
+      if (activation != Activation::none) {
         why = "add after the activation";
         return failure();
       }
@@ -624,7 +624,7 @@ struct FusePoolIntoConv : public OpRewritePattern<PoolOp> {
                                   conv.getInput(), conv.getFilter(),
                                   conv.getBias(), fill.getOutputs()[0]);
     fused->setAttrs(conv->getAttrs());
-    fused.setPool("max");
+    fused.setPool(PoolKind::max);
     fused.setPoolWindow(window);
     fused.setPoolStrides(strides);
     fused.setPoolDilations(dilations);
@@ -653,12 +653,12 @@ struct KernelCounts {
         ++matmuls;
         epilogues += (matmul.getBias() != nullptr) +
                      (matmul.getResidual() != nullptr) +
-                     (matmul.getActivation() != "none");
+                     (matmul.getActivation() != Activation::none);
       } else if (auto conv = dyn_cast<Conv2DOp>(op)) {
         ++convs;
         epilogues += (conv.getBias() != nullptr) + conv.getAccumulate() +
-                     (conv.getActivation() != "none") +
-                     (conv.getPool() != "none");
+                     (conv.getActivation() != Activation::none) +
+                     conv.hasPool();
       } else if (isa<linalg::SoftmaxOp>(op)) {
         ++softmaxes;
       } else if (isa<LayerNormOp>(op)) {

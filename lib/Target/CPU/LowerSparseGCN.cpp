@@ -16,7 +16,6 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/SymbolTable.h"
-#include "llvm/ADT/StringSwitch.h"
 
 #include <cmath>
 
@@ -29,6 +28,24 @@ using namespace mlir;
 using namespace mlir::lathe::sparsegcn;
 
 namespace {
+
+/// The runtime's ordering constant for a run-time `reorder`, none for
+/// `none`.
+std::optional<int> runtimeOrder(NodeReorder reorder) {
+  switch (reorder) {
+  case NodeReorder::None:
+    return std::nullopt;
+  case NodeReorder::Degree:
+    return LATHE_ORDER_DEGREE;
+  case NodeReorder::RCM:
+    return LATHE_ORDER_RCM;
+  case NodeReorder::Cluster:
+    return LATHE_ORDER_CLUSTER;
+  case NodeReorder::Auto:
+    return LATHE_ORDER_AUTO;
+  }
+  llvm_unreachable("unknown reorder");
+}
 
 /// "_i32" for 32-bit indices; the runtime exports both spellings.
 std::string indexSuffix(Value rowPtr) {
@@ -93,13 +110,8 @@ void lowerTiled(ModuleOp module, SymbolTable &symbols, TiledAggregateOp op,
     classes = memref::AllocaOp::create(
         rewriter, loc, MemRefType::get({1}, rewriter.getI8Type()));
   }
-  if (std::optional<StringRef> reorder = op.getReorder())
-    flags |= int64_t(llvm::StringSwitch<int>(*reorder)
-                         .Case("degree", LATHE_ORDER_DEGREE)
-                         .Case("rcm", LATHE_ORDER_RCM)
-                         .Case("cluster", LATHE_ORDER_CLUSTER)
-                         .Default(LATHE_ORDER_AUTO))
-             << LATHE_SPMM_REORDER_SHIFT;
+  if (std::optional<int> order = runtimeOrder(op.getReorder()))
+    flags |= int64_t(*order) << LATHE_SPMM_REORDER_SHIFT;
   if (perm)
     flags |= LATHE_SPMM_PERMUTED;
   else

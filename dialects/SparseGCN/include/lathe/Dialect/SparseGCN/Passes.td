@@ -68,6 +68,18 @@ def SparseGCNTile : Pass<"sparsegcn-tile", "func::FuncOp"> {
            "Apply the best predicted ordering even when the cost model "
            "predicts no gain (tests, benchmarks of the ordering)">,
   ];
+  let statistics = [
+    Statistic<"numTiled", "aggregates-tiled",
+              "sparsegcn.aggregate ops tiled (sparsegcn.tiled_aggregate)">,
+    Statistic<"numDeferred", "aggregates-deferred",
+              "Tiled aggregates whose tiles the runtime classifies (the "
+              "adjacency is not a constant)">,
+    Statistic<"numKept", "aggregates-kept",
+              "Aggregates kept untiled (no tile reaches the dense "
+              "threshold)">,
+    Statistic<"numDenseTiles", "tiles-dense", "Tiles classified dense">,
+    Statistic<"numSparseTiles", "tiles-sparse", "Tiles classified sparse">,
+  ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::tensor::TensorDialect"];
 }
