@@ -532,6 +532,7 @@ void SelectRanksPass::rewrite(Layer &layer, const LatencyModel &model) {
   };
   int64_t fullRank = layer.isConv ? layer.coreRank : std::min(layer.n, layer.k);
   if (layer.chosen < 0) {
+    ++numKeptDense;
     op->setAttr("lathe.decision",
                 decisionDict(fullRank, 1.0, layer.denseUs, "dense"));
     InFlightDiagnostic remark = op->emitRemark()
@@ -599,6 +600,7 @@ void SelectRanksPass::rewrite(Layer &layer, const LatencyModel &model) {
   }
   replacement->setAttr("lathe.decision",
                        decisionDict(r, kept, cand.latencyUs, "factorize"));
+  ++numFactorized;
   replacement->emitRemark()
       << "lowrank-select-ranks: rank " << r << " of " << fullRank
       << (layer.isConv ? " (Tucker-2)" : "") << ", energy kept "
