@@ -251,7 +251,7 @@ def pass_decision(a, width, tmp, tag):
     m = re.search(r"sparsegcn.tiled_aggregate.*?permutation\(%([\w]+) :", text, re.S)
     if m:
         res["perm"] = parse_dense(text, m.group(1), np.int64)
-    if 'dense_engine = "micro_bsr"' in text:
+    if 'dense_engine = #sparsegcn<dense_engine micro_bsr>' in text:
         res["micro"] = float(re.search(r"dense_threshold = ([-+.e\d]+)", decision).group(1))
     elif "sparsegcn.tiled_aggregate" in text:
         res["classes"] = np.array(

@@ -188,8 +188,12 @@ int mlir::lathe::runAccelMain(const RunOptions &options,
   PassManager pm = PassManager::on<ModuleOp>(&context);
   AccelPipelineOptions pipelineOptions;
   pipelineOptions.config = options.accelConfig;
-  pipelineOptions.policy = options.accelPolicy;
-  pipelineOptions.mmeType = options.accelMmeType;
+  pipelineOptions.policy =
+      options.accelPolicy == "all-mme"   ? AccelPolicy::AllMme
+      : options.accelPolicy == "all-tpc" ? AccelPolicy::AllTpc
+                                         : AccelPolicy::Cost;
+  pipelineOptions.mmeType =
+      options.accelMmeType == "bf16" ? AccelMmeType::BF16 : AccelMmeType::F32;
   buildAccelPipeline(pm, pipelineOptions);
   if (failed(pm.run(*module)))
     return fail("compilation of '" + options.inputFile +

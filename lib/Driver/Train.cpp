@@ -269,7 +269,8 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
                   "--loss=mse to build one from @main");
     PassManager pm = PassManager::on<ModuleOp>(&context);
     LatheAppendLossOptions appendOptions;
-    appendOptions.kind = o.loss;
+    appendOptions.kind =
+        o.loss == "mse" ? LossKind::Mse : LossKind::CrossEntropy;
     appendOptions.labels = o.labels;
     appendOptions.frozen.assign(o.frozen.begin(), o.frozen.end());
     pm.addPass(createLatheAppendLoss(appendOptions));
@@ -410,7 +411,8 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
     pm.addPass(createLatheDifferentiate(differentiate));
     LatheMakeTrainStepOptions step;
     step.function = "loss";
-    step.optimizer = o.optimizer;
+    step.optimizer =
+        o.optimizer == "sgd" ? TrainOptimizer::Sgd : TrainOptimizer::AdamW;
     step.lr = o.lr;
     step.minLr = o.minLr;
     step.warmupSteps = o.warmupSteps;

@@ -127,11 +127,6 @@ struct LatheAppendLoss
       module.emitError("lathe-append-loss: no function @") << function;
       return signalPassFailure();
     }
-    if (kind != "cross-entropy" && kind != "mse") {
-      module.emitError("lathe-append-loss: unknown loss '")
-          << kind << "' (expected cross-entropy or mse)";
-      return signalPassFailure();
-    }
     if (module.lookupSymbol(lossName)) {
       module.emitError("lathe-append-loss: @") << lossName << " exists already";
       return signalPassFailure();
@@ -144,16 +139,18 @@ struct LatheAppendLoss
     }
     auto pred = dyn_cast<RankedTensorType>(fn.getFunctionType().getResult(0));
     if (!pred || !isa<FloatType>(pred.getElementType()) ||
-        (kind == "cross-entropy" && pred.getRank() < 2)) {
+        (kind == lathe::LossKind::CrossEntropy && pred.getRank() < 2)) {
       fn.emitError("lathe-append-loss: the first result of @")
           << function << " must be a float tensor"
-          << (kind == "cross-entropy" ? " of rank >= 2 (classes last)" : "")
+          << (kind == lathe::LossKind::CrossEntropy
+                  ? " of rank >= 2 (classes last)"
+                  : "")
           << ", got " << fn.getFunctionType().getResult(0);
       return signalPassFailure();
     }
     MLIRContext *ctx = &getContext();
     Type labelType;
-    if (kind == "cross-entropy") {
+    if (kind == lathe::LossKind::CrossEntropy) {
       SmallVector<int64_t> shape(pred.getShape().drop_back());
       labelType = RankedTensorType::get(shape, IntegerType::get(ctx, 64));
     } else {
@@ -232,8 +229,9 @@ struct LatheAppendLoss
     }
     Value y = map.lookup(body.getTerminator()->getOperand(0));
     Value t = entry->getArguments().back();
-    Value result = kind == "mse" ? buildMse(b, loc, y, t)
-                                 : buildCrossEntropy(b, loc, y, t);
+    Value result = kind == lathe::LossKind::Mse
+                       ? buildMse(b, loc, y, t)
+                       : buildCrossEntropy(b, loc, y, t);
     func::ReturnOp::create(b, loc, result);
 
     // @<loss>_predict: the prediction on the same (promoted) weights, for

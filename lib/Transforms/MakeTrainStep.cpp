@@ -46,11 +46,6 @@ struct LatheMakeTrainStep
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    if (optimizer != "sgd" && optimizer != "adamw") {
-      module.emitError("lathe-make-train-step: unknown optimizer '")
-          << optimizer << "' (expected sgd or adamw)";
-      return signalPassFailure();
-    }
     if (!(lr > 0) || momentum < 0 || weightDecay < 0 || clipNorm < 0 ||
         warmupSteps < 0 || (totalSteps > 0 && warmupSteps > totalSteps)) {
       module.emitError("lathe-make-train-step: needs lr > 0, momentum, "
@@ -86,7 +81,7 @@ struct LatheMakeTrainStep
       return grad.emitError("lathe-make-train-step: @")
              << grad.getSymName() << " must return the loss and one gradient "
              << "per lathe.param argument (" << params.size() << ")";
-    bool adam = optimizer == "adamw";
+    bool adam = optimizer == lathe::TrainOptimizer::AdamW;
     unsigned perParam = adam ? 2 : 1;
 
     // Signature: params, state, batch, step.

@@ -13,7 +13,7 @@
 // CHECK: omp.parallel
 
 // KERNELS-LABEL: func.func @main
-// KERNELS: lathe.matmul {{.*}} {activation = "relu"}
+// KERNELS: lathe.matmul {{.*}} {activation = #lathe<activation relu>}
 
 // CONTRACT: error: phase 'bufferize' must leave no tensor values, but tensor.empty still has one
 func.func @main(%x: tensor<16x32xf32>, %w: tensor<32x64xf32>, %b: tensor<16x64xf32>) -> tensor<16x64xf32> {

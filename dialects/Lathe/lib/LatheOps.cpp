@@ -2,12 +2,12 @@
 
 #include "lathe/Dialect/Lathe/LatheOps.h"
 #include "lathe/Interfaces/DpsBufferization.h"
+#include "lathe/Support/EnumAttr.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/DialectImplementation.h"
 #include "mlir/IR/OpImplementation.h"
-#include "llvm/ADT/StringSwitch.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/xxhash.h"
@@ -19,6 +19,7 @@ using namespace mlir;
 using namespace mlir::lathe;
 
 #include "lathe/Dialect/Lathe/LatheDialect.cpp.inc"
+#include "lathe/Dialect/Lathe/LatheEnums.cpp.inc"
 
 #define GET_ATTRDEF_CLASSES
 #include "lathe/Dialect/Lathe/LatheAttrs.cpp.inc"
@@ -62,12 +63,6 @@ std::string mlir::lathe::getExternalWeightSymbol(ExternalWeightAttr source,
 //===----------------------------------------------------------------------===//
 // MatmulOp
 //===----------------------------------------------------------------------===//
-
-static bool isKnownActivation(StringRef name) {
-  return llvm::StringSwitch<bool>(name)
-      .Cases({"none", "relu", "gelu", "gelu_tanh", "sigmoid", "tanh"}, true)
-      .Default(false);
-}
 
 /// Two static sizes disagree (dynamic sizes agree with anything).
 static bool sizesConflict(int64_t a, int64_t b) {
@@ -195,10 +190,6 @@ LogicalResult MatmulOp::verify() {
       return emitOpError("expects a residual of the init's shape, got ")
              << resType;
   }
-  if (!isKnownActivation(getActivation()))
-    return emitOpError("has unknown activation '")
-           << getActivation()
-           << "' (expected none, relu, gelu, gelu_tanh, sigmoid or tanh)";
   return success();
 }
 
@@ -208,7 +199,7 @@ FailureOr<int64_t> MatmulOp::getFlopCount() {
     return failure();
   int64_t batch = sizes[0], m = sizes[1], n = sizes[2], k = sizes[3];
   int64_t epilogue = (getBias() ? 1 : 0) + (getResidual() ? 1 : 0) +
-                     (getActivation() == "none" ? 0 : 1);
+                     (getActivation() == Activation::none ? 0 : 1);
   return batch * m * n * (2 * k + epilogue);
 }
 
@@ -316,9 +307,6 @@ LogicalResult Conv2DOp::verify() {
   for (Value v : getOperands())
     if (!cast<ShapedType>(v.getType()).getElementType().isF32())
       return emitOpError("supports f32 operands only, got ") << v.getType();
-  if (getLayout() != "nchw" && getLayout() != "nhwc")
-    return emitOpError("has unknown layout '")
-           << getLayout() << "' (expected nchw or nhwc)";
   if (getAccumulate() && hasPool())
     return emitOpError("cannot accumulate into a pooled output");
   for (auto [name, value, block] : {std::tuple<StringRef, Value, int64_t>{
@@ -342,13 +330,6 @@ LogicalResult Conv2DOp::verify() {
              << name << " [N, C/" << block << ", H, W, " << block
              << "] of rank 5, got " << type;
   }
-  if (getPool() != "none" && getPool() != "max")
-    return emitOpError("has unknown pool '")
-           << getPool() << "' (expected none or max)";
-  if (!isKnownActivation(getActivation()))
-    return emitOpError("has unknown activation '")
-           << getActivation()
-           << "' (expected none, relu, gelu, gelu_tanh, sigmoid or tanh)";
   for (auto [name, values] :
        {std::pair<StringRef, ArrayRef<int64_t>>{"strides", getStrides()},
         {"dilations", getDilations()},
@@ -367,12 +348,13 @@ LogicalResult Conv2DOp::verify() {
   ConvSizes s = getConvSizes(*this);
   if (sizesConflict(s.c, s.fc))
     return emitOpError("has mismatched input channels: input has ")
-           << s.c << ", filter has " << s.fc << " (layout " << getLayout()
-           << ")";
+           << s.c << ", filter has " << s.fc << " (layout "
+           << stringifyConvLayout(getLayout()) << ")";
   if (sizesConflict(s.n, s.on) || sizesConflict(s.f, s.of))
     return emitOpError("expects init with batch ")
-           << s.n << " and " << s.f << " channels (layout " << getLayout()
-           << "), got " << getInit().getType();
+           << s.n << " and " << s.f << " channels (layout "
+           << stringifyConvLayout(getLayout()) << "), got "
+           << getInit().getType();
   if (Value bias = getBias()) {
     auto biasType = cast<ShapedType>(bias.getType());
     if (biasType.getRank() != 1 || sizesConflict(biasType.getDimSize(0), s.f))
@@ -420,7 +402,8 @@ FailureOr<int64_t> Conv2DOp::getFlopCount() {
   for (int64_t v : {s.n, s.c, s.f, s.kh, s.kw, convH, convW, s.oh, s.ow})
     if (ShapedType::isDynamic(v))
       return failure();
-  int64_t epilogue = (getBias() ? 1 : 0) + (getActivation() == "none" ? 0 : 1);
+  int64_t epilogue =
+      (getBias() ? 1 : 0) + (getActivation() == Activation::none ? 0 : 1);
   int64_t flops =
       s.n * s.f * convH * convW * (2 * s.c * s.kh * s.kw + epilogue);
   if (hasPool())
@@ -464,10 +447,6 @@ static void printWeightSource(OpAsmPrinter &printer, Operation *,
 //===----------------------------------------------------------------------===//
 
 LogicalResult RnnOp::verify() {
-  StringRef cell = getCell();
-  if (cell != "lstm" && cell != "gru" && cell != "lbr_gru")
-    return emitOpError("expects cell 'lstm', 'gru' or 'lbr_gru', got '")
-           << cell << "'";
   bool lstm = isLstm();
   int64_t g = getNumGates();
   bool buffers = hasPureBufferSemantics();
@@ -483,7 +462,8 @@ LogicalResult RnnOp::verify() {
   if (getInits().size() != numInits)
     return emitOpError("expects ")
            << numInits << " inits (y, final h" << (lstm ? ", final c" : "")
-           << ") for cell '" << cell << "', got " << getInits().size();
+           << ") for cell '" << stringifyRnnCell(getCell()) << "', got "
+           << getInits().size();
   if (lstm != (getInitialC() != nullptr))
     return emitOpError(lstm ? "expects initial_c for an LSTM"
                             : "expects no initial_c for a GRU");

@@ -6,7 +6,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/DialectImplementation.h"
-#include "llvm/ADT/StringSwitch.h"
+#include "llvm/ADT/TypeSwitch.h"
 
 #include <cmath>
 
@@ -15,8 +15,16 @@ using namespace mlir::lathe;
 using namespace mlir::lathe::memred;
 
 #include "lathe/Dialect/MemRed/MemRedDialect.cpp.inc"
+#include "lathe/Dialect/MemRed/MemRedEnums.cpp.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "lathe/Dialect/MemRed/MemRedAttrs.cpp.inc"
 
 void MemRedDialect::initialize() {
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "lathe/Dialect/MemRed/MemRedAttrs.cpp.inc"
+      >();
   addOperations<
 #define GET_OP_LIST
 #include "lathe/Dialect/MemRed/MemRedOps.cpp.inc"
@@ -26,6 +34,26 @@ void MemRedDialect::initialize() {
 //===----------------------------------------------------------------------===//
 // Shared helpers
 //===----------------------------------------------------------------------===//
+
+/// bank_append's `policy(random)`, absent for the default (adacm2).
+static ParseResult parseBankPolicy(OpAsmParser &parser,
+                                   BankPolicyAttr &policy) {
+  if (failed(parser.parseOptionalKeyword("policy")))
+    return success();
+  if (parser.parseLParen())
+    return failure();
+  Attribute parsed = BankPolicyAttr::parse(parser, Type());
+  if (!parsed)
+    return failure();
+  policy = cast<BankPolicyAttr>(parsed);
+  return parser.parseRParen();
+}
+
+static void printBankPolicy(OpAsmPrinter &printer, Operation *,
+                            BankPolicyAttr policy) {
+  if (policy && policy.getValue() != BankPolicy::adacm2)
+    printer << " policy(" << stringifyBankPolicy(policy.getValue()) << ")";
+}
 
 /// Two static sizes disagree (dynamic sizes agree with anything).
 static bool sizesConflict(int64_t a, int64_t b) {
@@ -494,13 +522,9 @@ LogicalResult BankAppendOp::verify() {
            << bankType << " and the new count";
   if (failed(verifySelection(*this, getRecent(), getKeep(), getScale())))
     return failure();
-  if (getPolicyCode(getPolicy()) < 0)
-    return emitOpError("expects policy \"adacm2\", \"recent\", \"random\" "
-                       "or \"merge\", got \"")
-           << getPolicy() << "\"";
-  if ((getPolicy() == "random") != static_cast<bool>(getStep()))
-    return emitOpError(getStep() ? "takes a step only with policy \"random\""
-                                 : "with policy \"random\" needs a step "
+  if ((getPolicy() == BankPolicy::random) != static_cast<bool>(getStep()))
+    return emitOpError(getStep() ? "takes a step only with policy random"
+                                 : "with policy random needs a step "
                                    "(the draw's key, e.g. the frame index)");
   double recent = getRecent().convertToDouble();
   double keep = getKeep().convertToDouble();
@@ -539,22 +563,18 @@ LogicalResult BankAppendOp::verify() {
   return success();
 }
 
-int64_t BankAppendOp::getPolicyCode(StringRef policy) {
-  return llvm::StringSwitch<int64_t>(policy)
-      .Case("adacm2", 0)
-      .Case("recent", 1)
-      .Case("random", 2)
-      .Case("merge", 3)
-      .Default(-1);
-}
-
 int64_t BankAppendOp::getScratchBytes(int64_t rows, int64_t frameRows,
-                                      int64_t width, StringRef policy) {
-  if (policy == "recent")
+                                      int64_t width, BankPolicy policy) {
+  switch (policy) {
+  case BankPolicy::recent:
     return 0;
-  if (policy == "merge")
+  case BankPolicy::merge:
     return 24 * rows + 4 * frameRows * width;
-  return 21 * rows;
+  case BankPolicy::adacm2:
+  case BankPolicy::random:
+    return 21 * rows;
+  }
+  llvm_unreachable("unknown bank policy");
 }
 
 /// The reduction on a full bank (capacity + F rows): an upper bound, since

@@ -6,14 +6,23 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/DialectImplementation.h"
+#include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
 using namespace mlir::lathe;
 using namespace mlir::lathe::sparsegcn;
 
 #include "lathe/Dialect/SparseGCN/SparseGCNDialect.cpp.inc"
+#include "lathe/Dialect/SparseGCN/SparseGCNEnums.cpp.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "lathe/Dialect/SparseGCN/SparseGCNAttrs.cpp.inc"
 
 void SparseGCNDialect::initialize() {
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "lathe/Dialect/SparseGCN/SparseGCNAttrs.cpp.inc"
+      >();
   addOperations<
 #define GET_OP_LIST
 #include "lathe/Dialect/SparseGCN/SparseGCNOps.cpp.inc"
@@ -136,11 +145,7 @@ LogicalResult TiledAggregateOp::verify() {
                << static_cast<int>(c)
                << " (expected 0 = empty, 1 = sparse or 2 = dense)";
   }
-  StringRef engine = getDenseEngine();
-  if (engine != "onednn_sgemm" && engine != "micro_bsr")
-    return emitOpError("has dense_engine = \"")
-           << engine << "\"; expected \"onednn_sgemm\" or \"micro_bsr\"";
-  if (engine == "micro_bsr" && getTile() != kMicroTile)
+  if (getDenseEngine() == DenseEngine::MicroBsr && getTile() != kMicroTile)
     return emitOpError("runs dense tiles on the micro-tile engine, whose "
                        "tiles are ")
            << kMicroTile << " x " << kMicroTile << ", but has tile size "
@@ -159,12 +164,7 @@ LogicalResult TiledAggregateOp::verify() {
              << getRows() << " elements of row_ptr's element type, got "
              << permType;
   }
-  if (std::optional<StringRef> reorder = getReorder()) {
-    if (!llvm::is_contained(
-            ArrayRef<StringRef>{"degree", "rcm", "cluster", "auto"}, *reorder))
-      return emitOpError("has reorder = \"")
-             << *reorder
-             << "\"; expected \"degree\", \"rcm\", \"cluster\" or \"auto\"";
+  if (getReorder() != NodeReorder::None) {
     if (getTileClasses() || getPermutation())
       return emitOpError("has a run-time reorder together with tile_classes "
                          "or a permutation: the reordering is the runtime's "

@@ -3,7 +3,18 @@
 #ifndef LATHE_TRANSFORMS_PASSES_H
 #define LATHE_TRANSFORMS_PASSES_H
 
+#include "lathe/Support/EnumOption.h"
 #include "mlir/Pass/Pass.h"
+
+namespace mlir::lathe {
+/// lathe-append-loss's `kind`.
+enum class LossKind { CrossEntropy, Mse };
+/// lathe-make-train-step's `optimizer`.
+enum class TrainOptimizer { Sgd, AdamW };
+} // namespace mlir::lathe
+
+LATHE_ENUM_OPTION_PARSER(::mlir::lathe::LossKind)
+LATHE_ENUM_OPTION_PARSER(::mlir::lathe::TrainOptimizer)
 
 namespace mlir {
 class RewritePatternSet;

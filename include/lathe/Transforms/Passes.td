@@ -196,8 +196,13 @@ def LatheMakeTrainStep : Pass<"lathe-make-train-step", "ModuleOp"> {
   let options = [
     Option<"function", "function", "std::string", /*default=*/"\"\"",
            "Only @<function>_grad (default: every *_grad function)">,
-    Option<"optimizer", "optimizer", "std::string", /*default=*/"\"adamw\"",
-           "sgd or adamw">,
+    Option<"optimizer", "optimizer", "::mlir::lathe::TrainOptimizer",
+           /*default=*/"::mlir::lathe::TrainOptimizer::AdamW",
+           "The optimizer", [{::llvm::cl::values(
+             clEnumValN(::mlir::lathe::TrainOptimizer::Sgd, "sgd",
+                        "SGD with momentum"),
+             clEnumValN(::mlir::lathe::TrainOptimizer::AdamW, "adamw",
+                        "AdamW"))}]>,
     Option<"lr", "lr", "double", /*default=*/"1.0e-3", "Learning rate (peak)">,
     Option<"minLr", "min-lr", "double", /*default=*/"0.0",
            "Final learning rate of the cosine schedule">,
@@ -279,8 +284,13 @@ def LatheAppendLoss : Pass<"lathe-append-loss", "ModuleOp"> {
   let options = [
     Option<"function", "function", "std::string", /*default=*/"\"main\"",
            "The forward function">,
-    Option<"kind", "kind", "std::string", /*default=*/"\"cross-entropy\"",
-           "cross-entropy or mse">,
+    Option<"kind", "kind", "::mlir::lathe::LossKind",
+           /*default=*/"::mlir::lathe::LossKind::CrossEntropy",
+           "The loss", [{::llvm::cl::values(
+             clEnumValN(::mlir::lathe::LossKind::CrossEntropy, "cross-entropy",
+                        "mean cross-entropy of logits and i64 labels"),
+             clEnumValN(::mlir::lathe::LossKind::Mse, "mse",
+                        "mean squared error"))}]>,
     Option<"labels", "labels", "std::string", /*default=*/"\"labels\"",
            "Name (lathe.name) of the labels argument">,
     Option<"lossName", "loss-name", "std::string", /*default=*/"\"loss\"",

@@ -116,7 +116,7 @@ struct LowerLinear : public OpRewritePattern<LinearOp> {
     auto vType = cast<RankedTensorType>(op.getV().getType());
     int64_t n = uType.getDimSize(0), r = uType.getDimSize(1);
     int64_t k = vType.getDimSize(1);
-    StringAttr none = rewriter.getStringAttr("none");
+    lathe::Activation none = lathe::Activation::none;
 
     // x·Vᵀ·Uᵀ costs rows·r·(K+N) multiply-adds; forming W = U·V first costs
     // N·r·K + rows·N·K. Unknown rows: assume the factorization pays.

@@ -277,7 +277,7 @@ bool AccelDataBuilder::matmul(lathe::MatmulOp mm, OpData &d) {
                         {rbs, rsd[rsd.size() - 2], rsd[rsd.size() - 1], 0}});
   }
   d.alpha = mm.getAlpha().convertToFloat();
-  d.activation = mm.getActivation().str();
+  d.activation = stringifyActivation(mm.getActivation()).str();
   return true;
 }
 

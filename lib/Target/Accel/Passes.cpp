@@ -552,13 +552,7 @@ struct AttachDevice
       getOperation().emitError() << error;
       return signalPassFailure();
     }
-    if (mmeType != "f32" && mmeType != "bf16") {
-      getOperation().emitError() << "accel-attach-device: mme-type must be "
-                                    "f32 or bf16, got '"
-                                 << mmeType << "'";
-      return signalPassFailure();
-    }
-    device.mmeBf16 = mmeType == "bf16";
+    device.mmeBf16 = mmeType == AccelMmeType::BF16;
     setAccelDeviceAttr(getOperation(),
                        accelDeviceToAttr(&getContext(), device));
   }
@@ -571,11 +565,6 @@ struct AttachDevice
 struct Place : public mlir::lathe::impl::AccelPlaceBase<Place> {
   using Base::Base;
   void runOnOperation() override {
-    if (policy != "cost" && policy != "all-mme" && policy != "all-tpc") {
-      getOperation().emitError() << "accel-place: unknown policy '" << policy
-                                 << "' (expected cost, all-mme or all-tpc)";
-      return signalPassFailure();
-    }
     FailureOr<Device> device = deviceOf(getOperation(), *this);
     if (failed(device))
       return signalPassFailure();
@@ -627,10 +616,10 @@ struct Place : public mlir::lathe::impl::AccelPlaceBase<Place> {
         SplitDim splitDim = SplitDim::Rows;
         StringRef reason = "only the vector cores run it";
         if (mme >= 0) {
-          if (policy == "all-mme") {
+          if (policy == AccelPolicy::AllMme) {
             onMme = true;
             reason = "policy all-mme";
-          } else if (policy == "all-tpc") {
+          } else if (policy == AccelPolicy::AllTpc) {
             reason = "policy all-tpc";
           } else {
             int64_t mmeStart = std::max(at, mmeFree);

@@ -83,7 +83,7 @@ struct FoldChannelAffineIntoConv : public OpRewritePattern<linalg::GenericOp> {
       auto candidate = op.getDpsInputs()[i].getDefiningOp<Conv2DOp>();
       if (candidate && candidate->hasOneUse() && maps[i].isIdentity() &&
           !candidate.hasPool() && !candidate.getAccumulate() &&
-          candidate.getActivation() == "none" &&
+          candidate.getActivation() == Activation::none &&
           candidate.getOutputBlock() == 0) {
         conv = candidate;
         convIndex = i;

@@ -219,7 +219,7 @@ struct FoldScaleIntoAlpha : public OpRewritePattern<linalg::GenericOp> {
     auto matmul =
         (collapse ? collapse.getSrc() : input).getDefiningOp<MatmulOp>();
     if (!matmul || !matmul->hasOneUse() || matmul.getBias() ||
-        matmul.getResidual() || matmul.getActivation() != "none")
+        matmul.getResidual() || matmul.getActivation() != Activation::none)
       return rewriter.notifyMatchFailure(op, "no plain single-use matmul");
     if (op.getResult(0).getType() != input.getType())
       return rewriter.notifyMatchFailure(op, "changes the type");

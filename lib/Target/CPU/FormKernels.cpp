@@ -123,7 +123,7 @@ template <typename OpTy> struct RaiseMatmul : public OpRewritePattern<OpTy> {
     auto matmul = MatmulOp::create(
         rewriter, loc, TypeRange{outs.getType()}, op.getInputs()[0],
         op.getInputs()[1], /*bias=*/Value(), residual, init,
-        layout->transposeLhs, layout->transposeRhs, "none");
+        layout->transposeLhs, layout->transposeRhs, Activation::none);
     rewriter.replaceOp(op, matmul.getResults());
     return success();
   }
@@ -156,7 +156,7 @@ struct RaiseGenericMatmul : public OpRewritePattern<linalg::GenericOp> {
     auto matmul = MatmulOp::create(
         rewriter, op.getLoc(), TypeRange{outs.getType()}, op.getDpsInputs()[0],
         op.getDpsInputs()[1], Value(), Value(), fill.getOutputs()[0],
-        layout->transposeLhs, layout->transposeRhs, "none");
+        layout->transposeLhs, layout->transposeRhs, Activation::none);
     rewriter.replaceOp(op, matmul.getResults());
     return success();
   }
@@ -269,7 +269,7 @@ static bool isReluSelect(arith::CmpFOp cmp, arith::SelectOp select, Value x) {
 /// (setting `why`); the body must yield the chain's end.
 static LogicalResult
 walkEpilogueChain(linalg::GenericOp op, unsigned start,
-                  function_ref<LogicalResult(StringRef)> onActivation,
+                  function_ref<LogicalResult(Activation)> onActivation,
                   function_ref<LogicalResult(unsigned input)> onAdd,
                   const char *&why) {
   Block &body = op.getRegion().front();
@@ -287,7 +287,7 @@ walkEpilogueChain(linalg::GenericOp op, unsigned start,
         why = "unsupported compare";
         return failure();
       }
-      if (failed(onActivation("relu")))
+      if (failed(onActivation(Activation::relu)))
         return failure();
       current = select.getResult();
       ++i;
@@ -295,7 +295,7 @@ walkEpilogueChain(linalg::GenericOp op, unsigned start,
     }
     if (std::optional<ActivationMatch> gelu =
             matchGeluRun(ArrayRef(ops).drop_front(i), current)) {
-      if (failed(onActivation(gelu->name)))
+      if (failed(onActivation(*symbolizeActivation(gelu->name))))
         return failure();
       current = gelu->result;
       i += gelu->numOps - 1;
@@ -324,7 +324,7 @@ walkEpilogueChain(linalg::GenericOp op, unsigned start,
     } else if (isa<arith::MaximumFOp>(inner) &&
                matchPattern(other, m_AnyZeroFloat())) {
       // (Not arith.maxnumf: it maps NaN to 0, the fused ReLU keeps NaN.)
-      if (failed(onActivation("relu")))
+      if (failed(onActivation(Activation::relu)))
         return failure();
     } else {
       why = "unsupported epilogue op";
@@ -373,15 +373,15 @@ struct FuseEpilogueIntoMatmul : public OpRewritePattern<linalg::GenericOp> {
       return rewriter.notifyMatchFailure(op, "result type differs");
 
     Value bias = matmul.getBias(), residual = matmul.getResidual();
-    std::string activation = matmul.getActivation().str();
+    Activation activation = matmul.getActivation();
     int64_t rank = cast<ShapedType>(op.getResult(0).getType()).getRank();
     const char *why = "";
-    auto onActivation = [&](StringRef name) -> LogicalResult {
-      if (activation != "none" || residual) {
+    auto onActivation = [&](Activation name) -> LogicalResult {
+      if (activation != Activation::none || residual) {
         why = "activation out of order";
         return failure();
       }
-      activation = name.str();
+      activation = name;
       return success();
     };
     auto onAdd = [&](unsigned input) -> LogicalResult {
@@ -391,7 +391,7 @@ struct FuseEpilogueIntoMatmul : public OpRewritePattern<linalg::GenericOp> {
           map.getNumResults() == 1 &&
           map.getResult(0) == getAffineDimExpr(rank - 1, op.getContext()) &&
           cast<ShapedType>(operand.getType()).getRank() == 1;
-      if (isBias && !bias && !residual && activation == "none") {
+      if (isBias && !bias && !residual && activation == Activation::none) {
         bias = operand;
       } else if (map.isIdentity() && !residual &&
                  operand.getType() == op.getResult(0).getType()) {
@@ -448,7 +448,7 @@ template <typename ConvOp> struct RaiseConv : public OpRewritePattern<ConvOp> {
     auto conv = Conv2DOp::create(
         rewriter, op.getLoc(), TypeRange{outs.getType()}, op.getDpsInputs()[0],
         op.getDpsInputs()[1], /*bias=*/Value(), fill.getOutputs()[0]);
-    conv.setLayout(nhwc ? "nhwc" : "nchw");
+    conv.setLayout(nhwc ? ConvLayout::nhwc : ConvLayout::nchw);
     conv.setStrides(strides);
     conv.setDilations(dilations);
     rewriter.replaceOp(op, conv.getResults());
@@ -527,20 +527,20 @@ struct FuseEpilogueIntoConv : public OpRewritePattern<linalg::GenericOp> {
 
     unsigned channelDim = conv.isNhwc() ? 3 : 1;
     Value bias = conv.getBias();
-    std::string activation = conv.getActivation().str();
+    Activation activation = conv.getActivation();
     const char *why = "";
-    auto onActivation = [&](StringRef name) -> LogicalResult {
-      if (activation != "none") {
+    auto onActivation = [&](Activation name) -> LogicalResult {
+      if (activation != Activation::none) {
         why = "second activation";
         return failure();
       }
-      activation = name.str();
+      activation = name;
       return success();
     };
     std::optional<unsigned> biasInput, residualInput;
     Type resultType = op.getResult(0).getType();
     auto onAdd = [&](unsigned input) -> LogicalResult {
-      if (activation != "none") {
+      if (activation != Activation::none) {
         why = "add after the activation";
         return failure();
       }
@@ -639,7 +639,7 @@ struct FusePoolIntoConv : public OpRewritePattern<PoolOp> {
                                   conv.getInput(), conv.getFilter(),
                                   conv.getBias(), fill.getOutputs()[0]);
     fused->setAttrs(conv->getAttrs());
-    fused.setPool("max");
+    fused.setPool(PoolKind::max);
     fused.setPoolWindow(window);
     fused.setPoolStrides(strides);
     fused.setPoolDilations(dilations);
@@ -671,12 +671,12 @@ struct KernelCounts {
         ++matmuls;
         epilogues += (matmul.getBias() != nullptr) +
                      (matmul.getResidual() != nullptr) +
-                     (matmul.getActivation() != "none");
+                     (matmul.getActivation() != Activation::none);
       } else if (auto conv = dyn_cast<Conv2DOp>(op)) {
         ++convs;
         epilogues += (conv.getBias() != nullptr) + conv.getAccumulate() +
-                     (conv.getActivation() != "none") +
-                     (conv.getPool() != "none");
+                     (conv.getActivation() != Activation::none) +
+                     conv.hasPool();
       } else if (isa<linalg::SoftmaxOp>(op)) {
         ++softmaxes;
       } else if (isa<LayerNormOp>(op)) {

@@ -298,7 +298,7 @@ private:
 
 /// What the match found out about one direction's loop.
 struct RecurrentMatch {
-  StringRef cell;
+  RnnCell cell = RnnCell::lstm;
   bool reverse = false;
   Value input, weights, recurrentWeights, bias, recurrentBias;
   Value initialH, initialC;
@@ -591,7 +591,7 @@ private:
       if (!ok)
         return (why = "gate arithmetic is not an LSTM cell's", failure());
       m.gates = {*ki, *kf, *kg, *ko};
-      m.cell = "lstm";
+      m.cell = RnnCell::lstm;
       linalg::MatmulOp rec = plainMatmul(hr);
       FailureOr<Value> recBias = rowBias(rec.getOutputs()[0]);
       if (failed(recBias))
@@ -640,7 +640,7 @@ private:
         });
         if (!kz || !kr || !kh)
           return (why = "gate arithmetic is not a GRU cell's", failure());
-        m.cell = "lbr_gru";
+        m.cell = RnnCell::lbr_gru;
         linalg::MatmulOp rec = plainMatmul(hr);
         FailureOr<Value> recBias = rowBias(rec.getOutputs()[0]);
         if (failed(recBias))
@@ -719,7 +719,7 @@ private:
         kh = *kx;
         if (*kh != 2)
           return (why = "gate blocks of W and R differ", failure());
-        m.cell = "gru";
+        m.cell = RnnCell::gru;
       }
       m.gates = {*kz, *kr, *kh};
     }
@@ -728,7 +728,7 @@ private:
     // Biases added before the input projection (W's and R's, as the importer
     // writes them) go in apart: the runtime adds them into oneDNN's bias,
     // and no generated loop runs for the sum.
-    if (m.cell != "lbr_gru" && !m.recurrentBias)
+    if (m.cell != RnnCell::lbr_gru && !m.recurrentBias)
       if (std::optional<std::pair<Value, Value>> sum = vectorSum(m.bias))
         std::tie(m.bias, m.recurrentBias) = *sum;
     // Every gate reads a different block.
@@ -831,17 +831,17 @@ private:
     SmallVector<Value> inits = {
         tensor::EmptyOp::create(rewriter, loc, {seq, batch, hidF}, f32),
         tensor::EmptyOp::create(rewriter, loc, {batch, hidF}, f32)};
-    if (m.cell == "lstm")
+    if (m.cell == RnnCell::lstm)
       inits.push_back(
           tensor::EmptyOp::create(rewriter, loc, {batch, hidF}, f32));
     auto rnn =
         RnnOp::create(rewriter, loc, ValueRange(inits).getTypes(),
-                      rewriter.getStringAttr(m.cell), m.input, weights,
-                      recurrent, bias, m.recurrentBias, m.initialH, m.initialC,
-                      inits, rewriter.getDenseI64ArrayAttr(m.gates),
+                      RnnCellAttr::get(rewriter.getContext(), m.cell), m.input,
+                      weights, recurrent, bias, m.recurrentBias, m.initialH,
+                      m.initialC, inits, rewriter.getDenseI64ArrayAttr(m.gates),
                       m.reverse ? rewriter.getUnitAttr() : UnitAttr());
     SmallVector<Value> results = {rnn.getResult()[1]};
-    if (m.cell == "lstm")
+    if (m.cell == RnnCell::lstm)
       results.push_back(rnn.getResult()[2]);
     if (m.hasY) {
       // Y[:, d] = y: the loop's Y with this direction's slice replaced.

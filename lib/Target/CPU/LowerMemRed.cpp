@@ -115,7 +115,7 @@ void lowerBankAppend(ModuleOp module, BankAppendOp op, IRRewriter &rewriter) {
   Value newCount = lathe::emitRuntimeCall(
       module, rewriter, loc, "lathe_rt_bank_append_policy_f32",
       {op.getFrame(), op.getQueries(), op.getBank(), count, recent, keep, scale,
-       i64(rewriter, loc, BankAppendOp::getPolicyCode(op.getPolicy())),
+       i64(rewriter, loc, static_cast<int64_t>(op.getPolicy())),
        i64(rewriter, loc, op.getSeed()), step},
       rewriter.getI64Type())[0];
   newCount = arith::IndexCastOp::create(rewriter, loc, rewriter.getIndexType(),

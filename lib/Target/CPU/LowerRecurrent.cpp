@@ -9,7 +9,6 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/PatternMatch.h"
-#include "llvm/ADT/StringSwitch.h"
 
 namespace mlir::lathe {
 #define GEN_PASS_DEF_LATHECPULOWERRECURRENT
@@ -33,10 +32,11 @@ struct LatheCPULowerRecurrent
     });
     for (RnnOp op : ops) {
       rewriter.setInsertionPoint(op);
-      int64_t flags = llvm::StringSwitch<int64_t>(op.getCell())
-                          .Case("gru", LATHE_RNN_GRU)
-                          .Case("lbr_gru", LATHE_RNN_LBR_GRU)
-                          .Default(LATHE_RNN_LSTM);
+      int64_t flags = LATHE_RNN_LSTM;
+      if (op.getCell() == RnnCell::gru)
+        flags = LATHE_RNN_GRU;
+      else if (op.getCell() == RnnCell::lbr_gru)
+        flags = LATHE_RNN_LBR_GRU;
       if (op.getReverse())
         flags |= LATHE_RNN_REVERSE;
       if (op.getBatchFirst())

@@ -16,7 +16,6 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/SymbolTable.h"
-#include "llvm/ADT/StringSwitch.h"
 
 #include <cmath>
 
@@ -32,6 +31,24 @@ static_assert(mlir::lathe::sparsegcn::kMicroTile == LATHE_SPMM_MICRO_TILE,
               "the dialect's micro tile must be the runtime's");
 
 namespace {
+
+/// The runtime's ordering constant for a run-time `reorder`, none for
+/// `none`.
+std::optional<int> runtimeOrder(NodeReorder reorder) {
+  switch (reorder) {
+  case NodeReorder::None:
+    return std::nullopt;
+  case NodeReorder::Degree:
+    return LATHE_ORDER_DEGREE;
+  case NodeReorder::RCM:
+    return LATHE_ORDER_RCM;
+  case NodeReorder::Cluster:
+    return LATHE_ORDER_CLUSTER;
+  case NodeReorder::Auto:
+    return LATHE_ORDER_AUTO;
+  }
+  llvm_unreachable("unknown reorder");
+}
 
 /// "_i32" for 32-bit indices; the runtime exports both spellings.
 std::string indexSuffix(Value rowPtr) {
@@ -96,14 +113,9 @@ void lowerTiled(ModuleOp module, SymbolTable &symbols, TiledAggregateOp op,
     classes = memref::AllocaOp::create(
         rewriter, loc, MemRefType::get({1}, rewriter.getI8Type()));
   }
-  if (std::optional<StringRef> reorder = op.getReorder())
-    flags |= int64_t(llvm::StringSwitch<int>(*reorder)
-                         .Case("degree", LATHE_ORDER_DEGREE)
-                         .Case("rcm", LATHE_ORDER_RCM)
-                         .Case("cluster", LATHE_ORDER_CLUSTER)
-                         .Default(LATHE_ORDER_AUTO))
-             << LATHE_SPMM_REORDER_SHIFT;
-  if (op.getDenseEngine() == "micro_bsr")
+  if (std::optional<int> order = runtimeOrder(op.getReorder()))
+    flags |= int64_t(*order) << LATHE_SPMM_REORDER_SHIFT;
+  if (op.getDenseEngine() == sparsegcn::DenseEngine::MicroBsr)
     flags |= LATHE_SPMM_MICRO;
   if (perm)
     flags |= LATHE_SPMM_PERMUTED;

@@ -11,7 +11,6 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
-#include "llvm/ADT/StringSwitch.h"
 
 namespace mlir::lathe {
 #define GEN_PASS_DEF_LATHECPULOWERTORUNTIME
@@ -64,14 +63,22 @@ static Value permutedView(RewriterBase &rewriter, Location loc, Value value,
                                      AffineMapAttr::get(map));
 }
 
-static int64_t activationCode(StringRef activation) {
-  return llvm::StringSwitch<int64_t>(activation)
-      .Case("relu", LATHE_ACT_RELU)
-      .Case("gelu", LATHE_ACT_GELU_ERF)
-      .Case("gelu_tanh", LATHE_ACT_GELU_TANH)
-      .Case("sigmoid", LATHE_ACT_SIGMOID)
-      .Case("tanh", LATHE_ACT_TANH)
-      .Default(LATHE_ACT_NONE);
+static int64_t activationCode(Activation activation) {
+  switch (activation) {
+  case Activation::none:
+    return LATHE_ACT_NONE;
+  case Activation::relu:
+    return LATHE_ACT_RELU;
+  case Activation::gelu:
+    return LATHE_ACT_GELU_ERF;
+  case Activation::gelu_tanh:
+    return LATHE_ACT_GELU_TANH;
+  case Activation::sigmoid:
+    return LATHE_ACT_SIGMOID;
+  case Activation::tanh:
+    return LATHE_ACT_TANH;
+  }
+  llvm_unreachable("unknown activation");
 }
 
 static bool isF32Memref(Value value) {

@@ -87,13 +87,7 @@ struct LatheCUDACheckContract
   using Base::Base;
 
   void runOnOperation() override {
-    std::optional<CudaPhase> parsed = symbolizeCudaPhase(phase);
-    if (!parsed) {
-      getOperation().emitError()
-          << "lathe-cuda-check-contract: unknown phase '" << phase
-          << "' (expected one of: " << getCudaPhaseList() << ")";
-      return signalPassFailure();
-    }
+    CudaPhase checked = phase;
     Operation *first = nullptr;
     std::string why;
     int64_t others = 0;
@@ -102,7 +96,7 @@ struct LatheCUDACheckContract
     getOperation().walk<WalkOrder::PreOrder>([&](Operation *op) {
       if (op == getOperation().getOperation())
         return WalkResult::advance();
-      std::string reason = violation(*parsed, op);
+      std::string reason = violation(checked, op);
       if (reason.empty())
         return WalkResult::advance();
       if (!first) {
@@ -113,7 +107,7 @@ struct LatheCUDACheckContract
       }
       return WalkResult::skip();
     });
-    if (*parsed == CudaPhase::Binary && !first) {
+    if (checked == CudaPhase::Binary && !first) {
       auto binaries = llvm::to_vector(getOperation().getOps<gpu::BinaryOp>());
       if (binaries.size() > 1) {
         first = binaries[1];
@@ -122,9 +116,10 @@ struct LatheCUDACheckContract
     }
     if (!first)
       return;
-    InFlightDiagnostic diag =
-        first->emitError() << "CUDA phase '" << phase << "' must leave " << why
-                           << ", but " << first->getName() << " remains";
+    InFlightDiagnostic diag = first->emitError()
+                              << "CUDA phase '" << stringifyCudaPhase(checked)
+                              << "' must leave " << why << ", but "
+                              << first->getName() << " remains";
     if (others)
       diag.attachNote() << others << " other op(s) break the contract too";
     signalPassFailure();

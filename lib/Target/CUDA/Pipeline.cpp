@@ -73,7 +73,7 @@ std::string mlir::lathe::getCudaPhaseList() {
   return list;
 }
 
-static StringRef phaseName(CudaPhase phase) {
+StringRef mlir::lathe::stringifyCudaPhase(CudaPhase phase) {
   for (const CudaPhaseInfo &info : kPhases)
     if (info.phase == phase)
       return info.name;
@@ -170,7 +170,7 @@ void mlir::lathe::buildCudaPhase(OpPassManager &pm, CudaPhase phase,
     break;
   }
   LatheCUDACheckContractOptions contract;
-  contract.phase = phaseName(phase).str();
+  contract.phase = phase;
   pm.addPass(createLatheCUDACheckContract(contract));
 }
 

@@ -10,7 +10,7 @@ func.func @channels(%x: tensor<1x3x8x8xf32>, %w: tensor<4x2x3x3xf32>, %e: tensor
 
 func.func @nhwc_channels(%x: tensor<1x8x8x3xf32>, %w: tensor<3x3x3x4xf32>, %e: tensor<1x6x6x5xf32>) -> tensor<1x6x6x5xf32> {
   // expected-error @+1 {{expects init with batch 1 and 4 channels (layout nhwc), got 'tensor<1x6x6x5xf32>'}}
-  %y = lathe.conv2d ins(%x, %w : tensor<1x8x8x3xf32>, tensor<3x3x3x4xf32>) outs(%e : tensor<1x6x6x5xf32>) {layout = "nhwc"} -> tensor<1x6x6x5xf32>
+  %y = lathe.conv2d ins(%x, %w : tensor<1x8x8x3xf32>, tensor<3x3x3x4xf32>) outs(%e : tensor<1x6x6x5xf32>) {layout = #lathe<layout nhwc>} -> tensor<1x6x6x5xf32>
   return %y : tensor<1x6x6x5xf32>
 }
 
@@ -27,7 +27,7 @@ func.func @too_tall(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %e: tensor
 // 4 pooled columns with window 2 / stride 2 need 8 conv columns; 8 - 2 = 6 fit.
 func.func @pool_too_wide(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %e: tensor<1x4x3x4xf32>) -> tensor<1x4x3x4xf32> {
   // expected-error @+1 {{output width 4 reads 10 input columns, but the input has 8}}
-  %y = lathe.conv2d ins(%x, %w : tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>) outs(%e : tensor<1x4x3x4xf32>) {pool = "max", pool_window = array<i64: 2, 2>, pool_strides = array<i64: 2, 2>} -> tensor<1x4x3x4xf32>
+  %y = lathe.conv2d ins(%x, %w : tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>) outs(%e : tensor<1x4x3x4xf32>) {pool = #lathe<pool max>, pool_window = array<i64: 2, 2>, pool_strides = array<i64: 2, 2>} -> tensor<1x4x3x4xf32>
   return %y : tensor<1x4x3x4xf32>
 }
 
@@ -50,16 +50,18 @@ func.func @rank(%x: tensor<3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %e: tensor<1x4x6
 // -----
 
 func.func @layout(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %e: tensor<1x4x6x6xf32>) -> tensor<1x4x6x6xf32> {
-  // expected-error @+1 {{has unknown layout 'nchwc' (expected nchw or nhwc)}}
-  %y = lathe.conv2d ins(%x, %w : tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>) outs(%e : tensor<1x4x6x6xf32>) {layout = "nchwc"} -> tensor<1x4x6x6xf32>
+  // expected-error @+2 {{unknown layout 'nchwc' (expected one of: nchw, nhwc)}}
+  // expected-error @+1 {{failed to parse Lathe_ConvLayoutAttr parameter}}
+  %y = lathe.conv2d ins(%x, %w : tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>) outs(%e : tensor<1x4x6x6xf32>) {layout = #lathe<layout nchwc>} -> tensor<1x4x6x6xf32>
   return %y : tensor<1x4x6x6xf32>
 }
 
 // -----
 
 func.func @pool_kind(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %e: tensor<1x4x3x3xf32>) -> tensor<1x4x3x3xf32> {
-  // expected-error @+1 {{has unknown pool 'avg' (expected none or max)}}
-  %y = lathe.conv2d ins(%x, %w : tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>) outs(%e : tensor<1x4x3x3xf32>) {pool = "avg"} -> tensor<1x4x3x3xf32>
+  // expected-error @+2 {{unknown pool 'avg' (expected one of: none, max)}}
+  // expected-error @+1 {{failed to parse Lathe_PoolKindAttr parameter}}
+  %y = lathe.conv2d ins(%x, %w : tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>) outs(%e : tensor<1x4x3x3xf32>) {pool = #lathe<pool avg>} -> tensor<1x4x3x3xf32>
   return %y : tensor<1x4x3x3xf32>
 }
 
@@ -75,15 +77,16 @@ func.func @strides(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %e: tensor<
 
 func.func @pool_window(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %e: tensor<1x4x6x6xf32>) -> tensor<1x4x6x6xf32> {
   // expected-error @+1 {{expects pool_window to be two values >= 1, got [2]}}
-  %y = lathe.conv2d ins(%x, %w : tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>) outs(%e : tensor<1x4x6x6xf32>) {pool = "max", pool_window = array<i64: 2>} -> tensor<1x4x6x6xf32>
+  %y = lathe.conv2d ins(%x, %w : tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>) outs(%e : tensor<1x4x6x6xf32>) {pool = #lathe<pool max>, pool_window = array<i64: 2>} -> tensor<1x4x6x6xf32>
   return %y : tensor<1x4x6x6xf32>
 }
 
 // -----
 
 func.func @activation(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %e: tensor<1x4x6x6xf32>) -> tensor<1x4x6x6xf32> {
-  // expected-error @+1 {{has unknown activation 'swish'}}
-  %y = lathe.conv2d ins(%x, %w : tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>) outs(%e : tensor<1x4x6x6xf32>) {activation = "swish"} -> tensor<1x4x6x6xf32>
+  // expected-error @+2 {{unknown activation 'swish' (expected one of: none, relu, gelu, gelu_tanh, sigmoid, tanh)}}
+  // expected-error @+1 {{failed to parse Lathe_ActivationAttr parameter}}
+  %y = lathe.conv2d ins(%x, %w : tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>) outs(%e : tensor<1x4x6x6xf32>) {activation = #lathe<activation swish>} -> tensor<1x4x6x6xf32>
   return %y : tensor<1x4x6x6xf32>
 }
 
@@ -131,7 +134,7 @@ func.func @block_inner(%x: tensor<1x3x8x8xf32>, %w: tensor<32x3x3x3xf32>, %e: te
 
 func.func @block_nhwc(%x: tensor<1x1x8x8x16xf32>, %w: tensor<3x3x16x4xf32>, %e: tensor<1x6x6x4xf32>) -> tensor<1x6x6x4xf32> {
   // expected-error @+1 {{supports a channel-blocked input with layout nchw only}}
-  %y = lathe.conv2d ins(%x, %w : tensor<1x1x8x8x16xf32>, tensor<3x3x16x4xf32>) outs(%e : tensor<1x6x6x4xf32>) {layout = "nhwc", input_block = 16 : i64} -> tensor<1x6x6x4xf32>
+  %y = lathe.conv2d ins(%x, %w : tensor<1x1x8x8x16xf32>, tensor<3x3x16x4xf32>) outs(%e : tensor<1x6x6x4xf32>) {layout = #lathe<layout nhwc>, input_block = 16 : i64} -> tensor<1x6x6x4xf32>
   return %y : tensor<1x6x6x4xf32>
 }
 

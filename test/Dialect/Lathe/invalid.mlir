@@ -121,8 +121,9 @@ func.func @residual(%x: tensor<4x8xf32>, %w: tensor<8x6xf32>, %r: tensor<4x7xf32
 // -----
 
 func.func @activation(%x: tensor<4x4xf32>, %e: tensor<4x4xf32>) -> tensor<4x4xf32> {
-  // expected-error @+1 {{has unknown activation 'swish' (expected none, relu, gelu, gelu_tanh, sigmoid or tanh)}}
-  %y = lathe.matmul ins(%x, %x : tensor<4x4xf32>, tensor<4x4xf32>) outs(%e : tensor<4x4xf32>) {activation = "swish"} -> tensor<4x4xf32>
+  // expected-error @+2 {{unknown activation 'swish' (expected one of: none, relu, gelu, gelu_tanh, sigmoid, tanh)}}
+  // expected-error @+1 {{failed to parse Lathe_ActivationAttr parameter}}
+  %y = lathe.matmul ins(%x, %x : tensor<4x4xf32>, tensor<4x4xf32>) outs(%e : tensor<4x4xf32>) {activation = #lathe<activation swish>} -> tensor<4x4xf32>
   return %y : tensor<4x4xf32>
 }
 
@@ -187,6 +188,6 @@ func.func @layer_norm_eps(%x: tensor<4x8xf32>, %e: tensor<4x8xf32>) -> tensor<4x
 
 func.func @conv_accumulate_pool(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %o: tensor<1x4x3x3xf32>) -> tensor<1x4x3x3xf32> {
   // expected-error @+1 {{cannot accumulate into a pooled output}}
-  %y = lathe.conv2d ins(%x, %w : tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>) outs(%o : tensor<1x4x3x3xf32>) {accumulate, pool = "max", pool_window = array<i64: 2, 2>, pool_strides = array<i64: 2, 2>} -> tensor<1x4x3x3xf32>
+  %y = lathe.conv2d ins(%x, %w : tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>) outs(%o : tensor<1x4x3x3xf32>) {accumulate, pool = #lathe<pool max>, pool_window = array<i64: 2, 2>, pool_strides = array<i64: 2, 2>} -> tensor<1x4x3x3xf32>
   return %y : tensor<1x4x3x3xf32>
 }

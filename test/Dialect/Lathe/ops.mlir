@@ -13,10 +13,10 @@ func.func @matmul_epilogue(%x: tensor<16x32xf32>, %w: tensor<64x32xf32>,
   %e = tensor.empty() : tensor<16x64xf32>
   // CHECK: lathe.matmul ins(%{{.*}}, %{{.*}} : tensor<16x32xf32>, tensor<64x32xf32>)
   // CHECK-SAME: bias(%{{.*}} : tensor<64xf32>) residual(%{{.*}} : tensor<16x64xf32>)
-  // CHECK-SAME: {activation = "relu", transpose_rhs}
+  // CHECK-SAME: {activation = #lathe<activation relu>, transpose_rhs}
   %y = lathe.matmul ins(%x, %w : tensor<16x32xf32>, tensor<64x32xf32>)
          bias(%b : tensor<64xf32>) residual(%r : tensor<16x64xf32>)
-         outs(%e : tensor<16x64xf32>) {transpose_rhs, activation = "relu"} -> tensor<16x64xf32>
+         outs(%e : tensor<16x64xf32>) {transpose_rhs, activation = #lathe<activation relu>} -> tensor<16x64xf32>
   return %y : tensor<16x64xf32>
 }
 

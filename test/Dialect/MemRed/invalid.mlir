@@ -378,23 +378,24 @@ func.func @grad_scale(%q: tensor<2x8x4xf32>, %l: tensor<2x8xf32>) {
 // -----
 
 func.func @bank_policy(%f: tensor<4x8xf32>, %q: tensor<2x8xf32>, %b: tensor<16x8xf32>, %n: index) -> (tensor<16x8xf32>, index) {
-  // expected-error @+1 {{expects policy "adacm2", "recent", "random" or "merge", got "lru"}}
-  %b1, %n1 = memred.bank_append ins(%f : tensor<4x8xf32>) queries(%q : tensor<2x8xf32>) outs(%b : tensor<16x8xf32>) count(%n) recent(0.1) keep(0.1) scale(1.0) policy("lru") -> tensor<16x8xf32>, index
+  // expected-error @+2 {{unknown policy 'lru' (expected one of: adacm2, recent, random, merge)}}
+  // expected-error @+1 {{failed to parse MemRed_BankPolicyAttr parameter}}
+  %b1, %n1 = memred.bank_append ins(%f : tensor<4x8xf32>) queries(%q : tensor<2x8xf32>) outs(%b : tensor<16x8xf32>) count(%n) recent(0.1) keep(0.1) scale(1.0) policy(lru) -> tensor<16x8xf32>, index
   return %b1, %n1 : tensor<16x8xf32>, index
 }
 
 // -----
 
 func.func @bank_random_no_step(%f: tensor<4x8xf32>, %q: tensor<2x8xf32>, %b: tensor<16x8xf32>, %n: index) -> (tensor<16x8xf32>, index) {
-  // expected-error @+1 {{with policy "random" needs a step (the draw's key, e.g. the frame index)}}
-  %b1, %n1 = memred.bank_append ins(%f : tensor<4x8xf32>) queries(%q : tensor<2x8xf32>) outs(%b : tensor<16x8xf32>) count(%n) recent(0.1) keep(0.1) scale(1.0) policy("random") -> tensor<16x8xf32>, index
+  // expected-error @+1 {{with policy random needs a step (the draw's key, e.g. the frame index)}}
+  %b1, %n1 = memred.bank_append ins(%f : tensor<4x8xf32>) queries(%q : tensor<2x8xf32>) outs(%b : tensor<16x8xf32>) count(%n) recent(0.1) keep(0.1) scale(1.0) policy(random) -> tensor<16x8xf32>, index
   return %b1, %n1 : tensor<16x8xf32>, index
 }
 
 // -----
 
 func.func @bank_step_not_random(%f: tensor<4x8xf32>, %q: tensor<2x8xf32>, %b: tensor<16x8xf32>, %n: index) -> (tensor<16x8xf32>, index) {
-  // expected-error @+1 {{takes a step only with policy "random"}}
-  %b1, %n1 = memred.bank_append ins(%f : tensor<4x8xf32>) queries(%q : tensor<2x8xf32>) outs(%b : tensor<16x8xf32>) count(%n) step(%n) recent(0.1) keep(0.1) scale(1.0) policy("merge") -> tensor<16x8xf32>, index
+  // expected-error @+1 {{takes a step only with policy random}}
+  %b1, %n1 = memred.bank_append ins(%f : tensor<4x8xf32>) queries(%q : tensor<2x8xf32>) outs(%b : tensor<16x8xf32>) count(%n) step(%n) recent(0.1) keep(0.1) scale(1.0) policy(merge) -> tensor<16x8xf32>, index
   return %b1, %n1 : tensor<16x8xf32>, index
 }

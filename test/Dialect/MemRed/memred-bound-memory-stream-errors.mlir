@@ -10,7 +10,7 @@
 // bytes); its reduction of 32 rows needs 21 * 32 = 672 bytes of scratch.
 // SMALL: error: memred-bound-memory: the streaming caches cannot be bounded to 1024 bytes: the smallest banks (16 rows of 32 floats, one 16-row frame each plus the reduction's room) and the reduction's scratch need 2720 bytes; raise the budget
 // KEEP: error: memred-bound-memory: expects keep in (0, 1], got 0
-// POLICY: error: memred-bound-memory: unknown policy 'lru' (expected adacm2, recent, random or merge)
+// POLICY: for the --policy option: unknown value 'lru' (expected one of: adacm2, recent, random, merge)
 // RECENT: error: memred-bound-memory: expects recent in (0, 1], got 1.5
 // DECAY: error: memred-bound-memory: expects depth-decay in (0, 1], got -1
 // NEVER: error: memred-bound-memory: with recent 1.000000e+00 and keep 1.000000e+00 a full bank never shrinks below its capacity (lower recent or keep)

@@ -34,15 +34,15 @@
 // (24 * 138 + 4 * 16 * 32 = 5360 bytes: fewer rows); recent needs none.
 // RANDOM-LABEL: func.func @two_layers
 // RANDOM: scf.for %[[T:[a-z0-9_]+]] =
-// RANDOM: memred.bank_append {{.*}} count(%{{.*}}) step(%[[T]]) {{.*}} policy("random") seed(9)
+// RANDOM: memred.bank_append {{.*}} count(%{{.*}}) step(%[[T]]) {{.*}} policy(random) seed(9)
 // RANDOM-SAME: capacity = 132 : i64
-// RANDOM: memred.bank_append {{.*}} step(%[[T]]) {{.*}} policy("random") seed(9)
+// RANDOM: memred.bank_append {{.*}} step(%[[T]]) {{.*}} policy(random) seed(9)
 // MERGE-LABEL: func.func @two_layers
-// MERGE: memred.bank_append {{.*}} policy("merge")
+// MERGE: memred.bank_append {{.*}} policy(merge)
 // MERGE-SAME: capacity = 122 : i64
 // MERGE-SAME: scratch_bytes = 5360 : i64
 // RECENT-LABEL: func.func @two_layers
-// RECENT: memred.bank_append {{.*}} policy("recent")
+// RECENT: memred.bank_append {{.*}} policy(recent)
 // RECENT-SAME: capacity = 146 : i64
 // RECENT-SAME: scratch_bytes = 0 : i64
 // DECAY-LABEL: func.func @two_layers

@@ -102,18 +102,18 @@ func.func @bank_append(%f: tensor<16x32xf32>, %q: tensor<4x32xf32>, %b: tensor<9
 // CHECK-LABEL: func.func @bank_append_policies
 func.func @bank_append_policies(%f: tensor<16x32xf32>, %q: tensor<4x32xf32>, %b: tensor<96x32xf32>,
                                 %n: index, %t: index) -> (tensor<96x32xf32>, index) {
-  // CHECK: memred.bank_append {{.*}} count(%{{.*}}) step(%{{.*}}) recent(2.500000e-01) keep(2.500000e-01) scale({{.*}}) policy("random") seed(7) ->
+  // CHECK: memred.bank_append {{.*}} count(%{{.*}}) step(%{{.*}}) recent(2.500000e-01) keep(2.500000e-01) scale({{.*}}) policy(random) seed(7) ->
   %b1, %n1 = memred.bank_append ins(%f : tensor<16x32xf32>) queries(%q : tensor<4x32xf32>)
                outs(%b : tensor<96x32xf32>) count(%n) step(%t) recent(0.25) keep(0.25) scale(0.176776695)
-               policy("random") seed(7) -> tensor<96x32xf32>, index
-  // CHECK: memred.bank_append {{.*}} scale({{.*}}) policy("merge") ->
+               policy(random) seed(7) -> tensor<96x32xf32>, index
+  // CHECK: memred.bank_append {{.*}} scale({{.*}}) policy(merge) ->
   %b2, %n2 = memred.bank_append ins(%f : tensor<16x32xf32>) queries(%q : tensor<4x32xf32>)
                outs(%b1 : tensor<96x32xf32>) count(%n1) recent(0.25) keep(0.25) scale(0.176776695)
-               policy("merge") -> tensor<96x32xf32>, index
+               policy(merge) -> tensor<96x32xf32>, index
   // CHECK: memred.bank_append {{.*}} scale({{.*}}) ->
   %b3, %n3 = memred.bank_append ins(%f : tensor<16x32xf32>) queries(%q : tensor<4x32xf32>)
                outs(%b2 : tensor<96x32xf32>) count(%n2) recent(0.25) keep(0.25) scale(0.176776695)
-               policy("adacm2") -> tensor<96x32xf32>, index
+               policy(adacm2) -> tensor<96x32xf32>, index
   return %b3, %n3 : tensor<96x32xf32>, index
 }
 

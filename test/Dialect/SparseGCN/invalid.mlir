@@ -201,8 +201,9 @@ func.func @transpose_index_types(%rp: tensor<5xi64>, %ci: tensor<6xi64>, %v: ten
 // -----
 
 func.func @tiled_bad_reorder(%rp: tensor<5xi64>, %ci: tensor<6xi64>, %v: tensor<6xf32>, %x: tensor<4x16xf32>, %e: tensor<4x16xf32>) -> tensor<4x16xf32> {
-  // expected-error @+1 {{has reorder = "random"; expected "degree", "rcm", "cluster" or "auto"}}
-  %y = sparsegcn.tiled_aggregate csr(%rp, %ci, %v : tensor<5xi64>, tensor<6xi64>, tensor<6xf32>) [4, 4] tile 2 ins(%x : tensor<4x16xf32>) outs(%e : tensor<4x16xf32>) {reorder = "random"} -> tensor<4x16xf32>
+  // expected-error @+2 {{unknown reorder 'random' (expected one of: none, degree, rcm, cluster, auto)}}
+  // expected-error @+1 {{failed to parse SparseGCN_NodeReorderAttr parameter}}
+  %y = sparsegcn.tiled_aggregate csr(%rp, %ci, %v : tensor<5xi64>, tensor<6xi64>, tensor<6xf32>) [4, 4] tile 2 ins(%x : tensor<4x16xf32>) outs(%e : tensor<4x16xf32>) {reorder = #sparsegcn<reorder random>} -> tensor<4x16xf32>
   return %y : tensor<4x16xf32>
 }
 
@@ -210,7 +211,7 @@ func.func @tiled_bad_reorder(%rp: tensor<5xi64>, %ci: tensor<6xi64>, %v: tensor<
 
 func.func @tiled_reorder_with_classes(%rp: tensor<5xi64>, %ci: tensor<6xi64>, %v: tensor<6xf32>, %x: tensor<4x16xf32>, %e: tensor<4x16xf32>) -> tensor<4x16xf32> {
   // expected-error @+1 {{has a run-time reorder together with tile_classes or a permutation}}
-  %y = sparsegcn.tiled_aggregate csr(%rp, %ci, %v : tensor<5xi64>, tensor<6xi64>, tensor<6xf32>) [4, 4] tile 2 ins(%x : tensor<4x16xf32>) outs(%e : tensor<4x16xf32>) {tile_classes = array<i8: 1, 1, 1, 1>, reorder = "rcm"} -> tensor<4x16xf32>
+  %y = sparsegcn.tiled_aggregate csr(%rp, %ci, %v : tensor<5xi64>, tensor<6xi64>, tensor<6xf32>) [4, 4] tile 2 ins(%x : tensor<4x16xf32>) outs(%e : tensor<4x16xf32>) {tile_classes = array<i8: 1, 1, 1, 1>, reorder = #sparsegcn<reorder rcm>} -> tensor<4x16xf32>
   return %y : tensor<4x16xf32>
 }
 
@@ -218,9 +219,10 @@ func.func @tiled_reorder_with_classes(%rp: tensor<5xi64>, %ci: tensor<6xi64>, %v
 
 func.func @unknown_dense_engine(%rp: tensor<5xi64>, %ci: tensor<6xi64>, %v: tensor<6xf32>, %x: tensor<4x8xf32>) -> tensor<4x8xf32> {
   %e = tensor.empty() : tensor<4x8xf32>
-  // expected-error @+1 {{has dense_engine = "cublas"; expected "onednn_sgemm" or "micro_bsr"}}
+  // expected-error @+3 {{unknown dense engine 'cublas' (expected one of: onednn_sgemm, micro_bsr)}}
+  // expected-error @+2 {{failed to parse SparseGCN_DenseEngineAttr parameter}}
   %y = sparsegcn.tiled_aggregate csr(%rp, %ci, %v : tensor<5xi64>, tensor<6xi64>, tensor<6xf32>) [4, 4] tile 2
-         ins(%x : tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {dense_engine = "cublas"} -> tensor<4x8xf32>
+         ins(%x : tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {dense_engine = #sparsegcn<dense_engine cublas>} -> tensor<4x8xf32>
   return %y : tensor<4x8xf32>
 }
 
@@ -230,6 +232,6 @@ func.func @micro_engine_tile(%rp: tensor<9xi64>, %ci: tensor<6xi64>, %v: tensor<
   %e = tensor.empty() : tensor<8x8xf32>
   // expected-error @+1 {{runs dense tiles on the micro-tile engine, whose tiles are 4 x 4, but has tile size 8}}
   %y = sparsegcn.tiled_aggregate csr(%rp, %ci, %v : tensor<9xi64>, tensor<6xi64>, tensor<6xf32>) [8, 8] tile 8
-         ins(%x : tensor<8x8xf32>) outs(%e : tensor<8x8xf32>) {dense_engine = "micro_bsr"} -> tensor<8x8xf32>
+         ins(%x : tensor<8x8xf32>) outs(%e : tensor<8x8xf32>) {dense_engine = #sparsegcn<dense_engine micro_bsr>} -> tensor<8x8xf32>
   return %y : tensor<8x8xf32>
 }

@@ -6,7 +6,7 @@
 // RUN: %python %S/Inputs/micro_graph.py --width 64 | lathe-opt --sparsegcn-tile | FileCheck %s --check-prefix=MICRO
 // MICRO-LABEL: func.func @micro
 // MICRO: sparsegcn.tiled_aggregate {{.*}} tile 4 ins
-// MICRO-SAME: dense_engine = "micro_bsr"
+// MICRO-SAME: dense_engine = #sparsegcn<dense_engine micro_bsr>
 // MICRO-SAME: micro_nnz_dense = 2352 : i64
 // MICRO-SAME: micro_tiles_dense = 147 : i64
 // MICRO-SAME: result = "micro-tile engine on dense micro tiles, CSR on the rest"

@@ -50,7 +50,7 @@ func.func @constant_csr(%x: tensor<4x16xf32>) -> tensor<4x16xf32> {
 // DEFERRED-LABEL: func.func @runtime_csr
 // DEFERRED: sparsegcn.tiled_aggregate
 // DEFERRED-SAME: reorder = "cluster (deferred to the runtime, with the classification)"
-// DEFERRED-SAME: reorder = "cluster"}
+// DEFERRED-SAME: reorder = #sparsegcn<reorder cluster>}
 func.func @runtime_csr(%rp: tensor<5xi32>, %ci: tensor<6xi32>, %v: tensor<6xf32>, %x: tensor<4x16xf32>) -> tensor<4x16xf32> {
   %e = tensor.empty() : tensor<4x16xf32>
   %y = sparsegcn.aggregate csr(%rp, %ci, %v : tensor<5xi32>, tensor<6xi32>, tensor<6xf32>) [4, 4]

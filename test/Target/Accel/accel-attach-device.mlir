@@ -29,7 +29,7 @@
 // GAUDI-SAME: name = "gaudi2"
 // GAUDI-SAME: tpc_count = 24 : i64
 // BF16: mme_element_type = "bf16"
-// BADTYPE: error: accel-attach-device: mme-type must be f32 or bf16, got 'f16'
+// BADTYPE: for the --mme-type option: unknown value 'f16' (expected one of: f32, bf16)
 // NOCONFIG: error: accel-attach-device needs config=FILE (configs/accel/*.json)
 // MISSING: error: cannot read device description '{{.*}}missing.json': No such file or directory
 // BADKEY: error: device description '{{.*}}bad-key.json': 'mme.cols' is missing

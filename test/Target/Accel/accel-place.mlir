@@ -6,7 +6,7 @@
 // RUN: lathe-opt %s --accel-attach-device=config=%S/Inputs/tiny.json --accel-place=policy=all-tpc | FileCheck %s --check-prefix=ALLTPC
 // RUN: not lathe-opt %s --accel-attach-device=config=%S/Inputs/tiny.json --accel-place=policy=fastest 2>&1 | FileCheck %s --check-prefix=POLICY
 // RUN: not lathe-opt %s --accel-place 2>&1 | FileCheck %s --check-prefix=NODEVICE
-// POLICY: error: accel-place: unknown policy 'fastest' (expected cost, all-mme or all-tpc)
+// POLICY: for the --policy option: unknown value 'fastest' (expected one of: cost, all-mme, all-tpc)
 // NODEVICE: error: the module's target has no 'accel' table (no device): run accel-attach-device{config=FILE} first
 
 // A 128x64 by 64x128 product from HBM to HBM.

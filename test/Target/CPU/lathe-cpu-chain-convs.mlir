@@ -13,11 +13,11 @@
 // CHECK-LABEL: func.func @shrink_and_block
 // CHECK-NOT: tensor.empty() : tensor<2x16x
 // CHECK: %[[E1:.*]] = tensor.empty() : tensor<2x1x7x7x16xf32>
-// CHECK: %[[A:.*]] = lathe.conv2d ins(%arg0, %arg1 : tensor<2x3x18x18xf32>, tensor<16x3x3x3xf32>) outs(%[[E1]] : tensor<2x1x7x7x16xf32>) {output_block = 16 : i64, pool = "max", pool_strides = array<i64: 2, 2>, pool_window = array<i64: 2, 2>}
+// CHECK: %[[A:.*]] = lathe.conv2d ins(%arg0, %arg1 : tensor<2x3x18x18xf32>, tensor<16x3x3x3xf32>) outs(%[[E1]] : tensor<2x1x7x7x16xf32>) {output_block = 16 : i64, pool = #lathe<pool max>, pool_strides = array<i64: 2, 2>, pool_window = array<i64: 2, 2>}
 // CHECK: lathe.conv2d ins(%[[A]], %arg2 : tensor<2x1x7x7x16xf32>, tensor<32x16x3x3xf32>) outs(%{{.*}} : tensor<2x32x3x3xf32>) {input_block = 16 : i64, strides = array<i64: 2, 2>}
 func.func @shrink_and_block(%x: tensor<2x3x18x18xf32>, %w1: tensor<16x3x3x3xf32>, %w2: tensor<32x16x3x3xf32>) -> tensor<2x32x3x3xf32> {
   %e1 = tensor.empty() : tensor<2x16x8x8xf32>
-  %a = lathe.conv2d ins(%x, %w1 : tensor<2x3x18x18xf32>, tensor<16x3x3x3xf32>) outs(%e1 : tensor<2x16x8x8xf32>) {pool = "max", pool_window = array<i64: 2, 2>, pool_strides = array<i64: 2, 2>} -> tensor<2x16x8x8xf32>
+  %a = lathe.conv2d ins(%x, %w1 : tensor<2x3x18x18xf32>, tensor<16x3x3x3xf32>) outs(%e1 : tensor<2x16x8x8xf32>) {pool = #lathe<pool max>, pool_window = array<i64: 2, 2>, pool_strides = array<i64: 2, 2>} -> tensor<2x16x8x8xf32>
   %e2 = tensor.empty() : tensor<2x32x3x3xf32>
   %b = lathe.conv2d ins(%a, %w2 : tensor<2x16x8x8xf32>, tensor<32x16x3x3xf32>) outs(%e2 : tensor<2x32x3x3xf32>) {strides = array<i64: 2, 2>} -> tensor<2x32x3x3xf32>
   return %b : tensor<2x32x3x3xf32>
@@ -33,7 +33,7 @@ func.func @shrink_and_block(%x: tensor<2x3x18x18xf32>, %w1: tensor<16x3x3x3xf32>
 // CHECK: tensor.extract_slice %[[A]][0, 0, 0, 0] [1, 8, 4, 5] [1, 1, 1, 1] : tensor<1x8x4x5xf32> to tensor<1x8x4x5xf32>
 func.func @shrink_to_slice(%x: tensor<1x3x8x8xf32>, %w: tensor<8x3x3x3xf32>) -> tensor<1x8x4x5xf32> {
   %e = tensor.empty() : tensor<1x8x6x6xf32>
-  %a = lathe.conv2d ins(%x, %w : tensor<1x3x8x8xf32>, tensor<8x3x3x3xf32>) outs(%e : tensor<1x8x6x6xf32>) {layout = "nchw"} -> tensor<1x8x6x6xf32>
+  %a = lathe.conv2d ins(%x, %w : tensor<1x3x8x8xf32>, tensor<8x3x3x3xf32>) outs(%e : tensor<1x8x6x6xf32>) {layout = #lathe<layout nchw>} -> tensor<1x8x6x6xf32>
   %s = tensor.extract_slice %a[0, 0, 0, 0] [1, 8, 4, 5] [1, 1, 1, 1] : tensor<1x8x6x6xf32> to tensor<1x8x4x5xf32>
   return %s : tensor<1x8x4x5xf32>
 }
@@ -76,9 +76,9 @@ func.func @left_alone(%x: tensor<1x3x8x8xf32>, %w: tensor<16x3x3x3xf32>, %w2: te
   %e2 = tensor.empty() : tensor<1x16x4x4xf32>
   %b = lathe.conv2d ins(%a, %w2 : tensor<1x16x6x6xf32>, tensor<16x16x3x3xf32>) outs(%e2 : tensor<1x16x4x4xf32>) -> tensor<1x16x4x4xf32>
   %eh = tensor.empty() : tensor<1x6x6x16xf32>
-  %h = lathe.conv2d ins(%xh, %wh : tensor<1x8x8x16xf32>, tensor<3x3x16x16xf32>) outs(%eh : tensor<1x6x6x16xf32>) {layout = "nhwc"} -> tensor<1x6x6x16xf32>
+  %h = lathe.conv2d ins(%xh, %wh : tensor<1x8x8x16xf32>, tensor<3x3x16x16xf32>) outs(%eh : tensor<1x6x6x16xf32>) {layout = #lathe<layout nhwc>} -> tensor<1x6x6x16xf32>
   %eh2 = tensor.empty() : tensor<1x4x4x16xf32>
-  %h2 = lathe.conv2d ins(%h, %wh : tensor<1x6x6x16xf32>, tensor<3x3x16x16xf32>) outs(%eh2 : tensor<1x4x4x16xf32>) {layout = "nhwc"} -> tensor<1x4x4x16xf32>
+  %h2 = lathe.conv2d ins(%h, %wh : tensor<1x6x6x16xf32>, tensor<3x3x16x16xf32>) outs(%eh2 : tensor<1x4x4x16xf32>) {layout = #lathe<layout nhwc>} -> tensor<1x4x4x16xf32>
   %e24 = tensor.empty() : tensor<1x24x6x6xf32>
   %c = lathe.conv2d ins(%x, %w24 : tensor<1x3x8x8xf32>, tensor<24x3x3x3xf32>) outs(%e24 : tensor<1x24x6x6xf32>) -> tensor<1x24x6x6xf32>
   %e3 = tensor.empty() : tensor<1x8x4x4xf32>

@@ -4,8 +4,8 @@
 // RUN: lathe-opt %s --pass-pipeline="builtin.module(func.func(lathe-cpu-form-kernels{fuse-pooling=false}),canonicalize)" | FileCheck %s --check-prefix=NOPOOL
 // NOPOOL-LABEL: func.func @conv_bias_relu_pool
 // NOPOOL: %[[C:.*]] = lathe.conv2d
-// NOPOOL-SAME: activation = "relu"
-// NOPOOL-NOT: pool = "max"
+// NOPOOL-SAME: activation = #lathe<activation relu>
+// NOPOOL-NOT: pool = #lathe<pool max>
 // NOPOOL: linalg.pooling_nchw_max {{.*}} ins(%[[C]],
 
 #id = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
@@ -19,7 +19,7 @@
 // CHECK-LABEL: func.func @conv_bias_relu_pool
 // CHECK-SAME: (%[[X:.*]]: tensor<2x3x10x10xf32>, %[[W:.*]]: tensor<4x3x3x3xf32>, %[[B:.*]]: tensor<4xf32>)
 // CHECK: %[[E:.*]] = tensor.empty() : tensor<2x4x4x4xf32>
-// CHECK: %[[Y:.*]] = lathe.conv2d ins(%[[X]], %[[W]] : tensor<2x3x10x10xf32>, tensor<4x3x3x3xf32>) bias(%[[B]] : tensor<4xf32>) outs(%[[E]] : tensor<2x4x4x4xf32>) {activation = "relu", pool = "max", pool_strides = array<i64: 2, 2>, pool_window = array<i64: 2, 2>} -> tensor<2x4x4x4xf32>
+// CHECK: %[[Y:.*]] = lathe.conv2d ins(%[[X]], %[[W]] : tensor<2x3x10x10xf32>, tensor<4x3x3x3xf32>) bias(%[[B]] : tensor<4xf32>) outs(%[[E]] : tensor<2x4x4x4xf32>) {activation = #lathe<activation relu>, pool = #lathe<pool max>, pool_strides = array<i64: 2, 2>, pool_window = array<i64: 2, 2>} -> tensor<2x4x4x4xf32>
 // CHECK-NOT: linalg.
 // CHECK: return %[[Y]]
 func.func @conv_bias_relu_pool(%x: tensor<2x3x10x10xf32>, %w: tensor<4x3x3x3xf32>, %b: tensor<4xf32>) -> tensor<2x4x4x4xf32> {
@@ -56,7 +56,7 @@ func.func @conv_bias_relu_pool(%x: tensor<2x3x10x10xf32>, %w: tensor<4x3x3x3xf32
 // CHECK-LABEL: func.func @onnx_spelling
 // (The bias is collapsed back to [F]; canonicalize folds that into %b.)
 // CHECK-SAME: %[[B:[a-z0-9]+]]: tensor<4xf32>
-// CHECK: lathe.conv2d ins(%{{.*}}, %{{.*}} : tensor<?x3x6x6xf32>, tensor<4x3x3x3xf32>) bias(%[[B]] : tensor<4xf32>) outs(%{{.*}} : tensor<?x4x4x4xf32>) {activation = "relu"} -> tensor<?x4x4x4xf32>
+// CHECK: lathe.conv2d ins(%{{.*}}, %{{.*}} : tensor<?x3x6x6xf32>, tensor<4x3x3x3xf32>) bias(%[[B]] : tensor<4xf32>) outs(%{{.*}} : tensor<?x4x4x4xf32>) {activation = #lathe<activation relu>} -> tensor<?x4x4x4xf32>
 // CHECK-NOT: linalg.
 func.func @onnx_spelling(%x: tensor<?x3x6x6xf32>, %w: tensor<4x3x3x3xf32>, %b: tensor<4xf32>) -> tensor<?x4x4x4xf32> {
   %c0 = arith.constant 0 : index
@@ -81,7 +81,7 @@ func.func @onnx_spelling(%x: tensor<?x3x6x6xf32>, %w: tensor<4x3x3x3xf32>, %b: t
 
 // NHWC/HWCF: bias indexed by d3, strides and dilations kept, NHWC pooling.
 // CHECK-LABEL: func.func @nhwc
-// CHECK: lathe.conv2d ins(%{{.*}}, %{{.*}} : tensor<1x9x9x3xf32>, tensor<3x3x3x5xf32>) bias(%{{.*}} : tensor<5xf32>) outs(%{{.*}} : tensor<1x1x1x5xf32>) {activation = "relu", dilations = array<i64: 1, 2>, layout = "nhwc", pool = "max", pool_window = array<i64: 3, 1>, strides = array<i64: 2, 1>} -> tensor<1x1x1x5xf32>
+// CHECK: lathe.conv2d ins(%{{.*}}, %{{.*}} : tensor<1x9x9x3xf32>, tensor<3x3x3x5xf32>) bias(%{{.*}} : tensor<5xf32>) outs(%{{.*}} : tensor<1x1x1x5xf32>) {activation = #lathe<activation relu>, dilations = array<i64: 1, 2>, layout = #lathe<layout nhwc>, pool = #lathe<pool max>, pool_window = array<i64: 3, 1>, strides = array<i64: 2, 1>} -> tensor<1x1x1x5xf32>
 func.func @nhwc(%x: tensor<1x9x9x3xf32>, %w: tensor<3x3x3x5xf32>, %b: tensor<5xf32>) -> tensor<1x1x1x5xf32> {
   %zero = arith.constant 0.0 : f32
   %ninf = arith.constant 0xFF800000 : f32
@@ -158,7 +158,7 @@ func.func @not_fused(%x: tensor<1x1x6x6xf32>, %w: tensor<2x1x3x3xf32>, %acc: ten
 // oneDNN's sum post-op) before the ReLU.
 // CHECK-LABEL: func.func @conv_residual_relu
 // CHECK-SAME: (%[[X:.*]]: tensor<1x8x6x6xf32>, %[[W:.*]]: tensor<8x8x1x1xf32>, %[[B:.*]]: tensor<8xf32>, %[[R:.*]]: tensor<1x8x6x6xf32>)
-// CHECK: %[[Y:.*]] = lathe.conv2d ins(%[[X]], %[[W]] : tensor<1x8x6x6xf32>, tensor<8x8x1x1xf32>) bias(%[[B]] : tensor<8xf32>) outs(%[[R]] : tensor<1x8x6x6xf32>) {accumulate, activation = "relu"} -> tensor<1x8x6x6xf32>
+// CHECK: %[[Y:.*]] = lathe.conv2d ins(%[[X]], %[[W]] : tensor<1x8x6x6xf32>, tensor<8x8x1x1xf32>) bias(%[[B]] : tensor<8xf32>) outs(%[[R]] : tensor<1x8x6x6xf32>) {accumulate, activation = #lathe<activation relu>} -> tensor<1x8x6x6xf32>
 // CHECK-NOT: linalg.
 // CHECK: return %[[Y]]
 func.func @conv_residual_relu(%x: tensor<1x8x6x6xf32>, %w: tensor<8x8x1x1xf32>, %b: tensor<8xf32>, %r: tensor<1x8x6x6xf32>) -> tensor<1x8x6x6xf32> {
@@ -209,7 +209,7 @@ func.func @relu_then_residual(%x: tensor<1x8x6x6xf32>, %w: tensor<8x8x1x1xf32>, 
 // accumulating convolution, which keeps its residual init.
 // CHECK-LABEL: func.func @conv_residual_then_relu
 // CHECK-SAME: (%[[X:.*]]: tensor<1x8x6x6xf32>, %[[W:.*]]: tensor<8x8x1x1xf32>, %[[R:.*]]: tensor<1x8x6x6xf32>)
-// CHECK: %[[Y:.*]] = lathe.conv2d ins(%[[X]], %[[W]] : tensor<1x8x6x6xf32>, tensor<8x8x1x1xf32>) outs(%[[R]] : tensor<1x8x6x6xf32>) {accumulate, activation = "relu"} -> tensor<1x8x6x6xf32>
+// CHECK: %[[Y:.*]] = lathe.conv2d ins(%[[X]], %[[W]] : tensor<1x8x6x6xf32>, tensor<8x8x1x1xf32>) outs(%[[R]] : tensor<1x8x6x6xf32>) {accumulate, activation = #lathe<activation relu>} -> tensor<1x8x6x6xf32>
 // CHECK-NOT: linalg.
 // CHECK: return %[[Y]]
 func.func @conv_residual_then_relu(%x: tensor<1x8x6x6xf32>, %w: tensor<8x8x1x1xf32>, %r: tensor<1x8x6x6xf32>) -> tensor<1x8x6x6xf32> {
@@ -243,7 +243,7 @@ func.func @conv_residual_then_relu(%x: tensor<1x8x6x6xf32>, %w: tensor<8x8x1x1xf
 // CHECK-LABEL: func.func @conv_batch_norm_relu
 // CHECK-DAG: %[[W:.*]] = arith.constant dense<{{\[\[\[\[}}2.000000e+00]]], {{\[\[\[}}6.000000e+00]]]]> : tensor<2x1x1x1xf32>
 // CHECK-DAG: %[[B:.*]] = arith.constant dense<-5.000000e-01> : tensor<2xf32>
-// CHECK: %[[Y:.*]] = lathe.conv2d ins(%{{.*}}, %[[W]] : tensor<1x1x4x4xf32>, tensor<2x1x1x1xf32>) bias(%[[B]] : tensor<2xf32>) outs(%{{.*}} : tensor<1x2x4x4xf32>) {activation = "relu"} -> tensor<1x2x4x4xf32>
+// CHECK: %[[Y:.*]] = lathe.conv2d ins(%{{.*}}, %[[W]] : tensor<1x1x4x4xf32>, tensor<2x1x1x1xf32>) bias(%[[B]] : tensor<2xf32>) outs(%{{.*}} : tensor<1x2x4x4xf32>) {activation = #lathe<activation relu>} -> tensor<1x2x4x4xf32>
 // CHECK-NOT: linalg.generic
 // CHECK: return %[[Y]]
 func.func @conv_batch_norm_relu(%x: tensor<1x1x4x4xf32>) -> tensor<1x2x4x4xf32> {

@@ -12,7 +12,7 @@
 // CHECK-LABEL: func.func @erf_onnx
 // CHECK-SAME: (%[[X:.*]]: tensor<8x16xf32>, %[[W:.*]]: tensor<16x32xf32>, %[[B:.*]]: tensor<32xf32>)
 // CHECK: %[[Y:.*]] = lathe.matmul ins(%[[X]], %[[W]] : tensor<8x16xf32>, tensor<16x32xf32>) bias(%[[B]] : tensor<32xf32>)
-// CHECK-SAME: {activation = "gelu"}
+// CHECK-SAME: {activation = #lathe<activation gelu>}
 // CHECK-NOT: linalg.generic
 // CHECK: return %[[Y]]
 func.func @erf_onnx(%x: tensor<8x16xf32>, %w: tensor<16x32xf32>, %b: tensor<32xf32>) -> tensor<8x32xf32> {
@@ -52,7 +52,7 @@ func.func @erf_onnx(%x: tensor<8x16xf32>, %w: tensor<16x32xf32>, %b: tensor<32xf
 // CHECK-LABEL: func.func @tanh_pow_with_bias
 // CHECK-SAME: (%[[X:.*]]: tensor<8x16xf32>, %[[W:.*]]: tensor<16x32xf32>, %[[B:.*]]: tensor<32xf32>)
 // CHECK: lathe.matmul ins(%[[X]], %[[W]] : {{.*}}) bias(%[[B]] : tensor<32xf32>)
-// CHECK-SAME: {activation = "gelu_tanh"}
+// CHECK-SAME: {activation = #lathe<activation gelu_tanh>}
 // CHECK-NOT: linalg.generic
 func.func @tanh_pow_with_bias(%x: tensor<8x16xf32>, %w: tensor<16x32xf32>, %b: tensor<32xf32>) -> tensor<8x32xf32> {
   %zero = arith.constant 0.0 : f32
@@ -91,7 +91,7 @@ func.func @tanh_pow_with_bias(%x: tensor<8x16xf32>, %w: tensor<16x32xf32>, %b: t
 // CHECK-LABEL: func.func @tanh_folded_residual
 // CHECK-SAME: (%[[X:.*]]: tensor<8x16xf32>, %[[W:.*]]: tensor<16x32xf32>, %[[R:.*]]: tensor<8x32xf32>)
 // CHECK: lathe.matmul ins(%[[X]], %[[W]] : {{.*}}) residual(%[[R]] : tensor<8x32xf32>)
-// CHECK-SAME: {activation = "gelu_tanh"}
+// CHECK-SAME: {activation = #lathe<activation gelu_tanh>}
 // CHECK-NOT: linalg.generic
 func.func @tanh_folded_residual(%x: tensor<8x16xf32>, %w: tensor<16x32xf32>, %res: tensor<8x32xf32>) -> tensor<8x32xf32> {
   %zero = arith.constant 0.0 : f32
@@ -126,7 +126,7 @@ func.func @tanh_folded_residual(%x: tensor<8x16xf32>, %w: tensor<16x32xf32>, %re
 // A convolution takes the GELU as its post-op too.
 // CHECK-LABEL: func.func @conv_gelu
 // CHECK: lathe.conv2d {{.*}} bias(
-// CHECK-SAME: activation = "gelu"
+// CHECK-SAME: activation = #lathe<activation gelu>
 // CHECK-NOT: linalg.generic
 func.func @conv_gelu(%x: tensor<1x3x10x10xf32>, %w: tensor<4x3x3x3xf32>, %b: tensor<4xf32>) -> tensor<1x4x8x8xf32> {
   %zero = arith.constant 0.0 : f32
@@ -158,7 +158,7 @@ func.func @conv_gelu(%x: tensor<1x3x10x10xf32>, %w: tensor<4x3x3x3xf32>, %b: ten
 // Look-alikes: each computes something other than GELU and stays generic.
 // CHECK-LABEL: func.func @lookalikes
 // CHECK-COUNT-7: linalg.generic
-// CHECK-NOT: activation = "gelu
+// CHECK-NOT: activation = #lathe<activation gelu
 func.func @lookalikes(%x: tensor<8x16xf32>, %w: tensor<16x32xf32>, %res: tensor<8x32xf32>)
     -> (tensor<8x32xf32>, tensor<8x32xf32>, tensor<8x32xf32>, tensor<8x32xf32>, tensor<8x32xf32>, tensor<8x32xf32>, tensor<8x32xf32>) {
   %zero = arith.constant 0.0 : f32

@@ -13,7 +13,7 @@ func.func @maximumf(%x: tensor<8x16xf32>, %w: tensor<16x32xf32>) -> tensor<8x32x
   %e = tensor.empty() : tensor<8x32xf32>
   %acc = linalg.fill ins(%zero : f32) outs(%e : tensor<8x32xf32>) -> tensor<8x32xf32>
   %mm = linalg.matmul ins(%x, %w : tensor<8x16xf32>, tensor<16x32xf32>) outs(%acc : tensor<8x32xf32>) -> tensor<8x32xf32>
-  // CHECK: lathe.matmul {{.*}} {activation = "relu"}
+  // CHECK: lathe.matmul {{.*}} {activation = #lathe<activation relu>}
   // CHECK-NOT: linalg.generic
   %y = linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
       ins(%mm : tensor<8x32xf32>) outs(%e : tensor<8x32xf32>) {
@@ -52,7 +52,7 @@ func.func @select_olt(%x: tensor<8x16xf32>, %w: tensor<16x32xf32>) -> tensor<8x3
   %e = tensor.empty() : tensor<8x32xf32>
   %acc = linalg.fill ins(%zero : f32) outs(%e : tensor<8x32xf32>) -> tensor<8x32xf32>
   %mm = linalg.matmul ins(%x, %w : tensor<8x16xf32>, tensor<16x32xf32>) outs(%acc : tensor<8x32xf32>) -> tensor<8x32xf32>
-  // CHECK: lathe.matmul {{.*}} {activation = "relu"}
+  // CHECK: lathe.matmul {{.*}} {activation = #lathe<activation relu>}
   // CHECK-NOT: linalg.generic
   %y = linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
       ins(%mm : tensor<8x32xf32>) outs(%e : tensor<8x32xf32>) {
@@ -93,7 +93,7 @@ func.func @select_ugt(%x: tensor<8x16xf32>, %w: tensor<16x32xf32>) -> tensor<8x3
   %e = tensor.empty() : tensor<8x32xf32>
   %acc = linalg.fill ins(%zero : f32) outs(%e : tensor<8x32xf32>) -> tensor<8x32xf32>
   %mm = linalg.matmul ins(%x, %w : tensor<8x16xf32>, tensor<16x32xf32>) outs(%acc : tensor<8x32xf32>) -> tensor<8x32xf32>
-  // CHECK: lathe.matmul {{.*}} {activation = "relu"}
+  // CHECK: lathe.matmul {{.*}} {activation = #lathe<activation relu>}
   // CHECK-NOT: linalg.generic
   %y = linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
       ins(%mm : tensor<8x32xf32>) outs(%e : tensor<8x32xf32>) {
@@ -134,7 +134,7 @@ func.func @select_oge_zero_first(%x: tensor<8x16xf32>, %w: tensor<16x32xf32>) ->
   %e = tensor.empty() : tensor<8x32xf32>
   %acc = linalg.fill ins(%zero : f32) outs(%e : tensor<8x32xf32>) -> tensor<8x32xf32>
   %mm = linalg.matmul ins(%x, %w : tensor<8x16xf32>, tensor<16x32xf32>) outs(%acc : tensor<8x32xf32>) -> tensor<8x32xf32>
-  // CHECK: lathe.matmul {{.*}} {activation = "relu"}
+  // CHECK: lathe.matmul {{.*}} {activation = #lathe<activation relu>}
   // CHECK-NOT: linalg.generic
   %y = linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
       ins(%mm : tensor<8x32xf32>) outs(%e : tensor<8x32xf32>) {

@@ -21,7 +21,7 @@ func.func @linear_bias_relu(%x: tensor<8x16xf32>, %w: tensor<32x16xf32>, %b: ten
     linalg.yield %r : f32
   } -> tensor<8x32xf32>
   // CHECK: %[[Y:.*]] = lathe.matmul ins(%[[X]], %[[W]] : tensor<8x16xf32>, tensor<32x16xf32>) bias(%[[B]] : tensor<32xf32>)
-  // CHECK-SAME: {activation = "relu", transpose_rhs}
+  // CHECK-SAME: {activation = #lathe<activation relu>, transpose_rhs}
   // CHECK-NOT: linalg.
   // CHECK: return %[[Y]]
   return %y : tensor<8x32xf32>
@@ -126,7 +126,7 @@ func.func @relu_select(%x: tensor<8x16xf32>, %w: tensor<16x32xf32>) -> tensor<8x
   %e = tensor.empty() : tensor<8x32xf32>
   %acc = linalg.fill ins(%zero : f32) outs(%e : tensor<8x32xf32>) -> tensor<8x32xf32>
   %mm = linalg.matmul ins(%x, %w : tensor<8x16xf32>, tensor<16x32xf32>) outs(%acc : tensor<8x32xf32>) -> tensor<8x32xf32>
-  // CHECK: lathe.matmul {{.*}} {activation = "relu"}
+  // CHECK: lathe.matmul {{.*}} {activation = #lathe<activation relu>}
   // CHECK-NOT: linalg.generic
   %y = linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
       ins(%mm : tensor<8x32xf32>) outs(%e : tensor<8x32xf32>) {

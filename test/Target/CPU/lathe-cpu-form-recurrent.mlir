@@ -12,7 +12,7 @@
 // CHECK-LABEL: func.func @lstm
 // CHECK-SAME: (%[[X:.*]]: tensor<4x2x3xf32>, %[[W:.*]]: tensor<20x3xf32>, %[[R:.*]]: tensor<20x5xf32>, %[[B:.*]]: tensor<20xf32>, %[[H0:.*]]: tensor<2x5xf32>, %[[C0:.*]]: tensor<2x5xf32>)
 // CHECK-NOT: scf.for
-// CHECK: %[[RNN:.*]]:3 = lathe.rnn "lstm" ins(%[[X]], %[[W]], %[[R]] : {{.*}}) bias(%[[B]] : tensor<20xf32>) initial_h(%[[H0]] : tensor<2x5xf32>) initial_c(%[[C0]] : tensor<2x5xf32>)
+// CHECK: %[[RNN:.*]]:3 = lathe.rnn lstm ins(%[[X]], %[[W]], %[[R]] : {{.*}}) bias(%[[B]] : tensor<20xf32>) initial_h(%[[H0]] : tensor<2x5xf32>) initial_c(%[[C0]] : tensor<2x5xf32>)
 // CHECK-SAME: {gates = array<i64: 0, 2, 3, 1>}
 // CHECK: tensor.insert_slice %[[RNN]]#0 into %{{.*}}[0, 0, 0, 0] [4, 1, 2, 5]
 // CHECK-NOT: scf.for
@@ -85,7 +85,7 @@ func.func @lstm(%x: tensor<4x2x3xf32>, %w: tensor<20x3xf32>, %r: tensor<20x5xf32
 
 // CHECK-LABEL: func.func @lstm_reverse
 // CHECK-NOT: scf.for
-// CHECK: lathe.rnn "lstm"
+// CHECK: lathe.rnn lstm
 // CHECK-SAME: {gates = array<i64: 0, 2, 3, 1>, reverse}
 func.func @lstm_reverse(%x: tensor<4x2x3xf32>, %w: tensor<20x3xf32>, %r: tensor<20x5xf32>, %b: tensor<20xf32>, %h0: tensor<2x5xf32>, %c0: tensor<2x5xf32>) -> (tensor<4x1x2x5xf32>, tensor<2x5xf32>, tensor<2x5xf32>) {
   %c2 = arith.constant 2 : index

@@ -21,7 +21,7 @@ func.func @linear(%x: memref<8x16xf32>, %b: memref<32xf32>, %c: memref<8x32xf32>
   // CHECK: call @lathe_rt_matmul_f32(%[[XU]], %[[WU]], %[[BU]], %{{.*}}, %{{.*}}, %[[FLAGS]])
   // CHECK-NOT: lathe.matmul
   lathe.matmul ins(%x, %w : memref<8x16xf32>, memref<32x16xf32>) bias(%b : memref<32xf32>)
-      outs(%c : memref<8x32xf32>) {transpose_rhs, activation = "relu"}
+      outs(%c : memref<8x32xf32>) {transpose_rhs, activation = #lathe<activation relu>}
   return
 }
 

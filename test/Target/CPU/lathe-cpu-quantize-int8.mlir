@@ -46,7 +46,7 @@ func.func @net(%x: memref<2x3x10x10xf32>, %b: memref<4xf32>, %y: memref<2x4x8x8x
                %o2: memref<8x10xf32>) {
   %f = memref.get_global @f : memref<4x3x3x3xf32>
   lathe.conv2d ins(%x, %f : memref<2x3x10x10xf32>, memref<4x3x3x3xf32>) bias(%b : memref<4xf32>)
-      outs(%y : memref<2x4x8x8xf32>) {activation = "relu"}
+      outs(%y : memref<2x4x8x8xf32>) {activation = #lathe<activation relu>}
   %w = memref.get_global @w : memref<64x10xf32>
   lathe.matmul ins(%h, %w : memref<8x64xf32>, memref<64x10xf32>) outs(%o : memref<8x10xf32>)
   lathe.matmul ins(%h, %v : memref<8x64xf32>, memref<64x10xf32>) outs(%o2 : memref<8x10xf32>)

@@ -1,5 +1,7 @@
 // REQUIRES: cuda
 // RUN: lathe-opt %s --split-input-file --lathe-cuda-check-contract=phase=gpu --verify-diagnostics
+// RUN: not lathe-opt %s --split-input-file --lathe-cuda-check-contract=phase=ptx 2>&1 | FileCheck %s --check-prefix=PHASE
+// PHASE: for the --phase option: unknown value 'ptx' (expected one of: import, kernels, bufferize, library-calls, gpu, binary)
 
 // After the 'gpu' phase host code touches no memory.
 func.func @host_load(%a: memref<4xf32>) -> f32 {

@@ -7,7 +7,7 @@ func.func @matmul_epilogue(%x: tensor<16x32xf32>, %w: tensor<64x32xf32>,
   %e = tensor.empty() : tensor<16x64xf32>
   %y = lathe.matmul ins(%x, %w : tensor<16x32xf32>, tensor<64x32xf32>)
          bias(%b : tensor<64xf32>) residual(%r : tensor<16x64xf32>)
-         outs(%e : tensor<16x64xf32>) {transpose_rhs, activation = "relu"} -> tensor<16x64xf32>
+         outs(%e : tensor<16x64xf32>) {transpose_rhs, activation = #lathe<activation relu>} -> tensor<16x64xf32>
   return %y : tensor<16x64xf32>
 }
 func.func @batched_shared_rhs(%x: tensor<?x16x32xf32>, %w: tensor<32x8xf32>,

@@ -7,9 +7,9 @@ func.func @left_alone(%x: tensor<1x3x8x8xf32>, %w: tensor<16x3x3x3xf32>, %w2: te
   %e2 = tensor.empty() : tensor<1x16x4x4xf32>
   %b = lathe.conv2d ins(%a, %w2 : tensor<1x16x6x6xf32>, tensor<16x16x3x3xf32>) outs(%e2 : tensor<1x16x4x4xf32>) -> tensor<1x16x4x4xf32>
   %eh = tensor.empty() : tensor<1x6x6x16xf32>
-  %h = lathe.conv2d ins(%xh, %wh : tensor<1x8x8x16xf32>, tensor<3x3x16x16xf32>) outs(%eh : tensor<1x6x6x16xf32>) {layout = "nhwc"} -> tensor<1x6x6x16xf32>
+  %h = lathe.conv2d ins(%xh, %wh : tensor<1x8x8x16xf32>, tensor<3x3x16x16xf32>) outs(%eh : tensor<1x6x6x16xf32>) {layout = #lathe<layout nhwc>} -> tensor<1x6x6x16xf32>
   %eh2 = tensor.empty() : tensor<1x4x4x16xf32>
-  %h2 = lathe.conv2d ins(%h, %wh : tensor<1x6x6x16xf32>, tensor<3x3x16x16xf32>) outs(%eh2 : tensor<1x4x4x16xf32>) {layout = "nhwc"} -> tensor<1x4x4x16xf32>
+  %h2 = lathe.conv2d ins(%h, %wh : tensor<1x6x6x16xf32>, tensor<3x3x16x16xf32>) outs(%eh2 : tensor<1x4x4x16xf32>) {layout = #lathe<layout nhwc>} -> tensor<1x4x4x16xf32>
   %e24 = tensor.empty() : tensor<1x24x6x6xf32>
   %c = lathe.conv2d ins(%x, %w24 : tensor<1x3x8x8xf32>, tensor<24x3x3x3xf32>) outs(%e24 : tensor<1x24x6x6xf32>) -> tensor<1x24x6x6xf32>
   %e3 = tensor.empty() : tensor<1x8x4x4xf32>

@@ -2,7 +2,7 @@ memref.global @w : memref<32x16xf32>
 func.func @linear(%x: memref<8x16xf32>, %b: memref<32xf32>, %c: memref<8x32xf32>) {
   %w = memref.get_global @w : memref<32x16xf32>
   lathe.matmul ins(%x, %w : memref<8x16xf32>, memref<32x16xf32>) bias(%b : memref<32xf32>)
-      outs(%c : memref<8x32xf32>) {transpose_rhs, activation = "relu"}
+      outs(%c : memref<8x32xf32>) {transpose_rhs, activation = #lathe<activation relu>}
   return
 }
 func.func @softmax(%x: memref<4x16xf32>, %y: memref<4x16xf32>) {

@@ -2,12 +2,12 @@ memref.global "private" constant @w : memref<4x3x3x3xf32> = dense<1.0>
 func.func @conv_pool(%x: memref<2x3x10x10xf32>, %b: memref<4xf32>, %y: memref<2x4x4x4xf32>) {
   %w = memref.get_global @w : memref<4x3x3x3xf32>
   lathe.conv2d ins(%x, %w : memref<2x3x10x10xf32>, memref<4x3x3x3xf32>) bias(%b : memref<4xf32>)
-      outs(%y : memref<2x4x4x4xf32>) {activation = "relu", pool = "max", pool_window = array<i64: 2, 2>, pool_strides = array<i64: 2, 2>}
+      outs(%y : memref<2x4x4x4xf32>) {activation = #lathe<activation relu>, pool = #lathe<pool max>, pool_window = array<i64: 2, 2>, pool_strides = array<i64: 2, 2>}
   return
 }
 func.func @conv_nhwc(%x: memref<1x9x9x3xf32>, %w: memref<3x3x3x5xf32>, %y: memref<1x4x3x5xf32>) {
   lathe.conv2d ins(%x, %w : memref<1x9x9x3xf32>, memref<3x3x3x5xf32>)
-      outs(%y : memref<1x4x3x5xf32>) {layout = "nhwc", strides = array<i64: 2, 1>, dilations = array<i64: 1, 3>}
+      outs(%y : memref<1x4x3x5xf32>) {layout = #lathe<layout nhwc>, strides = array<i64: 2, 1>, dilations = array<i64: 1, 3>}
   return
 }
 func.func @pool_after_fill(%x: memref<2x4x9x9xf32>, %y: memref<2x4x7x4xf32>) {

@@ -532,6 +532,7 @@ void SelectRanksPass::rewrite(Layer &layer, const LatencyModel &model) {
   };
   int64_t fullRank = layer.isConv ? layer.coreRank : std::min(layer.n, layer.k);
   if (layer.chosen < 0) {
+    ++numKeptDense;
     op->setAttr("lathe.decision",
                 decisionDict(fullRank, 1.0, layer.denseUs, "dense"));
     InFlightDiagnostic remark = op->emitRemark()
@@ -599,6 +600,7 @@ void SelectRanksPass::rewrite(Layer &layer, const LatencyModel &model) {
   }
   replacement->setAttr("lathe.decision",
                        decisionDict(r, kept, cand.latencyUs, "factorize"));
+  ++numFactorized;
   // Name what the rank truncates and the energy dropped: a Tucker-2 rank of
   // min(Cin, Cout) still truncates the larger channel mode, so "rank r of r"
   // would read as lossless.

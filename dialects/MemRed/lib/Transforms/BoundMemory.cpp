@@ -213,14 +213,14 @@ int64_t rowBytes(const StreamCache &c) { return 4 * c.width; }
 
 /// Runtime scratch of one reduction of a full bank plus a frame.
 int64_t reduceScratch(const StreamCache &c, int64_t capacity,
-                      StringRef policy) {
+                      BankPolicy policy) {
   return BankAppendOp::getScratchBytes(capacity + c.frameRows, c.frameRows,
                                        c.width, policy);
 }
 
 /// Bytes of the banks plus the largest reduction's scratch (one at a time).
 int64_t bankCost(ArrayRef<StreamCache> caches, ArrayRef<int64_t> caps,
-                 StringRef policy) {
+                 BankPolicy policy) {
   int64_t banks = 0, scratch = 0;
   for (auto [c, cap] : llvm::zip(caches, caps)) {
     banks += cap * rowBytes(c);
@@ -250,7 +250,7 @@ Value randomStep(scf::ForOp loop, IRRewriter &rewriter, Location loc) {
 /// Rewrites `loop`, whose caches are `caches` (all of this loop), to carry a
 /// bank [capacity, C] and a count per cache instead.
 void rewriteLoop(scf::ForOp loop, MutableArrayRef<StreamCache> caches,
-                 double recent, StringRef policy, int64_t seed,
+                 double recent, BankPolicy policy, int64_t seed,
                  int64_t budgetBytes, int64_t totalBytes,
                  IRRewriter &rewriter) {
   Builder b(loop.getContext());
@@ -306,13 +306,14 @@ void rewriteLoop(scf::ForOp loop, MutableArrayRef<StreamCache> caches,
     Value count = newLoop.getRegionIterArgs()[firstBank + 2 * n + 1];
     rewriter.setInsertionPoint(c.attention);
     Location aloc = c.attention.getLoc();
-    Value step =
-        policy == "random" ? randomStep(newLoop, rewriter, aloc) : Value();
+    Value step = policy == BankPolicy::random
+                     ? randomStep(newLoop, rewriter, aloc)
+                     : Value();
     auto append = BankAppendOp::create(
         rewriter, aloc, TypeRange{bank.getType(), rewriter.getIndexType()},
         c.frame, c.attention.getQuery(), bank, count, step,
         b.getF64FloatAttr(recent), b.getF64FloatAttr(c.keep),
-        c.attention.getScaleAttr(), b.getStringAttr(policy),
+        c.attention.getScaleAttr(), BankPolicyAttr::get(b.getContext(), policy),
         b.getI64IntegerAttr(seed));
     SmallVector<NamedAttribute> decision = {
         b.getNamedAttr("pass", b.getStringAttr("memred-bound-memory")),
@@ -321,7 +322,7 @@ void rewriteLoop(scf::ForOp loop, MutableArrayRef<StreamCache> caches,
         b.getNamedAttr("capacity", b.getI64IntegerAttr(c.capacity)),
         b.getNamedAttr("frame_rows", b.getI64IntegerAttr(c.frameRows)),
         b.getNamedAttr("recent", b.getF64FloatAttr(recent)),
-        b.getNamedAttr("policy", b.getStringAttr(policy)),
+        b.getNamedAttr("policy", b.getStringAttr(stringifyBankPolicy(policy))),
         b.getNamedAttr("keep", b.getF64FloatAttr(c.keep)),
         b.getNamedAttr("bank_bytes",
                        b.getI64IntegerAttr(c.capacity * rowBytes(c))),
@@ -524,6 +525,7 @@ struct MemRedBoundMemory
                   policy, seed, budgetBytes, total, rewriter);
       i = j;
     }
+    numBanks += caches.size();
     return success();
   }
 
@@ -556,11 +558,6 @@ struct MemRedBoundMemory
                          << " in (0, 1], got " << value;
         return signalPassFailure();
       }
-    if (BankAppendOp::getPolicyCode(policy) < 0) {
-      func.emitError() << "memred-bound-memory: unknown policy '" << policy
-                       << "' (expected adacm2, recent, random or merge)";
-      return signalPassFailure();
-    }
     IRRewriter rewriter(&getContext());
     if (failed(boundStreams(func, *budgetBytes, rewriter)))
       return signalPassFailure();
@@ -595,6 +592,7 @@ struct MemRedBoundMemory
         decision.push_back(
             b.getNamedAttr("action", b.getStringAttr("kept: scores fit")));
         op->setAttr("lathe.decision", b.getDictionaryAttr(decision));
+        ++numFit;
         continue;
       }
       std::optional<Choice> choice =
@@ -626,6 +624,7 @@ struct MemRedBoundMemory
           op.getScaleAttr(), b.getI64IntegerAttr(choice->qChunk),
           b.getI64IntegerAttr(choice->kvChunk));
       chunked->setAttr("lathe.decision", b.getDictionaryAttr(decision));
+      ++numChunked;
       rewriter.replaceOp(op, chunked->getResults());
     }
     if (failedAny)

@@ -366,10 +366,9 @@ struct SparseGCNTile
           op.getFeatures(), op.getInit(), op.getNumRowsAttr(),
           op.getNumColsAttr(), b.getI64IntegerAttr(t), DenseI8ArrayAttr(),
           b.getF64FloatAttr(threshold), IntegerAttr(),
-          b.getStringAttr("onednn_sgemm"), b.getStringAttr("csr_spmm"),
-          reorder == NodeReorder::None
-              ? StringAttr()
-              : b.getStringAttr(stringifyNodeReorder(reorder)));
+          DenseEngineAttr::get(b.getContext(), DenseEngine::OnednnSgemm),
+          SparseEngineAttr::get(b.getContext(), SparseEngine::CsrSpmm),
+          NodeReorderAttr::get(b.getContext(), reorder));
     } else {
       if (failed(validateCsr(op, *csr)))
         return failure();
@@ -525,8 +524,10 @@ struct SparseGCNTile
             op.getFeatures(), op.getInit(), op.getNumRowsAttr(),
             op.getNumColsAttr(), b.getI64IntegerAttr(micro->tile),
             DenseI8ArrayAttr(), b.getF64FloatAttr(micro->threshold),
-            IntegerAttr(), b.getStringAttr("micro_bsr"),
-            b.getStringAttr("csr_spmm"), StringAttr());
+            IntegerAttr(),
+            DenseEngineAttr::get(b.getContext(), DenseEngine::MicroBsr),
+            SparseEngineAttr::get(b.getContext(), SparseEngine::CsrSpmm),
+            NodeReorderAttr::get(b.getContext(), NodeReorder::None));
         tiled->setAttr(kDecisionAttr, b.getDictionaryAttr(decision));
         op.replaceAllUsesWith(tiled.getResult());
         op.erase();
@@ -550,6 +551,8 @@ struct SparseGCNTile
       note("predicted_us_all_dense",
            b.getF64FloatAttr(tiling.allDenseSeconds * 1e6));
       note("reorder", b.getStringAttr(reorderNote));
+      numDenseTiles += tiling.histogram[static_cast<int>(TileClass::Dense)];
+      numSparseTiles += tiling.histogram[static_cast<int>(TileClass::Sparse)];
       if (tiling.histogram[static_cast<int>(TileClass::Dense)] == 0 && !perm) {
         // Without a dense tile the hybrid is the CSR kernel on every
         // non-zero: keep the plain op, which runs it without a tile plan
@@ -558,6 +561,7 @@ struct SparseGCNTile
                                        "reaches the dense threshold" +
                                        microRejected));
         op->setAttr(kDecisionAttr, b.getDictionaryAttr(decision));
+        ++numKept;
         return success();
       }
       tiled = TiledAggregateOp::create(
@@ -567,10 +571,14 @@ struct SparseGCNTile
           b.getDenseI8ArrayAttr(tiling.classes),
           b.getF64FloatAttr(tiling.threshold),
           b.getI64IntegerAttr(tiling.sparseNnz),
-          b.getStringAttr("onednn_sgemm"), b.getStringAttr("csr_spmm"),
-          StringAttr());
+          DenseEngineAttr::get(b.getContext(), DenseEngine::OnednnSgemm),
+          SparseEngineAttr::get(b.getContext(), SparseEngine::CsrSpmm),
+          NodeReorderAttr::get(b.getContext(), NodeReorder::None));
     }
     tiled->setAttr(kDecisionAttr, b.getDictionaryAttr(decision));
+    ++numTiled;
+    if (!csr)
+      ++numDeferred;
     op.replaceAllUsesWith(tiled.getResult());
     op.erase();
     return success();
@@ -578,22 +586,6 @@ struct SparseGCNTile
 };
 
 } // namespace
-
-StringRef mlir::lathe::sparsegcn::stringifyNodeReorder(NodeReorder reorder) {
-  switch (reorder) {
-  case NodeReorder::None:
-    return "none";
-  case NodeReorder::Degree:
-    return "degree";
-  case NodeReorder::RCM:
-    return "rcm";
-  case NodeReorder::Cluster:
-    return "cluster";
-  case NodeReorder::Auto:
-    return "auto";
-  }
-  llvm_unreachable("unknown sparsegcn-tile reorder");
-}
 
 FailureOr<TileCostTable>
 mlir::lathe::sparsegcn::readTileCostTable(Operation *op) {

@@ -4,6 +4,7 @@
 #define LATHE_TARGET_ACCEL_PASSES_H
 
 #include "lathe/Target/Accel/IR/AccelOps.h"
+#include "lathe/Target/Accel/Pipeline.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
 

@@ -28,9 +28,10 @@ def AccelAttachDevice : Pass<"accel-attach-device", "ModuleOp"> {
   let options = [
     Option<"config", "config", "std::string", /*default=*/"\"\"",
            "Device description (JSON)">,
-    Option<"mmeType", "mme-type", "std::string", /*default=*/"\"f32\"",
-           "Element type the matrix engines run products at: f32 or bf16 "
-           "(timing only)">,
+    Option<"mmeType", "mme-type", "::mlir::lathe::AccelMmeType",
+           /*default=*/"::mlir::lathe::AccelMmeType::F32",
+           "Element type the matrix engines run products at (timing only)",
+           "LATHE_ACCEL_MME_TYPE_VALUES">,
   ];
   let dependentDialects = ["::mlir::lathe::LatheDialect"];
 }
@@ -62,8 +63,10 @@ def AccelPlace : Pass<"accel-place", "ModuleOp"> {
     ```
   }];
   let options = [
-    Option<"policy", "policy", "std::string", /*default=*/"\"cost\"",
-           "cost, all-mme or all-tpc">,
+    Option<"policy", "policy", "::mlir::lathe::AccelPolicy",
+           /*default=*/"::mlir::lathe::AccelPolicy::Cost",
+           "Where an op that either engine can run goes",
+           "LATHE_ACCEL_POLICY_VALUES">,
   ];
 }
 

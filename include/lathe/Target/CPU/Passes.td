@@ -62,7 +62,7 @@ def LatheCPUFormKernels : Pass<"lathe-cpu-form-kernels", "func::FuncOp"> {
     %y = linalg.generic {...} ins(%mm, %b ...) { addf; maximumf 0 }
     // becomes
     %y = lathe.matmul ins(%x, %w ...) bias(%b ...) outs(%e ...)
-           {transpose_rhs, activation = "relu"}
+           {transpose_rhs, activation = #lathe<activation relu>}
     ```
   }];
   let options = [
@@ -108,12 +108,12 @@ def LatheCPUChainConvs : Pass<"lathe-cpu-chain-convs", "func::FuncOp"> {
       NCHW -> blocked before the second).
 
     ```mlir
-    %a = lathe.conv2d ins(%x, %w1 : ...) outs(%e1 : tensor<8x32x15x15xf32>) {pool = "max", ...}
+    %a = lathe.conv2d ins(%x, %w1 : ...) outs(%e1 : tensor<8x32x15x15xf32>) {pool = #lathe<pool max>, ...}
     %s = tensor.extract_slice %a[0, 0, 0, 0] [8, 32, 14, 14] [1, 1, 1, 1]
     %b = lathe.conv2d ins(%s, %w2 : ...) outs(%e2 : tensor<8x64x12x12xf32>)
     // becomes
     %a = lathe.conv2d ins(%x, %w1 : ...) outs(%e1 : tensor<8x2x14x14x16xf32>)
-           {output_block = 16 : i64, pool = "max", ...}
+           {output_block = 16 : i64, pool = #lathe<pool max>, ...}
     %b = lathe.conv2d ins(%a, %w2 : tensor<8x2x14x14x16xf32>, ...)
            outs(%e2 : tensor<8x64x12x12xf32>) {input_block = 16 : i64}
     ```

@@ -3,6 +3,7 @@
 #ifndef LATHE_TARGET_CUDA_PASSES_H
 #define LATHE_TARGET_CUDA_PASSES_H
 
+#include "lathe/Target/CUDA/Pipeline.h"
 #include "mlir/Pass/Pass.h"
 
 namespace mlir {

@@ -124,8 +124,16 @@ def LatheCUDACheckContract : Pass<"lathe-cuda-check-contract", "ModuleOp"> {
     ```
   }];
   let options = [
-    Option<"phase", "phase", "std::string", "\"binary\"",
-           "The phase whose contract is checked">,
+    Option<"phase", "phase", "::mlir::lathe::CudaPhase",
+           "::mlir::lathe::CudaPhase::Binary",
+           "The phase whose contract is checked", [{::llvm::cl::values(
+             clEnumValN(::mlir::lathe::CudaPhase::Import, "import", "no tosa or train"),
+             clEnumValN(::mlir::lathe::CudaPhase::Kernels, "kernels", "kernel ops formed"),
+             clEnumValN(::mlir::lathe::CudaPhase::Bufferize, "bufferize", "no tensors"),
+             clEnumValN(::mlir::lathe::CudaPhase::LibraryCalls,
+                        "library-calls", "no lathe op; lathe_cuda_* calls"),
+             clEnumValN(::mlir::lathe::CudaPhase::GPU, "gpu", "no linalg or scf.parallel"),
+             clEnumValN(::mlir::lathe::CudaPhase::Binary, "binary", "one gpu.binary, llvm elsewhere"))}]>,
   ];
 }
 

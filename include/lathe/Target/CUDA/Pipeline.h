@@ -13,6 +13,7 @@
 #ifndef LATHE_TARGET_CUDA_PIPELINE_H
 #define LATHE_TARGET_CUDA_PIPELINE_H
 
+#include "lathe/Support/EnumOption.h"
 #include "mlir/Pass/PassOptions.h"
 
 #include <optional>
@@ -25,6 +26,13 @@ namespace lathe {
 
 /// The CUDA pipeline's phases, in order.
 enum class CudaPhase { Import, Kernels, Bufferize, LibraryCalls, GPU, Binary };
+} // namespace lathe
+} // namespace mlir
+
+LATHE_ENUM_OPTION_PARSER(::mlir::lathe::CudaPhase)
+
+namespace mlir {
+namespace lathe {
 
 struct CudaPhaseInfo {
   CudaPhase phase;
@@ -35,6 +43,8 @@ struct CudaPhaseInfo {
 /// Every phase, in order.
 ArrayRef<CudaPhaseInfo> getCudaPhases();
 std::optional<CudaPhase> symbolizeCudaPhase(StringRef name);
+/// The phase's name ("library-calls").
+StringRef stringifyCudaPhase(CudaPhase phase);
 /// "import, kernels, ..." (for messages).
 std::string getCudaPhaseList();
 

@@ -13,6 +13,7 @@
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
 #include "lathe/Dialect/Lathe/LatheDialect.h.inc"
+#include "lathe/Dialect/Lathe/LatheEnums.h.inc"
 
 #define GET_ATTRDEF_CLASSES
 #include "lathe/Dialect/Lathe/LatheAttrs.h.inc"

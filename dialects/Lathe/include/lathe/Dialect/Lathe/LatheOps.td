@@ -5,10 +5,53 @@
 
 include "lathe/Dialect/Lathe/LatheBase.td"
 include "mlir/IR/BuiltinAttributeInterfaces.td"
+include "lathe/Support/EnumAttr.td"
 include "lathe/Interfaces/FlopsInterface.td"
 include "lathe/Interfaces/TargetInterface.td"
 include "mlir/Interfaces/DestinationStyleOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
+
+//===----------------------------------------------------------------------===//
+// Enums
+//===----------------------------------------------------------------------===//
+
+// Each enum prints as `#lathe<activation relu>` in an attribute dictionary and
+// as the bare keyword where an op's format names it (`lathe.rnn lstm ...`); a
+// value outside the cases is a parse error that lists them.
+
+def Lathe_Activation : Lathe_I32Enum<"Activation",
+    "Activation fused into a kernel's epilogue", [
+      I32EnumAttrCase<"none", 0>,
+      I32EnumAttrCase<"relu", 1>,
+      I32EnumAttrCase<"gelu", 2>,
+      I32EnumAttrCase<"gelu_tanh", 3>,
+      I32EnumAttrCase<"sigmoid", 4>,
+      I32EnumAttrCase<"tanh", 5>],
+    "activation", "::mlir::lathe">;
+def Lathe_ActivationAttr
+    : EnumAttr<Lathe_Dialect, Lathe_Activation, "activation">;
+
+def Lathe_ConvLayout : Lathe_I32Enum<"ConvLayout",
+    "Dimension order of a convolution's input, filter and output", [
+      I32EnumAttrCase<"nchw", 0>,
+      I32EnumAttrCase<"nhwc", 1>],
+    "layout", "::mlir::lathe">;
+def Lathe_ConvLayoutAttr
+    : EnumAttr<Lathe_Dialect, Lathe_ConvLayout, "layout">;
+
+def Lathe_PoolKind : Lathe_I32Enum<"PoolKind",
+    "Pooling fused after a convolution", [
+      I32EnumAttrCase<"none", 0>,
+      I32EnumAttrCase<"max", 1>],
+    "pool", "::mlir::lathe">;
+def Lathe_PoolKindAttr : EnumAttr<Lathe_Dialect, Lathe_PoolKind, "pool">;
+
+def Lathe_RnnCell : Lathe_I32Enum<"RnnCell", "Recurrent cell of lathe.rnn", [
+      I32EnumAttrCase<"lstm", 0>,
+      I32EnumAttrCase<"gru", 1>,
+      I32EnumAttrCase<"lbr_gru", 2>],
+    "cell", "::mlir::lathe">;
+def Lathe_RnnCellAttr : EnumAttr<Lathe_Dialect, Lathe_RnnCell, "cell">;
 
 //===----------------------------------------------------------------------===//
 // Attributes
@@ -129,7 +172,8 @@ def Lathe_MatmulOp : Lathe_Op<"matmul", [
     ```mlir
     %y = lathe.matmul ins(%x, %w : tensor<128x256xf32>, tensor<1024x256xf32>)
            bias(%b : tensor<1024xf32>) outs(%init : tensor<128x1024xf32>)
-           {transpose_rhs, activation = "relu"} -> tensor<128x1024xf32>
+           {transpose_rhs, activation = #lathe<activation relu>}
+           -> tensor<128x1024xf32>
     ```
   }];
   let arguments = (ins Lathe_RankedTensorOrMemRef:$lhs,
@@ -139,7 +183,8 @@ def Lathe_MatmulOp : Lathe_Op<"matmul", [
                        Lathe_RankedTensorOrMemRef:$init,
                        UnitAttr:$transpose_lhs,
                        UnitAttr:$transpose_rhs,
-                       DefaultValuedStrAttr<StrAttr, "none">:$activation,
+                       DefaultValuedAttr<Lathe_ActivationAttr,
+                           "::mlir::lathe::Activation::none">:$activation,
                        OptionalAttr<DenseI64ArrayAttr>:$lhs_perm,
                        OptionalAttr<DenseI64ArrayAttr>:$rhs_perm,
                        OptionalAttr<DenseI64ArrayAttr>:$init_perm,
@@ -157,11 +202,13 @@ def Lathe_MatmulOp : Lathe_Op<"matmul", [
                    "::mlir::Value":$rhs, "::mlir::Value":$bias,
                    "::mlir::Value":$residual, "::mlir::Value":$init,
                    "bool":$transposeLhs, "bool":$transposeRhs,
-                   "::llvm::StringRef":$activation), [{
+                   "::mlir::lathe::Activation":$activation), [{
       build($_builder, $_state, resultTypes, lhs, rhs, bias, residual, init,
             transposeLhs ? $_builder.getUnitAttr() : nullptr,
             transposeRhs ? $_builder.getUnitAttr() : nullptr,
-            $_builder.getStringAttr(activation), nullptr, nullptr, nullptr,
+            ::mlir::lathe::ActivationAttr::get($_builder.getContext(),
+                                               activation),
+            nullptr, nullptr, nullptr,
             $_builder.getF32FloatAttr(1.0f));
     }]>
   ];
@@ -265,7 +312,7 @@ def Lathe_Conv2DOp : Lathe_Op<"conv2d", [
     convolutions, so no layout conversion runs between them; 16 is the only
     block size.
 
-    With `pool = "max"`, `init` is the output of a max pooling
+    With `pool = #lathe<pool max>`, `init` is the output of a max pooling
     (`pool_window`, `pool_strides`, `pool_dilations`, no padding, as
     `linalg.pooling_{nchw,nhwc}_max` from a -inf fill) of the convolution's
     output, which then never exists outside the kernel. The convolution then
@@ -282,19 +329,23 @@ def Lathe_Conv2DOp : Lathe_Op<"conv2d", [
     ```mlir
     %y = lathe.conv2d ins(%x, %w : tensor<8x3x32x32xf32>, tensor<32x3x3x3xf32>)
            bias(%b : tensor<32xf32>) outs(%init : tensor<8x32x15x15xf32>)
-           {activation = "relu", pool = "max", pool_window = array<i64: 2, 2>,
-            pool_strides = array<i64: 2, 2>} -> tensor<8x32x15x15xf32>
+           {activation = #lathe<activation relu>, pool = #lathe<pool max>,
+            pool_window = array<i64: 2, 2>, pool_strides = array<i64: 2, 2>}
+           -> tensor<8x32x15x15xf32>
     ```
   }];
   let arguments = (ins Lathe_RankedTensorOrMemRef:$input,
                        Lathe_RankedTensorOrMemRef:$filter,
                        Optional<Lathe_RankedTensorOrMemRef>:$bias,
                        Lathe_RankedTensorOrMemRef:$init,
-                       DefaultValuedStrAttr<StrAttr, "nchw">:$layout,
+                       DefaultValuedAttr<Lathe_ConvLayoutAttr,
+                           "::mlir::lathe::ConvLayout::nchw">:$layout,
                        DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$strides,
                        DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$dilations,
-                       DefaultValuedStrAttr<StrAttr, "none">:$activation,
-                       DefaultValuedStrAttr<StrAttr, "none">:$pool,
+                       DefaultValuedAttr<Lathe_ActivationAttr,
+                           "::mlir::lathe::Activation::none">:$activation,
+                       DefaultValuedAttr<Lathe_PoolKindAttr,
+                           "::mlir::lathe::PoolKind::none">:$pool,
                        DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$pool_window,
                        DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$pool_strides,
                        DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$pool_dilations,
@@ -317,8 +368,8 @@ def Lathe_Conv2DOp : Lathe_Op<"conv2d", [
     bool hasPureBufferSemantics() {
       return ::llvm::isa<::mlir::MemRefType>(getInit().getType());
     }
-    bool isNhwc() { return getLayout() == "nhwc"; }
-    bool hasPool() { return getPool() != "none"; }
+    bool isNhwc() { return getLayout() == ::mlir::lathe::ConvLayout::nhwc; }
+    bool hasPool() { return getPool() != ::mlir::lathe::PoolKind::none; }
     /// Rows (dim 0) or columns (dim 1) of the zero-padded input the op reads
     /// (counted from the first padding row): every convolution output a
     /// pooling window (if any) reads, with the filter's extent.
@@ -347,13 +398,14 @@ def Lathe_RnnOp : Lathe_Op<"rnn", [
     `gates` names, for each gate of the cell in its canonical order, the
     block that holds it: LSTM (G = 4) i, f, c, o; GRU (G = 3) z (update),
     r (reset), h (candidate). With x_t the input at step t, h the state,
-    block k of a product written [k]:
+    block k of a product written [k], the `cell` (the keyword after the op
+    name) is one of:
 
-    - `cell = "lstm"`: i = σ(x·W[i]ᵀ + h·R[i]ᵀ + b[i] + rb[i]), likewise
+    - `lstm`: i = σ(x·W[i]ᵀ + h·R[i]ᵀ + b[i] + rb[i]), likewise
       f, o; c̃ = tanh(... [c]); c' = f ⊙ c + i ⊙ c̃; h' = o ⊙ tanh(c').
-    - `cell = "gru"`: z, r as above; h̃ = tanh(x·W[h]ᵀ + b[h] +
+    - `gru`: z, r as above; h̃ = tanh(x·W[h]ᵀ + b[h] +
       (r ⊙ h)·R[h]ᵀ + rb[h]); h' = (1 - z) ⊙ h̃ + z ⊙ h.
-    - `cell = "lbr_gru"` (linear before reset): h̃ = tanh(x·W[h]ᵀ + b[h] +
+    - `lbr_gru` (linear before reset): h̃ = tanh(x·W[h]ᵀ + b[h] +
       r ⊙ (h·R[h]ᵀ + rb[h])).
 
     `bias` [G*H] is added to the input projection and `recurrent_bias`
@@ -373,7 +425,7 @@ def Lathe_RnnOp : Lathe_Op<"rnn", [
     constant weights are reordered once per session.
 
     ```mlir
-    %y, %h, %c = lathe.rnn "lstm" ins(%x, %w, %r : tensor<32x4x64xf32>,
+    %y, %h, %c = lathe.rnn lstm ins(%x, %w, %r : tensor<32x4x64xf32>,
            tensor<512x64xf32>, tensor<512x128xf32>) bias(%b : tensor<512xf32>)
            initial_h(%h0 : tensor<4x128xf32>) initial_c(%c0 : tensor<4x128xf32>)
            outs(%ye, %he, %ce : tensor<32x4x128xf32>, tensor<4x128xf32>,
@@ -381,7 +433,7 @@ def Lathe_RnnOp : Lathe_Op<"rnn", [
            -> tensor<32x4x128xf32>, tensor<4x128xf32>, tensor<4x128xf32>
     ```
   }];
-  let arguments = (ins StrAttr:$cell,
+  let arguments = (ins Lathe_RnnCellAttr:$cell,
                        Lathe_RankedTensorOrMemRef:$input,
                        Lathe_RankedTensorOrMemRef:$weights,
                        Lathe_RankedTensorOrMemRef:$recurrent_weights,
@@ -395,7 +447,7 @@ def Lathe_RnnOp : Lathe_Op<"rnn", [
                        UnitAttr:$batch_first);
   let results = (outs Variadic<AnyRankedTensor>:$result);
   let assemblyFormat = [{
-    $cell `ins` `(` $input `,` $weights `,` $recurrent_weights `:`
+    custom<EnumKeyword>($cell) `ins` `(` $input `,` $weights `,` $recurrent_weights `:`
       type($input) `,` type($weights) `,` type($recurrent_weights) `)`
     `bias` `(` $bias `:` type($bias) `)`
     (`recurrent_bias` `(` $recurrent_bias^ `:` type($recurrent_bias) `)`)?
@@ -411,7 +463,7 @@ def Lathe_RnnOp : Lathe_Op<"rnn", [
     bool hasPureBufferSemantics() {
       return ::llvm::isa<::mlir::MemRefType>(getInits().front().getType());
     }
-    bool isLstm() { return getCell() == "lstm"; }
+    bool isLstm() { return getCell() == ::mlir::lathe::RnnCell::lstm; }
     /// Gates of the cell: 4 for an LSTM, 3 for a GRU.
     int64_t getNumGates() { return isLstm() ? 4 : 3; }
   }];

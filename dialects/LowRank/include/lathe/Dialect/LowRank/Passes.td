@@ -91,6 +91,13 @@ def LowRankSelectRanks : Pass<"lowrank-select-ranks", "ModuleOp"> {
            "Rows M to price a dynamic-batch layer at (0: the static size, "
            "or 64 when it is dynamic)">,
   ];
+  let statistics = [
+    Statistic<"numFactorized", "layers-factorized",
+              "Weights replaced by low-rank factors (lowrank.linear or "
+              "lowrank.conv2d_tucker)">,
+    Statistic<"numKeptDense", "layers-kept-dense",
+              "Weights considered and kept dense">,
+  ];
   let dependentDialects = ["::mlir::lowrank::LowRankDialect",
                            "::mlir::arith::ArithDialect",
                            "::mlir::tensor::TensorDialect"];

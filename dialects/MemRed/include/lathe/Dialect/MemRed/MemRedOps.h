@@ -12,6 +12,10 @@
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
 #include "lathe/Dialect/MemRed/MemRedDialect.h.inc"
+#include "lathe/Dialect/MemRed/MemRedEnums.h.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "lathe/Dialect/MemRed/MemRedAttrs.h.inc"
 
 #define GET_OP_CLASSES
 #include "lathe/Dialect/MemRed/MemRedOps.h.inc"

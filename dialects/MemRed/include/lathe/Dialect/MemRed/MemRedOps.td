@@ -384,7 +384,7 @@ def MemRed_BankAppendOp : MemRed_Op<"bank_append", [
     %bank2, %n2 = memred.bank_append ins(%frame : tensor<16x32xf32>)
         queries(%q : tensor<4x32xf32>) outs(%bank : tensor<96x32xf32>)
         count(%n) step(%t) recent(0.25) keep(0.25) scale(0.176776695)
-        policy("random") seed(7) -> tensor<96x32xf32>, index
+        policy(random) seed(7) -> tensor<96x32xf32>, index
     ```
   }];
   let arguments = (ins MemRed_TensorOrMemRef:$frame,
@@ -395,7 +395,8 @@ def MemRed_BankAppendOp : MemRed_Op<"bank_append", [
                        F64Attr:$recent,
                        F64Attr:$keep,
                        F32Attr:$scale,
-                       DefaultValuedStrAttr<StrAttr, "adacm2">:$policy,
+                       DefaultValuedAttr<MemRed_BankPolicyAttr,
+                           "::mlir::lathe::memred::BankPolicy::adacm2">:$policy,
                        DefaultValuedAttr<I64Attr, "0">:$seed);
   let results = (outs Variadic<AnyRankedTensor>:$result, Index:$new_count);
   let assemblyFormat = [{
@@ -404,7 +405,7 @@ def MemRed_BankAppendOp : MemRed_Op<"bank_append", [
     `outs` `(` $bank `:` type($bank) `)`
     `count` `(` $count `)` (`step` `(` $step^ `)`)?
     `recent` `(` $recent `)` `keep` `(` $keep `)` `scale` `(` $scale `)`
-    (`policy` `(` $policy^ `)`)? (`seed` `(` $seed^ `)`)?
+    `` custom<BankPolicy>($policy) (`seed` `(` $seed^ `)`)?
     attr-dict `->` type(results)
   }];
   let hasVerifier = 1;
@@ -430,9 +431,8 @@ def MemRed_BankAppendOp : MemRed_Op<"bank_append", [
     /// i64 index, a flag; recent: none; merge: per row an f64 similarity and
     /// two i64 links, plus a copy of the frame).
     static int64_t getScratchBytes(int64_t rows, int64_t frameRows,
-                                   int64_t width, ::llvm::StringRef policy);
-    /// The runtime's code of a policy name, or -1 for an unknown one.
-    static int64_t getPolicyCode(::llvm::StringRef policy);
+                                   int64_t width,
+                                   ::mlir::lathe::memred::BankPolicy policy);
   }];
 }
 

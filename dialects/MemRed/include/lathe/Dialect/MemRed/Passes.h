@@ -4,7 +4,10 @@
 #define LATHE_DIALECT_MEMRED_PASSES_H
 
 #include "lathe/Dialect/MemRed/MemRedOps.h"
+#include "lathe/Support/EnumOption.h"
 #include "mlir/Pass/Pass.h"
+
+LATHE_ENUM_OPTION_PARSER(::mlir::lathe::memred::BankPolicy)
 
 namespace mlir {
 class RewritePatternSet;

@@ -112,11 +112,28 @@ def MemRedBoundMemory : Pass<"memred-bound-memory", "func::FuncOp"> {
     Option<"depthDecay", "depth-decay", "double", /*default=*/"0.75",
            "Streaming banks: layer l keeps keep * depth-decay^l and gets a "
            "capacity share proportional to depth-decay^l">,
-    Option<"policy", "policy", "std::string", /*default=*/"\"adacm2\"",
-           "Streaming banks: how a full bank is reduced (adacm2, recent, "
-           "random or merge)">,
+    Option<"policy", "policy", "::mlir::lathe::memred::BankPolicy",
+           /*default=*/"::mlir::lathe::memred::BankPolicy::adacm2",
+           "Streaming banks: how a full bank is reduced", [{::llvm::cl::values(
+             clEnumValN(::mlir::lathe::memred::BankPolicy::adacm2, "adacm2",
+                        "the newest rows plus the older rows the queries "
+                        "attend to most"),
+             clEnumValN(::mlir::lathe::memred::BankPolicy::recent, "recent",
+                        "the newest rows only"),
+             clEnumValN(::mlir::lathe::memred::BankPolicy::random, "random",
+                        "the newest rows plus older rows drawn at random"),
+             clEnumValN(::mlir::lathe::memred::BankPolicy::merge, "merge",
+                        "average the most similar adjacent rows (MA-LMM)"))}]>,
     Option<"seed", "seed", "int64_t", /*default=*/"0",
            "Streaming banks: the random policy's seed">,
+  ];
+  let statistics = [
+    Statistic<"numBanks", "banks-bounded",
+              "Streaming caches bounded to memred.bank_append banks">,
+    Statistic<"numChunked", "attentions-chunked",
+              "Attentions rewritten to memred.chunked_attention">,
+    Statistic<"numFit", "attentions-kept",
+              "Attentions whose scores fit the budget">,
   ];
   let dependentDialects = ["::mlir::lathe::memred::MemRedDialect",
                            "::mlir::arith::ArithDialect",

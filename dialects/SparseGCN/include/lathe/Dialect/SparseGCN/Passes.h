@@ -3,6 +3,7 @@
 #ifndef LATHE_DIALECT_SPARSEGCN_PASSES_H
 #define LATHE_DIALECT_SPARSEGCN_PASSES_H
 
+#include "lathe/Dialect/SparseGCN/SparseGCNOps.h"
 #include "lathe/Support/EnumOption.h"
 #include "mlir/Pass/Pass.h"
 
@@ -22,12 +23,6 @@ class TensorDialect;
 }
 namespace lathe::sparsegcn {
 struct TileCostTable;
-
-/// sparsegcn-tile's `reorder`: the node reordering tried before tiling.
-enum class NodeReorder { None, Degree, RCM, Cluster, Auto };
-
-/// "none", "degree", "rcm", "cluster" or "auto".
-StringRef stringifyNodeReorder(NodeReorder reorder);
 
 } // namespace lathe::sparsegcn
 } // namespace mlir

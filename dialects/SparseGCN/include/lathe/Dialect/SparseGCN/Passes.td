@@ -46,7 +46,7 @@ def SparseGCNTile : Pass<"sparsegcn-tile", "func::FuncOp"> {
     when its density reaches the micro engine's break-even against the CSR
     kernel at the op's width times the safety margin. When the predicted
     time of that hybrid beats the best T × T tiling's, the op becomes a
-    `tiled_aggregate` with `tile_size` 4 and `dense_engine = "micro_bsr"`
+    `tiled_aggregate` with `tile_size` 4 and `dense_engine` `micro_bsr`
     (no `tile_classes`: at T = 4 they would be (n/4)² bytes; the runtime
     applies the same threshold, rounded up to a whole number of entries per
     tile, when it builds its plan). `micro-tiles=false` leaves the micro
@@ -85,6 +85,18 @@ def SparseGCNTile : Pass<"sparsegcn-tile", "func::FuncOp"> {
     Option<"forceReorder", "force-reorder", "bool", /*default=*/"false",
            "Apply the best predicted ordering even when the cost model "
            "predicts no gain (tests, benchmarks of the ordering)">,
+  ];
+  let statistics = [
+    Statistic<"numTiled", "aggregates-tiled",
+              "sparsegcn.aggregate ops tiled (sparsegcn.tiled_aggregate)">,
+    Statistic<"numDeferred", "aggregates-deferred",
+              "Tiled aggregates whose tiles the runtime classifies (the "
+              "adjacency is not a constant)">,
+    Statistic<"numKept", "aggregates-kept",
+              "Aggregates kept untiled (no tile reaches the dense "
+              "threshold)">,
+    Statistic<"numDenseTiles", "tiles-dense", "Tiles classified dense">,
+    Statistic<"numSparseTiles", "tiles-sparse", "Tiles classified sparse">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::tensor::TensorDialect"];

@@ -3,6 +3,8 @@
 #ifndef LATHE_DIALECT_SPARSEGCN_SPARSEGCNBASE
 #define LATHE_DIALECT_SPARSEGCN_SPARSEGCNBASE
 
+include "mlir/IR/AttrTypeBase.td"
+include "lathe/Support/EnumAttr.td"
 include "mlir/IR/OpBase.td"
 
 def SparseGCN_Dialect : Dialect {
@@ -18,9 +20,40 @@ def SparseGCN_Dialect : Dialect {
     which carries the tile size, each tile's class and the engine of each
     class. See docs/Dialects/SparseGCN.md.
   }];
+  let useDefaultAttributePrinterParser = 1;
 }
 
 class SparseGCN_Op<string mnemonic, list<Trait> traits = []>
     : Op<SparseGCN_Dialect, mnemonic, traits>;
+
+//===----------------------------------------------------------------------===//
+// Enums (printed `#sparsegcn<reorder rcm>`; other spellings do not parse)
+//===----------------------------------------------------------------------===//
+
+def SparseGCN_NodeReorder : Lathe_I32Enum<"NodeReorder",
+    "Node reordering of the adjacency before tiling", [
+      I32EnumAttrCase<"None", 0, "none">,
+      I32EnumAttrCase<"Degree", 1, "degree">,
+      I32EnumAttrCase<"RCM", 2, "rcm">,
+      I32EnumAttrCase<"Cluster", 3, "cluster">,
+      I32EnumAttrCase<"Auto", 4, "auto">],
+    "reorder", "::mlir::lathe::sparsegcn">;
+def SparseGCN_NodeReorderAttr
+    : EnumAttr<SparseGCN_Dialect, SparseGCN_NodeReorder, "reorder">;
+
+def SparseGCN_DenseEngine : Lathe_I32Enum<"DenseEngine",
+    "Kernel that runs the dense tiles", [
+      I32EnumAttrCase<"OnednnSgemm", 0, "onednn_sgemm">,
+      I32EnumAttrCase<"MicroBsr", 1, "micro_bsr">],
+    "dense engine", "::mlir::lathe::sparsegcn">;
+def SparseGCN_DenseEngineAttr
+    : EnumAttr<SparseGCN_Dialect, SparseGCN_DenseEngine, "dense_engine">;
+
+def SparseGCN_SparseEngine : Lathe_I32Enum<"SparseEngine",
+    "Kernel that runs the sparse tiles", [
+      I32EnumAttrCase<"CsrSpmm", 0, "csr_spmm">],
+    "sparse engine", "::mlir::lathe::sparsegcn">;
+def SparseGCN_SparseEngineAttr
+    : EnumAttr<SparseGCN_Dialect, SparseGCN_SparseEngine, "sparse_engine">;
 
 #endif // LATHE_DIALECT_SPARSEGCN_SPARSEGCNBASE

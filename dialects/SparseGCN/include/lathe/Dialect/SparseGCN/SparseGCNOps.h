@@ -14,6 +14,10 @@
 #include <string>
 
 #include "lathe/Dialect/SparseGCN/SparseGCNDialect.h.inc"
+#include "lathe/Dialect/SparseGCN/SparseGCNEnums.h.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "lathe/Dialect/SparseGCN/SparseGCNAttrs.h.inc"
 
 #define GET_OP_CLASSES
 #include "lathe/Dialect/SparseGCN/SparseGCNOps.h.inc"

@@ -108,14 +108,16 @@ def SparseGCN_TiledAggregateOp : SparseGCN_AggregateBase<"tiled_aggregate"> {
     node `permutation[i]`), so that non-zeros are packed into dense tiles;
     the result is still in the original node order.
 
-    `reorder` (optional, only without `tile_classes` and `permutation`:
-    `"degree"`, `"rcm"`, `"cluster"` or `"auto"`) asks the runtime to reorder
-    the adjacency itself when it classifies the tiles (the adjacency was not
-    visible to the compiler); `"auto"` keeps the ordering that puts the most
-    non-zeros into dense tiles, or none when no ordering gives a dense tile.
+    `reorder` (default `none`; otherwise only without `tile_classes` and
+    `permutation`: `#sparsegcn<reorder degree>`, `rcm`, `cluster` or `auto`)
+    asks the runtime to reorder the adjacency itself when it classifies the
+    tiles (the adjacency was not visible to the compiler); `auto` keeps the
+    ordering that puts the most non-zeros into dense tiles, or none when no
+    ordering gives a dense tile. `dense_engine` (`onednn_sgemm`) and
+    `sparse_engine` (`csr_spmm`) name the kernels of the two classes.
 
-    `dense_engine` is `"onednn_sgemm"` (dense tiles gathered into blocks
-    for a GEMM) or `"micro_bsr"`, the micro-tile engine: 4 × 4 tiles only
+    `dense_engine` is `onednn_sgemm` (dense tiles gathered into blocks
+    for a GEMM) or `micro_bsr`, the micro-tile engine: 4 × 4 tiles only
     (`tile_size` 4), each dense tile stored as a 4 × 4 block and multiplied
     by a register-blocked kernel fused with the CSR kernel on the tile
     row's other non-zeros; border tiles (fewer than 4 rows or columns) run
@@ -145,9 +147,15 @@ def SparseGCN_TiledAggregateOp : SparseGCN_AggregateBase<"tiled_aggregate"> {
                        OptionalAttr<DenseI8ArrayAttr>:$tile_classes,
                        DefaultValuedAttr<F64Attr, "0.5">:$dense_threshold,
                        OptionalAttr<I64Attr>:$sparse_nnz,
-                       DefaultValuedStrAttr<StrAttr, "onednn_sgemm">:$dense_engine,
-                       DefaultValuedStrAttr<StrAttr, "csr_spmm">:$sparse_engine,
-                       OptionalAttr<StrAttr>:$reorder);
+                       DefaultValuedAttr<SparseGCN_DenseEngineAttr,
+                           "::mlir::lathe::sparsegcn::DenseEngine::OnednnSgemm">
+                           :$dense_engine,
+                       DefaultValuedAttr<SparseGCN_SparseEngineAttr,
+                           "::mlir::lathe::sparsegcn::SparseEngine::CsrSpmm">
+                           :$sparse_engine,
+                       DefaultValuedAttr<SparseGCN_NodeReorderAttr,
+                           "::mlir::lathe::sparsegcn::NodeReorder::None">
+                           :$reorder);
   let results = (outs Variadic<AnyRankedTensor>:$result);
   let assemblyFormat = [{
     `csr` `(` $row_ptr `,` $col_idx `,` $values `:` type($row_ptr) `,`
