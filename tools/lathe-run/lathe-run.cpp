@@ -170,9 +170,7 @@ int main(int argc, char **argv) {
       "Exit status: 0 success; 1 bad input, compile or run-time error;\n"
       "130 interrupted (Ctrl-C) during --repeat, report still written.\n");
 
-  mlir::DialectRegistry registry;
-  mlir::lathe::registerAllDialects(registry);
-  mlir::lathe::registerAllTranslations(registry);
+  mlir::DialectRegistry registry = mlir::lathe::makeRegistry();
 
   mlir::lathe::RunOptions options;
   options.inputFile = inputFile;

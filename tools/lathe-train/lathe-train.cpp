@@ -167,9 +167,7 @@ int main(int argc, char **argv) {
       "gradient that is no longer finite (the message names the step and\n"
       "the parameter).\n");
 
-  mlir::DialectRegistry registry;
-  mlir::lathe::registerAllDialects(registry);
-  mlir::lathe::registerAllTranslations(registry);
+  mlir::DialectRegistry registry = mlir::lathe::makeRegistry();
 
   mlir::lathe::TrainOptions o;
   o.inputFile = inputFile;
