@@ -20,6 +20,7 @@
 #include "lathe/Target/Accel/IR/AccelOps.h"
 #include "lathe/Target/Accel/Pipeline.h"
 #include "lathe/runtime/AccelSim.h"
+#include "RunSupport.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -43,11 +44,9 @@
 using namespace mlir;
 using namespace mlir::lathe;
 
+using run_support::fail;
+
 namespace {
-int fail(const llvm::Twine &message) {
-  llvm::errs() << "lathe-run: error: " << message << "\n";
-  return 1;
-}
 
 /// Gives the entry's dynamic arguments the shapes of the given inputs (a
 /// tensor.cast back to the declared type; canonicalization propagates the

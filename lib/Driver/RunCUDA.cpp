@@ -10,6 +10,7 @@
 #include "lathe/Driver/HostTensors.h"
 #include "lathe/Target/CUDA/Pipeline.h"
 #include "lathe/runtime/CUDA.h"
+#include "RunSupport.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
@@ -39,10 +40,7 @@
 using namespace mlir;
 using namespace mlir::lathe;
 
-static int fail(const llvm::Twine &message) {
-  llvm::errs() << "lathe-run: error: " << message << "\n";
-  return 1;
-}
+using run_support::fail;
 
 /// The runtime library: $LATHE_CUDA_RUNTIME, else lib/ beside the tool's
 /// bin/ folder (the build tree and the installed layout alike).

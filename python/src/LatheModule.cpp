@@ -511,6 +511,7 @@ const std::vector<Keyword<TrainOptions>> &trainKeywords() {
       field("log", &O::logPath),
       threadsField<O>(),
       field("target_cpu", &O::targetCpu),
+      field("target", &O::targetFile),
       field("no_cache", &O::noCache),
       field("attention_min_scores", &O::attentionMinScores),
   };
