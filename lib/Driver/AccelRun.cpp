@@ -13,6 +13,7 @@
 
 #include "lathe/Driver/Run.h"
 
+#include "RunSupport.h"
 #include "lathe/Driver/Executable.h"
 #include "lathe/Driver/HostTensors.h"
 #include "lathe/Support/ParseGuard.h"
@@ -20,7 +21,6 @@
 #include "lathe/Target/Accel/IR/AccelOps.h"
 #include "lathe/Target/Accel/Pipeline.h"
 #include "lathe/runtime/AccelSim.h"
-#include "RunSupport.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"

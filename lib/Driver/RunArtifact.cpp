@@ -7,10 +7,10 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "RunSupport.h"
 #include "lathe/Driver/HostTensors.h"
 #include "lathe/Driver/Observe.h"
 #include "lathe/Driver/Run.h"
-#include "RunSupport.h"
 #include "lathe/runtime/Model.h"
 #include "lathe/runtime/ModelFormat.h"
 

@@ -6,11 +6,11 @@
 // Built only with the CUDA target (LATHE_CUDA: a CUDA toolkit was found).
 #ifdef LATHE_HAS_CUDA
 
+#include "RunSupport.h"
 #include "lathe/Driver/Executable.h"
 #include "lathe/Driver/HostTensors.h"
 #include "lathe/Target/CUDA/Pipeline.h"
 #include "lathe/runtime/CUDA.h"
-#include "RunSupport.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"

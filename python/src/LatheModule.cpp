@@ -474,6 +474,7 @@ const std::vector<Keyword<RunOptions>> &compileKeywords() {
       field("pass_pipeline", &O::passPipeline),
       field("fast_math", &O::fastMath),
       field("target_cpu", &O::targetCpu),
+      field("target", &O::targetFile),
       field("cache_dir", &O::cacheDir),
       field("no_cache", &O::noCache),
       threadsField<O>(),
