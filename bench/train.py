@@ -19,7 +19,9 @@ decay 0.01), in f32 on 2 threads:
 
 Prints per model the gradient error against JAX at step 0, the losses at
 steps 0/100/final for both, the median step time and the peak memory (max
-RSS of the process), and ends with one RESULT line. Run from the repository
+RSS of the process), and ends with one RESULT line. The CNN's and the GPT's
+step times are medians over interleaved runs (the full run, then short runs
+alternating which side goes first). Run from the repository
 root after the build: /usr/bin/python3 bench/train.py. JAX comes from PyPI
 into ~/.cache/lathe-bench-venv-jax (LATHE_BENCH_JAX_VENV), created once.
 """
@@ -45,6 +47,11 @@ WORKER = os.path.join(ROOT, "bench", "train_lib", "jax_worker.py")
 LR = {"mlp": 0.01, "cnn": 0.01, "gpt": 0.003}
 GPT_STEPS = int(os.environ.get("LATHE_BENCH_TRAIN_GPT_STEPS", "500"))
 GPT_BATCH, GPT_T = 16, 128
+# Step times: the full runs give round 0; TIMING_ROUNDS more short runs per
+# side follow, alternating which side goes first, and the reported step time
+# is the median of the per-run medians (interleaved rounds on a shared CPU).
+TIMING_ROUNDS = int(os.environ.get("LATHE_BENCH_TRAIN_ROUNDS", "2"))
+TIMING_STEPS = {"cnn": 60, "gpt": 40}
 
 
 def log(msg):
@@ -268,6 +275,35 @@ def run_model(name, d, steps, batch, frozen, jax_py):
     }
 
 
+def timing_rounds(name, d, batch, frozen, jax_py, r):
+    """Adds TIMING_ROUNDS short interleaved runs per side to r's step times."""
+    freeze = [f"--freeze={','.join(frozen)}"] if frozen else []
+    steps = TIMING_STEPS[name]
+    lathe_runs, jax_runs = [r["lathe_ms"]], [r["jax_ms"]]
+    for k in range(TIMING_ROUNDS):
+        def lathe():
+            log_file = f"{d}/lathe-t{k}.jsonl"
+            timed([tool("lathe-train"), f"{d}/model.mlir", "--loss=cross-entropy", *freeze,
+                   f"--data={d}/train.h5", "--shuffle=false", f"--batch={batch}",
+                   f"--steps={steps}", f"--lr={LR[name]}", "--weight-decay=0.01",
+                   "--threads=2", f"--log={log_file}"], f"lathe-train {name} (timing)")
+            ms = [json.loads(line)["ms"] for line in open(log_file) if '"step"' in line]
+            lathe_runs.append(statistics.median(ms[1:]))
+
+        def jax():
+            timed(["env", "OMP_NUM_THREADS=2", "XLA_FLAGS=--xla_cpu_multi_thread_eigen=true",
+                   jax_py, WORKER, name, d, str(steps), str(batch), str(LR[name])],
+                  f"JAX {name} (timing)")
+            jax_runs.append(statistics.median(json.load(open(f"{d}/jax.json"))["step_ms"]))
+
+        for side in ((lathe, jax) if k % 2 else (jax, lathe)):
+            side()
+    r["lathe_ms"], r["jax_ms"] = statistics.median(lathe_runs), statistics.median(jax_runs)
+    r["lathe_runs"], r["jax_runs"] = lathe_runs, jax_runs
+    log(f"  {name} step ms per run: Lathe {', '.join(f'{v:.2f}' for v in lathe_runs)}; "
+        f"JAX {', '.join(f'{v:.2f}' for v in jax_runs)}")
+
+
 def main():
     t_start = time.time()
     log(f"bench/train on {cpu_name()}, {os.cpu_count()} CPUs, load {load_average()}")
@@ -284,6 +320,8 @@ def main():
             steps = len(x) // 32
             log(f"train: {name}: {steps} steps of 32")
             results[name] = run_model(name, d, steps, 32, [], jax_py)
+            if name in TIMING_STEPS:
+                timing_rounds(name, d, 32, [], jax_py, results[name])
         d = os.path.join(tmp, "gpt")
         os.makedirs(d)
         frozen = export("gpt", d)
@@ -295,6 +333,7 @@ def main():
         log(f"train: gpt: {GPT_STEPS} steps of {GPT_BATCH} x {GPT_T} bytes "
             f"({len(train)} train / {len(val)} validation bytes from {nfiles} fortunes files)")
         results["gpt"] = run_model("gpt", d, GPT_STEPS, GPT_BATCH, frozen, jax_py)
+        timing_rounds("gpt", d, GPT_BATCH, frozen, jax_py, results["gpt"])
         bigram = bigram_bpc(train, vx, vy)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -320,7 +359,8 @@ def main():
           f"JAX MLP {results['mlp']['jax_acc']:.4f} CNN {results['cnn']['jax_acc']:.4f}")
     print(f"char GPT validation: Lathe {gpt_bpc:.3f} bits/char, JAX {jax_bpc:.3f}, "
           f"character bigram {bigram:.3f}")
-    print(f"(one run per side and model, medians over the steps after the first; "
+    print(f"(step times: median over runs of each run's median step after the first; the "
+          f"CNN and GPT add {TIMING_ROUNDS} short runs per side, alternating which goes first; "
           f"{time.time() - t_start:.0f} s in all; load {load_average()})")
     gap = abs(gpt["lathe_loss"][-1] - gpt["jax_loss"][-1]) / gpt["jax_loss"][-1]
     print("RESULT " + " ".join([

@@ -39,11 +39,12 @@ LogicalResult mlir::lathe::checkCpuCompileOptions(const RunOptions &options,
   pipeline.trace = !options.tracePath.empty();
   if (options.precision == "bf16") {
     executable.precision = LATHE_PRECISION_BF16;
-  } else if (options.precision == "f32") {
+  } else if (options.precision == "f32" || options.precision == "int8") {
+    // int8 kernels are chosen by the pipeline (calibrated ranges on the
+    // kernel ops); the session's precision stays f32.
     executable.precision = LATHE_PRECISION_F32;
   } else {
-    error = "--precision=" + options.precision +
-            ": expected f32 or bf16 (int8 is not implemented yet)";
+    error = "--precision=" + options.precision + ": expected f32, bf16 or int8";
     return failure();
   }
   executable.targetCpu = options.targetCpu;

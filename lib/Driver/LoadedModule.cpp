@@ -99,6 +99,11 @@ LoadedModule::compile(const RunOptions &runOptions, DialectRegistry &registry,
   if (failed(checkCpuCompileOptions(options, "cpu, accel", pipelineOptions,
                                     executableOptions, error)))
     return nullptr;
+  if (options.precision == "int8") {
+    error = "--precision=int8 needs calibration data, which only lathe-run "
+            "takes so far (--calibration-data=FILE.h5)";
+    return nullptr;
+  }
   noteIfBf16Unavailable("lathe", executableOptions);
 
   std::unique_ptr<LoadedModule> loaded(new LoadedModule());

@@ -8,6 +8,7 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Program.h"
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
@@ -84,6 +85,19 @@ std::string commError(const char *what) {
 
 } // namespace
 
+/// The heartbeat's period: a second, or a quarter of a shorter watchdog
+/// timeout (LATHE_COMM_TIMEOUT; the runtime rejects values that are not a
+/// number of seconds).
+static std::chrono::milliseconds heartbeatPeriod() {
+  double period = 1.0;
+  if (const char *text = std::getenv("LATHE_COMM_TIMEOUT")) {
+    double timeout = std::strtod(text, nullptr);
+    if (timeout > 0 && timeout / 4 < period)
+      period = timeout / 4;
+  }
+  return std::chrono::milliseconds(std::max<int64_t>(1, period * 1000));
+}
+
 bool mlir::lathe::runOnRankZero(llvm::function_ref<void()> work,
                                 std::string &error) {
   if (lathe_rt_comm_rank() != 0) {
@@ -97,10 +111,11 @@ bool mlir::lathe::runOnRankZero(llvm::function_ref<void()> work,
   std::mutex mutex;
   std::condition_variable cv;
   bool finished = false, sent = true;
+  std::chrono::milliseconds period = heartbeatPeriod();
   std::thread heartbeat([&] {
     std::unique_lock<std::mutex> lock(mutex);
     for (int64_t done = 0; !done && sent;) {
-      cv.wait_for(lock, std::chrono::seconds(1), [&] { return finished; });
+      cv.wait_for(lock, period, [&] { return finished; });
       done = finished;
       lock.unlock();
       bool ok = lathe_rt_comm_broadcast_bytes(&done, sizeof(done), 0) == 0;

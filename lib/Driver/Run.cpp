@@ -7,6 +7,7 @@
 #include "lathe/Driver/CpuCompile.h"
 #include "lathe/Driver/Executable.h"
 #include "lathe/Driver/HostTensors.h"
+#include "lathe/Driver/Int8.h"
 #include "lathe/Driver/Observe.h"
 #include "lathe/Driver/Ranks.h"
 #include "lathe/Driver/TargetFile.h"
@@ -390,6 +391,37 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
         1, int64_t(std::thread::hardware_concurrency()) / localRanks));
   }
   noteIfBf16Unavailable("lathe-run", executableOptions);
+  if (options.precision == "int8") {
+    if (options.calibrationData.empty())
+      return fail("--precision=int8 needs --calibration-data=FILE.h5 (one "
+                  "dataset per argument of @" +
+                  options.entry +
+                  ", named after it, samples along the first dimension)");
+    if (options.pipeline == "reference" || !options.passPipeline.empty())
+      return fail("--precision=int8 needs the default CPU pipeline");
+    if (!lathe_rt_cpu_has_int8_dot())
+      llvm::errs() << "lathe-run: note: oneDNN has no int8 dot-product "
+                      "instructions (AVX-VNNI, AVX512-VNNI, AMX-INT8) on this "
+                      "CPU: --precision=int8 runs on its slower AVX2 int8 "
+                      "code\n";
+  }
+  if (!options.calibrationData.empty() && options.precision != "int8")
+    return fail("--calibration-data is only used with --precision=int8");
+  // int8: calibrate a copy of the module in f32 first; its ranges become
+  // the pipeline's int8-ranges (and part of the cache key).
+  Int8Calibration calibration;
+  std::string int8Key;
+  if (options.precision == "int8") {
+    std::string calibrationError;
+    if (failed(calibrateInt8(*module, options.entry, options.calibrationData,
+                             pipelineOptions, executableOptions, weights,
+                             calibration, calibrationError)))
+      return fail(calibrationError);
+    pipelineOptions.int8Ranges = calibration.ranges;
+    llvm::raw_string_ostream os(int8Key);
+    for (double v : calibration.ranges)
+      os << llvm::formatv("{0:e9},", v);
+  }
 
   // Compile, or load the compiled module from the cache. A run that asks for
   // the report (which describes the compilation) or for IR compiles anyway.
@@ -404,7 +436,8 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
         {"lathe-run", CompileCache::binaryIdentity(),
          describeTarget(executableOptions), options.pipeline,
          options.passPipeline, options.fastMath, minBytes,
-         pipelineOptions.trace ? "trace" : "", targetText, inputBytes});
+         pipelineOptions.trace ? "trace" : "", int8Key, targetText,
+         inputBytes});
   }
   OwningOpRef<ModuleOp> bufferized;
   CompiledModule compiled;
@@ -450,7 +483,16 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
     }
     return 0;
   };
-  int compileRc = root ? compile() : 0;
+  int compileRc = 0;
+  if (distributed) {
+    // A slow compilation on rank 0 is not a stalled rank: it sends a
+    // heartbeat the others' communication watchdog sees.
+    std::string waitError;
+    if (!runOnRankZero([&] { compileRc = compile(); }, waitError))
+      return fail(waitError);
+  } else if (root) {
+    compileRc = compile();
+  }
   if (distributed) {
     // The other ranks load rank 0's object: compiled once.
     std::string sendError;
@@ -504,6 +546,7 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
   // The bytes this rank handed to each collective during the first call.
   llvm::json::Array comm;
   std::vector<HostTensor> results;
+  std::vector<HostTensor> int8Results;
   int64_t peakBytes = 0;
   // Per kernel kind, its time in each timed call (the profile counters are
   // cumulative; read after every call), so the report can give medians.
@@ -533,6 +576,21 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
       return false;
     }
     peakBytes = lathe_rt_mem_peak();
+    // int8: the same module on the first calibration batch, against f32.
+    if (options.precision == "int8") {
+      std::vector<const lathe_host_tensor *> views;
+      for (const HostTensor &input : calibration.firstInputs)
+        views.push_back(&input.t);
+      std::unique_ptr<Invocation> check =
+          executable->prepare(options.entry, fnType, views, error);
+      if (!check || !check->run(error) ||
+          !check->takeResults(int8Results, error)) {
+        fail("int8 run on the first calibration batch: " + error);
+        return false;
+      }
+      // That check is not part of the calls measured.
+      lathe_rt_mem_reset_peak();
+    }
     if (options.repeat > 0)
       lathe_rt_profile_reset();
     before = profileMs();
@@ -568,6 +626,8 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
   }
 
   observed.printLatency(llvm::outs());
+  if (options.precision == "int8")
+    llvm::outs() << int8Summary(calibration, int8Results) << "\n";
   const char *cacheState = cacheKey.empty() ? "" : cacheHit ? " (cached)" : "";
   llvm::outs() << llvm::formatv(
       "compile {0:f1} ms{4}, peak memory {1} bytes, "
@@ -630,11 +690,20 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
                                                   : options.passPipeline},
         {"compile_ms", compileMs},
         {"precision",
-         llvm::json::Object{{"requested", options.precision},
-                            {"effective", options.precision == "bf16" &&
-                                                  lathe_rt_cpu_has_bf16()
-                                              ? "bf16"
-                                              : "f32"}}},
+         llvm::json::Object{
+             {"requested", options.precision},
+             {"effective",
+              options.precision == "int8"
+                  ? (lathe_rt_cpu_has_int8_dot()
+                         ? "int8"
+                         : "int8 (no VNNI/AMX-INT8: oneDNN's slower AVX2 "
+                           "int8 code)")
+              : options.precision == "bf16" && lathe_rt_cpu_has_bf16()
+                  ? "bf16"
+                  : "f32"}}},
+        {"int8", options.precision == "int8"
+                     ? llvm::json::Value(int8Report(calibration, int8Results))
+                     : llvm::json::Value(nullptr)},
         {"compile_cache", cacheKey.empty() ? "off"
                           : cacheHit       ? "hit"
                                            : "miss"},

@@ -22,12 +22,23 @@
 // constant filter once) and accumulation and output stay f32 (profiled as
 // "conv2d_bf16").
 //
+// lathe_rt_conv2d_int8_f32 / lathe_rt_conv2d_pool_int8_f32 (lathe-run
+// --precision=int8): the input is quantized per tensor by its reorder into
+// the primitive's layout (u8 for a non-negative calibrated range, s8
+// symmetric otherwise, so zero padding stays exact), the constant filter per
+// output channel (symmetric s8, once per address), accumulation is s32 and
+// the output f32 through per-channel output scales (profiled as
+// "conv2d_int8" / "conv2d_pool_int8"). A filter that is not constant, or a
+// form oneDNN has only a reference int8 kernel for, runs in f32.
+//
 //===----------------------------------------------------------------------===//
 
+#include "Int8.h"
 #include "Pool.h"
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <exception>
 #include <limits>
 
@@ -49,6 +60,9 @@ struct Problem {
   /// bf16 input and filter, f32 accumulation and output (a session with
   /// LATHE_PRECISION_BF16 on a CPU with bf16 instructions).
   bool bf16 = false;
+  /// int8 input and filter, s32 accumulation, f32 output (see above).
+  bool int8 = false;
+  Int8Input in8;
   bool hasBias = false, constW = false;
   int act = LATHE_ACT_NONE;
   Dims strides, dilates, padL, padR;
@@ -82,15 +96,19 @@ struct Binding {
   memory::desc stagedFromMd;
 };
 
-/// Creates `b.reorderPrim` when `b.reorder` is set.
-void makeReorder(Binding &b, bool toUser) {
+/// Creates `b.reorderPrim` when `b.reorder` is set (multiplying by `scale`:
+/// an int8 input's quantization).
+void makeReorder(Binding &b, bool toUser, float scale = 1.f) {
   if (!b.reorder)
     return;
   dnnl::engine &engine = cpuEngine();
+  dnnl::primitive_attr attr;
+  if (scale != 1.f)
+    attr.set_output_scales(0, {scale});
   b.reorderPrim = toUser ? dnnl::reorder(dnnl::reorder::primitive_desc(
-                               engine, b.primMd, engine, b.userMd))
+                               engine, b.primMd, engine, b.userMd, attr))
                          : dnnl::reorder(dnnl::reorder::primitive_desc(
-                               engine, b.userMd, engine, b.primMd));
+                               engine, b.userMd, engine, b.primMd, attr));
 }
 
 /// Runs `b.reorderPrim` from `src` to `dst`.
@@ -108,6 +126,12 @@ struct Entry {
   bool reference = false;
   bool gemm = false; // im2col + sgemm: supported but slow.
   bool bf16 = false; // Built for bf16 input and filter.
+  /// Built for int8: the filter quantized in the primitive's layout, the
+  /// per-channel output scales (the bias is divided by them each call).
+  bool int8 = false;
+  ScratchBuffer int8W;
+  std::vector<float> outScales;
+  std::string int8Text;
   PackedWeights packed;
   // Pooled mode: the pooling primitive and how its output reaches `out`.
   dnnl::pooling_v2_forward pool;
@@ -155,9 +179,21 @@ std::shared_ptr<Entry> build(const Problem &p, bool srcAny, bool dstAny,
     srcMd = anyMd(p.src, memory::data_type::bf16);
     wMd = anyMd(p.weights, memory::data_type::bf16);
   }
+  Int8Weights w8;
+  if (p.int8) {
+    e->int8 = true;
+    srcMd = anyMd(p.src, p.in8.type());
+    wMd = anyMd(p.weights, memory::data_type::s8);
+    w8 = quantizeWeights(p.weights, 0,
+                         int8WeightMax(p.in8, /*convolution=*/true), kKernel);
+    for (float s : w8.scales)
+      e->outScales.push_back(s * p.in8.scale);
+  }
   if (p.hasBias) {
     e->bias = userBinding(p.bias, p.forceBias);
-    e->bias.primMd = e->bias.userMd;
+    e->bias.primMd = p.int8 ? memory::desc(p.bias.dims, memory::data_type::f32,
+                                           memory::format_tag::x)
+                            : e->bias.userMd;
   }
 
   dnnl::post_ops ops;
@@ -166,6 +202,8 @@ std::shared_ptr<Entry> build(const Problem &p, bool srcAny, bool dstAny,
   appendActivation(ops, p.act, p.nonFinite, kKernel);
   dnnl::primitive_attr attr = userScratchpadAttr();
   attr.set_post_ops(ops);
+  if (p.int8)
+    attr.set_output_scales(1 << 1, e->outScales);
   auto prop = dnnl::prop_kind::forward_inference;
   auto alg = winograd ? dnnl::algorithm::convolution_winograd
                       : dnnl::algorithm::convolution_direct;
@@ -183,9 +221,17 @@ std::shared_ptr<Entry> build(const Problem &p, bool srcAny, bool dstAny,
   e->dst.primMd = pd.dst_desc();
   for (Binding *b : {&e->src, &e->weights, &e->dst})
     b->reorder = b->primMd != b->userMd;
-  makeReorder(e->src, /*toUser=*/false);
-  if (!p.constW)
+  makeReorder(e->src, /*toUser=*/false, p.int8 ? 1.f / p.in8.scale : 1.f);
+  if (p.int8) {
+    e->weights.reorder = false;
+    e->int8W = ScratchBuffer(e->weights.primMd.get_size());
+    memory::desc plain(p.weights.dims, memory::data_type::s8,
+                       memory::format_tag::oihw);
+    reorder(plain, w8.values.data(), e->weights.primMd, e->int8W.get());
+    e->int8Text = describeInt8(p.in8, pd);
+  } else if (!p.constW) {
     makeReorder(e->weights, /*toUser=*/false);
+  }
   if (!p.pooled)
     makeReorder(e->dst, /*toUser=*/true);
   e->reference = isReference(pd);
@@ -246,7 +292,7 @@ std::shared_ptr<Entry> buildBest(const Problem &p) {
                                   {false, true, false, true},
                                   {true, true, false, false},
                                   {false, false, false, false}};
-  bool winograd = wantsWinograd(p) && !p.noWinograd;
+  bool winograd = wantsWinograd(p) && !p.noWinograd && !p.int8;
   // A view that skips rows or columns (input the windows never read) has no
   // direct kernel; a dense copy of it does.
   bool dense = p.src.isDenseRowMajor();
@@ -400,11 +446,14 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
             int64_t rankBias, void *biasDesc, int64_t rankOut, void *outDesc,
             int64_t layout, int64_t strideH, int64_t strideW, int64_t padTop,
             int64_t padLeft, int64_t dilationH, int64_t dilationW,
-            int64_t flags, const PoolWindow *pool) {
+            int64_t flags, const PoolWindow *pool,
+            const float *int8Range = nullptr, int64_t int8Site = -1) {
   static const int profileKind = getProfileKind("conv2d");
   static const int pooledKind = getProfileKind("conv2d_pool");
   static const int profileKindBf16 = getProfileKind("conv2d_bf16");
   static const int pooledKindBf16 = getProfileKind("conv2d_pool_bf16");
+  static const int profileKindInt8 = getProfileKind("conv2d_int8");
+  static const int pooledKindInt8 = getProfileKind("conv2d_pool_int8");
   ProfileScope scope(pool ? pooledKind : profileKind);
   if (traceEnabled())
     scope.setDetail(describeOperands(
@@ -550,9 +599,21 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
 
   p.bf16 = currentSession().precision == LATHE_PRECISION_BF16 &&
            lathe_rt_cpu_has_bf16();
+  if (int8Range) {
+    p.in8 = int8InputFor(int8Range[0], int8Range[1], kKernel);
+    p.int8 = p.constW;
+    p.bf16 = false;
+  }
   std::vector<int64_t> key = {flags,     strideH,     strideW,      dilationH,
                               dilationW, padTop,      padLeft,      padBottom,
                               padRight,  p.nonFinite, p.noWinograd, p.bf16};
+  if (p.int8) {
+    // The entry holds the filter quantized: one per address and input scale.
+    int32_t scaleBits;
+    std::memcpy(&scaleBits, &p.in8.scale, sizeof(scaleBits));
+    key.insert(key.end(), {2 + p.in8.isSigned, scaleBits,
+                           reinterpret_cast<int64_t>(p.weights.data)});
+  }
   appendKey(key, p.src);
   appendKey(key, p.weights);
   appendKey(key, p.dst);
@@ -566,6 +627,12 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
     appendKey(key, p.out);
   }
   std::shared_ptr<Entry> e = cache().getOrCreate(key, [&] {
+    if (p.int8)
+      return buildPreferringBf16<Entry>(true, [&](bool useInt8) {
+        Problem q = p;
+        q.int8 = useInt8;
+        return buildBest(q);
+      });
     return buildPreferringBf16<Entry>(p.bf16, [&](bool bf16) {
       Problem q = p;
       q.bf16 = bf16;
@@ -574,10 +641,19 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
   });
   if (e->bf16)
     scope.setKind(pool ? pooledKindBf16 : profileKindBf16);
+  if (e->int8)
+    scope.setKind(pool ? pooledKindInt8 : profileKindInt8);
+  if (int8Range)
+    recordInt8Site(int8Site,
+                   e->int8    ? e->int8Text
+                   : p.constW ? "f32 (oneDNN has only a reference int8 kernel)"
+                              : "f32 (the filter is not a constant)");
 
   void *srcPtr = bindInput(p.src, e->src, kSrcStaged, kSrcReordered);
   void *wPtr;
-  if (p.constW && e->weights.reorder) {
+  if (e->int8) {
+    wPtr = e->int8W.get();
+  } else if (p.constW && e->weights.reorder) {
     wPtr = e->packed.lookup(p.weights.data);
     if (!wPtr) {
       Binding stageOnly = e->weights;
@@ -601,10 +677,18 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
   args.emplace(DNNL_ARG_SRC, memory(e->src.primMd, engine, srcPtr));
   args.emplace(DNNL_ARG_WEIGHTS, memory(e->weights.primMd, engine, wPtr));
   args.emplace(DNNL_ARG_DST, memory(e->dst.primMd, engine, dstPtr));
-  if (p.hasBias)
+  if (p.hasBias && e->int8) {
+    // oneDNN scales the bias with the product: hand it bias / scale.
+    auto *scaled = static_cast<float *>(
+        threadScratch(kBiasReordered, e->outScales.size() * sizeof(float)));
+    for (size_t j = 0; j < e->outScales.size(); ++j)
+      scaled[j] = p.bias.data[int64_t(j) * p.bias.strides[0]] / e->outScales[j];
+    args.emplace(DNNL_ARG_BIAS, memory(e->bias.primMd, engine, scaled));
+  } else if (p.hasBias) {
     args.emplace(DNNL_ARG_BIAS, memory(e->bias.primMd, engine,
                                        bindInput(p.bias, e->bias, kBiasStaged,
                                                  kBiasReordered)));
+  }
   UserScratchpad scratchpad(e->convScratchMd);
   scratchpad.addTo(args, engine);
   e->prim.execute(cpuStream(), args);
@@ -682,5 +766,39 @@ extern "C" void lathe_rt_conv2d_pool_f32(
     conv2d(rankIn, in, rankFilter, filter, rankBias, bias, rankOut, out, layout,
            strideH, strideW, padTop, padLeft, dilationH, dilationW, flags,
            &pool);
+  });
+}
+
+extern "C" void
+lathe_rt_conv2d_int8_f32(int64_t rankIn, void *in, int64_t rankFilter,
+                         void *filter, int64_t rankBias, void *bias,
+                         int64_t rankOut, void *out, float lo, float hi,
+                         int64_t layout, int64_t strideH, int64_t strideW,
+                         int64_t padTop, int64_t padLeft, int64_t dilationH,
+                         int64_t dilationW, int64_t flags, int64_t site) {
+  guardKernel("lathe_rt_conv2d_int8_f32", [&] {
+    float range[2] = {lo, hi};
+    conv2d(rankIn, in, rankFilter, filter, rankBias, bias, rankOut, out, layout,
+           strideH, strideW, padTop, padLeft, dilationH, dilationW, flags,
+           /*pool=*/nullptr, range, site);
+  });
+}
+
+extern "C" void lathe_rt_conv2d_pool_int8_f32(
+    int64_t rankIn, void *in, int64_t rankFilter, void *filter,
+    int64_t rankBias, void *bias, int64_t rankOut, void *out, float lo,
+    float hi, int64_t layout, int64_t strideH, int64_t strideW, int64_t padTop,
+    int64_t padLeft, int64_t dilationH, int64_t dilationW, int64_t flags,
+    int64_t poolKind, int64_t poolWindowH, int64_t poolWindowW,
+    int64_t poolStrideH, int64_t poolStrideW, int64_t poolDilationH,
+    int64_t poolDilationW, int64_t site) {
+  guardKernel("lathe_rt_conv2d_pool_int8_f32", [&] {
+    PoolWindow pool = checkPoolWindow(
+        poolKind, poolWindowH, poolWindowW, poolStrideH, poolStrideW,
+        poolDilationH, poolDilationW, "lathe_rt_conv2d_pool_int8_f32");
+    float range[2] = {lo, hi};
+    conv2d(rankIn, in, rankFilter, filter, rankBias, bias, rankOut, out, layout,
+           strideH, strideW, padTop, padLeft, dilationH, dilationW, flags,
+           &pool, range, site);
   });
 }

@@ -16,9 +16,19 @@
 // kernels); such calls are profiled as "matmul_bf16". Elsewhere, or where
 // oneDNN has only a reference kernel for the bf16 form, the call runs in f32.
 //
+// lathe_rt_matmul_int8_f32 (lathe-run --precision=int8) quantizes A per
+// tensor over its calibrated range (u8 when the range is non-negative, s8
+// symmetric otherwise; one oneDNN reorder with a scale), uses B quantized per
+// output column (symmetric s8, once per address: B must be constant), and
+// lets oneDNN accumulate in s32 and write f32 C through per-column output
+// scales; oneDNN adds the bias before scaling, so it gets bias / scale. Calls
+// are profiled as "matmul_int8". Where the call cannot run in int8 (B not
+// constant, a bias that is not [N], a scaled product) or oneDNN has only a
+// reference int8 kernel, it runs in f32; lathe_rt_int8_site_info says which.
+//
 //===----------------------------------------------------------------------===//
 
-#include "Dnnl.h"
+#include "Int8.h"
 
 #include <cmath>
 #include <cstring>
@@ -42,6 +52,9 @@ struct Problem {
   bool keepNaN = false;
   /// bf16 operands, f32 accumulation (see the file comment).
   bool bf16 = false;
+  /// int8 operands, s32 accumulation, f32 C (see the file comment).
+  bool int8 = false;
+  Int8Input in8;
   /// Operands that must be staged densely whatever oneDNN supports.
   bool forceA = false, forceB = false, forceBias = false, forceRes = false,
        forceC = false;
@@ -59,6 +72,16 @@ struct Entry {
   /// layouts into aMd / bMd.
   bool bf16 = false;
   memory::desc aUserMd, bUserMd;
+  /// int8: A is quantized by `quantizeA` (aUserMd -> aMd); B is `int8B` (in
+  /// bMd); the bias is divided by `outScales` (per column) each call.
+  bool int8 = false;
+  Int8Input in8;
+  /// A reaches the quantization dense (quantizeDense; else `quantizeA`).
+  bool denseA = false;
+  dnnl::reorder quantizeA;
+  ScratchBuffer int8B;
+  std::vector<float> outScales;
+  std::string int8Text;
   /// Index of the residual's binary post-op (after the activation's).
   int resPostOp = 0;
   PackedWeights packed;
@@ -105,7 +128,23 @@ std::shared_ptr<Entry> build(const Problem &p, bool allDense) {
     e->resMd = e->copyRes ? p.res.denseDesc() : p.res.desc();
 
   memory::desc bMd = bUserMd;
-  if (p.constB)
+  Int8Weights w8;
+  if (p.int8) {
+    e->int8 = true;
+    e->in8 = p.in8;
+    e->aUserMd = e->aMd;
+    e->aMd = memory::desc(p.a.dims, p.in8.type(), denseStrides(p.a.dims));
+    w8 = quantizeWeights(p.b, p.b.dims.size() - 1,
+                         int8WeightMax(p.in8, /*convolution=*/false), kKernel);
+    bMd =
+        memory::desc(p.b.dims, memory::data_type::s8, memory::format_tag::any);
+    if (p.hasBias) {
+      Dims biasDims(p.c.dims.size(), 1);
+      biasDims.back() = p.c.dims.back();
+      e->biasMd = memory::desc(biasDims, memory::data_type::f32,
+                               denseStrides(biasDims));
+    }
+  } else if (p.constB)
     bMd =
         memory::desc(p.b.dims, memory::data_type::f32, memory::format_tag::any);
   if (p.bf16) {
@@ -126,13 +165,31 @@ std::shared_ptr<Entry> build(const Problem &p, bool allDense) {
   attr.set_post_ops(ops);
   if (p.alpha != 1.f)
     attr.set_output_scales(0, {p.alpha});
+  if (p.int8) {
+    for (float s : w8.scales)
+      e->outScales.push_back(s * p.in8.scale);
+    attr.set_output_scales(1 << (p.c.dims.size() - 1), e->outScales);
+  }
 
   dnnl::matmul::desc desc =
       p.hasBias ? dnnl::matmul::desc(e->aMd, bMd, e->biasMd, e->cMd)
                 : dnnl::matmul::desc(e->aMd, bMd, e->cMd);
   dnnl::matmul::primitive_desc pd(desc, attr, cpuEngine());
   e->bMd = pd.weights_desc();
-  if (p.constB) {
+  if (p.int8) {
+    // A's quantization (one reorder with a scale), B quantized once.
+    dnnl::engine &engine = cpuEngine();
+    dnnl::primitive_attr qattr;
+    qattr.set_output_scales(0, {1.f / p.in8.scale});
+    e->quantizeA = dnnl::reorder(dnnl::reorder::primitive_desc(
+        engine, e->aUserMd, engine, e->aMd, qattr));
+    e->denseA = e->copyA || p.a.isDenseRowMajor();
+    e->int8B = ScratchBuffer(e->bMd.get_size());
+    memory::desc plain(p.b.dims, memory::data_type::s8, denseStrides(p.b.dims));
+    reorder(plain, w8.values.data(), e->bMd, e->int8B.get());
+    e->copyB = e->packB = false;
+    e->int8Text = describeInt8(p.in8, pd);
+  } else if (p.constB) {
     // Pack unless the preferred layout is the one we already have.
     e->packB = p.bf16 || e->bMd != bUserMd;
     e->bPackSrcMd = p.b.hasUsableStrides() ? p.b.desc() : p.b.denseDesc();
@@ -189,11 +246,33 @@ void fillWithoutProduct(const Problem &p) {
   copyStrided(c.denseView(out.data()), c.view());
 }
 
+/// The calibrated input range and the kernel site of an int8 call.
+struct Int8Request {
+  float lo, hi;
+  int64_t site;
+};
+
+/// Why a call cannot run in int8 ("" when it can).
+std::string int8Obstacle(const Problem &p) {
+  if (!p.constB)
+    return "B is not a constant";
+  if (p.alpha != 1.f)
+    return "scaled product";
+  if (p.hasBias) {
+    for (size_t d = 0; d + 1 < p.bias.dims.size(); ++d)
+      if (p.bias.dims[d] != 1)
+        return "bias is not a vector of N";
+  }
+  return "";
+}
+
 void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
             int64_t rankBias, void *biasDesc, int64_t rankRes, void *resDesc,
-            int64_t rankC, void *cDesc, float alpha, int64_t flags) {
+            int64_t rankC, void *cDesc, float alpha, int64_t flags,
+            const Int8Request *int8 = nullptr) {
   static const int profileKind = getProfileKind("matmul");
   static const int profileKindBf16 = getProfileKind("matmul_bf16");
+  static const int profileKindInt8 = getProfileKind("matmul_int8");
   ProfileScope scope(profileKind);
   if (traceEnabled())
     scope.setDetail(describeOperands(
@@ -317,11 +396,25 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
 
   p.bf16 = currentSession().precision == LATHE_PRECISION_BF16 &&
            lathe_rt_cpu_has_bf16();
+  std::string obstacle;
+  if (int8) {
+    p.in8 = int8InputFor(int8->lo, int8->hi, kKernel);
+    obstacle = int8Obstacle(p);
+    p.int8 = obstacle.empty();
+    p.bf16 = false;
+  }
 
   std::vector<int64_t> key;
   key.reserve(64);
   key.push_back(flags);
   key.push_back(p.bf16);
+  if (p.int8) {
+    // The entry holds B quantized: one per address and input scale.
+    int32_t scaleBits;
+    std::memcpy(&scaleBits, &p.in8.scale, sizeof(scaleBits));
+    key.insert(key.end(), {2 + p.in8.isSigned, scaleBits,
+                           reinterpret_cast<int64_t>(p.b.data)});
+  }
   key.push_back(p.keepNaN);
   int32_t alphaBits;
   std::memcpy(&alphaBits, &alpha, sizeof(alphaBits));
@@ -334,6 +427,13 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
     appendKey(key, p.res);
   key.push_back(p.forceA | p.forceB << 1 | p.forceBias << 2 | p.forceRes << 3);
   std::shared_ptr<Entry> e = cache().getOrCreate(key, [&] {
+    if (p.int8)
+      return buildPreferringBf16<Entry>(true, [&](bool useInt8) {
+        Problem q = p;
+        q.int8 = useInt8;
+        return buildPreferringOptimized<Entry>(
+            [&](bool allDense) { return build(q, allDense); });
+      });
     return buildPreferringBf16<Entry>(p.bf16, [&](bool bf16) {
       Problem q = p;
       q.bf16 = bf16;
@@ -343,13 +443,37 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
   });
   if (e->bf16)
     scope.setKind(profileKindBf16);
+  if (e->int8)
+    scope.setKind(profileKindInt8);
+  if (int8)
+    recordInt8Site(int8->site,
+                   e->int8 ? e->int8Text
+                           : "f32 (" +
+                                 (obstacle.empty()
+                                      ? std::string("oneDNN has only a "
+                                                    "reference int8 kernel")
+                                      : obstacle) +
+                                 ")");
 
   ScratchBuffer sa, sb, sc, sbias, sres, sa16, sb16;
   float *aPtr = stageInput(p.a, e->copyA, sa);
   if (e->bf16)
     aPtr = static_cast<float *>(toBf16(e->aUserMd, aPtr, e->aMd, sa16));
+  if (e->int8) {
+    sa16 = ScratchBuffer(e->aMd.get_size());
+    if (e->denseA) {
+      quantizeDense(aPtr, p.a.numel(), e->in8, sa16.get());
+    } else {
+      dnnl::engine &engine = cpuEngine();
+      memory from(e->aUserMd, engine, aPtr), to(e->aMd, engine, sa16.get());
+      e->quantizeA.execute(cpuStream(), from, to);
+    }
+    aPtr = sa16.floats();
+  }
   float *bPtr;
-  if (e->packB) {
+  if (e->int8) {
+    bPtr = e->int8B.floats();
+  } else if (e->packB) {
     bPtr = static_cast<float *>(e->packed.lookup(p.b.data));
     if (!bPtr) {
       float *src = stageInput(p.b, !p.b.hasUsableStrides(), sb);
@@ -372,9 +496,19 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
   args.emplace(DNNL_ARG_SRC, memory(e->aMd, engine, aPtr));
   args.emplace(DNNL_ARG_WEIGHTS, memory(e->bMd, engine, bPtr));
   args.emplace(DNNL_ARG_DST, memory(e->cMd, engine, cPtr));
-  if (p.hasBias)
+  if (p.hasBias && e->int8) {
+    // oneDNN scales the bias with the product: hand it bias / scale.
+    int64_t n = p.c.dims.back();
+    sbias = ScratchBuffer(static_cast<size_t>(n) * sizeof(float));
+    int64_t step = p.bias.dims.back() == 1 ? 0 : p.bias.strides.back();
+    for (int64_t j = 0; j < n; ++j)
+      sbias.floats()[j] =
+          p.bias.data[j * step] / e->outScales[static_cast<size_t>(j)];
+    args.emplace(DNNL_ARG_BIAS, memory(e->biasMd, engine, sbias.get()));
+  } else if (p.hasBias) {
     args.emplace(DNNL_ARG_BIAS, memory(e->biasMd, engine,
                                        stageInput(p.bias, e->copyBias, sbias)));
+  }
   if (p.hasRes) {
     args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(e->resPostOp) | DNNL_ARG_SRC_1,
                  memory(e->resMd, engine, stageInput(p.res, e->copyRes, sres)));
@@ -408,5 +542,18 @@ extern "C" void lathe_rt_matmul_scaled_f32(int64_t rankA, void *a,
   guardKernel(kKernel, [&] {
     matmul(rankA, a, rankB, b, rankBias, bias, rankRes, residual, rankC, c,
            alpha, flags);
+  });
+}
+
+extern "C" void lathe_rt_matmul_int8_f32(int64_t rankA, void *a, int64_t rankB,
+                                         void *b, int64_t rankBias, void *bias,
+                                         int64_t rankRes, void *residual,
+                                         int64_t rankC, void *c, float lo,
+                                         float hi, int64_t flags,
+                                         int64_t site) {
+  guardKernel("lathe_rt_matmul_int8_f32", [&] {
+    Int8Request request{lo, hi, site};
+    matmul(rankA, a, rankB, b, rankBias, bias, rankRes, residual, rankC, c, 1.f,
+           flags, &request);
   });
 }

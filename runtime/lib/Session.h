@@ -62,6 +62,7 @@ enum class CacheSlot {
   ConstantScans,
   SpMMPlans,
   SpMMValidated,
+  Int8Sites,
   Rnn,
   Count
 };

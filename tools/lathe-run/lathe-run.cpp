@@ -121,10 +121,18 @@ int main(int argc, char **argv) {
       cl::init(""), cl::cat(compileCat));
   cl::opt<std::string> precision(
       "precision",
-      cl::desc("f32 (default) or bf16: matmuls with bf16 operands and f32 "
+      cl::desc("f32 (default), bf16: matmuls with bf16 operands and f32 "
                "accumulation on CPUs with AVX512-BF16 or AMX-BF16 (f32 "
-               "elsewhere, with a note)"),
+               "elsewhere, with a note), or int8: matmuls and convolutions "
+               "with constant weights in int8 (per-channel weights, inputs "
+               "per tensor over ranges calibrated on --calibration-data)"),
       cl::init("f32"), cl::cat(compileCat));
+  cl::opt<std::string> calibrationData(
+      "calibration-data",
+      cl::desc("With --precision=int8: HDF5 file with one dataset per entry "
+               "argument, named after it, samples along the first dimension; "
+               "the model runs on it in f32 to calibrate the int8 ranges"),
+      cl::value_desc("FILE.h5"), cl::init(""), cl::cat(compileCat));
   cl::opt<bool> noCache("no-cache",
                         cl::desc("Always compile; do not read or write the "
                                  "compile cache"),
@@ -201,6 +209,7 @@ int main(int argc, char **argv) {
                          : mlir::lathe::CompileCache::defaultDir();
   options.noCache = noCache;
   options.precision = precision;
+  options.calibrationData = calibrationData;
   options.fillMissing = fillMissing;
   options.seed = seed;
   options.ranks = ranks;

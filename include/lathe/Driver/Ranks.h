@@ -34,7 +34,8 @@ void relaunchUnderMpirun(int64_t ranks, llvm::ArrayRef<std::string> arguments,
                          std::string &error);
 
 /// Runs `work` on rank 0 while the other ranks wait for it: rank 0
-/// broadcasts a heartbeat every second until `work` returns, so that a long
+/// broadcasts a heartbeat every second (or every quarter of a shorter
+/// LATHE_COMM_TIMEOUT) until `work` returns, so that a long
 /// compilation is not taken for a stalled rank by the communication
 /// watchdog (LATHE_COMM_TIMEOUT). Collective: every rank calls it; `work` is
 /// called on rank 0 only. False (with `error`) when a broadcast failed.

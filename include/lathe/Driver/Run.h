@@ -60,8 +60,12 @@ struct RunOptions {
   /// The compile cache's folder (CompileCache::defaultDir() by default);
   /// `noCache` or an empty folder disables it.
   std::string cacheDir;
-  /// "f32" or "bf16" (matmuls with bf16 operands where the CPU has bf16).
+  /// "f32", "bf16" (matmuls with bf16 operands where the CPU has bf16) or
+  /// "int8" (post-training static quantization calibrated on
+  /// `calibrationData`; see Int8.h).
   std::string precision = "f32";
+  /// --calibration-data=FILE.h5 (with precision "int8").
+  std::string calibrationData;
   bool noCache = false;
   bool fillMissing = false;
   uint64_t seed = 0;

@@ -89,6 +89,20 @@ static linalg::FillOp precedingZeroFill(Operation *op, Value buffer) {
   return fill;
 }
 
+/// The int8 choice lathe-cpu-quantize-int8 recorded on a kernel op:
+/// `lathe.int8_input_range = array<f32: lo, hi>` and `lathe.int8_site`.
+struct Int8Choice {
+  float lo, hi;
+  int64_t site;
+};
+static std::optional<Int8Choice> int8Choice(Operation *op) {
+  auto range = op->getAttrOfType<DenseF32ArrayAttr>("lathe.int8_input_range");
+  if (!range || range.size() != 2)
+    return std::nullopt;
+  auto site = op->getAttrOfType<IntegerAttr>("lathe.int8_site");
+  return Int8Choice{range[0], range[1], site ? site.getInt() : -1};
+}
+
 static void lowerMatmul(MatmulOp op, RuntimeCallBuilder &calls,
                         IRRewriter &rewriter) {
   Location loc = op.getLoc();
@@ -113,7 +127,14 @@ static void lowerMatmul(MatmulOp op, RuntimeCallBuilder &calls,
           ? permutedView(rewriter, loc, op.getResidual(), op.getInitPermAttr())
           : init;
   float alpha = op.getAlpha().convertToFloat();
-  if (alpha != 1.0f) {
+  if (std::optional<Int8Choice> int8 = int8Choice(op)) {
+    Value lo = arith::ConstantOp::create(rewriter, loc,
+                                         rewriter.getF32FloatAttr(int8->lo));
+    Value hi = arith::ConstantOp::create(rewriter, loc,
+                                         rewriter.getF32FloatAttr(int8->hi));
+    calls.call(rewriter, loc, "lathe_rt_matmul_int8_f32",
+               {lhs, rhs, bias, residual, init, lo, hi}, {flags, int8->site});
+  } else if (alpha != 1.0f) {
     Value alphaValue = arith::ConstantOp::create(
         rewriter, loc, rewriter.getF32FloatAttr(alpha));
     calls.call(rewriter, loc, "lathe_rt_matmul_scaled_f32",
@@ -224,6 +245,20 @@ static void lowerConv2D(Conv2DOp op, RuntimeCallBuilder &calls,
                       poolDilations = op.getPoolDilations();
     scalars.append({LATHE_POOL_MAX, window[0], window[1], poolStrides[0],
                     poolStrides[1], poolDilations[0], poolDilations[1]});
+  }
+  if (std::optional<Int8Choice> int8 = int8Choice(op)) {
+    Location loc = op.getLoc();
+    Value lo = arith::ConstantOp::create(rewriter, loc,
+                                         rewriter.getF32FloatAttr(int8->lo));
+    Value hi = arith::ConstantOp::create(rewriter, loc,
+                                         rewriter.getF32FloatAttr(int8->hi));
+    scalars.push_back(int8->site);
+    calls.call(rewriter, loc,
+               op.hasPool() ? "lathe_rt_conv2d_pool_int8_f32"
+                            : "lathe_rt_conv2d_int8_f32",
+               {op.getInput(), op.getFilter(), bias, init, lo, hi}, scalars);
+    rewriter.eraseOp(op);
+    return;
   }
   calls.call(rewriter, op.getLoc(),
              op.hasPool() ? "lathe_rt_conv2d_pool_f32" : "lathe_rt_conv2d_f32",

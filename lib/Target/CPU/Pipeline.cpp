@@ -135,7 +135,14 @@ void addBufferizePasses(OpPassManager &pm) {
   pm.addPass(createCanonicalizerPass());
 }
 
-void addRuntimeCallPasses(OpPassManager &pm, bool trace) {
+void addRuntimeCallPasses(OpPassManager &pm,
+                          const CpuPipelineOptions &options) {
+  if (options.int8Calibrate || !options.int8Ranges.empty()) {
+    LatheCPUQuantizeInt8Options int8;
+    int8.calibrate = options.int8Calibrate;
+    int8.ranges = llvm::to_vector(options.int8Ranges);
+    pm.addPass(createLatheCPUQuantizeInt8(int8));
+  }
   pm.addPass(createLatheCPULowerToRuntime());
   pm.addPass(createLatheCPULowerRecurrent());
   pm.addPass(createLatheCPULowerSparseGCN());
@@ -143,7 +150,7 @@ void addRuntimeCallPasses(OpPassManager &pm, bool trace) {
   pm.addPass(createLatheCPULowerCollectives());
   pm.addPass(createLatheCPULowerQComm());
   pm.addPass(createCanonicalizerPass());
-  if (trace)
+  if (options.trace)
     pm.addPass(createLatheCPUInstrumentTrace());
 }
 
@@ -192,7 +199,7 @@ void addPhasePasses(OpPassManager &pm, CpuPhase phase,
   case CpuPhase::Bufferize:
     return addBufferizePasses(pm);
   case CpuPhase::RuntimeCalls:
-    return addRuntimeCallPasses(pm, options.trace);
+    return addRuntimeCallPasses(pm, options);
   case CpuPhase::Loops:
     pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
     return;

@@ -142,6 +142,50 @@ def LatheCPULowerToRuntime : Pass<"lathe-cpu-lower-to-runtime", "ModuleOp"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def LatheCPUQuantizeInt8 : Pass<"lathe-cpu-quantize-int8", "ModuleOp"> {
+  let summary = "Calibrate, or choose int8, for matmuls and convolutions "
+                "with constant weights";
+  let description = [{
+    Post-training static quantization (`lathe-run --precision=int8
+    --calibration-data=FILE.h5`), in two compilations of the same module.
+    Runs on memrefs right before `lathe-cpu-lower-to-runtime`. Its kernel
+    sites are the f32 `lathe.matmul`s whose right operand is (a view of) a
+    constant global, with `alpha` 1 and a right operand of rank 2, and the f32
+    `lathe.conv2d`s with a constant filter, numbered 0, 1, ... in walk order
+    (the same in both compilations, which run the same pipeline).
+
+    With `calibrate`, each site's input (`lhs`, `input`) goes through
+    `lathe_rt_observe_range_f32(input, site)` first: running the module on
+    calibration data records every site's range in the runtime session.
+    With `ranges` (lo0, hi0, lo1, hi1, ...: one pair per site, in site order;
+    NaN for a site calibration never reached), each site gets the
+    attributes `lathe.int8_input_range = array<f32: lo, hi>` and
+    `lathe.int8_site`, which `lathe-cpu-lower-to-runtime` turns into calls of
+    the runtime's int8 kernels (`lathe_rt_matmul_int8_f32`,
+    `lathe_rt_conv2d{,_pool}_int8_f32`: the input quantized per tensor over
+    the range, u8 when it is non-negative and s8 symmetric otherwise, the
+    constant weight per output channel, f32 result), and a `lathe.decision`
+    (`{precision = "int8", site, input_range}`) for the run report. A `ranges` list whose length is not twice the number of sites is
+    an error (the module is not the one calibrated).
+
+    ```mlir
+    lathe.matmul ins(%x, %w : memref<8x64xf32>, memref<64x10xf32>) ...
+    // with ranges = [0.0, 6.5] becomes
+    lathe.matmul ins(%x, %w : memref<8x64xf32>, memref<64x10xf32>) ...
+        {lathe.int8_input_range = array<f32: 0.0, 6.5>, lathe.int8_site = 0 : i64, ...}
+    ```
+  }];
+  let options = [
+    Option<"calibrate", "calibrate", "bool", /*default=*/"false",
+           "Record each site's input range at run time">,
+    ListOption<"ranges", "ranges", "double",
+               "Calibrated input ranges, two values per site">,
+  ];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def LatheCPULowerCollectives
     : Pass<"lathe-cpu-lower-collectives", "ModuleOp"> {
   let summary = "Process coordinates of shard grids from the runtime's rank";

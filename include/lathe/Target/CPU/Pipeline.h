@@ -58,6 +58,18 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::desc("Mark each region of generated code for the runtime's "
                      "trace (lathe-run --trace)"),
       llvm::cl::init(false)};
+  /// lathe-cpu-quantize-int8 in the 'runtime-calls' phase (lathe-run
+  /// --precision=int8): record kernel inputs' ranges, or the ranges that
+  /// make kernels run in int8.
+  Option<bool> int8Calibrate{
+      *this, "int8-calibrate",
+      llvm::cl::desc("Record the input range of every matmul/convolution "
+                     "with a constant weight at run time (calibration)"),
+      llvm::cl::init(false)};
+  ListOption<double> int8Ranges{
+      *this, "int8-ranges",
+      llvm::cl::desc("Calibrated input ranges (lo, hi per kernel site): run "
+                     "those kernels in int8")};
 
   /// "reassoc,contract", "reassoc", "contract" or "none".
   std::string fastMathName() const;

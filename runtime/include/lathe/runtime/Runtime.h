@@ -431,6 +431,62 @@ void lathe_rt_conv2d_pool_f32(
     int64_t poolWindowH, int64_t poolWindowW, int64_t poolStrideH,
     int64_t poolStrideW, int64_t poolDilationH, int64_t poolDilationW);
 
+//===----------------------------------------------------------------------===//
+// int8: post-training static quantization (lathe-run --precision=int8;
+// runtime/lib/Int8.cpp). Kernels act on the current session; any thread.
+//===----------------------------------------------------------------------===//
+
+/// 1 when oneDNN may use int8 dot-product instructions on this CPU (its
+/// effective ISA, ONEDNN_MAX_CPU_ISA included, has AVX-VNNI, AVX512-VNNI or
+/// AMX-INT8), else 0. Without them the int8 kernels still run (oneDNN's
+/// AVX2 int8 code), slower.
+int lathe_rt_cpu_has_int8_dot(void);
+
+/// Calibration: widens the range recorded for kernel site `site` in the
+/// current session by the values of the f32 memref `x` (any strides). A NaN
+/// or Inf sets the pending error (naming the site) and records nothing.
+void lathe_rt_observe_range_f32(int64_t rank, void *x, int64_t site);
+
+/// The range recorded for `site` in the current session: returns 1 and
+/// writes it to `lo` / `hi`, or returns 0 when the site never ran. Any
+/// thread.
+int lathe_rt_observed_range(int64_t site, float *lo, float *hi);
+
+/// How the int8 kernel of `site` last ran in the current session, e.g.
+/// "int8 (u8 x s8 -> f32, brg:avx512_core_amx)" or "f32 (B is not a
+/// constant)": copies it (NUL-terminated, truncated) to `buf` and returns 1,
+/// or returns 0 when the site never ran. Any thread.
+int lathe_rt_int8_site_info(int64_t site, char *buf, size_t bufSize);
+
+/// lathe_rt_matmul_f32 in int8: A quantized per tensor over its calibrated
+/// range [lo, hi] (u8 when lo >= 0, else s8 symmetric), B (which must be
+/// constant, LATHE_MM_CONST_B) per output column (symmetric s8, once per
+/// address), s32 accumulation, f32 C through per-column output scales; bias
+/// [N], activation and residual as for lathe_rt_matmul_f32. Calls that
+/// cannot run in int8 run in f32 (lathe_rt_int8_site_info says why). `site`
+/// identifies the call for lathe_rt_int8_site_info (< 0: not recorded).
+void lathe_rt_matmul_int8_f32(int64_t rankA, void *a, int64_t rankB, void *b,
+                              int64_t rankBias, void *bias, int64_t rankRes,
+                              void *residual, int64_t rankC, void *c, float lo,
+                              float hi, int64_t flags, int64_t site);
+
+/// lathe_rt_conv2d_f32 / lathe_rt_conv2d_pool_f32 in int8 (as above: the
+/// input per tensor over [lo, hi], the constant filter per output channel).
+void lathe_rt_conv2d_int8_f32(int64_t rankIn, void *in, int64_t rankFilter,
+                              void *filter, int64_t rankBias, void *bias,
+                              int64_t rankOut, void *out, float lo, float hi,
+                              int64_t layout, int64_t strideH, int64_t strideW,
+                              int64_t padTop, int64_t padLeft,
+                              int64_t dilationH, int64_t dilationW,
+                              int64_t flags, int64_t site);
+void lathe_rt_conv2d_pool_int8_f32(
+    int64_t rankIn, void *in, int64_t rankFilter, void *filter,
+    int64_t rankBias, void *bias, int64_t rankOut, void *out, float lo,
+    float hi, int64_t layout, int64_t strideH, int64_t strideW, int64_t padTop,
+    int64_t padLeft, int64_t dilationH, int64_t dilationW, int64_t flags,
+    int64_t poolKind, int64_t poolWindowH, int64_t poolWindowW,
+    int64_t poolStrideH, int64_t poolStrideW, int64_t poolDilationH,
+    int64_t poolDilationW, int64_t site);
 /// Cells and flags of lathe_rt_rnn_f32.
 enum {
   LATHE_RNN_LSTM = 0,
