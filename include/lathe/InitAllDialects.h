@@ -22,6 +22,10 @@ void registerAllDialects(DialectRegistry &registry);
 /// The LLVM IR translations the JIT needs.
 void registerAllTranslations(DialectRegistry &registry);
 
+/// A registry of every dialect and the LLVM IR translations: what a tool that
+/// compiles or runs a model gives its MLIRContext.
+DialectRegistry makeRegistry();
+
 } // namespace lathe
 } // namespace mlir
 

@@ -13,6 +13,7 @@
 
 #include "lathe/Driver/Run.h"
 
+#include "RunSupport.h"
 #include "lathe/Driver/Executable.h"
 #include "lathe/Driver/HostTensors.h"
 #include "lathe/Support/ParseGuard.h"
@@ -43,11 +44,9 @@
 using namespace mlir;
 using namespace mlir::lathe;
 
+using run_support::fail;
+
 namespace {
-int fail(const llvm::Twine &message) {
-  llvm::errs() << "lathe-run: error: " << message << "\n";
-  return 1;
-}
 
 /// Gives the entry's dynamic arguments the shapes of the given inputs (a
 /// tensor.cast back to the declared type; canonicalization propagates the

@@ -14,6 +14,7 @@
 #include "lathe/Dialect/Lathe/LatheOps.h"
 #include "lathe/Driver/Executable.h"
 #include "lathe/Driver/HostTensors.h"
+#include "lathe/Driver/TargetFile.h"
 #include "lathe/Driver/Train.h"
 #include "lathe/Support/ParseGuard.h"
 #include "lathe/Target/CPU/Pipeline.h"
@@ -646,13 +647,10 @@ int mlir::lathe::compressMain(const CompressOptions &o,
   // The target is read once and travels in the IR: lowrank-select-ranks
   // prices candidates with the attribute's table ("cpu": none attached, the
   // shipped default).
-  if (o.target != "cpu") {
-    FailureOr<mlir::lathe::TargetAttr> target =
-        mlir::lathe::readTargetDescription(&context, o.target, error);
-    if (failed(target))
-      return fail("--target: " + error);
-    (*module)->setAttr(mlir::lathe::kTargetAttrName, *target);
-  }
+  std::string targetText;
+  if (o.target != "cpu" &&
+      failed(attachTargetFile(*module, o.target, targetText, error)))
+    return fail(error);
 
   llvm::raw_ostream &os = llvm::outs();
   int64_t denseFlops = modelFlops(*module, pricedBatch);

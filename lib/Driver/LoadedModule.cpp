@@ -4,6 +4,7 @@
 
 #include "lathe/Driver/CompileCache.h"
 #include "lathe/Driver/CpuCompile.h"
+#include "lathe/Driver/TargetFile.h"
 #include "lathe/Interfaces/FlopsInterface.h"
 #include "lathe/Support/ParseGuard.h"
 #include "lathe/runtime/Runtime.h"
@@ -17,21 +18,18 @@
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include "RunSupport.h"
+
 #include <chrono>
 #include <dlfcn.h>
 #include <sys/stat.h>
 
 using namespace mlir;
 using namespace mlir::lathe;
+using run_support::Clock;
+using run_support::msSince;
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double msSince(Clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - start)
-      .count();
-}
 
 std::string typeString(Type type) {
   std::string s;
@@ -168,6 +166,11 @@ LoadedModule::compile(const RunOptions &runOptions, DialectRegistry &registry,
         sourceMgr.getMemoryBuffer(sourceMgr.getMainFileID())->getBuffer().str();
   }
 
+  std::string targetText;
+  if (!options.targetFile.empty() &&
+      failed(attachTargetFile(*module, options.targetFile, targetText, error)))
+    return nullptr;
+
   loaded->flops = countFlops(*module, loaded->flopsComplete);
   SmallString<256> baseDir(options.inputFile);
   llvm::sys::path::remove_filename(baseDir);
@@ -235,7 +238,8 @@ LoadedModule::compile(const RunOptions &runOptions, DialectRegistry &registry,
     cacheKey = CompileCache::makeKey(
         {"lathe-run", loadedObjectIdentity(), "read-only-arguments",
          describeTarget(executableOptions), options.pipeline,
-         options.passPipeline, options.fastMath, minBytes, inputBytes});
+         options.passPipeline, options.fastMath, minBytes, targetText,
+         inputBytes});
   }
   CompiledModule compiled;
   bool cacheHit =

@@ -10,6 +10,7 @@
 #include "lathe/Driver/Int8.h"
 #include "lathe/Driver/Observe.h"
 #include "lathe/Driver/Ranks.h"
+#include "lathe/Driver/TargetFile.h"
 #ifdef LATHE_HAS_CUDA
 #include "lathe/Driver/RunCUDA.h"
 #endif
@@ -18,6 +19,8 @@
 #include "lathe/Target/CPU/Pipeline.h"
 #include "lathe/runtime/Comm.h"
 #include "lathe/runtime/Runtime.h"
+
+#include "RunSupport.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -58,20 +61,11 @@
 
 using namespace mlir;
 using namespace mlir::lathe;
+using run_support::Clock;
+using run_support::fail;
+using run_support::msSince;
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double msSince(Clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - start)
-      .count();
-}
-
-int fail(const llvm::Twine &message) {
-  llvm::errs() << "lathe-run: error: " << message << "\n";
-  return 1;
-}
 
 std::string typeString(Type type) {
   std::string s;
@@ -302,6 +296,12 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
     return fail("cannot open '" + options.inputFile + "': " + errorMessage);
   if (!module)
     return fail("could not parse or verify '" + options.inputFile + "'");
+  // --target: in the IR for every pass; its text keys the compile cache.
+  std::string targetText;
+  if (!options.targetFile.empty() &&
+      failed(attachTargetFile(*module, options.targetFile, targetText,
+                              errorMessage)))
+    return fail(errorMessage);
 
   // Facts about the module as given, before any lowering.
   bool flopsComplete = true;
@@ -436,7 +436,8 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
         {"lathe-run", CompileCache::binaryIdentity(),
          describeTarget(executableOptions), options.pipeline,
          options.passPipeline, options.fastMath, minBytes,
-         pipelineOptions.trace ? "trace" : "", int8Key, inputBytes});
+         pipelineOptions.trace ? "trace" : "", int8Key, targetText,
+         inputBytes});
   }
   OwningOpRef<ModuleOp> bufferized;
   CompiledModule compiled;

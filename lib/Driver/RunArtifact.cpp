@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "RunSupport.h"
 #include "lathe/Driver/HostTensors.h"
 #include "lathe/Driver/Observe.h"
 #include "lathe/Driver/Run.h"
@@ -28,19 +29,11 @@
 using namespace mlir;
 using namespace mlir::lathe;
 
+using run_support::Clock;
+using run_support::fail;
+using run_support::msSince;
+
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double msSince(Clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - start)
-      .count();
-}
-
-int fail(const llvm::Twine &message) {
-  llvm::errs() << "lathe-run: error: " << message << "\n";
-  return 1;
-}
 
 /// The element type of a runtime dtype, for --fill-missing.
 Type elementTypeFor(MLIRContext &ctx, lathe_dtype dtype) {

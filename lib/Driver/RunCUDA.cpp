@@ -6,6 +6,7 @@
 // Built only with the CUDA target (LATHE_CUDA: a CUDA toolkit was found).
 #ifdef LATHE_HAS_CUDA
 
+#include "RunSupport.h"
 #include "lathe/Driver/Executable.h"
 #include "lathe/Driver/HostTensors.h"
 #include "lathe/Target/CUDA/Pipeline.h"
@@ -39,10 +40,7 @@
 using namespace mlir;
 using namespace mlir::lathe;
 
-static int fail(const llvm::Twine &message) {
-  llvm::errs() << "lathe-run: error: " << message << "\n";
-  return 1;
-}
+using run_support::fail;
 
 /// The runtime library: $LATHE_CUDA_RUNTIME, else lib/ beside the tool's
 /// bin/ folder (the build tree and the installed layout alike).

@@ -20,6 +20,7 @@
 #include "lathe/Driver/HostTensors.h"
 #include "lathe/Driver/Observe.h"
 #include "lathe/Driver/Ranks.h"
+#include "lathe/Driver/TargetFile.h"
 #include "lathe/Support/ParseGuard.h"
 #include "lathe/Support/Progress.h"
 #include "lathe/Target/CPU/Pipeline.h"
@@ -260,6 +261,11 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
     return fail("cannot open '" + o.inputFile + "': " + error);
   if (!module)
     return fail("could not parse or verify '" + o.inputFile + "'");
+  // In the IR, so the compile cache's key (the step's IR) covers it.
+  std::string targetText;
+  if (!o.targetFile.empty() &&
+      failed(attachTargetFile(*module, o.targetFile, targetText, error)))
+    return fail(error);
 
   // The loss function: given, or built from @main.
   if (!module->lookupSymbol<func::FuncOp>("loss")) {

@@ -68,6 +68,13 @@ void mlir::lathe::registerAllTranslations(DialectRegistry &registry) {
   mlir::registerAllToLLVMIRTranslations(registry);
 }
 
+mlir::DialectRegistry mlir::lathe::makeRegistry() {
+  DialectRegistry registry;
+  lathe::registerAllDialects(registry);
+  lathe::registerAllTranslations(registry);
+  return registry;
+}
+
 void mlir::lathe::registerAllPasses() {
   mlir::registerAllPasses();
   registerLatheCPUPasses();

@@ -59,7 +59,7 @@ class Signature(collections.namedtuple("Signature", ["inputs", "results"])):
 
 _COMPILE_OPTIONS = {
     "entry": str, "pipeline": str, "pass_pipeline": str, "fast_math": str,
-    "target_cpu": str, "threads": int, "cache_dir": str, "no_cache": bool,
+    "target_cpu": str, "target": str, "threads": int, "cache_dir": str, "no_cache": bool,
 }
 
 
@@ -164,17 +164,21 @@ class Module:
         return "<lathe.Module %s %s>" % (self._source, self._signature)
 
 
-def compile(model, backend="cpu", precision="f32", options=None):
+def compile(model, backend="cpu", precision="f32", options=None, target=None):
     """Compiles `model` with lathe-run's pipeline and returns a Module.
 
     model: a path to a .mlir file or a .onnx file, or an onnx.ModelProto.
     backend: "cpu". precision: "f32" or "bf16".
     options: a dict of lathe-run's other compile flags, spelled with
     underscores (or dashes): entry, pipeline, pass_pipeline, fast_math,
-    target_cpu, threads, cache_dir, no_cache.
+    target_cpu, target, threads, cache_dir, no_cache.
+    target: a JSON target description (lathe-calibrate's; lathe-run
+    --target), attached as the module's #lathe.target.
     Raises lathe.Error with lathe-run's message.
     """
     opts = {"backend": backend, "precision": precision}
+    if target is not None:
+        opts["target"] = os.fspath(target)
     for key, value in (options or {}).items():
         name = str(key).replace("-", "_")
         if name not in _COMPILE_OPTIONS:
@@ -221,7 +225,7 @@ _TRAIN_OPTIONS = {
     "schedule": str, "warmup_steps": int, "momentum": float, "weight_decay": float,
     "clip_norm": float, "seed": int, "shuffle": bool, "save": str, "checkpoint": str,
     "checkpoint_every": int, "resume": bool, "log": str, "threads": int, "target_cpu": str,
-    "no_cache": bool, "attention_min_scores": int,
+    "target": str, "no_cache": bool, "attention_min_scores": int,
 }
 
 
@@ -233,8 +237,8 @@ def train(model, **options):
     (list of names), params, val_data, batch, epochs, steps, optimizer, lr,
     min_lr, schedule, warmup_steps, momentum, weight_decay, clip_norm, seed,
     shuffle, save (HDF5 of the trained parameters), checkpoint,
-    checkpoint_every, resume, log, threads, target_cpu, no_cache,
-    attention_min_scores. One process only (lathe-train --ranks for more).
+    checkpoint_every, resume, log, threads, target_cpu, target (a JSON target
+    description), no_cache, attention_min_scores. One process only (lathe-train --ranks for more).
     Returns {"log": [one dict per line of lathe-train's --log], "save": path
     or None}. Raises lathe.Error with lathe-train's message.
     """

@@ -47,9 +47,7 @@ struct LatheError : std::runtime_error {
 
 mlir::DialectRegistry &getRegistry() {
   static mlir::DialectRegistry *registry = [] {
-    auto *r = new mlir::DialectRegistry();
-    registerAllDialects(*r);
-    registerAllTranslations(*r);
+    auto *r = new mlir::DialectRegistry(makeRegistry());
     registerAllPasses();
     return r;
   }();
@@ -187,6 +185,46 @@ py::list toNumpy(std::vector<HostTensor> &results) {
   return outputs;
 }
 
+/// Host tensors that view C-contiguous NumPy arrays in place (the Python
+/// side ensures contiguity; the entry's arguments are compiled read-only, so
+/// the data is only read); `arrays` keeps the arrays alive. `where(i)` names
+/// input i in the message for a dtype Lathe does not pass, `expected(i)` (may
+/// be empty) adds the type expected.
+std::vector<lathe_host_tensor>
+viewArrays(const py::list &args, std::vector<py::array> &arrays,
+           const std::function<std::string(size_t)> &where,
+           const std::function<std::string(size_t)> &expected) {
+  std::vector<lathe_host_tensor> views(args.size());
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string input = "input #" + std::to_string(i);
+    if (!py::isinstance<py::array>(args[i]))
+      throw LatheError(input + ": expected a NumPy array");
+    py::array a = py::reinterpret_borrow<py::array>(args[i]);
+    if (!(a.flags() & py::array::c_style))
+      throw LatheError(input + ": expected a C-contiguous array");
+    std::optional<lathe_dtype> dtype = dtypeOf(a.dtype());
+    if (!dtype) {
+      std::string type = expected(i);
+      throw LatheError(where(i) + ": NumPy dtype " +
+                       py::str(a.dtype()).cast<std::string>() +
+                       " is not one Lathe passes" +
+                       (type.empty() ? "" : " (expected " + type + ")"));
+    }
+    if (a.ndim() > LATHE_MAX_RANK)
+      throw LatheError(input + ": rank " + std::to_string(a.ndim()) +
+                       " is above the maximum " +
+                       std::to_string(LATHE_MAX_RANK));
+    lathe_host_tensor &t = views[i];
+    t.dtype = *dtype;
+    t.rank = static_cast<int32_t>(a.ndim());
+    for (int r = 0; r < t.rank; ++r)
+      t.shape[r] = a.shape(r);
+    t.data = const_cast<void *>(a.data());
+    arrays.push_back(a);
+  }
+  return views;
+}
+
 /// A compiled module held by Python.
 class PyModule {
 public:
@@ -230,41 +268,18 @@ public:
   /// ensures it) and returns (results, stats).
   py::tuple call(const py::list &args) {
     std::vector<py::array> arrays;
-    std::vector<lathe_host_tensor> views(args.size());
+    const std::vector<TensorSpec> &specs = module->inputs();
+    const std::string &entry = module->getOptions().entry;
+    std::vector<lathe_host_tensor> views = viewArrays(
+        args, arrays,
+        [&](size_t i) {
+          return "input #" + std::to_string(i) + " for argument #" +
+                 std::to_string(i) + " of @" + entry;
+        },
+        [&](size_t i) { return i < specs.size() ? specs[i].type : "?"; });
     std::vector<const lathe_host_tensor *> viewPtrs;
-    size_t numArgs = module->inputs().size();
-    for (size_t i = 0; i < args.size(); ++i) {
-      if (!py::isinstance<py::array>(args[i]))
-        throw LatheError("input #" + std::to_string(i) +
-                         ": expected a NumPy array");
-      py::array a = py::reinterpret_borrow<py::array>(args[i]);
-      if (!(a.flags() & py::array::c_style))
-        throw LatheError("input #" + std::to_string(i) +
-                         ": expected a C-contiguous array");
-      std::optional<lathe_dtype> dtype = dtypeOf(a.dtype());
-      if (!dtype) {
-        std::string expected =
-            i < numArgs ? module->inputs()[i].type : std::string("?");
-        throw LatheError(
-            "input #" + std::to_string(i) + " for argument #" +
-            std::to_string(i) + " of @" + module->getOptions().entry +
-            ": NumPy dtype " + py::str(a.dtype()).cast<std::string>() +
-            " is not one Lathe passes (expected " + expected + ")");
-      }
-      if (a.ndim() > LATHE_MAX_RANK)
-        throw LatheError("input #" + std::to_string(i) + ": rank " +
-                         std::to_string(a.ndim()) + " is above the maximum " +
-                         std::to_string(LATHE_MAX_RANK));
-      lathe_host_tensor &t = views[i];
-      t.dtype = *dtype;
-      t.rank = static_cast<int32_t>(a.ndim());
-      for (int r = 0; r < t.rank; ++r)
-        t.shape[r] = a.shape(r);
-      // Only read: the entry's arguments are compiled read-only.
-      t.data = const_cast<void *>(a.data());
-      arrays.push_back(a);
+    for (lathe_host_tensor &t : views)
       viewPtrs.push_back(&t);
-    }
 
     std::vector<HostTensor> results;
     CallStats stats;
@@ -341,32 +356,9 @@ public:
 
   py::tuple call(const py::list &args) {
     std::vector<py::array> arrays;
-    std::vector<lathe_host_tensor> views(args.size());
-    for (size_t i = 0; i < args.size(); ++i) {
-      if (!py::isinstance<py::array>(args[i]))
-        throw LatheError("input #" + std::to_string(i) +
-                         ": expected a NumPy array");
-      py::array a = py::reinterpret_borrow<py::array>(args[i]);
-      if (!(a.flags() & py::array::c_style))
-        throw LatheError("input #" + std::to_string(i) +
-                         ": expected a C-contiguous array");
-      std::optional<lathe_dtype> dtype = dtypeOf(a.dtype());
-      if (!dtype)
-        throw LatheError("input #" + std::to_string(i) + ": NumPy dtype " +
-                         py::str(a.dtype()).cast<std::string>() +
-                         " is not one Lathe passes");
-      if (a.ndim() > LATHE_MAX_RANK)
-        throw LatheError("input #" + std::to_string(i) + ": rank " +
-                         std::to_string(a.ndim()) + " is above the maximum " +
-                         std::to_string(LATHE_MAX_RANK));
-      lathe_host_tensor &t = views[i];
-      t.dtype = *dtype;
-      t.rank = static_cast<int32_t>(a.ndim());
-      for (int r = 0; r < t.rank; ++r)
-        t.shape[r] = a.shape(r);
-      t.data = const_cast<void *>(a.data());
-      arrays.push_back(a);
-    }
+    std::vector<lathe_host_tensor> views = viewArrays(
+        args, arrays, [](size_t i) { return "input #" + std::to_string(i); },
+        [](size_t) { return std::string(); });
     int32_t numOutputs = lathe_model_num_outputs(model);
     std::vector<HostTensor> outputs(numOutputs);
     lathe_status status;
@@ -482,6 +474,7 @@ const std::vector<Keyword<RunOptions>> &compileKeywords() {
       field("pass_pipeline", &O::passPipeline),
       field("fast_math", &O::fastMath),
       field("target_cpu", &O::targetCpu),
+      field("target", &O::targetFile),
       field("cache_dir", &O::cacheDir),
       field("no_cache", &O::noCache),
       threadsField<O>(),
@@ -519,6 +512,7 @@ const std::vector<Keyword<TrainOptions>> &trainKeywords() {
       field("log", &O::logPath),
       threadsField<O>(),
       field("target_cpu", &O::targetCpu),
+      field("target", &O::targetFile),
       field("no_cache", &O::noCache),
       field("attention_min_scores", &O::attentionMinScores),
   };

@@ -208,7 +208,11 @@ extern "C" void lathe_rt_trace_region_begin(int64_t rank, void *name) {
   }
 }
 
-extern "C" void lathe_rt_trace_region_end(int64_t rank, void *name) {
+/// Ends the innermost open region: one event named by the text before '|' in
+/// `name`, whose detail is the text after it with its '?'s replaced, in
+/// order, by the entries of the rank-1 i64 memref `values` (when given).
+static void endRegion(int64_t rank, void *name, int64_t valuesRank,
+                      void *values) {
   if (openRegions.empty())
     return; // Tracing was switched on inside the region.
   Clock::time_point start = openRegions.back();
@@ -223,9 +227,33 @@ extern "C" void lathe_rt_trace_region_end(int64_t rank, void *name) {
     std::string detail = bar == std::string::npos ? "" : text.substr(bar + 1);
     if (bar != std::string::npos)
       text.resize(bar);
+    if (valuesRank == 1 && values) {
+      const int64_t *words = static_cast<const int64_t *>(values);
+      const int64_t *aligned = reinterpret_cast<const int64_t *>(words[1]);
+      int64_t offset = words[2], size = words[3], stride = words[4];
+      std::string filled;
+      int64_t next = 0;
+      for (char c : detail) {
+        if (c == '?' && aligned && next < size)
+          filled += std::to_string(aligned[offset + stride * next++]);
+        else
+          filled.push_back(c);
+      }
+      detail = std::move(filled);
+    }
     recordTraceEvent(text.c_str(), "generated", std::move(detail), start, end);
   } catch (...) {
   }
+}
+
+extern "C" void lathe_rt_trace_region_end(int64_t rank, void *name) {
+  endRegion(rank, name, 0, nullptr);
+}
+
+extern "C" void lathe_rt_trace_region_end_sized(int64_t rank, void *name,
+                                                int64_t values_rank,
+                                                void *values) {
+  endRegion(rank, name, values_rank, values);
 }
 
 extern "C" void lathe_rt_mem_timeline_enable(int enable) {

@@ -34,6 +34,14 @@ line; a marker anywhere else fails the page):
   <!-- doc-test: skip REASON -->          not run; listed with its reason.
   <!-- doc-test: requires FEATURE -->     run only where the lit feature is
                                            available (`--features=`), else listed.
+
+A `sh` block that does not run is still checked (check_held): every command's
+program is on PATH or is a file of the repository or build (executable when
+run directly; a script given to bash or python must exist), and every flag
+given to a Lathe tool (`lathe-*`: listed by its `--help-hidden`), to a
+repository Python script that uses argparse (listed by its `--help`) or to
+another repository script (named in its text) is one that tool accepts, so a
+renamed flag or script fails the page even where the block cannot run.
   <!-- doc-test: setup NAME ARGS -->      run the named set-up (SETUPS below)
                                            first: data files the example reads.
   <!-- doc-test: output -->               (text) check against the output of
@@ -281,6 +289,7 @@ def main():
         return out
 
     ran, checked, skipped, last_output = 0, 0, [], ""
+    help_cache = {}
     for kind, body, line, markers in blocks:
         where = "%s:%d" % (name, line)
         marks = dict(markers)
@@ -298,9 +307,11 @@ def main():
         if "skip" in marks:
             if not marks["skip"]:
                 fail("%s: `doc-test: skip` needs a reason" % where)
+            check_held(kind, body, where, scratch, env, help_cache)
             skipped.append("%s (%s): %s" % (where, kind, marks["skip"]))
             continue
         if "requires" in marks and marks["requires"] not in features:
+            check_held(kind, body, where, scratch, env, help_cache)
             skipped.append("%s (%s): requires %s" %
                            (where, kind, marks["requires"]))
             continue
@@ -383,6 +394,111 @@ def main():
           % (os.path.basename(page), ran, checked, len(skipped), len(blocks)))
     for s in skipped:
         print("  skipped %s" % s)
+
+
+SHELL_BUILTINS = {"export", "cd", "set", "unset", "source", ".", "echo",
+                  "true", "false", "exit"}
+PYTHONS = {"python", "python3", "/usr/bin/python3"}
+FLAG = re.compile(r"^(--?[A-Za-z][\w-]*)")
+
+
+def held_commands(body):
+    """The simple commands of a shell block, as word lists: continuation
+    lines joined, comments dropped, split at `&&`, `||`, `;` and `|`, leading
+    `NAME=value` assignments removed."""
+    import shlex
+    text = re.sub(r"\\\n", " ", body)
+    commands = []
+    for line in text.split("\n"):
+        lexer = shlex.shlex(line, posix=True, punctuation_chars=";&|")
+        lexer.whitespace_split = True
+        lexer.commenters = "#"
+        words = []
+        for word in list(lexer) + [";"]:
+            if word and set(word) <= set(";&|"):
+                while words and re.match(r"^[A-Za-z_]\w*=", words[0]):
+                    words.pop(0)
+                if words:
+                    commands.append(words)
+                words = []
+            else:
+                words.append(word)
+    return commands
+
+
+def accepted_flags(command, env, cwd):
+    """The flags listed by `command` (a help invocation), without dashes."""
+    r = subprocess.run(command, cwd=cwd, env=env, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True, timeout=120)
+    flags = set()
+    for line in r.stdout.split("\n"):
+        for word in re.split(r"[\s,]+", line.strip()):
+            m = FLAG.match(word)
+            if m:
+                flags.add(m.group(1).lstrip("-"))
+    return flags
+
+
+def check_held(kind, body, where, scratch, env, help_cache):
+    """Checks a block that does not run (see the module docstring)."""
+    if kind not in ("sh", "bash"):
+        return
+    for words in held_commands(body):
+        prog, args = words[0], words[1:]
+        what = "%s: a command of the block that does not run here, '%s'" % (
+            where, " ".join(words))
+        if prog in SHELL_BUILTINS:
+            continue
+        script = None
+        if prog in ("bash", "sh") or prog in PYTHONS:
+            if prog in PYTHONS and not os.path.isabs(prog) and not \
+                    shutil.which(prog, path=env["PATH"]):
+                fail("%s: '%s' is not on PATH" % (what, prog))
+            if {"-c", "-m"} & set(args):
+                continue  # Inline code or a module: nothing to look up.
+            positional = [a for a in args if not a.startswith("-")]
+            if not positional:
+                continue  # An interactive shell or interpreter.
+            script = os.path.join(scratch, positional[0])
+            if not os.path.isfile(script):
+                fail("%s: no script '%s'" % (what, positional[0]))
+            args = args[args.index(positional[0]) + 1:]
+            key = script
+            if prog in PYTHONS and "argparse" in open(script).read():
+                listing = [sys.executable, script, "--help"]
+            else:
+                listing = None
+        elif "/" in prog:
+            path = os.path.join(scratch, prog)
+            if not os.path.isfile(path) or not os.access(path, os.X_OK):
+                fail("%s: '%s' is not an executable file" % (what, prog))
+            key, listing = path, [path, "--help-hidden"]
+            if not os.path.basename(prog).startswith("lathe-"):
+                continue  # Not Lathe's: its flags are not ours to check.
+        else:
+            path = shutil.which(prog, path=env["PATH"])
+            if not path:
+                fail("%s: '%s' is not on PATH" % (what, prog))
+            if not prog.startswith("lathe-"):
+                continue
+            key, listing = path, [path, "--help-hidden"]
+        flags = [FLAG.match(a).group(1) for a in args if FLAG.match(a)]
+        if not flags:
+            continue
+        if key not in help_cache:
+            if listing:
+                help_cache[key] = accepted_flags(listing, env, scratch)
+            else:
+                text = open(script).read()
+                help_cache[key] = {
+                    f.lstrip("-") for f in flags if re.search(
+                        r"(?<![\w-])" + re.escape(f) + r"(?![\w-])", text)}
+        for f in flags:
+            if f.lstrip("-") not in help_cache[key]:
+                fail("%s: %s does not accept %s (not in %s)" % (
+                    what, os.path.relpath(key, scratch)
+                    if key.startswith(scratch) else key, f,
+                    listing[-1] if listing else "its text"))
 
 
 def setup(spec, scratch, source, build, env, run, where):

@@ -44,6 +44,7 @@ def test_bad_ir(tmp_path):
     (dict(options={"threads": 0}), ["--threads=0"]),
     (dict(options={"entry": "forward"}), ["--entry=forward"]),
     (dict(options={"target_cpu": "pentium9"}), ["--target-cpu=pentium9"]),
+    (dict(target="/nonexistent/target.json"), ["--target=/nonexistent/target.json"]),
 ])
 def test_bad_option_values(examples, tmp_path, kwargs, flags):
     """The same message as lathe-run's for the same flag."""

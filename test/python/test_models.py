@@ -85,6 +85,24 @@ def test_compile_cache(examples, cache_dir):
     assert lathe.compile(model, options={"no_cache": True}).report()["compile_cache"] == "off"
 
 
+def test_target_keys_the_cache(examples, tmp_path):
+    """target= attaches a target description (lathe-run --target); another
+    target is another cache entry, the same one a hit."""
+    model = os.path.join(examples, "mlp", "mlp.mlir")
+    inputs = os.path.join(os.path.dirname(__file__), "..", "Transforms", "Inputs")
+    flat = os.path.join(os.path.dirname(__file__), "..", "Dialect", "LowRank", "Inputs", "flat.json")
+    cache = {"cache_dir": str(tmp_path / "c")}
+    first = lathe.compile(model, options=cache, target=os.path.join(inputs, "target.json"))
+    assert first.report()["compile_cache"] == "miss"
+    again = lathe.compile(model, options=cache, target=os.path.join(inputs, "target.json"))
+    assert again.report()["compile_cache"] == "hit"
+    other = lathe.compile(model, options=dict(cache, target=flat))
+    assert other.report()["compile_cache"] == "miss"
+    assert len(os.listdir(tmp_path / "c")) == 2
+    x = np.load(os.path.join(examples, "mlp", "test_x.npy"))
+    assert np.array_equal(first(x), other(x))
+
+
 def _onnx_mlp(rng):
     """A two-layer ONNX graph (Gemm, Relu, MatMul, Add, Softmax) and its
     weights."""

@@ -130,8 +130,7 @@ int main(int argc, char **argv) {
 
   mlir::lathe::CalibrationLayers shapes;
   if (!inputFile.empty()) {
-    DialectRegistry registry;
-    mlir::lathe::registerAllDialects(registry);
+    DialectRegistry registry = mlir::lathe::makeRegistry();
     MLIRContext context(registry);
     context.allowUnregisteredDialects(false);
     llvm::SourceMgr sourceMgr;

@@ -81,9 +81,7 @@ int main(int argc, char **argv) {
   options.fastMath = fastMath;
   options.trace = trace;
 
-  mlir::DialectRegistry registry;
-  mlir::lathe::registerAllDialects(registry);
-  mlir::lathe::registerAllTranslations(registry);
+  mlir::DialectRegistry registry = mlir::lathe::makeRegistry();
   mlir::MLIRContext context(registry);
   context.loadAllAvailableDialects();
   mlir::OwningOpRef<mlir::ModuleOp> module;

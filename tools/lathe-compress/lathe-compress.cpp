@@ -101,9 +101,7 @@ int main(int argc, char **argv) {
       "Exit status: 0 written; 1 bad input, nothing factorizable, or no\n"
       "operating point within the budget.\n");
 
-  mlir::DialectRegistry registry;
-  mlir::lathe::registerAllDialects(registry);
-  mlir::lathe::registerAllTranslations(registry);
+  mlir::DialectRegistry registry = mlir::lathe::makeRegistry();
 
   mlir::lathe::CompressOptions o;
   o.inputFile = inputFile;

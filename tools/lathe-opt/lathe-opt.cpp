@@ -9,8 +9,7 @@
 
 int main(int argc, char **argv) {
   mlir::lathe::initTool("lathe-opt");
-  mlir::DialectRegistry registry;
-  mlir::lathe::registerAllDialects(registry);
+  mlir::DialectRegistry registry = mlir::lathe::makeRegistry();
   mlir::lathe::registerAllPasses();
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "Lathe optimizer driver\n", registry));

@@ -107,6 +107,12 @@ int main(int argc, char **argv) {
       cl::desc("CPU the JIT generates code for: host (default) or an LLVM "
                "CPU name, e.g. x86-64-v3 for AVX2 only"),
       cl::init("host"), cl::cat(compileCat));
+  cl::opt<std::string> targetFile(
+      "target",
+      cl::desc("Attach this JSON target description (lathe-calibrate's) as "
+               "the module's #lathe.target: passes price kernels with its "
+               "tables (default: the CPU's shipped ones)"),
+      cl::value_desc("FILE.json"), cl::cat(compileCat));
   cl::opt<std::string> cacheDir(
       "cache-dir",
       cl::desc("Compile cache folder: a module compiled once with the same "
@@ -178,9 +184,7 @@ int main(int argc, char **argv) {
       "Exit status: 0 success; 1 bad input, compile or run-time error;\n"
       "130 interrupted (Ctrl-C) during --repeat, report still written.\n");
 
-  mlir::DialectRegistry registry;
-  mlir::lathe::registerAllDialects(registry);
-  mlir::lathe::registerAllTranslations(registry);
+  mlir::DialectRegistry registry = mlir::lathe::makeRegistry();
 
   mlir::lathe::RunOptions options;
   options.inputFile = inputFile;
@@ -199,6 +203,7 @@ int main(int argc, char **argv) {
   options.threadsGiven = threads.getNumOccurrences() > 0;
   options.fastMath = fastMath;
   options.targetCpu = targetCpu;
+  options.targetFile = targetFile;
   options.cacheDir = cacheDir.getNumOccurrences()
                          ? std::string(cacheDir)
                          : mlir::lathe::CompileCache::defaultDir();

@@ -155,6 +155,12 @@ int main(int argc, char **argv) {
   cl::opt<std::string> targetCpu("target-cpu",
                                  cl::desc("host (default) or an LLVM CPU name"),
                                  cl::init("host"), cl::cat(runCat));
+  cl::opt<std::string> targetFile(
+      "target",
+      cl::desc("Attach this JSON target description (lathe-calibrate's) as "
+               "the module's #lathe.target: passes price kernels with its "
+               "tables (default: the CPU's shipped ones)"),
+      cl::value_desc("FILE.json"), cl::cat(runCat));
 
   mlir::registerMLIRContextCLOptions();
   mlir::registerPassManagerCLOptions();
@@ -167,9 +173,7 @@ int main(int argc, char **argv) {
       "gradient that is no longer finite (the message names the step and\n"
       "the parameter).\n");
 
-  mlir::DialectRegistry registry;
-  mlir::lathe::registerAllDialects(registry);
-  mlir::lathe::registerAllTranslations(registry);
+  mlir::DialectRegistry registry = mlir::lathe::makeRegistry();
 
   mlir::lathe::TrainOptions o;
   o.inputFile = inputFile;
@@ -202,6 +206,7 @@ int main(int argc, char **argv) {
   o.threads = threads;
   o.threadsGiven = threads.getNumOccurrences() > 0;
   o.targetCpu = targetCpu;
+  o.targetFile = targetFile;
   o.noCache = noCache;
   o.ranks = ranks;
   o.ranksPerNode = ranksPerNode;

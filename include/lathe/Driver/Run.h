@@ -54,6 +54,9 @@ struct RunOptions {
   /// x86-64-v2, whose features alone are used; for testing other machines'
   /// code paths on this one.
   std::string targetCpu = "host";
+  /// A JSON target description (lathe-calibrate's) attached as the module's
+  /// #lathe.target before the pipeline runs; empty: the CPU's shipped tables.
+  std::string targetFile;
   /// The compile cache's folder (CompileCache::defaultDir() by default);
   /// `noCache` or an empty folder disables it.
   std::string cacheDir;

@@ -58,6 +58,9 @@ struct TrainOptions {
   int threads = 0;
   bool threadsGiven = false;
   std::string targetCpu = "host";
+  /// A JSON target description (lathe-calibrate's) attached as the module's
+  /// #lathe.target before anything runs; empty: the CPU's shipped tables.
+  std::string targetFile;
   /// Compile without reading or writing the compile cache (lathe-run's:
   /// $LATHE_CACHE_DIR, else $XDG_CACHE_HOME/lathe, else ~/.cache/lathe).
   bool noCache = false;

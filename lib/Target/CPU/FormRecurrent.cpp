@@ -209,6 +209,20 @@ static linalg::MatmulOp plainMatmul(Value v) {
   return matmul;
 }
 
+/// The projection of the recurrent state `h` that one of `inputs` reads a
+/// block of: a plain matmul inside `loop` whose left operand is `h` (the last
+/// such input), or null.
+static Value recurrentProjection(ValueRange inputs, Operation *loop, Value h) {
+  Value projection;
+  for (Value in : inputs) {
+    SliceBlock b = resolveBlock(in, h.getContext());
+    if (auto mm = plainMatmul(b.source);
+        mm && loop->isAncestor(mm) && mm.getInputs()[0] == h)
+      projection = b.source;
+  }
+  return projection;
+}
+
 /// The [N, K] matrix whose transpose is `rhs` [K, N]: the input of a
 /// transposing linalg.transpose, else a new transpose.
 static Value untransposed(PatternRewriter &rewriter, Location loc, Value rhs) {
@@ -556,13 +570,7 @@ private:
           gates.getDpsInits()[1] != c.c ||
           yield.getOperand(1) != gates.getResult(1))
         return failure();
-      Value hr;
-      for (Value in : gates.getDpsInputs()) {
-        SliceBlock b = resolveBlock(in, getContext());
-        if (auto mm = plainMatmul(b.source);
-            mm && loop->isAncestor(mm) && mm.getInputs()[0] == c.h)
-          hr = b.source;
-      }
+      Value hr = recurrentProjection(gates.getDpsInputs(), loop, c.h);
       if (!hr)
         return (why = "no recurrent projection", failure());
       // c' = sig(f) * c + sig(i) * tanh(g); h' = sig(o) * tanh(c').
@@ -621,13 +629,7 @@ private:
       });
       std::optional<int64_t> kz, kr, kh;
       if (rTimesHh) {
-        Value hr;
-        for (Value in : gates.getDpsInputs()) {
-          SliceBlock b = resolveBlock(in, getContext());
-          if (auto mm = plainMatmul(b.source);
-              mm && loop->isAncestor(mm) && mm.getInputs()[0] == c.h)
-            hr = b.source;
-        }
+        Value hr = recurrentProjection(gates.getDpsInputs(), loop, c.h);
         if (!hr)
           return (why = "no recurrent projection", failure());
         kz = preactivation(c, body, GateBody::sigmoidOf(z), hr);
@@ -672,13 +674,7 @@ private:
             failed(hhInit) || *hhInit)
           return (why = "gate arithmetic is not a GRU cell's", failure());
         GateBody firstBody(first);
-        Value hzr;
-        for (Value in : first.getDpsInputs()) {
-          SliceBlock b = resolveBlock(in, getContext());
-          if (auto mm = plainMatmul(b.source);
-              mm && loop->isAncestor(mm) && mm.getInputs()[0] == c.h)
-            hzr = b.source;
-        }
+        Value hzr = recurrentProjection(first.getDpsInputs(), loop, c.h);
         if (!hzr)
           return (why = "no recurrent projection", failure());
         linalg::MatmulOp zrMatmul = plainMatmul(hzr);

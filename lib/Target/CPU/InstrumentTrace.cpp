@@ -2,7 +2,10 @@
 //
 // lathe-cpu-instrument-trace: see Passes.td. Each region's text is
 // "<op> at <file:line>|<operand shapes>, <bytes> bytes", a constant global
-// the runtime reads when the region ends.
+// the runtime reads when the region ends. Sizes known only at run time are
+// '?' in the text; the region's end then also passes their values (and the
+// bytes computed from them), in the text's order, which the runtime puts in
+// their places.
 //
 //===----------------------------------------------------------------------===//
 
@@ -10,6 +13,7 @@
 
 #include "MessageTable.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "llvm/Support/raw_ostream.h"
@@ -41,18 +45,35 @@ void printLocation(Location loc, llvm::raw_ostream &os) {
   }
 }
 
+constexpr StringLiteral kEndSized = "lathe_rt_trace_region_end_sized";
+
+/// Bytes of one element, or 0 when it has no fixed size here.
+int64_t elementBytes(Type type) {
+  if (type.isIntOrFloat())
+    return (type.getIntOrFloatBitWidth() + 7) / 8;
+  if (type.isIndex())
+    return 8; // The CPU target's index is 64-bit.
+  return 0;
+}
+
 /// "f32[4x8] f32[8] -> f32[4x8], 288 bytes" over the memref operands
-/// (outputs: a linalg op's inits, a copy's target). Dynamic sizes print as
-/// '?' and are not counted: the bytes then read "N+ bytes".
-void printOperands(Operation *op, llvm::raw_ostream &os) {
+/// (outputs: a linalg op's inits, a copy's target). A dynamic size prints as
+/// '?' and is appended to `dynamicSizes` (a `memref.dim` built with `b`), and
+/// the bytes then print as '?' too and are returned in `dynamicBytes`: the
+/// runtime fills in the values. An element type without a fixed size is not
+/// counted ("N+ bytes").
+void printOperands(Operation *op, OpBuilder &b, llvm::raw_ostream &os,
+                   SmallVectorImpl<Value> &dynamicSizes, Value &dynamicBytes) {
   unsigned numInputs = op->getNumOperands();
   if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op))
     numInputs = linalgOp.getNumDpsInputs();
   else if (isa<memref::CopyOp>(op))
     numInputs = 1;
+  Location loc = op->getLoc();
   int64_t bytes = 0;
-  bool dynamic = false;
+  bool uncounted = false;
   bool first = true;
+  dynamicBytes = {};
   for (auto [i, operand] : llvm::enumerate(op->getOperands())) {
     auto type = dyn_cast<MemRefType>(operand.getType());
     if (!type)
@@ -64,22 +85,47 @@ void printOperands(Operation *op, llvm::raw_ostream &os) {
     first = false;
     type.getElementType().print(os);
     os << '[';
+    int64_t staticElements = 1;
+    Value elements; // The dynamic sizes' product, when there are any.
     for (auto [d, size] : llvm::enumerate(type.getShape())) {
       os << (d ? "x" : "");
-      if (ShapedType::isDynamic(size))
-        os << '?';
-      else
+      if (!ShapedType::isDynamic(size)) {
         os << size;
+        staticElements *= size;
+        continue;
+      }
+      os << '?';
+      Value dim = arith::IndexCastOp::create(
+          b, loc, b.getI64Type(), memref::DimOp::create(b, loc, operand, d));
+      dynamicSizes.push_back(dim);
+      elements = elements ? arith::MulIOp::create(b, loc, elements, dim) : dim;
     }
     os << ']';
-    if (!type.hasStaticShape() || !type.getElementType().isIntOrFloat())
-      dynamic = true;
-    else
-      bytes +=
-          type.getNumElements() * ((type.getElementTypeBitWidth() + 7) / 8);
+    int64_t width = elementBytes(type.getElementType());
+    if (!width) {
+      uncounted = true;
+      continue;
+    }
+    if (!elements) {
+      bytes += staticElements * width;
+      continue;
+    }
+    Value scale =
+        arith::ConstantIntOp::create(b, loc, staticElements * width, 64);
+    Value operandBytes = arith::MulIOp::create(b, loc, elements, scale);
+    dynamicBytes =
+        dynamicBytes ? arith::AddIOp::create(b, loc, dynamicBytes, operandBytes)
+                     : operandBytes;
   }
-  // Sizes known only when the region runs are not counted.
-  os << ", " << bytes << (dynamic ? "+ bytes" : " bytes");
+  if (dynamicBytes) {
+    if (bytes)
+      dynamicBytes = arith::AddIOp::create(
+          b, loc, dynamicBytes,
+          arith::ConstantIntOp::create(b, loc, bytes, 64));
+    os << ", ?" << (uncounted ? "+" : "") << " bytes";
+    return;
+  }
+  os << ", " << bytes << (uncounted ? "+ bytes" : " bytes");
 }
 
 struct LatheCPUInstrumentTrace
@@ -106,23 +152,54 @@ struct LatheCPUInstrumentTrace
     MessageTable names(module, "__lathe_trace_region");
     OpBuilder b(&getContext());
     auto unranked = UnrankedMemRefType::get(b.getI8Type(), 0);
+    auto unrankedI64 = UnrankedMemRefType::get(b.getI64Type(), 0);
     auto fnType = b.getFunctionType({unranked}, {});
+    auto sizedType = b.getFunctionType({unranked, unrankedI64}, {});
     for (Operation *op : regions) {
+      Location loc = op->getLoc();
       std::string text;
       llvm::raw_string_ostream os(text);
       os << op->getName().getStringRef();
-      printLocation(op->getLoc(), os);
+      printLocation(loc, os);
       os << '|';
-      printOperands(op, os);
+      b.setInsertionPointAfter(op);
+      SmallVector<Value> sizes;
+      Value bytes;
+      printOperands(op, b, os, sizes, bytes);
+      // After the op and what printOperands computed from its operands.
+      OpBuilder::InsertPoint end = b.saveInsertionPoint();
 
-      Location loc = op->getLoc();
       b.setInsertionPoint(op);
       Value name = names.get(b, loc, text);
       names.declare(b, loc, kBegin, fnType);
-      names.declare(b, loc, kEnd, fnType);
       func::CallOp::create(b, loc, kBegin, TypeRange(), ValueRange{name});
-      b.setInsertionPointAfter(op);
-      func::CallOp::create(b, loc, kEnd, TypeRange(), ValueRange{name});
+      b.restoreInsertionPoint(end);
+      if (sizes.empty()) {
+        names.declare(b, loc, kEnd, fnType);
+        func::CallOp::create(b, loc, kEnd, TypeRange(), ValueRange{name});
+        continue;
+      }
+      // The run-time values of the text's '?'s, in order. The buffer lives
+      // in the function's entry block, so a region in a loop does not grow
+      // the stack.
+      if (bytes)
+        sizes.push_back(bytes);
+      Value buffer;
+      {
+        OpBuilder::InsertionGuard guard(b);
+        auto func = op->getParentOfType<func::FuncOp>();
+        b.setInsertionPointToStart(&func.getBody().front());
+        buffer = memref::AllocaOp::create(
+            b, loc, MemRefType::get({(int64_t)sizes.size()}, b.getI64Type()));
+      }
+      for (auto [i, size] : llvm::enumerate(sizes))
+        memref::StoreOp::create(
+            b, loc, size, buffer,
+            ValueRange{arith::ConstantIndexOp::create(b, loc, i)});
+      Value values = memref::CastOp::create(b, loc, unrankedI64, buffer);
+      names.declare(b, loc, kEndSized, sizedType);
+      func::CallOp::create(b, loc, kEndSized, TypeRange(),
+                           ValueRange{name, values});
     }
   }
 };

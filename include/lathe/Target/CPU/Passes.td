@@ -343,7 +343,11 @@ def LatheCPUInstrumentTrace
     `lathe_rt_trace_region_end`, which record one Chrome trace event per
     execution while the runtime's tracing is on (`lathe-run --trace`). The
     event's name is the op and its source location; its detail, the operand
-    shapes and the bytes they span. Kernel calls into the runtime are traced
+    shapes and the bytes they span. Sizes known only at run time are '?' in
+    the text, and the region ends with `lathe_rt_trace_region_end_sized`
+    instead, which also receives their values and the bytes computed from
+    them (a `memref<Nxi64>` in the text's order), so the event shows the
+    actual shapes and bytes. Kernel calls into the runtime are traced
     by the runtime itself and are left alone. Runs at the end of the
     'runtime-calls' phase, only when the pipeline's `trace` option is set
     (a traced module is compiled, and cached, separately).
@@ -356,7 +360,8 @@ def LatheCPUInstrumentTrace
     call @lathe_rt_trace_region_end(%name) : (memref<*xi8>) -> ()
     ```
   }];
-  let dependentDialects = ["::mlir::func::FuncDialect",
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::func::FuncDialect",
                            "::mlir::memref::MemRefDialect"];
 }
 

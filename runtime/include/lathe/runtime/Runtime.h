@@ -263,6 +263,11 @@ int lathe_rt_trace_get(int64_t index, lathe_rt_trace_record *out);
 /// holding "<name>|<detail>".
 void lathe_rt_trace_region_begin(int64_t rank, void *name);
 void lathe_rt_trace_region_end(int64_t rank, void *name);
+/// The end of a region whose text has '?' for sizes known only at run time:
+/// `values` (a rank-1 i64 memref) holds them in the text's order, and each
+/// replaces one '?' in the event's detail.
+void lathe_rt_trace_region_end_sized(int64_t rank, void *name,
+                                     int64_t values_rank, void *values);
 
 /// Memory timeline: while enabled, each allocation and free adds a sample
 /// (time since enabling, bytes live in the allocating session). Enabling
