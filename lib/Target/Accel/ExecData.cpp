@@ -337,7 +337,7 @@ bool AccelDataBuilder::conv(lathe::Conv2DOp op, OpData &d) {
   for (int dim : nhwc ? std::initializer_list<int>{3, 1, 2}
                       : std::initializer_list<int>{1, 2, 3})
     d.conv.push_back(li.strides[dim]);
-  d.activation = op.getActivation().str();
+  d.activation = stringifyActivation(op.getActivation()).str();
   return true;
 }
 

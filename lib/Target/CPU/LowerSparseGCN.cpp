@@ -115,7 +115,7 @@ void lowerTiled(ModuleOp module, SymbolTable &symbols, TiledAggregateOp op,
   }
   if (std::optional<int> order = runtimeOrder(op.getReorder()))
     flags |= int64_t(*order) << LATHE_SPMM_REORDER_SHIFT;
-  if (op.getDenseEngine() == sparsegcn::DenseEngine::MicroBsr)
+  if (op.getDenseEngine() == mlir::lathe::sparsegcn::DenseEngine::MicroBsr)
     flags |= LATHE_SPMM_MICRO;
   if (perm)
     flags |= LATHE_SPMM_PERMUTED;
