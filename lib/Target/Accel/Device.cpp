@@ -459,24 +459,33 @@ bool mlir::lathe::buildAccelExec(Operation *program,
         return false;
       }
     }
-    if (auto x = roles.getAs<StringAttr>("activation")) {
-      StringRef a = x.getValue();
-      using A = ExecOp::Activation;
-      if (a == "none")
-        e.activation = A::None;
-      else if (a == "relu")
-        e.activation = A::Relu;
-      else if (a == "gelu")
-        e.activation = A::Gelu;
-      else if (a == "gelu_tanh")
-        e.activation = A::GeluTanh;
-      else if (a == "sigmoid")
-        e.activation = A::Sigmoid;
-      else if (a == "tanh")
-        e.activation = A::Tanh;
-      else {
-        error = s.name + ": unknown activation '" + a.str() + "'";
+    if (Attribute x = roles.get("activation")) {
+      auto a = dyn_cast<ActivationAttr>(x);
+      if (!a) {
+        error = s.name + ": the activation role is not a #lathe<activation "
+                         "...> attribute";
         return false;
+      }
+      using A = ExecOp::Activation;
+      switch (a.getValue()) {
+      case mlir::lathe::Activation::none:
+        e.activation = A::None;
+        break;
+      case mlir::lathe::Activation::relu:
+        e.activation = A::Relu;
+        break;
+      case mlir::lathe::Activation::gelu:
+        e.activation = A::Gelu;
+        break;
+      case mlir::lathe::Activation::gelu_tanh:
+        e.activation = A::GeluTanh;
+        break;
+      case mlir::lathe::Activation::sigmoid:
+        e.activation = A::Sigmoid;
+        break;
+      case mlir::lathe::Activation::tanh:
+        e.activation = A::Tanh;
+        break;
       }
     }
     if (auto payload = op.getAttrOfType<ArrayAttr>("payload")) {

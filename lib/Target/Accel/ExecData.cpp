@@ -277,7 +277,7 @@ bool AccelDataBuilder::matmul(lathe::MatmulOp mm, OpData &d) {
                         {rbs, rsd[rsd.size() - 2], rsd[rsd.size() - 1], 0}});
   }
   d.alpha = mm.getAlpha().convertToFloat();
-  d.activation = stringifyActivation(mm.getActivation()).str();
+  d.activation = mm.getActivation();
   return true;
 }
 
@@ -337,7 +337,7 @@ bool AccelDataBuilder::conv(lathe::Conv2DOp op, OpData &d) {
   for (int dim : nhwc ? std::initializer_list<int>{3, 1, 2}
                       : std::initializer_list<int>{1, 2, 3})
     d.conv.push_back(li.strides[dim]);
-  d.activation = stringifyActivation(op.getActivation()).str();
+  d.activation = op.getActivation();
   return true;
 }
 
@@ -696,8 +696,8 @@ void AccelDataBuilder::attach(Operation *engineOp, const OpData &d,
       roles.push_back(b.getNamedAttr(name, b.getI64IntegerAttr(idx)));
   if (d.kind == "matmul") {
     roles.push_back(b.getNamedAttr("alpha", b.getF32FloatAttr(d.alpha)));
-    roles.push_back(
-        b.getNamedAttr("activation", b.getStringAttr(d.activation)));
+    roles.push_back(b.getNamedAttr(
+        "activation", ActivationAttr::get(b.getContext(), d.activation)));
   }
   if (!d.conv.empty())
     roles.push_back(b.getNamedAttr("conv", b.getDenseI64ArrayAttr(d.conv)));

@@ -9,6 +9,8 @@
 #ifndef LATHE_LIB_TARGET_ACCEL_EXECDATA_H
 #define LATHE_LIB_TARGET_ACCEL_EXECDATA_H
 
+#include "lathe/Dialect/Lathe/LatheOps.h"
+
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/BuiltinAttributeInterfaces.h"
@@ -50,7 +52,7 @@ public:
     InputData output;
     int bias = -1, residual = -1, gamma = -1, beta = -1, init = -1;
     float alpha = 1, epsilon = 1e-5f;
-    std::string activation = "none";
+    Activation activation = Activation::none;
     SmallVector<std::string> payload;
     int result = -1;
     /// A convolution's geometry (runtime/accel's ExecOp::conv), or empty.

@@ -404,6 +404,23 @@ void computeTile(const Op &op, const ExecOp &e, const Tiling &t, int64_t tile,
     const Access &A = e.inputs[0], &B = e.inputs[1], &C = e.output;
     const std::vector<float> &a = m.sram[A.buffer], &b = m.sram[B.buffer];
     int64_t idx[4];
+    // One product term (the MME's bf16 operand rounding) and the epilogue of
+    // the last K block at the point `idx`: out = activation(alpha * sum +
+    // bias) + residual. The gathered (convolution) and strided loops below
+    // share both.
+    auto mac = [bf16](float x, float y) {
+      return bf16 ? roundToBf16(x) * roundToBf16(y) : x * y;
+    };
+    auto epilogue = [&](float acc) {
+      idx[3] = hi[3] - 1;
+      acc *= e.alpha;
+      if (e.bias >= 0)
+        acc += in(e.bias, idx);
+      acc = activate(e.activation, acc);
+      if (e.residual >= 0)
+        acc += in(e.residual, idx);
+      return acc;
+    };
     if (!e.conv.empty()) {
       // The image operand through the im2col gather (padding reads 0), the
       // output through the convolution's layout.
@@ -417,23 +434,9 @@ void computeTile(const Op &op, const ExecOp &e, const Tiling &t, int64_t tile,
           float acc = first ? 0.0f : out[o];
           for (int64_t k = lo[3]; k < hi[3]; ++k, bi += B.strides[3]) {
             int64_t ai = g.input(idx[1], k);
-            float x = ai < 0 ? 0.0f : a[A.offset + ai], y = b[bi];
-            if (bf16) {
-              x = roundToBf16(x);
-              y = roundToBf16(y);
-            }
-            acc += x * y;
+            acc += mac(ai < 0 ? 0.0f : a[A.offset + ai], b[bi]);
           }
-          if (last) {
-            idx[3] = hi[3] - 1;
-            acc *= e.alpha;
-            if (e.bias >= 0)
-              acc += in(e.bias, idx);
-            acc = activate(e.activation, acc);
-            if (e.residual >= 0)
-              acc += in(e.residual, idx);
-          }
-          out[o] = acc;
+          out[o] = last ? epilogue(acc) : acc;
         }
       return;
     }
@@ -445,25 +448,11 @@ void computeTile(const Op &op, const ExecOp &e, const Tiling &t, int64_t tile,
           int64_t ai = at(A, idx, rank), bi = at(B, idx, rank);
           float acc = first ? 0.0f : out[o];
           for (int64_t k = lo[3]; k < hi[3]; ++k) {
-            float x = a[ai], y = b[bi];
-            if (bf16) {
-              x = roundToBf16(x);
-              y = roundToBf16(y);
-            }
-            acc += x * y;
+            acc += mac(a[ai], b[bi]);
             ai += A.strides[3];
             bi += B.strides[3];
           }
-          if (last) {
-            idx[3] = hi[3] - 1;
-            acc *= e.alpha;
-            if (e.bias >= 0)
-              acc += in(e.bias, idx);
-            acc = activate(e.activation, acc);
-            if (e.residual >= 0)
-              acc += in(e.residual, idx);
-          }
-          out[o] = acc;
+          out[o] = last ? epilogue(acc) : acc;
         }
     return;
   }
