@@ -553,8 +553,10 @@ struct AttachDevice
       return signalPassFailure();
     }
     device.mmeBf16 = mmeType == AccelMmeType::BF16;
-    setAccelDeviceAttr(getOperation(),
-                       accelDeviceToAttr(&getContext(), device));
+    // A device with a sparse engine also prices sparsegcn-tile's per-tile
+    // choice (dense engine vs sparse engine) for itself.
+    setAccelDeviceAttr(getOperation(), accelDeviceToAttr(&getContext(), device),
+                       accelSparseGCNTable(&getContext(), device));
   }
 };
 
