@@ -485,9 +485,11 @@ bool mlir::lathe::buildAccelExec(Operation *program,
       e.domainOffset.assign(off.asArrayRef().begin(), off.asArrayRef().end());
     for (auto [j, a] : llvm::enumerate(accesses)) {
       auto v = dyn_cast<DenseI64ArrayAttr>(a);
-      if (!v || v.size() != static_cast<int64_t>(3 + e.domain.size())) {
+      int64_t rank = static_cast<int64_t>(e.domain.size());
+      if (!v || (v.size() != 3 + rank && v.size() != 5 + rank)) {
         error = s.name + ": an access is not [buffer, offset, loaded, "
-                         "strides...] over the domain";
+                         "strides..., (batch inner count, inner stride)] "
+                         "over the domain";
         return false;
       }
       ArrayRef<int64_t> x = v.asArrayRef();
@@ -495,7 +497,16 @@ bool mlir::lathe::buildAccelExec(Operation *program,
       acc.buffer = static_cast<int>(x[0]);
       acc.offset = x[1];
       acc.loaded = x[2] != 0;
-      acc.strides.assign(x.begin() + 3, x.end());
+      acc.strides.assign(x.begin() + 3, x.begin() + 3 + rank);
+      if (v.size() == 5 + rank) {
+        acc.batchInner = x[3 + rank];
+        acc.innerStride = x[4 + rank];
+        if (acc.batchInner <= 0) {
+          error = s.name + ": a two-level batch access needs a positive "
+                           "inner count";
+          return false;
+        }
+      }
       if (j == 0)
         e.output = acc;
       else

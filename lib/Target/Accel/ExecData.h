@@ -44,6 +44,9 @@ public:
     int buffer = -1;
     int64_t offset = 0;
     SmallVector<int64_t, 6> strides;
+    /// A two-level batch (runtime/accel's Access::batchInner): dimension 0
+    /// is (i / batchInner) * strides[0] + (i % batchInner) * innerStride.
+    int64_t batchInner = 0, innerStride = 0;
   };
   struct OpData {
     std::string kind; ///< matmul, rows, generic

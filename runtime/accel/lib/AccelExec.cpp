@@ -7,6 +7,7 @@
 #include <cstring>
 #include <functional>
 #include <limits>
+#include <tuple>
 
 namespace lathe {
 namespace accel {
@@ -156,7 +157,8 @@ void forEachPoint(const ExecOp &e, const Tiling &t, int64_t tile,
   for (size_t i = 0; i < rank; ++i) {
     if (lo[i] >= hi[i])
       return;
-    if (only && only->strides[i] == 0)
+    if (only && only->strides[i] == 0 &&
+        (i != 0 || only->batchInner <= 0 || only->innerStride == 0))
       hi[i] = lo[i] + 1;
   }
   std::vector<int64_t> cur(lo);
@@ -177,7 +179,13 @@ void forEachPoint(const ExecOp &e, const Tiling &t, int64_t tile,
 
 int64_t at(const Access &a, const int64_t *idx, size_t rank) {
   int64_t o = a.offset;
-  for (size_t i = 0; i < rank; ++i)
+  size_t i = 0;
+  if (a.batchInner > 0 && rank > 0) {
+    o += (idx[0] / a.batchInner) * a.strides[0] +
+         (idx[0] % a.batchInner) * a.innerStride;
+    i = 1;
+  }
+  for (; i < rank; ++i)
     o += a.strides[i] * idx[i];
   return o;
 }
@@ -245,6 +253,18 @@ bool checkAccess(const Op &op, const ExecOp &e, const Access &a,
   for (size_t i = 0; i < rank; ++i) {
     int64_t first = i < e.domainOffset.size() ? e.domainOffset[i] : 0;
     int64_t last = first + e.domain[i] - 1;
+    if (i == 0 && a.batchInner > 0) {
+      // Outer and inner parts of a two-level batch, each at its extremes.
+      int64_t inner = std::min(a.batchInner - 1, last - first);
+      for (auto [s, f, l] :
+           {std::make_tuple(a.strides[0], first / a.batchInner,
+                            last / a.batchInner),
+            std::make_tuple(a.innerStride, int64_t(0), inner)}) {
+        lo += std::min(s * f, s * l);
+        hi += std::max(s * f, s * l);
+      }
+      continue;
+    }
     int64_t x = a.strides[i] * first, y = a.strides[i] * last;
     lo += std::min(x, y);
     hi += std::max(x, y);
