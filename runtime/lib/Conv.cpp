@@ -28,8 +28,10 @@
 // symmetric otherwise, so zero padding stays exact), the constant filter per
 // output channel (symmetric s8, once per address), accumulation is s32 and
 // the output f32 through per-channel output scales (profiled as
-// "conv2d_int8" / "conv2d_pool_int8"). A filter that is not constant, or a
-// form oneDNN has only a reference int8 kernel for, runs in f32.
+// "conv2d_int8" / "conv2d_pool_int8"). A filter that is not constant, fewer
+// than kInt8MinInputChannels input channels (where oneDNN's f32 kernel is
+// faster), or a form oneDNN has only a reference int8 kernel for, runs in
+// f32.
 //
 //===----------------------------------------------------------------------===//
 
@@ -533,9 +535,17 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
          " F=", p.dst.dims[1]);
   if (kh == 0 || kw == 0)
     fail(LATHE_ERR_SHAPE, "filter ", shapeString(filter), " is empty");
+  // Why an int8 call runs in f32 instead ("" when it can run in int8).
+  const char *int8Obstacle =
+      !p.constW ? "the filter is not a constant"
+      : c < kInt8MinInputChannels
+          ? "fewer than 8 input channels: oneDNN's f32 kernel is faster"
+          : "";
+  bool tryInt8 = int8Range && !*int8Obstacle;
   KernelThreads threads(2.0 * double(n) * double(f) * double(c) * double(kh) *
                         double(kw) * double(p.dst.dims[2]) *
-                        double(p.dst.dims[3]));
+                        double(p.dst.dims[3]) /
+                        (tryInt8 ? kInt8OpsPerF32Flop : 1.0));
   if (p.hasBias) {
     MemRefView bias = decodeMemRef(rankBias, biasDesc, "bias");
     if (bias.rank != 1 || bias.sizes[0] != f)
@@ -601,7 +611,7 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
            lathe_rt_cpu_has_bf16();
   if (int8Range) {
     p.in8 = int8InputFor(int8Range[0], int8Range[1], kKernel);
-    p.int8 = p.constW;
+    p.int8 = tryInt8;
     p.bf16 = false;
   }
   std::vector<int64_t> key = {flags,     strideH,     strideW,      dilationH,
@@ -645,9 +655,9 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
     scope.setKind(pool ? pooledKindInt8 : profileKindInt8);
   if (int8Range)
     recordInt8Site(int8Site,
-                   e->int8    ? e->int8Text
-                   : p.constW ? "f32 (oneDNN has only a reference int8 kernel)"
-                              : "f32 (the filter is not a constant)");
+                   e->int8   ? e->int8Text
+                   : tryInt8 ? "f32 (oneDNN has only a reference int8 kernel)"
+                             : concat("f32 (", int8Obstacle, ")"));
 
   void *srcPtr = bindInput(p.src, e->src, kSrcStaged, kSrcReordered);
   void *wPtr;
