@@ -96,6 +96,14 @@ struct Binding {
   /// copyStrided otherwise.
   dnnl::reorder stagePrim;
   memory::desc stagedFromMd;
+  /// An int8 input whose primitive layout is dense: `reorderPrim` (absent
+  /// when the caller's layout already is that one) only changes the layout,
+  /// in f32 (`f32PrimMd`), and quantizeDense writes primMd. oneDNN 2.6's
+  /// reorder that changes the layout and quantizes at once (jit:uni) took
+  /// 85 us for the digits CNN's 360x16x4x4 input, the f32 one 18 us.
+  bool quantize = false;
+  Int8Input in8;
+  memory::desc f32PrimMd;
 };
 
 /// Creates `b.reorderPrim` when `b.reorder` is set (multiplying by `scale`:
@@ -223,7 +231,24 @@ std::shared_ptr<Entry> build(const Problem &p, bool srcAny, bool dstAny,
   e->dst.primMd = pd.dst_desc();
   for (Binding *b : {&e->src, &e->weights, &e->dst})
     b->reorder = b->primMd != b->userMd;
-  makeReorder(e->src, /*toUser=*/false, p.int8 ? 1.f / p.in8.scale : 1.f);
+  int64_t srcElements = 1;
+  for (int64_t d : p.src.dims)
+    srcElements *= d;
+  if (p.int8 && e->src.primMd.get_size() == size_t(srcElements)) {
+    // Dense (no padding, no gaps): one byte per element.
+    e->src.quantize = true;
+    e->src.in8 = p.in8;
+    e->src.f32PrimMd = e->src.primMd;
+    e->src.f32PrimMd.data.data_type = dnnl_f32;
+    e->src.reorder = e->src.f32PrimMd != e->src.userMd;
+    if (e->src.reorder) {
+      dnnl::engine &engine = cpuEngine();
+      e->src.reorderPrim = dnnl::reorder(dnnl::reorder::primitive_desc(
+          engine, e->src.userMd, engine, e->src.f32PrimMd));
+    }
+  } else {
+    makeReorder(e->src, /*toUser=*/false, p.int8 ? 1.f / p.in8.scale : 1.f);
+  }
   if (p.int8) {
     e->weights.reorder = false;
     e->int8W = ScratchBuffer(e->weights.primMd.get_size());
@@ -323,6 +348,7 @@ std::shared_ptr<Entry> buildBest(const Problem &p) {
 /// Roles of the per-thread scratch buffers of one call.
 enum ScratchSlot {
   kSrcStaged,
+  kSrcF32Reordered,
   kSrcReordered,
   kWStaged,
   kWReordered,
@@ -373,6 +399,20 @@ void *bindInput(const Operand &op, const Binding &b, ScratchSlot staged,
       copyStrided(op.view(), op.denseView(dense));
     }
     ptr = dense;
+  }
+  if (b.quantize) {
+    void *out = threadScratch(reordered, b.primMd.get_size());
+    if (b.reorder) {
+      void *f32 = threadScratch(kSrcF32Reordered, b.f32PrimMd.get_size());
+      dnnl::engine &engine = cpuEngine();
+      memory from(b.userMd, engine, ptr), to(b.f32PrimMd, engine, f32);
+      b.reorderPrim.execute(cpuStream(), from, to);
+      cpuStream().wait();
+      ptr = f32;
+    }
+    quantizeDense(static_cast<const float *>(ptr),
+                  static_cast<int64_t>(b.primMd.get_size()), b.in8, out);
+    return out;
   }
   if (b.reorder) {
     void *out = threadScratch(reordered, b.primMd.get_size());
