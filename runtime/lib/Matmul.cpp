@@ -322,7 +322,8 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
   double batches = 1;
   for (int64_t d = 0; d + 2 < outRank; ++d)
     batches *= double(c.sizes[d]);
-  KernelThreads threads(2.0 * batches * double(m) * double(n) * double(k));
+  KernelThreads threads(2.0 * batches * double(m) * double(n) * double(k) /
+                        (int8 ? kInt8OpsPerF32Flop : 1.0));
   for (int64_t d = 0; d + 2 < outRank; ++d) {
     int64_t batch = c.sizes[d];
     for (const MemRefView *v : {&a, &b})
