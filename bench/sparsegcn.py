@@ -731,6 +731,79 @@ def micro_sweep(rt, names, widths, thresholds, rounds):
                              for t in thresholds) + " |", flush=True)
 
 
+def row_groups(a, max_rows, threshold):
+    """(groups, rows in groups, share of the non-zeros in groups) of the row-group engine's
+    plan of `a` (LATHE_SPMM_ROW_GROUPS, the rule of runtime/lib/SpMM.cpp's fillRowGroups):
+    a row joins the group above it while the group's entries fill at least `threshold` of
+    (its rows x the union of their columns), at most `max_rows` rows, never an empty row."""
+    rp, ci = a.indptr, a.indices
+    n, i, groups, rows, nnz = a.shape[0], 0, 0, 0, 0
+    while i < n:
+        union = set(ci[rp[i]:rp[i + 1]].tolist())
+        stored, g = len(union), 1
+        while union and i + g < n and g < max_rows:
+            row = set(ci[rp[i + g]:rp[i + g + 1]].tolist())
+            if not row:
+                break
+            u = union | row
+            if stored + len(row) < threshold * (g + 1) * len(u):
+                break
+            union, stored, g = u, stored + len(row), g + 1
+        if g > 1:
+            groups, rows, nnz = groups + 1, rows + g, nnz + int(rp[i + g] - rp[i])
+        i += g
+    return groups, rows, nnz / max(1, a.nnz)
+
+
+def group_sweep(rt, names, widths, configs, rounds, threads):
+    """The row-group engine against the CSR kernel on real inputs, in CPU time per call of
+    the calling thread (as micro_sweep; with 2 threads the wall time of a batch instead):
+    the CSR kernel, then the tiled kernel with LATHE_SPMM_ROW_GROUPS at each (max rows,
+    threshold)."""
+    rt.lib.lathe_rt_set_num_threads(threads)
+    clock = time.thread_time if threads == 1 else time.perf_counter
+    inputs, _ = load_inputs()
+    print(f"{'CPU' if threads == 1 else 'wall'} time per call, us, {threads} thread(s), best of "
+          f"{rounds} interleaved batches (load average {os.getloadavg()[0]:.1f}):\n")
+    for name in names:
+        a = inputs[name]
+        print(f"{name}: " + "; ".join(
+            f"{g}x>={t:g}: %d groups, %d rows, %.1f%% of the non-zeros"
+            % (lambda r: (r[0], r[1], 100 * r[2]))(row_groups(a, g, t))
+            for g, t in configs), flush=True)
+    print("\n| input | F | CSR | " + " | ".join(f"groups {g}x >= {t:g}" for g, t in configs)
+          + " |")
+    print("|---|---|---|" + "---|" * len(configs))
+    for name in names:
+        a = inputs[name]
+        n = a.shape[0]
+        for f in widths:
+            x = lathe_spmm.aligned_copy(
+                np.random.default_rng(f).standard_normal((n, f)).astype(np.float32))
+            ys = [lathe_spmm.aligned_empty((n, f)) for _ in range(len(configs) + 1)]
+            fns = {"csr": rt.csr_call(a, x, ys[0], flags=lathe_spmm.CONST_A)}
+            for i, (g, t) in enumerate(configs):
+                fns[(g, t)] = rt.tiled_call(a, x, ys[i + 1], g, threshold=t,
+                                            flags=lathe_spmm.CONST_A | lathe_spmm.ROW_GROUPS)
+            ref = a.astype(np.float64) @ x.astype(np.float64)
+            for (k, fn), y in zip(fns.items(), ys):
+                fn()
+                rt.check()
+                check(f"group sweep {k}", y, ref, f"{name}, F={f}")
+            reps = max(20, int(2e8 / (a.nnz * f)))
+            best = {k: float("inf") for k in fns}
+            for _ in range(rounds):
+                for k, fn in fns.items():
+                    t0 = clock()
+                    for _ in range(reps):
+                        fn()
+                    best[k] = min(best[k], (clock() - t0) / reps)
+            rt.lib.lathe_rt_spmm_clear_plans()
+            print(f"| {name} | {f} | {best['csr'] * 1e6:.1f} | " +
+                  " | ".join(f"{best[c] * 1e6:.1f} ({best['csr'] / best[c]:.2f}x)"
+                             for c in configs) + " |", flush=True)
+
+
 def main():
     p = argparse.ArgumentParser(description="H-GCN aggregation on real graphs vs MKL, scipy, "
                                 "torch (no arguments: the full benchmark)")
@@ -741,7 +814,11 @@ def main():
     p.add_argument("--micro-sweep", action="store_true",
                    help="the micro-tile engine against the CSR kernel at several thresholds "
                    "(CPU time, one thread; --graphs, --widths)")
-    p.add_argument("--threads", type=int, default=1, help="threads of --calibrate")
+    p.add_argument("--group-sweep", action="store_true",
+                   help="the row-group engine against the CSR kernel at several group "
+                   "thresholds (CPU time with --threads 1; --graphs, --widths)")
+    p.add_argument("--threads", type=int, default=1,
+                   help="threads of --calibrate and --group-sweep")
     p.add_argument("--rounds", type=int, default=9,
                    help="interleaved timing rounds (calibration: rounds per cell)")
     p.add_argument("--graphs", help="comma-separated subset (development; RESULT then covers "
@@ -765,6 +842,12 @@ def main():
         micro_sweep(lathe_spmm.Runtime(lib), (args.graphs or "bcsstk13,jagmesh7").split(","),
                     [int(w) for w in (args.widths or "16,64,256").split(",")],
                     [1.01, 1.0, 0.875, 0.75, 0.625], 7)
+        return
+    if args.group_sweep:
+        group_sweep(lathe_spmm.Runtime(lib), (args.graphs or "bcsstk13,jagmesh7").split(","),
+                    [int(w) for w in (args.widths or "16,64,256").split(",")],
+                    [(4, 1.0), (4, 0.9), (4, 0.8), (4, 0.7), (2, 0.9), (3, 0.9)], args.rounds,
+                    args.threads)
         return
     t0 = time.time()
     enter_venv()
