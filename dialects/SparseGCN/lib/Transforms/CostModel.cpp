@@ -96,6 +96,13 @@ double TileCostModel::denseSeconds(int64_t elements, int64_t tileSize,
          (gemmGflops(tileSize, width) * 1e9);
 }
 
+double TileCostModel::tileOverheadSeconds(int64_t tileSize,
+                                          int64_t width) const {
+  if (table.tileOverhead.empty())
+    return 0.0;
+  return byTileAndWidth(table, table.tileOverhead, tileSize, width) * 1e-6;
+}
+
 double TileCostModel::microBreakEvenDensity(int64_t width) const {
   return byWidth(table.widths, table.microCsr, width) /
          byWidth(table.widths, table.microGemm, width);

@@ -138,11 +138,18 @@ Tiling classify(const Csr &csr, int64_t t, double threshold,
       ++tiling.histogram[static_cast<int>(c)];
     }
   }
+  // Every non-empty tile pays the target's per-tile overhead (if any),
+  // whichever engine runs it.
+  double overhead =
+      double(tiling.histogram[static_cast<int>(TileClass::Sparse)] +
+             tiling.histogram[static_cast<int>(TileClass::Dense)]) *
+      model.tileOverheadSeconds(t, width);
   tiling.hybridSeconds = model.sparseSeconds(tiling.sparseNnz, width, n) +
-                         model.denseSeconds(tiling.denseElements, t, width);
-  tiling.allSparseSeconds = model.sparseSeconds(csr.nnz(), width, n);
+                         model.denseSeconds(tiling.denseElements, t, width) +
+                         overhead;
+  tiling.allSparseSeconds = model.sparseSeconds(csr.nnz(), width, n) + overhead;
   tiling.allDenseSeconds =
-      model.denseSeconds(tiling.nonEmptyElements, t, width);
+      model.denseSeconds(tiling.nonEmptyElements, t, width) + overhead;
   return tiling;
 }
 
@@ -783,5 +790,12 @@ mlir::lathe::sparsegcn::readTileCostTable(Operation *op) {
   table.spmmStreamed.assign(streamed->begin(), streamed->end());
   table.cacheBytes = *cache;
   table.safetyMargin = *margin;
+  if (t.has("tile_overhead_us")) {
+    FailureOr<SmallVector<double>> overhead =
+        t.getNumbers("tile_overhead_us", nt * nw, 0.0, /*strict=*/false);
+    if (failed(overhead))
+      return failure();
+    table.tileOverhead.assign(overhead->begin(), overhead->end());
+  }
   return table;
 }

@@ -104,3 +104,28 @@ TEST(TileCostModel, StreamedFeaturesAreSlower) {
 }
 
 } // namespace
+
+namespace {
+TEST(TileCostModel, TileOverheadIsOptionalAndLeavesTheBreakEven) {
+  // The CPU's table has no per-tile overhead; a table with one (the
+  // accelerator target's) interpolates it like the rates, in microseconds,
+  // and the break-even depends on the rates alone.
+  EXPECT_EQ(cpu().tileOverheadSeconds(64, 16), 0.0);
+  TileCostTable table;
+  table.tileSizes = {32, 64};
+  table.widths = {16, 32};
+  table.gemm = {100, 200, 300, 400};
+  table.spmmLocal = {50, 50, 50, 50};
+  table.spmmResident = {50, 50};
+  table.spmmStreamed = {50, 50};
+  table.cacheBytes = 1 << 20;
+  TileCostModel without(table);
+  table.tileOverhead = {0.1, 0.2, 0.3, 0.4};
+  TileCostModel with(table);
+  EXPECT_DOUBLE_EQ(with.tileOverheadSeconds(32, 16), 0.1e-6);
+  EXPECT_DOUBLE_EQ(with.tileOverheadSeconds(64, 32), 0.4e-6);
+  EXPECT_DOUBLE_EQ(with.breakEvenDensity(64, 16),
+                   without.breakEvenDensity(64, 16));
+  EXPECT_DOUBLE_EQ(with.breakEvenDensity(64, 16), 50.0 / 300.0);
+}
+} // namespace

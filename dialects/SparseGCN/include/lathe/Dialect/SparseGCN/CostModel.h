@@ -66,6 +66,13 @@ struct TileCostTable {
   std::vector<double> groupCsr;
   /// Factor (>= 1) on the break-even density below which a tile stays sparse.
   double safetyMargin = 1.0;
+  /// Optional (empty: none) seconds every non-empty tile costs whichever
+  /// engine runs it, [tile size][width]: the `tile_overhead_us` key of an
+  /// engine with a per-tile start-up (the accelerator target's sparse
+  /// engine, lib/Target/Accel). `gemm` then prices a dense tile beyond it,
+  /// so the break-even is unchanged by it; it enters the predicted times,
+  /// and so the choice of the tile size.
+  std::vector<double> tileOverhead;
 };
 
 class TileCostModel {
@@ -97,6 +104,9 @@ public:
   double sparseSeconds(int64_t nnz, int64_t width, int64_t numCols) const;
   /// Predicted seconds for dense tiles covering `elements` matrix entries.
   double denseSeconds(int64_t elements, int64_t tileSize, int64_t width) const;
+  /// Predicted seconds every non-empty tile costs on top (0 without a
+  /// `tile_overhead_us` key).
+  double tileOverheadSeconds(int64_t tileSize, int64_t width) const;
 
   /// The micro-tile engine's edge, 0 when the target has none.
   int64_t getMicroTile() const { return table.microTile; }
