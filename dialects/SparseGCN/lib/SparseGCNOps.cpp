@@ -150,6 +150,15 @@ LogicalResult TiledAggregateOp::verify() {
                        "tiles are ")
            << kMicroTile << " x " << kMicroTile << ", but has tile size "
            << getTile();
+  if (getDenseEngine() == DenseEngine::RowGroups) {
+    if (getTile() > kMaxGroupRows)
+      return emitOpError("runs the row-group engine, whose groups hold at "
+                         "most ")
+             << kMaxGroupRows << " rows, but has tile size " << getTile();
+    if (getTileClasses())
+      return emitOpError("runs the row-group engine, which forms its own "
+                         "groups, but has tile_classes");
+  }
   double threshold = getDenseThreshold().convertToDouble();
   if (!(threshold >= 0.0))
     return emitOpError("expects a non-negative dense_threshold, got ")

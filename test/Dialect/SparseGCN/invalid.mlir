@@ -219,7 +219,7 @@ func.func @tiled_reorder_with_classes(%rp: tensor<5xi64>, %ci: tensor<6xi64>, %v
 
 func.func @unknown_dense_engine(%rp: tensor<5xi64>, %ci: tensor<6xi64>, %v: tensor<6xf32>, %x: tensor<4x8xf32>) -> tensor<4x8xf32> {
   %e = tensor.empty() : tensor<4x8xf32>
-  // expected-error @+3 {{unknown dense engine 'cublas' (expected one of: onednn_sgemm, micro_bsr)}}
+  // expected-error @+3 {{unknown dense engine 'cublas' (expected one of: onednn_sgemm, micro_bsr, row_groups)}}
   // expected-error @+2 {{failed to parse SparseGCN_DenseEngineAttr parameter}}
   %y = sparsegcn.tiled_aggregate csr(%rp, %ci, %v : tensor<5xi64>, tensor<6xi64>, tensor<6xf32>) [4, 4] tile 2
          ins(%x : tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {dense_engine = #sparsegcn<dense_engine cublas>} -> tensor<4x8xf32>
@@ -233,5 +233,25 @@ func.func @micro_engine_tile(%rp: tensor<9xi64>, %ci: tensor<6xi64>, %v: tensor<
   // expected-error @+1 {{runs dense tiles on the micro-tile engine, whose tiles are 4 x 4, but has tile size 8}}
   %y = sparsegcn.tiled_aggregate csr(%rp, %ci, %v : tensor<9xi64>, tensor<6xi64>, tensor<6xf32>) [8, 8] tile 8
          ins(%x : tensor<8x8xf32>) outs(%e : tensor<8x8xf32>) {dense_engine = #sparsegcn<dense_engine micro_bsr>} -> tensor<8x8xf32>
+  return %y : tensor<8x8xf32>
+}
+
+// -----
+
+func.func @row_group_engine_tile(%rp: tensor<9xi64>, %ci: tensor<6xi64>, %v: tensor<6xf32>, %x: tensor<8x8xf32>) -> tensor<8x8xf32> {
+  %e = tensor.empty() : tensor<8x8xf32>
+  // expected-error @+1 {{runs the row-group engine, whose groups hold at most 4 rows, but has tile size 8}}
+  %y = sparsegcn.tiled_aggregate csr(%rp, %ci, %v : tensor<9xi64>, tensor<6xi64>, tensor<6xf32>) [8, 8] tile 8
+         ins(%x : tensor<8x8xf32>) outs(%e : tensor<8x8xf32>) {dense_engine = #sparsegcn<dense_engine row_groups>} -> tensor<8x8xf32>
+  return %y : tensor<8x8xf32>
+}
+
+// -----
+
+func.func @row_group_engine_classes(%rp: tensor<9xi64>, %ci: tensor<6xi64>, %v: tensor<6xf32>, %x: tensor<8x8xf32>) -> tensor<8x8xf32> {
+  %e = tensor.empty() : tensor<8x8xf32>
+  // expected-error @+1 {{runs the row-group engine, which forms its own groups, but has tile_classes}}
+  %y = sparsegcn.tiled_aggregate csr(%rp, %ci, %v : tensor<9xi64>, tensor<6xi64>, tensor<6xf32>) [8, 8] tile 4
+         ins(%x : tensor<8x8xf32>) outs(%e : tensor<8x8xf32>) {dense_engine = #sparsegcn<dense_engine row_groups>, tile_classes = array<i8: 1, 1, 1, 1>} -> tensor<8x8xf32>
   return %y : tensor<8x8xf32>
 }

@@ -21,6 +21,18 @@ func.func @aggregate_i32_memref(%rp: memref<5xi32>, %ci: memref<6xi32>, %v: memr
   return
 }
 
+// CHECK-LABEL: func.func @grouped
+func.func @grouped(%rp: tensor<5xi64>, %ci: tensor<6xi64>, %v: tensor<6xf32>,
+                            %x: tensor<4x16xf32>, %e: tensor<4x16xf32>) -> tensor<4x16xf32> {
+  // CHECK: sparsegcn.tiled_aggregate csr({{.*}}) [4, 4] tile 3 ins
+  // CHECK-SAME: dense_engine = #sparsegcn<dense_engine row_groups>
+  // CHECK-SAME: dense_threshold = 8.750000e-01 : f64
+  %y = sparsegcn.tiled_aggregate csr(%rp, %ci, %v : tensor<5xi64>, tensor<6xi64>, tensor<6xf32>) [4, 4] tile 3
+         ins(%x : tensor<4x16xf32>) outs(%e : tensor<4x16xf32>)
+         {dense_engine = #sparsegcn<dense_engine row_groups>, dense_threshold = 0.875 : f64} -> tensor<4x16xf32>
+  return %y : tensor<4x16xf32>
+}
+
 // CHECK-LABEL: func.func @tiled
 func.func @tiled(%rp: tensor<5xi64>, %ci: tensor<6xi64>, %v: tensor<6xf32>,
                  %x: tensor<4x16xf32>, %e: tensor<4x16xf32>) -> tensor<4x16xf32> {

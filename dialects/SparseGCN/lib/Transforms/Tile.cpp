@@ -13,6 +13,7 @@
 #include "llvm/Support/FormatVariadic.h"
 
 #include "lathe/runtime/GraphOrder.h"
+#include "lathe/runtime/RowGroups.h"
 
 #include <algorithm>
 #include <cmath>
@@ -37,6 +38,12 @@ constexpr llvm::StringLiteral kDecisionAttr = "lathe.decision";
 /// adjacency, built on the first call. Without it a planted-community graph
 /// at F = 64 switched for 8 chance-dense micro tiles and a predicted 0.05 %.
 constexpr double kMinMicroGain = 0.02;
+/// What a call of the tiled kernel costs beyond the plain CSR kernel's (its
+/// plan lookup): 1.74 against 1.27 us a call on a 4-node graph (ctypes, one
+/// thread, load average 8.5). Added to the row-group engine's prediction
+/// when the alternative is the plain op, so that a tiny graph's one group
+/// does not switch it.
+constexpr double kTiledCallSeconds = 0.5e-6;
 /// Tile size used when the adjacency is not visible at compile time.
 constexpr int64_t kDeferredTileSize = 64;
 
@@ -185,6 +192,37 @@ MicroTiling classifyMicro(const Csr &csr, const TileCostModel &model,
       model.sparseSeconds(csr.nnz() - micro.denseNnz, width, n) +
       model.microSeconds(micro.tilesDense * b * b, width, n);
   return micro;
+}
+
+/// The adjacency's row groups for the row-group engine (the runtime's rule,
+/// lathe/runtime/RowGroups.h) and the predicted time of that hybrid.
+struct GroupTiling {
+  int64_t maxRows = 0;
+  double threshold = 0;
+  int64_t groups = 0, groupedRows = 0, groupedNnz = 0, elements = 0;
+  double hybridSeconds = 0;
+};
+
+GroupTiling classifyGroups(const Csr &csr, const TileCostModel &model,
+                           double threshold, int64_t width) {
+  GroupTiling tiling;
+  tiling.maxRows = std::min(model.getGroupMax(), kMaxGroupRows);
+  tiling.threshold = threshold;
+  const int64_t n = csr.n;
+  double groupSeconds = 0;
+  for (const ::lathe::row_groups::Group &g :
+       ::lathe::row_groups::compute(n, n, csr.rowPtr.data(), csr.colIdx.data(),
+                                    tiling.maxRows, threshold)) {
+    ++tiling.groups;
+    tiling.groupedRows += g.rows;
+    tiling.groupedNnz += csr.rowPtr[g.row0 + g.rows] - csr.rowPtr[g.row0];
+    tiling.elements += g.rows * g.columns;
+    groupSeconds += model.groupSeconds(g.rows, g.rows * g.columns, width, n);
+  }
+  tiling.hybridSeconds =
+      model.sparseSeconds(csr.nnz() - tiling.groupedNnz, width, n) +
+      groupSeconds;
+  return tiling;
 }
 
 //===----------------------------------------------------------------------===//
@@ -500,6 +538,84 @@ struct SparseGCNTile
         if (micro->tilesDense == 0 || !microRejected.empty())
           micro.reset();
       }
+      // The row-group engine, on the matrix in the chosen order, against the
+      // best of the T x T tiling and the micro-tile engine.
+      std::optional<GroupTiling> groups;
+      std::string groupsRejected;
+      if (rowGroups && model.getGroupMax() >= 2 && tileSize < 0 &&
+          denseThreshold < 0) {
+        double threshold = dynamicWidth ? model.groupThresholdAnyWidth()
+                                        : model.groupThreshold(width);
+        groups = classifyGroups(reordered ? *reordered : *csr, model, threshold,
+                                timeWidth);
+        groups->hybridSeconds += permuteSeconds;
+        if (!micro && !perm &&
+            tiling.histogram[static_cast<int>(TileClass::Dense)] == 0)
+          groups->hybridSeconds += kTiledCallSeconds;
+        double rival = micro ? micro->hybridSeconds : tiling.hybridSeconds;
+        note("row_group_max", b.getI64IntegerAttr(groups->maxRows));
+        note("row_group_threshold", b.getF64FloatAttr(threshold));
+        note("row_groups", b.getI64IntegerAttr(groups->groups));
+        note("row_group_rows", b.getI64IntegerAttr(groups->groupedRows));
+        note("row_group_nnz", b.getI64IntegerAttr(groups->groupedNnz));
+        note("predicted_us_row_group_hybrid",
+             b.getF64FloatAttr(groups->hybridSeconds * 1e6));
+        // Named in the result only when the engine would gain, if too little.
+        if (groups->groups > 0 && groups->hybridSeconds < rival &&
+            groups->hybridSeconds > (1.0 - kMinMicroGain) * rival)
+          groupsRejected =
+              llvm::formatv("; the row-group engine's predicted gain "
+                            "({0:F1} %) is below {1:F0} %",
+                            100.0 * (1.0 - groups->hybridSeconds / rival),
+                            100.0 * kMinMicroGain)
+                  .str();
+        if (groups->groups == 0 ||
+            groups->hybridSeconds > (1.0 - kMinMicroGain) * rival)
+          groups.reset();
+      }
+      if (groups) {
+        note("classification",
+             b.getStringAttr("compile-time analysis; the runtime forms the "
+                             "same row groups at row_group_threshold"));
+        note("tile_size", b.getI64IntegerAttr(groups->maxRows));
+        note("tile_size_source", b.getStringAttr("cost-model"));
+        note("dense_engine", b.getStringAttr("row_groups"));
+        note("dense_threshold", b.getF64FloatAttr(groups->threshold));
+        note("threshold_source", b.getStringAttr("cost-model"));
+        note("safety_margin", b.getF64FloatAttr(model.getSafetyMargin()));
+        note("threshold_rule",
+             b.getStringAttr("min(1, safety_margin * the largest "
+                             "row-group break-even density over the group "
+                             "sizes)"));
+        note("nnz", b.getI64IntegerAttr(csr->nnz()));
+        note("nnz_sparse",
+             b.getI64IntegerAttr(csr->nnz() - groups->groupedNnz));
+        note("predicted_us_hybrid",
+             b.getF64FloatAttr(groups->hybridSeconds * 1e6));
+        note("predicted_us_best_tiling",
+             b.getF64FloatAttr(tiling.hybridSeconds * 1e6));
+        note("predicted_us_all_sparse",
+             b.getF64FloatAttr(tiling.allSparseSeconds * 1e6));
+        note("reorder", b.getStringAttr(reorderNote));
+        note("result",
+             b.getStringAttr("row-group engine on groups of rows with "
+                             "nearly equal columns, CSR on the other rows" +
+                             microRejected));
+        tiled = TiledAggregateOp::create(
+            b, loc, op.getResultTypes(), rowPtr, colIdx, values, perm,
+            op.getFeatures(), op.getInit(), op.getNumRowsAttr(),
+            op.getNumColsAttr(), b.getI64IntegerAttr(groups->maxRows),
+            DenseI8ArrayAttr(), b.getF64FloatAttr(groups->threshold),
+            IntegerAttr(),
+            DenseEngineAttr::get(b.getContext(), DenseEngine::RowGroups),
+            SparseEngineAttr::get(b.getContext(), SparseEngine::CsrSpmm),
+            NodeReorderAttr::get(b.getContext(), NodeReorder::None));
+        tiled->setAttr(kDecisionAttr, b.getDictionaryAttr(decision));
+        ++numTiled;
+        op.replaceAllUsesWith(tiled.getResult());
+        op.erase();
+        return success();
+      }
       if (micro) {
         note("classification",
              b.getStringAttr("compile-time analysis; the runtime applies "
@@ -566,7 +682,7 @@ struct SparseGCNTile
         // (a second copy of the adjacency) or its construction.
         note("result", b.getStringAttr("kept sparsegcn.aggregate: no tile "
                                        "reaches the dense threshold" +
-                                       microRejected));
+                                       microRejected + groupsRejected));
         op->setAttr(kDecisionAttr, b.getDictionaryAttr(decision));
         ++numKept;
         return success();
@@ -647,6 +763,24 @@ mlir::lathe::sparsegcn::readTileCostTable(Operation *op) {
     table.microTile = *micro;
     table.microGemm.assign(microGemm->begin(), microGemm->end());
     table.microCsr.assign(microCsr->begin(), microCsr->end());
+  }
+  // The row-group engine is optional too (`row_group_max`).
+  if (t.has("row_group_max")) {
+    FailureOr<int64_t> groupMax = t.getInteger("row_group_max", 2);
+    if (failed(groupMax))
+      return failure();
+    int64_t sizes = *groupMax - 1;
+    FailureOr<SmallVector<double>> groupGemm =
+        t.getNumbers("row_group_gflops", sizes * nw);
+    if (failed(groupGemm))
+      return failure();
+    FailureOr<SmallVector<double>> groupCsr =
+        t.getNumbers("row_group_csr_gflops", sizes * nw);
+    if (failed(groupCsr))
+      return failure();
+    table.groupMax = *groupMax;
+    table.groupGemm.assign(groupGemm->begin(), groupGemm->end());
+    table.groupCsr.assign(groupCsr->begin(), groupCsr->end());
   }
   table.tileSizes.assign(tiles->begin(), tiles->end());
   table.widths.assign(widths->begin(), widths->end());

@@ -15,6 +15,8 @@
 
 #include "gtest/gtest.h"
 
+#include <algorithm>
+
 using namespace mlir;
 using namespace mlir::lathe::sparsegcn;
 
@@ -128,4 +130,38 @@ TEST(TileCostModel, TileOverheadIsOptionalAndLeavesTheBreakEven) {
                    without.breakEvenDensity(64, 16));
   EXPECT_DOUBLE_EQ(with.breakEvenDensity(64, 16), 50.0 / 300.0);
 }
+} // namespace
+
+namespace {
+
+// The row-group engine: the CPU's table describes groups of 2 to 4 rows; one
+// threshold serves every group size, so it is at least the margin times each
+// size's break-even (a group that reaches it is predicted faster whatever its
+// size) and at most 1; at a group's break-even density its predicted time
+// equals the CSR kernel's on its stored entries.
+TEST(TileCostModel, RowGroupThresholdCoversEveryGroupSize) {
+  ASSERT_EQ(cpu().getGroupMax(), 4);
+  for (int64_t f : {1, 16, 24, 64, 200, 256, 1000}) {
+    double threshold = cpu().groupThreshold(f);
+    EXPECT_LE(threshold, 1.0) << "F=" << f;
+    double largest = 0;
+    for (int64_t g = 2; g <= 4; ++g) {
+      double e = cpu().groupBreakEvenDensity(g, f);
+      EXPECT_GT(e, 0.0) << "g=" << g << " F=" << f;
+      largest = std::max(largest, e);
+      EXPECT_GE(threshold + 1e-12, std::min(1.0, cpu().getSafetyMargin() * e))
+          << "g=" << g << " F=" << f;
+      int64_t elements = g * 40, n = 2000;
+      double stored = e * double(elements);
+      EXPECT_NEAR(cpu().groupSeconds(g, elements, f, n),
+                  2.0 * stored * f / (cpu().spmmGflops(f, n) * 1e9), 1e-12)
+          << "g=" << g << " F=" << f;
+    }
+    EXPECT_NEAR(threshold, std::min(1.0, cpu().getSafetyMargin() * largest),
+                1e-12)
+        << "F=" << f;
+    EXPECT_LE(threshold, cpu().groupThresholdAnyWidth() + 1e-12);
+  }
+}
+
 } // namespace

@@ -121,7 +121,13 @@ def SparseGCN_TiledAggregateOp : SparseGCN_AggregateBase<"tiled_aggregate"> {
     (`tile_size` 4), each dense tile stored as a 4 × 4 block and multiplied
     by a register-blocked kernel fused with the CSR kernel on the tile
     row's other non-zeros; border tiles (fewer than 4 rows or columns) run
-    as sparse.
+    as sparse. `row_groups` is the row-group engine: consecutive rows whose
+    column sets (nearly) agree form groups of at most `tile_size` (≤ 4)
+    rows while a group's stored entries fill at least `dense_threshold` of
+    (its rows × the union of their columns); each group runs as a dense
+    block times the gathered rows of X (each row of X loaded once for the
+    whole group), the other rows run the CSR kernel. No `tile_classes`:
+    the runtime forms the groups with the same rule the pass priced.
 
     `sparse_nnz` (optional) is the number of non-zeros in sparse tiles, used
     for the FLOP count: 2·nnz·F over sparse tiles plus 2·T·T·F per dense tile.
