@@ -227,6 +227,8 @@ int mlir::lathe::compileMain(const CompileOptions &options, ModuleOp module) {
     return fail("no output file: pass -o FILE.lathe");
   CpuPipelineOptions pipelineOptions;
   pipelineOptions.trace = options.trace;
+  // The layout of oneDNN's AMX bf16 convolutions (see checkCpuCompileOptions).
+  pipelineOptions.channelsLast = options.precision == "bf16";
   std::string error;
   if (failed(parseFastMath(options.fastMath, pipelineOptions, error)))
     return fail("--fast-math=" + options.fastMath + ": " + error);

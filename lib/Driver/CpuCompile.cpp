@@ -39,6 +39,9 @@ LogicalResult mlir::lathe::checkCpuCompileOptions(const RunOptions &options,
   pipeline.trace = !options.tracePath.empty();
   if (options.precision == "bf16") {
     executable.precision = LATHE_PRECISION_BF16;
+    // oneDNN's AMX bf16 convolutions read and write NHWC only; elsewhere
+    // (AVX512-BF16, or f32 on CPUs without bf16) NHWC has direct kernels too.
+    pipeline.channelsLast = true;
   } else if (options.precision == "f32" || options.precision == "int8") {
     // int8 kernels are chosen by the pipeline (calibrated ranges on the
     // kernel ops); the session's precision stays f32.
