@@ -23,6 +23,7 @@
 #include <mpi.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <climits>
 #include <cmath>
@@ -656,6 +657,31 @@ void checkElemBytes(int64_t elemBytes) {
 
 enum class Kind { AllGather, AllToAll, ReduceScatter, AllReduce };
 
+std::atomic<bool> deterministicSums{false};
+
+/// The group indices of this process's group, in ascending world rank.
+std::vector<int64_t> membersByWorldRank(const Resolved &r) {
+  std::vector<int64_t> order;
+  for (int64_t rank = 0; rank < r.grid.processes; ++rank) {
+    Placement p = place(r.grid, r.group, rank);
+    if (p.color == r.placement.color)
+      order.push_back(p.groupIndex);
+  }
+  return order;
+}
+
+/// out[i] = sum over k of parts[order[k] * n + i], added in the order of
+/// `order`, one f32 add at a time.
+void sumInOrder(const float *parts, const std::vector<int64_t> &order,
+                int64_t n, float *out) {
+  for (int64_t i = 0; i < n; ++i) {
+    float acc = parts[order[0] * n + i];
+    for (size_t k = 1; k < order.size(); ++k)
+      acc += parts[order[k] * n + i];
+    out[i] = acc;
+  }
+}
+
 const char *kindName(Kind kind) {
   switch (kind) {
   case Kind::AllGather:
@@ -768,6 +794,17 @@ void collective(Kind kind, int64_t packedGrid, int64_t packedGroup,
   case Kind::ReduceScatter: {
     int n = floatCount(out.elements, "out");
     floatCount(in.elements, "in");
+    if (deterministicSums) {
+      // Block j of every member's `in` to member j, then the sum here.
+      ScratchBuffer parts(static_cast<size_t>(in.bytes));
+      watched(w, site, [&] {
+        return MPI_Alltoall(in.data, n, MPI_FLOAT, parts.get(), n, MPI_FLOAT,
+                            comm);
+      });
+      sumInOrder(static_cast<const float *>(parts.get()), membersByWorldRank(r),
+                 n, reinterpret_cast<float *>(out.data));
+      break;
+    }
     const unsigned char *send = separate(in, out, scratch);
     watched(w, site, [&] {
       return MPI_Reduce_scatter_block(send, out.data, n, MPI_FLOAT, MPI_SUM,
@@ -777,6 +814,16 @@ void collective(Kind kind, int64_t packedGrid, int64_t packedGroup,
   }
   case Kind::AllReduce: {
     int n = floatCount(in.elements, "in");
+    if (deterministicSums) {
+      ScratchBuffer parts(static_cast<size_t>(in.bytes) * g);
+      watched(w, site, [&] {
+        return MPI_Allgather(in.data, n, MPI_FLOAT, parts.get(), n, MPI_FLOAT,
+                             comm);
+      });
+      sumInOrder(static_cast<const float *>(parts.get()), membersByWorldRank(r),
+                 n, reinterpret_cast<float *>(out.data));
+      break;
+    }
     const void *send =
         in.data == out.data ? MPI_IN_PLACE : separate(in, out, scratch);
     watched(w, site, [&] {
@@ -997,6 +1044,14 @@ extern "C" int64_t lathe_rt_comm_group_size(int64_t grid, int64_t group) {
         [&](World &w) { size = resolve(w, grid, group).placement.groupSize; });
   });
   return size;
+}
+
+extern "C" void lathe_rt_comm_set_deterministic(int on) {
+  deterministicSums = on != 0;
+}
+
+extern "C" int lathe_rt_comm_deterministic(void) {
+  return deterministicSums ? 1 : 0;
 }
 
 extern "C" int64_t lathe_rt_comm_counters(lathe_comm_counter *out,
