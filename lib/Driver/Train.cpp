@@ -21,6 +21,7 @@
 #include "lathe/Driver/Observe.h"
 #include "lathe/Driver/Ranks.h"
 #include "lathe/Driver/TargetFile.h"
+#include "lathe/Interfaces/FlopsInterface.h"
 #include "lathe/Support/ParseGuard.h"
 #include "lathe/Support/Progress.h"
 #include "lathe/Target/CPU/Pipeline.h"
@@ -476,6 +477,12 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
       (hasPredict &&
        failed(getEntrySignature(*module, "loss_predict", predictType, error))))
     return fail(error);
+  // The arithmetic of one step on this rank (FlopsOpInterface over the step
+  // function before the CPU pipeline, as lathe-run --report counts its
+  // input): what a cost model of the step needs, with no second compile.
+  bool stepFlopsComplete = true;
+  int64_t stepFlops = countFlops(
+      module->lookupSymbol<func::FuncOp>("loss_train_step"), stepFlopsComplete);
   // Sharded: the master weights and optimizer state of this rank's shard.
   int64_t shardSize = 0, totalSize = 0, shardIndex = 0;
   std::vector<std::string> shardKinds;
@@ -1016,6 +1023,10 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
         {"step", k},        {"epoch", epoch},
         {"loss", lastLoss}, {"lr", learningRate(o, k, totalSteps)},
         {"ms", ms},         {"samples_per_s", o.batch / (ms / 1000)}};
+    // Floating-point operations of this rank's step, as counted (null when
+    // an op's count was unknown).
+    record["flops"] = stepFlopsComplete ? llvm::json::Value(stepFlops)
+                                        : llvm::json::Value(nullptr);
     if (sharded || o.seqParallel) {
       // The bytes this rank handed to each collective during the step.
       lathe_comm_counter counters[32];
