@@ -25,6 +25,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <climits>
 #include <cmath>
 #include <condition_variable>
@@ -359,6 +360,28 @@ template <typename Fn> void watched(World &w, const CallSite &site, Fn &&fn) {
   if (watch)
     w.watchdog.end();
   check(rc, site);
+}
+
+/// Waits for `request` without keeping a core busy: MPI_Test in a loop that
+/// sleeps between tests after the first 100 us, 50 us at first and up to
+/// 2 ms. A blocking MPI call polls a core for as long as it waits; the
+/// driver's ranks wait in a broadcast for as long as rank 0 compiles
+/// (lathe-train's heartbeat, Ranks.cpp), and with more ranks than cores
+/// (tests, benchmarks) the polling ranks took the cores rank 0 compiled on.
+int waitIdle(MPI_Request &request) {
+  auto start = std::chrono::steady_clock::now();
+  std::chrono::microseconds pause(50);
+  for (;;) {
+    int flag = 0;
+    int rc = MPI_Test(&request, &flag, MPI_STATUS_IGNORE);
+    if (rc != MPI_SUCCESS || flag)
+      return rc;
+    if (std::chrono::steady_clock::now() - start <
+        std::chrono::microseconds(100))
+      continue;
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::microseconds(2000));
+  }
 }
 
 /// Initialises the world; `w.mutex` held.
@@ -907,8 +930,10 @@ extern "C" int lathe_rt_comm_broadcast_bytes(void *data, int64_t bytes,
       do {
         int n = static_cast<int>(std::min(kChunk, bytes - done));
         watched(w, {"broadcast"}, [&] {
-          return MPI_Bcast(p + done, n, MPI_BYTE, static_cast<int>(root),
-                           MPI_COMM_WORLD);
+          MPI_Request request;
+          int rc = MPI_Ibcast(p + done, n, MPI_BYTE, static_cast<int>(root),
+                              MPI_COMM_WORLD, &request);
+          return rc == MPI_SUCCESS ? waitIdle(request) : rc;
         });
         done += n;
       } while (done < bytes);
