@@ -405,8 +405,13 @@ def LatheCPUNestParallelLoops
     dimension is no loop LLVM can vectorize. This pass keeps the leading
     dimensions parallel, until their static trip counts multiply to at
     least `min-trips` (a dynamic dimension ends the parallel prefix), and
-    runs the remaining ones as an `scf.for` nest inside. Loops with
-    reductions are left alone. Runs right before `convert-scf-to-openmp`.
+    runs the remaining ones as an `scf.for` nest inside. An `scf.parallel`
+    nested in another one (`convert-linalg-to-parallel-loops` writes one for
+    every parallel dimension that follows a reduction, e.g. the channels of
+    a global average pooling over [N, H, W, C]) runs wholly as `scf.for`
+    loops: as its own OpenMP region it would fork and join on every
+    iteration of the loops around it. Loops with reductions are left alone.
+    Runs right before `convert-scf-to-openmp`.
 
     ```mlir
     scf.parallel (%n, %c, %h) = (%c0, %c0, %c0) to (%N, %c16, %c8) step (...) {
