@@ -105,8 +105,7 @@ struct LatheCPUNestParallelLoops
     // rewritten before the loops that hold them.
     SmallVector<scf::ParallelOp> nested;
     getOperation().walk([&](scf::ParallelOp loop) {
-      if (loop.getNumResults() == 0 &&
-          loop->getParentOfType<scf::ParallelOp>())
+      if (loop.getNumResults() == 0 && loop->getParentOfType<scf::ParallelOp>())
         nested.push_back(loop);
     });
     for (scf::ParallelOp loop : nested)
@@ -149,10 +148,10 @@ struct LatheCPUNestParallelLoops
     IRMapping map;
     Operation *outer = nullptr;
     if (keep > 0) {
-      auto parallel = scf::ParallelOp::create(
-          b, loc, loop.getLowerBound().take_front(keep),
-          loop.getUpperBound().take_front(keep),
-          loop.getStep().take_front(keep));
+      auto parallel =
+          scf::ParallelOp::create(b, loc, loop.getLowerBound().take_front(keep),
+                                  loop.getUpperBound().take_front(keep),
+                                  loop.getStep().take_front(keep));
       b.setInsertionPointToStart(parallel.getBody());
       for (unsigned i = 0; i < keep; ++i)
         map.map(loop.getInductionVars()[i], parallel.getInductionVars()[i]);
