@@ -540,13 +540,6 @@ FailureOr<int64_t> RnnOp::getFlopCount() {
 void RnnOp::getEffects(
     SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
         &effects) {
-  if (!hasPureBufferSemantics())
-    return;
-  for (OpOperand &operand : getOperation()->getOpOperands()) {
-    effects.emplace_back(MemoryEffects::Read::get(), &operand,
-                         SideEffects::DefaultResource::get());
-    if (llvm::is_contained(getInits(), operand.get()))
-      effects.emplace_back(MemoryEffects::Write::get(), &operand,
-                           SideEffects::DefaultResource::get());
-  }
+  getDpsKernelEffects(cast<DestinationStyleOpInterface>(getOperation()),
+                      effects);
 }

@@ -263,15 +263,8 @@ LogicalResult TransposeOp::verify() {
 void TransposeOp::getEffects(
     SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
         &effects) {
-  if (!hasPureBufferSemantics())
-    return;
-  for (OpOperand &operand : getOperation()->getOpOperands()) {
-    effects.emplace_back(MemoryEffects::Read::get(), &operand,
-                         SideEffects::DefaultResource::get());
-    if (operand.getOperandNumber() >= 3)
-      effects.emplace_back(MemoryEffects::Write::get(), &operand,
-                           SideEffects::DefaultResource::get());
-  }
+  getDpsKernelEffects(cast<DestinationStyleOpInterface>(getOperation()),
+                      effects);
 }
 
 LogicalResult mlir::lathe::sparsegcn::transposeCsr(
