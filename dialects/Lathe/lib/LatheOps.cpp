@@ -24,6 +24,34 @@ using namespace mlir::lathe;
 #define GET_ATTRDEF_CLASSES
 #include "lathe/Dialect/Lathe/LatheAttrs.cpp.inc"
 
+// IR that spells an enum as a string: an error that says what to write.
+static LogicalResult
+checkMatmulEnums(OperationName opName, Attribute dict,
+                 function_ref<InFlightDiagnostic()> emitError) {
+  return checkEnumProperty<ActivationAttr>(
+      dict, MatmulOp::getActivationAttrName(opName), emitError);
+}
+static LogicalResult
+checkConv2DEnums(OperationName opName, Attribute dict,
+                 function_ref<InFlightDiagnostic()> emitError) {
+  return success(
+      succeeded(checkEnumProperty<ConvLayoutAttr>(
+          dict, Conv2DOp::getLayoutAttrName(opName), emitError)) &&
+      succeeded(checkEnumProperty<ActivationAttr>(
+          dict, Conv2DOp::getActivationAttrName(opName), emitError)) &&
+      succeeded(checkEnumProperty<PoolKindAttr>(
+          dict, Conv2DOp::getPoolAttrName(opName), emitError)));
+}
+static LogicalResult
+checkRnnEnums(OperationName opName, Attribute dict,
+              function_ref<InFlightDiagnostic()> emitError) {
+  return checkEnumProperty<RnnCellAttr>(dict, RnnOp::getCellAttrName(opName),
+                                        emitError);
+}
+LATHE_CHECKED_PROPERTIES(MatmulOp, checkMatmulEnums)
+LATHE_CHECKED_PROPERTIES(Conv2DOp, checkConv2DEnums)
+LATHE_CHECKED_PROPERTIES(RnnOp, checkRnnEnums)
+
 void LatheDialect::initialize() {
   addAttributes<
 #define GET_ATTRDEF_LIST
