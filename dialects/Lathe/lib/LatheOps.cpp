@@ -24,6 +24,34 @@ using namespace mlir::lathe;
 #define GET_ATTRDEF_CLASSES
 #include "lathe/Dialect/Lathe/LatheAttrs.cpp.inc"
 
+// IR that spells an enum as a string: an error that says what to write.
+static LogicalResult
+checkMatmulEnums(OperationName opName, Attribute dict,
+                 function_ref<InFlightDiagnostic()> emitError) {
+  return checkEnumProperty<ActivationAttr>(
+      dict, MatmulOp::getActivationAttrName(opName), emitError);
+}
+static LogicalResult
+checkConv2DEnums(OperationName opName, Attribute dict,
+                 function_ref<InFlightDiagnostic()> emitError) {
+  return success(
+      succeeded(checkEnumProperty<ConvLayoutAttr>(
+          dict, Conv2DOp::getLayoutAttrName(opName), emitError)) &&
+      succeeded(checkEnumProperty<ActivationAttr>(
+          dict, Conv2DOp::getActivationAttrName(opName), emitError)) &&
+      succeeded(checkEnumProperty<PoolKindAttr>(
+          dict, Conv2DOp::getPoolAttrName(opName), emitError)));
+}
+static LogicalResult
+checkRnnEnums(OperationName opName, Attribute dict,
+              function_ref<InFlightDiagnostic()> emitError) {
+  return checkEnumProperty<RnnCellAttr>(dict, RnnOp::getCellAttrName(opName),
+                                        emitError);
+}
+LATHE_CHECKED_PROPERTIES(MatmulOp, checkMatmulEnums)
+LATHE_CHECKED_PROPERTIES(Conv2DOp, checkConv2DEnums)
+LATHE_CHECKED_PROPERTIES(RnnOp, checkRnnEnums)
+
 void LatheDialect::initialize() {
   addAttributes<
 #define GET_ATTRDEF_LIST
@@ -628,13 +656,6 @@ FailureOr<int64_t> RnnOp::getFlopCount() {
 void RnnOp::getEffects(
     SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
         &effects) {
-  if (!hasPureBufferSemantics())
-    return;
-  for (OpOperand &operand : getOperation()->getOpOperands()) {
-    effects.emplace_back(MemoryEffects::Read::get(), &operand,
-                         SideEffects::DefaultResource::get());
-    if (llvm::is_contained(getInits(), operand.get()))
-      effects.emplace_back(MemoryEffects::Write::get(), &operand,
-                           SideEffects::DefaultResource::get());
-  }
+  getDpsKernelEffects(cast<DestinationStyleOpInterface>(getOperation()),
+                      effects);
 }

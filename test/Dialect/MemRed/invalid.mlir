@@ -399,3 +399,13 @@ func.func @bank_step_not_random(%f: tensor<4x8xf32>, %q: tensor<2x8xf32>, %b: te
   %b1, %n1 = memred.bank_append ins(%f : tensor<4x8xf32>) queries(%q : tensor<2x8xf32>) outs(%b : tensor<16x8xf32>) count(%n) step(%n) recent(0.1) keep(0.1) scale(1.0) policy(merge) -> tensor<16x8xf32>, index
   return %b1, %n1 : tensor<16x8xf32>, index
 }
+
+// -----
+
+// IR written before the enum attributes, in the generic form: the error
+// names the attribute, its values and the value given.
+func.func @bank_policy_string_generic(%f: tensor<4x8xf32>, %q: tensor<2x8xf32>, %b: tensor<16x8xf32>, %n: index) -> (tensor<16x8xf32>, index) {
+  // expected-error @+1 {{'policy' must be an #memred<policy ...> enum attribute, one of: adacm2, recent, random, merge; got "recent"}}
+  %b1, %n1 = "memred.bank_append"(%f, %q, %b, %n) <{keep = 1.0e-01 : f64, policy = "recent", recent = 1.0e-01 : f64, scale = 1.0 : f32, seed = 0 : i64}> : (tensor<4x8xf32>, tensor<2x8xf32>, tensor<16x8xf32>, index) -> (tensor<16x8xf32>, index)
+  return %b1, %n1 : tensor<16x8xf32>, index
+}

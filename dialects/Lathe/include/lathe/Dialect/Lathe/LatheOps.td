@@ -29,7 +29,7 @@ def Lathe_Activation : Lathe_I32Enum<"Activation",
       I32EnumAttrCase<"tanh", 5>],
     "activation", "::mlir::lathe">;
 def Lathe_ActivationAttr
-    : EnumAttr<Lathe_Dialect, Lathe_Activation, "activation">;
+    : Lathe_EnumAttr<Lathe_Dialect, Lathe_Activation, "activation">;
 
 def Lathe_ConvLayout : Lathe_I32Enum<"ConvLayout",
     "Dimension order of a convolution's input, filter and output", [
@@ -37,21 +37,21 @@ def Lathe_ConvLayout : Lathe_I32Enum<"ConvLayout",
       I32EnumAttrCase<"nhwc", 1>],
     "layout", "::mlir::lathe">;
 def Lathe_ConvLayoutAttr
-    : EnumAttr<Lathe_Dialect, Lathe_ConvLayout, "layout">;
+    : Lathe_EnumAttr<Lathe_Dialect, Lathe_ConvLayout, "layout">;
 
 def Lathe_PoolKind : Lathe_I32Enum<"PoolKind",
     "Pooling fused after a convolution", [
       I32EnumAttrCase<"none", 0>,
       I32EnumAttrCase<"max", 1>],
     "pool", "::mlir::lathe">;
-def Lathe_PoolKindAttr : EnumAttr<Lathe_Dialect, Lathe_PoolKind, "pool">;
+def Lathe_PoolKindAttr : Lathe_EnumAttr<Lathe_Dialect, Lathe_PoolKind, "pool">;
 
 def Lathe_RnnCell : Lathe_I32Enum<"RnnCell", "Recurrent cell of lathe.rnn", [
       I32EnumAttrCase<"lstm", 0>,
       I32EnumAttrCase<"gru", 1>,
       I32EnumAttrCase<"lbr_gru", 2>],
     "cell", "::mlir::lathe">;
-def Lathe_RnnCellAttr : EnumAttr<Lathe_Dialect, Lathe_RnnCell, "cell">;
+def Lathe_RnnCellAttr : Lathe_EnumAttr<Lathe_Dialect, Lathe_RnnCell, "cell">;
 
 //===----------------------------------------------------------------------===//
 // Attributes
