@@ -533,6 +533,13 @@ bool mlir::lathe::buildAccelExec(Operation *program,
         return false;
       }
     }
+    if (auto x = roles.getAs<DenseI64ArrayAttr>("csr_row_ptr")) {
+      e.csrRowPtr.assign(x.asArrayRef().begin(), x.asArrayRef().end());
+      if (auto c = roles.getAs<DenseI64ArrayAttr>("csr_cols"))
+        e.csrCols.assign(c.asArrayRef().begin(), c.asArrayRef().end());
+      if (auto r = roles.getAs<IntegerAttr>("csr_tile_rows"))
+        e.csrTileRows = r.getInt();
+    }
     if (Attribute x = roles.get("activation")) {
       auto a = dyn_cast<ActivationAttr>(x);
       if (!a) {

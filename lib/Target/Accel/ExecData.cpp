@@ -431,6 +431,62 @@ bool AccelDataBuilder::pool(Operation *op, bool nhwc, OpData &d) {
   return true;
 }
 
+bool AccelDataBuilder::csr(Operation *op, OpData &d) {
+  // Operands: row_ptr, col_idx, values, features, init (accel-tile's
+  // describe() admits no other form).
+  Value rowPtr = op->getOperand(0), cols = op->getOperand(1),
+        values = op->getOperand(2), features = op->getOperand(3);
+  auto constant = [&](Value v, SmallVector<int64_t> &out) {
+    auto cst = v.getDefiningOp<arith::ConstantOp>();
+    auto attr = cst ? dyn_cast<DenseIntElementsAttr>(cst.getValue()) : nullptr;
+    if (!attr)
+      return false;
+    out.clear();
+    for (const APInt &x : attr.getValues<APInt>())
+      out.push_back(x.getSExtValue());
+    return true;
+  };
+  if (!constant(rowPtr, d.csrRowPtr) || !constant(cols, d.csrCols))
+    return fail(op, "reads an adjacency whose row_ptr or col_idx is not a "
+                    "constant (the engine program holds the graph's "
+                    "structure)");
+  auto outType = cast<RankedTensorType>(op->getResult(0).getType());
+  auto xType = dyn_cast<RankedTensorType>(features.getType());
+  auto vType = dyn_cast<RankedTensorType>(values.getType());
+  if (!xType || xType.getRank() != 2 || !vType || vType.getRank() != 1 ||
+      outType.getRank() != 2 || !outType.hasStaticShape())
+    return fail(op, "has features, values or a result of an unexpected rank");
+  int64_t m = outType.getDimSize(0), f = outType.getDimSize(1),
+          n = xType.getDimSize(0);
+  // The structure the simulator will index with: checked here, where the
+  // error can name the op.
+  if (static_cast<int64_t>(d.csrRowPtr.size()) != m + 1 ||
+      d.csrRowPtr.front() != 0 ||
+      d.csrRowPtr.back() > static_cast<int64_t>(d.csrCols.size()) ||
+      d.csrRowPtr.back() > vType.getNumElements())
+    return fail(op, "has a row_ptr that does not describe its rows and "
+                    "non-zeros");
+  for (int64_t i = 0; i < m; ++i)
+    if (d.csrRowPtr[i] > d.csrRowPtr[i + 1])
+      return fail(op, "has a decreasing row_ptr");
+  for (int64_t c : d.csrCols)
+    if (c < 0 || c >= n)
+      return fail(op, "has a column index out of its features' rows");
+  Layout lv, lx;
+  if (!layoutOf(values, lv, op) || !layoutOf(features, lx, op))
+    return false;
+  if (lv.strides != SmallVector<int64_t, 4>{1})
+    return fail(op, "reads a strided view of its values");
+  d.domain = {m, f};
+  // The values by non-zero and the features by (column, feature): the
+  // tile's non-zeros choose the points (runtime/accel), not the strides.
+  d.inputs.push_back({values, {}, lv.offset, {0, 0}});
+  d.inputs.push_back({features, {}, lx.offset, {lx.strides[0], lx.strides[1]}});
+  int out = newOutput(op->getResult(0));
+  d.output = {Value(), out, 0, {f, 1}};
+  return true;
+}
+
 bool AccelDataBuilder::rows(Operation *op, Value input, int64_t dim,
                             OpData &d) {
   auto type = cast<RankedTensorType>(input.getType());
@@ -661,6 +717,10 @@ bool AccelDataBuilder::compute(Operation *op, OpData &d) {
     d.kind = "generic";
     return pool(op, isa<linalg::PoolingNhwcMaxOp>(op), d);
   }
+  if (op->getName().getDialectNamespace() == "sparsegcn") {
+    d.kind = "csr";
+    return csr(op, d);
+  }
   return fail(op, "has no engine-op data semantics");
 }
 
@@ -741,6 +801,14 @@ void AccelDataBuilder::attach(Operation *engineOp, const OpData &d,
   }
   if (!d.conv.empty())
     roles.push_back(b.getNamedAttr("conv", b.getDenseI64ArrayAttr(d.conv)));
+  if (d.kind == "csr") {
+    roles.push_back(
+        b.getNamedAttr("csr_row_ptr", b.getDenseI64ArrayAttr(d.csrRowPtr)));
+    roles.push_back(
+        b.getNamedAttr("csr_cols", b.getDenseI64ArrayAttr(d.csrCols)));
+    roles.push_back(
+        b.getNamedAttr("csr_tile_rows", b.getI64IntegerAttr(d.csrTileRows)));
+  }
   if (d.kind == "layernorm")
     roles.push_back(b.getNamedAttr("epsilon", b.getF32FloatAttr(d.epsilon)));
   if (d.result >= 0)

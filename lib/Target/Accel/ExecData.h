@@ -60,6 +60,10 @@ public:
     int result = -1;
     /// A convolution's geometry (runtime/accel's ExecOp::conv), or empty.
     SmallVector<int64_t, 16> conv;
+    /// A CSR aggregation (runtime/accel's ExecOp::csrRowPtr...): the
+    /// adjacency's structure, and the output rows of one tile (accel-tile's).
+    SmallVector<int64_t> csrRowPtr, csrCols;
+    int64_t csrTileRows = 0;
   };
 
   explicit AccelDataBuilder(func::FuncOp func);
@@ -86,6 +90,7 @@ private:
   bool generic(linalg::GenericOp g, OpData &d);
   bool conv(Conv2DOp op, OpData &d);
   bool pool(Operation *op, bool nhwc, OpData &d);
+  bool csr(Operation *op, OpData &d);
 
   func::FuncOp func;
   llvm::DenseMap<Value, Layout> layouts;

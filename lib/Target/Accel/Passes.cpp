@@ -63,7 +63,10 @@ enum class WorkKind {
   Softmax,
   LayerNorm,
   Elementwise,
-  Reduce
+  Reduce,
+  /// A sparse graph aggregation (sparsegcn's CSR SpMM): `rows` output rows
+  /// of `cols` features, `elements` = non-zeros x features multiply-adds.
+  Spmm
 };
 
 struct Work {
@@ -300,11 +303,34 @@ FailureOr<Work> describe(Operation *op) {
               "recurrence over the sequence: the accelerator pipeline "
               "does not lower it)";
   if (op->getDialect() &&
-      op->getDialect()->getNamespace() == kSparseGCNDialectNamespace)
+      op->getDialect()->getNamespace() == kSparseGCNDialectNamespace) {
+    // aggregate(row_ptr, col_idx, values, features, init) and
+    // tiled_aggregate without a permutation (the same CSR operands; its
+    // tile classes are the CPU kernel's): a CSR SpMM on the vector cores.
+    StringRef name = op->getName().stripDialect();
+    if ((name == "aggregate" || name == "tiled_aggregate") &&
+        op->getNumOperands() == 5) {
+      auto nnz = elementsOf(op->getOperand(1).getType());
+      auto features = dyn_cast<RankedTensorType>(op->getOperand(3).getType());
+      auto type = cast<RankedTensorType>(result.getType());
+      if (nnz < 0 || !features || !features.hasStaticShape() ||
+          type.getRank() != 2)
+        return op->emitOpError() << "has dynamic sizes";
+      w.kind = WorkKind::Spmm;
+      w.rows = type.getDimSize(0);
+      w.cols = type.getDimSize(1);
+      w.elements = nnz * w.cols;
+      w.ops = 2;
+      w.inputs = {op->getOperand(0), op->getOperand(1), op->getOperand(2),
+                  op->getOperand(3)};
+      return w;
+    }
     return op->emitOpError()
            << "has no engine op on the accelerator target (a sparse graph "
-              "aggregation: the accelerator pipeline does not lower it; "
-              "bench/accel simulates H-GCN's tiles with lathe-accel-sim)";
+              "aggregation over a reordered adjacency: the accelerator "
+              "pipeline lowers sparsegcn.aggregate and tiled_aggregate "
+              "without a permutation only)";
+  }
   // Every other op with a tensor result is a copy on the vector cores.
   w.kind = WorkKind::Elementwise;
   w.elements = elementsOf(result.getType());
@@ -455,6 +481,35 @@ Tiled tile(const Work &w, bool onMme, const Device &d, int64_t buffers,
         b *= ceilDiv(w.m, tm);
       load += b;
     }
+    t.op.tiles = tiles;
+    t.loadBytes = spread(load);
+    t.storeBytes = spread(outBytes);
+    return t;
+  }
+  if (w.kind == WorkKind::Spmm) {
+    // Blocks of output rows: each reads its rows' non-zeros (value, column
+    // index), the feature row of every non-zero (a gather), and writes its
+    // output rows; a block holds its share of each, double buffered.
+    int64_t nnz = w.elements / std::max<int64_t>(1, w.cols);
+    int64_t perRow =
+        ceilDiv(nnz, std::max<int64_t>(1, w.rows)) * (4 + 8 + w.cols * f) +
+        8 + w.cols * f;
+    int64_t r = std::max<int64_t>(
+        1, d.tpcLocalMemoryBytes / std::max<int64_t>(1, buffers * perRow));
+    r = std::min(r, std::max<int64_t>(1, w.rows));
+    while (ceilDiv(w.rows, r) > kMaxTiles)
+      r *= 2;
+    tiles = std::max<int64_t>(1, ceilDiv(w.rows, r));
+    t.op.kind = OpKind::TpcReduce;
+    t.op.rows = r;
+    // The average block's multiply-adds (a block of denser rows costs the
+    // same as any other: the timing model's tiles are uniform).
+    t.op.elements = std::max<int64_t>(1, ceilDiv(w.elements, tiles));
+    t.op.opsPerElement = w.ops;
+    int64_t load = 0;
+    for (auto [i, v] : llvm::enumerate(w.inputs))
+      if (!resident[i])
+        load += i == 3 ? nnz * w.cols * f : bytesOf(v);
     t.op.tiles = tiles;
     t.loadBytes = spread(load);
     t.storeBytes = spread(outBytes);
@@ -916,6 +971,8 @@ struct TilePass : public mlir::lathe::impl::AccelTileBase<TilePass> {
         } else {
           Tiled t = tile(*work, onMme, *device, buffers, resident, out);
           done.push_back(emit(t));
+          if (work->kind == WorkKind::Spmm)
+            opData.csrTileRows = t.op.rows;
           if (executable)
             data.attach(computeOp, opData, opData.domain,
                         SmallVector<int64_t>(opData.domain.size(), 0), onChip);

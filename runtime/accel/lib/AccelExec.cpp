@@ -55,7 +55,17 @@ struct Tiling {
 
 bool tilingOf(const Op &op, const ExecOp &e, Tiling &t, std::string &error) {
   const std::vector<int64_t> &d = e.domain;
-  switch (op.kind) {
+  if (!e.csrRowPtr.empty()) {
+    if ((op.kind != OpKind::TpcReduce && op.kind != OpKind::SparseSpMM) ||
+        d.size() != 2 || e.csrTileRows < 1) {
+      error = op.name + ": a sparse aggregation is a vector-core reduction "
+                        "or a sparse-engine op over [rows, F] with at least "
+                        "one row per tile";
+      return false;
+    }
+    t.tileSizes = {e.csrTileRows, d[1]};
+  } else {
+    switch (op.kind) {
   case OpKind::MmeMatmul:
   case OpKind::TpcMatmul:
     if (d.size() != 4) {
@@ -89,6 +99,7 @@ bool tilingOf(const Op &op, const ExecOp &e, Tiling &t, std::string &error) {
   default:
     error = op.name + ": no functional model for this op kind";
     return false;
+  }
   }
   if (t.linear) {
     int64_t total = 1;
@@ -405,6 +416,22 @@ void computeTile(const Op &op, const ExecOp &e, const Tiling &t, int64_t tile,
     return m.sram[a.buffer][at(a, idx, rank)];
   };
   std::vector<float> &out = m.sram[e.output.buffer];
+  if (!e.csrRowPtr.empty()) {
+    std::vector<int64_t> lo, hi;
+    tileBox(e, t, tile, lo, hi);
+    const Access &v = e.inputs[0], &x = e.inputs[1];
+    const std::vector<float> &vals = m.sram[v.buffer], &feat = m.sram[x.buffer];
+    for (int64_t r = lo[0]; r < hi[0]; ++r)
+      for (int64_t f = lo[1]; f < hi[1]; ++f) {
+        float acc = 0;
+        for (int64_t k = e.csrRowPtr[r]; k < e.csrRowPtr[r + 1]; ++k)
+          acc += vals[v.offset + k] *
+                 feat[x.offset + e.csrCols[k] * x.strides[0] + f * x.strides[1]];
+        out[e.output.offset + r * e.output.strides[0] + f * e.output.strides[1]] =
+            acc;
+      }
+    return;
+  }
   switch (op.kind) {
   case OpKind::MmeMatmul:
   case OpKind::TpcMatmul: {
@@ -553,6 +580,54 @@ void computeTile(const Op &op, const ExecOp &e, const Tiling &t, int64_t tile,
   }
 }
 
+/// A sparse aggregation's structure and operands fit its domain and
+/// buffers (ExecOp::csrRowPtr).
+bool checkCsr(const Op &op, const ExecOp &e, const Memory &memory,
+              std::string &error) {
+  const std::vector<int64_t> &rp = e.csrRowPtr;
+  if (e.domain.size() != 2 || e.inputs.size() != 2 ||
+      static_cast<int64_t>(rp.size()) != e.domain[0] + 1 || rp.front() != 0 ||
+      rp.back() > static_cast<int64_t>(e.csrCols.size()) ||
+      !e.domainOffset.empty()) {
+    error = op.name + ": a sparse aggregation needs the domain [rows, F], "
+                      "rows + 1 row pointers from 0, as many column indices "
+                      "as non-zeros, and the values and features as inputs";
+    return false;
+  }
+  for (size_t i = 0; i + 1 < rp.size(); ++i)
+    if (rp[i] > rp[i + 1]) {
+      error = op.name + ": a sparse aggregation's row pointers decrease";
+      return false;
+    }
+  const Access &v = e.inputs[0], &x = e.inputs[1], &y = e.output;
+  int64_t f = e.domain[1];
+  auto inside = [&](const Access &a, int64_t first, int64_t last) {
+    return a.buffer >= 0 &&
+           a.buffer < static_cast<int>(memory.sizes.size()) && first >= 0 &&
+           last < memory.sizes[a.buffer];
+  };
+  if (x.strides.size() != 2 || y.strides.size() != 2 || x.strides[0] < 0 ||
+      x.strides[1] < 0 || y.strides[0] < 0 || y.strides[1] < 0 ||
+      !inside(v, v.offset, v.offset + rp.back() - 1 + (rp.back() == 0)) ||
+      !inside(y, y.offset,
+              y.offset + (e.domain[0] - 1) * y.strides[0] +
+                  (f - 1) * y.strides[1])) {
+    error = op.name + ": a sparse aggregation's values or output do not fit "
+                      "their buffers";
+    return false;
+  }
+  for (int64_t k = 0; k < rp.back(); ++k) {
+    int64_t c = e.csrCols[k];
+    if (c < 0 || !inside(x, x.offset + c * x.strides[0],
+                         x.offset + c * x.strides[0] + (f - 1) * x.strides[1])) {
+      error = op.name + ": a sparse aggregation's column index " +
+              std::to_string(c) + " is outside its features";
+      return false;
+    }
+  }
+  return true;
+}
+
 } // namespace
 
 bool execute(const Program &program, const std::vector<ExecOp> &execs,
@@ -576,13 +651,20 @@ bool execute(const Program &program, const std::vector<ExecOp> &execs,
       error = op.name + ": domain offset of the wrong rank";
       return false;
     }
-    for (const Access &a : e.inputs)
-      if (!checkAccess(op, e, a, memory, error))
-        return false;
+    // A sparse aggregation's inputs are read through its non-zeros
+    // (checkCsr), not its domain.
+    if (e.csrRowPtr.empty())
+      for (const Access &a : e.inputs)
+        if (!checkAccess(op, e, a, memory, error))
+          return false;
     if (!checkAccess(op, e, e.output, memory, error))
       return false;
-    if ((op.kind == OpKind::TpcElementwise || op.kind == OpKind::TpcReduce) &&
-        !checkPayload(op, e, error))
+    if (!e.csrRowPtr.empty()) {
+      if (!checkCsr(op, e, memory, error))
+        return false;
+    } else if ((op.kind == OpKind::TpcElementwise ||
+                op.kind == OpKind::TpcReduce) &&
+               !checkPayload(op, e, error))
       return false;
     int n = static_cast<int>(e.inputs.size());
     for (int x : {e.bias, e.residual, e.gamma, e.beta, e.init})
@@ -688,8 +770,29 @@ bool execute(const Program &program, const std::vector<ExecOp> &execs,
             to[a.offset + o] = from[a.offset + o];
         }
     };
+    // A sparse aggregation's values and gathered feature rows.
+    auto csrCopy = [&](int64_t tile) {
+      std::vector<int64_t> lo, hi;
+      tileBox(e, t, tile, lo, hi);
+      const Access &v = e.inputs[0], &x = e.inputs[1];
+      auto move = [&](const Access &a, int64_t o) {
+        memory.sram[a.buffer][o] = memory.hbm[a.buffer][o];
+      };
+      for (int64_t k = e.csrRowPtr[lo[0]]; k < e.csrRowPtr[hi[0]]; ++k) {
+        if (v.loaded)
+          move(v, v.offset + k);
+        if (x.loaded)
+          for (int64_t f = lo[1]; f < hi[1]; ++f)
+            move(x, x.offset + e.csrCols[k] * x.strides[0] + f * x.strides[1]);
+      }
+    };
     bool conv = !e.conv.empty();
+    bool csr = !e.csrRowPtr.empty();
     for (int64_t tile = 0; tile < op.tiles; ++tile) {
+      if (load && csr) {
+        csrCopy(tile);
+        continue;
+      }
       if (!load) {
         if (conv)
           convCopy(e.output, tile, false);

@@ -119,6 +119,15 @@ struct ExecOp {
   /// Element-wise kernels and reductions: input copied into the output
   /// before the first tile (a reduction's initial value; -1: none).
   int init = -1;
+  /// A sparse graph aggregation, out[r, f] = sum over the non-zeros k of
+  /// row r of values[k] * x[csrCols[k], f] (non-empty csrRowPtr: the
+  /// adjacency's CSR structure, rows + 1 entries; the domain is [rows, F]).
+  /// Input 0 is the values (read at its offset + k), input 1 the features
+  /// (strides[0] per column index, strides[1] per feature); a tile is
+  /// `csrTileRows` output rows, all features. Its loads bring the tile's
+  /// values and the feature rows its non-zeros name (a gather).
+  std::vector<int64_t> csrRowPtr, csrCols;
+  int64_t csrTileRows = 0;
 };
 
 /// The data of a program: a shape per buffer, and which buffers the
