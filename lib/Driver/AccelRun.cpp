@@ -224,15 +224,16 @@ int mlir::lathe::runAccelMain(const RunOptions &options,
 
   // Placement decisions, for the report.
   llvm::json::Array placement;
-  int64_t onMme = 0, onTpc = 0, onBoth = 0;
+  int64_t onMme = 0, onTpc = 0, onBoth = 0, onSparse = 0;
   if (auto func = module->lookupSymbol<func::FuncOp>(options.entry))
     func.walk([&](Operation *op) {
       auto engine = op->getAttrOfType<StringAttr>("accel.engine");
       if (!engine)
         return;
-      (engine.getValue() == "mme"   ? onMme
-       : engine.getValue() == "tpc" ? onTpc
-                                    : onBoth)++;
+      (engine.getValue() == "mme"      ? onMme
+       : engine.getValue() == "tpc"    ? onTpc
+       : engine.getValue() == "sparse" ? onSparse
+                                       : onBoth)++;
       llvm::json::Object d{{"op", op->getName().getStringRef().str()},
                            {"loc", locString(op->getLoc())},
                            {"engine", engine.getValue().str()}};
@@ -240,6 +241,8 @@ int mlir::lathe::runAccelMain(const RunOptions &options,
         d["mme_cycles"] = c.getInt();
       if (auto c = op->getAttrOfType<IntegerAttr>("accel.tpc_cycles"))
         d["tpc_cycles"] = c.getInt();
+      if (auto c = op->getAttrOfType<IntegerAttr>("accel.sparse_cycles"))
+        d["sparse_cycles"] = c.getInt();
       if (auto f = op->getAttrOfType<FloatAttr>("accel.tpc_fraction"))
         d["tpc_fraction"] = f.getValueAsDouble();
       if (auto dim = op->getAttrOfType<StringAttr>("accel.split"))
@@ -384,10 +387,12 @@ int mlir::lathe::runAccelMain(const RunOptions &options,
       device.clockGHz);
   llvm::outs() << llvm::formatv(
       "placement: {0} op(s) on the matrix engines, {1} on the vector cores, "
-      "{6} split between them; bytes loaded {2}, stored {3}; MMEs idle while "
-      "TPCs busy {4:f3} of the time (charged to TPC waits: {5:f3})\n",
+      "{6} split between them{7}; bytes loaded {2}, stored {3}; MMEs idle "
+      "while TPCs busy {4:f3} of the time (charged to TPC waits: {5:f3})\n",
       onMme, onTpc, result.bytesLoaded, result.bytesStored,
-      result.mmeIdleWhileTpcBusy, result.mmeWaitShareOnTpc, onBoth);
+      result.mmeIdleWhileTpcBusy, result.mmeWaitShareOnTpc, onBoth,
+      onSparse ? ", " + std::to_string(onSparse) + " on the sparse engine"
+               : std::string());
   llvm::json::Array engines;
   std::string busyLine;
   for (const auto &e : result.engines) {

@@ -392,6 +392,10 @@ bool mlir::lathe::buildAccelProgram(Operation *program,
       perRow(o, OpKind::TpcSoftmax);
     } else if (auto o = dyn_cast<accel::TpcLayerNormOp>(op)) {
       perRow(o, OpKind::TpcLayerNorm);
+    } else if (auto o = dyn_cast<accel::SparseSpmmOp>(op)) {
+      common(o, OpKind::SparseSpMM);
+      sim.nnz = o.getNnz();
+      sim.cols = o.getCols();
     } else {
       error = "accel.program holds an op the simulator does not know: " +
               op.getName().getStringRef().str();
