@@ -560,9 +560,17 @@ bool AccelDataBuilder::generic(linalg::GenericOp g, OpData &d) {
   num[body->getArgument(numIns)] = emit("input " + std::to_string(outArg));
   auto ref = [&](Value v, int &out) {
     auto it = num.find(v);
-    if (it == num.end())
+    if (it != num.end()) {
+      out = it->second;
+      return true;
+    }
+    // A float constant defined outside the body (a captured scalar, e.g.
+    // relu's zero) is a payload constant.
+    auto c = v.getDefiningOp<arith::ConstantOp>();
+    auto f = c ? dyn_cast<FloatAttr>(c.getValue()) : nullptr;
+    if (!f)
       return false;
-    out = it->second;
+    out = num[v] = emit(constInstr(f.getValueAsDouble()));
     return true;
   };
   for (Operation &inner : body->without_terminator()) {
