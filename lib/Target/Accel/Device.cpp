@@ -448,6 +448,7 @@ bool mlir::lathe::buildAccelExec(Operation *program,
     if (auto x = d.getAs<IntegerAttr>("result"))
       info.result = static_cast<int>(x.getInt());
     info.value = d.getAs<ElementsAttr>("value");
+    info.integer = d.get("integer") != nullptr;
     buffers.push_back(info);
   }
   auto prim = [](StringRef name, Prim &p) {
@@ -543,6 +544,16 @@ bool mlir::lathe::buildAccelExec(Operation *program,
         e.csrCols.assign(c.asArrayRef().begin(), c.asArrayRef().end());
       if (auto r = roles.getAs<IntegerAttr>("csr_tile_rows"))
         e.csrTileRows = r.getInt();
+    }
+    if (auto x = roles.getAs<IntegerAttr>("gather_rows")) {
+      e.gatherRows = x.getInt();
+      if (auto r = roles.getAs<IntegerAttr>("gather_row_stride"))
+        e.gatherRowStride = r.getInt();
+      e.gatherWrap = roles.get("gather_wrap") != nullptr;
+      if (auto m = roles.getAs<StringAttr>("gather_message")) {
+        e.gatherChecked = true;
+        e.gatherMessage = m.getValue().str();
+      }
     }
     if (Attribute x = roles.get("activation")) {
       auto a = dyn_cast<ActivationAttr>(x);

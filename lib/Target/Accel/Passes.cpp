@@ -285,6 +285,14 @@ FailureOr<Work> describe(Operation *op) {
     w.elements = domain;
     w.kind = generic.getNumReductionLoops() ? WorkKind::Reduce
                                             : WorkKind::Elementwise;
+    // A gather reads a table captured from outside the body (its rows are
+    // loaded like an operand's).
+    generic.getBody()->walk([&](tensor::ExtractOp extract) {
+      Value table = extract.getTensor();
+      if (table.getParentBlock() != generic.getBody() &&
+          !llvm::is_contained(w.inputs, table))
+        w.inputs.push_back(table);
+    });
     // A reduction (or a body that reads its output) starts from its init:
     // that is read too, and its producer must come first.
     if (generic.getNumDpsInits() == 1 &&

@@ -408,14 +408,57 @@ float activate(ExecOp::Activation a, float x) {
 }
 
 /// One compute tile. Reads SRAM, writes SRAM.
-void computeTile(const Op &op, const ExecOp &e, const Tiling &t, int64_t tile,
-                 Memory &m) {
+/// The table row of a gather's id, or -1 when it is out of range (with the
+/// CPU backend's message in `error` when the gather is checked).
+int64_t gatherRow(const ExecOp &e, float idValue, std::string *error) {
+  auto id = static_cast<int64_t>(idValue);
+  int64_t row = e.gatherWrap && id < 0 ? id + e.gatherRows : id;
+  if (row >= 0 && row < e.gatherRows)
+    return row;
+  if (error && e.gatherChecked)
+    *error = (e.gatherMessage.empty() ? std::string("run-time index check "
+                                                    "failed")
+                                      : e.gatherMessage) +
+             ": index " + std::to_string(id) + " out of range [" +
+             std::to_string(e.gatherWrap ? -e.gatherRows : 0) + ", " +
+             std::to_string(e.gatherRows) + ")";
+  return -1;
+}
+
+bool computeTile(const Op &op, const ExecOp &e, const Tiling &t, int64_t tile,
+                 Memory &m, std::string &error) {
   size_t rank = e.domain.size();
   auto in = [&](int i, const int64_t *idx) {
     const Access &a = e.inputs[i];
     return m.sram[a.buffer][at(a, idx, rank)];
   };
   std::vector<float> &out = m.sram[e.output.buffer];
+  if (e.gatherRows > 0) {
+    // The payload over the point's inputs, input 1 the gathered element.
+    bool ok = true;
+    size_t n = e.inputs.size();
+    std::vector<float> args(n + 1), scratch;
+    const Access &table = e.inputs[1];
+    forEachPoint(e, t, tile, [&](const int64_t *idx) {
+      if (!ok)
+        return;
+      int64_t row = gatherRow(e, in(0, idx), &error);
+      if (row < 0 && e.gatherChecked) {
+        ok = false;
+        return;
+      }
+      int64_t o = at(e.output, idx, rank);
+      for (size_t i = 0; i < n; ++i)
+        args[i] = i != 1 ? in(static_cast<int>(i), idx)
+                  : row < 0
+                      ? 0.0f
+                      : m.sram[table.buffer][at(table, idx, rank) +
+                                             row * e.gatherRowStride];
+      args[n] = out[o];
+      out[o] = apply(e.payload, e.result, args, scratch);
+    });
+    return ok;
+  }
   if (!e.csrRowPtr.empty()) {
     std::vector<int64_t> lo, hi;
     tileBox(e, t, tile, lo, hi);
@@ -430,7 +473,7 @@ void computeTile(const Op &op, const ExecOp &e, const Tiling &t, int64_t tile,
         out[e.output.offset + r * e.output.strides[0] + f * e.output.strides[1]] =
             acc;
       }
-    return;
+    return true;
   }
   switch (op.kind) {
   case OpKind::MmeMatmul:
@@ -485,7 +528,7 @@ void computeTile(const Op &op, const ExecOp &e, const Tiling &t, int64_t tile,
           }
           out[o] = last ? epilogue(acc) : acc;
         }
-      return;
+      return true;
     }
     for (idx[0] = lo[0]; idx[0] < hi[0]; ++idx[0])
       for (idx[1] = lo[1]; idx[1] < hi[1]; ++idx[1])
@@ -501,7 +544,7 @@ void computeTile(const Op &op, const ExecOp &e, const Tiling &t, int64_t tile,
           }
           out[o] = last ? epilogue(acc) : acc;
         }
-    return;
+    return true;
   }
   case OpKind::TpcSoftmax:
   case OpKind::TpcLayerNorm: {
@@ -552,7 +595,7 @@ void computeTile(const Op &op, const ExecOp &e, const Tiling &t, int64_t tile,
         out[at(e.output, idx, rank)] = x[c];
       }
     }
-    return;
+    return true;
   }
   default: {
     // Element-wise kernels and reductions: the payload at each point; the
@@ -575,7 +618,7 @@ void computeTile(const Op &op, const ExecOp &e, const Tiling &t, int64_t tile,
       args[n] = out[o];
       out[o] = apply(e.payload, e.result, args, scratch);
     });
-    return;
+    return true;
   }
   }
 }
@@ -662,6 +705,23 @@ bool execute(const Program &program, const std::vector<ExecOp> &execs,
     if (!e.csrRowPtr.empty()) {
       if (!checkCsr(op, e, memory, error))
         return false;
+    } else if (e.gatherRows > 0) {
+      if (op.kind != OpKind::TpcElementwise || e.inputs.size() < 2 ||
+          e.gatherRowStride < 0 || e.init >= 0 ||
+          !checkPayload(op, e, error)) {
+        if (!error.empty())
+          return false;
+        error = op.name + ": a gather is an element-wise vector-core kernel "
+                          "of ids and a table";
+        return false;
+      }
+      const Access &table = e.inputs[1];
+      // The table's rows at their extremes (checkAccess saw row 0).
+      int64_t last = (e.gatherRows - 1) * e.gatherRowStride;
+      Access lastRow = table;
+      lastRow.offset += last;
+      if (!checkAccess(op, e, lastRow, memory, error))
+        return false;
     } else if ((op.kind == OpKind::TpcElementwise ||
                 op.kind == OpKind::TpcReduce) &&
                !checkPayload(op, e, error))
@@ -714,7 +774,8 @@ bool execute(const Program &program, const std::vector<ExecOp> &execs,
     const ExecOp &e = execs[op.exec];
     if (!isTransfer(op.kind)) {
       for (int64_t tile = 0; tile < op.tiles; ++tile)
-        computeTile(op, e, tilings[i], tile, memory);
+        if (!computeTile(op, e, tilings[i], tile, memory, error))
+          return false;
       continue;
     }
     // A transfer moves what its group's compute op reads (load) or writes
@@ -786,6 +847,18 @@ bool execute(const Program &program, const std::vector<ExecOp> &execs,
             move(x, x.offset + e.csrCols[k] * x.strides[0] + f * x.strides[1]);
       }
     };
+    // A gather's table: the rows its ids (loaded first, input 0) name.
+    auto gatherCopy = [&](const Access &table, int64_t tile) {
+      const Access &ids = e.inputs[0];
+      forEachPoint(e, t, tile, [&](const int64_t *idx) {
+        int64_t row =
+            gatherRow(e, memory.sram[ids.buffer][at(ids, idx, rank)], nullptr);
+        if (row < 0)
+          return;
+        int64_t o = at(table, idx, rank) + row * e.gatherRowStride;
+        memory.sram[table.buffer][o] = memory.hbm[table.buffer][o];
+      });
+    };
     bool conv = !e.conv.empty();
     bool csr = !e.csrRowPtr.empty();
     for (int64_t tile = 0; tile < op.tiles; ++tile) {
@@ -806,6 +879,8 @@ bool execute(const Program &program, const std::vector<ExecOp> &execs,
           continue;
         if (conv && j == 0)
           convCopy(a, tile, true);
+        else if (e.gatherRows > 0 && j == 1)
+          gatherCopy(a, tile);
         else
           copy(a, tile);
       }
