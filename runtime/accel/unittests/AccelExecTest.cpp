@@ -565,3 +565,59 @@ TEST(AccelExec, CsrAggregateErrors) {
   EXPECT_NE(run({0, 1, 2}, {0, 1}, 3).find("tiles"), std::string::npos);
 }
 } // namespace
+
+namespace {
+/// out[b, s, c] = table[row(ids[b, s]), c] + pos[s, c] (an embedding lookup
+/// fused with a position embedding), negative ids counting from the end,
+/// in tiles that split rows; against a plain loop. An out-of-range id is
+/// the CPU backend's message; unchecked, it reads 0.
+TEST(AccelExec, GatherRows) {
+  int64_t B = 2, S = 3, C = 4, V = 5;
+  std::vector<float> ids{0, 4, -1, 2, -5, 3};
+  std::vector<float> table = randomData(V * C, 11), pos = randomData(S * C, 12);
+  auto run = [&](std::vector<float> idData, bool checked, std::string &error,
+                 std::vector<float> &result) {
+    Memory m;
+    ExecOp e;
+    e.domain = {B, S, C};
+    e.inputs.push_back({addInput(m, idData), 0, {S, 1, 0}});
+    e.inputs.push_back({addInput(m, table), 0, {0, 0, 1}});
+    e.inputs.push_back({addInput(m, pos), 0, {0, C, 1}});
+    e.output = {m.add(B * S * C), 0, {S * C, C, 1}};
+    e.gatherRows = V;
+    e.gatherRowStride = C;
+    e.gatherWrap = true;
+    e.gatherChecked = checked;
+    e.gatherMessage = "Gather node 'g'";
+    e.payload = {{Prim::Input, 1}, {Prim::Input, 2}, {Prim::Add, 0, 1}};
+    e.result = 2;
+    Op op = makeOp(OpKind::TpcElementwise, 0, 5, 0);
+    op.elements = 5;
+    bool ok = execute(grouped(op), {e}, m, error);
+    result = m.hbm[e.output.buffer];
+    return ok;
+  };
+  std::string error;
+  std::vector<float> got;
+  ASSERT_TRUE(run(ids, true, error, got)) << error;
+  std::vector<double> want(B * S * C);
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t s = 0; s < S; ++s) {
+      auto id = static_cast<int64_t>(ids[b * S + s]);
+      int64_t row = id < 0 ? id + V : id;
+      for (int64_t c = 0; c < C; ++c)
+        want[(b * S + s) * C + c] =
+            double(table[row * C + c]) + double(pos[s * C + c]);
+    }
+  expectNear(got, want, 1e-6);
+
+  std::vector<float> bad = ids;
+  bad[4] = -6;
+  EXPECT_FALSE(run(bad, true, error, got));
+  EXPECT_EQ(error, "Gather node 'g': index -6 out of range [-5, 5)");
+  bad[4] = 5;
+  ASSERT_TRUE(run(bad, false, error, got)) << error;
+  for (int64_t c = 0; c < C; ++c)
+    EXPECT_FLOAT_EQ(got[(1 * S + 1) * C + c], pos[1 * C + c]);
+}
+} // namespace
