@@ -306,10 +306,10 @@ int mlir::lathe::runAccelMain(const RunOptions &options,
                                       b.arg, b.elements, summarize(input)));
           memory.hbm[id].resize(b.elements);
           for (int64_t k = 0; k < b.elements; ++k)
-            memory.hbm[id][k] = idAsFloat(
-                input.t.dtype == LATHE_I64
-                    ? static_cast<const int64_t *>(input.t.data)[k]
-                    : static_cast<const int32_t *>(input.t.data)[k]);
+            memory.hbm[id][k] =
+                idAsFloat(input.t.dtype == LATHE_I64
+                              ? static_cast<const int64_t *>(input.t.data)[k]
+                              : static_cast<const int32_t *>(input.t.data)[k]);
           continue;
         }
         if (input.t.dtype != LATHE_F32 || input.numElements() != b.elements)

@@ -508,8 +508,7 @@ bool AccelDataBuilder::rows(Operation *op, Value input, int64_t dim,
   return true;
 }
 
-bool AccelDataBuilder::integerLayoutOf(Value v, Layout &out,
-                                       Operation *user) {
+bool AccelDataBuilder::integerLayoutOf(Value v, Layout &out, Operation *user) {
   auto it = layouts.find(v);
   if (it != layouts.end()) {
     out = it->second;
@@ -553,9 +552,10 @@ static std::string checkMessage(Operation *call) {
     return {};
   auto global = SymbolTable::lookupNearestSymbolFrom<memref::GlobalOp>(
       call, get.getNameAttr());
-  auto init = global ? dyn_cast_or_null<DenseIntElementsAttr>(
-                           global.getInitialValueAttr())
-                     : nullptr;
+  auto init =
+      global
+          ? dyn_cast_or_null<DenseIntElementsAttr>(global.getInitialValueAttr())
+          : nullptr;
   if (!init)
     return {};
   std::string text;
@@ -740,9 +740,8 @@ bool AccelDataBuilder::generic(linalg::GenericOp g, OpData &d) {
       continue;
     // The gather's row computation and check: integer, index and i1
     // values, the check's branch and call.
-    if (extract && llvm::all_of(inner.getResultTypes(), [](Type t) {
-          return t.isIntOrIndex();
-        }))
+    if (extract && llvm::all_of(inner.getResultTypes(),
+                                [](Type t) { return t.isIntOrIndex(); }))
       continue;
     std::string name;
     if (auto c = dyn_cast<arith::ConstantOp>(inner)) {
@@ -997,8 +996,8 @@ void AccelDataBuilder::attach(Operation *engineOp, const OpData &d,
     if (d.gatherWrap)
       roles.push_back(b.getNamedAttr("gather_wrap", b.getUnitAttr()));
     if (d.gatherChecked)
-      roles.push_back(b.getNamedAttr("gather_message",
-                                     b.getStringAttr(d.gatherMessage)));
+      roles.push_back(
+          b.getNamedAttr("gather_message", b.getStringAttr(d.gatherMessage)));
   }
   if (d.kind == "layernorm")
     roles.push_back(b.getNamedAttr("epsilon", b.getF32FloatAttr(d.epsilon)));

@@ -500,16 +500,16 @@ Tiled tile(const Work &w, bool onMme, const Device &d, int64_t buffers,
     // output rows; a block holds its share of each, double buffered.
     int64_t nnz = w.elements / std::max<int64_t>(1, w.cols);
     int64_t perRow =
-        ceilDiv(nnz, std::max<int64_t>(1, w.rows)) * (4 + 8 + w.cols * f) +
-        8 + w.cols * f;
+        ceilDiv(nnz, std::max<int64_t>(1, w.rows)) * (4 + 8 + w.cols * f) + 8 +
+        w.cols * f;
     // `onMme` asks for the device's sparse engine here (accel-place's
     // "sparse"), where it has one: it streams from the shared SRAM (a
     // share of it per block, as a matrix engine's), a vector core from its
     // local memory.
     bool sparse = onMme && d.sparseMacsPerCycle > 0;
     int64_t budget = sparse ? d.sramBytes / 2 : d.tpcLocalMemoryBytes;
-    int64_t r = std::max<int64_t>(
-        1, budget / std::max<int64_t>(1, buffers * perRow));
+    int64_t r =
+        std::max<int64_t>(1, budget / std::max<int64_t>(1, buffers * perRow));
     r = std::min(r, std::max<int64_t>(1, w.rows));
     while (ceilDiv(w.rows, r) > kMaxTiles)
       r *= 2;

@@ -66,40 +66,40 @@ bool tilingOf(const Op &op, const ExecOp &e, Tiling &t, std::string &error) {
     t.tileSizes = {e.csrTileRows, d[1]};
   } else {
     switch (op.kind) {
-  case OpKind::MmeMatmul:
-  case OpKind::TpcMatmul:
-    if (d.size() != 4) {
-      error = op.name + ": a product needs the domain [B, M, N, K]";
+    case OpKind::MmeMatmul:
+    case OpKind::TpcMatmul:
+      if (d.size() != 4) {
+        error = op.name + ": a product needs the domain [B, M, N, K]";
+        return false;
+      }
+      if (op.m < 1 || op.n < 1 || op.k < 1) {
+        error = op.name + ": a product needs tile sizes m, n, k >= 1";
+        return false;
+      }
+      t.tileSizes = {1, op.m, op.n, op.k};
+      break;
+    case OpKind::TpcSoftmax:
+    case OpKind::TpcLayerNorm:
+      if (d.size() != 2 || op.cols != d[1] || op.rows < 1) {
+        error = op.name + ": a row kernel needs the domain [rows, cols] with "
+                          "cols equal to the op's";
+        return false;
+      }
+      t.tileSizes = {op.rows, op.cols};
+      break;
+    case OpKind::TpcElementwise:
+    case OpKind::TpcReduce:
+      if (op.elements < 1) {
+        error = op.name + ": needs elements >= 1";
+        return false;
+      }
+      t.linear = true;
+      t.chunk = op.elements;
+      break;
+    default:
+      error = op.name + ": no functional model for this op kind";
       return false;
     }
-    if (op.m < 1 || op.n < 1 || op.k < 1) {
-      error = op.name + ": a product needs tile sizes m, n, k >= 1";
-      return false;
-    }
-    t.tileSizes = {1, op.m, op.n, op.k};
-    break;
-  case OpKind::TpcSoftmax:
-  case OpKind::TpcLayerNorm:
-    if (d.size() != 2 || op.cols != d[1] || op.rows < 1) {
-      error = op.name + ": a row kernel needs the domain [rows, cols] with "
-                        "cols equal to the op's";
-      return false;
-    }
-    t.tileSizes = {op.rows, op.cols};
-    break;
-  case OpKind::TpcElementwise:
-  case OpKind::TpcReduce:
-    if (op.elements < 1) {
-      error = op.name + ": needs elements >= 1";
-      return false;
-    }
-    t.linear = true;
-    t.chunk = op.elements;
-    break;
-  default:
-    error = op.name + ": no functional model for this op kind";
-    return false;
-  }
   }
   if (t.linear) {
     int64_t total = 1;
@@ -449,11 +449,10 @@ bool computeTile(const Op &op, const ExecOp &e, const Tiling &t, int64_t tile,
       }
       int64_t o = at(e.output, idx, rank);
       for (size_t i = 0; i < n; ++i)
-        args[i] = i != 1 ? in(static_cast<int>(i), idx)
-                  : row < 0
-                      ? 0.0f
-                      : m.sram[table.buffer][at(table, idx, rank) +
-                                             row * e.gatherRowStride];
+        args[i] = i != 1    ? in(static_cast<int>(i), idx)
+                  : row < 0 ? 0.0f
+                            : m.sram[table.buffer][at(table, idx, rank) +
+                                                   row * e.gatherRowStride];
       args[n] = out[o];
       out[o] = apply(e.payload, e.result, args, scratch);
     });
@@ -468,10 +467,11 @@ bool computeTile(const Op &op, const ExecOp &e, const Tiling &t, int64_t tile,
       for (int64_t f = lo[1]; f < hi[1]; ++f) {
         float acc = 0;
         for (int64_t k = e.csrRowPtr[r]; k < e.csrRowPtr[r + 1]; ++k)
-          acc += vals[v.offset + k] *
-                 feat[x.offset + e.csrCols[k] * x.strides[0] + f * x.strides[1]];
-        out[e.output.offset + r * e.output.strides[0] + f * e.output.strides[1]] =
-            acc;
+          acc +=
+              vals[v.offset + k] *
+              feat[x.offset + e.csrCols[k] * x.strides[0] + f * x.strides[1]];
+        out[e.output.offset + r * e.output.strides[0] +
+            f * e.output.strides[1]] = acc;
       }
     return true;
   }
@@ -645,9 +645,8 @@ bool checkCsr(const Op &op, const ExecOp &e, const Memory &memory,
   const Access &v = e.inputs[0], &x = e.inputs[1], &y = e.output;
   int64_t f = e.domain[1];
   auto inside = [&](const Access &a, int64_t first, int64_t last) {
-    return a.buffer >= 0 &&
-           a.buffer < static_cast<int>(memory.sizes.size()) && first >= 0 &&
-           last < memory.sizes[a.buffer];
+    return a.buffer >= 0 && a.buffer < static_cast<int>(memory.sizes.size()) &&
+           first >= 0 && last < memory.sizes[a.buffer];
   };
   if (x.strides.size() != 2 || y.strides.size() != 2 || x.strides[0] < 0 ||
       x.strides[1] < 0 || y.strides[0] < 0 || y.strides[1] < 0 ||
@@ -661,8 +660,9 @@ bool checkCsr(const Op &op, const ExecOp &e, const Memory &memory,
   }
   for (int64_t k = 0; k < rp.back(); ++k) {
     int64_t c = e.csrCols[k];
-    if (c < 0 || !inside(x, x.offset + c * x.strides[0],
-                         x.offset + c * x.strides[0] + (f - 1) * x.strides[1])) {
+    if (c < 0 ||
+        !inside(x, x.offset + c * x.strides[0],
+                x.offset + c * x.strides[0] + (f - 1) * x.strides[1])) {
       error = op.name + ": a sparse aggregation's column index " +
               std::to_string(c) + " is outside its features";
       return false;
@@ -707,8 +707,7 @@ bool execute(const Program &program, const std::vector<ExecOp> &execs,
         return false;
     } else if (e.gatherRows > 0) {
       if (op.kind != OpKind::TpcElementwise || e.inputs.size() < 2 ||
-          e.gatherRowStride < 0 || e.init >= 0 ||
-          !checkPayload(op, e, error)) {
+          e.gatherRowStride < 0 || e.init >= 0 || !checkPayload(op, e, error)) {
         if (!error.empty())
           return false;
         error = op.name + ": a gather is an element-wise vector-core kernel "
