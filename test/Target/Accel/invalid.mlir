@@ -60,3 +60,10 @@ accel.program "f" {
   // expected-error @+1 {{'accel.tpc_layernorm' op expects 'cols' to be at least 1, got 0}}
   %0 = accel.tpc_layernorm() {cols = 0 : i64, rows = 4 : i64, tiles = 1 : i64}
 }
+
+// -----
+
+accel.program "f" {
+  // expected-error @+1 {{'accel.sparse_spmm' op expects 'nnz' to be at least 1, got 0}}
+  %0 = accel.sparse_spmm() {cols = 16 : i64, nnz = 0 : i64, tiles = 1 : i64}
+}

@@ -79,5 +79,10 @@ LogicalResult TpcLayerNormOp::verify() {
       *this, {{"tiles", getTiles()}, {"rows", getRows()}, {"cols", getCols()}});
 }
 
+LogicalResult SparseSpmmOp::verify() {
+  return verifySizes(
+      *this, {{"tiles", getTiles()}, {"nnz", getNnz()}, {"cols", getCols()}});
+}
+
 #define GET_OP_CLASSES
 #include "lathe/Target/Accel/IR/AccelOps.cpp.inc"

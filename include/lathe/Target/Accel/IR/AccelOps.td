@@ -190,4 +190,23 @@ def Accel_TpcLayerNormOp : Accel_RowOp<"tpc_layernorm"> {
   }];
 }
 
+def Accel_SparseSpmmOp : Accel_EngineOp<"sparse_spmm", "sparse"> {
+  let summary = "`nnz` non-zeros times `cols` features per tile on the sparse engine";
+  let description = [{
+    A block of a sparse graph aggregation's output rows (a CSR SpMM) on the
+    device's sparse engine (the programmable logic of a Versal-like device,
+    H-GCN's sparse tiles): `nnz` is the block's non-zeros, `cols` the
+    feature width. Its `roles` carry the adjacency's structure
+    (`csr_row_ptr`, `csr_cols`) and the rows of a tile (`csr_tile_rows`).
+
+    ```mlir
+    %t = accel.sparse_spmm(%x) {cols = 16 : i64, nnz = 4160 : i64, tiles = 1 : i64}
+    ```
+  }];
+  let arguments = !con((ins Variadic<Accel_TokenType>:$deps, I64Attr:$tiles,
+                   I64Attr:$nnz, I64Attr:$cols,
+                   OptionalAttr<I64Attr>:$group, OptionalAttr<StrAttr>:$source),
+                   Accel_ExecArgs);
+}
+
 #endif // LATHE_TARGET_ACCEL_OPS
