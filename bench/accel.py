@@ -291,8 +291,8 @@ def sparsegcn_tiling(csr, width, tmp, tag):
 }}
 """)
     out = run([tool("lathe-opt"), src, "--sparsegcn-tile"])
-    decision = re.search(r"lathe.decision = \{([^}]*)\}", out).group(1)
-    return int(re.search(r"tile_size = (\d+) : i64", decision).group(1))
+    decision = re.search(r"lathe\.decision = #sparsegcn\.decision<([^>]*)>", out).group(1)
+    return int(re.search(r"\btile_size = (\d+)", decision).group(1))
 
 
 def tile_nnz(csr, t):

@@ -240,9 +240,9 @@ def pass_decision(a, width, tmp, tag):
     if out.returncode != 0:
         fail(f"lathe-opt --sparsegcn-tile failed on {tag}:\n{out.stderr.strip()}")
     text = out.stdout
-    decision = re.search(r"lathe.decision = \{([^}]*)\}", text).group(1)
+    decision = re.search(r"lathe\.decision = #sparsegcn\.decision<([^>]*)>", text).group(1)
     res = {"decision": decision, "compile_s": compile_s,
-           "tile": int(re.search(r"tile_size = (\d+) : i64", decision).group(1)),
+           "tile": int(re.search(r"\btile_size = (\d+)", decision).group(1)),
            "classes": None, "perm": None, "micro": None,
            "micro_tiles_dense": int(re.search(r"micro_tiles_dense = (\d+)", decision).group(1))
            if "micro_tiles_dense" in decision else 0,

@@ -64,3 +64,16 @@ func.func @transpose_buffers(%rp: memref<5xi64>, %ci: memref<6xi64>, %v: memref<
     outs(%e0, %e1, %e2 : memref<5xi64>, memref<6xi64>, memref<6xf32>)
   return
 }
+
+// The decision sparsegcn-tile records: fields in alphabetical order whatever
+// order they were written in, absent fields left out, floats at six
+// significant digits.
+// CHECK-LABEL: func.func @decision
+func.func @decision(%rp: tensor<5xi64>, %ci: tensor<6xi64>, %v: tensor<6xf32>,
+                    %x: tensor<4x16xf32>, %e: tensor<4x16xf32>) -> tensor<4x16xf32> {
+  // CHECK: sparsegcn.aggregate
+  // CHECK-SAME: {lathe.decision = #sparsegcn.decision<classification = "compile-time", dense_threshold = 0.333333, feature_width = 16, nnz = 6, predicted_us_hybrid = 12.3457, reorder = "none", target = "cpu", tile_size = 2, tiles_dense = 0>}
+  %y = sparsegcn.aggregate csr(%rp, %ci, %v : tensor<5xi64>, tensor<6xi64>, tensor<6xf32>) [4, 4]
+         ins(%x : tensor<4x16xf32>) outs(%e : tensor<4x16xf32>) {lathe.decision = #sparsegcn.decision<tile_size = 2, target = "cpu", tiles_dense = 0, reorder = "none", classification = "compile-time", dense_threshold = 0.333333333, feature_width = 16, nnz = 6, predicted_us_hybrid = 12.3456789>} -> tensor<4x16xf32>
+  return %y : tensor<4x16xf32>
+}
