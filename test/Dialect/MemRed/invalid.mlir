@@ -399,3 +399,19 @@ func.func @bank_step_not_random(%f: tensor<4x8xf32>, %q: tensor<2x8xf32>, %b: te
   %b1, %n1 = memred.bank_append ins(%f : tensor<4x8xf32>) queries(%q : tensor<2x8xf32>) outs(%b : tensor<16x8xf32>) count(%n) step(%n) recent(0.1) keep(0.1) scale(1.0) policy(merge) -> tensor<16x8xf32>, index
   return %b1, %n1 : tensor<16x8xf32>, index
 }
+
+// -----
+
+func.func @decision_chunked(%q: tensor<1x16x8xf32>, %e: tensor<1x16x8xf32>) -> tensor<1x16x8xf32> {
+  // expected-error @+1 {{a "chunked" decision needs q_chunk and kv_chunk}}
+  %o = memred.attention ins(%q, %q, %q : tensor<1x16x8xf32>, tensor<1x16x8xf32>, tensor<1x16x8xf32>) outs(%e : tensor<1x16x8xf32>) scale(0.125) {lathe.decision = #memred.decision<action = "chunked", budget_bytes = 4096, score_bytes = 1024>} -> tensor<1x16x8xf32>
+  return %o : tensor<1x16x8xf32>
+}
+
+// -----
+
+func.func @decision_action(%q: tensor<1x16x8xf32>, %e: tensor<1x16x8xf32>) -> tensor<1x16x8xf32> {
+  // expected-error @+1 {{expects action "kept: scores fit", "chunked" or "bounded streaming cache", got "spilled"}}
+  %o = memred.attention ins(%q, %q, %q : tensor<1x16x8xf32>, tensor<1x16x8xf32>, tensor<1x16x8xf32>) outs(%e : tensor<1x16x8xf32>) scale(0.125) {lathe.decision = #memred.decision<action = "spilled", budget_bytes = 4096>} -> tensor<1x16x8xf32>
+  return %o : tensor<1x16x8xf32>
+}
