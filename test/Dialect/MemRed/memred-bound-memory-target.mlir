@@ -25,7 +25,7 @@ func.func @default(%q: tensor<1x8192x64xf32>) -> tensor<1x8192x64xf32> {
 // CHECK-SAME: workers = 4,
 // OPTION-LABEL: func.func @four_workers
 // OPTION: chunks(128, 512)
-// OPTION-SAME: workers = 2 : i64
+// OPTION-SAME: workers = 2,
 module attributes {lathe.target = #lathe.target<name = "four", threads = 4, features = [],
     tables = {memred = {workers = 4}}>} {
 func.func @four_workers(%q: tensor<1x8192x64xf32>) -> tensor<1x8192x64xf32> {
