@@ -14,14 +14,20 @@ using namespace mlir::lathe;
 
 void mlir::lathe::printDecisionFloat(AsmPrinter &printer,
                                      const llvm::APFloat &value) {
+  // Infinity and NaN as their bits, which the float parser reads back (as
+  // MLIR prints them in a FloatAttr).
+  if (!std::isfinite(value.convertToDouble())) {
+    printer << llvm::format_hex(value.bitcastToAPInt().getZExtValue(), 18,
+                                /*Upper=*/true);
+    return;
+  }
   // Six significant digits: these are model estimates, not exact values.
   std::string text;
   llvm::raw_string_ostream os(text);
   os << llvm::format("%.6g", value.convertToDouble());
   // The parser wants a float literal, with a '.': "10" must print as "10.0"
   // and "2e+07" as "2.0e+07".
-  if (std::isfinite(value.convertToDouble()) &&
-      text.find('.') == std::string::npos) {
+  if (text.find('.') == std::string::npos) {
     size_t exponent = text.find('e');
     text.insert(exponent == std::string::npos ? text.size() : exponent, ".0");
   }

@@ -156,7 +156,7 @@ LogicalResult DecisionAttr::verifyAttachedTo(Operation *op) const {
     rank = tucker.getRank();
   if (rank && getAction() != "factorize")
     return op->emitOpError("has a \"") << getAction() << "\" decision";
-  if (rank && getRank() != *rank)
+  if (rank && !ShapedType::isDynamic(*rank) && getRank() != *rank)
     return op->emitOpError("has a decision for rank ")
            << getRank() << " but factors of rank " << *rank;
   return success();

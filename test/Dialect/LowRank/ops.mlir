@@ -46,8 +46,10 @@ func.func @tucker_strided(%x: tensor<2x16x9x9xf32>, %uin: tensor<4x16xf32>,
 func.func @dense_decision(%x: tensor<4x8xf32>, %w: tensor<8x8xf32>, %init: tensor<4x8xf32>) -> tensor<4x8xf32> {
   // CHECK: linalg.matmul
   // CHECK-SAME: lathe.decision = #lowrank.decision<action = "dense", rank = 8, energy = 1.0, latency_before_us = 4.0, latency_after_us = 4.0,
+  // An infinite estimate prints as its bits (which parse back).
+  // CHECK-SAME: latency_before_b64_us = 64.0, latency_after_b64_us = 0x7FF0000000000000, target = "flat",
   // CHECK-SAME: strategy = "uniform", error_norm = "spectral", budget = "max_latency", budget_limit = 0.75,
-  %y = linalg.matmul {lathe.decision = #lowrank.decision<model_latency = 1.0, model_error = 0.0, budget_limit = 0.75, budget = "max_latency", error_norm = "spectral", strategy = "uniform", target = "flat", latency_after_b64_us = 64.0, latency_before_b64_us = 64.0, latency_after_b1_us = 1.0, latency_before_b1_us = 1.0, latency_after_us = 4.0, latency_before_us = 4.0, energy = 1.0, rank = 8, action = "dense">}
+  %y = linalg.matmul {lathe.decision = #lowrank.decision<model_latency = 1.0, model_error = 0.0, budget_limit = 0.75, budget = "max_latency", error_norm = "spectral", strategy = "uniform", target = "flat", latency_after_b64_us = 0x7FF0000000000000, latency_before_b64_us = 64.0, latency_after_b1_us = 1.0, latency_before_b1_us = 1.0, latency_after_us = 4.0, latency_before_us = 4.0, energy = 1.0, rank = 8, action = "dense">}
          ins(%x, %w : tensor<4x8xf32>, tensor<8x8xf32>) outs(%init : tensor<4x8xf32>) -> tensor<4x8xf32>
   return %y : tensor<4x8xf32>
 }
