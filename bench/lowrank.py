@@ -13,8 +13,9 @@ MLP 64-256-256-10 (dynamic batch) and CNN conv(1->32) conv(32->64) fc(1024->10) 
 64) are trained normally (Adam, lr 1e-3, 30 epochs, no weight decay) on the digits training
 split minus a stratified 20 % validation split; so is the larger CNN32 (gen_models.CNN32:
 conv(1->32) pool conv(32->64) conv(64->64) pool conv(64->64) fc(576->10), static batch 64)
-on the same images upsampled to 32x32 (bilinear), 15 epochs, its weights cached in
-DIR/compress/cnn32_weights.npz (the training takes minutes; a cached run skips it);
+on the same images upsampled to 32x32 (bilinear), 15 epochs. Each model's weights are
+cached in DIR/compress/{mlp,cnn,cnn32}_weights.npz with its recipe (the training takes
+minutes on a busy machine; a run with the same recipe reuses them);
 `lathe-calibrate` measures each model's
 latency table (--target=calibrate); `lathe-compress --val-data=val.h5
 --max-accuracy-drop=0.005` picks the ranks on the validation split (optionally fine-tuning,
@@ -241,35 +242,36 @@ def equal_latency_table(results, eq, base, best64):
 # ---------------------------------------------------------------------------------------
 # --mode=compress (the default): lathe-compress the way HALOC-style compression is used.
 # ---------------------------------------------------------------------------------------
-CNN32_RECIPE = "cnn32 v1: Adam lr 1e-3, batch 32, seed 0, no weight decay"
+# What each model's training does; a cached model is reused only when its recipe,
+# epoch count and image count match.
+RECIPE = "{name} v1: Adam lr 1e-3, batch 32, seed 0, no weight decay"
 
 
-def train_cnn32(outdir, x_fit, y_fit, epochs):
-    """The larger CNN (gen_models.CNN32, digits upsampled to 32x32), trained normally; the
-    weights are cached in OUTDIR/cnn32_weights.npz with the recipe and the epoch count, so
-    a second run skips the training (minutes on a busy 2-core machine)."""
+def train_cached(outdir, name, make, x_fit, y_fit, epochs):
+    """Trains `make()` normally on x_fit (Adam, lr 1e-3, no weight decay), caching the
+    weights in OUTDIR/{name}_weights.npz with the recipe and the epoch count, so a second
+    run skips the training (minutes on a busy 2-core machine)."""
     import time
     import torch
-    import gen_models
     from training import fit_classifier, setup_torch
-    cache = os.path.join(outdir, "cnn32_weights.npz")
-    recipe = f"{CNN32_RECIPE}, {epochs} epochs, {len(x_fit)} images"
-    model = gen_models.CNN32()
+    cache = os.path.join(outdir, f"{name}_weights.npz")
+    recipe = f"{RECIPE.format(name=name)}, {epochs} epochs, {len(x_fit)} images"
+    model = make()
     if os.path.exists(cache):
         z = np.load(cache)
         if str(z["recipe"]) == recipe:
             model.load_state_dict({k: torch.from_numpy(z[k]) for k in model.state_dict()})
             model.eval()
-            print(f"  cnn32: weights from the cache {cache} ({recipe})", flush=True)
+            print(f"  {name}: weights from the cache {cache} ({recipe})", flush=True)
             return model
     setup_torch(0)
-    model = gen_models.CNN32()
+    model = make()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     t0 = time.time()
-    fit_classifier(model, opt, gen_models.upsample32(x_fit), y_fit, epochs=epochs, seed=0)
+    fit_classifier(model, opt, x_fit, y_fit, epochs=epochs, seed=0)
     params = {k: v.detach().numpy() for k, v in model.state_dict().items()}
     np.savez(cache, recipe=np.array(recipe), **params)
-    print(f"  cnn32: trained in {time.time() - t0:.0f} s ({recipe}); cached in {cache}",
+    print(f"  {name}: trained in {time.time() - t0:.0f} s ({recipe}); cached in {cache}",
           flush=True)
     return model
 
@@ -289,24 +291,19 @@ def compress_models(outdir, epochs, names, cnn32_epochs):
     from sklearn.model_selection import train_test_split
     import gen_examples
     import gen_models
-    from training import digits_split, fit_classifier, setup_torch
+    from training import digits_split
     x_tr, x_te, y_tr, y_te = digits_split()
     x_fit, x_val, y_fit, y_val = train_test_split(x_tr, y_tr, test_size=0.2, random_state=1,
                                                   stratify=y_tr)
     acc = {}
     for name, make, emit in (("mlp", gen_examples.MLP, lambda p: gen_examples.emit_mlp(p)),
                              ("cnn", gen_models.CNN, lambda p: gen_models.emit_cnn(p, 64)),
-                             ("cnn32", None, lambda p: gen_models.emit_cnn32(p, 64))):
+                             ("cnn32", gen_models.CNN32, lambda p: gen_models.emit_cnn32(p, 64))):
         if name not in names:
             continue
         up = gen_models.upsample32 if name == "cnn32" else (lambda x: x)
-        if name == "cnn32":
-            model = train_cnn32(outdir, x_fit, y_fit, cnn32_epochs)
-        else:
-            setup_torch(0)
-            model = make()
-            opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-            fit_classifier(model, opt, x_fit, y_fit, epochs=epochs, seed=0)
+        model = train_cached(outdir, name, make, up(x_fit), y_fit,
+                             cnn32_epochs if name == "cnn32" else epochs)
         params = {k: v.detach().numpy().astype(np.float32) for k, v in model.state_dict().items()}
         with open(os.path.join(outdir, f"{name}.mlir"), "w") as f:
             f.write(emit(params))

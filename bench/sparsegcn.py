@@ -5,6 +5,8 @@
     /usr/bin/python3 bench/sparsegcn.py --calibrate --threads 1  (re-measures the cost-model table)
     /usr/bin/python3 bench/sparsegcn.py --calibrate-micro        (only the micro-tile engine's rows)
     /usr/bin/python3 bench/sparsegcn.py --micro-sweep            (micro-tile engine vs CSR, CPU time)
+    /usr/bin/python3 bench/sparsegcn.py --calibrate-groups       (only the row-group engine's rows)
+    /usr/bin/python3 bench/sparsegcn.py --group-sweep            (row-group engine vs CSR, CPU time)
 
 Inputs (../shared/data or $LATHE_DATA; a missing one is an error naming the path), all used as
 graphs: the symmetrised 0/1 pattern without self loops, GCN-normalised Â = D^-1/2 (A+I) D^-1/2,
@@ -23,11 +25,15 @@ flagged constant so tile plans are built once, outside the timing):
              tile), the tiled kernel with its classes and permutation where it chose T x T
              tiles for oneDNN's sgemm, or the tiled kernel with the micro-tile engine
              (LATHE_SPMM_MICRO, T = 4, the runtime classifying at the pass's threshold) where
-             it chose that engine
+             it chose that engine, or the tiled kernel with the row-group engine
+             (LATHE_SPMM_ROW_GROUPS, groups of at most 4 rows formed at the pass's threshold,
+             CSR on the other rows) where it chose that one
   sparse     all-sparse: the tiled kernel on the same (reordered) matrix and tile size, every
              non-empty tile sparse
   dense      all-dense: the same, every non-empty tile dense (oneDNN sgemm, or the micro-tile
-             engine where the pass chose it; empty tiles skipped)
+             engine where the pass chose it; empty tiles skipped); where the pass chose the
+             row-group engine, that engine at threshold 0 (every non-empty row in a group of
+             up to 4 consecutive rows over the union of their columns)
   rcm        (for reference) the all-sparse tiled kernel on the RCM-ordered matrix with its
              permutation operand: the ordering's locality gain minus the per-call gather of X
              and scatter of Y
@@ -240,19 +246,27 @@ def pass_decision(a, width, tmp, tag):
     if out.returncode != 0:
         fail(f"lathe-opt --sparsegcn-tile failed on {tag}:\n{out.stderr.strip()}")
     text = out.stdout
-    decision = re.search(r"lathe\.decision = #sparsegcn\.decision<([^>]*)>", text).group(1)
+    decision, fields = common.parse_decision(text, "sparsegcn")
+    if decision is None:
+        fail(f"lathe-opt --sparsegcn-tile left no #sparsegcn.decision on {tag}")
     res = {"decision": decision, "compile_s": compile_s,
-           "tile": int(re.search(r"\btile_size = (\d+)", decision).group(1)),
-           "classes": None, "perm": None, "micro": None,
-           "micro_tiles_dense": int(re.search(r"micro_tiles_dense = (\d+)", decision).group(1))
-           if "micro_tiles_dense" in decision else 0,
-           "reorder": re.search(r'reorder = "([^"]*)"', decision).group(1),
-           "predicted": re.search(r'reorder_predicted = "([^"]*)"', decision).group(1)}
+           "tile": int(fields["tile_size"]),
+           "classes": None, "perm": None, "micro": None, "groups": None,
+           "micro_tiles_dense": int(fields.get("micro_tiles_dense", 0)),
+           "reorder": fields["reorder"],
+           "predicted": fields.get("reorder_predicted", "")}
+    # The op's own threshold (an f64 attribute, at full precision; the decision prints six
+    # significant digits), which the runtime is given.
+    op_threshold = re.search(r"\bdense_threshold = ([-+.eE\d]+) : f64", text)
     m = re.search(r"sparsegcn.tiled_aggregate.*?permutation\(%([\w]+) :", text, re.S)
     if m:
         res["perm"] = parse_dense(text, m.group(1), np.int64)
-    if 'dense_engine = #sparsegcn<dense_engine micro_bsr>' in text:
-        res["micro"] = float(re.search(r"dense_threshold = ([-+.e\d]+)", decision).group(1))
+    if 'dense_engine = #sparsegcn<dense_engine row_groups>' in text:
+        res["groups"] = float(op_threshold.group(1))
+        res["group_rows"] = int(fields["row_group_rows"])
+        res["group_nnz"] = int(fields["row_group_nnz"])
+    elif 'dense_engine = #sparsegcn<dense_engine micro_bsr>' in text:
+        res["micro"] = float(op_threshold.group(1))
     elif "sparsegcn.tiled_aggregate" in text:
         res["classes"] = np.array(
             [int(c) for c in re.search(r"tile_classes = array<i8: ([^>]*)>", text)
@@ -432,11 +446,16 @@ def run(args, rt):
                     return rt.tiled_call(b, x, y, tile, classes=classes,
                                          flags=lathe_spmm.CONST_A, perm=perm32)
                 micro = dec["micro"] is not None
-                kept = dec["classes"] is None and not micro
+                groups = dec["groups"] is not None
+                kept = dec["classes"] is None and not micro and not groups
                 # With the micro-tile engine the single engines are the CSR kernel and the
                 # micro-tile engine on every non-empty tile (both in the tiled kernel at T = 4).
                 dense_flags = lathe_spmm.CONST_A | (lathe_spmm.MICRO if micro else 0)
-                if micro:
+                if groups:
+                    hybrid = rt.tiled_call(b, x, ys["hybrid"], tile, threshold=dec["groups"],
+                                           flags=lathe_spmm.CONST_A | lathe_spmm.ROW_GROUPS,
+                                           perm=perm32)
+                elif micro:
                     hybrid = rt.tiled_call(b, x, ys["hybrid"], tile, threshold=dec["micro"],
                                            flags=lathe_spmm.CONST_A | lathe_spmm.MICRO,
                                            perm=perm32)
@@ -453,9 +472,15 @@ def run(args, rt):
                        "rcm": rt.tiled_call(rcm_b, x, ys["rcm"], tile,
                                             classes=nonempty_tiles(rcm_b, tile),
                                             flags=lathe_spmm.CONST_A, perm=rcm_perm),
-                       "dense": rt.tiled_call(b, x, ys["dense"], tile,
-                                              classes=(nonempty * 2).astype(np.int8),
-                                              flags=dense_flags, perm=perm32),
+                       # With the row-group engine its all-dense form: threshold 0, every
+                       # non-empty row in a group of `tile` consecutive rows (the union of
+                       # their columns, absent entries as zeros).
+                       "dense": (rt.tiled_call(b, x, ys["dense"], tile, threshold=0.0,
+                                               flags=lathe_spmm.CONST_A | lathe_spmm.ROW_GROUPS,
+                                               perm=perm32) if groups else
+                                 rt.tiled_call(b, x, ys["dense"], tile,
+                                               classes=(nonempty * 2).astype(np.int8),
+                                               flags=dense_flags, perm=perm32)),
                        "mkl2": lambda: (mkl_if.mkl_set_num_threads(THREADS),
                                         dot_product_mkl(a, x))[1],
                        "mkl1": lambda: (mkl_if.mkl_set_num_threads(1),
@@ -485,12 +510,15 @@ def run(args, rt):
                            dec["classes"] if dec["classes"] is not None else nonempty)
                 hist = [int((classes == c).sum()) for c in range(3)]
                 rows.append(dict(name=name, f=f, t=t, tile=tile, hist=hist,
-                                 kept=kept, micro=micro, reorder=dec["reorder"],
+                                 kept=kept, micro=micro, groups=groups, reorder=dec["reorder"],
                                  micro_dense=dec["micro_tiles_dense"]))
                 best_single = min(t["sparse"], t["dense"])
                 print(f"  F={f:<3} tile {tile}, tiles empty/sparse/dense {hist[0]}/{hist[1]}/"
                       f"{hist[2]}{' (kept sparsegcn.aggregate)' if kept else ''}"
-                      f"{' (micro-tile engine)' if micro else ''};"
+                      f"{' (micro-tile engine)' if micro else ''}"
+                      + (f" (row-group engine: {dec['group_rows']} rows, {dec['group_nnz']} "
+                         f"non-zeros in groups at >= {dec['groups']:.3f})" if groups else "")
+                      + ";"
                       f" reorder: {dec['reorder']}", flush=True)
                 print("        " + "  ".join(f"{k} {v * 1e3:.4f}" for k, v in t.items()) + " ms")
                 print(f"        hybrid: x{t['mkl'] / t['hybrid']:.2f} vs MKL, "
@@ -513,7 +541,7 @@ def run(args, rt):
     for r in rows:
         t = r["t"]
         ms = lambda k: f"{t[k] * 1e3:.4g}"  # noqa: E731
-        cls = ("kept" if r["kept"] else
+        cls = ("kept" if r["kept"] else "row groups" if r["groups"] else
                ("micro " if r["micro"] else "") + "/".join(map(str, r["hist"])))
         print(f"| {r['name']} | {r['f']} | {r['tile']}, {cls} | {r['reorder'].split(' ')[0]} | "
               f"{ms('hybrid')} | {ms('sparse')} | {ms('dense')} | {ms('rcm')} | {ms('mkl2')} | "
@@ -689,6 +717,57 @@ def calibrate_micro(rt, rounds):
     print(f"static const double microCsr[] = {{{fmt(csr[f] for f in CAL_WIDTHS)}}};")
 
 
+def calibrate_groups(rt, rounds):
+    """Prints the row-group engine's rows of the table (lib/Target/CPU/Target.cpp): for each
+    group size g = 2, 3, 4, on a 2048-node matrix cut into groups of g consecutive rows that
+    share 40 random columns (full groups, ~82k non-zeros, about bcsstk13's count),
+    interleaved rounds (best_times) of
+      group   the tiled kernel with LATHE_SPMM_ROW_GROUPS at threshold 1 (every row in a
+              group of g), and
+      csr     the CSR kernel on the same non-zeros,
+    on 64-byte-aligned X and Y. Rates are GFLOP/s of 2·nnz·F; csr / group is the break-even
+    density of a group of g rows (a group whose stored entries fill that share of its rows x
+    the union of their columns costs the same on both engines)."""
+    per_row, sizes = 40, list(range(2, lathe_spmm.ROW_GROUP_MAX + 1))
+    rng = np.random.default_rng(2)
+    group, csr = {}, {}
+    print(f"row-group engine: groups of g rows sharing {per_row} columns; threads "
+          f"{rt.lib.lathe_rt_get_num_threads()}; load average {os.getloadavg()[0]:.1f}; columns:"
+          " group GFLOP/s, CSR GFLOP/s, break-even density", flush=True)
+    for g in sizes:
+        n = 2048 // g * g
+        rows, cols = [], []
+        for r0 in range(0, n, g):
+            c = rng.choice(n, per_row, replace=False)
+            rr, cc = np.meshgrid(np.arange(g) + r0, c, indexing="ij")
+            rows.append(rr.ravel())
+            cols.append(cc.ravel())
+        rows, cols = np.concatenate(rows), np.concatenate(cols)
+        a = sp.csr_matrix((rng.random(rows.size).astype(np.float32) + 0.5, (rows, cols)),
+                          shape=(n, n))
+        a.sort_indices()
+        a.indptr, a.indices = a.indptr.astype(np.int32), a.indices.astype(np.int32)
+        for f in CAL_WIDTHS:
+            x = lathe_spmm.aligned_copy(rng.random((n, f), np.float32))
+            yg, yc = lathe_spmm.aligned_empty((n, f)), lathe_spmm.aligned_empty((n, f))
+            fns = {"group": rt.tiled_call(a, x, yg, g, threshold=1.0,
+                                          flags=lathe_spmm.CONST_A | lathe_spmm.ROW_GROUPS),
+                   "csr": rt.csr_call(a, x, yc, flags=lathe_spmm.CONST_A)}
+            s = best_times(fns, rounds=rounds)
+            rt.check()
+            group[g, f] = 2 * a.nnz * f / s["group"] / 1e9
+            csr[g, f] = 2 * a.nnz * f / s["csr"] / 1e9
+            print(f"  g={g} F={f:<4} {group[g, f]:7.1f} {csr[g, f]:7.1f} "
+                  f"{csr[g, f] / group[g, f]:6.3f}", flush=True)
+        rt.lib.lathe_rt_spmm_clear_plans()
+    fmt = lambda vals: ", ".join(f"{v:.1f}" for v in vals)  # noqa: E731
+    print("\n// Paste into Target.cpp (sparseGCNTable), one row per group size 2..4:")
+    print("static const double groupGemm[] = {" + ", ".join(
+        fmt(group[g, f] for f in CAL_WIDTHS) for g in sizes) + "};")
+    print("static const double groupCsr[] = {" + ", ".join(
+        fmt(csr[g, f] for f in CAL_WIDTHS) for g in sizes) + "};")
+
+
 def micro_sweep(rt, names, widths, thresholds, rounds):
     """The micro-tile engine against the CSR kernel on real inputs, one thread, in CPU time
     per call (time.thread_time over batches of calls: robust to the other jobs' preemption
@@ -731,6 +810,79 @@ def micro_sweep(rt, names, widths, thresholds, rounds):
                              for t in thresholds) + " |", flush=True)
 
 
+def row_groups(a, max_rows, threshold):
+    """(groups, rows in groups, share of the non-zeros in groups) of the row-group engine's
+    plan of `a` (LATHE_SPMM_ROW_GROUPS, the rule of runtime/lib/SpMM.cpp's fillRowGroups):
+    a row joins the group above it while the group's entries fill at least `threshold` of
+    (its rows x the union of their columns), at most `max_rows` rows, never an empty row."""
+    rp, ci = a.indptr, a.indices
+    n, i, groups, rows, nnz = a.shape[0], 0, 0, 0, 0
+    while i < n:
+        union = set(ci[rp[i]:rp[i + 1]].tolist())
+        stored, g = len(union), 1
+        while union and i + g < n and g < max_rows:
+            row = set(ci[rp[i + g]:rp[i + g + 1]].tolist())
+            if not row:
+                break
+            u = union | row
+            if stored + len(row) < threshold * (g + 1) * len(u):
+                break
+            union, stored, g = u, stored + len(row), g + 1
+        if g > 1:
+            groups, rows, nnz = groups + 1, rows + g, nnz + int(rp[i + g] - rp[i])
+        i += g
+    return groups, rows, nnz / max(1, a.nnz)
+
+
+def group_sweep(rt, names, widths, configs, rounds, threads):
+    """The row-group engine against the CSR kernel on real inputs, in CPU time per call of
+    the calling thread (as micro_sweep; with 2 threads the wall time of a batch instead):
+    the CSR kernel, then the tiled kernel with LATHE_SPMM_ROW_GROUPS at each (max rows,
+    threshold)."""
+    rt.lib.lathe_rt_set_num_threads(threads)
+    clock = time.thread_time if threads == 1 else time.perf_counter
+    inputs, _ = load_inputs()
+    print(f"{'CPU' if threads == 1 else 'wall'} time per call, us, {threads} thread(s), best of "
+          f"{rounds} interleaved batches (load average {os.getloadavg()[0]:.1f}):\n")
+    for name in names:
+        a = inputs[name]
+        print(f"{name}: " + "; ".join(
+            f"{g}x>={t:g}: %d groups, %d rows, %.1f%% of the non-zeros"
+            % (lambda r: (r[0], r[1], 100 * r[2]))(row_groups(a, g, t))
+            for g, t in configs), flush=True)
+    print("\n| input | F | CSR | " + " | ".join(f"groups {g}x >= {t:g}" for g, t in configs)
+          + " |")
+    print("|---|---|---|" + "---|" * len(configs))
+    for name in names:
+        a = inputs[name]
+        n = a.shape[0]
+        for f in widths:
+            x = lathe_spmm.aligned_copy(
+                np.random.default_rng(f).standard_normal((n, f)).astype(np.float32))
+            ys = [lathe_spmm.aligned_empty((n, f)) for _ in range(len(configs) + 1)]
+            fns = {"csr": rt.csr_call(a, x, ys[0], flags=lathe_spmm.CONST_A)}
+            for i, (g, t) in enumerate(configs):
+                fns[(g, t)] = rt.tiled_call(a, x, ys[i + 1], g, threshold=t,
+                                            flags=lathe_spmm.CONST_A | lathe_spmm.ROW_GROUPS)
+            ref = a.astype(np.float64) @ x.astype(np.float64)
+            for (k, fn), y in zip(fns.items(), ys):
+                fn()
+                rt.check()
+                check(f"group sweep {k}", y, ref, f"{name}, F={f}")
+            reps = max(20, int(2e8 / (a.nnz * f)))
+            best = {k: float("inf") for k in fns}
+            for _ in range(rounds):
+                for k, fn in fns.items():
+                    t0 = clock()
+                    for _ in range(reps):
+                        fn()
+                    best[k] = min(best[k], (clock() - t0) / reps)
+            rt.lib.lathe_rt_spmm_clear_plans()
+            print(f"| {name} | {f} | {best['csr'] * 1e6:.1f} | " +
+                  " | ".join(f"{best[c] * 1e6:.1f} ({best['csr'] / best[c]:.2f}x)"
+                             for c in configs) + " |", flush=True)
+
+
 def main():
     p = argparse.ArgumentParser(description="H-GCN aggregation on real graphs vs MKL, scipy, "
                                 "torch (no arguments: the full benchmark)")
@@ -741,7 +893,13 @@ def main():
     p.add_argument("--micro-sweep", action="store_true",
                    help="the micro-tile engine against the CSR kernel at several thresholds "
                    "(CPU time, one thread; --graphs, --widths)")
-    p.add_argument("--threads", type=int, default=1, help="threads of --calibrate")
+    p.add_argument("--calibrate-groups", action="store_true",
+                   help="re-measure only the row-group engine's rows of the table")
+    p.add_argument("--group-sweep", action="store_true",
+                   help="the row-group engine against the CSR kernel at several group "
+                   "thresholds (CPU time with --threads 1; --graphs, --widths)")
+    p.add_argument("--threads", type=int, default=1,
+                   help="threads of --calibrate and --group-sweep")
     p.add_argument("--rounds", type=int, default=9,
                    help="interleaved timing rounds (calibration: rounds per cell)")
     p.add_argument("--graphs", help="comma-separated subset (development; RESULT then covers "
@@ -752,6 +910,11 @@ def main():
     lib = lathe_spmm.find_library(build_dir())
     if not os.path.exists(lib):
         fail(f"{lib} not found: build first (or set LATHE_BUILD_DIR)")
+    if args.calibrate_groups:
+        rt = lathe_spmm.Runtime(lib)
+        rt.lib.lathe_rt_set_num_threads(args.threads)
+        calibrate_groups(rt, args.rounds)
+        return
     if args.calibrate or args.calibrate_micro:
         import torch
         torch.set_num_threads(args.threads)
@@ -765,6 +928,12 @@ def main():
         micro_sweep(lathe_spmm.Runtime(lib), (args.graphs or "bcsstk13,jagmesh7").split(","),
                     [int(w) for w in (args.widths or "16,64,256").split(",")],
                     [1.01, 1.0, 0.875, 0.75, 0.625], 7)
+        return
+    if args.group_sweep:
+        group_sweep(lathe_spmm.Runtime(lib), (args.graphs or "bcsstk13,jagmesh7").split(","),
+                    [int(w) for w in (args.widths or "16,64,256").split(",")],
+                    [(4, 1.0), (4, 0.9), (4, 0.8), (4, 0.7), (2, 0.9), (3, 0.9)], args.rounds,
+                    args.threads)
         return
     t0 = time.time()
     enter_venv()

@@ -32,7 +32,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # both compute the same result (one copy of the algorithm, not two):
 #   GraphOrder.h: the node orderings sparsegcn-tile prices at compile time and
 #   the runtime applies to an adjacency known only at run time.
-SHARED_ALGORITHM_HEADERS = {"lathe/runtime/GraphOrder.h"}
+#   RowGroups.h: the row groups of the row-group SpMM engine, priced by
+#   sparsegcn-tile and built by the runtime.
+SHARED_ALGORITHM_HEADERS = {"lathe/runtime/GraphOrder.h", "lathe/runtime/RowGroups.h"}
 
 # (path prefix, what it reaches) -> why it is tolerated for now.
 ALLOWED = {

@@ -119,9 +119,10 @@ def run_section(ctx):
                                ["--precision=int8"] + calib)
             acc[(name, "lathe-int8")] = accuracy(np.load(i8_out), m["labels"])
             ks = rep["int8"]["kernels"]
-            note[name] = (f"{sum(k['precision'].startswith('int8') for k in ks)}/{len(ks)} "
-                          f"sites int8 ({ks[0]['precision'].split(', ', 1)[-1].rstrip(')')})"
-                          if ks else "no sites")
+            k8 = [k for k in ks if k["precision"].startswith("int8")]
+            note[name] = (f"{len(k8)}/{len(ks)} sites int8 "
+                          f"({k8[0]['precision'].split(', ', 1)[-1].rstrip(')')})"
+                          if k8 else f"0/{len(ks)} sites int8")
             err_l = float(np.abs(np.load(i8_out) - np.load(f32_out)).max() /
                           np.abs(np.load(f32_out)).max())
             iters[(name, "lathe-int8")] = rep["latency_ms"]["median"]

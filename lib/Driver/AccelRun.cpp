@@ -161,6 +161,10 @@ int mlir::lathe::runAccelMain(const RunOptions &options,
     return fail("--backend=accel takes none of --compile-to, --pass-pipeline, "
                 "--pipeline=reference or --ranks (lathe-opt "
                 "--lathe-accel-pipeline prints the engine IR)");
+  if (options.precision != "f32")
+    return fail("--backend=accel runs f32 (with --accel-mme-type=bf16, the "
+                "matrix engines' products at bf16); --precision=" +
+                options.precision + " is the CPU backend's");
   if (options.accelMmeType != "f32" && options.accelMmeType != "bf16")
     return fail("unknown --accel-mme-type '" + options.accelMmeType +
                 "' (expected f32 or bf16)");
@@ -182,6 +186,14 @@ int mlir::lathe::runAccelMain(const RunOptions &options,
     return fail("cannot open '" + options.inputFile + "': " + parseError);
   if (!module)
     return fail("could not parse or verify '" + options.inputFile + "'");
+  // Weights from HDF5 (`lathe.weight`) become constants: the engine program
+  // reads a weight from its buffer like any other constant.
+  SmallString<256> baseDir(options.inputFile);
+  llvm::sys::path::remove_filename(baseDir);
+  if (baseDir.empty())
+    baseDir = ".";
+  if (failed(run_support::inlineWeights(*module, baseDir, error)))
+    return fail(error);
   if (failed(specializeToInputs(*module, options.entry, options, error)))
     return fail(error);
   PassManager pm = PassManager::on<ModuleOp>(&context);

@@ -227,6 +227,10 @@ int mlir::lathe::compileMain(const CompileOptions &options, ModuleOp module) {
     return fail("no output file: pass -o FILE.lathe");
   CpuPipelineOptions pipelineOptions;
   pipelineOptions.trace = options.trace;
+  // The layout of oneDNN's bf16 convolutions where this CPU has them (see
+  // checkCpuCompileOptions); elsewhere the artifact still runs, in f32.
+  pipelineOptions.channelsLast =
+      options.precision == "bf16" && lathe_rt_cpu_has_bf16();
   std::string error;
   if (failed(parseFastMath(options.fastMath, pipelineOptions, error)))
     return fail("--fast-math=" + options.fastMath + ": " + error);

@@ -11,6 +11,8 @@
 
 #include "lathe/Driver/Compress.h"
 
+#include "RunSupport.h"
+
 #include "lathe/Dialect/Lathe/LatheOps.h"
 #include "lathe/Driver/Executable.h"
 #include "lathe/Driver/HostTensors.h"
@@ -46,6 +48,8 @@
 
 using namespace mlir;
 using namespace mlir::lathe;
+
+using run_support::inlineWeights;
 
 namespace {
 
@@ -191,10 +195,11 @@ explainUndecided(ModuleOp module, const std::set<std::string> &remarked) {
   return reasons;
 }
 
-/// Replaces every `lathe.weight` by an `arith.constant` with the dataset's
-/// values, so that lowrank-select-ranks sees the weights.
-LogicalResult inlineWeights(ModuleOp module, StringRef baseDir,
-                            std::string &error) {
+} // namespace
+
+LogicalResult mlir::lathe::run_support::inlineWeights(ModuleOp module,
+                                                      StringRef baseDir,
+                                                      std::string &error) {
   SmallVector<WeightOp> weights;
   module.walk([&](WeightOp w) { weights.push_back(w); });
   for (WeightOp w : weights) {
@@ -225,6 +230,8 @@ LogicalResult inlineWeights(ModuleOp module, StringRef baseDir,
   }
   return success();
 }
+
+namespace {
 
 /// Copies rows [begin, begin + count) of `src` (samples along dim 0); rows
 /// past the end of `src` are zeros (a static batch's last, partial chunk).

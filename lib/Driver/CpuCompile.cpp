@@ -39,6 +39,9 @@ LogicalResult mlir::lathe::checkCpuCompileOptions(const RunOptions &options,
   pipeline.trace = !options.tracePath.empty();
   if (options.precision == "bf16") {
     executable.precision = LATHE_PRECISION_BF16;
+    // oneDNN's bf16 convolutions (AMX, AVX512-BF16) read and write NHWC
+    // only; where the flag runs f32, its direct kernels prefer nChw16c.
+    pipeline.channelsLast = lathe_rt_cpu_has_bf16() != 0;
   } else if (options.precision == "f32" || options.precision == "int8") {
     // int8 kernels are chosen by the pipeline (calibrated ranges on the
     // kernel ops); the session's precision stays f32.

@@ -238,7 +238,8 @@ LoadedModule::compile(const RunOptions &runOptions, DialectRegistry &registry,
     cacheKey = CompileCache::makeKey(
         {"lathe-run", loadedObjectIdentity(), "read-only-arguments",
          describeTarget(executableOptions), options.pipeline,
-         options.passPipeline, options.fastMath, minBytes, targetText,
+         options.passPipeline, options.fastMath, minBytes,
+         pipelineOptions.channelsLast ? "channels-last" : "", targetText,
          inputBytes});
   }
   CompiledModule compiled;

@@ -368,8 +368,9 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
         {"lathe-run", CompileCache::binaryIdentity(),
          describeTarget(executableOptions), options.pipeline,
          options.passPipeline, options.fastMath, minBytes,
-         pipelineOptions.trace ? "trace" : "", int8Key, targetText,
-         inputBytes});
+         pipelineOptions.trace ? "trace" : "",
+         pipelineOptions.channelsLast ? "channels-last" : "", int8Key,
+         targetText, inputBytes});
   }
   OwningOpRef<ModuleOp> bufferized;
   CompiledModule compiled;

@@ -9,10 +9,13 @@
 #ifndef LATHE_LIB_DRIVER_RUNSUPPORT_H
 #define LATHE_LIB_DRIVER_RUNSUPPORT_H
 
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/StringRef.h"
 #include "llvm/ADT/Twine.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
+#include <string>
 
 namespace mlir::lathe::run_support {
 
@@ -30,6 +33,14 @@ inline int fail(const llvm::Twine &message) {
   llvm::errs() << "lathe-run: error: " << message << "\n";
   return 1;
 }
+
+/// Replaces every `lathe.weight` by an `arith.constant` with its dataset's
+/// values (paths relative to `baseDir`): for lathe-compress, whose
+/// lowrank-select-ranks factorizes the weights, and the accelerator run,
+/// whose engine program reads its constants from the IR. Fails with `error`
+/// naming the weight.
+LogicalResult inlineWeights(ModuleOp module, llvm::StringRef baseDir,
+                            std::string &error);
 
 } // namespace mlir::lathe::run_support
 

@@ -49,13 +49,22 @@ memory::desc blockedDesc(const Dims &dims, const Dims &strides) {
 } // namespace
 
 Operand lathe::rt::blockedOperand(const MemRefView &view, const char *what) {
-  if (view.rank != 5 || view.sizes[4] != 16 ||
+  if (view.rank != 5 || (view.sizes[4] != 16 && view.sizes[1] != 1) ||
       (view.strides[4] != 1 && view.sizes[4] > 1))
     fail(LATHE_ERR_SHAPE, what, " ", shapeString(view),
-         " is not a channel-blocked [N, C/16, H, W, 16] view with a "
-         "contiguous innermost dimension");
+         " is not a channel-blocked [N, C/16, H, W, 16] or channels-last "
+         "[N, 1, H, W, C] view with a contiguous innermost dimension");
   Operand op;
   op.data = view.data;
+  if (view.sizes[1] == 1) {
+    // One block of all channels: NHWC memory order, a plain strided operand
+    // (what oneDNN's AMX bf16 convolutions read and write).
+    op.dims = {view.sizes[0], view.sizes[4], view.sizes[2], view.sizes[3]};
+    op.strides = {view.strides[0], view.strides[4], view.strides[2],
+                  view.strides[3]};
+    op.normalizeStrides();
+    return op;
+  }
   op.block = 16;
   op.dims = {view.sizes[0], view.sizes[1] * 16, view.sizes[2], view.sizes[3]};
   op.strides = {view.strides[0], view.strides[1], view.strides[2],

@@ -62,7 +62,9 @@ struct Operand {
 Dims denseStrides(const Dims &dims);
 
 /// The operand for a rank-5 channel-blocked [N, C/16, H, W, 16] view (see
-/// Operand::block); throws when the view is not of that form.
+/// Operand::block), or for a channels-last [N, 1, H, W, C] view (one block of
+/// all channels: a plain operand with NHWC strides); throws when the view is
+/// of neither form.
 Operand blockedOperand(const MemRefView &view, const char *what);
 bool overlaps(const Operand &a, const Operand &b);
 

@@ -30,6 +30,25 @@ struct Int8Input {
   }
 };
 
+/// How many f32 floating-point operations one int8 multiply-add is worth in
+/// the thread-count decision (KernelThreads): VNNI's vpdpbusd does 4 u8 x s8
+/// multiply-adds per 32-bit lane where an f32 FMA does 1 (AMX more), so an
+/// int8 kernel of F operations takes about as long as an f32 one of F / 4.
+/// Without it the 16x32 convolution of the digits CNN (26.5 M operations,
+/// about 0.1 ms on one core with AMX) forked 2 threads, and each call waited
+/// for a descheduled team thread on a loaded machine: 3.1 ms median per
+/// call of the whole CNN instead of 0.64 ms with one thread (load ~11).
+constexpr double kInt8OpsPerF32Flop = 4.0;
+
+/// Convolutions with fewer input channels than this run in f32 (the report
+/// says so): VNNI and AMX multiply groups of 4 input channels, and oneDNN
+/// 2.6's int8 kernels for such convolutions were 2-4x slower than its f32
+/// kernel for few input channels (jit:avx512_core on plain NCHW), measured
+/// single-threaded at batch 360, 8x8, 3x3, 16 filters (Intel Xeon, AMX):
+/// 1 channel 263 us u8 / 142 us s8 against 69 us f32; 4 channels 284 against
+/// 149 us; 8 channels 151 us against 291 us.
+constexpr int64_t kInt8MinInputChannels = 8;
+
 /// The quantization of an input calibrated to [lo, hi]; fails (invalid
 /// argument) on a range that is not finite or has lo > hi.
 Int8Input int8InputFor(float lo, float hi, const char *kernel);

@@ -30,6 +30,7 @@
 
 #include "Int8.h"
 
+#include <array>
 #include <cmath>
 #include <cstring>
 
@@ -72,6 +73,9 @@ struct Entry {
   /// layouts into aMd / bMd.
   bool bf16 = false;
   memory::desc aUserMd, bUserMd;
+  /// Those conversions, created once with the entry (creating a reorder per
+  /// call cost about as much as running it); bf16B unless B is packed.
+  dnnl::reorder bf16A, bf16B;
   /// int8: A is quantized by `quantizeA` (aUserMd -> aMd); B is `int8B` (in
   /// bMd); the bias is divided by `outScales` (per column) each call.
   bool int8 = false;
@@ -196,18 +200,53 @@ std::shared_ptr<Entry> build(const Problem &p, bool allDense) {
     if (e->packB)
       e->copyB = false;
   }
+  if (p.bf16) {
+    dnnl::engine &engine = cpuEngine();
+    e->bf16A = dnnl::reorder(
+        dnnl::reorder::primitive_desc(engine, e->aUserMd, engine, e->aMd));
+    if (!e->packB)
+      e->bf16B = dnnl::reorder(
+          dnnl::reorder::primitive_desc(engine, e->bUserMd, engine, e->bMd));
+  }
   e->reference = isReference(pd);
   e->scratchMd = pd.scratchpad_desc();
   e->prim = dnnl::matmul(pd);
   return e;
 }
 
-/// A bf16 copy of f32 data `src` (layout `srcMd`) in layout `dstMd`.
-void *toBf16(const memory::desc &srcMd, const float *src,
-             const memory::desc &dstMd, ScratchBuffer &scratch) {
-  scratch = ScratchBuffer(dstMd.get_size());
-  reorder(srcMd, const_cast<float *>(src), dstMd, scratch.get());
-  return scratch.get();
+/// Grow-only buffers of the calling thread for the bf16 copies of A (slot
+/// 0) and B (slot 1): fresh megabyte buffers cost page faults on every call.
+/// A call in another session than the buffers' starts afresh, so each
+/// session's memory count has the buffers its own calls need.
+void *bf16Scratch(int slot, size_t bytes) {
+  thread_local std::array<std::pair<ScratchBuffer, size_t>, 2> slots;
+  thread_local uint64_t slotsSession = 0;
+  uint64_t session = currentSession().id;
+  if (slotsSession != session) {
+    for (auto &[buffer, size] : slots) {
+      buffer = ScratchBuffer();
+      size = 0;
+    }
+    slotsSession = session;
+  }
+  auto &[buffer, size] = slots[slot];
+  if (size < bytes || !buffer.get()) {
+    buffer = ScratchBuffer(bytes);
+    size = bytes;
+  }
+  return buffer.get();
+}
+
+/// A bf16 copy of f32 data `src` (layout `srcMd`), made by `convert` (into
+/// layout `dstMd`) in the calling thread's buffer `slot`.
+void *toBf16(const dnnl::reorder &convert, const memory::desc &srcMd,
+             const float *src, const memory::desc &dstMd, int slot) {
+  void *dst = bf16Scratch(slot, dstMd.get_size());
+  dnnl::engine &engine = cpuEngine();
+  memory from(srcMd, engine, const_cast<float *>(src)), to(dstMd, engine, dst);
+  convert.execute(cpuStream(), from, to);
+  cpuStream().wait();
+  return dst;
 }
 
 /// Pointer to `op`'s data, staged densely into `scratch` when `copy`.
@@ -322,7 +361,8 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
   double batches = 1;
   for (int64_t d = 0; d + 2 < outRank; ++d)
     batches *= double(c.sizes[d]);
-  KernelThreads threads(2.0 * batches * double(m) * double(n) * double(k));
+  KernelThreads threads(2.0 * batches * double(m) * double(n) * double(k) /
+                        (int8 ? kInt8OpsPerF32Flop : 1.0));
   for (int64_t d = 0; d + 2 < outRank; ++d) {
     int64_t batch = c.sizes[d];
     for (const MemRefView *v : {&a, &b})
@@ -455,10 +495,11 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
                                       : obstacle) +
                                  ")");
 
-  ScratchBuffer sa, sb, sc, sbias, sres, sa16, sb16;
+  ScratchBuffer sa, sb, sc, sbias, sres, sa16;
   float *aPtr = stageInput(p.a, e->copyA, sa);
   if (e->bf16)
-    aPtr = static_cast<float *>(toBf16(e->aUserMd, aPtr, e->aMd, sa16));
+    aPtr = static_cast<float *>(
+        toBf16(e->bf16A, e->aUserMd, aPtr, e->aMd, /*slot=*/0));
   if (e->int8) {
     sa16 = ScratchBuffer(e->aMd.get_size());
     if (e->denseA) {
@@ -483,7 +524,8 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
   } else {
     bPtr = stageInput(p.b, e->copyB, sb);
     if (e->bf16)
-      bPtr = static_cast<float *>(toBf16(e->bUserMd, bPtr, e->bMd, sb16));
+      bPtr = static_cast<float *>(
+          toBf16(e->bf16B, e->bUserMd, bPtr, e->bMd, /*slot=*/1));
   }
   float *cPtr = p.c.data;
   if (e->copyC) {

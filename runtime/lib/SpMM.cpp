@@ -20,11 +20,14 @@
 #include "lathe/runtime/Sparse.h"
 
 #include "lathe/runtime/GraphOrder.h"
+#include "lathe/runtime/RowGroups.h"
 
 #include "Parallel.h"
 #include "Session.h"
 
 #include <oneapi/dnnl/dnnl.h>
+
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -156,10 +159,12 @@ void copyOut(const Matrix &staged, int64_t rank, void *descriptor) {
 /// consecutive non-zeros in turn: with one set, every non-zero's FMAs wait
 /// for the previous non-zero's (4 cycles of FMA latency), which capped the
 /// kernel at a third of the core's FMA throughput at every width.
+/// With `stream`, blocks of 16 or more columns that start on a cache line
+/// are written with non-temporal stores (see streamOutput).
 template <int W, int U, typename Index>
 LATHE_ALWAYS_INLINE void
 csrRowBlock(int64_t begin, int64_t end, const Index *colIdx, const float *vals,
-            const float *x, int64_t ldx, float *yRow, int64_t f0) {
+            const float *x, int64_t ldx, float *yRow, int64_t f0, bool stream) {
   float acc[U][W];
   for (int u = 0; u < U; ++u)
     for (int j = 0; j < W; ++j)
@@ -179,6 +184,23 @@ csrRowBlock(int64_t begin, int64_t end, const Index *colIdx, const float *vals,
     for (int j = 0; j < W; ++j)
       acc[0][j] += v * xr[j];
   }
+  if constexpr (W >= 16) {
+    if (stream && (reinterpret_cast<uintptr_t>(yRow + f0) & 63) == 0) {
+      typedef float Line __attribute__((vector_size(64)));
+      for (int j0 = 0; j0 < W; j0 += 16) {
+        Line line;
+        for (int j = 0; j < 16; ++j) {
+          float sum = acc[0][j0 + j];
+          for (int u = 1; u < U; ++u)
+            sum += acc[u][j0 + j];
+          line[j] = sum;
+        }
+        __builtin_nontemporal_store(line,
+                                    reinterpret_cast<Line *>(yRow + f0 + j0));
+      }
+      return;
+    }
+  }
   for (int j = 0; j < W; ++j) {
     float sum = acc[0][j];
     for (int u = 1; u < U; ++u)
@@ -196,10 +218,10 @@ inline bool hasAvx512() {
 }
 
 template <typename Index>
-LATHE_ALWAYS_INLINE void csrRowsImpl(const Index *rowPtr, const Index *colIdx,
-                                     const float *vals, const float *x,
-                                     int64_t ldx, float *y, int64_t ldy,
-                                     int64_t f, int64_t r0, int64_t r1) {
+LATHE_ALWAYS_INLINE void
+csrRowsImpl(const Index *rowPtr, const Index *colIdx, const float *vals,
+            const float *x, int64_t ldx, float *y, int64_t ldy, int64_t f,
+            int64_t r0, int64_t r1, bool stream = false) {
   for (int64_t i = r0; i < r1; ++i) {
     int64_t begin = rowPtr[i], end = rowPtr[i + 1];
     float *yRow = y + i * ldy;
@@ -210,43 +232,59 @@ LATHE_ALWAYS_INLINE void csrRowsImpl(const Index *rowPtr, const Index *colIdx,
     // PubMed. AVX2's 16 registers would spill them.
     if (hasAvx512())
       for (; f0 + 128 <= f; f0 += 128)
-        csrRowBlock<128, 2>(begin, end, colIdx, vals, x, ldx, yRow, f0);
+        csrRowBlock<128, 2>(begin, end, colIdx, vals, x, ldx, yRow, f0, stream);
     for (; f0 + 64 <= f; f0 += 64)
-      csrRowBlock<64, 2>(begin, end, colIdx, vals, x, ldx, yRow, f0);
+      csrRowBlock<64, 2>(begin, end, colIdx, vals, x, ldx, yRow, f0, stream);
     for (; f0 + 32 <= f; f0 += 32)
-      csrRowBlock<32, 4>(begin, end, colIdx, vals, x, ldx, yRow, f0);
+      csrRowBlock<32, 4>(begin, end, colIdx, vals, x, ldx, yRow, f0, stream);
     for (; f0 + 16 <= f; f0 += 16)
-      csrRowBlock<16, 4>(begin, end, colIdx, vals, x, ldx, yRow, f0);
+      csrRowBlock<16, 4>(begin, end, colIdx, vals, x, ldx, yRow, f0, stream);
     for (; f0 + 4 <= f; f0 += 4)
-      csrRowBlock<4, 4>(begin, end, colIdx, vals, x, ldx, yRow, f0);
+      csrRowBlock<4, 4>(begin, end, colIdx, vals, x, ldx, yRow, f0, stream);
     for (; f0 < f; ++f0)
-      csrRowBlock<1, 4>(begin, end, colIdx, vals, x, ldx, yRow, f0);
+      csrRowBlock<1, 4>(begin, end, colIdx, vals, x, ldx, yRow, f0, stream);
   }
 }
 
 __attribute__((target_clones("avx512f", "avx2", "default"))) void
 csrRows32(const int32_t *rowPtr, const int32_t *colIdx, const float *vals,
           const float *x, int64_t ldx, float *y, int64_t ldy, int64_t f,
-          int64_t r0, int64_t r1) {
-  csrRowsImpl(rowPtr, colIdx, vals, x, ldx, y, ldy, f, r0, r1);
+          int64_t r0, int64_t r1, bool stream) {
+  csrRowsImpl(rowPtr, colIdx, vals, x, ldx, y, ldy, f, r0, r1, stream);
 }
 
 __attribute__((target_clones("avx512f", "avx2", "default"))) void
 csrRows64(const int64_t *rowPtr, const int64_t *colIdx, const float *vals,
           const float *x, int64_t ldx, float *y, int64_t ldy, int64_t f,
-          int64_t r0, int64_t r1) {
-  csrRowsImpl(rowPtr, colIdx, vals, x, ldx, y, ldy, f, r0, r1);
+          int64_t r0, int64_t r1, bool stream) {
+  csrRowsImpl(rowPtr, colIdx, vals, x, ldx, y, ldy, f, r0, r1, stream);
 }
 
 void csrRows(const int32_t *rowPtr, const int32_t *colIdx, const float *vals,
              const float *x, int64_t ldx, float *y, int64_t ldy, int64_t f,
-             int64_t r0, int64_t r1) {
-  csrRows32(rowPtr, colIdx, vals, x, ldx, y, ldy, f, r0, r1);
+             int64_t r0, int64_t r1, bool stream = false) {
+  csrRows32(rowPtr, colIdx, vals, x, ldx, y, ldy, f, r0, r1, stream);
 }
 void csrRows(const int64_t *rowPtr, const int64_t *colIdx, const float *vals,
              const float *x, int64_t ldx, float *y, int64_t ldy, int64_t f,
-             int64_t r0, int64_t r1) {
-  csrRows64(rowPtr, colIdx, vals, x, ldx, y, ldy, f, r0, r1);
+             int64_t r0, int64_t r1, bool stream = false) {
+  csrRows64(rowPtr, colIdx, vals, x, ldx, y, ldy, f, r0, r1, stream);
+}
+
+/// Whether the CSR kernel writes y with non-temporal stores: when y is larger
+/// than a core's L2 cache, its lines would be evicted before anyone reads
+/// them, and ordinary stores first read each line they write (read for
+/// ownership). Measured on the CSR kernel (one thread, CPU time per call,
+/// interleaved in one process, load average 19): 1.14-1.17x faster on PubMed
+/// at F = 64 (y 5 MB), 1.26-1.28x at F = 256 (20 MB), 1.16-1.28x on Cora and
+/// CiteSeer at F = 256 (2.8-3.4 MB); 0.84-0.85x on them at F = 64 (y in the
+/// L2) and 0.98x on PubMed at F = 16 (1.3 MB), where they are not used.
+bool streamOutput(int64_t rows, int64_t f) {
+  static const int64_t l2 = [] {
+    long bytes = sysconf(_SC_LEVEL2_CACHE_SIZE);
+    return bytes > 0 ? int64_t(bytes) : int64_t(2) << 20;
+  }();
+  return rows * f * int64_t(sizeof(float)) > l2;
 }
 
 //===----------------------------------------------------------------------===//
@@ -438,6 +476,184 @@ void microRows(int isa, const MicroArgs &m, int64_t tr0, int64_t tr1) {
   microRowsBaseline(m, tr0, tr1);
 }
 
+//===----------------------------------------------------------------------===//
+// The row-group engine (LATHE_SPMM_ROW_GROUPS)
+//===----------------------------------------------------------------------===//
+
+/// One group of G consecutive rows sharing the column list cols[0, u): the
+/// block vals (column-major, G values per column, zeros where a row lacks the
+/// column) times the gathered rows of x, columns [f0, f0 + NV * lanes(V)),
+/// written to the group's rows of y. Each row of x is loaded once and feeds G
+/// FMAs, where the CSR kernel loads it once per row. S accumulator sets take
+/// consecutive columns in turn so that at least 8 FMA chains are in flight
+/// (4 cycles of latency, 2 FMA ports). Returns whether a sum is NaN or Inf.
+template <typename V, int G, int NV>
+LATHE_ALWAYS_INLINE bool groupBlock(const int32_t *cols, const float *vals,
+                                    int64_t u, const float *x, int64_t ldx,
+                                    float *y, int64_t ldy, int64_t f0) {
+  constexpr int L = sizeof(V) / sizeof(float);
+  constexpr int S = G * NV >= 8 ? 1 : G * NV >= 4 ? 2 : 4;
+  V acc[S][G][NV];
+  for (int s = 0; s < S; ++s)
+    for (int i = 0; i < G; ++i)
+      for (int v = 0; v < NV; ++v)
+        acc[s][i][v] = V{} * 0.f;
+  int64_t k = 0;
+  for (; k + S <= u; k += S)
+    for (int s = 0; s < S; ++s) {
+      const float *xr = x + static_cast<int64_t>(cols[k + s]) * ldx + f0;
+      V xv[NV];
+      for (int v = 0; v < NV; ++v)
+        xv[v] = loadVec<V>(xr + v * L);
+      for (int i = 0; i < G; ++i) {
+        const float a = vals[(k + s) * G + i];
+        for (int v = 0; v < NV; ++v)
+          acc[s][i][v] += a * xv[v];
+      }
+    }
+  for (; k < u; ++k) {
+    const float *xr = x + static_cast<int64_t>(cols[k]) * ldx + f0;
+    for (int i = 0; i < G; ++i) {
+      const float a = vals[k * G + i];
+      for (int v = 0; v < NV; ++v)
+        acc[0][i][v] += a * loadVec<V>(xr + v * L);
+    }
+  }
+  V bad = V{} * 0.f;
+  for (int i = 0; i < G; ++i)
+    for (int v = 0; v < NV; ++v) {
+      V sum = acc[0][i][v];
+      for (int s = 1; s < S; ++s)
+        sum += acc[s][i][v];
+      bad += sum - sum;
+      __builtin_memcpy(y + i * ldy + f0 + v * L, &sum, sizeof(V));
+    }
+  float lanes[L];
+  __builtin_memcpy(lanes, &bad, sizeof(V));
+  bool nonFinite = false;
+  for (int l = 0; l < L; ++l)
+    nonFinite |= lanes[l] != 0.f;
+  return nonFinite;
+}
+
+/// A unit of the row-group plan: `rows` rows from `row0`, either a run of
+/// rows for the CSR kernel (group == 0) or one group of `rows` rows whose
+/// union of columns is cols [col0, col0 + numCols) with the block at vals
+/// [val0, val0 + rows * numCols) and, per column, a mask of the rows that
+/// store it (bit i: row row0 + i).
+struct GroupUnit {
+  int32_t row0, rows, group, full;
+  int64_t col0, numCols, val0;
+};
+// SpMMRowGroups.GroupsFollowTheThreshold counts the plan's bytes.
+static_assert(sizeof(GroupUnit) == 40, "a unit is 40 bytes");
+
+/// The operands of the row-group engine on one plan.
+struct GroupArgs {
+  const GroupUnit *units;
+  const int32_t *groupCols;
+  const float *groupVals;
+  const uint8_t *groupMask;
+  const int32_t *rowPtr, *colIdx;
+  const float *vals;
+  const float *x;
+  int64_t ldx;
+  float *y;
+  int64_t ldy, f;
+};
+
+template <typename V, int NV, int G>
+LATHE_ALWAYS_INLINE void groupUnitImpl(const GroupArgs &m, const GroupUnit &g) {
+  constexpr int L = sizeof(V) / sizeof(float);
+  const int32_t *cols = m.groupCols + g.col0;
+  const float *vals = m.groupVals + g.val0;
+  float *y = m.y + static_cast<int64_t>(g.row0) * m.ldy;
+  int64_t f0 = 0;
+  bool bad = false;
+  for (; f0 + NV * L <= m.f; f0 += NV * L)
+    bad |=
+        groupBlock<V, G, NV>(cols, vals, g.numCols, m.x, m.ldx, y, m.ldy, f0);
+  if constexpr (NV > 1)
+    for (; f0 + L <= m.f; f0 += L)
+      bad |=
+          groupBlock<V, G, 1>(cols, vals, g.numCols, m.x, m.ldx, y, m.ldy, f0);
+  if constexpr (L > 8)
+    for (; f0 + 8 <= m.f; f0 += 8)
+      bad |= groupBlock<Vec8, G, 1>(cols, vals, g.numCols, m.x, m.ldx, y, m.ldy,
+                                    f0);
+  if constexpr (L > 4)
+    for (; f0 + 4 <= m.f; f0 += 4)
+      bad |= groupBlock<Vec4, G, 1>(cols, vals, g.numCols, m.x, m.ldx, y, m.ldy,
+                                    f0);
+  for (; f0 < m.f; ++f0)
+    bad |= groupBlock<float, G, 1>(cols, vals, g.numCols, m.x, m.ldx, y, m.ldy,
+                                   f0);
+  // A padded zero times NaN or Inf in x is NaN where the aggregation sums
+  // stored entries only: recompute such a group from its stored entries.
+  if (!bad || g.full)
+    return;
+  const uint8_t *mask = m.groupMask + g.col0;
+  for (int i = 0; i < G; ++i) {
+    float *yr = y + i * m.ldy;
+    for (int64_t c = 0; c < m.f; ++c)
+      yr[c] = 0.f;
+    for (int64_t k = 0; k < g.numCols; ++k) {
+      if (!(mask[k] >> i & 1))
+        continue;
+      const float a = vals[k * G + i];
+      const float *xr = m.x + static_cast<int64_t>(cols[k]) * m.ldx;
+      for (int64_t c = 0; c < m.f; ++c)
+        yr[c] += a * xr[c];
+    }
+  }
+}
+
+/// Units [u0, u1): CSR runs through the CSR kernel, groups through
+/// groupUnitImpl at their row count.
+template <typename V, int NV>
+LATHE_ALWAYS_INLINE void groupRowsImpl(const GroupArgs &m, int64_t u0,
+                                       int64_t u1) {
+  for (int64_t u = u0; u < u1; ++u) {
+    const GroupUnit &g = m.units[u];
+    switch (g.group) {
+    case 2:
+      groupUnitImpl<V, NV, 2>(m, g);
+      break;
+    case 3:
+      groupUnitImpl<V, NV, 3>(m, g);
+      break;
+    case 4:
+      groupUnitImpl<V, NV, 4>(m, g);
+      break;
+    default:
+      csrRowsImpl(m.rowPtr, m.colIdx, m.vals, m.x, m.ldx, m.y, m.ldy, m.f,
+                  int64_t(g.row0), int64_t(g.row0) + g.rows);
+    }
+  }
+}
+
+// Variants as for the micro-tile engine: 4 rows x 64 columns are 16 zmm
+// accumulators on AVX-512, 4 x 16 are 8 ymm on AVX2.
+__attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma"))) void
+groupRowsAvx512(const GroupArgs &m, int64_t u0, int64_t u1) {
+  groupRowsImpl<Vec16, 4>(m, u0, u1);
+}
+__attribute__((target("avx2,fma"))) void groupRowsAvx2(const GroupArgs &m,
+                                                       int64_t u0, int64_t u1) {
+  groupRowsImpl<Vec8, 2>(m, u0, u1);
+}
+void groupRowsBaseline(const GroupArgs &m, int64_t u0, int64_t u1) {
+  groupRowsImpl<Vec4, 2>(m, u0, u1);
+}
+
+void groupRows(int isa, const GroupArgs &m, int64_t u0, int64_t u1) {
+  if (isa >= LATHE_SPMM_ISA_AVX512)
+    return groupRowsAvx512(m, u0, u1);
+  if (isa == LATHE_SPMM_ISA_AVX2)
+    return groupRowsAvx2(m, u0, u1);
+  groupRowsBaseline(m, u0, u1);
+}
+
 /// Rows per chunk: enough work per chunk to amortise the hand-out, enough
 /// chunks to balance skewed degree distributions.
 int64_t rowGrain(int64_t rows, int64_t nnz, int64_t f) {
@@ -552,10 +768,15 @@ void spmmCsr(int64_t rRp, void *rp, int64_t rCi, void *ci, int64_t rV, void *v,
   validateFeatures(x, y, numRows, numCols);
 
   int64_t nnz = rowPtr.ptr[numRows];
+  const bool stream = streamOutput(numRows, x.cols);
   parallelChunks(numRows, rowGrain(numRows, nnz, x.cols), 2 * nnz * x.cols,
                  [&](int64_t r0, int64_t r1) {
                    csrRows(rowPtr.ptr, colIdx.ptr, values.ptr, x.data, x.ld,
-                           y.data, y.ld, x.cols, r0, r1);
+                           y.data, y.ld, x.cols, r0, r1, stream);
+                   // Non-temporal stores are weakly ordered: make them
+                   // visible before the job's end is published.
+                   if (stream)
+                     __builtin_ia32_sfence();
                  });
   copyOut(y, rY, yDesc);
 }
@@ -609,6 +830,17 @@ struct TilePlan {
   bool micro = false;
   CountedArray<int32_t> blockPtr, blockCol;
   CountedArray<float> blockVals;
+  /// The row-group engine (LATHE_SPMM_ROW_GROUPS): units over the rows in
+  /// order (CSR runs and groups, see GroupUnit), the groups' column lists,
+  /// blocks (column-major) and stored-entry masks; the CSR runs' non-zeros
+  /// are the filtered CSR above (a grouped row's range is empty there).
+  bool rowGroups = false;
+  CountedArray<GroupUnit> units;
+  CountedArray<int32_t> groupCols;
+  CountedArray<float> groupVals;
+  CountedArray<uint8_t> groupMask;
+  /// Groups, rows in groups and their stored entries.
+  int64_t numGroups = 0, groupedRows = 0, groupedNnz = 0;
   /// Permutation (stored row i is node perm[i]); empty if none.
   CountedArray<int64_t> perm;
   int64_t histogram[3] = {0, 0, 0};
@@ -623,18 +855,113 @@ struct TilePlan {
   mutable size_t scratchBytes = 0;
 };
 
+/// The row-group engine's plan of A (in `plan`): the groups of
+/// lathe::row_groups::compute (the rule sparsegcn-tile prices), each a
+/// column-major block over the sorted union of its rows' columns; the rows
+/// outside groups run the CSR kernel in runs of at most 16 rows (one unit
+/// each, so that the threads' chunks stay balanced).
+template <typename Index>
+void fillRowGroups(TilePlan &plan, const Array1D<Index> &rowPtr,
+                   const Array1D<Index> &colIdx, const Array1D<float> &values,
+                   int64_t maxRows, double threshold) {
+  const int64_t n = plan.numRows;
+  std::vector<lathe::row_groups::Group> groups = lathe::row_groups::compute(
+      n, plan.numCols, rowPtr.ptr, colIdx.ptr, maxRows, threshold);
+  std::vector<GroupUnit> units;
+  std::vector<int32_t> gCols, csrCols, ucols;
+  std::vector<float> gVals, csrVals;
+  std::vector<uint8_t> gMask;
+  std::vector<int32_t> pos(static_cast<size_t>(plan.numCols), -1);
+  plan.rowPtr = CountedArray<int32_t>(static_cast<size_t>(n + 1));
+  int64_t flops = 0;
+  size_t next = 0;
+  for (int64_t i = 0; i < n;) {
+    if (next == groups.size() || groups[next].row0 != i) {
+      // A row for the CSR kernel: extend the open CSR run or start one.
+      for (int64_t k = rowPtr.ptr[i]; k < rowPtr.ptr[i + 1]; ++k) {
+        csrCols.push_back(static_cast<int32_t>(colIdx.ptr[k]));
+        csrVals.push_back(values.ptr[k]);
+      }
+      plan.rowPtr[i + 1] = static_cast<int32_t>(csrCols.size());
+      flops += rowPtr.ptr[i + 1] - rowPtr.ptr[i];
+      if (units.empty() || units.back().group != 0 || units.back().rows >= 16)
+        units.push_back(GroupUnit{static_cast<int32_t>(i), 0, 0, 1, 0, 0, 0});
+      ++units.back().rows;
+      ++i;
+      continue;
+    }
+    const lathe::row_groups::Group &group = groups[next++];
+    const int64_t g = group.rows, u = group.columns;
+    ucols.clear();
+    for (int64_t k = rowPtr.ptr[i]; k < rowPtr.ptr[i + g]; ++k)
+      if (int32_t c = static_cast<int32_t>(colIdx.ptr[k]); pos[c] != -2) {
+        pos[c] = -2;
+        ucols.push_back(c);
+      }
+    std::sort(ucols.begin(), ucols.end());
+    GroupUnit unit{static_cast<int32_t>(i),
+                   static_cast<int32_t>(g),
+                   static_cast<int32_t>(g),
+                   group.stored == g * u,
+                   static_cast<int64_t>(gCols.size()),
+                   u,
+                   static_cast<int64_t>(gVals.size())};
+    for (int64_t k = 0; k < u; ++k)
+      pos[ucols[k]] = static_cast<int32_t>(k);
+    gCols.insert(gCols.end(), ucols.begin(), ucols.end());
+    gVals.resize(gVals.size() + static_cast<size_t>(g * u), 0.f);
+    gMask.resize(gMask.size() + static_cast<size_t>(u), 0);
+    for (int64_t r = 0; r < g; ++r) {
+      for (int64_t k = rowPtr.ptr[i + r]; k < rowPtr.ptr[i + r + 1]; ++k) {
+        int64_t p = pos[colIdx.ptr[k]];
+        gVals[unit.val0 + p * g + r] += values.ptr[k];
+        gMask[unit.col0 + p] |= static_cast<uint8_t>(1u << r);
+      }
+      plan.rowPtr[i + r + 1] = static_cast<int32_t>(csrCols.size());
+    }
+    for (int32_t c : ucols)
+      pos[c] = -1;
+    units.push_back(unit);
+    flops += g * u;
+    ++plan.numGroups;
+    plan.groupedRows += g;
+    plan.groupedNnz += rowPtr.ptr[i + g] - rowPtr.ptr[i];
+    i += g;
+  }
+  auto counted = [](auto &dst, const auto &src) {
+    dst = std::remove_reference_t<decltype(dst)>(src.size());
+    std::copy(src.begin(), src.end(), dst.data());
+  };
+  counted(plan.colIdx, csrCols);
+  counted(plan.values, csrVals);
+  counted(plan.units, units);
+  counted(plan.groupCols, gCols);
+  counted(plan.groupVals, gVals);
+  counted(plan.groupMask, gMask);
+  plan.rowGroups = true;
+  plan.flopsPerColumn = flops;
+  plan.histogram[LATHE_TILE_DENSE] = plan.numGroups;
+}
+
 template <typename Index>
 std::shared_ptr<TilePlan>
 buildPlan(const Array1D<Index> &rowPtr, const Array1D<Index> &colIdx,
           const Array1D<float> &values, const int8_t *classes,
           int64_t numClasses, const Array1D<Index> *perm, int64_t numRows,
           int64_t numCols, int64_t tileSize, double threshold,
-          bool micro = false) {
+          bool micro = false, bool rowGroups = false) {
   validateCsr("lathe_rt_spmm_tiled_f32", rowPtr, colIdx, values.size, numRows,
               numCols);
   if (micro && tileSize != LATHE_SPMM_MICRO_TILE)
     fail(LATHE_ERR_INVALID, "the micro-tile engine needs tiles of ",
          int(LATHE_SPMM_MICRO_TILE), ", got a tile size of ", tileSize);
+  if (rowGroups && (micro || classes))
+    fail(LATHE_ERR_INVALID, "the row-group engine classifies its own rows "
+                            "(LATHE_SPMM_CLASSIFY) and excludes the "
+                            "micro-tile engine");
+  if (rowGroups && (tileSize < 1 || tileSize > LATHE_SPMM_ROW_GROUP_MAX))
+    fail(LATHE_ERR_INVALID, "the row-group engine takes groups of 1 to ",
+         int(LATHE_SPMM_ROW_GROUP_MAX), " rows, got a tile size of ", tileSize);
   if (numCols >= (int64_t(1) << 31))
     fail(LATHE_ERR_SHAPE,
          "the tiled kernel supports graphs of fewer than "
@@ -666,6 +993,10 @@ buildPlan(const Array1D<Index> &rowPtr, const Array1D<Index> &colIdx,
       seen[p] = 1;
       plan->perm[i] = p;
     }
+  }
+  if (rowGroups) {
+    fillRowGroups(*plan, rowPtr, colIdx, values, tileSize, threshold);
+    return plan;
   }
 
   // Pass 1: classify each tile row's tiles, form its dense blocks, count the
@@ -831,7 +1162,7 @@ std::shared_ptr<TilePlan>
 buildReorderedPlan(const Array1D<Index> &rowPtr, const Array1D<Index> &colIdx,
                    const Array1D<float> &values, int64_t order, int64_t numRows,
                    int64_t numCols, int64_t tileSize, double threshold,
-                   bool micro) {
+                   bool micro, bool rowGroups) {
   namespace go = lathe::graph_order;
   if (order < LATHE_ORDER_DEGREE || order > LATHE_ORDER_AUTO)
     fail(LATHE_ERR_INVALID, "unknown node ordering ", order,
@@ -869,13 +1200,14 @@ buildReorderedPlan(const Array1D<Index> &rowPtr, const Array1D<Index> &colIdx,
   }
   if (order == LATHE_ORDER_AUTO && bestDense == 0)
     return buildPlan<Index>(rowPtr, colIdx, values, nullptr, 0, nullptr,
-                            numRows, numCols, tileSize, threshold, micro);
+                            numRows, numCols, tileSize, threshold, micro,
+                            rowGroups);
   Array1D<int64_t> rp(bestRowPtr.data(), n + 1),
       ci(bestColIdx.data(), static_cast<int64_t>(bestColIdx.size())),
       perm(bestPerm.data(), n);
   Array1D<float> v(bestValues.data(), static_cast<int64_t>(bestValues.size()));
   return buildPlan(rp, ci, v, nullptr, 0, &perm, numRows, numCols, tileSize,
-                   threshold, micro);
+                   threshold, micro, rowGroups);
 }
 
 struct VecHash {
@@ -957,6 +1289,31 @@ void runMicro(const TilePlan &plan, const float *xd, int64_t ldx, float *yd,
                  });
 }
 
+/// The row-group engine's execution of `plan` (units over the threads).
+void runRowGroups(const TilePlan &plan, const float *xd, int64_t ldx, float *yd,
+                  int64_t ldy, int64_t f) {
+  GroupArgs m{plan.units.data(),
+              plan.groupCols.data(),
+              plan.groupVals.data(),
+              plan.groupMask.data(),
+              plan.rowPtr.data(),
+              plan.colIdx.data(),
+              plan.values.data(),
+              xd,
+              ldx,
+              yd,
+              ldy,
+              f};
+  const int isa = microIsa();
+  const int64_t numUnits = static_cast<int64_t>(plan.units.size());
+  int64_t avg = std::max<int64_t>(1, plan.flopsPerColumn /
+                                         std::max<int64_t>(1, numUnits));
+  int64_t grain = std::clamp<int64_t>(16384 / (avg * std::max<int64_t>(1, f)),
+                                      1, std::max<int64_t>(1, numUnits / 32));
+  parallelChunks(numUnits, grain, 2 * plan.flopsPerColumn * f,
+                 [&](int64_t u0, int64_t u1) { groupRows(isa, m, u0, u1); });
+}
+
 void runPlan(const TilePlan &plan, const Matrix &x, const Matrix &y) {
   const int64_t t = plan.tileSize, f = x.cols;
   const int64_t tileRows = static_cast<int64_t>(plan.blocks.size());
@@ -997,7 +1354,9 @@ void runPlan(const TilePlan &plan, const Matrix &x, const Matrix &y) {
     yd = yp;
     ldy = f;
   }
-  if (plan.micro) {
+  if (plan.rowGroups) {
+    runRowGroups(plan, xd, ldx, yd, ldy, f);
+  } else if (plan.micro) {
     runMicro(plan, xd, ldx, yd, ldy, f);
   } else {
     // A dense block holds A's absent entries as zeros, which sgemm multiplies
@@ -1137,11 +1496,13 @@ void spmmTiled(int64_t rRp, void *rp, int64_t rCi, void *ci, int64_t rV,
              "(LATHE_SPMM_CLASSIFY) and no permutation operand");
       plan = buildReorderedPlan(rowPtr, colIdx, values, order, numRows, numCols,
                                 tileSize, double(thresholdPpm) * 1e-6,
-                                (flags & LATHE_SPMM_MICRO) != 0);
+                                (flags & LATHE_SPMM_MICRO) != 0,
+                                (flags & LATHE_SPMM_ROW_GROUPS) != 0);
     } else {
       plan = buildPlan(rowPtr, colIdx, values, classes, numClasses, perm.get(),
                        numRows, numCols, tileSize, double(thresholdPpm) * 1e-6,
-                       (flags & LATHE_SPMM_MICRO) != 0);
+                       (flags & LATHE_SPMM_MICRO) != 0,
+                       (flags & LATHE_SPMM_ROW_GROUPS) != 0);
     }
     if (cacheable) {
       std::lock_guard<std::mutex> lock(plans.mutex);

@@ -381,4 +381,120 @@ TEST_F(ConvTest, MismatchIsAPendingError) {
   EXPECT_NE(takePending().find("stride"), std::string::npos);
 }
 
+/// lathe_rt_conv2d_int8_f32 (bias, ReLU, constant filter) against the
+/// float64 convolution of the unquantized data, within the quantization's
+/// own error bound: per output, the sum over its window of |w| * sx / 2 +
+/// |x| * sw / 2 + sx * sw / 4 (sx the input's step, sw the channel's weight
+/// step, taken for 7-bit weights, which also covers 8-bit ones and oneDNN's
+/// halving of them without VNNI). u8 (non-negative range) and s8 inputs,
+/// NCHW input (its layout changes before it is quantized) and NHWC, 16 and
+/// 12 input channels (int8) and 4 (stays f32: the site says why).
+TEST_F(ConvTest, Int8WithinQuantizationErrorOfF64) {
+  for (int64_t c : {16, 12, 4})
+    for (bool isSigned : {false, true})
+      for (int64_t layout : {0, 1}) {
+        SCOPED_TRACE("c " + std::to_string(c) + (isSigned ? " s8" : " u8") +
+                     " layout " + std::to_string(layout));
+        ConvShape s = symmetric(3, c, 7, 6, 24, 3, 1, 1, 1);
+        unsigned seed = 200 + unsigned(c) * 4 + isSigned * 2 + layout;
+        auto x = randomVector(s.n * s.c * s.h * s.w, seed,
+                              isSigned ? -1.f : 0.f, 1.f);
+        auto wt = randomVector(s.f * s.c * s.kh * s.kw, seed + 1);
+        auto bias = randomVector(s.f, seed + 2);
+        float lo = isSigned ? -1.f : 0.f, hi = 1.f;
+        double sx = isSigned ? 1.0 / 127 : 1.0 / 255;
+        std::vector<double> sw(s.f, 0.0);
+        for (int64_t f = 0; f < s.f; ++f)
+          for (int64_t i = 0; i < s.c * s.kh * s.kw; ++i)
+            sw[f] = std::max(
+                sw[f], std::fabs(double(wt[f * s.c * s.kh * s.kw + i])) / 63);
+        auto xAt = [&](int64_t n, int64_t ch, int64_t h, int64_t w) {
+          return double(x[((n * s.c + ch) * s.h + h) * s.w + w]);
+        };
+        auto wAt = [&](int64_t f, int64_t ch, int64_t i, int64_t j) {
+          return double(wt[((f * s.c + ch) * s.kh + i) * s.kw + j]);
+        };
+        auto ref = refConv(s, xAt, wAt, &bias, LATHE_ACT_RELU);
+        // The bound: the same sum over |x| and |w| (ReLU only shrinks errors).
+        auto one = [](int64_t, int64_t, int64_t, int64_t) { return 1.0; };
+        std::vector<double> bound(ref.size());
+        for (int64_t f = 0; f < s.f; ++f) {
+          auto term = [&](int64_t ff, int64_t ch, int64_t i, int64_t j) {
+            return ff == f
+                       ? std::fabs(wAt(ff, ch, i, j)) * sx / 2 + sx * sw[f] / 4
+                       : 0.0;
+          };
+          auto byX = [&](int64_t ff, int64_t, int64_t, int64_t) {
+            return ff == f ? sw[f] / 2 : 0.0;
+          };
+          auto b1 = refConv(s, one, term, nullptr, LATHE_ACT_NONE);
+          auto b2 = refConv(
+              s,
+              [&](int64_t n, int64_t ch, int64_t h, int64_t w) {
+                return std::fabs(xAt(n, ch, h, w));
+              },
+              byX, nullptr, LATHE_ACT_NONE);
+          for (int64_t n = 0; n < s.n; ++n)
+            for (int64_t i = 0; i < s.oh * s.ow; ++i) {
+              size_t at = size_t((n * s.f + f) * s.oh * s.ow + i);
+              bound[at] = b1[at] + b2[at] + 1e-4 * (1 + std::fabs(ref[at]));
+            }
+        }
+        // NHWC input and HWCF filter holding the same values.
+        std::vector<float> xh(x.size()), wh(wt.size());
+        for (int64_t n = 0; n < s.n; ++n)
+          for (int64_t ch = 0; ch < s.c; ++ch)
+            for (int64_t h = 0; h < s.h; ++h)
+              for (int64_t w = 0; w < s.w; ++w)
+                xh[((n * s.h + h) * s.w + w) * s.c + ch] = xAt(n, ch, h, w);
+        for (int64_t f = 0; f < s.f; ++f)
+          for (int64_t ch = 0; ch < s.c; ++ch)
+            for (int64_t i = 0; i < s.kh; ++i)
+              for (int64_t j = 0; j < s.kw; ++j)
+                wh[((i * s.kw + j) * s.c + ch) * s.f + f] = wAt(f, ch, i, j);
+        bool nhwc = layout == 1;
+        std::vector<float> y(ref.size(), -5.f);
+        MemRef mx = nhwc ? MemRef(xh.data(), {s.n, s.h, s.w, s.c})
+                         : MemRef(x.data(), {s.n, s.c, s.h, s.w});
+        MemRef mw = nhwc ? MemRef(wh.data(), {s.kh, s.kw, s.c, s.f})
+                         : MemRef(wt.data(), {s.f, s.c, s.kh, s.kw});
+        MemRef my = nhwc ? MemRef(y.data(), {s.n, s.oh, s.ow, s.f})
+                         : MemRef(y.data(), {s.n, s.f, s.oh, s.ow});
+        MemRef mbias(bias.data(), {s.f});
+        int64_t flags = LATHE_MM_CONST_B | LATHE_MM_HAS_BIAS |
+                        (LATHE_ACT_RELU << LATHE_MM_ACT_SHIFT);
+        for (int rep = 0; rep < 2; ++rep) {
+          lathe_rt_conv2d_int8_f32(4, mx.desc(), 4, mw.desc(), 1, mbias.desc(),
+                                   4, my.desc(), lo, hi, layout, 1, 1, 1, 1, 1,
+                                   1, flags, /*site=*/7);
+          ASSERT_EQ(takePending(), "");
+          char text[256] = "";
+          ASSERT_EQ(lathe_rt_int8_site_info(7, text, sizeof(text)), 1);
+          std::string ran = text;
+          if (c < 8)
+            EXPECT_EQ(ran, "f32 (fewer than 8 input channels: oneDNN's f32 "
+                           "kernel is faster)");
+          else
+            EXPECT_EQ(
+                ran.rfind(isSigned ? "int8 (s8 x s8" : "int8 (u8 x s8", 0), 0u)
+                << ran;
+          double worst = 0, maxRef = 0;
+          for (int64_t n = 0; n < s.n; ++n)
+            for (int64_t f = 0; f < s.f; ++f)
+              for (int64_t h = 0; h < s.oh; ++h)
+                for (int64_t w = 0; w < s.ow; ++w) {
+                  size_t at = size_t(((n * s.f + f) * s.oh + h) * s.ow + w);
+                  float got =
+                      nhwc ? y[((n * s.oh + h) * s.ow + w) * s.f + f] : y[at];
+                  ASSERT_LE(std::fabs(got - ref[at]), bound[at])
+                      << "at n " << n << " f " << f << " h " << h << " w " << w;
+                  worst = std::max(worst, bound[at]);
+                  maxRef = std::max(maxRef, std::fabs(ref[at]));
+                }
+          // The bound is tight enough to catch a wrong scale or layout.
+          EXPECT_LT(worst, 0.1 * maxRef);
+        }
+      }
+}
+
 } // namespace

@@ -145,6 +145,56 @@ TEST(SpMMCsr, RegisterBlocksAndRowLengths) {
   }
 }
 
+// An output larger than the L2 cache is written with non-temporal stores
+// (whole 64-byte lines only): against the reference at widths whose rows
+// start on a cache line (64, 256), half of them (24, 40) or none (1, 5),
+// with empty rows and NaN / Inf in x.
+TEST(SpMMCsr, LargeOutputMatchesReference) {
+  std::mt19937 gen(13);
+  Csr<int32_t> a;
+  a.n = 40000;
+  a.rowPtr.push_back(0);
+  std::uniform_int_distribution<int32_t> col(0, int32_t(a.n - 1)), len(0, 7);
+  for (int64_t i = 0; i < a.n; ++i) {
+    std::set<int32_t> cols;
+    int n = i % 11 == 0 ? 0 : len(gen);
+    while (static_cast<int>(cols.size()) < n)
+      cols.insert(col(gen));
+    for (int32_t c : cols) {
+      a.colIdx.push_back(c);
+      a.values.push_back(static_cast<float>(c % 5) - 1.5f);
+    }
+    a.rowPtr.push_back(static_cast<int32_t>(a.colIdx.size()));
+  }
+  for (int64_t f : {1, 5, 24, 40, 64, 256}) {
+    SCOPED_TRACE(testing::Message() << "f=" << f);
+    std::vector<float> x = randomVector(size_t(a.n * f), 14);
+    x[size_t(a.colIdx[3]) * f] = std::numeric_limits<float>::quiet_NaN();
+    x[size_t(a.colIdx[7]) * f + f - 1] = std::numeric_limits<float>::infinity();
+    // y on a 64-byte boundary, as the runtime's allocator gives it.
+    std::vector<float> buf(size_t(a.n * f) + 16, -7.f);
+    float *yd = buf.data();
+    while (reinterpret_cast<uintptr_t>(yd) % 64)
+      ++yd;
+    MemRef rp = vec(a.rowPtr), ci = vec(a.colIdx), v = vec(a.values);
+    MemRef xm(x.data(), {a.n, f}), ym(yd, {a.n, f});
+    lathe_rt_spmm_csr_f32(1, rp.desc(), 1, ci.desc(), 1, v.desc(), 2, xm.desc(),
+                          2, ym.desc(), a.n, a.n, LATHE_SPMM_INDEX32);
+    EXPECT_EQ(takePending(), "");
+    std::vector<float> y(yd, yd + a.n * f);
+    std::vector<double> ref = reference(a, x, f);
+    size_t mismatched = 0;
+    for (size_t k = 0; k < y.size(); ++k) {
+      bool same = std::isnan(ref[k])   ? std::isnan(y[k])
+                  : std::isinf(ref[k]) ? y[k] == ref[k]
+                                       : std::abs(y[k] - ref[k]) <=
+                                             1e-5 * (1 + std::abs(ref[k]));
+      mismatched += !same;
+    }
+    EXPECT_EQ(mismatched, 0u);
+  }
+}
+
 TEST(SpMMCsr, StridedFeaturesAndOutput) {
   Csr<int64_t> a = randomGraph<int64_t>(40, 0.1, 0, 0., 3);
   int64_t f = 6;
@@ -793,6 +843,218 @@ TEST(SpMMErrors, MicroEngineNeedsItsTileSize) {
            LATHE_SPMM_MICRO);
   EXPECT_NE(takePending().find("micro-tile engine needs tiles of 4"),
             std::string::npos);
+}
+
+//===----------------------------------------------------------------------===//
+// The row-group engine (LATHE_SPMM_ROW_GROUPS)
+//===----------------------------------------------------------------------===//
+
+/// A graph of runs of 1 to 6 consecutive rows that share one random column
+/// set, each row then dropping each of those columns with probability
+/// `drop`, with an empty row every 9th run and background edges
+/// (probability `p`) on single rows only.
+template <typename Index>
+Csr<Index> groupGraph(int64_t n, double p, double drop, unsigned seed) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<double> u(0., 1.);
+  std::uniform_int_distribution<int> runLen(1, 6), setLen(1, 24);
+  std::uniform_int_distribution<int64_t> col(0, n - 1);
+  Csr<Index> a;
+  a.n = n;
+  a.rowPtr.push_back(0);
+  int64_t run = 0;
+  for (int64_t i = 0; i < n; ++run) {
+    int64_t len = std::min<int64_t>(runLen(gen), n - i);
+    std::set<int64_t> cols;
+    int64_t want = run % 9 == 8 ? 0 : std::min<int64_t>(setLen(gen), n);
+    while (static_cast<int64_t>(cols.size()) < want)
+      cols.insert(col(gen));
+    for (int64_t r = 0; r < len; ++r, ++i) {
+      std::set<int64_t> row;
+      for (int64_t c : cols)
+        if (u(gen) >= drop)
+          row.insert(c);
+      if (len == 1)
+        for (int64_t c = 0; c < n; ++c)
+          if (u(gen) < p)
+            row.insert(c);
+      for (int64_t c : row) {
+        a.colIdx.push_back(static_cast<Index>(c));
+        a.values.push_back(static_cast<float>(u(gen) - 0.5));
+      }
+      a.rowPtr.push_back(static_cast<Index>(a.colIdx.size()));
+    }
+  }
+  return a;
+}
+
+std::vector<float> runGroups(Csr<int32_t> &a, std::vector<float> &x, int64_t f,
+                             int64_t maxRows, double threshold,
+                             int64_t flags = 0) {
+  return runTiled(a, x, f, maxRows, threshold, nullptr,
+                  (std::vector<int32_t> *)nullptr,
+                  flags | LATHE_SPMM_ROW_GROUPS);
+}
+
+// Every register block of every variant (64/16/8, 4, 1 columns; 1 to 4 rows
+// a group, identical and nearly identical column sets, empty rows), against
+// the double-precision reference.
+template <typename Index> void checkGroups() {
+  for (double drop : {0.0, 0.15}) {
+    Csr<Index> a = groupGraph<Index>(211, 0.02, drop, 81);
+    forEachMicroIsa([&](int) {
+      for (int64_t f : {1, 3, 4, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65,
+                        100, 130, 256}) {
+        SCOPED_TRACE(testing::Message() << "f=" << f << " drop=" << drop);
+        std::vector<float> x = randomVector(size_t(a.n * f), 82 + f);
+        for (int64_t maxRows : {1, 2, 3, 4})
+          for (double threshold : {1.0, 0.7, 0.0}) {
+            expectClose(runTiled(a, x, f, maxRows, threshold, nullptr,
+                                 (std::vector<Index> *)nullptr,
+                                 LATHE_SPMM_ROW_GROUPS),
+                        reference(a, x, f));
+            EXPECT_EQ(takePending(), "");
+          }
+      }
+    });
+  }
+}
+
+TEST(SpMMRowGroups, MatchesReferenceEveryIsaI32) { checkGroups<int32_t>(); }
+TEST(SpMMRowGroups, MatchesReferenceEveryIsaI64) { checkGroups<int64_t>(); }
+
+// The plan's size tells how the rows were grouped: with threshold 1 only
+// rows with identical column sets share a block (no padded zero); with
+// 0.75 a row whose set differs by one column of four joins too.
+TEST(SpMMRowGroups, GroupsFollowTheThreshold) {
+  lathe_rt_spmm_clear_plans();
+  // Rows 0-2: columns {0, 1, 2, 3}; row 3: {0, 1, 2}; row 4: {5}; row 5
+  // empty; rows 6-7: {1, 6}.
+  Csr<int32_t> a;
+  a.n = 8;
+  std::vector<std::vector<int32_t>> rows = {
+      {0, 1, 2, 3}, {0, 1, 2, 3}, {0, 1, 2, 3}, {0, 1, 2},
+      {5},          {},           {1, 6},       {1, 6}};
+  a.rowPtr = {0};
+  for (const auto &r : rows) {
+    for (int32_t c : r) {
+      a.colIdx.push_back(c);
+      a.values.push_back(0.25f * float(c + 1));
+    }
+    a.rowPtr.push_back(static_cast<int32_t>(a.colIdx.size()));
+  }
+  int64_t f = 16;
+  std::vector<float> x = randomVector(size_t(a.n * f), 91);
+  auto planBytes = [&](double threshold) {
+    int64_t before = lathe_rt_mem_current();
+    expectClose(runGroups(a, x, f, 4, threshold, LATHE_SPMM_CONST_A),
+                reference(a, x, f));
+    EXPECT_EQ(takePending(), "");
+    int64_t bytes = lathe_rt_mem_current() - before;
+    lathe_rt_spmm_clear_plans();
+    return bytes;
+  };
+  // Per group: its unit (40 bytes), u columns (int32), g * u values and u
+  // mask bytes; per CSR run: a unit; row_ptr (n + 1 int32) and the CSR
+  // rows' non-zeros (int32 + float).
+  auto expected = [&](std::vector<std::pair<int64_t, int64_t>> groups,
+                      int64_t csrRuns, int64_t csrNnz) {
+    int64_t bytes =
+        (a.n + 1) * 4 + csrNnz * 8 + (int64_t(groups.size()) + csrRuns) * 40;
+    for (auto [g, u] : groups)
+      bytes += u * 4 + g * u * 4 + u;
+    return bytes;
+  };
+  // Threshold 1: rows 0-2 (3 x 4) and 6-7 (2 x 2); rows 3-5 one CSR run.
+  EXPECT_EQ(planBytes(1.0), expected({{3, 4}, {2, 2}}, 1, 4));
+  // 0.75: row 3 joins rows 0-2 (15 of 16 entries); rows 4-5 one run.
+  EXPECT_EQ(planBytes(0.75), expected({{4, 4}, {2, 2}}, 1, 1));
+  // Groups of at most 2 rows: rows 0-1, 2-3 (at 0.75: 7 of 8), 6-7.
+  int64_t before = lathe_rt_mem_current();
+  runGroups(a, x, f, 2, 0.75, LATHE_SPMM_CONST_A);
+  EXPECT_EQ(takePending(), "");
+  EXPECT_EQ(lathe_rt_mem_current() - before,
+            expected({{2, 4}, {2, 4}, {2, 2}}, 1, 1));
+  lathe_rt_spmm_clear_plans();
+}
+
+// A group's block stores absent entries as zeros: NaN or Inf in a row of x
+// must reach only the rows whose stored entries read it, also after a
+// permutation, and a permuted plan works as the others do.
+TEST(SpMMRowGroups, NonFiniteFeaturesOnlyWhereStored) {
+  Csr<int32_t> a;
+  a.n = 7;
+  // Rows 0-3 read columns {0, 1, 2, 4} but row 1 lacks 2; row 5 reads 2;
+  // row 4 and row 6 are empty.
+  std::vector<std::vector<int32_t>> rows = {
+      {0, 1, 2, 4}, {0, 1, 4}, {0, 1, 2, 4}, {0, 1, 2, 4}, {}, {2, 3}, {}};
+  a.rowPtr = {0};
+  for (const auto &r : rows) {
+    for (int32_t c : r) {
+      a.colIdx.push_back(c);
+      a.values.push_back(0.5f + 0.1f * float(c));
+    }
+    a.rowPtr.push_back(static_cast<int32_t>(a.colIdx.size()));
+  }
+  for (int64_t f : {5, 20, 64}) {
+    SCOPED_TRACE(testing::Message() << "f=" << f);
+    std::vector<float> x = randomVector(size_t(a.n * f), 92);
+    x[2 * f + 3] = std::numeric_limits<float>::quiet_NaN();
+    x[2 * f + 4] = std::numeric_limits<float>::infinity();
+    forEachMicroIsa([&](int) {
+      std::vector<float> y = runGroups(a, x, f, 4, 0.5);
+      EXPECT_EQ(takePending(), "");
+      for (int64_t i = 0; i < a.n; ++i) {
+        bool readsColumn2 = i == 0 || i == 2 || i == 3 || i == 5;
+        EXPECT_EQ(std::isnan(y[i * f + 3]), readsColumn2) << "row " << i;
+        EXPECT_EQ(std::isinf(y[i * f + 4]), readsColumn2) << "row " << i;
+        EXPECT_TRUE(std::isfinite(y[i * f + 0])) << "row " << i;
+        if (i == 4 || i == 6)
+          EXPECT_EQ(y[i * f + 1], 0.f) << "empty row " << i;
+      }
+      // The finite columns match the reference.
+      std::vector<double> ref = reference(a, x, f);
+      for (int64_t i = 0; i < a.n; ++i)
+        for (int64_t c : {int64_t(0), int64_t(1), f - 1})
+          if (c != 3 && c != 4)
+            EXPECT_NEAR(y[i * f + c], ref[i * f + c], 1e-5)
+                << "row " << i << " column " << c;
+    });
+  }
+}
+
+TEST(SpMMRowGroups, PermutedPlan) {
+  Csr<int32_t> a = groupGraph<int32_t>(90, 0.03, 0.1, 93);
+  int64_t f = 24;
+  std::vector<int32_t> perm(size_t(a.n));
+  std::iota(perm.rbegin(), perm.rend(), 0);
+  std::vector<float> x = randomVector(size_t(a.n * f), 94);
+  std::vector<float> y =
+      runTiled(a, x, f, 3, 0.8, nullptr, &perm, LATHE_SPMM_ROW_GROUPS);
+  EXPECT_EQ(takePending(), "");
+  std::vector<double> ref(size_t(a.n * f));
+  for (int64_t i = 0; i < a.n; ++i)
+    for (int32_t k = a.rowPtr[i]; k < a.rowPtr[i + 1]; ++k)
+      for (int64_t c = 0; c < f; ++c)
+        ref[perm[i] * f + c] +=
+            double(a.values[k]) * x[perm[a.colIdx[k]] * f + c];
+  expectClose(y, ref);
+}
+
+TEST(SpMMErrors, RowGroupEngineChecksItsOptions) {
+  Csr<int32_t> a = groupGraph<int32_t>(20, 0.1, 0., 95);
+  std::vector<float> x = randomVector(size_t(a.n * 4), 96);
+  runGroups(a, x, 4, 5, 1.0);
+  EXPECT_NE(takePending().find("row-group engine takes groups of 1 to 4 rows, "
+                               "got a tile size of 5"),
+            std::string::npos);
+  runGroups(a, x, 4, 4, 1.0, LATHE_SPMM_MICRO);
+  EXPECT_NE(takePending().find("excludes the micro-tile engine"),
+            std::string::npos);
+  std::vector<int8_t> classes(25, LATHE_TILE_SPARSE);
+  runTiled(a, x, 4, 4, 1.0, &classes, (std::vector<int32_t> *)nullptr,
+           LATHE_SPMM_ROW_GROUPS);
+  EXPECT_NE(takePending().find("classifies its own rows"), std::string::npos);
 }
 
 } // namespace

@@ -319,9 +319,6 @@ LogicalResult Conv2DOp::verify() {
         return emitOpError("expects a rank-4 ") << name << ", got " << type;
       continue;
     }
-    if (block != kChannelBlock)
-      return emitOpError("supports channel block ")
-             << kChannelBlock << " only, got " << name << "_block = " << block;
     if (isNhwc())
       return emitOpError("supports a channel-blocked ")
              << name << " with layout nchw only";
@@ -329,6 +326,13 @@ LogicalResult Conv2DOp::verify() {
       return emitOpError("expects a channel-blocked ")
              << name << " [N, C/" << block << ", H, W, " << block
              << "] of rank 5, got " << type;
+    // One block of all channels ([N, 1, H, W, C]) is the channels-last
+    // (NHWC) memory order, what oneDNN's AMX bf16 kernels read and write.
+    if (block != kChannelBlock && (block < 1 || type.getDimSize(1) != 1))
+      return emitOpError("supports channel block ")
+             << kChannelBlock
+             << " or one block of all channels ([N, 1, H, W, C]), got " << name
+             << "_block = " << block << " with " << type;
   }
   for (auto [name, values] :
        {std::pair<StringRef, ArrayRef<int64_t>>{"strides", getStrides()},

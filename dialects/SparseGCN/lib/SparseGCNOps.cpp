@@ -46,8 +46,12 @@ LogicalResult DecisionAttr::verify(
     std::optional<APFloat> predictedUsAllSparse,
     std::optional<APFloat> predictedUsBestTiling,
     std::optional<APFloat> predictedUsHybrid,
-    std::optional<APFloat> predictedUsMicroHybrid, StringRef reason,
+    std::optional<APFloat> predictedUsMicroHybrid,
+    std::optional<APFloat> predictedUsRowGroupHybrid, StringRef reason,
     StringRef reorder, StringRef reorderPredicted, StringRef result,
+    std::optional<int64_t> rowGroupMax, std::optional<int64_t> rowGroupNnz,
+    std::optional<int64_t> rowGroupRows,
+    std::optional<APFloat> rowGroupThreshold, std::optional<int64_t> rowGroups,
     std::optional<APFloat> safetyMargin, StringRef target,
     StringRef thresholdRule, StringRef thresholdSource, int64_t tileSize,
     StringRef tileSizeSource, std::optional<int64_t> tilesDense,
@@ -67,17 +71,22 @@ LogicalResult DecisionAttr::verify(
                           "when dynamic), got "
                        << *featureWidth;
   for (std::optional<int64_t> count :
-       {microNnzDense, microTile, microTilesDense, nnz, nnzSparse, tilesDense,
-        tilesEmpty, tilesSparse})
+       {microNnzDense, microTile, microTilesDense, nnz, nnzSparse, rowGroupMax,
+        rowGroupNnz, rowGroupRows, rowGroups, tilesDense, tilesEmpty,
+        tilesSparse})
     if (count && *count < 0)
       return emitError() << "expects non-negative counts, got " << *count;
   if (nnz && nnzSparse && *nnzSparse > *nnz)
     return emitError() << "expects nnz_sparse (" << *nnzSparse << ") <= nnz ("
                        << *nnz << ")";
+  if (nnz && rowGroupNnz && *rowGroupNnz > *nnz)
+    return emitError() << "expects row_group_nnz (" << *rowGroupNnz
+                       << ") <= nnz (" << *nnz << ")";
   for (const std::optional<APFloat> &value :
        {breakEvenDensity, microBreakEvenDensity, microThreshold,
         predictedUsAllDense, predictedUsAllSparse, predictedUsBestTiling,
-        predictedUsHybrid, predictedUsMicroHybrid, safetyMargin})
+        predictedUsHybrid, predictedUsMicroHybrid, predictedUsRowGroupHybrid,
+        rowGroupThreshold, safetyMargin})
     if (value && !(value->convertToDouble() >= 0.0))
       return emitError() << "expects non-negative densities, margins and "
                             "predicted times";
@@ -136,6 +145,12 @@ DictionaryAttr DecisionAttr::toDictionary() const {
   i64("micro_tiles_dense", getMicroTilesDense());
   i64("micro_nnz_dense", getMicroNnzDense());
   f64("predicted_us_micro_hybrid", getPredictedUsMicroHybrid());
+  i64("row_group_max", getRowGroupMax());
+  f64("row_group_threshold", getRowGroupThreshold());
+  i64("row_groups", getRowGroups());
+  i64("row_group_rows", getRowGroupRows());
+  i64("row_group_nnz", getRowGroupNnz());
+  f64("predicted_us_row_group_hybrid", getPredictedUsRowGroupHybrid());
   str("result", getResult());
   return b.getDictionaryAttr(entries);
 }
@@ -261,6 +276,15 @@ LogicalResult TiledAggregateOp::verify() {
                        "tiles are ")
            << kMicroTile << " x " << kMicroTile << ", but has tile size "
            << getTile();
+  if (getDenseEngine() == DenseEngine::RowGroups) {
+    if (getTile() > kMaxGroupRows)
+      return emitOpError("runs the row-group engine, whose groups hold at "
+                         "most ")
+             << kMaxGroupRows << " rows, but has tile size " << getTile();
+    if (getTileClasses())
+      return emitOpError("runs the row-group engine, which forms its own "
+                         "groups, but has tile_classes");
+  }
   double threshold = getDenseThreshold().convertToDouble();
   if (!(threshold >= 0.0))
     return emitOpError("expects a non-negative dense_threshold, got ")

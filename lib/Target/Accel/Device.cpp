@@ -251,7 +251,8 @@ DictionaryAttr mlir::lathe::getAccelDeviceAttr(ModuleOp module) {
       target.getTargetTables().get(kAccelDeviceTable));
 }
 
-void mlir::lathe::setAccelDeviceAttr(ModuleOp module, DictionaryAttr device) {
+void mlir::lathe::setAccelDeviceAttr(ModuleOp module, DictionaryAttr device,
+                                     DictionaryAttr sparseGCN) {
   MLIRContext *ctx = module.getContext();
   Builder b(ctx);
   StringRef name = "accel";
@@ -270,8 +271,70 @@ void mlir::lathe::setAccelDeviceAttr(ModuleOp module, DictionaryAttr device) {
       tables.append(attached.getTables().getValue());
   }
   tables.set(kAccelDeviceTable, device);
+  if (sparseGCN)
+    tables.set(kAccelSparseGCNTable, sparseGCN);
   module->setAttr(kTargetAttrName, TargetAttr::get(ctx, name, threads, features,
                                                    tables.getDictionary(ctx)));
+}
+
+DictionaryAttr mlir::lathe::accelSparseGCNTable(MLIRContext *ctx,
+                                                const Device &d) {
+  using ::lathe::accel::hbmCycles;
+  if (d.sparseMacsPerCycle <= 0)
+    return nullptr;
+  Builder b(ctx);
+  // Cycles to GFLOP/s of useful work (2 flops per MAC) and to microseconds.
+  auto gflops = [&](double flops, double cycles) {
+    return flops * d.clockGHz / std::max(1e-9, cycles);
+  };
+  auto micros = [&](double cycles) { return cycles / (d.clockGHz * 1e3); };
+  SmallVector<double> gemm, local, overhead, scattered;
+  for (int64_t f : kAccelGcnWidths) {
+    // A non-zero on the sparse engine: its MACs, or its value and column
+    // index (8 bytes) from HBM when that is slower.
+    double perNnz = std::max(double(f) / d.sparseMacsPerCycle,
+                             8.0 / std::max(1e-9, d.hbmBytesPerCycle));
+    scattered.push_back(gflops(2.0 * f, perNnz));
+  }
+  for (int64_t t : kAccelGcnTileSizes) {
+    for (auto [w, f] : llvm::enumerate(kAccelGcnWidths)) {
+      // Every non-empty tile: the sparse engine's start-up, or loading its
+      // T x F block of X when that is slower (a dense tile loads it too).
+      double tileCost =
+          std::max<double>(d.sparseStartupCycles, hbmCycles(d, t * f * 4));
+      // A dense tile: T x T times T x F on the matrix engines (spread over
+      // them), or loading the adjacency block and X's when that is slower.
+      ::lathe::accel::Op tile;
+      tile.kind = ::lathe::accel::OpKind::MmeMatmul;
+      tile.m = t;
+      tile.n = f;
+      tile.k = t;
+      tile.f32 = !d.mmeBf16;
+      double dense = std::max(double(::lathe::accel::tileCycles(d, tile)) /
+                                  double(std::max<int64_t>(1, d.mmeCount)),
+                              double(hbmCycles(d, (t * t + t * f) * 4)));
+      // (At least a cycle: a dense tile that costs no more than o is
+      // always cheaper on the matrix engines.)
+      gemm.push_back(
+          gflops(2.0 * double(t * t * f), std::max(1.0, dense - tileCost)));
+      local.push_back(scattered[w]);
+      overhead.push_back(micros(tileCost));
+    }
+  }
+  return b.getDictionaryAttr({
+      b.getNamedAttr("tile_sizes", b.getDenseI64ArrayAttr(kAccelGcnTileSizes)),
+      b.getNamedAttr("widths", b.getDenseI64ArrayAttr(kAccelGcnWidths)),
+      b.getNamedAttr("gemm_gflops", b.getDenseF64ArrayAttr(gemm)),
+      b.getNamedAttr("spmm_local_gflops", b.getDenseF64ArrayAttr(local)),
+      // The sparse engine's rate does not depend on where X's rows lie:
+      // resident = streamed.
+      b.getNamedAttr("spmm_resident_gflops", b.getDenseF64ArrayAttr(scattered)),
+      b.getNamedAttr("spmm_streamed_gflops", b.getDenseF64ArrayAttr(scattered)),
+      b.getNamedAttr("cache_bytes", b.getI64IntegerAttr(d.sramBytes)),
+      b.getNamedAttr("tile_overhead_us", b.getDenseF64ArrayAttr(overhead)),
+      // Simulated costs carry no measurement noise to guard against.
+      b.getNamedAttr("safety_margin", b.getF64FloatAttr(1.0)),
+  });
 }
 
 bool mlir::lathe::buildAccelProgram(Operation *program,
@@ -422,9 +485,11 @@ bool mlir::lathe::buildAccelExec(Operation *program,
       e.domainOffset.assign(off.asArrayRef().begin(), off.asArrayRef().end());
     for (auto [j, a] : llvm::enumerate(accesses)) {
       auto v = dyn_cast<DenseI64ArrayAttr>(a);
-      if (!v || v.size() != static_cast<int64_t>(3 + e.domain.size())) {
+      int64_t rank = static_cast<int64_t>(e.domain.size());
+      if (!v || (v.size() != 3 + rank && v.size() != 5 + rank)) {
         error = s.name + ": an access is not [buffer, offset, loaded, "
-                         "strides...] over the domain";
+                         "strides..., (batch inner count, inner stride)] "
+                         "over the domain";
         return false;
       }
       ArrayRef<int64_t> x = v.asArrayRef();
@@ -432,7 +497,16 @@ bool mlir::lathe::buildAccelExec(Operation *program,
       acc.buffer = static_cast<int>(x[0]);
       acc.offset = x[1];
       acc.loaded = x[2] != 0;
-      acc.strides.assign(x.begin() + 3, x.end());
+      acc.strides.assign(x.begin() + 3, x.begin() + 3 + rank);
+      if (v.size() == 5 + rank) {
+        acc.batchInner = x[3 + rank];
+        acc.innerStride = x[4 + rank];
+        if (acc.batchInner <= 0) {
+          error = s.name + ": a two-level batch access needs a positive "
+                           "inner count";
+          return false;
+        }
+      }
       if (j == 0)
         e.output = acc;
       else
@@ -459,24 +533,33 @@ bool mlir::lathe::buildAccelExec(Operation *program,
         return false;
       }
     }
-    if (auto x = roles.getAs<StringAttr>("activation")) {
-      StringRef a = x.getValue();
-      using A = ExecOp::Activation;
-      if (a == "none")
-        e.activation = A::None;
-      else if (a == "relu")
-        e.activation = A::Relu;
-      else if (a == "gelu")
-        e.activation = A::Gelu;
-      else if (a == "gelu_tanh")
-        e.activation = A::GeluTanh;
-      else if (a == "sigmoid")
-        e.activation = A::Sigmoid;
-      else if (a == "tanh")
-        e.activation = A::Tanh;
-      else {
-        error = s.name + ": unknown activation '" + a.str() + "'";
+    if (Attribute x = roles.get("activation")) {
+      auto a = dyn_cast<ActivationAttr>(x);
+      if (!a) {
+        error = s.name + ": the activation role is not a #lathe<activation "
+                         "...> attribute";
         return false;
+      }
+      using A = ExecOp::Activation;
+      switch (a.getValue()) {
+      case mlir::lathe::Activation::none:
+        e.activation = A::None;
+        break;
+      case mlir::lathe::Activation::relu:
+        e.activation = A::Relu;
+        break;
+      case mlir::lathe::Activation::gelu:
+        e.activation = A::Gelu;
+        break;
+      case mlir::lathe::Activation::gelu_tanh:
+        e.activation = A::GeluTanh;
+        break;
+      case mlir::lathe::Activation::sigmoid:
+        e.activation = A::Sigmoid;
+        break;
+      case mlir::lathe::Activation::tanh:
+        e.activation = A::Tanh;
+        break;
       }
     }
     if (auto payload = op.getAttrOfType<ArrayAttr>("payload")) {

@@ -225,6 +225,35 @@ bool AccelDataBuilder::matmul(lathe::MatmulOp mm, OpData &d) {
     }
     return true;
   };
+  // Otherwise a batch of two dimensions (batch x heads through a
+  // transposed view): the outer one's stride, the inner one's size and
+  // stride (AccelDataBuilder::InputData::batchInner).
+  auto batchOf = [&](ArrayRef<int64_t> strides, ArrayRef<int64_t> shape,
+                     int64_t &out, int64_t &inner,
+                     int64_t &innerStride) -> bool {
+    inner = innerStride = 0;
+    if (batchStride(strides, shape, out))
+      return true;
+    SmallVector<size_t, 2> dims;
+    for (size_t i = 0; i + 2 < shape.size(); ++i)
+      if (shape[i] != 1)
+        dims.push_back(i);
+    if (dims.size() != 2)
+      return false;
+    out = strides[dims[0]];
+    inner = shape[dims[1]];
+    innerStride = strides[dims[1]];
+    return true;
+  };
+  // Every two-level operand must split the batch index the same way.
+  int64_t batchInner = 0;
+  auto sameSplit = [&](int64_t inner) {
+    if (inner == 0)
+      return true;
+    if (batchInner == 0)
+      batchInner = inner;
+    return batchInner == inner;
+  };
   auto perm = [](std::optional<ArrayRef<int64_t>> p) { return p; };
   SmallVector<int64_t> ls, lsh, rs, rsh, os, osh;
   int64_t lo, ro, lb, rb, ob;
@@ -233,11 +262,16 @@ bool AccelDataBuilder::matmul(lathe::MatmulOp mm, OpData &d) {
       !logical(mm.getRhs(), perm(mm.getRhsPerm()), mm.getTransposeRhs(), rs,
                rsh, ro))
     return false;
-  if (!batchStride(ls, lsh, lb) || !batchStride(rs, rsh, rb))
-    return fail(mm, "has batch dimensions that no single stride addresses");
+  int64_t li, lis, ri, ris;
+  if (!batchOf(ls, lsh, lb, li, lis) || !batchOf(rs, rsh, rb, ri, ris) ||
+      !sameSplit(li) || !sameSplit(ri))
+    return fail(mm, "has batch dimensions that neither one stride nor two "
+                    "(batch x heads) address");
   size_t lr = ls.size(), rr = rs.size();
-  d.inputs.push_back({mm.getLhs(), {}, lo, {lb, ls[lr - 2], 0, ls[lr - 1]}});
-  d.inputs.push_back({mm.getRhs(), {}, ro, {rb, 0, rs[rr - 1], rs[rr - 2]}});
+  d.inputs.push_back(
+      {mm.getLhs(), {}, lo, {lb, ls[lr - 2], 0, ls[lr - 1]}, li, lis});
+  d.inputs.push_back(
+      {mm.getRhs(), {}, ro, {rb, 0, rs[rr - 1], rs[rr - 2]}, ri, ris});
   if (Value bias = mm.getBias()) {
     Layout l;
     if (!layoutOf(bias, l, mm))
@@ -257,27 +291,31 @@ bool AccelDataBuilder::matmul(lathe::MatmulOp mm, OpData &d) {
     os.push_back(ol.strides[p]);
     osh.push_back(initType.getDimSize(p));
   }
-  if (!batchStride(os, osh, ob))
-    return fail(mm, "has an output whose batch dimensions no single stride "
-                    "addresses");
+  int64_t oi, ois;
+  if (!batchOf(os, osh, ob, oi, ois) || !sameSplit(oi))
+    return fail(mm, "has an output whose batch dimensions neither one "
+                    "stride nor two (batch x heads) address");
   size_t orank = os.size();
-  d.output = {Value(), out, 0, {ob, os[orank - 2], os[orank - 1], 0}};
+  d.output = {Value(), out, 0, {ob, os[orank - 2], os[orank - 1], 0}, oi, ois};
   if (Value residual = mm.getResidual()) {
     SmallVector<int64_t> rsd, rshape;
     int64_t roff, rbs;
     if (!logical(residual, perm(ip), false, rsd, rshape, roff))
       return false;
-    if (!batchStride(rsd, rshape, rbs))
-      return fail(mm, "has a residual whose batch dimensions no single "
-                      "stride addresses");
+    int64_t rsi, rsis;
+    if (!batchOf(rsd, rshape, rbs, rsi, rsis) || !sameSplit(rsi))
+      return fail(mm, "has a residual whose batch dimensions neither one "
+                      "stride nor two (batch x heads) address");
     d.residual = static_cast<int>(d.inputs.size());
     d.inputs.push_back({residual,
                         {},
                         roff,
-                        {rbs, rsd[rsd.size() - 2], rsd[rsd.size() - 1], 0}});
+                        {rbs, rsd[rsd.size() - 2], rsd[rsd.size() - 1], 0},
+                        rsi,
+                        rsis});
   }
   d.alpha = mm.getAlpha().convertToFloat();
-  d.activation = stringifyActivation(mm.getActivation()).str();
+  d.activation = mm.getActivation();
   return true;
 }
 
@@ -337,7 +375,7 @@ bool AccelDataBuilder::conv(lathe::Conv2DOp op, OpData &d) {
   for (int dim : nhwc ? std::initializer_list<int>{3, 1, 2}
                       : std::initializer_list<int>{1, 2, 3})
     d.conv.push_back(li.strides[dim]);
-  d.activation = stringifyActivation(op.getActivation()).str();
+  d.activation = op.getActivation();
   return true;
 }
 
@@ -677,15 +715,17 @@ void AccelDataBuilder::attach(Operation *engineOp, const OpData &d,
     engineOp->setAttr("domain_offset", b.getDenseI64ArrayAttr(offset));
   SmallVector<Attribute> accesses;
   auto access = [&](int buffer, int64_t off, bool loaded,
-                    ArrayRef<int64_t> strides) {
+                    ArrayRef<int64_t> strides, const InputData &data) {
     SmallVector<int64_t> v{buffer, off, loaded ? 1 : 0};
     v.append(strides.begin(), strides.end());
+    if (data.batchInner > 0)
+      v.append({data.batchInner, data.innerStride});
     accesses.push_back(b.getDenseI64ArrayAttr(v));
   };
-  access(d.output.buffer, d.output.offset, false, d.output.strides);
+  access(d.output.buffer, d.output.offset, false, d.output.strides, d.output);
   for (const InputData &in : d.inputs)
     access(layouts.lookup(in.value).buffer, in.offset,
-           !onChip.contains(in.value), in.strides);
+           !onChip.contains(in.value), in.strides, in);
   engineOp->setAttr("accesses", b.getArrayAttr(accesses));
   SmallVector<NamedAttribute> roles;
   for (auto [name, idx] :
@@ -696,8 +736,8 @@ void AccelDataBuilder::attach(Operation *engineOp, const OpData &d,
       roles.push_back(b.getNamedAttr(name, b.getI64IntegerAttr(idx)));
   if (d.kind == "matmul") {
     roles.push_back(b.getNamedAttr("alpha", b.getF32FloatAttr(d.alpha)));
-    roles.push_back(
-        b.getNamedAttr("activation", b.getStringAttr(d.activation)));
+    roles.push_back(b.getNamedAttr(
+        "activation", ActivationAttr::get(b.getContext(), d.activation)));
   }
   if (!d.conv.empty())
     roles.push_back(b.getNamedAttr("conv", b.getDenseI64ArrayAttr(d.conv)));

@@ -9,6 +9,8 @@
 #ifndef LATHE_LIB_TARGET_ACCEL_EXECDATA_H
 #define LATHE_LIB_TARGET_ACCEL_EXECDATA_H
 
+#include "lathe/Dialect/Lathe/LatheOps.h"
+
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/BuiltinAttributeInterfaces.h"
@@ -42,6 +44,9 @@ public:
     int buffer = -1;
     int64_t offset = 0;
     SmallVector<int64_t, 6> strides;
+    /// A two-level batch (runtime/accel's Access::batchInner): dimension 0
+    /// is (i / batchInner) * strides[0] + (i % batchInner) * innerStride.
+    int64_t batchInner = 0, innerStride = 0;
   };
   struct OpData {
     std::string kind; ///< matmul, rows, generic
@@ -50,7 +55,7 @@ public:
     InputData output;
     int bias = -1, residual = -1, gamma = -1, beta = -1, init = -1;
     float alpha = 1, epsilon = 1e-5f;
-    std::string activation = "none";
+    Activation activation = Activation::none;
     SmallVector<std::string> payload;
     int result = -1;
     /// A convolution's geometry (runtime/accel's ExecOp::conv), or empty.

@@ -138,6 +138,10 @@ int64_t bytesOf(Value v) {
   return n * std::max<int64_t>(1, bits / 8);
 }
 
+/// The sparsegcn dialect's ops are recognized by name: the accelerator
+/// target does not link the dialect for this.
+constexpr llvm::StringLiteral kSparseGCNDialectNamespace = "sparsegcn";
+
 bool isTranscendental(Operation *op) {
   return isa<math::ExpOp, math::TanhOp, math::ErfOp, math::LogOp, math::SqrtOp,
              math::RsqrtOp, math::PowFOp, math::Exp2Op, math::Log1pOp,
@@ -288,6 +292,19 @@ FailureOr<Work> describe(Operation *op) {
       w.inputs.push_back(generic.getDpsInitOperand(0)->get());
     return w;
   }
+  // Ops with no engine op: an error naming them rather than a made-up cost
+  // (docs/Targets/Accel.md lists what runs).
+  if (isa<mlir::lathe::RnnOp>(op))
+    return op->emitOpError()
+           << "has no engine op on the accelerator target (an LSTM/GRU "
+              "recurrence over the sequence: the accelerator pipeline "
+              "does not lower it)";
+  if (op->getDialect() &&
+      op->getDialect()->getNamespace() == kSparseGCNDialectNamespace)
+    return op->emitOpError()
+           << "has no engine op on the accelerator target (a sparse graph "
+              "aggregation: the accelerator pipeline does not lower it; "
+              "bench/accel simulates H-GCN's tiles with lathe-accel-sim)";
   // Every other op with a tensor result is a copy on the vector cores.
   w.kind = WorkKind::Elementwise;
   w.elements = elementsOf(result.getType());
@@ -553,8 +570,10 @@ struct AttachDevice
       return signalPassFailure();
     }
     device.mmeBf16 = mmeType == AccelMmeType::BF16;
-    setAccelDeviceAttr(getOperation(),
-                       accelDeviceToAttr(&getContext(), device));
+    // A device with a sparse engine also prices sparsegcn-tile's per-tile
+    // choice (dense engine vs sparse engine) for itself.
+    setAccelDeviceAttr(getOperation(), accelDeviceToAttr(&getContext(), device),
+                       accelSparseGCNTable(&getContext(), device));
   }
 };
 

@@ -14,6 +14,9 @@
 //    convolution writes oneDNN's channel-blocked layout (nChw16c, a rank-5
 //    [N, C/16, H, W, 16] tensor in the IR) and its consumers read it so. The
 //    runtime then runs no layout conversion between the two convolutions.
+//    With `channels-last` (--precision=bf16) the chained layout is one block
+//    of all channels instead ([N, 1, H, W, C]: NHWC memory order, the only
+//    layout oneDNN's AMX bf16 convolutions take), residuals included.
 //
 //===----------------------------------------------------------------------===//
 
@@ -21,10 +24,13 @@
 #include "lathe/Target/CPU/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
+
+#include "llvm/ADT/DenseSet.h"
 
 namespace mlir::lathe {
 #define GEN_PASS_DEF_LATHECPUCHAINCONVS
@@ -247,6 +253,213 @@ bool blockOutput(IRRewriter &rewriter, Conv2DOp conv) {
   return true;
 }
 
+/// Rewrite 2 with `channels-last`: conv outputs whose every use is a
+/// convolution's input (directly or through a slice that keeps all
+/// channels) or the residual (`init`) of an accumulating convolution that is
+/// itself chained, become [N, 1, H, W, C] (one block of all channels: NHWC
+/// memory order). An accumulating convolution is chained too: its residual
+/// is then a chained output or, when no chained convolution writes it, a
+/// channels-last copy; uses of its output that do not read channels-last
+/// get an NCHW copy. Returns the number of convolutions rewritten.
+unsigned chainChannelsLast(IRRewriter &rewriter, ArrayRef<Conv2DOp> convs) {
+  auto resultType = [](Conv2DOp conv) {
+    return cast<RankedTensorType>(conv.getResult().front().getType());
+  };
+  auto isResidualUse = [](OpOperand &use) -> Conv2DOp {
+    auto consumer = dyn_cast<Conv2DOp>(use.getOwner());
+    if (!consumer || !consumer.getAccumulate() ||
+        consumer.hasPureBufferSemantics() || consumer.isNhwc() ||
+        consumer.getOutputBlock() != 0 ||
+        use.getOperandNumber() != consumer.getInitMutable().getOperandNumber())
+      return {};
+    for (OpOperand &other : consumer->getOpOperands())
+      if (&other != &use && other.get() == use.get())
+        return {};
+    return consumer;
+  };
+  auto readsPlainNchw = [](OpOperand &use) {
+    Conv2DOp consumer = asConvInput(use);
+    return consumer && !consumer.isNhwc() && consumer.getInputBlock() == 0;
+  };
+  auto eligible = [&](Conv2DOp conv) {
+    if (conv.hasPureBufferSemantics() || conv->use_empty() || conv.isNhwc() ||
+        conv.getOutputBlock() != 0)
+      return false;
+    RankedTensorType type = resultType(conv);
+    if (!type.hasStaticShape() || type.getDimSize(1) == 0)
+      return false;
+    // A chained accumulating convolution keeps the residual chain going:
+    // uses that do not read channels-last get an NCHW copy.
+    if (conv.getAccumulate())
+      return true;
+    int64_t channels = type.getDimSize(1);
+    for (OpOperand &use : conv.getResult().front().getUses()) {
+      if (readsPlainNchw(use) || isResidualUse(use))
+        continue;
+      auto slice = dyn_cast<tensor::ExtractSliceOp>(use.getOwner());
+      if (!slice || slice.getType().getRank() != 4 ||
+          ShapedType::isDynamicShape(slice.getStaticOffsets()) ||
+          ShapedType::isDynamicShape(slice.getStaticSizes()) ||
+          ShapedType::isDynamicShape(slice.getStaticStrides()) ||
+          slice.getStaticOffsets()[1] != 0 ||
+          slice.getStaticSizes()[1] != channels ||
+          slice.getStaticStrides()[1] != 1 || slice->use_empty() ||
+          !llvm::all_of(slice->getUses(), readsPlainNchw))
+        return false;
+    }
+    return true;
+  };
+
+  // The largest consistent set: an output used as a residual is chained only
+  // when the convolutions accumulating into it are.
+  llvm::DenseSet<Operation *> chosen;
+  for (Conv2DOp conv : convs)
+    if (eligible(conv))
+      chosen.insert(conv);
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (Conv2DOp conv : convs) {
+      if (!chosen.contains(conv))
+        continue;
+      bool ok = true;
+      for (OpOperand &use : conv.getResult().front().getUses())
+        if (Conv2DOp consumer = isResidualUse(use))
+          ok = ok && chosen.contains(consumer);
+      if (!ok) {
+        chosen.erase(conv);
+        changed = true;
+      }
+    }
+  }
+
+  // Producers first (program order), so a residual is rewritten before the
+  // convolution that accumulates into it.
+  llvm::DenseMap<Value, Value> rewritten;
+  SmallVector<Conv2DOp> dead;
+  for (Conv2DOp conv : convs) {
+    if (!chosen.contains(conv))
+      continue;
+    RankedTensorType type = resultType(conv);
+    int64_t channels = type.getDimSize(1);
+    auto newType =
+        RankedTensorType::get({type.getDimSize(0), 1, type.getDimSize(2),
+                               type.getDimSize(3), channels},
+                              type.getElementType());
+    rewriter.setInsertionPoint(conv);
+    Value init;
+    if (conv.getAccumulate()) {
+      init = rewritten.lookup(conv.getInit());
+      if (!init) {
+        // A residual that no chained convolution writes (e.g. a pooling's
+        // output): one channels-last copy, [N, C, H, W] -> [N, H, W, C] ->
+        // [N, 1, H, W, C], keeps the chain going.
+        Location loc = conv.getLoc();
+        Value empty = tensor::EmptyOp::create(
+            rewriter, loc,
+            ArrayRef<int64_t>{type.getDimSize(0), type.getDimSize(2),
+                              type.getDimSize(3), channels},
+            type.getElementType());
+        Value nhwc =
+            linalg::TransposeOp::create(rewriter, loc, conv.getInit(), empty,
+                                        ArrayRef<int64_t>{0, 2, 3, 1})
+                ->getResult(0);
+        init = tensor::ExpandShapeOp::create(
+            rewriter, loc, newType, nhwc,
+            SmallVector<ReassociationIndices>{{0, 1}, {2}, {3}, {4}});
+      }
+    } else {
+      init =
+          tensor::EmptyOp::create(rewriter, conv.getLoc(), newType.getShape(),
+                                  newType.getElementType());
+    }
+    auto copy = Conv2DOp::create(rewriter, conv.getLoc(), TypeRange{newType},
+                                 conv.getInput(), conv.getFilter(),
+                                 conv.getBias(), init);
+    copy->setAttrs(conv->getAttrs());
+    copy.setOutputBlock(channels);
+    Value result = copy.getResult().front();
+    rewritten[conv.getResult().front()] = result;
+    auto readChannelsLast = [&](OpOperand &use, Value value) {
+      auto consumer = cast<Conv2DOp>(use.getOwner());
+      rewriter.modifyOpInPlace(consumer, [&] {
+        use.set(value);
+        consumer.setInputBlock(channels);
+      });
+    };
+    Value nchwCopy;
+    auto readNchw = [&](OpOperand &use) {
+      if (!nchwCopy) {
+        // [N, 1, H, W, C] -> [N, H, W, C] -> [N, C, H, W].
+        rewriter.setInsertionPointAfter(copy);
+        Location loc = conv.getLoc();
+        Value nhwc = tensor::CollapseShapeOp::create(
+            rewriter, loc, result,
+            SmallVector<ReassociationIndices>{{0, 1}, {2}, {3}, {4}});
+        Value empty = tensor::EmptyOp::create(rewriter, loc, type.getShape(),
+                                              type.getElementType());
+        nchwCopy = linalg::TransposeOp::create(rewriter, loc, nhwc, empty,
+                                               ArrayRef<int64_t>{0, 3, 1, 2})
+                       ->getResult(0);
+      }
+      rewriter.modifyOpInPlace(use.getOwner(), [&] { use.set(nchwCopy); });
+    };
+    for (OpOperand &use :
+         llvm::make_early_inc_range(conv.getResult().front().getUses())) {
+      Conv2DOp residualOf = isResidualUse(use);
+      if (residualOf && chosen.contains(residualOf))
+        continue;
+      if (!residualOf && !asConvInput(use) &&
+          !isa<tensor::ExtractSliceOp>(use.getOwner())) {
+        readNchw(use);
+        continue;
+      }
+      if (conv.getAccumulate() &&
+          !isa<tensor::ExtractSliceOp>(use.getOwner()) &&
+          (residualOf || !readsPlainNchw(use))) {
+        readNchw(use);
+        continue;
+      }
+      if (auto slice = dyn_cast<tensor::ExtractSliceOp>(use.getOwner())) {
+        if (conv.getAccumulate() &&
+            (slice.getType().getRank() != 4 ||
+             !slice.getType().hasStaticShape() ||
+             ShapedType::isDynamicShape(slice.getStaticOffsets()) ||
+             ShapedType::isDynamicShape(slice.getStaticStrides()) ||
+             slice.getStaticOffsets()[1] != 0 ||
+             slice.getStaticSizes()[1] != channels ||
+             slice.getStaticStrides()[1] != 1 || slice->use_empty() ||
+             !llvm::all_of(slice->getUses(), readsPlainNchw))) {
+          readNchw(use);
+          continue;
+        }
+        ArrayRef<int64_t> off = slice.getStaticOffsets(),
+                          size = slice.getStaticSizes(),
+                          step = slice.getStaticStrides();
+        rewriter.setInsertionPoint(slice);
+        auto fold = [&](ArrayRef<int64_t> values) {
+          return getAsIndexOpFoldResult(rewriter.getContext(), values);
+        };
+        Value view = tensor::ExtractSliceOp::create(
+            rewriter, slice.getLoc(), result,
+            fold({off[0], 0, off[2], off[3], 0}),
+            fold({size[0], 1, size[2], size[3], channels}),
+            fold({step[0], 1, step[2], step[3], 1}));
+        for (OpOperand &sliceUse : llvm::make_early_inc_range(slice->getUses()))
+          readChannelsLast(sliceUse, view);
+        rewriter.eraseOp(slice);
+        continue;
+      }
+      readChannelsLast(use, result);
+    }
+    dead.push_back(conv);
+  }
+  // Consumers first: an accumulating convolution holds its residual's old
+  // value until it is erased.
+  for (Conv2DOp conv : llvm::reverse(dead))
+    eraseWithInit(rewriter, conv);
+  return dead.size();
+}
+
 struct LatheCPUChainConvs
     : public lathe::impl::LatheCPUChainConvsBase<LatheCPUChainConvs> {
   using Base::Base;
@@ -270,6 +483,10 @@ struct LatheCPUChainConvs
     // Producers first: a blocked producer's consumers still read their
     // blocked input when their own output becomes blocked (attributes are
     // copied).
+    if (blockChannels && channelsLast) {
+      numConvsChannelsLast += chainChannelsLast(rewriter, convs);
+      return;
+    }
     for (Conv2DOp conv : convs)
       if (blockChannels && blockOutput(rewriter, conv))
         ++numConvsBlocked;

@@ -29,6 +29,8 @@ using namespace mlir::lathe::sparsegcn;
 
 static_assert(mlir::lathe::sparsegcn::kMicroTile == LATHE_SPMM_MICRO_TILE,
               "the dialect's micro tile must be the runtime's");
+static_assert(mlir::lathe::sparsegcn::kMaxGroupRows == LATHE_SPMM_ROW_GROUP_MAX,
+              "the dialect's largest row group must be the runtime's");
 
 namespace {
 
@@ -117,6 +119,8 @@ void lowerTiled(ModuleOp module, SymbolTable &symbols, TiledAggregateOp op,
     flags |= int64_t(*order) << LATHE_SPMM_REORDER_SHIFT;
   if (op.getDenseEngine() == mlir::lathe::sparsegcn::DenseEngine::MicroBsr)
     flags |= LATHE_SPMM_MICRO;
+  if (op.getDenseEngine() == mlir::lathe::sparsegcn::DenseEngine::RowGroups)
+    flags |= LATHE_SPMM_ROW_GROUPS;
   if (perm)
     flags |= LATHE_SPMM_PERMUTED;
   else

@@ -122,6 +122,7 @@ void addKernelPasses(OpPassManager &pm, const CpuPipelineOptions &options) {
   funcPm.addPass(createLatheCPUFormKernels(kernels));
   LatheCPUChainConvsOptions chain;
   chain.blockChannels = options.blockChannels;
+  chain.channelsLast = options.channelsLast;
   funcPm.addPass(createLatheCPUChainConvs(chain));
   pm.addPass(createLatheFuseElementwise());
   pm.addPass(createCanonicalizerPass());

@@ -84,6 +84,24 @@ DictionaryAttr sparseGCNTable(Builder &b) {
   // at least 14 or all 16 entries stored go to the micro-tile engine).
   static const double microGemm[] = {98.8, 106.7, 155.7, 121.9, 85.2};
   static const double microCsr[] = {77.9, 104.3, 117.1, 123.2, 76.3};
+  // The row-group engine (LATHE_SPMM_ROW_GROUPS) on 2048-node matrices cut
+  // into full groups of g = 2, 3, 4 consecutive rows sharing 40 random
+  // columns (~82k non-zeros), and the CSR kernel on the same non-zeros,
+  // timed interleaved by
+  //   /usr/bin/python3 bench/sparsegcn.py --calibrate-groups --threads 1
+  // (2026-12-07 09:41 UTC, one thread, load average 10): GFLOP/s of
+  // 2·nnz·F, [g - 2][width]. Break-even densities 0.59-0.93 (g = 2 the
+  // highest: with the safety margin groups must be 84-100 % full).
+  static const double groupGemm[] = {
+      /*g=2*/  89.9,  91.9, 126.4, 120.7,  81.4,
+      /*g=3*/ 113.4, 123.6, 156.8, 142.3,  93.4,
+      /*g=4*/ 122.9, 129.2, 169.5, 149.0, 104.9,
+  };
+  static const double groupCsr[] = {
+      /*g=2*/  67.8,  85.0,  92.4,  91.8,  67.8,
+      /*g=3*/  71.4,  93.7, 104.2, 103.1,  74.6,
+      /*g=4*/  72.7,  98.1, 109.9, 108.0,  80.9,
+  };
   // clang-format on
   return b.getDictionaryAttr({
       b.getNamedAttr("tile_sizes", b.getDenseI64ArrayAttr(tileSizes)),
@@ -103,6 +121,10 @@ DictionaryAttr sparseGCNTable(Builder &b) {
                      b.getI64IntegerAttr(int64_t(LATHE_SPMM_MICRO_TILE))),
       b.getNamedAttr("micro_gflops", b.getDenseF64ArrayAttr(microGemm)),
       b.getNamedAttr("micro_csr_gflops", b.getDenseF64ArrayAttr(microCsr)),
+      b.getNamedAttr("row_group_max",
+                     b.getI64IntegerAttr(int64_t(LATHE_SPMM_ROW_GROUP_MAX))),
+      b.getNamedAttr("row_group_gflops", b.getDenseF64ArrayAttr(groupGemm)),
+      b.getNamedAttr("row_group_csr_gflops", b.getDenseF64ArrayAttr(groupCsr)),
   });
 }
 

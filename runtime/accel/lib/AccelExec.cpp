@@ -7,6 +7,7 @@
 #include <cstring>
 #include <functional>
 #include <limits>
+#include <tuple>
 
 namespace lathe {
 namespace accel {
@@ -156,7 +157,8 @@ void forEachPoint(const ExecOp &e, const Tiling &t, int64_t tile,
   for (size_t i = 0; i < rank; ++i) {
     if (lo[i] >= hi[i])
       return;
-    if (only && only->strides[i] == 0)
+    if (only && only->strides[i] == 0 &&
+        (i != 0 || only->batchInner <= 0 || only->innerStride == 0))
       hi[i] = lo[i] + 1;
   }
   std::vector<int64_t> cur(lo);
@@ -177,7 +179,13 @@ void forEachPoint(const ExecOp &e, const Tiling &t, int64_t tile,
 
 int64_t at(const Access &a, const int64_t *idx, size_t rank) {
   int64_t o = a.offset;
-  for (size_t i = 0; i < rank; ++i)
+  size_t i = 0;
+  if (a.batchInner > 0 && rank > 0) {
+    o += (idx[0] / a.batchInner) * a.strides[0] +
+         (idx[0] % a.batchInner) * a.innerStride;
+    i = 1;
+  }
+  for (; i < rank; ++i)
     o += a.strides[i] * idx[i];
   return o;
 }
@@ -245,6 +253,18 @@ bool checkAccess(const Op &op, const ExecOp &e, const Access &a,
   for (size_t i = 0; i < rank; ++i) {
     int64_t first = i < e.domainOffset.size() ? e.domainOffset[i] : 0;
     int64_t last = first + e.domain[i] - 1;
+    if (i == 0 && a.batchInner > 0) {
+      // Outer and inner parts of a two-level batch, each at its extremes.
+      int64_t inner = std::min(a.batchInner - 1, last - first);
+      for (auto [s, f, l] :
+           {std::make_tuple(a.strides[0], first / a.batchInner,
+                            last / a.batchInner),
+            std::make_tuple(a.innerStride, int64_t(0), inner)}) {
+        lo += std::min(s * f, s * l);
+        hi += std::max(s * f, s * l);
+      }
+      continue;
+    }
     int64_t x = a.strides[i] * first, y = a.strides[i] * last;
     lo += std::min(x, y);
     hi += std::max(x, y);
@@ -404,6 +424,23 @@ void computeTile(const Op &op, const ExecOp &e, const Tiling &t, int64_t tile,
     const Access &A = e.inputs[0], &B = e.inputs[1], &C = e.output;
     const std::vector<float> &a = m.sram[A.buffer], &b = m.sram[B.buffer];
     int64_t idx[4];
+    // One product term (the MME's bf16 operand rounding) and the epilogue of
+    // the last K block at the point `idx`: out = activation(alpha * sum +
+    // bias) + residual. The gathered (convolution) and strided loops below
+    // share both.
+    auto mac = [bf16](float x, float y) {
+      return bf16 ? roundToBf16(x) * roundToBf16(y) : x * y;
+    };
+    auto epilogue = [&](float acc) {
+      idx[3] = hi[3] - 1;
+      acc *= e.alpha;
+      if (e.bias >= 0)
+        acc += in(e.bias, idx);
+      acc = activate(e.activation, acc);
+      if (e.residual >= 0)
+        acc += in(e.residual, idx);
+      return acc;
+    };
     if (!e.conv.empty()) {
       // The image operand through the im2col gather (padding reads 0), the
       // output through the convolution's layout.
@@ -417,23 +454,9 @@ void computeTile(const Op &op, const ExecOp &e, const Tiling &t, int64_t tile,
           float acc = first ? 0.0f : out[o];
           for (int64_t k = lo[3]; k < hi[3]; ++k, bi += B.strides[3]) {
             int64_t ai = g.input(idx[1], k);
-            float x = ai < 0 ? 0.0f : a[A.offset + ai], y = b[bi];
-            if (bf16) {
-              x = roundToBf16(x);
-              y = roundToBf16(y);
-            }
-            acc += x * y;
+            acc += mac(ai < 0 ? 0.0f : a[A.offset + ai], b[bi]);
           }
-          if (last) {
-            idx[3] = hi[3] - 1;
-            acc *= e.alpha;
-            if (e.bias >= 0)
-              acc += in(e.bias, idx);
-            acc = activate(e.activation, acc);
-            if (e.residual >= 0)
-              acc += in(e.residual, idx);
-          }
-          out[o] = acc;
+          out[o] = last ? epilogue(acc) : acc;
         }
       return;
     }
@@ -445,25 +468,11 @@ void computeTile(const Op &op, const ExecOp &e, const Tiling &t, int64_t tile,
           int64_t ai = at(A, idx, rank), bi = at(B, idx, rank);
           float acc = first ? 0.0f : out[o];
           for (int64_t k = lo[3]; k < hi[3]; ++k) {
-            float x = a[ai], y = b[bi];
-            if (bf16) {
-              x = roundToBf16(x);
-              y = roundToBf16(y);
-            }
-            acc += x * y;
+            acc += mac(a[ai], b[bi]);
             ai += A.strides[3];
             bi += B.strides[3];
           }
-          if (last) {
-            idx[3] = hi[3] - 1;
-            acc *= e.alpha;
-            if (e.bias >= 0)
-              acc += in(e.bias, idx);
-            acc = activate(e.activation, acc);
-            if (e.residual >= 0)
-              acc += in(e.residual, idx);
-          }
-          out[o] = acc;
+          out[o] = last ? epilogue(acc) : acc;
         }
     return;
   }

@@ -430,3 +430,44 @@ TEST(AccelExec, Errors) {
 }
 
 } // namespace
+
+namespace {
+/// Scores of attention heads read through a transposed view: Q and K are
+/// [B, L, H, D] row-major, the product runs over the batch B * H, whose
+/// index i addresses (i / H) * L*H*D + (i % H) * D (a two-level batch),
+/// into a contiguous [B, H, L, L] output; against a naive loop.
+TEST(AccelExec, TwoLevelBatch) {
+  int64_t B = 2, H = 3, L = 5, D = 4;
+  Memory m;
+  std::vector<float> q = randomData(B * L * H * D, 5),
+                     k = randomData(B * L * H * D, 6);
+  ExecOp e;
+  e.domain = {B * H, L, L, D};
+  Access qa{addInput(m, q), 0, {L * H * D, H * D, 0, 1}};
+  qa.batchInner = H;
+  qa.innerStride = D;
+  Access ka{addInput(m, k), 0, {L * H * D, 0, H * D, 1}};
+  ka.batchInner = H;
+  ka.innerStride = D;
+  e.inputs = {qa, ka};
+  e.output = {m.add(B * H * L * L), 0, {L * L, L, 1, 0}};
+  Op op = makeOp(OpKind::MmeMatmul, 0, B * H * 2, 0);
+  op.m = 3;
+  op.n = L;
+  op.k = D;
+  std::string error;
+  ASSERT_TRUE(execute(grouped(op), {e}, m, error)) << error;
+  std::vector<double> want(B * H * L * L);
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t h = 0; h < H; ++h)
+      for (int64_t i = 0; i < L; ++i)
+        for (int64_t j = 0; j < L; ++j) {
+          double s = 0;
+          for (int64_t d = 0; d < D; ++d)
+            s += double(q[((b * L + i) * H + h) * D + d]) *
+                 double(k[((b * L + j) * H + h) * D + d]);
+          want[((b * H + h) * L + i) * L + j] = s;
+        }
+  expectNear(m.hbm[e.output.buffer], want, 1e-5);
+}
+} // namespace

@@ -109,8 +109,16 @@ func.func @f64(%x: tensor<1x3x8x8xf64>, %w: tensor<4x3x3x3xf64>, %e: tensor<1x4x
 // -----
 
 func.func @block_size(%x: tensor<1x2x8x8x8xf32>, %w: tensor<4x16x3x3xf32>, %e: tensor<1x4x6x6xf32>) -> tensor<1x4x6x6xf32> {
-  // expected-error @+1 {{supports channel block 16 only, got input_block = 8}}
+  // expected-error @+1 {{supports channel block 16 or one block of all channels ([N, 1, H, W, C]), got input_block = 8 with 'tensor<1x2x8x8x8xf32>'}}
   %y = lathe.conv2d ins(%x, %w : tensor<1x2x8x8x8xf32>, tensor<4x16x3x3xf32>) outs(%e : tensor<1x4x6x6xf32>) {input_block = 8 : i64} -> tensor<1x4x6x6xf32>
+  return %y : tensor<1x4x6x6xf32>
+}
+
+// -----
+
+func.func @block_all_channels(%x: tensor<1x2x8x8x24xf32>, %w: tensor<4x48x3x3xf32>, %e: tensor<1x4x6x6xf32>) -> tensor<1x4x6x6xf32> {
+  // expected-error @+1 {{supports channel block 16 or one block of all channels ([N, 1, H, W, C]), got input_block = 24 with 'tensor<1x2x8x8x24xf32>'}}
+  %y = lathe.conv2d ins(%x, %w : tensor<1x2x8x8x24xf32>, tensor<4x48x3x3xf32>) outs(%e : tensor<1x4x6x6xf32>) {input_block = 24 : i64} -> tensor<1x4x6x6xf32>
   return %y : tensor<1x4x6x6xf32>
 }
 

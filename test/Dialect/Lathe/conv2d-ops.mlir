@@ -29,3 +29,11 @@ func.func @blocked(%x: tensor<2x2x8x8x16xf32>, %w: tensor<48x32x3x3xf32>, %e: te
   %y = lathe.conv2d ins(%x, %w : tensor<2x2x8x8x16xf32>, tensor<48x32x3x3xf32>) outs(%e : tensor<2x3x6x6x16xf32>) {input_block = 16 : i64, output_block = 16 : i64} -> tensor<2x3x6x6x16xf32>
   return %y : tensor<2x3x6x6x16xf32>
 }
+
+// Channels-last: one block of all channels ([N, 1, H, W, C], NHWC memory).
+// CHECK-LABEL: func.func @channels_last
+// CHECK: lathe.conv2d ins(%{{.*}}, %{{.*}} : tensor<2x1x8x8x24xf32>, tensor<40x24x3x3xf32>) outs(%{{.*}} : tensor<2x1x6x6x40xf32>) {input_block = 24 : i64, output_block = 40 : i64}
+func.func @channels_last(%x: tensor<2x1x8x8x24xf32>, %w: tensor<40x24x3x3xf32>, %e: tensor<2x1x6x6x40xf32>) -> tensor<2x1x6x6x40xf32> {
+  %y = lathe.conv2d ins(%x, %w : tensor<2x1x8x8x24xf32>, tensor<40x24x3x3xf32>) outs(%e : tensor<2x1x6x6x40xf32>) {input_block = 24 : i64, output_block = 40 : i64} -> tensor<2x1x6x6x40xf32>
+  return %y : tensor<2x1x6x6x40xf32>
+}

@@ -20,7 +20,7 @@
 // cols] and reads the product's buffer on chip (loaded = 0).
 // CHECK-LABEL: accel.program "attention_like" attributes {buffers = [{arg = 0 : i64, elements = 8192 : i64}, {arg = 1 : i64, elements = 8192 : i64}, {elements = 16384 : i64}, {elements = 16384 : i64, result = 0 : i64}]}
 // CHECK: %[[L:.*]] = accel.dma_load() {bytes = 65536 : i64, group = 0 : i64, source = "lathe.matmul#0", tiles = 1 : i64}
-// CHECK: %[[M:.*]] = accel.mme_matmul(%[[L]]) {accesses = [array<i64: 2, 0, 0, 0, 128, 1, 0>, array<i64: 0, 0, 1, 0, 64, 0, 1>, array<i64: 1, 0, 1, 0, 0, 1, 128>], domain = array<i64: 1, 128, 128, 64>, group = 0 : i64, k = 64 : i64, m = 128 : i64, n = 128 : i64, roles = {activation = "none", alpha = 1.000000e+00 : f32}, source = "lathe.matmul#0", tiles = 1 : i64}
+// CHECK: %[[M:.*]] = accel.mme_matmul(%[[L]]) {accesses = [array<i64: 2, 0, 0, 0, 128, 1, 0>, array<i64: 0, 0, 1, 0, 64, 0, 1>, array<i64: 1, 0, 1, 0, 0, 1, 128>], domain = array<i64: 1, 128, 128, 64>, group = 0 : i64, k = 64 : i64, m = 128 : i64, n = 128 : i64, roles = {activation = #lathe<activation none>, alpha = 1.000000e+00 : f32}, source = "lathe.matmul#0", tiles = 1 : i64}
 // CHECK-NOT: accel.dma_store(%[[M]])
 // CHECK: %[[S:.*]] = accel.tpc_softmax(%[[M]]) {accesses = [array<i64: 3, 0, 0, 128, 1>, array<i64: 2, 0, 0, 128, 1>], cols = 128 : i64, domain = array<i64: 128, 128>, group = 1 : i64, roles = {}, rows = 8 : i64, source = "linalg.softmax#1", tiles = 16 : i64}
 // CHECK: accel.dma_store(%[[S]]) {bytes = 4096 : i64, group = 1 : i64, source = "linalg.softmax#1", tiles = 16 : i64}

@@ -2,6 +2,8 @@
 // block-channels=false (the accelerator's pipeline): the first convolution
 // still shrinks, nothing is channel-blocked.
 // RUN: lathe-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(lathe-cpu-chain-convs{block-channels=false}))' | FileCheck %s --check-prefix=PLAIN
+// channels-last=true (--precision=bf16): see @residual_blocks.
+// RUN: lathe-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(lathe-cpu-chain-convs{channels-last=true}))' | FileCheck %s --check-prefix=CL
 // PLAIN-LABEL: func.func @shrink_and_block
 // PLAIN: lathe.conv2d ins(%arg0, %arg1 : tensor<2x3x18x18xf32>, tensor<16x3x3x3xf32>) outs(%{{.*}} : tensor<2x16x7x7xf32>)
 // PLAIN-NOT: _block
@@ -140,4 +142,60 @@ func.func @pad_left_alone(%x: tensor<1x3x6x6xf32>, %w: tensor<8x3x3x3xf32>, %w4:
   %e2 = tensor.empty() : tensor<1x8x4x4xf32>
   %b = lathe.conv2d ins(%q, %w4 : tensor<1x4x6x6xf32>, tensor<8x4x3x3xf32>) outs(%e2 : tensor<1x8x4x4xf32>) -> tensor<1x8x4x4xf32>
   return %a, %b : tensor<1x8x6x6xf32>, tensor<1x8x4x4xf32>
+}
+
+// -----
+
+// channels-last (--precision=bf16): a stem convolution, a residual block and
+// a downsampling block whose shortcut is a strided 1x1 convolution. Every
+// convolution output between convolutions, residuals included, becomes one
+// block of all channels ([N, 1, H, W, C]); the last block's output, read by
+// the function's return, is copied back to NCHW once.
+// CL-LABEL: func.func @residual_blocks
+// CL: %[[E0:.*]] = tensor.empty() : tensor<1x1x8x8x24xf32>
+// CL: %[[A:.*]] = lathe.conv2d ins(%arg0, %arg1 : tensor<1x8x8x8xf32>, tensor<24x8x1x1xf32>) outs(%[[E0]] : tensor<1x1x8x8x24xf32>) {output_block = 24 : i64}
+// CL: %[[B:.*]] = lathe.conv2d ins(%[[A]], %arg2 : tensor<1x1x8x8x24xf32>, tensor<24x24x3x3xf32>) outs(%{{.*}} : tensor<1x1x8x8x24xf32>) {activation = #lathe<activation relu>, input_block = 24 : i64, output_block = 24 : i64, padding = array<i64: 1, 1, 1, 1>}
+// CL: %[[C:.*]] = lathe.conv2d ins(%[[B]], %arg3 : tensor<1x1x8x8x24xf32>, tensor<24x24x3x3xf32>) outs(%[[A]] : tensor<1x1x8x8x24xf32>) {accumulate, activation = #lathe<activation relu>, input_block = 24 : i64, output_block = 24 : i64, padding = array<i64: 1, 1, 1, 1>}
+// CL: %[[S:.*]] = tensor.extract_slice %[[C]][0, 0, 0, 0, 0] [1, 1, 7, 7, 24] [1, 1, 1, 1, 1]
+// CL: %[[D:.*]] = lathe.conv2d ins(%[[S]], %arg4 : tensor<1x1x7x7x24xf32>, tensor<40x24x1x1xf32>) outs(%{{.*}} : tensor<1x1x4x4x40xf32>) {input_block = 24 : i64, output_block = 40 : i64, strides = array<i64: 2, 2>}
+// CL: %[[F:.*]] = lathe.conv2d ins(%[[C]], %arg5 : tensor<1x1x8x8x24xf32>, tensor<40x24x3x3xf32>) outs(%{{.*}} : tensor<1x1x4x4x40xf32>) {activation = #lathe<activation relu>, input_block = 24 : i64, output_block = 40 : i64, padding = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>}
+// CL: %[[G:.*]] = lathe.conv2d ins(%[[F]], %arg6 : tensor<1x1x4x4x40xf32>, tensor<40x40x3x3xf32>) outs(%[[D]] : tensor<1x1x4x4x40xf32>) {accumulate, activation = #lathe<activation relu>, input_block = 40 : i64, output_block = 40 : i64, padding = array<i64: 1, 1, 1, 1>}
+// CL: %[[NHWC:.*]] = tensor.collapse_shape %[[G]] {{\[\[}}0, 1], [2], [3], [4]] : tensor<1x1x4x4x40xf32> into tensor<1x4x4x40xf32>
+// CL: %[[T:.*]] = linalg.transpose ins(%[[NHWC]] : tensor<1x4x4x40xf32>) outs(%{{.*}} : tensor<1x40x4x4xf32>) permutation = [0, 3, 1, 2]
+// CL: return %[[T]]
+// The default (nChw16c) chaining blocks no accumulating convolution.
+// CHECK-LABEL: func.func @residual_blocks
+// CHECK-NOT: output_block = 24
+// CHECK: return
+func.func @residual_blocks(%x: tensor<1x8x8x8xf32>, %w0: tensor<24x8x1x1xf32>, %w1: tensor<24x24x3x3xf32>, %w2: tensor<24x24x3x3xf32>, %wd: tensor<40x24x1x1xf32>, %w3: tensor<40x24x3x3xf32>, %w4: tensor<40x40x3x3xf32>) -> tensor<1x40x4x4xf32> {
+  %e0 = tensor.empty() : tensor<1x24x8x8xf32>
+  %a = lathe.conv2d ins(%x, %w0 : tensor<1x8x8x8xf32>, tensor<24x8x1x1xf32>) outs(%e0 : tensor<1x24x8x8xf32>) -> tensor<1x24x8x8xf32>
+  %e1 = tensor.empty() : tensor<1x24x8x8xf32>
+  %b = lathe.conv2d ins(%a, %w1 : tensor<1x24x8x8xf32>, tensor<24x24x3x3xf32>) outs(%e1 : tensor<1x24x8x8xf32>) {activation = #lathe<activation relu>, padding = array<i64: 1, 1, 1, 1>} -> tensor<1x24x8x8xf32>
+  %c = lathe.conv2d ins(%b, %w2 : tensor<1x24x8x8xf32>, tensor<24x24x3x3xf32>) outs(%a : tensor<1x24x8x8xf32>) {accumulate, activation = #lathe<activation relu>, padding = array<i64: 1, 1, 1, 1>} -> tensor<1x24x8x8xf32>
+  %s = tensor.extract_slice %c[0, 0, 0, 0] [1, 24, 7, 7] [1, 1, 1, 1] : tensor<1x24x8x8xf32> to tensor<1x24x7x7xf32>
+  %ed = tensor.empty() : tensor<1x40x4x4xf32>
+  %d = lathe.conv2d ins(%s, %wd : tensor<1x24x7x7xf32>, tensor<40x24x1x1xf32>) outs(%ed : tensor<1x40x4x4xf32>) {strides = array<i64: 2, 2>} -> tensor<1x40x4x4xf32>
+  %e3 = tensor.empty() : tensor<1x40x4x4xf32>
+  %f = lathe.conv2d ins(%c, %w3 : tensor<1x24x8x8xf32>, tensor<40x24x3x3xf32>) outs(%e3 : tensor<1x40x4x4xf32>) {activation = #lathe<activation relu>, padding = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} -> tensor<1x40x4x4xf32>
+  %g = lathe.conv2d ins(%f, %w4 : tensor<1x40x4x4xf32>, tensor<40x40x3x3xf32>) outs(%d : tensor<1x40x4x4xf32>) {accumulate, activation = #lathe<activation relu>, padding = array<i64: 1, 1, 1, 1>} -> tensor<1x40x4x4xf32>
+  return %g : tensor<1x40x4x4xf32>
+}
+
+// -----
+
+// channels-last: a residual no convolution writes (here an argument; in
+// ResNets the max pooling after the stem) is copied to channels-last once, so
+// the accumulating convolution still chains.
+// CL-LABEL: func.func @residual_from_argument
+// CL: %[[B:.*]] = lathe.conv2d ins(%arg0, %arg1 : tensor<1x16x6x6xf32>, tensor<16x16x3x3xf32>) outs(%{{.*}} : tensor<1x1x6x6x16xf32>) {activation = #lathe<activation relu>, output_block = 16 : i64, padding = array<i64: 1, 1, 1, 1>}
+// CL: %[[NHWC:.*]] = linalg.transpose ins(%arg0 : tensor<1x16x6x6xf32>) outs(%{{.*}} : tensor<1x6x6x16xf32>) permutation = [0, 2, 3, 1]
+// CL: %[[R:.*]] = tensor.expand_shape %[[NHWC]] {{\[\[}}0, 1], [2], [3], [4]] output_shape [1, 1, 6, 6, 16] : tensor<1x6x6x16xf32> into tensor<1x1x6x6x16xf32>
+// CL: %[[C:.*]] = lathe.conv2d ins(%[[B]], %arg2 : tensor<1x1x6x6x16xf32>, tensor<16x16x3x3xf32>) outs(%[[R]] : tensor<1x1x6x6x16xf32>) {accumulate, activation = #lathe<activation relu>, input_block = 16 : i64, output_block = 16 : i64, padding = array<i64: 1, 1, 1, 1>}
+// CL: linalg.transpose ins(%{{.*}} : tensor<1x6x6x16xf32>) outs(%{{.*}} : tensor<1x16x6x6xf32>) permutation = [0, 3, 1, 2]
+func.func @residual_from_argument(%x: tensor<1x16x6x6xf32>, %w1: tensor<16x16x3x3xf32>, %w2: tensor<16x16x3x3xf32>) -> tensor<1x16x6x6xf32> {
+  %e1 = tensor.empty() : tensor<1x16x6x6xf32>
+  %b = lathe.conv2d ins(%x, %w1 : tensor<1x16x6x6xf32>, tensor<16x16x3x3xf32>) outs(%e1 : tensor<1x16x6x6xf32>) {activation = #lathe<activation relu>, padding = array<i64: 1, 1, 1, 1>} -> tensor<1x16x6x6xf32>
+  %c = lathe.conv2d ins(%b, %w2 : tensor<1x16x6x6xf32>, tensor<16x16x3x3xf32>) outs(%x : tensor<1x16x6x6xf32>) {accumulate, activation = #lathe<activation relu>, padding = array<i64: 1, 1, 1, 1>} -> tensor<1x16x6x6xf32>
+  return %c : tensor<1x16x6x6xf32>
 }

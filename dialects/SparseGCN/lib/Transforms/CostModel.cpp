@@ -96,6 +96,13 @@ double TileCostModel::denseSeconds(int64_t elements, int64_t tileSize,
          (gemmGflops(tileSize, width) * 1e9);
 }
 
+double TileCostModel::tileOverheadSeconds(int64_t tileSize,
+                                          int64_t width) const {
+  if (table.tileOverhead.empty())
+    return 0.0;
+  return byTileAndWidth(table, table.tileOverhead, tileSize, width) * 1e-6;
+}
+
 double TileCostModel::microBreakEvenDensity(int64_t width) const {
   return byWidth(table.widths, table.microCsr, width) /
          byWidth(table.widths, table.microGemm, width);
@@ -116,4 +123,34 @@ double TileCostModel::microSeconds(int64_t elements, int64_t width,
                                    int64_t numCols) const {
   return 2.0 * double(elements) * microBreakEvenDensity(width) * double(width) /
          (spmmGflops(width, numCols) * 1e9);
+}
+
+double TileCostModel::groupBreakEvenDensity(int64_t rows, int64_t width) const {
+  size_t nw = table.widths.size();
+  size_t g = static_cast<size_t>(
+      std::clamp<int64_t>(rows, 2, std::max<int64_t>(2, table.groupMax)) - 2);
+  return byWidth(table.widths,
+                 ArrayRef<double>(table.groupCsr).slice(g * nw, nw), width) /
+         byWidth(table.widths,
+                 ArrayRef<double>(table.groupGemm).slice(g * nw, nw), width);
+}
+
+double TileCostModel::groupThreshold(int64_t width) const {
+  double breakEven = 0.0;
+  for (int64_t rows = 2; rows <= table.groupMax; ++rows)
+    breakEven = std::max(breakEven, groupBreakEvenDensity(rows, width));
+  return std::min(1.0, table.safetyMargin * breakEven);
+}
+
+double TileCostModel::groupThresholdAnyWidth() const {
+  double threshold = 0.0;
+  for (int64_t width : table.widths)
+    threshold = std::max(threshold, groupThreshold(width));
+  return threshold;
+}
+
+double TileCostModel::groupSeconds(int64_t rows, int64_t elements,
+                                   int64_t width, int64_t numCols) const {
+  return 2.0 * double(elements) * groupBreakEvenDensity(rows, width) *
+         double(width) / (spmmGflops(width, numCols) * 1e9);
 }

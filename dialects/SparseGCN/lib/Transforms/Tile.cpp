@@ -13,6 +13,7 @@
 #include "llvm/Support/FormatVariadic.h"
 
 #include "lathe/runtime/GraphOrder.h"
+#include "lathe/runtime/RowGroups.h"
 
 #include <algorithm>
 #include <cmath>
@@ -37,6 +38,12 @@ constexpr llvm::StringLiteral kDecisionAttr = mlir::lathe::kDecisionAttrName;
 /// adjacency, built on the first call. Without it a planted-community graph
 /// at F = 64 switched for 8 chance-dense micro tiles and a predicted 0.05 %.
 constexpr double kMinMicroGain = 0.02;
+/// What a call of the tiled kernel costs beyond the plain CSR kernel's (its
+/// plan lookup): 1.74 against 1.27 us a call on a 4-node graph (ctypes, one
+/// thread, load average 8.5). Added to the row-group engine's prediction
+/// when the alternative is the plain op, so that a tiny graph's one group
+/// does not switch it.
+constexpr double kTiledCallSeconds = 0.5e-6;
 /// Tile size used when the adjacency is not visible at compile time.
 constexpr int64_t kDeferredTileSize = 64;
 
@@ -60,6 +67,10 @@ struct DecisionFields {
   std::optional<double> microBreakEvenDensity, microThreshold;
   std::optional<int64_t> microTilesDense, microNnzDense;
   std::optional<double> predictedUsMicroHybrid;
+  std::optional<int64_t> rowGroupMax;
+  std::optional<double> rowGroupThreshold;
+  std::optional<int64_t> rowGroups, rowGroupRows, rowGroupNnz;
+  std::optional<double> predictedUsRowGroupHybrid;
   std::string result;
 
   DecisionAttr get(MLIRContext *ctx) const {
@@ -74,9 +85,11 @@ struct DecisionFields {
         microNnzDense, f(microThreshold), microTile, microTilesDense, nnz,
         nnzSparse, f(predictedUsAllDense), f(predictedUsAllSparse),
         f(predictedUsBestTiling), f(predictedUsHybrid),
-        f(predictedUsMicroHybrid), reason, reorder, reorderPredicted, result,
-        f(safetyMargin), target, thresholdRule, thresholdSource, tileSize,
-        tileSizeSource, tilesDense, tilesEmpty, tilesSparse);
+        f(predictedUsMicroHybrid), f(predictedUsRowGroupHybrid), reason,
+        reorder, reorderPredicted, result, rowGroupMax, rowGroupNnz,
+        rowGroupRows, f(rowGroupThreshold), rowGroups, f(safetyMargin), target,
+        thresholdRule, thresholdSource, tileSize, tileSizeSource, tilesDense,
+        tilesEmpty, tilesSparse);
   }
 };
 
@@ -171,11 +184,18 @@ Tiling classify(const Csr &csr, int64_t t, double threshold,
       ++tiling.histogram[static_cast<int>(c)];
     }
   }
+  // Every non-empty tile pays the target's per-tile overhead (if any),
+  // whichever engine runs it.
+  double overhead =
+      double(tiling.histogram[static_cast<int>(TileClass::Sparse)] +
+             tiling.histogram[static_cast<int>(TileClass::Dense)]) *
+      model.tileOverheadSeconds(t, width);
   tiling.hybridSeconds = model.sparseSeconds(tiling.sparseNnz, width, n) +
-                         model.denseSeconds(tiling.denseElements, t, width);
-  tiling.allSparseSeconds = model.sparseSeconds(csr.nnz(), width, n);
+                         model.denseSeconds(tiling.denseElements, t, width) +
+                         overhead;
+  tiling.allSparseSeconds = model.sparseSeconds(csr.nnz(), width, n) + overhead;
   tiling.allDenseSeconds =
-      model.denseSeconds(tiling.nonEmptyElements, t, width);
+      model.denseSeconds(tiling.nonEmptyElements, t, width) + overhead;
   return tiling;
 }
 
@@ -218,6 +238,37 @@ MicroTiling classifyMicro(const Csr &csr, const TileCostModel &model,
       model.sparseSeconds(csr.nnz() - micro.denseNnz, width, n) +
       model.microSeconds(micro.tilesDense * b * b, width, n);
   return micro;
+}
+
+/// The adjacency's row groups for the row-group engine (the runtime's rule,
+/// lathe/runtime/RowGroups.h) and the predicted time of that hybrid.
+struct GroupTiling {
+  int64_t maxRows = 0;
+  double threshold = 0;
+  int64_t groups = 0, groupedRows = 0, groupedNnz = 0, elements = 0;
+  double hybridSeconds = 0;
+};
+
+GroupTiling classifyGroups(const Csr &csr, const TileCostModel &model,
+                           double threshold, int64_t width) {
+  GroupTiling tiling;
+  tiling.maxRows = std::min(model.getGroupMax(), kMaxGroupRows);
+  tiling.threshold = threshold;
+  const int64_t n = csr.n;
+  double groupSeconds = 0;
+  for (const ::lathe::row_groups::Group &g :
+       ::lathe::row_groups::compute(n, n, csr.rowPtr.data(), csr.colIdx.data(),
+                                    tiling.maxRows, threshold)) {
+    ++tiling.groups;
+    tiling.groupedRows += g.rows;
+    tiling.groupedNnz += csr.rowPtr[g.row0 + g.rows] - csr.rowPtr[g.row0];
+    tiling.elements += g.rows * g.columns;
+    groupSeconds += model.groupSeconds(g.rows, g.rows * g.columns, width, n);
+  }
+  tiling.hybridSeconds =
+      model.sparseSeconds(csr.nnz() - tiling.groupedNnz, width, n) +
+      groupSeconds;
+  return tiling;
 }
 
 //===----------------------------------------------------------------------===//
@@ -525,6 +576,75 @@ struct SparseGCNTile
         if (micro->tilesDense == 0 || !microRejected.empty())
           micro.reset();
       }
+      // The row-group engine, on the matrix in the chosen order, against the
+      // best of the T x T tiling and the micro-tile engine.
+      std::optional<GroupTiling> groups;
+      std::string groupsRejected;
+      if (rowGroups && model.getGroupMax() >= 2 && tileSize < 0 &&
+          denseThreshold < 0) {
+        double threshold = dynamicWidth ? model.groupThresholdAnyWidth()
+                                        : model.groupThreshold(width);
+        groups = classifyGroups(reordered ? *reordered : *csr, model, threshold,
+                                timeWidth);
+        groups->hybridSeconds += permuteSeconds;
+        if (!micro && !perm &&
+            tiling.histogram[static_cast<int>(TileClass::Dense)] == 0)
+          groups->hybridSeconds += kTiledCallSeconds;
+        double rival = micro ? micro->hybridSeconds : tiling.hybridSeconds;
+        fields.rowGroupMax = groups->maxRows;
+        fields.rowGroupThreshold = threshold;
+        fields.rowGroups = groups->groups;
+        fields.rowGroupRows = groups->groupedRows;
+        fields.rowGroupNnz = groups->groupedNnz;
+        fields.predictedUsRowGroupHybrid = groups->hybridSeconds * 1e6;
+        // Named in the result only when the engine would gain, if too little.
+        if (groups->groups > 0 && groups->hybridSeconds < rival &&
+            groups->hybridSeconds > (1.0 - kMinMicroGain) * rival)
+          groupsRejected =
+              llvm::formatv("; the row-group engine's predicted gain "
+                            "({0:F1} %) is below {1:F0} %",
+                            100.0 * (1.0 - groups->hybridSeconds / rival),
+                            100.0 * kMinMicroGain)
+                  .str();
+        if (groups->groups == 0 ||
+            groups->hybridSeconds > (1.0 - kMinMicroGain) * rival)
+          groups.reset();
+      }
+      if (groups) {
+        fields.classification = "compile-time analysis; the runtime forms the "
+                                "same row groups at row_group_threshold";
+        fields.tileSize = groups->maxRows;
+        fields.tileSizeSource = "cost-model";
+        fields.denseEngine = "row_groups";
+        fields.denseThreshold = groups->threshold;
+        fields.thresholdSource = "cost-model";
+        fields.safetyMargin = model.getSafetyMargin();
+        fields.thresholdRule = "min(1, safety_margin * the largest row-group "
+                               "break-even density over the group sizes)";
+        fields.nnz = csr->nnz();
+        fields.nnzSparse = csr->nnz() - groups->groupedNnz;
+        fields.predictedUsHybrid = groups->hybridSeconds * 1e6;
+        fields.predictedUsBestTiling = tiling.hybridSeconds * 1e6;
+        fields.predictedUsAllSparse = tiling.allSparseSeconds * 1e6;
+        fields.reorder = reorderNote;
+        fields.result = "row-group engine on groups of rows with nearly "
+                        "equal columns, CSR on the other rows" +
+                        microRejected;
+        tiled = TiledAggregateOp::create(
+            b, loc, op.getResultTypes(), rowPtr, colIdx, values, perm,
+            op.getFeatures(), op.getInit(), op.getNumRowsAttr(),
+            op.getNumColsAttr(), b.getI64IntegerAttr(groups->maxRows),
+            DenseI8ArrayAttr(), b.getF64FloatAttr(groups->threshold),
+            IntegerAttr(),
+            DenseEngineAttr::get(b.getContext(), DenseEngine::RowGroups),
+            SparseEngineAttr::get(b.getContext(), SparseEngine::CsrSpmm),
+            NodeReorderAttr::get(b.getContext(), NodeReorder::None));
+        mlir::lathe::setDecision(tiled, fields.get(b.getContext()));
+        ++numTiled;
+        op.replaceAllUsesWith(tiled.getResult());
+        op.erase();
+        return success();
+      }
       if (micro) {
         fields.classification = "compile-time analysis; the runtime applies "
                                 "micro_threshold to the micro tiles";
@@ -581,7 +701,7 @@ struct SparseGCNTile
         // (a second copy of the adjacency) or its construction.
         fields.result = "kept sparsegcn.aggregate: no tile "
                         "reaches the dense threshold" +
-                        microRejected;
+                        microRejected + groupsRejected;
         mlir::lathe::setDecision(op, fields.get(b.getContext()));
         ++numKept;
         return success();
@@ -663,6 +783,24 @@ mlir::lathe::sparsegcn::readTileCostTable(Operation *op) {
     table.microGemm.assign(microGemm->begin(), microGemm->end());
     table.microCsr.assign(microCsr->begin(), microCsr->end());
   }
+  // The row-group engine is optional too (`row_group_max`).
+  if (t.has("row_group_max")) {
+    FailureOr<int64_t> groupMax = t.getInteger("row_group_max", 2);
+    if (failed(groupMax))
+      return failure();
+    int64_t sizes = *groupMax - 1;
+    FailureOr<SmallVector<double>> groupGemm =
+        t.getNumbers("row_group_gflops", sizes * nw);
+    if (failed(groupGemm))
+      return failure();
+    FailureOr<SmallVector<double>> groupCsr =
+        t.getNumbers("row_group_csr_gflops", sizes * nw);
+    if (failed(groupCsr))
+      return failure();
+    table.groupMax = *groupMax;
+    table.groupGemm.assign(groupGemm->begin(), groupGemm->end());
+    table.groupCsr.assign(groupCsr->begin(), groupCsr->end());
+  }
   table.tileSizes.assign(tiles->begin(), tiles->end());
   table.widths.assign(widths->begin(), widths->end());
   table.gemm.assign(gemm->begin(), gemm->end());
@@ -671,5 +809,12 @@ mlir::lathe::sparsegcn::readTileCostTable(Operation *op) {
   table.spmmStreamed.assign(streamed->begin(), streamed->end());
   table.cacheBytes = *cache;
   table.safetyMargin = *margin;
+  if (t.has("tile_overhead_us")) {
+    FailureOr<SmallVector<double>> overhead =
+        t.getNumbers("tile_overhead_us", nt * nw, 0.0, /*strict=*/false);
+    if (failed(overhead))
+      return failure();
+    table.tileOverhead.assign(overhead->begin(), overhead->end());
+  }
   return table;
 }

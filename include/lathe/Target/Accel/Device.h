@@ -19,6 +19,9 @@ namespace lathe {
 /// #lathe.target<..., tables = {accel = {...}}>`, lathe/Interfaces/Target.h),
 /// looked up like every other pass's table.
 constexpr llvm::StringLiteral kAccelDeviceTable = "accel";
+/// sparsegcn-tile's table (readTileCostTable), which a device with a sparse
+/// engine sets for itself.
+constexpr llvm::StringLiteral kAccelSparseGCNTable = "sparsegcn";
 
 /// Parses a device description (configs/accel/*.json); on failure returns
 /// false with `error` naming the key and what was wrong.
@@ -38,8 +41,30 @@ DictionaryAttr accelDeviceToAttr(MLIRContext *ctx,
 DictionaryAttr getAccelDeviceAttr(ModuleOp module);
 /// Attaches `device` as the `accel` table of `module`'s target: added to
 /// the attached `lathe.target` (its other tables kept), or a new
-/// `#lathe.target` named after the device.
-void setAccelDeviceAttr(ModuleOp module, DictionaryAttr device);
+/// `#lathe.target` named after the device; with `sparseGCN`, that as its
+/// `sparsegcn` table too (replacing one the target had: the module is
+/// compiled for the device).
+void setAccelDeviceAttr(ModuleOp module, DictionaryAttr device,
+                        DictionaryAttr sparseGCN = nullptr);
+
+/// The `sparsegcn` cost table (sparsegcn-tile's TileCostTable, the keys of
+/// lathe/Dialect/SparseGCN/CostModel.h) of a device with a sparse engine, or
+/// null when it has none: sparsegcn-tile's density-aware tiling then decides
+/// per tile between the device's dense engine (the matrix engines, T x T
+/// tile times T x F block) and its sparse engine (nnz x F MACs), priced with
+/// the simulator's costs rather than measured rates. Per tile (cycles):
+/// every non-empty tile pays o = max(sparse start-up, HBM time of its T x F
+/// block of X) whichever engine runs it (`tile_overhead_us`); a dense tile
+/// max(its matrix-engine cycles, HBM time of its adjacency and X blocks),
+/// `gemm_gflops` pricing what that costs beyond o; the sparse engine per
+/// non-zero max(F / MACs per cycle, HBM time of 8 bytes). So the break-even
+/// density is where one tile costs the same on both engines (up to the
+/// overlap of compute and transfers the simulator models).
+DictionaryAttr accelSparseGCNTable(MLIRContext *ctx,
+                                   const ::lathe::accel::Device &device);
+/// Tile sizes and feature widths of that table.
+constexpr int64_t kAccelGcnTileSizes[] = {32, 64, 128, 256};
+constexpr int64_t kAccelGcnWidths[] = {16, 32, 64, 128, 256};
 
 /// The simulator's program for `program` (ops in program order, tokens as
 /// dependencies). Returns false with `error` for an op it does not know.

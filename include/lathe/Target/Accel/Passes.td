@@ -19,6 +19,13 @@ def AccelAttachDevice : Pass<"accel-attach-device", "ModuleOp"> {
     one, an unknown or missing key or a non-positive size is an error naming
     the file and the key.
 
+    A device with a sparse engine (`sparse.macs_per_cycle`, the Versal-like
+    H-GCN device) also gets a `sparsegcn` table (replacing any the target
+    had): sparsegcn-tile's density-aware tiling then decides per tile
+    between the device's dense engine (the matrix engines) and its sparse
+    engine, priced with the simulator's tile costs (`accelSparseGCNTable`,
+    lathe/Target/Accel/Device.h).
+
     ```mlir
     module attributes {lathe.target = #lathe.target<name = "gaudi2",
         threads = 0, features = [],

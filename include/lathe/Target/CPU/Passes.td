@@ -106,6 +106,17 @@ def LatheCPUChainConvs : Pass<"lathe-cpu-chain-convs", "func::FuncOp"> {
       read it so (`input_block = 16`). On CPU this removes the two layout
       conversions between the convolutions (blocked -> NCHW after the first,
       NCHW -> blocked before the second).
+    - with `channels-last` (lathe-run `--precision=bf16`) the chained layout
+      is instead one block of all channels (`output_block = C`, a
+      [N, 1, H, W, C] tensor: NHWC memory order, the only layout oneDNN's AMX
+      bf16 convolutions read and write), for any C, and it also covers
+      residual connections: accumulating convolutions write channels-last
+      too (a residual that no chained convolution writes, e.g. a pooling's
+      output, is copied to channels-last once; uses of their output that are
+      not convolutions read an NCHW copy), and a convolution output used as
+      the residual of accumulating convolutions is chained when those are.
+      The runtime then converts f32 to bf16 per convolution input but
+      transposes nothing between convolutions.
 
     ```mlir
     %a = lathe.conv2d ins(%x, %w1 : ...) outs(%e1 : tensor<8x32x15x15xf32>) {pool = #lathe<pool max>, ...}
@@ -122,6 +133,11 @@ def LatheCPUChainConvs : Pass<"lathe-cpu-chain-convs", "func::FuncOp"> {
     Option<"blockChannels", "block-channels", "bool", /*default=*/"true",
            "Keep maps between chained convolutions channel-blocked (off for "
            "targets without oneDNN's blocked layouts: the accelerator)">,
+    Option<"channelsLast", "channels-last", "bool", /*default=*/"false",
+           "Chain convolutions channels-last instead (one block of all "
+           "channels, [N, 1, H, W, C]), residual inputs of accumulating "
+           "convolutions included: the layout of oneDNN's AMX bf16 kernels "
+           "(--precision=bf16)">,
   ];
   let statistics = [
     Statistic<"numPaddingsFolded", "paddings-folded",
@@ -130,6 +146,8 @@ def LatheCPUChainConvs : Pass<"lathe-cpu-chain-convs", "func::FuncOp"> {
               "Convolutions shrunk to the outputs their consumers read">,
     Statistic<"numConvsBlocked", "convs-blocked",
               "Convolutions whose output stays channel-blocked">,
+    Statistic<"numConvsChannelsLast", "convs-channels-last",
+              "Convolutions whose output stays channels-last">,
   ];
   let dependentDialects = ["::mlir::lathe::LatheDialect",
                            "::mlir::tensor::TensorDialect"];

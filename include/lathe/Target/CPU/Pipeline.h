@@ -66,6 +66,14 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::desc("Keep maps between convolutions channel-blocked "
                      "(lathe-cpu-chain-convs) in the 'kernels' phase"),
       llvm::cl::init(true)};
+  /// lathe-cpu-chain-convs' channels-last (--precision=bf16 on a CPU with
+  /// bf16 instructions): the layout oneDNN's bf16 convolutions read and
+  /// write.
+  Option<bool> channelsLast{
+      *this, "channels-last",
+      llvm::cl::desc("Chain convolutions channels-last (NHWC) instead of "
+                     "channel-blocked in the 'kernels' phase (bf16)"),
+      llvm::cl::init(false)};
   /// lathe-cpu-instrument-trace at the end of the 'runtime-calls' phase.
   Option<bool> trace{
       *this, "trace",

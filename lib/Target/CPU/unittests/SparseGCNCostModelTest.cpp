@@ -15,6 +15,8 @@
 
 #include "gtest/gtest.h"
 
+#include <algorithm>
+
 using namespace mlir;
 using namespace mlir::lathe::sparsegcn;
 
@@ -101,6 +103,65 @@ TEST(TileCostModel, StreamedFeaturesAreSlower) {
             cpu().sparseSeconds(1000, 64, 1000));
   EXPECT_DOUBLE_EQ(cpu().sparseSeconds(0, 64, 1000), 0.0);
   EXPECT_GT(cpu().denseSeconds(128 * 128, 128, 64), 0.0);
+}
+
+} // namespace
+
+namespace {
+TEST(TileCostModel, TileOverheadIsOptionalAndLeavesTheBreakEven) {
+  // The CPU's table has no per-tile overhead; a table with one (the
+  // accelerator target's) interpolates it like the rates, in microseconds,
+  // and the break-even depends on the rates alone.
+  EXPECT_EQ(cpu().tileOverheadSeconds(64, 16), 0.0);
+  TileCostTable table;
+  table.tileSizes = {32, 64};
+  table.widths = {16, 32};
+  table.gemm = {100, 200, 300, 400};
+  table.spmmLocal = {50, 50, 50, 50};
+  table.spmmResident = {50, 50};
+  table.spmmStreamed = {50, 50};
+  table.cacheBytes = 1 << 20;
+  TileCostModel without(table);
+  table.tileOverhead = {0.1, 0.2, 0.3, 0.4};
+  TileCostModel with(table);
+  EXPECT_DOUBLE_EQ(with.tileOverheadSeconds(32, 16), 0.1e-6);
+  EXPECT_DOUBLE_EQ(with.tileOverheadSeconds(64, 32), 0.4e-6);
+  EXPECT_DOUBLE_EQ(with.breakEvenDensity(64, 16),
+                   without.breakEvenDensity(64, 16));
+  EXPECT_DOUBLE_EQ(with.breakEvenDensity(64, 16), 50.0 / 300.0);
+}
+} // namespace
+
+namespace {
+
+// The row-group engine: the CPU's table describes groups of 2 to 4 rows; one
+// threshold serves every group size, so it is at least the margin times each
+// size's break-even (a group that reaches it is predicted faster whatever its
+// size) and at most 1; at a group's break-even density its predicted time
+// equals the CSR kernel's on its stored entries.
+TEST(TileCostModel, RowGroupThresholdCoversEveryGroupSize) {
+  ASSERT_EQ(cpu().getGroupMax(), 4);
+  for (int64_t f : {1, 16, 24, 64, 200, 256, 1000}) {
+    double threshold = cpu().groupThreshold(f);
+    EXPECT_LE(threshold, 1.0) << "F=" << f;
+    double largest = 0;
+    for (int64_t g = 2; g <= 4; ++g) {
+      double e = cpu().groupBreakEvenDensity(g, f);
+      EXPECT_GT(e, 0.0) << "g=" << g << " F=" << f;
+      largest = std::max(largest, e);
+      EXPECT_GE(threshold + 1e-12, std::min(1.0, cpu().getSafetyMargin() * e))
+          << "g=" << g << " F=" << f;
+      int64_t elements = g * 40, n = 2000;
+      double stored = e * double(elements);
+      EXPECT_NEAR(cpu().groupSeconds(g, elements, f, n),
+                  2.0 * stored * f / (cpu().spmmGflops(f, n) * 1e9), 1e-12)
+          << "g=" << g << " F=" << f;
+    }
+    EXPECT_NEAR(threshold, std::min(1.0, cpu().getSafetyMargin() * largest),
+                1e-12)
+        << "F=" << f;
+    EXPECT_LE(threshold, cpu().groupThresholdAnyWidth() + 1e-12);
+  }
 }
 
 } // namespace

@@ -51,7 +51,21 @@ enum {
   /// once per non-zero), fused with the CSR kernel on the tile row's other
   /// non-zeros.
   LATHE_SPMM_MICRO = 1 << 7,
+  /// The tiled kernel runs the row-group engine (with LATHE_SPMM_CLASSIFY,
+  /// without LATHE_SPMM_MICRO): consecutive rows whose column sets (nearly)
+  /// agree form groups of at most tileSize (<= LATHE_SPMM_ROW_GROUP_MAX)
+  /// rows. A row joins the group above it while the group's stored entries
+  /// fill at least thresholdPpm * 1e-6 of (its rows x the union of their
+  /// columns): 1e6 groups only rows with identical column sets. Each group is
+  /// a dense [rows x union] block (absent entries as zeros) multiplied by the
+  /// gathered rows of x, each row of x loaded once for all the group's rows;
+  /// the other rows run the CSR kernel. NaN or Inf in x reaches only the rows
+  /// whose stored entries read it. The tile classes operand is ignored.
+  LATHE_SPMM_ROW_GROUPS = 1 << 8,
 };
+
+/// The most rows of a group of the row-group engine (LATHE_SPMM_ROW_GROUPS).
+enum { LATHE_SPMM_ROW_GROUP_MAX = 4 };
 
 /// The edge of the micro-tile engine's blocks (LATHE_SPMM_MICRO).
 enum { LATHE_SPMM_MICRO_TILE = 4 };

@@ -66,8 +66,9 @@ def Accel_ProgramOp : Op<Accel_Dialect, "program",
 // `domain_offset`), one access per operand as [buffer, offset, loaded,
 // stride per domain dimension...] with the output first, the `roles` of
 // inputs (bias, residual, gamma, beta, init: input positions; alpha,
-// epsilon: f32; activation: a string) and an element-wise `payload` (one
-// instruction per string: "input I", "const V", "add A B", "select C A B", ...).
+// epsilon: f32; activation: a `#lathe<activation ...>` enum attribute) and
+// an element-wise `payload` (one instruction per string: "input I",
+// "const V", "add A B", "select C A B", ...).
 // Absent: the op is timing only.
 defvar Accel_ExecArgs = (ins OptionalAttr<DenseI64ArrayAttr>:$domain,
                              OptionalAttr<DenseI64ArrayAttr>:$domain_offset,

@@ -41,6 +41,12 @@ struct Access {
   /// The group's dma_load brings it from HBM (false: it is on chip already,
   /// written there by its producer).
   bool loaded = true;
+  /// A product's batch made of two dimensions (batch x heads through a
+  /// transposed view): with batchInner > 0, domain index i of dimension 0
+  /// addresses (i / batchInner) * strides[0] + (i % batchInner) *
+  /// innerStride.
+  int64_t batchInner = 0;
+  int64_t innerStride = 0;
 };
 
 /// One instruction of an element-wise payload. Values are numbered by

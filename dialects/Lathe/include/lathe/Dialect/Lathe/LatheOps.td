@@ -309,8 +309,10 @@ def Lathe_Conv2DOp : Lathe_Op<"conv2d", [
     kernels use (nChw16c): the operand is then a rank-5 [N, C/16, H, W, 16]
     tensor whose element [n, cb, h, w, ci] is channel cb*16+ci of the plain
     [N, C, H, W] tensor. `lathe-cpu-chain-convs` chooses it between
-    convolutions, so no layout conversion runs between them; 16 is the only
-    block size.
+    convolutions, so no layout conversion runs between them. The block is 16,
+    or all C channels in one block: a [N, 1, H, W, C] tensor, the
+    channels-last (NHWC) memory order that oneDNN's AMX bf16 kernels read and
+    write (chosen with `--precision=bf16`).
 
     With `pool = #lathe<pool max>`, `init` is the output of a max pooling
     (`pool_window`, `pool_strides`, `pool_dilations`, no padding, as

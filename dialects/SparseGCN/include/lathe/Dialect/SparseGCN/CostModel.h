@@ -57,8 +57,22 @@ struct TileCostTable {
   int64_t microTile = 0;
   std::vector<double> microGemm;
   std::vector<double> microCsr;
+  /// The row-group engine (optional; groupMax = 0 when the target has none):
+  /// the most rows of a group, and per group size g = 2..groupMax and width
+  /// ([g - 2][width]) its rate on full groups of g rows and the CSR
+  /// kernel's rate on the same non-zeros, measured together.
+  int64_t groupMax = 0;
+  std::vector<double> groupGemm;
+  std::vector<double> groupCsr;
   /// Factor (>= 1) on the break-even density below which a tile stays sparse.
   double safetyMargin = 1.0;
+  /// Optional (empty: none) seconds every non-empty tile costs whichever
+  /// engine runs it, [tile size][width]: the `tile_overhead_us` key of an
+  /// engine with a per-tile start-up (the accelerator target's sparse
+  /// engine, lib/Target/Accel). `gemm` then prices a dense tile beyond it,
+  /// so the break-even is unchanged by it; it enters the predicted times,
+  /// and so the choice of the tile size.
+  std::vector<double> tileOverhead;
 };
 
 class TileCostModel {
@@ -90,6 +104,9 @@ public:
   double sparseSeconds(int64_t nnz, int64_t width, int64_t numCols) const;
   /// Predicted seconds for dense tiles covering `elements` matrix entries.
   double denseSeconds(int64_t elements, int64_t tileSize, int64_t width) const;
+  /// Predicted seconds every non-empty tile costs on top (0 without a
+  /// `tile_overhead_us` key).
+  double tileOverheadSeconds(int64_t tileSize, int64_t width) const;
 
   /// The micro-tile engine's edge, 0 when the target has none.
   int64_t getMicroTile() const { return table.microTile; }
@@ -105,6 +122,23 @@ public:
   /// covering `elements` entries of an `numCols`-node graph: the CSR
   /// kernel's time on elements · break-even non-zeros of that graph.
   double microSeconds(int64_t elements, int64_t width, int64_t numCols) const;
+
+  /// The row-group engine's largest group, 0 when the target has none.
+  int64_t getGroupMax() const { return table.groupMax; }
+  /// Density of a group of `rows` rows (stored entries / rows x union
+  /// columns) at which it costs the same on the row-group engine and on the
+  /// CSR kernel: csr rate / group rate, measured on the same full groups.
+  double groupBreakEvenDensity(int64_t rows, int64_t width) const;
+  /// The groups' threshold: min(1, margin * the largest break-even over the
+  /// group sizes), so that a group of any size that reaches it is predicted
+  /// faster; for a dynamic width the largest over the calibrated widths.
+  double groupThreshold(int64_t width) const;
+  double groupThresholdAnyWidth() const;
+  /// Predicted seconds of a group of `rows` rows covering `elements`
+  /// entries (rows x union columns) of an `numCols`-node graph: the CSR
+  /// kernel's time on elements · break-even non-zeros of that graph.
+  double groupSeconds(int64_t rows, int64_t elements, int64_t width,
+                      int64_t numCols) const;
 
 private:
   TileCostTable table;

@@ -52,6 +52,19 @@ def SparseGCNTile : Pass<"sparsegcn-tile", "func::FuncOp"> {
     tile, when it builds its plan). `micro-tiles=false` leaves the micro
     engine out.
 
+    When the table also describes a row-group engine (`row_group_max`,
+    `row_group_gflops`, `row_group_csr_gflops`: per group size and width,
+    the engine on full groups of consecutive rows sharing their columns and
+    the CSR kernel on the same non-zeros), the pass cuts the adjacency's
+    rows into groups (lathe/runtime/RowGroups.h, the rule the runtime
+    applies): a row joins the group above it while the group's stored
+    entries fill at least the threshold of (its rows × the union of their
+    columns), the threshold being the largest break-even over the group
+    sizes times the safety margin. When that hybrid's predicted time is at
+    least 2 % below the best alternative's, the op becomes a
+    `tiled_aggregate` with `tile_size` = the largest group and
+    `dense_engine` `row_groups`. `row-groups=false` leaves it out.
+
     Every rewritten op carries a `lathe.decision = #sparsegcn.decision<...>`
     (its one record of the choice, implementing `DecisionAttrInterface`): tile size,
     threshold and where it came from, the tile-class histogram, the
@@ -83,6 +96,10 @@ def SparseGCNTile : Pass<"sparsegcn-tile", "func::FuncOp"> {
            "Consider the target's micro-tile engine (register-blocked "
            "small dense tiles) when tile-size and dense-threshold are left "
            "to the cost model">,
+    Option<"rowGroups", "row-groups", "bool", /*default=*/"true",
+           "Consider the target's row-group engine (consecutive rows with "
+           "nearly equal column sets as dense blocks) when tile-size and "
+           "dense-threshold are left to the cost model">,
     Option<"forceReorder", "force-reorder", "bool", /*default=*/"false",
            "Apply the best predicted ordering even when the cost model "
            "predicts no gain (tests, benchmarks of the ordering)">,

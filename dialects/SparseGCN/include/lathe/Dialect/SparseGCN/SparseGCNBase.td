@@ -44,7 +44,8 @@ def SparseGCN_NodeReorderAttr
 def SparseGCN_DenseEngine : Lathe_I32Enum<"DenseEngine",
     "Kernel that runs the dense tiles", [
       I32EnumAttrCase<"OnednnSgemm", 0, "onednn_sgemm">,
-      I32EnumAttrCase<"MicroBsr", 1, "micro_bsr">],
+      I32EnumAttrCase<"MicroBsr", 1, "micro_bsr">,
+      I32EnumAttrCase<"RowGroups", 2, "row_groups">],
     "dense engine", "::mlir::lathe::sparsegcn">;
 def SparseGCN_DenseEngineAttr
     : EnumAttr<SparseGCN_Dialect, SparseGCN_DenseEngine, "dense_engine">;

@@ -35,6 +35,11 @@ enum class TileClass : int8_t { Empty = 0, Sparse = 1, Dense = 2 };
 /// the runtime's LATHE_SPMM_MICRO_TILE, checked in LowerSparseGCN.cpp).
 constexpr int64_t kMicroTile = 4;
 
+/// The most rows of a group of the row-group engine (`dense_engine =
+/// "row_groups"`; the runtime's LATHE_SPMM_ROW_GROUP_MAX, checked in
+/// LowerSparseGCN.cpp).
+constexpr int64_t kMaxGroupRows = 4;
+
 /// The CSR arrays of the transpose of the numRows x numCols matrix given by
 /// rowPtr, colIdx and values (a counting sort by column: column indices come
 /// out increasing within each row of the transpose). Fails, saying why in

@@ -26,7 +26,8 @@ def SparseGCN_DecisionAttr : AttrDef<SparseGCN_Dialect, "Decision", [
     threshold with where each came from, and, where the pass computed them,
     the tile histogram, the non-zeros, the predicted times of the
     alternatives (microseconds), the node reordering tried and applied, the
-    micro-tile engine's figures and the result in words. Fields that do not
+    micro-tile and row-group engines' figures and the result in words.
+    Fields that do not
     apply are left out; fields print in alphabetical order (as the dictionary
     that held them before) and floats at six significant digits.
 
@@ -57,10 +58,16 @@ def SparseGCN_DecisionAttr : AttrDef<SparseGCN_Dialect, "Decision", [
       Lathe_OptionalDecisionFloat<"predicted us, the best tiling">:$predicted_us_best_tiling,
       Lathe_OptionalDecisionFloat<"predicted us, hybrid">:$predicted_us_hybrid,
       Lathe_OptionalDecisionFloat<"predicted us, micro hybrid">:$predicted_us_micro_hybrid,
+      Lathe_OptionalDecisionFloat<"predicted us, row-group hybrid">:$predicted_us_row_group_hybrid,
       StringRefParameter<"why the classification is deferred", "\"\"">:$reason,
       StringRefParameter<"the node reordering and whether it was applied", "\"\"">:$reorder,
       StringRefParameter<"predicted times of the orderings tried", "\"\"">:$reorder_predicted,
       StringRefParameter<"the result in words", "\"\"">:$result,
+      OptionalParameter<"std::optional<int64_t>", "largest row group">:$row_group_max,
+      OptionalParameter<"std::optional<int64_t>", "non-zeros in row groups">:$row_group_nnz,
+      OptionalParameter<"std::optional<int64_t>", "rows in row groups">:$row_group_rows,
+      Lathe_OptionalDecisionFloat<"row-group engine threshold">:$row_group_threshold,
+      OptionalParameter<"std::optional<int64_t>", "row groups formed">:$row_groups,
       Lathe_OptionalDecisionFloat<"the cost model's safety margin">:$safety_margin,
       StringRefParameter<"target whose cost model priced it">:$target,
       StringRefParameter<"how the threshold follows from the model", "\"\"">:$threshold_rule,
@@ -191,7 +198,13 @@ def SparseGCN_TiledAggregateOp : SparseGCN_AggregateBase<"tiled_aggregate"> {
     (`tile_size` 4), each dense tile stored as a 4 × 4 block and multiplied
     by a register-blocked kernel fused with the CSR kernel on the tile
     row's other non-zeros; border tiles (fewer than 4 rows or columns) run
-    as sparse.
+    as sparse. `row_groups` is the row-group engine: consecutive rows whose
+    column sets (nearly) agree form groups of at most `tile_size` (≤ 4)
+    rows while a group's stored entries fill at least `dense_threshold` of
+    (its rows × the union of their columns); each group runs as a dense
+    block times the gathered rows of X (each row of X loaded once for the
+    whole group), the other rows run the CSR kernel. No `tile_classes`:
+    the runtime forms the groups with the same rule the pass priced.
 
     `sparse_nnz` (optional) is the number of non-zeros in sparse tiles, used
     for the FLOP count: 2·nnz·F over sparse tiles plus 2·T·T·F per dense tile.
