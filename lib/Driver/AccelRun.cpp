@@ -227,25 +227,22 @@ int mlir::lathe::runAccelMain(const RunOptions &options,
   int64_t onMme = 0, onTpc = 0, onBoth = 0;
   if (auto func = module->lookupSymbol<func::FuncOp>(options.entry))
     func.walk([&](Operation *op) {
-      auto engine = op->getAttrOfType<StringAttr>("accel.engine");
-      if (!engine)
+      auto placed = dyn_cast_or_null<accel::DecisionAttr>(getDecision(op));
+      if (!placed)
         return;
-      (engine.getValue() == "mme"   ? onMme
-       : engine.getValue() == "tpc" ? onTpc
-                                    : onBoth)++;
+      StringRef engine = placed.getEngine();
+      (engine == "mme" ? onMme : engine == "tpc" ? onTpc : onBoth)++;
       llvm::json::Object d{{"op", op->getName().getStringRef().str()},
                            {"loc", locString(op->getLoc())},
-                           {"engine", engine.getValue().str()}};
-      if (auto c = op->getAttrOfType<IntegerAttr>("accel.mme_cycles"))
-        d["mme_cycles"] = c.getInt();
-      if (auto c = op->getAttrOfType<IntegerAttr>("accel.tpc_cycles"))
-        d["tpc_cycles"] = c.getInt();
-      if (auto f = op->getAttrOfType<FloatAttr>("accel.tpc_fraction"))
-        d["tpc_fraction"] = f.getValueAsDouble();
-      if (auto dim = op->getAttrOfType<StringAttr>("accel.split"))
-        d["split"] = dim.getValue().str();
-      if (auto r = op->getAttrOfType<StringAttr>("accel.reason"))
-        d["reason"] = r.getValue().str();
+                           {"engine", engine.str()}};
+      if (std::optional<int64_t> c = placed.getMmeCycles())
+        d["mme_cycles"] = *c;
+      d["tpc_cycles"] = placed.getTpcCycles();
+      if (std::optional<APFloat> f = placed.getTpcFraction())
+        d["tpc_fraction"] = f->convertToDouble();
+      if (!placed.getSplit().empty())
+        d["split"] = placed.getSplit().str();
+      d["reason"] = placed.getReason().str();
       placement.push_back(std::move(d));
     });
 

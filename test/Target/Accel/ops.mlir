@@ -20,3 +20,14 @@ accel.program "main" {
   // CHECK: accel.tpc_reduce() {elements = 100 : i64, ops_per_element = 1.000000e+00 : f64, tiles = 1 : i64}
   %7 = accel.tpc_reduce() {elements = 100 : i64, ops_per_element = 1.0 : f64, tiles = 1 : i64}
 }
+
+// accel-place's decision: fields in alphabetical order, floats at six
+// significant digits.
+// CHECK-LABEL: func.func @placed
+func.func @placed(%a: f32) -> f32 {
+  // CHECK: arith.addf {{.*}} {lathe.decision = #accel.decision<engine = "tpc", reason = "only the vector cores run it", tpc_cycles = 12>}
+  %b = arith.addf %a, %a {lathe.decision = #accel.decision<tpc_cycles = 12, reason = "only the vector cores run it", engine = "tpc">} : f32
+  // CHECK: arith.mulf {{.*}} {lathe.decision = #accel.decision<engine = "split", mme_cycles = 4096, reason = "both", split = "rows", tpc_cycles = 4160, tpc_fraction = 0.496124>}
+  %c = arith.mulf %b, %b {lathe.decision = #accel.decision<engine = "split", split = "rows", tpc_fraction = 0.49612403100775193, mme_cycles = 4096, tpc_cycles = 4160, reason = "both">} : f32
+  return %c : f32
+}
