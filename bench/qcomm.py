@@ -24,12 +24,14 @@ Per scheme: the bits per value each rank hands to the weight all-gather and
 to each gradient hop, and the bytes per step, all from the runtime's
 counters (lathe-train's log), the validation loss at the end, the measured
 step time on this machine (4 ranks on its cores: not the paper's regime),
-and a modeled step time for the paper's regime: compute = the step's FLOPs
-counted by Lathe (lathe-run --report of the single-rank step) x 4 ranks'
-batches / 4 at 150 TFLOP/s per rank, communication = inter-node bytes at
-100 or 25 Gb/s plus intra-node bytes at 300 GB/s, no overlap (a model, not
-a measurement). Then the quantization kernels' throughput
-(lathe-quant-bench) beside a STREAM-like copy on this machine.
+and a modeled step time for the paper's regime: compute = the FLOPs of one
+rank's step as Lathe counts them (the `flops` of lathe-train's log: the
+step function before the CPU pipeline) at 150 TFLOP/s per rank,
+communication = inter-node bytes at 100 or 25 Gb/s plus intra-node bytes at
+300 GB/s, no overlap (a model, not a measurement). Then the quantization
+kernels' throughput on the CPU's best instruction-set path
+(lathe-quant-bench with LATHE_QUANT_ISA=native) beside a STREAM-like copy on
+this machine. Every phase prints its elapsed time.
 
 The schedule and peak learning rate were chosen on the fp32 run's own
 validation loss only (never on a gap): LATHE_BENCH_QCOMM_LR_SWEEP=1 first
@@ -106,25 +108,6 @@ def export_gpt(d):
     return frozen
 
 
-def step_flops(d, frozen):
-    """FLOPs of one single-rank training step (batch BATCH / RANKS), counted by
-    Lathe's FlopsOpInterface over the compiled step (lathe-run --report)."""
-    freeze = f" frozen={','.join(frozen)}" if frozen else ""
-    p = sh([tool("lathe-opt"), f"--lathe-append-loss=kind=cross-entropy{freeze}",
-            "--lathe-differentiate=function=loss", "--lathe-make-train-step=function=loss",
-            f"{d}/model.mlir", "-o", f"{d}/step.mlir"])
-    if p.returncode != 0:
-        raise BenchError(f"train step: {p.stderr[-800:]}")
-    p = sh([tool("lathe-run"), f"{d}/step.mlir", "--entry=loss_train_step",
-            "--fill-missing", "--repeat=1", f"--report={d}/step.report.json"])
-    if p.returncode != 0:
-        raise BenchError(f"counting the step's FLOPs: {p.stderr[-800:]}")
-    report = json.load(open(f"{d}/step.report.json"))
-    if not report.get("flops"):
-        raise BenchError("lathe-run counted no FLOPs for the training step")
-    return int(report["flops"])
-
-
 def run_scheme(d, scheme, frozen, schedule=SCHEDULE, lr=LR):
     logf = f"{d}/{scheme}-{schedule}-{lr}.jsonl"
     cmd = [tool("lathe-train"), f"{d}/model.mlir", "--loss=cross-entropy",
@@ -139,6 +122,7 @@ def run_scheme(d, scheme, frozen, schedule=SCHEDULE, lr=LR):
     if p.returncode != 0:
         raise BenchError(f"lathe-train --comm={scheme} failed:\n{p.stdout[-800:]}\n"
                          f"{p.stderr[-1500:]}")
+    wall = time.time() - t0
     entries = [json.loads(line) for line in open(logf)]
     steps = [e for e in entries if "step" in e]
     vals = [e for e in entries if "val_loss" in e]
@@ -151,10 +135,13 @@ def run_scheme(d, scheme, frozen, schedule=SCHEDULE, lr=LR):
     per_step = comm_of(steps[-1])
     if any(comm_of(e) != per_step for e in steps):
         raise BenchError(f"{scheme}: bytes differ between steps")
+    train_s = sum(e["ms"] for e in steps) / 1e3
+    log(f"  --comm={scheme}: {wall:.0f} s ({train_s:.0f} s in the {STEPS} steps; the rest "
+        f"compiling, starting the ranks and validating); load {load_average()}")
     return {"comm": per_step, "val_loss": vals[-1]["val_loss"],
             "loss": [e["loss"] for e in steps],
             "ms": statistics.median(e["ms"] for e in steps[1:]),
-            "wall_s": time.time() - t0}
+            "flops": steps[-1].get("flops"), "wall_s": wall}
 
 
 def bits(r, shard, flat):
@@ -186,12 +173,15 @@ def quant_kernels():
         return "lathe-quant-bench not built"
     # 512 MiB: larger than the last-level caches of the machines this runs on,
     # so the copy measures memory bandwidth (the tool says when it does not).
-    p = sh([exe, "512"], timeout=400)
+    # Only the best instruction-set path the CPU has (the narrower paths,
+    # which the tool compares otherwise, take twice as long and are not
+    # reported here).
+    p = sh([exe, "512"], timeout=400, env=dict(os.environ, LATHE_QUANT_ISA="native"))
     if p.returncode != 0:
         return f"failed: {p.stderr[-400:]}"
     lines = (p.stdout + p.stderr).strip().splitlines()
-    # The header, the copies and the best instruction-set path the CPU has
-    # (the first one listed); the other paths are in the tool's own output.
+    # The header, the copies and the best instruction-set path (the first one
+    # listed; the only one with LATHE_QUANT_ISA=native).
     isas = [w.split("=")[1] for line in lines for w in line.split() if w.startswith("isa=")]
     best = next((i for i in isas if i != "-"), None)
     return "\n".join(line for line in lines
@@ -214,8 +204,8 @@ def main():
             f["x"], f["labels"] = vx, vy
         log(f"char GPT, {STEPS} steps of {BATCH} x {T} bytes on {RANKS} ranks "
             f"({RANKS // PER_NODE} nodes x {PER_NODE}); {len(train)} train / {len(val)} "
-            f"validation bytes from {nfiles} fortunes files")
-        flops = step_flops(tmp, frozen)
+            f"validation bytes from {nfiles} fortunes files "
+            f"({time.time() - t_start:.0f} s so far)")
         total = 0
         with h5py.File(f"{tmp}/w.h5") as f:
             def count(name, obj):
@@ -238,6 +228,9 @@ def main():
             results[scheme] = run_scheme(tmp, scheme, frozen)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    flops = results["fp32"]["flops"]
+    if not flops:
+        raise BenchError("lathe-train logged no FLOP count for the fp32 step")
 
     shard = results["fp32"]["comm"][("all_gather", (1, 0))] / 4
     flat = shard * RANKS
@@ -257,8 +250,10 @@ def main():
           f"collectives over the node axis at 100 or 25 Gb/s, intra-node at "
           f"{INTRA_BYTES_S / 1e9:.0f} GB/s; bytes as handed to the collectives (the "
           f"runtime's counters); no overlap of compute and communication")
+    t_kernels = time.time()
     print("quantization kernels on this machine (lathe-quant-bench 512: GB/s read + written):")
     print(quant_kernels())
+    print(f"({time.time() - t_kernels:.0f} s for the kernels)")
     base = results["fp32"]["val_loss"]
     gap = {s: (results[s]["val_loss"] - base) / base for s in SCHEMES}
     sdp = summary["sdp4bit"]

@@ -14,6 +14,7 @@
 #include "lathe/Driver/Run.h"
 
 #include "RunSupport.h"
+#include "lathe/Driver/Decisions.h"
 #include "lathe/Driver/Executable.h"
 #include "lathe/Driver/HostTensors.h"
 #include "lathe/Support/ParseGuard.h"
@@ -37,6 +38,7 @@
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
 #include <cmath>
 #include <fcntl.h>
 #include <unistd.h>
@@ -101,7 +103,21 @@ LogicalResult specializeToInputs(ModuleOp module, StringRef entry,
 }
 
 /// The f32 elements of a constant.
+/// An integer (a gather's id) as the f32 the simulator holds it in: exact
+/// below 2^24 in magnitude, beyond which it is clamped (any such id is out
+/// of range of every table the simulator can hold; docs/Targets/Accel.md).
+float idAsFloat(int64_t x) {
+  constexpr int64_t kExact = int64_t(1) << 24;
+  return static_cast<float>(std::clamp(x, -kExact, kExact));
+}
+
 bool constantData(ElementsAttr value, std::vector<float> &out) {
+  if (auto ints = dyn_cast<DenseIntElementsAttr>(value)) {
+    out.clear();
+    for (const APInt &x : ints.getValues<APInt>())
+      out.push_back(idAsFloat(x.getSExtValue()));
+    return true;
+  }
   if (auto res = dyn_cast<DenseF32ResourceElementsAttr>(value)) {
     std::optional<ArrayRef<float>> data = res.tryGetAsArrayRef();
     if (!data)
@@ -197,6 +213,12 @@ int mlir::lathe::runAccelMain(const RunOptions &options,
   if (failed(specializeToInputs(*module, options.entry, options, error)))
     return fail(error);
   PassManager pm = PassManager::on<ModuleOp>(&context);
+  // Every decision, each seen once: accel-place's replaces an earlier pass's
+  // on the same op (a sparsegcn aggregate), which the report still lists.
+  auto decisionCollector = std::make_unique<DecisionCollector>();
+  DecisionCollector *decisionsSeen = decisionCollector.get();
+  decisionsSeen->collect(*module, "input");
+  pm.addInstrumentation(std::move(decisionCollector));
   AccelPipelineOptions pipelineOptions;
   pipelineOptions.config = options.accelConfig;
   pipelineOptions.policy =
@@ -224,20 +246,25 @@ int mlir::lathe::runAccelMain(const RunOptions &options,
 
   // Placement decisions, for the report.
   llvm::json::Array placement;
-  int64_t onMme = 0, onTpc = 0, onBoth = 0;
+  int64_t onMme = 0, onTpc = 0, onBoth = 0, onSparse = 0;
   if (auto func = module->lookupSymbol<func::FuncOp>(options.entry))
     func.walk([&](Operation *op) {
       auto placed = dyn_cast_or_null<accel::DecisionAttr>(getDecision(op));
       if (!placed)
         return;
       StringRef engine = placed.getEngine();
-      (engine == "mme" ? onMme : engine == "tpc" ? onTpc : onBoth)++;
+      (engine == "mme"      ? onMme
+       : engine == "tpc"    ? onTpc
+       : engine == "sparse" ? onSparse
+                            : onBoth)++;
       llvm::json::Object d{{"op", op->getName().getStringRef().str()},
                            {"loc", locString(op->getLoc())},
                            {"engine", engine.str()}};
       if (std::optional<int64_t> c = placed.getMmeCycles())
         d["mme_cycles"] = *c;
       d["tpc_cycles"] = placed.getTpcCycles();
+      if (std::optional<int64_t> c = placed.getSparseCycles())
+        d["sparse_cycles"] = *c;
       if (std::optional<APFloat> f = placed.getTpcFraction())
         d["tpc_fraction"] = f->convertToDouble();
       if (!placed.getSplit().empty())
@@ -275,6 +302,21 @@ int mlir::lathe::runAccelMain(const RunOptions &options,
         } else {
           return fail(llvm::formatv("argument #{0} of @{1} has no --input",
                                     b.arg, options.entry));
+        }
+        if (b.integer) {
+          // A gather's ids, as the CPU backend takes them (int64 or int32).
+          if ((input.t.dtype != LATHE_I64 && input.t.dtype != LATHE_I32) ||
+              input.numElements() != b.elements)
+            return fail(llvm::formatv("input #{0} must be int64 or int32 "
+                                      "with {1} elements, got {2}",
+                                      b.arg, b.elements, summarize(input)));
+          memory.hbm[id].resize(b.elements);
+          for (int64_t k = 0; k < b.elements; ++k)
+            memory.hbm[id][k] =
+                idAsFloat(input.t.dtype == LATHE_I64
+                              ? static_cast<const int64_t *>(input.t.data)[k]
+                              : static_cast<const int32_t *>(input.t.data)[k]);
+          continue;
         }
         if (input.t.dtype != LATHE_F32 || input.numElements() != b.elements)
           return fail(llvm::formatv("input #{0} must be float32 with {1} "
@@ -381,10 +423,12 @@ int mlir::lathe::runAccelMain(const RunOptions &options,
       device.clockGHz);
   llvm::outs() << llvm::formatv(
       "placement: {0} op(s) on the matrix engines, {1} on the vector cores, "
-      "{6} split between them; bytes loaded {2}, stored {3}; MMEs idle while "
-      "TPCs busy {4:f3} of the time (charged to TPC waits: {5:f3})\n",
+      "{6} split between them{7}; bytes loaded {2}, stored {3}; MMEs idle "
+      "while TPCs busy {4:f3} of the time (charged to TPC waits: {5:f3})\n",
       onMme, onTpc, result.bytesLoaded, result.bytesStored,
-      result.mmeIdleWhileTpcBusy, result.mmeWaitShareOnTpc, onBoth);
+      result.mmeIdleWhileTpcBusy, result.mmeWaitShareOnTpc, onBoth,
+      onSparse ? ", " + std::to_string(onSparse) + " on the sparse engine"
+               : std::string());
   llvm::json::Array engines;
   std::string busyLine;
   for (const auto &e : result.engines) {
@@ -445,6 +489,7 @@ int mlir::lathe::runAccelMain(const RunOptions &options,
         {"engine_ops", static_cast<int64_t>(sim.ops.size())},
         {"engines", std::move(engines)},
         {"placement", std::move(placement)},
+        {"decisions", decisionsSeen->take()},
         {"functional", options.accelTimingOnly
                            ? "skipped (--accel-timing-only)"
                            : "engine program executed tile by tile"}};

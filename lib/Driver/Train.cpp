@@ -21,6 +21,7 @@
 #include "lathe/Driver/Observe.h"
 #include "lathe/Driver/Ranks.h"
 #include "lathe/Driver/TargetFile.h"
+#include "lathe/Interfaces/FlopsInterface.h"
 #include "lathe/Support/ParseGuard.h"
 #include "lathe/Support/Progress.h"
 #include "lathe/Target/CPU/Pipeline.h"
@@ -214,6 +215,19 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
     return fail("--batch=" + llvm::Twine(o.batch) +
                 " must be a multiple of --ranks=" + llvm::Twine(o.ranks) +
                 " (each rank takes an equal part of every batch)");
+  if (o.microBatches < 1)
+    return fail("--micro-batches must be >= 1, got " +
+                llvm::Twine(o.microBatches));
+  if (o.microBatches > 1 && (o.ranks > 1 || o.seqParallel))
+    return fail(
+        "--micro-batches=" + llvm::Twine(o.microBatches) +
+        " splits the batch of one rank; with --ranks=" + llvm::Twine(o.ranks) +
+        " the ranks split it already (run --ranks=1 "
+        "--micro-batches=N to compute what N ranks compute)");
+  if (o.batch % o.microBatches != 0)
+    return fail("--batch=" + llvm::Twine(o.batch) +
+                " must be a multiple of --micro-batches=" +
+                llvm::Twine(o.microBatches));
   // Sharded data parallelism (or, with --seq-parallel, sequence
   // parallelism): the ranks are Open MPI processes. Started without mpirun,
   // lathe-train starts itself under it. `sharded` is data parallelism: the
@@ -236,10 +250,14 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
     if (o.ranks > 1)
       worldRank = lathe_rt_comm_rank();
   }
+  // Before the first collective, alike on every rank.
+  lathe_rt_comm_set_deterministic(o.deterministic ? 1 : 0);
   bool root = worldRank <= 0;
   // Sequence parallelism: every rank takes the whole batch (and its part of
   // each sequence).
   int64_t localBatch = o.seqParallel ? o.batch : o.batch / o.ranks;
+  // The batch the model computes on: one part of the local batch.
+  int64_t modelBatch = localBatch / o.microBatches;
 
   std::string error;
   MLIRContext context(registry);
@@ -368,13 +386,16 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
     return fail(error);
   for (unsigned i : batchArgs)
     if (!args[i].type.isDynamicDim(0) &&
-        args[i].type.getDimSize(0) != localBatch)
+        args[i].type.getDimSize(0) != modelBatch)
       return fail("argument '" + args[i].name + "' has a static batch of " +
                   llvm::Twine(args[i].type.getDimSize(0)) +
                   ", but --batch=" + llvm::Twine(o.batch) +
                   (o.ranks > 1 && !o.seqParallel
                        ? " gives each of the " + llvm::Twine(o.ranks) +
                              " ranks " + llvm::Twine(localBatch)
+                   : o.microBatches > 1
+                       ? " gives each of the " + llvm::Twine(o.microBatches) +
+                             " micro-batches " + llvm::Twine(modelBatch)
                        : llvm::Twine("")));
   if (samples < o.batch)
     return fail("'" + o.dataFile + "' has " + llvm::Twine(samples) +
@@ -426,6 +447,7 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
     step.momentum = o.momentum;
     step.weightDecay = o.weightDecay;
     step.clipNorm = o.clipNorm;
+    step.microBatches = o.microBatches;
     pm.addPass(createLatheMakeTrainStep(step));
     if (sharded) {
       LatheShardDataParallelOptions dp;
@@ -455,6 +477,12 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
       (hasPredict &&
        failed(getEntrySignature(*module, "loss_predict", predictType, error))))
     return fail(error);
+  // The arithmetic of one step on this rank (FlopsOpInterface over the step
+  // function before the CPU pipeline, as lathe-run --report counts its
+  // input): what a cost model of the step needs, with no second compile.
+  bool stepFlopsComplete = true;
+  int64_t stepFlops = countFlops(
+      module->lookupSymbol<func::FuncOp>("loss_train_step"), stepFlopsComplete);
   // Sharded: the master weights and optimizer state of this rank's shard.
   int64_t shardSize = 0, totalSize = 0, shardIndex = 0;
   std::vector<std::string> shardKinds;
@@ -475,7 +503,10 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
   ExecutableOptions exeOptions;
   exeOptions.targetCpu = o.targetCpu;
   exeOptions.threads = o.threadsGiven ? o.threads : 0;
-  if (o.ranks > 1 && !o.threadsGiven) {
+  if (o.deterministic && !o.threadsGiven) {
+    // Kernels may split a reduction over their threads.
+    exeOptions.threads = 1;
+  } else if (o.ranks > 1 && !o.threadsGiven) {
     // The ranks share this machine's cores (more threads than cores makes
     // every collective wait for descheduled threads).
     const char *local = std::getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
@@ -499,7 +530,8 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
           {"lathe-train", CompileCache::binaryIdentity(),
            describeTarget(exeOptions), std::to_string(exeOptions.minDataBytes),
            std::to_string(o.attentionMinScores),
-           o.tracePath.empty() ? "" : "trace", ir});
+           o.tracePath.empty() ? "" : "trace",
+           o.deterministic ? "deterministic" : "", ir});
     }
     if (!key.empty() && cache.lookup(key, compiled, warning)) {
       compiledOk = true;
@@ -510,6 +542,11 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
       CpuPipelineOptions cpu;
       cpu.attentionMinScores = o.attentionMinScores;
       cpu.trace = !o.tracePath.empty();
+      if (o.deterministic) {
+        // Every sum in the order the program states it.
+        cpu.fpReassoc = false;
+        cpu.fpContract = false;
+      }
       if (failed(buildCpuPipeline(pm, "", error, cpu))) {
         compiledOk = false;
         error = "bad pipeline: " + error;
@@ -776,7 +813,7 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
   bool dynamicBatch = llvm::all_of(
       batchArgs, [&](unsigned i) { return args[i].type.isDynamicDim(0); });
   auto validate = [&](int64_t epoch) -> bool {
-    int64_t valBatch = dynamicBatch ? valSamples : localBatch;
+    int64_t valBatch = dynamicBatch ? valSamples : modelBatch;
     int64_t valSteps = valSamples / valBatch;
     if (valSteps == 0) {
       error = "'" + o.valDataFile + "' has fewer samples than --batch";
@@ -861,30 +898,39 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
     int64_t step = -1;
     std::string param;
   } gradFailure;
-  std::unique_ptr<Invocation> gradCall;
+  // With micro-batches, @loss_grad takes one part of the batch: each part is
+  // tried in order.
+  std::vector<lathe_host_tensor> partViews(batch.size());
   auto findNonFiniteGradient = [&](int64_t k) -> bool {
-    if (!gradCall) {
-      FunctionType gradType;
-      if (failed(getEntrySignature(*module, "loss_grad", gradType, error)))
-        return false;
+    FunctionType gradType;
+    if (failed(getEntrySignature(*module, "loss_grad", gradType, error)))
+      return false;
+    gradFailure.step = k;
+    for (int64_t part = 0; part < o.microBatches; ++part) {
       std::vector<const lathe_host_tensor *> gradViews;
       for (HostTensor &t : paramValues)
         gradViews.push_back(&t.t);
-      for (HostTensor &t : batch)
-        gradViews.push_back(&t.t);
-      gradCall = exe->prepare("loss_grad", gradType, gradViews, error);
+      for (auto [b, t] : llvm::enumerate(batch)) {
+        lathe_host_tensor &v = partViews[b];
+        v = t.t;
+        int64_t rowBytes = t.numBytes() / std::max<int64_t>(1, t.t.shape[0]);
+        v.shape[0] = modelBatch;
+        v.data = static_cast<char *>(t.t.data) + part * modelBatch * rowBytes;
+        gradViews.push_back(&v);
+      }
+      std::unique_ptr<Invocation> gradCall =
+          exe->prepare("loss_grad", gradType, gradViews, error);
       if (!gradCall)
         return false;
+      std::vector<HostTensor> grads;
+      if (!gradCall->run(error) || !gradCall->takeResults(grads, error))
+        return false;
+      for (auto [i, p] : llvm::enumerate(params))
+        if (!allFinite(grads[1 + i])) {
+          gradFailure.param = args[p].name;
+          return true;
+        }
     }
-    std::vector<HostTensor> grads;
-    if (!gradCall->run(error) || !gradCall->takeResults(grads, error))
-      return false;
-    gradFailure.step = k;
-    for (auto [i, p] : llvm::enumerate(params))
-      if (!allFinite(grads[1 + i])) {
-        gradFailure.param = args[p].name;
-        break;
-      }
     return true;
   };
 
@@ -977,6 +1023,10 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
         {"step", k},        {"epoch", epoch},
         {"loss", lastLoss}, {"lr", learningRate(o, k, totalSteps)},
         {"ms", ms},         {"samples_per_s", o.batch / (ms / 1000)}};
+    // Floating-point operations of this rank's step, as counted (null when
+    // an op's count was unknown).
+    record["flops"] = stepFlopsComplete ? llvm::json::Value(stepFlops)
+                                        : llvm::json::Value(nullptr);
     if (sharded || o.seqParallel) {
       // The bytes this rank handed to each collective during the step.
       lathe_comm_counter counters[32];

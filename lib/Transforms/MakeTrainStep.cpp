@@ -9,11 +9,13 @@
 // The gradient function's body is cloned in (so kernel formation sees the
 // forward, the backward and the update together), then the learning rate
 // (constant, or `train.warmup_cosine` of the step), optional clipping by the
-// global norm, and one `train.sgd`/`train.adamw` per parameter. Optimizer
-// state is per parameter, in parameter order: the momentum buffer (sgd), or
-// m then v (adamw); state arguments carry `lathe.opt_state = "<param>.<kind>"`
-// naming the parameter argument (`lathe.name` when present, else its
-// position) so a driver can checkpoint them.
+// global norm, and one `train.sgd`/`train.adamw` per parameter. With
+// micro-batches = P, the body is cloned once per part of the batch and the
+// parts' losses and gradients are summed in order, then scaled by 1/P.
+// Optimizer state is per parameter, in parameter order: the momentum buffer
+// (sgd), or m then v (adamw); state arguments carry `lathe.opt_state =
+// "<param>.<kind>"` naming the parameter argument (`lathe.name` when present,
+// else its position) so a driver can checkpoint them.
 //
 //===----------------------------------------------------------------------===//
 
@@ -47,10 +49,11 @@ struct LatheMakeTrainStep
   void runOnOperation() override {
     ModuleOp module = getOperation();
     if (!(lr > 0) || momentum < 0 || weightDecay < 0 || clipNorm < 0 ||
-        warmupSteps < 0 || (totalSteps > 0 && warmupSteps > totalSteps)) {
+        warmupSteps < 0 || (totalSteps > 0 && warmupSteps > totalSteps) ||
+        microBatches < 1) {
       module.emitError("lathe-make-train-step: needs lr > 0, momentum, "
-                       "weight-decay and clip-norm >= 0, and warmup-steps <= "
-                       "total-steps");
+                       "weight-decay and clip-norm >= 0, warmup-steps <= "
+                       "total-steps, and micro-batches >= 1");
       return signalPassFailure();
     }
     SmallVector<func::FuncOp> grads;
@@ -68,6 +71,41 @@ struct LatheMakeTrainStep
     for (func::FuncOp grad : grads)
       if (failed(build(grad, symbols)))
         return signalPassFailure();
+  }
+
+  /// Rows [part * b, (part + 1) * b) of `whole`, b = dim 0 / micro-batches.
+  Value batchPart(OpBuilder &b, Location loc, Value whole, int64_t part) {
+    auto type = cast<RankedTensorType>(whole.getType());
+    SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, whole);
+    SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0));
+    SmallVector<OpFoldResult> strides(type.getRank(), b.getIndexAttr(1));
+    SmallVector<int64_t> shape(type.getShape());
+    if (!type.isDynamicDim(0)) {
+      shape[0] /= microBatches;
+      sizes[0] = b.getIndexAttr(shape[0]);
+      offsets[0] = b.getIndexAttr(part * shape[0]);
+    } else {
+      Value rows = cast<Value>(sizes[0]);
+      Value size = arith::DivUIOp::create(
+          b, loc, rows, arith::ConstantIndexOp::create(b, loc, microBatches));
+      sizes[0] = size;
+      offsets[0] =
+          arith::MulIOp::create(b, loc, size,
+                                arith::ConstantIndexOp::create(b, loc, part))
+              .getResult();
+    }
+    return tensor::ExtractSliceOp::create(b, loc, type.clone(shape), whole,
+                                          offsets, sizes, strides);
+  }
+
+  /// `x * c` element-wise, as lathe-shard-data-parallel scales the summed
+  /// gradients and losses (so that the two give the same bits).
+  static Value scaleBy(OpBuilder &b, Location loc, Value x, double c) {
+    auto type = cast<RankedTensorType>(x.getType());
+    Value splat = arith::ConstantOp::create(
+        b, loc,
+        DenseElementsAttr::get(type, b.getFloatAttr(type.getElementType(), c)));
+    return arith::MulFOp::create(b, loc, x, splat);
   }
 
   LogicalResult build(func::FuncOp grad, SymbolTable &symbols) {
@@ -111,7 +149,20 @@ struct LatheMakeTrainStep
                      StringAttr::get(ctx, nameOf(i) + "." + kind.str()))}));
       }
     for (unsigned i : batch) {
-      argTypes.push_back(grad.getArgumentTypes()[i]);
+      Type type = grad.getArgumentTypes()[i];
+      if (microBatches > 1) {
+        // P parts of the gradient function's batch.
+        auto ranked = dyn_cast<RankedTensorType>(type);
+        if (!ranked || ranked.getRank() == 0)
+          return grad.emitError("lathe-make-train-step: micro-batches=")
+                 << int64_t(microBatches) << " splits dimension 0 of every "
+                 << "batch argument, but argument #" << i << " is " << type;
+        SmallVector<int64_t> shape(ranked.getShape());
+        if (!ShapedType::isDynamic(shape[0]))
+          shape[0] *= microBatches;
+        type = ranked.clone(shape);
+      }
+      argTypes.push_back(type);
       argAttrs.push_back(grad.getArgAttrDict(i));
     }
     auto f32 = Float32Type::get(ctx);
@@ -137,21 +188,41 @@ struct LatheMakeTrainStep
     Block *entry = step.addEntryBlock();
     b.setInsertionPointToStart(entry);
 
-    // The gradient function's body, on the new arguments.
-    IRMapping map;
-    for (auto [k, i] : llvm::enumerate(params))
-      map.map(grad.getArgument(i), entry->getArgument(k));
+    // The gradient function's body, on the new arguments (once per part of
+    // the batch with micro-batches).
     unsigned batchStart = params.size() * (1 + perParam);
-    for (auto [k, i] : llvm::enumerate(batch))
-      map.map(grad.getArgument(i), entry->getArgument(batchStart + k));
     Block &gradBody = grad.getBody().front();
-    for (Operation &op : gradBody.without_terminator())
-      b.clone(op, map);
     auto ret = cast<func::ReturnOp>(gradBody.getTerminator());
-    Value loss = map.lookup(ret.getOperand(0));
+    Value loss;
     SmallVector<Value> grads;
-    for (Value g : ret.getOperands().drop_front())
-      grads.push_back(map.lookup(g));
+    for (int64_t part = 0; part < microBatches; ++part) {
+      IRMapping map;
+      for (auto [k, i] : llvm::enumerate(params))
+        map.map(grad.getArgument(i), entry->getArgument(k));
+      for (auto [k, i] : llvm::enumerate(batch)) {
+        Value whole = entry->getArgument(batchStart + k);
+        map.map(grad.getArgument(i),
+                microBatches > 1 ? batchPart(b, loc, whole, part) : whole);
+      }
+      for (Operation &op : gradBody.without_terminator())
+        b.clone(op, map);
+      // Added in part order, one part at a time: ((x_0 + x_1) + x_2) + ...
+      Value partLoss = map.lookup(ret.getOperand(0));
+      loss =
+          part == 0 ? partLoss : arith::AddFOp::create(b, loc, loss, partLoss);
+      for (auto [k, g] : llvm::enumerate(ret.getOperands().drop_front())) {
+        Value partGrad = map.lookup(g);
+        if (part == 0)
+          grads.push_back(partGrad);
+        else
+          grads[k] = arith::AddFOp::create(b, loc, grads[k], partGrad);
+      }
+    }
+    if (microBatches > 1) {
+      loss = scaleBy(b, loc, loss, 1.0 / microBatches);
+      for (Value &g : grads)
+        g = scaleBy(b, loc, g, 1.0 / microBatches);
+    }
 
     // Learning rate and the step count.
     Value stepValue = tensor::ExtractOp::create(

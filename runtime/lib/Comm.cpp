@@ -23,7 +23,9 @@
 #include <mpi.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <climits>
 #include <cmath>
 #include <condition_variable>
@@ -360,6 +362,28 @@ template <typename Fn> void watched(World &w, const CallSite &site, Fn &&fn) {
   check(rc, site);
 }
 
+/// Waits for `request` without keeping a core busy: MPI_Test in a loop that
+/// sleeps between tests after the first 100 us, 50 us at first and up to
+/// 2 ms. A blocking MPI call polls a core for as long as it waits; the
+/// driver's ranks wait in a broadcast for as long as rank 0 compiles
+/// (lathe-train's heartbeat, Ranks.cpp), and with more ranks than cores
+/// (tests, benchmarks) the polling ranks took the cores rank 0 compiled on.
+int waitIdle(MPI_Request &request) {
+  auto start = std::chrono::steady_clock::now();
+  std::chrono::microseconds pause(50);
+  for (;;) {
+    int flag = 0;
+    int rc = MPI_Test(&request, &flag, MPI_STATUS_IGNORE);
+    if (rc != MPI_SUCCESS || flag)
+      return rc;
+    if (std::chrono::steady_clock::now() - start <
+        std::chrono::microseconds(100))
+      continue;
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::microseconds(2000));
+  }
+}
+
 /// Initialises the world; `w.mutex` held.
 void initLocked(World &w) {
   if (w.state == State::Ready)
@@ -656,6 +680,31 @@ void checkElemBytes(int64_t elemBytes) {
 
 enum class Kind { AllGather, AllToAll, ReduceScatter, AllReduce };
 
+std::atomic<bool> deterministicSums{false};
+
+/// The group indices of this process's group, in ascending world rank.
+std::vector<int64_t> membersByWorldRank(const Resolved &r) {
+  std::vector<int64_t> order;
+  for (int64_t rank = 0; rank < r.grid.processes; ++rank) {
+    Placement p = place(r.grid, r.group, rank);
+    if (p.color == r.placement.color)
+      order.push_back(p.groupIndex);
+  }
+  return order;
+}
+
+/// out[i] = sum over k of parts[order[k] * n + i], added in the order of
+/// `order`, one f32 add at a time.
+void sumInOrder(const float *parts, const std::vector<int64_t> &order,
+                int64_t n, float *out) {
+  for (int64_t i = 0; i < n; ++i) {
+    float acc = parts[order[0] * n + i];
+    for (size_t k = 1; k < order.size(); ++k)
+      acc += parts[order[k] * n + i];
+    out[i] = acc;
+  }
+}
+
 const char *kindName(Kind kind) {
   switch (kind) {
   case Kind::AllGather:
@@ -768,6 +817,17 @@ void collective(Kind kind, int64_t packedGrid, int64_t packedGroup,
   case Kind::ReduceScatter: {
     int n = floatCount(out.elements, "out");
     floatCount(in.elements, "in");
+    if (deterministicSums) {
+      // Block j of every member's `in` to member j, then the sum here.
+      ScratchBuffer parts(static_cast<size_t>(in.bytes));
+      watched(w, site, [&] {
+        return MPI_Alltoall(in.data, n, MPI_FLOAT, parts.get(), n, MPI_FLOAT,
+                            comm);
+      });
+      sumInOrder(static_cast<const float *>(parts.get()), membersByWorldRank(r),
+                 n, reinterpret_cast<float *>(out.data));
+      break;
+    }
     const unsigned char *send = separate(in, out, scratch);
     watched(w, site, [&] {
       return MPI_Reduce_scatter_block(send, out.data, n, MPI_FLOAT, MPI_SUM,
@@ -777,6 +837,16 @@ void collective(Kind kind, int64_t packedGrid, int64_t packedGroup,
   }
   case Kind::AllReduce: {
     int n = floatCount(in.elements, "in");
+    if (deterministicSums) {
+      ScratchBuffer parts(static_cast<size_t>(in.bytes) * g);
+      watched(w, site, [&] {
+        return MPI_Allgather(in.data, n, MPI_FLOAT, parts.get(), n, MPI_FLOAT,
+                             comm);
+      });
+      sumInOrder(static_cast<const float *>(parts.get()), membersByWorldRank(r),
+                 n, reinterpret_cast<float *>(out.data));
+      break;
+    }
     const void *send =
         in.data == out.data ? MPI_IN_PLACE : separate(in, out, scratch);
     watched(w, site, [&] {
@@ -860,8 +930,10 @@ extern "C" int lathe_rt_comm_broadcast_bytes(void *data, int64_t bytes,
       do {
         int n = static_cast<int>(std::min(kChunk, bytes - done));
         watched(w, {"broadcast"}, [&] {
-          return MPI_Bcast(p + done, n, MPI_BYTE, static_cast<int>(root),
-                           MPI_COMM_WORLD);
+          MPI_Request request;
+          int rc = MPI_Ibcast(p + done, n, MPI_BYTE, static_cast<int>(root),
+                              MPI_COMM_WORLD, &request);
+          return rc == MPI_SUCCESS ? waitIdle(request) : rc;
         });
         done += n;
       } while (done < bytes);
@@ -997,6 +1069,14 @@ extern "C" int64_t lathe_rt_comm_group_size(int64_t grid, int64_t group) {
         [&](World &w) { size = resolve(w, grid, group).placement.groupSize; });
   });
   return size;
+}
+
+extern "C" void lathe_rt_comm_set_deterministic(int on) {
+  deterministicSums = on != 0;
+}
+
+extern "C" int lathe_rt_comm_deterministic(void) {
+  return deterministicSums ? 1 : 0;
 }
 
 extern "C" int64_t lathe_rt_comm_counters(lathe_comm_counter *out,

@@ -3,8 +3,10 @@
 // linalg.pooling_{nchw,nhwc}_max: out[n,c,h,w] = max over the window of
 // in[n, c, h*sh + kh*dh, w*sw + kw*dw]. Data is described to oneDNN in its
 // logical NCHW order with the caller's strides (NHWC needs no copy). Input
-// rows or columns that no window reads are trimmed from the view, so the
-// primitive needs no padding. Primitives are created once per shape.
+// rows or columns that no window reads are trimmed from the view.
+// lathe_rt_pool2d_padded_f32 reads the input as if surrounded by -inf
+// (lathe.max_pool2d): oneDNN's padding, which no window takes. Primitives
+// are created once per shape.
 //
 //===----------------------------------------------------------------------===//
 
@@ -21,6 +23,7 @@ using dnnl::memory;
 namespace {
 
 constexpr const char *kKernel = "lathe_rt_pool2d_f32";
+constexpr const char *kPaddedKernel = "lathe_rt_pool2d_padded_f32";
 constexpr int64_t kKnownFlags = LATHE_POOL_ACCUMULATE;
 
 struct Entry {
@@ -61,10 +64,27 @@ float maximumf(float a, float b) {
   return std::isnan(a) || std::isnan(b) ? a + b : std::max(a, b);
 }
 
-void pool2d(int64_t rankIn, void *inDesc, int64_t rankOut, void *outDesc,
-            int64_t layout, int64_t kind, int64_t windowH, int64_t windowW,
-            int64_t strideH, int64_t strideW, int64_t dilationH,
-            int64_t dilationW, int64_t flags) {
+/// Whether every window of `pw` along `dim` for `outSize` outputs takes an
+/// element of an input of `inSize` (not only padding).
+bool everyWindowTakesInput(const PoolWindow &pw, int dim, int64_t inSize,
+                           int64_t outSize) {
+  for (int64_t o = 0; o < outSize; ++o) {
+    bool takes = false;
+    for (int64_t i = 0; i < pw.window[dim] && !takes; ++i) {
+      int64_t at = o * pw.strides[dim] + i * pw.dilations[dim] - pw.padLow[dim];
+      takes = at >= 0 && at < inSize;
+    }
+    if (!takes)
+      return false;
+  }
+  return true;
+}
+
+void pool2d(const char *kernel, int64_t rankIn, void *inDesc, int64_t rankOut,
+            void *outDesc, int64_t layout, int64_t kind, int64_t windowH,
+            int64_t windowW, int64_t strideH, int64_t strideW,
+            int64_t dilationH, int64_t dilationW, bool padded, int64_t padTop,
+            int64_t padLeft, int64_t flags) {
   static const int profileKind = getProfileKind("pool2d");
   ProfileScope scope(profileKind);
   if (traceEnabled())
@@ -77,7 +97,11 @@ void pool2d(int64_t rankIn, void *inDesc, int64_t rankOut, void *outDesc,
     fail(LATHE_ERR_INVALID, "layout ", layout,
          " is neither 0 (NCHW) nor 1 (NHWC)");
   PoolWindow pw = checkPoolWindow(kind, windowH, windowW, strideH, strideW,
-                                  dilationH, dilationW, kKernel);
+                                  dilationH, dilationW, kernel);
+  if (padTop < 0 || padLeft < 0)
+    fail(LATHE_ERR_INVALID, "padding (", padTop, ",", padLeft,
+         ") must be >= 0");
+  pw.padLow = {padTop, padLeft};
   MemRefView in = decodeMemRef(rankIn, inDesc, "input");
   MemRefView out = decodeMemRef(rankOut, outDesc, "output");
   if (in.rank != 4 || out.rank != 4)
@@ -94,13 +118,21 @@ void pool2d(int64_t rankIn, void *inDesc, int64_t rankOut, void *outDesc,
                         double(windowW));
   if (dst.numel() == 0)
     return;
+  // oneDNN gives -FLT_MAX for a window of padding only; -inf padding gives
+  // -inf (the exact path below).
+  bool windowOfPadding = false;
   for (int dim = 0; dim < 2; ++dim) {
     int64_t need = pw.span(dim, dst.dims[2 + dim]);
-    if (need > src.dims[2 + dim])
+    int64_t size = src.dims[2 + dim];
+    if (!padded && need > size)
       fail(LATHE_ERR_SHAPE, "output ", shapeString(out), " reads ", need,
            dim == 0 ? " input rows" : " input columns", " but input ",
-           shapeString(in), " has ", src.dims[2 + dim]);
-    src.dims[2 + dim] = need; // Trim what no window reads.
+           shapeString(in), " has ", size);
+    windowOfPadding |= !everyWindowTakesInput(pw, dim, size, dst.dims[2 + dim]);
+    // Trim what no window reads; past the input is padding.
+    int64_t read = std::clamp<int64_t>(need - pw.padLow[dim], 0, size);
+    pw.padHigh[dim] = need - pw.padLow[dim] - read;
+    src.dims[2 + dim] = read;
   }
   src.normalizeStrides();
   if (!dst.hasUsableStrides())
@@ -110,7 +142,7 @@ void pool2d(int64_t rankIn, void *inDesc, int64_t rankOut, void *outDesc,
   bool stageSrc = !src.hasUsableStrides() || overlaps(src, dst);
   // oneDNN skips NaN and turns a window of -inf into -FLT_MAX; data with
   // NaN or Inf (found by a vectorised scan) is pooled exactly instead.
-  if (!allFinite(maxAbs(in))) {
+  if (windowOfPadding || !allFinite(maxAbs(in))) {
     ScratchBuffer staged;
     Operand from = src;
     if (stageSrc) {
@@ -123,9 +155,9 @@ void pool2d(int64_t rankIn, void *inDesc, int64_t rankOut, void *outDesc,
     return;
   }
 
-  std::vector<int64_t> key = {kind,      windowH,    windowW,
-                              strideH,   strideW,    dilationH,
-                              dilationW, accumulate, stageSrc};
+  std::vector<int64_t> key = {kind,     windowH,   windowW,   strideH,
+                              strideW,  dilationH, dilationW, accumulate,
+                              stageSrc, padTop,    padLeft};
   appendKey(key, src);
   appendKey(key, dst);
   std::shared_ptr<Entry> e = cache().getOrCreate(key, [&] {
@@ -174,11 +206,17 @@ void lathe::rt::exactMaxPool(const Operand &src, const Operand &dst,
         for (int64_t w = 0; w < d[3]; ++w) {
           float &out = element(dst, n, c, h, w);
           float m = accumulate ? out : -std::numeric_limits<float>::infinity();
-          for (int64_t i = 0; i < pw.window[0]; ++i)
-            for (int64_t j = 0; j < pw.window[1]; ++j)
-              m = maximumf(m, element(src, n, c,
-                                      h * pw.strides[0] + i * pw.dilations[0],
-                                      w * pw.strides[1] + j * pw.dilations[1]));
+          for (int64_t i = 0; i < pw.window[0]; ++i) {
+            int64_t y = h * pw.strides[0] + i * pw.dilations[0] - pw.padLow[0];
+            if (y < 0 || y >= src.dims[2])
+              continue; // -inf padding
+            for (int64_t j = 0; j < pw.window[1]; ++j) {
+              int64_t x =
+                  w * pw.strides[1] + j * pw.dilations[1] - pw.padLow[1];
+              if (x >= 0 && x < src.dims[3])
+                m = maximumf(m, element(src, n, c, y, x));
+            }
+          }
           out = m;
         }
 }
@@ -211,7 +249,7 @@ lathe::rt::makePoolDesc(const memory::desc &src, const memory::desc &dst,
   Dims dilates = {pw.dilations[0] - 1, pw.dilations[1] - 1};
   dnnl::pooling_v2_forward::desc desc(
       dnnl::prop_kind::forward_inference, dnnl::algorithm::pooling_max, src,
-      dst, pw.strides, pw.window, dilates, {0, 0}, {0, 0});
+      dst, pw.strides, pw.window, dilates, pw.padLow, pw.padHigh);
   return dnnl::pooling_v2_forward::primitive_desc(desc, userScratchpadAttr(),
                                                   cpuEngine());
 }
@@ -223,7 +261,21 @@ extern "C" void lathe_rt_pool2d_f32(int64_t rankIn, void *in, int64_t rankOut,
                                     int64_t dilationH, int64_t dilationW,
                                     int64_t flags) {
   guardKernel(kKernel, [&] {
-    pool2d(rankIn, in, rankOut, out, layout, kind, windowH, windowW, strideH,
-           strideW, dilationH, dilationW, flags);
+    pool2d(kKernel, rankIn, in, rankOut, out, layout, kind, windowH, windowW,
+           strideH, strideW, dilationH, dilationW, /*padded=*/false, 0, 0,
+           flags);
+  });
+}
+
+extern "C" void
+lathe_rt_pool2d_padded_f32(int64_t rankIn, void *in, int64_t rankOut, void *out,
+                           int64_t layout, int64_t kind, int64_t windowH,
+                           int64_t windowW, int64_t strideH, int64_t strideW,
+                           int64_t dilationH, int64_t dilationW, int64_t padTop,
+                           int64_t padLeft, int64_t flags) {
+  guardKernel(kPaddedKernel, [&] {
+    pool2d(kPaddedKernel, rankIn, in, rankOut, out, layout, kind, windowH,
+           windowW, strideH, strideW, dilationH, dilationW, /*padded=*/true,
+           padTop, padLeft, flags);
   });
 }

@@ -8,12 +8,16 @@
 namespace lathe::rt {
 
 /// A pooling window: kind (LATHE_POOL_*), window, strides and dilations in
-/// (H, W); no padding (linalg's pooling ops have none).
+/// (H, W), and the padding before (padLow) and after (padHigh) the input in
+/// (H, W), which no window takes (max pooling with -inf padding; linalg's
+/// pooling ops have none).
 struct PoolWindow {
   int kind = LATHE_POOL_MAX;
   Dims window, strides, dilations;
+  Dims padLow = {0, 0}, padHigh = {0, 0};
 
-  /// Input rows (dim 0) or columns (dim 1) that `outSize` outputs read.
+  /// Rows (dim 0) or columns (dim 1) of the padded input that `outSize`
+  /// outputs read.
   int64_t span(int dim, int64_t outSize) const {
     return (outSize - 1) * strides[dim] + (window[dim] - 1) * dilations[dim] +
            1;
@@ -27,7 +31,7 @@ PoolWindow checkPoolWindow(int64_t kind, int64_t windowH, int64_t windowW,
                            int64_t dilationW, const char *kernel);
 
 /// A oneDNN pooling primitive descriptor from `src` (exactly `span` rows and
-/// columns) to `dst` (format any allowed).
+/// columns with the padding) to `dst` (format any allowed).
 dnnl::pooling_v2_forward::primitive_desc
 makePoolDesc(const dnnl::memory::desc &src, const dnnl::memory::desc &dst,
              const PoolWindow &window);
@@ -38,6 +42,7 @@ makePoolDesc(const dnnl::memory::desc &src, const dnnl::memory::desc &dst,
 /// kernels use this instead when their data holds NaN or Inf. `src` and
 /// `dst` are logical NCHW operands (any strides, channel-blocked or not);
 /// src must not overlap dst. With `accumulate` dst's old value joins the max.
+/// Padding is -inf.
 void exactMaxPool(const Operand &src, const Operand &dst,
                   const PoolWindow &window, bool accumulate);
 

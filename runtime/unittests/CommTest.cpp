@@ -18,6 +18,7 @@
 #include "TestUtils.h"
 
 #include <algorithm>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -333,6 +334,55 @@ TEST_P(CommCase, AllReduce) {
   EXPECT_EQ(c.calls, 2);
   EXPECT_EQ(c.bytes, 2 * n * 4);
   EXPECT_EQ(counterOf("all_gather", group).calls, -1);
+}
+
+/// A value whose sums depend on the order of the additions (magnitudes
+/// from 2^-10 to 2^12, not exact in f32 when added).
+float unevenValue(int64_t rank, int64_t i) {
+  return std::ldexp(1.0f + 0.1234567f * static_cast<float>(rank + 1) +
+                        0.0101f * static_cast<float>(i),
+                    static_cast<int>((rank * 7 + i * 3) % 23) - 10);
+}
+
+/// The sum over `members` of unevenValue(member, i), added one member at a
+/// time in ascending world rank.
+float sumByWorldRank(std::vector<int64_t> members, int64_t i) {
+  std::sort(members.begin(), members.end());
+  float acc = unevenValue(members[0], i);
+  for (size_t k = 1; k < members.size(); ++k)
+    acc += unevenValue(members[k], i);
+  return acc;
+}
+
+TEST_P(CommCase, DeterministicSumsAddInWorldRankOrder) {
+  const int64_t g = static_cast<int64_t>(me.members.size()), b = 37, n = g * b;
+  lathe_rt_comm_set_deterministic(1);
+  EXPECT_EQ(lathe_rt_comm_deterministic(), 1);
+  std::vector<float> in(n), out(b, -1.f), expected(b);
+  for (int64_t i = 0; i < n; ++i)
+    in[i] = unevenValue(worldRank(), i);
+  for (int64_t i = 0; i < b; ++i)
+    expected[i] = sumByWorldRank(me.members, me.index * b + i);
+  MemRef inRef(in.data(), {n}), outRef(out.data(), {b});
+  lathe_rt_comm_reduce_scatter_sum_f32(grid, group, inRef.rank(), inRef.desc(),
+                                       outRef.rank(), outRef.desc());
+  EXPECT_EQ(takePending(), "");
+  expectEqualVectors(out, expected, "deterministic reduce_scatter");
+
+  std::vector<float> all(b), allExpected(b);
+  for (int64_t i = 0; i < b; ++i) {
+    all[i] = unevenValue(worldRank(), i);
+    allExpected[i] = sumByWorldRank(me.members, i);
+  }
+  MemRef allRef(all.data(), {b});
+  lathe_rt_comm_all_reduce_sum_f32(grid, group, allRef.rank(), allRef.desc(),
+                                   allRef.rank(), allRef.desc());
+  EXPECT_EQ(takePending(), "");
+  expectEqualVectors(all, allExpected, "deterministic all_reduce in place");
+  lathe_rt_comm_set_deterministic(0);
+  // The same bytes are handed over as without deterministic sums.
+  EXPECT_EQ(counterOf("reduce_scatter", group).bytes, n * 4);
+  EXPECT_EQ(counterOf("all_reduce", group).bytes, b * 4);
 }
 
 TEST_P(CommCase, SizeErrorsAreLocalAndNotCounted) {

@@ -2,6 +2,7 @@
 
 #include "TestUtils.h"
 
+#include <cmath>
 #include <limits>
 
 using namespace lathe::test;
@@ -12,6 +13,10 @@ struct PoolShape {
   int64_t n, c, h, w; // Input (logical NCHW).
   int64_t kh, kw, sh, sw, dh, dw;
   int64_t oh, ow; // Output (may be smaller than the input allows).
+  /// lathe_rt_pool2d_padded_f32 with this top and left padding (-inf; the
+  /// windows may read past the end of the input too).
+  bool padded = false;
+  int64_t ph = 0, pw = 0;
 };
 
 /// Naive max pooling on logical NCHW data, result as NCHW.
@@ -24,7 +29,10 @@ std::vector<double> refPool(const PoolShape &s, const std::vector<float> &x) {
           double m = -std::numeric_limits<double>::infinity();
           for (int64_t i = 0; i < s.kh; ++i)
             for (int64_t j = 0; j < s.kw; ++j) {
-              int64_t ih = oh * s.sh + i * s.dh, iw = ow * s.sw + j * s.dw;
+              int64_t ih = oh * s.sh + i * s.dh - s.ph,
+                      iw = ow * s.sw + j * s.dw - s.pw;
+              if (ih < 0 || ih >= s.h || iw < 0 || iw >= s.w)
+                continue; // -inf padding
               m = std::max(m, double(x[((n * s.c + c) * s.h + ih) * s.w + iw]));
             }
           y[((n * s.c + c) * s.oh + oh) * s.ow + ow] = m;
@@ -64,8 +72,14 @@ protected:
       MemRef my = nhwc ? MemRef(y.data(), {s.n, s.oh, s.ow, s.c})
                        : MemRef(y.data(), {s.n, s.c, s.oh, s.ow});
       for (int rep = 0; rep < 2; ++rep) { // The second call hits the cache.
-        lathe_rt_pool2d_f32(4, mx.desc(), 4, my.desc(), layout, LATHE_POOL_MAX,
-                            s.kh, s.kw, s.sh, s.sw, s.dh, s.dw, 0);
+        if (s.padded)
+          lathe_rt_pool2d_padded_f32(4, mx.desc(), 4, my.desc(), layout,
+                                     LATHE_POOL_MAX, s.kh, s.kw, s.sh, s.sw,
+                                     s.dh, s.dw, s.ph, s.pw, 0);
+        else
+          lathe_rt_pool2d_f32(4, mx.desc(), 4, my.desc(), layout,
+                              LATHE_POOL_MAX, s.kh, s.kw, s.sh, s.sw, s.dh,
+                              s.dw, 0);
         ASSERT_EQ(takePending(), "");
         std::vector<float> got = nhwc ? std::vector<float>(y.size()) : y;
         if (nhwc)
@@ -75,7 +89,15 @@ protected:
                 for (int64_t w = 0; w < s.ow; ++w)
                   got[((n * s.c + c) * s.oh + h) * s.ow + w] =
                       y[((n * s.oh + h) * s.ow + w) * s.c + c];
-        expectClose(got, ref, 0.0);
+        // A window of -inf padding only is -inf (ASSERT_NEAR takes no
+        // infinities).
+        std::vector<double> want = ref;
+        for (size_t i = 0; i < want.size(); ++i)
+          if (std::isinf(want[i])) {
+            EXPECT_EQ(got[i], -std::numeric_limits<float>::infinity()) << i;
+            want[i] = got[i] = 0;
+          }
+        expectClose(got, want, 0.0);
       }
     }
   }
@@ -89,6 +111,15 @@ TEST_F(PoolTest, TwoByTwoStrideTwo) {
 TEST_F(PoolTest, OverlappingDilatedNonSquare) {
   check({1, 3, 9, 11, 3, 2, 1, 2, 1, 1, 7, 5}, 3);
   check({2, 4, 10, 10, 2, 3, 2, 1, 2, 2, 4, 6}, 4);
+}
+
+TEST_F(PoolTest, PaddedTakesNoPadding) {
+  // ResNet's stem pooling: 3x3 / 2, padding 1 on every side.
+  check({1, 8, 16, 16, 3, 3, 2, 2, 1, 1, 8, 8, true, 1, 1}, 7);
+  // ceil_mode: no padding before, the last windows read past the end.
+  check({2, 3, 13, 11, 2, 2, 2, 2, 1, 1, 7, 6, true, 0, 0}, 8);
+  // Unequal, dilated, a window of padding only (-inf, not oneDNN's -FLT_MAX).
+  check({1, 2, 7, 9, 2, 3, 2, 1, 2, 1, 5, 9, true, 3, 1}, 9);
 }
 
 TEST_F(PoolTest, SmallerOutputThanAllowed) {

@@ -19,6 +19,8 @@
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <optional>
+
 using namespace llvm;
 
 static bool parseDims(const cl::list<std::string> &specs,
@@ -92,6 +94,13 @@ int main(int argc, char **argv) {
     }
     if (!checkParentDir(weights, "weights file"))
       return 1;
+    if (sys::fs::is_directory(weights)) {
+      errs() << "lathe-import-onnx: --weights '" << weights
+             << "' is a directory; give the path of the HDF5 file to write "
+                "(e.g. --weights="
+             << weights << "/weights.h5)\n";
+      return 1;
+    }
     options.weightsFile = weights;
     options.allFloatWeights = allFloatWeights;
     // Relative to the directory of the .mlir file when it lies under it.
@@ -110,6 +119,27 @@ int main(int argc, char **argv) {
       options.weightsRef = w.str();
   }
 
+  // The weights go to a temporary file beside the requested one, renamed
+  // onto it only once the .mlir is written: a failed import removes what it
+  // created and leaves whatever was at the --weights path untouched.
+  std::optional<sys::fs::TempFile> weightsTemp;
+  if (!weights.empty()) {
+    Expected<sys::fs::TempFile> temp =
+        sys::fs::TempFile::create(weights + ".tmp-%%%%%%");
+    if (!temp) {
+      errs() << "lathe-import-onnx: cannot create a temporary file beside the "
+                "weights file '"
+             << weights << "': " << toString(temp.takeError()) << "\n";
+      return 1;
+    }
+    weightsTemp.emplace(std::move(*temp));
+    options.weightsFile = weightsTemp->TmpName;
+  }
+  auto discardWeights = [&] {
+    if (weightsTemp)
+      consumeError(weightsTemp->discard());
+  };
+
   mlir::MLIRContext context;
   mlir::lathe::registerONNXImportDialects(context);
   std::string error;
@@ -117,13 +147,13 @@ int main(int argc, char **argv) {
       mlir::lathe::importONNXModel(context, input, options, error);
   if (!module) {
     errs() << "lathe-import-onnx: error: " << error << "\n";
-    if (!options.weightsFile.empty())
-      sys::fs::remove(options.weightsFile);
+    discardWeights();
     return 1;
   }
   if (failed(mlir::verify(*module))) {
     errs() << "lathe-import-onnx: internal error: the imported module does "
               "not verify\n";
+    discardWeights();
     return 1;
   }
 
@@ -131,10 +161,18 @@ int main(int argc, char **argv) {
   auto file = mlir::openOutputFile(output, &openError);
   if (!file) {
     errs() << "lathe-import-onnx: " << openError << "\n";
+    discardWeights();
     return 1;
   }
   module->print(file->os());
   file->os() << "\n";
+  if (weightsTemp) {
+    if (Error err = weightsTemp->keep(weights)) {
+      errs() << "lathe-import-onnx: cannot write the weights file '" << weights
+             << "': " << toString(std::move(err)) << "\n";
+      return 1; // keep() removed the temporary file.
+    }
+  }
   file->keep();
   return 0;
 }

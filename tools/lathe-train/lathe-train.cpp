@@ -139,6 +139,20 @@ int main(int argc, char **argv) {
                "every rank holds the whole parameters and batch and 1/P of "
                "the sequence (dimension 1 of the first data argument)"),
       cl::init(false), cl::cat(runCat));
+  cl::opt<int64_t> microBatches(
+      "micro-batches",
+      cl::desc("Gradient accumulation: split every batch into N equal parts "
+               "(the model's batch is one part), add their gradients and "
+               "losses in order, then divide by N (one rank only)"),
+      cl::init(d.microBatches), cl::cat(runCat));
+  cl::opt<bool> deterministic(
+      "deterministic",
+      cl::desc("Bit-reproducible arithmetic: collectives add in rank order, "
+               "no floating-point reassociation or contraction in generated "
+               "code, one thread per rank unless --threads is given; "
+               "--ranks=N equals --micro-batches=N on one rank, loss for "
+               "loss"),
+      cl::init(false), cl::cat(runCat));
   cl::opt<int64_t> attentionMinScores(
       "attention-min-scores",
       cl::desc("Fuse attention with at least this many scores (Lq*Lk) per "
@@ -212,6 +226,8 @@ int main(int argc, char **argv) {
   o.ranksPerNode = ranksPerNode;
   o.comm = comm;
   o.seqParallel = seqParallel;
+  o.microBatches = microBatches;
+  o.deterministic = deterministic;
   o.attentionMinScores = attentionMinScores;
   o.commandLine.assign(argv + 1, argv + argc);
   return mlir::lathe::trainMain(o, registry);

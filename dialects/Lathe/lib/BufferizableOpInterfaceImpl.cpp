@@ -63,6 +63,7 @@ void mlir::lathe::registerBufferizableOpInterfaceExternalModels(
     MatmulOp::attachInterface<DpsKernelBufferization<MatmulOp>>(*ctx);
     LayerNormOp::attachInterface<DpsKernelBufferization<LayerNormOp>>(*ctx);
     Conv2DOp::attachInterface<DpsKernelBufferization<Conv2DOp>>(*ctx);
+    MaxPool2DOp::attachInterface<DpsKernelBufferization<MaxPool2DOp>>(*ctx);
     RnnOp::attachInterface<DpsKernelBufferization<RnnOp>>(*ctx);
   });
 }

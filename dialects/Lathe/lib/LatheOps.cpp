@@ -24,6 +24,34 @@ using namespace mlir::lathe;
 #define GET_ATTRDEF_CLASSES
 #include "lathe/Dialect/Lathe/LatheAttrs.cpp.inc"
 
+// IR that spells an enum as a string: an error that says what to write.
+static LogicalResult
+checkMatmulEnums(OperationName opName, Attribute dict,
+                 function_ref<InFlightDiagnostic()> emitError) {
+  return checkEnumProperty<ActivationAttr>(
+      dict, MatmulOp::getActivationAttrName(opName), emitError);
+}
+static LogicalResult
+checkConv2DEnums(OperationName opName, Attribute dict,
+                 function_ref<InFlightDiagnostic()> emitError) {
+  return success(
+      succeeded(checkEnumProperty<ConvLayoutAttr>(
+          dict, Conv2DOp::getLayoutAttrName(opName), emitError)) &&
+      succeeded(checkEnumProperty<ActivationAttr>(
+          dict, Conv2DOp::getActivationAttrName(opName), emitError)) &&
+      succeeded(checkEnumProperty<PoolKindAttr>(
+          dict, Conv2DOp::getPoolAttrName(opName), emitError)));
+}
+static LogicalResult
+checkRnnEnums(OperationName opName, Attribute dict,
+              function_ref<InFlightDiagnostic()> emitError) {
+  return checkEnumProperty<RnnCellAttr>(dict, RnnOp::getCellAttrName(opName),
+                                        emitError);
+}
+LATHE_CHECKED_PROPERTIES(MatmulOp, checkMatmulEnums)
+LATHE_CHECKED_PROPERTIES(Conv2DOp, checkConv2DEnums)
+LATHE_CHECKED_PROPERTIES(RnnOp, checkRnnEnums)
+
 void LatheDialect::initialize() {
   addAttributes<
 #define GET_ATTRDEF_LIST
@@ -421,6 +449,90 @@ void Conv2DOp::getEffects(
   getDpsKernelEffects(getOperation(), getInit(), effects);
 }
 
+//===----------------------------------------------------------------------===//
+// MaxPool2DOp
+//===----------------------------------------------------------------------===//
+
+bool MaxPool2DOp::everyWindowTakesInput(int64_t in, int64_t padLow,
+                                        int64_t window, int64_t stride,
+                                        int64_t dilation, int64_t out) {
+  for (int64_t o = 0; o < out; ++o) {
+    bool takes = false;
+    for (int64_t i = 0; i < window && !takes; ++i) {
+      int64_t at = o * stride + i * dilation - padLow;
+      takes = at >= 0 && at < in;
+    }
+    if (!takes)
+      return false;
+  }
+  return true;
+}
+
+LogicalResult MaxPool2DOp::verify() {
+  if (failed(verifyDpsKernelForm(*this, getInit(), getResult())))
+    return failure();
+  for (Value v : getOperands()) {
+    auto type = cast<ShapedType>(v.getType());
+    if (!type.getElementType().isF32())
+      return emitOpError("supports f32 operands only, got ") << type;
+    if (type.getRank() != 4)
+      return emitOpError("expects rank-4 operands, got ") << type;
+  }
+  for (auto [name, values] :
+       {std::pair<StringRef, ArrayRef<int64_t>>{"window", getWindow()},
+        {"strides", getStrides()},
+        {"dilations", getDilations()}})
+    if (values.size() != 2 || values[0] < 1 || values[1] < 1)
+      return emitOpError("expects ")
+             << name << " to be two values >= 1, got [" << values << "]";
+  ArrayRef<int64_t> pad = getPadding();
+  if (pad.size() != 4 || llvm::any_of(pad, [](int64_t v) { return v < 0; }))
+    return emitOpError("expects padding to be four values >= 0 (top, left, "
+                       "bottom, right), got [")
+           << pad << "]";
+  ArrayRef<int64_t> in = cast<ShapedType>(getInput().getType()).getShape();
+  ArrayRef<int64_t> out = cast<ShapedType>(getInit().getType()).getShape();
+  unsigned channel = isNhwc() ? 3 : 1, spatial = isNhwc() ? 1 : 2;
+  if (sizesConflict(in[0], out[0]) || sizesConflict(in[channel], out[channel]))
+    return emitOpError("expects input and init with the same batch and "
+                       "channels (layout ")
+           << stringifyConvLayout(getLayout()) << "), got "
+           << getInput().getType() << " and " << getInit().getType();
+  for (int dim = 0; dim < 2; ++dim) {
+    int64_t inSize = in[spatial + dim], outSize = out[spatial + dim];
+    if (ShapedType::isDynamic(inSize) || ShapedType::isDynamic(outSize) ||
+        outSize == 0)
+      continue;
+    int64_t need = (outSize - 1) * getStrides()[dim] +
+                   (getWindow()[dim] - 1) * getDilations()[dim] + 1;
+    int64_t padded = inSize + pad[dim] + pad[dim + 2];
+    StringRef what = dim == 0 ? "rows" : "columns";
+    if (need > padded)
+      return emitOpError("output ")
+             << (dim == 0 ? "height " : "width ") << outSize << " reads "
+             << need << " " << what << ", but the padded input has " << padded;
+    if (!everyWindowTakesInput(inSize, pad[dim], getWindow()[dim],
+                               getStrides()[dim], getDilations()[dim], outSize))
+      return emitOpError("has a pooling window that takes only padding ")
+             << what << " (input " << inSize << ", padding " << pad[dim]
+             << " and " << pad[dim + 2] << ")";
+  }
+  return success();
+}
+
+FailureOr<int64_t> MaxPool2DOp::getFlopCount() {
+  ArrayRef<int64_t> out = cast<ShapedType>(getInit().getType()).getShape();
+  if (ShapedType::isDynamicShape(out))
+    return failure();
+  return out[0] * out[1] * out[2] * out[3] * getWindow()[0] * getWindow()[1];
+}
+
+void MaxPool2DOp::getEffects(
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+        &effects) {
+  getDpsKernelEffects(getOperation(), getInit(), effects);
+}
+
 /// `#lathe.external<"file", "dataset"> : type`; the type is the result's.
 static ParseResult parseWeightSource(OpAsmParser &parser,
                                      ExternalWeightAttr &source,
@@ -544,13 +656,6 @@ FailureOr<int64_t> RnnOp::getFlopCount() {
 void RnnOp::getEffects(
     SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
         &effects) {
-  if (!hasPureBufferSemantics())
-    return;
-  for (OpOperand &operand : getOperation()->getOpOperands()) {
-    effects.emplace_back(MemoryEffects::Read::get(), &operand,
-                         SideEffects::DefaultResource::get());
-    if (llvm::is_contained(getInits(), operand.get()))
-      effects.emplace_back(MemoryEffects::Write::get(), &operand,
-                           SideEffects::DefaultResource::get());
-  }
+  getDpsKernelEffects(cast<DestinationStyleOpInterface>(getOperation()),
+                      effects);
 }

@@ -110,6 +110,23 @@ FailureOr<Attribute> toAttribute(Builder &b, const llvm::json::Value &value,
   return failure();
 }
 
+/// The top-level object of the JSON text `json`; `error` says why there is
+/// none (malformed JSON, or a value of another kind).
+FailureOr<llvm::json::Object> parseJsonObject(StringRef json,
+                                              std::string &error) {
+  llvm::Expected<llvm::json::Value> parsed = llvm::json::parse(json);
+  if (!parsed) {
+    error = "malformed JSON: " + llvm::toString(parsed.takeError());
+    return failure();
+  }
+  llvm::json::Object *object = parsed->getAsObject();
+  if (!object) {
+    error = "expected a JSON object";
+    return failure();
+  }
+  return std::move(*object);
+}
+
 /// The keys of lowrank-select-ranks' table, which files written for that pass
 /// alone carry at the top level.
 bool isLegacyLowRankKey(StringRef key) {
@@ -124,17 +141,12 @@ bool isLegacyLowRankKey(StringRef key) {
 FailureOr<DictionaryAttr> mlir::lathe::parseCostTable(MLIRContext *context,
                                                       StringRef json,
                                                       std::string &error) {
-  llvm::Expected<llvm::json::Value> parsed = llvm::json::parse(json);
-  if (!parsed) {
-    error = "malformed JSON: " + llvm::toString(parsed.takeError());
+  FailureOr<llvm::json::Object> object = parseJsonObject(json, error);
+  if (failed(object))
     return failure();
-  }
-  if (!parsed->getAsObject()) {
-    error = "expected a JSON object";
-    return failure();
-  }
   Builder b(context);
-  FailureOr<Attribute> table = toAttribute(b, *parsed, "", error);
+  FailureOr<Attribute> table =
+      toAttribute(b, llvm::json::Value(std::move(*object)), "", error);
   if (failed(table))
     return failure();
   return cast<DictionaryAttr>(*table);
@@ -143,16 +155,9 @@ FailureOr<DictionaryAttr> mlir::lathe::parseCostTable(MLIRContext *context,
 FailureOr<TargetAttr> mlir::lathe::parseTargetDescription(MLIRContext *context,
                                                           StringRef json,
                                                           std::string &error) {
-  llvm::Expected<llvm::json::Value> parsed = llvm::json::parse(json);
-  if (!parsed) {
-    error = "malformed JSON: " + llvm::toString(parsed.takeError());
+  FailureOr<llvm::json::Object> object = parseJsonObject(json, error);
+  if (failed(object))
     return failure();
-  }
-  const llvm::json::Object *object = parsed->getAsObject();
-  if (!object) {
-    error = "expected a JSON object";
-    return failure();
-  }
   Builder b(context);
   std::string name = "custom";
   int64_t threads = 0;

@@ -2,6 +2,7 @@
 
 #include "lathe/Dialect/MemRed/MemRedOps.h"
 #include "lathe/Interfaces/DpsBufferization.h"
+#include "lathe/Support/EnumAttr.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -19,6 +20,15 @@ using namespace mlir::lathe::memred;
 
 #define GET_ATTRDEF_CLASSES
 #include "lathe/Dialect/MemRed/MemRedAttrs.cpp.inc"
+
+// IR that spells the policy as a string: an error that says what to write.
+static LogicalResult
+checkBankAppendEnums(OperationName opName, Attribute dict,
+                     function_ref<InFlightDiagnostic()> emitError) {
+  return checkEnumProperty<BankPolicyAttr>(
+      dict, BankAppendOp::getPolicyAttrName(opName), emitError);
+}
+LATHE_CHECKED_PROPERTIES(BankAppendOp, checkBankAppendEnums)
 
 void MemRedDialect::initialize() {
   addAttributes<

@@ -2,6 +2,7 @@
 
 #include "lathe/Dialect/SparseGCN/SparseGCNOps.h"
 #include "lathe/Interfaces/DpsBufferization.h"
+#include "lathe/Support/EnumAttr.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -17,6 +18,21 @@ using namespace mlir::lathe::sparsegcn;
 
 #define GET_ATTRDEF_CLASSES
 #include "lathe/Dialect/SparseGCN/SparseGCNAttrs.cpp.inc"
+
+// IR that spells an enum as a string: an error that says what to write.
+static LogicalResult
+checkTiledAggregateEnums(OperationName opName, Attribute dict,
+                         function_ref<InFlightDiagnostic()> emitError) {
+  return success(
+      succeeded(checkEnumProperty<DenseEngineAttr>(
+          dict, TiledAggregateOp::getDenseEngineAttrName(opName), emitError)) &&
+      succeeded(checkEnumProperty<SparseEngineAttr>(
+          dict, TiledAggregateOp::getSparseEngineAttrName(opName),
+          emitError)) &&
+      succeeded(checkEnumProperty<NodeReorderAttr>(
+          dict, TiledAggregateOp::getReorderAttrName(opName), emitError)));
+}
+LATHE_CHECKED_PROPERTIES(TiledAggregateOp, checkTiledAggregateEnums)
 
 void SparseGCNDialect::initialize() {
   addAttributes<
@@ -398,15 +414,8 @@ LogicalResult TransposeOp::verify() {
 void TransposeOp::getEffects(
     SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
         &effects) {
-  if (!hasPureBufferSemantics())
-    return;
-  for (OpOperand &operand : getOperation()->getOpOperands()) {
-    effects.emplace_back(MemoryEffects::Read::get(), &operand,
-                         SideEffects::DefaultResource::get());
-    if (operand.getOperandNumber() >= 3)
-      effects.emplace_back(MemoryEffects::Write::get(), &operand,
-                           SideEffects::DefaultResource::get());
-  }
+  getDpsKernelEffects(cast<DestinationStyleOpInterface>(getOperation()),
+                      effects);
 }
 
 LogicalResult mlir::lathe::sparsegcn::transposeCsr(

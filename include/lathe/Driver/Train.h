@@ -81,6 +81,18 @@ struct TrainOptions {
   /// by seqshard-ulysses before differentiation, and the parameter
   /// gradients are all-reduced (summed) over the ranks.
   bool seqParallel = false;
+  /// Gradient accumulation on one rank: every batch is split into this many
+  /// equal parts (the model's batch is one part; lathe-make-train-step's
+  /// micro-batches) whose gradients and losses are added in order, then
+  /// divided by it.
+  int64_t microBatches = 1;
+  /// Bit-reproducible arithmetic: the runtime's reduce-scatter and
+  /// all-reduce add in world rank order (lathe_rt_comm_set_deterministic),
+  /// the CPU pipeline runs with fp-reassoc=false fp-contract=false, and each
+  /// rank runs one thread unless `threads` is given. Then --ranks=N (fp32,
+  /// no clipping) gives the losses of --micro-batches=N on one rank, bit for
+  /// bit.
+  bool deterministic = false;
   /// memred-raise-attention's min-scores, before lathe-differentiate and in
   /// the CPU pipeline: attention with at least this many scores (Lq·Lk) per
   /// batch element becomes memred.attention, whose backward

@@ -57,6 +57,26 @@ inline void getDpsKernelEffects(
   }
 }
 
+/// Memory effects of a kernel op with several inits (lathe.rnn,
+/// sparsegcn.transpose) in its memref form: it reads every memref operand and
+/// writes each of its DPS inits; in its tensor form it has none.
+inline void getDpsKernelEffects(
+    DestinationStyleOpInterface op,
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+        &effects) {
+  if (!op.hasPureBufferSemantics())
+    return;
+  for (OpOperand &operand : op->getOpOperands()) {
+    if (!isa<MemRefType>(operand.get().getType()))
+      continue;
+    effects.emplace_back(MemoryEffects::Read::get(), &operand,
+                         SideEffects::DefaultResource::get());
+    if (op.isDpsInit(&operand))
+      effects.emplace_back(MemoryEffects::Write::get(), &operand,
+                           SideEffects::DefaultResource::get());
+  }
+}
+
 /// Reads every tensor operand, writes its inits in place, and bufferizes to
 /// the same op (same properties and attributes) on the operands' buffers;
 /// scalar operands (a seed, a count) are kept as they are.

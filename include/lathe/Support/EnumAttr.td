@@ -31,4 +31,22 @@ class Lathe_I32Enum<string name, string summary, list<I32EnumAttrCase> cases,
   }()}];
 }
 
+/// The EnumAttr of a Lathe_I32Enum. Its summary, the text of ODS's "failed
+/// to satisfy constraint" error, says how the attribute is written and lists
+/// its values, and getExpected() gives the same text to the properties'
+/// conversion (checkEnumProperty in EnumAttr.h): IR that still spells the
+/// value as a string (`activation = "relu"`) is told what to write instead.
+class Lathe_EnumAttr<Dialect dialect, Lathe_I32Enum enum, string name>
+    : EnumAttr<dialect, enum, name> {
+  let summary = "#" # dialect.name # "<" # name # " ...> enum attribute, "
+                "one of: " #
+                !interleave(!foreach(c, enum.enumerants, c.str), ", ");
+  let extraClassDeclaration = [{
+    /// How the attribute is written and its values, for diagnostics.
+    static constexpr ::llvm::StringLiteral getExpected() {
+      return "}] # summary # [{";
+    }
+  }];
+}
+
 #endif // LATHE_SUPPORT_ENUMATTR

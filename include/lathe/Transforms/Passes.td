@@ -192,6 +192,15 @@ def LatheMakeTrainStep : Pass<"lathe-make-train-step", "ModuleOp"> {
     `total-steps` is set; `clip-norm` > 0 clips the gradients by their global
     norm first. State arguments are marked `lathe.opt_state =
     "<param name>.<kind>"`, the step argument `lathe.step`.
+
+    With `micro-batches` = P > 1 (gradient accumulation), every batch
+    argument takes P times the gradient function's batch (dimension 0; a
+    dynamic one stays dynamic and must be divisible by P), the gradient
+    function's body runs once per part k (rows [k*b, (k+1)*b)), and the
+    losses and gradients are added in part order, ((x_0 + x_1) + x_2) + ...,
+    then multiplied by 1/P: the arithmetic of P ranks of
+    lathe-shard-data-parallel whose collectives add in rank order
+    (lathe-train --deterministic).
   }];
   let options = [
     Option<"function", "function", "std::string", /*default=*/"\"\"",
@@ -218,6 +227,9 @@ def LatheMakeTrainStep : Pass<"lathe-make-train-step", "ModuleOp"> {
     Option<"eps", "eps", "double", /*default=*/"1.0e-8", "AdamW epsilon">,
     Option<"clipNorm", "clip-norm", "double", /*default=*/"0.0",
            "Clip gradients to this global L2 norm (0: no clipping)">,
+    Option<"microBatches", "micro-batches", "int64_t", /*default=*/"1",
+           "Split the batch into this many equal parts along dimension 0 "
+           "and sum their gradients and losses in order, then divide by it">,
   ];
   let dependentDialects = ["::mlir::lathe::train::TrainDialect",
                            "::mlir::arith::ArithDialect",

@@ -392,6 +392,10 @@ bool mlir::lathe::buildAccelProgram(Operation *program,
       perRow(o, OpKind::TpcSoftmax);
     } else if (auto o = dyn_cast<accel::TpcLayerNormOp>(op)) {
       perRow(o, OpKind::TpcLayerNorm);
+    } else if (auto o = dyn_cast<accel::SparseSpmmOp>(op)) {
+      common(o, OpKind::SparseSpMM);
+      sim.nnz = o.getNnz();
+      sim.cols = o.getCols();
     } else {
       error = "accel.program holds an op the simulator does not know: " +
               op.getName().getStringRef().str();
@@ -444,6 +448,7 @@ bool mlir::lathe::buildAccelExec(Operation *program,
     if (auto x = d.getAs<IntegerAttr>("result"))
       info.result = static_cast<int>(x.getInt());
     info.value = d.getAs<ElementsAttr>("value");
+    info.integer = d.get("integer") != nullptr;
     buffers.push_back(info);
   }
   auto prim = [](StringRef name, Prim &p) {
@@ -531,6 +536,23 @@ bool mlir::lathe::buildAccelExec(Operation *program,
       if (e.conv.size() != 20) {
         error = s.name + ": a convolution's geometry is not 20 numbers";
         return false;
+      }
+    }
+    if (auto x = roles.getAs<DenseI64ArrayAttr>("csr_row_ptr")) {
+      e.csrRowPtr.assign(x.asArrayRef().begin(), x.asArrayRef().end());
+      if (auto c = roles.getAs<DenseI64ArrayAttr>("csr_cols"))
+        e.csrCols.assign(c.asArrayRef().begin(), c.asArrayRef().end());
+      if (auto r = roles.getAs<IntegerAttr>("csr_tile_rows"))
+        e.csrTileRows = r.getInt();
+    }
+    if (auto x = roles.getAs<IntegerAttr>("gather_rows")) {
+      e.gatherRows = x.getInt();
+      if (auto r = roles.getAs<IntegerAttr>("gather_row_stride"))
+        e.gatherRowStride = r.getInt();
+      e.gatherWrap = roles.get("gather_wrap") != nullptr;
+      if (auto m = roles.getAs<StringAttr>("gather_message")) {
+        e.gatherChecked = true;
+        e.gatherMessage = m.getValue().str();
       }
     }
     if (Attribute x = roles.get("activation")) {

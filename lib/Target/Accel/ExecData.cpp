@@ -17,6 +17,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/AffineExpr.h"
 #include "mlir/IR/Builders.h"
@@ -431,6 +432,62 @@ bool AccelDataBuilder::pool(Operation *op, bool nhwc, OpData &d) {
   return true;
 }
 
+bool AccelDataBuilder::csr(Operation *op, OpData &d) {
+  // Operands: row_ptr, col_idx, values, features, init (accel-tile's
+  // describe() admits no other form).
+  Value rowPtr = op->getOperand(0), cols = op->getOperand(1),
+        values = op->getOperand(2), features = op->getOperand(3);
+  auto constant = [&](Value v, SmallVector<int64_t> &out) {
+    auto cst = v.getDefiningOp<arith::ConstantOp>();
+    auto attr = cst ? dyn_cast<DenseIntElementsAttr>(cst.getValue()) : nullptr;
+    if (!attr)
+      return false;
+    out.clear();
+    for (const APInt &x : attr.getValues<APInt>())
+      out.push_back(x.getSExtValue());
+    return true;
+  };
+  if (!constant(rowPtr, d.csrRowPtr) || !constant(cols, d.csrCols))
+    return fail(op, "reads an adjacency whose row_ptr or col_idx is not a "
+                    "constant (the engine program holds the graph's "
+                    "structure)");
+  auto outType = cast<RankedTensorType>(op->getResult(0).getType());
+  auto xType = dyn_cast<RankedTensorType>(features.getType());
+  auto vType = dyn_cast<RankedTensorType>(values.getType());
+  if (!xType || xType.getRank() != 2 || !vType || vType.getRank() != 1 ||
+      outType.getRank() != 2 || !outType.hasStaticShape())
+    return fail(op, "has features, values or a result of an unexpected rank");
+  int64_t m = outType.getDimSize(0), f = outType.getDimSize(1),
+          n = xType.getDimSize(0);
+  // The structure the simulator will index with: checked here, where the
+  // error can name the op.
+  if (static_cast<int64_t>(d.csrRowPtr.size()) != m + 1 ||
+      d.csrRowPtr.front() != 0 ||
+      d.csrRowPtr.back() > static_cast<int64_t>(d.csrCols.size()) ||
+      d.csrRowPtr.back() > vType.getNumElements())
+    return fail(op, "has a row_ptr that does not describe its rows and "
+                    "non-zeros");
+  for (int64_t i = 0; i < m; ++i)
+    if (d.csrRowPtr[i] > d.csrRowPtr[i + 1])
+      return fail(op, "has a decreasing row_ptr");
+  for (int64_t c : d.csrCols)
+    if (c < 0 || c >= n)
+      return fail(op, "has a column index out of its features' rows");
+  Layout lv, lx;
+  if (!layoutOf(values, lv, op) || !layoutOf(features, lx, op))
+    return false;
+  if (lv.strides != SmallVector<int64_t, 4>{1})
+    return fail(op, "reads a strided view of its values");
+  d.domain = {m, f};
+  // The values by non-zero and the features by (column, feature): the
+  // tile's non-zeros choose the points (runtime/accel), not the strides.
+  d.inputs.push_back({values, {}, lv.offset, {0, 0}});
+  d.inputs.push_back({features, {}, lx.offset, {lx.strides[0], lx.strides[1]}});
+  int out = newOutput(op->getResult(0));
+  d.output = {Value(), out, 0, {f, 1}};
+  return true;
+}
+
 bool AccelDataBuilder::rows(Operation *op, Value input, int64_t dim,
                             OpData &d) {
   auto type = cast<RankedTensorType>(input.getType());
@@ -451,14 +508,161 @@ bool AccelDataBuilder::rows(Operation *op, Value input, int64_t dim,
   return true;
 }
 
+bool AccelDataBuilder::integerLayoutOf(Value v, Layout &out, Operation *user) {
+  auto it = layouts.find(v);
+  if (it != layouts.end()) {
+    out = it->second;
+    return true;
+  }
+  auto type = dyn_cast<RankedTensorType>(v.getType());
+  if (!type || !type.hasStaticShape() ||
+      !type.getElementType().isSignlessInteger() ||
+      type.getElementType().getIntOrFloatBitWidth() > 64)
+    return fail(user, "gathers with ids that are not a static integer tensor");
+  Buffer b;
+  b.elements = type.getNumElements();
+  b.integer = true;
+  if (auto arg = dyn_cast<BlockArgument>(v);
+      arg && arg.getOwner()->getParentOp() == func) {
+    b.arg = static_cast<int>(arg.getArgNumber());
+  } else if (auto cst = v.getDefiningOp<arith::ConstantOp>()) {
+    b.value = dyn_cast<ElementsAttr>(cst.getValue());
+    if (!b.value)
+      return fail(user, "gathers with ids from a constant that is not an "
+                        "elements attribute");
+  } else {
+    return fail(user, "gathers with ids no engine op produces (only the "
+                      "function's arguments and constants hold integers)");
+  }
+  buffers.push_back(b);
+  Layout l{static_cast<int>(buffers.size()) - 1, 0, rowMajor(type.getShape())};
+  layouts[v] = l;
+  out = l;
+  return true;
+}
+
+/// The text of the check message a generic's bounds check passes to
+/// lathe_rt_index_check_failed (a memref.global of i8), or empty.
+static std::string checkMessage(Operation *call) {
+  Value what = call->getOperand(0);
+  while (auto c = what.getDefiningOp<memref::CastOp>())
+    what = c.getSource();
+  auto get = what.getDefiningOp<memref::GetGlobalOp>();
+  if (!get)
+    return {};
+  auto global = SymbolTable::lookupNearestSymbolFrom<memref::GlobalOp>(
+      call, get.getNameAttr());
+  auto init =
+      global
+          ? dyn_cast_or_null<DenseIntElementsAttr>(global.getInitialValueAttr())
+          : nullptr;
+  if (!init)
+    return {};
+  std::string text;
+  for (const APInt &c : init.getValues<APInt>()) {
+    if (c.isZero())
+      break;
+    text.push_back(static_cast<char>(c.getZExtValue()));
+  }
+  return text;
+}
+
+bool AccelDataBuilder::gather(linalg::GenericOp g, tensor::ExtractOp extract,
+                              OpData &d, unsigned &idsInput) {
+  // The form lathe-import-onnx gives Gather on a table: the gathered value
+  // is table[row(id), linalg.index ...], the row an index_cast of the id,
+  // wrapped from the end when negative (a select), bounds-checked by a call
+  // of lathe_rt_index_check_failed (else 0 out of range); element-wise
+  // fusion may have put more of the body around it. Inputs 0 and 1 of the
+  // engine op become the ids and the table.
+  Block *body = g.getBody();
+  if (g.getNumReductionLoops() != 0)
+    return fail(g, "gathers in a reduction");
+  Value table = extract.getTensor();
+  auto tableType = dyn_cast<RankedTensorType>(table.getType());
+  if (!tableType || !tableType.hasStaticShape() ||
+      table.getParentBlock() == body)
+    return fail(g, "gathers from a table that is not a static tensor");
+  SmallVector<AffineMap> maps = g.getIndexingMapsArray();
+  InputData tableIn{table, {}, 0, {}};
+  tableIn.strides.assign(d.domain.size(), 0);
+  Layout lt;
+  if (!layoutOf(table, lt, g))
+    return false;
+  tableIn.offset = lt.offset;
+  int gathered = -1;
+  Value id;
+  for (auto [i, index] : llvm::enumerate(extract.getIndices())) {
+    if (auto li = index.getDefiningOp<linalg::IndexOp>()) {
+      tableIn.strides[li.getDim()] += lt.strides[i];
+      continue;
+    }
+    if (gathered >= 0)
+      return fail(g, "gathers along more than one table dimension");
+    gathered = static_cast<int>(i);
+    Value v = index;
+    if (auto sel = v.getDefiningOp<arith::SelectOp>()) {
+      d.gatherWrap = true;
+      v = sel.getFalseValue();
+    }
+    auto cast = v.getDefiningOp<arith::IndexCastOp>();
+    auto arg = cast ? dyn_cast<BlockArgument>(cast.getIn()) : nullptr;
+    if (!arg || arg.getOwner() != body ||
+        arg.getArgNumber() >= g.getNumDpsInputs())
+      return fail(g, "gathers by an index that is not an input's id (or "
+                     "the id wrapped from the end)");
+    id = arg;
+  }
+  if (gathered < 0)
+    return fail(g, "reads a table at loop indices only (no gather)");
+  idsInput = cast<BlockArgument>(id).getArgNumber();
+  Value ids = g.getDpsInputOperand(idsInput)->get();
+  Layout li;
+  if (!integerLayoutOf(ids, li, g))
+    return false;
+  InputData idsIn{ids, {}, 0, {}};
+  if (!mapStrides(maps[idsInput], li, idsIn.strides, idsIn.offset))
+    return fail(g, "reads its ids through an indexing map that is not a sum "
+                   "of dimensions times constants");
+  d.gatherRows = tableType.getDimSize(gathered);
+  d.gatherRowStride = lt.strides[gathered];
+  body->walk([&](func::CallOp call) {
+    if (call.getCallee() == "lathe_rt_index_check_failed") {
+      d.gatherChecked = true;
+      d.gatherMessage = checkMessage(call);
+    }
+  });
+  d.inputs.push_back(idsIn);
+  d.inputs.push_back(tableIn);
+  return true;
+}
+
 bool AccelDataBuilder::generic(linalg::GenericOp g, OpData &d) {
   if (g.getNumDpsInits() != 1)
     return fail(g, "has more than one output");
   SmallVector<int64_t> ranges = g.getStaticLoopRanges();
   d.domain.assign(ranges.begin(), ranges.end());
+  tensor::ExtractOp extract;
+  int extracts = 0;
+  g.getBody()->walk([&](tensor::ExtractOp e) {
+    extract = e;
+    ++extracts;
+  });
+  if (extracts > 1)
+    return fail(g, "reads more than one table element per point");
+  unsigned idsInput = ~0u;
+  if (extract && !gather(g, extract, d, idsInput))
+    return false;
   SmallVector<AffineMap> maps = g.getIndexingMapsArray();
   unsigned numIns = g.getNumDpsInputs();
+  // Body argument -> engine op input (a gather's ids are input 0).
+  SmallVector<int> inputOf(numIns, -1);
+  if (extract)
+    inputOf[idsInput] = 0;
   for (unsigned i = 0; i < numIns; ++i) {
+    if (i == idsInput)
+      continue;
+    inputOf[i] = static_cast<int>(d.inputs.size());
     Value v = g.getDpsInputOperand(i)->get();
     if (!isa<RankedTensorType>(v.getType()))
       return fail(g, "has a scalar input (the payload takes tensors only)");
@@ -500,16 +704,45 @@ bool AccelDataBuilder::generic(linalg::GenericOp g, OpData &d) {
     return static_cast<int>(d.payload.size()) - 1;
   };
   for (unsigned i = 0; i < numIns; ++i)
-    num[body->getArgument(i)] = emit("input " + std::to_string(i));
+    if (i != idsInput)
+      num[body->getArgument(i)] = emit("input " + std::to_string(inputOf[i]));
   num[body->getArgument(numIns)] = emit("input " + std::to_string(outArg));
+  // The gathered element is input 1 (the table at the point's row); the
+  // ops that compute the row and check it are the gather's, not the
+  // payload's.
+  Operation *gatheredOp = nullptr;
+  if (extract) {
+    gatheredOp = extract;
+    while (gatheredOp->getParentOp() != g)
+      gatheredOp = gatheredOp->getParentOp();
+    if (gatheredOp->getNumResults() != 1 ||
+        !gatheredOp->getResult(0).getType().isF32())
+      return fail(g, "gathers in a form other than an f32 value per point");
+    num[gatheredOp->getResult(0)] = emit("input 1");
+  }
   auto ref = [&](Value v, int &out) {
     auto it = num.find(v);
-    if (it == num.end())
+    if (it != num.end()) {
+      out = it->second;
+      return true;
+    }
+    // A float constant defined outside the body (a captured scalar, e.g.
+    // relu's zero) is a payload constant.
+    auto c = v.getDefiningOp<arith::ConstantOp>();
+    auto f = c ? dyn_cast<FloatAttr>(c.getValue()) : nullptr;
+    if (!f)
       return false;
-    out = it->second;
+    out = num[v] = emit(constInstr(f.getValueAsDouble()));
     return true;
   };
   for (Operation &inner : body->without_terminator()) {
+    if (&inner == gatheredOp)
+      continue;
+    // The gather's row computation and check: integer, index and i1
+    // values, the check's branch and call.
+    if (extract && llvm::all_of(inner.getResultTypes(),
+                                [](Type t) { return t.isIntOrIndex(); }))
+      continue;
     std::string name;
     if (auto c = dyn_cast<arith::ConstantOp>(inner)) {
       auto f = dyn_cast<FloatAttr>(c.getValue());
@@ -661,6 +894,10 @@ bool AccelDataBuilder::compute(Operation *op, OpData &d) {
     d.kind = "generic";
     return pool(op, isa<linalg::PoolingNhwcMaxOp>(op), d);
   }
+  if (op->getName().getDialectNamespace() == "sparsegcn") {
+    d.kind = "csr";
+    return csr(op, d);
+  }
   return fail(op, "has no engine-op data semantics");
 }
 
@@ -678,6 +915,8 @@ ArrayAttr AccelDataBuilder::buffersAttr(MLIRContext *ctx) {
           b.getNamedAttr("result", b.getI64IntegerAttr(buf.result)));
     if (buf.value)
       fields.push_back(b.getNamedAttr("value", buf.value));
+    if (buf.integer)
+      fields.push_back(b.getNamedAttr("integer", b.getUnitAttr()));
     list.push_back(b.getDictionaryAttr(fields));
   }
   return b.getArrayAttr(list);
@@ -741,6 +980,25 @@ void AccelDataBuilder::attach(Operation *engineOp, const OpData &d,
   }
   if (!d.conv.empty())
     roles.push_back(b.getNamedAttr("conv", b.getDenseI64ArrayAttr(d.conv)));
+  if (d.kind == "csr") {
+    roles.push_back(
+        b.getNamedAttr("csr_row_ptr", b.getDenseI64ArrayAttr(d.csrRowPtr)));
+    roles.push_back(
+        b.getNamedAttr("csr_cols", b.getDenseI64ArrayAttr(d.csrCols)));
+    roles.push_back(
+        b.getNamedAttr("csr_tile_rows", b.getI64IntegerAttr(d.csrTileRows)));
+  }
+  if (d.gatherRows > 0) {
+    roles.push_back(
+        b.getNamedAttr("gather_rows", b.getI64IntegerAttr(d.gatherRows)));
+    roles.push_back(b.getNamedAttr("gather_row_stride",
+                                   b.getI64IntegerAttr(d.gatherRowStride)));
+    if (d.gatherWrap)
+      roles.push_back(b.getNamedAttr("gather_wrap", b.getUnitAttr()));
+    if (d.gatherChecked)
+      roles.push_back(
+          b.getNamedAttr("gather_message", b.getStringAttr(d.gatherMessage)));
+  }
   if (d.kind == "layernorm")
     roles.push_back(b.getNamedAttr("epsilon", b.getF32FloatAttr(d.epsilon)));
   if (d.result >= 0)

@@ -13,6 +13,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinAttributeInterfaces.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/DenseSet.h"
@@ -37,6 +38,8 @@ public:
     int64_t elements = 0;
     int arg = -1, result = -1;
     ElementsAttr value;
+    /// Integer data (a gather's ids), held as f32 (exact below 2^24).
+    bool integer = false;
   };
   /// One operand over the op's domain.
   struct InputData {
@@ -60,6 +63,14 @@ public:
     int result = -1;
     /// A convolution's geometry (runtime/accel's ExecOp::conv), or empty.
     SmallVector<int64_t, 16> conv;
+    /// A CSR aggregation (runtime/accel's ExecOp::csrRowPtr...): the
+    /// adjacency's structure, and the output rows of one tile (accel-tile's).
+    SmallVector<int64_t> csrRowPtr, csrCols;
+    int64_t csrTileRows = 0;
+    /// A row gather (runtime/accel's ExecOp::gatherRows...).
+    int64_t gatherRows = 0, gatherRowStride = 0;
+    bool gatherWrap = false, gatherChecked = false;
+    std::string gatherMessage;
   };
 
   explicit AccelDataBuilder(func::FuncOp func);
@@ -86,6 +97,14 @@ private:
   bool generic(linalg::GenericOp g, OpData &d);
   bool conv(Conv2DOp op, OpData &d);
   bool pool(Operation *op, bool nhwc, OpData &d);
+  bool csr(Operation *op, OpData &d);
+  /// A gather's ids and table (inputs 0 and 1 of `d`); `idsInput` is the
+  /// generic's input that holds the ids.
+  bool gather(linalg::GenericOp g, tensor::ExtractOp extract, OpData &d,
+              unsigned &idsInput);
+  /// The buffer of an integer function argument or constant (a gather's
+  /// ids).
+  bool integerLayoutOf(Value v, Layout &out, Operation *user);
 
   func::FuncOp func;
   llvm::DenseMap<Value, Layout> layouts;

@@ -63,7 +63,10 @@ enum class WorkKind {
   Softmax,
   LayerNorm,
   Elementwise,
-  Reduce
+  Reduce,
+  /// A sparse graph aggregation (sparsegcn's CSR SpMM): `rows` output rows
+  /// of `cols` features, `elements` = non-zeros x features multiply-adds.
+  Spmm
 };
 
 struct Work {
@@ -282,6 +285,14 @@ FailureOr<Work> describe(Operation *op) {
     w.elements = domain;
     w.kind = generic.getNumReductionLoops() ? WorkKind::Reduce
                                             : WorkKind::Elementwise;
+    // A gather reads a table captured from outside the body (its rows are
+    // loaded like an operand's).
+    generic.getBody()->walk([&](tensor::ExtractOp extract) {
+      Value table = extract.getTensor();
+      if (table.getParentBlock() != generic.getBody() &&
+          !llvm::is_contained(w.inputs, table))
+        w.inputs.push_back(table);
+    });
     // A reduction (or a body that reads its output) starts from its init:
     // that is read too, and its producer must come first.
     if (generic.getNumDpsInits() == 1 &&
@@ -300,11 +311,34 @@ FailureOr<Work> describe(Operation *op) {
               "recurrence over the sequence: the accelerator pipeline "
               "does not lower it)";
   if (op->getDialect() &&
-      op->getDialect()->getNamespace() == kSparseGCNDialectNamespace)
+      op->getDialect()->getNamespace() == kSparseGCNDialectNamespace) {
+    // aggregate(row_ptr, col_idx, values, features, init) and
+    // tiled_aggregate without a permutation (the same CSR operands; its
+    // tile classes are the CPU kernel's): a CSR SpMM on the vector cores.
+    StringRef name = op->getName().stripDialect();
+    if ((name == "aggregate" || name == "tiled_aggregate") &&
+        op->getNumOperands() == 5) {
+      auto nnz = elementsOf(op->getOperand(1).getType());
+      auto features = dyn_cast<RankedTensorType>(op->getOperand(3).getType());
+      auto type = cast<RankedTensorType>(result.getType());
+      if (nnz < 0 || !features || !features.hasStaticShape() ||
+          type.getRank() != 2)
+        return op->emitOpError() << "has dynamic sizes";
+      w.kind = WorkKind::Spmm;
+      w.rows = type.getDimSize(0);
+      w.cols = type.getDimSize(1);
+      w.elements = nnz * w.cols;
+      w.ops = 2;
+      w.inputs = {op->getOperand(0), op->getOperand(1), op->getOperand(2),
+                  op->getOperand(3)};
+      return w;
+    }
     return op->emitOpError()
            << "has no engine op on the accelerator target (a sparse graph "
-              "aggregation: the accelerator pipeline does not lower it; "
-              "bench/accel simulates H-GCN's tiles with lathe-accel-sim)";
+              "aggregation over a reordered adjacency: the accelerator "
+              "pipeline lowers sparsegcn.aggregate and tiled_aggregate "
+              "without a permutation only)";
+  }
   // Every other op with a tensor result is a copy on the vector cores.
   w.kind = WorkKind::Elementwise;
   w.elements = elementsOf(result.getType());
@@ -460,6 +494,48 @@ Tiled tile(const Work &w, bool onMme, const Device &d, int64_t buffers,
     t.storeBytes = spread(outBytes);
     return t;
   }
+  if (w.kind == WorkKind::Spmm) {
+    // Blocks of output rows: each reads its rows' non-zeros (value, column
+    // index), the feature row of every non-zero (a gather), and writes its
+    // output rows; a block holds its share of each, double buffered.
+    int64_t nnz = w.elements / std::max<int64_t>(1, w.cols);
+    int64_t perRow =
+        ceilDiv(nnz, std::max<int64_t>(1, w.rows)) * (4 + 8 + w.cols * f) + 8 +
+        w.cols * f;
+    // `onMme` asks for the device's sparse engine here (accel-place's
+    // "sparse"), where it has one: it streams from the shared SRAM (a
+    // share of it per block, as a matrix engine's), a vector core from its
+    // local memory.
+    bool sparse = onMme && d.sparseMacsPerCycle > 0;
+    int64_t budget = sparse ? d.sramBytes / 2 : d.tpcLocalMemoryBytes;
+    int64_t r =
+        std::max<int64_t>(1, budget / std::max<int64_t>(1, buffers * perRow));
+    r = std::min(r, std::max<int64_t>(1, w.rows));
+    while (ceilDiv(w.rows, r) > kMaxTiles)
+      r *= 2;
+    tiles = std::max<int64_t>(1, ceilDiv(w.rows, r));
+    t.op.kind = sparse ? OpKind::SparseSpMM : OpKind::TpcReduce;
+    t.op.nnz = std::max<int64_t>(1, ceilDiv(nnz, tiles));
+    t.op.cols = std::max<int64_t>(1, w.cols);
+    t.op.rows = r;
+    // The average block's multiply-adds (a block of denser rows costs the
+    // same as any other: the timing model's tiles are uniform).
+    t.op.elements = std::max<int64_t>(1, ceilDiv(w.elements, tiles));
+    t.op.opsPerElement = w.ops;
+    // The features: loaded once where they fit half the shared SRAM (the
+    // non-zeros then read them there, H-GCN's feature block), otherwise
+    // the row of every non-zero from HBM.
+    int64_t load = 0;
+    for (auto [i, v] : llvm::enumerate(w.inputs))
+      if (!resident[i])
+        load += i != 3                          ? bytesOf(v)
+                : bytesOf(v) <= d.sramBytes / 2 ? bytesOf(v)
+                                                : nnz * w.cols * f;
+    t.op.tiles = tiles;
+    t.loadBytes = spread(load);
+    t.storeBytes = spread(outBytes);
+    return t;
+  }
   int64_t streams = static_cast<int64_t>(w.inputs.size()) + 1;
   if (w.kind == WorkKind::Softmax || w.kind == WorkKind::LayerNorm) {
     int64_t rowBytes = w.cols * f;
@@ -501,10 +577,10 @@ struct Cost {
 };
 
 Cost costOf(const Tiled &t, const Device &d) {
-  int64_t engines =
-      ::lathe::accel::engineOf(t.op.kind) == ::lathe::accel::EngineKind::MME
-          ? d.mmeCount
-          : d.tpcCount;
+  ::lathe::accel::EngineKind kind = ::lathe::accel::engineOf(t.op.kind);
+  int64_t engines = kind == ::lathe::accel::EngineKind::MME      ? d.mmeCount
+                    : kind == ::lathe::accel::EngineKind::Sparse ? 1
+                                                                 : d.tpcCount;
   int64_t waves = ceilDiv(t.op.tiles, std::max<int64_t>(1, engines));
   int64_t compute = waves * ::lathe::accel::tileCycles(d, t.op);
   int64_t transfer =
@@ -594,7 +670,7 @@ struct Place : public mlir::lathe::impl::AccelPlaceBase<Place> {
       llvm::DenseMap<Value, int64_t> ready;
       // Values on chip (as accel-tile decides): they need no loads.
       llvm::DenseSet<Value> onChip;
-      int64_t mmeFree = 0, tpcFree = 0;
+      int64_t mmeFree = 0, tpcFree = 0, sparseFree = 0;
       WalkResult walk = func.walk([&](Operation *op) {
         if (op == func)
           return WalkResult::advance();
@@ -633,6 +709,22 @@ struct Place : public mlir::lathe::impl::AccelPlaceBase<Place> {
         int64_t splitMme = 0, splitTpc = 0;
         SplitDim splitDim = SplitDim::Rows;
         StringRef reason = "only the vector cores run it";
+        // A sparse aggregation: the device's sparse engine where it has one
+        // and it finishes first (the vector cores otherwise).
+        bool onSparse = false;
+        int64_t sparse = -1;
+        if (work->kind == WorkKind::Spmm && device->sparseMacsPerCycle > 0) {
+          sparse = costOf(tile(*work, true, *device, 2, resident, out), *device)
+                       .total();
+          if (policy == AccelPolicy::AllTpc) {
+            reason = "policy all-tpc";
+          } else {
+            onSparse = std::max(at, sparseFree) + sparse <=
+                       std::max(at, tpcFree) + tpc;
+            reason = onSparse ? "finishes first on the sparse engine"
+                              : "finishes first on the vector cores";
+          }
+        }
         if (mme >= 0) {
           if (policy == AccelPolicy::AllMme) {
             onMme = true;
@@ -696,20 +788,23 @@ struct Place : public mlir::lathe::impl::AccelPlaceBase<Place> {
           tpcFree = std::max(at, tpcFree) + splitTpc;
           ready[work->result] = std::max(mmeFree, tpcFree);
         } else {
-          int64_t &free = onMme ? mmeFree : tpcFree;
-          free = std::max(at, free) + (onMme ? mme : tpc);
+          int64_t &free = onMme ? mmeFree : onSparse ? sparseFree : tpcFree;
+          free = std::max(at, free) + (onMme ? mme : onSparse ? sparse : tpc);
           ready[work->result] = free;
         }
-        setDecision(op,
-                    accel::DecisionAttr::get(
-                        &getContext(),
-                        split > 0 ? "split"
-                        : onMme   ? "mme"
-                                  : "tpc",
-                        mme >= 0 ? std::optional<int64_t>(mme) : std::nullopt,
-                        reason, split > 0 ? splitDimName(splitDim) : "", tpc,
-                        split > 0 ? std::optional<APFloat>(APFloat(split))
-                                  : std::nullopt));
+        setDecision(
+            op,
+            accel::DecisionAttr::get(
+                &getContext(),
+                split > 0  ? "split"
+                : onMme    ? "mme"
+                : onSparse ? "sparse"
+                           : "tpc",
+                mme >= 0 ? std::optional<int64_t>(mme) : std::nullopt, reason,
+                sparse >= 0 ? std::optional<int64_t>(sparse) : std::nullopt,
+                split > 0 ? splitDimName(splitDim) : "", tpc,
+                split > 0 ? std::optional<APFloat>(APFloat(split))
+                          : std::nullopt));
         return WalkResult::advance();
       });
       if (walk.wasInterrupted())
@@ -783,6 +878,12 @@ struct TilePass : public mlir::lathe::impl::AccelTileBase<TilePass> {
         }
         bool onMme = placed.getEngine() == "mme";
         bool split = placed.getEngine() == "split";
+        bool onSparse = placed.getEngine() == "sparse";
+        if (onSparse && work->kind != WorkKind::Spmm) {
+          op->emitOpError() << "is placed on the sparse engine, which runs "
+                               "only sparse graph aggregations";
+          return WalkResult::interrupt();
+        }
         if ((onMme || split) && !canRunOnMme(*work)) {
           op->emitOpError() << "is placed on the matrix engine, which runs "
                                "only products and convolutions";
@@ -859,6 +960,10 @@ struct TilePass : public mlir::lathe::impl::AccelTileBase<TilePass> {
             done = create(Tag<accel::TpcLayerNormOp>(), i64(t.op.rows),
                           i64(t.op.cols));
             break;
+          case OpKind::SparseSpMM:
+            done = create(Tag<accel::SparseSpmmOp>(), i64(t.op.nnz),
+                          i64(t.op.cols));
+            break;
           case OpKind::TpcReduce:
             done = create(Tag<accel::TpcReduceOp>(), i64(t.op.elements),
                           b.getF64FloatAttr(t.op.opsPerElement));
@@ -905,8 +1010,11 @@ struct TilePass : public mlir::lathe::impl::AccelTileBase<TilePass> {
           if (m.storeBytes == 0)
             onChip.insert(work->result);
         } else {
-          Tiled t = tile(*work, onMme, *device, buffers, resident, out);
+          Tiled t =
+              tile(*work, onMme || onSparse, *device, buffers, resident, out);
           done.push_back(emit(t));
+          if (work->kind == WorkKind::Spmm)
+            opData.csrTileRows = t.op.rows;
           if (executable)
             data.attach(computeOp, opData, opData.domain,
                         SmallVector<int64_t>(opData.domain.size(), 0), onChip);

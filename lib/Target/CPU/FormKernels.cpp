@@ -649,6 +649,68 @@ struct FusePoolIntoConv : public OpRewritePattern<PoolOp> {
   }
 };
 
+/// linalg.pooling_{nchw,nhwc}_max from a -inf fill, reading a tensor.pad
+/// with -inf of the spatial dimensions only -> lathe.max_pool2d with that
+/// padding (oneDNN's max pooling with padding takes no padded element, which
+/// is what -inf padding computes wherever a window takes an input element;
+/// a window of padding only is not folded). The padded copy is never made.
+template <typename PoolOp>
+struct FoldPadIntoMaxPool : public OpRewritePattern<PoolOp> {
+  using OpRewritePattern<PoolOp>::OpRewritePattern;
+
+  static bool isNegInf(Value value) {
+    FloatAttr attr;
+    return matchPattern(value, m_Constant(&attr)) &&
+           attr.getValue().isInfinity() && attr.getValue().isNegative();
+  }
+
+  LogicalResult matchAndRewrite(PoolOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!op.hasPureTensorSemantics() || !allF32(op))
+      return rewriter.notifyMatchFailure(op, "expects f32 tensors");
+    bool nhwc = std::is_same_v<PoolOp, linalg::PoolingNhwcMaxOp>;
+    auto pad = op.getDpsInputs()[0].template getDefiningOp<tensor::PadOp>();
+    if (!pad || pad.getNofold())
+      return rewriter.notifyMatchFailure(op, "input is not a tensor.pad");
+    Value padValue = pad.getConstantPaddingValue();
+    if (!padValue || !isNegInf(padValue))
+      return rewriter.notifyMatchFailure(op, "padding is not -inf");
+    Value outs = op.getDpsInits()[0];
+    auto fill = outs.template getDefiningOp<linalg::FillOp>();
+    if (!fill || !isNegInf(fill.getInputs()[0]))
+      return rewriter.notifyMatchFailure(op, "init is not a -inf fill");
+    auto inType = cast<RankedTensorType>(pad.getSource().getType());
+    auto outType = cast<RankedTensorType>(outs.getType());
+    auto windowType = cast<ShapedType>(op.getDpsInputs()[1].getType());
+    if (!inType.hasStaticShape() || !outType.hasStaticShape() ||
+        !windowType.hasStaticShape())
+      return rewriter.notifyMatchFailure(op, "dynamic sizes");
+    SmallVector<int64_t> low(pad.getStaticLow()), high(pad.getStaticHigh());
+    unsigned spatial = nhwc ? 1 : 2, channel = nhwc ? 3 : 1;
+    if (ShapedType::isDynamicShape(low) || ShapedType::isDynamicShape(high) ||
+        low[0] || high[0] || low[channel] || high[channel])
+      return rewriter.notifyMatchFailure(op, "pads batch or channels");
+    auto window = llvm::to_vector(windowType.getShape());
+    auto strides =
+        llvm::to_vector(op.getStrides().template getValues<int64_t>());
+    auto dilations =
+        llvm::to_vector(op.getDilations().template getValues<int64_t>());
+    for (int dim = 0; dim < 2; ++dim)
+      if (!MaxPool2DOp::everyWindowTakesInput(
+              inType.getDimSize(spatial + dim), low[spatial + dim], window[dim],
+              strides[dim], dilations[dim], outType.getDimSize(spatial + dim)))
+        return rewriter.notifyMatchFailure(op, "a window takes only padding");
+    auto pool = MaxPool2DOp::create(
+        rewriter, op.getLoc(), op->getResultTypes(), pad.getSource(),
+        fill.getOutputs()[0], nhwc ? ConvLayout::nhwc : ConvLayout::nchw,
+        window, strides, dilations,
+        SmallVector<int64_t>{low[spatial], low[spatial + 1], high[spatial],
+                             high[spatial + 1]});
+    rewriter.replaceOp(op, pool.getResults());
+    return success();
+  }
+};
+
 static void populateFormConvKernelPatterns(RewritePatternSet &patterns,
                                            bool fusePooling) {
   patterns.add<RaiseConv<linalg::Conv2DNchwFchwOp>,
@@ -656,7 +718,9 @@ static void populateFormConvKernelPatterns(RewritePatternSet &patterns,
       patterns.getContext());
   if (fusePooling)
     patterns.add<FusePoolIntoConv<linalg::PoolingNchwMaxOp>,
-                 FusePoolIntoConv<linalg::PoolingNhwcMaxOp>>(
+                 FusePoolIntoConv<linalg::PoolingNhwcMaxOp>,
+                 FoldPadIntoMaxPool<linalg::PoolingNchwMaxOp>,
+                 FoldPadIntoMaxPool<linalg::PoolingNhwcMaxOp>>(
         patterns.getContext());
 }
 

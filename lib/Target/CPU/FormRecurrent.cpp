@@ -328,6 +328,21 @@ struct RecurrentMatch {
   OpFoldResult direction;
 };
 
+/// Records in `m` the weights and the bias (null for none) of `hr`, a
+/// recurrent projection found by recurrentProjection; fails, saying why, when
+/// the matmul accumulates into anything but a row bias.
+static LogicalResult matchRecurrentWeights(Value hr, RecurrentMatch &m,
+                                           const char *&why) {
+  linalg::MatmulOp rec = plainMatmul(hr);
+  FailureOr<Value> bias = rowBias(rec.getOutputs()[0]);
+  if (failed(bias))
+    return (why = "recurrent projection accumulates into a non-bias",
+            failure());
+  m.recurrentBias = *bias;
+  m.recurrentWeights = rec.getInputs()[1];
+  return success();
+}
+
 struct FormRecurrent : public OpRewritePattern<scf::ForOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -600,13 +615,8 @@ private:
         return (why = "gate arithmetic is not an LSTM cell's", failure());
       m.gates = {*ki, *kf, *kg, *ko};
       m.cell = RnnCell::lstm;
-      linalg::MatmulOp rec = plainMatmul(hr);
-      FailureOr<Value> recBias = rowBias(rec.getOutputs()[0]);
-      if (failed(recBias))
-        return (why = "recurrent projection accumulates into a non-bias",
-                failure());
-      m.recurrentBias = *recBias;
-      m.recurrentWeights = rec.getInputs()[1];
+      if (failed(matchRecurrentWeights(hr, m, why)))
+        return failure();
       m.initialC = loop.getInitArgs()[1];
     } else {
       if (gates.getNumDpsInits() != 1 || gates.getDpsInits()[0] != c.h)
@@ -643,13 +653,8 @@ private:
         if (!kz || !kr || !kh)
           return (why = "gate arithmetic is not a GRU cell's", failure());
         m.cell = RnnCell::lbr_gru;
-        linalg::MatmulOp rec = plainMatmul(hr);
-        FailureOr<Value> recBias = rowBias(rec.getOutputs()[0]);
-        if (failed(recBias))
-          return (why = "recurrent projection accumulates into a non-bias",
-                  failure());
-        m.recurrentBias = *recBias;
-        m.recurrentWeights = rec.getInputs()[1];
+        if (failed(matchRecurrentWeights(hr, m, why)))
+          return failure();
       } else {
         // tanh(x_h + hh), hh = (r * h) * Rh^T; z and r * h from a first
         // generic over x_zr + h * Rzr^T.

@@ -390,6 +390,21 @@ static void lowerPool(PoolOp op, int64_t layout, RuntimeCallBuilder &calls,
     rewriter.eraseOp(fill);
 }
 
+/// lathe.max_pool2d -> lathe_rt_pool2d_padded_f32 (the bottom and right
+/// padding follow from the sizes).
+static void lowerMaxPool2D(MaxPool2DOp op, RuntimeCallBuilder &calls,
+                           IRRewriter &rewriter) {
+  rewriter.setInsertionPoint(op);
+  ArrayRef<int64_t> window = op.getWindow(), strides = op.getStrides(),
+                    dilations = op.getDilations(), padding = op.getPadding();
+  calls.call(rewriter, op.getLoc(), "lathe_rt_pool2d_padded_f32",
+             {op.getInput(), op.getInit()},
+             {op.isNhwc() ? 1 : 0, LATHE_POOL_MAX, window[0], window[1],
+              strides[0], strides[1], dilations[0], dilations[1],
+              /*padTop=*/padding[0], /*padLeft=*/padding[1], /*flags=*/0});
+  rewriter.eraseOp(op);
+}
+
 struct LatheCPULowerToRuntime
     : public lathe::impl::LatheCPULowerToRuntimeBase<LatheCPULowerToRuntime> {
   void runOnOperation() override {
@@ -401,7 +416,7 @@ struct LatheCPULowerToRuntime
       bool staticWindow =
           !isa<linalg::PoolingNchwMaxOp, linalg::PoolingNhwcMaxOp>(op) ||
           cast<MemRefType>(op->getOperand(1).getType()).hasStaticShape();
-      if (isa<MatmulOp, LayerNormOp, Conv2DOp, linalg::SoftmaxOp,
+      if (isa<MatmulOp, LayerNormOp, Conv2DOp, MaxPool2DOp, linalg::SoftmaxOp,
               linalg::Conv2DNchwFchwOp, linalg::Conv2DNhwcHwcfOp,
               linalg::PoolingNchwMaxOp, linalg::PoolingNhwcMaxOp>(op) &&
           staticWindow && llvm::all_of(op->getOperands(), isF32Memref))
@@ -421,6 +436,8 @@ struct LatheCPULowerToRuntime
         lowerConv(conv, /*layout=*/1, calls, rewriter);
       else if (auto conv = dyn_cast<Conv2DOp>(op))
         lowerConv2D(conv, calls, rewriter);
+      else if (auto pool = dyn_cast<MaxPool2DOp>(op))
+        lowerMaxPool2D(pool, calls, rewriter);
       else if (auto pool = dyn_cast<linalg::PoolingNchwMaxOp>(op))
         lowerPool(pool, /*layout=*/0, calls, rewriter);
       else if (auto pool = dyn_cast<linalg::PoolingNhwcMaxOp>(op))

@@ -97,20 +97,36 @@ struct LatheCPUNestParallelLoops
   using Base::Base;
 
   void runOnOperation() override {
+    // A parallel loop inside another one (convert-linalg-to-parallel-loops
+    // writes one for each parallel dimension that follows a reduction, as
+    // in a pooling over [n, h, w, c] that sums h and w) would become an
+    // OpenMP region forked on every iteration of the loops around it: it
+    // runs sequentially instead. The walk is post-order, so inner loops are
+    // rewritten before the loops that hold them.
+    SmallVector<scf::ParallelOp> nested;
+    getOperation().walk([&](scf::ParallelOp loop) {
+      if (loop.getNumResults() == 0 && loop->getParentOfType<scf::ParallelOp>())
+        nested.push_back(loop);
+    });
+    for (scf::ParallelOp loop : nested)
+      nest(loop, /*sequential=*/true);
+
     SmallVector<scf::ParallelOp> loops;
     getOperation().walk([&](scf::ParallelOp loop) {
       if (loop.getNumResults() == 0 && loop.getNumLoops() > 1)
         loops.push_back(loop);
     });
     for (scf::ParallelOp loop : loops)
-      nest(loop);
+      nest(loop, /*sequential=*/false);
   }
 
-  void nest(scf::ParallelOp loop) {
+  /// Keeps a prefix of `loop`'s dimensions parallel (none if `sequential`)
+  /// and runs the others as an scf.for nest inside.
+  void nest(scf::ParallelOp loop, bool sequential) {
     unsigned n = loop.getNumLoops();
     unsigned keep = 0;
     int64_t trips = 1;
-    while (keep < n && trips < minTrips) {
+    while (!sequential && keep < n && trips < minTrips) {
       APInt lb, ub, step;
       bool known =
           matchPattern(loop.getLowerBound()[keep], m_ConstantInt(&lb)) &&
@@ -129,23 +145,31 @@ struct LatheCPUNestParallelLoops
       return;
     OpBuilder b(loop);
     Location loc = loop.getLoc();
-    auto outer = scf::ParallelOp::create(
-        b, loc, loop.getLowerBound().take_front(keep),
-        loop.getUpperBound().take_front(keep), loop.getStep().take_front(keep));
-    b.setInsertionPointToStart(outer.getBody());
     IRMapping map;
-    for (unsigned i = 0; i < keep; ++i)
-      map.map(loop.getInductionVars()[i], outer.getInductionVars()[i]);
+    Operation *outer = nullptr;
+    if (keep > 0) {
+      auto parallel =
+          scf::ParallelOp::create(b, loc, loop.getLowerBound().take_front(keep),
+                                  loop.getUpperBound().take_front(keep),
+                                  loop.getStep().take_front(keep));
+      b.setInsertionPointToStart(parallel.getBody());
+      for (unsigned i = 0; i < keep; ++i)
+        map.map(loop.getInductionVars()[i], parallel.getInductionVars()[i]);
+      outer = parallel;
+    }
     for (unsigned i = keep; i < n; ++i) {
       auto inner =
           scf::ForOp::create(b, loc, loop.getLowerBound()[i],
                              loop.getUpperBound()[i], loop.getStep()[i]);
       map.map(loop.getInductionVars()[i], inner.getInductionVar());
+      if (!outer)
+        outer = inner;
       b.setInsertionPointToStart(inner.getBody());
     }
     for (Operation &op : loop.getBody()->without_terminator())
       b.clone(op, map);
-    outer->setAttrs(loop->getDiscardableAttrDictionary());
+    if (keep > 0)
+      outer->setAttrs(loop->getDiscardableAttrDictionary());
     loop.erase();
   }
 };

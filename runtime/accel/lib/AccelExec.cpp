@@ -55,40 +55,51 @@ struct Tiling {
 
 bool tilingOf(const Op &op, const ExecOp &e, Tiling &t, std::string &error) {
   const std::vector<int64_t> &d = e.domain;
-  switch (op.kind) {
-  case OpKind::MmeMatmul:
-  case OpKind::TpcMatmul:
-    if (d.size() != 4) {
-      error = op.name + ": a product needs the domain [B, M, N, K]";
+  if (!e.csrRowPtr.empty()) {
+    if ((op.kind != OpKind::TpcReduce && op.kind != OpKind::SparseSpMM) ||
+        d.size() != 2 || e.csrTileRows < 1) {
+      error = op.name + ": a sparse aggregation is a vector-core reduction "
+                        "or a sparse-engine op over [rows, F] with at least "
+                        "one row per tile";
       return false;
     }
-    if (op.m < 1 || op.n < 1 || op.k < 1) {
-      error = op.name + ": a product needs tile sizes m, n, k >= 1";
+    t.tileSizes = {e.csrTileRows, d[1]};
+  } else {
+    switch (op.kind) {
+    case OpKind::MmeMatmul:
+    case OpKind::TpcMatmul:
+      if (d.size() != 4) {
+        error = op.name + ": a product needs the domain [B, M, N, K]";
+        return false;
+      }
+      if (op.m < 1 || op.n < 1 || op.k < 1) {
+        error = op.name + ": a product needs tile sizes m, n, k >= 1";
+        return false;
+      }
+      t.tileSizes = {1, op.m, op.n, op.k};
+      break;
+    case OpKind::TpcSoftmax:
+    case OpKind::TpcLayerNorm:
+      if (d.size() != 2 || op.cols != d[1] || op.rows < 1) {
+        error = op.name + ": a row kernel needs the domain [rows, cols] with "
+                          "cols equal to the op's";
+        return false;
+      }
+      t.tileSizes = {op.rows, op.cols};
+      break;
+    case OpKind::TpcElementwise:
+    case OpKind::TpcReduce:
+      if (op.elements < 1) {
+        error = op.name + ": needs elements >= 1";
+        return false;
+      }
+      t.linear = true;
+      t.chunk = op.elements;
+      break;
+    default:
+      error = op.name + ": no functional model for this op kind";
       return false;
     }
-    t.tileSizes = {1, op.m, op.n, op.k};
-    break;
-  case OpKind::TpcSoftmax:
-  case OpKind::TpcLayerNorm:
-    if (d.size() != 2 || op.cols != d[1] || op.rows < 1) {
-      error = op.name + ": a row kernel needs the domain [rows, cols] with "
-                        "cols equal to the op's";
-      return false;
-    }
-    t.tileSizes = {op.rows, op.cols};
-    break;
-  case OpKind::TpcElementwise:
-  case OpKind::TpcReduce:
-    if (op.elements < 1) {
-      error = op.name + ": needs elements >= 1";
-      return false;
-    }
-    t.linear = true;
-    t.chunk = op.elements;
-    break;
-  default:
-    error = op.name + ": no functional model for this op kind";
-    return false;
   }
   if (t.linear) {
     int64_t total = 1;
@@ -397,14 +408,73 @@ float activate(ExecOp::Activation a, float x) {
 }
 
 /// One compute tile. Reads SRAM, writes SRAM.
-void computeTile(const Op &op, const ExecOp &e, const Tiling &t, int64_t tile,
-                 Memory &m) {
+/// The table row of a gather's id, or -1 when it is out of range (with the
+/// CPU backend's message in `error` when the gather is checked).
+int64_t gatherRow(const ExecOp &e, float idValue, std::string *error) {
+  auto id = static_cast<int64_t>(idValue);
+  int64_t row = e.gatherWrap && id < 0 ? id + e.gatherRows : id;
+  if (row >= 0 && row < e.gatherRows)
+    return row;
+  if (error && e.gatherChecked)
+    *error = (e.gatherMessage.empty() ? std::string("run-time index check "
+                                                    "failed")
+                                      : e.gatherMessage) +
+             ": index " + std::to_string(id) + " out of range [" +
+             std::to_string(e.gatherWrap ? -e.gatherRows : 0) + ", " +
+             std::to_string(e.gatherRows) + ")";
+  return -1;
+}
+
+bool computeTile(const Op &op, const ExecOp &e, const Tiling &t, int64_t tile,
+                 Memory &m, std::string &error) {
   size_t rank = e.domain.size();
   auto in = [&](int i, const int64_t *idx) {
     const Access &a = e.inputs[i];
     return m.sram[a.buffer][at(a, idx, rank)];
   };
   std::vector<float> &out = m.sram[e.output.buffer];
+  if (e.gatherRows > 0) {
+    // The payload over the point's inputs, input 1 the gathered element.
+    bool ok = true;
+    size_t n = e.inputs.size();
+    std::vector<float> args(n + 1), scratch;
+    const Access &table = e.inputs[1];
+    forEachPoint(e, t, tile, [&](const int64_t *idx) {
+      if (!ok)
+        return;
+      int64_t row = gatherRow(e, in(0, idx), &error);
+      if (row < 0 && e.gatherChecked) {
+        ok = false;
+        return;
+      }
+      int64_t o = at(e.output, idx, rank);
+      for (size_t i = 0; i < n; ++i)
+        args[i] = i != 1    ? in(static_cast<int>(i), idx)
+                  : row < 0 ? 0.0f
+                            : m.sram[table.buffer][at(table, idx, rank) +
+                                                   row * e.gatherRowStride];
+      args[n] = out[o];
+      out[o] = apply(e.payload, e.result, args, scratch);
+    });
+    return ok;
+  }
+  if (!e.csrRowPtr.empty()) {
+    std::vector<int64_t> lo, hi;
+    tileBox(e, t, tile, lo, hi);
+    const Access &v = e.inputs[0], &x = e.inputs[1];
+    const std::vector<float> &vals = m.sram[v.buffer], &feat = m.sram[x.buffer];
+    for (int64_t r = lo[0]; r < hi[0]; ++r)
+      for (int64_t f = lo[1]; f < hi[1]; ++f) {
+        float acc = 0;
+        for (int64_t k = e.csrRowPtr[r]; k < e.csrRowPtr[r + 1]; ++k)
+          acc +=
+              vals[v.offset + k] *
+              feat[x.offset + e.csrCols[k] * x.strides[0] + f * x.strides[1]];
+        out[e.output.offset + r * e.output.strides[0] +
+            f * e.output.strides[1]] = acc;
+      }
+    return true;
+  }
   switch (op.kind) {
   case OpKind::MmeMatmul:
   case OpKind::TpcMatmul: {
@@ -458,7 +528,7 @@ void computeTile(const Op &op, const ExecOp &e, const Tiling &t, int64_t tile,
           }
           out[o] = last ? epilogue(acc) : acc;
         }
-      return;
+      return true;
     }
     for (idx[0] = lo[0]; idx[0] < hi[0]; ++idx[0])
       for (idx[1] = lo[1]; idx[1] < hi[1]; ++idx[1])
@@ -474,7 +544,7 @@ void computeTile(const Op &op, const ExecOp &e, const Tiling &t, int64_t tile,
           }
           out[o] = last ? epilogue(acc) : acc;
         }
-    return;
+    return true;
   }
   case OpKind::TpcSoftmax:
   case OpKind::TpcLayerNorm: {
@@ -525,7 +595,7 @@ void computeTile(const Op &op, const ExecOp &e, const Tiling &t, int64_t tile,
         out[at(e.output, idx, rank)] = x[c];
       }
     }
-    return;
+    return true;
   }
   default: {
     // Element-wise kernels and reductions: the payload at each point; the
@@ -548,9 +618,57 @@ void computeTile(const Op &op, const ExecOp &e, const Tiling &t, int64_t tile,
       args[n] = out[o];
       out[o] = apply(e.payload, e.result, args, scratch);
     });
-    return;
+    return true;
   }
   }
+}
+
+/// A sparse aggregation's structure and operands fit its domain and
+/// buffers (ExecOp::csrRowPtr).
+bool checkCsr(const Op &op, const ExecOp &e, const Memory &memory,
+              std::string &error) {
+  const std::vector<int64_t> &rp = e.csrRowPtr;
+  if (e.domain.size() != 2 || e.inputs.size() != 2 ||
+      static_cast<int64_t>(rp.size()) != e.domain[0] + 1 || rp.front() != 0 ||
+      rp.back() > static_cast<int64_t>(e.csrCols.size()) ||
+      !e.domainOffset.empty()) {
+    error = op.name + ": a sparse aggregation needs the domain [rows, F], "
+                      "rows + 1 row pointers from 0, as many column indices "
+                      "as non-zeros, and the values and features as inputs";
+    return false;
+  }
+  for (size_t i = 0; i + 1 < rp.size(); ++i)
+    if (rp[i] > rp[i + 1]) {
+      error = op.name + ": a sparse aggregation's row pointers decrease";
+      return false;
+    }
+  const Access &v = e.inputs[0], &x = e.inputs[1], &y = e.output;
+  int64_t f = e.domain[1];
+  auto inside = [&](const Access &a, int64_t first, int64_t last) {
+    return a.buffer >= 0 && a.buffer < static_cast<int>(memory.sizes.size()) &&
+           first >= 0 && last < memory.sizes[a.buffer];
+  };
+  if (x.strides.size() != 2 || y.strides.size() != 2 || x.strides[0] < 0 ||
+      x.strides[1] < 0 || y.strides[0] < 0 || y.strides[1] < 0 ||
+      !inside(v, v.offset, v.offset + rp.back() - 1 + (rp.back() == 0)) ||
+      !inside(y, y.offset,
+              y.offset + (e.domain[0] - 1) * y.strides[0] +
+                  (f - 1) * y.strides[1])) {
+    error = op.name + ": a sparse aggregation's values or output do not fit "
+                      "their buffers";
+    return false;
+  }
+  for (int64_t k = 0; k < rp.back(); ++k) {
+    int64_t c = e.csrCols[k];
+    if (c < 0 ||
+        !inside(x, x.offset + c * x.strides[0],
+                x.offset + c * x.strides[0] + (f - 1) * x.strides[1])) {
+      error = op.name + ": a sparse aggregation's column index " +
+              std::to_string(c) + " is outside its features";
+      return false;
+    }
+  }
+  return true;
 }
 
 } // namespace
@@ -576,13 +694,36 @@ bool execute(const Program &program, const std::vector<ExecOp> &execs,
       error = op.name + ": domain offset of the wrong rank";
       return false;
     }
-    for (const Access &a : e.inputs)
-      if (!checkAccess(op, e, a, memory, error))
-        return false;
+    // A sparse aggregation's inputs are read through its non-zeros
+    // (checkCsr), not its domain.
+    if (e.csrRowPtr.empty())
+      for (const Access &a : e.inputs)
+        if (!checkAccess(op, e, a, memory, error))
+          return false;
     if (!checkAccess(op, e, e.output, memory, error))
       return false;
-    if ((op.kind == OpKind::TpcElementwise || op.kind == OpKind::TpcReduce) &&
-        !checkPayload(op, e, error))
+    if (!e.csrRowPtr.empty()) {
+      if (!checkCsr(op, e, memory, error))
+        return false;
+    } else if (e.gatherRows > 0) {
+      if (op.kind != OpKind::TpcElementwise || e.inputs.size() < 2 ||
+          e.gatherRowStride < 0 || e.init >= 0 || !checkPayload(op, e, error)) {
+        if (!error.empty())
+          return false;
+        error = op.name + ": a gather is an element-wise vector-core kernel "
+                          "of ids and a table";
+        return false;
+      }
+      const Access &table = e.inputs[1];
+      // The table's rows at their extremes (checkAccess saw row 0).
+      int64_t last = (e.gatherRows - 1) * e.gatherRowStride;
+      Access lastRow = table;
+      lastRow.offset += last;
+      if (!checkAccess(op, e, lastRow, memory, error))
+        return false;
+    } else if ((op.kind == OpKind::TpcElementwise ||
+                op.kind == OpKind::TpcReduce) &&
+               !checkPayload(op, e, error))
       return false;
     int n = static_cast<int>(e.inputs.size());
     for (int x : {e.bias, e.residual, e.gamma, e.beta, e.init})
@@ -632,7 +773,8 @@ bool execute(const Program &program, const std::vector<ExecOp> &execs,
     const ExecOp &e = execs[op.exec];
     if (!isTransfer(op.kind)) {
       for (int64_t tile = 0; tile < op.tiles; ++tile)
-        computeTile(op, e, tilings[i], tile, memory);
+        if (!computeTile(op, e, tilings[i], tile, memory, error))
+          return false;
       continue;
     }
     // A transfer moves what its group's compute op reads (load) or writes
@@ -688,8 +830,41 @@ bool execute(const Program &program, const std::vector<ExecOp> &execs,
             to[a.offset + o] = from[a.offset + o];
         }
     };
+    // A sparse aggregation's values and gathered feature rows.
+    auto csrCopy = [&](int64_t tile) {
+      std::vector<int64_t> lo, hi;
+      tileBox(e, t, tile, lo, hi);
+      const Access &v = e.inputs[0], &x = e.inputs[1];
+      auto move = [&](const Access &a, int64_t o) {
+        memory.sram[a.buffer][o] = memory.hbm[a.buffer][o];
+      };
+      for (int64_t k = e.csrRowPtr[lo[0]]; k < e.csrRowPtr[hi[0]]; ++k) {
+        if (v.loaded)
+          move(v, v.offset + k);
+        if (x.loaded)
+          for (int64_t f = lo[1]; f < hi[1]; ++f)
+            move(x, x.offset + e.csrCols[k] * x.strides[0] + f * x.strides[1]);
+      }
+    };
+    // A gather's table: the rows its ids (loaded first, input 0) name.
+    auto gatherCopy = [&](const Access &table, int64_t tile) {
+      const Access &ids = e.inputs[0];
+      forEachPoint(e, t, tile, [&](const int64_t *idx) {
+        int64_t row =
+            gatherRow(e, memory.sram[ids.buffer][at(ids, idx, rank)], nullptr);
+        if (row < 0)
+          return;
+        int64_t o = at(table, idx, rank) + row * e.gatherRowStride;
+        memory.sram[table.buffer][o] = memory.hbm[table.buffer][o];
+      });
+    };
     bool conv = !e.conv.empty();
+    bool csr = !e.csrRowPtr.empty();
     for (int64_t tile = 0; tile < op.tiles; ++tile) {
+      if (load && csr) {
+        csrCopy(tile);
+        continue;
+      }
       if (!load) {
         if (conv)
           convCopy(e.output, tile, false);
@@ -703,6 +878,8 @@ bool execute(const Program &program, const std::vector<ExecOp> &execs,
           continue;
         if (conv && j == 0)
           convCopy(a, tile, true);
+        else if (e.gatherRows > 0 && j == 1)
+          gatherCopy(a, tile);
         else
           copy(a, tile);
       }

@@ -471,3 +471,153 @@ TEST(AccelExec, TwoLevelBatch) {
   expectNear(m.hbm[e.output.buffer], want, 1e-5);
 }
 } // namespace
+
+namespace {
+/// A random graph's CSR adjacency (some empty rows, repeated columns) with
+/// its values after `valuesOffset` in their buffer, features read through a
+/// column-major view [N, F] (strides 1, N): out = A * X, against a dense
+/// double-precision product built from the triples.
+void runCsr(OpKind kind, int64_t tileRows, bool dropLoads) {
+  int64_t M = 11, F = 5, valuesOffset = 3;
+  std::mt19937 gen(7);
+  std::vector<int64_t> rowPtr{0}, cols;
+  for (int64_t r = 0; r < M; ++r) {
+    int64_t count = r % 4 == 2 ? 0 : 1 + gen() % 5;
+    for (int64_t k = 0; k < count; ++k)
+      cols.push_back(gen() % M);
+    rowPtr.push_back(static_cast<int64_t>(cols.size()));
+  }
+  int64_t nnz = rowPtr.back();
+  std::vector<float> vals = randomData(valuesOffset + nnz, 8),
+                     x = randomData(M * F, 9);
+  Memory m;
+  ExecOp e;
+  e.domain = {M, F};
+  e.csrRowPtr = rowPtr;
+  e.csrCols = cols;
+  e.csrTileRows = tileRows;
+  e.inputs.push_back({addInput(m, vals), valuesOffset, {0, 0}});
+  e.inputs.push_back({addInput(m, x), 0, {1, M}});
+  e.output = {m.add(M * F), 0, {F, 1}};
+  Op op = makeOp(kind, 0, (M + tileRows - 1) / tileRows, 0);
+  op.elements = 1;
+  op.nnz = 1;
+  op.cols = F;
+  Program p = grouped(op);
+  if (dropLoads)
+    p.ops.erase(p.ops.begin());
+  std::string error;
+  ASSERT_TRUE(execute(p, {e}, m, error)) << error;
+  std::vector<double> a(M * M, 0.0), want(M * F, 0.0);
+  for (int64_t r = 0; r < M; ++r)
+    for (int64_t k = rowPtr[r]; k < rowPtr[r + 1]; ++k)
+      a[r * M + cols[k]] += vals[valuesOffset + k];
+  for (int64_t r = 0; r < M; ++r)
+    for (int64_t f = 0; f < F; ++f)
+      for (int64_t c = 0; c < M; ++c)
+        want[r * F + f] += a[r * M + c] * double(x[f * M + c]);
+  if (dropLoads) {
+    // Rows with non-zeros read SRAM that nothing loaded: NaN.
+    bool nan = false;
+    for (float v : m.hbm[e.output.buffer])
+      nan |= std::isnan(v);
+    EXPECT_TRUE(nan);
+    return;
+  }
+  expectNear(m.hbm[e.output.buffer], want, 1e-5);
+}
+
+TEST(AccelExec, CsrAggregateOnVectorCores) {
+  runCsr(OpKind::TpcReduce, 3, false);
+}
+TEST(AccelExec, CsrAggregateOnSparseEngine) {
+  runCsr(OpKind::SparseSpMM, 4, false);
+}
+TEST(AccelExec, CsrAggregateOneTile) { runCsr(OpKind::SparseSpMM, 11, false); }
+TEST(AccelExec, CsrAggregateNeedsItsLoads) {
+  runCsr(OpKind::TpcReduce, 3, true);
+}
+
+/// A column index outside the features, a decreasing row pointer and a
+/// tile count that does not match the rows are errors, not reads out of
+/// bounds.
+TEST(AccelExec, CsrAggregateErrors) {
+  auto run = [](std::vector<int64_t> rowPtr, std::vector<int64_t> cols,
+                int64_t tiles) {
+    Memory m;
+    ExecOp e;
+    e.domain = {2, 3};
+    e.csrRowPtr = std::move(rowPtr);
+    e.csrCols = std::move(cols);
+    e.csrTileRows = 1;
+    e.inputs.push_back({addInput(m, {1, 2, 3}), 0, {0, 0}});
+    e.inputs.push_back({addInput(m, randomData(6, 1)), 0, {3, 1}});
+    e.output = {m.add(6), 0, {3, 1}};
+    Op op = makeOp(OpKind::TpcReduce, 0, tiles, 0);
+    op.elements = 1;
+    std::string error;
+    EXPECT_FALSE(execute(grouped(op), {e}, m, error));
+    return error;
+  };
+  EXPECT_NE(run({0, 1, 2}, {0, 2}, 2).find("column index 2"),
+            std::string::npos);
+  EXPECT_NE(run({0, 2, 1}, {0, 1}, 2).find("decrease"), std::string::npos);
+  EXPECT_NE(run({0, 1, 2}, {0, 1}, 3).find("tiles"), std::string::npos);
+}
+} // namespace
+
+namespace {
+/// out[b, s, c] = table[row(ids[b, s]), c] + pos[s, c] (an embedding lookup
+/// fused with a position embedding), negative ids counting from the end,
+/// in tiles that split rows; against a plain loop. An out-of-range id is
+/// the CPU backend's message; unchecked, it reads 0.
+TEST(AccelExec, GatherRows) {
+  int64_t B = 2, S = 3, C = 4, V = 5;
+  std::vector<float> ids{0, 4, -1, 2, -5, 3};
+  std::vector<float> table = randomData(V * C, 11), pos = randomData(S * C, 12);
+  auto run = [&](std::vector<float> idData, bool checked, std::string &error,
+                 std::vector<float> &result) {
+    Memory m;
+    ExecOp e;
+    e.domain = {B, S, C};
+    e.inputs.push_back({addInput(m, idData), 0, {S, 1, 0}});
+    e.inputs.push_back({addInput(m, table), 0, {0, 0, 1}});
+    e.inputs.push_back({addInput(m, pos), 0, {0, C, 1}});
+    e.output = {m.add(B * S * C), 0, {S * C, C, 1}};
+    e.gatherRows = V;
+    e.gatherRowStride = C;
+    e.gatherWrap = true;
+    e.gatherChecked = checked;
+    e.gatherMessage = "Gather node 'g'";
+    e.payload = {{Prim::Input, 1}, {Prim::Input, 2}, {Prim::Add, 0, 1}};
+    e.result = 2;
+    Op op = makeOp(OpKind::TpcElementwise, 0, 5, 0);
+    op.elements = 5;
+    bool ok = execute(grouped(op), {e}, m, error);
+    result = m.hbm[e.output.buffer];
+    return ok;
+  };
+  std::string error;
+  std::vector<float> got;
+  ASSERT_TRUE(run(ids, true, error, got)) << error;
+  std::vector<double> want(B * S * C);
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t s = 0; s < S; ++s) {
+      auto id = static_cast<int64_t>(ids[b * S + s]);
+      int64_t row = id < 0 ? id + V : id;
+      for (int64_t c = 0; c < C; ++c)
+        want[(b * S + s) * C + c] =
+            double(table[row * C + c]) + double(pos[s * C + c]);
+    }
+  expectNear(got, want, 1e-6);
+
+  std::vector<float> bad = ids;
+  bad[4] = -6;
+  EXPECT_FALSE(run(bad, true, error, got));
+  EXPECT_EQ(error, "Gather node 'g': index -6 out of range [-5, 5)");
+  bad[4] = 5;
+  ASSERT_TRUE(run(bad, false, error, got)) << error;
+  for (int64_t c = 0; c < C; ++c)
+    EXPECT_FLOAT_EQ(got[(1 * S + 1) * C + c], pos[1 * C + c]);
+}
+} // namespace

@@ -191,3 +191,46 @@ func.func @conv_accumulate_pool(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>
   %y = lathe.conv2d ins(%x, %w : tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>) outs(%o : tensor<1x4x3x3xf32>) {accumulate, pool = #lathe<pool max>, pool_window = array<i64: 2, 2>, pool_strides = array<i64: 2, 2>} -> tensor<1x4x3x3xf32>
   return %y : tensor<1x4x3x3xf32>
 }
+
+// -----
+
+// IR written before the enum attributes (`activation = "relu"`): the error
+// names the attribute and its values, in the custom form...
+func.func @activation_string(%x: tensor<4x4xf32>, %e: tensor<4x4xf32>) -> tensor<4x4xf32> {
+  // expected-error @+1 {{attribute 'activation' failed to satisfy constraint: #lathe<activation ...> enum attribute, one of: none, relu, gelu, gelu_tanh, sigmoid, tanh}}
+  %y = lathe.matmul ins(%x, %x : tensor<4x4xf32>, tensor<4x4xf32>) outs(%e : tensor<4x4xf32>) {activation = "relu"} -> tensor<4x4xf32>
+  return %y : tensor<4x4xf32>
+}
+
+// -----
+
+// ...and in the generic form's properties, with the value given.
+func.func @activation_string_generic(%x: tensor<4x4xf32>, %e: tensor<4x4xf32>) -> tensor<4x4xf32> {
+  // expected-error @+1 {{'activation' must be an #lathe<activation ...> enum attribute, one of: none, relu, gelu, gelu_tanh, sigmoid, tanh; got "relu"}}
+  %y = "lathe.matmul"(%x, %x, %e) <{activation = "relu", alpha = 1.0 : f32, operandSegmentSizes = array<i32: 1, 1, 0, 0, 1>}> : (tensor<4x4xf32>, tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+  return %y : tensor<4x4xf32>
+}
+
+// -----
+
+func.func @conv_strings_generic(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %o: tensor<1x4x6x6xf32>) -> tensor<1x4x6x6xf32> {
+  // expected-error @+1 {{'pool' must be an #lathe<pool ...> enum attribute, one of: none, max; got "max"}}
+  %y = "lathe.conv2d"(%x, %w, %o) <{layout = #lathe<layout nchw>, pool = "max"}> : (tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>, tensor<1x4x6x6xf32>) -> tensor<1x4x6x6xf32>
+  return %y : tensor<1x4x6x6xf32>
+}
+
+// -----
+
+func.func @conv_layout_string_generic(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %o: tensor<1x4x6x6xf32>) -> tensor<1x4x6x6xf32> {
+  // expected-error @+1 {{'layout' must be an #lathe<layout ...> enum attribute, one of: nchw, nhwc; got "nchw"}}
+  %y = "lathe.conv2d"(%x, %w, %o) <{layout = "nchw"}> : (tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>, tensor<1x4x6x6xf32>) -> tensor<1x4x6x6xf32>
+  return %y : tensor<1x4x6x6xf32>
+}
+
+// -----
+
+func.func @rnn_cell_string_generic(%x: tensor<2x1x3xf32>, %w: tensor<12x3xf32>, %r: tensor<12x4xf32>, %b: tensor<12xf32>, %h0: tensor<1x4xf32>, %y: tensor<2x1x4xf32>) {
+  // expected-error @+1 {{'cell' must be an #lathe<cell ...> enum attribute, one of: lstm, gru, lbr_gru; got "gru"}}
+  %0:2 = "lathe.rnn"(%x, %w, %r, %b, %h0, %y, %h0) <{cell = "gru", gates = array<i64: 0, 1, 2>, operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 1, 0, 2>}> : (tensor<2x1x3xf32>, tensor<12x3xf32>, tensor<12x4xf32>, tensor<12xf32>, tensor<1x4xf32>, tensor<2x1x4xf32>, tensor<1x4xf32>) -> (tensor<2x1x4xf32>, tensor<1x4xf32>)
+  return
+}

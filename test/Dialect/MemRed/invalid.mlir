@@ -415,3 +415,13 @@ func.func @decision_action(%q: tensor<1x16x8xf32>, %e: tensor<1x16x8xf32>) -> te
   %o = memred.attention ins(%q, %q, %q : tensor<1x16x8xf32>, tensor<1x16x8xf32>, tensor<1x16x8xf32>) outs(%e : tensor<1x16x8xf32>) scale(0.125) {lathe.decision = #memred.decision<action = "spilled", budget_bytes = 4096>} -> tensor<1x16x8xf32>
   return %o : tensor<1x16x8xf32>
 }
+
+// -----
+
+// IR written before the enum attributes, in the generic form: the error
+// names the attribute, its values and the value given.
+func.func @bank_policy_string_generic(%f: tensor<4x8xf32>, %q: tensor<2x8xf32>, %b: tensor<16x8xf32>, %n: index) -> (tensor<16x8xf32>, index) {
+  // expected-error @+1 {{'policy' must be an #memred<policy ...> enum attribute, one of: adacm2, recent, random, merge; got "recent"}}
+  %b1, %n1 = "memred.bank_append"(%f, %q, %b, %n) <{keep = 1.0e-01 : f64, policy = "recent", recent = 1.0e-01 : f64, scale = 1.0 : f32, seed = 0 : i64}> : (tensor<4x8xf32>, tensor<2x8xf32>, tensor<16x8xf32>, index) -> (tensor<16x8xf32>, index)
+  return %b1, %n1 : tensor<16x8xf32>, index
+}

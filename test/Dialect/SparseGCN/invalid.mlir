@@ -280,10 +280,38 @@ func.func @decision_missing_tile_size(%rp: tensor<5xi64>, %ci: tensor<6xi64>, %v
 
 // -----
 
+// IR written before the enum attributes (`dense_engine = "micro_bsr"`): the
+// error names the attribute and its values, in the custom form...
+func.func @dense_engine_string(%rp: tensor<5xi64>, %ci: tensor<6xi64>, %v: tensor<6xf32>, %x: tensor<4x8xf32>, %e: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  // expected-error @+2 {{attribute 'dense_engine' failed to satisfy constraint: #sparsegcn<dense_engine ...> enum attribute, one of: onednn_sgemm, micro_bsr, row_groups}}
+  %y = sparsegcn.tiled_aggregate csr(%rp, %ci, %v : tensor<5xi64>, tensor<6xi64>, tensor<6xf32>) [4, 4] tile 2
+         ins(%x : tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {dense_engine = "micro_bsr"} -> tensor<4x8xf32>
+  return %y : tensor<4x8xf32>
+}
+
+// -----
+
 func.func @row_group_engine_classes(%rp: tensor<9xi64>, %ci: tensor<6xi64>, %v: tensor<6xf32>, %x: tensor<8x8xf32>) -> tensor<8x8xf32> {
   %e = tensor.empty() : tensor<8x8xf32>
   // expected-error @+1 {{runs the row-group engine, which forms its own groups, but has tile_classes}}
   %y = sparsegcn.tiled_aggregate csr(%rp, %ci, %v : tensor<9xi64>, tensor<6xi64>, tensor<6xf32>) [8, 8] tile 4
          ins(%x : tensor<8x8xf32>) outs(%e : tensor<8x8xf32>) {dense_engine = #sparsegcn<dense_engine row_groups>, tile_classes = array<i8: 1, 1, 1, 1>} -> tensor<8x8xf32>
   return %y : tensor<8x8xf32>
+}
+
+// -----
+
+// ...and in the generic form's properties, with the value given.
+func.func @reorder_string_generic(%rp: tensor<5xi64>, %ci: tensor<6xi64>, %v: tensor<6xf32>, %x: tensor<4x16xf32>, %e: tensor<4x16xf32>) -> tensor<4x16xf32> {
+  // expected-error @+1 {{'reorder' must be an #sparsegcn<reorder ...> enum attribute, one of: none, degree, rcm, cluster, auto; got "rcm"}}
+  %y = "sparsegcn.tiled_aggregate"(%rp, %ci, %v, %x, %e) <{num_cols = 4 : i64, num_rows = 4 : i64, reorder = "rcm", tile_size = 2 : i64}> : (tensor<5xi64>, tensor<6xi64>, tensor<6xf32>, tensor<4x16xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+  return %y : tensor<4x16xf32>
+}
+
+// -----
+
+func.func @engine_string_generic(%rp: tensor<5xi64>, %ci: tensor<6xi64>, %v: tensor<6xf32>, %x: tensor<4x16xf32>, %e: tensor<4x16xf32>) -> tensor<4x16xf32> {
+  // expected-error @+1 {{'sparse_engine' must be an #sparsegcn<sparse_engine ...> enum attribute, one of: csr_spmm; got "csr_spmm"}}
+  %y = "sparsegcn.tiled_aggregate"(%rp, %ci, %v, %x, %e) <{num_cols = 4 : i64, num_rows = 4 : i64, sparse_engine = "csr_spmm", tile_size = 2 : i64}> : (tensor<5xi64>, tensor<6xi64>, tensor<6xf32>, tensor<4x16xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+  return %y : tensor<4x16xf32>
 }

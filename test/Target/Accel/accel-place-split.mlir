@@ -44,6 +44,10 @@ func.func @even(%x: tensor<64x64xf32>, %y: tensor<64x64xf32>) -> tensor<64x64xf3
 // EXEC: functional: the engine program executed tile by tile
 // EXEC: placement: 0 op(s) on the matrix engines, 3 on the vector cores, 1 split between them
 // RUN: %python -c "import json,sys; e=json.load(open(sys.argv[1]))['max_rel_err_vs_cpu']; assert e < 1e-4, e" %t.json
+// The report lists accel-place's decisions (toDictionary) under
+// simulated.decisions, those of both functions of the module (placement lists
+// the entry's): a split and three vector-core ops each.
+// RUN: %python -c "import json,sys; d=json.load(open(sys.argv[1]))['simulated']['decisions']; e=sorted(x['decision']['engine'] for x in d if x['decision']['pass'] == 'accel-place'); assert e == ['split'] * 2 + ['tpc'] * 6, e" %t.json
 
 // A batched product (attention's heads) is shared out by whole batch
 // members when its rows and columns cannot be: [8 x 8 x 64] x [8 x 64 x 8]

@@ -64,7 +64,7 @@ accel.program "f" {
 // -----
 
 func.func @decision_engine(%a: f32) -> f32 {
-  // expected-error @+1 {{expects engine "mme", "tpc" or "split", got "gpu"}}
+  // expected-error @+1 {{expects engine "mme", "tpc", "sparse" or "split", got "gpu"}}
   %b = arith.addf %a, %a {lathe.decision = #accel.decision<engine = "gpu", reason = "r", tpc_cycles = 1>} : f32
   return %b : f32
 }
@@ -99,4 +99,11 @@ func.func @decision_not_split(%a: f32) -> f32 {
   // expected-error @+1 {{has split or tpc_fraction but engine = "tpc" (only a split has them)}}
   %b = arith.addf %a, %a {lathe.decision = #accel.decision<engine = "tpc", reason = "r", tpc_cycles = 1, tpc_fraction = 0.5>} : f32
   return %b : f32
+}
+
+// -----
+
+accel.program "f" {
+  // expected-error @+1 {{'accel.sparse_spmm' op expects 'nnz' to be at least 1, got 0}}
+  %0 = accel.sparse_spmm() {cols = 16 : i64, nnz = 0 : i64, tiles = 1 : i64}
 }

@@ -19,6 +19,8 @@ accel.program "main" {
   %6 = accel.tpc_elementwise() {elements = 100 : i64, ops_per_element = 2.5 : f64, tiles = 1 : i64}
   // CHECK: accel.tpc_reduce() {elements = 100 : i64, ops_per_element = 1.000000e+00 : f64, tiles = 1 : i64}
   %7 = accel.tpc_reduce() {elements = 100 : i64, ops_per_element = 1.0 : f64, tiles = 1 : i64}
+  // CHECK: accel.sparse_spmm(%{{.*}}) {cols = 16 : i64, nnz = 4160 : i64, tiles = 2 : i64}
+  %8 = accel.sparse_spmm(%7) {cols = 16 : i64, nnz = 4160 : i64, tiles = 2 : i64}
 }
 
 // accel-place's decision: fields in alphabetical order, floats at six

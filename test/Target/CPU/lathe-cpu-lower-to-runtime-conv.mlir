@@ -57,6 +57,20 @@ func.func @pool_after_fill(%x: memref<2x4x9x9xf32>, %y: memref<2x4x7x4xf32>) {
   return
 }
 
+// lathe.max_pool2d: layout, kind 0, window, strides, dilations, then the top
+// and left padding (the bottom and right follow from the sizes), flags 0.
+// CHECK-LABEL: func.func @max_pool2d_padded
+// CHECK-DAG: %[[Z:.*]] = arith.constant 0 : i64
+// CHECK-DAG: %[[ONE:.*]] = arith.constant 1 : i64
+// CHECK-DAG: %[[TWO:.*]] = arith.constant 2 : i64
+// CHECK-DAG: %[[THREE:.*]] = arith.constant 3 : i64
+// CHECK: call @lathe_rt_pool2d_padded_f32(%{{.*}}, %{{.*}}, %[[ONE]], %[[Z]], %[[THREE]], %[[THREE]], %[[TWO]], %[[TWO]], %[[ONE]], %[[ONE]], %[[ONE]], %[[ONE]], %[[Z]])
+// CHECK-NOT: lathe.max_pool2d
+func.func @max_pool2d_padded(%x: memref<1x8x8x4xf32>, %y: memref<1x4x4x4xf32>) {
+  lathe.max_pool2d ins(%x : memref<1x8x8x4xf32>) outs(%y : memref<1x4x4x4xf32>) {layout = #lathe<layout nhwc>, window = array<i64: 3, 3>, strides = array<i64: 2, 2>, padding = array<i64: 1, 1, 0, 0>}
+  return
+}
+
 // An NHWC pooling into an output that already holds values: the runtime
 // keeps the larger (LATHE_POOL_ACCUMULATE = 1); the 0 fill stays.
 // CHECK-LABEL: func.func @pool_accumulates

@@ -64,3 +64,61 @@ func.func @reduction(%a: memref<64x64xf32>) -> f32 {
   }
   return %s : f32
 }
+
+// A parallel loop nested in another one (the channels of a pooling that sums
+// h and w, as convert-linalg-to-parallel-loops writes it) becomes scf.for:
+// the outer loop alone is the OpenMP region.
+// CHECK-LABEL: func.func @nested_parallel
+// CHECK: scf.parallel (%[[N:.*]]) =
+// CHECK-NOT: scf.parallel
+// CHECK: scf.for %[[H:.*]] =
+// CHECK: scf.for %[[W:.*]] =
+// CHECK: scf.for %[[C:.*]] = %{{.*}} to %c64
+// CHECK: memref.load %{{.*}}[%[[N]], %[[H]], %[[W]], %[[C]]]
+// CHECK: memref.store %{{.*}}, %{{.*}}[%[[N]], %[[C]]]
+func.func @nested_parallel(%in: memref<8x14x14x64xf32>, %out: memref<8x64xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %c14 = arith.constant 14 : index
+  %c64 = arith.constant 64 : index
+  scf.parallel (%n) = (%c0) to (%c8) step (%c1) {
+    scf.for %h = %c0 to %c14 step %c1 {
+      scf.for %w = %c0 to %c14 step %c1 {
+        scf.parallel (%c) = (%c0) to (%c64) step (%c1) {
+          %v = memref.load %in[%n, %h, %w, %c] : memref<8x14x14x64xf32>
+          %s = memref.load %out[%n, %c] : memref<8x64xf32>
+          %t = arith.addf %s, %v : f32
+          memref.store %t, %out[%n, %c] : memref<8x64xf32>
+          scf.reduce
+        }
+      }
+    }
+    scf.reduce
+  }
+  return
+}
+
+// Sibling parallel loops (not nested) both stay parallel.
+// CHECK-LABEL: func.func @siblings
+// CHECK: scf.parallel
+// CHECK: scf.parallel
+func.func @siblings(%a: memref<64xf32>, %b: memref<64xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c64 = arith.constant 64 : index
+  %one = arith.constant 1.0 : f32
+  scf.parallel (%i) = (%c0) to (%c64) step (%c1) {
+    %v = memref.load %a[%i] : memref<64xf32>
+    %w = arith.addf %v, %one : f32
+    memref.store %w, %a[%i] : memref<64xf32>
+    scf.reduce
+  }
+  scf.parallel (%i) = (%c0) to (%c64) step (%c1) {
+    %v = memref.load %b[%i] : memref<64xf32>
+    %w = arith.addf %v, %one : f32
+    memref.store %w, %b[%i] : memref<64xf32>
+    scf.reduce
+  }
+  return
+}

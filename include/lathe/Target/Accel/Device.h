@@ -76,6 +76,8 @@ struct AccelBufferInfo {
   int64_t elements = 0;
   int arg = -1, result = -1;
   ElementsAttr value;
+  /// Integer data (a gather's ids) the simulator holds as f32.
+  bool integer = false;
 };
 
 /// The data semantics of `program` (built by buildAccelProgram into

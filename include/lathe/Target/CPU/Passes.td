@@ -55,7 +55,11 @@ def LatheCPUFormKernels : Pass<"lathe-cpu-form-kernels", "func::FuncOp"> {
       and other spellings of a*x+b per channel) is folded into its constant
       filter and bias (FoldConvAffine.cpp); then a
       `linalg.pooling_{nchw,nhwc}_max` from a -inf fill of its result becomes
-      its `pool` epilogue.
+      its `pool` epilogue;
+    - such a pooling of a `tensor.pad` with -inf of the spatial dimensions
+      (PyTorch's and ONNX's padded `MaxPool`) becomes `lathe.max_pool2d`
+      with that padding, where every pooling window takes an input element
+      (one oneDNN max pooling with padding; no padded copy).
 
     ```mlir
     %mm = linalg.matmul indexing_maps = [...transposed B...] ins(%x, %w ...)
@@ -68,8 +72,9 @@ def LatheCPUFormKernels : Pass<"lathe-cpu-form-kernels", "func::FuncOp"> {
   let options = [
     Option<"fusePooling", "fuse-pooling", "bool", /*default=*/"true",
            "Fuse a max pooling of a convolution's result into the "
-           "convolution's `pool` epilogue (off for targets whose "
-           "convolution has no pooling epilogue: the accelerator)">,
+           "convolution's `pool` epilogue, and a -inf padding into "
+           "`lathe.max_pool2d` (off for targets whose kernels have no "
+           "pooling epilogue or padded pooling: the accelerator)">,
   ];
   let statistics = [
     Statistic<"numMatmuls", "matmuls",
@@ -174,6 +179,7 @@ def LatheCPULowerToRuntime : Pass<"lathe-cpu-lower-to-runtime", "ModuleOp"> {
     epilogue, `lathe_rt_conv2d_pool_f32`. f32 `linalg.pooling_{nchw,nhwc}_max`
     with a static window becomes `lathe_rt_pool2d_f32`; a -inf fill of its
     output right before goes, otherwise the runtime keeps the larger value.
+    `lathe.max_pool2d` becomes `lathe_rt_pool2d_padded_f32`.
   }];
   let statistics = [
     Statistic<"numCalls", "calls", "Kernel ops lowered to runtime calls">,
@@ -424,8 +430,13 @@ def LatheCPUNestParallelLoops
     dimension is no loop LLVM can vectorize. This pass keeps the leading
     dimensions parallel, until their static trip counts multiply to at
     least `min-trips` (a dynamic dimension ends the parallel prefix), and
-    runs the remaining ones as an `scf.for` nest inside. Loops with
-    reductions are left alone. Runs right before `convert-scf-to-openmp`.
+    runs the remaining ones as an `scf.for` nest inside. An `scf.parallel`
+    nested in another one (`convert-linalg-to-parallel-loops` writes one for
+    every parallel dimension that follows a reduction, e.g. the channels of
+    a global average pooling over [N, H, W, C]) runs wholly as `scf.for`
+    loops: as its own OpenMP region it would fork and join on every
+    iteration of the loops around it. Loops with reductions are left alone.
+    Runs right before `convert-scf-to-openmp`.
 
     ```mlir
     scf.parallel (%n, %c, %h) = (%c0, %c0, %c0) to (%N, %c16, %c8) step (...) {

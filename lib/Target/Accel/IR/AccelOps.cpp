@@ -38,15 +38,22 @@ void AccelDialect::initialize() {
 LogicalResult DecisionAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                    StringRef engine,
                                    std::optional<int64_t> mmeCycles,
-                                   StringRef reason, StringRef split,
-                                   int64_t tpcCycles,
+                                   StringRef reason,
+                                   std::optional<int64_t> sparseCycles,
+                                   StringRef split, int64_t tpcCycles,
                                    std::optional<APFloat> tpcFraction) {
-  if (engine != "mme" && engine != "tpc" && engine != "split")
-    return emitError() << "expects engine \"mme\", \"tpc\" or \"split\", got \""
-                       << engine << "\"";
-  if ((mmeCycles && *mmeCycles < 0) || tpcCycles < 0)
+  if (engine != "mme" && engine != "tpc" && engine != "sparse" &&
+      engine != "split")
+    return emitError()
+           << "expects engine \"mme\", \"tpc\", \"sparse\" or \"split\", got \""
+           << engine << "\"";
+  if ((mmeCycles && *mmeCycles < 0) || (sparseCycles && *sparseCycles < 0) ||
+      tpcCycles < 0)
     return emitError() << "expects non-negative cycle counts";
-  if (engine != "tpc" && !mmeCycles)
+  if (engine == "sparse" && !sparseCycles)
+    return emitError() << "places the op on the sparse engine but has no "
+                          "sparse_cycles";
+  if ((engine == "mme" || engine == "split") && !mmeCycles)
     return emitError() << "places the op on the matrix engines (engine = \""
                        << engine << "\") but has no mme_cycles";
   if (engine != "split") {
@@ -79,6 +86,9 @@ DictionaryAttr DecisionAttr::toDictionary() const {
         b.getNamedAttr("mme_cycles", b.getI64IntegerAttr(*getMmeCycles())));
   entries.push_back(
       b.getNamedAttr("tpc_cycles", b.getI64IntegerAttr(getTpcCycles())));
+  if (getSparseCycles())
+    entries.push_back(b.getNamedAttr("sparse_cycles",
+                                     b.getI64IntegerAttr(*getSparseCycles())));
   if (getTpcFraction())
     entries.push_back(
         b.getNamedAttr("tpc_fraction",
@@ -142,6 +152,11 @@ LogicalResult TpcSoftmaxOp::verify() {
 LogicalResult TpcLayerNormOp::verify() {
   return verifySizes(
       *this, {{"tiles", getTiles()}, {"rows", getRows()}, {"cols", getCols()}});
+}
+
+LogicalResult SparseSpmmOp::verify() {
+  return verifySizes(
+      *this, {{"tiles", getTiles()}, {"nnz", getNnz()}, {"cols", getCols()}});
 }
 
 #define GET_OP_CLASSES

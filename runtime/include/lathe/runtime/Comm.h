@@ -139,6 +139,17 @@ void lathe_rt_comm_all_reduce_sum_f32(int64_t grid, int64_t group,
 /// process count. -1 and a pending error on a bad grid or group.
 int64_t lathe_rt_comm_group_index(int64_t grid, int64_t group);
 int64_t lathe_rt_comm_group_size(int64_t grid, int64_t group);
+/// Deterministic sums (off by default; process-wide, set it the same on every
+/// rank before the first collective). When on, reduce_scatter and all_reduce
+/// gather every member's contribution (MPI_Alltoall / MPI_Allgather of the
+/// same bytes, counted as before) and add them here in ascending world rank,
+/// one f32 add at a time: ((x_0 + x_1) + x_2) + ... whatever the group's
+/// order, the MPI library's algorithm or the message size. A run of P ranks
+/// then sums exactly as one process summing P parts in order would
+/// (lathe-train --deterministic). Off: MPI_Reduce_scatter_block /
+/// MPI_Allreduce, whose order of additions is the library's.
+void lathe_rt_comm_set_deterministic(int on);
+int lathe_rt_comm_deterministic(void);
 
 //===----------------------------------------------------------------------===//
 // Counters

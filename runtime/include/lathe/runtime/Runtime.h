@@ -427,6 +427,17 @@ void lathe_rt_pool2d_f32(int64_t rankIn, void *in, int64_t rankOut, void *out,
                          int64_t windowW, int64_t strideH, int64_t strideW,
                          int64_t dilationH, int64_t dilationW, int64_t flags);
 
+/// Max pooling of `in` read as if surrounded by -inf: padTop rows above and
+/// padLeft columns before it, and as many rows and columns after it as the
+/// windows read past its end (lathe.max_pool2d). Padding that is all a
+/// window takes gives -inf. Otherwise as lathe_rt_pool2d_f32.
+void lathe_rt_pool2d_padded_f32(int64_t rankIn, void *in, int64_t rankOut,
+                                void *out, int64_t layout, int64_t kind,
+                                int64_t windowH, int64_t windowW,
+                                int64_t strideH, int64_t strideW,
+                                int64_t dilationH, int64_t dilationW,
+                                int64_t padTop, int64_t padLeft, int64_t flags);
+
 /// out = maxpool(act(conv2d(in, filter) + bias)) in one call: the arguments
 /// up to `flags` are those of lathe_rt_conv2d_f32 except that `out` is the
 /// POOLED output; the convolution's output (as many rows and columns as the

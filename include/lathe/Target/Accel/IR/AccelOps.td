@@ -41,9 +41,10 @@ def Accel_DecisionAttr : AttrDef<Accel_Dialect, "Decision", [
     Records one choice of `accel-place`, as the `lathe.decision` attribute
     of the compute op it placed, and is what `accel-tile` lowers the op by:
     the engine kind (`mme`, the matrix engines; `tpc`, the vector cores;
-    `split`, a share of the product on each), the op's predicted cycles on
-    each kind (`mme_cycles` left out where the matrix engines cannot run
-    it), the reason in words and, for a split, the dimension shared out
+    `sparse`, the sparse engine; `split`, a share of the product on the
+    matrix engines and the vector cores), the op's predicted cycles on each
+    kind (`mme_cycles` and `sparse_cycles` left out where that engine cannot
+    run it), the reason in words and, for a split, the dimension shared out
     (`rows`, `columns` or `batch`) and the vector cores' share of it
     (`tpc_fraction`, in (0, 1)). Fields print in alphabetical order and
     floats at six significant digits.
@@ -54,9 +55,10 @@ def Accel_DecisionAttr : AttrDef<Accel_Dialect, "Decision", [
     ```
   }];
   let parameters = (ins
-      StringRefParameter<"mme, tpc or split">:$engine,
+      StringRefParameter<"mme, tpc, sparse or split">:$engine,
       OptionalParameter<"std::optional<int64_t>", "cycles on the matrix engines (absent: they cannot run it)">:$mme_cycles,
       StringRefParameter<"why, in words">:$reason,
+      OptionalParameter<"std::optional<int64_t>", "cycles on the sparse engine (absent: it cannot run it)">:$sparse_cycles,
       StringRefParameter<"the dimension a split shares out", "\"\"">:$split,
       "int64_t":$tpc_cycles,
       Lathe_OptionalDecisionFloat<"the vector cores' share of a split">:$tpc_fraction);
@@ -226,6 +228,25 @@ def Accel_TpcLayerNormOp : Accel_RowOp<"tpc_layernorm"> {
     %t = accel.tpc_layernorm(%s) {cols = 256 : i64, rows = 16 : i64, tiles = 8 : i64}
     ```
   }];
+}
+
+def Accel_SparseSpmmOp : Accel_EngineOp<"sparse_spmm", "sparse"> {
+  let summary = "`nnz` non-zeros times `cols` features per tile on the sparse engine";
+  let description = [{
+    A block of a sparse graph aggregation's output rows (a CSR SpMM) on the
+    device's sparse engine (the programmable logic of a Versal-like device,
+    H-GCN's sparse tiles): `nnz` is the block's non-zeros, `cols` the
+    feature width. Its `roles` carry the adjacency's structure
+    (`csr_row_ptr`, `csr_cols`) and the rows of a tile (`csr_tile_rows`).
+
+    ```mlir
+    %t = accel.sparse_spmm(%x) {cols = 16 : i64, nnz = 4160 : i64, tiles = 1 : i64}
+    ```
+  }];
+  let arguments = !con((ins Variadic<Accel_TokenType>:$deps, I64Attr:$tiles,
+                   I64Attr:$nnz, I64Attr:$cols,
+                   OptionalAttr<I64Attr>:$group, OptionalAttr<StrAttr>:$source),
+                   Accel_ExecArgs);
 }
 
 #endif // LATHE_TARGET_ACCEL_OPS

@@ -119,6 +119,29 @@ struct ExecOp {
   /// Element-wise kernels and reductions: input copied into the output
   /// before the first tile (a reduction's initial value; -1: none).
   int init = -1;
+  /// A sparse graph aggregation, out[r, f] = sum over the non-zeros k of
+  /// row r of values[k] * x[csrCols[k], f] (non-empty csrRowPtr: the
+  /// adjacency's CSR structure, rows + 1 entries; the domain is [rows, F]).
+  /// Input 0 is the values (read at its offset + k), input 1 the features
+  /// (strides[0] per column index, strides[1] per feature); a tile is
+  /// `csrTileRows` output rows, all features. Its loads bring the tile's
+  /// values and the feature rows its non-zeros name (a gather).
+  std::vector<int64_t> csrRowPtr, csrCols;
+  int64_t csrTileRows = 0;
+  /// A row gather (an embedding lookup; an element-wise kernel, gatherRows
+  /// > 0): input 0 holds integer ids (exact in f32), read at the point
+  /// through its strides; the payload's input 1 at the point is the table's
+  /// (input 1's) element at its offset + id * gatherRowStride + its strides
+  /// over the point (the payload may add more, e.g. a position embedding
+  /// fused with the lookup). An id
+  /// below 0 counts from the end (id + gatherRows) with gatherWrap; one
+  /// outside [0, gatherRows) then is an error, `gatherMessage` + ": index ID
+  /// out of range [lo, gatherRows)" as the CPU backend's check says it
+  /// (lo = -gatherRows with gatherWrap, else 0), or reads 0 without
+  /// gatherChecked. The tile's loads bring the table rows its ids name.
+  int64_t gatherRows = 0, gatherRowStride = 0;
+  bool gatherWrap = false, gatherChecked = false;
+  std::string gatherMessage;
 };
 
 /// The data of a program: a shape per buffer, and which buffers the

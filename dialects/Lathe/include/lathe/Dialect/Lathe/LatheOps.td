@@ -29,7 +29,7 @@ def Lathe_Activation : Lathe_I32Enum<"Activation",
       I32EnumAttrCase<"tanh", 5>],
     "activation", "::mlir::lathe">;
 def Lathe_ActivationAttr
-    : EnumAttr<Lathe_Dialect, Lathe_Activation, "activation">;
+    : Lathe_EnumAttr<Lathe_Dialect, Lathe_Activation, "activation">;
 
 def Lathe_ConvLayout : Lathe_I32Enum<"ConvLayout",
     "Dimension order of a convolution's input, filter and output", [
@@ -37,21 +37,21 @@ def Lathe_ConvLayout : Lathe_I32Enum<"ConvLayout",
       I32EnumAttrCase<"nhwc", 1>],
     "layout", "::mlir::lathe">;
 def Lathe_ConvLayoutAttr
-    : EnumAttr<Lathe_Dialect, Lathe_ConvLayout, "layout">;
+    : Lathe_EnumAttr<Lathe_Dialect, Lathe_ConvLayout, "layout">;
 
 def Lathe_PoolKind : Lathe_I32Enum<"PoolKind",
     "Pooling fused after a convolution", [
       I32EnumAttrCase<"none", 0>,
       I32EnumAttrCase<"max", 1>],
     "pool", "::mlir::lathe">;
-def Lathe_PoolKindAttr : EnumAttr<Lathe_Dialect, Lathe_PoolKind, "pool">;
+def Lathe_PoolKindAttr : Lathe_EnumAttr<Lathe_Dialect, Lathe_PoolKind, "pool">;
 
 def Lathe_RnnCell : Lathe_I32Enum<"RnnCell", "Recurrent cell of lathe.rnn", [
       I32EnumAttrCase<"lstm", 0>,
       I32EnumAttrCase<"gru", 1>,
       I32EnumAttrCase<"lbr_gru", 2>],
     "cell", "::mlir::lathe">;
-def Lathe_RnnCellAttr : EnumAttr<Lathe_Dialect, Lathe_RnnCell, "cell">;
+def Lathe_RnnCellAttr : Lathe_EnumAttr<Lathe_Dialect, Lathe_RnnCell, "cell">;
 
 //===----------------------------------------------------------------------===//
 // Attributes
@@ -379,6 +379,70 @@ def Lathe_Conv2DOp : Lathe_Op<"conv2d", [
     int64_t getInputSpan(unsigned dim);
     /// The block sizes supported for input_block / output_block.
     static constexpr int64_t kChannelBlock = 16;
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// lathe.max_pool2d
+//===----------------------------------------------------------------------===//
+
+def Lathe_MaxPool2DOp : Lathe_Op<"max_pool2d", [
+    DestinationStyleOpInterface,
+    DeclareOpInterfaceMethods<Lathe_FlopsOpInterface>,
+    DeclareOpInterfaceMethods<MemoryEffectsOpInterface>]> {
+  let summary = "2-D max pooling with padding that no window takes";
+  let description = [{
+    `init[n, c, h, w] = max over i < window[0], j < window[1] of
+    input[n, c, h*strides[0] + i*dilations[0] - padding[0],
+    w*strides[1] + j*dilations[1] - padding[1]]`, taken over the positions
+    inside the input only: the input read as if surrounded by `padding`
+    ([top, left, bottom, right]) rows and columns of -inf, which is
+    `linalg.pooling_{nchw,nhwc}_max` from a -inf fill on a `tensor.pad` with
+    -inf (PyTorch's and ONNX's `MaxPool` with pads). Every window must take
+    at least one input element. `layout` is `nchw` ([N, C, H, W]) or `nhwc`
+    ([N, H, W, C]) for both operands; input rows and columns that no window
+    reads are ignored. Overwrites `init`; destination style like
+    `lathe.conv2d`. The CPU backend runs it as one oneDNN max pooling with
+    padding.
+
+    `lathe-cpu-form-kernels` forms it from the linalg pooling of a -inf
+    `tensor.pad`, so the padded copy is never made.
+
+    ```mlir
+    %y = lathe.max_pool2d ins(%x : tensor<1x64x112x112xf32>)
+           outs(%init : tensor<1x64x56x56xf32>)
+           {window = array<i64: 3, 3>, strides = array<i64: 2, 2>,
+            padding = array<i64: 1, 1, 1, 1>} -> tensor<1x64x56x56xf32>
+    ```
+  }];
+  let arguments = (ins Lathe_RankedTensorOrMemRef:$input,
+                       Lathe_RankedTensorOrMemRef:$init,
+                       DefaultValuedAttr<Lathe_ConvLayoutAttr,
+                           "::mlir::lathe::ConvLayout::nchw">:$layout,
+                       DenseI64ArrayAttr:$window,
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$strides,
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$dilations,
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0, 0, 0}">:$padding);
+  let results = (outs Variadic<AnyRankedTensor>:$result);
+  let assemblyFormat = [{
+    `ins` `(` $input `:` type($input) `)`
+    `outs` `(` $init `:` type($init) `)` attr-dict (`->` type($result)^)?
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    ::mlir::MutableOperandRange getDpsInitsMutable() {
+      return ::mlir::MutableOperandRange(getInitMutable());
+    }
+    bool hasPureBufferSemantics() {
+      return ::llvm::isa<::mlir::MemRefType>(getInit().getType());
+    }
+    bool isNhwc() { return getLayout() == ::mlir::lathe::ConvLayout::nhwc; }
+    /// Whether each of `out` windows (`window` taps `dilation` apart, the
+    /// i-th starting at i*stride - padLow) takes one of the `in` positions
+    /// [0, in) at least. Static sizes only.
+    static bool everyWindowTakesInput(int64_t in, int64_t padLow,
+                                      int64_t window, int64_t stride,
+                                      int64_t dilation, int64_t out);
   }];
 }
 

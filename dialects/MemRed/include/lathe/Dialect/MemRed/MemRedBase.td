@@ -39,6 +39,6 @@ def MemRed_BankPolicy : Lathe_I32Enum<"BankPolicy",
       I32EnumAttrCase<"merge", 3>],
     "policy", "::mlir::lathe::memred">;
 def MemRed_BankPolicyAttr
-    : EnumAttr<MemRed_Dialect, MemRed_BankPolicy, "policy">;
+    : Lathe_EnumAttr<MemRed_Dialect, MemRed_BankPolicy, "policy">;
 
 #endif // LATHE_DIALECT_MEMRED_MEMREDBASE

@@ -39,7 +39,7 @@ def SparseGCN_NodeReorder : Lathe_I32Enum<"NodeReorder",
       I32EnumAttrCase<"Auto", 4, "auto">],
     "reorder", "::mlir::lathe::sparsegcn">;
 def SparseGCN_NodeReorderAttr
-    : EnumAttr<SparseGCN_Dialect, SparseGCN_NodeReorder, "reorder">;
+    : Lathe_EnumAttr<SparseGCN_Dialect, SparseGCN_NodeReorder, "reorder">;
 
 def SparseGCN_DenseEngine : Lathe_I32Enum<"DenseEngine",
     "Kernel that runs the dense tiles", [
@@ -48,13 +48,13 @@ def SparseGCN_DenseEngine : Lathe_I32Enum<"DenseEngine",
       I32EnumAttrCase<"RowGroups", 2, "row_groups">],
     "dense engine", "::mlir::lathe::sparsegcn">;
 def SparseGCN_DenseEngineAttr
-    : EnumAttr<SparseGCN_Dialect, SparseGCN_DenseEngine, "dense_engine">;
+    : Lathe_EnumAttr<SparseGCN_Dialect, SparseGCN_DenseEngine, "dense_engine">;
 
 def SparseGCN_SparseEngine : Lathe_I32Enum<"SparseEngine",
     "Kernel that runs the sparse tiles", [
       I32EnumAttrCase<"CsrSpmm", 0, "csr_spmm">],
     "sparse engine", "::mlir::lathe::sparsegcn">;
 def SparseGCN_SparseEngineAttr
-    : EnumAttr<SparseGCN_Dialect, SparseGCN_SparseEngine, "sparse_engine">;
+    : Lathe_EnumAttr<SparseGCN_Dialect, SparseGCN_SparseEngine, "sparse_engine">;
 
 #endif // LATHE_DIALECT_SPARSEGCN_SPARSEGCNBASE
