@@ -107,3 +107,11 @@ accel.program "f" {
   // expected-error @+1 {{'accel.sparse_spmm' op expects 'nnz' to be at least 1, got 0}}
   %0 = accel.sparse_spmm() {cols = 16 : i64, nnz = 0 : i64, tiles = 1 : i64}
 }
+
+// -----
+
+func.func @decision_sparse_cycles(%a: f32) -> f32 {
+  // expected-error @+1 {{places the op on the sparse engine but has no sparse_cycles}}
+  %b = arith.addf %a, %a {lathe.decision = #accel.decision<engine = "sparse", reason = "r", tpc_cycles = 1>} : f32
+  return %b : f32
+}
