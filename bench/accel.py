@@ -50,7 +50,7 @@ import scipy.sparse as sp
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from common import ROOT, build_dir, cpu_name, tool  # noqa: E402
+from common import ROOT, build_dir, cpu_name, parse_decision, tool  # noqa: E402
 
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 sys.path.insert(0, os.path.join(ROOT, "scripts", "sparsegcn"))
@@ -302,10 +302,9 @@ def sparsegcn_decide(csr, width, tmp, tag):
 """)
     out = run([tool("lathe-opt"), src, f"--accel-attach-device=config={VERSAL}",
                "--sparsegcn-tile=reorder=auto"])
-    text = re.search(r"lathe.decision = \{([^}]*)\}", out).group(1)
-    decision = {}
-    for key, value in re.findall(r'(\w+) = ("[^"]*"|[-0-9.e+]+)', text):
-        decision[key] = value.strip('"') if value.startswith('"') else float(value)
+    text, decision = parse_decision(out, "sparsegcn")
+    if decision is None:
+        sys.exit(f"bench/accel: {tag}: sparsegcn-tile left no #sparsegcn.decision")
     if decision.get("target") != "versal-like":
         sys.exit(f"bench/accel: sparsegcn-tile did not use the device's table: {text[:300]}")
     t = int(decision["tile_size"])

@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import statistics
+import struct
 import subprocess
 import sys
 import time
@@ -27,6 +28,30 @@ FLOOR = 0.1
 
 class BenchError(Exception):
     """A step of a benchmark failed; the message says which and why."""
+
+
+# A typed decision's fields: `key = "string"`, an integer, a float at six significant digits,
+# or a non-finite float as its bits (0x7FF0000000000000).
+_DECISION_FIELD = re.compile(r'(\w+) = ("(?:[^"\\]|\\.)*"|0x[0-9A-Fa-f]+|[-+0-9.eE]+)')
+
+
+def parse_decision(text, dialect):
+    """The first `lathe.decision = #DIALECT.decision<...>` in `text` (lathe-opt output): its
+    text and a dict of its fields (strings unquoted, numbers as float), or (None, None) when
+    there is none."""
+    m = re.search(r"lathe\.decision = #" + re.escape(dialect)
+                  + r'\.decision<((?:"(?:[^"\\]|\\.)*"|[^">])*)>', text)
+    if not m:
+        return None, None
+    fields = {}
+    for key, value in _DECISION_FIELD.findall(m.group(1)):
+        if value.startswith('"'):
+            fields[key] = value[1:-1]
+        elif value.lower().startswith("0x"):
+            fields[key] = struct.unpack("<d", int(value, 16).to_bytes(8, "little"))[0]
+        else:
+            fields[key] = float(value)
+    return m.group(1), fields
 
 
 def build_dir():

@@ -206,9 +206,7 @@ def ranks_of(mlir):
     import re
     text = open(mlir).read()
     ranks = []
-    for d in re.findall(r"lathe\.decision = \{([^}]*)\}", text):
-        if 'pass = "lowrank-select-ranks"' not in d:
-            continue
+    for d in re.findall(r"lathe\.decision = #lowrank\.decision<([^>]*)>", text):
         action = re.search(r'action = "(\w+)"', d).group(1)
         ranks.append(int(re.search(r"rank = (\d+)", d).group(1)) if action == "factorize" else "D")
     return ranks

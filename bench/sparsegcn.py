@@ -246,23 +246,27 @@ def pass_decision(a, width, tmp, tag):
     if out.returncode != 0:
         fail(f"lathe-opt --sparsegcn-tile failed on {tag}:\n{out.stderr.strip()}")
     text = out.stdout
-    decision = re.search(r"lathe.decision = \{([^}]*)\}", text).group(1)
+    decision, fields = common.parse_decision(text, "sparsegcn")
+    if decision is None:
+        fail(f"lathe-opt --sparsegcn-tile left no #sparsegcn.decision on {tag}")
     res = {"decision": decision, "compile_s": compile_s,
-           "tile": int(re.search(r"tile_size = (\d+) : i64", decision).group(1)),
+           "tile": int(fields["tile_size"]),
            "classes": None, "perm": None, "micro": None, "groups": None,
-           "micro_tiles_dense": int(re.search(r"micro_tiles_dense = (\d+)", decision).group(1))
-           if "micro_tiles_dense" in decision else 0,
-           "reorder": re.search(r'reorder = "([^"]*)"', decision).group(1),
-           "predicted": re.search(r'reorder_predicted = "([^"]*)"', decision).group(1)}
+           "micro_tiles_dense": int(fields.get("micro_tiles_dense", 0)),
+           "reorder": fields["reorder"],
+           "predicted": fields.get("reorder_predicted", "")}
+    # The op's own threshold (an f64 attribute, at full precision; the decision prints six
+    # significant digits), which the runtime is given.
+    op_threshold = re.search(r"\bdense_threshold = ([-+.eE\d]+) : f64", text)
     m = re.search(r"sparsegcn.tiled_aggregate.*?permutation\(%([\w]+) :", text, re.S)
     if m:
         res["perm"] = parse_dense(text, m.group(1), np.int64)
     if 'dense_engine = #sparsegcn<dense_engine row_groups>' in text:
-        res["groups"] = float(re.search(r"dense_threshold = ([-+.e\d]+)", decision).group(1))
-        res["group_rows"] = int(re.search(r"row_group_rows = (\d+)", decision).group(1))
-        res["group_nnz"] = int(re.search(r"row_group_nnz = (\d+)", decision).group(1))
+        res["groups"] = float(op_threshold.group(1))
+        res["group_rows"] = int(fields["row_group_rows"])
+        res["group_nnz"] = int(fields["row_group_nnz"])
     elif 'dense_engine = #sparsegcn<dense_engine micro_bsr>' in text:
-        res["micro"] = float(re.search(r"dense_threshold = ([-+.e\d]+)", decision).group(1))
+        res["micro"] = float(op_threshold.group(1))
     elif "sparsegcn.tiled_aggregate" in text:
         res["classes"] = np.array(
             [int(c) for c in re.search(r"tile_classes = array<i8: ([^>]*)>", text)

@@ -14,6 +14,7 @@
 #include "lathe/Driver/Run.h"
 
 #include "RunSupport.h"
+#include "lathe/Driver/Decisions.h"
 #include "lathe/Driver/Executable.h"
 #include "lathe/Driver/HostTensors.h"
 #include "lathe/Support/ParseGuard.h"
@@ -212,6 +213,12 @@ int mlir::lathe::runAccelMain(const RunOptions &options,
   if (failed(specializeToInputs(*module, options.entry, options, error)))
     return fail(error);
   PassManager pm = PassManager::on<ModuleOp>(&context);
+  // Every decision, each seen once: accel-place's replaces an earlier pass's
+  // on the same op (a sparsegcn aggregate), which the report still lists.
+  auto decisionCollector = std::make_unique<DecisionCollector>();
+  DecisionCollector *decisionsSeen = decisionCollector.get();
+  decisionsSeen->collect(*module, "input");
+  pm.addInstrumentation(std::move(decisionCollector));
   AccelPipelineOptions pipelineOptions;
   pipelineOptions.config = options.accelConfig;
   pipelineOptions.policy =
@@ -242,28 +249,27 @@ int mlir::lathe::runAccelMain(const RunOptions &options,
   int64_t onMme = 0, onTpc = 0, onBoth = 0, onSparse = 0;
   if (auto func = module->lookupSymbol<func::FuncOp>(options.entry))
     func.walk([&](Operation *op) {
-      auto engine = op->getAttrOfType<StringAttr>("accel.engine");
-      if (!engine)
+      auto placed = dyn_cast_or_null<accel::DecisionAttr>(getDecision(op));
+      if (!placed)
         return;
-      (engine.getValue() == "mme"      ? onMme
-       : engine.getValue() == "tpc"    ? onTpc
-       : engine.getValue() == "sparse" ? onSparse
-                                       : onBoth)++;
+      StringRef engine = placed.getEngine();
+      (engine == "mme"      ? onMme
+       : engine == "tpc"    ? onTpc
+       : engine == "sparse" ? onSparse
+                            : onBoth)++;
       llvm::json::Object d{{"op", op->getName().getStringRef().str()},
                            {"loc", locString(op->getLoc())},
-                           {"engine", engine.getValue().str()}};
-      if (auto c = op->getAttrOfType<IntegerAttr>("accel.mme_cycles"))
-        d["mme_cycles"] = c.getInt();
-      if (auto c = op->getAttrOfType<IntegerAttr>("accel.tpc_cycles"))
-        d["tpc_cycles"] = c.getInt();
-      if (auto c = op->getAttrOfType<IntegerAttr>("accel.sparse_cycles"))
-        d["sparse_cycles"] = c.getInt();
-      if (auto f = op->getAttrOfType<FloatAttr>("accel.tpc_fraction"))
-        d["tpc_fraction"] = f.getValueAsDouble();
-      if (auto dim = op->getAttrOfType<StringAttr>("accel.split"))
-        d["split"] = dim.getValue().str();
-      if (auto r = op->getAttrOfType<StringAttr>("accel.reason"))
-        d["reason"] = r.getValue().str();
+                           {"engine", engine.str()}};
+      if (std::optional<int64_t> c = placed.getMmeCycles())
+        d["mme_cycles"] = *c;
+      d["tpc_cycles"] = placed.getTpcCycles();
+      if (std::optional<int64_t> c = placed.getSparseCycles())
+        d["sparse_cycles"] = *c;
+      if (std::optional<APFloat> f = placed.getTpcFraction())
+        d["tpc_fraction"] = f->convertToDouble();
+      if (!placed.getSplit().empty())
+        d["split"] = placed.getSplit().str();
+      d["reason"] = placed.getReason().str();
       placement.push_back(std::move(d));
     });
 
@@ -483,6 +489,7 @@ int mlir::lathe::runAccelMain(const RunOptions &options,
         {"engine_ops", static_cast<int64_t>(sim.ops.size())},
         {"engines", std::move(engines)},
         {"placement", std::move(placement)},
+        {"decisions", decisionsSeen->take()},
         {"functional", options.accelTimingOnly
                            ? "skipped (--accel-timing-only)"
                            : "engine program executed tile by tile"}};

@@ -18,6 +18,7 @@
 #include "lathe/Driver/HostTensors.h"
 #include "lathe/Driver/TargetFile.h"
 #include "lathe/Driver/Train.h"
+#include "lathe/Interfaces/DecisionInterface.h"
 #include "lathe/Support/ParseGuard.h"
 #include "lathe/Target/CPU/Pipeline.h"
 #include "lathe/runtime/Runtime.h"
@@ -153,8 +154,7 @@ explainUndecided(ModuleOp module, const std::set<std::string> &remarked) {
   std::vector<std::string> reasons;
   module.walk([&](Operation *op) {
     if (!isa<linalg::MatmulOp, linalg::Conv2DNchwFchwOp>(op) ||
-        op->hasAttr("lathe.decision") ||
-        remarked.count(locString(op->getLoc())))
+        lathe::getDecision(op) || remarked.count(locString(op->getLoc())))
       return;
     bool conv = isa<linalg::Conv2DNchwFchwOp>(op);
     std::string what =
@@ -702,10 +702,10 @@ int mlir::lathe::compressMain(const CompressOptions &o,
                       "} failed: " + firstError);
       }
       cand.module->walk([&](Operation *op) {
-        auto d = op->getAttrOfType<DictionaryAttr>("lathe.decision");
-        if (!d || d.getAs<StringAttr>("pass") == nullptr ||
-            d.getAs<StringAttr>("pass").getValue() != "lowrank-select-ranks")
+        lathe::DecisionAttrInterface decision = lathe::getDecision(op);
+        if (!decision || decision.getPassName() != "lowrank-select-ranks")
           return;
+        DictionaryAttr d = decision.toDictionary();
         LayerChoice l;
         l.where = locString(op->getLoc());
         l.action = d.getAs<StringAttr>("action").str();

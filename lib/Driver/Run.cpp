@@ -5,6 +5,7 @@
 #include "lathe/Dialect/Lathe/LatheOps.h"
 #include "lathe/Driver/CompileCache.h"
 #include "lathe/Driver/CpuCompile.h"
+#include "lathe/Driver/Decisions.h"
 #include "lathe/Driver/Executable.h"
 #include "lathe/Driver/HostTensors.h"
 #include "lathe/Driver/Int8.h"
@@ -73,75 +74,6 @@ std::string typeString(Type type) {
   os << type;
   return s;
 }
-
-/// Decisions Lathe passes left in the IR (`lathe.decision` attributes).
-llvm::json::Value attrToJson(Attribute attr) {
-  if (auto dict = dyn_cast<DictionaryAttr>(attr)) {
-    llvm::json::Object object;
-    for (NamedAttribute named : dict)
-      object[named.getName().str()] = attrToJson(named.getValue());
-    return object;
-  }
-  if (auto array = dyn_cast<ArrayAttr>(attr)) {
-    llvm::json::Array values;
-    for (Attribute element : array)
-      values.push_back(attrToJson(element));
-    return values;
-  }
-  if (auto integer = dyn_cast<IntegerAttr>(attr)) {
-    if (integer.getType().isInteger(1))
-      return integer.getValue().getBoolValue();
-    return integer.getValue().getSExtValue();
-  }
-  if (auto floating = dyn_cast<FloatAttr>(attr))
-    return floating.getValueAsDouble();
-  if (auto str = dyn_cast<StringAttr>(attr))
-    return str.getValue().str();
-  if (isa<UnitAttr>(attr))
-    return true;
-  std::string s;
-  llvm::raw_string_ostream os(s);
-  os << attr;
-  return s;
-}
-
-/// `lathe.decision` attributes in the module as given and those that the
-/// pipeline's own passes leave (seen after each pass, before lowering erases
-/// them), each once.
-class DecisionCollector : public PassInstrumentation {
-public:
-  /// Adds the decisions under `root`, tagged with where they were found.
-  void collect(Operation *root, StringRef source) {
-    std::lock_guard<std::mutex> lock(mutex);
-    root->walk([&](Operation *op) {
-      for (NamedAttribute named : op->getDiscardableAttrs()) {
-        if (named.getName().getValue() != "lathe.decision")
-          continue;
-        std::string loc, key;
-        llvm::raw_string_ostream locOs(loc), keyOs(key);
-        locOs << op->getLoc();
-        keyOs << op->getName() << '|' << loc << '|' << named.getValue();
-        if (!seen.insert(key).second)
-          continue;
-        decisions.push_back(
-            llvm::json::Object{{"op", op->getName().getStringRef().str()},
-                               {"loc", loc},
-                               {"source", source.str()},
-                               {"decision", attrToJson(named.getValue())}});
-      }
-    });
-  }
-  void runAfterPass(Pass *, Operation *op) override { collect(op, "pipeline"); }
-  llvm::json::Array take() {
-    std::lock_guard<std::mutex> lock(mutex);
-    return std::move(decisions);
-  }
-
-private:
-  std::mutex mutex;
-  std::set<std::string> seen;
-  llvm::json::Array decisions;
-};
 
 /// True when `spec` names a file lathe-run can write: FILE.npy, or an HDF5
 /// dataset FILE.h5:/dataset (.hdf5, .he5 too).

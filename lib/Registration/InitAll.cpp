@@ -22,6 +22,7 @@
 #include "lathe/Target/Accel/Passes.h"
 #include "lathe/Target/Accel/Pipeline.h"
 #include "lathe/Target/CPU/Collectives.h"
+#include "lathe/Target/CPU/IR/CPUDialect.h"
 #include "lathe/Target/CPU/Passes.h"
 #include "lathe/Target/CPU/Pipeline.h"
 #include "lathe/Target/CPU/Target.h"
@@ -62,6 +63,7 @@ void mlir::lathe::registerAllDialects(DialectRegistry &registry) {
   registerAllTranslations(registry);
 #endif
   registry.insert<accel::AccelDialect>();
+  registry.insert<cpu::CPUDialect>();
 }
 
 void mlir::lathe::registerAllTranslations(DialectRegistry &registry) {

@@ -25,9 +25,7 @@ import numpy as np
 
 def decisions(text):
     out = []
-    for d in re.findall(r"lathe\.decision = \{([^}]*)\}", text):
-        if 'pass = "lowrank-select-ranks"' not in d:
-            continue
+    for d in re.findall(r"lathe\.decision = #lowrank\.decision<([^>]*)>", text):
         action = re.search(r'action = "(\w+)"', d).group(1)
         out.append({
             "rank": int(re.search(r"rank = (\d+)", d).group(1)) if action == "factorize" else None,

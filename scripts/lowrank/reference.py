@@ -4,7 +4,8 @@
 usage: /usr/bin/python3 scripts/lowrank/reference.py WEIGHTS.h5 REPORT.json X.npy OUT.npy
            [--layers fc1,fc2,fc3]
 
-Reads the ranks the pass chose from `lathe-run --report` (the `lathe.decision`s, one per
+Reads the ranks the pass chose from `lathe-run --report` (its `decisions`: each `#lowrank.decision`
+the pass recorded as `lathe.decision`, through `toDictionary()`, one per
 layer in IR order), truncates each factorized layer's weight to that rank with numpy's own
 SVD in float64, and runs the ReLU MLP. Independent of the pass's LAPACK code: it checks the
 SVD, the factor layout and the bias fusion the pass produced.

@@ -1,6 +1,7 @@
 //===- TargetAttr.cpp - #lathe.target and JSON target descriptions --------===//
 
 #include "lathe/Dialect/Lathe/LatheOps.h"
+#include "lathe/Interfaces/DecisionInterface.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Diagnostics.h"
@@ -42,6 +43,8 @@ LogicalResult TargetAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 
 LogicalResult LatheDialect::verifyOperationAttribute(Operation *op,
                                                      NamedAttribute attr) {
+  if (attr.getName() == kDecisionAttrName)
+    return verifyDecisionAttr(op, attr.getValue());
   if (attr.getName() != kTargetAttrName)
     return success();
   if (!isa<TargetAttr>(attr.getValue()))

@@ -79,62 +79,86 @@ static std::string shapeString(ArrayRef<int64_t> shape) {
 // DecisionAttr
 //===----------------------------------------------------------------------===//
 
-Attribute DecisionAttr::parse(AsmParser &parser, Type) {
-  int64_t rank = 0;
-  double energy = 0, before = 0, after = 0;
-  std::string target;
-  auto field = [&](StringRef name) {
-    return failure(parser.parseKeyword(name) || parser.parseEqual());
-  };
-  if (parser.parseLess() || failed(field("rank")) ||
-      parser.parseInteger(rank) || parser.parseComma() ||
-      failed(field("energy")) || parser.parseFloat(energy) ||
-      parser.parseComma() || failed(field("latency_before")) ||
-      parser.parseFloat(before) || parser.parseComma() ||
-      failed(field("latency_after")) || parser.parseFloat(after) ||
-      parser.parseComma() || failed(field("target")) ||
-      parser.parseString(&target) || parser.parseGreater())
-    return {};
-  return parser.getChecked<DecisionAttr>(parser.getContext(), rank,
-                                         APFloat(energy), APFloat(before),
-                                         APFloat(after), target);
-}
-
-void DecisionAttr::print(AsmPrinter &printer) const {
-  // Six significant digits: these are model estimates, not exact values.
-  auto number = [&](const APFloat &value) {
-    std::string text;
-    llvm::raw_string_ostream os(text);
-    os << llvm::format("%.6g", value.convertToDouble());
-    // The parser wants a float literal: "10" must print as "10.0".
-    if (text.find_first_of(".eni") == std::string::npos)
-      text += ".0";
-    printer << text;
-  };
-  printer << "<rank = " << getRank() << ", energy = ";
-  number(getEnergy());
-  printer << ", latency_before = ";
-  number(getLatencyBefore());
-  printer << ", latency_after = ";
-  number(getLatencyAfter());
-  printer << ", target = \"" << getTarget() << "\">";
-}
-
-LogicalResult DecisionAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                                   int64_t rank, APFloat energyAttr,
-                                   APFloat beforeAttr, APFloat afterAttr,
-                                   StringRef target) {
-  double energy = energyAttr.convertToDouble();
-  double before = beforeAttr.convertToDouble();
-  double after = afterAttr.convertToDouble();
+LogicalResult DecisionAttr::verify(
+    function_ref<InFlightDiagnostic()> emitError, StringRef action,
+    int64_t rank, APFloat energyAttr, APFloat before, APFloat after,
+    APFloat beforeB1, APFloat afterB1, APFloat beforeB64, APFloat afterB64,
+    StringRef target, StringRef strategy, StringRef errorNorm, StringRef budget,
+    APFloat budgetLimit, APFloat modelError, APFloat modelLatency) {
+  if (action != "factorize" && action != "dense")
+    return emitError() << "expects action \"factorize\" or \"dense\", got \""
+                       << action << "\"";
   if (rank <= 0)
     return emitError() << "expects a positive rank, got " << rank;
+  double energy = energyAttr.convertToDouble();
   if (!(energy >= 0.0 && energy <= 1.0))
     return emitError() << "expects the energy kept in [0, 1], got " << energy;
-  if (!(before >= 0.0) || !(after >= 0.0))
-    return emitError() << "expects non-negative latencies";
+  for (const APFloat *latency :
+       {&before, &after, &beforeB1, &afterB1, &beforeB64, &afterB64})
+    if (!(latency->convertToDouble() >= 0.0))
+      return emitError() << "expects non-negative latencies";
   if (target.empty())
     return emitError() << "expects a non-empty target name";
+  if (strategy != "global" && strategy != "uniform" && strategy != "threshold")
+    return emitError() << "expects strategy \"global\", \"uniform\" or "
+                          "\"threshold\", got \""
+                       << strategy << "\"";
+  if (errorNorm != "frobenius" && errorNorm != "relative" &&
+      errorNorm != "spectral")
+    return emitError() << "expects error_norm \"frobenius\", \"relative\" or "
+                          "\"spectral\", got \""
+                       << errorNorm << "\"";
+  if (budget != "max_error" && budget != "max_latency")
+    return emitError() << "expects budget \"max_error\" or \"max_latency\", "
+                          "got \""
+                       << budget << "\"";
+  if (!(budgetLimit.convertToDouble() >= 0.0) ||
+      !(modelError.convertToDouble() >= 0.0) ||
+      !(modelLatency.convertToDouble() >= 0.0))
+    return emitError()
+           << "expects non-negative budget_limit, model_error, model_latency";
+  return success();
+}
+
+StringRef DecisionAttr::getPassName() const { return kPassName; }
+
+DictionaryAttr DecisionAttr::toDictionary() const {
+  Builder b(getContext());
+  auto f64 = [&](const APFloat &value) {
+    return b.getF64FloatAttr(value.convertToDouble());
+  };
+  // The keys (and values) the report has always listed for this pass.
+  return b.getDictionaryAttr({
+      b.getNamedAttr("pass", b.getStringAttr(getPassName())),
+      b.getNamedAttr("action", b.getStringAttr(getAction())),
+      b.getNamedAttr("rank", b.getI64IntegerAttr(getRank())),
+      b.getNamedAttr("energy", f64(getEnergy())),
+      b.getNamedAttr("latency_before_us", f64(getLatencyBeforeUs())),
+      b.getNamedAttr("latency_after_us", f64(getLatencyAfterUs())),
+      b.getNamedAttr("latency_before_b1_us", f64(getLatencyBeforeB1Us())),
+      b.getNamedAttr("latency_after_b1_us", f64(getLatencyAfterB1Us())),
+      b.getNamedAttr("latency_before_b64_us", f64(getLatencyBeforeB64Us())),
+      b.getNamedAttr("latency_after_b64_us", f64(getLatencyAfterB64Us())),
+      b.getNamedAttr("target", b.getStringAttr(getTarget())),
+      b.getNamedAttr("strategy", b.getStringAttr(getStrategy())),
+      b.getNamedAttr("error_norm", b.getStringAttr(getErrorNorm())),
+      b.getNamedAttr(getBudget(), f64(getBudgetLimit())),
+      b.getNamedAttr("model_error", f64(getModelError())),
+      b.getNamedAttr("model_latency", f64(getModelLatency())),
+  });
+}
+
+LogicalResult DecisionAttr::verifyAttachedTo(Operation *op) const {
+  std::optional<int64_t> rank;
+  if (auto linear = dyn_cast<LinearOp>(op))
+    rank = linear.getRank();
+  else if (auto tucker = dyn_cast<Conv2DTuckerOp>(op))
+    rank = tucker.getRank();
+  if (rank && getAction() != "factorize")
+    return op->emitOpError("has a \"") << getAction() << "\" decision";
+  if (rank && !ShapedType::isDynamic(*rank) && getRank() != *rank)
+    return op->emitOpError("has a decision for rank ")
+           << getRank() << " but factors of rank " << *rank;
   return success();
 }
 
@@ -193,10 +217,6 @@ LogicalResult LinearOp::verify() {
       return emitOpError("expects a bias of shape [")
              << n << "], got " << biasType;
   }
-  if (std::optional<DecisionAttr> decision = getDecision())
-    if (decision->getRank() != r)
-      return emitOpError("has a decision for rank ")
-             << decision->getRank() << " but factors of rank " << r;
   return success();
 }
 
@@ -374,10 +394,6 @@ LogicalResult Conv2DTuckerOp::verify() {
       return emitOpError("expects a bias of shape [")
              << cout << "], got " << biasType;
   }
-  if (std::optional<DecisionAttr> decision = getDecision())
-    if (decision->getRank() != r)
-      return emitOpError("has a decision for rank ")
-             << decision->getRank() << " but factors of rank " << r;
   return success();
 }
 

@@ -42,6 +42,99 @@ void MemRedDialect::initialize() {
 }
 
 //===----------------------------------------------------------------------===//
+// DecisionAttr
+//===----------------------------------------------------------------------===//
+
+LogicalResult DecisionAttr::verify(
+    function_ref<InFlightDiagnostic()> emitError, StringRef action,
+    std::optional<int64_t> bankBytes, int64_t budgetBytes,
+    std::optional<int64_t> capacity, std::optional<int64_t> frameRows,
+    std::optional<APFloat> keep, std::optional<int64_t> keyRowsBound,
+    std::optional<int64_t> kvChunk, std::optional<int64_t> layer,
+    StringRef policy, std::optional<int64_t> qChunk,
+    std::optional<APFloat> recent, std::optional<int64_t> scratchBytes,
+    std::optional<int64_t> scoreBytes, std::optional<int64_t> totalBytes,
+    std::optional<int64_t> unboundedBytes, std::optional<int64_t> workers,
+    std::optional<int64_t> workingSetBytes) {
+  if (budgetBytes <= 0)
+    return emitError() << "expects a positive budget_bytes, got "
+                       << budgetBytes;
+  auto require = [&](bool present, StringRef field) -> LogicalResult {
+    if (present)
+      return success();
+    return emitError() << "a \"" << action << "\" decision needs " << field;
+  };
+  if (action == "kept: scores fit")
+    return require(scoreBytes.has_value(), "score_bytes");
+  if (action == "chunked") {
+    if (failed(require(qChunk && kvChunk, "q_chunk and kv_chunk")) ||
+        failed(require(workingSetBytes && workers,
+                       "working_set_bytes and workers")))
+      return failure();
+    if (*qChunk <= 0 || *kvChunk <= 0)
+      return emitError() << "expects positive chunks, got " << *qChunk << " x "
+                         << *kvChunk;
+    return success();
+  }
+  if (action == "bounded streaming cache") {
+    if (failed(require(layer && capacity && frameRows,
+                       "layer, capacity and frame_rows")) ||
+        failed(require(recent && keep && !policy.empty(),
+                       "recent, keep and policy")) ||
+        failed(require(bankBytes && scratchBytes && totalBytes,
+                       "bank_bytes, scratch_bytes and total_bytes")))
+      return failure();
+    for (const APFloat &fraction : {*recent, *keep})
+      if (!(fraction.convertToDouble() >= 0.0 &&
+            fraction.convertToDouble() <= 1.0))
+        return emitError() << "expects recent and keep in [0, 1], got "
+                           << fraction.convertToDouble();
+    return success();
+  }
+  return emitError() << "expects action \"kept: scores fit\", \"chunked\" or "
+                        "\"bounded streaming cache\", got \""
+                     << action << "\"";
+}
+
+StringRef DecisionAttr::getPassName() const { return kPassName; }
+
+DictionaryAttr DecisionAttr::toDictionary() const {
+  Builder b(getContext());
+  SmallVector<NamedAttribute> entries;
+  auto i64 = [&](StringRef key, std::optional<int64_t> value) {
+    if (value)
+      entries.push_back(b.getNamedAttr(key, b.getI64IntegerAttr(*value)));
+  };
+  auto f64 = [&](StringRef key, std::optional<APFloat> value) {
+    if (value)
+      entries.push_back(
+          b.getNamedAttr(key, b.getF64FloatAttr(value->convertToDouble())));
+  };
+  // The keys (and values) the report has always listed for this pass.
+  entries.push_back(b.getNamedAttr("pass", b.getStringAttr(getPassName())));
+  entries.push_back(b.getNamedAttr("action", b.getStringAttr(getAction())));
+  i64("bank_bytes", getBankBytes());
+  i64("budget_bytes", getBudgetBytes());
+  i64("capacity", getCapacity());
+  i64("frame_rows", getFrameRows());
+  f64("keep", getKeep());
+  i64("key_rows_bound", getKeyRowsBound());
+  i64("kv_chunk", getKvChunk());
+  i64("layer", getLayer());
+  if (!getPolicy().empty())
+    entries.push_back(b.getNamedAttr("policy", b.getStringAttr(getPolicy())));
+  i64("q_chunk", getQChunk());
+  f64("recent", getRecent());
+  i64("scratch_bytes", getScratchBytes());
+  i64("score_bytes", getScoreBytes());
+  i64("total_bytes", getTotalBytes());
+  i64("unbounded_bytes", getUnboundedBytes());
+  i64("workers", getWorkers());
+  i64("working_set_bytes", getWorkingSetBytes());
+  return b.getDictionaryAttr(entries);
+}
+
+//===----------------------------------------------------------------------===//
 // Shared helpers
 //===----------------------------------------------------------------------===//
 

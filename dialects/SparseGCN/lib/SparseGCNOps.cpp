@@ -46,6 +46,132 @@ void SparseGCNDialect::initialize() {
 }
 
 //===----------------------------------------------------------------------===//
+// DecisionAttr
+//===----------------------------------------------------------------------===//
+
+LogicalResult DecisionAttr::verify(
+    function_ref<InFlightDiagnostic()> emitError,
+    std::optional<APFloat> breakEvenDensity, StringRef classification,
+    StringRef denseEngine, APFloat denseThreshold,
+    std::optional<int64_t> featureWidth,
+    std::optional<APFloat> microBreakEvenDensity,
+    std::optional<int64_t> microNnzDense, std::optional<APFloat> microThreshold,
+    std::optional<int64_t> microTile, std::optional<int64_t> microTilesDense,
+    std::optional<int64_t> nnz, std::optional<int64_t> nnzSparse,
+    std::optional<APFloat> predictedUsAllDense,
+    std::optional<APFloat> predictedUsAllSparse,
+    std::optional<APFloat> predictedUsBestTiling,
+    std::optional<APFloat> predictedUsHybrid,
+    std::optional<APFloat> predictedUsMicroHybrid,
+    std::optional<APFloat> predictedUsRowGroupHybrid, StringRef reason,
+    StringRef reorder, StringRef reorderPredicted, StringRef result,
+    std::optional<int64_t> rowGroupMax, std::optional<int64_t> rowGroupNnz,
+    std::optional<int64_t> rowGroupRows,
+    std::optional<APFloat> rowGroupThreshold, std::optional<int64_t> rowGroups,
+    std::optional<APFloat> safetyMargin, StringRef target,
+    StringRef thresholdRule, StringRef thresholdSource, int64_t tileSize,
+    StringRef tileSizeSource, std::optional<int64_t> tilesDense,
+    std::optional<int64_t> tilesEmpty, std::optional<int64_t> tilesSparse) {
+  if (target.empty())
+    return emitError() << "expects a non-empty target name";
+  if (classification.empty())
+    return emitError() << "expects a classification";
+  if (tileSize <= 0)
+    return emitError() << "expects a positive tile_size, got " << tileSize;
+  double threshold = denseThreshold.convertToDouble();
+  if (!(threshold >= 0.0 && threshold <= 1.0))
+    return emitError() << "expects dense_threshold in [0, 1], got "
+                       << threshold;
+  if (featureWidth && *featureWidth <= 0)
+    return emitError() << "expects a positive feature_width (leave it out "
+                          "when dynamic), got "
+                       << *featureWidth;
+  for (std::optional<int64_t> count :
+       {microNnzDense, microTile, microTilesDense, nnz, nnzSparse, rowGroupMax,
+        rowGroupNnz, rowGroupRows, rowGroups, tilesDense, tilesEmpty,
+        tilesSparse})
+    if (count && *count < 0)
+      return emitError() << "expects non-negative counts, got " << *count;
+  if (nnz && nnzSparse && *nnzSparse > *nnz)
+    return emitError() << "expects nnz_sparse (" << *nnzSparse << ") <= nnz ("
+                       << *nnz << ")";
+  if (nnz && rowGroupNnz && *rowGroupNnz > *nnz)
+    return emitError() << "expects row_group_nnz (" << *rowGroupNnz
+                       << ") <= nnz (" << *nnz << ")";
+  for (const std::optional<APFloat> &value :
+       {breakEvenDensity, microBreakEvenDensity, microThreshold,
+        predictedUsAllDense, predictedUsAllSparse, predictedUsBestTiling,
+        predictedUsHybrid, predictedUsMicroHybrid, predictedUsRowGroupHybrid,
+        rowGroupThreshold, safetyMargin})
+    if (value && !(value->convertToDouble() >= 0.0))
+      return emitError() << "expects non-negative densities, margins and "
+                            "predicted times";
+  return success();
+}
+
+StringRef DecisionAttr::getPassName() const { return kPassName; }
+
+DictionaryAttr DecisionAttr::toDictionary() const {
+  Builder b(getContext());
+  SmallVector<NamedAttribute> entries;
+  auto str = [&](StringRef key, StringRef value) {
+    if (!value.empty())
+      entries.push_back(b.getNamedAttr(key, b.getStringAttr(value)));
+  };
+  auto i64 = [&](StringRef key, std::optional<int64_t> value) {
+    if (value)
+      entries.push_back(b.getNamedAttr(key, b.getI64IntegerAttr(*value)));
+  };
+  auto f64 = [&](StringRef key, std::optional<APFloat> value) {
+    if (value)
+      entries.push_back(
+          b.getNamedAttr(key, b.getF64FloatAttr(value->convertToDouble())));
+  };
+  // The keys (and values) the report has always listed for this pass.
+  str("pass", getPassName());
+  str("target", getTarget());
+  if (getFeatureWidth())
+    i64("feature_width", getFeatureWidth());
+  else
+    str("feature_width", "dynamic");
+  str("classification", getClassification());
+  str("reason", getReason());
+  i64("tile_size", getTileSize());
+  str("tile_size_source", getTileSizeSource());
+  str("dense_engine", getDenseEngine());
+  f64("dense_threshold", getDenseThreshold());
+  str("threshold_source", getThresholdSource());
+  f64("safety_margin", getSafetyMargin());
+  f64("break_even_density", getBreakEvenDensity());
+  str("threshold_rule", getThresholdRule());
+  i64("tiles_empty", getTilesEmpty());
+  i64("tiles_sparse", getTilesSparse());
+  i64("tiles_dense", getTilesDense());
+  i64("nnz", getNnz());
+  i64("nnz_sparse", getNnzSparse());
+  f64("predicted_us_hybrid", getPredictedUsHybrid());
+  f64("predicted_us_best_tiling", getPredictedUsBestTiling());
+  f64("predicted_us_all_sparse", getPredictedUsAllSparse());
+  f64("predicted_us_all_dense", getPredictedUsAllDense());
+  str("reorder", getReorder());
+  str("reorder_predicted", getReorderPredicted());
+  i64("micro_tile", getMicroTile());
+  f64("micro_break_even_density", getMicroBreakEvenDensity());
+  f64("micro_threshold", getMicroThreshold());
+  i64("micro_tiles_dense", getMicroTilesDense());
+  i64("micro_nnz_dense", getMicroNnzDense());
+  f64("predicted_us_micro_hybrid", getPredictedUsMicroHybrid());
+  i64("row_group_max", getRowGroupMax());
+  f64("row_group_threshold", getRowGroupThreshold());
+  i64("row_groups", getRowGroups());
+  i64("row_group_rows", getRowGroupRows());
+  i64("row_group_nnz", getRowGroupNnz());
+  f64("predicted_us_row_group_hybrid", getPredictedUsRowGroupHybrid());
+  str("result", getResult());
+  return b.getDictionaryAttr(entries);
+}
+
+//===----------------------------------------------------------------------===//
 // Shared verification
 //===----------------------------------------------------------------------===//
 

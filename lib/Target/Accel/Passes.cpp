@@ -663,7 +663,6 @@ struct Place : public mlir::lathe::impl::AccelPlaceBase<Place> {
     FailureOr<Device> device = deviceOf(getOperation(), *this);
     if (failed(device))
       return signalPassFailure();
-    Builder b(&getContext());
     for (auto func : getOperation().getOps<func::FuncOp>()) {
       if (func.isExternal())
         continue;
@@ -788,23 +787,24 @@ struct Place : public mlir::lathe::impl::AccelPlaceBase<Place> {
           mmeFree = std::max(at, mmeFree) + splitMme;
           tpcFree = std::max(at, tpcFree) + splitTpc;
           ready[work->result] = std::max(mmeFree, tpcFree);
-          op->setAttr("accel.tpc_fraction", b.getF64FloatAttr(split));
-          op->setAttr("accel.split", b.getStringAttr(splitDimName(splitDim)));
         } else {
           int64_t &free = onMme ? mmeFree : onSparse ? sparseFree : tpcFree;
           free = std::max(at, free) + (onMme ? mme : onSparse ? sparse : tpc);
           ready[work->result] = free;
         }
-        op->setAttr("accel.engine", b.getStringAttr(split > 0  ? "split"
-                                                    : onMme    ? "mme"
-                                                    : onSparse ? "sparse"
-                                                               : "tpc"));
-        if (sparse >= 0)
-          op->setAttr("accel.sparse_cycles", b.getI64IntegerAttr(sparse));
-        if (mme >= 0)
-          op->setAttr("accel.mme_cycles", b.getI64IntegerAttr(mme));
-        op->setAttr("accel.tpc_cycles", b.getI64IntegerAttr(tpc));
-        op->setAttr("accel.reason", b.getStringAttr(reason));
+        setDecision(
+            op,
+            accel::DecisionAttr::get(
+                &getContext(),
+                split > 0  ? "split"
+                : onMme    ? "mme"
+                : onSparse ? "sparse"
+                           : "tpc",
+                mme >= 0 ? std::optional<int64_t>(mme) : std::nullopt, reason,
+                sparse >= 0 ? std::optional<int64_t>(sparse) : std::nullopt,
+                split > 0 ? splitDimName(splitDim) : "", tpc,
+                split > 0 ? std::optional<APFloat>(APFloat(split))
+                          : std::nullopt));
         return WalkResult::advance();
       });
       if (walk.wasInterrupted())
@@ -871,14 +871,14 @@ struct TilePass : public mlir::lathe::impl::AccelTileBase<TilePass> {
             onChip.insert(work->result);
           return WalkResult::advance();
         }
-        auto engine = op->getAttrOfType<StringAttr>("accel.engine");
-        if (!engine) {
-          op->emitOpError() << "has no accel.engine: run accel-place first";
+        auto placed = dyn_cast_or_null<accel::DecisionAttr>(getDecision(op));
+        if (!placed) {
+          op->emitOpError() << "has no #accel.decision: run accel-place first";
           return WalkResult::interrupt();
         }
-        bool onMme = engine.getValue() == "mme";
-        bool split = engine.getValue() == "split";
-        bool onSparse = engine.getValue() == "sparse";
+        bool onMme = placed.getEngine() == "mme";
+        bool split = placed.getEngine() == "split";
+        bool onSparse = placed.getEngine() == "sparse";
         if (onSparse && work->kind != WorkKind::Spmm) {
           op->emitOpError() << "is placed on the sparse engine, which runs "
                                "only sparse graph aggregations";
@@ -889,17 +889,9 @@ struct TilePass : public mlir::lathe::impl::AccelTileBase<TilePass> {
                                "only products and convolutions";
           return WalkResult::interrupt();
         }
-        double tpcShare = 0;
-        if (split) {
-          auto share = op->getAttrOfType<FloatAttr>("accel.tpc_fraction");
-          if (!share || share.getValueAsDouble() <= 0 ||
-              share.getValueAsDouble() >= 1) {
-            op->emitOpError() << "is split between the engines but has no "
-                                 "accel.tpc_fraction in (0, 1)";
-            return WalkResult::interrupt();
-          }
-          tpcShare = share.getValueAsDouble();
-        }
+        // The decision's verifier guarantees a split's share in (0, 1).
+        double tpcShare =
+            split ? placed.getTpcFraction()->convertToDouble() : 0.0;
         SmallVector<bool> resident;
         for (Value v : work->inputs)
           resident.push_back(onChip.contains(v));
@@ -990,11 +982,10 @@ struct TilePass : public mlir::lathe::impl::AccelTileBase<TilePass> {
         };
         SmallVector<Value, 2> done;
         if (split) {
-          // The rows, columns or batch (accel.split) are shared out: a
+          // The rows, columns or batch (the decision's split) are shared out: a
           // `tpc_fraction` of them to the vector cores, the rest to the
           // MMEs, each part tiled for its engine.
-          auto dimAttr = op->getAttrOfType<StringAttr>("accel.split");
-          StringRef dimName = dimAttr ? dimAttr.getValue() : "rows";
+          StringRef dimName = placed.getSplit();
           SplitDim dim = dimName == "columns" ? SplitDim::Columns
                          : dimName == "batch" ? SplitDim::Batch
                                               : SplitDim::Rows;

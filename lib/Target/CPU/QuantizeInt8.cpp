@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "lathe/Dialect/Lathe/LatheOps.h"
+#include "lathe/Target/CPU/IR/CPUDialect.h"
 #include "lathe/Target/CPU/Passes.h"
 #include "lathe/Target/CPU/RuntimeCalls.h"
 
@@ -48,6 +49,14 @@ struct LatheCPUQuantizeInt8
     : public lathe::impl::LatheCPUQuantizeInt8Base<LatheCPUQuantizeInt8> {
   using Base::Base;
 
+  // The CPU target's dialect (its decision attribute) is a dependent dialect
+  // here rather than in Passes.td, whose generated header every CPU pass
+  // includes.
+  void getDependentDialects(DialectRegistry &registry) const override {
+    Base::getDependentDialects(registry);
+    registry.insert<cpu::CPUDialect>();
+  }
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SmallVector<Operation *> sites;
@@ -82,11 +91,8 @@ struct LatheCPUQuantizeInt8
           {static_cast<float>(lo), static_cast<float>(hi)});
       op->setAttr("lathe.int8_input_range", range);
       op->setAttr("lathe.int8_site", b.getI64IntegerAttr(site));
-      op->setAttr("lathe.decision",
-                  b.getDictionaryAttr(
-                      {b.getNamedAttr("precision", b.getStringAttr("int8")),
-                       b.getNamedAttr("site", b.getI64IntegerAttr(site)),
-                       b.getNamedAttr("input_range", range)}));
+      setDecision(op, cpu::DecisionAttr::get(&getContext(), range, "int8",
+                                             static_cast<int64_t>(site)));
     }
   }
 };

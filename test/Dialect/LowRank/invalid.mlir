@@ -98,7 +98,7 @@ func.func @bias_shape(%x: tensor<4x64xf32>, %u: tensor<32x8xf32>, %v: tensor<8x6
 
 func.func @decision_rank(%x: tensor<4x64xf32>, %u: tensor<32x8xf32>, %v: tensor<8x64xf32>) -> tensor<4x32xf32> {
   // expected-error @+1 {{has a decision for rank 16 but factors of rank 8}}
-  %y = lowrank.linear %x, %u, %v {decision = #lowrank.decision<rank = 16, energy = 0.9, latency_before = 1.0, latency_after = 0.5, target = "cpu">} : (tensor<4x64xf32>, tensor<32x8xf32>, tensor<8x64xf32>) -> tensor<4x32xf32>
+  %y = lowrank.linear %x, %u, %v {lathe.decision = #lowrank.decision<action = "factorize", rank = 16, energy = 0.9, latency_before_us = 1.0, latency_after_us = 0.5, latency_before_b1_us = 0.25, latency_after_b1_us = 0.125, latency_before_b64_us = 4.0, latency_after_b64_us = 2.0, target = "cpu", strategy = "global", error_norm = "frobenius", budget = "max_error", budget_limit = 0.05, model_error = 0.04, model_latency = 0.5>} : (tensor<4x64xf32>, tensor<32x8xf32>, tensor<8x64xf32>) -> tensor<4x32xf32>
   return %y : tensor<4x32xf32>
 }
 
@@ -106,7 +106,7 @@ func.func @decision_rank(%x: tensor<4x64xf32>, %u: tensor<32x8xf32>, %v: tensor<
 
 func.func @decision_energy(%x: tensor<4x64xf32>, %u: tensor<32x8xf32>, %v: tensor<8x64xf32>) -> tensor<4x32xf32> {
   // expected-error @+1 {{expects the energy kept in [0, 1], got 1.5}}
-  %y = lowrank.linear %x, %u, %v {decision = #lowrank.decision<rank = 8, energy = 1.5, latency_before = 1.0, latency_after = 0.5, target = "cpu">} : (tensor<4x64xf32>, tensor<32x8xf32>, tensor<8x64xf32>) -> tensor<4x32xf32>
+  %y = lowrank.linear %x, %u, %v {lathe.decision = #lowrank.decision<action = "factorize", rank = 8, energy = 1.5, latency_before_us = 1.0, latency_after_us = 0.5, latency_before_b1_us = 0.25, latency_after_b1_us = 0.125, latency_before_b64_us = 4.0, latency_after_b64_us = 2.0, target = "cpu", strategy = "global", error_norm = "frobenius", budget = "max_error", budget_limit = 0.05, model_error = 0.04, model_latency = 0.5>} : (tensor<4x64xf32>, tensor<32x8xf32>, tensor<8x64xf32>) -> tensor<4x32xf32>
   return %y : tensor<4x32xf32>
 }
 
@@ -114,7 +114,7 @@ func.func @decision_energy(%x: tensor<4x64xf32>, %u: tensor<32x8xf32>, %v: tenso
 
 func.func @decision_rank_positive(%x: tensor<4x64xf32>, %u: tensor<32x8xf32>, %v: tensor<8x64xf32>) -> tensor<4x32xf32> {
   // expected-error @+1 {{expects a positive rank, got 0}}
-  %y = lowrank.linear %x, %u, %v {decision = #lowrank.decision<rank = 0, energy = 0.5, latency_before = 1.0, latency_after = 0.5, target = "cpu">} : (tensor<4x64xf32>, tensor<32x8xf32>, tensor<8x64xf32>) -> tensor<4x32xf32>
+  %y = lowrank.linear %x, %u, %v {lathe.decision = #lowrank.decision<action = "factorize", rank = 0, energy = 0.9, latency_before_us = 1.0, latency_after_us = 0.5, latency_before_b1_us = 0.25, latency_after_b1_us = 0.125, latency_before_b64_us = 4.0, latency_after_b64_us = 2.0, target = "cpu", strategy = "global", error_norm = "frobenius", budget = "max_error", budget_limit = 0.05, model_error = 0.04, model_latency = 0.5>} : (tensor<4x64xf32>, tensor<32x8xf32>, tensor<8x64xf32>) -> tensor<4x32xf32>
   return %y : tensor<4x32xf32>
 }
 
@@ -122,7 +122,7 @@ func.func @decision_rank_positive(%x: tensor<4x64xf32>, %u: tensor<32x8xf32>, %v
 
 func.func @decision_latency(%x: tensor<4x64xf32>, %u: tensor<32x8xf32>, %v: tensor<8x64xf32>) -> tensor<4x32xf32> {
   // expected-error @+1 {{expects non-negative latencies}}
-  %y = lowrank.linear %x, %u, %v {decision = #lowrank.decision<rank = 8, energy = 0.5, latency_before = -1.0, latency_after = 0.5, target = "cpu">} : (tensor<4x64xf32>, tensor<32x8xf32>, tensor<8x64xf32>) -> tensor<4x32xf32>
+  %y = lowrank.linear %x, %u, %v {lathe.decision = #lowrank.decision<action = "factorize", rank = 8, energy = 0.9, latency_before_us = -1.0, latency_after_us = 0.5, latency_before_b1_us = 0.25, latency_after_b1_us = 0.125, latency_before_b64_us = 4.0, latency_after_b64_us = 2.0, target = "cpu", strategy = "global", error_norm = "frobenius", budget = "max_error", budget_limit = 0.05, model_error = 0.04, model_latency = 0.5>} : (tensor<4x64xf32>, tensor<32x8xf32>, tensor<8x64xf32>) -> tensor<4x32xf32>
   return %y : tensor<4x32xf32>
 }
 
@@ -130,7 +130,48 @@ func.func @decision_latency(%x: tensor<4x64xf32>, %u: tensor<32x8xf32>, %v: tens
 
 func.func @decision_target(%x: tensor<4x64xf32>, %u: tensor<32x8xf32>, %v: tensor<8x64xf32>) -> tensor<4x32xf32> {
   // expected-error @+1 {{expects a non-empty target name}}
-  %y = lowrank.linear %x, %u, %v {decision = #lowrank.decision<rank = 8, energy = 0.5, latency_before = 1.0, latency_after = 0.5, target = "">} : (tensor<4x64xf32>, tensor<32x8xf32>, tensor<8x64xf32>) -> tensor<4x32xf32>
+  %y = lowrank.linear %x, %u, %v {lathe.decision = #lowrank.decision<action = "factorize", rank = 8, energy = 0.9, latency_before_us = 1.0, latency_after_us = 0.5, latency_before_b1_us = 0.25, latency_after_b1_us = 0.125, latency_before_b64_us = 4.0, latency_after_b64_us = 2.0, target = "", strategy = "global", error_norm = "frobenius", budget = "max_error", budget_limit = 0.05, model_error = 0.04, model_latency = 0.5>} : (tensor<4x64xf32>, tensor<32x8xf32>, tensor<8x64xf32>) -> tensor<4x32xf32>
+  return %y : tensor<4x32xf32>
+}
+
+// -----
+
+func.func @decision_action(%x: tensor<4x64xf32>, %u: tensor<32x8xf32>, %v: tensor<8x64xf32>) -> tensor<4x32xf32> {
+  // expected-error @+1 {{expects action "factorize" or "dense", got "prune"}}
+  %y = lowrank.linear %x, %u, %v {lathe.decision = #lowrank.decision<action = "prune", rank = 8, energy = 0.9, latency_before_us = 1.0, latency_after_us = 0.5, latency_before_b1_us = 0.25, latency_after_b1_us = 0.125, latency_before_b64_us = 4.0, latency_after_b64_us = 2.0, target = "cpu", strategy = "global", error_norm = "frobenius", budget = "max_error", budget_limit = 0.05, model_error = 0.04, model_latency = 0.5>} : (tensor<4x64xf32>, tensor<32x8xf32>, tensor<8x64xf32>) -> tensor<4x32xf32>
+  return %y : tensor<4x32xf32>
+}
+
+// -----
+
+func.func @decision_dense_on_factors(%x: tensor<4x64xf32>, %u: tensor<32x8xf32>, %v: tensor<8x64xf32>) -> tensor<4x32xf32> {
+  // expected-error @+1 {{has a "dense" decision}}
+  %y = lowrank.linear %x, %u, %v {lathe.decision = #lowrank.decision<action = "dense", rank = 8, energy = 0.9, latency_before_us = 1.0, latency_after_us = 0.5, latency_before_b1_us = 0.25, latency_after_b1_us = 0.125, latency_before_b64_us = 4.0, latency_after_b64_us = 2.0, target = "cpu", strategy = "global", error_norm = "frobenius", budget = "max_error", budget_limit = 0.05, model_error = 0.04, model_latency = 0.5>} : (tensor<4x64xf32>, tensor<32x8xf32>, tensor<8x64xf32>) -> tensor<4x32xf32>
+  return %y : tensor<4x32xf32>
+}
+
+// -----
+
+func.func @decision_budget(%x: tensor<4x64xf32>, %u: tensor<32x8xf32>, %v: tensor<8x64xf32>) -> tensor<4x32xf32> {
+  // expected-error @+1 {{expects budget "max_error" or "max_latency", got "max_flops"}}
+  %y = lowrank.linear %x, %u, %v {lathe.decision = #lowrank.decision<action = "factorize", rank = 8, energy = 0.9, latency_before_us = 1.0, latency_after_us = 0.5, latency_before_b1_us = 0.25, latency_after_b1_us = 0.125, latency_before_b64_us = 4.0, latency_after_b64_us = 2.0, target = "cpu", strategy = "global", error_norm = "frobenius", budget = "max_flops", budget_limit = 0.05, model_error = 0.04, model_latency = 0.5>} : (tensor<4x64xf32>, tensor<32x8xf32>, tensor<8x64xf32>) -> tensor<4x32xf32>
+  return %y : tensor<4x32xf32>
+}
+
+// -----
+
+func.func @decision_unknown_field(%x: tensor<4x64xf32>, %u: tensor<32x8xf32>, %v: tensor<8x64xf32>) -> tensor<4x32xf32> {
+  // expected-error @+1 {{duplicate or unknown struct parameter name: targte}}
+  %y = lowrank.linear %x, %u, %v {lathe.decision = #lowrank.decision<action = "factorize", rank = 8, energy = 0.9, latency_before_us = 1.0, latency_after_us = 0.5, latency_before_b1_us = 0.25, latency_after_b1_us = 0.125, latency_before_b64_us = 4.0, latency_after_b64_us = 2.0, targte = "cpu", strategy = "global", error_norm = "frobenius", budget = "max_error", budget_limit = 0.05, model_error = 0.04, model_latency = 0.5>} : (tensor<4x64xf32>, tensor<32x8xf32>, tensor<8x64xf32>) -> tensor<4x32xf32>
+  return %y : tensor<4x32xf32>
+}
+
+// -----
+
+// The dictionary lathe.decision of earlier releases is no longer a decision.
+func.func @decision_dictionary(%x: tensor<4x64xf32>, %u: tensor<32x8xf32>, %v: tensor<8x64xf32>) -> tensor<4x32xf32> {
+  // expected-error @+1 {{'lathe.decision' must be a decision attribute of the dialect that decided (e.g. #lowrank.decision<...>), got {action = "factorize", rank = 8 : i64}}}
+  %y = lowrank.linear %x, %u, %v {lathe.decision = {action = "factorize", rank = 8}} : (tensor<4x64xf32>, tensor<32x8xf32>, tensor<8x64xf32>) -> tensor<4x32xf32>
   return %y : tensor<4x32xf32>
 }
 
@@ -226,6 +267,6 @@ func.func @tucker_bias(%x: tensor<1x16x10x10xf32>, %uin: tensor<8x16xf32>, %core
 
 func.func @tucker_decision(%x: tensor<1x16x10x10xf32>, %uin: tensor<8x16xf32>, %core: tensor<8x8x3x3xf32>, %uout: tensor<32x8xf32>) -> tensor<1x32x8x8xf32> {
   // expected-error @+1 {{has a decision for rank 4 but factors of rank 8}}
-  %y = lowrank.conv2d_tucker %x, %uin, %core, %uout {decision = #lowrank.decision<rank = 4, energy = 0.9, latency_before = 1.0, latency_after = 0.5, target = "cpu">} : (tensor<1x16x10x10xf32>, tensor<8x16xf32>, tensor<8x8x3x3xf32>, tensor<32x8xf32>) -> tensor<1x32x8x8xf32>
+  %y = lowrank.conv2d_tucker %x, %uin, %core, %uout {lathe.decision = #lowrank.decision<action = "factorize", rank = 4, energy = 0.9, latency_before_us = 1.0, latency_after_us = 0.5, latency_before_b1_us = 0.25, latency_after_b1_us = 0.125, latency_before_b64_us = 4.0, latency_after_b64_us = 2.0, target = "cpu", strategy = "global", error_norm = "frobenius", budget = "max_error", budget_limit = 0.05, model_error = 0.04, model_latency = 0.5>} : (tensor<1x16x10x10xf32>, tensor<8x16xf32>, tensor<8x8x3x3xf32>, tensor<32x8xf32>) -> tensor<1x32x8x8xf32>
   return %y : tensor<1x32x8x8xf32>
 }

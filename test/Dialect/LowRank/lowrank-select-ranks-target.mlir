@@ -10,7 +10,7 @@
 // 3 us per call): dense [64,256]x[256,256] 57.1 us; rank 16 two matmuls of
 // 6.4 us; rank 32 two of 9.8 us.
 // CHECK-LABEL: func.func @default
-// CHECK: lowrank.linear {{.*}}rank = 16 : i64, {{.*}}target = "cpu"
+// CHECK: lowrank.linear {{.*}}lathe.decision = #lowrank.decision<action = "factorize", rank = 16, {{.*}}target = "cpu"
 func.func @default(%x: tensor<64x256xf32>) -> tensor<64x256xf32> {
   %w = arith.constant dense<1.0> : tensor<256x256xf32>
   %z = arith.constant 0.0 : f32
@@ -25,7 +25,7 @@ func.func @default(%x: tensor<64x256xf32>) -> tensor<64x256xf32> {
 // The same roofline with rank 16's two matmuls measured slow (100 us each):
 // rank 32 is now the cheapest.
 // CHECK-LABEL: func.func @slow_rank16
-// CHECK: lowrank.linear {{.*}}rank = 32 : i64, {{.*}}target = "slow-rank16"
+// CHECK: lowrank.linear {{.*}}lathe.decision = #lowrank.decision<action = "factorize", rank = 32, {{.*}}target = "slow-rank16"
 module attributes {lathe.target = #lathe.target<name = "slow-rank16", threads = 1, features = [],
     tables = {lowrank = {peak_gflops = 155.0, bandwidth_gbps = 30.0, call_overhead_us = 3.0,
                          min_efficient_dim = 16, granularity = 16,
@@ -46,7 +46,7 @@ func.func @slow_rank16(%x: tensor<64x256xf32>) -> tensor<64x256xf32> {
 // Factorized matmuls slower than the dense one at every rank (a 1 ms call
 // overhead; the dense shape measured at 10 us): the layer stays dense.
 // CHECK-LABEL: func.func @slow_factors
-// CHECK: linalg.matmul {{.*}}action = "dense"{{.*}}target = "slow-factors"
+// CHECK: linalg.matmul {{.*}}lathe.decision = #lowrank.decision<action = "dense"{{.*}}target = "slow-factors"
 module attributes {lathe.target = #lathe.target<name = "slow-factors", threads = 1, features = [],
     tables = {lowrank = {peak_gflops = 155.0, bandwidth_gbps = 30.0, call_overhead_us = 1000.0,
                          granularity = 16, matmul = [{m = 64, n = 256, k = 256, us = 10.0}]}}>} {
@@ -64,7 +64,7 @@ func.func @slow_factors(%x: tensor<64x256xf32>) -> tensor<64x256xf32> {
 
 // A target without a lowrank table: the shipped default's table prices it.
 // CHECK-LABEL: func.func @no_table
-// CHECK: lowrank.linear {{.*}}rank = 16 : i64, {{.*}}target = "cpu"
+// CHECK: lowrank.linear {{.*}}lathe.decision = #lowrank.decision<action = "factorize", rank = 16, {{.*}}target = "cpu"
 module attributes {lathe.target = #lathe.target<name = "other", threads = 1, features = [],
     tables = {memred = {workers = 1}}>} {
 func.func @no_table(%x: tensor<64x256xf32>) -> tensor<64x256xf32> {

@@ -85,16 +85,16 @@
 // CHECK-DAG: %[[U:.*]] = arith.constant dense<{{.*}}> : tensor<256x16xf32>
 // CHECK-DAG: %[[V:.*]] = arith.constant dense<{{.*}}> : tensor<16x256xf32>
 // CHECK: %[[Y:.*]] = lowrank.linear %[[X]], %[[U]], %[[V]] bias(%[[B]])
-// CHECK-SAME: decision = #lowrank.decision<rank = 16, energy = {{1\.0|1\.0000[0-9]*|0\.9999[0-9]*}},
-// CHECK-SAME: lathe.decision = {action = "factorize", {{.*}}pass = "lowrank-select-ranks", rank = 16 : i64, strategy = "global", target = "cpu"}
+// CHECK-SAME: {lathe.decision = #lowrank.decision<action = "factorize", rank = 16, energy = {{1\.0|1\.0000[0-9]*|0\.9999[0-9]*}},
+// CHECK-SAME: target = "cpu", strategy = "global", error_norm = "frobenius", budget = "max_error", budget_limit = 0.01,
 // CHECK-NOT: linalg.matmul
 // CHECK-NOT: linalg.generic
 // CHECK: return %[[Y]]
 // REMARK: remark: lowrank-select-ranks: rank 16 of 256, energy kept 1.0000 (0.00 % of the weight's energy dropped), predicted latency
 // TABLE-LABEL: func.func @linear_transposed
-// TABLE: lowrank.linear {{.*}}#lowrank.decision<rank = 32, energy = {{1\.0|1\.0000[0-9]*|0\.9999[0-9]*}}, latency_before = {{.*}}, latency_after = 2.0, target = "table">
+// TABLE: lowrank.linear {{.*}}lathe.decision = #lowrank.decision<action = "factorize", rank = 32, energy = {{1\.0|1\.0000[0-9]*|0\.9999[0-9]*}}, latency_before_us = {{[^,]*}}, latency_after_us = 2.0, {{.*}}target = "table"
 // TABLE-LABEL: func.func @linear_plain_dynamic
-// TABLE: linalg.matmul {{.*}}action = "dense"
+// TABLE: linalg.matmul {{.*}}lathe.decision = #lowrank.decision<action = "dense"
 func.func @linear_transposed(%x: tensor<64x256xf32>) -> tensor<64x256xf32> {
   %w = arith.constant dense<1.0> : tensor<256x256xf32>
   %b = arith.constant dense<0.5> : tensor<256xf32>
@@ -117,7 +117,7 @@ func.func @linear_transposed(%x: tensor<64x256xf32>) -> tensor<64x256xf32> {
 
 // The plain [K, N] layout, no bias, a dynamic batch (priced at 64 rows).
 // CHECK-LABEL: func.func @linear_plain_dynamic
-// CHECK: lowrank.linear %{{.*}}, %{{.*}}, %{{.*}} {decision = #lowrank.decision<rank = 16,
+// CHECK: lowrank.linear %{{.*}}, %{{.*}}, %{{.*}} {lathe.decision = #lowrank.decision<action = "factorize", rank = 16,
 // CHECK-SAME: (tensor<?x512xf32>, tensor<128x16xf32>, tensor<16x512xf32>) -> tensor<?x128xf32>
 func.func @linear_plain_dynamic(%x: tensor<?x512xf32>) -> tensor<?x128xf32> {
   %c0 = arith.constant 0 : index
@@ -166,42 +166,42 @@ func.func @accumulating(%x: tensor<64x256xf32>, %acc: tensor<64x256xf32>) -> ten
 // the flat identity %b keeps its full rank.
 // CHECK-LABEL: func.func @global
 // CHECK-NOT: lowrank.linear
-// CHECK: linalg.matmul {{.*}}action = "dense"
-// CHECK: linalg.matmul {{.*}}action = "dense"
+// CHECK: linalg.matmul {{.*}}lathe.decision = #lowrank.decision<action = "dense"
+// CHECK: linalg.matmul {{.*}}lathe.decision = #lowrank.decision<action = "dense"
 // REMARK: remark: lowrank-select-ranks: kept dense
 // FLAT-LABEL: func.func @global
-// FLAT: lowrank.linear {{.*}}#lowrank.decision<rank = 1, {{.*}}target = "flat">
+// FLAT: lowrank.linear {{.*}}lathe.decision = #lowrank.decision<action = "factorize", rank = 1, {{.*}}target = "flat",
 // FLAT-SAME: -> tensor<4x8xf32>
-// FLAT: linalg.matmul {{.*}}action = "dense"
+// FLAT: linalg.matmul {{.*}}lathe.decision = #lowrank.decision<action = "dense"
 // SPECTRAL-LABEL: func.func @global
-// SPECTRAL: lowrank.linear {{.*}}#lowrank.decision<rank = 2,
-// SPECTRAL: linalg.matmul {{.*}}action = "dense"
+// SPECTRAL: lowrank.linear {{.*}}lathe.decision = #lowrank.decision<action = "factorize", rank = 2,
+// SPECTRAL: linalg.matmul {{.*}}lathe.decision = #lowrank.decision<action = "dense"
 // RELATIVE-LABEL: func.func @global
-// RELATIVE: lowrank.linear {{.*}}#lowrank.decision<rank = 2,
-// RELATIVE-SAME: error_norm = "relative"{{.*}}model_error = {{0\.0101[0-9]*|0\.01009[0-9]*}} : f64
-// RELATIVE: linalg.matmul {{.*}}action = "dense"
+// RELATIVE: lowrank.linear {{.*}}lathe.decision = #lowrank.decision<action = "factorize", rank = 2,
+// RELATIVE-SAME: error_norm = "relative"{{.*}}model_error = {{0\.0101[0-9]*|0\.01009[0-9]*}},
+// RELATIVE: linalg.matmul {{.*}}lathe.decision = #lowrank.decision<action = "dense"
 // THRESHOLD-LABEL: func.func @global
-// THRESHOLD: lowrank.linear {{.*}}#lowrank.decision<rank = 2,
-// THRESHOLD: linalg.matmul {{.*}}action = "dense"
+// THRESHOLD: lowrank.linear {{.*}}lathe.decision = #lowrank.decision<action = "factorize", rank = 2,
+// THRESHOLD: linalg.matmul {{.*}}lathe.decision = #lowrank.decision<action = "dense"
 // UNIFORM-LABEL: func.func @global
 // UNIFORM-NOT: lowrank.linear
 // UNIFORM: return
 // MINSAVE-LABEL: func.func @global
 // LAT50-LABEL: func.func @global
-// LAT50: lowrank.linear {{.*}}#lowrank.decision<rank = 3,
-// LAT50-SAME: max_latency = 5.000000e-01 : f64, model_error = {{1\.0|1\.0000[0-9]*|0\.9999[0-9]*}} : f64, model_latency = {{5\.0+e-01|0\.49999[0-9]*|0\.50000[0-9]*}} : f64
-// LAT50: lowrank.linear {{.*}}#lowrank.decision<rank = 1,
+// LAT50: lowrank.linear {{.*}}lathe.decision = #lowrank.decision<action = "factorize", rank = 3,
+// LAT50-SAME: budget = "max_latency", budget_limit = 0.5, model_error = {{1\.0|1\.0000[0-9]*|0\.9999[0-9]*}}, model_latency = {{0\.5|0\.49999[0-9]*}}>
+// LAT50: lowrank.linear {{.*}}lathe.decision = #lowrank.decision<action = "factorize", rank = 1,
 // LAT75-LABEL: func.func @global
-// LAT75: lowrank.linear {{.*}}#lowrank.decision<rank = 2,
-// LAT75-SAME: model_error = {{0\.0100[0-9]*|0\.00999[0-9]*}} : f64, model_latency = {{7\.50*e-01|0\.74999[0-9]*|0\.75000[0-9]*}} : f64
-// LAT75: linalg.matmul {{.*}}action = "dense"
+// LAT75: lowrank.linear {{.*}}lathe.decision = #lowrank.decision<action = "factorize", rank = 2,
+// LAT75-SAME: model_error = {{0\.01|0\.0100[0-9]*|0\.00999[0-9]*}}, model_latency = {{0\.75|0\.74999[0-9]*}}>
+// LAT75: linalg.matmul {{.*}}lathe.decision = #lowrank.decision<action = "dense"
 // LAT75F-LABEL: func.func @global
-// LAT75F: lowrank.linear {{.*}}#lowrank.decision<rank = 2,
-// LAT75F: linalg.matmul {{.*}}action = "dense"
+// LAT75F: lowrank.linear {{.*}}lathe.decision = #lowrank.decision<action = "factorize", rank = 2,
+// LAT75F: linalg.matmul {{.*}}lathe.decision = #lowrank.decision<action = "dense"
 // LAT75F-REMARK: remark: lowrank-select-ranks: global allocation under max-latency=0.75 (frobenius): model error 0.0098, predicted latency 0.7500 of dense
 // LAT10: warning: lowrank-select-ranks: max-latency=0.1 cannot be met: the fastest choice of candidate ranks reaches 0.2500 of the dense latency; using it
-// LAT10: lowrank.linear {{.*}}#lowrank.decision<rank = 1,
-// LAT10: lowrank.linear {{.*}}#lowrank.decision<rank = 1,
+// LAT10: lowrank.linear {{.*}}lathe.decision = #lowrank.decision<action = "factorize", rank = 1,
+// LAT10: lowrank.linear {{.*}}lathe.decision = #lowrank.decision<action = "factorize", rank = 1,
 // MINSAVE-NOT: lowrank.linear
 func.func @global(%x: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x8xf32>) {
   %a = arith.constant dense<[[10.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.1, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.01, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0, 0.01, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0, 0.0, 0.01, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.01, 0.0], [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.01]]> : tensor<8x8xf32>
@@ -220,13 +220,13 @@ func.func @global(%x: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x8xf32>) {
 // (granularity 1) rank 1 is exact and cheapest.
 // FLAT-LABEL: func.func @conv
 // FLAT: %[[T:.*]] = lowrank.conv2d_tucker %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^ ]*}} bias(%{{[^)]*}})
-// FLAT-SAME: #lowrank.decision<rank = 1, energy = {{1\.0|1\.0000[0-9]*|0\.9999[0-9]*}}
+// FLAT-SAME: lathe.decision = #lowrank.decision<action = "factorize", rank = 1, energy = {{1\.0|1\.0000[0-9]*|0\.9999[0-9]*}}
 // FLAT-SAME: (tensor<1x16x10x10xf32>, tensor<1x16xf32>, tensor<1x1x3x3xf32>, tensor<32x1xf32>, tensor<32xf32>) -> tensor<1x32x8x8xf32>
 // FLAT: return %[[T]]
 // CONVTABLE-LABEL: func.func @conv
 // CONVTABLE: lowrank.conv2d_tucker
-// CONVTABLE-SAME: #lowrank.decision<rank = 16, energy = {{1\.0|1\.0000[0-9]*|0\.9999[0-9]*}}, latency_before = {{.*}}, latency_after = 3.0, target = "conv-table">
-// CONVTABLE-SAME: lathe.decision = {action = "factorize", energy = {{1\.0|1\.0000[0-9]*|0\.9999[0-9]*}}{{.*}}, latency_after_b1_us = 3.0{{.*}}, latency_after_b64_us = 6.0{{.*}}, latency_after_us = 3.0{{.*}}rank = 16 : i64, strategy = "global", target = "conv-table"}
+// CONVTABLE-SAME: lathe.decision = #lowrank.decision<action = "factorize", rank = 16, energy = {{1\.0|1\.0000[0-9]*|0\.9999[0-9]*}}, latency_before_us = {{[^,]*}}, latency_after_us = 3.0,
+// CONVTABLE-SAME: latency_after_b1_us = 3.0, {{.*}}latency_after_b64_us = 6.0, target = "conv-table", strategy = "global"
 func.func @conv(%x: tensor<1x16x10x10xf32>) -> tensor<1x32x8x8xf32> {
   %w = arith.constant dense<0.25> : tensor<32x16x3x3xf32>
   %b = arith.constant dense<1.0> : tensor<32xf32>

@@ -402,6 +402,22 @@ func.func @bank_step_not_random(%f: tensor<4x8xf32>, %q: tensor<2x8xf32>, %b: te
 
 // -----
 
+func.func @decision_chunked(%q: tensor<1x16x8xf32>, %e: tensor<1x16x8xf32>) -> tensor<1x16x8xf32> {
+  // expected-error @+1 {{a "chunked" decision needs q_chunk and kv_chunk}}
+  %o = memred.attention ins(%q, %q, %q : tensor<1x16x8xf32>, tensor<1x16x8xf32>, tensor<1x16x8xf32>) outs(%e : tensor<1x16x8xf32>) scale(0.125) {lathe.decision = #memred.decision<action = "chunked", budget_bytes = 4096, score_bytes = 1024>} -> tensor<1x16x8xf32>
+  return %o : tensor<1x16x8xf32>
+}
+
+// -----
+
+func.func @decision_action(%q: tensor<1x16x8xf32>, %e: tensor<1x16x8xf32>) -> tensor<1x16x8xf32> {
+  // expected-error @+1 {{expects action "kept: scores fit", "chunked" or "bounded streaming cache", got "spilled"}}
+  %o = memred.attention ins(%q, %q, %q : tensor<1x16x8xf32>, tensor<1x16x8xf32>, tensor<1x16x8xf32>) outs(%e : tensor<1x16x8xf32>) scale(0.125) {lathe.decision = #memred.decision<action = "spilled", budget_bytes = 4096>} -> tensor<1x16x8xf32>
+  return %o : tensor<1x16x8xf32>
+}
+
+// -----
+
 // IR written before the enum attributes, in the generic form: the error
 // names the attribute, its values and the value given.
 func.func @bank_policy_string_generic(%f: tensor<4x8xf32>, %q: tensor<2x8xf32>, %b: tensor<16x8xf32>, %n: index) -> (tensor<16x8xf32>, index) {

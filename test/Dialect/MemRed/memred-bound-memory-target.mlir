@@ -10,7 +10,7 @@
 
 // CHECK-LABEL: func.func @default
 // CHECK: chunks(128, 512)
-// CHECK-SAME: workers = 2 : i64
+// CHECK-SAME: workers = 2,
 func.func @default(%q: tensor<1x8192x64xf32>) -> tensor<1x8192x64xf32> {
   %e = tensor.empty() : tensor<1x8192x64xf32>
   %o = memred.attention ins(%q, %q, %q : tensor<1x8192x64xf32>, tensor<1x8192x64xf32>, tensor<1x8192x64xf32>)
@@ -22,10 +22,10 @@ func.func @default(%q: tensor<1x8192x64xf32>) -> tensor<1x8192x64xf32> {
 
 // CHECK-LABEL: func.func @four_workers
 // CHECK: chunks(64, 512)
-// CHECK-SAME: workers = 4 : i64
+// CHECK-SAME: workers = 4,
 // OPTION-LABEL: func.func @four_workers
 // OPTION: chunks(128, 512)
-// OPTION-SAME: workers = 2 : i64
+// OPTION-SAME: workers = 2,
 module attributes {lathe.target = #lathe.target<name = "four", threads = 4, features = [],
     tables = {memred = {workers = 4}}>} {
 func.func @four_workers(%q: tensor<1x8192x64xf32>) -> tensor<1x8192x64xf32> {
@@ -42,7 +42,7 @@ func.func @four_workers(%q: tensor<1x8192x64xf32>) -> tensor<1x8192x64xf32> {
 // shipped default's (2 workers).
 // CHECK-LABEL: func.func @partial_table
 // CHECK: chunks(128, 512)
-// CHECK-SAME: workers = 2 : i64
+// CHECK-SAME: workers = 2,
 module attributes {lathe.target = #lathe.target<name = "partial", threads = 4, features = [],
     tables = {memred = {attention_min_scores = 0}}>} {
 func.func @partial_table(%q: tensor<1x8192x64xf32>) -> tensor<1x8192x64xf32> {

@@ -8,10 +8,10 @@
 // CHECK: memred.chunked_attention
 // CHECK-SAME: biases(%{{.*}} : tensor<1x1x8192xf32>)
 // CHECK-SAME: scale(1.250000e-01) chunks(128, 512)
-// CHECK-SAME: lathe.decision = {action = "chunked", budget_bytes = 4194304 : i64, kv_chunk = 512 : i64, pass = "memred-bound-memory", q_chunk = 128 : i64, score_bytes = 268435456 : i64, workers = 2 : i64, working_set_bytes = 591872 : i64}
+// CHECK-SAME: lathe.decision = #memred.decision<action = "chunked", budget_bytes = 4194304, kv_chunk = 512, q_chunk = 128, score_bytes = 268435456, workers = 2, working_set_bytes = 591872>
 // FITS-LABEL: func.func @long
 // FITS: memred.attention
-// FITS-SAME: lathe.decision = {action = "kept: scores fit", budget_bytes = 1073741824 : i64, pass = "memred-bound-memory", score_bytes = 268435456 : i64}
+// FITS-SAME: lathe.decision = #memred.decision<action = "kept: scores fit", budget_bytes = 1073741824, score_bytes = 268435456>
 // SMALL-LABEL: func.func @long
 // SMALL: chunks(8, 512)
 func.func @long(%q: tensor<1x8192x64xf32>, %mask: tensor<1x1x8192xf32>) -> tensor<1x8192x64xf32> {

@@ -127,3 +127,19 @@ func.func @bank_append_memref(%f: memref<8x24xf32>, %q: memref<2x3x8xf32>, %b: m
           outs(%b : memref<40x24xf32>) count(%n) recent(0.1) keep(0.1) scale(0.35) -> index
   return %n1 : index
 }
+
+// The decision memred-bound-memory records: fields in alphabetical order,
+// absent fields left out, floats at six significant digits.
+// CHECK-LABEL: func.func @decision
+func.func @decision(%q: tensor<4x128x64xf32>) -> tensor<4x128x64xf32> {
+  %e = tensor.empty() : tensor<4x128x64xf32>
+  // CHECK: memred.attention
+  // CHECK-SAME: {lathe.decision = #memred.decision<action = "kept: scores fit", budget_bytes = 1048576, key_rows_bound = 128, score_bytes = 262144>}
+  %o = memred.attention ins(%q, %q, %q : tensor<4x128x64xf32>, tensor<4x128x64xf32>, tensor<4x128x64xf32>)
+         outs(%e : tensor<4x128x64xf32>) scale(0.125) {lathe.decision = #memred.decision<score_bytes = 262144, action = "kept: scores fit", key_rows_bound = 128, budget_bytes = 1048576>} -> tensor<4x128x64xf32>
+  // CHECK: memred.attention
+  // CHECK-SAME: {lathe.decision = #memred.decision<action = "bounded streaming cache", bank_bytes = 16896, budget_bytes = 32768, capacity = 132, frame_rows = 16, keep = 0.0749064, layer = 1, policy = "adacm2", recent = 0.1, scratch_bytes = 3108, total_bytes = 32676>}
+  %p = memred.attention ins(%o, %q, %q : tensor<4x128x64xf32>, tensor<4x128x64xf32>, tensor<4x128x64xf32>)
+         outs(%e : tensor<4x128x64xf32>) scale(0.125) {lathe.decision = #memred.decision<action = "bounded streaming cache", bank_bytes = 16896, budget_bytes = 32768, capacity = 132, frame_rows = 16, keep = 0.074906367, layer = 1, policy = "adacm2", recent = 0.1, scratch_bytes = 3108, total_bytes = 32676>} -> tensor<4x128x64xf32>
+  return %p : tensor<4x128x64xf32>
+}

@@ -238,12 +238,44 @@ func.func @micro_engine_tile(%rp: tensor<9xi64>, %ci: tensor<6xi64>, %v: tensor<
 
 // -----
 
+func.func @decision_threshold(%rp: tensor<5xi64>, %ci: tensor<6xi64>, %v: tensor<6xf32>, %x: tensor<4x16xf32>, %e: tensor<4x16xf32>) -> tensor<4x16xf32> {
+  // expected-error @+1 {{expects dense_threshold in [0, 1], got 1.5}}
+  %y = sparsegcn.aggregate csr(%rp, %ci, %v : tensor<5xi64>, tensor<6xi64>, tensor<6xf32>) [4, 4] ins(%x : tensor<4x16xf32>) outs(%e : tensor<4x16xf32>) {lathe.decision = #sparsegcn.decision<classification = "compile-time", dense_threshold = 1.5, target = "cpu", tile_size = 2>} -> tensor<4x16xf32>
+  return %y : tensor<4x16xf32>
+}
+
+// -----
+
 func.func @row_group_engine_tile(%rp: tensor<9xi64>, %ci: tensor<6xi64>, %v: tensor<6xf32>, %x: tensor<8x8xf32>) -> tensor<8x8xf32> {
   %e = tensor.empty() : tensor<8x8xf32>
   // expected-error @+1 {{runs the row-group engine, whose groups hold at most 4 rows, but has tile size 8}}
   %y = sparsegcn.tiled_aggregate csr(%rp, %ci, %v : tensor<9xi64>, tensor<6xi64>, tensor<6xf32>) [8, 8] tile 8
          ins(%x : tensor<8x8xf32>) outs(%e : tensor<8x8xf32>) {dense_engine = #sparsegcn<dense_engine row_groups>} -> tensor<8x8xf32>
   return %y : tensor<8x8xf32>
+}
+
+// -----
+
+func.func @decision_nnz(%rp: tensor<5xi64>, %ci: tensor<6xi64>, %v: tensor<6xf32>, %x: tensor<4x16xf32>, %e: tensor<4x16xf32>) -> tensor<4x16xf32> {
+  // expected-error @+1 {{expects nnz_sparse (7) <= nnz (6)}}
+  %y = sparsegcn.aggregate csr(%rp, %ci, %v : tensor<5xi64>, tensor<6xi64>, tensor<6xf32>) [4, 4] ins(%x : tensor<4x16xf32>) outs(%e : tensor<4x16xf32>) {lathe.decision = #sparsegcn.decision<classification = "compile-time", dense_threshold = 0.5, nnz = 6, nnz_sparse = 7, target = "cpu", tile_size = 2>} -> tensor<4x16xf32>
+  return %y : tensor<4x16xf32>
+}
+
+// -----
+
+func.func @decision_row_group_nnz(%rp: tensor<5xi64>, %ci: tensor<6xi64>, %v: tensor<6xf32>, %x: tensor<4x16xf32>, %e: tensor<4x16xf32>) -> tensor<4x16xf32> {
+  // expected-error @+1 {{expects row_group_nnz (8) <= nnz (6)}}
+  %y = sparsegcn.aggregate csr(%rp, %ci, %v : tensor<5xi64>, tensor<6xi64>, tensor<6xf32>) [4, 4] ins(%x : tensor<4x16xf32>) outs(%e : tensor<4x16xf32>) {lathe.decision = #sparsegcn.decision<classification = "compile-time", dense_threshold = 0.5, nnz = 6, row_group_nnz = 8, target = "cpu", tile_size = 2>} -> tensor<4x16xf32>
+  return %y : tensor<4x16xf32>
+}
+
+// -----
+
+func.func @decision_missing_tile_size(%rp: tensor<5xi64>, %ci: tensor<6xi64>, %v: tensor<6xf32>, %x: tensor<4x16xf32>, %e: tensor<4x16xf32>) -> tensor<4x16xf32> {
+  // expected-error @+1 {{struct is missing required parameter: tile_size}}
+  %y = sparsegcn.aggregate csr(%rp, %ci, %v : tensor<5xi64>, tensor<6xi64>, tensor<6xf32>) [4, 4] ins(%x : tensor<4x16xf32>) outs(%e : tensor<4x16xf32>) {lathe.decision = #sparsegcn.decision<classification = "compile-time", dense_threshold = 0.5, target = "cpu">} -> tensor<4x16xf32>
+  return %y : tensor<4x16xf32>
 }
 
 // -----

@@ -76,3 +76,28 @@ func.func @transpose_buffers(%rp: memref<5xi64>, %ci: memref<6xi64>, %v: memref<
     outs(%e0, %e1, %e2 : memref<5xi64>, memref<6xi64>, memref<6xf32>)
   return
 }
+
+// The decision sparsegcn-tile records: fields in alphabetical order whatever
+// order they were written in, absent fields left out, floats at six
+// significant digits.
+// CHECK-LABEL: func.func @decision
+func.func @decision(%rp: tensor<5xi64>, %ci: tensor<6xi64>, %v: tensor<6xf32>,
+                    %x: tensor<4x16xf32>, %e: tensor<4x16xf32>) -> tensor<4x16xf32> {
+  // CHECK: sparsegcn.aggregate
+  // CHECK-SAME: {lathe.decision = #sparsegcn.decision<classification = "compile-time", dense_threshold = 0.333333, feature_width = 16, nnz = 6, predicted_us_hybrid = 12.3457, reorder = "none", target = "cpu", tile_size = 2, tiles_dense = 0>}
+  %y = sparsegcn.aggregate csr(%rp, %ci, %v : tensor<5xi64>, tensor<6xi64>, tensor<6xf32>) [4, 4]
+         ins(%x : tensor<4x16xf32>) outs(%e : tensor<4x16xf32>) {lathe.decision = #sparsegcn.decision<tile_size = 2, target = "cpu", tiles_dense = 0, reorder = "none", classification = "compile-time", dense_threshold = 0.333333333, feature_width = 16, nnz = 6, predicted_us_hybrid = 12.3456789>} -> tensor<4x16xf32>
+  return %y : tensor<4x16xf32>
+}
+
+// The row-group engine's fields (sparsegcn-tile records them whenever the
+// target's table describes the engine).
+// CHECK-LABEL: func.func @decision_row_groups
+func.func @decision_row_groups(%rp: tensor<5xi64>, %ci: tensor<6xi64>, %v: tensor<6xf32>,
+                               %x: tensor<4x16xf32>, %e: tensor<4x16xf32>) -> tensor<4x16xf32> {
+  // CHECK: sparsegcn.aggregate
+  // CHECK-SAME: {lathe.decision = #sparsegcn.decision<classification = "compile-time", dense_threshold = 0.5, nnz = 6, predicted_us_row_group_hybrid = 1.5, row_group_max = 4, row_group_nnz = 4, row_group_rows = 2, row_group_threshold = 0.840665, row_groups = 1, target = "cpu", tile_size = 2>}
+  %y = sparsegcn.aggregate csr(%rp, %ci, %v : tensor<5xi64>, tensor<6xi64>, tensor<6xf32>) [4, 4]
+         ins(%x : tensor<4x16xf32>) outs(%e : tensor<4x16xf32>) {lathe.decision = #sparsegcn.decision<row_groups = 1, row_group_rows = 2, row_group_nnz = 4, row_group_max = 4, row_group_threshold = 0.8406645569, predicted_us_row_group_hybrid = 1.5, tile_size = 2, target = "cpu", classification = "compile-time", dense_threshold = 0.5, nnz = 6>} -> tensor<4x16xf32>
+  return %y : tensor<4x16xf32>
+}

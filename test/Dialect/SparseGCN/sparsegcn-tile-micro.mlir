@@ -7,8 +7,8 @@
 // MICRO-LABEL: func.func @micro
 // MICRO: sparsegcn.tiled_aggregate {{.*}} tile 4 ins
 // MICRO-SAME: dense_engine = #sparsegcn<dense_engine micro_bsr>
-// MICRO-SAME: micro_nnz_dense = 2352 : i64
-// MICRO-SAME: micro_tiles_dense = 147 : i64
+// MICRO-SAME: micro_nnz_dense = 2352
+// MICRO-SAME: micro_tiles_dense = 147
 // MICRO-SAME: result = "micro-tile engine on dense micro tiles, CSR on the rest"
 // MICRO-NOT: tile_classes
 
@@ -17,7 +17,7 @@
 // RUN: %python %S/Inputs/micro_graph.py --width 64 --fill 0.3 | lathe-opt --sparsegcn-tile | FileCheck %s --check-prefix=SPARSE
 // SPARSE-LABEL: func.func @micro
 // SPARSE: sparsegcn.aggregate
-// SPARSE-SAME: micro_tiles_dense = 0 : i64
+// SPARSE-SAME: micro_tiles_dense = 0
 // SPARSE-SAME: result = "kept sparsegcn.aggregate: no tile reaches the dense threshold"
 
 // micro-tiles=false, or a tile size or threshold given on the command line,

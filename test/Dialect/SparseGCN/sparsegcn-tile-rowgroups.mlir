@@ -8,12 +8,13 @@
 // GROUPS-LABEL: func.func @groups
 // GROUPS: sparsegcn.tiled_aggregate {{.*}} tile 4 ins
 // GROUPS-SAME: dense_engine = #sparsegcn<dense_engine row_groups>
+// GROUPS-SAME: lathe.decision = #sparsegcn.decision<
 // GROUPS-SAME: dense_engine = "row_groups"
 // GROUPS-SAME: result = "row-group engine on groups of rows with nearly equal columns, CSR on the other rows"
-// GROUPS-SAME: row_group_max = 4 : i64
-// GROUPS-SAME: row_group_nnz = 5400 : i64
-// GROUPS-SAME: row_group_rows = 180 : i64
-// GROUPS-SAME: row_groups = 60 : i64
+// GROUPS-SAME: row_group_max = 4,
+// GROUPS-SAME: row_group_nnz = 5400,
+// GROUPS-SAME: row_group_rows = 180,
+// GROUPS-SAME: row_groups = 60,
 // GROUPS-NOT: tile_classes
 
 // With a third of each run's entries dropped (nearly) no group reaches the
@@ -22,6 +23,7 @@
 // RUN: %python %S/Inputs/group_graph.py --width 64 --fill 0.67 | lathe-opt --sparsegcn-tile | FileCheck %s --check-prefix=SPARSE
 // SPARSE-LABEL: func.func @groups
 // SPARSE: sparsegcn.aggregate
+// SPARSE-SAME: lathe.decision = #sparsegcn.decision<
 // SPARSE-SAME: predicted_us_row_group_hybrid
 // SPARSE-SAME: result = "kept sparsegcn.aggregate: no tile reaches the dense threshold"
 

@@ -14,38 +14,38 @@
 // RUN: %python %S/Inputs/planted_graph.py --width 64 | lathe-opt --sparsegcn-tile --sparsegcn-tile | FileCheck %s --check-prefix=F64
 
 // F16-NOT: tiled_aggregate
-// F16: sparsegcn.aggregate {{.*}}lathe.decision = {break_even_density
-// F16-SAME: feature_width = 16 : i64
+// F16: sparsegcn.aggregate {{.*}}lathe.decision = #sparsegcn.decision<break_even_density
+// F16-SAME: feature_width = 16
 // F16-SAME: result = "kept sparsegcn.aggregate: no tile reaches the dense threshold"
 // F16-SAME: threshold_rule = "min(1, safety_margin * break_even_density)", threshold_source = "cost-model"
-// F16-SAME: tiles_dense = 0 : i64
+// F16-SAME: tiles_dense = 0
 
 // F64-NOT: tiled_aggregate
-// F64: sparsegcn.aggregate {{.*}}lathe.decision = {
-// F64-SAME: feature_width = 64 : i64
+// F64: sparsegcn.aggregate {{.*}}lathe.decision = #sparsegcn.decision<
+// F64-SAME: feature_width = 64
 // Eight micro tiles of the half-full communities reach the micro-tile
 // engine's threshold by chance: too little gain for a plan.
-// F64-SAME: micro_tiles_dense = 8 : i64
+// F64-SAME: micro_tiles_dense = 8
 // F64-SAME: result = "kept sparsegcn.aggregate: no tile reaches the dense threshold; the micro-tile engine's predicted gain ({{[0-9.]+}} %) is below 2 %"
-// F64-SAME: tiles_dense = 0 : i64
+// F64-SAME: tiles_dense = 0
 // F64-NOT: tiled_aggregate
 
 // F256: sparsegcn.tiled_aggregate {{.*}} tile 128 ins
 // F256-SAME: classification = "compile-time"
-// F256-SAME: feature_width = 256 : i64
-// F256-SAME: tile_size = 128 : i64, tile_size_source = "cost-model", tiles_dense = 4 : i64, tiles_empty = 0 : i64, tiles_sparse = 12 : i64
+// F256-SAME: feature_width = 256
+// F256-SAME: tile_size = 128, tile_size_source = "cost-model", tiles_dense = 4, tiles_empty = 0, tiles_sparse = 12
 // F256-SAME: tile_classes = array<i8: 2, 1, 1, 1, 1, 2, 1, 1, 1, 1, 2, 1, 1, 1, 1, 2>
 
 // DYN-NOT: tiled_aggregate
-// DYN: sparsegcn.aggregate {{.*}}lathe.decision = {
-// DYN-SAME: feature_width = "dynamic"
+// DYN: sparsegcn.aggregate {{.*}}lathe.decision = #sparsegcn.decision<
+// DYN-SAME: dense_threshold = {{[^,]+}}, {{micro|nnz}}
 // DYN-SAME: threshold_rule = "feature width dynamic: the largest threshold over the calibrated widths"
-// DYN-SAME: tiles_dense = 0 : i64
+// DYN-SAME: tiles_dense = 0
 
 // OPT: sparsegcn.tiled_aggregate {{.*}} tile 128 ins
 // OPT-SAME: dense_threshold = 4.000000e-01 : f64
 // OPT-SAME: threshold_source = "option"
-// OPT-SAME: tiles_dense = 4 : i64
+// OPT-SAME: tiles_dense = 4
 
 // lathe-run tiles by default (the CPU pipeline's kernels phase runs
 // sparsegcn-tile): the F = 256 graph runs the hybrid kernel, matches scipy,
@@ -55,7 +55,7 @@
 // RUN: rm -rf %t && %python %S/Inputs/planted_graph.py --width 256 --npy %t > %t.mlir
 // RUN: lathe-run %t.mlir --entry=planted --compile-to=kernels | FileCheck %s --check-prefix=PIPE
 // PIPE: sparsegcn.tiled_aggregate {{.*}} tile 128 ins
-// PIPE-SAME: tiles_dense = 4 : i64
+// PIPE-SAME: tiles_dense = 4
 // RUN: lathe-run %t.mlir --entry=planted --input=%t/x.npy --output=%t/tiled.npy --report=%t/tiled.json
 // RUN: %python %scripts/compare_npy.py %t/tiled.npy %t/ref.npy
 // RUN: lathe-run %t.mlir --entry=planted --input=%t/x.npy --output=%t/csr.npy --report=%t/csr.json --pass-pipeline='builtin.module(lathe-cpu-import,lathe-cpu-bufferize,lathe-cpu-runtime-calls,lathe-cpu-loops,lathe-cpu-llvm)'

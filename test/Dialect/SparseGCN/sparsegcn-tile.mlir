@@ -11,8 +11,8 @@
 // alone in their tiles (sparse), tile (0,1) empty.
 // FIXED-LABEL: func.func @constant_csr
 // FIXED: sparsegcn.tiled_aggregate csr(%{{.*}}, %{{.*}}, %{{.*}} : tensor<5xi64>, tensor<6xi64>, tensor<6xf32>) [4, 4] tile 2 ins
-// FIXED-SAME: lathe.decision = {classification = "compile-time", dense_threshold = 5.000000e-01 : f64
-// FIXED-SAME: threshold_source = "option", tile_size = 2 : i64, tile_size_source = "option", tiles_dense = 1 : i64, tiles_empty = 1 : i64, tiles_sparse = 2 : i64}
+// FIXED-SAME: lathe.decision = #sparsegcn.decision<classification = "compile-time", dense_threshold = 0.5,
+// FIXED-SAME: threshold_source = "option", tile_size = 2, tile_size_source = "option", tiles_dense = 1, tiles_empty = 1, tiles_sparse = 2>
 // FIXED-SAME: sparse_nnz = 2 : i64, tile_classes = array<i8: 2, 0, 1, 1>
 // The cost model: on a 4-node graph a 4x4 GEMM never pays (below the
 // measured tile sizes the GEMM only slows down), so no tile is dense and the
@@ -20,10 +20,10 @@
 // MODEL-LABEL: func.func @constant_csr
 // MODEL-NOT: tiled_aggregate
 // MODEL: sparsegcn.aggregate
-// MODEL-SAME: lathe.decision = {break_even_density =
+// MODEL-SAME: lathe.decision = #sparsegcn.decision<break_even_density =
 // MODEL-SAME: result = "kept sparsegcn.aggregate: no tile reaches the dense threshold"
 // MODEL-SAME: threshold_source = "cost-model"
-// MODEL-SAME: tile_size_source = "cost-model", tiles_dense = 0 : i64
+// MODEL-SAME: tile_size_source = "cost-model", tiles_dense = 0,
 func.func @constant_csr(%x: tensor<4x16xf32>) -> tensor<4x16xf32> {
   %rp = arith.constant dense<[0, 2, 4, 5, 6]> : tensor<5xi64>
   %ci = arith.constant dense<[0, 1, 0, 1, 0, 3]> : tensor<6xi64>
@@ -40,7 +40,7 @@ func.func @constant_csr(%x: tensor<4x16xf32>) -> tensor<4x16xf32> {
 // cannot classify, the runtime will; the decision says so.
 // FIXED-LABEL: func.func @runtime_csr
 // FIXED: sparsegcn.tiled_aggregate {{.*}} tile 2 ins
-// FIXED-SAME: lathe.decision = {classification = "deferred-to-runtime", dense_threshold = 5.000000e-01 : f64
+// FIXED-SAME: lathe.decision = #sparsegcn.decision<classification = "deferred-to-runtime", dense_threshold = 0.5,
 // FIXED-NOT: tile_classes
 // MODEL-LABEL: func.func @runtime_csr
 // MODEL: sparsegcn.tiled_aggregate {{.*}} tile 64 ins
@@ -63,22 +63,22 @@ func.func @runtime_csr(%rp: tensor<5xi32>, %ci: tensor<6xi32>, %v: tensor<6xf32>
 // DEGREE-LABEL: func.func @clique
 // DEGREE: sparsegcn.tiled_aggregate {{.*}} tile 32 permutation(%{{.*}} : tensor<64xi64>) ins
 // DEGREE-SAME: reorder = "degree (applied)"
-// DEGREE-SAME: tiles_dense = 1 : i64
+// DEGREE-SAME: tiles_dense = 1,
 // RCM-LABEL: func.func @clique
 // RCM: sparsegcn.tiled_aggregate {{.*}} permutation(
 // RCM-SAME: reorder = "rcm (applied)"
-// RCM-SAME: tiles_dense = 1 : i64
+// RCM-SAME: tiles_dense = 1,
 // CLUSTER-LABEL: func.func @clique
 // CLUSTER: sparsegcn.tiled_aggregate {{.*}} permutation(
 // CLUSTER-SAME: reorder = "cluster (applied)"
 // CLUSTER-SAME: reorder_predicted = "none {{[0-9.]+}} us, cluster {{[0-9.]+}} us (1 dense tiles)"
-// CLUSTER-SAME: tiles_dense = 1 : i64
+// CLUSTER-SAME: tiles_dense = 1,
 // With auto every ordering is priced; on a tie the first (degree) is kept.
 // AUTO-LABEL: func.func @clique
 // AUTO: sparsegcn.tiled_aggregate {{.*}} permutation(
 // AUTO-SAME: reorder = "degree (applied)"
 // AUTO-SAME: reorder_predicted = "none {{.*}}, degree {{.*}}, rcm {{.*}}, cluster {{.*}}"
-// AUTO-SAME: tiles_dense = 1 : i64
+// AUTO-SAME: tiles_dense = 1,
 // NOREORDER-LABEL: func.func @clique
 // NOREORDER-NOT: permutation(
-// NOREORDER: tiles_dense = 0 : i64, tiles_empty = 0 : i64, tiles_sparse = 4 : i64
+// NOREORDER: tiles_dense = 0, tiles_empty = 0, tiles_sparse = 4

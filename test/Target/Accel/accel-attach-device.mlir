@@ -18,7 +18,7 @@
 // MERGE-SAME: name = "tiny"
 // MERGE-SAME: lowrank = {bandwidth_gbps = 1000 : i64, peak_gflops = 100 : i64}}>}
 // MERGE: lathe.matmul
-// MERGE-SAME: accel.engine = "mme"
+// MERGE-SAME: lathe.decision = #accel.decision<engine = "mme"
 
 // CHECK: module attributes {lathe.target = #lathe.target<name = "tiny", threads = 0, features = [], tables = {accel = {clock_ghz = 1.000000e+00 : f64
 // CHECK-SAME: hbm_bytes_per_cycle = 6.400000e+01 : f64, hbm_latency_cycles = 100 : i64

@@ -15,17 +15,17 @@
 // 28 cycles: the vector cores finish first on so small a graph.
 // VERSAL-LABEL: func.func @agg
 // VERSAL: sparsegcn.aggregate
-// VERSAL-SAME: accel.engine = "tpc"
-// VERSAL-SAME: accel.sparse_cycles = 65
-// VERSAL-SAME: accel.tpc_cycles = 28
+// VERSAL-SAME: lathe.decision = #accel.decision<engine = "tpc"
+// VERSAL-SAME: sparse_cycles = 65,
+// VERSAL-SAME: tpc_cycles = 28>
 // VERSAL: accel.tpc_reduce
 // VERSAL-SAME: elements = 96
 // VERSAL-SAME: csr_cols = array<i64: 0, 1, 1, 2, 3, 0>
 // VERSAL-SAME: csr_row_ptr = array<i64: 0, 2, 3, 5, 6>
 // VERSAL-SAME: csr_tile_rows = 4
-// ALLTPC: accel.reason = "policy all-tpc"
-// GAUDI-NOT: accel.sparse_cycles
-// GAUDI: accel.engine = "tpc"
+// ALLTPC: lathe.decision = #accel.decision<engine = "tpc", reason = "policy all-tpc"
+// GAUDI-NOT: sparse_cycles
+// GAUDI: lathe.decision = #accel.decision<engine = "tpc"
 // GAUDI: accel.tpc_reduce
 func.func @agg(%x: tensor<4x16xf32>) -> tensor<4x16xf32> {
   %rp = arith.constant dense<[0, 2, 3, 5, 6]> : tensor<5xi64>
@@ -44,8 +44,8 @@ func.func @agg(%x: tensor<4x16xf32>) -> tensor<4x16xf32> {
 // multiply-add, over 131072 * 64 * 2 / 16 / 8 = 131072 cycles.
 // VERSAL-LABEL: func.func @big
 // VERSAL: sparsegcn.aggregate
-// VERSAL-SAME: accel.engine = "sparse"
-// VERSAL-SAME: accel.sparse_cycles = 33090
+// VERSAL-SAME: lathe.decision = #accel.decision<engine = "sparse"
+// VERSAL-SAME: sparse_cycles = 33090,
 // VERSAL: accel.sparse_spmm
 // VERSAL-SAME: cols = 64
 func.func @big(%x: tensor<2048x64xf32>, %v: tensor<131072xf32>) -> tensor<2048x64xf32> {

@@ -15,9 +15,9 @@
 // passes of 64 = 2048; the cores' other 32 rows: 2 * 8 = 16 tiles of 16x8 in
 // 4 waves = 2080; together 2080 < 0.9 * 4096.
 // CHECK: lathe.matmul
-// CHECK-SAME: accel.engine = "split", accel.mme_cycles = 4096 : i64, accel.reason = "split between the engines: both finish sooner", accel.split = "rows", accel.tpc_cycles = 4160 : i64, accel.tpc_fraction = 0.496
+// CHECK-SAME: lathe.decision = #accel.decision<engine = "split", mme_cycles = 4096, reason = "split between the engines: both finish sooner", split = "rows", tpc_cycles = 4160, tpc_fraction = 0.496
 // ALLMME: lathe.matmul
-// ALLMME-SAME: accel.engine = "mme"
+// ALLMME-SAME: lathe.decision = #accel.decision<engine = "mme"
 // The two parts are groups of their own; the consumer waits for both.
 // Each part executes its own rows of the product: the MME rows [0, 32), the
 // vector cores rows [32, 64) (domain_offset), both into the same buffer.
@@ -44,6 +44,10 @@ func.func @even(%x: tensor<64x64xf32>, %y: tensor<64x64xf32>) -> tensor<64x64xf3
 // EXEC: functional: the engine program executed tile by tile
 // EXEC: placement: 0 op(s) on the matrix engines, 3 on the vector cores, 1 split between them
 // RUN: %python -c "import json,sys; e=json.load(open(sys.argv[1]))['max_rel_err_vs_cpu']; assert e < 1e-4, e" %t.json
+// The report lists accel-place's decisions (toDictionary) under
+// simulated.decisions, those of both functions of the module (placement lists
+// the entry's): a split and three vector-core ops each.
+// RUN: %python -c "import json,sys; d=json.load(open(sys.argv[1]))['simulated']['decisions']; e=sorted(x['decision']['engine'] for x in d if x['decision']['pass'] == 'accel-place'); assert e == ['split'] * 2 + ['tpc'] * 6, e" %t.json
 
 // A batched product (attention's heads) is shared out by whole batch
 // members when its rows and columns cannot be: [8 x 8 x 64] x [8 x 64 x 8]
@@ -54,7 +58,7 @@ func.func @even(%x: tensor<64x64xf32>, %y: tensor<64x64xf32>) -> tensor<64x64xf3
 // cores (one wave, 264) finish at 264 < 0.9 * 512.
 // CHECK-LABEL: func.func @heads
 // CHECK: lathe.matmul
-// CHECK-SAME: accel.engine = "split", accel.mme_cycles = 512 : i64, accel.reason = "split between the engines: both finish sooner", accel.split = "batch", accel.tpc_cycles = 528 : i64, accel.tpc_fraction = 5.000000e-01
+// CHECK-SAME: lathe.decision = #accel.decision<engine = "split", mme_cycles = 512, reason = "split between the engines: both finish sooner", split = "batch", tpc_cycles = 528, tpc_fraction = 0.5>
 // The MME computes members [0, 4), the cores members [4, 8).
 // TILE-LABEL: accel.program "heads"
 // TILE: %[[M:.*]] = accel.mme_matmul(%{{.*}}) {{.*}}domain = array<i64: 4, 8, 8, 64>, k = 64 : i64, m = 8 : i64, n = 8 : i64, {{.*}}tiles = 4 : i64}

@@ -22,11 +22,11 @@
 // its transfers (16 + 16) * 32 KiB + 64 KiB take 17408: 17408.)
 // CHECK-LABEL: func.func @big
 // CHECK: lathe.matmul
-// CHECK-SAME: accel.engine = "mme", accel.mme_cycles = 2048 : i64, accel.reason = "cheaper on the matrix engine", accel.tpc_cycles = 16640 : i64
+// CHECK-SAME: lathe.decision = #accel.decision<engine = "mme", mme_cycles = 2048, reason = "cheaper on the matrix engine", tpc_cycles = 16640>
 // ALLMME-LABEL: func.func @big
-// ALLMME: accel.engine = "mme"
+// ALLMME: lathe.decision = #accel.decision<engine = "mme"
 // ALLTPC-LABEL: func.func @big
-// ALLTPC: accel.engine = "tpc"
+// ALLTPC: lathe.decision = #accel.decision<engine = "tpc"
 func.func @big(%a: tensor<128x64xf32>, %b: tensor<64x128xf32>) -> tensor<128x128xf32> {
   %e = tensor.empty() : tensor<128x128xf32>
   %0 = lathe.matmul ins(%a, %b : tensor<128x64xf32>, tensor<64x128xf32>) outs(%e : tensor<128x128xf32>) -> tensor<128x128xf32>
@@ -39,15 +39,15 @@ func.func @big(%a: tensor<128x64xf32>, %b: tensor<64x128xf32>) -> tensor<128x128
 // 1*4*256/16 + 8 = 72 cycles each, 2 waves: 144. The softmaxes are vector
 // work whatever the policy.
 // CHECK-LABEL: func.func @skinny
-// CHECK: linalg.softmax {accel.engine = "tpc", accel.reason = "only the vector cores run it"
-// CHECK: linalg.softmax {accel.engine = "tpc"
+// CHECK: linalg.softmax {lathe.decision = #accel.decision<engine = "tpc", reason = "only the vector cores run it"
+// CHECK: linalg.softmax {lathe.decision = #accel.decision<engine = "tpc"
 // CHECK: lathe.matmul
-// CHECK-SAME: accel.engine = "tpc", accel.mme_cycles = 320 : i64, accel.reason = "cheaper on the vector cores", accel.tpc_cycles = 144 : i64
+// CHECK-SAME: lathe.decision = #accel.decision<engine = "tpc", mme_cycles = 320, reason = "cheaper on the vector cores", tpc_cycles = 144>
 // ALLMME-LABEL: func.func @skinny
-// ALLMME: linalg.softmax {accel.engine = "tpc", accel.reason = "only the vector cores run it"
+// ALLMME: linalg.softmax {lathe.decision = #accel.decision<engine = "tpc", reason = "only the vector cores run it"
 // ALLMME: lathe.matmul
-// ALLMME-SAME: accel.engine = "mme"
-// ALLMME-SAME: accel.reason = "policy all-mme"
+// ALLMME-SAME: lathe.decision = #accel.decision<engine = "mme"
+// ALLMME-SAME: reason = "policy all-mme"
 func.func @skinny(%x: tensor<1x256xf32>, %y: tensor<256x32xf32>) -> tensor<1x32xf32> {
   %e1 = tensor.empty() : tensor<1x256xf32>
   %s1 = linalg.softmax dimension(1) ins(%x : tensor<1x256xf32>) outs(%e1 : tensor<1x256xf32>) -> tensor<1x256xf32>
@@ -67,12 +67,12 @@ func.func @skinny(%x: tensor<1x256xf32>, %y: tensor<256x32xf32>) -> tensor<1x32x
 // would finish at 4096 + 128, on the idle cores at 132: it goes to the cores.
 // CHECK-LABEL: func.func @busy
 // CHECK: lathe.matmul
-// CHECK-SAME: accel.engine = "mme"
+// CHECK-SAME: lathe.decision = #accel.decision<engine = "mme"
 // CHECK: lathe.matmul
-// CHECK-SAME: accel.engine = "mme"
+// CHECK-SAME: lathe.decision = #accel.decision<engine = "mme"
 // CHECK: lathe.matmul
-// CHECK-SAME: accel.engine = "tpc"
-// CHECK-SAME: accel.reason = "finishes first on the vector cores (matrix engine busy)"
+// CHECK-SAME: lathe.decision = #accel.decision<engine = "tpc"
+// CHECK-SAME: reason = "finishes first on the vector cores (matrix engine busy)"
 func.func @busy(%a: tensor<128x64xf32>, %b: tensor<64x128xf32>, %c: tensor<8x64xf32>, %d: tensor<64x8xf32>) -> (tensor<128x128xf32>, tensor<128x128xf32>, tensor<8x8xf32>) {
   %e = tensor.empty() : tensor<128x128xf32>
   %0 = lathe.matmul ins(%a, %b : tensor<128x64xf32>, tensor<64x128xf32>) outs(%e : tensor<128x128xf32>) -> tensor<128x128xf32>

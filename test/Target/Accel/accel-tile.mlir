@@ -3,7 +3,7 @@
 // RUN: lathe-opt %s --accel-attach-device=config=%S/Inputs/tiny.json --accel-place --accel-tile | FileCheck %s
 // RUN: lathe-opt %s --accel-attach-device=config=%S/Inputs/tiny.json --accel-place --accel-tile=buffers=1 | FileCheck %s --check-prefix=SINGLE
 // RUN: not lathe-opt %s --accel-attach-device=config=%S/Inputs/tiny.json --accel-tile 2>&1 | FileCheck %s --check-prefix=UNPLACED
-// UNPLACED: error: 'lathe.matmul' op has no accel.engine: run accel-place first
+// UNPLACED: error: 'lathe.matmul' op has no #accel.decision: run accel-place first
 
 // The product reads %a and %b from HBM: one 128x128 tile on the MME,
 // loading both operands (2 * 32 KiB) in its group. Its result (64 KiB) stays

@@ -63,7 +63,55 @@ accel.program "f" {
 
 // -----
 
+func.func @decision_engine(%a: f32) -> f32 {
+  // expected-error @+1 {{expects engine "mme", "tpc", "sparse" or "split", got "gpu"}}
+  %b = arith.addf %a, %a {lathe.decision = #accel.decision<engine = "gpu", reason = "r", tpc_cycles = 1>} : f32
+  return %b : f32
+}
+
+// -----
+
+func.func @decision_mme_cycles(%a: f32) -> f32 {
+  // expected-error @+1 {{places the op on the matrix engines (engine = "mme") but has no mme_cycles}}
+  %b = arith.addf %a, %a {lathe.decision = #accel.decision<engine = "mme", reason = "r", tpc_cycles = 1>} : f32
+  return %b : f32
+}
+
+// -----
+
+func.func @decision_fraction(%a: f32) -> f32 {
+  // expected-error @+1 {{expects tpc_fraction in (0, 1) for engine = "split", got 1}}
+  %b = arith.addf %a, %a {lathe.decision = #accel.decision<engine = "split", mme_cycles = 2, reason = "r", split = "rows", tpc_cycles = 1, tpc_fraction = 1.0>} : f32
+  return %b : f32
+}
+
+// -----
+
+func.func @decision_split_dim(%a: f32) -> f32 {
+  // expected-error @+1 {{expects split "rows", "columns" or "batch" for engine = "split", got ""}}
+  %b = arith.addf %a, %a {lathe.decision = #accel.decision<engine = "split", mme_cycles = 2, reason = "r", tpc_cycles = 1, tpc_fraction = 0.5>} : f32
+  return %b : f32
+}
+
+// -----
+
+func.func @decision_not_split(%a: f32) -> f32 {
+  // expected-error @+1 {{has split or tpc_fraction but engine = "tpc" (only a split has them)}}
+  %b = arith.addf %a, %a {lathe.decision = #accel.decision<engine = "tpc", reason = "r", tpc_cycles = 1, tpc_fraction = 0.5>} : f32
+  return %b : f32
+}
+
+// -----
+
 accel.program "f" {
   // expected-error @+1 {{'accel.sparse_spmm' op expects 'nnz' to be at least 1, got 0}}
   %0 = accel.sparse_spmm() {cols = 16 : i64, nnz = 0 : i64, tiles = 1 : i64}
+}
+
+// -----
+
+func.func @decision_sparse_cycles(%a: f32) -> f32 {
+  // expected-error @+1 {{places the op on the sparse engine but has no sparse_cycles}}
+  %b = arith.addf %a, %a {lathe.decision = #accel.decision<engine = "sparse", reason = "r", tpc_cycles = 1>} : f32
+  return %b : f32
 }

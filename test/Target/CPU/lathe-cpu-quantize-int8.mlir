@@ -24,7 +24,7 @@ memref.global "private" constant @w : memref<64x10xf32> = dense<0.5>
 
 // SET-LABEL: func.func @net
 // SET: lathe.conv2d
-// SET-SAME: lathe.decision = {input_range = array<f32: -1.500000e+00, 2.000000e+00>, precision = "int8", site = 0 : i64}
+// SET-SAME: lathe.decision = #cpu.decision<input_range = [-1.500000e+00, 2.000000e+00], precision = "int8", site = 0>
 // SET-SAME: lathe.int8_input_range = array<f32: -1.500000e+00, 2.000000e+00>, lathe.int8_site = 0 : i64
 // SET: lathe.matmul
 // SET-SAME: lathe.int8_input_range = array<f32: 0.000000e+00, 6.500000e+00>, lathe.int8_site = 1 : i64

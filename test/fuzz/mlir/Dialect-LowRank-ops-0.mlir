@@ -6,7 +6,7 @@ func.func @linear(%x: tensor<4x64xf32>, %u: tensor<32x8xf32>, %v: tensor<8x64xf3
 }
 func.func @linear_dynamic_batched(%x: tensor<2x?x64xf32>, %u: tensor<32x16xf32>,
                                   %v: tensor<16x64xf32>) -> tensor<2x?x32xf32> {
-  %y = lowrank.linear %x, %u, %v {decision = #lowrank.decision<rank = 16, energy = 0.95, latency_before = 10.0, latency_after = 4.5, target = "cpu">}
+  %y = lowrank.linear %x, %u, %v {lathe.decision = #lowrank.decision<action = "factorize", rank = 16, energy = 0.95, latency_before_us = 10.0, latency_after_us = 4.5, latency_before_b1_us = 1.0, latency_after_b1_us = 1.0, latency_before_b64_us = 1.0, latency_after_b64_us = 1.0, target = "cpu", strategy = "global", error_norm = "frobenius", budget = "max_error", budget_limit = 0.05, model_error = 0.01, model_latency = 0.5>}
          : (tensor<2x?x64xf32>, tensor<32x16xf32>, tensor<16x64xf32>) -> tensor<2x?x32xf32>
   return %y : tensor<2x?x32xf32>
 }

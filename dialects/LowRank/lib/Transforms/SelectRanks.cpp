@@ -489,52 +489,30 @@ static Value f32Constant(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
 void SelectRanksPass::rewrite(Layer &layer, const LatencyModel &model) {
   Operation *op = layer.op;
   MLIRContext *ctx = op->getContext();
-  Builder attrs(ctx);
-  auto decisionDict = [&](int64_t rank, double kept, double afterUs,
+  auto decisionAttr = [&](int64_t rank, double kept, double afterUs,
                           StringRef action) {
     // The same decision priced at batch 1 and 64 (what bench/lowrank.py
-    // prints beside the measured speedups).
+    // prints beside the measured speedups), and the budget that drove the
+    // allocation with what the whole allocation reached (the same on every
+    // layer's decision).
     auto after = [&](int64_t b) {
       return action == "dense" ? layer.denseUsAt(model, b)
                                : layer.rankUsAt(model, rank, b);
     };
-    return DictionaryAttr::get(
-        ctx,
-        {attrs.getNamedAttr("latency_before_b1_us",
-                            attrs.getF64FloatAttr(layer.denseUsAt(model, 1))),
-         attrs.getNamedAttr("latency_after_b1_us",
-                            attrs.getF64FloatAttr(after(1))),
-         attrs.getNamedAttr("latency_before_b64_us",
-                            attrs.getF64FloatAttr(layer.denseUsAt(model, 64))),
-         attrs.getNamedAttr("latency_after_b64_us",
-                            attrs.getF64FloatAttr(after(64))),
-         attrs.getNamedAttr("pass",
-                            attrs.getStringAttr("lowrank-select-ranks")),
-         attrs.getNamedAttr("action", attrs.getStringAttr(action)),
-         attrs.getNamedAttr("rank", attrs.getI64IntegerAttr(rank)),
-         attrs.getNamedAttr("energy", attrs.getF64FloatAttr(kept)),
-         attrs.getNamedAttr("latency_before_us",
-                            attrs.getF64FloatAttr(layer.denseUs)),
-         attrs.getNamedAttr("latency_after_us", attrs.getF64FloatAttr(afterUs)),
-         attrs.getNamedAttr("target", attrs.getStringAttr(model.name)),
-         // The budget that drove the allocation and what the whole
-         // allocation reached (the same on every layer's decision).
-         attrs.getNamedAttr(
-             "strategy", attrs.getStringAttr(stringifyRankStrategy(strategy))),
-         attrs.getNamedAttr("error_norm",
-                            attrs.getStringAttr(stringifyErrorNorm(errorNorm))),
-         attrs.getNamedAttr(
-             latencyBudget() ? "max_latency" : "max_error",
-             attrs.getF64FloatAttr(latencyBudget() ? maxLatency : maxError)),
-         attrs.getNamedAttr("model_error", attrs.getF64FloatAttr(modelError)),
-         attrs.getNamedAttr("model_latency",
-                            attrs.getF64FloatAttr(modelLatency))});
+    auto f = [](double value) { return APFloat(value); };
+    return DecisionAttr::get(
+        ctx, action, rank, f(kept), f(layer.denseUs), f(afterUs),
+        f(layer.denseUsAt(model, 1)), f(after(1)),
+        f(layer.denseUsAt(model, 64)), f(after(64)), model.name,
+        stringifyRankStrategy(strategy), stringifyErrorNorm(errorNorm),
+        latencyBudget() ? "max_latency" : "max_error",
+        f(latencyBudget() ? maxLatency : maxError), f(modelError),
+        f(modelLatency));
   };
   int64_t fullRank = layer.isConv ? layer.coreRank : std::min(layer.n, layer.k);
   if (layer.chosen < 0) {
     ++numKeptDense;
-    op->setAttr("lathe.decision",
-                decisionDict(fullRank, 1.0, layer.denseUs, "dense"));
+    lathe::setDecision(op, decisionAttr(fullRank, 1.0, layer.denseUs, "dense"));
     InFlightDiagnostic remark = op->emitRemark()
                                 << "lowrank-select-ranks: kept dense (";
     if (layer.candidates.empty())
@@ -551,8 +529,6 @@ void SelectRanksPass::rewrite(Layer &layer, const LatencyModel &model) {
   int64_t r = cand.rank;
   double kept = layer.energy > 0 ? 1.0 - cand.discarded / layer.energy : 1.0;
   kept = std::min(1.0, std::max(0.0, kept));
-  auto decision = DecisionAttr::get(ctx, r, kept, layer.denseUs, cand.latencyUs,
-                                    model.name);
   Operation *last = layer.biasAdd ? layer.biasAdd.getOperation() : op;
   Value bias = layer.biasAdd ? layer.biasAdd.getDpsInputs()[1] : Value();
   OpBuilder b(last);
@@ -571,9 +547,9 @@ void SelectRanksPass::rewrite(Layer &layer, const LatencyModel &model) {
       for (int64_t j = 0; j < k; ++j)
         v[a * k + j] = layer.svd.vt[a * k + j] * scale;
     }
-    replacement = LinearOp::create(
-        b, loc, resultType, input, f32Constant(b, loc, {n, r}, u),
-        f32Constant(b, loc, {r, k}, v), bias, decision);
+    replacement = LinearOp::create(b, loc, resultType, input,
+                                   f32Constant(b, loc, {n, r}, u),
+                                   f32Constant(b, loc, {r, k}, v), bias);
   } else {
     int64_t cout = layer.n, cin = layer.k, big = layer.coreRank;
     int64_t win = layer.kh * layer.kw;
@@ -595,11 +571,10 @@ void SelectRanksPass::rewrite(Layer &layer, const LatencyModel &model) {
         b, loc, resultType, input, f32Constant(b, loc, {r, cin}, uIn),
         f32Constant(b, loc, {r, r, layer.kh, layer.kw}, core),
         f32Constant(b, loc, {cout, r}, uOut), bias,
-        b.getDenseI64ArrayAttr(strides), b.getDenseI64ArrayAttr(dilations),
-        decision);
+        b.getDenseI64ArrayAttr(strides), b.getDenseI64ArrayAttr(dilations));
   }
-  replacement->setAttr("lathe.decision",
-                       decisionDict(r, kept, cand.latencyUs, "factorize"));
+  lathe::setDecision(replacement,
+                     decisionAttr(r, kept, cand.latencyUs, "factorize"));
   ++numFactorized;
   // Name what the rank truncates and the energy dropped: a Tucker-2 rank of
   // min(Cin, Cout) still truncates the larger channel mode, so "rank r of r"

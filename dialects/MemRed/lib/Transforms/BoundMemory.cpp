@@ -315,25 +315,20 @@ void rewriteLoop(scf::ForOp loop, MutableArrayRef<StreamCache> caches,
         b.getF64FloatAttr(recent), b.getF64FloatAttr(c.keep),
         c.attention.getScaleAttr(), BankPolicyAttr::get(b.getContext(), policy),
         b.getI64IntegerAttr(seed));
-    SmallVector<NamedAttribute> decision = {
-        b.getNamedAttr("pass", b.getStringAttr("memred-bound-memory")),
-        b.getNamedAttr("action", b.getStringAttr("bounded streaming cache")),
-        b.getNamedAttr("layer", b.getI64IntegerAttr(c.layer)),
-        b.getNamedAttr("capacity", b.getI64IntegerAttr(c.capacity)),
-        b.getNamedAttr("frame_rows", b.getI64IntegerAttr(c.frameRows)),
-        b.getNamedAttr("recent", b.getF64FloatAttr(recent)),
-        b.getNamedAttr("policy", b.getStringAttr(stringifyBankPolicy(policy))),
-        b.getNamedAttr("keep", b.getF64FloatAttr(c.keep)),
-        b.getNamedAttr("bank_bytes",
-                       b.getI64IntegerAttr(c.capacity * rowBytes(c))),
-        b.getNamedAttr("scratch_bytes", b.getI64IntegerAttr(reduceScratch(
-                                            c, c.capacity, policy))),
-        b.getNamedAttr("total_bytes", b.getI64IntegerAttr(totalBytes)),
-        b.getNamedAttr("budget_bytes", b.getI64IntegerAttr(budgetBytes))};
+    std::optional<int64_t> unboundedBytes;
     if (c.finalRows >= 0)
-      decision.push_back(b.getNamedAttr(
-          "unbounded_bytes", b.getI64IntegerAttr(c.finalRows * rowBytes(c))));
-    append->setAttr("lathe.decision", b.getDictionaryAttr(decision));
+      unboundedBytes = c.finalRows * rowBytes(c);
+    mlir::lathe::setDecision(
+        append,
+        DecisionAttr::get(
+            b.getContext(), "bounded streaming cache",
+            /*bankBytes=*/c.capacity * rowBytes(c), budgetBytes, c.capacity,
+            c.frameRows, /*keep=*/APFloat(c.keep),
+            /*keyRowsBound=*/std::nullopt, /*kvChunk=*/std::nullopt, c.layer,
+            stringifyBankPolicy(policy), /*qChunk=*/std::nullopt,
+            APFloat(recent), reduceScratch(c, c.capacity, policy),
+            /*scoreBytes=*/std::nullopt, totalBytes, unboundedBytes,
+            /*workers=*/std::nullopt, /*workingSetBytes=*/std::nullopt));
     Value newBank = append.getResult().front();
     Value newCount = append.getNewCount();
     auto sliceOf = [&](Value bankValue, Value rows) -> Value {
@@ -581,17 +576,27 @@ struct MemRedBoundMemory
         failedAny = true;
         continue;
       }
-      SmallVector<NamedAttribute> decision = {
-          b.getNamedAttr("pass", b.getStringAttr("memred-bound-memory")),
-          b.getNamedAttr("score_bytes", b.getI64IntegerAttr(*scoreBytes)),
-          b.getNamedAttr("budget_bytes", b.getI64IntegerAttr(*budgetBytes))};
+      std::optional<int64_t> keyRowsBound;
       if (boundedKeys)
-        decision.push_back(
-            b.getNamedAttr("key_rows_bound", b.getI64IntegerAttr(keyBound)));
+        keyRowsBound = keyBound;
+      auto decision = [&](StringRef action, std::optional<int64_t> qChunk,
+                          std::optional<int64_t> kvChunk,
+                          std::optional<int64_t> workingSetBytes,
+                          std::optional<int64_t> workerCount) {
+        return DecisionAttr::get(
+            b.getContext(), action, /*bankBytes=*/std::nullopt, *budgetBytes,
+            /*capacity=*/std::nullopt, /*frameRows=*/std::nullopt,
+            /*keep=*/std::nullopt, keyRowsBound, kvChunk,
+            /*layer=*/std::nullopt,
+            /*policy=*/"", qChunk, /*recent=*/std::nullopt,
+            /*scratchBytes=*/std::nullopt, *scoreBytes,
+            /*totalBytes=*/std::nullopt, /*unboundedBytes=*/std::nullopt,
+            workerCount, workingSetBytes);
+      };
       if (*scoreBytes <= *budgetBytes) {
-        decision.push_back(
-            b.getNamedAttr("action", b.getStringAttr("kept: scores fit")));
-        op->setAttr("lathe.decision", b.getDictionaryAttr(decision));
+        mlir::lathe::setDecision(op, decision("kept: scores fit", std::nullopt,
+                                              std::nullopt, std::nullopt,
+                                              std::nullopt));
         ++numFit;
         continue;
       }
@@ -608,22 +613,15 @@ struct MemRedBoundMemory
         failedAny = true;
         continue;
       }
-      decision.push_back(b.getNamedAttr("action", b.getStringAttr("chunked")));
-      decision.push_back(
-          b.getNamedAttr("q_chunk", b.getI64IntegerAttr(choice->qChunk)));
-      decision.push_back(
-          b.getNamedAttr("kv_chunk", b.getI64IntegerAttr(choice->kvChunk)));
-      decision.push_back(b.getNamedAttr("working_set_bytes",
-                                        b.getI64IntegerAttr(choice->bytes)));
-      decision.push_back(
-          b.getNamedAttr("workers", b.getI64IntegerAttr(workers)));
       rewriter.setInsertionPoint(op);
       auto chunked = ChunkedAttentionOp::create(
           rewriter, op.getLoc(), op->getResultTypes(), op.getQuery(),
           op.getKey(), op.getValue(), op.getBiases(), op.getInit(), op.getLse(),
           op.getScaleAttr(), b.getI64IntegerAttr(choice->qChunk),
           b.getI64IntegerAttr(choice->kvChunk));
-      chunked->setAttr("lathe.decision", b.getDictionaryAttr(decision));
+      mlir::lathe::setDecision(
+          chunked, decision("chunked", choice->qChunk, choice->kvChunk,
+                            choice->bytes, static_cast<int64_t>(workers)));
       ++numChunked;
       rewriter.replaceOp(op, chunked->getResults());
     }

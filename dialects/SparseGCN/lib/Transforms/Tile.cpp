@@ -32,7 +32,7 @@ namespace {
 /// Feature width the predicted times assume when the op's is dynamic (the
 /// threshold then holds at every calibrated width, see thresholdFor).
 constexpr int64_t kDefaultWidth = 64;
-constexpr llvm::StringLiteral kDecisionAttr = "lathe.decision";
+constexpr llvm::StringLiteral kDecisionAttr = mlir::lathe::kDecisionAttrName;
 /// Smallest predicted gain (a fraction of the best tiling's time) for which
 /// the micro-tile engine replaces it: its plan is a second copy of the
 /// adjacency, built on the first call. Without it a planted-community graph
@@ -46,6 +46,52 @@ constexpr double kMinMicroGain = 0.02;
 constexpr double kTiledCallSeconds = 0.5e-6;
 /// Tile size used when the adjacency is not visible at compile time.
 constexpr int64_t kDeferredTileSize = 64;
+
+/// The fields of a #sparsegcn.decision, filled in as the pass decides (unset
+/// optional and empty string fields are left out of the attribute).
+struct DecisionFields {
+  std::string target;
+  std::optional<int64_t> featureWidth;
+  std::string classification, reason;
+  int64_t tileSize = 0;
+  std::string tileSizeSource, denseEngine;
+  double denseThreshold = 0;
+  std::string thresholdSource;
+  std::optional<double> safetyMargin, breakEvenDensity;
+  std::string thresholdRule;
+  std::optional<int64_t> tilesEmpty, tilesSparse, tilesDense, nnz, nnzSparse;
+  std::optional<double> predictedUsHybrid, predictedUsBestTiling,
+      predictedUsAllSparse, predictedUsAllDense;
+  std::string reorder, reorderPredicted;
+  std::optional<int64_t> microTile;
+  std::optional<double> microBreakEvenDensity, microThreshold;
+  std::optional<int64_t> microTilesDense, microNnzDense;
+  std::optional<double> predictedUsMicroHybrid;
+  std::optional<int64_t> rowGroupMax;
+  std::optional<double> rowGroupThreshold;
+  std::optional<int64_t> rowGroups, rowGroupRows, rowGroupNnz;
+  std::optional<double> predictedUsRowGroupHybrid;
+  std::string result;
+
+  DecisionAttr get(MLIRContext *ctx) const {
+    auto f = [](std::optional<double> v) -> std::optional<APFloat> {
+      if (!v)
+        return std::nullopt;
+      return APFloat(*v);
+    };
+    return DecisionAttr::get(
+        ctx, f(breakEvenDensity), classification, denseEngine,
+        APFloat(denseThreshold), featureWidth, f(microBreakEvenDensity),
+        microNnzDense, f(microThreshold), microTile, microTilesDense, nnz,
+        nnzSparse, f(predictedUsAllDense), f(predictedUsAllSparse),
+        f(predictedUsBestTiling), f(predictedUsHybrid),
+        f(predictedUsMicroHybrid), f(predictedUsRowGroupHybrid), reason,
+        reorder, reorderPredicted, result, rowGroupMax, rowGroupNnz,
+        rowGroupRows, f(rowGroupThreshold), rowGroups, f(safetyMargin), target,
+        thresholdRule, thresholdSource, tileSize, tileSizeSource, tilesDense,
+        tilesEmpty, tilesSparse);
+  }
+};
 
 /// A CSR adjacency read from constants (64-bit indices whatever the IR's).
 struct Csr {
@@ -360,32 +406,25 @@ struct SparseGCNTile
     int64_t width = op.getFeatureWidth();
     bool dynamicWidth = ShapedType::isDynamic(width);
     int64_t timeWidth = dynamicWidth ? kDefaultWidth : width;
-    SmallVector<NamedAttribute> decision;
-    auto note = [&](StringRef name, Attribute value) {
-      decision.push_back(b.getNamedAttr(name, value));
-    };
-    note("pass", b.getStringAttr("sparsegcn-tile"));
-    note("target", b.getStringAttr(model.getName()));
-    note("feature_width", dynamicWidth ? Attribute(b.getStringAttr("dynamic"))
-                                       : b.getI64IntegerAttr(width));
+    DecisionFields fields;
+    fields.target = model.getName().str();
+    if (!dynamicWidth)
+      fields.featureWidth = width;
     // Where the threshold came from: the break-even density of the two
     // engines at this tile size and width, times the safety margin.
     auto noteRule = [&](int64_t t) {
       if (denseThreshold >= 0) {
-        note("threshold_source", b.getStringAttr("option"));
+        fields.thresholdSource = "option";
         return;
       }
-      note("threshold_source", b.getStringAttr("cost-model"));
-      note("safety_margin", b.getF64FloatAttr(model.getSafetyMargin()));
+      fields.thresholdSource = "cost-model";
+      fields.safetyMargin = model.getSafetyMargin();
       if (dynamicWidth) {
-        note("threshold_rule",
-             b.getStringAttr("feature width dynamic: the largest threshold "
-                             "over the calibrated widths"));
+        fields.thresholdRule = "feature width dynamic: the largest threshold "
+                               "over the calibrated widths";
       } else {
-        note("break_even_density",
-             b.getF64FloatAttr(model.breakEvenDensity(t, width)));
-        note("threshold_rule",
-             b.getStringAttr("min(1, safety_margin * break_even_density)"));
+        fields.breakEvenDensity = model.breakEvenDensity(t, width);
+        fields.thresholdRule = "min(1, safety_margin * break_even_density)";
       }
     };
 
@@ -396,16 +435,17 @@ struct SparseGCNTile
     if (!csr) {
       int64_t t = tileSize > 0 ? int64_t(tileSize) : kDeferredTileSize;
       double threshold = thresholdFor(model, t, width);
-      note("classification", b.getStringAttr("deferred-to-runtime"));
-      note("reason", b.getStringAttr("the CSR operands are not constants "
-                                     "visible to the compiler"));
-      note("tile_size", b.getI64IntegerAttr(t));
-      note("dense_threshold", b.getF64FloatAttr(threshold));
+      fields.classification = "deferred-to-runtime";
+      fields.reason = "the CSR operands are not constants "
+                      "visible to the compiler";
+      fields.tileSize = t;
+      fields.denseThreshold = threshold;
       noteRule(t);
       if (reorder != NodeReorder::None)
-        note("reorder", b.getStringAttr(stringifyNodeReorder(reorder) +
-                                        " (deferred to the runtime, with the "
-                                        "classification)"));
+        fields.reorder = (stringifyNodeReorder(reorder) +
+                          " (deferred to the runtime, with the "
+                          "classification)")
+                             .str();
       tiled = TiledAggregateOp::create(
           b, loc, op.getResultTypes(), rowPtr, colIdx, values, Value(),
           op.getFeatures(), op.getInit(), op.getNumRowsAttr(),
@@ -471,10 +511,10 @@ struct SparseGCNTile
             bestKind = kind;
           }
         }
-        note("reorder_predicted",
-             b.getStringAttr(llvm::formatv("none {0:F3} us, {1}",
-                                           tiling.hybridSeconds * 1e6, tried)
-                                 .str()));
+        fields.reorderPredicted =
+            llvm::formatv("none {0:F3} us, {1}", tiling.hybridSeconds * 1e6,
+                          tried)
+                .str();
         bool gain = bestReordered->hybridSeconds < tiling.hybridSeconds;
         if (gain || forceReorder) {
           reorderNote =
@@ -517,15 +557,13 @@ struct SparseGCNTile
         micro = classifyMicro(reordered ? *reordered : *csr, model, threshold,
                               timeWidth);
         micro->hybridSeconds += permuteSeconds;
-        note("micro_tile", b.getI64IntegerAttr(micro->tile));
+        fields.microTile = micro->tile;
         if (!dynamicWidth)
-          note("micro_break_even_density",
-               b.getF64FloatAttr(model.microBreakEvenDensity(width)));
-        note("micro_threshold", b.getF64FloatAttr(threshold));
-        note("micro_tiles_dense", b.getI64IntegerAttr(micro->tilesDense));
-        note("micro_nnz_dense", b.getI64IntegerAttr(micro->denseNnz));
-        note("predicted_us_micro_hybrid",
-             b.getF64FloatAttr(micro->hybridSeconds * 1e6));
+          fields.microBreakEvenDensity = model.microBreakEvenDensity(width);
+        fields.microThreshold = threshold;
+        fields.microTilesDense = micro->tilesDense;
+        fields.microNnzDense = micro->denseNnz;
+        fields.predictedUsMicroHybrid = micro->hybridSeconds * 1e6;
         if (micro->tilesDense > 0 &&
             micro->hybridSeconds > (1.0 - kMinMicroGain) * tiling.hybridSeconds)
           microRejected =
@@ -553,13 +591,12 @@ struct SparseGCNTile
             tiling.histogram[static_cast<int>(TileClass::Dense)] == 0)
           groups->hybridSeconds += kTiledCallSeconds;
         double rival = micro ? micro->hybridSeconds : tiling.hybridSeconds;
-        note("row_group_max", b.getI64IntegerAttr(groups->maxRows));
-        note("row_group_threshold", b.getF64FloatAttr(threshold));
-        note("row_groups", b.getI64IntegerAttr(groups->groups));
-        note("row_group_rows", b.getI64IntegerAttr(groups->groupedRows));
-        note("row_group_nnz", b.getI64IntegerAttr(groups->groupedNnz));
-        note("predicted_us_row_group_hybrid",
-             b.getF64FloatAttr(groups->hybridSeconds * 1e6));
+        fields.rowGroupMax = groups->maxRows;
+        fields.rowGroupThreshold = threshold;
+        fields.rowGroups = groups->groups;
+        fields.rowGroupRows = groups->groupedRows;
+        fields.rowGroupNnz = groups->groupedNnz;
+        fields.predictedUsRowGroupHybrid = groups->hybridSeconds * 1e6;
         // Named in the result only when the engine would gain, if too little.
         if (groups->groups > 0 && groups->hybridSeconds < rival &&
             groups->hybridSeconds > (1.0 - kMinMicroGain) * rival)
@@ -574,33 +611,25 @@ struct SparseGCNTile
           groups.reset();
       }
       if (groups) {
-        note("classification",
-             b.getStringAttr("compile-time analysis; the runtime forms the "
-                             "same row groups at row_group_threshold"));
-        note("tile_size", b.getI64IntegerAttr(groups->maxRows));
-        note("tile_size_source", b.getStringAttr("cost-model"));
-        note("dense_engine", b.getStringAttr("row_groups"));
-        note("dense_threshold", b.getF64FloatAttr(groups->threshold));
-        note("threshold_source", b.getStringAttr("cost-model"));
-        note("safety_margin", b.getF64FloatAttr(model.getSafetyMargin()));
-        note("threshold_rule",
-             b.getStringAttr("min(1, safety_margin * the largest "
-                             "row-group break-even density over the group "
-                             "sizes)"));
-        note("nnz", b.getI64IntegerAttr(csr->nnz()));
-        note("nnz_sparse",
-             b.getI64IntegerAttr(csr->nnz() - groups->groupedNnz));
-        note("predicted_us_hybrid",
-             b.getF64FloatAttr(groups->hybridSeconds * 1e6));
-        note("predicted_us_best_tiling",
-             b.getF64FloatAttr(tiling.hybridSeconds * 1e6));
-        note("predicted_us_all_sparse",
-             b.getF64FloatAttr(tiling.allSparseSeconds * 1e6));
-        note("reorder", b.getStringAttr(reorderNote));
-        note("result",
-             b.getStringAttr("row-group engine on groups of rows with "
-                             "nearly equal columns, CSR on the other rows" +
-                             microRejected));
+        fields.classification = "compile-time analysis; the runtime forms the "
+                                "same row groups at row_group_threshold";
+        fields.tileSize = groups->maxRows;
+        fields.tileSizeSource = "cost-model";
+        fields.denseEngine = "row_groups";
+        fields.denseThreshold = groups->threshold;
+        fields.thresholdSource = "cost-model";
+        fields.safetyMargin = model.getSafetyMargin();
+        fields.thresholdRule = "min(1, safety_margin * the largest row-group "
+                               "break-even density over the group sizes)";
+        fields.nnz = csr->nnz();
+        fields.nnzSparse = csr->nnz() - groups->groupedNnz;
+        fields.predictedUsHybrid = groups->hybridSeconds * 1e6;
+        fields.predictedUsBestTiling = tiling.hybridSeconds * 1e6;
+        fields.predictedUsAllSparse = tiling.allSparseSeconds * 1e6;
+        fields.reorder = reorderNote;
+        fields.result = "row-group engine on groups of rows with nearly "
+                        "equal columns, CSR on the other rows" +
+                        microRejected;
         tiled = TiledAggregateOp::create(
             b, loc, op.getResultTypes(), rowPtr, colIdx, values, perm,
             op.getFeatures(), op.getInit(), op.getNumRowsAttr(),
@@ -610,38 +639,32 @@ struct SparseGCNTile
             DenseEngineAttr::get(b.getContext(), DenseEngine::RowGroups),
             SparseEngineAttr::get(b.getContext(), SparseEngine::CsrSpmm),
             NodeReorderAttr::get(b.getContext(), NodeReorder::None));
-        tiled->setAttr(kDecisionAttr, b.getDictionaryAttr(decision));
+        mlir::lathe::setDecision(tiled, fields.get(b.getContext()));
         ++numTiled;
         op.replaceAllUsesWith(tiled.getResult());
         op.erase();
         return success();
       }
       if (micro) {
-        note("classification",
-             b.getStringAttr("compile-time analysis; the runtime applies "
-                             "micro_threshold to the micro tiles"));
-        note("tile_size", b.getI64IntegerAttr(micro->tile));
-        note("tile_size_source", b.getStringAttr("cost-model"));
-        note("dense_engine", b.getStringAttr("micro_bsr"));
-        note("dense_threshold", b.getF64FloatAttr(micro->threshold));
-        note("threshold_source", b.getStringAttr("cost-model"));
-        note("safety_margin", b.getF64FloatAttr(model.getSafetyMargin()));
-        note("threshold_rule",
-             b.getStringAttr("min(1, safety_margin * "
-                             "micro_break_even_density), rounded up to "
-                             "whole entries"));
-        note("nnz", b.getI64IntegerAttr(csr->nnz()));
-        note("nnz_sparse", b.getI64IntegerAttr(csr->nnz() - micro->denseNnz));
-        note("predicted_us_hybrid",
-             b.getF64FloatAttr(micro->hybridSeconds * 1e6));
-        note("predicted_us_best_tiling",
-             b.getF64FloatAttr(tiling.hybridSeconds * 1e6));
-        note("predicted_us_all_sparse",
-             b.getF64FloatAttr(tiling.allSparseSeconds * 1e6));
-        note("reorder", b.getStringAttr(reorderNote));
-        note("result",
-             b.getStringAttr("micro-tile engine on dense micro tiles, CSR "
-                             "on the rest"));
+        fields.classification = "compile-time analysis; the runtime applies "
+                                "micro_threshold to the micro tiles";
+        fields.tileSize = micro->tile;
+        fields.tileSizeSource = "cost-model";
+        fields.denseEngine = "micro_bsr";
+        fields.denseThreshold = micro->threshold;
+        fields.thresholdSource = "cost-model";
+        fields.safetyMargin = model.getSafetyMargin();
+        fields.thresholdRule = "min(1, safety_margin * "
+                               "micro_break_even_density), rounded up to "
+                               "whole entries";
+        fields.nnz = csr->nnz();
+        fields.nnzSparse = csr->nnz() - micro->denseNnz;
+        fields.predictedUsHybrid = micro->hybridSeconds * 1e6;
+        fields.predictedUsBestTiling = tiling.hybridSeconds * 1e6;
+        fields.predictedUsAllSparse = tiling.allSparseSeconds * 1e6;
+        fields.reorder = reorderNote;
+        fields.result = "micro-tile engine on dense micro tiles, CSR "
+                        "on the rest";
         tiled = TiledAggregateOp::create(
             b, loc, op.getResultTypes(), rowPtr, colIdx, values, perm,
             op.getFeatures(), op.getInit(), op.getNumRowsAttr(),
@@ -651,39 +674,35 @@ struct SparseGCNTile
             DenseEngineAttr::get(b.getContext(), DenseEngine::MicroBsr),
             SparseEngineAttr::get(b.getContext(), SparseEngine::CsrSpmm),
             NodeReorderAttr::get(b.getContext(), NodeReorder::None));
-        tiled->setAttr(kDecisionAttr, b.getDictionaryAttr(decision));
+        mlir::lathe::setDecision(tiled, fields.get(b.getContext()));
         op.replaceAllUsesWith(tiled.getResult());
         op.erase();
         return success();
       }
-      note("classification", b.getStringAttr("compile-time"));
-      note("tile_size", b.getI64IntegerAttr(tiling.tileSize));
-      note("tile_size_source",
-           b.getStringAttr(tileSize > 0 ? "option" : "cost-model"));
-      note("dense_threshold", b.getF64FloatAttr(tiling.threshold));
+      fields.classification = "compile-time";
+      fields.tileSize = tiling.tileSize;
+      fields.tileSizeSource = tileSize > 0 ? "option" : "cost-model";
+      fields.denseThreshold = tiling.threshold;
       noteRule(tiling.tileSize);
-      note("tiles_empty", b.getI64IntegerAttr(tiling.histogram[0]));
-      note("tiles_sparse", b.getI64IntegerAttr(tiling.histogram[1]));
-      note("tiles_dense", b.getI64IntegerAttr(tiling.histogram[2]));
-      note("nnz", b.getI64IntegerAttr(csr->nnz()));
-      note("nnz_sparse", b.getI64IntegerAttr(tiling.sparseNnz));
-      note("predicted_us_hybrid",
-           b.getF64FloatAttr(tiling.hybridSeconds * 1e6));
-      note("predicted_us_all_sparse",
-           b.getF64FloatAttr(tiling.allSparseSeconds * 1e6));
-      note("predicted_us_all_dense",
-           b.getF64FloatAttr(tiling.allDenseSeconds * 1e6));
-      note("reorder", b.getStringAttr(reorderNote));
+      fields.tilesEmpty = tiling.histogram[0];
+      fields.tilesSparse = tiling.histogram[1];
+      fields.tilesDense = tiling.histogram[2];
+      fields.nnz = csr->nnz();
+      fields.nnzSparse = tiling.sparseNnz;
+      fields.predictedUsHybrid = tiling.hybridSeconds * 1e6;
+      fields.predictedUsAllSparse = tiling.allSparseSeconds * 1e6;
+      fields.predictedUsAllDense = tiling.allDenseSeconds * 1e6;
+      fields.reorder = reorderNote;
       numDenseTiles += tiling.histogram[static_cast<int>(TileClass::Dense)];
       numSparseTiles += tiling.histogram[static_cast<int>(TileClass::Sparse)];
       if (tiling.histogram[static_cast<int>(TileClass::Dense)] == 0 && !perm) {
         // Without a dense tile the hybrid is the CSR kernel on every
         // non-zero: keep the plain op, which runs it without a tile plan
         // (a second copy of the adjacency) or its construction.
-        note("result", b.getStringAttr("kept sparsegcn.aggregate: no tile "
-                                       "reaches the dense threshold" +
-                                       microRejected + groupsRejected));
-        op->setAttr(kDecisionAttr, b.getDictionaryAttr(decision));
+        fields.result = "kept sparsegcn.aggregate: no tile "
+                        "reaches the dense threshold" +
+                        microRejected + groupsRejected;
+        mlir::lathe::setDecision(op, fields.get(b.getContext()));
         ++numKept;
         return success();
       }
@@ -698,7 +717,7 @@ struct SparseGCNTile
           SparseEngineAttr::get(b.getContext(), SparseEngine::CsrSpmm),
           NodeReorderAttr::get(b.getContext(), NodeReorder::None));
     }
-    tiled->setAttr(kDecisionAttr, b.getDictionaryAttr(decision));
+    mlir::lathe::setDecision(tiled, fields.get(b.getContext()));
     ++numTiled;
     if (!csr)
       ++numDeferred;

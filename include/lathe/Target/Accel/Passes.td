@@ -60,15 +60,20 @@ def AccelPlace : Pass<"accel-place", "ModuleOp"> {
     sharing a compute-bound product's output blocks between both kinds (a
     fraction f on the vector cores, chosen so that both finish together)
     finishes at least 10% sooner than either alone, the op is split:
-    `accel.engine = "split"` with `accel.tpc_fraction = f`.
+    `engine = "split"` with `tpc_fraction = f` and the dimension shared out.
     `all-mme` puts every op that can run on the MME there; `all-tpc` puts
     everything on the vector cores. The decision is the op's
-    `accel.engine` attribute, with `accel.mme_cycles` / `accel.tpc_cycles`.
+    `lathe.decision = #accel.decision<...>` (implementing
+    `DecisionAttrInterface`; lathe-run's report lists it under
+    `simulated.placement`): the engine,
+    the predicted cycles on each kind and the reason; `accel-tile` lowers
+    the op by it.
 
     ```mlir
-    %0 = lathe.matmul ... {accel.engine = "mme", accel.mme_cycles = 2560 : i64, accel.tpc_cycles = 43690 : i64}
+    %0 = lathe.matmul ... {lathe.decision = #accel.decision<engine = "mme", mme_cycles = 2560, reason = "cheaper on the matrix engine", tpc_cycles = 43690>}
     ```
   }];
+  let dependentDialects = ["::mlir::lathe::accel::AccelDialect"];
   let options = [
     Option<"policy", "policy", "::mlir::lathe::AccelPolicy",
            /*default=*/"::mlir::lathe::AccelPolicy::Cost",

@@ -211,8 +211,9 @@ def LatheCPUQuantizeInt8 : Pass<"lathe-cpu-quantize-int8", "ModuleOp"> {
     the runtime's int8 kernels (`lathe_rt_matmul_int8_f32`,
     `lathe_rt_conv2d{,_pool}_int8_f32`: the input quantized per tensor over
     the range, u8 when it is non-negative and s8 symmetric otherwise, the
-    constant weight per output channel, f32 result), and a `lathe.decision`
-    (`{precision = "int8", site, input_range}`) for the run report. A `ranges` list whose length is not twice the number of sites is
+    constant weight per output channel, f32 result), and a `lathe.decision =
+    #cpu.decision<input_range = ..., precision = "int8", site = ...>` (the CPU
+    target's decision attribute, lib/Target/CPU/IR) for the run report. A `ranges` list whose length is not twice the number of sites is
     an error (the module is not the one calibrated).
 
     ```mlir

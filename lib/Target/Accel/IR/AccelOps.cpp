@@ -13,15 +13,90 @@ using namespace mlir::lathe::accel;
 #define GET_TYPEDEF_CLASSES
 #include "lathe/Target/Accel/IR/AccelTypes.cpp.inc"
 
+#define GET_ATTRDEF_CLASSES
+#include "lathe/Target/Accel/IR/AccelAttrs.cpp.inc"
+
 void AccelDialect::initialize() {
   addTypes<
 #define GET_TYPEDEF_LIST
 #include "lathe/Target/Accel/IR/AccelTypes.cpp.inc"
       >();
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "lathe/Target/Accel/IR/AccelAttrs.cpp.inc"
+      >();
   addOperations<
 #define GET_OP_LIST
 #include "lathe/Target/Accel/IR/AccelOps.cpp.inc"
       >();
+}
+
+//===----------------------------------------------------------------------===//
+// DecisionAttr
+//===----------------------------------------------------------------------===//
+
+LogicalResult DecisionAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                   StringRef engine,
+                                   std::optional<int64_t> mmeCycles,
+                                   StringRef reason,
+                                   std::optional<int64_t> sparseCycles,
+                                   StringRef split, int64_t tpcCycles,
+                                   std::optional<APFloat> tpcFraction) {
+  if (engine != "mme" && engine != "tpc" && engine != "sparse" &&
+      engine != "split")
+    return emitError()
+           << "expects engine \"mme\", \"tpc\", \"sparse\" or \"split\", got \""
+           << engine << "\"";
+  if ((mmeCycles && *mmeCycles < 0) || (sparseCycles && *sparseCycles < 0) ||
+      tpcCycles < 0)
+    return emitError() << "expects non-negative cycle counts";
+  if (engine == "sparse" && !sparseCycles)
+    return emitError() << "places the op on the sparse engine but has no "
+                          "sparse_cycles";
+  if ((engine == "mme" || engine == "split") && !mmeCycles)
+    return emitError() << "places the op on the matrix engines (engine = \""
+                       << engine << "\") but has no mme_cycles";
+  if (engine != "split") {
+    if (!split.empty() || tpcFraction)
+      return emitError() << "has split or tpc_fraction but engine = \""
+                         << engine << "\" (only a split has them)";
+    return success();
+  }
+  if (split != "rows" && split != "columns" && split != "batch")
+    return emitError() << "expects split \"rows\", \"columns\" or \"batch\" "
+                          "for engine = \"split\", got \""
+                       << split << "\"";
+  double share = tpcFraction ? tpcFraction->convertToDouble() : 0.0;
+  if (!(share > 0.0 && share < 1.0))
+    return emitError() << "expects tpc_fraction in (0, 1) for engine = "
+                          "\"split\", got "
+                       << share;
+  return success();
+}
+
+StringRef DecisionAttr::getPassName() const { return kPassName; }
+
+DictionaryAttr DecisionAttr::toDictionary() const {
+  Builder b(getContext());
+  SmallVector<NamedAttribute> entries = {
+      b.getNamedAttr("pass", b.getStringAttr(getPassName())),
+      b.getNamedAttr("engine", b.getStringAttr(getEngine()))};
+  if (getMmeCycles())
+    entries.push_back(
+        b.getNamedAttr("mme_cycles", b.getI64IntegerAttr(*getMmeCycles())));
+  entries.push_back(
+      b.getNamedAttr("tpc_cycles", b.getI64IntegerAttr(getTpcCycles())));
+  if (getSparseCycles())
+    entries.push_back(b.getNamedAttr("sparse_cycles",
+                                     b.getI64IntegerAttr(*getSparseCycles())));
+  if (getTpcFraction())
+    entries.push_back(
+        b.getNamedAttr("tpc_fraction",
+                       b.getF64FloatAttr(getTpcFraction()->convertToDouble())));
+  if (!getSplit().empty())
+    entries.push_back(b.getNamedAttr("split", b.getStringAttr(getSplit())));
+  entries.push_back(b.getNamedAttr("reason", b.getStringAttr(getReason())));
+  return b.getDictionaryAttr(entries);
 }
 
 /// Tile counts are at least 1 and every size is positive: a zero-sized

@@ -3,6 +3,7 @@
 #ifndef LATHE_TARGET_ACCEL_IR_ACCELOPS_H
 #define LATHE_TARGET_ACCEL_IR_ACCELOPS_H
 
+#include "lathe/Interfaces/DecisionInterface.h"
 #include "mlir/Bytecode/BytecodeOpInterface.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -15,6 +16,9 @@
 
 #define GET_TYPEDEF_CLASSES
 #include "lathe/Target/Accel/IR/AccelTypes.h.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "lathe/Target/Accel/IR/AccelAttrs.h.inc"
 
 #define GET_OP_CLASSES
 #include "lathe/Target/Accel/IR/AccelOps.h.inc"

@@ -10,6 +10,7 @@
 #ifndef LATHE_TARGET_ACCEL_OPS
 #define LATHE_TARGET_ACCEL_OPS
 
+include "lathe/Interfaces/DecisionInterface.td"
 include "mlir/IR/OpBase.td"
 include "mlir/IR/AttrTypeBase.td"
 
@@ -25,9 +26,48 @@ def Accel_Dialect : Dialect {
     completion and an operand token is a dependency. Ops with the same
     `group` (one compute op with its transfers) depend on each other tile by
     tile, which is how double buffering (`buffers = 2`) is expressed.
+    `#accel.decision` records where `accel-place` put a compute op.
   }];
   let cppNamespace = "::mlir::lathe::accel";
   let useDefaultTypePrinterParser = 1;
+  let useDefaultAttributePrinterParser = 1;
+}
+
+def Accel_DecisionAttr : AttrDef<Accel_Dialect, "Decision", [
+    DeclareAttrInterfaceMethods<Lathe_DecisionAttrInterface>]> {
+  let mnemonic = "decision";
+  let summary = "Where accel-place put a compute op";
+  let description = [{
+    Records one choice of `accel-place`, as the `lathe.decision` attribute
+    of the compute op it placed, and is what `accel-tile` lowers the op by:
+    the engine kind (`mme`, the matrix engines; `tpc`, the vector cores;
+    `sparse`, the sparse engine; `split`, a share of the product on the
+    matrix engines and the vector cores), the op's predicted cycles on each
+    kind (`mme_cycles` and `sparse_cycles` left out where that engine cannot
+    run it), the reason in words and, for a split, the dimension shared out
+    (`rows`, `columns` or `batch`) and the vector cores' share of it
+    (`tpc_fraction`, in (0, 1)). Fields print in alphabetical order and
+    floats at six significant digits.
+
+    ```mlir
+    #accel.decision<engine = "mme", mme_cycles = 2048,
+      reason = "cheaper on the matrix engine", tpc_cycles = 16640>
+    ```
+  }];
+  let parameters = (ins
+      StringRefParameter<"mme, tpc, sparse or split">:$engine,
+      OptionalParameter<"std::optional<int64_t>", "cycles on the matrix engines (absent: they cannot run it)">:$mme_cycles,
+      StringRefParameter<"why, in words">:$reason,
+      OptionalParameter<"std::optional<int64_t>", "cycles on the sparse engine (absent: it cannot run it)">:$sparse_cycles,
+      StringRefParameter<"the dimension a split shares out", "\"\"">:$split,
+      "int64_t":$tpc_cycles,
+      Lathe_OptionalDecisionFloat<"the vector cores' share of a split">:$tpc_fraction);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// The flag of the pass that records this decision.
+    static constexpr ::llvm::StringLiteral kPassName = "accel-place";
+  }];
 }
 
 def Accel_TokenType : TypeDef<Accel_Dialect, "Token"> {

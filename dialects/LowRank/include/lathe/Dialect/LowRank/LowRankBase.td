@@ -17,7 +17,8 @@ def LowRank_Dialect : Dialect {
     `lowrank-select-ranks` introduces them from constant weights, choosing the
     ranks globally under an error budget with a per-target latency model, and
     `convert-lowrank-to-lathe` turns them into `lathe.matmul` and `linalg` convolutions.
-    The choice is recorded in a `#lowrank.decision` attribute.
+    Each choice is recorded once, as a `#lowrank.decision` attribute (implementing
+    `DecisionAttrInterface`) under the name `lathe.decision`.
   }];
   // The full-rank canonicalizations create these (upstream ops only).
   let dependentDialects = ["::mlir::linalg::LinalgDialect",

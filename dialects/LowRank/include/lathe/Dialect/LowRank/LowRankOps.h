@@ -3,6 +3,7 @@
 #ifndef LATHE_DIALECT_LOWRANK_LOWRANKOPS_H
 #define LATHE_DIALECT_LOWRANK_LOWRANKOPS_H
 
+#include "lathe/Interfaces/DecisionInterface.h"
 #include "lathe/Interfaces/FlopsInterface.h"
 #include "mlir/Bytecode/BytecodeOpInterface.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"

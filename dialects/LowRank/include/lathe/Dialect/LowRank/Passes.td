@@ -37,8 +37,9 @@ def LowRankSelectRanks : Pass<"lowrank-select-ranks", "ModuleOp"> {
     keep from their random initialisation. With `error-norm=relative` it is
     `E = sqrt(Σ_l ‖W_l − Ŵ_l‖² / ‖W_l‖²)`: every layer's relative Frobenius
     error counts alike, whatever the layer's norm. Chosen layers become `lowrank.linear` /
-    `lowrank.conv2d_tucker` with a `#lowrank.decision` and a `lathe.decision`
-    dictionary; every decision (and every skipped weight) is also a remark.
+    `lowrank.conv2d_tucker`; each decision (factorize, or keep dense on
+    the dense op) is recorded once, as `lathe.decision = #lowrank.decision<...>`,
+    and is also a remark (as is every skipped weight).
 
     ```
     lathe-opt model.mlir --lowrank-select-ranks="max-error=0.1 granularity=16"

@@ -3,6 +3,7 @@
 #ifndef LATHE_DIALECT_MEMRED_MEMREDOPS_H
 #define LATHE_DIALECT_MEMRED_MEMREDOPS_H
 
+#include "lathe/Interfaces/DecisionInterface.h"
 #include "lathe/Interfaces/FlopsInterface.h"
 #include "mlir/Bytecode/BytecodeOpInterface.h"
 #include "mlir/IR/BuiltinTypes.h"

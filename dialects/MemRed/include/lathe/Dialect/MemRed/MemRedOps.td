@@ -4,9 +4,69 @@
 #define LATHE_DIALECT_MEMRED_MEMREDOPS
 
 include "lathe/Dialect/MemRed/MemRedBase.td"
+include "lathe/Interfaces/DecisionInterface.td"
 include "lathe/Interfaces/FlopsInterface.td"
 include "mlir/Interfaces/DestinationStyleOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
+
+
+//===----------------------------------------------------------------------===//
+// Decision
+//===----------------------------------------------------------------------===//
+
+def MemRed_DecisionAttr : AttrDef<MemRed_Dialect, "Decision", [
+    DeclareAttrInterfaceMethods<Lathe_DecisionAttrInterface>]> {
+  let mnemonic = "decision";
+  let summary = "How memred-bound-memory bounded (or kept) an op's memory";
+  let description = [{
+    Records one choice of `memred-bound-memory`, as the `lathe.decision`
+    attribute of the op it concerns. `action` says which:
+
+    - `"kept: scores fit"` (on a `memred.attention`): `score_bytes` fit
+      `budget_bytes`;
+    - `"chunked"` (on the `memred.chunked_attention` it made): `q_chunk`,
+      `kv_chunk`, the `working_set_bytes` of `workers` workers, the
+      `score_bytes` it avoids;
+    - `"bounded streaming cache"` (on a `memred.bank_append`): the `layer`,
+      the bank's `capacity` and `frame_rows`, the `recent` and `keep`
+      fractions, the `policy`, `bank_bytes`, `scratch_bytes`, the
+      `total_bytes` of all banks, and `unbounded_bytes` when known.
+
+    `key_rows_bound` is set when the key length is dynamic with a bound.
+    Fields print in alphabetical order, floats at six significant digits.
+
+    ```mlir
+    #memred.decision<action = "chunked", budget_bytes = 4194304,
+      kv_chunk = 512, q_chunk = 128, score_bytes = 268435456, workers = 2,
+      working_set_bytes = 1056768>
+    ```
+  }];
+  let parameters = (ins
+      StringRefParameter<"what the pass did">:$action,
+      OptionalParameter<"std::optional<int64_t>", "one bank's bytes">:$bank_bytes,
+      "int64_t":$budget_bytes,
+      OptionalParameter<"std::optional<int64_t>", "bank rows">:$capacity,
+      OptionalParameter<"std::optional<int64_t>", "rows per frame">:$frame_rows,
+      Lathe_OptionalDecisionFloat<"fraction kept by reduction">:$keep,
+      OptionalParameter<"std::optional<int64_t>", "bound of a dynamic key length">:$key_rows_bound,
+      OptionalParameter<"std::optional<int64_t>", "key/value chunk">:$kv_chunk,
+      OptionalParameter<"std::optional<int64_t>", "layer index">:$layer,
+      StringRefParameter<"bank reduction policy", "\"\"">:$policy,
+      OptionalParameter<"std::optional<int64_t>", "query chunk">:$q_chunk,
+      Lathe_OptionalDecisionFloat<"fraction of recent rows">:$recent,
+      OptionalParameter<"std::optional<int64_t>", "reduction scratch bytes">:$scratch_bytes,
+      OptionalParameter<"std::optional<int64_t>", "bytes of the full scores">:$score_bytes,
+      OptionalParameter<"std::optional<int64_t>", "bytes of all banks">:$total_bytes,
+      OptionalParameter<"std::optional<int64_t>", "bytes without a bound">:$unbounded_bytes,
+      OptionalParameter<"std::optional<int64_t>", "worker threads assumed">:$workers,
+      OptionalParameter<"std::optional<int64_t>", "chunked working set bytes">:$working_set_bytes);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// The flag of the pass that records this decision.
+    static constexpr ::llvm::StringLiteral kPassName = "memred-bound-memory";
+  }];
+}
 
 def MemRed_TensorOrMemRef
     : AnyTypeOf<[AnyRankedTensor, AnyMemRef], "ranked tensor or memref">;

@@ -57,7 +57,8 @@ def MemRedBoundMemory : Pass<"memred-bound-memory", "func::FuncOp"> {
     whose working set — per worker a q_chunk × kv_chunk score block, a
     q_chunk × Dv accumulator and two q_chunk row statistics, times
     `workers` — fits the budget; larger kv chunks are preferred (fewer
-    rescalings). Every attention op gets a `lathe.decision` (score bytes,
+    rescalings). Every attention op gets a `lathe.decision =
+    #memred.decision<...>` (score bytes,
     budget, action, chunk sizes, working-set bytes).
 
     `budget` is in bytes, or with a `KiB`, `MiB` or `GiB` suffix
@@ -81,7 +82,8 @@ def MemRedBoundMemory : Pass<"memred-bound-memory", "func::FuncOp"> {
     the largest reduction's scratch fit `budget` (never less than the
     smallest bank that a full bank plus a frame reduces into, never more
     than the whole stream when the trip count is static). Each
-    `memred.bank_append` gets a `lathe.decision` (layer, capacity, keep,
+    `memred.bank_append` gets a `lathe.decision = #memred.decision<...>`
+    (layer, capacity, keep,
     bank, scratch, total, unbounded and budget bytes); a budget below the
     smallest banks is an error, and a growing cache of another shape gets a
     warning naming why it was left alone. The attention that reads a bank

@@ -65,7 +65,8 @@ def SparseGCNTile : Pass<"sparsegcn-tile", "func::FuncOp"> {
     `tiled_aggregate` with `tile_size` = the largest group and
     `dense_engine` `row_groups`. `row-groups=false` leaves it out.
 
-    Every rewritten op carries a `lathe.decision` dictionary: tile size,
+    Every rewritten op carries a `lathe.decision = #sparsegcn.decision<...>`
+    (its one record of the choice, implementing `DecisionAttrInterface`): tile size,
     threshold and where it came from, the tile-class histogram, the
     predicted time of hybrid, all-sparse and all-dense execution, the
     reordering. A `tile-size` of 0 (or below -1), a `dense-threshold` above

@@ -4,9 +4,86 @@
 #define LATHE_DIALECT_SPARSEGCN_SPARSEGCNOPS
 
 include "lathe/Dialect/SparseGCN/SparseGCNBase.td"
+include "lathe/Interfaces/DecisionInterface.td"
 include "lathe/Interfaces/FlopsInterface.td"
 include "mlir/Interfaces/DestinationStyleOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
+
+//===----------------------------------------------------------------------===//
+// Decision
+//===----------------------------------------------------------------------===//
+
+def SparseGCN_DecisionAttr : AttrDef<SparseGCN_Dialect, "Decision", [
+    DeclareAttrInterfaceMethods<Lathe_DecisionAttrInterface>]> {
+  let mnemonic = "decision";
+  let summary = "How sparsegcn-tile tiled (or kept) an aggregation";
+  let description = [{
+    Records one choice of `sparsegcn-tile`, as the `lathe.decision`
+    attribute of the op it made (`sparsegcn.tiled_aggregate`) or kept
+    (`sparsegcn.aggregate`): the target whose cost model priced it, the
+    feature width (left out when dynamic), whether the tiles were classified
+    at compile time or deferred to the runtime, the tile size and dense
+    threshold with where each came from, and, where the pass computed them,
+    the tile histogram, the non-zeros, the predicted times of the
+    alternatives (microseconds), the node reordering tried and applied, the
+    micro-tile and row-group engines' figures and the result in words.
+    Fields that do not
+    apply are left out; fields print in alphabetical order (as the dictionary
+    that held them before) and floats at six significant digits.
+
+    ```mlir
+    #sparsegcn.decision<classification = "compile-time",
+      dense_threshold = 0.5, feature_width = 16, nnz = 12000,
+      nnz_sparse = 310, reorder = "none", target = "cpu",
+      threshold_source = "option", tile_size = 64,
+      tile_size_source = "option", tiles_dense = 3, tiles_empty = 0,
+      tiles_sparse = 1>
+    ```
+  }];
+  let parameters = (ins
+      Lathe_OptionalDecisionFloat<"break-even density of the engines">:$break_even_density,
+      StringRefParameter<"compile-time or deferred-to-runtime">:$classification,
+      StringRefParameter<"the dense tiles' engine", "\"\"">:$dense_engine,
+      Lathe_DecisionFloat<"density above which a tile is dense">:$dense_threshold,
+      OptionalParameter<"std::optional<int64_t>", "feature width (absent: dynamic)">:$feature_width,
+      Lathe_OptionalDecisionFloat<"micro engine break-even density">:$micro_break_even_density,
+      OptionalParameter<"std::optional<int64_t>", "non-zeros in dense micro tiles">:$micro_nnz_dense,
+      Lathe_OptionalDecisionFloat<"micro engine threshold">:$micro_threshold,
+      OptionalParameter<"std::optional<int64_t>", "micro tile size">:$micro_tile,
+      OptionalParameter<"std::optional<int64_t>", "dense micro tiles">:$micro_tiles_dense,
+      OptionalParameter<"std::optional<int64_t>", "non-zeros">:$nnz,
+      OptionalParameter<"std::optional<int64_t>", "non-zeros in sparse tiles">:$nnz_sparse,
+      Lathe_OptionalDecisionFloat<"predicted us, all dense">:$predicted_us_all_dense,
+      Lathe_OptionalDecisionFloat<"predicted us, all sparse">:$predicted_us_all_sparse,
+      Lathe_OptionalDecisionFloat<"predicted us, the best tiling">:$predicted_us_best_tiling,
+      Lathe_OptionalDecisionFloat<"predicted us, hybrid">:$predicted_us_hybrid,
+      Lathe_OptionalDecisionFloat<"predicted us, micro hybrid">:$predicted_us_micro_hybrid,
+      Lathe_OptionalDecisionFloat<"predicted us, row-group hybrid">:$predicted_us_row_group_hybrid,
+      StringRefParameter<"why the classification is deferred", "\"\"">:$reason,
+      StringRefParameter<"the node reordering and whether it was applied", "\"\"">:$reorder,
+      StringRefParameter<"predicted times of the orderings tried", "\"\"">:$reorder_predicted,
+      StringRefParameter<"the result in words", "\"\"">:$result,
+      OptionalParameter<"std::optional<int64_t>", "largest row group">:$row_group_max,
+      OptionalParameter<"std::optional<int64_t>", "non-zeros in row groups">:$row_group_nnz,
+      OptionalParameter<"std::optional<int64_t>", "rows in row groups">:$row_group_rows,
+      Lathe_OptionalDecisionFloat<"row-group engine threshold">:$row_group_threshold,
+      OptionalParameter<"std::optional<int64_t>", "row groups formed">:$row_groups,
+      Lathe_OptionalDecisionFloat<"the cost model's safety margin">:$safety_margin,
+      StringRefParameter<"target whose cost model priced it">:$target,
+      StringRefParameter<"how the threshold follows from the model", "\"\"">:$threshold_rule,
+      StringRefParameter<"option or cost-model", "\"\"">:$threshold_source,
+      "int64_t":$tile_size,
+      StringRefParameter<"option or cost-model", "\"\"">:$tile_size_source,
+      OptionalParameter<"std::optional<int64_t>", "dense tiles">:$tiles_dense,
+      OptionalParameter<"std::optional<int64_t>", "empty tiles">:$tiles_empty,
+      OptionalParameter<"std::optional<int64_t>", "sparse tiles">:$tiles_sparse);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// The flag of the pass that records this decision.
+    static constexpr ::llvm::StringLiteral kPassName = "sparsegcn-tile";
+  }];
+}
 
 def SparseGCN_TensorOrMemRef
     : AnyTypeOf<[AnyRankedTensor, AnyMemRef], "ranked tensor or memref">;
