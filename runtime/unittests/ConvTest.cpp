@@ -381,6 +381,20 @@ TEST_F(ConvTest, MismatchIsAPendingError) {
   EXPECT_NE(takePending().find("stride"), std::string::npos);
 }
 
+/// A session created and bound for one scope, then unbound and destroyed
+/// (with its caches).
+struct CaseSession {
+  lathe_rt_session *session = lathe_rt_session_create(nullptr);
+  lathe_rt_session *outer = lathe_rt_session_bind(session);
+  CaseSession() = default;
+  CaseSession(const CaseSession &) = delete;
+  CaseSession &operator=(const CaseSession &) = delete;
+  ~CaseSession() {
+    lathe_rt_session_bind(outer);
+    lathe_rt_session_destroy(session);
+  }
+};
+
 /// lathe_rt_conv2d_int8_f32 (bias, ReLU, constant filter) against the
 /// float64 convolution of the unquantized data, within the quantization's
 /// own error bound: per output, the sum over its window of |w| * sx / 2 +
@@ -395,6 +409,12 @@ TEST_F(ConvTest, Int8WithinQuantizationErrorOfF64) {
       for (int64_t layout : {0, 1}) {
         SCOPED_TRACE("c " + std::to_string(c) + (isSigned ? " s8" : " u8") +
                      " layout " + std::to_string(layout));
+        // Each case in a session of its own: the constant filter is cached by
+        // address, and the next case's filter (same size, other values) may
+        // be allocated where this one was, as a module unloaded and another
+        // loaded would be; that is what destroying the session is for.
+        CaseSession session;
+        ASSERT_NE(session.session, nullptr);
         ConvShape s = symmetric(3, c, 7, 6, 24, 3, 1, 1, 1);
         unsigned seed = 200 + unsigned(c) * 4 + isSigned * 2 + layout;
         auto x = randomVector(s.n * s.c * s.h * s.w, seed,
