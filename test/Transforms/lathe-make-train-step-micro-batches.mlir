@@ -35,14 +35,19 @@ func.func @s_grad(%w: tensor<3xf32> {lathe.param}, %x: tensor<2x3xf32>) -> (tens
 
 // -----
 
-// A dynamic batch stays dynamic: each part is a third of its rows.
+// A dynamic batch stays dynamic: each part is a third of its rows, and the
+// rows must be a multiple of 3 (checked at run time, not a dropped remainder).
 // CHECK-LABEL: func.func @d_train_step
 // CHECK-SAME: %[[X:[^:]+]]: tensor<?x3xf32>
 // CHECK: %[[N:.*]] = tensor.dim %[[X]], %{{.*}}
+// CHECK: %[[REM:.*]] = arith.remui %[[N]], %[[P:.*]] : index
+// CHECK: %[[EVEN:.*]] = arith.cmpi eq, %[[REM]], %{{.*}} : index
+// CHECK: cf.assert %[[EVEN]], "lathe-make-train-step: micro-batches=3 needs the rows (dimension 0) of batch argument 'arg1' to be a multiple of 3"
 // CHECK: %[[B:.*]] = arith.divui %[[N]], %{{.*}} : index
 // CHECK: %[[AT:.*]] = arith.muli %[[B]], %{{.*}} : index
 // CHECK: tensor.extract_slice %[[X]][%[[AT]], 0] [%[[B]], 3] [1, 1] : tensor<?x3xf32> to tensor<?x3xf32>
 // CHECK-COUNT-2: tensor.extract_slice %[[X]]
+// CHECK-NOT: cf.assert
 func.func @d_grad(%w: tensor<3xf32> {lathe.param}, %x: tensor<?x3xf32>) -> (tensor<f32>, tensor<3xf32>) {
   %l = "test.loss"(%w, %x) : (tensor<3xf32>, tensor<?x3xf32>) -> tensor<f32>
   %g = "test.grad"(%w, %x) : (tensor<3xf32>, tensor<?x3xf32>) -> tensor<3xf32>
@@ -56,3 +61,4 @@ func.func @z_grad(%w: tensor<3xf32> {lathe.param}, %s: tensor<f32>) -> (tensor<f
   %g = "test.grad"(%w, %s) : (tensor<3xf32>, tensor<f32>) -> tensor<3xf32>
   return %s, %g : tensor<f32>, tensor<3xf32>
 }
+
