@@ -138,6 +138,16 @@ struct LatheMakeTrainStep
       return grad.emitError("lathe-make-train-step: @")
              << grad.getSymName() << " must return the loss and one gradient "
              << "per lathe.param argument (" << params.size() << ")";
+    // The loss and the gradients are float tensors (scaled, summed and fed
+    // to the optimizer below).
+    for (auto [k, type] : llvm::enumerate(gradType.getResults())) {
+      auto ranked = dyn_cast<RankedTensorType>(type);
+      if (!ranked || !isa<FloatType>(ranked.getElementType()))
+        return grad.emitError("lathe-make-train-step: @")
+               << grad.getSymName() << " result #" << k << " ("
+               << (k == 0 ? "the loss" : "a gradient")
+               << ") must be a ranked float tensor, got " << type;
+    }
     bool adam = optimizer == lathe::TrainOptimizer::AdamW;
     unsigned perParam = adam ? 2 : 1;
 

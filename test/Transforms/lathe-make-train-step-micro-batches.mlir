@@ -62,3 +62,21 @@ func.func @z_grad(%w: tensor<3xf32> {lathe.param}, %s: tensor<f32>) -> (tensor<f
   return %s, %g : tensor<f32>, tensor<3xf32>
 }
 
+// -----
+
+// The loss and the gradients must be float tensors.
+// expected-error @+1 {{lathe-make-train-step: @f_grad result #0 (the loss) must be a ranked float tensor, got 'f32'}}
+func.func @f_grad(%w: tensor<3xf32> {lathe.param}, %x: tensor<2x3xf32>) -> (f32, tensor<3xf32>) {
+  %l = "test.loss"(%w, %x) : (tensor<3xf32>, tensor<2x3xf32>) -> f32
+  %g = "test.grad"(%w, %x) : (tensor<3xf32>, tensor<2x3xf32>) -> tensor<3xf32>
+  return %l, %g : f32, tensor<3xf32>
+}
+
+// -----
+
+// expected-error @+1 {{lathe-make-train-step: @i_grad result #1 (a gradient) must be a ranked float tensor, got 'tensor<3xi32>'}}
+func.func @i_grad(%w: tensor<3xi32> {lathe.param}, %x: tensor<2x3xf32>) -> (tensor<f32>, tensor<3xi32>) {
+  %l = "test.loss"(%w, %x) : (tensor<3xi32>, tensor<2x3xf32>) -> tensor<f32>
+  %g = "test.grad"(%w, %x) : (tensor<3xi32>, tensor<2x3xf32>) -> tensor<3xi32>
+  return %l, %g : tensor<f32>, tensor<3xi32>
+}
