@@ -24,6 +24,7 @@
 #include "lathe/Dialect/Train/TrainOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
@@ -74,7 +75,10 @@ struct LatheMakeTrainStep
   }
 
   /// Rows [part * b, (part + 1) * b) of `whole`, b = dim 0 / micro-batches.
-  Value batchPart(OpBuilder &b, Location loc, Value whole, int64_t part) {
+  /// With a dynamic dimension 0, asserts (once, for part 0) that it is a
+  /// multiple of micro-batches; `name` names the argument in the message.
+  Value batchPart(OpBuilder &b, Location loc, Value whole, int64_t part,
+                  StringRef name) {
     auto type = cast<RankedTensorType>(whole.getType());
     SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, whole);
     SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0));
@@ -86,8 +90,23 @@ struct LatheMakeTrainStep
       offsets[0] = b.getIndexAttr(part * shape[0]);
     } else {
       Value rows = cast<Value>(sizes[0]);
-      Value size = arith::DivUIOp::create(
-          b, loc, rows, arith::ConstantIndexOp::create(b, loc, microBatches));
+      Value parts = arith::ConstantIndexOp::create(b, loc, microBatches);
+      // A remainder would be dropped: the rows must split evenly (checked
+      // at run time; lathe-train passes --batch rows, a multiple of P).
+      if (part == 0) {
+        Value rem = arith::RemUIOp::create(b, loc, rows, parts);
+        Value even =
+            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, rem,
+                                  arith::ConstantIndexOp::create(b, loc, 0));
+        cf::AssertOp::create(
+            b, loc, even,
+            b.getStringAttr("lathe-make-train-step: micro-batches=" +
+                            std::to_string(microBatches) +
+                            " needs the rows (dimension 0) of batch argument " +
+                            name + " to be a multiple of " +
+                            std::to_string(microBatches)));
+      }
+      Value size = arith::DivUIOp::create(b, loc, rows, parts);
       sizes[0] = size;
       offsets[0] =
           arith::MulIOp::create(b, loc, size,
@@ -119,6 +138,16 @@ struct LatheMakeTrainStep
       return grad.emitError("lathe-make-train-step: @")
              << grad.getSymName() << " must return the loss and one gradient "
              << "per lathe.param argument (" << params.size() << ")";
+    // The loss and the gradients are float tensors (scaled, summed and fed
+    // to the optimizer below).
+    for (auto [k, type] : llvm::enumerate(gradType.getResults())) {
+      auto ranked = dyn_cast<RankedTensorType>(type);
+      if (!ranked || !isa<FloatType>(ranked.getElementType()))
+        return grad.emitError("lathe-make-train-step: @")
+               << grad.getSymName() << " result #" << k << " ("
+               << (k == 0 ? "the loss" : "a gradient")
+               << ") must be a ranked float tensor, got " << type;
+    }
     bool adam = optimizer == lathe::TrainOptimizer::AdamW;
     unsigned perParam = adam ? 2 : 1;
 
@@ -202,7 +231,9 @@ struct LatheMakeTrainStep
       for (auto [k, i] : llvm::enumerate(batch)) {
         Value whole = entry->getArgument(batchStart + k);
         map.map(grad.getArgument(i),
-                microBatches > 1 ? batchPart(b, loc, whole, part) : whole);
+                microBatches > 1
+                    ? batchPart(b, loc, whole, part, "'" + nameOf(i) + "'")
+                    : whole);
       }
       for (Operation &op : gradBody.without_terminator())
         b.clone(op, map);

@@ -35,14 +35,19 @@ func.func @s_grad(%w: tensor<3xf32> {lathe.param}, %x: tensor<2x3xf32>) -> (tens
 
 // -----
 
-// A dynamic batch stays dynamic: each part is a third of its rows.
+// A dynamic batch stays dynamic: each part is a third of its rows, and the
+// rows must be a multiple of 3 (checked at run time, not a dropped remainder).
 // CHECK-LABEL: func.func @d_train_step
 // CHECK-SAME: %[[X:[^:]+]]: tensor<?x3xf32>
 // CHECK: %[[N:.*]] = tensor.dim %[[X]], %{{.*}}
+// CHECK: %[[REM:.*]] = arith.remui %[[N]], %[[P:.*]] : index
+// CHECK: %[[EVEN:.*]] = arith.cmpi eq, %[[REM]], %{{.*}} : index
+// CHECK: cf.assert %[[EVEN]], "lathe-make-train-step: micro-batches=3 needs the rows (dimension 0) of batch argument 'arg1' to be a multiple of 3"
 // CHECK: %[[B:.*]] = arith.divui %[[N]], %{{.*}} : index
 // CHECK: %[[AT:.*]] = arith.muli %[[B]], %{{.*}} : index
 // CHECK: tensor.extract_slice %[[X]][%[[AT]], 0] [%[[B]], 3] [1, 1] : tensor<?x3xf32> to tensor<?x3xf32>
 // CHECK-COUNT-2: tensor.extract_slice %[[X]]
+// CHECK-NOT: cf.assert
 func.func @d_grad(%w: tensor<3xf32> {lathe.param}, %x: tensor<?x3xf32>) -> (tensor<f32>, tensor<3xf32>) {
   %l = "test.loss"(%w, %x) : (tensor<3xf32>, tensor<?x3xf32>) -> tensor<f32>
   %g = "test.grad"(%w, %x) : (tensor<3xf32>, tensor<?x3xf32>) -> tensor<3xf32>
@@ -55,4 +60,23 @@ func.func @d_grad(%w: tensor<3xf32> {lathe.param}, %x: tensor<?x3xf32>) -> (tens
 func.func @z_grad(%w: tensor<3xf32> {lathe.param}, %s: tensor<f32>) -> (tensor<f32>, tensor<3xf32>) {
   %g = "test.grad"(%w, %s) : (tensor<3xf32>, tensor<f32>) -> tensor<3xf32>
   return %s, %g : tensor<f32>, tensor<3xf32>
+}
+
+// -----
+
+// The loss and the gradients must be float tensors.
+// expected-error @+1 {{lathe-make-train-step: @f_grad result #0 (the loss) must be a ranked float tensor, got 'f32'}}
+func.func @f_grad(%w: tensor<3xf32> {lathe.param}, %x: tensor<2x3xf32>) -> (f32, tensor<3xf32>) {
+  %l = "test.loss"(%w, %x) : (tensor<3xf32>, tensor<2x3xf32>) -> f32
+  %g = "test.grad"(%w, %x) : (tensor<3xf32>, tensor<2x3xf32>) -> tensor<3xf32>
+  return %l, %g : f32, tensor<3xf32>
+}
+
+// -----
+
+// expected-error @+1 {{lathe-make-train-step: @i_grad result #1 (a gradient) must be a ranked float tensor, got 'tensor<3xi32>'}}
+func.func @i_grad(%w: tensor<3xi32> {lathe.param}, %x: tensor<2x3xf32>) -> (tensor<f32>, tensor<3xi32>) {
+  %l = "test.loss"(%w, %x) : (tensor<3xi32>, tensor<2x3xf32>) -> tensor<f32>
+  %g = "test.grad"(%w, %x) : (tensor<3xi32>, tensor<2x3xf32>) -> tensor<3xi32>
+  return %l, %g : tensor<f32>, tensor<3xi32>
 }

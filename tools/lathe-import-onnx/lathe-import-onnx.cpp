@@ -166,6 +166,16 @@ int main(int argc, char **argv) {
   }
   module->print(file->os());
   file->os() << "\n";
+  // The .mlir must be written (a full disk shows here) before the weights
+  // replace whatever was at the --weights path.
+  file->os().flush();
+  if (file->os().has_error()) {
+    errs() << "lathe-import-onnx: cannot write '" << output
+           << "': " << file->os().error().message() << "\n";
+    file->os().clear_error();
+    discardWeights();
+    return 1;
+  }
   if (weightsTemp) {
     if (Error err = weightsTemp->keep(weights)) {
       errs() << "lathe-import-onnx: cannot write the weights file '" << weights

@@ -233,6 +233,7 @@ def LatheMakeTrainStep : Pass<"lathe-make-train-step", "ModuleOp"> {
   ];
   let dependentDialects = ["::mlir::lathe::train::TrainDialect",
                            "::mlir::arith::ArithDialect",
+                           "::mlir::cf::ControlFlowDialect",
                            "::mlir::tensor::TensorDialect"];
 }
 
