@@ -455,8 +455,12 @@ bool AccelDataBuilder::csr(Operation *op, OpData &d) {
   auto xType = dyn_cast<RankedTensorType>(features.getType());
   auto vType = dyn_cast<RankedTensorType>(values.getType());
   if (!xType || xType.getRank() != 2 || !vType || vType.getRank() != 1 ||
-      outType.getRank() != 2 || !outType.hasStaticShape())
+      outType.getRank() != 2)
     return fail(op, "has features, values or a result of an unexpected rank");
+  if (!xType.hasStaticShape() || !vType.hasStaticShape() ||
+      !outType.hasStaticShape())
+    return fail(op, "has features, values or a result of a dynamic shape (the "
+                    "accelerator needs static shapes)");
   int64_t m = outType.getDimSize(0), f = outType.getDimSize(1),
           n = xType.getDimSize(0);
   // The structure the simulator will index with: checked here, where the
