@@ -22,6 +22,7 @@
 #include "mlir/IR/AffineExpr.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Matchers.h"
 #include "llvm/Support/FormatVariadic.h"
 
 #include <cmath>
@@ -455,8 +456,12 @@ bool AccelDataBuilder::csr(Operation *op, OpData &d) {
   auto xType = dyn_cast<RankedTensorType>(features.getType());
   auto vType = dyn_cast<RankedTensorType>(values.getType());
   if (!xType || xType.getRank() != 2 || !vType || vType.getRank() != 1 ||
-      outType.getRank() != 2 || !outType.hasStaticShape())
+      outType.getRank() != 2)
     return fail(op, "has features, values or a result of an unexpected rank");
+  if (!xType.hasStaticShape() || !vType.hasStaticShape() ||
+      !outType.hasStaticShape())
+    return fail(op, "has features, values or a result of a dynamic shape (the "
+                    "accelerator needs static shapes)");
   int64_t m = outType.getDimSize(0), f = outType.getDimSize(1),
           n = xType.getDimSize(0);
   // The structure the simulator will index with: checked here, where the
@@ -567,6 +572,25 @@ static std::string checkMessage(Operation *call) {
   return text;
 }
 
+/// Whether `sel` is select(cmpi slt %id, 0, addi %id rows, %id), the wrap of
+/// a negative id from the end of a table dimension of `rows` rows.
+static bool isWrap(arith::SelectOp sel, int64_t rows) {
+  Value id = sel.getFalseValue();
+  auto cmp = sel.getCondition().getDefiningOp<arith::CmpIOp>();
+  if (!cmp || cmp.getPredicate() != arith::CmpIPredicate::slt ||
+      cmp.getLhs() != id || !matchPattern(cmp.getRhs(), m_Zero()))
+    return false;
+  auto add = sel.getTrueValue().getDefiningOp<arith::AddIOp>();
+  if (!add)
+    return false;
+  Value other = add.getLhs() == id   ? add.getRhs()
+                : add.getRhs() == id ? add.getLhs()
+                                     : Value();
+  APInt n;
+  return other && matchPattern(other, m_ConstantInt(&n)) &&
+         n.getSExtValue() == rows;
+}
+
 bool AccelDataBuilder::gather(linalg::GenericOp g, tensor::ExtractOp extract,
                               OpData &d, unsigned &idsInput) {
   // The form lathe-import-onnx gives Gather on a table: the gathered value
@@ -602,10 +626,12 @@ bool AccelDataBuilder::gather(linalg::GenericOp g, tensor::ExtractOp extract,
     gathered = static_cast<int>(i);
     Value v = index;
     if (auto sel = v.getDefiningOp<arith::SelectOp>()) {
-      d.gatherWrap = true;
-      v = sel.getFalseValue();
+      // Only the wrap select(id < 0, id + rows, id) is simulated as one;
+      // another select of the id (a clamp) is an index of no known form.
+      d.gatherWrap = isWrap(sel, tableType.getDimSize(i));
+      v = d.gatherWrap ? sel.getFalseValue() : Value();
     }
-    auto cast = v.getDefiningOp<arith::IndexCastOp>();
+    auto cast = v ? v.getDefiningOp<arith::IndexCastOp>() : nullptr;
     auto arg = cast ? dyn_cast<BlockArgument>(cast.getIn()) : nullptr;
     if (!arg || arg.getOwner() != body ||
         arg.getArgNumber() >= g.getNumDpsInputs())

@@ -266,11 +266,16 @@ bool checkAccess(const Op &op, const ExecOp &e, const Access &a,
     int64_t last = first + e.domain[i] - 1;
     if (i == 0 && a.batchInner > 0) {
       // Outer and inner parts of a two-level batch, each at its extremes.
-      int64_t inner = std::min(a.batchInner - 1, last - first);
+      // Within one outer index the inner index runs from first's to last's;
+      // across two or more (the part may start inside an inner run) it
+      // takes every value.
+      int64_t bi = a.batchInner;
+      bool oneOuter = first / bi == last / bi;
+      int64_t innerFirst = oneOuter ? first % bi : 0;
+      int64_t innerLast = oneOuter ? last % bi : bi - 1;
       for (auto [s, f, l] :
-           {std::make_tuple(a.strides[0], first / a.batchInner,
-                            last / a.batchInner),
-            std::make_tuple(a.innerStride, int64_t(0), inner)}) {
+           {std::make_tuple(a.strides[0], first / bi, last / bi),
+            std::make_tuple(a.innerStride, innerFirst, innerLast)}) {
         lo += std::min(s * f, s * l);
         hi += std::max(s * f, s * l);
       }

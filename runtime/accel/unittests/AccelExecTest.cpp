@@ -621,3 +621,43 @@ TEST(AccelExec, GatherRows) {
     EXPECT_FLOAT_EQ(got[(1 * S + 1) * C + c], pos[1 * C + c]);
 }
 } // namespace
+
+namespace {
+/// A two-level batch over part of its domain that starts inside an inner
+/// run (batchInner 4, domain indices 3 and 4): the reads are at inner
+/// indices 3 and 0, element 3 and element 1 of the input, so a 3-element
+/// input is read past its end. The check bounds the outer and the inner
+/// index each at its extremes (outer 0..1, inner 0..3 here), so it passes a
+/// 5-element input.
+TEST(AccelExec, TwoLevelBatchWithOffsetIsBoundsChecked) {
+  auto run = [](int64_t inputSize, std::vector<float> &out,
+                std::string &error) {
+    Memory m;
+    std::vector<float> in(inputSize);
+    for (int64_t i = 0; i < inputSize; ++i)
+      in[i] = float(10 + i);
+    ExecOp e;
+    e.domain = {2};
+    e.domainOffset = {3};
+    Access a{addInput(m, in), 0, {1}};
+    a.batchInner = 4;
+    a.innerStride = 1;
+    e.inputs.push_back(a);
+    e.output = {m.add(2), -3, {1}};
+    e.payload = {{Prim::Input, 0}};
+    e.result = 0;
+    Op op = makeOp(OpKind::TpcElementwise, 0, 1, 0);
+    op.elements = 2;
+    bool ok = execute(grouped(op), {e}, m, error);
+    out = m.hbm[e.output.buffer];
+    return ok;
+  };
+  std::vector<float> out;
+  std::string error;
+  EXPECT_FALSE(run(3, out, error));
+  EXPECT_NE(error.find("outside its buffer"), std::string::npos) << error;
+  error.clear();
+  ASSERT_TRUE(run(5, out, error)) << error;
+  EXPECT_EQ(out, (std::vector<float>{13, 11}));
+}
+} // namespace

@@ -5,6 +5,7 @@
 // RUN: lathe-opt %s --accel-attach-device=config=%accel_configs/versal-like.json --accel-place --accel-tile | FileCheck %s --check-prefix=VERSAL
 // RUN: lathe-opt %s --accel-attach-device=config=%accel_configs/versal-like.json --accel-place=policy=all-tpc --accel-tile | FileCheck %s --check-prefix=ALLTPC
 // RUN: lathe-opt %s --accel-attach-device=config=%accel_configs/gaudi2.json --accel-place --accel-tile | FileCheck %s --check-prefix=GAUDI
+// RUN: lathe-opt %s --accel-attach-device=config=%accel_configs/gaudi2.json --accel-place --accel-tile | FileCheck %s --check-prefix=DYNAMIC
 
 // Hand counts on versal-like.json (F = 16, nnz = 6, 4 rows): the whole
 // graph is one block; the sparse engine: compute ceil(6 * 16 / 256) + 64 =
@@ -55,4 +56,16 @@ func.func @big(%x: tensor<2048x64xf32>, %v: tensor<131072xf32>) -> tensor<2048x6
   %y = sparsegcn.aggregate csr(%rp, %ci, %v : tensor<2049xi64>, tensor<131072xi64>, tensor<131072xf32>) [2048, 2048]
          ins(%x : tensor<2048x64xf32>) outs(%e : tensor<2048x64xf32>) -> tensor<2048x64xf32>
   return %y : tensor<2048x64xf32>
+}
+
+// Values of a dynamic shape: the timing is simulated, but the program is
+// not executable, with a reason that names the op and the dynamic shape.
+// DYNAMIC: accel.program "dynamic_values" attributes {not_executable = "'sparsegcn.aggregate' at {{.*}}: has features, values or a result of a dynamic shape (the accelerator needs static shapes)"}
+func.func @dynamic_values(%x: tensor<4x16xf32>, %v: tensor<?xf32>) -> tensor<4x16xf32> {
+  %rp = arith.constant dense<[0, 2, 3, 5, 6]> : tensor<5xi64>
+  %ci = arith.constant dense<[0, 1, 1, 2, 3, 0]> : tensor<6xi64>
+  %e = tensor.empty() : tensor<4x16xf32>
+  %y = sparsegcn.aggregate csr(%rp, %ci, %v : tensor<5xi64>, tensor<6xi64>, tensor<?xf32>) [4, 4]
+         ins(%x : tensor<4x16xf32>) outs(%e : tensor<4x16xf32>) -> tensor<4x16xf32>
+  return %y : tensor<4x16xf32>
 }

@@ -53,3 +53,84 @@ func.func @large(%a: tensor<512x512xf32>, %b: tensor<512x512xf32>) -> tensor<512
   %0 = lathe.matmul ins(%a, %b : tensor<512x512xf32>, tensor<512x512xf32>) outs(%e : tensor<512x512xf32>) -> tensor<512x512xf32>
   return %0 : tensor<512x512xf32>
 }
+
+// A gather (tensor.extract of a table row by an id): the engine op simulates
+// the wrap of a negative id from the end of the table, select(id < 0,
+// id + rows, id) with the add's operands in either order. Another select of
+// the id is no wrap: a clamp to the last row, or a clamp of negative ids to
+// row 0 (the wrap's condition, another true value), leaves the program not
+// executable with the reason, rather than simulated as a wrap.
+// CHECK-LABEL: accel.program "gather_wrap" attributes {buffers =
+// CHECK: accel.tpc_elementwise
+// CHECK-SAME: gather_rows = 8 : i64, gather_wrap
+// CHECK-LABEL: accel.program "gather_wrap_swapped" attributes {buffers =
+// CHECK: accel.tpc_elementwise
+// CHECK-SAME: gather_rows = 8 : i64, gather_wrap
+// CHECK-LABEL: accel.program "gather_clamp" attributes {not_executable = "'linalg.generic' at {{.*}}: gathers by an index that is not an input's id (or the id wrapped from the end)"}
+// CHECK-LABEL: accel.program "gather_clamp_negative" attributes {not_executable = "'linalg.generic' at {{.*}}: gathers by an index that is not an input's id (or the id wrapped from the end)"}
+#ids = affine_map<(d0, d1) -> (d0)>
+#rows = affine_map<(d0, d1) -> (d0, d1)>
+func.func @gather_wrap(%ids: tensor<4xi64>, %table: tensor<8x16xf32>) -> tensor<4x16xf32> {
+  %c0 = arith.constant 0 : index
+  %c8 = arith.constant 8 : index
+  %e = tensor.empty() : tensor<4x16xf32>
+  %y = linalg.generic {indexing_maps = [#ids, #rows], iterator_types = ["parallel", "parallel"]}
+      ins(%ids : tensor<4xi64>) outs(%e : tensor<4x16xf32>) {
+  ^bb0(%i: i64, %o: f32):
+    %r = arith.index_cast %i : i64 to index
+    %neg = arith.cmpi slt, %r, %c0 : index
+    %w = arith.addi %r, %c8 : index
+    %s = arith.select %neg, %w, %r : index
+    %j = linalg.index 1 : index
+    %v = tensor.extract %table[%s, %j] : tensor<8x16xf32>
+    linalg.yield %v : f32
+  } -> tensor<4x16xf32>
+  return %y : tensor<4x16xf32>
+}
+func.func @gather_wrap_swapped(%ids: tensor<4xi64>, %table: tensor<8x16xf32>) -> tensor<4x16xf32> {
+  %c0 = arith.constant 0 : index
+  %c8 = arith.constant 8 : index
+  %e = tensor.empty() : tensor<4x16xf32>
+  %y = linalg.generic {indexing_maps = [#ids, #rows], iterator_types = ["parallel", "parallel"]}
+      ins(%ids : tensor<4xi64>) outs(%e : tensor<4x16xf32>) {
+  ^bb0(%i: i64, %o: f32):
+    %r = arith.index_cast %i : i64 to index
+    %neg = arith.cmpi slt, %r, %c0 : index
+    %w = arith.addi %c8, %r : index
+    %s = arith.select %neg, %w, %r : index
+    %j = linalg.index 1 : index
+    %v = tensor.extract %table[%s, %j] : tensor<8x16xf32>
+    linalg.yield %v : f32
+  } -> tensor<4x16xf32>
+  return %y : tensor<4x16xf32>
+}
+func.func @gather_clamp(%ids: tensor<4xi64>, %table: tensor<8x16xf32>) -> tensor<4x16xf32> {
+  %c7 = arith.constant 7 : index
+  %e = tensor.empty() : tensor<4x16xf32>
+  %y = linalg.generic {indexing_maps = [#ids, #rows], iterator_types = ["parallel", "parallel"]}
+      ins(%ids : tensor<4xi64>) outs(%e : tensor<4x16xf32>) {
+  ^bb0(%i: i64, %o: f32):
+    %r = arith.index_cast %i : i64 to index
+    %over = arith.cmpi sgt, %r, %c7 : index
+    %s = arith.select %over, %c7, %r : index
+    %j = linalg.index 1 : index
+    %v = tensor.extract %table[%s, %j] : tensor<8x16xf32>
+    linalg.yield %v : f32
+  } -> tensor<4x16xf32>
+  return %y : tensor<4x16xf32>
+}
+func.func @gather_clamp_negative(%ids: tensor<4xi64>, %table: tensor<8x16xf32>) -> tensor<4x16xf32> {
+  %c0 = arith.constant 0 : index
+  %e = tensor.empty() : tensor<4x16xf32>
+  %y = linalg.generic {indexing_maps = [#ids, #rows], iterator_types = ["parallel", "parallel"]}
+      ins(%ids : tensor<4xi64>) outs(%e : tensor<4x16xf32>) {
+  ^bb0(%i: i64, %o: f32):
+    %r = arith.index_cast %i : i64 to index
+    %neg = arith.cmpi slt, %r, %c0 : index
+    %s = arith.select %neg, %c0, %r : index
+    %j = linalg.index 1 : index
+    %v = tensor.extract %table[%s, %j] : tensor<8x16xf32>
+    linalg.yield %v : f32
+  } -> tensor<4x16xf32>
+  return %y : tensor<4x16xf32>
+}
