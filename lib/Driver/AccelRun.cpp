@@ -265,8 +265,12 @@ int mlir::lathe::runAccelMain(const RunOptions &options,
       d["tpc_cycles"] = placed.getTpcCycles();
       if (std::optional<int64_t> c = placed.getSparseCycles())
         d["sparse_cycles"] = *c;
-      if (std::optional<APFloat> f = placed.getTpcFraction())
-        d["tpc_fraction"] = f->convertToDouble();
+      if (std::optional<double> f = placed.getTpcShare())
+        d["tpc_fraction"] = *f;
+      if (std::optional<int64_t> e = placed.getTpcExtent())
+        d["tpc_extent"] = *e;
+      if (std::optional<int64_t> e = placed.getSplitExtent())
+        d["split_extent"] = *e;
       if (!placed.getSplit().empty())
         d["split"] = placed.getSplit().str();
       d["reason"] = placed.getReason().str();

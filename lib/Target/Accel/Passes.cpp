@@ -99,30 +99,26 @@ int64_t &extentOf(Work &w, SplitDim dim) {
   return dim == SplitDim::Rows ? w.m : dim == SplitDim::Columns ? w.n : w.batch;
 }
 
-/// The part of a product on one engine kind: `share` of its rows, columns
-/// or batch.
-Work productPart(const Work &w, double share, SplitDim dim) {
+/// The part of a product on one engine kind: `size` of its rows, columns or
+/// batch.
+Work productPart(const Work &w, int64_t size, SplitDim dim) {
   Work part = w;
   int64_t total = extentOf(part, dim);
-  extentOf(part, dim) =
-      std::max<int64_t>(1, std::llround(double(total) * share));
+  extentOf(part, dim) = size;
   (dim == SplitDim::Rows      ? part.rowShare
    : dim == SplitDim::Columns ? part.colShare
-                              : part.batchShare) = share;
+                              : part.batchShare) = double(size) / double(total);
   return part;
 }
 
-/// The MME's and the vector cores' parts of a product with a `tpcShare` of
-/// its rows, columns or batch on the cores; the two parts cover it exactly.
-std::pair<Work, Work> splitProduct(const Work &w, double tpcShare,
+/// The MME's and the vector cores' parts of a product with `tpcExtent` of its
+/// rows, columns or batch on the cores; the two parts cover it exactly.
+std::pair<Work, Work> splitProduct(const Work &w, int64_t tpcExtent,
                                    SplitDim dim) {
-  Work mme = productPart(w, 1 - tpcShare, dim);
   Work whole = w;
   int64_t total = extentOf(whole, dim);
-  int64_t rest = std::max<int64_t>(1, total - extentOf(mme, dim));
-  Work tpc = productPart(w, double(rest) / double(total), dim);
-  extentOf(tpc, dim) = rest;
-  return {mme, tpc};
+  return {productPart(w, total - tpcExtent, dim),
+          productPart(w, tpcExtent, dim)};
 }
 
 int64_t elementsOf(Type type) {
@@ -705,7 +701,9 @@ struct Place : public mlir::lathe::impl::AccelPlaceBase<Place> {
           mme = mmeCost.total();
         }
         bool onMme = false;
-        double split = 0;
+        // A split: how many of the rows, columns or batch members (of
+        // splitExtent) the vector cores take; 0 when not split.
+        int64_t tpcExtent = 0, splitExtent = 0;
         int64_t splitMme = 0, splitTpc = 0;
         SplitDim splitDim = SplitDim::Rows;
         StringRef reason = "only the vector cores run it";
@@ -762,7 +760,13 @@ struct Place : public mlir::lathe::impl::AccelPlaceBase<Place> {
                   {SplitDim::Batch, double(h) / double(work->batch)});
             int64_t bestEnd = -1;
             for (auto [dim, share] : candidates) {
-              auto [mp, cp] = splitProduct(*work, share, dim);
+              // The share in whole rows, columns or batch members: the
+              // MME's part rounded, the rest on the cores, at least one each.
+              int64_t total = extentOf(*work, dim);
+              int64_t cores = total - std::llround(double(total) * (1 - share));
+              if (cores < 1 || cores >= total)
+                continue;
+              auto [mp, cp] = splitProduct(*work, cores, dim);
               Cost m =
                   costOf(tile(mp, true, *device, 2, resident, out), *device);
               Cost c =
@@ -774,7 +778,8 @@ struct Place : public mlir::lathe::impl::AccelPlaceBase<Place> {
                 continue;
               bestEnd = both;
               if (both * 10 < std::min(mmeFinish, tpcFinish) * 9) {
-                split = share;
+                tpcExtent = cores;
+                splitExtent = total;
                 splitDim = dim;
                 splitMme = m.compute;
                 splitTpc = c.compute;
@@ -783,7 +788,8 @@ struct Place : public mlir::lathe::impl::AccelPlaceBase<Place> {
             }
           }
         }
-        if (split > 0) {
+        bool split = tpcExtent > 0;
+        if (split) {
           mmeFree = std::max(at, mmeFree) + splitMme;
           tpcFree = std::max(at, tpcFree) + splitTpc;
           ready[work->result] = std::max(mmeFree, tpcFree);
@@ -796,15 +802,15 @@ struct Place : public mlir::lathe::impl::AccelPlaceBase<Place> {
             op,
             accel::DecisionAttr::get(
                 &getContext(),
-                split > 0  ? "split"
+                split      ? "split"
                 : onMme    ? "mme"
                 : onSparse ? "sparse"
                            : "tpc",
                 mme >= 0 ? std::optional<int64_t>(mme) : std::nullopt, reason,
                 sparse >= 0 ? std::optional<int64_t>(sparse) : std::nullopt,
-                split > 0 ? splitDimName(splitDim) : "", tpc,
-                split > 0 ? std::optional<APFloat>(APFloat(split))
-                          : std::nullopt));
+                split ? splitDimName(splitDim) : "",
+                split ? std::optional<int64_t>(splitExtent) : std::nullopt, tpc,
+                split ? std::optional<int64_t>(tpcExtent) : std::nullopt));
         return WalkResult::advance();
       });
       if (walk.wasInterrupted())
@@ -889,9 +895,6 @@ struct TilePass : public mlir::lathe::impl::AccelTileBase<TilePass> {
                                "only products and convolutions";
           return WalkResult::interrupt();
         }
-        // The decision's verifier guarantees a split's share in (0, 1).
-        double tpcShare =
-            split ? placed.getTpcFraction()->convertToDouble() : 0.0;
         SmallVector<bool> resident;
         for (Value v : work->inputs)
           resident.push_back(onChip.contains(v));
@@ -982,16 +985,26 @@ struct TilePass : public mlir::lathe::impl::AccelTileBase<TilePass> {
         };
         SmallVector<Value, 2> done;
         if (split) {
-          // The rows, columns or batch (the decision's split) are shared out: a
-          // `tpc_fraction` of them to the vector cores, the rest to the
-          // MMEs, each part tiled for its engine.
+          // The rows, columns or batch (the decision's split) are shared out:
+          // `tpc_extent` of them to the vector cores, the rest to the MMEs,
+          // each part tiled for its engine.
           StringRef dimName = placed.getSplit();
           SplitDim dim = dimName == "columns" ? SplitDim::Columns
                          : dimName == "batch" ? SplitDim::Batch
                                               : SplitDim::Rows;
           // The domain [B, M, N, K] dimension of the split.
           int d = dim == SplitDim::Batch ? 0 : dim == SplitDim::Rows ? 1 : 2;
-          auto [mp, cp] = splitProduct(*work, tpcShare, dim);
+          // The decision's verifier guarantees 1 <= tpc_extent < split_extent;
+          // the op must still have that extent.
+          int64_t total = extentOf(*work, dim);
+          if (*placed.getSplitExtent() != total) {
+            op->emitOpError()
+                << "has a " << dimName
+                << " split of split_extent = " << *placed.getSplitExtent()
+                << " but its " << dimName << " extent is " << total;
+            return WalkResult::interrupt();
+          }
+          auto [mp, cp] = splitProduct(*work, *placed.getTpcExtent(), dim);
           Tiled m = tile(mp, true, *device, buffers, resident, out);
           Tiled c = tile(cp, false, *device, buffers, resident, out);
           // Each part's data semantics: its share of the dimension, from

@@ -15,7 +15,7 @@
 // passes of 64 = 2048; the cores' other 32 rows: 2 * 8 = 16 tiles of 16x8 in
 // 4 waves = 2080; together 2080 < 0.9 * 4096.
 // CHECK: lathe.matmul
-// CHECK-SAME: lathe.decision = #accel.decision<engine = "split", mme_cycles = 4096, reason = "split between the engines: both finish sooner", split = "rows", tpc_cycles = 4160, tpc_fraction = 0.496
+// CHECK-SAME: lathe.decision = #accel.decision<engine = "split", mme_cycles = 4096, reason = "split between the engines: both finish sooner", split = "rows", split_extent = 64, tpc_cycles = 4160, tpc_extent = 32>
 // ALLMME: lathe.matmul
 // ALLMME-SAME: lathe.decision = #accel.decision<engine = "mme"
 // The two parts are groups of their own; the consumer waits for both.
@@ -58,7 +58,7 @@ func.func @even(%x: tensor<64x64xf32>, %y: tensor<64x64xf32>) -> tensor<64x64xf3
 // cores (one wave, 264) finish at 264 < 0.9 * 512.
 // CHECK-LABEL: func.func @heads
 // CHECK: lathe.matmul
-// CHECK-SAME: lathe.decision = #accel.decision<engine = "split", mme_cycles = 512, reason = "split between the engines: both finish sooner", split = "batch", tpc_cycles = 528, tpc_fraction = 0.5>
+// CHECK-SAME: lathe.decision = #accel.decision<engine = "split", mme_cycles = 512, reason = "split between the engines: both finish sooner", split = "batch", split_extent = 8, tpc_cycles = 528, tpc_extent = 4>
 // The MME computes members [0, 4), the cores members [4, 8).
 // TILE-LABEL: accel.program "heads"
 // TILE: %[[M:.*]] = accel.mme_matmul(%{{.*}}) {{.*}}domain = array<i64: 4, 8, 8, 64>, k = 64 : i64, m = 8 : i64, n = 8 : i64, {{.*}}tiles = 4 : i64}

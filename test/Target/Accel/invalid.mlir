@@ -79,9 +79,25 @@ func.func @decision_mme_cycles(%a: f32) -> f32 {
 
 // -----
 
-func.func @decision_fraction(%a: f32) -> f32 {
-  // expected-error @+1 {{expects tpc_fraction in (0, 1) for engine = "split", got 1}}
-  %b = arith.addf %a, %a {lathe.decision = #accel.decision<engine = "split", mme_cycles = 2, reason = "r", split = "rows", tpc_cycles = 1, tpc_fraction = 1.0>} : f32
+func.func @decision_extent(%a: f32) -> f32 {
+  // expected-error @+1 {{expects 1 <= tpc_extent < split_extent for engine = "split", got tpc_extent = 64 of split_extent = 64}}
+  %b = arith.addf %a, %a {lathe.decision = #accel.decision<engine = "split", mme_cycles = 2, reason = "r", split = "rows", split_extent = 64, tpc_cycles = 1, tpc_extent = 64>} : f32
+  return %b : f32
+}
+
+// -----
+
+func.func @decision_extent_zero(%a: f32) -> f32 {
+  // expected-error @+1 {{expects 1 <= tpc_extent < split_extent for engine = "split", got tpc_extent = 0 of split_extent = 64}}
+  %b = arith.addf %a, %a {lathe.decision = #accel.decision<engine = "split", mme_cycles = 2, reason = "r", split = "rows", split_extent = 64, tpc_cycles = 1, tpc_extent = 0>} : f32
+  return %b : f32
+}
+
+// -----
+
+func.func @decision_extent_missing(%a: f32) -> f32 {
+  // expected-error @+1 {{expects split_extent and tpc_extent for engine = "split"}}
+  %b = arith.addf %a, %a {lathe.decision = #accel.decision<engine = "split", mme_cycles = 2, reason = "r", split = "rows", tpc_cycles = 1, tpc_extent = 3>} : f32
   return %b : f32
 }
 
@@ -89,15 +105,15 @@ func.func @decision_fraction(%a: f32) -> f32 {
 
 func.func @decision_split_dim(%a: f32) -> f32 {
   // expected-error @+1 {{expects split "rows", "columns" or "batch" for engine = "split", got ""}}
-  %b = arith.addf %a, %a {lathe.decision = #accel.decision<engine = "split", mme_cycles = 2, reason = "r", tpc_cycles = 1, tpc_fraction = 0.5>} : f32
+  %b = arith.addf %a, %a {lathe.decision = #accel.decision<engine = "split", mme_cycles = 2, reason = "r", split_extent = 2, tpc_cycles = 1, tpc_extent = 1>} : f32
   return %b : f32
 }
 
 // -----
 
 func.func @decision_not_split(%a: f32) -> f32 {
-  // expected-error @+1 {{has split or tpc_fraction but engine = "tpc" (only a split has them)}}
-  %b = arith.addf %a, %a {lathe.decision = #accel.decision<engine = "tpc", reason = "r", tpc_cycles = 1, tpc_fraction = 0.5>} : f32
+  // expected-error @+1 {{has split, split_extent or tpc_extent but engine = "tpc" (only a split has them)}}
+  %b = arith.addf %a, %a {lathe.decision = #accel.decision<engine = "tpc", reason = "r", tpc_cycles = 1, tpc_extent = 1>} : f32
   return %b : f32
 }
 

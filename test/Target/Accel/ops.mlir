@@ -23,14 +23,14 @@ accel.program "main" {
   %8 = accel.sparse_spmm(%7) {cols = 16 : i64, nnz = 4160 : i64, tiles = 2 : i64}
 }
 
-// accel-place's decision: fields in alphabetical order, floats at six
-// significant digits.
+// accel-place's decision: fields in alphabetical order; a split is integral
+// (split_extent, tpc_extent), so it prints and re-parses exactly.
 // CHECK-LABEL: func.func @placed
 func.func @placed(%a: f32) -> f32 {
   // CHECK: arith.addf {{.*}} {lathe.decision = #accel.decision<engine = "tpc", reason = "only the vector cores run it", tpc_cycles = 12>}
   %b = arith.addf %a, %a {lathe.decision = #accel.decision<tpc_cycles = 12, reason = "only the vector cores run it", engine = "tpc">} : f32
-  // CHECK: arith.mulf {{.*}} {lathe.decision = #accel.decision<engine = "split", mme_cycles = 4096, reason = "both", split = "rows", tpc_cycles = 4160, tpc_fraction = 0.496124>}
-  %c = arith.mulf %b, %b {lathe.decision = #accel.decision<engine = "split", split = "rows", tpc_fraction = 0.49612403100775193, mme_cycles = 4096, tpc_cycles = 4160, reason = "both">} : f32
+  // CHECK: arith.mulf {{.*}} {lathe.decision = #accel.decision<engine = "split", mme_cycles = 4096, reason = "both", split = "rows", split_extent = 64, tpc_cycles = 4160, tpc_extent = 32>}
+  %c = arith.mulf %b, %b {lathe.decision = #accel.decision<engine = "split", split = "rows", tpc_extent = 32, split_extent = 64, mme_cycles = 4096, tpc_cycles = 4160, reason = "both">} : f32
   // CHECK: arith.subf {{.*}} {lathe.decision = #accel.decision<engine = "sparse", reason = "finishes first on the sparse engine", sparse_cycles = 65, tpc_cycles = 28>}
   %d = arith.subf %c, %c {lathe.decision = #accel.decision<engine = "sparse", sparse_cycles = 65, tpc_cycles = 28, reason = "finishes first on the sparse engine">} : f32
   return %d : f32

@@ -60,7 +60,9 @@ def AccelPlace : Pass<"accel-place", "ModuleOp"> {
     sharing a compute-bound product's output blocks between both kinds (a
     fraction f on the vector cores, chosen so that both finish together)
     finishes at least 10% sooner than either alone, the op is split:
-    `engine = "split"` with `tpc_fraction = f` and the dimension shared out.
+    `engine = "split"` with the dimension shared out, its extent
+    (`split_extent`) and the vector cores' part of it in whole rows, columns
+    or batch members (`tpc_extent`).
     `all-mme` puts every op that can run on the MME there; `all-tpc` puts
     everything on the vector cores. The decision is the op's
     `lathe.decision = #accel.decision<...>` (implementing

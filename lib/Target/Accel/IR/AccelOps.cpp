@@ -35,13 +35,12 @@ void AccelDialect::initialize() {
 // DecisionAttr
 //===----------------------------------------------------------------------===//
 
-LogicalResult DecisionAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                                   StringRef engine,
-                                   std::optional<int64_t> mmeCycles,
-                                   StringRef reason,
-                                   std::optional<int64_t> sparseCycles,
-                                   StringRef split, int64_t tpcCycles,
-                                   std::optional<APFloat> tpcFraction) {
+LogicalResult
+DecisionAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                     StringRef engine, std::optional<int64_t> mmeCycles,
+                     StringRef reason, std::optional<int64_t> sparseCycles,
+                     StringRef split, std::optional<int64_t> splitExtent,
+                     int64_t tpcCycles, std::optional<int64_t> tpcExtent) {
   if (engine != "mme" && engine != "tpc" && engine != "sparse" &&
       engine != "split")
     return emitError()
@@ -57,8 +56,9 @@ LogicalResult DecisionAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "places the op on the matrix engines (engine = \""
                        << engine << "\") but has no mme_cycles";
   if (engine != "split") {
-    if (!split.empty() || tpcFraction)
-      return emitError() << "has split or tpc_fraction but engine = \""
+    if (!split.empty() || splitExtent || tpcExtent)
+      return emitError() << "has split, split_extent or tpc_extent but engine "
+                            "= \""
                          << engine << "\" (only a split has them)";
     return success();
   }
@@ -66,15 +66,24 @@ LogicalResult DecisionAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "expects split \"rows\", \"columns\" or \"batch\" "
                           "for engine = \"split\", got \""
                        << split << "\"";
-  double share = tpcFraction ? tpcFraction->convertToDouble() : 0.0;
-  if (!(share > 0.0 && share < 1.0))
-    return emitError() << "expects tpc_fraction in (0, 1) for engine = "
-                          "\"split\", got "
-                       << share;
+  if (!splitExtent || !tpcExtent)
+    return emitError() << "expects split_extent and tpc_extent for engine = "
+                          "\"split\"";
+  // Both engine kinds take at least one row, column or batch member.
+  if (*splitExtent < 2 || *tpcExtent < 1 || *tpcExtent >= *splitExtent)
+    return emitError() << "expects 1 <= tpc_extent < split_extent for "
+                          "engine = \"split\", got tpc_extent = "
+                       << *tpcExtent << " of split_extent = " << *splitExtent;
   return success();
 }
 
 StringRef DecisionAttr::getPassName() const { return kPassName; }
+
+std::optional<double> DecisionAttr::getTpcShare() const {
+  if (!getSplitExtent() || !getTpcExtent() || *getSplitExtent() <= 0)
+    return std::nullopt;
+  return double(*getTpcExtent()) / double(*getSplitExtent());
+}
 
 DictionaryAttr DecisionAttr::toDictionary() const {
   Builder b(getContext());
@@ -89,10 +98,15 @@ DictionaryAttr DecisionAttr::toDictionary() const {
   if (getSparseCycles())
     entries.push_back(b.getNamedAttr("sparse_cycles",
                                      b.getI64IntegerAttr(*getSparseCycles())));
-  if (getTpcFraction())
+  if (std::optional<double> share = getTpcShare())
     entries.push_back(
-        b.getNamedAttr("tpc_fraction",
-                       b.getF64FloatAttr(getTpcFraction()->convertToDouble())));
+        b.getNamedAttr("tpc_fraction", b.getF64FloatAttr(*share)));
+  if (getSplitExtent())
+    entries.push_back(
+        b.getNamedAttr("split_extent", b.getI64IntegerAttr(*getSplitExtent())));
+  if (getTpcExtent())
+    entries.push_back(
+        b.getNamedAttr("tpc_extent", b.getI64IntegerAttr(*getTpcExtent())));
   if (!getSplit().empty())
     entries.push_back(b.getNamedAttr("split", b.getStringAttr(getSplit())));
   entries.push_back(b.getNamedAttr("reason", b.getStringAttr(getReason())));

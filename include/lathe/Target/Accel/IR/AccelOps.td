@@ -45,9 +45,12 @@ def Accel_DecisionAttr : AttrDef<Accel_Dialect, "Decision", [
     matrix engines and the vector cores), the op's predicted cycles on each
     kind (`mme_cycles` and `sparse_cycles` left out where that engine cannot
     run it), the reason in words and, for a split, the dimension shared out
-    (`rows`, `columns` or `batch`) and the vector cores' share of it
-    (`tpc_fraction`, in (0, 1)). Fields print in alphabetical order and
-    floats at six significant digits.
+    (`rows`, `columns` or `batch`), its extent (`split_extent`) and how many
+    of those rows, columns or batch members the vector cores take
+    (`tpc_extent`, in [1, split_extent - 1]; the matrix engines take the
+    rest). The split is integral so that it survives printing and parsing
+    exactly; `toDictionary()` adds the share `tpc_fraction` = tpc_extent /
+    split_extent for readers. Fields print in alphabetical order.
 
     ```mlir
     #accel.decision<engine = "mme", mme_cycles = 2048,
@@ -60,13 +63,17 @@ def Accel_DecisionAttr : AttrDef<Accel_Dialect, "Decision", [
       StringRefParameter<"why, in words">:$reason,
       OptionalParameter<"std::optional<int64_t>", "cycles on the sparse engine (absent: it cannot run it)">:$sparse_cycles,
       StringRefParameter<"the dimension a split shares out", "\"\"">:$split,
+      OptionalParameter<"std::optional<int64_t>", "the extent of the dimension a split shares out">:$split_extent,
       "int64_t":$tpc_cycles,
-      Lathe_OptionalDecisionFloat<"the vector cores' share of a split">:$tpc_fraction);
+      OptionalParameter<"std::optional<int64_t>", "how much of it a split gives the vector cores">:$tpc_extent);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{
     /// The flag of the pass that records this decision.
     static constexpr ::llvm::StringLiteral kPassName = "accel-place";
+    /// A split's share of the vector cores, tpc_extent / split_extent
+    /// (informational: accel-tile splits by the extents).
+    std::optional<double> getTpcShare() const;
   }];
 }
 
