@@ -40,7 +40,9 @@ if [ "$(id -u)" != 0 ]; then
   echo "check-fresh-machine: needs root (debootstrap, mount, chroot); run with sudo" >&2
   exit 2
 fi
-git -C "$repo" rev-parse --verify -q "$ref^{commit}" >/dev/null || {
+# The commit is fixed now: what is tested and what the last line names is this
+# one, even if the branch moves while the check runs.
+commit=$(git -C "$repo" rev-parse --verify -q "$ref^{commit}") || {
   echo "check-fresh-machine: '$ref' is not a commit of this repository" >&2; exit 2; }
 
 dir=${LATHE_FRESH_DIR:-/var/tmp/lathe-fresh}
@@ -99,6 +101,7 @@ cp /etc/resolv.conf "$root/etc/resolv.conf"
 mkdir -p "$root/work"
 git clone -q --no-hardlinks "$repo" "$root/work/main"
 git -C "$root/work/main" checkout -q "$ref"
+git -C "$root/work/main" reset -q --hard "$commit"
 if [ -d "$repo/../shared" ]; then
   cp -r "$repo/../shared" "$root/work/shared"
 fi
@@ -146,5 +149,5 @@ run_in_root() {
 run_in_root main-job "bash scripts/run-example.sh"
 run_in_root tests "bash scripts/test.sh"
 
-echo "== fresh Debian 12 root: $( [ $status = 0 ] && echo passed || echo FAILED ) (commit $(git -C "$repo" rev-parse --short "$ref")) =="
+echo "== fresh Debian 12 root: $( [ $status = 0 ] && echo passed || echo FAILED ) (commit ${commit:0:7}) =="
 exit $status
