@@ -359,28 +359,14 @@ enum ScratchSlot {
   kNumSlots
 };
 
-/// Grow-only scratch of the calling thread, one buffer per role, reused by
-/// every call: fresh megabyte buffers cost page faults on each call (on the
-/// CNN of bench/peers as much as a pooling primitive). A call in another
-/// session than the buffers' starts afresh, so each session's memory count
-/// has the scratch its own calls need.
+/// Grow-only scratch of the calling thread, one buffer per role
+/// (threadScratchSlot; on the CNN of bench/peers fresh buffers cost as much as
+/// a pooling primitive).
 void *threadScratch(ScratchSlot slot, size_t bytes) {
   thread_local std::array<std::pair<ScratchBuffer, size_t>, kNumSlots> slots;
   thread_local uint64_t slotsSession = 0;
-  uint64_t session = currentSession().id;
-  if (slotsSession != session) {
-    for (auto &[buffer, size] : slots) {
-      buffer = ScratchBuffer();
-      size = 0;
-    }
-    slotsSession = session;
-  }
-  auto &[buffer, size] = slots[slot];
-  if (size < bytes || !buffer.get()) {
-    buffer = ScratchBuffer(bytes);
-    size = bytes;
-  }
-  return buffer.get();
+  return threadScratchSlot(slots.data(), slots.size(), slotsSession, slot,
+                           bytes);
 }
 
 /// The data of an input operand in the primitive's layout.

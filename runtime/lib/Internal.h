@@ -152,6 +152,14 @@ private:
   void *ptr = nullptr;
 };
 
+/// A grow-only scratch buffer of the calling thread: `slots` (with `size`
+/// entries) and `slotsSession` are the caller's thread_local state, one
+/// buffer per slot, reused by every call (fresh megabyte buffers cost page
+/// faults on each call). A call in another session than the buffers' starts
+/// afresh, so each session's memory count has the scratch its own calls need.
+void *threadScratchSlot(std::pair<ScratchBuffer, size_t> *slots, size_t size,
+                        uint64_t &slotsSession, size_t slot, size_t bytes);
+
 //===----------------------------------------------------------------------===//
 // Profiling and threads
 //===----------------------------------------------------------------------===//

@@ -215,26 +215,12 @@ std::shared_ptr<Entry> build(const Problem &p, bool allDense) {
 }
 
 /// Grow-only buffers of the calling thread for the bf16 copies of A (slot
-/// 0) and B (slot 1): fresh megabyte buffers cost page faults on every call.
-/// A call in another session than the buffers' starts afresh, so each
-/// session's memory count has the buffers its own calls need.
+/// 0) and B (slot 1) (threadScratchSlot).
 void *bf16Scratch(int slot, size_t bytes) {
   thread_local std::array<std::pair<ScratchBuffer, size_t>, 2> slots;
   thread_local uint64_t slotsSession = 0;
-  uint64_t session = currentSession().id;
-  if (slotsSession != session) {
-    for (auto &[buffer, size] : slots) {
-      buffer = ScratchBuffer();
-      size = 0;
-    }
-    slotsSession = session;
-  }
-  auto &[buffer, size] = slots[slot];
-  if (size < bytes || !buffer.get()) {
-    buffer = ScratchBuffer(bytes);
-    size = bytes;
-  }
-  return buffer.get();
+  return threadScratchSlot(slots.data(), slots.size(), slotsSession,
+                           static_cast<size_t>(slot), bytes);
 }
 
 /// A bf16 copy of f32 data `src` (layout `srcMd`), made by `convert` (into

@@ -179,3 +179,20 @@ extern "C" int lathe_rt_mem_owns(const void *ptr) {
   std::lock_guard<std::mutex> lock(shard.mutex);
   return shard.blocks.count(key) ? 1 : 0;
 }
+
+void *lathe::rt::threadScratchSlot(std::pair<ScratchBuffer, size_t> *slots,
+                                   size_t size, uint64_t &slotsSession,
+                                   size_t slot, size_t bytes) {
+  uint64_t session = currentSession().id;
+  if (slotsSession != session) {
+    for (size_t i = 0; i < size; ++i)
+      slots[i] = {ScratchBuffer(), 0};
+    slotsSession = session;
+  }
+  auto &[buffer, held] = slots[slot];
+  if (held < bytes || !buffer.get()) {
+    buffer = ScratchBuffer(bytes);
+    held = bytes;
+  }
+  return buffer.get();
+}
