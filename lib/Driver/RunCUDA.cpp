@@ -185,6 +185,20 @@ double medianOf(std::vector<double> values) {
 
 } // namespace
 
+/// What running on the CUDA backend refuses (the CPU runtime's options).
+static int checkRunOptions(const RunOptions &options) {
+  if (options.ranks > 1)
+    return fail("--backend=cuda runs one process (no --ranks)");
+  if (options.repeat < 0 || options.repeat > kMaxRepeat)
+    return fail("--repeat must be in [0, " + llvm::Twine(kMaxRepeat) +
+                "], got " + llvm::Twine(options.repeat));
+  if (!options.tracePath.empty() || !options.memoryTimelinePath.empty())
+    return fail("--trace and --memory-timeline record the CPU runtime; "
+                "--backend=cuda has --report (kernels timed with CUDA "
+                "events, peak device memory)");
+  return 0;
+}
+
 bool mlir::lathe::isCudaArtifact(llvm::StringRef path) {
   std::ifstream file(path.str(), std::ios::binary);
   lathe_model_file_header header;
@@ -219,15 +233,8 @@ int mlir::lathe::runCudaArtifact(const RunOptions &options,
     return fail("'" + options.inputFile +
                 "' is compiled already: --compile-to, --pass-pipeline and "
                 "--pipeline apply to .mlir files only");
-  if (options.ranks > 1)
-    return fail("--backend=cuda runs one process (no --ranks)");
-  if (options.repeat < 0 || options.repeat > kMaxRepeat)
-    return fail("--repeat must be in [0, " + llvm::Twine(kMaxRepeat) +
-                "], got " + llvm::Twine(options.repeat));
-  if (!options.tracePath.empty() || !options.memoryTimelinePath.empty())
-    return fail("--trace and --memory-timeline record the CPU runtime; "
-                "--backend=cuda has --report (kernels timed with CUDA "
-                "events, peak device memory)");
+  if (int rc = checkRunOptions(options))
+    return rc;
   // The file is checked before the device is looked for (the loader
   // initialises the device once the file is known to be sound).
   std::string error;
@@ -495,6 +502,8 @@ int mlir::lathe::runCudaMain(const RunOptions &options,
                 " applies to the CPU backend; --backend=cuda computes in f32 "
                 "(--allow-tf32 lets matmuls use TF32 tensor cores)");
   if (execute) {
+    if (int rc = checkRunOptions(options))
+      return rc;
     // Running needs a device before anything is compiled.
     std::string error;
     if (loadCudaRuntime(error))
