@@ -58,8 +58,11 @@ llvm::json::Value denseElementsToJson(DenseIntOrFPElementsAttr attr) {
   Type element = type.getElementType();
   std::vector<llvm::json::Value> flat;
   if (isa<FloatType>(element)) {
-    for (const APFloat &v : attr.getValues<APFloat>())
+    for (APFloat v : attr.getValues<APFloat>()) {
+      bool lost = false;
+      v.convert(APFloat::IEEEdouble(), APFloat::rmNearestTiesToEven, &lost);
       flat.push_back(v.convertToDouble());
+    }
   } else if (element.isInteger(1)) {
     for (bool v : attr.getValues<bool>())
       flat.push_back(v);
