@@ -537,6 +537,299 @@ void chunkedAttention(int64_t rankQ, void *qDesc, int64_t rankK, void *kDesc,
 }
 
 //===----------------------------------------------------------------------===//
+// Masked attention (select mask, exact softmax)
+//===----------------------------------------------------------------------===//
+
+/// A rows x cols matrix at `data` with strides (rs, cs) as an sgemm operand:
+/// 'N' with leading dimension ld when its rows are contiguous, 'T' when its
+/// columns are; false when neither (the caller copies).
+bool gemmLayout(int64_t rows, int64_t cols, int64_t rs, int64_t cs, char &trans,
+                int64_t &ld) {
+  if ((cs == 1 || cols <= 1) &&
+      (rows <= 1 || rs >= std::max<int64_t>(cols, 1))) {
+    trans = 'N';
+    ld = rows <= 1 ? std::max<int64_t>(cols, 1) : rs;
+    return true;
+  }
+  if ((rs == 1 || rows <= 1) &&
+      (cols <= 1 || cs >= std::max<int64_t>(rows, 1))) {
+    trans = 'T';
+    ld = cols <= 1 ? std::max<int64_t>(rows, 1) : cs;
+    return true;
+  }
+  return false;
+}
+
+/// An attention operand [..., R, C] as sgemm sees each batch element's
+/// matrix: the original memory when its rows or columns are contiguous,
+/// otherwise a dense row-major copy in runtime scratch.
+struct GemmOperand {
+  MemRefView view;
+  ScratchBuffer copy;
+  char trans = 'N';
+  int64_t ld = 1;
+
+  explicit GemmOperand(const MemRefView &original) : view(original) {
+    int64_t r = view.rank;
+    if (gemmLayout(view.sizes[r - 2], view.sizes[r - 1], view.strides[r - 2],
+                   view.strides[r - 1], trans, ld))
+      return;
+    copy =
+        ScratchBuffer(std::max<int64_t>(1, original.numel()) * sizeof(float));
+    MemRefView dense = original;
+    dense.data = copy.floats();
+    int64_t stride = 1;
+    for (int64_t d = r - 1; d >= 0; --d) {
+      dense.strides[d] = stride;
+      stride *= original.sizes[d];
+    }
+    copyStrided(original, dense);
+    view = dense;
+    trans = 'N';
+    ld = std::max<int64_t>(1, view.sizes[r - 1]);
+  }
+
+  /// Element (i, j) of the matrix of a batch element at `base`.
+  const float *at(const float *base, int64_t i, int64_t j) const {
+    int64_t r = view.rank;
+    return base + i * view.strides[r - 2] + j * view.strides[r - 1];
+  }
+};
+
+/// Per-worker scratch of the masked attention kernel.
+struct MaskedAttentionWorker {
+  ScratchBuffer scores, out, rowScale;
+};
+
+/// x[j] = (m[j] & 1) == maskedBit ? fill : x[j] for all j; returns the
+/// maximum of the new values (NaN wins).
+LATHE_VECTOR_CLONES float maskRowMax(float *x, const uint8_t *m, int64_t n,
+                                     float fill, uint8_t maskedBit) {
+  float lanes[kLanes];
+  for (int64_t l = 0; l < kLanes; ++l)
+    lanes[l] = -std::numeric_limits<float>::infinity();
+  int64_t j = 0;
+  for (; j + kLanes <= n; j += kLanes)
+    for (int64_t l = 0; l < kLanes; ++l) {
+      float y = (m[j + l] & 1) == maskedBit ? fill : x[j + l];
+      x[j + l] = y;
+      lanes[l] = maximumf(y, lanes[l]);
+    }
+  float result = -std::numeric_limits<float>::infinity();
+  for (int64_t l = 0; l < kLanes; ++l)
+    result = maximumf(lanes[l], result);
+  for (; j < n; ++j) {
+    float y = (m[j] & 1) == maskedBit ? fill : x[j];
+    x[j] = y;
+    result = maximumf(y, result);
+  }
+  return result;
+}
+
+/// x[j] *= factor for all j.
+LATHE_VECTOR_CLONES void scaleRow(float *x, int64_t n, float factor) {
+  for (int64_t j = 0; j < n; ++j)
+    x[j] *= factor;
+}
+
+void maskedAttention(int64_t rankQ, void *qDesc, int64_t rankKT, void *ktDesc,
+                     int64_t rankV, void *vDesc, int64_t rankM, void *mDesc,
+                     int64_t rankO, void *oDesc, float scale, float fill,
+                     int64_t maskDims, int64_t flags) {
+  static const int profileKind = getProfileKind("attention");
+  ProfileScope profile(profileKind);
+  if (traceEnabled())
+    profile.setDetail(describeOperands(
+        {{rankQ, qDesc}, {rankKT, ktDesc}, {rankV, vDesc}, {rankO, oDesc}}));
+  constexpr const char *kName = "masked attention";
+  MemRefView q = decodeMemRef(rankQ, qDesc, "masked attention: query");
+  MemRefView kt = decodeMemRef(rankKT, ktDesc, "masked attention: key");
+  MemRefView v = decodeMemRef(rankV, vDesc, "masked attention: value");
+  MemRefView o = decodeMemRef(rankO, oDesc, "masked attention: output");
+  int64_t r = q.rank;
+  if (r < 2 || kt.rank != r || v.rank != r || o.rank != r)
+    fail(LATHE_ERR_SHAPE, kName,
+         ": expects operands of one rank >= 2, got "
+         "query ",
+         shapeString(q), ", keys ", shapeString(kt), ", value ", shapeString(v),
+         ", output ", shapeString(o));
+  int64_t lq = q.sizes[r - 2], d = q.sizes[r - 1], lk = kt.sizes[r - 1],
+          dv = v.sizes[r - 1];
+  bool ok = kt.sizes[r - 2] == d && v.sizes[r - 2] == lk &&
+            o.sizes[r - 2] == lq && o.sizes[r - 1] == dv;
+  int64_t batch = 1;
+  std::array<int64_t, LATHE_MAX_RANK> batchSizes{};
+  for (int64_t i = 0; i < r - 2; ++i) {
+    ok = ok && kt.sizes[i] == q.sizes[i] && v.sizes[i] == q.sizes[i] &&
+         o.sizes[i] == q.sizes[i];
+    batchSizes[i] = q.sizes[i];
+    batch *= q.sizes[i];
+  }
+  if (!ok)
+    fail(LATHE_ERR_SHAPE, kName, ": mismatched shapes: query ", shapeString(q),
+         ", keys (transposed) ", shapeString(kt), ", value ", shapeString(v),
+         ", output ", shapeString(o));
+  // The mask: i1 bytes broadcast onto the score dimensions [..., Lq, Lk]
+  // (maskDims: 4 bits per mask dimension, a score dimension or 0xF for a
+  // unit dimension).
+  bool hasMask = (flags & LATHE_ATTN_HAS_MASK) != 0;
+  bool maskedWhen = (flags & LATHE_ATTN_MASKED_WHEN_TRUE) != 0;
+  const uint8_t *maskData = nullptr;
+  std::array<int64_t, LATHE_MAX_RANK> maskStrides{};
+  if (hasMask) {
+    MemRefView mv = decodeMemRef(rankM, mDesc, "masked attention: mask");
+    // decodeMemRef counts the offset in floats; the mask's elements are
+    // bytes.
+    const auto *words = static_cast<const int64_t *>(mDesc);
+    const uint8_t *aligned;
+    std::memcpy(&aligned, &words[1], sizeof(aligned));
+    maskData = aligned ? aligned + words[2] : nullptr;
+    for (int64_t i = 0; i < mv.rank; ++i) {
+      int64_t dim = (maskDims >> (4 * i)) & 0xF;
+      if (dim == 0xF) {
+        if (mv.sizes[i] != 1)
+          fail(LATHE_ERR_SHAPE, kName, ": mask ", shapeString(mv),
+               " dimension ", i, " is broadcast but has size ", mv.sizes[i]);
+        continue;
+      }
+      int64_t want = dim == r - 2   ? lq
+                     : dim == r - 1 ? lk
+                     : dim < r - 2  ? q.sizes[dim]
+                                    : -1;
+      if (dim >= r || mv.sizes[i] != want)
+        fail(LATHE_ERR_SHAPE, kName, ": mask ", shapeString(mv), " dimension ",
+             i, " does not match the scores' dimension ", dim);
+      maskStrides[dim] += mv.strides[i];
+    }
+    if (!maskData && batch * lq * lk != 0)
+      fail(LATHE_ERR_INVALID, kName, ": mask has a null data pointer");
+  }
+  if (batch == 0 || lq == 0 || dv == 0)
+    return;
+  applyThreadSettings();
+
+  GemmOperand qs(q), ks(kt), vs(v);
+  char oTrans;
+  int64_t oLd;
+  bool directOut =
+      gemmLayout(lq, dv, o.strides[r - 2], o.strides[r - 1], oTrans, oLd) &&
+      oTrans == 'N';
+  // Blocks of query rows whose scores stay in the core's cache; at least two
+  // tasks per thread when the batch alone gives fewer.
+  int64_t threads = std::max(1, lathe_rt_get_num_threads());
+  int64_t bq = std::clamp<int64_t>(16384 / std::max<int64_t>(lk, 1), 8, 256);
+  bq = std::min(bq, lq);
+  if (batch * ((lq + bq - 1) / bq) < 2 * threads) {
+    int64_t perBatch = (2 * threads + batch - 1) / batch;
+    bq = std::max<int64_t>(std::min<int64_t>(8, lq),
+                           (lq + perBatch - 1) / perBatch);
+  }
+  int64_t qBlocks = (lq + bq - 1) / bq;
+  auto offsetOf = [&](const MemRefView &view, int64_t b) {
+    int64_t offset = 0;
+    for (int64_t dim = r - 3; dim >= 0; --dim) {
+      int64_t idx = b % batchSizes[dim];
+      b /= batchSizes[dim];
+      offset += idx * view.strides[dim];
+    }
+    return offset;
+  };
+  auto maskOffsetOf = [&](int64_t b) {
+    int64_t offset = 0;
+    for (int64_t dim = r - 3; dim >= 0; --dim) {
+      int64_t idx = b % batchSizes[dim];
+      b /= batchSizes[dim];
+      offset += idx * maskStrides[dim];
+    }
+    return offset;
+  };
+  const float negInf = -std::numeric_limits<float>::infinity();
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  // Masked scores become `fill`; with a -inf fill the masked keys after the
+  // last unmasked one of a block's rows contribute exactly 0 to every row
+  // whose maximum is finite (and nothing to a row that is NaN anyway), so
+  // they are skipped when the values there are finite (0 · Inf is NaN).
+  bool canSkip = hasMask && fill == negInf;
+  int64_t mqs = maskStrides[r - 2], mks = maskStrides[r - 1];
+
+  auto makeWorker = [&] {
+    MaskedAttentionWorker w;
+    w.scores = ScratchBuffer(std::max<int64_t>(1, bq * lk) * sizeof(float));
+    if (!directOut)
+      w.out = ScratchBuffer(std::max<int64_t>(1, bq * dv) * sizeof(float));
+    w.rowScale = ScratchBuffer(bq * sizeof(float));
+    return w;
+  };
+  auto task = [&](MaskedAttentionWorker &w, int64_t t) {
+    int64_t b = t / qBlocks, i0 = (t % qBlocks) * bq;
+    int64_t rows = std::min(bq, lq - i0);
+    const uint8_t *mb = hasMask ? maskData + maskOffsetOf(b) : nullptr;
+    auto masked = [&](int64_t i, int64_t j) {
+      return ((mb[(i0 + i) * mqs + j * mks] & 1) != 0) == maskedWhen;
+    };
+    const float *vb = vs.view.data + offsetOf(vs.view, b);
+    int64_t n = lk;
+    if (canSkip) {
+      n = 0;
+      for (int64_t i = 0; i < (mqs == 0 ? 1 : rows); ++i) {
+        int64_t j = lk;
+        while (j > n && masked(i, j - 1))
+          --j;
+        n = std::max(n, j);
+      }
+      n = std::max<int64_t>(n, 1);
+      for (int64_t j = n; j < lk && n < lk; ++j)
+        for (int64_t c = 0; c < dv; ++c)
+          if (!std::isfinite(*vs.at(vb, j, c))) {
+            n = lk;
+            break;
+          }
+    }
+    float *s = w.scores.floats(), *rowScale = w.rowScale.floats();
+    const float *qb = qs.view.data + offsetOf(qs.view, b);
+    const float *kb = ks.view.data + offsetOf(ks.view, b);
+    sgemm(qs.trans, ks.trans, rows, n, d, scale, qs.at(qb, i0, 0), qs.ld, kb,
+          ks.ld, 0.0f, s, n);
+    for (int64_t i = 0; i < rows; ++i) {
+      float *srow = s + i * n;
+      float m;
+      if (hasMask && mks == 1) {
+        m = maskRowMax(srow, mb + (i0 + i) * mqs, n, fill, maskedWhen ? 1 : 0);
+      } else {
+        if (hasMask)
+          for (int64_t j = 0; j < n; ++j)
+            if (masked(i, j))
+              srow[j] = fill;
+        m = rowMax(srow, n);
+      }
+      // The reference's softmax: m = max (NaN wins), e = exp(x - m),
+      // e / sum(e). A row of -inf only (m = -inf), or with NaN or +Inf
+      // (m NaN or +Inf), is NaN there (x - m is NaN somewhere, or the sum
+      // is). The division is applied to the row of P · V.
+      if (!std::isfinite(m)) {
+        std::fill(srow, srow + n, nan);
+        rowScale[i] = 1.0f;
+        continue;
+      }
+      rowScale[i] = 1.0f / expInPlaceAndSum(srow, n, m);
+    }
+    if (directOut) {
+      float *out = o.data + offsetOf(o, b) + i0 * o.strides[r - 2];
+      sgemm('N', vs.trans, rows, dv, n, 1.0f, s, n, vb, vs.ld, 0.0f, out, oLd);
+      for (int64_t i = 0; i < rows; ++i)
+        scaleRow(out + i * oLd, dv, rowScale[i]);
+      return;
+    }
+    float *out = w.out.floats();
+    sgemm('N', vs.trans, rows, dv, n, 1.0f, s, n, vb, vs.ld, 0.0f, out, dv);
+    for (int64_t i = 0; i < rows; ++i)
+      storeRows(o, offsetOf(o, b), i0 + i, 1, dv, out + i * dv, dv,
+                rowScale[i]);
+  };
+  parallelTasks(batch * qBlocks, makeWorker, task);
+}
+
+//===----------------------------------------------------------------------===//
 // Attention backward
 //===----------------------------------------------------------------------===//
 
@@ -1167,6 +1460,17 @@ extern "C" void lathe_rt_chunked_attention_f32(
   guardKernel("lathe_rt_chunked_attention_f32", [&] {
     chunkedAttention(rankQ, q, rankK, k, rankV, v, rankB0, b0, rankB1, b1,
                      rankO, o, 0, nullptr, scale, qChunk, kvChunk, numBiases);
+  });
+}
+
+extern "C" void
+lathe_rt_masked_attention_f32(int64_t rankQ, void *q, int64_t rankKT, void *kt,
+                              int64_t rankV, void *v, int64_t rankM, void *mask,
+                              int64_t rankO, void *o, float scale, float fill,
+                              int64_t maskDims, int64_t flags) {
+  guardKernel("lathe_rt_masked_attention_f32", [&] {
+    maskedAttention(rankQ, q, rankKT, kt, rankV, v, rankM, mask, rankO, o,
+                    scale, fill, maskDims, flags);
   });
 }
 
