@@ -31,8 +31,11 @@
 #include <cmath>
 #include <cstring>
 #include <dlfcn.h>
+#include <immintrin.h>
 #include <limits>
 #include <optional>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <vector>
 
 using namespace lathe::rt;
@@ -596,9 +599,206 @@ struct GemmOperand {
   }
 };
 
+//===----------------------------------------------------------------------===//
+// bf16 block products (AVX512-BF16)
+//===----------------------------------------------------------------------===//
+
+#define LATHE_BF16_TARGET                                                      \
+  __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
+
+/// f32 -> bf16 rounded to nearest even (NaN stays NaN), as vcvtneps2bf16.
+inline uint16_t toBf16(float x) {
+  uint32_t u;
+  std::memcpy(&u, &x, sizeof(u));
+  if ((u & 0x7fffffffu) > 0x7f800000u)
+    return static_cast<uint16_t>((u >> 16) | 0x40);
+  u += 0x7fffu + ((u >> 16) & 1);
+  return static_cast<uint16_t>(u >> 16);
+}
+
+/// dst[j] = bf16(src[j * stride]) for j < n.
+LATHE_BF16_TARGET void toBf16Row(const float *src, int64_t stride,
+                                 uint16_t *dst, int64_t n) {
+  if (stride != 1) {
+    for (int64_t j = 0; j < n; ++j)
+      dst[j] = toBf16(src[j * stride]);
+    return;
+  }
+  int64_t j = 0;
+  for (; j + 16 <= n; j += 16) {
+    __m256bh h = _mm512_cvtneps_pbh(_mm512_loadu_ps(src + j));
+    _mm256_storeu_si256(reinterpret_cast<__m256i *>(dst + j),
+                        reinterpret_cast<__m256i &>(h));
+  }
+  if (j < n) {
+    __mmask16 m = static_cast<__mmask16>((1u << (n - j)) - 1);
+    __m256bh h = _mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, src + j));
+    _mm256_mask_storeu_epi16(dst + j, m, reinterpret_cast<__m256i &>(h));
+  }
+}
+
+#define LATHE_AMX_TARGET                                                       \
+  __attribute__((target("amx-tile,amx-bf16,avx512f,avx512bw,avx512vl")))
+
+/// The AMX tile configuration (palette 1): tiles 0-3 accumulate a 32 x 32
+/// f32 block of c, tiles 4-5 hold two 16 x 32 bf16 row blocks of a, tiles
+/// 6-7 two 16-pair x 16 column blocks of b; every tile 16 rows of 64 bytes.
+struct alignas(64) TileConfig {
+  uint8_t palette = 1, startRow = 0;
+  uint8_t reserved[14] = {};
+  uint16_t colsb[16] = {};
+  uint8_t rows[16] = {};
+};
+
+/// c = alpha · a · b for the m x n block, f32 accumulation on AMX: a bf16
+/// [roundUp(m, 32), 32 · kChunks] (row stride lda elements; rows past m
+/// zero), b bf16 in row pairs [16 · kChunks][nb][2] with nb a multiple of
+/// 32 >= n (columns past n zero); c f32 (row stride ldc).
+LATHE_AMX_TARGET void gemmAmx(int64_t m, int64_t n, int64_t kChunks,
+                              const uint16_t *a, int64_t lda, const uint16_t *b,
+                              int64_t nb, float *c, int64_t ldc, float alpha) {
+  TileConfig config;
+  for (int t = 0; t < 8; ++t) {
+    config.colsb[t] = 64;
+    config.rows[t] = 16;
+  }
+  _tile_loadconfig(&config);
+  alignas(64) float block[4][16][16];
+  for (int64_t i0 = 0; i0 < m; i0 += 32) {
+    for (int64_t j0 = 0; j0 < n; j0 += 32) {
+      _tile_zero(0);
+      _tile_zero(1);
+      _tile_zero(2);
+      _tile_zero(3);
+      for (int64_t k = 0; k < kChunks; ++k) {
+        _tile_loadd(4, a + i0 * lda + 32 * k, lda * 2);
+        _tile_loadd(5, a + (i0 + 16) * lda + 32 * k, lda * 2);
+        _tile_loadd(6, b + (16 * k * nb + j0) * 2, nb * 4);
+        _tile_loadd(7, b + (16 * k * nb + j0 + 16) * 2, nb * 4);
+        _tile_dpbf16ps(0, 4, 6);
+        _tile_dpbf16ps(1, 4, 7);
+        _tile_dpbf16ps(2, 5, 6);
+        _tile_dpbf16ps(3, 5, 7);
+      }
+      _tile_stored(0, block[0], 64);
+      _tile_stored(1, block[1], 64);
+      _tile_stored(2, block[2], 64);
+      _tile_stored(3, block[3], 64);
+      __m512 scale = _mm512_set1_ps(alpha);
+      for (int t = 0; t < 4; ++t) {
+        int64_t r0 = i0 + 16 * (t / 2), c0 = j0 + 16 * (t % 2);
+        if (r0 >= m || c0 >= n)
+          continue;
+        int64_t left = std::min<int64_t>(16, n - c0);
+        __mmask16 mask = static_cast<__mmask16>((1u << left) - 1);
+        for (int64_t r = 0; r < std::min<int64_t>(16, m - r0); ++r)
+          _mm512_mask_storeu_ps(
+              c + (r0 + r) * ldc + c0, mask,
+              _mm512_mul_ps(_mm512_load_ps(block[t][r]), scale));
+      }
+    }
+  }
+  _tile_release();
+}
+
+/// Asks Linux for the AMX tile state (oneDNN does the same before its AMX
+/// kernels); false when refused.
+bool requestAmx() {
+  constexpr long kArchReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
+  return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+}
+
+/// Whether the bf16 block products may run: a bf16 session on a CPU with
+/// AMX-BF16 that oneDNN also uses (ONEDNN_MAX_CPU_ISA caps it; AVX512-BF16
+/// dot products alone are no faster than f32 FMAs, so elsewhere the
+/// attention products stay f32).
+bool useBf16Attention() {
+  static const bool cpu =
+      __builtin_cpu_supports("amx-bf16") && lathe_rt_cpu_has_bf16() != 0 &&
+      dnnl_get_effective_cpu_isa() == dnnl_cpu_isa_avx512_core_amx &&
+      requestAmx();
+  return cpu && currentSession().precision == LATHE_PRECISION_BF16;
+}
+
+inline int64_t roundUp(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
+
+/// AVX-512 forms of maskRowMax and expInPlaceAndSum for the masked
+/// attention rows (the clones above leave the byte mask and the exp
+/// polynomial partly scalar): the same arithmetic, 16 lanes at a time.
+#define LATHE_AVX512_TARGET __attribute__((target("avx512f,avx512bw,avx512vl")))
+
+LATHE_AVX512_TARGET float maskRowMaxAvx512(float *x, const uint8_t *m,
+                                           int64_t n, float fill,
+                                           uint8_t maskedBit) {
+  __m512 fillv = _mm512_set1_ps(fill);
+  __m512 acc = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+  __mmask16 nan = 0;
+  __m512i one = _mm512_set1_epi32(1);
+  for (int64_t j = 0; j < n; j += 16) {
+    int64_t left = std::min<int64_t>(16, n - j);
+    __mmask16 live = static_cast<__mmask16>((1u << left) - 1);
+    __m512i bits = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(live, m + j));
+    __mmask16 set = _mm512_test_epi32_mask(bits, one);
+    __mmask16 masked = maskedBit ? set : static_cast<__mmask16>(~set);
+    __m512 y =
+        _mm512_mask_blend_ps(masked, _mm512_maskz_loadu_ps(live, x + j), fillv);
+    _mm512_mask_storeu_ps(x + j, live, y);
+    nan |= _mm512_mask_cmp_ps_mask(live, y, y, _CMP_UNORD_Q);
+    acc = _mm512_mask_max_ps(acc, live, acc, y);
+  }
+  if (nan)
+    return std::numeric_limits<float>::quiet_NaN();
+  return _mm512_reduce_max_ps(acc);
+}
+
+/// exp(x - m) in place (x - m <= 0 or NaN), Cephes' polynomial as
+/// expNonPositive; returns the sum.
+LATHE_AVX512_TARGET float expInPlaceAndSumAvx512(float *x, int64_t n, float m) {
+  const __m512 mv = _mm512_set1_ps(m), lo = _mm512_set1_ps(-87.0f);
+  __m512 sum = _mm512_setzero_ps();
+  for (int64_t j = 0; j < n; j += 16) {
+    int64_t left = std::min<int64_t>(16, n - j);
+    __mmask16 live = static_cast<__mmask16>((1u << left) - 1);
+    __m512 arg = _mm512_sub_ps(_mm512_maskz_loadu_ps(live, x + j), mv);
+    __mmask16 nan = _mm512_cmp_ps_mask(arg, arg, _CMP_UNORD_Q);
+    __mmask16 under = _mm512_cmp_ps_mask(arg, lo, _CMP_LT_OQ);
+    __m512 v = _mm512_max_ps(arg, lo);
+    __m512 fx = _mm512_roundscale_ps(
+        _mm512_fmadd_ps(v, _mm512_set1_ps(1.44269504088896341f),
+                        _mm512_set1_ps(0.5f)),
+        _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(fx, _mm512_set1_ps(0.693359375f), v);
+    r = _mm512_fmadd_ps(fx, _mm512_set1_ps(2.12194440e-4f), r);
+    __m512 y = _mm512_set1_ps(1.9875691500e-4f);
+    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.3981999507e-3f));
+    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(8.3334519073e-3f));
+    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(4.1665795894e-2f));
+    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.6666665459e-1f));
+    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(5.0000001201e-1f));
+    y = _mm512_fmadd_ps(_mm512_mul_ps(y, r), r,
+                        _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    y = _mm512_scalef_ps(y, fx);
+    y = _mm512_mask_mov_ps(y, under, _mm512_setzero_ps());
+    y = _mm512_mask_mov_ps(y, nan, arg);
+    _mm512_mask_storeu_ps(x + j, live, y);
+    sum = _mm512_mask_add_ps(sum, live, sum, y);
+  }
+  return _mm512_reduce_add_ps(sum);
+}
+
+bool cpuHasAvx512() {
+  static const bool has = __builtin_cpu_supports("avx512f") &&
+                          __builtin_cpu_supports("avx512bw") &&
+                          __builtin_cpu_supports("avx512vl");
+  return has;
+}
+
 /// Per-worker scratch of the masked attention kernel.
 struct MaskedAttentionWorker {
   ScratchBuffer scores, out, rowScale;
+  // bf16: the query block, keys and values in row pairs, the probabilities
+  // and one row of conversions.
+  ScratchBuffer q16, k16, v16, p16, row16;
 };
 
 /// x[j] = (m[j] & 1) == maskedBit ? fill : x[j] for all j; returns the
@@ -637,6 +837,7 @@ void maskedAttention(int64_t rankQ, void *qDesc, int64_t rankKT, void *ktDesc,
                      int64_t rankO, void *oDesc, float scale, float fill,
                      int64_t maskDims, int64_t flags) {
   static const int profileKind = getProfileKind("attention");
+  static const int bf16Kind = getProfileKind("attention_bf16");
   ProfileScope profile(profileKind);
   if (traceEnabled())
     profile.setDetail(describeOperands(
@@ -752,12 +953,28 @@ void maskedAttention(int64_t rankQ, void *qDesc, int64_t rankKT, void *ktDesc,
   bool canSkip = hasMask && fill == negInf;
   int64_t mqs = maskStrides[r - 2], mks = maskStrides[r - 1];
 
+  // bf16 products (f32 accumulation, softmax and output) in a bf16 session.
+  bool bf16 = useBf16Attention();
+  bool avx512 = cpuHasAvx512();
+  // AMX tiles: head channels and keys in chunks of 32, rows in pairs of
+  // 16-row tiles (zero padded).
+  int64_t dE = roundUp(d, 32);
+  if (bf16)
+    profile.setKind(bf16Kind);
   auto makeWorker = [&] {
     MaskedAttentionWorker w;
     w.scores = ScratchBuffer(std::max<int64_t>(1, bq * lk) * sizeof(float));
     if (!directOut)
       w.out = ScratchBuffer(std::max<int64_t>(1, bq * dv) * sizeof(float));
     w.rowScale = ScratchBuffer(bq * sizeof(float));
+    if (bf16) {
+      int64_t bqPad = roundUp(bq, 32), lkPad = roundUp(lk, 32);
+      w.q16 = ScratchBuffer(bqPad * dE * 2);
+      w.k16 = ScratchBuffer(dE * lkPad * 2);
+      w.p16 = ScratchBuffer(bqPad * lkPad * 2);
+      w.v16 = ScratchBuffer(lkPad * roundUp(dv, 32) * 2);
+      w.row16 = ScratchBuffer(2 * (std::max(dE, roundUp(dv, 32)) + 2) * 2);
+    }
     return w;
   };
   auto task = [&](MaskedAttentionWorker &w, int64_t t) {
@@ -788,13 +1005,41 @@ void maskedAttention(int64_t rankQ, void *qDesc, int64_t rankKT, void *ktDesc,
     float *s = w.scores.floats(), *rowScale = w.rowScale.floats();
     const float *qb = qs.view.data + offsetOf(qs.view, b);
     const float *kb = ks.view.data + offsetOf(ks.view, b);
-    sgemm(qs.trans, ks.trans, rows, n, d, scale, qs.at(qb, i0, 0), qs.ld, kb,
-          ks.ld, 0.0f, s, n);
+    if (bf16) {
+      // q rows and k rows (pairs of head channels interleaved per key) in
+      // bf16, zero padded to whole tiles.
+      auto *q16 = static_cast<uint16_t *>(w.q16.get());
+      auto *k16 = static_cast<uint16_t *>(w.k16.get());
+      auto *row16 = static_cast<uint16_t *>(w.row16.get());
+      int64_t qcs = qs.view.strides[r - 1], kds = ks.view.strides[r - 2];
+      int64_t nb = roundUp(n, 32), rowsPad = roundUp(rows, 32);
+      for (int64_t i = 0; i < rows; ++i) {
+        toBf16Row(qs.at(qb, i0 + i, 0), qcs, q16 + i * dE, d);
+        std::fill(q16 + i * dE + d, q16 + (i + 1) * dE, uint16_t(0));
+      }
+      std::fill(q16 + rows * dE, q16 + rowsPad * dE, uint16_t(0));
+      auto *kWords = reinterpret_cast<uint32_t *>(k16);
+      std::fill(row16 + d, row16 + dE, uint16_t(0));
+      for (int64_t j = 0; j < n; ++j) {
+        toBf16Row(ks.at(kb, 0, j), kds, row16, d);
+        for (int64_t p = 0; p < dE / 2; ++p)
+          std::memcpy(&kWords[p * nb + j], row16 + 2 * p, 4);
+      }
+      for (int64_t p = 0; p < dE / 2; ++p)
+        std::fill(kWords + p * nb + n, kWords + (p + 1) * nb, 0u);
+      gemmAmx(rows, n, dE / 32, q16, dE, k16, nb, s, n, scale);
+    } else {
+      sgemm(qs.trans, ks.trans, rows, n, d, scale, qs.at(qb, i0, 0), qs.ld, kb,
+            ks.ld, 0.0f, s, n);
+    }
     for (int64_t i = 0; i < rows; ++i) {
       float *srow = s + i * n;
       float m;
       if (hasMask && mks == 1) {
-        m = maskRowMax(srow, mb + (i0 + i) * mqs, n, fill, maskedWhen ? 1 : 0);
+        m = avx512 ? maskRowMaxAvx512(srow, mb + (i0 + i) * mqs, n, fill,
+                                      maskedWhen ? 1 : 0)
+                   : maskRowMax(srow, mb + (i0 + i) * mqs, n, fill,
+                                maskedWhen ? 1 : 0);
       } else {
         if (hasMask)
           for (int64_t j = 0; j < n; ++j)
@@ -811,17 +1056,56 @@ void maskedAttention(int64_t rankQ, void *qDesc, int64_t rankKT, void *ktDesc,
         rowScale[i] = 1.0f;
         continue;
       }
-      rowScale[i] = 1.0f / expInPlaceAndSum(srow, n, m);
+      rowScale[i] = 1.0f / (avx512 ? expInPlaceAndSumAvx512(srow, n, m)
+                                   : expInPlaceAndSum(srow, n, m));
     }
+    // out = P · v (rows x dv): sgemm, or bf16 P and v rows in key pairs.
+    auto pv = [&](float *out, int64_t ldo) {
+      if (!bf16) {
+        sgemm('N', vs.trans, rows, dv, n, 1.0f, s, n, vb, vs.ld, 0.0f, out,
+              ldo);
+        return;
+      }
+      auto *p16 = static_cast<uint16_t *>(w.p16.get());
+      auto *v16 = static_cast<uint16_t *>(w.v16.get());
+      auto *row16 = static_cast<uint16_t *>(w.row16.get());
+      int64_t nE = roundUp(n, 32), dvb = roundUp(dv, 32);
+      int64_t rowsPad = roundUp(rows, 32);
+      for (int64_t i = 0; i < rows; ++i) {
+        toBf16Row(s + i * n, 1, p16 + i * nE, n);
+        std::fill(p16 + i * nE + n, p16 + (i + 1) * nE, uint16_t(0));
+      }
+      std::fill(p16 + rows * nE, p16 + rowsPad * nE, uint16_t(0));
+      int64_t vcs = vs.view.strides[r - 1];
+      uint16_t *second = row16 + dvb + 2;
+      for (int64_t p = 0; p < nE / 2; ++p) {
+        uint16_t *dst = v16 + p * dvb * 2;
+        if (2 * p >= n) {
+          std::fill(dst, dst + 2 * dvb, uint16_t(0));
+          continue;
+        }
+        toBf16Row(vs.at(vb, 2 * p, 0), vcs, row16, dv);
+        if (2 * p + 1 < n)
+          toBf16Row(vs.at(vb, 2 * p + 1, 0), vcs, second, dv);
+        else
+          std::fill(second, second + dv, uint16_t(0));
+        for (int64_t c = 0; c < dv; ++c) {
+          dst[2 * c] = row16[c];
+          dst[2 * c + 1] = second[c];
+        }
+        std::fill(dst + 2 * dv, dst + 2 * dvb, uint16_t(0));
+      }
+      gemmAmx(rows, dv, nE / 32, p16, nE, v16, dvb, out, ldo, 1.0f);
+    };
     if (directOut) {
       float *out = o.data + offsetOf(o, b) + i0 * o.strides[r - 2];
-      sgemm('N', vs.trans, rows, dv, n, 1.0f, s, n, vb, vs.ld, 0.0f, out, oLd);
+      pv(out, oLd);
       for (int64_t i = 0; i < rows; ++i)
         scaleRow(out + i * oLd, dv, rowScale[i]);
       return;
     }
     float *out = w.out.floats();
-    sgemm('N', vs.trans, rows, dv, n, 1.0f, s, n, vb, vs.ld, 0.0f, out, dv);
+    pv(out, dv);
     for (int64_t i = 0; i < rows; ++i)
       storeRows(o, offsetOf(o, b), i0 + i, 1, dv, out + i * dv, dv,
                 rowScale[i]);
