@@ -266,6 +266,48 @@ TEST_F(AttentionTest, MaskedAttentionNonFinite) {
       EXPECT_EQ(std::isnan(o[(l + i) * d + c]), c == 1) << i << " " << c;
 }
 
+/// In a bf16 session (AMX tiles where the CPU has them, f32 elsewhere) the
+/// products' inputs are rounded to bf16: errors of bf16 inputs, the same
+/// NaN rows, shapes whose keys, head width and rows are no multiple of the
+/// 32 x 32 tiles.
+TEST_F(AttentionTest, MaskedAttentionBf16Session) {
+  lathe_rt_session_options options;
+  lathe_rt_session_options_init(&options);
+  options.precision = LATHE_PRECISION_BF16;
+  options.num_threads = 2;
+  lathe_rt_session *session = lathe_rt_session_create(&options);
+  ASSERT_NE(session, nullptr);
+  lathe_rt_session *previous = lathe_rt_session_bind(session);
+  int64_t n = 3, lq = 45, lk = 37, d = 24, dv = 40;
+  auto q = randomVector(n * lq * d, 70), k = randomVector(n * lk * d, 71),
+       v = randomVector(n * lk * dv, 72);
+  std::vector<uint8_t> mask(n * lk, 0);
+  for (int64_t j = 20; j < lk; ++j)
+    mask[lk + j] = 1; // batch 1: keys 20.. masked
+  for (int64_t j = 0; j < lk; ++j)
+    mask[2 * lk + j] = 1; // batch 2: every key masked
+  std::vector<float> o(n * lq * dv);
+  MemRef mq(q.data(), {n, lq, d}), mv(v.data(), {n, lk, dv}),
+      mo(o.data(), {n, lq, dv}), mk(k.data(), {n, d, lk}, {lk * d, 1, d}),
+      mm(reinterpret_cast<float *>(mask.data()), {n, lk});
+  lathe_rt_masked_attention_f32(
+      3, mq.desc(), 3, mk.desc(), 3, mv.desc(), 2, mm.desc(), 3, mo.desc(),
+      0.3f, -std::numeric_limits<float>::infinity(), 0 | 2 << 4,
+      LATHE_ATTN_HAS_MASK | LATHE_ATTN_MASKED_WHEN_TRUE);
+  EXPECT_EQ(takePending(), "");
+  lathe_rt_session_bind(previous);
+  EXPECT_EQ(lathe_rt_session_destroy(session), LATHE_OK);
+  Bias bias{std::vector<float>(n * lk, 0.f), n, 1, lk};
+  for (int64_t e = 0; e < n * lk; ++e)
+    if (mask[e])
+      bias.data[e] = -1e30f;
+  auto ref = refAttention(q, k, v, 2, lq, lk, d, dv, 0.3f, {bias});
+  std::vector<float> got(o.begin(), o.begin() + 2 * lq * dv);
+  EXPECT_LE(maxRelErr(got, ref), 2e-2);
+  for (int64_t e = 2 * lq * dv; e < n * lq * dv; ++e)
+    EXPECT_TRUE(std::isnan(o[e])) << e;
+}
+
 TEST_F(AttentionTest, ScoreBlocksBoundPeakMemory) {
   int64_t l = 4096, d = 32;
   auto q = randomVector(l * d, 30), k = randomVector(l * d, 31),
