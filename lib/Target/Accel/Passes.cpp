@@ -84,7 +84,22 @@ struct Work {
   /// (of the right operand, the bias, the residual and the result) or of
   /// the batch (attention's heads: of everything but the bias).
   double rowShare = 1, colShare = 1, batchShare = 1;
+  /// A sparse aggregation's row_ptr where it is a constant (each block of
+  /// output rows is then timed with its own non-zeros), else empty.
+  SmallVector<int64_t> rowPtr;
+  /// A gather: the position of its table in `inputs` (-1: none) and the
+  /// bytes of the rows it reads (at most the table's).
+  int gatherTable = -1;
+  int64_t gatherBytes = 0;
+  /// An input only written (an insert's destination: -1 none) and the bytes
+  /// of the result written (-1: all of it).
+  int writeOnly = -1;
+  int64_t resultBytes = -1;
 };
+
+/// The bytes input `i` of `w` brings from HBM when it is not on chip: a
+/// gather's table only the rows it reads.
+int64_t inputBytesOf(const Work &w, size_t i);
 
 /// The dimension a product is shared along between the engine kinds.
 enum class SplitDim { Rows, Columns, Batch };
@@ -161,6 +176,24 @@ FailureOr<Work> describe(Operation *op) {
     w.kind = WorkKind::View;
     w.inputs.push_back(op->getOperand(0));
     w.result = op->getResult(0);
+    return w;
+  }
+  if (auto ins = dyn_cast<tensor::InsertSliceOp>(op)) {
+    // A copy of the source into its region of the destination (in place):
+    // the source is read, the destination only ordered after (its other
+    // regions' writers), the region written.
+    w.result = ins.getResult();
+    if (elementsOf(w.result.getType()) < 0 ||
+        elementsOf(ins.getSourceType()) < 0)
+      return op->emitOpError()
+             << "has a dynamic shape: the accelerator target needs static "
+                "shapes";
+    w.kind = WorkKind::Elementwise;
+    w.elements = elementsOf(ins.getSourceType());
+    w.ops = 1;
+    w.inputs = {ins.getSource(), ins.getDest()};
+    w.writeOnly = 1;
+    w.resultBytes = bytesOf(ins.getSource());
     return w;
   }
   Value result = tensorResult();
@@ -286,8 +319,16 @@ FailureOr<Work> describe(Operation *op) {
     generic.getBody()->walk([&](tensor::ExtractOp extract) {
       Value table = extract.getTensor();
       if (table.getParentBlock() != generic.getBody() &&
-          !llvm::is_contained(w.inputs, table))
+          !llvm::is_contained(w.inputs, table)) {
+        // One table element per point: the rows the ids name, at most the
+        // whole table (the engine program loads the rows a tile's ids name).
+        w.gatherTable = static_cast<int>(w.inputs.size());
+        auto tableType = cast<ShapedType>(table.getType());
+        int64_t elementBytes = std::max<int64_t>(
+            1, tableType.getElementType().getIntOrFloatBitWidth() / 8);
+        w.gatherBytes = std::min(bytesOf(table), w.elements * elementBytes);
         w.inputs.push_back(table);
+      }
     });
     // A reduction (or a body that reads its output) starts from its init:
     // that is read too, and its producer must come first.
@@ -327,13 +368,30 @@ FailureOr<Work> describe(Operation *op) {
       w.ops = 2;
       w.inputs = {op->getOperand(0), op->getOperand(1), op->getOperand(2),
                   op->getOperand(3)};
+      if (auto cst = op->getOperand(0).getDefiningOp<arith::ConstantOp>())
+        if (auto rp = dyn_cast<DenseIntElementsAttr>(cst.getValue());
+            rp && rp.getNumElements() == w.rows + 1)
+          for (const APInt &x : rp.getValues<APInt>())
+            w.rowPtr.push_back(x.getSExtValue());
+      // Only a row_ptr that describes the non-zeros times the blocks (else
+      // the average block's non-zeros, as for an unknown one).
+      bool ordered =
+          !w.rowPtr.empty() && w.rowPtr.front() == 0 && w.rowPtr.back() == nnz;
+      for (size_t i = 1; ordered && i < w.rowPtr.size(); ++i)
+        ordered = w.rowPtr[i - 1] <= w.rowPtr[i];
+      if (!ordered)
+        w.rowPtr.clear();
       return w;
     }
+    if (name == "tiled_aggregate")
+      return op->emitOpError()
+             << "has a permutation (a sparse graph aggregation over a "
+                "reordered adjacency): run accel-expand-reordered-aggregates "
+                "first (the accelerator pipeline does), which gathers and "
+                "scatters the rows by it";
     return op->emitOpError()
-           << "has no engine op on the accelerator target (a sparse graph "
-              "aggregation over a reordered adjacency: the accelerator "
-              "pipeline lowers sparsegcn.aggregate and tiled_aggregate "
-              "without a permutation only)";
+           << "has no engine op on the accelerator target (the accelerator "
+              "pipeline lowers sparsegcn.aggregate and tiled_aggregate only)";
   }
   // Every other op with a tensor result is a copy on the vector cores.
   w.kind = WorkKind::Elementwise;
@@ -367,13 +425,15 @@ Tiled tile(const Work &w, bool onMme, const Device &d, int64_t buffers,
     return total ? ceilDiv(total, tiles) : 0;
   };
   int64_t inputBytes = 0;
-  for (auto [i, v] : llvm::enumerate(w.inputs))
+  for (size_t i = 0; i < w.inputs.size(); ++i)
     if (!resident[i])
-      inputBytes += bytesOf(v);
-  int64_t outBytes = residentOut
-                         ? 0
-                         : std::llround(double(bytesOf(w.result)) * w.rowShare *
-                                        w.colShare * w.batchShare);
+      inputBytes += inputBytesOf(w, i);
+  int64_t outBytes =
+      residentOut
+          ? 0
+          : std::llround(
+                double(w.resultBytes >= 0 ? w.resultBytes : bytesOf(w.result)) *
+                w.rowShare * w.colShare * w.batchShare);
   if (w.kind == WorkKind::Matmul) {
     int64_t tm = w.m, tn = w.n, tk = w.k;
     auto fits = [&](int64_t budget) {
@@ -514,10 +574,20 @@ Tiled tile(const Work &w, bool onMme, const Device &d, int64_t buffers,
     t.op.nnz = std::max<int64_t>(1, ceilDiv(nnz, tiles));
     t.op.cols = std::max<int64_t>(1, w.cols);
     t.op.rows = r;
-    // The average block's multiply-adds (a block of denser rows costs the
-    // same as any other: the timing model's tiles are uniform).
+    // The average block's multiply-adds; where row_ptr is known each block
+    // is timed with its own non-zeros (a block of denser rows takes longer).
     t.op.elements = std::max<int64_t>(1, ceilDiv(w.elements, tiles));
     t.op.opsPerElement = w.ops;
+    if (static_cast<int64_t>(w.rowPtr.size()) == w.rows + 1) {
+      for (int64_t b = 0; b < tiles; ++b) {
+        int64_t lo = std::min(w.rows, b * r), hi = std::min(w.rows, lo + r);
+        int64_t blockNnz = w.rowPtr[hi] - w.rowPtr[lo];
+        if (sparse)
+          t.op.tileNnz.push_back(blockNnz);
+        else
+          t.op.tileElements.push_back(blockNnz * t.op.cols);
+      }
+    }
     // The features: loaded once where they fit half the shared SRAM (the
     // non-zeros then read them there, H-GCN's feature block), otherwise
     // the row of every non-zero from HBM.
@@ -579,12 +649,31 @@ Cost costOf(const Tiled &t, const Device &d) {
                                                                  : d.tpcCount;
   int64_t waves = ceilDiv(t.op.tiles, std::max<int64_t>(1, engines));
   int64_t compute = waves * ::lathe::accel::tileCycles(d, t.op);
+  if (!t.op.tileNnz.empty() || !t.op.tileElements.empty()) {
+    // Tiles of their own sizes: each, in order, on the engine free first
+    // (as the simulator places them).
+    SmallVector<int64_t> free(std::max<int64_t>(1, engines), 0);
+    compute = 0;
+    for (int64_t i = 0; i < t.op.tiles; ++i) {
+      int64_t *first = std::min_element(free.begin(), free.end());
+      *first += ::lathe::accel::tileCycles(d, t.op, i);
+      compute = std::max(compute, *first);
+    }
+  }
   int64_t transfer =
       ::lathe::accel::hbmCycles(d, (t.loadBytes + t.storeBytes) * t.op.tiles);
   return {compute, transfer};
 }
 
 bool canRunOnMme(const Work &w) { return w.kind == WorkKind::Matmul; }
+
+int64_t inputBytesOf(const Work &w, size_t i) {
+  if (static_cast<int>(i) == w.gatherTable)
+    return w.gatherBytes;
+  if (static_cast<int>(i) == w.writeOnly)
+    return 0;
+  return bytesOf(w.inputs[i]);
+}
 
 FailureOr<Device> deviceOf(ModuleOp module, Pass &pass) {
   // The device is the `accel` table of the module's target, looked up as
@@ -619,6 +708,11 @@ bool escapes(Value v) {
 /// A result stays on chip when it fits in a quarter of the SRAM and is not
 /// returned.
 bool residentResult(Value v, const Device &d) {
+  // An insert writes one region of its destination's buffer, whose other
+  // regions its other writers stored: it is stored too, so the buffer is
+  // whole in HBM.
+  if (v.getDefiningOp<tensor::InsertSliceOp>())
+    return false;
   return !escapes(v) && bytesOf(v) <= d.sramBytes / 4;
 }
 
@@ -936,6 +1030,10 @@ struct TilePass : public mlir::lathe::impl::AccelTileBase<TilePass> {
           }
           auto tiles = b.getI64IntegerAttr(t.op.tiles);
           auto i64 = [&](int64_t v) { return b.getI64IntegerAttr(v); };
+          auto perTile = [&](ArrayRef<int64_t> sizes) {
+            return sizes.empty() ? DenseI64ArrayAttr()
+                                 : b.getDenseI64ArrayAttr(sizes);
+          };
           // The engine ops differ in their shape attributes only; their data
           // semantics come later (data.attach).
           auto create = [&](auto opTag, auto... shape) -> Value {
@@ -965,11 +1063,12 @@ struct TilePass : public mlir::lathe::impl::AccelTileBase<TilePass> {
             break;
           case OpKind::SparseSpMM:
             done = create(Tag<accel::SparseSpmmOp>(), i64(t.op.nnz),
-                          i64(t.op.cols));
+                          i64(t.op.cols), perTile(t.op.tileNnz));
             break;
           case OpKind::TpcReduce:
             done = create(Tag<accel::TpcReduceOp>(), i64(t.op.elements),
-                          b.getF64FloatAttr(t.op.opsPerElement));
+                          b.getF64FloatAttr(t.op.opsPerElement),
+                          perTile(t.op.tileElements));
             break;
           default:
             done = create(Tag<accel::TpcElementwiseOp>(), i64(t.op.elements),
