@@ -345,8 +345,9 @@ FailureOr<Work> describe(Operation *op) {
   if (isa<mlir::lathe::RnnOp>(op))
     return op->emitOpError()
            << "has no engine op on the accelerator target (an LSTM/GRU "
-              "recurrence over the sequence: the accelerator pipeline "
-              "does not lower it)";
+              "recurrence over the sequence): run accel-expand-recurrences "
+              "first (the accelerator pipeline does), which unrolls it into "
+              "per-step products and gate kernels";
   if (op->getDialect() &&
       op->getDialect()->getNamespace() == kSparseGCNDialectNamespace) {
     // aggregate(row_ptr, col_idx, values, features, init) and
