@@ -714,6 +714,12 @@ bool residentResult(Value v, const Device &d) {
   // whole in HBM.
   if (v.getDefiningOp<tensor::InsertSliceOp>())
     return false;
+  // Likewise a value an insert writes into in place: its other regions must
+  // be in HBM for the insert's readers.
+  for (OpOperand &use : v.getUses())
+    if (auto ins = dyn_cast<tensor::InsertSliceOp>(use.getOwner());
+        ins && use.get() == ins.getDest())
+      return false;
   return !escapes(v) && bytesOf(v) <= d.sramBytes / 4;
 }
 

@@ -159,3 +159,26 @@ func.func @unexpanded(%x: tensor<2x1x2xf32>, %w: tensor<8x2xf32>, %r: tensor<8x2
       -> tensor<2x1x2xf32>, tensor<1x2xf32>, tensor<1x2xf32>
   return %y : tensor<2x1x2xf32>
 }
+
+// -----
+
+// An insert into a computed value works in place: that value is stored
+// (not kept on chip), so its other regions are in HBM with the inserted one.
+// RUN: lathe-opt %s -split-input-file --accel-attach-device=config=%accel_configs/gaudi2.json --accel-place --accel-tile 2>&1 | FileCheck %s --check-prefix=INPLACE
+// CHECK-LABEL: func.func @in_place
+// INPLACE-LABEL: accel.program "in_place" attributes {buffers =
+// INPLACE: accel.tpc_elementwise{{.*}}source = "linalg.generic#0"
+// INPLACE-NEXT: accel.dma_store{{.*}}source = "linalg.generic#0"
+// INPLACE: accel.tpc_elementwise{{.*}}source = "tensor.insert_slice#1"
+// INPLACE-NEXT: accel.dma_store{{.*}}source = "tensor.insert_slice#1"
+#map = affine_map<(d0, d1) -> (d0, d1)>
+func.func @in_place(%x: tensor<4x4xf32>, %s: tensor<1x4xf32>) -> tensor<4x4xf32> {
+  %e = tensor.empty() : tensor<4x4xf32>
+  %a = linalg.generic {indexing_maps = [#map, #map], iterator_types = ["parallel", "parallel"]} ins(%x : tensor<4x4xf32>) outs(%e : tensor<4x4xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %0 = arith.addf %in, %in : f32
+    linalg.yield %0 : f32
+  } -> tensor<4x4xf32>
+  %b = tensor.insert_slice %s into %a[2, 0] [1, 4] [1, 1] : tensor<1x4xf32> into tensor<4x4xf32>
+  return %b : tensor<4x4xf32>
+}
