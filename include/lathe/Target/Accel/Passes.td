@@ -63,10 +63,12 @@ def AccelExpandReorderedAggregates
 
     ```mlir
     // before
-    %y = sparsegcn.tiled_aggregate csr(%rp, %ci, %v : ...) perm(%p : tensor<64xi64>) ...
+    %y = sparsegcn.tiled_aggregate csr(%rp, %ci, %v : ...) [64, 64] tile 16
+           permutation(%p : tensor<64xi64>) ins(%x : ...) outs(%e : ...)
     // after
     %xp = linalg.generic ... // %x[%p[i], j]
-    %yp = sparsegcn.tiled_aggregate csr(%rp, %ci, %v : ...) ... ins(%xp : ...)
+    %yp = sparsegcn.tiled_aggregate csr(%rp, %ci, %v : ...) [64, 64] tile 16
+           ins(%xp : ...) outs(%e : ...)
     %y = linalg.generic ...  // %yp[%inverse[i], j]
     ```
   }];
