@@ -668,6 +668,37 @@ Cost costOf(const Tiled &t, const Device &d) {
 
 bool canRunOnMme(const Work &w) { return w.kind == WorkKind::Matmul; }
 
+/// True when `ins` writes a region that no earlier insert of its chain
+/// wrote and the chain starts from a tensor.empty (nothing else is in the
+/// buffer), so it may run before them.
+bool disjointFromChain(tensor::InsertSliceOp ins) {
+  auto box = [](tensor::InsertSliceOp op,
+                SmallVector<std::pair<int64_t, int64_t>> &out) {
+    out.clear();
+    for (auto [o, n] : llvm::zip(op.getStaticOffsets(), op.getStaticSizes())) {
+      if (ShapedType::isDynamic(o) || ShapedType::isDynamic(n))
+        return false;
+      out.push_back({o, o + n});
+    }
+    return op.hasUnitStride();
+  };
+  SmallVector<std::pair<int64_t, int64_t>> mine, other;
+  if (!box(ins, mine))
+    return false;
+  Value dest = ins.getDest();
+  while (auto prev = dest.getDefiningOp<tensor::InsertSliceOp>()) {
+    if (!box(prev, other))
+      return false;
+    bool overlap = true;
+    for (auto [a, b] : llvm::zip(mine, other))
+      overlap = overlap && a.first < b.second && b.first < a.second;
+    if (overlap)
+      return false;
+    dest = prev.getDest();
+  }
+  return dest.getDefiningOp<tensor::EmptyOp>() != nullptr;
+}
+
 int64_t inputBytesOf(const Work &w, size_t i) {
   if (static_cast<int>(i) == w.gatherTable)
     return w.gatherBytes;
@@ -1010,10 +1041,21 @@ struct TilePass : public mlir::lathe::impl::AccelTileBase<TilePass> {
         // Tokens of the producers this op waits for: of the loaded inputs
         // (their stores) on its loads, of the on-chip ones on the compute.
         SmallVector<Value> loadDeps, inputDeps;
+        // An insert into a region no earlier insert of its chain (on a
+        // tensor.empty) wrote need not wait for them: its result carries
+        // their tokens instead, so its readers wait for every region.
+        SmallVector<Value, 2> carried;
+        bool independent = false;
+        if (auto ins = dyn_cast<tensor::InsertSliceOp>(op))
+          independent = disjointFromChain(ins);
         for (auto [i, v] : llvm::enumerate(work->inputs)) {
           auto it = tokenOf.find(v);
           if (it == tokenOf.end())
             continue;
+          if (independent && static_cast<int>(i) == work->writeOnly) {
+            carried.append(it->second.begin(), it->second.end());
+            continue;
+          }
           SmallVector<Value> &list = resident[i] ? inputDeps : loadDeps;
           for (Value tok : it->second)
             if (!llvm::is_contained(list, tok))
@@ -1140,6 +1182,9 @@ struct TilePass : public mlir::lathe::impl::AccelTileBase<TilePass> {
           if (t.storeBytes == 0)
             onChip.insert(work->result);
         }
+        for (Value tok : carried)
+          if (!llvm::is_contained(done, tok))
+            done.push_back(tok);
         tokenOf[work->result] = done;
         return WalkResult::advance();
       });
