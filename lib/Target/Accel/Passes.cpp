@@ -798,7 +798,66 @@ struct Place : public mlir::lathe::impl::AccelPlaceBase<Place> {
       llvm::DenseMap<Value, int64_t> ready;
       // Values on chip (as accel-tile decides): they need no loads.
       llvm::DenseSet<Value> onChip;
-      int64_t mmeFree = 0, tpcFree = 0, sparseFree = 0;
+      int64_t mmeFree = 0, sparseFree = 0;
+      // The vector cores one by one, each a calendar of busy intervals: an op
+      // of few tiles (a recurrent step's small product or gate kernel) keeps
+      // only as many cores busy as it has tiles, and a later op that is
+      // ready earlier (another direction's) uses the gaps it leaves.
+      SmallVector<SmallVector<std::pair<int64_t, int64_t>>> cores(
+          std::max<int64_t>(1, device->tpcCount));
+      auto earliest = [](ArrayRef<std::pair<int64_t, int64_t>> busy, int64_t at,
+                         int64_t d) {
+        for (auto [s, e] : busy) {
+          if (at + d <= s)
+            return at;
+          at = std::max(at, e);
+        }
+        return at;
+      };
+      // When an op of `tiles` tiles taking `cycles` in all (waves of tiles
+      // over the cores) finishes, each tile in the earliest gap of any core
+      // from `at` on, as the simulator places them; `book` keeps them.
+      auto tpcFinish = [&](int64_t at, int64_t tiles, int64_t cycles,
+                           bool book) {
+        int64_t count = static_cast<int64_t>(cores.size());
+        tiles = std::max<int64_t>(1, tiles);
+        int64_t d = std::max<int64_t>(1, cycles / ceilDiv(tiles, count));
+        SmallVector<SmallVector<std::pair<int64_t, int64_t>>> trial;
+        auto &cal = book ? cores : (trial = cores);
+        // Up to a few waves, tile by tile (a core may take several while
+        // others are busy); beyond, one block of back-to-back tiles per core
+        // (the waves), longest first, which bounds the work on big ops.
+        SmallVector<int64_t> blocks;
+        bool perTile = tiles <= 4 * count;
+        int64_t waves = ceilDiv(tiles, count);
+        if (perTile)
+          blocks.assign(tiles, d);
+        else
+          for (int64_t c = 0; c < count; ++c)
+            blocks.push_back(
+                d * (c < tiles - (waves - 1) * count ? waves : waves - 1));
+        int64_t end = at;
+        SmallVector<bool> used(count, false);
+        for (int64_t len : blocks) {
+          int64_t best = -1, start = 0;
+          for (int64_t c = 0; c < count; ++c) {
+            if (used[c] && !perTile)
+              continue;
+            int64_t s = earliest(cal[c], at, len);
+            if (best < 0 || s < start) {
+              best = c;
+              start = s;
+            }
+          }
+          used[best] = true;
+          auto &busy = cal[best];
+          busy.insert(
+              llvm::upper_bound(busy, std::make_pair(start, start + len)),
+              {start, start + len});
+          end = std::max(end, start + len);
+        }
+        return end;
+      };
       WalkResult walk = func.walk([&](Operation *op) {
         if (op == func)
           return WalkResult::advance();
@@ -822,8 +881,10 @@ struct Place : public mlir::lathe::impl::AccelPlaceBase<Place> {
         bool out = residentResult(work->result, *device);
         if (out)
           onChip.insert(work->result);
-        Cost tpcCost =
-            costOf(tile(*work, false, *device, 2, resident, out), *device);
+        Tiled tpcTiled = tile(*work, false, *device, 2, resident, out);
+        Cost tpcCost = costOf(tpcTiled, *device);
+        int64_t tpcTiles = tpcTiled.op.tiles;
+        int64_t splitTpcTiles = 0;
         int64_t tpc = tpcCost.total();
         Cost mmeCost;
         int64_t mme = -1;
@@ -850,7 +911,7 @@ struct Place : public mlir::lathe::impl::AccelPlaceBase<Place> {
             reason = "policy all-tpc";
           } else {
             onSparse = std::max(at, sparseFree) + sparse <=
-                       std::max(at, tpcFree) + tpc;
+                       tpcFinish(at, tpcTiles, tpc, false);
             reason = onSparse ? "finishes first on the sparse engine"
                               : "finishes first on the vector cores";
           }
@@ -863,10 +924,10 @@ struct Place : public mlir::lathe::impl::AccelPlaceBase<Place> {
             reason = "policy all-tpc";
           } else {
             int64_t mmeStart = std::max(at, mmeFree);
-            int64_t tpcStart = std::max(at, tpcFree);
+            int64_t tpcDone = tpcFinish(at, tpcTiles, tpc, false);
+            int64_t tpcStart = tpcDone - tpc;
             int64_t mmeFinish = mmeStart + mme;
-            int64_t tpcFinish = tpcStart + tpc;
-            onMme = mmeFinish <= tpcFinish;
+            onMme = mmeFinish <= tpcDone;
             reason = onMme
                          ? (mme <= tpc ? "cheaper on the matrix engine"
                                        : "finishes first on the matrix engine")
@@ -901,20 +962,22 @@ struct Place : public mlir::lathe::impl::AccelPlaceBase<Place> {
               auto [mp, cp] = splitProduct(*work, cores, dim);
               Cost m =
                   costOf(tile(mp, true, *device, 2, resident, out), *device);
-              Cost c =
-                  costOf(tile(cp, false, *device, 2, resident, out), *device);
-              int64_t both =
-                  std::max<int64_t>({mmeStart + m.compute, tpcStart + c.compute,
-                                     at + m.transfer + c.transfer});
+              Tiled ct = tile(cp, false, *device, 2, resident, out);
+              Cost c = costOf(ct, *device);
+              int64_t both = std::max<int64_t>(
+                  {mmeStart + m.compute,
+                   tpcFinish(at, ct.op.tiles, c.compute, false),
+                   at + m.transfer + c.transfer});
               if (bestEnd >= 0 && both >= bestEnd)
                 continue;
               bestEnd = both;
-              if (both * 10 < std::min(mmeFinish, tpcFinish) * 9) {
+              if (both * 10 < std::min(mmeFinish, tpcDone) * 9) {
                 tpcExtent = cores;
                 splitExtent = total;
                 splitDim = dim;
                 splitMme = m.compute;
                 splitTpc = c.compute;
+                splitTpcTiles = ct.op.tiles;
                 reason = "split between the engines: both finish sooner";
               }
             }
@@ -923,12 +986,15 @@ struct Place : public mlir::lathe::impl::AccelPlaceBase<Place> {
         bool split = tpcExtent > 0;
         if (split) {
           mmeFree = std::max(at, mmeFree) + splitMme;
-          tpcFree = std::max(at, tpcFree) + splitTpc;
-          ready[work->result] = std::max(mmeFree, tpcFree);
-        } else {
-          int64_t &free = onMme ? mmeFree : onSparse ? sparseFree : tpcFree;
-          free = std::max(at, free) + (onMme ? mme : onSparse ? sparse : tpc);
+          int64_t tpcEnd = tpcFinish(at, splitTpcTiles, splitTpc, true);
+          ready[work->result] = std::max(mmeFree, tpcEnd);
+        } else if (onMme || onSparse) {
+          int64_t &free = onMme ? mmeFree : sparseFree;
+          free = std::max(at, free) + (onMme ? mme : sparse);
           ready[work->result] = free;
+        } else {
+          int64_t tpcEnd = tpcFinish(at, tpcTiles, tpc, true);
+          ready[work->result] = tpcEnd;
         }
         setDecision(
             op,
