@@ -781,33 +781,42 @@ def micro_sweep(rt, names, widths, thresholds, rounds):
     print("| input | F | CSR | " + " | ".join(f"micro >= {t:g}" for t in thresholds) + " |")
     print("|---|---|---|" + "---|" * len(thresholds))
     for name in names:
-        a = inputs[name]
-        n = a.shape[0]
         for f in widths:
-            x = lathe_spmm.aligned_copy(
-                np.random.default_rng(f).standard_normal((n, f)).astype(np.float32))
-            ys = [lathe_spmm.aligned_empty((n, f)) for _ in range(len(thresholds) + 1)]
-            fns = {"csr": rt.csr_call(a, x, ys[0], flags=lathe_spmm.CONST_A)}
-            for i, t in enumerate(thresholds):
-                fns[t] = rt.tiled_call(a, x, ys[i + 1], lathe_spmm.MICRO_TILE, threshold=t,
-                                       flags=lathe_spmm.CONST_A | lathe_spmm.MICRO)
-            ref = a.astype(np.float64) @ x.astype(np.float64)
-            for (k, fn), y in zip(fns.items(), ys):
+            sweep_row(rt, name, inputs[name], f,
+                      {t: (lathe_spmm.MICRO_TILE, t, lathe_spmm.MICRO) for t in thresholds},
+                      rounds, time.thread_time, "micro sweep")
+
+
+def sweep_row(rt, name, a, f, variants, rounds, clock, what):
+    """One row of --micro-sweep and --group-sweep: the CSR kernel and the tiled kernel at each
+    of `variants` ({key: (tile, threshold, flags)}) on `a` at width f, each output checked
+    against scipy first, then the best of `rounds` interleaved batches in `clock` time per
+    call; prints the markdown row (us, and each variant's speedup over the CSR kernel)."""
+    n = a.shape[0]
+    x = lathe_spmm.aligned_copy(
+        np.random.default_rng(f).standard_normal((n, f)).astype(np.float32))
+    ys = [lathe_spmm.aligned_empty((n, f)) for _ in range(len(variants) + 1)]
+    fns = {"csr": rt.csr_call(a, x, ys[0], flags=lathe_spmm.CONST_A)}
+    for y, (k, (tile, threshold, flags)) in zip(ys[1:], variants.items()):
+        fns[k] = rt.tiled_call(a, x, y, tile, threshold=threshold,
+                               flags=lathe_spmm.CONST_A | flags)
+    ref = a.astype(np.float64) @ x.astype(np.float64)
+    for (k, fn), y in zip(fns.items(), ys):
+        fn()
+        rt.check()
+        check(f"{what} {k}", y, ref, f"{name}, F={f}")
+    reps = max(20, int(2e8 / (a.nnz * f)))
+    best = {k: float("inf") for k in fns}
+    for _ in range(rounds):
+        for k, fn in fns.items():
+            t0 = clock()
+            for _ in range(reps):
                 fn()
-                rt.check()
-                check(f"micro sweep {k}", y, ref, f"{name}, F={f}")
-            reps = max(20, int(2e8 / (a.nnz * f)))
-            best = {k: float("inf") for k in fns}
-            for _ in range(rounds):
-                for k, fn in fns.items():
-                    t0 = time.thread_time()
-                    for _ in range(reps):
-                        fn()
-                    best[k] = min(best[k], (time.thread_time() - t0) / reps)
-            rt.lib.lathe_rt_spmm_clear_plans()
-            print(f"| {name} | {f} | {best['csr'] * 1e6:.1f} | " +
-                  " | ".join(f"{best[t] * 1e6:.1f} ({best['csr'] / best[t]:.2f}x)"
-                             for t in thresholds) + " |", flush=True)
+            best[k] = min(best[k], (clock() - t0) / reps)
+    rt.lib.lathe_rt_spmm_clear_plans()
+    print(f"| {name} | {f} | {best['csr'] * 1e6:.1f} | " +
+          " | ".join(f"{best[k] * 1e6:.1f} ({best['csr'] / best[k]:.2f}x)" for k in variants)
+          + " |", flush=True)
 
 
 def row_groups(a, max_rows, threshold):
@@ -854,33 +863,10 @@ def group_sweep(rt, names, widths, configs, rounds, threads):
           + " |")
     print("|---|---|---|" + "---|" * len(configs))
     for name in names:
-        a = inputs[name]
-        n = a.shape[0]
         for f in widths:
-            x = lathe_spmm.aligned_copy(
-                np.random.default_rng(f).standard_normal((n, f)).astype(np.float32))
-            ys = [lathe_spmm.aligned_empty((n, f)) for _ in range(len(configs) + 1)]
-            fns = {"csr": rt.csr_call(a, x, ys[0], flags=lathe_spmm.CONST_A)}
-            for i, (g, t) in enumerate(configs):
-                fns[(g, t)] = rt.tiled_call(a, x, ys[i + 1], g, threshold=t,
-                                            flags=lathe_spmm.CONST_A | lathe_spmm.ROW_GROUPS)
-            ref = a.astype(np.float64) @ x.astype(np.float64)
-            for (k, fn), y in zip(fns.items(), ys):
-                fn()
-                rt.check()
-                check(f"group sweep {k}", y, ref, f"{name}, F={f}")
-            reps = max(20, int(2e8 / (a.nnz * f)))
-            best = {k: float("inf") for k in fns}
-            for _ in range(rounds):
-                for k, fn in fns.items():
-                    t0 = clock()
-                    for _ in range(reps):
-                        fn()
-                    best[k] = min(best[k], (clock() - t0) / reps)
-            rt.lib.lathe_rt_spmm_clear_plans()
-            print(f"| {name} | {f} | {best['csr'] * 1e6:.1f} | " +
-                  " | ".join(f"{best[c] * 1e6:.1f} ({best['csr'] / best[c]:.2f}x)"
-                             for c in configs) + " |", flush=True)
+            sweep_row(rt, name, inputs[name], f,
+                      {c: (c[0], c[1], lathe_spmm.ROW_GROUPS) for c in configs}, rounds, clock,
+                      "group sweep")
 
 
 def main():

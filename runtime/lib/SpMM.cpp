@@ -310,6 +310,34 @@ template <typename V> LATHE_ALWAYS_INLINE V loadVec(const float *p) {
   return v;
 }
 
+/// Columns [0, f) of a register-blocked engine, widest block first: NV
+/// vectors of V (the variant's widest) per row, then one V, then narrower
+/// vectors and single columns; block.template run<W, N>(f0) computes the
+/// columns [f0, f0 + N * lanes(W)) and returns whether a sum is NaN or Inf.
+/// `Block` is a struct rather than a lambda: a lambda's body would not
+/// inherit the calling variant's target attribute, an always-inline member
+/// is compiled inside it.
+template <typename V, int NV, typename Block>
+LATHE_ALWAYS_INLINE bool columnBlocks(int64_t f, const Block &block) {
+  constexpr int L = sizeof(V) / sizeof(float);
+  int64_t f0 = 0;
+  bool bad = false;
+  for (; f0 + NV * L <= f; f0 += NV * L)
+    bad |= block.template run<V, NV>(f0);
+  if constexpr (NV > 1)
+    for (; f0 + L <= f; f0 += L)
+      bad |= block.template run<V, 1>(f0);
+  if constexpr (L > 8)
+    for (; f0 + 8 <= f; f0 += 8)
+      bad |= block.template run<Vec8, 1>(f0);
+  if constexpr (L > 4)
+    for (; f0 + 4 <= f; f0 += 4)
+      bad |= block.template run<Vec4, 1>(f0);
+  for (; f0 < f; ++f0)
+    bad |= block.template run<float, 1>(f0);
+  return bad;
+}
+
 /// Adds the tile row's dense 4 x 4 blocks (row-major, block b at blockVals +
 /// 16 b, first column blockCol[b]) to four rows of y, columns [f0, f0 + NV *
 /// lanes(V)), which hold the CSR kernel's sum over the rows' other
@@ -387,15 +415,24 @@ struct MicroArgs {
   char *nonFinite;
 };
 
+/// One tile row's blocks for columnBlocks.
+struct MicroBlock {
+  const MicroArgs &m;
+  const int32_t *blockCol;
+  const float *blockVals;
+  int64_t nb, r0, rows;
+  template <typename V, int NV> LATHE_ALWAYS_INLINE bool run(int64_t f0) const {
+    return microRowBlock<V, NV>(blockCol, blockVals, nb, r0, rows, m.x, m.ldx,
+                                m.y, m.ldy, f0);
+  }
+};
+
 /// Tile rows [tr0, tr1): the CSR kernel on their rows' filtered non-zeros,
-/// then each tile row's blocks, widest register block first: NV vectors of
-/// V (the variant's widest) per row, then one V, then narrower vectors and
-/// single columns.
+/// then each tile row's blocks (columnBlocks).
 template <typename V, int NV>
 LATHE_ALWAYS_INLINE void microRowsImpl(const MicroArgs &m, int64_t tr0,
                                        int64_t tr1) {
   constexpr int B = LATHE_SPMM_MICRO_TILE;
-  constexpr int L = sizeof(V) / sizeof(float);
   csrRowsImpl(m.rowPtr, m.colIdx, m.vals, m.x, m.ldx, m.y, m.ldy, m.f, tr0 * B,
               std::min(m.numRows, tr1 * B));
   for (int64_t tr = tr0; tr < tr1; ++tr) {
@@ -403,31 +440,9 @@ LATHE_ALWAYS_INLINE void microRowsImpl(const MicroArgs &m, int64_t tr0,
     int64_t b0 = m.blockPtr[tr], nb = m.blockPtr[tr + 1] - b0;
     if (nb == 0)
       continue;
-    const int32_t *bc = m.blockCol + b0;
-    const float *bv = m.blockVals + b0 * B * B;
-    int64_t f0 = 0;
-    bool bad = false;
-    // No lambdas here: a lambda's body would not inherit the variant's
-    // target attribute.
-    for (; f0 + NV * L <= m.f; f0 += NV * L)
-      bad |= microRowBlock<V, NV>(bc, bv, nb, r0, rows, m.x, m.ldx, m.y, m.ldy,
-                                  f0);
-    if constexpr (NV > 1)
-      for (; f0 + L <= m.f; f0 += L)
-        bad |= microRowBlock<V, 1>(bc, bv, nb, r0, rows, m.x, m.ldx, m.y, m.ldy,
-                                   f0);
-    if constexpr (L > 8)
-      for (; f0 + 8 <= m.f; f0 += 8)
-        bad |= microRowBlock<Vec8, 1>(bc, bv, nb, r0, rows, m.x, m.ldx, m.y,
-                                      m.ldy, f0);
-    if constexpr (L > 4)
-      for (; f0 + 4 <= m.f; f0 += 4)
-        bad |= microRowBlock<Vec4, 1>(bc, bv, nb, r0, rows, m.x, m.ldx, m.y,
-                                      m.ldy, f0);
-    for (; f0 < m.f; ++f0)
-      bad |= microRowBlock<float, 1>(bc, bv, nb, r0, rows, m.x, m.ldx, m.y,
-                                     m.ldy, f0);
-    m.nonFinite[tr] = bad;
+    m.nonFinite[tr] = columnBlocks<V, NV>(
+        m.f,
+        MicroBlock{m, m.blockCol + b0, m.blockVals + b0 * B * B, nb, r0, rows});
   }
 }
 
@@ -562,32 +577,25 @@ struct GroupArgs {
   int64_t ldy, f;
 };
 
+/// One group's block for columnBlocks.
+template <int G> struct GroupBlock {
+  const GroupArgs &m;
+  const int32_t *cols;
+  const float *vals;
+  int64_t numCols;
+  float *y;
+  template <typename V, int NV> LATHE_ALWAYS_INLINE bool run(int64_t f0) const {
+    return groupBlock<V, G, NV>(cols, vals, numCols, m.x, m.ldx, y, m.ldy, f0);
+  }
+};
+
 template <typename V, int NV, int G>
 LATHE_ALWAYS_INLINE void groupUnitImpl(const GroupArgs &m, const GroupUnit &g) {
-  constexpr int L = sizeof(V) / sizeof(float);
   const int32_t *cols = m.groupCols + g.col0;
   const float *vals = m.groupVals + g.val0;
   float *y = m.y + static_cast<int64_t>(g.row0) * m.ldy;
-  int64_t f0 = 0;
-  bool bad = false;
-  for (; f0 + NV * L <= m.f; f0 += NV * L)
-    bad |=
-        groupBlock<V, G, NV>(cols, vals, g.numCols, m.x, m.ldx, y, m.ldy, f0);
-  if constexpr (NV > 1)
-    for (; f0 + L <= m.f; f0 += L)
-      bad |=
-          groupBlock<V, G, 1>(cols, vals, g.numCols, m.x, m.ldx, y, m.ldy, f0);
-  if constexpr (L > 8)
-    for (; f0 + 8 <= m.f; f0 += 8)
-      bad |= groupBlock<Vec8, G, 1>(cols, vals, g.numCols, m.x, m.ldx, y, m.ldy,
-                                    f0);
-  if constexpr (L > 4)
-    for (; f0 + 4 <= m.f; f0 += 4)
-      bad |= groupBlock<Vec4, G, 1>(cols, vals, g.numCols, m.x, m.ldx, y, m.ldy,
-                                    f0);
-  for (; f0 < m.f; ++f0)
-    bad |= groupBlock<float, G, 1>(cols, vals, g.numCols, m.x, m.ldx, y, m.ldy,
-                                   f0);
+  bool bad =
+      columnBlocks<V, NV>(m.f, GroupBlock<G>{m, cols, vals, g.numCols, y});
   // A padded zero times NaN or Inf in x is NaN where the aggregation sums
   // stored entries only: recompute such a group from its stored entries.
   if (!bad || g.full)
@@ -1494,13 +1502,15 @@ void spmmTiled(int64_t rRp, void *rp, int64_t rCi, void *ci, int64_t rV,
         fail(LATHE_ERR_INVALID,
              "a node reordering flag needs runtime classification "
              "(LATHE_SPMM_CLASSIFY) and no permutation operand");
-      plan = buildReorderedPlan(rowPtr, colIdx, values, order, numRows, numCols,
-                                tileSize, double(thresholdPpm) * 1e-6,
-                                (flags & LATHE_SPMM_MICRO) != 0,
-                                (flags & LATHE_SPMM_ROW_GROUPS) != 0);
+      plan =
+          buildReorderedPlan(rowPtr, colIdx, values, order, numRows, numCols,
+                             tileSize, lathe::row_groups::fromPpm(thresholdPpm),
+                             (flags & LATHE_SPMM_MICRO) != 0,
+                             (flags & LATHE_SPMM_ROW_GROUPS) != 0);
     } else {
       plan = buildPlan(rowPtr, colIdx, values, classes, numClasses, perm.get(),
-                       numRows, numCols, tileSize, double(thresholdPpm) * 1e-6,
+                       numRows, numCols, tileSize,
+                       lathe::row_groups::fromPpm(thresholdPpm),
                        (flags & LATHE_SPMM_MICRO) != 0,
                        (flags & LATHE_SPMM_ROW_GROUPS) != 0);
     }

@@ -56,6 +56,22 @@ std::vector<double> reference(const Csr<Index> &a, const std::vector<float> &x,
   return y;
 }
 
+/// The tiled kernel's output for the stored matrix `a` with the permutation
+/// operand `perm`: stored row i is node perm[i], and node p's row holds
+/// A[i, j] at column perm[j], i.e. y[perm[i]] = sum_j A[i, j] x[perm[j]].
+template <typename Index>
+std::vector<double> permutedReference(const Csr<Index> &a,
+                                      const std::vector<float> &x, int64_t f,
+                                      const std::vector<int32_t> &perm) {
+  std::vector<double> y(static_cast<size_t>(a.n * f), 0.);
+  for (int64_t i = 0; i < a.n; ++i)
+    for (Index k = a.rowPtr[i]; k < a.rowPtr[i + 1]; ++k)
+      for (int64_t j = 0; j < f; ++j)
+        y[perm[i] * f + j] +=
+            double(a.values[k]) * x[perm[a.colIdx[k]] * f + j];
+  return y;
+}
+
 template <typename T> MemRef vec(std::vector<T> &v) {
   return MemRef(reinterpret_cast<float *>(v.data()),
                 {static_cast<int64_t>(v.size())});
@@ -788,15 +804,7 @@ TEST(SpMMMicro, PlanHoldsTheDenseTilesAsBlocks) {
     std::vector<float> y =
         runTiled(a, x, f, 4, 0.5, nullptr, &perm, LATHE_SPMM_MICRO);
     EXPECT_EQ(takePending(), "");
-    std::vector<double> ref(size_t(a.n * f));
-    // Stored row i is node perm[i]: node p's row holds A[i, j] at column
-    // perm[j], i.e. y[perm[i]] = sum_j A[i, j] x[perm[j]].
-    for (int64_t i = 0; i < a.n; ++i)
-      for (int32_t k = a.rowPtr[i]; k < a.rowPtr[i + 1]; ++k)
-        for (int64_t c = 0; c < f; ++c)
-          ref[perm[i] * f + c] +=
-              double(a.values[k]) * x[perm[a.colIdx[k]] * f + c];
-    expectClose(y, ref);
+    expectClose(y, permutedReference(a, x, f, perm));
   });
 }
 
@@ -1032,13 +1040,7 @@ TEST(SpMMRowGroups, PermutedPlan) {
   std::vector<float> y =
       runTiled(a, x, f, 3, 0.8, nullptr, &perm, LATHE_SPMM_ROW_GROUPS);
   EXPECT_EQ(takePending(), "");
-  std::vector<double> ref(size_t(a.n * f));
-  for (int64_t i = 0; i < a.n; ++i)
-    for (int32_t k = a.rowPtr[i]; k < a.rowPtr[i + 1]; ++k)
-      for (int64_t c = 0; c < f; ++c)
-        ref[perm[i] * f + c] +=
-            double(a.values[k]) * x[perm[a.colIdx[k]] * f + c];
-  expectClose(y, ref);
+  expectClose(y, permutedReference(a, x, f, perm));
 }
 
 TEST(SpMMErrors, RowGroupEngineChecksItsOptions) {
