@@ -29,7 +29,9 @@ flagged constant so tile plans are built once, outside the timing):
              (LATHE_SPMM_ROW_GROUPS, groups of at most 4 rows formed at the pass's threshold,
              CSR on the other rows) where it chose that one
   sparse     all-sparse: the tiled kernel on the same (reordered) matrix and tile size, every
-             non-empty tile sparse
+             non-empty tile sparse (without a dense tile it runs the plain CSR op's loop and
+             row schedule over its plan's copy of the non-zeros: where the pass kept the
+             op, hybrid and all-sparse are the same kernel, timed separately)
   dense      all-dense: the same, every non-empty tile dense (oneDNN sgemm, or the micro-tile
              engine where the pass chose it; empty tiles skipped); where the pass chose the
              row-group engine, that engine at threshold 0 (every non-empty row in a group of

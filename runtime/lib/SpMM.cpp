@@ -787,7 +787,10 @@ void parallelRows(int64_t n, const P *prefix, int64_t grain, int64_t work,
   const int64_t segments =
       std::min<int64_t>({int64_t(lathe_rt_get_num_threads()), kMaxSegments,
                          (n + grain - 1) / grain});
-  if (segments <= 1 || work < kMinParallelWork || n >= (int64_t(1) << 31)) {
+  // A segment's bounds are 32-bit halves of one atomic word.
+  if (n >= (int64_t(1) << 31))
+    return parallelChunks(n, grain, work, body);
+  if (segments <= 1 || work < kMinParallelWork) {
     body(int64_t(0), n);
     return;
   }
