@@ -253,58 +253,86 @@ LATHE_ALWAYS_INLINE void csrRowColumns(int64_t begin, int64_t end,
     csrRowBlock<1, 4>(begin, end, colIdx, vals, x, ldx, yRow, f0, stream);
 }
 
-/// Rows [r0, r1) of y = A x, in the CsrMode `mode`.
+/// Rows [r0, r1) of y = A x.
 template <typename Index>
 LATHE_ALWAYS_INLINE void
 csrRowsImpl(const Index *rowPtr, const Index *colIdx, const float *vals,
             const float *x, int64_t ldx, float *y, int64_t ldy, int64_t f,
-            int64_t r0, int64_t r1, unsigned mode = 0) {
-  const bool stream = mode & kCsrStream;
-  if ((mode & kCsrBlockColumns) && f > kCsrColumnBlock) {
-    for (int64_t b0 = r0; b0 < r1; b0 += kCsrBlockRows) {
-      const int64_t b1 = std::min(r1, b0 + kCsrBlockRows);
-      for (int64_t f0 = 0; f0 < f; f0 += kCsrColumnBlock)
-        for (int64_t i = b0; i < b1; ++i)
-          csrRowColumns(int64_t(rowPtr[i]), int64_t(rowPtr[i + 1]), colIdx,
-                        vals, x, ldx, y + i * ldy, f0,
-                        std::min(f, f0 + kCsrColumnBlock), stream);
-    }
-    return;
-  }
+            int64_t r0, int64_t r1, bool stream = false) {
   for (int64_t i = r0; i < r1; ++i)
     csrRowColumns(int64_t(rowPtr[i]), int64_t(rowPtr[i + 1]), colIdx, vals, x,
                   ldx, y + i * ldy, 0, f, stream);
 }
 
+/// Rows [r0, r1) of y = A x, the columns in blocks of kCsrColumnBlock over
+/// runs of kCsrBlockRows rows (kCsrBlockColumns).
+template <typename Index>
+LATHE_ALWAYS_INLINE void
+csrRowsBlockedImpl(const Index *rowPtr, const Index *colIdx, const float *vals,
+                   const float *x, int64_t ldx, float *y, int64_t ldy,
+                   int64_t f, int64_t r0, int64_t r1, bool stream) {
+  for (int64_t b0 = r0; b0 < r1; b0 += kCsrBlockRows) {
+    const int64_t b1 = std::min(r1, b0 + kCsrBlockRows);
+    for (int64_t f0 = 0; f0 < f; f0 += kCsrColumnBlock)
+      for (int64_t i = b0; i < b1; ++i)
+        csrRowColumns(int64_t(rowPtr[i]), int64_t(rowPtr[i + 1]), colIdx, vals,
+                      x, ldx, y + i * ldy, f0,
+                      std::min(f, f0 + kCsrColumnBlock), stream);
+  }
+}
+
+// One function per loop and index type: with the blocked loop in the same
+// function, the plain loop ran 1.3-1.4x slower on CiteSeer and Cora at F = 16
+// (one thread, CPU time), whose rows hold 1-4 non-zeros.
 __attribute__((target_clones("avx512f", "avx2", "default"))) void
 csrRows32(const int32_t *rowPtr, const int32_t *colIdx, const float *vals,
           const float *x, int64_t ldx, float *y, int64_t ldy, int64_t f,
-          int64_t r0, int64_t r1, unsigned mode) {
-  csrRowsImpl(rowPtr, colIdx, vals, x, ldx, y, ldy, f, r0, r1, mode);
+          int64_t r0, int64_t r1, bool stream) {
+  csrRowsImpl(rowPtr, colIdx, vals, x, ldx, y, ldy, f, r0, r1, stream);
 }
-
 __attribute__((target_clones("avx512f", "avx2", "default"))) void
 csrRows64(const int64_t *rowPtr, const int64_t *colIdx, const float *vals,
           const float *x, int64_t ldx, float *y, int64_t ldy, int64_t f,
-          int64_t r0, int64_t r1, unsigned mode) {
-  csrRowsImpl(rowPtr, colIdx, vals, x, ldx, y, ldy, f, r0, r1, mode);
+          int64_t r0, int64_t r1, bool stream) {
+  csrRowsImpl(rowPtr, colIdx, vals, x, ldx, y, ldy, f, r0, r1, stream);
+}
+__attribute__((target_clones("avx512f", "avx2", "default"))) void
+csrRowsBlocked32(const int32_t *rowPtr, const int32_t *colIdx,
+                 const float *vals, const float *x, int64_t ldx, float *y,
+                 int64_t ldy, int64_t f, int64_t r0, int64_t r1, bool stream) {
+  csrRowsBlockedImpl(rowPtr, colIdx, vals, x, ldx, y, ldy, f, r0, r1, stream);
+}
+__attribute__((target_clones("avx512f", "avx2", "default"))) void
+csrRowsBlocked64(const int64_t *rowPtr, const int64_t *colIdx,
+                 const float *vals, const float *x, int64_t ldx, float *y,
+                 int64_t ldy, int64_t f, int64_t r0, int64_t r1, bool stream) {
+  csrRowsBlockedImpl(rowPtr, colIdx, vals, x, ldx, y, ldy, f, r0, r1, stream);
 }
 
-/// Rows [r0, r1) through the CPU's variant of the CSR kernel. With
-/// kCsrStream, the stores are made visible before returning (non-temporal
-/// stores are weakly ordered, and the job's end is published after it).
+/// Rows [r0, r1) through the CPU's variant of the CSR kernel, in the CsrMode
+/// `mode`. With kCsrStream, the stores are made visible before returning
+/// (non-temporal stores are weakly ordered, and the job's end is published
+/// after it).
 void csrRows(const int32_t *rowPtr, const int32_t *colIdx, const float *vals,
              const float *x, int64_t ldx, float *y, int64_t ldy, int64_t f,
              int64_t r0, int64_t r1, unsigned mode = 0) {
-  csrRows32(rowPtr, colIdx, vals, x, ldx, y, ldy, f, r0, r1, mode);
-  if (mode & kCsrStream)
+  const bool stream = mode & kCsrStream;
+  if ((mode & kCsrBlockColumns) && f > kCsrColumnBlock)
+    csrRowsBlocked32(rowPtr, colIdx, vals, x, ldx, y, ldy, f, r0, r1, stream);
+  else
+    csrRows32(rowPtr, colIdx, vals, x, ldx, y, ldy, f, r0, r1, stream);
+  if (stream)
     __builtin_ia32_sfence();
 }
 void csrRows(const int64_t *rowPtr, const int64_t *colIdx, const float *vals,
              const float *x, int64_t ldx, float *y, int64_t ldy, int64_t f,
              int64_t r0, int64_t r1, unsigned mode = 0) {
-  csrRows64(rowPtr, colIdx, vals, x, ldx, y, ldy, f, r0, r1, mode);
-  if (mode & kCsrStream)
+  const bool stream = mode & kCsrStream;
+  if ((mode & kCsrBlockColumns) && f > kCsrColumnBlock)
+    csrRowsBlocked64(rowPtr, colIdx, vals, x, ldx, y, ldy, f, r0, r1, stream);
+  else
+    csrRows64(rowPtr, colIdx, vals, x, ldx, y, ldy, f, r0, r1, stream);
+  if (stream)
     __builtin_ia32_sfence();
 }
 
@@ -492,8 +520,12 @@ template <typename V, int NV>
 LATHE_ALWAYS_INLINE void microRowsImpl(const MicroArgs &m, int64_t tr0,
                                        int64_t tr1) {
   constexpr int B = LATHE_SPMM_MICRO_TILE;
-  csrRowsImpl(m.rowPtr, m.colIdx, m.vals, m.x, m.ldx, m.y, m.ldy, m.f, tr0 * B,
-              std::min(m.numRows, tr1 * B), m.mode);
+  if (m.mode & kCsrBlockColumns)
+    csrRows(m.rowPtr, m.colIdx, m.vals, m.x, m.ldx, m.y, m.ldy, m.f, tr0 * B,
+            std::min(m.numRows, tr1 * B), m.mode);
+  else
+    csrRowsImpl(m.rowPtr, m.colIdx, m.vals, m.x, m.ldx, m.y, m.ldy, m.f,
+                tr0 * B, std::min(m.numRows, tr1 * B));
   for (int64_t tr = tr0; tr < tr1; ++tr) {
     int64_t r0 = tr * B, rows = std::min<int64_t>(B, m.numRows - r0);
     int64_t b0 = m.blockPtr[tr], nb = m.blockPtr[tr + 1] - b0;
@@ -695,8 +727,13 @@ LATHE_ALWAYS_INLINE void groupRowsImpl(const GroupArgs &m, int64_t u0,
       groupUnitImpl<V, NV, 4>(m, g);
       break;
     default:
-      csrRowsImpl(m.rowPtr, m.colIdx, m.vals, m.x, m.ldx, m.y, m.ldy, m.f,
-                  int64_t(g.row0), int64_t(g.row0) + g.rows, m.mode);
+      if (m.mode & kCsrBlockColumns)
+        csrRows(m.rowPtr, m.colIdx, m.vals, m.x, m.ldx, m.y, m.ldy, m.f,
+                int64_t(g.row0), int64_t(g.row0) + g.rows, m.mode);
+      else
+        csrRowsImpl(m.rowPtr, m.colIdx, m.vals, m.x, m.ldx, m.y, m.ldy, m.f,
+                    int64_t(g.row0), int64_t(g.row0) + g.rows,
+                    m.mode & kCsrStream);
     }
   }
 }
