@@ -7,6 +7,8 @@
     /usr/bin/python3 bench/sparsegcn.py --micro-sweep            (micro-tile engine vs CSR, CPU time)
     /usr/bin/python3 bench/sparsegcn.py --calibrate-groups       (only the row-group engine's rows)
     /usr/bin/python3 bench/sparsegcn.py --group-sweep            (row-group engine vs CSR, CPU time)
+    /usr/bin/python3 bench/sparsegcn.py --ab OTHER/libLatheRuntime.so  (this build's plain and
+                                                  all-sparse kernels against another build's)
 
 Inputs (../shared/data or $LATHE_DATA; a missing one is an error naming the path), all used as
 graphs: the symmetrised 0/1 pattern without self loops, GCN-normalised Â = D^-1/2 (A+I) D^-1/2,
@@ -871,6 +873,67 @@ def group_sweep(rt, names, widths, configs, rounds, threads):
                       "group sweep")
 
 
+def ab(rt, base_lib, names, widths, rounds, threads):
+    """This build's plain CSR op and tiled all-sparse op (T = 32, every non-empty tile sparse)
+    against the same two of another build's runtime library, loaded into the same process;
+    interleaved rounds whose order rotates. One thread: CPU time per call (time.thread_time over
+    batches), best of the rounds; more: wall time of single calls, median."""
+    base = lathe_spmm.Runtime(base_lib)
+    libs = {"": rt, " (base)": base}
+    inputs, _ = load_inputs()
+    for r in libs.values():
+        r.lib.lathe_rt_set_num_threads(threads)
+    print(f"{'CPU time per call, best' if threads == 1 else 'wall time per call, median'} of "
+          f"{rounds} interleaved rounds, {threads} thread(s), base {base_lib}; load average "
+          f"{os.getloadavg()[0]:.1f}\n")
+    print("| input | F | plain | all-sparse | plain (base) | all-sparse (base) |\n"
+          "|---|---|---|---|---|---|")
+    for name in names:
+        a = inputs[name]
+        n = a.shape[0]
+        for f in widths:
+            x = lathe_spmm.aligned_copy(
+                np.random.default_rng(f).standard_normal((n, f)).astype(np.float32))
+            ref = a.astype(np.float64) @ x.astype(np.float64)
+            fns, ys = {}, {}
+            for tag, r in libs.items():
+                for kind in ["plain", "all-sparse"]:
+                    k = kind + tag
+                    ys[k] = lathe_spmm.aligned_empty((n, f))
+                    fns[k] = (r.csr_call(a, x, ys[k], flags=lathe_spmm.CONST_A) if kind == "plain"
+                              else r.tiled_call(a, x, ys[k], 32, classes=nonempty_tiles(a, 32),
+                                                flags=lathe_spmm.CONST_A))
+            for k, fn in fns.items():
+                fn()
+                for r in libs.values():
+                    r.check()
+                check(k, ys[k], ref, f"{name}, F={f}")
+            t0 = time.perf_counter()
+            fns["plain"]()
+            reps = max(5, int(0.004 / max(time.perf_counter() - t0, 1e-6)))
+            samples = {k: [] for k in fns}
+            keys = list(fns)
+            for i in range(rounds):
+                for k in keys[i % len(keys):] + keys[:i % len(keys)]:
+                    fns[k]()
+                    if threads == 1:
+                        t0 = time.thread_time()
+                        for _ in range(reps):
+                            fns[k]()
+                        samples[k].append((time.thread_time() - t0) / reps)
+                    else:
+                        for _ in range(reps):
+                            t0 = time.perf_counter()
+                            fns[k]()
+                            samples[k].append(time.perf_counter() - t0)
+            for r in libs.values():
+                r.lib.lathe_rt_spmm_clear_plans()
+            agg = min if threads == 1 else statistics.median
+            print(f"| {name} | {f} | " + " | ".join(f"{agg(samples[k]) * 1e3:.4g}" for k in keys)
+                  + " |", flush=True)
+    print(f"\nload average at the end {os.getloadavg()[0]:.1f}")
+
+
 def main():
     p = argparse.ArgumentParser(description="H-GCN aggregation on real graphs vs MKL, scipy, "
                                 "torch (no arguments: the full benchmark)")
@@ -886,8 +949,11 @@ def main():
     p.add_argument("--group-sweep", action="store_true",
                    help="the row-group engine against the CSR kernel at several group "
                    "thresholds (CPU time with --threads 1; --graphs, --widths)")
+    p.add_argument("--ab", metavar="LIB",
+                   help="this build's plain and all-sparse kernels against another build's "
+                   "runtime library (--threads, --rounds, --graphs, --widths)")
     p.add_argument("--threads", type=int, default=1,
-                   help="threads of --calibrate and --group-sweep")
+                   help="threads of --calibrate, --group-sweep and --ab")
     p.add_argument("--rounds", type=int, default=9,
                    help="interleaved timing rounds (calibration: rounds per cell)")
     p.add_argument("--graphs", help="comma-separated subset (development; RESULT then covers "
@@ -916,6 +982,11 @@ def main():
         micro_sweep(lathe_spmm.Runtime(lib), (args.graphs or "bcsstk13,jagmesh7").split(","),
                     [int(w) for w in (args.widths or "16,64,256").split(",")],
                     [1.01, 1.0, 0.875, 0.75, 0.625], 7)
+        return
+    if args.ab:
+        ab(lathe_spmm.Runtime(lib), args.ab,
+           (args.graphs or "pubmed,cora,citeseer,jagmesh7,bcsstk13").split(","),
+           [int(w) for w in (args.widths or "16,64,256").split(",")], args.rounds, args.threads)
         return
     if args.group_sweep:
         group_sweep(lathe_spmm.Runtime(lib), (args.graphs or "bcsstk13,jagmesh7").split(","),
