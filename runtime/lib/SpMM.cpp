@@ -259,24 +259,9 @@ LATHE_ALWAYS_INLINE void
 csrRowsImpl(const Index *rowPtr, const Index *colIdx, const float *vals,
             const float *x, int64_t ldx, float *y, int64_t ldy, int64_t f,
             int64_t r0, int64_t r1, bool stream = false) {
-  for (int64_t i = r0; i < r1; ++i) {
-    int64_t begin = rowPtr[i], end = rowPtr[i + 1];
-    float *yRow = y + i * ldy;
-    int64_t f0 = 0;
-    if (hasAvx512())
-      for (; f0 + 128 <= f; f0 += 128)
-        csrRowBlock<128, 2>(begin, end, colIdx, vals, x, ldx, yRow, f0, stream);
-    for (; f0 + 64 <= f; f0 += 64)
-      csrRowBlock<64, 2>(begin, end, colIdx, vals, x, ldx, yRow, f0, stream);
-    for (; f0 + 32 <= f; f0 += 32)
-      csrRowBlock<32, 4>(begin, end, colIdx, vals, x, ldx, yRow, f0, stream);
-    for (; f0 + 16 <= f; f0 += 16)
-      csrRowBlock<16, 4>(begin, end, colIdx, vals, x, ldx, yRow, f0, stream);
-    for (; f0 + 4 <= f; f0 += 4)
-      csrRowBlock<4, 4>(begin, end, colIdx, vals, x, ldx, yRow, f0, stream);
-    for (; f0 < f; ++f0)
-      csrRowBlock<1, 4>(begin, end, colIdx, vals, x, ldx, yRow, f0, stream);
-  }
+  for (int64_t i = r0; i < r1; ++i)
+    csrRowColumns(int64_t(rowPtr[i]), int64_t(rowPtr[i + 1]), colIdx, vals, x,
+                  ldx, y + i * ldy, 0, f, stream);
 }
 
 /// Rows [r0, r1) of y = A x, the columns in blocks of kCsrColumnBlock over
