@@ -1,15 +1,18 @@
 //===- SpMM.cpp - Sparse graph aggregation kernels (sparsegcn) ------------===//
 //
 // y = A x with A in CSR form, two ways:
-// - lathe_rt_spmm_csr_f32: rows split over threads, each row's non-zeros
-//   accumulated into a register block of up to 64 feature columns (AVX-512
-//   where the CPU has it: target_clones picks the variant at load time);
+// - lathe_rt_spmm_csr_f32: rows split over threads (parallelRows: one
+//   contiguous segment per thread), each row's non-zeros accumulated into a
+//   register block of up to 128 feature columns (AVX-512 where the CPU has
+//   it: target_clones picks the variant at load time; see csrMode for the
+//   streamed stores and the blocked columns of large operands);
 // - lathe_rt_spmm_tiled_f32 (H-GCN): a "plan" built once per constant
 //   adjacency holds the non-zeros of sparse tiles as a filtered CSR and the
 //   dense tiles gathered into dense row-major blocks (consecutive dense tiles
 //   of a tile row form one block); each tile row then runs the CSR kernel on
 //   its sparse part and one oneDNN sgemm (beta = 1) per dense block. Empty
-//   tiles appear in neither.
+//   tiles appear in neither. A plan without dense tiles runs exactly the
+//   first kernel's loop and schedule (runCsr) on its copy of the non-zeros.
 //
 // Threads: the runtime's pool (Parallel.h) rather than OpenMP's fork-join.
 // Inside a job, oneDNN's sgemm runs single-threaded on each thread (through
