@@ -3,15 +3,18 @@
 #include "lathe/Target/CUDA/Passes.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/GPU/Transforms/ParallelLoopMapper.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Transforms/Transforms.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/SymbolTable.h"
 
 namespace mlir::lathe {
+#define GEN_PASS_DEF_LATHECUDASERIALKERNELS
 #define GEN_PASS_DEF_LATHECUDATILEPARALLELLOOPS
 #define GEN_PASS_DEF_LATHECUDAMERGEGPUMODULES
 #include "lathe/Target/CUDA/Passes.h.inc"
@@ -65,6 +68,31 @@ void setSequential(scf::ParallelOp loop) {
                               ctx, gpu::Processor::Sequential, id, id));
   (void)gpu::setMappingAttr(loop, mapping);
 }
+
+struct LatheCUDASerialKernels
+    : public lathe::impl::LatheCUDASerialKernelsBase<LatheCUDASerialKernels> {
+  void runOnOperation() override {
+    SmallVector<linalg::LinalgOp> serial;
+    getOperation().walk([&](linalg::LinalgOp op) {
+      if (!op.hasPureBufferSemantics() ||
+          op->getParentOfType<scf::ParallelOp>() ||
+          op->getParentOfType<linalg::LinalgOp>())
+        return;
+      if (op.getNumParallelLoops() == 0)
+        serial.push_back(op);
+    });
+    OpBuilder b(&getContext());
+    for (linalg::LinalgOp op : serial) {
+      b.setInsertionPoint(op);
+      Location loc = op.getLoc();
+      Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+      Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
+      auto loop = scf::ParallelOp::create(b, loc, ValueRange{c0},
+                                          ValueRange{c1}, ValueRange{c1});
+      op->moveBefore(loop.getBody()->getTerminator());
+    }
+  }
+};
 
 struct LatheCUDATileParallelLoops
     : public lathe::impl::LatheCUDATileParallelLoopsBase<

@@ -31,9 +31,11 @@ def LatheCUDARetargetCalls : Pass<"lathe-cuda-retarget-calls", "ModuleOp"> {
   let description = [{
     `lathe-cpu-lower-to-runtime` emits `func.call @lathe_rt_<kernel>` with the
     runtime's memref convention. The CUDA runtime implements the same ABI on
-    device memory as `lathe_cuda_<kernel>` (cuBLASLt for matmuls, Lathe's own
-    kernels for convolutions and pooling). This pass renames the callees; a
-    call of a kernel the CUDA runtime lacks is an error naming it.
+    device memory as `lathe_cuda_<kernel>` (cuBLASLt for matmuls and the
+    RNN's projections; Lathe's own kernels for convolutions, pooling,
+    softmax, layer norm, chunked attention, SpMM and the RNN's gates). This
+    pass renames the callees; a call of a kernel the CUDA runtime lacks is an
+    error naming it.
 
     ```mlir
     func.call @lathe_rt_matmul_f32(...)   // becomes
@@ -41,6 +43,33 @@ def LatheCUDARetargetCalls : Pass<"lathe-cuda-retarget-calls", "ModuleOp"> {
     ```
   }];
   let dependentDialects = ["::mlir::func::FuncDialect"];
+}
+
+def LatheCUDAIndexChecks : Pass<"lathe-cuda-index-checks", "ModuleOp"> {
+  let summary = "Record generated code's failed index checks on the device";
+  let description = [{
+    `lathe-cpu-guard-indices` calls `lathe_rt_index_check_failed(what,
+    index, lo, hi)` where a data-dependent index (an ONNX Gather's, an
+    embedding's token id) is out of range. On the GPU that code runs inside a
+    kernel, which cannot call the host. Around the outermost loop nest
+    (linalg op or `scf.parallel`) holding such calls, a `memref<4xi64>`
+    record is allocated and zeroed (`lathe_cuda_index_check_begin`); each
+    call becomes an atomic claim of the record followed by stores of
+    {index, lo, hi} by the first failing thread; after the loop
+    `lathe_cuda_index_check_end(what, record)` reads it back and makes the
+    CPU backend's message ("<what>: index I out of range [lo, hi)") the
+    pending error.
+
+    ```mlir
+    func.call @lathe_rt_index_check_failed(%what, %i, %lo, %hi)  // becomes
+    %old = memref.atomic_rmw addi %one, %record[%c0]
+    scf.if (%old == 0) { memref.store %i, %record[%c1] ... }
+    ```
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect"];
 }
 
 def LatheCUDADeviceMemory : Pass<"lathe-cuda-device-memory", "ModuleOp"> {
@@ -60,6 +89,28 @@ def LatheCUDADeviceMemory : Pass<"lathe-cuda-device-memory", "ModuleOp"> {
   }];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::linalg::LinalgDialect"];
+}
+
+def LatheCUDASerialKernels
+    : Pass<"lathe-cuda-serial-kernels", "::mlir::func::FuncOp"> {
+  let summary = "Give loop-less and all-reduction linalg ops a one-thread loop";
+  let description = [{
+    `convert-linalg-to-parallel-loops` makes no `scf.parallel` for a linalg
+    op without parallel dimensions (a fill of a rank-0 buffer, a reduction
+    to a scalar such as a loss): its loads and stores would stay in host
+    code, which holds device buffers only. Each such op is wrapped in a
+    one-iteration `scf.parallel`, so it runs as a kernel of one thread
+    (correct, sequential; these ops are small in the e2e models).
+
+    ```mlir
+    linalg.fill ins(%z : f32) outs(%s : memref<f32>)   // becomes
+    scf.parallel (%i) = (%c0) to (%c1) step (%c1) {
+      linalg.fill ins(%z : f32) outs(%s : memref<f32>)
+    }
+    ```
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect"];
 }
 
 def LatheCUDATileParallelLoops
