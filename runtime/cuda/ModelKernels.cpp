@@ -700,4 +700,24 @@ void lathe_cuda_index_check_end(int64_t rankWhat, void *what, int64_t rank,
              std::to_string(e[2]) + ", " + std::to_string(e[3]) + ")");
 }
 
+void lathe_cuda_assert_check_end(int64_t rankWhat, void *what, int64_t rank,
+                                 void *record) {
+  Ref R = ref(rank, record, 8);
+  long long e[4] = {0, 0, 0, 0};
+  if (lathe_cuda_copy_to_host(e, R.data, sizeof(e)) != LATHE_CUDA_OK ||
+      e[0] == 0)
+    return;
+  std::string message;
+  if (rankWhat == 1 && what) {
+    Ref W = ref(1, what, 1);
+    for (int64_t i = 0; i < W.size(0) && i < (1 << 16); ++i) {
+      char ch = W.data[i * W.stride(0)];
+      if (!ch)
+        break;
+      message.push_back(ch);
+    }
+  }
+  setPending(message.empty() ? "assertion failed in generated code" : message);
+}
+
 } // extern "C"

@@ -11,6 +11,7 @@
 #include "lathe/Target/CPU/RuntimeCalls.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -34,6 +35,7 @@ namespace {
 
 constexpr StringLiteral kIndexCheckFailed = "lathe_rt_index_check_failed";
 constexpr StringLiteral kIndexCheckEnd = "lathe_cuda_index_check_end";
+constexpr StringLiteral kAssertCheckEnd = "lathe_cuda_assert_check_end";
 
 /// The kernels runtime/cuda implements with the CPU runtime's ABI
 /// (CUDA.h, CUDAKernels.h).
@@ -116,6 +118,70 @@ Value rematerializeMessage(OpBuilder &b, Value what) {
   return memref::CastOp::create(b, cast.getLoc(), cast.getType(), g);
 }
 
+/// A `memref<*xi8>` of a private constant global holding `text` (NUL
+/// terminated), read on the host.
+Value messageGlobal(ModuleOp module, SymbolTable &symbols, OpBuilder &b,
+                    Location loc, StringRef text) {
+  auto i8 = b.getI8Type();
+  SmallVector<int8_t> bytes(text.begin(), text.end());
+  bytes.push_back(0);
+  auto type = MemRefType::get({(int64_t)bytes.size()}, i8);
+  auto value = DenseElementsAttr::get(
+      RankedTensorType::get(type.getShape(), i8), ArrayRef<int8_t>(bytes));
+  memref::GlobalOp global;
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(module.getBody());
+    global = memref::GlobalOp::create(
+        b, loc, b.getStringAttr("__lathe_cuda_assert_msg"),
+        b.getStringAttr("private"), TypeAttr::get(type), value, b.getUnitAttr(),
+        IntegerAttr());
+    symbols.insert(global);
+  }
+  Value g = memref::GetGlobalOp::create(b, loc, type, global.getSymName());
+  return memref::CastOp::create(b, loc, UnrankedMemRefType::get(i8, 0), g);
+}
+
+/// cf.assert inside a loop nest: the failing threads flag a device record;
+/// after the loop the host makes the assert's message the pending error
+/// (the kernel goes on, as after a failed index check; the results are not
+/// valid and the caller reports the error).
+LogicalResult lowerAsserts(ModuleOp module, IRRewriter &rewriter) {
+  SmallVector<cf::AssertOp> asserts;
+  module.walk([&](cf::AssertOp op) {
+    if (outermostLoop(op))
+      asserts.push_back(op);
+  });
+  if (asserts.empty())
+    return success();
+  SymbolTable symbols(module);
+  auto recordType = MemRefType::get({4}, rewriter.getI64Type());
+  for (cf::AssertOp op : asserts) {
+    Operation *loop = outermostLoop(op);
+    Location loc = op.getLoc();
+    rewriter.setInsertionPoint(loop);
+    Value record = memref::AllocOp::create(rewriter, loc, recordType);
+    emitRuntimeCall(module, rewriter, loc, "lathe_cuda_index_check_begin",
+                    {record});
+    rewriter.setInsertionPointAfter(loop);
+    Value msg = messageGlobal(module, symbols, rewriter, loc, op.getMsg());
+    emitRuntimeCall(module, rewriter, loc, kAssertCheckEnd, {msg, record});
+    memref::DeallocOp::create(rewriter, loc, record);
+    rewriter.setInsertionPoint(op);
+    Value notOk = arith::XOrIOp::create(
+        rewriter, loc, op.getArg(),
+        arith::ConstantOp::create(rewriter, loc, rewriter.getBoolAttr(true)));
+    auto ifOp = scf::IfOp::create(rewriter, loc, notOk, false);
+    rewriter.setInsertionPointToStart(ifOp.thenBlock());
+    Value one = arith::ConstantIntOp::create(rewriter, loc, 1, 64);
+    Value c0 = arith::ConstantIndexOp::create(rewriter, loc, 0);
+    memref::AtomicRMWOp::create(rewriter, loc, arith::AtomicRMWKind::addi, one,
+                                record, ValueRange{c0});
+    rewriter.eraseOp(op);
+  }
+  return success();
+}
+
 struct LatheCUDAIndexChecks
     : public lathe::impl::LatheCUDAIndexChecksBase<LatheCUDAIndexChecks> {
   void runOnOperation() override {
@@ -187,6 +253,8 @@ struct LatheCUDAIndexChecks
         }
       }
     }
+    if (mlir::failed(lowerAsserts(module, rewriter)))
+      return signalPassFailure();
     if (auto decl = module.lookupSymbol<func::FuncOp>(kIndexCheckFailed))
       if (SymbolTable::symbolKnownUseEmpty(decl, module))
         decl.erase();
@@ -204,7 +272,8 @@ bool isHostOnlyMessage(memref::GetGlobalOp global) {
         continue;
       }
       auto call = dyn_cast<func::CallOp>(user);
-      if (!call || call.getCallee() != kIndexCheckEnd)
+      if (!call || (call.getCallee() != kIndexCheckEnd &&
+                    call.getCallee() != kAssertCheckEnd))
         return false;
     }
   }

@@ -8,6 +8,7 @@
 #include "lathe/Target/CUDA/Pipeline.h"
 
 #include "lathe/Conversion/Passes.h"
+#include "lathe/Dialect/MemRed/Passes.h"
 #include "lathe/Target/CPU/Passes.h"
 #include "lathe/Target/CPU/Pipeline.h"
 #include "lathe/Target/CUDA/Passes.h"
@@ -85,6 +86,11 @@ StringRef mlir::lathe::stringifyCudaPhase(CudaPhase phase) {
 static void addKernelPasses(OpPassManager &pm) {
   OpPassManager &funcPm = pm.nest<func::FuncOp>();
   funcPm.addPass(createConvertLowRankToLathe());
+  // Attention with large score matrices becomes memred.attention (the
+  // runtime's flash-style kernel), with the CPU target's threshold.
+  memred::MemRedRaiseAttentionOptions attention;
+  attention.minScores = -1;
+  funcPm.addPass(memred::createMemRedRaiseAttention(attention));
   // LSTM/GRU loops become lathe.rnn (cuBLASLt GEMMs + a fused gate kernel).
   funcPm.addPass(createLatheCPUFormRecurrent());
   // Softmax and layer norm stay kernel ops (the runtime's warp-per-row

@@ -87,6 +87,12 @@ void lathe_cuda_index_check_begin(int64_t rank, void *record);
 void lathe_cuda_index_check_end(int64_t rankWhat, void *what, int64_t rank,
                                 void *record);
 
+/* A cf.assert of a generated kernel: begin as above; the failing threads
+ * set record[0]; end makes `what` (the assert's message) the pending error
+ * when any did. */
+void lathe_cuda_assert_check_end(int64_t rankWhat, void *what, int64_t rank,
+                                 void *record);
+
 #ifdef __cplusplus
 }
 #endif
