@@ -15,6 +15,12 @@ __device__ inline float maximumNaN(float a, float b) {
   return a > b || a != a ? a : b;
 }
 
+/// exp(x) for softmax arguments (x <= 0) as the CPU runtime's attention
+/// computes it: below -87 (and -inf) exactly 0, NaN stays NaN.
+__device__ inline float expNonPositive(float x) {
+  return x < -87.f ? 0.f : expf(x);
+}
+
 __device__ inline float warpMax(float v) {
   for (int o = 16; o > 0; o >>= 1)
     v = maximumNaN(v, __shfl_xor_sync(0xffffffffu, v, o));
@@ -180,12 +186,12 @@ extern "C" __global__ void lathe_attention(lathe_cuda::AttentionParams p) {
       }
       float sum = 0.f;
       for (int64_t j = lane; j < cols; j += 32) {
-        float e = expf(srow[j] - mNew);
+        float e = expNonPositive(srow[j] - mNew);
         srow[j] = e;
         sum += e;
       }
       sum = warpSum(sum);
-      float corr = expf(mOld - mNew);
+      float corr = expNonPositive(mOld - mNew);
       if (corr != 1.f)
         for (int64_t c = lane; c < dv; c += 32)
           acc[i * dv + c] *= corr;
