@@ -9,10 +9,13 @@ def LatheCUDAExpandLayerNorm
     : Pass<"lathe-cuda-expand-layer-norm", "func::FuncOp"> {
   let summary = "Expand lathe.layer_norm on tensors into linalg generics";
   let description = [{
-    The CUDA target runs layer norms as generated GPU code: a row sum, a
-    row sum of squared deviations and one element-wise generic
+    Layer norm as generated GPU code: a row sum, a row sum of squared
+    deviations and one element-wise generic
     `(x - mean) * rsqrt(var + eps) * gamma + beta` (biased variance over the
-    last dimension, as `lathe.layer_norm` defines it).
+    last dimension, as `lathe.layer_norm` defines it). Not in the CUDA
+    pipeline, which calls the runtime's warp-per-row kernel
+    (`lathe_cuda_layer_norm_f32`); kept for layer norms that kernel does
+    not take (other element types) and as the generated-code reference.
 
     ```mlir
     %y = lathe.layer_norm ins(%x : tensor<8x16xf32>) outs(%e : tensor<8x16xf32>)
