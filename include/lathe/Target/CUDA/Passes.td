@@ -14,8 +14,8 @@ def LatheCUDAExpandLayerNorm
     `(x - mean) * rsqrt(var + eps) * gamma + beta` (biased variance over the
     last dimension, as `lathe.layer_norm` defines it). Not in the CUDA
     pipeline, which calls the runtime's warp-per-row kernel
-    (`lathe_cuda_layer_norm_f32`); kept for layer norms that kernel does
-    not take (other element types) and as the generated-code reference.
+    (`lathe_cuda_layer_norm_f32`); kept for explicit use and as the
+    generated-code reference.
 
     ```mlir
     %y = lathe.layer_norm ins(%x : tensor<8x16xf32>) outs(%e : tensor<8x16xf32>)
