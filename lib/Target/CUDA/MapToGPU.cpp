@@ -100,6 +100,12 @@ struct LatheCUDATileParallelLoops
   using Base::Base;
 
   void runOnOperation() override {
+    if (elementsPerThread < 1) {
+      getOperation().emitError()
+          << "lathe-cuda-tile-parallel-loops: elements-per-thread="
+          << static_cast<int64_t>(elementsPerThread) << " must be positive";
+      return signalPassFailure();
+    }
     if (threads < 1 || threads > 1024) {
       getOperation().emitError()
           << "lathe-cuda-tile-parallel-loops: threads="
@@ -128,12 +134,31 @@ struct LatheCUDATileParallelLoops
         if (remaining == 1)
           break;
       }
-      auto tiled = scf::tileParallelLoop(loop, tiles, /*noMinMaxBounds=*/true);
+      // Coarsening: large innermost dimensions give each thread several
+      // elements, `threads` apart.
+      int64_t coarsen = 1;
+      if (elementsPerThread > 1)
+        if (std::optional<int64_t> trips = staticTripCount(loop, rank - 1))
+          if (*trips >= elementsPerThread * tiles[rank - 1] * 1024)
+            coarsen = elementsPerThread;
+      SmallVector<int64_t> blockTiles = tiles;
+      blockTiles[rank - 1] *= coarsen;
+      auto tiled =
+          scf::tileParallelLoop(loop, blockTiles, /*noMinMaxBounds=*/true);
       scf::ParallelOp outer = tiled.first, inner = tiled.second;
       setMapping(outer, /*threads=*/false);
-      setMapping(inner, /*threads=*/true);
-      inner.walk([&](scf::ParallelOp nested) {
-        if (nested != inner)
+      scf::ParallelOp threadLoop = inner;
+      if (coarsen > 1) {
+        // inner: [0, tiles) with the innermost [0, threads * coarsen); split
+        // it into a sequential loop of `coarsen` steps around the threads.
+        auto split =
+            scf::tileParallelLoop(inner, tiles, /*noMinMaxBounds=*/true);
+        setSequential(split.first);
+        threadLoop = split.second;
+      }
+      setMapping(threadLoop, /*threads=*/true);
+      threadLoop.walk([&](scf::ParallelOp nested) {
+        if (nested != threadLoop)
           setSequential(nested);
       });
     }

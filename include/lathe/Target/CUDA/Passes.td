@@ -127,6 +127,12 @@ def LatheCUDATileParallelLoops
     neighbouring addresses), then outwards while static sizes allow. Marks
     the loops for `convert-parallel-loops-to-gpu`.
 
+    When the innermost dimension has a static trip count of at least
+    `elements-per-thread` x `threads` x 1024 (enough blocks to fill a large
+    GPU after coarsening), each thread takes `elements-per-thread` elements
+    of it, `threads` apart (a sequential loop between the block and thread
+    levels): accesses stay coalesced and the grid shrinks by that factor.
+
     ```mlir
     scf.parallel (%i, %j) = (%c0, %c0) to (%c1024, %c256) step (%c1, %c1)
     // becomes a (1024, 1) grid of tiles with a (1, 256) loop inside
@@ -135,6 +141,9 @@ def LatheCUDATileParallelLoops
   let options = [
     Option<"threads", "threads", "int64_t", "256",
            "Threads per block (a power of two)">,
+    Option<"elementsPerThread", "elements-per-thread", "int64_t", "4",
+           "Elements of the innermost dimension each thread takes in large "
+           "loops (1: one element per thread)">,
   ];
   let dependentDialects = ["::mlir::scf::SCFDialect",
                            "::mlir::affine::AffineDialect",
