@@ -442,7 +442,7 @@ void rnn(int64_t rankX, void *x, int64_t rankW, void *w, int64_t rankR, void *r,
       (plainGru && (lathe_cuda_alloc(size_t(n * h) * 4, &zMem) ||
                     lathe_cuda_alloc(size_t(n * h) * 4, &rhMem)))) {
     fail("out of device memory");
-    for (void *m : {xpMem, hpMem, zMem})
+    for (void *m : {xpMem, hpMem, zMem, rhMem})
       if (m)
         lathe_cuda_free(m);
     return;
