@@ -135,8 +135,10 @@ inline Launch gridStrideLaunch(int64_t n, unsigned block = 256) {
   return l;
 }
 
-/// Attention operands: q, k, v, bias 0, bias 1, o, lse.
-constexpr int kAttnOperands = 7;
+/// Attention operands: q, k, v, bias 0, bias 1, o, lse, and the strides of
+/// a mask (its data is AttentionParams::mask).
+constexpr int kAttnOperands = 8;
+constexpr int kAttnMask = 7;
 constexpr int kAttnMaxBatch = 3;
 struct AttnOperand {
   float *data = nullptr;
@@ -150,7 +152,45 @@ struct AttentionParams {
   int64_t lq = 0, lk = 0, d = 0, dv = 0, bq = 0, bk = 0;
   float scale = 1.f;
   int numBiases = 0;
+  /// Masked attention (lathe_rt_masked_attention_f32): score (.., i, j) is
+  /// `fill` where mask (.., i, j) == maskedWhen; a row without a finite
+  /// maximum is NaN (the decomposed softmax) instead of 0.
+  const signed char *mask = nullptr;
+  float fill = 0.f;
+  int maskedWhen = 1;
+  int decomposedSoftmax = 0;
 };
+
+/// The strides of a mask broadcast onto scores of rank `rank` (leading
+/// dimensions, then Lq, Lk): mask dimension i runs along score dimension
+/// (maskDims >> 4i) & 0xF, or is a unit dimension when that is 0xF; size-1
+/// dimensions broadcast. False when a dimension fits neither.
+inline bool attentionMaskStrides(int64_t rank, const int64_t *scoreSizes,
+                                 int64_t maskRank, const int64_t *maskSizes,
+                                 const int64_t *maskStrides, int64_t maskDims,
+                                 AttnOperand &m) {
+  if (rank < 2 || rank > 2 + kAttnMaxBatch || maskRank < 0 || maskRank > 15)
+    return false;
+  m = AttnOperand();
+  for (int64_t i = 0; i < maskRank; ++i) {
+    int64_t d = (maskDims >> (4 * i)) & 0xF;
+    if (d == 0xF) {
+      if (maskSizes[i] != 1)
+        return false;
+      continue;
+    }
+    if (d >= rank || (maskSizes[i] != 1 && maskSizes[i] != scoreSizes[d]))
+      return false;
+    int64_t stride = maskSizes[i] == 1 ? 0 : maskStrides[i];
+    if (d == rank - 2)
+      m.rowStride += stride;
+    else if (d == rank - 1)
+      m.colStride += stride;
+    else
+      m.batchStrides[d] += stride;
+  }
+  return true;
+}
 
 /// Shared memory of lathe_attention for bq x bk tiles (floats: q, padded k,
 /// v, scores, accumulator, row max and sum).

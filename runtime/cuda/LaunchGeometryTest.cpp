@@ -132,4 +132,32 @@ TEST(Attention, TilesShrinkToFitSharedMemory) {
   EXPECT_FALSE(attentionTiles(1, 1, 8000, 8000, 48 * 1024, bq, bk));
 }
 
+TEST(Attention, CausalMaskRunsAlongRowsAndColumns) {
+  // Scores [B=2, H=4, Lq=16, Lk=16]; a [16, 16] mask along dims 2 and 3.
+  const int64_t scores[] = {2, 4, 16, 16};
+  const int64_t sizes[] = {16, 16}, strides[] = {16, 1};
+  AttnOperand m;
+  ASSERT_TRUE(attentionMaskStrides(4, scores, 2, sizes, strides, 0x32, m));
+  EXPECT_EQ(m.rowStride, 16);
+  EXPECT_EQ(m.colStride, 1);
+  EXPECT_EQ(m.batchStrides[0], 0);
+  EXPECT_EQ(m.batchStrides[1], 0);
+}
+
+TEST(Attention, PaddingMaskBroadcastsOverHeadsAndRows) {
+  // A key-padding mask [B=2, 1, 1, Lk=16] (dims 0, 1, 2, 3): per batch
+  // element, the same for every head and query row.
+  const int64_t scores[] = {2, 4, 8, 16};
+  const int64_t sizes[] = {2, 1, 1, 16}, strides[] = {16, 16, 16, 1};
+  AttnOperand m;
+  ASSERT_TRUE(attentionMaskStrides(4, scores, 4, sizes, strides, 0x3210, m));
+  EXPECT_EQ(m.batchStrides[0], 16);
+  EXPECT_EQ(m.batchStrides[1], 0);
+  EXPECT_EQ(m.rowStride, 0);
+  EXPECT_EQ(m.colStride, 1);
+  // A mask whose size fits neither 1 nor the scores' is refused.
+  const int64_t bad[] = {3, 1, 1, 16};
+  EXPECT_FALSE(attentionMaskStrides(4, scores, 4, bad, strides, 0x3210, m));
+}
+
 } // namespace

@@ -158,6 +158,21 @@ void softmax(const char *name, int64_t rankIn, void *in, int64_t rankMask,
 // Attention
 //===----------------------------------------------------------------------===//
 
+void launchAttention(const std::string &name, AttentionParams &p,
+                     int64_t batch) {
+  if (!attentionTiles(p.lq, p.lk, p.d, p.dv, 48 * 1024, p.bq, p.bk)) {
+    setPending(name + ": head dimensions " + std::to_string(p.d) + " and " +
+               std::to_string(p.dv) + " do not fit the kernel's shared memory");
+    return;
+  }
+  CUfunction fn = ownKernel("lathe_attention");
+  if (!fn)
+    return;
+  void *params[] = {&p};
+  launchShared("attention", fn,
+               attentionLaunch(batch, p.lq, p.bq, p.bk, p.d, p.dv), params);
+}
+
 void attention(int64_t rankQ, void *q, int64_t rankK, void *k, int64_t rankV,
                void *v, int64_t rankB0, void *b0, int64_t rankB1, void *b1,
                int64_t rankO, void *o, int64_t rankL, void *lse, float scale,
@@ -237,17 +252,75 @@ void attention(int64_t rankQ, void *q, int64_t rankK, void *k, int64_t rankV,
   p.numBiases = int(numBiases);
   if (batch == 0 || p.lq == 0 || (p.dv == 0 && !lse))
     return;
-  if (!attentionTiles(p.lq, p.lk, p.d, p.dv, 48 * 1024, p.bq, p.bk))
-    return fail("head dimensions " + std::to_string(p.d) + " and " +
-                std::to_string(p.dv) +
-                " do not fit the kernel's shared "
-                "memory");
-  CUfunction fn = ownKernel("lathe_attention");
-  if (!fn)
+  launchAttention(name, p, batch);
+}
+
+void maskedAttention(int64_t rankQ, void *q, int64_t rankKT, void *kt,
+                     int64_t rankV, void *v, int64_t rankM, void *mask,
+                     int64_t rankO, void *o, float scale, float fill,
+                     int64_t maskDims, int64_t flags) {
+  const std::string name = "lathe_cuda_masked_attention_f32";
+  auto fail = [&](const std::string &why) { setPending(name + ": " + why); };
+  Ref Q = ref(rankQ, q, 4), KT = ref(rankKT, kt, 4), V = ref(rankV, v, 4),
+      O = ref(rankO, o, 4);
+  int64_t r = Q.rank;
+  if (r < 2 || r > 2 + kAttnMaxBatch)
+    return fail("expects rank 2 to 5, got query " + shapeOf(Q));
+  if (KT.rank != r || V.rank != r || O.rank != r)
+    return fail("rank mismatch: query " + shapeOf(Q) + ", transposed key " +
+                shapeOf(KT) + ", value " + shapeOf(V) + ", output " +
+                shapeOf(O));
+  AttentionParams p;
+  p.lq = Q.size(r - 2);
+  p.d = Q.size(r - 1);
+  p.lk = KT.size(r - 1);
+  p.dv = V.size(r - 1);
+  bool ok = KT.size(r - 2) == p.d && V.size(r - 2) == p.lk &&
+            O.size(r - 2) == p.lq && O.size(r - 1) == p.dv;
+  int64_t batch = 1;
+  p.numBatch = int(r - 2);
+  int64_t scoreSizes[2 + kAttnMaxBatch];
+  for (int64_t i = 0; i < r - 2; ++i) {
+    ok = ok && KT.size(i) == Q.size(i) && V.size(i) == Q.size(i) &&
+         O.size(i) == Q.size(i);
+    p.batchSizes[i] = Q.size(i);
+    scoreSizes[i] = Q.size(i);
+    batch *= Q.size(i);
+  }
+  scoreSizes[r - 2] = p.lq;
+  scoreSizes[r - 1] = p.lk;
+  if (!ok)
+    return fail("mismatched shapes: query " + shapeOf(Q) + ", transposed key " +
+                shapeOf(KT) + ", value " + shapeOf(V) + ", output " +
+                shapeOf(O));
+  auto operand = [&](const Ref &x, AttnOperand &a, bool transposed) {
+    a.data = x.as<float>();
+    for (int64_t i = 0; i < r - 2; ++i)
+      a.batchStrides[i] = x.size(i) == 1 ? 0 : x.stride(i);
+    int64_t rowDim = transposed ? r - 1 : r - 2;
+    int64_t colDim = transposed ? r - 2 : r - 1;
+    a.rowStride = x.size(rowDim) == 1 ? 0 : x.stride(rowDim);
+    a.colStride = x.size(colDim) == 1 ? 0 : x.stride(colDim);
+  };
+  operand(Q, p.ops[0], false);
+  operand(KT, p.ops[1], true);
+  operand(V, p.ops[2], false);
+  operand(O, p.ops[5], false);
+  if (flags & LATHE_CUDA_ATTN_HAS_MASK) {
+    Ref M = ref(rankM, mask, 1);
+    if (!attentionMaskStrides(r, scoreSizes, M.rank, M.sizes, M.strides,
+                              maskDims, p.ops[kAttnMask]))
+      return fail("the mask " + shapeOf(M) +
+                  " does not broadcast onto the scores");
+    p.mask = M.as<signed char>();
+    p.fill = fill;
+    p.maskedWhen = (flags & LATHE_CUDA_ATTN_MASKED_WHEN_TRUE) ? 1 : 0;
+  }
+  p.scale = scale;
+  p.decomposedSoftmax = 1;
+  if (batch == 0 || p.lq == 0 || p.dv == 0)
     return;
-  void *params[] = {&p};
-  launchShared("attention", fn,
-               attentionLaunch(batch, p.lq, p.bq, p.bk, p.d, p.dv), params);
+  launchAttention(name, p, batch);
 }
 
 //===----------------------------------------------------------------------===//
@@ -584,6 +657,15 @@ void lathe_cuda_chunked_attention_lse_f32(
     int64_t /*kvChunk*/, int64_t numBiases) {
   attention(rankQ, q, rankK, k, rankV, v, rankB0, b0, rankB1, b1, rankO, o,
             rankL, lse, scale, numBiases);
+}
+
+void lathe_cuda_masked_attention_f32(int64_t rankQ, void *q, int64_t rankKT,
+                                     void *kt, int64_t rankV, void *v,
+                                     int64_t rankM, void *mask, int64_t rankO,
+                                     void *o, float scale, float fill,
+                                     int64_t maskDims, int64_t flags) {
+  maskedAttention(rankQ, q, rankKT, kt, rankV, v, rankM, mask, rankO, o, scale,
+                  fill, maskDims, flags);
 }
 
 void lathe_cuda_spmm_csr_f32(int64_t rankRowPtr, void *rowPtr,

@@ -160,6 +160,12 @@ extern "C" __global__ void lathe_attention(lathe_cuda::AttentionParams p) {
       for (int64_t c = 0; c < d; ++c)
         s += qr[c] * kr[c];
       s *= p.scale;
+      if (p.mask) {
+        const lathe_cuda::AttnOperand &M = p.ops[lathe_cuda::kAttnMask];
+        if (p.mask[off[lathe_cuda::kAttnMask] + (i0 + i) * M.rowStride +
+                   (j0 + j) * M.colStride] == p.maskedWhen)
+          s = p.fill;
+      }
       for (int bi = 0; bi < p.numBiases; ++bi) {
         const lathe_cuda::AttnOperand &B = p.ops[3 + bi];
         s += B.data[off[3 + bi] + (i0 + i) * B.rowStride +
@@ -186,12 +192,14 @@ extern "C" __global__ void lathe_attention(lathe_cuda::AttentionParams p) {
       }
       float sum = 0.f;
       for (int64_t j = lane; j < cols; j += 32) {
-        float e = expNonPositive(srow[j] - mNew);
+        float e = p.decomposedSoftmax ? expf(srow[j] - mNew)
+                                      : expNonPositive(srow[j] - mNew);
         srow[j] = e;
         sum += e;
       }
       sum = warpSum(sum);
-      float corr = expNonPositive(mOld - mNew);
+      float corr = p.decomposedSoftmax ? expf(mOld - mNew)
+                                       : expNonPositive(mOld - mNew);
       if (corr != 1.f)
         for (int64_t c = lane; c < dv; c += 32)
           acc[i * dv + c] *= corr;
@@ -216,8 +224,11 @@ extern "C" __global__ void lathe_attention(lathe_cuda::AttentionParams p) {
   for (int64_t t = tid; t < rows * dv; t += nt) {
     int64_t i = t / dv, c = t % dv;
     float l = lrow[i];
-    // l = 0: every score was -inf (0, as the CPU); NaN stays NaN.
-    float inv = l > 0.f ? 1.f / l : l == 0.f ? 0.f : l;
+    // l = 0: every score was -inf: 0, as the CPU's chunked attention, or
+    // NaN (exp(-inf - -inf)) for the decomposed softmax of masked
+    // attention; NaN stays NaN.
+    float empty = p.decomposedSoftmax ? __int_as_float(0x7fc00000) : 0.f;
+    float inv = l > 0.f ? 1.f / l : l == 0.f ? empty : l;
     O.data[off[5] + (i0 + i) * O.rowStride + c * O.colStride] = acc[t] * inv;
   }
   if (L.data)

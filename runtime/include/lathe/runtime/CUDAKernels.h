@@ -39,6 +39,18 @@ void lathe_cuda_chunked_attention_lse_f32(
     int64_t rankB0, void *b0, int64_t rankB1, void *b1, int64_t rankO, void *o,
     int64_t rankL, void *lse, float scale, int64_t qChunk, int64_t kvChunk,
     int64_t numBiases);
+/* lathe_rt_masked_attention_f32's arguments (o = softmax(select(mask, fill,
+ * scale q kt)) v with kt the transposed keys [..., D, Lk]; a row of -inf only
+ * is NaN); the flags have the CPU runtime's values. */
+enum {
+  LATHE_CUDA_ATTN_HAS_MASK = 1 << 0,
+  LATHE_CUDA_ATTN_MASKED_WHEN_TRUE = 1 << 1,
+};
+void lathe_cuda_masked_attention_f32(int64_t rankQ, void *q, int64_t rankKT,
+                                     void *kt, int64_t rankV, void *v,
+                                     int64_t rankM, void *mask, int64_t rankO,
+                                     void *o, float scale, float fill,
+                                     int64_t maskDims, int64_t flags);
 void lathe_cuda_spmm_csr_f32(int64_t rankRowPtr, void *rowPtr,
                              int64_t rankColIdx, void *colIdx,
                              int64_t rankValues, void *values, int64_t rankX,
