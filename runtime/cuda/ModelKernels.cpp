@@ -734,8 +734,9 @@ void lathe_cuda_pool2d_padded_f32(int64_t rankIn, void *in, int64_t rankOut,
                                   int64_t padTop, int64_t padLeft,
                                   int64_t flags) {
   Ref I = ref(rankIn, in, 4), O = ref(rankOut, out, 4);
-  if (I.rank != 4 || O.rank != 4) {
-    setPending("lathe_cuda_pool2d_padded_f32: expects rank-4 operands");
+  if (I.rank != 4 || O.rank != 4 || (layout & ~int64_t(1))) {
+    setPending("lathe_cuda_pool2d_padded_f32: expects rank-4 NCHW or NHWC "
+               "operands (blocked layouts are CPU-only)");
     return;
   }
   int nhwc = int(layout & 1), accumulate = int(flags & 1);
