@@ -18,6 +18,12 @@ func.func @f(%p: !llvm.ptr) {
 // CHECK: call @lathe_cuda_spmm_csr_f32_i32
 // CHECK: call @lathe_cuda_rnn_f32
 // CHECK: call @lathe_cuda_layer_norm_f32
+// CHECK: call @lathe_cuda_masked_attention_f32
+// CHECK: call @lathe_cuda_spmm_tiled_f32
+// CHECK: call @lathe_cuda_pool2d_padded_f32
+func.func private @lathe_rt_masked_attention_f32(i64)
+func.func private @lathe_rt_spmm_tiled_f32(i64)
+func.func private @lathe_rt_pool2d_padded_f32(i64)
 func.func private @lathe_rt_chunked_attention_f32(i64)
 func.func private @lathe_rt_spmm_csr_f32_i32(i64)
 func.func private @lathe_rt_rnn_f32(i64)
@@ -28,6 +34,9 @@ func.func @attention() {
   call @lathe_rt_spmm_csr_f32_i32(%c) : (i64) -> ()
   call @lathe_rt_rnn_f32(%c) : (i64) -> ()
   call @lathe_rt_layer_norm_f32(%c) : (i64) -> ()
+  call @lathe_rt_masked_attention_f32(%c) : (i64) -> ()
+  call @lathe_rt_spmm_tiled_f32(%c) : (i64) -> ()
+  call @lathe_rt_pool2d_padded_f32(%c) : (i64) -> ()
   return
 }
 
