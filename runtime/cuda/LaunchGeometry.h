@@ -20,6 +20,40 @@
 
 namespace lathe_cuda {
 
+/// A memref descriptor of any element type.
+/// A memref descriptor {allocated, aligned, offset, sizes[rank],
+/// strides[rank]} of any element type (the CPU runtime's (rank, void *)
+/// convention), with the offset applied in bytes.
+struct Ref {
+  char *data = nullptr; // aligned + offset, in bytes
+  int64_t rank = 0;
+  const int64_t *sizes = nullptr, *strides = nullptr;
+  int64_t size(int64_t i) const { return sizes[i]; }
+  int64_t stride(int64_t i) const { return strides[i]; }
+  int64_t numel() const {
+    int64_t n = 1;
+    for (int64_t i = 0; i < rank; ++i)
+      n *= sizes[i];
+    return n;
+  }
+  template <typename T> T *as() const { return reinterpret_cast<T *>(data); }
+};
+
+/// Decodes `descriptor` whose elements are `elementBytes` wide.
+inline Ref ref(int64_t rank, void *descriptor, int64_t elementBytes) {
+  struct Header {
+    char *allocated, *aligned;
+    int64_t offset;
+  };
+  auto *h = static_cast<Header *>(descriptor);
+  Ref r;
+  r.data = h->aligned + h->offset * elementBytes;
+  r.rank = rank;
+  r.sizes = reinterpret_cast<int64_t *>(h + 1);
+  r.strides = r.sizes + rank;
+  return r;
+}
+
 /// Row kernels (softmax, masked softmax, layer norm): `rows` rows of `n`
 /// elements; row r's outer index decomposes over outerSizes (row-major), and
 /// element j of it is at the operand's outer offset + j * axis stride.

@@ -18,6 +18,29 @@ using namespace lathe_cuda;
 
 namespace {
 
+TEST(Ref, AppliesTheOffsetInElementsOfItsType) {
+  // An i64 CSR array viewed from element 3 on, and an i8 mask from 5: the
+  // offset counts elements of each type, not floats.
+  int64_t words[10] = {};
+  struct {
+    void *allocated, *aligned;
+    int64_t offset, size, stride;
+  } d64 = {words, words, 3, 7, 1};
+  Ref r = ref(1, &d64, sizeof(int64_t));
+  EXPECT_EQ(r.as<int64_t>(), words + 3);
+  EXPECT_EQ(r.size(0), 7);
+  EXPECT_EQ(r.stride(0), 1);
+  signed char bytes[16] = {};
+  struct {
+    void *allocated, *aligned;
+    int64_t offset, sizes[2], strides[2];
+  } d8 = {bytes, bytes, 5, {2, 4}, {4, 1}};
+  Ref m = ref(2, &d8, 1);
+  EXPECT_EQ(m.as<signed char>(), bytes + 5);
+  EXPECT_EQ(m.numel(), 8);
+  EXPECT_EQ(m.stride(0), 4);
+}
+
 TEST(RowParams, VisitsEveryElementOfAStridedViewOnce) {
   // A [2, 3, 4] tensor stored as a transposed [4, 3, 2] buffer (strides
   // 1, 2, 6), reduced along axis 1; the output is dense.

@@ -25,36 +25,6 @@ using namespace lathe_cuda;
 
 namespace {
 
-/// A memref descriptor of any element type.
-struct Ref {
-  char *data = nullptr; // aligned + offset, in bytes
-  int64_t rank = 0;
-  const int64_t *sizes = nullptr, *strides = nullptr;
-  int64_t size(int64_t i) const { return sizes[i]; }
-  int64_t stride(int64_t i) const { return strides[i]; }
-  int64_t numel() const {
-    int64_t n = 1;
-    for (int64_t i = 0; i < rank; ++i)
-      n *= sizes[i];
-    return n;
-  }
-  template <typename T> T *as() const { return reinterpret_cast<T *>(data); }
-};
-
-Ref ref(int64_t rank, void *descriptor, int64_t elementBytes) {
-  struct Header {
-    char *allocated, *aligned;
-    int64_t offset;
-  };
-  auto *h = static_cast<Header *>(descriptor);
-  Ref r;
-  r.data = h->aligned + h->offset * elementBytes;
-  r.rank = rank;
-  r.sizes = reinterpret_cast<int64_t *>(h + 1);
-  r.strides = r.sizes + rank;
-  return r;
-}
-
 std::string shapeOf(const Ref &r) {
   std::string s = "[";
   for (int64_t i = 0; i < r.rank; ++i)
