@@ -18,7 +18,6 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/SymbolTable.h"
-#include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/StringSet.h"
 
 namespace mlir::lathe {
@@ -187,8 +186,9 @@ struct LatheCUDAIndexChecks
     : public lathe::impl::LatheCUDAIndexChecksBase<LatheCUDAIndexChecks> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    // Calls grouped by the loop nest that holds them.
-    llvm::MapVector<Operation *, SmallVector<func::CallOp>> byLoop;
+    // Each check with the loop nest that holds it; each gets a record of its
+    // own, so the message read back is the failing check's.
+    SmallVector<std::pair<Operation *, func::CallOp>> checks;
     bool failed = false;
     module.walk([&](func::CallOp call) {
       if (call.getCallee() != kIndexCheckFailed)
@@ -201,57 +201,54 @@ struct LatheCUDAIndexChecks
         failed = true;
         return;
       }
-      byLoop[loop].push_back(call);
+      checks.push_back({loop, call});
     });
     if (failed)
       return signalPassFailure();
     IRRewriter rewriter(&getContext());
     auto i64 = rewriter.getI64Type();
     auto recordType = MemRefType::get({4}, i64);
-    for (auto &[loop, calls] : byLoop) {
+    for (auto [loop, call] : checks) {
       Location loc = loop->getLoc();
       rewriter.setInsertionPoint(loop);
       Value record = memref::AllocOp::create(rewriter, loc, recordType);
       emitRuntimeCall(module, rewriter, loc, "lathe_cuda_index_check_begin",
                       {record});
       rewriter.setInsertionPointAfter(loop);
-      Value what = rematerializeMessage(rewriter, calls.front().getOperand(0));
+      Value what = rematerializeMessage(rewriter, call.getOperand(0));
       if (!what) {
-        calls.front().emitError()
+        call.emitError()
             << "expects the index check's message to be a constant";
         return signalPassFailure();
       }
       emitRuntimeCall(module, rewriter, loc, kIndexCheckEnd, {what, record});
       memref::DeallocOp::create(rewriter, loc, record);
-      for (func::CallOp call : calls) {
-        // The first failing thread claims the record and fills it.
-        rewriter.setInsertionPoint(call);
-        Location l = call.getLoc();
-        Value one = arith::ConstantIntOp::create(rewriter, l, 1, 64);
-        Value zero = arith::ConstantIntOp::create(rewriter, l, 0, 64);
-        Value c0 = arith::ConstantIndexOp::create(rewriter, l, 0);
-        Value old =
-            memref::AtomicRMWOp::create(rewriter, l, arith::AtomicRMWKind::addi,
-                                        one, record, ValueRange{c0});
-        Value first = arith::CmpIOp::create(
-            rewriter, l, arith::CmpIPredicate::eq, old, zero);
-        auto ifOp = scf::IfOp::create(rewriter, l, first, false);
-        rewriter.setInsertionPointToStart(ifOp.thenBlock());
-        for (int64_t i = 1; i <= 3; ++i) {
-          Value idx = arith::ConstantIndexOp::create(rewriter, l, i);
-          memref::StoreOp::create(rewriter, l, call.getOperand(i), record,
-                                  ValueRange{idx});
-        }
-        Value msg = call.getOperand(0);
-        rewriter.eraseOp(call);
-        // The message's cast and global read inside the loop are dead now.
-        if (auto cast = msg.getDefiningOp<memref::CastOp>();
-            cast && cast->use_empty()) {
-          Value src = cast.getSource();
-          rewriter.eraseOp(cast);
-          if (Operation *g = src.getDefiningOp(); g && g->use_empty())
-            rewriter.eraseOp(g);
-        }
+      // The first failing thread claims the record and fills it.
+      rewriter.setInsertionPoint(call);
+      Location l = call.getLoc();
+      Value one = arith::ConstantIntOp::create(rewriter, l, 1, 64);
+      Value zero = arith::ConstantIntOp::create(rewriter, l, 0, 64);
+      Value c0 = arith::ConstantIndexOp::create(rewriter, l, 0);
+      Value old = memref::AtomicRMWOp::create(
+          rewriter, l, arith::AtomicRMWKind::addi, one, record, ValueRange{c0});
+      Value first = arith::CmpIOp::create(rewriter, l, arith::CmpIPredicate::eq,
+                                          old, zero);
+      auto ifOp = scf::IfOp::create(rewriter, l, first, false);
+      rewriter.setInsertionPointToStart(ifOp.thenBlock());
+      for (int64_t i = 1; i <= 3; ++i) {
+        Value idx = arith::ConstantIndexOp::create(rewriter, l, i);
+        memref::StoreOp::create(rewriter, l, call.getOperand(i), record,
+                                ValueRange{idx});
+      }
+      Value msg = call.getOperand(0);
+      rewriter.eraseOp(call);
+      // The message's cast and global read inside the loop are dead now.
+      if (auto cast = msg.getDefiningOp<memref::CastOp>();
+          cast && cast->use_empty()) {
+        Value src = cast.getSource();
+        rewriter.eraseOp(cast);
+        if (Operation *g = src.getDefiningOp(); g && g->use_empty())
+          rewriter.eraseOp(g);
       }
     }
     if (mlir::failed(lowerAsserts(module, rewriter)))

@@ -55,10 +55,11 @@ def LatheCUDAIndexChecks : Pass<"lathe-cuda-index-checks", "ModuleOp"> {
     index, lo, hi)` where a data-dependent index (an ONNX Gather's, an
     embedding's token id) is out of range. On the GPU that code runs inside a
     kernel, which cannot call the host. Around the outermost loop nest
-    (linalg op or `scf.parallel`) holding such calls, a `memref<4xi64>`
-    record is allocated and zeroed (`lathe_cuda_index_check_begin`); each
-    call becomes an atomic claim of the record followed by stores of
-    {index, lo, hi} by the first failing thread; after the loop
+    (linalg op or `scf.parallel`) holding such a call, a `memref<4xi64>`
+    record of that call is allocated and zeroed
+    (`lathe_cuda_index_check_begin`); the call becomes an atomic claim of
+    the record followed by stores of {index, lo, hi} by the first failing
+    thread; after the loop
     `lathe_cuda_index_check_end(what, record)` reads it back and makes the
     CPU backend's message ("<what>: index I out of range [lo, hi)") the
     pending error.
