@@ -842,6 +842,8 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
                 "target (no CUDA toolkit at configure time)");
 #endif
   }
+  if (options.allowTf32)
+    return fail("--allow-tf32 applies to --backend=cuda");
   if (options.backend == "accel")
     return runAccelMain(options, registry);
 #ifdef LATHE_HAS_CUDA
