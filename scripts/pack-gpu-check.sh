@@ -45,6 +45,14 @@ pack_model encoder_b8 "$EX/transformer/encoder_b8.mlir" "$EX/transformer/x_b8.np
 pack_model mlp "$EX/mlp/mlp.mlir" "$EX/mlp/test_x.npy"
 pack_model cnn_nchw "$WORK/nchw.mlir" "$WORK/x.npy"
 pack_model cnn_chain "$WORK/chain.mlir" "$WORK/xc.npy"
+# The runtime's own kernels beyond matmul and conv: the GCN (CSR SpMM, warp
+# per row) and causal self-attention (masked softmax, warp per row).
+/usr/bin/python3 "$ROOT/scripts/sparsegcn/train_gcn.py" --synthetic --out "$WORK/gcn" > /dev/null
+pack_model gcn "$WORK/gcn/gcn.mlir" "$WORK/gcn/x.npy"
+mkdir -p "$WORK/causal"
+/usr/bin/python3 "$ROOT/test/e2e/Inputs/causal_attention.py" "$WORK/causal" > /dev/null
+"$BIN/lathe-import-onnx" "$WORK/causal/model.onnx" -o "$WORK/causal.mlir"
+pack_model causal_attention "$WORK/causal.mlir" "$WORK/causal/x.npy"
 
 # Element-wise: y = 2x + 1 on 64M floats (256 MiB in, 256 MiB out), inputs
 # made on the GPU machine.
