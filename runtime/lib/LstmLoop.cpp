@@ -35,6 +35,7 @@
 #include "Parallel.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstring>
 #include <thread>
@@ -68,8 +69,20 @@ struct Loop {
   float *cbuf; // [n, hp]
   int rowsPerChunk;
   int64_t rowGroups, chunksPerStep, total;
+  /// The input products of all steps ([T * N, 4 * hp], row t * N + n,
+  /// columns as the packed panels), computed first as `projChunks` chunks of
+  /// one block and kProjRows rows; null: each step's chunks compute theirs.
+  float *proj = nullptr;
+  int64_t projChunks = 0;
   std::atomic<int64_t> ticket{0}, done{0};
 };
+
+/// Rows of one input-product chunk.
+constexpr int64_t kProjRows = 16;
+
+/// Largest input-product buffer (bytes) computed ahead of the recurrence;
+/// longer inputs compute each step's product in its chunks.
+constexpr int64_t kMaxProjBytes = int64_t(8) << 20;
 
 __attribute__((noinline)) void yieldUntil(const std::atomic<int64_t> &done,
                                           int64_t need) {
@@ -128,10 +141,12 @@ template <typename VF, typename VI, int W> struct Kernel {
     return splat(2.f) / (splat(1.f) + exp(v * splat(-2.f))) - splat(1.f);
   }
 
+  /// Stores bias + the rows xr[] times block `blk`'s W panel (4 gates of W
+  /// floats per row) to dst, rows `dstStride` floats apart.
   template <int Rows>
-  static LATHE_ALWAYS_INLINE void chunk(Loop &l, int64_t step, int64_t blk,
-                                        int64_t n0) {
-    int64_t ti = l.reverse ? l.t - 1 - step : step;
+  static LATHE_ALWAYS_INLINE void inputRows(const Loop &l, int64_t blk,
+                                            const float *const *xr, float *dst,
+                                            int64_t dstStride) {
     const float *panel = l.packed + blk * l.k * kGates * W;
     VF acc[Rows][kGates];
     for (int g = 0; g < kGates; ++g) {
@@ -139,9 +154,6 @@ template <typename VF, typename VI, int W> struct Kernel {
       for (int r = 0; r < Rows; ++r)
         acc[r][g] = b;
     }
-    const float *xr[Rows];
-    for (int r = 0; r < Rows; ++r)
-      xr[r] = l.x + ti * l.xT + (n0 + r) * l.xN;
     for (int64_t k = 0; k < l.in; ++k) {
       const float *wk = panel + k * kGates * W;
       VF w0 = load(wk), w1 = load(wk + W), w2 = load(wk + 2 * W),
@@ -154,7 +166,60 @@ template <typename VF, typename VI, int W> struct Kernel {
         acc[r][3] += w3 * s;
       }
     }
-    waitForSteps(l.done, step * l.chunksPerStep);
+    for (int r = 0; r < Rows; ++r)
+      for (int g = 0; g < kGates; ++g)
+        store(dst + r * dstStride + g * W, acc[r][g]);
+  }
+
+  /// Input products of rows j0..j0+Rows (row j: step j / N, batch j % N)
+  /// for block `blk`, into l.proj.
+  template <int Rows>
+  static LATHE_ALWAYS_INLINE void projRows(Loop &l, int64_t blk, int64_t j0) {
+    const float *xr[Rows];
+    for (int r = 0; r < Rows; ++r) {
+      int64_t j = j0 + r;
+      xr[r] = l.x + (j / l.n) * l.xT + (j % l.n) * l.xN;
+    }
+    inputRows<Rows>(l, blk, xr, l.proj + (j0 * l.hp + blk * W) * kGates,
+                    l.hp * kGates);
+  }
+
+  /// One input-product chunk: block `blk`, up to kProjRows rows from j0.
+  template <int MaxRows>
+  static LATHE_ALWAYS_INLINE void projChunk(Loop &l, int64_t blk, int64_t j0) {
+    int64_t end = std::min(l.t * l.n, j0 + kProjRows);
+    int64_t j = j0;
+    for (; j + MaxRows <= end; j += MaxRows)
+      projRows<MaxRows>(l, blk, j);
+    for (; j < end; ++j)
+      projRows<1>(l, blk, j);
+  }
+
+  template <int Rows>
+  static LATHE_ALWAYS_INLINE void chunk(Loop &l, int64_t step, int64_t blk,
+                                        int64_t n0) {
+    int64_t ti = l.reverse ? l.t - 1 - step : step;
+    const float *panel = l.packed + blk * l.k * kGates * W;
+    // The input products: computed ahead, or now into `local`.
+    const float *init;
+    int64_t initStride;
+    float local[Rows * kGates * W];
+    if (l.proj) {
+      init = l.proj + ((ti * l.n + n0) * l.hp + blk * W) * kGates;
+      initStride = l.hp * kGates;
+    } else {
+      const float *xr[Rows];
+      for (int r = 0; r < Rows; ++r)
+        xr[r] = l.x + ti * l.xT + (n0 + r) * l.xN;
+      inputRows<Rows>(l, blk, xr, local, kGates * W);
+      init = local;
+      initStride = kGates * W;
+    }
+    VF acc[Rows][kGates];
+    for (int r = 0; r < Rows; ++r)
+      for (int g = 0; g < kGates; ++g)
+        acc[r][g] = load(init + r * initStride + g * W);
+    waitForSteps(l.done, l.projChunks + step * l.chunksPerStep);
     const float *hprev = l.hbuf + ((step + 1) & 1) * l.n * l.hp;
     panel += l.in * kGates * W;
     for (int64_t k = 0; k < l.h; ++k) {
@@ -193,16 +258,26 @@ template <typename VF, typename VI, int W> struct Kernel {
 };
 
 using ChunkFn = void (*)(Loop &, int64_t, int64_t, int64_t);
+using ProjFn = void (*)(Loop &, int64_t, int64_t);
 
-/// Takes chunks until none are left; chunk[r - 1] computes r batch rows.
-void participate(Loop &l, const ChunkFn *chunk, int maxRows) {
+/// Takes chunks until none are left: first the input products (`proj`),
+/// then the steps' (chunk[r - 1] computes r batch rows).
+void participate(Loop &l, ProjFn proj, const ChunkFn *chunk, int maxRows) {
   for (;;) {
     int64_t ticket = l.ticket.fetch_add(1, std::memory_order_relaxed);
+    if (ticket < l.projChunks) {
+      // Block-major: consecutive chunks reuse the block's panel.
+      int64_t rowChunks = l.projChunks / l.blocks;
+      proj(l, ticket / rowChunks, (ticket % rowChunks) * kProjRows);
+      l.done.fetch_add(1, std::memory_order_release);
+      continue;
+    }
+    ticket -= l.projChunks;
     if (ticket >= l.total)
       return;
     int64_t step = ticket / l.chunksPerStep;
     int64_t c = ticket % l.chunksPerStep;
-    int64_t blk = c % l.blocks, n0 = (c / l.blocks) * maxRows;
+    int64_t blk = c / l.rowGroups, n0 = (c % l.rowGroups) * maxRows;
     int64_t rows = std::min<int64_t>(maxRows, l.n - n0);
     chunk[rows - 1](l, step, blk, n0);
     l.done.fetch_add(1, std::memory_order_release);
@@ -227,6 +302,15 @@ LATHE_LSTM_CHUNK(LATHE_TARGET_AVX512, chunkAvx512x4, V16F, V16I, 16, 4)
 LATHE_LSTM_CHUNK(LATHE_TARGET_AVX2, chunkAvx2x1, V8F, V8I, 8, 1)
 LATHE_LSTM_CHUNK(LATHE_TARGET_AVX2, chunkAvx2x2, V8F, V8I, 8, 2)
 #undef LATHE_LSTM_CHUNK
+LATHE_TARGET_AVX512
+    __attribute__((noinline)) void projAvx512(Loop &l, int64_t blk,
+                                              int64_t j0) {
+  Kernel<V16F, V16I, 16>::projChunk<4>(l, blk, j0);
+}
+LATHE_TARGET_AVX2 __attribute__((noinline)) void projAvx2(Loop &l, int64_t blk,
+                                                          int64_t j0) {
+  Kernel<V8F, V8I, 8>::projChunk<2>(l, blk, j0);
+}
 
 // AVX-512 has 32 vector registers (4 rows x 4 gates of accumulators), AVX2
 // 16 (2 rows).
@@ -238,9 +322,9 @@ int maxRowsFor(int width) { return width == 16 ? 4 : 2; }
 
 void participate(Loop &l, int width) {
   if (width == 16)
-    participate(l, kChunksAvx512, 4);
+    participate(l, projAvx512, kChunksAvx512, 4);
   else
-    participate(l, kChunksAvx2, 2);
+    participate(l, projAvx2, kChunksAvx2, 2);
 }
 
 } // namespace
@@ -356,6 +440,17 @@ void lathe::rt::runLstmLoop(const LstmLoopProblem &p, const float *packed,
   l.rowGroups = (p.n + l.rowsPerChunk - 1) / l.rowsPerChunk;
   l.chunksPerStep = l.rowGroups * l.blocks;
   l.total = p.t * l.chunksPerStep;
+  int64_t projBytes = p.t * p.n * kGates * l.hp * int64_t(sizeof(float));
+  if (projBytes <= kMaxProjBytes) {
+    // Reused from call to call: a fresh buffer of this size costs page
+    // faults on every call.
+    thread_local std::array<std::pair<ScratchBuffer, size_t>, 1> slots;
+    thread_local uint64_t slotsSession = 0;
+    l.proj = static_cast<float *>(
+        threadScratchSlot(slots.data(), slots.size(), slotsSession, 0,
+                          static_cast<size_t>(projBytes)));
+    l.projChunks = (p.t * p.n + kProjRows - 1) / kProjRows * l.blocks;
+  }
 
   int threads = lathe_rt_get_num_threads();
   int64_t stepMacs = p.n * kGates * p.h * l.k;
