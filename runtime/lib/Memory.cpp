@@ -29,10 +29,12 @@ namespace {
 constexpr size_t kMinAlignment = 64;
 constexpr size_t kNumShards = 64;
 
-/// A live block: its requested size and the counters it was added to.
+/// A live block: its requested size, the counters it was added to and the
+/// malloc-ed pointer it was aligned from.
 struct Block {
   size_t size = 0;
   std::shared_ptr<MemoryCounters> counters;
+  void *base = nullptr;
 };
 
 struct alignas(64) Shard {
@@ -80,24 +82,28 @@ bool keepFreedMemory() {
 void *allocate(size_t alignment, size_t size) noexcept {
   static const bool kept = keepFreedMemory();
   (void)kept;
-  // aligned_alloc wants a multiple of the alignment; a zero-byte request
-  // still gets a unique, freeable pointer.
-  size_t rounded =
-      (std::max<size_t>(size, 1) + alignment - 1) & ~(alignment - 1);
-  if (rounded < size)
+  // Over-allocated by malloc and aligned here: glibc's aligned_alloc does
+  // not reuse the large blocks freed by the previous call for the same
+  // request (it carves the alignment out of them and then needs more than
+  // they hold), so every call got fresh pages. A zero-byte request still
+  // gets a unique, freeable pointer.
+  size_t padded = std::max<size_t>(size, 1) + alignment;
+  if (padded < size)
     return nullptr;
-  void *p = std::aligned_alloc(alignment, rounded);
-  if (!p)
+  void *base = std::malloc(padded);
+  if (!base)
     return nullptr;
+  void *p = reinterpret_cast<void *>(
+      (reinterpret_cast<uintptr_t>(base) + alignment - 1) & ~(alignment - 1));
   Registry &r = registry();
   auto key = reinterpret_cast<uintptr_t>(p);
   Shard &shard = r.shardFor(key);
   std::shared_ptr<MemoryCounters> counters = currentSession().memory;
   try {
     std::lock_guard<std::mutex> lock(shard.mutex);
-    shard.blocks.emplace(key, Block{size, counters});
+    shard.blocks.emplace(key, Block{size, counters, base});
   } catch (...) {
-    std::free(p);
+    std::free(base);
     return nullptr;
   }
   counters->add(static_cast<int64_t>(size));
@@ -120,7 +126,7 @@ void deallocate(void *ptr) noexcept {
     block = std::move(it->second);
     shard.blocks.erase(it);
   }
-  std::free(ptr);
+  std::free(block.base);
   block.counters->sub(static_cast<int64_t>(block.size));
   recordMemorySample(block.counters->current.load(std::memory_order_relaxed));
 }
