@@ -303,8 +303,7 @@ LATHE_LSTM_CHUNK(LATHE_TARGET_AVX2, chunkAvx2x1, V8F, V8I, 8, 1)
 LATHE_LSTM_CHUNK(LATHE_TARGET_AVX2, chunkAvx2x2, V8F, V8I, 8, 2)
 #undef LATHE_LSTM_CHUNK
 LATHE_TARGET_AVX512
-    __attribute__((noinline)) void projAvx512(Loop &l, int64_t blk,
-                                              int64_t j0) {
+__attribute__((noinline)) void projAvx512(Loop &l, int64_t blk, int64_t j0) {
   Kernel<V16F, V16I, 16>::projChunk<4>(l, blk, j0);
 }
 LATHE_TARGET_AVX2 __attribute__((noinline)) void projAvx2(Loop &l, int64_t blk,

@@ -220,8 +220,8 @@ TEST_F(RnnTest, LstmSplitOverThreads) {
 TEST_F(RnnTest, LstmLongSequence) {
   // Input products of more than 8 MiB (2048 steps x 17 rows x 4 gates x a
   // 16-unit block) are computed step by step instead of ahead.
-  check({LATHE_RNN_LSTM, true, 2048, 17, 2, 4, {0, 2, 3, 1}, true}, true,
-        false, 121);
+  check({LATHE_RNN_LSTM, true, 2048, 17, 2, 4, {0, 2, 3, 1}, true}, true, false,
+        121);
 }
 
 TEST_F(RnnTest, LstmNanAndInfinity) {
