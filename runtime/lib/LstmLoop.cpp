@@ -90,12 +90,13 @@ __attribute__((noinline)) void yieldUntil(const std::atomic<int64_t> &done,
     std::this_thread::yield();
 }
 
-/// Spins until `need` chunks are done, yielding the core after a while (the
-/// other participant may be waiting for one).
+/// Spins until `need` chunks are done, yielding the core after a few
+/// microseconds (256 pauses): the participant holding the chunk may have been
+/// preempted and need this core.
 LATHE_ALWAYS_INLINE void waitForSteps(const std::atomic<int64_t> &done,
                                       int64_t need) {
   for (int spin = 0; done.load(std::memory_order_acquire) < need; ++spin) {
-    if (spin == 4000) {
+    if (spin == 256) {
       yieldUntil(done, need);
       return;
     }
