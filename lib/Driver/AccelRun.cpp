@@ -25,11 +25,14 @@
 #include "lathe/runtime/AccelSim.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/Transforms/Passes.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -51,9 +54,84 @@ using run_support::fail;
 
 namespace {
 
+/// A loop-carried tensor that enters as a cast of a more static value
+/// (a specialised input's shape) is carried at the static type: the body
+/// sees a cast of it, the yield a cast back, the uses of the result a cast
+/// to the old type. Upstream's scf.for canonicalization does this only for
+/// results with one use; an RNN layer's outputs have several (tensor.dim,
+/// the transpose after the loop).
+struct StaticLoopCarried : OpRewritePattern<scf::ForOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(scf::ForOp loop,
+                                PatternRewriter &rewriter) const override {
+    for (OpOperand &init : loop.getInitArgsMutable()) {
+      auto cast = init.get().getDefiningOp<tensor::CastOp>();
+      if (!cast || cast.getSource().getType() == cast.getType() ||
+          !tensor::preservesStaticInformation(cast.getType(),
+                                              cast.getSource().getType()))
+        continue;
+      rewriter.replaceOp(
+          loop, scf::replaceAndCastForOpIterArg(
+                    rewriter, loop, init, cast.getSource(),
+                    [](OpBuilder &b, Location loc, Type type, Value v) {
+                      return tensor::CastOp::create(b, loc, type, v);
+                    }));
+      return success();
+    }
+    return failure();
+  }
+};
+
+/// A reshape to a constant shape gets that shape as its static result type
+/// (a cast back to the old type for its uses), once its source is static:
+/// an ONNX Reshape's shape computed from input sizes becomes constant once
+/// they are.
+struct StaticReshape : OpRewritePattern<tensor::ReshapeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(tensor::ReshapeOp reshape,
+                                PatternRewriter &rewriter) const override {
+    auto type = cast<RankedTensorType>(reshape.getResult().getType());
+    DenseIntElementsAttr shape;
+    if (type.hasStaticShape() ||
+        !matchPattern(reshape.getShape(), m_Constant(&shape)))
+      return failure();
+    SmallVector<int64_t> sizes;
+    for (const APInt &size : shape.getValues<APInt>())
+      sizes.push_back(size.getSExtValue());
+    auto staticType =
+        RankedTensorType::get(sizes, type.getElementType(), type.getEncoding());
+    if (!tensor::CastOp::areCastCompatible(staticType, type))
+      return failure();
+    // As the importer writes a static Reshape: a collapse to one dimension
+    // and an expand to the shape (views the engine program addresses).
+    Value source = reshape.getSource();
+    if (auto sourceCast = source.getDefiningOp<tensor::CastOp>())
+      source = sourceCast.getSource();
+    auto sourceType = cast<RankedTensorType>(source.getType());
+    if (!sourceType.hasStaticShape() || sourceType.getRank() == 0 ||
+        sizes.empty())
+      return failure();
+    Location loc = reshape.getLoc();
+    SmallVector<ReassociationIndices> all(1);
+    for (int64_t d = 0; d < sourceType.getRank(); ++d)
+      all[0].push_back(d);
+    Value flat = tensor::CollapseShapeOp::create(rewriter, loc, source, all);
+    SmallVector<ReassociationIndices> into(1);
+    for (int64_t d = 0; d < static_cast<int64_t>(sizes.size()); ++d)
+      into[0].push_back(d);
+    Value replacement =
+        tensor::ExpandShapeOp::create(rewriter, loc, staticType, flat, into);
+    rewriter.replaceOpWithNewOp<tensor::CastOp>(reshape, type, replacement);
+    return success();
+  }
+};
+
 /// Gives the entry's dynamic arguments the shapes of the given inputs (a
-/// tensor.cast back to the declared type; canonicalization propagates the
-/// sizes), so every engine op has static sizes.
+/// tensor.cast back to the declared type; canonicalization, with
+/// StaticLoopCarried for the loops of an RNN layer and StaticReshape,
+/// propagates the sizes),
+/// so every engine op has static sizes: the module is compiled for the
+/// inputs' shapes, as a shape-specialised build would be.
 LogicalResult specializeToInputs(ModuleOp module, StringRef entry,
                                  const RunOptions &options,
                                  std::string &error) {
@@ -82,6 +160,14 @@ LogicalResult specializeToInputs(ModuleOp module, StringRef entry,
       if (!readTensorFile(options.inputs[i], input, error))
         return failure();
       SmallVector<int64_t> shape(input.t.shape, input.t.shape + input.t.rank);
+      auto given = RankedTensorType::get(shape, type.getElementType());
+      if (!tensor::CastOp::areCastCompatible(given, type)) {
+        error = llvm::formatv("input #{0} has shape {1}, which argument #{0} "
+                              "of @{2} ({3}) cannot take",
+                              i, given, entry, type)
+                    .str();
+        return failure();
+      }
       arg.setType(RankedTensorType::get(shape, type.getElementType(),
                                         type.getEncoding()));
       auto cast = tensor::CastOp::create(builder, func.getLoc(), type, arg);
@@ -94,12 +180,16 @@ LogicalResult specializeToInputs(ModuleOp module, StringRef entry,
     return success();
   func.setFunctionType(FunctionType::get(module.getContext(), argTypes,
                                          func.getFunctionType().getResults()));
-  PassManager pm(module.getContext());
-  pm.addPass(createCanonicalizerPass());
-  if (failed(pm.run(module))) {
-    error = "could not propagate the input shapes through @" + entry.str();
-    return failure();
-  }
+  MLIRContext *context = module.getContext();
+  RewritePatternSet patterns(context);
+  for (Dialect *dialect : context->getLoadedDialects())
+    dialect->getCanonicalizationPatterns(patterns);
+  for (RegisteredOperationName op : context->getRegisteredOperations())
+    op.getCanonicalizationPatterns(patterns, context);
+  patterns.add<StaticLoopCarried, StaticReshape>(context);
+  // Not reaching a fixed point is no error (as for the canonicalizer pass):
+  // a size left dynamic is reported by the op that needs it static.
+  (void)applyPatternsGreedily(module, std::move(patterns));
   return success();
 }
 

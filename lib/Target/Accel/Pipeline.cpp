@@ -24,6 +24,9 @@ void mlir::lathe::buildAccelPipeline(OpPassManager &pm,
   cpu.fusePooling = false;
   cpu.blockChannels = false;
   buildCpuPipeline(pm, cpu, CpuPhase::Kernels);
+  // The engine program is straight-line: a recurrence left as an scf.for
+  // (an LSTM with peepholes) becomes one copy of its step per iteration.
+  pm.addPass(createAccelUnrollLoops());
   // A reordered adjacency's permutation as row gathers on the vector cores.
   pm.addPass(createAccelExpandReorderedAggregates());
   // LSTM/GRU layers as per-step products and gate kernels.

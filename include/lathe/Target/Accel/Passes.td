@@ -77,6 +77,47 @@ def AccelExpandReorderedAggregates
                            "::mlir::arith::ArithDialect"];
 }
 
+def AccelUnrollLoops : Pass<"accel-unroll-loops", "ModuleOp"> {
+  let summary = "Fully unroll scf.for loops with static trip counts into straight-line engine ops";
+  let description = [{
+    The accelerator's engine program is straight-line: it cannot execute a
+    loop. A recurrence the CPU phases leave as an `scf.for` (an LSTM with
+    peepholes, which is no `lathe.rnn`, runs its time steps as one) is
+    unrolled here, innermost loops first, so each step's products and
+    element-wise kernels become engine ops like the steps of an expanded
+    `lathe.rnn` (accel-expand-recurrences): the loop-carried tensors become
+    the values one step passes to the next, and the induction variable a
+    constant per step, folded into the offsets of the step's
+    `tensor.extract_slice` / `tensor.insert_slice` (static offsets, which
+    the engine program addresses).
+
+    Only loops in a function body (or in the body of a loop being unrolled)
+    are unrolled. A loop whose trip count is not a compile-time constant, or
+    is larger than `max-trip-count`, is an error naming the loop (the
+    engine program would hold one copy of the body per iteration).
+
+    ```mlir
+    // before
+    %r = scf.for %i = %c0 to %c2 step %c1 iter_args(%h = %h0) -> (tensor<3x6xf32>) {
+      %x = tensor.extract_slice %xs[%i, 0] [1, 6] [1, 1] : ...
+      %n = linalg.generic ... ins(%x, %h : ...) ...
+      scf.yield %n : tensor<3x6xf32>
+    }
+    // after
+    %x0 = tensor.extract_slice %xs[0, 0] [1, 6] [1, 1] : ...
+    %n0 = linalg.generic ... ins(%x0, %h0 : ...) ...
+    %x1 = tensor.extract_slice %xs[1, 0] [1, 6] [1, 1] : ...
+    %n1 = linalg.generic ... ins(%x1, %n0 : ...) ...
+    ```
+  }];
+  let options = [
+    Option<"maxTripCount", "max-trip-count", "int64_t", /*default=*/"1024",
+           "Largest trip count a loop is unrolled for">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def AccelExpandRecurrences : Pass<"accel-expand-recurrences", "ModuleOp"> {
   let summary = "LSTM and GRU layers (lathe.rnn) as per-step matrix-engine products and vector-core gates";
   let description = [{
