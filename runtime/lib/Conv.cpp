@@ -562,16 +562,20 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
   if (kh == 0 || kw == 0)
     fail(LATHE_ERR_SHAPE, "filter ", shapeString(filter), " is empty");
   // Why an int8 call runs in f32 instead ("" when it can run in int8).
-  const char *int8Obstacle =
-      !p.constW ? "the filter is not a constant"
+  std::string int8Obstacle =
+      !p.constW ? std::string("the filter is not a constant")
       : c < kInt8MinInputChannels
-          ? "fewer than 8 input channels: oneDNN's f32 kernel is faster"
-          : "";
-  bool tryInt8 = int8Range && !*int8Obstacle;
-  KernelThreads threads(2.0 * double(n) * double(f) * double(c) * double(kh) *
-                        double(kw) * double(p.dst.dims[2]) *
-                        double(p.dst.dims[3]) /
-                        (tryInt8 ? kInt8OpsPerF32Flop : 1.0));
+          ? concat("fewer than ", kInt8MinInputChannels,
+                   " input channels: oneDNN's f32 kernel is faster")
+          : std::string();
+  bool tryInt8 = int8Range && int8Obstacle.empty();
+  double flops = 2.0 * double(n) * double(f) * double(c) * double(kh) *
+                 double(kw) * double(p.dst.dims[2]) * double(p.dst.dims[3]);
+  // The f32 count until the entry says whether it runs in int8 (see below).
+  KernelThreads threads(flops);
+  auto applyThreadsFor = [&](bool int8) {
+    applyThreadSettings(int8 ? flops / kInt8OpsPerF32Flop : flops);
+  };
   if (p.hasBias) {
     MemRefView bias = decodeMemRef(rankBias, biasDesc, "bias");
     if (bias.rank != 1 || bias.sizes[0] != f)
@@ -665,6 +669,9 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
   std::shared_ptr<Entry> e = cache().getOrCreate(key, [&] {
     if (p.int8)
       return buildPreferringBf16<Entry>(true, [&](bool useInt8) {
+        // oneDNN fixes a primitive's thread count when it is created: each
+        // attempt under the count of the kernel it would be.
+        applyThreadsFor(useInt8);
         Problem q = p;
         q.int8 = useInt8;
         return buildBest(q);
@@ -675,6 +682,8 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
       return buildBest(q);
     });
   });
+  // An int8 attempt that fell back to f32 runs with the f32 count.
+  applyThreadsFor(e->int8);
   if (e->bf16)
     scope.setKind(pool ? pooledKindBf16 : profileKindBf16);
   if (e->int8)
