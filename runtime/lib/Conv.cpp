@@ -454,7 +454,11 @@ Operand padExplicitly(const Operand &src, const Dims &before, const Dims &after,
 }
 
 /// Bottom/right padding implied by the output size; trims input rows or
-/// columns that no window reads (oneDNN rejects negative padding).
+/// columns that no window reads (oneDNN rejects negative padding), except
+/// fewer than `stride` of them: oneDNN's output size rounds down, so those
+/// stay in the view with no padding and the input stays dense. A trimmed
+/// view is not: ResNet's 1x1 stride-2 shortcuts (56 -> 28 reads 55 rows)
+/// then needed a staging copy and ran oneDNN's generic direct kernel.
 int64_t impliedPadding(int64_t &inSize, int64_t outSize, int64_t kernel,
                        int64_t stride, int64_t dilation, int64_t padBefore,
                        const char *dim) {
@@ -462,6 +466,8 @@ int64_t impliedPadding(int64_t &inSize, int64_t outSize, int64_t kernel,
   int64_t padAfter = span - inSize - padBefore;
   if (padAfter >= 0)
     return padAfter;
+  if (padAfter + stride > 0)
+    return 0;
   int64_t used = inSize + padAfter;
   if (used <= 0)
     fail(LATHE_ERR_SHAPE, "output ", dim, " ", outSize,
