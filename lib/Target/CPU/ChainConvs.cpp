@@ -118,11 +118,13 @@ void foldPadding(IRRewriter &rewriter, Conv2DOp conv) {
     rewriter.eraseOp(pad);
 }
 
-/// Erases `conv` and its init when that was a tensor.empty used by nothing
-/// else.
-void eraseWithInit(IRRewriter &rewriter, Conv2DOp conv) {
-  auto empty = conv.getInit().getDefiningOp<tensor::EmptyOp>();
-  rewriter.eraseOp(conv);
+/// Erases `op` (a lathe.conv2d or lathe.max_pool2d) and its init when that
+/// was a tensor.empty used by nothing else.
+void eraseWithInit(IRRewriter &rewriter, Operation *op) {
+  auto empty = cast<DestinationStyleOpInterface>(op)
+                   .getDpsInits()[0]
+                   .getDefiningOp<tensor::EmptyOp>();
+  rewriter.eraseOp(op);
   if (empty && empty->use_empty())
     rewriter.eraseOp(empty);
 }
@@ -223,12 +225,24 @@ bool isBlockSlice(tensor::ExtractSliceOp slice, int64_t block) {
          llvm::all_of(slice->getUses(), readsPlainNchw);
 }
 
-/// The channel block `conv`'s output gets when chained, 0 when it cannot be:
-/// all channels with `channelsLast`, else Conv2DOp::kChannelBlock where the
-/// channels are a multiple of it.
-int64_t chainBlock(Conv2DOp conv, bool channelsLast) {
-  auto type = cast<RankedTensorType>(conv.getResult().front().getType());
-  if (!type.hasStaticShape() || type.getDimSize(1) == 0)
+/// The max pooling (nchw, plain, on tensors) that reads `use` as its input
+/// and through no other operand, if any.
+MaxPool2DOp asPoolInput(OpOperand &use) {
+  auto pool = dyn_cast<MaxPool2DOp>(use.getOwner());
+  if (!pool || pool.hasPureBufferSemantics() || pool.isNhwc() ||
+      pool.getBlock() != 0 ||
+      use.getOperandNumber() != pool.getInputMutable().getOperandNumber() ||
+      pool.getInit() == use.get())
+    return {};
+  return pool;
+}
+
+/// The channel block an NCHW `result` gets when chained, 0 when it cannot
+/// be: all channels with `channelsLast`, else Conv2DOp::kChannelBlock where
+/// the channels are a multiple of it.
+int64_t chainBlock(Value result, bool channelsLast) {
+  auto type = cast<RankedTensorType>(result.getType());
+  if (!type.hasStaticShape() || type.getRank() != 4 || type.getDimSize(1) == 0)
     return 0;
   int64_t channels = type.getDimSize(1);
   if (channelsLast)
@@ -271,29 +285,27 @@ Value copyToNchw(IRRewriter &rewriter, Location loc, Value blocked) {
       SmallVector<ReassociationIndices>{{0}, {1, 2}, {3}, {4}});
 }
 
-/// Rewrite 2: conv outputs whose every use is a plain nchw convolution's
-/// input (directly or through a slice of whole channel blocks) or the
-/// residual (`init`) of an accumulating convolution that is itself chained
-/// become channel-blocked ([N, C/B, H, W, B], see chainBlock), and their
-/// consumers read them so. An accumulating convolution is chained too: its
-/// residual is then a chained output or, when no chained convolution writes
-/// it, a blocked copy; uses of its output that do not read it blocked get an
-/// NCHW copy. Returns the number of convolutions rewritten.
-unsigned chainBlocked(IRRewriter &rewriter, ArrayRef<Conv2DOp> convs,
+/// Rewrite 2: the outputs of convolutions and of max poolings of them whose
+/// every use is a plain nchw convolution's input (directly or through a
+/// slice of whole channel blocks), the input of a chained pooling, or the
+/// residual (`init`) of a chained accumulating convolution become
+/// channel-blocked ([N, C/B, H, W, B], see chainBlock), and their consumers
+/// read them so. An accumulating convolution is chained too: its residual is
+/// then a chained output or, when none writes it, a blocked copy; uses of its
+/// output that do not read it blocked get an NCHW copy. Returns the number of
+/// ops rewritten.
+unsigned chainBlocked(IRRewriter &rewriter, func::FuncOp func,
                       bool channelsLast) {
-  auto eligible = [&](Conv2DOp conv) {
-    if (conv.hasPureBufferSemantics() || conv->use_empty() || conv.isNhwc() ||
-        conv.getOutputBlock() != 0)
-      return false;
-    int64_t block = chainBlock(conv, channelsLast);
-    if (!block)
-      return false;
-    // A chained accumulating convolution keeps the residual chain going:
-    // uses that do not read it blocked get an NCHW copy.
-    if (conv.getAccumulate())
-      return true;
-    for (OpOperand &use : conv.getResult().front().getUses()) {
-      if (readsPlainNchw(use) || asResidual(use))
+  // Convolutions and poolings, in program order.
+  SmallVector<Operation *> nodes;
+  func.walk([&](Operation *op) {
+    if (isa<Conv2DOp, MaxPool2DOp>(op))
+      nodes.push_back(op);
+  });
+  auto resultOf = [](Operation *op) { return op->getResult(0); };
+  auto usesReadBlocked = [&](Operation *op, int64_t block) {
+    for (OpOperand &use : resultOf(op).getUses()) {
+      if (readsPlainNchw(use) || asResidual(use) || asPoolInput(use))
         continue;
       auto slice = dyn_cast<tensor::ExtractSliceOp>(use.getOwner());
       if (!slice || !isBlockSlice(slice, block))
@@ -301,62 +313,100 @@ unsigned chainBlocked(IRRewriter &rewriter, ArrayRef<Conv2DOp> convs,
     }
     return true;
   };
+  auto eligible = [&](Operation *op) {
+    if (op->getNumResults() != 1 || op->use_empty())
+      return false;
+    int64_t block = chainBlock(resultOf(op), channelsLast);
+    if (auto conv = dyn_cast<Conv2DOp>(op)) {
+      if (conv.isNhwc() || conv.getOutputBlock() != 0 || !block)
+        return false;
+      // A chained accumulating convolution keeps the residual chain going:
+      // uses that do not read it blocked get an NCHW copy.
+      return conv.getAccumulate() || usesReadBlocked(op, block);
+    }
+    // A pooling of a chained convolution's output (same channels, so the
+    // same block).
+    auto pool = cast<MaxPool2DOp>(op);
+    return !pool.isNhwc() && pool.getBlock() == 0 && block &&
+           pool.getInput().getDefiningOp<Conv2DOp>() &&
+           usesReadBlocked(op, block);
+  };
 
-  // The largest consistent set: an output used as a residual is chained only
-  // when the convolutions accumulating into it are.
+  // The largest consistent set: an output used as a residual or pooled is
+  // chained only when the convolutions accumulating into it and the pooling
+  // are, and a pooling only when its input is.
   llvm::DenseSet<Operation *> chosen;
-  for (Conv2DOp conv : convs)
-    if (eligible(conv))
-      chosen.insert(conv);
+  for (Operation *op : nodes)
+    if (eligible(op))
+      chosen.insert(op);
   for (bool changed = true; changed;) {
     changed = false;
-    for (Conv2DOp conv : convs) {
-      if (!chosen.contains(conv))
+    for (Operation *op : nodes) {
+      if (!chosen.contains(op))
         continue;
       bool ok = true;
-      for (OpOperand &use : conv.getResult().front().getUses())
+      for (OpOperand &use : resultOf(op).getUses()) {
         if (Conv2DOp consumer = asResidual(use))
           ok = ok && chosen.contains(consumer);
+        if (MaxPool2DOp pool = asPoolInput(use))
+          ok = ok && chosen.contains(pool);
+      }
+      if (auto pool = dyn_cast<MaxPool2DOp>(op))
+        ok = ok && chosen.contains(pool.getInput().getDefiningOp());
       if (!ok) {
-        chosen.erase(conv);
+        chosen.erase(op);
         changed = true;
       }
     }
   }
 
-  // Producers first (program order), so a residual is rewritten before the
-  // convolution that accumulates into it.
+  // Producers first (program order), so a residual or a pooling's input is
+  // rewritten before the op that reads it.
   llvm::DenseMap<Value, Value> rewritten;
-  SmallVector<Conv2DOp> dead;
-  for (Conv2DOp conv : convs) {
-    if (!chosen.contains(conv))
+  SmallVector<Operation *> dead;
+  for (Operation *op : nodes) {
+    if (!chosen.contains(op))
       continue;
-    auto type = cast<RankedTensorType>(conv.getResult().front().getType());
-    int64_t block = chainBlock(conv, channelsLast);
+    auto type = cast<RankedTensorType>(resultOf(op).getType());
+    int64_t block = chainBlock(resultOf(op), channelsLast);
     auto newType =
         RankedTensorType::get({type.getDimSize(0), type.getDimSize(1) / block,
                                type.getDimSize(2), type.getDimSize(3), block},
                               type.getElementType());
-    rewriter.setInsertionPoint(conv);
+    rewriter.setInsertionPoint(op);
+    Location loc = op->getLoc();
+    auto conv = dyn_cast<Conv2DOp>(op);
     Value init;
-    if (conv.getAccumulate()) {
+    if (conv && conv.getAccumulate()) {
       init = rewritten.lookup(conv.getInit());
       // A residual that no chained convolution writes (e.g. a pooling's
       // output): one blocked copy keeps the chain going.
       if (!init)
-        init = copyToBlocked(rewriter, conv.getLoc(), conv.getInit(), block);
+        init = copyToBlocked(rewriter, loc, conv.getInit(), block);
     } else {
-      init =
-          tensor::EmptyOp::create(rewriter, conv.getLoc(), newType.getShape(),
-                                  newType.getElementType());
+      init = tensor::EmptyOp::create(rewriter, loc, newType.getShape(),
+                                     newType.getElementType());
     }
-    auto copy = Conv2DOp::create(rewriter, conv.getLoc(), TypeRange{newType},
-                                 conv.getInput(), conv.getFilter(),
-                                 conv.getBias(), init);
-    copy->setAttrs(conv->getAttrs());
-    copy.setOutputBlock(block);
-    Value result = copy.getResult().front();
-    rewritten[conv.getResult().front()] = result;
+    Operation *copy;
+    if (conv) {
+      auto blocked =
+          Conv2DOp::create(rewriter, loc, TypeRange{newType}, conv.getInput(),
+                           conv.getFilter(), conv.getBias(), init);
+      blocked->setAttrs(conv->getAttrs());
+      blocked.setOutputBlock(block);
+      copy = blocked;
+    } else {
+      auto pool = cast<MaxPool2DOp>(op);
+      auto blocked = MaxPool2DOp::create(
+          rewriter, loc, TypeRange{newType}, rewritten.lookup(pool.getInput()),
+          init, pool.getLayout(), pool.getWindow(), pool.getStrides(),
+          pool.getDilations(), pool.getPadding());
+      blocked->setAttrs(pool->getAttrs());
+      blocked.setBlock(block);
+      copy = blocked;
+    }
+    Value result = resultOf(copy);
+    rewritten[resultOf(op)] = result;
     auto readBlocked = [&](OpOperand &use, Value value) {
       auto consumer = cast<Conv2DOp>(use.getOwner());
       rewriter.modifyOpInPlace(consumer, [&] {
@@ -365,11 +415,12 @@ unsigned chainBlocked(IRRewriter &rewriter, ArrayRef<Conv2DOp> convs,
       });
     };
     Value nchwCopy;
-    for (OpOperand &use :
-         llvm::make_early_inc_range(conv.getResult().front().getUses())) {
-      // Rewired when that convolution is rewritten (its init above).
+    for (OpOperand &use : llvm::make_early_inc_range(resultOf(op).getUses())) {
+      // Rewired when that op is rewritten (its init or input above).
       Conv2DOp residualOf = asResidual(use);
-      if (residualOf && chosen.contains(residualOf))
+      MaxPool2DOp pooledBy = asPoolInput(use);
+      if ((residualOf && chosen.contains(residualOf)) ||
+          (pooledBy && chosen.contains(pooledBy)))
         continue;
       auto slice = dyn_cast<tensor::ExtractSliceOp>(use.getOwner());
       if (slice && isBlockSlice(slice, block)) {
@@ -397,16 +448,16 @@ unsigned chainBlocked(IRRewriter &rewriter, ArrayRef<Conv2DOp> convs,
       // Only an accumulating convolution's output gets here (see eligible).
       if (!nchwCopy) {
         rewriter.setInsertionPointAfter(copy);
-        nchwCopy = copyToNchw(rewriter, conv.getLoc(), result);
+        nchwCopy = copyToNchw(rewriter, loc, result);
       }
       rewriter.modifyOpInPlace(use.getOwner(), [&] { use.set(nchwCopy); });
     }
-    dead.push_back(conv);
+    dead.push_back(op);
   }
   // Consumers first: an accumulating convolution holds its residual's old
-  // value until it is erased.
-  for (Conv2DOp conv : llvm::reverse(dead))
-    eraseWithInit(rewriter, conv);
+  // value, a pooling its input's, until it is erased.
+  for (Operation *op : llvm::reverse(dead))
+    eraseWithInit(rewriter, op);
   return dead.size();
 }
 
@@ -432,7 +483,7 @@ struct LatheCPUChainConvs
     }
     if (!blockChannels)
       return;
-    unsigned chained = chainBlocked(rewriter, convs, channelsLast);
+    unsigned chained = chainBlocked(rewriter, getOperation(), channelsLast);
     (channelsLast ? numConvsChannelsLast : numConvsBlocked) += chained;
   }
 };

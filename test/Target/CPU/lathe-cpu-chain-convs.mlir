@@ -229,3 +229,28 @@ func.func @residual_blocks16(%x: tensor<1x16x8x8xf32>, %w1: tensor<16x16x3x3xf32
   %g = lathe.conv2d ins(%f, %w4 : tensor<1x32x4x4xf32>, tensor<32x32x3x3xf32>) outs(%d : tensor<1x32x4x4xf32>) {accumulate, activation = #lathe<activation relu>, padding = array<i64: 1, 1, 1, 1>} -> tensor<1x32x4x4xf32>
   return %g : tensor<1x32x4x4xf32>
 }
+
+// -----
+
+// A ResNet stem: the max pooling between the stem convolution and the first
+// block reads and writes the chained layout too, so the pooled map feeds the
+// block's convolution and its residual blocked (no copy). Channels-last the
+// same with one block of all 16 channels.
+// CHECK-LABEL: func.func @stem_pool
+// CHECK: %[[S:.*]] = lathe.conv2d ins(%arg0, %arg1 : tensor<1x3x16x16xf32>, tensor<16x3x3x3xf32>) outs(%{{.*}} : tensor<1x1x16x16x16xf32>) {activation = #lathe<activation relu>, output_block = 16 : i64, padding = array<i64: 1, 1, 1, 1>}
+// CHECK: %[[P:.*]] = lathe.max_pool2d ins(%[[S]] : tensor<1x1x16x16x16xf32>) outs(%{{.*}} : tensor<1x1x8x8x16xf32>) {block = 16 : i64, padding = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>, window = array<i64: 3, 3>}
+// CHECK: %[[B:.*]] = lathe.conv2d ins(%[[P]], %arg2 {{.*}} outs(%{{.*}} : tensor<1x1x8x8x16xf32>) {activation = #lathe<activation relu>, input_block = 16 : i64, output_block = 16 : i64, padding = array<i64: 1, 1, 1, 1>}
+// CHECK: %[[C:.*]] = lathe.conv2d ins(%[[B]], %arg3 {{.*}} outs(%[[P]] : tensor<1x1x8x8x16xf32>) {accumulate, activation = #lathe<activation relu>, input_block = 16 : i64, output_block = 16 : i64, padding = array<i64: 1, 1, 1, 1>}
+// CHECK-NOT: lathe.max_pool2d ins(%{{.*}} : tensor<1x16x
+// CL-LABEL: func.func @stem_pool
+// CL: lathe.max_pool2d ins(%{{.*}} : tensor<1x1x16x16x16xf32>) outs(%{{.*}} : tensor<1x1x8x8x16xf32>) {block = 16 : i64
+func.func @stem_pool(%x: tensor<1x3x16x16xf32>, %w0: tensor<16x3x3x3xf32>, %w1: tensor<16x16x3x3xf32>, %w2: tensor<16x16x3x3xf32>) -> tensor<1x16x8x8xf32> {
+  %e0 = tensor.empty() : tensor<1x16x16x16xf32>
+  %s = lathe.conv2d ins(%x, %w0 : tensor<1x3x16x16xf32>, tensor<16x3x3x3xf32>) outs(%e0 : tensor<1x16x16x16xf32>) {activation = #lathe<activation relu>, padding = array<i64: 1, 1, 1, 1>} -> tensor<1x16x16x16xf32>
+  %ep = tensor.empty() : tensor<1x16x8x8xf32>
+  %p = lathe.max_pool2d ins(%s : tensor<1x16x16x16xf32>) outs(%ep : tensor<1x16x8x8xf32>) {window = array<i64: 3, 3>, strides = array<i64: 2, 2>, padding = array<i64: 1, 1, 1, 1>} -> tensor<1x16x8x8xf32>
+  %e1 = tensor.empty() : tensor<1x16x8x8xf32>
+  %b = lathe.conv2d ins(%p, %w1 : tensor<1x16x8x8xf32>, tensor<16x16x3x3xf32>) outs(%e1 : tensor<1x16x8x8xf32>) {activation = #lathe<activation relu>, padding = array<i64: 1, 1, 1, 1>} -> tensor<1x16x8x8xf32>
+  %c = lathe.conv2d ins(%b, %w2 : tensor<1x16x8x8xf32>, tensor<16x16x3x3xf32>) outs(%p : tensor<1x16x8x8xf32>) {accumulate, activation = #lathe<activation relu>, padding = array<i64: 1, 1, 1, 1>} -> tensor<1x16x8x8xf32>
+  return %c : tensor<1x16x8x8xf32>
+}
