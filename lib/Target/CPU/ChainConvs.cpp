@@ -11,11 +11,11 @@
 //    2x2 pooling drops the 13th row) needs 14x14, so the first convolution
 //    computes 28x28 instead of 30x30 rows and columns.
 // 2. Layout: convolutions whose outputs only convolutions read (as input, or
-//    as the residual of an accumulating convolution) write oneDNN's
-//    channel-blocked layout (nChw16c, a rank-5 [N, C/16, H, W, 16] tensor in
-//    the IR) and their consumers read it so; ResNet blocks chain whole, their
-//    residual connections included. The runtime then converts no layout
-//    between the convolutions: on ResNet-50 (f32) that removed 70 of the 74
+//    as the residual of an accumulating convolution) or max-pool write
+//    oneDNN's channel-blocked layout (nChw16c, a rank-5 [N, C/16, H, W, 16]
+//    tensor in the IR) and their consumers read it so; ResNets chain whole,
+//    stem pooling and residual connections included. The runtime then
+//    converts no layout between them: on ResNet-50 (f32) that removed all 74
 //    oneDNN reorders of a call. With `channels-last` (--precision=bf16) the
 //    block is all channels instead ([N, 1, H, W, C]: NHWC memory order, the
 //    only layout oneDNN's AMX bf16 convolutions take).
