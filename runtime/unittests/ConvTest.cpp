@@ -340,6 +340,14 @@ TEST_F(ConvTest, BadBlockedOperandIsAPendingError) {
 
 TEST_F(ConvTest, Basic3x3) { check(symmetric(2, 3, 8, 8, 4, 3, 1, 1, 1), 40); }
 
+// 3x3, stride 1, >= 16 channels, >= 8x8 outputs: the runtime tries oneDNN's
+// Winograd kernels first (F(2x2, 3x3) at batch 1, F(4x4, 3x3) preferred from
+// batch 2 where the CPU has them); rounding only against float64.
+TEST_F(ConvTest, WinogradShapes) {
+  check(symmetric(1, 16, 10, 10, 16, 3, 1, 1, 1), 44);
+  check(symmetric(2, 32, 12, 12, 32, 3, 1, 1, 1), 45);
+}
+
 TEST_F(ConvTest, StridePaddingDilation) {
   check(symmetric(1, 5, 11, 9, 6, 3, 2, 2, 2), 50);
 }
