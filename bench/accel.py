@@ -10,7 +10,8 @@ same inputs (its report), and the results are also compared with PyTorch/numpy f
 references. The CNN's convolutions run as implicit GEMMs whose image operand goes through the
 im2col gather with padding (docs/Targets/Accel.md); its max poolings are vector-core reductions.
 
-  1. models on gaudi2.json: the transformer encoder layer (L = 128), the digits MLP, the CNN;
+  1. models on gaudi2.json: the transformer encoder layer (L = 128), the digits MLP, the CNN,
+     a 2-layer bidirectional LSTM and GRU;
      policies: cost-based placement, all-MME (vector cores only where the MME cannot run) and
      all-TPC.
   2. the encoder layer's sequence sweep, L = 128 .. 8192 (functional up to 1024, the timing
@@ -137,6 +138,16 @@ def models(tmp, examples):
         ("CNN", os.path.join(cnn, "nchw.mlir"), [os.path.join(cnn, "x.npy")],
          os.path.join(cnn, "ref.npy")),
     ]
+    # PyTorch's 2-layer bidirectional LSTM and GRU (T = 5, N = 3, H = 6), unrolled by
+    # accel-expand-recurrences; the reference is PyTorch's y.
+    for kind, name in (("lstm_bidir2", "LSTM 2x bidir"), ("gru_bidir2", "GRU 2x bidir")):
+        d = os.path.join(tmp, kind)
+        run(["/usr/bin/python3", os.path.join(ROOT, "test", "onnx", "Inputs",
+                                              "torch_resample_rnn.py"), kind, d])
+        run([tool("lathe-import-onnx"), os.path.join(d, "model.onnx"), "-o",
+             os.path.join(d, "model.mlir")])
+        cases.append((name, os.path.join(d, "model.mlir"), [os.path.join(d, "x0.npy")],
+                      os.path.join(d, "ref0.npy")))
     results = {}
     for name, mlir, inputs, ref in cases:
         tag = name.split()[0]

@@ -45,8 +45,9 @@ the pass's default norm or the per-layer relative one) and `lathe-run --repeat=N
   acc          = test accuracy (360 samples) through lathe-run
 By default (--target=calibrate) `lathe-calibrate` first measures every model's dense and
 candidate kernels (batch 1 and 64, the same --threads and statistic) and the pass prices with
-that table; --target=cpu uses the bundled roofline instead (which prices convolutions as
-implicit GEMMs and is wrong for oneDNN's small convolutions).
+that table; --target=cpu uses the CPU target's shipped table instead (measured rows for these
+models' layers on the machine it was measured on, scripts/recalibrate_cpu_target.py; elsewhere
+a roofline that prices convolutions as implicit GEMMs, wrong for oneDNN's small convolutions).
 Latencies of the dense model are re-measured between every variant's runs and the best is
 kept, so a busy machine penalises both sides alike.
 Baselines (on --baselines-on models; --no-baselines skips them): the same sweep with

@@ -7,6 +7,8 @@
     /usr/bin/python3 bench/sparsegcn.py --micro-sweep            (micro-tile engine vs CSR, CPU time)
     /usr/bin/python3 bench/sparsegcn.py --calibrate-groups       (only the row-group engine's rows)
     /usr/bin/python3 bench/sparsegcn.py --group-sweep            (row-group engine vs CSR, CPU time)
+    /usr/bin/python3 bench/sparsegcn.py --ab OTHER/libLatheRuntime.so  (this build's plain and
+                                                  all-sparse kernels against another build's)
 
 Inputs (../shared/data or $LATHE_DATA; a missing one is an error naming the path), all used as
 graphs: the symmetrised 0/1 pattern without self loops, GCN-normalised Â = D^-1/2 (A+I) D^-1/2,
@@ -29,7 +31,9 @@ flagged constant so tile plans are built once, outside the timing):
              (LATHE_SPMM_ROW_GROUPS, groups of at most 4 rows formed at the pass's threshold,
              CSR on the other rows) where it chose that one
   sparse     all-sparse: the tiled kernel on the same (reordered) matrix and tile size, every
-             non-empty tile sparse
+             non-empty tile sparse (without a dense tile it runs the plain CSR op's loop and
+             row schedule over its plan's copy of the non-zeros: where the pass kept the
+             op, hybrid and all-sparse are the same kernel, timed separately)
   dense      all-dense: the same, every non-empty tile dense (oneDNN sgemm, or the micro-tile
              engine where the pass chose it; empty tiles skipped); where the pass chose the
              row-group engine, that engine at threshold 0 (every non-empty row in a group of
@@ -781,33 +785,42 @@ def micro_sweep(rt, names, widths, thresholds, rounds):
     print("| input | F | CSR | " + " | ".join(f"micro >= {t:g}" for t in thresholds) + " |")
     print("|---|---|---|" + "---|" * len(thresholds))
     for name in names:
-        a = inputs[name]
-        n = a.shape[0]
         for f in widths:
-            x = lathe_spmm.aligned_copy(
-                np.random.default_rng(f).standard_normal((n, f)).astype(np.float32))
-            ys = [lathe_spmm.aligned_empty((n, f)) for _ in range(len(thresholds) + 1)]
-            fns = {"csr": rt.csr_call(a, x, ys[0], flags=lathe_spmm.CONST_A)}
-            for i, t in enumerate(thresholds):
-                fns[t] = rt.tiled_call(a, x, ys[i + 1], lathe_spmm.MICRO_TILE, threshold=t,
-                                       flags=lathe_spmm.CONST_A | lathe_spmm.MICRO)
-            ref = a.astype(np.float64) @ x.astype(np.float64)
-            for (k, fn), y in zip(fns.items(), ys):
+            sweep_row(rt, name, inputs[name], f,
+                      {t: (lathe_spmm.MICRO_TILE, t, lathe_spmm.MICRO) for t in thresholds},
+                      rounds, time.thread_time, "micro sweep")
+
+
+def sweep_row(rt, name, a, f, variants, rounds, clock, what):
+    """One row of --micro-sweep and --group-sweep: the CSR kernel and the tiled kernel at each
+    of `variants` ({key: (tile, threshold, flags)}) on `a` at width f, each output checked
+    against scipy first, then the best of `rounds` interleaved batches in `clock` time per
+    call; prints the markdown row (us, and each variant's speedup over the CSR kernel)."""
+    n = a.shape[0]
+    x = lathe_spmm.aligned_copy(
+        np.random.default_rng(f).standard_normal((n, f)).astype(np.float32))
+    ys = [lathe_spmm.aligned_empty((n, f)) for _ in range(len(variants) + 1)]
+    fns = {"csr": rt.csr_call(a, x, ys[0], flags=lathe_spmm.CONST_A)}
+    for y, (k, (tile, threshold, flags)) in zip(ys[1:], variants.items()):
+        fns[k] = rt.tiled_call(a, x, y, tile, threshold=threshold,
+                               flags=lathe_spmm.CONST_A | flags)
+    ref = a.astype(np.float64) @ x.astype(np.float64)
+    for (k, fn), y in zip(fns.items(), ys):
+        fn()
+        rt.check()
+        check(f"{what} {k}", y, ref, f"{name}, F={f}")
+    reps = max(20, int(2e8 / (a.nnz * f)))
+    best = {k: float("inf") for k in fns}
+    for _ in range(rounds):
+        for k, fn in fns.items():
+            t0 = clock()
+            for _ in range(reps):
                 fn()
-                rt.check()
-                check(f"micro sweep {k}", y, ref, f"{name}, F={f}")
-            reps = max(20, int(2e8 / (a.nnz * f)))
-            best = {k: float("inf") for k in fns}
-            for _ in range(rounds):
-                for k, fn in fns.items():
-                    t0 = time.thread_time()
-                    for _ in range(reps):
-                        fn()
-                    best[k] = min(best[k], (time.thread_time() - t0) / reps)
-            rt.lib.lathe_rt_spmm_clear_plans()
-            print(f"| {name} | {f} | {best['csr'] * 1e6:.1f} | " +
-                  " | ".join(f"{best[t] * 1e6:.1f} ({best['csr'] / best[t]:.2f}x)"
-                             for t in thresholds) + " |", flush=True)
+            best[k] = min(best[k], (clock() - t0) / reps)
+    rt.lib.lathe_rt_spmm_clear_plans()
+    print(f"| {name} | {f} | {best['csr'] * 1e6:.1f} | " +
+          " | ".join(f"{best[k] * 1e6:.1f} ({best['csr'] / best[k]:.2f}x)" for k in variants)
+          + " |", flush=True)
 
 
 def row_groups(a, max_rows, threshold):
@@ -854,33 +867,71 @@ def group_sweep(rt, names, widths, configs, rounds, threads):
           + " |")
     print("|---|---|---|" + "---|" * len(configs))
     for name in names:
+        for f in widths:
+            sweep_row(rt, name, inputs[name], f,
+                      {c: (c[0], c[1], lathe_spmm.ROW_GROUPS) for c in configs}, rounds, clock,
+                      "group sweep")
+
+
+def ab(rt, base_lib, names, widths, rounds, threads):
+    """This build's plain CSR op and tiled all-sparse op (T = 32, every non-empty tile sparse)
+    against the same two of another build's runtime library, loaded into the same process;
+    interleaved rounds whose order rotates. One thread: CPU time per call (time.thread_time over
+    batches), best of the rounds; more: wall time of single calls, median."""
+    base = lathe_spmm.Runtime(base_lib)
+    libs = {"": rt, " (base)": base}
+    inputs, _ = load_inputs()
+    for r in libs.values():
+        r.lib.lathe_rt_set_num_threads(threads)
+    print(f"{'CPU time per call, best' if threads == 1 else 'wall time per call, median'} of "
+          f"{rounds} interleaved rounds, {threads} thread(s), base {base_lib}; load average "
+          f"{os.getloadavg()[0]:.1f}\n")
+    print("| input | F | plain | all-sparse | plain (base) | all-sparse (base) |\n"
+          "|---|---|---|---|---|---|")
+    for name in names:
         a = inputs[name]
         n = a.shape[0]
         for f in widths:
             x = lathe_spmm.aligned_copy(
                 np.random.default_rng(f).standard_normal((n, f)).astype(np.float32))
-            ys = [lathe_spmm.aligned_empty((n, f)) for _ in range(len(configs) + 1)]
-            fns = {"csr": rt.csr_call(a, x, ys[0], flags=lathe_spmm.CONST_A)}
-            for i, (g, t) in enumerate(configs):
-                fns[(g, t)] = rt.tiled_call(a, x, ys[i + 1], g, threshold=t,
-                                            flags=lathe_spmm.CONST_A | lathe_spmm.ROW_GROUPS)
             ref = a.astype(np.float64) @ x.astype(np.float64)
-            for (k, fn), y in zip(fns.items(), ys):
+            fns, ys = {}, {}
+            for tag, r in libs.items():
+                for kind in ["plain", "all-sparse"]:
+                    k = kind + tag
+                    ys[k] = lathe_spmm.aligned_empty((n, f))
+                    fns[k] = (r.csr_call(a, x, ys[k], flags=lathe_spmm.CONST_A) if kind == "plain"
+                              else r.tiled_call(a, x, ys[k], 32, classes=nonempty_tiles(a, 32),
+                                                flags=lathe_spmm.CONST_A))
+            for k, fn in fns.items():
                 fn()
-                rt.check()
-                check(f"group sweep {k}", y, ref, f"{name}, F={f}")
-            reps = max(20, int(2e8 / (a.nnz * f)))
-            best = {k: float("inf") for k in fns}
-            for _ in range(rounds):
-                for k, fn in fns.items():
-                    t0 = clock()
-                    for _ in range(reps):
-                        fn()
-                    best[k] = min(best[k], (clock() - t0) / reps)
-            rt.lib.lathe_rt_spmm_clear_plans()
-            print(f"| {name} | {f} | {best['csr'] * 1e6:.1f} | " +
-                  " | ".join(f"{best[c] * 1e6:.1f} ({best['csr'] / best[c]:.2f}x)"
-                             for c in configs) + " |", flush=True)
+                for r in libs.values():
+                    r.check()
+                check(k, ys[k], ref, f"{name}, F={f}")
+            t0 = time.perf_counter()
+            fns["plain"]()
+            reps = max(5, int(0.004 / max(time.perf_counter() - t0, 1e-6)))
+            samples = {k: [] for k in fns}
+            keys = list(fns)
+            for i in range(rounds):
+                for k in keys[i % len(keys):] + keys[:i % len(keys)]:
+                    fns[k]()
+                    if threads == 1:
+                        t0 = time.thread_time()
+                        for _ in range(reps):
+                            fns[k]()
+                        samples[k].append((time.thread_time() - t0) / reps)
+                    else:
+                        for _ in range(reps):
+                            t0 = time.perf_counter()
+                            fns[k]()
+                            samples[k].append(time.perf_counter() - t0)
+            for r in libs.values():
+                r.lib.lathe_rt_spmm_clear_plans()
+            agg = min if threads == 1 else statistics.median
+            print(f"| {name} | {f} | " + " | ".join(f"{agg(samples[k]) * 1e3:.4g}" for k in keys)
+                  + " |", flush=True)
+    print(f"\nload average at the end {os.getloadavg()[0]:.1f}")
 
 
 def main():
@@ -898,8 +949,11 @@ def main():
     p.add_argument("--group-sweep", action="store_true",
                    help="the row-group engine against the CSR kernel at several group "
                    "thresholds (CPU time with --threads 1; --graphs, --widths)")
+    p.add_argument("--ab", metavar="LIB",
+                   help="this build's plain and all-sparse kernels against another build's "
+                   "runtime library (--threads, --rounds, --graphs, --widths)")
     p.add_argument("--threads", type=int, default=1,
-                   help="threads of --calibrate and --group-sweep")
+                   help="threads of --calibrate, --group-sweep and --ab")
     p.add_argument("--rounds", type=int, default=9,
                    help="interleaved timing rounds (calibration: rounds per cell)")
     p.add_argument("--graphs", help="comma-separated subset (development; RESULT then covers "
@@ -928,6 +982,11 @@ def main():
         micro_sweep(lathe_spmm.Runtime(lib), (args.graphs or "bcsstk13,jagmesh7").split(","),
                     [int(w) for w in (args.widths or "16,64,256").split(",")],
                     [1.01, 1.0, 0.875, 0.75, 0.625], 7)
+        return
+    if args.ab:
+        ab(lathe_spmm.Runtime(lib), args.ab,
+           (args.graphs or "pubmed,cora,citeseer,jagmesh7,bcsstk13").split(","),
+           [int(w) for w in (args.widths or "16,64,256").split(",")], args.rounds, args.threads)
         return
     if args.group_sweep:
         group_sweep(lathe_spmm.Runtime(lib), (args.graphs or "bcsstk13,jagmesh7").split(","),

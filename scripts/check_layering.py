@@ -34,7 +34,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 #   the runtime applies to an adjacency known only at run time.
 #   RowGroups.h: the row groups of the row-group SpMM engine, priced by
 #   sparsegcn-tile and built by the runtime.
-SHARED_ALGORITHM_HEADERS = {"lathe/runtime/GraphOrder.h", "lathe/runtime/RowGroups.h"}
+#   PoolWindow.h: whether every pooling window takes an input element, checked
+#   by lathe.max_pool2d's verifier (and lathe-cpu-form-kernels) and by the
+#   runtime's pooling kernel.
+SHARED_ALGORITHM_HEADERS = {"lathe/runtime/GraphOrder.h", "lathe/runtime/RowGroups.h",
+                            "lathe/runtime/PoolWindow.h"}
 
 # (path prefix, what it reaches) -> why it is tolerated for now.
 ALLOWED = {

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Builds the GPU-check payload here (issue 19): the CUDA runtime library, the
-# models compiled for the GPU (host code + cubin in one shared library each:
-# `lathe-run --backend=cuda --compile-to=object`, linked against
-# libLatheRuntimeCUDA.so), their inputs and CPU-backend reference outputs,
-# the matmul shapes for the cuBLASLt comparison, a 256 MiB element-wise
-# model, lathe-gpu-check (the host program) and gpu-check.sh. Nothing in it
-# needs LLVM or MLIR, and nothing is compiled on the GPU machine.
+# models compiled for the GPU (`lathe-compile --backend=cuda`: one .lathe file
+# each, host code with the cubin inside and the weights as data, loaded by
+# the runtime's lathe_cuda_model_load), their inputs and CPU-backend
+# reference outputs, the matmul shapes for the cuBLASLt comparison, a 256 MiB
+# element-wise model, lathe-gpu-check (the host program) and gpu-check.sh.
+# Nothing in it needs LLVM or MLIR, and nothing is compiled on the GPU
+# machine.
 #
 #   scripts/pack-gpu-check.sh [BUILD_DIR] [OUT_DIR]   -> OUT_DIR.tar.gz
 #
@@ -18,7 +19,8 @@ OUT="${2:-$BUILD/gpu-check}"
 BIN="$BUILD/bin"
 EX="$BUILD/examples"
 die() { echo "pack-gpu-check: error: $*" >&2; exit 1; }
-[ -x "$BIN/lathe-gpu-check" ] && [ -f "$BUILD/lib/libLatheRuntimeCUDA.so" ] ||
+[ -x "$BIN/lathe-gpu-check" ] && [ -x "$BIN/lathe-compile" ] &&
+  [ -f "$BUILD/lib/libLatheRuntimeCUDA.so" ] ||
   die "no CUDA target in $BUILD (configure with a CUDA toolkit and build lathe-gpu-check)"
 if [ ! -f "$EX/transformer/encoder_b8.mlir" ]; then
   /usr/bin/python3 "$ROOT/scripts/gen_examples.py" "$EX" > /dev/null
@@ -28,15 +30,13 @@ mkdir -p "$OUT"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 
-# name mlir input: the GPU library, the input and the CPU backend's output.
+# name mlir input: the .lathe file, the input and the CPU backend's output.
 pack_model() {
   local name=$1 mlir=$2 input=$3
-  "$BIN/lathe-run" "$mlir" --backend=cuda --compile-to=object > "$WORK/$name.o"
-  c++ -shared "$WORK/$name.o" -o "$OUT/lib$name.so" -L"$BUILD/lib" \
-    -lLatheRuntimeCUDA -Wl,-rpath,'$ORIGIN'
+  "$BIN/lathe-compile" "$mlir" --backend=cuda -o "$OUT/$name.lathe" > /dev/null
   cp "$input" "$OUT/${name}_x.npy"
-  "$BIN/lathe-run" "$mlir" --no-cache --input="$input" --output="$OUT/${name}_ref.npy"
-  echo "model $name lib$name.so ${name}_x.npy ${name}_ref.npy 50" >> "$OUT/manifest.txt"
+  "$BIN/lathe-run" "$mlir" --no-cache --input="$input" --output="$OUT/${name}_ref.npy" > /dev/null
+  echo "model $name $name.lathe ${name}_x.npy ${name}_ref.npy 50" >> "$OUT/manifest.txt"
 }
 
 /usr/bin/python3 "$ROOT/test/e2e/Inputs/cnn-gen.py" "$WORK" > /dev/null
@@ -45,6 +45,14 @@ pack_model encoder_b8 "$EX/transformer/encoder_b8.mlir" "$EX/transformer/x_b8.np
 pack_model mlp "$EX/mlp/mlp.mlir" "$EX/mlp/test_x.npy"
 pack_model cnn_nchw "$WORK/nchw.mlir" "$WORK/x.npy"
 pack_model cnn_chain "$WORK/chain.mlir" "$WORK/xc.npy"
+# The runtime's own kernels beyond matmul and conv: the GCN (CSR SpMM, warp
+# per row) and causal self-attention (masked softmax, warp per row).
+/usr/bin/python3 "$ROOT/scripts/sparsegcn/train_gcn.py" --synthetic --out "$WORK/gcn" > /dev/null
+pack_model gcn "$WORK/gcn/gcn.mlir" "$WORK/gcn/x.npy"
+mkdir -p "$WORK/causal"
+/usr/bin/python3 "$ROOT/test/e2e/Inputs/causal_attention.py" "$WORK/causal" > /dev/null
+"$BIN/lathe-import-onnx" "$WORK/causal/model.onnx" -o "$WORK/causal.mlir"
+pack_model causal_attention "$WORK/causal.mlir" "$WORK/causal/x.npy"
 
 # Element-wise: y = 2x + 1 on 64M floats (256 MiB in, 256 MiB out), inputs
 # made on the GPU machine.
@@ -65,10 +73,8 @@ func.func @main(%x: tensor<${N}xf32>) -> tensor<${N}xf32> {
   return %y : tensor<${N}xf32>
 }
 MLIR
-"$BIN/lathe-run" "$WORK/eltwise.mlir" --backend=cuda --compile-to=object > "$WORK/eltwise.o"
-c++ -shared "$WORK/eltwise.o" -o "$OUT/libeltwise.so" -L"$BUILD/lib" \
-  -lLatheRuntimeCUDA -Wl,-rpath,'$ORIGIN'
-echo "eltwise eltwise libeltwise.so $N 20" >> "$OUT/manifest.txt"
+"$BIN/lathe-compile" "$WORK/eltwise.mlir" --backend=cuda -o "$OUT/eltwise.lathe" > /dev/null
+echo "eltwise eltwise eltwise.lathe $N 20" >> "$OUT/manifest.txt"
 
 # The transformer layer's matmuls at batch 8 (flags: 1 bias, 2 residual,
 # 256 ReLU): q/k/v and output projections, FFN up (ReLU), FFN down

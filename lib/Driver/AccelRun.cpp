@@ -21,6 +21,7 @@
 #include "lathe/Target/Accel/Device.h"
 #include "lathe/Target/Accel/IR/AccelOps.h"
 #include "lathe/Target/Accel/Pipeline.h"
+#include "lathe/runtime/AccelExec.h"
 #include "lathe/runtime/AccelSim.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -103,19 +104,11 @@ LogicalResult specializeToInputs(ModuleOp module, StringRef entry,
 }
 
 /// The f32 elements of a constant.
-/// An integer (a gather's id) as the f32 the simulator holds it in: exact
-/// below 2^24 in magnitude, beyond which it is clamped (any such id is out
-/// of range of every table the simulator can hold; docs/Targets/Accel.md).
-float idAsFloat(int64_t x) {
-  constexpr int64_t kExact = int64_t(1) << 24;
-  return static_cast<float>(std::clamp(x, -kExact, kExact));
-}
-
 bool constantData(ElementsAttr value, std::vector<float> &out) {
   if (auto ints = dyn_cast<DenseIntElementsAttr>(value)) {
     out.clear();
     for (const APInt &x : ints.getValues<APInt>())
-      out.push_back(idAsFloat(x.getSExtValue()));
+      out.push_back(::lathe::accel::idAsFloat(x.getSExtValue()));
     return true;
   }
   if (auto res = dyn_cast<DenseF32ResourceElementsAttr>(value)) {
@@ -316,10 +309,10 @@ int mlir::lathe::runAccelMain(const RunOptions &options,
                                       b.arg, b.elements, summarize(input)));
           memory.hbm[id].resize(b.elements);
           for (int64_t k = 0; k < b.elements; ++k)
-            memory.hbm[id][k] =
-                idAsFloat(input.t.dtype == LATHE_I64
-                              ? static_cast<const int64_t *>(input.t.data)[k]
-                              : static_cast<const int32_t *>(input.t.data)[k]);
+            memory.hbm[id][k] = ::lathe::accel::idAsFloat(
+                input.t.dtype == LATHE_I64
+                    ? static_cast<const int64_t *>(input.t.data)[k]
+                    : static_cast<const int32_t *>(input.t.data)[k]);
           continue;
         }
         if (input.t.dtype != LATHE_F32 || input.numElements() != b.elements)

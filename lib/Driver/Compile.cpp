@@ -11,6 +11,7 @@
 
 #include "lathe/Driver/Compile.h"
 
+#include "CompileSupport.h"
 #include "lathe/Driver/Executable.h"
 #include "lathe/Driver/HostTensors.h"
 #include "lathe/Support/ParseGuard.h"
@@ -36,27 +37,31 @@
 #include <dlfcn.h>
 #include <unistd.h>
 
+#ifdef LATHE_HAS_CUDA
+#include "lathe/Driver/RunCUDA.h"
+#endif
+
 using namespace mlir;
 using namespace mlir::lathe;
+using namespace mlir::lathe::compile_support;
 
-namespace {
-
-int fail(const llvm::Twine &message) {
+int compile_support::fail(const llvm::Twine &message) {
   llvm::errs() << "lathe-compile: error: " << message << "\n";
   return 1;
 }
 
-uint64_t alignTo(uint64_t value, uint64_t align) {
+uint64_t compile_support::alignTo(uint64_t value, uint64_t align) {
   return (value + align - 1) / align * align;
 }
 
-/// The file a symbol of this process was loaded from, or "".
-std::string libraryOf(const void *address) {
+std::string compile_support::libraryOf(const void *address) {
   Dl_info info;
   if (!address || !::dladdr(address, &info) || !info.dli_fname)
     return "";
   return info.dli_fname;
 }
+
+namespace {
 
 /// ld.lld: the one found when Lathe was configured, else on PATH.
 std::string findLinker() {
@@ -74,38 +79,32 @@ std::string findLinker() {
   return "";
 }
 
-/// Removes the files it names when it goes out of scope.
-struct TempFiles {
-  std::vector<std::string> paths;
-  ~TempFiles() {
-    for (const std::string &path : paths)
-      llvm::sys::fs::remove(path);
-  }
-  bool create(llvm::StringRef suffix, std::string &path, std::string &error) {
-    llvm::SmallString<256> p;
-    if (std::error_code ec =
-            llvm::sys::fs::createTemporaryFile("lathe-compile", suffix, p)) {
-      error = "cannot create a temporary file: " + ec.message();
-      return false;
-    }
-    path = p.str().str();
-    paths.push_back(path);
-    return true;
-  }
-};
+} // namespace
 
-/// Links `object` into a shared library against the Lathe runtime (and
-/// libomp, libm, libc, for the calls generated code makes); every symbol must
-/// resolve (`-z defs`), so a module that needs anything else fails here rather
-/// than at load.
-bool linkSharedLibrary(llvm::StringRef object, std::string &library,
-                       std::string &error) {
-  std::string lld = findLinker();
-  if (lld.empty()) {
-    error = "cannot find ld.lld (install lld-22)";
+compile_support::TempFiles::~TempFiles() {
+  for (const std::string &path : paths)
+    llvm::sys::fs::remove(path);
+}
+
+bool compile_support::TempFiles::create(llvm::StringRef suffix,
+                                        std::string &path, std::string &error) {
+  llvm::SmallString<256> p;
+  if (std::error_code ec =
+          llvm::sys::fs::createTemporaryFile("lathe-compile", suffix, p)) {
+    error = "cannot create a temporary file: " + ec.message();
     return false;
   }
-  std::vector<std::string> libraries;
+  path = p.str().str();
+  paths.push_back(path);
+  return true;
+}
+
+namespace {
+
+/// The libraries a CPU module links against: the Lathe runtime, libomp,
+/// libm and libc (for the calls generated code makes), as loaded in this
+/// process.
+bool cpuLibraries(std::vector<std::string> &libraries, std::string &error) {
   for (const char *symbol :
        {"lathe_rt_alloc", "__kmpc_fork_call", "expf", "memcpy"}) {
     std::string path = libraryOf(::dlsym(RTLD_DEFAULT, symbol));
@@ -118,6 +117,20 @@ bool linkSharedLibrary(llvm::StringRef object, std::string &library,
     }
     if (llvm::find(libraries, path) == libraries.end())
       libraries.push_back(path);
+  }
+  return true;
+}
+
+} // namespace
+
+bool compile_support::linkSharedLibrary(llvm::StringRef object,
+                                        llvm::ArrayRef<std::string> libraries,
+                                        std::string &library,
+                                        std::string &error) {
+  std::string lld = findLinker();
+  if (lld.empty()) {
+    error = "cannot find ld.lld (install lld-22)";
+    return false;
   }
   TempFiles temps;
   std::string output, log;
@@ -166,6 +179,8 @@ bool linkSharedLibrary(llvm::StringRef object, std::string &library,
   return true;
 }
 
+namespace {
+
 /// One line of the metadata's signature: `DTYPE RANK DIMS... NAME`.
 bool signatureLine(llvm::raw_ostream &os, llvm::StringRef kind, Type type,
                    llvm::StringRef name, std::string &error) {
@@ -202,6 +217,112 @@ bool signatureLine(llvm::raw_ostream &os, llvm::StringRef kind, Type type,
 
 } // namespace
 
+bool compile_support::describeSignature(ModuleOp module, StringRef entry,
+                                        FunctionType signature,
+                                        std::string &text, std::string &error) {
+  auto func = module.lookupSymbol<func::FuncOp>(entry);
+  auto nameOf = [&](bool input, unsigned i) -> std::string {
+    StringAttr name;
+    if (func)
+      name = input ? func.getArgAttrOfType<StringAttr>(i, "onnx.name")
+                   : func.getResultAttrOfType<StringAttr>(i, "onnx.name");
+    if (name && !name.getValue().empty())
+      return name.getValue().str();
+    return (input ? "input" : "output") + std::to_string(i);
+  };
+  llvm::raw_string_ostream os(text);
+  for (auto [i, type] : llvm::enumerate(signature.getInputs()))
+    if (!signatureLine(os, "input", type, nameOf(true, i), error))
+      return false;
+  for (auto [i, type] : llvm::enumerate(signature.getResults()))
+    if (!signatureLine(os, "output", type, nameOf(false, i), error))
+      return false;
+  return true;
+}
+
+bool compile_support::checkOutputDirectory(const std::string &path,
+                                           std::string &error) {
+  llvm::SmallString<256> dir(path);
+  llvm::sys::path::remove_filename(dir);
+  if (!dir.empty() && !llvm::sys::fs::is_directory(dir)) {
+    error = "cannot write '" + path + "': directory '" + dir.str().str() +
+            "' does not exist";
+    return false;
+  }
+  return true;
+}
+
+bool compile_support::writeModelFile(const std::string &path,
+                                     StringRef metadata, StringRef library,
+                                     llvm::ArrayRef<DataPiece> data,
+                                     uint64_t dataSize, std::string &error) {
+  // Header, section table, then META, CODE and DATA at page boundaries.
+  lathe_model_section sections[3] = {};
+  std::memcpy(sections[0].kind, "META", 4);
+  std::memcpy(sections[1].kind, "CODE", 4);
+  std::memcpy(sections[2].kind, "DATA", 4);
+  uint64_t at = sizeof(lathe_model_file_header) + sizeof(sections);
+  sections[0].size = metadata.size();
+  sections[1].size = library.size();
+  sections[2].size = dataSize;
+  for (lathe_model_section &s : sections) {
+    s.offset = alignTo(at, LATHE_MODEL_SECTION_ALIGN);
+    at = s.offset + s.size;
+  }
+  sections[0].checksum = lathe_model_checksum(metadata.data(), metadata.size());
+  sections[1].checksum = lathe_model_checksum(library.data(), library.size());
+  lathe_model_file_header header = {};
+  std::memcpy(header.magic, LATHE_MODEL_MAGIC, 8);
+  header.format_version = LATHE_MODEL_FORMAT_VERSION;
+  header.num_sections = 3;
+  header.file_size = at;
+
+  // Written under a private name, then renamed: never a partial file.
+  std::string temp = path + ".tmp-" + std::to_string(::getpid());
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(temp, ec);
+    if (ec) {
+      error = "cannot write '" + path + "': " + ec.message();
+      return false;
+    }
+    uint64_t written = 0;
+    auto padTo = [&](uint64_t offset) {
+      os.write_zeros(offset - written);
+      written = offset;
+    };
+    auto put = [&](const char *bytes, uint64_t size) {
+      os.write(bytes, size);
+      written += size;
+    };
+    put(reinterpret_cast<const char *>(&header), sizeof(header));
+    put(reinterpret_cast<const char *>(sections), sizeof(sections));
+    padTo(sections[0].offset);
+    put(metadata.data(), metadata.size());
+    padTo(sections[1].offset);
+    put(library.data(), library.size());
+    for (const DataPiece &piece : data) {
+      padTo(sections[2].offset + piece.offset);
+      put(piece.bytes, piece.size);
+    }
+    padTo(at);
+    os.close();
+    if (os.has_error()) {
+      std::string why = os.error().message();
+      os.clear_error();
+      llvm::sys::fs::remove(temp);
+      error = "cannot write '" + path + "': " + why;
+      return false;
+    }
+  }
+  if (std::error_code ec = llvm::sys::fs::rename(temp, path)) {
+    llvm::sys::fs::remove(temp);
+    error = "cannot write '" + path + "': " + ec.message();
+    return false;
+  }
+  return true;
+}
+
 OwningOpRef<ModuleOp>
 mlir::lathe::parseCompileInput(const CompileOptions &options,
                                MLIRContext &context) {
@@ -218,8 +339,22 @@ mlir::lathe::parseCompileInput(const CompileOptions &options,
 }
 
 int mlir::lathe::compileMain(const CompileOptions &options, ModuleOp module) {
+  if (options.backend == "cuda") {
+#ifdef LATHE_HAS_CUDA
+    return compileCudaMain(options, module);
+#else
+    return fail("--backend=cuda: this lathe-compile was built without the "
+                "CUDA target (no CUDA toolkit at configure time)");
+#endif
+  }
+#ifdef LATHE_HAS_CUDA
+  if (options.backend != "cpu")
+    return fail("unknown backend '" + options.backend +
+                "' (available: cpu, cuda)");
+#else
   if (options.backend != "cpu")
     return fail("unknown backend '" + options.backend + "' (available: cpu)");
+#endif
   if (options.precision != "f32" && options.precision != "bf16")
     return fail("--precision=" + options.precision +
                 ": expected f32 or bf16 (int8 is not implemented yet)");
@@ -234,38 +369,19 @@ int mlir::lathe::compileMain(const CompileOptions &options, ModuleOp module) {
   std::string error;
   if (failed(parseFastMath(options.fastMath, pipelineOptions, error)))
     return fail("--fast-math=" + options.fastMath + ": " + error);
-  {
-    llvm::SmallString<256> dir(options.outputFile);
-    llvm::sys::path::remove_filename(dir);
-    if (!dir.empty() && !llvm::sys::fs::is_directory(dir))
-      return fail("cannot write '" + options.outputFile + "': directory '" +
-                  dir + "' does not exist");
-  }
+  if (!checkOutputDirectory(options.outputFile, error))
+    return fail(error);
 
   // The signature, with the names an importer gave the arguments.
   FunctionType signature;
   if (failed(getEntrySignature(module, options.entry, signature, error)))
     return fail(error + " in '" + options.inputFile + "'");
-  auto func = module.lookupSymbol<func::FuncOp>(options.entry);
   std::string metadata;
   llvm::raw_string_ostream meta(metadata);
-  auto nameOf = [&](bool input, unsigned i) -> std::string {
-    StringAttr name;
-    if (func)
-      name = input ? func.getArgAttrOfType<StringAttr>(i, "onnx.name")
-                   : func.getResultAttrOfType<StringAttr>(i, "onnx.name");
-    if (name && !name.getValue().empty())
-      return name.getValue().str();
-    return (input ? "input" : "output") + std::to_string(i);
-  };
   std::string signatureText;
-  llvm::raw_string_ostream signatureOs(signatureText);
-  for (auto [i, type] : llvm::enumerate(signature.getInputs()))
-    if (!signatureLine(signatureOs, "input", type, nameOf(true, i), error))
-      return fail(error);
-  for (auto [i, type] : llvm::enumerate(signature.getResults()))
-    if (!signatureLine(signatureOs, "output", type, nameOf(false, i), error))
-      return fail(error);
+  if (!describeSignature(module, options.entry, signature, signatureText,
+                         error))
+    return fail(error);
 
   // External weights go into the file: read them now.
   llvm::SmallString<256> baseDir(options.inputFile);
@@ -325,15 +441,13 @@ int mlir::lathe::compileMain(const CompileOptions &options, ModuleOp module) {
     if (ec)
       return fail("cannot write '" + objectPath + "': " + ec.message());
   }
-  if (!linkSharedLibrary(objectPath, library, error))
+  std::vector<std::string> libraries;
+  if (!cpuLibraries(libraries, error) ||
+      !linkSharedLibrary(objectPath, libraries, library, error))
     return fail(error);
 
   // DATA: the constants as compileModule laid them out, then the weights.
-  struct Piece {
-    const char *bytes;
-    uint64_t offset, size;
-  };
-  std::vector<Piece> data;
+  std::vector<DataPiece> data;
   uint64_t dataSize = compiled.data.size();
   if (dataSize)
     data.push_back({compiled.data.data(), 0, dataSize});
@@ -360,66 +474,9 @@ int mlir::lathe::compileMain(const CompileOptions &options, ModuleOp module) {
     dataSize = offset + tensor.numBytes();
   }
 
-  // Header, section table, then META, CODE and DATA at page boundaries.
-  lathe_model_section sections[3] = {};
-  std::memcpy(sections[0].kind, "META", 4);
-  std::memcpy(sections[1].kind, "CODE", 4);
-  std::memcpy(sections[2].kind, "DATA", 4);
-  uint64_t at = sizeof(lathe_model_file_header) + sizeof(sections);
-  sections[0].size = metadata.size();
-  sections[1].size = library.size();
-  sections[2].size = dataSize;
-  for (lathe_model_section &s : sections) {
-    s.offset = alignTo(at, LATHE_MODEL_SECTION_ALIGN);
-    at = s.offset + s.size;
-  }
-  sections[0].checksum = lathe_model_checksum(metadata.data(), metadata.size());
-  sections[1].checksum = lathe_model_checksum(library.data(), library.size());
-  lathe_model_file_header header = {};
-  std::memcpy(header.magic, LATHE_MODEL_MAGIC, 8);
-  header.format_version = LATHE_MODEL_FORMAT_VERSION;
-  header.num_sections = 3;
-  header.file_size = at;
-
-  // Written under a private name, then renamed: never a partial file.
-  std::string temp = options.outputFile + ".tmp-" + std::to_string(::getpid());
-  {
-    std::error_code ec;
-    llvm::raw_fd_ostream os(temp, ec);
-    if (ec)
-      return fail("cannot write '" + options.outputFile + "': " + ec.message());
-    uint64_t written = 0;
-    auto padTo = [&](uint64_t offset) {
-      os.write_zeros(offset - written);
-      written = offset;
-    };
-    auto put = [&](const char *bytes, uint64_t size) {
-      os.write(bytes, size);
-      written += size;
-    };
-    put(reinterpret_cast<const char *>(&header), sizeof(header));
-    put(reinterpret_cast<const char *>(sections), sizeof(sections));
-    padTo(sections[0].offset);
-    put(metadata.data(), metadata.size());
-    padTo(sections[1].offset);
-    put(library.data(), library.size());
-    for (const Piece &piece : data) {
-      padTo(sections[2].offset + piece.offset);
-      put(piece.bytes, piece.size);
-    }
-    padTo(at);
-    os.close();
-    if (os.has_error()) {
-      std::string why = os.error().message();
-      os.clear_error();
-      llvm::sys::fs::remove(temp);
-      return fail("cannot write '" + options.outputFile + "': " + why);
-    }
-  }
-  if (std::error_code ec = llvm::sys::fs::rename(temp, options.outputFile)) {
-    llvm::sys::fs::remove(temp);
-    return fail("cannot write '" + options.outputFile + "': " + ec.message());
-  }
+  if (!writeModelFile(options.outputFile, metadata, library, data, dataSize,
+                      error))
+    return fail(error);
   llvm::outs() << llvm::formatv(
       "wrote {0}: {1} bytes of code, {2} bytes of weights, for {3} {4} ({5})\n",
       options.outputFile, library.size(), dataSize, triple, cpu,

@@ -171,7 +171,8 @@ LoadedModule::compile(const RunOptions &runOptions, DialectRegistry &registry,
       failed(attachTargetFile(*module, options.targetFile, targetText, error)))
     return nullptr;
 
-  loaded->flops = countFlops(*module, loaded->flopsComplete);
+  loaded->flops =
+      countEntryFlops(*module, options.entry, loaded->flopsComplete);
   SmallString<256> baseDir(options.inputFile);
   llvm::sys::path::remove_filename(baseDir);
   if (baseDir.empty())

@@ -127,7 +127,7 @@ static int64_t countFlopsAtInputShapes(ModuleOp module, StringRef entry,
   pm.addPass(createCanonicalizerPass());
   if (failed(pm.run(*clone)))
     return 0;
-  return countFlops(*clone, complete);
+  return countEntryFlops(*clone, entry, complete);
 }
 
 namespace {
@@ -340,7 +340,8 @@ CpuRun::Outcome CpuRun::parseModule() {
 //===----------------------------------------------------------------------===//
 
 CpuRun::Outcome CpuRun::analyse() {
-  flops = countFlops(*module, flopsComplete);
+  // One call of the entry: its ops and those of the functions it calls.
+  flops = countEntryFlops(*module, options.entry, flopsComplete);
   decisionCollector = std::make_unique<DecisionCollector>();
   decisionsSeen = decisionCollector.get();
   decisionsSeen->collect(*module, "input");
@@ -842,6 +843,8 @@ int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {
                 "target (no CUDA toolkit at configure time)");
 #endif
   }
+  if (options.allowTf32)
+    return fail("--allow-tf32 applies to --backend=cuda");
   if (options.backend == "accel")
     return runAccelMain(options, registry);
 #ifdef LATHE_HAS_CUDA

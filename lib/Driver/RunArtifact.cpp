@@ -11,6 +11,9 @@
 #include "lathe/Driver/HostTensors.h"
 #include "lathe/Driver/Observe.h"
 #include "lathe/Driver/Run.h"
+#ifdef LATHE_HAS_CUDA
+#include "lathe/Driver/RunCUDA.h"
+#endif
 #include "lathe/runtime/Model.h"
 #include "lathe/runtime/ModelFormat.h"
 
@@ -95,6 +98,14 @@ bool mlir::lathe::isModelArtifact(llvm::StringRef path) {
 }
 
 int mlir::lathe::runArtifactMain(const RunOptions &options) {
+#ifdef LATHE_HAS_CUDA
+  // lathe-compile --backend=cuda: the CUDA runtime loads it.
+  if (isCudaArtifact(options.inputFile))
+    return runCudaArtifact(options, options.inputFile, std::nullopt);
+#endif
+  if (options.allowTf32)
+    return fail("--allow-tf32 applies to --backend=cuda; '" +
+                options.inputFile + "' was compiled for the CPU");
   // What describes compilation has no meaning for a compiled file.
   if (!options.compileTo.empty() || !options.passPipeline.empty() ||
       options.pipeline != "default")

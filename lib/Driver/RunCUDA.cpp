@@ -1,7 +1,6 @@
 //===- RunCUDA.cpp - lathe-run --backend=cuda -----------------------------===//
 
 #include "lathe/Driver/RunCUDA.h"
-#include "lathe/Support/MemRefDescriptor.h"
 
 // Built only with the CUDA target (LATHE_CUDA: a CUDA toolkit was found).
 #ifdef LATHE_HAS_CUDA
@@ -11,6 +10,7 @@
 #include "lathe/Driver/HostTensors.h"
 #include "lathe/Target/CUDA/Pipeline.h"
 #include "lathe/runtime/CUDA.h"
+#include "lathe/runtime/ModelFormat.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
@@ -24,6 +24,8 @@
 #include "llvm/IR/Module.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/TargetSelect.h"
@@ -34,13 +36,18 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstring>
+#include <fstream>
 #include <vector>
 
 using namespace mlir;
 using namespace mlir::lathe;
 
+using run_support::Clock;
 using run_support::fail;
+using run_support::msSince;
 
 /// The runtime library: $LATHE_CUDA_RUNTIME, else lib/ beside the tool's
 /// bin/ folder (the build tree and the installed layout alike).
@@ -62,22 +69,33 @@ template <typename T> static T rt(const char *name) {
   return reinterpret_cast<T>(dlsym(cudaRuntime, name));
 }
 
-int mlir::lathe::loadCudaRuntime(std::string &error) {
+/// dlopens the runtime library (once); 1 with `error` set when it is
+/// missing or not Lathe's.
+static int openCudaRuntime(std::string &error) {
+  if (cudaRuntime)
+    return 0;
   std::string path = cudaRuntimePath();
-  // RTLD_GLOBAL: generated code resolves mgpu* and lathe_cuda_* from it.
+  // RTLD_GLOBAL: the code of loaded models resolves mgpu* and lathe_cuda_*
+  // from it (by its soname).
   void *handle = dlopen(path.c_str(), RTLD_NOW | RTLD_GLOBAL);
-  cudaRuntime = handle;
   if (!handle) {
     error = "cannot load the CUDA runtime library '" + path + "': " + dlerror();
     return 1;
   }
-  auto init = reinterpret_cast<int (*)()>(dlsym(handle, "lathe_cuda_init"));
-  auto lastError = reinterpret_cast<const char *(*)()>(
-      dlsym(handle, "lathe_cuda_last_error"));
-  if (!init || !lastError) {
+  if (!dlsym(handle, "lathe_cuda_init") ||
+      !dlsym(handle, "lathe_cuda_last_error")) {
     error = "'" + path + "' is not Lathe's CUDA runtime (no lathe_cuda_init)";
     return 1;
   }
+  cudaRuntime = handle;
+  return 0;
+}
+
+int mlir::lathe::loadCudaRuntime(std::string &error) {
+  if (openCudaRuntime(error))
+    return 1;
+  auto init = rt<int (*)()>("lathe_cuda_init");
+  auto lastError = rt<const char *(*)()>("lathe_cuda_last_error");
   int status = init();
   if (status == LATHE_CUDA_OK)
     return 0;
@@ -132,149 +150,332 @@ static LogicalResult emitHostObject(ModuleOp module, std::string &object,
   return success();
 }
 
-/// Device buffers of the runtime, freed on every path.
-struct DeviceBuffers {
+namespace {
+
+/// A model of the CUDA runtime, freed on every path (with the host outputs
+/// its first call allocated).
+struct CudaModelHolder {
+  lathe_cuda_model *model = nullptr;
+  std::vector<lathe_cuda_tensor> outputs;
+  ~CudaModelHolder() {
+    for (lathe_cuda_tensor &t : outputs)
+      std::free(t.data);
+    if (model)
+      rt<void (*)(lathe_cuda_model *)>("lathe_cuda_model_free")(model);
+  }
+};
+
+/// Device blocks of the runtime, freed on every path.
+struct DeviceBlocks {
   std::vector<void *> blocks;
-  ~DeviceBuffers() {
+  ~DeviceBlocks() {
     auto freeFn = rt<void (*)(void *)>("lathe_cuda_free");
     for (void *p : blocks)
       freeFn(p);
   }
 };
 
-/// Runs the entry (compiled by the CUDA pipeline) on the device: inputs are
-/// copied to the device, results back; --repeat times the calls.
-static int executeOnDevice(ModuleOp module, FunctionType fnType,
-                           const RunOptions &options) {
+double medianOf(std::vector<double> values) {
+  if (values.empty())
+    return 0;
+  std::sort(values.begin(), values.end());
+  size_t n = values.size();
+  return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
+} // namespace
+
+/// What running on the CUDA backend refuses (the CPU runtime's options).
+static int checkRunOptions(const RunOptions &options) {
+  if (options.ranks > 1)
+    return fail("--backend=cuda runs one process (no --ranks)");
+  if (options.repeat < 0 || options.repeat > kMaxRepeat)
+    return fail("--repeat must be in [0, " + llvm::Twine(kMaxRepeat) +
+                "], got " + llvm::Twine(options.repeat));
+  if (!options.tracePath.empty() || !options.memoryTimelinePath.empty())
+    return fail("--trace and --memory-timeline record the CPU runtime; "
+                "--backend=cuda has --report (kernels timed with CUDA "
+                "events, peak device memory)");
+  return 0;
+}
+
+bool mlir::lathe::isCudaArtifact(llvm::StringRef path) {
+  std::ifstream file(path.str(), std::ios::binary);
+  lathe_model_file_header header;
+  if (!file.read(reinterpret_cast<char *>(&header), sizeof(header)) ||
+      std::memcmp(header.magic, LATHE_MODEL_MAGIC, 8) != 0 ||
+      header.num_sections == 0 ||
+      header.num_sections > LATHE_MODEL_MAX_SECTIONS)
+    return false;
+  std::vector<lathe_model_section> sections(header.num_sections);
+  if (!file.read(reinterpret_cast<char *>(sections.data()),
+                 sections.size() * sizeof(lathe_model_section)))
+    return false;
+  for (const lathe_model_section &s : sections) {
+    if (std::strncmp(s.kind, "META", sizeof(s.kind)) != 0 ||
+        s.size > (1u << 20))
+      continue;
+    std::string meta(s.size, '\0');
+    file.seekg(static_cast<std::streamoff>(s.offset));
+    if (!file.read(&meta[0], meta.size()))
+      return false;
+    return meta.find("\nbackend cuda\n") != std::string::npos;
+  }
+  return false;
+}
+
+int mlir::lathe::runCudaArtifact(const RunOptions &options,
+                                 const std::string &path,
+                                 std::optional<double> compileMs) {
+  if (!compileMs &&
+      (!options.compileTo.empty() || !options.passPipeline.empty() ||
+       options.pipeline != "default"))
+    return fail("'" + options.inputFile +
+                "' is compiled already: --compile-to, --pass-pipeline and "
+                "--pipeline apply to .mlir files only");
+  if (int rc = checkRunOptions(options))
+    return rc;
+  // The file is checked before the device is looked for (the loader
+  // initialises the device once the file is known to be sound).
+  std::string error;
+  if (openCudaRuntime(error))
+    return fail("--backend=cuda: " + error);
+  // Messages name the file the user gave, not the temporary .lathe file a
+  // .mlir or .onnx file was compiled into.
+  auto runtimeError = rt<const char *(*)()>("lathe_cuda_last_error");
+  auto lastError = [&]() -> std::string {
+    std::string message = runtimeError();
+    for (size_t at = message.find(path); at != std::string::npos && compileMs;
+         at = message.find(path, at + options.inputFile.size()))
+      message.replace(at, path.size(), options.inputFile);
+    return message;
+  };
+  auto modelLoad =
+      rt<int (*)(const char *, lathe_cuda_model **)>("lathe_cuda_model_load");
+  auto numInputsOf =
+      rt<int32_t (*)(const lathe_cuda_model *)>("lathe_cuda_model_num_inputs");
+  auto numOutputsOf =
+      rt<int32_t (*)(const lathe_cuda_model *)>("lathe_cuda_model_num_outputs");
+  auto inputInfo =
+      rt<int (*)(const lathe_cuda_model *, int32_t, lathe_cuda_tensor *,
+                 const char **)>("lathe_cuda_model_input_info");
+  auto metadataOf = rt<const char *(*)(const lathe_cuda_model *, const char *)>(
+      "lathe_cuda_model_metadata");
+  auto constantBytes = rt<int64_t (*)(const lathe_cuda_model *)>(
+      "lathe_cuda_model_constant_bytes");
+  using RunFn = int (*)(lathe_cuda_model *, const lathe_cuda_tensor *, int32_t,
+                        lathe_cuda_tensor *, int32_t);
+  auto runHost = rt<RunFn>("lathe_cuda_model_run");
+  auto runDevice = rt<RunFn>("lathe_cuda_model_run_device");
   auto alloc = rt<int (*)(size_t, void **)>("lathe_cuda_alloc");
   auto toDevice =
       rt<int (*)(void *, const void *, size_t)>("lathe_cuda_copy_to_device");
-  auto toHost =
-      rt<int (*)(void *, const void *, size_t)>("lathe_cuda_copy_to_host");
-  auto sync = rt<int (*)()>("lathe_cuda_synchronize");
-  auto lastError = rt<const char *(*)()>("lathe_cuda_last_error");
-  auto pending = rt<const char *(*)()>("lathe_cuda_take_pending_error");
   auto freeFn = rt<void (*)(void *)>("lathe_cuda_free");
   auto peak = rt<int64_t (*)()>("lathe_cuda_peak_bytes");
-  for (Type type :
-       llvm::concat<const Type>(fnType.getInputs(), fnType.getResults())) {
-    auto tensor = dyn_cast<RankedTensorType>(type);
-    if (!tensor || !tensor.getElementType().isF32())
-      return fail("--backend=cuda runs functions on f32 tensors only; @" +
-                  options.entry + " has " + [&] {
-                    std::string s;
-                    llvm::raw_string_ostream os(s);
-                    os << type;
-                    return s;
-                  }());
-  }
-  // Inputs, on the device.
-  size_t numArgs = fnType.getNumInputs();
-  std::vector<HostTensor> inputs(numArgs);
-  DeviceBuffers buffers;
-  std::vector<std::vector<int64_t>> argDescs(numArgs);
-  for (size_t i = 0; i < numArgs; ++i) {
-    auto type = cast<RankedTensorType>(fnType.getInput(i));
-    std::string error;
-    if (i < options.inputs.size()) {
-      if (!readTensorFile(options.inputs[i], inputs[i], error) ||
-          !checkMatchesType(inputs[i], type, error))
-        return fail("input #" + llvm::Twine(i) + ": " + error);
-    } else if (!options.fillMissing) {
-      return fail("missing input for argument #" + llvm::Twine(i) + " of @" +
-                  options.entry + "; pass --input=FILE or --fill-missing");
-    } else if (!fillRandom(type, options.seed + i, inputs[i], error)) {
-      return fail("argument #" + llvm::Twine(i) + ": " + error);
-    }
-    void *device = nullptr;
-    if (alloc(inputs[i].numBytes(), &device) ||
-        toDevice(device, inputs[i].t.data, inputs[i].numBytes()))
-      return fail(llvm::Twine("--backend=cuda: ") + lastError());
-    buffers.blocks.push_back(device);
-    argDescs[i] = makeMemRefDescriptor(
-        device, std::vector<int64_t>(inputs[i].t.shape,
-                                     inputs[i].t.shape + inputs[i].t.rank));
-  }
-  // Results: one descriptor after the other (the C interface's struct).
-  size_t resultWords = 0;
-  for (Type type : fnType.getResults())
-    resultWords += 3 + 2 * cast<RankedTensorType>(type).getRank();
+  auto profileEnable = rt<void (*)(int)>("lathe_cuda_profile_enable");
+  auto profileReset = rt<void (*)()>("lathe_cuda_profile_reset");
+  auto profileCollect =
+      rt<int (*)(lathe_cuda_kernel_time *, int)>("lathe_cuda_profile_collect");
+  auto device = rt<const char *(*)()>("lathe_cuda_device_description");
+  if (!modelLoad || !runDevice || !profileCollect)
+    return fail("--backend=cuda: the CUDA runtime library is older than this "
+                "lathe-run (no lathe_cuda_model_load)");
 
-  ExecutionEngineOptions engineOptions;
-  // Held by function_ref in the options: it must outlive create().
-  auto optimize = makeOptimizingTransformer(2, 0, nullptr);
-  engineOptions.transformer = optimize;
-  auto engine = ExecutionEngine::create(module, engineOptions);
-  if (!engine)
-    return fail("--backend=cuda: cannot JIT the host code: " +
-                llvm::toString(engine.takeError()));
-  std::string symbol = "_mlir_ciface_" + options.entry;
-  std::vector<int64_t> result(resultWords, 0);
-  void *resultPtr = result.data();
-  std::vector<void *> argPtrs;
-  for (auto &desc : argDescs)
-    argPtrs.push_back(desc.data());
-  std::vector<void *> packed;
-  if (fnType.getNumResults())
-    packed.push_back(&resultPtr);
-  for (void *&p : argPtrs)
-    packed.push_back(&p);
-  auto call = [&]() -> int {
-    if (llvm::Error err = (*engine)->invokePacked(symbol, packed))
-      return fail("--backend=cuda: " + llvm::toString(std::move(err)));
-    if (sync())
-      return fail(llvm::Twine("--backend=cuda: ") + lastError());
-    if (const char *message = pending())
-      return fail(llvm::Twine("--backend=cuda: ") + message);
-    return 0;
-  };
-  auto freeResults = [&] {
-    size_t at = 0;
-    for (Type type : fnType.getResults()) {
-      freeFn(reinterpret_cast<void *>(result[at]));
-      at += 3 + 2 * cast<RankedTensorType>(type).getRank();
+  // Inputs first: loading is what is timed.
+  std::vector<HostTensor> inputs(options.inputs.size());
+  for (auto [i, spec] : llvm::enumerate(options.inputs))
+    if (!readTensorFile(spec, inputs[i], error))
+      return fail("input #" + llvm::Twine(i) + ": " + error);
+
+  CudaModelHolder holder;
+  Clock::time_point loadStart = Clock::now();
+  if (modelLoad(path.c_str(), &holder.model) != LATHE_CUDA_OK)
+    return fail("--backend=cuda: " + lastError());
+  double loadMs = msSince(loadStart);
+  lathe_cuda_model *model = holder.model;
+  rt<void (*)(int)>("lathe_cuda_set_allow_tf32")(options.allowTf32 ? 1 : 0);
+  const char *entry = metadataOf(model, "entry");
+  if (!compileMs && options.entry != "main" && entry && options.entry != entry)
+    return fail("--entry=" + options.entry + ": '" + options.inputFile +
+                "' was compiled for @" + entry + " (lathe-compile --entry)");
+  int32_t numInputs = numInputsOf(model);
+  int32_t numOutputs = numOutputsOf(model);
+  if (static_cast<int32_t>(inputs.size()) > numInputs)
+    return fail(llvm::formatv("too many inputs: {0} given, but the model "
+                              "takes {1}",
+                              inputs.size(), numInputs));
+  if (static_cast<int32_t>(options.outputs.size()) > numOutputs)
+    return fail(llvm::formatv("too many outputs: {0} given, but the model "
+                              "returns {1}",
+                              options.outputs.size(), numOutputs));
+  inputs.resize(numInputs);
+  MLIRContext context;
+  std::vector<lathe_cuda_tensor> views(numInputs);
+  for (int32_t i = 0; i < numInputs; ++i) {
+    lathe_cuda_tensor info;
+    const char *name = nullptr;
+    inputInfo(model, i, &info, &name);
+    std::vector<int64_t> shape(info.shape, info.shape + info.rank);
+    if (i >= static_cast<int32_t>(options.inputs.size())) {
+      if (!options.fillMissing)
+        return fail(llvm::formatv("missing input for argument #{0} ('{1}') "
+                                  "of @{2}; pass --input=FILE or "
+                                  "--fill-missing",
+                                  i, name, entry ? entry : "main"));
+      if (llvm::is_contained(shape, int64_t(-1)))
+        return fail(llvm::formatv("--fill-missing: input #{0} ('{1}') has "
+                                  "dynamic sizes; pass --input=FILE",
+                                  i, name));
+      auto type = RankedTensorType::get(shape, Float32Type::get(&context));
+      if (!fillRandom(type, options.seed + i, inputs[i], error))
+        return fail("argument #" + llvm::Twine(i) + ": " + error);
     }
-  };
-  if (int rc = call())
-    return rc;
-  // Copy the results out (dense, identity layout from gpu.alloc).
-  size_t at = 0;
-  for (auto [i, type] : llvm::enumerate(fnType.getResults())) {
-    auto tensor = cast<RankedTensorType>(type);
-    int64_t rank = tensor.getRank();
-    HostTensor out;
-    std::vector<int64_t> shape(result.begin() + at + 3,
-                               result.begin() + at + 3 + rank);
-    if (lathe_host_tensor_alloc(&out.t, LATHE_F32, int32_t(rank),
-                                shape.data()) != LATHE_OK)
-      return fail("out of host memory for result #" + llvm::Twine(i));
-    float *data = reinterpret_cast<float *>(result[at + 1]) + result[at + 2];
-    if (toHost(out.t.data, data, out.numBytes()))
-      return fail(llvm::Twine("--backend=cuda: ") + lastError());
-    if (i < options.outputs.size()) {
-      std::string error;
-      if (!writeTensorFile(options.outputs[i], out, error))
-        return fail(error);
-    }
-    llvm::outs() << "result #" << i << ": " << summarize(out) << "\n";
-    at += 3 + 2 * rank;
+    const lathe_host_tensor &t = inputs[i].t;
+    if (t.dtype != LATHE_F32)
+      return fail(llvm::formatv("input #{0} ('{1}'): --backend=cuda takes "
+                                "float32 tensors, given {2}",
+                                i, name, lathe_dtype_name(t.dtype)));
+    views[i].rank = t.rank;
+    std::copy(t.shape, t.shape + t.rank, views[i].shape);
+    views[i].data = static_cast<float *>(t.data);
   }
-  freeResults();
-  if (options.repeat > 0) {
-    auto start = std::chrono::steady_clock::now();
-    for (int64_t r = 0; r < options.repeat; ++r) {
-      if (int rc = call())
-        return rc;
-      freeResults();
-    }
-    double ms = std::chrono::duration<double, std::milli>(
-                    std::chrono::steady_clock::now() - start)
-                    .count();
-    llvm::outs() << llvm::format("mean %.4f ms over %lld calls on the GPU\n",
-                                 ms / options.repeat,
-                                 (long long)options.repeat);
+
+  // The first call, on host tensors, keeps its results.
+  holder.outputs.assign(numOutputs, lathe_cuda_tensor{});
+  Clock::time_point firstStart = Clock::now();
+  if (runHost(model, views.data(), numInputs, holder.outputs.data(),
+              numOutputs) != LATHE_CUDA_OK)
+    return fail("--backend=cuda: " + lastError());
+  double firstMs = msSince(firstStart);
+  for (int32_t i = 0; i < numOutputs; ++i) {
+    HostTensor result;
+    const lathe_cuda_tensor &out = holder.outputs[i];
+    result.t.dtype = LATHE_F32;
+    result.t.rank = out.rank;
+    std::copy(out.shape, out.shape + out.rank, result.t.shape);
+    result.t.data = out.data;
+    llvm::outs() << "result #" << i << ": " << summarize(result) << "\n";
+    bool ok = static_cast<size_t>(i) >= options.outputs.size() ||
+              writeTensorFile(options.outputs[i], result, error);
+    result.t.data = nullptr; // still the holder's
+    if (!ok)
+      return fail("output #" + llvm::Twine(i) + ": " + error);
   }
-  llvm::outs() << "peak device memory " << peak() << " bytes\n";
+
+  // Timed calls on inputs already on the device (what a serving loop
+  // does), and, for --report, one more call timed kernel by kernel with
+  // events.
+  DeviceBlocks deviceInputs;
+  std::vector<lathe_cuda_tensor> onDevice = views;
+  bool needDevice = options.repeat > 0 || !options.reportPath.empty();
+  for (int32_t i = 0; needDevice && i < numInputs; ++i) {
+    size_t bytes = inputs[i].numBytes();
+    void *p = nullptr;
+    if (alloc(std::max<size_t>(bytes, 1), &p) ||
+        (bytes && toDevice(p, views[i].data, bytes)))
+      return fail("--backend=cuda: " + lastError());
+    deviceInputs.blocks.push_back(p);
+    onDevice[i].data = static_cast<float *>(p);
+  }
+  std::vector<lathe_cuda_tensor> deviceOutputs(numOutputs);
+  auto deviceCall = [&]() -> bool {
+    if (runDevice(model, onDevice.data(), numInputs, deviceOutputs.data(),
+                  numOutputs) != LATHE_CUDA_OK) {
+      fail("--backend=cuda: " + lastError());
+      return false;
+    }
+    for (lathe_cuda_tensor &t : deviceOutputs)
+      freeFn(t.data);
+    return true;
+  };
+  std::vector<double> timesMs;
+  for (int64_t r = 0; r < options.repeat; ++r) {
+    Clock::time_point start = Clock::now();
+    if (!deviceCall())
+      return 1;
+    timesMs.push_back(msSince(start));
+  }
+  llvm::json::Object kernels;
+  if (!options.reportPath.empty()) {
+    profileReset();
+    profileEnable(1);
+    bool ok = deviceCall();
+    profileEnable(0);
+    if (!ok)
+      return 1;
+    std::vector<lathe_cuda_kernel_time> times(64);
+    int count = profileCollect(times.data(), static_cast<int>(times.size()));
+    for (int k = 0; k < count && k < static_cast<int>(times.size()); ++k)
+      kernels[times[k].name] = llvm::json::Object{{"ms", times[k].ms},
+                                                  {"mean_ms", times[k].ms},
+                                                  {"calls", times[k].calls}};
+  }
+  int64_t peakBytes = peak();
+  double sum = 0;
+  for (double t : timesMs)
+    sum += t;
+  if (!timesMs.empty())
+    llvm::outs() << llvm::formatv(
+        "mean {0:f4} ms, median {1:f4} ms over {2} calls on the GPU (inputs "
+        "on the device)\n",
+        sum / timesMs.size(), medianOf(timesMs), timesMs.size());
+  llvm::outs() << llvm::formatv(
+      "{0}load {1:f1} ms, first call {2:f1} ms (with copies), peak device "
+      "memory {3} bytes ({4} bytes of constants kept on the device)\n",
+      compileMs ? llvm::formatv("compile {0:f1} ms, ", *compileMs).str()
+                : std::string(),
+      loadMs, firstMs, peakBytes, constantBytes(model));
+
+  if (!options.reportPath.empty()) {
+    auto metadata = [&](const char *key) {
+      const char *value = metadataOf(model, key);
+      return value ? llvm::json::Value(value) : llvm::json::Value(nullptr);
+    };
+    double minMs = timesMs.empty()
+                       ? firstMs
+                       : *std::min_element(timesMs.begin(), timesMs.end());
+    llvm::json::Object report{
+        {"file", options.inputFile},
+        {"artifact", !compileMs},
+        {"entry", metadata("entry")},
+        {"backend", "cuda"},
+        {"pipeline", options.pipeline},
+        {"compile_ms", compileMs ? llvm::json::Value(*compileMs)
+                                 : llvm::json::Value(nullptr)},
+        {"precision",
+         llvm::json::Object{
+             {"requested", options.precision},
+             {"effective", options.allowTf32 ? "tf32 (matmuls)" : "f32"}}},
+        {"allow_tf32", options.allowTf32},
+        {"compile_cache", "off"},
+        {"constant_data_bytes", constantBytes(model)},
+        {"repeat", options.repeat},
+        {"interrupted", false},
+        {"device", device()},
+        {"gpu_chip", metadata("gpu_chip")},
+        {"target", metadata("target")},
+        {"flops", nullptr},
+        {"flops_complete", false},
+        {"peak_memory_bytes", peakBytes},
+        {"kernels", std::move(kernels)},
+        {"ranks", 1},
+        {"load_ms", loadMs},
+        {"first_call_ms", firstMs},
+        {"calls_timed", static_cast<int64_t>(timesMs.size())},
+        {"latency_ms",
+         llvm::json::Object{
+             {"min", minMs},
+             {"median", timesMs.empty() ? firstMs : medianOf(timesMs)}}},
+        {"trace", nullptr},
+        {"memory_timeline", nullptr},
+    };
+    std::error_code ec;
+    llvm::raw_fd_ostream os(options.reportPath, ec);
+    if (ec)
+      return fail("cannot write report '" + options.reportPath +
+                  "': " + ec.message());
+    os << llvm::formatv("{0:2}", llvm::json::Value(std::move(report))) << "\n";
+  }
   return 0;
 }
 
@@ -295,43 +496,78 @@ int mlir::lathe::runCudaMain(const RunOptions &options,
                   "' for --backend=cuda (expected one of: " +
                   getCudaPhaseList() + ", ptx, object)");
   }
-  if (options.compileTo.empty()) {
+  bool execute = options.compileTo.empty();
+  if (options.precision != "f32")
+    return fail("--precision=" + options.precision +
+                " applies to the CPU backend; --backend=cuda computes in f32 "
+                "(--allow-tf32 lets matmuls use TF32 tensor cores)");
+  if (execute) {
+    if (int rc = checkRunOptions(options))
+      return rc;
     // Running needs a device before anything is compiled.
     std::string error;
     if (loadCudaRuntime(error))
       return fail("--backend=cuda: " + error);
   }
+  Clock::time_point compileStart = Clock::now();
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
   llvm::SourceMgr sourceMgr;
   SourceMgrDiagnosticHandler diagHandler(sourceMgr, &context);
-  OwningOpRef<ModuleOp> module =
-      parseSourceFile<ModuleOp>(options.inputFile, sourceMgr, &context);
-  if (!module)
-    return fail("could not parse or verify '" + options.inputFile + "'");
-  // External weights are bound by the CPU driver; on this target they
-  // would read as zeros.
+  OwningOpRef<ModuleOp> module;
+  if (StringRef(options.inputFile).ends_with_insensitive(".onnx")) {
+    // Imported as lathe-import-onnx does (weights inside the module), as on
+    // the CPU backend.
+    if (!options.importOnnx)
+      return fail("'" + options.inputFile +
+                  "' is an ONNX model, and this Lathe was built without the "
+                  "ONNX importer (libonnx-dev)");
+    std::string importError;
+    module = options.importOnnx(context, options.inputFile, importError);
+    if (!module)
+      return fail(importError);
+  } else {
+    module = parseSourceFile<ModuleOp>(options.inputFile, sourceMgr, &context);
+    if (!module)
+      return fail("could not parse or verify '" + options.inputFile + "'");
+  }
+  if (execute) {
+    // Through a .lathe file, as lathe-compile --backend=cuda writes it: the
+    // constants and weights are uploaded once, when it is loaded.
+    llvm::SmallString<256> artifact;
+    if (std::error_code ec = llvm::sys::fs::createTemporaryFile(
+            "lathe-run-cuda", "lathe", artifact))
+      return fail("cannot create a temporary file: " + ec.message());
+    struct Remove {
+      std::string path;
+      ~Remove() { llvm::sys::fs::remove(path); }
+    } remove{artifact.str().str()};
+    CudaArtifactOptions artifactOptions;
+    artifactOptions.inputFile = options.inputFile;
+    artifactOptions.outputFile = artifact.str().str();
+    artifactOptions.entry = options.entry;
+    CudaArtifactInfo info;
+    std::string error;
+    if (failed(writeCudaArtifact(*module, artifactOptions, info, error)))
+      return fail(error);
+    return runCudaArtifact(options, artifactOptions.outputFile,
+                           msSince(compileStart));
+  }
+  // External weights are host globals the object would leave unbound.
   bool externalWeights = false;
   module->walk([&](Operation *op) {
     if (op->getName().getStringRef() == "lathe.weight")
       externalWeights = true;
   });
-  if (externalWeights && (options.compileTo.empty() || printObject))
-    return fail("--backend=cuda does not load external (HDF5) weights "
-                "(lathe.weight) yet: inline them as constants or run on the "
-                "CPU backend");
+  if (externalWeights && printObject)
+    return fail("--compile-to=object leaves external (HDF5) weights "
+                "(lathe.weight) unbound: compile with lathe-compile "
+                "--backend=cuda, which keeps them in the .lathe file");
   PassManager pm = PassManager::on<ModuleOp>(&context);
   if (failed(applyPassManagerCLOptions(pm)))
     return fail("invalid pass manager options");
   CudaPipelineOptions pipelineOptions;
-  bool execute = options.compileTo.empty();
-  FunctionType fnType = FunctionType::get(&context, {}, {});
-  if (execute) {
-    std::string entryError;
-    if (failed(getEntrySignature(*module, options.entry, fnType, entryError)))
-      return fail(entryError + " in '" + options.inputFile + "'");
-  }
-  if (printObject || execute) {
+  if (printObject) {
     // A cubin (ptxas here): the machine that runs it compiles nothing. The
     // public functions get C interfaces (_mlir_ciface_<name>) for loaders.
     pipelineOptions.format = "bin";
@@ -342,8 +578,6 @@ int mlir::lathe::runCudaMain(const RunOptions &options,
   buildCudaPipeline(pm, pipelineOptions, lastPhase);
   if (failed(pm.run(*module)))
     return fail("the CUDA pipeline failed on '" + options.inputFile + "'");
-  if (execute)
-    return executeOnDevice(*module, fnType, options);
   if (printObject) {
     std::string object, error;
     if (failed(emitHostObject(*module, object, error)))

@@ -481,8 +481,8 @@ int mlir::lathe::trainMain(const TrainOptions &o, DialectRegistry &registry) {
   // function before the CPU pipeline, as lathe-run --report counts its
   // input): what a cost model of the step needs, with no second compile.
   bool stepFlopsComplete = true;
-  int64_t stepFlops = countFlops(
-      module->lookupSymbol<func::FuncOp>("loss_train_step"), stepFlopsComplete);
+  int64_t stepFlops =
+      countEntryFlops(*module, "loss_train_step", stepFlopsComplete);
   // Sharded: the master weights and optimizer state of this rank's shard.
   int64_t shardSize = 0, totalSize = 0, shardIndex = 0;
   std::vector<std::string> shardKinds;

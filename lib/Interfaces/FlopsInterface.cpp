@@ -4,6 +4,12 @@
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/SymbolTable.h"
+#include "mlir/Interfaces/CallInterfaces.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/SmallPtrSet.h"
+
+#include <functional>
 
 using namespace mlir;
 using namespace mlir::lathe;
@@ -85,4 +91,45 @@ int64_t mlir::lathe::countFlops(Operation *root, bool &complete) {
     total += *flops;
   });
   return total;
+}
+
+int64_t mlir::lathe::countEntryFlops(Operation *module, StringRef entry,
+                                     bool &complete) {
+  Operation *function = SymbolTable::lookupSymbolIn(module, entry);
+  auto hasBody = [](Operation *op) {
+    return op && op->getNumRegions() > 0 && !op->getRegion(0).empty();
+  };
+  if (!hasBody(function))
+    return countFlops(module, complete);
+  complete = true;
+  SymbolTableCollection symbols;
+  llvm::DenseMap<Operation *, int64_t> done;
+  llvm::SmallPtrSet<Operation *, 8> active;
+  std::function<int64_t(Operation *)> count = [&](Operation *fn) -> int64_t {
+    if (auto it = done.find(fn); it != done.end())
+      return it->second;
+    if (!active.insert(fn).second) {
+      complete = false; // recursion: the number of calls is not known
+      return 0;
+    }
+    int64_t total = 0;
+    fn->walk([&](Operation *op) {
+      if (auto flopsOp = dyn_cast<FlopsOpInterface>(op)) {
+        FailureOr<int64_t> flops = flopsOp.getFlopCount();
+        if (failed(flops))
+          complete = false;
+        else
+          total += *flops;
+      }
+      if (auto call = dyn_cast<CallOpInterface>(op)) {
+        Operation *callee = call.resolveCallableInTable(&symbols);
+        if (hasBody(callee))
+          total += count(callee);
+      }
+    });
+    active.erase(fn);
+    done[fn] = total;
+    return total;
+  };
+  return count(function);
 }

@@ -60,6 +60,8 @@ void launch(const char *name, CUfunction fn, unsigned grid, unsigned block,
             void **params);
 /// The embedded fatbin of Kernels.cu.
 const void *ownKernelImage();
+/// Whether `ptr` is the start of a live block of the caching allocator.
+bool ownsBlock(const void *ptr);
 
 /// Brackets work on the stream with two events when profiling is on.
 struct TimedRegion {

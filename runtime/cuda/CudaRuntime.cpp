@@ -214,6 +214,11 @@ bool lathe_cuda::check(CUresult r, const char *what) {
 
 CUstream lathe_cuda::theStream() { return stream; }
 
+bool lathe_cuda::ownsBlock(const void *ptr) {
+  std::lock_guard<std::mutex> lock(allocator.mutex);
+  return allocator.liveBlocks.count(reinterpret_cast<CUdeviceptr>(ptr)) != 0;
+}
+
 CUfunction lathe_cuda::ownKernel(const char *name) {
   CUfunction fn = nullptr;
   if (!ownKernels || !check(drv.moduleGetFunction(&fn, ownKernels, name), name))

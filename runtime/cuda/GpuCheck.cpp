@@ -1,21 +1,20 @@
 // lathe-gpu-check: the host side of scripts/gpu-check.sh. Runs on the GPU
-// machine without LLVM or MLIR: loads each model's shared library (host code
-// with its cubin, made here by `lathe-run --backend=cuda
-// --compile-to=object`), runs it on libLatheRuntimeCUDA.so, compares with the
-// CPU backend's outputs, times it, compares Lathe's matmul calls with
-// cuBLASLt on the same plan and measures a generated element-wise kernel's
-// bandwidth. Ends with one RESULT line.
+// machine without LLVM or MLIR: loads each model's .lathe file (made here by
+// `lathe-compile --backend=cuda`: host code with its cubin, weights as data)
+// with libLatheRuntimeCUDA.so's own loader, which uploads the weights once;
+// runs it, compares with the CPU backend's outputs, times it on inputs
+// already on the device, compares Lathe's matmul calls with cuBLASLt on the
+// same plan and measures a generated element-wise kernel's bandwidth. Ends
+// with one RESULT line.
 //
 // Manifest lines (whitespace-separated):
-//   model <name> <lib.so> <input.npy> <reference.npy> <iters>
-//   eltwise <name> <lib.so> <elements> <iters>
+//   model <name> <file.lathe> <input.npy> <reference.npy> <iters>
+//   eltwise <name> <file.lathe> <elements> <iters>
 //   matmul <batch> <M> <N> <K> <flags> <iters>
 //   nccl <elements>      (single-rank all-gather, reduce-scatter, all-to-all:
 //                         each must give back its input)
 
 #include "lathe/runtime/CUDA.h"
-
-#include <dlfcn.h>
 
 #include <algorithm>
 #include <chrono>
@@ -74,29 +73,6 @@ bool readNpy(const std::string &path, Array &out, std::string &error) {
   return true;
 }
 
-/// A memref descriptor of any rank: {alloc, aligned, offset, sizes, strides}.
-struct Desc {
-  std::vector<int64_t> words;
-  explicit Desc(int64_t rank) : words(3 + 2 * rank, 0) {}
-  void *ptr() { return words.data(); }
-  float *aligned() const { return reinterpret_cast<float *>(words[1]); }
-  void *allocated() const { return reinterpret_cast<void *>(words[0]); }
-};
-
-Desc deviceTensor(const std::vector<int64_t> &shape, void *data) {
-  Desc d(shape.size());
-  d.words[0] = d.words[1] = reinterpret_cast<int64_t>(data);
-  int64_t stride = 1, rank = shape.size();
-  for (int64_t i = rank - 1; i >= 0; --i) {
-    d.words[3 + i] = shape[i];
-    d.words[3 + rank + i] = stride;
-    stride *= shape[i];
-  }
-  return d;
-}
-
-using Entry = void (*)(void *result, void *arg);
-
 double nowMs() {
   return std::chrono::duration<double, std::milli>(
              std::chrono::steady_clock::now().time_since_epoch())
@@ -111,11 +87,22 @@ bool pendingOk(const char *what) {
   return true;
 }
 
-/// Runs `entry` once; returns the result descriptor (device memory).
-bool runOnce(Entry entry, Desc &arg, int64_t resultRank, Desc &result) {
-  result = Desc(resultRank);
-  entry(result.ptr(), arg.ptr());
-  return lathe_cuda_synchronize() == LATHE_CUDA_OK;
+/// A tensor of the CUDA runtime's loader over `shape` and `data`.
+lathe_cuda_tensor tensorOf(const std::vector<int64_t> &shape, float *data) {
+  lathe_cuda_tensor t = {};
+  t.rank = static_cast<int32_t>(shape.size());
+  std::copy(shape.begin(), shape.end(), t.shape);
+  t.data = data;
+  return t;
+}
+
+/// One call on device tensors; its result is freed.
+bool deviceCall(lathe_cuda_model *model, const lathe_cuda_tensor &input) {
+  lathe_cuda_tensor out = {};
+  if (lathe_cuda_model_run_device(model, &input, 1, &out, 1) != LATHE_CUDA_OK)
+    return false;
+  lathe_cuda_free(out.data);
+  return true;
 }
 
 } // namespace
@@ -151,21 +138,21 @@ int main(int argc, char **argv) {
         ss >> name >> lib >> input >> ref >> iters;
       else
         ss >> name >> lib >> elements >> iters;
-      void *handle = dlopen((dir + lib).c_str(), RTLD_NOW | RTLD_LOCAL);
-      auto entry =
-          handle ? reinterpret_cast<Entry>(dlsym(handle, "_mlir_ciface_main"))
-                 : nullptr;
-      if (!entry) {
-        std::printf("%s: error: cannot load %s: %s\n", name.c_str(),
-                    lib.c_str(), dlerror());
+      lathe_cuda_reset_peak();
+      double loadStart = nowMs();
+      lathe_cuda_model *model = nullptr;
+      if (lathe_cuda_model_load((dir + lib).c_str(), &model) != LATHE_CUDA_OK) {
+        std::printf("%s: error: %s\n", name.c_str(), lathe_cuda_last_error());
         ok = false;
         continue;
       }
+      double loadMs = nowMs() - loadStart;
       Array x, r;
       std::string error;
       if (kind == "model" &&
           (!readNpy(dir + input, x, error) || !readNpy(dir + ref, r, error))) {
         std::printf("%s: error: %s\n", name.c_str(), error.c_str());
+        lathe_cuda_model_free(model);
         ok = false;
         continue;
       }
@@ -174,28 +161,18 @@ int main(int argc, char **argv) {
         x.data.resize(elements);
         for (int64_t i = 0; i < elements; ++i)
           x.data[i] = float(i % 1024) * 0.001f;
-        r.shape = x.shape;
       }
-      void *dx = nullptr;
-      size_t bytes = x.data.size() * 4;
-      if (lathe_cuda_alloc(bytes, &dx) != LATHE_CUDA_OK ||
-          lathe_cuda_copy_to_device(dx, x.data.data(), bytes) !=
-              LATHE_CUDA_OK) {
-        std::printf("%s: error: %s\n", name.c_str(), lathe_cuda_last_error());
-        ok = false;
-        continue;
-      }
-      Desc arg = deviceTensor(x.shape, dx);
-      Desc result(r.shape.size());
-      // Warm-up (module load, cuBLASLt plans), checked.
-      if (!runOnce(entry, arg, r.shape.size(), result) ||
-          !pendingOk(name.c_str())) {
-        ok = false;
-        continue;
-      }
-      std::vector<float> y(r.data.size());
+      // Correctness: one call on host tensors (copies in and out).
       if (kind == "model") {
-        lathe_cuda_copy_to_host(y.data(), result.aligned(), y.size() * 4);
+        lathe_cuda_tensor in = tensorOf(x.shape, x.data.data());
+        std::vector<float> y(r.data.size());
+        lathe_cuda_tensor out = tensorOf(r.shape, y.data());
+        if (lathe_cuda_model_run(model, &in, 1, &out, 1) != LATHE_CUDA_OK) {
+          std::printf("%s: error: %s\n", name.c_str(), lathe_cuda_last_error());
+          lathe_cuda_model_free(model);
+          ok = false;
+          continue;
+        }
         double maxDiff = 0, maxRef = 0;
         for (size_t i = 0; i < y.size(); ++i) {
           maxDiff = std::max(maxDiff, double(std::fabs(y[i] - r.data[i])));
@@ -208,24 +185,41 @@ int main(int argc, char **argv) {
         std::printf("%s: max_abs_diff=%.3g max|ref|=%.3g rel_err=%.3g\n",
                     name.c_str(), maxDiff, maxRef, rel);
       }
-      lathe_cuda_free(result.allocated());
-      // Timed calls, then one profiled call for the per-kernel times.
-      int64_t peakBefore = lathe_cuda_peak_bytes();
-      double t0 = nowMs();
-      for (int i = 0; i < iters; ++i) {
-        runOnce(entry, arg, r.shape.size(), result);
-        lathe_cuda_free(result.allocated());
+      // Timing: the input on the device, as a serving loop has it.
+      void *dx = nullptr;
+      size_t bytes = x.data.size() * 4;
+      if (lathe_cuda_alloc(bytes, &dx) != LATHE_CUDA_OK ||
+          lathe_cuda_copy_to_device(dx, x.data.data(), bytes) !=
+              LATHE_CUDA_OK) {
+        std::printf("%s: error: %s\n", name.c_str(), lathe_cuda_last_error());
+        lathe_cuda_model_free(model);
+        ok = false;
+        continue;
       }
+      lathe_cuda_tensor arg = tensorOf(x.shape, static_cast<float *>(dx));
+      // Warm-up (cuBLASLt plans), checked.
+      if (!deviceCall(model, arg) || !pendingOk(name.c_str())) {
+        std::printf("%s: error: %s\n", name.c_str(), lathe_cuda_last_error());
+        lathe_cuda_free(dx);
+        lathe_cuda_model_free(model);
+        ok = false;
+        continue;
+      }
+      double t0 = nowMs();
+      for (int i = 0; i < iters; ++i)
+        ok &= deviceCall(model, arg);
       double ms = (nowMs() - t0) / std::max(iters, 1);
+      // One profiled call for the per-kernel times.
       lathe_cuda_profile_enable(1);
       lathe_cuda_profile_reset();
-      runOnce(entry, arg, r.shape.size(), result);
-      lathe_cuda_free(result.allocated());
+      ok &= deviceCall(model, arg);
       lathe_cuda_profile_enable(0);
       lathe_cuda_kernel_time kernels[32];
       int n = lathe_cuda_profile_collect(kernels, 32);
-      std::printf("%s: latency_ms=%.4f peak_memory_bytes=%lld\n", name.c_str(),
-                  ms, (long long)std::max(peakBefore, lathe_cuda_peak_bytes()));
+      std::printf("%s: load_ms=%.2f latency_ms=%.4f peak_memory_bytes=%lld "
+                  "constant_bytes=%lld\n",
+                  name.c_str(), loadMs, ms, (long long)lathe_cuda_peak_bytes(),
+                  (long long)lathe_cuda_model_constant_bytes(model));
       for (int i = 0; i < n && i < 32; ++i)
         std::printf("  kernel %-12s calls=%lld ms=%.4f\n", kernels[i].name,
                     (long long)kernels[i].calls, kernels[i].ms);
@@ -241,6 +235,7 @@ int main(int argc, char **argv) {
       }
       ok &= pendingOk(name.c_str());
       lathe_cuda_free(dx);
+      lathe_cuda_model_free(model);
     } else if (kind == "nccl") {
       size_t count = 0;
       ss >> count;
@@ -284,12 +279,15 @@ int main(int argc, char **argv) {
       int iters;
       ss >> batch >> m >> n >> k >> flags >> iters;
       double latheMs = 0, ltMs = 0;
-      if (lathe_cuda_bench_matmul(batch, m, n, k, flags, iters, &latheMs,
-                                  &ltMs) != LATHE_CUDA_OK ||
-          !pendingOk("matmul")) {
+      int status = lathe_cuda_bench_matmul(batch, m, n, k, flags, iters,
+                                           &latheMs, &ltMs);
+      // Errors inside the kernels are pending ones; the status's text is
+      // the last error otherwise.
+      const char *pending = lathe_cuda_take_pending_error();
+      if (status != LATHE_CUDA_OK || pending) {
         std::printf("matmul %lldx%lldx%lldx%lld: error: %s\n", (long long)batch,
                     (long long)m, (long long)n, (long long)k,
-                    lathe_cuda_last_error());
+                    pending ? pending : lathe_cuda_last_error());
         ok = false;
         continue;
       }

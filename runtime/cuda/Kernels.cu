@@ -142,3 +142,6 @@ extern "C" __global__ void lathe_axpby(const float4 *a, const float4 *b,
                          x.z * alpha + y.z * beta, x.w * alpha + y.w * beta);
   }
 }
+
+// Attention, SpMM, RNN gates, row kernels and padded pooling.
+#include "ModelKernels.cu"

@@ -31,8 +31,11 @@
 #include <cmath>
 #include <cstring>
 #include <dlfcn.h>
+#include <immintrin.h>
 #include <limits>
 #include <optional>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <vector>
 
 using namespace lathe::rt;
@@ -532,6 +535,580 @@ void chunkedAttention(int64_t rankQ, void *qDesc, int64_t rankK, void *kDesc,
                             : l[i] == 0.0f ? negInf
                                            : l[i];
     }
+  };
+  parallelTasks(batch * qBlocks, makeWorker, task);
+}
+
+//===----------------------------------------------------------------------===//
+// Masked attention (select mask, exact softmax)
+//===----------------------------------------------------------------------===//
+
+/// A rows x cols matrix at `data` with strides (rs, cs) as an sgemm operand:
+/// 'N' with leading dimension ld when its rows are contiguous, 'T' when its
+/// columns are; false when neither (the caller copies).
+bool gemmLayout(int64_t rows, int64_t cols, int64_t rs, int64_t cs, char &trans,
+                int64_t &ld) {
+  if ((cs == 1 || cols <= 1) &&
+      (rows <= 1 || rs >= std::max<int64_t>(cols, 1))) {
+    trans = 'N';
+    ld = rows <= 1 ? std::max<int64_t>(cols, 1) : rs;
+    return true;
+  }
+  if ((rs == 1 || rows <= 1) &&
+      (cols <= 1 || cs >= std::max<int64_t>(rows, 1))) {
+    trans = 'T';
+    ld = cols <= 1 ? std::max<int64_t>(rows, 1) : cs;
+    return true;
+  }
+  return false;
+}
+
+/// An attention operand [..., R, C] as sgemm sees each batch element's
+/// matrix: the original memory when its rows or columns are contiguous,
+/// otherwise a dense row-major copy in runtime scratch.
+struct GemmOperand {
+  MemRefView view;
+  ScratchBuffer copy;
+  char trans = 'N';
+  int64_t ld = 1;
+
+  explicit GemmOperand(const MemRefView &original) : view(original) {
+    int64_t r = view.rank;
+    if (gemmLayout(view.sizes[r - 2], view.sizes[r - 1], view.strides[r - 2],
+                   view.strides[r - 1], trans, ld))
+      return;
+    copy =
+        ScratchBuffer(std::max<int64_t>(1, original.numel()) * sizeof(float));
+    MemRefView dense = original;
+    dense.data = copy.floats();
+    int64_t stride = 1;
+    for (int64_t d = r - 1; d >= 0; --d) {
+      dense.strides[d] = stride;
+      stride *= original.sizes[d];
+    }
+    copyStrided(original, dense);
+    view = dense;
+    trans = 'N';
+    ld = std::max<int64_t>(1, view.sizes[r - 1]);
+  }
+
+  /// Element (i, j) of the matrix of a batch element at `base`.
+  const float *at(const float *base, int64_t i, int64_t j) const {
+    int64_t r = view.rank;
+    return base + i * view.strides[r - 2] + j * view.strides[r - 1];
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// bf16 block products (AVX512-BF16)
+//===----------------------------------------------------------------------===//
+
+#define LATHE_BF16_TARGET                                                      \
+  __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
+
+/// f32 -> bf16 rounded to nearest even (NaN stays NaN), as vcvtneps2bf16.
+inline uint16_t toBf16(float x) {
+  uint32_t u;
+  std::memcpy(&u, &x, sizeof(u));
+  if ((u & 0x7fffffffu) > 0x7f800000u)
+    return static_cast<uint16_t>((u >> 16) | 0x40);
+  u += 0x7fffu + ((u >> 16) & 1);
+  return static_cast<uint16_t>(u >> 16);
+}
+
+/// dst[j] = bf16(src[j * stride]) for j < n.
+LATHE_BF16_TARGET void toBf16Row(const float *src, int64_t stride,
+                                 uint16_t *dst, int64_t n) {
+  if (stride != 1) {
+    for (int64_t j = 0; j < n; ++j)
+      dst[j] = toBf16(src[j * stride]);
+    return;
+  }
+  int64_t j = 0;
+  for (; j + 16 <= n; j += 16) {
+    __m256bh h = _mm512_cvtneps_pbh(_mm512_loadu_ps(src + j));
+    _mm256_storeu_si256(reinterpret_cast<__m256i *>(dst + j),
+                        reinterpret_cast<__m256i &>(h));
+  }
+  if (j < n) {
+    __mmask16 m = static_cast<__mmask16>((1u << (n - j)) - 1);
+    __m256bh h = _mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, src + j));
+    _mm256_mask_storeu_epi16(dst + j, m, reinterpret_cast<__m256i &>(h));
+  }
+}
+
+#define LATHE_AMX_TARGET                                                       \
+  __attribute__((target("amx-tile,amx-bf16,avx512f,avx512bw,avx512vl")))
+
+/// The AMX tile configuration (palette 1): tiles 0-3 accumulate a 32 x 32
+/// f32 block of c, tiles 4-5 hold two 16 x 32 bf16 row blocks of a, tiles
+/// 6-7 two 16-pair x 16 column blocks of b; every tile 16 rows of 64 bytes.
+struct alignas(64) TileConfig {
+  uint8_t palette = 1, startRow = 0;
+  uint8_t reserved[14] = {};
+  uint16_t colsb[16] = {};
+  uint8_t rows[16] = {};
+};
+
+/// c = alpha · a · b for the m x n block, f32 accumulation on AMX: a bf16
+/// [roundUp(m, 32), 32 · kChunks] (row stride lda elements; rows past m
+/// zero), b bf16 in row pairs [16 · kChunks][nb][2] with nb a multiple of
+/// 32 >= n (columns past n zero); c f32 (row stride ldc).
+LATHE_AMX_TARGET void gemmAmx(int64_t m, int64_t n, int64_t kChunks,
+                              const uint16_t *a, int64_t lda, const uint16_t *b,
+                              int64_t nb, float *c, int64_t ldc, float alpha) {
+  TileConfig config;
+  for (int t = 0; t < 8; ++t) {
+    config.colsb[t] = 64;
+    config.rows[t] = 16;
+  }
+  _tile_loadconfig(&config);
+  alignas(64) float block[4][16][16];
+  for (int64_t i0 = 0; i0 < m; i0 += 32) {
+    for (int64_t j0 = 0; j0 < n; j0 += 32) {
+      _tile_zero(0);
+      _tile_zero(1);
+      _tile_zero(2);
+      _tile_zero(3);
+      for (int64_t k = 0; k < kChunks; ++k) {
+        _tile_loadd(4, a + i0 * lda + 32 * k, lda * 2);
+        _tile_loadd(5, a + (i0 + 16) * lda + 32 * k, lda * 2);
+        _tile_loadd(6, b + (16 * k * nb + j0) * 2, nb * 4);
+        _tile_loadd(7, b + (16 * k * nb + j0 + 16) * 2, nb * 4);
+        _tile_dpbf16ps(0, 4, 6);
+        _tile_dpbf16ps(1, 4, 7);
+        _tile_dpbf16ps(2, 5, 6);
+        _tile_dpbf16ps(3, 5, 7);
+      }
+      _tile_stored(0, block[0], 64);
+      _tile_stored(1, block[1], 64);
+      _tile_stored(2, block[2], 64);
+      _tile_stored(3, block[3], 64);
+      __m512 scale = _mm512_set1_ps(alpha);
+      for (int t = 0; t < 4; ++t) {
+        int64_t r0 = i0 + 16 * (t / 2), c0 = j0 + 16 * (t % 2);
+        if (r0 >= m || c0 >= n)
+          continue;
+        int64_t left = std::min<int64_t>(16, n - c0);
+        __mmask16 mask = static_cast<__mmask16>((1u << left) - 1);
+        for (int64_t r = 0; r < std::min<int64_t>(16, m - r0); ++r)
+          _mm512_mask_storeu_ps(
+              c + (r0 + r) * ldc + c0, mask,
+              _mm512_mul_ps(_mm512_load_ps(block[t][r]), scale));
+      }
+    }
+  }
+  _tile_release();
+}
+
+/// Asks Linux for the AMX tile state (oneDNN does the same before its AMX
+/// kernels); false when refused.
+bool requestAmx() {
+  constexpr long kArchReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
+  return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+}
+
+/// Whether the bf16 block products may run: a bf16 session on a CPU with
+/// AMX-BF16 that oneDNN also uses (ONEDNN_MAX_CPU_ISA caps it; AVX512-BF16
+/// dot products alone are no faster than f32 FMAs, so elsewhere the
+/// attention products stay f32).
+bool useBf16Attention() {
+  static const bool cpu =
+      __builtin_cpu_supports("amx-bf16") && lathe_rt_cpu_has_bf16() != 0 &&
+      dnnl_get_effective_cpu_isa() == dnnl_cpu_isa_avx512_core_amx &&
+      requestAmx();
+  return cpu && currentSession().precision == LATHE_PRECISION_BF16;
+}
+
+inline int64_t roundUp(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
+
+/// AVX-512 forms of maskRowMax and expInPlaceAndSum for the masked
+/// attention rows (the clones above leave the byte mask and the exp
+/// polynomial partly scalar): the same arithmetic, 16 lanes at a time.
+#define LATHE_AVX512_TARGET __attribute__((target("avx512f,avx512bw,avx512vl")))
+
+LATHE_AVX512_TARGET float maskRowMaxAvx512(float *x, const uint8_t *m,
+                                           int64_t n, float fill,
+                                           uint8_t maskedBit) {
+  __m512 fillv = _mm512_set1_ps(fill);
+  __m512 acc = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+  __mmask16 nan = 0;
+  __m512i one = _mm512_set1_epi32(1);
+  for (int64_t j = 0; j < n; j += 16) {
+    int64_t left = std::min<int64_t>(16, n - j);
+    __mmask16 live = static_cast<__mmask16>((1u << left) - 1);
+    __m512i bits = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(live, m + j));
+    __mmask16 set = _mm512_test_epi32_mask(bits, one);
+    __mmask16 masked = maskedBit ? set : static_cast<__mmask16>(~set);
+    __m512 y =
+        _mm512_mask_blend_ps(masked, _mm512_maskz_loadu_ps(live, x + j), fillv);
+    _mm512_mask_storeu_ps(x + j, live, y);
+    nan |= _mm512_mask_cmp_ps_mask(live, y, y, _CMP_UNORD_Q);
+    acc = _mm512_mask_max_ps(acc, live, acc, y);
+  }
+  if (nan)
+    return std::numeric_limits<float>::quiet_NaN();
+  return _mm512_reduce_max_ps(acc);
+}
+
+/// exp(x - m) in place (x - m <= 0 or NaN), Cephes' polynomial as
+/// expNonPositive; returns the sum.
+LATHE_AVX512_TARGET float expInPlaceAndSumAvx512(float *x, int64_t n, float m) {
+  const __m512 mv = _mm512_set1_ps(m), lo = _mm512_set1_ps(-87.0f);
+  __m512 sum = _mm512_setzero_ps();
+  for (int64_t j = 0; j < n; j += 16) {
+    int64_t left = std::min<int64_t>(16, n - j);
+    __mmask16 live = static_cast<__mmask16>((1u << left) - 1);
+    __m512 arg = _mm512_sub_ps(_mm512_maskz_loadu_ps(live, x + j), mv);
+    __mmask16 nan = _mm512_cmp_ps_mask(arg, arg, _CMP_UNORD_Q);
+    __mmask16 under = _mm512_cmp_ps_mask(arg, lo, _CMP_LT_OQ);
+    __m512 v = _mm512_max_ps(arg, lo);
+    __m512 fx = _mm512_roundscale_ps(
+        _mm512_fmadd_ps(v, _mm512_set1_ps(1.44269504088896341f),
+                        _mm512_set1_ps(0.5f)),
+        _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(fx, _mm512_set1_ps(0.693359375f), v);
+    r = _mm512_fmadd_ps(fx, _mm512_set1_ps(2.12194440e-4f), r);
+    __m512 y = _mm512_set1_ps(1.9875691500e-4f);
+    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.3981999507e-3f));
+    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(8.3334519073e-3f));
+    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(4.1665795894e-2f));
+    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.6666665459e-1f));
+    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(5.0000001201e-1f));
+    y = _mm512_fmadd_ps(_mm512_mul_ps(y, r), r,
+                        _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    y = _mm512_scalef_ps(y, fx);
+    y = _mm512_mask_mov_ps(y, under, _mm512_setzero_ps());
+    y = _mm512_mask_mov_ps(y, nan, arg);
+    _mm512_mask_storeu_ps(x + j, live, y);
+    sum = _mm512_mask_add_ps(sum, live, sum, y);
+  }
+  return _mm512_reduce_add_ps(sum);
+}
+
+bool cpuHasAvx512() {
+  static const bool has = __builtin_cpu_supports("avx512f") &&
+                          __builtin_cpu_supports("avx512bw") &&
+                          __builtin_cpu_supports("avx512vl");
+  return has;
+}
+
+/// Per-worker scratch of the masked attention kernel.
+struct MaskedAttentionWorker {
+  ScratchBuffer scores, out, rowScale;
+  // bf16: the query block, keys and values in row pairs, the probabilities
+  // and one row of conversions.
+  ScratchBuffer q16, k16, v16, p16, row16;
+};
+
+/// x[j] = (m[j] & 1) == maskedBit ? fill : x[j] for all j; returns the
+/// maximum of the new values (NaN wins).
+LATHE_VECTOR_CLONES float maskRowMax(float *x, const uint8_t *m, int64_t n,
+                                     float fill, uint8_t maskedBit) {
+  float lanes[kLanes];
+  for (int64_t l = 0; l < kLanes; ++l)
+    lanes[l] = -std::numeric_limits<float>::infinity();
+  int64_t j = 0;
+  for (; j + kLanes <= n; j += kLanes)
+    for (int64_t l = 0; l < kLanes; ++l) {
+      float y = (m[j + l] & 1) == maskedBit ? fill : x[j + l];
+      x[j + l] = y;
+      lanes[l] = maximumf(y, lanes[l]);
+    }
+  float result = -std::numeric_limits<float>::infinity();
+  for (int64_t l = 0; l < kLanes; ++l)
+    result = maximumf(lanes[l], result);
+  for (; j < n; ++j) {
+    float y = (m[j] & 1) == maskedBit ? fill : x[j];
+    x[j] = y;
+    result = maximumf(y, result);
+  }
+  return result;
+}
+
+/// x[j] *= factor for all j.
+LATHE_VECTOR_CLONES void scaleRow(float *x, int64_t n, float factor) {
+  for (int64_t j = 0; j < n; ++j)
+    x[j] *= factor;
+}
+
+void maskedAttention(int64_t rankQ, void *qDesc, int64_t rankKT, void *ktDesc,
+                     int64_t rankV, void *vDesc, int64_t rankM, void *mDesc,
+                     int64_t rankO, void *oDesc, float scale, float fill,
+                     int64_t maskDims, int64_t flags) {
+  static const int profileKind = getProfileKind("attention");
+  static const int bf16Kind = getProfileKind("attention_bf16");
+  ProfileScope profile(profileKind);
+  if (traceEnabled())
+    profile.setDetail(describeOperands(
+        {{rankQ, qDesc}, {rankKT, ktDesc}, {rankV, vDesc}, {rankO, oDesc}}));
+  constexpr const char *kName = "masked attention";
+  MemRefView q = decodeMemRef(rankQ, qDesc, "masked attention: query");
+  MemRefView kt = decodeMemRef(rankKT, ktDesc, "masked attention: key");
+  MemRefView v = decodeMemRef(rankV, vDesc, "masked attention: value");
+  MemRefView o = decodeMemRef(rankO, oDesc, "masked attention: output");
+  int64_t r = q.rank;
+  if (r < 2 || kt.rank != r || v.rank != r || o.rank != r)
+    fail(LATHE_ERR_SHAPE, kName,
+         ": expects operands of one rank >= 2, got "
+         "query ",
+         shapeString(q), ", keys ", shapeString(kt), ", value ", shapeString(v),
+         ", output ", shapeString(o));
+  int64_t lq = q.sizes[r - 2], d = q.sizes[r - 1], lk = kt.sizes[r - 1],
+          dv = v.sizes[r - 1];
+  bool ok = kt.sizes[r - 2] == d && v.sizes[r - 2] == lk &&
+            o.sizes[r - 2] == lq && o.sizes[r - 1] == dv;
+  int64_t batch = 1;
+  std::array<int64_t, LATHE_MAX_RANK> batchSizes{};
+  for (int64_t i = 0; i < r - 2; ++i) {
+    ok = ok && kt.sizes[i] == q.sizes[i] && v.sizes[i] == q.sizes[i] &&
+         o.sizes[i] == q.sizes[i];
+    batchSizes[i] = q.sizes[i];
+    batch *= q.sizes[i];
+  }
+  if (!ok)
+    fail(LATHE_ERR_SHAPE, kName, ": mismatched shapes: query ", shapeString(q),
+         ", keys (transposed) ", shapeString(kt), ", value ", shapeString(v),
+         ", output ", shapeString(o));
+  // The mask: i1 bytes broadcast onto the score dimensions [..., Lq, Lk]
+  // (maskDims: 4 bits per mask dimension, a score dimension or 0xF for a
+  // unit dimension).
+  bool hasMask = (flags & LATHE_ATTN_HAS_MASK) != 0;
+  bool maskedWhen = (flags & LATHE_ATTN_MASKED_WHEN_TRUE) != 0;
+  const uint8_t *maskData = nullptr;
+  std::array<int64_t, LATHE_MAX_RANK> maskStrides{};
+  if (hasMask) {
+    MemRefView mv = decodeMemRef(rankM, mDesc, "masked attention: mask");
+    // decodeMemRef counts the offset in floats; the mask's elements are
+    // bytes.
+    const auto *words = static_cast<const int64_t *>(mDesc);
+    const uint8_t *aligned;
+    std::memcpy(&aligned, &words[1], sizeof(aligned));
+    maskData = aligned ? aligned + words[2] : nullptr;
+    for (int64_t i = 0; i < mv.rank; ++i) {
+      int64_t dim = (maskDims >> (4 * i)) & 0xF;
+      if (dim == 0xF) {
+        if (mv.sizes[i] != 1)
+          fail(LATHE_ERR_SHAPE, kName, ": mask ", shapeString(mv),
+               " dimension ", i, " is broadcast but has size ", mv.sizes[i]);
+        continue;
+      }
+      int64_t want = dim == r - 2   ? lq
+                     : dim == r - 1 ? lk
+                     : dim < r - 2  ? q.sizes[dim]
+                                    : -1;
+      if (dim >= r || mv.sizes[i] != want)
+        fail(LATHE_ERR_SHAPE, kName, ": mask ", shapeString(mv), " dimension ",
+             i, " does not match the scores' dimension ", dim);
+      maskStrides[dim] += mv.strides[i];
+    }
+    if (!maskData && batch * lq * lk != 0)
+      fail(LATHE_ERR_INVALID, kName, ": mask has a null data pointer");
+  }
+  if (batch == 0 || lq == 0 || dv == 0)
+    return;
+  applyThreadSettings();
+
+  GemmOperand qs(q), ks(kt), vs(v);
+  char oTrans;
+  int64_t oLd;
+  bool directOut =
+      gemmLayout(lq, dv, o.strides[r - 2], o.strides[r - 1], oTrans, oLd) &&
+      oTrans == 'N';
+  // Blocks of query rows whose scores stay in the core's cache; at least two
+  // tasks per thread when the batch alone gives fewer.
+  int64_t threads = std::max(1, lathe_rt_get_num_threads());
+  int64_t bq = std::clamp<int64_t>(16384 / std::max<int64_t>(lk, 1), 8, 256);
+  bq = std::min(bq, lq);
+  if (batch * ((lq + bq - 1) / bq) < 2 * threads) {
+    int64_t perBatch = (2 * threads + batch - 1) / batch;
+    bq = std::max<int64_t>(std::min<int64_t>(8, lq),
+                           (lq + perBatch - 1) / perBatch);
+  }
+  int64_t qBlocks = (lq + bq - 1) / bq;
+  auto offsetOf = [&](const MemRefView &view, int64_t b) {
+    int64_t offset = 0;
+    for (int64_t dim = r - 3; dim >= 0; --dim) {
+      int64_t idx = b % batchSizes[dim];
+      b /= batchSizes[dim];
+      offset += idx * view.strides[dim];
+    }
+    return offset;
+  };
+  auto maskOffsetOf = [&](int64_t b) {
+    int64_t offset = 0;
+    for (int64_t dim = r - 3; dim >= 0; --dim) {
+      int64_t idx = b % batchSizes[dim];
+      b /= batchSizes[dim];
+      offset += idx * maskStrides[dim];
+    }
+    return offset;
+  };
+  const float negInf = -std::numeric_limits<float>::infinity();
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  // Masked scores become `fill`; with a -inf fill the masked keys after the
+  // last unmasked one of a block's rows contribute exactly 0 to every row
+  // whose maximum is finite (and nothing to a row that is NaN anyway), so
+  // they are skipped when the values there are finite (0 · Inf is NaN).
+  bool canSkip = hasMask && fill == negInf;
+  int64_t mqs = maskStrides[r - 2], mks = maskStrides[r - 1];
+
+  // bf16 products (f32 accumulation, softmax and output) in a bf16 session.
+  bool bf16 = useBf16Attention();
+  bool avx512 = cpuHasAvx512();
+  // AMX tiles: head channels and keys in chunks of 32, rows in pairs of
+  // 16-row tiles (zero padded).
+  int64_t dE = roundUp(d, 32);
+  if (bf16)
+    profile.setKind(bf16Kind);
+  auto makeWorker = [&] {
+    MaskedAttentionWorker w;
+    w.scores = ScratchBuffer(std::max<int64_t>(1, bq * lk) * sizeof(float));
+    if (!directOut)
+      w.out = ScratchBuffer(std::max<int64_t>(1, bq * dv) * sizeof(float));
+    w.rowScale = ScratchBuffer(bq * sizeof(float));
+    if (bf16) {
+      int64_t bqPad = roundUp(bq, 32), lkPad = roundUp(lk, 32);
+      w.q16 = ScratchBuffer(bqPad * dE * 2);
+      w.k16 = ScratchBuffer(dE * lkPad * 2);
+      w.p16 = ScratchBuffer(bqPad * lkPad * 2);
+      w.v16 = ScratchBuffer(lkPad * roundUp(dv, 32) * 2);
+      w.row16 = ScratchBuffer(2 * (std::max(dE, roundUp(dv, 32)) + 2) * 2);
+    }
+    return w;
+  };
+  auto task = [&](MaskedAttentionWorker &w, int64_t t) {
+    int64_t b = t / qBlocks, i0 = (t % qBlocks) * bq;
+    int64_t rows = std::min(bq, lq - i0);
+    const uint8_t *mb = hasMask ? maskData + maskOffsetOf(b) : nullptr;
+    auto masked = [&](int64_t i, int64_t j) {
+      return ((mb[(i0 + i) * mqs + j * mks] & 1) != 0) == maskedWhen;
+    };
+    const float *vb = vs.view.data + offsetOf(vs.view, b);
+    int64_t n = lk;
+    if (canSkip) {
+      n = 0;
+      for (int64_t i = 0; i < (mqs == 0 ? 1 : rows); ++i) {
+        int64_t j = lk;
+        while (j > n && masked(i, j - 1))
+          --j;
+        n = std::max(n, j);
+      }
+      n = std::max<int64_t>(n, 1);
+      for (int64_t j = n; j < lk && n < lk; ++j)
+        for (int64_t c = 0; c < dv; ++c)
+          if (!std::isfinite(*vs.at(vb, j, c))) {
+            n = lk;
+            break;
+          }
+    }
+    float *s = w.scores.floats(), *rowScale = w.rowScale.floats();
+    const float *qb = qs.view.data + offsetOf(qs.view, b);
+    const float *kb = ks.view.data + offsetOf(ks.view, b);
+    if (bf16) {
+      // q rows and k rows (pairs of head channels interleaved per key) in
+      // bf16, zero padded to whole tiles.
+      auto *q16 = static_cast<uint16_t *>(w.q16.get());
+      auto *k16 = static_cast<uint16_t *>(w.k16.get());
+      auto *row16 = static_cast<uint16_t *>(w.row16.get());
+      int64_t qcs = qs.view.strides[r - 1], kds = ks.view.strides[r - 2];
+      int64_t nb = roundUp(n, 32), rowsPad = roundUp(rows, 32);
+      for (int64_t i = 0; i < rows; ++i) {
+        toBf16Row(qs.at(qb, i0 + i, 0), qcs, q16 + i * dE, d);
+        std::fill(q16 + i * dE + d, q16 + (i + 1) * dE, uint16_t(0));
+      }
+      std::fill(q16 + rows * dE, q16 + rowsPad * dE, uint16_t(0));
+      auto *kWords = reinterpret_cast<uint32_t *>(k16);
+      std::fill(row16 + d, row16 + dE, uint16_t(0));
+      for (int64_t j = 0; j < n; ++j) {
+        toBf16Row(ks.at(kb, 0, j), kds, row16, d);
+        for (int64_t p = 0; p < dE / 2; ++p)
+          std::memcpy(&kWords[p * nb + j], row16 + 2 * p, 4);
+      }
+      for (int64_t p = 0; p < dE / 2; ++p)
+        std::fill(kWords + p * nb + n, kWords + (p + 1) * nb, 0u);
+      gemmAmx(rows, n, dE / 32, q16, dE, k16, nb, s, n, scale);
+    } else {
+      sgemm(qs.trans, ks.trans, rows, n, d, scale, qs.at(qb, i0, 0), qs.ld, kb,
+            ks.ld, 0.0f, s, n);
+    }
+    for (int64_t i = 0; i < rows; ++i) {
+      float *srow = s + i * n;
+      float m;
+      if (hasMask && mks == 1) {
+        m = avx512 ? maskRowMaxAvx512(srow, mb + (i0 + i) * mqs, n, fill,
+                                      maskedWhen ? 1 : 0)
+                   : maskRowMax(srow, mb + (i0 + i) * mqs, n, fill,
+                                maskedWhen ? 1 : 0);
+      } else {
+        if (hasMask)
+          for (int64_t j = 0; j < n; ++j)
+            if (masked(i, j))
+              srow[j] = fill;
+        m = rowMax(srow, n);
+      }
+      // The reference's softmax: m = max (NaN wins), e = exp(x - m),
+      // e / sum(e). A row of -inf only (m = -inf), or with NaN or +Inf
+      // (m NaN or +Inf), is NaN there (x - m is NaN somewhere, or the sum
+      // is). The division is applied to the row of P · V.
+      if (!std::isfinite(m)) {
+        std::fill(srow, srow + n, nan);
+        rowScale[i] = 1.0f;
+        continue;
+      }
+      rowScale[i] = 1.0f / (avx512 ? expInPlaceAndSumAvx512(srow, n, m)
+                                   : expInPlaceAndSum(srow, n, m));
+    }
+    // out = P · v (rows x dv): sgemm, or bf16 P and v rows in key pairs.
+    auto pv = [&](float *out, int64_t ldo) {
+      if (!bf16) {
+        sgemm('N', vs.trans, rows, dv, n, 1.0f, s, n, vb, vs.ld, 0.0f, out,
+              ldo);
+        return;
+      }
+      auto *p16 = static_cast<uint16_t *>(w.p16.get());
+      auto *v16 = static_cast<uint16_t *>(w.v16.get());
+      auto *row16 = static_cast<uint16_t *>(w.row16.get());
+      int64_t nE = roundUp(n, 32), dvb = roundUp(dv, 32);
+      int64_t rowsPad = roundUp(rows, 32);
+      for (int64_t i = 0; i < rows; ++i) {
+        toBf16Row(s + i * n, 1, p16 + i * nE, n);
+        std::fill(p16 + i * nE + n, p16 + (i + 1) * nE, uint16_t(0));
+      }
+      std::fill(p16 + rows * nE, p16 + rowsPad * nE, uint16_t(0));
+      int64_t vcs = vs.view.strides[r - 1];
+      uint16_t *second = row16 + dvb + 2;
+      for (int64_t p = 0; p < nE / 2; ++p) {
+        uint16_t *dst = v16 + p * dvb * 2;
+        if (2 * p >= n) {
+          std::fill(dst, dst + 2 * dvb, uint16_t(0));
+          continue;
+        }
+        toBf16Row(vs.at(vb, 2 * p, 0), vcs, row16, dv);
+        if (2 * p + 1 < n)
+          toBf16Row(vs.at(vb, 2 * p + 1, 0), vcs, second, dv);
+        else
+          std::fill(second, second + dv, uint16_t(0));
+        for (int64_t c = 0; c < dv; ++c) {
+          dst[2 * c] = row16[c];
+          dst[2 * c + 1] = second[c];
+        }
+        std::fill(dst + 2 * dv, dst + 2 * dvb, uint16_t(0));
+      }
+      gemmAmx(rows, dv, nE / 32, p16, nE, v16, dvb, out, ldo, 1.0f);
+    };
+    if (directOut) {
+      float *out = o.data + offsetOf(o, b) + i0 * o.strides[r - 2];
+      pv(out, oLd);
+      for (int64_t i = 0; i < rows; ++i)
+        scaleRow(out + i * oLd, dv, rowScale[i]);
+      return;
+    }
+    float *out = w.out.floats();
+    pv(out, dv);
+    for (int64_t i = 0; i < rows; ++i)
+      storeRows(o, offsetOf(o, b), i0 + i, 1, dv, out + i * dv, dv,
+                rowScale[i]);
   };
   parallelTasks(batch * qBlocks, makeWorker, task);
 }
@@ -1167,6 +1744,17 @@ extern "C" void lathe_rt_chunked_attention_f32(
   guardKernel("lathe_rt_chunked_attention_f32", [&] {
     chunkedAttention(rankQ, q, rankK, k, rankV, v, rankB0, b0, rankB1, b1,
                      rankO, o, 0, nullptr, scale, qChunk, kvChunk, numBiases);
+  });
+}
+
+extern "C" void
+lathe_rt_masked_attention_f32(int64_t rankQ, void *q, int64_t rankKT, void *kt,
+                              int64_t rankV, void *v, int64_t rankM, void *mask,
+                              int64_t rankO, void *o, float scale, float fill,
+                              int64_t maskDims, int64_t flags) {
+  guardKernel("lathe_rt_masked_attention_f32", [&] {
+    maskedAttention(rankQ, q, rankKT, kt, rankV, v, rankM, mask, rankO, o,
+                    scale, fill, maskDims, flags);
   });
 }
 

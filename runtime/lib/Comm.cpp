@@ -5,7 +5,9 @@
 // creation, collectives, finalize), so MPI_THREAD_SERIALIZED suffices.
 // Communicators per (grid, group) are made on first use with MPI_Comm_split
 // (color = coordinates on the other axes, key = index in the group) and kept
-// until finalize.
+// until finalize. Every collective is started nonblocking and waited for
+// with MPI_Test and growing sleeps (waitIdle): a rank waiting for a slower one
+// leaves its core to the ranks that compute.
 //
 // Faults: MPI returns its errors (MPI_ERRORS_RETURN) and each is turned into a
 // message naming this rank, the call and MPI's error string before
@@ -34,6 +36,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <sched.h>
 #include <thread>
 #include <unistd.h>
 #include <vector>
@@ -362,26 +365,69 @@ template <typename Fn> void watched(World &w, const CallSite &site, Fn &&fn) {
   check(rc, site);
 }
 
-/// Waits for `request` without keeping a core busy: MPI_Test in a loop that
-/// sleeps between tests after the first 100 us, 50 us at first and up to
-/// 2 ms. A blocking MPI call polls a core for as long as it waits; the
-/// driver's ranks wait in a broadcast for as long as rank 0 compiles
-/// (lathe-train's heartbeat, Ranks.cpp), and with more ranks than cores
-/// (tests, benchmarks) the polling ranks took the cores rank 0 compiled on.
-int waitIdle(MPI_Request &request) {
+/// Whether this node runs more ranks than this process may use cores
+/// (OMPI_COMM_WORLD_LOCAL_SIZE against the affinity mask); set at init.
+bool oversubscribed = false;
+
+/// Waits for `request` without keeping a core busy for long: MPI_Test in a
+/// loop, tight for the first 50 us, then up to 10 ms tight too where each
+/// rank has a core of its own, or with sched_yield where the ranks
+/// outnumber the cores (the ranks on this core run; the test comes back at
+/// once when none wants it), then sleeping between tests, 50 us at first
+/// and doubling up to `maxPause`. Open MPI progresses a nonblocking
+/// collective's rounds inside MPI_Test, so the first phases keep a training
+/// step's collectives (microseconds to milliseconds) close to blocking ones;
+/// sleeping after 100 us made a small model's 4-rank step 10x slower. A
+/// blocking MPI call polls a core for as long as it waits (Open MPI's
+/// `mpi_yield_when_idle`, which mpirun sets when it knows the node is
+/// oversubscribed, only adds sched_yield to that loop): the driver's ranks
+/// wait in a broadcast for as long as rank 0 compiles (lathe-train's
+/// heartbeat, Ranks.cpp), and in a step's collectives for the slowest rank;
+/// with more ranks than cores (tests, benchmarks) the polling ranks took the
+/// cores the others computed on.
+int waitIdle(MPI_Request &request, std::chrono::microseconds maxPause =
+                                       std::chrono::microseconds(2000)) {
+  using std::chrono::microseconds;
   auto start = std::chrono::steady_clock::now();
-  std::chrono::microseconds pause(50);
+  microseconds pause(50);
   for (;;) {
     int flag = 0;
     int rc = MPI_Test(&request, &flag, MPI_STATUS_IGNORE);
     if (rc != MPI_SUCCESS || flag)
       return rc;
-    if (std::chrono::steady_clock::now() - start <
-        std::chrono::microseconds(100))
+    auto waited = std::chrono::steady_clock::now() - start;
+    if (waited < microseconds(50))
       continue;
+    if (waited < microseconds(10000)) {
+      if (oversubscribed)
+        sched_yield();
+      continue;
+    }
     std::this_thread::sleep_for(pause);
-    pause = std::min(pause * 2, std::chrono::microseconds(2000));
+    pause = std::min(pause * 2, maxPause);
   }
+}
+
+/// More ranks on this node than cores this process may run on.
+bool nodeIsOversubscribed() {
+  const char *local = std::getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (!local || sched_getaffinity(0, sizeof(set), &set) != 0)
+    return false;
+  return std::atol(local) > CPU_COUNT(&set);
+}
+
+/// Starts a nonblocking collective (`start` gets the request to fill) and
+/// waits for it with waitIdle: the collectives of a step wait for the
+/// slowest rank without spinning for long. The longest pause is short: it
+/// bounds what each round of a collective waits once its data arrived.
+template <typename Start> int nonblocking(Start &&start) {
+  MPI_Request request = MPI_REQUEST_NULL;
+  int rc = start(&request);
+  if (rc != MPI_SUCCESS)
+    return rc;
+  return waitIdle(request, std::chrono::microseconds(250));
 }
 
 /// Initialises the world; `w.mutex` held.
@@ -420,6 +466,7 @@ void initLocked(World &w) {
   MPI_Comm_rank(MPI_COMM_WORLD, &w.rank);
   MPI_Comm_size(MPI_COMM_WORLD, &w.size);
   worldRankForMessages = w.rank;
+  oversubscribed = nodeIsOversubscribed();
   w.useMpi = true;
   if (timeout > 0)
     w.watchdog.start(timeout);
@@ -434,7 +481,14 @@ void finalizeLocked(World &w) {
   if (!w.useMpi)
     return;
   // A peer that never reaches MPI_Finalize would hang it: keep watching.
+  // MPI_Finalize waits for the other ranks polling: meet them in a
+  // nonblocking barrier first (a rank that ends its work early waits idle).
   CallSite site{"finalize"};
+  watched(w, site, [] {
+    return nonblocking([](MPI_Request *request) {
+      return MPI_Ibarrier(MPI_COMM_WORLD, request);
+    });
+  });
   for (auto &entry : w.comms)
     watched(w, site, [&] { return MPI_Comm_free(&entry.second); });
   w.comms.clear();
@@ -477,6 +531,14 @@ MPI_Comm communicator(World &w, int64_t packedGrid, int64_t packedGroup,
     return it->second;
   MPI_Comm comm = MPI_COMM_NULL;
   CallSite site{collective, packedGrid, packedGroup};
+  // MPI_Comm_split has no nonblocking form and waits for every rank,
+  // polling: the ranks meet in a nonblocking barrier first (creation is
+  // collective over the world, so every rank makes it here in this order).
+  watched(w, site, [] {
+    return nonblocking([](MPI_Request *request) {
+      return MPI_Ibarrier(MPI_COMM_WORLD, request);
+    });
+  });
   watched(w, site, [&] {
     return MPI_Comm_split(MPI_COMM_WORLD, static_cast<int>(p.color),
                           static_cast<int>(p.groupIndex), &comm);
@@ -798,8 +860,10 @@ void collective(Kind kind, int64_t packedGrid, int64_t packedGroup,
     Units units(in.elements, elemBytes, "in");
     const unsigned char *send = separate(in, out, scratch);
     watched(w, site, [&] {
-      return MPI_Allgather(send, units.count, units.type, out.data, units.count,
-                           units.type, comm);
+      return nonblocking([&](MPI_Request *request) {
+        return MPI_Iallgather(send, units.count, units.type, out.data,
+                              units.count, units.type, comm, request);
+      });
     });
     break;
   }
@@ -809,8 +873,10 @@ void collective(Kind kind, int64_t packedGrid, int64_t packedGroup,
     const unsigned char *send =
         in.contiguous && out.contiguous ? separate(in, out, scratch) : in.data;
     watched(w, site, [&] {
-      return MPI_Alltoall(send, sendType.count, sendType.type, out.data,
-                          recvType.count, recvType.type, comm);
+      return nonblocking([&](MPI_Request *request) {
+        return MPI_Ialltoall(send, sendType.count, sendType.type, out.data,
+                             recvType.count, recvType.type, comm, request);
+      });
     });
     break;
   }
@@ -821,8 +887,10 @@ void collective(Kind kind, int64_t packedGrid, int64_t packedGroup,
       // Block j of every member's `in` to member j, then the sum here.
       ScratchBuffer parts(static_cast<size_t>(in.bytes));
       watched(w, site, [&] {
-        return MPI_Alltoall(in.data, n, MPI_FLOAT, parts.get(), n, MPI_FLOAT,
-                            comm);
+        return nonblocking([&](MPI_Request *request) {
+          return MPI_Ialltoall(in.data, n, MPI_FLOAT, parts.get(), n, MPI_FLOAT,
+                               comm, request);
+        });
       });
       sumInOrder(static_cast<const float *>(parts.get()), membersByWorldRank(r),
                  n, reinterpret_cast<float *>(out.data));
@@ -830,8 +898,10 @@ void collective(Kind kind, int64_t packedGrid, int64_t packedGroup,
     }
     const unsigned char *send = separate(in, out, scratch);
     watched(w, site, [&] {
-      return MPI_Reduce_scatter_block(send, out.data, n, MPI_FLOAT, MPI_SUM,
-                                      comm);
+      return nonblocking([&](MPI_Request *request) {
+        return MPI_Ireduce_scatter_block(send, out.data, n, MPI_FLOAT, MPI_SUM,
+                                         comm, request);
+      });
     });
     break;
   }
@@ -840,8 +910,10 @@ void collective(Kind kind, int64_t packedGrid, int64_t packedGroup,
     if (deterministicSums) {
       ScratchBuffer parts(static_cast<size_t>(in.bytes) * g);
       watched(w, site, [&] {
-        return MPI_Allgather(in.data, n, MPI_FLOAT, parts.get(), n, MPI_FLOAT,
-                             comm);
+        return nonblocking([&](MPI_Request *request) {
+          return MPI_Iallgather(in.data, n, MPI_FLOAT, parts.get(), n,
+                                MPI_FLOAT, comm, request);
+        });
       });
       sumInOrder(static_cast<const float *>(parts.get()), membersByWorldRank(r),
                  n, reinterpret_cast<float *>(out.data));
@@ -850,7 +922,10 @@ void collective(Kind kind, int64_t packedGrid, int64_t packedGroup,
     const void *send =
         in.data == out.data ? MPI_IN_PLACE : separate(in, out, scratch);
     watched(w, site, [&] {
-      return MPI_Allreduce(send, out.data, n, MPI_FLOAT, MPI_SUM, comm);
+      return nonblocking([&](MPI_Request *request) {
+        return MPI_Iallreduce(send, out.data, n, MPI_FLOAT, MPI_SUM, comm,
+                              request);
+      });
     });
     break;
   }
@@ -906,7 +981,11 @@ extern "C" void lathe_rt_comm_barrier(void) {
   guardKernel("lathe_rt_comm_barrier", [] {
     withWorld([](World &w) {
       if (w.useMpi)
-        watched(w, {"barrier"}, [] { return MPI_Barrier(MPI_COMM_WORLD); });
+        watched(w, {"barrier"}, [] {
+          return nonblocking([](MPI_Request *request) {
+            return MPI_Ibarrier(MPI_COMM_WORLD, request);
+          });
+        });
     });
   });
 }
@@ -961,8 +1040,10 @@ extern "C" int lathe_rt_comm_all_gather_bytes(const void *in, void *out,
       ScratchBuffer scratch;
       const unsigned char *send = separate(inBuf, outBuf, scratch);
       watched(w, {"all_gather_bytes"}, [&] {
-        return MPI_Allgather(send, units.count, units.type, out, units.count,
-                             units.type, MPI_COMM_WORLD);
+        return nonblocking([&](MPI_Request *request) {
+          return MPI_Iallgather(send, units.count, units.type, out, units.count,
+                                units.type, MPI_COMM_WORLD, request);
+        });
       });
     });
   });
@@ -981,8 +1062,10 @@ extern "C" int lathe_rt_comm_all_reduce_sum_f64(double *values, int64_t count) {
       do {
         int n = static_cast<int>(std::min(kChunk, count - done));
         watched(w, {"all_reduce_sum_f64"}, [&] {
-          return MPI_Allreduce(MPI_IN_PLACE, values + done, n, MPI_DOUBLE,
-                               MPI_SUM, MPI_COMM_WORLD);
+          return nonblocking([&](MPI_Request *request) {
+            return MPI_Iallreduce(MPI_IN_PLACE, values + done, n, MPI_DOUBLE,
+                                  MPI_SUM, MPI_COMM_WORLD, request);
+          });
         });
         done += n;
       } while (done < count);

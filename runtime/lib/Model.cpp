@@ -531,6 +531,12 @@ std::unique_ptr<lathe_model> loadModel(const char *path,
   };
   std::vector<char> metaBytes = readSection(*meta, "META");
   parseMetadata(*model, std::string(metaBytes.begin(), metaBytes.end()));
+  auto backend = model->metadata.find("backend");
+  if (backend != model->metadata.end() && backend->second != "cpu")
+    fail(LATHE_ERR_BACKEND, "'", path, "' was compiled for the ",
+         backend->second,
+         " backend: load it with that backend's runtime (--backend=cuda: "
+         "lathe_cuda_model_load in lathe/runtime/CUDA.h, or lathe-run)");
   checkCpu(*model);
   for (const ConstantSpec &c : model->constants)
     if (c.offset > data->size || c.size > data->size - c.offset)

@@ -16,6 +16,8 @@
 
 #include "Pool.h"
 
+#include "lathe/runtime/PoolWindow.h"
+
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -66,22 +68,6 @@ float &element(const Operand &op, int64_t n, int64_t c, int64_t h, int64_t w) {
 /// arith.maximumf: NaN wins.
 float maximumf(float a, float b) {
   return std::isnan(a) || std::isnan(b) ? a + b : std::max(a, b);
-}
-
-/// Whether every window of `pw` along `dim` for `outSize` outputs takes an
-/// element of an input of `inSize` (not only padding).
-bool everyWindowTakesInput(const PoolWindow &pw, int dim, int64_t inSize,
-                           int64_t outSize) {
-  for (int64_t o = 0; o < outSize; ++o) {
-    bool takes = false;
-    for (int64_t i = 0; i < pw.window[dim] && !takes; ++i) {
-      int64_t at = o * pw.strides[dim] + i * pw.dilations[dim] - pw.padLow[dim];
-      takes = at >= 0 && at < inSize;
-    }
-    if (!takes)
-      return false;
-  }
-  return true;
 }
 
 void pool2d(const char *kernel, int64_t rankIn, void *inDesc, int64_t rankOut,
@@ -145,7 +131,9 @@ void pool2d(const char *kernel, int64_t rankIn, void *inDesc, int64_t rankOut,
       fail(LATHE_ERR_SHAPE, "output ", shapeString(out), " reads ", need,
            dim == 0 ? " input rows" : " input columns", " but input ",
            shapeString(in), " has ", size);
-    windowOfPadding |= !everyWindowTakesInput(pw, dim, size, dst.dims[2 + dim]);
+    windowOfPadding |= !lathe::pool_window::everyWindowTakesInput(
+        size, pw.padLow[dim], pw.window[dim], pw.strides[dim],
+        pw.dilations[dim], dst.dims[2 + dim]);
     // Trim what no window reads; past the input is padding.
     int64_t read = std::clamp<int64_t>(need - pw.padLow[dim], 0, size);
     pw.padHigh[dim] = need - pw.padLow[dim] - read;

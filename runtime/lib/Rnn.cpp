@@ -24,9 +24,12 @@
 //===----------------------------------------------------------------------===//
 
 #include "Dnnl.h"
+#include "LstmLoop.h"
 
 #include <cstring>
 #include <dlfcn.h>
+#include <map>
+#include <mutex>
 
 using namespace lathe::rt;
 using dnnl::memory;
@@ -44,6 +47,12 @@ struct Entry {
   memory::desc scratchMd;
   bool reference = false;
   PackedWeights packed;
+  /// LSTMs on the runtime's own loop (LstmLoop.h): constant W and R packed
+  /// once per pair of addresses.
+  std::mutex loopMutex;
+  std::map<std::pair<const float *, const float *>,
+           std::shared_ptr<ScratchBuffer>>
+      loopPacked;
 };
 
 /// Runs the enclosed primitive on one OpenMP thread, restoring the count.
@@ -216,6 +225,50 @@ void expectShape(const MemRefView &v, std::initializer_list<int64_t> shape,
   }
 }
 
+/// An LSTM direction on the runtime's own loop (LstmLoop.h).
+void runOwnLstm(const Problem &p, const int64_t *gates, bool constW,
+                int64_t gatesCode, const MemRefView &x, const MemRefView &w,
+                const MemRefView &r, const MemRefView &b, const MemRefView *rb,
+                const MemRefView &h0, const MemRefView &c0, const MemRefView &y,
+                const MemRefView &hT, const MemRefView &cT) {
+  LstmLoopProblem lp;
+  lp.t = p.t;
+  lp.n = p.n;
+  lp.in = p.in;
+  lp.h = p.h;
+  lp.reverse = p.reverse;
+  lp.batchFirst = p.batchFirst;
+  lp.width = lstmLoopWidth();
+  std::vector<float> bias(static_cast<size_t>(4 * p.h));
+  for (int64_t gi = 0; gi < 4; ++gi)
+    for (int64_t o = 0; o < p.h; ++o) {
+      int64_t src = gates[gi] * p.h + o;
+      float v = b.data[src * b.strides[0]];
+      bias[gi * p.h + o] = rb ? v + rb->data[src * rb->strides[0]] : v;
+    }
+  size_t floats = lstmPackedFloats(lp);
+  ScratchBuffer local;
+  const float *packed = nullptr;
+  std::shared_ptr<Entry> e;
+  if (constW) {
+    std::vector<int64_t> key = {-1, gatesCode, p.in, p.h, lp.width};
+    e = cache().getOrCreate(key, [] { return std::make_shared<Entry>(); });
+    std::lock_guard<std::mutex> lock(e->loopMutex);
+    std::shared_ptr<ScratchBuffer> &slot = e->loopPacked[{w.data, r.data}];
+    if (!slot) {
+      auto buffer = std::make_shared<ScratchBuffer>(floats * sizeof(float));
+      packLstmWeights(lp, w, r, gates, buffer->floats());
+      slot = std::move(buffer);
+    }
+    packed = slot->floats();
+  } else {
+    local = ScratchBuffer(floats * sizeof(float));
+    packLstmWeights(lp, w, r, gates, local.floats());
+    packed = local.floats();
+  }
+  runLstmLoop(lp, packed, bias.data(), x, h0, c0, y, hT, cT);
+}
+
 void rnn(int64_t rankX, void *xDesc, int64_t rankW, void *wDesc, int64_t rankR,
          void *rDesc, int64_t rankB, void *bDesc, int64_t rankRb, void *rbDesc,
          int64_t rankH0, void *h0Desc, int64_t rankC0, void *c0Desc,
@@ -289,6 +342,12 @@ void rnn(int64_t rankX, void *xDesc, int64_t rankW, void *wDesc, int64_t rankR,
     copyStrided(h0, hT);
     if (lstm)
       copyStrided(c0, cT);
+    return;
+  }
+
+  if (lstm && lstmLoopWidth() > 0) {
+    runOwnLstm(p, gates, constW, gatesCode, x, w, r, b, hasRb ? &rb : nullptr,
+               h0, c0, y, hT, cT);
     return;
   }
 

@@ -1,15 +1,18 @@
 //===- SpMM.cpp - Sparse graph aggregation kernels (sparsegcn) ------------===//
 //
 // y = A x with A in CSR form, two ways:
-// - lathe_rt_spmm_csr_f32: rows split over threads, each row's non-zeros
-//   accumulated into a register block of up to 64 feature columns (AVX-512
-//   where the CPU has it: target_clones picks the variant at load time);
+// - lathe_rt_spmm_csr_f32: rows split over threads (parallelRows: one
+//   contiguous segment per thread), each row's non-zeros accumulated into a
+//   register block of up to 128 feature columns (AVX-512 where the CPU has
+//   it: target_clones picks the variant at load time; see csrMode for the
+//   streamed stores and the blocked columns of large operands);
 // - lathe_rt_spmm_tiled_f32 (H-GCN): a "plan" built once per constant
 //   adjacency holds the non-zeros of sparse tiles as a filtered CSR and the
 //   dense tiles gathered into dense row-major blocks (consecutive dense tiles
 //   of a tile row form one block); each tile row then runs the CSR kernel on
 //   its sparse part and one oneDNN sgemm (beta = 1) per dense block. Empty
-//   tiles appear in neither.
+//   tiles appear in neither. A plan without dense tiles runs exactly the
+//   first kernel's loop and schedule (runCsr) on its copy of the non-zeros.
 //
 // Threads: the runtime's pool (Parallel.h) rather than OpenMP's fork-join.
 // Inside a job, oneDNN's sgemm runs single-threaded on each thread (through
@@ -160,7 +163,7 @@ void copyOut(const Matrix &staged, int64_t rank, void *descriptor) {
 /// for the previous non-zero's (4 cycles of FMA latency), which capped the
 /// kernel at a third of the core's FMA throughput at every width.
 /// With `stream`, blocks of 16 or more columns that start on a cache line
-/// are written with non-temporal stores (see streamOutput).
+/// are written with non-temporal stores (see csrMode).
 template <int W, int U, typename Index>
 LATHE_ALWAYS_INLINE void
 csrRowBlock(int64_t begin, int64_t end, const Index *colIdx, const float *vals,
@@ -217,74 +220,159 @@ inline bool hasAvx512() {
   return has;
 }
 
+/// How the CSR kernel runs over a range of rows (csrMode).
+enum CsrMode : unsigned {
+  /// y is written with non-temporal stores (see csrMode).
+  kCsrStream = 1,
+  /// Feature columns in blocks of kCsrColumnBlock over runs of
+  /// kCsrBlockRows rows (see csrMode).
+  kCsrBlockColumns = 2,
+};
+constexpr int64_t kCsrColumnBlock = 64, kCsrBlockRows = 64;
+
+/// Columns [f0, f1) of one row of y: register blocks of 128 (AVX-512), 64,
+/// 32, 16, 4 and 1 columns.
+template <typename Index>
+LATHE_ALWAYS_INLINE void csrRowColumns(int64_t begin, int64_t end,
+                                       const Index *colIdx, const float *vals,
+                                       const float *x, int64_t ldx, float *yRow,
+                                       int64_t f0, int64_t f1, bool stream) {
+  // 128 columns (16 zmm accumulators) where the CPU has AVX-512: half the
+  // passes over the row's indices; 7-10 % less CPU time per call on
+  // bcsstk13 (42 non-zeros a row) at F = 128 and 256, +-2 % on Cora and
+  // PubMed. AVX2's 16 registers would spill them.
+  if (hasAvx512())
+    for (; f0 + 128 <= f1; f0 += 128)
+      csrRowBlock<128, 2>(begin, end, colIdx, vals, x, ldx, yRow, f0, stream);
+  for (; f0 + 64 <= f1; f0 += 64)
+    csrRowBlock<64, 2>(begin, end, colIdx, vals, x, ldx, yRow, f0, stream);
+  for (; f0 + 32 <= f1; f0 += 32)
+    csrRowBlock<32, 4>(begin, end, colIdx, vals, x, ldx, yRow, f0, stream);
+  for (; f0 + 16 <= f1; f0 += 16)
+    csrRowBlock<16, 4>(begin, end, colIdx, vals, x, ldx, yRow, f0, stream);
+  for (; f0 + 4 <= f1; f0 += 4)
+    csrRowBlock<4, 4>(begin, end, colIdx, vals, x, ldx, yRow, f0, stream);
+  for (; f0 < f1; ++f0)
+    csrRowBlock<1, 4>(begin, end, colIdx, vals, x, ldx, yRow, f0, stream);
+}
+
+/// Rows [r0, r1) of y = A x.
 template <typename Index>
 LATHE_ALWAYS_INLINE void
 csrRowsImpl(const Index *rowPtr, const Index *colIdx, const float *vals,
             const float *x, int64_t ldx, float *y, int64_t ldy, int64_t f,
             int64_t r0, int64_t r1, bool stream = false) {
-  for (int64_t i = r0; i < r1; ++i) {
-    int64_t begin = rowPtr[i], end = rowPtr[i + 1];
-    float *yRow = y + i * ldy;
-    int64_t f0 = 0;
-    // 128 columns (16 zmm accumulators) where the CPU has AVX-512: half the
-    // passes over the row's indices; 7-10 % less CPU time per call on
-    // bcsstk13 (42 non-zeros a row) at F = 128 and 256, +-2 % on Cora and
-    // PubMed. AVX2's 16 registers would spill them.
-    if (hasAvx512())
-      for (; f0 + 128 <= f; f0 += 128)
-        csrRowBlock<128, 2>(begin, end, colIdx, vals, x, ldx, yRow, f0, stream);
-    for (; f0 + 64 <= f; f0 += 64)
-      csrRowBlock<64, 2>(begin, end, colIdx, vals, x, ldx, yRow, f0, stream);
-    for (; f0 + 32 <= f; f0 += 32)
-      csrRowBlock<32, 4>(begin, end, colIdx, vals, x, ldx, yRow, f0, stream);
-    for (; f0 + 16 <= f; f0 += 16)
-      csrRowBlock<16, 4>(begin, end, colIdx, vals, x, ldx, yRow, f0, stream);
-    for (; f0 + 4 <= f; f0 += 4)
-      csrRowBlock<4, 4>(begin, end, colIdx, vals, x, ldx, yRow, f0, stream);
-    for (; f0 < f; ++f0)
-      csrRowBlock<1, 4>(begin, end, colIdx, vals, x, ldx, yRow, f0, stream);
+  for (int64_t i = r0; i < r1; ++i)
+    csrRowColumns(int64_t(rowPtr[i]), int64_t(rowPtr[i + 1]), colIdx, vals, x,
+                  ldx, y + i * ldy, 0, f, stream);
+}
+
+/// Rows [r0, r1) of y = A x, the columns in blocks of kCsrColumnBlock over
+/// runs of kCsrBlockRows rows (kCsrBlockColumns).
+template <typename Index>
+LATHE_ALWAYS_INLINE void
+csrRowsBlockedImpl(const Index *rowPtr, const Index *colIdx, const float *vals,
+                   const float *x, int64_t ldx, float *y, int64_t ldy,
+                   int64_t f, int64_t r0, int64_t r1, bool stream) {
+  for (int64_t b0 = r0; b0 < r1; b0 += kCsrBlockRows) {
+    const int64_t b1 = std::min(r1, b0 + kCsrBlockRows);
+    for (int64_t f0 = 0; f0 < f; f0 += kCsrColumnBlock)
+      for (int64_t i = b0; i < b1; ++i)
+        csrRowColumns(int64_t(rowPtr[i]), int64_t(rowPtr[i + 1]), colIdx, vals,
+                      x, ldx, y + i * ldy, f0,
+                      std::min(f, f0 + kCsrColumnBlock), stream);
   }
 }
 
+// One function per loop and index type: with the blocked loop in the same
+// function, the plain loop ran 1.3-1.4x slower on CiteSeer and Cora at F = 16
+// (one thread, CPU time), whose rows hold 1-4 non-zeros.
 __attribute__((target_clones("avx512f", "avx2", "default"))) void
 csrRows32(const int32_t *rowPtr, const int32_t *colIdx, const float *vals,
           const float *x, int64_t ldx, float *y, int64_t ldy, int64_t f,
           int64_t r0, int64_t r1, bool stream) {
   csrRowsImpl(rowPtr, colIdx, vals, x, ldx, y, ldy, f, r0, r1, stream);
 }
-
 __attribute__((target_clones("avx512f", "avx2", "default"))) void
 csrRows64(const int64_t *rowPtr, const int64_t *colIdx, const float *vals,
           const float *x, int64_t ldx, float *y, int64_t ldy, int64_t f,
           int64_t r0, int64_t r1, bool stream) {
   csrRowsImpl(rowPtr, colIdx, vals, x, ldx, y, ldy, f, r0, r1, stream);
 }
+__attribute__((target_clones("avx512f", "avx2", "default"))) void
+csrRowsBlocked32(const int32_t *rowPtr, const int32_t *colIdx,
+                 const float *vals, const float *x, int64_t ldx, float *y,
+                 int64_t ldy, int64_t f, int64_t r0, int64_t r1, bool stream) {
+  csrRowsBlockedImpl(rowPtr, colIdx, vals, x, ldx, y, ldy, f, r0, r1, stream);
+}
+__attribute__((target_clones("avx512f", "avx2", "default"))) void
+csrRowsBlocked64(const int64_t *rowPtr, const int64_t *colIdx,
+                 const float *vals, const float *x, int64_t ldx, float *y,
+                 int64_t ldy, int64_t f, int64_t r0, int64_t r1, bool stream) {
+  csrRowsBlockedImpl(rowPtr, colIdx, vals, x, ldx, y, ldy, f, r0, r1, stream);
+}
 
+/// Rows [r0, r1) through the CPU's variant of the CSR kernel, in the CsrMode
+/// `mode`. With kCsrStream, the stores are made visible before returning
+/// (non-temporal stores are weakly ordered, and the job's end is published
+/// after it).
 void csrRows(const int32_t *rowPtr, const int32_t *colIdx, const float *vals,
              const float *x, int64_t ldx, float *y, int64_t ldy, int64_t f,
-             int64_t r0, int64_t r1, bool stream = false) {
-  csrRows32(rowPtr, colIdx, vals, x, ldx, y, ldy, f, r0, r1, stream);
+             int64_t r0, int64_t r1, unsigned mode = 0) {
+  const bool stream = mode & kCsrStream;
+  if ((mode & kCsrBlockColumns) && f > kCsrColumnBlock)
+    csrRowsBlocked32(rowPtr, colIdx, vals, x, ldx, y, ldy, f, r0, r1, stream);
+  else
+    csrRows32(rowPtr, colIdx, vals, x, ldx, y, ldy, f, r0, r1, stream);
+  if (stream)
+    __builtin_ia32_sfence();
 }
 void csrRows(const int64_t *rowPtr, const int64_t *colIdx, const float *vals,
              const float *x, int64_t ldx, float *y, int64_t ldy, int64_t f,
-             int64_t r0, int64_t r1, bool stream = false) {
-  csrRows64(rowPtr, colIdx, vals, x, ldx, y, ldy, f, r0, r1, stream);
+             int64_t r0, int64_t r1, unsigned mode = 0) {
+  const bool stream = mode & kCsrStream;
+  if ((mode & kCsrBlockColumns) && f > kCsrColumnBlock)
+    csrRowsBlocked64(rowPtr, colIdx, vals, x, ldx, y, ldy, f, r0, r1, stream);
+  else
+    csrRows64(rowPtr, colIdx, vals, x, ldx, y, ldy, f, r0, r1, stream);
+  if (stream)
+    __builtin_ia32_sfence();
 }
 
-/// Whether the CSR kernel writes y with non-temporal stores: when y is larger
-/// than a core's L2 cache, its lines would be evicted before anyone reads
-/// them, and ordinary stores first read each line they write (read for
-/// ownership). Measured on the CSR kernel (one thread, CPU time per call,
-/// interleaved in one process, load average 19): 1.14-1.17x faster on PubMed
-/// at F = 64 (y 5 MB), 1.26-1.28x at F = 256 (20 MB), 1.16-1.28x on Cora and
-/// CiteSeer at F = 256 (2.8-3.4 MB); 0.84-0.85x on them at F = 64 (y in the
-/// L2) and 0.98x on PubMed at F = 16 (1.3 MB), where they are not used.
-bool streamOutput(int64_t rows, int64_t f) {
+/// A core's L2 cache in bytes (sysconf; 2 MiB when it does not say).
+int64_t l2Bytes() {
   static const int64_t l2 = [] {
     long bytes = sysconf(_SC_LEVEL2_CACHE_SIZE);
     return bytes > 0 ? int64_t(bytes) : int64_t(2) << 20;
   }();
-  return rows * f * int64_t(sizeof(float)) > l2;
+  return l2;
+}
+
+/// The CSR kernel's mode for y = A x with A [rows x cols] and F = f.
+///
+/// kCsrStream when y is larger than a core's L2 cache: its lines would be
+/// evicted before anyone reads them, and ordinary stores first read each line
+/// they write (read for ownership). Measured on the CSR kernel (one thread,
+/// CPU time per call, interleaved in one process, load average 19):
+/// 1.14-1.17x faster on PubMed at F = 64 (y 5 MB), 1.26-1.28x at F = 256
+/// (20 MB), 1.16-1.28x on Cora and CiteSeer at F = 256 (2.8-3.4 MB);
+/// 0.84-0.85x on them at F = 64 (y in the L2) and 0.98x on PubMed at F = 16
+/// (1.3 MB), where they are not used.
+///
+/// kCsrBlockColumns when F > 64 and x is larger than the L2 cache: runs of
+/// 64 rows take the columns 64 at a time, so that the rows of x a run reads
+/// (a few hundred, 256 bytes each) stay in the L2 while the run's next
+/// columns need their neighbouring lines. One thread, CPU time per call,
+/// best of 9 interleaved batches, load average 7: 1.16x faster on PubMed at
+/// F = 256 (x 20 MB), 1.04-1.08x on Cora and CiteSeer at F = 256 (2.8-3.4
+/// MB), the same on PubMed at F = 64 (not blocked); 0.85x and 0.88x on
+/// jagmesh7 and bcsstk13 at F = 256, whose x (1.2 and 2.0 MB) fits the L2,
+/// where it is not used. Runs of 16 rows gained 1.13x on PubMed, of 32 1.15x.
+unsigned csrMode(int64_t rows, int64_t cols, int64_t f) {
+  const int64_t bytes = int64_t(sizeof(float)) * f;
+  return (rows * bytes > l2Bytes() ? kCsrStream : 0u) |
+         (f > kCsrColumnBlock && cols * bytes > l2Bytes() ? kCsrBlockColumns
+                                                          : 0u);
 }
 
 //===----------------------------------------------------------------------===//
@@ -308,6 +396,34 @@ template <typename V> LATHE_ALWAYS_INLINE V loadVec(const float *p) {
   V v;
   __builtin_memcpy(&v, p, sizeof(V));
   return v;
+}
+
+/// Columns [0, f) of a register-blocked engine, widest block first: NV
+/// vectors of V (the variant's widest) per row, then one V, then narrower
+/// vectors and single columns; block.template run<W, N>(f0) computes the
+/// columns [f0, f0 + N * lanes(W)) and returns whether a sum is NaN or Inf.
+/// `Block` is a struct rather than a lambda: a lambda's body would not
+/// inherit the calling variant's target attribute, an always-inline member
+/// is compiled inside it.
+template <typename V, int NV, typename Block>
+LATHE_ALWAYS_INLINE bool columnBlocks(int64_t f, const Block &block) {
+  constexpr int L = sizeof(V) / sizeof(float);
+  int64_t f0 = 0;
+  bool bad = false;
+  for (; f0 + NV * L <= f; f0 += NV * L)
+    bad |= block.template run<V, NV>(f0);
+  if constexpr (NV > 1)
+    for (; f0 + L <= f; f0 += L)
+      bad |= block.template run<V, 1>(f0);
+  if constexpr (L > 8)
+    for (; f0 + 8 <= f; f0 += 8)
+      bad |= block.template run<Vec8, 1>(f0);
+  if constexpr (L > 4)
+    for (; f0 + 4 <= f; f0 += 4)
+      bad |= block.template run<Vec4, 1>(f0);
+  for (; f0 < f; ++f0)
+    bad |= block.template run<float, 1>(f0);
+  return bad;
 }
 
 /// Adds the tile row's dense 4 x 4 blocks (row-major, block b at blockVals +
@@ -387,15 +503,24 @@ struct MicroArgs {
   char *nonFinite;
 };
 
+/// One tile row's blocks for columnBlocks.
+struct MicroBlock {
+  const MicroArgs &m;
+  const int32_t *blockCol;
+  const float *blockVals;
+  int64_t nb, r0, rows;
+  template <typename V, int NV> LATHE_ALWAYS_INLINE bool run(int64_t f0) const {
+    return microRowBlock<V, NV>(blockCol, blockVals, nb, r0, rows, m.x, m.ldx,
+                                m.y, m.ldy, f0);
+  }
+};
+
 /// Tile rows [tr0, tr1): the CSR kernel on their rows' filtered non-zeros,
-/// then each tile row's blocks, widest register block first: NV vectors of
-/// V (the variant's widest) per row, then one V, then narrower vectors and
-/// single columns.
+/// then each tile row's blocks (columnBlocks).
 template <typename V, int NV>
 LATHE_ALWAYS_INLINE void microRowsImpl(const MicroArgs &m, int64_t tr0,
                                        int64_t tr1) {
   constexpr int B = LATHE_SPMM_MICRO_TILE;
-  constexpr int L = sizeof(V) / sizeof(float);
   csrRowsImpl(m.rowPtr, m.colIdx, m.vals, m.x, m.ldx, m.y, m.ldy, m.f, tr0 * B,
               std::min(m.numRows, tr1 * B));
   for (int64_t tr = tr0; tr < tr1; ++tr) {
@@ -403,31 +528,9 @@ LATHE_ALWAYS_INLINE void microRowsImpl(const MicroArgs &m, int64_t tr0,
     int64_t b0 = m.blockPtr[tr], nb = m.blockPtr[tr + 1] - b0;
     if (nb == 0)
       continue;
-    const int32_t *bc = m.blockCol + b0;
-    const float *bv = m.blockVals + b0 * B * B;
-    int64_t f0 = 0;
-    bool bad = false;
-    // No lambdas here: a lambda's body would not inherit the variant's
-    // target attribute.
-    for (; f0 + NV * L <= m.f; f0 += NV * L)
-      bad |= microRowBlock<V, NV>(bc, bv, nb, r0, rows, m.x, m.ldx, m.y, m.ldy,
-                                  f0);
-    if constexpr (NV > 1)
-      for (; f0 + L <= m.f; f0 += L)
-        bad |= microRowBlock<V, 1>(bc, bv, nb, r0, rows, m.x, m.ldx, m.y, m.ldy,
-                                   f0);
-    if constexpr (L > 8)
-      for (; f0 + 8 <= m.f; f0 += 8)
-        bad |= microRowBlock<Vec8, 1>(bc, bv, nb, r0, rows, m.x, m.ldx, m.y,
-                                      m.ldy, f0);
-    if constexpr (L > 4)
-      for (; f0 + 4 <= m.f; f0 += 4)
-        bad |= microRowBlock<Vec4, 1>(bc, bv, nb, r0, rows, m.x, m.ldx, m.y,
-                                      m.ldy, f0);
-    for (; f0 < m.f; ++f0)
-      bad |= microRowBlock<float, 1>(bc, bv, nb, r0, rows, m.x, m.ldx, m.y,
-                                     m.ldy, f0);
-    m.nonFinite[tr] = bad;
+    m.nonFinite[tr] = columnBlocks<V, NV>(
+        m.f,
+        MicroBlock{m, m.blockCol + b0, m.blockVals + b0 * B * B, nb, r0, rows});
   }
 }
 
@@ -562,32 +665,25 @@ struct GroupArgs {
   int64_t ldy, f;
 };
 
+/// One group's block for columnBlocks.
+template <int G> struct GroupBlock {
+  const GroupArgs &m;
+  const int32_t *cols;
+  const float *vals;
+  int64_t numCols;
+  float *y;
+  template <typename V, int NV> LATHE_ALWAYS_INLINE bool run(int64_t f0) const {
+    return groupBlock<V, G, NV>(cols, vals, numCols, m.x, m.ldx, y, m.ldy, f0);
+  }
+};
+
 template <typename V, int NV, int G>
 LATHE_ALWAYS_INLINE void groupUnitImpl(const GroupArgs &m, const GroupUnit &g) {
-  constexpr int L = sizeof(V) / sizeof(float);
   const int32_t *cols = m.groupCols + g.col0;
   const float *vals = m.groupVals + g.val0;
   float *y = m.y + static_cast<int64_t>(g.row0) * m.ldy;
-  int64_t f0 = 0;
-  bool bad = false;
-  for (; f0 + NV * L <= m.f; f0 += NV * L)
-    bad |=
-        groupBlock<V, G, NV>(cols, vals, g.numCols, m.x, m.ldx, y, m.ldy, f0);
-  if constexpr (NV > 1)
-    for (; f0 + L <= m.f; f0 += L)
-      bad |=
-          groupBlock<V, G, 1>(cols, vals, g.numCols, m.x, m.ldx, y, m.ldy, f0);
-  if constexpr (L > 8)
-    for (; f0 + 8 <= m.f; f0 += 8)
-      bad |= groupBlock<Vec8, G, 1>(cols, vals, g.numCols, m.x, m.ldx, y, m.ldy,
-                                    f0);
-  if constexpr (L > 4)
-    for (; f0 + 4 <= m.f; f0 += 4)
-      bad |= groupBlock<Vec4, G, 1>(cols, vals, g.numCols, m.x, m.ldx, y, m.ldy,
-                                    f0);
-  for (; f0 < m.f; ++f0)
-    bad |= groupBlock<float, G, 1>(cols, vals, g.numCols, m.x, m.ldx, y, m.ldy,
-                                   f0);
+  bool bad =
+      columnBlocks<V, NV>(m.f, GroupBlock<G>{m, cols, vals, g.numCols, y});
   // A padded zero times NaN or Inf in x is NaN where the aggregation sums
   // stored entries only: recompute such a group from its stored entries.
   if (!bad || g.full)
@@ -664,6 +760,97 @@ int64_t rowGrain(int64_t rows, int64_t nnz, int64_t f) {
 }
 
 //===----------------------------------------------------------------------===//
+// Row scheduling
+//===----------------------------------------------------------------------===//
+
+/// Rows [front, back) of one thread's segment, claimed from both ends: its
+/// thread takes chunks from the front, threads done with their own segment
+/// from the back. One per cache line, so that the owner's claims stay in its
+/// core's cache.
+struct alignas(64) RowSegment {
+  std::atomic<uint64_t> range{0}; // front | back << 32
+};
+
+/// Claims up to `grain` rows of `segment` from its front or back into
+/// [r0, r1); false when it is empty.
+bool claimRows(RowSegment &segment, int64_t grain, bool front, int64_t &r0,
+               int64_t &r1) {
+  uint64_t cur = segment.range.load(std::memory_order_relaxed);
+  for (;;) {
+    int64_t lo = int64_t(cur & 0xffffffffu), hi = int64_t(cur >> 32);
+    if (lo >= hi)
+      return false;
+    int64_t take = std::min(grain, hi - lo);
+    uint64_t next = front ? (uint64_t(hi) << 32) | uint64_t(lo + take)
+                          : (uint64_t(hi - take) << 32) | uint64_t(lo);
+    if (segment.range.compare_exchange_weak(cur, next,
+                                            std::memory_order_relaxed)) {
+      r0 = front ? lo : hi - take;
+      r1 = r0 + take;
+      return true;
+    }
+  }
+}
+
+/// Runs body(r0, r1) over rows (or other units of work) [0, n) on the
+/// session's threads, serially below kMinParallelWork. Each thread gets one
+/// contiguous segment, balanced by `prefix` (prefix[i]: the work of units
+/// [0, i), e.g. a row pointer), and works through it from the front in
+/// chunks of `grain` units; a thread done with its own segment takes chunks
+/// from the back of the others'. So a thread works on the same rows from
+/// call to call (its rows of y and, on a banded graph, of x stay in its
+/// core's cache), a claim touches a cache line no other core touches until
+/// the segments meet, and a thread that starts late (a pool worker not yet
+/// scheduled) loses its rows to the others instead of delaying the call.
+/// (Chunks from one shared counter, parallelChunks, interleave the threads'
+/// rows and move a cache line between the cores at every chunk: on jagmesh7
+/// at F = 256 the CSR kernel's 10-row chunks ran 0.79x as fast as 32-row
+/// chunks of the same loop.)
+template <typename P, typename Body>
+void parallelRows(int64_t n, const P *prefix, int64_t grain, int64_t work,
+                  const Body &body) {
+  constexpr int64_t kMaxSegments = 64;
+  grain = std::max<int64_t>(1, grain);
+  const int64_t segments =
+      std::min<int64_t>({int64_t(lathe_rt_get_num_threads()), kMaxSegments,
+                         (n + grain - 1) / grain});
+  // A segment's bounds are 32-bit halves of one atomic word.
+  if (n >= (int64_t(1) << 31))
+    return parallelChunks(n, grain, work, body);
+  if (segments <= 1 || work < kMinParallelWork) {
+    body(int64_t(0), n);
+    return;
+  }
+  RowSegment segment[kMaxSegments];
+  const double first = double(prefix[0]), total = double(prefix[n]) - first;
+  int64_t start = 0;
+  for (int64_t s = 0; s < segments; ++s) {
+    int64_t end = n;
+    if (s + 1 < segments) {
+      double goal = first + total * double(s + 1) / double(segments);
+      end = std::lower_bound(prefix, prefix + n + 1, goal,
+                             [](P v, double g) { return double(v) < g; }) -
+            prefix;
+      end = std::clamp<int64_t>(end, start, n);
+    }
+    segment[s].range.store(uint64_t(start) | uint64_t(end) << 32,
+                           std::memory_order_relaxed);
+    start = end;
+  }
+  parallelChunks(segments, 1, work, [&](int64_t s0, int64_t s1) {
+    for (int64_t s = s0; s < s1; ++s) {
+      int64_t r0, r1;
+      while (claimRows(segment[s], grain, /*front=*/true, r0, r1))
+        body(r0, r1);
+      for (int64_t k = 1; k < segments; ++k)
+        while (claimRows(segment[(s + k) % segments], grain, /*front=*/false,
+                         r0, r1))
+          body(r0, r1);
+    }
+  });
+}
+
+//===----------------------------------------------------------------------===//
 // Validation
 //===----------------------------------------------------------------------===//
 
@@ -730,6 +917,25 @@ ValidatedKeys &validatedKeys() {
   return currentSession().cache<ValidatedKeys>(CacheSlot::SpMMValidated);
 }
 
+/// y = A x for A's `numRows` rows on the session's threads, in the CsrMode
+/// `mode`: the plain CSR op, and the tiled op on a plan without dense
+/// blocks, which runs the same loop over the same non-zeros (so that the
+/// two cost the same).
+template <typename Index>
+void runCsr(const Index *rowPtr, const Index *colIdx, const float *vals,
+            const float *x, int64_t ldx, float *y, int64_t ldy, int64_t f,
+            int64_t numRows, unsigned mode) {
+  const int64_t nnz = rowPtr[numRows];
+  // With blocked columns a chunk is at least one run of rows.
+  int64_t grain = rowGrain(numRows, nnz, f);
+  if (mode & kCsrBlockColumns)
+    grain = std::max(grain, kCsrBlockRows);
+  parallelRows(numRows, rowPtr, grain, 2 * nnz * f,
+               [&](int64_t r0, int64_t r1) {
+                 csrRows(rowPtr, colIdx, vals, x, ldx, y, ldy, f, r0, r1, mode);
+               });
+}
+
 template <typename Index>
 void spmmCsr(int64_t rRp, void *rp, int64_t rCi, void *ci, int64_t rV, void *v,
              int64_t rX, void *xDesc, int64_t rY, void *yDesc, int64_t numRows,
@@ -767,17 +973,8 @@ void spmmCsr(int64_t rRp, void *rp, int64_t rCi, void *ci, int64_t rV, void *v,
   }
   validateFeatures(x, y, numRows, numCols);
 
-  int64_t nnz = rowPtr.ptr[numRows];
-  const bool stream = streamOutput(numRows, x.cols);
-  parallelChunks(numRows, rowGrain(numRows, nnz, x.cols), 2 * nnz * x.cols,
-                 [&](int64_t r0, int64_t r1) {
-                   csrRows(rowPtr.ptr, colIdx.ptr, values.ptr, x.data, x.ld,
-                           y.data, y.ld, x.cols, r0, r1, stream);
-                   // Non-temporal stores are weakly ordered: make them
-                   // visible before the job's end is published.
-                   if (stream)
-                     __builtin_ia32_sfence();
-                 });
+  runCsr(rowPtr.ptr, colIdx.ptr, values.ptr, x.data, x.ld, y.data, y.ld, x.cols,
+         numRows, csrMode(numRows, numCols, x.cols));
   copyOut(y, rY, yDesc);
 }
 
@@ -846,6 +1043,10 @@ struct TilePlan {
   int64_t histogram[3] = {0, 0, 0};
   /// Multiply-adds per feature column: sparse non-zeros + dense elements.
   int64_t flopsPerColumn = 0;
+  /// Multiply-adds per feature column of the units the threads share (tile
+  /// rows; the row-group engine's units), as a prefix sum: parallelRows
+  /// balances their segments by it.
+  std::vector<int64_t> unitWork;
   /// Permuted copies of x and y, kept between calls: allocating them per call
   /// (n·F floats each) cost page faults that took longer than the product
   /// itself on PubMed at F = 256. A call that finds them in use (another
@@ -941,6 +1142,28 @@ void fillRowGroups(TilePlan &plan, const Array1D<Index> &rowPtr,
   plan.rowGroups = true;
   plan.flopsPerColumn = flops;
   plan.histogram[LATHE_TILE_DENSE] = plan.numGroups;
+  // A unit's work: its multiply-adds, and a store per row.
+  plan.unitWork.assign(units.size() + 1, 0);
+  for (size_t u = 0; u < units.size(); ++u) {
+    const GroupUnit &g = units[u];
+    int64_t work = g.group ? g.rows * g.numCols
+                           : plan.rowPtr[g.row0 + g.rows] - plan.rowPtr[g.row0];
+    plan.unitWork[u + 1] = plan.unitWork[u] + work + g.rows;
+  }
+}
+
+/// The prefix sums of the tile rows' work in `plan` (the filtered CSR's
+/// non-zeros and `denseElements(tr)` multiply-adds, and a store per row).
+template <typename DenseElements>
+void fillTileRowWork(TilePlan &plan, int64_t tileRows,
+                     const DenseElements &denseElements) {
+  const int64_t t = plan.tileSize, n = plan.numRows;
+  plan.unitWork.assign(static_cast<size_t>(tileRows + 1), 0);
+  for (int64_t tr = 0; tr < tileRows; ++tr) {
+    int64_t r0 = tr * t, r1 = std::min(n, r0 + t);
+    plan.unitWork[tr + 1] = plan.unitWork[tr] + plan.rowPtr[r1] -
+                            plan.rowPtr[r0] + denseElements(tr) + (r1 - r0);
+  }
 }
 
 template <typename Index>
@@ -1099,6 +1322,9 @@ buildPlan(const Array1D<Index> &rowPtr, const Array1D<Index> &colIdx,
     }
     plan->flopsPerColumn =
         sparseNnz + static_cast<int64_t>(plan->blockVals.size());
+    fillTileRowWork(*plan, tileRows, [&](int64_t tr) {
+      return int64_t(microPtr[tr + 1] - microPtr[tr]) * t * t;
+    });
     return plan;
   }
   for (int64_t tr = 0; tr < tileRows; ++tr) {
@@ -1131,6 +1357,12 @@ buildPlan(const Array1D<Index> &rowPtr, const Array1D<Index> &colIdx,
   for (const auto &blocks : plan->blocks)
     for (const DenseBlock &b : blocks)
       plan->flopsPerColumn += static_cast<int64_t>(b.values.size());
+  fillTileRowWork(*plan, tileRows, [&](int64_t tr) {
+    int64_t elements = 0;
+    for (const DenseBlock &b : plan->blocks[tr])
+      elements += static_cast<int64_t>(b.values.size());
+    return elements;
+  });
   return plan;
 }
 
@@ -1264,29 +1496,29 @@ void runMicro(const TilePlan &plan, const float *xd, int64_t ldx, float *yd,
   int64_t avg = std::max<int64_t>(1, 2 * plan.flopsPerColumn / tileRows);
   int64_t grain = std::clamp<int64_t>(16384 / (avg * std::max<int64_t>(1, f)),
                                       1, std::max<int64_t>(1, tileRows / 32));
-  parallelChunks(tileRows, grain, 2 * plan.flopsPerColumn * f,
-                 [&](int64_t tr0, int64_t tr1) {
-                   microRows(isa, m, tr0, tr1);
-                   for (int64_t tr = tr0; tr < tr1; ++tr) {
-                     if (!nonFinite[tr])
-                       continue;
-                     int64_t r0 = tr * B, r1 = std::min(plan.numRows, r0 + B);
-                     csrRows(plan.rowPtr.data(), plan.colIdx.data(),
-                             plan.values.data(), xd, ldx, yd, ldy, f, r0, r1);
-                     for (int32_t b = plan.blockPtr[tr];
-                          b < plan.blockPtr[tr + 1]; ++b)
-                       for (int64_t i = 0; i < B; ++i)
-                         for (int64_t j = 0; j < B; ++j) {
-                           float a = plan.blockVals[b * B * B + i * B + j];
-                           if (a == 0.f)
-                             continue;
-                           const float *xr = xd + (plan.blockCol[b] + j) * ldx;
-                           float *yr = yd + (r0 + i) * ldy;
-                           for (int64_t c = 0; c < f; ++c)
-                             yr[c] += a * xr[c];
-                         }
-                   }
-                 });
+  parallelRows(tileRows, plan.unitWork.data(), grain,
+               2 * plan.flopsPerColumn * f, [&](int64_t tr0, int64_t tr1) {
+                 microRows(isa, m, tr0, tr1);
+                 for (int64_t tr = tr0; tr < tr1; ++tr) {
+                   if (!nonFinite[tr])
+                     continue;
+                   int64_t r0 = tr * B, r1 = std::min(plan.numRows, r0 + B);
+                   csrRows(plan.rowPtr.data(), plan.colIdx.data(),
+                           plan.values.data(), xd, ldx, yd, ldy, f, r0, r1);
+                   for (int32_t b = plan.blockPtr[tr];
+                        b < plan.blockPtr[tr + 1]; ++b)
+                     for (int64_t i = 0; i < B; ++i)
+                       for (int64_t j = 0; j < B; ++j) {
+                         float a = plan.blockVals[b * B * B + i * B + j];
+                         if (a == 0.f)
+                           continue;
+                         const float *xr = xd + (plan.blockCol[b] + j) * ldx;
+                         float *yr = yd + (r0 + i) * ldy;
+                         for (int64_t c = 0; c < f; ++c)
+                           yr[c] += a * xr[c];
+                       }
+                 }
+               });
 }
 
 /// The row-group engine's execution of `plan` (units over the threads).
@@ -1310,8 +1542,9 @@ void runRowGroups(const TilePlan &plan, const float *xd, int64_t ldx, float *yd,
                                          std::max<int64_t>(1, numUnits));
   int64_t grain = std::clamp<int64_t>(16384 / (avg * std::max<int64_t>(1, f)),
                                       1, std::max<int64_t>(1, numUnits / 32));
-  parallelChunks(numUnits, grain, 2 * plan.flopsPerColumn * f,
-                 [&](int64_t u0, int64_t u1) { groupRows(isa, m, u0, u1); });
+  parallelRows(numUnits, plan.unitWork.data(), grain,
+               2 * plan.flopsPerColumn * f,
+               [&](int64_t u0, int64_t u1) { groupRows(isa, m, u0, u1); });
 }
 
 void runPlan(const TilePlan &plan, const Matrix &x, const Matrix &y) {
@@ -1354,8 +1587,19 @@ void runPlan(const TilePlan &plan, const Matrix &x, const Matrix &y) {
     yd = yp;
     ldy = f;
   }
+  // The CSR kernel's mode, as for the plain CSR op, where it runs on tile
+  // rows; a permuted plan's output is read right back (the scatter), so it is
+  // never streamed. The micro-tile and row-group engines inline the CSR loop
+  // in their own and keep its plain stores: with the mode's branches there,
+  // the row-group engine ran 1.7x slower on bcsstk13 (F = 64, one thread).
+  unsigned mode = csrMode(plan.numRows, plan.numCols, f);
+  if (plan.perm.size() != 0)
+    mode &= ~unsigned(kCsrStream);
   if (plan.rowGroups) {
     runRowGroups(plan, xd, ldx, yd, ldy, f);
+  } else if (!plan.micro && plan.histogram[LATHE_TILE_DENSE] == 0) {
+    runCsr(plan.rowPtr.data(), plan.colIdx.data(), plan.values.data(), xd, ldx,
+           yd, ldy, f, plan.numRows, mode);
   } else if (plan.micro) {
     runMicro(plan, xd, ldx, yd, ldy, f);
   } else {
@@ -1386,35 +1630,39 @@ void runPlan(const TilePlan &plan, const Matrix &x, const Matrix &y) {
       return false;
     };
     std::atomic<int> gemmError{0};
-    parallelChunks(tileRows, 1, 2 * plan.flopsPerColumn * f,
-                   [&](int64_t tr0, int64_t tr1) {
-                     for (int64_t tr = tr0; tr < tr1; ++tr) {
-                       int64_t r0 = tr * t, r1 = std::min(plan.numRows, r0 + t);
-                       csrRows(plan.rowPtr.data(), plan.colIdx.data(),
-                               plan.values.data(), xd, ldx, yd, ldy, f, r0, r1);
-                       for (const DenseBlock &b : plan.blocks[tr]) {
-                         if (blockSeesNonFinite(b)) {
-                           for (int64_t r = r0; r < r1; ++r)
-                             for (int64_t j = 0; j < b.width; ++j) {
-                               float a = b.values[(r - r0) * b.width + j];
-                               if (a == 0.f)
-                                 continue;
-                               const float *xr = xd + (b.col0 + j) * ldx;
-                               float *yr = yd + r * ldy;
-                               for (int64_t c = 0; c < f; ++c)
-                                 yr[c] += a * xr[c];
-                             }
-                           continue;
-                         }
-                         dnnl_status_t status = dnnl_sgemm(
-                             'N', 'N', r1 - r0, f, b.width, 1.f,
-                             b.values.data(), b.width, xd + b.col0 * ldx, ldx,
-                             1.f, yd + r0 * ldy, ldy);
-                         if (status != dnnl_success)
-                           gemmError.store(static_cast<int>(status));
-                       }
-                     }
-                   });
+    // A tile row's dense blocks add to the CSR kernel's sums: only tile
+    // rows without one are streamed.
+    parallelRows(
+        tileRows, plan.unitWork.data(), 1, 2 * plan.flopsPerColumn * f,
+        [&](int64_t tr0, int64_t tr1) {
+          for (int64_t tr = tr0; tr < tr1; ++tr) {
+            int64_t r0 = tr * t, r1 = std::min(plan.numRows, r0 + t);
+            csrRows(plan.rowPtr.data(), plan.colIdx.data(), plan.values.data(),
+                    xd, ldx, yd, ldy, f, r0, r1,
+                    plan.blocks[tr].empty() ? mode
+                                            : mode & ~unsigned(kCsrStream));
+            for (const DenseBlock &b : plan.blocks[tr]) {
+              if (blockSeesNonFinite(b)) {
+                for (int64_t r = r0; r < r1; ++r)
+                  for (int64_t j = 0; j < b.width; ++j) {
+                    float a = b.values[(r - r0) * b.width + j];
+                    if (a == 0.f)
+                      continue;
+                    const float *xr = xd + (b.col0 + j) * ldx;
+                    float *yr = yd + r * ldy;
+                    for (int64_t c = 0; c < f; ++c)
+                      yr[c] += a * xr[c];
+                  }
+                continue;
+              }
+              dnnl_status_t status = dnnl_sgemm(
+                  'N', 'N', r1 - r0, f, b.width, 1.f, b.values.data(), b.width,
+                  xd + b.col0 * ldx, ldx, 1.f, yd + r0 * ldy, ldy);
+              if (status != dnnl_success)
+                gemmError.store(static_cast<int>(status));
+            }
+          }
+        });
     if (int status = gemmError.load())
       fail(LATHE_ERR_BACKEND,
            "oneDNN sgemm failed on a dense tile block "
@@ -1494,13 +1742,15 @@ void spmmTiled(int64_t rRp, void *rp, int64_t rCi, void *ci, int64_t rV,
         fail(LATHE_ERR_INVALID,
              "a node reordering flag needs runtime classification "
              "(LATHE_SPMM_CLASSIFY) and no permutation operand");
-      plan = buildReorderedPlan(rowPtr, colIdx, values, order, numRows, numCols,
-                                tileSize, double(thresholdPpm) * 1e-6,
-                                (flags & LATHE_SPMM_MICRO) != 0,
-                                (flags & LATHE_SPMM_ROW_GROUPS) != 0);
+      plan =
+          buildReorderedPlan(rowPtr, colIdx, values, order, numRows, numCols,
+                             tileSize, lathe::row_groups::fromPpm(thresholdPpm),
+                             (flags & LATHE_SPMM_MICRO) != 0,
+                             (flags & LATHE_SPMM_ROW_GROUPS) != 0);
     } else {
       plan = buildPlan(rowPtr, colIdx, values, classes, numClasses, perm.get(),
-                       numRows, numCols, tileSize, double(thresholdPpm) * 1e-6,
+                       numRows, numCols, tileSize,
+                       lathe::row_groups::fromPpm(thresholdPpm),
                        (flags & LATHE_SPMM_MICRO) != 0,
                        (flags & LATHE_SPMM_ROW_GROUPS) != 0);
     }

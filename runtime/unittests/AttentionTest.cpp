@@ -152,6 +152,162 @@ TEST_F(AttentionTest, StridedOperandsAndRank4) {
   EXPECT_LE(maxRelErr(o, ref), 1e-5);
 }
 
+/// Masked attention over every operand layout the kernel handles: q stored
+/// transposed ('T' for sgemm), kᵀ dense ('N'), v with no contiguous axis
+/// (copied), o with a column stride (written through a block), a mask that
+/// depends on the query row and masks a trailing run of keys for some rows
+/// only (the skip takes the widest row of a block), and a -inf and a finite
+/// fill.
+TEST_F(AttentionTest, MaskedAttentionLayoutsAndMasks) {
+  int64_t n = 3, lq = 37, lk = 29, d = 8, dv = 6;
+  auto qt = randomVector(n * d * lq, 50, -2.f, 2.f),
+       kt = randomVector(n * d * lk, 51, -2.f, 2.f),
+       vs = randomVector(n * lk * dv * 2, 52);
+  std::vector<float> q(n * lq * d), k(n * lk * d), v(n * lk * dv);
+  for (int64_t b = 0; b < n; ++b) {
+    for (int64_t i = 0; i < lq; ++i)
+      for (int64_t e = 0; e < d; ++e)
+        q[(b * lq + i) * d + e] = qt[(b * d + e) * lq + i];
+    for (int64_t j = 0; j < lk; ++j) {
+      for (int64_t e = 0; e < d; ++e)
+        k[(b * lk + j) * d + e] = kt[(b * d + e) * lk + j];
+      for (int64_t c = 0; c < dv; ++c)
+        v[(b * lk + j) * dv + c] = vs[(b * lk + j) * dv * 2 + c * 2];
+    }
+  }
+  // mask[b, i, j] = 1 (masked) for keys past a row-dependent length.
+  std::vector<uint8_t> mask(n * lq * lk);
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t i = 0; i < lq; ++i)
+      for (int64_t j = 0; j < lk; ++j)
+        mask[(b * lq + i) * lk + j] = j >= 3 + (i * 7 + b * 5) % lk;
+  for (float fill : {-std::numeric_limits<float>::infinity(), -30.f}) {
+    SCOPED_TRACE(testing::Message() << "fill " << fill);
+    Bias bias{std::vector<float>(n * lq * lk, 0.f), n, lq, lk};
+    for (size_t e = 0; e < mask.size(); ++e)
+      if (mask[e])
+        bias.data[e] = -1e30f; // far below any score: the mask's effect
+    std::vector<float> o(n * lq * dv * 3, 5.f);
+    MemRef mq(qt.data(), {n, lq, d}, {d * lq, 1, lq}),
+        mk(kt.data(), {n, d, lk}),
+        mv(vs.data(), {n, lk, dv}, {lk * dv * 2, dv * 2, 2}),
+        mo(o.data(), {n, lq, dv}, {lq * dv * 3, dv * 3, 3}),
+        mm(reinterpret_cast<float *>(mask.data()), {n, lq, lk});
+    lathe_rt_masked_attention_f32(
+        3, mq.desc(), 3, mk.desc(), 3, mv.desc(), 3, mm.desc(), 3, mo.desc(),
+        0.35f, fill, 0 | 1 << 4 | 2 << 8,
+        LATHE_ATTN_HAS_MASK | LATHE_ATTN_MASKED_WHEN_TRUE);
+    ASSERT_EQ(takePending(), "");
+    std::vector<double> ref;
+    if (fill == -30.f) {
+      // A finite fill: masked scores are exactly the fill.
+      for (size_t e = 0; e < mask.size(); ++e)
+        bias.data[e] = 0.f;
+      std::vector<double> s(lk);
+      ref.assign(n * lq * dv, 0.0);
+      for (int64_t b = 0; b < n; ++b)
+        for (int64_t i = 0; i < lq; ++i) {
+          double mx = -INFINITY, sum = 0;
+          for (int64_t j = 0; j < lk; ++j) {
+            double dot = 0;
+            for (int64_t e = 0; e < d; ++e)
+              dot += double(q[(b * lq + i) * d + e]) * k[(b * lk + j) * d + e];
+            s[j] = mask[(b * lq + i) * lk + j] ? -30.0 : dot * 0.35f;
+            mx = std::max(mx, s[j]);
+          }
+          for (int64_t j = 0; j < lk; ++j)
+            sum += (s[j] = std::exp(s[j] - mx));
+          for (int64_t j = 0; j < lk; ++j)
+            for (int64_t c = 0; c < dv; ++c)
+              ref[(b * lq + i) * dv + c] +=
+                  s[j] / sum * v[(b * lk + j) * dv + c];
+        }
+    } else {
+      ref = refAttention(q, k, v, n, lq, lk, d, dv, 0.35f, {bias});
+    }
+    std::vector<float> got(n * lq * dv);
+    for (int64_t e = 0; e < n * lq * dv; ++e)
+      got[e] = o[e * 3];
+    EXPECT_LE(maxRelErr(got, ref), 1e-5);
+    EXPECT_EQ(o[1], 5.f); // between the strided output's elements
+  }
+}
+
+/// Every key masked with a -inf fill gives NaN rows, as the reference's
+/// softmax (max -inf, exp(-inf - -inf)); +Inf in v at a masked key (0 · Inf)
+/// too; NaN in q at a masked position's row only makes that row NaN.
+TEST_F(AttentionTest, MaskedAttentionNonFinite) {
+  int64_t n = 2, l = 16, d = 4;
+  auto q = randomVector(n * l * d, 60), k = randomVector(n * l * d, 61),
+       v = randomVector(n * l * d, 62);
+  std::vector<uint8_t> keep(n * l, 1);
+  for (int64_t j = 0; j < l; ++j)
+    keep[j] = 0; // batch 0: every key masked
+  for (int64_t j = 10; j < l; ++j)
+    keep[l + j] = 0; // batch 1: keys 10.. masked
+  v[(l + 12) * d + 1] = std::numeric_limits<float>::infinity();
+  k[(l + 11) * d] = std::numeric_limits<float>::quiet_NaN();
+  std::vector<float> o(n * l * d);
+  MemRef mq(q.data(), {n, l, d}), mv(v.data(), {n, l, d}),
+      mo(o.data(), {n, l, d}), mk(k.data(), {n, d, l}, {l * d, 1, d}),
+      mm(reinterpret_cast<float *>(keep.data()), {n, l});
+  // The mask keeps where true (mask dims: batch 0, keys 2).
+  lathe_rt_masked_attention_f32(3, mq.desc(), 3, mk.desc(), 3, mv.desc(), 2,
+                                mm.desc(), 3, mo.desc(), 0.5f,
+                                -std::numeric_limits<float>::infinity(),
+                                0 | 2 << 4, LATHE_ATTN_HAS_MASK);
+  ASSERT_EQ(takePending(), "");
+  for (int64_t e = 0; e < l * d; ++e)
+    EXPECT_TRUE(std::isnan(o[e])) << e;
+  // Batch 1: column 1 is 0 · Inf = NaN in every row; the others are finite
+  // (the NaN key score is masked).
+  for (int64_t i = 0; i < l; ++i)
+    for (int64_t c = 0; c < d; ++c)
+      EXPECT_EQ(std::isnan(o[(l + i) * d + c]), c == 1) << i << " " << c;
+}
+
+/// In a bf16 session (AMX tiles where the CPU has them, f32 elsewhere) the
+/// products' inputs are rounded to bf16: errors of bf16 inputs, the same
+/// NaN rows, shapes whose keys, head width and rows are no multiple of the
+/// 32 x 32 tiles.
+TEST_F(AttentionTest, MaskedAttentionBf16Session) {
+  lathe_rt_session_options options;
+  lathe_rt_session_options_init(&options);
+  options.precision = LATHE_PRECISION_BF16;
+  options.num_threads = 2;
+  lathe_rt_session *session = lathe_rt_session_create(&options);
+  ASSERT_NE(session, nullptr);
+  lathe_rt_session *previous = lathe_rt_session_bind(session);
+  int64_t n = 3, lq = 45, lk = 37, d = 24, dv = 40;
+  auto q = randomVector(n * lq * d, 70), k = randomVector(n * lk * d, 71),
+       v = randomVector(n * lk * dv, 72);
+  std::vector<uint8_t> mask(n * lk, 0);
+  for (int64_t j = 20; j < lk; ++j)
+    mask[lk + j] = 1; // batch 1: keys 20.. masked
+  for (int64_t j = 0; j < lk; ++j)
+    mask[2 * lk + j] = 1; // batch 2: every key masked
+  std::vector<float> o(n * lq * dv);
+  MemRef mq(q.data(), {n, lq, d}), mv(v.data(), {n, lk, dv}),
+      mo(o.data(), {n, lq, dv}), mk(k.data(), {n, d, lk}, {lk * d, 1, d}),
+      mm(reinterpret_cast<float *>(mask.data()), {n, lk});
+  lathe_rt_masked_attention_f32(
+      3, mq.desc(), 3, mk.desc(), 3, mv.desc(), 2, mm.desc(), 3, mo.desc(),
+      0.3f, -std::numeric_limits<float>::infinity(), 0 | 2 << 4,
+      LATHE_ATTN_HAS_MASK | LATHE_ATTN_MASKED_WHEN_TRUE);
+  EXPECT_EQ(takePending(), "");
+  lathe_rt_session_bind(previous);
+  EXPECT_EQ(lathe_rt_session_destroy(session), LATHE_OK);
+  Bias bias{std::vector<float>(n * lk, 0.f), n, 1, lk};
+  for (int64_t e = 0; e < n * lk; ++e)
+    if (mask[e])
+      bias.data[e] = -1e30f;
+  auto ref = refAttention(q, k, v, 2, lq, lk, d, dv, 0.3f, {bias});
+  std::vector<float> got(o.begin(), o.begin() + 2 * lq * dv);
+  EXPECT_LE(maxRelErr(got, ref), 2e-2);
+  for (int64_t e = 2 * lq * dv; e < n * lq * dv; ++e)
+    EXPECT_TRUE(std::isnan(o[e])) << e;
+}
+
 TEST_F(AttentionTest, ScoreBlocksBoundPeakMemory) {
   int64_t l = 4096, d = 32;
   auto q = randomVector(l * d, 30), k = randomVector(l * d, 31),

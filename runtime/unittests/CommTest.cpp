@@ -18,10 +18,12 @@
 #include "TestUtils.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <string>
 #include <thread>
 #include <unistd.h>
@@ -612,8 +614,57 @@ TEST(Comm, CountersFromManyThreads) {
 // Fault scenarios (comm-fault.sh)
 //===----------------------------------------------------------------------===//
 
+double cpuSeconds() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+double wallSeconds() {
+  return std::chrono::duration<double>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+/// wait-cpu: one rank arrives 1.5 s late at a collective and the other
+/// prints the wall and CPU time it spent waiting there: an all_reduce on a
+/// grid of 2 (rank 1 late) and a barrier (rank 0 late). comm-fault.sh checks
+/// that the waiting rank left its core idle.
+int runWaitCpu(int64_t rank) {
+  float x[4] = {1, 2, 3, 4}, y[4];
+  MemRef in(x, {4}), out(y, {4});
+  auto report = [&](const char *what, double wall0, double cpu0) {
+    std::printf("rank %lld: waited %.3f s in %s, CPU time %.3f s\n",
+                static_cast<long long>(rank), wallSeconds() - wall0, what,
+                cpuSeconds() - cpu0);
+    std::fflush(stdout);
+  };
+  if (rank == 1)
+    usleep(1500 * 1000);
+  double wall0 = wallSeconds(), cpu0 = cpuSeconds();
+  lathe_rt_comm_all_reduce_sum_f32(packGrid({2}), packGroup({0}), in.rank(),
+                                   in.desc(), out.rank(), out.desc());
+  if (rank == 0)
+    report("all_reduce", wall0, cpu0);
+  if (rank == 0)
+    usleep(1500 * 1000);
+  wall0 = wallSeconds();
+  cpu0 = cpuSeconds();
+  lathe_rt_comm_barrier();
+  if (rank == 1)
+    report("barrier", wall0, cpu0);
+  std::string e = takePending();
+  if (!e.empty()) {
+    std::fprintf(stderr, "rank %lld: %s\n", static_cast<long long>(rank),
+                 e.c_str());
+    return 1;
+  }
+  lathe_rt_comm_finalize();
+  return 0;
+}
+
 /// Rank 1 dies (kill), stalls (stall) or everybody skips finalize
-/// (no-finalize) around one all_reduce on a grid of 2.
+/// (no-finalize) around one all_reduce on a grid of 2; wait-cpu: runWaitCpu.
 int runFault(const std::string &mode) {
   if (lathe_rt_comm_init() != 0) {
     std::fprintf(stderr, "init failed: %s\n", takePending().c_str());
@@ -624,6 +675,8 @@ int runFault(const std::string &mode) {
     std::fprintf(stderr, "fault scenarios need 2 ranks\n");
     return 1;
   }
+  if (mode == "wait-cpu")
+    return runWaitCpu(rank);
   float x[4] = {1, 2, 3, 4}, y[4];
   MemRef in(x, {4}), out(y, {4});
   if (rank == 1 && mode == "kill")

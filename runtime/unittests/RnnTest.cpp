@@ -3,6 +3,8 @@
 #include "TestUtils.h"
 
 #include <cmath>
+#include <functional>
+#include <limits>
 
 using namespace lathe::test;
 
@@ -90,6 +92,15 @@ void reference(const RnnCase &c, const std::vector<float> &x,
 
 class RnnTest : public ::testing::Test {
 protected:
+  /// NaN where the reference is NaN (as PyTorch propagates it), else within
+  /// 2e-5.
+  static void expectClose(float got, double want) {
+    if (std::isnan(want))
+      ASSERT_TRUE(std::isnan(got)) << got;
+    else
+      ASSERT_NEAR(got, want, 2e-5);
+  }
+
   void SetUp() override { ASSERT_EQ(takePending(), ""); }
   void TearDown() override {
     EXPECT_EQ(takePending(), "");
@@ -100,9 +111,12 @@ protected:
   /// constant weights, the packed weights); y is written into direction 1
   /// of a [T, 2, N, H] buffer when `stridedY`.
   void check(const RnnCase &c, bool constWeights, bool stridedY, unsigned seed,
-             bool batchFirst = false) {
+             bool batchFirst = false,
+             const std::function<void(std::vector<float> &)> &tweakX = {}) {
     int64_t g = c.cell == LATHE_RNN_LSTM ? 4 : 3, hid = c.h;
     auto x = randomVector(c.t * c.n * c.in, seed);
+    if (tweakX)
+      tweakX(x);
     auto w = randomVector(g * hid * c.in, seed + 1, -0.5f, 0.5f);
     auto r = randomVector(g * hid * hid, seed + 2, -0.5f, 0.5f);
     auto b = randomVector(g * hid, seed + 3);
@@ -148,14 +162,16 @@ protected:
           int64_t n = i / hid, o = i % hid;
           float got = batchFirst ? y[(n * c.t + t) * hid + o]
                                  : y[(t * dirs + dirs - 1) * c.n * hid + i];
-          ASSERT_NEAR(got, yRef[t * c.n * hid + i], 2e-5) << "t=" << t;
+          expectClose(got, yRef[t * c.n * hid + i]);
+          ASSERT_FALSE(HasFatalFailure()) << "t=" << t << " n=" << n;
           if (stridedY)
             ASSERT_EQ(y[t * dirs * c.n * hid + i], -7.f);
         }
       for (int64_t i = 0; i < c.n * hid; ++i) {
-        ASSERT_NEAR(hT[i], hRef[i], 2e-5);
+        expectClose(hT[i], hRef[i]);
         if (c.cell == LATHE_RNN_LSTM)
-          ASSERT_NEAR(cT[i], cRef[i], 2e-5);
+          expectClose(cT[i], cRef[i]);
+        ASSERT_FALSE(HasFatalFailure()) << "state " << i;
       }
     }
   }
@@ -186,6 +202,42 @@ TEST_F(RnnTest, BatchFirst) {
         61, /*batchFirst=*/true);
   check({LATHE_RNN_LBR_GRU, true, 4, 2, 3, 5, {0, 1, 2}, true}, false, false,
         71, /*batchFirst=*/true);
+}
+
+TEST_F(RnnTest, LstmSplitOverThreads) {
+  // Enough work per step for two threads: chunks of hidden-unit blocks
+  // (50 = 3 x 16 + 2 and 33 units leave partial blocks) and batch-row groups
+  // (5 and 7 rows leave partial groups).
+  int saved = lathe_rt_get_num_threads();
+  lathe_rt_set_num_threads(2);
+  check({LATHE_RNN_LSTM, false, 6, 5, 40, 50, {0, 2, 3, 1}, true}, true, true,
+        81);
+  check({LATHE_RNN_LSTM, true, 5, 7, 64, 33, {1, 0, 3, 2}, false}, false, false,
+        91, /*batchFirst=*/true);
+  lathe_rt_set_num_threads(saved);
+}
+
+TEST_F(RnnTest, LstmLongSequence) {
+  // Input products of more than 8 MiB (2048 steps x 17 rows x 4 gates x a
+  // 16-unit block) are computed step by step instead of ahead.
+  check({LATHE_RNN_LSTM, true, 2048, 17, 2, 4, {0, 2, 3, 1}, true}, true, false,
+        121);
+}
+
+TEST_F(RnnTest, LstmNanAndInfinity) {
+  // A NaN input poisons its batch row from its step on, as in PyTorch; an
+  // infinite one saturates the gates and the outputs stay finite.
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  RnnCase c{LATHE_RNN_LSTM, false, 4, 3, 5, 20, {0, 2, 3, 1}, true};
+  check(c, true, false, 101, false,
+        [&](std::vector<float> &x) { x[(2 * c.n + 1) * c.in + 3] = nan; });
+  // Not constant: its weights may reuse the freed address of the first
+  // call's, whose packed copy the session keeps.
+  check(c, false, false, 111, false, [&](std::vector<float> &x) {
+    x[(1 * c.n + 0) * c.in + 2] = inf;
+    x[(2 * c.n + 2) * c.in + 4] = -inf;
+  });
 }
 
 TEST_F(RnnTest, BadGatesAreAnError) {

@@ -56,6 +56,22 @@ std::vector<double> reference(const Csr<Index> &a, const std::vector<float> &x,
   return y;
 }
 
+/// The tiled kernel's output for the stored matrix `a` with the permutation
+/// operand `perm`: stored row i is node perm[i], and node p's row holds
+/// A[i, j] at column perm[j], i.e. y[perm[i]] = sum_j A[i, j] x[perm[j]].
+template <typename Index>
+std::vector<double> permutedReference(const Csr<Index> &a,
+                                      const std::vector<float> &x, int64_t f,
+                                      const std::vector<int32_t> &perm) {
+  std::vector<double> y(static_cast<size_t>(a.n * f), 0.);
+  for (int64_t i = 0; i < a.n; ++i)
+    for (Index k = a.rowPtr[i]; k < a.rowPtr[i + 1]; ++k)
+      for (int64_t j = 0; j < f; ++j)
+        y[perm[i] * f + j] +=
+            double(a.values[k]) * x[perm[a.colIdx[k]] * f + j];
+  return y;
+}
+
 template <typename T> MemRef vec(std::vector<T> &v) {
   return MemRef(reinterpret_cast<float *>(v.data()),
                 {static_cast<int64_t>(v.size())});
@@ -146,9 +162,13 @@ TEST(SpMMCsr, RegisterBlocksAndRowLengths) {
 }
 
 // An output larger than the L2 cache is written with non-temporal stores
-// (whole 64-byte lines only): against the reference at widths whose rows
-// start on a cache line (64, 256), half of them (24, 40) or none (1, 5),
-// with empty rows and NaN / Inf in x.
+// (whole 64-byte lines only), and features larger than it are taken 64
+// columns at a time over runs of rows (F > 64): against the reference at
+// widths whose rows start on a cache line (64, 256), half of them (24, 40,
+// 72, 200) or none (1, 5), F = 72 and 200 leaving 8 columns after the
+// blocks of 64, with empty rows and NaN / Inf in x; the plain kernel and the
+// tiled one with every tile sparse (the same loop), on one thread and two
+// (each takes its own contiguous rows, then the other's).
 TEST(SpMMCsr, LargeOutputMatchesReference) {
   std::mt19937 gen(13);
   Csr<int32_t> a;
@@ -166,33 +186,49 @@ TEST(SpMMCsr, LargeOutputMatchesReference) {
     }
     a.rowPtr.push_back(static_cast<int32_t>(a.colIdx.size()));
   }
-  for (int64_t f : {1, 5, 24, 40, 64, 256}) {
-    SCOPED_TRACE(testing::Message() << "f=" << f);
+  const int saved = lathe_rt_get_num_threads();
+  for (int64_t f : {1, 5, 24, 40, 64, 72, 200, 256}) {
     std::vector<float> x = randomVector(size_t(a.n * f), 14);
     x[size_t(a.colIdx[3]) * f] = std::numeric_limits<float>::quiet_NaN();
     x[size_t(a.colIdx[7]) * f + f - 1] = std::numeric_limits<float>::infinity();
-    // y on a 64-byte boundary, as the runtime's allocator gives it.
-    std::vector<float> buf(size_t(a.n * f) + 16, -7.f);
-    float *yd = buf.data();
-    while (reinterpret_cast<uintptr_t>(yd) % 64)
-      ++yd;
-    MemRef rp = vec(a.rowPtr), ci = vec(a.colIdx), v = vec(a.values);
-    MemRef xm(x.data(), {a.n, f}), ym(yd, {a.n, f});
-    lathe_rt_spmm_csr_f32(1, rp.desc(), 1, ci.desc(), 1, v.desc(), 2, xm.desc(),
-                          2, ym.desc(), a.n, a.n, LATHE_SPMM_INDEX32);
-    EXPECT_EQ(takePending(), "");
-    std::vector<float> y(yd, yd + a.n * f);
     std::vector<double> ref = reference(a, x, f);
-    size_t mismatched = 0;
-    for (size_t k = 0; k < y.size(); ++k) {
-      bool same = std::isnan(ref[k])   ? std::isnan(y[k])
-                  : std::isinf(ref[k]) ? y[k] == ref[k]
-                                       : std::abs(y[k] - ref[k]) <=
-                                             1e-5 * (1 + std::abs(ref[k]));
-      mismatched += !same;
-    }
-    EXPECT_EQ(mismatched, 0u);
+    for (int threads : {1, 2})
+      for (bool tiled : {false, true}) {
+        SCOPED_TRACE(testing::Message() << "f=" << f << " threads=" << threads
+                                        << (tiled ? " tiled" : " csr"));
+        lathe_rt_set_num_threads(threads);
+        // y on a 64-byte boundary, as the runtime's allocator gives it.
+        std::vector<float> buf(size_t(a.n * f) + 16, -7.f);
+        float *yd = buf.data();
+        while (reinterpret_cast<uintptr_t>(yd) % 64)
+          ++yd;
+        MemRef rp = vec(a.rowPtr), ci = vec(a.colIdx), v = vec(a.values);
+        MemRef xm(x.data(), {a.n, f}), ym(yd, {a.n, f});
+        std::vector<int8_t> none(1);
+        MemRef cm = vec(none);
+        if (tiled)
+          lathe_rt_spmm_tiled_f32(1, rp.desc(), 1, ci.desc(), 1, v.desc(), 1,
+                                  cm.desc(), 1, rp.desc(), 2, xm.desc(), 2,
+                                  ym.desc(), a.n, a.n, 64, 2000000,
+                                  LATHE_SPMM_INDEX32 | LATHE_SPMM_CLASSIFY);
+        else
+          lathe_rt_spmm_csr_f32(1, rp.desc(), 1, ci.desc(), 1, v.desc(), 2,
+                                xm.desc(), 2, ym.desc(), a.n, a.n,
+                                LATHE_SPMM_INDEX32);
+        EXPECT_EQ(takePending(), "");
+        std::vector<float> y(yd, yd + a.n * f);
+        size_t mismatched = 0;
+        for (size_t k = 0; k < y.size(); ++k) {
+          bool same = std::isnan(ref[k])   ? std::isnan(y[k])
+                      : std::isinf(ref[k]) ? y[k] == ref[k]
+                                           : std::abs(y[k] - ref[k]) <=
+                                                 1e-5 * (1 + std::abs(ref[k]));
+          mismatched += !same;
+        }
+        EXPECT_EQ(mismatched, 0u);
+      }
   }
+  lathe_rt_set_num_threads(saved);
 }
 
 TEST(SpMMCsr, StridedFeaturesAndOutput) {
@@ -788,15 +824,7 @@ TEST(SpMMMicro, PlanHoldsTheDenseTilesAsBlocks) {
     std::vector<float> y =
         runTiled(a, x, f, 4, 0.5, nullptr, &perm, LATHE_SPMM_MICRO);
     EXPECT_EQ(takePending(), "");
-    std::vector<double> ref(size_t(a.n * f));
-    // Stored row i is node perm[i]: node p's row holds A[i, j] at column
-    // perm[j], i.e. y[perm[i]] = sum_j A[i, j] x[perm[j]].
-    for (int64_t i = 0; i < a.n; ++i)
-      for (int32_t k = a.rowPtr[i]; k < a.rowPtr[i + 1]; ++k)
-        for (int64_t c = 0; c < f; ++c)
-          ref[perm[i] * f + c] +=
-              double(a.values[k]) * x[perm[a.colIdx[k]] * f + c];
-    expectClose(y, ref);
+    expectClose(y, permutedReference(a, x, f, perm));
   });
 }
 
@@ -1032,13 +1060,7 @@ TEST(SpMMRowGroups, PermutedPlan) {
   std::vector<float> y =
       runTiled(a, x, f, 3, 0.8, nullptr, &perm, LATHE_SPMM_ROW_GROUPS);
   EXPECT_EQ(takePending(), "");
-  std::vector<double> ref(size_t(a.n * f));
-  for (int64_t i = 0; i < a.n; ++i)
-    for (int32_t k = a.rowPtr[i]; k < a.rowPtr[i + 1]; ++k)
-      for (int64_t c = 0; c < f; ++c)
-        ref[perm[i] * f + c] +=
-            double(a.values[k]) * x[perm[a.colIdx[k]] * f + c];
-  expectClose(y, ref);
+  expectClose(y, permutedReference(a, x, f, perm));
 }
 
 TEST(SpMMErrors, RowGroupEngineChecksItsOptions) {

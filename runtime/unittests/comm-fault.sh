@@ -12,6 +12,10 @@
 #   no-finalize  both ranks return from main without lathe_rt_comm_finalize:
 #                the atexit handler finalizes and the job exits 0.
 #   bad-timeout  LATHE_COMM_TIMEOUT=abc: init fails with a message naming it.
+#   wait-cpu     one rank arrives 1.5 s late at an all_reduce, then the other
+#                at a barrier: the rank that waits spends under a fifth of
+#                the wait on the CPU (collectives wait with MPI_Test, then
+#                sleeps; a blocking MPI call polled a core all the while).
 set -u
 mpirun=$1 bin=$2 mode=$3
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
@@ -47,6 +51,16 @@ no-finalize)
   [ "$rc" -eq 0 ] || fail "exit status $rc"
   expect "rank 0: all_reduce gave 2"
   expect "rank 1: all_reduce gave 2"
+  ;;
+wait-cpu)
+  [ "$rc" -eq 0 ] || fail "exit status $rc"
+  expect "rank 0: waited [0-9.]+ s in all_reduce, CPU time [0-9.]+ s"
+  expect "rank 1: waited [0-9.]+ s in barrier, CPU time [0-9.]+ s"
+  grep -E "waited .* CPU time" <<<"$out" | awk '{
+      wait = $4; cpu = $(NF - 1)
+      if (wait < 0.5) { print "FAIL (wait-cpu): waited only " wait " s: " $0; bad = 1 }
+      if (cpu > 0.2 * wait) { print "FAIL (wait-cpu): busy waiting: " $0; bad = 1 }
+    } END { exit bad }' || exit 1
   ;;
 bad-timeout)
   [ "$rc" -ne 0 ] || fail "exit status 0"

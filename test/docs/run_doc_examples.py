@@ -21,7 +21,7 @@ silently:
              block to build.
   json       must parse as JSON; with an `output-of` marker, every key it
              shows (through nested objects) must be in the JSON the command
-             prints (values are not compared).
+             prints on stdout (values are not compared; stderr is apart).
   text       output or an illustration (a diagram, a usage synopsis, recorded
              benchmark numbers): not run. Marked `output` (or `output-of`), its
              lines must appear, in order, in what the last example printed (or
@@ -241,14 +241,18 @@ def main():
     env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
     env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
 
-    def run(cmd, what):
+    def run(cmd, what, stdout_only=False):
+        """The command's output, stderr included unless `stdout_only` (JSON
+        on stdout: a tool's progress lines on stderr, which appear only when
+        a run is slow, e.g. on a loaded machine, must not break it)."""
         r = subprocess.run(cmd, cwd=scratch, env=env, stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, text=True, timeout=900)
+                           stderr=subprocess.PIPE if stdout_only else
+                           subprocess.STDOUT, text=True, timeout=900)
         if r.returncode != 0:
-            fail("%s: %s failed with status %d:\n%s\n--- its output ---\n%s" %
+            fail("%s: %s failed with status %d:\n%s\n--- its output ---\n%s%s" %
                  (name, what, r.returncode,
                   cmd[-1] if isinstance(cmd, list) else cmd,
-                  r.stdout[-6000:]))
+                  r.stdout[-6000:], r.stderr[-6000:] if stdout_only else ""))
         return r.stdout
 
     def run_lit(body, where, lit_dir):
@@ -334,7 +338,8 @@ def main():
                 fail("%s: the json block does not parse: %s" % (where, e))
             if "output-of" in marks:
                 out = run(["bash", "-euo", "pipefail", "-c", marks["output-of"]],
-                          "the output-of command at %s" % where)
+                          "the output-of command at %s" % where,
+                          stdout_only=True)
                 try:
                     real = json.loads(out)
                 except ValueError as e:

@@ -1,7 +1,7 @@
 //===- lathe-compile.cpp - Compile a model ahead of time ------------------===//
 //
-// lathe-compile MODEL(.mlir|.onnx) [--backend=cpu] [--precision=f32|bf16]
-//               [--cpu=NAME] -o model.lathe
+// lathe-compile MODEL(.mlir|.onnx) [--backend=cpu|cuda] [--precision=f32|bf16]
+//               [--cpu=NAME] [--gpu-chip=sm_90] -o model.lathe
 //
 // Parses flags (and imports ONNX models) and hands over to the driver
 // library (lib/Driver/Compile.cpp).
@@ -36,8 +36,16 @@ int main(int argc, char **argv) {
                               cl::cat(category));
   cl::opt<std::string> entry("entry", cl::desc("Function to compile"),
                              cl::init("main"), cl::cat(category));
-  cl::opt<std::string> backend("backend", cl::desc("Backend: cpu"),
-                               cl::init("cpu"), cl::cat(category));
+  cl::opt<std::string> backend(
+      "backend",
+      cl::desc("Backend: cpu, or cuda (host code with a cubin inside, "
+               "loaded by the CUDA runtime: lathe_cuda_model_load)"),
+      cl::init("cpu"), cl::cat(category));
+  cl::opt<std::string> gpuChip(
+      "gpu-chip",
+      cl::desc("--backend=cuda: GPU architecture of the cubin (sm_90, "
+               "sm_80, ...)"),
+      cl::init("sm_90"), cl::cat(category));
   cl::opt<std::string> precision(
       "precision",
       cl::desc("f32 (default) or bf16: matmuls with bf16 operands on CPUs "
@@ -65,9 +73,10 @@ int main(int argc, char **argv) {
       argc, argv, {&category},
       "lathe-compile: compile a model ahead of time into a .lathe file\n\n"
       "  lathe-compile model.mlir|model.onnx -o model.lathe [--cpu=NAME]\n\n"
-      "The file holds native code for one CPU, the weights and the signature;\n"
-      "lathe-run and programs linking the Lathe runtime "
-      "(lathe/runtime/Model.h)\n"
+      "The file holds native code for one CPU (or, --backend=cuda, host "
+      "code with a\ncubin inside), the weights and the signature; "
+      "lathe-run and programs linking\nthe Lathe runtime "
+      "(lathe/runtime/Model.h; lathe/runtime/CUDA.h for --backend=cuda)\n"
       "load it without compiling (docs/Deploy.md).\n\n"
       "Exit status: 0 success; 1 bad input or compile error.\n");
 
@@ -80,6 +89,7 @@ int main(int argc, char **argv) {
   options.targetCpu = cpu;
   options.fastMath = fastMath;
   options.trace = trace;
+  options.gpuChip = gpuChip;
 
   mlir::DialectRegistry registry = mlir::lathe::makeRegistry();
   mlir::MLIRContext context(registry);

@@ -90,6 +90,12 @@ int main(int argc, char **argv) {
       "fill-missing",
       cl::desc("Fill arguments without --input deterministically from --seed"),
       cl::cat(ioCat));
+  cl::opt<bool> allowTf32(
+      "allow-tf32",
+      cl::desc("--backend=cuda: let matmuls use TF32 tensor cores "
+               "(cuBLASLt's fast-TF32 compute type; about 1e-3 relative "
+               "error instead of f32's). Off by default"),
+      cl::init(false), cl::cat(runCat));
   cl::opt<uint64_t> seed("seed", cl::desc("Seed for --fill-missing"),
                          cl::init(0), cl::cat(ioCat));
   cl::opt<int> threads(
@@ -211,6 +217,7 @@ int main(int argc, char **argv) {
   options.precision = precision;
   options.calibrationData = calibrationData;
   options.fillMissing = fillMissing;
+  options.allowTf32 = allowTf32;
   options.seed = seed;
   options.ranks = ranks;
   options.commandLine.assign(argv + 1, argv + argc);

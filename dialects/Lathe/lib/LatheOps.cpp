@@ -3,6 +3,7 @@
 #include "lathe/Dialect/Lathe/LatheOps.h"
 #include "lathe/Interfaces/DpsBufferization.h"
 #include "lathe/Support/EnumAttr.h"
+#include "lathe/runtime/PoolWindow.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -453,21 +454,6 @@ void Conv2DOp::getEffects(
 // MaxPool2DOp
 //===----------------------------------------------------------------------===//
 
-bool MaxPool2DOp::everyWindowTakesInput(int64_t in, int64_t padLow,
-                                        int64_t window, int64_t stride,
-                                        int64_t dilation, int64_t out) {
-  for (int64_t o = 0; o < out; ++o) {
-    bool takes = false;
-    for (int64_t i = 0; i < window && !takes; ++i) {
-      int64_t at = o * stride + i * dilation - padLow;
-      takes = at >= 0 && at < in;
-    }
-    if (!takes)
-      return false;
-  }
-  return true;
-}
-
 LogicalResult MaxPool2DOp::verify() {
   if (failed(verifyDpsKernelForm(*this, getInit(), getResult())))
     return failure();
@@ -524,8 +510,9 @@ LogicalResult MaxPool2DOp::verify() {
       return emitOpError("output ")
              << (dim == 0 ? "height " : "width ") << outSize << " reads "
              << need << " " << what << ", but the padded input has " << padded;
-    if (!everyWindowTakesInput(inSize, pad[dim], getWindow()[dim],
-                               getStrides()[dim], getDilations()[dim], outSize))
+    if (!::lathe::pool_window::everyWindowTakesInput(
+            inSize, pad[dim], getWindow()[dim], getStrides()[dim],
+            getDilations()[dim], outSize))
       return emitOpError("has a pooling window that takes only padding ")
              << what << " (input " << inSize << ", padding " << pad[dim]
              << " and " << pad[dim + 2] << ")";

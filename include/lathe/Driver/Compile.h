@@ -1,7 +1,8 @@
 //===- Compile.h - lathe-compile: ahead-of-time compilation -----*- C++ -*-===//
 //
-// Compiles a module for one CPU into a .lathe file (ModelFormat.h), which
-// the runtime's Model.h API loads without MLIR or LLVM.
+// Compiles a module for one CPU (or, --backend=cuda, for an NVIDIA GPU) into
+// a .lathe file (ModelFormat.h), which the runtime's Model.h API (the CUDA
+// runtime's lathe_cuda_model_load) loads without MLIR or LLVM.
 //
 //===----------------------------------------------------------------------===//
 
@@ -34,6 +35,8 @@ struct CompileOptions {
   /// (lathe-cpu-instrument-trace), so that `lathe-run --trace` on the file
   /// shows them beside the kernel calls.
   bool trace = false;
+  /// --backend=cuda: the GPU architecture of the cubin (sm_90, sm_80, ...).
+  std::string gpuChip = "sm_90";
 };
 
 /// Parses `options.inputFile` (.mlir); on failure returns null and prints

@@ -20,8 +20,9 @@
 
 namespace mlir::lathe {
 
-/// A builtin attribute (dictionary, array, integer, float, string, unit) as
-/// JSON; anything else as its printed form.
+/// A builtin attribute (dictionary, array, integer, float, string, unit,
+/// dense array, dense int/float elements as nested arrays) as JSON; anything
+/// else as its printed form.
 llvm::json::Value attrToJson(Attribute attr);
 
 /// `lathe.decision` attributes in the module as given and those that the

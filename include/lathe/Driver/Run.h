@@ -68,6 +68,9 @@ struct RunOptions {
   std::string calibrationData;
   bool noCache = false;
   bool fillMissing = false;
+  /// --backend=cuda: matmuls may use TF32 tensor cores (cuBLASLt's
+  /// CUBLAS_COMPUTE_32F_FAST_TF32); off, they compute in f32.
+  bool allowTf32 = false;
   uint64_t seed = 0;
   /// Processes (Open MPI ranks) that run the module together, for modules
   /// with shard collectives (e.g. after seqshard-ulysses); 0: not given

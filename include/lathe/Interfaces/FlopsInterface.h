@@ -19,6 +19,16 @@ void registerUpstreamFlopsModels(DialectRegistry &registry);
 /// false when some op's count depends on a dynamic size (those are skipped).
 int64_t countFlops(Operation *root, bool &complete);
 
+/// FLOPs of one call of the function `entry` of `module` (a symbol table):
+/// its own ops and, at each call site, those of the function called (through
+/// CallOpInterface, transitively; external functions count nothing), so a
+/// function that is never called from the entry is not counted and one called
+/// twice is counted twice. Loops are not unrolled (an op in a loop counts
+/// once, as countFlops does). `complete` is false when some op's count
+/// depends on a dynamic size or a call is recursive. Without a function
+/// `entry` with a body, the whole module (countFlops).
+int64_t countEntryFlops(Operation *module, StringRef entry, bool &complete);
+
 } // namespace lathe
 } // namespace mlir
 

@@ -388,6 +388,8 @@ bool mlir::lathe::buildAccelProgram(Operation *program,
       perElement(o, OpKind::TpcElementwise);
     } else if (auto o = dyn_cast<accel::TpcReduceOp>(op)) {
       perElement(o, OpKind::TpcReduce);
+      if (std::optional<ArrayRef<int64_t>> per = o.getTileElements())
+        sim.tileElements.assign(per->begin(), per->end());
     } else if (auto o = dyn_cast<accel::TpcSoftmaxOp>(op)) {
       perRow(o, OpKind::TpcSoftmax);
     } else if (auto o = dyn_cast<accel::TpcLayerNormOp>(op)) {
@@ -396,6 +398,8 @@ bool mlir::lathe::buildAccelProgram(Operation *program,
       common(o, OpKind::SparseSpMM);
       sim.nnz = o.getNnz();
       sim.cols = o.getCols();
+      if (std::optional<ArrayRef<int64_t>> per = o.getTileNnz())
+        sim.tileNnz.assign(per->begin(), per->end());
     } else {
       error = "accel.program holds an op the simulator does not know: " +
               op.getName().getStringRef().str();

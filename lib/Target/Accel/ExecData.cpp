@@ -12,6 +12,7 @@
 #include "ExecData.h"
 
 #include "lathe/Dialect/Lathe/LatheOps.h"
+#include "lathe/runtime/AccelExec.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -493,6 +494,51 @@ bool AccelDataBuilder::csr(Operation *op, OpData &d) {
   return true;
 }
 
+bool AccelDataBuilder::insertSlice(tensor::InsertSliceOp op, OpData &d) {
+  auto srcType = op.getSourceType();
+  auto destType = op.getDestType();
+  if (!srcType.hasStaticShape() || !destType.hasStaticShape() ||
+      !op.hasUnitStride() ||
+      llvm::any_of(op.getStaticOffsets(), ShapedType::isDynamic) ||
+      llvm::any_of(op.getStaticSizes(), ShapedType::isDynamic))
+    return fail(op, "inserts with dynamic sizes or offsets or non-unit "
+                    "strides");
+  Layout src;
+  if (!layoutOf(op.getSource(), src, op))
+    return false;
+  Value dest = op.getDest(), result = op.getResult();
+  Layout out;
+  if (dest.getDefiningOp<tensor::EmptyOp>()) {
+    // Nothing to keep: a new buffer, whose other regions other inserts fill.
+    newOutput(result);
+    out = layouts[result];
+  } else {
+    if (!layoutOf(dest, out, op))
+      return false;
+    const Buffer &buf = buffers[out.buffer];
+    if (!dest.hasOneUse() || buf.arg >= 0 || buf.value ||
+        out.strides != rowMajor(destType.getShape()) ||
+        buf.elements != destType.getNumElements())
+      return fail(op, "inserts into a value that is read elsewhere, an "
+                      "argument, a constant or a view (the engine program "
+                      "inserts in place)");
+    layouts[result] = out;
+  }
+  d.domain.assign(srcType.getShape().begin(), srcType.getShape().end());
+  d.inputs.push_back({op.getSource(), {}, src.offset, {}});
+  d.inputs.back().strides.assign(src.strides.begin(), src.strides.end());
+  d.output = {Value(), out.buffer, out.offset, {}};
+  llvm::SmallBitVector dropped = op.getDroppedDims();
+  for (auto [i, o] : llvm::enumerate(op.getStaticOffsets())) {
+    d.output.offset += o * out.strides[i];
+    if (!dropped.test(i))
+      d.output.strides.push_back(out.strides[i]);
+  }
+  d.payload = {"input 0"};
+  d.result = 0;
+  return true;
+}
+
 bool AccelDataBuilder::rows(Operation *op, Value input, int64_t dim,
                             OpData &d) {
   auto type = cast<RankedTensorType>(input.getType());
@@ -651,6 +697,12 @@ bool AccelDataBuilder::gather(linalg::GenericOp g, tensor::ExtractOp extract,
     return fail(g, "reads its ids through an indexing map that is not a sum "
                    "of dimensions times constants");
   d.gatherRows = tableType.getDimSize(gathered);
+  if (d.gatherRows > ::lathe::accel::kMaxGatherRows)
+    return fail(g, llvm::formatv("gathers from a table of {0} rows (the "
+                                 "engine program holds ids as f32, exact up "
+                                 "to {1} rows)",
+                                 d.gatherRows, ::lathe::accel::kMaxGatherRows)
+                       .str());
   d.gatherRowStride = lt.strides[gathered];
   body->walk([&](func::CallOp call) {
     if (call.getCallee() == "lathe_rt_index_check_failed") {
@@ -923,6 +975,10 @@ bool AccelDataBuilder::compute(Operation *op, OpData &d) {
   if (op->getName().getDialectNamespace() == "sparsegcn") {
     d.kind = "csr";
     return csr(op, d);
+  }
+  if (auto ins = dyn_cast<tensor::InsertSliceOp>(op)) {
+    d.kind = "generic";
+    return insertSlice(ins, d);
   }
   return fail(op, "has no engine-op data semantics");
 }

@@ -98,6 +98,10 @@ private:
   bool conv(Conv2DOp op, OpData &d);
   bool pool(Operation *op, bool nhwc, OpData &d);
   bool csr(Operation *op, OpData &d);
+  /// A copy of the source into its region of the destination's buffer (in
+  /// place: the destination is a tensor.empty, whose buffer is new, or a
+  /// value with no other use).
+  bool insertSlice(tensor::InsertSliceOp op, OpData &d);
   /// A gather's ids and table (inputs 0 and 1 of `d`); `idsInput` is the
   /// generic's input that holds the ids.
   bool gather(linalg::GenericOp g, tensor::ExtractOp extract, OpData &d,

@@ -84,7 +84,22 @@ struct Work {
   /// (of the right operand, the bias, the residual and the result) or of
   /// the batch (attention's heads: of everything but the bias).
   double rowShare = 1, colShare = 1, batchShare = 1;
+  /// A sparse aggregation's row_ptr where it is a constant (each block of
+  /// output rows is then timed with its own non-zeros), else empty.
+  SmallVector<int64_t> rowPtr;
+  /// A gather: the position of its table in `inputs` (-1: none) and the
+  /// bytes of the rows it reads (at most the table's).
+  int gatherTable = -1;
+  int64_t gatherBytes = 0;
+  /// An input only written (an insert's destination: -1 none) and the bytes
+  /// of the result written (-1: all of it).
+  int writeOnly = -1;
+  int64_t resultBytes = -1;
 };
+
+/// The bytes input `i` of `w` brings from HBM when it is not on chip: a
+/// gather's table only the rows it reads.
+int64_t inputBytesOf(const Work &w, size_t i);
 
 /// The dimension a product is shared along between the engine kinds.
 enum class SplitDim { Rows, Columns, Batch };
@@ -161,6 +176,24 @@ FailureOr<Work> describe(Operation *op) {
     w.kind = WorkKind::View;
     w.inputs.push_back(op->getOperand(0));
     w.result = op->getResult(0);
+    return w;
+  }
+  if (auto ins = dyn_cast<tensor::InsertSliceOp>(op)) {
+    // A copy of the source into its region of the destination (in place):
+    // the source is read, the destination only ordered after (its other
+    // regions' writers), the region written.
+    w.result = ins.getResult();
+    if (elementsOf(w.result.getType()) < 0 ||
+        elementsOf(ins.getSourceType()) < 0)
+      return op->emitOpError()
+             << "has a dynamic shape: the accelerator target needs static "
+                "shapes";
+    w.kind = WorkKind::Elementwise;
+    w.elements = elementsOf(ins.getSourceType());
+    w.ops = 1;
+    w.inputs = {ins.getSource(), ins.getDest()};
+    w.writeOnly = 1;
+    w.resultBytes = bytesOf(ins.getSource());
     return w;
   }
   Value result = tensorResult();
@@ -286,8 +319,16 @@ FailureOr<Work> describe(Operation *op) {
     generic.getBody()->walk([&](tensor::ExtractOp extract) {
       Value table = extract.getTensor();
       if (table.getParentBlock() != generic.getBody() &&
-          !llvm::is_contained(w.inputs, table))
+          !llvm::is_contained(w.inputs, table)) {
+        // One table element per point: the rows the ids name, at most the
+        // whole table (the engine program loads the rows a tile's ids name).
+        w.gatherTable = static_cast<int>(w.inputs.size());
+        auto tableType = cast<ShapedType>(table.getType());
+        int64_t elementBytes = std::max<int64_t>(
+            1, tableType.getElementType().getIntOrFloatBitWidth() / 8);
+        w.gatherBytes = std::min(bytesOf(table), w.elements * elementBytes);
         w.inputs.push_back(table);
+      }
     });
     // A reduction (or a body that reads its output) starts from its init:
     // that is read too, and its producer must come first.
@@ -304,8 +345,9 @@ FailureOr<Work> describe(Operation *op) {
   if (isa<mlir::lathe::RnnOp>(op))
     return op->emitOpError()
            << "has no engine op on the accelerator target (an LSTM/GRU "
-              "recurrence over the sequence: the accelerator pipeline "
-              "does not lower it)";
+              "recurrence over the sequence): run accel-expand-recurrences "
+              "first (the accelerator pipeline does), which unrolls it into "
+              "per-step products and gate kernels";
   if (op->getDialect() &&
       op->getDialect()->getNamespace() == kSparseGCNDialectNamespace) {
     // aggregate(row_ptr, col_idx, values, features, init) and
@@ -327,13 +369,30 @@ FailureOr<Work> describe(Operation *op) {
       w.ops = 2;
       w.inputs = {op->getOperand(0), op->getOperand(1), op->getOperand(2),
                   op->getOperand(3)};
+      if (auto cst = op->getOperand(0).getDefiningOp<arith::ConstantOp>())
+        if (auto rp = dyn_cast<DenseIntElementsAttr>(cst.getValue());
+            rp && rp.getNumElements() == w.rows + 1)
+          for (const APInt &x : rp.getValues<APInt>())
+            w.rowPtr.push_back(x.getSExtValue());
+      // Only a row_ptr that describes the non-zeros times the blocks (else
+      // the average block's non-zeros, as for an unknown one).
+      bool ordered =
+          !w.rowPtr.empty() && w.rowPtr.front() == 0 && w.rowPtr.back() == nnz;
+      for (size_t i = 1; ordered && i < w.rowPtr.size(); ++i)
+        ordered = w.rowPtr[i - 1] <= w.rowPtr[i];
+      if (!ordered)
+        w.rowPtr.clear();
       return w;
     }
+    if (name == "tiled_aggregate")
+      return op->emitOpError()
+             << "has a permutation (a sparse graph aggregation over a "
+                "reordered adjacency): run accel-expand-reordered-aggregates "
+                "first (the accelerator pipeline does), which gathers and "
+                "scatters the rows by it";
     return op->emitOpError()
-           << "has no engine op on the accelerator target (a sparse graph "
-              "aggregation over a reordered adjacency: the accelerator "
-              "pipeline lowers sparsegcn.aggregate and tiled_aggregate "
-              "without a permutation only)";
+           << "has no engine op on the accelerator target (the accelerator "
+              "pipeline lowers sparsegcn.aggregate and tiled_aggregate only)";
   }
   // Every other op with a tensor result is a copy on the vector cores.
   w.kind = WorkKind::Elementwise;
@@ -367,13 +426,15 @@ Tiled tile(const Work &w, bool onMme, const Device &d, int64_t buffers,
     return total ? ceilDiv(total, tiles) : 0;
   };
   int64_t inputBytes = 0;
-  for (auto [i, v] : llvm::enumerate(w.inputs))
+  for (size_t i = 0; i < w.inputs.size(); ++i)
     if (!resident[i])
-      inputBytes += bytesOf(v);
-  int64_t outBytes = residentOut
-                         ? 0
-                         : std::llround(double(bytesOf(w.result)) * w.rowShare *
-                                        w.colShare * w.batchShare);
+      inputBytes += inputBytesOf(w, i);
+  int64_t outBytes =
+      residentOut
+          ? 0
+          : std::llround(
+                double(w.resultBytes >= 0 ? w.resultBytes : bytesOf(w.result)) *
+                w.rowShare * w.colShare * w.batchShare);
   if (w.kind == WorkKind::Matmul) {
     int64_t tm = w.m, tn = w.n, tk = w.k;
     auto fits = [&](int64_t budget) {
@@ -514,10 +575,20 @@ Tiled tile(const Work &w, bool onMme, const Device &d, int64_t buffers,
     t.op.nnz = std::max<int64_t>(1, ceilDiv(nnz, tiles));
     t.op.cols = std::max<int64_t>(1, w.cols);
     t.op.rows = r;
-    // The average block's multiply-adds (a block of denser rows costs the
-    // same as any other: the timing model's tiles are uniform).
+    // The average block's multiply-adds; where row_ptr is known each block
+    // is timed with its own non-zeros (a block of denser rows takes longer).
     t.op.elements = std::max<int64_t>(1, ceilDiv(w.elements, tiles));
     t.op.opsPerElement = w.ops;
+    if (static_cast<int64_t>(w.rowPtr.size()) == w.rows + 1) {
+      for (int64_t b = 0; b < tiles; ++b) {
+        int64_t lo = std::min(w.rows, b * r), hi = std::min(w.rows, lo + r);
+        int64_t blockNnz = w.rowPtr[hi] - w.rowPtr[lo];
+        if (sparse)
+          t.op.tileNnz.push_back(blockNnz);
+        else
+          t.op.tileElements.push_back(blockNnz * t.op.cols);
+      }
+    }
     // The features: loaded once where they fit half the shared SRAM (the
     // non-zeros then read them there, H-GCN's feature block), otherwise
     // the row of every non-zero from HBM.
@@ -579,12 +650,62 @@ Cost costOf(const Tiled &t, const Device &d) {
                                                                  : d.tpcCount;
   int64_t waves = ceilDiv(t.op.tiles, std::max<int64_t>(1, engines));
   int64_t compute = waves * ::lathe::accel::tileCycles(d, t.op);
+  if (!t.op.tileNnz.empty() || !t.op.tileElements.empty()) {
+    // Tiles of their own sizes: each, in order, on the engine free first
+    // (as the simulator places them).
+    SmallVector<int64_t> free(std::max<int64_t>(1, engines), 0);
+    compute = 0;
+    for (int64_t i = 0; i < t.op.tiles; ++i) {
+      int64_t *first = std::min_element(free.begin(), free.end());
+      *first += ::lathe::accel::tileCycles(d, t.op, i);
+      compute = std::max(compute, *first);
+    }
+  }
   int64_t transfer =
       ::lathe::accel::hbmCycles(d, (t.loadBytes + t.storeBytes) * t.op.tiles);
   return {compute, transfer};
 }
 
 bool canRunOnMme(const Work &w) { return w.kind == WorkKind::Matmul; }
+
+/// True when `ins` writes a region that no earlier insert of its chain
+/// wrote and the chain starts from a tensor.empty (nothing else is in the
+/// buffer), so it may run before them.
+bool disjointFromChain(tensor::InsertSliceOp ins) {
+  auto box = [](tensor::InsertSliceOp op,
+                SmallVector<std::pair<int64_t, int64_t>> &out) {
+    out.clear();
+    for (auto [o, n] : llvm::zip(op.getStaticOffsets(), op.getStaticSizes())) {
+      if (ShapedType::isDynamic(o) || ShapedType::isDynamic(n))
+        return false;
+      out.push_back({o, o + n});
+    }
+    return op.hasUnitStride();
+  };
+  SmallVector<std::pair<int64_t, int64_t>> mine, other;
+  if (!box(ins, mine))
+    return false;
+  Value dest = ins.getDest();
+  while (auto prev = dest.getDefiningOp<tensor::InsertSliceOp>()) {
+    if (!box(prev, other))
+      return false;
+    bool overlap = true;
+    for (auto [a, b] : llvm::zip(mine, other))
+      overlap = overlap && a.first < b.second && b.first < a.second;
+    if (overlap)
+      return false;
+    dest = prev.getDest();
+  }
+  return dest.getDefiningOp<tensor::EmptyOp>() != nullptr;
+}
+
+int64_t inputBytesOf(const Work &w, size_t i) {
+  if (static_cast<int>(i) == w.gatherTable)
+    return w.gatherBytes;
+  if (static_cast<int>(i) == w.writeOnly)
+    return 0;
+  return bytesOf(w.inputs[i]);
+}
 
 FailureOr<Device> deviceOf(ModuleOp module, Pass &pass) {
   // The device is the `accel` table of the module's target, looked up as
@@ -619,6 +740,17 @@ bool escapes(Value v) {
 /// A result stays on chip when it fits in a quarter of the SRAM and is not
 /// returned.
 bool residentResult(Value v, const Device &d) {
+  // An insert writes one region of its destination's buffer, whose other
+  // regions its other writers stored: it is stored too, so the buffer is
+  // whole in HBM.
+  if (v.getDefiningOp<tensor::InsertSliceOp>())
+    return false;
+  // Likewise a value an insert writes into in place: its other regions must
+  // be in HBM for the insert's readers.
+  for (OpOperand &use : v.getUses())
+    if (auto ins = dyn_cast<tensor::InsertSliceOp>(use.getOwner());
+        ins && use.get() == ins.getDest())
+      return false;
   return !escapes(v) && bytesOf(v) <= d.sramBytes / 4;
 }
 
@@ -666,7 +798,66 @@ struct Place : public mlir::lathe::impl::AccelPlaceBase<Place> {
       llvm::DenseMap<Value, int64_t> ready;
       // Values on chip (as accel-tile decides): they need no loads.
       llvm::DenseSet<Value> onChip;
-      int64_t mmeFree = 0, tpcFree = 0, sparseFree = 0;
+      int64_t mmeFree = 0, sparseFree = 0;
+      // The vector cores one by one, each a calendar of busy intervals: an op
+      // of few tiles (a recurrent step's small product or gate kernel) keeps
+      // only as many cores busy as it has tiles, and a later op that is
+      // ready earlier (another direction's) uses the gaps it leaves.
+      SmallVector<SmallVector<std::pair<int64_t, int64_t>>> cores(
+          std::max<int64_t>(1, device->tpcCount));
+      auto earliest = [](ArrayRef<std::pair<int64_t, int64_t>> busy, int64_t at,
+                         int64_t d) {
+        for (auto [s, e] : busy) {
+          if (at + d <= s)
+            return at;
+          at = std::max(at, e);
+        }
+        return at;
+      };
+      // When an op of `tiles` tiles taking `cycles` in all (waves of tiles
+      // over the cores) finishes, each tile in the earliest gap of any core
+      // from `at` on, as the simulator places them; `book` keeps them.
+      auto tpcFinish = [&](int64_t at, int64_t tiles, int64_t cycles,
+                           bool book) {
+        int64_t count = static_cast<int64_t>(cores.size());
+        tiles = std::max<int64_t>(1, tiles);
+        int64_t d = std::max<int64_t>(1, cycles / ceilDiv(tiles, count));
+        SmallVector<SmallVector<std::pair<int64_t, int64_t>>> trial;
+        auto &cal = book ? cores : (trial = cores);
+        // Up to a few waves, tile by tile (a core may take several while
+        // others are busy); beyond, one block of back-to-back tiles per core
+        // (the waves), longest first, which bounds the work on big ops.
+        SmallVector<int64_t> blocks;
+        bool perTile = tiles <= 4 * count;
+        int64_t waves = ceilDiv(tiles, count);
+        if (perTile)
+          blocks.assign(tiles, d);
+        else
+          for (int64_t c = 0; c < count; ++c)
+            blocks.push_back(
+                d * (c < tiles - (waves - 1) * count ? waves : waves - 1));
+        int64_t end = at;
+        SmallVector<bool> used(count, false);
+        for (int64_t len : blocks) {
+          int64_t best = -1, start = 0;
+          for (int64_t c = 0; c < count; ++c) {
+            if (used[c] && !perTile)
+              continue;
+            int64_t s = earliest(cal[c], at, len);
+            if (best < 0 || s < start) {
+              best = c;
+              start = s;
+            }
+          }
+          used[best] = true;
+          auto &busy = cal[best];
+          busy.insert(
+              llvm::upper_bound(busy, std::make_pair(start, start + len)),
+              {start, start + len});
+          end = std::max(end, start + len);
+        }
+        return end;
+      };
       WalkResult walk = func.walk([&](Operation *op) {
         if (op == func)
           return WalkResult::advance();
@@ -690,8 +881,10 @@ struct Place : public mlir::lathe::impl::AccelPlaceBase<Place> {
         bool out = residentResult(work->result, *device);
         if (out)
           onChip.insert(work->result);
-        Cost tpcCost =
-            costOf(tile(*work, false, *device, 2, resident, out), *device);
+        Tiled tpcTiled = tile(*work, false, *device, 2, resident, out);
+        Cost tpcCost = costOf(tpcTiled, *device);
+        int64_t tpcTiles = tpcTiled.op.tiles;
+        int64_t splitTpcTiles = 0;
         int64_t tpc = tpcCost.total();
         Cost mmeCost;
         int64_t mme = -1;
@@ -718,7 +911,7 @@ struct Place : public mlir::lathe::impl::AccelPlaceBase<Place> {
             reason = "policy all-tpc";
           } else {
             onSparse = std::max(at, sparseFree) + sparse <=
-                       std::max(at, tpcFree) + tpc;
+                       tpcFinish(at, tpcTiles, tpc, false);
             reason = onSparse ? "finishes first on the sparse engine"
                               : "finishes first on the vector cores";
           }
@@ -731,10 +924,10 @@ struct Place : public mlir::lathe::impl::AccelPlaceBase<Place> {
             reason = "policy all-tpc";
           } else {
             int64_t mmeStart = std::max(at, mmeFree);
-            int64_t tpcStart = std::max(at, tpcFree);
+            int64_t tpcDone = tpcFinish(at, tpcTiles, tpc, false);
+            int64_t tpcStart = tpcDone - tpc;
             int64_t mmeFinish = mmeStart + mme;
-            int64_t tpcFinish = tpcStart + tpc;
-            onMme = mmeFinish <= tpcFinish;
+            onMme = mmeFinish <= tpcDone;
             reason = onMme
                          ? (mme <= tpc ? "cheaper on the matrix engine"
                                        : "finishes first on the matrix engine")
@@ -769,20 +962,22 @@ struct Place : public mlir::lathe::impl::AccelPlaceBase<Place> {
               auto [mp, cp] = splitProduct(*work, cores, dim);
               Cost m =
                   costOf(tile(mp, true, *device, 2, resident, out), *device);
-              Cost c =
-                  costOf(tile(cp, false, *device, 2, resident, out), *device);
-              int64_t both =
-                  std::max<int64_t>({mmeStart + m.compute, tpcStart + c.compute,
-                                     at + m.transfer + c.transfer});
+              Tiled ct = tile(cp, false, *device, 2, resident, out);
+              Cost c = costOf(ct, *device);
+              int64_t both = std::max<int64_t>(
+                  {mmeStart + m.compute,
+                   tpcFinish(at, ct.op.tiles, c.compute, false),
+                   at + m.transfer + c.transfer});
               if (bestEnd >= 0 && both >= bestEnd)
                 continue;
               bestEnd = both;
-              if (both * 10 < std::min(mmeFinish, tpcFinish) * 9) {
+              if (both * 10 < std::min(mmeFinish, tpcDone) * 9) {
                 tpcExtent = cores;
                 splitExtent = total;
                 splitDim = dim;
                 splitMme = m.compute;
                 splitTpc = c.compute;
+                splitTpcTiles = ct.op.tiles;
                 reason = "split between the engines: both finish sooner";
               }
             }
@@ -791,12 +986,15 @@ struct Place : public mlir::lathe::impl::AccelPlaceBase<Place> {
         bool split = tpcExtent > 0;
         if (split) {
           mmeFree = std::max(at, mmeFree) + splitMme;
-          tpcFree = std::max(at, tpcFree) + splitTpc;
-          ready[work->result] = std::max(mmeFree, tpcFree);
-        } else {
-          int64_t &free = onMme ? mmeFree : onSparse ? sparseFree : tpcFree;
-          free = std::max(at, free) + (onMme ? mme : onSparse ? sparse : tpc);
+          int64_t tpcEnd = tpcFinish(at, splitTpcTiles, splitTpc, true);
+          ready[work->result] = std::max(mmeFree, tpcEnd);
+        } else if (onMme || onSparse) {
+          int64_t &free = onMme ? mmeFree : sparseFree;
+          free = std::max(at, free) + (onMme ? mme : sparse);
           ready[work->result] = free;
+        } else {
+          int64_t tpcEnd = tpcFinish(at, tpcTiles, tpc, true);
+          ready[work->result] = tpcEnd;
         }
         setDecision(
             op,
@@ -909,10 +1107,21 @@ struct TilePass : public mlir::lathe::impl::AccelTileBase<TilePass> {
         // Tokens of the producers this op waits for: of the loaded inputs
         // (their stores) on its loads, of the on-chip ones on the compute.
         SmallVector<Value> loadDeps, inputDeps;
+        // An insert into a region no earlier insert of its chain (on a
+        // tensor.empty) wrote need not wait for them: its result carries
+        // their tokens instead, so its readers wait for every region.
+        SmallVector<Value, 2> carried;
+        bool independent = false;
+        if (auto ins = dyn_cast<tensor::InsertSliceOp>(op))
+          independent = disjointFromChain(ins);
         for (auto [i, v] : llvm::enumerate(work->inputs)) {
           auto it = tokenOf.find(v);
           if (it == tokenOf.end())
             continue;
+          if (independent && static_cast<int>(i) == work->writeOnly) {
+            carried.append(it->second.begin(), it->second.end());
+            continue;
+          }
           SmallVector<Value> &list = resident[i] ? inputDeps : loadDeps;
           for (Value tok : it->second)
             if (!llvm::is_contained(list, tok))
@@ -936,6 +1145,10 @@ struct TilePass : public mlir::lathe::impl::AccelTileBase<TilePass> {
           }
           auto tiles = b.getI64IntegerAttr(t.op.tiles);
           auto i64 = [&](int64_t v) { return b.getI64IntegerAttr(v); };
+          auto perTile = [&](ArrayRef<int64_t> sizes) {
+            return sizes.empty() ? DenseI64ArrayAttr()
+                                 : b.getDenseI64ArrayAttr(sizes);
+          };
           // The engine ops differ in their shape attributes only; their data
           // semantics come later (data.attach).
           auto create = [&](auto opTag, auto... shape) -> Value {
@@ -965,11 +1178,12 @@ struct TilePass : public mlir::lathe::impl::AccelTileBase<TilePass> {
             break;
           case OpKind::SparseSpMM:
             done = create(Tag<accel::SparseSpmmOp>(), i64(t.op.nnz),
-                          i64(t.op.cols));
+                          i64(t.op.cols), perTile(t.op.tileNnz));
             break;
           case OpKind::TpcReduce:
             done = create(Tag<accel::TpcReduceOp>(), i64(t.op.elements),
-                          b.getF64FloatAttr(t.op.opsPerElement));
+                          b.getF64FloatAttr(t.op.opsPerElement),
+                          perTile(t.op.tileElements));
             break;
           default:
             done = create(Tag<accel::TpcElementwiseOp>(), i64(t.op.elements),
@@ -1034,6 +1248,9 @@ struct TilePass : public mlir::lathe::impl::AccelTileBase<TilePass> {
           if (t.storeBytes == 0)
             onChip.insert(work->result);
         }
+        for (Value tok : carried)
+          if (!llvm::is_contained(done, tok))
+            done.push_back(tok);
         tokenOf[work->result] = done;
         return WalkResult::advance();
       });

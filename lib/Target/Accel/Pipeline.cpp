@@ -24,6 +24,10 @@ void mlir::lathe::buildAccelPipeline(OpPassManager &pm,
   cpu.fusePooling = false;
   cpu.blockChannels = false;
   buildCpuPipeline(pm, cpu, CpuPhase::Kernels);
+  // A reordered adjacency's permutation as row gathers on the vector cores.
+  pm.addPass(createAccelExpandReorderedAggregates());
+  // LSTM/GRU layers as per-step products and gate kernels.
+  pm.addPass(createAccelExpandRecurrences());
   pm.addPass(createAccelAttachDevice({options.config, options.mmeType}));
   pm.addPass(createAccelPlace({options.policy}));
   pm.addPass(createAccelTile({options.buffers}));

@@ -9,6 +9,7 @@
 
 #include "lathe/Dialect/Lathe/LatheOps.h"
 #include "lathe/Target/CPU/Passes.h"
+#include "lathe/runtime/PoolWindow.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -696,7 +697,7 @@ struct FoldPadIntoMaxPool : public OpRewritePattern<PoolOp> {
     auto dilations =
         llvm::to_vector(op.getDilations().template getValues<int64_t>());
     for (int dim = 0; dim < 2; ++dim)
-      if (!MaxPool2DOp::everyWindowTakesInput(
+      if (!::lathe::pool_window::everyWindowTakesInput(
               inType.getDimSize(spatial + dim), low[spatial + dim], window[dim],
               strides[dim], dilations[dim], outType.getDimSize(spatial + dim)))
         return rewriter.notifyMatchFailure(op, "a window takes only padding");
@@ -751,7 +752,7 @@ struct KernelCounts {
 };
 
 struct LatheCPUFormKernels
-    : public lathe::impl::LatheCPUFormKernelsBase<LatheCPUFormKernels> {
+    : public mlir::lathe::impl::LatheCPUFormKernelsBase<LatheCPUFormKernels> {
   using Base::Base;
   void runOnOperation() override {
     KernelCounts before(getOperation());

@@ -8,6 +8,7 @@
 #include "lathe/Dialect/SparseGCN/SparseGCNOps.h"
 #include "lathe/Target/CPU/Passes.h"
 #include "lathe/Target/CPU/RuntimeCalls.h"
+#include "lathe/runtime/RowGroups.h"
 #include "lathe/runtime/Sparse.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -16,8 +17,6 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/SymbolTable.h"
-
-#include <cmath>
 
 namespace mlir::lathe {
 #define GEN_PASS_DEF_LATHECPULOWERSPARSEGCN
@@ -83,15 +82,16 @@ Value classesGlobal(ModuleOp module, SymbolTable &symbols,
 void lowerAggregate(ModuleOp module, AggregateOp op, IRRewriter &rewriter) {
   rewriter.setInsertionPoint(op);
   int64_t flags = 0;
-  if (lathe::isConstantBuffer(op.getRowPtr()) &&
-      lathe::isConstantBuffer(op.getColIdx()) &&
-      lathe::isConstantBuffer(op.getValues()))
+  if (mlir::lathe::isConstantBuffer(op.getRowPtr()) &&
+      mlir::lathe::isConstantBuffer(op.getColIdx()) &&
+      mlir::lathe::isConstantBuffer(op.getValues()))
     flags |= LATHE_SPMM_CONST_A;
-  lathe::emitRuntimeCall(module, rewriter, op.getLoc(),
-                         "lathe_rt_spmm_csr_f32" + indexSuffix(op.getRowPtr()),
-                         {op.getRowPtr(), op.getColIdx(), op.getValues(),
-                          op.getFeatures(), op.getInit()},
-                         {op.getRows(), op.getCols(), flags});
+  mlir::lathe::emitRuntimeCall(module, rewriter, op.getLoc(),
+                               "lathe_rt_spmm_csr_f32" +
+                                   indexSuffix(op.getRowPtr()),
+                               {op.getRowPtr(), op.getColIdx(), op.getValues(),
+                                op.getFeatures(), op.getInit()},
+                               {op.getRows(), op.getCols(), flags});
   rewriter.eraseOp(op);
 }
 
@@ -101,10 +101,10 @@ void lowerTiled(ModuleOp module, SymbolTable &symbols, TiledAggregateOp op,
   Location loc = op.getLoc();
   int64_t flags = 0;
   Value perm = op.getPermutation();
-  if (lathe::isConstantBuffer(op.getRowPtr()) &&
-      lathe::isConstantBuffer(op.getColIdx()) &&
-      lathe::isConstantBuffer(op.getValues()) &&
-      (!perm || lathe::isConstantBuffer(perm)))
+  if (mlir::lathe::isConstantBuffer(op.getRowPtr()) &&
+      mlir::lathe::isConstantBuffer(op.getColIdx()) &&
+      mlir::lathe::isConstantBuffer(op.getValues()) &&
+      (!perm || mlir::lathe::isConstantBuffer(perm)))
     flags |= LATHE_SPMM_CONST_A;
   Value classes;
   if (std::optional<ArrayRef<int8_t>> tileClasses = op.getTileClasses()) {
@@ -125,9 +125,9 @@ void lowerTiled(ModuleOp module, SymbolTable &symbols, TiledAggregateOp op,
     flags |= LATHE_SPMM_PERMUTED;
   else
     perm = op.getRowPtr(); // Ignored without LATHE_SPMM_PERMUTED.
-  int64_t thresholdPpm = static_cast<int64_t>(
-      std::llround(op.getDenseThreshold().convertToDouble() * 1e6));
-  lathe::emitRuntimeCall(
+  int64_t thresholdPpm =
+      ::lathe::row_groups::toPpm(op.getDenseThreshold().convertToDouble());
+  mlir::lathe::emitRuntimeCall(
       module, rewriter, loc,
       "lathe_rt_spmm_tiled_f32" + indexSuffix(op.getRowPtr()),
       {op.getRowPtr(), op.getColIdx(), op.getValues(), classes, perm,
@@ -138,16 +138,18 @@ void lowerTiled(ModuleOp module, SymbolTable &symbols, TiledAggregateOp op,
 
 void lowerTranspose(ModuleOp module, TransposeOp op, IRRewriter &rewriter) {
   rewriter.setInsertionPoint(op);
-  lathe::emitRuntimeCall(module, rewriter, op.getLoc(),
-                         "lathe_rt_csr_transpose" + indexSuffix(op.getRowPtr()),
-                         {op.getRowPtr(), op.getColIdx(), op.getValues(),
-                          op.getTRowPtr(), op.getTColIdx(), op.getTValues()},
-                         {op.getRows(), op.getCols()});
+  mlir::lathe::emitRuntimeCall(
+      module, rewriter, op.getLoc(),
+      "lathe_rt_csr_transpose" + indexSuffix(op.getRowPtr()),
+      {op.getRowPtr(), op.getColIdx(), op.getValues(), op.getTRowPtr(),
+       op.getTColIdx(), op.getTValues()},
+      {op.getRows(), op.getCols()});
   rewriter.eraseOp(op);
 }
 
 struct LatheCPULowerSparseGCN
-    : public lathe::impl::LatheCPULowerSparseGCNBase<LatheCPULowerSparseGCN> {
+    : public mlir::lathe::impl::LatheCPULowerSparseGCNBase<
+          LatheCPULowerSparseGCN> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SmallVector<Operation *> ops;

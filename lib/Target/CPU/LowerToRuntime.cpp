@@ -3,6 +3,7 @@
 #include "lathe/Dialect/Lathe/LatheOps.h"
 #include "lathe/Target/CPU/Passes.h"
 #include "lathe/Target/CPU/RuntimeCalls.h"
+#include "lathe/runtime/Attention.h"
 #include "lathe/runtime/Runtime.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -11,6 +12,8 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
 
 namespace mlir::lathe {
 #define GEN_PASS_DEF_LATHECPULOWERTORUNTIME
@@ -247,6 +250,223 @@ static std::optional<SoftmaxMask> matchSoftmaxMask(linalg::SoftmaxOp softmax) {
   return match;
 }
 
+/// The buffer a chain of views (`ViewLikeOpInterface`) starts from.
+static Value viewSource(Value value) {
+  while (auto view = value.getDefiningOp<ViewLikeOpInterface>())
+    value = view.getViewSource();
+  return value;
+}
+
+/// Every op that reads or writes `buffer` or a view of it, other than
+/// views and deallocs, is one of `allowed`.
+static bool onlyUsedBy(Value buffer, ArrayRef<Operation *> allowed) {
+  SmallVector<Value> work = {buffer};
+  while (!work.empty()) {
+    Value value = work.pop_back_val();
+    for (Operation *user : value.getUsers()) {
+      if (isa<memref::DeallocOp>(user))
+        continue;
+      if (auto view = dyn_cast<ViewLikeOpInterface>(user);
+          view && view.getViewSource() == value) {
+        work.push_back(view->getResult(0));
+        continue;
+      }
+      if (!llvm::is_contained(allowed, user))
+        return false;
+    }
+  }
+  return true;
+}
+
+/// The allocation `value` is, or reshapes (expand/collapse_shape only) of
+/// an allocation with the identity layout: the same elements in row-major
+/// order. Null otherwise.
+static Value reshapedAlloc(Value value) {
+  while (isa_and_nonnull<memref::ExpandShapeOp, memref::CollapseShapeOp>(
+      value.getDefiningOp()))
+    value = value.getDefiningOp()->getOperand(0);
+  auto alloc = value.getDefiningOp<memref::AllocOp>();
+  if (!alloc || !alloc.getType().getLayout().isIdentity())
+    return {};
+  return value;
+}
+
+/// A product of type `type` runs over the batch of the scores `scores`: the
+/// same leading sizes, or (static shapes) one leading dimension that the
+/// scores split (its operands are expanded at rewrite time).
+static bool batchFits(MemRefType type, MemRefType scores) {
+  int64_t rank = type.getRank(), scoreRank = scores.getRank();
+  if (!type.hasStaticShape() || !scores.hasStaticShape())
+    return rank == scoreRank;
+  ArrayRef<int64_t> lead = scores.getShape().drop_back(2);
+  if (rank == scoreRank)
+    return type.getShape().drop_back(2) == lead;
+  int64_t count = 1;
+  for (int64_t size : lead)
+    count *= size;
+  return rank == 3 && scoreRank > 3 && type.getDimSize(0) == count;
+}
+
+/// A matmul whose epilogue is the plain product (alpha allowed).
+static bool isPlainMatmul(MatmulOp op) {
+  return !op.getBias() && !op.getResidual() &&
+         op.getActivation() == Activation::none &&
+         !op->hasAttr("lathe.int8_input_range") &&
+         llvm::all_of(op->getOperands(), isF32Memref);
+}
+
+/// Masked attention on buffers: `qk` (a lathe.matmul, alpha the scale)
+/// writes scores S, the softmax's select mask reads them, the softmax writes
+/// P and `pv` (a lathe.matmul) reads P; S and P are buffers of their own.
+struct MaskedAttention {
+  MatmulOp qk, pv;
+  SoftmaxMask mask;
+};
+
+/// Whether `op` between the QK product and the P·V product leaves the
+/// buffers the fused kernel reads later (`roots`) alone.
+static bool leavesAlone(Operation *op, ArrayRef<Value> roots) {
+  if (isa<memref::AllocOp, memref::AllocaOp, ViewLikeOpInterface,
+          arith::ConstantOp, memref::GetGlobalOp>(op))
+    return true;
+  auto effects = dyn_cast<MemoryEffectOpInterface>(op);
+  if (!effects)
+    return false;
+  SmallVector<MemoryEffects::EffectInstance> instances;
+  effects.getEffects(instances);
+  for (const MemoryEffects::EffectInstance &e : instances) {
+    if (isa<MemoryEffects::Read, MemoryEffects::Allocate>(e.getEffect()))
+      continue;
+    Value value = e.getValue();
+    if (!value || llvm::is_contained(roots, viewSource(value)))
+      return false;
+  }
+  return true;
+}
+
+static std::optional<MaskedAttention>
+matchMaskedAttention(linalg::SoftmaxOp softmax) {
+  auto inType = dyn_cast<MemRefType>(softmax.getInput().getType());
+  if (!inType || inType.getRank() < 2 ||
+      static_cast<int64_t>(softmax.getDimension()) != inType.getRank() - 1)
+    return std::nullopt;
+  std::optional<SoftmaxMask> mask = matchSoftmaxMask(softmax);
+  if (!mask)
+    return std::nullopt;
+  // S: written by one plain matmul right before the mask (views between).
+  Value scores = mask->x;
+  // The scores' allocation, possibly written and read through reshapes
+  // that split or merge the batch dimensions.
+  Value sRoot = reshapedAlloc(scores);
+  if (!sRoot)
+    return std::nullopt;
+  MatmulOp qk;
+  sRoot.getDefiningOp()->getParentRegion()->walk([&](MatmulOp m) {
+    if (reshapedAlloc(m.getInit()) == sRoot)
+      qk = m;
+  });
+  if (!qk || !isPlainMatmul(qk) || qk->getBlock() != softmax->getBlock() ||
+      !qk->isBeforeInBlock(mask->op) || qk.getInitPerm())
+    return std::nullopt;
+  // P: an allocation the softmax writes and one plain matmul reads as lhs
+  // (through batch reshapes); it may be the scores' own buffer
+  // (bufferization reuses it in place).
+  Value probs = softmax.getOutput();
+  if (reshapedAlloc(probs) != probs)
+    return std::nullopt;
+  MatmulOp pv;
+  softmax->getBlock()->walk([&](MatmulOp m) {
+    if (reshapedAlloc(m.getLhs()) == probs)
+      pv = m;
+  });
+  if (!pv || !isPlainMatmul(pv) || pv.getAlpha().convertToFloat() != 1.0f ||
+      pv.getLhsPerm() || pv.getTransposeLhs() ||
+      pv->getBlock() != softmax->getBlock() || !softmax->isBeforeInBlock(pv))
+    return std::nullopt;
+  bool shared = probs == sRoot;
+  if (shared ? !onlyUsedBy(sRoot, {qk, mask->op, softmax, pv})
+             : !onlyUsedBy(sRoot, {qk, mask->op}) ||
+                   !onlyUsedBy(probs, {softmax, pv}))
+    return std::nullopt;
+  // One batch for all four operands (no shared rank-2 weight), that of the
+  // scores or a rank-3 one they split.
+  auto opType = cast<MemRefType>(qk.getInit().getType());
+  auto pvType = cast<MemRefType>(pv.getLhs().getType());
+  if (!batchFits(opType, inType) || !batchFits(pvType, inType) ||
+      opType.getShape().take_back(2) != inType.getShape().take_back(2) ||
+      pvType.getShape().take_back(2) != inType.getShape().take_back(2))
+    return std::nullopt;
+  for (auto [operand, rank] : {std::pair{qk.getLhs(), opType.getRank()},
+                               std::pair{qk.getRhs(), opType.getRank()},
+                               std::pair{pv.getRhs(), pvType.getRank()},
+                               std::pair{pv.getInit(), pvType.getRank()}})
+    if (cast<MemRefType>(operand.getType()).getRank() != rank)
+      return std::nullopt;
+  // The kernel reads q, k and the mask where pv was: nothing in between may
+  // write or free them.
+  SmallVector<Value> roots = {viewSource(qk.getLhs()), viewSource(qk.getRhs()),
+                              viewSource(mask->mask)};
+  for (Operation *op = qk->getNextNode(); op != pv; op = op->getNextNode())
+    if (op != mask->op && op != softmax && !leavesAlone(op, roots))
+      return std::nullopt;
+  return MaskedAttention{qk, pv, *mask};
+}
+
+/// Masked attention -> one lathe_rt_masked_attention_f32 where the P·V
+/// product was; the matmuls, the mask and the softmax go (their buffers are
+/// then dead).
+static void lowerMaskedAttention(linalg::SoftmaxOp softmax,
+                                 const MaskedAttention &attn,
+                                 RuntimeCallBuilder &calls,
+                                 IRRewriter &rewriter) {
+  MatmulOp qk = attn.qk, pv = attn.pv;
+  Location loc = pv.getLoc();
+  rewriter.setInsertionPoint(pv);
+  // Operands of a rank-3 product whose batch the scores split are expanded
+  // to the scores' rank (splitting a dimension is a view of any layout).
+  auto scoreType = cast<MemRefType>(softmax.getInput().getType());
+  auto toScoreRank = [&](Value view) -> Value {
+    auto type = cast<MemRefType>(view.getType());
+    if (type.getRank() == scoreType.getRank())
+      return view;
+    SmallVector<int64_t> shape(scoreType.getShape().drop_back(2));
+    llvm::append_range(shape, type.getShape().take_back(2));
+    SmallVector<ReassociationIndices> groups(3);
+    for (int64_t d = 0; d < scoreType.getRank() - 2; ++d)
+      groups[0].push_back(d);
+    groups[1] = {scoreType.getRank() - 2};
+    groups[2] = {scoreType.getRank() - 1};
+    return memref::ExpandShapeOp::create(rewriter, loc, shape, view, groups);
+  };
+  Value q = permutedView(rewriter, loc, qk.getLhs(), qk.getLhsPermAttr());
+  if (qk.getTransposeLhs())
+    q = transposeLastTwo(rewriter, loc, q);
+  Value kt = permutedView(rewriter, loc, qk.getRhs(), qk.getRhsPermAttr());
+  if (qk.getTransposeRhs())
+    kt = transposeLastTwo(rewriter, loc, kt);
+  Value v = permutedView(rewriter, loc, pv.getRhs(), pv.getRhsPermAttr());
+  if (pv.getTransposeRhs())
+    v = transposeLastTwo(rewriter, loc, v);
+  Value o = permutedView(rewriter, loc, pv.getInit(), pv.getInitPermAttr());
+  q = toScoreRank(q);
+  kt = toScoreRank(kt);
+  v = toScoreRank(v);
+  o = toScoreRank(o);
+  Value scale = arith::ConstantOp::create(rewriter, loc, qk.getAlphaAttr());
+  Value fill = arith::ConstantOp::create(
+      rewriter, loc,
+      rewriter.getF32FloatAttr(attn.mask.fill.getValueAsDouble()));
+  int64_t flags = LATHE_ATTN_HAS_MASK |
+                  (attn.mask.maskedWhen ? LATHE_ATTN_MASKED_WHEN_TRUE : 0);
+  calls.call(rewriter, loc, "lathe_rt_masked_attention_f32",
+             {q, kt, v, attn.mask.mask, o, scale, fill},
+             {attn.mask.maskDims, flags});
+  rewriter.eraseOp(pv);
+  rewriter.eraseOp(softmax);
+  rewriter.eraseOp(attn.mask.op);
+  rewriter.eraseOp(qk);
+}
+
 static void lowerSoftmax(linalg::SoftmaxOp op, RuntimeCallBuilder &calls,
                          IRRewriter &rewriter) {
   rewriter.setInsertionPoint(op);
@@ -415,6 +635,15 @@ struct LatheCPULowerToRuntime
     ModuleOp module = getOperation();
     RuntimeCallBuilder calls(module);
     IRRewriter rewriter(&getContext());
+    // Masked attention first: it takes two matmuls and a softmax.
+    SmallVector<std::pair<linalg::SoftmaxOp, MaskedAttention>> attention;
+    module.walk([&](linalg::SoftmaxOp softmax) {
+      if (std::optional<MaskedAttention> attn = matchMaskedAttention(softmax))
+        attention.push_back({softmax, *attn});
+    });
+    for (auto &[softmax, attn] : attention)
+      lowerMaskedAttention(softmax, attn, calls, rewriter);
+    numCalls += attention.size();
     SmallVector<Operation *> candidates;
     module.walk([&](Operation *op) {
       bool staticWindow =

@@ -1,21 +1,28 @@
 //===- DeviceMemory.cpp - Host code of the CUDA target on device buffers --===//
 //
 // lathe-cuda-retarget-calls: lathe_rt_* kernel calls become lathe_cuda_*.
+// lathe-cuda-index-checks: generated code's index checks record on the device.
 // lathe-cuda-device-memory: every buffer host code handles is a device one.
 //
 //===----------------------------------------------------------------------===//
 
 #include "lathe/Target/CUDA/Passes.h"
 
+#include "lathe/Target/CPU/RuntimeCalls.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/SymbolTable.h"
 #include "llvm/ADT/StringSet.h"
 
 namespace mlir::lathe {
 #define GEN_PASS_DEF_LATHECUDARETARGETCALLS
+#define GEN_PASS_DEF_LATHECUDAINDEXCHECKS
 #define GEN_PASS_DEF_LATHECUDADEVICEMEMORY
 #include "lathe/Target/CUDA/Passes.h.inc"
 } // namespace mlir::lathe
@@ -25,11 +32,30 @@ using namespace mlir::lathe;
 
 namespace {
 
-/// The kernels runtime/cuda implements with the CPU runtime's ABI.
+constexpr StringLiteral kIndexCheckFailed = "lathe_rt_index_check_failed";
+constexpr StringLiteral kIndexCheckEnd = "lathe_cuda_index_check_end";
+constexpr StringLiteral kAssertCheckEnd = "lathe_cuda_assert_check_end";
+
+/// The kernels runtime/cuda implements with the CPU runtime's ABI
+/// (CUDA.h, CUDAKernels.h).
 bool isCudaRuntimeKernel(StringRef name) {
-  static const llvm::StringSet<> kernels = {"matmul_f32", "matmul_scaled_f32",
-                                            "conv2d_f32", "conv2d_pool_f32",
-                                            "pool2d_f32"};
+  static const llvm::StringSet<> kernels = {"matmul_f32",
+                                            "matmul_scaled_f32",
+                                            "conv2d_f32",
+                                            "conv2d_pool_f32",
+                                            "pool2d_f32",
+                                            "pool2d_padded_f32",
+                                            "softmax_f32",
+                                            "masked_softmax_f32",
+                                            "layer_norm_f32",
+                                            "chunked_attention_f32",
+                                            "chunked_attention_lse_f32",
+                                            "masked_attention_f32",
+                                            "spmm_csr_f32",
+                                            "spmm_csr_f32_i32",
+                                            "spmm_tiled_f32",
+                                            "spmm_tiled_f32_i32",
+                                            "rnn_f32"};
   return kernels.contains(name);
 }
 
@@ -51,10 +77,10 @@ struct LatheCUDARetargetCalls
             where = uses->begin()->getUser();
         where->emitError() << "the CUDA target has no kernel for '@"
                            << func.getSymName()
-                           << "' (runtime/cuda implements lathe_cuda_"
-                              "{matmul,matmul_scaled,conv2d,conv2d_pool,"
-                              "pool2d}_f32): run this model on the CPU "
-                              "backend";
+                           << "' (runtime/cuda implements the matmul, "
+                              "convolution, pooling, softmax, layer norm, "
+                              "chunked attention, SpMM and LSTM/GRU "
+                              "kernels): run this model on the CPU backend";
         return signalPassFailure();
       }
       std::string name = ("lathe_cuda_" + kernel).str();
@@ -65,6 +91,192 @@ struct LatheCUDARetargetCalls
     }
   }
 };
+
+/// The outermost loop nest around `op` that becomes GPU code: the
+/// outermost linalg op or scf.parallel among its ancestors in its function.
+Operation *outermostLoop(Operation *op) {
+  Operation *found = nullptr;
+  for (Operation *p = op->getParentOp(); p && !isa<func::FuncOp>(p);
+       p = p->getParentOp())
+    if (isa<linalg::LinalgOp, scf::ParallelOp>(p))
+      found = p;
+  return found;
+}
+
+/// `what` re-created at the builder's point when it is a cast of a
+/// memref.get_global (the guard's message); null otherwise.
+Value rematerializeMessage(OpBuilder &b, Value what) {
+  auto cast = what.getDefiningOp<memref::CastOp>();
+  auto global = cast ? cast.getSource().getDefiningOp<memref::GetGlobalOp>()
+                     : what.getDefiningOp<memref::GetGlobalOp>();
+  if (!global)
+    return nullptr;
+  Value g = memref::GetGlobalOp::create(b, global.getLoc(), global.getType(),
+                                        global.getName());
+  if (!cast)
+    return g;
+  return memref::CastOp::create(b, cast.getLoc(), cast.getType(), g);
+}
+
+/// A `memref<*xi8>` of a private constant global holding `text` (NUL
+/// terminated), read on the host.
+Value messageGlobal(ModuleOp module, SymbolTable &symbols, OpBuilder &b,
+                    Location loc, StringRef text) {
+  auto i8 = b.getI8Type();
+  SmallVector<int8_t> bytes(text.begin(), text.end());
+  bytes.push_back(0);
+  auto type = MemRefType::get({(int64_t)bytes.size()}, i8);
+  auto value = DenseElementsAttr::get(
+      RankedTensorType::get(type.getShape(), i8), ArrayRef<int8_t>(bytes));
+  memref::GlobalOp global;
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(module.getBody());
+    global = memref::GlobalOp::create(
+        b, loc, b.getStringAttr("__lathe_cuda_assert_msg"),
+        b.getStringAttr("private"), TypeAttr::get(type), value, b.getUnitAttr(),
+        IntegerAttr());
+    symbols.insert(global);
+  }
+  Value g = memref::GetGlobalOp::create(b, loc, type, global.getSymName());
+  return memref::CastOp::create(b, loc, UnrankedMemRefType::get(i8, 0), g);
+}
+
+/// cf.assert inside a loop nest: the failing threads flag a device record;
+/// after the loop the host makes the assert's message the pending error
+/// (the kernel goes on, as after a failed index check; the results are not
+/// valid and the caller reports the error).
+LogicalResult lowerAsserts(ModuleOp module, IRRewriter &rewriter) {
+  SmallVector<cf::AssertOp> asserts;
+  module.walk([&](cf::AssertOp op) {
+    if (outermostLoop(op))
+      asserts.push_back(op);
+  });
+  if (asserts.empty())
+    return success();
+  SymbolTable symbols(module);
+  auto recordType = MemRefType::get({4}, rewriter.getI64Type());
+  for (cf::AssertOp op : asserts) {
+    Operation *loop = outermostLoop(op);
+    Location loc = op.getLoc();
+    rewriter.setInsertionPoint(loop);
+    Value record = memref::AllocOp::create(rewriter, loc, recordType);
+    emitRuntimeCall(module, rewriter, loc, "lathe_cuda_index_check_begin",
+                    {record});
+    rewriter.setInsertionPointAfter(loop);
+    Value msg = messageGlobal(module, symbols, rewriter, loc, op.getMsg());
+    emitRuntimeCall(module, rewriter, loc, kAssertCheckEnd, {msg, record});
+    memref::DeallocOp::create(rewriter, loc, record);
+    rewriter.setInsertionPoint(op);
+    Value notOk = arith::XOrIOp::create(
+        rewriter, loc, op.getArg(),
+        arith::ConstantOp::create(rewriter, loc, rewriter.getBoolAttr(true)));
+    auto ifOp = scf::IfOp::create(rewriter, loc, notOk, false);
+    rewriter.setInsertionPointToStart(ifOp.thenBlock());
+    Value one = arith::ConstantIntOp::create(rewriter, loc, 1, 64);
+    Value c0 = arith::ConstantIndexOp::create(rewriter, loc, 0);
+    memref::AtomicRMWOp::create(rewriter, loc, arith::AtomicRMWKind::addi, one,
+                                record, ValueRange{c0});
+    rewriter.eraseOp(op);
+  }
+  return success();
+}
+
+struct LatheCUDAIndexChecks
+    : public lathe::impl::LatheCUDAIndexChecksBase<LatheCUDAIndexChecks> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    // Each check with the loop nest that holds it; each gets a record of its
+    // own, so the message read back is the failing check's.
+    SmallVector<std::pair<Operation *, func::CallOp>> checks;
+    bool failed = false;
+    module.walk([&](func::CallOp call) {
+      if (call.getCallee() != kIndexCheckFailed)
+        return;
+      Operation *loop = outermostLoop(call);
+      if (!loop || call.getNumOperands() != 4) {
+        call.emitError() << "an index check outside a loop nest (host code "
+                            "cannot read device data): the CUDA target "
+                            "cannot run it";
+        failed = true;
+        return;
+      }
+      checks.push_back({loop, call});
+    });
+    if (failed)
+      return signalPassFailure();
+    IRRewriter rewriter(&getContext());
+    auto i64 = rewriter.getI64Type();
+    auto recordType = MemRefType::get({4}, i64);
+    for (auto [loop, call] : checks) {
+      Location loc = loop->getLoc();
+      rewriter.setInsertionPoint(loop);
+      Value record = memref::AllocOp::create(rewriter, loc, recordType);
+      emitRuntimeCall(module, rewriter, loc, "lathe_cuda_index_check_begin",
+                      {record});
+      rewriter.setInsertionPointAfter(loop);
+      Value what = rematerializeMessage(rewriter, call.getOperand(0));
+      if (!what) {
+        call.emitError()
+            << "expects the index check's message to be a constant";
+        return signalPassFailure();
+      }
+      emitRuntimeCall(module, rewriter, loc, kIndexCheckEnd, {what, record});
+      memref::DeallocOp::create(rewriter, loc, record);
+      // The first failing thread claims the record and fills it.
+      rewriter.setInsertionPoint(call);
+      Location l = call.getLoc();
+      Value one = arith::ConstantIntOp::create(rewriter, l, 1, 64);
+      Value zero = arith::ConstantIntOp::create(rewriter, l, 0, 64);
+      Value c0 = arith::ConstantIndexOp::create(rewriter, l, 0);
+      Value old = memref::AtomicRMWOp::create(
+          rewriter, l, arith::AtomicRMWKind::addi, one, record, ValueRange{c0});
+      Value first = arith::CmpIOp::create(rewriter, l, arith::CmpIPredicate::eq,
+                                          old, zero);
+      auto ifOp = scf::IfOp::create(rewriter, l, first, false);
+      rewriter.setInsertionPointToStart(ifOp.thenBlock());
+      for (int64_t i = 1; i <= 3; ++i) {
+        Value idx = arith::ConstantIndexOp::create(rewriter, l, i);
+        memref::StoreOp::create(rewriter, l, call.getOperand(i), record,
+                                ValueRange{idx});
+      }
+      Value msg = call.getOperand(0);
+      rewriter.eraseOp(call);
+      // The message's cast and global read inside the loop are dead now.
+      if (auto cast = msg.getDefiningOp<memref::CastOp>();
+          cast && cast->use_empty()) {
+        Value src = cast.getSource();
+        rewriter.eraseOp(cast);
+        if (Operation *g = src.getDefiningOp(); g && g->use_empty())
+          rewriter.eraseOp(g);
+      }
+    }
+    if (mlir::failed(lowerAsserts(module, rewriter)))
+      return signalPassFailure();
+    if (auto decl = module.lookupSymbol<func::FuncOp>(kIndexCheckFailed))
+      if (SymbolTable::symbolKnownUseEmpty(decl, module))
+        decl.erase();
+  }
+};
+
+/// True when `global` is text only index-check reports read on the host.
+bool isHostOnlyMessage(memref::GetGlobalOp global) {
+  SmallVector<Value> worklist = {global.getResult()};
+  while (!worklist.empty()) {
+    Value v = worklist.pop_back_val();
+    for (Operation *user : v.getUsers()) {
+      if (auto cast = dyn_cast<memref::CastOp>(user)) {
+        worklist.push_back(cast.getResult());
+        continue;
+      }
+      auto call = dyn_cast<func::CallOp>(user);
+      if (!call || (call.getCallee() != kIndexCheckEnd &&
+                    call.getCallee() != kAssertCheckEnd))
+        return false;
+    }
+  }
+  return true;
+}
 
 /// Deallocates `buffer` before every return of `func` that does not return
 /// it.
@@ -105,6 +317,8 @@ struct LatheCUDADeviceMemory
                                  dealloc.getMemref());
           dealloc.erase();
         } else if (auto global = dyn_cast<memref::GetGlobalOp>(op)) {
+          if (isHostOnlyMessage(global))
+            continue;
           // Constants and weights live in host memory: a device copy where
           // they are read (each call; the runtime's allocator recycles it).
           b.setInsertionPointAfter(global);

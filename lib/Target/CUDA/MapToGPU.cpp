@@ -3,15 +3,18 @@
 #include "lathe/Target/CUDA/Passes.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/GPU/Transforms/ParallelLoopMapper.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Transforms/Transforms.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/SymbolTable.h"
 
 namespace mlir::lathe {
+#define GEN_PASS_DEF_LATHECUDASERIALKERNELS
 #define GEN_PASS_DEF_LATHECUDATILEPARALLELLOOPS
 #define GEN_PASS_DEF_LATHECUDAMERGEGPUMODULES
 #include "lathe/Target/CUDA/Passes.h.inc"
@@ -66,12 +69,43 @@ void setSequential(scf::ParallelOp loop) {
   (void)gpu::setMappingAttr(loop, mapping);
 }
 
+struct LatheCUDASerialKernels
+    : public lathe::impl::LatheCUDASerialKernelsBase<LatheCUDASerialKernels> {
+  void runOnOperation() override {
+    SmallVector<linalg::LinalgOp> serial;
+    getOperation().walk([&](linalg::LinalgOp op) {
+      if (!op.hasPureBufferSemantics() ||
+          op->getParentOfType<scf::ParallelOp>() ||
+          op->getParentOfType<linalg::LinalgOp>())
+        return;
+      if (op.getNumParallelLoops() == 0)
+        serial.push_back(op);
+    });
+    OpBuilder b(&getContext());
+    for (linalg::LinalgOp op : serial) {
+      b.setInsertionPoint(op);
+      Location loc = op.getLoc();
+      Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+      Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
+      auto loop = scf::ParallelOp::create(b, loc, ValueRange{c0},
+                                          ValueRange{c1}, ValueRange{c1});
+      op->moveBefore(loop.getBody()->getTerminator());
+    }
+  }
+};
+
 struct LatheCUDATileParallelLoops
     : public lathe::impl::LatheCUDATileParallelLoopsBase<
           LatheCUDATileParallelLoops> {
   using Base::Base;
 
   void runOnOperation() override {
+    if (elementsPerThread < 1) {
+      getOperation().emitError()
+          << "lathe-cuda-tile-parallel-loops: elements-per-thread="
+          << static_cast<int64_t>(elementsPerThread) << " must be positive";
+      return signalPassFailure();
+    }
     if (threads < 1 || threads > 1024) {
       getOperation().emitError()
           << "lathe-cuda-tile-parallel-loops: threads="
@@ -100,12 +134,31 @@ struct LatheCUDATileParallelLoops
         if (remaining == 1)
           break;
       }
-      auto tiled = scf::tileParallelLoop(loop, tiles, /*noMinMaxBounds=*/true);
+      // Coarsening: large innermost dimensions give each thread several
+      // elements, `threads` apart.
+      int64_t coarsen = 1;
+      if (elementsPerThread > 1)
+        if (std::optional<int64_t> trips = staticTripCount(loop, rank - 1))
+          if (*trips >= elementsPerThread * tiles[rank - 1] * 1024)
+            coarsen = elementsPerThread;
+      SmallVector<int64_t> blockTiles = tiles;
+      blockTiles[rank - 1] *= coarsen;
+      auto tiled =
+          scf::tileParallelLoop(loop, blockTiles, /*noMinMaxBounds=*/true);
       scf::ParallelOp outer = tiled.first, inner = tiled.second;
       setMapping(outer, /*threads=*/false);
-      setMapping(inner, /*threads=*/true);
-      inner.walk([&](scf::ParallelOp nested) {
-        if (nested != inner)
+      scf::ParallelOp threadLoop = inner;
+      if (coarsen > 1) {
+        // inner: [0, tiles) with the innermost [0, threads * coarsen); split
+        // it into a sequential loop of `coarsen` steps around the threads.
+        auto split =
+            scf::tileParallelLoop(inner, tiles, /*noMinMaxBounds=*/true);
+        setSequential(split.first);
+        threadLoop = split.second;
+      }
+      setMapping(threadLoop, /*threads=*/true);
+      threadLoop.walk([&](scf::ParallelOp nested) {
+        if (nested != threadLoop)
           setSequential(nested);
       });
     }

@@ -8,6 +8,7 @@
 #include "lathe/Target/CUDA/Pipeline.h"
 
 #include "lathe/Conversion/Passes.h"
+#include "lathe/Dialect/MemRed/Passes.h"
 #include "lathe/Target/CPU/Passes.h"
 #include "lathe/Target/CPU/Pipeline.h"
 #include "lathe/Target/CUDA/Passes.h"
@@ -42,11 +43,13 @@ static const CudaPhaseInfo kPhases[] = {
     {CudaPhase::Import, "import",
      "the CPU target's import phase (linalg/tensor/arith on tensors)"},
     {CudaPhase::Kernels, "kernels",
-     "lathe.matmul/lathe.conv2d kernel ops; softmax and layer norm as "
-     "generics; element-wise chains fused"},
+     "lathe.matmul/lathe.conv2d/lathe.layer_norm/lathe.rnn kernel ops, "
+     "linalg.softmax, memred attention, sparsegcn aggregation; element-wise "
+     "chains fused"},
     {CudaPhase::Bufferize, "bufferize", "one-shot bufferization to memrefs"},
     {CudaPhase::LibraryCalls, "library-calls",
-     "kernel ops become lathe_cuda_* calls (cuBLASLt, own kernels)"},
+     "kernel ops become lathe_cuda_* calls (cuBLASLt, own kernels); index "
+     "checks record on the device"},
     {CudaPhase::GPU, "gpu",
      "the rest tiled onto blocks and threads, outlined into one gpu.module; "
      "host buffers on the device"},
@@ -83,9 +86,17 @@ StringRef mlir::lathe::stringifyCudaPhase(CudaPhase phase) {
 static void addKernelPasses(OpPassManager &pm) {
   OpPassManager &funcPm = pm.nest<func::FuncOp>();
   funcPm.addPass(createConvertLowRankToLathe());
+  // Attention with large score matrices becomes memred.attention (the
+  // runtime's flash-style kernel), with the CPU target's threshold.
+  memred::MemRedRaiseAttentionOptions attention;
+  attention.minScores = -1;
+  funcPm.addPass(memred::createMemRedRaiseAttention(attention));
+  // LSTM/GRU loops become lathe.rnn (cuBLASLt GEMMs + a fused gate kernel).
+  funcPm.addPass(createLatheCPUFormRecurrent());
+  // Softmax and layer norm stay kernel ops (the runtime's warp-per-row
+  // kernels); a pooling epilogue and padded pooling are kernels too. No
+  // blocked layouts (lathe-cpu-chain-convs is not run).
   funcPm.addPass(createLatheCPUFormKernels());
-  funcPm.addPass(createLatheDecomposeAggregates());
-  funcPm.addPass(createLatheCUDAExpandLayerNorm());
   pm.addPass(createLatheFuseElementwise());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
@@ -93,6 +104,10 @@ static void addKernelPasses(OpPassManager &pm) {
 
 static void addLibraryCallPasses(OpPassManager &pm) {
   pm.addPass(createLatheCPULowerToRuntime());
+  pm.addPass(createLatheCPULowerRecurrent());
+  pm.addPass(createLatheCPULowerSparseGCN());
+  pm.addPass(createLatheCPULowerMemRed());
+  pm.addPass(createLatheCUDAIndexChecks());
   pm.addPass(createLatheCUDARetargetCalls());
   pm.addPass(createCanonicalizerPass());
 }
@@ -100,6 +115,7 @@ static void addLibraryCallPasses(OpPassManager &pm) {
 static void addGpuPasses(OpPassManager &pm,
                          const CudaPipelineOptions &options) {
   pm.addPass(createLatheCUDADeviceMemory());
+  pm.addNestedPass<func::FuncOp>(createLatheCUDASerialKernels());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   LatheCUDATileParallelLoopsOptions tiling;
   tiling.threads = options.threads;

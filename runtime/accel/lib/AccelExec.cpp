@@ -33,6 +33,17 @@ float roundToBf16(float x) {
   return r;
 }
 
+float idAsFloat(int64_t id) {
+  // Not clamped to +-2^24: an id below -2^24 would then wrap to row 0 of a
+  // table of exactly 2^24 rows. Every id past 2^24 in magnitude is out of
+  // range of every table (kMaxGatherRows), so one beyond it says so.
+  if (id > kMaxGatherRows)
+    return static_cast<float>(2 * kMaxGatherRows);
+  if (id < -kMaxGatherRows)
+    return static_cast<float>(-2 * kMaxGatherRows);
+  return static_cast<float>(id);
+}
+
 namespace {
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
@@ -412,7 +423,6 @@ float activate(ExecOp::Activation a, float x) {
   return x;
 }
 
-/// One compute tile. Reads SRAM, writes SRAM.
 /// The table row of a gather's id, or -1 when it is out of range (with the
 /// CPU backend's message in `error` when the gather is checked).
 int64_t gatherRow(const ExecOp &e, float idValue, std::string *error) {
@@ -711,6 +721,13 @@ bool execute(const Program &program, const std::vector<ExecOp> &execs,
       if (!checkCsr(op, e, memory, error))
         return false;
     } else if (e.gatherRows > 0) {
+      if (e.gatherRows > kMaxGatherRows) {
+        error = op.name + ": a gather's table has " +
+                std::to_string(e.gatherRows) + " rows, more than the " +
+                std::to_string(kMaxGatherRows) +
+                " its f32-held ids address exactly";
+        return false;
+      }
       if (op.kind != OpKind::TpcElementwise || e.inputs.size() < 2 ||
           e.gatherRowStride < 0 || e.init >= 0 || !checkPayload(op, e, error)) {
         if (!error.empty())

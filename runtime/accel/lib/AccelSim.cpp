@@ -117,6 +117,22 @@ int64_t tileCycles(const Device &d, const Op &op) {
   return 0;
 }
 
+int64_t tileCycles(const Device &d, const Op &op, int64_t tile) {
+  if (op.kind == OpKind::SparseSpMM && tile >= 0 &&
+      tile < static_cast<int64_t>(op.tileNnz.size())) {
+    if (d.sparseMacsPerCycle <= 0)
+      return 0;
+    return ceilD(double(op.tileNnz[tile]) * op.cols / d.sparseMacsPerCycle) +
+           d.sparseStartupCycles;
+  }
+  if (op.kind == OpKind::TpcReduce && tile >= 0 &&
+      tile < static_cast<int64_t>(op.tileElements.size()))
+    return ceilD(double(op.tileElements[tile]) * op.opsPerElement /
+                 d.tpcLanesF32()) +
+           d.tpcStartupCycles;
+  return tileCycles(d, op);
+}
+
 namespace {
 /// Busy intervals of one engine: start -> (end, the engine kind whose work
 /// it is).
@@ -196,6 +212,15 @@ bool simulate(const Device &d, const Program &program, Result &result,
           "op #" + std::to_string(i) + " (" + ops[i].name + ") has no tiles";
       return false;
     }
+    for (const std::vector<int64_t> *perTile :
+         {&ops[i].tileNnz, &ops[i].tileElements})
+      if (!perTile->empty() &&
+          static_cast<int64_t>(perTile->size()) != ops[i].tiles) {
+        error = "op #" + std::to_string(i) + " (" + ops[i].name + ") has " +
+                std::to_string(perTile->size()) + " per-tile sizes for " +
+                std::to_string(ops[i].tiles) + " tiles";
+        return false;
+      }
     if (ops[i].kind == OpKind::SparseSpMM && d.sparseMacsPerCycle <= 0) {
       error = "op #" + std::to_string(i) + " needs a sparse engine, but '" +
               d.name + "' has none (sparse.macs_per_cycle)";
@@ -277,7 +302,7 @@ bool simulate(const Device &d, const Program &program, Result &result,
     // a time at its full bandwidth.
     int hbm = first[int(EngineKind::HBM)];
     bool dma = kind == EngineKind::DMA;
-    int64_t dur = dma ? dmaBusyCycles(d, op.bytes) : tileCycles(d, op);
+    int64_t dur = dma ? dmaBusyCycles(d, op.bytes) : tileCycles(d, op, t);
     int64_t hbmBusy = dma ? hbmCycles(d, op.bytes) : 0;
     int e = -1;
     int64_t start = 0;

@@ -620,6 +620,69 @@ TEST(AccelExec, GatherRows) {
   for (int64_t c = 0; c < C; ++c)
     EXPECT_FLOAT_EQ(got[(1 * S + 1) * C + c], pos[1 * C + c]);
 }
+
+/// Ids as f32: exact up to 2^24; one beyond it is out of range of every
+/// table, also after the wrap. Before, ids were clamped to +-2^24, so an id
+/// below -2^24 wrapped to row 0 of a table of exactly 2^24 rows (and -2^24 -
+/// 1 rounds to -2^24 in f32).
+TEST(AccelExec, IdsBeyond2To24AreOutOfRange) {
+  constexpr int64_t kRows = kMaxGatherRows;
+  EXPECT_EQ(idAsFloat(kRows), float(kRows));
+  EXPECT_EQ(idAsFloat(-kRows), -float(kRows));
+  EXPECT_EQ(idAsFloat(12345), 12345.0f);
+  // A table of 2^24 rows of one element each, all at the same element (row
+  // stride 0), so that the test holds one float of table.
+  auto run = [&](int64_t id, std::string &error, float &out) {
+    Memory m;
+    ExecOp e;
+    e.domain = {1, 1};
+    e.inputs.push_back({addInput(m, {idAsFloat(id)}), 0, {1, 0}});
+    e.inputs.push_back({addInput(m, {7.0f}), 0, {0, 0}});
+    e.output = {m.add(1), 0, {1, 1}};
+    e.gatherRows = kRows;
+    e.gatherRowStride = 0;
+    e.gatherWrap = true;
+    e.gatherChecked = true;
+    e.gatherMessage = "Gather node 'g'";
+    e.payload = {{Prim::Input, 1}};
+    e.result = 0;
+    Op op = makeOp(OpKind::TpcElementwise, 0, 1, 0);
+    op.elements = 1;
+    bool ok = execute(grouped(op), {e}, m, error);
+    out = m.hbm[e.output.buffer][0];
+    return ok;
+  };
+  std::string error;
+  float out = 0;
+  ASSERT_TRUE(run(-kRows, error, out)) << error; // row 0: in range
+  EXPECT_EQ(out, 7.0f);
+  for (int64_t id : {-kRows - 1, -kRows - 12345, int64_t(-1) << 40, kRows,
+                     kRows + 1, int64_t(1) << 40}) {
+    error.clear();
+    EXPECT_FALSE(run(id, error, out)) << id;
+    EXPECT_NE(error.find("out of range [-16777216, 16777216)"),
+              std::string::npos)
+        << error;
+  }
+}
+
+/// A table of more rows than f32 ids address exactly is refused.
+TEST(AccelExec, GatherTableBeyond2To24RowsIsRefused) {
+  Memory m;
+  ExecOp e;
+  e.domain = {1, 1};
+  e.inputs.push_back({addInput(m, {0.0f}), 0, {1, 0}});
+  e.inputs.push_back({addInput(m, {7.0f}), 0, {0, 0}});
+  e.output = {m.add(1), 0, {1, 1}};
+  e.gatherRows = kMaxGatherRows + 1;
+  e.payload = {{Prim::Input, 1}};
+  e.result = 0;
+  Op op = makeOp(OpKind::TpcElementwise, 0, 1, 0);
+  op.elements = 1;
+  std::string error;
+  EXPECT_FALSE(execute(grouped(op), {e}, m, error));
+  EXPECT_NE(error.find("more than the 16777216"), std::string::npos) << error;
+}
 } // namespace
 
 namespace {

@@ -201,6 +201,46 @@ TEST(AccelSimTimeline, TilesSpreadOverCores) {
   EXPECT_NEAR(r.mmeIdleWhileTpcBusy, 1.0, 1e-12);
 }
 
+/// A sparse aggregation's blocks of rows each cost their own non-zeros.
+TEST(AccelSimTimeline, PerTileNonZeros) {
+  Device d = tinyDevice();
+  Op spmm;
+  spmm.kind = OpKind::SparseSpMM;
+  spmm.cols = 8;
+  spmm.nnz = 11; // the average block's
+  spmm.tiles = 3;
+  spmm.tileNnz = {30, 2, 0};
+  // 30 * 8 / 16 = 15 + 3; 2 * 8 / 16 = 1 + 3; 0 + 3; one sparse engine:
+  // 18 + 4 + 3 = 25 (three average blocks: 3 * (ceil(88 / 16) + 3) = 27).
+  EXPECT_EQ(tileCycles(d, spmm, 0), 18);
+  EXPECT_EQ(tileCycles(d, spmm, 1), 4);
+  EXPECT_EQ(tileCycles(d, spmm, 2), 3);
+  EXPECT_EQ(tileCycles(d, spmm), 9);
+  Program p;
+  p.ops = {spmm};
+  Result r;
+  std::string error;
+  ASSERT_TRUE(simulate(d, p, r, error)) << error;
+  EXPECT_EQ(r.totalCycles, 25);
+  // On the vector cores (4 lanes, start-up 10), 2 instructions a
+  // multiply-add: blocks of 240, 16 and 0: 120 + 10, 8 + 10, 0 + 10; two
+  // cores: [0,130] and [0,18] [18,28]: 130.
+  Op reduce;
+  reduce.kind = OpKind::TpcReduce;
+  reduce.elements = 86;
+  reduce.opsPerElement = 2;
+  reduce.tiles = 3;
+  reduce.tileElements = {240, 16, 0};
+  p.ops = {reduce};
+  ASSERT_TRUE(simulate(d, p, r, error)) << error;
+  EXPECT_EQ(r.totalCycles, 130);
+  // One size per tile, or the program is refused.
+  p.ops[0].tileElements = {240, 16};
+  EXPECT_FALSE(simulate(d, p, r, error));
+  EXPECT_NE(error.find("2 per-tile sizes for 3 tiles"), std::string::npos)
+      << error;
+}
+
 TEST(AccelSimErrors, BadPrograms) {
   Device d = tinyDevice();
   Program p;

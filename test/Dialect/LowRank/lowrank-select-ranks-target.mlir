@@ -6,9 +6,9 @@
 // RUN: not lathe-opt %s --split-input-file --lowrank-select-ranks="max-error=0.01" 2>&1 >/dev/null | FileCheck %s --check-prefix=ERR
 
 // The weight is rank 1 (all ones), so every candidate rank is exact and the
-// cheapest predicted one wins. The shipped roofline (155 GFLOP/s, 30 GB/s,
-// 3 us per call): dense [64,256]x[256,256] 57.1 us; rank 16 two matmuls of
-// 6.4 us; rank 32 two of 9.8 us.
+// cheapest predicted one wins. The shipped table's measured rows: dense
+// [64,256]x[256,256] 36.5 us; rank 16 4.3 + 7.6 = 11.9 us; rank 32 6.4 +
+// 6.5 = 12.9 us; rank 48 8.5 + 8.9 = 17.4 us.
 // CHECK-LABEL: func.func @default
 // CHECK: lowrank.linear {{.*}}lathe.decision = #lowrank.decision<action = "factorize", rank = 16, {{.*}}target = "cpu"
 func.func @default(%x: tensor<64x256xf32>) -> tensor<64x256xf32> {
@@ -22,8 +22,9 @@ func.func @default(%x: tensor<64x256xf32>) -> tensor<64x256xf32> {
 
 // -----
 
-// The same roofline with rank 16's two matmuls measured slow (100 us each):
-// rank 32 is now the cheapest.
+// The 2026-11 shipped roofline (155 GFLOP/s, 30 GB/s, 3 us per call; rank 16
+// two matmuls of 6.4 us, rank 32 two of 9.8 us) with rank 16's two matmuls
+// measured slow (100 us each): rank 32 is now the cheapest.
 // CHECK-LABEL: func.func @slow_rank16
 // CHECK: lowrank.linear {{.*}}lathe.decision = #lowrank.decision<action = "factorize", rank = 32, {{.*}}target = "slow-rank16"
 module attributes {lathe.target = #lathe.target<name = "slow-rank16", threads = 1, features = [],

@@ -69,3 +69,30 @@ func.func @dynamic_values(%x: tensor<4x16xf32>, %v: tensor<?xf32>) -> tensor<4x1
          ins(%x : tensor<4x16xf32>) outs(%e : tensor<4x16xf32>) -> tensor<4x16xf32>
   return %y : tensor<4x16xf32>
 }
+
+// Each block of rows is timed with its own non-zeros (row_ptr is a
+// constant). tiny.json (4 cores of 16 lanes, start-up 8, 16 KiB local
+// memory), F = 256, 16 non-zeros on 8 rows: a row's share is 2 * (4 + 8 +
+// 1024) + 8 + 1024 = 3104 bytes, twice per block: blocks of 16384 / 6208 = 2
+// rows, 4 blocks with 10, 2, 2 and 2 non-zeros: 2560, 512, 512, 512
+// multiply-adds of 2 instructions: ceil(2560 * 2 / 16) + 8 = 328 cycles for
+// the first block, 72 for each other, one block per core: 328 (the
+// transfers: 8456 bytes loaded, 8192 stored, 261 cycles at 64 bytes a
+// cycle). Timed as 4 average blocks (1024 each: 136 cycles) it was 261.
+// RUN: lathe-opt %s --accel-attach-device=config=%S/Inputs/tiny.json --accel-place --accel-tile | FileCheck %s --check-prefix=BLOCKS
+// BLOCKS-LABEL: func.func @uneven
+// BLOCKS: lathe.decision = #accel.decision<engine = "tpc"
+// BLOCKS-SAME: tpc_cycles = 328>
+// BLOCKS: accel.tpc_reduce
+// BLOCKS-SAME: elements = 1024
+// BLOCKS-SAME: tile_elements = array<i64: 2560, 512, 512, 512>
+// BLOCKS-SAME: tiles = 4
+func.func @uneven(%x: tensor<8x256xf32>) -> tensor<8x256xf32> {
+  %rp = arith.constant dense<[0, 6, 10, 11, 12, 13, 14, 15, 16]> : tensor<9xi64>
+  %ci = arith.constant dense<[0, 1, 2, 3, 4, 5, 0, 1, 2, 3, 2, 3, 4, 5, 6, 7]> : tensor<16xi64>
+  %v = arith.constant dense<1.0> : tensor<16xf32>
+  %e = tensor.empty() : tensor<8x256xf32>
+  %y = sparsegcn.aggregate csr(%rp, %ci, %v : tensor<9xi64>, tensor<16xi64>, tensor<16xf32>) [8, 8]
+         ins(%x : tensor<8x256xf32>) outs(%e : tensor<8x256xf32>) -> tensor<8x256xf32>
+  return %y : tensor<8x256xf32>
+}

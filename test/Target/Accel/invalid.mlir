@@ -131,3 +131,24 @@ func.func @decision_sparse_cycles(%a: f32) -> f32 {
   %b = arith.addf %a, %a {lathe.decision = #accel.decision<engine = "sparse", reason = "r", tpc_cycles = 1>} : f32
   return %b : f32
 }
+
+// -----
+
+accel.program "f" {
+  // expected-error @+1 {{'accel.sparse_spmm' op expects one 'tile_nnz' entry per tile (2), got 1}}
+  %0 = accel.sparse_spmm() {cols = 16 : i64, nnz = 4 : i64, tile_nnz = array<i64: 4>, tiles = 2 : i64}
+}
+
+// -----
+
+accel.program "f" {
+  // expected-error @+1 {{'accel.sparse_spmm' op expects non-negative 'tile_nnz' entries, got -1}}
+  %0 = accel.sparse_spmm() {cols = 16 : i64, nnz = 4 : i64, tile_nnz = array<i64: 9, -1>, tiles = 2 : i64}
+}
+
+// -----
+
+accel.program "f" {
+  // expected-error @+1 {{'accel.tpc_reduce' op expects one 'tile_elements' entry per tile (1), got 2}}
+  %0 = accel.tpc_reduce() {elements = 4 : i64, ops_per_element = 1.0 : f64, tile_elements = array<i64: 4, 4>, tiles = 1 : i64}
+}

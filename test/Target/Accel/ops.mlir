@@ -21,6 +21,12 @@ accel.program "main" {
   %7 = accel.tpc_reduce() {elements = 100 : i64, ops_per_element = 1.0 : f64, tiles = 1 : i64}
   // CHECK: accel.sparse_spmm(%{{.*}}) {cols = 16 : i64, nnz = 4160 : i64, tiles = 2 : i64}
   %8 = accel.sparse_spmm(%7) {cols = 16 : i64, nnz = 4160 : i64, tiles = 2 : i64}
+  // Per-tile sizes: a sparse aggregation's blocks of rows, each with its own
+  // non-zeros.
+  // CHECK: accel.sparse_spmm() {cols = 16 : i64, nnz = 3 : i64, tile_nnz = array<i64: 5, 0>, tiles = 2 : i64}
+  %9 = accel.sparse_spmm() {cols = 16 : i64, nnz = 3 : i64, tile_nnz = array<i64: 5, 0>, tiles = 2 : i64}
+  // CHECK: accel.tpc_reduce() {elements = 48 : i64, ops_per_element = 2.000000e+00 : f64, tile_elements = array<i64: 64, 32>, tiles = 2 : i64}
+  %10 = accel.tpc_reduce() {elements = 48 : i64, ops_per_element = 2.0 : f64, tile_elements = array<i64: 64, 32>, tiles = 2 : i64}
 }
 
 // accel-place's decision: fields in alphabetical order; a split is integral

@@ -409,15 +409,19 @@ void SelectRanksPass::allocate(std::vector<Layer> &layers) {
            (layer.denseUs - cand.latencyUs) >= minSaving * layer.denseUs;
   };
   if (strategy == RankStrategy::Threshold) {
-    // Baseline: each layer alone, the smallest rank within its own budget.
+    // Baseline: each layer alone, the fastest rank within its own budget.
+    // That is the smallest such rank where latency grows with the rank, but
+    // measured tables need not (on the shipped CPU table a 16-wide matmul at
+    // batch 1 is slower than a 32-wide one): a smaller rank that is no faster
+    // only adds error. Ties go to the larger rank (less error).
     for (Layer &layer : layers)
       for (auto [ci, cand] : llvm::enumerate(layer.candidates))
         if (saves(layer, cand) &&
             cand.error <=
-                maxError * maxError * (perLayer ? 1.0 : layer.energy)) {
+                maxError * maxError * (perLayer ? 1.0 : layer.energy) &&
+            (layer.chosen < 0 ||
+             cand.latencyUs <= layer.candidates[layer.chosen].latencyUs))
           layer.chosen = ci;
-          break;
-        }
     return;
   }
   if (strategy == RankStrategy::Uniform) {

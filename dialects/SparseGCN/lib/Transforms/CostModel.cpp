@@ -1,6 +1,7 @@
 //===- CostModel.cpp - Dense/sparse tile cost from measured rates --------===//
 
 #include "lathe/Dialect/SparseGCN/CostModel.h"
+#include "lathe/Dialect/SparseGCN/SparseGCNOps.h"
 
 #include <algorithm>
 #include <cmath>
@@ -137,7 +138,10 @@ double TileCostModel::groupBreakEvenDensity(int64_t rows, int64_t width) const {
 
 double TileCostModel::groupThreshold(int64_t width) const {
   double breakEven = 0.0;
-  for (int64_t rows = 2; rows <= table.groupMax; ++rows)
+  // Groups never exceed the op's (and the runtime's) largest group, whatever
+  // sizes the table was measured at.
+  for (int64_t rows = 2; rows <= std::min(table.groupMax, kMaxGroupRows);
+       ++rows)
     breakEven = std::max(breakEven, groupBreakEvenDensity(rows, width));
   return std::min(1.0, table.safetyMargin * breakEven);
 }

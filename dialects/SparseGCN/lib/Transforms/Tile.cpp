@@ -553,7 +553,8 @@ struct SparseGCNTile
         // A whole number of entries per tile, so that the runtime's
         // classification (a threshold in ppm) makes the same choice.
         int64_t area = model.getMicroTile() * model.getMicroTile();
-        threshold = std::ceil(threshold * double(area) - 1e-9) / double(area);
+        threshold = ::lathe::row_groups::fromPpm(::lathe::row_groups::toPpm(
+            std::ceil(threshold * double(area) - 1e-9) / double(area)));
         micro = classifyMicro(reordered ? *reordered : *csr, model, threshold,
                               timeWidth);
         micro->hybridSeconds += permuteSeconds;
@@ -582,8 +583,12 @@ struct SparseGCNTile
       std::string groupsRejected;
       if (rowGroups && model.getGroupMax() >= 2 && tileSize < 0 &&
           denseThreshold < 0) {
-        double threshold = dynamicWidth ? model.groupThresholdAnyWidth()
-                                        : model.groupThreshold(width);
+        // The runtime is given the threshold in parts per million: form the
+        // groups it will form.
+        double threshold =
+            ::lathe::row_groups::fromPpm(::lathe::row_groups::toPpm(
+                dynamicWidth ? model.groupThresholdAnyWidth()
+                             : model.groupThreshold(width)));
         groups = classifyGroups(reordered ? *reordered : *csr, model, threshold,
                                 timeWidth);
         groups->hybridSeconds += permuteSeconds;
@@ -610,71 +615,59 @@ struct SparseGCNTile
             groups->hybridSeconds > (1.0 - kMinMicroGain) * rival)
           groups.reset();
       }
-      if (groups) {
-        fields.classification = "compile-time analysis; the runtime forms the "
-                                "same row groups at row_group_threshold";
-        fields.tileSize = groups->maxRows;
+      // The engines that classify at run time (the threshold travels with
+      // the op): one op and one decision, whichever of them won.
+      auto runtimeEngine = [&](DenseEngine engine, int64_t tile,
+                               double threshold, int64_t engineNnz,
+                               double seconds, StringRef classification,
+                               StringRef rule, const Twine &result) {
+        fields.classification = classification.str();
+        fields.tileSize = tile;
         fields.tileSizeSource = "cost-model";
-        fields.denseEngine = "row_groups";
-        fields.denseThreshold = groups->threshold;
+        fields.denseEngine = stringifyDenseEngine(engine).str();
+        fields.denseThreshold = threshold;
         fields.thresholdSource = "cost-model";
         fields.safetyMargin = model.getSafetyMargin();
-        fields.thresholdRule = "min(1, safety_margin * the largest row-group "
-                               "break-even density over the group sizes)";
+        fields.thresholdRule = rule.str();
         fields.nnz = csr->nnz();
-        fields.nnzSparse = csr->nnz() - groups->groupedNnz;
-        fields.predictedUsHybrid = groups->hybridSeconds * 1e6;
+        fields.nnzSparse = csr->nnz() - engineNnz;
+        fields.predictedUsHybrid = seconds * 1e6;
         fields.predictedUsBestTiling = tiling.hybridSeconds * 1e6;
         fields.predictedUsAllSparse = tiling.allSparseSeconds * 1e6;
         fields.reorder = reorderNote;
-        fields.result = "row-group engine on groups of rows with nearly "
-                        "equal columns, CSR on the other rows" +
-                        microRejected;
+        fields.result = result.str();
         tiled = TiledAggregateOp::create(
             b, loc, op.getResultTypes(), rowPtr, colIdx, values, perm,
             op.getFeatures(), op.getInit(), op.getNumRowsAttr(),
-            op.getNumColsAttr(), b.getI64IntegerAttr(groups->maxRows),
-            DenseI8ArrayAttr(), b.getF64FloatAttr(groups->threshold),
-            IntegerAttr(),
-            DenseEngineAttr::get(b.getContext(), DenseEngine::RowGroups),
+            op.getNumColsAttr(), b.getI64IntegerAttr(tile), DenseI8ArrayAttr(),
+            b.getF64FloatAttr(threshold), IntegerAttr(),
+            DenseEngineAttr::get(b.getContext(), engine),
             SparseEngineAttr::get(b.getContext(), SparseEngine::CsrSpmm),
             NodeReorderAttr::get(b.getContext(), NodeReorder::None));
+      };
+      if (groups)
+        runtimeEngine(DenseEngine::RowGroups, groups->maxRows,
+                      groups->threshold, groups->groupedNnz,
+                      groups->hybridSeconds,
+                      "compile-time analysis; the runtime forms the same row "
+                      "groups at row_group_threshold",
+                      "min(1, safety_margin * the largest row-group "
+                      "break-even density over the group sizes)",
+                      "row-group engine on groups of rows with nearly equal "
+                      "columns, CSR on the other rows" +
+                          microRejected);
+      else if (micro)
+        runtimeEngine(DenseEngine::MicroBsr, micro->tile, micro->threshold,
+                      micro->denseNnz, micro->hybridSeconds,
+                      "compile-time analysis; the runtime applies "
+                      "micro_threshold to the micro tiles",
+                      "min(1, safety_margin * micro_break_even_density), "
+                      "rounded up to whole entries",
+                      "micro-tile engine on dense micro tiles, CSR on the "
+                      "rest");
+      if (tiled) {
         mlir::lathe::setDecision(tiled, fields.get(b.getContext()));
         ++numTiled;
-        op.replaceAllUsesWith(tiled.getResult());
-        op.erase();
-        return success();
-      }
-      if (micro) {
-        fields.classification = "compile-time analysis; the runtime applies "
-                                "micro_threshold to the micro tiles";
-        fields.tileSize = micro->tile;
-        fields.tileSizeSource = "cost-model";
-        fields.denseEngine = "micro_bsr";
-        fields.denseThreshold = micro->threshold;
-        fields.thresholdSource = "cost-model";
-        fields.safetyMargin = model.getSafetyMargin();
-        fields.thresholdRule = "min(1, safety_margin * "
-                               "micro_break_even_density), rounded up to "
-                               "whole entries";
-        fields.nnz = csr->nnz();
-        fields.nnzSparse = csr->nnz() - micro->denseNnz;
-        fields.predictedUsHybrid = micro->hybridSeconds * 1e6;
-        fields.predictedUsBestTiling = tiling.hybridSeconds * 1e6;
-        fields.predictedUsAllSparse = tiling.allSparseSeconds * 1e6;
-        fields.reorder = reorderNote;
-        fields.result = "micro-tile engine on dense micro tiles, CSR "
-                        "on the rest";
-        tiled = TiledAggregateOp::create(
-            b, loc, op.getResultTypes(), rowPtr, colIdx, values, perm,
-            op.getFeatures(), op.getInit(), op.getNumRowsAttr(),
-            op.getNumColsAttr(), b.getI64IntegerAttr(micro->tile),
-            DenseI8ArrayAttr(), b.getF64FloatAttr(micro->threshold),
-            IntegerAttr(),
-            DenseEngineAttr::get(b.getContext(), DenseEngine::MicroBsr),
-            SparseEngineAttr::get(b.getContext(), SparseEngine::CsrSpmm),
-            NodeReorderAttr::get(b.getContext(), NodeReorder::None));
-        mlir::lathe::setDecision(tiled, fields.get(b.getContext()));
         op.replaceAllUsesWith(tiled.getResult());
         op.erase();
         return success();

@@ -43,6 +43,72 @@ def AccelAttachDevice : Pass<"accel-attach-device", "ModuleOp"> {
   let dependentDialects = ["::mlir::lathe::LatheDialect"];
 }
 
+def AccelExpandReorderedAggregates
+    : Pass<"accel-expand-reordered-aggregates", "ModuleOp"> {
+  let summary = "A sparse aggregation over a reordered adjacency as a row gather, the aggregation and a row scatter";
+  let description = [{
+    A `sparsegcn.tiled_aggregate` with a `permutation` (sparsegcn-tile's
+    `reorder=...`: its CSR operands hold P·A·Pᵀ, row i of the stored
+    matrix being node `permutation[i]`) becomes what the accelerator runs:
+    the features gathered into the stored order (Xp[i] = X[perm[i]], a row
+    gather on the vector cores), the tiled aggregation of the stored
+    matrix without a permutation (Yp = P·A·Pᵀ·Xp = P·A·X), and its rows
+    scattered back to node order (Y[perm[i]] = Yp[i], a row gather by the
+    inverse permutation). Both gathers are `linalg.generic`s of the form
+    lathe-import-onnx writes for ONNX Gather (an integer id input, an
+    `index_cast` and a `tensor.extract` of the table), so accel-place and
+    accel-tile cost them as vector-core work and the engine program
+    executes them. The permutation must be a constant permutation of the
+    rows (an error naming the op otherwise).
+
+    ```mlir
+    // before
+    %y = sparsegcn.tiled_aggregate csr(%rp, %ci, %v : ...) [64, 64] tile 16
+           permutation(%p : tensor<64xi64>) ins(%x : ...) outs(%e : ...)
+    // after
+    %xp = linalg.generic ... // %x[%p[i], j]
+    %yp = sparsegcn.tiled_aggregate csr(%rp, %ci, %v : ...) [64, 64] tile 16
+           ins(%xp : ...) outs(%e : ...)
+    %y = linalg.generic ...  // %yp[%inverse[i], j]
+    ```
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+def AccelExpandRecurrences : Pass<"accel-expand-recurrences", "ModuleOp"> {
+  let summary = "LSTM and GRU layers (lathe.rnn) as per-step matrix-engine products and vector-core gates";
+  let description = [{
+    Unrolls each `lathe.rnn` (one direction of an LSTM or GRU layer, static
+    shapes) into what the accelerator's engines run: the input projection
+    of all steps as one product (x·Wᵀ + b, a matrix-engine candidate), then
+    per time step (in reverse order for `reverse`) the recurrent product
+    h·Rᵀ + rb and the gates as element-wise `linalg.generic`s on column
+    blocks of the two projections (σ as 1 / (1 + exp(-v)), tanh; LSTM: the
+    new c, then h = o ⊙ tanh(c); GRU: the new h; a `gru` cell, not linear
+    before reset, also a product of (r ⊙ h) with R's candidate block). Each
+    step reads the previous step's state, so the steps run one after the
+    other in the simulated timeline. The step's h is inserted into `y`
+    ([T, N, H], or [N, T, H] with `batch_first`) with `tensor.insert_slice`;
+    the op's results become `y`, the last step's h and (LSTM) c.
+
+    It also turns the element-wise form the ONNX importer gives Concat (a
+    `linalg.generic` with no inputs whose body selects, by the index along
+    one dimension, a clamped `tensor.extract` of each source) into
+    `tensor.insert_slice`s of the sources into its output, which the engine
+    program copies on the vector cores (how a stacked or bidirectional
+    layer's final states are joined), and the element-wise form it gives
+    Slice (a `tensor.extract` at offset + step × index in every dimension;
+    how each layer's initial state is taken from a state input) into a
+    `tensor.extract_slice`; any other body is left alone.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect"];
+}
+
 def AccelPlace : Pass<"accel-place", "ModuleOp"> {
   let summary = "Assign each compute op to the matrix engine or the vector cores by cost";
   let description = [{

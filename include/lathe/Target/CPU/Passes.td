@@ -174,7 +174,13 @@ def LatheCPULowerToRuntime : Pass<"lathe-cpu-lower-to-runtime", "ModuleOp"> {
     with `select(mask, fill, x)` or `select(mask, x, fill)` (an i1 mask
     broadcast onto the loop dimensions, a float constant fill: causal and
     padding masks of attention) becomes one `lathe_rt_masked_softmax_f32`
-    call, and the select goes.
+    call, and the select goes. When that masked softmax reads scores that
+    one plain `lathe.matmul` (alpha the scale) wrote and its output feeds
+    one plain `lathe.matmul` as lhs (P·V), the score and probability
+    buffers read by nothing else (views and batch reshapes allowed, the
+    probabilities possibly over the scores) and nothing between the two
+    products writing q, k or the mask, all four become one
+    `lathe_rt_masked_attention_f32` call where P·V was.
     `lathe.conv2d` becomes `lathe_rt_conv2d_f32` (bias and activation as
     post-ops; a constant filter is pre-packed once) or, with a pooling
     epilogue, `lathe_rt_conv2d_pool_f32`. f32 `linalg.pooling_{nchw,nhwc}_max`

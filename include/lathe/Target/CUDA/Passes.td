@@ -9,10 +9,13 @@ def LatheCUDAExpandLayerNorm
     : Pass<"lathe-cuda-expand-layer-norm", "func::FuncOp"> {
   let summary = "Expand lathe.layer_norm on tensors into linalg generics";
   let description = [{
-    The CUDA target runs layer norms as generated GPU code: a row sum, a
-    row sum of squared deviations and one element-wise generic
+    Layer norm as generated GPU code: a row sum, a row sum of squared
+    deviations and one element-wise generic
     `(x - mean) * rsqrt(var + eps) * gamma + beta` (biased variance over the
-    last dimension, as `lathe.layer_norm` defines it).
+    last dimension, as `lathe.layer_norm` defines it). Not in the CUDA
+    pipeline, which calls the runtime's warp-per-row kernel
+    (`lathe_cuda_layer_norm_f32`); kept for explicit use and as the
+    generated-code reference.
 
     ```mlir
     %y = lathe.layer_norm ins(%x : tensor<8x16xf32>) outs(%e : tensor<8x16xf32>)
@@ -31,9 +34,11 @@ def LatheCUDARetargetCalls : Pass<"lathe-cuda-retarget-calls", "ModuleOp"> {
   let description = [{
     `lathe-cpu-lower-to-runtime` emits `func.call @lathe_rt_<kernel>` with the
     runtime's memref convention. The CUDA runtime implements the same ABI on
-    device memory as `lathe_cuda_<kernel>` (cuBLASLt for matmuls, Lathe's own
-    kernels for convolutions and pooling). This pass renames the callees; a
-    call of a kernel the CUDA runtime lacks is an error naming it.
+    device memory as `lathe_cuda_<kernel>` (cuBLASLt for matmuls and the
+    RNN's projections; Lathe's own kernels for convolutions, pooling,
+    softmax, layer norm, chunked attention, SpMM and the RNN's gates). This
+    pass renames the callees; a call of a kernel the CUDA runtime lacks is an
+    error naming it.
 
     ```mlir
     func.call @lathe_rt_matmul_f32(...)   // becomes
@@ -41,6 +46,34 @@ def LatheCUDARetargetCalls : Pass<"lathe-cuda-retarget-calls", "ModuleOp"> {
     ```
   }];
   let dependentDialects = ["::mlir::func::FuncDialect"];
+}
+
+def LatheCUDAIndexChecks : Pass<"lathe-cuda-index-checks", "ModuleOp"> {
+  let summary = "Record generated code's failed index checks on the device";
+  let description = [{
+    `lathe-cpu-guard-indices` calls `lathe_rt_index_check_failed(what,
+    index, lo, hi)` where a data-dependent index (an ONNX Gather's, an
+    embedding's token id) is out of range. On the GPU that code runs inside a
+    kernel, which cannot call the host. Around the outermost loop nest
+    (linalg op or `scf.parallel`) holding such a call, a `memref<4xi64>`
+    record of that call is allocated and zeroed
+    (`lathe_cuda_index_check_begin`); the call becomes an atomic claim of
+    the record followed by stores of {index, lo, hi} by the first failing
+    thread; after the loop
+    `lathe_cuda_index_check_end(what, record)` reads it back and makes the
+    CPU backend's message ("<what>: index I out of range [lo, hi)") the
+    pending error.
+
+    ```mlir
+    func.call @lathe_rt_index_check_failed(%what, %i, %lo, %hi)  // becomes
+    %old = memref.atomic_rmw addi %one, %record[%c0]
+    scf.if (%old == 0) { memref.store %i, %record[%c1] ... }
+    ```
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect"];
 }
 
 def LatheCUDADeviceMemory : Pass<"lathe-cuda-device-memory", "ModuleOp"> {
@@ -62,6 +95,28 @@ def LatheCUDADeviceMemory : Pass<"lathe-cuda-device-memory", "ModuleOp"> {
                            "::mlir::linalg::LinalgDialect"];
 }
 
+def LatheCUDASerialKernels
+    : Pass<"lathe-cuda-serial-kernels", "::mlir::func::FuncOp"> {
+  let summary = "Give loop-less and all-reduction linalg ops a one-thread loop";
+  let description = [{
+    `convert-linalg-to-parallel-loops` makes no `scf.parallel` for a linalg
+    op without parallel dimensions (a fill of a rank-0 buffer, a reduction
+    to a scalar such as a loss): its loads and stores would stay in host
+    code, which holds device buffers only. Each such op is wrapped in a
+    one-iteration `scf.parallel`, so it runs as a kernel of one thread
+    (correct, sequential; these ops are small in the e2e models).
+
+    ```mlir
+    linalg.fill ins(%z : f32) outs(%s : memref<f32>)   // becomes
+    scf.parallel (%i) = (%c0) to (%c1) step (%c1) {
+      linalg.fill ins(%z : f32) outs(%s : memref<f32>)
+    }
+    ```
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def LatheCUDATileParallelLoops
     : Pass<"lathe-cuda-tile-parallel-loops", "func::FuncOp"> {
   let summary = "Tile outermost scf.parallel loops into blocks of threads";
@@ -73,6 +128,12 @@ def LatheCUDATileParallelLoops
     neighbouring addresses), then outwards while static sizes allow. Marks
     the loops for `convert-parallel-loops-to-gpu`.
 
+    When the innermost dimension has a static trip count of at least
+    `elements-per-thread` x `threads` x 1024 (enough blocks to fill a large
+    GPU after coarsening), each thread takes `elements-per-thread` elements
+    of it, `threads` apart (a sequential loop between the block and thread
+    levels): accesses stay coalesced and the grid shrinks by that factor.
+
     ```mlir
     scf.parallel (%i, %j) = (%c0, %c0) to (%c1024, %c256) step (%c1, %c1)
     // becomes a (1024, 1) grid of tiles with a (1, 256) loop inside
@@ -81,6 +142,9 @@ def LatheCUDATileParallelLoops
   let options = [
     Option<"threads", "threads", "int64_t", "256",
            "Threads per block (a power of two)">,
+    Option<"elementsPerThread", "elements-per-thread", "int64_t", "4",
+           "Elements of the innermost dimension each thread takes in large "
+           "loops (1: one element per thread)">,
   ];
   let dependentDialects = ["::mlir::scf::SCFDialect",
                            "::mlir::affine::AffineDialect",

@@ -153,9 +153,29 @@ LogicalResult TpcElementwiseOp::verify() {
   return verifySizes(*this,
                      {{"tiles", getTiles()}, {"elements", getElements()}});
 }
+/// Per-tile sizes: one per tile, none negative (a block of rows with no
+/// non-zeros costs its start-up only).
+static LogicalResult verifyPerTile(Operation *op, StringRef name,
+                                   std::optional<ArrayRef<int64_t>> perTile,
+                                   int64_t tiles) {
+  if (!perTile)
+    return success();
+  if (static_cast<int64_t>(perTile->size()) != tiles)
+    return op->emitOpError() << "expects one '" << name << "' entry per tile ("
+                             << tiles << "), got " << perTile->size();
+  for (int64_t v : *perTile)
+    if (v < 0)
+      return op->emitOpError()
+             << "expects non-negative '" << name << "' entries, got " << v;
+  return success();
+}
+
 LogicalResult TpcReduceOp::verify() {
   if (getOpsPerElement().convertToDouble() <= 0)
     return emitOpError() << "expects a positive ops_per_element";
+  if (failed(
+          verifyPerTile(*this, "tile_elements", getTileElements(), getTiles())))
+    return failure();
   return verifySizes(*this,
                      {{"tiles", getTiles()}, {"elements", getElements()}});
 }
@@ -169,6 +189,8 @@ LogicalResult TpcLayerNormOp::verify() {
 }
 
 LogicalResult SparseSpmmOp::verify() {
+  if (failed(verifyPerTile(*this, "tile_nnz", getTileNnz(), getTiles())))
+    return failure();
   return verifySizes(
       *this, {{"tiles", getTiles()}, {"nnz", getNnz()}, {"cols", getCols()}});
 }

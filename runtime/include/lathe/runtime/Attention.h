@@ -57,6 +57,38 @@ void lathe_rt_chunked_attention_lse_f32(int64_t rankQ, void *q, int64_t rankK,
                                         float scale, int64_t qChunk,
                                         int64_t kvChunk, int64_t numBiases);
 
+/// Flags of lathe_rt_masked_attention_f32.
+enum {
+  LATHE_ATTN_HAS_MASK = 1 << 0,         ///< `mask` is read (else ignored)
+  LATHE_ATTN_MASKED_WHEN_TRUE = 1 << 1, ///< true mask elements take `fill`
+};
+
+/// o = softmax(select(mask, fill, scale · q · kt)) · v over the key axis, in
+/// the reference's arithmetic: q [..., Lq, D], kt [..., D, Lk] (the keys,
+/// transposed), v [..., Lk, Dv], o [..., Lq, Dv], any strides, one rank >= 2
+/// with equal leading dimensions. With LATHE_ATTN_HAS_MASK, score (.., i, j)
+/// is `fill` where the i1 mask (one byte per element) equals
+/// LATHE_ATTN_MASKED_WHEN_TRUE != 0; the mask is broadcast onto the scores
+/// as lathe_rt_masked_softmax_f32's is (`maskDims`: per mask dimension 4
+/// bits, the score dimension it runs along or 0xF for a unit dimension).
+/// The softmax is the decomposed one (max with NaN winning, exp(x - max),
+/// divided by the sum): a row of -inf only (every key masked with a -inf
+/// fill), or holding NaN or +Inf, is NaN, as in PyTorch.
+///
+/// One task per (batch element, block of query rows): the block's scores
+/// (sgemm), mask and softmax stay in the worker's cache and P · V follows
+/// (sgemm); the Lq x Lk matrix is never stored. With a -inf fill, keys
+/// masked for every row of a block after its last unmasked key are not
+/// computed (exact: they contribute 0, unless v has Inf or NaN there, which
+/// the kernel checks). In a LATHE_PRECISION_BF16 session on a CPU with
+/// AMX-BF16 (and oneDNN's ISA not capped below it) the two products take
+/// bf16 operands on AMX tiles with f32 accumulation; the softmax stays f32.
+void lathe_rt_masked_attention_f32(int64_t rankQ, void *q, int64_t rankKT,
+                                   void *kt, int64_t rankV, void *v,
+                                   int64_t rankM, void *mask, int64_t rankO,
+                                   void *o, float scale, float fill,
+                                   int64_t maskDims, int64_t flags);
+
 /// The gradients of lathe_rt_chunked_attention_f32 (FlashAttention-2's
 /// backward, DeepSpeed4Science's Evoformer attention backward): given q, k,
 /// v, the biases, the forward's output o and log-sum-exp lse and the output

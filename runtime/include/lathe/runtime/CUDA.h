@@ -89,7 +89,8 @@ typedef struct {
 int lathe_cuda_profile_collect(lathe_cuda_kernel_time *out, int max);
 void lathe_cuda_profile_reset(void);
 
-/* Matmuls may use TF32 tensor cores (off by default: f32 accuracy). */
+/* Matmuls may use TF32 tensor cores (off by default: f32 accuracy); the
+ * setting is process-wide (lathe-run --allow-tf32). */
 void lathe_cuda_set_allow_tf32(int allow);
 
 /* Kernels called from generated code: lathe_rt_<name> of Runtime.h, same
@@ -131,6 +132,53 @@ int lathe_cuda_bench_matmul(int64_t batch, int64_t M, int64_t N, int64_t K,
 /* The device's memory bandwidth from its clock and bus width (bytes/s);
  * 0 when unknown. */
 double lathe_cuda_peak_bandwidth(void);
+
+/* .lathe files of the CUDA backend (`lathe-compile --backend=cuda`): host
+ * code (an ELF shared library that calls this library's mgpu* and
+ * lathe_cuda_* entry points) with the cubin inside, and the constants and
+ * weights as data. lathe_cuda_model_load checks the file, initialises the
+ * device (LATHE_CUDA_NO_DEVICE without one), loads the code, uploads every
+ * constant to device memory once (the model's constant table then points
+ * there) and keeps it until lathe_cuda_model_free. Nothing is compiled and
+ * neither LLVM nor MLIR is needed. Tensors are f32, dense, row-major.
+ * Thread-safety: runs of one model are serialised (a mutex per model);
+ * lathe_cuda_model_free must not race with a run of the same model. */
+#define LATHE_CUDA_MAX_RANK 8
+typedef struct lathe_cuda_model lathe_cuda_model;
+typedef struct lathe_cuda_tensor {
+  int32_t rank;
+  int64_t shape[LATHE_CUDA_MAX_RANK];
+  float *data;
+} lathe_cuda_tensor;
+
+int lathe_cuda_model_load(const char *path, lathe_cuda_model **model);
+void lathe_cuda_model_free(lathe_cuda_model *model);
+int32_t lathe_cuda_model_num_inputs(const lathe_cuda_model *model);
+int32_t lathe_cuda_model_num_outputs(const lathe_cuda_model *model);
+/* The shape of input/output `index` (-1: dynamic) and its name. */
+int lathe_cuda_model_input_info(const lathe_cuda_model *model, int32_t index,
+                                lathe_cuda_tensor *shape, const char **name);
+int lathe_cuda_model_output_info(const lathe_cuda_model *model, int32_t index,
+                                 lathe_cuda_tensor *shape, const char **name);
+/* A META value ("entry", "gpu_chip", "source", ...), or NULL. */
+const char *lathe_cuda_model_metadata(const lathe_cuda_model *model,
+                                      const char *key);
+/* Bytes of constants the model keeps on the device. */
+int64_t lathe_cuda_model_constant_bytes(const lathe_cuda_model *model);
+/* One call on host tensors: inputs are copied to the device, results back.
+ * An output whose data is NULL is allocated with malloc (the caller frees
+ * it); otherwise its shape must equal the result's. */
+int lathe_cuda_model_run(lathe_cuda_model *model,
+                         const lathe_cuda_tensor *inputs, int32_t num_inputs,
+                         lathe_cuda_tensor *outputs, int32_t num_outputs);
+/* One call on device tensors (dense, e.g. from lathe_cuda_alloc): each
+ * output is set to a fresh dense device block of the runtime's allocator,
+ * which the caller frees with lathe_cuda_free. Nothing is synchronised
+ * beyond what the call needs to check its errors. */
+int lathe_cuda_model_run_device(lathe_cuda_model *model,
+                                const lathe_cuda_tensor *inputs,
+                                int32_t num_inputs, lathe_cuda_tensor *outputs,
+                                int32_t num_outputs);
 
 /* Collectives over NCCL (libnccl.so.2, loaded on first use), in place on
  * device buffers of f32, on the runtime's stream. A communicator is made by

@@ -12,10 +12,21 @@
 #ifndef LATHE_RUNTIME_ROWGROUPS_H
 #define LATHE_RUNTIME_ROWGROUPS_H
 
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
 namespace lathe::row_groups {
+
+/// A threshold as the tiled kernel's operand carries it: parts per million.
+inline int64_t toPpm(double threshold) {
+  return static_cast<int64_t>(std::llround(threshold * 1e6));
+}
+
+/// The threshold the runtime classifies at for an operand of `ppm`. The
+/// compiler prices its groups at fromPpm(toPpm(t)), not at t, so that it
+/// and the runtime form the same groups.
+inline double fromPpm(int64_t ppm) { return double(ppm) * 1e-6; }
 
 /// One group: `rows` consecutive rows from `row0`, the union of their column
 /// sets (`columns` distinct columns) and their distinct stored entries.

@@ -9,9 +9,13 @@ With --fill 1.0 the planted runs are 60 groups of 180 rows (the generator assert
 never merges with the next (their column sets overlap in few columns)."""
 import argparse
 import os
+import sys
 
 import numpy as np
 import scipy.sparse as sp
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from aggregate import print_module, save_inputs  # noqa: E402
 
 p = argparse.ArgumentParser()
 p.add_argument("--width", default="64")
@@ -47,22 +51,9 @@ a = sp.csr_matrix((rng.standard_normal(len(rows)).astype(np.float32), (rows, col
 a.sum_duplicates()
 a.sort_indices()
 
-w = args.width
-ftype = f"{n}x{w}xf32"
-hexed = lambda arr: '"0x' + np.ascontiguousarray(arr).tobytes().hex().upper() + '"'  # noqa: E731
-nnz = a.nnz
-print(f"""func.func @groups(%x: tensor<{ftype}>) -> tensor<{ftype}> {{
-  %rp = arith.constant dense<{hexed(a.indptr.astype(np.int32))}> : tensor<{n + 1}xi32>
-  %ci = arith.constant dense<{hexed(a.indices.astype(np.int32))}> : tensor<{nnz}xi32>
-  %v = arith.constant dense<{hexed(a.data)}> : tensor<{nnz}xf32>
-  %e = tensor.empty() : tensor<{ftype}>
-  %y = sparsegcn.aggregate csr(%rp, %ci, %v : tensor<{n + 1}xi32>, tensor<{nnz}xi32>, tensor<{nnz}xf32>) [{n}, {n}]
-         ins(%x : tensor<{ftype}>) outs(%e : tensor<{ftype}>) -> tensor<{ftype}>
-  return %y : tensor<{ftype}>
-}}""")
+print_module("groups", a, args.width)
 if args.npy:
-    os.makedirs(args.npy, exist_ok=True)
-    x = rng.standard_normal((n, int(w))).astype(np.float32)
+    x = rng.standard_normal((n, int(args.width))).astype(np.float32)
     if args.nan:
         # A column some row of the first run lacks (a padded zero in its group's block).
         first = a[0:2].toarray() != 0
@@ -70,8 +61,4 @@ if args.npy:
         assert lacking.size, "the first run has no padded column"
         x[lacking[0], 0] = np.nan
         x[lacking[0], 1] = np.inf
-    np.save(os.path.join(args.npy, "x.npy"), x)
-    ref = a.astype(np.float64) @ x.astype(np.float64)
-    # The aggregation sums stored entries only: rows that store no entry of the NaN/Inf row
-    # stay finite (scipy's sparse product agrees).
-    np.save(os.path.join(args.npy, "ref.npy"), ref)
+    save_inputs(args.npy, a, x)

@@ -8,9 +8,13 @@ number 147: 49 whole tile rows x 3, less the 3 tiles in the border column, plus 
 tile row's 3 tiles, which are not whole (the generator asserts this count)."""
 import argparse
 import os
+import sys
 
 import numpy as np
 import scipy.sparse as sp
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from aggregate import print_module, save_inputs  # noqa: E402
 
 p = argparse.ArgumentParser()
 p.add_argument("--width", default="64")
@@ -36,21 +40,6 @@ if args.fill == 1.0:
 a = sp.csr_matrix(np.where(mask, rng.standard_normal((n, n)), 0.0).astype(np.float32))
 a.sort_indices()
 
-w = args.width
-ftype = f"{n}x{w}xf32"
-hexed = lambda arr: '"0x' + np.ascontiguousarray(arr).tobytes().hex().upper() + '"'  # noqa: E731
-nnz = a.nnz
-print(f"""func.func @micro(%x: tensor<{ftype}>) -> tensor<{ftype}> {{
-  %rp = arith.constant dense<{hexed(a.indptr.astype(np.int32))}> : tensor<{n + 1}xi32>
-  %ci = arith.constant dense<{hexed(a.indices.astype(np.int32))}> : tensor<{nnz}xi32>
-  %v = arith.constant dense<{hexed(a.data)}> : tensor<{nnz}xf32>
-  %e = tensor.empty() : tensor<{ftype}>
-  %y = sparsegcn.aggregate csr(%rp, %ci, %v : tensor<{n + 1}xi32>, tensor<{nnz}xi32>, tensor<{nnz}xf32>) [{n}, {n}]
-         ins(%x : tensor<{ftype}>) outs(%e : tensor<{ftype}>) -> tensor<{ftype}>
-  return %y : tensor<{ftype}>
-}}""")
+print_module("micro", a, args.width)
 if args.npy:
-    os.makedirs(args.npy, exist_ok=True)
-    x = rng.standard_normal((n, int(w))).astype(np.float32)
-    np.save(os.path.join(args.npy, "x.npy"), x)
-    np.save(os.path.join(args.npy, "ref.npy"), a.astype(np.float64) @ x.astype(np.float64))
+    save_inputs(args.npy, a, rng.standard_normal((n, int(args.width))).astype(np.float32))

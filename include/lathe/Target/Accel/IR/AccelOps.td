@@ -202,12 +202,18 @@ def Accel_TpcElementwiseOp : Accel_EngineOp<"tpc_elementwise", "tpc"> {
 def Accel_TpcReduceOp : Accel_EngineOp<"tpc_reduce", "tpc"> {
   let summary = "A reduction over `elements` inputs per tile";
   let description = [{
+    Where the tiles differ (a sparse aggregation's blocks of output rows,
+    each with its own non-zeros), `tile_elements` gives each tile's inputs,
+    one entry per tile; `elements` is then the average tile's.
+
     ```mlir
     %t = accel.tpc_reduce(%x) {elements = 4096 : i64, ops_per_element = 1.0 : f64, tiles = 1 : i64}
+    %u = accel.tpc_reduce(%x) {elements = 48 : i64, ops_per_element = 2.0 : f64, tile_elements = array<i64: 64, 32>, tiles = 2 : i64}
     ```
   }];
   let arguments = !con((ins Variadic<Accel_TokenType>:$deps, I64Attr:$tiles,
                    I64Attr:$elements, F64Attr:$ops_per_element,
+                   OptionalAttr<DenseI64ArrayAttr>:$tile_elements,
                    OptionalAttr<I64Attr>:$group, OptionalAttr<StrAttr>:$source),
                    Accel_ExecArgs);
 }
@@ -245,13 +251,17 @@ def Accel_SparseSpmmOp : Accel_EngineOp<"sparse_spmm", "sparse"> {
     H-GCN's sparse tiles): `nnz` is the block's non-zeros, `cols` the
     feature width. Its `roles` carry the adjacency's structure
     (`csr_row_ptr`, `csr_cols`) and the rows of a tile (`csr_tile_rows`).
+    `tile_nnz` (optional, one entry per tile) gives each block its own
+    non-zeros; `nnz` is then the average block's.
 
     ```mlir
     %t = accel.sparse_spmm(%x) {cols = 16 : i64, nnz = 4160 : i64, tiles = 1 : i64}
+    %u = accel.sparse_spmm(%x) {cols = 16 : i64, nnz = 3 : i64, tile_nnz = array<i64: 5, 0>, tiles = 2 : i64}
     ```
   }];
   let arguments = !con((ins Variadic<Accel_TokenType>:$deps, I64Attr:$tiles,
                    I64Attr:$nnz, I64Attr:$cols,
+                   OptionalAttr<DenseI64ArrayAttr>:$tile_nnz,
                    OptionalAttr<I64Attr>:$group, OptionalAttr<StrAttr>:$source),
                    Accel_ExecArgs);
 }

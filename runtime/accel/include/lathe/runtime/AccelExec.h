@@ -139,6 +139,7 @@ struct ExecOp {
   /// out of range [lo, gatherRows)" as the CPU backend's check says it
   /// (lo = -gatherRows with gatherWrap, else 0), or reads 0 without
   /// gatherChecked. The tile's loads bring the table rows its ids name.
+  /// gatherRows is at most kMaxGatherRows.
   int64_t gatherRows = 0, gatherRowStride = 0;
   bool gatherWrap = false, gatherChecked = false;
   std::string gatherMessage;
@@ -164,6 +165,16 @@ bool execute(const Program &program, const std::vector<ExecOp> &execs,
 /// Rounds to the nearest bf16 (ties to even), as the matrix engine sees its
 /// operands when products run at bf16.
 float roundToBf16(float x);
+
+/// The most rows a gather's table may have: ids are held as f32, exact up to
+/// 2^24 in magnitude.
+constexpr int64_t kMaxGatherRows = int64_t(1) << 24;
+
+/// An integer id (a gather's) as the f32 an id buffer holds it in: exact up
+/// to 2^24 in magnitude; beyond that (where f32 would round it, possibly onto
+/// a valid row) as +-2^25, which is out of range of every table of at most
+/// kMaxGatherRows rows, also after the wrap from the end (-2^25 + rows < 0).
+float idAsFloat(int64_t id);
 
 } // namespace accel
 } // namespace lathe

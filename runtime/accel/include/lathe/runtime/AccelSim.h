@@ -110,6 +110,11 @@ struct Op {
   int64_t bytes = 0;
   int64_t nnz = 0;
   bool f32 = true;
+  /// Per tile, where tiles differ (empty: every tile has the sizes above):
+  /// a sparse aggregation's blocks of output rows each cost their own
+  /// non-zeros, `tileNnz[i]` (SparseSpMM) or `tileElements[i]` multiply-adds
+  /// (TpcReduce); `nnz` / `elements` above are then the average tile's.
+  std::vector<int64_t> tileNnz, tileElements;
   /// What the op computes (an index into the ExecOps given to execute(),
   /// AccelExec.h; -1: timing only). A transfer names its group's compute op.
   int exec = -1;
@@ -125,6 +130,9 @@ struct Program {
 /// passes of k cycles each (divided by mmeF32Rate for f32) plus the fill;
 /// vector core: instructions / lanes plus the start-up.
 int64_t tileCycles(const Device &device, const Op &op);
+/// Cycles of tile `tile` of `op`: its own sizes where the op has per-tile
+/// ones (Op::tileNnz, Op::tileElements), else tileCycles(device, op).
+int64_t tileCycles(const Device &device, const Op &op, int64_t tile);
 /// Cycles one DMA tile occupies HBM.
 int64_t hbmCycles(const Device &device, int64_t bytes);
 /// Cycles one DMA tile occupies its engine: the transfer at the slower of the

@@ -442,12 +442,6 @@ def Lathe_MaxPool2DOp : Lathe_Op<"max_pool2d", [
       return ::llvm::isa<::mlir::MemRefType>(getInit().getType());
     }
     bool isNhwc() { return getLayout() == ::mlir::lathe::ConvLayout::nhwc; }
-    /// Whether each of `out` windows (`window` taps `dilation` apart, the
-    /// i-th starting at i*stride - padLow) takes one of the `in` positions
-    /// [0, in) at least. Static sizes only.
-    static bool everyWindowTakesInput(int64_t in, int64_t padLow,
-                                      int64_t window, int64_t stride,
-                                      int64_t dilation, int64_t out);
   }];
 }
 

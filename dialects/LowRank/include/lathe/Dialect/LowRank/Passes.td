@@ -66,14 +66,14 @@ def LowRankSelectRanks : Pass<"lowrank-select-ranks", "ModuleOp"> {
            "`global` (HALOC: one exact choice over all layers), or the "
            "baselines "
            "`uniform` (one rank for every layer, the smallest within "
-           "max-error) and `threshold` (per layer, the smallest rank whose "
+           "max-error) and `threshold` (per layer, the fastest rank whose "
            "own relative error is within max-error)", [{::llvm::cl::values(
              clEnumValN(::mlir::lowrank::RankStrategy::Global, "global",
                         "one exact choice over all layers"),
              clEnumValN(::mlir::lowrank::RankStrategy::Uniform, "uniform",
                         "one rank for every layer"),
              clEnumValN(::mlir::lowrank::RankStrategy::Threshold, "threshold",
-                        "per layer, the smallest rank within max-error"))}]>,
+                        "per layer, the fastest rank within max-error"))}]>,
     Option<"errorNorm", "error-norm", "::mlir::lowrank::ErrorNorm",
            "::mlir::lowrank::ErrorNorm::Frobenius",
            "What max-error bounds: `frobenius` (energy-weighted relative "

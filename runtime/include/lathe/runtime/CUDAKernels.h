@@ -1,0 +1,112 @@
+/*===- CUDAKernels.h - Own CUDA kernels called by generated code -*- C -*-===*
+ *
+ * The lathe_cuda_* kernels of libLatheRuntimeCUDA beyond matmul, conv and
+ * pooling (CUDA.h): each takes the arguments of the CPU runtime's lathe_rt_*
+ * kernel of the same name (Runtime.h, Attention.h, Sparse.h) on device
+ * memory. Errors become the runtime's pending error. qChunk/kvChunk of the
+ * attention calls and the tile arguments of the tiled SpMM are CPU layout
+ * choices the GPU kernels ignore (results agree to rounding).
+ *
+ *===----------------------------------------------------------------------===*/
+
+#ifndef LATHE_RUNTIME_CUDAKERNELS_H
+#define LATHE_RUNTIME_CUDAKERNELS_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+void lathe_cuda_softmax_f32(int64_t rankIn, void *in, int64_t rankOut,
+                            void *out, int64_t axis);
+void lathe_cuda_masked_softmax_f32(int64_t rankIn, void *in, int64_t rankMask,
+                                   void *mask, int64_t rankOut, void *out,
+                                   float fill, int64_t axis, int64_t maskDims,
+                                   int64_t maskedWhen);
+void lathe_cuda_layer_norm_f32(int64_t rankX, void *x, int64_t rankGamma,
+                               void *gamma, int64_t rankBeta, void *beta,
+                               int64_t rankOut, void *out, float eps,
+                               int64_t flags);
+void lathe_cuda_chunked_attention_f32(int64_t rankQ, void *q, int64_t rankK,
+                                      void *k, int64_t rankV, void *v,
+                                      int64_t rankB0, void *b0, int64_t rankB1,
+                                      void *b1, int64_t rankO, void *o,
+                                      float scale, int64_t qChunk,
+                                      int64_t kvChunk, int64_t numBiases);
+void lathe_cuda_chunked_attention_lse_f32(
+    int64_t rankQ, void *q, int64_t rankK, void *k, int64_t rankV, void *v,
+    int64_t rankB0, void *b0, int64_t rankB1, void *b1, int64_t rankO, void *o,
+    int64_t rankL, void *lse, float scale, int64_t qChunk, int64_t kvChunk,
+    int64_t numBiases);
+/* lathe_rt_masked_attention_f32's arguments (o = softmax(select(mask, fill,
+ * scale q kt)) v with kt the transposed keys [..., D, Lk]; a row of -inf only
+ * is NaN); the flags have the CPU runtime's values. */
+enum {
+  LATHE_CUDA_ATTN_HAS_MASK = 1 << 0,
+  LATHE_CUDA_ATTN_MASKED_WHEN_TRUE = 1 << 1,
+};
+void lathe_cuda_masked_attention_f32(int64_t rankQ, void *q, int64_t rankKT,
+                                     void *kt, int64_t rankV, void *v,
+                                     int64_t rankM, void *mask, int64_t rankO,
+                                     void *o, float scale, float fill,
+                                     int64_t maskDims, int64_t flags);
+void lathe_cuda_spmm_csr_f32(int64_t rankRowPtr, void *rowPtr,
+                             int64_t rankColIdx, void *colIdx,
+                             int64_t rankValues, void *values, int64_t rankX,
+                             void *x, int64_t rankY, void *y, int64_t numRows,
+                             int64_t numCols, int64_t flags);
+void lathe_cuda_spmm_csr_f32_i32(int64_t rankRowPtr, void *rowPtr,
+                                 int64_t rankColIdx, void *colIdx,
+                                 int64_t rankValues, void *values,
+                                 int64_t rankX, void *x, int64_t rankY, void *y,
+                                 int64_t numRows, int64_t numCols,
+                                 int64_t flags);
+void lathe_cuda_spmm_tiled_f32(int64_t rankRowPtr, void *rowPtr,
+                               int64_t rankColIdx, void *colIdx,
+                               int64_t rankValues, void *values,
+                               int64_t rankClasses, void *classes,
+                               int64_t rankPerm, void *perm, int64_t rankX,
+                               void *x, int64_t rankY, void *y, int64_t numRows,
+                               int64_t numCols, int64_t tileSize,
+                               int64_t thresholdPpm, int64_t flags);
+void lathe_cuda_spmm_tiled_f32_i32(
+    int64_t rankRowPtr, void *rowPtr, int64_t rankColIdx, void *colIdx,
+    int64_t rankValues, void *values, int64_t rankClasses, void *classes,
+    int64_t rankPerm, void *perm, int64_t rankX, void *x, int64_t rankY,
+    void *y, int64_t numRows, int64_t numCols, int64_t tileSize,
+    int64_t thresholdPpm, int64_t flags);
+void lathe_cuda_rnn_f32(int64_t rankX, void *x, int64_t rankW, void *w,
+                        int64_t rankR, void *r, int64_t rankB, void *bias,
+                        int64_t rankRb, void *recurrentBias, int64_t rankH0,
+                        void *h0, int64_t rankC0, void *c0, int64_t rankY,
+                        void *y, int64_t rankHT, void *hT, int64_t rankCT,
+                        void *cT, int64_t flags, int64_t gates);
+void lathe_cuda_pool2d_padded_f32(int64_t rankIn, void *in, int64_t rankOut,
+                                  void *out, int64_t layout, int64_t kind,
+                                  int64_t windowH, int64_t windowW,
+                                  int64_t strideH, int64_t strideW,
+                                  int64_t dilationH, int64_t dilationW,
+                                  int64_t padTop, int64_t padLeft,
+                                  int64_t flags);
+
+/* Index checks of generated kernels: `record` is a device memref<4xi64>
+ * {failed, index, lo, hi} that begin zeroes and the kernels fill on their
+ * first out-of-range index; end reads it back (waiting for the stream) and
+ * makes "<what>: index I out of range [lo, hi)" the pending error, as
+ * lathe_rt_index_check_failed does on the CPU. `what` is host memory. */
+void lathe_cuda_index_check_begin(int64_t rank, void *record);
+void lathe_cuda_index_check_end(int64_t rankWhat, void *what, int64_t rank,
+                                void *record);
+
+/* A cf.assert of a generated kernel: begin as above; the failing threads
+ * set record[0]; end makes `what` (the assert's message) the pending error
+ * when any did. */
+void lathe_cuda_assert_check_end(int64_t rankWhat, void *what, int64_t rank,
+                                 void *record);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LATHE_RUNTIME_CUDAKERNELS_H */

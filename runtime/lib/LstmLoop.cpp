@@ -1,0 +1,491 @@
+//===- LstmLoop.cpp - An LSTM layer as the runtime's own loop -------------===//
+//
+// See LstmLoop.h. oneDNN 2.6's lstm_forward runs at close to one core's peak
+// but gains nothing from a second thread at the sizes of text classifiers
+// (batch 4, hidden 128: its per-step barriers cost more than half a step),
+// while onnxruntime splits each step over its threads.
+//
+// Work: step t, hidden-unit block b (W units, one vector) and batch rows
+// n0..n0+rows form one chunk: the four gates' pre-activations of those units
+// (bias + x_t W^T + h_{t-1} R^T) in registers, then the cell, which writes
+// c_t and h_t of those units. Chunks are numbered in step order and taken
+// with one atomic counter by the caller and the runtime's pool threads
+// (Parallel.h); a chunk computes its input product first and only then waits
+// until every chunk of the previous step is done (a second counter), so the
+// wait overlaps useful work, and a pool thread that arrives late simply finds
+// fewer chunks. h alternates between two buffers; c is updated in place (a
+// chunk owns its units within a step).
+//
+// Weights are packed per unit block: row k of [W; R] (k < I + H) holds the
+// four gates' W weights of the block, so one chunk reads one contiguous
+// panel. Constant weights are packed once per session (Rnn.cpp).
+//
+// Arithmetic: sigmoid(v) = 1 / (1 + exp(-v)) and tanh(v) = 2 / (1 + exp(-2v))
+// - 1 with exp from a degree-6 polynomial on a reduced argument (clamped to
+// [-87, 88], so +-Inf saturate like the real functions and NaN stays NaN).
+// Written with GCC/Clang vector extensions, inlined into variants compiled
+// for AVX-512 and AVX2 + FMA (target attributes); the CPU picks one at run
+// time.
+//
+//===----------------------------------------------------------------------===//
+
+#include "LstmLoop.h"
+
+#include "Dnnl.h"
+#include "Parallel.h"
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+using namespace lathe::rt;
+
+namespace {
+
+#define LATHE_ALWAYS_INLINE inline __attribute__((always_inline))
+#define LATHE_TARGET_AVX2 __attribute__((target("avx2,fma")))
+#define LATHE_TARGET_AVX512                                                    \
+  __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma")))
+
+constexpr int kGates = 4;
+
+/// Per-step multiply-adds below which one thread runs the whole layer: a
+/// step's hand-over between threads costs about a microsecond.
+constexpr int64_t kMinParallelStepMacs = int64_t(1) << 16;
+
+/// Everything a chunk needs; shared by the participants of one call.
+struct Loop {
+  int64_t t, n, in, h, k, blocks, hp;
+  bool reverse;
+  const float *packed, *bias; // bias: [4, hp]
+  const float *x;
+  int64_t xT, xN, xI;
+  float *y;
+  int64_t yT, yN, yH;
+  float *hbuf; // [2, n, hp]; step s writes buffer s & 1
+  float *cbuf; // [n, hp]
+  int rowsPerChunk;
+  int64_t rowGroups, chunksPerStep, total;
+  /// The input products of all steps ([T * N, 4 * hp], row t * N + n,
+  /// columns as the packed panels), computed first as `projChunks` chunks of
+  /// one block and kProjRows rows; null: each step's chunks compute theirs.
+  float *proj = nullptr;
+  int64_t projChunks = 0;
+  std::atomic<int64_t> ticket{0}, done{0};
+};
+
+/// Rows of one input-product chunk.
+constexpr int64_t kProjRows = 16;
+
+/// Largest input-product buffer (bytes) computed ahead of the recurrence;
+/// longer inputs compute each step's product in its chunks.
+constexpr int64_t kMaxProjBytes = int64_t(8) << 20;
+
+__attribute__((noinline)) void yieldUntil(const std::atomic<int64_t> &done,
+                                          int64_t need) {
+  while (done.load(std::memory_order_acquire) < need)
+    std::this_thread::yield();
+}
+
+/// Spins until `need` chunks are done, yielding the core after a few
+/// microseconds (256 pauses): the participant holding the chunk may have been
+/// preempted and need this core.
+LATHE_ALWAYS_INLINE void waitForSteps(const std::atomic<int64_t> &done,
+                                      int64_t need) {
+  for (int spin = 0; done.load(std::memory_order_acquire) < need; ++spin) {
+    if (spin == 256) {
+      yieldUntil(done, need);
+      return;
+    }
+    __builtin_ia32_pause();
+  }
+}
+
+template <typename VF, typename VI, int W> struct Kernel {
+  static LATHE_ALWAYS_INLINE VF load(const float *p) {
+    VF v;
+    std::memcpy(&v, p, sizeof(v));
+    return v;
+  }
+  static LATHE_ALWAYS_INLINE void store(float *p, VF v) {
+    std::memcpy(p, &v, sizeof(v));
+  }
+  static LATHE_ALWAYS_INLINE VF splat(float s) { return VF{} + s; }
+
+  static LATHE_ALWAYS_INLINE VF exp(VF x) {
+    // Comparisons are false for NaN, which therefore passes unchanged.
+    x = x > splat(88.f) ? splat(88.f) : x;
+    x = x < splat(-87.f) ? splat(-87.f) : x;
+    const float magic = 12582912.f; // 1.5 * 2^23: rounds to an integer.
+    VF n = (x * splat(1.44269504088896341f) + splat(magic)) - splat(magic);
+    VF r = x - n * splat(0.693359375f);
+    r = r - n * splat(-2.12194440e-4f);
+    VF p = splat(1.9875691500e-4f);
+    p = p * r + splat(1.3981999507e-3f);
+    p = p * r + splat(8.3334519073e-3f);
+    p = p * r + splat(4.1665795894e-2f);
+    p = p * r + splat(1.6666665459e-1f);
+    p = p * r + splat(5.0000001201e-1f);
+    p = p * (r * r) + r + splat(1.f);
+    VI e = (__builtin_convertvector(n, VI) + 127) << 23;
+    VF scale;
+    std::memcpy(&scale, &e, sizeof(scale));
+    return p * scale;
+  }
+  static LATHE_ALWAYS_INLINE VF sigmoid(VF v) {
+    return splat(1.f) / (splat(1.f) + exp(-v));
+  }
+  static LATHE_ALWAYS_INLINE VF tanh(VF v) {
+    return splat(2.f) / (splat(1.f) + exp(v * splat(-2.f))) - splat(1.f);
+  }
+
+  /// Stores bias + the rows xr[] times block `blk`'s W panel (4 gates of W
+  /// floats per row) to dst, rows `dstStride` floats apart.
+  template <int Rows>
+  static LATHE_ALWAYS_INLINE void inputRows(const Loop &l, int64_t blk,
+                                            const float *const *xr, float *dst,
+                                            int64_t dstStride) {
+    const float *panel = l.packed + blk * l.k * kGates * W;
+    VF acc[Rows][kGates];
+    for (int g = 0; g < kGates; ++g) {
+      VF b = load(l.bias + g * l.hp + blk * W);
+      for (int r = 0; r < Rows; ++r)
+        acc[r][g] = b;
+    }
+    for (int64_t k = 0; k < l.in; ++k) {
+      const float *wk = panel + k * kGates * W;
+      VF w0 = load(wk), w1 = load(wk + W), w2 = load(wk + 2 * W),
+         w3 = load(wk + 3 * W);
+      for (int r = 0; r < Rows; ++r) {
+        float s = xr[r][k * l.xI];
+        acc[r][0] += w0 * s;
+        acc[r][1] += w1 * s;
+        acc[r][2] += w2 * s;
+        acc[r][3] += w3 * s;
+      }
+    }
+    for (int r = 0; r < Rows; ++r)
+      for (int g = 0; g < kGates; ++g)
+        store(dst + r * dstStride + g * W, acc[r][g]);
+  }
+
+  /// Input products of rows j0..j0+Rows (row j: step j / N, batch j % N)
+  /// for block `blk`, into l.proj.
+  template <int Rows>
+  static LATHE_ALWAYS_INLINE void projRows(Loop &l, int64_t blk, int64_t j0) {
+    const float *xr[Rows];
+    for (int r = 0; r < Rows; ++r) {
+      int64_t j = j0 + r;
+      xr[r] = l.x + (j / l.n) * l.xT + (j % l.n) * l.xN;
+    }
+    inputRows<Rows>(l, blk, xr, l.proj + (j0 * l.hp + blk * W) * kGates,
+                    l.hp * kGates);
+  }
+
+  /// One input-product chunk: block `blk`, up to kProjRows rows from j0.
+  template <int MaxRows>
+  static LATHE_ALWAYS_INLINE void projChunk(Loop &l, int64_t blk, int64_t j0) {
+    int64_t end = std::min(l.t * l.n, j0 + kProjRows);
+    int64_t j = j0;
+    for (; j + MaxRows <= end; j += MaxRows)
+      projRows<MaxRows>(l, blk, j);
+    for (; j < end; ++j)
+      projRows<1>(l, blk, j);
+  }
+
+  template <int Rows>
+  static LATHE_ALWAYS_INLINE void chunk(Loop &l, int64_t step, int64_t blk,
+                                        int64_t n0) {
+    int64_t ti = l.reverse ? l.t - 1 - step : step;
+    const float *panel = l.packed + blk * l.k * kGates * W;
+    // The input products: computed ahead, or now into `local`.
+    const float *init;
+    int64_t initStride;
+    float local[Rows * kGates * W];
+    if (l.proj) {
+      init = l.proj + ((ti * l.n + n0) * l.hp + blk * W) * kGates;
+      initStride = l.hp * kGates;
+    } else {
+      const float *xr[Rows];
+      for (int r = 0; r < Rows; ++r)
+        xr[r] = l.x + ti * l.xT + (n0 + r) * l.xN;
+      inputRows<Rows>(l, blk, xr, local, kGates * W);
+      init = local;
+      initStride = kGates * W;
+    }
+    VF acc[Rows][kGates];
+    for (int r = 0; r < Rows; ++r)
+      for (int g = 0; g < kGates; ++g)
+        acc[r][g] = load(init + r * initStride + g * W);
+    waitForSteps(l.done, l.projChunks + step * l.chunksPerStep);
+    const float *hprev = l.hbuf + ((step + 1) & 1) * l.n * l.hp;
+    panel += l.in * kGates * W;
+    for (int64_t k = 0; k < l.h; ++k) {
+      const float *wk = panel + k * kGates * W;
+      VF w0 = load(wk), w1 = load(wk + W), w2 = load(wk + 2 * W),
+         w3 = load(wk + 3 * W);
+      for (int r = 0; r < Rows; ++r) {
+        float s = hprev[(n0 + r) * l.hp + k];
+        acc[r][0] += w0 * s;
+        acc[r][1] += w1 * s;
+        acc[r][2] += w2 * s;
+        acc[r][3] += w3 * s;
+      }
+    }
+    float *hcur = l.hbuf + (step & 1) * l.n * l.hp;
+    int64_t valid = std::min<int64_t>(W, l.h - blk * W);
+    for (int r = 0; r < Rows; ++r) {
+      VF i = sigmoid(acc[r][0]), f = sigmoid(acc[r][1]);
+      VF g = tanh(acc[r][2]), o = sigmoid(acc[r][3]);
+      float *cp = l.cbuf + (n0 + r) * l.hp + blk * W;
+      VF c = f * load(cp) + i * g;
+      store(cp, c);
+      VF hv = o * tanh(c);
+      store(hcur + (n0 + r) * l.hp + blk * W, hv);
+      float *yp = l.y + ti * l.yT + (n0 + r) * l.yN + blk * W * l.yH;
+      if (l.yH == 1 && valid == W) {
+        store(yp, hv);
+      } else {
+        float tmp[W];
+        store(tmp, hv);
+        for (int64_t u = 0; u < valid; ++u)
+          yp[u * l.yH] = tmp[u];
+      }
+    }
+  }
+};
+
+using ChunkFn = void (*)(Loop &, int64_t, int64_t, int64_t);
+using ProjFn = void (*)(Loop &, int64_t, int64_t);
+
+/// Takes chunks until none are left: first the input products (`proj`),
+/// then the steps' (chunk[r - 1] computes r batch rows).
+void participate(Loop &l, ProjFn proj, const ChunkFn *chunk, int maxRows) {
+  for (;;) {
+    int64_t ticket = l.ticket.fetch_add(1, std::memory_order_relaxed);
+    if (ticket < l.projChunks) {
+      // Block-major: consecutive chunks reuse the block's panel.
+      int64_t rowChunks = l.projChunks / l.blocks;
+      proj(l, ticket / rowChunks, (ticket % rowChunks) * kProjRows);
+      l.done.fetch_add(1, std::memory_order_release);
+      continue;
+    }
+    ticket -= l.projChunks;
+    if (ticket >= l.total)
+      return;
+    int64_t step = ticket / l.chunksPerStep;
+    int64_t c = ticket % l.chunksPerStep;
+    int64_t blk = c / l.rowGroups, n0 = (c % l.rowGroups) * maxRows;
+    int64_t rows = std::min<int64_t>(maxRows, l.n - n0);
+    chunk[rows - 1](l, step, blk, n0);
+    l.done.fetch_add(1, std::memory_order_release);
+  }
+}
+
+typedef float V16F __attribute__((vector_size(64)));
+typedef int32_t V16I __attribute__((vector_size(64)));
+typedef float V8F __attribute__((vector_size(32)));
+typedef int32_t V8I __attribute__((vector_size(32)));
+
+// One function per row count keeps each kernel's accumulators in registers.
+#define LATHE_LSTM_CHUNK(TARGET, NAME, VF, VI, W, ROWS)                        \
+  TARGET __attribute__((noinline)) void NAME(Loop &l, int64_t step,            \
+                                             int64_t blk, int64_t n0) {        \
+    Kernel<VF, VI, W>::chunk<ROWS>(l, step, blk, n0);                          \
+  }
+LATHE_LSTM_CHUNK(LATHE_TARGET_AVX512, chunkAvx512x1, V16F, V16I, 16, 1)
+LATHE_LSTM_CHUNK(LATHE_TARGET_AVX512, chunkAvx512x2, V16F, V16I, 16, 2)
+LATHE_LSTM_CHUNK(LATHE_TARGET_AVX512, chunkAvx512x3, V16F, V16I, 16, 3)
+LATHE_LSTM_CHUNK(LATHE_TARGET_AVX512, chunkAvx512x4, V16F, V16I, 16, 4)
+LATHE_LSTM_CHUNK(LATHE_TARGET_AVX2, chunkAvx2x1, V8F, V8I, 8, 1)
+LATHE_LSTM_CHUNK(LATHE_TARGET_AVX2, chunkAvx2x2, V8F, V8I, 8, 2)
+#undef LATHE_LSTM_CHUNK
+LATHE_TARGET_AVX512
+__attribute__((noinline)) void projAvx512(Loop &l, int64_t blk, int64_t j0) {
+  Kernel<V16F, V16I, 16>::projChunk<4>(l, blk, j0);
+}
+LATHE_TARGET_AVX2 __attribute__((noinline)) void projAvx2(Loop &l, int64_t blk,
+                                                          int64_t j0) {
+  Kernel<V8F, V8I, 8>::projChunk<2>(l, blk, j0);
+}
+
+// AVX-512 has 32 vector registers (4 rows x 4 gates of accumulators), AVX2
+// 16 (2 rows).
+constexpr ChunkFn kChunksAvx512[] = {chunkAvx512x1, chunkAvx512x2,
+                                     chunkAvx512x3, chunkAvx512x4};
+constexpr ChunkFn kChunksAvx2[] = {chunkAvx2x1, chunkAvx2x2};
+
+int maxRowsFor(int width) { return width == 16 ? 4 : 2; }
+
+void participate(Loop &l, int width) {
+  if (width == 16)
+    participate(l, projAvx512, kChunksAvx512, 4);
+  else
+    participate(l, projAvx2, kChunksAvx2, 2);
+}
+
+} // namespace
+
+int lathe::rt::lstmLoopWidth() {
+  static const int width = [] {
+    __builtin_cpu_init();
+    dnnl::cpu_isa isa = dnnl::get_effective_cpu_isa();
+    bool avx512 = isa == dnnl::cpu_isa::avx512_core ||
+                  isa == dnnl::cpu_isa::avx512_core_vnni ||
+                  isa == dnnl::cpu_isa::avx512_core_bf16 ||
+                  isa == dnnl::cpu_isa::avx512_core_amx;
+    bool avx2 =
+        avx512 || isa == dnnl::cpu_isa::avx2 || isa == dnnl::cpu_isa::avx2_vnni;
+    if (avx512 && __builtin_cpu_supports("avx512f") &&
+        __builtin_cpu_supports("avx512dq") &&
+        __builtin_cpu_supports("avx512vl"))
+      return 16;
+    if (avx2 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+      return 8;
+    return 0;
+  }();
+  return width;
+}
+
+size_t lathe::rt::lstmPackedFloats(const LstmLoopProblem &p) {
+  int64_t blocks = (p.h + p.width - 1) / p.width;
+  return static_cast<size_t>(blocks * (p.in + p.h) * kGates * p.width);
+}
+
+void lathe::rt::packLstmWeights(const LstmLoopProblem &p, const MemRefView &w,
+                                const MemRefView &r, const int64_t *gates,
+                                float *dst) {
+  int64_t width = p.width, blocks = (p.h + width - 1) / width;
+  int64_t k = p.in + p.h;
+  for (int64_t b = 0; b < blocks; ++b)
+    for (int64_t kk = 0; kk < k; ++kk) {
+      const MemRefView &src = kk < p.in ? w : r;
+      int64_t col = kk < p.in ? kk : kk - p.in;
+      for (int64_t g = 0; g < kGates; ++g) {
+        float *out = dst + ((b * k + kk) * kGates + g) * width;
+        for (int64_t u = 0; u < width; ++u) {
+          int64_t unit = b * width + u;
+          out[u] = unit < p.h
+                       ? src.data[(gates[g] * p.h + unit) * src.strides[0] +
+                                  col * src.strides[1]]
+                       : 0.f;
+        }
+      }
+    }
+}
+
+void lathe::rt::runLstmLoop(const LstmLoopProblem &p, const float *packed,
+                            const float *bias, const MemRefView &x,
+                            const MemRefView &h0, const MemRefView &c0,
+                            const MemRefView &y, const MemRefView &hT,
+                            const MemRefView &cT) {
+  int width = p.width;
+  Loop l;
+  l.t = p.t;
+  l.n = p.n;
+  l.in = p.in;
+  l.h = p.h;
+  l.k = p.in + p.h;
+  l.blocks = (p.h + width - 1) / width;
+  l.hp = l.blocks * width;
+  l.reverse = p.reverse;
+  l.packed = packed;
+  std::vector<float> paddedBias(static_cast<size_t>(kGates * l.hp), 0.f);
+  for (int64_t g = 0; g < kGates; ++g)
+    std::copy(bias + g * p.h, bias + (g + 1) * p.h,
+              paddedBias.begin() + g * l.hp);
+  l.bias = paddedBias.data();
+  int tAxis = p.batchFirst ? 1 : 0, nAxis = p.batchFirst ? 0 : 1;
+  l.x = x.data;
+  l.xT = x.strides[tAxis];
+  l.xN = x.strides[nAxis];
+  l.xI = x.strides[2];
+
+  // y is written while x is read: through a copy when they share memory.
+  const float *xEnd = x.data, *yEnd = y.data;
+  const float *xBegin = x.data, *yBegin = y.data;
+  for (int64_t d = 0; d < 3; ++d) {
+    xEnd += (x.sizes[d] - 1) * x.strides[d];
+    yEnd += (y.sizes[d] - 1) * y.strides[d];
+  }
+  bool yOverlaps = yBegin <= xEnd && xBegin <= yEnd;
+  std::vector<float> yCopy;
+  if (yOverlaps) {
+    yCopy.resize(static_cast<size_t>(p.t * p.n * p.h));
+    l.y = yCopy.data();
+    l.yT = p.batchFirst ? p.h : p.n * p.h;
+    l.yN = p.batchFirst ? p.t * p.h : p.h;
+    l.yH = 1;
+  } else {
+    l.y = y.data;
+    l.yT = y.strides[tAxis];
+    l.yN = y.strides[nAxis];
+    l.yH = y.strides[2];
+  }
+
+  std::vector<float> state(static_cast<size_t>(3 * p.n * l.hp), 0.f);
+  l.hbuf = state.data();
+  l.cbuf = state.data() + 2 * p.n * l.hp;
+  float *hInit = l.hbuf + p.n * l.hp; // Step 0 reads buffer 1.
+  for (int64_t n = 0; n < p.n; ++n)
+    for (int64_t u = 0; u < p.h; ++u) {
+      hInit[n * l.hp + u] = h0.data[n * h0.strides[0] + u * h0.strides[1]];
+      l.cbuf[n * l.hp + u] = c0.data[n * c0.strides[0] + u * c0.strides[1]];
+    }
+
+  l.rowsPerChunk = maxRowsFor(width);
+  l.rowGroups = (p.n + l.rowsPerChunk - 1) / l.rowsPerChunk;
+  l.chunksPerStep = l.rowGroups * l.blocks;
+  l.total = p.t * l.chunksPerStep;
+  int64_t projBytes = p.t * p.n * kGates * l.hp * int64_t(sizeof(float));
+  if (projBytes <= kMaxProjBytes) {
+    // Reused from call to call: a fresh buffer of this size costs page
+    // faults on every call.
+    thread_local std::array<std::pair<ScratchBuffer, size_t>, 1> slots;
+    thread_local uint64_t slotsSession = 0;
+    l.proj = static_cast<float *>(
+        threadScratchSlot(slots.data(), slots.size(), slotsSession, 0,
+                          static_cast<size_t>(projBytes)));
+    l.projChunks = (p.t * p.n + kProjRows - 1) / kProjRows * l.blocks;
+  }
+
+  int threads = lathe_rt_get_num_threads();
+  int64_t stepMacs = p.n * kGates * p.h * l.k;
+  int participants =
+      threads > 1 && stepMacs >= kMinParallelStepMacs
+          ? static_cast<int>(std::min<int64_t>(threads, l.chunksPerStep))
+          : 1;
+  if (participants <= 1) {
+    participate(l, width);
+  } else {
+    struct Body {
+      Loop *loop;
+      int width;
+    } body{&l, width};
+    runParallelJob(
+        participants, 1, participants - 1,
+        [](const void *b, int64_t, int64_t) {
+          auto *bd = static_cast<const Body *>(b);
+          participate(*bd->loop, bd->width);
+        },
+        &body);
+  }
+
+  if (yOverlaps) {
+    MemRefView dense = y;
+    dense.data = yCopy.data();
+    dense.strides[tAxis] = l.yT;
+    dense.strides[nAxis] = l.yN;
+    dense.strides[2] = 1;
+    copyStrided(dense, y);
+  }
+  const float *hLast = l.hbuf + ((p.t - 1) & 1) * p.n * l.hp;
+  for (int64_t n = 0; n < p.n; ++n)
+    for (int64_t u = 0; u < p.h; ++u) {
+      hT.data[n * hT.strides[0] + u * hT.strides[1]] = hLast[n * l.hp + u];
+      cT.data[n * cT.strides[0] + u * cT.strides[1]] = l.cbuf[n * l.hp + u];
+    }
+}
