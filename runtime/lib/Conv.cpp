@@ -172,6 +172,21 @@ memory::desc anyMd(const Operand &op,
   return memory::desc(op.dims, type, memory::format_tag::any);
 }
 
+/// `pd` moved to the first implementation whose name contains `name`, when
+/// oneDNN has one for this problem; else left as it is.
+void preferImplementation(dnnl::convolution_forward::primitive_desc &pd,
+                          const dnnl::convolution_forward::desc &desc,
+                          const dnnl::primitive_attr &attr, const char *name) {
+  // A fresh descriptor: next_impl moves every copy that shares the handle.
+  dnnl::convolution_forward::primitive_desc probe(desc, attr, cpuEngine());
+  do {
+    if (std::string(probe.impl_info_str()).find(name) != std::string::npos) {
+      pd = probe;
+      return;
+    }
+  } while (probe.next_impl());
+}
+
 std::shared_ptr<Entry> build(const Problem &p, bool srcAny, bool dstAny,
                              bool winograd, bool stageSrc) {
   auto e = std::make_shared<Entry>();
@@ -226,6 +241,14 @@ std::shared_ptr<Entry> build(const Problem &p, bool srcAny, bool dstAny,
                                             p.strides, p.dilates, p.padL,
                                             p.padR);
   dnnl::convolution_forward::primitive_desc pd(desc, attr, cpuEngine());
+  // oneDNN 2.6 lists its Winograd F(2x2, 3x3) kernel (jit_fp32_wino_2x3)
+  // before F(4x4, 3x3) (jit_wino_4x3) and takes it for small batches with
+  // more than one thread. At batch 2 F(4x4, 3x3) was twice as fast here
+  // (bn_cnn's 3x3 convolutions, 2 threads: 32 channels at 56x56 0.19-0.22
+  // against 0.52 ms, 64 at 28x28 0.13-0.15 against 0.33 ms); at batch 1
+  // (ResNet-50's) F(2x2, 3x3) was 2-3x faster, and oneDNN's order stays.
+  if (winograd && p.src.dims[0] >= 2)
+    preferImplementation(pd, desc, attr, "wino_4x3");
   e->src.primMd = pd.src_desc();
   e->weights.primMd = pd.weights_desc();
   e->dst.primMd = pd.dst_desc();
@@ -454,7 +477,11 @@ Operand padExplicitly(const Operand &src, const Dims &before, const Dims &after,
 }
 
 /// Bottom/right padding implied by the output size; trims input rows or
-/// columns that no window reads (oneDNN rejects negative padding).
+/// columns that no window reads (oneDNN rejects negative padding), except
+/// fewer than `stride` of them: oneDNN's output size rounds down, so those
+/// stay in the view with no padding and the input stays dense. A trimmed
+/// view is not: ResNet's 1x1 stride-2 shortcuts (56 -> 28 reads 55 rows)
+/// then needed a staging copy and ran oneDNN's generic direct kernel.
 int64_t impliedPadding(int64_t &inSize, int64_t outSize, int64_t kernel,
                        int64_t stride, int64_t dilation, int64_t padBefore,
                        const char *dim) {
@@ -462,6 +489,8 @@ int64_t impliedPadding(int64_t &inSize, int64_t outSize, int64_t kernel,
   int64_t padAfter = span - inSize - padBefore;
   if (padAfter >= 0)
     return padAfter;
+  if (padAfter + stride > 0)
+    return 0;
   int64_t used = inSize + padAfter;
   if (used <= 0)
     fail(LATHE_ERR_SHAPE, "output ", dim, " ", outSize,
@@ -562,16 +591,20 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
   if (kh == 0 || kw == 0)
     fail(LATHE_ERR_SHAPE, "filter ", shapeString(filter), " is empty");
   // Why an int8 call runs in f32 instead ("" when it can run in int8).
-  const char *int8Obstacle =
-      !p.constW ? "the filter is not a constant"
+  std::string int8Obstacle =
+      !p.constW ? std::string("the filter is not a constant")
       : c < kInt8MinInputChannels
-          ? "fewer than 8 input channels: oneDNN's f32 kernel is faster"
-          : "";
-  bool tryInt8 = int8Range && !*int8Obstacle;
-  KernelThreads threads(2.0 * double(n) * double(f) * double(c) * double(kh) *
-                        double(kw) * double(p.dst.dims[2]) *
-                        double(p.dst.dims[3]) /
-                        (tryInt8 ? kInt8OpsPerF32Flop : 1.0));
+          ? concat("fewer than ", kInt8MinInputChannels,
+                   " input channels: oneDNN's f32 kernel is faster")
+          : std::string();
+  bool tryInt8 = int8Range && int8Obstacle.empty();
+  double flops = 2.0 * double(n) * double(f) * double(c) * double(kh) *
+                 double(kw) * double(p.dst.dims[2]) * double(p.dst.dims[3]);
+  // The f32 count until the entry says whether it runs in int8 (see below).
+  KernelThreads threads(flops);
+  auto applyThreadsFor = [&](bool int8) {
+    applyThreadSettings(int8 ? flops / kInt8OpsPerF32Flop : flops);
+  };
   if (p.hasBias) {
     MemRefView bias = decodeMemRef(rankBias, biasDesc, "bias");
     if (bias.rank != 1 || bias.sizes[0] != f)
@@ -665,6 +698,9 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
   std::shared_ptr<Entry> e = cache().getOrCreate(key, [&] {
     if (p.int8)
       return buildPreferringBf16<Entry>(true, [&](bool useInt8) {
+        // oneDNN fixes a primitive's thread count when it is created: each
+        // attempt under the count of the kernel it would be.
+        applyThreadsFor(useInt8);
         Problem q = p;
         q.int8 = useInt8;
         return buildBest(q);
@@ -675,6 +711,8 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
       return buildBest(q);
     });
   });
+  // An int8 attempt that fell back to f32 runs with the f32 count.
+  applyThreadsFor(e->int8);
   if (e->bf16)
     scope.setKind(pool ? pooledKindBf16 : profileKindBf16);
   if (e->int8)

@@ -51,6 +51,19 @@ std::vector<float> toNhwc(const std::vector<float> &x, int64_t n, int64_t c,
   return out;
 }
 
+/// NCHW -> channel-blocked [N, C/b, H, W, b] (b = C: NHWC memory order).
+std::vector<float> toBlocked(const std::vector<float> &x, int64_t n, int64_t c,
+                             int64_t h, int64_t w, int64_t b) {
+  std::vector<float> out(x.size());
+  for (int64_t a = 0; a < n; ++a)
+    for (int64_t ch = 0; ch < c; ++ch)
+      for (int64_t i = 0; i < h; ++i)
+        for (int64_t j = 0; j < w; ++j)
+          out[(((a * (c / b) + ch / b) * h + i) * w + j) * b + ch % b] =
+              x[((a * c + ch) * h + i) * w + j];
+  return out;
+}
+
 class PoolTest : public ::testing::Test {
 protected:
   void SetUp() override { ASSERT_EQ(takePending(), ""); }
@@ -63,32 +76,48 @@ protected:
     auto x = randomVector(s.n * s.c * s.h * s.w, seed);
     auto ref = refPool(s, x);
     auto xh = toNhwc(x, s.n, s.c, s.h, s.w);
-    for (int64_t layout : {0, 1}) {
-      SCOPED_TRACE("layout " + std::to_string(layout));
-      bool nhwc = layout == 1;
+    // Layouts: NCHW, NHWC, channel-blocked by 16 (nChw16c, where the
+    // channels allow it) and by all channels ([N, 1, H, W, C]).
+    for (int mode : {0, 1, 2, 3}) {
+      if (mode == 2 && s.c % 16 != 0)
+        continue;
+      SCOPED_TRACE("layout mode " + std::to_string(mode));
+      bool nhwc = mode == 1, blocked = mode >= 2;
+      int64_t b = mode == 2 ? 16 : s.c;
+      int64_t layout =
+          blocked
+              ? int64_t(LATHE_CONV_BLOCKED_INPUT | LATHE_CONV_BLOCKED_OUTPUT)
+              : mode;
+      int64_t rank = blocked ? 5 : 4;
+      std::vector<float> xb =
+          blocked ? toBlocked(x, s.n, s.c, s.h, s.w, b) : std::vector<float>();
       std::vector<float> y(s.n * s.c * s.oh * s.ow, 123.f);
-      MemRef mx = nhwc ? MemRef(xh.data(), {s.n, s.h, s.w, s.c})
-                       : MemRef(x.data(), {s.n, s.c, s.h, s.w});
-      MemRef my = nhwc ? MemRef(y.data(), {s.n, s.oh, s.ow, s.c})
-                       : MemRef(y.data(), {s.n, s.c, s.oh, s.ow});
+      MemRef mx = blocked ? MemRef(xb.data(), {s.n, s.c / b, s.h, s.w, b})
+                  : nhwc  ? MemRef(xh.data(), {s.n, s.h, s.w, s.c})
+                          : MemRef(x.data(), {s.n, s.c, s.h, s.w});
+      MemRef my = blocked ? MemRef(y.data(), {s.n, s.c / b, s.oh, s.ow, b})
+                  : nhwc  ? MemRef(y.data(), {s.n, s.oh, s.ow, s.c})
+                          : MemRef(y.data(), {s.n, s.c, s.oh, s.ow});
       for (int rep = 0; rep < 2; ++rep) { // The second call hits the cache.
         if (s.padded)
-          lathe_rt_pool2d_padded_f32(4, mx.desc(), 4, my.desc(), layout,
+          lathe_rt_pool2d_padded_f32(rank, mx.desc(), rank, my.desc(), layout,
                                      LATHE_POOL_MAX, s.kh, s.kw, s.sh, s.sw,
                                      s.dh, s.dw, s.ph, s.pw, 0);
         else
-          lathe_rt_pool2d_f32(4, mx.desc(), 4, my.desc(), layout,
+          lathe_rt_pool2d_f32(rank, mx.desc(), rank, my.desc(), layout,
                               LATHE_POOL_MAX, s.kh, s.kw, s.sh, s.sw, s.dh,
                               s.dw, 0);
         ASSERT_EQ(takePending(), "");
-        std::vector<float> got = nhwc ? std::vector<float>(y.size()) : y;
-        if (nhwc)
-          for (int64_t n = 0; n < s.n; ++n)
-            for (int64_t c = 0; c < s.c; ++c)
-              for (int64_t h = 0; h < s.oh; ++h)
-                for (int64_t w = 0; w < s.ow; ++w)
-                  got[((n * s.c + c) * s.oh + h) * s.ow + w] =
-                      y[((n * s.oh + h) * s.ow + w) * s.c + c];
+        std::vector<float> got = mode == 0 ? y : std::vector<float>(y.size());
+        for (int64_t n = 0; mode != 0 && n < s.n; ++n)
+          for (int64_t c = 0; c < s.c; ++c)
+            for (int64_t h = 0; h < s.oh; ++h)
+              for (int64_t w = 0; w < s.ow; ++w)
+                got[((n * s.c + c) * s.oh + h) * s.ow + w] =
+                    nhwc ? y[((n * s.oh + h) * s.ow + w) * s.c + c]
+                         : y[(((n * (s.c / b) + c / b) * s.oh + h) * s.ow + w) *
+                                 b +
+                             c % b];
         // A window of -inf padding only is -inf (ASSERT_NEAR takes no
         // infinities).
         std::vector<double> want = ref;
@@ -120,6 +149,11 @@ TEST_F(PoolTest, PaddedTakesNoPadding) {
   check({2, 3, 13, 11, 2, 2, 2, 2, 1, 1, 7, 6, true, 0, 0}, 8);
   // Unequal, dilated, a window of padding only (-inf, not oneDNN's -FLT_MAX).
   check({1, 2, 7, 9, 2, 3, 2, 1, 2, 1, 5, 9, true, 3, 1}, 9);
+}
+
+TEST_F(PoolTest, PaddedBlockedStem) {
+  // ResNet's stem pooling on a map of 32 channels: two nChw16c blocks.
+  check({2, 32, 14, 14, 3, 3, 2, 2, 1, 1, 7, 7, true, 1, 1}, 10);
 }
 
 TEST_F(PoolTest, SmallerOutputThanAllowed) {

@@ -457,12 +457,25 @@ void Conv2DOp::getEffects(
 LogicalResult MaxPool2DOp::verify() {
   if (failed(verifyDpsKernelForm(*this, getInit(), getResult())))
     return failure();
+  int64_t block = getBlock();
+  if (block != 0 && isNhwc())
+    return emitOpError("supports channel-blocked operands (block = ")
+           << block << ") with layout nchw only";
   for (Value v : getOperands()) {
     auto type = cast<ShapedType>(v.getType());
     if (!type.getElementType().isF32())
       return emitOpError("supports f32 operands only, got ") << type;
-    if (type.getRank() != 4)
+    if (block == 0 && type.getRank() != 4)
       return emitOpError("expects rank-4 operands, got ") << type;
+    if (block != 0 && (type.getRank() != 5 || type.getDimSize(4) != block))
+      return emitOpError("expects channel-blocked operands [N, C/")
+             << block << ", H, W, " << block << "] of rank 5, got " << type;
+    if (block != 0 && block != Conv2DOp::kChannelBlock &&
+        (block < 1 || type.getDimSize(1) != 1))
+      return emitOpError("supports block ")
+             << Conv2DOp::kChannelBlock
+             << " or one block of all channels ([N, 1, H, W, C]), got block = "
+             << block << " with " << type;
   }
   for (auto [name, values] :
        {std::pair<StringRef, ArrayRef<int64_t>>{"window", getWindow()},
@@ -511,7 +524,11 @@ FailureOr<int64_t> MaxPool2DOp::getFlopCount() {
   ArrayRef<int64_t> out = cast<ShapedType>(getInit().getType()).getShape();
   if (ShapedType::isDynamicShape(out))
     return failure();
-  return out[0] * out[1] * out[2] * out[3] * getWindow()[0] * getWindow()[1];
+  // Every element of the output (channel-blocked: of its rank 5 too).
+  int64_t elements = 1;
+  for (int64_t size : out)
+    elements *= size;
+  return elements * getWindow()[0] * getWindow()[1];
 }
 
 void MaxPool2DOp::getEffects(

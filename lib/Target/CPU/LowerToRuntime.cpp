@@ -619,8 +619,12 @@ static void lowerMaxPool2D(MaxPool2DOp op, RuntimeCallBuilder &calls,
                     dilations = op.getDilations(), padding = op.getPadding();
   calls.call(rewriter, op.getLoc(), "lathe_rt_pool2d_padded_f32",
              {op.getInput(), op.getInit()},
-             {op.isNhwc() ? 1 : 0, LATHE_POOL_MAX, window[0], window[1],
-              strides[0], strides[1], dilations[0], dilations[1],
+             {op.isNhwc()     ? int64_t(1)
+              : op.getBlock() ? int64_t(LATHE_CONV_BLOCKED_INPUT |
+                                        LATHE_CONV_BLOCKED_OUTPUT)
+                              : int64_t(0),
+              LATHE_POOL_MAX, window[0], window[1], strides[0], strides[1],
+              dilations[0], dilations[1],
               /*padTop=*/padding[0], /*padLeft=*/padding[1], /*flags=*/0});
   rewriter.eraseOp(op);
 }

@@ -45,3 +45,27 @@ func.func @rank(%x: tensor<3x8x8xf32>, %e: tensor<3x4x4xf32>) -> tensor<3x4x4xf3
   %y = lathe.max_pool2d ins(%x : tensor<3x8x8xf32>) outs(%e : tensor<3x4x4xf32>) {window = array<i64: 2, 2>} -> tensor<3x4x4xf32>
   return %y : tensor<3x4x4xf32>
 }
+
+// -----
+
+func.func @blocked_rank(%x: tensor<1x64x8x8xf32>, %e: tensor<1x64x4x4xf32>) -> tensor<1x64x4x4xf32> {
+  // expected-error @+1 {{expects channel-blocked operands [N, C/16, H, W, 16] of rank 5, got 'tensor<1x64x8x8xf32>'}}
+  %y = lathe.max_pool2d ins(%x : tensor<1x64x8x8xf32>) outs(%e : tensor<1x64x4x4xf32>) {block = 16 : i64, window = array<i64: 2, 2>, strides = array<i64: 2, 2>} -> tensor<1x64x4x4xf32>
+  return %y : tensor<1x64x4x4xf32>
+}
+
+// -----
+
+func.func @blocked_nhwc(%x: tensor<1x4x8x8x16xf32>, %e: tensor<1x4x4x4x16xf32>) -> tensor<1x4x4x4x16xf32> {
+  // expected-error @+1 {{supports channel-blocked operands (block = 16) with layout nchw only}}
+  %y = lathe.max_pool2d ins(%x : tensor<1x4x8x8x16xf32>) outs(%e : tensor<1x4x4x4x16xf32>) {layout = #lathe<layout nhwc>, block = 16 : i64, window = array<i64: 2, 2>, strides = array<i64: 2, 2>} -> tensor<1x4x4x4x16xf32>
+  return %y : tensor<1x4x4x4x16xf32>
+}
+
+// -----
+
+func.func @blocked_size(%x: tensor<1x2x8x8x8xf32>, %e: tensor<1x2x4x4x8xf32>) -> tensor<1x2x4x4x8xf32> {
+  // expected-error @+1 {{supports block 16 or one block of all channels ([N, 1, H, W, C]), got block = 8 with 'tensor<1x2x8x8x8xf32>'}}
+  %y = lathe.max_pool2d ins(%x : tensor<1x2x8x8x8xf32>) outs(%e : tensor<1x2x4x4x8xf32>) {block = 8 : i64, window = array<i64: 2, 2>, strides = array<i64: 2, 2>} -> tensor<1x2x4x4x8xf32>
+  return %y : tensor<1x2x4x4x8xf32>
+}

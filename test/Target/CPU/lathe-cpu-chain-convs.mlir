@@ -160,12 +160,12 @@ func.func @pad_left_alone(%x: tensor<1x3x6x6xf32>, %w: tensor<8x3x3x3xf32>, %w4:
 // CL: %[[D:.*]] = lathe.conv2d ins(%[[S]], %arg4 : tensor<1x1x7x7x24xf32>, tensor<40x24x1x1xf32>) outs(%{{.*}} : tensor<1x1x4x4x40xf32>) {input_block = 24 : i64, output_block = 40 : i64, strides = array<i64: 2, 2>}
 // CL: %[[F:.*]] = lathe.conv2d ins(%[[C]], %arg5 : tensor<1x1x8x8x24xf32>, tensor<40x24x3x3xf32>) outs(%{{.*}} : tensor<1x1x4x4x40xf32>) {activation = #lathe<activation relu>, input_block = 24 : i64, output_block = 40 : i64, padding = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>}
 // CL: %[[G:.*]] = lathe.conv2d ins(%[[F]], %arg6 : tensor<1x1x4x4x40xf32>, tensor<40x40x3x3xf32>) outs(%[[D]] : tensor<1x1x4x4x40xf32>) {accumulate, activation = #lathe<activation relu>, input_block = 40 : i64, output_block = 40 : i64, padding = array<i64: 1, 1, 1, 1>}
-// CL: %[[NHWC:.*]] = tensor.collapse_shape %[[G]] {{\[\[}}0, 1], [2], [3], [4]] : tensor<1x1x4x4x40xf32> into tensor<1x4x4x40xf32>
-// CL: %[[T:.*]] = linalg.transpose ins(%[[NHWC]] : tensor<1x4x4x40xf32>) outs(%{{.*}} : tensor<1x40x4x4xf32>) permutation = [0, 3, 1, 2]
-// CL: return %[[T]]
-// The default (nChw16c) chaining blocks no accumulating convolution.
+// CL: %[[T:.*]] = linalg.transpose ins(%[[G]] : tensor<1x1x4x4x40xf32>) outs(%{{.*}} : tensor<1x1x40x4x4xf32>) permutation = [0, 1, 4, 2, 3]
+// CL: %[[NCHW:.*]] = tensor.collapse_shape %[[T]] {{\[\[}}0], [1, 2], [3], [4]] : tensor<1x1x40x4x4xf32> into tensor<1x40x4x4xf32>
+// CL: return %[[NCHW]]
+// The default (nChw16c) chaining: 24 and 40 channels are not multiples of 16.
 // CHECK-LABEL: func.func @residual_blocks
-// CHECK-NOT: output_block = 24
+// CHECK-NOT: output_block
 // CHECK: return
 func.func @residual_blocks(%x: tensor<1x8x8x8xf32>, %w0: tensor<24x8x1x1xf32>, %w1: tensor<24x24x3x3xf32>, %w2: tensor<24x24x3x3xf32>, %wd: tensor<40x24x1x1xf32>, %w3: tensor<40x24x3x3xf32>, %w4: tensor<40x40x3x3xf32>) -> tensor<1x40x4x4xf32> {
   %e0 = tensor.empty() : tensor<1x24x8x8xf32>
@@ -189,13 +189,68 @@ func.func @residual_blocks(%x: tensor<1x8x8x8xf32>, %w0: tensor<24x8x1x1xf32>, %
 // the accumulating convolution still chains.
 // CL-LABEL: func.func @residual_from_argument
 // CL: %[[B:.*]] = lathe.conv2d ins(%arg0, %arg1 : tensor<1x16x6x6xf32>, tensor<16x16x3x3xf32>) outs(%{{.*}} : tensor<1x1x6x6x16xf32>) {activation = #lathe<activation relu>, output_block = 16 : i64, padding = array<i64: 1, 1, 1, 1>}
-// CL: %[[NHWC:.*]] = linalg.transpose ins(%arg0 : tensor<1x16x6x6xf32>) outs(%{{.*}} : tensor<1x6x6x16xf32>) permutation = [0, 2, 3, 1]
-// CL: %[[R:.*]] = tensor.expand_shape %[[NHWC]] {{\[\[}}0, 1], [2], [3], [4]] output_shape [1, 1, 6, 6, 16] : tensor<1x6x6x16xf32> into tensor<1x1x6x6x16xf32>
+// CL: %[[SPLIT:.*]] = tensor.expand_shape %arg0 {{\[\[}}0], [1, 2], [3], [4]] output_shape [1, 1, 16, 6, 6] : tensor<1x16x6x6xf32> into tensor<1x1x16x6x6xf32>
+// CL: %[[R:.*]] = linalg.transpose ins(%[[SPLIT]] : tensor<1x1x16x6x6xf32>) outs(%{{.*}} : tensor<1x1x6x6x16xf32>) permutation = [0, 1, 3, 4, 2]
 // CL: %[[C:.*]] = lathe.conv2d ins(%[[B]], %arg2 : tensor<1x1x6x6x16xf32>, tensor<16x16x3x3xf32>) outs(%[[R]] : tensor<1x1x6x6x16xf32>) {accumulate, activation = #lathe<activation relu>, input_block = 16 : i64, output_block = 16 : i64, padding = array<i64: 1, 1, 1, 1>}
-// CL: linalg.transpose ins(%{{.*}} : tensor<1x6x6x16xf32>) outs(%{{.*}} : tensor<1x16x6x6xf32>) permutation = [0, 3, 1, 2]
+// CL: linalg.transpose ins(%[[C]] : tensor<1x1x6x6x16xf32>) outs(%{{.*}} : tensor<1x1x16x6x6xf32>) permutation = [0, 1, 4, 2, 3]
 func.func @residual_from_argument(%x: tensor<1x16x6x6xf32>, %w1: tensor<16x16x3x3xf32>, %w2: tensor<16x16x3x3xf32>) -> tensor<1x16x6x6xf32> {
   %e1 = tensor.empty() : tensor<1x16x6x6xf32>
   %b = lathe.conv2d ins(%x, %w1 : tensor<1x16x6x6xf32>, tensor<16x16x3x3xf32>) outs(%e1 : tensor<1x16x6x6xf32>) {activation = #lathe<activation relu>, padding = array<i64: 1, 1, 1, 1>} -> tensor<1x16x6x6xf32>
   %c = lathe.conv2d ins(%b, %w2 : tensor<1x16x6x6xf32>, tensor<16x16x3x3xf32>) outs(%x : tensor<1x16x6x6xf32>) {accumulate, activation = #lathe<activation relu>, padding = array<i64: 1, 1, 1, 1>} -> tensor<1x16x6x6xf32>
   return %c : tensor<1x16x6x6xf32>
+}
+
+// -----
+
+// The default chaining (f32, nChw16c) through residual connections: an
+// identity block whose residual is an argument (copied to nChw16c once) and
+// a downsampling block whose shortcut is a strided 1x1 convolution. Every
+// convolution output is [N, C/16, H, W, 16]; the last, read by the return, is
+// copied back to NCHW once.
+// CHECK-LABEL: func.func @residual_blocks16
+// CHECK: %[[B:.*]] = lathe.conv2d ins(%arg0, %arg1 : tensor<1x16x8x8xf32>, tensor<16x16x3x3xf32>) outs(%{{.*}} : tensor<1x1x8x8x16xf32>) {activation = #lathe<activation relu>, output_block = 16 : i64, padding = array<i64: 1, 1, 1, 1>}
+// CHECK: %[[SPLIT:.*]] = tensor.expand_shape %arg0 {{\[\[}}0], [1, 2], [3], [4]] output_shape [1, 1, 16, 8, 8] : tensor<1x16x8x8xf32> into tensor<1x1x16x8x8xf32>
+// CHECK: %[[R:.*]] = linalg.transpose ins(%[[SPLIT]] : tensor<1x1x16x8x8xf32>) outs(%{{.*}} : tensor<1x1x8x8x16xf32>) permutation = [0, 1, 3, 4, 2]
+// CHECK: %[[C:.*]] = lathe.conv2d ins(%[[B]], %arg2 : tensor<1x1x8x8x16xf32>, tensor<16x16x3x3xf32>) outs(%[[R]] : tensor<1x1x8x8x16xf32>) {accumulate, activation = #lathe<activation relu>, input_block = 16 : i64, output_block = 16 : i64, padding = array<i64: 1, 1, 1, 1>}
+// CHECK: %[[D:.*]] = lathe.conv2d ins(%[[C]], %arg3 : tensor<1x1x8x8x16xf32>, tensor<32x16x1x1xf32>) outs(%{{.*}} : tensor<1x2x4x4x16xf32>) {input_block = 16 : i64, output_block = 16 : i64, strides = array<i64: 2, 2>}
+// CHECK: %[[F:.*]] = lathe.conv2d ins(%[[C]], %arg4 : tensor<1x1x8x8x16xf32>, tensor<32x16x3x3xf32>) outs(%{{.*}} : tensor<1x2x4x4x16xf32>) {activation = #lathe<activation relu>, input_block = 16 : i64, output_block = 16 : i64, padding = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>}
+// CHECK: %[[G:.*]] = lathe.conv2d ins(%[[F]], %arg5 : tensor<1x2x4x4x16xf32>, tensor<32x32x3x3xf32>) outs(%[[D]] : tensor<1x2x4x4x16xf32>) {accumulate, activation = #lathe<activation relu>, input_block = 16 : i64, output_block = 16 : i64, padding = array<i64: 1, 1, 1, 1>}
+// CHECK: %[[T:.*]] = linalg.transpose ins(%[[G]] : tensor<1x2x4x4x16xf32>) outs(%{{.*}} : tensor<1x2x16x4x4xf32>) permutation = [0, 1, 4, 2, 3]
+// CHECK: %[[NCHW:.*]] = tensor.collapse_shape %[[T]] {{\[\[}}0], [1, 2], [3], [4]] : tensor<1x2x16x4x4xf32> into tensor<1x32x4x4xf32>
+// CHECK: return %[[NCHW]]
+func.func @residual_blocks16(%x: tensor<1x16x8x8xf32>, %w1: tensor<16x16x3x3xf32>, %w2: tensor<16x16x3x3xf32>, %wd: tensor<32x16x1x1xf32>, %w3: tensor<32x16x3x3xf32>, %w4: tensor<32x32x3x3xf32>) -> tensor<1x32x4x4xf32> {
+  %e1 = tensor.empty() : tensor<1x16x8x8xf32>
+  %b = lathe.conv2d ins(%x, %w1 : tensor<1x16x8x8xf32>, tensor<16x16x3x3xf32>) outs(%e1 : tensor<1x16x8x8xf32>) {activation = #lathe<activation relu>, padding = array<i64: 1, 1, 1, 1>} -> tensor<1x16x8x8xf32>
+  %c = lathe.conv2d ins(%b, %w2 : tensor<1x16x8x8xf32>, tensor<16x16x3x3xf32>) outs(%x : tensor<1x16x8x8xf32>) {accumulate, activation = #lathe<activation relu>, padding = array<i64: 1, 1, 1, 1>} -> tensor<1x16x8x8xf32>
+  %ed = tensor.empty() : tensor<1x32x4x4xf32>
+  %d = lathe.conv2d ins(%c, %wd : tensor<1x16x8x8xf32>, tensor<32x16x1x1xf32>) outs(%ed : tensor<1x32x4x4xf32>) {strides = array<i64: 2, 2>} -> tensor<1x32x4x4xf32>
+  %e3 = tensor.empty() : tensor<1x32x4x4xf32>
+  %f = lathe.conv2d ins(%c, %w3 : tensor<1x16x8x8xf32>, tensor<32x16x3x3xf32>) outs(%e3 : tensor<1x32x4x4xf32>) {activation = #lathe<activation relu>, padding = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} -> tensor<1x32x4x4xf32>
+  %g = lathe.conv2d ins(%f, %w4 : tensor<1x32x4x4xf32>, tensor<32x32x3x3xf32>) outs(%d : tensor<1x32x4x4xf32>) {accumulate, activation = #lathe<activation relu>, padding = array<i64: 1, 1, 1, 1>} -> tensor<1x32x4x4xf32>
+  return %g : tensor<1x32x4x4xf32>
+}
+
+// -----
+
+// A ResNet stem: the max pooling between the stem convolution and the first
+// block reads and writes the chained layout too, so the pooled map feeds the
+// block's convolution and its residual blocked (no copy). Channels-last the
+// same with one block of all 16 channels.
+// CHECK-LABEL: func.func @stem_pool
+// CHECK: %[[S:.*]] = lathe.conv2d ins(%arg0, %arg1 : tensor<1x3x16x16xf32>, tensor<16x3x3x3xf32>) outs(%{{.*}} : tensor<1x1x16x16x16xf32>) {activation = #lathe<activation relu>, output_block = 16 : i64, padding = array<i64: 1, 1, 1, 1>}
+// CHECK: %[[P:.*]] = lathe.max_pool2d ins(%[[S]] : tensor<1x1x16x16x16xf32>) outs(%{{.*}} : tensor<1x1x8x8x16xf32>) {block = 16 : i64, padding = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>, window = array<i64: 3, 3>}
+// CHECK: %[[B:.*]] = lathe.conv2d ins(%[[P]], %arg2 {{.*}} outs(%{{.*}} : tensor<1x1x8x8x16xf32>) {activation = #lathe<activation relu>, input_block = 16 : i64, output_block = 16 : i64, padding = array<i64: 1, 1, 1, 1>}
+// CHECK: %[[C:.*]] = lathe.conv2d ins(%[[B]], %arg3 {{.*}} outs(%[[P]] : tensor<1x1x8x8x16xf32>) {accumulate, activation = #lathe<activation relu>, input_block = 16 : i64, output_block = 16 : i64, padding = array<i64: 1, 1, 1, 1>}
+// CHECK-NOT: lathe.max_pool2d ins(%{{.*}} : tensor<1x16x
+// CL-LABEL: func.func @stem_pool
+// CL: lathe.max_pool2d ins(%{{.*}} : tensor<1x1x16x16x16xf32>) outs(%{{.*}} : tensor<1x1x8x8x16xf32>) {block = 16 : i64
+func.func @stem_pool(%x: tensor<1x3x16x16xf32>, %w0: tensor<16x3x3x3xf32>, %w1: tensor<16x16x3x3xf32>, %w2: tensor<16x16x3x3xf32>) -> tensor<1x16x8x8xf32> {
+  %e0 = tensor.empty() : tensor<1x16x16x16xf32>
+  %s = lathe.conv2d ins(%x, %w0 : tensor<1x3x16x16xf32>, tensor<16x3x3x3xf32>) outs(%e0 : tensor<1x16x16x16xf32>) {activation = #lathe<activation relu>, padding = array<i64: 1, 1, 1, 1>} -> tensor<1x16x16x16xf32>
+  %ep = tensor.empty() : tensor<1x16x8x8xf32>
+  %p = lathe.max_pool2d ins(%s : tensor<1x16x16x16xf32>) outs(%ep : tensor<1x16x8x8xf32>) {window = array<i64: 3, 3>, strides = array<i64: 2, 2>, padding = array<i64: 1, 1, 1, 1>} -> tensor<1x16x8x8xf32>
+  %e1 = tensor.empty() : tensor<1x16x8x8xf32>
+  %b = lathe.conv2d ins(%p, %w1 : tensor<1x16x8x8xf32>, tensor<16x16x3x3xf32>) outs(%e1 : tensor<1x16x8x8xf32>) {activation = #lathe<activation relu>, padding = array<i64: 1, 1, 1, 1>} -> tensor<1x16x8x8xf32>
+  %c = lathe.conv2d ins(%b, %w2 : tensor<1x16x8x8xf32>, tensor<16x16x3x3xf32>) outs(%p : tensor<1x16x8x8xf32>) {accumulate, activation = #lathe<activation relu>, padding = array<i64: 1, 1, 1, 1>} -> tensor<1x16x8x8xf32>
+  return %c : tensor<1x16x8x8xf32>
 }

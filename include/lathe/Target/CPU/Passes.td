@@ -106,22 +106,23 @@ def LatheCPUChainConvs : Pass<"lathe-cpu-chain-convs", "func::FuncOp"> {
     - a static-shape `nchw` convolution whose output has 16k channels and
       whose every use is the input of another `nchw` convolution (directly or
       through a rank-preserving `tensor.extract_slice` that keeps whole
-      16-channel blocks) writes its output in oneDNN's channel-blocked layout
-      (`output_block = 16`, a [N, C/16, H, W, 16] tensor) and its consumers
-      read it so (`input_block = 16`). On CPU this removes the two layout
-      conversions between the convolutions (blocked -> NCHW after the first,
-      NCHW -> blocked before the second).
+      16-channel blocks), the residual (`init`) of a chained accumulating
+      convolution, or the input of a chained `lathe.max_pool2d` writes its
+      output in oneDNN's channel-blocked layout (`output_block = 16`, a
+      [N, C/16, H, W, 16] tensor) and its consumers read it so
+      (`input_block = 16`; `block = 16` on the pooling, whose output then
+      chains the same way). Accumulating convolutions are chained too: a
+      residual that no chained convolution writes is copied to the blocked
+      layout once, uses of their output that are not convolutions read an
+      NCHW copy. On CPU this removes the layout conversions between the
+      convolutions, residual connections included (ResNet-50: all 74 oneDNN
+      reorders of a call).
     - with `channels-last` (lathe-run `--precision=bf16`) the chained layout
       is instead one block of all channels (`output_block = C`, a
       [N, 1, H, W, C] tensor: NHWC memory order, the only layout oneDNN's AMX
-      bf16 convolutions read and write), for any C, and it also covers
-      residual connections: accumulating convolutions write channels-last
-      too (a residual that no chained convolution writes, e.g. a pooling's
-      output, is copied to channels-last once; uses of their output that are
-      not convolutions read an NCHW copy), and a convolution output used as
-      the residual of accumulating convolutions is chained when those are.
-      The runtime then converts f32 to bf16 per convolution input but
-      transposes nothing between convolutions.
+      bf16 convolutions read and write), for any C. The runtime then
+      converts f32 to bf16 per convolution input but transposes nothing
+      between convolutions.
 
     ```mlir
     %a = lathe.conv2d ins(%x, %w1 : ...) outs(%e1 : tensor<8x32x15x15xf32>) {pool = #lathe<pool max>, ...}

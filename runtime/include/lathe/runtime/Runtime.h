@@ -420,8 +420,10 @@ enum {
 /// Max pooling without padding, as linalg.pooling_{nchw,nhwc}_max:
 /// out[n,c,h,w] = max_{i,j} in[n, c, h*strideH + i*dilationH,
 /// w*strideW + j*dilationW] over the windowH x windowW window. layout 0 =
-/// NCHW, 1 = NHWC (both in and out). Input rows/columns that no window reads
-/// are ignored; the input must cover every window.
+/// NCHW, 1 = NHWC (both in and out), or LATHE_CONV_BLOCKED_INPUT |
+/// LATHE_CONV_BLOCKED_OUTPUT: both channel-blocked like lathe_rt_conv2d_f32's
+/// ([N, C/16, H, W, 16] or [N, 1, H, W, C]). Input rows/columns that no
+/// window reads are ignored; the input must cover every window.
 void lathe_rt_pool2d_f32(int64_t rankIn, void *in, int64_t rankOut, void *out,
                          int64_t layout, int64_t kind, int64_t windowH,
                          int64_t windowW, int64_t strideH, int64_t strideW,

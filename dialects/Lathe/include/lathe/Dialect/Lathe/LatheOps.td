@@ -401,7 +401,11 @@ def Lathe_MaxPool2DOp : Lathe_Op<"max_pool2d", [
     -inf (PyTorch's and ONNX's `MaxPool` with pads). Every window must take
     at least one input element. `layout` is `nchw` ([N, C, H, W]) or `nhwc`
     ([N, H, W, C]) for both operands; input rows and columns that no window
-    reads are ignored. Overwrites `init`; destination style like
+    reads are ignored. With `block` = B > 0 (layout `nchw` only) both
+    operands are channel-blocked like `lathe.conv2d`'s `input_block` /
+    `output_block`: [N, C/B, H, W, B], B = 16 or one block of all channels
+    ([N, 1, H, W, C]); `lathe-cpu-chain-convs` sets it on a pooling between
+    chained convolutions. Overwrites `init`; destination style like
     `lathe.conv2d`. The CPU backend runs it as one oneDNN max pooling with
     padding.
 
@@ -422,7 +426,8 @@ def Lathe_MaxPool2DOp : Lathe_Op<"max_pool2d", [
                        DenseI64ArrayAttr:$window,
                        DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$strides,
                        DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$dilations,
-                       DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0, 0, 0}">:$padding);
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0, 0, 0}">:$padding,
+                       DefaultValuedAttr<I64Attr, "0">:$block);
   let results = (outs Variadic<AnyRankedTensor>:$result);
   let assemblyFormat = [{
     `ins` `(` $input `:` type($input) `)`
