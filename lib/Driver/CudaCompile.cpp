@@ -178,21 +178,12 @@ LogicalResult mlir::lathe::writeCudaArtifact(ModuleOp module,
                                              const CudaArtifactOptions &options,
                                              CudaArtifactInfo &info,
                                              std::string &error) {
-  // The signature: f32 tensors only (what the CUDA runtime's loader takes).
+  // The signature: ranked tensors of a runtime dtype (describeSignature
+  // checks), whose bytes the CUDA runtime's loader copies as they are.
   FunctionType signature;
   if (failed(getEntrySignature(module, options.entry, signature, error))) {
     error += " in '" + options.inputFile + "'";
     return failure();
-  }
-  for (Type type : llvm::concat<const Type>(signature.getInputs(),
-                                            signature.getResults())) {
-    auto tensor = dyn_cast<RankedTensorType>(type);
-    if (!tensor || !tensor.getElementType().isF32()) {
-      llvm::raw_string_ostream os(error);
-      os << "--backend=cuda runs functions on f32 tensors only; @"
-         << options.entry << " has " << type;
-      return failure();
-    }
   }
   std::string signatureText;
   if (!describeSignature(module, options.entry, signature, signatureText,

@@ -43,6 +43,33 @@ std::optional<lathe_dtype> mlir::lathe::dtypeFor(Type type) {
   }
 }
 
+Type mlir::lathe::elementTypeFor(MLIRContext &ctx, lathe_dtype dtype) {
+  switch (dtype) {
+  case LATHE_F32:
+    return Float32Type::get(&ctx);
+  case LATHE_F64:
+    return Float64Type::get(&ctx);
+  case LATHE_F16:
+    return Float16Type::get(&ctx);
+  case LATHE_BF16:
+    return BFloat16Type::get(&ctx);
+  case LATHE_I64:
+    return IntegerType::get(&ctx, 64);
+  case LATHE_I32:
+    return IntegerType::get(&ctx, 32);
+  case LATHE_I16:
+    return IntegerType::get(&ctx, 16);
+  case LATHE_I8:
+    return IntegerType::get(&ctx, 8);
+  case LATHE_U8:
+    return IntegerType::get(&ctx, 8, IntegerType::Unsigned);
+  case LATHE_BOOL:
+    return IntegerType::get(&ctx, 1);
+  default:
+    return Type();
+  }
+}
+
 std::string mlir::lathe::shapeString(const lathe_host_tensor &t) {
   std::string s = "[";
   for (int i = 0; i < t.rank; ++i) {

@@ -38,34 +38,6 @@ using run_support::msSince;
 
 namespace {
 
-/// The element type of a runtime dtype, for --fill-missing.
-Type elementTypeFor(MLIRContext &ctx, lathe_dtype dtype) {
-  switch (dtype) {
-  case LATHE_F32:
-    return Float32Type::get(&ctx);
-  case LATHE_F64:
-    return Float64Type::get(&ctx);
-  case LATHE_F16:
-    return Float16Type::get(&ctx);
-  case LATHE_BF16:
-    return BFloat16Type::get(&ctx);
-  case LATHE_I64:
-    return IntegerType::get(&ctx, 64);
-  case LATHE_I32:
-    return IntegerType::get(&ctx, 32);
-  case LATHE_I16:
-    return IntegerType::get(&ctx, 16);
-  case LATHE_I8:
-    return IntegerType::get(&ctx, 8);
-  case LATHE_U8:
-    return IntegerType::get(&ctx, 8, IntegerType::Unsigned);
-  case LATHE_BOOL:
-    return IntegerType::get(&ctx, 1);
-  default:
-    return Type();
-  }
-}
-
 std::string infoString(const lathe_tensor_info &info) {
   std::string s = "[";
   for (int32_t d = 0; d < info.rank; ++d)

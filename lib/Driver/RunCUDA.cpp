@@ -40,6 +40,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <vector>
 
 using namespace mlir;
@@ -261,6 +262,9 @@ int mlir::lathe::runCudaArtifact(const RunOptions &options,
                  const char **)>("lathe_cuda_model_input_info");
   auto metadataOf = rt<const char *(*)(const lathe_cuda_model *, const char *)>(
       "lathe_cuda_model_metadata");
+  using DtypeFn = const char *(*)(const lathe_cuda_model *, int32_t);
+  auto inputDtypeOf = rt<DtypeFn>("lathe_cuda_model_input_dtype");
+  auto outputDtypeOf = rt<DtypeFn>("lathe_cuda_model_output_dtype");
   auto constantBytes = rt<int64_t (*)(const lathe_cuda_model *)>(
       "lathe_cuda_model_constant_bytes");
   using RunFn = int (*)(lathe_cuda_model *, const lathe_cuda_tensor *, int32_t,
@@ -277,9 +281,18 @@ int mlir::lathe::runCudaArtifact(const RunOptions &options,
   auto profileCollect =
       rt<int (*)(lathe_cuda_kernel_time *, int)>("lathe_cuda_profile_collect");
   auto device = rt<const char *(*)()>("lathe_cuda_device_description");
-  if (!modelLoad || !runDevice || !profileCollect)
+  if (!modelLoad || !runDevice || !profileCollect || !inputDtypeOf ||
+      !outputDtypeOf)
     return fail("--backend=cuda: the CUDA runtime library is older than this "
-                "lathe-run (no lathe_cuda_model_load)");
+                "lathe-run (no lathe_cuda_model_load or "
+                "lathe_cuda_model_input_dtype)");
+  // The signature's dtype names are lathe_dtype_name's.
+  auto dtypeNamed = [](const char *name) -> std::optional<lathe_dtype> {
+    for (int d = 0; name && d < LATHE_DTYPE_COUNT; ++d)
+      if (std::strcmp(lathe_dtype_name(static_cast<lathe_dtype>(d)), name) == 0)
+        return static_cast<lathe_dtype>(d);
+    return std::nullopt;
+  };
 
   // Inputs first: loading is what is timed.
   std::vector<HostTensor> inputs(options.inputs.size());
@@ -316,6 +329,12 @@ int mlir::lathe::runCudaArtifact(const RunOptions &options,
     const char *name = nullptr;
     inputInfo(model, i, &info, &name);
     std::vector<int64_t> shape(info.shape, info.shape + info.rank);
+    const char *dtypeName = inputDtypeOf(model, i);
+    std::optional<lathe_dtype> dtype = dtypeNamed(dtypeName);
+    if (!dtype)
+      return fail(llvm::formatv("input #{0} ('{1}'): the model's element "
+                                "type '{2}' is not a runtime dtype",
+                                i, name, dtypeName ? dtypeName : "?"));
     if (i >= static_cast<int32_t>(options.inputs.size())) {
       if (!options.fillMissing)
         return fail(llvm::formatv("missing input for argument #{0} ('{1}') "
@@ -326,15 +345,16 @@ int mlir::lathe::runCudaArtifact(const RunOptions &options,
         return fail(llvm::formatv("--fill-missing: input #{0} ('{1}') has "
                                   "dynamic sizes; pass --input=FILE",
                                   i, name));
-      auto type = RankedTensorType::get(shape, Float32Type::get(&context));
+      auto type = RankedTensorType::get(shape, elementTypeFor(context, *dtype));
       if (!fillRandom(type, options.seed + i, inputs[i], error))
         return fail("argument #" + llvm::Twine(i) + ": " + error);
     }
     const lathe_host_tensor &t = inputs[i].t;
-    if (t.dtype != LATHE_F32)
-      return fail(llvm::formatv("input #{0} ('{1}'): --backend=cuda takes "
-                                "float32 tensors, given {2}",
-                                i, name, lathe_dtype_name(t.dtype)));
+    // Any dtype the signature names; its bytes go to the device as they are.
+    if (t.dtype != *dtype)
+      return fail(llvm::formatv("input #{0} ('{1}'): the model takes {2}, "
+                                "given {3}",
+                                i, name, dtypeName, lathe_dtype_name(t.dtype)));
     views[i].rank = t.rank;
     std::copy(t.shape, t.shape + t.rank, views[i].shape);
     views[i].data = static_cast<float *>(t.data);
@@ -350,7 +370,12 @@ int mlir::lathe::runCudaArtifact(const RunOptions &options,
   for (int32_t i = 0; i < numOutputs; ++i) {
     HostTensor result;
     const lathe_cuda_tensor &out = holder.outputs[i];
-    result.t.dtype = LATHE_F32;
+    std::optional<lathe_dtype> dtype = dtypeNamed(outputDtypeOf(model, i));
+    if (!dtype)
+      return fail(llvm::formatv("output #{0}: the model's element type is "
+                                "not a runtime dtype",
+                                i));
+    result.t.dtype = *dtype;
     result.t.rank = out.rank;
     std::copy(out.shape, out.shape + out.rank, result.t.shape);
     result.t.data = out.data;

@@ -38,9 +38,24 @@ namespace {
 
 struct TensorSpec {
   std::string name;
+  std::string dtype = "float32"; // a lathe_dtype_name
+  size_t elementBytes = 4;
   int32_t rank = 0;
   int64_t dims[LATHE_CUDA_MAX_RANK] = {};
 };
+
+/// The bytes of one element of a .lathe signature's dtype, 0 if unknown
+/// (the names lathe_dtype_name gives; bool is a byte, as i1 in memory).
+size_t dtypeBytes(const char *dtype) {
+  static const std::pair<const char *, size_t> kSizes[] = {
+      {"float32", 4}, {"float64", 8}, {"float16", 2}, {"bfloat16", 2},
+      {"int64", 8},   {"int32", 4},   {"int16", 2},   {"int8", 1},
+      {"uint8", 1},   {"bool", 1}};
+  for (const auto &[name, bytes] : kSizes)
+    if (std::strcmp(name, dtype) == 0)
+      return bytes;
+  return 0;
+}
 
 struct Constant {
   uint64_t offset = 0;
@@ -114,27 +129,32 @@ int64_t numElements(int32_t rank, const int64_t *dims) {
   return n;
 }
 
-/// Copies a strided f32 view into dense memory (host to host).
-void copyStrided(const float *base, int32_t rank, const int64_t *sizes,
-                 const int64_t *strides, float *&out) {
+/// Copies a strided view of `elementBytes`-byte elements into dense memory
+/// (host to host).
+void copyStrided(const char *base, size_t elementBytes, int32_t rank,
+                 const int64_t *sizes, const int64_t *strides, char *&out) {
   if (rank == 0) {
-    *out++ = *base;
+    std::memcpy(out, base, elementBytes);
+    out += elementBytes;
     return;
   }
   if (rank == 1 && strides[0] == 1) {
-    std::memcpy(out, base, static_cast<size_t>(sizes[0]) * sizeof(float));
-    out += sizes[0];
+    size_t bytes = static_cast<size_t>(sizes[0]) * elementBytes;
+    std::memcpy(out, base, bytes);
+    out += bytes;
     return;
   }
   for (int64_t i = 0; i < sizes[0]; ++i)
-    copyStrided(base + i * strides[0], rank - 1, sizes + 1, strides + 1, out);
+    copyStrided(base + i * strides[0] * static_cast<int64_t>(elementBytes),
+                elementBytes, rank - 1, sizes + 1, strides + 1, out);
 }
 
 /// A result descriptor of the packed calling convention: {allocated,
 /// aligned, offset, sizes[rank], strides[rank]}.
 struct ResultView {
   void *allocated;
-  float *data; // aligned + offset
+  char *data; // aligned + offset
+  size_t elementBytes;
   int32_t rank;
   const int64_t *sizes;
   const int64_t *strides;
@@ -219,8 +239,10 @@ void parseMetadata(lathe_cuda_model &model, const std::string &text) {
       if (std::sscanf(value.c_str(), "%31s %ld%n", dtype, &rank, &consumed) !=
           2)
         bad(line, "expected DTYPE RANK DIMS... NAME");
-      if (std::strcmp(dtype, "float32") != 0)
-        bad(line, "the CUDA backend takes and returns float32 tensors only");
+      spec.elementBytes = dtypeBytes(dtype);
+      if (!spec.elementBytes)
+        bad(line, "unknown dtype");
+      spec.dtype = dtype;
       if (rank < 0 || rank > LATHE_CUDA_MAX_RANK)
         bad(line, "bad rank");
       spec.rank = static_cast<int32_t>(rank);
@@ -502,8 +524,8 @@ void checkTensor(const TensorSpec &spec, const lathe_cuda_tensor &t,
   if (!same)
     failWith(
         LATHE_CUDA_ERROR,
-        what + ": expected " + shapeText(spec.rank, spec.dims) +
-            " float32, given " +
+        what + ": expected " + shapeText(spec.rank, spec.dims) + " " +
+            spec.dtype + ", given " +
             shapeText(std::clamp(t.rank, 0, LATHE_CUDA_MAX_RANK), t.shape));
   if (!t.data && numElements(t.rank, t.shape) > 0)
     failWith(LATHE_CUDA_ERROR, what + ": data is NULL");
@@ -558,7 +580,9 @@ ResultView resultView(const lathe_cuda_model &model,
   const int64_t *d = results.data() + offset;
   ResultView v;
   v.allocated = reinterpret_cast<void *>(d[0]);
-  v.data = reinterpret_cast<float *>(d[1]) + d[2];
+  v.elementBytes = model.outputs[i].elementBytes;
+  v.data = reinterpret_cast<char *>(d[1]) +
+           d[2] * static_cast<int64_t>(v.elementBytes);
   v.rank = model.outputs[i].rank;
   v.sizes = d + 3;
   v.strides = d + 3 + v.rank;
@@ -589,20 +613,21 @@ void freeResultBlocks(const lathe_cuda_model &model,
 }
 
 /// Copies a device view to dense host memory.
-void copyToHost(const ResultView &v, float *out) {
+void copyToHost(const ResultView &v, void *out) {
   int64_t count = numElements(v.rank, v.sizes);
   if (count == 0)
     return;
   if (v.dense()) {
-    if (lathe_cuda_copy_to_host(out, v.data, count * sizeof(float)))
+    if (lathe_cuda_copy_to_host(out, v.data, count * v.elementBytes))
       failWith(LATHE_CUDA_ERROR, lathe_cuda_last_error());
     return;
   }
-  std::vector<float> staged(v.span());
-  if (lathe_cuda_copy_to_host(staged.data(), v.data,
-                              staged.size() * sizeof(float)))
+  std::vector<char> staged(v.span() * v.elementBytes);
+  if (lathe_cuda_copy_to_host(staged.data(), v.data, staged.size()))
     failWith(LATHE_CUDA_ERROR, lathe_cuda_last_error());
-  copyStrided(staged.data(), v.rank, v.sizes, v.strides, out);
+  char *cursor = static_cast<char *>(out);
+  copyStrided(staged.data(), v.elementBytes, v.rank, v.sizes, v.strides,
+              cursor);
 }
 
 void checkCounts(const lathe_cuda_model &model, const void *inputs,
@@ -682,6 +707,21 @@ int lathe_cuda_model_output_info(const lathe_cuda_model *model, int32_t index,
   return tensorInfo(model, index, shape, name, /*input=*/false);
 }
 
+const char *lathe_cuda_model_input_dtype(const lathe_cuda_model *model,
+                                         int32_t index) {
+  if (!model || index < 0 || static_cast<size_t>(index) >= model->inputs.size())
+    return nullptr;
+  return model->inputs[index].dtype.c_str();
+}
+
+const char *lathe_cuda_model_output_dtype(const lathe_cuda_model *model,
+                                          int32_t index) {
+  if (!model || index < 0 ||
+      static_cast<size_t>(index) >= model->outputs.size())
+    return nullptr;
+  return model->outputs[index].dtype.c_str();
+}
+
 const char *lathe_cuda_model_metadata(const lathe_cuda_model *model,
                                       const char *key) {
   if (!model || !key)
@@ -725,25 +765,24 @@ int lathe_cuda_model_run_device(lathe_cuda_model *model,
                  std::find(handedOver.begin(), handedOver.end(), v.data) ==
                      handedOver.end();
       for (int32_t k = 0; own && k < num_inputs; ++k)
-        own = inputs[k].data != v.data;
+        own = static_cast<void *>(inputs[k].data) != v.data;
       for (const Constant &c : model->constants)
         own &= c.device != v.data;
       if (own) {
-        out.data = v.data;
+        out.data = reinterpret_cast<float *>(v.data);
         handedOver.push_back(v.data);
         continue;
       }
       int64_t count = numElements(v.rank, v.sizes);
       void *copy = nullptr;
-      if (lathe_cuda_alloc(std::max<int64_t>(count, 1) * sizeof(float),
-                           &copy) != LATHE_CUDA_OK)
+      size_t bytes = count * v.elementBytes;
+      if (lathe_cuda_alloc(std::max<size_t>(bytes, 1), &copy) != LATHE_CUDA_OK)
         failWith(LATHE_CUDA_OUT_OF_MEMORY, lathe_cuda_last_error());
       fresh.blocks.push_back(copy);
       if (count > 0) {
-        std::vector<float> staged(count);
+        std::vector<char> staged(bytes);
         copyToHost(v, staged.data());
-        if (lathe_cuda_copy_to_device(copy, staged.data(),
-                                      count * sizeof(float)) ||
+        if (lathe_cuda_copy_to_device(copy, staged.data(), bytes) ||
             lathe_cuda_synchronize())
           failWith(LATHE_CUDA_ERROR, lathe_cuda_last_error());
       }
@@ -768,7 +807,8 @@ int lathe_cuda_model_run(lathe_cuda_model *model,
       checkTensor(model->inputs[i], inputs[i],
                   "input #" + std::to_string(i) + " ('" +
                       model->inputs[i].name + "')");
-      size_t bytes = numElements(inputs[i].rank, inputs[i].shape) * 4;
+      size_t bytes = numElements(inputs[i].rank, inputs[i].shape) *
+                     model->inputs[i].elementBytes;
       void *device = nullptr;
       if (lathe_cuda_alloc(std::max<size_t>(bytes, 1), &device))
         failWith(LATHE_CUDA_OUT_OF_MEMORY, lathe_cuda_last_error());
@@ -814,7 +854,7 @@ int lathe_cuda_model_run(lathe_cuda_model *model,
           std::copy(v.sizes, v.sizes + v.rank, out.shape);
           size_t count = numElements(v.rank, v.sizes);
           out.data = static_cast<float *>(
-              std::malloc(std::max<size_t>(count, 1) * sizeof(float)));
+              std::malloc(std::max<size_t>(count * v.elementBytes, 1)));
           if (!out.data)
             failWith(LATHE_CUDA_OUT_OF_MEMORY,
                      "out of host memory for output #" + std::to_string(i));

@@ -10,7 +10,10 @@
 // writes them (constants, inputs returned as they are).
 //
 // LATHE_FAKE_CUDA_LOG=1 prints every allocation, copy and launch to stderr,
-// one line each ("fake-cuda: memcpy 1024"), for tests that count them.
+// one line each ("fake-cuda: memcpy 1024"), for tests that count them;
+// LATHE_FAKE_CUDA_LOG=2 also prints each copy's source bytes in hex after
+// its line ("fake-cuda: data 0100...", the first 256), for tests that check
+// what went to the device.
 //
 //===----------------------------------------------------------------------===//
 
@@ -25,12 +28,26 @@
 
 namespace {
 
-bool logging() {
-  static const bool on = [] {
+/// LATHE_FAKE_CUDA_LOG: 1 logs each call, 2 also each copy's bytes.
+int logLevel() {
+  static const int level = [] {
     const char *v = std::getenv("LATHE_FAKE_CUDA_LOG");
-    return v && *v == '1';
+    return v && (*v == '1' || *v == '2') ? *v - '0' : 0;
   }();
-  return on;
+  return level;
+}
+
+bool logging() { return logLevel() > 0; }
+
+/// "fake-cuda: data HEX" (at most the first 256 bytes).
+void logData(const void *p, size_t bytes) {
+  if (logLevel() < 2)
+    return;
+  const auto *b = static_cast<const unsigned char *>(p);
+  std::fprintf(stderr, "fake-cuda: data ");
+  for (size_t i = 0; i < bytes && i < 256; ++i)
+    std::fprintf(stderr, "%02x", b[i]);
+  std::fprintf(stderr, "\n");
 }
 
 void log(const char *what, size_t bytes) {
@@ -111,6 +128,7 @@ CUresult cuMemFree_v2(CUdeviceptr ptr) {
 CUresult cuMemcpyAsync(CUdeviceptr dst, CUdeviceptr src, size_t bytes,
                        CUstream) {
   log("memcpy", bytes);
+  logData(reinterpret_cast<const void *>(src), bytes);
   std::memmove(reinterpret_cast<void *>(dst), reinterpret_cast<void *>(src),
                bytes);
   return CUDA_SUCCESS;

@@ -7,15 +7,18 @@
 //===----------------------------------------------------------------------===//
 
 #include "lathe/runtime/CUDA.h"
+#include "lathe/runtime/CUDAKernels.h"
 
 #include "CudaInternal.h"
 
 #include <dlfcn.h>
 #include <nccl.h>
 
+#include <algorithm>
 #include <cstring>
 #include <mutex>
 #include <string>
+#include <vector>
 
 using namespace lathe_cuda;
 
@@ -190,5 +193,222 @@ int lathe_cuda_all_to_all_bytes(lathe_cuda_comm *comm, const void *send,
                                 void *recv, size_t bytes) {
   return allToAll(comm, send, recv, bytes);
 }
+
+} // extern "C"
+
+//===----------------------------------------------------------------------===//
+// What generated code calls: the CPU runtime's Comm.h collectives
+// (lathe_rt_comm_*, which the CUDA pipeline retargets) on device memrefs,
+// through the wrappers above on one process-wide communicator. Errors are
+// pending errors (generated code cannot take a status).
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// The processes of a packed grid (Comm.h: axis i's size in bits
+/// [16i, 16i+16)).
+int64_t gridProcesses(int64_t grid) {
+  int64_t n = 1;
+  for (int axis = 0; axis < 4; ++axis)
+    if (int64_t size = (grid >> (16 * axis)) & 0xffff)
+      n *= size;
+  return n;
+}
+
+/// The world communicator. Only a world of one process is made here: more
+/// ranks need NCCL's unique id sent from rank 0 to every rank (over MPI),
+/// which this runtime does not do yet.
+lathe_cuda_comm *worldComm(int64_t grid, const char *what) {
+  static std::mutex mutex;
+  static lathe_cuda_comm *world = nullptr;
+  std::lock_guard<std::mutex> lock(mutex);
+  int64_t processes = gridProcesses(grid);
+  if (processes != 1) {
+    setPending(std::string(what) + ": the grid has " +
+               std::to_string(processes) +
+               " processes, but CUDA runs have one rank (multi-rank CUDA "
+               "runs need an NCCL communicator bootstrap, the unique id sent "
+               "over MPI, which is not implemented): run it on the CPU "
+               "backend (lathe-run --ranks=N)");
+    return nullptr;
+  }
+  if (world)
+    return world;
+  char id[128];
+  if (lathe_cuda_nccl_unique_id(id) != LATHE_CUDA_OK ||
+      lathe_cuda_nccl_init(id, 1, 0, &world) != LATHE_CUDA_OK) {
+    setPending(std::string(what) + ": " + lathe_cuda_last_error());
+    world = nullptr;
+  }
+  return world;
+}
+
+int64_t elementsOf(const View &v) {
+  int64_t n = 1;
+  for (int64_t r = 0; r < v.rank; ++r)
+    n *= v.size(r);
+  return n;
+}
+
+bool isDense(const View &v) {
+  int64_t expected = 1;
+  for (int64_t r = v.rank - 1; r >= 0; --r) {
+    if (v.size(r) != 1 && v.stride(r) != expected)
+      return false;
+    expected *= v.size(r);
+  }
+  return true;
+}
+
+/// Elements from `data` to one past the last one the view reaches.
+int64_t spanOf(const View &v) {
+  int64_t last = 0;
+  for (int64_t r = 0; r < v.rank; ++r) {
+    if (v.size(r) == 0)
+      return 0;
+    last += (v.size(r) - 1) * v.stride(r);
+  }
+  return last + 1;
+}
+
+/// Host-side walk of a strided view: pack (view -> dense) or unpack.
+void walk(float *base, int64_t rank, const int64_t *sizes,
+          const int64_t *strides, float *&dense, bool pack) {
+  if (rank == 0) {
+    if (pack)
+      *dense++ = *base;
+    else
+      *base = *dense++;
+    return;
+  }
+  for (int64_t i = 0; i < sizes[0]; ++i)
+    walk(base + i * strides[0], rank - 1, sizes + 1, strides + 1, dense, pack);
+}
+
+/// A dense device buffer for a collective's operand: the view itself when
+/// it is dense, else a block of the allocator staged through the host (the
+/// all-to-alls read and write transposed views: lathe-cpu-lower-collectives
+/// folds the transposes around them into their descriptors).
+struct Operand {
+  View v;
+  float *dense = nullptr;
+  void *block = nullptr;
+  ~Operand() {
+    if (block) {
+      lathe_cuda_synchronize();
+      lathe_cuda_free(block);
+    }
+  }
+  bool prepare(const View &view, bool isInput, const char *what) {
+    v = view;
+    if (isDense(v)) {
+      dense = v.data;
+      return true;
+    }
+    int64_t count = elementsOf(v);
+    if (lathe_cuda_alloc(std::max<int64_t>(count, 1) * sizeof(float), &block) !=
+        LATHE_CUDA_OK)
+      return fail(what);
+    dense = static_cast<float *>(block);
+    if (!isInput || count == 0)
+      return true;
+    std::vector<float> span(spanOf(v)), packed(count);
+    if (lathe_cuda_copy_to_host(span.data(), v.data,
+                                span.size() * sizeof(float)) != LATHE_CUDA_OK)
+      return fail(what);
+    float *cursor = packed.data();
+    walk(span.data(), v.rank, v.sizes, v.strides, cursor, /*pack=*/true);
+    if (lathe_cuda_copy_to_device(dense, packed.data(),
+                                  packed.size() * sizeof(float)) !=
+            LATHE_CUDA_OK ||
+        lathe_cuda_synchronize() != LATHE_CUDA_OK)
+      return fail(what);
+    return true;
+  }
+  /// Writes a staged result back into the strided view.
+  bool finish(const char *what) {
+    int64_t count = elementsOf(v);
+    if (!block || count == 0)
+      return true;
+    std::vector<float> span(spanOf(v)), packed(count);
+    if (lathe_cuda_copy_to_host(packed.data(), dense,
+                                packed.size() * sizeof(float)) !=
+            LATHE_CUDA_OK ||
+        lathe_cuda_copy_to_host(span.data(), v.data,
+                                span.size() * sizeof(float)) != LATHE_CUDA_OK)
+      return fail(what);
+    float *cursor = packed.data();
+    walk(span.data(), v.rank, v.sizes, v.strides, cursor, /*pack=*/false);
+    if (lathe_cuda_copy_to_device(v.data, span.data(),
+                                  span.size() * sizeof(float)) !=
+            LATHE_CUDA_OK ||
+        lathe_cuda_synchronize() != LATHE_CUDA_OK)
+      return fail(what);
+    return true;
+  }
+  static bool fail(const char *what) {
+    setPending(std::string(what) + ": " + lathe_cuda_last_error());
+    return false;
+  }
+};
+
+enum class Collective { AllGather, ReduceScatter, AllToAll };
+
+void collective(Collective kind, const char *what, int64_t grid, int64_t,
+                int64_t rankIn, void *in, int64_t rankOut, void *out) {
+  lathe_cuda_comm *comm = worldComm(grid, what);
+  if (!comm)
+    return;
+  Operand I, O;
+  if (!I.prepare(view(rankIn, in), /*isInput=*/true, what) ||
+      !O.prepare(view(rankOut, out), /*isInput=*/false, what))
+    return;
+  int64_t inCount = elementsOf(I.v), outCount = elementsOf(O.v);
+  int status = LATHE_CUDA_OK;
+  switch (kind) {
+  case Collective::AllGather:
+    status = lathe_cuda_all_gather_f32(comm, I.dense, O.dense,
+                                       static_cast<size_t>(inCount));
+    break;
+  case Collective::ReduceScatter:
+    status = lathe_cuda_reduce_scatter_f32(comm, I.dense, O.dense,
+                                           static_cast<size_t>(outCount));
+    break;
+  case Collective::AllToAll:
+    status = lathe_cuda_all_to_all_f32(
+        comm, I.dense, O.dense, static_cast<size_t>(inCount / comm->nranks));
+    break;
+  }
+  if (status != LATHE_CUDA_OK) {
+    Operand::fail(what);
+    return;
+  }
+  O.finish(what);
+}
+
+} // namespace
+
+extern "C" {
+
+void lathe_cuda_comm_all_gather_f32(int64_t grid, int64_t group, int64_t rankIn,
+                                    void *in, int64_t rankOut, void *out) {
+  collective(Collective::AllGather, "all-gather", grid, group, rankIn, in,
+             rankOut, out);
+}
+
+void lathe_cuda_comm_reduce_scatter_sum_f32(int64_t grid, int64_t group,
+                                            int64_t rankIn, void *in,
+                                            int64_t rankOut, void *out) {
+  collective(Collective::ReduceScatter, "reduce-scatter", grid, group, rankIn,
+             in, rankOut, out);
+}
+
+void lathe_cuda_comm_all_to_all_f32(int64_t grid, int64_t group, int64_t rankIn,
+                                    void *in, int64_t rankOut, void *out) {
+  collective(Collective::AllToAll, "all-to-all", grid, group, rankIn, in,
+             rankOut, out);
+}
+
+int64_t lathe_cuda_comm_rank(void) { return 0; }
 
 } // extern "C"

@@ -34,6 +34,10 @@ struct HostTensor {
 /// The runtime dtype that holds elements of `type`, if any.
 std::optional<lathe_dtype> dtypeFor(Type type);
 
+/// The element type that holds a runtime dtype (ui8 for LATHE_U8, i1 for
+/// LATHE_BOOL), for --fill-missing; null for an invalid dtype.
+Type elementTypeFor(MLIRContext &ctx, lathe_dtype dtype);
+
 /// "[2, 3]".
 std::string shapeString(const lathe_host_tensor &t);
 

@@ -55,7 +55,11 @@ bool isCudaRuntimeKernel(StringRef name) {
                                             "spmm_csr_f32_i32",
                                             "spmm_tiled_f32",
                                             "spmm_tiled_f32_i32",
-                                            "rnn_f32"};
+                                            "rnn_f32",
+                                            "comm_all_gather_f32",
+                                            "comm_reduce_scatter_sum_f32",
+                                            "comm_all_to_all_f32",
+                                            "comm_rank"};
   return kernels.contains(name);
 }
 
@@ -80,7 +84,9 @@ struct LatheCUDARetargetCalls
                            << "' (runtime/cuda implements the matmul, "
                               "convolution, pooling, softmax, layer norm, "
                               "chunked attention, SpMM and LSTM/GRU "
-                              "kernels): run this model on the CPU backend";
+                              "kernels, and the f32 all-gather, "
+                              "reduce-scatter and all-to-all over NCCL): run "
+                              "this model on the CPU backend";
         return signalPassFailure();
       }
       std::string name = ("lathe_cuda_" + kernel).str();

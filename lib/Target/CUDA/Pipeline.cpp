@@ -9,6 +9,7 @@
 
 #include "lathe/Conversion/Passes.h"
 #include "lathe/Dialect/MemRed/Passes.h"
+#include "lathe/Dialect/QComm/Passes.h"
 #include "lathe/Target/CPU/Passes.h"
 #include "lathe/Target/CPU/Pipeline.h"
 #include "lathe/Target/CUDA/Passes.h"
@@ -84,6 +85,13 @@ StringRef mlir::lathe::stringifyCudaPhase(CudaPhase phase) {
 }
 
 static void addKernelPasses(OpPassManager &pm) {
+  // As on the CPU: quantized collectives become qcomm compute ops and shard
+  // collectives (the compute ops have no CUDA kernels yet: the contract
+  // names them), Ulysses all-to-alls become shard.all_to_all with their
+  // transposes. The shard collectives bufferize into lathe_rt_comm_* calls
+  // that library-calls retargets to the runtime's NCCL collectives.
+  pm.addPass(qcomm::createQCommExpandCollectives());
+  pm.addPass(createConvertSeqShardToShard());
   OpPassManager &funcPm = pm.nest<func::FuncOp>();
   funcPm.addPass(createConvertLowRankToLathe());
   // Attention with large score matrices becomes memred.attention (the
@@ -107,6 +115,8 @@ static void addLibraryCallPasses(OpPassManager &pm) {
   pm.addPass(createLatheCPULowerRecurrent());
   pm.addPass(createLatheCPULowerSparseGCN());
   pm.addPass(createLatheCPULowerMemRed());
+  // Process indices from the runtime's rank; the grids erased.
+  pm.addPass(createLatheCPULowerCollectives());
   pm.addPass(createLatheCUDAIndexChecks());
   pm.addPass(createLatheCUDARetargetCalls());
   pm.addPass(createCanonicalizerPass());

@@ -140,7 +140,8 @@ double lathe_cuda_peak_bandwidth(void);
  * device (LATHE_CUDA_NO_DEVICE without one), loads the code, uploads every
  * constant to device memory once (the model's constant table then points
  * there) and keeps it until lathe_cuda_model_free. Nothing is compiled and
- * neither LLVM nor MLIR is needed. Tensors are f32, dense, row-major.
+ * neither LLVM nor MLIR is needed. Tensors are dense, row-major, of the
+ * dtype the signature names (lathe_cuda_model_input_dtype; f32 mostly).
  * Thread-safety: runs of one model are serialised (a mutex per model);
  * lathe_cuda_model_free must not race with a run of the same model. */
 #define LATHE_CUDA_MAX_RANK 8
@@ -160,6 +161,14 @@ int lathe_cuda_model_input_info(const lathe_cuda_model *model, int32_t index,
                                 lathe_cuda_tensor *shape, const char **name);
 int lathe_cuda_model_output_info(const lathe_cuda_model *model, int32_t index,
                                  lathe_cuda_tensor *shape, const char **name);
+/* The element type of input/output `index` as lathe_dtype_name spells it
+ * ("float32", "int64", ...; NULL if out of range). lathe_cuda_tensor's data
+ * points to elements of that type (the field is float * for the ABI's
+ * sake): the runtime copies them as they are. */
+const char *lathe_cuda_model_input_dtype(const lathe_cuda_model *model,
+                                         int32_t index);
+const char *lathe_cuda_model_output_dtype(const lathe_cuda_model *model,
+                                          int32_t index);
 /* A META value ("entry", "gpu_chip", "source", ...), or NULL. */
 const char *lathe_cuda_model_metadata(const lathe_cuda_model *model,
                                       const char *key);

@@ -105,6 +105,20 @@ void lathe_cuda_index_check_end(int64_t rankWhat, void *what, int64_t rank,
 void lathe_cuda_assert_check_end(int64_t rankWhat, void *what, int64_t rank,
                                  void *record);
 
+/* The shard collectives (Comm.h's lathe_rt_comm_*_f32 ABI: packed grid and
+ * group, dense f32 device memrefs) through the NCCL wrappers of CUDA.h on a
+ * process-wide communicator. One rank only: a grid of more processes is a
+ * pending error (multi-rank runs need the NCCL id sent over MPI, not
+ * implemented). The rank is 0. */
+void lathe_cuda_comm_all_gather_f32(int64_t grid, int64_t group, int64_t rankIn,
+                                    void *in, int64_t rankOut, void *out);
+void lathe_cuda_comm_reduce_scatter_sum_f32(int64_t grid, int64_t group,
+                                            int64_t rankIn, void *in,
+                                            int64_t rankOut, void *out);
+void lathe_cuda_comm_all_to_all_f32(int64_t grid, int64_t group, int64_t rankIn,
+                                    void *in, int64_t rankOut, void *out);
+int64_t lathe_cuda_comm_rank(void);
+
 #ifdef __cplusplus
 }
 #endif
