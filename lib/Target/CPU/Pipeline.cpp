@@ -120,7 +120,8 @@ void addKernelPasses(OpPassManager &pm, const CpuPipelineOptions &options) {
   LatheCPUFormKernelsOptions kernels;
   kernels.fusePooling = options.fusePooling;
   funcPm.addPass(createLatheCPUFormKernels(kernels));
-  funcPm.addPass(createLatheCPUMergeSiblingMatmuls());
+  if (options.mergeSiblingMatmuls)
+    funcPm.addPass(createLatheCPUMergeSiblingMatmuls());
   LatheCPUChainConvsOptions chain;
   chain.blockChannels = options.blockChannels;
   chain.channelsLast = options.channelsLast;

@@ -1,4 +1,10 @@
 // RUN: lathe-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(lathe-cpu-merge-sibling-matmuls))' | FileCheck %s
+// In the CPU pipeline only with merge-sibling-matmuls=true (off by default).
+// RUN: lathe-opt %s --lathe-cpu-kernels --dump-pass-pipeline -o /dev/null 2>&1 | FileCheck %s --check-prefix=OFF
+// RUN: lathe-opt %s --lathe-cpu-kernels='merge-sibling-matmuls=true' --dump-pass-pipeline -o /dev/null 2>&1 | FileCheck %s --check-prefix=ON
+// OFF-NOT: lathe-cpu-merge-sibling-matmuls
+// ON: lathe-cpu-form-kernels{{.*}},
+// ON-NEXT: lathe-cpu-merge-sibling-matmuls,
 
 // Q, K and V of one input with [N, K] weights and biases: one matmul over the
 // weights concatenated along N (rows, in program order), then a slice each.

@@ -120,6 +120,11 @@ def LatheCPUMergeSiblingMatmuls
     export's fused `in_proj` weight) are read from that constant as they
     are; otherwise a new constant holds the concatenation.
 
+    The CPU pipeline runs it only with its `merge-sibling-matmuls` option
+    (off by default): with oneDNN 2.6 the merged product costs what its
+    parts did, but attention products that read Q, K and V as strided
+    slices of it leave brgemm for `gemm:jit`.
+
     ```mlir
     %q = lathe.matmul ins(%x, %wq : tensor<64x256xf32>, tensor<256x256xf32>)
            bias(%bq : tensor<256xf32>) outs(%e : tensor<64x256xf32>) {transpose_rhs}
