@@ -120,6 +120,8 @@ void addKernelPasses(OpPassManager &pm, const CpuPipelineOptions &options) {
   LatheCPUFormKernelsOptions kernels;
   kernels.fusePooling = options.fusePooling;
   funcPm.addPass(createLatheCPUFormKernels(kernels));
+  if (options.mergeSiblingMatmuls)
+    funcPm.addPass(createLatheCPUMergeSiblingMatmuls());
   LatheCPUChainConvsOptions chain;
   chain.blockChannels = options.blockChannels;
   chain.channelsLast = options.channelsLast;

@@ -91,6 +91,60 @@ def LatheCPUFormKernels : Pass<"lathe-cpu-form-kernels", "func::FuncOp"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def LatheCPUMergeSiblingMatmuls
+    : Pass<"lathe-cpu-merge-sibling-matmuls", "func::FuncOp"> {
+  let summary = "Merge matmuls that read one input with constant weights "
+                "into one matmul with the weights concatenated";
+  let description = [{
+    Works on `lathe.matmul` on tensors (after `lathe-cpu-form-kernels`).
+    Matmuls in one block that share their `lhs` value (the Q, K and V
+    projections of attention, or any other projections of one activation)
+    become one matmul whose rank-2 weight is their weights concatenated along
+    N at compile time, followed by one `tensor.extract_slice` per original
+    result. Every output column is the same dot product as before, so the
+    numbers do not change; the input is read (and, in a bf16 session,
+    converted to bf16) once instead of once per projection, and oneDNN runs
+    one larger product.
+
+    Siblings merge only when all of these hold, and are left alone
+    otherwise:
+    - the same `lhs` value, `transpose_lhs`, `transpose_rhs`, `activation`
+      and `alpha`; no `residual`, no permutations, f32 static shapes;
+    - each `rhs` is a rank-2 f32 constant (`dense` or `dense_resource`) or a
+      static unit-stride slice of one, with the same K, used by that matmul
+      only;
+    - either none of them has a bias or each has a constant rank-1 bias (or
+      a slice of one).
+
+    Weights that are consecutive slices of one constant in order (an ONNX
+    export's fused `in_proj` weight) are read from that constant as they
+    are; otherwise a new constant holds the concatenation.
+
+    The CPU pipeline runs it only with its `merge-sibling-matmuls` option
+    (off by default): with oneDNN 2.6 the merged product costs what its
+    parts did, but attention products that read Q, K and V as strided
+    slices of it leave brgemm for `gemm:jit`.
+
+    ```mlir
+    %q = lathe.matmul ins(%x, %wq : tensor<64x256xf32>, tensor<256x256xf32>)
+           bias(%bq : tensor<256xf32>) outs(%e : tensor<64x256xf32>) {transpose_rhs}
+    %k = lathe.matmul ins(%x, %wk : ...) bias(%bk : ...) outs(%e : ...) {transpose_rhs}
+    // becomes
+    %qk = lathe.matmul ins(%x, %wqk : tensor<64x256xf32>, tensor<512x256xf32>)
+           bias(%bqk : tensor<512xf32>) outs(%e2 : tensor<64x512xf32>) {transpose_rhs}
+    %q = tensor.extract_slice %qk[0, 0] [64, 256] [1, 1]
+    %k = tensor.extract_slice %qk[0, 256] [64, 256] [1, 1]
+    ```
+  }];
+  let statistics = [
+    Statistic<"numMerged", "merged",
+              "lathe.matmul ops saved by merging siblings (2 for Q, K, V)">,
+  ];
+  let dependentDialects = ["::mlir::lathe::LatheDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def LatheCPUChainConvs : Pass<"lathe-cpu-chain-convs", "func::FuncOp"> {
   let summary = "Absorb zero padding, shrink convolutions to what their "
                 "consumers read, keep chained convolutions channel-blocked";

@@ -66,6 +66,16 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::desc("Keep maps between convolutions channel-blocked "
                      "(lathe-cpu-chain-convs) in the 'kernels' phase"),
       llvm::cl::init(true)};
+  /// lathe-cpu-merge-sibling-matmuls after lathe-cpu-form-kernels. Off: with
+  /// oneDNN 2.6 the merged product is as fast as its parts, but the
+  /// attention products then read Q, K and V as strided slices of it and
+  /// oneDNN leaves brgemm for gemm:jit there (slower, measured on
+  /// encoder_b8).
+  Option<bool> mergeSiblingMatmuls{
+      *this, "merge-sibling-matmuls",
+      llvm::cl::desc("Merge matmuls of one input with constant weights (Q, "
+                     "K, V) into one matmul in the 'kernels' phase"),
+      llvm::cl::init(false)};
   /// lathe-cpu-chain-convs' channels-last (--precision=bf16 on a CPU with
   /// bf16 instructions): the layout oneDNN's bf16 convolutions read and
   /// write.
