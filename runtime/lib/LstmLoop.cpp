@@ -324,8 +324,11 @@ void participate(Loop &l, ProjFn proj, const ChunkFn *chunk, int maxRows) {
     return;
   for (;;) {
     // One round: this participant's own home, then every unowned one, a
-    // step each, which keeps the homes it computes in step.
+    // step each. It takes another home's step only once it has computed its
+    // own share of that step (or all of its own): it never waits for a step
+    // whose share in its own home nobody else may take, so no deadlock.
     bool left = false;
+    int64_t ownNext = l.t;
     for (int j = 0; j < l.homes; ++j) {
       int h = (own + j) % l.homes;
       if (j != 0 && l.home[h].owned.load(std::memory_order_acquire))
@@ -334,9 +337,13 @@ void participate(Loop &l, ProjFn proj, const ChunkFn *chunk, int maxRows) {
       if (step >= l.t)
         continue;
       left = true;
+      if (j != 0 && step >= ownNext)
+        continue;
       if (l.home[h].next.compare_exchange_strong(step, step + 1,
                                                  std::memory_order_relaxed))
         homeChunk(l, chunk, maxRows, step, h);
+      if (j == 0)
+        ownNext = l.home[h].next.load(std::memory_order_relaxed);
     }
     if (!left)
       return;
