@@ -6,15 +6,19 @@
 // while onnxruntime splits each step over its threads.
 //
 // Work: step t, hidden-unit block b (W units, one vector) and batch rows
-// n0..n0+rows form one chunk: the four gates' pre-activations of those units
+// n0..n0+rows form one item: the four gates' pre-activations of those units
 // (bias + x_t W^T + h_{t-1} R^T) in registers, then the cell, which writes
-// c_t and h_t of those units. Chunks are numbered in step order and taken
-// with one atomic counter by the caller and the runtime's pool threads
-// (Parallel.h); a chunk computes its input product first and only then waits
-// until every chunk of the previous step is done (a second counter), so the
-// wait overlaps useful work, and a pool thread that arrives late simply finds
-// fewer chunks. h alternates between two buffers; c is updated in place (a
-// chunk owns its units within a step).
+// c_t and h_t of those units. The input products of all steps come first,
+// as chunks taken with an atomic counter by the caller and the runtime's pool
+// threads (Parallel.h). Then each participant owns a "home", a fixed share
+// of every step's items, and computes it step after step, so it keeps
+// reading the same weight panels from its own cache; a step's share waits
+// until every share of the previous step is done (a second counter). Homes
+// whose thread has not arrived yet are taken over a step at a time by the
+// others, so a late thread joins at the step its home has reached. Below
+// kMinParallelStepMacs one thread runs everything (one share per step). h
+// alternates between two buffers; c is updated in place (a share owns its
+// units within a step).
 //
 // Weights are packed per unit block: row k of [W; R] (k < I + H) holds the
 // four gates' W weights of the block, so one chunk reads one contiguous
@@ -52,9 +56,13 @@ namespace {
 
 constexpr int kGates = 4;
 
-/// Per-step multiply-adds below which one thread runs the whole layer: a
-/// step's hand-over between threads costs about a microsecond.
-constexpr int64_t kMinParallelStepMacs = int64_t(1) << 16;
+/// Recurrent multiply-adds per step (N x 4H x H) below which one thread runs
+/// the whole layer. Each step ends in a hand-over between the threads (a
+/// counter and the new h cross cores): on the 2-core VM that runs the
+/// benchmarks a cross-core round trip takes about a microsecond, and the
+/// text classifier of bench/realmodels (N 4, H 128: 262k, about 3 us a step
+/// on one core) ran no faster on two threads than on one.
+constexpr int64_t kMinParallelStepMacs = int64_t(1) << 20;
 
 /// Everything a chunk needs; shared by the participants of one call.
 struct Loop {
@@ -68,13 +76,29 @@ struct Loop {
   float *hbuf; // [2, n, hp]; step s writes buffer s & 1
   float *cbuf; // [n, hp]
   int rowsPerChunk;
-  int64_t rowGroups, chunksPerStep, total;
+  /// Work items of a step: (unit block, row group) pairs, item i = block
+  /// i / rowGroups, rows of group i % rowGroups.
+  int64_t rowGroups, items;
+  /// A step's chunks, one per home: home h computes items
+  /// [h * items / homes, (h + 1) * items / homes) of every step.
+  int homes = 1;
+  /// Input-product chunks taken so far.
+  std::atomic<int64_t> ticket{0};
+  /// Chunks (input products, then steps' chunks) finished.
+  std::atomic<int64_t> done{0};
+  std::atomic<int> joins{0};
+  struct alignas(64) Home {
+    /// The next step of this home that nobody has claimed.
+    std::atomic<int64_t> next{0};
+    /// A participant owns this home: nobody else takes its chunks.
+    std::atomic<bool> owned{false};
+  };
+  std::array<Home, 64> home;
   /// The input products of all steps ([T * N, 4 * hp], row t * N + n,
   /// columns as the packed panels), computed first as `projChunks` chunks of
   /// one block and kProjRows rows; null: each step's chunks compute theirs.
   float *proj = nullptr;
   int64_t projChunks = 0;
-  std::atomic<int64_t> ticket{0}, done{0};
 };
 
 /// Rows of one input-product chunk.
@@ -220,7 +244,7 @@ template <typename VF, typename VI, int W> struct Kernel {
     for (int r = 0; r < Rows; ++r)
       for (int g = 0; g < kGates; ++g)
         acc[r][g] = load(init + r * initStride + g * W);
-    waitForSteps(l.done, l.projChunks + step * l.chunksPerStep);
+    waitForSteps(l.done, l.projChunks + step * l.homes);
     const float *hprev = l.hbuf + ((step + 1) & 1) * l.n * l.hp;
     panel += l.in * kGates * W;
     for (int64_t k = 0; k < l.h; ++k) {
@@ -261,27 +285,68 @@ template <typename VF, typename VI, int W> struct Kernel {
 using ChunkFn = void (*)(Loop &, int64_t, int64_t, int64_t);
 using ProjFn = void (*)(Loop &, int64_t, int64_t);
 
-/// Takes chunks until none are left: first the input products (`proj`),
-/// then the steps' (chunk[r - 1] computes r batch rows).
-void participate(Loop &l, ProjFn proj, const ChunkFn *chunk, int maxRows) {
-  for (;;) {
-    int64_t ticket = l.ticket.fetch_add(1, std::memory_order_relaxed);
-    if (ticket < l.projChunks) {
-      // Block-major: consecutive chunks reuse the block's panel.
-      int64_t rowChunks = l.projChunks / l.blocks;
-      proj(l, ticket / rowChunks, (ticket % rowChunks) * kProjRows);
-      l.done.fetch_add(1, std::memory_order_release);
-      continue;
-    }
-    ticket -= l.projChunks;
-    if (ticket >= l.total)
-      return;
-    int64_t step = ticket / l.chunksPerStep;
-    int64_t c = ticket % l.chunksPerStep;
-    int64_t blk = c / l.rowGroups, n0 = (c % l.rowGroups) * maxRows;
+/// Step `step`'s chunk of home `h`.
+void homeChunk(Loop &l, const ChunkFn *chunk, int maxRows, int64_t step,
+               int h) {
+  int64_t begin = h * l.items / l.homes, end = (h + 1) * l.items / l.homes;
+  for (int64_t i = begin; i < end; ++i) {
+    int64_t blk = i / l.rowGroups, n0 = (i % l.rowGroups) * maxRows;
     int64_t rows = std::min<int64_t>(maxRows, l.n - n0);
     chunk[rows - 1](l, step, blk, n0);
+  }
+  l.done.fetch_add(1, std::memory_order_release);
+}
+
+/// One participant: first input-product chunks (`proj`) while any are left,
+/// then the steps' chunks (chunk[r - 1] computes r batch rows). The
+/// participant owns one home, if any is left, and computes that home's chunk
+/// of every step from the one it joins at, so each thread keeps reading the
+/// same weight panels (from its own cache) and the same state; homes that no
+/// participant owns (their thread has not arrived yet) are taken over, a step
+/// at a time, by those that have. A late thread thus joins the recurrence at
+/// the step its home has reached, and one that never arrives costs nothing.
+void participate(Loop &l, ProjFn proj, const ChunkFn *chunk, int maxRows) {
+  int own = l.joins.fetch_add(1, std::memory_order_relaxed);
+  if (own < l.homes)
+    l.home[own].owned.store(true, std::memory_order_release);
+  else
+    own = -1;
+  for (;;) {
+    int64_t ticket = l.ticket.fetch_add(1, std::memory_order_relaxed);
+    if (ticket >= l.projChunks)
+      break;
+    // Block-major: consecutive chunks reuse the block's panel.
+    int64_t rowChunks = l.projChunks / l.blocks;
+    proj(l, ticket / rowChunks, (ticket % rowChunks) * kProjRows);
     l.done.fetch_add(1, std::memory_order_release);
+  }
+  if (own < 0)
+    return;
+  for (;;) {
+    // One round: this participant's own home, then every unowned one, a
+    // step each. It takes another home's step only once it has computed its
+    // own share of that step (or all of its own): it never waits for a step
+    // whose share in its own home nobody else may take, so no deadlock.
+    bool left = false;
+    int64_t ownNext = l.t;
+    for (int j = 0; j < l.homes; ++j) {
+      int h = (own + j) % l.homes;
+      if (j != 0 && l.home[h].owned.load(std::memory_order_acquire))
+        continue;
+      int64_t step = l.home[h].next.load(std::memory_order_relaxed);
+      if (step >= l.t)
+        continue;
+      left = true;
+      if (j != 0 && step >= ownNext)
+        continue;
+      if (l.home[h].next.compare_exchange_strong(step, step + 1,
+                                                 std::memory_order_relaxed))
+        homeChunk(l, chunk, maxRows, step, h);
+      if (j == 0)
+        ownNext = l.home[h].next.load(std::memory_order_relaxed);
+    }
+    if (!left)
+      return;
   }
 }
 
@@ -438,8 +503,7 @@ void lathe::rt::runLstmLoop(const LstmLoopProblem &p, const float *packed,
 
   l.rowsPerChunk = maxRowsFor(width);
   l.rowGroups = (p.n + l.rowsPerChunk - 1) / l.rowsPerChunk;
-  l.chunksPerStep = l.rowGroups * l.blocks;
-  l.total = p.t * l.chunksPerStep;
+  l.items = l.rowGroups * l.blocks;
   int64_t projBytes = p.t * p.n * kGates * l.hp * int64_t(sizeof(float));
   if (projBytes <= kMaxProjBytes) {
     // Reused from call to call: a fresh buffer of this size costs page
@@ -453,11 +517,13 @@ void lathe::rt::runLstmLoop(const LstmLoopProblem &p, const float *packed,
   }
 
   int threads = lathe_rt_get_num_threads();
-  int64_t stepMacs = p.n * kGates * p.h * l.k;
+  int64_t stepMacs = p.n * kGates * p.h * p.h;
   int participants =
       threads > 1 && stepMacs >= kMinParallelStepMacs
-          ? static_cast<int>(std::min<int64_t>(threads, l.chunksPerStep))
+          ? static_cast<int>(std::min<int64_t>(
+                {threads, l.items, static_cast<int64_t>(l.home.size())}))
           : 1;
+  l.homes = participants;
   if (participants <= 1) {
     participate(l, width);
   } else {

@@ -205,15 +205,19 @@ TEST_F(RnnTest, BatchFirst) {
 }
 
 TEST_F(RnnTest, LstmSplitOverThreads) {
-  // Enough work per step for two threads: chunks of hidden-unit blocks
-  // (50 = 3 x 16 + 2 and 33 units leave partial blocks) and batch-row groups
-  // (5 and 7 rows leave partial groups).
+  // Enough work per step (N x 4H x H >= 2^20) for two threads: each computes
+  // the hidden-unit blocks and batch-row groups of its share of every step
+  // (232 and 200 = 12 x 16 + 8 units leave partial blocks, 5 and 7 rows
+  // partial groups). Three threads on fewer cores: a thread that has not
+  // arrived yet has its share taken over.
   int saved = lathe_rt_get_num_threads();
-  lathe_rt_set_num_threads(2);
-  check({LATHE_RNN_LSTM, false, 6, 5, 40, 50, {0, 2, 3, 1}, true}, true, true,
-        81);
-  check({LATHE_RNN_LSTM, true, 5, 7, 64, 33, {1, 0, 3, 2}, false}, false, false,
-        91, /*batchFirst=*/true);
+  for (int threads : {2, 3}) {
+    lathe_rt_set_num_threads(threads);
+    check({LATHE_RNN_LSTM, false, 6, 5, 40, 232, {0, 2, 3, 1}, true}, true,
+          true, 81);
+    check({LATHE_RNN_LSTM, true, 5, 7, 64, 200, {1, 0, 3, 2}, false}, false,
+          false, 91, /*batchFirst=*/true);
+  }
   lathe_rt_set_num_threads(saved);
 }
 
