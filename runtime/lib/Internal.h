@@ -214,6 +214,15 @@ private:
   std::string detail;
 };
 
+/// The OpenMP runtime's omp_set_num_threads / omp_get_max_threads that
+/// oneDNN's calls bind to (the first definitions in the global scope: LLVM's
+/// libomp where the runtime is loaded, which interposes libgomp's); null
+/// where no OpenMP runtime is loaded.
+using SetNumThreadsFn = void (*)(int);
+using GetMaxThreadsFn = int (*)();
+SetNumThreadsFn ompSetNumThreads();
+GetMaxThreadsFn ompGetMaxThreads();
+
 /// Applies the current session's thread count (lathe_rt_set_num_threads) to
 /// the calling thread's OpenMP runtime (the one oneDNN uses) if the thread
 /// was last set to another count.

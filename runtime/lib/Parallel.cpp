@@ -7,11 +7,11 @@
 
 #include "Parallel.h"
 
+#include "Internal.h"
 #include "Session.h"
 
 #include <atomic>
 #include <condition_variable>
-#include <dlfcn.h>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -20,24 +20,10 @@ using namespace lathe::rt;
 
 namespace {
 
-/// libgomp's per-thread thread-count setter (oneDNN's sgemm reads it): the
-/// pool's threads and the caller run sgemm single-threaded inside a job.
-using SetNumThreadsFn = void (*)(int);
-using GetMaxThreadsFn = int (*)();
-template <typename Fn> Fn gompSymbol(const char *name) {
-  void *gomp = dlopen("libgomp.so.1", RTLD_LAZY | RTLD_NOLOAD);
-  return reinterpret_cast<Fn>(gomp ? dlsym(gomp, name) : nullptr);
-}
-SetNumThreadsFn ompSetNumThreads() {
-  static SetNumThreadsFn fn =
-      gompSymbol<SetNumThreadsFn>("omp_set_num_threads");
-  return fn;
-}
-GetMaxThreadsFn ompGetMaxThreads() {
-  static GetMaxThreadsFn fn =
-      gompSymbol<GetMaxThreadsFn>("omp_get_max_threads");
-  return fn;
-}
+// The pool's threads and the caller run oneDNN single-threaded inside a job
+// through the OpenMP entry points oneDNN binds to (Internal.h). (Looking the
+// setter up inside libgomp itself set libgomp's own count, which oneDNN's
+// calls, served by libomp, never read.)
 
 /// One parallel call. The caller works through the chunks itself; a worker
 /// that arrives after the chunks are gone, or after the caller closed the

@@ -17,8 +17,6 @@
 using namespace lathe::rt;
 
 namespace {
-using SetNumThreadsFn = void (*)(int);
-using GetMaxThreadsFn = int (*)();
 
 /// What this thread's OpenMP ICV was set to by applyThreadSettings (0: never
 /// touched), and its value before the first change.
@@ -30,19 +28,19 @@ thread_local int originalThreads = 0;
 /// libgomp's entry points, so generated code and oneDNN share one pool);
 /// in a process with libgomp alone, libgomp's.
 void *lookupOmp(const char *symbol) { return dlsym(RTLD_DEFAULT, symbol); }
+} // namespace
 
-SetNumThreadsFn ompSetNumThreads() {
+SetNumThreadsFn lathe::rt::ompSetNumThreads() {
   static auto fn =
       reinterpret_cast<SetNumThreadsFn>(lookupOmp("omp_set_num_threads"));
   return fn;
 }
 
-GetMaxThreadsFn ompGetMaxThreads() {
+GetMaxThreadsFn lathe::rt::ompGetMaxThreads() {
   static auto fn =
       reinterpret_cast<GetMaxThreadsFn>(lookupOmp("omp_get_max_threads"));
   return fn;
 }
-} // namespace
 
 void lathe::rt::applyThreadSettings() {
   applyThreadSettings(kMinParallelFlops);
