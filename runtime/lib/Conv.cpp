@@ -522,12 +522,11 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
   bool nhwc = layout & LATHE_CONV_NHWC;
   bool blockedIn = layout & LATHE_CONV_BLOCKED_INPUT;
   bool blockedOut = layout & LATHE_CONV_BLOCKED_OUTPUT;
-  if ((layout & ~int64_t(LATHE_CONV_NHWC | LATHE_CONV_BLOCKED_INPUT |
-                         LATHE_CONV_BLOCKED_OUTPUT)) ||
-      (nhwc && (blockedIn || blockedOut)))
+  if (layout & ~int64_t(LATHE_CONV_NHWC | LATHE_CONV_BLOCKED_INPUT |
+                        LATHE_CONV_BLOCKED_OUTPUT))
     fail(LATHE_ERR_INVALID, "layout ", layout,
-         " is not 0 (NCHW/FCHW) or 1 (NHWC/HWCF), with NCHW optionally "
-         "combined with blocked input (2) and/or output (4)");
+         " is not 0 (NCHW/FCHW) or 1 (NHWC/HWCF), optionally combined with "
+         "blocked input (2) and/or output (4)");
   if (strideH < 1 || strideW < 1 || dilationH < 1 || dilationW < 1)
     fail(LATHE_ERR_INVALID, "strides (", strideH, ",", strideW,
          ") and dilations (", dilationH, ",", dilationW, ") must be >= 1");
@@ -575,11 +574,13 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
     p.dst.dims[3] = pool->span(1, p.out.dims[3]);
     p.dst.strides = denseStrides(p.dst.dims);
   }
-  const char *names = nhwc ? "NHWC/HWCF/NHWC" : "NCHW/FCHW/NCHW";
-  if (blockedIn || blockedOut)
-    names = blockedIn
-                ? (blockedOut ? "nChw16c/FCHW/nChw16c" : "nChw16c/FCHW/NCHW")
-                : "NCHW/FCHW/nChw16c";
+  std::string names = concat(blockedIn ? "nChw16c"
+                             : nhwc    ? "NHWC"
+                                       : "NCHW",
+                             nhwc ? "/HWCF/" : "/FCHW/",
+                             blockedOut ? "nChw16c"
+                             : nhwc     ? "NHWC"
+                                        : "NCHW");
   int64_t n = p.src.dims[0], c = p.src.dims[1];
   int64_t f = p.weights.dims[0], kh = p.weights.dims[2], kw = p.weights.dims[3];
   if (p.weights.dims[1] != c || p.dst.dims[0] != n || p.dst.dims[1] != f)

@@ -260,19 +260,34 @@ TEST_F(ConvTest, ChannelBlockedOperands) {
                        int64_t in, int64_t of, int64_t i, int64_t j) {
     return y[(((in * (f / 16) + of / 16) * oh + i) * ow + j) * 16 + of % 16];
   };
-  // Plain output from a blocked input; blocked output from a blocked input.
+  // The same filter as HWCF, for the NHWC layouts (JAX's chains).
+  std::vector<float> wtH(wt.size());
+  for (int64_t of = 0; of < f; ++of)
+    for (int64_t ic = 0; ic < c; ++ic)
+      for (int64_t i = 0; i < k; ++i)
+        for (int64_t j = 0; j < k; ++j)
+          wtH[((i * k + j) * c + ic) * f + of] =
+              wt[((of * c + ic) * k + i) * k + j];
+  MemRef mwH(wtH.data(), {k, k, c, f});
+  // Plain output from a blocked input; blocked output from a blocked input;
+  // the same with layout NHWC (HWCF filter, plain output NHWC).
   for (int64_t layout :
        {int64_t(LATHE_CONV_BLOCKED_INPUT),
-        int64_t(LATHE_CONV_BLOCKED_INPUT | LATHE_CONV_BLOCKED_OUTPUT)}) {
+        int64_t(LATHE_CONV_BLOCKED_INPUT | LATHE_CONV_BLOCKED_OUTPUT),
+        int64_t(LATHE_CONV_NHWC | LATHE_CONV_BLOCKED_INPUT),
+        int64_t(LATHE_CONV_NHWC | LATHE_CONV_BLOCKED_INPUT |
+                LATHE_CONV_BLOCKED_OUTPUT)}) {
     SCOPED_TRACE("layout " + std::to_string(layout));
     bool blockedOut = layout & LATHE_CONV_BLOCKED_OUTPUT;
+    bool nhwc = layout & LATHE_CONV_NHWC;
     std::vector<float> y(n * f * s.oh * s.ow, -5.f);
     MemRef my = blockedOut ? MemRef(y.data(), {n, f / 16, s.oh, s.ow, 16})
+                : nhwc     ? MemRef(y.data(), {n, s.oh, s.ow, f})
                            : MemRef(y.data(), {n, f, s.oh, s.ow});
     for (int rep = 0; rep < 2; ++rep) {
-      lathe_rt_conv2d_f32(5, mx.desc(), 4, mw.desc(), 1, mbias.desc(),
-                          my.rank(), my.desc(), layout, 1, 1, 0, 0, 1, 1,
-                          flags);
+      lathe_rt_conv2d_f32(5, mx.desc(), 4, nhwc ? mwH.desc() : mw.desc(), 1,
+                          mbias.desc(), my.rank(), my.desc(), layout, 1, 1, 0,
+                          0, 1, 1, flags);
       ASSERT_EQ(takePending(), "");
       std::vector<float> got(y.size());
       for (int64_t in = 0; in < n; ++in)
@@ -281,6 +296,7 @@ TEST_F(ConvTest, ChannelBlockedOperands) {
             for (int64_t j = 0; j < s.ow; ++j)
               got[((in * f + of) * s.oh + i) * s.ow + j] =
                   blockedOut ? blockedAt(y, s.oh, s.ow, in, of, i, j)
+                  : nhwc     ? y[((in * s.oh + i) * s.ow + j) * f + of]
                              : y[((in * f + of) * s.oh + i) * s.ow + j];
       expectClose(got, conv);
     }
@@ -327,13 +343,12 @@ TEST_F(ConvTest, BadBlockedOperandIsAPendingError) {
                       LATHE_CONV_BLOCKED_INPUT, 1, 1, 0, 0, 1, 1, 0);
   std::string msg = takePending();
   EXPECT_NE(msg.find("blocked input [1x2x6x6x8]"), std::string::npos) << msg;
-  // Blocked with NHWC is not a layout.
+  // An unknown layout bit.
   MemRef mx4(x.data(), {1, 6, 6, 16});
   lathe_rt_conv2d_f32(4, mx4.desc(), 4, mw.desc(), 0, nullptr, 4, my.desc(),
-                      LATHE_CONV_NHWC | LATHE_CONV_BLOCKED_OUTPUT, 1, 1, 0, 0,
-                      1, 1, 0);
+                      LATHE_CONV_NHWC | 8, 1, 1, 0, 0, 1, 1, 0);
   msg = takePending();
-  EXPECT_NE(msg.find("layout 5"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("layout 9"), std::string::npos) << msg;
   for (float v : y)
     EXPECT_EQ(v, 7.f);
 }

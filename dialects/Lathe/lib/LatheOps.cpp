@@ -311,15 +311,21 @@ static ConvSizes getConvSizes(Conv2DOp op) {
   ArrayRef<int64_t> in = cast<ShapedType>(op.getInput().getType()).getShape();
   ArrayRef<int64_t> fl = cast<ShapedType>(op.getFilter().getType()).getShape();
   ArrayRef<int64_t> out = cast<ShapedType>(op.getInit().getType()).getShape();
+  // A channel-blocked data operand is [N, C/b, H, W, b] in either layout;
+  // the layout then names the filter's (and the plain operands') order.
+  auto data = [&](ArrayRef<int64_t> shape, int64_t block) {
+    if (op.isNhwc() && !block)
+      return std::array<int64_t, 4>{shape[0], shape[3], shape[1], shape[2]};
+    return std::array<int64_t, 4>{shape[0], blockedChannels(shape, block),
+                                  shape[2], shape[3]};
+  };
+  std::array<int64_t, 4> i = data(in, op.getInputBlock()),
+                         o = data(out, op.getOutputBlock());
   if (op.isNhwc())
-    return {in[0], in[3], in[1],  in[2],  fl[3],  fl[2],
-            fl[0], fl[1], out[0], out[3], out[1], out[2]};
-  return {in[0],  blockedChannels(in, op.getInputBlock()),
-          in[2],  in[3],
-          fl[0],  fl[1],
-          fl[2],  fl[3],
-          out[0], blockedChannels(out, op.getOutputBlock()),
-          out[2], out[3]};
+    return {i[0],  i[1],  i[2], i[3], fl[3], fl[2],
+            fl[0], fl[1], o[0], o[1], o[2],  o[3]};
+  return {i[0],  i[1],  i[2], i[3], fl[0], fl[1],
+          fl[2], fl[3], o[0], o[1], o[2],  o[3]};
 }
 
 /// Rows a pooling (or nothing) of `outSize` outputs reads from its input.
@@ -348,9 +354,6 @@ LogicalResult Conv2DOp::verify() {
         return emitOpError("expects a rank-4 ") << name << ", got " << type;
       continue;
     }
-    if (isNhwc())
-      return emitOpError("supports a channel-blocked ")
-             << name << " with layout nchw only";
     if (type.getRank() != 5 || type.getDimSize(4) != block)
       return emitOpError("expects a channel-blocked ")
              << name << " [N, C/" << block << ", H, W, " << block

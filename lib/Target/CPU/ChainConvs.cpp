@@ -18,7 +18,10 @@
 //    converts no layout between them: on ResNet-50 (f32) that removed all 74
 //    oneDNN reorders of a call. With `channels-last` (--precision=bf16) the
 //    block is all channels instead ([N, 1, H, W, C]: NHWC memory order, the
-//    only layout oneDNN's AMX bf16 convolutions take).
+//    only layout oneDNN's AMX bf16 convolutions take). NHWC convolutions
+//    (JAX's form) chain the same way into nChw16c (the data operands become
+//    [N, C/16, H, W, 16], the filter stays HWCF), except with
+//    `channels-last`, where NHWC already is that order.
 //
 //===----------------------------------------------------------------------===//
 
@@ -44,10 +47,11 @@ using namespace mlir::lathe;
 
 namespace {
 
-/// Spatial dimensions (H, W) of a conv data operand: 2, 3 for nchw (plain or
-/// blocked), 1, 2 for nhwc.
-std::array<unsigned, 2> spatialDims(Conv2DOp op) {
-  if (op.isNhwc())
+/// Spatial dimensions (H, W) of a conv data operand with channel block
+/// `block`: 1, 2 for plain nhwc, else 2, 3 (plain nchw, or blocked
+/// [N, C/b, H, W, b] in either layout).
+std::array<unsigned, 2> spatialDims(Conv2DOp op, int64_t block) {
+  if (op.isNhwc() && !block)
     return {1, 2};
   return {2, 3};
 }
@@ -101,7 +105,7 @@ void foldPadding(IRRewriter &rewriter, Conv2DOp conv) {
   ArrayRef<int64_t> low = pad.getStaticLow(), high = pad.getStaticHigh();
   if (ShapedType::isDynamicShape(low) || ShapedType::isDynamicShape(high))
     return;
-  std::array<unsigned, 2> dims = spatialDims(conv);
+  std::array<unsigned, 2> dims = spatialDims(conv, conv.getInputBlock());
   for (unsigned d = 0; d < low.size(); ++d)
     if (d != dims[0] && d != dims[1] && (low[d] != 0 || high[d] != 0))
       return;
@@ -140,7 +144,7 @@ Conv2DOp shrinkToDemand(IRRewriter &rewriter, Conv2DOp conv) {
   auto type = cast<RankedTensorType>(conv.getResult().front().getType());
   if (!type.hasStaticShape())
     return conv;
-  std::array<unsigned, 2> dims = spatialDims(conv);
+  std::array<unsigned, 2> dims = spatialDims(conv, conv.getOutputBlock());
   int64_t need[2] = {0, 0};
   for (OpOperand &use : conv.getResult().front().getUses()) {
     if (Conv2DOp consumer = asConvInput(use)) {
@@ -186,19 +190,20 @@ Conv2DOp shrinkToDemand(IRRewriter &rewriter, Conv2DOp conv) {
   return smaller;
 }
 
-/// True if `use` is the input of an nchw convolution that reads it plain
-/// (not yet blocked).
-bool readsPlainNchw(OpOperand &use) {
+/// True if `use` is the input of a convolution of layout nhwc (`nhwc`) or
+/// nchw that reads it plain (not yet blocked).
+bool readsPlain(OpOperand &use, bool nhwc) {
   Conv2DOp consumer = asConvInput(use);
-  return consumer && !consumer.isNhwc() && consumer.getInputBlock() == 0;
+  return consumer && consumer.isNhwc() == nhwc && consumer.getInputBlock() == 0;
 }
 
-/// The accumulating nchw convolution (plain output) that reads `use` as its
-/// residual (`init`) and through no other operand, if any.
-Conv2DOp asResidual(OpOperand &use) {
+/// The accumulating convolution of layout nhwc (`nhwc`) or nchw (plain
+/// output) that reads `use` as its residual (`init`) and through no other
+/// operand, if any.
+Conv2DOp asResidual(OpOperand &use, bool nhwc) {
   auto consumer = dyn_cast<Conv2DOp>(use.getOwner());
   if (!consumer || !consumer.getAccumulate() ||
-      consumer.hasPureBufferSemantics() || consumer.isNhwc() ||
+      consumer.hasPureBufferSemantics() || consumer.isNhwc() != nhwc ||
       consumer.getOutputBlock() != 0 ||
       use.getOperandNumber() != consumer.getInitMutable().getOperandNumber())
     return {};
@@ -211,9 +216,9 @@ Conv2DOp asResidual(OpOperand &use) {
 /// True if `slice` (of a chained output) keeps whole blocks of `block`
 /// channels (all channels when the block is all of them), with static
 /// offsets, sizes and strides, and only plain nchw convolutions read it: it
-/// then becomes a slice of the blocked tensor.
-bool isBlockSlice(tensor::ExtractSliceOp slice, int64_t block) {
-  if (slice.getType().getRank() != 4 ||
+/// then becomes a slice of the blocked tensor. (Slices of nhwc outputs stay.)
+bool isBlockSlice(tensor::ExtractSliceOp slice, int64_t block, bool nhwc) {
+  if (nhwc || slice.getType().getRank() != 4 ||
       ShapedType::isDynamicShape(slice.getStaticOffsets()) ||
       ShapedType::isDynamicShape(slice.getStaticSizes()) ||
       ShapedType::isDynamicShape(slice.getStaticStrides()))
@@ -222,14 +227,16 @@ bool isBlockSlice(tensor::ExtractSliceOp slice, int64_t block) {
           size = slice.getStaticSizes()[1];
   return offset % block == 0 && size % block == 0 && size != 0 &&
          slice.getStaticStrides()[1] == 1 && !slice->use_empty() &&
-         llvm::all_of(slice->getUses(), readsPlainNchw);
+         llvm::all_of(slice->getUses(),
+                      [](OpOperand &use) { return readsPlain(use, false); });
 }
 
 /// The max pooling (nchw, plain, on tensors) that reads `use` as its input
-/// and through no other operand, if any.
-MaxPool2DOp asPoolInput(OpOperand &use) {
+/// and through no other operand, if any. (Poolings of nhwc outputs are not
+/// chained.)
+MaxPool2DOp asPoolInput(OpOperand &use, bool nhwc) {
   auto pool = dyn_cast<MaxPool2DOp>(use.getOwner());
-  if (!pool || pool.hasPureBufferSemantics() || pool.isNhwc() ||
+  if (nhwc || !pool || pool.hasPureBufferSemantics() || pool.isNhwc() ||
       pool.getBlock() != 0 ||
       use.getOperandNumber() != pool.getInputMutable().getOperandNumber() ||
       pool.getInit() == use.get())
@@ -237,23 +244,42 @@ MaxPool2DOp asPoolInput(OpOperand &use) {
   return pool;
 }
 
-/// The channel block an NCHW `result` gets when chained, 0 when it cannot
-/// be: all channels with `channelsLast`, else Conv2DOp::kChannelBlock where
-/// the channels are a multiple of it.
-int64_t chainBlock(Value result, bool channelsLast) {
+/// The channel block an NCHW (or NHWC: `nhwc`) `result` gets when chained,
+/// 0 when it cannot be: all channels with `channelsLast` (NCHW only: NHWC is
+/// channels-last already), else Conv2DOp::kChannelBlock where the channels
+/// are a multiple of it.
+int64_t chainBlock(Value result, bool channelsLast, bool nhwc) {
   auto type = cast<RankedTensorType>(result.getType());
-  if (!type.hasStaticShape() || type.getRank() != 4 || type.getDimSize(1) == 0)
+  unsigned channelDim = nhwc ? 3 : 1;
+  if (!type.hasStaticShape() || type.getRank() != 4 ||
+      type.getDimSize(channelDim) == 0 || (nhwc && channelsLast))
     return 0;
-  int64_t channels = type.getDimSize(1);
+  int64_t channels = type.getDimSize(channelDim);
   if (channelsLast)
     return channels;
   return channels % Conv2DOp::kChannelBlock == 0 ? Conv2DOp::kChannelBlock : 0;
 }
 
-/// [N, C, H, W] -> [N, C/block, block, H, W] -> [N, C/block, H, W, block].
+/// [N, C, H, W] -> [N, C/block, block, H, W] -> [N, C/block, H, W, block];
+/// with `nhwc`, [N, H, W, C] -> [N, H, W, C/block, block] -> the same.
 Value copyToBlocked(IRRewriter &rewriter, Location loc, Value nchw,
-                    int64_t block) {
+                    int64_t block, bool nhwc) {
   auto type = cast<RankedTensorType>(nchw.getType());
+  if (nhwc) {
+    int64_t n = type.getDimSize(0), h = type.getDimSize(1),
+            w = type.getDimSize(2), c = type.getDimSize(3);
+    Value split = tensor::ExpandShapeOp::create(
+        rewriter, loc,
+        RankedTensorType::get({n, h, w, c / block, block},
+                              type.getElementType()),
+        nchw, SmallVector<ReassociationIndices>{{0}, {1}, {2}, {3, 4}});
+    Value empty = tensor::EmptyOp::create(
+        rewriter, loc, ArrayRef<int64_t>{n, c / block, h, w, block},
+        type.getElementType());
+    return linalg::TransposeOp::create(rewriter, loc, split, empty,
+                                       ArrayRef<int64_t>{0, 3, 1, 2, 4})
+        ->getResult(0);
+  }
   int64_t n = type.getDimSize(0), c = type.getDimSize(1),
           h = type.getDimSize(2), w = type.getDimSize(3);
   Value split = tensor::ExpandShapeOp::create(
@@ -268,12 +294,25 @@ Value copyToBlocked(IRRewriter &rewriter, Location loc, Value nchw,
       ->getResult(0);
 }
 
-/// [N, C/block, H, W, block] -> [N, C/block, block, H, W] -> [N, C, H, W].
-Value copyToNchw(IRRewriter &rewriter, Location loc, Value blocked) {
+/// [N, C/block, H, W, block] -> [N, C/block, block, H, W] -> [N, C, H, W];
+/// with `nhwc`, -> [N, H, W, C/block, block] -> [N, H, W, C].
+Value copyToPlain(IRRewriter &rewriter, Location loc, Value blocked,
+                  bool nhwc) {
   auto type = cast<RankedTensorType>(blocked.getType());
   int64_t n = type.getDimSize(0), groups = type.getDimSize(1),
           h = type.getDimSize(2), w = type.getDimSize(3),
           block = type.getDimSize(4);
+  if (nhwc) {
+    Value empty = tensor::EmptyOp::create(
+        rewriter, loc, ArrayRef<int64_t>{n, h, w, groups, block},
+        type.getElementType());
+    Value split = linalg::TransposeOp::create(rewriter, loc, blocked, empty,
+                                              ArrayRef<int64_t>{0, 2, 3, 1, 4})
+                      ->getResult(0);
+    return tensor::CollapseShapeOp::create(
+        rewriter, loc, split,
+        SmallVector<ReassociationIndices>{{0}, {1}, {2}, {3, 4}});
+  }
   Value empty = tensor::EmptyOp::create(
       rewriter, loc, ArrayRef<int64_t>{n, groups, block, h, w},
       type.getElementType());
@@ -292,7 +331,7 @@ Value copyToNchw(IRRewriter &rewriter, Location loc, Value blocked) {
 /// channel-blocked ([N, C/B, H, W, B], see chainBlock), and their consumers
 /// read them so. An accumulating convolution is chained too: its residual is
 /// then a chained output or, when none writes it, a blocked copy; uses of its
-/// output that do not read it blocked get an NCHW copy. Returns the number of
+/// output that do not read it blocked get a plain copy. Returns the number of
 /// ops rewritten.
 unsigned chainBlocked(IRRewriter &rewriter, func::FuncOp func,
                       bool channelsLast) {
@@ -303,12 +342,20 @@ unsigned chainBlocked(IRRewriter &rewriter, func::FuncOp func,
       nodes.push_back(op);
   });
   auto resultOf = [](Operation *op) { return op->getResult(0); };
+  // The layout of an op's (plain) output.
+  auto isNhwc = [](Operation *op) {
+    if (auto conv = dyn_cast<Conv2DOp>(op))
+      return conv.isNhwc();
+    return cast<MaxPool2DOp>(op).isNhwc();
+  };
   auto usesReadBlocked = [&](Operation *op, int64_t block) {
+    bool nhwc = isNhwc(op);
     for (OpOperand &use : resultOf(op).getUses()) {
-      if (readsPlainNchw(use) || asResidual(use) || asPoolInput(use))
+      if (readsPlain(use, nhwc) || asResidual(use, nhwc) ||
+          asPoolInput(use, nhwc))
         continue;
       auto slice = dyn_cast<tensor::ExtractSliceOp>(use.getOwner());
-      if (!slice || !isBlockSlice(slice, block))
+      if (!slice || !isBlockSlice(slice, block, nhwc))
         return false;
     }
     return true;
@@ -316,12 +363,12 @@ unsigned chainBlocked(IRRewriter &rewriter, func::FuncOp func,
   auto eligible = [&](Operation *op) {
     if (op->getNumResults() != 1 || op->use_empty())
       return false;
-    int64_t block = chainBlock(resultOf(op), channelsLast);
+    int64_t block = chainBlock(resultOf(op), channelsLast, isNhwc(op));
     if (auto conv = dyn_cast<Conv2DOp>(op)) {
-      if (conv.isNhwc() || conv.getOutputBlock() != 0 || !block)
+      if (conv.getOutputBlock() != 0 || !block)
         return false;
       // A chained accumulating convolution keeps the residual chain going:
-      // uses that do not read it blocked get an NCHW copy.
+      // uses that do not read it blocked get a plain (NCHW or NHWC) copy.
       return conv.getAccumulate() || usesReadBlocked(op, block);
     }
     // A pooling of a chained convolution's output (same channels, so the
@@ -345,10 +392,11 @@ unsigned chainBlocked(IRRewriter &rewriter, func::FuncOp func,
       if (!chosen.contains(op))
         continue;
       bool ok = true;
+      bool nhwc = isNhwc(op);
       for (OpOperand &use : resultOf(op).getUses()) {
-        if (Conv2DOp consumer = asResidual(use))
+        if (Conv2DOp consumer = asResidual(use, nhwc))
           ok = ok && chosen.contains(consumer);
-        if (MaxPool2DOp pool = asPoolInput(use))
+        if (MaxPool2DOp pool = asPoolInput(use, nhwc))
           ok = ok && chosen.contains(pool);
       }
       if (auto pool = dyn_cast<MaxPool2DOp>(op))
@@ -368,11 +416,16 @@ unsigned chainBlocked(IRRewriter &rewriter, func::FuncOp func,
     if (!chosen.contains(op))
       continue;
     auto type = cast<RankedTensorType>(resultOf(op).getType());
-    int64_t block = chainBlock(resultOf(op), channelsLast);
-    auto newType =
-        RankedTensorType::get({type.getDimSize(0), type.getDimSize(1) / block,
-                               type.getDimSize(2), type.getDimSize(3), block},
-                              type.getElementType());
+    bool nhwc = isNhwc(op);
+    int64_t block = chainBlock(resultOf(op), channelsLast, nhwc);
+    // (N, C, H, W) of the plain output.
+    std::array<int64_t, 4> dims = {type.getDimSize(0), type.getDimSize(1),
+                                   type.getDimSize(2), type.getDimSize(3)};
+    if (nhwc)
+      dims = {dims[0], dims[3], dims[1], dims[2]};
+    auto newType = RankedTensorType::get(
+        {dims[0], dims[1] / block, dims[2], dims[3], block},
+        type.getElementType());
     rewriter.setInsertionPoint(op);
     Location loc = op->getLoc();
     auto conv = dyn_cast<Conv2DOp>(op);
@@ -382,7 +435,7 @@ unsigned chainBlocked(IRRewriter &rewriter, func::FuncOp func,
       // A residual that no chained convolution writes (e.g. a pooling's
       // output): one blocked copy keeps the chain going.
       if (!init)
-        init = copyToBlocked(rewriter, loc, conv.getInit(), block);
+        init = copyToBlocked(rewriter, loc, conv.getInit(), block, nhwc);
     } else {
       init = tensor::EmptyOp::create(rewriter, loc, newType.getShape(),
                                      newType.getElementType());
@@ -417,13 +470,13 @@ unsigned chainBlocked(IRRewriter &rewriter, func::FuncOp func,
     Value nchwCopy;
     for (OpOperand &use : llvm::make_early_inc_range(resultOf(op).getUses())) {
       // Rewired when that op is rewritten (its init or input above).
-      Conv2DOp residualOf = asResidual(use);
-      MaxPool2DOp pooledBy = asPoolInput(use);
+      Conv2DOp residualOf = asResidual(use, nhwc);
+      MaxPool2DOp pooledBy = asPoolInput(use, nhwc);
       if ((residualOf && chosen.contains(residualOf)) ||
           (pooledBy && chosen.contains(pooledBy)))
         continue;
       auto slice = dyn_cast<tensor::ExtractSliceOp>(use.getOwner());
-      if (slice && isBlockSlice(slice, block)) {
+      if (slice && isBlockSlice(slice, block, nhwc)) {
         ArrayRef<int64_t> off = slice.getStaticOffsets(),
                           size = slice.getStaticSizes(),
                           step = slice.getStaticStrides();
@@ -441,14 +494,14 @@ unsigned chainBlocked(IRRewriter &rewriter, func::FuncOp func,
         rewriter.eraseOp(slice);
         continue;
       }
-      if (!slice && readsPlainNchw(use)) {
+      if (!slice && readsPlain(use, nhwc)) {
         readBlocked(use, result);
         continue;
       }
       // Only an accumulating convolution's output gets here (see eligible).
       if (!nchwCopy) {
         rewriter.setInsertionPointAfter(copy);
-        nchwCopy = copyToNchw(rewriter, loc, result);
+        nchwCopy = copyToPlain(rewriter, loc, result, nhwc);
       }
       rewriter.modifyOpInPlace(use.getOwner(), [&] { use.set(nchwCopy); });
     }

@@ -140,10 +140,21 @@ func.func @block_inner(%x: tensor<1x3x8x8xf32>, %w: tensor<32x3x3x3xf32>, %e: te
 
 // -----
 
-func.func @block_nhwc(%x: tensor<1x1x8x8x16xf32>, %w: tensor<3x3x16x4xf32>, %e: tensor<1x6x6x4xf32>) -> tensor<1x6x6x4xf32> {
-  // expected-error @+1 {{supports a channel-blocked input with layout nchw only}}
-  %y = lathe.conv2d ins(%x, %w : tensor<1x1x8x8x16xf32>, tensor<3x3x16x4xf32>) outs(%e : tensor<1x6x6x4xf32>) {layout = #lathe<layout nhwc>, input_block = 16 : i64} -> tensor<1x6x6x4xf32>
+// A blocked nhwc input is [N, C/16, H, W, 16] (16 channels here), the
+// filter HWCF (8 input channels).
+func.func @block_nhwc(%x: tensor<1x1x8x8x16xf32>, %w: tensor<3x3x8x4xf32>, %e: tensor<1x6x6x4xf32>) -> tensor<1x6x6x4xf32> {
+  // expected-error @+1 {{has mismatched input channels: input has 16, filter has 8 (layout nhwc)}}
+  %y = lathe.conv2d ins(%x, %w : tensor<1x1x8x8x16xf32>, tensor<3x3x8x4xf32>) outs(%e : tensor<1x6x6x4xf32>) {layout = #lathe<layout nhwc>, input_block = 16 : i64} -> tensor<1x6x6x4xf32>
   return %y : tensor<1x6x6x4xf32>
+}
+
+// -----
+
+// A blocked nhwc output: [N, F/16, H, W, 16] (7x6 rows and columns).
+func.func @block_nhwc_out(%x: tensor<1x8x8x3xf32>, %w: tensor<3x3x3x16xf32>, %e: tensor<1x1x7x6x16xf32>) -> tensor<1x1x7x6x16xf32> {
+  // expected-error @+1 {{output height 7 reads 9 input rows, but the input has 8}}
+  %y = lathe.conv2d ins(%x, %w : tensor<1x8x8x3xf32>, tensor<3x3x3x16xf32>) outs(%e : tensor<1x1x7x6x16xf32>) {layout = #lathe<layout nhwc>, output_block = 16 : i64} -> tensor<1x1x7x6x16xf32>
+  return %y : tensor<1x1x7x6x16xf32>
 }
 
 // -----

@@ -63,7 +63,8 @@ func.func @block_through_slice(%x: tensor<1x3x8x8xf32>, %w1: tensor<32x3x3x3xf32
 // -----
 
 // Left alone: a result that is also returned (not only read by convolutions),
-// an nhwc consumer, a consumer reading it as its filter, channels not a
+// an nhwc consumer of an nchw output and an nchw consumer of an nhwc output
+// (16 channels each), a consumer reading it as its filter, channels not a
 // multiple of 16, dynamic shapes.
 // CHECK-LABEL: func.func @left_alone
 // CHECK-NOT: _block
@@ -71,16 +72,21 @@ func.func @block_through_slice(%x: tensor<1x3x8x8xf32>, %w1: tensor<32x3x3x3xf32
 // CHECK: return
 func.func @left_alone(%x: tensor<1x3x8x8xf32>, %w: tensor<16x3x3x3xf32>, %w2: tensor<16x16x3x3xf32>,
                       %xh: tensor<1x8x8x16xf32>, %wh: tensor<3x3x16x16xf32>, %w24: tensor<24x3x3x3xf32>,
-                      %w3: tensor<8x24x3x3xf32>, %xd: tensor<?x3x8x8xf32>, %ed: tensor<?x16x6x6xf32>)
-    -> (tensor<1x16x6x6xf32>, tensor<1x16x4x4xf32>, tensor<1x4x4x16xf32>, tensor<1x8x4x4xf32>, tensor<?x16x4x4xf32>) {
+                      %w3: tensor<8x24x3x3xf32>, %xd: tensor<?x3x8x8xf32>, %ed: tensor<?x16x6x6xf32>,
+                      %wm: tensor<16x6x3x3xf32>, %wn: tensor<3x3x6x16xf32>)
+    -> (tensor<1x16x6x6xf32>, tensor<1x16x4x4xf32>, tensor<1x16x4x14xf32>, tensor<1x8x4x4xf32>, tensor<?x16x4x4xf32>, tensor<1x14x4x16xf32>) {
   %e = tensor.empty() : tensor<1x16x6x6xf32>
   %a = lathe.conv2d ins(%x, %w : tensor<1x3x8x8xf32>, tensor<16x3x3x3xf32>) outs(%e : tensor<1x16x6x6xf32>) -> tensor<1x16x6x6xf32>
   %e2 = tensor.empty() : tensor<1x16x4x4xf32>
   %b = lathe.conv2d ins(%a, %w2 : tensor<1x16x6x6xf32>, tensor<16x16x3x3xf32>) outs(%e2 : tensor<1x16x4x4xf32>) -> tensor<1x16x4x4xf32>
   %eh = tensor.empty() : tensor<1x6x6x16xf32>
   %h = lathe.conv2d ins(%xh, %wh : tensor<1x8x8x16xf32>, tensor<3x3x16x16xf32>) outs(%eh : tensor<1x6x6x16xf32>) {layout = #lathe<layout nhwc>} -> tensor<1x6x6x16xf32>
-  %eh2 = tensor.empty() : tensor<1x4x4x16xf32>
-  %h2 = lathe.conv2d ins(%h, %wh : tensor<1x6x6x16xf32>, tensor<3x3x16x16xf32>) outs(%eh2 : tensor<1x4x4x16xf32>) {layout = #lathe<layout nhwc>} -> tensor<1x4x4x16xf32>
+  %eh2 = tensor.empty() : tensor<1x16x4x14xf32>
+  %h2 = lathe.conv2d ins(%h, %wm : tensor<1x6x6x16xf32>, tensor<16x6x3x3xf32>) outs(%eh2 : tensor<1x16x4x14xf32>) -> tensor<1x16x4x14xf32>
+  %em = tensor.empty() : tensor<1x16x6x6xf32>
+  %m = lathe.conv2d ins(%x, %w : tensor<1x3x8x8xf32>, tensor<16x3x3x3xf32>) outs(%em : tensor<1x16x6x6xf32>) -> tensor<1x16x6x6xf32>
+  %em2 = tensor.empty() : tensor<1x14x4x16xf32>
+  %m2 = lathe.conv2d ins(%m, %wn : tensor<1x16x6x6xf32>, tensor<3x3x6x16xf32>) outs(%em2 : tensor<1x14x4x16xf32>) {layout = #lathe<layout nhwc>} -> tensor<1x14x4x16xf32>
   %e24 = tensor.empty() : tensor<1x24x6x6xf32>
   %c = lathe.conv2d ins(%x, %w24 : tensor<1x3x8x8xf32>, tensor<24x3x3x3xf32>) outs(%e24 : tensor<1x24x6x6xf32>) -> tensor<1x24x6x6xf32>
   %e3 = tensor.empty() : tensor<1x8x4x4xf32>
@@ -90,7 +96,7 @@ func.func @left_alone(%x: tensor<1x3x8x8xf32>, %w: tensor<16x3x3x3xf32>, %w2: te
   %n = tensor.dim %xd, %c0 : tensor<?x3x8x8xf32>
   %eg = tensor.empty(%n) : tensor<?x16x4x4xf32>
   %g2 = lathe.conv2d ins(%g, %w2 : tensor<?x16x6x6xf32>, tensor<16x16x3x3xf32>) outs(%eg : tensor<?x16x4x4xf32>) -> tensor<?x16x4x4xf32>
-  return %a, %b, %h2, %d, %g2 : tensor<1x16x6x6xf32>, tensor<1x16x4x4xf32>, tensor<1x4x4x16xf32>, tensor<1x8x4x4xf32>, tensor<?x16x4x4xf32>
+  return %a, %b, %h2, %d, %g2, %m2 : tensor<1x16x6x6xf32>, tensor<1x16x4x4xf32>, tensor<1x16x4x14xf32>, tensor<1x8x4x4xf32>, tensor<?x16x4x4xf32>, tensor<1x14x4x16xf32>
 }
 
 // -----
@@ -253,4 +259,54 @@ func.func @stem_pool(%x: tensor<1x3x16x16xf32>, %w0: tensor<16x3x3x3xf32>, %w1: 
   %b = lathe.conv2d ins(%p, %w1 : tensor<1x16x8x8xf32>, tensor<16x16x3x3xf32>) outs(%e1 : tensor<1x16x8x8xf32>) {activation = #lathe<activation relu>, padding = array<i64: 1, 1, 1, 1>} -> tensor<1x16x8x8xf32>
   %c = lathe.conv2d ins(%b, %w2 : tensor<1x16x8x8xf32>, tensor<16x16x3x3xf32>) outs(%p : tensor<1x16x8x8xf32>) {accumulate, activation = #lathe<activation relu>, padding = array<i64: 1, 1, 1, 1>} -> tensor<1x16x8x8xf32>
   return %c : tensor<1x16x8x8xf32>
+}
+
+// -----
+
+// NHWC (JAX's form) chains into nChw16c too: the stem (one input channel,
+// read plain) writes blocked, the identity block's residual is the stem's
+// output (no copy), the strided convolution reads and writes blocked, and the
+// last output, read by the return, is copied back to NHWC once. The filters
+// stay HWCF. With channels-last (bf16) nothing changes: NHWC already is
+// channels-last. An NHWC output with 8 channels, or also read by something
+// other than a convolution (the second return value), stays plain.
+// CHECK-LABEL: func.func @nhwc_residual
+// CHECK: %[[A:.*]] = lathe.conv2d ins(%arg0, %arg1 : tensor<2x8x8x1xf32>, tensor<3x3x1x16xf32>) outs(%{{.*}} : tensor<2x1x8x8x16xf32>) {activation = #lathe<activation relu>, layout = #lathe<layout nhwc>, output_block = 16 : i64, padding = array<i64: 1, 1, 1, 1>}
+// CHECK: %[[B:.*]] = lathe.conv2d ins(%[[A]], %arg2 : tensor<2x1x8x8x16xf32>, tensor<3x3x16x16xf32>) outs(%{{.*}} : tensor<2x1x8x8x16xf32>) {activation = #lathe<activation relu>, input_block = 16 : i64, layout = #lathe<layout nhwc>, output_block = 16 : i64, padding = array<i64: 1, 1, 1, 1>}
+// CHECK: %[[C:.*]] = lathe.conv2d ins(%[[B]], %arg2 : tensor<2x1x8x8x16xf32>, tensor<3x3x16x16xf32>) outs(%[[A]] : tensor<2x1x8x8x16xf32>) {accumulate, activation = #lathe<activation relu>, input_block = 16 : i64, layout = #lathe<layout nhwc>, output_block = 16 : i64, padding = array<i64: 1, 1, 1, 1>}
+// CHECK: %[[D:.*]] = lathe.conv2d ins(%[[C]], %arg3 : tensor<2x1x8x8x16xf32>, tensor<3x3x16x32xf32>) outs(%{{.*}} : tensor<2x2x4x4x16xf32>) {input_block = 16 : i64, layout = #lathe<layout nhwc>, output_block = 16 : i64, padding = array<i64: 0, 0, 1, 1>, strides = array<i64: 2, 2>}
+// CHECK: %[[E:.*]] = lathe.conv2d ins(%[[D]], %arg4 : tensor<2x2x4x4x16xf32>, tensor<3x3x32x32xf32>) outs(%{{.*}} : tensor<2x2x4x4x16xf32>) {input_block = 16 : i64, layout = #lathe<layout nhwc>, output_block = 16 : i64, padding = array<i64: 1, 1, 1, 1>}
+// CHECK: %[[F:.*]] = lathe.conv2d ins(%[[E]], %arg4 : tensor<2x2x4x4x16xf32>, tensor<3x3x32x32xf32>) outs(%[[D]] : tensor<2x2x4x4x16xf32>) {accumulate, input_block = 16 : i64, layout = #lathe<layout nhwc>, output_block = 16 : i64, padding = array<i64: 1, 1, 1, 1>}
+// CHECK: %[[T:.*]] = linalg.transpose ins(%[[F]] : tensor<2x2x4x4x16xf32>) outs(%{{.*}} : tensor<2x4x4x2x16xf32>) permutation = [0, 2, 3, 1, 4]
+// CHECK: %[[NHWC:.*]] = tensor.collapse_shape %[[T]] {{\[\[}}0], [1], [2], [3, 4]] : tensor<2x4x4x2x16xf32> into tensor<2x4x4x32xf32>
+// CHECK: %[[P:.*]] = lathe.conv2d ins(%arg0, %arg1 : tensor<2x8x8x1xf32>, tensor<3x3x1x16xf32>) outs(%{{.*}} : tensor<2x8x8x16xf32>) {layout = #lathe<layout nhwc>, padding = array<i64: 1, 1, 1, 1>}
+// CHECK: lathe.conv2d ins(%[[P]], %arg2 : tensor<2x8x8x16xf32>, tensor<3x3x16x16xf32>) outs(%{{.*}} : tensor<2x8x8x16xf32>) {layout = #lathe<layout nhwc>, padding = array<i64: 1, 1, 1, 1>}
+// CHECK: %[[Q:.*]] = lathe.conv2d ins(%arg0, %arg5 : tensor<2x8x8x1xf32>, tensor<3x3x1x8xf32>) outs(%{{.*}} : tensor<2x8x8x8xf32>) {layout = #lathe<layout nhwc>, padding = array<i64: 1, 1, 1, 1>}
+// CHECK: lathe.conv2d ins(%[[Q]], %arg6 : tensor<2x8x8x8xf32>, tensor<1x1x8x16xf32>) outs(%{{.*}} : tensor<2x8x8x16xf32>) {layout = #lathe<layout nhwc>}
+// CHECK: return %[[NHWC]], %[[P]]
+// PLAIN-LABEL: func.func @nhwc_residual
+// PLAIN-NOT: _block
+// PLAIN: return
+// CL-LABEL: func.func @nhwc_residual
+// CL-NOT: _block
+// CL: return
+func.func @nhwc_residual(%x: tensor<2x8x8x1xf32>, %w0: tensor<3x3x1x16xf32>, %w1: tensor<3x3x16x16xf32>, %wd: tensor<3x3x16x32xf32>, %w2: tensor<3x3x32x32xf32>, %w8: tensor<3x3x1x8xf32>, %w9: tensor<1x1x8x16xf32>)
+    -> (tensor<2x4x4x32xf32>, tensor<2x8x8x16xf32>, tensor<2x8x8x16xf32>, tensor<2x8x8x16xf32>) {
+  %e0 = tensor.empty() : tensor<2x8x8x16xf32>
+  %a = lathe.conv2d ins(%x, %w0 : tensor<2x8x8x1xf32>, tensor<3x3x1x16xf32>) outs(%e0 : tensor<2x8x8x16xf32>) {layout = #lathe<layout nhwc>, activation = #lathe<activation relu>, padding = array<i64: 1, 1, 1, 1>} -> tensor<2x8x8x16xf32>
+  %e1 = tensor.empty() : tensor<2x8x8x16xf32>
+  %b = lathe.conv2d ins(%a, %w1 : tensor<2x8x8x16xf32>, tensor<3x3x16x16xf32>) outs(%e1 : tensor<2x8x8x16xf32>) {layout = #lathe<layout nhwc>, activation = #lathe<activation relu>, padding = array<i64: 1, 1, 1, 1>} -> tensor<2x8x8x16xf32>
+  %c = lathe.conv2d ins(%b, %w1 : tensor<2x8x8x16xf32>, tensor<3x3x16x16xf32>) outs(%a : tensor<2x8x8x16xf32>) {layout = #lathe<layout nhwc>, accumulate, activation = #lathe<activation relu>, padding = array<i64: 1, 1, 1, 1>} -> tensor<2x8x8x16xf32>
+  %ed = tensor.empty() : tensor<2x4x4x32xf32>
+  %d = lathe.conv2d ins(%c, %wd : tensor<2x8x8x16xf32>, tensor<3x3x16x32xf32>) outs(%ed : tensor<2x4x4x32xf32>) {layout = #lathe<layout nhwc>, padding = array<i64: 0, 0, 1, 1>, strides = array<i64: 2, 2>} -> tensor<2x4x4x32xf32>
+  %ee = tensor.empty() : tensor<2x4x4x32xf32>
+  %e = lathe.conv2d ins(%d, %w2 : tensor<2x4x4x32xf32>, tensor<3x3x32x32xf32>) outs(%ee : tensor<2x4x4x32xf32>) {layout = #lathe<layout nhwc>, padding = array<i64: 1, 1, 1, 1>} -> tensor<2x4x4x32xf32>
+  %f = lathe.conv2d ins(%e, %w2 : tensor<2x4x4x32xf32>, tensor<3x3x32x32xf32>) outs(%d : tensor<2x4x4x32xf32>) {layout = #lathe<layout nhwc>, accumulate, padding = array<i64: 1, 1, 1, 1>} -> tensor<2x4x4x32xf32>
+  %p = lathe.conv2d ins(%x, %w0 : tensor<2x8x8x1xf32>, tensor<3x3x1x16xf32>) outs(%e0 : tensor<2x8x8x16xf32>) {layout = #lathe<layout nhwc>, padding = array<i64: 1, 1, 1, 1>} -> tensor<2x8x8x16xf32>
+  %pe = tensor.empty() : tensor<2x8x8x16xf32>
+  %p2 = lathe.conv2d ins(%p, %w1 : tensor<2x8x8x16xf32>, tensor<3x3x16x16xf32>) outs(%pe : tensor<2x8x8x16xf32>) {layout = #lathe<layout nhwc>, padding = array<i64: 1, 1, 1, 1>} -> tensor<2x8x8x16xf32>
+  %qe = tensor.empty() : tensor<2x8x8x8xf32>
+  %q = lathe.conv2d ins(%x, %w8 : tensor<2x8x8x1xf32>, tensor<3x3x1x8xf32>) outs(%qe : tensor<2x8x8x8xf32>) {layout = #lathe<layout nhwc>, padding = array<i64: 1, 1, 1, 1>} -> tensor<2x8x8x8xf32>
+  %q2 = lathe.conv2d ins(%q, %w9 : tensor<2x8x8x8xf32>, tensor<1x1x8x16xf32>) outs(%pe : tensor<2x8x8x16xf32>) {layout = #lathe<layout nhwc>} -> tensor<2x8x8x16xf32>
+  return %f, %p, %p2, %q2 : tensor<2x4x4x32xf32>, tensor<2x8x8x16xf32>, tensor<2x8x8x16xf32>, tensor<2x8x8x16xf32>
 }

@@ -171,6 +171,9 @@ def LatheCPUChainConvs : Pass<"lathe-cpu-chain-convs", "func::FuncOp"> {
       NCHW copy. On CPU this removes the layout conversions between the
       convolutions, residual connections included (ResNet-50: all 74 oneDNN
       reorders of a call).
+    - `nhwc` convolutions (JAX's form) chain alike among themselves: their
+      data operands become the same [N, C/16, H, W, 16] tensors (the filter
+      stays HWCF); uses outside the chain read an NHWC copy.
     - with `channels-last` (lathe-run `--precision=bf16`) the chained layout
       is instead one block of all channels (`output_block = C`, a
       [N, 1, H, W, C] tensor: NHWC memory order, the only layout oneDNN's AMX

@@ -349,7 +349,7 @@ void lathe_rt_masked_softmax_f32(int64_t rankIn, void *in, int64_t rankMask,
                                  int64_t maskedWhen);
 
 /// `layout` of the convolution calls: NCHW input / FCHW filter / NCHW output,
-/// or NHWC input / HWCF filter / NHWC output; with NCHW, the input and/or the
+/// or NHWC input / HWCF filter / NHWC output; in either, the input and/or the
 /// output may instead be channel-blocked (oneDNN's nChw16c): a rank-5
 /// [N, C/16, H, W, 16] memref whose element [n, cb, h, w, ci] is channel
 /// cb*16+ci (the innermost dimension contiguous).

@@ -304,11 +304,12 @@ def Lathe_Conv2DOp : Lathe_Op<"conv2d", [
     `bias` is [F]; `activation` is one of `none`, `relu`, `gelu`,
     `gelu_tanh`, `sigmoid`, `tanh`.
 
-    `input_block` / `output_block` (layout `nchw` only; 0 = plain) keep the
+    `input_block` / `output_block` (0 = plain) keep the
     input / `init` in the channel-blocked layout oneDNN's direct and Winograd
     kernels use (nChw16c): the operand is then a rank-5 [N, C/16, H, W, 16]
     tensor whose element [n, cb, h, w, ci] is channel cb*16+ci of the plain
-    [N, C, H, W] tensor. `lathe-cpu-chain-convs` chooses it between
+    [N, C, H, W] (or, with layout `nhwc`, [N, H, W, C]) tensor; the layout
+    then still names the filter's order (FCHW or HWCF). `lathe-cpu-chain-convs` chooses it between
     convolutions, so no layout conversion runs between them. The block is 16,
     or all C channels in one block: a [N, 1, H, W, C] tensor, the
     channels-last (NHWC) memory order that oneDNN's AMX bf16 kernels read and
