@@ -46,10 +46,7 @@ std::string violation(CudaPhase phase, Operation *op) {
       return "no memred op but attention (the CUDA target has no kernel for "
              "attention gradients, memory banks or cross-modal reduction "
              "yet): run this model on the CPU backend";
-    if (dialect == "sparsegcn" && name != "sparsegcn.aggregate" &&
-        name != "sparsegcn.tiled_aggregate")
-      return "no sparsegcn op but aggregation (the CUDA target has no CSR "
-             "transpose kernel yet): run this model on the CPU backend";
+    // sparsegcn.aggregate, tiled_aggregate and transpose have kernels.
     // Plain shard collectives run over NCCL; what quantized collectives
     // expand to (quantize, dequantize, Hadamard) has no kernel here yet.
     if (dialect == "qcomm")
