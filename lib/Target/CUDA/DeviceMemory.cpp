@@ -60,6 +60,7 @@ bool isCudaRuntimeKernel(StringRef name) {
                                             "rnn_f32",
                                             "comm_all_gather_f32",
                                             "comm_reduce_scatter_sum_f32",
+                                            "comm_all_reduce_sum_f32",
                                             "comm_all_to_all_f32",
                                             "comm_rank"};
   return kernels.contains(name);
@@ -88,7 +89,8 @@ struct LatheCUDARetargetCalls
                               "chunked attention, SpMM, CSR transpose and "
                               "LSTM/GRU "
                               "kernels, and the f32 all-gather, "
-                              "reduce-scatter and all-to-all over NCCL): run "
+                              "reduce-scatter, all-reduce and all-to-all over "
+                              "NCCL): run "
                               "this model on the CPU backend";
         return signalPassFailure();
       }

@@ -20,12 +20,11 @@ func.func @transpose(%rp: tensor<6xi64>, %ci: tensor<6xi64>, %v: tensor<6xf32>, 
 
 // -----
 
-// The shard all-gather, reduce-scatter and all-to-all run over NCCL; an
-// all-reduce and the quantize/dequantize ops of quantized collectives have
-// no CUDA lowering yet.
+// The shard all-gather, reduce-scatter, all-reduce and all-to-all run over
+// NCCL (no error); the quantize/dequantize ops of quantized collectives
+// have no CUDA lowering yet.
 shard.grid @g(shape = 2)
 func.func @all_reduce(%x: tensor<8xf32>) -> tensor<8xf32> {
-  // expected-error @below {{CUDA phase 'kernels' must leave no shard.all_reduce (the CUDA target runs all-gather, reduce-scatter and all-to-all over NCCL): run this model on the CPU backend, but shard.all_reduce remains}}
   %r = shard.all_reduce %x on @g grid_axes = [0] : tensor<8xf32> -> tensor<8xf32>
   return %r : tensor<8xf32>
 }
@@ -33,7 +32,7 @@ func.func @all_reduce(%x: tensor<8xf32>) -> tensor<8xf32> {
 // -----
 
 func.func @quantize(%x: tensor<64xf32>, %q: tensor<32xi8>, %s: tensor<2xf32>) -> tensor<32xi8> {
-  // expected-error @below {{CUDA phase 'kernels' must leave no qcomm op (the CUDA target runs f32 all-gather, reduce-scatter and all-to-all over NCCL, but has no quantize/dequantize kernels for quantized collectives yet): run this model on the CPU backend, but qcomm.quantize remains}}
+  // expected-error @below {{CUDA phase 'kernels' must leave no qcomm op (the CUDA target runs f32 all-gather, reduce-scatter, all-reduce and all-to-all over NCCL, but has no quantize/dequantize kernels for quantized collectives yet): run this model on the CPU backend, but qcomm.quantize remains}}
   %a, %b = qcomm.quantize ins(%x : tensor<64xf32>) outs(%q, %s : tensor<32xi8>, tensor<2xf32>) bits = 4 group_size = 32 -> tensor<32xi8>, tensor<2xf32>
   return %a : tensor<32xi8>
 }

@@ -130,6 +130,9 @@ void lathe_cuda_comm_all_gather_f32(int64_t grid, int64_t group, int64_t rankIn,
 void lathe_cuda_comm_reduce_scatter_sum_f32(int64_t grid, int64_t group,
                                             int64_t rankIn, void *in,
                                             int64_t rankOut, void *out);
+void lathe_cuda_comm_all_reduce_sum_f32(int64_t grid, int64_t group,
+                                        int64_t rankIn, void *in,
+                                        int64_t rankOut, void *out);
 void lathe_cuda_comm_all_to_all_f32(int64_t grid, int64_t group, int64_t rankIn,
                                     void *in, int64_t rankOut, void *out);
 int64_t lathe_cuda_comm_rank(void);
