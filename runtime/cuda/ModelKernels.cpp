@@ -373,6 +373,144 @@ void spmm(const char *name, int64_t rRp, void *rp, int64_t rCi, void *ci,
 }
 
 //===----------------------------------------------------------------------===//
+// CSR transpose
+//===----------------------------------------------------------------------===//
+
+/// Aᵀ in CSR by a counting sort on the device, the CPU runtime's result
+/// exactly: each column's entries counted (atomics), an exclusive prefix sum
+/// in one block gives t_row_ptr, entries scattered into their column's slots,
+/// then each column's entries put back in row order (one warp a column,
+/// ranking by stored position). Slots past nnz are zeroed, as on the CPU.
+template <typename Index>
+void csrTranspose(const char *name, int64_t rRp, void *rp, int64_t rCi,
+                  void *ci, int64_t rV, void *v, int64_t rTRp, void *trp,
+                  int64_t rTCi, void *tci, int64_t rTV, void *tv,
+                  int64_t numRows, int64_t numCols) {
+  auto fail = [&](const std::string &why) {
+    setPending(std::string(name) + ": " + why);
+  };
+  Ref RP = ref(rRp, rp, sizeof(Index)), CI = ref(rCi, ci, sizeof(Index)),
+      VA = ref(rV, v, 4), TRP = ref(rTRp, trp, sizeof(Index)),
+      TCI = ref(rTCi, tci, sizeof(Index)), TVA = ref(rTV, tv, 4);
+  if (numRows <= 0 || numCols <= 0)
+    return fail("empty graph: the adjacency is " + std::to_string(numRows) +
+                " x " + std::to_string(numCols) +
+                " (a graph needs at least one node)");
+  if (RP.rank != 1 || CI.rank != 1 || VA.rank != 1 || TRP.rank != 1 ||
+      TCI.rank != 1 || TVA.rank != 1)
+    return fail("expects rank-1 CSR arrays");
+  if (RP.size(0) != numRows + 1)
+    return fail(
+        "row_ptr has " + std::to_string(RP.size(0)) +
+        " elements, expected num_rows + 1 = " + std::to_string(numRows + 1));
+  if (RP.stride(0) != 1 || CI.stride(0) != 1 || VA.stride(0) != 1 ||
+      TRP.stride(0) != 1 || TCI.stride(0) != 1 || TVA.stride(0) != 1)
+    return fail("CSR arrays must be contiguous");
+  const Index *rowPtr = RP.as<Index>(), *colIdx = CI.as<Index>();
+  const float *values = VA.as<float>();
+  Index *tRowPtr = TRP.as<Index>(), *tColIdx = TCI.as<Index>();
+  float *tValues = TVA.as<float>();
+  int64_t nnzLimit = std::min(CI.size(0), VA.size(0));
+  const char *suffix = sizeof(Index) == 4 ? "_i32" : "";
+  CUfunction count =
+      ownKernel((std::string("lathe_csr_transpose_count") + suffix).c_str());
+  CUfunction scan =
+      ownKernel((std::string("lathe_csr_transpose_scan") + suffix).c_str());
+  CUfunction scatter =
+      ownKernel((std::string("lathe_csr_transpose_scatter") + suffix).c_str());
+  CUfunction order =
+      ownKernel((std::string("lathe_csr_transpose_order") + suffix).c_str());
+  if (!count || !scan || !scatter || !order)
+    return;
+  void *countsPtr = nullptr;
+  if (lathe_cuda_alloc(size_t(numCols) * 8, &countsPtr) != LATHE_CUDA_OK)
+    return fail("out of device memory for " + std::to_string(numCols) +
+                " column counts");
+  auto *counts = static_cast<unsigned long long *>(countsPtr);
+  drv.memsetD32Async(reinterpret_cast<CUdeviceptr>(countsPtr), 0,
+                     size_t(numCols) * 2, theStream());
+  ErrorRecord record;
+  if (!record.make()) {
+    lathe_cuda_free(countsPtr);
+    return;
+  }
+  {
+    void *params[] = {&rowPtr,   &colIdx, &numRows,      &numCols,
+                      &nnzLimit, &counts, &record.device};
+    Launch l = gridStrideLaunch(numRows);
+    launch("csr_transpose", count, l.grid, l.block, params);
+  }
+  long long e[4];
+  Index nnzIndex = 0;
+  if (!record.read(e)) {
+    lathe_cuda_free(countsPtr);
+    return;
+  }
+  if (e[0] == 0 && lathe_cuda_copy_to_host(&nnzIndex, rowPtr + numRows,
+                                           sizeof(Index)) != LATHE_CUDA_OK) {
+    lathe_cuda_free(countsPtr);
+    return fail(std::string("reading nnz: ") + lathe_cuda_last_error());
+  }
+  if (e[0] != 0) {
+    lathe_cuda_free(countsPtr);
+    if (e[0] == 1)
+      return fail("column index " + std::to_string(e[2]) + " at position " +
+                  std::to_string(e[1]) + " (row " + std::to_string(e[3]) +
+                  ") is out of range [0, " + std::to_string(numCols) + ")");
+    if (e[0] == 3)
+      return fail("row_ptr is not non-decreasing or does not start at 0: "
+                  "row " +
+                  std::to_string(e[1]) + " spans [" + std::to_string(e[2]) +
+                  ", " + std::to_string(e[3]) + ")");
+    return fail("row_ptr[" + std::to_string(e[1] + 1) +
+                "] = " + std::to_string(e[2]) +
+                " exceeds the number of column indices or values (" +
+                std::to_string(e[3]) + ")");
+  }
+  int64_t nnz = nnzIndex;
+  if (TRP.size(0) != numCols + 1 || TCI.size(0) < nnz || TVA.size(0) < nnz) {
+    lathe_cuda_free(countsPtr);
+    return fail(
+        "the transpose's outputs hold " + std::to_string(TRP.size(0)) + ", " +
+        std::to_string(TCI.size(0)) + " and " + std::to_string(TVA.size(0)) +
+        " elements, expected num_cols + 1 = " + std::to_string(numCols + 1) +
+        " and nnz = " + std::to_string(nnz));
+  }
+  {
+    void *params[] = {&counts, &tRowPtr, &numCols};
+    launch("csr_transpose", scan, 1, 1024, params);
+  }
+  void *scratch = nullptr;
+  if (nnz > 0) {
+    if (lathe_cuda_alloc(size_t(nnz) * 16, &scratch) != LATHE_CUDA_OK) {
+      lathe_cuda_free(countsPtr);
+      return fail("out of device memory for " + std::to_string(nnz) +
+                  " entries' scratch");
+    }
+    int64_t *keys = static_cast<int64_t *>(scratch), *rows = keys + nnz;
+    void *scatterParams[] = {&rowPtr, &colIdx, &numRows, &counts, &keys, &rows};
+    Launch l = gridStrideLaunch(numRows);
+    launch("csr_transpose", scatter, l.grid, l.block, scatterParams);
+    void *orderParams[] = {&tRowPtr, &keys,    &rows,   &values,
+                           &tColIdx, &tValues, &numCols};
+    launchShared("csr_transpose", order, warpPerRowLaunch(numCols),
+                 orderParams);
+  }
+  // Slots past nnz hold zeros (index 0, value +0.0: all-zero bits).
+  int64_t tailIdx = TCI.size(0) - nnz, tailVal = TVA.size(0) - nnz;
+  if (tailIdx > 0)
+    drv.memsetD32Async(reinterpret_cast<CUdeviceptr>(tColIdx + nnz), 0,
+                       size_t(tailIdx) * sizeof(Index) / 4, theStream());
+  if (tailVal > 0)
+    drv.memsetD32Async(reinterpret_cast<CUdeviceptr>(tValues + nnz), 0,
+                       size_t(tailVal), theStream());
+  // Frees are stream-ordered: later work on the one stream reuses them.
+  if (scratch)
+    lathe_cuda_free(scratch);
+  lathe_cuda_free(countsPtr);
+}
+
+//===----------------------------------------------------------------------===//
 // RNN
 //===----------------------------------------------------------------------===//
 
@@ -684,6 +822,32 @@ void lathe_cuda_spmm_tiled_f32_i32(
                 colIdx, rankValues, values, rankPerm,
                 (flags & LATHE_SPMM_PERMUTED) ? perm : nullptr, rankX, x, rankY,
                 y, numRows, numCols);
+}
+
+void lathe_cuda_csr_transpose(int64_t rankRowPtr, void *rowPtr,
+                              int64_t rankColIdx, void *colIdx,
+                              int64_t rankValues, void *values,
+                              int64_t rankTRowPtr, void *tRowPtr,
+                              int64_t rankTColIdx, void *tColIdx,
+                              int64_t rankTValues, void *tValues,
+                              int64_t numRows, int64_t numCols) {
+  csrTranspose<int64_t>("lathe_cuda_csr_transpose", rankRowPtr, rowPtr,
+                        rankColIdx, colIdx, rankValues, values, rankTRowPtr,
+                        tRowPtr, rankTColIdx, tColIdx, rankTValues, tValues,
+                        numRows, numCols);
+}
+
+void lathe_cuda_csr_transpose_i32(int64_t rankRowPtr, void *rowPtr,
+                                  int64_t rankColIdx, void *colIdx,
+                                  int64_t rankValues, void *values,
+                                  int64_t rankTRowPtr, void *tRowPtr,
+                                  int64_t rankTColIdx, void *tColIdx,
+                                  int64_t rankTValues, void *tValues,
+                                  int64_t numRows, int64_t numCols) {
+  csrTranspose<int32_t>("lathe_cuda_csr_transpose", rankRowPtr, rowPtr,
+                        rankColIdx, colIdx, rankValues, values, rankTRowPtr,
+                        tRowPtr, rankTColIdx, tColIdx, rankTValues, tValues,
+                        numRows, numCols);
 }
 
 void lathe_cuda_rnn_f32(int64_t rankX, void *x, int64_t rankW, void *w,

@@ -315,6 +315,161 @@ lathe_spmm_csr_i32(const int32_t *rowPtr, const int32_t *colIdx,
            numCols, features, nnzLimit, error);
 }
 
+namespace {
+
+/// Records the first CSR error like spmmRows: 1 column out of range,
+/// 3 row_ptr decreasing / not from 0, 4 row_ptr past the arrays.
+__device__ inline void csrError(long long *error, long long code, long long a,
+                                long long b, long long c) {
+  if (atomicCAS((unsigned long long *)error, 0ull, (unsigned long long)code) ==
+      0)
+    error[1] = a, error[2] = b, error[3] = c;
+}
+
+/// Transpose step 1, one thread per row (grid-stride): counts[col] += 1 for
+/// each stored entry, checking the CSR arrays.
+template <typename Index>
+__device__ void csrCountColumns(const Index *rowPtr, const Index *colIdx,
+                                int64_t numRows, int64_t numCols,
+                                int64_t nnzLimit, unsigned long long *counts,
+                                long long *error) {
+  for (int64_t row = blockIdx.x * (int64_t)blockDim.x + threadIdx.x;
+       row < numRows; row += (int64_t)gridDim.x * blockDim.x) {
+    int64_t begin = rowPtr[row], end = rowPtr[row + 1];
+    if (end > nnzLimit) {
+      csrError(error, 4, row, end, nnzLimit);
+      continue;
+    }
+    if (begin < 0 || end < begin || (row == 0 && begin != 0)) {
+      csrError(error, 3, row, begin, end);
+      continue;
+    }
+    for (int64_t k = begin; k < end; ++k) {
+      int64_t col = colIdx[k];
+      if (col < 0 || col >= numCols) {
+        csrError(error, 1, k, col, row);
+        continue;
+      }
+      atomicAdd(&counts[col], 1ull);
+    }
+  }
+}
+
+/// Transpose step 2, one block: the exclusive prefix sum of the column
+/// counts becomes t_row_ptr (numCols + 1 entries) and, in place, each
+/// column's next free slot.
+template <typename Index>
+__device__ void csrScanColumns(unsigned long long *counts, Index *tRowPtr,
+                               int64_t numCols) {
+  __shared__ unsigned long long warpSums[32];
+  __shared__ unsigned long long carry;
+  int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  int warps = blockDim.x >> 5;
+  if (threadIdx.x == 0)
+    carry = 0;
+  __syncthreads();
+  for (int64_t base = 0; base < numCols; base += blockDim.x) {
+    int64_t j = base + threadIdx.x;
+    unsigned long long v = j < numCols ? counts[j] : 0ull, x = v;
+    for (int o = 1; o < 32; o <<= 1) {
+      unsigned long long y = __shfl_up_sync(0xffffffffu, x, o);
+      if (lane >= o)
+        x += y;
+    }
+    if (lane == 31)
+      warpSums[warp] = x;
+    __syncthreads();
+    if (warp == 0) {
+      unsigned long long s = lane < warps ? warpSums[lane] : 0ull;
+      for (int o = 1; o < 32; o <<= 1) {
+        unsigned long long y = __shfl_up_sync(0xffffffffu, s, o);
+        if (lane >= o)
+          s += y;
+      }
+      warpSums[lane] = s;
+    }
+    __syncthreads();
+    unsigned long long start =
+        carry + (warp ? warpSums[warp - 1] : 0ull) + x - v;
+    if (j < numCols) {
+      counts[j] = start;
+      tRowPtr[j] = Index(start);
+    }
+    __syncthreads();
+    if (threadIdx.x == 0)
+      carry += warpSums[warps - 1];
+    __syncthreads();
+  }
+  if (threadIdx.x == 0)
+    tRowPtr[numCols] = Index(carry);
+}
+
+/// Transpose step 3, one thread per row: each entry takes a slot of its
+/// column (in any order) and leaves its position k and row there.
+template <typename Index>
+__device__ void csrScatterColumns(const Index *rowPtr, const Index *colIdx,
+                                  int64_t numRows, unsigned long long *cursor,
+                                  int64_t *keys, int64_t *rows) {
+  for (int64_t row = blockIdx.x * (int64_t)blockDim.x + threadIdx.x;
+       row < numRows; row += (int64_t)gridDim.x * blockDim.x)
+    for (int64_t k = rowPtr[row], end = rowPtr[row + 1]; k < end; ++k) {
+      int64_t at = (int64_t)atomicAdd(&cursor[int64_t(colIdx[k])], 1ull);
+      keys[at] = k;
+      rows[at] = row;
+    }
+}
+
+/// Transpose step 4, one warp per column: entries ordered by their
+/// position k (so rows increase, as in the CPU's counting sort): each lane
+/// ranks its entries among the column's and writes them there.
+template <typename Index>
+__device__ void csrOrderColumns(const Index *tRowPtr, const int64_t *keys,
+                                const int64_t *rows, const float *values,
+                                Index *tColIdx, float *tValues,
+                                int64_t numCols) {
+  int lane = threadIdx.x & 31;
+  int64_t col = (blockIdx.x * (int64_t)blockDim.x + threadIdx.x) >> 5;
+  if (col >= numCols)
+    return;
+  int64_t begin = tRowPtr[col], end = tRowPtr[col + 1];
+  for (int64_t p = begin + lane; p < end; p += 32) {
+    int64_t key = keys[p], rank = 0;
+    for (int64_t q = begin; q < end; ++q)
+      rank += keys[q] < key;
+    tColIdx[begin + rank] = Index(rows[p]);
+    tValues[begin + rank] = values[key];
+  }
+}
+
+} // namespace
+
+#define LATHE_CSR_TRANSPOSE_KERNELS(SUFFIX, Index)                             \
+  extern "C" __global__ void lathe_csr_transpose_count##SUFFIX(                \
+      const Index *rowPtr, const Index *colIdx, int64_t numRows,               \
+      int64_t numCols, int64_t nnzLimit, unsigned long long *counts,           \
+      long long *error) {                                                      \
+    csrCountColumns(rowPtr, colIdx, numRows, numCols, nnzLimit, counts,        \
+                    error);                                                    \
+  }                                                                            \
+  extern "C" __global__ void lathe_csr_transpose_scan##SUFFIX(                 \
+      unsigned long long *counts, Index *tRowPtr, int64_t numCols) {           \
+    csrScanColumns(counts, tRowPtr, numCols);                                  \
+  }                                                                            \
+  extern "C" __global__ void lathe_csr_transpose_scatter##SUFFIX(              \
+      const Index *rowPtr, const Index *colIdx, int64_t numRows,               \
+      unsigned long long *cursor, int64_t *keys, int64_t *rows) {              \
+    csrScatterColumns(rowPtr, colIdx, numRows, cursor, keys, rows);            \
+  }                                                                            \
+  extern "C" __global__ void lathe_csr_transpose_order##SUFFIX(                \
+      const Index *tRowPtr, const int64_t *keys, const int64_t *rows,          \
+      const float *values, Index *tColIdx, float *tValues, int64_t numCols) {  \
+    csrOrderColumns(tRowPtr, keys, rows, values, tColIdx, tValues, numCols);   \
+  }
+
+LATHE_CSR_TRANSPOSE_KERNELS(, int64_t)
+LATHE_CSR_TRANSPOSE_KERNELS(_i32, int32_t)
+#undef LATHE_CSR_TRANSPOSE_KERNELS
+
 // One step of an LSTM/GRU layer over [N, H]: xp = x_t W^T + b and hp =
 // h_{t-1} R^T (+ rb) as [N, G*H] (gate block gates[g] holds canonical gate
 // g: LSTM i, f, c, o; GRU z, r, h). Writes h_t (to hOut and y_t) and c_t.

@@ -35,6 +35,7 @@ struct Nccl {
   decltype(&::ncclCommDestroy) commDestroy = nullptr;
   decltype(&::ncclAllGather) allGather = nullptr;
   decltype(&::ncclReduceScatter) reduceScatter = nullptr;
+  decltype(&::ncclAllReduce) allReduce = nullptr;
   decltype(&::ncclSend) send = nullptr;
   decltype(&::ncclRecv) recv = nullptr;
   decltype(&::ncclGroupStart) groupStart = nullptr;
@@ -64,6 +65,7 @@ bool loadNccl() {
     LOAD(commDestroy, "ncclCommDestroy");
     LOAD(allGather, "ncclAllGather");
     LOAD(reduceScatter, "ncclReduceScatter");
+    LOAD(allReduce, "ncclAllReduce");
     LOAD(send, "ncclSend");
     LOAD(recv, "ncclRecv");
     LOAD(groupStart, "ncclGroupStart");
@@ -172,6 +174,16 @@ int lathe_cuda_reduce_scatter_f32(lathe_cuda_comm *comm, const float *send,
   return result(nccl.reduceScatter(send, recv, count, ncclFloat32, ncclSum,
                                    comm->comm, theStream()),
                 "ncclReduceScatter");
+}
+
+int lathe_cuda_all_reduce_f32(lathe_cuda_comm *comm, const float *send,
+                              float *recv, size_t count) {
+  if (!ready(comm))
+    return LATHE_CUDA_ERROR;
+  TimedRegion timed("nccl_all_reduce");
+  return result(nccl.allReduce(send, recv, count, ncclFloat32, ncclSum,
+                               comm->comm, theStream()),
+                "ncclAllReduce");
 }
 
 int lathe_cuda_all_to_all_f32(lathe_cuda_comm *comm, const float *send,
@@ -352,7 +364,7 @@ struct Operand {
   }
 };
 
-enum class Collective { AllGather, ReduceScatter, AllToAll };
+enum class Collective { AllGather, ReduceScatter, AllReduce, AllToAll };
 
 void collective(Collective kind, const char *what, int64_t grid, int64_t,
                 int64_t rankIn, void *in, int64_t rankOut, void *out) {
@@ -373,6 +385,16 @@ void collective(Collective kind, const char *what, int64_t grid, int64_t,
   case Collective::ReduceScatter:
     status = lathe_cuda_reduce_scatter_f32(comm, I.dense, O.dense,
                                            static_cast<size_t>(outCount));
+    break;
+  case Collective::AllReduce:
+    if (outCount != inCount) {
+      setPending(std::string(what) + ": the output has " +
+                 std::to_string(outCount) + " elements, the input " +
+                 std::to_string(inCount));
+      return;
+    }
+    status = lathe_cuda_all_reduce_f32(comm, I.dense, O.dense,
+                                       static_cast<size_t>(inCount));
     break;
   case Collective::AllToAll:
     status = lathe_cuda_all_to_all_f32(
@@ -401,6 +423,13 @@ void lathe_cuda_comm_reduce_scatter_sum_f32(int64_t grid, int64_t group,
                                             int64_t rankOut, void *out) {
   collective(Collective::ReduceScatter, "reduce-scatter", grid, group, rankIn,
              in, rankOut, out);
+}
+
+void lathe_cuda_comm_all_reduce_sum_f32(int64_t grid, int64_t group,
+                                        int64_t rankIn, void *in,
+                                        int64_t rankOut, void *out) {
+  collective(Collective::AllReduce, "all-reduce", grid, group, rankIn, in,
+             rankOut, out);
 }
 
 void lathe_cuda_comm_all_to_all_f32(int64_t grid, int64_t group, int64_t rankIn,

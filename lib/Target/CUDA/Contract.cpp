@@ -8,7 +8,6 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
-#include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "mlir/IR/BuiltinOps.h"
 
 namespace mlir::lathe {
@@ -46,23 +45,17 @@ std::string violation(CudaPhase phase, Operation *op) {
       return "no memred op but attention (the CUDA target has no kernel for "
              "attention gradients, memory banks or cross-modal reduction "
              "yet): run this model on the CPU backend";
-    if (dialect == "sparsegcn" && name != "sparsegcn.aggregate" &&
-        name != "sparsegcn.tiled_aggregate")
-      return "no sparsegcn op but aggregation (the CUDA target has no CSR "
-             "transpose kernel yet): run this model on the CPU backend";
-    // Plain shard collectives run over NCCL; what quantized collectives
+    // sparsegcn.aggregate, tiled_aggregate and transpose have kernels.
+    // Plain shard collectives (all-gather, reduce-scatter, all-reduce,
+    // all-to-all) run over NCCL; what quantized collectives
     // expand to (quantize, dequantize, Hadamard) has no kernel here yet.
     if (dialect == "qcomm")
       return "no qcomm op (the CUDA target runs f32 all-gather, "
-             "reduce-scatter and all-to-all over NCCL, but has no "
+             "reduce-scatter, all-reduce and all-to-all over NCCL, but has no "
              "quantize/dequantize kernels for quantized collectives yet): run "
              "this model on the CPU backend";
     if (dialect == "seqshard")
       return "no seqshard op (Ulysses all-to-alls become shard.all_to_all)";
-    if (isa<shard::AllReduceOp>(op))
-      return "no shard.all_reduce (the CUDA target runs all-gather, "
-             "reduce-scatter and all-to-all over NCCL): run this model on the "
-             "CPU backend";
     return "";
   case CudaPhase::Bufferize:
     if (hasTensor(op))

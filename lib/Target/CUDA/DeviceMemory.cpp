@@ -55,9 +55,12 @@ bool isCudaRuntimeKernel(StringRef name) {
                                             "spmm_csr_f32_i32",
                                             "spmm_tiled_f32",
                                             "spmm_tiled_f32_i32",
+                                            "csr_transpose",
+                                            "csr_transpose_i32",
                                             "rnn_f32",
                                             "comm_all_gather_f32",
                                             "comm_reduce_scatter_sum_f32",
+                                            "comm_all_reduce_sum_f32",
                                             "comm_all_to_all_f32",
                                             "comm_rank"};
   return kernels.contains(name);
@@ -83,9 +86,11 @@ struct LatheCUDARetargetCalls
                            << func.getSymName()
                            << "' (runtime/cuda implements the matmul, "
                               "convolution, pooling, softmax, layer norm, "
-                              "chunked attention, SpMM and LSTM/GRU "
+                              "chunked attention, SpMM, CSR transpose and "
+                              "LSTM/GRU "
                               "kernels, and the f32 all-gather, "
-                              "reduce-scatter and all-to-all over NCCL): run "
+                              "reduce-scatter, all-reduce and all-to-all over "
+                              "NCCL): run "
                               "this model on the CPU backend";
         return signalPassFailure();
       }

@@ -21,6 +21,10 @@ func.func @f(%p: !llvm.ptr) {
 // CHECK: call @lathe_cuda_masked_attention_f32
 // CHECK: call @lathe_cuda_spmm_tiled_f32
 // CHECK: call @lathe_cuda_pool2d_padded_f32
+// CHECK: call @lathe_cuda_csr_transpose
+// CHECK: call @lathe_cuda_csr_transpose_i32
+func.func private @lathe_rt_csr_transpose(i64)
+func.func private @lathe_rt_csr_transpose_i32(i64)
 func.func private @lathe_rt_masked_attention_f32(i64)
 func.func private @lathe_rt_spmm_tiled_f32(i64)
 func.func private @lathe_rt_pool2d_padded_f32(i64)
@@ -37,15 +41,17 @@ func.func @attention() {
   call @lathe_rt_masked_attention_f32(%c) : (i64) -> ()
   call @lathe_rt_spmm_tiled_f32(%c) : (i64) -> ()
   call @lathe_rt_pool2d_padded_f32(%c) : (i64) -> ()
+  call @lathe_rt_csr_transpose(%c) : (i64) -> ()
+  call @lathe_rt_csr_transpose_i32(%c) : (i64) -> ()
   return
 }
 
 // -----
 
-func.func private @lathe_rt_csr_transpose(i64)
+func.func private @lathe_rt_bank_append_policy_f32(i64)
 func.func @g() {
   %c = arith.constant 2 : i64
-  // expected-error @below {{the CUDA target has no kernel for '@lathe_rt_csr_transpose'}}
-  call @lathe_rt_csr_transpose(%c) : (i64) -> ()
+  // expected-error @below {{the CUDA target has no kernel for '@lathe_rt_bank_append_policy_f32'}}
+  call @lathe_rt_bank_append_policy_f32(%c) : (i64) -> ()
   return
 }

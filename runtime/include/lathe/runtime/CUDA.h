@@ -204,6 +204,9 @@ int lathe_cuda_all_gather_f32(lathe_cuda_comm *comm, const float *send,
 /* recv[i] = sum_r send_r[rank*count + i]. */
 int lathe_cuda_reduce_scatter_f32(lathe_cuda_comm *comm, const float *send,
                                   float *recv, size_t count);
+/* recv[i] = sum_r send_r[i]. */
+int lathe_cuda_all_reduce_f32(lathe_cuda_comm *comm, const float *send,
+                              float *recv, size_t count);
 /* recv[r*count + i] = send_r[rank*count + i] (grouped sends and receives). */
 int lathe_cuda_all_to_all_f32(lathe_cuda_comm *comm, const float *send,
                               float *recv, size_t count);

@@ -76,6 +76,21 @@ void lathe_cuda_spmm_tiled_f32_i32(
     int64_t rankPerm, void *perm, int64_t rankX, void *x, int64_t rankY,
     void *y, int64_t numRows, int64_t numCols, int64_t tileSize,
     int64_t thresholdPpm, int64_t flags);
+/// Aᵀ of a CSR matrix (the CPU runtime's lathe_rt_csr_transpose).
+void lathe_cuda_csr_transpose(int64_t rankRowPtr, void *rowPtr,
+                              int64_t rankColIdx, void *colIdx,
+                              int64_t rankValues, void *values,
+                              int64_t rankTRowPtr, void *tRowPtr,
+                              int64_t rankTColIdx, void *tColIdx,
+                              int64_t rankTValues, void *tValues,
+                              int64_t numRows, int64_t numCols);
+void lathe_cuda_csr_transpose_i32(int64_t rankRowPtr, void *rowPtr,
+                                  int64_t rankColIdx, void *colIdx,
+                                  int64_t rankValues, void *values,
+                                  int64_t rankTRowPtr, void *tRowPtr,
+                                  int64_t rankTColIdx, void *tColIdx,
+                                  int64_t rankTValues, void *tValues,
+                                  int64_t numRows, int64_t numCols);
 void lathe_cuda_rnn_f32(int64_t rankX, void *x, int64_t rankW, void *w,
                         int64_t rankR, void *r, int64_t rankB, void *bias,
                         int64_t rankRb, void *recurrentBias, int64_t rankH0,
@@ -115,6 +130,9 @@ void lathe_cuda_comm_all_gather_f32(int64_t grid, int64_t group, int64_t rankIn,
 void lathe_cuda_comm_reduce_scatter_sum_f32(int64_t grid, int64_t group,
                                             int64_t rankIn, void *in,
                                             int64_t rankOut, void *out);
+void lathe_cuda_comm_all_reduce_sum_f32(int64_t grid, int64_t group,
+                                        int64_t rankIn, void *in,
+                                        int64_t rankOut, void *out);
 void lathe_cuda_comm_all_to_all_f32(int64_t grid, int64_t group, int64_t rankIn,
                                     void *in, int64_t rankOut, void *out);
 int64_t lathe_cuda_comm_rank(void);
