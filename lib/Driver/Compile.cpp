@@ -217,6 +217,28 @@ bool signatureLine(llvm::raw_ostream &os, llvm::StringRef kind, Type type,
 
 } // namespace
 
+bool compile_support::readExternalWeights(ModuleOp module, StringRef inputFile,
+                                          std::vector<ExternalWeight> &weights,
+                                          std::vector<HostTensor> &data,
+                                          std::string &error) {
+  llvm::SmallString<256> baseDir(inputFile);
+  llvm::sys::path::remove_filename(baseDir);
+  if (baseDir.empty())
+    baseDir = ".";
+  collectExternalWeights(module, baseDir, weights);
+  data = std::vector<HostTensor>(weights.size());
+  for (auto [w, tensor] : llvm::zip(weights, data)) {
+    std::string why;
+    if (lathe_h5_read(w.path.c_str(), w.dataset.c_str(), &tensor.t) != LATHE_OK)
+      why = lathe_rt_last_error();
+    else if (checkMatchesType(tensor, w.type, why))
+      continue;
+    error = "external weight " + w.dataset + " of '" + w.path + "': " + why;
+    return false;
+  }
+  return true;
+}
+
 bool compile_support::describeSignature(ModuleOp module, StringRef entry,
                                         FunctionType signature,
                                         std::string &text, std::string &error) {
@@ -384,21 +406,11 @@ int mlir::lathe::compileMain(const CompileOptions &options, ModuleOp module) {
     return fail(error);
 
   // External weights go into the file: read them now.
-  llvm::SmallString<256> baseDir(options.inputFile);
-  llvm::sys::path::remove_filename(baseDir);
-  if (baseDir.empty())
-    baseDir = ".";
   std::vector<ExternalWeight> weights;
-  collectExternalWeights(module, baseDir, weights);
-  std::vector<HostTensor> weightData(weights.size());
-  for (auto [w, data] : llvm::zip(weights, weightData)) {
-    if (lathe_h5_read(w.path.c_str(), w.dataset.c_str(), &data.t) != LATHE_OK)
-      return fail("external weight " + w.dataset + " of '" + w.path +
-                  "': " + lathe_rt_last_error());
-    if (!checkMatchesType(data, w.type, error))
-      return fail("external weight " + w.dataset + " of '" + w.path +
-                  "': " + error);
-  }
+  std::vector<HostTensor> weightData;
+  if (!readExternalWeights(module, options.inputFile, weights, weightData,
+                           error))
+    return fail(error);
 
   PassManager pm = PassManager::on<ModuleOp>(module.getContext());
   if (failed(buildCpuPipeline(pm, "", error, pipelineOptions)))

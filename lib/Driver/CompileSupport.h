@@ -9,6 +9,9 @@
 #ifndef LATHE_LIB_DRIVER_COMPILESUPPORT_H
 #define LATHE_LIB_DRIVER_COMPILESUPPORT_H
 
+#include "lathe/Driver/Executable.h"
+#include "lathe/Driver/HostTensors.h"
+
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "llvm/ADT/ArrayRef.h"
@@ -48,6 +51,13 @@ bool linkSharedLibrary(llvm::StringRef object,
 bool describeSignature(ModuleOp module, llvm::StringRef entry,
                        FunctionType signature, std::string &text,
                        std::string &error);
+
+/// Reads the module's external weights (lathe.weight, HDF5; relative paths
+/// from the folder of `inputFile`) into `data`, one per entry of `weights`,
+/// each checked against its type. Fails with `error` naming the weight.
+bool readExternalWeights(ModuleOp module, llvm::StringRef inputFile,
+                         std::vector<ExternalWeight> &weights,
+                         std::vector<HostTensor> &data, std::string &error);
 
 /// Fails when the folder `path` would be written into does not exist.
 bool checkOutputDirectory(const std::string &path, std::string &error);
