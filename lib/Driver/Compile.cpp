@@ -99,6 +99,22 @@ bool compile_support::TempFiles::create(llvm::StringRef suffix,
   return true;
 }
 
+bool compile_support::TempFiles::write(StringRef suffix, StringRef bytes,
+                                       std::string &path, std::string &error) {
+  if (!create(suffix, path, error))
+    return false;
+  std::error_code ec;
+  llvm::raw_fd_ostream os(path, ec);
+  if (!ec) {
+    os << bytes;
+    os.close();
+    ec = os.error();
+  }
+  if (ec)
+    error = "cannot write '" + path + "': " + ec.message();
+  return !ec;
+}
+
 namespace {
 
 /// The libraries a CPU module links against: the Lathe runtime, libomp,
@@ -440,19 +456,8 @@ int mlir::lathe::compileMain(const CompileOptions &options, ModuleOp module) {
 
   TempFiles temps;
   std::string objectPath, library;
-  if (!temps.create("o", objectPath, error))
+  if (!temps.write("o", compiled.object->getBuffer(), objectPath, error))
     return fail(error);
-  {
-    std::error_code ec;
-    llvm::raw_fd_ostream os(objectPath, ec);
-    if (!ec) {
-      os << compiled.object->getBuffer();
-      os.close();
-      ec = os.error();
-    }
-    if (ec)
-      return fail("cannot write '" + objectPath + "': " + ec.message());
-  }
   std::vector<std::string> libraries;
   if (!cpuLibraries(libraries, error) ||
       !linkSharedLibrary(objectPath, libraries, library, error))

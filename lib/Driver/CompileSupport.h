@@ -37,6 +37,9 @@ struct TempFiles {
   std::vector<std::string> paths;
   ~TempFiles();
   bool create(llvm::StringRef suffix, std::string &path, std::string &error);
+  /// A new temporary file (named in `path`) that holds `bytes`.
+  bool write(llvm::StringRef suffix, llvm::StringRef bytes, std::string &path,
+             std::string &error);
 };
 
 /// Links `object` with lld into a shared library (its bytes in `library`)

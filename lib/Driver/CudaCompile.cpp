@@ -247,21 +247,8 @@ LogicalResult mlir::lathe::writeCudaArtifact(ModuleOp module,
     return failure();
   TempFiles temps;
   std::string objectPath, library;
-  if (!temps.create("o", objectPath, error))
+  if (!temps.write("o", compiled.object->getBuffer(), objectPath, error))
     return failure();
-  {
-    std::error_code ec;
-    llvm::raw_fd_ostream os(objectPath, ec);
-    if (!ec) {
-      os << compiled.object->getBuffer();
-      os.close();
-      ec = os.error();
-    }
-    if (ec) {
-      error = "cannot write '" + objectPath + "': " + ec.message();
-      return failure();
-    }
-  }
   // Against the CUDA runtime (mgpu*, lathe_cuda_*), libm and libc only.
   std::vector<std::string> libraries = {cudaRuntimeLibrary()};
   if (!llvm::sys::fs::exists(libraries[0])) {

@@ -315,20 +315,8 @@ void checkTensor(const TensorSpec &spec, const lathe_cuda_tensor &t,
 /// `results` (one after the other) with their offsets in `offsets`.
 void invoke(lathe_cuda_model &model, const lathe_cuda_tensor *inputs,
             std::vector<int64_t> &results, std::vector<size_t> &offsets) {
-  std::vector<int64_t> argWords;
-  for (size_t i = 0; i < model.inputs.size(); ++i) {
-    const lathe_cuda_tensor &t = inputs[i];
-    int64_t ptr = reinterpret_cast<int64_t>(t.data);
-    argWords.insert(argWords.end(), {ptr, ptr, 0});
-    size_t sizesAt = argWords.size();
-    argWords.resize(sizesAt + 2 * t.rank);
-    int64_t stride = 1;
-    for (int32_t r = t.rank - 1; r >= 0; --r) {
-      argWords[sizesAt + r] = t.shape[r];
-      argWords[sizesAt + t.rank + r] = stride;
-      stride *= t.shape[r];
-    }
-  }
+  std::vector<int64_t> argWords =
+      model_file::inputDescriptorWords(inputs, model.inputs.size());
   std::vector<void *> packed;
   for (int64_t &word : argWords)
     packed.push_back(&word);

@@ -440,20 +440,8 @@ void runModel(lathe_model &model, const lathe_host_tensor *inputs,
   // Packed arguments: a pointer to every descriptor word ({allocated,
   // aligned, offset, sizes[rank], strides[rank]}) of every input, then a
   // pointer to the results' descriptors.
-  std::vector<int64_t> argWords;
-  for (int32_t i = 0; i < numInputs; ++i) {
-    const lathe_host_tensor &t = inputs[i];
-    int64_t ptr = reinterpret_cast<int64_t>(t.data);
-    argWords.insert(argWords.end(), {ptr, ptr, 0});
-    size_t sizesAt = argWords.size();
-    argWords.resize(sizesAt + 2 * t.rank);
-    int64_t stride = 1;
-    for (int32_t r = t.rank - 1; r >= 0; --r) {
-      argWords[sizesAt + r] = t.shape[r];
-      argWords[sizesAt + t.rank + r] = stride;
-      stride *= t.shape[r];
-    }
-  }
+  std::vector<int64_t> argWords =
+      model_file::inputDescriptorWords(inputs, static_cast<size_t>(numInputs));
   std::vector<void *> packed;
   packed.reserve(argWords.size() + 1);
   for (int64_t &word : argWords)

@@ -1,15 +1,14 @@
-//===- ModelFile.h - Reading a .lathe container, shared by loaders -*- C++
-//-*-===//
+//===- ModelFile.h - The .lathe container for both loaders ------*- C++ -*-===//
 //
 // Header-only, C++ only (not part of the C ABI): the parts of loading a .lathe
 // file (ModelFormat.h) that do not depend on the backend, that is the header
 // and section table, the sections' checksums, the META text, the CODE
-// section handed to the dynamic loader, and the code's constant table and
-// entry. The CPU runtime (Model.cpp) and the CUDA runtime (CudaModel.cpp)
-// both load with it; header-only so that the CUDA runtime does not link the
-// CPU runtime.
+// section handed to the dynamic loader, the code's constant table and
+// entry, and the entry's packed arguments. The CPU runtime (Model.cpp) and the
+// CUDA runtime (CudaModel.cpp) both load with it; header-only so that the CUDA
+// runtime does not link the CPU runtime.
 //
-// Every function takes `fail`, a callable `void(ErrorKind, const
+// The checking functions take `fail`, a callable `void(ErrorKind, const
 // std::string &)` that must not return (it throws): the loader turns the
 // kind into its own status.
 //
@@ -382,6 +381,28 @@ void (*findEntry(void *library, const std::string &symbol,
     fail(ErrorKind::Format,
          "'" + path + "' is damaged: its code has no entry " + symbol);
   return entry;
+}
+
+/// The descriptor words of the entry's packed arguments for `count` dense
+/// row-major inputs (any tensor struct with data, rank and shape):
+/// {allocated, aligned, offset, sizes[rank], strides[rank]} each.
+template <typename Tensor>
+std::vector<int64_t> inputDescriptorWords(const Tensor *inputs, size_t count) {
+  std::vector<int64_t> words;
+  for (size_t i = 0; i < count; ++i) {
+    const Tensor &t = inputs[i];
+    int64_t ptr = reinterpret_cast<int64_t>(t.data);
+    words.insert(words.end(), {ptr, ptr, 0});
+    size_t sizesAt = words.size();
+    words.resize(sizesAt + 2 * t.rank);
+    int64_t stride = 1;
+    for (int32_t r = t.rank - 1; r >= 0; --r) {
+      words[sizesAt + r] = t.shape[r];
+      words[sizesAt + t.rank + r] = stride;
+      stride *= t.shape[r];
+    }
+  }
+  return words;
 }
 
 } // namespace lathe::model_file
