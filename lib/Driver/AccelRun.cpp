@@ -582,12 +582,9 @@ int mlir::lathe::runAccelMain(const RunOptions &options,
                            : "engine program executed tile by tile"}};
     if (maxRelErr >= 0)
       report["max_rel_err_vs_cpu"] = maxRelErr;
-    std::error_code ec;
-    llvm::raw_fd_ostream os(options.reportPath, ec);
-    if (ec)
-      return fail("cannot write report '" + options.reportPath +
-                  "': " + ec.message());
-    os << llvm::formatv("{0:2}", llvm::json::Value(std::move(report))) << "\n";
+    if (int status =
+            run_support::writeReport(options.reportPath, std::move(report)))
+      return status;
   }
   return rc;
 }

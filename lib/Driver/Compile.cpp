@@ -99,6 +99,22 @@ bool compile_support::TempFiles::create(llvm::StringRef suffix,
   return true;
 }
 
+bool compile_support::TempFiles::write(StringRef suffix, StringRef bytes,
+                                       std::string &path, std::string &error) {
+  if (!create(suffix, path, error))
+    return false;
+  std::error_code ec;
+  llvm::raw_fd_ostream os(path, ec);
+  if (!ec) {
+    os << bytes;
+    os.close();
+    ec = os.error();
+  }
+  if (ec)
+    error = "cannot write '" + path + "': " + ec.message();
+  return !ec;
+}
+
 namespace {
 
 /// The libraries a CPU module links against: the Lathe runtime, libomp,
@@ -216,6 +232,28 @@ bool signatureLine(llvm::raw_ostream &os, llvm::StringRef kind, Type type,
 }
 
 } // namespace
+
+bool compile_support::readExternalWeights(ModuleOp module, StringRef inputFile,
+                                          std::vector<ExternalWeight> &weights,
+                                          std::vector<HostTensor> &data,
+                                          std::string &error) {
+  llvm::SmallString<256> baseDir(inputFile);
+  llvm::sys::path::remove_filename(baseDir);
+  if (baseDir.empty())
+    baseDir = ".";
+  collectExternalWeights(module, baseDir, weights);
+  data = std::vector<HostTensor>(weights.size());
+  for (auto [w, tensor] : llvm::zip(weights, data)) {
+    std::string why;
+    if (lathe_h5_read(w.path.c_str(), w.dataset.c_str(), &tensor.t) != LATHE_OK)
+      why = lathe_rt_last_error();
+    else if (checkMatchesType(tensor, w.type, why))
+      continue;
+    error = "external weight " + w.dataset + " of '" + w.path + "': " + why;
+    return false;
+  }
+  return true;
+}
 
 bool compile_support::describeSignature(ModuleOp module, StringRef entry,
                                         FunctionType signature,
@@ -384,21 +422,11 @@ int mlir::lathe::compileMain(const CompileOptions &options, ModuleOp module) {
     return fail(error);
 
   // External weights go into the file: read them now.
-  llvm::SmallString<256> baseDir(options.inputFile);
-  llvm::sys::path::remove_filename(baseDir);
-  if (baseDir.empty())
-    baseDir = ".";
   std::vector<ExternalWeight> weights;
-  collectExternalWeights(module, baseDir, weights);
-  std::vector<HostTensor> weightData(weights.size());
-  for (auto [w, data] : llvm::zip(weights, weightData)) {
-    if (lathe_h5_read(w.path.c_str(), w.dataset.c_str(), &data.t) != LATHE_OK)
-      return fail("external weight " + w.dataset + " of '" + w.path +
-                  "': " + lathe_rt_last_error());
-    if (!checkMatchesType(data, w.type, error))
-      return fail("external weight " + w.dataset + " of '" + w.path +
-                  "': " + error);
-  }
+  std::vector<HostTensor> weightData;
+  if (!readExternalWeights(module, options.inputFile, weights, weightData,
+                           error))
+    return fail(error);
 
   PassManager pm = PassManager::on<ModuleOp>(module.getContext());
   if (failed(buildCpuPipeline(pm, "", error, pipelineOptions)))
@@ -428,19 +456,8 @@ int mlir::lathe::compileMain(const CompileOptions &options, ModuleOp module) {
 
   TempFiles temps;
   std::string objectPath, library;
-  if (!temps.create("o", objectPath, error))
+  if (!temps.write("o", compiled.object->getBuffer(), objectPath, error))
     return fail(error);
-  {
-    std::error_code ec;
-    llvm::raw_fd_ostream os(objectPath, ec);
-    if (!ec) {
-      os << compiled.object->getBuffer();
-      os.close();
-      ec = os.error();
-    }
-    if (ec)
-      return fail("cannot write '" + objectPath + "': " + ec.message());
-  }
   std::vector<std::string> libraries;
   if (!cpuLibraries(libraries, error) ||
       !linkSharedLibrary(objectPath, libraries, library, error))

@@ -9,6 +9,9 @@
 #ifndef LATHE_LIB_DRIVER_COMPILESUPPORT_H
 #define LATHE_LIB_DRIVER_COMPILESUPPORT_H
 
+#include "lathe/Driver/Executable.h"
+#include "lathe/Driver/HostTensors.h"
+
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "llvm/ADT/ArrayRef.h"
@@ -34,6 +37,9 @@ struct TempFiles {
   std::vector<std::string> paths;
   ~TempFiles();
   bool create(llvm::StringRef suffix, std::string &path, std::string &error);
+  /// A new temporary file (named in `path`) that holds `bytes`.
+  bool write(llvm::StringRef suffix, llvm::StringRef bytes, std::string &path,
+             std::string &error);
 };
 
 /// Links `object` with lld into a shared library (its bytes in `library`)
@@ -48,6 +54,13 @@ bool linkSharedLibrary(llvm::StringRef object,
 bool describeSignature(ModuleOp module, llvm::StringRef entry,
                        FunctionType signature, std::string &text,
                        std::string &error);
+
+/// Reads the module's external weights (lathe.weight, HDF5; relative paths
+/// from the folder of `inputFile`) into `data`, one per entry of `weights`,
+/// each checked against its type. Fails with `error` naming the weight.
+bool readExternalWeights(ModuleOp module, llvm::StringRef inputFile,
+                         std::vector<ExternalWeight> &weights,
+                         std::vector<HostTensor> &data, std::string &error);
 
 /// Fails when the folder `path` would be written into does not exist.
 bool checkOutputDirectory(const std::string &path, std::string &error);

@@ -191,23 +191,14 @@ LogicalResult mlir::lathe::writeCudaArtifact(ModuleOp module,
     return failure();
 
   // External weights (lathe.weight, HDF5) are read now and kept as data.
-  llvm::SmallString<256> baseDir(options.inputFile);
-  llvm::sys::path::remove_filename(baseDir);
-  if (baseDir.empty())
-    baseDir = ".";
   std::vector<ExternalWeight> externals;
-  collectExternalWeights(module, baseDir, externals);
-  std::vector<HostTensor> weightData(externals.size());
+  std::vector<HostTensor> weightData;
+  if (!readExternalWeights(module, options.inputFile, externals, weightData,
+                           error))
+    return failure();
   std::map<std::string, const HostTensor *> weights;
-  for (auto [w, data] : llvm::zip(externals, weightData)) {
-    if (lathe_h5_read(w.path.c_str(), w.dataset.c_str(), &data.t) != LATHE_OK ||
-        !checkMatchesType(data, w.type, error)) {
-      error = "external weight " + w.dataset + " of '" + w.path +
-              "': " + (error.empty() ? lathe_rt_last_error() : error);
-      return failure();
-    }
+  for (auto [w, data] : llvm::zip(externals, weightData))
     weights[w.symbol] = &data;
-  }
 
   // The pipeline up to the host code on device buffers, the constants kept
   // on the device, then NVVM, the cubin (ptxas here: the machine that runs
@@ -256,21 +247,8 @@ LogicalResult mlir::lathe::writeCudaArtifact(ModuleOp module,
     return failure();
   TempFiles temps;
   std::string objectPath, library;
-  if (!temps.create("o", objectPath, error))
+  if (!temps.write("o", compiled.object->getBuffer(), objectPath, error))
     return failure();
-  {
-    std::error_code ec;
-    llvm::raw_fd_ostream os(objectPath, ec);
-    if (!ec) {
-      os << compiled.object->getBuffer();
-      os.close();
-      ec = os.error();
-    }
-    if (ec) {
-      error = "cannot write '" + objectPath + "': " + ec.message();
-      return failure();
-    }
-  }
   // Against the CUDA runtime (mgpu*, lathe_cuda_*), libm and libc only.
   std::vector<std::string> libraries = {cudaRuntimeLibrary()};
   if (!llvm::sys::fs::exists(libraries[0])) {

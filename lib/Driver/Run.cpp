@@ -821,13 +821,7 @@ int CpuRun::writeReport() {
       {"comm", std::move(comm)},
   };
   observed.addToReport(report, how);
-  std::error_code ec;
-  llvm::raw_fd_ostream os(options.reportPath, ec);
-  if (ec)
-    return fail("cannot write report '" + options.reportPath +
-                "': " + ec.message());
-  os << llvm::formatv("{0:2}", llvm::json::Value(std::move(report))) << "\n";
-  return 0;
+  return run_support::writeReport(options.reportPath, std::move(report));
 }
 
 int mlir::lathe::runMain(const RunOptions &options, DialectRegistry &registry) {

@@ -111,21 +111,12 @@ int mlir::lathe::runArtifactMain(const RunOptions &options) {
     return fail(lathe_status_message());
   double loadMs = msSince(loadStart);
   lathe_model *model = holder.model;
-  const char *entry = lathe_model_metadata(model, "entry");
-  if (options.entry != "main" && entry && options.entry != entry)
-    return fail("--entry=" + options.entry + ": '" + options.inputFile +
-                "' was compiled for @" + entry + " (lathe-compile --entry)");
-
   int32_t numInputs = lathe_model_num_inputs(model);
   int32_t numOutputs = lathe_model_num_outputs(model);
-  if (static_cast<int32_t>(inputs.size()) > numInputs)
-    return fail(llvm::formatv("too many inputs: {0} given, but the model "
-                              "takes {1}",
-                              inputs.size(), numInputs));
-  if (static_cast<int32_t>(options.outputs.size()) > numOutputs)
-    return fail(llvm::formatv("too many outputs: {0} given, but the model "
-                              "returns {1}",
-                              options.outputs.size(), numOutputs));
+  if (int rc = run_support::checkArtifactSignature(
+          options, lathe_model_metadata(model, "entry"), inputs.size(),
+          numInputs, numOutputs))
+    return rc;
   inputs.resize(numInputs);
   MLIRContext context;
   for (int32_t i = static_cast<int32_t>(options.inputs.size()); i < numInputs;
@@ -236,12 +227,9 @@ int mlir::lathe::runArtifactMain(const RunOptions &options) {
         {"kernels", std::move(kernels)},
     };
     observed.addToReport(report, how);
-    std::error_code ec;
-    llvm::raw_fd_ostream os(options.reportPath, ec);
-    if (ec)
-      return fail("cannot write report '" + options.reportPath +
-                  "': " + ec.message());
-    os << llvm::formatv("{0:2}", llvm::json::Value(std::move(report))) << "\n";
+    if (int rc =
+            run_support::writeReport(options.reportPath, std::move(report)))
+      return rc;
   }
   return 0;
 }

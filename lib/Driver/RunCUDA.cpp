@@ -308,19 +308,13 @@ int mlir::lathe::runCudaArtifact(const RunOptions &options,
   lathe_cuda_model *model = holder.model;
   rt<void (*)(int)>("lathe_cuda_set_allow_tf32")(options.allowTf32 ? 1 : 0);
   const char *entry = metadataOf(model, "entry");
-  if (!compileMs && options.entry != "main" && entry && options.entry != entry)
-    return fail("--entry=" + options.entry + ": '" + options.inputFile +
-                "' was compiled for @" + entry + " (lathe-compile --entry)");
   int32_t numInputs = numInputsOf(model);
   int32_t numOutputs = numOutputsOf(model);
-  if (static_cast<int32_t>(inputs.size()) > numInputs)
-    return fail(llvm::formatv("too many inputs: {0} given, but the model "
-                              "takes {1}",
-                              inputs.size(), numInputs));
-  if (static_cast<int32_t>(options.outputs.size()) > numOutputs)
-    return fail(llvm::formatv("too many outputs: {0} given, but the model "
-                              "returns {1}",
-                              options.outputs.size(), numOutputs));
+  // A file compiled here for this run has the entry asked for.
+  if (int rc = run_support::checkArtifactSignature(
+          options, compileMs ? nullptr : entry, inputs.size(), numInputs,
+          numOutputs))
+    return rc;
   inputs.resize(numInputs);
   MLIRContext context;
   std::vector<lathe_cuda_tensor> views(numInputs);
@@ -494,12 +488,9 @@ int mlir::lathe::runCudaArtifact(const RunOptions &options,
         {"trace", nullptr},
         {"memory_timeline", nullptr},
     };
-    std::error_code ec;
-    llvm::raw_fd_ostream os(options.reportPath, ec);
-    if (ec)
-      return fail("cannot write report '" + options.reportPath +
-                  "': " + ec.message());
-    os << llvm::formatv("{0:2}", llvm::json::Value(std::move(report))) << "\n";
+    if (int rc =
+            run_support::writeReport(options.reportPath, std::move(report)))
+      return rc;
   }
   return 0;
 }

@@ -9,9 +9,13 @@
 #ifndef LATHE_LIB_DRIVER_RUNSUPPORT_H
 #define LATHE_LIB_DRIVER_RUNSUPPORT_H
 
+#include "lathe/Driver/Run.h"
+
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/ADT/Twine.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
@@ -32,6 +36,38 @@ inline double msSince(Clock::time_point start) {
 inline int fail(const llvm::Twine &message) {
   llvm::errs() << "lathe-run: error: " << message << "\n";
   return 1;
+}
+
+/// Writes `report` as --report's JSON file at `path`; returns 0, or fail's 1
+/// when the file cannot be written.
+inline int writeReport(const std::string &path, llvm::json::Object report) {
+  std::error_code ec;
+  llvm::raw_fd_ostream os(path, ec);
+  if (ec)
+    return fail("cannot write report '" + path + "': " + ec.message());
+  os << llvm::formatv("{0:2}", llvm::json::Value(std::move(report))) << "\n";
+  return 0;
+}
+
+/// Checks a loaded .lathe file against the run's flags: --entry against
+/// `entry`, the entry it was compiled for (not checked when null), and no
+/// more inputs (`numGiven`) or --output files than it takes and returns.
+/// Returns 0, or fail's 1.
+inline int checkArtifactSignature(const RunOptions &options, const char *entry,
+                                  size_t numGiven, int32_t numInputs,
+                                  int32_t numOutputs) {
+  if (options.entry != "main" && entry && options.entry != entry)
+    return fail("--entry=" + options.entry + ": '" + options.inputFile +
+                "' was compiled for @" + entry + " (lathe-compile --entry)");
+  if (static_cast<int32_t>(numGiven) > numInputs)
+    return fail(llvm::formatv("too many inputs: {0} given, but the model "
+                              "takes {1}",
+                              numGiven, numInputs));
+  if (static_cast<int32_t>(options.outputs.size()) > numOutputs)
+    return fail(llvm::formatv("too many outputs: {0} given, but the model "
+                              "returns {1}",
+                              options.outputs.size(), numOutputs));
+  return 0;
 }
 
 /// Replaces every `lathe.weight` by an `arith.constant` with its dataset's

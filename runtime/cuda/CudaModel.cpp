@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "lathe/runtime/CUDA.h"
+#include "lathe/runtime/ModelFile.h"
 #include "lathe/runtime/ModelFormat.h"
 
 #include "CudaInternal.h"
@@ -33,6 +34,7 @@
 #include <unistd.h>
 
 using namespace lathe_cuda;
+namespace model_file = lathe::model_file;
 
 namespace {
 
@@ -84,34 +86,6 @@ template <typename Fn> int guarded(Fn &&fn) {
     setLastError("out of host memory");
     return LATHE_CUDA_OUT_OF_MEMORY;
   }
-}
-
-bool readAt(int fd, void *buf, size_t size, uint64_t offset) {
-  char *p = static_cast<char *>(buf);
-  while (size > 0) {
-    ssize_t n = ::pread(fd, p, size, static_cast<off_t>(offset));
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return false;
-    p += n;
-    size -= static_cast<size_t>(n);
-    offset += static_cast<uint64_t>(n);
-  }
-  return true;
-}
-
-bool writeAll(int fd, const char *p, size_t size) {
-  while (size > 0) {
-    ssize_t n = ::write(fd, p, size);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return false;
-    p += n;
-    size -= static_cast<size_t>(n);
-  }
-  return true;
 }
 
 std::string shapeText(int32_t rank, const int64_t *dims) {
@@ -206,140 +180,36 @@ struct lathe_cuda_model {
 
 namespace {
 
+/// Every error of reading the file is LATHE_CUDA_ERROR.
+[[noreturn]] void failFile(model_file::ErrorKind, const std::string &message) {
+  failWith(LATHE_CUDA_ERROR, message);
+}
+
 void parseMetadata(lathe_cuda_model &model, const std::string &text) {
-  auto bad = [&](const std::string &line, const char *why) {
-    failWith(LATHE_CUDA_ERROR, "'" + model.path + "': bad metadata line '" +
-                                   line + "' (" + why + ")");
-  };
-  size_t pos = 0;
-  bool first = true;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string::npos)
-      end = text.size();
-    std::string line = text.substr(pos, end - pos);
-    pos = end + 1;
-    if (line.empty())
-      continue;
-    size_t space = line.find(' ');
-    std::string key = line.substr(0, space);
-    std::string value =
-        space == std::string::npos ? "" : line.substr(space + 1);
-    if (first) {
-      if (key != "lathe-model")
-        bad(line, "expected 'lathe-model 1' first");
-      first = false;
-      continue;
-    }
-    if (key == "input" || key == "output") {
+  model_file::Metadata metadata = model_file::parseMetadata(
+      text, model.path, LATHE_CUDA_MAX_RANK,
+      [](const std::string &name) { return dtypeBytes(name.c_str()) != 0; },
+      {"entry", "symbol", "backend", "gpu_chip"}, failFile);
+  for (auto *list : {&metadata.inputs, &metadata.outputs})
+    for (const model_file::TensorDecl &decl : *list) {
       TensorSpec spec;
-      char dtype[32] = {};
-      int consumed = 0;
-      long rank = -1;
-      if (std::sscanf(value.c_str(), "%31s %ld%n", dtype, &rank, &consumed) !=
-          2)
-        bad(line, "expected DTYPE RANK DIMS... NAME");
-      spec.elementBytes = dtypeBytes(dtype);
-      if (!spec.elementBytes)
-        bad(line, "unknown dtype");
-      spec.dtype = dtype;
-      if (rank < 0 || rank > LATHE_CUDA_MAX_RANK)
-        bad(line, "bad rank");
-      spec.rank = static_cast<int32_t>(rank);
-      const char *cursor = value.c_str() + consumed;
-      for (int32_t d = 0; d < spec.rank; ++d) {
-        char *num = nullptr;
-        long long dim = std::strtoll(cursor, &num, 10);
-        if (num == cursor || dim < -1)
-          bad(line, "bad dimension");
-        spec.dims[d] = dim;
-        cursor = num;
-      }
-      if (*cursor == ' ')
-        ++cursor;
-      spec.name = cursor;
-      std::vector<TensorSpec> &list =
-          key == "input" ? model.inputs : model.outputs;
-      if (spec.name.empty())
-        spec.name = key + std::to_string(list.size());
-      list.push_back(std::move(spec));
-    } else if (key == "constant") {
-      Constant c;
-      char symbol[512] = {};
-      unsigned long long offset = 0, size = 0;
-      if (std::sscanf(value.c_str(), "%llu %llu %511s", &offset, &size,
-                      symbol) != 3)
-        bad(line, "expected OFFSET SIZE SYMBOL");
-      c.offset = offset;
-      c.size = size;
-      c.symbol = symbol;
-      model.constants.push_back(std::move(c));
-    } else if (!model.metadata.count(key)) {
-      model.metadata[key] = value;
+      spec.name = decl.name;
+      spec.dtype = decl.dtype;
+      spec.elementBytes = dtypeBytes(decl.dtype.c_str());
+      spec.rank = decl.rank;
+      std::copy(decl.dims.begin(), decl.dims.end(), spec.dims);
+      (list == &metadata.inputs ? model.inputs : model.outputs)
+          .push_back(std::move(spec));
     }
-  }
-  if (first)
-    failWith(LATHE_CUDA_ERROR, "'" + model.path + "': empty metadata");
-  for (const char *required : {"entry", "symbol", "backend", "gpu_chip"})
-    if (!model.metadata.count(required))
-      failWith(LATHE_CUDA_ERROR,
-               "'" + model.path + "': the metadata has no '" + required + "'");
+  for (const model_file::ConstantDecl &decl : metadata.constants)
+    model.constants.push_back({decl.offset, decl.size, decl.symbol, nullptr});
+  model.metadata = std::move(metadata.values);
   if (model.metadata["backend"] != "cuda")
     failWith(LATHE_CUDA_ERROR,
              "'" + model.path + "' was compiled for the " +
                  model.metadata["backend"] +
                  " backend, not for CUDA (load it with lathe_model_load, "
                  "lathe/runtime/Model.h)");
-}
-
-/// The code, to the dynamic loader through a memfd (or a temporary file).
-void loadLibrary(lathe_cuda_model &model, const std::vector<char> &code) {
-  int fd = ::memfd_create("lathe-cuda-model", MFD_CLOEXEC);
-  std::string libraryPath, tempPath;
-  if (fd >= 0) {
-    libraryPath = "/proc/self/fd/" + std::to_string(fd);
-    // A name still loaded (a model freed while its library stays) would
-    // hand back that library.
-    if (void *stale = ::dlopen(libraryPath.c_str(), RTLD_NOW | RTLD_NOLOAD)) {
-      ::dlclose(stale);
-      ::close(fd);
-      fd = -1;
-    }
-  }
-  if (fd < 0) {
-    const char *dir = std::getenv("TMPDIR");
-    tempPath =
-        std::string(dir && *dir ? dir : "/tmp") + "/lathe-cuda-model-XXXXXX";
-    fd = ::mkstemp(&tempPath[0]);
-    if (fd < 0)
-      failWith(LATHE_CUDA_ERROR, "cannot create a temporary file for the code "
-                                 "of '" +
-                                     model.path + "': " + std::strerror(errno));
-    libraryPath = tempPath;
-  }
-  model.codeFd = fd;
-  if (!writeAll(fd, code.data(), code.size())) {
-    std::string why = std::strerror(errno);
-    if (!tempPath.empty())
-      ::unlink(tempPath.c_str());
-    failWith(LATHE_CUDA_ERROR,
-             "cannot write the code of '" + model.path + "': " + why);
-  }
-  ::dlerror();
-  // Its undefined symbols (mgpu*, lathe_cuda_*) are this library's, which is
-  // loaded already and found by its soname.
-  model.library = ::dlopen(libraryPath.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (!tempPath.empty()) {
-    ::unlink(tempPath.c_str());
-    ::close(fd);
-    model.codeFd = -1;
-  }
-  if (!model.library) {
-    const char *why = ::dlerror();
-    failWith(LATHE_CUDA_ERROR,
-             "cannot load the code of '" + model.path +
-                 "': " + (why ? why : "unknown dlopen error"));
-  }
 }
 
 std::unique_ptr<lathe_cuda_model> loadModel(const char *path) {
@@ -355,95 +225,17 @@ std::unique_ptr<lathe_cuda_model> loadModel(const char *path) {
     int fd;
     ~Closer() { ::close(fd); }
   } closer{fd};
-  struct stat info;
-  if (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode))
-    failWith(LATHE_CUDA_ERROR, "'" + model->path + "' is not a regular file");
-  uint64_t fileSize = static_cast<uint64_t>(info.st_size);
-  lathe_model_file_header header;
-  if (fileSize < sizeof(header) || !readAt(fd, &header, sizeof(header), 0) ||
-      std::memcmp(header.magic, LATHE_MODEL_MAGIC, 8) != 0)
-    failWith(LATHE_CUDA_ERROR,
-             "'" + model->path +
-                 "' is not a .lathe file (no LATHEMOD header; write one "
-                 "with lathe-compile --backend=cuda)");
-  if (header.format_version != LATHE_MODEL_FORMAT_VERSION)
-    failWith(LATHE_CUDA_ERROR, "'" + model->path + "' has format version " +
-                                   std::to_string(header.format_version) +
-                                   "; this runtime reads version " +
-                                   std::to_string(LATHE_MODEL_FORMAT_VERSION));
-  if (header.file_size != fileSize)
-    failWith(LATHE_CUDA_ERROR,
-             "'" + model->path + "' is " + std::to_string(fileSize) +
-                 " bytes but its header says " +
-                 std::to_string(header.file_size) +
-                 (header.file_size > fileSize ? " (truncated)" : " (damaged)"));
-  if (header.num_sections == 0 ||
-      header.num_sections > LATHE_MODEL_MAX_SECTIONS)
-    failWith(LATHE_CUDA_ERROR, "'" + model->path + "' is damaged: " +
-                                   std::to_string(header.num_sections) +
-                                   " sections");
-  std::vector<lathe_model_section> sections(header.num_sections);
-  uint64_t tableEnd =
-      sizeof(header) + sections.size() * sizeof(lathe_model_section);
-  if (tableEnd > fileSize ||
-      !readAt(fd, sections.data(),
-              sections.size() * sizeof(lathe_model_section), sizeof(header)))
-    failWith(LATHE_CUDA_ERROR,
-             "'" + model->path + "' is truncated (section table)");
-  const lathe_model_section *meta = nullptr, *code = nullptr, *data = nullptr;
-  for (const lathe_model_section &s : sections) {
-    std::string kind(s.kind, strnlen(s.kind, sizeof(s.kind)));
-    if (s.offset < tableEnd || s.offset > fileSize ||
-        s.size > fileSize - s.offset ||
-        s.offset % LATHE_MODEL_SECTION_ALIGN != 0)
-      failWith(LATHE_CUDA_ERROR, "'" + model->path + "' is damaged: section " +
-                                     kind + " lies outside the file");
-    const lathe_model_section **slot = kind == "META"   ? &meta
-                                       : kind == "CODE" ? &code
-                                       : kind == "DATA" ? &data
-                                                        : nullptr;
-    if (slot && *slot)
-      failWith(LATHE_CUDA_ERROR,
-               "'" + model->path + "' is damaged: two " + kind + " sections");
-    if (slot)
-      *slot = &s;
-  }
-  if (!meta || !code || !data)
-    failWith(LATHE_CUDA_ERROR, "'" + model->path +
-                                   "' is damaged: missing the " +
-                                   (!meta   ? "META"
-                                    : !code ? "CODE"
-                                            : "DATA") +
-                                   " section");
-  auto readSection = [&](const lathe_model_section &s, const char *kind) {
-    std::vector<char> bytes(s.size);
-    if (!readAt(fd, bytes.data(), bytes.size(), s.offset))
-      failWith(LATHE_CUDA_ERROR,
-               "cannot read '" + model->path + "': " + std::strerror(errno));
-    if (s.checksum != 0 &&
-        lathe_model_checksum(bytes.data(), bytes.size()) != s.checksum)
-      failWith(LATHE_CUDA_ERROR, "'" + model->path +
-                                     "' is corrupt: the checksum of its " +
-                                     kind + " section does not match");
-    return bytes;
-  };
-  std::vector<char> metaBytes = readSection(*meta, "META");
+  model_file::Container sections = model_file::readContainer(
+      fd, model->path, {"lathe-compile --backend=cuda", ""}, failFile);
+  std::vector<char> metaBytes =
+      model_file::readSection(fd, model->path, sections.meta, "META", failFile);
   parseMetadata(*model, std::string(metaBytes.begin(), metaBytes.end()));
-  for (const Constant &c : model->constants) {
-    if (c.offset > data->size || c.size > data->size - c.offset)
-      failWith(LATHE_CUDA_ERROR, "'" + model->path + "' is damaged: constant " +
-                                     c.symbol +
-                                     " lies outside the DATA section");
+  model_file::checkConstants(model->constants, sections.data, model->path,
+                             failFile);
+  for (const Constant &c : model->constants)
     model->constantBytes += static_cast<int64_t>(c.size);
-  }
-  std::vector<char> codeBytes = readSection(*code, "CODE");
-  if (codeBytes.size() < 4 || std::memcmp(codeBytes.data(),
-                                          "\x7f"
-                                          "ELF",
-                                          4) != 0)
-    failWith(LATHE_CUDA_ERROR, "'" + model->path +
-                                   "' is damaged: its CODE section is not an "
-                                   "ELF library");
+  std::vector<char> codeBytes =
+      model_file::readCode(fd, model->path, sections.code, failFile);
 
   // The file is sound: now the device (its absence is the common failure).
   if (int status = lathe_cuda_init(); status != LATHE_CUDA_OK)
@@ -462,26 +254,19 @@ std::unique_ptr<lathe_cuda_model> loadModel(const char *path) {
                  std::to_string(capability));
   // Loading the code loads its cubin (a constructor calls mgpuModuleLoad).
   lathe_cuda_take_pending_error();
-  loadLibrary(*model, codeBytes);
+  model->library = model_file::loadLibrary(
+      codeBytes, model->path, "lathe-cuda-model", model->codeFd, failFile);
   if (const char *pending = lathe_cuda_take_pending_error())
     failWith(LATHE_CUDA_ERROR,
              "loading the kernels of '" + model->path + "': " + pending);
 
   // Every constant once to the device; the table then holds device
   // addresses for the code's whole life.
-  if (!model->constants.empty()) {
-    auto *table = static_cast<void **>(
-        ::dlsym(model->library, LATHE_MODEL_CONSTANT_TABLE));
-    auto *count = static_cast<const int64_t *>(
-        ::dlsym(model->library, LATHE_MODEL_CONSTANT_TABLE "_size"));
-    if (!table || !count ||
-        *count != static_cast<int64_t>(model->constants.size()))
-      failWith(LATHE_CUDA_ERROR,
-               "'" + model->path + "' is damaged: its code has no table for " +
-                   "its " + std::to_string(model->constants.size()) +
-                   " constants");
-    void *p = ::mmap(nullptr, data->size, PROT_READ, MAP_PRIVATE, fd,
-                     static_cast<off_t>(data->offset));
+  if (void **table = model_file::constantTable(
+          model->library, model->constants.size(), model->path, failFile)) {
+    const lathe_model_section &data = sections.data;
+    void *p = ::mmap(nullptr, data.size, PROT_READ, MAP_PRIVATE, fd,
+                     static_cast<off_t>(data.offset));
     if (p == MAP_FAILED)
       failWith(LATHE_CUDA_ERROR, "cannot map the weights of '" + model->path +
                                      "': " + std::strerror(errno));
@@ -489,7 +274,7 @@ std::unique_ptr<lathe_cuda_model> loadModel(const char *path) {
       void *p;
       size_t size;
       ~Unmap() { ::munmap(p, size); }
-    } unmap{p, data->size};
+    } unmap{p, data.size};
     const char *bytes = static_cast<const char *>(p);
     for (size_t i = 0; i < model->constants.size(); ++i) {
       Constant &c = model->constants[i];
@@ -506,13 +291,8 @@ std::unique_ptr<lathe_cuda_model> loadModel(const char *path) {
       failWith(status, std::string("uploading the constants of '") +
                            model->path + "': " + lathe_cuda_last_error());
   }
-  const std::string &symbol = model->metadata["symbol"];
-  model->entry = reinterpret_cast<void (*)(void **)>(
-      ::dlsym(model->library, symbol.c_str()));
-  if (!model->entry)
-    failWith(LATHE_CUDA_ERROR, "'" + model->path +
-                                   "' is damaged: its code has no entry " +
-                                   symbol);
+  model->entry = model_file::findEntry(
+      model->library, model->metadata["symbol"], model->path, failFile);
   return model;
 }
 
@@ -535,20 +315,8 @@ void checkTensor(const TensorSpec &spec, const lathe_cuda_tensor &t,
 /// `results` (one after the other) with their offsets in `offsets`.
 void invoke(lathe_cuda_model &model, const lathe_cuda_tensor *inputs,
             std::vector<int64_t> &results, std::vector<size_t> &offsets) {
-  std::vector<int64_t> argWords;
-  for (size_t i = 0; i < model.inputs.size(); ++i) {
-    const lathe_cuda_tensor &t = inputs[i];
-    int64_t ptr = reinterpret_cast<int64_t>(t.data);
-    argWords.insert(argWords.end(), {ptr, ptr, 0});
-    size_t sizesAt = argWords.size();
-    argWords.resize(sizesAt + 2 * t.rank);
-    int64_t stride = 1;
-    for (int32_t r = t.rank - 1; r >= 0; --r) {
-      argWords[sizesAt + r] = t.shape[r];
-      argWords[sizesAt + t.rank + r] = stride;
-      stride *= t.shape[r];
-    }
-  }
+  std::vector<int64_t> argWords =
+      model_file::inputDescriptorWords(inputs, model.inputs.size());
   std::vector<void *> packed;
   for (int64_t &word : argWords)
     packed.push_back(&word);

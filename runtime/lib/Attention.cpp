@@ -202,6 +202,20 @@ LATHE_VECTOR_CLONES float expInPlaceAndSum(float *x, int64_t n, float m) {
 // Operands
 //===----------------------------------------------------------------------===//
 
+/// A dense row-major copy of `original` in `copy` (runtime scratch).
+MemRefView denseCopy(const MemRefView &original, ScratchBuffer &copy) {
+  copy = ScratchBuffer(std::max<int64_t>(1, original.numel()) * sizeof(float));
+  MemRefView dense = original;
+  dense.data = copy.floats();
+  int64_t stride = 1;
+  for (int64_t d = original.rank - 1; d >= 0; --d) {
+    dense.strides[d] = stride;
+    stride *= original.sizes[d];
+  }
+  copyStrided(original, dense);
+  return dense;
+}
+
 /// An operand with row-major rows (last stride 1): the original memory when
 /// it already is, otherwise a dense copy in runtime scratch.
 struct RowOperand {
@@ -212,17 +226,7 @@ struct RowOperand {
     int64_t r = original.rank;
     if (original.strides[r - 1] == 1 || original.sizes[r - 1] <= 1)
       return;
-    copy =
-        ScratchBuffer(std::max<int64_t>(1, original.numel()) * sizeof(float));
-    MemRefView dense = original;
-    dense.data = copy.floats();
-    int64_t stride = 1;
-    for (int64_t d = r - 1; d >= 0; --d) {
-      dense.strides[d] = stride;
-      stride *= original.sizes[d];
-    }
-    copyStrided(original, dense);
-    view = dense;
+    view = denseCopy(original, copy);
   }
 
   /// Element offset of batch element `b` (row-major over the leading dims
@@ -577,17 +581,7 @@ struct GemmOperand {
     if (gemmLayout(view.sizes[r - 2], view.sizes[r - 1], view.strides[r - 2],
                    view.strides[r - 1], trans, ld))
       return;
-    copy =
-        ScratchBuffer(std::max<int64_t>(1, original.numel()) * sizeof(float));
-    MemRefView dense = original;
-    dense.data = copy.floats();
-    int64_t stride = 1;
-    for (int64_t d = r - 1; d >= 0; --d) {
-      dense.strides[d] = stride;
-      stride *= original.sizes[d];
-    }
-    copyStrided(original, dense);
-    view = dense;
+    view = denseCopy(original, copy);
     trans = 'N';
     ld = std::max<int64_t>(1, view.sizes[r - 1]);
   }

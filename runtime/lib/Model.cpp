@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "lathe/runtime/Model.h"
+#include "lathe/runtime/ModelFile.h"
 #include "lathe/runtime/ModelFormat.h"
 
 #include "Internal.h"
@@ -32,6 +33,7 @@
 #include <unistd.h>
 
 using namespace lathe::rt;
+namespace model_file = lathe::model_file;
 
 namespace {
 
@@ -171,12 +173,6 @@ struct TensorSpec {
   int64_t dims[LATHE_MAX_RANK] = {};
 };
 
-struct ConstantSpec {
-  uint64_t offset = 0;
-  uint64_t size = 0;
-  std::string symbol;
-};
-
 /// Closes a file descriptor at scope exit unless released.
 struct FdCloser {
   int fd = -1;
@@ -212,35 +208,6 @@ std::string describe(const TensorSpec &spec) {
   return shapeText(spec.rank, spec.dims) + " " + lathe_dtype_name(spec.dtype);
 }
 
-/// Reads exactly `size` bytes at `offset`.
-bool readAt(int fd, void *buf, size_t size, uint64_t offset) {
-  char *p = static_cast<char *>(buf);
-  while (size > 0) {
-    ssize_t n = ::pread(fd, p, size, static_cast<off_t>(offset));
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return false;
-    p += n;
-    size -= static_cast<size_t>(n);
-    offset += static_cast<uint64_t>(n);
-  }
-  return true;
-}
-
-bool writeAll(int fd, const char *p, size_t size) {
-  while (size > 0) {
-    ssize_t n = ::write(fd, p, size);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return false;
-    p += n;
-    size -= static_cast<size_t>(n);
-  }
-  return true;
-}
-
 /// Copies a strided result into dense memory.
 void copyStrided(const char *base, size_t elemSize, int32_t rank,
                  const int64_t *sizes, const int64_t *strides, char *&out) {
@@ -265,7 +232,7 @@ struct lathe_model {
   std::string path;
   std::map<std::string, std::string> metadata;
   std::vector<TensorSpec> inputs, outputs;
-  std::vector<ConstantSpec> constants;
+  std::vector<model_file::ConstantDecl> constants;
   void *library = nullptr;
   int codeFd = -1;
   char *data = nullptr;
@@ -289,84 +256,33 @@ struct lathe_model {
 
 namespace {
 
+/// Fails with `status` for the loader's kind of error.
+[[noreturn]] void failFile(model_file::ErrorKind kind,
+                           const std::string &message) {
+  fail(kind == model_file::ErrorKind::Io ? LATHE_ERR_IO : LATHE_ERR_FORMAT,
+       message);
+}
+
 void parseMetadata(lathe_model &model, const std::string &text) {
-  const std::string &path = model.path;
-  auto bad = [&](const std::string &line, const char *why) {
-    fail(LATHE_ERR_FORMAT, "'", path, "': bad metadata line '", line, "' (",
-         why, ")");
-  };
-  size_t pos = 0;
-  bool first = true;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string::npos)
-      end = text.size();
-    std::string line = text.substr(pos, end - pos);
-    pos = end + 1;
-    if (line.empty())
-      continue;
-    size_t space = line.find(' ');
-    std::string key = line.substr(0, space);
-    std::string value =
-        space == std::string::npos ? "" : line.substr(space + 1);
-    if (first) {
-      if (key != "lathe-model")
-        bad(line, "expected 'lathe-model 1' first");
-      first = false;
-      continue;
-    }
-    if (key == "input" || key == "output") {
+  model_file::Metadata metadata = model_file::parseMetadata(
+      text, model.path, LATHE_MAX_RANK,
+      [](const std::string &name) {
+        lathe_dtype dtype;
+        return parseDtype(name, dtype);
+      },
+      {"entry", "symbol", "target", "cpu_features"}, failFile);
+  for (auto *list : {&metadata.inputs, &metadata.outputs})
+    for (const model_file::TensorDecl &decl : *list) {
       TensorSpec spec;
-      char *cursor = &value[0];
-      char *tokEnd = std::strchr(cursor, ' ');
-      if (!tokEnd)
-        bad(line, "expected DTYPE RANK DIMS... NAME");
-      std::string dtype(cursor, tokEnd);
-      if (!parseDtype(dtype, spec.dtype))
-        bad(line, "unknown dtype");
-      cursor = tokEnd + 1;
-      char *num = nullptr;
-      long rank = std::strtol(cursor, &num, 10);
-      if (num == cursor || rank < 0 || rank > LATHE_MAX_RANK)
-        bad(line, "bad rank");
-      spec.rank = static_cast<int32_t>(rank);
-      cursor = num;
-      for (int32_t d = 0; d < spec.rank; ++d) {
-        long long dim = std::strtoll(cursor, &num, 10);
-        if (num == cursor || dim < LATHE_DYNAMIC_DIM)
-          bad(line, "bad dimension");
-        spec.dims[d] = dim;
-        cursor = num;
-      }
-      if (*cursor == ' ')
-        ++cursor;
-      spec.name = cursor;
-      std::vector<TensorSpec> &list =
-          key == "input" ? model.inputs : model.outputs;
-      if (spec.name.empty())
-        spec.name = key + std::to_string(list.size());
-      list.push_back(std::move(spec));
-    } else if (key == "constant") {
-      ConstantSpec c;
-      char symbol[512] = {};
-      unsigned long long offset = 0, size = 0;
-      if (std::sscanf(value.c_str(), "%llu %llu %511s", &offset, &size,
-                      symbol) != 3)
-        bad(line, "expected OFFSET SIZE SYMBOL");
-      c.offset = offset;
-      c.size = size;
-      c.symbol = symbol;
-      model.constants.push_back(std::move(c));
-    } else if (!model.metadata.count(key)) {
-      model.metadata[key] = value;
+      spec.name = decl.name;
+      parseDtype(decl.dtype, spec.dtype);
+      spec.rank = decl.rank;
+      std::copy(decl.dims.begin(), decl.dims.end(), spec.dims);
+      (list == &metadata.inputs ? model.inputs : model.outputs)
+          .push_back(std::move(spec));
     }
-  }
-  if (first)
-    fail(LATHE_ERR_FORMAT, "'", path, "': empty metadata");
-  for (const char *required : {"entry", "symbol", "target", "cpu_features"})
-    if (!model.metadata.count(required))
-      fail(LATHE_ERR_FORMAT, "'", path, "': the metadata has no '", required,
-           "'");
+  model.constants = std::move(metadata.constants);
+  model.metadata = std::move(metadata.values);
 }
 
 void checkCpu(const lathe_model &model) {
@@ -405,52 +321,6 @@ void checkCpu(const lathe_model &model) {
          "runtime cannot check: ", unknown, " (compiled for ", target, ")");
 }
 
-/// Hands the library's bytes to the dynamic loader: through a memfd, or a
-/// temporary file where memfds are unavailable.
-void loadLibrary(lathe_model &model, const std::vector<char> &code) {
-  int fd = ::memfd_create("lathe-model", MFD_CLOEXEC);
-  std::string libraryPath;
-  std::string tempPath;
-  if (fd >= 0) {
-    libraryPath = "/proc/self/fd/" + std::to_string(fd);
-    // A name already loaded (a model freed while its library stays loaded)
-    // would make dlopen hand back that library: use a unique file then.
-    if (void *stale = ::dlopen(libraryPath.c_str(), RTLD_NOW | RTLD_NOLOAD)) {
-      ::dlclose(stale);
-      ::close(fd);
-      fd = -1;
-    }
-  }
-  if (fd < 0) {
-    const char *dir = std::getenv("TMPDIR");
-    tempPath = std::string(dir && *dir ? dir : "/tmp") + "/lathe-model-XXXXXX";
-    fd = ::mkstemp(&tempPath[0]);
-    if (fd < 0)
-      fail(LATHE_ERR_IO, "cannot create a temporary file for the code of '",
-           model.path, "': ", sysError());
-    libraryPath = tempPath;
-  }
-  model.codeFd = fd;
-  if (!writeAll(fd, code.data(), code.size())) {
-    std::string why = sysError();
-    if (!tempPath.empty())
-      ::unlink(tempPath.c_str());
-    fail(LATHE_ERR_IO, "cannot write the code of '", model.path, "': ", why);
-  }
-  ::dlerror();
-  model.library = ::dlopen(libraryPath.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (!tempPath.empty()) {
-    ::unlink(tempPath.c_str());
-    ::close(fd);
-    model.codeFd = -1;
-  }
-  if (!model.library) {
-    const char *why = ::dlerror();
-    fail(LATHE_ERR_FORMAT, "cannot load the code of '", model.path,
-         "': ", why ? why : "unknown dlopen error");
-  }
-}
-
 std::unique_ptr<lathe_model> loadModel(const char *path,
                                        const lathe_model_options &options) {
   if (!path)
@@ -461,75 +331,11 @@ std::unique_ptr<lathe_model> loadModel(const char *path,
   file.fd = ::open(path, O_RDONLY | O_CLOEXEC);
   if (file.fd < 0)
     fail(LATHE_ERR_IO, "cannot open '", path, "': ", sysError());
-  struct stat info;
-  if (::fstat(file.fd, &info) != 0)
-    fail(LATHE_ERR_IO, "cannot stat '", path, "': ", sysError());
-  if (!S_ISREG(info.st_mode))
-    fail(LATHE_ERR_IO, "'", path, "' is not a regular file");
-  uint64_t fileSize = static_cast<uint64_t>(info.st_size);
-
-  lathe_model_file_header header;
-  if (fileSize < sizeof(header) ||
-      !readAt(file.fd, &header, sizeof(header), 0) ||
-      std::memcmp(header.magic, LATHE_MODEL_MAGIC, 8) != 0)
-    fail(LATHE_ERR_FORMAT, "'", path,
-         "' is not a .lathe file (no LATHEMOD header; write one with "
-         "lathe-compile)");
-  if (header.format_version != LATHE_MODEL_FORMAT_VERSION)
-    fail(LATHE_ERR_FORMAT, "'", path, "' has format version ",
-         header.format_version, "; this runtime reads version ",
-         LATHE_MODEL_FORMAT_VERSION, " (compile it again with this Lathe)");
-  if (header.file_size != fileSize)
-    fail(LATHE_ERR_FORMAT, "'", path, "' is ", fileSize,
-         " bytes but its header says ", header.file_size,
-         header.file_size > fileSize ? " (truncated)" : " (damaged)");
-  if (header.num_sections == 0 ||
-      header.num_sections > LATHE_MODEL_MAX_SECTIONS)
-    fail(LATHE_ERR_FORMAT, "'", path, "' is damaged: ", header.num_sections,
-         " sections");
-  std::vector<lathe_model_section> sections(header.num_sections);
-  uint64_t tableEnd =
-      sizeof(header) + sections.size() * sizeof(lathe_model_section);
-  if (tableEnd > fileSize ||
-      !readAt(file.fd, sections.data(),
-              sections.size() * sizeof(lathe_model_section), sizeof(header)))
-    fail(LATHE_ERR_FORMAT, "'", path, "' is truncated (section table)");
-  const lathe_model_section *meta = nullptr, *code = nullptr, *data = nullptr;
-  for (const lathe_model_section &s : sections) {
-    std::string kind(s.kind, strnlen(s.kind, sizeof(s.kind)));
-    if (s.offset < tableEnd || s.offset > fileSize ||
-        s.size > fileSize - s.offset ||
-        s.offset % LATHE_MODEL_SECTION_ALIGN != 0)
-      fail(LATHE_ERR_FORMAT, "'", path, "' is damaged: section ", kind,
-           " lies outside the file");
-    const lathe_model_section **slot = kind == "META"   ? &meta
-                                       : kind == "CODE" ? &code
-                                       : kind == "DATA" ? &data
-                                                        : nullptr;
-    if (slot && *slot)
-      fail(LATHE_ERR_FORMAT, "'", path, "' is damaged: two ", kind,
-           " sections");
-    if (slot)
-      *slot = &s;
-  }
-  if (!meta || !code || !data)
-    fail(LATHE_ERR_FORMAT, "'", path, "' is damaged: missing the ",
-         !meta   ? "META"
-         : !code ? "CODE"
-                 : "DATA",
-         " section");
-
-  auto readSection = [&](const lathe_model_section &s, const char *kind) {
-    std::vector<char> bytes(s.size);
-    if (!readAt(file.fd, bytes.data(), bytes.size(), s.offset))
-      fail(LATHE_ERR_IO, "cannot read '", path, "': ", sysError());
-    if (s.checksum != 0 &&
-        lathe_model_checksum(bytes.data(), bytes.size()) != s.checksum)
-      fail(LATHE_ERR_FORMAT, "'", path, "' is corrupt: the checksum of its ",
-           kind, " section does not match");
-    return bytes;
-  };
-  std::vector<char> metaBytes = readSection(*meta, "META");
+  model_file::Container sections = model_file::readContainer(
+      file.fd, model->path,
+      {"lathe-compile", " (compile it again with this Lathe)"}, failFile);
+  std::vector<char> metaBytes = model_file::readSection(
+      file.fd, model->path, sections.meta, "META", failFile);
   parseMetadata(*model, std::string(metaBytes.begin(), metaBytes.end()));
   auto backend = model->metadata.find("backend");
   if (backend != model->metadata.end() && backend->second != "cpu")
@@ -538,49 +344,30 @@ std::unique_ptr<lathe_model> loadModel(const char *path,
          " backend: load it with that backend's runtime (--backend=cuda: "
          "lathe_cuda_model_load in lathe/runtime/CUDA.h, or lathe-run)");
   checkCpu(*model);
-  for (const ConstantSpec &c : model->constants)
-    if (c.offset > data->size || c.size > data->size - c.offset)
-      fail(LATHE_ERR_FORMAT, "'", path, "' is damaged: constant ", c.symbol,
-           " lies outside the DATA section");
-
-  std::vector<char> codeBytes = readSection(*code, "CODE");
-  if (codeBytes.size() < 4 || std::memcmp(codeBytes.data(),
-                                          "\x7f"
-                                          "ELF",
-                                          4) != 0)
-    fail(LATHE_ERR_FORMAT, "'", path,
-         "' is damaged: its CODE section is not an ELF library");
-  loadLibrary(*model, codeBytes);
+  model_file::checkConstants(model->constants, sections.data, model->path,
+                             failFile);
+  std::vector<char> codeBytes =
+      model_file::readCode(file.fd, model->path, sections.code, failFile);
+  model->library = model_file::loadLibrary(
+      codeBytes, model->path, "lathe-model", model->codeFd, failFile);
 
   // Weights stay in the file's pages until the code reads them.
-  if (data->size > 0) {
-    void *p = ::mmap(nullptr, data->size, PROT_READ | PROT_WRITE, MAP_PRIVATE,
-                     file.fd, static_cast<off_t>(data->offset));
+  const lathe_model_section &data = sections.data;
+  if (data.size > 0) {
+    void *p = ::mmap(nullptr, data.size, PROT_READ | PROT_WRITE, MAP_PRIVATE,
+                     file.fd, static_cast<off_t>(data.offset));
     if (p == MAP_FAILED)
       fail(LATHE_ERR_IO, "cannot map the weights of '", path,
            "': ", sysError());
     model->data = static_cast<char *>(p);
-    model->dataSize = data->size;
+    model->dataSize = data.size;
   }
-  if (!model->constants.empty()) {
-    auto *table = static_cast<void **>(
-        ::dlsym(model->library, LATHE_MODEL_CONSTANT_TABLE));
-    auto *count = static_cast<const int64_t *>(
-        ::dlsym(model->library, LATHE_MODEL_CONSTANT_TABLE "_size"));
-    if (!table || !count ||
-        *count != static_cast<int64_t>(model->constants.size()))
-      fail(LATHE_ERR_FORMAT, "'", path,
-           "' is damaged: its code has no table for its ",
-           model->constants.size(), " constants");
+  if (void **table = model_file::constantTable(
+          model->library, model->constants.size(), model->path, failFile))
     for (size_t i = 0; i < model->constants.size(); ++i)
       table[i] = model->data + model->constants[i].offset;
-  }
-  const std::string &symbol = model->metadata.at("symbol");
-  model->entry = reinterpret_cast<void (*)(void **)>(
-      ::dlsym(model->library, symbol.c_str()));
-  if (!model->entry)
-    fail(LATHE_ERR_FORMAT, "'", path, "' is damaged: its code has no entry ",
-         symbol);
+  model->entry = model_file::findEntry(
+      model->library, model->metadata.at("symbol"), model->path, failFile);
 
   lathe_rt_session_options sessionOptions;
   lathe_rt_session_options_init(&sessionOptions);
@@ -653,20 +440,8 @@ void runModel(lathe_model &model, const lathe_host_tensor *inputs,
   // Packed arguments: a pointer to every descriptor word ({allocated,
   // aligned, offset, sizes[rank], strides[rank]}) of every input, then a
   // pointer to the results' descriptors.
-  std::vector<int64_t> argWords;
-  for (int32_t i = 0; i < numInputs; ++i) {
-    const lathe_host_tensor &t = inputs[i];
-    int64_t ptr = reinterpret_cast<int64_t>(t.data);
-    argWords.insert(argWords.end(), {ptr, ptr, 0});
-    size_t sizesAt = argWords.size();
-    argWords.resize(sizesAt + 2 * t.rank);
-    int64_t stride = 1;
-    for (int32_t r = t.rank - 1; r >= 0; --r) {
-      argWords[sizesAt + r] = t.shape[r];
-      argWords[sizesAt + t.rank + r] = stride;
-      stride *= t.shape[r];
-    }
-  }
+  std::vector<int64_t> argWords =
+      model_file::inputDescriptorWords(inputs, static_cast<size_t>(numInputs));
   std::vector<void *> packed;
   packed.reserve(argWords.size() + 1);
   for (int64_t &word : argWords)
