@@ -4,9 +4,9 @@
 // pool of our own rather than OpenMP's fork-join: on a machine whose cores are
 // busy with other work, an OpenMP join waits a scheduler time slice for a team
 // member that has not run yet, which costs more than a whole kernel; here late
-// workers simply find no work. Inside a job, the OpenMP thread count oneDNN reads
-// is 1 (oneDNN calls made by a body run single-threaded), and the workers bind
-// the caller's session while they run it.
+// workers simply find no work. Inside a job, the OpenMP thread count oneDNN
+// reads is 1 (oneDNN calls made by a body run single-threaded), and the workers
+// bind the caller's session while they run it.
 //
 //===----------------------------------------------------------------------===//
 
