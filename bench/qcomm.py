@@ -118,7 +118,13 @@ def run_scheme(d, scheme, frozen, schedule=SCHEDULE, lr=LR):
            f"--ranks={RANKS}", f"--ranks-per-node={PER_NODE}", f"--comm={scheme}",
            f"--log={logf}"]
     t0 = time.time()
-    p = sh(cmd, timeout=1200)
+    # Four ranks share the cores: on a loaded machine a rank can wait for a
+    # descheduled peer longer than the runtime's default 20 s stall watchdog
+    # (that happened at load 16), so the benchmark allows 300 s unless the
+    # user set LATHE_COMM_TIMEOUT.
+    env = dict(os.environ)
+    env.setdefault("LATHE_COMM_TIMEOUT", "300")
+    p = sh(cmd, timeout=1200, env=env)
     if p.returncode != 0:
         raise BenchError(f"lathe-train --comm={scheme} failed:\n{p.stdout[-800:]}\n"
                          f"{p.stderr[-1500:]}")
