@@ -336,6 +336,23 @@ static int64_t pooledSpan(Conv2DOp op, int dim, int64_t outSize) {
          (op.getPoolWindow()[dim] - 1) * op.getPoolDilations()[dim] + 1;
 }
 
+/// The window attributes shared by lathe.conv2d and lathe.max_pool2d: each
+/// named pair is two values >= 1, and the padding four values >= 0.
+static LogicalResult
+verifyWindowAttrs(Operation *op,
+                  ArrayRef<std::pair<StringRef, ArrayRef<int64_t>>> pairs,
+                  ArrayRef<int64_t> pad) {
+  for (auto [name, values] : pairs)
+    if (values.size() != 2 || values[0] < 1 || values[1] < 1)
+      return op->emitOpError("expects ")
+             << name << " to be two values >= 1, got [" << values << "]";
+  if (pad.size() != 4 || llvm::any_of(pad, [](int64_t v) { return v < 0; }))
+    return op->emitOpError("expects padding to be four values >= 0 (top, "
+                           "left, bottom, right), got [")
+           << pad << "]";
+  return success();
+}
+
 LogicalResult Conv2DOp::verify() {
   if (failed(verifyDpsKernelForm(*this, getInit(), getResult())))
     return failure();
@@ -366,20 +383,15 @@ LogicalResult Conv2DOp::verify() {
              << " or one block of all channels ([N, 1, H, W, C]), got " << name
              << "_block = " << block << " with " << type;
   }
-  for (auto [name, values] :
-       {std::pair<StringRef, ArrayRef<int64_t>>{"strides", getStrides()},
-        {"dilations", getDilations()},
-        {"pool_window", getPoolWindow()},
-        {"pool_strides", getPoolStrides()},
-        {"pool_dilations", getPoolDilations()}})
-    if (values.size() != 2 || values[0] < 1 || values[1] < 1)
-      return emitOpError("expects ")
-             << name << " to be two values >= 1, got [" << values << "]";
+  if (failed(verifyWindowAttrs(*this,
+                               {{"strides", getStrides()},
+                                {"dilations", getDilations()},
+                                {"pool_window", getPoolWindow()},
+                                {"pool_strides", getPoolStrides()},
+                                {"pool_dilations", getPoolDilations()}},
+                               getPadding())))
+    return failure();
   ArrayRef<int64_t> pad = getPadding();
-  if (pad.size() != 4 || llvm::any_of(pad, [](int64_t v) { return v < 0; }))
-    return emitOpError("expects padding to be four values >= 0 (top, left, "
-                       "bottom, right), got [")
-           << pad << "]";
 
   ConvSizes s = getConvSizes(*this);
   if (sizesConflict(s.c, s.fc))
@@ -480,18 +492,13 @@ LogicalResult MaxPool2DOp::verify() {
              << " or one block of all channels ([N, 1, H, W, C]), got block = "
              << block << " with " << type;
   }
-  for (auto [name, values] :
-       {std::pair<StringRef, ArrayRef<int64_t>>{"window", getWindow()},
-        {"strides", getStrides()},
-        {"dilations", getDilations()}})
-    if (values.size() != 2 || values[0] < 1 || values[1] < 1)
-      return emitOpError("expects ")
-             << name << " to be two values >= 1, got [" << values << "]";
+  if (failed(verifyWindowAttrs(*this,
+                               {{"window", getWindow()},
+                                {"strides", getStrides()},
+                                {"dilations", getDilations()}},
+                               getPadding())))
+    return failure();
   ArrayRef<int64_t> pad = getPadding();
-  if (pad.size() != 4 || llvm::any_of(pad, [](int64_t v) { return v < 0; }))
-    return emitOpError("expects padding to be four values >= 0 (top, left, "
-                       "bottom, right), got [")
-           << pad << "]";
   ArrayRef<int64_t> in = cast<ShapedType>(getInput().getType()).getShape();
   ArrayRef<int64_t> out = cast<ShapedType>(getInit().getType()).getShape();
   unsigned channel = isNhwc() ? 3 : 1, spatial = isNhwc() ? 1 : 2;
