@@ -889,6 +889,37 @@ void lathe_cuda_pool2d_padded_f32(int64_t rankIn, void *in, int64_t rankOut,
   launchShared("pool2d", fn, gridStrideLaunch(n * c * oh * ow), params);
 }
 
+} // extern "C"
+
+namespace {
+/// Copies a device-side check record ({failed, value, lo, hi}) to the host;
+/// false when nothing failed (or the copy did).
+bool readFailureRecord(int64_t rank, void *record, long long e[4]) {
+  Ref R = ref(rank, record, 8);
+  e[0] = e[1] = e[2] = e[3] = 0;
+  return lathe_cuda_copy_to_host(e, R.data, 4 * sizeof(long long)) ==
+             LATHE_CUDA_OK &&
+         e[0] != 0;
+}
+
+/// The message a check carries as a rank-1 i8 memref (up to its NUL).
+std::string recordMessage(int64_t rankWhat, void *what) {
+  std::string message;
+  if (rankWhat != 1 || !what)
+    return message;
+  Ref W = ref(1, what, 1);
+  for (int64_t i = 0; i < W.size(0) && i < (1 << 16); ++i) {
+    char ch = W.data[i * W.stride(0)];
+    if (!ch)
+      break;
+    message.push_back(ch);
+  }
+  return message;
+}
+} // namespace
+
+extern "C" {
+
 void lathe_cuda_index_check_begin(int64_t rank, void *record) {
   Ref R = ref(rank, record, 8);
   drv.memsetD32Async(reinterpret_cast<CUdeviceptr>(R.data), 0, 8, theStream());
@@ -896,21 +927,10 @@ void lathe_cuda_index_check_begin(int64_t rank, void *record) {
 
 void lathe_cuda_index_check_end(int64_t rankWhat, void *what, int64_t rank,
                                 void *record) {
-  Ref R = ref(rank, record, 8);
-  long long e[4] = {0, 0, 0, 0};
-  if (lathe_cuda_copy_to_host(e, R.data, sizeof(e)) != LATHE_CUDA_OK ||
-      e[0] == 0)
+  long long e[4];
+  if (!readFailureRecord(rank, record, e))
     return;
-  std::string message;
-  if (rankWhat == 1 && what) {
-    Ref W = ref(1, what, 1);
-    for (int64_t i = 0; i < W.size(0) && i < (1 << 16); ++i) {
-      char ch = W.data[i * W.stride(0)];
-      if (!ch)
-        break;
-      message.push_back(ch);
-    }
-  }
+  std::string message = recordMessage(rankWhat, what);
   if (message.empty())
     message = "run-time index check failed";
   setPending(message + ": index " + std::to_string(e[1]) + " out of range [" +
@@ -919,21 +939,10 @@ void lathe_cuda_index_check_end(int64_t rankWhat, void *what, int64_t rank,
 
 void lathe_cuda_assert_check_end(int64_t rankWhat, void *what, int64_t rank,
                                  void *record) {
-  Ref R = ref(rank, record, 8);
-  long long e[4] = {0, 0, 0, 0};
-  if (lathe_cuda_copy_to_host(e, R.data, sizeof(e)) != LATHE_CUDA_OK ||
-      e[0] == 0)
+  long long e[4];
+  if (!readFailureRecord(rank, record, e))
     return;
-  std::string message;
-  if (rankWhat == 1 && what) {
-    Ref W = ref(1, what, 1);
-    for (int64_t i = 0; i < W.size(0) && i < (1 << 16); ++i) {
-      char ch = W.data[i * W.stride(0)];
-      if (!ch)
-        break;
-      message.push_back(ch);
-    }
-  }
+  std::string message = recordMessage(rankWhat, what);
   setPending(message.empty() ? "assertion failed in generated code" : message);
 }
 
