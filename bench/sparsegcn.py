@@ -1064,19 +1064,19 @@ def main():
     p.add_argument("--threads", type=int, default=1,
                    help="threads of --calibrate, --group-sweep and --ab")
     p.add_argument("--rounds", type=int, default=9,
-                   help="interleaved rounds of --calibrate*, --*-sweep and --ab")
-    p.add_argument("--min-rounds", type=int, default=30,
-                   help="the benchmark's interleaved timing rounds per input and width, at least")
-    p.add_argument("--max-rounds", type=int, default=200,
-                   help="... at most (more rounds run while the interval is wider than "
-                   "--ci-width)")
-    p.add_argument("--ci-width", type=float, default=0.05,
-                   help="stop adding rounds when best single / hybrid's interval is this narrow "
-                   "(relative to the ratio)")
-    p.add_argument("--cell-budget", type=float, default=20.0,
-                   help="seconds of rounds per input and width after which no more are added")
-    p.add_argument("--confidence", type=float, default=0.95,
-                   help="confidence of the intervals, all rows together (Bonferroni)")
+                   help="interleaved rounds of --calibrate*, --group-sweep and --ab")
+    # The benchmark's rounds and intervals (the module docstring's "Timing").
+    for flag, kind, default, text in [
+            ("--min-rounds", int, 30, "interleaved timing rounds per input and width, at least"),
+            ("--max-rounds", int, 200, "... at most (while the interval is wider than "
+             "--ci-width)"),
+            ("--ci-width", float, 0.05, "no more rounds once best single / hybrid's interval "
+             "is this narrow, relative to the ratio"),
+            ("--cell-budget", float, 20.0, "no more rounds once an input and width's rounds "
+             "took this many seconds"),
+            ("--confidence", float, 0.95, "confidence of the intervals, all rows together "
+             "(Bonferroni)")]:
+        p.add_argument(flag, type=kind, default=default, help=text)
     p.add_argument("--graphs", help="comma-separated subset (development; RESULT then covers "
                    "only these)")
     p.add_argument("--widths", help="comma-separated subset of 16,64,256")
