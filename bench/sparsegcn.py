@@ -129,6 +129,7 @@ COMPARISONS = {"sparse": ["sparse"], "dense": ["dense"], "best": ["sparse", "den
 COMPARISON_LABELS = {"sparse": "all-sparse / hybrid", "dense": "all-dense / hybrid",
                      "best": "best single / hybrid"}
 BOOT = 10000  # bootstrap resamples of each interval
+LATHE_METHODS = ["hybrid", "sparse", "dense", "rcm"]
 
 
 def interval(c):
@@ -358,25 +359,36 @@ def nonempty_tiles(a, tile):
 # ------------------------------------------------------------------------------------------
 def interleaved_rounds(fns, min_rounds, max_rounds, budget_s, tight, fill=0.003, slow=0.05):
     """{name: per-round seconds (np.array)}: rounds that each run every method (in an order
-    rotated from round to round, one untimed call first) for as many timed single calls as
+    shuffled from round to round, one untimed call first) for as many timed single calls as
     fill `fill` seconds, one for a method slower than `slow` a call; a method's time in a round
     is the median of its calls there. `min_rounds` rounds, then 10 more at a time until
-    `tight(samples)` holds, `max_rounds` have run or the rounds took `budget_s` seconds."""
+    `tight(samples)` holds, `max_rounds` have run or the rounds took `budget_s` seconds.
+
+    A method is a callable or a list of k callables that differ only in their output buffer;
+    round r uses the (r mod k)-th (methods given the same k buffers, each list rotated by a
+    different step, never share one in a round, and each uses every buffer alike).
+    Neither the order nor the buffers stay fixed: a rotation of the order keeps each method
+    behind the same predecessor, and a buffer keeps its placement in memory (cache sets,
+    pages) for the whole run, and either could favour one method of a pair in every round,
+    which the rounds' spread would not show. (The same CSR kernel writing two different
+    buffers of jagmesh7 at F = 256 differed by 4 % over 150 rounds.)"""
+    variants = {k: v if isinstance(v, list) else [v] for k, v in fns.items()}
     reps, samples = {}, {k: [] for k in fns}
-    for name, fn in fns.items():
+    for name, (fn, *_) in variants.items():
         fn()
         t0 = time.perf_counter()
         fn()
         one = time.perf_counter() - t0
         reps[name] = 1 if one > slow else int(min(max(1, fill / max(one, 1e-7)), 200))
     names, r, t_start = list(fns), 0, time.perf_counter()
+    order = np.random.default_rng(0)
     while r < max_rounds:
         if r >= min_rounds and r % 10 == min_rounds % 10 and (
                 tight({k: np.array(v) for k, v in samples.items()})
                 or time.perf_counter() - t_start > budget_s):
             break
-        for name in names[r % len(names):] + names[:r % len(names)]:
-            fn, calls = fns[name], []
+        for name in order.permutation(names):
+            fn, calls = variants[name][r % len(variants[name])], []
             fn()
             for _ in range(reps[name]):
                 t0 = time.perf_counter()
@@ -507,7 +519,9 @@ def run(args, rt):
                     np.random.default_rng(f).standard_normal((n, f)).astype(np.float32))
                 ref = a64 @ x.astype(np.float64)
                 xt = torch.from_numpy(x)
-                ys = {k: lathe_spmm.aligned_empty((n, f)) for k in ["hybrid", "sparse", "dense"]}
+                # The Lathe methods share LATHE_METHODS output buffers (interleaved_rounds).
+                ybufs = [lathe_spmm.aligned_empty((n, f)) for _ in LATHE_METHODS]
+                ys = dict(zip(LATHE_METHODS, ybufs))
 
                 def tiled(y, classes):
                     return rt.tiled_call(b, x, y, tile, classes=classes,
@@ -522,45 +536,54 @@ def run(args, rt):
                 # micro-tile engine on every non-empty tile (both in the tiled kernel at T = 4).
                 dense_flags = lathe_spmm.CONST_A | (lathe_spmm.MICRO if micro else 0)
                 if groups:
-                    hybrid = rt.tiled_call(b, x, ys["hybrid"], tile, threshold=dec["groups"],
-                                           flags=lathe_spmm.CONST_A | lathe_spmm.ROW_GROUPS,
-                                           perm=perm32)
+                    def hybrid(y):
+                        return rt.tiled_call(b, x, y, tile, threshold=dec["groups"],
+                                             flags=lathe_spmm.CONST_A | lathe_spmm.ROW_GROUPS,
+                                             perm=perm32)
                 elif micro:
-                    hybrid = rt.tiled_call(b, x, ys["hybrid"], tile, threshold=dec["micro"],
-                                           flags=lathe_spmm.CONST_A | lathe_spmm.MICRO,
-                                           perm=perm32)
+                    def hybrid(y):
+                        return rt.tiled_call(b, x, y, tile, threshold=dec["micro"],
+                                             flags=lathe_spmm.CONST_A | lathe_spmm.MICRO,
+                                             perm=perm32)
                 elif kept:
-                    hybrid = rt.csr_call(a, x, ys["hybrid"], flags=lathe_spmm.CONST_A)
+                    def hybrid(y):
+                        return rt.csr_call(a, x, y, flags=lathe_spmm.CONST_A)
                 else:
-                    hybrid = tiled(ys["hybrid"], dec["classes"])
+                    def hybrid(y):
+                        return tiled(y, dec["classes"])
                 # The CSR kernel on the RCM order (the ordering that localises X best),
                 # with the per-call gather of X and scatter of Y a permutation costs.
                 rcm_b, rcm_perm = rcm_graph
-                ys["rcm"] = lathe_spmm.aligned_empty((n, f))
-                fns = {"hybrid": hybrid,
-                       "sparse": tiled(ys["sparse"], nonempty),
-                       "rcm": rt.tiled_call(rcm_b, x, ys["rcm"], tile,
-                                            classes=nonempty_tiles(rcm_b, tile),
-                                            flags=lathe_spmm.CONST_A, perm=rcm_perm),
-                       # With the row-group engine its all-dense form: threshold 0, every
-                       # non-empty row in a group of `tile` consecutive rows (the union of
-                       # their columns, absent entries as zeros).
-                       "dense": (rt.tiled_call(b, x, ys["dense"], tile, threshold=0.0,
-                                               flags=lathe_spmm.CONST_A | lathe_spmm.ROW_GROUPS,
-                                               perm=perm32) if groups else
-                                 rt.tiled_call(b, x, ys["dense"], tile,
-                                               classes=(nonempty * 2).astype(np.int8),
-                                               flags=dense_flags, perm=perm32)),
+                makers = {
+                    "hybrid": hybrid,
+                    "sparse": lambda y: tiled(y, nonempty),
+                    "rcm": lambda y: rt.tiled_call(rcm_b, x, y, tile,
+                                                   classes=nonempty_tiles(rcm_b, tile),
+                                                   flags=lathe_spmm.CONST_A, perm=rcm_perm),
+                    # With the row-group engine its all-dense form: threshold 0, every
+                    # non-empty row in a group of `tile` consecutive rows (the union of
+                    # their columns, absent entries as zeros).
+                    "dense": lambda y: (
+                        rt.tiled_call(b, x, y, tile, threshold=0.0,
+                                      flags=lathe_spmm.CONST_A | lathe_spmm.ROW_GROUPS,
+                                      perm=perm32) if groups else
+                        rt.tiled_call(b, x, y, tile, classes=(nonempty * 2).astype(np.int8),
+                                      flags=dense_flags, perm=perm32))}
+                # Each Lathe method once per buffer, the i-th one's list rotated by i: in a
+                # round no two write the same buffer (the first callable writes ys[k]).
+                fns = {k: [makers[k](y) for y in ybufs[i:] + ybufs[:i]]
+                       for i, k in enumerate(LATHE_METHODS)}
+                fns.update({
                        "mkl2": lambda: (mkl_if.mkl_set_num_threads(THREADS),
                                         dot_product_mkl(a, x))[1],
                        "mkl1": lambda: (mkl_if.mkl_set_num_threads(1),
                                         dot_product_mkl(a, x))[1],
                        "scipy": lambda: a @ x,
                        "torch_coo": lambda: torch.sparse.mm(t_coo, xt),
-                       "torch_csr": lambda: torch.sparse.mm(t_csr, xt)}
+                       "torch_csr": lambda: torch.sparse.mm(t_csr, xt)})
                 where = f"{name}, F={f}"
-                for k in ["hybrid", "sparse", "dense", "rcm"]:
-                    fns[k]()
+                for k in LATHE_METHODS:
+                    fns[k][0]()
                     rt.check()
                     check(f"Lathe {k}", ys[k], ref, where)
                 for k in ["mkl2", "mkl1", "scipy"]:
