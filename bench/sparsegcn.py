@@ -53,7 +53,9 @@ Peers (same X, outputs checked first):
 Lathe uses 2 threads (lathe_rt_set_num_threads). MKL runs on GNU OpenMP (MKL_THREADING_LAYER=GNU),
 the runtime torch uses, so that no two OpenMP runtimes spin against each other on the cores.
 
-Timing: interleaved rounds (their order rotating); in each round every method runs a few single
+Timing: interleaved rounds, the methods in a seeded random order in each round and the four Lathe
+methods taking turns over four output buffers (so that neither a fixed predecessor nor a buffer's
+place in memory favours one method in every round); in each round every method runs a few single
 calls (as many as fill about 3 ms; one where a call takes more than 50 ms, as the all-dense
 engine does on PubMed), and its time in that round is the median of those calls. A method's time
 is the median over the rounds. Per input and width, at least --min-rounds (30) rounds; then 10
