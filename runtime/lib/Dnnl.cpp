@@ -1,6 +1,7 @@
 //===- Dnnl.cpp - oneDNN engine, descriptors and shared helpers -----------===//
 
 #include "Dnnl.h"
+#include "Simd.h"
 
 #include <algorithm>
 #include <limits>
@@ -340,4 +341,25 @@ extern "C" int lathe_rt_cpu_has_bf16(void) {
                : 0;
   }();
   return has;
+}
+
+int lathe::rt::simdWidth() {
+  static const int width = [] {
+    __builtin_cpu_init();
+    dnnl::cpu_isa isa = dnnl::get_effective_cpu_isa();
+    bool avx512 = isa == dnnl::cpu_isa::avx512_core ||
+                  isa == dnnl::cpu_isa::avx512_core_vnni ||
+                  isa == dnnl::cpu_isa::avx512_core_bf16 ||
+                  isa == dnnl::cpu_isa::avx512_core_amx;
+    bool avx2 =
+        avx512 || isa == dnnl::cpu_isa::avx2 || isa == dnnl::cpu_isa::avx2_vnni;
+    if (avx512 && __builtin_cpu_supports("avx512f") &&
+        __builtin_cpu_supports("avx512dq") &&
+        __builtin_cpu_supports("avx512vl"))
+      return 16;
+    if (avx2 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+      return 8;
+    return 0;
+  }();
+  return width;
 }

@@ -28,15 +28,14 @@
 // - 1 with exp from a degree-6 polynomial on a reduced argument (clamped to
 // [-87, 88], so +-Inf saturate like the real functions and NaN stays NaN).
 // Written with GCC/Clang vector extensions, inlined into variants compiled
-// for AVX-512 and AVX2 + FMA (target attributes); the CPU picks one at run
-// time.
+// for AVX-512 and AVX2 + FMA (Simd.h); the CPU picks one at run time.
 //
 //===----------------------------------------------------------------------===//
 
 #include "LstmLoop.h"
 
-#include "Dnnl.h"
 #include "Parallel.h"
+#include "Simd.h"
 
 #include <algorithm>
 #include <array>
@@ -48,11 +47,6 @@
 using namespace lathe::rt;
 
 namespace {
-
-#define LATHE_ALWAYS_INLINE inline __attribute__((always_inline))
-#define LATHE_TARGET_AVX2 __attribute__((target("avx2,fma")))
-#define LATHE_TARGET_AVX512                                                    \
-  __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma")))
 
 constexpr int kGates = 4;
 
@@ -129,15 +123,9 @@ LATHE_ALWAYS_INLINE void waitForSteps(const std::atomic<int64_t> &done,
 }
 
 template <typename VF, typename VI, int W> struct Kernel {
-  static LATHE_ALWAYS_INLINE VF load(const float *p) {
-    VF v;
-    std::memcpy(&v, p, sizeof(v));
-    return v;
-  }
-  static LATHE_ALWAYS_INLINE void store(float *p, VF v) {
-    std::memcpy(p, &v, sizeof(v));
-  }
-  static LATHE_ALWAYS_INLINE VF splat(float s) { return VF{} + s; }
+  static LATHE_ALWAYS_INLINE VF load(const float *p) { return loadVec<VF>(p); }
+  static LATHE_ALWAYS_INLINE void store(float *p, VF v) { storeVec(p, v); }
+  static LATHE_ALWAYS_INLINE VF splat(float s) { return splatVec<VF>(s); }
 
   static LATHE_ALWAYS_INLINE VF exp(VF x) {
     // Comparisons are false for NaN, which therefore passes unchanged.
@@ -350,11 +338,6 @@ void participate(Loop &l, ProjFn proj, const ChunkFn *chunk, int maxRows) {
   }
 }
 
-typedef float V16F __attribute__((vector_size(64)));
-typedef int32_t V16I __attribute__((vector_size(64)));
-typedef float V8F __attribute__((vector_size(32)));
-typedef int32_t V8I __attribute__((vector_size(32)));
-
 // One function per row count keeps each kernel's accumulators in registers.
 #define LATHE_LSTM_CHUNK(TARGET, NAME, VF, VI, W, ROWS)                        \
   TARGET __attribute__((noinline)) void NAME(Loop &l, int64_t step,            \
@@ -393,27 +376,6 @@ void participate(Loop &l, int width) {
 }
 
 } // namespace
-
-int lathe::rt::lstmLoopWidth() {
-  static const int width = [] {
-    __builtin_cpu_init();
-    dnnl::cpu_isa isa = dnnl::get_effective_cpu_isa();
-    bool avx512 = isa == dnnl::cpu_isa::avx512_core ||
-                  isa == dnnl::cpu_isa::avx512_core_vnni ||
-                  isa == dnnl::cpu_isa::avx512_core_bf16 ||
-                  isa == dnnl::cpu_isa::avx512_core_amx;
-    bool avx2 =
-        avx512 || isa == dnnl::cpu_isa::avx2 || isa == dnnl::cpu_isa::avx2_vnni;
-    if (avx512 && __builtin_cpu_supports("avx512f") &&
-        __builtin_cpu_supports("avx512dq") &&
-        __builtin_cpu_supports("avx512vl"))
-      return 16;
-    if (avx2 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-      return 8;
-    return 0;
-  }();
-  return width;
-}
 
 size_t lathe::rt::lstmPackedFloats(const LstmLoopProblem &p) {
   int64_t blocks = (p.h + p.width - 1) / p.width;

@@ -20,14 +20,9 @@ namespace lathe::rt {
 struct LstmLoopProblem {
   int64_t t = 0, n = 0, in = 0, h = 0;
   bool reverse = false, batchFirst = false;
-  /// Vector width of the kernel (lstmLoopWidth()).
+  /// Vector width of the kernel (simdWidth(): 16 or 8).
   int width = 0;
 };
-
-/// Floats per vector of the loop kernel this process runs: 16 (AVX-512), 8
-/// (AVX2 + FMA), or 0 when neither is usable, so oneDNN runs the layer. The
-/// CPU's features capped by oneDNN's effective ISA (ONEDNN_MAX_CPU_ISA).
-int lstmLoopWidth();
 
 /// Floats of the packed weights of `p`.
 size_t lstmPackedFloats(const LstmLoopProblem &p);

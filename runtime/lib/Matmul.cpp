@@ -9,6 +9,8 @@
 // input overlaps C, that operand is staged through a dense scratch copy.
 // With LATHE_MM_CONST_B the primitive picks B's layout (format any) and B is
 // reordered into it once per address, the way onnxruntime pre-packs weights.
+// An f32 call with a constant B and at most 8 rows of C is bandwidth-bound
+// and runs on the runtime's own kernel instead (SkinnyMatmul.h).
 //
 // In a session with LATHE_PRECISION_BF16, on a CPU with bf16 instructions, A
 // and B are converted to bf16 (a constant B once, when it is packed) and the
@@ -29,6 +31,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Int8.h"
+#include "SkinnyMatmul.h"
 
 #include <array>
 #include <cmath>
@@ -402,6 +405,20 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
     fillWithoutProduct(q);
     return;
   }
+  p.bf16 = currentSession().precision == LATHE_PRECISION_BF16 &&
+           lathe_rt_cpu_has_bf16();
+  if (!int8 && !p.bf16 && p.constB) {
+    SkinnyMatmul mm;
+    mm.a = &p.a;
+    mm.b = &p.b;
+    mm.c = &p.c;
+    mm.bias = p.hasBias ? &p.bias : nullptr;
+    mm.res = p.hasRes ? &p.res : nullptr;
+    mm.act = p.act;
+    mm.alpha = alpha;
+    if (runSkinnyMatmul(mm))
+      return;
+  }
   // Inputs that share memory with C are read from a copy: oneDNN may write
   // parts of C before it has read all of them.
   p.forceA = overlaps(p.a, p.c);
@@ -420,8 +437,6 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
                 !allFinite(operandMaxAbs(b, p.constB)) ||
                 (p.hasBias && !allFinite(maxAbs(p.bias.view())));
 
-  p.bf16 = currentSession().precision == LATHE_PRECISION_BF16 &&
-           lathe_rt_cpu_has_bf16();
   std::string obstacle;
   if (int8) {
     p.in8 = int8InputFor(int8->lo, int8->hi, kKernel);

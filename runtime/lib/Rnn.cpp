@@ -25,6 +25,7 @@
 
 #include "Dnnl.h"
 #include "LstmLoop.h"
+#include "Simd.h"
 
 #include <cstring>
 #include <dlfcn.h>
@@ -238,7 +239,7 @@ void runOwnLstm(const Problem &p, const int64_t *gates, bool constW,
   lp.h = p.h;
   lp.reverse = p.reverse;
   lp.batchFirst = p.batchFirst;
-  lp.width = lstmLoopWidth();
+  lp.width = simdWidth();
   std::vector<float> bias(static_cast<size_t>(4 * p.h));
   for (int64_t gi = 0; gi < 4; ++gi)
     for (int64_t o = 0; o < p.h; ++o) {
@@ -345,7 +346,7 @@ void rnn(int64_t rankX, void *xDesc, int64_t rankW, void *wDesc, int64_t rankR,
     return;
   }
 
-  if (lstm && lstmLoopWidth() > 0) {
+  if (lstm && simdWidth() > 0) {
     runOwnLstm(p, gates, constW, gatesCode, x, w, r, b, hasRb ? &rb : nullptr,
                h0, c0, y, hT, cT);
     return;

@@ -64,6 +64,7 @@ enum class CacheSlot {
   SpMMValidated,
   Int8Sites,
   Rnn,
+  SkinnyB,
   Count
 };
 

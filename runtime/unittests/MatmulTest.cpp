@@ -234,6 +234,110 @@ TEST_F(MatmulTest, ConstBIsPackedOnceAndReused) {
   lathe_rt_clear_caches();
 }
 
+/// Few rows of A times a constant B (SkinnyMatmul.h: up to 8 rows of C,
+/// panels of 64 or 32 columns): every row count around the limit, K and N
+/// that are not multiples of a vector or a panel, B stored as [K, N] and as
+/// [N, K] (ONNX's Gemm with transB).
+TEST_F(MatmulTest, SkinnyConstBAgainstNaiveLoop) {
+  for (int64_t m : {1, 2, 3, 4, 5, 7, 8, 9})
+    for (auto [k, n] : {std::pair<int64_t, int64_t>{1, 1},
+                        {7, 15},
+                        {300, 65},
+                        {33, 130},
+                        {2049, 97}})
+      for (bool transposed : {false, true}) {
+        SCOPED_TRACE(testing::Message() << m << "x" << k << "x" << n
+                                        << (transposed ? " B^T" : ""));
+        auto a = randomVector(m * k, 31), b = randomVector(k * n, 32);
+        auto bias = randomVector(n, 33);
+        std::vector<float> bt(n * k);
+        for (int64_t q = 0; q < k; ++q)
+          for (int64_t j = 0; j < n; ++j)
+            bt[j * k + q] = b[q * n + j];
+        std::vector<float> c(m * n, -7.f);
+        MemRef ma(a.data(), {m, k}), mc(c.data(), {m, n}),
+            mbias(bias.data(), {n});
+        MemRef mb = transposed ? MemRef(bt.data(), {k, n}, {1, k})
+                               : MemRef(b.data(), {k, n});
+        int64_t flags =
+            LATHE_MM_CONST_B | LATHE_MM_HAS_BIAS | actFlag(LATHE_ACT_RELU);
+        for (int call = 0; call < 2; ++call) { // packs, then reuses
+          matmul(ma, mb, mc, flags, &mbias);
+          expectClose(c,
+                      refMatmul(1, m, k, n, rowMajor(a, m, k),
+                                rowMajor(b, k, n), &bias, LATHE_ACT_RELU),
+                      1e-4);
+          auto next = randomVector(m * k, 34 + call);
+          std::copy(next.begin(), next.end(), a.begin());
+        }
+        lathe_rt_clear_caches(); // b dies here; its address may be reused
+      }
+}
+
+/// The skinny product with every epilogue, batched rows, strided A and C, a
+/// residual that is C itself, the scaled entry point, and two threads over
+/// a B large enough to be split (8 MB: ResNet-50's classifier).
+TEST_F(MatmulTest, SkinnyEpiloguesBatchesAndThreads) {
+  int saved = lathe_rt_get_num_threads();
+  lathe_rt_set_num_threads(2);
+  const int acts[] = {LATHE_ACT_NONE,     LATHE_ACT_RELU,
+                      LATHE_ACT_GELU_ERF, LATHE_ACT_GELU_TANH,
+                      LATHE_ACT_SIGMOID,  LATHE_ACT_TANH};
+  for (auto [batch, m, k, n] :
+       {std::tuple<int64_t, int64_t, int64_t, int64_t>{3, 2, 45, 70},
+        {1, 1, 2048, 1000},
+        {2, 4, 1024, 515}}) {
+    const int64_t rowsA = m, depth = k; // captured by the accessor
+    auto b = randomVector(k * n, 40), bias = randomVector(n, 41);
+    // A stored transposed per batch: [batch, K, M] read as [batch, M, K].
+    auto at = randomVector(batch * k * m, 42);
+    Accessor aRef = [&at, rowsA, depth](int64_t p, int64_t i, int64_t q) {
+      return double(at[(p * depth + q) * rowsA + i]);
+    };
+    MemRef ma(at.data(), {batch, m, k}, {k * m, 1, m}), mb(b.data(), {k, n}),
+        mbias(bias.data(), {n});
+    for (int act : acts) {
+      SCOPED_TRACE(testing::Message() << batch << "x" << m << "x" << k << "x"
+                                      << n << " act " << act);
+      // C with a padded row stride; the residual is C's previous contents.
+      const int64_t ld = n + 3;
+      std::vector<float> storage(batch * m * ld, 42.f);
+      auto res = randomVector(batch * m * n, 43);
+      for (int64_t r = 0; r < batch * m; ++r)
+        std::copy(res.begin() + r * n, res.begin() + (r + 1) * n,
+                  storage.begin() + r * ld);
+      MemRef mc(storage.data(), {batch, m, n}, {m * ld, ld, 1});
+      Accessor resRef = rowMajor(res, m, n);
+      matmul(ma, mb, mc,
+             LATHE_MM_CONST_B | LATHE_MM_HAS_BIAS | LATHE_MM_HAS_RESIDUAL |
+                 actFlag(act),
+             &mbias, &mc);
+      auto ref = refMatmul(batch, m, k, n, aRef, rowMajor(b, k, n, false),
+                           &bias, act, &resRef);
+      for (int64_t r = 0; r < batch * m; ++r) {
+        for (int64_t j = 0; j < n; ++j)
+          ASSERT_NEAR(storage[r * ld + j], ref[r * n + j],
+                      1e-4 * std::max(1.0, std::fabs(ref[r * n + j])))
+              << "row " << r << " column " << j;
+        for (int64_t j = n; j < ld; ++j)
+          ASSERT_EQ(storage[r * ld + j], 42.f);
+      }
+    }
+    // alpha * A x B, no bias.
+    std::vector<float> c(batch * m * n);
+    MemRef mc(c.data(), {batch, m, n});
+    lathe_rt_matmul_scaled_f32(3, ma.desc(), 2, mb.desc(), 0, nullptr, 0,
+                               nullptr, 3, mc.desc(), 0.25f, LATHE_MM_CONST_B);
+    ASSERT_EQ(takePending(), "");
+    auto ref = refMatmul(batch, m, k, n, aRef, rowMajor(b, k, n, false));
+    for (double &v : ref)
+      v *= 0.25;
+    expectClose(c, ref);
+    lathe_rt_clear_caches();
+  }
+  lathe_rt_set_num_threads(saved);
+}
+
 TEST_F(MatmulTest, EmptyInnerDimension) {
   const int64_t m = 3, n = 4;
   std::vector<float> a(1), b(1), c(m * n, 5.f);

@@ -115,9 +115,12 @@ void checkMatmul(int64_t m, int64_t k, int64_t n, std::vector<float> a,
 }
 
 TEST_F(NonFiniteTest, MatmulEpiloguesPropagateNaNAndInf) {
-  // Small (scalar tails) and brgemm-sized problems.
-  for (auto [m, k, n] :
-       {std::tuple<int64_t, int64_t, int64_t>{6, 40, 33}, {64, 256, 128}}) {
+  // Small (scalar tails) and brgemm-sized problems; with a constant B, up to
+  // 8 rows run as a skinny product (SkinnyMatmul.h).
+  for (auto [m, k, n] : {std::tuple<int64_t, int64_t, int64_t>{6, 40, 33},
+                         {64, 256, 128},
+                         {4, 300, 70},
+                         {8, 129, 200}}) {
     auto a = randomVector(m * k, 1), b = randomVector(k * n, 2);
     auto bias = randomVector(n, 3), res = randomVector(m * n, 4);
     checkMatmul(m, k, n, a, b, bias, res, "finite");

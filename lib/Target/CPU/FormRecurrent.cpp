@@ -549,11 +549,16 @@ private:
     SmallVector<ReassociationIndices> reassoc;
     if (collapse)
       reassoc = collapse.getReassociationIndices();
-    if (!collapse || reassoc.size() != 2 || reassoc[0].size() < 2 ||
-        reassoc[0][0] != 0)
+    // With a batch of one the canonicalizer folds the unit batch into I:
+    // [T, 1, I...] read as [T, I] is [T, N, I] with N = 1.
+    bool unitBatch = collapse && reassoc.size() == 2 &&
+                     reassoc[0].size() == 1 && reassoc[1].size() >= 2 &&
+                     collapse.getSrcType().getDimSize(1) == 1;
+    if (!collapse || reassoc.size() != 2 ||
+        (reassoc[0].size() < 2 && !unitBatch) || reassoc[0][0] != 0)
       return (why = "input projection does not read [T, N, I]", failure());
     m.input = collapse.getSrc();
-    m.batchDims = reassoc[0].size() - 1;
+    m.batchDims = unitBatch ? 1 : reassoc[0].size() - 1;
     auto srcType = cast<RankedTensorType>(m.input.getType());
     int64_t batchStatic = 1;
     std::optional<int64_t> dynamicBatchDim;

@@ -95,6 +95,10 @@ MODELS = {
     "gru_1l": lambda: rnn_case(torch.nn.GRU, 7, 3, 8, 16),
     "lstm_2l_state": lambda: rnn_case(torch.nn.LSTM, 6, 4, 5, 9, state_inputs=True, num_layers=2),
     "gru_2l_state": lambda: rnn_case(torch.nn.GRU, 6, 4, 5, 9, state_inputs=True, num_layers=2),
+    # Batch 1 (the importer's reshapes of x fold the unit batch differently).
+    "lstm_b1_bidir2": lambda: rnn_case(torch.nn.LSTM, 5, 1, 4, 6, num_layers=2, bidirectional=True),
+    "lstm_b1_bf": lambda: rnn_case(torch.nn.LSTM, 4, 1, 3, 5, batch_first=True),
+    "gru_b1_bidir2": lambda: rnn_case(torch.nn.GRU, 5, 1, 4, 6, num_layers=2, bidirectional=True),
 }
 
 
