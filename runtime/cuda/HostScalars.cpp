@@ -1,7 +1,7 @@
 //===- HostScalars.cpp - One element of a device buffer, from host code ---===//
 //
 // What lathe-cuda-host-scalars makes of a memref.load / memref.store in
-// host code: the element's view (any rank, every size 1) and its width.
+// host code: the element's (device) address and its width.
 //
 //===----------------------------------------------------------------------===//
 
@@ -9,7 +9,6 @@
 #include "lathe/runtime/CUDAKernels.h"
 
 #include "CudaInternal.h"
-#include "LaunchGeometry.h"
 
 #include <string>
 
@@ -25,24 +24,23 @@ bool validWidth(int64_t bytes, const char *what) {
 }
 } // namespace
 
-extern "C" int64_t lathe_cuda_read_scalar(int64_t rank, void *view,
-                                          int64_t bytes) {
+extern "C" int64_t lathe_cuda_read_scalar(int64_t address, int64_t bytes) {
   uint64_t bits = 0;
   if (!validWidth(bytes, "lathe_cuda_read_scalar"))
     return 0;
-  Ref r = ref(rank, view, bytes);
-  if (lathe_cuda_copy_to_host(&bits, r.data, size_t(bytes)) != LATHE_CUDA_OK)
+  const void *element = reinterpret_cast<const void *>(address);
+  if (lathe_cuda_copy_to_host(&bits, element, size_t(bytes)) != LATHE_CUDA_OK)
     setPending(std::string("reading a scalar of host code: ") +
                lathe_cuda_last_error());
   return int64_t(bits);
 }
 
-extern "C" void lathe_cuda_write_scalar(int64_t rank, void *view, int64_t bytes,
+extern "C" void lathe_cuda_write_scalar(int64_t address, int64_t bytes,
                                         int64_t bits) {
   if (!validWidth(bytes, "lathe_cuda_write_scalar"))
     return;
-  Ref r = ref(rank, view, bytes);
-  if (lathe_cuda_copy_to_device(r.data, &bits, size_t(bytes)) != LATHE_CUDA_OK)
+  void *element = reinterpret_cast<void *>(address);
+  if (lathe_cuda_copy_to_device(element, &bits, size_t(bytes)) != LATHE_CUDA_OK)
     setPending(std::string("writing a scalar of host code: ") +
                lathe_cuda_last_error());
 }

@@ -121,12 +121,11 @@ int64_t lathe_cuda_bank_append_policy_f32(
     int64_t policy, int64_t seed, int64_t step);
 
 /* One element of a device buffer read or written by host code
- * (lathe-cuda-host-scalars): `view` is the element's memref (sizes 1),
+ * (lathe-cuda-host-scalars): `address` is the element's device address,
  * `bytes` its width (1 to 8), little-endian in the low bytes of the i64.
  * The read waits for the stream; the write is ordered on it. */
-int64_t lathe_cuda_read_scalar(int64_t rank, void *view, int64_t bytes);
-void lathe_cuda_write_scalar(int64_t rank, void *view, int64_t bytes,
-                             int64_t bits);
+int64_t lathe_cuda_read_scalar(int64_t address, int64_t bytes);
+void lathe_cuda_write_scalar(int64_t address, int64_t bytes, int64_t bits);
 
 /* Index checks of generated kernels: `record` is a device memref<4xi64>
  * {failed, index, lo, hi} that begin zeroes and the kernels fill on their
