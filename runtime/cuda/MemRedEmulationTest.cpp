@@ -297,6 +297,15 @@ TEST_F(MemRedEmulationTest, EveryPolicyReducesAsTheCpuRuntime) {
   }
 }
 
+TEST_F(MemRedEmulationTest, BanksLongerThanABlock) {
+  // 300 + 20 rows reduced to 240 (80 merges): every thread of the merge
+  // block and of the grid-stride kernels takes several rows.
+  for (int64_t policy : {0, 3}) {
+    BankCase k{20, 8, 2, 2, 4, 300, 300, 0.5, 0.5, 0.5f, policy, 0, 0};
+    expectSameBank(k, 60 + unsigned(policy));
+  }
+}
+
 TEST_F(MemRedEmulationTest, OnlyTheScoringPoliciesScore) {
   BankCase k{4, 12, 2, 3, 4, 16, 14, 0.25, 0.5, 0.5f, 2, 42, 1000};
   expectSameBank(k, 3); // random: priorities, no scores
