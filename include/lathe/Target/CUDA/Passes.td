@@ -36,7 +36,8 @@ def LatheCUDARetargetCalls : Pass<"lathe-cuda-retarget-calls", "ModuleOp"> {
     runtime's memref convention. The CUDA runtime implements the same ABI on
     device memory as `lathe_cuda_<kernel>` (cuBLASLt for matmuls and the
     RNN's projections; Lathe's own kernels for convolutions, pooling,
-    softmax, layer norm, chunked attention, SpMM and the RNN's gates). This
+    softmax, layer norm, chunked attention, the cross-modal reduction and
+    memory banks, SpMM and the RNN's gates). This
     pass renames the callees; a call of a kernel the CUDA runtime lacks is an
     error naming it.
 
