@@ -3,6 +3,8 @@
 #ifndef LATHE_RUNTIME_CUDA_INTERNAL_H
 #define LATHE_RUNTIME_CUDA_INTERNAL_H
 
+#include "LaunchGeometry.h"
+
 #include <cuda.h>
 
 #include <cstdint>
@@ -94,6 +96,14 @@ inline View view(int64_t rank, void *descriptor) {
   v.sizes = rest;
   v.strides = rest + rank;
   return v;
+}
+
+/// "[2x3x8]": a memref's sizes as the runtimes' messages print them.
+inline std::string shapeOf(const Ref &r) {
+  std::string s = "[";
+  for (int64_t i = 0; i < r.rank; ++i)
+    s += (i ? "x" : "") + std::to_string(r.size(i));
+  return s + "]";
 }
 
 } // namespace lathe_cuda

@@ -25,13 +25,6 @@ using namespace lathe_cuda;
 
 namespace {
 
-std::string shapeOf(const Ref &r) {
-  std::string s = "[";
-  for (int64_t i = 0; i < r.rank; ++i)
-    s += (i ? "x" : "") + std::to_string(r.size(i));
-  return s + "]";
-}
-
 void launchShared(const char *name, CUfunction fn, const Launch &l,
                   void **params) {
   TimedRegion timed(name);

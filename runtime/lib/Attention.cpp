@@ -21,6 +21,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "lathe/runtime/Attention.h"
+#include "lathe/runtime/BankSelect.h"
 
 #include "Session.h"
 
@@ -39,6 +40,7 @@
 #include <vector>
 
 using namespace lathe::rt;
+using namespace lathe::bank_select;
 
 namespace {
 
@@ -1383,17 +1385,6 @@ void chunkedAttentionBackward(
 // Cross-modal reduction
 //===----------------------------------------------------------------------===//
 
-int64_t keptCount(int64_t n, double recent, double keep) {
-  if (n < 0 || !(recent > 0.0 && recent <= 1.0) || !(keep > 0.0 && keep <= 1.0))
-    return -1;
-  auto ceilFrac = [](double f, int64_t m) {
-    return std::min<int64_t>(
-        m, static_cast<int64_t>(std::ceil(f * static_cast<double>(m) - 1e-9)));
-  };
-  int64_t rCount = ceilFrac(recent, n);
-  return rCount + ceilFrac(keep, n - rCount);
-}
-
 /// Scratch of one reduction over n rows, in one runtime allocation (so it is
 /// counted in the high-water mark): per row an f64 total score, an i64 index,
 /// an f32 softmax entry and a kept flag (memred::BankAppendOp's model).
@@ -1453,26 +1444,13 @@ void selectKept(const RowOperand &qs, int64_t heads, int64_t lq, int64_t d,
         total[j] += row[j] / sum;
     }
   }
-  int64_t recentCount = std::min<int64_t>(
-      n, static_cast<int64_t>(std::ceil(recent * double(n) - 1e-9)));
-  int64_t older = n - recentCount, keepCount = m - recentCount;
+  int64_t newest = recentCount(n, recent);
+  int64_t older = n - newest, keepCount = m - newest;
   int64_t *order = work.order;
   for (int64_t j = 0; j < older; ++j)
     order[j] = j;
-  // Highest score first (NaN above everything, as torch.topk ranks it, so
-  // the order stays a strict weak order); ties keep the newer token.
-  auto rank = [&](int64_t j) {
-    return std::isnan(total[j]) ? std::numeric_limits<double>::infinity()
-                                : total[j];
-  };
   std::sort(order, order + older, [&](int64_t a, int64_t b) {
-    double ra = rank(a), rb = rank(b);
-    if (ra != rb)
-      return ra > rb;
-    bool nanA = std::isnan(total[a]), nanB = std::isnan(total[b]);
-    if (nanA != nanB)
-      return nanA;
-    return a > b;
+    return scoreBefore(total[a], a, total[b], b);
   });
   std::fill(work.kept, work.kept + n, 0);
   for (int64_t j = 0; j < keepCount; ++j)
@@ -1529,30 +1507,13 @@ void crossModalReduce(int64_t rankQ, void *qDesc, int64_t rankK, void *kDesc,
 // Streaming memory bank
 //===----------------------------------------------------------------------===//
 
-/// memred.bank_append's policies (BankAppendOp::getPolicyCode).
-enum BankPolicy : int64_t {
-  kPolicyAdaCM2 = 0,
-  kPolicyRecent = 1,
-  kPolicyRandom = 2,
-  kPolicyMerge = 3
-};
-
-uint64_t splitmix64(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
-
 /// The random policy: the newest ceil(recent · n) rows and the older rows
 /// with the highest priority splitmix64(key + j) (ties: the newer).
 void selectRandom(int64_t n, double recent, int64_t m, int64_t seed,
                   int64_t step, ReduceScratch &work) {
-  uint64_t key = splitmix64(splitmix64(static_cast<uint64_t>(seed)) ^
-                            static_cast<uint64_t>(step));
-  int64_t recentCount = std::min<int64_t>(
-      n, static_cast<int64_t>(std::ceil(recent * double(n) - 1e-9)));
-  int64_t older = n - recentCount, keepCount = m - recentCount;
+  uint64_t key = randomKey(seed, step);
+  int64_t newest = recentCount(n, recent);
+  int64_t older = n - newest, keepCount = m - newest;
   // The priorities go in the score slots (as u64 bits: compared as such).
   auto *priority = reinterpret_cast<uint64_t *>(work.total);
   int64_t *order = work.order;
@@ -1561,29 +1522,13 @@ void selectRandom(int64_t n, double recent, int64_t m, int64_t seed,
     order[j] = j;
   }
   std::sort(order, order + older, [&](int64_t a, int64_t b) {
-    if (priority[a] != priority[b])
-      return priority[a] > priority[b];
-    return a > b;
+    return priorityBefore(priority[a], a, priority[b], b);
   });
   std::fill(work.kept, work.kept + n, 0);
   for (int64_t j = 0; j < keepCount; ++j)
     work.kept[order[j]] = 1;
   for (int64_t j = older; j < n; ++j)
     work.kept[j] = 1;
-}
-
-/// Cosine similarity in f64 (0 when a row is all zeros).
-double cosine(const float *a, int64_t sa, const float *b, int64_t sb,
-              int64_t c) {
-  double dot = 0, na = 0, nb = 0;
-  for (int64_t e = 0; e < c; ++e) {
-    double x = a[e * sa], y = b[e * sb];
-    dot += x * y;
-    na += x * x;
-    nb += y * y;
-  }
-  double den = std::sqrt(na) * std::sqrt(nb);
-  return den > 0 ? dot / den : 0.0;
 }
 
 int64_t bankAppend(int64_t rankF, void *fDesc, int64_t rankQ, void *qDesc,

@@ -40,11 +40,13 @@ std::string violation(CudaPhase phase, Operation *op) {
   case CudaPhase::Kernels:
     if (dialect == "tosa" || dialect == "train" || dialect == "lowrank")
       return "no tosa, train or lowrank op";
+    // Attention, memory banks and the cross-modal reduction have kernels.
     if (dialect == "memred" && name != "memred.attention" &&
-        name != "memred.chunked_attention")
-      return "no memred op but attention (the CUDA target has no kernel for "
-             "attention gradients, memory banks or cross-modal reduction "
-             "yet): run this model on the CPU backend";
+        name != "memred.chunked_attention" && name != "memred.bank_append" &&
+        name != "memred.cross_modal_reduce")
+      return "no memred op but attention, memory banks and cross-modal "
+             "reduction (the CUDA target has no kernel for attention "
+             "gradients yet): run this model on the CPU backend";
     // sparsegcn.aggregate, tiled_aggregate and transpose have kernels.
     // Plain shard collectives (all-gather, reduce-scatter, all-reduce,
     // all-to-all) run over NCCL; what quantized collectives

@@ -51,6 +51,8 @@ bool isCudaRuntimeKernel(StringRef name) {
                                             "chunked_attention_f32",
                                             "chunked_attention_lse_f32",
                                             "masked_attention_f32",
+                                            "cross_modal_reduce_f32",
+                                            "bank_append_policy_f32",
                                             "spmm_csr_f32",
                                             "spmm_csr_f32_i32",
                                             "spmm_tiled_f32",
@@ -86,7 +88,8 @@ struct LatheCUDARetargetCalls
                            << func.getSymName()
                            << "' (runtime/cuda implements the matmul, "
                               "convolution, pooling, softmax, layer norm, "
-                              "chunked attention, SpMM, CSR transpose and "
+                              "chunked attention, cross-modal reduction, "
+                              "memory bank, SpMM, CSR transpose and "
                               "LSTM/GRU "
                               "kernels, and the f32 all-gather, "
                               "reduce-scatter, all-reduce and all-to-all over "

@@ -125,6 +125,7 @@ static void addLibraryCallPasses(OpPassManager &pm) {
 static void addGpuPasses(OpPassManager &pm,
                          const CudaPipelineOptions &options) {
   pm.addPass(createLatheCUDADeviceMemory());
+  pm.addPass(createLatheCUDAHostScalars());
   pm.addNestedPass<func::FuncOp>(createLatheCUDASerialKernels());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   LatheCUDATileParallelLoopsOptions tiling;

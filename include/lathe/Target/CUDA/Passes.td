@@ -36,7 +36,8 @@ def LatheCUDARetargetCalls : Pass<"lathe-cuda-retarget-calls", "ModuleOp"> {
     runtime's memref convention. The CUDA runtime implements the same ABI on
     device memory as `lathe_cuda_<kernel>` (cuBLASLt for matmuls and the
     RNN's projections; Lathe's own kernels for convolutions, pooling,
-    softmax, layer norm, chunked attention, SpMM and the RNN's gates). This
+    softmax, layer norm, chunked attention, the cross-modal reduction and
+    memory banks, SpMM and the RNN's gates). This
     pass renames the callees; a call of a kernel the CUDA runtime lacks is an
     error naming it.
 
@@ -73,6 +74,33 @@ def LatheCUDAIndexChecks : Pass<"lathe-cuda-index-checks", "ModuleOp"> {
   let dependentDialects = ["::mlir::func::FuncDialect",
                            "::mlir::memref::MemRefDialect",
                            "::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+def LatheCUDAHostScalars : Pass<"lathe-cuda-host-scalars", "ModuleOp"> {
+  let summary = "Host code's scalar loads and stores of device buffers";
+  let description = [{
+    Host code holds device buffers only, but may read or write one element
+    of one (`tensor.extract` of an input that becomes an index, as a memory
+    bank's count; `tensor.from_elements` of a count in a result). Each
+    `memref.load` / `memref.store` outside the loop nests that become
+    kernels becomes a runtime call on the element's address (its view's
+    aligned pointer plus offset, as i64: one signature for every element
+    type): `lathe_cuda_read_scalar(address, bytes) -> i64` waits for the
+    stream and returns the element's bits;
+    `lathe_cuda_write_scalar(address, bytes, bits)` copies them in stream
+    order. Integers, floats and indices of up to 8
+    bytes; another element type is an error naming it. Stack buffers
+    (`memref.alloca`) are host memory and stay as they are.
+
+    ```mlir
+    %n = memref.load %count[%c0] : memref<1xi64>   // becomes
+    %a = ... // address of %count[%c0], i64
+    %n = call @lathe_cuda_read_scalar(%a, %c8) : (i64, i64) -> i64
+    ```
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect",
                            "::mlir::arith::ArithDialect"];
 }
 

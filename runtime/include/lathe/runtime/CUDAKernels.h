@@ -105,6 +105,28 @@ void lathe_cuda_pool2d_padded_f32(int64_t rankIn, void *in, int64_t rankOut,
                                   int64_t padTop, int64_t padLeft,
                                   int64_t flags);
 
+/* memred's cross-modal reduction and memory bank (MemRedKernels.cpp): the
+ * arguments of Attention.h's lathe_rt_cross_modal_reduce_f32 and
+ * lathe_rt_bank_append_policy_f32. The bank's new count is computed on the
+ * host (it depends on the count, the frame and the fractions only), so it
+ * is returned without waiting for the device; a bad count, fraction or
+ * policy is the pending error with the CPU runtime's message. */
+void lathe_cuda_cross_modal_reduce_f32(int64_t rankQ, void *queries,
+                                       int64_t rankK, void *keys, int64_t rankT,
+                                       void *tokens, int64_t rankO, void *out,
+                                       double recent, double keep, float scale);
+int64_t lathe_cuda_bank_append_policy_f32(
+    int64_t rankF, void *frame, int64_t rankQ, void *queries, int64_t rankB,
+    void *bank, int64_t count, double recent, double keep, float scale,
+    int64_t policy, int64_t seed, int64_t step);
+
+/* One element of a device buffer read or written by host code
+ * (lathe-cuda-host-scalars): `address` is the element's device address,
+ * `bytes` its width (1 to 8), little-endian in the low bytes of the i64.
+ * The read waits for the stream; the write is ordered on it. */
+int64_t lathe_cuda_read_scalar(int64_t address, int64_t bytes);
+void lathe_cuda_write_scalar(int64_t address, int64_t bytes, int64_t bits);
+
 /* Index checks of generated kernels: `record` is a device memref<4xi64>
  * {failed, index, lo, hi} that begin zeroes and the kernels fill on their
  * first out-of-range index; end reads it back (waiting for the stream) and
