@@ -145,3 +145,6 @@ extern "C" __global__ void lathe_axpby(const float4 *a, const float4 *b,
 
 // Attention, SpMM, RNN gates, row kernels and padded pooling.
 #include "ModelKernels.cu"
+
+// Quantize, dequantize and the Hadamard transform of quantized collectives.
+#include "QCommKernels.cu"

@@ -36,9 +36,26 @@ constexpr StringLiteral kIndexCheckFailed = "lathe_rt_index_check_failed";
 constexpr StringLiteral kIndexCheckEnd = "lathe_cuda_index_check_end";
 constexpr StringLiteral kAssertCheckEnd = "lathe_cuda_assert_check_end";
 
+/// The qcomm kernels and Comm.h's typed all-gathers and all-to-alls
+/// (CUDAQComm.h).
+bool isCudaQCommKernel(StringRef name) {
+  static const llvm::StringSet<> kernels = {
+      "quantize_f32", "dequantize_f32", "dequantize_reduce_f32",
+      "dequantize_reduce_requantize_f32", "hadamard32_f32"};
+  if (kernels.contains(name))
+    return true;
+  for (StringRef type : {"i8", "i16", "i32", "i64", "f16", "bf16", "f64"})
+    if (name == ("comm_all_gather_" + type).str() ||
+        name == ("comm_all_to_all_" + type).str())
+      return true;
+  return false;
+}
+
 /// The kernels runtime/cuda implements with the CPU runtime's ABI
-/// (CUDA.h, CUDAKernels.h).
+/// (CUDA.h, CUDAKernels.h, CUDAQComm.h).
 bool isCudaRuntimeKernel(StringRef name) {
+  if (isCudaQCommKernel(name))
+    return true;
   static const llvm::StringSet<> kernels = {"matmul_f32",
                                             "matmul_scaled_f32",
                                             "conv2d_f32",
@@ -86,11 +103,10 @@ struct LatheCUDARetargetCalls
                            << func.getSymName()
                            << "' (runtime/cuda implements the matmul, "
                               "convolution, pooling, softmax, layer norm, "
-                              "chunked attention, SpMM, CSR transpose and "
-                              "LSTM/GRU "
-                              "kernels, and the f32 all-gather, "
-                              "reduce-scatter, all-reduce and all-to-all over "
-                              "NCCL): run "
+                              "chunked attention, SpMM, CSR transpose, "
+                              "LSTM/GRU and qcomm quantization kernels, and "
+                              "the all-gather, reduce-scatter, all-reduce and "
+                              "all-to-all over NCCL): run "
                               "this model on the CPU backend";
         return signalPassFailure();
       }
