@@ -63,6 +63,20 @@ public:
             "group size, got " +
                 std::to_string(group));
   }
+  /// `n` values `what` holds are whole groups.
+  void wholeGroups(int64_t n, int64_t group, const std::string &what) {
+    require(n % group == 0, what + " has " + std::to_string(n) +
+                                " elements, not a multiple of the group "
+                                "size " +
+                                std::to_string(group));
+  }
+  /// Flags beyond `allowed` (named `allowedName`) are an error.
+  void flags(int64_t flags, int64_t allowed, const char *op,
+             const char *allowedName) {
+    require((flags & ~allowed) == 0, "unknown flags " + std::to_string(flags) +
+                                         " (" + op + " accepts " + allowedName +
+                                         " only)");
+  }
   void count(int64_t actual, int64_t expected, const char *what) {
     require(actual == expected,
             std::string(what) + " has " + std::to_string(actual) +
@@ -95,18 +109,13 @@ void dequantize(const char *call, int64_t rankQ, void *q, int64_t rankS,
                 int64_t bits, int64_t group, int64_t flags) {
   Checks c(call);
   c.bitsAndGroup(bits, group);
-  c.require((flags & ~qcomm::kAccumulate) == 0,
-            "unknown flags " + std::to_string(flags) +
-                " (dequantize accepts LATHE_QUANT_ACCUMULATE only)");
+  c.flags(flags, qcomm::kAccumulate, "dequantize", "LATHE_QUANT_ACCUMULATE");
   c.require(parts > 0, "parts must be positive, got " + std::to_string(parts));
   Ref Q = ref(rankQ, q, 1), S = ref(rankS, scales, 4), Y = ref(rankY, y, 4);
   int64_t nq = c.dense(Q, "q"), ns = c.dense(S, "scales"), n = c.dense(Y, "y");
   if (!c.ok())
     return void(c.report());
-  c.require(n % group == 0, "y has " + std::to_string(n) +
-                                " elements, not a multiple of the group "
-                                "size " +
-                                std::to_string(group));
+  c.wholeGroups(n, group, "y");
   c.count(nq, parts * n * bits / 8, "q");
   c.count(ns, parts * (n / group), "scales");
   if (!c.report() || n == 0)
@@ -136,17 +145,12 @@ void lathe_cuda_quantize_f32(int64_t rankX, void *x, int64_t rankQ, void *q,
                              int64_t group, int64_t flags, int64_t seed) {
   Checks c("lathe_cuda_quantize_f32");
   c.bitsAndGroup(bits, group);
-  c.require((flags & ~qcomm::kStochastic) == 0,
-            "unknown flags " + std::to_string(flags) +
-                " (quantize accepts LATHE_QUANT_STOCHASTIC only)");
+  c.flags(flags, qcomm::kStochastic, "quantize", "LATHE_QUANT_STOCHASTIC");
   Ref X = ref(rankX, x, 4), Q = ref(rankQ, q, 1), S = ref(rankS, scales, 4);
   int64_t n = c.dense(X, "x"), nq = c.dense(Q, "q"), ns = c.dense(S, "scales");
   if (!c.ok())
     return void(c.report());
-  c.require(n % group == 0, "x has " + std::to_string(n) +
-                                " elements, not a multiple of the group "
-                                "size " +
-                                std::to_string(group));
+  c.wholeGroups(n, group, "x");
   c.count(nq, n * bits / 8, "q");
   c.count(ns, n / group, "scales");
   if (!c.report())
@@ -186,10 +190,8 @@ void lathe_cuda_dequantize_reduce_requantize_f32(
   Checks c("lathe_cuda_dequantize_reduce_requantize_f32");
   c.bitsAndGroup(bits, group);
   c.bitsAndGroup(outBits, outGroup);
-  c.require((flags & ~qcomm::kStochastic) == 0,
-            "unknown flags " + std::to_string(flags) +
-                " (dequantize_reduce_requantize accepts "
-                "LATHE_QUANT_STOCHASTIC only)");
+  c.flags(flags, qcomm::kStochastic, "dequantize_reduce_requantize",
+          "LATHE_QUANT_STOCHASTIC");
   c.require(parts > 0, "parts must be positive, got " + std::to_string(parts));
   Ref Q = ref(rankQ, q, 1), S = ref(rankS, scales, 4),
       QO = ref(rankQOut, qOut, 1), SO = ref(rankSOut, scalesOut, 4);
@@ -198,11 +200,7 @@ void lathe_cuda_dequantize_reduce_requantize_f32(
   if (!c.ok())
     return void(c.report());
   int64_t n = nso * outGroup;
-  c.require(n % group == 0,
-            "the reduced vector (scalesOut * outGroup values) has " +
-                std::to_string(n) +
-                " elements, not a multiple of the group size " +
-                std::to_string(group));
+  c.wholeGroups(n, group, "the reduced vector (scalesOut * outGroup values)");
   c.count(nqo, n * outBits / 8, "qOut");
   c.count(nq, parts * n * bits / 8, "q");
   c.count(ns, parts * (n / group), "scales");

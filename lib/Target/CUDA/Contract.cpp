@@ -72,6 +72,9 @@ std::string violation(CudaPhase phase, Operation *op) {
       return "no linalg op";
     if (isa<scf::ParallelOp>(op))
       return "no scf.parallel outside a GPU kernel";
+    if (auto load = dyn_cast<memref::LoadOp>(op);
+        load && load.getMemref().getDefiningOp<memref::AllocaOp>())
+      return ""; // a device scalar copied to the host stack
     if (!inKernel &&
         isa<memref::LoadOp, memref::StoreOp, memref::CopyOp, memref::AllocOp>(
             op))

@@ -305,6 +305,18 @@ bool isHostOnlyMessage(memref::GetGlobalOp global) {
   return true;
 }
 
+/// A host read of a rank-0 device buffer (an optimizer's step counter, a
+/// scalar argument used by host arithmetic): a `memref.load` outside every
+/// loop nest that becomes a kernel.
+bool isHostScalarRead(Operation *op) {
+  auto load = dyn_cast<memref::LoadOp>(op);
+  if (!load || outermostLoop(op) || op->getParentOfType<gpu::LaunchOp>())
+    return false;
+  MemRefType type = load.getMemRefType();
+  return type.getRank() == 0 && type.getLayout().isIdentity() &&
+         !load.getMemref().getDefiningOp<memref::AllocaOp>();
+}
+
 /// Deallocates `buffer` before every return of `func` that does not return
 /// it.
 void deallocBeforeReturns(func::FuncOp func, Value buffer, OpBuilder &b) {
@@ -327,7 +339,8 @@ struct LatheCUDADeviceMemory
       SmallVector<Operation *> ops;
       func.walk([&](Operation *op) {
         if (isa<memref::AllocOp, memref::DeallocOp, memref::GetGlobalOp,
-                memref::CopyOp>(op))
+                memref::CopyOp>(op) ||
+            isHostScalarRead(op))
           ops.push_back(op);
       });
       for (Operation *op : ops) {
@@ -359,6 +372,14 @@ struct LatheCUDADeviceMemory
         } else if (auto copy = dyn_cast<memref::CopyOp>(op)) {
           linalg::CopyOp::create(b, loc, copy.getSource(), copy.getTarget());
           copy.erase();
+        } else if (auto load = dyn_cast<memref::LoadOp>(op)) {
+          // Copied to the host stack first: a copy from device memory to
+          // pageable host memory returns once it is done (CUDA's rule for
+          // cuMemcpyAsync), so the load reads the value.
+          auto host = memref::AllocaOp::create(b, loc, load.getMemRefType());
+          gpu::MemcpyOp::create(b, loc, Type(), ValueRange{}, host,
+                                load.getMemref());
+          load.getMemrefMutable().assign(host);
         }
       }
     }
