@@ -634,16 +634,7 @@ static std::vector<double> profileMs() {
 bool CpuRun::afterFirstCall() {
   lathe_comm_counter counters[32];
   int64_t n = std::min<int64_t>(lathe_rt_comm_counters(counters, 32), 32);
-  for (int64_t c = 0; c < n; ++c) {
-    llvm::json::Array axes;
-    for (int64_t k = 0; k < (counters[c].group & 15); ++k)
-      axes.push_back((counters[c].group >> (4 + 4 * k)) & 15);
-    comm.push_back(
-        llvm::json::Object{{"collective", std::string(counters[c].collective)},
-                           {"grid_axes", std::move(axes)},
-                           {"calls", counters[c].calls},
-                           {"bytes", counters[c].bytes}});
-  }
+  comm = run_support::commCountersJson(counters, n);
   if (!invocation->takeResults(results, error)) {
     fail(error);
     return false;

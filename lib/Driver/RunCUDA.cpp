@@ -361,6 +361,13 @@ int mlir::lathe::runCudaArtifact(const RunOptions &options,
               numOutputs) != LATHE_CUDA_OK)
     return fail("--backend=cuda: " + lastError());
   double firstMs = msSince(firstStart);
+  // The collectives' bytes of one call, as the CPU backend reports them.
+  lathe_comm_counter counters[32];
+  auto commCounters = rt<int64_t (*)(lathe_comm_counter *, int64_t)>(
+      "lathe_cuda_comm_counters");
+  llvm::json::Array comm = run_support::commCountersJson(
+      counters,
+      commCounters ? std::min<int64_t>(commCounters(counters, 32), 32) : 0);
   for (int32_t i = 0; i < numOutputs; ++i) {
     HostTensor result;
     const lathe_cuda_tensor &out = holder.outputs[i];
@@ -478,6 +485,7 @@ int mlir::lathe::runCudaArtifact(const RunOptions &options,
         {"peak_memory_bytes", peakBytes},
         {"kernels", std::move(kernels)},
         {"ranks", 1},
+        {"comm", std::move(comm)},
         {"load_ms", loadMs},
         {"first_call_ms", firstMs},
         {"calls_timed", static_cast<int64_t>(timesMs.size())},

@@ -10,6 +10,7 @@
 #define LATHE_LIB_DRIVER_RUNSUPPORT_H
 
 #include "lathe/Driver/Run.h"
+#include "lathe/runtime/Comm.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/StringRef.h"
@@ -47,6 +48,24 @@ inline int writeReport(const std::string &path, llvm::json::Object report) {
     return fail("cannot write report '" + path + "': " + ec.message());
   os << llvm::formatv("{0:2}", llvm::json::Value(std::move(report))) << "\n";
   return 0;
+}
+
+/// The report's "comm" field: one entry per counter of the runtime's
+/// collectives (Comm.h), its group as grid axes.
+inline llvm::json::Array commCountersJson(const lathe_comm_counter *counters,
+                                          int64_t count) {
+  llvm::json::Array comm;
+  for (int64_t c = 0; c < count; ++c) {
+    llvm::json::Array axes;
+    for (int64_t k = 0; k < (counters[c].group & 15); ++k)
+      axes.push_back((counters[c].group >> (4 + 4 * k)) & 15);
+    comm.push_back(
+        llvm::json::Object{{"collective", std::string(counters[c].collective)},
+                           {"grid_axes", std::move(axes)},
+                           {"calls", counters[c].calls},
+                           {"bytes", counters[c].bytes}});
+  }
+  return comm;
 }
 
 /// Checks a loaded .lathe file against the run's flags: --entry against

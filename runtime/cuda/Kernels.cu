@@ -147,3 +147,6 @@ extern "C" __global__ void lathe_axpby(const float4 *a, const float4 *b,
 #include "ModelKernels.cu"
 // memred's cross-modal reduction and memory banks.
 #include "MemRedKernels.cu"
+
+// Quantize, dequantize and the Hadamard transform of quantized collectives.
+#include "QCommKernels.cu"

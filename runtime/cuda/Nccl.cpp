@@ -10,6 +10,7 @@
 #include "lathe/runtime/CUDAKernels.h"
 
 #include "CudaInternal.h"
+#include "NcclGroups.h"
 
 #include <dlfcn.h>
 #include <nccl.h>
@@ -33,6 +34,8 @@ struct Nccl {
   decltype(&::ncclGetUniqueId) getUniqueId = nullptr;
   decltype(&::ncclCommInitRank) commInitRank = nullptr;
   decltype(&::ncclCommDestroy) commDestroy = nullptr;
+  decltype(&::ncclCommSplit) commSplit = nullptr;
+  decltype(&::ncclCommCount) commCount = nullptr;
   decltype(&::ncclAllGather) allGather = nullptr;
   decltype(&::ncclReduceScatter) reduceScatter = nullptr;
   decltype(&::ncclAllReduce) allReduce = nullptr;
@@ -63,6 +66,8 @@ bool loadNccl() {
     LOAD(getUniqueId, "ncclGetUniqueId");
     LOAD(commInitRank, "ncclCommInitRank");
     LOAD(commDestroy, "ncclCommDestroy");
+    LOAD(commSplit, "ncclCommSplit");
+    LOAD(commCount, "ncclCommCount");
     LOAD(allGather, "ncclAllGather");
     LOAD(reduceScatter, "ncclReduceScatter");
     LOAD(allReduce, "ncclAllReduce");
@@ -156,6 +161,32 @@ void lathe_cuda_nccl_destroy(lathe_cuda_comm *comm) {
   delete comm;
 }
 
+int lathe_cuda_nccl_split(lathe_cuda_comm *parent, int color, int key,
+                          lathe_cuda_comm **comm) {
+  *comm = nullptr;
+  if (!ready(parent))
+    return LATHE_CUDA_ERROR;
+  auto *c = new lathe_cuda_comm;
+  c->rank = key;
+  int status =
+      result(nccl.commSplit(parent->comm, color, key, &c->comm, nullptr),
+             "ncclCommSplit");
+  int count = 0;
+  if (status == LATHE_CUDA_OK)
+    status = result(nccl.commCount(c->comm, &count), "ncclCommCount");
+  if (status != LATHE_CUDA_OK) {
+    delete c;
+    return status;
+  }
+  c->nranks = count;
+  *comm = c;
+  return LATHE_CUDA_OK;
+}
+
+int lathe_cuda_nccl_size(const lathe_cuda_comm *comm) {
+  return comm ? comm->nranks : 0;
+}
+
 int lathe_cuda_all_gather_f32(lathe_cuda_comm *comm, const float *send,
                               float *recv, size_t count) {
   if (!ready(comm))
@@ -216,44 +247,6 @@ int lathe_cuda_all_to_all_bytes(lathe_cuda_comm *comm, const void *send,
 //===----------------------------------------------------------------------===//
 
 namespace {
-
-/// The processes of a packed grid (Comm.h: axis i's size in bits
-/// [16i, 16i+16)).
-int64_t gridProcesses(int64_t grid) {
-  int64_t n = 1;
-  for (int axis = 0; axis < 4; ++axis)
-    if (int64_t size = (grid >> (16 * axis)) & 0xffff)
-      n *= size;
-  return n;
-}
-
-/// The world communicator. Only a world of one process is made here: more
-/// ranks need NCCL's unique id sent from rank 0 to every rank (over MPI),
-/// which this runtime does not do yet.
-lathe_cuda_comm *worldComm(int64_t grid, const char *what) {
-  static std::mutex mutex;
-  static lathe_cuda_comm *world = nullptr;
-  std::lock_guard<std::mutex> lock(mutex);
-  int64_t processes = gridProcesses(grid);
-  if (processes != 1) {
-    setPending(std::string(what) + ": the grid has " +
-               std::to_string(processes) +
-               " processes, but CUDA runs have one rank (multi-rank CUDA "
-               "runs need an NCCL communicator bootstrap, the unique id sent "
-               "over MPI, which is not implemented): run it on the CPU "
-               "backend (lathe-run --ranks=N)");
-    return nullptr;
-  }
-  if (world)
-    return world;
-  char id[128];
-  if (lathe_cuda_nccl_unique_id(id) != LATHE_CUDA_OK ||
-      lathe_cuda_nccl_init(id, 1, 0, &world) != LATHE_CUDA_OK) {
-    setPending(std::string(what) + ": " + lathe_cuda_last_error());
-    world = nullptr;
-  }
-  return world;
-}
 
 int64_t elementsOf(const View &v) {
   int64_t n = 1;
@@ -366,9 +359,9 @@ struct Operand {
 
 enum class Collective { AllGather, ReduceScatter, AllReduce, AllToAll };
 
-void collective(Collective kind, const char *what, int64_t grid, int64_t,
+void collective(Collective kind, const char *what, int64_t grid, int64_t group,
                 int64_t rankIn, void *in, int64_t rankOut, void *out) {
-  lathe_cuda_comm *comm = worldComm(grid, what);
+  lathe_cuda_comm *comm = groupComm(grid, group, what);
   if (!comm)
     return;
   Operand I, O;
@@ -405,6 +398,10 @@ void collective(Collective kind, const char *what, int64_t grid, int64_t,
     Operand::fail(what);
     return;
   }
+  static const char *const kCounterNames[] = {"all_gather", "reduce_scatter",
+                                              "all_reduce", "all_to_all"};
+  countCollective(kCounterNames[static_cast<int>(kind)], group,
+                  inCount * static_cast<int64_t>(sizeof(float)));
   O.finish(what);
 }
 
@@ -438,6 +435,6 @@ void lathe_cuda_comm_all_to_all_f32(int64_t grid, int64_t group, int64_t rankIn,
              rankOut, out);
 }
 
-int64_t lathe_cuda_comm_rank(void) { return 0; }
+int64_t lathe_cuda_comm_rank(void) { return worldRank(); }
 
 } // extern "C"

@@ -19,6 +19,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "lathe/runtime/Comm.h"
+#include "lathe/runtime/CommGroups.h"
 
 #include "Internal.h"
 
@@ -49,18 +50,11 @@ namespace {
 // Grids and groups
 //===----------------------------------------------------------------------===//
 
-constexpr int kMaxAxes = 4;
-
-struct Grid {
-  int rank = 0;
-  int64_t sizes[kMaxAxes] = {};
-  int64_t processes = 1;
-};
-
-struct Group {
-  int count = 0;
-  int axes[kMaxAxes] = {};
-};
+using lathe::comm_groups::Grid;
+using lathe::comm_groups::Group;
+using lathe::comm_groups::kMaxAxes;
+using lathe::comm_groups::place;
+using lathe::comm_groups::Placement;
 
 std::string gridString(int64_t packed) {
   std::string s;
@@ -137,34 +131,6 @@ Group decodeGroup(int64_t packed, const Grid &grid, int64_t packedGrid) {
     group.axes[k] = axis;
   }
   return group;
-}
-
-/// Where a process sits relative to one (grid, group).
-struct Placement {
-  int64_t groupIndex = 0; ///< row-major over the group's axes, in its order
-  int64_t groupSize = 1;
-  int64_t color = 0; ///< row-major over the other axes
-};
-
-Placement place(const Grid &grid, const Group &group, int64_t worldRank) {
-  int64_t coords[kMaxAxes] = {};
-  int64_t rest = worldRank;
-  for (int i = grid.rank; i-- > 0;) {
-    coords[i] = rest % grid.sizes[i];
-    rest /= grid.sizes[i];
-  }
-  Placement p;
-  bool inGroup[kMaxAxes] = {};
-  for (int k = 0; k < group.count; ++k) {
-    int axis = group.axes[k];
-    inGroup[axis] = true;
-    p.groupIndex = p.groupIndex * grid.sizes[axis] + coords[axis];
-    p.groupSize *= grid.sizes[axis];
-  }
-  for (int i = 0; i < grid.rank; ++i)
-    if (!inGroup[i])
-      p.color = p.color * grid.sizes[i] + coords[i];
-  return p;
 }
 
 //===----------------------------------------------------------------------===//

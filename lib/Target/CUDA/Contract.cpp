@@ -48,14 +48,10 @@ std::string violation(CudaPhase phase, Operation *op) {
              "reduction (the CUDA target has no kernel for attention "
              "gradients yet): run this model on the CPU backend";
     // sparsegcn.aggregate, tiled_aggregate and transpose have kernels.
-    // Plain shard collectives (all-gather, reduce-scatter, all-reduce,
-    // all-to-all) run over NCCL; what quantized collectives
-    // expand to (quantize, dequantize, Hadamard) has no kernel here yet.
-    if (dialect == "qcomm")
-      return "no qcomm op (the CUDA target runs f32 all-gather, "
-             "reduce-scatter, all-reduce and all-to-all over NCCL, but has no "
-             "quantize/dequantize kernels for quantized collectives yet): run "
-             "this model on the CPU backend";
+    // Shard collectives run over NCCL; the qcomm compute ops quantized
+    // collectives expand to have kernels (runtime/cuda/QComm.cpp).
+    if (name == "qcomm.all_gather" || name == "qcomm.reduce_scatter")
+      return "no qcomm communication op (qcomm-expand-collectives)";
     if (dialect == "seqshard")
       return "no seqshard op (Ulysses all-to-alls become shard.all_to_all)";
     return "";
@@ -66,8 +62,9 @@ std::string violation(CudaPhase phase, Operation *op) {
   case CudaPhase::LibraryCalls:
     if (hasTensor(op))
       return "no tensor values";
-    if (dialect == "lathe")
-      return "no lathe op (every kernel op becomes a lathe_cuda_* call)";
+    if (dialect == "lathe" || dialect == "qcomm")
+      return "no lathe or qcomm op (every kernel op becomes a lathe_cuda_* "
+             "call)";
     if (auto call = dyn_cast<func::CallOp>(op))
       if (call.getCallee().starts_with("lathe_rt_"))
         return "no call into the CPU runtime";
@@ -77,6 +74,9 @@ std::string violation(CudaPhase phase, Operation *op) {
       return "no linalg op";
     if (isa<scf::ParallelOp>(op))
       return "no scf.parallel outside a GPU kernel";
+    if (auto load = dyn_cast<memref::LoadOp>(op);
+        load && load.getMemref().getDefiningOp<memref::AllocaOp>())
+      return ""; // a device scalar copied to the host stack
     if (!inKernel &&
         isa<memref::LoadOp, memref::StoreOp, memref::CopyOp, memref::AllocOp>(
             op))

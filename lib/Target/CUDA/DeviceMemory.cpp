@@ -36,9 +36,26 @@ constexpr StringLiteral kIndexCheckFailed = "lathe_rt_index_check_failed";
 constexpr StringLiteral kIndexCheckEnd = "lathe_cuda_index_check_end";
 constexpr StringLiteral kAssertCheckEnd = "lathe_cuda_assert_check_end";
 
+/// The qcomm kernels and Comm.h's typed all-gathers and all-to-alls
+/// (CUDAQComm.h).
+bool isCudaQCommKernel(StringRef name) {
+  static const llvm::StringSet<> kernels = {
+      "quantize_f32", "dequantize_f32", "dequantize_reduce_f32",
+      "dequantize_reduce_requantize_f32", "hadamard32_f32"};
+  if (kernels.contains(name))
+    return true;
+  for (StringRef type : {"i8", "i16", "i32", "i64", "f16", "bf16", "f64"})
+    if (name == ("comm_all_gather_" + type).str() ||
+        name == ("comm_all_to_all_" + type).str())
+      return true;
+  return false;
+}
+
 /// The kernels runtime/cuda implements with the CPU runtime's ABI
-/// (CUDA.h, CUDAKernels.h).
+/// (CUDA.h, CUDAKernels.h, CUDAQComm.h).
 bool isCudaRuntimeKernel(StringRef name) {
+  if (isCudaQCommKernel(name))
+    return true;
   static const llvm::StringSet<> kernels = {"matmul_f32",
                                             "matmul_scaled_f32",
                                             "conv2d_f32",
@@ -89,11 +106,10 @@ struct LatheCUDARetargetCalls
                            << "' (runtime/cuda implements the matmul, "
                               "convolution, pooling, softmax, layer norm, "
                               "chunked attention, cross-modal reduction, "
-                              "memory bank, SpMM, CSR transpose and "
-                              "LSTM/GRU "
-                              "kernels, and the f32 all-gather, "
-                              "reduce-scatter, all-reduce and all-to-all over "
-                              "NCCL): run "
+                              "memory bank, SpMM, CSR transpose, LSTM/GRU and "
+                              "qcomm quantization kernels, and the "
+                              "all-gather, reduce-scatter, all-reduce and "
+                              "all-to-all over NCCL): run "
                               "this model on the CPU backend";
         return signalPassFailure();
       }
@@ -292,6 +308,18 @@ bool isHostOnlyMessage(memref::GetGlobalOp global) {
   return true;
 }
 
+/// A host read of a rank-0 device buffer (an optimizer's step counter, a
+/// scalar argument used by host arithmetic): a `memref.load` outside every
+/// loop nest that becomes a kernel.
+bool isHostScalarRead(Operation *op) {
+  auto load = dyn_cast<memref::LoadOp>(op);
+  if (!load || outermostLoop(op) || op->getParentOfType<gpu::LaunchOp>())
+    return false;
+  MemRefType type = load.getMemRefType();
+  return type.getRank() == 0 && type.getLayout().isIdentity() &&
+         !load.getMemref().getDefiningOp<memref::AllocaOp>();
+}
+
 /// Deallocates `buffer` before every return of `func` that does not return
 /// it.
 void deallocBeforeReturns(func::FuncOp func, Value buffer, OpBuilder &b) {
@@ -314,7 +342,8 @@ struct LatheCUDADeviceMemory
       SmallVector<Operation *> ops;
       func.walk([&](Operation *op) {
         if (isa<memref::AllocOp, memref::DeallocOp, memref::GetGlobalOp,
-                memref::CopyOp>(op))
+                memref::CopyOp>(op) ||
+            isHostScalarRead(op))
           ops.push_back(op);
       });
       for (Operation *op : ops) {
@@ -346,6 +375,14 @@ struct LatheCUDADeviceMemory
         } else if (auto copy = dyn_cast<memref::CopyOp>(op)) {
           linalg::CopyOp::create(b, loc, copy.getSource(), copy.getTarget());
           copy.erase();
+        } else if (auto load = dyn_cast<memref::LoadOp>(op)) {
+          // Copied to the host stack first: a copy from device memory to
+          // pageable host memory returns once it is done (CUDA's rule for
+          // cuMemcpyAsync), so the load reads the value.
+          auto host = memref::AllocaOp::create(b, loc, load.getMemRefType());
+          gpu::MemcpyOp::create(b, loc, Type(), ValueRange{}, host,
+                                load.getMemref());
+          load.getMemrefMutable().assign(host);
         }
       }
     }

@@ -85,11 +85,11 @@ StringRef mlir::lathe::stringifyCudaPhase(CudaPhase phase) {
 }
 
 static void addKernelPasses(OpPassManager &pm) {
-  // As on the CPU: quantized collectives become qcomm compute ops and shard
-  // collectives (the compute ops have no CUDA kernels yet: the contract
-  // names them), Ulysses all-to-alls become shard.all_to_all with their
-  // transposes. The shard collectives bufferize into lathe_rt_comm_* calls
-  // that library-calls retargets to the runtime's NCCL collectives.
+  // As on the CPU: quantized collectives become qcomm compute ops (the
+  // runtime's CUDA quantization kernels) and shard collectives, Ulysses
+  // all-to-alls become shard.all_to_all with their transposes. The shard
+  // collectives bufferize into lathe_rt_comm_* calls that library-calls
+  // retargets to the runtime's NCCL collectives.
   pm.addPass(qcomm::createQCommExpandCollectives());
   pm.addPass(createConvertSeqShardToShard());
   OpPassManager &funcPm = pm.nest<func::FuncOp>();
@@ -115,6 +115,7 @@ static void addLibraryCallPasses(OpPassManager &pm) {
   pm.addPass(createLatheCPULowerRecurrent());
   pm.addPass(createLatheCPULowerSparseGCN());
   pm.addPass(createLatheCPULowerMemRed());
+  pm.addPass(createLatheCPULowerQComm());
   // Process indices from the runtime's rank; the grids erased.
   pm.addPass(createLatheCPULowerCollectives());
   pm.addPass(createLatheCUDAIndexChecks());

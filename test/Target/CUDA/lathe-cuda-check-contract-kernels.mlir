@@ -36,8 +36,8 @@ func.func @transpose(%rp: tensor<6xi64>, %ci: tensor<6xi64>, %v: tensor<6xf32>, 
 // -----
 
 // The shard all-gather, reduce-scatter, all-reduce and all-to-all run over
-// NCCL (no error); the quantize/dequantize ops of quantized collectives
-// have no CUDA lowering yet.
+// NCCL, the qcomm compute ops on the runtime's quantization kernels (no
+// error); qcomm's communication ops must have been expanded.
 shard.grid @g(shape = 2)
 func.func @all_reduce(%x: tensor<8xf32>) -> tensor<8xf32> {
   %r = shard.all_reduce %x on @g grid_axes = [0] : tensor<8xf32> -> tensor<8xf32>
@@ -47,9 +47,17 @@ func.func @all_reduce(%x: tensor<8xf32>) -> tensor<8xf32> {
 // -----
 
 func.func @quantize(%x: tensor<64xf32>, %q: tensor<32xi8>, %s: tensor<2xf32>) -> tensor<32xi8> {
-  // expected-error @below {{CUDA phase 'kernels' must leave no qcomm op (the CUDA target runs f32 all-gather, reduce-scatter, all-reduce and all-to-all over NCCL, but has no quantize/dequantize kernels for quantized collectives yet): run this model on the CPU backend, but qcomm.quantize remains}}
   %a, %b = qcomm.quantize ins(%x : tensor<64xf32>) outs(%q, %s : tensor<32xi8>, tensor<2xf32>) bits = 4 group_size = 32 -> tensor<32xi8>, tensor<2xf32>
   return %a : tensor<32xi8>
+}
+
+// -----
+
+shard.grid @dp(shape = 2)
+func.func @quantized_gather(%d: tensor<4096xf32>) -> tensor<8192xf32> {
+  // expected-error @below {{CUDA phase 'kernels' must leave no qcomm communication op (qcomm-expand-collectives), but qcomm.all_gather remains}}
+  %w = qcomm.all_gather %d on @dp grid_axes = [0] bits = 4 group_size = 2048 : tensor<4096xf32> -> tensor<8192xf32>
+  return %w : tensor<8192xf32>
 }
 
 // -----

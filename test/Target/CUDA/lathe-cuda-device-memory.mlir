@@ -30,3 +30,26 @@ func.func @f(%a: memref<4xf32>) -> memref<4xf32> {
   memref.dealloc %t : memref<4xf32>
   return %o : memref<4xf32>
 }
+
+// A host read of a rank-0 device buffer (AdamW's step counter) reads a copy
+// on the host stack; loads inside loop nests (kernels) are left alone.
+// CHECK-LABEL: func.func @step
+// CHECK-SAME: (%[[S:.*]]: memref<f32>, %[[X:.*]]: memref<4xf32>)
+// CHECK: %[[H:.*]] = memref.alloca() : memref<f32>
+// CHECK: gpu.memcpy %[[H]], %[[S]] : memref<f32>, memref<f32>
+// CHECK: %[[V:.*]] = memref.load %[[H]][] : memref<f32>
+// CHECK: linalg.generic
+// CHECK-NOT: memref.alloca
+// CHECK: return
+func.func @step(%s: memref<f32>, %x: memref<4xf32>) -> f32 {
+  %v = memref.load %s[] : memref<f32>
+  %one = arith.constant 1.0 : f32
+  %n = arith.addf %v, %one : f32
+  linalg.generic {indexing_maps = [affine_map<(i) -> (i)>], iterator_types = ["parallel"]} outs(%x : memref<4xf32>) {
+  ^bb0(%o: f32):
+    %w = memref.load %s[] : memref<f32>
+    %y = arith.mulf %o, %w : f32
+    linalg.yield %y : f32
+  }
+  return %n : f32
+}

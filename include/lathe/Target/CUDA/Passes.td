@@ -111,8 +111,11 @@ def LatheCUDADeviceMemory : Pass<"lathe-cuda-device-memory", "ModuleOp"> {
     arguments and results are device buffers (the driver copies at the
     function boundary). `memref.alloc`/`dealloc` become `gpu.alloc`/`dealloc`
     (the runtime's caching allocator), a `memref.get_global` (constants,
-    weights) is copied to a device buffer where it is read, and `memref.copy`
-    becomes a `linalg.copy` that runs as a GPU kernel.
+    weights) is copied to a device buffer where it is read, `memref.copy`
+    becomes a `linalg.copy` that runs as a GPU kernel, and a host read of a
+    rank-0 buffer (a `memref.load` outside every loop nest: the AdamW step
+    counter of a training step) reads a host copy (`gpu.memcpy` into a
+    `memref.alloca`).
 
     ```mlir
     %a = memref.alloc() : memref<4xf32>      // becomes

@@ -198,6 +198,12 @@ int lathe_cuda_nccl_unique_id(char id[128]);
 int lathe_cuda_nccl_init(const char id[128], int nranks, int rank,
                          lathe_cuda_comm **comm);
 void lathe_cuda_nccl_destroy(lathe_cuda_comm *comm);
+/* ncclCommSplit: the members of `parent` with this `color`, ordered by
+ * `key` (collective over parent). */
+int lathe_cuda_nccl_split(lathe_cuda_comm *parent, int color, int key,
+                          lathe_cuda_comm **comm);
+/* The communicator's number of ranks. */
+int lathe_cuda_nccl_size(const lathe_cuda_comm *comm);
 /* recv[r*count + i] = send_r[i] over the ranks r. */
 int lathe_cuda_all_gather_f32(lathe_cuda_comm *comm, const float *send,
                               float *recv, size_t count);
