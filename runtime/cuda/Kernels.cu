@@ -145,3 +145,5 @@ extern "C" __global__ void lathe_axpby(const float4 *a, const float4 *b,
 
 // Attention, SpMM, RNN gates, row kernels and padded pooling.
 #include "ModelKernels.cu"
+// The attention backward (memred.attention_grad).
+#include "AttentionBackward.cu"

@@ -23,22 +23,22 @@
 
 using namespace lathe_cuda;
 
-namespace {
-
-std::string shapeOf(const Ref &r) {
+std::string lathe_cuda::shapeOf(const Ref &r) {
   std::string s = "[";
   for (int64_t i = 0; i < r.rank; ++i)
     s += (i ? "x" : "") + std::to_string(r.size(i));
   return s + "]";
 }
 
-void launchShared(const char *name, CUfunction fn, const Launch &l,
-                  void **params) {
+void lathe_cuda::launchShared(const char *name, CUfunction fn, const Launch &l,
+                              void **params) {
   TimedRegion timed(name);
   check(drv.launchKernel(fn, l.grid, 1, 1, l.block, 1, 1, l.sharedBytes,
                          theStream(), params, nullptr),
         name);
 }
+
+namespace {
 
 /// A small device record kernels write their first error into: four
 /// int64 {code, a, b, c}, zero when nothing failed.

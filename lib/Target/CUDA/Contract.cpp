@@ -41,10 +41,10 @@ std::string violation(CudaPhase phase, Operation *op) {
     if (dialect == "tosa" || dialect == "train" || dialect == "lowrank")
       return "no tosa, train or lowrank op";
     if (dialect == "memred" && name != "memred.attention" &&
-        name != "memred.chunked_attention")
+        name != "memred.chunked_attention" && name != "memred.attention_grad")
       return "no memred op but attention (the CUDA target has no kernel for "
-             "attention gradients, memory banks or cross-modal reduction "
-             "yet): run this model on the CPU backend";
+             "memory banks or cross-modal reduction yet): run this model on "
+             "the CPU backend";
     // sparsegcn.aggregate, tiled_aggregate and transpose have kernels.
     // Plain shard collectives (all-gather, reduce-scatter, all-reduce,
     // all-to-all) run over NCCL; what quantized collectives

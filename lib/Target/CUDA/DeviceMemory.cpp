@@ -50,6 +50,7 @@ bool isCudaRuntimeKernel(StringRef name) {
                                             "layer_norm_f32",
                                             "chunked_attention_f32",
                                             "chunked_attention_lse_f32",
+                                            "chunked_attention_backward_f32",
                                             "masked_attention_f32",
                                             "spmm_csr_f32",
                                             "spmm_csr_f32_i32",

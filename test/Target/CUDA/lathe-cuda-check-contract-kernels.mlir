@@ -5,7 +5,7 @@
 // sparsegcn aggregation and transpose (the runtime's own kernels); other
 // ops of those dialects are errors naming the op.
 func.func @reduce(%q: tensor<1x2x4xf32>, %k: tensor<1x10x4xf32>, %t: tensor<10x3xf32>, %o: tensor<4x3xf32>) -> tensor<4x3xf32> {
-  // expected-error @below {{CUDA phase 'kernels' must leave no memred op but attention (the CUDA target has no kernel for attention gradients, memory banks or cross-modal reduction yet): run this model on the CPU backend, but memred.cross_modal_reduce remains}}
+  // expected-error @below {{CUDA phase 'kernels' must leave no memred op but attention (the CUDA target has no kernel for memory banks or cross-modal reduction yet): run this model on the CPU backend, but memred.cross_modal_reduce remains}}
   %r = memred.cross_modal_reduce queries(%q : tensor<1x2x4xf32>) keys(%k : tensor<1x10x4xf32>) ins(%t : tensor<10x3xf32>) outs(%o : tensor<4x3xf32>) recent(0.2) keep(0.25) scale(1.0) -> tensor<4x3xf32>
   return %r : tensor<4x3xf32>
 }
