@@ -946,4 +946,13 @@ void lathe_cuda_assert_check_end(int64_t rankWhat, void *what, int64_t rank,
   setPending(message.empty() ? "assertion failed in generated code" : message);
 }
 
+void lathe_cuda_shape_check_failed(int64_t rankWhat, void *what,
+                                   int64_t expected, int64_t given) {
+  std::string message = recordMessage(rankWhat, what);
+  if (message.empty())
+    message = "run-time shape check failed";
+  setPending(message + ": expected " + std::to_string(expected) + ", given " +
+             std::to_string(given));
+}
+
 } // extern "C"

@@ -35,6 +35,7 @@ namespace {
 constexpr StringLiteral kIndexCheckFailed = "lathe_rt_index_check_failed";
 constexpr StringLiteral kIndexCheckEnd = "lathe_cuda_index_check_end";
 constexpr StringLiteral kAssertCheckEnd = "lathe_cuda_assert_check_end";
+constexpr StringLiteral kShapeCheckFailed = "lathe_cuda_shape_check_failed";
 
 /// The kernels runtime/cuda implements with the CPU runtime's ABI
 /// (CUDA.h, CUDAKernels.h).
@@ -63,7 +64,8 @@ bool isCudaRuntimeKernel(StringRef name) {
                                             "comm_reduce_scatter_sum_f32",
                                             "comm_all_reduce_sum_f32",
                                             "comm_all_to_all_f32",
-                                            "comm_rank"};
+                                            "comm_rank",
+                                            "shape_check_failed"};
   return kernels.contains(name);
 }
 
@@ -283,7 +285,8 @@ bool isHostOnlyMessage(memref::GetGlobalOp global) {
       }
       auto call = dyn_cast<func::CallOp>(user);
       if (!call || (call.getCallee() != kIndexCheckEnd &&
-                    call.getCallee() != kAssertCheckEnd))
+                    call.getCallee() != kAssertCheckEnd &&
+                    call.getCallee() != kShapeCheckFailed))
         return false;
     }
   }

@@ -10,6 +10,7 @@
 #include "lathe/Target/CUDA/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -315,6 +316,82 @@ void sinkScalarReads(func::FuncOp func, IRRewriter &rewriter) {
   }
 }
 
+/// memref.reshape whose shape is a buffer host code fills with stores (a
+/// bufferized tensor.from_elements of sizes: dynamic ONNX Reshapes) becomes
+/// a memref.reinterpret_cast with those sizes and row-major strides, so that
+/// no host code reads or writes the buffer.
+void foldShapeBuffers(func::FuncOp func, IRRewriter &rewriter) {
+  SmallVector<memref::ReshapeOp> reshapes;
+  func.walk([&](memref::ReshapeOp op) { reshapes.push_back(op); });
+  for (memref::ReshapeOp op : reshapes) {
+    auto alloc = op.getShape().getDefiningOp<memref::AllocOp>();
+    auto type = dyn_cast<MemRefType>(op.getResult().getType());
+    auto sourceType = dyn_cast<MemRefType>(op.getSource().getType());
+    if (!alloc || !type || !sourceType || !type.getLayout().isIdentity() ||
+        !sourceType.getLayout().isIdentity() ||
+        alloc.getType().getRank() != 1 ||
+        alloc.getType().getDimSize(0) != type.getRank())
+      continue;
+    SmallVector<Value> sizes(type.getRank());
+    SmallVector<Operation *> dead;
+    bool ok = true;
+    for (Operation *user : alloc->getUsers()) {
+      if (user == op.getOperation())
+        continue;
+      dead.push_back(user);
+      if (isa<memref::DeallocOp>(user))
+        continue;
+      auto store = dyn_cast<memref::StoreOp>(user);
+      APInt at;
+      ok = store && store.getMemref() == alloc &&
+           matchPattern(store.getIndices()[0], m_ConstantInt(&at)) &&
+           at.getSExtValue() >= 0 && at.getSExtValue() < type.getRank() &&
+           !sizes[at.getSExtValue()] && store->getBlock() == op->getBlock() &&
+           store->isBeforeInBlock(op);
+      if (!ok)
+        break;
+      sizes[at.getSExtValue()] = store.getValueToStore();
+    }
+    if (!ok || llvm::is_contained(sizes, Value()))
+      continue;
+    Location loc = op.getLoc();
+    rewriter.setInsertionPoint(op);
+    SmallVector<OpFoldResult> sizeOfr, strideOfr(type.getRank());
+    for (auto [i, size] : llvm::enumerate(sizes)) {
+      if (!type.isDynamicDim(i)) {
+        sizeOfr.push_back(rewriter.getIndexAttr(type.getDimSize(i)));
+        continue;
+      }
+      if (!size.getType().isIndex())
+        size = arith::IndexCastOp::create(rewriter, loc,
+                                          rewriter.getIndexType(), size);
+      sizeOfr.push_back(size);
+    }
+    auto [strides, offset] = type.getStridesAndOffset();
+    // The product of the sizes inside dimension i, made where a dynamic
+    // stride needs it.
+    Value running;
+    for (int64_t i = type.getRank() - 1; i >= 0; --i) {
+      strideOfr[i] = ShapedType::isDynamic(strides[i])
+                         ? OpFoldResult(running)
+                         : OpFoldResult(rewriter.getIndexAttr(strides[i]));
+      if (i == 0 || !ShapedType::isDynamic(strides[i - 1]))
+        continue;
+      running = arith::MulIOp::create(
+          rewriter, loc,
+          getValueOrCreateConstantIndexOp(rewriter, loc, strideOfr[i]),
+          getValueOrCreateConstantIndexOp(rewriter, loc, sizeOfr[i]));
+    }
+    auto cast = memref::ReinterpretCastOp::create(
+        rewriter, loc, type, op.getSource(), rewriter.getIndexAttr(offset),
+        sizeOfr, strideOfr);
+    rewriter.replaceOp(op, cast.getResult());
+    for (Operation *user : dead)
+      rewriter.eraseOp(user);
+    rewriter.eraseOp(alloc);
+  }
+}
+
 struct LatheCUDAHostLoops
     : public lathe::impl::LatheCUDAHostLoopsBase<LatheCUDAHostLoops> {
   void runOnOperation() override {
@@ -329,6 +406,7 @@ struct LatheCUDAHostLoops
     IRRewriter rewriter(&getContext());
     for (scf::ForOp loop : nests)
       parallelize(loop, rewriter);
+    foldShapeBuffers(func, rewriter);
     sinkScalarReads(func, rewriter);
   }
 };

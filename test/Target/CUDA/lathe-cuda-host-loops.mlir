@@ -137,3 +137,24 @@ func.func @step_count(%x: memref<8xf32>, %step: memref<f32>, %w: memref<f32>, %y
   memref.store %one, %w[] : memref<f32>
   return
 }
+
+// -----
+
+// A reshape to sizes host code stores into a shape buffer (a dynamic ONNX
+// Reshape): the buffer goes, the sizes become a reinterpret_cast's.
+
+// CHECK-LABEL: func.func @reshape
+// CHECK-NOT: memref.alloc
+// CHECK-NOT: memref.store
+// CHECK: memref.reinterpret_cast %arg0 to offset: [0], sizes: [%arg1, 12], strides: [12, 1]
+func.func @reshape(%x: memref<?x3x4xf32>, %n: index) -> memref<?x12xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c12 = arith.constant 12 : index
+  %shape = memref.alloc() : memref<2xindex>
+  memref.store %n, %shape[%c0] : memref<2xindex>
+  memref.store %c12, %shape[%c1] : memref<2xindex>
+  %r = memref.reshape %x(%shape) : (memref<?x3x4xf32>, memref<2xindex>) -> memref<?x12xf32>
+  memref.dealloc %shape : memref<2xindex>
+  return %r : memref<?x12xf32>
+}

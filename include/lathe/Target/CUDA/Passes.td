@@ -68,6 +68,9 @@ def LatheCUDAHostLoops : Pass<"lathe-cuda-host-loops", "func::FuncOp"> {
       element. The other loops stay sequential inside. A nest with no such
       loop (a scatter through data-dependent indices) becomes a one-thread
       `scf.parallel`, keeping its order exactly.
+    - A `memref.reshape` whose shape buffer host code fills with stores
+      (the sizes of a dynamic ONNX Reshape) becomes a
+      `memref.reinterpret_cast` with those sizes and row-major strides.
     - A `memref.load` outside loops from a buffer that the function never
       writes, and the scalar arithmetic on it, used only inside linalg
       bodies or `scf.parallel` loops, is cloned into each of them.

@@ -130,6 +130,11 @@ void lathe_cuda_index_check_end(int64_t rankWhat, void *what, int64_t rank,
 void lathe_cuda_assert_check_end(int64_t rankWhat, void *what, int64_t rank,
                                  void *record);
 
+/* A run-time size check of host code failed (lathe_rt_shape_check_failed's
+ * arguments and message; `what` is host memory). */
+void lathe_cuda_shape_check_failed(int64_t rankWhat, void *what,
+                                   int64_t expected, int64_t given);
+
 /* The shard collectives (Comm.h's lathe_rt_comm_*_f32 ABI: packed grid and
  * group, dense f32 device memrefs) through the NCCL wrappers of CUDA.h on a
  * process-wide communicator. One rank only: a grid of more processes is a
