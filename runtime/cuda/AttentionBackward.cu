@@ -73,6 +73,85 @@ __device__ inline float bwdLse(const AttentionBackwardParams &p,
   return L.data[off[lathe_cuda::kBwdLse] + i * L.rowStride];
 }
 
+/// Copies rows [r0, r0 + rows) of operand `o` (cols columns) of batch
+/// element `off` into shared memory with row stride ld; the block's threads
+/// share the work.
+__device__ inline void bwdLoadTile(float *dst, int64_t ld,
+                                   const AttentionBackwardParams &p, int o,
+                                   const int64_t *off, int64_t r0,
+                                   int64_t rows, int64_t cols) {
+  const lathe_cuda::AttnOperand &X = p.ops[o];
+  for (int64_t t = threadIdx.x; t < rows * cols; t += blockDim.x) {
+    int64_t r = t / cols, c = t % cols;
+    dst[r * ld + c] =
+        X.data[off[o] + (r0 + r) * X.rowStride + c * X.colStride];
+  }
+}
+
+/// lse and D of query rows [i0, i0 + rows) into shared memory.
+__device__ inline void bwdLoadRowStats(float *lrow, float *drow,
+                                       const AttentionBackwardParams &p,
+                                       const int64_t *off, int64_t b,
+                                       int64_t i0, int64_t rows) {
+  for (int64_t t = threadIdx.x; t < rows; t += blockDim.x) {
+    lrow[t] = bwdLse(p, off, i0 + t);
+    drow[t] = p.delta[b * p.lq + i0 + t];
+  }
+}
+
+/// p and ds of a rows x cols tile (query rows from i0, keys from j0) from
+/// the tiles in shared memory: q [rows][d], dO [rows][dv], k [cols][ldk],
+/// v [cols][ldv]; written with row stride bk (probs may be null).
+__device__ inline void bwdScoreTile(const AttentionBackwardParams &p,
+                                    const int64_t *off, const float *qs,
+                                    const float *dos, const float *ks,
+                                    int64_t ldk, const float *vs, int64_t ldv,
+                                    const float *lrow, const float *drow,
+                                    int64_t i0, int64_t rows, int64_t j0,
+                                    int64_t cols, float *probs, float *dss) {
+  for (int64_t t = threadIdx.x; t < rows * cols; t += blockDim.x) {
+    int64_t i = t / cols, j = t % cols;
+    float s = 0.f, dp = 0.f;
+    for (int64_t c = 0; c < p.d; ++c)
+      s += qs[i * p.d + c] * ks[j * ldk + c];
+    for (int64_t c = 0; c < p.dv; ++c)
+      dp += dos[i * p.dv + c] * vs[j * ldv + c];
+    s = bwdAddBiases(p, off, i0 + i, j0 + j, s * p.scale);
+    float prob, ds;
+    bwdProbAndGrad(s, dp, lrow[i], drow[i], prob, ds);
+    if (probs)
+      probs[i * p.bk + j] = prob;
+    dss[i * p.bk + j] = ds;
+  }
+}
+
+/// acc[r][c] += Σ_k a[k·lda + r·ra] · x[k·ldx + c] for an n x cols
+/// accumulator over `len` terms (a tile product from shared memory).
+__device__ inline void bwdAccumulate(float *acc, int64_t n, int64_t cols,
+                                     const float *a, int64_t lda, int64_t ra,
+                                     const float *x, int64_t ldx,
+                                     int64_t len) {
+  for (int64_t t = threadIdx.x; t < n * cols; t += blockDim.x) {
+    int64_t r = t / cols, c = t % cols;
+    float sum = acc[t];
+    for (int64_t k = 0; k < len; ++k)
+      sum += a[k * lda + r * ra] * x[k * ldx + c];
+    acc[t] = sum;
+  }
+}
+
+/// Writes scale · acc (n x cols) to rows [r0, r0 + n) of operand `o`.
+__device__ inline void bwdStoreTile(const AttentionBackwardParams &p, int o,
+                                    const int64_t *off, int64_t r0, int64_t n,
+                                    int64_t cols, const float *acc,
+                                    float scale) {
+  const lathe_cuda::AttnOperand &X = p.ops[o];
+  for (int64_t t = threadIdx.x; t < n * cols; t += blockDim.x) {
+    int64_t r = t / cols, c = t % cols;
+    X.data[off[o] + (r0 + r) * X.rowStride + c * X.colStride] = scale * acc[t];
+  }
+}
+
 } // namespace
 
 // D[b, i] = Σ_c dO[b, i, c] · O[b, i, c]; one warp per (batch element, row).
@@ -115,68 +194,25 @@ lathe_attention_bwd_dq(lathe_cuda::AttentionBackwardParams p) {
   int64_t rows = min(bq, p.lq - i0);
   int64_t off[lathe_cuda::kBwdOperands];
   bwdBatchOffsets(p, b, off);
-  const lathe_cuda::AttnOperand &Q = p.ops[lathe_cuda::kBwdQ],
-                                &K = p.ops[lathe_cuda::kBwdK],
-                                &V = p.ops[lathe_cuda::kBwdV],
-                                &dO = p.ops[lathe_cuda::kBwdDO],
-                                &dQ = p.ops[lathe_cuda::kBwdDQ];
-  int tid = threadIdx.x, nt = blockDim.x;
-  for (int64_t t = tid; t < rows * d; t += nt) {
-    int64_t i = t / d, c = t % d;
-    qs[t] = Q.data[off[lathe_cuda::kBwdQ] + (i0 + i) * Q.rowStride +
-                   c * Q.colStride];
+  bwdLoadTile(qs, d, p, lathe_cuda::kBwdQ, off, i0, rows, d);
+  bwdLoadTile(dos, dv, p, lathe_cuda::kBwdDO, off, i0, rows, dv);
+  bwdLoadRowStats(lrow, drow, p, off, b, i0, rows);
+  for (int64_t t = threadIdx.x; t < rows * d; t += blockDim.x)
     acc[t] = 0.f;
-  }
-  for (int64_t t = tid; t < rows * dv; t += nt) {
-    int64_t i = t / dv, c = t % dv;
-    dos[t] = dO.data[off[lathe_cuda::kBwdDO] + (i0 + i) * dO.rowStride +
-                     c * dO.colStride];
-  }
-  for (int64_t t = tid; t < rows; t += nt) {
-    lrow[t] = bwdLse(p, off, i0 + t);
-    drow[t] = p.delta[b * p.lq + i0 + t];
-  }
   for (int64_t j0 = 0; j0 < p.lk; j0 += bk) {
     int64_t cols = min(bk, p.lk - j0);
     __syncthreads();
-    for (int64_t t = tid; t < cols * d; t += nt) {
-      int64_t j = t / d, c = t % d;
-      ks[j * ldk + c] = K.data[off[lathe_cuda::kBwdK] + (j0 + j) * K.rowStride +
-                               c * K.colStride];
-    }
-    for (int64_t t = tid; t < cols * dv; t += nt) {
-      int64_t j = t / dv, c = t % dv;
-      vs[j * ldv + c] = V.data[off[lathe_cuda::kBwdV] +
-                               (j0 + j) * V.rowStride + c * V.colStride];
-    }
+    bwdLoadTile(ks, ldk, p, lathe_cuda::kBwdK, off, j0, cols, d);
+    bwdLoadTile(vs, ldv, p, lathe_cuda::kBwdV, off, j0, cols, dv);
     __syncthreads();
-    for (int64_t t = tid; t < rows * cols; t += nt) {
-      int64_t i = t / cols, j = t % cols;
-      float s = 0.f, dp = 0.f;
-      for (int64_t c = 0; c < d; ++c)
-        s += qs[i * d + c] * ks[j * ldk + c];
-      for (int64_t c = 0; c < dv; ++c)
-        dp += dos[i * dv + c] * vs[j * ldv + c];
-      s = bwdAddBiases(p, off, i0 + i, j0 + j, s * p.scale);
-      float prob, ds;
-      bwdProbAndGrad(s, dp, lrow[i], drow[i], prob, ds);
-      dss[i * bk + j] = ds;
-    }
+    bwdScoreTile(p, off, qs, dos, ks, ldk, vs, ldv, lrow, drow, i0, rows, j0,
+                 cols, nullptr, dss);
     __syncthreads();
-    for (int64_t t = tid; t < rows * d; t += nt) {
-      int64_t i = t / d, c = t % d;
-      float a = acc[t];
-      for (int64_t j = 0; j < cols; ++j)
-        a += dss[i * bk + j] * ks[j * ldk + c];
-      acc[t] = a;
-    }
+    // acc[i][c] += Σ_j ds[i][j] · k[j][c]
+    bwdAccumulate(acc, rows, d, dss, 1, bk, ks, ldk, cols);
   }
   __syncthreads();
-  for (int64_t t = tid; t < rows * d; t += nt) {
-    int64_t i = t / d, c = t % d;
-    dQ.data[off[lathe_cuda::kBwdDQ] + (i0 + i) * dQ.rowStride +
-            c * dQ.colStride] = p.scale * acc[t];
-  }
+  bwdStoreTile(p, lathe_cuda::kBwdDQ, off, i0, rows, d, acc, p.scale);
 }
 
 // dK and dV of one (batch element, tile of p.bk key rows): walks the query
@@ -197,80 +233,29 @@ lathe_attention_bwd_dkdv(lathe_cuda::AttentionBackwardParams p) {
   int64_t cols = min(bk, p.lk - j0);
   int64_t off[lathe_cuda::kBwdOperands];
   bwdBatchOffsets(p, b, off);
-  const lathe_cuda::AttnOperand &Q = p.ops[lathe_cuda::kBwdQ],
-                                &K = p.ops[lathe_cuda::kBwdK],
-                                &V = p.ops[lathe_cuda::kBwdV],
-                                &dO = p.ops[lathe_cuda::kBwdDO],
-                                &dK = p.ops[lathe_cuda::kBwdDK],
-                                &dV = p.ops[lathe_cuda::kBwdDV];
-  int tid = threadIdx.x, nt = blockDim.x;
-  for (int64_t t = tid; t < cols * d; t += nt) {
-    int64_t j = t / d, c = t % d;
-    ks[j * ldk + c] = K.data[off[lathe_cuda::kBwdK] + (j0 + j) * K.rowStride +
-                             c * K.colStride];
+  bwdLoadTile(ks, ldk, p, lathe_cuda::kBwdK, off, j0, cols, d);
+  bwdLoadTile(vs, ldv, p, lathe_cuda::kBwdV, off, j0, cols, dv);
+  for (int64_t t = threadIdx.x; t < cols * d; t += blockDim.x)
     accK[t] = 0.f;
-  }
-  for (int64_t t = tid; t < cols * dv; t += nt) {
-    int64_t j = t / dv, c = t % dv;
-    vs[j * ldv + c] = V.data[off[lathe_cuda::kBwdV] + (j0 + j) * V.rowStride +
-                             c * V.colStride];
+  for (int64_t t = threadIdx.x; t < cols * dv; t += blockDim.x)
     accV[t] = 0.f;
-  }
   for (int64_t i0 = 0; i0 < p.lq; i0 += bq) {
     int64_t rows = min(bq, p.lq - i0);
     __syncthreads();
-    for (int64_t t = tid; t < rows * d; t += nt) {
-      int64_t i = t / d, c = t % d;
-      qs[t] = Q.data[off[lathe_cuda::kBwdQ] + (i0 + i) * Q.rowStride +
-                     c * Q.colStride];
-    }
-    for (int64_t t = tid; t < rows * dv; t += nt) {
-      int64_t i = t / dv, c = t % dv;
-      dos[t] = dO.data[off[lathe_cuda::kBwdDO] + (i0 + i) * dO.rowStride +
-                       c * dO.colStride];
-    }
-    for (int64_t t = tid; t < rows; t += nt) {
-      lrow[t] = bwdLse(p, off, i0 + t);
-      drow[t] = p.delta[b * p.lq + i0 + t];
-    }
+    bwdLoadTile(qs, d, p, lathe_cuda::kBwdQ, off, i0, rows, d);
+    bwdLoadTile(dos, dv, p, lathe_cuda::kBwdDO, off, i0, rows, dv);
+    bwdLoadRowStats(lrow, drow, p, off, b, i0, rows);
     __syncthreads();
-    for (int64_t t = tid; t < rows * cols; t += nt) {
-      int64_t i = t / cols, j = t % cols;
-      float s = 0.f, dp = 0.f;
-      for (int64_t c = 0; c < d; ++c)
-        s += qs[i * d + c] * ks[j * ldk + c];
-      for (int64_t c = 0; c < dv; ++c)
-        dp += dos[i * dv + c] * vs[j * ldv + c];
-      s = bwdAddBiases(p, off, i0 + i, j0 + j, s * p.scale);
-      bwdProbAndGrad(s, dp, lrow[i], drow[i], ps[i * bk + j], dss[i * bk + j]);
-    }
+    bwdScoreTile(p, off, qs, dos, ks, ldk, vs, ldv, lrow, drow, i0, rows, j0,
+                 cols, ps, dss);
     __syncthreads();
-    for (int64_t t = tid; t < cols * dv; t += nt) {
-      int64_t j = t / dv, c = t % dv;
-      float a = accV[t];
-      for (int64_t i = 0; i < rows; ++i)
-        a += ps[i * bk + j] * dos[i * dv + c];
-      accV[t] = a;
-    }
-    for (int64_t t = tid; t < cols * d; t += nt) {
-      int64_t j = t / d, c = t % d;
-      float a = accK[t];
-      for (int64_t i = 0; i < rows; ++i)
-        a += dss[i * bk + j] * qs[i * d + c];
-      accK[t] = a;
-    }
+    // accV[j][c] += Σ_i p[i][j] · dO[i][c]; accK[j][c] += Σ_i ds[i][j] · q[i][c]
+    bwdAccumulate(accV, cols, dv, ps, bk, 1, dos, dv, rows);
+    bwdAccumulate(accK, cols, d, dss, bk, 1, qs, d, rows);
   }
   __syncthreads();
-  for (int64_t t = tid; t < cols * d; t += nt) {
-    int64_t j = t / d, c = t % d;
-    dK.data[off[lathe_cuda::kBwdDK] + (j0 + j) * dK.rowStride +
-            c * dK.colStride] = p.scale * accK[t];
-  }
-  for (int64_t t = tid; t < cols * dv; t += nt) {
-    int64_t j = t / dv, c = t % dv;
-    dV.data[off[lathe_cuda::kBwdDV] + (j0 + j) * dV.rowStride +
-            c * dV.colStride] = accV[t];
-  }
+  bwdStoreTile(p, lathe_cuda::kBwdDK, off, j0, cols, d, accK, p.scale);
+  bwdStoreTile(p, lathe_cuda::kBwdDV, off, j0, cols, dv, accV, 1.f);
 }
 
 // The gradient of one bias: one warp per gradient element, lanes over the
