@@ -69,8 +69,21 @@ bool isScalar(Type t) { return t.isIntOrIndexOrFloat(); }
 /// and asserts.
 bool isKernelOp(Operation *op) {
   if (isa<memref::LoadOp, memref::StoreOp, scf::ForOp, scf::IfOp, scf::YieldOp,
-          cf::AssertOp, memref::GetGlobalOp, memref::CastOp>(op))
+          cf::AssertOp, memref::CastOp>(op))
     return true;
+  // A global only as an index check's message (lathe-cuda-index-checks
+  // reads it on the host); constants read in the loop stay host code.
+  if (isa<memref::GetGlobalOp>(op)) {
+    auto isCheck = [](Operation *user) {
+      auto call = dyn_cast<func::CallOp>(user);
+      return call && call.getCallee() == kIndexCheckFailed;
+    };
+    return llvm::all_of(op->getUsers(), [&](Operation *user) {
+      if (isa<memref::CastOp>(user))
+        return llvm::all_of(user->getUsers(), isCheck);
+      return isCheck(user);
+    });
+  }
   if (auto call = dyn_cast<func::CallOp>(op))
     return call.getCallee() == kIndexCheckFailed;
   if (isa<ViewLikeOpInterface>(op))
