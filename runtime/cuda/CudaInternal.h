@@ -60,6 +60,10 @@ CUfunction ownKernel(const char *name);
 /// Launches a 1-D grid-stride kernel of Kernels.cu, timed under `name`.
 void launch(const char *name, CUfunction fn, unsigned grid, unsigned block,
             void **params);
+/// Launches a kernel of Kernels.cu with the shape (and shared memory) of
+/// `l`, timed under `name`.
+void launchShared(const char *name, CUfunction fn, const Launch &l,
+                  void **params);
 /// The embedded fatbin of Kernels.cu.
 const void *ownKernelImage();
 /// Whether `ptr` is the start of a live block of the caching allocator.

@@ -150,3 +150,5 @@ extern "C" __global__ void lathe_axpby(const float4 *a, const float4 *b,
 
 // Quantize, dequantize and the Hadamard transform of quantized collectives.
 #include "QCommKernels.cu"
+// The attention backward (memred.attention_grad).
+#include "AttentionBackward.cu"

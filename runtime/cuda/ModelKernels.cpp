@@ -23,15 +23,15 @@
 
 using namespace lathe_cuda;
 
-namespace {
-
-void launchShared(const char *name, CUfunction fn, const Launch &l,
-                  void **params) {
+void lathe_cuda::launchShared(const char *name, CUfunction fn, const Launch &l,
+                              void **params) {
   TimedRegion timed(name);
   check(drv.launchKernel(fn, l.grid, 1, 1, l.block, 1, 1, l.sharedBytes,
                          theStream(), params, nullptr),
         name);
 }
+
+namespace {
 
 /// A small device record kernels write their first error into: four
 /// int64 {code, a, b, c}, zero when nothing failed.
@@ -937,6 +937,15 @@ void lathe_cuda_assert_check_end(int64_t rankWhat, void *what, int64_t rank,
     return;
   std::string message = recordMessage(rankWhat, what);
   setPending(message.empty() ? "assertion failed in generated code" : message);
+}
+
+void lathe_cuda_shape_check_failed(int64_t rankWhat, void *what,
+                                   int64_t expected, int64_t given) {
+  std::string message = recordMessage(rankWhat, what);
+  if (message.empty())
+    message = "run-time shape check failed";
+  setPending(message + ": expected " + std::to_string(expected) + ", given " +
+             std::to_string(given));
 }
 
 } // extern "C"

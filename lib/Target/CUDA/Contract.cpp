@@ -40,13 +40,8 @@ std::string violation(CudaPhase phase, Operation *op) {
   case CudaPhase::Kernels:
     if (dialect == "tosa" || dialect == "train" || dialect == "lowrank")
       return "no tosa, train or lowrank op";
-    // Attention, memory banks and the cross-modal reduction have kernels.
-    if (dialect == "memred" && name != "memred.attention" &&
-        name != "memred.chunked_attention" && name != "memred.bank_append" &&
-        name != "memred.cross_modal_reduce")
-      return "no memred op but attention, memory banks and cross-modal "
-             "reduction (the CUDA target has no kernel for attention "
-             "gradients yet): run this model on the CPU backend";
+    // Every memred op (attention and its gradient, memory banks, the
+    // cross-modal reduction) has a kernel.
     // sparsegcn.aggregate, tiled_aggregate and transpose have kernels.
     // Shard collectives run over NCCL; the qcomm compute ops quantized
     // collectives expand to have kernels (runtime/cuda/QComm.cpp).

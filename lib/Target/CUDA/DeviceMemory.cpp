@@ -35,6 +35,7 @@ namespace {
 constexpr StringLiteral kIndexCheckFailed = "lathe_rt_index_check_failed";
 constexpr StringLiteral kIndexCheckEnd = "lathe_cuda_index_check_end";
 constexpr StringLiteral kAssertCheckEnd = "lathe_cuda_assert_check_end";
+constexpr StringLiteral kShapeCheckFailed = "lathe_cuda_shape_check_failed";
 
 /// The qcomm kernels and Comm.h's typed all-gathers and all-to-alls
 /// (CUDAQComm.h).
@@ -67,6 +68,7 @@ bool isCudaRuntimeKernel(StringRef name) {
                                             "layer_norm_f32",
                                             "chunked_attention_f32",
                                             "chunked_attention_lse_f32",
+                                            "chunked_attention_backward_f32",
                                             "masked_attention_f32",
                                             "cross_modal_reduce_f32",
                                             "bank_append_policy_f32",
@@ -81,7 +83,8 @@ bool isCudaRuntimeKernel(StringRef name) {
                                             "comm_reduce_scatter_sum_f32",
                                             "comm_all_reduce_sum_f32",
                                             "comm_all_to_all_f32",
-                                            "comm_rank"};
+                                            "comm_rank",
+                                            "shape_check_failed"};
   return kernels.contains(name);
 }
 
@@ -301,7 +304,8 @@ bool isHostOnlyMessage(memref::GetGlobalOp global) {
       }
       auto call = dyn_cast<func::CallOp>(user);
       if (!call || (call.getCallee() != kIndexCheckEnd &&
-                    call.getCallee() != kAssertCheckEnd))
+                    call.getCallee() != kAssertCheckEnd &&
+                    call.getCallee() != kShapeCheckFailed))
         return false;
     }
   }

@@ -118,6 +118,8 @@ static void addLibraryCallPasses(OpPassManager &pm) {
   pm.addPass(createLatheCPULowerQComm());
   // Process indices from the runtime's rank; the grids erased.
   pm.addPass(createLatheCPULowerCollectives());
+  // Host loop nests and scalar reads of buffers move into kernels.
+  pm.addNestedPass<func::FuncOp>(createLatheCUDAHostLoops());
   pm.addPass(createLatheCUDAIndexChecks());
   pm.addPass(createLatheCUDARetargetCalls());
   pm.addPass(createCanonicalizerPass());

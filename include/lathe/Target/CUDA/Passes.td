@@ -49,6 +49,48 @@ def LatheCUDARetargetCalls : Pass<"lathe-cuda-retarget-calls", "ModuleOp"> {
   let dependentDialects = ["::mlir::func::FuncDialect"];
 }
 
+def LatheCUDAHostLoops : Pass<"lathe-cuda-host-loops", "func::FuncOp"> {
+  let summary = "Host loop nests and scalar reads of buffers become GPU code";
+  let description = [{
+    Host code of the CUDA target handles device buffers only, but gradients
+    leave host-side loops that read and write buffers element by element
+    (`lathe-differentiate`'s scatter-add of a slice's or a gather's
+    gradient, the loss gradient over a training index list) and scalar reads
+    of a buffer that a kernel uses (AdamW's step count). This pass moves both
+    into the loop nests that become kernels:
+
+    - An outermost `scf.for` nest without results whose body only loads,
+      stores and computes (index checks and `cf.assert` included; no call,
+      allocation or linalg op) becomes an `scf.parallel` over the loops of
+      its perfect nest that are provably independent: every buffer the nest
+      writes is a local allocation accessed at one index list, which holds
+      each such loop's induction variable (plus a loop-invariant offset) in
+      a position of its own, so two iterations never touch the same
+      element. The other loops stay sequential inside. A nest with no such
+      loop (a scatter through data-dependent indices) becomes a one-thread
+      `scf.parallel`, keeping its order exactly.
+    - A `memref.reshape` whose shape buffer host code fills with stores
+      (the sizes of a dynamic ONNX Reshape) becomes a
+      `memref.reinterpret_cast` with those sizes and row-major strides.
+    - A `memref.load` outside loops from a buffer that the function never
+      writes, and the scalar arithmetic on it, used only inside linalg
+      bodies or `scf.parallel` loops, is cloned into each of them.
+
+    ```mlir
+    scf.for %i = %c0 to %c3 step %c1 {
+      scf.for %j = %c0 to %c32 step %c1 {
+        %k = arith.addi %j, %c64 : index
+        %a = memref.load %acc[%i, %k] : memref<3x96xf32>
+        ... memref.store %s, %acc[%i, %k] : memref<3x96xf32>
+    }}
+    // becomes
+    scf.parallel (%i, %j) = (%c0, %c0) to (%c3, %c32) step (%c1, %c1) { ... }
+    ```
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def LatheCUDAIndexChecks : Pass<"lathe-cuda-index-checks", "ModuleOp"> {
   let summary = "Record generated code's failed index checks on the device";
   let description = [{

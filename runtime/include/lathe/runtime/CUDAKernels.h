@@ -39,6 +39,16 @@ void lathe_cuda_chunked_attention_lse_f32(
     int64_t rankB0, void *b0, int64_t rankB1, void *b1, int64_t rankO, void *o,
     int64_t rankL, void *lse, float scale, int64_t qChunk, int64_t kvChunk,
     int64_t numBiases);
+/* The gradients of attention (memred.attention_grad; FlashAttention-2's
+ * backward with the forward's log-sum-exp), lathe_rt_chunked_attention_
+ * backward_f32's arguments. */
+void lathe_cuda_chunked_attention_backward_f32(
+    int64_t rankQ, void *q, int64_t rankK, void *k, int64_t rankV, void *v,
+    int64_t rankO, void *o, int64_t rankDO, void *dO, int64_t rankL, void *lse,
+    int64_t rankB0, void *b0, int64_t rankB1, void *b1, int64_t rankDQ,
+    void *dq, int64_t rankDK, void *dk, int64_t rankDV, void *dv,
+    int64_t rankDB0, void *db0, int64_t rankDB1, void *db1, float scale,
+    int64_t qChunk, int64_t kvChunk, int64_t numBiases, int64_t biasGradMask);
 /* lathe_rt_masked_attention_f32's arguments (o = softmax(select(mask, fill,
  * scale q kt)) v with kt the transposed keys [..., D, Lk]; a row of -inf only
  * is NaN); the flags have the CPU runtime's values. */
@@ -141,6 +151,11 @@ void lathe_cuda_index_check_end(int64_t rankWhat, void *what, int64_t rank,
  * when any did. */
 void lathe_cuda_assert_check_end(int64_t rankWhat, void *what, int64_t rank,
                                  void *record);
+
+/* A run-time size check of host code failed (lathe_rt_shape_check_failed's
+ * arguments and message; `what` is host memory). */
+void lathe_cuda_shape_check_failed(int64_t rankWhat, void *what,
+                                   int64_t expected, int64_t given);
 
 /* The shard collectives (Comm.h's lathe_rt_comm_*_f32 ABI: packed grid and
  * group, dense f32 device memrefs) through the NCCL wrappers of CUDA.h on a
