@@ -10,10 +10,10 @@
 //===----------------------------------------------------------------------===//
 
 #include "lathe/runtime/Model.h"
-#include "lathe/runtime/ModelFile.h"
 #include "lathe/runtime/ModelFormat.h"
 
 #include "Internal.h"
+#include "ModelFile.h"
 
 #include <algorithm>
 #include <cerrno>

@@ -1,6 +1,8 @@
 //===- ModelFile.h - The .lathe container for both loaders ------*- C++ -*-===//
 //
-// Header-only, C++ only (not part of the C ABI): the parts of loading a .lathe
+// Header-only, C++ only (not part of the C ABI, so not in the installed
+// include folder: runtime/internal is a private include directory of the two
+// runtime libraries, runtime/CMakeLists.txt): the parts of loading a .lathe
 // file (ModelFormat.h) that do not depend on the backend, that is the header
 // and section table, the sections' checksums, the META text, the CODE
 // section handed to the dynamic loader, the code's constant table and
