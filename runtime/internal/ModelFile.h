@@ -21,6 +21,8 @@
 
 #include "lathe/runtime/ModelFormat.h"
 
+#include "SplitFields.h"
+
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -71,22 +73,6 @@ inline bool writeAll(int fd, const char *p, size_t size) {
   return transferAll(size, [&](size_t done, size_t left) {
     return ::write(fd, p + done, left);
   });
-}
-
-/// The non-empty fields of `text` separated by `sep` (the lines of META, the
-/// names of a feature list).
-inline std::vector<std::string> splitFields(const std::string &text, char sep) {
-  std::vector<std::string> fields;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t end = text.find(sep, pos);
-    if (end == std::string::npos)
-      end = text.size();
-    if (end > pos)
-      fields.push_back(text.substr(pos, end - pos));
-    pos = end + 1;
-  }
-  return fields;
 }
 
 /// What a loader tells the user of a file it cannot read.

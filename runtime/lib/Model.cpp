@@ -295,7 +295,7 @@ void checkCpu(const lathe_model &model) {
   CpuState cpu = readCpu();
   std::string missing, unknown;
   for (const std::string &name :
-       model_file::splitFields(model.metadata.at("cpu_features"), ',')) {
+       lathe::splitFields(model.metadata.at("cpu_features"), ',')) {
     bool known = false;
     bool has = cpuHas(cpu, name, known);
     std::string &into = !known ? unknown : missing;
