@@ -8,6 +8,7 @@ Weights are emitted either as `arith.constant dense_resource<NAME>` with the
 bytes in the file's `dialect_resources` section, or (external mode) as
 `lathe.weight #lathe.external<"FILE", "/DATASET">`.
 """
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +22,16 @@ class Val:
     @property
     def ty(self):
         return tensor_type(self.shape)
+
+
+@dataclass(frozen=True)
+class IVal(Val):
+    """A value whose element type is not f32 (an i1 mask by default)."""
+    elt: str = "i1"
+
+    @property
+    def ty(self):
+        return tensor_type(self.shape, self.elt)
 
 
 def tensor_type(shape, elt="f32"):
@@ -37,8 +48,10 @@ def f32_lit(v):
 
 
 def affine_map(ndims, results):
+    """results: the loop dims the map selects, e.g. (0, 2), or its result
+    expressions as text, e.g. 'd0, d1 + d4'."""
     dims = ", ".join(f"d{i}" for i in range(ndims))
-    res = ", ".join(f"d{i}" for i in results)
+    res = results if isinstance(results, str) else ", ".join(f"d{i}" for i in results)
     return f"affine_map<({dims}) -> ({res})>"
 
 
@@ -145,8 +158,11 @@ class Emitter:
         return self.emit(f"linalg.fill ins({c} : f32) outs({e.name} : {e.ty}) -> {e.ty}", "fill", shape)
 
     # -- linalg.generic -------------------------------------------------------
-    def generic(self, ins, maps, iters, out_shape, body_fn, init=None, hint="g"):
-        """maps: one tuple of loop dims per input plus one for the output."""
+    def generic(self, ins, maps, iters, out_shape, body_fn, init=None, hint="g", elts=None,
+                out_elt="f32"):
+        """maps: one per input plus one for the output, each a tuple of loop dims or result
+        expressions as text (affine_map); body_fn(Body, *block args) -> yielded value;
+        elts: the element types of the inputs (f32 unless given)."""
         n = len(iters)
         out = init if init is not None else self.empty(out_shape)
         amaps = ", ".join(affine_map(n, m) for m in maps)
@@ -156,13 +172,14 @@ class Emitter:
         args = [self.fresh("in") for _ in ins] + [self.fresh("out")]
         body = Body(self, self.ind * 2)
         result = body_fn(body, *args)
-        block = ", ".join(f"{a}: f32" for a in args)
+        elts = elts or ["f32"] * len(ins)
+        block = ", ".join(f"{a}: {t}" for a, t in zip(args, elts + [out_elt]))
         head = (f"linalg.generic {{indexing_maps = [{amaps}], iterator_types = [{its}]}} "
                 f"ins({ins_s} : {ins_t}) outs({out.name} : {out.ty}) {{")
         v = self.emit(head, hint, out_shape)
         self.lines.append(f"{self.ind}^bb0({block}):")
         self.lines.extend(body.lines)
-        self.lines.append(f"{self.ind * 2}linalg.yield {result} : f32")
+        self.lines.append(f"{self.ind * 2}linalg.yield {result} : {out_elt}")
         self.lines.append(f"{self.ind}}} -> {out.ty}")
         return v
 
@@ -195,6 +212,67 @@ class Emitter:
         init = self.filled(shape[:-1], init_value)
         iters = ["parallel"] * (n - 1) + ["reduction"]
         return self.generic(ins, maps, iters, shape[:-1], body_fn, init=init, hint=hint)
+
+    def transpose_generic(self, v, perm, hint="t"):
+        """out[i0, i1, ...] = v[...] with out dim k = v dim perm[k], as a generic (torch-mlir's
+        aten.t / aten.transpose lowering)."""
+        shape = tuple(v.shape[p] for p in perm)
+        n = len(shape)
+        src = [0] * n
+        for k, p in enumerate(perm):
+            src[p] = k
+        return self.generic([v], [tuple(src), tuple(range(n))], ["parallel"] * n, shape,
+                            lambda b, a, o: a, hint=hint)
+
+    def softmax_decomposed(self, x):
+        """Softmax over the last dim as torch-mlir decomposes it: max reduction, subtract + exp,
+        sum reduction, divide."""
+        outer = {1: tuple(range(len(x.shape) - 1))}
+        mx = self.reduce_last([x], (), lambda b, a, o: b.maxf(a, o), -np.inf, "max")
+        ex = self.elementwise([x, mx], lambda b, a, m, o: b.exp(b.subf(a, m)), "exp", outer)
+        sm = self.reduce_last([ex], (), lambda b, a, o: b.addf(a, o), 0.0, "sum")
+        return self.elementwise([ex, sm], lambda b, a, s, o: b.divf(a, s), "probs", outer)
+
+    def bool_constant(self, mask, hint="mask"):
+        """An i1 constant holding the bool ndarray `mask`."""
+        def lit(a):
+            if a.ndim == 1:
+                return "[" + ", ".join("true" if t else "false" for t in a) + "]"
+            return "[" + ", ".join(lit(r) for r in a) + "]"
+        v = self.emit(f"arith.constant dense<{lit(mask)}> : {tensor_type(mask.shape, 'i1')}",
+                      hint, mask.shape)
+        return IVal(v.name, v.shape)
+
+    def masked_attention(self, q, k, v, mask, mask_map, masked_when_true, fill):
+        """softmax(mask(q·kᵀ / sqrt(D))) · v on [B, H, S, D] in the form torch-mlir writes it:
+        kᵀ by a transposing generic, batch_matmuls on [B·H, ...] collapses, the scale as a divide
+        generic, masked_fill as an arith.select generic on an i1 constant of the bool ndarray
+        `mask` (mask_map: its affine results over (b, h, i, j); where it is true the score is
+        replaced by `fill` if masked_when_true, kept otherwise), the softmax decomposed.
+        Returns [B, H, S, D]."""
+        B, H, S, D = q.shape
+        kt = self.transpose_generic(k, (0, 1, 3, 2), "kt")
+        q3 = self.collapse(q, [[0, 1], [2], [3]])
+        kt3 = self.collapse(kt, [[0, 1], [2], [3]])
+        sc = self.expand(self.batch_matmul(q3, kt3, transpose_b=False, hint="scores"),
+                         [[0, 1], [2], [3]], (B, H, S, S))
+        sc = self.generic([sc], ["d0, d1, d2, d3"] * 2, ["parallel"] * 4, sc.shape,
+                          lambda bb, a, o: bb.divf(a, bb.const(math.sqrt(D))), hint="scaled")
+        m = self.bool_constant(mask)
+
+        def select(bb, a, mv, o):
+            f = bb.const(fill)
+            if masked_when_true:
+                return bb.op(f"arith.select {mv}, {f}, {a} : f32", "sel")
+            return bb.op(f"arith.select {mv}, {a}, {f} : f32", "sel")
+        masked = self.generic([sc, m], ["d0, d1, d2, d3", mask_map, "d0, d1, d2, d3"],
+                              ["parallel"] * 4, sc.shape, select, hint="masked",
+                              elts=["f32", m.elt])
+        pr = self.softmax_decomposed(masked)
+        ctx = self.batch_matmul(self.collapse(pr, [[0, 1], [2], [3]]),
+                                self.collapse(v, [[0, 1], [2], [3]]), transpose_b=False,
+                                hint="ctx")
+        return self.expand(ctx, [[0, 1], [2], [3]], (B, H, S, D))
 
     # -- named ops --------------------------------------------------------------
     def matmul(self, a, b, transpose_b, hint="mm"):

@@ -30,61 +30,17 @@ Every function returns (mlir text, torch module (eval, float32), input ndarray, 
 contractions).
 """
 import math
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
-from mlir_emit import Body, Emitter, Val, f32_lit, tensor_type  # scripts/ is on sys.path
-
-
-@dataclass(frozen=True)
-class IVal(Val):
-    """A value whose element type is not f32."""
-    elt: str = "i1"
-
-    @property
-    def ty(self):
-        return tensor_type(self.shape, self.elt)
-
-
-def _map(n, results):
-    dims = ", ".join(f"d{i}" for i in range(n))
-    return f"affine_map<({dims}) -> ({results})>"
-
-
-def _dims(idx):
-    return ", ".join(f"d{i}" for i in idx)
+from mlir_emit import Emitter, Val, f32_lit, tensor_type  # scripts/ is on sys.path
 
 
 class Em(Emitter):
     """mlir_emit.Emitter plus what foreign exporters write: generics with arbitrary affine maps
     and element types, arith on whole tensors, splat constants, tensor.pad."""
-
-    def gen(self, ins, maps, iters, out_shape, body, init=None, hint="g", elts=None,
-            out_elt="f32"):
-        """maps: result expressions per operand (inputs, then the output), e.g. 'd0, d1 + d4';
-        body(Body, *block args) -> yielded value; elts: element types of the inputs."""
-        n = len(iters)
-        out = init if init is not None else self.empty(out_shape)
-        elts = elts or ["f32"] * len(ins)
-        amaps = ", ".join(_map(n, m) for m in maps)
-        its = ", ".join(f'"{t}"' for t in iters)
-        args = [self.fresh("in") for _ in ins] + [self.fresh("out")]
-        b = Body(self, self.ind * 2)
-        result = body(b, *args)
-        block = ", ".join(f"{a}: {t}" for a, t in zip(args, elts + [out_elt]))
-        ins_s = ", ".join(v.name for v in ins)
-        ins_t = ", ".join(v.ty for v in ins)
-        head = (f"linalg.generic {{indexing_maps = [{amaps}], iterator_types = [{its}]}} "
-                f"ins({ins_s} : {ins_t}) outs({out.name} : {out.ty}) {{")
-        v = self.emit(head, hint, out_shape)
-        self.lines.append(f"{self.ind}^bb0({block}):")
-        self.lines.extend(b.lines)
-        self.lines.append(f"{self.ind * 2}linalg.yield {result} : {out_elt}")
-        self.lines.append(f"{self.ind}}} -> {out.ty}")
-        return v
 
     def splat(self, shape, value, hint="splat"):
         return self.emit(f"arith.constant dense<{f32_lit(value)}> : {tensor_type(shape)}", hint,
@@ -108,19 +64,8 @@ class Em(Emitter):
     def broadcast(self, v, shape, dims, hint="bcast"):
         """Generic that broadcasts v (indexed by loop dims `dims`) to `shape`."""
         n = len(shape)
-        return self.gen([v], [_dims(dims), _dims(range(n))], ["parallel"] * n, shape,
-                        lambda b, a, o: a, hint=hint)
-
-    def transpose_generic(self, v, perm, hint="t"):
-        """out[i0, i1, ...] = v[...] with out dim k = v dim perm[k] (torch-mlir's aten.t /
-        aten.transpose lowering)."""
-        shape = tuple(v.shape[p] for p in perm)
-        n = len(shape)
-        src = [0] * n
-        for k, p in enumerate(perm):
-            src[p] = k
-        return self.gen([v], [_dims(src), _dims(range(n))], ["parallel"] * n, shape,
-                        lambda b, a, o: a, hint=hint)
+        return self.generic([v], [tuple(dims), tuple(range(n))], ["parallel"] * n, shape,
+                            lambda b, a, o: a, hint=hint)
 
 
 def _param(rs, *shape, scale=None):
@@ -195,9 +140,9 @@ def jax_resnet():
         s = stride
         ih = f"d1 * {s} + d4" if s != 1 else "d1 + d4"
         iw = f"d2 * {s} + d5" if s != 1 else "d2 + d5"
-        y = em.gen([padded, w], [f"d0, {ih}, {iw}, d6", "d4, d5, d6, d3", "d0, d1, d2, d3"],
-                   ["parallel"] * 4 + ["reduction"] * 3, out_shape,
-                   lambda bb, a, ww_, o: bb.addf(o, bb.mulf(a, ww_)), init=init, hint="conv")
+        y = em.generic([padded, w], [f"d0, {ih}, {iw}, d6", "d4, d5, d6, d3", "d0, d1, d2, d3"],
+                       ["parallel"] * 4 + ["reduction"] * 3, out_shape,
+                       lambda bb, a, ww_, o: bb.addf(o, bb.mulf(a, ww_)), init=init, hint="conv")
         flops[0] += 2 * n * oh * ow * f * 9 * c
         bb_ = em.broadcast(b, out_shape, (3,), "bias_b")
         return em.tensor_op("arith.addf", y, bb_, "biased")
@@ -212,15 +157,15 @@ def jax_resnet():
     y = relu(conv(h, "b2a", 1))
     h = relu(em.tensor_op("arith.addf", conv(y, "b2b", 1), h, "res"))
     n, hh, ww, c = h.shape
-    s = em.gen([h], ["d0, d1, d2, d3", "d0, d3"],
-               ["parallel", "reduction", "reduction", "parallel"], (n, c),
-               lambda bb, a, o: bb.addf(o, a), init=em.filled((n, c), 0.0), hint="sum")
+    s = em.generic([h], ["d0, d1, d2, d3", "d0, d3"],
+                   ["parallel", "reduction", "reduction", "parallel"], (n, c),
+                   lambda bb, a, o: bb.addf(o, a), init=em.filled((n, c), 0.0), hint="sum")
     mean = em.tensor_op("arith.divf", s, em.splat((n, c), float(hh * ww), "count"), "mean")
     w = em.weight("dense.w", p["dense.w"], "dense_w")
-    logits = em.gen([mean, w], ["d0, d2", "d2, d1", "d0, d1"],
-                    ["parallel", "parallel", "reduction"], (n, 10),
-                    lambda bb, a, b_, o: bb.addf(o, bb.mulf(a, b_)),
-                    init=em.filled((n, 10), 0.0), hint="dot")
+    logits = em.generic([mean, w], ["d0, d2", "d2, d1", "d0, d1"],
+                        ["parallel", "parallel", "reduction"], (n, 10),
+                        lambda bb, a, b_, o: bb.addf(o, bb.mulf(a, b_)),
+                        init=em.filled((n, 10), 0.0), hint="dot")
     flops[0] += 2 * n * c * 10
     db = em.broadcast(em.weight("dense.b", p["dense.b"], "dense_b"), (n, 10), (1,), "bias_b")
     out = em.tensor_op("arith.addf", logits, db, "logits")
@@ -267,15 +212,15 @@ def mlp_splat():
         mm = em.matmul(h, wt, transpose_b=False, hint=f"mm{i}")
         flops += 2 * MLP_BATCH * din * dout
         b = em.splat((dout,), bv, f"b{i}")
-        h = em.gen([mm, b], ["d0, d1", "d1", "d0, d1"], ["parallel", "parallel"], mm.shape,
-                   lambda bb, a, c, o: bb.addf(a, c), hint=f"add{i}")
+        h = em.generic([mm, b], ["d0, d1", "d1", "d0, d1"], ["parallel", "parallel"], mm.shape,
+                       lambda bb, a, c, o: bb.addf(a, c), hint=f"add{i}")
         if i + 1 < len(MLP_SPLATS):
             def relu(bb, a, o):
                 z = bb.const(0.0)
                 gt = bb.op(f"arith.cmpf ugt, {a}, {z} : f32", "gt")
                 return bb.op(f"arith.select {gt}, {a}, {z} : f32", "sel")
-            h = em.gen([h], ["d0, d1", "d0, d1"], ["parallel", "parallel"], h.shape, relu,
-                       hint=f"relu{i}")
+            h = em.generic([h], ["d0, d1", "d0, d1"], ["parallel", "parallel"], h.shape, relu,
+                           hint=f"relu{i}")
     head = ("// bench/realmodels: MLP in the form torch-mlir writes a dynamo export with splat "
             "weights (transposing generics, select ReLU)\n")
     return em.function("main", [xv], h, header=head), SplatMLPTorch().eval(), x, flops
@@ -352,38 +297,38 @@ def bn_cnn():
             d = bb.subf(xe, mean)
             r = bb.rsqrt(bb.addf(var, eps))
             return bb.addf(bb.mulf(bb.mulf(d, r), g), beta)
-        return em.gen([y] + stats, ["d0, d1, d2, d3"] + ["d1"] * 4 + ["d0, d1, d2, d3"],
-                      ["parallel"] * 4, shape, bn, hint="bn")
+        return em.generic([y] + stats, ["d0, d1, d2, d3"] + ["d1"] * 4 + ["d0, d1, d2, d3"],
+                          ["parallel"] * 4, shape, bn, hint="bn")
 
     def relu(h):
         def body(bb, a, o):
             z = bb.const(0.0)
             gt = bb.op(f"arith.cmpf ugt, {a}, {z} : f32", "gt")
             return bb.op(f"arith.select {gt}, {a}, {z} : f32", "sel")
-        return em.gen([h], ["d0, d1, d2, d3"] * 2, ["parallel"] * 4, h.shape, body, hint="relu")
+        return em.generic([h], ["d0, d1, d2, d3"] * 2, ["parallel"] * 4, h.shape, body, hint="relu")
 
     def add(a, b):
-        return em.gen([a, b], ["d0, d1, d2, d3"] * 3, ["parallel"] * 4, a.shape,
-                      lambda bb, p_, q, o: bb.addf(p_, q), hint="res")
+        return em.generic([a, b], ["d0, d1, d2, d3"] * 3, ["parallel"] * 4, a.shape,
+                          lambda bb, p_, q, o: bb.addf(p_, q), hint="res")
 
     h = relu(cbn(xv, "stem", 1))
     h = relu(add(cbn(relu(cbn(h, "b1a", 1)), "b1b", 1), h))
     h = relu(cbn(h, "down", 2))
     h = relu(add(cbn(relu(cbn(h, "b2a", 1)), "b2b", 1), h))
     n, c, hh, ww = h.shape
-    s = em.gen([h], ["d0, d1, d2, d3", "d0, d1"],
-               ["parallel", "parallel", "reduction", "reduction"], (n, c),
-               lambda bb, a, o: bb.addf(o, a), init=em.filled((n, c), 0.0), hint="sum")
+    s = em.generic([h], ["d0, d1, d2, d3", "d0, d1"],
+                   ["parallel", "parallel", "reduction", "reduction"], (n, c),
+                   lambda bb, a, o: bb.addf(o, a), init=em.filled((n, c), 0.0), hint="sum")
     count = float(hh * ww)
-    mean = em.gen([s], ["d0, d1", "d0, d1"], ["parallel", "parallel"], (n, c),
-                  lambda bb, a, o: bb.divf(a, bb.const(count)), hint="avg")
+    mean = em.generic([s], ["d0, d1", "d0, d1"], ["parallel", "parallel"], (n, c),
+                      lambda bb, a, o: bb.divf(a, bb.const(count)), hint="avg")
     w = em.weight("fc.weight", sd["fc.weight"], "fc_w")
     wt = em.transpose_generic(w, (1, 0), "fc_wt")
     mm = em.matmul(mean, wt, transpose_b=False, hint="fc")
     flops[0] += 2 * n * c * 10
     b = em.weight("fc.bias", sd["fc.bias"], "fc_b")
-    out = em.gen([mm, b], ["d0, d1", "d1", "d0, d1"], ["parallel", "parallel"], mm.shape,
-                 lambda bb, a, c_, o: bb.addf(a, c_), hint="logits")
+    out = em.generic([mm, b], ["d0, d1", "d1", "d0, d1"], ["parallel", "parallel"], mm.shape,
+                     lambda bb, a, c_, o: bb.addf(a, c_), hint="logits")
     head = ("// bench/realmodels: ResNet-ish CNN in the form torch-mlir writes it (named "
             "convolutions, batch norm as generics)\n")
     return em.function("main", [xv], out, header=head), m, x, flops[0]
@@ -446,50 +391,19 @@ def masked_attn():
         y = em.batch_matmul(h, wb, transpose_b=False, hint=f"proj_{n}")
         flops[0] += 2 * B * S * E * E
         b = em.weight(f"b{n}", p[f"b{n}"], f"b{n}")
-        return em.gen([y, b], ["d0, d1, d2", "d2", "d0, d1, d2"], ["parallel"] * 3, y.shape,
-                      lambda bb, a, c, o: bb.addf(a, c), hint=f"bias_{n}")
+        return em.generic([y, b], ["d0, d1, d2", "d2", "d0, d1, d2"], ["parallel"] * 3, y.shape,
+                          lambda bb, a, c, o: bb.addf(a, c), hint=f"bias_{n}")
 
     def split_heads(t):
         e4 = em.expand(t, [[0], [1], [2, 3]], (B, S, H, Dh))
         return em.transpose_generic(e4, (0, 2, 1, 3), "heads")  # (B, H, S, Dh)
 
     q, k, v = (split_heads(linear(xv, n)) for n in ("q", "k", "v"))
-    kt = em.transpose_generic(k, (0, 1, 3, 2), "kt")          # (B, H, Dh, S)
-    q3 = em.collapse(q, [[0, 1], [2], [3]])
-    kt3 = em.collapse(kt, [[0, 1], [2], [3]])
-    sc = em.batch_matmul(q3, kt3, transpose_b=False, hint="scores")
-    flops[0] += 2 * B * H * S * S * Dh
-    sc4 = em.expand(sc, [[0, 1], [2], [3]], (B, H, S, S))
-    scale = float(math.sqrt(Dh))
-    sc4 = em.gen([sc4], ["d0, d1, d2, d3"] * 2, ["parallel"] * 4, sc4.shape,
-                 lambda bb, a, o: bb.divf(a, bb.const(scale)), hint="scaled")
-    rows = []
+    mask = np.zeros((B, S), bool)
     for b, n in enumerate(attn_valid_lengths()):
-        rows.append("[" + ", ".join("true" if j >= n else "false" for j in range(S)) + "]")
-    mask = em.emit(f"arith.constant dense<[{', '.join(rows)}]> : tensor<{B}x{S}xi1>", "mask",
-                   (B, S))
-    mask = IVal(mask.name, mask.shape)
-
-    def fill(bb, a, m, o):
-        ninf = bb.const(-np.inf)
-        return bb.op(f"arith.select {m}, {ninf}, {a} : f32", "sel")
-    masked = em.gen([sc4, mask], ["d0, d1, d2, d3", "d0, d3", "d0, d1, d2, d3"],
-                    ["parallel"] * 4, sc4.shape, fill, hint="masked", elts=["f32", "i1"])
-    red = ["parallel"] * 3 + ["reduction"]
-    mx = em.gen([masked], ["d0, d1, d2, d3", "d0, d1, d2"], red, (B, H, S),
-                lambda bb, a, o: bb.maxf(a, o), init=em.filled((B, H, S), -np.inf), hint="max")
-    ex = em.gen([masked, mx], ["d0, d1, d2, d3", "d0, d1, d2", "d0, d1, d2, d3"],
-                ["parallel"] * 4, masked.shape, lambda bb, a, m, o: bb.exp(bb.subf(a, m)),
-                hint="exp")
-    sm = em.gen([ex], ["d0, d1, d2, d3", "d0, d1, d2"], red, (B, H, S),
-                lambda bb, a, o: bb.addf(a, o), init=em.filled((B, H, S), 0.0), hint="sum")
-    pr = em.gen([ex, sm], ["d0, d1, d2, d3", "d0, d1, d2", "d0, d1, d2, d3"],
-                ["parallel"] * 4, ex.shape, lambda bb, a, s_, o: bb.divf(a, s_), hint="probs")
-    pr3 = em.collapse(pr, [[0, 1], [2], [3]])
-    v3 = em.collapse(v, [[0, 1], [2], [3]])
-    ctx = em.batch_matmul(pr3, v3, transpose_b=False, hint="ctx")
-    flops[0] += 2 * B * H * S * S * Dh
-    ctx4 = em.expand(ctx, [[0, 1], [2], [3]], (B, H, S, Dh))
+        mask[b, n:] = True
+    ctx4 = em.masked_attention(q, k, v, mask, "d0, d3", True, -np.inf)   # (B, H, S, Dh)
+    flops[0] += 2 * 2 * B * H * S * S * Dh
     merged = em.transpose_generic(ctx4, (0, 2, 1, 3), "merge")  # (B, S, H, Dh)
     merged = em.collapse(merged, [[0], [1], [2, 3]])
     out = linear(merged, "o")

@@ -470,24 +470,34 @@ targetMachineBuilder(const ExecutableOptions &options) {
   return tmBuilder;
 }
 
+/// The target machine `options` describe; null with `error` set when there
+/// is none.
+std::unique_ptr<llvm::TargetMachine>
+createTargetMachine(const ExecutableOptions &options, std::string &error) {
+  auto tmBuilder = targetMachineBuilder(options);
+  if (!tmBuilder) {
+    error = llvm::toString(tmBuilder.takeError());
+    return nullptr;
+  }
+  auto tm = tmBuilder->createTargetMachine();
+  if (!tm) {
+    error = "cannot create a target machine: " + llvm::toString(tm.takeError());
+    return nullptr;
+  }
+  return std::move(*tm);
+}
+
 } // namespace
 
 LogicalResult mlir::lathe::describeTargetFeatures(
     const ExecutableOptions &options, std::string &triple, std::string &cpu,
     std::vector<std::string> &features, std::string &error) {
-  auto tmBuilder = targetMachineBuilder(options);
-  if (!tmBuilder) {
-    error = llvm::toString(tmBuilder.takeError());
+  std::unique_ptr<llvm::TargetMachine> tm = createTargetMachine(options, error);
+  if (!tm)
     return failure();
-  }
-  auto tm = tmBuilder->createTargetMachine();
-  if (!tm) {
-    error = "cannot create a target machine: " + llvm::toString(tm.takeError());
-    return failure();
-  }
-  const llvm::MCSubtargetInfo *info = (*tm)->getMCSubtargetInfo();
-  triple = (*tm)->getTargetTriple().str();
-  cpu = (*tm)->getTargetCPU().str();
+  const llvm::MCSubtargetInfo *info = tm->getMCSubtargetInfo();
+  triple = tm->getTargetTriple().str();
+  cpu = tm->getTargetCPU().str();
   features.clear();
   for (int i = 0; const char *name = lathe_model_cpu_feature(i); ++i) {
     // checkFeatures aborts on a name LLVM does not know.
@@ -516,16 +526,9 @@ LogicalResult mlir::lathe::compileModule(ModuleOp module,
                                          const ExecutableOptions &options,
                                          CompiledModule &compiled,
                                          std::string &error) {
-  auto tmBuilder = targetMachineBuilder(options);
-  if (!tmBuilder) {
-    error = llvm::toString(tmBuilder.takeError());
+  std::unique_ptr<llvm::TargetMachine> tm = createTargetMachine(options, error);
+  if (!tm)
     return failure();
-  }
-  auto tm = tmBuilder->createTargetMachine();
-  if (!tm) {
-    error = "cannot create a target machine: " + llvm::toString(tm.takeError());
-    return failure();
-  }
   if (failed(
           externalizeConstants(module, options.minDataBytes, compiled, error)))
     return failure();
@@ -545,10 +548,10 @@ LogicalResult mlir::lathe::compileModule(ModuleOp module,
     error = "translation of the module to LLVM IR failed";
     return failure();
   }
-  ExecutionEngine::setupTargetTripleAndDataLayout(llvmModule.get(), tm->get());
+  ExecutionEngine::setupTargetTripleAndDataLayout(llvmModule.get(), tm.get());
   addPackedInterfaces(*llvmModule);
   markFreshAllocations(*llvmModule);
-  auto optimize = makeOptimizingTransformer(3, 0, tm->get());
+  auto optimize = makeOptimizingTransformer(3, 0, tm.get());
   if (llvm::Error err = optimize(llvmModule.get())) {
     error = "LLVM optimization failed: " + llvm::toString(std::move(err));
     return failure();
@@ -557,8 +560,8 @@ LogicalResult mlir::lathe::compileModule(ModuleOp module,
   llvm::SmallVector<char, 0> object;
   llvm::raw_svector_ostream os(object);
   llvm::legacy::PassManager codegen;
-  if ((*tm)->addPassesToEmitFile(codegen, os, nullptr,
-                                 llvm::CodeGenFileType::ObjectFile)) {
+  if (tm->addPassesToEmitFile(codegen, os, nullptr,
+                              llvm::CodeGenFileType::ObjectFile)) {
     error = "the target cannot emit object files";
     return failure();
   }

@@ -11,10 +11,10 @@
 //===----------------------------------------------------------------------===//
 
 #include "lathe/runtime/CUDA.h"
-#include "lathe/runtime/ModelFile.h"
 #include "lathe/runtime/ModelFormat.h"
 
 #include "CudaInternal.h"
+#include "ModelFile.h"
 
 #include <algorithm>
 #include <cerrno>

@@ -20,6 +20,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "HostTensor.h"
+#include "SplitFields.h"
 
 #include <hdf5.h>
 
@@ -210,20 +211,6 @@ bool fileExists(const std::string &path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
-std::vector<std::string> splitPath(const std::string &dataset) {
-  std::vector<std::string> parts;
-  size_t pos = 0;
-  while (pos <= dataset.size()) {
-    size_t next = dataset.find('/', pos);
-    if (next == std::string::npos)
-      next = dataset.size();
-    if (next > pos)
-      parts.push_back(dataset.substr(pos, next - pos));
-    pos = next + 1;
-  }
-  return parts;
-}
-
 /// True if every link on the way to `dataset` exists (H5Lexists fails,
 /// rather than answering no, when an intermediate group is missing).
 bool linkExists(hid_t file, const std::vector<std::string> &parts) {
@@ -307,7 +294,7 @@ void readDatasetUnlocked(const std::string &path, const std::string &dataset,
   Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
   if (!file.valid())
     fail(LATHE_ERR_IO, "cannot open HDF5 file '", path, "'");
-  std::vector<std::string> parts = splitPath(dataset);
+  std::vector<std::string> parts = lathe::splitFields(dataset, '/');
   if (parts.empty() || !linkExists(file.get(), parts))
     fail(LATHE_ERR_IO, "no dataset '", dataset, "' in HDF5 file '", path, "'");
   Handle dset(H5Dopen2(file.get(), dataset.c_str(), H5P_DEFAULT), H5Dclose);
@@ -563,7 +550,7 @@ void writeDataset(const std::string &path, const std::string &dataset,
       checkedNumel(t->rank, t->shape, lathe_dtype_size(t->dtype), where);
   if (numel > 0 && !t->data)
     fail(LATHE_ERR_INVALID, where, ": tensor has no data");
-  std::vector<std::string> parts = splitPath(dataset);
+  std::vector<std::string> parts = lathe::splitFields(dataset, '/');
   if (parts.empty())
     fail(LATHE_ERR_INVALID, "empty dataset name for '", path, "'");
 

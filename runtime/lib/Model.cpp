@@ -10,10 +10,10 @@
 //===----------------------------------------------------------------------===//
 
 #include "lathe/runtime/Model.h"
-#include "lathe/runtime/ModelFile.h"
 #include "lathe/runtime/ModelFormat.h"
 
 #include "Internal.h"
+#include "ModelFile.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -294,16 +294,8 @@ void checkCpu(const lathe_model &model) {
 #endif
   CpuState cpu = readCpu();
   std::string missing, unknown;
-  const std::string &list = model.metadata.at("cpu_features");
-  size_t pos = 0;
-  while (pos < list.size()) {
-    size_t end = list.find(',', pos);
-    if (end == std::string::npos)
-      end = list.size();
-    std::string name = list.substr(pos, end - pos);
-    pos = end + 1;
-    if (name.empty())
-      continue;
+  for (const std::string &name :
+       lathe::splitFields(model.metadata.at("cpu_features"), ',')) {
     bool known = false;
     bool has = cpuHas(cpu, name, known);
     std::string &into = !known ? unknown : missing;

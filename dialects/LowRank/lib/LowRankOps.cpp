@@ -60,6 +60,27 @@ mlir::lowrank::getConstantF32Values(Value value) {
   return std::nullopt;
 }
 
+Value mlir::lowrank::buildBiasAdd(OpBuilder &b, Location loc, Value x,
+                                  Value bias, int64_t dim,
+                                  ValueRange dynSizes) {
+  auto type = cast<RankedTensorType>(x.getType());
+  int64_t rank = type.getRank();
+  MLIRContext *ctx = b.getContext();
+  AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
+  AffineMap along = AffineMap::get(rank, 0, getAffineDimExpr(dim, ctx));
+  Value init = tensor::EmptyOp::create(b, loc, type, dynSizes);
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{type}, ValueRange{x, bias}, ValueRange{init},
+             ArrayRef<AffineMap>{id, along, id},
+             SmallVector<utils::IteratorType>(rank,
+                                              utils::IteratorType::parallel),
+             [](OpBuilder &nb, Location l, ValueRange args) {
+               Value sum = arith::AddFOp::create(nb, l, args[0], args[1]);
+               linalg::YieldOp::create(nb, l, sum);
+             })
+      .getResult(0);
+}
+
 /// Two static sizes disagree (dynamic sizes agree with anything).
 static bool sizesConflict(int64_t a, int64_t b) {
   return !ShapedType::isDynamic(a) && !ShapedType::isDynamic(b) && a != b;
@@ -298,22 +319,8 @@ struct FoldUnprofitableLinear : public OpRewritePattern<LinearOp> {
            AffineMap::get(4, 0, {b, m, dn}, ctx)}));
       result = bmm.getResult(0);
     }
-    if (Value bias = op.getBias()) {
-      AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
-      AffineMap last = AffineMap::get(rank, 0, getAffineDimExpr(rank - 1, ctx));
-      Value biasInit =
-          tensor::EmptyOp::create(rewriter, loc, resType, dynSizes);
-      result = linalg::GenericOp::create(
-                   rewriter, loc, TypeRange{resType}, ValueRange{result, bias},
-                   ValueRange{biasInit}, ArrayRef<AffineMap>{id, last, id},
-                   SmallVector<utils::IteratorType>(
-                       rank, utils::IteratorType::parallel),
-                   [](OpBuilder &b, Location l, ValueRange args) {
-                     Value sum = arith::AddFOp::create(b, l, args[0], args[1]);
-                     linalg::YieldOp::create(b, l, sum);
-                   })
-                   .getResult(0);
-    }
+    if (Value bias = op.getBias())
+      result = buildBiasAdd(rewriter, loc, result, bias, rank - 1, dynSizes);
     rewriter.replaceOp(op, result);
     return success();
   }
@@ -465,23 +472,8 @@ struct FoldUnprofitableTucker : public OpRewritePattern<Conv2DTuckerOp> {
                        rewriter.getI64TensorAttr(op.getStrides()),
                        rewriter.getI64TensorAttr(op.getDilations()))
                        .getResult(0);
-    if (Value bias = op.getBias()) {
-      MLIRContext *ctx = rewriter.getContext();
-      AffineMap id = AffineMap::getMultiDimIdentityMap(4, ctx);
-      AffineMap channel = AffineMap::get(4, 0, getAffineDimExpr(1, ctx));
-      Value out = tensor::EmptyOp::create(rewriter, loc, resType.getShape(),
-                                          f32, dynSizes);
-      result = linalg::GenericOp::create(
-                   rewriter, loc, TypeRange{resType}, ValueRange{result, bias},
-                   ValueRange{out}, ArrayRef<AffineMap>{id, channel, id},
-                   SmallVector<utils::IteratorType>(
-                       4, utils::IteratorType::parallel),
-                   [](OpBuilder &b, Location l, ValueRange args) {
-                     Value sum = arith::AddFOp::create(b, l, args[0], args[1]);
-                     linalg::YieldOp::create(b, l, sum);
-                   })
-                   .getResult(0);
-    }
+    if (Value bias = op.getBias())
+      result = buildBiasAdd(rewriter, loc, result, bias, /*dim=*/1, dynSizes);
     rewriter.replaceOp(op, result);
     return success();
   }

@@ -27,15 +27,30 @@ using namespace mlir::lowrank;
 
 namespace {
 
-/// tensor.empty of `shape`, taking each dynamic size from the same dimension
-/// of `like` (the ops here keep leading dimensions).
-static Value emptyLike(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
-                       Value like) {
+/// The dynamic sizes of `shape`, each taken from the same dimension of `like`
+/// (the ops here keep leading dimensions).
+static SmallVector<Value> dynamicSizes(OpBuilder &b, Location loc,
+                                       ArrayRef<int64_t> shape, Value like) {
   SmallVector<Value> dynSizes;
   for (auto [i, size] : llvm::enumerate(shape))
     if (ShapedType::isDynamic(size))
       dynSizes.push_back(tensor::DimOp::create(b, loc, like, i));
-  return tensor::EmptyOp::create(b, loc, shape, b.getF32Type(), dynSizes);
+  return dynSizes;
+}
+
+/// tensor.empty of `shape` with its dynamic sizes from `like`.
+static Value emptyLike(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
+                       Value like) {
+  return tensor::EmptyOp::create(b, loc, shape, b.getF32Type(),
+                                 dynamicSizes(b, loc, shape, like));
+}
+
+/// `value + bias[channel]` over all of `value`.
+static Value addChannelBias(OpBuilder &b, Location loc, Value value,
+                            Value bias) {
+  ArrayRef<int64_t> shape = cast<RankedTensorType>(value.getType()).getShape();
+  return buildBiasAdd(b, loc, value, bias, /*dim=*/1,
+                      dynamicSizes(b, loc, shape, value));
 }
 
 /// A zero-filled accumulator for a convolution. The fill value is -0.0
@@ -68,28 +83,6 @@ static Value matmulTransposedB(OpBuilder &b, Location loc, Value x, Value w) {
   return mm.getResult(0);
 }
 
-/// `value + bias[channel]` over all of `value` as a linalg.generic.
-static Value addChannelBias(OpBuilder &b, Location loc, Value value, Value bias,
-                            unsigned channelDim) {
-  auto type = cast<RankedTensorType>(value.getType());
-  unsigned rank = type.getRank();
-  MLIRContext *ctx = b.getContext();
-  AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
-  AffineMap channel =
-      AffineMap::get(rank, 0, getAffineDimExpr(channelDim, ctx));
-  Value init = emptyLike(b, loc, type.getShape(), value);
-  return linalg::GenericOp::create(
-             b, loc, TypeRange{type}, ValueRange{value, bias}, ValueRange{init},
-             ArrayRef<AffineMap>{id, channel, id},
-             SmallVector<utils::IteratorType>(rank,
-                                              utils::IteratorType::parallel),
-             [](OpBuilder &nb, Location l, ValueRange args) {
-               Value sum = arith::AddFOp::create(nb, l, args[0], args[1]);
-               linalg::YieldOp::create(nb, l, sum);
-             })
-      .getResult(0);
-}
-
 struct LowerLinear : public OpRewritePattern<LinearOp> {
   LowerLinear(MLIRContext *ctx, bool linalgOnly)
       : OpRewritePattern(ctx), linalgOnly(linalgOnly) {}
@@ -106,7 +99,7 @@ struct LowerLinear : public OpRewritePattern<LinearOp> {
       Value mid = matmulTransposedB(rewriter, loc, op.getInput(), op.getV());
       Value result = matmulTransposedB(rewriter, loc, mid, op.getU());
       if (Value bias = op.getBias())
-        result = addChannelBias(rewriter, loc, result, bias, 1);
+        result = addChannelBias(rewriter, loc, result, bias);
       rewriter.replaceOp(op, result);
       return success();
     }
@@ -215,7 +208,7 @@ struct LowerConv2DTucker : public OpRewritePattern<Conv2DTuckerOp> {
                        ValueRange{out3}, ones, ones)
                        .getResult(0);
     if (Value bias = op.getBias())
-      result = addChannelBias(rewriter, loc, result, bias, 1);
+      result = addChannelBias(rewriter, loc, result, bias);
     rewriter.replaceOp(op, result);
     return success();
   }

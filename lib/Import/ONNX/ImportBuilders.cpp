@@ -32,6 +32,22 @@ Value Importer::empty(ArrayRef<OpFoldResult> shape, Type elt) {
   return tensor::EmptyOp::create(b, loc, shape, elt);
 }
 
+Value Importer::generate(ArrayRef<OpFoldResult> shape, Type elt,
+                         function_ref<Value(OpBuilder &, Location)> element) {
+  Value init = empty(shape, elt);
+  int64_t rank = shape.size();
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{init.getType()}, ValueRange{}, ValueRange{init},
+             SmallVector<AffineMap>{
+                 AffineMap::getMultiDimIdentityMap(rank, b.getContext())},
+             SmallVector<utils::IteratorType>(rank,
+                                              utils::IteratorType::parallel),
+             [&](OpBuilder &nb, Location nl, ValueRange) {
+               linalg::YieldOp::create(nb, nl, element(nb, nl));
+             })
+      .getResult(0);
+}
+
 Value Importer::filled(ArrayRef<OpFoldResult> shape, Value scalar) {
   Value e = empty(shape, scalar.getType());
   return linalg::FillOp::create(b, loc, ValueRange{scalar}, ValueRange{e})
@@ -518,37 +534,28 @@ Value Importer::pad(Value x, ArrayRef<OpFoldResult> low,
     dv.push_back(indexValue(d[i]));
     lv.push_back(indexValue(low[i]));
   }
-  MLIRContext *ctx = b.getContext();
-  Value init = empty(out, eltOf(x));
-  auto g = linalg::GenericOp::create(
-      b, loc, TypeRange{init.getType()}, ValueRange{}, ValueRange{init},
-      SmallVector<AffineMap>{AffineMap::getMultiDimIdentityMap(r, ctx)},
-      SmallVector<utils::IteratorType>(r, utils::IteratorType::parallel),
-      [&](OpBuilder &nb, Location nl, ValueRange) {
-        Value zero = arith::ConstantIndexOp::create(nb, nl, 0);
-        Value one = arith::ConstantIndexOp::create(nb, nl, 1);
-        Value inside = arith::ConstantOp::create(nb, nl, nb.getBoolAttr(true));
-        SmallVector<Value> idx;
-        for (int64_t i = 0; i < r; ++i) {
-          Value iv = arith::SubIOp::create(
-              nb, nl, linalg::IndexOp::create(nb, nl, i), lv[i]);
-          Value ge = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::sge,
-                                           iv, zero);
-          Value lt = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::slt,
-                                           iv, dv[i]);
-          inside = arith::AndIOp::create(nb, nl, inside,
-                                         arith::AndIOp::create(nb, nl, ge, lt));
-          Value last = arith::SubIOp::create(nb, nl, dv[i], one);
-          iv = arith::MinSIOp::create(
-              nb, nl, arith::MaxSIOp::create(nb, nl, iv, zero), last);
-          idx.push_back(iv);
-        }
-        Value v = tensor::ExtractOp::create(nb, nl, x, idx);
-        linalg::YieldOp::create(
-            nb, nl,
-            arith::SelectOp::create(nb, nl, inside, v, padValue).getResult());
-      });
-  return g.getResult(0);
+  return generate(out, eltOf(x), [&](OpBuilder &nb, Location nl) {
+    Value zero = arith::ConstantIndexOp::create(nb, nl, 0);
+    Value one = arith::ConstantIndexOp::create(nb, nl, 1);
+    Value inside = arith::ConstantOp::create(nb, nl, nb.getBoolAttr(true));
+    SmallVector<Value> idx;
+    for (int64_t i = 0; i < r; ++i) {
+      Value iv = arith::SubIOp::create(
+          nb, nl, linalg::IndexOp::create(nb, nl, i), lv[i]);
+      Value ge =
+          arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::sge, iv, zero);
+      Value lt =
+          arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::slt, iv, dv[i]);
+      inside = arith::AndIOp::create(nb, nl, inside,
+                                     arith::AndIOp::create(nb, nl, ge, lt));
+      Value last = arith::SubIOp::create(nb, nl, dv[i], one);
+      iv = arith::MinSIOp::create(
+          nb, nl, arith::MaxSIOp::create(nb, nl, iv, zero), last);
+      idx.push_back(iv);
+    }
+    Value v = tensor::ExtractOp::create(nb, nl, x, idx);
+    return arith::SelectOp::create(nb, nl, inside, v, padValue);
+  });
 }
 
 Value Importer::concat(ArrayRef<Value> inputs, int64_t axis) {
@@ -563,46 +570,39 @@ Value Importer::concat(ArrayRef<Value> inputs, int64_t axis) {
     total = foldBin(total, len, '+');
   }
   shape[axis] = total;
-  MLIRContext *ctx = b.getContext();
-  Value init = empty(shape, eltOf(inputs[0]));
-  auto g = linalg::GenericOp::create(
-      b, loc, TypeRange{init.getType()}, ValueRange{}, ValueRange{init},
-      SmallVector<AffineMap>{AffineMap::getMultiDimIdentityMap(r, ctx)},
-      SmallVector<utils::IteratorType>(r, utils::IteratorType::parallel),
-      [&](OpBuilder &nb, Location nl, ValueRange) {
-        SmallVector<Value> idx;
-        for (int64_t i = 0; i < r; ++i)
-          idx.push_back(linalg::IndexOp::create(nb, nl, i));
-        Value zero = arith::ConstantIndexOp::create(nb, nl, 0);
-        Value one = arith::ConstantIndexOp::create(nb, nl, 1);
-        Value result;
-        // Later inputs win from their start on; zero-length inputs never do.
-        for (size_t k = 0; k < inputs.size(); ++k) {
-          Value local = arith::SubIOp::create(nb, nl, idx[axis], starts[k]);
-          Value last = arith::MaxSIOp::create(
-              nb, nl, arith::SubIOp::create(nb, nl, lens[k], one), zero);
-          Value clamped = arith::MinSIOp::create(
-              nb, nl, arith::MaxSIOp::create(nb, nl, local, zero), last);
-          SmallVector<Value> at = idx;
-          at[axis] = clamped;
-          if (k == 0) {
-            result = tensor::ExtractOp::create(nb, nl, inputs[k], at);
-            continue;
-          }
-          Value nonEmpty = arith::CmpIOp::create(
-              nb, nl, arith::CmpIPredicate::sgt, lens[k], zero);
-          Value ge = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::sge,
-                                           local, zero);
-          Value use = arith::AndIOp::create(nb, nl, ge, nonEmpty);
-          // Reading a zero-length input is never selected; guard the read.
-          Value safe = arith::SelectOp::create(nb, nl, nonEmpty, clamped, zero);
-          at[axis] = safe;
-          Value v = tensor::ExtractOp::create(nb, nl, inputs[k], at);
-          result = arith::SelectOp::create(nb, nl, use, v, result);
-        }
-        linalg::YieldOp::create(nb, nl, result);
-      });
-  return g.getResult(0);
+  return generate(shape, eltOf(inputs[0]), [&](OpBuilder &nb, Location nl) {
+    SmallVector<Value> idx;
+    for (int64_t i = 0; i < r; ++i)
+      idx.push_back(linalg::IndexOp::create(nb, nl, i));
+    Value zero = arith::ConstantIndexOp::create(nb, nl, 0);
+    Value one = arith::ConstantIndexOp::create(nb, nl, 1);
+    Value result;
+    // Later inputs win from their start on; zero-length inputs never do.
+    for (size_t k = 0; k < inputs.size(); ++k) {
+      Value local = arith::SubIOp::create(nb, nl, idx[axis], starts[k]);
+      Value last = arith::MaxSIOp::create(
+          nb, nl, arith::SubIOp::create(nb, nl, lens[k], one), zero);
+      Value clamped = arith::MinSIOp::create(
+          nb, nl, arith::MaxSIOp::create(nb, nl, local, zero), last);
+      SmallVector<Value> at = idx;
+      at[axis] = clamped;
+      if (k == 0) {
+        result = tensor::ExtractOp::create(nb, nl, inputs[k], at);
+        continue;
+      }
+      Value nonEmpty = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::sgt,
+                                             lens[k], zero);
+      Value ge =
+          arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::sge, local, zero);
+      Value use = arith::AndIOp::create(nb, nl, ge, nonEmpty);
+      // Reading a zero-length input is never selected; guard the read.
+      Value safe = arith::SelectOp::create(nb, nl, nonEmpty, clamped, zero);
+      at[axis] = safe;
+      Value v = tensor::ExtractOp::create(nb, nl, inputs[k], at);
+      result = arith::SelectOp::create(nb, nl, use, v, result);
+    }
+    return result;
+  });
 }
 
 Value Importer::slice(Value x, ArrayRef<OpFoldResult> offsets,
@@ -616,28 +616,20 @@ Value Importer::slice(Value x, ArrayRef<OpFoldResult> offsets,
     str.push_back(indexValue(strides[i]));
     len.push_back(indexValue(sizes[i]));
   }
-  MLIRContext *ctx = b.getContext();
-  Value init = empty(sizes, eltOf(x));
   SmallVector<int64_t> rev(reversed);
-  auto g = linalg::GenericOp::create(
-      b, loc, TypeRange{init.getType()}, ValueRange{}, ValueRange{init},
-      SmallVector<AffineMap>{AffineMap::getMultiDimIdentityMap(r, ctx)},
-      SmallVector<utils::IteratorType>(r, utils::IteratorType::parallel),
-      [&](OpBuilder &nb, Location nl, ValueRange) {
-        SmallVector<Value> idx;
-        for (int64_t i = 0; i < r; ++i) {
-          Value iv = linalg::IndexOp::create(nb, nl, i);
-          if (llvm::is_contained(rev, i)) {
-            Value last = arith::SubIOp::create(
-                nb, nl, len[i], arith::ConstantIndexOp::create(nb, nl, 1));
-            iv = arith::SubIOp::create(nb, nl, last, iv);
-          }
-          iv = arith::AddIOp::create(nb, nl, off[i],
-                                     arith::MulIOp::create(nb, nl, iv, str[i]));
-          idx.push_back(iv);
-        }
-        linalg::YieldOp::create(
-            nb, nl, tensor::ExtractOp::create(nb, nl, x, idx).getResult());
-      });
-  return g.getResult(0);
+  return generate(sizes, eltOf(x), [&](OpBuilder &nb, Location nl) {
+    SmallVector<Value> idx;
+    for (int64_t i = 0; i < r; ++i) {
+      Value iv = linalg::IndexOp::create(nb, nl, i);
+      if (llvm::is_contained(rev, i)) {
+        Value last = arith::SubIOp::create(
+            nb, nl, len[i], arith::ConstantIndexOp::create(nb, nl, 1));
+        iv = arith::SubIOp::create(nb, nl, last, iv);
+      }
+      iv = arith::AddIOp::create(nb, nl, off[i],
+                                 arith::MulIOp::create(nb, nl, iv, str[i]));
+      idx.push_back(iv);
+    }
+    return tensor::ExtractOp::create(nb, nl, x, idx);
+  });
 }

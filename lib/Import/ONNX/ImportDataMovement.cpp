@@ -70,7 +70,6 @@ LogicalResult Importer::importGatherElements(const onnx::NodeProto &) {
 }
 
 LogicalResult Importer::importTile(const onnx::NodeProto &) {
-  MLIRContext *ctx = b.getContext();
   Value x = inV(0);
   int64_t r = rankOf(x);
   FailureOr<SmallVector<OpFoldResult>> repsOr = elemsOf(in(1));
@@ -84,20 +83,14 @@ LogicalResult Importer::importTile(const onnx::NodeProto &) {
     out.push_back(foldBin(d[i], reps[i], '*'));
     dv.push_back(indexValue(d[i]));
   }
-  Value init = empty(out, eltOf(x));
-  auto g = linalg::GenericOp::create(
-      b, loc, TypeRange{init.getType()}, ValueRange{}, ValueRange{init},
-      SmallVector<AffineMap>{AffineMap::getMultiDimIdentityMap(r, ctx)},
-      SmallVector<utils::IteratorType>(r, utils::IteratorType::parallel),
-      [&](OpBuilder &nb, Location nl, ValueRange) {
-        SmallVector<Value> idx;
-        for (int64_t i = 0; i < r; ++i)
-          idx.push_back(arith::RemUIOp::create(
-              nb, nl, linalg::IndexOp::create(nb, nl, i), dv[i]));
-        linalg::YieldOp::create(
-            nb, nl, tensor::ExtractOp::create(nb, nl, x, idx).getResult());
-      });
-  setOut(0, g.getResult(0));
+  Value g = generate(out, eltOf(x), [&](OpBuilder &nb, Location nl) {
+    SmallVector<Value> idx;
+    for (int64_t i = 0; i < r; ++i)
+      idx.push_back(arith::RemUIOp::create(
+          nb, nl, linalg::IndexOp::create(nb, nl, i), dv[i]));
+    return tensor::ExtractOp::create(nb, nl, x, idx);
+  });
+  setOut(0, g);
   return success();
 }
 
@@ -550,7 +543,6 @@ LogicalResult Importer::importScatterElements(const onnx::NodeProto &) {
 }
 
 LogicalResult Importer::importPad(const onnx::NodeProto &) {
-  MLIRContext *ctx = b.getContext();
   Value x = inV(0);
   int64_t r = rankOf(x);
   std::string mode = attrString("mode", "constant");
@@ -588,44 +580,38 @@ LogicalResult Importer::importPad(const onnx::NodeProto &) {
   SmallVector<Value> dv;
   for (OpFoldResult v : d)
     dv.push_back(indexValue(v));
-  Value init = empty(out, elt);
   bool edge = mode == "edge";
   SmallVector<Value> lows;
   for (int64_t i = 0; i < r; ++i)
     lows.push_back(indexValue(lo[i]));
-  auto g = linalg::GenericOp::create(
-      b, loc, TypeRange{init.getType()}, ValueRange{}, ValueRange{init},
-      SmallVector<AffineMap>{AffineMap::getMultiDimIdentityMap(r, ctx)},
-      SmallVector<utils::IteratorType>(r, utils::IteratorType::parallel),
-      [&](OpBuilder &nb, Location nl, ValueRange) {
-        SmallVector<Value> idx;
-        Value zero = arith::ConstantIndexOp::create(nb, nl, 0);
-        Value one = arith::ConstantIndexOp::create(nb, nl, 1);
-        for (int64_t i = 0; i < r; ++i) {
-          Value iv = linalg::IndexOp::create(nb, nl, i);
-          iv = arith::SubIOp::create(nb, nl, iv, lows[i]);
-          Value last = arith::SubIOp::create(nb, nl, dv[i], one);
-          if (edge) {
-            iv = arith::MaxSIOp::create(nb, nl, iv, zero);
-            iv = arith::MinSIOp::create(nb, nl, iv, last);
-          } else {
-            // reflect: -i below, 2(d-1) - i above.
-            Value neg = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::slt,
-                                              iv, zero);
-            iv = arith::SelectOp::create(
-                nb, nl, neg, arith::SubIOp::create(nb, nl, zero, iv), iv);
-            Value over = arith::CmpIOp::create(
-                nb, nl, arith::CmpIPredicate::sgt, iv, last);
-            Value twice = arith::AddIOp::create(nb, nl, last, last);
-            iv = arith::SelectOp::create(
-                nb, nl, over, arith::SubIOp::create(nb, nl, twice, iv), iv);
-          }
-          idx.push_back(iv);
-        }
-        linalg::YieldOp::create(
-            nb, nl, tensor::ExtractOp::create(nb, nl, x, idx).getResult());
-      });
-  setOut(0, g.getResult(0));
+  Value g = generate(out, elt, [&](OpBuilder &nb, Location nl) {
+    SmallVector<Value> idx;
+    Value zero = arith::ConstantIndexOp::create(nb, nl, 0);
+    Value one = arith::ConstantIndexOp::create(nb, nl, 1);
+    for (int64_t i = 0; i < r; ++i) {
+      Value iv = linalg::IndexOp::create(nb, nl, i);
+      iv = arith::SubIOp::create(nb, nl, iv, lows[i]);
+      Value last = arith::SubIOp::create(nb, nl, dv[i], one);
+      if (edge) {
+        iv = arith::MaxSIOp::create(nb, nl, iv, zero);
+        iv = arith::MinSIOp::create(nb, nl, iv, last);
+      } else {
+        // reflect: -i below, 2(d-1) - i above.
+        Value neg =
+            arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::slt, iv, zero);
+        iv = arith::SelectOp::create(
+            nb, nl, neg, arith::SubIOp::create(nb, nl, zero, iv), iv);
+        Value over =
+            arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::sgt, iv, last);
+        Value twice = arith::AddIOp::create(nb, nl, last, last);
+        iv = arith::SelectOp::create(
+            nb, nl, over, arith::SubIOp::create(nb, nl, twice, iv), iv);
+      }
+      idx.push_back(iv);
+    }
+    return tensor::ExtractOp::create(nb, nl, x, idx);
+  });
+  setOut(0, g);
   return success();
 }
 

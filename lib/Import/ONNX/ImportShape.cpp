@@ -146,7 +146,6 @@ LogicalResult Importer::importConstantOfShape(const onnx::NodeProto &) {
 }
 
 LogicalResult Importer::importRange(const onnx::NodeProto &) {
-  MLIRContext *ctx = b.getContext();
   Value start = inV(0), limit = inV(1), delta = inV(2);
   Type elt = eltOf(start);
   auto scalar = [&](Value v) {
@@ -170,19 +169,14 @@ LogicalResult Importer::importRange(const onnx::NodeProto &) {
     Value n = arith::FPToSIOp::create(b, loc, b.getI64Type(), q);
     len = arith::IndexCastOp::create(b, loc, b.getIndexType(), n).getResult();
   }
-  Value init = empty({len}, elt);
-  auto g = linalg::GenericOp::create(
-      b, loc, TypeRange{init.getType()}, ValueRange{}, ValueRange{init},
-      SmallVector<AffineMap>{AffineMap::getMultiDimIdentityMap(1, ctx)},
-      SmallVector<utils::IteratorType>{utils::IteratorType::parallel},
-      [&](OpBuilder &nb, Location nl, ValueRange) {
-        Value i = linalg::IndexOp::create(nb, nl, 0);
-        Value iv = arith::IndexCastOp::create(nb, nl, nb.getI64Type(), i);
-        Value ie = castScalar(nb, nl, iv, elt);
-        Value v = binary(nb, nl, "Add", s, binary(nb, nl, "Mul", ie, dl));
-        linalg::YieldOp::create(nb, nl, v);
-      });
-  setOut(0, g.getResult(0));
+  Value g = generate({len}, elt, [&](OpBuilder &nb, Location nl) {
+    Value i = linalg::IndexOp::create(nb, nl, 0);
+    Value iv = arith::IndexCastOp::create(nb, nl, nb.getI64Type(), i);
+    Value ie = castScalar(nb, nl, iv, elt);
+    Value v = binary(nb, nl, "Add", s, binary(nb, nl, "Mul", ie, dl));
+    return v;
+  });
+  setOut(0, g);
   return success();
 }
 

@@ -237,6 +237,11 @@ public:
 
   // --- building blocks ------------------------------------------------
   Value empty(ArrayRef<OpFoldResult> shape, Type elt);
+  /// A tensor of `shape` and `elt` whose every element is `element(nb, nl)`,
+  /// built in the body of a linalg.generic with no inputs (linalg.index gives
+  /// the element's position).
+  Value generate(ArrayRef<OpFoldResult> shape, Type elt,
+                 function_ref<Value(OpBuilder &, Location)> element);
   Value filled(ArrayRef<OpFoldResult> shape, Value scalar);
   /// The numpy broadcast of `shapes`; an error when two static sizes of a
   /// dimension differ and neither is 1.

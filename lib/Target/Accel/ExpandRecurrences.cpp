@@ -233,6 +233,28 @@ LogicalResult expandRnn(RnnOp op) {
 // index_d - off), ..]), ...) over a tensor.empty.
 //===----------------------------------------------------------------------===//
 
+/// What the importer's element-wise generators (Concat, Slice) compute per
+/// element: `g` has no inputs, one init read through the identity map, no
+/// reduction and a static result type (`outType`), and yields one value,
+/// returned; null when `g` is not such a generator.
+Value generatedElement(linalg::GenericOp g, RankedTensorType &outType) {
+  if (g.getNumDpsInputs() != 0 || g.getNumDpsInits() != 1 ||
+      g.getNumReductionLoops() != 0 ||
+      !g.getIndexingMapsArray()[0].isIdentity())
+    return {};
+  outType = dyn_cast<RankedTensorType>(g.getResult(0).getType());
+  if (!outType || !outType.hasStaticShape())
+    return {};
+  auto yield = cast<linalg::YieldOp>(g.getBody()->getTerminator());
+  return yield.getNumOperands() == 1 ? yield.getOperand(0) : Value();
+}
+
+/// Replaces the generator `g` by `v`, computed without it.
+void replaceGenerator(linalg::GenericOp g, Value v) {
+  g.getResult(0).replaceAllUsesWith(v);
+  g.erase();
+}
+
 /// The offset `off` of `v` = index_d (off 0) or index_d - off, with d.
 bool indexMinus(Value v, Block *body, int64_t &dim, int64_t &off) {
   APInt c;
@@ -309,18 +331,10 @@ bool concatPieces(Value v, Block *body, SmallVector<Piece> &pieces) {
 /// Replaces the importer's element-wise Concat by insert_slices into its
 /// output; false (and nothing changed) when `g` is not one.
 bool rewriteConcat(linalg::GenericOp g) {
-  if (g.getNumDpsInputs() != 0 || g.getNumDpsInits() != 1 ||
-      g.getNumReductionLoops() != 0 ||
-      !g.getIndexingMapsArray()[0].isIdentity())
-    return false;
-  auto outType = dyn_cast<RankedTensorType>(g.getResult(0).getType());
-  if (!outType || !outType.hasStaticShape())
-    return false;
-  Block *body = g.getBody();
-  auto yield = cast<linalg::YieldOp>(body->getTerminator());
+  RankedTensorType outType;
+  Value element = generatedElement(g, outType);
   SmallVector<Piece> pieces;
-  if (yield.getNumOperands() != 1 ||
-      !concatPieces(yield.getOperand(0), body, pieces))
+  if (!element || !concatPieces(element, g.getBody(), pieces))
     return false;
   // Ascending offsets, one dimension, each source the output's shape but
   // along it, the sources tiling it exactly.
@@ -348,8 +362,7 @@ bool rewriteConcat(linalg::GenericOp g) {
         b, g.getLoc(), p.source, acc, indexAttrs(b, offsets),
         indexAttrs(b, st.getShape()), indexAttrs(b, ones));
   }
-  g.getResult(0).replaceAllUsesWith(acc);
-  g.erase();
+  replaceGenerator(g, acc);
   return true;
 }
 
@@ -396,18 +409,10 @@ bool affineIndex(Value v, Block *body, int64_t &dim, int64_t &off,
 /// Replaces the importer's element-wise Slice of a captured tensor by a
 /// tensor.extract_slice (a view); false when `g` is not one.
 bool rewriteSlice(linalg::GenericOp g) {
-  if (g.getNumDpsInputs() != 0 || g.getNumDpsInits() != 1 ||
-      g.getNumReductionLoops() != 0 ||
-      !g.getIndexingMapsArray()[0].isIdentity())
-    return false;
-  auto outType = dyn_cast<RankedTensorType>(g.getResult(0).getType());
-  if (!outType || !outType.hasStaticShape())
-    return false;
+  RankedTensorType outType;
+  Value element = generatedElement(g, outType);
+  auto ex = element ? element.getDefiningOp<tensor::ExtractOp>() : nullptr;
   Block *body = g.getBody();
-  auto yield = cast<linalg::YieldOp>(body->getTerminator());
-  auto ex = yield.getNumOperands() == 1
-                ? yield.getOperand(0).getDefiningOp<tensor::ExtractOp>()
-                : nullptr;
   if (!ex || ex.getTensor().getParentBlock() == body ||
       ex.getIndices().size() != size_t(outType.getRank()))
     return false;
@@ -437,8 +442,7 @@ bool rewriteSlice(linalg::GenericOp g) {
   Value slice = tensor::ExtractSliceOp::create(
       b, g.getLoc(), outType, ex.getTensor(), indexAttrs(b, offsets),
       indexAttrs(b, outType.getShape()), indexAttrs(b, strides));
-  g.getResult(0).replaceAllUsesWith(slice);
-  g.erase();
+  replaceGenerator(g, slice);
   return true;
 }
 

@@ -668,6 +668,23 @@ Cost costOf(const Tiled &t, const Device &d) {
 
 bool canRunOnMme(const Work &w) { return w.kind == WorkKind::Matmul; }
 
+/// Walks the ops of `func` that occupy the device (describe() gives them
+/// work), each with its work; interrupted where describe() fails (it has
+/// emitted the error) or `fn` interrupts.
+WalkResult walkWork(func::FuncOp func,
+                    function_ref<WalkResult(Operation *, Work &)> fn) {
+  return func.walk([&](Operation *op) -> WalkResult {
+    if (op == func)
+      return WalkResult::advance();
+    FailureOr<Work> work = describe(op);
+    if (failed(work))
+      return WalkResult::interrupt();
+    if (work->kind == WorkKind::None)
+      return WalkResult::advance();
+    return fn(op, *work);
+  });
+}
+
 /// True when `ins` writes a region that no earlier insert of its chain
 /// wrote and the chain starts from a tensor.empty (nothing else is in the
 /// buffer), so it may run before them.
@@ -858,39 +875,32 @@ struct Place : public mlir::lathe::impl::AccelPlaceBase<Place> {
         }
         return end;
       };
-      WalkResult walk = func.walk([&](Operation *op) {
-        if (op == func)
-          return WalkResult::advance();
-        FailureOr<Work> work = describe(op);
-        if (failed(work))
-          return WalkResult::interrupt();
-        if (work->kind == WorkKind::None)
-          return WalkResult::advance();
+      WalkResult walk = walkWork(func, [&](Operation *op, Work &work) {
         int64_t at = 0;
-        for (Value v : work->inputs)
+        for (Value v : work.inputs)
           at = std::max(at, ready.lookup(v));
-        if (work->kind == WorkKind::View) {
-          ready[work->result] = at;
-          if (onChip.contains(work->inputs.front()))
-            onChip.insert(work->result);
+        if (work.kind == WorkKind::View) {
+          ready[work.result] = at;
+          if (onChip.contains(work.inputs.front()))
+            onChip.insert(work.result);
           return WalkResult::advance();
         }
         SmallVector<bool> resident;
-        for (Value v : work->inputs)
+        for (Value v : work.inputs)
           resident.push_back(onChip.contains(v));
-        bool out = residentResult(work->result, *device);
+        bool out = residentResult(work.result, *device);
         if (out)
-          onChip.insert(work->result);
-        Tiled tpcTiled = tile(*work, false, *device, 2, resident, out);
+          onChip.insert(work.result);
+        Tiled tpcTiled = tile(work, false, *device, 2, resident, out);
         Cost tpcCost = costOf(tpcTiled, *device);
         int64_t tpcTiles = tpcTiled.op.tiles;
         int64_t splitTpcTiles = 0;
         int64_t tpc = tpcCost.total();
         Cost mmeCost;
         int64_t mme = -1;
-        if (canRunOnMme(*work)) {
+        if (canRunOnMme(work)) {
           mmeCost =
-              costOf(tile(*work, true, *device, 2, resident, out), *device);
+              costOf(tile(work, true, *device, 2, resident, out), *device);
           mme = mmeCost.total();
         }
         bool onMme = false;
@@ -904,8 +914,8 @@ struct Place : public mlir::lathe::impl::AccelPlaceBase<Place> {
         // and it finishes first (the vector cores otherwise).
         bool onSparse = false;
         int64_t sparse = -1;
-        if (work->kind == WorkKind::Spmm && device->sparseMacsPerCycle > 0) {
-          sparse = costOf(tile(*work, true, *device, 2, resident, out), *device)
+        if (work.kind == WorkKind::Spmm && device->sparseMacsPerCycle > 0) {
+          sparse = costOf(tile(work, true, *device, 2, resident, out), *device)
                        .total();
           if (policy == AccelPolicy::AllTpc) {
             reason = "policy all-tpc";
@@ -948,18 +958,18 @@ struct Place : public mlir::lathe::impl::AccelPlaceBase<Place> {
               candidates.push_back({SplitDim::Rows, f});
               candidates.push_back({SplitDim::Columns, f});
             }
-            for (int64_t h = 1; h < work->batch && h <= 64; ++h)
+            for (int64_t h = 1; h < work.batch && h <= 64; ++h)
               candidates.push_back(
-                  {SplitDim::Batch, double(h) / double(work->batch)});
+                  {SplitDim::Batch, double(h) / double(work.batch)});
             int64_t bestEnd = -1;
             for (auto [dim, share] : candidates) {
               // The share in whole rows, columns or batch members: the
               // MME's part rounded, the rest on the cores, at least one each.
-              int64_t total = extentOf(*work, dim);
+              int64_t total = extentOf(work, dim);
               int64_t cores = total - std::llround(double(total) * (1 - share));
               if (cores < 1 || cores >= total)
                 continue;
-              auto [mp, cp] = splitProduct(*work, cores, dim);
+              auto [mp, cp] = splitProduct(work, cores, dim);
               Cost m =
                   costOf(tile(mp, true, *device, 2, resident, out), *device);
               Tiled ct = tile(cp, false, *device, 2, resident, out);
@@ -987,14 +997,14 @@ struct Place : public mlir::lathe::impl::AccelPlaceBase<Place> {
         if (split) {
           mmeFree = std::max(at, mmeFree) + splitMme;
           int64_t tpcEnd = tpcFinish(at, splitTpcTiles, splitTpc, true);
-          ready[work->result] = std::max(mmeFree, tpcEnd);
+          ready[work.result] = std::max(mmeFree, tpcEnd);
         } else if (onMme || onSparse) {
           int64_t &free = onMme ? mmeFree : sparseFree;
           free = std::max(at, free) + (onMme ? mme : sparse);
-          ready[work->result] = free;
+          ready[work.result] = free;
         } else {
           int64_t tpcEnd = tpcFinish(at, tpcTiles, tpc, true);
-          ready[work->result] = tpcEnd;
+          ready[work.result] = tpcEnd;
         }
         setDecision(
             op,
@@ -1057,22 +1067,15 @@ struct TilePass : public mlir::lathe::impl::AccelTileBase<TilePass> {
       auto tokenType = accel::TokenType::get(&getContext());
       // What each engine op computes, for lathe-run's functional execution.
       AccelDataBuilder data(func);
-      WalkResult walk = func.walk([&](Operation *op) -> WalkResult {
-        if (op == func)
-          return WalkResult::advance();
-        FailureOr<Work> work = describe(op);
-        if (failed(work))
-          return WalkResult::interrupt();
-        if (work->kind == WorkKind::None)
-          return WalkResult::advance();
-        if (work->kind == WorkKind::View) {
+      WalkResult walk = walkWork(func, [&](Operation *op, Work &work) {
+        if (work.kind == WorkKind::View) {
           if (data.reason.empty())
             data.view(op);
-          Value src = work->inputs.front();
+          Value src = work.inputs.front();
           if (tokenOf.count(src))
-            tokenOf[work->result] = tokenOf[src];
+            tokenOf[work.result] = tokenOf[src];
           if (onChip.contains(src))
-            onChip.insert(work->result);
+            onChip.insert(work.result);
           return WalkResult::advance();
         }
         auto placed = dyn_cast_or_null<accel::DecisionAttr>(getDecision(op));
@@ -1083,20 +1086,20 @@ struct TilePass : public mlir::lathe::impl::AccelTileBase<TilePass> {
         bool onMme = placed.getEngine() == "mme";
         bool split = placed.getEngine() == "split";
         bool onSparse = placed.getEngine() == "sparse";
-        if (onSparse && work->kind != WorkKind::Spmm) {
+        if (onSparse && work.kind != WorkKind::Spmm) {
           op->emitOpError() << "is placed on the sparse engine, which runs "
                                "only sparse graph aggregations";
           return WalkResult::interrupt();
         }
-        if ((onMme || split) && !canRunOnMme(*work)) {
+        if ((onMme || split) && !canRunOnMme(work)) {
           op->emitOpError() << "is placed on the matrix engine, which runs "
                                "only products and convolutions";
           return WalkResult::interrupt();
         }
         SmallVector<bool> resident;
-        for (Value v : work->inputs)
+        for (Value v : work.inputs)
           resident.push_back(onChip.contains(v));
-        bool out = residentResult(work->result, *device);
+        bool out = residentResult(work.result, *device);
         AccelDataBuilder::OpData opData;
         bool executable = data.reason.empty() && data.compute(op, opData);
         Operation *computeOp = nullptr;
@@ -1114,11 +1117,11 @@ struct TilePass : public mlir::lathe::impl::AccelTileBase<TilePass> {
         bool independent = false;
         if (auto ins = dyn_cast<tensor::InsertSliceOp>(op))
           independent = disjointFromChain(ins);
-        for (auto [i, v] : llvm::enumerate(work->inputs)) {
+        for (auto [i, v] : llvm::enumerate(work.inputs)) {
           auto it = tokenOf.find(v);
           if (it == tokenOf.end())
             continue;
-          if (independent && static_cast<int>(i) == work->writeOnly) {
+          if (independent && static_cast<int>(i) == work.writeOnly) {
             carried.append(it->second.begin(), it->second.end());
             continue;
           }
@@ -1210,7 +1213,7 @@ struct TilePass : public mlir::lathe::impl::AccelTileBase<TilePass> {
           int d = dim == SplitDim::Batch ? 0 : dim == SplitDim::Rows ? 1 : 2;
           // The decision's verifier guarantees 1 <= tpc_extent < split_extent;
           // the op must still have that extent.
-          int64_t total = extentOf(*work, dim);
+          int64_t total = extentOf(work, dim);
           if (*placed.getSplitExtent() != total) {
             op->emitOpError()
                 << "has a " << dimName
@@ -1218,7 +1221,7 @@ struct TilePass : public mlir::lathe::impl::AccelTileBase<TilePass> {
                 << " but its " << dimName << " extent is " << total;
             return WalkResult::interrupt();
           }
-          auto [mp, cp] = splitProduct(*work, *placed.getTpcExtent(), dim);
+          auto [mp, cp] = splitProduct(work, *placed.getTpcExtent(), dim);
           Tiled m = tile(mp, true, *device, buffers, resident, out);
           Tiled c = tile(cp, false, *device, buffers, resident, out);
           // Each part's data semantics: its share of the dimension, from
@@ -1235,23 +1238,23 @@ struct TilePass : public mlir::lathe::impl::AccelTileBase<TilePass> {
           emitPart(m, extentOf(mp, dim), 0);
           emitPart(c, extentOf(cp, dim), extentOf(mp, dim));
           if (m.storeBytes == 0)
-            onChip.insert(work->result);
+            onChip.insert(work.result);
         } else {
           Tiled t =
-              tile(*work, onMme || onSparse, *device, buffers, resident, out);
+              tile(work, onMme || onSparse, *device, buffers, resident, out);
           done.push_back(emit(t));
-          if (work->kind == WorkKind::Spmm)
+          if (work.kind == WorkKind::Spmm)
             opData.csrTileRows = t.op.rows;
           if (executable)
             data.attach(computeOp, opData, opData.domain,
                         SmallVector<int64_t>(opData.domain.size(), 0), onChip);
           if (t.storeBytes == 0)
-            onChip.insert(work->result);
+            onChip.insert(work.result);
         }
         for (Value tok : carried)
           if (!llvm::is_contained(done, tok))
             done.push_back(tok);
-        tokenOf[work->result] = done;
+        tokenOf[work.result] = done;
         return WalkResult::advance();
       });
       if (walk.wasInterrupted())

@@ -14,6 +14,19 @@ import numpy as np
 import torch
 
 
+def check(d, n):
+    """Asserts that DIR/out{i}.npy matches DIR/ref{i}.npy within 1e-4 of the reference's largest
+    magnitude (a float32 forward and backward against a float64 reference), for i < n."""
+    for i in range(n):
+        got = np.load(f"{d}/out{i}.npy").astype(np.float64)
+        ref = np.load(f"{d}/ref{i}.npy")
+        assert got.shape == ref.shape, (i, got.shape, ref.shape)
+        scale = max(np.abs(ref).max(), 1e-3)
+        err = np.abs(got - ref).max() / scale
+        assert err < 1e-4, f"result {i}: max error {err:.3g} (relative to max |ref| {scale:.3g})"
+        print(f"result {i}: shape {ref.shape} max rel error {err:.2e}")
+
+
 def mlp(rng):
     w1 = rng.standard_normal((64, 32)) * 0.2
     b1 = rng.standard_normal(32) * 0.1
@@ -71,16 +84,7 @@ def pooltie(rng):
 
 def main():
     if sys.argv[1] == "--check":
-        d, n = sys.argv[2], int(sys.argv[3])
-        for i in range(n):
-            got = np.load(f"{d}/out{i}.npy").astype(np.float64)
-            ref = np.load(f"{d}/ref{i}.npy")
-            assert got.shape == ref.shape, (i, got.shape, ref.shape)
-            scale = max(np.abs(ref).max(), 1e-3)
-            err = np.abs(got - ref).max() / scale
-            # float32 forward and backward against a float64 reference.
-            assert err < 1e-4, f"result {i}: max error {err:.3g} (relative to max |ref| {scale:.3g})"
-            print(f"result {i}: shape {ref.shape} max rel error {err:.2e}")
+        check(sys.argv[2], int(sys.argv[3]))
         return
     model, d = sys.argv[1], sys.argv[2]
     rng = np.random.default_rng(0)

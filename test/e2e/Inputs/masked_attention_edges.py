@@ -25,96 +25,20 @@ causal_ref.npy.
 import math
 import os
 import sys
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..",
                                 "scripts"))
-from mlir_emit import Emitter, Val, tensor_type  # noqa: E402
-
-
-@dataclass(frozen=True)
-class IVal(Val):
-    """An i1 value."""
-
-    @property
-    def ty(self):
-        return tensor_type(self.shape, "i1")
-
-
-def _map(n, results):
-    dims = ", ".join(f"d{i}" for i in range(n))
-    return f"affine_map<({dims}) -> ({results})>"
-
-
-class Em(Emitter):
-    def gen(self, ins, maps, iters, out_shape, body, init=None, hint="g", elts=None):
-        n = len(iters)
-        out = init if init is not None else self.empty(out_shape)
-        elts = elts or ["f32"] * len(ins)
-        amaps = ", ".join(_map(n, m) for m in maps)
-        its = ", ".join(f'"{t}"' for t in iters)
-        args = [self.fresh("in") for _ in ins] + [self.fresh("out")]
-        from mlir_emit import Body
-        b = Body(self, self.ind * 2)
-        result = body(b, *args)
-        block = ", ".join(f"{a}: {t}" for a, t in zip(args, elts + ["f32"]))
-        head = (f"linalg.generic {{indexing_maps = [{amaps}], iterator_types = [{its}]}} "
-                f"ins({', '.join(v.name for v in ins)} : {', '.join(v.ty for v in ins)}) "
-                f"outs({out.name} : {out.ty}) {{")
-        v = self.emit(head, hint, out_shape)
-        self.lines.append(f"{self.ind}^bb0({block}):")
-        self.lines.extend(b.lines)
-        self.lines.append(f"{self.ind * 2}linalg.yield {result} : f32")
-        self.lines.append(f"{self.ind}}} -> {out.ty}")
-        return v
+from mlir_emit import Emitter, Val  # noqa: E402
 
 
 def attention_mlir(shape, mask, mask_map, masked_when_true, fill):
     """mask: bool ndarray; mask_map: its affine results over (b, h, i, j)."""
-    B, H, S, D = shape
-    em = Em()
+    em = Emitter()
     q, k, v = (Val(f"%{n}", shape) for n in "qkv")
-    kt = em.gen([k], ["d0, d1, d3, d2", "d0, d1, d2, d3"], ["parallel"] * 4, (B, H, D, S),
-                lambda bb, a, o: a, hint="kt")
-    q3 = em.collapse(q, [[0, 1], [2], [3]])
-    kt3 = em.collapse(kt, [[0, 1], [2], [3]])
-    sc = em.expand(em.batch_matmul(q3, kt3, transpose_b=False, hint="scores"),
-                   [[0, 1], [2], [3]], (B, H, S, S))
-    sc = em.gen([sc], ["d0, d1, d2, d3"] * 2, ["parallel"] * 4, sc.shape,
-                lambda bb, a, o: bb.divf(a, bb.const(math.sqrt(D))), hint="scaled")
-    rows = np.vectorize(lambda t: "true" if t else "false")(mask)
-
-    def lit(a):
-        if a.ndim == 1:
-            return "[" + ", ".join(a) + "]"
-        return "[" + ", ".join(lit(r) for r in a) + "]"
-    m = em.emit(f"arith.constant dense<{lit(rows)}> : {tensor_type(mask.shape, 'i1')}", "mask",
-                mask.shape)
-    m = IVal(m.name, m.shape)
-
-    def select(bb, a, mv, o):
-        f = bb.const(fill)
-        if masked_when_true:
-            return bb.op(f"arith.select {mv}, {f}, {a} : f32", "sel")
-        return bb.op(f"arith.select {mv}, {a}, {f} : f32", "sel")
-    masked = em.gen([sc, m], ["d0, d1, d2, d3", mask_map, "d0, d1, d2, d3"], ["parallel"] * 4,
-                    sc.shape, select, hint="masked", elts=["f32", "i1"])
-    red = ["parallel"] * 3 + ["reduction"]
-    mx = em.gen([masked], ["d0, d1, d2, d3", "d0, d1, d2"], red, (B, H, S),
-                lambda bb, a, o: bb.maxf(a, o), init=em.filled((B, H, S), -np.inf), hint="max")
-    ex = em.gen([masked, mx], ["d0, d1, d2, d3", "d0, d1, d2", "d0, d1, d2, d3"],
-                ["parallel"] * 4, masked.shape, lambda bb, a, m_, o: bb.exp(bb.subf(a, m_)),
-                hint="exp")
-    sm = em.gen([ex], ["d0, d1, d2, d3", "d0, d1, d2"], red, (B, H, S),
-                lambda bb, a, o: bb.addf(a, o), init=em.filled((B, H, S), 0.0), hint="sum")
-    pr = em.gen([ex, sm], ["d0, d1, d2, d3", "d0, d1, d2", "d0, d1, d2, d3"],
-                ["parallel"] * 4, ex.shape, lambda bb, a, s_, o: bb.divf(a, s_), hint="probs")
-    ctx = em.batch_matmul(em.collapse(pr, [[0, 1], [2], [3]]),
-                          em.collapse(v, [[0, 1], [2], [3]]), transpose_b=False, hint="ctx")
-    out = em.expand(ctx, [[0, 1], [2], [3]], shape)
+    out = em.masked_attention(q, k, v, mask, mask_map, masked_when_true, fill)
     return em.function("main", [q, k, v], out)
 
 

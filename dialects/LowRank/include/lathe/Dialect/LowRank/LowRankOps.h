@@ -25,6 +25,13 @@ namespace mlir::lowrank {
 /// The f32 values of a constant tensor (dense or dense_resource), or nothing
 /// when `value` is not such a constant.
 std::optional<SmallVector<float>> getConstantF32Values(Value value);
+
+/// `x` + `bias` broadcast along dimension `dim` of `x`, as an element-wise
+/// linalg.generic into a new tensor of x's type (`dynSizes`: its dynamic
+/// sizes): the bias add of a lowrank op's dense form, built by the
+/// canonicalization that folds a factorization back and by the lowering.
+Value buildBiasAdd(OpBuilder &b, Location loc, Value x, Value bias, int64_t dim,
+                   ValueRange dynSizes);
 } // namespace mlir::lowrank
 
 #endif // LATHE_DIALECT_LOWRANK_LOWRANKOPS_H

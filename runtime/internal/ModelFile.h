@@ -1,6 +1,8 @@
 //===- ModelFile.h - The .lathe container for both loaders ------*- C++ -*-===//
 //
-// Header-only, C++ only (not part of the C ABI): the parts of loading a .lathe
+// Header-only, C++ only (not part of the C ABI, so not in the installed
+// include folder: runtime/internal is a private include directory of the two
+// runtime libraries, runtime/CMakeLists.txt): the parts of loading a .lathe
 // file (ModelFormat.h) that do not depend on the backend, that is the header
 // and section table, the sections' checksums, the META text, the CODE
 // section handed to the dynamic loader, the code's constant table and
@@ -18,6 +20,8 @@
 #define LATHE_RUNTIME_MODELFILE_H
 
 #include "lathe/runtime/ModelFormat.h"
+
+#include "SplitFields.h"
 
 #include <cerrno>
 #include <cstdint>
@@ -40,33 +44,35 @@ namespace lathe::model_file {
 /// What went wrong: the system refused (Io), or the file is not sound.
 enum class ErrorKind { Io, Format };
 
-/// Reads exactly `size` bytes at `offset`.
-inline bool readAt(int fd, void *buf, size_t size, uint64_t offset) {
-  char *p = static_cast<char *>(buf);
-  while (size > 0) {
-    ssize_t n = ::pread(fd, p, size, static_cast<off_t>(offset));
+/// Moves `size` bytes with `io(done, left)`, a read or write of the `left`
+/// bytes after the first `done` that returns how many it moved (a short count
+/// goes on, EINTR retries); false when it fails (errno says why) or moves
+/// nothing.
+template <typename Io> bool transferAll(size_t size, Io &&io) {
+  size_t done = 0;
+  while (done < size) {
+    ssize_t n = io(done, size - done);
     if (n < 0 && errno == EINTR)
       continue;
     if (n <= 0)
       return false;
-    p += n;
-    size -= static_cast<size_t>(n);
-    offset += static_cast<uint64_t>(n);
+    done += static_cast<size_t>(n);
   }
   return true;
 }
 
+/// Reads exactly `size` bytes at `offset`.
+inline bool readAt(int fd, void *buf, size_t size, uint64_t offset) {
+  char *p = static_cast<char *>(buf);
+  return transferAll(size, [&](size_t done, size_t left) {
+    return ::pread(fd, p + done, left, static_cast<off_t>(offset + done));
+  });
+}
+
 inline bool writeAll(int fd, const char *p, size_t size) {
-  while (size > 0) {
-    ssize_t n = ::write(fd, p, size);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return false;
-    p += n;
-    size -= static_cast<size_t>(n);
-  }
-  return true;
+  return transferAll(size, [&](size_t done, size_t left) {
+    return ::write(fd, p + done, left);
+  });
 }
 
 /// What a loader tells the user of a file it cannot read.
@@ -203,16 +209,8 @@ parseMetadata(const std::string &text, const std::string &path, int32_t maxRank,
          "'" + path + "': bad metadata line '" + line + "' (" + why + ")");
   };
   Metadata metadata;
-  size_t pos = 0;
   bool first = true;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string::npos)
-      end = text.size();
-    std::string line = text.substr(pos, end - pos);
-    pos = end + 1;
-    if (line.empty())
-      continue;
+  for (const std::string &line : splitFields(text, '\n')) {
     size_t space = line.find(' ');
     std::string key = line.substr(0, space);
     std::string value =
