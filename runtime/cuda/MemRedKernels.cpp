@@ -10,7 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "lathe/runtime/BankSelect.h"
+#include "BankSelect.h"
 #include "lathe/runtime/CUDA.h"
 #include "lathe/runtime/CUDAKernels.h"
 

@@ -1,10 +1,10 @@
 // The memred dialect's cross-modal reduction and memory-bank kernels
 // (memred.cross_modal_reduce, memred.bank_append): included by Kernels.cu,
 // launched by MemRedKernels.cpp. The same selection as the CPU runtime's
-// (runtime/lib/Attention.cpp, through lathe/runtime/BankSelect.h).
+// (runtime/lib/Attention.cpp, through runtime/internal/BankSelect.h).
 
 #include "MemRedParams.h"
-#include "lathe/runtime/BankSelect.h"
+#include "BankSelect.h"
 
 namespace memred_dev {
 

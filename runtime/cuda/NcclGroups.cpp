@@ -17,9 +17,9 @@
 
 #include "NcclGroups.h"
 
+#include "CommGroups.h"
 #include "lathe/runtime/CUDAKernels.h"
 #include "lathe/runtime/CUDAQComm.h"
-#include "lathe/runtime/CommGroups.h"
 
 #include "CudaInternal.h"
 #include "LaunchGeometry.h"

@@ -12,9 +12,9 @@
 
 #include "QCommArith.h"
 
+#include "CommGroups.h"
 #include "lathe/runtime/CUDA.h"
 #include "lathe/runtime/CUDAQComm.h"
-#include "lathe/runtime/CommGroups.h"
 #include "lathe/runtime/Quant.h"
 #include "lathe/runtime/Runtime.h"
 

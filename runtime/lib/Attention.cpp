@@ -21,7 +21,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "lathe/runtime/Attention.h"
-#include "lathe/runtime/BankSelect.h"
+#include "BankSelect.h"
 
 #include "Session.h"
 

@@ -19,7 +19,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "lathe/runtime/Comm.h"
-#include "lathe/runtime/CommGroups.h"
+#include "CommGroups.h"
 
 #include "Internal.h"
 
