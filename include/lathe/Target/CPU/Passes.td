@@ -244,11 +244,11 @@ def LatheCPUBf16Activations
     whose output becomes bf16 gets a bf16 `tensor.empty` as its `init`
     (accumulating convolutions keep their residual), and
     lathe-cpu-lower-to-runtime calls the runtime's typed entry points for it
-    (`lathe/runtime/Bf16.h`, e.g. `lathe_rt_conv2d_bf16_bf16`). The runtime then rounds
-    the kernel's f32 accumulation to bf16 when it writes, and the next
-    kernel reads bf16 without converting; the conversions at the boundaries
-    stay where they were (the f32 input of the first bf16 kernel, the f32
-    output of the last).
+    (`lathe/runtime/Bf16.h`, e.g. `lathe_rt_conv2d_bf16_bf16`). The runtime
+    then rounds the kernel's f32 accumulation to bf16 when it writes, and the
+    next kernel reads bf16 without converting; the conversions at the
+    boundaries stay where they were (the f32 input of the first bf16 kernel,
+    the f32 output of the last).
 
     ```mlir
     %a = lathe.conv2d ins(%x, %w1 : tensor<1x3x8x8xf32>, ...)
