@@ -42,6 +42,8 @@ LogicalResult mlir::lathe::checkCpuCompileOptions(const RunOptions &options,
     // oneDNN's bf16 convolutions (AMX, AVX512-BF16) read and write NHWC
     // only; where the flag runs f32, its direct kernels prefer nChw16c.
     pipeline.channelsLast = lathe_rt_cpu_has_bf16() != 0;
+    // bf16 tensors between the kernels that read and write bf16 there.
+    pipeline.bf16Activations = pipeline.channelsLast;
   } else if (options.precision == "f32" || options.precision == "int8") {
     // int8 kernels are chosen by the pipeline (calibrated ranges on the
     // kernel ops); the session's precision stays f32.

@@ -240,7 +240,8 @@ LoadedModule::compile(const RunOptions &runOptions, DialectRegistry &registry,
         {"lathe-run", loadedObjectIdentity(), "read-only-arguments",
          describeTarget(executableOptions), options.pipeline,
          options.passPipeline, options.fastMath, minBytes,
-         pipelineOptions.channelsLast ? "channels-last" : "", targetText,
+         pipelineOptions.channelsLast ? "channels-last" : "",
+         pipelineOptions.bf16Activations ? "bf16-activations" : "", targetText,
          inputBytes});
   }
   CompiledModule compiled;

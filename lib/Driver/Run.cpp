@@ -518,8 +518,9 @@ void CpuRun::makeCacheKey() {
        describeTarget(executableOptions), options.pipeline,
        options.passPipeline, options.fastMath, minBytes,
        pipelineOptions.trace ? "trace" : "",
-       pipelineOptions.channelsLast ? "channels-last" : "", int8Key, targetText,
-       inputBytes});
+       pipelineOptions.channelsLast ? "channels-last" : "",
+       pipelineOptions.bf16Activations ? "bf16-activations" : "", int8Key,
+       targetText, inputBytes});
 }
 
 /// Compiles (or finds in the cache) on this rank; with --compile-to prints

@@ -20,7 +20,11 @@
 // caller's. In a session with LATHE_PRECISION_BF16 on a CPU with bf16
 // instructions, input and filter are converted to bf16 by their reorders (a
 // constant filter once) and accumulation and output stay f32 (profiled as
-// "conv2d_bf16").
+// "conv2d_bf16"). LATHE_CONV_BF16_INPUT / LATHE_CONV_BF16_OUTPUT (bf16
+// tensors between kernels, lathe-cpu-bf16-activations) give the input and
+// the output (pooled or not; the residual of an accumulating convolution)
+// as bf16 memrefs: the convolution then runs in bf16 whatever the session's
+// precision, and nothing converts its input or output.
 //
 // lathe_rt_conv2d_int8_f32 / lathe_rt_conv2d_pool_int8_f32 (lathe-run
 // --precision=int8): the input is quantized per tensor by its reorder into
@@ -37,6 +41,7 @@
 
 #include "Int8.h"
 #include "Pool.h"
+#include "lathe/runtime/Bf16.h"
 
 #include <algorithm>
 #include <array>
@@ -197,7 +202,8 @@ std::shared_ptr<Entry> build(const Problem &p, bool srcAny, bool dstAny,
     e->dst = userBinding(p.dst, false);
   memory::desc srcMd = srcAny ? anyMd(p.src) : e->src.userMd;
   memory::desc wMd = srcAny || p.constW ? anyMd(p.weights) : e->weights.userMd;
-  memory::desc dstMd = dstAny || p.pooled ? anyMd(p.dst) : e->dst.userMd;
+  memory::desc dstMd =
+      dstAny || p.pooled ? anyMd(p.dst, p.dst.type()) : e->dst.userMd;
   if (p.bf16) {
     // The input and filter are converted by their reorders (a constant
     // filter once, when packed); the output stays f32.
@@ -291,7 +297,8 @@ std::shared_ptr<Entry> build(const Problem &p, bool srcAny, bool dstAny,
   if (p.pooled) {
     e->dst.reorder = false; // Stays in the primitive's layout, in scratch.
     e->out = userBinding(p.out, false);
-    auto poolPd = makePoolDesc(pd.dst_desc(), anyMd(p.out), p.pool);
+    auto poolPd =
+        makePoolDesc(pd.dst_desc(), anyMd(p.out, p.out.type()), p.pool);
     e->out.primMd = poolPd.dst_desc();
     e->out.reorder = e->out.primMd != e->out.userMd;
     makeReorder(e->out, /*toUser=*/true);
@@ -435,6 +442,9 @@ void *bindInput(const Operand &op, const Binding &b, ScratchSlot staged,
 /// max pooling, which keeps a constant).
 void fillWithoutProduct(const Problem &p) {
   const Operand &d = p.pooled ? p.out : p.dst;
+  if (d.bf16)
+    fail(LATHE_ERR_INVALID, "a convolution without input channels writes f32 "
+                            "outputs only (the output is bf16)");
   for (int64_t n = 0; n < d.dims[0]; ++n)
     for (int64_t f = 0; f < d.dims[1]; ++f) {
       float v = p.hasBias ? p.bias.data[f * p.bias.strides[0]] : 0.f;
@@ -453,6 +463,9 @@ void fillWithoutProduct(const Problem &p) {
 /// zeros around it, in `buffer`.
 Operand padExplicitly(const Operand &src, const Dims &before, const Dims &after,
                       ScratchBuffer &buffer) {
+  if (src.bf16)
+    fail(LATHE_ERR_INVALID, "a bf16 input with padding and a filter that "
+                            "holds NaN or Inf is not supported");
   Operand out;
   out.dims = src.dims;
   out.dims[2] += before[0] + after[0];
@@ -522,11 +535,15 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
   bool nhwc = layout & LATHE_CONV_NHWC;
   bool blockedIn = layout & LATHE_CONV_BLOCKED_INPUT;
   bool blockedOut = layout & LATHE_CONV_BLOCKED_OUTPUT;
+  bool bf16In = layout & LATHE_CONV_BF16_INPUT;
+  bool bf16Out = layout & LATHE_CONV_BF16_OUTPUT;
   if (layout & ~int64_t(LATHE_CONV_NHWC | LATHE_CONV_BLOCKED_INPUT |
-                        LATHE_CONV_BLOCKED_OUTPUT))
+                        LATHE_CONV_BLOCKED_OUTPUT | LATHE_CONV_BF16_INPUT |
+                        LATHE_CONV_BF16_OUTPUT))
     fail(LATHE_ERR_INVALID, "layout ", layout,
          " is not 0 (NCHW/FCHW) or 1 (NHWC/HWCF), optionally combined with "
-         "blocked input (2) and/or output (4)");
+         "blocked input (2) and/or output (4) and bf16 input (8) and/or "
+         "output (16)");
   if (strideH < 1 || strideW < 1 || dilationH < 1 || dilationW < 1)
     fail(LATHE_ERR_INVALID, "strides (", strideH, ",", strideW,
          ") and dilations (", dilationH, ",", dilationW, ") must be >= 1");
@@ -545,9 +562,9 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
   activationAlgorithm(p.act == LATHE_ACT_NONE ? LATHE_ACT_RELU : p.act,
                       kKernel);
 
-  MemRefView in = decodeMemRef(rankIn, inDesc, "input");
+  MemRefView in = decodeMemRef(rankIn, inDesc, "input", bf16In);
   MemRefView filter = decodeMemRef(rankFilter, filterDesc, "filter");
-  MemRefView out = decodeMemRef(rankOut, outDesc, "output");
+  MemRefView out = decodeMemRef(rankOut, outDesc, "output", bf16Out);
   if (in.rank != (blockedIn ? 5 : 4) || filter.rank != 4 ||
       out.rank != (blockedOut ? 5 : 4))
     fail(LATHE_ERR_SHAPE, "input ", shapeString(in), ", filter ",
@@ -564,7 +581,7 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
                      : permuted(out, dataOrder);
   if (pool) {
     // `out` is the pooled output; the convolution's output has as many rows
-    // and columns as the windows read.
+    // and columns as the windows read (in the output's type).
     p.pooled = true;
     p.pool = *pool;
     p.out = p.dst;
@@ -593,7 +610,8 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
     fail(LATHE_ERR_SHAPE, "filter ", shapeString(filter), " is empty");
   // Why an int8 call runs in f32 instead ("" when it can run in int8).
   std::string int8Obstacle =
-      !p.constW ? std::string("the filter is not a constant")
+      bf16In || bf16Out ? std::string("bf16 input or output")
+      : !p.constW       ? std::string("the filter is not a constant")
       : c < kInt8MinInputChannels
           ? concat("fewer than ", kInt8MinInputChannels,
                    " input channels: oneDNN's f32 kernel is faster")
@@ -667,12 +685,13 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
     }
   }
 
-  p.bf16 = currentSession().precision == LATHE_PRECISION_BF16 &&
-           lathe_rt_cpu_has_bf16();
+  p.bf16 = (currentSession().precision == LATHE_PRECISION_BF16 &&
+            lathe_rt_cpu_has_bf16()) ||
+           bf16In || bf16Out;
   if (int8Range) {
     p.in8 = int8InputFor(int8Range[0], int8Range[1], kKernel);
     p.int8 = tryInt8;
-    p.bf16 = false;
+    p.bf16 = bf16In || bf16Out;
   }
   std::vector<int64_t> key = {flags,     strideH,     strideW,      dilationH,
                               dilationW, padTop,      padLeft,      padBottom,
@@ -774,8 +793,14 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
                  p.act == LATHE_ACT_TANH;
   if (p.pooled && !p.nonFinite && !bounded) {
     cpuStream().wait();
-    p.nonFinite = !allFinite(maxAbs(static_cast<float *>(dstPtr),
-                                    e->dst.primMd.get_size() / sizeof(float)));
+    MemRefView conv;
+    conv.data = static_cast<float *>(dstPtr);
+    conv.bf16 = p.dst.bf16;
+    conv.rank = 1;
+    conv.sizes[0] = static_cast<int64_t>(e->dst.primMd.get_size() /
+                                         (conv.bf16 ? 2 : sizeof(float)));
+    conv.strides[0] = 1;
+    p.nonFinite = !allFinite(maxAbs(conv));
   }
   if (p.pooled && p.nonFinite) {
     // The convolution's output may hold NaN or Inf: pool it exactly from a
@@ -787,6 +812,7 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
     reorder(e->dst.primMd, dstPtr, plainMd, plain.get());
     Operand conv = p.dst;
     conv.data = plain.floats();
+    conv.bf16 = false;
     conv.strides = denseStrides(p.dst.dims);
     exactMaxPool(conv, p.out, p.pool, /*accumulate=*/false);
     return;
@@ -877,3 +903,34 @@ extern "C" void lathe_rt_conv2d_pool_int8_f32(
            &pool, range, site);
   });
 }
+
+// The typed entry points of lathe/runtime/Bf16.h.
+#define LATHE_BF16_CONV(NAME, BITS)                                            \
+  extern "C" void NAME(                                                        \
+      int64_t rankIn, void *in, int64_t rankFilter, void *filter,              \
+      int64_t rankBias, void *bias, int64_t rankOut, void *out,                \
+      int64_t layout, int64_t strideH, int64_t strideW, int64_t padTop,        \
+      int64_t padLeft, int64_t dilationH, int64_t dilationW, int64_t flags) {  \
+    lathe_rt_conv2d_f32(rankIn, in, rankFilter, filter, rankBias, bias,        \
+                        rankOut, out, layout | (BITS), strideH, strideW,       \
+                        padTop, padLeft, dilationH, dilationW, flags);         \
+  }                                                                            \
+  extern "C" void NAME##_pool(                                                 \
+      int64_t rankIn, void *in, int64_t rankFilter, void *filter,              \
+      int64_t rankBias, void *bias, int64_t rankOut, void *out,                \
+      int64_t layout, int64_t strideH, int64_t strideW, int64_t padTop,        \
+      int64_t padLeft, int64_t dilationH, int64_t dilationW, int64_t flags,    \
+      int64_t poolKind, int64_t poolWindowH, int64_t poolWindowW,              \
+      int64_t poolStrideH, int64_t poolStrideW, int64_t poolDilationH,         \
+      int64_t poolDilationW) {                                                 \
+    lathe_rt_conv2d_pool_f32(rankIn, in, rankFilter, filter, rankBias, bias,   \
+                             rankOut, out, layout | (BITS), strideH, strideW,  \
+                             padTop, padLeft, dilationH, dilationW, flags,     \
+                             poolKind, poolWindowH, poolWindowW, poolStrideH,  \
+                             poolStrideW, poolDilationH, poolDilationW);       \
+  }
+LATHE_BF16_CONV(lathe_rt_conv2d_bf16_f32, LATHE_CONV_BF16_INPUT)
+LATHE_BF16_CONV(lathe_rt_conv2d_f32_bf16, LATHE_CONV_BF16_OUTPUT)
+LATHE_BF16_CONV(lathe_rt_conv2d_bf16_bf16,
+                LATHE_CONV_BF16_INPUT | LATHE_CONV_BF16_OUTPUT)
+#undef LATHE_BF16_CONV

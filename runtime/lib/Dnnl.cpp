@@ -34,6 +34,7 @@ Operand unblocked(const Operand &op) {
     return op;
   Operand flat;
   flat.data = op.data;
+  flat.bf16 = op.bf16;
   flat.dims = {op.dims[0], op.dims[1] / op.block, op.dims[2], op.dims[3],
                op.block};
   flat.strides = {op.strides[0], op.strides[1], op.strides[2], op.strides[3],
@@ -41,8 +42,9 @@ Operand unblocked(const Operand &op) {
   return flat;
 }
 
-memory::desc blockedDesc(const Dims &dims, const Dims &strides) {
-  memory::desc md(dims, memory::data_type::f32, memory::format_tag::aBcd16b);
+memory::desc blockedDesc(const Dims &dims, const Dims &strides,
+                         memory::data_type type) {
+  memory::desc md(dims, type, memory::format_tag::aBcd16b);
   for (int i = 0; i < 4; ++i)
     md.data.format_desc.blocking.strides[i] = strides[i];
   return md;
@@ -57,6 +59,7 @@ Operand lathe::rt::blockedOperand(const MemRefView &view, const char *what) {
          "[N, 1, H, W, C] view with a contiguous innermost dimension");
   Operand op;
   op.data = view.data;
+  op.bf16 = view.bf16;
   if (view.sizes[1] == 1) {
     // One block of all channels: NHWC memory order, a plain strided operand
     // (what oneDNN's AMX bf16 convolutions read and write).
@@ -131,29 +134,35 @@ int64_t Operand::numel() const {
   return n;
 }
 
+memory::data_type Operand::type() const {
+  return bf16 ? memory::data_type::bf16 : memory::data_type::f32;
+}
+
 memory::desc Operand::desc() const {
   if (block)
-    return blockedDesc(dims, strides);
-  return memory::desc(dims, memory::data_type::f32, strides);
+    return blockedDesc(dims, strides, type());
+  return memory::desc(dims, type(), strides);
 }
 
 memory::desc Operand::denseDesc() const {
   if (block)
-    return blockedDesc(dims, denseStrides(unblocked(*this).dims));
-  return memory::desc(dims, memory::data_type::f32, denseStrides(dims));
+    return blockedDesc(dims, denseStrides(unblocked(*this).dims), type());
+  return memory::desc(dims, type(), denseStrides(dims));
 }
 
-std::pair<const float *, const float *> Operand::range() const {
+std::pair<const char *, const char *> Operand::range() const {
   if (block)
     return unblocked(*this).range();
+  const char *bytes = reinterpret_cast<const char *>(data);
   if (numel() == 0)
-    return {data, data};
+    return {bytes, bytes};
   int64_t lo = 0, hi = 0;
   for (size_t i = 0; i < dims.size(); ++i) {
     int64_t span = (dims[i] - 1) * strides[i];
     (span < 0 ? lo : hi) += span;
   }
-  return {data + lo, data + hi + 1};
+  int64_t size = bf16 ? 2 : 4;
+  return {bytes + lo * size, bytes + (hi + 1) * size};
 }
 
 MemRefView Operand::view() const {
@@ -161,6 +170,7 @@ MemRefView Operand::view() const {
     return unblocked(*this).view();
   MemRefView v;
   v.data = data;
+  v.bf16 = bf16;
   v.rank = static_cast<int64_t>(dims.size());
   for (size_t i = 0; i < dims.size(); ++i) {
     v.sizes[i] = dims[i];
@@ -241,6 +251,7 @@ float lathe::rt::operandMaxAbs(const MemRefView &view, bool isConstant) {
 void lathe::rt::appendKey(std::vector<int64_t> &key, const Operand &v) {
   key.push_back(static_cast<int64_t>(v.dims.size()));
   key.push_back(v.block);
+  key.push_back(v.bf16);
   key.insert(key.end(), v.dims.begin(), v.dims.end());
   key.insert(key.end(), v.strides.begin(), v.strides.end());
 }
@@ -272,6 +283,7 @@ void *PackedWeights::pack(const float *key, const float *src,
 Operand lathe::rt::permuted(const MemRefView &view, std::array<int, 4> order) {
   Operand op;
   op.data = view.data;
+  op.bf16 = view.bf16;
   for (int d : order) {
     op.dims.push_back(view.sizes[d]);
     op.strides.push_back(view.strides[d]);

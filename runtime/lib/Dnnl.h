@@ -30,6 +30,9 @@ struct Operand {
   float *data = nullptr;
   Dims dims;
   Dims strides;
+  /// The elements are bf16 (a kernel's bf16 input or output; `data` points
+  /// at the first of them).
+  bool bf16 = false;
   /// 0: plain strided. Otherwise a rank-4 [N, C, H, W] operand whose channels
   /// are blocked by `block` (oneDNN's aBcd16b): `dims` stay logical, and
   /// strides[1] steps from one channel block to the next; the `block`
@@ -49,13 +52,14 @@ struct Operand {
   /// [N, C/b, H, W, b] layout).
   bool isDenseRowMajor() const;
   int64_t numel() const;
+  dnnl::memory::data_type type() const;
   dnnl::memory::desc desc() const;
   dnnl::memory::desc denseDesc() const;
-  /// Address range [lo, hi) of the elements the operand touches.
-  std::pair<const float *, const float *> range() const;
+  /// Byte range [lo, hi) of the elements the operand touches.
+  std::pair<const char *, const char *> range() const;
   /// A MemRefView over the same elements (for copyStrided).
   MemRefView view() const;
-  /// The same elements, densely row-major, at `dst`.
+  /// The same elements, densely row-major, at `dst` (of the same type).
   MemRefView denseView(float *dst) const;
 };
 

@@ -18,6 +18,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <initializer_list>
 #include <new>
 #include <sstream>
@@ -92,10 +93,12 @@ template <typename Fn> void guardKernel(const char *context, Fn &&fn) {
 //===----------------------------------------------------------------------===//
 
 /// A decoded strided memref: element pointer (aligned + offset), sizes and
-/// strides in elements.
+/// strides in elements. With `bf16` the elements are bf16 (2 bytes; `data`
+/// then points at the first of them, read through bf16ToFloat).
 struct MemRefView {
   float *data = nullptr;
   int64_t rank = 0;
+  bool bf16 = false;
   std::array<int64_t, LATHE_MAX_RANK> sizes{};
   std::array<int64_t, LATHE_MAX_RANK> strides{};
 
@@ -106,13 +109,31 @@ struct MemRefView {
 
 /// Decodes an unranked-memref pair; throws on a null descriptor, a rank out
 /// of [0, LATHE_MAX_RANK] or negative sizes. `what` names the operand in
-/// messages ("matmul: A").
-MemRefView decodeMemRef(int64_t rank, void *descriptor, const char *what);
+/// messages ("matmul: A"). `bf16`: the memref's elements are bf16.
+MemRefView decodeMemRef(int64_t rank, void *descriptor, const char *what,
+                        bool bf16 = false);
+
+/// bf16 <-> f32: the upper half of the f32 bits; f32 -> bf16 rounds to
+/// nearest even and keeps NaN a NaN (as vcvtneps2bf16).
+inline float bf16ToFloat(uint16_t h) {
+  uint32_t bits = uint32_t(h) << 16;
+  float f;
+  std::memcpy(&f, &bits, sizeof(f));
+  return f;
+}
+inline uint16_t floatToBf16(float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, sizeof(bits));
+  if ((bits & 0x7fffffffu) > 0x7f800000u)
+    return uint16_t((bits >> 16) | 0x40u);
+  return uint16_t((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
+}
 
 /// Formats "[2x3x4]" for messages.
 std::string shapeString(const MemRefView &view);
 
-/// Copies between two views of the same shape, element by element.
+/// Copies between two views of the same shape, element by element
+/// (converting where one is bf16 and the other f32).
 void copyStrided(const MemRefView &src, const MemRefView &dst);
 
 /// Elementwise activation used by the scalar fallbacks (ReLU as

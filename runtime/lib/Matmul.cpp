@@ -17,6 +17,10 @@
 // product is accumulated and written in f32 (oneDNN's AMX or AVX512-BF16
 // kernels); such calls are profiled as "matmul_bf16". Elsewhere, or where
 // oneDNN has only a reference kernel for the bf16 form, the call runs in f32.
+// LATHE_MM_A_BF16 / LATHE_MM_C_BF16 (bf16 tensors between kernels,
+// lathe-cpu-bf16-activations) give A and C as bf16 memrefs: the product then
+// has bf16 operands whatever the session's precision, A is not converted and
+// C is written in bf16 by the primitive.
 //
 // lathe_rt_matmul_int8_f32 (lathe-run --precision=int8) quantizes A per
 // tensor over its calibrated range (u8 when the range is non-negative, s8
@@ -32,6 +36,7 @@
 
 #include "Int8.h"
 #include "SkinnyMatmul.h"
+#include "lathe/runtime/Bf16.h"
 
 #include <array>
 #include <cmath>
@@ -43,9 +48,9 @@ using dnnl::memory;
 namespace {
 
 constexpr const char *kKernel = "lathe_rt_matmul_f32";
-constexpr int64_t kKnownFlags = LATHE_MM_HAS_BIAS | LATHE_MM_HAS_RESIDUAL |
-                                LATHE_MM_CONST_B |
-                                (int64_t(0xFF) << LATHE_MM_ACT_SHIFT);
+constexpr int64_t kKnownFlags =
+    LATHE_MM_HAS_BIAS | LATHE_MM_HAS_RESIDUAL | LATHE_MM_CONST_B |
+    LATHE_MM_A_BF16 | LATHE_MM_C_BF16 | (int64_t(0xFF) << LATHE_MM_ACT_SHIFT);
 
 struct Problem {
   Operand a, b, c, bias, res;
@@ -72,9 +77,9 @@ struct Entry {
   bool copyA = false, copyB = false, copyC = false, copyBias = false,
        copyRes = false, packB = false;
   bool reference = false;
-  /// A and (unless packed) B are converted to bf16 each call from these
-  /// layouts into aMd / bMd.
-  bool bf16 = false;
+  /// A (unless it is bf16 in aMd already: convertA) and (unless packed) B
+  /// are converted to bf16 each call from these layouts into aMd / bMd.
+  bool bf16 = false, convertA = false;
   memory::desc aUserMd, bUserMd;
   /// Those conversions, created once with the entry (creating a reorder per
   /// call cost about as much as running it); bf16B unless B is packed.
@@ -103,6 +108,7 @@ PrimitiveCache<Entry> &cache() {
 Operand toOperand(const MemRefView &view, size_t rank) {
   Operand op;
   op.data = view.data;
+  op.bf16 = view.bf16;
   size_t pad = rank - static_cast<size_t>(view.rank);
   op.dims.assign(pad, 1);
   op.strides.assign(pad, 0);
@@ -205,8 +211,10 @@ std::shared_ptr<Entry> build(const Problem &p, bool allDense) {
   }
   if (p.bf16) {
     dnnl::engine &engine = cpuEngine();
-    e->bf16A = dnnl::reorder(
-        dnnl::reorder::primitive_desc(engine, e->aUserMd, engine, e->aMd));
+    e->convertA = e->aUserMd != e->aMd;
+    if (e->convertA)
+      e->bf16A = dnnl::reorder(
+          dnnl::reorder::primitive_desc(engine, e->aUserMd, engine, e->aMd));
     if (!e->packB)
       e->bf16B = dnnl::reorder(
           dnnl::reorder::primitive_desc(engine, e->bUserMd, engine, e->bMd));
@@ -238,7 +246,8 @@ void *toBf16(const dnnl::reorder &convert, const memory::desc &srcMd,
   return dst;
 }
 
-/// Pointer to `op`'s data, staged densely into `scratch` when `copy`.
+/// Pointer to `op`'s data, staged densely into `scratch` when `copy` (in
+/// its own element type).
 float *stageInput(const Operand &op, bool copy, ScratchBuffer &scratch) {
   if (!copy)
     return op.data;
@@ -326,9 +335,10 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
   activationAlgorithm(p.act == LATHE_ACT_NONE ? LATHE_ACT_RELU : p.act,
                       kKernel); // Validates the code.
 
-  MemRefView a = decodeMemRef(rankA, aDesc, "A");
+  bool bf16A = flags & LATHE_MM_A_BF16, bf16C = flags & LATHE_MM_C_BF16;
+  MemRefView a = decodeMemRef(rankA, aDesc, "A", bf16A);
   MemRefView b = decodeMemRef(rankB, bDesc, "B");
-  MemRefView c = decodeMemRef(rankC, cDesc, "C");
+  MemRefView c = decodeMemRef(rankC, cDesc, "C", bf16C);
   if (a.rank < 2 || a.rank > 4 || b.rank < 2 || b.rank > 4)
     fail(LATHE_ERR_SHAPE, "A ", shapeString(a), " and B ", shapeString(b),
          " must have rank 2 to 4");
@@ -402,11 +412,15 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
         op->dims.insert(op->dims.begin(), 1);
         op->strides.insert(op->strides.begin(), 0);
       }
+    if (bf16C)
+      fail(LATHE_ERR_INVALID, "a product without inner dimension (K = 0) "
+                              "writes f32 only (C is bf16)");
     fillWithoutProduct(q);
     return;
   }
-  p.bf16 = currentSession().precision == LATHE_PRECISION_BF16 &&
-           lathe_rt_cpu_has_bf16();
+  p.bf16 = (currentSession().precision == LATHE_PRECISION_BF16 &&
+            lathe_rt_cpu_has_bf16()) ||
+           bf16A || bf16C;
   if (!int8 && !p.bf16 && p.constB) {
     SkinnyMatmul mm;
     mm.a = &p.a;
@@ -438,7 +452,9 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
                 (p.hasBias && !allFinite(maxAbs(p.bias.view())));
 
   std::string obstacle;
-  if (int8) {
+  if (int8 && (bf16A || bf16C)) {
+    obstacle = "bf16 A or C";
+  } else if (int8) {
     p.in8 = int8InputFor(int8->lo, int8->hi, kKernel);
     obstacle = int8Obstacle(p);
     p.int8 = obstacle.empty();
@@ -498,7 +514,7 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
 
   ScratchBuffer sa, sb, sc, sbias, sres, sa16;
   float *aPtr = stageInput(p.a, e->copyA, sa);
-  if (e->bf16)
+  if (e->bf16 && e->convertA)
     aPtr = static_cast<float *>(
         toBf16(e->bf16A, e->aUserMd, aPtr, e->aMd, /*slot=*/0));
   if (e->int8) {
@@ -600,3 +616,17 @@ extern "C" void lathe_rt_matmul_int8_f32(int64_t rankA, void *a, int64_t rankB,
            flags, &request);
   });
 }
+
+// The typed entry points of lathe/runtime/Bf16.h.
+#define LATHE_BF16_MATMUL(NAME, BITS)                                          \
+  extern "C" void NAME(int64_t rankA, void *a, int64_t rankB, void *b,         \
+                       int64_t rankBias, void *bias, int64_t rankRes,          \
+                       void *residual, int64_t rankC, void *c,                 \
+                       int64_t flags) {                                        \
+    lathe_rt_matmul_f32(rankA, a, rankB, b, rankBias, bias, rankRes, residual, \
+                        rankC, c, flags | (BITS));                             \
+  }
+LATHE_BF16_MATMUL(lathe_rt_matmul_bf16_f32, LATHE_MM_A_BF16)
+LATHE_BF16_MATMUL(lathe_rt_matmul_f32_bf16, LATHE_MM_C_BF16)
+LATHE_BF16_MATMUL(lathe_rt_matmul_bf16_bf16, LATHE_MM_A_BF16 | LATHE_MM_C_BF16)
+#undef LATHE_BF16_MATMUL

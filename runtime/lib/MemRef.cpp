@@ -29,7 +29,7 @@ bool MemRefView::isContiguous() const {
 }
 
 MemRefView lathe::rt::decodeMemRef(int64_t rank, void *descriptor,
-                                   const char *what) {
+                                   const char *what, bool bf16) {
   if (rank < 0 || rank > LATHE_MAX_RANK)
     fail(LATHE_ERR_SHAPE, what, " has rank ", rank, " (supported: 0..",
          LATHE_MAX_RANK, ")");
@@ -53,7 +53,14 @@ MemRefView lathe::rt::decodeMemRef(int64_t rank, void *descriptor,
   }
   if (!aligned && view.numel() != 0)
     fail(LATHE_ERR_INVALID, what, " has a null data pointer");
-  view.data = aligned ? aligned + offset : nullptr;
+  view.bf16 = bf16;
+  if (!aligned)
+    view.data = nullptr;
+  else if (bf16)
+    view.data = reinterpret_cast<float *>(
+        reinterpret_cast<uint16_t *>(aligned) + offset);
+  else
+    view.data = aligned + offset;
   return view;
 }
 
@@ -67,13 +74,29 @@ std::string lathe::rt::shapeString(const MemRefView &view) {
   return s + "]";
 }
 
+namespace {
+/// Element `i` (in elements) of `view` as f32.
+float loadElement(const MemRefView &view, int64_t i) {
+  if (view.bf16)
+    return bf16ToFloat(reinterpret_cast<const uint16_t *>(view.data)[i]);
+  return view.data[i];
+}
+void storeElement(const MemRefView &view, int64_t i, float v) {
+  if (view.bf16)
+    reinterpret_cast<uint16_t *>(view.data)[i] = floatToBf16(v);
+  else
+    view.data[i] = v;
+}
+} // namespace
+
 void lathe::rt::copyStrided(const MemRefView &src, const MemRefView &dst) {
   int64_t numel = src.numel();
   if (numel == 0)
     return;
   int64_t rank = src.rank;
+  bool plain = !src.bf16 && !dst.bf16;
   if (rank == 0) {
-    *dst.data = *src.data;
+    storeElement(dst, 0, loadElement(src, 0));
     return;
   }
   std::array<int64_t, LATHE_MAX_RANK> index{};
@@ -82,10 +105,16 @@ void lathe::rt::copyStrided(const MemRefView &src, const MemRefView &dst) {
   int64_t srcInner = src.strides[last], dstInner = dst.strides[last];
   int64_t srcOff = 0, dstOff = 0;
   for (int64_t done = 0; done < numel; done += inner) {
-    const float *s = src.data + srcOff;
-    float *d = dst.data + dstOff;
-    for (int64_t j = 0; j < inner; ++j)
-      d[j * dstInner] = s[j * srcInner];
+    if (plain) {
+      const float *s = src.data + srcOff;
+      float *d = dst.data + dstOff;
+      for (int64_t j = 0; j < inner; ++j)
+        d[j * dstInner] = s[j * srcInner];
+    } else {
+      for (int64_t j = 0; j < inner; ++j)
+        storeElement(dst, dstOff + j * dstInner,
+                     loadElement(src, srcOff + j * srcInner));
+    }
     // Advance the outer index (everything but the last dimension).
     for (int64_t k = last; k-- > 0;) {
       if (++index[k] < src.sizes[k]) {
@@ -149,6 +178,17 @@ uint32_t maxAbsBitsStrided(const float *x, int64_t n, int64_t stride) {
   return m;
 }
 
+/// maxAbsBits of bf16 elements, in f32 bits.
+__attribute__((target_clones("avx512f", "avx2", "default"))) uint32_t
+maxAbsBitsBf16(const uint16_t *x, int64_t n, int64_t stride) {
+  uint32_t m = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    uint32_t bits = x[i * stride] & 0x7fffu;
+    m = bits > m ? bits : m;
+  }
+  return m << 16;
+}
+
 float fromMaxAbsBits(uint32_t bits) {
   if (bits > 0x7f800000u)
     return std::numeric_limits<float>::quiet_NaN();
@@ -166,17 +206,19 @@ float lathe::rt::maxAbs(const MemRefView &view) {
   int64_t numel = view.numel();
   if (numel == 0)
     return 0.f;
-  if (view.isContiguous())
-    return maxAbs(view.data, numel);
-  if (view.rank == 0)
-    return maxAbs(view.data, 1);
+  auto *halves = reinterpret_cast<const uint16_t *>(view.data);
+  if (view.isContiguous() || view.rank == 0)
+    return view.bf16 ? fromMaxAbsBits(maxAbsBitsBf16(halves, numel, 1))
+                     : maxAbs(view.data, numel);
   // Walk the innermost rows (as copyStrided does).
   std::array<int64_t, LATHE_MAX_RANK> index{};
   int64_t last = view.rank - 1, inner = view.sizes[last], offset = 0;
   uint32_t m = 0;
   for (int64_t done = 0; done < numel; done += inner) {
-    m = std::max(
-        m, maxAbsBitsStrided(view.data + offset, inner, view.strides[last]));
+    m = std::max(m, view.bf16 ? maxAbsBitsBf16(halves + offset, inner,
+                                               view.strides[last])
+                              : maxAbsBitsStrided(view.data + offset, inner,
+                                                  view.strides[last]));
     for (int64_t k = last; k-- > 0;) {
       if (++index[k] < view.sizes[k]) {
         offset += view.strides[k];

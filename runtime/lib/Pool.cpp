@@ -16,6 +16,7 @@
 
 #include "Pool.h"
 
+#include "lathe/runtime/Bf16.h"
 #include "lathe/runtime/PoolWindow.h"
 
 #include <algorithm>
@@ -30,7 +31,7 @@ namespace {
 
 constexpr const char *kKernel = "lathe_rt_pool2d_f32";
 constexpr const char *kPaddedKernel = "lathe_rt_pool2d_padded_f32";
-constexpr int64_t kKnownFlags = LATHE_POOL_ACCUMULATE;
+constexpr int64_t kKnownFlags = LATHE_POOL_ACCUMULATE | LATHE_POOL_BF16;
 
 struct Entry {
   dnnl::pooling_v2_forward prim;
@@ -58,11 +59,28 @@ void accumulateMax(const Operand &out, const float *pooled) {
         }
 }
 
-/// Element [n, c, h, w] of a logical NCHW operand.
-float &element(const Operand &op, int64_t n, int64_t c, int64_t h, int64_t w) {
+/// Offset (in elements) of element [n, c, h, w] of a logical NCHW operand.
+int64_t elementOffset(const Operand &op, int64_t n, int64_t c, int64_t h,
+                      int64_t w) {
   const Dims &s = op.strides;
   int64_t channel = op.block ? (c / op.block) * s[1] + c % op.block : c * s[1];
-  return op.data[n * s[0] + channel + h * s[2] + w * s[3]];
+  return n * s[0] + channel + h * s[2] + w * s[3];
+}
+
+/// Element [n, c, h, w] of a logical NCHW operand (f32 or bf16), as f32.
+float element(const Operand &op, int64_t n, int64_t c, int64_t h, int64_t w) {
+  int64_t i = elementOffset(op, n, c, h, w);
+  return op.bf16 ? bf16ToFloat(reinterpret_cast<const uint16_t *>(op.data)[i])
+                 : op.data[i];
+}
+
+void setElement(const Operand &op, int64_t n, int64_t c, int64_t h, int64_t w,
+                float v) {
+  int64_t i = elementOffset(op, n, c, h, w);
+  if (op.bf16)
+    reinterpret_cast<uint16_t *>(op.data)[i] = floatToBf16(v);
+  else
+    op.data[i] = v;
 }
 
 /// arith.maximumf: NaN wins.
@@ -96,8 +114,9 @@ void pool2d(const char *kernel, int64_t rankIn, void *inDesc, int64_t rankOut,
     fail(LATHE_ERR_INVALID, "padding (", padTop, ",", padLeft,
          ") must be >= 0");
   pw.padLow = {padTop, padLeft};
-  MemRefView in = decodeMemRef(rankIn, inDesc, "input");
-  MemRefView out = decodeMemRef(rankOut, outDesc, "output");
+  bool bf16 = flags & LATHE_POOL_BF16;
+  MemRefView in = decodeMemRef(rankIn, inDesc, "input", bf16);
+  MemRefView out = decodeMemRef(rankOut, outDesc, "output", bf16);
   if (in.rank != (blocked ? 5 : 4) || out.rank != in.rank)
     fail(LATHE_ERR_SHAPE, "input ", shapeString(in), " and output ",
          shapeString(out), " must both have rank ", blocked ? 5 : 4);
@@ -144,9 +163,9 @@ void pool2d(const char *kernel, int64_t rankIn, void *inDesc, int64_t rankOut,
     fail(LATHE_ERR_INVALID, "output ", shapeString(out),
          " has overlapping or non-positive strides");
   bool accumulate = flags & LATHE_POOL_ACCUMULATE;
-  if (accumulate && blocked)
-    fail(LATHE_ERR_INVALID, "LATHE_POOL_ACCUMULATE takes plain operands, not "
-                            "channel-blocked ones");
+  if (accumulate && (blocked || bf16))
+    fail(LATHE_ERR_INVALID, "LATHE_POOL_ACCUMULATE takes plain f32 operands, "
+                            "not channel-blocked or bf16 ones");
   bool stageSrc = !src.hasUsableStrides() || overlaps(src, dst);
   // oneDNN skips NaN and turns a window of -inf into -FLT_MAX; data with
   // NaN or Inf (found by a vectorised scan) is pooled exactly instead.
@@ -217,8 +236,8 @@ void lathe::rt::exactMaxPool(const Operand &src, const Operand &dst,
     for (int64_t c = 0; c < d[1]; ++c)
       for (int64_t h = 0; h < d[2]; ++h)
         for (int64_t w = 0; w < d[3]; ++w) {
-          float &out = element(dst, n, c, h, w);
-          float m = accumulate ? out : -std::numeric_limits<float>::infinity();
+          float m = accumulate ? element(dst, n, c, h, w)
+                               : -std::numeric_limits<float>::infinity();
           for (int64_t i = 0; i < pw.window[0]; ++i) {
             int64_t y = h * pw.strides[0] + i * pw.dilations[0] - pw.padLow[0];
             if (y < 0 || y >= src.dims[2])
@@ -230,7 +249,7 @@ void lathe::rt::exactMaxPool(const Operand &src, const Operand &dst,
                 m = maximumf(m, element(src, n, c, y, x));
             }
           }
-          out = m;
+          setElement(dst, n, c, h, w, m);
         }
 }
 
@@ -291,4 +310,14 @@ lathe_rt_pool2d_padded_f32(int64_t rankIn, void *in, int64_t rankOut, void *out,
            windowW, strideH, strideW, dilationH, dilationW, /*padded=*/true,
            padTop, padLeft, flags);
   });
+}
+
+extern "C" void lathe_rt_pool2d_padded_bf16(
+    int64_t rankIn, void *in, int64_t rankOut, void *out, int64_t layout,
+    int64_t kind, int64_t windowH, int64_t windowW, int64_t strideH,
+    int64_t strideW, int64_t dilationH, int64_t dilationW, int64_t padTop,
+    int64_t padLeft, int64_t flags) {
+  lathe_rt_pool2d_padded_f32(rankIn, in, rankOut, out, layout, kind, windowH,
+                             windowW, strideH, strideW, dilationH, dilationW,
+                             padTop, padLeft, flags | LATHE_POOL_BF16);
 }

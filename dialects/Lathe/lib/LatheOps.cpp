@@ -9,6 +9,7 @@
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/DialectImplementation.h"
 #include "mlir/IR/OpImplementation.h"
+#include "mlir/IR/TypeUtilities.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/xxhash.h"
@@ -156,6 +157,21 @@ static LogicalResult verifyPerm(MatmulOp op, DenseI64ArrayAttr perm,
   return success();
 }
 
+/// Every operand of `op` is f32, except that the data operands `bf16Ok`
+/// (named `names` in the message) may be bf16 instead: activations kept in
+/// bf16 between kernels (lathe-cpu-bf16-activations).
+static LogicalResult verifyElementTypes(Operation *op, ValueRange bf16Ok,
+                                        StringRef names) {
+  for (Value v : op->getOperands()) {
+    Type element = cast<ShapedType>(v.getType()).getElementType();
+    if (element.isF32() || (element.isBF16() && llvm::is_contained(bf16Ok, v)))
+      continue;
+    return op->emitOpError("supports f32 operands only (bf16 also for ")
+           << names << "), got " << v.getType();
+  }
+  return success();
+}
+
 LogicalResult MatmulOp::verify() {
   auto lhsType = cast<ShapedType>(getLhs().getType());
   auto rhsType = cast<ShapedType>(getRhs().getType());
@@ -172,9 +188,8 @@ LogicalResult MatmulOp::verify() {
   if (initType.getRank() != lr)
     return emitOpError("expects init of rank ")
            << lr << " (the lhs rank), got " << initType.getRank();
-  for (Value v : getOperands())
-    if (!cast<ShapedType>(v.getType()).getElementType().isF32())
-      return emitOpError("supports f32 operands only, got ") << v.getType();
+  if (failed(verifyElementTypes(*this, {getLhs(), getInit()}, "lhs and init")))
+    return failure();
   if (failed(verifyPerm(*this, getLhsPermAttr(), "lhs_perm", lr)) ||
       failed(verifyPerm(*this, getRhsPermAttr(), "rhs_perm", rr)) ||
       failed(verifyPerm(*this, getInitPermAttr(), "init_perm", lr)))
@@ -354,11 +369,10 @@ verifyWindowAttrs(Operation *op,
 }
 
 LogicalResult Conv2DOp::verify() {
-  if (failed(verifyDpsKernelForm(*this, getInit(), getResult())))
+  if (failed(verifyDpsKernelForm(*this, getInit(), getResult())) ||
+      failed(
+          verifyElementTypes(*this, {getInput(), getInit()}, "input and init")))
     return failure();
-  for (Value v : getOperands())
-    if (!cast<ShapedType>(v.getType()).getElementType().isF32())
-      return emitOpError("supports f32 operands only, got ") << v.getType();
   if (getAccumulate() && hasPool())
     return emitOpError("cannot accumulate into a pooled output");
   for (auto [name, value, block] : {std::tuple<StringRef, Value, int64_t>{
@@ -476,10 +490,15 @@ LogicalResult MaxPool2DOp::verify() {
   if (block != 0 && isNhwc())
     return emitOpError("supports channel-blocked operands (block = ")
            << block << ") with layout nchw only";
+  if (failed(
+          verifyElementTypes(*this, {getInput(), getInit()}, "input and init")))
+    return failure();
+  if (getElementTypeOrSelf(getInput().getType()) !=
+      getElementTypeOrSelf(getInit().getType()))
+    return emitOpError("expects input and init of one element type, got ")
+           << getInput().getType() << " and " << getInit().getType();
   for (Value v : getOperands()) {
     auto type = cast<ShapedType>(v.getType());
-    if (!type.getElementType().isF32())
-      return emitOpError("supports f32 operands only, got ") << type;
     if (block == 0 && type.getRank() != 4)
       return emitOpError("expects rank-4 operands, got ") << type;
     if (block != 0 && (type.getRank() != 5 || type.getDimSize(4) != block))

@@ -89,6 +89,38 @@ static bool isF32Memref(Value value) {
   return type && type.getElementType().isF32();
 }
 
+static bool isBf16Memref(Value value) {
+  auto type = dyn_cast<MemRefType>(value.getType());
+  return type && type.getElementType().isBF16();
+}
+
+/// "f32" or "bf16": the element type of a memref the runtime reads or writes.
+static StringRef elementName(Value value) {
+  return isBf16Memref(value) ? "bf16" : "f32";
+}
+
+/// The runtime function `f32Name` (every memref f32), or for bf16 `in` /
+/// `out` memrefs its typed alias `<prefix>_<in>_<out><suffix>`
+/// (lathe/runtime/Bf16.h): generated code declares each function with its
+/// memrefs' element types.
+static std::string kernelName(StringRef f32Name, StringRef prefix, Value in,
+                              Value out, StringRef suffix = "") {
+  if (!isBf16Memref(in) && !isBf16Memref(out))
+    return f32Name.str();
+  return (prefix + "_" + elementName(in) + "_" + elementName(out) + suffix)
+      .str();
+}
+
+/// The kernel op's operands are f32 memrefs, or bf16 where the op allows
+/// it (lathe-cpu-bf16-activations: a convolution's or pooling's input and
+/// output, a matmul's lhs and init; the op verifiers say which).
+static bool hasRuntimeElementTypes(Operation *op) {
+  bool bf16Operands = isa<MatmulOp, Conv2DOp, MaxPool2DOp>(op);
+  return llvm::all_of(op->getOperands(), [&](Value v) {
+    return isF32Memref(v) || (bf16Operands && isBf16Memref(v));
+  });
+}
+
 /// The op right before `op` fills `buffer` with zeros (so a kernel that
 /// overwrites its output may replace the accumulation). Returns that fill.
 static linalg::FillOp precedingZeroFill(Operation *op, Value buffer) {
@@ -131,11 +163,18 @@ static void lowerMatmul(MatmulOp op, RuntimeCallBuilder &calls,
     flags |= LATHE_MM_HAS_RESIDUAL;
   if (isConstantBuffer(op.getRhs()))
     flags |= LATHE_MM_CONST_B;
-  Value bias = op.getBias() ? op.getBias() : init;
+  if (isBf16Memref(op.getLhs()))
+    flags |= LATHE_MM_A_BF16;
+  if (isBf16Memref(op.getInit()))
+    flags |= LATHE_MM_C_BF16;
+  // An absent bias or residual is any memref of its element type (f32):
+  // the typed entry points declare it so.
+  Value absent = isBf16Memref(init) ? op.getRhs() : init;
+  Value bias = op.getBias() ? op.getBias() : absent;
   Value residual =
       op.getResidual()
           ? permutedView(rewriter, loc, op.getResidual(), op.getInitPermAttr())
-          : init;
+          : absent;
   float alpha = op.getAlpha().convertToFloat();
   if (std::optional<Int8Choice> int8 = int8Choice(op)) {
     Value lo = arith::ConstantOp::create(rewriter, loc,
@@ -150,7 +189,9 @@ static void lowerMatmul(MatmulOp op, RuntimeCallBuilder &calls,
     calls.call(rewriter, loc, "lathe_rt_matmul_scaled_f32",
                {lhs, rhs, bias, residual, init, alphaValue}, {flags});
   } else {
-    calls.call(rewriter, loc, "lathe_rt_matmul_f32",
+    calls.call(rewriter, loc,
+               kernelName("lathe_rt_matmul_f32", "lathe_rt_matmul", op.getLhs(),
+                          op.getInit()),
                {lhs, rhs, bias, residual, init}, {flags});
   }
   rewriter.eraseOp(op);
@@ -540,13 +581,20 @@ static void lowerConv2D(Conv2DOp op, RuntimeCallBuilder &calls,
     flags |= LATHE_MM_HAS_RESIDUAL;
   if (isConstantBuffer(op.getFilter()))
     flags |= LATHE_MM_CONST_B;
-  Value bias = op.getBias() ? op.getBias() : init;
+  // An absent bias is any f32 memref (the typed entry points declare it so).
+  Value bias = op.getBias()         ? op.getBias()
+               : isBf16Memref(init) ? op.getFilter()
+                                    : init;
   ArrayRef<int64_t> strides = op.getStrides(), dilations = op.getDilations();
   int64_t layout = op.isNhwc() ? LATHE_CONV_NHWC : LATHE_CONV_NCHW;
   if (op.getInputBlock())
     layout |= LATHE_CONV_BLOCKED_INPUT;
   if (op.getOutputBlock())
     layout |= LATHE_CONV_BLOCKED_OUTPUT;
+  if (isBf16Memref(op.getInput()))
+    layout |= LATHE_CONV_BF16_INPUT;
+  if (isBf16Memref(init))
+    layout |= LATHE_CONV_BF16_OUTPUT;
   ArrayRef<int64_t> padding = op.getPadding();
   SmallVector<int64_t> scalars = {layout,
                                   strides[0],
@@ -577,8 +625,12 @@ static void lowerConv2D(Conv2DOp op, RuntimeCallBuilder &calls,
     rewriter.eraseOp(op);
     return;
   }
-  calls.call(rewriter, op.getLoc(),
-             op.hasPool() ? "lathe_rt_conv2d_pool_f32" : "lathe_rt_conv2d_f32",
+  std::string name =
+      op.hasPool() ? kernelName("lathe_rt_conv2d_pool_f32", "lathe_rt_conv2d",
+                                op.getInput(), init, "_pool")
+                   : kernelName("lathe_rt_conv2d_f32", "lathe_rt_conv2d",
+                                op.getInput(), init);
+  calls.call(rewriter, op.getLoc(), name,
              {op.getInput(), op.getFilter(), bias, init}, scalars);
   rewriter.eraseOp(op);
 }
@@ -617,7 +669,9 @@ static void lowerMaxPool2D(MaxPool2DOp op, RuntimeCallBuilder &calls,
   rewriter.setInsertionPoint(op);
   ArrayRef<int64_t> window = op.getWindow(), strides = op.getStrides(),
                     dilations = op.getDilations(), padding = op.getPadding();
-  calls.call(rewriter, op.getLoc(), "lathe_rt_pool2d_padded_f32",
+  calls.call(rewriter, op.getLoc(),
+             isBf16Memref(op.getInit()) ? "lathe_rt_pool2d_padded_bf16"
+                                        : "lathe_rt_pool2d_padded_f32",
              {op.getInput(), op.getInit()},
              {op.isNhwc()     ? int64_t(1)
               : op.getBlock() ? int64_t(LATHE_CONV_BLOCKED_INPUT |
@@ -625,7 +679,8 @@ static void lowerMaxPool2D(MaxPool2DOp op, RuntimeCallBuilder &calls,
                               : int64_t(0),
               LATHE_POOL_MAX, window[0], window[1], strides[0], strides[1],
               dilations[0], dilations[1],
-              /*padTop=*/padding[0], /*padLeft=*/padding[1], /*flags=*/0});
+              /*padTop=*/padding[0], /*padLeft=*/padding[1],
+              isBf16Memref(op.getInit()) ? int64_t(LATHE_POOL_BF16) : 0});
   rewriter.eraseOp(op);
 }
 
@@ -652,7 +707,7 @@ struct LatheCPULowerToRuntime
       if (isa<MatmulOp, LayerNormOp, Conv2DOp, MaxPool2DOp, linalg::SoftmaxOp,
               linalg::Conv2DNchwFchwOp, linalg::Conv2DNhwcHwcfOp,
               linalg::PoolingNchwMaxOp, linalg::PoolingNhwcMaxOp>(op) &&
-          staticWindow && llvm::all_of(op->getOperands(), isF32Memref))
+          staticWindow && hasRuntimeElementTypes(op))
         candidates.push_back(op);
     });
     numCalls += candidates.size();

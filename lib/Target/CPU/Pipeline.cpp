@@ -129,6 +129,11 @@ void addKernelPasses(OpPassManager &pm, const CpuPipelineOptions &options) {
   pm.addPass(createLatheFuseElementwise());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  if (options.bf16Activations) {
+    // After the fusions: it decides on the kernels' final consumers.
+    pm.nest<func::FuncOp>().addPass(createLatheCPUBf16Activations());
+    pm.addPass(createCanonicalizerPass());
+  }
 }
 
 void addBufferizePasses(OpPassManager &pm) {

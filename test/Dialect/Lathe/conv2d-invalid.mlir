@@ -101,7 +101,7 @@ func.func @mixed(%x: tensor<1x3x8x8xf32>, %w: memref<4x3x3x3xf32>, %e: tensor<1x
 // -----
 
 func.func @f64(%x: tensor<1x3x8x8xf64>, %w: tensor<4x3x3x3xf64>, %e: tensor<1x4x6x6xf64>) -> tensor<1x4x6x6xf64> {
-  // expected-error @+1 {{supports f32 operands only, got 'tensor<1x3x8x8xf64>'}}
+  // expected-error @+1 {{supports f32 operands only (bf16 also for input and init), got 'tensor<1x3x8x8xf64>'}}
   %y = lathe.conv2d ins(%x, %w : tensor<1x3x8x8xf64>, tensor<4x3x3x3xf64>) outs(%e : tensor<1x4x6x6xf64>) -> tensor<1x4x6x6xf64>
   return %y : tensor<1x4x6x6xf64>
 }
@@ -189,4 +189,12 @@ func.func @padding_too_small(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %
   // expected-error @+1 {{output height 9 reads 11 input rows, but the input has 8 (10 padded)}}
   %y = lathe.conv2d ins(%x, %w : tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>) outs(%e : tensor<1x4x9x8xf32>) {padding = array<i64: 1, 1, 1, 1>} -> tensor<1x4x9x8xf32>
   return %y : tensor<1x4x9x8xf32>
+}
+
+// -----
+
+func.func @bf16_filter(%x: tensor<1x3x8x8xbf16>, %w: tensor<4x3x3x3xbf16>, %e: tensor<1x4x6x6xbf16>) -> tensor<1x4x6x6xbf16> {
+  // expected-error @+1 {{supports f32 operands only (bf16 also for input and init), got 'tensor<4x3x3x3xbf16>'}}
+  %y = lathe.conv2d ins(%x, %w : tensor<1x3x8x8xbf16>, tensor<4x3x3x3xbf16>) outs(%e : tensor<1x4x6x6xbf16>) -> tensor<1x4x6x6xbf16>
+  return %y : tensor<1x4x6x6xbf16>
 }

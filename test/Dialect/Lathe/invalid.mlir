@@ -73,7 +73,7 @@ func.func @init_rank(%x: tensor<2x4x4xf32>, %w: tensor<4x4xf32>, %e: tensor<4x4x
 // -----
 
 func.func @not_f32(%x: tensor<4x4xf16>, %e: tensor<4x4xf16>) -> tensor<4x4xf16> {
-  // expected-error @+1 {{supports f32 operands only, got 'tensor<4x4xf16>'}}
+  // expected-error @+1 {{supports f32 operands only (bf16 also for lhs and init), got 'tensor<4x4xf16>'}}
   %y = lathe.matmul ins(%x, %x : tensor<4x4xf16>, tensor<4x4xf16>) outs(%e : tensor<4x4xf16>) -> tensor<4x4xf16>
   return %y : tensor<4x4xf16>
 }
@@ -233,4 +233,12 @@ func.func @rnn_cell_string_generic(%x: tensor<2x1x3xf32>, %w: tensor<12x3xf32>, 
   // expected-error @+1 {{'cell' must be an #lathe<cell ...> enum attribute, one of: lstm, gru, lbr_gru; got "gru"}}
   %0:2 = "lathe.rnn"(%x, %w, %r, %b, %h0, %y, %h0) <{cell = "gru", gates = array<i64: 0, 1, 2>, operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 1, 0, 2>}> : (tensor<2x1x3xf32>, tensor<12x3xf32>, tensor<12x4xf32>, tensor<12xf32>, tensor<1x4xf32>, tensor<2x1x4xf32>, tensor<1x4xf32>) -> (tensor<2x1x4xf32>, tensor<1x4xf32>)
   return
+}
+
+// -----
+
+func.func @bf16_rhs(%x: tensor<4x4xbf16>, %w: tensor<4x4xbf16>, %e: tensor<4x4xbf16>) -> tensor<4x4xbf16> {
+  // expected-error @+1 {{supports f32 operands only (bf16 also for lhs and init), got 'tensor<4x4xbf16>'}}
+  %y = lathe.matmul ins(%x, %w : tensor<4x4xbf16>, tensor<4x4xbf16>) outs(%e : tensor<4x4xbf16>) -> tensor<4x4xbf16>
+  return %y : tensor<4x4xbf16>
 }

@@ -216,6 +216,62 @@ def LatheCPUChainConvs : Pass<"lathe-cpu-chain-convs", "func::FuncOp"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def LatheCPUBf16Activations
+    : Pass<"lathe-cpu-bf16-activations", "func::FuncOp"> {
+  let summary = "Keep activations in bf16 between bf16-capable kernels";
+  let description = [{
+    For `lathe-run --precision=bf16` on a CPU with bf16 instructions (oneDNN's
+    AVX512-BF16 or AMX kernels; the pipeline adds the pass only there). The
+    static-shape f32 outputs of `lathe.conv2d`, `lathe.matmul` and
+    `lathe.max_pool2d` on tensors become bf16 tensors when every use reads
+    them as a bf16 operand:
+
+    - the input of a `lathe.conv2d` (pooled or not), or the residual `init`
+      of an accumulating one whose output stays bf16 (oneDNN's sum post-op
+      on a bf16 destination);
+    - the `lhs` of a linear layer: a `lathe.matmul` with alpha 1, no
+      permutations and a constant `rhs` (its `rhs`, bias and residual stay
+      f32). Only such matmuls write bf16 too: attention's products stay f32,
+      so that lathe-cpu-lower-to-runtime still fuses them with their softmax;
+    - the input of a `lathe.max_pool2d` whose output stays bf16;
+    - the source of a `tensor.extract_slice`, `tensor.collapse_shape` or
+      `tensor.expand_shape` whose result stays bf16.
+
+    A value read by anything else (generated code, softmax, a layer norm,
+    the function's result) stays f32, and so does what an accumulating
+    convolution, a pooling or a reshape reads when its output stays f32: the
+    decision is the largest set of values with these properties. A kernel
+    whose output becomes bf16 gets a bf16 `tensor.empty` as its `init`
+    (accumulating convolutions keep their residual), and
+    lathe-cpu-lower-to-runtime calls the runtime's typed entry points for it
+    (`lathe/runtime/Bf16.h`, e.g. `lathe_rt_conv2d_bf16_bf16`). The runtime
+    then rounds the kernel's f32 accumulation to bf16 when it writes, and the
+    next kernel reads bf16 without converting; the conversions at the
+    boundaries stay where they were (the f32 input of the first bf16 kernel,
+    the f32 output of the last).
+
+    ```mlir
+    %a = lathe.conv2d ins(%x, %w1 : tensor<1x3x8x8xf32>, ...)
+           outs(%e1 : tensor<1x4x6x6xf32>) -> tensor<1x4x6x6xf32>
+    %b = lathe.conv2d ins(%a, %w2 : tensor<1x4x6x6xf32>, ...)
+           outs(%e2 : tensor<1x4x4x4xf32>) -> tensor<1x4x4x4xf32>
+    return %b : tensor<1x4x4x4xf32>
+    // becomes
+    %e = tensor.empty() : tensor<1x4x6x6xbf16>
+    %a = lathe.conv2d ins(%x, %w1 : tensor<1x3x8x8xf32>, ...)
+           outs(%e : tensor<1x4x6x6xbf16>) -> tensor<1x4x6x6xbf16>
+    %b = lathe.conv2d ins(%a, %w2 : tensor<1x4x6x6xbf16>, ...)
+           outs(%e2 : tensor<1x4x4x4xf32>) -> tensor<1x4x4x4xf32>
+    ```
+  }];
+  let statistics = [
+    Statistic<"numBf16Values", "bf16-values",
+              "Kernel outputs (and reshapes of them) kept in bf16">,
+  ];
+  let dependentDialects = ["::mlir::lathe::LatheDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def LatheCPULowerToRuntime : Pass<"lathe-cpu-lower-to-runtime", "ModuleOp"> {
   let summary = "Lower kernel ops on memrefs to calls into the Lathe runtime";
   let description = [{

@@ -84,6 +84,14 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::desc("Chain convolutions channels-last (NHWC) instead of "
                      "channel-blocked in the 'kernels' phase (bf16)"),
       llvm::cl::init(false)};
+  /// lathe-cpu-bf16-activations at the end of the 'kernels' phase
+  /// (--precision=bf16 on a CPU with bf16 instructions): bf16 tensors
+  /// between the kernels that read and write bf16.
+  Option<bool> bf16Activations{
+      *this, "bf16-activations",
+      llvm::cl::desc("Keep kernel outputs that only bf16-capable kernels "
+                     "read in bf16 in the 'kernels' phase"),
+      llvm::cl::init(false)};
   /// lathe-cpu-instrument-trace at the end of the 'runtime-calls' phase.
   Option<bool> trace{
       *this, "trace",

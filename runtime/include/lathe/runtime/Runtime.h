@@ -291,7 +291,12 @@ enum {
   LATHE_MM_HAS_BIAS = 1 << 0,     ///< add bias [N] (or broadcastable to C)
   LATHE_MM_HAS_RESIDUAL = 1 << 1, ///< add residual tensor of C's shape
   LATHE_MM_CONST_B = 1 << 2,      ///< B is a constant: may be pre-packed once
-  LATHE_MM_ACT_SHIFT = 8,         ///< bits 8..15: activation
+  /// A's / C's elements are bf16 (lathe-cpu-bf16-activations: bf16 tensors
+  /// between kernels). The product then has bf16 operands and f32
+  /// accumulation whatever the session's precision; the residual stays f32.
+  LATHE_MM_A_BF16 = 1 << 3,
+  LATHE_MM_C_BF16 = 1 << 4,
+  LATHE_MM_ACT_SHIFT = 8, ///< bits 8..15: activation
 };
 enum {
   LATHE_ACT_NONE = 0,
@@ -358,6 +363,12 @@ enum {
   LATHE_CONV_NHWC = 1,
   LATHE_CONV_BLOCKED_INPUT = 1 << 1,
   LATHE_CONV_BLOCKED_OUTPUT = 1 << 2,
+  /// The input's / output's elements are bf16 (lathe-cpu-bf16-activations);
+  /// the filter and bias stay f32. The convolution then has bf16 input and
+  /// filter and f32 accumulation whatever the session's precision; an
+  /// accumulating one reads its residual from the bf16 output.
+  LATHE_CONV_BF16_INPUT = 1 << 3,
+  LATHE_CONV_BF16_OUTPUT = 1 << 4,
 };
 
 /// 2-D convolution (`layout` as above).
@@ -415,6 +426,9 @@ enum {
 };
 enum {
   LATHE_POOL_ACCUMULATE = 1 << 0, ///< out = max(out, pooled), not overwritten
+  /// Input and output are bf16 (lathe-cpu-bf16-activations); not with
+  /// LATHE_POOL_ACCUMULATE.
+  LATHE_POOL_BF16 = 1 << 1,
 };
 
 /// Max pooling without padding, as linalg.pooling_{nchw,nhwc}_max:

@@ -1,0 +1,163 @@
+//===- Bf16Activations.cpp - bf16 tensors between CPU kernels -------------===//
+//
+// lathe-cpu-bf16-activations: with bf16 precision on a CPU with bf16
+// instructions, the outputs of `lathe.conv2d`, `lathe.matmul` and
+// `lathe.max_pool2d` that only bf16-capable kernels read become bf16
+// tensors. The kernel that writes one rounds its f32 accumulation to bf16
+// (oneDNN's bf16 destination), and the kernels that read it take it as their
+// bf16 operand, so no f32 copy of the activation exists and nothing converts
+// it per call. An output that anything else reads (generated code, softmax,
+// a layer norm, the function's result, a matmul's rhs or residual, an
+// attention product) stays
+// f32: the boundary conversion is then the writing kernel's f32 output and
+// the next kernel's conversion of its f32 input, as without this pass.
+//
+// The decision is a greatest fixed point over the candidate values: a
+// candidate stays while every use is a bf16-capable operand (a convolution's
+// input; a linear layer's lhs; a max pooling's input, whose output must then be
+// bf16 too; the residual `init` of an accumulating convolution whose output
+// stays bf16; the source of an extract_slice / collapse_shape /
+// expand_shape whose result stays bf16) and, where the kernel reads its
+// `init` (an accumulating convolution) or is a pooling or a reshape, what it
+// reads stays bf16 too.
+//
+//===----------------------------------------------------------------------===//
+
+#include "lathe/Dialect/Lathe/LatheOps.h"
+#include "lathe/Target/CPU/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+#include "llvm/ADT/SetVector.h"
+
+namespace mlir::lathe {
+#define GEN_PASS_DEF_LATHECPUBF16ACTIVATIONS
+#include "lathe/Target/CPU/Passes.h.inc"
+} // namespace mlir::lathe
+
+using namespace mlir;
+using namespace mlir::lathe;
+
+namespace {
+
+/// A linear layer: alpha 1, no permutations, a constant rhs. Only these
+/// matmuls read or write bf16 activations: attention's products (operands
+/// that are activations, scaled, permuted) stay f32 so that
+/// lathe-cpu-lower-to-runtime can still fuse them with their softmax.
+bool isLinearLayer(MatmulOp op) {
+  Operation *rhs = op.getRhs().getDefiningOp();
+  return op.getAlpha().convertToFloat() == 1.0f && !op.getLhsPermAttr() &&
+         !op.getRhsPermAttr() && !op.getInitPermAttr() && rhs &&
+         (rhs->hasTrait<OpTrait::ConstantLike>() || isa<WeightOp>(rhs));
+}
+
+bool isStaticF32Tensor(Value value) {
+  auto type = dyn_cast<RankedTensorType>(value.getType());
+  return type && type.hasStaticShape() && type.getElementType().isF32();
+}
+
+/// The operand a reshape or slice reads its elements from (null for other
+/// ops).
+Value passThroughSource(Operation *op) {
+  if (auto slice = dyn_cast<tensor::ExtractSliceOp>(op))
+    return slice.getSource();
+  if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(op))
+    return collapse.getSrc();
+  if (auto expand = dyn_cast<tensor::ExpandShapeOp>(op))
+    return expand.getSrc();
+  return {};
+}
+
+/// What a candidate's producer reads that must be bf16 with it: the residual
+/// of an accumulating convolution, a pooling's input, a reshape's source;
+/// null when the producer overwrites its output from f32 or bf16 inputs.
+Value tiedInput(Operation *producer) {
+  if (auto conv = dyn_cast<Conv2DOp>(producer))
+    return conv.getAccumulate() ? conv.getInit() : Value();
+  if (auto pool = dyn_cast<MaxPool2DOp>(producer))
+    return pool.getInput();
+  return passThroughSource(producer);
+}
+
+/// True if `use` may read a bf16 value, given the values that stay bf16.
+bool acceptsBf16(OpOperand &use, const llvm::SetVector<Value> &bf16) {
+  Operation *user = use.getOwner();
+  auto resultStays = [&] {
+    return user->getNumResults() == 1 && bf16.contains(user->getResult(0));
+  };
+  if (auto conv = dyn_cast<Conv2DOp>(user)) {
+    if (&use == &conv.getInputMutable())
+      return true;
+    return &use == &conv.getInitMutable() && conv.getAccumulate() &&
+           resultStays();
+  }
+  if (auto matmul = dyn_cast<MatmulOp>(user))
+    return &use == &matmul.getLhsMutable() && isLinearLayer(matmul);
+  if (auto pool = dyn_cast<MaxPool2DOp>(user))
+    return &use == &pool.getInputMutable() && resultStays();
+  if (Value source = passThroughSource(user))
+    return use.get() == source && resultStays();
+  return false;
+}
+
+struct LatheCPUBf16Activations
+    : public lathe::impl::LatheCPUBf16ActivationsBase<LatheCPUBf16Activations> {
+  void runOnOperation() override {
+    // Candidates, in program order (a reshape after its source).
+    llvm::SetVector<Value> bf16;
+    getOperation().walk([&](Operation *op) {
+      if (op->getNumResults() != 1 || !isStaticF32Tensor(op->getResult(0)))
+        return;
+      auto matmul = dyn_cast<MatmulOp>(op);
+      bool kernel =
+          isa<Conv2DOp, MatmulOp, MaxPool2DOp>(op) &&
+          !cast<DestinationStyleOpInterface>(op).hasPureBufferSemantics() &&
+          (!matmul || isLinearLayer(matmul));
+      Value source = passThroughSource(op);
+      if (kernel || (source && bf16.contains(source)))
+        bf16.insert(op->getResult(0));
+    });
+
+    // Drop candidates until every remaining one is read and written in bf16
+    // only.
+    bool changed = true;
+    while (changed) {
+      changed = false;
+      SmallVector<Value> drop;
+      for (Value value : bf16) {
+        Value tied = tiedInput(value.getDefiningOp());
+        bool keep = (!tied || bf16.contains(tied)) &&
+                    llvm::all_of(value.getUses(), [&](OpOperand &use) {
+                      return acceptsBf16(use, bf16);
+                    });
+        if (!keep)
+          drop.push_back(value);
+      }
+      for (Value value : drop)
+        bf16.remove(value);
+      changed = !drop.empty();
+    }
+
+    OpBuilder builder(&getContext());
+    Type bf16Type = builder.getBF16Type();
+    for (Value value : bf16) {
+      auto type = cast<RankedTensorType>(value.getType());
+      Operation *producer = value.getDefiningOp();
+      auto conv = dyn_cast<Conv2DOp>(producer);
+      if (isa<Conv2DOp, MatmulOp, MaxPool2DOp>(producer) &&
+          !(conv && conv.getAccumulate())) {
+        // The kernel overwrites its `init`: a bf16 one of its own.
+        auto dps = cast<DestinationStyleOpInterface>(producer);
+        builder.setInsertionPoint(producer);
+        Value init = tensor::EmptyOp::create(builder, producer->getLoc(),
+                                             type.getShape(), bf16Type);
+        dps.getDpsInitsMutable()[0].set(init);
+      }
+      value.setType(type.clone(bf16Type));
+      ++numBf16Values;
+    }
+  }
+};
+
+} // namespace
