@@ -1,5 +1,6 @@
 //===- Contract.cpp - What each CUDA phase promises to leave --------------===//
 
+#include "lathe/Target/CUDA/HostBuffers.h"
 #include "lathe/Target/CUDA/Passes.h"
 #include "lathe/Target/CUDA/Pipeline.h"
 
@@ -27,7 +28,10 @@ bool hasTensor(Operation *op) {
 }
 
 /// Why `op` breaks the contract of `phase`, or empty.
-std::string violation(CudaPhase phase, Operation *op) {
+/// `host`: the host bookkeeping lists (HostBuffers.h), host memory in the
+/// `gpu` phase.
+std::string violation(CudaPhase phase, Operation *op,
+                      const llvm::DenseSet<Value> &host) {
   StringRef dialect = op->getDialect() ? op->getDialect()->getNamespace() : "";
   StringRef name = op->getName().getStringRef();
   bool inKernel = op->getParentOfType<gpu::GPUModuleOp>() ||
@@ -72,6 +76,15 @@ std::string violation(CudaPhase phase, Operation *op) {
     if (auto load = dyn_cast<memref::LoadOp>(op);
         load && load.getMemref().getDefiningOp<memref::AllocaOp>())
       return ""; // a device scalar copied to the host stack
+    if (auto alloc = dyn_cast<memref::AllocOp>(op);
+        alloc && isHostBuffer(host, alloc))
+      return ""; // host bookkeeping
+    if (auto load = dyn_cast<memref::LoadOp>(op);
+        load && isHostBuffer(host, load.getMemref()))
+      return "";
+    if (auto store = dyn_cast<memref::StoreOp>(op);
+        store && isHostBuffer(host, store.getMemref()))
+      return "";
     if (!inKernel &&
         isa<memref::LoadOp, memref::StoreOp, memref::CopyOp, memref::AllocOp>(
             op))
@@ -97,12 +110,15 @@ struct LatheCUDACheckContract
     Operation *first = nullptr;
     std::string why;
     int64_t others = 0;
+    llvm::DenseSet<Value> host;
+    if (checked == CudaPhase::GPU)
+      host = findHostBuffers(getOperation());
     // Pre-order, skipping what is inside an offending op: the op a user
     // wrote is named, not something in its body.
     getOperation().walk<WalkOrder::PreOrder>([&](Operation *op) {
       if (op == getOperation().getOperation())
         return WalkResult::advance();
-      std::string reason = violation(checked, op);
+      std::string reason = violation(checked, op, host);
       if (reason.empty())
         return WalkResult::advance();
       if (!first) {

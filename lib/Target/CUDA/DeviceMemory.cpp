@@ -2,13 +2,15 @@
 //
 // lathe-cuda-retarget-calls: lathe_rt_* kernel calls become lathe_cuda_*.
 // lathe-cuda-index-checks: generated code's index checks record on the device.
-// lathe-cuda-device-memory: every buffer host code handles is a device one.
+// lathe-cuda-device-memory: every buffer host code handles is a device one,
+// but for the lists only host code reads and writes (HostBuffers.h).
 //
 //===----------------------------------------------------------------------===//
 
 #include "lathe/Target/CUDA/Passes.h"
 
 #include "lathe/Target/CPU/RuntimeCalls.h"
+#include "lathe/Target/CUDA/HostBuffers.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
@@ -340,11 +342,20 @@ struct LatheCUDADeviceMemory
   void runOnOperation() override {
     ModuleOp module = getOperation();
     OpBuilder b(&getContext());
+    // Host bookkeeping (deallocation's pointer and ownership lists) stays in
+    // host memory: no kernel or runtime call sees it.
+    llvm::DenseSet<Value> host = findHostBuffers(module);
     for (auto func : module.getOps<func::FuncOp>()) {
       if (func.isExternal())
         continue;
       SmallVector<Operation *> ops;
       func.walk([&](Operation *op) {
+        if (auto alloc = dyn_cast<memref::AllocOp>(op);
+            alloc && isHostBuffer(host, alloc))
+          return;
+        if (auto dealloc = dyn_cast<memref::DeallocOp>(op);
+            dealloc && isHostBuffer(host, dealloc.getMemref()))
+          return;
         if (isa<memref::AllocOp, memref::DeallocOp, memref::GetGlobalOp,
                 memref::CopyOp>(op) ||
             isHostScalarRead(op))

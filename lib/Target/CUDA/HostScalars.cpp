@@ -10,6 +10,7 @@
 #include "lathe/Target/CUDA/Passes.h"
 
 #include "lathe/Target/CPU/RuntimeCalls.h"
+#include "lathe/Target/CUDA/HostBuffers.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -27,19 +28,6 @@ using namespace mlir;
 using namespace mlir::lathe;
 
 namespace {
-
-/// Whether `op` runs on the host: in a function, outside any loop nest
-/// that becomes a kernel and outside GPU code.
-bool onHost(Operation *op) {
-  for (Operation *p = op->getParentOp(); p; p = p->getParentOp()) {
-    if (isa<linalg::LinalgOp, scf::ParallelOp, gpu::LaunchOp, gpu::GPUModuleOp>(
-            p))
-      return false;
-    if (isa<func::FuncOp>(p))
-      return true;
-  }
-  return false;
-}
 
 /// The bytes of one element of `type` when the runtime moves it (index is
 /// 64-bit, i1 a byte); 0 when it cannot.
@@ -104,14 +92,16 @@ struct LatheCUDAHostScalars
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SmallVector<Operation *> accesses;
+    llvm::DenseSet<Value> host = findHostBuffers(module);
     module.walk([&](Operation *op) {
-      if (!isa<memref::LoadOp, memref::StoreOp>(op) || !onHost(op))
+      if (!isa<memref::LoadOp, memref::StoreOp>(op) || !onHostCode(op))
         return;
       Value memref = isa<memref::LoadOp>(op)
                          ? cast<memref::LoadOp>(op).getMemRef()
                          : cast<memref::StoreOp>(op).getMemRef();
-      // Stack memory of host code is host memory.
-      if (!memref.getDefiningOp<memref::AllocaOp>())
+      // Stack memory of host code and host bookkeeping are host memory.
+      if (!memref.getDefiningOp<memref::AllocaOp>() &&
+          !isHostBuffer(host, memref))
         accesses.push_back(op);
     });
     IRRewriter rewriter(&getContext());
