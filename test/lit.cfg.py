@@ -21,7 +21,6 @@ config.substitutions.append(("%lathe_src", config.lathe_src_root))
 config.substitutions.append(("%scripts", os.path.join(config.lathe_src_root, "scripts")))
 config.substitutions.append(("%examples", config.lathe_examples_dir))
 config.substitutions.append(("%accel_configs", os.path.join(config.lathe_src_root, "configs", "accel")))
-config.substitutions.append(("%inputs", os.path.join(config.test_source_root, "Inputs")))
 # The build tree (installing the runtime, building examples/), and how to
 # compile programs against its runtime: the build's compilers, and in a
 # sanitizer build (LATHE_SANITIZE) the sanitizer flags the runtime needs.

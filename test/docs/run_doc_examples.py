@@ -16,7 +16,7 @@ silently:
   lit        a lit test file (`RUN:` lines, FileCheck directives), run as lit
              would: `%s` is the block, `%t` a temporary path, `%S` the scratch
              folder (or the `lit-dir` marker's folder), `%python`, `%scripts`,
-             `%examples`, `%inputs`, `%lathe_src` as in test/lit.cfg.py.
+             `%examples`, `%lathe_src` as in test/lit.cfg.py.
   cpp, c     must start with `// file: NAME`: written to NAME for a later
              block to build.
   json       must parse as JSON; with an `output-of` marker, every key it
@@ -263,7 +263,6 @@ def main():
             ("%python", sys.executable),
             ("%scripts", os.path.join(source, "scripts")),
             ("%examples", os.path.join(build, "examples")),
-            ("%inputs", os.path.join(source, "test", "Inputs")),
             ("%lathe_src", source),
             ("%shared_data",
              os.path.join(os.path.dirname(source), "shared", "data")),
