@@ -446,11 +446,9 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
   // the summation order like any rounding); a scan of the inputs (O(M*K),
   // against the product's O(M*K*N); a constant B is scanned once) picks the
   // NaN-keeping form only when one of them holds NaN or Inf.
-  if (p.act == LATHE_ACT_RELU)
-    p.keepNaN = !allFinite(maxAbs(a)) ||
-                !allFinite(operandMaxAbs(b, p.constB)) ||
-                (p.hasBias && !allFinite(maxAbs(p.bias.view())));
-
+  // An int8 product has no NaN from A or B (A is quantized, B checked when
+  // it is), so an int8 call scans only the bias, and A and B only if it ends
+  // up in f32 (below).
   std::string obstacle;
   if (int8 && (bf16A || bf16C)) {
     obstacle = "bf16 A or C";
@@ -460,6 +458,12 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
     p.int8 = obstacle.empty();
     p.bf16 = false;
   }
+  auto inputsNonFinite = [&] {
+    return !allFinite(maxAbs(a)) || !allFinite(operandMaxAbs(b, p.constB));
+  };
+  if (p.act == LATHE_ACT_RELU)
+    p.keepNaN = (p.hasBias && !allFinite(maxAbs(p.bias.view()))) ||
+                (!p.int8 && inputsNonFinite());
 
   std::vector<int64_t> key;
   key.reserve(64);
@@ -472,6 +476,7 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
     key.insert(key.end(), {2 + p.in8.isSigned, scaleBits,
                            reinterpret_cast<int64_t>(p.b.data)});
   }
+  size_t keepNaNSlot = key.size();
   key.push_back(p.keepNaN);
   int32_t alphaBits;
   std::memcpy(&alphaBits, &alpha, sizeof(alphaBits));
@@ -483,7 +488,7 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
   if (p.hasRes)
     appendKey(key, p.res);
   key.push_back(p.forceA | p.forceB << 1 | p.forceBias << 2 | p.forceRes << 3);
-  std::shared_ptr<Entry> e = cache().getOrCreate(key, [&] {
+  auto buildEntry = [&] {
     if (p.int8)
       return buildPreferringBf16<Entry>(true, [&](bool useInt8) {
         Problem q = p;
@@ -497,7 +502,15 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
       return buildPreferringOptimized<Entry>(
           [&](bool allDense) { return build(q, allDense); });
     });
-  });
+  };
+  std::shared_ptr<Entry> e = cache().getOrCreate(key, buildEntry);
+  if (p.int8 && !e->int8 && p.act == LATHE_ACT_RELU && !p.keepNaN &&
+      inputsNonFinite()) {
+    // oneDNN had only a reference int8 kernel: f32 it is, keeping NaN.
+    p.keepNaN = true;
+    key[keepNaNSlot] = 1;
+    e = cache().getOrCreate(key, buildEntry);
+  }
   if (e->bf16)
     scope.setKind(profileKindBf16);
   if (e->int8)
@@ -512,21 +525,21 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
                                       : obstacle) +
                                  ")");
 
-  ScratchBuffer sa, sb, sc, sbias, sres, sa16;
+  ScratchBuffer sa, sb, sc, sbias, sres;
   float *aPtr = stageInput(p.a, e->copyA, sa);
   if (e->bf16 && e->convertA)
     aPtr = static_cast<float *>(
         toBf16(e->bf16A, e->aUserMd, aPtr, e->aMd, /*slot=*/0));
   if (e->int8) {
-    sa16 = ScratchBuffer(e->aMd.get_size());
+    void *a8 = int8Scratch(Int8Scratch::Input, e->aMd.get_size());
     if (e->denseA) {
-      quantizeDense(aPtr, p.a.numel(), e->in8, sa16.get());
+      quantizeDense(aPtr, p.a.numel(), e->in8, a8);
     } else {
       dnnl::engine &engine = cpuEngine();
-      memory from(e->aUserMd, engine, aPtr), to(e->aMd, engine, sa16.get());
+      memory from(e->aUserMd, engine, aPtr), to(e->aMd, engine, a8);
       e->quantizeA.execute(cpuStream(), from, to);
     }
-    aPtr = sa16.floats();
+    aPtr = static_cast<float *>(a8);
   }
   float *bPtr;
   if (e->int8) {
@@ -558,12 +571,12 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
   if (p.hasBias && e->int8) {
     // oneDNN scales the bias with the product: hand it bias / scale.
     int64_t n = p.c.dims.back();
-    sbias = ScratchBuffer(static_cast<size_t>(n) * sizeof(float));
+    auto *scaled = static_cast<float *>(
+        int8Scratch(Int8Scratch::Bias, static_cast<size_t>(n) * sizeof(float)));
     int64_t step = p.bias.dims.back() == 1 ? 0 : p.bias.strides.back();
     for (int64_t j = 0; j < n; ++j)
-      sbias.floats()[j] =
-          p.bias.data[j * step] / e->outScales[static_cast<size_t>(j)];
-    args.emplace(DNNL_ARG_BIAS, memory(e->biasMd, engine, sbias.get()));
+      scaled[j] = p.bias.data[j * step] / e->outScales[static_cast<size_t>(j)];
+    args.emplace(DNNL_ARG_BIAS, memory(e->biasMd, engine, scaled));
   } else if (p.hasBias) {
     args.emplace(DNNL_ARG_BIAS, memory(e->biasMd, engine,
                                        stageInput(p.bias, e->copyBias, sbias)));
