@@ -94,6 +94,17 @@ struct Entry {
   ScratchBuffer int8B;
   std::vector<float> outScales;
   std::string int8Text;
+  /// An int8 call's memory objects, scratchpad and scaled bias, made by the
+  /// first call and rebound to each call's A and C (creating them per call
+  /// made two thirds of the allocations of a small call); one call at a time
+  /// uses them (`boundMutex`), a concurrent one makes its own.
+  struct Bound {
+    memory src, dst;
+    std::unordered_map<int, memory> args;
+    ScratchBuffer scratchpad, scaledBias;
+  };
+  std::mutex boundMutex;
+  std::unique_ptr<Bound> bound;
   /// Index of the residual's binary post-op (after the activation's).
   int resPostOp = 0;
   PackedWeights packed;
@@ -110,6 +121,8 @@ Operand toOperand(const MemRefView &view, size_t rank) {
   op.data = view.data;
   op.bf16 = view.bf16;
   size_t pad = rank - static_cast<size_t>(view.rank);
+  op.dims.reserve(rank);
+  op.strides.reserve(rank);
   op.dims.assign(pad, 1);
   op.strides.assign(pad, 0);
   for (int64_t i = 0; i < view.rank; ++i) {
@@ -281,6 +294,55 @@ void fillWithoutProduct(const Problem &p) {
           out[pos++] = v;
         }
   copyStrided(c.denseView(out.data()), c.view());
+}
+
+/// Writes an int8 entry's bias for oneDNN, which scales the bias with the
+/// product: bias / output scale, per column.
+void scaleInt8Bias(const Problem &p, const Entry &e, float *out) {
+  int64_t n = p.c.dims.back();
+  int64_t step = p.bias.dims.back() == 1 ? 0 : p.bias.strides.back();
+  for (int64_t j = 0; j < n; ++j)
+    out[j] = p.bias.data[j * step] / e.outScales[static_cast<size_t>(j)];
+}
+
+/// Runs int8 entry `e` on quantized A `a8` into C with the entry's own
+/// memory objects (Entry::Bound), unless another call is using them, C is
+/// staged or there is a residual (then returns false: the caller binds its
+/// own).
+bool runInt8Bound(Entry &e, const Problem &p, void *a8) {
+  if (e.copyC || p.hasRes)
+    return false;
+  std::unique_lock<std::mutex> lock(e.boundMutex, std::try_to_lock);
+  if (!lock.owns_lock())
+    return false;
+  dnnl::engine &engine = cpuEngine();
+  if (!e.bound) {
+    auto b = std::make_unique<Entry::Bound>();
+    b->src = memory(e.aMd, engine, a8);
+    b->dst = memory(e.cMd, engine, p.c.data);
+    b->args.emplace(DNNL_ARG_SRC, b->src);
+    b->args.emplace(DNNL_ARG_DST, b->dst);
+    b->args.emplace(DNNL_ARG_WEIGHTS, memory(e.bMd, engine, e.int8B.get()));
+    if (p.hasBias) {
+      b->scaledBias = ScratchBuffer(e.biasMd.get_size());
+      b->args.emplace(DNNL_ARG_BIAS,
+                      memory(e.biasMd, engine, b->scaledBias.get()));
+    }
+    if (e.scratchMd.get_size()) {
+      b->scratchpad = ScratchBuffer(e.scratchMd.get_size());
+      b->args.emplace(DNNL_ARG_SCRATCHPAD,
+                      memory(e.scratchMd, engine, b->scratchpad.get()));
+    }
+    e.bound = std::move(b);
+  }
+  Entry::Bound &b = *e.bound;
+  b.src.set_data_handle(a8);
+  b.dst.set_data_handle(p.c.data);
+  if (p.hasBias)
+    scaleInt8Bias(p, e, b.scaledBias.floats());
+  e.prim.execute(cpuStream(), b.args);
+  cpuStream().wait();
+  return true;
 }
 
 /// The calibrated input range and the kernel site of an int8 call.
@@ -539,6 +601,8 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
       memory from(e->aUserMd, engine, aPtr), to(e->aMd, engine, a8);
       e->quantizeA.execute(cpuStream(), from, to);
     }
+    if (runInt8Bound(*e, p, a8))
+      return;
     aPtr = static_cast<float *>(a8);
   }
   float *bPtr;
@@ -570,12 +634,10 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
   args.emplace(DNNL_ARG_DST, memory(e->cMd, engine, cPtr));
   if (p.hasBias && e->int8) {
     // oneDNN scales the bias with the product: hand it bias / scale.
-    int64_t n = p.c.dims.back();
     auto *scaled = static_cast<float *>(
-        int8Scratch(Int8Scratch::Bias, static_cast<size_t>(n) * sizeof(float)));
-    int64_t step = p.bias.dims.back() == 1 ? 0 : p.bias.strides.back();
-    for (int64_t j = 0; j < n; ++j)
-      scaled[j] = p.bias.data[j * step] / e->outScales[static_cast<size_t>(j)];
+        int8Scratch(Int8Scratch::Bias,
+                    static_cast<size_t>(p.c.dims.back()) * sizeof(float)));
+    scaleInt8Bias(p, *e, scaled);
     args.emplace(DNNL_ARG_BIAS, memory(e->biasMd, engine, scaled));
   } else if (p.hasBias) {
     args.emplace(DNNL_ARG_BIAS, memory(e->biasMd, engine,
