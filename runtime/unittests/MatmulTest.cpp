@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <dlfcn.h>
 #include <functional>
+#include <thread>
 
 using namespace lathe::test;
 
@@ -591,6 +592,52 @@ TEST_F(MatmulTest, Int8MatchesIntegerReference) {
             expectClose(c, ref, 1e-6);
           }
         }
+}
+
+/// Calls on one int8 entry from several threads at once (the entry's own
+/// memory objects serve one call at a time, the others bind their own): each
+/// thread's C equals that of the same call made alone, bit for bit.
+TEST_F(MatmulTest, Int8ConcurrentCallsOnOneEntry) {
+  CaseSession session;
+  ASSERT_NE(session.session, nullptr);
+  const int64_t m = 96, k = 64, n = 48;
+  const int kThreads = 4;
+  auto b = randomVector(k * n, 41), bias = randomVector(n, 42);
+  std::vector<std::vector<float>> a, alone, c;
+  for (int t = 0; t < kThreads; ++t) {
+    a.push_back(randomVector(m * k, 50 + t, 0.f, 2.f));
+    alone.emplace_back(m * n, 0.f);
+    c.emplace_back(m * n, 0.f);
+  }
+  auto call = [&](std::vector<float> &x, std::vector<float> &y) {
+    MemRef ma(x.data(), {m, k}), mb(b.data(), {k, n}), mc(y.data(), {m, n});
+    MemRef mbias(bias.data(), {n});
+    lathe_rt_matmul_int8_f32(2, ma.desc(), 2, mb.desc(), 1, mbias.desc(), 2,
+                             mc.desc(), 2, mc.desc(), 0.f, 2.f,
+                             LATHE_MM_CONST_B | LATHE_MM_HAS_BIAS |
+                                 actFlag(LATHE_ACT_RELU),
+                             /*site=*/-1);
+  };
+  for (int t = 0; t < kThreads; ++t)
+    call(a[t], alone[t]);
+  ASSERT_EQ(takePending(), "");
+  std::vector<std::thread> threads;
+  std::vector<int> mismatches(kThreads, 0);
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      lathe_rt_session_bind(session.session);
+      for (int rep = 0; rep < 50; ++rep) {
+        std::fill(c[t].begin(), c[t].end(), -1.f);
+        call(a[t], c[t]);
+        mismatches[t] += c[t] != alone[t];
+      }
+      lathe_rt_session_bind(nullptr);
+    });
+  for (std::thread &t : threads)
+    t.join();
+  EXPECT_EQ(takePending(), "");
+  for (int t = 0; t < kThreads; ++t)
+    EXPECT_EQ(mismatches[t], 0) << "thread " << t;
 }
 
 } // namespace
