@@ -81,6 +81,13 @@ float int8WeightMax(const Int8Input &input, bool convolution);
 void quantizeDense(const float *x, int64_t n, const Int8Input &input,
                    void *out);
 
+/// Grow-only buffers of the calling thread for an int8 call's per-call
+/// data (threadScratchSlot): the quantized input and the bias divided by the
+/// output scales. Fresh buffers each call cost as much as quantizing the
+/// digits MLP's 360x64 input.
+enum class Int8Scratch { Input, Bias, Count };
+void *int8Scratch(Int8Scratch slot, size_t bytes);
+
 /// Records how kernel site `site` ran in the current session (the text
 /// lathe_rt_int8_site_info returns). Sites < 0 are not recorded.
 void recordInt8Site(int64_t site, const std::string &text);

@@ -94,6 +94,17 @@ struct Entry {
   ScratchBuffer int8B;
   std::vector<float> outScales;
   std::string int8Text;
+  /// An int8 call's memory objects, scratchpad and scaled bias, made by the
+  /// first call and rebound to each call's A and C (creating them per call
+  /// made two thirds of the allocations of a small call); one call at a time
+  /// uses them (`boundMutex`), a concurrent one makes its own.
+  struct Bound {
+    memory src, dst;
+    std::unordered_map<int, memory> args;
+    ScratchBuffer scratchpad, scaledBias;
+  };
+  std::mutex boundMutex;
+  std::unique_ptr<Bound> bound;
   /// Index of the residual's binary post-op (after the activation's).
   int resPostOp = 0;
   PackedWeights packed;
@@ -110,6 +121,8 @@ Operand toOperand(const MemRefView &view, size_t rank) {
   op.data = view.data;
   op.bf16 = view.bf16;
   size_t pad = rank - static_cast<size_t>(view.rank);
+  op.dims.reserve(rank);
+  op.strides.reserve(rank);
   op.dims.assign(pad, 1);
   op.strides.assign(pad, 0);
   for (int64_t i = 0; i < view.rank; ++i) {
@@ -283,6 +296,55 @@ void fillWithoutProduct(const Problem &p) {
   copyStrided(c.denseView(out.data()), c.view());
 }
 
+/// Writes an int8 entry's bias for oneDNN, which scales the bias with the
+/// product: bias / output scale, per column.
+void scaleInt8Bias(const Problem &p, const Entry &e, float *out) {
+  int64_t n = p.c.dims.back();
+  int64_t step = p.bias.dims.back() == 1 ? 0 : p.bias.strides.back();
+  for (int64_t j = 0; j < n; ++j)
+    out[j] = p.bias.data[j * step] / e.outScales[static_cast<size_t>(j)];
+}
+
+/// Runs int8 entry `e` on quantized A `a8` into C with the entry's own
+/// memory objects (Entry::Bound), unless another call is using them, C is
+/// staged or there is a residual (then returns false: the caller binds its
+/// own).
+bool runInt8Bound(Entry &e, const Problem &p, void *a8) {
+  if (e.copyC || p.hasRes)
+    return false;
+  std::unique_lock<std::mutex> lock(e.boundMutex, std::try_to_lock);
+  if (!lock.owns_lock())
+    return false;
+  dnnl::engine &engine = cpuEngine();
+  if (!e.bound) {
+    auto b = std::make_unique<Entry::Bound>();
+    b->src = memory(e.aMd, engine, a8);
+    b->dst = memory(e.cMd, engine, p.c.data);
+    b->args.emplace(DNNL_ARG_SRC, b->src);
+    b->args.emplace(DNNL_ARG_DST, b->dst);
+    b->args.emplace(DNNL_ARG_WEIGHTS, memory(e.bMd, engine, e.int8B.get()));
+    if (p.hasBias) {
+      b->scaledBias = ScratchBuffer(e.biasMd.get_size());
+      b->args.emplace(DNNL_ARG_BIAS,
+                      memory(e.biasMd, engine, b->scaledBias.get()));
+    }
+    if (e.scratchMd.get_size()) {
+      b->scratchpad = ScratchBuffer(e.scratchMd.get_size());
+      b->args.emplace(DNNL_ARG_SCRATCHPAD,
+                      memory(e.scratchMd, engine, b->scratchpad.get()));
+    }
+    e.bound = std::move(b);
+  }
+  Entry::Bound &b = *e.bound;
+  b.src.set_data_handle(a8);
+  b.dst.set_data_handle(p.c.data);
+  if (p.hasBias)
+    scaleInt8Bias(p, e, b.scaledBias.floats());
+  e.prim.execute(cpuStream(), b.args);
+  cpuStream().wait();
+  return true;
+}
+
 /// The calibrated input range and the kernel site of an int8 call.
 struct Int8Request {
   float lo, hi;
@@ -446,11 +508,9 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
   // the summation order like any rounding); a scan of the inputs (O(M*K),
   // against the product's O(M*K*N); a constant B is scanned once) picks the
   // NaN-keeping form only when one of them holds NaN or Inf.
-  if (p.act == LATHE_ACT_RELU)
-    p.keepNaN = !allFinite(maxAbs(a)) ||
-                !allFinite(operandMaxAbs(b, p.constB)) ||
-                (p.hasBias && !allFinite(maxAbs(p.bias.view())));
-
+  // An int8 product has no NaN from A or B (A is quantized, B checked when
+  // it is), so an int8 call scans only the bias, and A and B only if it ends
+  // up in f32 (below).
   std::string obstacle;
   if (int8 && (bf16A || bf16C)) {
     obstacle = "bf16 A or C";
@@ -460,6 +520,12 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
     p.int8 = obstacle.empty();
     p.bf16 = false;
   }
+  auto inputsNonFinite = [&] {
+    return !allFinite(maxAbs(a)) || !allFinite(operandMaxAbs(b, p.constB));
+  };
+  if (p.act == LATHE_ACT_RELU)
+    p.keepNaN = (p.hasBias && !allFinite(maxAbs(p.bias.view()))) ||
+                (!p.int8 && inputsNonFinite());
 
   std::vector<int64_t> key;
   key.reserve(64);
@@ -472,6 +538,7 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
     key.insert(key.end(), {2 + p.in8.isSigned, scaleBits,
                            reinterpret_cast<int64_t>(p.b.data)});
   }
+  size_t keepNaNSlot = key.size();
   key.push_back(p.keepNaN);
   int32_t alphaBits;
   std::memcpy(&alphaBits, &alpha, sizeof(alphaBits));
@@ -483,7 +550,7 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
   if (p.hasRes)
     appendKey(key, p.res);
   key.push_back(p.forceA | p.forceB << 1 | p.forceBias << 2 | p.forceRes << 3);
-  std::shared_ptr<Entry> e = cache().getOrCreate(key, [&] {
+  auto buildEntry = [&] {
     if (p.int8)
       return buildPreferringBf16<Entry>(true, [&](bool useInt8) {
         Problem q = p;
@@ -497,7 +564,15 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
       return buildPreferringOptimized<Entry>(
           [&](bool allDense) { return build(q, allDense); });
     });
-  });
+  };
+  std::shared_ptr<Entry> e = cache().getOrCreate(key, buildEntry);
+  if (p.int8 && !e->int8 && p.act == LATHE_ACT_RELU && !p.keepNaN &&
+      inputsNonFinite()) {
+    // oneDNN had only a reference int8 kernel: f32 it is, keeping NaN.
+    p.keepNaN = true;
+    key[keepNaNSlot] = 1;
+    e = cache().getOrCreate(key, buildEntry);
+  }
   if (e->bf16)
     scope.setKind(profileKindBf16);
   if (e->int8)
@@ -512,21 +587,23 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
                                       : obstacle) +
                                  ")");
 
-  ScratchBuffer sa, sb, sc, sbias, sres, sa16;
+  ScratchBuffer sa, sb, sc, sbias, sres;
   float *aPtr = stageInput(p.a, e->copyA, sa);
   if (e->bf16 && e->convertA)
     aPtr = static_cast<float *>(
         toBf16(e->bf16A, e->aUserMd, aPtr, e->aMd, /*slot=*/0));
   if (e->int8) {
-    sa16 = ScratchBuffer(e->aMd.get_size());
+    void *a8 = int8Scratch(Int8Scratch::Input, e->aMd.get_size());
     if (e->denseA) {
-      quantizeDense(aPtr, p.a.numel(), e->in8, sa16.get());
+      quantizeDense(aPtr, p.a.numel(), e->in8, a8);
     } else {
       dnnl::engine &engine = cpuEngine();
-      memory from(e->aUserMd, engine, aPtr), to(e->aMd, engine, sa16.get());
+      memory from(e->aUserMd, engine, aPtr), to(e->aMd, engine, a8);
       e->quantizeA.execute(cpuStream(), from, to);
     }
-    aPtr = sa16.floats();
+    if (runInt8Bound(*e, p, a8))
+      return;
+    aPtr = static_cast<float *>(a8);
   }
   float *bPtr;
   if (e->int8) {
@@ -557,13 +634,11 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
   args.emplace(DNNL_ARG_DST, memory(e->cMd, engine, cPtr));
   if (p.hasBias && e->int8) {
     // oneDNN scales the bias with the product: hand it bias / scale.
-    int64_t n = p.c.dims.back();
-    sbias = ScratchBuffer(static_cast<size_t>(n) * sizeof(float));
-    int64_t step = p.bias.dims.back() == 1 ? 0 : p.bias.strides.back();
-    for (int64_t j = 0; j < n; ++j)
-      sbias.floats()[j] =
-          p.bias.data[j * step] / e->outScales[static_cast<size_t>(j)];
-    args.emplace(DNNL_ARG_BIAS, memory(e->biasMd, engine, sbias.get()));
+    auto *scaled = static_cast<float *>(
+        int8Scratch(Int8Scratch::Bias,
+                    static_cast<size_t>(p.c.dims.back()) * sizeof(float)));
+    scaleInt8Bias(p, *e, scaled);
+    args.emplace(DNNL_ARG_BIAS, memory(e->biasMd, engine, scaled));
   } else if (p.hasBias) {
     args.emplace(DNNL_ARG_BIAS, memory(e->biasMd, engine,
                                        stageInput(p.bias, e->copyBias, sbias)));

@@ -403,20 +403,6 @@ TEST_F(ConvTest, MismatchIsAPendingError) {
   EXPECT_NE(takePending().find("stride"), std::string::npos);
 }
 
-/// A session created and bound for one scope, then unbound and destroyed
-/// (with its caches).
-struct CaseSession {
-  lathe_rt_session *session = lathe_rt_session_create(nullptr);
-  lathe_rt_session *outer = lathe_rt_session_bind(session);
-  CaseSession() = default;
-  CaseSession(const CaseSession &) = delete;
-  CaseSession &operator=(const CaseSession &) = delete;
-  ~CaseSession() {
-    lathe_rt_session_bind(outer);
-    lathe_rt_session_destroy(session);
-  }
-};
-
 /// lathe_rt_conv2d_int8_f32 (bias, ReLU, constant filter) against the
 /// float64 convolution of the unquantized data, within the quantization's
 /// own error bound: per output, the sum over its window of |w| * sx / 2 +

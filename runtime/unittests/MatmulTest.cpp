@@ -2,8 +2,10 @@
 
 #include "TestUtils.h"
 
+#include <algorithm>
 #include <dlfcn.h>
 #include <functional>
+#include <thread>
 
 using namespace lathe::test;
 
@@ -496,6 +498,146 @@ TEST_F(MatmulErrorTest, BadArgumentsNeverCrash) {
   lathe_rt_matmul_f32(1, m1.desc(), 2, mb.desc(), 0, nullptr, 0, nullptr, 2,
                       mc.desc(), 0);
   EXPECT_NE(takePending(), "");
+}
+
+/// The int8 kernel's own arithmetic, in double: A quantized per tensor
+/// (saturate(round-half-even(x / sx)) to [0, 255] or [-128, 127]), B per
+/// column with step sw[j], an exact integer sum, then act(sum * sx * sw[j] +
+/// bias[j]). The cases pick steps that are powers of two, so x / sx and
+/// w / sw[j] are exact and the rounding of ties is the only choice.
+std::vector<double> refInt8Matmul(int64_t m, int64_t k, int64_t n,
+                                  const Accessor &a, bool isSigned, double sx,
+                                  const std::vector<float> &b,
+                                  const std::vector<double> &sw,
+                                  const std::vector<float> &bias, int act) {
+  std::vector<double> c(static_cast<size_t>(m * n));
+  double qlo = isSigned ? -128 : 0, qhi = isSigned ? 127 : 255;
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      int64_t acc = 0;
+      for (int64_t q = 0; q < k; ++q) {
+        double xa = std::clamp(std::nearbyint(a(0, i, q) / sx), qlo, qhi);
+        double wb = std::nearbyint(double(b[q * n + j]) / sw[j]);
+        acc += int64_t(xa) * int64_t(wb);
+      }
+      c[i * n + j] =
+          refActivation(act, double(acc) * sx * sw[j] + double(bias[j]));
+    }
+  return c;
+}
+
+/// lathe_rt_matmul_int8_f32 (constant B, bias, ReLU or none) against
+/// refInt8Matmul: u8 and s8 inputs, A dense (the runtime's own vectorized
+/// quantization) and a transposed view of it (oneDNN's reorder), inputs
+/// beyond the calibrated range (saturation) and on exact ties, M, K and N
+/// that leave vector tails; two calls each (the second reuses the cached
+/// weights and the thread's buffers). B holds multiples of 1/128 with one
+/// full-scale value per column, so its steps are powers of two too.
+TEST_F(MatmulTest, Int8MatchesIntegerReference) {
+  float qmax = lathe_rt_cpu_has_int8_dot() ? 127.f : 63.f;
+  for (auto [m, k, n] : {std::tuple<int64_t, int64_t, int64_t>{37, 19, 10},
+                         {360, 64, 64},
+                         {1, 5, 3}})
+    for (bool isSigned : {false, true})
+      for (bool transposedA : {false, true})
+        for (int act : {LATHE_ACT_RELU, LATHE_ACT_NONE}) {
+          SCOPED_TRACE(std::to_string(m) + "x" + std::to_string(k) + "x" +
+                       std::to_string(n) + (isSigned ? " s8" : " u8") +
+                       (transposedA ? " A^T" : " A") + " act " +
+                       std::to_string(act));
+          CaseSession session; // B is cached by address: one per case.
+          ASSERT_NE(session.session, nullptr);
+          // Steps 1/256 (u8 over [0, 255/256]) and 1/128 (s8 over
+          // [-127/128, 1/2]); A in multiples of 1/512 (half of them ties)
+          // from beyond both ends of the range.
+          float lo = isSigned ? -127.f / 128 : 0.f;
+          float hi = isSigned ? 0.5f : 255.f / 256;
+          double sx = isSigned ? 1.0 / 128 : 1.0 / 256;
+          std::mt19937 gen(unsigned(m * 131 + k * 7 + n + isSigned));
+          std::uniform_int_distribution<int> aSteps(-700, 700);
+          std::uniform_int_distribution<int> bSteps(-int(qmax), int(qmax));
+          std::vector<float> a(m * k), at(k * m), b(k * n);
+          for (int64_t i = 0; i < m; ++i)
+            for (int64_t q = 0; q < k; ++q)
+              at[q * m + i] = a[i * k + q] = float(aSteps(gen)) / 512;
+          std::vector<double> sw(n, qmax / 128.0 / qmax);
+          for (int64_t q = 0; q < k; ++q)
+            for (int64_t j = 0; j < n; ++j)
+              b[q * n + j] = float(bSteps(gen)) / 128;
+          for (int64_t j = 0; j < n; ++j)
+            b[(j % k) * n + j] = (j % 2 ? -qmax : qmax) / 128;
+          auto bias = randomVector(n, unsigned(n + 5));
+          auto ref = refInt8Matmul(m, k, n, rowMajor(a, m, k), isSigned, sx, b,
+                                   sw, bias, act);
+          std::vector<float> c(m * n, -9.f);
+          MemRef ma = transposedA ? MemRef(at.data(), {m, k}, {1, m})
+                                  : MemRef(a.data(), {m, k});
+          MemRef mb(b.data(), {k, n}), mc(c.data(), {m, n});
+          MemRef mbias(bias.data(), {n});
+          for (int rep = 0; rep < 2; ++rep) {
+            lathe_rt_matmul_int8_f32(
+                2, ma.desc(), 2, mb.desc(), 1, mbias.desc(), 2, mc.desc(), 2,
+                mc.desc(), lo, hi,
+                LATHE_MM_CONST_B | LATHE_MM_HAS_BIAS | actFlag(act),
+                /*site=*/3);
+            ASSERT_EQ(takePending(), "");
+            char text[256] = "";
+            ASSERT_EQ(lathe_rt_int8_site_info(3, text, sizeof(text)), 1);
+            EXPECT_EQ(std::string(text).rfind(
+                          isSigned ? "int8 (s8 x s8" : "int8 (u8 x s8", 0),
+                      0u)
+                << text;
+            // A step of one A value moves C by sx * sw[j] * |its weight|
+            // (up to 127 * 2^-15); float rounding stays below 1e-6.
+            expectClose(c, ref, 1e-6);
+          }
+        }
+}
+
+/// Calls on one int8 entry from several threads at once (the entry's own
+/// memory objects serve one call at a time, the others bind their own): each
+/// thread's C equals that of the same call made alone, bit for bit.
+TEST_F(MatmulTest, Int8ConcurrentCallsOnOneEntry) {
+  CaseSession session;
+  ASSERT_NE(session.session, nullptr);
+  const int64_t m = 96, k = 64, n = 48;
+  const int kThreads = 4;
+  auto b = randomVector(k * n, 41), bias = randomVector(n, 42);
+  std::vector<std::vector<float>> a, alone, c;
+  for (int t = 0; t < kThreads; ++t) {
+    a.push_back(randomVector(m * k, 50 + t, 0.f, 2.f));
+    alone.emplace_back(m * n, 0.f);
+    c.emplace_back(m * n, 0.f);
+  }
+  auto call = [&](std::vector<float> &x, std::vector<float> &y) {
+    MemRef ma(x.data(), {m, k}), mb(b.data(), {k, n}), mc(y.data(), {m, n});
+    MemRef mbias(bias.data(), {n});
+    lathe_rt_matmul_int8_f32(2, ma.desc(), 2, mb.desc(), 1, mbias.desc(), 2,
+                             mc.desc(), 2, mc.desc(), 0.f, 2.f,
+                             LATHE_MM_CONST_B | LATHE_MM_HAS_BIAS |
+                                 actFlag(LATHE_ACT_RELU),
+                             /*site=*/-1);
+  };
+  for (int t = 0; t < kThreads; ++t)
+    call(a[t], alone[t]);
+  ASSERT_EQ(takePending(), "");
+  std::vector<std::thread> threads;
+  std::vector<int> mismatches(kThreads, 0);
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      lathe_rt_session_bind(session.session);
+      for (int rep = 0; rep < 50; ++rep) {
+        std::fill(c[t].begin(), c[t].end(), -1.f);
+        call(a[t], c[t]);
+        mismatches[t] += c[t] != alone[t];
+      }
+      lathe_rt_session_bind(nullptr);
+    });
+  for (std::thread &t : threads)
+    t.join();
+  EXPECT_EQ(takePending(), "");
+  for (int t = 0; t < kThreads; ++t)
+    EXPECT_EQ(mismatches[t], 0) << "thread " << t;
 }
 
 } // namespace

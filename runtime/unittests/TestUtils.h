@@ -85,6 +85,20 @@ inline double refActivation(int act, double x) {
   }
 }
 
+/// A session created and bound for one scope, then unbound and destroyed
+/// (with its caches).
+struct CaseSession {
+  lathe_rt_session *session = lathe_rt_session_create(nullptr);
+  lathe_rt_session *outer = lathe_rt_session_bind(session);
+  CaseSession() = default;
+  CaseSession(const CaseSession &) = delete;
+  CaseSession &operator=(const CaseSession &) = delete;
+  ~CaseSession() {
+    lathe_rt_session_bind(outer);
+    lathe_rt_session_destroy(session);
+  }
+};
+
 /// A fresh directory under the test temp dir, removed on destruction.
 class TempDir {
 public:
