@@ -523,24 +523,17 @@ lathe_pool2d_padded(const float *in, float *out, int64_t n, int64_t c,
   int64_t total = n * c * oh * ow;
   for (int64_t t = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; t < total;
        t += (int64_t)gridDim.x * blockDim.x) {
-    int64_t x, y, ch, b;
-    if (nhwc) {
-      ch = t % c; x = (t / c) % ow; y = (t / (c * ow)) % oh; b = t / (c * ow * oh);
-    } else {
-      x = t % ow; y = (t / ow) % oh; ch = (t / (ow * oh)) % c; b = t / (ow * oh * c);
-    }
+    PoolPosition at = poolPosition(t, c, oh, ow, nhwc);
     float v = -INFINITY;
     for (int64_t i = 0; i < wh; ++i) {
-      int64_t iy = y * sh + i * dh - pt;
+      int64_t iy = at.y * sh + i * dh - pt;
       if (iy < 0 || iy >= h)
         continue;
       for (int64_t j = 0; j < ww; ++j) {
-        int64_t ix = x * sw + j * dw - pl;
+        int64_t ix = at.x * sw + j * dw - pl;
         if (ix < 0 || ix >= w)
           continue;
-        float a = nhwc ? in[((b * h + iy) * w + ix) * c + ch]
-                       : in[((b * c + ch) * h + iy) * w + ix];
-        v = maximumNaN(a, v);
+        v = maximumNaN(poolInput(in, nhwc, c, h, w, at, iy, ix), v);
       }
     }
     out[t] = accumulate ? fmaxf(out[t], v) : v;
