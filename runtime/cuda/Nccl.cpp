@@ -61,8 +61,7 @@ bool loadNccl() {
       return;
     }
     bool ok = true;
-#define LOAD(f, s)                                                             \
-  ok &= (nccl.f = reinterpret_cast<decltype(nccl.f)>(dlsym(lib, s))) != nullptr
+#define LOAD(f, s) ok &= loadSymbol(lib, nccl.f, s)
     LOAD(getUniqueId, "ncclGetUniqueId");
     LOAD(commInitRank, "ncclCommInitRank");
     LOAD(commDestroy, "ncclCommDestroy");
