@@ -152,6 +152,27 @@ __device__ inline void bwdStoreTile(const AttentionBackwardParams &p, int o,
   }
 }
 
+/// The walk both gradient kernels make over the other side's tiles: for
+/// each tile [t0, t0 + n) of `length` rows, `tile` at a time, `load(t0, n)`
+/// puts its operands in shared memory, `score(t0, n)` recomputes the scores'
+/// tile against the block's own and `accumulate(n)` adds the tile's terms;
+/// barriers between the steps (the shared buffers are reused) and one
+/// before the caller stores its accumulators.
+template <typename Load, typename Score, typename Accumulate>
+__device__ inline void bwdWalkTiles(int64_t length, int64_t tile, Load load,
+                                    Score score, Accumulate accumulate) {
+  for (int64_t t0 = 0; t0 < length; t0 += tile) {
+    int64_t n = min(tile, length - t0);
+    __syncthreads();
+    load(t0, n);
+    __syncthreads();
+    score(t0, n);
+    __syncthreads();
+    accumulate(n);
+  }
+  __syncthreads();
+}
+
 } // namespace
 
 // D[b, i] = Σ_c dO[b, i, c] · O[b, i, c]; one warp per (batch element, row).
@@ -199,19 +220,20 @@ lathe_attention_bwd_dq(lathe_cuda::AttentionBackwardParams p) {
   bwdLoadRowStats(lrow, drow, p, off, b, i0, rows);
   for (int64_t t = threadIdx.x; t < rows * d; t += blockDim.x)
     acc[t] = 0.f;
-  for (int64_t j0 = 0; j0 < p.lk; j0 += bk) {
-    int64_t cols = min(bk, p.lk - j0);
-    __syncthreads();
-    bwdLoadTile(ks, ldk, p, lathe_cuda::kBwdK, off, j0, cols, d);
-    bwdLoadTile(vs, ldv, p, lathe_cuda::kBwdV, off, j0, cols, dv);
-    __syncthreads();
-    bwdScoreTile(p, off, qs, dos, ks, ldk, vs, ldv, lrow, drow, i0, rows, j0,
-                 cols, nullptr, dss);
-    __syncthreads();
-    // acc[i][c] += Σ_j ds[i][j] · k[j][c]
-    bwdAccumulate(acc, rows, d, dss, 1, bk, ks, ldk, cols);
-  }
-  __syncthreads();
+  bwdWalkTiles(
+      p.lk, bk,
+      [&](int64_t j0, int64_t cols) {
+        bwdLoadTile(ks, ldk, p, lathe_cuda::kBwdK, off, j0, cols, d);
+        bwdLoadTile(vs, ldv, p, lathe_cuda::kBwdV, off, j0, cols, dv);
+      },
+      [&](int64_t j0, int64_t cols) {
+        bwdScoreTile(p, off, qs, dos, ks, ldk, vs, ldv, lrow, drow, i0, rows,
+                     j0, cols, nullptr, dss);
+      },
+      [&](int64_t cols) {
+        // acc[i][c] += Σ_j ds[i][j] · k[j][c]
+        bwdAccumulate(acc, rows, d, dss, 1, bk, ks, ldk, cols);
+      });
   bwdStoreTile(p, lathe_cuda::kBwdDQ, off, i0, rows, d, acc, p.scale);
 }
 
@@ -239,21 +261,23 @@ lathe_attention_bwd_dkdv(lathe_cuda::AttentionBackwardParams p) {
     accK[t] = 0.f;
   for (int64_t t = threadIdx.x; t < cols * dv; t += blockDim.x)
     accV[t] = 0.f;
-  for (int64_t i0 = 0; i0 < p.lq; i0 += bq) {
-    int64_t rows = min(bq, p.lq - i0);
-    __syncthreads();
-    bwdLoadTile(qs, d, p, lathe_cuda::kBwdQ, off, i0, rows, d);
-    bwdLoadTile(dos, dv, p, lathe_cuda::kBwdDO, off, i0, rows, dv);
-    bwdLoadRowStats(lrow, drow, p, off, b, i0, rows);
-    __syncthreads();
-    bwdScoreTile(p, off, qs, dos, ks, ldk, vs, ldv, lrow, drow, i0, rows, j0,
-                 cols, ps, dss);
-    __syncthreads();
-    // accV[j][c] += Σ_i p[i][j] · dO[i][c]; accK[j][c] += Σ_i ds[i][j] · q[i][c]
-    bwdAccumulate(accV, cols, dv, ps, bk, 1, dos, dv, rows);
-    bwdAccumulate(accK, cols, d, dss, bk, 1, qs, d, rows);
-  }
-  __syncthreads();
+  bwdWalkTiles(
+      p.lq, bq,
+      [&](int64_t i0, int64_t rows) {
+        bwdLoadTile(qs, d, p, lathe_cuda::kBwdQ, off, i0, rows, d);
+        bwdLoadTile(dos, dv, p, lathe_cuda::kBwdDO, off, i0, rows, dv);
+        bwdLoadRowStats(lrow, drow, p, off, b, i0, rows);
+      },
+      [&](int64_t i0, int64_t rows) {
+        bwdScoreTile(p, off, qs, dos, ks, ldk, vs, ldv, lrow, drow, i0, rows,
+                     j0, cols, ps, dss);
+      },
+      [&](int64_t rows) {
+        // accV[j][c] += Σ_i p[i][j] · dO[i][c];
+        // accK[j][c] += Σ_i ds[i][j] · q[i][c]
+        bwdAccumulate(accV, cols, dv, ps, bk, 1, dos, dv, rows);
+        bwdAccumulate(accK, cols, d, dss, bk, 1, qs, d, rows);
+      });
   bwdStoreTile(p, lathe_cuda::kBwdDK, off, j0, cols, d, accK, p.scale);
   bwdStoreTile(p, lathe_cuda::kBwdDV, off, j0, cols, dv, accV, 1.f);
 }

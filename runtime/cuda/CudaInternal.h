@@ -6,11 +6,20 @@
 #include "LaunchGeometry.h"
 
 #include <cuda.h>
+#include <dlfcn.h>
 
 #include <cstdint>
 #include <string>
 
 namespace lathe_cuda {
+
+/// Resolves `name` in the dlopen'ed `lib` into the function pointer `fn`
+/// (the driver, cuBLASLt and NCCL are all loaded this way); false when the
+/// library lacks it.
+template <typename T> bool loadSymbol(void *lib, T &fn, const char *name) {
+  fn = reinterpret_cast<T>(dlsym(lib, name));
+  return fn != nullptr;
+}
 
 /// Driver API entry points, resolved with dlsym (cuda.h gives the types).
 struct Driver {

@@ -55,18 +55,13 @@ int setError(int status, const char *fmt, ...) {
   return status;
 }
 
-template <typename T> bool load(void *lib, T &fn, const char *name) {
-  fn = reinterpret_cast<T>(dlsym(lib, name));
-  return fn != nullptr;
-}
-
 int doInit() {
   void *lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
   if (!lib)
     return setError(LATHE_CUDA_NO_DEVICE, "libcuda.so.1 not found: %s",
                     dlerror());
   bool ok = true;
-#define LOAD(field, sym) ok &= load(lib, drv.field, sym)
+#define LOAD(field, sym) ok &= loadSymbol(lib, drv.field, sym)
   LOAD(init, "cuInit");
   LOAD(getErrorName, "cuGetErrorName");
   LOAD(getErrorString, "cuGetErrorString");

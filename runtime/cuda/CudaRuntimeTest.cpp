@@ -4,6 +4,9 @@
 // allocator's high-water mark, copies, the NCCL single-rank collectives.
 
 #include "lathe/runtime/CUDA.h"
+#include "lathe/runtime/CUDAKernels.h"
+
+#include "TestUtils.h"
 
 #include <gtest/gtest.h>
 
@@ -116,6 +119,48 @@ TEST(CudaRuntime, NcclSingleRankAllToAllIsIdentity) {
             LATHE_CUDA_OK);
   ASSERT_EQ(toHost(y.data(), dy, 4000), LATHE_CUDA_OK);
   EXPECT_EQ(x, y);
+}
+
+/// The pending error of the last failed call ("" if none).
+std::string takePending() {
+  const char *p =
+      api().get<const char *(*)()>("lathe_cuda_take_pending_error")();
+  return p ? p : "";
+}
+
+// Each index width's entry of the sparse kernels reports its errors under its
+// own name. The shape checks run before any device call: no device needed.
+TEST(CudaRuntime, SparseEntriesNameThemselves) {
+  ASSERT_NE(api().lib, nullptr) << dlerror();
+  takePending(); // whatever an earlier test left
+  std::vector<float> data(4);
+  lathe::test::MemRef a(data.data(), {1}), x(data.data(), {1, 1});
+  const std::string emptyGraph = ": empty graph: the adjacency is 0 x 1 (a "
+                                 "graph needs at least one node)";
+  for (const char *name :
+       {"lathe_cuda_csr_transpose", "lathe_cuda_csr_transpose_i32"}) {
+    auto transpose = api().get<decltype(&lathe_cuda_csr_transpose)>(name);
+    ASSERT_NE(transpose, nullptr) << name;
+    transpose(1, a.desc(), 1, a.desc(), 1, a.desc(), 1, a.desc(), 1, a.desc(),
+              1, a.desc(), 0, 1);
+    EXPECT_EQ(takePending(), name + emptyGraph);
+  }
+  for (const char *name :
+       {"lathe_cuda_spmm_csr_f32", "lathe_cuda_spmm_csr_f32_i32"}) {
+    auto spmm = api().get<decltype(&lathe_cuda_spmm_csr_f32)>(name);
+    ASSERT_NE(spmm, nullptr) << name;
+    spmm(1, a.desc(), 1, a.desc(), 1, a.desc(), 2, x.desc(), 2, x.desc(), 0, 1,
+         0);
+    EXPECT_EQ(takePending(), name + emptyGraph);
+  }
+  for (const char *name :
+       {"lathe_cuda_spmm_tiled_f32", "lathe_cuda_spmm_tiled_f32_i32"}) {
+    auto spmm = api().get<decltype(&lathe_cuda_spmm_tiled_f32)>(name);
+    ASSERT_NE(spmm, nullptr) << name;
+    spmm(1, a.desc(), 1, a.desc(), 1, a.desc(), 1, a.desc(), 1, a.desc(), 2,
+         x.desc(), 2, x.desc(), 0, 1, 1, 0, 0);
+    EXPECT_EQ(takePending(), name + emptyGraph);
+  }
 }
 
 } // namespace

@@ -102,6 +102,26 @@ extern "C" __global__ void lathe_conv2d(Conv p) {
   }
 }
 
+// Where the pooling kernels' output element t is (batch b, channel ch, row y,
+// column x) in an n x c x oh x ow output, NHWC or NCHW.
+struct PoolPosition {
+  int64_t b, ch, y, x;
+};
+__device__ inline PoolPosition poolPosition(int64_t t, int64_t c, int64_t oh,
+                                            int64_t ow, int nhwc) {
+  if (nhwc)
+    return {t / (c * ow * oh), t % c, (t / (c * ow)) % oh, (t / c) % ow};
+  return {t / (ow * oh * c), (t / (ow * oh)) % c, (t / ow) % oh, t % ow};
+}
+
+// Element (b, ch, iy, ix) of the pooling kernels' c x h x w input images.
+__device__ inline float poolInput(const float *in, int nhwc, int64_t c,
+                                  int64_t h, int64_t w, PoolPosition at,
+                                  int64_t iy, int64_t ix) {
+  return nhwc ? in[((at.b * h + iy) * w + ix) * c + at.ch]
+              : in[((at.b * c + at.ch) * h + iy) * w + ix];
+}
+
 // Max pooling (no padding); accumulate keeps max(out, pooled).
 extern "C" __global__ void lathe_pool2d(const float *in, float *out, int64_t n,
                                         int64_t c, int64_t h, int64_t w,
@@ -112,19 +132,12 @@ extern "C" __global__ void lathe_pool2d(const float *in, float *out, int64_t n,
   int64_t total = n * c * oh * ow;
   for (int64_t t = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; t < total;
        t += (int64_t)gridDim.x * blockDim.x) {
-    int64_t x, y, ch, b;
-    if (nhwc) {
-      ch = t % c; x = (t / c) % ow; y = (t / (c * ow)) % oh; b = t / (c * ow * oh);
-    } else {
-      x = t % ow; y = (t / ow) % oh; ch = (t / (ow * oh)) % c; b = t / (ow * oh * c);
-    }
+    PoolPosition at = poolPosition(t, c, oh, ow, nhwc);
     float v = -INFINITY;
     for (int64_t i = 0; i < wh; ++i)
       for (int64_t j = 0; j < ww; ++j) {
-        int64_t iy = y * sh + i * dh, ix = x * sw + j * dw;
-        float a = nhwc ? in[((b * h + iy) * w + ix) * c + ch]
-                       : in[((b * c + ch) * h + iy) * w + ix];
-        v = fmaxf(v, a);
+        int64_t iy = at.y * sh + i * dh, ix = at.x * sw + j * dw;
+        v = fmaxf(v, poolInput(in, nhwc, c, h, w, at, iy, ix));
       }
     out[t] = accumulate ? fmaxf(out[t], v) : v;
   }

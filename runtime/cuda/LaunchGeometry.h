@@ -113,15 +113,16 @@ LATHE_HD inline void rowOffsets(const RowParams &p, int64_t row, int64_t &in,
   }
 }
 
-/// Adds a mask of rank `maskRank` whose dimension i is the input's dimension
-/// (maskDims >> 4i) & 0xF, or a unit dimension when that is 0xF (the CPU
-/// runtime's lathe_rt_masked_softmax_f32 convention). Size-1 mask
-/// dimensions broadcast. False when a dimension names no input dimension or
-/// its size fits neither 1 nor the input's.
-inline bool addRowMask(int64_t rank, const int64_t *sizes, int64_t axis,
-                       int64_t maskRank, const int64_t *maskSizes,
-                       const int64_t *maskStrides, int64_t maskDims,
-                       RowParams &p) {
+/// Walks a mask of rank `maskRank` broadcast onto a tensor of rank `rank`:
+/// mask dimension i runs along dimension (maskDims >> 4i) & 0xF, or is a
+/// unit dimension when that is 0xF (the CPU runtime's convention for masks);
+/// size-1 mask dimensions broadcast (stride 0). Calls `add(d, stride)` for
+/// each mask dimension along a dimension d. False when a dimension names no
+/// dimension of the tensor or its size fits neither 1 nor the tensor's.
+template <typename AddStride>
+inline bool forEachMaskDim(int64_t rank, const int64_t *sizes, int64_t maskRank,
+                           const int64_t *maskSizes, const int64_t *maskStrides,
+                           int64_t maskDims, AddStride add) {
   if (maskRank < 0 || maskRank > 15)
     return false;
   for (int64_t i = 0; i < maskRank; ++i) {
@@ -133,15 +134,24 @@ inline bool addRowMask(int64_t rank, const int64_t *sizes, int64_t axis,
     }
     if (d >= rank || (maskSizes[i] != 1 && maskSizes[i] != sizes[d]))
       return false;
-    int64_t stride = maskSizes[i] == 1 ? 0 : maskStrides[i];
-    if (d == axis) {
-      p.maskAxis += stride;
-      continue;
-    }
-    int outer = int(d < axis ? d : d - 1);
-    p.maskStrides[outer] += stride;
+    add(d, maskSizes[i] == 1 ? 0 : maskStrides[i]);
   }
   return true;
+}
+
+/// Adds a mask (forEachMaskDim's, as lathe_rt_masked_softmax_f32 takes it)
+/// to the row decomposition of an input of rank `rank` reduced along `axis`.
+inline bool addRowMask(int64_t rank, const int64_t *sizes, int64_t axis,
+                       int64_t maskRank, const int64_t *maskSizes,
+                       const int64_t *maskStrides, int64_t maskDims,
+                       RowParams &p) {
+  return forEachMaskDim(rank, sizes, maskRank, maskSizes, maskStrides, maskDims,
+                        [&](int64_t d, int64_t stride) {
+                          if (d == axis)
+                            p.maskAxis += stride;
+                          else
+                            p.maskStrides[d < axis ? d : d - 1] += stride;
+                        });
 }
 
 /// A 1-D launch.
@@ -195,35 +205,24 @@ struct AttentionParams {
   int decomposedSoftmax = 0;
 };
 
-/// The strides of a mask broadcast onto scores of rank `rank` (leading
-/// dimensions, then Lq, Lk): mask dimension i runs along score dimension
-/// (maskDims >> 4i) & 0xF, or is a unit dimension when that is 0xF; size-1
-/// dimensions broadcast. False when a dimension fits neither.
+/// The strides of a mask (forEachMaskDim's) broadcast onto scores of rank
+/// `rank` (leading dimensions, then Lq, Lk).
 inline bool attentionMaskStrides(int64_t rank, const int64_t *scoreSizes,
                                  int64_t maskRank, const int64_t *maskSizes,
                                  const int64_t *maskStrides, int64_t maskDims,
                                  AttnOperand &m) {
-  if (rank < 2 || rank > 2 + kAttnMaxBatch || maskRank < 0 || maskRank > 15)
+  if (rank < 2 || rank > 2 + kAttnMaxBatch)
     return false;
   m = AttnOperand();
-  for (int64_t i = 0; i < maskRank; ++i) {
-    int64_t d = (maskDims >> (4 * i)) & 0xF;
-    if (d == 0xF) {
-      if (maskSizes[i] != 1)
-        return false;
-      continue;
-    }
-    if (d >= rank || (maskSizes[i] != 1 && maskSizes[i] != scoreSizes[d]))
-      return false;
-    int64_t stride = maskSizes[i] == 1 ? 0 : maskStrides[i];
-    if (d == rank - 2)
-      m.rowStride += stride;
-    else if (d == rank - 1)
-      m.colStride += stride;
-    else
-      m.batchStrides[d] += stride;
-  }
-  return true;
+  return forEachMaskDim(rank, scoreSizes, maskRank, maskSizes, maskStrides,
+                        maskDims, [&](int64_t d, int64_t stride) {
+                          if (d == rank - 2)
+                            m.rowStride += stride;
+                          else if (d == rank - 1)
+                            m.colStride += stride;
+                          else
+                            m.batchStrides[d] += stride;
+                        });
 }
 
 /// Shared memory of lathe_attention for bq x bk tiles (floats: q, padded k,

@@ -74,8 +74,7 @@ bool loadCublasLt() {
       return;
     }
     bool ok = true;
-#define LOAD(f, s)                                                             \
-  ok &= (lt.f = reinterpret_cast<decltype(lt.f)>(dlsym(lib, s))) != nullptr
+#define LOAD(f, s) ok &= loadSymbol(lib, lt.f, s)
     LOAD(create, "cublasLtCreate");
     LOAD(descCreate, "cublasLtMatmulDescCreate");
     LOAD(descSet, "cublasLtMatmulDescSetAttribute");

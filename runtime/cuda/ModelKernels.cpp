@@ -785,7 +785,7 @@ void lathe_cuda_spmm_csr_f32_i32(int64_t rankRowPtr, void *rowPtr,
                                  int64_t rankX, void *x, int64_t rankY, void *y,
                                  int64_t numRows, int64_t numCols,
                                  int64_t /*flags*/) {
-  spmm<int32_t>("lathe_cuda_spmm_csr_f32", rankRowPtr, rowPtr, rankColIdx,
+  spmm<int32_t>("lathe_cuda_spmm_csr_f32_i32", rankRowPtr, rowPtr, rankColIdx,
                 colIdx, rankValues, values, 0, nullptr, rankX, x, rankY, y,
                 numRows, numCols);
 }
@@ -811,7 +811,7 @@ void lathe_cuda_spmm_tiled_f32_i32(
     void * /*classes*/, int64_t rankPerm, void *perm, int64_t rankX, void *x,
     int64_t rankY, void *y, int64_t numRows, int64_t numCols,
     int64_t /*tileSize*/, int64_t /*thresholdPpm*/, int64_t flags) {
-  spmm<int32_t>("lathe_cuda_spmm_tiled_f32", rankRowPtr, rowPtr, rankColIdx,
+  spmm<int32_t>("lathe_cuda_spmm_tiled_f32_i32", rankRowPtr, rowPtr, rankColIdx,
                 colIdx, rankValues, values, rankPerm,
                 (flags & LATHE_SPMM_PERMUTED) ? perm : nullptr, rankX, x, rankY,
                 y, numRows, numCols);
@@ -837,7 +837,7 @@ void lathe_cuda_csr_transpose_i32(int64_t rankRowPtr, void *rowPtr,
                                   int64_t rankTColIdx, void *tColIdx,
                                   int64_t rankTValues, void *tValues,
                                   int64_t numRows, int64_t numCols) {
-  csrTranspose<int32_t>("lathe_cuda_csr_transpose", rankRowPtr, rowPtr,
+  csrTranspose<int32_t>("lathe_cuda_csr_transpose_i32", rankRowPtr, rowPtr,
                         rankColIdx, colIdx, rankValues, values, rankTRowPtr,
                         tRowPtr, rankTColIdx, tColIdx, rankTValues, tValues,
                         numRows, numCols);

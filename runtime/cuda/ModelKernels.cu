@@ -35,20 +35,41 @@ __device__ inline float warpSum(float v) {
 
 __device__ inline float sigmoidf(float x) { return 1.f / (1.f + expf(-x)); }
 
+/// The row a warp of a row kernel works on: the thread's lane and the row's
+/// start in each operand (mask null without one).
+struct WarpRow {
+  int lane;
+  const float *in;
+  float *out;
+  const signed char *mask;
+};
+
+/// This warp's row of `p` (one warp per row); false past the last row.
+__device__ inline bool warpRow(const lathe_cuda::RowParams &p, WarpRow &r) {
+  r.lane = threadIdx.x & 31;
+  int64_t row = (blockIdx.x * (int64_t)blockDim.x + threadIdx.x) >> 5;
+  if (row >= p.rows)
+    return false;
+  int64_t inOff, outOff, maskOff;
+  lathe_cuda::rowOffsets(p, row, inOff, outOff, maskOff);
+  r.in = p.in + inOff;
+  r.out = p.out + outOff;
+  r.mask = p.mask ? p.mask + maskOff : nullptr;
+  return true;
+}
+
 } // namespace
 
 // out = softmax(where(mask == maskedWhen, fill, in)) along each row; one warp
 // per row (blockDim.x = 32 x rows per block).
 extern "C" __global__ void lathe_softmax_rows(lathe_cuda::RowParams p) {
-  int lane = threadIdx.x & 31;
-  int64_t row = (blockIdx.x * (int64_t)blockDim.x + threadIdx.x) >> 5;
-  if (row >= p.rows)
+  WarpRow r;
+  if (!warpRow(p, r))
     return;
-  int64_t inOff, outOff, maskOff;
-  lathe_cuda::rowOffsets(p, row, inOff, outOff, maskOff);
-  const float *in = p.in + inOff;
-  float *out = p.out + outOff;
-  const signed char *mask = p.mask ? p.mask + maskOff : nullptr;
+  int lane = r.lane;
+  const float *in = r.in;
+  float *out = r.out;
+  const signed char *mask = r.mask;
   auto load = [&](int64_t j) {
     float x = in[j * p.inAxis];
     if (mask && mask[j * p.maskAxis] == p.maskedWhen)
@@ -76,14 +97,12 @@ extern "C" __global__ void lathe_layer_norm_rows(lathe_cuda::RowParams p,
                                                  const float *beta,
                                                  int64_t betaStride,
                                                  float eps) {
-  int lane = threadIdx.x & 31;
-  int64_t row = (blockIdx.x * (int64_t)blockDim.x + threadIdx.x) >> 5;
-  if (row >= p.rows)
+  WarpRow r;
+  if (!warpRow(p, r))
     return;
-  int64_t inOff, outOff, maskOff;
-  lathe_cuda::rowOffsets(p, row, inOff, outOff, maskOff);
-  const float *in = p.in + inOff;
-  float *out = p.out + outOff;
+  int lane = r.lane;
+  const float *in = r.in;
+  float *out = r.out;
   float s = 0.f;
   for (int64_t j = lane; j < p.n; j += 32)
     s += in[j * p.inAxis];
@@ -523,24 +542,17 @@ lathe_pool2d_padded(const float *in, float *out, int64_t n, int64_t c,
   int64_t total = n * c * oh * ow;
   for (int64_t t = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; t < total;
        t += (int64_t)gridDim.x * blockDim.x) {
-    int64_t x, y, ch, b;
-    if (nhwc) {
-      ch = t % c; x = (t / c) % ow; y = (t / (c * ow)) % oh; b = t / (c * ow * oh);
-    } else {
-      x = t % ow; y = (t / ow) % oh; ch = (t / (ow * oh)) % c; b = t / (ow * oh * c);
-    }
+    PoolPosition at = poolPosition(t, c, oh, ow, nhwc);
     float v = -INFINITY;
     for (int64_t i = 0; i < wh; ++i) {
-      int64_t iy = y * sh + i * dh - pt;
+      int64_t iy = at.y * sh + i * dh - pt;
       if (iy < 0 || iy >= h)
         continue;
       for (int64_t j = 0; j < ww; ++j) {
-        int64_t ix = x * sw + j * dw - pl;
+        int64_t ix = at.x * sw + j * dw - pl;
         if (ix < 0 || ix >= w)
           continue;
-        float a = nhwc ? in[((b * h + iy) * w + ix) * c + ch]
-                       : in[((b * c + ch) * h + iy) * w + ix];
-        v = maximumNaN(a, v);
+        v = maximumNaN(poolInput(in, nhwc, c, h, w, at, iy, ix), v);
       }
     }
     out[t] = accumulate ? fmaxf(out[t], v) : v;

@@ -61,8 +61,7 @@ bool loadNccl() {
       return;
     }
     bool ok = true;
-#define LOAD(f, s)                                                             \
-  ok &= (nccl.f = reinterpret_cast<decltype(nccl.f)>(dlsym(lib, s))) != nullptr
+#define LOAD(f, s) ok &= loadSymbol(lib, nccl.f, s)
     LOAD(getUniqueId, "ncclGetUniqueId");
     LOAD(commInitRank, "ncclCommInitRank");
     LOAD(commDestroy, "ncclCommDestroy");
@@ -102,6 +101,17 @@ bool ready(lathe_cuda_comm *comm) {
     return false;
   }
   return true;
+}
+
+/// Runs `call(communicator, stream)`, one NCCL collective on the runtime's
+/// stream, timed as the profile region `region`; its error names `what`.
+template <typename Call>
+int collective(lathe_cuda_comm *comm, const char *region, const char *what,
+               Call call) {
+  if (!ready(comm))
+    return LATHE_CUDA_ERROR;
+  TimedRegion timed(region);
+  return result(call(comm->comm, theStream()), what);
 }
 
 int allToAll(lathe_cuda_comm *comm, const void *send, void *recv,
@@ -189,32 +199,27 @@ int lathe_cuda_nccl_size(const lathe_cuda_comm *comm) {
 
 int lathe_cuda_all_gather_f32(lathe_cuda_comm *comm, const float *send,
                               float *recv, size_t count) {
-  if (!ready(comm))
-    return LATHE_CUDA_ERROR;
-  TimedRegion timed("nccl_all_gather");
-  return result(
-      nccl.allGather(send, recv, count, ncclFloat32, comm->comm, theStream()),
-      "ncclAllGather");
+  return collective(
+      comm, "nccl_all_gather", "ncclAllGather", [&](ncclComm_t c, CUstream s) {
+        return nccl.allGather(send, recv, count, ncclFloat32, c, s);
+      });
 }
 
 int lathe_cuda_reduce_scatter_f32(lathe_cuda_comm *comm, const float *send,
                                   float *recv, size_t count) {
-  if (!ready(comm))
-    return LATHE_CUDA_ERROR;
-  TimedRegion timed("nccl_reduce_scatter");
-  return result(nccl.reduceScatter(send, recv, count, ncclFloat32, ncclSum,
-                                   comm->comm, theStream()),
-                "ncclReduceScatter");
+  return collective(comm, "nccl_reduce_scatter", "ncclReduceScatter",
+                    [&](ncclComm_t c, CUstream s) {
+                      return nccl.reduceScatter(send, recv, count, ncclFloat32,
+                                                ncclSum, c, s);
+                    });
 }
 
 int lathe_cuda_all_reduce_f32(lathe_cuda_comm *comm, const float *send,
                               float *recv, size_t count) {
-  if (!ready(comm))
-    return LATHE_CUDA_ERROR;
-  TimedRegion timed("nccl_all_reduce");
-  return result(nccl.allReduce(send, recv, count, ncclFloat32, ncclSum,
-                               comm->comm, theStream()),
-                "ncclAllReduce");
+  return collective(
+      comm, "nccl_all_reduce", "ncclAllReduce", [&](ncclComm_t c, CUstream s) {
+        return nccl.allReduce(send, recv, count, ncclFloat32, ncclSum, c, s);
+      });
 }
 
 int lathe_cuda_all_to_all_f32(lathe_cuda_comm *comm, const float *send,
@@ -224,12 +229,10 @@ int lathe_cuda_all_to_all_f32(lathe_cuda_comm *comm, const float *send,
 
 int lathe_cuda_all_gather_bytes(lathe_cuda_comm *comm, const void *send,
                                 void *recv, size_t bytes) {
-  if (!ready(comm))
-    return LATHE_CUDA_ERROR;
-  TimedRegion timed("nccl_all_gather");
-  return result(
-      nccl.allGather(send, recv, bytes, ncclChar, comm->comm, theStream()),
-      "ncclAllGather (bytes)");
+  return collective(comm, "nccl_all_gather", "ncclAllGather (bytes)",
+                    [&](ncclComm_t c, CUstream s) {
+                      return nccl.allGather(send, recv, bytes, ncclChar, c, s);
+                    });
 }
 
 int lathe_cuda_all_to_all_bytes(lathe_cuda_comm *comm, const void *send,

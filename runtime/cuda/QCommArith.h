@@ -21,11 +21,11 @@
 #define LATHE_RUNTIME_CUDA_QCOMMARITH_H
 
 #include <stdint.h>
+#include <string.h>
 
 #ifdef __CUDACC__
 #define LATHE_QC_HD __host__ __device__
 #else
-#include <cstring>
 #define LATHE_QC_HD
 // Each operation rounds on its own on the host too.
 #if defined(__clang__)
@@ -72,28 +72,21 @@ LATHE_QC_HD inline float divRn(float a, float b) {
   return a / b;
 #endif
 }
-LATHE_QC_HD inline uint32_t bitsOf(float f) {
-#ifdef __CUDA_ARCH__
-  return __float_as_uint(f);
-#else
-  uint32_t u;
-  std::memcpy(&u, &f, sizeof(u));
-  return u;
-#endif
-}
-LATHE_QC_HD inline float floatOf(uint32_t u) {
-#ifdef __CUDA_ARCH__
-  return __uint_as_float(u);
-#else
-  float f;
-  std::memcpy(&f, &u, sizeof(f));
-  return f;
-#endif
+/// The bits of `from` as a `To` of the same width (float <-> uint32_t), on
+/// the host and the device alike (nvcc makes the copy a register move).
+template <typename To, typename From>
+LATHE_QC_HD inline To bitCast(const From &from) {
+  static_assert(sizeof(To) == sizeof(From), "bitCast keeps the width");
+  To to;
+  memcpy(&to, &from, sizeof(to));
+  return to;
 }
 
 /// |x| as bits: the maximum of these over a group is >= 0x7f800000 iff the
 /// group holds a NaN or an infinity.
-LATHE_QC_HD inline uint32_t absBits(float x) { return bitsOf(x) & 0x7fffffffu; }
+LATHE_QC_HD inline uint32_t absBits(float x) {
+  return bitCast<uint32_t>(x) & 0x7fffffffu;
+}
 
 LATHE_QC_HD inline float qmaxOf(int bits) { return bits == 8 ? 127.f : 7.f; }
 
@@ -102,8 +95,8 @@ LATHE_QC_HD inline float qmaxOf(int bits) { return bits == 8 ? 127.f : 7.f; }
 /// are then all 0).
 LATHE_QC_HD inline float scaleOf(uint32_t maxAbs, int bits) {
   if (maxAbs >= 0x7f800000u)
-    return floatOf(0x7fc00000u);
-  return divRn(floatOf(maxAbs), qmaxOf(bits));
+    return bitCast<float>(0x7fc00000u);
+  return divRn(bitCast<float>(maxAbs), qmaxOf(bits));
 }
 
 /// rint(t) for |t| < 2^22, ties to even.

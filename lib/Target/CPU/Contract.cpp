@@ -9,6 +9,7 @@
 
 #include "lathe/Target/CPU/Passes.h"
 #include "lathe/Target/CPU/Phases.h"
+#include "lathe/Target/PhaseTable.h"
 
 #include "lathe/Dialect/Lathe/LatheOps.h"
 #include "lathe/Dialect/LowRank/LowRankOps.h"
@@ -99,27 +100,18 @@ bool isKernelDialect(Dialect *dialect) {
 ArrayRef<CpuPhaseInfo> mlir::lathe::getCpuPhases() { return kCpuPhases; }
 
 StringRef mlir::lathe::stringifyCpuPhase(CpuPhase phase) {
-  for (const CpuPhaseInfo &info : kCpuPhases)
-    if (info.phase == phase)
-      return info.name;
-  llvm_unreachable("unknown CPU phase");
+  StringRef name = phaseName(getCpuPhases(), phase);
+  if (name.empty())
+    llvm_unreachable("unknown CPU phase");
+  return name;
 }
 
 std::optional<CpuPhase> mlir::lathe::symbolizeCpuPhase(StringRef name) {
-  for (const CpuPhaseInfo &info : kCpuPhases)
-    if (info.name == name)
-      return info.phase;
-  return std::nullopt;
+  return phaseNamed(getCpuPhases(), name);
 }
 
 std::string mlir::lathe::getCpuPhaseList() {
-  std::string list;
-  for (const CpuPhaseInfo &info : kCpuPhases) {
-    if (!list.empty())
-      list += ", ";
-    list += info.name.str();
-  }
-  return list;
+  return phaseNames(getCpuPhases());
 }
 
 std::unique_ptr<ConversionTarget>

@@ -11,9 +11,11 @@
 
 #include "lathe/Target/CPU/Passes.h"
 
-#include "MessageTable.h"
+#include "lathe/Target/CPU/MessageTable.h"
+#include "lathe/Target/CPU/RuntimeCalls.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "llvm/Support/raw_ostream.h"
@@ -151,10 +153,6 @@ struct LatheCPUInstrumentTrace
 
     MessageTable names(module, "__lathe_trace_region");
     OpBuilder b(&getContext());
-    auto unranked = UnrankedMemRefType::get(b.getI8Type(), 0);
-    auto unrankedI64 = UnrankedMemRefType::get(b.getI64Type(), 0);
-    auto fnType = b.getFunctionType({unranked}, {});
-    auto sizedType = b.getFunctionType({unranked, unrankedI64}, {});
     for (Operation *op : regions) {
       Location loc = op->getLoc();
       std::string text;
@@ -171,12 +169,10 @@ struct LatheCPUInstrumentTrace
 
       b.setInsertionPoint(op);
       Value name = names.get(b, loc, text);
-      names.declare(b, loc, kBegin, fnType);
-      func::CallOp::create(b, loc, kBegin, TypeRange(), ValueRange{name});
+      emitRuntimeCall(module, b, loc, kBegin, {name});
       b.restoreInsertionPoint(end);
       if (sizes.empty()) {
-        names.declare(b, loc, kEnd, fnType);
-        func::CallOp::create(b, loc, kEnd, TypeRange(), ValueRange{name});
+        emitRuntimeCall(module, b, loc, kEnd, {name});
         continue;
       }
       // The run-time values of the text's '?'s, in order. The buffer lives
@@ -196,10 +192,7 @@ struct LatheCPUInstrumentTrace
         memref::StoreOp::create(
             b, loc, size, buffer,
             ValueRange{arith::ConstantIndexOp::create(b, loc, i)});
-      Value values = memref::CastOp::create(b, loc, unrankedI64, buffer);
-      names.declare(b, loc, kEndSized, sizedType);
-      func::CallOp::create(b, loc, kEndSized, TypeRange(),
-                           ValueRange{name, values});
+      emitRuntimeCall(module, b, loc, kEndSized, {name, buffer});
     }
   }
 };

@@ -14,7 +14,8 @@
 
 #include "lathe/Target/CPU/Passes.h"
 
-#include "MessageTable.h"
+#include "lathe/Target/CPU/MessageTable.h"
+#include "lathe/Target/CPU/RuntimeCalls.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
@@ -41,7 +42,6 @@ using namespace mlir::lathe;
 
 namespace {
 
-constexpr StringLiteral kIndexCheckFailed = "lathe_rt_index_check_failed";
 constexpr StringLiteral kAssertFailed = "lathe_rt_assert_failed";
 
 //===----------------------------------------------------------------------===//
@@ -191,7 +191,8 @@ template <typename OpTy> struct GuardIndices : OpRewritePattern<OpTy> {
 
     Location loc = op.getLoc();
     std::string what = describeAccess(op);
-    MessageTable messages(op->template getParentOfType<ModuleOp>());
+    auto module = op->template getParentOfType<ModuleOp>();
+    MessageTable messages(module);
     auto i64 = rewriter.getI64Type();
     Value ok;
     for (int64_t k : unchecked) {
@@ -206,14 +207,11 @@ template <typename OpTy> struct GuardIndices : OpRewritePattern<OpTy> {
           rewriter, loc, inRange,
           arith::ConstantOp::create(rewriter, loc, rewriter.getBoolAttr(true)));
       scf::IfOp::create(rewriter, loc, bad, [&](OpBuilder &b, Location l) {
-        Value msg = messages.get(b, l, what);
-        messages.declare(b, l, kIndexCheckFailed,
-                         b.getFunctionType({msg.getType(), i64, i64, i64}, {}));
-        func::CallOp::create(
-            b, l, kIndexCheckFailed, TypeRange{},
-            ValueRange{msg, arith::IndexCastOp::create(b, l, i64, index),
-                       arith::ConstantIntOp::create(b, l, 0, 64),
-                       arith::IndexCastOp::create(b, l, i64, size)});
+        emitRuntimeCall(module, b, l, kIndexCheckFailed,
+                        {messages.get(b, l, what),
+                         arith::IndexCastOp::create(b, l, i64, index),
+                         arith::ConstantIntOp::create(b, l, 0, 64),
+                         arith::IndexCastOp::create(b, l, i64, size)});
         scf::YieldOp::create(b, l);
       });
       ok = ok ? arith::AndIOp::create(rewriter, loc, ok, inRange).getResult()
@@ -278,7 +276,6 @@ struct LatheCPULowerAsserts
     SmallVector<cf::AssertOp> asserts;
     getOperation().walk([&](cf::AssertOp op) { asserts.push_back(op); });
     IRRewriter rewriter(&getContext());
-    auto i64 = rewriter.getI64Type();
     for (cf::AssertOp op : asserts) {
       Location loc = op.getLoc();
       // A longjmp out of a parallel loop would leave the other threads of
@@ -292,12 +289,8 @@ struct LatheCPULowerAsserts
           rewriter, loc, op.getArg(),
           arith::ConstantOp::create(rewriter, loc, rewriter.getBoolAttr(true)));
       scf::IfOp::create(rewriter, loc, bad, [&](OpBuilder &b, Location l) {
-        Value msg = messages.get(b, l, op.getMsg());
-        messages.declare(b, l, kAssertFailed,
-                         b.getFunctionType({msg.getType(), i64}, {}));
-        func::CallOp::create(b, l, kAssertFailed, TypeRange{},
-                             ValueRange{msg, arith::ConstantIntOp::create(
-                                                 b, l, inParallelLoop, 64)});
+        emitRuntimeCall(getOperation(), b, l, kAssertFailed,
+                        {messages.get(b, l, op.getMsg())}, {inParallelLoop});
         scf::YieldOp::create(b, l);
       });
       rewriter.eraseOp(op);

@@ -9,6 +9,7 @@
 
 #include "lathe/Target/CUDA/Passes.h"
 
+#include "lathe/Target/CPU/MessageTable.h"
 #include "lathe/Target/CPU/RuntimeCalls.h"
 #include "lathe/Target/CUDA/HostBuffers.h"
 
@@ -34,7 +35,6 @@ using namespace mlir::lathe;
 
 namespace {
 
-constexpr StringLiteral kIndexCheckFailed = "lathe_rt_index_check_failed";
 constexpr StringLiteral kIndexCheckEnd = "lathe_cuda_index_check_end";
 constexpr StringLiteral kAssertCheckEnd = "lathe_cuda_assert_check_end";
 constexpr StringLiteral kShapeCheckFailed = "lathe_cuda_shape_check_failed";
@@ -153,30 +153,6 @@ Value rematerializeMessage(OpBuilder &b, Value what) {
   return memref::CastOp::create(b, cast.getLoc(), cast.getType(), g);
 }
 
-/// A `memref<*xi8>` of a private constant global holding `text` (NUL
-/// terminated), read on the host.
-Value messageGlobal(ModuleOp module, SymbolTable &symbols, OpBuilder &b,
-                    Location loc, StringRef text) {
-  auto i8 = b.getI8Type();
-  SmallVector<int8_t> bytes(text.begin(), text.end());
-  bytes.push_back(0);
-  auto type = MemRefType::get({(int64_t)bytes.size()}, i8);
-  auto value = DenseElementsAttr::get(
-      RankedTensorType::get(type.getShape(), i8), ArrayRef<int8_t>(bytes));
-  memref::GlobalOp global;
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(module.getBody());
-    global = memref::GlobalOp::create(
-        b, loc, b.getStringAttr("__lathe_cuda_assert_msg"),
-        b.getStringAttr("private"), TypeAttr::get(type), value, b.getUnitAttr(),
-        IntegerAttr());
-    symbols.insert(global);
-  }
-  Value g = memref::GetGlobalOp::create(b, loc, type, global.getSymName());
-  return memref::CastOp::create(b, loc, UnrankedMemRefType::get(i8, 0), g);
-}
-
 /// cf.assert inside a loop nest: the failing threads flag a device record;
 /// after the loop the host makes the assert's message the pending error
 /// (the kernel goes on, as after a failed index check; the results are not
@@ -189,7 +165,7 @@ LogicalResult lowerAsserts(ModuleOp module, IRRewriter &rewriter) {
   });
   if (asserts.empty())
     return success();
-  SymbolTable symbols(module);
+  MessageTable messages(module, "__lathe_cuda_assert_msg");
   auto recordType = MemRefType::get({4}, rewriter.getI64Type());
   for (cf::AssertOp op : asserts) {
     Operation *loop = outermostLoop(op);
@@ -199,7 +175,7 @@ LogicalResult lowerAsserts(ModuleOp module, IRRewriter &rewriter) {
     emitRuntimeCall(module, rewriter, loc, "lathe_cuda_index_check_begin",
                     {record});
     rewriter.setInsertionPointAfter(loop);
-    Value msg = messageGlobal(module, symbols, rewriter, loc, op.getMsg());
+    Value msg = messages.get(rewriter, loc, op.getMsg());
     emitRuntimeCall(module, rewriter, loc, kAssertCheckEnd, {msg, record});
     memref::DeallocOp::create(rewriter, loc, record);
     rewriter.setInsertionPoint(op);

@@ -9,6 +9,8 @@
 
 #include "lathe/Target/CUDA/Passes.h"
 
+#include "lathe/Target/CPU/RuntimeCalls.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
@@ -31,10 +33,6 @@ using namespace mlir;
 using namespace mlir::lathe;
 
 namespace {
-
-/// The index check the CPU guard calls (lathe-cuda-index-checks makes it a
-/// device record).
-constexpr StringLiteral kIndexCheckFailed = "lathe_rt_index_check_failed";
 
 /// True inside code that becomes a kernel (a linalg op's body or an
 /// scf.parallel loop).

@@ -13,6 +13,7 @@
 #include "lathe/Target/CPU/Passes.h"
 #include "lathe/Target/CPU/Pipeline.h"
 #include "lathe/Target/CUDA/Passes.h"
+#include "lathe/Target/PhaseTable.h"
 #include "lathe/Transforms/Passes.h"
 
 #include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
@@ -61,27 +62,15 @@ static const CudaPhaseInfo kPhases[] = {
 ArrayRef<CudaPhaseInfo> mlir::lathe::getCudaPhases() { return kPhases; }
 
 std::optional<CudaPhase> mlir::lathe::symbolizeCudaPhase(StringRef name) {
-  for (const CudaPhaseInfo &info : kPhases)
-    if (info.name == name)
-      return info.phase;
-  return std::nullopt;
+  return phaseNamed(getCudaPhases(), name);
 }
 
 std::string mlir::lathe::getCudaPhaseList() {
-  std::string list;
-  for (const CudaPhaseInfo &info : kPhases) {
-    if (!list.empty())
-      list += ", ";
-    list += info.name.str();
-  }
-  return list;
+  return phaseNames(getCudaPhases());
 }
 
 StringRef mlir::lathe::stringifyCudaPhase(CudaPhase phase) {
-  for (const CudaPhaseInfo &info : kPhases)
-    if (info.phase == phase)
-      return info.name;
-  return "";
+  return phaseName(getCudaPhases(), phase);
 }
 
 static void addKernelPasses(OpPassManager &pm) {

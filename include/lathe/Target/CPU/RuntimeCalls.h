@@ -9,25 +9,39 @@
 #ifndef LATHE_TARGET_CPU_RUNTIMECALLS_H
 #define LATHE_TARGET_CPU_RUNTIMECALLS_H
 
+#include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
-#include "mlir/IR/PatternMatch.h"
 
 namespace mlir {
+namespace func {
+class FuncOp;
+} // namespace func
+
 namespace lathe {
+
+/// The runtime function generated index checks call on an out-of-range
+/// index (Check.h): the CPU target's guards emit it, the CUDA target turns
+/// it into a device record.
+constexpr StringLiteral kIndexCheckFailed = "lathe_rt_index_check_failed";
+
+/// `@name` of `module`: the function already there, or a private
+/// declaration of `type` added at the start of the module.
+func::FuncOp declareRuntimeFunction(OpBuilder &builder, ModuleOp module,
+                                    Location loc, StringRef name,
+                                    FunctionType type);
 
 /// Emits `call @name(operands...)`. Memref operands are cast to unranked
 /// memrefs, the runtime's `(int64_t rank, void *descriptor)` convention;
-/// other values pass as they are. `@name` is declared privately at the start
-/// of `module` on first use (later calls must agree on the types).
+/// other values pass as they are. `@name` is declared on first use
+/// (declareRuntimeFunction; later calls must agree on the types).
 /// `resultTypes` are the callee's results (most kernels have none); returns
 /// the call's results.
-ValueRange emitRuntimeCall(ModuleOp module, RewriterBase &rewriter,
-                           Location loc, StringRef name,
-                           ArrayRef<Value> operands,
+ValueRange emitRuntimeCall(ModuleOp module, OpBuilder &builder, Location loc,
+                           StringRef name, ArrayRef<Value> operands,
                            TypeRange resultTypes = {});
 
 /// The same with trailing i64 constants.
-void emitRuntimeCall(ModuleOp module, RewriterBase &rewriter, Location loc,
+void emitRuntimeCall(ModuleOp module, OpBuilder &builder, Location loc,
                      StringRef name, ArrayRef<Value> operands,
                      ArrayRef<int64_t> scalars);
 

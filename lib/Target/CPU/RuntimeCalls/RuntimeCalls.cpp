@@ -10,45 +10,52 @@ using namespace mlir;
 
 /// A memref as an unranked memref (the runtime's (rank, descriptor) pair);
 /// other values unchanged.
-static Value asRuntimeArgument(RewriterBase &rewriter, Location loc,
+static Value asRuntimeArgument(OpBuilder &builder, Location loc,
                                Value operand) {
   auto type = dyn_cast<MemRefType>(operand.getType());
   if (!type)
     return operand;
   auto unranked =
       UnrankedMemRefType::get(type.getElementType(), type.getMemorySpace());
-  return memref::CastOp::create(rewriter, loc, unranked, operand);
+  return memref::CastOp::create(builder, loc, unranked, operand);
 }
 
-ValueRange mlir::lathe::emitRuntimeCall(ModuleOp module, RewriterBase &rewriter,
+func::FuncOp mlir::lathe::declareRuntimeFunction(OpBuilder &builder,
+                                                 ModuleOp module, Location loc,
+                                                 StringRef name,
+                                                 FunctionType type) {
+  if (auto existing = module.lookupSymbol<func::FuncOp>(name))
+    return existing;
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPointToStart(module.getBody());
+  auto callee = func::FuncOp::create(builder, loc, name, type);
+  callee.setPrivate();
+  return callee;
+}
+
+ValueRange mlir::lathe::emitRuntimeCall(ModuleOp module, OpBuilder &builder,
                                         Location loc, StringRef name,
                                         ArrayRef<Value> operands,
                                         TypeRange resultTypes) {
   SmallVector<Value> args;
   for (Value operand : operands)
-    args.push_back(asRuntimeArgument(rewriter, loc, operand));
-  auto callee = module.lookupSymbol<func::FuncOp>(name);
-  if (!callee) {
-    OpBuilder::InsertionGuard guard(rewriter);
-    rewriter.setInsertionPointToStart(module.getBody());
-    callee = func::FuncOp::create(
-        rewriter, loc, name,
-        rewriter.getFunctionType(ValueRange(args).getTypes(), resultTypes));
-    callee.setPrivate();
-  }
-  return func::CallOp::create(rewriter, loc, callee, args).getResults();
+    args.push_back(asRuntimeArgument(builder, loc, operand));
+  func::FuncOp callee = declareRuntimeFunction(
+      builder, module, loc, name,
+      builder.getFunctionType(ValueRange(args).getTypes(), resultTypes));
+  return func::CallOp::create(builder, loc, callee, args).getResults();
 }
 
-void mlir::lathe::emitRuntimeCall(ModuleOp module, RewriterBase &rewriter,
+void mlir::lathe::emitRuntimeCall(ModuleOp module, OpBuilder &builder,
                                   Location loc, StringRef name,
                                   ArrayRef<Value> operands,
                                   ArrayRef<int64_t> scalars) {
   SmallVector<Value> args;
   for (Value operand : operands)
-    args.push_back(asRuntimeArgument(rewriter, loc, operand));
+    args.push_back(asRuntimeArgument(builder, loc, operand));
   for (int64_t scalar : scalars)
-    args.push_back(arith::ConstantIntOp::create(rewriter, loc, scalar, 64));
-  emitRuntimeCall(module, rewriter, loc, name, args);
+    args.push_back(arith::ConstantIntOp::create(builder, loc, scalar, 64));
+  emitRuntimeCall(module, builder, loc, name, args);
 }
 
 bool mlir::lathe::isConstantBuffer(Value value) {

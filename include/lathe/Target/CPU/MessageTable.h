@@ -1,14 +1,15 @@
 //===- MessageTable.h - Constant texts for runtime calls --------*- C++ -*-===//
 //
-// Shared by the CPU target's passes that hand text to the runtime (run-time
-// check messages, trace region names).
+// Shared by the passes that hand text to the runtime (the CPU target's
+// run-time check messages and trace region names, the CUDA target's assert
+// messages); the calls that take the texts are emitRuntimeCall's
+// (RuntimeCalls.h).
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef LATHE_LIB_TARGET_CPU_MESSAGETABLE_H
-#define LATHE_LIB_TARGET_CPU_MESSAGETABLE_H
+#ifndef LATHE_TARGET_CPU_MESSAGETABLE_H
+#define LATHE_TARGET_CPU_MESSAGETABLE_H
 
-#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -19,8 +20,7 @@
 namespace mlir::lathe {
 
 /// Texts of one module for runtime calls: NUL-terminated private constant i8
-/// globals (one per distinct text, named `<prefix>_N`), and the runtime
-/// functions that take them.
+/// globals, one per distinct text, named `<prefix>_N`.
 class MessageTable {
 public:
   explicit MessageTable(ModuleOp module, StringRef prefix = "__lathe_check_msg")
@@ -55,17 +55,6 @@ public:
     return memref::CastOp::create(b, loc, UnrankedMemRefType::get(i8, 0), msg);
   }
 
-  /// Declares `name` (privately, at the start of the module) on first use.
-  void declare(OpBuilder &b, Location loc, StringRef name, FunctionType type) {
-    if (symbols.lookup(name))
-      return;
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(module.getBody());
-    auto fn = func::FuncOp::create(b, loc, name, type);
-    fn.setPrivate();
-    symbols.insert(fn);
-  }
-
 private:
   ModuleOp module;
   SymbolTable symbols;
@@ -74,4 +63,4 @@ private:
 
 } // namespace mlir::lathe
 
-#endif // LATHE_LIB_TARGET_CPU_MESSAGETABLE_H
+#endif // LATHE_TARGET_CPU_MESSAGETABLE_H
