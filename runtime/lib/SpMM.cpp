@@ -1780,9 +1780,10 @@ template <typename T> struct Out1D {
 };
 
 template <typename Index>
-void csrTranspose(int64_t rRp, void *rp, int64_t rCi, void *ci, int64_t rV,
-                  void *v, int64_t rTRp, void *trp, int64_t rTCi, void *tci,
-                  int64_t rTV, void *tv, int64_t numRows, int64_t numCols) {
+void csrTranspose(const char *entry, int64_t rRp, void *rp, int64_t rCi,
+                  void *ci, int64_t rV, void *v, int64_t rTRp, void *trp,
+                  int64_t rTCi, void *tci, int64_t rTV, void *tv,
+                  int64_t numRows, int64_t numCols) {
   static int kind = getProfileKind("csr_transpose");
   ProfileScope scope(kind);
   Array1D<Index> rowPtr(rRp, rp, "row_ptr");
@@ -1791,8 +1792,8 @@ void csrTranspose(int64_t rRp, void *rp, int64_t rCi, void *ci, int64_t rV,
   Out1D<Index> tRowPtr(rTRp, trp, "t_row_ptr");
   Out1D<Index> tColIdx(rTCi, tci, "t_col_idx");
   Out1D<float> tValues(rTV, tv, "t_values");
-  validateCsr("lathe_rt_csr_transpose", rowPtr, colIdx, values.size, numRows,
-              numCols, /*square=*/false);
+  validateCsr(entry, rowPtr, colIdx, values.size, numRows, numCols,
+              /*square=*/false);
   int64_t nnz = rowPtr.ptr[numRows];
   if (tRowPtr.size != numCols + 1 || tColIdx.size < nnz || tValues.size < nnz)
     fail(LATHE_ERR_SHAPE, "the transpose's outputs hold ", tRowPtr.size, ", ",
@@ -1830,7 +1831,7 @@ extern "C" void lathe_rt_csr_transpose(int64_t rankRowPtr, void *rowPtr,
                                        int64_t rankTValues, void *tValues,
                                        int64_t numRows, int64_t numCols) {
   guardKernel("lathe_rt_csr_transpose", [&] {
-    csrTranspose<int64_t>(rankRowPtr, rowPtr, rankColIdx, colIdx, rankValues,
+    csrTranspose<int64_t>("lathe_rt_csr_transpose", rankRowPtr, rowPtr, rankColIdx, colIdx, rankValues,
                           values, rankTRowPtr, tRowPtr, rankTColIdx, tColIdx,
                           rankTValues, tValues, numRows, numCols);
   });
@@ -1843,8 +1844,8 @@ extern "C" void lathe_rt_csr_transpose_i32(int64_t rankRowPtr, void *rowPtr,
                                            int64_t rankTColIdx, void *tColIdx,
                                            int64_t rankTValues, void *tValues,
                                            int64_t numRows, int64_t numCols) {
-  guardKernel("lathe_rt_csr_transpose", [&] {
-    csrTranspose<int32_t>(rankRowPtr, rowPtr, rankColIdx, colIdx, rankValues,
+  guardKernel("lathe_rt_csr_transpose_i32", [&] {
+    csrTranspose<int32_t>("lathe_rt_csr_transpose_i32", rankRowPtr, rowPtr, rankColIdx, colIdx, rankValues,
                           values, rankTRowPtr, tRowPtr, rankTColIdx, tColIdx,
                           rankTValues, tValues, numRows, numCols);
   });

@@ -693,6 +693,24 @@ template <typename Index> void checkTranspose() {
   EXPECT_EQ(back.values, a.values);
 }
 
+// A malformed graph's error names the entry point that was called (the i32
+// entry used to report under the i64 entry's name).
+template <typename Index> void checkTransposeErrorName(const char *entry) {
+  Csr<Index> a = randomGraph<Index>(20, 0.2, 0, 0., 33);
+  std::swap(a.rowPtr[5], a.rowPtr[6]);
+  runTranspose(a);
+  std::string message = takePending();
+  EXPECT_NE(message.find("row_ptr is not non-decreasing"), std::string::npos)
+      << message;
+  EXPECT_NE(message.find(std::string(entry) + ":"), std::string::npos)
+      << message;
+}
+
+TEST(SpMMErrors, TransposeNamesItsEntry) {
+  checkTransposeErrorName<int64_t>("lathe_rt_csr_transpose");
+  checkTransposeErrorName<int32_t>("lathe_rt_csr_transpose_i32");
+}
+
 //===----------------------------------------------------------------------===//
 // The micro-tile engine (LATHE_SPMM_MICRO)
 //===----------------------------------------------------------------------===//
