@@ -107,6 +107,8 @@ protected:
     lathe_rt_clear_caches();
   }
 
+  void nanAndInfinity(const RnnCase &c, unsigned seed);
+
   /// Runs `c` twice (the second call reuses the primitive and, with
   /// constant weights, the packed weights); y is written into direction 1
   /// of a [T, 2, N, H] buffer when `stridedY`.
@@ -221,27 +223,57 @@ TEST_F(RnnTest, LstmSplitOverThreads) {
   lathe_rt_set_num_threads(saved);
 }
 
-TEST_F(RnnTest, LstmLongSequence) {
-  // Input products of more than 8 MiB (2048 steps x 17 rows x 4 gates x a
-  // 16-unit block) are computed step by step instead of ahead.
-  check({LATHE_RNN_LSTM, true, 2048, 17, 2, 4, {0, 2, 3, 1}, true}, true, false,
-        121);
+TEST_F(RnnTest, LinearBeforeResetGruSplitOverThreads) {
+  // The GRU's steps (N x 3H x H >= 2^20) split the same way; partial blocks
+  // (200 units) and partial row groups (7 rows).
+  int saved = lathe_rt_get_num_threads();
+  for (int threads : {2, 3}) {
+    lathe_rt_set_num_threads(threads);
+    check({LATHE_RNN_LBR_GRU, false, 6, 9, 40, 200, {0, 1, 2}, true}, true,
+          true, 83);
+    check({LATHE_RNN_LBR_GRU, true, 5, 7, 24, 232, {2, 0, 1}, false}, false,
+          false, 93, /*batchFirst=*/true);
+  }
+  lathe_rt_set_num_threads(saved);
 }
 
-TEST_F(RnnTest, LstmNanAndInfinity) {
-  // A NaN input poisons its batch row from its step on, as in PyTorch; an
-  // infinite one saturates the gates and the outputs stay finite.
+TEST_F(RnnTest, LinearBeforeResetGruTextClassifierShape) {
+  // bench/realmodels' gru_cls: batch 4, 64 inputs, hidden 128, batch-first,
+  // one thread per step; more steps than the model's 32 would not add cases.
+  check({LATHE_RNN_LBR_GRU, false, 7, 4, 64, 128, {0, 1, 2}, true}, true, false,
+        95, /*batchFirst=*/true);
+}
+
+TEST_F(RnnTest, LongSequence) {
+  // Input products of more than 8 MiB (2048 steps x 17 rows x 4 or 3 gates x
+  // a 16-unit block) are computed step by step instead of ahead.
+  check({LATHE_RNN_LSTM, true, 2048, 17, 2, 4, {0, 2, 3, 1}, true}, true, false,
+        121);
+  check({LATHE_RNN_LBR_GRU, false, 3000, 17, 2, 4, {1, 0, 2}, true}, true,
+        false, 123);
+}
+
+/// A NaN input poisons its batch row from its step on, as in PyTorch; an
+/// infinite one saturates the gates and the outputs stay finite.
+void RnnTest::nanAndInfinity(const RnnCase &c, unsigned seed) {
   const float nan = std::numeric_limits<float>::quiet_NaN();
   const float inf = std::numeric_limits<float>::infinity();
-  RnnCase c{LATHE_RNN_LSTM, false, 4, 3, 5, 20, {0, 2, 3, 1}, true};
-  check(c, true, false, 101, false,
+  check(c, true, false, seed, false,
         [&](std::vector<float> &x) { x[(2 * c.n + 1) * c.in + 3] = nan; });
   // Not constant: its weights may reuse the freed address of the first
   // call's, whose packed copy the session keeps.
-  check(c, false, false, 111, false, [&](std::vector<float> &x) {
+  check(c, false, false, seed + 1, false, [&](std::vector<float> &x) {
     x[(1 * c.n + 0) * c.in + 2] = inf;
     x[(2 * c.n + 2) * c.in + 4] = -inf;
   });
+}
+
+TEST_F(RnnTest, LstmNanAndInfinity) {
+  nanAndInfinity({LATHE_RNN_LSTM, false, 4, 3, 5, 20, {0, 2, 3, 1}, true}, 101);
+}
+
+TEST_F(RnnTest, LinearBeforeResetGruNanAndInfinity) {
+  nanAndInfinity({LATHE_RNN_LBR_GRU, false, 4, 3, 5, 20, {0, 1, 2}, true}, 111);
 }
 
 TEST_F(RnnTest, BadGatesAreAnError) {

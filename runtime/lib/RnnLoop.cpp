@@ -1,27 +1,35 @@
-//===- LstmLoop.cpp - An LSTM layer as the runtime's own loop -------------===//
+//===- RnnLoop.cpp - LSTM and GRU layers as the runtime's own loop --------===//
 //
-// See LstmLoop.h. oneDNN 2.6's lstm_forward runs at close to one core's peak
+// See RnnLoop.h. oneDNN 2.6's lstm_forward runs at close to one core's peak
 // but gains nothing from a second thread at the sizes of text classifiers
 // (batch 4, hidden 128: its per-step barriers cost more than half a step),
-// while onnxruntime splits each step over its threads.
+// while onnxruntime splits each step over its threads; its lbr_gru_forward
+// ran the GRU classifier of bench/realmodels (batch 4, hidden 128) a third
+// slower than this loop.
 //
 // Work: step t, hidden-unit block b (W units, one vector) and batch rows
-// n0..n0+rows form one item: the four gates' pre-activations of those units
+// n0..n0+rows form one item: the gates' pre-activations of those units
 // (bias + x_t W^T + h_{t-1} R^T) in registers, then the cell, which writes
-// c_t and h_t of those units. The input products of all steps come first,
-// as chunks taken with an atomic counter by the caller and the runtime's pool
-// threads (Parallel.h). Then each participant owns a "home", a fixed share
-// of every step's items, and computes it step after step, so it keeps
-// reading the same weight panels from its own cache; a step's share waits
-// until every share of the previous step is done (a second counter). Homes
-// whose thread has not arrived yet are taken over a step at a time by the
-// others, so a late thread joins at the step its home has reached. Below
-// kMinParallelStepMacs one thread runs everything (one share per step). h
+// h_t (and the LSTM's c_t) of those units. Both cells keep four accumulators
+// per row: the LSTM's four gates; the GRU's z and r (input and recurrent
+// products summed), n's input product and n's recurrent product apart,
+// which the reset gate scales (linear_before_reset: n = tanh(W_n x + b_n +
+// r * (R_n h + Rb_n)), h' = n + z * (h - n)), all in one pass over R.
+//
+// The input products of all steps come first, as chunks taken with an
+// atomic counter by the caller and the runtime's pool threads (Parallel.h).
+// Then each participant owns a "home", a fixed share of every step's items,
+// and computes it step after step, so it keeps reading the same weight
+// panels from its own cache; a step's share waits until every share of the
+// previous step is done (a second counter). Homes whose thread has not
+// arrived yet are taken over a step at a time by the others, so a late
+// thread joins at the step its home has reached. Below kMinParallelStepMacs
+// one thread runs everything (one share per step, no hand-over). h
 // alternates between two buffers; c is updated in place (a share owns its
 // units within a step).
 //
 // Weights are packed per unit block: row k of [W; R] (k < I + H) holds the
-// four gates' W weights of the block, so one chunk reads one contiguous
+// G gates' W weights of the block, so one chunk reads one contiguous
 // panel. Constant weights are packed once per session (Rnn.cpp).
 //
 // Arithmetic: sigmoid(v) = 1 / (1 + exp(-v)) and tanh(v) = 2 / (1 + exp(-2v))
@@ -32,7 +40,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "LstmLoop.h"
+#include "RnnLoop.h"
 
 #include "Parallel.h"
 #include "Simd.h"
@@ -47,8 +55,6 @@
 using namespace lathe::rt;
 
 namespace {
-
-constexpr int kGates = 4;
 
 /// Recurrent multiply-adds per step (N x 4H x H) below which one thread runs
 /// the whole layer. Each step ends in a hand-over between the threads (a
@@ -122,7 +128,21 @@ LATHE_ALWAYS_INLINE void waitForSteps(const std::atomic<int64_t> &done,
   }
 }
 
-template <typename VF, typename VI, int W> struct Kernel {
+/// The cell a kernel computes.
+enum class Cell { Lstm, Gru };
+
+/// Accumulators per batch row in a chunk (both cells).
+constexpr int kAcc = 4;
+
+template <typename VF, typename VI, int W, Cell C> struct Kernel {
+  /// Gates of a panel row (weights per input or hidden unit).
+  static constexpr int G = C == Cell::Lstm ? 4 : 3;
+  /// The accumulator gate g's recurrent products go to: the GRU keeps n's
+  /// apart (accumulator 3) for the reset gate to scale.
+  static constexpr int recurrentAcc(int g) {
+    return C == Cell::Gru && g == 2 ? 3 : g;
+  }
+
   static LATHE_ALWAYS_INLINE VF load(const float *p) { return loadVec<VF>(p); }
   static LATHE_ALWAYS_INLINE void store(float *p, VF v) { storeVec(p, v); }
   static LATHE_ALWAYS_INLINE VF splat(float s) { return splatVec<VF>(s); }
@@ -154,33 +174,32 @@ template <typename VF, typename VI, int W> struct Kernel {
     return splat(2.f) / (splat(1.f) + exp(v * splat(-2.f))) - splat(1.f);
   }
 
-  /// Stores bias + the rows xr[] times block `blk`'s W panel (4 gates of W
+  /// Stores bias + the rows xr[] times block `blk`'s W panel (G gates of W
   /// floats per row) to dst, rows `dstStride` floats apart.
   template <int Rows>
   static LATHE_ALWAYS_INLINE void inputRows(const Loop &l, int64_t blk,
                                             const float *const *xr, float *dst,
                                             int64_t dstStride) {
-    const float *panel = l.packed + blk * l.k * kGates * W;
-    VF acc[Rows][kGates];
-    for (int g = 0; g < kGates; ++g) {
+    const float *panel = l.packed + blk * l.k * G * W;
+    VF acc[Rows][G];
+    for (int g = 0; g < G; ++g) {
       VF b = load(l.bias + g * l.hp + blk * W);
       for (int r = 0; r < Rows; ++r)
         acc[r][g] = b;
     }
     for (int64_t k = 0; k < l.in; ++k) {
-      const float *wk = panel + k * kGates * W;
-      VF w0 = load(wk), w1 = load(wk + W), w2 = load(wk + 2 * W),
-         w3 = load(wk + 3 * W);
+      const float *wk = panel + k * G * W;
+      VF wg[G];
+      for (int g = 0; g < G; ++g)
+        wg[g] = load(wk + g * W);
       for (int r = 0; r < Rows; ++r) {
         float s = xr[r][k * l.xI];
-        acc[r][0] += w0 * s;
-        acc[r][1] += w1 * s;
-        acc[r][2] += w2 * s;
-        acc[r][3] += w3 * s;
+        for (int g = 0; g < G; ++g)
+          acc[r][g] += wg[g] * s;
       }
     }
     for (int r = 0; r < Rows; ++r)
-      for (int g = 0; g < kGates; ++g)
+      for (int g = 0; g < G; ++g)
         store(dst + r * dstStride + g * W, acc[r][g]);
   }
 
@@ -193,8 +212,7 @@ template <typename VF, typename VI, int W> struct Kernel {
       int64_t j = j0 + r;
       xr[r] = l.x + (j / l.n) * l.xT + (j % l.n) * l.xN;
     }
-    inputRows<Rows>(l, blk, xr, l.proj + (j0 * l.hp + blk * W) * kGates,
-                    l.hp * kGates);
+    inputRows<Rows>(l, blk, xr, l.proj + (j0 * l.hp + blk * W) * G, l.hp * G);
   }
 
   /// One input-product chunk: block `blk`, up to kProjRows rows from j0.
@@ -212,50 +230,59 @@ template <typename VF, typename VI, int W> struct Kernel {
   static LATHE_ALWAYS_INLINE void chunk(Loop &l, int64_t step, int64_t blk,
                                         int64_t n0) {
     int64_t ti = l.reverse ? l.t - 1 - step : step;
-    const float *panel = l.packed + blk * l.k * kGates * W;
+    const float *panel = l.packed + blk * l.k * G * W;
     // The input products: computed ahead, or now into `local`.
     const float *init;
     int64_t initStride;
-    float local[Rows * kGates * W];
+    float local[Rows * G * W];
     if (l.proj) {
-      init = l.proj + ((ti * l.n + n0) * l.hp + blk * W) * kGates;
-      initStride = l.hp * kGates;
+      init = l.proj + ((ti * l.n + n0) * l.hp + blk * W) * G;
+      initStride = l.hp * G;
     } else {
       const float *xr[Rows];
       for (int r = 0; r < Rows; ++r)
         xr[r] = l.x + ti * l.xT + (n0 + r) * l.xN;
-      inputRows<Rows>(l, blk, xr, local, kGates * W);
+      inputRows<Rows>(l, blk, xr, local, G * W);
       init = local;
-      initStride = kGates * W;
+      initStride = G * W;
     }
-    VF acc[Rows][kGates];
-    for (int r = 0; r < Rows; ++r)
-      for (int g = 0; g < kGates; ++g)
+    VF acc[Rows][kAcc];
+    for (int r = 0; r < Rows; ++r) {
+      for (int g = 0; g < G; ++g)
         acc[r][g] = load(init + r * initStride + g * W);
+      if (C == Cell::Gru) // n's recurrent bias.
+        acc[r][3] = load(l.bias + 3 * l.hp + blk * W);
+    }
     waitForSteps(l.done, l.projChunks + step * l.homes);
     const float *hprev = l.hbuf + ((step + 1) & 1) * l.n * l.hp;
-    panel += l.in * kGates * W;
+    panel += l.in * G * W;
     for (int64_t k = 0; k < l.h; ++k) {
-      const float *wk = panel + k * kGates * W;
-      VF w0 = load(wk), w1 = load(wk + W), w2 = load(wk + 2 * W),
-         w3 = load(wk + 3 * W);
+      const float *wk = panel + k * G * W;
+      VF wg[G];
+      for (int g = 0; g < G; ++g)
+        wg[g] = load(wk + g * W);
       for (int r = 0; r < Rows; ++r) {
         float s = hprev[(n0 + r) * l.hp + k];
-        acc[r][0] += w0 * s;
-        acc[r][1] += w1 * s;
-        acc[r][2] += w2 * s;
-        acc[r][3] += w3 * s;
+        for (int g = 0; g < G; ++g)
+          acc[r][recurrentAcc(g)] += wg[g] * s;
       }
     }
     float *hcur = l.hbuf + (step & 1) * l.n * l.hp;
     int64_t valid = std::min<int64_t>(W, l.h - blk * W);
     for (int r = 0; r < Rows; ++r) {
-      VF i = sigmoid(acc[r][0]), f = sigmoid(acc[r][1]);
-      VF g = tanh(acc[r][2]), o = sigmoid(acc[r][3]);
-      float *cp = l.cbuf + (n0 + r) * l.hp + blk * W;
-      VF c = f * load(cp) + i * g;
-      store(cp, c);
-      VF hv = o * tanh(c);
+      VF hv;
+      if (C == Cell::Lstm) {
+        VF i = sigmoid(acc[r][0]), f = sigmoid(acc[r][1]);
+        VF g = tanh(acc[r][2]), o = sigmoid(acc[r][3]);
+        float *cp = l.cbuf + (n0 + r) * l.hp + blk * W;
+        VF c = f * load(cp) + i * g;
+        store(cp, c);
+        hv = o * tanh(c);
+      } else {
+        VF z = sigmoid(acc[r][0]), rg = sigmoid(acc[r][1]);
+        VF n = tanh(acc[r][2] + rg * acc[r][3]);
+        hv = n + z * (load(hprev + (n0 + r) * l.hp + blk * W) - n);
+      }
       store(hcur + (n0 + r) * l.hp + blk * W, hv);
       float *yp = l.y + ti * l.yT + (n0 + r) * l.yN + blk * W * l.yH;
       if (l.yH == 1 && valid == W) {
@@ -338,61 +365,74 @@ void participate(Loop &l, ProjFn proj, const ChunkFn *chunk, int maxRows) {
   }
 }
 
-// One function per row count keeps each kernel's accumulators in registers.
-#define LATHE_LSTM_CHUNK(TARGET, NAME, VF, VI, W, ROWS)                        \
+// One function per cell and row count keeps each kernel's accumulators in
+// registers.
+#define LATHE_RNN_CHUNK(TARGET, NAME, VF, VI, W, CELL, ROWS)                   \
   TARGET __attribute__((noinline)) void NAME(Loop &l, int64_t step,            \
                                              int64_t blk, int64_t n0) {        \
-    Kernel<VF, VI, W>::chunk<ROWS>(l, step, blk, n0);                          \
+    Kernel<VF, VI, W, CELL>::chunk<ROWS>(l, step, blk, n0);                    \
   }
-LATHE_LSTM_CHUNK(LATHE_TARGET_AVX512, chunkAvx512x1, V16F, V16I, 16, 1)
-LATHE_LSTM_CHUNK(LATHE_TARGET_AVX512, chunkAvx512x2, V16F, V16I, 16, 2)
-LATHE_LSTM_CHUNK(LATHE_TARGET_AVX512, chunkAvx512x3, V16F, V16I, 16, 3)
-LATHE_LSTM_CHUNK(LATHE_TARGET_AVX512, chunkAvx512x4, V16F, V16I, 16, 4)
-LATHE_LSTM_CHUNK(LATHE_TARGET_AVX2, chunkAvx2x1, V8F, V8I, 8, 1)
-LATHE_LSTM_CHUNK(LATHE_TARGET_AVX2, chunkAvx2x2, V8F, V8I, 8, 2)
-#undef LATHE_LSTM_CHUNK
-LATHE_TARGET_AVX512
-__attribute__((noinline)) void projAvx512(Loop &l, int64_t blk, int64_t j0) {
-  Kernel<V16F, V16I, 16>::projChunk<4>(l, blk, j0);
-}
-LATHE_TARGET_AVX2 __attribute__((noinline)) void projAvx2(Loop &l, int64_t blk,
-                                                          int64_t j0) {
-  Kernel<V8F, V8I, 8>::projChunk<2>(l, blk, j0);
-}
+#define LATHE_RNN_PROJ(TARGET, NAME, VF, VI, W, CELL, ROWS)                    \
+  TARGET __attribute__((noinline)) void NAME(Loop &l, int64_t blk,             \
+                                             int64_t j0) {                     \
+    Kernel<VF, VI, W, CELL>::projChunk<ROWS>(l, blk, j0);                      \
+  }
+#define LATHE_RNN_VARIANTS(CELL, S)                                            \
+  LATHE_RNN_CHUNK(LATHE_TARGET_AVX512, chunkAvx512##S##1, V16F, V16I, 16,      \
+                  CELL, 1)                                                     \
+  LATHE_RNN_CHUNK(LATHE_TARGET_AVX512, chunkAvx512##S##2, V16F, V16I, 16,      \
+                  CELL, 2)                                                     \
+  LATHE_RNN_CHUNK(LATHE_TARGET_AVX512, chunkAvx512##S##3, V16F, V16I, 16,      \
+                  CELL, 3)                                                     \
+  LATHE_RNN_CHUNK(LATHE_TARGET_AVX512, chunkAvx512##S##4, V16F, V16I, 16,      \
+                  CELL, 4)                                                     \
+  LATHE_RNN_CHUNK(LATHE_TARGET_AVX2, chunkAvx2##S##1, V8F, V8I, 8, CELL, 1)    \
+  LATHE_RNN_CHUNK(LATHE_TARGET_AVX2, chunkAvx2##S##2, V8F, V8I, 8, CELL, 2)    \
+  LATHE_RNN_PROJ(LATHE_TARGET_AVX512, projAvx512##S, V16F, V16I, 16, CELL, 4)  \
+  LATHE_RNN_PROJ(LATHE_TARGET_AVX2, projAvx2##S, V8F, V8I, 8, CELL, 2)         \
+  constexpr ChunkFn kChunksAvx512##S[] = {                                     \
+      chunkAvx512##S##1, chunkAvx512##S##2, chunkAvx512##S##3,                 \
+      chunkAvx512##S##4};                                                      \
+  constexpr ChunkFn kChunksAvx2##S[] = {chunkAvx2##S##1, chunkAvx2##S##2};
+LATHE_RNN_VARIANTS(Cell::Lstm, Lstm)
+LATHE_RNN_VARIANTS(Cell::Gru, Gru)
+#undef LATHE_RNN_VARIANTS
+#undef LATHE_RNN_PROJ
+#undef LATHE_RNN_CHUNK
 
-// AVX-512 has 32 vector registers (4 rows x 4 gates of accumulators), AVX2
-// 16 (2 rows).
-constexpr ChunkFn kChunksAvx512[] = {chunkAvx512x1, chunkAvx512x2,
-                                     chunkAvx512x3, chunkAvx512x4};
-constexpr ChunkFn kChunksAvx2[] = {chunkAvx2x1, chunkAvx2x2};
-
+// AVX-512 has 32 vector registers (4 rows x 4 accumulators), AVX2 16 (2
+// rows).
 int maxRowsFor(int width) { return width == 16 ? 4 : 2; }
 
-void participate(Loop &l, int width) {
-  if (width == 16)
-    participate(l, projAvx512, kChunksAvx512, 4);
+void participate(Loop &l, int width, bool gru) {
+  if (width == 16 && gru)
+    participate(l, projAvx512Gru, kChunksAvx512Gru, 4);
+  else if (width == 16)
+    participate(l, projAvx512Lstm, kChunksAvx512Lstm, 4);
+  else if (gru)
+    participate(l, projAvx2Gru, kChunksAvx2Gru, 2);
   else
-    participate(l, projAvx2, kChunksAvx2, 2);
+    participate(l, projAvx2Lstm, kChunksAvx2Lstm, 2);
 }
 
 } // namespace
 
-size_t lathe::rt::lstmPackedFloats(const LstmLoopProblem &p) {
+size_t lathe::rt::rnnPackedFloats(const RnnLoopProblem &p) {
   int64_t blocks = (p.h + p.width - 1) / p.width;
-  return static_cast<size_t>(blocks * (p.in + p.h) * kGates * p.width);
+  return static_cast<size_t>(blocks * (p.in + p.h) * rnnLoopGates(p) * p.width);
 }
 
-void lathe::rt::packLstmWeights(const LstmLoopProblem &p, const MemRefView &w,
-                                const MemRefView &r, const int64_t *gates,
-                                float *dst) {
+void lathe::rt::packRnnWeights(const RnnLoopProblem &p, const MemRefView &w,
+                               const MemRefView &r, const int64_t *gates,
+                               float *dst) {
   int64_t width = p.width, blocks = (p.h + width - 1) / width;
-  int64_t k = p.in + p.h;
+  int64_t k = p.in + p.h, gateCount = rnnLoopGates(p);
   for (int64_t b = 0; b < blocks; ++b)
     for (int64_t kk = 0; kk < k; ++kk) {
       const MemRefView &src = kk < p.in ? w : r;
       int64_t col = kk < p.in ? kk : kk - p.in;
-      for (int64_t g = 0; g < kGates; ++g) {
-        float *out = dst + ((b * k + kk) * kGates + g) * width;
+      for (int64_t g = 0; g < gateCount; ++g) {
+        float *out = dst + ((b * k + kk) * gateCount + g) * width;
         for (int64_t u = 0; u < width; ++u) {
           int64_t unit = b * width + u;
           out[u] = unit < p.h
@@ -404,11 +444,11 @@ void lathe::rt::packLstmWeights(const LstmLoopProblem &p, const MemRefView &w,
     }
 }
 
-void lathe::rt::runLstmLoop(const LstmLoopProblem &p, const float *packed,
-                            const float *bias, const MemRefView &x,
-                            const MemRefView &h0, const MemRefView &c0,
-                            const MemRefView &y, const MemRefView &hT,
-                            const MemRefView &cT) {
+void lathe::rt::runRnnLoop(const RnnLoopProblem &p, const float *packed,
+                           const float *bias, const MemRefView &x,
+                           const MemRefView &h0, const MemRefView *c0,
+                           const MemRefView &y, const MemRefView &hT,
+                           const MemRefView *cT) {
   int width = p.width;
   Loop l;
   l.t = p.t;
@@ -420,8 +460,8 @@ void lathe::rt::runLstmLoop(const LstmLoopProblem &p, const float *packed,
   l.hp = l.blocks * width;
   l.reverse = p.reverse;
   l.packed = packed;
-  std::vector<float> paddedBias(static_cast<size_t>(kGates * l.hp), 0.f);
-  for (int64_t g = 0; g < kGates; ++g)
+  std::vector<float> paddedBias(static_cast<size_t>(kAcc * l.hp), 0.f);
+  for (int64_t g = 0; g < kAcc; ++g)
     std::copy(bias + g * p.h, bias + (g + 1) * p.h,
               paddedBias.begin() + g * l.hp);
   l.bias = paddedBias.data();
@@ -460,13 +500,16 @@ void lathe::rt::runLstmLoop(const LstmLoopProblem &p, const float *packed,
   for (int64_t n = 0; n < p.n; ++n)
     for (int64_t u = 0; u < p.h; ++u) {
       hInit[n * l.hp + u] = h0.data[n * h0.strides[0] + u * h0.strides[1]];
-      l.cbuf[n * l.hp + u] = c0.data[n * c0.strides[0] + u * c0.strides[1]];
+      if (c0)
+        l.cbuf[n * l.hp + u] =
+            c0->data[n * c0->strides[0] + u * c0->strides[1]];
     }
 
   l.rowsPerChunk = maxRowsFor(width);
   l.rowGroups = (p.n + l.rowsPerChunk - 1) / l.rowsPerChunk;
   l.items = l.rowGroups * l.blocks;
-  int64_t projBytes = p.t * p.n * kGates * l.hp * int64_t(sizeof(float));
+  int64_t gateCount = rnnLoopGates(p);
+  int64_t projBytes = p.t * p.n * gateCount * l.hp * int64_t(sizeof(float));
   if (projBytes <= kMaxProjBytes) {
     // Reused from call to call: a fresh buffer of this size costs page
     // faults on every call.
@@ -479,7 +522,7 @@ void lathe::rt::runLstmLoop(const LstmLoopProblem &p, const float *packed,
   }
 
   int threads = lathe_rt_get_num_threads();
-  int64_t stepMacs = p.n * kGates * p.h * p.h;
+  int64_t stepMacs = p.n * gateCount * p.h * p.h;
   int participants =
       threads > 1 && stepMacs >= kMinParallelStepMacs
           ? static_cast<int>(std::min<int64_t>(
@@ -487,17 +530,18 @@ void lathe::rt::runLstmLoop(const LstmLoopProblem &p, const float *packed,
           : 1;
   l.homes = participants;
   if (participants <= 1) {
-    participate(l, width);
+    participate(l, width, p.gru);
   } else {
     struct Body {
       Loop *loop;
       int width;
-    } body{&l, width};
+      bool gru;
+    } body{&l, width, p.gru};
     runParallelJob(
         participants, 1, participants - 1,
         [](const void *b, int64_t, int64_t) {
           auto *bd = static_cast<const Body *>(b);
-          participate(*bd->loop, bd->width);
+          participate(*bd->loop, bd->width, bd->gru);
         },
         &body);
   }
@@ -514,6 +558,8 @@ void lathe::rt::runLstmLoop(const LstmLoopProblem &p, const float *packed,
   for (int64_t n = 0; n < p.n; ++n)
     for (int64_t u = 0; u < p.h; ++u) {
       hT.data[n * hT.strides[0] + u * hT.strides[1]] = hLast[n * l.hp + u];
-      cT.data[n * cT.strides[0] + u * cT.strides[1]] = l.cbuf[n * l.hp + u];
+      if (cT)
+        cT->data[n * cT->strides[0] + u * cT->strides[1]] =
+            l.cbuf[n * l.hp + u];
     }
 }
