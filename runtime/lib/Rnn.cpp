@@ -245,6 +245,9 @@ void runOwnLoop(const Problem &p, const int64_t *gates, bool constW,
   lp.batchFirst = p.batchFirst;
   lp.gru = p.cell == LATHE_RNN_LBR_GRU;
   lp.width = simdWidth();
+  // bf16 recurrent products in a bf16 session where the CPU has them.
+  bool bf16 =
+      currentSession().precision == LATHE_PRECISION_BF16 && rnnLoopHasBf16();
   // RnnLoop.h's [4, H]: the biases summed per gate, except the GRU's
   // candidate (gate 2), whose recurrent bias goes to row 3.
   std::vector<float> bias(static_cast<size_t>(4 * p.h), 0.f);
@@ -259,27 +262,39 @@ void runOwnLoop(const Problem &p, const int64_t *gates, bool constW,
         bias[3 * p.h + o] = rv;
     }
   }
+  // The f32 panels, then (bf16) R's bf16 pairs.
   size_t floats = rnnPackedFloats(lp);
+  size_t bytes = floats * sizeof(float) +
+                 (bf16 ? rnnPackedBf16Words(lp) * sizeof(uint32_t) : 0);
+  auto pack = [&](float *dst) {
+    packRnnWeights(lp, w, r, gates, dst);
+    if (bf16)
+      packRnnRecurrentBf16(lp, r, gates,
+                           reinterpret_cast<uint32_t *>(dst + floats));
+  };
   ScratchBuffer local;
-  const float *packed = nullptr;
+  float *packed = nullptr;
   std::shared_ptr<Entry> e;
   if (constW) {
-    std::vector<int64_t> key = {-1 - p.cell, gatesCode, p.in, p.h, lp.width};
+    std::vector<int64_t> key = {-1 - p.cell, gatesCode, p.in,
+                                p.h,         lp.width,  bf16};
     e = cache().getOrCreate(key, [] { return std::make_shared<Entry>(); });
     std::lock_guard<std::mutex> lock(e->loopMutex);
     std::shared_ptr<ScratchBuffer> &slot = e->loopPacked[{w.data, r.data}];
     if (!slot) {
-      auto buffer = std::make_shared<ScratchBuffer>(floats * sizeof(float));
-      packRnnWeights(lp, w, r, gates, buffer->floats());
+      auto buffer = std::make_shared<ScratchBuffer>(bytes);
+      pack(buffer->floats());
       slot = std::move(buffer);
     }
     packed = slot->floats();
   } else {
-    local = ScratchBuffer(floats * sizeof(float));
-    packRnnWeights(lp, w, r, gates, local.floats());
+    local = ScratchBuffer(bytes);
+    pack(local.floats());
     packed = local.floats();
   }
-  runRnnLoop(lp, packed, bias.data(), x, h0, c0, y, hT, cT);
+  runRnnLoop(lp, packed, bias.data(), x, h0, c0, y, hT, cT,
+             bf16 ? reinterpret_cast<const uint32_t *>(packed + floats)
+                  : nullptr);
 }
 
 void rnn(int64_t rankX, void *xDesc, int64_t rankW, void *wDesc, int64_t rankR,

@@ -49,6 +49,7 @@
 #include <array>
 #include <atomic>
 #include <cstring>
+#include <immintrin.h>
 #include <thread>
 #include <vector>
 
@@ -74,6 +75,12 @@ struct Loop {
   float *y;
   int64_t yT, yN, yH;
   float *hbuf; // [2, n, hp]; step s writes buffer s & 1
+  /// bf16 recurrent products (null: f32): R packed as bf16 pairs of
+  /// consecutive hidden units k ([blocks, hPairs, G, W] words), and h as
+  /// bf16 ([2, n, hp], double-buffered like hbuf).
+  const uint32_t *rbf = nullptr;
+  uint16_t *hbf = nullptr;
+  int64_t hPairs = 0;
   float *cbuf; // [n, hp]
   int rowsPerChunk;
   /// Work items of a step: (unit block, row group) pairs, item i = block
@@ -174,6 +181,25 @@ template <typename VF, typename VI, int W, Cell C> struct Kernel {
     return splat(2.f) / (splat(1.f) + exp(v * splat(-2.f))) - splat(1.f);
   }
 
+  /// acc[r][to(g)] += row k of `panel` (G gates of W floats) times
+  /// value(r, k) for k < count.
+  template <int Rows, int Acc, typename Value, typename To>
+  static LATHE_ALWAYS_INLINE void multiplyAdd(VF (&acc)[Rows][Acc],
+                                              const float *panel, int64_t count,
+                                              Value value, To to) {
+    for (int64_t k = 0; k < count; ++k) {
+      const float *wk = panel + k * G * W;
+      VF wg[G];
+      for (int g = 0; g < G; ++g)
+        wg[g] = load(wk + g * W);
+      for (int r = 0; r < Rows; ++r) {
+        float s = value(r, k);
+        for (int g = 0; g < G; ++g)
+          acc[r][to(g)] += wg[g] * s;
+      }
+    }
+  }
+
   /// Stores bias + the rows xr[] times block `blk`'s W panel (G gates of W
   /// floats per row) to dst, rows `dstStride` floats apart.
   template <int Rows>
@@ -187,17 +213,9 @@ template <typename VF, typename VI, int W, Cell C> struct Kernel {
       for (int r = 0; r < Rows; ++r)
         acc[r][g] = b;
     }
-    for (int64_t k = 0; k < l.in; ++k) {
-      const float *wk = panel + k * G * W;
-      VF wg[G];
-      for (int g = 0; g < G; ++g)
-        wg[g] = load(wk + g * W);
-      for (int r = 0; r < Rows; ++r) {
-        float s = xr[r][k * l.xI];
-        for (int g = 0; g < G; ++g)
-          acc[r][g] += wg[g] * s;
-      }
-    }
+    multiplyAdd<Rows, G>(
+        acc, panel, l.in, [&](int r, int64_t k) { return xr[r][k * l.xI]; },
+        [](int g) { return g; });
     for (int r = 0; r < Rows; ++r)
       for (int g = 0; g < G; ++g)
         store(dst + r * dstStride + g * W, acc[r][g]);
@@ -226,11 +244,13 @@ template <typename VF, typename VI, int W, Cell C> struct Kernel {
       projRows<1>(l, blk, j);
   }
 
+  /// The accumulators of rows n0.. of block `blk` at step index `ti`
+  /// before the recurrent product: bias and input products, and the GRU's
+  /// recurrent bias of n.
   template <int Rows>
-  static LATHE_ALWAYS_INLINE void chunk(Loop &l, int64_t step, int64_t blk,
-                                        int64_t n0) {
-    int64_t ti = l.reverse ? l.t - 1 - step : step;
-    const float *panel = l.packed + blk * l.k * G * W;
+  static LATHE_ALWAYS_INLINE void startChunk(Loop &l, int64_t ti, int64_t blk,
+                                             int64_t n0,
+                                             VF (&acc)[Rows][kAcc]) {
     // The input products: computed ahead, or now into `local`.
     const float *init;
     int64_t initStride;
@@ -246,27 +266,21 @@ template <typename VF, typename VI, int W, Cell C> struct Kernel {
       init = local;
       initStride = G * W;
     }
-    VF acc[Rows][kAcc];
     for (int r = 0; r < Rows; ++r) {
       for (int g = 0; g < G; ++g)
         acc[r][g] = load(init + r * initStride + g * W);
       if (C == Cell::Gru) // n's recurrent bias.
         acc[r][3] = load(l.bias + 3 * l.hp + blk * W);
     }
-    waitForSteps(l.done, l.projChunks + step * l.homes);
+  }
+
+  /// The cell of rows n0.. of block `blk` at step `step` from the finished
+  /// accumulators: writes h (and c) of those units and their y.
+  template <int Rows>
+  static LATHE_ALWAYS_INLINE void finishChunk(Loop &l, int64_t step, int64_t ti,
+                                              int64_t blk, int64_t n0,
+                                              VF (&acc)[Rows][kAcc]) {
     const float *hprev = l.hbuf + ((step + 1) & 1) * l.n * l.hp;
-    panel += l.in * G * W;
-    for (int64_t k = 0; k < l.h; ++k) {
-      const float *wk = panel + k * G * W;
-      VF wg[G];
-      for (int g = 0; g < G; ++g)
-        wg[g] = load(wk + g * W);
-      for (int r = 0; r < Rows; ++r) {
-        float s = hprev[(n0 + r) * l.hp + k];
-        for (int g = 0; g < G; ++g)
-          acc[r][recurrentAcc(g)] += wg[g] * s;
-      }
-    }
     float *hcur = l.hbuf + (step & 1) * l.n * l.hp;
     int64_t valid = std::min<int64_t>(W, l.h - blk * W);
     for (int r = 0; r < Rows; ++r) {
@@ -295,7 +309,60 @@ template <typename VF, typename VI, int W, Cell C> struct Kernel {
       }
     }
   }
+
+  template <int Rows>
+  static LATHE_ALWAYS_INLINE void chunk(Loop &l, int64_t step, int64_t blk,
+                                        int64_t n0) {
+    int64_t ti = l.reverse ? l.t - 1 - step : step;
+    VF acc[Rows][kAcc];
+    startChunk<Rows>(l, ti, blk, n0, acc);
+    waitForSteps(l.done, l.projChunks + step * l.homes);
+    const float *hprev = l.hbuf + ((step + 1) & 1) * l.n * l.hp;
+    multiplyAdd<Rows, kAcc>(
+        acc, l.packed + (blk * l.k + l.in) * G * W, l.h,
+        [&](int r, int64_t k) { return hprev[(n0 + r) * l.hp + k]; },
+        recurrentAcc);
+    finishChunk<Rows>(l, step, ti, blk, n0, acc);
+  }
 };
+
+/// Kernel::chunk with the recurrent product in bf16 (vdpbf16ps: pairs of
+/// hidden units per instruction, f32 accumulation): AVX-512 with
+/// AVX512-BF16 only. Also stores the new h as bf16 for the next step.
+template <Cell C, int Rows>
+LATHE_TARGET_AVX512_BF16 __attribute__((noinline)) void
+chunkBf16(Loop &l, int64_t step, int64_t blk, int64_t n0) {
+  using K = Kernel<V16F, V16I, 16, C>;
+  constexpr int G = K::G, W = 16;
+  int64_t ti = l.reverse ? l.t - 1 - step : step;
+  V16F acc[Rows][kAcc];
+  K::template startChunk<Rows>(l, ti, blk, n0, acc);
+  waitForSteps(l.done, l.projChunks + step * l.homes);
+  const uint16_t *hprev = l.hbf + ((step + 1) & 1) * l.n * l.hp;
+  const uint32_t *panel = l.rbf + blk * l.hPairs * G * W;
+  for (int64_t kp = 0; kp < l.hPairs; ++kp) {
+    __m512bh wg[G];
+    for (int g = 0; g < G; ++g)
+      wg[g] = (__m512bh)_mm512_loadu_si512(panel + (kp * G + g) * W);
+    for (int r = 0; r < Rows; ++r) {
+      uint32_t pair;
+      std::memcpy(&pair, hprev + (n0 + r) * l.hp + 2 * kp, sizeof(pair));
+      __m512bh s = (__m512bh)_mm512_set1_epi32(static_cast<int>(pair));
+      for (int g = 0; g < G; ++g) {
+        V16F &a = acc[r][K::recurrentAcc(g)];
+        a = (V16F)_mm512_dpbf16_ps((__m512)a, s, wg[g]);
+      }
+    }
+  }
+  K::template finishChunk<Rows>(l, step, ti, blk, n0, acc);
+  const float *hcur = l.hbuf + (step & 1) * l.n * l.hp;
+  uint16_t *hnext = l.hbf + (step & 1) * l.n * l.hp;
+  for (int r = 0; r < Rows; ++r) {
+    int64_t at = (n0 + r) * l.hp + blk * W;
+    __m256bh v = _mm512_cvtneps_pbh(_mm512_loadu_ps(hcur + at));
+    _mm256_storeu_si256(reinterpret_cast<__m256i *>(hnext + at), (__m256i)v);
+  }
+}
 
 using ChunkFn = void (*)(Loop &, int64_t, int64_t, int64_t);
 using ProjFn = void (*)(Loop &, int64_t, int64_t);
@@ -400,12 +467,22 @@ LATHE_RNN_VARIANTS(Cell::Gru, Gru)
 #undef LATHE_RNN_PROJ
 #undef LATHE_RNN_CHUNK
 
+constexpr ChunkFn kChunksBf16Lstm[] = {
+    chunkBf16<Cell::Lstm, 1>, chunkBf16<Cell::Lstm, 2>,
+    chunkBf16<Cell::Lstm, 3>, chunkBf16<Cell::Lstm, 4>};
+constexpr ChunkFn kChunksBf16Gru[] = {
+    chunkBf16<Cell::Gru, 1>, chunkBf16<Cell::Gru, 2>, chunkBf16<Cell::Gru, 3>,
+    chunkBf16<Cell::Gru, 4>};
+
 // AVX-512 has 32 vector registers (4 rows x 4 accumulators), AVX2 16 (2
 // rows).
 int maxRowsFor(int width) { return width == 16 ? 4 : 2; }
 
 void participate(Loop &l, int width, bool gru) {
-  if (width == 16 && gru)
+  if (l.rbf)
+    participate(l, gru ? projAvx512Gru : projAvx512Lstm,
+                gru ? kChunksBf16Gru : kChunksBf16Lstm, 4);
+  else if (width == 16 && gru)
     participate(l, projAvx512Gru, kChunksAvx512Gru, 4);
   else if (width == 16)
     participate(l, projAvx512Lstm, kChunksAvx512Lstm, 4);
@@ -444,11 +521,45 @@ void lathe::rt::packRnnWeights(const RnnLoopProblem &p, const MemRefView &w,
     }
 }
 
+bool lathe::rt::rnnLoopHasBf16() {
+  static const bool has = simdWidth() == 16 && lathe_rt_cpu_has_bf16() &&
+                          __builtin_cpu_supports("avx512bw") &&
+                          __builtin_cpu_supports("avx512bf16");
+  return has;
+}
+
+size_t lathe::rt::rnnPackedBf16Words(const RnnLoopProblem &p) {
+  int64_t blocks = (p.h + 15) / 16;
+  return static_cast<size_t>(blocks * ((p.h + 1) / 2) * rnnLoopGates(p) * 16);
+}
+
+void lathe::rt::packRnnRecurrentBf16(const RnnLoopProblem &p,
+                                     const MemRefView &r, const int64_t *gates,
+                                     uint32_t *dst) {
+  int64_t blocks = (p.h + 15) / 16, pairs = (p.h + 1) / 2;
+  int64_t gateCount = rnnLoopGates(p);
+  auto at = [&](int64_t g, int64_t unit, int64_t k) -> uint32_t {
+    if (unit >= p.h || k >= p.h)
+      return 0;
+    return floatToBf16(
+        r.data[(gates[g] * p.h + unit) * r.strides[0] + k * r.strides[1]]);
+  };
+  for (int64_t b = 0; b < blocks; ++b)
+    for (int64_t kp = 0; kp < pairs; ++kp)
+      for (int64_t g = 0; g < gateCount; ++g) {
+        uint32_t *out = dst + ((b * pairs + kp) * gateCount + g) * 16;
+        for (int64_t u = 0; u < 16; ++u)
+          out[u] = at(g, b * 16 + u, 2 * kp) | at(g, b * 16 + u, 2 * kp + 1)
+                                                   << 16;
+      }
+}
+
 void lathe::rt::runRnnLoop(const RnnLoopProblem &p, const float *packed,
                            const float *bias, const MemRefView &x,
                            const MemRefView &h0, const MemRefView *c0,
                            const MemRefView &y, const MemRefView &hT,
-                           const MemRefView *cT) {
+                           const MemRefView *cT,
+                           const uint32_t *recurrentBf16) {
   int width = p.width;
   Loop l;
   l.t = p.t;
@@ -504,6 +615,16 @@ void lathe::rt::runRnnLoop(const RnnLoopProblem &p, const float *packed,
         l.cbuf[n * l.hp + u] =
             c0->data[n * c0->strides[0] + u * c0->strides[1]];
     }
+
+  std::vector<uint16_t> hBf16;
+  if (recurrentBf16) {
+    hBf16.assign(static_cast<size_t>(2 * p.n * l.hp), 0);
+    l.rbf = recurrentBf16;
+    l.hbf = hBf16.data();
+    l.hPairs = (p.h + 1) / 2;
+    for (int64_t i = 0; i < p.n * l.hp; ++i)
+      l.hbf[p.n * l.hp + i] = floatToBf16(hInit[i]);
+  }
 
   l.rowsPerChunk = maxRowsFor(width);
   l.rowGroups = (p.n + l.rowsPerChunk - 1) / l.rowsPerChunk;

@@ -40,15 +40,31 @@ size_t rnnPackedFloats(const RnnLoopProblem &p);
 void packRnnWeights(const RnnLoopProblem &p, const MemRefView &w,
                     const MemRefView &r, const int64_t *gates, float *dst);
 
+/// Whether this CPU runs the recurrent products in bf16 (runRnnLoop's
+/// `recurrentBf16`): AVX-512 with AVX512-BF16, within oneDNN's effective ISA
+/// (ONEDNN_MAX_CPU_ISA).
+bool rnnLoopHasBf16();
+
+/// Words of R packed for bf16 recurrent products (width 16).
+size_t rnnPackedBf16Words(const RnnLoopProblem &p);
+
+/// Packs R [G*H, H] (gate blocks as packRnnWeights) rounded to bf16, two
+/// consecutive hidden units per word, into `dst` (rnnPackedBf16Words(p)).
+void packRnnRecurrentBf16(const RnnLoopProblem &p, const MemRefView &r,
+                          const int64_t *gates, uint32_t *dst);
+
 /// Runs the layer: y (all steps' h, [T, N, H] or batch-first [N, T, H]), hT
 /// and (LSTM) cT from x, h0 and (LSTM) c0. `bias` is [4, H] in canonical gate
 /// order: LSTM i, f, c, o with input and recurrent biases summed; GRU z and r
 /// summed, then n's input bias and n's recurrent bias apart (the reset gate
 /// scales the latter with the recurrent product). Outputs may overlap inputs.
+/// With `recurrentBf16` (packRnnRecurrentBf16's, only where rnnLoopHasBf16)
+/// the recurrent products multiply bf16 R by h rounded to bf16, accumulating
+/// in f32; the input products, the cell and the state stay f32.
 void runRnnLoop(const RnnLoopProblem &p, const float *packed, const float *bias,
                 const MemRefView &x, const MemRefView &h0, const MemRefView *c0,
-                const MemRefView &y, const MemRefView &hT,
-                const MemRefView *cT);
+                const MemRefView &y, const MemRefView &hT, const MemRefView *cT,
+                const uint32_t *recurrentBf16 = nullptr);
 
 } // namespace lathe::rt
 
