@@ -230,12 +230,13 @@ void expectShape(const MemRefView &v, std::initializer_list<int64_t> shape,
 }
 
 /// An LSTM or linear-before-reset GRU direction on the runtime's own loop
-/// (RnnLoop.h).
-void runOwnLoop(const Problem &p, const int64_t *gates, bool constW,
-                int64_t gatesCode, const MemRefView &x, const MemRefView &w,
-                const MemRefView &r, const MemRefView &b, const MemRefView *rb,
-                const MemRefView &h0, const MemRefView *c0, const MemRefView &y,
-                const MemRefView &hT, const MemRefView *cT) {
+/// (RnnLoop.h); with bf16 recurrent products profiled as "rnn_bf16".
+void runOwnLoop(ProfileScope &scope, const Problem &p, const int64_t *gates,
+                bool constW, int64_t gatesCode, const MemRefView &x,
+                const MemRefView &w, const MemRefView &r, const MemRefView &b,
+                const MemRefView *rb, const MemRefView &h0,
+                const MemRefView *c0, const MemRefView &y, const MemRefView &hT,
+                const MemRefView *cT) {
   RnnLoopProblem lp;
   lp.t = p.t;
   lp.n = p.n;
@@ -248,6 +249,9 @@ void runOwnLoop(const Problem &p, const int64_t *gates, bool constW,
   // bf16 recurrent products in a bf16 session where the CPU has them.
   bool bf16 =
       currentSession().precision == LATHE_PRECISION_BF16 && rnnLoopHasBf16();
+  static const int profileKindBf16 = getProfileKind("rnn_bf16");
+  if (bf16)
+    scope.setKind(profileKindBf16);
   // RnnLoop.h's [4, H]: the biases summed per gate, except the GRU's
   // candidate (gate 2), whose recurrent bias goes to row 3.
   std::vector<float> bias(static_cast<size_t>(4 * p.h), 0.f);
@@ -374,8 +378,9 @@ void rnn(int64_t rankX, void *xDesc, int64_t rankW, void *wDesc, int64_t rankR,
   }
 
   if ((lstm || p.cell == LATHE_RNN_LBR_GRU) && simdWidth() > 0) {
-    runOwnLoop(p, gates, constW, gatesCode, x, w, r, b, hasRb ? &rb : nullptr,
-               h0, lstm ? &c0 : nullptr, y, hT, lstm ? &cT : nullptr);
+    runOwnLoop(scope, p, gates, constW, gatesCode, x, w, r, b,
+               hasRb ? &rb : nullptr, h0, lstm ? &c0 : nullptr, y, hT,
+               lstm ? &cT : nullptr);
     return;
   }
 
