@@ -4,8 +4,8 @@
 // but gains nothing from a second thread at the sizes of text classifiers
 // (batch 4, hidden 128: its per-step barriers cost more than half a step),
 // while onnxruntime splits each step over its threads; its lbr_gru_forward
-// ran the GRU classifier of bench/realmodels (batch 4, hidden 128) a third
-// slower than this loop.
+// took about 1.5 times as long as this loop on the GRU classifier of
+// bench/realmodels (batch 4, hidden 128).
 //
 // Work: step t, hidden-unit block b (W units, one vector) and batch rows
 // n0..n0+rows form one item: the gates' pre-activations of those units
@@ -31,6 +31,12 @@
 // Weights are packed per unit block: row k of [W; R] (k < I + H) holds the
 // G gates' W weights of the block, so one chunk reads one contiguous
 // panel. Constant weights are packed once per session (Rnn.cpp).
+//
+// bf16 (chunkBf16, a bf16 session on a CPU with AVX512-BF16): R is also
+// packed as bf16 pairs of consecutive hidden units per lane, and each chunk
+// also writes its new h rounded to bf16 (a second double buffer), so one
+// vdpbf16ps adds two hidden units' products to f32 accumulators: half the
+// recurrent product's instructions. The rest is the f32 code above.
 //
 // Arithmetic: sigmoid(v) = 1 / (1 + exp(-v)) and tanh(v) = 2 / (1 + exp(-2v))
 // - 1 with exp from a degree-6 polynomial on a reduced argument (clamped to
