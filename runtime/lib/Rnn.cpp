@@ -1,6 +1,9 @@
-//===- Rnn.cpp - LSTM and GRU layers on oneDNN's RNN primitives -----------===//
+//===- Rnn.cpp - LSTM and GRU layers (lathe.rnn) --------------------------===//
 //
-// One direction of a recurrent layer (lathe.rnn) as one oneDNN primitive:
+// One direction of a recurrent layer (lathe.rnn). LSTMs and
+// linear-before-reset GRUs run on the runtime's own loop (RnnLoop.h) on CPUs
+// with AVX2 + FMA or AVX-512. The others (GRUs that reset before the
+// product, any cell on older CPUs) run as one oneDNN primitive:
 // lstm_forward, gru_forward or lbr_gru_forward, forward inference, one layer,
 // left-to-right or right-to-left. The whole sequence runs inside oneDNN (its
 // GEMMs for both projections, its fused gate kernels), instead of one matmul
@@ -24,7 +27,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Dnnl.h"
-#include "LstmLoop.h"
+#include "RnnLoop.h"
 #include "Simd.h"
 
 #include <cstring>
@@ -48,8 +51,8 @@ struct Entry {
   memory::desc scratchMd;
   bool reference = false;
   PackedWeights packed;
-  /// LSTMs on the runtime's own loop (LstmLoop.h): constant W and R packed
-  /// once per pair of addresses.
+  /// LSTMs and LBR GRUs on the runtime's own loop (RnnLoop.h): constant W
+  /// and R packed once per pair of addresses.
   std::mutex loopMutex;
   std::map<std::pair<const float *, const float *>,
            std::shared_ptr<ScratchBuffer>>
@@ -226,48 +229,76 @@ void expectShape(const MemRefView &v, std::initializer_list<int64_t> shape,
   }
 }
 
-/// An LSTM direction on the runtime's own loop (LstmLoop.h).
-void runOwnLstm(const Problem &p, const int64_t *gates, bool constW,
-                int64_t gatesCode, const MemRefView &x, const MemRefView &w,
-                const MemRefView &r, const MemRefView &b, const MemRefView *rb,
-                const MemRefView &h0, const MemRefView &c0, const MemRefView &y,
-                const MemRefView &hT, const MemRefView &cT) {
-  LstmLoopProblem lp;
+/// An LSTM or linear-before-reset GRU direction on the runtime's own loop
+/// (RnnLoop.h); with bf16 recurrent products profiled as "rnn_bf16".
+void runOwnLoop(ProfileScope &scope, const Problem &p, const int64_t *gates,
+                bool constW, int64_t gatesCode, const MemRefView &x,
+                const MemRefView &w, const MemRefView &r, const MemRefView &b,
+                const MemRefView *rb, const MemRefView &h0,
+                const MemRefView *c0, const MemRefView &y, const MemRefView &hT,
+                const MemRefView *cT) {
+  RnnLoopProblem lp;
   lp.t = p.t;
   lp.n = p.n;
   lp.in = p.in;
   lp.h = p.h;
   lp.reverse = p.reverse;
   lp.batchFirst = p.batchFirst;
+  lp.gru = p.cell == LATHE_RNN_LBR_GRU;
   lp.width = simdWidth();
-  std::vector<float> bias(static_cast<size_t>(4 * p.h));
-  for (int64_t gi = 0; gi < 4; ++gi)
+  // bf16 recurrent products in a bf16 session where the CPU has them.
+  bool bf16 =
+      currentSession().precision == LATHE_PRECISION_BF16 && rnnLoopHasBf16();
+  static const int profileKindBf16 = getProfileKind("rnn_bf16");
+  if (bf16)
+    scope.setKind(profileKindBf16);
+  // RnnLoop.h's [4, H]: the biases summed per gate, except the GRU's
+  // candidate (gate 2), whose recurrent bias goes to row 3.
+  std::vector<float> bias(static_cast<size_t>(4 * p.h), 0.f);
+  for (int64_t gi = 0; gi < p.g; ++gi) {
+    bool apart = lp.gru && gi == 2;
     for (int64_t o = 0; o < p.h; ++o) {
       int64_t src = gates[gi] * p.h + o;
       float v = b.data[src * b.strides[0]];
-      bias[gi * p.h + o] = rb ? v + rb->data[src * rb->strides[0]] : v;
+      float rv = rb ? rb->data[src * rb->strides[0]] : 0.f;
+      bias[gi * p.h + o] = apart ? v : v + rv;
+      if (apart)
+        bias[3 * p.h + o] = rv;
     }
-  size_t floats = lstmPackedFloats(lp);
+  }
+  // The f32 panels, then (bf16) R's bf16 pairs.
+  size_t floats = rnnPackedFloats(lp);
+  size_t bytes = floats * sizeof(float) +
+                 (bf16 ? rnnPackedBf16Words(lp) * sizeof(uint32_t) : 0);
+  auto pack = [&](float *dst) {
+    packRnnWeights(lp, w, r, gates, dst);
+    if (bf16)
+      packRnnRecurrentBf16(lp, r, gates,
+                           reinterpret_cast<uint32_t *>(dst + floats));
+  };
   ScratchBuffer local;
-  const float *packed = nullptr;
+  float *packed = nullptr;
   std::shared_ptr<Entry> e;
   if (constW) {
-    std::vector<int64_t> key = {-1, gatesCode, p.in, p.h, lp.width};
+    std::vector<int64_t> key = {-1 - p.cell, gatesCode, p.in,
+                                p.h,         lp.width,  bf16};
     e = cache().getOrCreate(key, [] { return std::make_shared<Entry>(); });
     std::lock_guard<std::mutex> lock(e->loopMutex);
     std::shared_ptr<ScratchBuffer> &slot = e->loopPacked[{w.data, r.data}];
     if (!slot) {
-      auto buffer = std::make_shared<ScratchBuffer>(floats * sizeof(float));
-      packLstmWeights(lp, w, r, gates, buffer->floats());
+      auto buffer = std::make_shared<ScratchBuffer>(bytes);
+      pack(buffer->floats());
       slot = std::move(buffer);
     }
     packed = slot->floats();
   } else {
-    local = ScratchBuffer(floats * sizeof(float));
-    packLstmWeights(lp, w, r, gates, local.floats());
+    local = ScratchBuffer(bytes);
+    pack(local.floats());
     packed = local.floats();
   }
-  runLstmLoop(lp, packed, bias.data(), x, h0, c0, y, hT, cT);
+  runRnnLoop(lp, packed, bias.data(), x, h0, c0, y, hT, cT,
+             bf16 ? reinterpret_cast<const uint32_t *>(packed + floats)
+                  : nullptr);
 }
 
 void rnn(int64_t rankX, void *xDesc, int64_t rankW, void *wDesc, int64_t rankR,
@@ -346,9 +377,10 @@ void rnn(int64_t rankX, void *xDesc, int64_t rankW, void *wDesc, int64_t rankR,
     return;
   }
 
-  if (lstm && simdWidth() > 0) {
-    runOwnLstm(p, gates, constW, gatesCode, x, w, r, b, hasRb ? &rb : nullptr,
-               h0, c0, y, hT, cT);
+  if ((lstm || p.cell == LATHE_RNN_LBR_GRU) && simdWidth() > 0) {
+    runOwnLoop(scope, p, gates, constW, gatesCode, x, w, r, b,
+               hasRb ? &rb : nullptr, h0, lstm ? &c0 : nullptr, y, hT,
+               lstm ? &cT : nullptr);
     return;
   }
 

@@ -19,6 +19,9 @@
 #define LATHE_TARGET_AVX2 __attribute__((target("avx2,fma")))
 #define LATHE_TARGET_AVX512                                                    \
   __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma")))
+#define LATHE_TARGET_AVX512_BF16                                               \
+  __attribute__((                                                              \
+      target("avx512f,avx512dq,avx512vl,avx512bw,avx512bf16,avx2,fma")))
 
 namespace lathe::rt {
 

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <functional>
 #include <limits>
+#include <memory>
 
 using namespace lathe::test;
 
@@ -271,13 +272,7 @@ TEST_F(AttentionTest, MaskedAttentionNonFinite) {
 /// NaN rows, shapes whose keys, head width and rows are no multiple of the
 /// 32 x 32 tiles.
 TEST_F(AttentionTest, MaskedAttentionBf16Session) {
-  lathe_rt_session_options options;
-  lathe_rt_session_options_init(&options);
-  options.precision = LATHE_PRECISION_BF16;
-  options.num_threads = 2;
-  lathe_rt_session *session = lathe_rt_session_create(&options);
-  ASSERT_NE(session, nullptr);
-  lathe_rt_session *previous = lathe_rt_session_bind(session);
+  auto session = std::make_unique<BoundSession>(LATHE_PRECISION_BF16, 2);
   int64_t n = 3, lq = 45, lk = 37, d = 24, dv = 40;
   auto q = randomVector(n * lq * d, 70), k = randomVector(n * lk * d, 71),
        v = randomVector(n * lk * dv, 72);
@@ -295,8 +290,7 @@ TEST_F(AttentionTest, MaskedAttentionBf16Session) {
       0.3f, -std::numeric_limits<float>::infinity(), 0 | 2 << 4,
       LATHE_ATTN_HAS_MASK | LATHE_ATTN_MASKED_WHEN_TRUE);
   EXPECT_EQ(takePending(), "");
-  lathe_rt_session_bind(previous);
-  EXPECT_EQ(lathe_rt_session_destroy(session), LATHE_OK);
+  session.reset();
   Bias bias{std::vector<float>(n * lk, 0.f), n, 1, lk};
   for (int64_t e = 0; e < n * lk; ++e)
     if (mask[e])

@@ -3,6 +3,7 @@
 #include "TestUtils.h"
 
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <limits>
 
@@ -11,6 +12,18 @@ using namespace lathe::test;
 namespace {
 
 double sigmoid(double v) { return 1.0 / (1.0 + std::exp(-v)); }
+
+/// `v` rounded to float, then to bf16 (to nearest, ties to even).
+double roundBf16(double v) {
+  float f = static_cast<float>(v);
+  if (std::isnan(f) || std::isinf(f))
+    return f;
+  uint32_t bits;
+  std::memcpy(&bits, &f, sizeof(bits));
+  bits = (bits + 0x7fffu + ((bits >> 16) & 1u)) & 0xffff0000u;
+  std::memcpy(&f, &bits, sizeof(f));
+  return f;
+}
 
 struct RnnCase {
   int cell;
@@ -26,7 +39,9 @@ void reference(const RnnCase &c, const std::vector<float> &x,
                const std::vector<float> &b, const std::vector<float> &rb,
                const std::vector<float> &h0, const std::vector<float> &c0,
                std::vector<double> &y, std::vector<double> &hT,
-               std::vector<double> &cT) {
+               std::vector<double> &cT, bool bf16Recurrent = false) {
+  // bf16 recurrent products: R and h rounded to bf16, exact products summed.
+  auto rnd = [&](double v) { return bf16Recurrent ? roundBf16(v) : v; };
   int64_t g = c.cell == LATHE_RNN_LSTM ? 4 : 3, hid = c.h;
   std::vector<double> h(h0.begin(), h0.end()), cs(c0.begin(), c0.end());
   y.assign(c.t * c.n * hid, 0);
@@ -45,7 +60,7 @@ void reference(const RnnCase &c, const std::vector<float> &x,
         auto hproj = [&](int64_t k, const std::vector<double> &hv) {
           double acc = c.recurrentBias ? rb[k * hid + o] : 0.0;
           for (int64_t i = 0; i < hid; ++i)
-            acc += hv[n * hid + i] * r[(k * hid + o) * hid + i];
+            acc += rnd(hv[n * hid + i]) * rnd(r[(k * hid + o) * hid + i]);
           return acc;
         };
         const std::vector<int64_t> &k = c.gates;
@@ -93,19 +108,30 @@ void reference(const RnnCase &c, const std::vector<float> &x,
 class RnnTest : public ::testing::Test {
 protected:
   /// NaN where the reference is NaN (as PyTorch propagates it), else within
-  /// 2e-5.
-  static void expectClose(float got, double want) {
-    if (std::isnan(want))
+  /// `tolerance`.
+  void expectClose(float got, double want) {
+    if (std::isnan(want)) {
       ASSERT_TRUE(std::isnan(got)) << got;
-    else
-      ASSERT_NEAR(got, want, 2e-5);
+    } else {
+      ASSERT_NEAR(got, want, tolerance);
+      maxError = std::max(maxError, std::abs(got - want));
+    }
   }
+
+  /// The reference rounds R and h to bf16 in the recurrent products (the
+  /// bf16 path of a bf16 session), and its tolerance.
+  bool bf16Reference = false;
+  double tolerance = 2e-5;
+  /// The largest difference expectClose has seen.
+  double maxError = 0;
 
   void SetUp() override { ASSERT_EQ(takePending(), ""); }
   void TearDown() override {
     EXPECT_EQ(takePending(), "");
     lathe_rt_clear_caches();
   }
+
+  void nanAndInfinity(const RnnCase &c, unsigned seed);
 
   /// Runs `c` twice (the second call reuses the primitive and, with
   /// constant weights, the packed weights); y is written into direction 1
@@ -124,7 +150,7 @@ protected:
     auto h0 = randomVector(c.n * hid, seed + 5);
     auto c0 = randomVector(c.n * hid, seed + 6);
     std::vector<double> yRef, hRef, cRef;
-    reference(c, x, w, r, b, rb, h0, c0, yRef, hRef, cRef);
+    reference(c, x, w, r, b, rb, h0, c0, yRef, hRef, cRef, bf16Reference);
 
     // Batch-first: x as [N, T, I], y as [N, T, H].
     std::vector<float> xb(x.size());
@@ -221,27 +247,108 @@ TEST_F(RnnTest, LstmSplitOverThreads) {
   lathe_rt_set_num_threads(saved);
 }
 
-TEST_F(RnnTest, LstmLongSequence) {
-  // Input products of more than 8 MiB (2048 steps x 17 rows x 4 gates x a
-  // 16-unit block) are computed step by step instead of ahead.
-  check({LATHE_RNN_LSTM, true, 2048, 17, 2, 4, {0, 2, 3, 1}, true}, true, false,
-        121);
+TEST_F(RnnTest, LinearBeforeResetGruSplitOverThreads) {
+  // The GRU's steps (N x 3H x H >= 2^20) split the same way; partial blocks
+  // (200 units) and partial row groups (7 rows).
+  int saved = lathe_rt_get_num_threads();
+  for (int threads : {2, 3}) {
+    lathe_rt_set_num_threads(threads);
+    check({LATHE_RNN_LBR_GRU, false, 6, 9, 40, 200, {0, 1, 2}, true}, true,
+          true, 83);
+    check({LATHE_RNN_LBR_GRU, true, 5, 7, 24, 232, {2, 0, 1}, false}, false,
+          false, 93, /*batchFirst=*/true);
+  }
+  lathe_rt_set_num_threads(saved);
 }
 
-TEST_F(RnnTest, LstmNanAndInfinity) {
-  // A NaN input poisons its batch row from its step on, as in PyTorch; an
-  // infinite one saturates the gates and the outputs stay finite.
+TEST_F(RnnTest, LinearBeforeResetGruTextClassifierShape) {
+  // bench/realmodels' gru_cls: batch 4, 64 inputs, hidden 128, batch-first,
+  // one thread per step; more steps than the model's 32 would not add cases.
+  check({LATHE_RNN_LBR_GRU, false, 7, 4, 64, 128, {0, 1, 2}, true}, true, false,
+        95, /*batchFirst=*/true);
+}
+
+TEST_F(RnnTest, LongSequence) {
+  // Input products of more than 8 MiB (2048 steps x 17 rows x 4 or 3 gates x
+  // a 16-unit block) are computed step by step instead of ahead.
+  check({LATHE_RNN_LSTM, true, 2048, 17, 2, 4, {0, 2, 3, 1}, true}, true, false,
+        121);
+  check({LATHE_RNN_LBR_GRU, false, 3000, 17, 2, 4, {1, 0, 2}, true}, true,
+        false, 123);
+}
+
+/// A NaN input poisons its batch row from its step on, as in PyTorch; an
+/// infinite one saturates the gates and the outputs stay finite.
+void RnnTest::nanAndInfinity(const RnnCase &c, unsigned seed) {
   const float nan = std::numeric_limits<float>::quiet_NaN();
   const float inf = std::numeric_limits<float>::infinity();
-  RnnCase c{LATHE_RNN_LSTM, false, 4, 3, 5, 20, {0, 2, 3, 1}, true};
-  check(c, true, false, 101, false,
+  check(c, true, false, seed, false,
         [&](std::vector<float> &x) { x[(2 * c.n + 1) * c.in + 3] = nan; });
   // Not constant: its weights may reuse the freed address of the first
   // call's, whose packed copy the session keeps.
-  check(c, false, false, 111, false, [&](std::vector<float> &x) {
+  check(c, false, false, seed + 1, false, [&](std::vector<float> &x) {
     x[(1 * c.n + 0) * c.in + 2] = inf;
     x[(2 * c.n + 2) * c.in + 4] = -inf;
   });
+}
+
+TEST_F(RnnTest, LstmNanAndInfinity) {
+  nanAndInfinity({LATHE_RNN_LSTM, false, 4, 3, 5, 20, {0, 2, 3, 1}, true}, 101);
+}
+
+TEST_F(RnnTest, LinearBeforeResetGruNanAndInfinity) {
+  nanAndInfinity({LATHE_RNN_LBR_GRU, false, 4, 3, 5, 20, {0, 1, 2}, true}, 111);
+}
+
+TEST_F(RnnTest, Bf16Session) {
+  // A bf16 session on a CPU with AVX512-BF16 (within ONEDNN_MAX_CPU_ISA)
+  // runs the recurrent products of LSTMs and LBR GRUs with bf16 R and h and
+  // f32 accumulation; elsewhere, and for GRUs that reset before the product
+  // (oneDNN), f32. Against a reference that rounds the same operands: one
+  // step within f32's tolerance (h0 rounds alike); over several steps an h
+  // that the runtime's f32 and the reference's double put on either side of
+  // a rounding tie rounds apart by one bf16 step (~2e-3 in a pre-activation),
+  // hence 5e-3. Further from the f32 reference than from that one, and than
+  // f32's tolerance. NaN still propagates.
+  bool bf16 = lathe_rt_cpu_has_bf16() && __builtin_cpu_supports("avx512f") &&
+              __builtin_cpu_supports("avx512bf16");
+  BoundSession session(LATHE_PRECISION_BF16, 2);
+  std::vector<RnnCase> cases = {
+      {LATHE_RNN_LSTM, false, 6, 5, 12, 37, {0, 2, 3, 1}, true},
+      {LATHE_RNN_LBR_GRU, true, 7, 4, 64, 128, {0, 1, 2}, true},
+      // Enough work per step for both threads; an odd hidden size.
+      {LATHE_RNN_LBR_GRU, false, 4, 9, 8, 201, {2, 0, 1}, false},
+      {LATHE_RNN_LSTM, true, 3, 5, 8, 161, {0, 2, 3, 1}, true}};
+  for (RnnCase c : cases) {
+    bf16Reference = bf16;
+    tolerance = bf16 ? 5e-3 : 2e-5;
+    check(c, true, false, 131);
+    check(c, false, true, 133, /*batchFirst=*/false,
+          [&](std::vector<float> &x) {
+            x[(1 * c.n + 2) * c.in + 3] = std::nanf("");
+          });
+    if (!bf16)
+      continue;
+    // Not the f32 result.
+    maxError = 0;
+    check(c, true, false, 131);
+    double fromBf16 = maxError;
+    bf16Reference = false;
+    tolerance = 1.0;
+    maxError = 0;
+    check(c, true, false, 131);
+    EXPECT_GT(maxError, 2e-5);
+    EXPECT_GT(maxError, fromBf16);
+    // One step: exactly the rounded operands' result. Not constant: other
+    // weights at a freed address of the same session's packed ones.
+    c.t = 1;
+    bf16Reference = true;
+    tolerance = 2e-5;
+    check(c, false, false, 135);
+  }
+  bf16Reference = false;
+  tolerance = 2e-5;
+  check({LATHE_RNN_GRU, false, 6, 2, 5, 7, {0, 1, 2}, false}, true, false, 21);
 }
 
 TEST_F(RnnTest, BadGatesAreAnError) {

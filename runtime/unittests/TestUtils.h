@@ -120,6 +120,30 @@ private:
   std::filesystem::path path;
 };
 
+/// A session with `precision` and `threads`, bound to this thread while the
+/// object lives (the previous binding restored, the session destroyed).
+class BoundSession {
+public:
+  BoundSession(int precision, int threads) {
+    lathe_rt_session_options options;
+    lathe_rt_session_options_init(&options);
+    options.precision = precision;
+    options.num_threads = threads;
+    session = lathe_rt_session_create(&options);
+    EXPECT_NE(session, nullptr);
+    previous = lathe_rt_session_bind(session);
+  }
+  ~BoundSession() {
+    lathe_rt_session_bind(previous);
+    EXPECT_EQ(lathe_rt_session_destroy(session), LATHE_OK);
+  }
+  BoundSession(const BoundSession &) = delete;
+  BoundSession &operator=(const BoundSession &) = delete;
+
+private:
+  lathe_rt_session *session = nullptr, *previous = nullptr;
+};
+
 inline std::string takePending() {
   char buf[1024];
   if (!lathe_rt_take_pending_error(buf, sizeof(buf)))

@@ -1,28 +1,42 @@
-//===- LstmLoop.cpp - An LSTM layer as the runtime's own loop -------------===//
+//===- RnnLoop.cpp - LSTM and GRU layers as the runtime's own loop --------===//
 //
-// See LstmLoop.h. oneDNN 2.6's lstm_forward runs at close to one core's peak
+// See RnnLoop.h. oneDNN 2.6's lstm_forward runs at close to one core's peak
 // but gains nothing from a second thread at the sizes of text classifiers
 // (batch 4, hidden 128: its per-step barriers cost more than half a step),
-// while onnxruntime splits each step over its threads.
+// while onnxruntime splits each step over its threads; its lbr_gru_forward
+// took about 1.5 times as long as this loop on the GRU classifier of
+// bench/realmodels (batch 4, hidden 128).
 //
 // Work: step t, hidden-unit block b (W units, one vector) and batch rows
-// n0..n0+rows form one item: the four gates' pre-activations of those units
+// n0..n0+rows form one item: the gates' pre-activations of those units
 // (bias + x_t W^T + h_{t-1} R^T) in registers, then the cell, which writes
-// c_t and h_t of those units. The input products of all steps come first,
-// as chunks taken with an atomic counter by the caller and the runtime's pool
-// threads (Parallel.h). Then each participant owns a "home", a fixed share
-// of every step's items, and computes it step after step, so it keeps
-// reading the same weight panels from its own cache; a step's share waits
-// until every share of the previous step is done (a second counter). Homes
-// whose thread has not arrived yet are taken over a step at a time by the
-// others, so a late thread joins at the step its home has reached. Below
-// kMinParallelStepMacs one thread runs everything (one share per step). h
+// h_t (and the LSTM's c_t) of those units. Both cells keep four accumulators
+// per row: the LSTM's four gates; the GRU's z and r (input and recurrent
+// products summed), n's input product and n's recurrent product apart,
+// which the reset gate scales (linear_before_reset: n = tanh(W_n x + b_n +
+// r * (R_n h + Rb_n)), h' = n + z * (h - n)), all in one pass over R.
+//
+// The input products of all steps come first, as chunks taken with an
+// atomic counter by the caller and the runtime's pool threads (Parallel.h).
+// Then each participant owns a "home", a fixed share of every step's items,
+// and computes it step after step, so it keeps reading the same weight
+// panels from its own cache; a step's share waits until every share of the
+// previous step is done (a second counter). Homes whose thread has not
+// arrived yet are taken over a step at a time by the others, so a late
+// thread joins at the step its home has reached. Below kMinParallelStepMacs
+// one thread runs everything (one share per step, no hand-over). h
 // alternates between two buffers; c is updated in place (a share owns its
 // units within a step).
 //
 // Weights are packed per unit block: row k of [W; R] (k < I + H) holds the
-// four gates' W weights of the block, so one chunk reads one contiguous
+// G gates' W weights of the block, so one chunk reads one contiguous
 // panel. Constant weights are packed once per session (Rnn.cpp).
+//
+// bf16 (chunkBf16, a bf16 session on a CPU with AVX512-BF16): R is also
+// packed as bf16 pairs of consecutive hidden units per lane, and each chunk
+// also writes its new h rounded to bf16 (a second double buffer), so one
+// vdpbf16ps adds two hidden units' products to f32 accumulators: half the
+// recurrent product's instructions. The rest is the f32 code above.
 //
 // Arithmetic: sigmoid(v) = 1 / (1 + exp(-v)) and tanh(v) = 2 / (1 + exp(-2v))
 // - 1 with exp from a degree-6 polynomial on a reduced argument (clamped to
@@ -32,7 +46,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "LstmLoop.h"
+#include "RnnLoop.h"
 
 #include "Parallel.h"
 #include "Simd.h"
@@ -41,14 +55,13 @@
 #include <array>
 #include <atomic>
 #include <cstring>
+#include <immintrin.h>
 #include <thread>
 #include <vector>
 
 using namespace lathe::rt;
 
 namespace {
-
-constexpr int kGates = 4;
 
 /// Recurrent multiply-adds per step (N x 4H x H) below which one thread runs
 /// the whole layer. Each step ends in a hand-over between the threads (a
@@ -68,6 +81,12 @@ struct Loop {
   float *y;
   int64_t yT, yN, yH;
   float *hbuf; // [2, n, hp]; step s writes buffer s & 1
+  /// bf16 recurrent products (null: f32): R packed as bf16 pairs of
+  /// consecutive hidden units k ([blocks, hPairs, G, W] words), and h as
+  /// bf16 ([2, n, hp], double-buffered like hbuf).
+  const uint32_t *rbf = nullptr;
+  uint16_t *hbf = nullptr;
+  int64_t hPairs = 0;
   float *cbuf; // [n, hp]
   int rowsPerChunk;
   /// Work items of a step: (unit block, row group) pairs, item i = block
@@ -122,7 +141,21 @@ LATHE_ALWAYS_INLINE void waitForSteps(const std::atomic<int64_t> &done,
   }
 }
 
-template <typename VF, typename VI, int W> struct Kernel {
+/// The cell a kernel computes.
+enum class Cell { Lstm, Gru };
+
+/// Accumulators per batch row in a chunk (both cells).
+constexpr int kAcc = 4;
+
+template <typename VF, typename VI, int W, Cell C> struct Kernel {
+  /// Gates of a panel row (weights per input or hidden unit).
+  static constexpr int G = C == Cell::Lstm ? 4 : 3;
+  /// The accumulator gate g's recurrent products go to: the GRU keeps n's
+  /// apart (accumulator 3) for the reset gate to scale.
+  static constexpr int recurrentAcc(int g) {
+    return C == Cell::Gru && g == 2 ? 3 : g;
+  }
+
   static LATHE_ALWAYS_INLINE VF load(const float *p) { return loadVec<VF>(p); }
   static LATHE_ALWAYS_INLINE void store(float *p, VF v) { storeVec(p, v); }
   static LATHE_ALWAYS_INLINE VF splat(float s) { return splatVec<VF>(s); }
@@ -154,33 +187,43 @@ template <typename VF, typename VI, int W> struct Kernel {
     return splat(2.f) / (splat(1.f) + exp(v * splat(-2.f))) - splat(1.f);
   }
 
-  /// Stores bias + the rows xr[] times block `blk`'s W panel (4 gates of W
+  /// acc[r][to(g)] += row k of `panel` (G gates of W floats) times
+  /// value(r, k) for k < count.
+  template <int Rows, int Acc, typename Value, typename To>
+  static LATHE_ALWAYS_INLINE void multiplyAdd(VF (&acc)[Rows][Acc],
+                                              const float *panel, int64_t count,
+                                              Value value, To to) {
+    for (int64_t k = 0; k < count; ++k) {
+      const float *wk = panel + k * G * W;
+      VF wg[G];
+      for (int g = 0; g < G; ++g)
+        wg[g] = load(wk + g * W);
+      for (int r = 0; r < Rows; ++r) {
+        float s = value(r, k);
+        for (int g = 0; g < G; ++g)
+          acc[r][to(g)] += wg[g] * s;
+      }
+    }
+  }
+
+  /// Stores bias + the rows xr[] times block `blk`'s W panel (G gates of W
   /// floats per row) to dst, rows `dstStride` floats apart.
   template <int Rows>
   static LATHE_ALWAYS_INLINE void inputRows(const Loop &l, int64_t blk,
                                             const float *const *xr, float *dst,
                                             int64_t dstStride) {
-    const float *panel = l.packed + blk * l.k * kGates * W;
-    VF acc[Rows][kGates];
-    for (int g = 0; g < kGates; ++g) {
+    const float *panel = l.packed + blk * l.k * G * W;
+    VF acc[Rows][G];
+    for (int g = 0; g < G; ++g) {
       VF b = load(l.bias + g * l.hp + blk * W);
       for (int r = 0; r < Rows; ++r)
         acc[r][g] = b;
     }
-    for (int64_t k = 0; k < l.in; ++k) {
-      const float *wk = panel + k * kGates * W;
-      VF w0 = load(wk), w1 = load(wk + W), w2 = load(wk + 2 * W),
-         w3 = load(wk + 3 * W);
-      for (int r = 0; r < Rows; ++r) {
-        float s = xr[r][k * l.xI];
-        acc[r][0] += w0 * s;
-        acc[r][1] += w1 * s;
-        acc[r][2] += w2 * s;
-        acc[r][3] += w3 * s;
-      }
-    }
+    multiplyAdd<Rows, G>(
+        acc, panel, l.in, [&](int r, int64_t k) { return xr[r][k * l.xI]; },
+        [](int g) { return g; });
     for (int r = 0; r < Rows; ++r)
-      for (int g = 0; g < kGates; ++g)
+      for (int g = 0; g < G; ++g)
         store(dst + r * dstStride + g * W, acc[r][g]);
   }
 
@@ -193,8 +236,7 @@ template <typename VF, typename VI, int W> struct Kernel {
       int64_t j = j0 + r;
       xr[r] = l.x + (j / l.n) * l.xT + (j % l.n) * l.xN;
     }
-    inputRows<Rows>(l, blk, xr, l.proj + (j0 * l.hp + blk * W) * kGates,
-                    l.hp * kGates);
+    inputRows<Rows>(l, blk, xr, l.proj + (j0 * l.hp + blk * W) * G, l.hp * G);
   }
 
   /// One input-product chunk: block `blk`, up to kProjRows rows from j0.
@@ -208,54 +250,59 @@ template <typename VF, typename VI, int W> struct Kernel {
       projRows<1>(l, blk, j);
   }
 
+  /// The accumulators of rows n0.. of block `blk` at step index `ti`
+  /// before the recurrent product: bias and input products, and the GRU's
+  /// recurrent bias of n.
   template <int Rows>
-  static LATHE_ALWAYS_INLINE void chunk(Loop &l, int64_t step, int64_t blk,
-                                        int64_t n0) {
-    int64_t ti = l.reverse ? l.t - 1 - step : step;
-    const float *panel = l.packed + blk * l.k * kGates * W;
+  static LATHE_ALWAYS_INLINE void startChunk(Loop &l, int64_t ti, int64_t blk,
+                                             int64_t n0,
+                                             VF (&acc)[Rows][kAcc]) {
     // The input products: computed ahead, or now into `local`.
     const float *init;
     int64_t initStride;
-    float local[Rows * kGates * W];
+    float local[Rows * G * W];
     if (l.proj) {
-      init = l.proj + ((ti * l.n + n0) * l.hp + blk * W) * kGates;
-      initStride = l.hp * kGates;
+      init = l.proj + ((ti * l.n + n0) * l.hp + blk * W) * G;
+      initStride = l.hp * G;
     } else {
       const float *xr[Rows];
       for (int r = 0; r < Rows; ++r)
         xr[r] = l.x + ti * l.xT + (n0 + r) * l.xN;
-      inputRows<Rows>(l, blk, xr, local, kGates * W);
+      inputRows<Rows>(l, blk, xr, local, G * W);
       init = local;
-      initStride = kGates * W;
+      initStride = G * W;
     }
-    VF acc[Rows][kGates];
-    for (int r = 0; r < Rows; ++r)
-      for (int g = 0; g < kGates; ++g)
+    for (int r = 0; r < Rows; ++r) {
+      for (int g = 0; g < G; ++g)
         acc[r][g] = load(init + r * initStride + g * W);
-    waitForSteps(l.done, l.projChunks + step * l.homes);
-    const float *hprev = l.hbuf + ((step + 1) & 1) * l.n * l.hp;
-    panel += l.in * kGates * W;
-    for (int64_t k = 0; k < l.h; ++k) {
-      const float *wk = panel + k * kGates * W;
-      VF w0 = load(wk), w1 = load(wk + W), w2 = load(wk + 2 * W),
-         w3 = load(wk + 3 * W);
-      for (int r = 0; r < Rows; ++r) {
-        float s = hprev[(n0 + r) * l.hp + k];
-        acc[r][0] += w0 * s;
-        acc[r][1] += w1 * s;
-        acc[r][2] += w2 * s;
-        acc[r][3] += w3 * s;
-      }
+      if (C == Cell::Gru) // n's recurrent bias.
+        acc[r][3] = load(l.bias + 3 * l.hp + blk * W);
     }
+  }
+
+  /// The cell of rows n0.. of block `blk` at step `step` from the finished
+  /// accumulators: writes h (and c) of those units and their y.
+  template <int Rows>
+  static LATHE_ALWAYS_INLINE void finishChunk(Loop &l, int64_t step, int64_t ti,
+                                              int64_t blk, int64_t n0,
+                                              VF (&acc)[Rows][kAcc]) {
+    const float *hprev = l.hbuf + ((step + 1) & 1) * l.n * l.hp;
     float *hcur = l.hbuf + (step & 1) * l.n * l.hp;
     int64_t valid = std::min<int64_t>(W, l.h - blk * W);
     for (int r = 0; r < Rows; ++r) {
-      VF i = sigmoid(acc[r][0]), f = sigmoid(acc[r][1]);
-      VF g = tanh(acc[r][2]), o = sigmoid(acc[r][3]);
-      float *cp = l.cbuf + (n0 + r) * l.hp + blk * W;
-      VF c = f * load(cp) + i * g;
-      store(cp, c);
-      VF hv = o * tanh(c);
+      VF hv;
+      if (C == Cell::Lstm) {
+        VF i = sigmoid(acc[r][0]), f = sigmoid(acc[r][1]);
+        VF g = tanh(acc[r][2]), o = sigmoid(acc[r][3]);
+        float *cp = l.cbuf + (n0 + r) * l.hp + blk * W;
+        VF c = f * load(cp) + i * g;
+        store(cp, c);
+        hv = o * tanh(c);
+      } else {
+        VF z = sigmoid(acc[r][0]), rg = sigmoid(acc[r][1]);
+        VF n = tanh(acc[r][2] + rg * acc[r][3]);
+        hv = n + z * (load(hprev + (n0 + r) * l.hp + blk * W) - n);
+      }
       store(hcur + (n0 + r) * l.hp + blk * W, hv);
       float *yp = l.y + ti * l.yT + (n0 + r) * l.yN + blk * W * l.yH;
       if (l.yH == 1 && valid == W) {
@@ -268,7 +315,60 @@ template <typename VF, typename VI, int W> struct Kernel {
       }
     }
   }
+
+  template <int Rows>
+  static LATHE_ALWAYS_INLINE void chunk(Loop &l, int64_t step, int64_t blk,
+                                        int64_t n0) {
+    int64_t ti = l.reverse ? l.t - 1 - step : step;
+    VF acc[Rows][kAcc];
+    startChunk<Rows>(l, ti, blk, n0, acc);
+    waitForSteps(l.done, l.projChunks + step * l.homes);
+    const float *hprev = l.hbuf + ((step + 1) & 1) * l.n * l.hp;
+    multiplyAdd<Rows, kAcc>(
+        acc, l.packed + (blk * l.k + l.in) * G * W, l.h,
+        [&](int r, int64_t k) { return hprev[(n0 + r) * l.hp + k]; },
+        recurrentAcc);
+    finishChunk<Rows>(l, step, ti, blk, n0, acc);
+  }
 };
+
+/// Kernel::chunk with the recurrent product in bf16 (vdpbf16ps: pairs of
+/// hidden units per instruction, f32 accumulation): AVX-512 with
+/// AVX512-BF16 only. Also stores the new h as bf16 for the next step.
+template <Cell C, int Rows>
+LATHE_TARGET_AVX512_BF16 __attribute__((noinline)) void
+chunkBf16(Loop &l, int64_t step, int64_t blk, int64_t n0) {
+  using K = Kernel<V16F, V16I, 16, C>;
+  constexpr int G = K::G, W = 16;
+  int64_t ti = l.reverse ? l.t - 1 - step : step;
+  V16F acc[Rows][kAcc];
+  K::template startChunk<Rows>(l, ti, blk, n0, acc);
+  waitForSteps(l.done, l.projChunks + step * l.homes);
+  const uint16_t *hprev = l.hbf + ((step + 1) & 1) * l.n * l.hp;
+  const uint32_t *panel = l.rbf + blk * l.hPairs * G * W;
+  for (int64_t kp = 0; kp < l.hPairs; ++kp) {
+    __m512bh wg[G];
+    for (int g = 0; g < G; ++g)
+      wg[g] = (__m512bh)_mm512_loadu_si512(panel + (kp * G + g) * W);
+    for (int r = 0; r < Rows; ++r) {
+      uint32_t pair;
+      std::memcpy(&pair, hprev + (n0 + r) * l.hp + 2 * kp, sizeof(pair));
+      __m512bh s = (__m512bh)_mm512_set1_epi32(static_cast<int>(pair));
+      for (int g = 0; g < G; ++g) {
+        V16F &a = acc[r][K::recurrentAcc(g)];
+        a = (V16F)_mm512_dpbf16_ps((__m512)a, s, wg[g]);
+      }
+    }
+  }
+  K::template finishChunk<Rows>(l, step, ti, blk, n0, acc);
+  const float *hcur = l.hbuf + (step & 1) * l.n * l.hp;
+  uint16_t *hnext = l.hbf + (step & 1) * l.n * l.hp;
+  for (int r = 0; r < Rows; ++r) {
+    int64_t at = (n0 + r) * l.hp + blk * W;
+    __m256bh v = _mm512_cvtneps_pbh(_mm512_loadu_ps(hcur + at));
+    _mm256_storeu_si256(reinterpret_cast<__m256i *>(hnext + at), (__m256i)v);
+  }
+}
 
 using ChunkFn = void (*)(Loop &, int64_t, int64_t, int64_t);
 using ProjFn = void (*)(Loop &, int64_t, int64_t);
@@ -338,61 +438,84 @@ void participate(Loop &l, ProjFn proj, const ChunkFn *chunk, int maxRows) {
   }
 }
 
-// One function per row count keeps each kernel's accumulators in registers.
-#define LATHE_LSTM_CHUNK(TARGET, NAME, VF, VI, W, ROWS)                        \
+// One function per cell and row count keeps each kernel's accumulators in
+// registers.
+#define LATHE_RNN_CHUNK(TARGET, NAME, VF, VI, W, CELL, ROWS)                   \
   TARGET __attribute__((noinline)) void NAME(Loop &l, int64_t step,            \
                                              int64_t blk, int64_t n0) {        \
-    Kernel<VF, VI, W>::chunk<ROWS>(l, step, blk, n0);                          \
+    Kernel<VF, VI, W, CELL>::chunk<ROWS>(l, step, blk, n0);                    \
   }
-LATHE_LSTM_CHUNK(LATHE_TARGET_AVX512, chunkAvx512x1, V16F, V16I, 16, 1)
-LATHE_LSTM_CHUNK(LATHE_TARGET_AVX512, chunkAvx512x2, V16F, V16I, 16, 2)
-LATHE_LSTM_CHUNK(LATHE_TARGET_AVX512, chunkAvx512x3, V16F, V16I, 16, 3)
-LATHE_LSTM_CHUNK(LATHE_TARGET_AVX512, chunkAvx512x4, V16F, V16I, 16, 4)
-LATHE_LSTM_CHUNK(LATHE_TARGET_AVX2, chunkAvx2x1, V8F, V8I, 8, 1)
-LATHE_LSTM_CHUNK(LATHE_TARGET_AVX2, chunkAvx2x2, V8F, V8I, 8, 2)
-#undef LATHE_LSTM_CHUNK
-LATHE_TARGET_AVX512
-__attribute__((noinline)) void projAvx512(Loop &l, int64_t blk, int64_t j0) {
-  Kernel<V16F, V16I, 16>::projChunk<4>(l, blk, j0);
-}
-LATHE_TARGET_AVX2 __attribute__((noinline)) void projAvx2(Loop &l, int64_t blk,
-                                                          int64_t j0) {
-  Kernel<V8F, V8I, 8>::projChunk<2>(l, blk, j0);
-}
+#define LATHE_RNN_PROJ(TARGET, NAME, VF, VI, W, CELL, ROWS)                    \
+  TARGET __attribute__((noinline)) void NAME(Loop &l, int64_t blk,             \
+                                             int64_t j0) {                     \
+    Kernel<VF, VI, W, CELL>::projChunk<ROWS>(l, blk, j0);                      \
+  }
+#define LATHE_RNN_VARIANTS(CELL, S)                                            \
+  LATHE_RNN_CHUNK(LATHE_TARGET_AVX512, chunkAvx512##S##1, V16F, V16I, 16,      \
+                  CELL, 1)                                                     \
+  LATHE_RNN_CHUNK(LATHE_TARGET_AVX512, chunkAvx512##S##2, V16F, V16I, 16,      \
+                  CELL, 2)                                                     \
+  LATHE_RNN_CHUNK(LATHE_TARGET_AVX512, chunkAvx512##S##3, V16F, V16I, 16,      \
+                  CELL, 3)                                                     \
+  LATHE_RNN_CHUNK(LATHE_TARGET_AVX512, chunkAvx512##S##4, V16F, V16I, 16,      \
+                  CELL, 4)                                                     \
+  LATHE_RNN_CHUNK(LATHE_TARGET_AVX2, chunkAvx2##S##1, V8F, V8I, 8, CELL, 1)    \
+  LATHE_RNN_CHUNK(LATHE_TARGET_AVX2, chunkAvx2##S##2, V8F, V8I, 8, CELL, 2)    \
+  LATHE_RNN_PROJ(LATHE_TARGET_AVX512, projAvx512##S, V16F, V16I, 16, CELL, 4)  \
+  LATHE_RNN_PROJ(LATHE_TARGET_AVX2, projAvx2##S, V8F, V8I, 8, CELL, 2)         \
+  constexpr ChunkFn kChunksAvx512##S[] = {                                     \
+      chunkAvx512##S##1, chunkAvx512##S##2, chunkAvx512##S##3,                 \
+      chunkAvx512##S##4};                                                      \
+  constexpr ChunkFn kChunksAvx2##S[] = {chunkAvx2##S##1, chunkAvx2##S##2};
+LATHE_RNN_VARIANTS(Cell::Lstm, Lstm)
+LATHE_RNN_VARIANTS(Cell::Gru, Gru)
+#undef LATHE_RNN_VARIANTS
+#undef LATHE_RNN_PROJ
+#undef LATHE_RNN_CHUNK
 
-// AVX-512 has 32 vector registers (4 rows x 4 gates of accumulators), AVX2
-// 16 (2 rows).
-constexpr ChunkFn kChunksAvx512[] = {chunkAvx512x1, chunkAvx512x2,
-                                     chunkAvx512x3, chunkAvx512x4};
-constexpr ChunkFn kChunksAvx2[] = {chunkAvx2x1, chunkAvx2x2};
+constexpr ChunkFn kChunksBf16Lstm[] = {
+    chunkBf16<Cell::Lstm, 1>, chunkBf16<Cell::Lstm, 2>,
+    chunkBf16<Cell::Lstm, 3>, chunkBf16<Cell::Lstm, 4>};
+constexpr ChunkFn kChunksBf16Gru[] = {
+    chunkBf16<Cell::Gru, 1>, chunkBf16<Cell::Gru, 2>, chunkBf16<Cell::Gru, 3>,
+    chunkBf16<Cell::Gru, 4>};
 
+// AVX-512 has 32 vector registers (4 rows x 4 accumulators), AVX2 16 (2
+// rows).
 int maxRowsFor(int width) { return width == 16 ? 4 : 2; }
 
-void participate(Loop &l, int width) {
-  if (width == 16)
-    participate(l, projAvx512, kChunksAvx512, 4);
+void participate(Loop &l, int width, bool gru) {
+  if (l.rbf)
+    participate(l, gru ? projAvx512Gru : projAvx512Lstm,
+                gru ? kChunksBf16Gru : kChunksBf16Lstm, 4);
+  else if (width == 16 && gru)
+    participate(l, projAvx512Gru, kChunksAvx512Gru, 4);
+  else if (width == 16)
+    participate(l, projAvx512Lstm, kChunksAvx512Lstm, 4);
+  else if (gru)
+    participate(l, projAvx2Gru, kChunksAvx2Gru, 2);
   else
-    participate(l, projAvx2, kChunksAvx2, 2);
+    participate(l, projAvx2Lstm, kChunksAvx2Lstm, 2);
 }
 
 } // namespace
 
-size_t lathe::rt::lstmPackedFloats(const LstmLoopProblem &p) {
+size_t lathe::rt::rnnPackedFloats(const RnnLoopProblem &p) {
   int64_t blocks = (p.h + p.width - 1) / p.width;
-  return static_cast<size_t>(blocks * (p.in + p.h) * kGates * p.width);
+  return static_cast<size_t>(blocks * (p.in + p.h) * rnnLoopGates(p) * p.width);
 }
 
-void lathe::rt::packLstmWeights(const LstmLoopProblem &p, const MemRefView &w,
-                                const MemRefView &r, const int64_t *gates,
-                                float *dst) {
+void lathe::rt::packRnnWeights(const RnnLoopProblem &p, const MemRefView &w,
+                               const MemRefView &r, const int64_t *gates,
+                               float *dst) {
   int64_t width = p.width, blocks = (p.h + width - 1) / width;
-  int64_t k = p.in + p.h;
+  int64_t k = p.in + p.h, gateCount = rnnLoopGates(p);
   for (int64_t b = 0; b < blocks; ++b)
     for (int64_t kk = 0; kk < k; ++kk) {
       const MemRefView &src = kk < p.in ? w : r;
       int64_t col = kk < p.in ? kk : kk - p.in;
-      for (int64_t g = 0; g < kGates; ++g) {
-        float *out = dst + ((b * k + kk) * kGates + g) * width;
+      for (int64_t g = 0; g < gateCount; ++g) {
+        float *out = dst + ((b * k + kk) * gateCount + g) * width;
         for (int64_t u = 0; u < width; ++u) {
           int64_t unit = b * width + u;
           out[u] = unit < p.h
@@ -404,11 +527,45 @@ void lathe::rt::packLstmWeights(const LstmLoopProblem &p, const MemRefView &w,
     }
 }
 
-void lathe::rt::runLstmLoop(const LstmLoopProblem &p, const float *packed,
-                            const float *bias, const MemRefView &x,
-                            const MemRefView &h0, const MemRefView &c0,
-                            const MemRefView &y, const MemRefView &hT,
-                            const MemRefView &cT) {
+bool lathe::rt::rnnLoopHasBf16() {
+  static const bool has = simdWidth() == 16 && lathe_rt_cpu_has_bf16() &&
+                          __builtin_cpu_supports("avx512bw") &&
+                          __builtin_cpu_supports("avx512bf16");
+  return has;
+}
+
+size_t lathe::rt::rnnPackedBf16Words(const RnnLoopProblem &p) {
+  int64_t blocks = (p.h + 15) / 16;
+  return static_cast<size_t>(blocks * ((p.h + 1) / 2) * rnnLoopGates(p) * 16);
+}
+
+void lathe::rt::packRnnRecurrentBf16(const RnnLoopProblem &p,
+                                     const MemRefView &r, const int64_t *gates,
+                                     uint32_t *dst) {
+  int64_t blocks = (p.h + 15) / 16, pairs = (p.h + 1) / 2;
+  int64_t gateCount = rnnLoopGates(p);
+  auto at = [&](int64_t g, int64_t unit, int64_t k) -> uint32_t {
+    if (unit >= p.h || k >= p.h)
+      return 0;
+    return floatToBf16(
+        r.data[(gates[g] * p.h + unit) * r.strides[0] + k * r.strides[1]]);
+  };
+  for (int64_t b = 0; b < blocks; ++b)
+    for (int64_t kp = 0; kp < pairs; ++kp)
+      for (int64_t g = 0; g < gateCount; ++g) {
+        uint32_t *out = dst + ((b * pairs + kp) * gateCount + g) * 16;
+        for (int64_t u = 0; u < 16; ++u)
+          out[u] = at(g, b * 16 + u, 2 * kp) | at(g, b * 16 + u, 2 * kp + 1)
+                                                   << 16;
+      }
+}
+
+void lathe::rt::runRnnLoop(const RnnLoopProblem &p, const float *packed,
+                           const float *bias, const MemRefView &x,
+                           const MemRefView &h0, const MemRefView *c0,
+                           const MemRefView &y, const MemRefView &hT,
+                           const MemRefView *cT,
+                           const uint32_t *recurrentBf16) {
   int width = p.width;
   Loop l;
   l.t = p.t;
@@ -420,8 +577,8 @@ void lathe::rt::runLstmLoop(const LstmLoopProblem &p, const float *packed,
   l.hp = l.blocks * width;
   l.reverse = p.reverse;
   l.packed = packed;
-  std::vector<float> paddedBias(static_cast<size_t>(kGates * l.hp), 0.f);
-  for (int64_t g = 0; g < kGates; ++g)
+  std::vector<float> paddedBias(static_cast<size_t>(kAcc * l.hp), 0.f);
+  for (int64_t g = 0; g < kAcc; ++g)
     std::copy(bias + g * p.h, bias + (g + 1) * p.h,
               paddedBias.begin() + g * l.hp);
   l.bias = paddedBias.data();
@@ -460,13 +617,26 @@ void lathe::rt::runLstmLoop(const LstmLoopProblem &p, const float *packed,
   for (int64_t n = 0; n < p.n; ++n)
     for (int64_t u = 0; u < p.h; ++u) {
       hInit[n * l.hp + u] = h0.data[n * h0.strides[0] + u * h0.strides[1]];
-      l.cbuf[n * l.hp + u] = c0.data[n * c0.strides[0] + u * c0.strides[1]];
+      if (c0)
+        l.cbuf[n * l.hp + u] =
+            c0->data[n * c0->strides[0] + u * c0->strides[1]];
     }
+
+  std::vector<uint16_t> hBf16;
+  if (recurrentBf16) {
+    hBf16.assign(static_cast<size_t>(2 * p.n * l.hp), 0);
+    l.rbf = recurrentBf16;
+    l.hbf = hBf16.data();
+    l.hPairs = (p.h + 1) / 2;
+    for (int64_t i = 0; i < p.n * l.hp; ++i)
+      l.hbf[p.n * l.hp + i] = floatToBf16(hInit[i]);
+  }
 
   l.rowsPerChunk = maxRowsFor(width);
   l.rowGroups = (p.n + l.rowsPerChunk - 1) / l.rowsPerChunk;
   l.items = l.rowGroups * l.blocks;
-  int64_t projBytes = p.t * p.n * kGates * l.hp * int64_t(sizeof(float));
+  int64_t gateCount = rnnLoopGates(p);
+  int64_t projBytes = p.t * p.n * gateCount * l.hp * int64_t(sizeof(float));
   if (projBytes <= kMaxProjBytes) {
     // Reused from call to call: a fresh buffer of this size costs page
     // faults on every call.
@@ -479,7 +649,7 @@ void lathe::rt::runLstmLoop(const LstmLoopProblem &p, const float *packed,
   }
 
   int threads = lathe_rt_get_num_threads();
-  int64_t stepMacs = p.n * kGates * p.h * p.h;
+  int64_t stepMacs = p.n * gateCount * p.h * p.h;
   int participants =
       threads > 1 && stepMacs >= kMinParallelStepMacs
           ? static_cast<int>(std::min<int64_t>(
@@ -487,17 +657,18 @@ void lathe::rt::runLstmLoop(const LstmLoopProblem &p, const float *packed,
           : 1;
   l.homes = participants;
   if (participants <= 1) {
-    participate(l, width);
+    participate(l, width, p.gru);
   } else {
     struct Body {
       Loop *loop;
       int width;
-    } body{&l, width};
+      bool gru;
+    } body{&l, width, p.gru};
     runParallelJob(
         participants, 1, participants - 1,
         [](const void *b, int64_t, int64_t) {
           auto *bd = static_cast<const Body *>(b);
-          participate(*bd->loop, bd->width);
+          participate(*bd->loop, bd->width, bd->gru);
         },
         &body);
   }
@@ -514,6 +685,8 @@ void lathe::rt::runLstmLoop(const LstmLoopProblem &p, const float *packed,
   for (int64_t n = 0; n < p.n; ++n)
     for (int64_t u = 0; u < p.h; ++u) {
       hT.data[n * hT.strides[0] + u * hT.strides[1]] = hLast[n * l.hp + u];
-      cT.data[n * cT.strides[0] + u * cT.strides[1]] = l.cbuf[n * l.hp + u];
+      if (cT)
+        cT->data[n * cT->strides[0] + u * cT->strides[1]] =
+            l.cbuf[n * l.hp + u];
     }
 }
