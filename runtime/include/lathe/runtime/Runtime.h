@@ -543,8 +543,10 @@ enum {
 /// [N, H] out (c0 and cT only for an LSTM; pass any memref otherwise).
 /// `gates` holds, 4 bits per gate from bit 0, the block of W, R and the
 /// biases holding each gate of the cell in its canonical order (LSTM i, f,
-/// c, o; GRU z, r, h). Runs oneDNN's lstm_forward, gru_forward or
-/// lbr_gru_forward.
+/// c, o; GRU z, r, h). LSTMs and linear-before-reset GRUs run on the
+/// runtime's own recurrent loop where the CPU has AVX2 + FMA (bf16 recurrent
+/// products in a bf16 session on AVX512-BF16); other GRUs and other CPUs run
+/// oneDNN's lstm_forward, gru_forward or lbr_gru_forward.
 void lathe_rt_rnn_f32(int64_t rankX, void *x, int64_t rankW, void *w,
                       int64_t rankR, void *r, int64_t rankB, void *bias,
                       int64_t rankRb, void *recurrentBias, int64_t rankH0,
