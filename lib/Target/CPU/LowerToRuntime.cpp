@@ -568,10 +568,36 @@ static void lowerConv(ConvOp op, int64_t layout, RuntimeCallBuilder &calls,
     rewriter.eraseOp(fill);
 }
 
+/// True if `buffer` was last written, before `op` and in its block, by a
+/// lathe.conv2d without pooling whose output is `buffer` itself, with only
+/// allocations, constants, views and convolutions into other allocations in
+/// between (so nothing else can have written it): the runtime may then reuse
+/// what that convolution knows of its output (LATHE_CONV_INPUT_FROM_CONV).
+static bool lastWrittenByConv(Conv2DOp op, Value buffer) {
+  Value root = viewSource(buffer);
+  if (!root.getDefiningOp<memref::AllocOp>())
+    return false;
+  for (Operation *prev = op->getPrevNode(); prev; prev = prev->getPrevNode()) {
+    if (auto conv = dyn_cast<Conv2DOp>(prev)) {
+      if (conv.getInit() == buffer)
+        return !conv.hasPool();
+      Value other = viewSource(conv.getInit());
+      if (other == root || !other.getDefiningOp<memref::AllocOp>())
+        return false;
+      continue;
+    }
+    if (!isa<memref::AllocOp, memref::GetGlobalOp, arith::ConstantOp,
+             memref::CastOp, ViewLikeOpInterface>(prev))
+      return false;
+  }
+  return false;
+}
+
 /// lathe.conv2d -> lathe_rt_conv2d_f32 (bias and activation as post-ops), or
-/// lathe_rt_conv2d_pool_f32 when it carries a max pooling.
-static void lowerConv2D(Conv2DOp op, RuntimeCallBuilder &calls,
-                        IRRewriter &rewriter) {
+/// lathe_rt_conv2d_pool_f32 when it carries a max pooling. `fromConv`: the
+/// LATHE_CONV_*_FROM_CONV bits, found before any convolution was lowered.
+static void lowerConv2D(Conv2DOp op, int64_t fromConv,
+                        RuntimeCallBuilder &calls, IRRewriter &rewriter) {
   rewriter.setInsertionPoint(op);
   Value init = op.getInit();
   int64_t flags = activationCode(op.getActivation()) << LATHE_MM_ACT_SHIFT;
@@ -586,7 +612,7 @@ static void lowerConv2D(Conv2DOp op, RuntimeCallBuilder &calls,
                : isBf16Memref(init) ? op.getFilter()
                                     : init;
   ArrayRef<int64_t> strides = op.getStrides(), dilations = op.getDilations();
-  int64_t layout = op.isNhwc() ? LATHE_CONV_NHWC : LATHE_CONV_NCHW;
+  int64_t layout = (op.isNhwc() ? LATHE_CONV_NHWC : LATHE_CONV_NCHW) | fromConv;
   if (op.getInputBlock())
     layout |= LATHE_CONV_BLOCKED_INPUT;
   if (op.getOutputBlock())
@@ -711,6 +737,16 @@ struct LatheCPULowerToRuntime
         candidates.push_back(op);
     });
     numCalls += candidates.size();
+    DenseMap<Operation *, int64_t> fromConv;
+    for (Operation *op : candidates)
+      if (auto conv = dyn_cast<Conv2DOp>(op)) {
+        int64_t bits = 0;
+        if (lastWrittenByConv(conv, conv.getInput()))
+          bits |= LATHE_CONV_INPUT_FROM_CONV;
+        if (conv.getAccumulate() && lastWrittenByConv(conv, conv.getInit()))
+          bits |= LATHE_CONV_RESIDUAL_FROM_CONV;
+        fromConv[op] = bits;
+      }
     for (Operation *op : candidates) {
       if (auto matmul = dyn_cast<MatmulOp>(op))
         lowerMatmul(matmul, calls, rewriter);
@@ -723,7 +759,7 @@ struct LatheCPULowerToRuntime
       else if (auto conv = dyn_cast<linalg::Conv2DNhwcHwcfOp>(op))
         lowerConv(conv, /*layout=*/1, calls, rewriter);
       else if (auto conv = dyn_cast<Conv2DOp>(op))
-        lowerConv2D(conv, calls, rewriter);
+        lowerConv2D(conv, fromConv.lookup(op), calls, rewriter);
       else if (auto pool = dyn_cast<MaxPool2DOp>(op))
         lowerMaxPool2D(pool, calls, rewriter);
       else if (auto pool = dyn_cast<linalg::PoolingNchwMaxOp>(op))
