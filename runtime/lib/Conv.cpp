@@ -1083,3 +1083,15 @@ LATHE_BF16_CONV(lathe_rt_conv2d_f32_bf16, LATHE_CONV_BF16_OUTPUT)
 LATHE_BF16_CONV(lathe_rt_conv2d_bf16_bf16,
                 LATHE_CONV_BF16_INPUT | LATHE_CONV_BF16_OUTPUT)
 #undef LATHE_BF16_CONV
+
+float lathe::rt::recordedBound(const Operand &view) {
+  return convBounds().lookup(view);
+}
+
+void lathe::rt::forgetBounds(const Operand &written) {
+  convBounds().forget(written);
+}
+
+void lathe::rt::recordBound(const Operand &written, float bound) {
+  convBounds().record(written, bound);
+}

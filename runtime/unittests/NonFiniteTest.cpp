@@ -440,6 +440,36 @@ TEST_F(NonFiniteTest, ConvChainBoundsMatchReference) {
   check(s, randomVector(16 * 144, 27), w1, b1, "finite again");
 }
 
+/// A max pooling between two convolutions passes the first one's bound on
+/// (LATHE_CONV_INPUT_FROM_CONV on the pooling and on the second
+/// convolution); with a NaN in the first input nothing is recorded and both
+/// scan.
+TEST_F(NonFiniteTest, ConvPoolChainBoundsMatchReference) {
+  ConvCase s{1, 16, 12, 12, 16, 3, 1}, after{1, 16, 6, 6, 16, 3, 1};
+  auto w1 = randomVector(16 * 16 * 9, 40), w2 = randomVector(16 * 16 * 9, 41);
+  auto b1 = randomVector(16, 42), b2 = randomVector(16, 43);
+  auto x = randomVector(16 * 144, 44);
+  for (bool withNaN : {false, true}) {
+    SCOPED_TRACE(withNaN ? "NaN input" : "finite");
+    if (withNaN)
+      x[3 * 144 + 50] = kNaN;
+    std::vector<float> y1(16 * 144, 7.f), pooled(16 * 36, 7.f),
+        y2(16 * 36, 7.f);
+    runConv(s, x, w1, b1, y1, 0, false);
+    MemRef my1(y1.data(), {1, 16, 12, 12}), mp(pooled.data(), {1, 16, 6, 6});
+    lathe_rt_pool2d_padded_f32(4, my1.desc(), 4, mp.desc(),
+                               LATHE_CONV_INPUT_FROM_CONV, LATHE_POOL_MAX, 2, 2,
+                               2, 2, 1, 1, 0, 0, 0);
+    runConv(after, pooled, w2, b2, y2, LATHE_CONV_INPUT_FROM_CONV, false);
+    ASSERT_EQ(takePending(), "");
+    auto ref1 = refConv(s, x, w1, b1, LATHE_ACT_RELU);
+    auto refPooled = refMaxPool(ref1, 1, 16, 12, 12, 2);
+    expectSameValues(pooled, refPooled);
+    expectSameValues(
+        y2, refConv(after, toFloat(refPooled), w2, b2, LATHE_ACT_RELU));
+  }
+}
+
 /// An input large enough for the session's threads to share its scan, with
 /// a NaN at its last element and an Inf in its middle.
 TEST_F(NonFiniteTest, ConvScanSharedByThreads) {

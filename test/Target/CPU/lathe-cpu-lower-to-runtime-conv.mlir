@@ -5,6 +5,7 @@
 // CHECK-DAG: func.func private @lathe_rt_pool2d_f32(memref<*xf32>, memref<*xf32>, i64, i64, i64, i64, i64, i64, i64, i64, i64)
 memref.global "private" constant @w : memref<4x3x3x3xf32> = dense<1.0>
 memref.global "private" constant @cw : memref<4x4x1x1xf32> = dense<0.5>
+memref.global "private" constant @bw : memref<16x16x1x1xf32> = dense<0.25>
 
 // Flags: bias (1) | constant filter (4) | relu (1 << 8) = 261; layout 0,
 // strides 1x1, no padding, dilations 1x1; pooling: max (0), window 2x2,
@@ -145,5 +146,27 @@ func.func @chain_from_conv(%x: memref<1x4x8x8xf32>, %b: memref<4xf32>) {
   linalg.fill ins(%zero : f32) outs(%c : memref<1x4x8x8xf32>)
   lathe.conv2d ins(%c, %w : memref<1x4x8x8xf32>, memref<4x4x1x1xf32>) bias(%b : memref<4xf32>)
       outs(%a : memref<1x4x8x8xf32>) {activation = #lathe<activation relu>}
+  return
+}
+
+// A max pooling passes the bound on: its input was last written by the
+// first convolution (blocked 6 | 32 = 38), and the second convolution reads
+// the pooling's output (38); the first reads an argument (6).
+// CHECK-LABEL: func.func @pool_between_convs
+// CHECK: %[[B:.*]] = arith.constant 6 : i64
+// CHECK: call @lathe_rt_conv2d_f32(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[B]],
+// CHECK: %[[BF:.*]] = arith.constant 38 : i64
+// CHECK: call @lathe_rt_pool2d_padded_f32(%{{.*}}, %{{.*}}, %[[BF]],
+// CHECK: call @lathe_rt_conv2d_f32(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[BF]],
+func.func @pool_between_convs(%x: memref<1x1x8x8x16xf32>, %b: memref<16xf32>) {
+  %w = memref.get_global @bw : memref<16x16x1x1xf32>
+  %a = memref.alloc() : memref<1x1x8x8x16xf32>
+  lathe.conv2d ins(%x, %w : memref<1x1x8x8x16xf32>, memref<16x16x1x1xf32>) bias(%b : memref<16xf32>)
+      outs(%a : memref<1x1x8x8x16xf32>) {activation = #lathe<activation relu>, input_block = 16 : i64, output_block = 16 : i64}
+  %p = memref.alloc() : memref<1x1x4x4x16xf32>
+  lathe.max_pool2d ins(%a : memref<1x1x8x8x16xf32>) outs(%p : memref<1x1x4x4x16xf32>) {block = 16 : i64, padding = array<i64: 0, 0, 0, 0>, strides = array<i64: 2, 2>, window = array<i64: 2, 2>}
+  %c = memref.alloc() : memref<1x1x4x4x16xf32>
+  lathe.conv2d ins(%p, %w : memref<1x1x4x4x16xf32>, memref<16x16x1x1xf32>) bias(%b : memref<16xf32>)
+      outs(%c : memref<1x1x4x4x16xf32>) {activation = #lathe<activation relu>, input_block = 16 : i64, output_block = 16 : i64}
   return
 }
