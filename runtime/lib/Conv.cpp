@@ -26,6 +26,20 @@
 // as bf16 memrefs: the convolution then runs in bf16 whatever the session's
 // precision, and nothing converts its input or output.
 //
+// Before each call the input (and the residual) is scanned for its largest
+// magnitude (maxAbs): NaN or Inf need the NaN-keeping ReLU, Winograd needs
+// bounded inputs. In a chain those scans read every activation once more
+// (about 3 % of ResNet-18's time on 2 threads). So a convolution with a
+// constant filter whose input bound is known records a bound on its output,
+// |y| <= (|x|max * max_f sum|w[f]| + |bias|max + |residual|max) (times a
+// margin for rounding, see recordOutputBound), per output view in the
+// session (ConvBounds); a call whose input or residual carries
+// LATHE_CONV_INPUT_FROM_CONV / LATHE_CONV_RESIDUAL_FROM_CONV takes the bound
+// recorded for exactly that view instead of scanning. Every call first
+// forgets the bounds of views its output overlaps. A bound that is too large
+// to show Winograd safe is replaced by a scan, so every decision is the one
+// the exact scan gives.
+//
 // lathe_rt_conv2d_int8_f32 / lathe_rt_conv2d_pool_int8_f32 (lathe-run
 // --precision=int8): the input is quantized per tensor by its reorder into
 // the primitive's layout (u8 for a non-negative calibrated range, s8
@@ -45,9 +59,11 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstring>
 #include <exception>
 #include <limits>
+#include <mutex>
 
 using namespace lathe::rt;
 using dnnl::memory;
@@ -140,6 +156,7 @@ struct Entry {
   Binding src, weights, bias, dst;
   bool reference = false;
   bool gemm = false; // im2col + sgemm: supported but slow.
+  bool winograd = false;
   bool bf16 = false; // Built for bf16 input and filter.
   /// Built for int8: the filter quantized in the primitive's layout, the
   /// per-channel output scales (the bias is divided by them each call).
@@ -157,6 +174,92 @@ struct Entry {
 /// The current session's cache (see Session.h).
 PrimitiveCache<Entry> &cache() {
   return currentSession().cache<PrimitiveCache<Entry>>(CacheSlot::Conv);
+}
+
+/// Bounds on the magnitude of convolution outputs, per output view, and the
+/// largest L1 norm of a constant filter's output channels, per filter (see
+/// the file comment).
+class ConvBounds : public SessionCache {
+public:
+  /// The bound recorded for exactly `view`, or a negative value.
+  float lookup(const Operand &view) {
+    std::vector<int64_t> key = keyOf(view);
+    std::lock_guard<std::mutex> lock(mutex);
+    for (const Record &r : records)
+      if (r.key == key)
+        return r.bound;
+    return -1.f;
+  }
+  /// Forgets every bound of a view that overlaps `written`.
+  void forget(const Operand &written) {
+    std::pair<const char *, const char *> range = written.range();
+    const char *lo = range.first, *hi = range.second;
+    std::lock_guard<std::mutex> lock(mutex);
+    records.erase(
+        std::remove_if(records.begin(), records.end(),
+                       [&](const Record &r) { return r.lo < hi && lo < r.hi; }),
+        records.end());
+  }
+  /// Records `bound` for `written` (after forget).
+  void record(const Operand &written, float bound) {
+    auto [lo, hi] = written.range();
+    std::lock_guard<std::mutex> lock(mutex);
+    if (records.size() >= kMaxRecords)
+      records.erase(records.begin());
+    records.push_back({keyOf(written), lo, hi, bound});
+  }
+  /// max over output channels f of sum |w[f, ...]| of a constant filter.
+  float filterL1(const Operand &w) {
+    std::vector<int64_t> key = keyOf(w);
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      auto it = l1.find(key);
+      if (it != l1.end())
+        return it->second;
+    }
+    double worst = 0;
+    for (int64_t f = 0; f < w.dims[0]; ++f) {
+      double sum = 0;
+      for (int64_t c = 0; c < w.dims[1]; ++c)
+        for (int64_t i = 0; i < w.dims[2]; ++i)
+          for (int64_t j = 0; j < w.dims[3]; ++j)
+            sum +=
+                std::fabs(double(w.data[f * w.strides[0] + c * w.strides[1] +
+                                        i * w.strides[2] + j * w.strides[3]]));
+      worst = std::max(worst, sum);
+    }
+    float result = static_cast<float>(
+        std::min(worst, double(std::numeric_limits<float>::infinity())));
+    std::lock_guard<std::mutex> lock(mutex);
+    return l1.emplace(key, result).first->second;
+  }
+  void clear() override {
+    std::lock_guard<std::mutex> lock(mutex);
+    records.clear();
+    l1.clear();
+  }
+
+private:
+  struct Record {
+    std::vector<int64_t> key;
+    const char *lo, *hi;
+    float bound;
+  };
+  /// Live activations of a network at once, with room to spare; the oldest
+  /// record goes first (its reader then scans).
+  static constexpr size_t kMaxRecords = 256;
+  static std::vector<int64_t> keyOf(const Operand &v) {
+    std::vector<int64_t> key = {reinterpret_cast<int64_t>(v.data)};
+    appendKey(key, v);
+    return key;
+  }
+  std::mutex mutex;
+  std::vector<Record> records;
+  std::unordered_map<std::vector<int64_t>, float, KeyHash> l1;
+};
+
+ConvBounds &convBounds() {
+  return currentSession().cache<ConvBounds>(CacheSlot::ConvBounds);
 }
 
 Binding userBinding(const Operand &op, bool force) {
@@ -292,6 +395,7 @@ std::shared_ptr<Entry> build(const Problem &p, bool srcAny, bool dstAny,
     makeReorder(e->dst, /*toUser=*/true);
   e->reference = isReference(pd);
   e->gemm = std::string(pd.impl_info_str()).find("gemm") != std::string::npos;
+  e->winograd = winograd;
   e->prim = dnnl::convolution_forward(pd);
   e->convScratchMd = pd.scratchpad_desc();
   if (p.pooled) {
@@ -512,6 +616,33 @@ int64_t impliedPadding(int64_t &inSize, int64_t outSize, int64_t kernel,
   return 0;
 }
 
+/// Records the bound on |output| of a finished convolution `e` with a
+/// constant filter, no activation or ReLU, when its input, bias and residual
+/// bounds are known (negative: unknown) and finite, and the result is far
+/// enough from FLT_MAX. The exact bound |x|max * L1 + |bias|max + |residual|max
+/// grows by the rounding of the sums (n terms: at most 2n ulps of it, n *
+/// 2^-23), of a bf16 output (2^-8), and for Winograd by its transforms' (a
+/// factor 4, far above their growth).
+void recordOutputBound(const Problem &p, const Entry &e, ConvBounds &bounds,
+                       float srcMax, float biasMax, float residualMax) {
+  // Other activations are not bounded by |pre-activation| (sigmoid(0) is
+  // 1/2).
+  bool bounded = p.act == LATHE_ACT_NONE || p.act == LATHE_ACT_RELU;
+  if (!bounded || !p.constW || e.int8 || p.nonFinite || srcMax < 0.f ||
+      residualMax < 0.f)
+    return;
+  if (biasMax < 0.f)
+    biasMax = p.hasBias ? maxAbs(p.bias.view()) : 0.f;
+  double terms = double(p.weights.numel() / p.weights.dims[0]) + 3;
+  double margin = (1 + terms * 0x1p-23) * (p.dst.bf16 ? 1 + 0x1p-7 : 1.0) *
+                  (e.winograd ? 4.0 : 1.0);
+  double bound = (double(srcMax) * bounds.filterL1(p.weights) +
+                  double(biasMax) + double(residualMax)) *
+                 margin;
+  if (bound <= double(std::numeric_limits<float>::max()) / 16)
+    bounds.record(p.dst, static_cast<float>(bound));
+}
+
 void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
             int64_t rankBias, void *biasDesc, int64_t rankOut, void *outDesc,
             int64_t layout, int64_t strideH, int64_t strideW, int64_t padTop,
@@ -539,11 +670,12 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
   bool bf16Out = layout & LATHE_CONV_BF16_OUTPUT;
   if (layout & ~int64_t(LATHE_CONV_NHWC | LATHE_CONV_BLOCKED_INPUT |
                         LATHE_CONV_BLOCKED_OUTPUT | LATHE_CONV_BF16_INPUT |
-                        LATHE_CONV_BF16_OUTPUT))
+                        LATHE_CONV_BF16_OUTPUT | LATHE_CONV_INPUT_FROM_CONV |
+                        LATHE_CONV_RESIDUAL_FROM_CONV))
     fail(LATHE_ERR_INVALID, "layout ", layout,
          " is not 0 (NCHW/FCHW) or 1 (NHWC/HWCF), optionally combined with "
-         "blocked input (2) and/or output (4) and bf16 input (8) and/or "
-         "output (16)");
+         "blocked input (2) and/or output (4), bf16 input (8) and/or "
+         "output (16), input (32) and/or residual (64) from a convolution");
   if (strideH < 1 || strideW < 1 || dilationH < 1 || dilationW < 1)
     fail(LATHE_ERR_INVALID, "strides (", strideH, ",", strideW,
          ") and dilations (", dilationH, ",", dilationW, ") must be >= 1");
@@ -608,6 +740,15 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
          " F=", p.dst.dims[1]);
   if (kh == 0 || kw == 0)
     fail(LATHE_ERR_SHAPE, "filter ", shapeString(filter), " is empty");
+  // Bounds recorded by the convolutions that wrote the input and the
+  // residual (negative: unknown), then forget those of what this call writes.
+  ConvBounds &bounds = convBounds();
+  float srcBound =
+      layout & LATHE_CONV_INPUT_FROM_CONV ? bounds.lookup(p.src) : -1.f;
+  float residualBound = p.accumulate && (layout & LATHE_CONV_RESIDUAL_FROM_CONV)
+                            ? bounds.lookup(p.dst)
+                            : -1.f;
+  bounds.forget(p.pooled ? p.out : p.dst);
   // Why an int8 call runs in f32 instead ("" when it can run in int8).
   std::string int8Obstacle =
       bf16In || bf16Out ? std::string("bf16 input or output")
@@ -659,19 +800,25 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
   // Scans of the inputs (O(input), against the convolution's O(input * F *
   // KH * KW); a constant filter is scanned once) decide whether the fast
   // kernels are exact for this data.
+  // A recorded bound stands in for a scan (see the file comment).
   bool needSrcScan = p.act == LATHE_ACT_RELU || p.pooled || wantsWinograd(p);
   // The residual (the output's contents) also feeds the activation.
-  float residualMax =
-      p.accumulate && p.act == LATHE_ACT_RELU ? maxAbs(out) : 0.f;
+  float residualMax = residualBound;
+  if (p.accumulate && p.act == LATHE_ACT_RELU && residualMax < 0.f)
+    residualMax = maxAbs(out);
+  float srcMax = srcBound, biasMax = -1.f;
   bool anyPadding = padTop || padLeft || padBottom || padRight;
   ScratchBuffer paddedSrc;
   if (needSrcScan || anyPadding) {
     float wMax = operandMaxAbs(filter, p.constW);
     if (needSrcScan) {
-      float srcMax = maxAbs(in);
-      float biasMax = p.hasBias ? maxAbs(p.bias.view()) : 0.f;
+      if (srcMax < 0.f ||
+          (wantsWinograd(p) && !winogradIsSafe(srcMax, wMax, c)))
+        srcMax = maxAbs(in);
+      biasMax = p.hasBias ? maxAbs(p.bias.view()) : 0.f;
       p.nonFinite = !allFinite(srcMax) || !allFinite(wMax) ||
-                    !allFinite(biasMax) || !allFinite(residualMax);
+                    !allFinite(biasMax) ||
+                    !allFinite(std::max(residualMax, 0.f));
       p.noWinograd = !winogradIsSafe(srcMax, wMax, c);
     }
     if (anyPadding && !allFinite(wMax)) {
@@ -836,6 +983,8 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
   cpuStream().wait();
   if (e->dst.reorder)
     runReorder(e->dst, /*toUser=*/true, dstPtr, p.dst.data);
+  recordOutputBound(p, *e, bounds, srcMax, biasMax,
+                    p.accumulate ? residualMax : 0.f);
 }
 
 } // namespace
@@ -934,3 +1083,15 @@ LATHE_BF16_CONV(lathe_rt_conv2d_f32_bf16, LATHE_CONV_BF16_OUTPUT)
 LATHE_BF16_CONV(lathe_rt_conv2d_bf16_bf16,
                 LATHE_CONV_BF16_INPUT | LATHE_CONV_BF16_OUTPUT)
 #undef LATHE_BF16_CONV
+
+float lathe::rt::recordedBound(const Operand &view) {
+  return convBounds().lookup(view);
+}
+
+void lathe::rt::forgetBounds(const Operand &written) {
+  convBounds().forget(written);
+}
+
+void lathe::rt::recordBound(const Operand &written, float bound) {
+  convBounds().record(written, bound);
+}

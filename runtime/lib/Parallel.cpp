@@ -20,6 +20,16 @@ using namespace lathe::rt;
 
 namespace {
 
+/// Set while this thread runs a job's chunks (see insideParallelJob).
+thread_local bool inJob = false;
+
+/// Sets inJob for the lifetime of the guard.
+struct InJobGuard {
+  bool saved = inJob;
+  InJobGuard() { inJob = true; }
+  ~InJobGuard() { inJob = saved; }
+};
+
 // The pool's threads and the caller run oneDNN single-threaded inside a job
 // through the OpenMP entry points oneDNN binds to (Internal.h). (Looking the
 // setter up inside libgomp itself set libgomp's own count, which oneDNN's
@@ -70,7 +80,10 @@ public:
       ++generation;
     }
     wake.notify_all();
-    job->drain();
+    {
+      InJobGuard guard;
+      job->drain();
+    }
     job->closed.store(true);
     while (job->inFlight.load() != 0)
       std::this_thread::yield();
@@ -105,6 +118,7 @@ private:
       job->inFlight.fetch_add(1);
       if (!job->closed.load()) {
         SessionBinding binding(job->session);
+        InJobGuard guard;
         job->drain();
       }
       job->inFlight.fetch_sub(1);
@@ -119,6 +133,8 @@ private:
 };
 
 } // namespace
+
+bool lathe::rt::insideParallelJob() { return inJob; }
 
 void lathe::rt::runParallelJob(int64_t n, int64_t grain, int workers,
                                void (*run)(const void *, int64_t, int64_t),

@@ -31,16 +31,21 @@ void runParallelJob(int64_t n, int64_t grain, int workers,
                     void (*run)(const void *body, int64_t begin, int64_t end),
                     const void *body);
 
+/// True on a thread that is running a job's chunks (the caller of
+/// runParallelJob or a pool worker): a nested parallelChunks runs serially.
+bool insideParallelJob();
+
 /// Runs body(begin, end) over [0, n) in chunks of `grain` on the current
 /// session's threads (lathe_rt_get_num_threads), serially when `work` (the
-/// work of the whole range) is below kMinParallelWork. Which thread runs
-/// which chunk varies from call to call: results must not depend on it.
-/// `body` must not throw.
+/// work of the whole range) is below `minWork` or inside another job. Which
+/// thread runs which chunk varies from call to call: results must not depend
+/// on it. `body` must not throw.
 template <typename Body>
-void parallelChunks(int64_t n, int64_t grain, int64_t work, const Body &body) {
+void parallelChunks(int64_t n, int64_t grain, int64_t work, const Body &body,
+                    int64_t minWork = kMinParallelWork) {
   grain = std::max<int64_t>(1, grain);
   int threads = lathe_rt_get_num_threads();
-  if (threads <= 1 || n <= grain || work < kMinParallelWork) {
+  if (threads <= 1 || n <= grain || work < minWork || insideParallelJob()) {
     body(int64_t(0), n);
     return;
   }

@@ -103,6 +103,10 @@ void pool2d(const char *kernel, int64_t rankIn, void *inDesc, int64_t rankOut,
          flags & ~kKnownFlags);
   constexpr int64_t kBlocked =
       LATHE_CONV_BLOCKED_INPUT | LATHE_CONV_BLOCKED_OUTPUT;
+  // The input was last written by a convolution or pooling that recorded a
+  // bound on it (see Pool.h's recordedBound).
+  bool inputFromConv = layout & LATHE_CONV_INPUT_FROM_CONV;
+  layout &= ~int64_t(LATHE_CONV_INPUT_FROM_CONV);
   if (layout != 0 && layout != 1 && layout != kBlocked)
     fail(LATHE_ERR_INVALID, "layout ", layout,
          " is neither 0 (NCHW), 1 (NHWC) nor ", kBlocked,
@@ -138,6 +142,9 @@ void pool2d(const char *kernel, int64_t rankIn, void *inDesc, int64_t rankOut,
          ")");
   KernelThreads threads(double(dst.numel()) * double(windowH) *
                         double(windowW));
+  // Max pooling keeps input values: the input's bound holds for the output.
+  float inBound = inputFromConv ? recordedBound(src) : -1.f;
+  forgetBounds(dst);
   if (dst.numel() == 0)
     return;
   // oneDNN gives -FLT_MAX for a window of padding only; -inf padding gives
@@ -169,7 +176,7 @@ void pool2d(const char *kernel, int64_t rankIn, void *inDesc, int64_t rankOut,
   bool stageSrc = !src.hasUsableStrides() || overlaps(src, dst);
   // oneDNN skips NaN and turns a window of -inf into -FLT_MAX; data with
   // NaN or Inf (found by a vectorised scan) is pooled exactly instead.
-  if (windowOfPadding || !allFinite(maxAbs(in))) {
+  if (windowOfPadding || !allFinite(inBound >= 0.f ? inBound : maxAbs(in))) {
     ScratchBuffer staged;
     Operand from = src;
     if (stageSrc) {
@@ -225,6 +232,8 @@ void pool2d(const char *kernel, int64_t rankIn, void *inDesc, int64_t rankOut,
   cpuStream().wait();
   if (accumulate)
     accumulateMax(dst, pooled.floats());
+  else if (inBound >= 0.f)
+    recordBound(dst, inBound);
 }
 
 } // namespace

@@ -46,6 +46,14 @@ makePoolDesc(const dnnl::memory::desc &src, const dnnl::memory::desc &dst,
 void exactMaxPool(const Operand &src, const Operand &dst,
                   const PoolWindow &window, bool accumulate);
 
+/// Bounds on |x| that convolutions and max poolings record for the views
+/// they write, in the current session (Conv.cpp's file comment): the bound
+/// recorded for exactly `view` (negative: none), forgetting the bounds of
+/// every view that overlaps `written`, and recording one for it.
+float recordedBound(const Operand &view);
+void forgetBounds(const Operand &written);
+void recordBound(const Operand &written, float bound);
+
 } // namespace lathe::rt
 
 #endif // LATHE_RUNTIME_LIB_POOL_H

@@ -65,6 +65,7 @@ enum class CacheSlot {
   Int8Sites,
   Rnn,
   SkinnyB,
+  ConvBounds,
   Count
 };
 

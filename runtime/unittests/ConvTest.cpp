@@ -346,9 +346,9 @@ TEST_F(ConvTest, BadBlockedOperandIsAPendingError) {
   // An unknown layout bit.
   MemRef mx4(x.data(), {1, 6, 6, 16});
   lathe_rt_conv2d_f32(4, mx4.desc(), 4, mw.desc(), 0, nullptr, 4, my.desc(),
-                      LATHE_CONV_NHWC | 32, 1, 1, 0, 0, 1, 1, 0);
+                      LATHE_CONV_NHWC | 128, 1, 1, 0, 0, 1, 1, 0);
   msg = takePending();
-  EXPECT_NE(msg.find("layout 33"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("layout 129"), std::string::npos) << msg;
   for (float v : y)
     EXPECT_EQ(v, 7.f);
 }
@@ -391,9 +391,9 @@ TEST_F(ConvTest, MismatchIsAPendingError) {
   EXPECT_NE(msg.find("C=4"), std::string::npos) << msg;
   for (float v : y)
     EXPECT_EQ(v, 7.f);
-  lathe_rt_conv2d_f32(4, mx.desc(), 4, mw.desc(), 0, nullptr, 4, my.desc(), 32,
+  lathe_rt_conv2d_f32(4, mx.desc(), 4, mw.desc(), 0, nullptr, 4, my.desc(), 128,
                       1, 1, 0, 0, 1, 1, 0);
-  EXPECT_NE(takePending().find("layout 32"), std::string::npos);
+  EXPECT_NE(takePending().find("layout 128"), std::string::npos);
   // A blocked input (layout 2) must be a rank-5 view.
   lathe_rt_conv2d_f32(4, mx.desc(), 4, mw.desc(), 0, nullptr, 4, my.desc(),
                       LATHE_CONV_BLOCKED_INPUT, 1, 1, 0, 0, 1, 1, 0);

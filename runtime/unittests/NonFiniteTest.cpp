@@ -363,6 +363,134 @@ TEST_F(NonFiniteTest, ConvOverflowIsInfinityNotNaN) {
   checkConv(s, x, wt, bias, "overflow to -Inf");
 }
 
+/// One NCHW convolution call (stride 1, constant filter, bias, ReLU) with
+/// the given extra layout bits; `accumulate` adds y's contents first.
+void runConv(const ConvCase &s, std::vector<float> &x, std::vector<float> &wt,
+             std::vector<float> &bias, std::vector<float> &y, int64_t layout,
+             bool accumulate) {
+  MemRef mx(x.data(), {s.n, s.c, s.h, s.w}),
+      mw(wt.data(), {s.f, s.c, s.k, s.k}), mb(bias.data(), {s.f}),
+      my(y.data(), {s.n, s.f, s.oh(), s.ow()});
+  int64_t flags = LATHE_MM_HAS_BIAS | LATHE_MM_CONST_B |
+                  actFlag(LATHE_ACT_RELU) |
+                  (accumulate ? LATHE_MM_HAS_RESIDUAL : 0);
+  lathe_rt_conv2d_f32(4, mx.desc(), 4, mw.desc(), 1, mb.desc(), 4, my.desc(),
+                      layout, 1, 1, s.pad, s.pad, 1, 1, flags);
+}
+
+/// relu(conv(x) + bias + residual) in double, the sum rounded to float.
+std::vector<double> refResidualConv(const ConvCase &s,
+                                    const std::vector<float> &x,
+                                    const std::vector<float> &wt,
+                                    const std::vector<float> &bias,
+                                    const std::vector<double> &residual) {
+  std::vector<double> y = refConv(s, x, wt, bias, LATHE_ACT_NONE);
+  for (size_t i = 0; i < y.size(); ++i)
+    y[i] = refAct(LATHE_ACT_RELU,
+                  static_cast<float>(float(y[i]) + float(residual[i])));
+  return y;
+}
+
+std::vector<float> toFloat(const std::vector<double> &v) {
+  return std::vector<float>(v.begin(), v.end());
+}
+
+/// A chain whose second and third convolutions take their input and
+/// residual bounds from the convolutions that wrote them
+/// (LATHE_CONV_INPUT_FROM_CONV / LATHE_CONV_RESIDUAL_FROM_CONV): finite data,
+/// a NaN and an Inf in the first input (the first convolution then records
+/// nothing; the next ones scan), and a first output whose recorded bound is
+/// too large to show Winograd safe while its values are small (a rescan).
+TEST_F(NonFiniteTest, ConvChainBoundsMatchReference) {
+  const int64_t in = LATHE_CONV_INPUT_FROM_CONV,
+                both = in | LATHE_CONV_RESIDUAL_FROM_CONV;
+  // 16 -> 16 channels, 3x3, 12x12 with padding 1: Winograd's shape.
+  ConvCase s{1, 16, 12, 12, 16, 3, 1}, pointwise{1, 16, 12, 12, 16, 1, 0};
+  auto w2 = randomVector(16 * 16 * 9, 21), w3 = randomVector(16 * 16 * 9, 22);
+  auto b2 = randomVector(16, 24), b3 = randomVector(16, 25);
+  auto check = [&](const ConvCase &first, std::vector<float> x,
+                   std::vector<float> w1, std::vector<float> b1,
+                   const char *what) {
+    SCOPED_TRACE(what);
+    std::vector<float> y1(16 * 144, 7.f), y2(16 * 144, 7.f);
+    runConv(first, x, w1, b1, y1, 0, false);
+    runConv(s, y1, w2, b2, y2, in, false);
+    runConv(s, y2, w3, b3, y1, both, true);
+    ASSERT_EQ(takePending(), "");
+    auto ref1 = refConv(first, x, w1, b1, LATHE_ACT_RELU);
+    auto ref2 = refConv(s, toFloat(ref1), w2, b2, LATHE_ACT_RELU);
+    auto ref3 = refResidualConv(s, toFloat(ref2), w3, b3, ref1);
+    expectSameValues(y2, ref2);
+    expectSameValues(y1, ref3);
+  };
+  auto x = randomVector(16 * 144, 20);
+  auto w1 = randomVector(16 * 16 * 9, 26), b1 = randomVector(16, 23);
+  check(s, x, w1, b1, "finite");
+  x[5 * 144 + 40] = kNaN;
+  x[9 * 144 + 100] = kInf;
+  check(s, x, w1, b1, "NaN and Inf input");
+  // 2^100 in every channel, 1x1 weights +1 and -1 in turn, no bias: the
+  // products cancel exactly in any order, so the first output is 0, but its
+  // bound (2^100 * 16 * 4) times 16 channels times 2^24 exceeds FLT_MAX.
+  std::vector<float> big(16 * 144, 0x1p100f), alternating(16 * 16),
+      zeros(16, 0.f);
+  for (size_t i = 0; i < alternating.size(); ++i)
+    alternating[i] = i % 2 ? -1.f : 1.f;
+  check(pointwise, big, alternating, zeros, "bound too large for Winograd");
+  check(s, randomVector(16 * 144, 27), w1, b1, "finite again");
+}
+
+/// A max pooling between two convolutions passes the first one's bound on
+/// (LATHE_CONV_INPUT_FROM_CONV on the pooling and on the second
+/// convolution); with a NaN in the first input nothing is recorded and both
+/// scan.
+TEST_F(NonFiniteTest, ConvPoolChainBoundsMatchReference) {
+  ConvCase s{1, 16, 12, 12, 16, 3, 1}, after{1, 16, 6, 6, 16, 3, 1};
+  auto w1 = randomVector(16 * 16 * 9, 40), w2 = randomVector(16 * 16 * 9, 41);
+  auto b1 = randomVector(16, 42), b2 = randomVector(16, 43);
+  auto x = randomVector(16 * 144, 44);
+  for (bool withNaN : {false, true}) {
+    SCOPED_TRACE(withNaN ? "NaN input" : "finite");
+    if (withNaN)
+      x[3 * 144 + 50] = kNaN;
+    std::vector<float> y1(16 * 144, 7.f), pooled(16 * 36, 7.f),
+        y2(16 * 36, 7.f);
+    runConv(s, x, w1, b1, y1, 0, false);
+    MemRef my1(y1.data(), {1, 16, 12, 12}), mp(pooled.data(), {1, 16, 6, 6});
+    lathe_rt_pool2d_padded_f32(4, my1.desc(), 4, mp.desc(),
+                               LATHE_CONV_INPUT_FROM_CONV, LATHE_POOL_MAX, 2, 2,
+                               2, 2, 1, 1, 0, 0, 0);
+    runConv(after, pooled, w2, b2, y2, LATHE_CONV_INPUT_FROM_CONV, false);
+    ASSERT_EQ(takePending(), "");
+    auto ref1 = refConv(s, x, w1, b1, LATHE_ACT_RELU);
+    auto refPooled = refMaxPool(ref1, 1, 16, 12, 12, 2);
+    expectSameValues(pooled, refPooled);
+    expectSameValues(
+        y2, refConv(after, toFloat(refPooled), w2, b2, LATHE_ACT_RELU));
+  }
+}
+
+/// An input large enough for the session's threads to share its scan, with
+/// a NaN at its last element and an Inf in its middle.
+TEST_F(NonFiniteTest, ConvScanSharedByThreads) {
+  int saved = lathe_rt_get_num_threads();
+  lathe_rt_set_num_threads(2);
+  ConvCase s{1, 64, 64, 64, 16, 1, 0};
+  auto x = randomVector(64 * 64 * 64, 30);
+  auto wt = randomVector(16 * 64, 31), bias = randomVector(16, 32);
+  for (auto [pos, value] :
+       {std::pair<int64_t, float>{64 * 64 * 64 - 1, kNaN},
+        std::pair<int64_t, float>{32 * 64 * 64 + 7, kInf}}) {
+    SCOPED_TRACE(testing::Message() << value << " at " << pos);
+    std::vector<float> xi = x, y(16 * 64 * 64, 7.f);
+    xi[pos] = value;
+    runConv(s, xi, wt, bias, y, 0, false);
+    ASSERT_EQ(takePending(), "");
+    expectSameValues(y, refConv(s, xi, wt, bias, LATHE_ACT_RELU));
+  }
+  lathe_rt_set_num_threads(saved);
+}
+
 //===----------------------------------------------------------------------===//
 // Max pooling
 //===----------------------------------------------------------------------===//

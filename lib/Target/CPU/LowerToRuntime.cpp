@@ -568,10 +568,47 @@ static void lowerConv(ConvOp op, int64_t layout, RuntimeCallBuilder &calls,
     rewriter.eraseOp(fill);
 }
 
+/// True if `buffer` was last written, before `op` and in its block, by a
+/// lathe.conv2d without pooling or a lathe.max_pool2d whose output is
+/// `buffer` itself, with only allocations, constants, views and such kernels
+/// writing other allocations in between (so nothing else can have written
+/// it): the runtime may then reuse the bound that kernel recorded for its
+/// output (LATHE_CONV_INPUT_FROM_CONV).
+static bool lastWrittenByConv(Operation *op, Value buffer) {
+  Value root = viewSource(buffer);
+  if (!root.getDefiningOp<memref::AllocOp>())
+    return false;
+  for (Operation *prev = op->getPrevNode(); prev; prev = prev->getPrevNode()) {
+    // A max pooling passes its input's bound on to its output too.
+    Value written;
+    bool records = false;
+    if (auto conv = dyn_cast<Conv2DOp>(prev)) {
+      written = conv.getInit();
+      records = !conv.hasPool();
+    } else if (auto pool = dyn_cast<MaxPool2DOp>(prev)) {
+      written = pool.getInit();
+      records = true;
+    }
+    if (written) {
+      if (written == buffer)
+        return records;
+      Value other = viewSource(written);
+      if (other == root || !other.getDefiningOp<memref::AllocOp>())
+        return false;
+      continue;
+    }
+    if (!isa<memref::AllocOp, memref::GetGlobalOp, arith::ConstantOp,
+             memref::CastOp, ViewLikeOpInterface>(prev))
+      return false;
+  }
+  return false;
+}
+
 /// lathe.conv2d -> lathe_rt_conv2d_f32 (bias and activation as post-ops), or
-/// lathe_rt_conv2d_pool_f32 when it carries a max pooling.
-static void lowerConv2D(Conv2DOp op, RuntimeCallBuilder &calls,
-                        IRRewriter &rewriter) {
+/// lathe_rt_conv2d_pool_f32 when it carries a max pooling. `fromConv`: the
+/// LATHE_CONV_*_FROM_CONV bits, found before any convolution was lowered.
+static void lowerConv2D(Conv2DOp op, int64_t fromConv,
+                        RuntimeCallBuilder &calls, IRRewriter &rewriter) {
   rewriter.setInsertionPoint(op);
   Value init = op.getInit();
   int64_t flags = activationCode(op.getActivation()) << LATHE_MM_ACT_SHIFT;
@@ -586,7 +623,7 @@ static void lowerConv2D(Conv2DOp op, RuntimeCallBuilder &calls,
                : isBf16Memref(init) ? op.getFilter()
                                     : init;
   ArrayRef<int64_t> strides = op.getStrides(), dilations = op.getDilations();
-  int64_t layout = op.isNhwc() ? LATHE_CONV_NHWC : LATHE_CONV_NCHW;
+  int64_t layout = (op.isNhwc() ? LATHE_CONV_NHWC : LATHE_CONV_NCHW) | fromConv;
   if (op.getInputBlock())
     layout |= LATHE_CONV_BLOCKED_INPUT;
   if (op.getOutputBlock())
@@ -664,8 +701,8 @@ static void lowerPool(PoolOp op, int64_t layout, RuntimeCallBuilder &calls,
 
 /// lathe.max_pool2d -> lathe_rt_pool2d_padded_f32 (the bottom and right
 /// padding follow from the sizes).
-static void lowerMaxPool2D(MaxPool2DOp op, RuntimeCallBuilder &calls,
-                           IRRewriter &rewriter) {
+static void lowerMaxPool2D(MaxPool2DOp op, int64_t fromConv,
+                           RuntimeCallBuilder &calls, IRRewriter &rewriter) {
   rewriter.setInsertionPoint(op);
   ArrayRef<int64_t> window = op.getWindow(), strides = op.getStrides(),
                     dilations = op.getDilations(), padding = op.getPadding();
@@ -673,10 +710,11 @@ static void lowerMaxPool2D(MaxPool2DOp op, RuntimeCallBuilder &calls,
              isBf16Memref(op.getInit()) ? "lathe_rt_pool2d_padded_bf16"
                                         : "lathe_rt_pool2d_padded_f32",
              {op.getInput(), op.getInit()},
-             {op.isNhwc()     ? int64_t(1)
-              : op.getBlock() ? int64_t(LATHE_CONV_BLOCKED_INPUT |
-                                        LATHE_CONV_BLOCKED_OUTPUT)
-                              : int64_t(0),
+             {(op.isNhwc()     ? int64_t(1)
+               : op.getBlock() ? int64_t(LATHE_CONV_BLOCKED_INPUT |
+                                         LATHE_CONV_BLOCKED_OUTPUT)
+                               : int64_t(0)) |
+                  fromConv,
               LATHE_POOL_MAX, window[0], window[1], strides[0], strides[1],
               dilations[0], dilations[1],
               /*padTop=*/padding[0], /*padLeft=*/padding[1],
@@ -711,6 +749,21 @@ struct LatheCPULowerToRuntime
         candidates.push_back(op);
     });
     numCalls += candidates.size();
+    DenseMap<Operation *, int64_t> fromConv;
+    for (Operation *op : candidates) {
+      if (auto pool = dyn_cast<MaxPool2DOp>(op))
+        fromConv[op] = lastWrittenByConv(pool, pool.getInput())
+                           ? LATHE_CONV_INPUT_FROM_CONV
+                           : 0;
+      if (auto conv = dyn_cast<Conv2DOp>(op)) {
+        int64_t bits = 0;
+        if (lastWrittenByConv(conv, conv.getInput()))
+          bits |= LATHE_CONV_INPUT_FROM_CONV;
+        if (conv.getAccumulate() && lastWrittenByConv(conv, conv.getInit()))
+          bits |= LATHE_CONV_RESIDUAL_FROM_CONV;
+        fromConv[op] = bits;
+      }
+    }
     for (Operation *op : candidates) {
       if (auto matmul = dyn_cast<MatmulOp>(op))
         lowerMatmul(matmul, calls, rewriter);
@@ -723,9 +776,9 @@ struct LatheCPULowerToRuntime
       else if (auto conv = dyn_cast<linalg::Conv2DNhwcHwcfOp>(op))
         lowerConv(conv, /*layout=*/1, calls, rewriter);
       else if (auto conv = dyn_cast<Conv2DOp>(op))
-        lowerConv2D(conv, calls, rewriter);
+        lowerConv2D(conv, fromConv.lookup(op), calls, rewriter);
       else if (auto pool = dyn_cast<MaxPool2DOp>(op))
-        lowerMaxPool2D(pool, calls, rewriter);
+        lowerMaxPool2D(pool, fromConv.lookup(op), calls, rewriter);
       else if (auto pool = dyn_cast<linalg::PoolingNchwMaxOp>(op))
         lowerPool(pool, /*layout=*/0, calls, rewriter);
       else if (auto pool = dyn_cast<linalg::PoolingNhwcMaxOp>(op))

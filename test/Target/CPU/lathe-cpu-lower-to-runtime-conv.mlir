@@ -4,6 +4,8 @@
 // CHECK-DAG: func.func private @lathe_rt_conv2d_pool_f32(memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
 // CHECK-DAG: func.func private @lathe_rt_pool2d_f32(memref<*xf32>, memref<*xf32>, i64, i64, i64, i64, i64, i64, i64, i64, i64)
 memref.global "private" constant @w : memref<4x3x3x3xf32> = dense<1.0>
+memref.global "private" constant @cw : memref<4x4x1x1xf32> = dense<0.5>
+memref.global "private" constant @bw : memref<16x16x1x1xf32> = dense<0.25>
 
 // Flags: bias (1) | constant filter (4) | relu (1 << 8) = 261; layout 0,
 // strides 1x1, no padding, dilations 1x1; pooling: max (0), window 2x2,
@@ -113,5 +115,58 @@ func.func @conv_blocked(%x: memref<1x2x6x6x16xf32>, %w: memref<32x32x3x3xf32>, %
 func.func @conv_padded(%x: memref<1x3x6x6xf32>, %w: memref<4x3x3x3xf32>, %y: memref<1x4x6x8xf32>) {
   lathe.conv2d ins(%x, %w : memref<1x3x6x6xf32>, memref<4x3x3x3xf32>)
       outs(%y : memref<1x4x6x8xf32>) {padding = array<i64: 1, 2, 1, 2>}
+  return
+}
+
+// A chain in fresh allocations: the second convolution's input was last
+// written by the first (layout 32: LATHE_CONV_INPUT_FROM_CONV), the third
+// accumulates into that same buffer with only the second convolution (into
+// another allocation) in between (layout 32 | 64). After a linalg.fill of
+// the input nothing is known (layout 0), nor for an argument the caller wrote.
+// CHECK-LABEL: func.func @chain_from_conv
+// CHECK: %[[Z:.*]] = arith.constant 0 : i64
+// CHECK: call @lathe_rt_conv2d_f32(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[Z]],
+// CHECK: %[[IN:.*]] = arith.constant 32 : i64
+// CHECK: call @lathe_rt_conv2d_f32(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[IN]],
+// CHECK: %[[BOTH:.*]] = arith.constant 96 : i64
+// CHECK: call @lathe_rt_conv2d_f32(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[BOTH]],
+// CHECK: linalg.fill
+// CHECK: call @lathe_rt_conv2d_f32(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[Z]],
+func.func @chain_from_conv(%x: memref<1x4x8x8xf32>, %b: memref<4xf32>) {
+  %w = memref.get_global @cw : memref<4x4x1x1xf32>
+  %a = memref.alloc() : memref<1x4x8x8xf32>
+  lathe.conv2d ins(%x, %w : memref<1x4x8x8xf32>, memref<4x4x1x1xf32>) bias(%b : memref<4xf32>)
+      outs(%a : memref<1x4x8x8xf32>) {activation = #lathe<activation relu>}
+  %c = memref.alloc() : memref<1x4x8x8xf32>
+  lathe.conv2d ins(%a, %w : memref<1x4x8x8xf32>, memref<4x4x1x1xf32>) bias(%b : memref<4xf32>)
+      outs(%c : memref<1x4x8x8xf32>) {activation = #lathe<activation relu>}
+  lathe.conv2d ins(%c, %w : memref<1x4x8x8xf32>, memref<4x4x1x1xf32>) bias(%b : memref<4xf32>)
+      outs(%a : memref<1x4x8x8xf32>) {accumulate, activation = #lathe<activation relu>}
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%c : memref<1x4x8x8xf32>)
+  lathe.conv2d ins(%c, %w : memref<1x4x8x8xf32>, memref<4x4x1x1xf32>) bias(%b : memref<4xf32>)
+      outs(%a : memref<1x4x8x8xf32>) {activation = #lathe<activation relu>}
+  return
+}
+
+// A max pooling passes the bound on: its input was last written by the
+// first convolution (blocked 6 | 32 = 38), and the second convolution reads
+// the pooling's output (38); the first reads an argument (6).
+// CHECK-LABEL: func.func @pool_between_convs
+// CHECK: %[[B:.*]] = arith.constant 6 : i64
+// CHECK: call @lathe_rt_conv2d_f32(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[B]],
+// CHECK: %[[BF:.*]] = arith.constant 38 : i64
+// CHECK: call @lathe_rt_pool2d_padded_f32(%{{.*}}, %{{.*}}, %[[BF]],
+// CHECK: call @lathe_rt_conv2d_f32(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[BF]],
+func.func @pool_between_convs(%x: memref<1x1x8x8x16xf32>, %b: memref<16xf32>) {
+  %w = memref.get_global @bw : memref<16x16x1x1xf32>
+  %a = memref.alloc() : memref<1x1x8x8x16xf32>
+  lathe.conv2d ins(%x, %w : memref<1x1x8x8x16xf32>, memref<16x16x1x1xf32>) bias(%b : memref<16xf32>)
+      outs(%a : memref<1x1x8x8x16xf32>) {activation = #lathe<activation relu>, input_block = 16 : i64, output_block = 16 : i64}
+  %p = memref.alloc() : memref<1x1x4x4x16xf32>
+  lathe.max_pool2d ins(%a : memref<1x1x8x8x16xf32>) outs(%p : memref<1x1x4x4x16xf32>) {block = 16 : i64, padding = array<i64: 0, 0, 0, 0>, strides = array<i64: 2, 2>, window = array<i64: 2, 2>}
+  %c = memref.alloc() : memref<1x1x4x4x16xf32>
+  lathe.conv2d ins(%p, %w : memref<1x1x4x4x16xf32>, memref<16x16x1x1xf32>) bias(%b : memref<16xf32>)
+      outs(%c : memref<1x1x4x4x16xf32>) {activation = #lathe<activation relu>, input_block = 16 : i64, output_block = 16 : i64}
   return
 }

@@ -369,6 +369,13 @@ enum {
   /// accumulating one reads its residual from the bf16 output.
   LATHE_CONV_BF16_INPUT = 1 << 3,
   LATHE_CONV_BF16_OUTPUT = 1 << 4,
+  /// The input / the residual (the output's contents, with
+  /// LATHE_MM_HAS_RESIDUAL) was last written by an earlier convolution call
+  /// of the same invocation, exactly this view and nothing in between (the
+  /// compiler knows; lathe-cpu-lower-to-runtime). The runtime may then take
+  /// a bound on its magnitude from that call instead of scanning it.
+  LATHE_CONV_INPUT_FROM_CONV = 1 << 5,
+  LATHE_CONV_RESIDUAL_FROM_CONV = 1 << 6,
 };
 
 /// 2-D convolution (`layout` as above).
