@@ -10,6 +10,8 @@
 
 #include "TestUtils.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <limits>
 
@@ -269,3 +271,62 @@ TEST_F(Bf16ActivationsTest, AccumulatingBf16PoolingIsAPendingError) {
 }
 
 } // namespace
+
+/// Attention's scores in a bf16 session: Q [B, H, S, D] and K^T [B, H, D, S]
+/// as views of [B, S, H*D] projections (K read transposed, converted per
+/// call keeping that order), alpha, against float64 on the bf16-rounded
+/// inputs; a NaN in K makes its key's column NaN in every query row.
+TEST_F(Bf16ActivationsTest, TransposedRhsPerCall) {
+  lathe_rt_session_options options;
+  lathe_rt_session_options_init(&options);
+  options.precision = LATHE_PRECISION_BF16;
+  lathe_rt_session *session = lathe_rt_session_create(&options);
+  ASSERT_NE(session, nullptr);
+  lathe_rt_session *previous = lathe_rt_session_bind(session);
+  const int64_t batch = 2, seq = 37, heads = 3, dim = 24;
+  const int64_t rowStride = heads * dim, batchStride = seq * rowStride;
+  auto q = randomVector(batch * batchStride, 330);
+  auto k = randomVector(batch * batchStride, 331);
+  const int64_t nanKey = 11, nanHead = 1;
+  k[1 * batchStride + nanKey * rowStride + nanHead * dim + 5] =
+      std::numeric_limits<float>::quiet_NaN();
+  const float alpha = 0.25f;
+  MemRef mq(q.data(), {batch, heads, seq, dim},
+            {batchStride, dim, rowStride, 1});
+  MemRef mkt(k.data(), {batch, heads, dim, seq},
+             {batchStride, dim, 1, rowStride});
+  std::vector<float> scores(batch * heads * seq * seq, -3.f);
+  MemRef ms(scores.data(), {batch, heads, seq, seq});
+  lathe_rt_matmul_scaled_f32(4, mq.desc(), 4, mkt.desc(), 4, ms.desc(), 4,
+                             ms.desc(), 4, ms.desc(), alpha, 0);
+  EXPECT_EQ(takePending(), "");
+  lathe_rt_session_bind(previous);
+  EXPECT_EQ(lathe_rt_session_destroy(session), LATHE_OK);
+
+  auto q16 = fromBf16(toBf16(q)), k16 = fromBf16(toBf16(k));
+  auto at = [&](const std::vector<float> &x, int64_t b, int64_t h, int64_t s,
+                int64_t d) {
+    return double(x[b * batchStride + s * rowStride + h * dim + d]);
+  };
+  std::vector<double> expected(scores.size());
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t h = 0; h < heads; ++h)
+      for (int64_t i = 0; i < seq; ++i)
+        for (int64_t j = 0; j < seq; ++j) {
+          double acc = 0;
+          for (int64_t d = 0; d < dim; ++d)
+            acc += at(q16, b, h, i, d) * at(k16, b, h, j, d);
+          expected[((b * heads + h) * seq + i) * seq + j] = alpha * acc;
+        }
+  for (size_t i = 0; i < scores.size(); ++i) {
+    int64_t j = static_cast<int64_t>(i) % seq;
+    int64_t bh = static_cast<int64_t>(i) / (seq * seq);
+    bool nan = bh == 1 * heads + nanHead && j == nanKey;
+    ASSERT_EQ(std::isnan(expected[i]), nan) << i;
+    ASSERT_EQ(std::isnan(scores[i]), nan) << "at flat index " << i;
+    if (!nan)
+      ASSERT_NEAR(scores[i], expected[i],
+                  1e-4 * std::max(1.0, std::fabs(expected[i])))
+          << "at flat index " << i;
+  }
+}
