@@ -10,6 +10,8 @@
 
 #include "TestUtils.h"
 
+#include "lathe/runtime/Bf16.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -328,5 +330,52 @@ TEST_F(Bf16ActivationsTest, TransposedRhsPerCall) {
       ASSERT_NEAR(scores[i], expected[i],
                   1e-4 * std::max(1.0, std::fabs(expected[i])))
           << "at flat index " << i;
+  }
+}
+
+/// Softmax into a bf16 output (attention's probabilities for a bf16 P·V):
+/// rows of [B, S, S] scores along the last axis, once through oneDNN and
+/// once with a NaN and a row of -inf only (the exact path: NaN rows), into a
+/// strided output (every other row of a larger buffer), against float64
+/// within one bf16 step.
+TEST_F(Bf16ActivationsTest, SoftmaxBf16Output) {
+  const int64_t batch = 3, rows = 17, len = 40;
+  for (bool nonFinite : {false, true}) {
+    auto x = randomVector(batch * rows * len, nonFinite ? 341 : 340, -4.f, 4.f);
+    if (nonFinite) {
+      x[(1 * rows + 2) * len + 7] = std::numeric_limits<float>::quiet_NaN();
+      for (int64_t j = 0; j < len; ++j)
+        x[(2 * rows + 5) * len + j] = -std::numeric_limits<float>::infinity();
+    }
+    std::vector<uint16_t> out16(batch * rows * 2 * len, 0x7fc0);
+    MemRef mx(x.data(), {batch, rows, len});
+    MemRef mo =
+        bf16MemRef(out16, {batch, rows, len}, {rows * 2 * len, 2 * len, 1});
+    lathe_rt_softmax_f32_bf16(3, mx.desc(), 3, mo.desc(), 2);
+    ASSERT_EQ(takePending(), "");
+    for (int64_t r = 0; r < batch * rows; ++r) {
+      double m = -std::numeric_limits<double>::infinity(), sum = 0;
+      bool nan = false;
+      for (int64_t j = 0; j < len; ++j) {
+        nan |= std::isnan(x[r * len + j]);
+        m = std::max(m, double(x[r * len + j]));
+      }
+      nan |= std::isinf(m) && m < 0;
+      for (int64_t j = 0; j < len; ++j)
+        sum += std::exp(double(x[r * len + j]) - m);
+      for (int64_t j = 0; j < len; ++j) {
+        float got = fromBf16(out16[r * 2 * len + j]);
+        if (nan) {
+          ASSERT_TRUE(std::isnan(got)) << r << " " << j;
+          continue;
+        }
+        double want = std::exp(double(x[r * len + j]) - m) / sum;
+        // One bf16 step (2^-7 relative): oneDNN 2.6's softmax without
+        // AVX512-BF16 code truncates to bf16 rather than rounding.
+        ASSERT_NEAR(got, want, 0x1p-7 * want + 1e-7) << r << " " << j;
+      }
+      // The gaps between the output rows stay as they were.
+      ASSERT_EQ(out16[r * 2 * len + len], 0x7fc0) << r;
+    }
   }
 }
