@@ -133,6 +133,25 @@ Operand toOperand(const MemRefView &view, size_t rank) {
   return op;
 }
 
+/// Whether `op` is read across its rows: its last two dimensions are
+/// transposed in memory (attention's K^T read from K).
+bool readsTransposed(const Operand &op) {
+  size_t r = op.dims.size();
+  return r >= 2 && op.dims[r - 2] > 1 && op.dims[r - 1] > 1 &&
+         op.strides[r - 2] < op.strides[r - 1];
+}
+
+/// Dense strides for `dims` with the last two dimensions transposed in
+/// memory (column-major matrices, batches outermost).
+Dims transposedDenseStrides(const Dims &dims) {
+  size_t r = dims.size();
+  Dims swapped = dims;
+  std::swap(swapped[r - 2], swapped[r - 1]);
+  Dims strides = denseStrides(swapped);
+  std::swap(strides[r - 2], strides[r - 1]);
+  return strides;
+}
+
 std::shared_ptr<Entry> build(const Problem &p, bool allDense) {
   auto e = std::make_shared<Entry>();
   auto stage = [&](const Operand &op, bool forced) {
@@ -197,10 +216,29 @@ std::shared_ptr<Entry> build(const Problem &p, bool allDense) {
     attr.set_output_scales(1 << (p.c.dims.size() - 1), e->outScales);
   }
 
-  dnnl::matmul::desc desc =
-      p.hasBias ? dnnl::matmul::desc(e->aMd, bMd, e->biasMd, e->cMd)
-                : dnnl::matmul::desc(e->aMd, bMd, e->cMd);
-  dnnl::matmul::primitive_desc pd(desc, attr, cpuEngine());
+  auto makePd = [&](const memory::desc &weights) {
+    dnnl::matmul::desc desc =
+        p.hasBias ? dnnl::matmul::desc(e->aMd, weights, e->biasMd, e->cMd)
+                  : dnnl::matmul::desc(e->aMd, weights, e->cMd);
+    return dnnl::matmul::primitive_desc(desc, attr, cpuEngine());
+  };
+  dnnl::matmul::primitive_desc pd;
+  if (p.bf16 && !p.constB && readsTransposed(p.b)) {
+    // B read transposed per call (attention's K^T): its bf16 copy keeps
+    // that order, so the conversion moves whole rows and the kernel reads
+    // B transposed; a transposing conversion costs about half the product.
+    try {
+      pd = makePd(memory::desc(p.b.dims, memory::data_type::bf16,
+                               transposedDenseStrides(p.b.dims)));
+      if (isReference(pd))
+        pd = {};
+    } catch (const dnnl::error &err) {
+      if (!isUnsupported(err))
+        throw;
+    }
+  }
+  if (!pd)
+    pd = makePd(bMd);
   e->bMd = pd.weights_desc();
   if (p.int8) {
     // A's quantization (one reorder with a scale), B quantized once.

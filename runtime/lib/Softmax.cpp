@@ -2,7 +2,10 @@
 //
 // oneDNN's softmax_v2 takes separate source and destination layouts, so a
 // strided input and output are used as they are; a layout oneDNN has no
-// implementation for is staged through a dense copy instead.
+// implementation for is staged through a dense copy instead. The output may
+// be bf16 (lathe_rt_softmax_f32_bf16: attention's probabilities for a bf16
+// P·V product, lathe-cpu-bf16-activations): the kernel rounds its f32
+// result once as it writes it.
 //
 //===----------------------------------------------------------------------===//
 
@@ -39,6 +42,7 @@ PrimitiveCache<Entry> &cache() {
 Operand toOperand(const MemRefView &view) {
   Operand op;
   op.data = view.data;
+  op.bf16 = view.bf16;
   op.dims.assign(view.sizes.begin(), view.sizes.begin() + view.rank);
   op.strides.assign(view.strides.begin(), view.strides.begin() + view.rank);
   op.normalizeStrides();
@@ -152,7 +156,10 @@ std::optional<int64_t> checkSoftmaxOperands(const MemRefView &inView,
     if (axis != 0 && axis != -1)
       fail(LATHE_ERR_INVALID, "axis ", axis,
            " is out of range for a 0-d input");
-    *outView.data = 1.f;
+    if (outView.bf16)
+      *reinterpret_cast<uint16_t *>(outView.data) = floatToBf16(1.f);
+    else
+      *outView.data = 1.f;
     return std::nullopt;
   }
   if (axis < -rank || axis >= rank)
@@ -184,7 +191,17 @@ void runSoftmax(const MemRefView &inView, const MemRefView &outView,
       from = in.denseView(staged.floats());
       copyStrided(inView, from);
     }
-    exactSoftmax(from, outView, axis);
+    if (!outView.bf16) {
+      exactSoftmax(from, outView, axis);
+      return;
+    }
+    // In f32, then rounded to the bf16 output.
+    Operand wide = out;
+    wide.bf16 = false;
+    ScratchBuffer result(static_cast<size_t>(out.numel()) * sizeof(float));
+    MemRefView dense = wide.denseView(result.floats());
+    exactSoftmax(from, dense, axis);
+    copyStrided(dense, outView);
     return;
   }
 
@@ -223,15 +240,16 @@ void runSoftmax(const MemRefView &inView, const MemRefView &outView,
 }
 
 void softmax(int64_t rankIn, void *inDesc, int64_t rankOut, void *outDesc,
-             int64_t axis) {
+             int64_t axis, bool bf16Out) {
   static const int profileKind = getProfileKind("softmax");
-  ProfileScope scope(profileKind);
+  static const int profileKindBf16 = getProfileKind("softmax_bf16");
+  ProfileScope scope(bf16Out ? profileKindBf16 : profileKind);
   if (traceEnabled())
     scope.setDetail(describeOperands({{rankIn, inDesc}, {rankOut, outDesc}}));
   applyThreadSettings();
 
   MemRefView inView = decodeMemRef(rankIn, inDesc, "input");
-  MemRefView outView = decodeMemRef(rankOut, outDesc, "output");
+  MemRefView outView = decodeMemRef(rankOut, outDesc, "output", bf16Out);
   if (std::optional<int64_t> a = checkSoftmaxOperands(inView, outView, axis))
     runSoftmax(inView, outView, *a);
 }
@@ -364,7 +382,13 @@ void maskedSoftmax(int64_t rankIn, void *inDesc, int64_t rankMask,
 
 extern "C" void lathe_rt_softmax_f32(int64_t rankIn, void *in, int64_t rankOut,
                                      void *out, int64_t axis) {
-  guardKernel(kKernel, [&] { softmax(rankIn, in, rankOut, out, axis); });
+  guardKernel(kKernel, [&] { softmax(rankIn, in, rankOut, out, axis, false); });
+}
+
+extern "C" void lathe_rt_softmax_f32_bf16(int64_t rankIn, void *in,
+                                          int64_t rankOut, void *out,
+                                          int64_t axis) {
+  guardKernel(kKernel, [&] { softmax(rankIn, in, rankOut, out, axis, true); });
 }
 
 extern "C" void lathe_rt_masked_softmax_f32(

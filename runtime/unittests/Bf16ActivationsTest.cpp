@@ -10,6 +10,10 @@
 
 #include "TestUtils.h"
 
+#include "lathe/runtime/Bf16.h"
+
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <limits>
 
@@ -269,3 +273,109 @@ TEST_F(Bf16ActivationsTest, AccumulatingBf16PoolingIsAPendingError) {
 }
 
 } // namespace
+
+/// Attention's scores in a bf16 session: Q [B, H, S, D] and K^T [B, H, D, S]
+/// as views of [B, S, H*D] projections (K read transposed, converted per
+/// call keeping that order), alpha, against float64 on the bf16-rounded
+/// inputs; a NaN in K makes its key's column NaN in every query row.
+TEST_F(Bf16ActivationsTest, TransposedRhsPerCall) {
+  lathe_rt_session_options options;
+  lathe_rt_session_options_init(&options);
+  options.precision = LATHE_PRECISION_BF16;
+  lathe_rt_session *session = lathe_rt_session_create(&options);
+  ASSERT_NE(session, nullptr);
+  lathe_rt_session *previous = lathe_rt_session_bind(session);
+  const int64_t batch = 2, seq = 37, heads = 3, dim = 24;
+  const int64_t rowStride = heads * dim, batchStride = seq * rowStride;
+  auto q = randomVector(batch * batchStride, 330);
+  auto k = randomVector(batch * batchStride, 331);
+  const int64_t nanKey = 11, nanHead = 1;
+  k[1 * batchStride + nanKey * rowStride + nanHead * dim + 5] =
+      std::numeric_limits<float>::quiet_NaN();
+  const float alpha = 0.25f;
+  MemRef mq(q.data(), {batch, heads, seq, dim},
+            {batchStride, dim, rowStride, 1});
+  MemRef mkt(k.data(), {batch, heads, dim, seq},
+             {batchStride, dim, 1, rowStride});
+  std::vector<float> scores(batch * heads * seq * seq, -3.f);
+  MemRef ms(scores.data(), {batch, heads, seq, seq});
+  lathe_rt_matmul_scaled_f32(4, mq.desc(), 4, mkt.desc(), 4, ms.desc(), 4,
+                             ms.desc(), 4, ms.desc(), alpha, 0);
+  EXPECT_EQ(takePending(), "");
+  lathe_rt_session_bind(previous);
+  EXPECT_EQ(lathe_rt_session_destroy(session), LATHE_OK);
+
+  auto q16 = fromBf16(toBf16(q)), k16 = fromBf16(toBf16(k));
+  auto at = [&](const std::vector<float> &x, int64_t b, int64_t h, int64_t s,
+                int64_t d) {
+    return double(x[b * batchStride + s * rowStride + h * dim + d]);
+  };
+  std::vector<double> expected(scores.size());
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t h = 0; h < heads; ++h)
+      for (int64_t i = 0; i < seq; ++i)
+        for (int64_t j = 0; j < seq; ++j) {
+          double acc = 0;
+          for (int64_t d = 0; d < dim; ++d)
+            acc += at(q16, b, h, i, d) * at(k16, b, h, j, d);
+          expected[((b * heads + h) * seq + i) * seq + j] = alpha * acc;
+        }
+  for (size_t i = 0; i < scores.size(); ++i) {
+    int64_t j = static_cast<int64_t>(i) % seq;
+    int64_t bh = static_cast<int64_t>(i) / (seq * seq);
+    bool nan = bh == 1 * heads + nanHead && j == nanKey;
+    ASSERT_EQ(std::isnan(expected[i]), nan) << i;
+    ASSERT_EQ(std::isnan(scores[i]), nan) << "at flat index " << i;
+    if (!nan)
+      ASSERT_NEAR(scores[i], expected[i],
+                  1e-4 * std::max(1.0, std::fabs(expected[i])))
+          << "at flat index " << i;
+  }
+}
+
+/// Softmax into a bf16 output (attention's probabilities for a bf16 P·V):
+/// rows of [B, S, S] scores along the last axis, once through oneDNN and
+/// once with a NaN and a row of -inf only (the exact path: NaN rows), into a
+/// strided output (every other row of a larger buffer), against float64
+/// within one bf16 step.
+TEST_F(Bf16ActivationsTest, SoftmaxBf16Output) {
+  const int64_t batch = 3, rows = 17, len = 40;
+  for (bool nonFinite : {false, true}) {
+    auto x = randomVector(batch * rows * len, nonFinite ? 341 : 340, -4.f, 4.f);
+    if (nonFinite) {
+      x[(1 * rows + 2) * len + 7] = std::numeric_limits<float>::quiet_NaN();
+      for (int64_t j = 0; j < len; ++j)
+        x[(2 * rows + 5) * len + j] = -std::numeric_limits<float>::infinity();
+    }
+    std::vector<uint16_t> out16(batch * rows * 2 * len, 0x7fc0);
+    MemRef mx(x.data(), {batch, rows, len});
+    MemRef mo =
+        bf16MemRef(out16, {batch, rows, len}, {rows * 2 * len, 2 * len, 1});
+    lathe_rt_softmax_f32_bf16(3, mx.desc(), 3, mo.desc(), 2);
+    ASSERT_EQ(takePending(), "");
+    for (int64_t r = 0; r < batch * rows; ++r) {
+      double m = -std::numeric_limits<double>::infinity(), sum = 0;
+      bool nan = false;
+      for (int64_t j = 0; j < len; ++j) {
+        nan |= std::isnan(x[r * len + j]);
+        m = std::max(m, double(x[r * len + j]));
+      }
+      nan |= std::isinf(m) && m < 0;
+      for (int64_t j = 0; j < len; ++j)
+        sum += std::exp(double(x[r * len + j]) - m);
+      for (int64_t j = 0; j < len; ++j) {
+        float got = fromBf16(out16[r * 2 * len + j]);
+        if (nan) {
+          ASSERT_TRUE(std::isnan(got)) << r << " " << j;
+          continue;
+        }
+        double want = std::exp(double(x[r * len + j]) - m) / sum;
+        // One bf16 step (2^-7 relative): oneDNN 2.6's softmax without
+        // AVX512-BF16 code truncates to bf16 rather than rounding.
+        ASSERT_NEAR(got, want, 0x1p-7 * want + 1e-7) << r << " " << j;
+      }
+      // The gaps between the output rows stay as they were.
+      ASSERT_EQ(out16[r * 2 * len + len], 0x7fc0) << r;
+    }
+  }
+}

@@ -27,6 +27,7 @@
 #include "lathe/Target/CPU/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 #include "llvm/ADT/SetVector.h"
@@ -101,6 +102,60 @@ bool acceptsBf16(OpOperand &use, const llvm::SetVector<Value> &bf16) {
   return false;
 }
 
+/// Follows `value` through the reshapes and slices that read it; calls
+/// `onUse` for every other use. False as soon as `onUse` is.
+bool allUsesThroughReshapes(Value value,
+                            llvm::function_ref<bool(OpOperand &)> onUse) {
+  for (OpOperand &use : value.getUses()) {
+    Operation *user = use.getOwner();
+    if (passThroughSource(user) == value && user->getNumResults() == 1) {
+      if (!allUsesThroughReshapes(user->getResult(0), onUse))
+        return false;
+    } else if (!onUse(use)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/// Unmasked attention's probabilities: a softmax on tensors over a
+/// lathe.matmul's scores (through reshapes) that only products read, as
+/// their lhs. Those products get the `lathe.bf16_lhs` attribute:
+/// lathe-cpu-lower-to-runtime then has the softmax write the probabilities
+/// in bf16 and the products read them so (linalg.softmax has one element
+/// type, so the tensors here stay f32). With a mask between scores and
+/// softmax (generated code) the products, the mask and the softmax become
+/// one f32 kernel instead.
+void tagAttentionProbabilities(func::FuncOp func) {
+  func.walk([&](linalg::SoftmaxOp softmax) {
+    if (!softmax.hasPureTensorSemantics() ||
+        !isStaticF32Tensor(softmax.getResult()[0]))
+      return;
+    Value scores = softmax.getInput();
+    while (Operation *def = scores.getDefiningOp()) {
+      Value source = passThroughSource(def);
+      if (!source)
+        break;
+      scores = source;
+    }
+    if (!scores.getDefiningOp<MatmulOp>())
+      return;
+    SmallVector<MatmulOp> products;
+    bool onlyProducts =
+        allUsesThroughReshapes(softmax.getResult()[0], [&](OpOperand &use) {
+          auto matmul = dyn_cast<MatmulOp>(use.getOwner());
+          if (!matmul || &use != &matmul.getLhsMutable())
+            return false;
+          products.push_back(matmul);
+          return true;
+        });
+    if (!onlyProducts)
+      return;
+    for (MatmulOp product : products)
+      product->setAttr("lathe.bf16_lhs", UnitAttr::get(func.getContext()));
+  });
+}
+
 struct LatheCPUBf16Activations
     : public lathe::impl::LatheCPUBf16ActivationsBase<LatheCPUBf16Activations> {
   void runOnOperation() override {
@@ -157,6 +212,7 @@ struct LatheCPUBf16Activations
       value.setType(type.clone(bf16Type));
       ++numBf16Values;
     }
+    tagAttentionProbabilities(getOperation());
   }
 };
 

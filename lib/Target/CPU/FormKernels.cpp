@@ -265,14 +265,16 @@ static bool isReluSelect(arith::CmpFOp cmp, arith::SelectOp select, Value x) {
 /// Walks the body of an element-wise generic as a chain that starts at block
 /// argument `start`: every op must consume the running value and be a ReLU
 /// (max with 0, or compare+select), a GELU (erf or tanh form, a run of ops
-/// that matchGeluRun recognises) or an add of another input of the generic.
-/// `onActivation(name)` / `onAdd(input index)` accept or refuse each step
-/// (setting `why`); the body must yield the chain's end.
-static LogicalResult
-walkEpilogueChain(linalg::GenericOp op, unsigned start,
-                  function_ref<LogicalResult(Activation)> onActivation,
-                  function_ref<LogicalResult(unsigned input)> onAdd,
-                  const char *&why) {
+/// that matchGeluRun recognises) or an add of another input of the generic
+/// or, where `onAddConstant` is given, of a scalar f32 constant (a splat bias
+/// that canonicalization folded into the body).
+/// `onActivation(name)` / `onAdd(input index)` / `onAddConstant(value)` accept
+/// or refuse each step (setting `why`); the body must yield the chain's end.
+static LogicalResult walkEpilogueChain(
+    linalg::GenericOp op, unsigned start,
+    function_ref<LogicalResult(Activation)> onActivation,
+    function_ref<LogicalResult(unsigned input)> onAdd, const char *&why,
+    function_ref<LogicalResult(FloatAttr value)> onAddConstant = nullptr) {
   Block &body = op.getRegion().front();
   unsigned numInputs = op.getNumDpsInputs();
   Value current = body.getArgument(start);
@@ -313,7 +315,13 @@ walkEpilogueChain(linalg::GenericOp op, unsigned start,
       why = "epilogue is not a chain";
       return failure();
     }
-    if (isa<arith::AddFOp>(inner)) {
+    FloatAttr constant;
+    if (isa<arith::AddFOp>(inner) && onAddConstant &&
+        matchPattern(other, m_Constant(&constant)) &&
+        constant.getType().isF32()) {
+      if (failed(onAddConstant(constant)))
+        return failure();
+    } else if (isa<arith::AddFOp>(inner)) {
       auto arg = dyn_cast<BlockArgument>(other);
       if (!arg || arg.getOwner() != &body || arg.getArgNumber() >= numInputs ||
           arg.getArgNumber() == start) {
@@ -343,7 +351,8 @@ walkEpilogueChain(linalg::GenericOp op, unsigned start,
 /// An element-wise linalg.generic whose only job on a single-use
 /// lathe.matmul result is `+ bias[n]`, ReLU, GELU (erf or tanh form) or
 /// `+ residual` is absorbed into the matmul's epilogue:
-/// C = act(A·B + bias) + residual.
+/// C = act(A·B + bias) + residual. An add of a scalar constant `c` before the
+/// activation is a splat bias: it becomes a constant [N] bias of `c`s.
 struct FuseEpilogueIntoMatmul : public OpRewritePattern<linalg::GenericOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -403,10 +412,28 @@ struct FuseEpilogueIntoMatmul : public OpRewritePattern<linalg::GenericOp> {
       }
       return success();
     };
-    if (failed(walkEpilogueChain(op, *mmIndex, onActivation, onAdd, why)))
+    FloatAttr splatBias;
+    int64_t n = cast<ShapedType>(op.getResult(0).getType()).getShape().back();
+    auto onAddConstant = [&](FloatAttr value) -> LogicalResult {
+      if (bias || splatBias || residual || activation != Activation::none ||
+          ShapedType::isDynamic(n)) {
+        why = "constant add is not a bias";
+        return failure();
+      }
+      splatBias = value;
+      return success();
+    };
+    if (failed(walkEpilogueChain(op, *mmIndex, onActivation, onAdd, why,
+                                 onAddConstant)))
       return rewriter.notifyMatchFailure(op, why);
-    if (bias && matmul.getAlpha().convertToFloat() != 1.0f)
+    if ((bias || splatBias) && matmul.getAlpha().convertToFloat() != 1.0f)
       return rewriter.notifyMatchFailure(op, "alpha with a bias");
+    if (splatBias) {
+      auto biasType = RankedTensorType::get({n}, splatBias.getType());
+      bias = arith::ConstantOp::create(
+          rewriter, op.getLoc(),
+          DenseElementsAttr::get(biasType, {Attribute(splatBias)}));
+    }
 
     auto fused = MatmulOp::create(
         rewriter, op.getLoc(), op->getResultTypes(), matmul.getLhs(),

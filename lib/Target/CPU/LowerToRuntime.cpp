@@ -113,8 +113,13 @@ static std::string kernelName(StringRef f32Name, StringRef prefix, Value in,
 
 /// The kernel op's operands are f32 memrefs, or bf16 where the op allows
 /// it (lathe-cpu-bf16-activations: a convolution's or pooling's input and
-/// output, a matmul's lhs and init; the op verifiers say which).
+/// output, a matmul's lhs and init, a softmax's output; the op verifiers say
+/// which).
 static bool hasRuntimeElementTypes(Operation *op) {
+  if (auto softmax = dyn_cast<linalg::SoftmaxOp>(op))
+    return isF32Memref(softmax.getInput()) &&
+           (isF32Memref(softmax.getOutput()) ||
+            isBf16Memref(softmax.getOutput()));
   bool bf16Operands = isa<MatmulOp, Conv2DOp, MaxPool2DOp>(op);
   return llvm::all_of(op->getOperands(), [&](Value v) {
     return isF32Memref(v) || (bf16Operands && isBf16Memref(v));
@@ -512,7 +517,10 @@ static void lowerSoftmax(linalg::SoftmaxOp op, RuntimeCallBuilder &calls,
                          IRRewriter &rewriter) {
   rewriter.setInsertionPoint(op);
   int64_t axis = static_cast<int64_t>(op.getDimension());
-  if (std::optional<SoftmaxMask> mask = matchSoftmaxMask(op)) {
+  std::optional<SoftmaxMask> mask;
+  if (isF32Memref(op.getOutput()))
+    mask = matchSoftmaxMask(op);
+  if (mask) {
     Value fill = arith::ConstantOp::create(
         rewriter, op.getLoc(),
         rewriter.getF32FloatAttr(mask->fill.getValueAsDouble()));
@@ -523,7 +531,9 @@ static void lowerSoftmax(linalg::SoftmaxOp op, RuntimeCallBuilder &calls,
     rewriter.eraseOp(mask->op);
     return;
   }
-  calls.call(rewriter, op.getLoc(), "lathe_rt_softmax_f32",
+  calls.call(rewriter, op.getLoc(),
+             kernelName("lathe_rt_softmax_f32", "lathe_rt_softmax",
+                        op.getInput(), op.getOutput()),
              {op.getInput(), op.getOutput()}, {axis});
   rewriter.eraseOp(op);
 }
@@ -722,6 +732,43 @@ static void lowerMaxPool2D(MaxPool2DOp op, int64_t fromConv,
   rewriter.eraseOp(op);
 }
 
+/// A product that lathe-cpu-bf16-activations marked `lathe.bf16_lhs` reads
+/// unmasked attention's probabilities. When they are an allocation of their
+/// own that, through reshapes, one softmax writes and only this product
+/// reads, the allocation and its reshapes become bf16: the softmax rounds
+/// once as it writes, and the product reads its bf16 lhs with no conversion.
+static void keepProbabilitiesBf16(MatmulOp product) {
+  if (!product->hasAttr("lathe.bf16_lhs") || !isF32Memref(product.getLhs()))
+    return;
+  Value probs = reshapedAlloc(product.getLhs());
+  if (!probs)
+    return;
+  linalg::SoftmaxOp softmax;
+  for (Operation *op = product->getPrevNode(); op && !softmax;
+       op = op->getPrevNode())
+    if (auto candidate = dyn_cast<linalg::SoftmaxOp>(op);
+        candidate && reshapedAlloc(candidate.getOutput()) == probs)
+      softmax = candidate;
+  if (!softmax || viewSource(softmax.getInput()) == probs ||
+      !onlyUsedBy(probs, {softmax, product}) ||
+      llvm::any_of(product->getOperands(), [&](Value v) {
+        return v != product.getLhs() && viewSource(v) == probs;
+      }))
+    return;
+  // The views between are reshapes only (they take the new element type).
+  SmallVector<Value> values = {probs};
+  for (size_t i = 0; i < values.size(); ++i)
+    for (Operation *user : values[i].getUsers()) {
+      if (isa<memref::ExpandShapeOp, memref::CollapseShapeOp>(user))
+        values.push_back(user->getResult(0));
+      else if (isa<ViewLikeOpInterface>(user))
+        return;
+    }
+  Type bf16 = BFloat16Type::get(product.getContext());
+  for (Value value : values)
+    value.setType(cast<MemRefType>(value.getType()).clone(bf16));
+}
+
 struct LatheCPULowerToRuntime
     : public lathe::impl::LatheCPULowerToRuntimeBase<LatheCPULowerToRuntime> {
   void runOnOperation() override {
@@ -737,6 +784,7 @@ struct LatheCPULowerToRuntime
     for (auto &[softmax, attn] : attention)
       lowerMaskedAttention(softmax, attn, calls, rewriter);
     numCalls += attention.size();
+    module.walk(keepProbabilitiesBf16);
     SmallVector<Operation *> candidates;
     module.walk([&](Operation *op) {
       bool staticWindow =

@@ -250,6 +250,16 @@ def LatheCPUBf16Activations
     boundaries stay where they were (the f32 input of the first bf16 kernel,
     the f32 output of the last).
 
+    Unmasked attention's probabilities (a `linalg.softmax` over a
+    `lathe.matmul`'s scores, through reshapes, read only as the `lhs` of
+    products) stay f32 tensors (`linalg.softmax` has one element type), but
+    those products get the `lathe.bf16_lhs` attribute: after bufferization
+    lathe-cpu-lower-to-runtime makes the probabilities' own buffer bf16, so
+    the softmax writes them in bf16 (`lathe_rt_softmax_f32_bf16`) and the
+    P·V product reads them without converting. With a mask between scores
+    and softmax (generated code) nothing is marked: the masked attention
+    kernel takes the products, the mask and the softmax in f32.
+
     ```mlir
     %a = lathe.conv2d ins(%x, %w1 : tensor<1x3x8x8xf32>, ...)
            outs(%e1 : tensor<1x4x6x6xf32>) -> tensor<1x4x6x6xf32>

@@ -63,6 +63,11 @@ void lathe_rt_pool2d_padded_bf16(int64_t rankIn, void *in, int64_t rankOut,
                                  int64_t padTop, int64_t padLeft,
                                  int64_t flags);
 
+/// lathe_rt_softmax_f32 with a bf16 output (attention's probabilities read
+/// by a bf16 product).
+void lathe_rt_softmax_f32_bf16(int64_t rankIn, void *in, int64_t rankOut,
+                               void *out, int64_t axis);
+
 #ifdef __cplusplus
 }
 #endif
