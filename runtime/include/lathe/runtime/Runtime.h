@@ -370,10 +370,12 @@ enum {
   LATHE_CONV_BF16_INPUT = 1 << 3,
   LATHE_CONV_BF16_OUTPUT = 1 << 4,
   /// The input / the residual (the output's contents, with
-  /// LATHE_MM_HAS_RESIDUAL) was last written by an earlier convolution call
-  /// of the same invocation, exactly this view and nothing in between (the
-  /// compiler knows; lathe-cpu-lower-to-runtime). The runtime may then take
-  /// a bound on its magnitude from that call instead of scanning it.
+  /// LATHE_MM_HAS_RESIDUAL) was last written by an earlier convolution or
+  /// max-pooling call of the same invocation, exactly this view and nothing
+  /// in between (the compiler knows; lathe-cpu-lower-to-runtime). The
+  /// runtime may then take a bound on its magnitude from that call instead of
+  /// scanning it. The pooling entries (lathe_rt_pool2d_*) accept the input
+  /// bit as well.
   LATHE_CONV_INPUT_FROM_CONV = 1 << 5,
   LATHE_CONV_RESIDUAL_FROM_CONV = 1 << 6,
 };
