@@ -6,19 +6,25 @@
 // tensors. The kernel that writes one rounds its f32 accumulation to bf16
 // (oneDNN's bf16 destination), and the kernels that read it take it as their
 // bf16 operand, so no f32 copy of the activation exists and nothing converts
-// it per call. An output that anything else reads (generated code, softmax,
-// a layer norm, the function's result, a matmul's rhs or residual, an
-// attention product) stays
-// f32: the boundary conversion is then the writing kernel's f32 output and
-// the next kernel's conversion of its f32 input, as without this pass.
+// it per call. Generated code (a `linalg.generic`, e.g. the global average
+// pooling at a CNN's end) reads a convolution's or pooling's output as a
+// bf16 input too: the pass extends the element to f32 (`arith.extf`, exact)
+// first thing in the payload, so the kernel before it writes half the bytes
+// and the generated loop reads half, with the same f32 arithmetic as before.
+// A `linalg.transpose` copies bf16 elements where its readers take bf16. An
+// output that anything else reads (a matmul's epilogue in generated code,
+// softmax, a layer norm, the function's result, a generic's init, a
+// matmul's rhs or residual, an attention product) stays f32: the boundary
+// conversion is then the writing kernel's f32 output and the next kernel's
+// conversion of its f32 input, as without this pass.
 //
 // The decision is a greatest fixed point over the candidate values: a
 // candidate stays while every use is a bf16-capable operand (a convolution's
 // input; a linear layer's lhs; a max pooling's input, whose output must then be
 // bf16 too; the residual `init` of an accumulating convolution whose output
 // stays bf16; the source of an extract_slice / collapse_shape /
-// expand_shape / transpose whose result stays bf16; an input of a generic)
-// and, where the kernel reads its
+// expand_shape / transpose whose result stays bf16; an input of a generic,
+// for convolution and pooling outputs) and, where the kernel reads its
 // `init` (an accumulating convolution) or is a pooling or a reshape, what it
 // reads stays bf16 too.
 //
@@ -107,6 +113,18 @@ Value passThroughSource(Operation *op) {
   return transposeSource(op);
 }
 
+/// True if `value` is a convolution's or pooling's output, or a reshape,
+/// slice or transpose of one. Only these are read by generated code in
+/// bf16 (a CNN's average pooling); a matmul's output that generated code
+/// reads (its bias / activation epilogue, the logits) keeps its f32
+/// accumulation.
+bool isConvActivation(Value value) {
+  Operation *op = value.getDefiningOp();
+  while (op && passThroughSource(op))
+    op = passThroughSource(op).getDefiningOp();
+  return isa_and_nonnull<Conv2DOp, MaxPool2DOp>(op);
+}
+
 /// What a candidate's producer reads that must be bf16 with it: the residual
 /// of an accumulating convolution, a pooling's input, a reshape's source;
 /// null when the producer overwrites its output from f32 or bf16 inputs.
@@ -136,7 +154,7 @@ bool acceptsBf16(OpOperand &use, const llvm::SetVector<Value> &bf16) {
     return &use == &pool.getInputMutable() && resultStays();
   if (Value source = passThroughSource(user))
     return use.get() == source && resultStays();
-  return isGenericInput(use);
+  return isGenericInput(use) && isConvActivation(use.get());
 }
 
 struct LatheCPUBf16Activations

@@ -153,6 +153,28 @@ func.func @mlp(%x: tensor<8x2x32xf32>, %p: tensor<16x16xf32>, %q: tensor<16x16xf
 
 // -----
 
+// A linear layer's output read by generated code (its bias / ReLU epilogue)
+// keeps the f32 accumulation: generics read bf16 only from convolutions and
+// poolings.
+// CHECK-LABEL: func.func @matmul_epilogue
+// CHECK: %[[H:.*]] = lathe.matmul {{.*}} -> tensor<16x64xf32>
+// CHECK: linalg.generic {{.*}} ins(%[[H]] : tensor<16x64xf32>)
+// CHECK-NEXT: ^bb0(%{{.*}}: f32, %{{.*}}: f32):
+// CHECK-NOT: bf16
+func.func @matmul_epilogue(%x: tensor<16x32xf32>) -> tensor<16x64xf32> {
+  %w = arith.constant dense<0.5> : tensor<32x64xf32>
+  %e = tensor.empty() : tensor<16x64xf32>
+  %h = lathe.matmul ins(%x, %w : tensor<16x32xf32>, tensor<32x64xf32>) outs(%e : tensor<16x64xf32>) -> tensor<16x64xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(m, n) -> (m, n)>, affine_map<(m, n) -> (m, n)>], iterator_types = ["parallel", "parallel"]} ins(%h : tensor<16x64xf32>) outs(%e : tensor<16x64xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %t = math.tanh %in : f32
+    linalg.yield %t : f32
+  } -> tensor<16x64xf32>
+  return %r : tensor<16x64xf32>
+}
+
+// -----
+
 // Dynamic shapes are left alone.
 // CHECK-LABEL: func.func @dynamic
 // CHECK-NOT: bf16

@@ -238,7 +238,10 @@ def LatheCPUBf16Activations
       `tensor.expand_shape` or `linalg.transpose` whose result stays bf16
       (a transpose then gets a bf16 `tensor.empty` as its `init`);
     - an input of a `linalg.generic` on tensors (generated code, e.g. a
-      CNN's global average pooling): the payload's argument becomes bf16
+      CNN's global average pooling), for the output of a convolution or
+      pooling (or a reshape, slice or transpose of one; a matmul's output
+      that generated code reads keeps its f32 accumulation): the payload's
+      argument becomes bf16
       and an `arith.extf` to f32 (exact) is its only use, so the generated
       loop computes in f32 as before and reads half the bytes.
 
