@@ -50,9 +50,10 @@ std::optional<int64_t> staticElements(Type type) {
 
 /// generic(ins(transpose(%x), ...)) -> generic(ins(%x, ...)) with the
 /// transpose folded into that input's indexing map (the transpose has no
-/// other use). Where the folded map is a permutation of the loops and %x has
-/// more elements than every output, the loops are interchanged so that %x is
-/// read in its storage order.
+/// other use). Where the folded map is a permutation of the loops, %x has
+/// more elements than every output and its outermost dimension is a
+/// parallel loop, the loops are interchanged so that %x is read in its
+/// storage order.
 struct FoldTransposeIntoGeneric : public OpRewritePattern<linalg::GenericOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -94,6 +95,10 @@ struct FoldTransposeIntoGeneric : public OpRewritePattern<linalg::GenericOp> {
       SmallVector<unsigned> order;
       for (AffineExpr expr : folded.getResults())
         order.push_back(cast<AffineDimExpr>(expr).getPosition());
+      // The outermost loop stays parallel (it is what runs on the threads).
+      if (!linalg::isParallelIterator(
+              generic.getIteratorTypesArray()[order.front()]))
+        return success();
       (void)linalg::interchangeGenericOp(rewriter, generic, order);
       return success();
     }

@@ -115,3 +115,23 @@ func.func @elementwise(%x: tensor<3x4x5xf32>, %y: tensor<3x4xf32>) -> (tensor<5x
   } -> tensor<4x3xf32>
   return %r, %s, %u : tensor<5x3x4xf32>, tensor<4x3xf32>, tensor<4x3xf32>
 }
+
+// A reduction whose source's outermost dimension is a reduction loop: the
+// transpose folds, but the loops keep their order (the parallel one stays
+// outermost).
+// CHECK-LABEL: func.func @pool_unbatched
+// CHECK-NOT: linalg.transpose
+// CHECK: linalg.generic {indexing_maps = [#{{.*}}, #{{.*}}], iterator_types = ["parallel", "reduction", "reduction"]} ins(%arg0 : tensor<7x5x16xf32>)
+func.func @pool_unbatched(%x: tensor<7x5x16xf32>) -> tensor<16xf32> {
+  %e = tensor.empty() : tensor<16x7x5xf32>
+  %t = linalg.transpose ins(%x : tensor<7x5x16xf32>) outs(%e : tensor<16x7x5xf32>) permutation = [2, 0, 1]
+  %zero = arith.constant 0.0 : f32
+  %o = tensor.empty() : tensor<16xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%o : tensor<16xf32>) -> tensor<16xf32>
+  %s = linalg.generic {indexing_maps = [affine_map<(c, h, w) -> (c, h, w)>, affine_map<(c, h, w) -> (c)>], iterator_types = ["parallel", "reduction", "reduction"]} ins(%t : tensor<16x7x5xf32>) outs(%f : tensor<16xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %y = arith.addf %out, %in : f32
+    linalg.yield %y : f32
+  } -> tensor<16xf32>
+  return %s : tensor<16xf32>
+}
