@@ -10,6 +10,14 @@
 // silently wrong). Such producers are left unfused here; everything else is
 // the upstream pass's pattern set and control (fuse a producer with one use).
 //
+// One more fusion: a `linalg.transpose` read only by an input of a generic
+// (upstream fuses generic producers only) folds into that input's indexing
+// map, so the transposed copy is never written. A reduction generic that
+// reads more elements than it writes (a CNN's global average pooling of a
+// channel-blocked convolution output) then iterates in the order the
+// transposed source is stored (its loops interchanged), so it reads the
+// source contiguously with the channels innermost.
+//
 //===----------------------------------------------------------------------===//
 
 #include "lathe/Transforms/Passes.h"
@@ -21,6 +29,8 @@
 #include "mlir/Dialect/Tensor/Transforms/Transforms.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
+#include <optional>
+
 namespace mlir::lathe {
 #define GEN_PASS_DEF_LATHEFUSEELEMENTWISE
 #include "lathe/Transforms/Passes.h.inc"
@@ -29,6 +39,72 @@ namespace mlir::lathe {
 using namespace mlir;
 
 namespace {
+
+/// Elements of a statically shaped tensor type, or nullopt.
+std::optional<int64_t> staticElements(Type type) {
+  auto shaped = dyn_cast<RankedTensorType>(type);
+  if (!shaped || !shaped.hasStaticShape())
+    return std::nullopt;
+  return shaped.getNumElements();
+}
+
+/// generic(ins(transpose(%x), ...)) -> generic(ins(%x, ...)) with the
+/// transpose folded into that input's indexing map (the transpose has no
+/// other use). Where the folded map is a permutation of the loops, %x has
+/// more elements than every output and its outermost dimension is a
+/// parallel loop, the loops are interchanged so that %x is read in its
+/// storage order.
+struct FoldTransposeIntoGeneric : public OpRewritePattern<linalg::GenericOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(linalg::GenericOp generic,
+                                PatternRewriter &rewriter) const override {
+    if (!generic.hasPureTensorSemantics())
+      return failure();
+    for (OpOperand *input : generic.getDpsInputOperands()) {
+      auto transpose = input->get().getDefiningOp<linalg::TransposeOp>();
+      if (!transpose || !transpose->hasOneUse() ||
+          !transpose.hasPureTensorSemantics())
+        continue;
+      // result[i] = source[perm[i]]: source dimension perm[i] is the
+      // input's map result i.
+      ArrayRef<int64_t> perm = transpose.getPermutation();
+      SmallVector<unsigned> inverse(perm.size());
+      for (auto [i, p] : llvm::enumerate(perm))
+        inverse[p] = i;
+      AffineMap folded =
+          AffineMap::getPermutationMap(inverse, rewriter.getContext())
+              .compose(generic.getMatchingIndexingMap(input));
+      SmallVector<AffineMap> maps = generic.getIndexingMapsArray();
+      maps[input->getOperandNumber()] = folded;
+      Value source = transpose.getInput();
+      rewriter.modifyOpInPlace(generic, [&] {
+        input->set(source);
+        generic.setIndexingMapsAttr(rewriter.getAffineMapArrayAttr(maps));
+      });
+      rewriter.eraseOp(transpose);
+
+      std::optional<int64_t> read = staticElements(source.getType());
+      bool readsMore =
+          read && llvm::all_of(generic.getDpsInits(), [&](Value init) {
+            std::optional<int64_t> written = staticElements(init.getType());
+            return written && *written < *read;
+          });
+      if (!readsMore || !folded.isPermutation() || folded.isIdentity())
+        return success();
+      SmallVector<unsigned> order;
+      for (AffineExpr expr : folded.getResults())
+        order.push_back(cast<AffineDimExpr>(expr).getPosition());
+      // The outermost loop stays parallel (it is what runs on the threads).
+      if (!linalg::isParallelIterator(
+              generic.getIteratorTypesArray()[order.front()]))
+        return success();
+      (void)linalg::interchangeGenericOp(rewriter, generic, order);
+      return success();
+    }
+    return failure();
+  }
+};
 
 /// True when a structured op's payload reads one of its outputs' values.
 bool readsItsOutputs(Operation *op) {
@@ -51,6 +127,7 @@ struct LatheFuseElementwise
       return producer && producer->hasOneUse() && !readsItsOutputs(producer);
     };
     linalg::populateElementwiseOpsFusionPatterns(patterns, control);
+    patterns.add<FoldTransposeIntoGeneric>(context);
     linalg::populateFoldReshapeOpsByExpansionPatterns(patterns, control);
     tensor::populateBubbleUpExpandShapePatterns(patterns);
     affine::AffineApplyOp::getCanonicalizationPatterns(patterns, context);

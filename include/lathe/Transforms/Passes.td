@@ -131,7 +131,13 @@ def LatheFuseElementwise : Pass<"lathe-fuse-elementwise"> {
     except that a producer whose payload reads its own output is not fused:
     MLIR 22 fuses such a producer into a consumer with more loops and the
     result then accumulates once per extra loop iteration (a silently wrong
-    answer). The CPU pipeline's `kernels` phase uses this pass.
+    answer). One pattern more: a `linalg.transpose` read only by an input of
+    a generic folds into that input's indexing map (upstream fuses generic
+    producers only), and where the generic reads more elements from its
+    source than it writes (a reduction, e.g. a CNN's global average pooling
+    of a channel-blocked convolution output) its loops are interchanged so
+    that the source is read in storage order. The CPU pipeline's `kernels`
+    phase uses this pass.
   }];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::affine::AffineDialect",

@@ -6,18 +6,25 @@
 // tensors. The kernel that writes one rounds its f32 accumulation to bf16
 // (oneDNN's bf16 destination), and the kernels that read it take it as their
 // bf16 operand, so no f32 copy of the activation exists and nothing converts
-// it per call. An output that anything else reads (generated code, softmax,
-// a layer norm, the function's result, a matmul's rhs or residual, an
-// attention product) stays
-// f32: the boundary conversion is then the writing kernel's f32 output and
-// the next kernel's conversion of its f32 input, as without this pass.
+// it per call. Generated code (a `linalg.generic`, e.g. the global average
+// pooling at a CNN's end) reads a convolution's or pooling's output as a
+// bf16 input too: the pass extends the element to f32 (`arith.extf`, exact)
+// first thing in the payload, so the kernel before it writes half the bytes
+// and the generated loop reads half, with the same f32 arithmetic as before.
+// A `linalg.transpose` copies bf16 elements where its readers take bf16. An
+// output that anything else reads (a matmul's epilogue in generated code,
+// softmax, a layer norm, the function's result, a generic's init, a
+// matmul's rhs or residual, an attention product) stays f32: the boundary
+// conversion is then the writing kernel's f32 output and the next kernel's
+// conversion of its f32 input, as without this pass.
 //
 // The decision is a greatest fixed point over the candidate values: a
 // candidate stays while every use is a bf16-capable operand (a convolution's
 // input; a linear layer's lhs; a max pooling's input, whose output must then be
 // bf16 too; the residual `init` of an accumulating convolution whose output
 // stays bf16; the source of an extract_slice / collapse_shape /
-// expand_shape whose result stays bf16) and, where the kernel reads its
+// expand_shape / transpose whose result stays bf16; an input of a generic,
+// for convolution and pooling outputs) and, where the kernel reads its
 // `init` (an accumulating convolution) or is a pooling or a reshape, what it
 // reads stays bf16 too.
 //
@@ -26,6 +33,7 @@
 #include "lathe/Dialect/Lathe/LatheOps.h"
 #include "lathe/Target/CPU/Passes.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -58,6 +66,41 @@ bool isStaticF32Tensor(Value value) {
   return type && type.hasStaticShape() && type.getElementType().isF32();
 }
 
+/// The input of a linalg.transpose on tensors (null for other ops): it
+/// copies bf16 elements as well as f32 ones, into a bf16 init of its own.
+Value transposeSource(Operation *op) {
+  auto transpose = dyn_cast<linalg::TransposeOp>(op);
+  return transpose && transpose.hasPureTensorSemantics() ? transpose.getInput()
+                                                         : Value();
+}
+
+/// True if `use` is an input of generated code (a linalg.generic on tensors)
+/// that may read bf16 elements and convert them (readBf16InGenerics).
+bool isGenericInput(OpOperand &use) {
+  auto generic = dyn_cast<linalg::GenericOp>(use.getOwner());
+  return generic && generic.hasPureTensorSemantics() &&
+         generic.isDpsInput(&use);
+}
+
+/// The generics among `value`'s users read its bf16 elements: each payload
+/// argument of such an input becomes bf16 and is extended to f32 (exact)
+/// before anything else in the payload uses it.
+void readBf16InGenerics(Value value) {
+  for (OpOperand &use : value.getUses()) {
+    if (!isGenericInput(use))
+      continue;
+    auto generic = cast<linalg::GenericOp>(use.getOwner());
+    BlockArgument arg = generic.getMatchingBlockArgument(&use);
+    Type f32 = arg.getType();
+    if (f32 == getElementTypeOrSelf(value.getType()))
+      continue;
+    arg.setType(getElementTypeOrSelf(value.getType()));
+    OpBuilder builder = OpBuilder::atBlockBegin(arg.getOwner());
+    Value wide = arith::ExtFOp::create(builder, generic.getLoc(), f32, arg);
+    arg.replaceAllUsesExcept(wide, wide.getDefiningOp());
+  }
+}
+
 /// The operand a reshape or slice reads its elements from (null for other
 /// ops).
 Value passThroughSource(Operation *op) {
@@ -67,7 +110,19 @@ Value passThroughSource(Operation *op) {
     return collapse.getSrc();
   if (auto expand = dyn_cast<tensor::ExpandShapeOp>(op))
     return expand.getSrc();
-  return {};
+  return transposeSource(op);
+}
+
+/// True if `value` is a convolution's or pooling's output, or a reshape,
+/// slice or transpose of one. Only these are read by generated code in
+/// bf16 (a CNN's average pooling); a matmul's output that generated code
+/// reads (its bias / activation epilogue, the logits) keeps its f32
+/// accumulation.
+bool isConvActivation(Value value) {
+  Operation *op = value.getDefiningOp();
+  while (op && passThroughSource(op))
+    op = passThroughSource(op).getDefiningOp();
+  return isa_and_nonnull<Conv2DOp, MaxPool2DOp>(op);
 }
 
 /// What a candidate's producer reads that must be bf16 with it: the residual
@@ -99,7 +154,7 @@ bool acceptsBf16(OpOperand &use, const llvm::SetVector<Value> &bf16) {
     return &use == &pool.getInputMutable() && resultStays();
   if (Value source = passThroughSource(user))
     return use.get() == source && resultStays();
-  return false;
+  return isGenericInput(use) && isConvActivation(use.get());
 }
 
 /// Follows `value` through the reshapes and slices that read it; calls
@@ -200,7 +255,7 @@ struct LatheCPUBf16Activations
       auto type = cast<RankedTensorType>(value.getType());
       Operation *producer = value.getDefiningOp();
       auto conv = dyn_cast<Conv2DOp>(producer);
-      if (isa<Conv2DOp, MatmulOp, MaxPool2DOp>(producer) &&
+      if (isa<Conv2DOp, MatmulOp, MaxPool2DOp, linalg::TransposeOp>(producer) &&
           !(conv && conv.getAccumulate())) {
         // The kernel overwrites its `init`: a bf16 one of its own.
         auto dps = cast<DestinationStyleOpInterface>(producer);
@@ -209,9 +264,15 @@ struct LatheCPUBf16Activations
                                              type.getShape(), bf16Type);
         dps.getDpsInitsMutable()[0].set(init);
       }
+      // A transpose's payload copies the element: bf16 in and out.
+      if (auto transpose = dyn_cast<linalg::TransposeOp>(producer))
+        for (BlockArgument arg : transpose.getBlock()->getArguments())
+          arg.setType(bf16Type);
       value.setType(type.clone(bf16Type));
       ++numBf16Values;
     }
+    for (Value value : bf16)
+      readBf16InGenerics(value);
     tagAttentionProbabilities(getOperation());
   }
 };

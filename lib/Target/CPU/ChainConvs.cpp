@@ -31,6 +31,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/IndexingUtils.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
@@ -260,68 +261,52 @@ int64_t chainBlock(Value result, bool channelsLast, bool nhwc) {
   return channels % Conv2DOp::kChannelBlock == 0 ? Conv2DOp::kChannelBlock : 0;
 }
 
+/// A copy of `value` with its dimensions permuted (result dimension i is
+/// `value`'s dimension perm[i]).
+Value transposed(IRRewriter &rewriter, Location loc, Value value,
+                 ArrayRef<int64_t> perm) {
+  auto type = cast<RankedTensorType>(value.getType());
+  Value empty = tensor::EmptyOp::create(rewriter, loc,
+                                        applyPermutation(type.getShape(), perm),
+                                        type.getElementType());
+  return linalg::TransposeOp::create(rewriter, loc, value, empty, perm)
+      ->getResult(0);
+}
+
+/// The channel dimension of an NCHW (or NHWC: `nhwc`) tensor split in two:
+/// [N, C/block, block, H, W] (or [N, H, W, C/block, block]).
+SmallVector<ReassociationIndices> channelSplit(bool nhwc) {
+  if (nhwc)
+    return {{0}, {1}, {2}, {3, 4}};
+  return {{0}, {1, 2}, {3}, {4}};
+}
+
 /// [N, C, H, W] -> [N, C/block, block, H, W] -> [N, C/block, H, W, block];
 /// with `nhwc`, [N, H, W, C] -> [N, H, W, C/block, block] -> the same.
 Value copyToBlocked(IRRewriter &rewriter, Location loc, Value nchw,
                     int64_t block, bool nhwc) {
   auto type = cast<RankedTensorType>(nchw.getType());
-  if (nhwc) {
-    int64_t n = type.getDimSize(0), h = type.getDimSize(1),
-            w = type.getDimSize(2), c = type.getDimSize(3);
-    Value split = tensor::ExpandShapeOp::create(
-        rewriter, loc,
-        RankedTensorType::get({n, h, w, c / block, block},
-                              type.getElementType()),
-        nchw, SmallVector<ReassociationIndices>{{0}, {1}, {2}, {3, 4}});
-    Value empty = tensor::EmptyOp::create(
-        rewriter, loc, ArrayRef<int64_t>{n, c / block, h, w, block},
-        type.getElementType());
-    return linalg::TransposeOp::create(rewriter, loc, split, empty,
-                                       ArrayRef<int64_t>{0, 3, 1, 2, 4})
-        ->getResult(0);
-  }
-  int64_t n = type.getDimSize(0), c = type.getDimSize(1),
-          h = type.getDimSize(2), w = type.getDimSize(3);
-  Value split = tensor::ExpandShapeOp::create(
-      rewriter, loc,
-      RankedTensorType::get({n, c / block, block, h, w}, type.getElementType()),
-      nchw, SmallVector<ReassociationIndices>{{0}, {1, 2}, {3}, {4}});
-  Value empty = tensor::EmptyOp::create(
-      rewriter, loc, ArrayRef<int64_t>{n, c / block, h, w, block},
-      type.getElementType());
-  return linalg::TransposeOp::create(rewriter, loc, split, empty,
-                                     ArrayRef<int64_t>{0, 1, 3, 4, 2})
-      ->getResult(0);
+  unsigned channelDim = nhwc ? 3 : 1;
+  SmallVector<int64_t> split(type.getShape());
+  split[channelDim] /= block;
+  split.insert(split.begin() + channelDim + 1, block);
+  Value expanded = tensor::ExpandShapeOp::create(
+      rewriter, loc, RankedTensorType::get(split, type.getElementType()), nchw,
+      channelSplit(nhwc));
+  return transposed(rewriter, loc, expanded,
+                    nhwc ? ArrayRef<int64_t>{0, 3, 1, 2, 4}
+                         : ArrayRef<int64_t>{0, 1, 3, 4, 2});
 }
 
 /// [N, C/block, H, W, block] -> [N, C/block, block, H, W] -> [N, C, H, W];
 /// with `nhwc`, -> [N, H, W, C/block, block] -> [N, H, W, C].
 Value copyToPlain(IRRewriter &rewriter, Location loc, Value blocked,
                   bool nhwc) {
-  auto type = cast<RankedTensorType>(blocked.getType());
-  int64_t n = type.getDimSize(0), groups = type.getDimSize(1),
-          h = type.getDimSize(2), w = type.getDimSize(3),
-          block = type.getDimSize(4);
-  if (nhwc) {
-    Value empty = tensor::EmptyOp::create(
-        rewriter, loc, ArrayRef<int64_t>{n, h, w, groups, block},
-        type.getElementType());
-    Value split = linalg::TransposeOp::create(rewriter, loc, blocked, empty,
-                                              ArrayRef<int64_t>{0, 2, 3, 1, 4})
-                      ->getResult(0);
-    return tensor::CollapseShapeOp::create(
-        rewriter, loc, split,
-        SmallVector<ReassociationIndices>{{0}, {1}, {2}, {3, 4}});
-  }
-  Value empty = tensor::EmptyOp::create(
-      rewriter, loc, ArrayRef<int64_t>{n, groups, block, h, w},
-      type.getElementType());
-  Value split = linalg::TransposeOp::create(rewriter, loc, blocked, empty,
-                                            ArrayRef<int64_t>{0, 1, 4, 2, 3})
-                    ->getResult(0);
-  return tensor::CollapseShapeOp::create(
-      rewriter, loc, split,
-      SmallVector<ReassociationIndices>{{0}, {1, 2}, {3}, {4}});
+  Value split = transposed(rewriter, loc, blocked,
+                           nhwc ? ArrayRef<int64_t>{0, 2, 3, 1, 4}
+                                : ArrayRef<int64_t>{0, 1, 4, 2, 3});
+  return tensor::CollapseShapeOp::create(rewriter, loc, split,
+                                         channelSplit(nhwc));
 }
 
 /// Rewrite 2: the outputs of convolutions and of max poolings of them whose

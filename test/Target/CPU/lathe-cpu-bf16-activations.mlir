@@ -45,24 +45,59 @@ func.func @residual(%x: tensor<1x16x8x8xf32>, %w0: tensor<16x16x1x1xf32>, %w1: t
 
 // -----
 
-// %a is read by a convolution and by generated code (the generic): it stays
-// f32. The accumulating convolution's residual is written by generated code,
-// so its output stays f32 too.
+// %a is read by a convolution and as the init of generated code (a generic
+// that reads and rewrites it): it stays f32. The accumulating convolution's
+// residual is written by generated code, so its output stays f32 too.
 // CHECK-LABEL: func.func @mixed_uses
 // CHECK: %[[A:.*]] = lathe.conv2d {{.*}} -> tensor<1x16x8x8xf32>
-// CHECK: linalg.generic {{.*}} ins(%[[A]] : tensor<1x16x8x8xf32>)
+// CHECK: linalg.generic {{.*}} ins(%arg0 : tensor<1x16x8x8xf32>) outs(%[[A]] : tensor<1x16x8x8xf32>)
 // CHECK: lathe.conv2d ins(%[[A]], %arg2 : tensor<1x16x8x8xf32>, {{.*}}) {{.*}} -> tensor<1x16x8x8xf32>
 // CHECK-NOT: bf16
 func.func @mixed_uses(%x: tensor<1x16x8x8xf32>, %w1: tensor<16x16x3x3xf32>, %w2: tensor<16x16x3x3xf32>) -> (tensor<1x16x8x8xf32>, tensor<1x16x8x8xf32>) {
   %e = tensor.empty() : tensor<1x16x8x8xf32>
   %a = lathe.conv2d ins(%x, %w1 : tensor<1x16x8x8xf32>, tensor<16x16x3x3xf32>) outs(%e : tensor<1x16x8x8xf32>) {padding = array<i64: 1, 1, 1, 1>} -> tensor<1x16x8x8xf32>
-  %r = linalg.generic {indexing_maps = [affine_map<(n, c, h, w) -> (n, c, h, w)>, affine_map<(n, c, h, w) -> (n, c, h, w)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%a : tensor<1x16x8x8xf32>) outs(%e : tensor<1x16x8x8xf32>) {
+  %r = linalg.generic {indexing_maps = [affine_map<(n, c, h, w) -> (n, c, h, w)>, affine_map<(n, c, h, w) -> (n, c, h, w)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%x : tensor<1x16x8x8xf32>) outs(%a : tensor<1x16x8x8xf32>) {
   ^bb0(%in: f32, %out: f32):
     %t = math.tanh %in : f32
-    linalg.yield %t : f32
+    %s = arith.addf %t, %out : f32
+    linalg.yield %s : f32
   } -> tensor<1x16x8x8xf32>
   %b = lathe.conv2d ins(%a, %w2 : tensor<1x16x8x8xf32>, tensor<16x16x3x3xf32>) outs(%r : tensor<1x16x8x8xf32>) {accumulate, padding = array<i64: 1, 1, 1, 1>} -> tensor<1x16x8x8xf32>
   return %r, %b : tensor<1x16x8x8xf32>, tensor<1x16x8x8xf32>
+}
+
+// -----
+
+// A CNN's tail: the last residual block's output is copied out of the
+// blocked layout (a transpose) and averaged by generated code (a reduction
+// generic). The generic reads bf16: its payload extends the element to f32
+// first. So the transpose copies bf16 into a bf16 init, and the block's
+// output and residual are bf16 up to the stem convolution's.
+// CHECK-LABEL: func.func @pooling_tail
+// CHECK: %[[A:.*]] = lathe.conv2d {{.*}} -> tensor<1x1x8x8x16xbf16>
+// CHECK: %[[B:.*]] = lathe.conv2d ins(%[[A]], %arg2 : tensor<1x1x8x8x16xbf16>, {{.*}}) outs(%[[A]] : tensor<1x1x8x8x16xbf16>) {accumulate
+// CHECK-SAME: -> tensor<1x1x8x8x16xbf16>
+// CHECK: %[[E:.*]] = tensor.empty() : tensor<1x1x16x8x8xbf16>
+// CHECK: %[[T:.*]] = linalg.transpose ins(%[[B]] : tensor<1x1x8x8x16xbf16>) outs(%[[E]] : tensor<1x1x16x8x8xbf16>)
+// CHECK: linalg.generic {{.*}} ins(%[[T]] : tensor<1x1x16x8x8xbf16>) outs(%{{.*}} : tensor<1x1x16xf32>)
+// CHECK-NEXT: ^bb0(%[[IN:.*]]: bf16, %[[OUT:.*]]: f32):
+// CHECK-NEXT: %[[W:.*]] = arith.extf %[[IN]] : bf16 to f32
+// CHECK-NEXT: arith.addf %[[OUT]], %[[W]] : f32
+func.func @pooling_tail(%x: tensor<1x16x8x8xf32>, %w1: tensor<16x16x3x3xf32>, %w2: tensor<16x16x3x3xf32>) -> tensor<1x1x16xf32> {
+  %e1 = tensor.empty() : tensor<1x1x8x8x16xf32>
+  %a = lathe.conv2d ins(%x, %w1 : tensor<1x16x8x8xf32>, tensor<16x16x3x3xf32>) outs(%e1 : tensor<1x1x8x8x16xf32>) {output_block = 16 : i64, padding = array<i64: 1, 1, 1, 1>} -> tensor<1x1x8x8x16xf32>
+  %b = lathe.conv2d ins(%a, %w2 : tensor<1x1x8x8x16xf32>, tensor<16x16x3x3xf32>) outs(%a : tensor<1x1x8x8x16xf32>) {accumulate, input_block = 16 : i64, output_block = 16 : i64, padding = array<i64: 1, 1, 1, 1>} -> tensor<1x1x8x8x16xf32>
+  %e2 = tensor.empty() : tensor<1x1x16x8x8xf32>
+  %t = linalg.transpose ins(%b : tensor<1x1x8x8x16xf32>) outs(%e2 : tensor<1x1x16x8x8xf32>) permutation = [0, 1, 4, 2, 3]
+  %zero = arith.constant 0.0 : f32
+  %e3 = tensor.empty() : tensor<1x1x16xf32>
+  %fill = linalg.fill ins(%zero : f32) outs(%e3 : tensor<1x1x16xf32>) -> tensor<1x1x16xf32>
+  %s = linalg.generic {indexing_maps = [affine_map<(n, g, c, h, w) -> (n, g, c, h, w)>, affine_map<(n, g, c, h, w) -> (n, g, c)>], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction"]} ins(%t : tensor<1x1x16x8x8xf32>) outs(%fill : tensor<1x1x16xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %y = arith.addf %out, %in : f32
+    linalg.yield %y : f32
+  } -> tensor<1x1x16xf32>
+  return %s : tensor<1x1x16xf32>
 }
 
 // -----
@@ -114,6 +149,28 @@ func.func @mlp(%x: tensor<8x2x32xf32>, %p: tensor<16x16xf32>, %q: tensor<16x16xf
   %k = lathe.matmul ins(%p, %q : tensor<16x16xf32>, tensor<16x16xf32>) outs(%e3 : tensor<16x16xf32>) -> tensor<16x16xf32>
   %z = lathe.matmul ins(%y, %k : tensor<16x16xf32>, tensor<16x16xf32>) outs(%e3 : tensor<16x16xf32>) -> tensor<16x16xf32>
   return %z : tensor<16x16xf32>
+}
+
+// -----
+
+// A linear layer's output read by generated code (its bias / ReLU epilogue)
+// keeps the f32 accumulation: generics read bf16 only from convolutions and
+// poolings.
+// CHECK-LABEL: func.func @matmul_epilogue
+// CHECK: %[[H:.*]] = lathe.matmul {{.*}} -> tensor<16x64xf32>
+// CHECK: linalg.generic {{.*}} ins(%[[H]] : tensor<16x64xf32>)
+// CHECK-NEXT: ^bb0(%{{.*}}: f32, %{{.*}}: f32):
+// CHECK-NOT: bf16
+func.func @matmul_epilogue(%x: tensor<16x32xf32>) -> tensor<16x64xf32> {
+  %w = arith.constant dense<0.5> : tensor<32x64xf32>
+  %e = tensor.empty() : tensor<16x64xf32>
+  %h = lathe.matmul ins(%x, %w : tensor<16x32xf32>, tensor<32x64xf32>) outs(%e : tensor<16x64xf32>) -> tensor<16x64xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(m, n) -> (m, n)>, affine_map<(m, n) -> (m, n)>], iterator_types = ["parallel", "parallel"]} ins(%h : tensor<16x64xf32>) outs(%e : tensor<16x64xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %t = math.tanh %in : f32
+    linalg.yield %t : f32
+  } -> tensor<16x64xf32>
+  return %r : tensor<16x64xf32>
 }
 
 // -----

@@ -1,6 +1,6 @@
 """Writes test/e2e/nhwc-resnet.test's model and its PyTorch reference.
 
-usage: nhwc_resnet_gen.py OUTDIR
+usage: nhwc_resnet_gen.py OUTDIR [--pool]
 
   model.mlir  x [2,10,10,1] NHWC with HWCF filters (JAX's form): a stem
               conv3x3(1->16) + bias + ReLU, an identity block (two conv3x3
@@ -8,6 +8,8 @@ usage: nhwc_resnet_gen.py OUTDIR
               stride 2 16->32 behind an asymmetric zero pad, conv3x3 32->32,
               residual add of the strided output, ReLU). Every padding is a
               zero tensor.pad.  -> y [2,5,5,32] NHWC
+              --pool: then JAX's global average pooling (a generic summing
+              over H and W, a scale by 1/25)  -> y [2,32]
   x.npy, ref.npy: input, and the reference computed by PyTorch in float64
   from the same float32 weights.
 """
@@ -73,6 +75,14 @@ def main():
     h = em.relu(conv(h, "down", stride=2))
     y = em.relu(conv(h, "b2a"))
     h = em.relu(em.add(conv(y, "b2b"), h))
+    pool = "--pool" in sys.argv[2:]
+    if pool:
+        n, hh, ww, c = h.shape
+        total = em.generic([h], [(0, 1, 2, 3), (0, 3)],
+                           ["parallel", "reduction", "reduction", "parallel"], (n, c),
+                           lambda bb, a, o: bb.addf(o, a), init=em.filled((n, c), 0.0),
+                           hint="sum")
+        h = em.scale(total, 1.0 / (hh * ww))
     with open(os.path.join(out, "model.mlir"), "w") as f:
         f.write(em.function("main", [xv], h,
                             header="// test/e2e/nhwc-resnet.test: NHWC ResNet blocks\n"))
@@ -89,8 +99,9 @@ def main():
     t = F.relu(tconv(t, "down", stride=2))
     r = F.relu(tconv(t, "b2a"))
     t = F.relu(tconv(r, "b2b") + t)
+    t = t.mean(dim=(2, 3)) if pool else t.permute(0, 2, 3, 1)
     np.save(os.path.join(out, "x.npy"), x)
-    np.save(os.path.join(out, "ref.npy"), t.permute(0, 2, 3, 1).numpy().astype(np.float32).copy())
+    np.save(os.path.join(out, "ref.npy"), t.numpy().astype(np.float32).copy())
 
 
 if __name__ == "__main__":

@@ -234,10 +234,18 @@ def LatheCPUBf16Activations
       f32). Only such matmuls write bf16 too: attention's products stay f32,
       so that lathe-cpu-lower-to-runtime still fuses them with their softmax;
     - the input of a `lathe.max_pool2d` whose output stays bf16;
-    - the source of a `tensor.extract_slice`, `tensor.collapse_shape` or
-      `tensor.expand_shape` whose result stays bf16.
+    - the source of a `tensor.extract_slice`, `tensor.collapse_shape`,
+      `tensor.expand_shape` or `linalg.transpose` whose result stays bf16
+      (a transpose then gets a bf16 `tensor.empty` as its `init`);
+    - an input of a `linalg.generic` on tensors (generated code, e.g. a
+      CNN's global average pooling), for the output of a convolution or
+      pooling (or a reshape, slice or transpose of one; a matmul's output
+      that generated code reads keeps its f32 accumulation): the payload's
+      argument becomes bf16
+      and an `arith.extf` to f32 (exact) is its only use, so the generated
+      loop computes in f32 as before and reads half the bytes.
 
-    A value read by anything else (generated code, softmax, a layer norm,
+    A value read by anything else (softmax, a layer norm, a generic's init,
     the function's result) stays f32, and so does what an accumulating
     convolution, a pooling or a reshape reads when its output stays f32: the
     decision is the largest set of values with these properties. A kernel
