@@ -1831,9 +1831,10 @@ extern "C" void lathe_rt_csr_transpose(int64_t rankRowPtr, void *rowPtr,
                                        int64_t rankTValues, void *tValues,
                                        int64_t numRows, int64_t numCols) {
   guardKernel("lathe_rt_csr_transpose", [&] {
-    csrTranspose<int64_t>("lathe_rt_csr_transpose", rankRowPtr, rowPtr, rankColIdx, colIdx, rankValues,
-                          values, rankTRowPtr, tRowPtr, rankTColIdx, tColIdx,
-                          rankTValues, tValues, numRows, numCols);
+    csrTranspose<int64_t>("lathe_rt_csr_transpose", rankRowPtr, rowPtr,
+                          rankColIdx, colIdx, rankValues, values, rankTRowPtr,
+                          tRowPtr, rankTColIdx, tColIdx, rankTValues, tValues,
+                          numRows, numCols);
   });
 }
 
@@ -1845,9 +1846,10 @@ extern "C" void lathe_rt_csr_transpose_i32(int64_t rankRowPtr, void *rowPtr,
                                            int64_t rankTValues, void *tValues,
                                            int64_t numRows, int64_t numCols) {
   guardKernel("lathe_rt_csr_transpose_i32", [&] {
-    csrTranspose<int32_t>("lathe_rt_csr_transpose_i32", rankRowPtr, rowPtr, rankColIdx, colIdx, rankValues,
-                          values, rankTRowPtr, tRowPtr, rankTColIdx, tColIdx,
-                          rankTValues, tValues, numRows, numCols);
+    csrTranspose<int32_t>("lathe_rt_csr_transpose_i32", rankRowPtr, rowPtr,
+                          rankColIdx, colIdx, rankValues, values, rankTRowPtr,
+                          tRowPtr, rankTColIdx, tColIdx, rankTValues, tValues,
+                          numRows, numCols);
   });
 }
 
