@@ -306,20 +306,8 @@ TEST_F(Bf16ActivationsTest, TransposedRhsPerCall) {
   EXPECT_EQ(lathe_rt_session_destroy(session), LATHE_OK);
 
   auto q16 = fromBf16(toBf16(q)), k16 = fromBf16(toBf16(k));
-  auto at = [&](const std::vector<float> &x, int64_t b, int64_t h, int64_t s,
-                int64_t d) {
-    return double(x[b * batchStride + s * rowStride + h * dim + d]);
-  };
-  std::vector<double> expected(scores.size());
-  for (int64_t b = 0; b < batch; ++b)
-    for (int64_t h = 0; h < heads; ++h)
-      for (int64_t i = 0; i < seq; ++i)
-        for (int64_t j = 0; j < seq; ++j) {
-          double acc = 0;
-          for (int64_t d = 0; d < dim; ++d)
-            acc += at(q16, b, h, i, d) * at(k16, b, h, j, d);
-          expected[((b * heads + h) * seq + i) * seq + j] = alpha * acc;
-        }
+  std::vector<double> expected =
+      HeadLayout{batch, seq, heads, dim}.scores(q16, k16, alpha);
   for (size_t i = 0; i < scores.size(); ++i) {
     int64_t j = static_cast<int64_t>(i) % seq;
     int64_t bh = static_cast<int64_t>(i) / (seq * seq);

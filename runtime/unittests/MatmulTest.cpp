@@ -376,21 +376,8 @@ TEST_F(MatmulTest, Rank4HeadViewsAndAlpha) {
   MemRef ms(scores.data(), {batch, heads, seq, seq});
   lathe_rt_matmul_scaled_f32(4, mq.desc(), 4, mkt.desc(), 4, ms.desc(), 4,
                              ms.desc(), 4, ms.desc(), alpha, 0);
-  auto at = [&](const std::vector<float> &x, int64_t b, int64_t h, int64_t s,
-                int64_t d) {
-    return double(x[b * batchStride + s * rowStride + h * dim + d]);
-  };
-  std::vector<double> refScores(scores.size());
-  for (int64_t b = 0; b < batch; ++b)
-    for (int64_t h = 0; h < heads; ++h)
-      for (int64_t i = 0; i < seq; ++i)
-        for (int64_t j = 0; j < seq; ++j) {
-          double acc = 0;
-          for (int64_t d = 0; d < dim; ++d)
-            acc += at(q, b, h, i, d) * at(k, b, h, j, d);
-          refScores[((b * heads + h) * seq + i) * seq + j] = alpha * acc;
-        }
-  expectClose(scores, refScores);
+  const HeadLayout heads4{batch, seq, heads, dim};
+  expectClose(scores, heads4.scores(q, k, alpha));
 
   // ctx[b, s, h, :] = sum_j scores[b, h, s, j] v[b, j, h, :].
   MemRef mv(v.data(), {batch, heads, seq, dim},
@@ -407,7 +394,7 @@ TEST_F(MatmulTest, Rank4HeadViewsAndAlpha) {
           double acc = 0;
           for (int64_t j = 0; j < seq; ++j)
             acc += double(scores[((b * heads + h) * seq + i) * seq + j]) *
-                   at(v, b, h, j, d);
+                   heads4.at(v, b, h, j, d);
           refCtx[b * batchStride + i * rowStride + h * dim + d] = acc;
         }
   expectClose(ctx, refCtx);

@@ -42,7 +42,7 @@ void reference(const RnnCase &c, const std::vector<float> &x,
                std::vector<double> &cT, bool bf16Recurrent = false) {
   // bf16 recurrent products: R and h rounded to bf16, exact products summed.
   auto rnd = [&](double v) { return bf16Recurrent ? roundBf16(v) : v; };
-  int64_t g = c.cell == LATHE_RNN_LSTM ? 4 : 3, hid = c.h;
+  int64_t hid = c.h;
   std::vector<double> h(h0.begin(), h0.end()), cs(c0.begin(), c0.end());
   y.assign(c.t * c.n * hid, 0);
   for (int64_t s = 0; s < c.t; ++s) {

@@ -66,6 +66,31 @@ inline void expectClose(const std::vector<float> &actual,
   }
 }
 
+/// Attention heads kept in place: Q, K and V stored as [batch, seq, heads,
+/// dim]; element (b, h, s, d) of the [batch, heads, seq, dim] head view.
+struct HeadLayout {
+  int64_t batch, seq, heads, dim;
+  double at(const std::vector<float> &x, int64_t b, int64_t h, int64_t s,
+            int64_t d) const {
+    return double(x[(b * seq + s) * heads * dim + h * dim + d]);
+  }
+  /// alpha * Q Kt per batch and head in double: [batch, heads, seq, seq].
+  std::vector<double> scores(const std::vector<float> &q,
+                             const std::vector<float> &k, double alpha) const {
+    std::vector<double> out(size_t(batch * heads * seq * seq));
+    for (int64_t b = 0; b < batch; ++b)
+      for (int64_t h = 0; h < heads; ++h)
+        for (int64_t i = 0; i < seq; ++i)
+          for (int64_t j = 0; j < seq; ++j) {
+            double acc = 0;
+            for (int64_t d = 0; d < dim; ++d)
+              acc += at(q, b, h, i, d) * at(k, b, h, j, d);
+            out[((b * heads + h) * seq + i) * seq + j] = alpha * acc;
+          }
+    return out;
+  }
+};
+
 /// Reference activations in double precision (independent of the runtime).
 inline double refActivation(int act, double x) {
   switch (act) {
