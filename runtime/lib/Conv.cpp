@@ -295,8 +295,10 @@ void preferImplementation(dnnl::convolution_forward::primitive_desc &pd,
   } while (probe.next_impl());
 }
 
+/// The entry for one configuration; nullptr when `brgemmOnly` and oneDNN's
+/// choice is not its brgemm kernel.
 std::shared_ptr<Entry> build(const Problem &p, bool srcAny, bool dstAny,
-                             bool winograd, bool stageSrc) {
+                             bool winograd, bool stageSrc, bool brgemmOnly) {
   auto e = std::make_shared<Entry>();
   e->bf16 = p.bf16;
   e->src = userBinding(p.src, p.forceSrc || stageSrc);
@@ -354,10 +356,17 @@ std::shared_ptr<Entry> build(const Problem &p, bool srcAny, bool dstAny,
   // before F(4x4, 3x3) (jit_wino_4x3) and takes it for small batches with
   // more than one thread. At batch 2 F(4x4, 3x3) was twice as fast here
   // (bn_cnn's 3x3 convolutions, 2 threads: 32 channels at 56x56 0.19-0.22
-  // against 0.52 ms, 64 at 28x28 0.13-0.15 against 0.33 ms); at batch 1
-  // (ResNet-50's) F(2x2, 3x3) was 2-3x faster, and oneDNN's order stays.
+  // against 0.52 ms, 64 at 28x28 0.13-0.15 against 0.33 ms). At batch 1 the
+  // order stays: F(2x2, 3x3) rounds less, and on a network's 3x3 layers at
+  // batch 1, where every filter comes from memory, F(4x4, 3x3) was at most
+  // 10 % faster (64 channels at 56x56) and slower where its 2.25x larger
+  // transformed filter dominates (256 channels at 14x14: 0.83 against
+  // 0.60 ms; AMD EPYC, AVX-512).
   if (winograd && p.src.dims[0] >= 2)
     preferImplementation(pd, desc, attr, "wino_4x3");
+  std::string impl = pd.impl_info_str();
+  if (brgemmOnly && impl.find("brgconv") == std::string::npos)
+    return nullptr;
   e->src.primMd = pd.src_desc();
   e->weights.primMd = pd.weights_desc();
   e->dst.primMd = pd.dst_desc();
@@ -394,7 +403,7 @@ std::shared_ptr<Entry> build(const Problem &p, bool srcAny, bool dstAny,
   if (!p.pooled)
     makeReorder(e->dst, /*toUser=*/true);
   e->reference = isReference(pd);
-  e->gemm = std::string(pd.impl_info_str()).find("gemm") != std::string::npos;
+  e->gemm = impl.find("gemm") != std::string::npos;
   e->winograd = winograd;
   e->prim = dnnl::convolution_forward(pd);
   e->convScratchMd = pd.scratchpad_desc();
@@ -426,6 +435,24 @@ bool wantsWinograd(const Problem &p) {
          d[2] * d[3] >= 64;
 }
 
+/// oneDNN 2.6's brgemm convolution (brgconv; AVX-512 and newer) reads and
+/// writes NHWC only, so in a chain of nChw16c tensors its input and output
+/// are reordered. For f32 spatial filters at least as large as the input and
+/// output together it is worth that: with the filter read from memory, as
+/// in a network's pass (2 threads, AMD EPYC), 512 channels at 7x7 took
+/// 0.76 ms against 1.06 ms for the nChw16c direct kernel, the stride-2 3x3
+/// convolutions of ResNet-18 0.26-0.35 ms against 0.38-0.58 ms, while the
+/// reorders of tensors that size cost 0.01-0.05 ms. Where brgconv is not
+/// available (AVX2) the candidate is skipped.
+bool wantsBrgemm(const Problem &p) {
+  if (p.bf16 || p.int8)
+    return false;
+  const Dims &w = p.weights.dims;
+  if (w[2] * w[3] == 1)
+    return false;
+  return p.weights.numel() >= p.src.numel() + p.dst.numel();
+}
+
 /// Winograd's transforms add and subtract inputs, weights and products
 /// (coefficients up to 5 in each of two dimensions, per transform): an Inf
 /// input becomes NaN where the direct sum is Inf, a NaN spreads over a whole
@@ -440,30 +467,35 @@ bool winogradIsSafe(float srcMax, float wMax, int64_t channels) {
 }
 
 /// With Winograd not wanted or not available, the first configuration with a
-/// direct (not im2col, not reference) implementation among: caller's input
-/// layout and preferred output layout (oneDNN's kernels for few input
-/// channels read plain NCHW), both preferred, both the caller's; else the
-/// first that oneDNN supports.
+/// direct (not im2col, not reference) implementation among: oneDNN's brgemm
+/// kernel in its preferred layouts where wantsBrgemm, caller's input layout
+/// and preferred output layout (oneDNN's kernels for few input channels read
+/// plain NCHW), both preferred, both the caller's; else the first that
+/// oneDNN supports.
 std::shared_ptr<Entry> buildBest(const Problem &p) {
   struct Candidate {
-    bool srcAny, dstAny, winograd, stageSrc;
+    bool srcAny, dstAny, winograd, stageSrc, brgemm;
   };
-  const Candidate candidates[] = {{true, true, true, false},
-                                  {false, true, false, false},
-                                  {false, true, false, true},
-                                  {true, true, false, false},
-                                  {false, false, false, false}};
+  const Candidate candidates[] = {
+      {true, true, true, false, false},   {true, true, false, false, true},
+      {false, true, false, false, false}, {false, true, false, true, false},
+      {true, true, false, false, false},  {false, false, false, false, false}};
   bool winograd = wantsWinograd(p) && !p.noWinograd && !p.int8;
+  bool brgemm = wantsBrgemm(p);
   // A view that skips rows or columns (input the windows never read) has no
   // direct kernel; a dense copy of it does.
   bool dense = p.src.isDenseRowMajor();
   std::shared_ptr<Entry> fallback;
   std::exception_ptr lastError;
-  for (auto [srcAny, dstAny, wino, stageSrc] : candidates) {
-    if ((p.pooled && !dstAny) || (wino && !winograd) || (stageSrc && dense))
+  for (auto [srcAny, dstAny, wino, stageSrc, brg] : candidates) {
+    if ((p.pooled && !dstAny) || (wino && !winograd) || (stageSrc && dense) ||
+        (brg && !brgemm))
       continue;
     try {
-      std::shared_ptr<Entry> e = build(p, srcAny, dstAny, wino, stageSrc);
+      std::shared_ptr<Entry> e =
+          build(p, srcAny, dstAny, wino, stageSrc, /*brgemmOnly=*/brg);
+      if (!e)
+        continue;
       if (!e->reference && !e->gemm)
         return e;
       if (!fallback || (fallback->reference && !e->reference))

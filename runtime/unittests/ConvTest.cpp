@@ -333,6 +333,73 @@ TEST_F(ConvTest, ChannelBlockedOperands) {
   expectClose(got, ref);
 }
 
+// Filters larger than their input and output together (a ResNet's last
+// stage) run on oneDNN's brgemm kernel where the CPU has it (AVX-512), with
+// the nChw16c input, residual and output reordered around it: a residual
+// block's two convolutions (stride 2, then stride 1 adding the residual) on
+// blocked tensors, against float64.
+TEST_F(ConvTest, LargeFilterBlockedResidualChain) {
+  const int64_t c = 64, h = 14, f = 64, k = 3;
+  ConvShape down = symmetric(1, c, h, h, f, k, 2, 1, 1);
+  ConvShape same = symmetric(1, f, down.oh, down.ow, f, k, 1, 1, 1);
+  auto x = randomVector(c * h * h, 150);
+  auto w1 = randomVector(f * c * k * k, 151, -0.1f, 0.1f);
+  auto w2 = randomVector(f * f * k * k, 152, -0.1f, 0.1f);
+  auto b1 = randomVector(f, 153), b2 = randomVector(f, 154);
+  auto residual = randomVector(f * same.oh * same.ow, 155);
+  // Blocked [1, C/16, H, W, 16] copies and the logical NCHW accessors.
+  auto block = [](const std::vector<float> &v, int64_t ch, int64_t hw) {
+    std::vector<float> out(v.size());
+    for (int64_t i = 0; i < ch; ++i)
+      for (int64_t p = 0; p < hw; ++p)
+        out[((i / 16) * hw + p) * 16 + i % 16] = v[i * hw + p];
+    return out;
+  };
+  auto at = [](const std::vector<float> &v, int64_t hh, int64_t ww) {
+    return [&v, hh, ww](int64_t, int64_t i, int64_t r, int64_t q) {
+      return double(v[(i * hh + r) * ww + q]);
+    };
+  };
+  auto wAt = [](const std::vector<float> &w, int64_t ci) {
+    return [&w, ci](int64_t o, int64_t i, int64_t r, int64_t q) {
+      return double(w[((o * ci + i) * k + r) * k + q]);
+    };
+  };
+  std::vector<double> ref1 =
+      refConv(down, at(x, h, h), wAt(w1, c), &b1, LATHE_ACT_RELU);
+  std::vector<float> mid(ref1.begin(), ref1.end());
+  std::vector<double> ref2 =
+      refConv(same, at(mid, same.h, same.w), wAt(w2, f), &b2, LATHE_ACT_NONE);
+  for (size_t i = 0; i < ref2.size(); ++i)
+    ref2[i] = std::max(ref2[i] + residual[i], 0.0);
+
+  auto xb = block(x, c, h * h);
+  std::vector<float> y1(f * down.oh * down.ow, -5.f),
+      y2 = block(residual, f, same.oh * same.ow);
+  MemRef mx(xb.data(), {1, c / 16, h, h, 16}), mw1(w1.data(), {f, c, k, k}),
+      mw2(w2.data(), {f, f, k, k}), mb1(b1.data(), {f}), mb2(b2.data(), {f}),
+      my1(y1.data(), {1, f / 16, down.oh, down.ow, 16}),
+      my2(y2.data(), {1, f / 16, same.oh, same.ow, 16});
+  const int64_t blocked = LATHE_CONV_BLOCKED_INPUT | LATHE_CONV_BLOCKED_OUTPUT;
+  const int64_t flags = LATHE_MM_HAS_BIAS | LATHE_MM_CONST_B |
+                        (LATHE_ACT_RELU << LATHE_MM_ACT_SHIFT);
+  lathe_rt_conv2d_f32(5, mx.desc(), 4, mw1.desc(), 1, mb1.desc(), 5, my1.desc(),
+                      blocked, 2, 2, 1, 1, 1, 1, flags);
+  lathe_rt_conv2d_f32(5, my1.desc(), 4, mw2.desc(), 1, mb2.desc(), 5,
+                      my2.desc(), blocked, 1, 1, 1, 1, 1, 1,
+                      flags | LATHE_MM_HAS_RESIDUAL);
+  ASSERT_EQ(takePending(), "");
+  auto unblock = [](const std::vector<float> &v, int64_t ch, int64_t hw) {
+    std::vector<float> out(v.size());
+    for (int64_t i = 0; i < ch; ++i)
+      for (int64_t p = 0; p < hw; ++p)
+        out[i * hw + p] = v[((i / 16) * hw + p) * 16 + i % 16];
+    return out;
+  };
+  expectClose(unblock(y1, f, down.oh * down.ow), ref1);
+  expectClose(unblock(y2, f, same.oh * same.ow), ref2);
+}
+
 TEST_F(ConvTest, BadBlockedOperandIsAPendingError) {
   // Inner block of 8, not 16.
   std::vector<float> x(1 * 2 * 6 * 6 * 8), w(4 * 16 * 3 * 3),
