@@ -286,28 +286,20 @@ TEST_F(Bf16ActivationsTest, TransposedRhsPerCall) {
   ASSERT_NE(session, nullptr);
   lathe_rt_session *previous = lathe_rt_session_bind(session);
   const int64_t batch = 2, seq = 37, heads = 3, dim = 24;
-  const int64_t rowStride = heads * dim, batchStride = seq * rowStride;
-  auto q = randomVector(batch * batchStride, 330);
-  auto k = randomVector(batch * batchStride, 331);
+  const HeadLayout layout{batch, seq, heads, dim};
+  auto q = randomVector(batch * layout.batchStride(), 330);
+  auto k = randomVector(batch * layout.batchStride(), 331);
   const int64_t nanKey = 11, nanHead = 1;
-  k[1 * batchStride + nanKey * rowStride + nanHead * dim + 5] =
-      std::numeric_limits<float>::quiet_NaN();
+  k[1 * layout.batchStride() + nanKey * layout.rowStride() + nanHead * dim +
+    5] = std::numeric_limits<float>::quiet_NaN();
   const float alpha = 0.25f;
-  MemRef mq(q.data(), {batch, heads, seq, dim},
-            {batchStride, dim, rowStride, 1});
-  MemRef mkt(k.data(), {batch, heads, dim, seq},
-             {batchStride, dim, 1, rowStride});
-  std::vector<float> scores(batch * heads * seq * seq, -3.f);
-  MemRef ms(scores.data(), {batch, heads, seq, seq});
-  lathe_rt_matmul_scaled_f32(4, mq.desc(), 4, mkt.desc(), 4, ms.desc(), 4,
-                             ms.desc(), 4, ms.desc(), alpha, 0);
+  std::vector<float> scores = layout.runScores(q, k, alpha);
   EXPECT_EQ(takePending(), "");
   lathe_rt_session_bind(previous);
   EXPECT_EQ(lathe_rt_session_destroy(session), LATHE_OK);
 
   auto q16 = fromBf16(toBf16(q)), k16 = fromBf16(toBf16(k));
-  std::vector<double> expected =
-      HeadLayout{batch, seq, heads, dim}.scores(q16, k16, alpha);
+  std::vector<double> expected = layout.scores(q16, k16, alpha);
   for (size_t i = 0; i < scores.size(); ++i) {
     int64_t j = static_cast<int64_t>(i) % seq;
     int64_t bh = static_cast<int64_t>(i) / (seq * seq);

@@ -362,29 +362,21 @@ TEST_F(MatmulTest, EmptyInnerDimension) {
 // P V is written straight into a [B, S, H, D] buffer.
 TEST_F(MatmulTest, Rank4HeadViewsAndAlpha) {
   const int64_t batch = 2, seq = 5, heads = 3, dim = 4;
-  const int64_t rowStride = heads * dim, batchStride = seq * rowStride;
+  const HeadLayout heads4{batch, seq, heads, dim};
+  const int64_t rowStride = heads4.rowStride(),
+                batchStride = heads4.batchStride();
   auto q = randomVector(batch * batchStride, 30);
   auto k = randomVector(batch * batchStride, 31);
   auto v = randomVector(batch * batchStride, 32);
   const float alpha = 0.125f;
-  // Q as [B, H, S, D]: strides {S*H*D, D, H*D, 1}; Kt as [B, H, D, S].
-  MemRef mq(q.data(), {batch, heads, seq, dim},
-            {batchStride, dim, rowStride, 1});
-  MemRef mkt(k.data(), {batch, heads, dim, seq},
-             {batchStride, dim, 1, rowStride});
-  std::vector<float> scores(batch * heads * seq * seq, -3.f);
-  MemRef ms(scores.data(), {batch, heads, seq, seq});
-  lathe_rt_matmul_scaled_f32(4, mq.desc(), 4, mkt.desc(), 4, ms.desc(), 4,
-                             ms.desc(), 4, ms.desc(), alpha, 0);
-  const HeadLayout heads4{batch, seq, heads, dim};
+  std::vector<float> scores = heads4.runScores(q, k, alpha);
   expectClose(scores, heads4.scores(q, k, alpha));
 
   // ctx[b, s, h, :] = sum_j scores[b, h, s, j] v[b, j, h, :].
-  MemRef mv(v.data(), {batch, heads, seq, dim},
-            {batchStride, dim, rowStride, 1});
+  MemRef ms(scores.data(), {batch, heads, seq, seq});
+  MemRef mv = heads4.headView(v.data());
   std::vector<float> ctx(batch * batchStride, 9.f);
-  MemRef mctx(ctx.data(), {batch, heads, seq, dim},
-              {batchStride, dim, rowStride, 1});
+  MemRef mctx = heads4.headView(ctx.data());
   matmul(ms, mv, mctx);
   std::vector<double> refCtx(ctx.size());
   for (int64_t b = 0; b < batch; ++b)

@@ -70,6 +70,28 @@ inline void expectClose(const std::vector<float> &actual,
 /// dim]; element (b, h, s, d) of the [batch, heads, seq, dim] head view.
 struct HeadLayout {
   int64_t batch, seq, heads, dim;
+  int64_t rowStride() const { return heads * dim; }
+  int64_t batchStride() const { return seq * heads * dim; }
+  /// A [batch, seq, heads, dim] buffer (Q, V, a context) as its
+  /// [batch, heads, seq, dim] head view, through strides.
+  MemRef headView(float *x) const {
+    return MemRef(x, {batch, heads, seq, dim},
+                  {batchStride(), dim, rowStride(), 1});
+  }
+  /// alpha * Q Kt by lathe_rt_matmul_scaled_f32 (the runtime under test),
+  /// Q and K read in place through their head views (K as Kt [batch, heads,
+  /// dim, seq]): [batch, heads, seq, seq].
+  std::vector<float> runScores(std::vector<float> &q, std::vector<float> &k,
+                               float alpha) const {
+    MemRef mq = headView(q.data());
+    MemRef mkt(k.data(), {batch, heads, dim, seq},
+               {batchStride(), dim, 1, rowStride()});
+    std::vector<float> out(size_t(batch * heads * seq * seq), -3.f);
+    MemRef ms(out.data(), {batch, heads, seq, seq});
+    lathe_rt_matmul_scaled_f32(4, mq.desc(), 4, mkt.desc(), 4, ms.desc(), 4,
+                               ms.desc(), 4, ms.desc(), alpha, 0);
+    return out;
+  }
   double at(const std::vector<float> &x, int64_t b, int64_t h, int64_t s,
             int64_t d) const {
     return double(x[(b * seq + s) * heads * dim + h * dim + d]);
