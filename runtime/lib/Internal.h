@@ -24,6 +24,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 namespace lathe::rt {
@@ -113,17 +114,26 @@ struct MemRefView {
 MemRefView decodeMemRef(int64_t rank, void *descriptor, const char *what,
                         bool bf16 = false);
 
+/// The object representation of `from` read as a `To` (std::bit_cast of
+/// C++20; the project builds as C++17).
+template <typename To, typename From>
+inline __attribute__((always_inline)) To bitCast(const From &from) {
+  static_assert(sizeof(To) == sizeof(From), "bitCast: sizes differ");
+  static_assert(std::is_trivially_copyable_v<To> &&
+                    std::is_trivially_copyable_v<From>,
+                "bitCast: types must be trivially copyable");
+  To to;
+  std::memcpy(&to, &from, sizeof(To));
+  return to;
+}
+
 /// bf16 <-> f32: the upper half of the f32 bits; f32 -> bf16 rounds to
 /// nearest even and keeps NaN a NaN (as vcvtneps2bf16).
 inline float bf16ToFloat(uint16_t h) {
-  uint32_t bits = uint32_t(h) << 16;
-  float f;
-  std::memcpy(&f, &bits, sizeof(f));
-  return f;
+  return bitCast<float>(uint32_t(h) << 16);
 }
 inline uint16_t floatToBf16(float f) {
-  uint32_t bits;
-  std::memcpy(&bits, &f, sizeof(bits));
+  uint32_t bits = bitCast<uint32_t>(f);
   if ((bits & 0x7fffffffu) > 0x7f800000u)
     return uint16_t((bits >> 16) | 0x40u);
   return uint16_t((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);

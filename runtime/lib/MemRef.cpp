@@ -194,9 +194,7 @@ maxAbsBitsBf16(const uint16_t *x, int64_t n, int64_t stride) {
 float fromMaxAbsBits(uint32_t bits) {
   if (bits > 0x7f800000u)
     return std::numeric_limits<float>::quiet_NaN();
-  float f;
-  std::memcpy(&f, &bits, sizeof(f));
-  return f;
+  return bitCast<float>(bits);
 }
 
 /// Contiguous scans of at least this many bytes are split over the

@@ -60,18 +60,6 @@ namespace {
 /// 4-bit paths stage the int8 values of one block on the stack).
 constexpr int64_t kBlock = 1024;
 
-LATHE_ALWAYS_INLINE uint32_t floatBits(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, sizeof(u));
-  return u;
-}
-
-LATHE_ALWAYS_INLINE float bitsFloat(uint32_t u) {
-  float f;
-  std::memcpy(&f, &u, sizeof(f));
-  return f;
-}
-
 /// rint(t) for |t| < 2^22 in the default rounding mode (to nearest, ties to
 /// even): t + 1.5 * 2^23 lands where the spacing of floats is 1.
 LATHE_ALWAYS_INLINE float roundHalfEven(float t) {
@@ -114,7 +102,7 @@ struct QuantizeJob {
 LATHE_ALWAYS_INLINE uint32_t maxAbsBits(const float *x, int64_t n) {
   uint32_t m = 0;
   for (int64_t i = 0; i < n; ++i)
-    m = std::max(m, floatBits(x[i]) & 0x7fffffffu);
+    m = std::max(m, bitCast<uint32_t>(x[i]) & 0x7fffffffu);
   return m;
 }
 
@@ -217,7 +205,7 @@ LATHE_ALWAYS_INLINE void quantizeGroup(const float *x, int8_t *q, float *scale,
   constexpr float qmax = qmaxOf<Bits>();
   uint32_t m = maxAbsBits(x, group);
   float s = m >= 0x7f800000u ? std::numeric_limits<float>::quiet_NaN()
-                             : bitsFloat(m) / qmax;
+                             : bitCast<float>(m) / qmax;
   *scale = s;
   if (!(s > 0.f)) { // NaN/Inf in the group, zeros, or underflow.
     std::memset(q, 0, static_cast<size_t>(group * Bits / 8));
