@@ -100,16 +100,48 @@ struct HeadLayout {
   std::vector<double> scores(const std::vector<float> &q,
                              const std::vector<float> &k, double alpha) const {
     std::vector<double> out(size_t(batch * heads * seq * seq));
+    perHead(
+        seq, seq, dim,
+        [&](int64_t b, int64_t h, int64_t i, int64_t j, int64_t d) {
+          return at(q, b, h, i, d) * at(k, b, h, j, d);
+        },
+        [&](int64_t b, int64_t h, int64_t i, int64_t j, double acc) {
+          out[((b * heads + h) * seq + i) * seq + j] = alpha * acc;
+        });
+    return out;
+  }
+  /// The context P V per batch and head in double, written as [batch, seq,
+  /// heads, dim] (the layout `at` reads): `p` is [batch, heads, seq, seq].
+  std::vector<double> context(const std::vector<float> &p,
+                              const std::vector<float> &v) const {
+    std::vector<double> out(size_t(batch * batchStride()));
+    perHead(
+        seq, dim, seq,
+        [&](int64_t b, int64_t h, int64_t i, int64_t d, int64_t j) {
+          return double(p[((b * heads + h) * seq + i) * seq + j]) *
+                 at(v, b, h, j, d);
+        },
+        [&](int64_t b, int64_t h, int64_t i, int64_t d, double acc) {
+          out[b * batchStride() + i * rowStride() + h * dim + d] = acc;
+        });
+    return out;
+  }
+
+private:
+  /// For every batch, head and (row, col) of a rows x cols result, the sum
+  /// over t < inner of term(b, h, row, col, t), handed to store.
+  template <typename Term, typename Store>
+  void perHead(int64_t rows, int64_t cols, int64_t inner, Term term,
+               Store store) const {
     for (int64_t b = 0; b < batch; ++b)
       for (int64_t h = 0; h < heads; ++h)
-        for (int64_t i = 0; i < seq; ++i)
-          for (int64_t j = 0; j < seq; ++j) {
+        for (int64_t i = 0; i < rows; ++i)
+          for (int64_t j = 0; j < cols; ++j) {
             double acc = 0;
-            for (int64_t d = 0; d < dim; ++d)
-              acc += at(q, b, h, i, d) * at(k, b, h, j, d);
-            out[((b * heads + h) * seq + i) * seq + j] = alpha * acc;
+            for (int64_t t = 0; t < inner; ++t)
+              acc += term(b, h, i, j, t);
+            store(b, h, i, j, acc);
           }
-    return out;
   }
 };
 
