@@ -208,7 +208,8 @@ public:
       records.erase(records.begin());
     records.push_back({keyOf(written), lo, hi, bound});
   }
-  /// max over output channels f of sum |w[f, ...]| of a constant filter.
+  /// max over output channels f of sum |w[f, ...]| of a constant filter;
+  /// NaN when the filter holds NaN (then no bound is recorded).
   float filterL1(const Operand &w) {
     std::vector<int64_t> key = keyOf(w);
     {
@@ -226,6 +227,10 @@ public:
             sum +=
                 std::fabs(double(w.data[f * w.strides[0] + c * w.strides[1] +
                                         i * w.strides[2] + j * w.strides[3]]));
+      if (std::isnan(sum)) {
+        worst = sum; // std::max would drop it
+        break;
+      }
       worst = std::max(worst, sum);
     }
     float result = static_cast<float>(
@@ -653,8 +658,9 @@ int64_t impliedPadding(int64_t &inSize, int64_t outSize, int64_t kernel,
 /// bounds are known (negative: unknown) and finite, and the result is far
 /// enough from FLT_MAX. The exact bound |x|max * L1 + |bias|max + |residual|max
 /// grows by the rounding of the sums (n terms: at most 2n ulps of it, n *
-/// 2^-23), of a bf16 output (2^-8), and for Winograd by its transforms' (a
-/// factor 4, far above their growth).
+/// 2^-23), of bf16 input, filter and output (2^-8 each, at most 2^-6
+/// together), and for Winograd by its transforms' (a factor 4, far above
+/// their growth).
 void recordOutputBound(const Problem &p, const Entry &e, ConvBounds &bounds,
                        float srcMax, float biasMax, float residualMax) {
   // Other activations are not bounded by |pre-activation| (sigmoid(0) is
@@ -666,7 +672,8 @@ void recordOutputBound(const Problem &p, const Entry &e, ConvBounds &bounds,
   if (biasMax < 0.f)
     biasMax = p.hasBias ? maxAbs(p.bias.view()) : 0.f;
   double terms = double(p.weights.numel() / p.weights.dims[0]) + 3;
-  double margin = (1 + terms * 0x1p-23) * (p.dst.bf16 ? 1 + 0x1p-7 : 1.0) *
+  double margin = (1 + terms * 0x1p-23) *
+                  (e.bf16 || p.dst.bf16 ? 1 + 0x1p-6 : 1.0) *
                   (e.winograd ? 4.0 : 1.0);
   double bound = (double(srcMax) * bounds.filterL1(p.weights) +
                   double(biasMax) + double(residualMax)) *

@@ -363,16 +363,15 @@ TEST_F(NonFiniteTest, ConvOverflowIsInfinityNotNaN) {
   checkConv(s, x, wt, bias, "overflow to -Inf");
 }
 
-/// One NCHW convolution call (stride 1, constant filter, bias, ReLU) with
+/// One NCHW convolution call (stride 1, constant filter, bias, `act`) with
 /// the given extra layout bits; `accumulate` adds y's contents first.
 void runConv(const ConvCase &s, std::vector<float> &x, std::vector<float> &wt,
              std::vector<float> &bias, std::vector<float> &y, int64_t layout,
-             bool accumulate) {
+             bool accumulate, int act = LATHE_ACT_RELU) {
   MemRef mx(x.data(), {s.n, s.c, s.h, s.w}),
       mw(wt.data(), {s.f, s.c, s.k, s.k}), mb(bias.data(), {s.f}),
       my(y.data(), {s.n, s.f, s.oh(), s.ow()});
-  int64_t flags = LATHE_MM_HAS_BIAS | LATHE_MM_CONST_B |
-                  actFlag(LATHE_ACT_RELU) |
+  int64_t flags = LATHE_MM_HAS_BIAS | LATHE_MM_CONST_B | actFlag(act) |
                   (accumulate ? LATHE_MM_HAS_RESIDUAL : 0);
   lathe_rt_conv2d_f32(4, mx.desc(), 4, mw.desc(), 1, mb.desc(), 4, my.desc(),
                       layout, 1, 1, s.pad, s.pad, 1, 1, flags);
@@ -438,6 +437,31 @@ TEST_F(NonFiniteTest, ConvChainBoundsMatchReference) {
     alternating[i] = i % 2 ? -1.f : 1.f;
   check(pointwise, big, alternating, zeros, "bound too large for Winograd");
   check(s, randomVector(16 * 144, 27), w1, b1, "finite again");
+}
+
+/// A convolution without activation (no scan of its own) whose constant
+/// filter holds a NaN, reading a recorded input bound: its output holds NaN,
+/// so it must record no bound, and the ReLU convolution after it scans and
+/// keeps the NaN.
+TEST_F(NonFiniteTest, ConvChainNaNFilterRecordsNoBound) {
+  ConvCase s{1, 16, 12, 12, 16, 3, 1}, pointwise{1, 16, 12, 12, 16, 1, 0};
+  auto x = randomVector(16 * 144, 60);
+  auto w1 = randomVector(16 * 16 * 9, 61), w2 = randomVector(16 * 16, 62),
+       w3 = randomVector(16 * 16, 63);
+  auto b1 = randomVector(16, 64), b2 = randomVector(16, 65),
+       b3 = randomVector(16, 66);
+  w2[3 * 16 + 5] = kNaN; // output channel 3
+  std::vector<float> y1(16 * 144, 7.f), y2(16 * 144, 7.f), y3(16 * 144, 7.f);
+  runConv(s, x, w1, b1, y1, 0, false);
+  runConv(pointwise, y1, w2, b2, y2, LATHE_CONV_INPUT_FROM_CONV, false,
+          LATHE_ACT_NONE);
+  runConv(pointwise, y2, w3, b3, y3, LATHE_CONV_INPUT_FROM_CONV, false);
+  ASSERT_EQ(takePending(), "");
+  auto ref1 = refConv(s, x, w1, b1, LATHE_ACT_RELU);
+  auto ref2 = refConv(pointwise, toFloat(ref1), w2, b2, LATHE_ACT_NONE);
+  expectSameValues(y2, ref2);
+  expectSameValues(y3,
+                   refConv(pointwise, toFloat(ref2), w3, b3, LATHE_ACT_RELU));
 }
 
 /// A max pooling between two convolutions passes the first one's bound on
