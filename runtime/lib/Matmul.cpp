@@ -223,10 +223,11 @@ std::shared_ptr<Entry> build(const Problem &p, bool allDense) {
     return dnnl::matmul::primitive_desc(desc, attr, cpuEngine());
   };
   dnnl::matmul::primitive_desc pd;
-  if (p.bf16 && !p.constB && readsTransposed(p.b)) {
+  if (p.bf16 && !p.constB && !e->copyB && readsTransposed(p.b)) {
     // B read transposed per call (attention's K^T): its bf16 copy keeps
     // that order, so the conversion moves whole rows and the kernel reads
     // B transposed; a transposing conversion costs about half the product.
+    // (A staged B is already dense row-major: the default layout then.)
     try {
       pd = makePd(memory::desc(p.b.dims, memory::data_type::bf16,
                                transposedDenseStrides(p.b.dims)));
