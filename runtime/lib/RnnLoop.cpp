@@ -63,10 +63,10 @@ using namespace lathe::rt;
 
 namespace {
 
-/// Recurrent multiply-adds per step (N x 4H x H) below which one thread runs
-/// the whole layer. Each step ends in a hand-over between the threads (a
-/// counter and the new h cross cores): on the 2-core VM that runs the
-/// benchmarks a cross-core round trip takes about a microsecond, and the
+/// Recurrent multiply-adds per step (N x GH x H, G gates) below which one
+/// thread runs the whole layer. Each step ends in a hand-over between the
+/// threads (a counter and the new h cross cores): on the 2-core VM that runs
+/// the benchmarks a cross-core round trip takes about a microsecond, and the
 /// text classifier of bench/realmodels (N 4, H 128: 262k, about 3 us a step
 /// on one core) ran no faster on two threads than on one.
 constexpr int64_t kMinParallelStepMacs = int64_t(1) << 20;
@@ -107,7 +107,7 @@ struct Loop {
     std::atomic<bool> owned{false};
   };
   std::array<Home, 64> home;
-  /// The input products of all steps ([T * N, 4 * hp], row t * N + n,
+  /// The input products of all steps ([T * N, G * hp], row t * N + n,
   /// columns as the packed panels), computed first as `projChunks` chunks of
   /// one block and kProjRows rows; null: each step's chunks compute theirs.
   float *proj = nullptr;
@@ -363,9 +363,14 @@ chunkBf16(Loop &l, int64_t step, int64_t blk, int64_t n0) {
   K::template finishChunk<Rows>(l, step, ti, blk, n0, acc);
   const float *hcur = l.hbuf + (step & 1) * l.n * l.hp;
   uint16_t *hnext = l.hbf + (step & 1) * l.n * l.hp;
+  // Units past h (the block's padding) stay 0 in bf16: with an odd h the
+  // last pair reads one, and a padding lane's h is NaN after an infinite
+  // input (0 * Inf in its zero input weights), which 0 * NaN would spread.
+  int64_t valid = std::min<int64_t>(W, l.h - blk * W);
+  auto lanes = static_cast<__mmask16>((1u << valid) - 1);
   for (int r = 0; r < Rows; ++r) {
     int64_t at = (n0 + r) * l.hp + blk * W;
-    __m256bh v = _mm512_cvtneps_pbh(_mm512_loadu_ps(hcur + at));
+    __m256bh v = _mm512_maskz_cvtneps_pbh(lanes, _mm512_loadu_ps(hcur + at));
     _mm256_storeu_si256(reinterpret_cast<__m256i *>(hnext + at), (__m256i)v);
   }
 }
