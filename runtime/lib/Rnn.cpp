@@ -229,6 +229,28 @@ void expectShape(const MemRefView &v, std::initializer_list<int64_t> shape,
   }
 }
 
+/// The biases as `rows` x H in the cell's gate order (gate g from block
+/// gates[g]): input and recurrent bias summed per gate, except the
+/// linear-before-reset GRU's candidate (gate 2), whose recurrent bias goes to
+/// row 3 (oneDNN's lbr_gru layout, and RnnLoop.h's).
+std::vector<float> gateBiases(const Problem &p, const int64_t *gates,
+                              const MemRefView &b, const MemRefView *rb,
+                              int64_t rows) {
+  std::vector<float> bias(static_cast<size_t>(rows * p.h), 0.f);
+  for (int64_t gi = 0; gi < p.g; ++gi) {
+    bool apart = p.cell == LATHE_RNN_LBR_GRU && gi == 2;
+    for (int64_t o = 0; o < p.h; ++o) {
+      int64_t src = gates[gi] * p.h + o;
+      float v = b.data[src * b.strides[0]];
+      float rv = rb ? rb->data[src * rb->strides[0]] : 0.f;
+      bias[gi * p.h + o] = apart ? v : v + rv;
+      if (apart)
+        bias[3 * p.h + o] = rv;
+    }
+  }
+  return bias;
+}
+
 /// An LSTM or linear-before-reset GRU direction on the runtime's own loop
 /// (RnnLoop.h); with bf16 recurrent products profiled as "rnn_bf16".
 void runOwnLoop(ProfileScope &scope, const Problem &p, const int64_t *gates,
@@ -252,20 +274,8 @@ void runOwnLoop(ProfileScope &scope, const Problem &p, const int64_t *gates,
   static const int profileKindBf16 = getProfileKind("rnn_bf16");
   if (bf16)
     scope.setKind(profileKindBf16);
-  // RnnLoop.h's [4, H]: the biases summed per gate, except the GRU's
-  // candidate (gate 2), whose recurrent bias goes to row 3.
-  std::vector<float> bias(static_cast<size_t>(4 * p.h), 0.f);
-  for (int64_t gi = 0; gi < p.g; ++gi) {
-    bool apart = lp.gru && gi == 2;
-    for (int64_t o = 0; o < p.h; ++o) {
-      int64_t src = gates[gi] * p.h + o;
-      float v = b.data[src * b.strides[0]];
-      float rv = rb ? rb->data[src * rb->strides[0]] : 0.f;
-      bias[gi * p.h + o] = apart ? v : v + rv;
-      if (apart)
-        bias[3 * p.h + o] = rv;
-    }
-  }
+  // RnnLoop.h's [4, H].
+  std::vector<float> bias = gateBiases(p, gates, b, rb, 4);
   // The f32 panels, then (bf16) R's bf16 pairs.
   size_t floats = rnnPackedFloats(lp);
   size_t bytes = floats * sizeof(float) +
@@ -395,22 +405,8 @@ void rnn(int64_t rankX, void *xDesc, int64_t rankW, void *wDesc, int64_t rankR,
   });
 
   // oneDNN's bias [G, H] (LBR GRU: u, r, o, then o's recurrent bias).
-  int64_t biasGates = p.cell == LATHE_RNN_LBR_GRU ? 4 : p.g;
-  std::vector<float> bias(static_cast<size_t>(biasGates * p.h), 0.f);
-  for (int64_t gi = 0; gi < p.g; ++gi) {
-    bool apart = p.cell == LATHE_RNN_LBR_GRU && gi == 2;
-    for (int64_t o = 0; o < p.h; ++o) {
-      int64_t src = gates[gi] * p.h + o;
-      float v = b.data[src * b.strides[0]];
-      float rv = hasRb ? rb.data[src * rb.strides[0]] : 0.f;
-      if (apart) {
-        bias[gi * p.h + o] = v;
-        bias[3 * p.h + o] = rv;
-      } else {
-        bias[gi * p.h + o] = v + rv;
-      }
-    }
-  }
+  std::vector<float> bias = gateBiases(p, gates, b, hasRb ? &rb : nullptr,
+                                       p.cell == LATHE_RNN_LBR_GRU ? 4 : p.g);
 
   ScratchBuffer sw, sr, sx, sh0, sc0, sy, shT, scT;
   void *wPtr = weightsFor(*e, w, e->wPlainMd, e->wMd, gates, p, constW, sw);
