@@ -394,6 +394,7 @@ struct FuseEpilogueIntoMatmul : public OpRewritePattern<linalg::GenericOp> {
       activation = name;
       return success();
     };
+    FloatAttr splatBias; // a scalar constant added as the bias
     auto onAdd = [&](unsigned input) -> LogicalResult {
       Value operand = op.getDpsInputs()[input];
       AffineMap map = maps[input];
@@ -401,7 +402,8 @@ struct FuseEpilogueIntoMatmul : public OpRewritePattern<linalg::GenericOp> {
           map.getNumResults() == 1 &&
           map.getResult(0) == getAffineDimExpr(rank - 1, op.getContext()) &&
           cast<ShapedType>(operand.getType()).getRank() == 1;
-      if (isBias && !bias && !residual && activation == Activation::none) {
+      if (isBias && !bias && !splatBias && !residual &&
+          activation == Activation::none) {
         bias = operand;
       } else if (map.isIdentity() && !residual &&
                  operand.getType() == op.getResult(0).getType()) {
@@ -412,7 +414,6 @@ struct FuseEpilogueIntoMatmul : public OpRewritePattern<linalg::GenericOp> {
       }
       return success();
     };
-    FloatAttr splatBias;
     int64_t n = cast<ShapedType>(op.getResult(0).getType()).getShape().back();
     auto onAddConstant = [&](FloatAttr value) -> LogicalResult {
       if (bias || splatBias || residual || activation != Activation::none ||

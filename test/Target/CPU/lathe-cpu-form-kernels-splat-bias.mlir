@@ -102,3 +102,31 @@ func.func @scalar_bias_dynamic_n(%x: tensor<8x16xf32>, %w: tensor<16x?xf32>, %n:
   } -> tensor<8x?xf32>
   return %y : tensor<8x?xf32>
 }
+
+// -----
+
+// A constant, then a [N] bias: two biases, which the matmul cannot hold as
+// one operand (keeping only one would drop the other); the generic stays.
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+#row = affine_map<(d0, d1) -> (d1)>
+// CHECK-LABEL: func.func @scalar_then_vector_bias
+// CHECK: lathe.matmul
+// CHECK-NOT: bias(
+// CHECK: linalg.generic
+// CHECK: arith.addf
+// CHECK: arith.addf
+func.func @scalar_then_vector_bias(%x: tensor<8x16xf32>, %w: tensor<16x32xf32>, %b: tensor<32xf32>) -> tensor<8x32xf32> {
+  %zero = arith.constant 0.0 : f32
+  %c = arith.constant 1.0 : f32
+  %e = tensor.empty() : tensor<8x32xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%e : tensor<8x32xf32>) -> tensor<8x32xf32>
+  %mm = linalg.matmul ins(%x, %w : tensor<8x16xf32>, tensor<16x32xf32>) outs(%acc : tensor<8x32xf32>) -> tensor<8x32xf32>
+  %y = linalg.generic {indexing_maps = [#id2, #row, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%mm, %b : tensor<8x32xf32>, tensor<32xf32>) outs(%e : tensor<8x32xf32>) {
+  ^bb0(%a: f32, %v: f32, %o: f32):
+    %s = arith.addf %a, %c : f32
+    %t = arith.addf %s, %v : f32
+    linalg.yield %t : f32
+  } -> tensor<8x32xf32>
+  return %y : tensor<8x32xf32>
+}
