@@ -66,15 +66,10 @@ struct FoldTransposeIntoGeneric : public OpRewritePattern<linalg::GenericOp> {
       if (!transpose || !transpose->hasOneUse() ||
           !transpose.hasPureTensorSemantics())
         continue;
-      // result[i] = source[perm[i]]: source dimension perm[i] is the
-      // input's map result i.
-      ArrayRef<int64_t> perm = transpose.getPermutation();
-      SmallVector<unsigned> inverse(perm.size());
-      for (auto [i, p] : llvm::enumerate(perm))
-        inverse[p] = i;
-      AffineMap folded =
-          AffineMap::getPermutationMap(inverse, rewriter.getContext())
-              .compose(generic.getMatchingIndexingMap(input));
+      // The transpose's input map (result dims -> source dims) composed
+      // with how the generic reads the transposed result.
+      AffineMap folded = transpose.getIndexingMapsArray()[0].compose(
+          generic.getMatchingIndexingMap(input));
       SmallVector<AffineMap> maps = generic.getIndexingMapsArray();
       maps[input->getOperandNumber()] = folded;
       Value source = transpose.getInput();
