@@ -13,27 +13,18 @@
 #include "mlir/IR/BuiltinOps.h"
 
 namespace mlir {
-namespace func {
-class FuncOp;
-} // namespace func
-
 namespace lathe {
 
 /// The runtime function generated index checks call on an out-of-range
-/// index (Check.h): the CPU target's guards emit it, the CUDA target turns
-/// it into a device record.
+/// index (lathe/runtime/Runtime.h): the CPU target's guards emit it, the CUDA
+/// target turns it into a device record. (The ONNX importer, which depends on
+/// no target, spells the name itself.)
 constexpr StringLiteral kIndexCheckFailed = "lathe_rt_index_check_failed";
-
-/// `@name` of `module`: the function already there, or a private
-/// declaration of `type` added at the start of the module.
-func::FuncOp declareRuntimeFunction(OpBuilder &builder, ModuleOp module,
-                                    Location loc, StringRef name,
-                                    FunctionType type);
 
 /// Emits `call @name(operands...)`. Memref operands are cast to unranked
 /// memrefs, the runtime's `(int64_t rank, void *descriptor)` convention;
-/// other values pass as they are. `@name` is declared on first use
-/// (declareRuntimeFunction; later calls must agree on the types).
+/// other values pass as they are. `@name` is declared on first use (a
+/// private declaration; later calls must agree on the types).
 /// `resultTypes` are the callee's results (most kernels have none); returns
 /// the call's results.
 ValueRange emitRuntimeCall(ModuleOp module, OpBuilder &builder, Location loc,

@@ -20,10 +20,11 @@ static Value asRuntimeArgument(OpBuilder &builder, Location loc,
   return memref::CastOp::create(builder, loc, unranked, operand);
 }
 
-func::FuncOp mlir::lathe::declareRuntimeFunction(OpBuilder &builder,
-                                                 ModuleOp module, Location loc,
-                                                 StringRef name,
-                                                 FunctionType type) {
+/// `@name` of `module`: the function already there, or a private
+/// declaration of `type` added at the start of the module.
+static func::FuncOp declareRuntimeFunction(OpBuilder &builder, ModuleOp module,
+                                           Location loc, StringRef name,
+                                           FunctionType type) {
   if (auto existing = module.lookupSymbol<func::FuncOp>(name))
     return existing;
   OpBuilder::InsertionGuard guard(builder);
