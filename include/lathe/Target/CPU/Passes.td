@@ -318,6 +318,16 @@ def LatheCPULowerToRuntime : Pass<"lathe-cpu-lower-to-runtime", "ModuleOp"> {
     with a static window becomes `lathe_rt_pool2d_f32`; a -inf fill of its
     output right before goes, otherwise the runtime keeps the larger value.
     `lathe.max_pool2d` becomes `lathe_rt_pool2d_padded_f32`.
+    A convolution or max pooling whose input (or accumulated residual) a
+    convolution or pooling last wrote, with nothing else writing it in
+    between, carries `LATHE_CONV_INPUT_FROM_CONV` /
+    `LATHE_CONV_RESIDUAL_FROM_CONV`: the runtime then takes the bound the
+    writer recorded instead of scanning the buffer for NaN/Inf.
+    A product marked `lathe.bf16_lhs` (lathe-cpu-bf16-activations) whose
+    lhs is an allocation that, through reshapes, only one softmax writes
+    and only it reads gets that allocation as bf16: the softmax becomes
+    `lathe_rt_softmax_f32_bf16` (it rounds once as it writes) and the
+    product reads its bf16 lhs with no conversion.
   }];
   let statistics = [
     Statistic<"numCalls", "calls", "Kernel ops lowered to runtime calls">,
