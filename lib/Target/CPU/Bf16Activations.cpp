@@ -113,16 +113,26 @@ Value passThroughSource(Operation *op) {
   return transposeSource(op);
 }
 
+/// What `value` is a reshape, slice or transpose of (through any number of
+/// them; `value` itself when it is none).
+Value passThroughRoot(Value value) {
+  while (Operation *def = value.getDefiningOp()) {
+    Value source = passThroughSource(def);
+    if (!source)
+      break;
+    value = source;
+  }
+  return value;
+}
+
 /// True if `value` is a convolution's or pooling's output, or a reshape,
 /// slice or transpose of one. Only these are read by generated code in
 /// bf16 (a CNN's average pooling); a matmul's output that generated code
 /// reads (its bias / activation epilogue, the logits) keeps its f32
 /// accumulation.
 bool isConvActivation(Value value) {
-  Operation *op = value.getDefiningOp();
-  while (op && passThroughSource(op))
-    op = passThroughSource(op).getDefiningOp();
-  return isa_and_nonnull<Conv2DOp, MaxPool2DOp>(op);
+  return isa_and_nonnull<Conv2DOp, MaxPool2DOp>(
+      passThroughRoot(value).getDefiningOp());
 }
 
 /// What a candidate's producer reads that must be bf16 with it: the residual
@@ -157,8 +167,9 @@ bool acceptsBf16(OpOperand &use, const llvm::SetVector<Value> &bf16) {
   return isGenericInput(use) && isConvActivation(use.get());
 }
 
-/// Follows `value` through the reshapes and slices that read it; calls
-/// `onUse` for every other use. False as soon as `onUse` is.
+/// Follows `value` through the reshapes, slices and transposes that read
+/// it (passThroughSource); calls `onUse` for every other use. False as soon
+/// as `onUse` is.
 bool allUsesThroughReshapes(Value value,
                             llvm::function_ref<bool(OpOperand &)> onUse) {
   for (OpOperand &use : value.getUses()) {
@@ -186,14 +197,7 @@ void tagAttentionProbabilities(func::FuncOp func) {
     if (!softmax.hasPureTensorSemantics() ||
         !isStaticF32Tensor(softmax.getResult()[0]))
       return;
-    Value scores = softmax.getInput();
-    while (Operation *def = scores.getDefiningOp()) {
-      Value source = passThroughSource(def);
-      if (!source)
-        break;
-      scores = source;
-    }
-    if (!scores.getDefiningOp<MatmulOp>())
+    if (!passThroughRoot(softmax.getInput()).getDefiningOp<MatmulOp>())
       return;
     SmallVector<MatmulOp> products;
     bool onlyProducts =
