@@ -60,7 +60,6 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <cstring>
 #include <exception>
 #include <limits>
 #include <mutex>
@@ -884,9 +883,7 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
                               padRight,  p.nonFinite, p.noWinograd, p.bf16};
   if (p.int8) {
     // The entry holds the filter quantized: one per address and input scale.
-    int32_t scaleBits;
-    std::memcpy(&scaleBits, &p.in8.scale, sizeof(scaleBits));
-    key.insert(key.end(), {2 + p.in8.isSigned, scaleBits,
+    key.insert(key.end(), {2 + p.in8.isSigned, bitCast<int32_t>(p.in8.scale),
                            reinterpret_cast<int64_t>(p.weights.data)});
   }
   appendKey(key, p.src);

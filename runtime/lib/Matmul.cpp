@@ -40,7 +40,6 @@
 
 #include <array>
 #include <cmath>
-#include <cstring>
 
 using namespace lathe::rt;
 using dnnl::memory;
@@ -99,7 +98,6 @@ struct Entry {
   /// made two thirds of the allocations of a small call); one call at a time
   /// uses them (`boundMutex`), a concurrent one makes its own.
   struct Bound {
-    memory src, dst;
     std::unordered_map<int, memory> args;
     ScratchBuffer scratchpad, scaledBias;
   };
@@ -357,10 +355,8 @@ bool runInt8Bound(Entry &e, const Problem &p, void *a8) {
   dnnl::engine &engine = cpuEngine();
   if (!e.bound) {
     auto b = std::make_unique<Entry::Bound>();
-    b->src = memory(e.aMd, engine, a8);
-    b->dst = memory(e.cMd, engine, p.c.data);
-    b->args.emplace(DNNL_ARG_SRC, b->src);
-    b->args.emplace(DNNL_ARG_DST, b->dst);
+    b->args.emplace(DNNL_ARG_SRC, memory(e.aMd, engine, a8));
+    b->args.emplace(DNNL_ARG_DST, memory(e.cMd, engine, p.c.data));
     b->args.emplace(DNNL_ARG_WEIGHTS, memory(e.bMd, engine, e.int8B.get()));
     if (p.hasBias) {
       b->scaledBias = ScratchBuffer(e.biasMd.get_size());
@@ -375,8 +371,8 @@ bool runInt8Bound(Entry &e, const Problem &p, void *a8) {
     e.bound = std::move(b);
   }
   Entry::Bound &b = *e.bound;
-  b.src.set_data_handle(a8);
-  b.dst.set_data_handle(p.c.data);
+  b.args.at(DNNL_ARG_SRC).set_data_handle(a8);
+  b.args.at(DNNL_ARG_DST).set_data_handle(p.c.data);
   if (p.hasBias)
     scaleInt8Bias(p, e, b.scaledBias.floats());
   e.prim.execute(cpuStream(), b.args);
@@ -572,16 +568,12 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
   key.push_back(p.bf16);
   if (p.int8) {
     // The entry holds B quantized: one per address and input scale.
-    int32_t scaleBits;
-    std::memcpy(&scaleBits, &p.in8.scale, sizeof(scaleBits));
-    key.insert(key.end(), {2 + p.in8.isSigned, scaleBits,
+    key.insert(key.end(), {2 + p.in8.isSigned, bitCast<int32_t>(p.in8.scale),
                            reinterpret_cast<int64_t>(p.b.data)});
   }
   size_t keepNaNSlot = key.size();
   key.push_back(p.keepNaN);
-  int32_t alphaBits;
-  std::memcpy(&alphaBits, &alpha, sizeof(alphaBits));
-  key.push_back(alphaBits);
+  key.push_back(bitCast<int32_t>(alpha));
   for (const Operand *op : {&p.a, &p.b, &p.c})
     appendKey(key, *op);
   if (p.hasBias)

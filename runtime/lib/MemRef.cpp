@@ -160,9 +160,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) uint32_t
 maxAbsBits(const float *x, int64_t n) {
   uint32_t m = 0;
   for (int64_t i = 0; i < n; ++i) {
-    uint32_t bits;
-    std::memcpy(&bits, x + i, sizeof(bits));
-    bits &= 0x7fffffffu;
+    uint32_t bits = bitCast<uint32_t>(x[i]) & 0x7fffffffu;
     m = bits > m ? bits : m;
   }
   return m;
@@ -173,9 +171,7 @@ uint32_t maxAbsBitsStrided(const float *x, int64_t n, int64_t stride) {
     return maxAbsBits(x, n);
   uint32_t m = 0;
   for (int64_t i = 0; i < n; ++i) {
-    uint32_t bits;
-    std::memcpy(&bits, x + i * stride, sizeof(bits));
-    m = std::max(m, bits & 0x7fffffffu);
+    m = std::max(m, bitCast<uint32_t>(x[i * stride]) & 0x7fffffffu);
   }
   return m;
 }
