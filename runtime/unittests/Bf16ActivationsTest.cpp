@@ -14,40 +14,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <limits>
 
 using namespace lathe::test;
 
 namespace {
-
-/// f32 -> bf16 rounded to nearest even (the values here are finite).
-uint16_t toBf16(float f) {
-  uint32_t bits;
-  std::memcpy(&bits, &f, sizeof(bits));
-  return static_cast<uint16_t>((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
-}
-
-float fromBf16(uint16_t h) {
-  uint32_t bits = uint32_t(h) << 16;
-  float f;
-  std::memcpy(&f, &bits, sizeof(f));
-  return f;
-}
-
-std::vector<uint16_t> toBf16(const std::vector<float> &v) {
-  std::vector<uint16_t> out(v.size());
-  for (size_t i = 0; i < v.size(); ++i)
-    out[i] = toBf16(v[i]);
-  return out;
-}
-
-std::vector<float> fromBf16(const std::vector<uint16_t> &v) {
-  std::vector<float> out(v.size());
-  for (size_t i = 0; i < v.size(); ++i)
-    out[i] = fromBf16(v[i]);
-  return out;
-}
 
 /// A memref descriptor over bf16 elements (the descriptor does not say the
 /// type; the call's flags do).
@@ -279,12 +250,6 @@ TEST_F(Bf16ActivationsTest, AccumulatingBf16PoolingIsAPendingError) {
 /// call keeping that order), alpha, against float64 on the bf16-rounded
 /// inputs; a NaN in K makes its key's column NaN in every query row.
 TEST_F(Bf16ActivationsTest, TransposedRhsPerCall) {
-  lathe_rt_session_options options;
-  lathe_rt_session_options_init(&options);
-  options.precision = LATHE_PRECISION_BF16;
-  lathe_rt_session *session = lathe_rt_session_create(&options);
-  ASSERT_NE(session, nullptr);
-  lathe_rt_session *previous = lathe_rt_session_bind(session);
   const int64_t batch = 2, seq = 37, heads = 3, dim = 24;
   const HeadLayout layout{batch, seq, heads, dim};
   auto q = randomVector(batch * layout.batchStride(), 330);
@@ -293,10 +258,12 @@ TEST_F(Bf16ActivationsTest, TransposedRhsPerCall) {
   k[1 * layout.batchStride() + nanKey * layout.rowStride() + nanHead * dim +
     5] = std::numeric_limits<float>::quiet_NaN();
   const float alpha = 0.25f;
-  std::vector<float> scores = layout.runScores(q, k, alpha);
-  EXPECT_EQ(takePending(), "");
-  lathe_rt_session_bind(previous);
-  EXPECT_EQ(lathe_rt_session_destroy(session), LATHE_OK);
+  std::vector<float> scores;
+  {
+    BoundSession session(LATHE_PRECISION_BF16, 0);
+    scores = layout.runScores(q, k, alpha);
+    EXPECT_EQ(takePending(), "");
+  }
 
   auto q16 = fromBf16(toBf16(q)), k16 = fromBf16(toBf16(k));
   std::vector<double> expected = layout.scores(q16, k16, alpha);

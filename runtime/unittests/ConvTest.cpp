@@ -488,7 +488,7 @@ TEST_F(ConvTest, Int8WithinQuantizationErrorOfF64) {
         // address, and the next case's filter (same size, other values) may
         // be allocated where this one was, as a module unloaded and another
         // loaded would be; that is what destroying the session is for.
-        CaseSession session;
+        BoundSession session;
         ASSERT_NE(session.session, nullptr);
         ConvShape s = symmetric(3, c, 7, 6, 24, 3, 1, 1, 1);
         unsigned seed = 200 + unsigned(c) * 4 + isSigned * 2 + layout;

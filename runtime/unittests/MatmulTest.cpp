@@ -512,7 +512,7 @@ TEST_F(MatmulTest, Int8MatchesIntegerReference) {
                        std::to_string(n) + (isSigned ? " s8" : " u8") +
                        (transposedA ? " A^T" : " A") + " act " +
                        std::to_string(act));
-          CaseSession session; // B is cached by address: one per case.
+          BoundSession session; // B is cached by address: one per case.
           ASSERT_NE(session.session, nullptr);
           // Steps 1/256 (u8 over [0, 255/256]) and 1/128 (s8 over
           // [-127/128, 1/2]); A in multiples of 1/512 (half of them ties)
@@ -565,7 +565,7 @@ TEST_F(MatmulTest, Int8MatchesIntegerReference) {
 /// memory objects serve one call at a time, the others bind their own): each
 /// thread's C equals that of the same call made alone, bit for bit.
 TEST_F(MatmulTest, Int8ConcurrentCallsOnOneEntry) {
-  CaseSession session;
+  BoundSession session;
   ASSERT_NE(session.session, nullptr);
   const int64_t m = 96, k = 64, n = 48;
   const int kThreads = 4;

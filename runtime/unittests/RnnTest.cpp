@@ -3,7 +3,6 @@
 #include "TestUtils.h"
 
 #include <cmath>
-#include <cstring>
 #include <functional>
 #include <limits>
 
@@ -18,11 +17,7 @@ double roundBf16(double v) {
   float f = static_cast<float>(v);
   if (std::isnan(f) || std::isinf(f))
     return f;
-  uint32_t bits;
-  std::memcpy(&bits, &f, sizeof(bits));
-  bits = (bits + 0x7fffu + ((bits >> 16) & 1u)) & 0xffff0000u;
-  std::memcpy(&f, &bits, sizeof(f));
-  return f;
+  return fromBf16(toBf16(f));
 }
 
 struct RnnCase {

@@ -9,6 +9,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <random>
@@ -145,6 +146,35 @@ private:
   }
 };
 
+/// f32 -> bf16 rounded to nearest, ties to even (finite values; the
+/// reference's own rounding, independent of the runtime's).
+inline uint16_t toBf16(float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, sizeof(bits));
+  return static_cast<uint16_t>((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
+}
+
+inline float fromBf16(uint16_t h) {
+  uint32_t bits = uint32_t(h) << 16;
+  float f;
+  std::memcpy(&f, &bits, sizeof(f));
+  return f;
+}
+
+inline std::vector<uint16_t> toBf16(const std::vector<float> &v) {
+  std::vector<uint16_t> out(v.size());
+  for (size_t i = 0; i < v.size(); ++i)
+    out[i] = toBf16(v[i]);
+  return out;
+}
+
+inline std::vector<float> fromBf16(const std::vector<uint16_t> &v) {
+  std::vector<float> out(v.size());
+  for (size_t i = 0; i < v.size(); ++i)
+    out[i] = fromBf16(v[i]);
+  return out;
+}
+
 /// Reference activations in double precision (independent of the runtime).
 inline double refActivation(int act, double x) {
   switch (act) {
@@ -163,20 +193,6 @@ inline double refActivation(int act, double x) {
     return x;
   }
 }
-
-/// A session created and bound for one scope, then unbound and destroyed
-/// (with its caches).
-struct CaseSession {
-  lathe_rt_session *session = lathe_rt_session_create(nullptr);
-  lathe_rt_session *outer = lathe_rt_session_bind(session);
-  CaseSession() = default;
-  CaseSession(const CaseSession &) = delete;
-  CaseSession &operator=(const CaseSession &) = delete;
-  ~CaseSession() {
-    lathe_rt_session_bind(outer);
-    lathe_rt_session_destroy(session);
-  }
-};
 
 /// A fresh directory under the test temp dir, removed on destruction.
 class TempDir {
@@ -199,18 +215,18 @@ private:
   std::filesystem::path path;
 };
 
-/// A session with `precision` and `threads`, bound to this thread while the
-/// object lives (the previous binding restored, the session destroyed).
+/// A session created (default options, or the given precision and thread
+/// count) and bound for one scope, then unbound and destroyed with its
+/// caches.
 class BoundSession {
 public:
+  BoundSession() { create(nullptr); }
   BoundSession(int precision, int threads) {
     lathe_rt_session_options options;
     lathe_rt_session_options_init(&options);
     options.precision = precision;
     options.num_threads = threads;
-    session = lathe_rt_session_create(&options);
-    EXPECT_NE(session, nullptr);
-    previous = lathe_rt_session_bind(session);
+    create(&options);
   }
   ~BoundSession() {
     lathe_rt_session_bind(previous);
@@ -219,8 +235,15 @@ public:
   BoundSession(const BoundSession &) = delete;
   BoundSession &operator=(const BoundSession &) = delete;
 
+  lathe_rt_session *session = nullptr;
+
 private:
-  lathe_rt_session *session = nullptr, *previous = nullptr;
+  void create(const lathe_rt_session_options *options) {
+    session = lathe_rt_session_create(options);
+    EXPECT_NE(session, nullptr);
+    previous = lathe_rt_session_bind(session);
+  }
+  lathe_rt_session *previous = nullptr;
 };
 
 inline std::string takePending() {
