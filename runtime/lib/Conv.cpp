@@ -70,6 +70,8 @@ using dnnl::memory;
 namespace {
 
 constexpr const char *kKernel = "lathe_rt_conv2d_f32";
+/// Tags filterL1's keys among constantScan's (no address is -1).
+constexpr int64_t kFilterL1Key = -1;
 constexpr int64_t kKnownFlags = LATHE_MM_HAS_BIAS | LATHE_MM_HAS_RESIDUAL |
                                 LATHE_MM_CONST_B |
                                 (int64_t(0xFF) << LATHE_MM_ACT_SHIFT);
@@ -175,9 +177,8 @@ PrimitiveCache<Entry> &cache() {
   return currentSession().cache<PrimitiveCache<Entry>>(CacheSlot::Conv);
 }
 
-/// Bounds on the magnitude of convolution outputs, per output view, and the
-/// largest L1 norm of a constant filter's output channels, per filter (see
-/// the file comment).
+/// Bounds on the magnitude of convolution outputs, per output view (see the
+/// file comment).
 class ConvBounds : public SessionCache {
 public:
   /// The bound recorded for exactly `view`, or a negative value.
@@ -207,40 +208,9 @@ public:
       records.erase(records.begin());
     records.push_back({keyOf(written), lo, hi, bound});
   }
-  /// max over output channels f of sum |w[f, ...]| of a constant filter;
-  /// NaN when the filter holds NaN (then no bound is recorded).
-  float filterL1(const Operand &w) {
-    std::vector<int64_t> key = keyOf(w);
-    {
-      std::lock_guard<std::mutex> lock(mutex);
-      auto it = l1.find(key);
-      if (it != l1.end())
-        return it->second;
-    }
-    double worst = 0;
-    for (int64_t f = 0; f < w.dims[0]; ++f) {
-      double sum = 0;
-      for (int64_t c = 0; c < w.dims[1]; ++c)
-        for (int64_t i = 0; i < w.dims[2]; ++i)
-          for (int64_t j = 0; j < w.dims[3]; ++j)
-            sum +=
-                std::fabs(double(w.data[f * w.strides[0] + c * w.strides[1] +
-                                        i * w.strides[2] + j * w.strides[3]]));
-      if (std::isnan(sum)) {
-        worst = sum; // std::max would drop it
-        break;
-      }
-      worst = std::max(worst, sum);
-    }
-    float result = static_cast<float>(
-        std::min(worst, double(std::numeric_limits<float>::infinity())));
-    std::lock_guard<std::mutex> lock(mutex);
-    return l1.emplace(key, result).first->second;
-  }
   void clear() override {
     std::lock_guard<std::mutex> lock(mutex);
     records.clear();
-    l1.clear();
   }
 
 private:
@@ -259,7 +229,6 @@ private:
   }
   std::mutex mutex;
   std::vector<Record> records;
-  std::unordered_map<std::vector<int64_t>, float, KeyHash> l1;
 };
 
 ConvBounds &convBounds() {
@@ -652,6 +621,31 @@ int64_t impliedPadding(int64_t &inSize, int64_t outSize, int64_t kernel,
   return 0;
 }
 
+/// max over output channels f of sum |w[f, ...]| of a constant filter, once
+/// per filter and session (constantScan); NaN when the filter holds NaN
+/// (then no bound is recorded).
+float filterL1(const Operand &w) {
+  std::vector<int64_t> key = {kFilterL1Key, reinterpret_cast<int64_t>(w.data)};
+  appendKey(key, w);
+  return constantScan(key, [&] {
+    double worst = 0;
+    for (int64_t f = 0; f < w.dims[0]; ++f) {
+      double sum = 0;
+      for (int64_t c = 0; c < w.dims[1]; ++c)
+        for (int64_t i = 0; i < w.dims[2]; ++i)
+          for (int64_t j = 0; j < w.dims[3]; ++j)
+            sum +=
+                std::fabs(double(w.data[f * w.strides[0] + c * w.strides[1] +
+                                        i * w.strides[2] + j * w.strides[3]]));
+      if (std::isnan(sum))
+        return float(sum); // std::max would drop it
+      worst = std::max(worst, sum);
+    }
+    return static_cast<float>(
+        std::min(worst, double(std::numeric_limits<float>::infinity())));
+  });
+}
+
 /// Records the bound on |output| of a finished convolution `e` with a
 /// constant filter, no activation or ReLU, when its input, bias and residual
 /// bounds are known (negative: unknown) and finite, and the result is far
@@ -674,8 +668,8 @@ void recordOutputBound(const Problem &p, const Entry &e, ConvBounds &bounds,
   double margin = (1 + terms * 0x1p-23) *
                   (e.bf16 || p.dst.bf16 ? 1 + 0x1p-6 : 1.0) *
                   (e.winograd ? 4.0 : 1.0);
-  double bound = (double(srcMax) * bounds.filterL1(p.weights) +
-                  double(biasMax) + double(residualMax)) *
+  double bound = (double(srcMax) * filterL1(p.weights) + double(biasMax) +
+                  double(residualMax)) *
                  margin;
   if (bound <= double(std::numeric_limits<float>::max()) / 16)
     bounds.record(p.dst, static_cast<float>(bound));

@@ -236,12 +236,17 @@ PrimitiveCache<float> &constantScans() {
 }
 } // namespace
 
+float lathe::rt::constantScan(const std::vector<int64_t> &key,
+                              const std::function<float()> &scan) {
+  return *constantScans().getOrCreate(
+      key, [&] { return std::make_shared<float>(scan()); });
+}
+
 float lathe::rt::constantMaxAbs(const MemRefView &view) {
   std::vector<int64_t> key = {reinterpret_cast<int64_t>(view.data), view.rank};
   key.insert(key.end(), view.sizes.begin(), view.sizes.begin() + view.rank);
   key.insert(key.end(), view.strides.begin(), view.strides.begin() + view.rank);
-  return *constantScans().getOrCreate(
-      key, [&] { return std::make_shared<float>(maxAbs(view)); });
+  return constantScan(key, [&] { return maxAbs(view); });
 }
 
 float lathe::rt::operandMaxAbs(const MemRefView &view, bool isConstant) {

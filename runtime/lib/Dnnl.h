@@ -229,6 +229,11 @@ std::shared_ptr<Entry> buildPreferringOptimized(Build build) {
 /// once per address and shape in the current session, like PackedWeights;
 /// lathe_rt_clear_caches forgets the results.
 float constantMaxAbs(const MemRefView &view);
+/// `scan()` of a constant operand, computed once per session for `key` (the
+/// operand's address and shape, tagged with what is scanned: keys must not
+/// collide with constantMaxAbs's, which start with the address).
+float constantScan(const std::vector<int64_t> &key,
+                   const std::function<float()> &scan);
 /// maxAbs of `view`: constantMaxAbs when `isConstant`, else a fresh scan.
 float operandMaxAbs(const MemRefView &view, bool isConstant);
 
