@@ -159,6 +159,11 @@ float maxAbs(const float *data, int64_t n);
 float maxAbs(const MemRefView &view);
 /// True if `m` (a maxAbs result) says every element was finite.
 inline bool allFinite(float m) { return m <= 3.40282347e38f; }
+/// Converts `n` contiguous floats to bf16 into `dst` (as floatToBf16) and
+/// returns their maxAbs, in one vectorised pass split over the session's
+/// threads like maxAbs: a bf16 kernel that scans its f32 input for NaN and
+/// Inf reads it once instead of twice (scan, then oneDNN's reorder).
+float toBf16MaxAbs(const float *src, uint16_t *dst, int64_t n);
 
 //===----------------------------------------------------------------------===//
 // Memory

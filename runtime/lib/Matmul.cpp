@@ -555,8 +555,19 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
     p.int8 = obstacle.empty();
     p.bf16 = false;
   }
+  // A bf16 product of a dense f32 A converts A itself, scanning it in the
+  // same pass (the scan below then costs nothing; oneDNN's reorder and a
+  // separate scan read A twice).
+  uint16_t *a16 = nullptr;
+  float a16Max = 0.f;
+  if (p.bf16 && !bf16A && p.a.isDenseRowMajor()) {
+    a16 = static_cast<uint16_t *>(
+        bf16Scratch(0, static_cast<size_t>(p.a.numel()) * 2));
+    a16Max = toBf16MaxAbs(p.a.data, a16, p.a.numel());
+  }
   auto inputsNonFinite = [&] {
-    return !allFinite(maxAbs(a)) || !allFinite(operandMaxAbs(b, p.constB));
+    return !allFinite(a16 ? a16Max : maxAbs(a)) ||
+           !allFinite(operandMaxAbs(b, p.constB));
   };
   if (p.act == LATHE_ACT_RELU)
     p.keepNaN = (p.hasBias && !allFinite(maxAbs(p.bias.view()))) ||
@@ -620,7 +631,9 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
 
   ScratchBuffer sa, sb, sc, sbias, sres;
   float *aPtr = stageInput(p.a, e->copyA, sa);
-  if (e->bf16 && e->convertA)
+  if (e->bf16 && e->convertA && a16 && !e->copyA)
+    aPtr = reinterpret_cast<float *>(a16); // aMd: dense, as A is
+  else if (e->bf16 && e->convertA)
     aPtr = static_cast<float *>(
         toBf16(e->bf16A, e->aUserMd, aPtr, e->aMd, /*slot=*/0));
   if (e->int8) {

@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 using namespace lathe::test;
@@ -187,6 +188,60 @@ TEST_F(Bf16ActivationsTest, Matmul) {
                           (LATHE_ACT_RELU << LATHE_MM_ACT_SHIFT));
   ASSERT_EQ(takePending(), "");
   expectBf16Close(fromBf16(c16), expected);
+}
+
+/// A session in bf16 precision runs an f32 A's product in bf16: A is rounded
+/// to nearest even (ties included) and scanned for NaN and Inf on the way.
+/// Against B = identity the product is A rounded, exactly; a NaN makes its
+/// row NaN and an Inf its row NaN but for its own column (Inf * 0), through
+/// the ReLU. A is large enough to be converted on more than one thread.
+TEST_F(Bf16ActivationsTest, SessionBf16ProductOfF32Input) {
+  const int64_t m = 96, k = 512;
+  auto a = randomVector(m * k, 340, -4.f, 4.f);
+  // Halfway between two bf16 values: even below (1.0), even above (1.015625).
+  auto fromBits = [](uint32_t bits) {
+    float f;
+    std::memcpy(&f, &bits, sizeof(f));
+    return f;
+  };
+  a[5] = fromBits(0x3f808000u);
+  a[6] = fromBits(0x3f818000u);
+  a[7] = -a[6];
+  std::vector<float> eye(k * k, 0.f), bias(k, 0.f);
+  for (int64_t i = 0; i < k; ++i)
+    eye[i * k + i] = 1.f;
+  auto run = [&](const std::vector<float> &in) {
+    BoundSession session(LATHE_PRECISION_BF16, 2);
+    std::vector<float> c(m * k, -1.f);
+    MemRef ma(const_cast<float *>(in.data()), {m, k}), mb(eye.data(), {k, k}),
+        mbias(bias.data(), {k}), mc(c.data(), {m, k});
+    lathe_rt_matmul_f32(2, ma.desc(), 2, mb.desc(), 1, mbias.desc(), 0, nullptr,
+                        2, mc.desc(),
+                        LATHE_MM_HAS_BIAS | LATHE_MM_CONST_B |
+                            (LATHE_ACT_RELU << LATHE_MM_ACT_SHIFT));
+    EXPECT_EQ(takePending(), "");
+    return c;
+  };
+  std::vector<float> c = run(a);
+  EXPECT_EQ(c[5], 1.f);
+  EXPECT_EQ(c[6], 1.015625f);
+  EXPECT_EQ(c[7], 0.f);
+  for (int64_t i = 0; i < m * k; ++i)
+    ASSERT_EQ(c[i], std::max(fromBf16(toBf16(a[i])), 0.f)) << "at " << i;
+
+  const int64_t nanAt = 40 * k + 100, infAt = 70 * k + 3;
+  a[nanAt] = std::numeric_limits<float>::quiet_NaN();
+  a[infAt] = std::numeric_limits<float>::infinity();
+  c = run(a);
+  for (int64_t i = 0; i < m * k; ++i) {
+    int64_t row = i / k;
+    if (i == infAt)
+      EXPECT_EQ(c[i], std::numeric_limits<float>::infinity());
+    else if (row == nanAt / k || row == infAt / k)
+      ASSERT_TRUE(std::isnan(c[i])) << "at " << i << ": " << c[i];
+    else
+      ASSERT_EQ(c[i], std::max(fromBf16(toBf16(a[i])), 0.f)) << "at " << i;
+  }
 }
 
 /// lathe.max_pool2d on bf16 channels-last operands (3x3, stride 2, padding
