@@ -170,6 +170,7 @@ struct Entry {
   dnnl::pooling_v2_forward pool;
   Binding out;
   memory::desc convScratchMd, poolScratchMd; // user-mode scratchpads
+  BoundArgs args;                            // the convolution's
 };
 
 /// The current session's cache (see Session.h).
@@ -755,21 +756,16 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
     p.dst.dims[3] = pool->span(1, p.out.dims[3]);
     p.dst.strides = denseStrides(p.dst.dims);
   }
-  std::string names = concat(blockedIn ? "nChw16c"
-                             : nhwc    ? "NHWC"
-                                       : "NCHW",
-                             nhwc ? "/HWCF/" : "/FCHW/",
-                             blockedOut ? "nChw16c"
-                             : nhwc     ? "NHWC"
-                                        : "NCHW");
+  const char *inName = blockedIn ? "nChw16c" : nhwc ? "NHWC" : "NCHW";
+  const char *outName = blockedOut ? "nChw16c" : nhwc ? "NHWC" : "NCHW";
   int64_t n = p.src.dims[0], c = p.src.dims[1];
   int64_t f = p.weights.dims[0], kh = p.weights.dims[2], kw = p.weights.dims[3];
   if (p.weights.dims[1] != c || p.dst.dims[0] != n || p.dst.dims[1] != f)
-    fail(LATHE_ERR_SHAPE, "shapes do not agree (", names, "): input ",
-         shapeString(in), " has N=", n, " C=", c, ", filter ",
-         shapeString(filter), " has C=", p.weights.dims[1], " F=", f,
-         ", output ", shapeString(out), " has N=", p.dst.dims[0],
-         " F=", p.dst.dims[1]);
+    fail(LATHE_ERR_SHAPE, "shapes do not agree (", inName,
+         nhwc ? "/HWCF/" : "/FCHW/", outName, "): input ", shapeString(in),
+         " has N=", n, " C=", c, ", filter ", shapeString(filter),
+         " has C=", p.weights.dims[1], " F=", f, ", output ", shapeString(out),
+         " has N=", p.dst.dims[0], " F=", p.dst.dims[1]);
   if (kh == 0 || kw == 0)
     fail(LATHE_ERR_SHAPE, "filter ", shapeString(filter), " is empty");
   // Bounds recorded by the convolutions that wrote the input and the
@@ -944,25 +940,27 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
       reorder(e->dst.userMd, p.dst.data, e->dst.primMd, dstPtr);
   }
   dnnl::engine &engine = cpuEngine();
-  std::unordered_map<int, memory> args;
-  args.emplace(DNNL_ARG_SRC, memory(e->src.primMd, engine, srcPtr));
-  args.emplace(DNNL_ARG_WEIGHTS, memory(e->weights.primMd, engine, wPtr));
-  args.emplace(DNNL_ARG_DST, memory(e->dst.primMd, engine, dstPtr));
-  if (p.hasBias && e->int8) {
-    // oneDNN scales the bias with the product: hand it bias / scale.
-    auto *scaled = static_cast<float *>(
-        threadScratch(kBiasReordered, e->outScales.size() * sizeof(float)));
-    for (size_t j = 0; j < e->outScales.size(); ++j)
-      scaled[j] = p.bias.data[int64_t(j) * p.bias.strides[0]] / e->outScales[j];
-    args.emplace(DNNL_ARG_BIAS, memory(e->bias.primMd, engine, scaled));
-  } else if (p.hasBias) {
-    args.emplace(DNNL_ARG_BIAS, memory(e->bias.primMd, engine,
-                                       bindInput(p.bias, e->bias, kBiasStaged,
-                                                 kBiasReordered)));
+  {
+    BoundArgs::Use args(e->args);
+    args.bind(DNNL_ARG_SRC, e->src.primMd, srcPtr);
+    args.bind(DNNL_ARG_WEIGHTS, e->weights.primMd, wPtr);
+    args.bind(DNNL_ARG_DST, e->dst.primMd, dstPtr);
+    if (p.hasBias && e->int8) {
+      // oneDNN scales the bias with the product: hand it bias / scale.
+      auto *scaled = static_cast<float *>(
+          threadScratch(kBiasReordered, e->outScales.size() * sizeof(float)));
+      for (size_t j = 0; j < e->outScales.size(); ++j)
+        scaled[j] =
+            p.bias.data[int64_t(j) * p.bias.strides[0]] / e->outScales[j];
+      args.bind(DNNL_ARG_BIAS, e->bias.primMd, scaled);
+    } else if (p.hasBias) {
+      args.bind(DNNL_ARG_BIAS, e->bias.primMd,
+                bindInput(p.bias, e->bias, kBiasStaged, kBiasReordered));
+    }
+    UserScratchpad scratchpad(e->convScratchMd);
+    scratchpad.addTo(args);
+    e->prim.execute(cpuStream(), args.map());
   }
-  UserScratchpad scratchpad(e->convScratchMd);
-  scratchpad.addTo(args, engine);
-  e->prim.execute(cpuStream(), args);
   // Without a bounding activation, finite inputs can still overflow to -Inf
   // (a window of -inf pools to -FLT_MAX) or, through GELU, to NaN: scan the
   // convolution's output then (O(output), 1/(C*KH*KW) of the convolution).

@@ -147,26 +147,62 @@ inline dnnl::primitive_attr userScratchpadAttr() {
   return attr;
 }
 
+/// A cache entry's execution arguments kept between calls: its dnnl::memory
+/// objects are re-pointed at each call's data (set_data_handle) instead of
+/// created anew, which cost one to two microseconds per kernel call. One
+/// call at a time uses them; a call that finds them in use (another thread
+/// running the same entry) binds a map of its own.
+class BoundArgs {
+public:
+  class Use {
+  public:
+    explicit Use(BoundArgs &owner)
+        : lock(owner.mutex, std::try_to_lock),
+          args(lock.owns_lock() ? owner.args : own) {}
+    /// Points argument `arg` (layout `md`, the same for every call of the
+    /// entry) at `data`.
+    void bind(int arg, const dnnl::memory::desc &md, void *data);
+    std::unordered_map<int, dnnl::memory> &map() { return args; }
+
+  private:
+    std::unique_lock<std::mutex> lock;
+    std::unordered_map<int, dnnl::memory> own;
+    std::unordered_map<int, dnnl::memory> &args;
+  };
+
+private:
+  std::mutex mutex;
+  std::unordered_map<int, dnnl::memory> args;
+};
+
 /// The scratchpad of one primitive execution (`md` from the primitive
-/// descriptor of a user-mode primitive), allocated through the runtime's
-/// counting allocator for the duration of the call, so that the measured
-/// peak counts it while it is in use.
+/// descriptor of a user-mode primitive): the calling thread's grow-only
+/// scratchpad buffer in the current session (from the runtime's counting
+/// allocator, so the measured peak counts it; freed with the session's
+/// caches), shared by every primitive the thread runs: a fresh buffer per
+/// call cost page faults and a microsecond or two of allocation per kernel.
+/// Create it right before the execution that uses it (executions on the CPU
+/// stream are synchronous): the next UserScratchpad of the thread may reuse
+/// the memory.
 class UserScratchpad {
 public:
-  explicit UserScratchpad(const dnnl::memory::desc &md) : md(md) {
-    if (md.get_size())
-      buffer = ScratchBuffer(md.get_size());
-  }
+  explicit UserScratchpad(const dnnl::memory::desc &md);
   /// Adds DNNL_ARG_SCRATCHPAD to `args` when the primitive needs one.
   void addTo(std::unordered_map<int, dnnl::memory> &args,
              const dnnl::engine &engine) {
-    if (md.get_size())
-      args.emplace(DNNL_ARG_SCRATCHPAD, dnnl::memory(md, engine, buffer.get()));
+    if (buffer)
+      args.emplace(DNNL_ARG_SCRATCHPAD,
+                   dnnl::memory(md, engine, buffer->get()));
+  }
+  /// The same through a BoundArgs::Use.
+  void addTo(BoundArgs::Use &args) {
+    if (buffer)
+      args.bind(DNNL_ARG_SCRATCHPAD, md, buffer->get());
   }
 
 private:
   dnnl::memory::desc md;
-  ScratchBuffer buffer;
+  std::shared_ptr<ScratchBuffer> buffer;
 };
 
 /// Reorders between two layouts of the same logical tensor.

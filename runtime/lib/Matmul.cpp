@@ -93,16 +93,9 @@ struct Entry {
   ScratchBuffer int8B;
   std::vector<float> outScales;
   std::string int8Text;
-  /// An int8 call's memory objects, scratchpad and scaled bias, made by the
-  /// first call and rebound to each call's A and C (creating them per call
-  /// made two thirds of the allocations of a small call); one call at a time
-  /// uses them (`boundMutex`), a concurrent one makes its own.
-  struct Bound {
-    std::unordered_map<int, memory> args;
-    ScratchBuffer scratchpad, scaledBias;
-  };
-  std::mutex boundMutex;
-  std::unique_ptr<Bound> bound;
+  /// The memory objects of the calls (creating them per call made two
+  /// thirds of the allocations of a small call).
+  BoundArgs args;
   /// Index of the residual's binary post-op (after the activation's).
   int resPostOp = 0;
   PackedWeights packed;
@@ -340,44 +333,6 @@ void scaleInt8Bias(const Problem &p, const Entry &e, float *out) {
   int64_t step = p.bias.dims.back() == 1 ? 0 : p.bias.strides.back();
   for (int64_t j = 0; j < n; ++j)
     out[j] = p.bias.data[j * step] / e.outScales[static_cast<size_t>(j)];
-}
-
-/// Runs int8 entry `e` on quantized A `a8` into C with the entry's own
-/// memory objects (Entry::Bound), unless another call is using them, C is
-/// staged or there is a residual (then returns false: the caller binds its
-/// own).
-bool runInt8Bound(Entry &e, const Problem &p, void *a8) {
-  if (e.copyC || p.hasRes)
-    return false;
-  std::unique_lock<std::mutex> lock(e.boundMutex, std::try_to_lock);
-  if (!lock.owns_lock())
-    return false;
-  dnnl::engine &engine = cpuEngine();
-  if (!e.bound) {
-    auto b = std::make_unique<Entry::Bound>();
-    b->args.emplace(DNNL_ARG_SRC, memory(e.aMd, engine, a8));
-    b->args.emplace(DNNL_ARG_DST, memory(e.cMd, engine, p.c.data));
-    b->args.emplace(DNNL_ARG_WEIGHTS, memory(e.bMd, engine, e.int8B.get()));
-    if (p.hasBias) {
-      b->scaledBias = ScratchBuffer(e.biasMd.get_size());
-      b->args.emplace(DNNL_ARG_BIAS,
-                      memory(e.biasMd, engine, b->scaledBias.get()));
-    }
-    if (e.scratchMd.get_size()) {
-      b->scratchpad = ScratchBuffer(e.scratchMd.get_size());
-      b->args.emplace(DNNL_ARG_SCRATCHPAD,
-                      memory(e.scratchMd, engine, b->scratchpad.get()));
-    }
-    e.bound = std::move(b);
-  }
-  Entry::Bound &b = *e.bound;
-  b.args.at(DNNL_ARG_SRC).set_data_handle(a8);
-  b.args.at(DNNL_ARG_DST).set_data_handle(p.c.data);
-  if (p.hasBias)
-    scaleInt8Bias(p, e, b.scaledBias.floats());
-  e.prim.execute(cpuStream(), b.args);
-  cpuStream().wait();
-  return true;
 }
 
 /// The calibrated input range and the kernel site of an int8 call.
@@ -645,8 +600,6 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
       memory from(e->aUserMd, engine, aPtr), to(e->aMd, engine, a8);
       e->quantizeA.execute(cpuStream(), from, to);
     }
-    if (runInt8Bound(*e, p, a8))
-      return;
     aPtr = static_cast<float *>(a8);
   }
   float *bPtr;
@@ -671,29 +624,29 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
     cPtr = sc.floats();
   }
 
-  dnnl::engine &engine = cpuEngine();
-  std::unordered_map<int, memory> args;
-  args.emplace(DNNL_ARG_SRC, memory(e->aMd, engine, aPtr));
-  args.emplace(DNNL_ARG_WEIGHTS, memory(e->bMd, engine, bPtr));
-  args.emplace(DNNL_ARG_DST, memory(e->cMd, engine, cPtr));
-  if (p.hasBias && e->int8) {
-    // oneDNN scales the bias with the product: hand it bias / scale.
-    auto *scaled = static_cast<float *>(
-        int8Scratch(Int8Scratch::Bias,
-                    static_cast<size_t>(p.c.dims.back()) * sizeof(float)));
-    scaleInt8Bias(p, *e, scaled);
-    args.emplace(DNNL_ARG_BIAS, memory(e->biasMd, engine, scaled));
-  } else if (p.hasBias) {
-    args.emplace(DNNL_ARG_BIAS, memory(e->biasMd, engine,
-                                       stageInput(p.bias, e->copyBias, sbias)));
+  {
+    BoundArgs::Use args(e->args);
+    args.bind(DNNL_ARG_SRC, e->aMd, aPtr);
+    args.bind(DNNL_ARG_WEIGHTS, e->bMd, bPtr);
+    args.bind(DNNL_ARG_DST, e->cMd, cPtr);
+    if (p.hasBias && e->int8) {
+      // oneDNN scales the bias with the product: hand it bias / scale.
+      auto *scaled = static_cast<float *>(
+          int8Scratch(Int8Scratch::Bias,
+                      static_cast<size_t>(p.c.dims.back()) * sizeof(float)));
+      scaleInt8Bias(p, *e, scaled);
+      args.bind(DNNL_ARG_BIAS, e->biasMd, scaled);
+    } else if (p.hasBias) {
+      args.bind(DNNL_ARG_BIAS, e->biasMd,
+                stageInput(p.bias, e->copyBias, sbias));
+    }
+    if (p.hasRes)
+      args.bind(DNNL_ARG_ATTR_MULTIPLE_POST_OP(e->resPostOp) | DNNL_ARG_SRC_1,
+                e->resMd, stageInput(p.res, e->copyRes, sres));
+    UserScratchpad scratchpad(e->scratchMd);
+    scratchpad.addTo(args);
+    e->prim.execute(cpuStream(), args.map());
   }
-  if (p.hasRes) {
-    args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(e->resPostOp) | DNNL_ARG_SRC_1,
-                 memory(e->resMd, engine, stageInput(p.res, e->copyRes, sres)));
-  }
-  UserScratchpad scratchpad(e->scratchMd);
-  scratchpad.addTo(args, engine);
-  e->prim.execute(cpuStream(), args);
   cpuStream().wait();
   if (e->copyC)
     copyStrided(p.c.denseView(cPtr), p.c.view());

@@ -66,6 +66,7 @@ enum class CacheSlot {
   Rnn,
   SkinnyB,
   ConvBounds,
+  Scratchpads,
   Count
 };
 
