@@ -140,8 +140,14 @@ void pool2d(const char *kernel, int64_t rankIn, void *inDesc, int64_t rankOut,
          : layout == 1 ? "NHWC"
                        : "NCHW",
          ")");
-  KernelThreads threads(double(dst.numel()) * double(windowH) *
-                        double(windowW));
+  // Pooling does a few comparisons per element it reads: memory-bound, so
+  // parallel by the bytes it reads (from the size from which the runtime's
+  // scans are), not by its operations (which kept ResNet's 1.6 MB stem
+  // pooling on one thread: 119 against 86 us).
+  constexpr double kMinParallelPoolBytes = 1 << 18;
+  double inBytes = double(src.numel()) * (bf16 ? 2 : 4);
+  KernelThreads threads(inBytes >= kMinParallelPoolBytes ? kMinParallelFlops
+                                                         : 0.0);
   // Max pooling keeps input values: the input's bound holds for the output.
   float inBound = inputFromConv ? recordedBound(src) : -1.f;
   forgetBounds(dst);
