@@ -44,6 +44,10 @@ LogicalResult mlir::lathe::checkCpuCompileOptions(const RunOptions &options,
     pipeline.channelsLast = lathe_rt_cpu_has_bf16() != 0;
     // bf16 tensors between the kernels that read and write bf16 there.
     pipeline.bf16Activations = pipeline.channelsLast;
+    // Q, K and V (any projections of one input) as one product: the input is
+    // converted to bf16 once, not once per projection. (Off in f32: see
+    // CpuPipelineOptions::mergeSiblingMatmuls.)
+    pipeline.mergeSiblingMatmuls = pipeline.bf16Activations;
   } else if (options.precision == "f32" || options.precision == "int8") {
     // int8 kernels are chosen by the pipeline (calibrated ranges on the
     // kernel ops); the session's precision stays f32.

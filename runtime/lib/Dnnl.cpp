@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <limits>
-#include <thread>
 
 using namespace lathe::rt;
 using dnnl::memory;
@@ -268,43 +267,6 @@ void lathe::rt::reorder(const memory::desc &srcMd, void *src,
   memory srcMem(srcMd, engine, src), dstMem(dstMd, engine, dst);
   dnnl::reorder(srcMem, dstMem).execute(cpuStream(), srcMem, dstMem);
   cpuStream().wait();
-}
-
-namespace {
-/// The scratchpad buffers of a session's threads (UserScratchpad).
-class Scratchpads : public SessionCache {
-public:
-  std::shared_ptr<ScratchBuffer> get(size_t bytes) {
-    std::lock_guard<std::mutex> lock(mutex);
-    // Threads that ended leave their buffers behind: past this many, drop
-    // them all (a buffer in use stays alive through its shared_ptr).
-    if (buffers.size() > kMaxThreads)
-      buffers.clear();
-    auto &[buffer, held] = buffers[std::this_thread::get_id()];
-    if (!buffer || held < bytes) {
-      buffer = std::make_shared<ScratchBuffer>(bytes);
-      held = bytes;
-    }
-    return buffer;
-  }
-  void clear() override {
-    std::lock_guard<std::mutex> lock(mutex);
-    buffers.clear();
-  }
-
-private:
-  static constexpr size_t kMaxThreads = 64;
-  std::mutex mutex;
-  std::unordered_map<std::thread::id,
-                     std::pair<std::shared_ptr<ScratchBuffer>, size_t>>
-      buffers;
-};
-} // namespace
-
-UserScratchpad::UserScratchpad(const memory::desc &md) : md(md) {
-  if (size_t bytes = md.get_size())
-    buffer =
-        currentSession().cache<Scratchpads>(CacheSlot::Scratchpads).get(bytes);
 }
 
 void BoundArgs::Use::bind(int arg, const memory::desc &md, void *data) {

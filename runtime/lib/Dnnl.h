@@ -176,33 +176,31 @@ private:
 };
 
 /// The scratchpad of one primitive execution (`md` from the primitive
-/// descriptor of a user-mode primitive): the calling thread's grow-only
-/// scratchpad buffer in the current session (from the runtime's counting
-/// allocator, so the measured peak counts it; freed with the session's
-/// caches), shared by every primitive the thread runs: a fresh buffer per
-/// call cost page faults and a microsecond or two of allocation per kernel.
-/// Create it right before the execution that uses it (executions on the CPU
-/// stream are synchronous): the next UserScratchpad of the thread may reuse
-/// the memory.
+/// descriptor of a user-mode primitive), allocated through the runtime's
+/// counting allocator for the duration of the call, so that the measured
+/// peak counts it while it is in use (and only then: the compile-time peak
+/// estimate of lathe-run --report models it so).
 class UserScratchpad {
 public:
-  explicit UserScratchpad(const dnnl::memory::desc &md);
+  explicit UserScratchpad(const dnnl::memory::desc &md) : md(md) {
+    if (md.get_size())
+      buffer = ScratchBuffer(md.get_size());
+  }
   /// Adds DNNL_ARG_SCRATCHPAD to `args` when the primitive needs one.
   void addTo(std::unordered_map<int, dnnl::memory> &args,
              const dnnl::engine &engine) {
-    if (buffer)
-      args.emplace(DNNL_ARG_SCRATCHPAD,
-                   dnnl::memory(md, engine, buffer->get()));
+    if (buffer.get())
+      args.emplace(DNNL_ARG_SCRATCHPAD, dnnl::memory(md, engine, buffer.get()));
   }
   /// The same through a BoundArgs::Use.
   void addTo(BoundArgs::Use &args) {
-    if (buffer)
-      args.bind(DNNL_ARG_SCRATCHPAD, md, buffer->get());
+    if (buffer.get())
+      args.bind(DNNL_ARG_SCRATCHPAD, md, buffer.get());
   }
 
 private:
   dnnl::memory::desc md;
-  std::shared_ptr<ScratchBuffer> buffer;
+  ScratchBuffer buffer;
 };
 
 /// Reorders between two layouts of the same logical tensor.

@@ -66,7 +66,6 @@ enum class CacheSlot {
   Rnn,
   SkinnyB,
   ConvBounds,
-  Scratchpads,
   Count
 };
 

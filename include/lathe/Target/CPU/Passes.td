@@ -122,8 +122,10 @@ def LatheCPUMergeSiblingMatmuls
 
     The CPU pipeline runs it only with its `merge-sibling-matmuls` option
     (off by default): with oneDNN 2.6 the merged product costs what its
-    parts did, but attention products that read Q, K and V as strided
-    slices of it leave brgemm for `gemm:jit`.
+    parts did, but f32 attention products that read Q, K and V as strided
+    slices of it leave brgemm for `gemm:jit`. `lathe-run --precision=bf16`
+    turns it on where the CPU has bf16 kernels (the input is then converted
+    to bf16 once).
 
     ```mlir
     %q = lathe.matmul ins(%x, %wq : tensor<64x256xf32>, tensor<256x256xf32>)

@@ -67,10 +67,12 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
                      "(lathe-cpu-chain-convs) in the 'kernels' phase"),
       llvm::cl::init(true)};
   /// lathe-cpu-merge-sibling-matmuls after lathe-cpu-form-kernels. Off: with
-  /// oneDNN 2.6 the merged product is as fast as its parts, but the
+  /// oneDNN 2.6 the merged product is as fast as its parts, but the f32
   /// attention products then read Q, K and V as strided slices of it and
   /// oneDNN leaves brgemm for gemm:jit there (slower, measured on
-  /// encoder_b8).
+  /// encoder_b8). lathe-run --precision=bf16 turns it on where the CPU has
+  /// bf16 kernels: there the input's bf16 copy is then made once, not once
+  /// per projection.
   Option<bool> mergeSiblingMatmuls{
       *this, "merge-sibling-matmuls",
       llvm::cl::desc("Merge matmuls of one input with constant weights (Q, "
