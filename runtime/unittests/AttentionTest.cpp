@@ -267,12 +267,14 @@ TEST_F(AttentionTest, MaskedAttentionNonFinite) {
       EXPECT_EQ(std::isnan(o[(l + i) * d + c]), c == 1) << i << " " << c;
 }
 
-/// In a bf16 session (AMX tiles where the CPU has them, f32 elsewhere) the
-/// products' inputs are rounded to bf16: errors of bf16 inputs, the same
-/// NaN rows, shapes whose keys, head width and rows are no multiple of the
-/// 32 x 32 tiles.
+/// In a bf16 session (AMX tiles or AVX512-BF16 dot products where oneDNN
+/// has bf16 instructions, f32 elsewhere) the products' inputs are rounded to
+/// bf16: errors of bf16 inputs, the same NaN rows, shapes whose keys, head
+/// width and rows are no multiple of the 32 x 32 tiles (or of the dot
+/// products' 8 x 32 blocks).
 TEST_F(AttentionTest, MaskedAttentionBf16Session) {
   auto session = std::make_unique<BoundSession>(LATHE_PRECISION_BF16, 2);
+  lathe_rt_profile_reset();
   int64_t n = 3, lq = 45, lk = 37, d = 24, dv = 40;
   auto q = randomVector(n * lq * d, 70), k = randomVector(n * lk * d, 71),
        v = randomVector(n * lk * dv, 72);
@@ -290,6 +292,7 @@ TEST_F(AttentionTest, MaskedAttentionBf16Session) {
       0.3f, -std::numeric_limits<float>::infinity(), 0 | 2 << 4,
       LATHE_ATTN_HAS_MASK | LATHE_ATTN_MASKED_WHEN_TRUE);
   EXPECT_EQ(takePending(), "");
+  EXPECT_EQ(profileCalls("attention_bf16"), lathe_rt_cpu_has_bf16() ? 1 : 0);
   session.reset();
   Bias bias{std::vector<float>(n * lk, 0.f), n, 1, lk};
   for (int64_t e = 0; e < n * lk; ++e)

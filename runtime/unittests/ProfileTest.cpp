@@ -8,19 +8,12 @@ using namespace lathe::test;
 
 namespace {
 
-int findKind(const char *name) {
-  for (int i = 0; i < lathe_rt_profile_count(); ++i)
-    if (std::strcmp(lathe_rt_profile_name(i), name) == 0)
-      return i;
-  return -1;
-}
-
 TEST(Profile, KernelsCountCallsAndTime) {
   std::vector<float> a(64 * 64, 1.f), b(64 * 64, 1.f), c(64 * 64);
   MemRef ma(a.data(), {64, 64}), mb(b.data(), {64, 64}), mc(c.data(), {64, 64});
   lathe_rt_matmul_f32(2, ma.desc(), 2, mb.desc(), 0, nullptr, 0, nullptr, 2,
                       mc.desc(), 0);
-  int kind = findKind("matmul");
+  int kind = findProfileKind("matmul");
   ASSERT_GE(kind, 0);
   lathe_rt_profile_reset();
   EXPECT_EQ(lathe_rt_profile_calls(kind), 0);
@@ -33,7 +26,7 @@ TEST(Profile, KernelsCountCallsAndTime) {
   EXPECT_EQ(c[0], 64.f);
 
   lathe_rt_softmax_f32(2, mc.desc(), 2, mc.desc(), 1);
-  int sm = findKind("softmax");
+  int sm = findProfileKind("softmax");
   ASSERT_GE(sm, 0);
   EXPECT_EQ(lathe_rt_profile_calls(sm), 1);
   EXPECT_EQ(takePending(), "");
@@ -42,7 +35,7 @@ TEST(Profile, KernelsCountCallsAndTime) {
 TEST(Profile, ExternalSamplesAndBadIndices) {
   lathe_rt_profile_add("jit.forward", 2'500'000, 2);
   lathe_rt_profile_add("jit.forward", 500'000, 1);
-  int kind = findKind("jit.forward");
+  int kind = findProfileKind("jit.forward");
   ASSERT_GE(kind, 0);
   EXPECT_EQ(lathe_rt_profile_calls(kind), 3);
   EXPECT_DOUBLE_EQ(lathe_rt_profile_ms(kind), 3.0);

@@ -246,6 +246,21 @@ private:
   lathe_rt_session *previous = nullptr;
 };
 
+/// The index of profile kind `name` (lathe_rt_profile_*), or -1 when no
+/// kernel of that kind has registered it yet.
+inline int findProfileKind(const char *name) {
+  for (int i = 0; i < lathe_rt_profile_count(); ++i)
+    if (std::strcmp(lathe_rt_profile_name(i), name) == 0)
+      return i;
+  return -1;
+}
+
+/// Calls counted for profile kind `name` (0 when it is not registered).
+inline int64_t profileCalls(const char *name) {
+  int kind = findProfileKind(name);
+  return kind < 0 ? 0 : lathe_rt_profile_calls(kind);
+}
+
 inline std::string takePending() {
   char buf[1024];
   if (!lathe_rt_take_pending_error(buf, sizeof(buf)))
