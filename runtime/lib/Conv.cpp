@@ -960,6 +960,8 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
     UserScratchpad scratchpad(e->convScratchMd);
     scratchpad.addTo(args);
     e->prim.execute(cpuStream(), args.map());
+    // Done before the scratchpad and the entry's memory objects are let go.
+    cpuStream().wait();
   }
   // Without a bounding activation, finite inputs can still overflow to -Inf
   // (a window of -inf pools to -FLT_MAX) or, through GELU, to NaN: scan the

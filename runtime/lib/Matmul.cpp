@@ -586,8 +586,10 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
 
   ScratchBuffer sa, sb, sc, sbias, sres;
   float *aPtr = stageInput(p.a, e->copyA, sa);
-  if (e->bf16 && e->convertA && a16 && !e->copyA)
-    aPtr = reinterpret_cast<float *>(a16); // aMd: dense, as A is
+  // a16 is A's own bf16 copy (dense like aMd; staging, from an overlap
+  // with C, is not needed for it).
+  if (e->bf16 && e->convertA && a16)
+    aPtr = reinterpret_cast<float *>(a16);
   else if (e->bf16 && e->convertA)
     aPtr = static_cast<float *>(
         toBf16(e->bf16A, e->aUserMd, aPtr, e->aMd, /*slot=*/0));
@@ -646,8 +648,9 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
     UserScratchpad scratchpad(e->scratchMd);
     scratchpad.addTo(args);
     e->prim.execute(cpuStream(), args.map());
+    // Done before the scratchpad and the entry's memory objects are let go.
+    cpuStream().wait();
   }
-  cpuStream().wait();
   if (e->copyC)
     copyStrided(p.c.denseView(cPtr), p.c.view());
 }

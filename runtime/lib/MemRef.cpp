@@ -209,14 +209,6 @@ float fromMaxAbsBits(uint32_t bits) {
   return bitCast<float>(bits);
 }
 
-/// Contiguous scans of at least this many bytes are split over the
-/// session's threads: the kernels scan their inputs before each call (a conv
-/// with ReLU in a ResNet reads its input once more that way), and a single
-/// thread scanning while the others wait took about 4 % of ResNet-18's time
-/// with 2 threads. Waking a pool worker costs a few microseconds, about what
-/// one core takes for 256 KiB.
-constexpr int64_t kMinParallelScanBytes = int64_t(1) << 18;
-
 /// `scan(begin, end)` (maxAbsBits of elements [begin, end)) over [0, n),
 /// split over the session's threads from kMinParallelScanBytes.
 template <typename Scan>

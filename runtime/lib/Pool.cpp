@@ -141,13 +141,14 @@ void pool2d(const char *kernel, int64_t rankIn, void *inDesc, int64_t rankOut,
                        : "NCHW",
          ")");
   // Pooling does a few comparisons per element it reads: memory-bound, so
-  // parallel by the bytes it reads (from the size from which the runtime's
-  // scans are), not by its operations (which kept ResNet's 1.6 MB stem
-  // pooling on one thread: 119 against 86 us).
-  constexpr double kMinParallelPoolBytes = 1 << 18;
+  // parallel from the input size from which the scans are too, not only by
+  // its operations (which kept ResNet's 1.6 MB stem pooling on one thread:
+  // 119 against 86 us).
+  double ops = double(dst.numel()) * double(windowH) * double(windowW);
   double inBytes = double(src.numel()) * (bf16 ? 2 : 4);
-  KernelThreads threads(inBytes >= kMinParallelPoolBytes ? kMinParallelFlops
-                                                         : 0.0);
+  KernelThreads threads(inBytes >= double(kMinParallelScanBytes)
+                            ? std::max(ops, kMinParallelFlops)
+                            : ops);
   // Max pooling keeps input values: the input's bound holds for the output.
   float inBound = inputFromConv ? recordedBound(src) : -1.f;
   forgetBounds(dst);

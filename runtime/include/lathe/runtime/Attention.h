@@ -81,8 +81,9 @@ enum {
 /// masked for every row of a block after its last unmasked key are not
 /// computed (exact: they contribute 0, unless v has Inf or NaN there, which
 /// the kernel checks). In a LATHE_PRECISION_BF16 session on a CPU with
-/// AMX-BF16 (and oneDNN's ISA not capped below it) the two products take
-/// bf16 operands on AMX tiles with f32 accumulation; the softmax stays f32.
+/// AMX-BF16 or AVX512-BF16 (and oneDNN's ISA not capped below it) the two
+/// products take bf16 operands with f32 accumulation, on AMX tiles or with
+/// AVX512-BF16 dot products; the softmax stays f32.
 void lathe_rt_masked_attention_f32(int64_t rankQ, void *q, int64_t rankKT,
                                    void *kt, int64_t rankV, void *v,
                                    int64_t rankM, void *mask, int64_t rankO,
