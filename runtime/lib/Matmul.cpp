@@ -35,11 +35,13 @@
 //===----------------------------------------------------------------------===//
 
 #include "Int8.h"
+#include "Pool.h"
 #include "SkinnyMatmul.h"
 #include "lathe/runtime/Bf16.h"
 
 #include <array>
 #include <cmath>
+#include <limits>
 
 using namespace lathe::rt;
 using dnnl::memory;
@@ -47,9 +49,10 @@ using dnnl::memory;
 namespace {
 
 constexpr const char *kKernel = "lathe_rt_matmul_f32";
-constexpr int64_t kKnownFlags =
-    LATHE_MM_HAS_BIAS | LATHE_MM_HAS_RESIDUAL | LATHE_MM_CONST_B |
-    LATHE_MM_A_BF16 | LATHE_MM_C_BF16 | (int64_t(0xFF) << LATHE_MM_ACT_SHIFT);
+constexpr int64_t kKnownFlags = LATHE_MM_HAS_BIAS | LATHE_MM_HAS_RESIDUAL |
+                                LATHE_MM_CONST_B | LATHE_MM_A_BF16 |
+                                LATHE_MM_C_BF16 | LATHE_MM_A_FROM_KERNEL |
+                                (int64_t(0xFF) << LATHE_MM_ACT_SHIFT);
 
 struct Problem {
   Operand a, b, c, bias, res;
@@ -335,6 +338,63 @@ void scaleInt8Bias(const Problem &p, const Entry &e, float *out) {
     out[j] = p.bias.data[j * step] / e.outScales[static_cast<size_t>(j)];
 }
 
+/// Tags columnL1's keys among constantScan's (no address is -2).
+constexpr int64_t kColumnL1Key = -2;
+
+/// max over columns n of sum over k of |b[k, n]| for a constant rank-2 B
+/// [K, N] (leading unit dimensions allowed), once per B and session
+/// (constantScan); NaN when B holds NaN, negative for other shapes.
+float columnL1(const Operand &b) {
+  size_t r = b.dims.size();
+  int64_t k = b.dims[r - 2], n = b.dims[r - 1];
+  if (b.numel() != k * n)
+    return -1.f;
+  std::vector<int64_t> key = {kColumnL1Key, reinterpret_cast<int64_t>(b.data)};
+  appendKey(key, b);
+  return constantScan(key, [&] {
+    int64_t ks = b.strides[r - 2], ns = b.strides[r - 1];
+    double worst = 0;
+    for (int64_t j = 0; j < n; ++j) {
+      double sum = 0;
+      for (int64_t i = 0; i < k; ++i)
+        sum += std::fabs(double(b.data[i * ks + j * ns]));
+      if (std::isnan(sum))
+        return float(sum); // std::max would drop it
+      worst = std::max(worst, sum);
+    }
+    return static_cast<float>(
+        std::min(worst, double(std::numeric_limits<float>::infinity())));
+  });
+}
+
+/// Records a bound on |C| after a product with a constant B, no residual and
+/// no activation or ReLU when max |A| (`aMax`, negative: unknown) is known
+/// and finite, as convolutions do (Conv.cpp, recordOutputBound): |C| <=
+/// (max |A| * max column L1 of B * |alpha| + max |bias|) grown by the
+/// rounding of the K-term sums (K * 2^-23) and of bf16 operands and output
+/// (2^-6 together). A matmul reading C (LATHE_MM_A_FROM_KERNEL) then skips
+/// its scan of A.
+void recordOutputBound(const Problem &p, const Entry &e, float aMax) {
+  bool bounded = p.act == LATHE_ACT_NONE || p.act == LATHE_ACT_RELU;
+  if (!bounded || !p.constB || p.hasRes || e.int8 || p.keepNaN ||
+      !(aMax >= 0.f) || !allFinite(aMax))
+    return;
+  float l1 = columnL1(p.b);
+  if (!(l1 >= 0.f) || !allFinite(l1))
+    return;
+  float biasMax = p.hasBias ? maxAbs(p.bias.view()) : 0.f;
+  if (!allFinite(biasMax))
+    return;
+  double terms = double(p.b.dims[p.b.dims.size() - 2]) + 3;
+  double margin =
+      (1 + terms * 0x1p-23) * (e.bf16 || p.c.bf16 ? 1 + 0x1p-6 : 1.0);
+  double bound =
+      (double(aMax) * l1 * std::fabs(double(p.alpha)) + double(biasMax)) *
+      margin;
+  if (bound <= double(std::numeric_limits<float>::max()) / 16)
+    recordBound(p.c, static_cast<float>(bound));
+}
+
 /// The calibrated input range and the kernel site of an int8 call.
 struct Int8Request {
   float lo, hi;
@@ -454,6 +514,10 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
   }
   if (p.c.numel() == 0)
     return;
+  // Every path below writes C: its old bound goes (a new one is recorded at
+  // the end where one is known).
+  forgetBounds(p.c);
+  float aBound = flags & LATHE_MM_A_FROM_KERNEL ? recordedBound(p.a) : -1.f;
   if (!p.c.hasUsableStrides())
     fail(LATHE_ERR_INVALID, "C ", shapeString(c),
          " has overlapping or non-positive strides");
@@ -513,16 +577,19 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
   // A bf16 product of a dense f32 A converts A itself, scanning it in the
   // same pass (the scan below then costs nothing; oneDNN's reorder and a
   // separate scan read A twice).
+  // max |A| where known (negative: not yet): the converting pass's, else
+  // the bound A's writer recorded, else a scan when one is needed.
   uint16_t *a16 = nullptr;
-  float a16Max = 0.f;
+  float aMax = aBound;
   if (p.bf16 && !bf16A && p.a.isDenseRowMajor()) {
     a16 = static_cast<uint16_t *>(
         bf16Scratch(0, static_cast<size_t>(p.a.numel()) * 2));
-    a16Max = toBf16MaxAbs(p.a.data, a16, p.a.numel());
+    aMax = toBf16MaxAbs(p.a.data, a16, p.a.numel());
   }
   auto inputsNonFinite = [&] {
-    return !allFinite(a16 ? a16Max : maxAbs(a)) ||
-           !allFinite(operandMaxAbs(b, p.constB));
+    if (aMax < 0.f)
+      aMax = maxAbs(a);
+    return !allFinite(aMax) || !allFinite(operandMaxAbs(b, p.constB));
   };
   if (p.act == LATHE_ACT_RELU)
     p.keepNaN = (p.hasBias && !allFinite(maxAbs(p.bias.view()))) ||
@@ -653,6 +720,7 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
   }
   if (e->copyC)
     copyStrided(p.c.denseView(cPtr), p.c.view());
+  recordOutputBound(p, *e, aMax);
 }
 
 } // namespace

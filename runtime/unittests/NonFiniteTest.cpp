@@ -464,6 +464,87 @@ TEST_F(NonFiniteTest, ConvChainNaNFilterRecordsNoBound) {
                    refConv(pointwise, toFloat(ref2), w3, b3, LATHE_ACT_RELU));
 }
 
+/// act(A x B + bias) in float64 with the product and bias rounded to float
+/// as the kernels round them (B [k, n] row-major).
+std::vector<double> refLinear(const std::vector<float> &a,
+                              const std::vector<float> &b,
+                              const std::vector<float> &bias, int64_t m,
+                              int64_t k, int64_t n, int act) {
+  std::vector<double> y(m * n);
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      double acc = 0;
+      for (int64_t q = 0; q < k; ++q)
+        acc += double(a[i * k + q]) * b[q * n + j];
+      y[i * n + j] =
+          refAct(act, static_cast<float>(static_cast<float>(acc) + bias[j]));
+    }
+  return y;
+}
+
+/// A chain of linear layers with constant weights whose later layers read
+/// the bound the previous one recorded (LATHE_MM_A_FROM_KERNEL) instead of
+/// scanning: ReLU, ReLU, no activation with a NaN in its weights, written
+/// over the first layer's output (its output holds NaN: the first layer's
+/// bound must go and no new one may be recorded), ReLU (must scan and keep
+/// the NaN).
+/// Also with NaN and Inf in the first input (no bound at all) and with a
+/// bound too large to record (products that cancel exactly).
+TEST_F(NonFiniteTest, MatmulChainBoundsMatchReference) {
+  const int64_t m = 24, k = 64, n = 48;
+  const int64_t from = LATHE_MM_A_FROM_KERNEL;
+  auto w2 = randomVector(n * n, 81), w3 = randomVector(n * n, 82),
+       w4 = randomVector(n * n, 83);
+  auto b2 = randomVector(n, 84), b3 = randomVector(n, 85),
+       b4 = randomVector(n, 86);
+  w3[7 * n + 5] = kNaN; // output column 5 of the third layer
+  auto check = [&](std::vector<float> x, std::vector<float> w1,
+                   std::vector<float> b1, const char *what) {
+    SCOPED_TRACE(what);
+    std::vector<float> y1(m * n, 7.f), y2(m * n, 7.f), y4(m * n, 7.f);
+    std::vector<float> &y3 = y1;
+    auto layer = [&](std::vector<float> &in, int64_t kIn, std::vector<float> &w,
+                     std::vector<float> &bias, std::vector<float> &out, int act,
+                     int64_t extra) {
+      MemRef ma(in.data(), {m, kIn}), mb(w.data(), {kIn, n}),
+          mbias(bias.data(), {n}), mc(out.data(), {m, n});
+      lathe_rt_matmul_f32(
+          2, ma.desc(), 2, mb.desc(), 1, mbias.desc(), 0, nullptr, 2, mc.desc(),
+          LATHE_MM_HAS_BIAS | LATHE_MM_CONST_B | actFlag(act) | extra);
+    };
+    layer(x, k, w1, b1, y1, LATHE_ACT_RELU, 0);
+    layer(y1, n, w2, b2, y2, LATHE_ACT_RELU, from);
+    layer(y2, n, w3, b3, y3, LATHE_ACT_NONE, from);
+    layer(y3, n, w4, b4, y4, LATHE_ACT_RELU, from);
+    ASSERT_EQ(takePending(), "");
+    auto r1 = refLinear(x, w1, b1, m, k, n, LATHE_ACT_RELU);
+    auto r2 = refLinear(toFloat(r1), w2, b2, m, n, n, LATHE_ACT_RELU);
+    auto r3 = refLinear(toFloat(r2), w3, b3, m, n, n, LATHE_ACT_NONE);
+    auto r4 = refLinear(toFloat(r3), w4, b4, m, n, n, LATHE_ACT_RELU);
+    expectSameValues(y2, r2);
+    expectSameValues(y3, r3);
+    expectSameValues(y4, r4);
+    // Constant weights are packed once per address: the next case's copies
+    // may reuse these addresses.
+    lathe_rt_clear_caches();
+  };
+  auto x = randomVector(m * k, 80);
+  auto w1 = randomVector(k * n, 87), b1 = randomVector(n, 88);
+  check(x, w1, b1, "finite");
+  x[3 * k + 9] = kNaN;
+  x[11 * k + 2] = kInf;
+  check(x, w1, b1, "NaN and Inf input");
+  // 2^100 everywhere, weights +1 and -1 in turn along K, no bias: each
+  // product cancels exactly to 0, but its bound (2^100 * k) is too large to
+  // record.
+  std::vector<float> big(m * k, 0x1p100f), alternating(k * n), zeros(n, 0.f);
+  for (int64_t q = 0; q < k; ++q)
+    for (int64_t j = 0; j < n; ++j)
+      alternating[q * n + j] = q % 2 ? -1.f : 1.f;
+  check(big, alternating, zeros, "bound too large to record");
+  check(randomVector(m * k, 89), w1, b1, "finite again");
+}
+
 /// A max pooling between two convolutions passes the first one's bound on
 /// (LATHE_CONV_INPUT_FROM_CONV on the pooling and on the second
 /// convolution); with a NaN in the first input nothing is recorded and both

@@ -150,8 +150,10 @@ static std::optional<Int8Choice> int8Choice(Operation *op) {
   return Int8Choice{range[0], range[1], site ? site.getInt() : -1};
 }
 
-static void lowerMatmul(MatmulOp op, RuntimeCallBuilder &calls,
-                        IRRewriter &rewriter) {
+/// `fromKernel`: LATHE_MM_A_FROM_KERNEL when the lhs was last written by a
+/// kernel that records bounds (found before any kernel was lowered).
+static void lowerMatmul(MatmulOp op, int64_t fromKernel,
+                        RuntimeCallBuilder &calls, IRRewriter &rewriter) {
   Location loc = op.getLoc();
   rewriter.setInsertionPoint(op);
   Value lhs = permutedView(rewriter, loc, op.getLhs(), op.getLhsPermAttr());
@@ -161,7 +163,8 @@ static void lowerMatmul(MatmulOp op, RuntimeCallBuilder &calls,
     lhs = transposeLastTwo(rewriter, loc, lhs);
   if (op.getTransposeRhs())
     rhs = transposeLastTwo(rewriter, loc, rhs);
-  int64_t flags = activationCode(op.getActivation()) << LATHE_MM_ACT_SHIFT;
+  int64_t flags =
+      activationCode(op.getActivation()) << LATHE_MM_ACT_SHIFT | fromKernel;
   if (op.getBias())
     flags |= LATHE_MM_HAS_BIAS;
   if (op.getResidual())
@@ -579,11 +582,13 @@ static void lowerConv(ConvOp op, int64_t layout, RuntimeCallBuilder &calls,
 }
 
 /// True if `buffer` was last written, before `op` and in its block, by a
-/// lathe.conv2d without pooling or a lathe.max_pool2d whose output is
-/// `buffer` itself, with only allocations, constants, views and such kernels
-/// writing other allocations in between (so nothing else can have written
-/// it): the runtime may then reuse the bound that kernel recorded for its
-/// output (LATHE_CONV_INPUT_FROM_CONV).
+/// lathe.conv2d without pooling, a lathe.max_pool2d or a lathe.matmul whose
+/// output is `buffer` itself, with only allocations, constants, views and
+/// such kernels writing other allocations in between (so nothing else can
+/// have written it): the runtime may then reuse the bound that kernel
+/// recorded for its output (LATHE_CONV_INPUT_FROM_CONV,
+/// LATHE_MM_A_FROM_KERNEL). Each of these kernels records a bound for what it
+/// writes or forgets it.
 static bool lastWrittenByConv(Operation *op, Value buffer) {
   Value root = viewSource(buffer);
   if (!root.getDefiningOp<memref::AllocOp>())
@@ -597,6 +602,9 @@ static bool lastWrittenByConv(Operation *op, Value buffer) {
       records = !conv.hasPool();
     } else if (auto pool = dyn_cast<MaxPool2DOp>(prev)) {
       written = pool.getInit();
+      records = true;
+    } else if (auto matmul = dyn_cast<MatmulOp>(prev)) {
+      written = matmul.getInit();
       records = true;
     }
     if (written) {
@@ -799,6 +807,10 @@ struct LatheCPULowerToRuntime
     numCalls += candidates.size();
     DenseMap<Operation *, int64_t> fromConv;
     for (Operation *op : candidates) {
+      if (auto matmul = dyn_cast<MatmulOp>(op))
+        fromConv[op] = lastWrittenByConv(matmul, matmul.getLhs())
+                           ? LATHE_MM_A_FROM_KERNEL
+                           : 0;
       if (auto pool = dyn_cast<MaxPool2DOp>(op))
         fromConv[op] = lastWrittenByConv(pool, pool.getInput())
                            ? LATHE_CONV_INPUT_FROM_CONV
@@ -814,7 +826,7 @@ struct LatheCPULowerToRuntime
     }
     for (Operation *op : candidates) {
       if (auto matmul = dyn_cast<MatmulOp>(op))
-        lowerMatmul(matmul, calls, rewriter);
+        lowerMatmul(matmul, fromConv.lookup(op), calls, rewriter);
       else if (auto norm = dyn_cast<LayerNormOp>(op))
         lowerLayerNorm(norm, calls, rewriter);
       else if (auto softmax = dyn_cast<linalg::SoftmaxOp>(op))

@@ -170,3 +170,35 @@ func.func @pool_between_convs(%x: memref<1x1x8x8x16xf32>, %b: memref<16xf32>) {
       outs(%c : memref<1x1x4x4x16xf32>) {activation = #lathe<activation relu>, input_block = 16 : i64, output_block = 16 : i64}
   return
 }
+
+// Linear layers: the second reads what the first wrote into a fresh
+// allocation (flags 261 | 32 = 293: LATHE_MM_A_FROM_KERNEL), with a
+// convolution into another allocation in between; the third reads the same
+// buffer after a linalg.fill wrote it (261), and the first an argument.
+// CHECK-LABEL: func.func @matmul_chain
+// CHECK: %[[PLAIN:.*]] = arith.constant 261 : i64
+// CHECK: call @lathe_rt_matmul_f32(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[PLAIN]])
+// CHECK: call @lathe_rt_conv2d_f32
+// CHECK: %[[FROM:.*]] = arith.constant 293 : i64
+// CHECK: call @lathe_rt_matmul_f32(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[FROM]])
+// CHECK: linalg.fill
+// CHECK: call @lathe_rt_matmul_f32(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[PLAIN]])
+memref.global @mw : memref<16x16xf32>
+func.func @matmul_chain(%x: memref<8x16xf32>, %b: memref<16xf32>, %cx: memref<1x4x8x8xf32>, %cb: memref<4xf32>) {
+  %w = memref.get_global @mw : memref<16x16xf32>
+  %cw = memref.get_global @cw : memref<4x4x1x1xf32>
+  %h = memref.alloc() : memref<8x16xf32>
+  lathe.matmul ins(%x, %w : memref<8x16xf32>, memref<16x16xf32>) bias(%b : memref<16xf32>)
+      outs(%h : memref<8x16xf32>) {activation = #lathe<activation relu>}
+  %ca = memref.alloc() : memref<1x4x8x8xf32>
+  lathe.conv2d ins(%cx, %cw : memref<1x4x8x8xf32>, memref<4x4x1x1xf32>) bias(%cb : memref<4xf32>)
+      outs(%ca : memref<1x4x8x8xf32>) {activation = #lathe<activation relu>}
+  %y = memref.alloc() : memref<8x16xf32>
+  lathe.matmul ins(%h, %w : memref<8x16xf32>, memref<16x16xf32>) bias(%b : memref<16xf32>)
+      outs(%y : memref<8x16xf32>) {activation = #lathe<activation relu>}
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%h : memref<8x16xf32>)
+  lathe.matmul ins(%h, %w : memref<8x16xf32>, memref<16x16xf32>) bias(%b : memref<16xf32>)
+      outs(%y : memref<8x16xf32>) {activation = #lathe<activation relu>}
+  return
+}

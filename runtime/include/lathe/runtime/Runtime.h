@@ -296,6 +296,11 @@ enum {
   /// accumulation whatever the session's precision; the residual stays f32.
   LATHE_MM_A_BF16 = 1 << 3,
   LATHE_MM_C_BF16 = 1 << 4,
+  /// A was last written by a kernel that records a bound on its output's
+  /// magnitude (a convolution, pooling or matmul; lathe-cpu-lower-to-runtime
+  /// proves nothing wrote it since): that bound may stand in for the scan
+  /// of A for NaN and Inf.
+  LATHE_MM_A_FROM_KERNEL = 1 << 5,
   LATHE_MM_ACT_SHIFT = 8, ///< bits 8..15: activation
 };
 enum {
