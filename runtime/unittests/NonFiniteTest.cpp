@@ -72,6 +72,24 @@ protected:
 // Matmul with every fused epilogue
 //===----------------------------------------------------------------------===//
 
+/// act(A x B + bias) in float64 with the product and bias rounded to float
+/// as the kernels round them (B [k, n] row-major).
+std::vector<double> refLinear(const std::vector<float> &a,
+                              const std::vector<float> &b,
+                              const std::vector<float> &bias, int64_t m,
+                              int64_t k, int64_t n, int act) {
+  std::vector<double> y(m * n);
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      double acc = 0;
+      for (int64_t q = 0; q < k; ++q)
+        acc += double(a[i * k + q]) * b[q * n + j];
+      y[i * n + j] =
+          refAct(act, static_cast<float>(static_cast<float>(acc) + bias[j]));
+    }
+  return y;
+}
+
 /// C = act(A x B + bias) + res against the naive reference, for every
 /// activation, constant and non-constant B, with and without a residual.
 void checkMatmul(int64_t m, int64_t k, int64_t n, std::vector<float> a,
@@ -87,19 +105,11 @@ void checkMatmul(int64_t m, int64_t k, int64_t n, std::vector<float> a,
                      << what << ": " << m << "x" << k << "x" << n << " act "
                      << act << (constB ? " const B" : "")
                      << (withRes ? " residual" : ""));
-        std::vector<double> ref(m * n);
-        for (int64_t i = 0; i < m; ++i)
-          for (int64_t j = 0; j < n; ++j) {
-            double acc = 0;
-            for (int64_t q = 0; q < k; ++q)
-              acc += double(a[i * k + q]) * b[q * n + j];
-            // Rounded to float as the product is (overflow included).
-            float pre = static_cast<float>(static_cast<float>(acc) + bias[j]);
-            double y = refAct(act, pre);
-            if (withRes)
-              y = static_cast<float>(y) + double(res[i * n + j]);
-            ref[i * n + j] = y;
-          }
+        // Rounded to float as the product is (overflow included).
+        std::vector<double> ref = refLinear(a, b, bias, m, k, n, act);
+        if (withRes)
+          for (int64_t i = 0; i < m * n; ++i)
+            ref[i] = static_cast<float>(ref[i]) + double(res[i]);
         std::vector<float> c(m * n, 7.f);
         MemRef ma(a.data(), {m, k}), mb(b.data(), {k, n}), mc(c.data(), {m, n}),
             mbias(bias.data(), {n}), mres(res.data(), {m, n});
@@ -462,24 +472,6 @@ TEST_F(NonFiniteTest, ConvChainNaNFilterRecordsNoBound) {
   expectSameValues(y2, ref2);
   expectSameValues(y3,
                    refConv(pointwise, toFloat(ref2), w3, b3, LATHE_ACT_RELU));
-}
-
-/// act(A x B + bias) in float64 with the product and bias rounded to float
-/// as the kernels round them (B [k, n] row-major).
-std::vector<double> refLinear(const std::vector<float> &a,
-                              const std::vector<float> &b,
-                              const std::vector<float> &bias, int64_t m,
-                              int64_t k, int64_t n, int act) {
-  std::vector<double> y(m * n);
-  for (int64_t i = 0; i < m; ++i)
-    for (int64_t j = 0; j < n; ++j) {
-      double acc = 0;
-      for (int64_t q = 0; q < k; ++q)
-        acc += double(a[i * k + q]) * b[q * n + j];
-      y[i * n + j] =
-          refAct(act, static_cast<float>(static_cast<float>(acc) + bias[j]));
-    }
-  return y;
 }
 
 /// A chain of linear layers with constant weights whose later layers read
