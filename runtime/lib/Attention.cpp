@@ -158,20 +158,6 @@ constexpr int64_t kLanes = 16;
 #define LATHE_VECTOR_CLONES                                                    \
   __attribute__((target_clones("avx512f", "avx2", "default")))
 
-/// True if none of x[0], x[stride], ..., x[(n - 1) * stride] is NaN or
-/// infinite (a vectorised bit test for unit stride).
-LATHE_VECTOR_CLONES bool rowIsFinite(const float *x, int64_t stride,
-                                     int64_t n) {
-  uint32_t worst = 0;
-  for (int64_t j = 0; j < n; ++j) {
-    uint32_t bits;
-    std::memcpy(&bits, x + j * stride, sizeof(bits));
-    bits &= 0x7fffffffu;
-    worst = bits > worst ? bits : worst;
-  }
-  return worst < 0x7f800000u;
-}
-
 /// arith.maximumf: NaN wins (the reference's softmax maximum).
 inline float maximumf(float a, float b) { return a > b || a != a ? a : b; }
 
@@ -616,22 +602,12 @@ struct GemmOperand {
 #define LATHE_BF16_TARGET                                                      \
   __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
 
-/// f32 -> bf16 rounded to nearest even (NaN stays NaN), as vcvtneps2bf16.
-inline uint16_t toBf16(float x) {
-  uint32_t u;
-  std::memcpy(&u, &x, sizeof(u));
-  if ((u & 0x7fffffffu) > 0x7f800000u)
-    return static_cast<uint16_t>((u >> 16) | 0x40);
-  u += 0x7fffu + ((u >> 16) & 1);
-  return static_cast<uint16_t>(u >> 16);
-}
-
 /// dst[j] = bf16(src[j * stride]) for j < n.
 LATHE_BF16_TARGET void toBf16Row(const float *src, int64_t stride,
                                  uint16_t *dst, int64_t n) {
   if (stride != 1) {
     for (int64_t j = 0; j < n; ++j)
-      dst[j] = toBf16(src[j * stride]);
+      dst[j] = floatToBf16(src[j * stride]);
     return;
   }
   int64_t j = 0;
@@ -1083,7 +1059,8 @@ void maskedAttention(int64_t rankQ, void *qDesc, int64_t rankKT, void *ktDesc,
       }
       n = std::max<int64_t>(n, 1);
       for (int64_t j = n; j < lk; ++j)
-        if (!rowIsFinite(vs.at(vb, j, 0), vs.view.strides[r - 1], dv)) {
+        if (!allFinite(maxAbsOnThisThread(vs.at(vb, j, 0),
+                                          vs.view.strides[r - 1], dv))) {
           n = lk;
           break;
         }

@@ -655,8 +655,8 @@ float filterL1(const Operand &w) {
 /// 2^-23), of bf16 input, filter and output (2^-8 each, at most 2^-6
 /// together), and for Winograd by its transforms' (a factor 4, far above
 /// their growth).
-void recordOutputBound(const Problem &p, const Entry &e, ConvBounds &bounds,
-                       float srcMax, float biasMax, float residualMax) {
+void recordOutputBound(const Problem &p, const Entry &e, float srcMax,
+                       float biasMax, float residualMax) {
   // Other activations are not bounded by |pre-activation| (sigmoid(0) is
   // 1/2).
   bool bounded = p.act == LATHE_ACT_NONE || p.act == LATHE_ACT_RELU;
@@ -665,15 +665,11 @@ void recordOutputBound(const Problem &p, const Entry &e, ConvBounds &bounds,
     return;
   if (biasMax < 0.f)
     biasMax = p.hasBias ? maxAbs(p.bias.view()) : 0.f;
-  double terms = double(p.weights.numel() / p.weights.dims[0]) + 3;
-  double margin = (1 + terms * 0x1p-23) *
-                  (e.bf16 || p.dst.bf16 ? 1 + 0x1p-6 : 1.0) *
-                  (e.winograd ? 4.0 : 1.0);
-  double bound = (double(srcMax) * filterL1(p.weights) + double(biasMax) +
-                  double(residualMax)) *
-                 margin;
-  if (bound <= double(std::numeric_limits<float>::max()) / 16)
-    bounds.record(p.dst, static_cast<float>(bound));
+  recordRoundedBound(p.dst,
+                     double(srcMax) * filterL1(p.weights) + double(biasMax) +
+                         double(residualMax),
+                     double(p.weights.numel() / p.weights.dims[0]),
+                     e.bf16 || p.dst.bf16, e.winograd ? 4.0 : 1.0);
 }
 
 void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
@@ -1013,8 +1009,7 @@ void conv2d(int64_t rankIn, void *inDesc, int64_t rankFilter, void *filterDesc,
   cpuStream().wait();
   if (e->dst.reorder)
     runReorder(e->dst, /*toUser=*/true, dstPtr, p.dst.data);
-  recordOutputBound(p, *e, bounds, srcMax, biasMax,
-                    p.accumulate ? residualMax : 0.f);
+  recordOutputBound(p, *e, srcMax, biasMax, p.accumulate ? residualMax : 0.f);
 }
 
 } // namespace
@@ -1124,4 +1119,13 @@ void lathe::rt::forgetBounds(const Operand &written) {
 
 void lathe::rt::recordBound(const Operand &written, float bound) {
   convBounds().record(written, bound);
+}
+
+void lathe::rt::recordRoundedBound(const Operand &written, double exact,
+                                   double terms, bool bf16, double factor) {
+  double margin =
+      (1 + (terms + 3) * 0x1p-23) * (bf16 ? 1 + 0x1p-6 : 1.0) * factor;
+  double bound = exact * margin;
+  if (bound <= double(std::numeric_limits<float>::max()) / 16)
+    recordBound(written, static_cast<float>(bound));
 }

@@ -132,11 +132,12 @@ inline __attribute__((always_inline)) To bitCast(const From &from) {
 inline float bf16ToFloat(uint16_t h) {
   return bitCast<float>(uint32_t(h) << 16);
 }
+/// Branch-free, so that loops over it vectorise.
 inline uint16_t floatToBf16(float f) {
   uint32_t bits = bitCast<uint32_t>(f);
-  if ((bits & 0x7fffffffu) > 0x7f800000u)
-    return uint16_t((bits >> 16) | 0x40u);
-  return uint16_t((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
+  uint32_t rounded = (bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16;
+  uint32_t quieted = (bits >> 16) | 0x40u;
+  return uint16_t((bits & 0x7fffffffu) > 0x7f800000u ? quieted : rounded);
 }
 
 /// Formats "[2x3x4]" for messages.
@@ -157,6 +158,9 @@ float applyActivation(int act, float x);
 /// infinities").
 float maxAbs(const float *data, int64_t n);
 float maxAbs(const MemRefView &view);
+/// maxAbs of data[0], data[stride], ..., data[(n - 1) * stride] on the
+/// calling thread only (for kernels that already run in parallel).
+float maxAbsOnThisThread(const float *data, int64_t stride, int64_t n);
 /// True if `m` (a maxAbs result) says every element was finite.
 inline bool allFinite(float m) { return m <= 3.40282347e38f; }
 /// Converts `n` contiguous floats to bf16 into `dst` (as floatToBf16) and

@@ -374,7 +374,9 @@ float columnL1(const Operand &b) {
 /// rounding of the K-term sums (K * 2^-23) and of bf16 operands and output
 /// (2^-6 together). A matmul reading C (LATHE_MM_A_FROM_KERNEL) then skips
 /// its scan of A.
-void recordOutputBound(const Problem &p, const Entry &e, float aMax) {
+template <typename BiasMax>
+void recordOutputBound(const Problem &p, const Entry &e, float aMax,
+                       const BiasMax &biasMaxAbs) {
   bool bounded = p.act == LATHE_ACT_NONE || p.act == LATHE_ACT_RELU;
   if (!bounded || !p.constB || p.hasRes || e.int8 || p.keepNaN ||
       !(aMax >= 0.f) || !allFinite(aMax))
@@ -382,17 +384,12 @@ void recordOutputBound(const Problem &p, const Entry &e, float aMax) {
   float l1 = columnL1(p.b);
   if (!(l1 >= 0.f) || !allFinite(l1))
     return;
-  float biasMax = p.hasBias ? maxAbs(p.bias.view()) : 0.f;
+  float biasMax = biasMaxAbs();
   if (!allFinite(biasMax))
     return;
-  double terms = double(p.b.dims[p.b.dims.size() - 2]) + 3;
-  double margin =
-      (1 + terms * 0x1p-23) * (e.bf16 || p.c.bf16 ? 1 + 0x1p-6 : 1.0);
-  double bound =
-      (double(aMax) * l1 * std::fabs(double(p.alpha)) + double(biasMax)) *
-      margin;
-  if (bound <= double(std::numeric_limits<float>::max()) / 16)
-    recordBound(p.c, static_cast<float>(bound));
+  recordRoundedBound(
+      p.c, double(aMax) * l1 * std::fabs(double(p.alpha)) + double(biasMax),
+      double(p.b.dims[p.b.dims.size() - 2]), e.bf16 || p.c.bf16);
 }
 
 /// The calibrated input range and the kernel site of an int8 call.
@@ -574,11 +571,10 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
     p.int8 = obstacle.empty();
     p.bf16 = false;
   }
-  // A bf16 product of a dense f32 A converts A itself, scanning it in the
-  // same pass (the scan below then costs nothing; oneDNN's reorder and a
-  // separate scan read A twice).
-  // max |A| where known (negative: not yet): the converting pass's, else
-  // the bound A's writer recorded, else a scan when one is needed.
+  // max |A| where known (negative: not yet): a bf16 product of a dense f32 A
+  // converts A itself, scanning it in the same pass (oneDNN's reorder and a
+  // separate scan read A twice); else the bound A's writer recorded; else a
+  // scan when one is needed. max |bias| likewise, scanned once.
   uint16_t *a16 = nullptr;
   float aMax = aBound;
   if (p.bf16 && !bf16A && p.a.isDenseRowMajor()) {
@@ -586,14 +582,19 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
         bf16Scratch(0, static_cast<size_t>(p.a.numel()) * 2));
     aMax = toBf16MaxAbs(p.a.data, a16, p.a.numel());
   }
+  float biasMax = p.hasBias ? -1.f : 0.f;
+  auto biasMaxAbs = [&] {
+    if (biasMax < 0.f)
+      biasMax = maxAbs(p.bias.view());
+    return biasMax;
+  };
   auto inputsNonFinite = [&] {
     if (aMax < 0.f)
       aMax = maxAbs(a);
     return !allFinite(aMax) || !allFinite(operandMaxAbs(b, p.constB));
   };
   if (p.act == LATHE_ACT_RELU)
-    p.keepNaN = (p.hasBias && !allFinite(maxAbs(p.bias.view()))) ||
-                (!p.int8 && inputsNonFinite());
+    p.keepNaN = !allFinite(biasMaxAbs()) || (!p.int8 && inputsNonFinite());
 
   std::vector<int64_t> key;
   key.reserve(64);
@@ -720,7 +721,7 @@ void matmul(int64_t rankA, void *aDesc, int64_t rankB, void *bDesc,
   }
   if (e->copyC)
     copyStrided(p.c.denseView(cPtr), p.c.view());
-  recordOutputBound(p, *e, aMax);
+  recordOutputBound(p, *e, aMax, biasMaxAbs);
 }
 
 } // namespace

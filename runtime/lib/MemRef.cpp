@@ -176,18 +176,14 @@ uint32_t maxAbsBitsStrided(const float *x, int64_t n, int64_t stride) {
   return m;
 }
 
-/// maxAbsBits of x while writing x in bf16 to y (floatToBf16, branch-free so
-/// that the loop vectorises).
+/// maxAbsBits of x while writing x in bf16 to y (floatToBf16).
 __attribute__((target_clones("avx512f", "avx2", "default"))) uint32_t
 toBf16MaxAbsBits(const float *x, uint16_t *y, int64_t n) {
   uint32_t m = 0;
   for (int64_t i = 0; i < n; ++i) {
-    uint32_t bits = bitCast<uint32_t>(x[i]);
-    uint32_t abs = bits & 0x7fffffffu;
+    uint32_t abs = bitCast<uint32_t>(x[i]) & 0x7fffffffu;
     m = abs > m ? abs : m;
-    uint32_t rounded = (bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16;
-    uint32_t quieted = (bits >> 16) | 0x40u;
-    y[i] = static_cast<uint16_t>(abs > 0x7f800000u ? quieted : rounded);
+    y[i] = floatToBf16(x[i]);
   }
   return m;
 }
@@ -233,6 +229,11 @@ float lathe::rt::maxAbs(const float *data, int64_t n) {
       maxAbsBitsSplit(n, sizeof(float), [&](int64_t begin, int64_t end) {
         return maxAbsBits(data + begin, end - begin);
       }));
+}
+
+float lathe::rt::maxAbsOnThisThread(const float *data, int64_t stride,
+                                    int64_t n) {
+  return fromMaxAbsBits(maxAbsBitsStrided(data, n, stride));
 }
 
 float lathe::rt::toBf16MaxAbs(const float *src, uint16_t *dst, int64_t n) {

@@ -53,6 +53,12 @@ void exactMaxPool(const Operand &src, const Operand &dst,
 float recordedBound(const Operand &view);
 void forgetBounds(const Operand &written);
 void recordBound(const Operand &written, float bound);
+/// recordBound of the exact bound `exact` of sums of `terms` products, grown
+/// by their rounding (at most 2 ulps per term, (terms + 3) * 2^-23), by that
+/// of bf16 inputs and output (2^-8 each, 2^-6 together) when `bf16`, and by
+/// `factor`; nothing is recorded when that comes near FLT_MAX.
+void recordRoundedBound(const Operand &written, double exact, double terms,
+                        bool bf16, double factor = 1.0);
 
 } // namespace lathe::rt
 

@@ -589,7 +589,7 @@ static void lowerConv(ConvOp op, int64_t layout, RuntimeCallBuilder &calls,
 /// recorded for its output (LATHE_CONV_INPUT_FROM_CONV,
 /// LATHE_MM_A_FROM_KERNEL). Each of these kernels records a bound for what it
 /// writes or forgets it.
-static bool lastWrittenByConv(Operation *op, Value buffer) {
+static bool lastWrittenByBoundKernel(Operation *op, Value buffer) {
   Value root = viewSource(buffer);
   if (!root.getDefiningOp<memref::AllocOp>())
     return false;
@@ -805,28 +805,29 @@ struct LatheCPULowerToRuntime
         candidates.push_back(op);
     });
     numCalls += candidates.size();
-    DenseMap<Operation *, int64_t> fromConv;
+    DenseMap<Operation *, int64_t> fromKernel;
     for (Operation *op : candidates) {
       if (auto matmul = dyn_cast<MatmulOp>(op))
-        fromConv[op] = lastWrittenByConv(matmul, matmul.getLhs())
-                           ? LATHE_MM_A_FROM_KERNEL
-                           : 0;
+        fromKernel[op] = lastWrittenByBoundKernel(matmul, matmul.getLhs())
+                             ? LATHE_MM_A_FROM_KERNEL
+                             : 0;
       if (auto pool = dyn_cast<MaxPool2DOp>(op))
-        fromConv[op] = lastWrittenByConv(pool, pool.getInput())
-                           ? LATHE_CONV_INPUT_FROM_CONV
-                           : 0;
+        fromKernel[op] = lastWrittenByBoundKernel(pool, pool.getInput())
+                             ? LATHE_CONV_INPUT_FROM_CONV
+                             : 0;
       if (auto conv = dyn_cast<Conv2DOp>(op)) {
         int64_t bits = 0;
-        if (lastWrittenByConv(conv, conv.getInput()))
+        if (lastWrittenByBoundKernel(conv, conv.getInput()))
           bits |= LATHE_CONV_INPUT_FROM_CONV;
-        if (conv.getAccumulate() && lastWrittenByConv(conv, conv.getInit()))
+        if (conv.getAccumulate() &&
+            lastWrittenByBoundKernel(conv, conv.getInit()))
           bits |= LATHE_CONV_RESIDUAL_FROM_CONV;
-        fromConv[op] = bits;
+        fromKernel[op] = bits;
       }
     }
     for (Operation *op : candidates) {
       if (auto matmul = dyn_cast<MatmulOp>(op))
-        lowerMatmul(matmul, fromConv.lookup(op), calls, rewriter);
+        lowerMatmul(matmul, fromKernel.lookup(op), calls, rewriter);
       else if (auto norm = dyn_cast<LayerNormOp>(op))
         lowerLayerNorm(norm, calls, rewriter);
       else if (auto softmax = dyn_cast<linalg::SoftmaxOp>(op))
@@ -836,9 +837,9 @@ struct LatheCPULowerToRuntime
       else if (auto conv = dyn_cast<linalg::Conv2DNhwcHwcfOp>(op))
         lowerConv(conv, /*layout=*/1, calls, rewriter);
       else if (auto conv = dyn_cast<Conv2DOp>(op))
-        lowerConv2D(conv, fromConv.lookup(op), calls, rewriter);
+        lowerConv2D(conv, fromKernel.lookup(op), calls, rewriter);
       else if (auto pool = dyn_cast<MaxPool2DOp>(op))
-        lowerMaxPool2D(pool, fromConv.lookup(op), calls, rewriter);
+        lowerMaxPool2D(pool, fromKernel.lookup(op), calls, rewriter);
       else if (auto pool = dyn_cast<linalg::PoolingNchwMaxOp>(op))
         lowerPool(pool, /*layout=*/0, calls, rewriter);
       else if (auto pool = dyn_cast<linalg::PoolingNhwcMaxOp>(op))
